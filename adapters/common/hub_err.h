@@ -1,0 +1,44 @@
+/*
+ * hub_err.h - status codes and the located error every parser fills.
+ * `what` is always static text: it can never carry a patient's data. `field`
+ * names a place ("PID-7.1", "entry[3].resource.birthDate", "/ClinicalDocument
+ * /recordTarget"), never a value.
+ */
+#ifndef HUB_ERR_H
+#define HUB_ERR_H
+
+#include <stddef.h>
+
+enum hub_status {
+    HUB_OK = 0,
+    HUB_ESYNTAX = -1,       /* input is not well formed */
+    HUB_ELIMIT = -2,        /* input exceeds a configured limit */
+    HUB_ESHORT = -3,        /* more input is needed */
+    HUB_EUNSUPPORTED = -4,  /* well formed, but not something we handle */
+    HUB_EINVALID = -5,      /* well formed, but a value is wrong */
+    HUB_EDB = -6,           /* the database failed */
+    HUB_EBUSY = -7,         /* back-pressure: try again later */
+    HUB_EAUTH = -8,         /* not authenticated or not allowed */
+    HUB_ENOTFOUND = -9,
+    HUB_EIO = -10,          /* a system call failed */
+};
+
+struct hub_err {
+    enum hub_status code;
+    char field[32];         /* where: "PID-7.1", "entry[3].resource" */
+    size_t offset;          /* byte offset into the input */
+    const char *what;       /* static: "date is not YYYYMMDD" */
+};
+
+/* Short stable name of a status: "syntax", "limit", ... */
+const char *hub_strerror(int code);
+
+/*
+ * Fill *err (if not NULL) and return `code`, so that a parser can write
+ * `return hub_err_set(err, HUB_ESYNTAX, "PID-7", off, "date is not YYYYMMDD");`.
+ * `field` is copied and truncated to fit; `what` must be a string literal.
+ */
+int hub_err_set(struct hub_err *err, int code, const char *field,
+                size_t offset, const char *what);
+
+#endif

@@ -1,0 +1,193 @@
+/*
+ * jw.c - JSON writer. Nesting past JW_MAX_DEPTH is an error, not a crash.
+ */
+#include "common/jw.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/hub_err.h"
+
+void jw_init(struct jw *w, struct arena *a, size_t max)
+{
+    buf_init(&w->b, a, max);
+    w->depth = 0;
+    w->first[0] = true;
+}
+
+/* Separator before a value in an array or before a key in an object. */
+static void jw_sep(struct jw *w)
+{
+    if (!w->first[w->depth])
+        buf_putc(&w->b, ',');
+    w->first[w->depth] = false;
+}
+
+static void jw_open(struct jw *w, char c)
+{
+    buf_putc(&w->b, c);
+    if (w->depth + 1 >= JW_MAX_DEPTH) {
+        w->b.err = HUB_ELIMIT;
+        return;
+    }
+    w->first[++w->depth] = true;
+}
+
+static void jw_close(struct jw *w, char c)
+{
+    buf_putc(&w->b, c);
+    if (w->depth > 0)
+        w->depth--;
+}
+
+void jw_obj_begin(struct jw *w)
+{
+    jw_sep(w);
+    jw_open(w, '{');
+}
+
+void jw_obj_end(struct jw *w)
+{
+    jw_close(w, '}');
+}
+
+void jw_arr_begin(struct jw *w)
+{
+    jw_sep(w);
+    jw_open(w, '[');
+}
+
+void jw_arr_end(struct jw *w)
+{
+    jw_close(w, ']');
+}
+
+static void put_escaped(struct buf *b, const unsigned char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i = 0, run = 0;
+
+    buf_putc(b, '"');
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            i++;
+            run++;
+            continue;
+        }
+        buf_append(b, s + i - run, run);
+        run = 0;
+        if (c < 0x80) {
+            char esc[6] = { '\\', 0 };
+            switch (c) {
+            case '"': esc[1] = '"'; buf_append(b, esc, 2); break;
+            case '\\': esc[1] = '\\'; buf_append(b, esc, 2); break;
+            case '\n': esc[1] = 'n'; buf_append(b, esc, 2); break;
+            case '\r': esc[1] = 'r'; buf_append(b, esc, 2); break;
+            case '\t': esc[1] = 't'; buf_append(b, esc, 2); break;
+            default:
+                esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
+                esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];
+                buf_append(b, esc, 6);
+            }
+            i++;
+            continue;
+        }
+        /* validate one UTF-8 sequence (RFC 3629: no overlongs, no
+         * surrogates, nothing above U+10FFFF) */
+        size_t len = 0;
+        uint32_t cp = 0;
+        if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
+        else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
+        else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
+        bool ok = len && i + len <= n;
+        for (size_t k = 1; ok && k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                ok = false;
+            else
+                cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (ok && ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+                   || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))))
+            ok = false;
+        if (ok) {
+            buf_append(b, s + i, len);
+            i += len;
+        } else {
+            buf_append(b, "\xef\xbf\xbd", 3);   /* U+FFFD */
+            i++;
+        }
+    }
+    buf_append(b, s + i - run, run);
+    buf_putc(b, '"');
+}
+
+void jw_key(struct jw *w, const char *key)
+{
+    jw_sep(w);
+    put_escaped(&w->b, (const unsigned char *)key, strlen(key));
+    buf_putc(&w->b, ':');
+    /* the value that follows takes no comma; jw_sep then clears this */
+    w->first[w->depth] = true;
+}
+
+void jw_str(struct jw *w, struct slice s)
+{
+    jw_sep(w);
+    put_escaped(&w->b, (const unsigned char *)s.p, s.len);
+}
+
+void jw_cstr(struct jw *w, const char *s)
+{
+    jw_str(w, slice_from_cstr(s));
+}
+
+void jw_int(struct jw *w, int64_t v)
+{
+    jw_sep(w);
+    buf_printf(&w->b, "%" PRId64, v);
+}
+
+void jw_bool(struct jw *w, bool v)
+{
+    jw_sep(w);
+    buf_puts(&w->b, v ? "true" : "false");
+}
+
+void jw_null(struct jw *w)
+{
+    jw_sep(w);
+    buf_puts(&w->b, "null");
+}
+
+void jw_raw(struct jw *w, struct slice json)
+{
+    jw_sep(w);
+    buf_append(&w->b, json.p, json.len);
+}
+
+void jw_kv_str(struct jw *w, const char *key, struct slice s)
+{
+    if (s.len == 0)
+        return;
+    jw_key(w, key);
+    jw_str(w, s);
+}
+
+void jw_kv_cstr(struct jw *w, const char *key, const char *s)
+{
+    jw_kv_str(w, key, slice_from_cstr(s));
+}
+
+int jw_finish(struct jw *w, struct slice *out)
+{
+    if (w->b.err == HUB_OK && w->depth != 0)
+        w->b.err = HUB_ESYNTAX;
+    if (w->b.err)
+        return w->b.err;
+    *out = buf_slice(&w->b);
+    if (out->p == NULL)
+        *out = SLICE_LIT("");
+    return HUB_OK;
+}

@@ -1,0 +1,7 @@
+/* hubd.c - placeholder until the server lands (issue 3, in progress). */
+#include <stdio.h>
+int main(void)
+{
+    fputs("hubd: not built yet\n", stderr);
+    return 1;
+}

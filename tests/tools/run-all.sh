@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# run-all.sh - `make test`: the private PostgreSQL, then every suite as built
+# and again under AddressSanitizer + UndefinedBehaviorSanitizer, then a short
+# bounded fuzz run. Stops the database on the way out, whatever happens.
+# Ends with each runner's own summary and one line of totals.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+export HUB_ROOT=$root
+export HUB_PG_PORT=${HUB_PG_PORT:-54329}
+
+deploy/devdb.sh start || { echo "test: cannot start PostgreSQL"; exit 1; }
+trap 'deploy/devdb.sh stop' EXIT
+export HUB_TEST_ADMIN_URL=$(deploy/devdb.sh url postgres)
+
+summary=()
+failed=0
+
+run_suites() {   # $1 = build dir, $2 = label
+    local dir=$1 label=$2 s out rc
+    for s in unit integration e2e; do
+        [ -x "$dir/bin/test-$s" ] || continue
+        out=$(mktemp)
+        echo "== $label $s"
+        HUB_BUILD=$dir "$dir/bin/test-$s" --jobs 2 2>&1 | tee "$out"
+        rc=${PIPESTATUS[0]}
+        line=$(grep -a 'Synthesis:' "$out" | tail -1)
+        summary+=("$label $s: ${line:-no summary (exit $rc)}")
+        [ "$rc" = 0 ] || failed=$((failed + 1))
+        rm -f "$out"
+    done
+}
+
+make -s build tests || { echo "test: build failed"; exit 1; }
+run_suites build plain
+
+if [ -z "${HUB_TEST_SKIP_SAN:-}" ]; then
+    make -s SANITIZE=address,undefined build tests ||
+        { echo "test: sanitizer build failed"; exit 1; }
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        run_suites build/san sanitized
+fi
+
+if [ -z "${HUB_TEST_SKIP_FUZZ:-}" ] && ls tests/fuzz/*_fuzz.c >/dev/null 2>&1; then
+    echo "== fuzz (bounded)"
+    if make -s fuzz FUZZ_SECONDS=${HUB_FUZZ_SECONDS:-20}; then
+        summary+=("fuzz: ok")
+    else
+        summary+=("fuzz: FAILED"); failed=$((failed + 1))
+    fi
+fi
+
+echo
+echo "== summary"
+for l in "${summary[@]}"; do echo "$l"; done
+total_pass=0; total_fail=0
+for l in "${summary[@]}"; do
+    p=$(sed -n 's/.*Passing: \([0-9]*\).*/\1/p' <<<"$l")
+    f=$(sed -n 's/.*Failing: \([0-9]*\) | Crashing: \([0-9]*\).*/\1+\2/p' <<<"$l")
+    total_pass=$((total_pass + ${p:-0}))
+    total_fail=$((total_fail + ${f:-0}))
+done
+echo "$total_pass passed, $total_fail failed"
+[ "$failed" = 0 ] && [ "$total_fail" = 0 ]

@@ -1,0 +1,98 @@
+/*
+ * common_test.c - arena, buf and the JSON writer every adapter builds on.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "common/arena.h"
+#include "common/buf.h"
+#include "common/canon.h"
+#include "common/hub_err.h"
+#include "common/jw.h"
+
+Test(arena, big_allocation_gets_its_own_chunk_and_small_ones_continue)
+{
+    struct arena a;
+    arena_init(&a, 1024);
+    char *small = arena_alloc(&a, 16);
+    char *big = arena_alloc(&a, 100000);
+    char *small2 = arena_alloc(&a, 16);
+    memset(big, 'x', 100000);
+    cr_assert_eq(small2, small + 16);
+    cr_assert_eq(((uintptr_t)big) % 16, 0);
+    arena_release(&a);
+}
+
+Test(buf, refuses_growth_past_its_ceiling_and_keeps_contents)
+{
+    struct arena a;
+    struct buf b;
+    arena_init(&a, 1024);
+    buf_init(&b, &a, 8);
+    cr_assert_eq(buf_puts(&b, "12345678"), HUB_OK);
+    cr_assert_eq(buf_putc(&b, '9'), HUB_ELIMIT);
+    cr_assert_str_eq(b.p, "12345678");
+    arena_release(&a);
+}
+
+Test(jw, writes_nested_objects_with_commas_in_the_right_places)
+{
+    struct arena a;
+    struct jw w;
+    struct slice out;
+    arena_init(&a, 1024);
+    jw_init(&w, &a, 4096);
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "a", "x");
+    jw_kv_cstr(&w, "skipped", "");
+    jw_key(&w, "list");
+    jw_arr_begin(&w);
+    jw_int(&w, 1);
+    jw_obj_begin(&w);
+    jw_key(&w, "b");
+    jw_bool(&w, true);
+    jw_obj_end(&w);
+    jw_null(&w);
+    jw_arr_end(&w);
+    jw_key(&w, "c");
+    jw_cstr(&w, "y");
+    jw_obj_end(&w);
+    cr_assert_eq(jw_finish(&w, &out), HUB_OK);
+    cr_assert_str_eq(out.p, "{\"a\":\"x\",\"list\":[1,{\"b\":true},null],\"c\":\"y\"}");
+    arena_release(&a);
+}
+
+Test(jw, escapes_controls_and_replaces_invalid_utf8)
+{
+    struct arena a;
+    struct jw w;
+    struct slice out;
+    arena_init(&a, 1024);
+    jw_init(&w, &a, 4096);
+    jw_str(&w, (struct slice){ "q\"\\\n\x01\xff\xc3\xa9\xed\xa0\x80", 11 });
+    cr_assert_eq(jw_finish(&w, &out), HUB_OK);
+    cr_assert_str_eq(out.p, "\"q\\\"\\\\\\n\\u0001\xef\xbf\xbd\xc3\xa9"
+                            "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+    arena_release(&a);
+}
+
+Test(jw, nesting_past_the_limit_is_an_error_not_a_crash)
+{
+    struct arena a;
+    struct jw w;
+    struct slice out;
+    arena_init(&a, 1024);
+    jw_init(&w, &a, 4096);
+    for (int i = 0; i < JW_MAX_DEPTH + 5; i++)
+        jw_arr_begin(&w);
+    cr_assert_eq(jw_finish(&w, &out), HUB_ELIMIT);
+    arena_release(&a);
+}
+
+Test(canon, knows_every_design_topic_and_nothing_else)
+{
+    cr_assert(canon_topic_known("adt.admit"));
+    cr_assert(canon_topic_known("consent.updated"));
+    cr_assert_not(canon_topic_known("adt.*"));
+    cr_assert_not(canon_topic_known("adt.admit "));
+}
