@@ -1,0 +1,65 @@
+/*
+ * hl7v2.h - parse HL7 v2.x messages (2.2 to 2.8) into canonical events,
+ * and build the ACKs that answer them.
+ * Pure: no I/O, no clock, no globals; all memory from the caller's arena.
+ * Failures say where (segment, field, byte offset), never what the value was.
+ */
+#ifndef HUB_HL7V2_H
+#define HUB_HL7V2_H
+
+#include <stddef.h>
+
+#include "common/arena.h"
+#include "common/canon.h"
+#include "common/hub_err.h"
+#include "common/slice.h"
+
+#define HL7_MAX_MESSAGE (4u << 20)  /* bytes */
+#define HL7_MAX_SEGMENTS 2000
+#define HL7_MAX_FIELDS 300          /* per segment */
+#define HL7_MAX_REPS 100            /* per field */
+
+struct hl7_msg;                     /* opaque; fields point into the input */
+
+/*
+ * Parse one message. Returns HUB_OK and sets *out, which borrows `p` and
+ * lives as long as `p` and `a` both do; or returns a negative HUB_E* and
+ * fills *err. On failure *out is still set when the MSH segment itself was
+ * readable (else NULL), so that the ACK can echo MSH-10 in the sender's
+ * version and delimiters.
+ */
+int hl7_parse(struct arena *a, const char *p, size_t len,
+              struct hl7_msg **out, struct hub_err *err)
+    __attribute__((warn_unused_result));
+
+/* MSH-10, the sender's message control id (the idempotency key). */
+struct slice hl7_control_id(const struct hl7_msg *m);
+/* MSH-9.1 and MSH-9.2 ("ADT", "A01") and MSH-12.1 ("2.5.1"). */
+struct slice hl7_message_type(const struct hl7_msg *m);
+struct slice hl7_trigger(const struct hl7_msg *m);
+struct slice hl7_version(const struct hl7_msg *m);
+
+/*
+ * Normalize an ADT message to canonical events (one per message today,
+ * appended to *out). HUB_EUNSUPPORTED for a message type or trigger the hub
+ * does not take (the ACK is then AR), HUB_EINVALID with the field for a
+ * value that breaks the message (AE).
+ */
+int hl7_to_events(struct arena *a, const struct hl7_msg *m,
+                  struct canon_list *out, struct hub_err *err)
+    __attribute__((warn_unused_result));
+
+/*
+ * Build the ACK for `m` (NULL when not even MSH could be read: a v2.5 ACK
+ * with the hub's default delimiters). `code` is "AA", "AE" or "AR"; `err`,
+ * when not NULL, adds an ERR segment (location and static text only).
+ * The ACK is in the sender's version and delimiters, MSA-2 = MSH-10, sending
+ * and receiving application/facility swapped. `ack_id` becomes the ACK's own
+ * MSH-10 and `now` (YYYYMMDDHHMMSS+ZZZZ) its MSH-7: the caller supplies both
+ * because adapters read no clock. Segments end in CR.
+ */
+int hl7_ack(struct arena *a, const struct hl7_msg *m, const char *code,
+            const struct hub_err *err, const char *ack_id, const char *now,
+            struct slice *out);
+
+#endif
