@@ -25,7 +25,10 @@ enum hub_status {
 
 struct hub_err {
     enum hub_status code;
-    char field[32];         /* where: "PID-7.1", "entry[3].resource" */
+    /* where: "PID-7.1", "entry[3].resource", or a C-CDA XPath such as
+     * "/ClinicalDocument/component/structuredBody/component[3]/section";
+     * 128 so that such paths fit (longer ones are cut at the end) */
+    char field[128];
     size_t offset;          /* byte offset into the input */
     const char *what;       /* static: "date is not YYYYMMDD" */
 };
