@@ -1,0 +1,703 @@
+/*
+ * webhook.c - Standard Webhooks signing, secrets, retry schedule, SSRF
+ * address classes and subscription validation (see webhook.h).
+ * Pure functions over caller memory; OpenSSL for HMAC-SHA256, base64 and
+ * randomness, cJSON to read subscription documents.
+ */
+#include "webhook.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* --- base64 ------------------------------------------------------------- */
+
+/* Standard alphabet, with or without padding; returns decoded length or -1.
+ * Written out because EVP_DecodeBlock neither rejects bad padding nor
+ * reports the true length. */
+static int b64_decode(const char *s, size_t n, unsigned char *out, size_t cap)
+{
+    static const char alpha[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t o = 0, pad = 0;
+
+    while (n > 0 && s[n - 1] == '=' && pad < 2) {
+        n--;
+        pad++;
+    }
+    if (n % 4 == 1 || (pad && (n + pad) % 4))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *c = s[i] ? memchr(alpha, s[i], 64) : NULL;
+        if (!c)
+            return -1;
+        acc = (acc << 6) | (uint32_t)(c - alpha);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o >= cap)
+                return -1;
+            out[o++] = (unsigned char)(acc >> bits);
+        }
+    }
+    if (bits && (acc & ((1u << bits) - 1)))
+        return -1;                      /* non-canonical trailing bits */
+    return (int)o;
+}
+
+int webhook_secret_parse(const char *s, struct webhook_secret *out,
+                         struct hub_err *err)
+{
+    static const char prefix[] = "whsec_";
+    unsigned char tmp[WEBHOOK_SECRET_MAX + 3];
+
+    if (!s || strncmp(s, prefix, sizeof(prefix) - 1) != 0)
+        return hub_err_set(err, HUB_EINVALID, "secrets", 0,
+                           "secret does not start with whsec_");
+    s += sizeof(prefix) - 1;
+    size_t n = strlen(s);
+    if (n > (WEBHOOK_SECRET_MAX + 2) / 3 * 4)
+        return hub_err_set(err, HUB_EINVALID, "secrets", 0,
+                           "secret is longer than 64 bytes");
+    int k = b64_decode(s, n, tmp, sizeof(tmp));
+    if (k < 0)
+        return hub_err_set(err, HUB_EINVALID, "secrets", 0,
+                           "secret is not base64");
+    if (k < WEBHOOK_SECRET_MIN || k > WEBHOOK_SECRET_MAX) {
+        OPENSSL_cleanse(tmp, sizeof(tmp));
+        return hub_err_set(err, HUB_EINVALID, "secrets", 0,
+                           "secret is not 24 to 64 bytes");
+    }
+    memcpy(out->key, tmp, (size_t)k);
+    out->len = (size_t)k;
+    OPENSSL_cleanse(tmp, sizeof(tmp));
+    return HUB_OK;
+}
+
+int webhook_secret_generate(char *out, size_t cap)
+{
+    unsigned char key[32];
+
+    if (cap < 6 + 45)
+        return HUB_ELIMIT;
+    if (RAND_bytes(key, sizeof(key)) != 1)
+        return HUB_EIO;
+    memcpy(out, "whsec_", 6);
+    EVP_EncodeBlock((unsigned char *)out + 6, key, sizeof(key));
+    OPENSSL_cleanse(key, sizeof(key));
+    return HUB_OK;
+}
+
+/* v1 signature of one message under one key: "v1,<44 chars>". */
+static void sign_one(const struct webhook_secret *k, const char *msg_id,
+                     const char *ts, const char *body, size_t body_len,
+                     char out[WEBHOOK_SIG_LEN])
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *c = m ? EVP_MAC_CTX_new(m) : NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    size_t got = 0;
+
+    if (!c || !EVP_MAC_init(c, k->key, k->len, params) ||
+        !EVP_MAC_update(c, (const unsigned char *)msg_id, strlen(msg_id)) ||
+        !EVP_MAC_update(c, (const unsigned char *)".", 1) ||
+        !EVP_MAC_update(c, (const unsigned char *)ts, strlen(ts)) ||
+        !EVP_MAC_update(c, (const unsigned char *)".", 1) ||
+        !EVP_MAC_update(c, (const unsigned char *)body, body_len) ||
+        !EVP_MAC_final(c, mac, &got, sizeof(mac)))
+        abort();                        /* OpenSSL without HMAC: unusable */
+    mac_len = (unsigned int)got;
+    EVP_MAC_CTX_free(c);
+    EVP_MAC_free(m);
+    memcpy(out, "v1,", 3);
+    EVP_EncodeBlock((unsigned char *)out + 3, mac, (int)mac_len);
+}
+
+int webhook_sign(const struct webhook_secret *secrets, size_t n,
+                 const char *msg_id, int64_t timestamp,
+                 const char *body, size_t body_len, char *out, size_t cap)
+{
+    char ts[24], one[WEBHOOK_SIG_LEN];
+    size_t len = 0;
+
+    if (n == 0)
+        return HUB_EINVALID;
+    snprintf(ts, sizeof(ts), "%lld", (long long)timestamp);
+    for (size_t i = 0; i < n; i++) {
+        sign_one(&secrets[i], msg_id, ts, body, body_len, one);
+        size_t l = strlen(one);
+        if (len + (i > 0) + l + 1 > cap)
+            return HUB_ELIMIT;
+        if (i > 0)
+            out[len++] = ' ';
+        memcpy(out + len, one, l);
+        len += l;
+    }
+    out[len] = '\0';
+    return HUB_OK;
+}
+
+bool webhook_verify(const struct webhook_secret *secret, const char *msg_id,
+                    const char *timestamp, const char *body, size_t body_len,
+                    const char *sig_header)
+{
+    char want[WEBHOOK_SIG_LEN];
+    bool ok = false;
+
+    if (!msg_id || !timestamp || !sig_header)
+        return false;
+    sign_one(secret, msg_id, timestamp, body, body_len, want);
+    size_t wl = strlen(want);
+    const char *p = sig_header;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        const char *e = strchr(p, ' ');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        /* compare every candidate in full: no early exit on a match */
+        if (l == wl && CRYPTO_memcmp(p, want, wl) == 0)
+            ok = true;
+        p += l;
+    }
+    return ok;
+}
+
+/* --- retry schedule ------------------------------------------------------ */
+
+/* Wait before retry n (index n-1). Sum of the minimum (80 %) is 3.06 days:
+ * a receiver down over a long weekend still gets its events. */
+static const int64_t backoff_s[WEBHOOK_RETRIES] = {
+    5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200, 57600,
+    86400, 86400,
+};
+
+int64_t webhook_backoff_nominal_ms(int failed_attempts)
+{
+    if (failed_attempts < 1 || failed_attempts > WEBHOOK_RETRIES)
+        return -1;
+    return backoff_s[failed_attempts - 1] * 1000;
+}
+
+int64_t webhook_backoff_ms(int failed_attempts, double r)
+{
+    int64_t nominal = webhook_backoff_nominal_ms(failed_attempts);
+
+    if (nominal < 0)
+        return -1;
+    if (!(r >= 0.0 && r < 1.0))
+        r = 0.5;
+    /* jitter spreads the retries of a burst so a recovering receiver is
+     * not hit by all of them in the same second */
+    double f = 1.0 - WEBHOOK_JITTER + 2.0 * WEBHOOK_JITTER * r;
+    return (int64_t)((double)nominal * f);
+}
+
+int64_t webhook_scale_ms(int64_t ms, double scale)
+{
+    if (ms <= 0 || !(scale > 1.0))
+        return ms;
+    return (int64_t)((double)ms / scale);
+}
+
+#define RETRY_AFTER_CAP_S (24 * 3600)
+
+static int month_index(const char *m)
+{
+    static const char names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    for (int i = 0; i < 12; i++)
+        if (strncmp(m, names + 3 * i, 3) == 0)
+            return i;
+    return -1;
+}
+
+/* Two or four digits at p, exactly. */
+static int digits(const char *p, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)p[i]))
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+int64_t webhook_retry_after_ms(const char *value, int64_t now_s)
+{
+    if (!value)
+        return -1;
+    while (*value == ' ')
+        value++;
+    if (isdigit((unsigned char)*value)) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(value, &end, 10);
+        while (*end == ' ')
+            end++;
+        if (errno || *end)
+            return -1;
+        if (v > RETRY_AFTER_CAP_S)
+            v = RETRY_AFTER_CAP_S;
+        return (int64_t)v * 1000;
+    }
+    /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" (29 bytes) */
+    if (strlen(value) < 29 || value[3] != ',' || value[4] != ' ' ||
+        value[7] != ' ' || value[11] != ' ' || value[16] != ' ' ||
+        value[19] != ':' || value[22] != ':' || strncmp(value + 25, " GMT", 4))
+        return -1;
+    struct tm tm = { 0 };
+    tm.tm_mday = digits(value + 5, 2);
+    tm.tm_mon = month_index(value + 8);
+    tm.tm_year = digits(value + 12, 4) - 1900;
+    tm.tm_hour = digits(value + 17, 2);
+    tm.tm_min = digits(value + 20, 2);
+    tm.tm_sec = digits(value + 23, 2);
+    if (tm.tm_mday < 1 || tm.tm_mon < 0 || tm.tm_year < 70 ||
+        tm.tm_hour < 0 || tm.tm_min < 0 || tm.tm_sec < 0)
+        return -1;
+    int64_t at = (int64_t)timegm(&tm);
+    int64_t d = at - now_s;
+    if (d < 0)
+        d = 0;
+    if (d > RETRY_AFTER_CAP_S)
+        d = RETRY_AFTER_CAP_S;
+    return d * 1000;
+}
+
+/* --- SSRF ---------------------------------------------------------------- */
+
+static enum webhook_addr_class classify_v4(const unsigned char a[4])
+{
+    uint32_t v = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 |
+                 (uint32_t)a[2] << 8 | a[3];
+    struct { uint32_t net, mask; enum webhook_addr_class c; } t[] = {
+        { 0x7f000000, 0xff000000, ADDR_LOOPBACK },      /* 127/8 */
+        { 0x0a000000, 0xff000000, ADDR_PRIVATE },       /* 10/8 */
+        { 0xac100000, 0xfff00000, ADDR_PRIVATE },       /* 172.16/12 */
+        { 0xc0a80000, 0xffff0000, ADDR_PRIVATE },       /* 192.168/16 */
+        { 0x64400000, 0xffc00000, ADDR_PRIVATE },       /* 100.64/10 CGN */
+        { 0xa9fe0000, 0xffff0000, ADDR_LINKLOCAL },     /* 169.254/16 */
+        { 0x00000000, 0xff000000, ADDR_RESERVED },      /* 0/8 */
+        { 0xc0000000, 0xffffff00, ADDR_RESERVED },      /* 192.0.0/24 */
+        { 0xc0000200, 0xffffff00, ADDR_RESERVED },      /* TEST-NET-1 */
+        { 0xc6120000, 0xfffe0000, ADDR_RESERVED },      /* 198.18/15 */
+        { 0xc6336400, 0xffffff00, ADDR_RESERVED },      /* TEST-NET-2 */
+        { 0xcb007100, 0xffffff00, ADDR_RESERVED },      /* TEST-NET-3 */
+        { 0xe0000000, 0xe0000000, ADDR_RESERVED },      /* 224/3 mcast+240/4 */
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        if ((v & t[i].mask) == t[i].net)
+            return t[i].c;
+    return ADDR_PUBLIC;
+}
+
+enum webhook_addr_class webhook_addr_classify(const char *ip)
+{
+    unsigned char a[16];
+
+    if (!ip)
+        return ADDR_INVALID;
+    if (inet_pton(AF_INET, ip, a) == 1)
+        return classify_v4(a);
+    if (inet_pton(AF_INET6, ip, a) != 1)
+        return ADDR_INVALID;
+    static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
+                                              0, 0, 0xff, 0xff };
+    static const unsigned char zero[16];
+    if (memcmp(a, mapped, 12) == 0)
+        return classify_v4(a + 12);
+    if (memcmp(a, zero, 15) == 0)
+        return a[15] == 1 ? ADDR_LOOPBACK : ADDR_RESERVED;   /* ::1, :: */
+    if ((a[0] & 0xfe) == 0xfc)
+        return ADDR_PRIVATE;                                /* fc00::/7 */
+    if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+        return ADDR_LINKLOCAL;                              /* fe80::/10 */
+    if (a[0] == 0xff)
+        return ADDR_RESERVED;                               /* multicast */
+    if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8)
+        return ADDR_RESERVED;                               /* 2001:db8::/32 */
+    if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b) {
+        unsigned char v4[4];                                /* NAT64 */
+        memcpy(v4, a + 12, 4);
+        return classify_v4(v4);
+    }
+    return ADDR_PUBLIC;
+}
+
+bool webhook_addr_allowed(enum webhook_addr_class c, bool production,
+                          bool allow_private)
+{
+    switch (c) {
+    case ADDR_PUBLIC:
+        return true;
+    case ADDR_LOOPBACK:
+    case ADDR_PRIVATE:
+    case ADDR_LINKLOCAL:
+        return !production || allow_private;
+    case ADDR_RESERVED:
+    case ADDR_INVALID:
+        return false;
+    }
+    return false;
+}
+
+const char *webhook_addr_class_name(enum webhook_addr_class c)
+{
+    switch (c) {
+    case ADDR_PUBLIC: return "public";
+    case ADDR_LOOPBACK: return "loopback";
+    case ADDR_PRIVATE: return "private";
+    case ADDR_LINKLOCAL: return "link-local";
+    case ADDR_RESERVED: return "reserved";
+    case ADDR_INVALID: return "invalid";
+    }
+    return "invalid";
+}
+
+/* --- topics --------------------------------------------------------------- */
+
+const char *const webhook_topics[] = {
+    "adt.admit", "adt.discharge", "adt.transfer", "adt.register",
+    "adt.update", "adt.merge", "screening.completed", "screening.positive",
+    "referral.created", "referral.updated", "careplan.updated",
+    "condition.recorded", "goal.updated", "consent.updated", NULL,
+};
+
+/* Segment-wise: "*" alone matches all; a "*" segment matches one segment. */
+bool webhook_topic_match(const char *pattern, const char *type)
+{
+    if (!pattern || !type)
+        return false;
+    if (strcmp(pattern, "*") == 0)
+        return true;
+    const char *p = pattern, *t = type;
+    for (;;) {
+        const char *pe = strchr(p, '.'), *te = strchr(t, '.');
+        size_t pl = pe ? (size_t)(pe - p) : strlen(p);
+        size_t tl = te ? (size_t)(te - t) : strlen(t);
+        if (!(pl == 1 && *p == '*') && (pl != tl || memcmp(p, t, pl) != 0))
+            return false;
+        if (!pe || !te)
+            return !pe && !te;
+        p = pe + 1;
+        t = te + 1;
+    }
+}
+
+int webhook_topic_check(const char *pattern, struct hub_err *err)
+{
+    size_t n = pattern ? strlen(pattern) : 0;
+
+    if (n == 0 || n > WEBHOOK_TOPIC_MAX)
+        return hub_err_set(err, HUB_EINVALID, "topics", 0,
+                           "topic is empty or too long");
+    for (size_t i = 0; i < n; i++) {
+        char c = pattern[i];
+        if (!(islower((unsigned char)c) || c == '.' || c == '*' || c == '_'))
+            return hub_err_set(err, HUB_EINVALID, "topics", i,
+                               "topic has a character other than a-z . * _");
+        if (c == '*' && ((i > 0 && pattern[i - 1] != '.') ||
+                         (i + 1 < n && pattern[i + 1] != '.')))
+            return hub_err_set(err, HUB_EINVALID, "topics", i,
+                               "wildcard is not a whole segment");
+    }
+    for (size_t i = 0; webhook_topics[i]; i++)
+        if (webhook_topic_match(pattern, webhook_topics[i]))
+            return HUB_OK;
+    return hub_err_set(err, HUB_EINVALID, "topics", 0,
+                       "topic matches no known topic");
+}
+
+/* --- URL ------------------------------------------------------------------ */
+
+int webhook_url_check(const char *url, struct hub_err *err)
+{
+    size_t n = url ? strlen(url) : 0;
+    const char *host;
+
+    if (n == 0)
+        return hub_err_set(err, HUB_EINVALID, "url", 0,
+                           "webhook subscription has no url");
+    if (n > WEBHOOK_URL_MAX)
+        return hub_err_set(err, HUB_EINVALID, "url", 0, "url is too long");
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f)
+            return hub_err_set(err, HUB_EINVALID, "url", i,
+                               "url has a space, control or non-ASCII byte");
+    if (strncasecmp(url, "https://", 8) == 0)
+        host = url + 8;
+    else if (strncasecmp(url, "http://", 7) == 0)
+        host = url + 7;
+    else
+        return hub_err_set(err, HUB_EINVALID, "url", 0,
+                           "url scheme is not http or https");
+    size_t hl = strcspn(host, "/?#");
+    if (hl == 0)
+        return hub_err_set(err, HUB_EINVALID, "url", (size_t)(host - url),
+                           "url has no host");
+    if (memchr(host, '@', hl))
+        return hub_err_set(err, HUB_EINVALID, "url", (size_t)(host - url),
+                           "url carries credentials");
+    if (host[0] == ':' || (host[0] == '[' && !memchr(host, ']', hl)))
+        return hub_err_set(err, HUB_EINVALID, "url", (size_t)(host - url),
+                           "url has no host");
+    const char *colon = host[0] == '[' ? memchr(host, ']', hl) : host;
+    colon = memchr(colon, ':', hl - (size_t)(colon - host));
+    if (colon) {
+        size_t pl = hl - (size_t)(colon + 1 - host);
+        int port = pl >= 1 && pl <= 5 ? digits(colon + 1, (int)pl) : -1;
+        if (port < 1 || port > 65535)
+            return hub_err_set(err, HUB_EINVALID, "url",
+                               (size_t)(colon - url), "url port is not 1-65535");
+    }
+    return HUB_OK;
+}
+
+/* --- subscription documents --------------------------------------------- */
+
+static const char *const filter_names[] = {
+    "orgs", "facilities", "patient_classes", "domains", "counties",
+    "sensitivity", NULL,
+};
+
+static int check_str_array(const cJSON *a, size_t max_n, size_t max_len,
+                           const char *field, struct hub_err *err)
+{
+    if (!cJSON_IsArray(a))
+        return hub_err_set(err, HUB_EINVALID, field, 0, "is not an array");
+    int n = cJSON_GetArraySize(a);
+    if ((size_t)n > max_n)
+        return hub_err_set(err, HUB_EINVALID, field, 0, "has too many values");
+    int i = 0;
+    for (const cJSON *e = a->child; e; e = e->next, i++) {
+        if (!cJSON_IsString(e) || e->valuestring[0] == '\0' ||
+            strlen(e->valuestring) > max_len) {
+            char f[32];
+            snprintf(f, sizeof(f), "%s[%d]", field, i);
+            return hub_err_set(err, HUB_EINVALID, f, 0,
+                               "is not a non-empty string of bounded length");
+        }
+    }
+    return HUB_OK;
+}
+
+static int check_path(const cJSON *v, const char *field, struct hub_err *err)
+{
+    if (!cJSON_IsString(v) || v->valuestring[0] != '/' ||
+        strlen(v->valuestring) > WEBHOOK_PATH_MAX)
+        return hub_err_set(err, HUB_EINVALID, field, 0,
+                           "is not an absolute file path");
+    return HUB_OK;
+}
+
+int webhook_sub_validate(const char *json, size_t len,
+                         struct webhook_sub_check *out, struct hub_err *err)
+{
+    bool partial = out->partial;
+    int rc = HUB_EINVALID;
+    cJSON *doc = NULL, *norm = NULL;
+
+    memset(out, 0, sizeof(*out));
+    out->partial = partial;
+    if (len > 64 * 1024)
+        return hub_err_set(err, HUB_ELIMIT, "", 0, "subscription is too big");
+    doc = cJSON_ParseWithLength(json, len);
+    if (!cJSON_IsObject(doc)) {
+        rc = hub_err_set(err, HUB_ESYNTAX, "", 0, "body is not a JSON object");
+        goto out;
+    }
+    for (const cJSON *m = doc->child; m; m = m->next) {
+        static const char *const known[] = {
+            "url", "topics", "mode", "format", "filters", "secrets",
+            "client_cert", "client_key", "ca_bundle", "status", NULL,
+        };
+        bool ok = false;
+        for (size_t i = 0; known[i]; i++)
+            ok |= strcmp(m->string, known[i]) == 0;
+        if (!ok) {
+            rc = hub_err_set(err, HUB_EINVALID, "", 0,
+                             "unknown member in subscription");
+            goto out;
+        }
+    }
+
+    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(doc, "mode");
+    if (mode) {
+        if (cJSON_IsString(mode) && strcmp(mode->valuestring, "pull") == 0)
+            out->mode = WEBHOOK_MODE_PULL;
+        else if (!(cJSON_IsString(mode) &&
+                   strcmp(mode->valuestring, "webhook") == 0)) {
+            rc = hub_err_set(err, HUB_EINVALID, "mode", 0,
+                             "mode is not webhook or pull");
+            goto out;
+        }
+    }
+
+    const cJSON *url = cJSON_GetObjectItemCaseSensitive(doc, "url");
+    out->has_url = url && !cJSON_IsNull(url);
+    if (out->has_url) {
+        if (!cJSON_IsString(url)) {
+            rc = hub_err_set(err, HUB_EINVALID, "url", 0, "url is not a string");
+            goto out;
+        }
+        if ((rc = webhook_url_check(url->valuestring, err)) != HUB_OK)
+            goto out;
+        rc = HUB_EINVALID;
+        if (out->mode == WEBHOOK_MODE_PULL) {
+            rc = hub_err_set(err, HUB_EINVALID, "url", 0,
+                             "pull subscription has a url");
+            goto out;
+        }
+    } else if (!partial && out->mode == WEBHOOK_MODE_WEBHOOK) {
+        rc = hub_err_set(err, HUB_EINVALID, "url", 0,
+                         "webhook subscription has no url");
+        goto out;
+    }
+
+    const cJSON *topics = cJSON_GetObjectItemCaseSensitive(doc, "topics");
+    out->has_topics = topics != NULL;
+    if (topics) {
+        if ((rc = check_str_array(topics, WEBHOOK_MAX_TOPICS,
+                                  WEBHOOK_TOPIC_MAX, "topics", err)) != HUB_OK)
+            goto out;
+        if (cJSON_GetArraySize(topics) == 0) {
+            rc = hub_err_set(err, HUB_EINVALID, "topics", 0,
+                             "subscription has no topic");
+            goto out;
+        }
+        int i = 0;
+        for (const cJSON *t = topics->child; t; t = t->next, i++) {
+            if ((rc = webhook_topic_check(t->valuestring, err)) != HUB_OK) {
+                snprintf(err->field, sizeof(err->field), "topics[%d]", i);
+                goto out;
+            }
+        }
+    } else if (!partial) {
+        rc = hub_err_set(err, HUB_EINVALID, "topics", 0,
+                         "subscription has no topic");
+        goto out;
+    }
+
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(doc, "format");
+    if (fmt && !(cJSON_IsString(fmt) &&
+                 (strcmp(fmt->valuestring, "canonical") == 0 ||
+                  strcmp(fmt->valuestring, "fhir") == 0))) {
+        rc = hub_err_set(err, HUB_EINVALID, "format", 0,
+                         "format is not canonical or fhir");
+        goto out;
+    }
+    if (fmt && strcmp(fmt->valuestring, "fhir") == 0) {
+        rc = hub_err_set(err, HUB_EUNSUPPORTED, "format", 0,
+                         "fhir payloads are not available yet");
+        goto out;
+    }
+
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(doc, "status");
+    if (st && !(cJSON_IsString(st) &&
+                (strcmp(st->valuestring, "active") == 0 ||
+                 strcmp(st->valuestring, "paused") == 0))) {
+        rc = hub_err_set(err, HUB_EINVALID, "status", 0,
+                         "status is not active or paused");
+        goto out;
+    }
+
+    const cJSON *filters = cJSON_GetObjectItemCaseSensitive(doc, "filters");
+    if (filters) {
+        if (!cJSON_IsObject(filters)) {
+            rc = hub_err_set(err, HUB_EINVALID, "filters", 0,
+                             "filters is not an object");
+            goto out;
+        }
+        for (const cJSON *f = filters->child; f; f = f->next) {
+            bool ok = false;
+            for (size_t i = 0; filter_names[i]; i++)
+                ok |= strcmp(f->string, filter_names[i]) == 0;
+            char field[32];
+            snprintf(field, sizeof(field), "filters.%s", f->string);
+            if (!ok) {
+                rc = hub_err_set(err, HUB_EINVALID, field, 0,
+                                 "unknown filter");
+                goto out;
+            }
+            if ((rc = check_str_array(f, WEBHOOK_MAX_FILTER_VALUES,
+                                      WEBHOOK_FILTER_VALUE_MAX, field,
+                                      err)) != HUB_OK)
+                goto out;
+        }
+    }
+
+    const cJSON *secrets = cJSON_GetObjectItemCaseSensitive(doc, "secrets");
+    out->has_secrets = secrets != NULL;
+    if (secrets) {
+        if ((rc = check_str_array(secrets, WEBHOOK_MAX_SECRETS, 200,
+                                  "secrets", err)) != HUB_OK)
+            goto out;
+        int i = 0;
+        for (const cJSON *s = secrets->child; s; s = s->next, i++) {
+            struct webhook_secret k;
+            if ((rc = webhook_secret_parse(s->valuestring, &k, err)) != HUB_OK) {
+                snprintf(err->field, sizeof(err->field), "secrets[%d]", i);
+                goto out;
+            }
+            OPENSSL_cleanse(&k, sizeof(k));
+        }
+        if (cJSON_GetArraySize(secrets) == 0) {
+            rc = hub_err_set(err, HUB_EINVALID, "secrets", 0,
+                             "subscription has no secret");
+            goto out;
+        }
+    }
+    static const char *const paths[] = { "client_cert", "client_key",
+                                         "ca_bundle", NULL };
+    for (size_t i = 0; paths[i]; i++) {
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(doc, paths[i]);
+        if (p && !cJSON_IsNull(p) && (rc = check_path(p, paths[i], err)))
+            goto out;
+    }
+    if (!cJSON_GetObjectItemCaseSensitive(doc, "client_cert") !=
+        !cJSON_GetObjectItemCaseSensitive(doc, "client_key")) {
+        rc = hub_err_set(err, HUB_EINVALID, "client_key", 0,
+                         "client_cert and client_key go together");
+        goto out;
+    }
+
+    /* normalized copy: the members as given, plus a generated secret for a
+     * new webhook subscription that brought none */
+    norm = cJSON_Duplicate(doc, 1);
+    if (!partial && out->mode == WEBHOOK_MODE_WEBHOOK && !secrets) {
+        char s[64];
+        if ((rc = webhook_secret_generate(s, sizeof(s))) != HUB_OK)
+            goto out;
+        cJSON *arr = cJSON_AddArrayToObject(norm, "secrets");
+        cJSON_AddItemToArray(arr, cJSON_CreateString(s));
+        OPENSSL_cleanse(s, sizeof(s));
+        out->has_secrets = true;
+    }
+    if (!partial && !mode)
+        cJSON_AddStringToObject(norm, "mode", "webhook");
+    out->json_out = cJSON_PrintUnformatted(norm);
+    if (!out->json_out)
+        abort();
+    rc = HUB_OK;
+out:
+    cJSON_Delete(norm);
+    cJSON_Delete(doc);
+    return rc;
+}

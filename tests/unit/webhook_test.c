@@ -1,0 +1,373 @@
+/*
+ * webhook_test.c - Standard Webhooks signing against the spec's own test
+ * vector, secrets, the retry schedule, Retry-After, SSRF address classes,
+ * topic patterns and subscription validation.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "webhook.h"
+
+/* The vector of standard-webhooks/standard-webhooks libraries/go
+ * webhook_test.go TestWebhookSign (same in every reference library). */
+#define SW_KEY "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+#define SW_ID "msg_p5jXN8AQM9LWM0D4loKWxJek"
+#define SW_TS 1614265330
+#define SW_BODY "{\"test\": 2432232314}"
+#define SW_SIG "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+Test(webhook_sign, matches_standard_webhooks_test_vector)
+{
+    struct webhook_secret k;
+    char sig[WEBHOOK_SIG_HEADER_MAX];
+
+    cr_assert_eq(webhook_secret_parse(SW_KEY, &k, NULL), HUB_OK);
+    cr_assert_eq(k.len, 24);
+    cr_assert_eq(webhook_sign(&k, 1, SW_ID, SW_TS, SW_BODY,
+                              strlen(SW_BODY), sig, sizeof(sig)), HUB_OK);
+    cr_assert_str_eq(sig, SW_SIG);
+}
+
+Test(webhook_sign, signs_with_every_secret_space_separated)
+{
+    struct webhook_secret k[2];
+    char gen[64], sig[WEBHOOK_SIG_HEADER_MAX];
+
+    cr_assert_eq(webhook_secret_generate(gen, sizeof(gen)), HUB_OK);
+    cr_assert_eq(webhook_secret_parse(gen, &k[0], NULL), HUB_OK);
+    cr_assert_eq(webhook_secret_parse(SW_KEY, &k[1], NULL), HUB_OK);
+    cr_assert_eq(webhook_sign(k, 2, SW_ID, SW_TS, SW_BODY, strlen(SW_BODY),
+                              sig, sizeof(sig)), HUB_OK);
+    const char *sp = strchr(sig, ' ');
+    cr_assert_not_null(sp);
+    cr_assert_str_eq(sp + 1, SW_SIG);
+    cr_assert(webhook_verify(&k[0], SW_ID, "1614265330", SW_BODY,
+                             strlen(SW_BODY), sig));
+    cr_assert(webhook_verify(&k[1], SW_ID, "1614265330", SW_BODY,
+                             strlen(SW_BODY), sig));
+}
+
+Test(webhook_sign, refuses_output_that_does_not_fit)
+{
+    struct webhook_secret k;
+    char sig[20];
+
+    cr_assert_eq(webhook_secret_parse(SW_KEY, &k, NULL), HUB_OK);
+    cr_assert_eq(webhook_sign(&k, 1, SW_ID, SW_TS, "{}", 2, sig, sizeof(sig)),
+                 HUB_ELIMIT);
+    cr_assert_eq(webhook_sign(&k, 0, SW_ID, SW_TS, "{}", 2, sig, sizeof(sig)),
+                 HUB_EINVALID);
+}
+
+Test(webhook_verify, rejects_changed_body_id_timestamp_or_bad_signature)
+{
+    struct webhook_secret k;
+
+    cr_assert_eq(webhook_secret_parse(SW_KEY, &k, NULL), HUB_OK);
+    cr_assert(webhook_verify(&k, SW_ID, "1614265330", SW_BODY,
+                             strlen(SW_BODY), SW_SIG));
+    cr_assert_not(webhook_verify(&k, SW_ID, "1614265331", SW_BODY,
+                                 strlen(SW_BODY), SW_SIG));
+    cr_assert_not(webhook_verify(&k, "msg_other", "1614265330", SW_BODY,
+                                 strlen(SW_BODY), SW_SIG));
+    cr_assert_not(webhook_verify(&k, SW_ID, "1614265330", "{}", 2, SW_SIG));
+    /* the spec's "invalid signature" case */
+    cr_assert_not(webhook_verify(&k, SW_ID, "1614265330", SW_BODY,
+                                 strlen(SW_BODY),
+                                 "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc="));
+    /* the spec's "valid multi sig" case: one valid among others */
+    cr_assert(webhook_verify(&k, SW_ID, "1614265330", SW_BODY, strlen(SW_BODY),
+                             "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= "
+                             "v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= "
+                             SW_SIG));
+}
+
+Test(webhook_secret, refuses_missing_prefix_bad_base64_and_bad_lengths)
+{
+    struct webhook_secret k;
+    struct hub_err e;
+
+    cr_assert_eq(webhook_secret_parse("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &k, &e),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.what, "secret does not start with whsec_");
+    cr_assert_eq(webhook_secret_parse("whsec_MfKQ9r8G!YqrTwjUPD8ILPZIo2LaLaSw",
+                                      &k, &e), HUB_EINVALID);
+    cr_assert_str_eq(e.what, "secret is not base64");
+    /* 23 bytes: one short of the minimum */
+    cr_assert_eq(webhook_secret_parse("whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==",
+                                      &k, &e), HUB_EINVALID);
+    cr_assert_str_eq(e.what, "secret is not 24 to 64 bytes");
+    /* 64 bytes: the maximum */
+    char max[6 + 88 + 1] = "whsec_";
+    memset(max + 6, 'A', 88);
+    max[6 + 86] = '=';
+    max[6 + 87] = '=';
+    max[94] = '\0';
+    cr_assert_eq(webhook_secret_parse(max, &k, &e), HUB_OK);
+    cr_assert_eq(k.len, 64);
+    /* 66 bytes: past it */
+    char big[6 + 88 + 1] = "whsec_";
+    memset(big + 6, 'A', 88);
+    big[94] = '\0';
+    cr_assert_eq(webhook_secret_parse(big, &k, &e), HUB_EINVALID);
+}
+
+Test(webhook_backoff, spans_more_than_three_days_even_at_lowest_jitter)
+{
+    int64_t lo = 0, hi = 0;
+
+    for (int n = 1; n <= WEBHOOK_RETRIES; n++) {
+        lo += webhook_backoff_ms(n, 0.0);
+        hi += webhook_backoff_ms(n, 0.999999);
+    }
+    cr_assert_geq(lo, 3LL * 24 * 3600 * 1000);
+    cr_assert_leq(hi, 5LL * 24 * 3600 * 1000);
+    cr_assert_eq(webhook_backoff_ms(WEBHOOK_RETRIES + 1, 0.5), -1);
+    cr_assert_eq(webhook_backoff_ms(0, 0.5), -1);
+}
+
+Test(webhook_backoff, jitter_stays_within_twenty_percent_of_nominal)
+{
+    for (int n = 1; n <= WEBHOOK_RETRIES; n++) {
+        int64_t nom = webhook_backoff_nominal_ms(n);
+        for (int i = 0; i < 100; i++) {
+            int64_t d = webhook_backoff_ms(n, i / 100.0);
+            cr_assert_geq(d, nom * 8 / 10);
+            cr_assert_lt(d, nom * 12 / 10 + 1);
+        }
+        if (n > 1)
+            cr_assert_geq(nom, webhook_backoff_nominal_ms(n - 1));
+    }
+}
+
+Test(webhook_backoff, accelerated_clock_runs_three_days_in_seconds)
+{
+    int64_t total = 0;
+
+    for (int n = 1; n <= WEBHOOK_RETRIES; n++)
+        total += webhook_scale_ms(webhook_backoff_nominal_ms(n), 100000.0);
+    cr_assert_lt(total, 5000);
+    cr_assert_eq(webhook_scale_ms(5000, 1.0), 5000);
+    cr_assert_eq(webhook_scale_ms(5000, 0.0), 5000);
+}
+
+Test(webhook_retry_after, reads_seconds_and_http_dates_and_caps_them)
+{
+    cr_assert_eq(webhook_retry_after_ms("120", 0), 120000);
+    cr_assert_eq(webhook_retry_after_ms("0", 0), 0);
+    cr_assert_eq(webhook_retry_after_ms("999999999", 0), 24LL * 3600 * 1000);
+    /* 784111777 = Sun, 06 Nov 1994 08:49:37 GMT */
+    cr_assert_eq(webhook_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT",
+                                        784111777 - 30), 30000);
+    cr_assert_eq(webhook_retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT",
+                                        784111777 + 30), 0);
+    cr_assert_eq(webhook_retry_after_ms("soon", 0), -1);
+    cr_assert_eq(webhook_retry_after_ms("12x", 0), -1);
+    cr_assert_eq(webhook_retry_after_ms(NULL, 0), -1);
+    cr_assert_eq(webhook_retry_after_ms("Sun, 06 Foo 1994 08:49:37 GMT", 0), -1);
+}
+
+struct addr_case {
+    char ip[48];
+    enum webhook_addr_class c;
+};
+
+static struct addr_case addr_cases[] = {
+    { "93.184.216.34", ADDR_PUBLIC },
+    { "127.0.0.1", ADDR_LOOPBACK },
+    { "127.255.255.254", ADDR_LOOPBACK },
+    { "10.1.2.3", ADDR_PRIVATE },
+    { "172.16.0.1", ADDR_PRIVATE },
+    { "172.31.255.255", ADDR_PRIVATE },
+    { "172.32.0.1", ADDR_PUBLIC },
+    { "192.168.1.1", ADDR_PRIVATE },
+    { "100.64.0.1", ADDR_PRIVATE },
+    { "169.254.169.254", ADDR_LINKLOCAL },
+    { "0.0.0.0", ADDR_RESERVED },
+    { "224.0.0.1", ADDR_RESERVED },
+    { "255.255.255.255", ADDR_RESERVED },
+    { "::1", ADDR_LOOPBACK },
+    { "::", ADDR_RESERVED },
+    { "::ffff:127.0.0.1", ADDR_LOOPBACK },
+    { "::ffff:10.0.0.1", ADDR_PRIVATE },
+    { "::ffff:8.8.8.8", ADDR_PUBLIC },
+    { "fd00::1", ADDR_PRIVATE },
+    { "fe80::1", ADDR_LINKLOCAL },
+    { "ff02::1", ADDR_RESERVED },
+    { "2606:4700::1111", ADDR_PUBLIC },
+    { "64:ff9b::a9fe:a9fe", ADDR_LINKLOCAL },
+    { "localhost", ADDR_INVALID },
+    { "", ADDR_INVALID },
+};
+
+ParameterizedTestParameters(webhook_ssrf, classifies_addresses)
+{
+    return cr_make_param_array(struct addr_case, addr_cases,
+                               sizeof(addr_cases) / sizeof(addr_cases[0]));
+}
+
+ParameterizedTest(struct addr_case *c, webhook_ssrf, classifies_addresses)
+{
+    cr_assert_eq(webhook_addr_classify(c->ip), c->c, "%s: got %s", c->ip,
+                 webhook_addr_class_name(webhook_addr_classify(c->ip)));
+}
+
+Test(webhook_ssrf, production_refuses_internal_addresses_unless_allowed)
+{
+    cr_assert(webhook_addr_allowed(ADDR_PUBLIC, true, false));
+    cr_assert_not(webhook_addr_allowed(ADDR_LOOPBACK, true, false));
+    cr_assert_not(webhook_addr_allowed(ADDR_PRIVATE, true, false));
+    cr_assert_not(webhook_addr_allowed(ADDR_LINKLOCAL, true, false));
+    cr_assert(webhook_addr_allowed(ADDR_LOOPBACK, true, true));
+    cr_assert(webhook_addr_allowed(ADDR_LOOPBACK, false, false));
+    cr_assert_not(webhook_addr_allowed(ADDR_RESERVED, true, true));
+    cr_assert_not(webhook_addr_allowed(ADDR_RESERVED, false, false));
+    cr_assert_not(webhook_addr_allowed(ADDR_INVALID, false, true));
+}
+
+Test(webhook_topic, wildcards_match_whole_segments)
+{
+    cr_assert(webhook_topic_match("adt.*", "adt.admit"));
+    cr_assert(webhook_topic_match("*", "referral.updated"));
+    cr_assert(webhook_topic_match("*.positive", "screening.positive"));
+    cr_assert(webhook_topic_match("screening.positive", "screening.positive"));
+    cr_assert_not(webhook_topic_match("adt.*", "adtx.admit"));
+    cr_assert_not(webhook_topic_match("adt.*", "screening.positive"));
+    cr_assert_not(webhook_topic_match("adt", "adt.admit"));
+    cr_assert_not(webhook_topic_match("adt.admit", "adt.admitted"));
+    cr_assert_not(webhook_topic_match("adt.admit.x", "adt.admit"));
+}
+
+Test(webhook_topic, refuses_unknown_topics_and_partial_wildcards)
+{
+    struct hub_err e;
+
+    cr_assert_eq(webhook_topic_check("adt.*", &e), HUB_OK);
+    cr_assert_eq(webhook_topic_check("*", &e), HUB_OK);
+    cr_assert_eq(webhook_topic_check("consent.updated", &e), HUB_OK);
+    cr_assert_eq(webhook_topic_check("adt.admt", &e), HUB_EINVALID);
+    cr_assert_str_eq(e.what, "topic matches no known topic");
+    cr_assert_eq(webhook_topic_check("adt.ad*", &e), HUB_EINVALID);
+    cr_assert_str_eq(e.what, "wildcard is not a whole segment");
+    cr_assert_eq(webhook_topic_check("ADT.*", &e), HUB_EINVALID);
+    cr_assert_eq(webhook_topic_check("", &e), HUB_EINVALID);
+}
+
+Test(webhook_url, accepts_http_and_https_only)
+{
+    struct hub_err e;
+
+    cr_assert_eq(webhook_url_check("https://cbo.example/hook", &e), HUB_OK);
+    cr_assert_eq(webhook_url_check("http://127.0.0.1:8080/x?y=1", &e), HUB_OK);
+    cr_assert_eq(webhook_url_check("https://[::1]:443/", &e), HUB_OK);
+    cr_assert_eq(webhook_url_check("ftp://cbo.example/", &e), HUB_EINVALID);
+    cr_assert_str_eq(e.what, "url scheme is not http or https");
+    cr_assert_eq(webhook_url_check("file:///etc/passwd", &e), HUB_EINVALID);
+    cr_assert_eq(webhook_url_check("gopher://x/", &e), HUB_EINVALID);
+    cr_assert_eq(webhook_url_check("https:///path", &e), HUB_EINVALID);
+    cr_assert_str_eq(e.what, "url has no host");
+    cr_assert_eq(webhook_url_check("https://u:p@cbo.example/", &e),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.what, "url carries credentials");
+    cr_assert_eq(webhook_url_check("https://cbo.example:0/", &e), HUB_EINVALID);
+    cr_assert_eq(webhook_url_check("https://cbo.example:99999/", &e),
+                 HUB_EINVALID);
+    cr_assert_eq(webhook_url_check("https://cbo.example/a b", &e),
+                 HUB_EINVALID);
+    cr_assert_eq(webhook_url_check("", &e), HUB_EINVALID);
+}
+
+static int validate(const char *json, bool partial, struct hub_err *e,
+                    char **norm)
+{
+    struct webhook_sub_check c = { .partial = partial };
+    int rc = webhook_sub_validate(json, strlen(json), &c, e);
+    if (norm)
+        *norm = c.json_out;
+    else
+        free(c.json_out);
+    return rc;
+}
+
+Test(webhook_sub, refuses_subscription_without_url)
+{
+    struct hub_err e;
+
+    cr_assert_eq(validate("{\"topics\":[\"adt.*\"]}", false, &e, NULL),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.field, "url");
+    cr_assert_str_eq(e.what, "webhook subscription has no url");
+}
+
+Test(webhook_sub, names_the_bad_topic_by_index)
+{
+    struct hub_err e;
+
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\","
+                          "\"topics\":[\"adt.*\",\"adt.nope\"]}",
+                          false, &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "topics[1]");
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[]}",
+                          false, &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "topics");
+}
+
+Test(webhook_sub, refuses_bad_scheme_secret_filter_and_format)
+{
+    struct hub_err e;
+
+    cr_assert_eq(validate("{\"url\":\"ftp://a.example/\",\"topics\":[\"*\"]}",
+                          false, &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "url");
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+                          "\"secrets\":[\"" SW_KEY "\",\"whsec_short\"]}",
+                          false, &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "secrets[1]");
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+                          "\"filters\":{\"zip\":[\"1\"]}}",
+                          false, &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "filters.zip");
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+                          "\"filters\":{\"counties\":[1]}}",
+                          false, &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "filters.counties[0]");
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+                          "\"format\":\"xml\"}", false, &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "format");
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+                          "\"client_cert\":\"/c.pem\"}", false, &e, NULL),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.field, "client_key");
+    cr_assert_eq(validate("[1]", false, &e, NULL), HUB_ESYNTAX);
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+                          "\"colour\":1}", false, &e, NULL), HUB_EINVALID);
+}
+
+Test(webhook_sub, generates_a_secret_when_none_given)
+{
+    struct hub_err e;
+    char *norm = NULL;
+
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"]}",
+                          false, &e, &norm), HUB_OK);
+    cr_assert_not_null(strstr(norm, "\"secrets\":[\"whsec_"));
+    cr_assert_not_null(strstr(norm, "\"mode\":\"webhook\""));
+    free(norm);
+}
+
+Test(webhook_sub, pull_subscription_needs_no_url_and_update_may_be_partial)
+{
+    struct hub_err e;
+
+    cr_assert_eq(validate("{\"mode\":\"pull\",\"topics\":[\"referral.*\"]}",
+                          false, &e, NULL), HUB_OK);
+    cr_assert_eq(validate("{\"mode\":\"pull\",\"url\":\"https://a.example/\","
+                          "\"topics\":[\"*\"]}", false, &e, NULL),
+                 HUB_EINVALID);
+    cr_assert_eq(validate("{\"status\":\"paused\"}", true, &e, NULL), HUB_OK);
+    cr_assert_eq(validate("{\"status\":\"gone\"}", true, &e, NULL),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.field, "status");
+}
