@@ -1,0 +1,283 @@
+/*
+ * csv_read.c - RFC 4180 reader: one record per call, fields as slices into
+ * the input (copied into the arena only when a quoted field holds a doubled
+ * quote).
+ *
+ * Accepted beyond the RFC, because real exports do it: LF or lone CR line
+ * ends as well as CRLF, a UTF-8 byte order mark before the header, a last
+ * record without a line end, a caller-chosen delimiter.
+ *
+ * Errors come in two weights. Fatal (the file is refused): an unterminated
+ * quote (nothing after it can be delimited with confidence), more bytes,
+ * rows or header columns than the limits. Row-level (the record is still
+ * delimited, the next one is read normally): a column count that differs
+ * from the header, a field over the length limit, more columns than the
+ * limit, a NUL byte, a quote inside an unquoted field, text after a closing
+ * quote.
+ *
+ * Incremental: while `final` is false, a record that reaches the end of the
+ * buffer is not returned (HUB_ESHORT) and the reader stays where it was, so
+ * the caller can append and call again. Each call scans from the start of
+ * the pending record, so feeding one byte at a time costs O(record^2): feed
+ * in blocks.
+ */
+#include "csv/csv.h"
+
+#include <string.h>
+
+#include "common/hub_err.h"
+
+static const unsigned char bom[3] = { 0xEF, 0xBB, 0xBF };
+
+void csv_limits_default(struct csv_limits *lim)
+{
+    lim->max_bytes = CSV_MAX_BYTES;
+    lim->max_rows = CSV_MAX_ROWS;
+    lim->max_cols = CSV_MAX_COLS;
+    lim->max_field = CSV_MAX_FIELD;
+}
+
+void csv_reader_init(struct csv_reader *r, struct arena *a, char delim,
+                     const struct csv_limits *lim)
+{
+    memset(r, 0, sizeof(*r));
+    r->a = a;
+    r->delim = delim ? delim : ',';
+    if (lim)
+        r->lim = *lim;
+    else
+        csv_limits_default(&r->lim);
+    if (r->lim.max_cols == 0)
+        r->lim.max_cols = 1;
+    r->line = 1;
+    r->f = arena_alloc(a, r->lim.max_cols * sizeof(*r->f));
+}
+
+void csv_reader_feed(struct csv_reader *r, const char *p, size_t len,
+                     bool final)
+{
+    r->p = p;
+    r->len = len;
+    r->final = final;
+}
+
+/* Note the first row-level problem only: it is the one worth fixing first. */
+static void row_fail(struct csv_row *row, size_t col, const char *what)
+{
+    if (row->err == HUB_OK) {
+        row->err = HUB_EINVALID;
+        row->err_col = col;
+        row->err_what = what;
+    }
+}
+
+static int fatal(struct csv_reader *r, struct hub_err *err, int code,
+                 size_t row, size_t col, size_t off, const char *what)
+{
+    char field[32];
+    size_t n = 0;
+    char tmp[24];
+
+    /* "row 12 col 3": built by hand, sprintf is not used here */
+    memcpy(field, "row ", 4);
+    n = 4;
+    size_t k = 0;
+    do {
+        tmp[k++] = (char)('0' + row % 10);
+        row /= 10;
+    } while (row && k < sizeof(tmp));
+    while (k)
+        field[n++] = tmp[--k];
+    if (col) {
+        memcpy(field + n, " col ", 5);
+        n += 5;
+        do {
+            tmp[k++] = (char)('0' + col % 10);
+            col /= 10;
+        } while (col && k < sizeof(tmp));
+        while (k && n < sizeof(field) - 1)
+            field[n++] = tmp[--k];
+    }
+    field[n] = '\0';
+    r->failed = code;
+    return hub_err_set(err, code, field, off, what);
+}
+
+/* Lines inside [p, p+n): LF, and CR not followed by LF. */
+static size_t count_lines(const char *p, size_t n)
+{
+    size_t lines = 0;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] == '\n' || (p[i] == '\r' && (i + 1 == n || p[i + 1] != '\n')))
+            lines++;
+    return lines;
+}
+
+/* Copy a quoted field's content, turning each "" into ". */
+static struct slice unquote(struct arena *a, const char *p, size_t n)
+{
+    char *out = arena_alloc(a, n + 1);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        out[k++] = p[i];
+        if (p[i] == '"' && i + 1 < n && p[i + 1] == '"')
+            i++;
+    }
+    out[k] = '\0';
+    return (struct slice){ out, k };
+}
+
+int csv_read_row(struct csv_reader *r, struct csv_row *row,
+                 struct hub_err *err)
+{
+    const char *p = r->p;
+    size_t len = r->len;
+
+    if (r->failed)
+        return r->failed;
+    if (len > r->lim.max_bytes)
+        return fatal(r, err, HUB_ELIMIT, r->rows + 1, 0, r->pos,
+                     "file is larger than the limit");
+    if (r->pos == 0 && !r->bom_done) {
+        if (len < sizeof(bom) && !r->final &&
+            memcmp(p, bom, len) == 0)
+            return HUB_ESHORT;
+        if (len >= sizeof(bom) && memcmp(p, bom, sizeof(bom)) == 0)
+            r->pos = sizeof(bom);
+        r->bom_done = true;
+    }
+    if (r->pos >= len)
+        return r->final ? 0 : HUB_ESHORT;
+
+    memset(row, 0, sizeof(*row));
+    row->row = r->rows + 1;
+    row->line = r->line;
+    row->offset = r->pos;
+    row->f = r->f;
+
+    size_t i = r->pos;
+    size_t lines = 0;
+    size_t n = 0;
+    bool empty = true;
+    const char delim = r->delim;
+
+    for (;;) {
+        struct slice v;
+        size_t col = n + 1;
+
+        if (i < len && p[i] == '"') {
+            size_t open = i, j = i + 1;
+            bool doubled = false;
+            const char *q;
+            for (;;) {
+                q = j < len ? memchr(p + j, '"', len - j) : NULL;
+                if (q == NULL) {
+                    if (!r->final)
+                        return HUB_ESHORT;
+                    return fatal(r, err, HUB_ESYNTAX, row->row, col, open,
+                                 "quoted field is not terminated");
+                }
+                size_t at = (size_t)(q - p);
+                if (at + 1 == len && !r->final)
+                    return HUB_ESHORT;  /* "" may be split across feeds */
+                if (at + 1 < len && p[at + 1] == '"') {
+                    doubled = true;
+                    j = at + 2;
+                    continue;
+                }
+                break;
+            }
+            size_t close = (size_t)(q - p);
+            size_t clen = close - open - 1;
+            lines += count_lines(p + open + 1, clen);
+            if (memchr(p + open + 1, '\0', clen))
+                row_fail(row, col, "field contains a NUL byte");
+            if (clen > r->lim.max_field) {
+                row_fail(row, col, "field is longer than the limit");
+                v = SLICE_NULL;
+            } else if (doubled) {
+                v = unquote(r->a, p + open + 1, clen);
+            } else {
+                v = (struct slice){ p + open + 1, clen };
+            }
+            i = close + 1;
+            if (i < len && p[i] != delim && p[i] != '\r' && p[i] != '\n') {
+                row_fail(row, col, "text after a closing quote");
+                while (i < len && p[i] != delim && p[i] != '\r' &&
+                       p[i] != '\n')
+                    i++;
+            }
+        } else {
+            size_t s = i;
+            while (i < len && p[i] != delim && p[i] != '\r' && p[i] != '\n')
+                i++;
+            size_t flen = i - s;
+            if (memchr(p + s, '"', flen))
+                row_fail(row, col, "quote inside an unquoted field");
+            if (memchr(p + s, '\0', flen))
+                row_fail(row, col, "field contains a NUL byte");
+            if (flen > r->lim.max_field) {
+                row_fail(row, col, "field is longer than the limit");
+                v = SLICE_NULL;
+            } else {
+                v = (struct slice){ p + s, flen };
+            }
+        }
+        if (i >= len && !r->final)
+            return HUB_ESHORT;      /* the field may go on */
+        if (v.len)
+            empty = false;
+        if (n < r->lim.max_cols)
+            r->f[n] = v;
+        else if (n == r->lim.max_cols)
+            row_fail(row, col, "more columns than the limit");
+        n++;
+        if (i < len && p[i] == delim) {
+            i++;
+            continue;
+        }
+        /* end of record: CRLF, LF, lone CR or end of input */
+        if (i < len && p[i] == '\r') {
+            if (i + 1 == len && !r->final)
+                return HUB_ESHORT;  /* LF may follow */
+            i++;
+            if (i < len && p[i] == '\n')
+                i++;
+            lines++;
+        } else if (i < len && p[i] == '\n') {
+            i++;
+            lines++;
+        }
+        break;
+    }
+
+    r->rows++;
+    if (r->rows > r->lim.max_rows)
+        return fatal(r, err, HUB_ELIMIT, row->row, 0, row->offset,
+                     "more rows than the limit");
+    row->n = n < r->lim.max_cols ? n : r->lim.max_cols;
+    row->ncols = n;
+    row->empty = empty;
+    if (r->rows == 1) {
+        if (n > r->lim.max_cols)
+            return fatal(r, err, HUB_ELIMIT, 1, r->lim.max_cols + 1,
+                         row->offset, "header has more columns than the limit");
+        r->header_cols = n;
+    } else if (!empty && n != r->header_cols) {
+        if (n > r->header_cols)
+            row_fail(row, r->header_cols + 1,
+                     "row has more columns than the header");
+        else
+            row_fail(row, n + 1, "row has fewer columns than the header");
+    }
+    r->pos = i;
+    r->line += lines;
+    return 1;
+}
+
+struct slice csv_row_field(const struct csv_row *row, size_t idx)
+{
+    if (idx >= row->n)
+        return SLICE_NULL;
+    return row->f[idx];
+}
