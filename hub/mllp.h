@@ -19,7 +19,8 @@
  * sets *msg to the payload, 0 if more input is needed, or HUB_ESYNTAX (bytes
  * before SB, EB without CR) / HUB_ELIMIT (no EB within max payload bytes).
  * Whitespace (CR, LF) between frames is skipped and counted as consumed when
- * it comes before SB.
+ * it comes before SB. A return > 0 always means a frame: whitespace alone
+ * returns 0 (need more), or HUB_ELIMIT once there is more of it than `max`.
  */
 ssize_t mllp_frame(const char *p, size_t len, size_t max, struct slice *msg);
 

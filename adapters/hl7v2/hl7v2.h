@@ -38,6 +38,19 @@ struct slice hl7_control_id(const struct hl7_msg *m);
 struct slice hl7_message_type(const struct hl7_msg *m);
 struct slice hl7_trigger(const struct hl7_msg *m);
 struct slice hl7_version(const struct hl7_msg *m);
+/* MSH-3.1 and MSH-4.1, raw: recorded, never trusted as identity. */
+struct slice hl7_sending_application(const struct hl7_msg *m);
+struct slice hl7_sending_facility(const struct hl7_msg *m);
+
+/*
+ * The value at SEG-field(rep).comp.sub of the nth (0-based) segment with that
+ * ID: field, comp and sub count from 1 as in the standard (comp or sub 0 =
+ * the whole field repetition or component), rep from 0. Unescaped into `a`
+ * when it holds escapes; the HL7 null "" and absent values are empty.
+ */
+struct slice hl7_get(struct arena *a, const struct hl7_msg *m, const char *seg,
+                     unsigned nth, unsigned field, unsigned rep, unsigned comp,
+                     unsigned sub);
 
 /*
  * Normalize an ADT message to canonical events (one per message today,

@@ -1,0 +1,663 @@
+/*
+ * hl7v2.c - HL7 v2.x parser, value accessors and the ACK builder.
+ *
+ * Parsing is one pass over the bytes with a 256-entry class table built from
+ * the sender's own delimiters (MSH-1, MSH-2): it records where each segment
+ * and each field starts, and enforces every count limit on the way
+ * (HL7_MAX_SEGMENTS, HL7_MAX_FIELDS, HL7_MAX_REPS, HL7_MAX_MESSAGE). Nothing
+ * is copied; repetitions, components and subcomponents are split on demand
+ * with memchr, and only values holding the escape character are decoded into
+ * the arena.
+ *
+ * Tolerated: a UTF-8 BOM, leading and trailing whitespace, segments ended by
+ * CR, LF or CRLF, blank lines between segments. Refused: no MSH first, bad
+ * delimiters, a segment ID that is not three letters/digits, a NUL byte, a
+ * second MSH (batches are split by the caller), anything over a limit.
+ */
+#include "hl7v2/hl7v2_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/buf.h"
+
+enum { C_PLAIN = 0, C_FS, C_EOL, C_NUL, C_RS };
+
+static int is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* HL7 v2.5.1 ch. 2.5.4: delimiters are printable, non-alphanumeric. */
+static int valid_delim(unsigned char c)
+{
+    return c > 0x20 && c < 0x7f && !((c >= '0' && c <= '9') ||
+                                     (c >= 'A' && c <= 'Z') ||
+                                     (c >= 'a' && c <= 'z'));
+}
+
+static int seg_id_char(unsigned char c, int first)
+{
+    return (c >= 'A' && c <= 'Z') || (!first && c >= '0' && c <= '9');
+}
+
+/* "PID-3" for split index `idx` of segment `id` (MSH is off by one). */
+static void field_name(char *dst, size_t n, const char *id, uint32_t idx)
+{
+    uint32_t f = strcmp(id, "MSH") == 0 ? idx + 1 : idx;
+    snprintf(dst, n, "%s-%u", id, (unsigned)f);
+}
+
+static void *grow(struct arena *a, void *old, uint32_t n, uint32_t *cap,
+                  size_t elem)
+{
+    uint32_t ncap = *cap * 2;
+    void *p = arena_alloc(a, (size_t)ncap * elem);
+    if (n)
+        memcpy(p, old, (size_t)n * elem);
+    *cap = ncap;
+    return p;
+}
+
+int hl7_parse(struct arena *a, const char *p, size_t len,
+              struct hl7_msg **out, struct hub_err *err)
+{
+    size_t i = 0, end = len;
+    char name[32];
+
+    *out = NULL;
+    if (p == NULL)
+        len = end = 0;
+    if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+        i = 3;
+    while (i < end && is_space((unsigned char)p[i]))
+        i++;
+    while (end > i && is_space((unsigned char)p[end - 1]))
+        end--;
+    if (end - i < 8 || memcmp(p + i, "MSH", 3) != 0)
+        return hub_err_set(err, HUB_ESYNTAX, "MSH", i,
+                           "message does not start with an MSH segment");
+
+    /* HL7 v2.5.1 ch. 2.14.9.1: MSH-1 is the field separator itself, and
+     * MSH-2 holds component, repetition, escape, subcomponent (and from
+     * v2.7 truncation) characters, in that order. */
+    unsigned char fs = (unsigned char)p[i + 3];
+    if (!valid_delim(fs))
+        return hub_err_set(err, HUB_ESYNTAX, "MSH-1", i + 3,
+                           "field separator is not a valid delimiter");
+    size_t e = i + 4;
+    while (e < end && (unsigned char)p[e] != fs && p[e] != '\r' &&
+           p[e] != '\n')
+        e++;
+    size_t nenc = e - (i + 4);
+    if (nenc < 1 || nenc > 5)
+        return hub_err_set(err, HUB_ESYNTAX, "MSH-2", i + 4,
+                           "encoding characters are missing or too many");
+    int enc[5] = { HL7_NO_SEP, HL7_NO_SEP, HL7_NO_SEP, HL7_NO_SEP,
+                   HL7_NO_SEP };
+    for (size_t k = 0; k < nenc; k++) {
+        unsigned char c = (unsigned char)p[i + 4 + k];
+        if (!valid_delim(c) || c == fs)
+            return hub_err_set(err, HUB_ESYNTAX, "MSH-2", i + 4 + k,
+                               "encoding character is not a valid delimiter");
+        for (size_t q = 0; q < k; q++)
+            if (enc[q] == c)
+                return hub_err_set(err, HUB_ESYNTAX, "MSH-2", i + 4 + k,
+                                   "encoding characters repeat");
+        enc[k] = c;
+    }
+
+    struct hl7_msg *m = arena_zalloc(a, sizeof(*m));
+    m->p = p;
+    m->len = len;
+    m->fs = fs;
+    m->cs = enc[0];
+    m->rs = enc[1];
+    m->ec = enc[2];
+    m->ss = enc[3];
+    m->tc = enc[4];
+
+    unsigned char cls[256];
+    memset(cls, C_PLAIN, sizeof(cls));
+    cls[fs] = C_FS;
+    cls['\r'] = C_EOL;
+    cls['\n'] = C_EOL;
+    cls[0] = C_NUL;
+    if (m->rs != HL7_NO_SEP)
+        cls[m->rs] = C_RS;
+
+    uint32_t segcap = 16, fldcap = 128;
+    m->seg = arena_alloc(a, segcap * sizeof(*m->seg));
+    m->fld = arena_alloc(a, fldcap * sizeof(*m->fld));
+
+    int too_big = end - i > HL7_MAX_MESSAGE;
+    size_t s = i;
+    while (s < end) {
+        if (p[s] == '\r' || p[s] == '\n') {     /* CRLF, blank lines */
+            s++;
+            continue;
+        }
+        if (m->nseg == HL7_MAX_SEGMENTS)
+            return hub_err_set(err, HUB_ELIMIT, "message", s,
+                               "too many segments");
+        if (m->nseg == segcap)
+            m->seg = grow(a, m->seg, m->nseg, &segcap, sizeof(*m->seg));
+        struct hl7_seg *sg = &m->seg[m->nseg];
+        sg->off = (uint32_t)s;
+        sg->f0 = m->nfld;
+        memset(sg->id, 0, sizeof(sg->id));
+        if (end - s < 3 || !seg_id_char((unsigned char)p[s], 1) ||
+            !seg_id_char((unsigned char)p[s + 1], 0) ||
+            !seg_id_char((unsigned char)p[s + 2], 0) ||
+            (end - s > 3 && (unsigned char)p[s + 3] != fs &&
+             p[s + 3] != '\r' && p[s + 3] != '\n')) {
+            snprintf(name, sizeof(name), "segment[%u]", (unsigned)m->nseg);
+            return hub_err_set(err, HUB_ESYNTAX, name, s,
+                               "segment ID is not three letters or digits");
+        }
+        memcpy(sg->id, p + s, 3);
+        if (m->nseg > 0 && memcmp(sg->id, "MSH", 3) == 0)
+            return hub_err_set(err, HUB_ESYNTAX, "MSH", s,
+                               "second MSH segment: one message at a time");
+
+        if (m->nfld == fldcap)
+            m->fld = grow(a, m->fld, m->nfld, &fldcap, sizeof(*m->fld));
+        m->fld[m->nfld++] = (uint32_t)s;
+        uint32_t nf = 1, reps = 0;
+        size_t j = s + 3;
+        for (; j < end; j++) {
+            switch (cls[(unsigned char)p[j]]) {
+            case C_PLAIN:
+                continue;
+            case C_FS:
+                if (nf == HL7_MAX_FIELDS) {
+                    snprintf(name, sizeof(name), "%s", sg->id);
+                    return hub_err_set(err, HUB_ELIMIT, name, j,
+                                       "too many fields in a segment");
+                }
+                if (m->nfld == fldcap)
+                    m->fld = grow(a, m->fld, m->nfld, &fldcap,
+                                  sizeof(*m->fld));
+                m->fld[m->nfld++] = (uint32_t)(j + 1);
+                nf++;
+                reps = 0;
+                continue;
+            case C_RS:
+                if (++reps >= HL7_MAX_REPS) {
+                    field_name(name, sizeof(name), sg->id, nf - 1);
+                    return hub_err_set(err, HUB_ELIMIT, name, j,
+                                       "too many repetitions in a field");
+                }
+                continue;
+            case C_NUL:
+                field_name(name, sizeof(name), sg->id, nf - 1);
+                return hub_err_set(err, HUB_ESYNTAX, name, j,
+                                   "message contains a NUL byte");
+            case C_EOL:
+                break;
+            }
+            break;
+        }
+        sg->end = (uint32_t)j;
+        sg->nf = nf;
+        m->nseg++;
+        if (m->nseg == 1) {
+            /* MSH is readable: the caller can answer in the sender's
+             * version and delimiters even if the rest fails */
+            *out = m;
+            if (too_big)
+                return hub_err_set(err, HUB_ELIMIT, "message", i,
+                                   "message is larger than the limit");
+        }
+        s = j;
+    }
+    return HUB_OK;
+}
+
+const struct hl7_seg *hl7_seg_find(const struct hl7_msg *m, const char *id,
+                                   unsigned nth)
+{
+    if (m == NULL)
+        return NULL;
+    for (uint32_t k = 0; k < m->nseg; k++) {
+        const struct hl7_seg *s = &m->seg[k];
+        if (s->id[0] == id[0] && s->id[1] == id[1] && s->id[2] == id[2] &&
+            nth-- == 0)
+            return s;
+    }
+    return NULL;
+}
+
+struct slice hl7_seg_field(const struct hl7_msg *m, const struct hl7_seg *s,
+                           unsigned n)
+{
+    unsigned idx = n;
+
+    if (s == NULL)
+        return SLICE_NULL;
+    if (memcmp(s->id, "MSH", 3) == 0) {
+        if (n == 1)
+            return (struct slice){ m->p + s->off + 3, 1 };
+        if (n >= 2)
+            idx = n - 1;
+    }
+    if (idx >= s->nf)
+        return SLICE_NULL;
+    uint32_t start = m->fld[s->f0 + idx];
+    uint32_t stop = idx + 1 < s->nf ? m->fld[s->f0 + idx + 1] - 1 : s->end;
+    if (idx == 0)
+        stop = s->off + 3;
+    return (struct slice){ m->p + start, stop - start };
+}
+
+struct slice hl7_piece(struct slice v, int sep, unsigned r)
+{
+    if (sep == HL7_NO_SEP)
+        return r == 0 ? v : SLICE_NULL;
+    const char *q = v.p, *end = v.p + v.len;
+    while (r > 0) {
+        const char *x = q ? memchr(q, sep, (size_t)(end - q)) : NULL;
+        if (x == NULL)
+            return SLICE_NULL;
+        q = x + 1;
+        r--;
+    }
+    if (q == NULL)
+        return SLICE_NULL;
+    const char *x = memchr(q, sep, (size_t)(end - q));
+    return (struct slice){ q, (size_t)((x ? x : end) - q) };
+}
+
+unsigned hl7_count(struct slice v, int sep)
+{
+    unsigned n = 1;
+    if (sep == HL7_NO_SEP || v.len == 0)
+        return 1;
+    for (const char *q = v.p, *end = v.p + v.len;
+         (q = memchr(q, sep, (size_t)(end - q))) != NULL; q++)
+        n++;
+    return n;
+}
+
+static int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
+                          struct slice v)
+{
+    v = slice_trim(v);
+    if (v.len == 2 && v.p[0] == '"' && v.p[1] == '"')
+        return SLICE_NULL;          /* HL7 null: "delete this value" */
+    if (v.len == 0 || m->ec == HL7_NO_SEP || !memchr(v.p, m->ec, v.len))
+        return v;
+
+    /* decoded text is never longer than the escaped text */
+    char *o = arena_alloc(a, v.len);
+    size_t n = 0, i = 0;
+    const char *s = v.p;
+    while (i < v.len) {
+        if ((unsigned char)s[i] != m->ec) {
+            o[n++] = s[i++];
+            continue;
+        }
+        const char *close = memchr(s + i + 1, m->ec, v.len - i - 1);
+        if (close == NULL) {        /* unterminated: keep literally */
+            memcpy(o + n, s + i, v.len - i);
+            n += v.len - i;
+            break;
+        }
+        const char *q = s + i + 1;
+        size_t ql = (size_t)(close - q);
+        int sep = -1;               /* -1: keep the sequence literally */
+        if (ql == 1) {
+            switch (q[0]) {
+            case 'F': sep = m->fs; break;
+            case 'S': sep = m->cs; break;
+            case 'T': sep = m->ss; break;
+            case 'R': sep = m->rs; break;
+            case 'E': sep = m->ec; break;
+            case 'P': sep = m->tc; break;
+            case 'H': case 'N': sep = -2; break;    /* highlighting: drop */
+            }
+            if (sep == HL7_NO_SEP)
+                sep = -1;
+        } else if (ql >= 3 && ql % 2 == 1 && q[0] == 'X') {
+            size_t k;
+            for (k = 1; k < ql && hexval((unsigned char)q[k]) >= 0; k++)
+                ;
+            if (k == ql) {
+                for (k = 1; k < ql; k += 2) {
+                    int b = hexval((unsigned char)q[k]) << 4 |
+                            hexval((unsigned char)q[k + 1]);
+                    if (b != 0)     /* NUL cannot reach jsonb */
+                        o[n++] = (char)b;
+                }
+                sep = -3;
+            }
+        } else if (ql == 3 && memcmp(q, ".br", 3) == 0) {
+            sep = '\n';             /* formatted text line break */
+        } else if (ql >= 1 && (q[0] == 'C' || q[0] == 'M' || q[0] == '.')) {
+            sep = -2;               /* charset switch, formatting: drop */
+        }
+        if (sep >= 0) {
+            o[n++] = (char)sep;
+        } else if (sep == -1) {
+            memcpy(o + n, s + i, ql + 2);
+            n += ql + 2;
+        }
+        i += ql + 2;
+    }
+    return slice_trim((struct slice){ o, n });
+}
+
+struct slice hl7_get(struct arena *a, const struct hl7_msg *m, const char *seg,
+                     unsigned nth, unsigned field, unsigned rep, unsigned comp,
+                     unsigned sub)
+{
+    const struct hl7_seg *s = hl7_seg_find(m, seg, nth);
+    if (s == NULL)
+        return SLICE_NULL;
+    struct slice v = hl7_seg_field(m, s, field);
+    if (!(s->id[0] == 'M' && s->id[1] == 'S' && s->id[2] == 'H' &&
+          field <= 2))
+        v = hl7_piece(v, m->rs, rep);
+    else
+        return v;                   /* MSH-1, MSH-2: never split */
+    if (comp) {
+        v = hl7_piece(v, m->cs, comp - 1);
+        if (sub)
+            v = hl7_piece(v, m->ss, sub - 1);
+    }
+    return hl7_unescape(a, m, v);
+}
+
+static struct slice msh(const struct hl7_msg *m, unsigned field, unsigned comp)
+{
+    if (m == NULL || m->nseg == 0)
+        return SLICE_NULL;
+    struct slice v = hl7_seg_field(m, &m->seg[0], field);
+    v = hl7_piece(v, m->rs, 0);
+    if (comp)
+        v = hl7_piece(v, m->cs, comp - 1);
+    return slice_trim(v);
+}
+
+struct slice hl7_control_id(const struct hl7_msg *m)
+{
+    return msh(m, 10, 0);
+}
+
+struct slice hl7_message_type(const struct hl7_msg *m)
+{
+    return msh(m, 9, 1);
+}
+
+struct slice hl7_trigger(const struct hl7_msg *m)
+{
+    return msh(m, 9, 2);
+}
+
+struct slice hl7_version(const struct hl7_msg *m)
+{
+    return msh(m, 12, 1);
+}
+
+struct slice hl7_sending_application(const struct hl7_msg *m)
+{
+    return msh(m, 3, 1);
+}
+
+struct slice hl7_sending_facility(const struct hl7_msg *m)
+{
+    return msh(m, 4, 1);
+}
+
+/* ---- ACK ---------------------------------------------------------------- */
+
+/* "2.3.1" -> 231, "2.5" -> 250, "2.8.2" -> 282; 0 when not a 2.x version. */
+static int version_num(struct slice v)
+{
+    if (v.len < 3 || v.p[0] != '2' || v.p[1] != '.' || v.p[2] < '0' ||
+        v.p[2] > '9')
+        return 0;
+    int n = 200 + (v.p[2] - '0') * 10;
+    if (v.len >= 5 && v.p[3] == '.' && v.p[4] >= '0' && v.p[4] <= '9')
+        n += v.p[4] - '0';
+    return n;
+}
+
+/* Write static text with the sender's delimiters escaped. */
+static void put_escaped(struct buf *b, const struct hl7_msg *m,
+                        const char *s, int fs, int cs, int rs, int ec, int ss)
+{
+    for (; *s; s++) {
+        int c = (unsigned char)*s;
+        char code = c == fs ? 'F' : c == cs ? 'S' : c == rs ? 'R' :
+                    c == ec ? 'E' : c == ss ? 'T' : 0;
+        if (code && ec != HL7_NO_SEP) {
+            char e[3] = { (char)ec, code, (char)ec };
+            buf_append(b, e, 3);
+        } else if (code || c == '\r' || c == '\n') {
+            buf_putc(b, ' ');
+        } else {
+            buf_putc(b, (char)c);
+        }
+    }
+    (void)m;
+}
+
+/* HL7 table 0357, message error condition codes. */
+static int err_0357(const struct hub_err *e, const char **text)
+{
+    const char *f = e->field;
+    switch (e->code) {
+    case HUB_EUNSUPPORTED:
+        if (strncmp(f, "MSH-9.2", 7) == 0) {
+            *text = "Unsupported event code";
+            return 201;
+        }
+        if (strncmp(f, "MSH-11", 6) == 0) {
+            *text = "Unsupported processing id";
+            return 202;
+        }
+        if (strncmp(f, "MSH-12", 6) == 0) {
+            *text = "Unsupported version id";
+            return 203;
+        }
+        *text = "Unsupported message type";
+        return 200;
+    case HUB_ESYNTAX:
+        if (strchr(f, '-') == NULL) {
+            *text = "Segment sequence error";
+            return 100;
+        }
+        *text = "Data type error";
+        return 102;
+    case HUB_EINVALID:
+        if (e->what && strstr(e->what, "missing")) {
+            *text = "Required field missing";
+            return 101;
+        }
+        if (e->what && strstr(e->what, "table")) {
+            *text = "Table value not found";
+            return 103;
+        }
+        *text = "Data type error";
+        return 102;
+    default:
+        *text = "Application internal error";
+        return 207;
+    }
+}
+
+/*
+ * Split "PID-7.1.2" into segment, field, component, subcomponent.
+ * Returns 0 when the field names no place in the message.
+ */
+static int err_location(const char *f, char seg[4], unsigned loc[3])
+{
+    loc[0] = loc[1] = loc[2] = 0;
+    if (!seg_id_char((unsigned char)f[0], 1) ||
+        !seg_id_char((unsigned char)f[1], 0) ||
+        !seg_id_char((unsigned char)f[2], 0))
+        return 0;
+    memcpy(seg, f, 3);
+    seg[3] = '\0';
+    f += 3;
+    for (int k = 0; k < 3 && (*f == '-' || *f == '.'); k++) {
+        unsigned v = 0;
+        f++;
+        if (*f < '0' || *f > '9')
+            return 0;
+        while (*f >= '0' && *f <= '9' && v < 10000)
+            v = v * 10 + (unsigned)(*f++ - '0');
+        loc[k] = v;
+    }
+    return *f == '\0' || *f == '[';
+}
+
+int hl7_ack(struct arena *a, const struct hl7_msg *m, const char *code,
+            const struct hub_err *err, const char *ack_id, const char *now,
+            struct slice *out)
+{
+    int fs = '|', cs = '^', rs = '~', ec = '\\', ss = '&';
+    struct slice enc = SLICE_LIT("^~\\&");
+    struct slice ver = SLICE_LIT("2.5");
+    struct buf b;
+
+    if (code == NULL || strlen(code) != 2 || code[0] != 'A' ||
+        (code[1] != 'A' && code[1] != 'E' && code[1] != 'R'))
+        return HUB_EINVALID;
+    if (m) {
+        fs = m->fs;
+        cs = m->cs;
+        rs = m->rs;
+        ec = m->ec;
+        ss = m->ss;
+        enc = hl7_seg_field(m, &m->seg[0], 2);
+        if (version_num(hl7_version(m)))
+            ver = hl7_version(m);
+    }
+    int vn = version_num(ver);
+    buf_init(&b, a, 64 * 1024);
+
+    /* MSH: the sender's receiving app/facility become ours (HL7 2.9.2) */
+    buf_puts(&b, "MSH");
+    buf_putc(&b, (char)fs);
+    buf_append(&b, enc.p, enc.len);
+    static const unsigned swap[4] = { 5, 6, 3, 4 };
+    for (int k = 0; k < 4; k++) {
+        struct slice v = m ? slice_trim(hl7_seg_field(m, &m->seg[0],
+                                                      swap[k]))
+                           : SLICE_NULL;
+        buf_putc(&b, (char)fs);
+        buf_append(&b, v.p, v.len);
+    }
+    buf_putc(&b, (char)fs);
+    buf_puts(&b, now ? now : "");
+    buf_putc(&b, (char)fs);
+    buf_putc(&b, (char)fs);
+    buf_puts(&b, "ACK");
+    struct slice trig = hl7_trigger(m);
+    if (trig.len && cs != HL7_NO_SEP) {
+        buf_putc(&b, (char)cs);
+        buf_append(&b, trig.p, trig.len);
+        if (vn >= 231) {            /* MSH-9.3 message structure */
+            buf_putc(&b, (char)cs);
+            buf_puts(&b, "ACK");
+        }
+    }
+    buf_putc(&b, (char)fs);
+    buf_puts(&b, ack_id ? ack_id : "");
+    buf_putc(&b, (char)fs);
+    struct slice pid = msh(m, 11, 0);
+    if (pid.len)
+        buf_append(&b, pid.p, pid.len);
+    else
+        buf_putc(&b, 'P');
+    buf_putc(&b, (char)fs);
+    buf_append(&b, ver.p, ver.len);
+    buf_putc(&b, '\r');
+
+    /* MSA-2 echoes MSH-10 so the sender can match ACK to message */
+    struct slice cid = hl7_control_id(m);
+    buf_puts(&b, "MSA");
+    buf_putc(&b, (char)fs);
+    buf_puts(&b, code);
+    buf_putc(&b, (char)fs);
+    buf_append(&b, cid.p, cid.len);
+    if (err && err->what && vn < 250) {
+        buf_putc(&b, (char)fs);     /* MSA-3 text, before ERR-8 existed */
+        put_escaped(&b, m, err->what, fs, cs, rs, ec, ss);
+    }
+    buf_putc(&b, '\r');
+
+    if (err) {
+        const char *text = "";
+        int ecode = err_0357(err, &text);
+        char seg[4] = "";
+        unsigned loc[3];
+        int have_loc = err_location(err->field, seg, loc);
+        char num[64];
+
+        buf_puts(&b, "ERR");
+        buf_putc(&b, (char)fs);
+        if (vn < 250) {
+            /* ERR-1 (ELD): segment^sequence^field^code&text&HL70357 */
+            if (have_loc) {
+                buf_puts(&b, seg);
+                buf_printf(&b, "%c1%c", cs, cs);
+                if (loc[0])
+                    buf_printf(&b, "%u", loc[0]);
+            } else {
+                buf_putc(&b, (char)cs);
+                buf_putc(&b, (char)cs);
+            }
+            buf_putc(&b, (char)cs);
+            snprintf(num, sizeof(num), "%d", ecode);
+            buf_puts(&b, num);
+            if (ss != HL7_NO_SEP) {
+                buf_putc(&b, (char)ss);
+                put_escaped(&b, m, text, fs, cs, rs, ec, ss);
+                buf_putc(&b, (char)ss);
+                buf_puts(&b, "HL70357");
+            }
+        } else {
+            /* ERR-2 location, ERR-3 code, ERR-4 severity, ERR-8 text */
+            buf_putc(&b, (char)fs);
+            if (have_loc) {
+                buf_puts(&b, seg);
+                buf_printf(&b, "%c1", cs);
+                if (loc[0])
+                    buf_printf(&b, "%c%u", cs, loc[0]);
+                if (loc[1])
+                    buf_printf(&b, "%c1%c%u", cs, cs, loc[1]);
+                if (loc[1] && loc[2])
+                    buf_printf(&b, "%c%u", cs, loc[2]);
+            }
+            buf_putc(&b, (char)fs);
+            buf_printf(&b, "%d%c", ecode, cs);
+            put_escaped(&b, m, text, fs, cs, rs, ec, ss);
+            buf_printf(&b, "%cHL70357", cs);
+            buf_putc(&b, (char)fs);
+            buf_putc(&b, code[1] == 'A' ? 'W' : 'E');
+            for (int k = 0; k < 4; k++)
+                buf_putc(&b, (char)fs);
+            if (err->what)
+                put_escaped(&b, m, err->what, fs, cs, rs, ec, ss);
+        }
+        buf_putc(&b, '\r');
+    }
+    if (b.err)
+        return b.err;
+    *out = buf_slice(&b);
+    return HUB_OK;
+}

@@ -1,0 +1,61 @@
+/*
+ * hl7v2_int.h - what hl7v2.c (parser, ACK) shares with adt.c (normalizer).
+ * Not a public API: callers outside adapters/hl7v2 use hl7v2.h.
+ *
+ * The parsed message is two flat arrays made in one pass over the input:
+ * segments, and the start offset of every field of every segment. A value is
+ * found by index arithmetic, then split into repetitions, components and
+ * subcomponents on demand (no copy); only unescaping copies, and only when
+ * the value holds the escape character.
+ */
+#ifndef HUB_HL7V2_INT_H
+#define HUB_HL7V2_INT_H
+
+#include <stdint.h>
+
+#include "hl7v2/hl7v2.h"
+
+#define HL7_NO_SEP 256          /* an encoding character the sender omitted */
+
+struct hl7_seg {
+    uint32_t off;               /* of the segment ID in the input */
+    uint32_t end;               /* one past the last byte, before CR/LF */
+    uint32_t f0;                /* index of field 0 (the ID) in m->fld */
+    uint32_t nf;                /* fields, counting the ID as field 0 */
+    char id[4];
+};
+
+struct hl7_msg {
+    const char *p;              /* the whole input, as given */
+    size_t len;
+    int fs, cs, rs, ec, ss, tc; /* field, component, repetition, escape,
+                                   subcomponent, truncation (2.7+) */
+    struct hl7_seg *seg;
+    uint32_t nseg;
+    uint32_t *fld;              /* field start offsets into p */
+    uint32_t nfld;
+};
+
+/* The nth (0-based) segment with this ID, or NULL. */
+const struct hl7_seg *hl7_seg_find(const struct hl7_msg *m, const char *id,
+                                   unsigned nth);
+/*
+ * Field n of a segment, raw (still escaped). HL7 numbering: for MSH, field 1
+ * is the field separator itself and field 2 the encoding characters.
+ */
+struct slice hl7_seg_field(const struct hl7_msg *m, const struct hl7_seg *s,
+                           unsigned n);
+/* The rth (0-based) piece of v split at `sep`; empty past the end. */
+struct slice hl7_piece(struct slice v, int sep, unsigned r);
+/* Number of pieces of v split at sep (1 for an empty value). */
+unsigned hl7_count(struct slice v, int sep);
+/*
+ * Decode escape sequences (\F\ \S\ \T\ \R\ \E\ \Xhh..\ \P\); highlighting
+ * (\H\ \N\) and character-set switches are dropped; anything else unknown or
+ * unterminated is kept literally. Returns v itself when it holds no escape
+ * character; the HL7 null "" becomes empty; spaces at both ends are trimmed.
+ */
+struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
+                          struct slice v);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * mllp.c - MLLP framing: <SB> payload <EB><CR>, HL7 v2 Implementation Guide
+ * appendix C (MLLP release 2). Incremental and allocation-free: the caller
+ * keeps unread bytes and calls again when more arrive. CR and LF before SB
+ * are skipped (many senders end a frame with CRLF, or send a newline
+ * keep-alive), but only up to `max` of them, so that a sender cannot grow
+ * the caller's buffer with whitespace alone.
+ */
+#include "mllp.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "common/hub_err.h"
+
+ssize_t mllp_frame(const char *p, size_t len, size_t max, struct slice *msg)
+{
+    size_t ws = 0;
+
+    if (max > SIZE_MAX / 2)
+        max = SIZE_MAX / 2;         /* keeps max + 2 and ws + frame exact */
+    while (ws < len && (p[ws] == '\r' || p[ws] == '\n'))
+        ws++;
+    if (ws > max)
+        return HUB_ELIMIT;
+    if (ws == len)
+        return 0;
+    p += ws;
+    len -= ws;
+    if ((unsigned char)p[0] != MLLP_SB)
+        return HUB_ESYNTAX;
+    size_t window = len < max + 2 ? len : max + 2;    /* SB + payload + EB */
+    const char *eb = memchr(p + 1, MLLP_EB, window - 1);
+    if (eb == NULL)
+        return len >= max + 2 ? HUB_ELIMIT : 0;
+    if ((size_t)(eb - p) + 1 >= len)
+        return 0;                                     /* CR not here yet */
+    if (eb[1] != MLLP_CR)
+        return HUB_ESYNTAX;
+    *msg = (struct slice){ p + 1, (size_t)(eb - p) - 1 };
+    return (ssize_t)(ws + (size_t)(eb - p) + 2);
+}

@@ -1,0 +1,451 @@
+/*
+ * hl7v2_test.c - the HL7 v2 parser, accessors and ACK builder: delimiters
+ * from MSH, escapes, segment endings, limits, hostile input, and ACKs.
+ * (The golden files of tests/data/hl7v2 are checked by hl7v2_golden_test.c.)
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/hub_err.h"
+#include "hl7v2/hl7v2.h"
+
+#define ADT_A01                                                          \
+    "MSH|^~\\&|ADM|HOSP|LAB|LABFAC|20260322120000-0500||ADT^A01^ADT_A01|" \
+    "MSG101|P|2.5.1\r"                                                   \
+    "EVN|A01|20260322120000\r"                                           \
+    "PID|1||12345^^^MRN^MR~999^^^SSA^SS||Smith^John^Q||19800315|M\r"     \
+    "PV1|1|I|W^389^1\r"
+
+static struct arena A;
+
+static void setup(void)
+{
+    arena_init(&A, 16 * 1024);
+}
+
+static void teardown(void)
+{
+    arena_release(&A);
+}
+
+static struct hl7_msg *parse_ok(const char *s)
+{
+    struct hl7_msg *m = NULL;
+    struct hub_err err = { 0 };
+    int rc = hl7_parse(&A, s, strlen(s), &m, &err);
+    cr_assert_eq(rc, HUB_OK, "parse failed: %s at %s offset %zu",
+                 err.what ? err.what : "?", err.field, err.offset);
+    cr_assert_not_null(m);
+    return m;
+}
+
+static int slice_is(struct slice s, const char *want)
+{
+    return s.len == strlen(want) && (s.len == 0 || memcmp(s.p, want, s.len) == 0);
+}
+
+#define assert_slice(s, want)                                            \
+    cr_assert(slice_is((s), (want)), "got \"%.*s\", want \"%s\"",        \
+              (int)(s).len, (s).p ? (s).p : "", (want))
+
+TestSuite(hl7_parse, .init = setup, .fini = teardown);
+TestSuite(hl7_ack, .init = setup, .fini = teardown);
+
+Test(hl7_parse, reads_msh_header_fields)
+{
+    struct hl7_msg *m = parse_ok(ADT_A01);
+    assert_slice(hl7_control_id(m), "MSG101");
+    assert_slice(hl7_message_type(m), "ADT");
+    assert_slice(hl7_trigger(m), "A01");
+    assert_slice(hl7_version(m), "2.5.1");
+    assert_slice(hl7_sending_application(m), "ADM");
+    assert_slice(hl7_sending_facility(m), "HOSP");
+    assert_slice(hl7_get(&A, m, "MSH", 0, 1, 0, 0, 0), "|");
+    assert_slice(hl7_get(&A, m, "MSH", 0, 2, 0, 0, 0), "^~\\&");
+    assert_slice(hl7_get(&A, m, "MSH", 0, 7, 0, 0, 0),
+                 "20260322120000-0500");
+}
+
+Test(hl7_parse, splits_repetitions_components_and_subcomponents)
+{
+    struct hl7_msg *m = parse_ok(
+        "MSH|^~\\&|A|B|C|D|20260101||ADT^A04|1|P|2.5\r"
+        "PID|1||a1^^^AUTH&1.2.3&ISO^MR~b2^^^SSA^SS||Doe^Jane\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 3, 0, 1, 0), "a1");
+    assert_slice(hl7_get(&A, m, "PID", 0, 3, 0, 4, 1), "AUTH");
+    assert_slice(hl7_get(&A, m, "PID", 0, 3, 0, 4, 2), "1.2.3");
+    assert_slice(hl7_get(&A, m, "PID", 0, 3, 0, 4, 3), "ISO");
+    assert_slice(hl7_get(&A, m, "PID", 0, 3, 0, 4, 0), "AUTH&1.2.3&ISO");
+    assert_slice(hl7_get(&A, m, "PID", 0, 3, 1, 1, 0), "b2");
+    assert_slice(hl7_get(&A, m, "PID", 0, 3, 1, 5, 0), "SS");
+    assert_slice(hl7_get(&A, m, "PID", 0, 3, 2, 1, 0), "");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 2, 0), "Jane");
+    assert_slice(hl7_get(&A, m, "PID", 0, 99, 0, 1, 0), "");
+    assert_slice(hl7_get(&A, m, "PV1", 0, 2, 0, 0, 0), "");
+}
+
+Test(hl7_parse, takes_every_delimiter_from_msh_never_assumes_them)
+{
+    /* the same message with five other delimiter sets */
+    static const char *sets[] = { "|^~\\&", "#$%!*", "|:;?@", "!@#$%",
+                                  "*^~\\&" };
+    for (size_t k = 0; k < sizeof(sets) / sizeof(sets[0]); k++) {
+        const char *d = sets[k];
+        /* written with the standard set, then each delimiter translated */
+        const char *tpl = "MSH|^~\\&|A|B|C|D|20260101||ADT^A08|X|P|2.4\r"
+                          "PID|1||a1^^^AU&TH^MR~b2||Smith\\F\\^Ann\r";
+        char msg[512];
+        size_t n = 0;
+        for (const char *t = tpl; *t; t++) {
+            const char *hit = strchr("|^~\\&", *t);
+            msg[n++] = hit ? d[hit - "|^~\\&"] : *t;
+        }
+        msg[n] = '\0';
+        struct hl7_msg *m = parse_ok(msg);
+        assert_slice(hl7_trigger(m), "A08");
+        assert_slice(hl7_control_id(m), "X");
+        assert_slice(hl7_get(&A, m, "PID", 0, 3, 0, 4, 1), "AU");
+        assert_slice(hl7_get(&A, m, "PID", 0, 3, 0, 4, 2), "TH");
+        assert_slice(hl7_get(&A, m, "PID", 0, 3, 1, 1, 0), "b2");
+        char want[16];
+        snprintf(want, sizeof(want), "Smith%c", d[0]);
+        assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), want);
+        assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 2, 0), "Ann");
+    }
+}
+
+Test(hl7_parse, decodes_every_standard_escape)
+{
+    struct hl7_msg *m = parse_ok(
+        "MSH|^~\\&|A|B|C|D|20260101||ADT^A08|1|P|2.7\r"
+        "NTE|1|f\\F\\s\\S\\t\\T\\r\\R\\e\\E\\x\\X41420a\\end|"
+        "A\\H\\bold\\N\\z|keep\\Q\\me|open\\X4|hex\\X4G\\|nul\\X00\\x|"
+        "line\\.br\\two|cs\\C2842\\x\r");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 2, 0, 0, 0),
+                 "f|s^t&r~e\\xAB\nend");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 3, 0, 0, 0), "Aboldz");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 4, 0, 0, 0), "keep\\Q\\me");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 5, 0, 0, 0), "open\\X4");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 6, 0, 0, 0), "hex\\X4G\\");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 7, 0, 0, 0), "nulx");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 8, 0, 0, 0), "line\ntwo");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 9, 0, 0, 0), "csx");
+}
+
+Test(hl7_parse, keeps_escape_sequences_of_missing_delimiters_literally)
+{
+    /* only component and repetition separators: no escape char at all */
+    struct hl7_msg *m = parse_ok("MSH|^~|A|B|C|D|2026||ADT^A08|1|P|2.5\r"
+                                 "NTE|1|a\\F\\b\r");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 2, 0, 0, 0), "a\\F\\b");
+}
+
+Test(hl7_parse, treats_the_hl7_null_as_empty)
+{
+    struct hl7_msg *m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|1|P|2.5\r"
+                                 "PID|1||\"\"|x\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 3, 0, 0, 0), "");
+}
+
+Test(hl7_parse, accepts_cr_lf_and_crlf_segment_ends_alike)
+{
+    static const char *ends[] = { "\r", "\n", "\r\n", "\n\n", "\r\n\r\n" };
+    for (size_t k = 0; k < 5; k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg),
+                 "MSH|^~\\&|A|B|C|D|2026||ADT^A01|7|P|2.3%sPID|1||42%s"
+                 "PV1|1|O%s",
+                 ends[k], ends[k], ends[k]);
+        struct hl7_msg *m = parse_ok(msg);
+        assert_slice(hl7_control_id(m), "7");
+        assert_slice(hl7_version(m), "2.3");
+        assert_slice(hl7_get(&A, m, "PID", 0, 3, 0, 0, 0), "42");
+        assert_slice(hl7_get(&A, m, "PV1", 0, 2, 0, 0, 0), "O");
+    }
+}
+
+Test(hl7_parse, tolerates_bom_and_surrounding_whitespace)
+{
+    struct hl7_msg *m =
+        parse_ok("\xef\xbb\xbf\r\nMSH|^~\\&|A|B|C|D|2026||ADT^A01|9|P|2.5\r"
+                 "PID|1||42\r\n  \t\r\n");
+    assert_slice(hl7_control_id(m), "9");
+    assert_slice(hl7_get(&A, m, "PID", 0, 3, 0, 0, 0), "42");
+}
+
+Test(hl7_parse, passes_over_z_segments)
+{
+    struct hl7_msg *m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A01|9|P|2.5\r"
+                                 "ZPI|custom|x\rPID|1||42\rZZ1|y\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 3, 0, 0, 0), "42");
+    assert_slice(hl7_get(&A, m, "ZPI", 0, 1, 0, 0, 0), "custom");
+}
+
+static int parse_rc(const char *p, size_t n, struct hub_err *err,
+                    struct hl7_msg **m)
+{
+    memset(err, 0, sizeof(*err));
+    return hl7_parse(&A, p, n, m, err);
+}
+
+Test(hl7_parse, rejects_message_without_msh)
+{
+    struct hub_err err;
+    struct hl7_msg *m;
+    const char *s = "PID|1||42\r";
+    cr_assert_eq(parse_rc(s, strlen(s), &err, &m), HUB_ESYNTAX);
+    cr_assert_null(m);
+    cr_assert_str_eq(err.field, "MSH");
+    cr_assert_eq(parse_rc("", 0, &err, &m), HUB_ESYNTAX);
+    cr_assert_eq(parse_rc(NULL, 0, &err, &m), HUB_ESYNTAX);
+}
+
+Test(hl7_parse, rejects_msh_with_only_its_field_separator)
+{
+    struct hub_err err;
+    struct hl7_msg *m;
+    cr_assert_eq(parse_rc("MSH|", 4, &err, &m), HUB_ESYNTAX);
+    cr_assert_eq(parse_rc("MSH||||||||", 11, &err, &m), HUB_ESYNTAX);
+    cr_assert_str_eq(err.field, "MSH-2");
+    cr_assert_null(m);
+}
+
+Test(hl7_parse, rejects_bad_delimiters)
+{
+    struct hub_err err;
+    struct hl7_msg *m;
+    const char *alnum = "MSHA^~\\&|x|y\r";
+    cr_assert_eq(parse_rc(alnum, strlen(alnum), &err, &m), HUB_ESYNTAX);
+    cr_assert_str_eq(err.field, "MSH-1");
+    const char *dup = "MSH|^^\\&|A|B\r";
+    cr_assert_eq(parse_rc(dup, strlen(dup), &err, &m), HUB_ESYNTAX);
+    cr_assert_str_eq(err.field, "MSH-2");
+    const char *six = "MSH|^~\\&#$|A|B\r";
+    cr_assert_eq(parse_rc(six, strlen(six), &err, &m), HUB_ESYNTAX);
+}
+
+Test(hl7_parse, rejects_bad_segment_id_but_keeps_msh_for_the_ack)
+{
+    struct hub_err err;
+    struct hl7_msg *m;
+    const char *s = "MSH|^~\\&|A|B|C|D|2026||ADT^A01|77|P|2.5\r1ID|1\r";
+    cr_assert_eq(parse_rc(s, strlen(s), &err, &m), HUB_ESYNTAX);
+    cr_assert_not_null(m);
+    assert_slice(hl7_control_id(m), "77");
+    cr_assert_eq(err.offset, strlen("MSH|^~\\&|A|B|C|D|2026||ADT^A01|77|P|2.5\r"));
+    const char *lower = "MSH|^~\\&|A|B|C|D|2026||ADT^A01|77|P|2.5\rpid|1\r";
+    cr_assert_eq(parse_rc(lower, strlen(lower), &err, &m), HUB_ESYNTAX);
+    const char *longid = "MSH|^~\\&|A|B|C|D|2026||ADT^A01|7|P|2.5\rPIDX|1\r";
+    cr_assert_eq(parse_rc(longid, strlen(longid), &err, &m), HUB_ESYNTAX);
+}
+
+Test(hl7_parse, rejects_nul_byte_and_second_msh)
+{
+    struct hub_err err;
+    struct hl7_msg *m;
+    const char nul[] = "MSH|^~\\&|A|B|C|D|2026||ADT^A01|7|P|2.5\rPID|1|\0|x\r";
+    cr_assert_eq(parse_rc(nul, sizeof(nul) - 1, &err, &m), HUB_ESYNTAX);
+    cr_assert_str_eq(err.field, "PID-2");
+    const char *two = "MSH|^~\\&|A|B|C|D|2026||ADT^A01|7|P|2.5\r"
+                      "MSH|^~\\&|A|B|C|D|2026||ADT^A01|8|P|2.5\r";
+    cr_assert_eq(parse_rc(two, strlen(two), &err, &m), HUB_ESYNTAX);
+}
+
+Test(hl7_parse, never_crashes_when_cut_at_every_byte)
+{
+    size_t n = strlen(ADT_A01);
+    for (size_t cut = 0; cut <= n; cut++) {
+        struct hub_err err;
+        struct hl7_msg *m;
+        /* a heap copy of exactly `cut` bytes, so ASan sees any overread */
+        char *p = malloc(cut ? cut : 1);
+        memcpy(p, ADT_A01, cut);
+        int rc = parse_rc(p, cut, &err, &m);
+        if (cut < 8)
+            cr_assert_eq(rc, HUB_ESYNTAX, "cut %zu", cut);
+        if (rc == HUB_OK) {
+            struct canon_list l = { 0 };
+            struct slice ack;
+            int ev = hl7_to_events(&A, m, &l, &err);
+            cr_assert(ev == HUB_OK || ev < 0);
+            cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "1", "2026", &ack),
+                         HUB_OK);
+        }
+        free(p);
+    }
+}
+
+Test(hl7_parse, enforces_segment_field_and_repetition_limits)
+{
+    struct hub_err err;
+    struct hl7_msg *m;
+    const char *head = "MSH|^~\\&|A|B|C|D|2026||ADT^A01|7|P|2.5\r";
+    size_t hl = strlen(head);
+    size_t cap = hl + 8 * (HL7_MAX_SEGMENTS + 2) + 2 * HL7_MAX_FIELDS + 16;
+    char *s = malloc(cap);
+
+    /* segments: exactly at the limit passes, one more fails */
+    memcpy(s, head, hl);
+    size_t n = hl;
+    for (int k = 1; k < HL7_MAX_SEGMENTS; k++) {
+        memcpy(s + n, "ZXX|1\r", 6);
+        n += 6;
+    }
+    cr_assert_eq(parse_rc(s, n, &err, &m), HUB_OK);
+    memcpy(s + n, "ZXX|1\r", 6);
+    cr_assert_eq(parse_rc(s, n + 6, &err, &m), HUB_ELIMIT);
+    cr_assert_not_null(m);
+
+    /* fields: HL7_MAX_FIELDS counts the segment ID as field 0 */
+    n = hl;
+    memcpy(s + n, "ZXX", 3);
+    n += 3;
+    for (int k = 1; k < HL7_MAX_FIELDS; k++)
+        s[n++] = '|';
+    cr_assert_eq(parse_rc(s, n, &err, &m), HUB_OK);
+    s[n++] = '|';
+    cr_assert_eq(parse_rc(s, n, &err, &m), HUB_ELIMIT);
+    cr_assert_str_eq(err.field, "ZXX");
+
+    /* repetitions */
+    n = hl;
+    memcpy(s + n, "PID|1||", 7);
+    n += 7;
+    for (int k = 1; k < HL7_MAX_REPS; k++)
+        s[n++] = '~';
+    cr_assert_eq(parse_rc(s, n, &err, &m), HUB_OK);
+    s[n++] = '~';
+    cr_assert_eq(parse_rc(s, n, &err, &m), HUB_ELIMIT);
+    cr_assert_str_eq(err.field, "PID-3");
+    free(s);
+}
+
+Test(hl7_parse, rejects_message_over_the_size_limit_but_keeps_msh)
+{
+    struct hub_err err;
+    struct hl7_msg *m;
+    const char *head = "MSH|^~\\&|A|B|C|D|2026||ADT^A01|7|P|2.5\rNTE|1|";
+    size_t hl = strlen(head), n = HL7_MAX_MESSAGE + 1;
+    char *s = malloc(n);
+    memcpy(s, head, hl);
+    memset(s + hl, 'x', n - hl);
+    cr_assert_eq(parse_rc(s, n, &err, &m), HUB_ELIMIT);
+    cr_assert_not_null(m);
+    assert_slice(hl7_control_id(m), "7");
+    /* a huge field under the limit is fine */
+    cr_assert_eq(parse_rc(s, n - 1, &err, &m), HUB_OK);
+    free(s);
+}
+
+Test(hl7_parse, survives_binary_junk_without_a_crash)
+{
+    unsigned char junk[4096];
+    unsigned seed = 12345;
+    for (int round = 0; round < 200; round++) {
+        for (size_t k = 0; k < sizeof(junk); k++) {
+            seed = seed * 1103515245u + 12345u;
+            junk[k] = (unsigned char)(seed >> 16);
+        }
+        size_t off = round % 2 ? 0 : 10;
+        memcpy(junk + off, "MSH|^~\\&|", 9);   /* half of them start well */
+        struct hub_err err;
+        struct hl7_msg *m;
+        int rc = parse_rc((const char *)junk, sizeof(junk), &err, &m);
+        cr_assert(rc == HUB_OK || rc < 0);
+        if (rc != HUB_OK)
+            cr_assert_not_null(err.what);
+    }
+}
+
+Test(hl7_ack, echoes_control_id_in_senders_version_and_swaps_apps)
+{
+    struct hl7_msg *m = parse_ok(ADT_A01);
+    struct slice ack;
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "ACK1", "20260322120001+0000",
+                         &ack), HUB_OK);
+    const char *want =
+        "MSH|^~\\&|LAB|LABFAC|ADM|HOSP|20260322120001+0000||ACK^A01^ACK|"
+        "ACK1|P|2.5.1\rMSA|AA|MSG101\r";
+    assert_slice(ack, want);
+}
+
+Test(hl7_ack, writes_err_segment_with_location_code_and_static_text)
+{
+    struct hl7_msg *m = parse_ok(ADT_A01);
+    struct hub_err err = { 0 };
+    struct slice ack;
+    hub_err_set(&err, HUB_EINVALID, "PID-7", 120, "date is not YYYYMMDD");
+    cr_assert_eq(hl7_ack(&A, m, "AE", &err, "ACK2", "2026", &ack), HUB_OK);
+    const char *want =
+        "MSH|^~\\&|LAB|LABFAC|ADM|HOSP|2026||ACK^A01^ACK|ACK2|P|2.5.1\r"
+        "MSA|AE|MSG101\r"
+        "ERR||PID^1^7|102^Data type error^HL70357|E||||date is not YYYYMMDD\r";
+    assert_slice(ack, want);
+}
+
+Test(hl7_ack, uses_err_1_and_msa_3_for_old_versions)
+{
+    struct hl7_msg *m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A01|M1|P|2.3\r"
+                                 "PID|1\r");
+    struct hub_err err = { 0 };
+    struct slice ack;
+    hub_err_set(&err, HUB_EINVALID, "PID-3", 0, "required field is missing");
+    cr_assert_eq(hl7_ack(&A, m, "AE", &err, "K", "2026", &ack), HUB_OK);
+    const char *want = "MSH|^~\\&|C|D|A|B|2026||ACK^A01|K|P|2.3\r"
+                       "MSA|AE|M1|required field is missing\r"
+                       "ERR|PID^1^3^101&Required field missing&HL70357\r";
+    assert_slice(ack, want);
+}
+
+Test(hl7_ack, answers_unsupported_type_with_ar_and_code_200)
+{
+    struct hl7_msg *m = parse_ok("MSH|^~\\&|A|B|C|D|2026||SIU^S12|M2|P|2.6\r");
+    struct hub_err err = { 0 };
+    struct canon_list l = { 0 };
+    struct slice ack;
+    cr_assert_eq(hl7_to_events(&A, m, &l, &err), HUB_EUNSUPPORTED);
+    cr_assert_str_eq(err.field, "MSH-9");
+    cr_assert_eq(hl7_ack(&A, m, "AR", &err, "K", "2026", &ack), HUB_OK);
+    cr_assert(strstr(ack.p, "MSA|AR|M2\r") != NULL);
+    cr_assert(strstr(ack.p, "ERR||MSH^1^9|200^Unsupported message type^"
+                            "HL70357|E|") != NULL);
+}
+
+Test(hl7_ack, uses_the_senders_delimiters_and_escapes_its_text)
+{
+    struct hl7_msg *m = parse_ok("MSH#:;!*#A#B#C#D#2026##ADT:A08#M3#P#2.6\r");
+    struct hub_err err = { 0 };
+    struct slice ack;
+    hub_err_set(&err, HUB_ESYNTAX, "PID-5.1", 0, "bad #name: here");
+    cr_assert_eq(hl7_ack(&A, m, "AE", &err, "K", "2026", &ack), HUB_OK);
+    const char *want =
+        "MSH#:;!*#C#D#A#B#2026##ACK:A08:ACK#K#P#2.6\r"
+        "MSA#AE#M3\r"
+        "ERR##PID:1:5:1:1#102:Data type error:HL70357#E####"
+        "bad !F!name!S! here\r";
+    assert_slice(ack, want);
+}
+
+Test(hl7_ack, builds_a_default_ack_when_msh_was_unreadable)
+{
+    struct hub_err err = { 0 };
+    struct slice ack;
+    struct hl7_msg *m;
+    cr_assert_eq(parse_rc("garbage", 7, &err, &m), HUB_ESYNTAX);
+    cr_assert_eq(hl7_ack(&A, m, "AR", &err, "K", "2026", &ack), HUB_OK);
+    const char *want = "MSH|^~\\&|||||2026||ACK|K|P|2.5\rMSA|AR|\r"
+                       "ERR||MSH^1|100^Segment sequence error^HL70357|E||||"
+                       "message does not start with an MSH segment\r";
+    assert_slice(ack, want);
+}
+
+Test(hl7_ack, refuses_an_unknown_ack_code)
+{
+    struct slice ack;
+    cr_assert_eq(hl7_ack(&A, NULL, "XX", NULL, "K", "2026", &ack),
+                 HUB_EINVALID);
+    cr_assert_eq(hl7_ack(&A, NULL, NULL, NULL, "K", "2026", &ack),
+                 HUB_EINVALID);
+}
