@@ -1,0 +1,1341 @@
+/*
+ * dict.c - load, validate and query the data dictionary (see dict.h).
+ *
+ * Loading: each file is bounded (json_prescan), parsed with cJSON, walked
+ * with a JSON-pointer path kept alongside so that any failure names the file,
+ * the path and what is wrong; objects with a member we do not know are
+ * refused (a typo like "postive" must not silently mean "not positive").
+ * Everything the dict keeps is copied into its own arena, and the cJSON trees
+ * are freed before dict_load returns. Files are processed in a fixed order
+ * (domains first: the other tables name domains) whatever order they come in.
+ *
+ * Queries are linear scans: the tables are small (tens of rows per
+ * instrument) and a scan over contiguous rows beats hashing at this size.
+ */
+#include "common/dict.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/hub_err.h"
+#include "common/jsonscan.h"
+
+#define DICT_MAX_STR 512            /* one code or display */
+#define ICD_KEY_MAX 16
+
+struct icd_row {
+    char lo[ICD_KEY_MAX];           /* normalised: "Z5941" (no dot, upper) */
+    char hi[ICD_KEY_MAX];           /* == lo for a single code */
+    size_t len;                     /* compare this many leading bytes */
+    bool range;
+    const char *value;              /* domain or sensitivity label */
+};
+
+struct sec_row {
+    const char *system;             /* NULL: any system */
+    const char *code;
+    const char *label;
+};
+
+struct dict {
+    struct arena a;
+    const char *ig_version;
+    struct dict_domain *domains;
+    size_t n_domains;
+    struct dict_instrument *inst;
+    size_t n_inst;
+    struct icd_row *zc;
+    size_t n_zc;
+    struct dict_task_status *ts;
+    size_t n_ts;
+    struct sec_row *sec;
+    size_t n_sec;
+    struct icd_row *icd_sens;
+    size_t n_icd_sens;
+};
+
+/* ---- loader context: the JSON path of what is being read ------------------ */
+
+struct ld {
+    struct dict *d;
+    struct dict_err *err;
+    const char *file;
+    char path[128];
+    size_t plen;
+};
+
+static int ld_fail(struct ld *l, int code, const char *what)
+{
+    if (l->err) {
+        snprintf(l->err->file, sizeof(l->err->file), "%s",
+                 l->file ? l->file : "");
+        snprintf(l->err->path, sizeof(l->err->path), "%s",
+                 l->plen ? l->path : "/");
+        l->err->what = what;
+    }
+    return code;
+}
+
+static size_t ld_key(struct ld *l, const char *k)
+{
+    size_t old = l->plen;
+    int n = snprintf(l->path + l->plen, sizeof(l->path) - l->plen, "/%s", k);
+    if (n > 0)
+        l->plen += (size_t)n < sizeof(l->path) - l->plen
+                       ? (size_t)n : sizeof(l->path) - l->plen - 1;
+    return old;
+}
+
+static size_t ld_idx(struct ld *l, size_t i)
+{
+    char k[24];
+    snprintf(k, sizeof(k), "%zu", i);
+    return ld_key(l, k);
+}
+
+static void ld_pop(struct ld *l, size_t old)
+{
+    l->plen = old;
+    l->path[old] = '\0';
+}
+
+/* Refuse members not in `allowed` (NULL-terminated). "$comment" and keys
+ * starting with "_" are free for notes in the data. */
+static int ld_keys(struct ld *l, const cJSON *obj, const char *const *allowed)
+{
+    for (const cJSON *m = obj->child; m; m = m->next) {
+        if (m->string == NULL)
+            continue;
+        if (m->string[0] == '_' || strcmp(m->string, "$comment") == 0)
+            continue;
+        bool ok = false;
+        for (size_t i = 0; allowed[i]; i++)
+            if (strcmp(m->string, allowed[i]) == 0) {
+                ok = true;
+                break;
+            }
+        if (!ok) {
+            size_t old = ld_key(l, m->string);
+            int rc = ld_fail(l, HUB_EINVALID, "unknown member");
+            ld_pop(l, old);
+            return rc;
+        }
+    }
+    return HUB_OK;
+}
+
+static int ld_obj(struct ld *l, const cJSON *v)
+{
+    return cJSON_IsObject(v) ? HUB_OK
+                             : ld_fail(l, HUB_EINVALID, "expected an object");
+}
+
+/* A string member: copied into the dict's arena; absent -> NULL or error. */
+static int ld_str(struct ld *l, const cJSON *obj, const char *key,
+                  bool required, const char **out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    *out = NULL;
+    size_t old = ld_key(l, key);
+    int rc = HUB_OK;
+    if (v == NULL) {
+        if (required)
+            rc = ld_fail(l, HUB_EINVALID, "required member is missing");
+    } else if (!cJSON_IsString(v) || v->valuestring == NULL) {
+        rc = ld_fail(l, HUB_EINVALID, "expected a string");
+    } else {
+        size_t n = strlen(v->valuestring);
+        if (n == 0)
+            rc = ld_fail(l, HUB_EINVALID, "string is empty");
+        else if (n > DICT_MAX_STR)
+            rc = ld_fail(l, HUB_ELIMIT, "string is longer than 512 bytes");
+        else
+            *out = arena_strndup(&l->d->a, v->valuestring, n);
+    }
+    if (rc == HUB_OK)
+        ld_pop(l, old);
+    return rc;
+}
+
+static int ld_bool(struct ld *l, const cJSON *obj, const char *key,
+                   bool *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    *out = false;
+    if (v == NULL)
+        return HUB_OK;
+    if (!cJSON_IsBool(v)) {
+        ld_key(l, key);
+        return ld_fail(l, HUB_EINVALID, "expected true or false");
+    }
+    *out = cJSON_IsTrue(v);
+    return HUB_OK;
+}
+
+/* An integer member within [-1e9, 1e9]; *has says whether it was there. */
+static int ld_int(struct ld *l, const cJSON *obj, const char *key,
+                  bool required, bool *has, int64_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    *has = false;
+    *out = 0;
+    if (v == NULL) {
+        if (!required)
+            return HUB_OK;
+        ld_key(l, key);
+        return ld_fail(l, HUB_EINVALID, "required member is missing");
+    }
+    double x = v->valuedouble;
+    if (!cJSON_IsNumber(v) || x != (double)(int64_t)x || x < -1e9 || x > 1e9) {
+        ld_key(l, key);
+        return ld_fail(l, HUB_EINVALID, "expected an integer");
+    }
+    *has = true;
+    *out = (int64_t)x;
+    return HUB_OK;
+}
+
+/* An array member (required), with its length capped. */
+static int ld_arr(struct ld *l, const cJSON *obj, const char *key,
+                  bool required, const cJSON **out, size_t *n)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    *out = NULL;
+    *n = 0;
+    if (v == NULL) {
+        if (!required)
+            return HUB_OK;
+        ld_key(l, key);
+        return ld_fail(l, HUB_EINVALID, "required member is missing");
+    }
+    if (!cJSON_IsArray(v)) {
+        ld_key(l, key);
+        return ld_fail(l, HUB_EINVALID, "expected an array");
+    }
+    size_t c = (size_t)cJSON_GetArraySize(v);
+    if (c > DICT_MAX_ROWS) {
+        ld_key(l, key);
+        return ld_fail(l, HUB_ELIMIT, "array has more than 20000 rows");
+    }
+    *out = v;
+    *n = c;
+    return HUB_OK;
+}
+
+/* An array of strings (codes), copied. */
+static int ld_strs(struct ld *l, const cJSON *obj, const char *key,
+                   const char *const **out, size_t *n)
+{
+    const cJSON *arr;
+    int rc = ld_arr(l, obj, key, true, &arr, n);
+    if (rc)
+        return rc;
+    size_t old = ld_key(l, key);
+    if (*n == 0)
+        return ld_fail(l, HUB_EINVALID, "array is empty");
+    const char **v = arena_alloc(&l->d->a, *n * sizeof(*v));
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        if (!cJSON_IsString(e) || e->valuestring == NULL ||
+            e->valuestring[0] == '\0' ||
+            strlen(e->valuestring) > DICT_MAX_STR) {
+            ld_idx(l, i);
+            return ld_fail(l, HUB_EINVALID, "expected a non-empty string");
+        }
+        v[i] = arena_strndup(&l->d->a, e->valuestring,
+                             strlen(e->valuestring));
+    }
+    ld_pop(l, old);
+    *out = v;
+    return HUB_OK;
+}
+
+/* ---- small lookups used by both loading and queries ------------------------ */
+
+static struct slice trim(struct slice s)
+{
+    s = slice_trim(s);
+    return s;
+}
+
+static bool eq(const char *a, struct slice s)
+{
+    return a && slice_eq(s, a);
+}
+
+const struct dict_domain *dict_domain_find(const struct dict *d,
+                                           struct slice code)
+{
+    code = trim(code);
+    for (size_t i = 0; i < d->n_domains; i++)
+        if (eq(d->domains[i].code, code))
+            return &d->domains[i];
+    return NULL;
+}
+
+static int ld_domain(struct ld *l, const cJSON *obj, const char *key,
+                     bool required, const char **out)
+{
+    int rc = ld_str(l, obj, key, required, out);
+    if (rc || *out == NULL)
+        return rc;
+    const struct dict_domain *dm = dict_domain_find(l->d, slice_from_cstr(*out));
+    if (dm == NULL) {
+        ld_key(l, key);
+        return ld_fail(l, HUB_EINVALID, "domain is not in domains.json");
+    }
+    *out = dm->code;
+    return HUB_OK;
+}
+
+/* ---- domains.json ------------------------------------------------------------ */
+
+static int load_domains(struct ld *l, const cJSON *root)
+{
+    static const char *const top[] = { "ig", "system", "domains", NULL };
+    static const char *const ig[] = { "name", "version", "source", NULL };
+    static const char *const row[] = { "code", "display", NULL };
+    int rc;
+    const char *s;
+
+    if ((rc = ld_obj(l, root)) || (rc = ld_keys(l, root, top)))
+        return rc;
+    const cJSON *igv = cJSON_GetObjectItemCaseSensitive(root, "ig");
+    size_t old = ld_key(l, "ig");
+    if (igv == NULL)
+        return ld_fail(l, HUB_EINVALID, "required member is missing");
+    if ((rc = ld_obj(l, igv)) || (rc = ld_keys(l, igv, ig)) ||
+        (rc = ld_str(l, igv, "name", false, &s)) ||
+        (rc = ld_str(l, igv, "version", true, &l->d->ig_version)) ||
+        (rc = ld_str(l, igv, "source", false, &s)))
+        return rc;
+    ld_pop(l, old);
+    if ((rc = ld_str(l, root, "system", false, &s)))
+        return rc;
+
+    const cJSON *arr;
+    size_t n;
+    if ((rc = ld_arr(l, root, "domains", true, &arr, &n)))
+        return rc;
+    old = ld_key(l, "domains");
+    if (n == 0)
+        return ld_fail(l, HUB_EINVALID, "array is empty");
+    l->d->domains = arena_zalloc(&l->d->a, n * sizeof(*l->d->domains));
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        size_t o2 = ld_idx(l, i);
+        struct dict_domain *dm = &l->d->domains[i];
+        if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, row)) ||
+            (rc = ld_str(l, e, "code", true, &dm->code)) ||
+            (rc = ld_str(l, e, "display", true, &dm->display)))
+            return rc;
+        if (dict_domain_find(l->d, slice_from_cstr(dm->code))) {
+            ld_key(l, "code");
+            return ld_fail(l, HUB_EINVALID, "duplicate domain code");
+        }
+        l->d->n_domains = i + 1;
+        ld_pop(l, o2);
+    }
+    ld_pop(l, old);
+    return HUB_OK;
+}
+
+/* ---- instruments*.json --------------------------------------------------------- */
+
+static const struct dict_item *item_in(const struct dict_instrument *in,
+                                       struct slice q)
+{
+    for (size_t i = 0; i < in->n_items; i++)
+        if (eq(in->items[i].question, q))
+            return &in->items[i];
+    return NULL;
+}
+
+static int load_answer(struct ld *l, const cJSON *e, struct dict_item *it,
+                       struct dict_answer *an)
+{
+    static const char *const keys[] = { "code", "display", "domain",
+        "positive", "declined", "value", NULL };
+    int rc;
+    if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, keys)) ||
+        (rc = ld_str(l, e, "code", true, &an->code)) ||
+        (rc = ld_str(l, e, "display", false, &an->display)) ||
+        (rc = ld_domain(l, e, "domain", false, &an->domain)) ||
+        (rc = ld_bool(l, e, "positive", &an->positive)) ||
+        (rc = ld_bool(l, e, "declined", &an->declined)) ||
+        (rc = ld_int(l, e, "value", false, &an->has_value, &an->value)))
+        return rc;
+    if (an->positive && an->declined)
+        return ld_fail(l, HUB_EINVALID,
+                       "answer cannot be both positive and declined");
+    if (dict_answer_find(it, slice_from_cstr(an->code))) {
+        ld_key(l, "code");
+        return ld_fail(l, HUB_EINVALID, "duplicate answer code in item");
+    }
+    return HUB_OK;
+}
+
+static int load_item(struct ld *l, const cJSON *e, struct dict_instrument *in,
+                     struct dict_item *it)
+{
+    static const char *const keys[] = { "question", "display", "domain",
+        "label", "multi", "numeric", "answers", NULL };
+    int rc;
+    if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, keys)) ||
+        (rc = ld_str(l, e, "question", true, &it->question)) ||
+        (rc = ld_str(l, e, "display", false, &it->display)) ||
+        (rc = ld_domain(l, e, "domain", true, &it->domain)) ||
+        (rc = ld_str(l, e, "label", false, &it->label)) ||
+        (rc = ld_bool(l, e, "multi", &it->multi)) ||
+        (rc = ld_bool(l, e, "numeric", &it->numeric)))
+        return rc;
+    if (item_in(in, slice_from_cstr(it->question))) {
+        ld_key(l, "question");
+        return ld_fail(l, HUB_EINVALID, "duplicate question in instrument");
+    }
+    const cJSON *arr;
+    size_t n;
+    if ((rc = ld_arr(l, e, "answers", !it->numeric, &arr, &n)))
+        return rc;
+    if (!it->numeric && n == 0) {
+        ld_key(l, "answers");
+        return ld_fail(l, HUB_EINVALID, "item has no answers");
+    }
+    size_t old = ld_key(l, "answers");
+    struct dict_answer *an = arena_zalloc(&l->d->a, (n ? n : 1) * sizeof(*an));
+    it->answers = an;
+    size_t i = 0;
+    for (const cJSON *a = arr ? arr->child : NULL; a; a = a->next, i++) {
+        size_t o2 = ld_idx(l, i);
+        if ((rc = load_answer(l, a, it, &an[i])))
+            return rc;
+        it->n_answers = i + 1;
+        ld_pop(l, o2);
+    }
+    ld_pop(l, old);
+    return HUB_OK;
+}
+
+/* Every code a sum or derived rule names must be an item of the instrument;
+ * a sum's items must give every (non-declined) answer a value. */
+static int check_parts(struct ld *l, const struct dict_instrument *in,
+                       const char *const *items, size_t n, bool need_values)
+{
+    size_t old = ld_key(l, "items");
+    for (size_t i = 0; i < n; i++) {
+        const struct dict_item *it = item_in(in, slice_from_cstr(items[i]));
+        size_t o2 = ld_idx(l, i);
+        if (it == NULL)
+            return ld_fail(l, HUB_EINVALID, "not an item of this instrument");
+        for (size_t j = 0; need_values && j < it->n_answers; j++)
+            if (!it->answers[j].has_value && !it->answers[j].declined)
+                return ld_fail(l, HUB_EINVALID,
+                               "summed item has an answer without a value");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(items[j], items[i]) == 0)
+                return ld_fail(l, HUB_EINVALID, "item is listed twice");
+        ld_pop(l, o2);
+    }
+    ld_pop(l, old);
+    return HUB_OK;
+}
+
+static int load_sum(struct ld *l, const cJSON *e, struct dict_instrument *in,
+                    struct dict_sum *s)
+{
+    static const char *const keys[] = { "code", "display", "domain", "label",
+        "items", "positive_at", "require_all", NULL };
+    int rc;
+    bool has;
+    if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, keys)) ||
+        (rc = ld_str(l, e, "code", true, &s->code)) ||
+        (rc = ld_str(l, e, "display", false, &s->display)) ||
+        (rc = ld_domain(l, e, "domain", true, &s->domain)) ||
+        (rc = ld_str(l, e, "label", false, &s->label)) ||
+        (rc = ld_strs(l, e, "items", &s->items, &s->n_items)) ||
+        (rc = ld_int(l, e, "positive_at", true, &has, &s->positive_at)) ||
+        (rc = ld_bool(l, e, "require_all", &s->require_all)))
+        return rc;
+    return check_parts(l, in, s->items, s->n_items, true);
+}
+
+static int load_derived(struct ld *l, const cJSON *e,
+                        struct dict_instrument *in, struct dict_derived *dv)
+{
+    static const char *const keys[] = { "code", "display", "domain", "items",
+        "rule", "positive_answer", "negative_answer", NULL };
+    int rc;
+    const char *rule;
+    if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, keys)) ||
+        (rc = ld_str(l, e, "code", true, &dv->code)) ||
+        (rc = ld_str(l, e, "display", false, &dv->display)) ||
+        (rc = ld_domain(l, e, "domain", true, &dv->domain)) ||
+        (rc = ld_strs(l, e, "items", &dv->items, &dv->n_items)) ||
+        (rc = ld_str(l, e, "rule", true, &rule)) ||
+        (rc = ld_str(l, e, "positive_answer", true, &dv->positive_answer)) ||
+        (rc = ld_str(l, e, "negative_answer", true, &dv->negative_answer)))
+        return rc;
+    if (strcmp(rule, "any-positive") != 0) {
+        ld_key(l, "rule");
+        return ld_fail(l, HUB_EINVALID, "rule is not \"any-positive\"");
+    }
+    return check_parts(l, in, dv->items, dv->n_items, false);
+}
+
+static int load_instrument(struct ld *l, const cJSON *e,
+                           struct dict_instrument *in)
+{
+    static const char *const keys[] = { "code", "system", "name", "items",
+        "sums", "derived", NULL };
+    int rc;
+    if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, keys)) ||
+        (rc = ld_str(l, e, "code", true, &in->code)) ||
+        (rc = ld_str(l, e, "system", true, &in->system)) ||
+        (rc = ld_str(l, e, "name", true, &in->name)))
+        return rc;
+    if (dict_instrument_find(l->d, slice_from_cstr(in->code))) {
+        ld_key(l, "code");
+        return ld_fail(l, HUB_EINVALID, "duplicate instrument code");
+    }
+
+    const cJSON *arr;
+    size_t n, i, old;
+    if ((rc = ld_arr(l, e, "items", true, &arr, &n)))
+        return rc;
+    if (n == 0) {
+        ld_key(l, "items");
+        return ld_fail(l, HUB_EINVALID, "instrument has no items");
+    }
+    old = ld_key(l, "items");
+    struct dict_item *items = arena_zalloc(&l->d->a, n * sizeof(*items));
+    in->items = items;
+    i = 0;
+    for (const cJSON *x = arr->child; x; x = x->next, i++) {
+        size_t o2 = ld_idx(l, i);
+        if ((rc = load_item(l, x, in, &items[i])))
+            return rc;
+        in->n_items = i + 1;
+        ld_pop(l, o2);
+    }
+    ld_pop(l, old);
+
+    if ((rc = ld_arr(l, e, "sums", false, &arr, &n)))
+        return rc;
+    old = ld_key(l, "sums");
+    struct dict_sum *sums = arena_zalloc(&l->d->a, (n ? n : 1) * sizeof(*sums));
+    in->sums = sums;
+    i = 0;
+    for (const cJSON *x = arr ? arr->child : NULL; x; x = x->next, i++) {
+        size_t o2 = ld_idx(l, i);
+        if ((rc = load_sum(l, x, in, &sums[i])))
+            return rc;
+        in->n_sums = i + 1;
+        ld_pop(l, o2);
+    }
+    ld_pop(l, old);
+
+    if ((rc = ld_arr(l, e, "derived", false, &arr, &n)))
+        return rc;
+    old = ld_key(l, "derived");
+    struct dict_derived *dv = arena_zalloc(&l->d->a, (n ? n : 1) * sizeof(*dv));
+    in->derived = dv;
+    i = 0;
+    for (const cJSON *x = arr ? arr->child : NULL; x; x = x->next, i++) {
+        size_t o2 = ld_idx(l, i);
+        if ((rc = load_derived(l, x, in, &dv[i])))
+            return rc;
+        in->n_derived = i + 1;
+        ld_pop(l, o2);
+    }
+    ld_pop(l, old);
+    return HUB_OK;
+}
+
+/* Instrument files may be several: rows are appended to one growing table. */
+static int load_instruments(struct ld *l, const cJSON *root, size_t *cap)
+{
+    static const char *const top[] = { "instruments", NULL };
+    int rc;
+    const cJSON *arr;
+    size_t n;
+    if ((rc = ld_obj(l, root)) || (rc = ld_keys(l, root, top)) ||
+        (rc = ld_arr(l, root, "instruments", true, &arr, &n)))
+        return rc;
+    size_t old = ld_key(l, "instruments");
+    if (l->d->n_inst + n > *cap) {
+        size_t ncap = l->d->n_inst + n + 8;
+        struct dict_instrument *g = arena_zalloc(&l->d->a, ncap * sizeof(*g));
+        if (l->d->n_inst)
+            memcpy(g, l->d->inst, l->d->n_inst * sizeof(*g));
+        l->d->inst = g;
+        *cap = ncap;
+    }
+    size_t i = 0;
+    for (const cJSON *x = arr->child; x; x = x->next, i++) {
+        size_t o2 = ld_idx(l, i);
+        struct dict_instrument *in = &l->d->inst[l->d->n_inst];
+        if ((rc = load_instrument(l, x, in)))
+            return rc;
+        l->d->n_inst++;
+        ld_pop(l, o2);
+    }
+    ld_pop(l, old);
+    return HUB_OK;
+}
+
+/* ---- ICD-10 tables (zcodes.json, security-labels.json "icd10") ------------- */
+
+/* "z59.41 " -> "Z5941"; false when it is not an ICD-10 shaped code. */
+static bool icd_norm(struct slice s, char out[ICD_KEY_MAX], size_t *len)
+{
+    size_t n = 0;
+    s = trim(s);
+    if (s.len == 0)
+        return false;
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char c = (unsigned char)s.p[i];
+        if (c == '.')
+            continue;
+        if (!isalnum(c) || n + 1 >= ICD_KEY_MAX)
+            return false;
+        out[n++] = (char)toupper(c);
+    }
+    out[n] = '\0';
+    *len = n;
+    return n >= 3 && isalpha((unsigned char)out[0]);
+}
+
+static int load_icd_rows(struct ld *l, const cJSON *arr, size_t n,
+                         const char *value_key, bool value_is_domain,
+                         struct icd_row **out, size_t *nout)
+{
+    static const char *const keys_dom[] = { "code", "from", "to", "domain",
+        "display", NULL };
+    static const char *const keys_lab[] = { "code", "from", "to", "label",
+        "display", NULL };
+    struct icd_row *rows = arena_zalloc(&l->d->a, (n ? n : 1) * sizeof(*rows));
+    size_t i = 0;
+    int rc;
+    for (const cJSON *e = arr ? arr->child : NULL; e; e = e->next, i++) {
+        size_t o2 = ld_idx(l, i);
+        struct icd_row *r = &rows[i];
+        const char *code, *from, *to, *disp;
+        if ((rc = ld_obj(l, e)) ||
+            (rc = ld_keys(l, e, value_is_domain ? keys_dom : keys_lab)) ||
+            (rc = ld_str(l, e, "code", false, &code)) ||
+            (rc = ld_str(l, e, "from", false, &from)) ||
+            (rc = ld_str(l, e, "to", false, &to)) ||
+            (rc = ld_str(l, e, "display", false, &disp)))
+            return rc;
+        if (value_is_domain)
+            rc = ld_domain(l, e, value_key, true, &r->value);
+        else
+            rc = ld_str(l, e, value_key, true, &r->value);
+        if (rc)
+            return rc;
+        size_t hl;
+        if (code && !from && !to) {
+            if (!icd_norm(slice_from_cstr(code), r->lo, &r->len)) {
+                ld_key(l, "code");
+                return ld_fail(l, HUB_EINVALID, "not an ICD-10 code");
+            }
+            memcpy(r->hi, r->lo, sizeof(r->hi));
+        } else if (!code && from && to) {
+            if (!icd_norm(slice_from_cstr(from), r->lo, &r->len)) {
+                ld_key(l, "from");
+                return ld_fail(l, HUB_EINVALID, "not an ICD-10 code");
+            }
+            if (!icd_norm(slice_from_cstr(to), r->hi, &hl) || hl != r->len) {
+                ld_key(l, "to");
+                return ld_fail(l, HUB_EINVALID,
+                               "range end is not an ICD-10 code as long as its start");
+            }
+            if (strcmp(r->lo, r->hi) > 0) {
+                ld_key(l, "to");
+                return ld_fail(l, HUB_EINVALID, "range ends before it starts");
+            }
+            r->range = true;
+        } else {
+            return ld_fail(l, HUB_EINVALID,
+                           "row needs either \"code\" or both \"from\" and \"to\"");
+        }
+        *nout = i + 1;
+        ld_pop(l, o2);
+    }
+    *out = rows;
+    return HUB_OK;
+}
+
+static int load_zcodes(struct ld *l, const cJSON *root)
+{
+    static const char *const top[] = { "system", "codes", NULL };
+    int rc;
+    const char *s;
+    const cJSON *arr;
+    size_t n;
+    if ((rc = ld_obj(l, root)) || (rc = ld_keys(l, root, top)) ||
+        (rc = ld_str(l, root, "system", false, &s)) ||
+        (rc = ld_arr(l, root, "codes", true, &arr, &n)))
+        return rc;
+    size_t old = ld_key(l, "codes");
+    if ((rc = load_icd_rows(l, arr, n, "domain", true, &l->d->zc, &l->d->n_zc)))
+        return rc;
+    ld_pop(l, old);
+    return HUB_OK;
+}
+
+static const char *icd_lookup(const struct icd_row *rows, size_t n,
+                              struct slice code)
+{
+    char key[ICD_KEY_MAX];
+    size_t len;
+    if (!icd_norm(code, key, &len))
+        return NULL;
+    const struct icd_row *best = NULL;
+    size_t best_score = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct icd_row *r = &rows[i];
+        if (r->len > len)
+            continue;
+        bool hit = r->range ? (strncmp(key, r->lo, r->len) >= 0 &&
+                               strncmp(key, r->hi, r->len) <= 0)
+                            : strncmp(key, r->lo, r->len) == 0;
+        if (!hit)
+            continue;
+        /* longer keys are more specific; a code beats a range of its
+         * length; of two ranges of one length, the one inside the other */
+        size_t score = r->len * 2 + (r->range ? 0 : 1);
+        bool inside = best && score == best_score &&
+                      strcmp(r->lo, best->lo) >= 0 &&
+                      strcmp(r->hi, best->hi) <= 0;
+        if (score > best_score || inside) {
+            best = r;
+            best_score = score;
+        }
+    }
+    return best ? best->value : NULL;
+}
+
+const char *dict_icd10_domain(const struct dict *d, struct slice code)
+{
+    return icd_lookup(d->zc, d->n_zc, code);
+}
+
+const char *dict_icd10_sensitivity(const struct dict *d, struct slice code)
+{
+    return icd_lookup(d->icd_sens, d->n_icd_sens, code);
+}
+
+/* ---- task-status.json ---------------------------------------------------------- */
+
+static int load_task_status(struct ld *l, const cJSON *root)
+{
+    static const char *const top[] = { "system", "statuses", NULL };
+    static const char *const row[] = { "code", "display", "terminal",
+        "referral", NULL };
+    int rc;
+    const char *s;
+    const cJSON *arr;
+    size_t n;
+    if ((rc = ld_obj(l, root)) || (rc = ld_keys(l, root, top)) ||
+        (rc = ld_str(l, root, "system", false, &s)) ||
+        (rc = ld_arr(l, root, "statuses", true, &arr, &n)))
+        return rc;
+    size_t old = ld_key(l, "statuses");
+    if (n == 0)
+        return ld_fail(l, HUB_EINVALID, "array is empty");
+    l->d->ts = arena_zalloc(&l->d->a, n * sizeof(*l->d->ts));
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        size_t o2 = ld_idx(l, i);
+        struct dict_task_status *t = &l->d->ts[i];
+        if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, row)) ||
+            (rc = ld_str(l, e, "code", true, &t->code)) ||
+            (rc = ld_str(l, e, "display", true, &t->display)) ||
+            (rc = ld_bool(l, e, "terminal", &t->terminal)) ||
+            (rc = ld_bool(l, e, "referral", &t->referral)))
+            return rc;
+        if (dict_task_status_find(l->d, slice_from_cstr(t->code))) {
+            ld_key(l, "code");
+            return ld_fail(l, HUB_EINVALID, "duplicate status code");
+        }
+        l->d->n_ts = i + 1;
+        ld_pop(l, o2);
+    }
+    ld_pop(l, old);
+    return HUB_OK;
+}
+
+/* ---- security-labels.json ------------------------------------------------------- */
+
+static bool label_ok(const char *s)
+{
+    /* hub labels are short lowercase tokens: they become routing filters */
+    size_t n = strlen(s);
+    if (n == 0 || n > 32)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) ||
+              s[i] == '-'))
+            return false;
+    return true;
+}
+
+static int load_security(struct ld *l, const cJSON *root)
+{
+    static const char *const top[] = { "labels", "icd10", NULL };
+    static const char *const row[] = { "system", "code", "label", "display",
+        NULL };
+    int rc;
+    const cJSON *arr;
+    size_t n;
+    if ((rc = ld_obj(l, root)) || (rc = ld_keys(l, root, top)) ||
+        (rc = ld_arr(l, root, "labels", true, &arr, &n)))
+        return rc;
+    size_t old = ld_key(l, "labels");
+    l->d->sec = arena_zalloc(&l->d->a, (n ? n : 1) * sizeof(*l->d->sec));
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        size_t o2 = ld_idx(l, i);
+        struct sec_row *r = &l->d->sec[i];
+        const char *disp;
+        if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, row)) ||
+            (rc = ld_str(l, e, "system", false, &r->system)) ||
+            (rc = ld_str(l, e, "code", true, &r->code)) ||
+            (rc = ld_str(l, e, "label", true, &r->label)) ||
+            (rc = ld_str(l, e, "display", false, &disp)))
+            return rc;
+        if (!label_ok(r->label)) {
+            ld_key(l, "label");
+            return ld_fail(l, HUB_EINVALID,
+                           "label is not a short lowercase token");
+        }
+        l->d->n_sec = i + 1;
+        ld_pop(l, o2);
+    }
+    ld_pop(l, old);
+
+    if ((rc = ld_arr(l, root, "icd10", false, &arr, &n)))
+        return rc;
+    old = ld_key(l, "icd10");
+    if ((rc = load_icd_rows(l, arr, n, "label", false, &l->d->icd_sens,
+                            &l->d->n_icd_sens)))
+        return rc;
+    for (i = 0; i < l->d->n_icd_sens; i++)
+        if (!label_ok(l->d->icd_sens[i].value)) {
+            ld_idx(l, i);
+            ld_key(l, "label");
+            return ld_fail(l, HUB_EINVALID,
+                           "label is not a short lowercase token");
+        }
+    ld_pop(l, old);
+    return HUB_OK;
+}
+
+/* ---- dict_load ----------------------------------------------------------------- */
+
+enum kind { K_DOMAINS, K_INSTRUMENTS, K_ZCODES, K_TASK, K_SECURITY, K_N };
+
+static int file_kind(const char *name)
+{
+    if (strcmp(name, "domains.json") == 0)
+        return K_DOMAINS;
+    if (strncmp(name, "instruments", 11) == 0 &&
+        strlen(name) >= 16 && strcmp(name + strlen(name) - 5, ".json") == 0)
+        return K_INSTRUMENTS;
+    if (strcmp(name, "zcodes.json") == 0)
+        return K_ZCODES;
+    if (strcmp(name, "task-status.json") == 0)
+        return K_TASK;
+    if (strcmp(name, "security-labels.json") == 0)
+        return K_SECURITY;
+    return -1;
+}
+
+static int parse_file(struct ld *l, const struct dict_file *f, cJSON **out)
+{
+    static const struct json_limits lim = {
+        .max_bytes = DICT_MAX_FILE_BYTES, .max_depth = DICT_MAX_DEPTH,
+        .max_array = DICT_MAX_ROWS, .max_members = 1000,
+        .max_values = 1000000, .max_string = DICT_MAX_STR * 4,
+    };
+    struct hub_err he;
+    l->file = f->name;
+    l->plen = 0;
+    l->path[0] = '\0';
+    int rc = json_prescan(f->p, f->len, &lim, &he);
+    if (rc)
+        return ld_fail(l, rc, he.what);
+    *out = cJSON_ParseWithLength(f->p, f->len);
+    if (*out == NULL)
+        return ld_fail(l, HUB_ESYNTAX, "file is not valid JSON");
+    return HUB_OK;
+}
+
+int dict_load(const struct dict_file *files, size_t n, struct dict **out,
+              struct dict_err *err)
+{
+    struct dict *d = calloc(1, sizeof(*d));
+    struct ld l = { .d = d, .err = err };
+    bool seen[K_N] = { false };
+    size_t inst_cap = 0;
+    int rc = HUB_OK;
+
+    *out = NULL;
+    if (err) {
+        err->file[0] = '\0';
+        err->path[0] = '\0';
+        err->what = NULL;
+    }
+    if (d == NULL) {
+        fputs("dict: out of memory\n", stderr);
+        abort();
+    }
+    arena_init(&d->a, 64 * 1024);
+    for (size_t i = 0; i < n; i++) {
+        l.file = files[i].name;
+        if (files[i].name == NULL || file_kind(files[i].name) < 0) {
+            rc = ld_fail(&l, HUB_EINVALID, "not a dictionary file name");
+            goto out;
+        }
+        int k = file_kind(files[i].name);
+        if (seen[k] && k != K_INSTRUMENTS) {
+            rc = ld_fail(&l, HUB_EINVALID, "file given twice");
+            goto out;
+        }
+        seen[k] = true;
+    }
+    for (int k = 0; k < K_N; k++) {
+        if (seen[k])
+            continue;
+        static const char *const need[K_N] = { "domains.json",
+            "instruments.json", "zcodes.json", "task-status.json",
+            "security-labels.json" };
+        l.file = need[k];
+        l.plen = 0;
+        rc = ld_fail(&l, HUB_EINVALID, "required file is missing");
+        goto out;
+    }
+    /* domains first: every other table is checked against them */
+    for (int k = 0; k < K_N; k++) {
+        for (size_t i = 0; i < n; i++) {
+            if (file_kind(files[i].name) != k)
+                continue;
+            cJSON *root = NULL;
+            if ((rc = parse_file(&l, &files[i], &root)))
+                goto out;
+            switch (k) {
+            case K_DOMAINS: rc = load_domains(&l, root); break;
+            case K_INSTRUMENTS: rc = load_instruments(&l, root, &inst_cap); break;
+            case K_ZCODES: rc = load_zcodes(&l, root); break;
+            case K_TASK: rc = load_task_status(&l, root); break;
+            case K_SECURITY: rc = load_security(&l, root); break;
+            }
+            cJSON_Delete(root);
+            if (rc)
+                goto out;
+        }
+    }
+    if (d->n_inst == 0) {
+        l.file = "instruments.json";
+        l.plen = 0;
+        rc = ld_fail(&l, HUB_EINVALID, "no instrument is defined");
+        goto out;
+    }
+    *out = d;
+    d = NULL;
+    rc = HUB_OK;
+out:
+    dict_free(d);
+    return rc;
+}
+
+void dict_free(struct dict *d)
+{
+    if (d == NULL)
+        return;
+    arena_release(&d->a);
+    free(d);
+}
+
+const char *dict_ig_version(const struct dict *d)
+{
+    return d->ig_version;
+}
+
+size_t dict_domain_count(const struct dict *d)
+{
+    return d->n_domains;
+}
+
+const struct dict_domain *dict_domain_at(const struct dict *d, size_t i)
+{
+    return i < d->n_domains ? &d->domains[i] : NULL;
+}
+
+/* ---- instrument queries ------------------------------------------------------------ */
+
+const struct dict_instrument *dict_instrument_find(const struct dict *d,
+                                                   struct slice code)
+{
+    code = trim(code);
+    for (size_t i = 0; i < d->n_inst; i++)
+        if (eq(d->inst[i].code, code))
+            return &d->inst[i];
+    return NULL;
+}
+
+size_t dict_instrument_count(const struct dict *d)
+{
+    return d->n_inst;
+}
+
+const struct dict_instrument *dict_instrument_at(const struct dict *d,
+                                                 size_t i)
+{
+    return i < d->n_inst ? &d->inst[i] : NULL;
+}
+
+const struct dict_item *dict_item_find(const struct dict *d,
+                                       const struct dict_instrument *inst,
+                                       struct slice question)
+{
+    question = trim(question);
+    if (inst)
+        return item_in(inst, question);
+    for (size_t i = 0; i < d->n_inst; i++) {
+        const struct dict_item *it = item_in(&d->inst[i], question);
+        if (it)
+            return it;
+    }
+    return NULL;
+}
+
+const struct dict_answer *dict_answer_find(const struct dict_item *it,
+                                           struct slice code)
+{
+    code = trim(code);
+    for (size_t i = 0; i < it->n_answers; i++)
+        if (eq(it->answers[i].code, code))
+            return &it->answers[i];
+    return NULL;
+}
+
+const struct dict_sum *dict_sum_find(const struct dict *d,
+                                     const struct dict_instrument *inst,
+                                     struct slice code)
+{
+    code = trim(code);
+    for (size_t i = 0; i < d->n_inst; i++) {
+        const struct dict_instrument *in = &d->inst[i];
+        if (inst && in != inst)
+            continue;
+        for (size_t j = 0; j < in->n_sums; j++)
+            if (eq(in->sums[j].code, code))
+                return &in->sums[j];
+    }
+    return NULL;
+}
+
+const struct dict_derived *dict_derived_find(const struct dict *d,
+                                             const struct dict_instrument *inst,
+                                             struct slice code)
+{
+    code = trim(code);
+    for (size_t i = 0; i < d->n_inst; i++) {
+        const struct dict_instrument *in = &d->inst[i];
+        if (inst && in != inst)
+            continue;
+        for (size_t j = 0; j < in->n_derived; j++)
+            if (eq(in->derived[j].code, code))
+                return &in->derived[j];
+    }
+    return NULL;
+}
+
+/* ---- scoring ------------------------------------------------------------------------- */
+
+static bool item_knows_all(const struct dict_item *it,
+                           const struct dict_response *r)
+{
+    for (size_t k = 0; k < r->n_answers; k++)
+        if (dict_answer_find(it, r->answers[k]) == NULL)
+            return false;
+    return true;
+}
+
+/*
+ * The item a response answers. The panel's own item comes first; a question
+ * the panel lacks (or no panel) is looked up in every instrument, preferring
+ * one whose answer list knows every code sent: 93030-5 has AHC answers in
+ * one instrument and PRAPARE answers in another.
+ */
+static const struct dict_item *resolve_item(const struct dict *d,
+                                            const struct dict_instrument *inst,
+                                            const struct dict_response *r)
+{
+    struct slice q = trim(r->question);
+    if (inst) {
+        const struct dict_item *it = item_in(inst, q);
+        if (it)
+            return it;
+    }
+    const struct dict_item *first = NULL;
+    for (size_t i = 0; i < d->n_inst; i++) {
+        const struct dict_item *it = item_in(&d->inst[i], q);
+        if (it == NULL)
+            continue;
+        if (first == NULL)
+            first = it;
+        if (item_knows_all(it, r))
+            return it;
+    }
+    return first;
+}
+
+static void add_domain(const char **list, size_t *n, const char *dom)
+{
+    if (dom == NULL)
+        return;
+    for (size_t i = 0; i < *n; i++)
+        if (list[i] == dom || strcmp(list[i], dom) == 0)
+            return;
+    list[(*n)++] = dom;
+}
+
+/* The value a response gives a summed item: its answer's points, or the
+ * number sent; false when declined, absent or unknown. */
+static bool part_value(const struct dict_item *it,
+                       const struct dict_response *r, int64_t *v)
+{
+    if (r->declined)
+        return false;
+    for (size_t k = 0; k < r->n_answers; k++) {
+        const struct dict_answer *a = dict_answer_find(it, r->answers[k]);
+        if (a && a->has_value && !a->declined) {
+            *v = a->value;
+            return true;
+        }
+    }
+    if (r->has_value) {
+        *v = r->value;
+        return true;
+    }
+    return false;
+}
+
+static const struct dict_response *find_resp(const struct dict_response *r,
+                                             size_t n, const char *q)
+{
+    /* the last answer wins when a question is sent twice */
+    for (size_t i = n; i-- > 0;)
+        if (slice_eq(trim(r[i].question), q))
+            return &r[i];
+    return NULL;
+}
+
+int dict_score(const struct dict *d, struct arena *a,
+               const struct dict_instrument *inst,
+               const struct dict_response *r, size_t n,
+               struct dict_scoring *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->inst = inst;
+    if (n > DICT_MAX_RESPONSES)
+        return HUB_ELIMIT;
+
+    /* upper bounds for the domain lists: one per answer, sum and rule */
+    size_t n_ans = 0;
+    for (size_t i = 0; i < n; i++)
+        n_ans += r[i].n_answers + 1;
+    size_t n_rules = 0;
+    for (size_t i = 0; i < d->n_inst; i++)
+        n_rules += d->inst[i].n_sums + d->inst[i].n_derived;
+    size_t cap = n_ans + n_rules + 1;
+    out->items = arena_zalloc(a, (n ? n : 1) * sizeof(*out->items));
+    out->domains = arena_zalloc(a, cap * sizeof(*out->domains));
+    out->positive_domains = arena_zalloc(a, cap * sizeof(*out->domains));
+    out->sums = arena_zalloc(a, (n_rules + 1) * sizeof(*out->sums));
+    out->derived = arena_zalloc(a, (n_rules + 1) * sizeof(*out->derived));
+    out->n_items = n;
+
+    for (size_t i = 0; i < n; i++) {
+        struct dict_item_result *ir = &out->items[i];
+        const struct dict_item *it = resolve_item(d, inst, &r[i]);
+        ir->item = it;
+        ir->declined = r[i].declined || (r[i].n_answers == 0 && !r[i].has_value);
+        if (it == NULL)
+            continue;
+        ir->domain = it->domain;
+        if (ir->declined)
+            continue;
+        bool has_rule = false;
+        for (size_t k = 0; k < it->n_answers; k++)
+            has_rule |= it->answers[k].positive;
+        size_t known = 0, declined = 0;
+        const char *pos_domain = NULL;
+        for (size_t k = 0; k < r[i].n_answers; k++) {
+            const struct dict_answer *an = dict_answer_find(it, r[i].answers[k]);
+            if (an == NULL) {
+                ir->unknown_answer = true;
+                continue;
+            }
+            if (an->declined) {
+                declined++;
+                continue;
+            }
+            known++;
+            if (an->positive) {
+                const char *dom = an->domain ? an->domain : it->domain;
+                if (pos_domain == NULL)
+                    pos_domain = dom;
+                add_domain(out->positive_domains, &out->n_positive_domains,
+                           dom);
+                add_domain(out->domains, &out->n_domains, dom);
+            }
+        }
+        if (known == 0 && declined > 0 && !ir->unknown_answer) {
+            ir->declined = true;        /* "I choose not to answer" */
+            continue;
+        }
+        if (known == 0 && !r[i].has_value) {
+            continue;                   /* only unknown codes: UNKNOWN */
+        }
+        add_domain(out->domains, &out->n_domains, it->domain);
+        if (pos_domain) {
+            ir->verdict = DICT_POSITIVE;
+            ir->domain = pos_domain;
+        } else if (has_rule && !ir->unknown_answer && known > 0) {
+            ir->verdict = DICT_NEGATIVE;
+        }
+    }
+
+    /* sums and derived rules: the panel's, or every instrument's when there
+     * is no panel (loose items), each rule once */
+    for (size_t i = 0; i < d->n_inst; i++) {
+        const struct dict_instrument *in = &d->inst[i];
+        if (inst && in != inst)
+            continue;
+        for (size_t j = 0; j < in->n_sums; j++) {
+            const struct dict_sum *s = &in->sums[j];
+            bool dup = false;
+            for (size_t k = 0; k < out->n_sums; k++)
+                dup |= strcmp(out->sums[k].sum->code, s->code) == 0;
+            if (dup)
+                continue;
+            struct dict_sum_result sr = { .sum = s };
+            size_t answered = 0;
+            int64_t total = 0;
+            for (size_t k = 0; k < s->n_items; k++) {
+                const struct dict_response *pr = find_resp(r, n, s->items[k]);
+                const struct dict_item *it =
+                    item_in(in, slice_from_cstr(s->items[k]));
+                int64_t v;
+                if (pr && it && part_value(it, pr, &v)) {
+                    answered++;
+                    total += v;
+                }
+            }
+            const struct dict_response *own = find_resp(r, n, s->code);
+            bool complete = s->require_all ? answered == s->n_items
+                                           : answered > 0;
+            if (complete) {
+                sr.complete = true;
+                sr.value = total;
+            } else if (own && own->has_value && !own->declined) {
+                sr.complete = true;
+                sr.from_sender = true;
+                sr.value = own->value;
+            }
+            if (!inst && answered == 0 && !sr.complete)
+                continue;               /* nothing of this rule was sent */
+            if (sr.complete) {
+                sr.verdict = sr.value >= s->positive_at ? DICT_POSITIVE
+                                                        : DICT_NEGATIVE;
+                add_domain(out->domains, &out->n_domains, s->domain);
+                if (sr.verdict == DICT_POSITIVE)
+                    add_domain(out->positive_domains,
+                               &out->n_positive_domains, s->domain);
+            }
+            out->sums[out->n_sums++] = sr;
+        }
+        for (size_t j = 0; j < in->n_derived; j++) {
+            const struct dict_derived *dv = &in->derived[j];
+            bool dup = false;
+            for (size_t k = 0; k < out->n_derived; k++)
+                dup |= strcmp(out->derived[k].rule->code, dv->code) == 0;
+            if (dup)
+                continue;
+            struct dict_derived_result dr = { .rule = dv };
+            bool any_answered = false, any_pos = false;
+            for (size_t k = 0; k < dv->n_items; k++) {
+                for (size_t m = 0; m < n; m++) {
+                    if (!slice_eq(trim(r[m].question), dv->items[k]))
+                        continue;
+                    const struct dict_item_result *ir = &out->items[m];
+                    if (ir->verdict == DICT_POSITIVE)
+                        any_pos = true;
+                    if (ir->verdict != DICT_UNKNOWN)
+                        any_answered = true;
+                }
+            }
+            if (!inst && !any_answered)
+                continue;
+            if (any_pos) {
+                dr.answer = dv->positive_answer;
+                dr.verdict = DICT_POSITIVE;
+                add_domain(out->positive_domains, &out->n_positive_domains,
+                           dv->domain);
+            } else if (any_answered) {
+                dr.answer = dv->negative_answer;
+                dr.verdict = DICT_NEGATIVE;
+            }
+            if (any_answered)
+                add_domain(out->domains, &out->n_domains, dv->domain);
+            out->derived[out->n_derived++] = dr;
+        }
+    }
+    return HUB_OK;
+}
+
+/* ---- task statuses and security labels ----------------------------------------- */
+
+const struct dict_task_status *dict_task_status_find(const struct dict *d,
+                                                     struct slice code)
+{
+    code = trim(code);
+    for (size_t i = 0; i < d->n_ts; i++)
+        if (eq(d->ts[i].code, code))
+            return &d->ts[i];
+    return NULL;
+}
+
+size_t dict_task_status_count(const struct dict *d)
+{
+    return d->n_ts;
+}
+
+const struct dict_task_status *dict_task_status_at(const struct dict *d,
+                                                   size_t i)
+{
+    return i < d->n_ts ? &d->ts[i] : NULL;
+}
+
+const char *dict_security_label(const struct dict *d, struct slice system,
+                                struct slice code)
+{
+    system = trim(system);
+    code = trim(code);
+    for (size_t i = 0; i < d->n_sec; i++) {
+        const struct sec_row *r = &d->sec[i];
+        if (!eq(r->code, code))
+            continue;
+        if (r->system == NULL || system.len == 0 || eq(r->system, system))
+            return r->label;
+    }
+    return NULL;
+}

@@ -1,0 +1,292 @@
+/*
+ * dict.h - the common data dictionary: SDOH domains (Gravity), screening
+ * instruments by LOINC panel with their items, answers and scoring rules,
+ * ICD-10 Z codes to domains, referral (Task) statuses and security labels.
+ *
+ * The tables are data (schemas/dict/<table>.json), never compiled in: adding an
+ * instrument is an edit and a restart. This module is pure: dict_load() takes
+ * the bytes of the files (hub/dict_files.c reads them from disk), parses them
+ * with cJSON, validates every row, and builds one immutable `struct dict`.
+ * After dict_load() returns, nothing writes to the dict again, so any number
+ * of threads may share it without locks; dict_free() when the last is done.
+ *
+ * Every string a lookup returns (codes, displays, domains) is owned by the
+ * dict and lives until dict_free(). Lookup keys are slices, so adapters can
+ * pass pointers straight into their input. Codes compare exactly
+ * (case-sensitive, as LOINC and the Gravity code system are), after ASCII
+ * spaces at both ends are trimmed.
+ *
+ * Scoring is the hub's own: an adapter hands dict_score() the answers as
+ * sent and gets back, per item, positive / negative / unknown and a domain,
+ * the sums (AHC interpersonal safety 95614-4), the derived items (Hunger
+ * Vital Sign 88124-3) and the positive domains. What the sender said about
+ * positivity is the adapter's to compare (and warn on), never to override.
+ */
+#ifndef HUB_DICT_H
+#define HUB_DICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "common/slice.h"
+
+#define DICT_MAX_FILE_BYTES (4u << 20)   /* one data file */
+#define DICT_MAX_DEPTH 12                /* JSON nesting of a data file */
+#define DICT_MAX_ROWS 20000              /* rows of one table */
+#define DICT_MAX_RESPONSES 1000          /* answers given to one dict_score */
+
+struct dict;                    /* opaque, immutable once loaded */
+
+/* The bytes of one data file; `name` is its base name ("domains.json"). */
+struct dict_file {
+    const char *name;
+    const char *p;
+    size_t len;
+};
+
+/*
+ * Where a data file is wrong: file name, JSON path and what. Static `what`;
+ * `path` like "/instruments/2/items/4/answers/1/code". Data files hold no
+ * personal data, so codes may appear in `path` but never in `what`.
+ */
+struct dict_err {
+    char file[48];
+    char path[128];
+    const char *what;
+};
+
+/*
+ * Load the dictionary from its data files. Every file must be one of
+ * domains.json, instruments.json (or instruments-<anything>.json: several
+ * instrument files are merged), zcodes.json, task-status.json,
+ * security-labels.json; each of the five kinds is required. Returns HUB_OK
+ * and *out (free with dict_free), or a negative HUB_E* with *err filled:
+ * HUB_ESYNTAX (not JSON), HUB_EINVALID (a row is wrong: unknown domain,
+ * duplicate code, missing member, bad threshold...), HUB_ELIMIT (size,
+ * depth, rows).
+ */
+int dict_load(const struct dict_file *files, size_t n, struct dict **out,
+              struct dict_err *err) __attribute__((warn_unused_result));
+void dict_free(struct dict *d);            /* NULL is a no-op */
+
+/* "2.3.0-draft": the Gravity SDOH Clinical Care IG version the data follow. */
+const char *dict_ig_version(const struct dict *d);
+
+/* ---- SDOH domains (Gravity SDOHCC ValueSet SDOH Category) ---------------- */
+
+#define DICT_SDOH_SYSTEM \
+    "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes"
+
+struct dict_domain {
+    const char *code;           /* "food-insecurity" */
+    const char *display;        /* "Food Insecurity" */
+};
+
+const struct dict_domain *dict_domain_find(const struct dict *d,
+                                           struct slice code);
+size_t dict_domain_count(const struct dict *d);
+const struct dict_domain *dict_domain_at(const struct dict *d, size_t i);
+
+/* ---- screening instruments ------------------------------------------------ */
+
+struct dict_answer {
+    const char *code;           /* "LA28397-0" */
+    const char *display;
+    const char *domain;         /* overrides the item's domain, or NULL */
+    bool positive;              /* this answer is a positive screen */
+    bool declined;              /* "I choose not to answer": counts as unanswered */
+    bool has_value;
+    int64_t value;              /* its points in a sum (Never=1 .. Frequently=5) */
+};
+
+struct dict_item {
+    const char *question;       /* LOINC "88122-7" */
+    const char *display;
+    const char *domain;         /* Gravity code */
+    const char *label;          /* finer name where the domain is coarse
+                                   ("Interpersonal Safety"), or NULL */
+    bool multi;                 /* multi-select */
+    bool numeric;               /* answered with a number, not a code */
+    const struct dict_answer *answers;
+    size_t n_answers;
+};
+
+/* A sum of item values compared with a threshold (AHC safety 95614-4). */
+struct dict_sum {
+    const char *code;           /* "95614-4" */
+    const char *display;
+    const char *domain;
+    const char *label;
+    const char *const *items;   /* question codes summed */
+    size_t n_items;
+    int64_t positive_at;        /* positive when the sum >= this */
+    bool require_all;           /* no score unless every item is answered */
+};
+
+/* An item derived from others: `positive_answer` when any source item is
+ * positive, `negative_answer` when some were answered and none positive,
+ * nothing when none was answered (Hunger Vital Sign 88124-3). */
+struct dict_derived {
+    const char *code;           /* "88124-3" */
+    const char *display;
+    const char *domain;
+    const char *const *items;
+    size_t n_items;
+    const char *positive_answer;        /* "LA19952-3" At risk */
+    const char *negative_answer;        /* "LA19983-8" No risk */
+};
+
+struct dict_instrument {
+    const char *code;           /* panel LOINC "96777-8", or "NYSAHCHRSN" */
+    const char *system;         /* "http://loinc.org" or a local system */
+    const char *name;
+    const struct dict_item *items;
+    size_t n_items;
+    const struct dict_sum *sums;
+    size_t n_sums;
+    const struct dict_derived *derived;
+    size_t n_derived;
+};
+
+const struct dict_instrument *dict_instrument_find(const struct dict *d,
+                                                   struct slice code);
+size_t dict_instrument_count(const struct dict *d);
+const struct dict_instrument *dict_instrument_at(const struct dict *d,
+                                                 size_t i);
+
+/*
+ * The item for a question. With `inst`, only that instrument's items; with
+ * NULL, the first instrument (file order) that has the question. The same
+ * LOINC question can carry different answer lists in two instruments
+ * (71802-3 in AHC and in PRAPARE); dict_score resolves that per answer.
+ */
+const struct dict_item *dict_item_find(const struct dict *d,
+                                       const struct dict_instrument *inst,
+                                       struct slice question);
+const struct dict_answer *dict_answer_find(const struct dict_item *it,
+                                           struct slice code);
+/* A sum or derived rule by its own code ("95614-4", "88124-3"), any
+ * instrument when `inst` is NULL. Lets adapters recognise a sender's total. */
+const struct dict_sum *dict_sum_find(const struct dict *d,
+                                     const struct dict_instrument *inst,
+                                     struct slice code);
+const struct dict_derived *dict_derived_find(const struct dict *d,
+                                             const struct dict_instrument *inst,
+                                             struct slice code);
+
+/* ---- scoring ---------------------------------------------------------------- */
+
+enum dict_verdict {
+    DICT_UNKNOWN = 0,           /* unanswered, declined, unknown code, or an
+                                   item with no rule of its own (a sum part) */
+    DICT_NEGATIVE = 1,
+    DICT_POSITIVE = 2,
+};
+
+/* One question as the sender answered it. */
+struct dict_response {
+    struct slice question;      /* LOINC of the question */
+    const struct slice *answers;/* answer codes; several for multi-select */
+    size_t n_answers;
+    bool has_value;             /* a number instead of (or besides) a code */
+    int64_t value;
+    bool declined;              /* dataAbsentReason asked-declined, not-asked,
+                                   or no answer at all */
+};
+
+struct dict_item_result {
+    const struct dict_item *item;   /* NULL: question not in the dictionary */
+    const char *domain;             /* NULL when unknown */
+    enum dict_verdict verdict;
+    bool declined;                  /* declined or unanswered */
+    bool unknown_answer;            /* a code not in the item's answer list */
+};
+
+struct dict_sum_result {
+    const struct dict_sum *sum;
+    bool complete;                  /* every required item answered (or the
+                                       sender's own total was used) */
+    bool from_sender;               /* computed from the sender's total */
+    int64_t value;
+    enum dict_verdict verdict;      /* UNKNOWN when not complete */
+};
+
+struct dict_derived_result {
+    const struct dict_derived *rule;
+    const char *answer;             /* positive/negative answer, or NULL */
+    enum dict_verdict verdict;
+};
+
+struct dict_scoring {
+    const struct dict_instrument *inst;     /* as given (may be NULL) */
+    struct dict_item_result *items;         /* parallel to the responses */
+    size_t n_items;
+    struct dict_sum_result *sums;           /* one per sum of `inst`, or of
+                                               every instrument that has an
+                                               answered part when inst NULL */
+    size_t n_sums;
+    struct dict_derived_result *derived;
+    size_t n_derived;
+    const char **domains;                   /* every domain screened (item,
+                                               sum or derived), no repeats,
+                                               in order of first appearance */
+    size_t n_domains;
+    const char **positive_domains;          /* subset of domains */
+    size_t n_positive_domains;
+};
+
+/*
+ * Score one screening. `inst` may be NULL (loose item Observations): each
+ * item is then looked up in every instrument. An item is POSITIVE when any
+ * of its answers is positive, NEGATIVE when every answer is known and none
+ * is positive, UNKNOWN otherwise. A numeric-only response to a question
+ * that is a sum's code (the sender's own 95614-4) is used as that sum's
+ * value when its parts are incomplete. Memory from `a`; the result borrows
+ * `d`. Returns HUB_OK, or HUB_ELIMIT past DICT_MAX_RESPONSES.
+ */
+int dict_score(const struct dict *d, struct arena *a,
+               const struct dict_instrument *inst,
+               const struct dict_response *r, size_t n,
+               struct dict_scoring *out)
+    __attribute__((warn_unused_result));
+
+/* ---- ICD-10-CM to domain ----------------------------------------------------- */
+
+/*
+ * The domain of an ICD-10-CM code ("Z59.41", "Z5941", "Z59"), by the most
+ * specific row of zcodes.json that covers it (single codes and ranges such
+ * as Z55-Z65), or NULL.
+ */
+const char *dict_icd10_domain(const struct dict *d, struct slice code);
+
+/* ---- referral (Task) statuses -------------------------------------------- */
+
+struct dict_task_status {
+    const char *code;           /* FHIR TaskStatus "in-progress" */
+    const char *display;
+    bool terminal;              /* no further change expected */
+    bool referral;              /* in the Gravity referral-management subset */
+};
+
+const struct dict_task_status *dict_task_status_find(const struct dict *d,
+                                                     struct slice code);
+size_t dict_task_status_count(const struct dict *d);
+const struct dict_task_status *dict_task_status_at(const struct dict *d,
+                                                   size_t i);
+
+/* ---- sensitivity labels ------------------------------------------------------ */
+
+/*
+ * The hub sensitivity label ("sud", "psy", "hiv", "std", "restricted") of a
+ * security label (FHIR meta.security system + code; an empty system, as
+ * CSV and some senders give, matches the code in any system), or NULL when it carries none.
+ */
+const char *dict_security_label(const struct dict *d, struct slice system,
+                                struct slice code);
+/* The sensitivity label an ICD-10-CM diagnosis implies (F10-F19 -> "sud"),
+ * or NULL. */
+const char *dict_icd10_sensitivity(const struct dict *d, struct slice code);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * jsonscan.h - bound untrusted JSON before a tree parser sees it.
+ * cJSON recurses once per nesting level (its own limit, 1000, is far more
+ * than any FHIR resource needs) and allocates a node per value, so a sender
+ * could make it use deep stacks or much memory. json_prescan() walks the
+ * bytes once, without allocating, and refuses input past the limits.
+ * It does not validate JSON fully: cJSON does that afterwards.
+ */
+#ifndef HUB_JSONSCAN_H
+#define HUB_JSONSCAN_H
+
+#include <stddef.h>
+
+#include "common/hub_err.h"
+
+struct json_limits {
+    size_t max_bytes;           /* whole document */
+    int max_depth;              /* nested objects and arrays */
+    size_t max_array;           /* elements of one array */
+    size_t max_members;         /* members of one object */
+    size_t max_values;          /* values in the whole document */
+    size_t max_string;          /* bytes of one string, escapes included */
+};
+
+/*
+ * Returns HUB_OK when `p` stays within `lim`, HUB_ELIMIT (err->offset at the
+ * byte that went past, err->field "$") or HUB_ESYNTAX for an unterminated
+ * string or unbalanced brackets.
+ */
+int json_prescan(const char *p, size_t len, const struct json_limits *lim,
+                 struct hub_err *err) __attribute__((warn_unused_result));
+
+#endif

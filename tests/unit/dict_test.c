@@ -1,0 +1,680 @@
+/*
+ * dict_test.c - the data dictionary: the shipped tables load, scoring is
+ * checked item by item against the code tables of sdoh-codes.md (AHC HRSN,
+ * Hunger Vital Sign, PRAPARE), and bad data files are refused with the file,
+ * the JSON path and what is wrong.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/dict.h"
+#include "common/hub_err.h"
+#include "dict_files.h"
+
+static struct dict *D;
+static struct arena A;
+
+static const char *dict_dir(void)
+{
+    static char path[512];
+    const char *root = getenv("HUB_ROOT");
+    snprintf(path, sizeof(path), "%s/schemas/dict", root ? root : ".");
+    return path;
+}
+
+static void setup(void)
+{
+    struct dict_err err;
+    int rc = dict_files_load(dict_dir(), &D, &err);
+    cr_assert_eq(rc, HUB_OK, "load: %s %s: %s", err.file, err.path,
+                 err.what ? err.what : "");
+    arena_init(&A, 16 * 1024);
+}
+
+static void teardown(void)
+{
+    dict_free(D);
+    arena_release(&A);
+}
+
+/* One response: question, up to 4 answer codes; NULL-terminated lists. */
+struct resp {
+    const char *q;
+    const char *ans[4];
+    int value;          /* 0 = none */
+    bool declined;
+};
+
+static struct dict_scoring score(const char *panel, const struct resp *rs,
+                                 size_t n)
+{
+    struct dict_response *r = arena_zalloc(&A, (n ? n : 1) * sizeof(*r));
+    for (size_t i = 0; i < n; i++) {
+        struct slice *codes = arena_zalloc(&A, 4 * sizeof(*codes));
+        size_t k = 0;
+        while (k < 4 && rs[i].ans[k]) {
+            codes[k] = slice_from_cstr(rs[i].ans[k]);
+            k++;
+        }
+        r[i] = (struct dict_response){
+            .question = slice_from_cstr(rs[i].q), .answers = codes,
+            .n_answers = k, .has_value = rs[i].value != 0,
+            .value = rs[i].value, .declined = rs[i].declined };
+    }
+    const struct dict_instrument *in =
+        panel ? dict_instrument_find(D, slice_from_cstr(panel)) : NULL;
+    if (panel)
+        cr_assert_not_null(in, "panel %s", panel);
+    struct dict_scoring s;
+    cr_assert_eq(dict_score(D, &A, in, r, n, &s), HUB_OK);
+    return s;
+}
+
+static bool has_domain(const char **list, size_t n, const char *dom)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], dom) == 0)
+            return true;
+    return false;
+}
+
+static const struct dict_sum_result *sum_of(const struct dict_scoring *s,
+                                            const char *code)
+{
+    for (size_t i = 0; i < s->n_sums; i++)
+        if (strcmp(s->sums[i].sum->code, code) == 0)
+            return &s->sums[i];
+    return NULL;
+}
+
+static const struct dict_derived_result *derived_of(
+    const struct dict_scoring *s, const char *code)
+{
+    for (size_t i = 0; i < s->n_derived; i++)
+        if (strcmp(s->derived[i].rule->code, code) == 0)
+            return &s->derived[i];
+    return NULL;
+}
+
+TestSuite(dict, .init = setup, .fini = teardown);
+
+/* ---- the shipped tables ---------------------------------------------------- */
+
+Test(dict, shipped_tables_load_with_every_gravity_domain_and_instrument)
+{
+    cr_assert_eq(dict_domain_count(D), 24);
+    cr_assert_str_eq(dict_ig_version(D), "2.3.0-draft");
+    const struct dict_domain *dm =
+        dict_domain_find(D, SLICE_LIT("food-insecurity"));
+    cr_assert_not_null(dm);
+    cr_assert_str_eq(dm->display, "Food Insecurity");
+    cr_assert_null(dict_domain_find(D, SLICE_LIT("interpersonal-safety")));
+    const char *panels[] = { "96777-8", "97023-6", "NYSAHCHRSN", "93025-5",
+                             "88121-9" };
+    for (size_t i = 0; i < 5; i++)
+        cr_assert_not_null(dict_instrument_find(D, slice_from_cstr(panels[i])),
+                           "%s", panels[i]);
+    cr_assert_null(dict_instrument_find(D, SLICE_LIT("96777")));
+}
+
+Test(dict, item_lookup_gives_domain_and_answers_per_instrument)
+{
+    const struct dict_instrument *ahc =
+        dict_instrument_find(D, SLICE_LIT("96777-8"));
+    const struct dict_instrument *pr =
+        dict_instrument_find(D, SLICE_LIT("93025-5"));
+    const struct dict_item *it = dict_item_find(D, ahc, SLICE_LIT("71802-3"));
+    cr_assert_not_null(it);
+    cr_assert_str_eq(it->domain, "housing-instability");
+    cr_assert_not_null(dict_answer_find(it, SLICE_LIT("LA31994-9")));
+    cr_assert_null(dict_answer_find(it, SLICE_LIT("LA30190-5")));
+    it = dict_item_find(D, pr, SLICE_LIT("71802-3"));
+    cr_assert_str_eq(it->domain, "homelessness");
+    cr_assert_not_null(dict_answer_find(it, SLICE_LIT("LA30190-5")));
+    it = dict_item_find(D, ahc, SLICE_LIT("96778-6"));
+    cr_assert(it->multi);
+    cr_assert_not_null(dict_sum_find(D, ahc, SLICE_LIT("95614-4")));
+    cr_assert_not_null(dict_derived_find(D, NULL, SLICE_LIT("88124-3")));
+}
+
+/* ---- AHC HRSN item by item (sdoh-codes.md 2.3) ------------------------------ */
+
+struct item_case {
+    const char *q, *a;
+    enum dict_verdict want;
+    const char *domain;
+};
+
+Test(dict, ahc_core_answers_score_as_the_cms_table_says)
+{
+    static const struct item_case cases[] = {
+        { "71802-3", "LA31993-1", DICT_NEGATIVE, "housing-instability" },
+        { "71802-3", "LA31994-9", DICT_POSITIVE, "housing-instability" },
+        { "71802-3", "LA31995-6", DICT_POSITIVE, "homelessness" },
+        { "96778-6", "LA9-3", DICT_NEGATIVE, "inadequate-housing" },
+        { "96778-6", "LA31996-4", DICT_POSITIVE, "inadequate-housing" },
+        { "96778-6", "LA28580-1", DICT_POSITIVE, "inadequate-housing" },
+        { "96778-6", "LA31997-2", DICT_POSITIVE, "inadequate-housing" },
+        { "96778-6", "LA31998-0", DICT_POSITIVE, "inadequate-housing" },
+        { "96778-6", "LA31999-8", DICT_POSITIVE, "inadequate-housing" },
+        { "96778-6", "LA32000-4", DICT_POSITIVE, "inadequate-housing" },
+        { "96778-6", "LA32001-2", DICT_POSITIVE, "inadequate-housing" },
+        { "96779-4", "LA33-6", DICT_POSITIVE, "utility-insecurity" },
+        { "96779-4", "LA32002-0", DICT_POSITIVE, "utility-insecurity" },
+        { "96779-4", "LA32-8", DICT_NEGATIVE, "utility-insecurity" },
+        { "88122-7", "LA28397-0", DICT_POSITIVE, "food-insecurity" },
+        { "88122-7", "LA6729-3", DICT_POSITIVE, "food-insecurity" },
+        { "88122-7", "LA28398-8", DICT_NEGATIVE, "food-insecurity" },
+        { "88123-5", "LA28397-0", DICT_POSITIVE, "food-insecurity" },
+        { "88123-5", "LA6729-3", DICT_POSITIVE, "food-insecurity" },
+        { "88123-5", "LA28398-8", DICT_NEGATIVE, "food-insecurity" },
+        { "93030-5", "LA33-6", DICT_POSITIVE, "transportation-insecurity" },
+        { "93030-5", "LA32-8", DICT_NEGATIVE, "transportation-insecurity" },
+        /* safety items have no rule alone: only their sum does */
+        { "95618-5", "LA6482-9", DICT_UNKNOWN, "sdoh-category-unspecified" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct resp r = { cases[i].q, { cases[i].a }, 0, false };
+        struct dict_scoring s = score("96777-8", &r, 1);
+        cr_assert_eq(s.items[0].verdict, cases[i].want, "%s=%s", cases[i].q,
+                     cases[i].a);
+        cr_assert_str_eq(s.items[0].domain, cases[i].domain, "%s=%s",
+                         cases[i].q, cases[i].a);
+        cr_assert_eq(has_domain(s.positive_domains, s.n_positive_domains,
+                                cases[i].domain),
+                     cases[i].want == DICT_POSITIVE, "%s=%s", cases[i].q,
+                     cases[i].a);
+    }
+}
+
+Test(dict, supplemental_employment_and_education_items_score)
+{
+    struct resp r[] = { { "96780-2", { "LA31981-6" }, 0, false },
+                        { "96782-8", { "LA32-8" }, 0, false } };
+    struct dict_scoring s = score("97023-6", r, 2);
+    cr_assert_eq(s.items[0].verdict, DICT_POSITIVE);
+    cr_assert_str_eq(s.items[0].domain, "employment-status");
+    cr_assert_eq(s.items[1].verdict, DICT_NEGATIVE);
+    cr_assert_eq(s.n_positive_domains, 1);
+}
+
+Test(dict, multi_select_is_positive_when_any_answer_is_and_keeps_domains)
+{
+    struct resp r = { "93031-3", { "LA30125-1", "LA30124-4", "LA30126-9" },
+                      0, false };
+    struct dict_scoring s = score("93025-5", &r, 1);
+    cr_assert_eq(s.items[0].verdict, DICT_POSITIVE);
+    cr_assert(has_domain(s.positive_domains, s.n_positive_domains,
+                         "food-insecurity"));
+    cr_assert(has_domain(s.positive_domains, s.n_positive_domains,
+                         "utility-insecurity"));
+    cr_assert(has_domain(s.positive_domains, s.n_positive_domains,
+                         "material-hardship"));
+    cr_assert_eq(s.n_positive_domains, 3);
+}
+
+Test(dict, multi_select_none_of_the_above_is_negative)
+{
+    struct resp r = { "96778-6", { "LA9-3" }, 0, false };
+    struct dict_scoring s = score("96777-8", &r, 1);
+    cr_assert_eq(s.items[0].verdict, DICT_NEGATIVE);
+    cr_assert_eq(s.n_positive_domains, 0);
+    cr_assert(has_domain(s.domains, s.n_domains, "inadequate-housing"));
+}
+
+Test(dict, declined_and_unanswered_items_are_unknown_and_not_screened)
+{
+    struct resp r[] = { { "71802-3", { NULL }, 0, true },       /* asked-declined */
+                        { "88122-7", { NULL }, 0, false },      /* no answer */
+                        { "88123-5", { "LA15775-2" }, 0, false } }; /* refused */
+    struct dict_scoring s = score("96777-8", r, 3);
+    for (size_t i = 0; i < 3; i++) {
+        cr_assert_eq(s.items[i].verdict, DICT_UNKNOWN, "item %zu", i);
+        cr_assert(s.items[i].declined, "item %zu", i);
+    }
+    cr_assert_eq(s.n_domains, 0);
+    cr_assert_eq(s.n_positive_domains, 0);
+}
+
+Test(dict, unknown_answer_code_is_unknown_not_negative)
+{
+    struct resp r = { "71802-3", { "LA99999-9" }, 0, false };
+    struct dict_scoring s = score("96777-8", &r, 1);
+    cr_assert_eq(s.items[0].verdict, DICT_UNKNOWN);
+    cr_assert(s.items[0].unknown_answer);
+}
+
+Test(dict, unknown_question_has_no_item_and_no_domain)
+{
+    struct resp r = { "12345-6", { "LA33-6" }, 0, false };
+    struct dict_scoring s = score(NULL, &r, 1);
+    cr_assert_null(s.items[0].item);
+    cr_assert_null(s.items[0].domain);
+    cr_assert_eq(s.n_domains, 0);
+}
+
+Test(dict, loose_item_without_panel_finds_the_instrument_that_knows_the_code)
+{
+    /* 93030-5 with the PRAPARE answer code: AHC does not know it */
+    struct resp r = { "93030-5", { "LA30133-5" }, 0, false };
+    struct dict_scoring s = score(NULL, &r, 1);
+    cr_assert_eq(s.items[0].verdict, DICT_POSITIVE);
+    cr_assert_str_eq(s.items[0].domain, "transportation-insecurity");
+    struct resp r2 = { "93030-5", { "LA33-6" }, 0, false };
+    s = score(NULL, &r2, 1);
+    cr_assert_eq(s.items[0].verdict, DICT_POSITIVE);
+}
+
+/* ---- AHC interpersonal safety sum 95614-4 ----------------------------------- */
+
+static struct dict_scoring safety(const char *a1, const char *a2,
+                                  const char *a3, const char *a4)
+{
+    static struct resp r[4];
+    r[0] = (struct resp){ "95618-5", { a1 }, 0, a1 == NULL };
+    r[1] = (struct resp){ "95617-7", { a2 }, 0, a2 == NULL };
+    r[2] = (struct resp){ "95616-9", { a3 }, 0, a3 == NULL };
+    r[3] = (struct resp){ "95615-1", { a4 }, 0, a4 == NULL };
+    return score("96777-8", r, 4);
+}
+
+#define NEVER "LA6270-8"        /* 1 */
+#define RARELY "LA10066-1"      /* 2 */
+#define SOMETIMES "LA10082-8"   /* 3 */
+#define FAIRLY "LA16644-9"      /* 4 */
+#define FREQUENTLY "LA6482-9"   /* 5 */
+
+Test(dict, safety_score_of_exactly_10_is_negative)
+{
+    struct dict_scoring s = safety(SOMETIMES, SOMETIMES, RARELY, RARELY);
+    const struct dict_sum_result *sr = sum_of(&s, "95614-4");
+    cr_assert_not_null(sr);
+    cr_assert(sr->complete);
+    cr_assert_eq(sr->value, 10);
+    cr_assert_eq(sr->verdict, DICT_NEGATIVE);
+    cr_assert_eq(s.n_positive_domains, 0);
+    cr_assert(has_domain(s.domains, s.n_domains, "sdoh-category-unspecified"));
+}
+
+Test(dict, safety_score_of_11_is_positive)
+{
+    struct dict_scoring s = safety(SOMETIMES, SOMETIMES, SOMETIMES, RARELY);
+    const struct dict_sum_result *sr = sum_of(&s, "95614-4");
+    cr_assert_eq(sr->value, 11);
+    cr_assert_eq(sr->verdict, DICT_POSITIVE);
+    cr_assert(has_domain(s.positive_domains, s.n_positive_domains,
+                         "sdoh-category-unspecified"));
+}
+
+Test(dict, safety_extremes_score_4_and_20)
+{
+    struct dict_scoring s = safety(NEVER, NEVER, NEVER, NEVER);
+    cr_assert_eq(sum_of(&s, "95614-4")->value, 4);
+    cr_assert_eq(sum_of(&s, "95614-4")->verdict, DICT_NEGATIVE);
+    s = safety(FREQUENTLY, FREQUENTLY, FREQUENTLY, FREQUENTLY);
+    cr_assert_eq(sum_of(&s, "95614-4")->value, 20);
+    s = safety(FAIRLY, FAIRLY, FAIRLY, NEVER);
+    cr_assert_eq(sum_of(&s, "95614-4")->value, 13);
+}
+
+Test(dict, safety_score_needs_all_four_items)
+{
+    /* 5+5+5 = 15 would be positive, but one item was declined */
+    struct dict_scoring s = safety(FREQUENTLY, FREQUENTLY, FREQUENTLY, NULL);
+    const struct dict_sum_result *sr = sum_of(&s, "95614-4");
+    cr_assert_not_null(sr);
+    cr_assert_not(sr->complete);
+    cr_assert_eq(sr->verdict, DICT_UNKNOWN);
+    cr_assert_eq(s.n_positive_domains, 0);
+}
+
+Test(dict, senders_total_is_used_only_when_the_items_are_missing)
+{
+    struct resp r[] = { { "95614-4", { NULL }, 12, false } };
+    struct dict_scoring s = score("96777-8", r, 1);
+    const struct dict_sum_result *sr = sum_of(&s, "95614-4");
+    cr_assert(sr->complete);
+    cr_assert(sr->from_sender);
+    cr_assert_eq(sr->value, 12);
+    cr_assert_eq(sr->verdict, DICT_POSITIVE);
+
+    /* items present: the hub's sum (10) wins over the sender's 12 */
+    struct resp r2[] = { { "95618-5", { SOMETIMES }, 0, false },
+                         { "95617-7", { SOMETIMES }, 0, false },
+                         { "95616-9", { RARELY }, 0, false },
+                         { "95615-1", { RARELY }, 0, false },
+                         { "95614-4", { NULL }, 12, false } };
+    s = score("96777-8", r2, 5);
+    sr = sum_of(&s, "95614-4");
+    cr_assert_not(sr->from_sender);
+    cr_assert_eq(sr->value, 10);
+    cr_assert_eq(sr->verdict, DICT_NEGATIVE);
+}
+
+Test(dict, ny_variant_scores_safety_and_supplemental_items)
+{
+    struct resp r[] = { { "95618-5", { FREQUENTLY }, 0, false },
+                        { "95617-7", { FREQUENTLY }, 0, false },
+                        { "95616-9", { NEVER }, 0, false },
+                        { "95615-1", { NEVER }, 0, false },
+                        { "96782-8", { "LA33-6" }, 0, false } };
+    struct dict_scoring s = score("NYSAHCHRSN", r, 5);
+    cr_assert_eq(sum_of(&s, "95614-4")->value, 12);
+    cr_assert_eq(sum_of(&s, "95614-4")->verdict, DICT_POSITIVE);
+    cr_assert_eq(s.items[4].verdict, DICT_POSITIVE);
+}
+
+/* ---- Hunger Vital Sign 88124-3 (sdoh-codes.md 2.4) ---------------------------- */
+
+Test(dict, hvs_derived_is_at_risk_when_either_question_is_positive)
+{
+    struct resp r[] = { { "88122-7", { "LA28398-8" }, 0, false },
+                        { "88123-5", { "LA6729-3" }, 0, false } };
+    struct dict_scoring s = score("88121-9", r, 2);
+    const struct dict_derived_result *dr = derived_of(&s, "88124-3");
+    cr_assert_not_null(dr);
+    cr_assert_str_eq(dr->answer, "LA19952-3");
+    cr_assert_eq(dr->verdict, DICT_POSITIVE);
+    cr_assert(has_domain(s.positive_domains, s.n_positive_domains,
+                         "food-insecurity"));
+}
+
+Test(dict, hvs_derived_is_no_risk_when_both_are_never_true)
+{
+    struct resp r[] = { { "88122-7", { "LA28398-8" }, 0, false },
+                        { "88123-5", { "LA28398-8" }, 0, false } };
+    struct dict_scoring s = score("88121-9", r, 2);
+    const struct dict_derived_result *dr = derived_of(&s, "88124-3");
+    cr_assert_str_eq(dr->answer, "LA19983-8");
+    cr_assert_eq(dr->verdict, DICT_NEGATIVE);
+    cr_assert_eq(s.n_positive_domains, 0);
+}
+
+Test(dict, hvs_derived_is_empty_when_neither_question_is_answered)
+{
+    struct resp r[] = { { "88122-7", { "LA15775-2" }, 0, false },
+                        { "88123-5", { NULL }, 0, true } };
+    struct dict_scoring s = score("88121-9", r, 2);
+    const struct dict_derived_result *dr = derived_of(&s, "88124-3");
+    cr_assert_not_null(dr);
+    cr_assert_null(dr->answer);
+    cr_assert_eq(dr->verdict, DICT_UNKNOWN);
+    cr_assert_eq(s.n_domains, 0);
+}
+
+Test(dict, hvs_derived_with_one_question_answered_uses_it)
+{
+    struct resp r[] = { { "88122-7", { "LA28398-8" }, 0, false } };
+    struct dict_scoring s = score("88121-9", r, 1);
+    cr_assert_str_eq(derived_of(&s, "88124-3")->answer, "LA19983-8");
+}
+
+/* ---- PRAPARE ---------------------------------------------------------------- */
+
+Test(dict, prapare_items_score_with_their_own_answer_lists)
+{
+    static const struct item_case cases[] = {
+        { "71802-3", "LA30190-5", DICT_POSITIVE, "homelessness" },
+        { "71802-3", "LA30189-7", DICT_NEGATIVE, "homelessness" },
+        { "93033-9", "LA33-6", DICT_POSITIVE, "housing-instability" },
+        { "93026-3", "LA32-8", DICT_POSITIVE, "sdoh-category-unspecified" },
+        { "93026-3", "LA33-6", DICT_NEGATIVE, "sdoh-category-unspecified" },
+        { "76501-6", "LA33-6", DICT_POSITIVE, "intimate-partner-violence" },
+        { "93038-8", "LA13914-9", DICT_POSITIVE, "stress" },
+        { "93038-8", "LA6568-5", DICT_NEGATIVE, "stress" },
+        { "67875-5", "LA17956-6", DICT_POSITIVE, "employment-status" },
+        { "93030-5", "LA30134-3", DICT_POSITIVE, "transportation-insecurity" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct resp r = { cases[i].q, { cases[i].a }, 0, false };
+        struct dict_scoring s = score("93025-5", &r, 1);
+        cr_assert_eq(s.items[0].verdict, cases[i].want, "%s=%s", cases[i].q,
+                     cases[i].a);
+        cr_assert_str_eq(s.items[0].domain, cases[i].domain, "%s", cases[i].q);
+    }
+    struct resp d = { "93033-9", { "LA30122-8" }, 0, false };
+    struct dict_scoring s = score("93025-5", &d, 1);
+    cr_assert(s.items[0].declined);
+    cr_assert_eq(s.items[0].verdict, DICT_UNKNOWN);
+}
+
+Test(dict, domains_are_listed_once_in_order_of_appearance)
+{
+    struct resp r[] = { { "88122-7", { "LA28398-8" }, 0, false },
+                        { "71802-3", { "LA31993-1" }, 0, false },
+                        { "88123-5", { "LA6729-3" }, 0, false } };
+    struct dict_scoring s = score("96777-8", r, 3);
+    cr_assert_eq(s.n_domains, 2);
+    cr_assert_str_eq(s.domains[0], "food-insecurity");
+    cr_assert_str_eq(s.domains[1], "housing-instability");
+    cr_assert_eq(s.n_positive_domains, 1);
+}
+
+Test(dict, scoring_refuses_more_responses_than_the_limit)
+{
+    struct dict_response *r =
+        arena_zalloc(&A, (DICT_MAX_RESPONSES + 1) * sizeof(*r));
+    struct dict_scoring s;
+    cr_assert_eq(dict_score(D, &A, NULL, r, DICT_MAX_RESPONSES + 1, &s),
+                 HUB_ELIMIT);
+}
+
+/* ---- ICD-10, statuses, labels ------------------------------------------------- */
+
+Test(dict, z_codes_map_to_the_most_specific_domain)
+{
+    static const char *const cases[][2] = {
+        { "Z59.41", "food-insecurity" }, { "Z59.4", "food-insecurity" },
+        { "Z5948", "food-insecurity" }, { "z59.01", "homelessness" },
+        { "Z59.00", "homelessness" }, { "Z59.811", "housing-instability" },
+        { "Z59.82", "transportation-insecurity" },
+        { "Z59.86", "financial-insecurity" }, { "Z59.12", "utility-insecurity" },
+        { "Z59.1", "inadequate-housing" }, { "Z56.0", "employment-status" },
+        { "Z55.6", "personal-health-literacy" },
+        { "Z55.0", "educational-attainment" },
+        { "Z62.21", "sdoh-category-unspecified" },
+        { "Z65.1", "incarceration-status" }, { " Z60.2 ", "social-connection" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *dom = dict_icd10_domain(D, slice_from_cstr(cases[i][0]));
+        cr_assert_not_null(dom, "%s", cases[i][0]);
+        cr_assert_str_eq(dom, cases[i][1], "%s", cases[i][0]);
+    }
+    cr_assert_null(dict_icd10_domain(D, SLICE_LIT("Z66")));
+    cr_assert_null(dict_icd10_domain(D, SLICE_LIT("Z54.9")));
+    cr_assert_null(dict_icd10_domain(D, SLICE_LIT("E11.9")));
+    cr_assert_null(dict_icd10_domain(D, SLICE_LIT("")));
+    cr_assert_null(dict_icd10_domain(D, SLICE_LIT("Z5$")));
+}
+
+Test(dict, task_statuses_know_terminal_states)
+{
+    const struct dict_task_status *t =
+        dict_task_status_find(D, SLICE_LIT("completed"));
+    cr_assert_not_null(t);
+    cr_assert(t->terminal);
+    t = dict_task_status_find(D, SLICE_LIT("in-progress"));
+    cr_assert_not(t->terminal);
+    cr_assert(t->referral);
+    cr_assert(dict_task_status_find(D, SLICE_LIT("rejected"))->terminal);
+    cr_assert(dict_task_status_find(D, SLICE_LIT("cancelled"))->terminal);
+    cr_assert_null(dict_task_status_find(D, SLICE_LIT("canceled")));
+    cr_assert_null(dict_task_status_find(D, SLICE_LIT("Completed")));
+    cr_assert_eq(dict_task_status_count(D), 12);
+}
+
+Test(dict, security_labels_map_to_hub_sensitivity)
+{
+    struct slice ac =
+        SLICE_LIT("http://terminology.hl7.org/CodeSystem/v3-ActCode");
+    cr_assert_str_eq(dict_security_label(D, ac, SLICE_LIT("ETH")), "sud");
+    cr_assert_str_eq(dict_security_label(D, ac, SLICE_LIT("42CFRPart2")), "sud");
+    cr_assert_str_eq(dict_security_label(D, SLICE_NULL, SLICE_LIT("HIV")), "hiv");
+    cr_assert_str_eq(
+        dict_security_label(D,
+            SLICE_LIT("http://terminology.hl7.org/CodeSystem/v3-Confidentiality"),
+            SLICE_LIT("R")), "restricted");
+    cr_assert_null(dict_security_label(D, ac, SLICE_LIT("R")));
+    cr_assert_null(dict_security_label(D, ac, SLICE_LIT("TREAT")));
+    cr_assert_str_eq(dict_icd10_sensitivity(D, SLICE_LIT("F11.20")), "sud");
+    cr_assert_str_eq(dict_icd10_sensitivity(D, SLICE_LIT("F19")), "sud");
+    cr_assert_null(dict_icd10_sensitivity(D, SLICE_LIT("F20.9")));
+    cr_assert_null(dict_icd10_sensitivity(D, SLICE_LIT("F09")));
+}
+
+/* ---- bad data files ------------------------------------------------------------ */
+
+static const char DOMAINS[] =
+    "{\"ig\":{\"version\":\"t\"},\"domains\":[{\"code\":\"food-insecurity\","
+    "\"display\":\"Food\"}]}";
+static const char INSTR[] =
+    "{\"instruments\":[{\"code\":\"P\",\"system\":\"s\",\"name\":\"n\","
+    "\"items\":[{\"question\":\"Q\",\"domain\":\"food-insecurity\","
+    "\"answers\":[{\"code\":\"A\",\"positive\":true}]}]}]}";
+static const char ZC[] = "{\"codes\":[{\"code\":\"Z59.4\",\"domain\":\"food-insecurity\"}]}";
+static const char TS[] = "{\"statuses\":[{\"code\":\"completed\",\"display\":\"C\",\"terminal\":true}]}";
+static const char SL[] = "{\"labels\":[{\"code\":\"ETH\",\"label\":\"sud\"}]}";
+
+struct bad_case {
+    const char *file;           /* which file to replace */
+    const char *text;
+    int code;
+    const char *path;
+    const char *what;
+};
+
+static int load_with(const char *which, const char *text, struct dict_err *e,
+                     struct dict **out)
+{
+    struct dict_file f[5] = {
+        { "domains.json", DOMAINS, sizeof(DOMAINS) - 1 },
+        { "instruments.json", INSTR, sizeof(INSTR) - 1 },
+        { "zcodes.json", ZC, sizeof(ZC) - 1 },
+        { "task-status.json", TS, sizeof(TS) - 1 },
+        { "security-labels.json", SL, sizeof(SL) - 1 },
+    };
+    for (size_t i = 0; which && i < 5; i++)
+        if (strcmp(f[i].name, which) == 0) {
+            f[i].p = text;
+            f[i].len = strlen(text);
+        }
+    return dict_load(f, 5, out, e);
+}
+
+Test(dict_load, minimal_tables_load)
+{
+    struct dict *d;
+    struct dict_err e;
+    cr_assert_eq(load_with(NULL, NULL, &e, &d), HUB_OK, "%s %s %s", e.file,
+                 e.path, e.what);
+    cr_assert_eq(dict_instrument_count(d), 1);
+    dict_free(d);
+}
+
+Test(dict_load, bad_files_are_refused_with_file_path_and_reason)
+{
+    static const struct bad_case cases[] = {
+        { "domains.json", "{\"ig\":{\"version\":\"t\"},\"domains\":[", HUB_ESYNTAX,
+          "/", "brackets do not balance" },
+        { "domains.json", "{\"ig\":{\"version\":\"t\"},\"domains\":[}", HUB_ESYNTAX,
+          "/", "brackets do not balance" },
+        { "domains.json", "{\"ig\":{\"version\":\"t\"},\"domains\":[1 2]}", HUB_ESYNTAX,
+          "/", "file is not valid JSON" },
+        { "domains.json", "{\"domains\":[]}", HUB_EINVALID, "/ig",
+          "required member is missing" },
+        { "domains.json",
+          "{\"ig\":{\"version\":\"t\"},\"domains\":[{\"code\":\"a\",\"display\":\"A\"},"
+          "{\"code\":\"a\",\"display\":\"B\"}]}",
+          HUB_EINVALID, "/domains/1/code", "duplicate domain code" },
+        { "instruments.json",
+          "{\"instruments\":[{\"code\":\"P\",\"system\":\"s\",\"name\":\"n\","
+          "\"items\":[{\"question\":\"Q\",\"domain\":\"nope\",\"answers\":[]}]}]}",
+          HUB_EINVALID, "/instruments/0/items/0/domain",
+          "domain is not in domains.json" },
+        { "instruments.json",
+          "{\"instruments\":[{\"code\":\"P\",\"system\":\"s\",\"name\":\"n\","
+          "\"items\":[{\"question\":\"Q\",\"domain\":\"food-insecurity\","
+          "\"answers\":[{\"code\":\"A\",\"postive\":true}]}]}]}",
+          HUB_EINVALID, "/instruments/0/items/0/answers/0/postive",
+          "unknown member" },
+        { "instruments.json",
+          "{\"instruments\":[{\"code\":\"P\",\"system\":\"s\",\"name\":\"n\","
+          "\"items\":[{\"question\":\"Q\",\"domain\":\"food-insecurity\","
+          "\"answers\":[{\"code\":\"A\",\"positive\":\"yes\"}]}]}]}",
+          HUB_EINVALID, "/instruments/0/items/0/answers/0/positive",
+          "expected true or false" },
+        { "instruments.json",
+          "{\"instruments\":[{\"code\":\"P\",\"system\":\"s\",\"name\":\"n\","
+          "\"items\":[{\"question\":\"Q\",\"domain\":\"food-insecurity\","
+          "\"answers\":[{\"code\":\"A\"}]}],\"sums\":[{\"code\":\"S\","
+          "\"domain\":\"food-insecurity\",\"items\":[\"Q\"],\"positive_at\":2}]}]}",
+          HUB_EINVALID, "/instruments/0/sums/0/items/0",
+          "summed item has an answer without a value" },
+        { "instruments.json",
+          "{\"instruments\":[{\"code\":\"P\",\"system\":\"s\",\"name\":\"n\","
+          "\"items\":[{\"question\":\"Q\",\"domain\":\"food-insecurity\","
+          "\"answers\":[{\"code\":\"A\",\"value\":1}]}],\"sums\":[{\"code\":\"S\","
+          "\"domain\":\"food-insecurity\",\"items\":[\"X\"],\"positive_at\":2}]}]}",
+          HUB_EINVALID, "/instruments/0/sums/0/items/0",
+          "not an item of this instrument" },
+        { "instruments.json",
+          "{\"instruments\":[{\"code\":\"P\",\"system\":\"s\",\"name\":\"n\","
+          "\"items\":[{\"question\":\"Q\",\"domain\":\"food-insecurity\","
+          "\"answers\":[{\"code\":\"A\",\"value\":1.5}]}]}]}",
+          HUB_EINVALID, "/instruments/0/items/0/answers/0/value",
+          "expected an integer" },
+        { "instruments.json", "{\"instruments\":[]}", HUB_EINVALID, "/",
+          "no instrument is defined" },
+        { "zcodes.json", "{\"codes\":[{\"from\":\"Z65\",\"to\":\"Z55\",\"domain\":\"food-insecurity\"}]}",
+          HUB_EINVALID, "/codes/0/to", "range ends before it starts" },
+        { "zcodes.json", "{\"codes\":[{\"code\":\"Z5-9\",\"domain\":\"food-insecurity\"}]}",
+          HUB_EINVALID, "/codes/0/code", "not an ICD-10 code" },
+        { "task-status.json", "{\"statuses\":[{\"code\":\"x\"}]}", HUB_EINVALID,
+          "/statuses/0/display", "required member is missing" },
+        { "security-labels.json", "{\"labels\":[{\"code\":\"ETH\",\"label\":\"SUD!\"}]}",
+          HUB_EINVALID, "/labels/0/label", "label is not a short lowercase token" },
+        { "security-labels.json",
+          "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+          HUB_ELIMIT, "/", "nesting is deeper than the limit" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct dict *d = (struct dict *)1;
+        struct dict_err e;
+        int rc = load_with(cases[i].file, cases[i].text, &e, &d);
+        cr_assert_eq(rc, cases[i].code, "case %zu: rc %d (%s %s)", i, rc,
+                     e.path, e.what ? e.what : "");
+        cr_assert_null(d, "case %zu", i);
+        cr_assert_str_eq(e.file, cases[i].file, "case %zu", i);
+        cr_assert_str_eq(e.path, cases[i].path, "case %zu", i);
+        cr_assert_str_eq(e.what, cases[i].what, "case %zu", i);
+    }
+}
+
+Test(dict_load, a_missing_table_is_named)
+{
+    struct dict_file f[1] = { { "domains.json", DOMAINS, sizeof(DOMAINS) - 1 } };
+    struct dict *d;
+    struct dict_err e;
+    cr_assert_eq(dict_load(f, 1, &d, &e), HUB_EINVALID);
+    cr_assert_str_eq(e.file, "instruments.json");
+    cr_assert_str_eq(e.what, "required file is missing");
+}
+
+Test(dict_load, an_unknown_file_name_is_refused)
+{
+    struct dict_file f[1] = { { "domain.json", DOMAINS, sizeof(DOMAINS) - 1 } };
+    struct dict *d;
+    struct dict_err e;
+    cr_assert_eq(dict_load(f, 1, &d, &e), HUB_EINVALID);
+    cr_assert_str_eq(e.file, "domain.json");
+}
+
+Test(dict_load, a_missing_directory_is_an_io_error)
+{
+    struct dict *d;
+    struct dict_err e;
+    cr_assert_eq(dict_files_load("/nonexistent/dict", &d, &e), HUB_EIO);
+    cr_assert_str_eq(e.file, "/nonexistent/dict");
+}
