@@ -1,0 +1,200 @@
+/*
+ * parse_bench.c - adapters on one core: parse plus normalize to canonical
+ * events, as ingest does it (one arena per message, reset between).
+ *
+ *   parse_bench KIND FILE... [-d SECONDS]
+ *
+ * KIND is hl7 (FILE is the bench corpus, one message per line) or, once
+ * their adapters are on main, fhir, ccda, csv (each FILE one document).
+ * Each adapter is compiled in only when run.sh found it in libadapters.a
+ * (BENCH_HL7, BENCH_FHIR, ...); otherwise the row prints "na".
+ * Prints one line: "parse KIND units_per_s=N mb_per_s=N errors=N events=N"
+ * where a unit is a message, a document or a CSV row. Only units that parse
+ * and normalize without error are counted in the rate; errors are reported
+ * so that a rate over a failing corpus is never mistaken for a real one.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/arena.h"
+#include "common/canon.h"
+#include "common/hub_err.h"
+#ifdef BENCH_HL7
+#include "hl7v2/hl7v2.h"
+#endif
+
+struct unit {
+    const char *p;
+    size_t len;
+};
+
+static struct unit *units;
+static size_t nunits, capunits;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void add_unit(const char *p, size_t len)
+{
+    if (nunits == capunits) {
+        capunits = capunits ? capunits * 2 : 1024;
+        units = realloc(units, capunits * sizeof(*units));
+        if (!units) {
+            fputs("parse_bench: out of memory\n", stderr);
+            exit(1);
+        }
+    }
+    units[nunits++] = (struct unit){ p, len };
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    char *b;
+
+    if (!f || fstat(fileno(f), &st) != 0) {
+        fprintf(stderr, "parse_bench: cannot open input: %s\n", strerror(errno));
+        exit(1);
+    }
+    b = malloc((size_t)st.st_size + 1);
+    if (!b || fread(b, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+        fputs("parse_bench: cannot read input\n", stderr);
+        exit(1);
+    }
+    fclose(f);
+    b[st.st_size] = '\0';
+    *len = (size_t)st.st_size;
+    return b;
+}
+
+/* The HL7 corpus: one message per line (segments end in CR inside). */
+__attribute__((unused))
+static void load_lines(const char *path)
+{
+    size_t len;
+    char *b = slurp(path, &len), *p = b, *end = b + len;
+
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        if (n > 0)
+            add_unit(p, n);
+        p += n + 1;
+    }
+}
+
+/*
+ * One unit through its adapter: HUB_OK and *events set, or an error.
+ * *rows is the number of units it stands for (CSV rows of a file).
+ */
+typedef int (*bench_fn)(struct arena *a, const struct unit *u,
+                        size_t *events, size_t *rows);
+
+#ifdef BENCH_HL7
+static int bench_hl7(struct arena *a, const struct unit *u, size_t *events,
+                     size_t *rows)
+{
+    struct hl7_msg *m;
+    struct hub_err err;
+    struct canon_list l = { 0 };
+    int rc;
+
+    rc = hl7_parse(a, u->p, u->len, &m, &err);
+    if (rc == HUB_OK)
+        rc = hl7_to_events(a, m, &l, &err);
+    *events = l.n;
+    *rows = 1;
+    return rc;
+}
+#endif
+
+int main(int argc, char **argv)
+{
+    double secs = 5;
+    const char *kind;
+    bench_fn fn = NULL;
+    struct arena a;
+    int c, i;
+
+    while ((c = getopt(argc, argv, "d:")) != -1) {
+        if (c == 'd') {
+            char *end;
+            errno = 0;
+            secs = strtod(optarg, &end);
+            if (errno || end == optarg || *end || secs <= 0 || secs > 600) {
+                fputs("parse_bench: -d is not a duration\n", stderr);
+                return 2;
+            }
+        } else {
+            return 2;
+        }
+    }
+    if (optind + 1 >= argc) {
+        fputs("usage: parse_bench KIND FILE... [-d SECONDS]\n", stderr);
+        return 2;
+    }
+    kind = argv[optind];
+#ifdef BENCH_HL7
+    if (strcmp(kind, "hl7") == 0) {
+        fn = bench_hl7;
+        for (i = optind + 1; i < argc; i++)
+            load_lines(argv[i]);
+    }
+#endif
+    if (!fn) {
+        printf("parse %s units_per_s=na mb_per_s=na errors=0 events=0\n",
+               kind);
+        return 0;
+    }
+    (void)i;
+    if (nunits == 0) {
+        fputs("parse_bench: no input\n", stderr);
+        return 1;
+    }
+
+    /* One pass first: warms caches and finds the units that fail. */
+    size_t errors = 0, events_total = 0, k;
+    arena_init(&a, 64 * 1024);
+    for (k = 0; k < nunits; k++) {
+        size_t ev = 0, rows = 0;
+        if (fn(&a, &units[k], &ev, &rows) != HUB_OK)
+            errors++;
+        events_total += ev;
+        arena_reset(&a);
+    }
+
+    uint64_t t0 = now_ns(), limit = (uint64_t)(secs * 1e9), el = 0;
+    size_t done = 0, bytes = 0, idx = 0;
+    while (el < limit) {
+        for (int burst = 0; burst < 256; burst++) {
+            size_t ev = 0, rows = 0;
+            const struct unit *u = &units[idx];
+            if (fn(&a, u, &ev, &rows) == HUB_OK) {
+                done += rows;
+                bytes += u->len;
+            }
+            arena_reset(&a);
+            if (++idx == nunits)
+                idx = 0;
+        }
+        el = now_ns() - t0;
+    }
+    arena_release(&a);
+    double s = (double)el / 1e9;
+    printf("parse %s units_per_s=%.0f mb_per_s=%.1f errors=%zu events=%zu\n",
+           kind, (double)done / s, (double)bytes / s / 1e6, errors,
+           events_total);
+    return 0;
+}

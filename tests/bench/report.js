@@ -1,0 +1,221 @@
+/*
+ * report.js - the one table of `make bench`, from build/bench/raw.txt.
+ *   node report.js RAW RESULTS_MD
+ * RAW holds "key value" lines written by run.sh. A missing hub figure is
+ * "n/a (not built)" when run.sh recorded its component as not built on this
+ * tree (built.X 0), else "n/a (failed: see build/bench/log)"; the table never
+ * shows a number that was not measured in this run.
+ */
+'use strict';
+const fs = require('fs');
+const os = require('os');
+
+const [rawPath, mdPath] = process.argv.slice(2);
+const raw = new Map();
+for (const line of fs.readFileSync(rawPath, 'utf8').split('\n')) {
+  const sp = line.indexOf(' ');
+  if (sp > 0) raw.set(line.slice(0, sp), line.slice(sp + 1).trim());
+}
+
+function num(key) {
+  const v = raw.get(key);
+  if (v === undefined || v === '' || v === 'na') return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+function fmt(n, digits = 0) {
+  if (n === null) return null;
+  return n.toLocaleString('en-US', {
+    minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+function na(component) {
+  if (raw.get(`built.${component}`) === '0') return 'n/a (not built)';
+  if (raw.get(`built.${component}`) === 'skip') return 'n/a (not run)';
+  return 'n/a (failed: see build/bench/log)';
+}
+function peerNa() {
+  return raw.get('peers.npm') === '1' ? 'n/a (failed: see build/bench/log)'
+    : 'n/a (npm peers not installed)';
+}
+function ratio(a, b) {
+  if (a === null || b === null || b === 0) return '';
+  const r = a / b;
+  return `${r >= 10 ? fmt(r, 0) : fmt(r, 2)}x`;
+}
+function met(ok) {
+  if (ok === null) return '';
+  return ok ? 'yes' : '**no**';
+}
+
+const rows = [];
+function row(what, hub, peer, rat, target, ok) {
+  rows.push([what, hub, peer, rat, target || '', met(ok)]);
+}
+
+const conns = (raw.get('config.conns') || '1 8 32').split(/\s+/).filter(Boolean);
+const peersMllp = [['simple-hl7', 'simple-hl7'], ['medplum', '@medplum/hl7']];
+const peersParse = ['simple-hl7', '@medplum/hl7', 'hl7parser'];
+
+/* --- parse + normalize ------------------------------------------------- */
+const hubParse = num('parse.hub.hl7');
+const hubParseErr = num('parse.hub.hl7.errors');
+let bestParse = null, bestParseName = '';
+for (const p of peersParse) {
+  const v = num(`parse.peer.${p}`);
+  if (v !== null && (bestParse === null || v > bestParse)) {
+    bestParse = v; bestParseName = p;
+  }
+}
+{
+  let hub = hubParse === null ? na('hl7')
+    : `${fmt(hubParse)} msg/s (${fmt(num('parse.hub.hl7.mbs'), 1)} MB/s)`;
+  if (hubParse !== null && hubParseErr) hub += `, ${fmt(hubParseErr)} corpus errors`;
+  row('HL7 v2 ADT parse + normalize, 1 core', hub,
+    bestParse === null ? peerNa() : `${bestParseName} ${fmt(bestParse)} msg/s`,
+    ratio(hubParse, bestParse), '>= 20x fastest npm parser',
+    hubParse === null || bestParse === null ? null : hubParse >= 20 * bestParse);
+  for (const p of peersParse) {
+    const v = num(`parse.peer.${p}`);
+    row(`  beside ${p} (parse + field reads)`, '', v === null ? peerNa()
+      : `${fmt(v)} msg/s`, ratio(hubParse, v), '', null);
+  }
+}
+
+/* --- MLLP: hubd, npm peers, pgbench ---------------------------------- */
+function bestPeer(c, metric, lowerIsBetter) {
+  let best = null, name = '', parts = [];
+  for (const [key, label] of peersMllp) {
+    const v = num(`mllp.${key}.${c}.${metric}`);
+    if (v === null) continue;
+    parts.push([label, v]);
+    if (best === null || (lowerIsBetter ? v < best : v > best)) {
+      best = v; name = label;
+    }
+  }
+  return { best, name, parts };
+}
+let hubBestDurable = null;
+for (const c of conns) {
+  const rate = num(`mllp.hubd.${c}.rate`);
+  const nacks = num(`mllp.hubd.${c}.nacks`);
+  if (rate !== null && (hubBestDurable === null || rate > hubBestDurable)) {
+    hubBestDurable = rate;
+  }
+  const peer = bestPeer(c, 'rate', false);
+  const is32 = c === '32';
+  let hubCell = rate === null ? na('hubd') : `${fmt(rate)} msg/s`;
+  if (rate !== null && nacks) hubCell += ` (${fmt(nacks)} NAKs)`;
+  row(`hubd durable MLLP ingest @${c} conn (vs npm, store nothing)`, hubCell,
+    peer.best === null ? peerNa()
+      : peer.parts.map(([l, v]) => `${l} ${fmt(v)}`).join('; ') + ' msg/s',
+    ratio(rate, peer.best), is32 ? '>= 2x npm peers' : '',
+    is32 && rate !== null && peer.best !== null ? rate >= 2 * peer.best : null);
+
+  const tps = num(`pgbench.${c}.tps`);
+  row(`hubd @${c} conn vs pgbench 1.5 KB row/commit @${c}`,
+    rate === null ? na('hubd') : `${fmt(rate)} msg/s`,
+    tps === null ? na('pgbench') : `pgbench ${fmt(tps)} tps`,
+    ratio(rate, tps), is32 ? '>= pgbench ceiling' : '',
+    is32 && rate !== null && tps !== null ? rate >= tps : null);
+
+  const p50 = num(`mllp.hubd.${c}.p50`), p99 = num(`mllp.hubd.${c}.p99`);
+  const pp = bestPeer(c, 'p99', true);
+  const peerLat = peersMllp.map(([key, label]) => {
+    const a = num(`mllp.${key}.${c}.p50`), b = num(`mllp.${key}.${c}.p99`);
+    return a === null ? null : `${label} ${fmt(a, 2)} / ${fmt(b, 2)}`;
+  }).filter(Boolean);
+  const is8 = c === '8';
+  row(`hubd ACK latency p50 / p99 @${c} conn (ms)`,
+    p99 === null ? na('hubd') : `${fmt(p50, 2)} / ${fmt(p99, 2)}`,
+    peerLat.length ? peerLat.join('; ') : peerNa(),
+    ratio(p99, pp.best), is8 ? 'p99 < 10 ms' : '',
+    is8 && p99 !== null ? p99 < 10 : null);
+}
+
+/* --- memory ---------------------------------------------------------------- */
+{
+  const idle = raw.get('config.idle') || '1000';
+  const rss = num('rss.hubd');
+  const open = num('rss.hubd.open');
+  const parts = peersMllp.map(([key, label]) => {
+    const v = num(`rss.${key}`);
+    return v === null ? null : `${label} ${fmt(v, 1)} MB`;
+  }).filter(Boolean);
+  let best = null;
+  for (const [key] of peersMllp) {
+    const v = num(`rss.${key}`);
+    if (v !== null && (best === null || v < best)) best = v;
+  }
+  let hub = rss === null ? na('hubd') : `${fmt(rss, 1)} MB`;
+  if (rss !== null && open !== null && String(open) !== idle) {
+    hub += ` (only ${fmt(open)} of ${idle} stayed open)`;
+  }
+  row(`hubd resident memory, ${idle} idle MLLP conns`, hub,
+    parts.length ? parts.join('; ') : peerNa(), ratio(rss, best), '< 64 MB',
+    rss === null ? null : rss < 64 && (open === null || String(open) === idle));
+}
+
+/* --- issue 4: delivery ----------------------------------------------------- */
+{
+  const ceil = num('curl.ceiling');
+  for (const n of ['1', '10']) {
+    const d = num(`deliver.${n}.rate`);
+    row(`webhook deliveries/s, ${n} subscription${n === '1' ? '' : 's'}`,
+      d === null ? na('dispatch') : `${fmt(d)} /s`,
+      ceil === null ? na('curl') : `plain libcurl multi ${fmt(ceil)} POST/s`,
+      ratio(d, ceil), '>= 0.5x plain POST ceiling',
+      d === null || ceil === null ? null : d >= 0.5 * ceil);
+  }
+  const p50 = num('deliver.lat.p50'), p99 = num('deliver.lat.p99');
+  row('ingest-to-delivery p50 / p99 at 1,000 msg/s (ms)',
+    p99 === null ? na('dispatch') : `${fmt(p50, 1)} / ${fmt(p99, 1)}`,
+    '', '', 'p99 < 100 ms', p99 === null ? null : p99 < 100);
+  row('plain libcurl multi POSTs/s to the same receiver (ceiling)', '',
+    ceil === null ? na('curl') : `${fmt(ceil)} POST/s`, '', '', null);
+}
+
+/* --- issue 5: other adapters and HTTPS ingest --------------------------- */
+{
+  const https = num('https.8.rate');
+  const durable = [hubBestDurable, https].filter((v) => v !== null);
+  const commit = durable.length ? Math.max(...durable) : null;
+  const commitCell = commit === null ? 'n/a (no durable path yet)'
+    : `durable ingest ${fmt(commit)} msg/s`;
+  for (const [key, label, unit] of [
+    ['fhir', 'FHIR screening bundles normalized, 1 core', 'bundles/s'],
+    ['ccda', 'C-CDA documents normalized, 1 core', 'docs/s'],
+    ['csv', 'CSV rows normalized, 1 core', 'rows/s']]) {
+    const v = num(`parse.hub.${key}`);
+    const err = num(`parse.hub.${key}.errors`);
+    let cell = v === null ? na(key) : `${fmt(v)} ${unit}`;
+    if (v !== null && err) cell += `, ${fmt(err)} sample errors`;
+    row(label, cell, commitCell, ratio(v, commit), '>= 10x durable commit rate',
+      v === null || commit === null ? null : v >= 10 * commit);
+  }
+  const tps = num('pgbench.8.tps');
+  row('durable ingest over HTTPS @8 conn',
+    https === null ? na('https') : `${fmt(https)} msg/s`,
+    tps === null ? na('pgbench') : `pgbench @8 ${fmt(tps)} tps`,
+    ratio(https, tps), '', null);
+}
+
+/* --- print -------------------------------------------------------------- */
+const head = ['measurement', 'hub', 'peer / ceiling', 'ratio', 'target', 'met'];
+const cpu = (os.cpus()[0] || { model: 'unknown' }).model;
+const lines = [];
+lines.push(`# make bench results`);
+lines.push('');
+lines.push(`${new Date().toISOString()} on ${os.cpus().length} x ${cpu}; ` +
+  `${raw.get('config.seconds') || '?'} s per load step; corpus: ` +
+  `${raw.get('corpus.info') || '?'}.`);
+lines.push('');
+lines.push(`| ${head.join(' | ')} |`);
+lines.push(`|${head.map(() => '---').join('|')}|`);
+for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
+lines.push('');
+lines.push('Ratios are hub / peer (for latency, lower is better). npm MLLP ' +
+  'servers store nothing; hubd commits each message (raw, events, audit) ' +
+  'before its ACK. Logs of every step: build/bench/log/.');
+const text = lines.join('\n') + '\n';
+fs.writeFileSync(mdPath, text);
+process.stdout.write(text);

@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# run.sh - `make bench`: the hub beside its peers and the machine's ceilings,
+# in one bounded run (about 5 minutes at the default 10 s per load step),
+# ending in one table (also written to build/bench/results.md).
+#
+# Every row measures something that exists on this tree; a row whose
+# component is not built yet prints "n/a (not built)", never a number.
+#
+# Knobs (environment):
+#   BENCH_SECONDS   seconds per load step (default 10; use 2 to try it out)
+#   BENCH_CONNS     connection counts (default "1 8 32")
+#   BENCH_MESSAGES  corpus size (default 20000), BENCH_SEED (default 42)
+#   BENCH_IDLE      idle MLLP connections for the memory row (default 1000)
+#   HUB_PG_PORT     port of the private PostgreSQL (see deploy/devdb.sh)
+#
+# Steps write "key value" lines to build/bench/raw.txt; report.js turns
+# them into the table. Processes started here are stopped on exit, and the
+# private PostgreSQL too if this script started it.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+
+SECS=${BENCH_SECONDS:-10}
+CONNS=${BENCH_CONNS:-"1 8 32"}
+NMSG=${BENCH_MESSAGES:-20000}
+SEED=${BENCH_SEED:-42}
+IDLE=${BENCH_IDLE:-1000}
+WARM=1
+PARSE_SECS=$(( SECS / 2 > 1 ? SECS / 2 : 1 ))
+export HUB_PG_PORT=${HUB_PG_PORT:-54329}
+
+out=build/bench
+raw=$out/raw.txt
+log=$out/log
+mkdir -p "$out" "$log"
+: >"$raw"
+
+CC=${CC:-cc}
+CFLAGS="-O2 -g -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+-Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 -pthread -Iadapters -Ihub"
+PKG_CFLAGS=$(pkg-config --cflags libevent libcurl 2>/dev/null || true)
+PKG_LIBS=$(pkg-config --libs libevent libevent_openssl libevent_pthreads \
+    libcjson libcurl libxml-2.0 libpq openssl 2>/dev/null || true)
+
+pids=()
+db_started=0
+cleanup() {
+    for p in "${pids[@]:-}"; do
+        [ -n "$p" ] && kill "$p" 2>/dev/null || true
+    done
+    for p in "${pids[@]:-}"; do
+        [ -n "$p" ] && wait "$p" 2>/dev/null || true
+    done
+    if [ "$db_started" = 1 ]; then deploy/devdb.sh stop || true; fi
+}
+trap cleanup EXIT
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+put() { printf '%s %s\n' "$1" "$2" >>"$raw"; }
+# "k=v k=v" -> value of one key
+field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -1; }
+
+# 1000 idle connections need as many descriptors on both ends.
+ulimit -n $(( IDLE * 2 + 1024 )) 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
+
+# --- what is built ----------------------------------------------------------
+have_sym() { [ -f build/libadapters.a ] && nm -g --defined-only build/libadapters.a 2>/dev/null | grep -qw "$1"; }
+hubd_real() { [ -x build/hubd ] && ! grep -q 'not built yet' hub/hubd.c; }
+hubctl_real() { [ -x build/hubctl ] && ! grep -q 'not built yet' hub/hubctl.c; }
+
+# built.X 0 makes the table say "n/a (not built)" rather than "failed".
+built() { put "built.$1" "$2"; }
+defs=""
+if have_sym hl7_to_events; then defs="$defs -DBENCH_HL7"; else built hl7 0; fi
+for a in fhir ccda csv; do built "$a" 0; done
+if hubd_real && hubctl_real; then hubd_ok=1; else hubd_ok=0; built hubd 0; fi
+built dispatch 0
+built https 0
+built curl 0
+
+say "compiling bench tools"
+$CC $CFLAGS tests/bench/gen_adt.c -o $out/gen_adt
+$CC $CFLAGS tests/bench/mllp_load.c -o $out/mllp_load
+$CC $CFLAGS $defs tests/bench/parse_bench.c build/libadapters.a $PKG_LIBS -lm \
+    -o $out/parse_bench
+
+say "corpus: $NMSG ADT messages, seed $SEED"
+corpus=$out/adt.hl7
+$out/gen_adt -n "$NMSG" -s "$SEED" -o "$corpus" 2>"$log/gen_adt.txt"
+cat "$log/gen_adt.txt" >&2
+put corpus.info "$(sed 's/^gen_adt: //' "$log/gen_adt.txt")"
+put config.seconds "$SECS"
+put config.idle "$IDLE"
+put config.conns "$CONNS"
+
+# --- npm peers ----------------------------------------------------------------
+npm_ok=0
+if command -v node >/dev/null && command -v npm >/dev/null; then
+    if [ -d tests/bench/node_modules/simple-hl7 ] &&
+       [ -d tests/bench/node_modules/@medplum/hl7 ] &&
+       [ -d tests/bench/node_modules/hl7parser ]; then
+        npm_ok=1
+    else
+        say "installing npm peers into tests/bench/node_modules"
+        if (cd tests/bench && npm install --no-audit --no-fund --silent) \
+            >"$log/npm.txt" 2>&1; then npm_ok=1; else
+            say "npm install failed (see $log/npm.txt): peer rows will be n/a"
+        fi
+    fi
+fi
+put peers.npm "$npm_ok"
+
+# --- parse + normalize on one core ------------------------------------------
+say "parse: hub adapters, ${PARSE_SECS}s each"
+line=$($out/parse_bench hl7 "$corpus" -d "$PARSE_SECS")
+echo "$line" >"$log/parse_hl7.txt"
+put parse.hub.hl7 "$(field "$line" units_per_s)"
+put parse.hub.hl7.mbs "$(field "$line" mb_per_s)"
+put parse.hub.hl7.errors "$(field "$line" errors)"
+
+if [ "$npm_ok" = 1 ]; then
+    say "parse: npm peers, ${PARSE_SECS}s each"
+    node tests/bench/peers_parse.js "$corpus" "$PARSE_SECS" \
+        >"$log/parse_peers.txt" 2>&1 || true
+    while read -r _ name rest; do
+        put "parse.peer.$name" "$(field "$rest" msgs_per_s)"
+        put "parse.peer.$name.errors" "$(field "$rest" errors)"
+    done < <(grep '^parse_peer ' "$log/parse_peers.txt")
+fi
+
+# --- MLLP load and idle memory ------------------------------------------------
+# mllp_rows NAME PORT: closed-loop load at each connection count.
+mllp_rows() {
+    local name=$1 port=$2 c line
+    for c in $CONNS; do
+        say "mllp: $name, $c connection(s), ${SECS}s"
+        line=$($out/mllp_load -p "$port" -f "$corpus" -c "$c" -d "$SECS" \
+            -w "$WARM" 2>>"$log/mllp_$name.txt" || true)
+        echo "$line" >>"$log/mllp_$name.txt"
+        [ -n "$line" ] || continue
+        put "mllp.$name.$c.rate" "$(field "$line" msgs_per_s)"
+        put "mllp.$name.$c.p50" "$(field "$line" p50_ms)"
+        put "mllp.$name.$c.p99" "$(field "$line" p99_ms)"
+        put "mllp.$name.$c.nacks" "$(field "$line" nacks)"
+        put "mllp.$name.$c.closed" "$(field "$line" closed)"
+    done
+}
+
+# idle_rss NAME PORT PID: VmRSS of PID while IDLE connections sit open.
+idle_rss() {
+    local name=$1 port=$2 pid=$3 f=$log/idle_$name.txt i rss
+    say "memory: $name with $IDLE idle connections"
+    $out/mllp_load -p "$port" -f "$corpus" -c "$IDLE" -d 3 -i >"$f" 2>&1 &
+    local lp=$!
+    for i in $(seq 600); do
+        grep -q '^ready' "$f" && break
+        kill -0 "$lp" 2>/dev/null || break
+        sleep 0.1
+    done
+    sleep 1
+    rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+    wait "$lp" || true
+    local open
+    open=$(sed -n 's/^idle open=\([0-9]*\).*/\1/p' "$f")
+    if [ -n "$rss" ]; then
+        put "rss.$name" "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')"
+        put "rss.$name.open" "${open:-0}"
+    fi
+}
+
+# start_peer NAME: an npm MLLP server; sets peer_pid and peer_port.
+start_peer() {
+    local f=$log/peer_$1.out i
+    node tests/bench/peer_mllp.js "$1" >"$f" 2>&1 &
+    peer_pid=$!
+    pids+=("$peer_pid")
+    peer_port=""
+    for i in $(seq 100); do
+        peer_port=$(sed -n 's/^port=//p' "$f")
+        [ -n "$peer_port" ] && break
+        sleep 0.1
+    done
+}
+
+if [ "$npm_ok" = 1 ]; then
+    for peer in simple-hl7 medplum; do
+        start_peer "$peer"
+        if [ -z "$peer_port" ]; then
+            say "$peer MLLP server did not start (see $log/peer_$peer.out)"
+            continue
+        fi
+        mllp_rows "$peer" "$peer_port"
+        idle_rss "$peer" "$peer_port" "$peer_pid"
+        kill "$peer_pid" 2>/dev/null || true
+        wait "$peer_pid" 2>/dev/null || true
+    done
+fi
+
+# --- the private PostgreSQL: pgbench ceiling ---------------------------------
+say "database: private PostgreSQL on port $HUB_PG_PORT"
+if ! pg_isready -q -h "${HUB_VAR:-$root/var}/pg/run" -p "$HUB_PG_PORT" 2>/dev/null; then
+    db_started=1
+fi
+deploy/devdb.sh start
+pgurl=$(deploy/devdb.sh createdb hub_bench_pg 2>/dev/null | tail -1)
+psql -q "$pgurl" -c "create table bench_row (id bigserial primary key, payload text not null)"
+cat >"$out/pgbench.sql" <<'SQL'
+\set r random(1, 2000000000)
+INSERT INTO bench_row (payload) VALUES (repeat(md5(:r::text), 48));
+SQL
+for c in $CONNS; do
+    say "pgbench: $c client(s), ${SECS}s, one 1.5 KB row per transaction"
+    j=$(( c < 2 ? c : 2 ))
+    PGOPTIONS='-c synchronous_commit=on' pgbench -n -M prepared \
+        -f "$out/pgbench.sql" -c "$c" -j "$j" -T "$SECS" "$pgurl" \
+        >"$log/pgbench_$c.txt" 2>&1 || true
+    tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$log/pgbench_$c.txt" | head -1)
+    lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$log/pgbench_$c.txt")
+    [ -n "$tps" ] && put "pgbench.$c.tps" "$tps"
+    [ -n "$lat" ] && put "pgbench.$c.lat" "$lat"
+done
+deploy/devdb.sh dropdb hub_bench_pg >/dev/null 2>&1 || true
+
+# --- hubd: durable MLLP ingest, full path -------------------------------------
+if [ "$hubd_ok" = 1 ] && [ -f tests/bench/hubd.sh ]; then
+    # shellcheck source=/dev/null
+    . tests/bench/hubd.sh
+else
+    say "hubd: not built on this tree, rows n/a"
+fi
+
+# --- the table ----------------------------------------------------------------
+if command -v node >/dev/null; then
+    node tests/bench/report.js "$raw" "$out/results.md"
+else
+    cat "$raw"
+fi
