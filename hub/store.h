@@ -77,10 +77,17 @@ struct store_msg_result {
 };
 
 /*
- * Write a batch in one transaction. On HUB_OK every res[i] is filled; on
- * HUB_EDB nothing was committed and the caller retries (idempotency makes a
- * retry after an unknown outcome safe).
+ * Write a batch in one transaction and one round trip. On HUB_OK every res[i]
+ * is filled; on HUB_EDB nothing was committed and the caller retries
+ * (idempotency makes a retry after an unknown outcome safe). HUB_EINVALID:
+ * the database refused a value of the batch (an event or error_json that is
+ * not valid JSON, text it cannot store); nothing was committed, and retrying
+ * the same batch will fail again, so retry its messages one at a time and
+ * quarantine the one that fails. ev_id may be NULL: ids are then made here.
+ * Duplicates inside one batch are detected too (the later one is the
+ * duplicate). At most STORE_BATCH_MAX messages.
  */
+#define STORE_BATCH_MAX 4096
 int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
                        struct store_msg_result *res)
     __attribute__((warn_unused_result));
@@ -106,5 +113,80 @@ int store_events_page(struct store *s, const struct principal *who,
 
 /* Generate a time-ordered id (48-bit ms time + 80 random bits, base32). */
 void store_new_id(char out[STORE_ID_LEN + 1]);
+
+#define STORE_FEED_MAX 1000         /* largest page of the pull feed */
+#define STORE_FEED_DEFAULT 100      /* page size when limit <= 0 */
+
+/* Lowercase hex SHA-256 of (p, n). */
+void store_sha256_hex(const void *p, size_t n, char out[65]);
+
+/* "ingest,subscribe" <-> SCOPE_* bits. Parse: HUB_EINVALID on an unknown
+ * name. Format writes a comma-separated list, truncated to fit. */
+int store_scopes_parse(const char *csv, unsigned *out);
+void store_scopes_format(unsigned scopes, char *out, size_t size);
+
+/* --- administration (hubctl, the operator API); each change is audited
+ * with `actor` (an org id, or "hubctl") ---------------------------------- */
+
+/* HUB_EINVALID: bad id (^[a-z0-9][a-z0-9_.-]{0,62}$), kind, or id taken. */
+int store_org_add(struct store *s, const char *actor, const char *id,
+                  const char *name, const char *kind, unsigned scopes);
+/* *json_out: malloc'd [{"id","name","kind","scopes":[..],"created_at"}] */
+int store_org_list(struct store *s, char **json_out);
+/* Record a token by the hex SHA-256 of its secret and its public prefix. */
+int store_token_add(struct store *s, const char *actor, const char *org_id,
+                    const char *token_sha256, const char *prefix,
+                    unsigned scopes);
+/* Revoke the one live token whose prefix is `prefix`, or whose hash starts
+ * with it (at least 8 hex digits). HUB_ENOTFOUND when none, HUB_EINVALID
+ * when several match. */
+int store_token_revoke(struct store *s, const char *actor, const char *prefix);
+/* *json_out: malloc'd [{"prefix","org","scopes","created_at","revoked_at"}] */
+int store_token_list(struct store *s, char **json_out);
+/* Bind a certificate (hex SHA-256 of its DER) to an org. */
+int store_cert_bind(struct store *s, const char *actor, const char *org_id,
+                    const char *fingerprint);
+
+/* --- the audit chain ---------------------------------------------------- */
+
+/* Append one row (the chain lock is taken inside). detail_json: ids and
+ * hashes only, never personal data; NULL for {}. patient may be NULL. */
+int store_audit_append(struct store *s, const char *actor, const char *action,
+                       const char *object_kind, const char *object_id,
+                       const char *patient_hub_id, const char *detail_json);
+
+struct store_audit_check {
+    bool ok;
+    int64_t rows_checked;           /* rows that held before the bad one */
+    int64_t bad_seq;                /* first bad row (0 when ok) */
+    char problem[16];               /* "changed", "removed", "reordered" */
+};
+/* Walk the whole chain; HUB_OK when the walk ran (see c->ok). */
+int store_audit_verify(struct store *s, struct store_audit_check *c);
+/* Audit rows after seq `after`, of one patient when patient_hub_id is not
+ * NULL (the accounting of disclosures). *json_out: malloc'd
+ * {"audit":[{"seq","at","actor","action","object_kind","object_id",
+ * "patient","detail"}],"next":"<seq>"}. limit capped at STORE_FEED_MAX. */
+int store_audit_list(struct store *s, const char *patient_hub_id,
+                     int64_t after, int limit, char **json_out);
+
+/* --- plain SQL, for hubctl commands, tests and small modules that need a
+ * query without a dedicated function. Text parameters and results. --------
+ * Errors are logged as SQLSTATE; HUB_EINVALID for SQLSTATE classes 22/23
+ * (bad value, constraint), HUB_EDB otherwise. */
+struct store_rows;
+int store_exec(struct store *s, const char *sql);   /* may hold many stmts */
+int store_query(struct store *s, const char *sql, int nparams,
+                const char *const *params, struct store_rows **out)
+    __attribute__((warn_unused_result));
+int store_rows_count(const struct store_rows *r);
+/* The value at (row, col) as text, NULL when SQL NULL or out of range. */
+const char *store_rows_get(const struct store_rows *r, int row, int col);
+void store_rows_free(struct store_rows *r);
+/* The first column of the first row, malloc'd, or NULL (no row / NULL). */
+int store_query_text(struct store *s, const char *sql, int nparams,
+                     const char *const *params, char **out);
+/* SQLSTATE of the last failed statement ("" when none), for tests. */
+const char *store_last_sqlstate(const struct store *s);
 
 #endif

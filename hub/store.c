@@ -1,0 +1,1032 @@
+/*
+ * store.c - the hub's one door to PostgreSQL (the only file that includes
+ * <libpq-fe.h>).
+ *
+ * The ingest path is one round trip per batch: the whole batch travels as
+ * one jsonb document (message metadata and canonical events) plus two
+ * bytea[] parameters in binary form (raw bytes and replies, no escaping),
+ * to the PL/pgSQL function hub_ingest_batch() of schemas/migrations, which
+ * runs in the implicit transaction of that one statement. Its results come
+ * back in binary form too.
+ *
+ * Errors are logged as SQLSTATE and constraint name, never PQerrorMessage(),
+ * whose DETAIL can quote row values. A broken connection is reset at the
+ * start of the next call, so a caller that got HUB_EDB simply retries.
+ */
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "common/hub_err.h"
+#include "common/jw.h"
+#include "log.h"
+
+#define MIGRATION_MAX_BYTES (4u << 20)
+#define MIGRATE_LOCK_KEY "7302100432"
+#define INGEST_STMT "hub_ingest"
+#define BYTEAOID 17
+#define TEXTOID 25
+#define BYTEAARRAYOID 1001
+#define JSONBOID 3802
+
+struct store {
+    PGconn *c;
+    bool prepared;          /* INGEST_STMT exists on this connection */
+    char sqlstate[6];
+};
+
+struct store_rows {
+    PGresult *r;
+};
+
+/* --- small helpers ------------------------------------------------------- */
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (p == NULL)
+        abort();                    /* STYLE.md 4: out of memory aborts */
+    return p;
+}
+
+static char *xstrndup(const char *p, size_t n)
+{
+    char *s = xmalloc(n + 1);
+    if (n)
+        memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+static void quiet_notice(void *arg, const PGresult *res)
+{
+    (void)arg;
+    (void)res;                      /* notices can quote values: dropped */
+}
+
+/*
+ * Classify a failed result, log it as SQLSTATE + constraint, remember the
+ * SQLSTATE. Data exceptions (22) and constraint violations (23) are the
+ * caller's values: HUB_EINVALID; everything else HUB_EDB.
+ */
+static int db_fail(struct store *s, const char *op, const PGresult *r)
+{
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *cons = r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME)
+                         : NULL;
+
+    if (st == NULL)
+        st = PQstatus(s->c) == CONNECTION_OK ? "XX000" : "08006";
+    memcpy(s->sqlstate, st, strlen(st) < 5 ? strlen(st) : 5);
+    s->sqlstate[strlen(st) < 5 ? strlen(st) : 5] = '\0';
+    log_warn("store.db_error", "op=%s sqlstate=%s constraint=%s", op,
+             s->sqlstate, cons ? cons : "-");
+    if (st[0] == '2' && (st[1] == '2' || st[1] == '3'))
+        return HUB_EINVALID;
+    return HUB_EDB;
+}
+
+/* Make sure the link is up: reset a broken connection once. */
+static int ensure_conn(struct store *s)
+{
+    if (PQstatus(s->c) == CONNECTION_OK)
+        return HUB_OK;
+    PQreset(s->c);
+    s->prepared = false;
+    if (PQstatus(s->c) != CONNECTION_OK) {
+        log_warn("store.reconnect_failed", "sqlstate=08006");
+        return HUB_EDB;
+    }
+    log_info("store.reconnected", "ok=1");
+    return HUB_OK;
+}
+
+static int exec_cmd(struct store *s, const char *op, const char *sql)
+{
+    PGresult *r = PQexec(s->c, sql);
+    int rc = HUB_OK;
+    ExecStatusType st = PQresultStatus(r);
+
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        rc = db_fail(s, op, r);
+    PQclear(r);
+    return rc;
+}
+
+/* Run a parameterised statement (text in, text out); NULL on failure with
+ * *rc set. */
+static PGresult *run(struct store *s, const char *op, const char *sql,
+                     int n, const char *const *params, int *rc)
+{
+    *rc = ensure_conn(s);
+    if (*rc != HUB_OK)
+        return NULL;
+    PGresult *r = PQexecParams(s->c, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        *rc = db_fail(s, op, r);
+        PQclear(r);
+        return NULL;
+    }
+    *rc = HUB_OK;
+    return r;
+}
+
+/* --- connection ---------------------------------------------------------- */
+
+int store_connect(const char *url, struct store **out)
+{
+    struct store *s;
+
+    *out = NULL;
+    if (url == NULL || *url == '\0')
+        return HUB_EINVALID;
+    s = xmalloc(sizeof(*s));
+    memset(s, 0, sizeof(*s));
+    s->c = PQconnectdb(url);
+    if (s->c == NULL || PQstatus(s->c) != CONNECTION_OK) {
+        log_warn("store.connect_failed", "sqlstate=08001");
+        PQfinish(s->c);
+        free(s);
+        return HUB_EDB;
+    }
+    PQsetNoticeReceiver(s->c, quiet_notice, NULL);
+    *out = s;
+    return HUB_OK;
+}
+
+void store_free(struct store *s)
+{
+    if (s == NULL)
+        return;
+    PQfinish(s->c);
+    free(s);
+}
+
+int store_ping(struct store *s)
+{
+    int rc = ensure_conn(s);
+    if (rc != HUB_OK)
+        return rc;
+    rc = exec_cmd(s, "ping", "SELECT 1");
+    if (rc != HUB_OK && PQstatus(s->c) != CONNECTION_OK)
+        rc = ensure_conn(s) == HUB_OK ? exec_cmd(s, "ping", "SELECT 1")
+                                      : HUB_EDB;
+    return rc;
+}
+
+const char *store_last_sqlstate(const struct store *s)
+{
+    return s->sqlstate;
+}
+
+/* --- ids and hashes ------------------------------------------------------ */
+
+void store_new_id(char out[STORE_ID_LEN + 1])
+{
+    static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; /* Crockford */
+    unsigned char rnd[10];
+    struct timespec ts;
+    __extension__ unsigned __int128 v;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        abort();                    /* no entropy: ids would collide */
+    v = ms & 0xffffffffffffull;
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        v = (v << 8) | rnd[i];
+    /* 128 bits in 26 digits of 5 bits: the first digit holds the top 3 */
+    for (int i = STORE_ID_LEN - 1; i >= 0; i--) {
+        out[i] = b32[(unsigned)(v & 31u)];
+        v >>= 5;
+    }
+    out[STORE_ID_LEN] = '\0';
+}
+
+void store_sha256_hex(const void *p, size_t n, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+
+    if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+        abort();
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+static const char *const scope_names[] = { "ingest", "subscribe", "roster",
+                                           "report", "admin" };
+#define N_SCOPES (sizeof(scope_names) / sizeof(scope_names[0]))
+
+int store_scopes_parse(const char *csv, unsigned *out)
+{
+    unsigned bits = 0;
+    const char *p = csv ? csv : "";
+
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        size_t i;
+        if (len) {
+            for (i = 0; i < N_SCOPES; i++)
+                if (strlen(scope_names[i]) == len &&
+                    memcmp(scope_names[i], p, len) == 0)
+                    break;
+            if (i == N_SCOPES)
+                return HUB_EINVALID;
+            bits |= 1u << i;
+        }
+        p += len + (end ? 1 : 0);
+    }
+    *out = bits;
+    return HUB_OK;
+}
+
+void store_scopes_format(unsigned scopes, char *out, size_t size)
+{
+    size_t len = 0;
+
+    if (size == 0)
+        return;
+    out[0] = '\0';
+    for (size_t i = 0; i < N_SCOPES; i++) {
+        if (!(scopes & (1u << i)))
+            continue;
+        int n = snprintf(out + len, size - len, "%s%s", len ? "," : "",
+                         scope_names[i]);
+        if (n < 0 || (size_t)n >= size - len)
+            return;
+        len += (size_t)n;
+    }
+}
+
+/* "{ingest,admin}" (a text[] in text form) to bits; unknown names ignored */
+static unsigned scopes_from_array(const char *arr)
+{
+    unsigned bits = 0;
+    const char *p = arr;
+
+    if (p == NULL)
+        return 0;
+    while (*p) {
+        while (*p == '{' || *p == ',' || *p == '}' || *p == '"')
+            p++;
+        size_t len = strcspn(p, ",}\"");
+        for (size_t i = 0; i < N_SCOPES; i++)
+            if (len && strlen(scope_names[i]) == len &&
+                memcmp(scope_names[i], p, len) == 0)
+                bits |= 1u << i;
+        p += len;
+    }
+    return bits;
+}
+
+/* bits to a text[] literal "{ingest,admin}" */
+static void scopes_to_array(unsigned scopes, char *out, size_t size)
+{
+    char csv[128];
+    store_scopes_format(scopes, csv, sizeof(csv));
+    snprintf(out, size, "{%s}", csv);
+}
+
+/* --- migrations ---------------------------------------------------------- */
+
+static int is_migration_name(const struct dirent *d)
+{
+    const char *n = d->d_name;
+    size_t len = strlen(n);
+
+    return len > 8 && n[0] >= '0' && n[0] <= '9' && n[1] >= '0' &&
+           n[1] <= '9' && n[2] >= '0' && n[2] <= '9' && n[3] == '_' &&
+           strcmp(n + len - 4, ".sql") == 0;
+}
+
+static int read_file(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *p;
+    size_t n;
+
+    if (f == NULL)
+        return HUB_EIO;
+    p = xmalloc(MIGRATION_MAX_BYTES + 1);
+    n = fread(p, 1, MIGRATION_MAX_BYTES + 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad || n > MIGRATION_MAX_BYTES) {
+        free(p);
+        return bad ? HUB_EIO : HUB_ELIMIT;
+    }
+    p[n] = '\0';
+    *out = p;
+    *len = n;
+    return HUB_OK;
+}
+
+static int apply_migration(struct store *s, const char *dir, const char *name)
+{
+    char path[4096];
+    char version[4] = { name[0], name[1], name[2], '\0' };
+    char sha[65];
+    char *sql = NULL;
+    size_t len = 0;
+    int rc;
+
+    const char *q[] = { version };
+    PGresult *r = run(s, "migrate.check",
+                      "SELECT sha256 FROM schema_migrations WHERE version = $1",
+                      1, q, &rc);
+    if (r == NULL)
+        return rc;
+    bool done = PQntuples(r) > 0;
+    char recorded[65] = "";
+    if (done)
+        snprintf(recorded, sizeof(recorded), "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+
+    if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+        return HUB_ELIMIT;
+    rc = read_file(path, &sql, &len);
+    if (rc != HUB_OK) {
+        log_error("store.migration_unreadable", "file=%s code=%s", name,
+                  hub_strerror(rc));
+        return rc;
+    }
+    store_sha256_hex(sql, len, sha);
+    if (done) {
+        if (strcmp(recorded, sha) != 0)
+            log_warn("store.migration_changed", "file=%s recorded=%.12s "
+                     "now=%.12s", name, recorded, sha);
+        free(sql);
+        return HUB_OK;
+    }
+    rc = exec_cmd(s, "migrate.begin", "BEGIN");
+    if (rc == HUB_OK)
+        rc = exec_cmd(s, name, sql);
+    if (rc == HUB_OK) {
+        const char *p[] = { version, name, sha };
+        PGresult *ins = run(s, "migrate.record",
+                            "INSERT INTO schema_migrations (version, name, "
+                            "sha256) VALUES ($1, $2, $3)", 3, p, &rc);
+        PQclear(ins);
+    }
+    if (rc == HUB_OK)
+        rc = exec_cmd(s, "migrate.commit", "COMMIT");
+    if (rc != HUB_OK) {
+        (void)exec_cmd(s, "migrate.rollback", "ROLLBACK");
+        log_error("store.migration_failed", "file=%s sqlstate=%s", name,
+                  s->sqlstate);
+        rc = HUB_EDB;
+    } else {
+        log_info("store.migrated", "file=%s sha=%.12s", name, sha);
+    }
+    free(sql);
+    return rc;
+}
+
+int store_migrate(struct store *s, const char *dir)
+{
+    struct dirent **list = NULL;
+    int n, rc;
+
+    rc = ensure_conn(s);
+    if (rc != HUB_OK)
+        return rc;
+    n = scandir(dir, &list, is_migration_name, alphasort);
+    if (n < 0) {
+        log_error("store.migrations_missing", "errno=%d", errno);
+        return HUB_EIO;
+    }
+    /* session lock: several hubd starting at once migrate one at a time */
+    rc = exec_cmd(s, "migrate.lock",
+                  "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")");
+    if (rc == HUB_OK)
+        rc = exec_cmd(s, "migrate.table",
+                      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                      " version text PRIMARY KEY,"
+                      " name text NOT NULL,"
+                      " sha256 text NOT NULL,"
+                      " applied_at timestamptz NOT NULL DEFAULT now())");
+    for (int i = 0; i < n; i++) {
+        if (rc == HUB_OK)
+            rc = apply_migration(s, dir, list[i]->d_name);
+        free(list[i]);
+    }
+    free(list);
+    (void)exec_cmd(s, "migrate.unlock",
+                   "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")");
+    return rc;
+}
+
+/* --- ingest -------------------------------------------------------------- */
+
+/* A growable malloc'd byte buffer for the binary parameters. */
+struct bin {
+    char *p;
+    size_t len, cap;
+};
+
+static void bin_put(struct bin *b, const void *p, size_t n)
+{
+    if (n > b->cap - b->len) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (n > cap - b->len)
+            cap *= 2;
+        char *q = realloc(b->p, cap);
+        if (q == NULL)
+            abort();
+        b->p = q;
+        b->cap = cap;
+    }
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+
+static void bin_u32(struct bin *b, uint32_t v)
+{
+    unsigned char be[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                            (unsigned char)(v >> 8), (unsigned char)v };
+    bin_put(b, be, 4);
+}
+
+/* PostgreSQL binary array: ndim, has-null flag, element type, then one
+ * (size, lower bound) per dimension, then (length | -1, bytes) per item. */
+static void bytea_array(struct bin *b, const struct store_msg *m, size_t n,
+                        bool replies)
+{
+    bin_u32(b, 1);
+    bin_u32(b, 1);                  /* may hold NULLs */
+    bin_u32(b, BYTEAOID);
+    bin_u32(b, (uint32_t)n);
+    bin_u32(b, 1);
+    for (size_t i = 0; i < n; i++) {
+        struct slice v = replies ? m[i].reply : m[i].raw;
+        if (replies && v.p == NULL) {
+            bin_u32(b, 0xffffffffu);
+            continue;
+        }
+        bin_u32(b, (uint32_t)v.len);
+        bin_put(b, v.p, v.len);
+    }
+}
+
+/* text cannot hold NUL: keys with one are stored with U+FFFD instead */
+static struct slice text_safe(struct arena *a, struct slice v)
+{
+    if (v.len == 0 || memchr(v.p, '\0', v.len) == NULL)
+        return v;
+    struct buf b;
+    buf_init(&b, a, v.len * 3 + 1);
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.p[i] == '\0')
+            buf_append(&b, "\xef\xbf\xbd", 3);
+        else
+            buf_putc(&b, v.p[i]);
+    }
+    return buf_slice(&b);
+}
+
+static int build_batch_json(struct arena *a, const struct store_msg *m,
+                            size_t n, struct slice *out)
+{
+    struct jw w;
+    char id[STORE_ID_LEN + 1];
+
+    jw_init(&w, a, (size_t)1 << 30);
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        jw_obj_begin(&w);
+        jw_kv_cstr(&w, "org", m[i].org_id);
+        jw_kv_cstr(&w, "fmt", m[i].format);
+        jw_kv_str(&w, "key", text_safe(a, m[i].key));
+        jw_kv_cstr(&w, "sha", m[i].sha256);
+        jw_kv_cstr(&w, "at", m[i].received_at);
+        jw_key(&w, "ok");
+        jw_bool(&w, m[i].accepted);
+        if (!m[i].accepted && m[i].error_json.len) {
+            jw_key(&w, "err");
+            jw_raw(&w, m[i].error_json);
+        }
+        if (m[i].accepted && m[i].n_ev) {
+            jw_key(&w, "ev");
+            jw_arr_begin(&w);
+            for (size_t k = 0; k < m[i].n_ev; k++) {
+                jw_obj_begin(&w);
+                if (m[i].ev_id) {
+                    jw_kv_cstr(&w, "id", m[i].ev_id[k]);
+                } else {
+                    store_new_id(id);
+                    jw_kv_cstr(&w, "id", id);
+                }
+                jw_kv_cstr(&w, "type", m[i].ev[k].type);
+                store_new_id(id);   /* used only if the patient is new */
+                jw_kv_cstr(&w, "pid", id);
+                jw_key(&w, "body");
+                jw_raw(&w, m[i].ev[k].json);
+                jw_obj_end(&w);
+            }
+            jw_arr_end(&w);
+        }
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    return jw_finish(&w, out);
+}
+
+static int64_t be64(const char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | (unsigned char)p[i];
+    return (int64_t)v;
+}
+
+int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
+                       struct store_msg_result *res)
+{
+    struct arena a;
+    struct slice json;
+    struct bin raws = { 0 }, replies = { 0 };
+    PGresult *r = NULL;
+    int rc;
+
+    if (n == 0)
+        return HUB_OK;
+    if (n > STORE_BATCH_MAX)
+        return HUB_ELIMIT;
+    memset(res, 0, n * sizeof(*res));
+    rc = ensure_conn(s);
+    if (rc != HUB_OK)
+        return rc;
+    if (!s->prepared) {
+        const Oid types[] = { JSONBOID, BYTEAARRAYOID, BYTEAARRAYOID };
+        r = PQprepare(s->c, INGEST_STMT,
+                      "SELECT dup, message_id, event_ids, reply "
+                      "FROM hub_ingest_batch($1, $2, $3)", 3, types);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            rc = db_fail(s, "ingest.prepare", r);
+            PQclear(r);
+            return rc == HUB_EINVALID ? HUB_EDB : rc;
+        }
+        PQclear(r);
+        s->prepared = true;
+    }
+
+    arena_init(&a, 64 * 1024);
+    rc = build_batch_json(&a, m, n, &json);
+    if (rc != HUB_OK)
+        goto out;
+    bytea_array(&raws, m, n, false);
+    bytea_array(&replies, m, n, true);
+
+    /* jsonb binary input is a version byte (1) and the JSON text */
+    char *jb = arena_alloc(&a, json.len + 1);
+    jb[0] = 1;
+    memcpy(jb + 1, json.p, json.len);
+    const char *vals[] = { jb, raws.p, replies.p };
+    const int lens[] = { (int)json.len + 1, (int)raws.len, (int)replies.len };
+    const int fmts[] = { 1, 1, 1 };
+    if (json.len + 1 > INT32_MAX || raws.len > INT32_MAX ||
+        replies.len > INT32_MAX) {
+        rc = HUB_ELIMIT;
+        goto out;
+    }
+    r = PQexecPrepared(s->c, INGEST_STMT, 3, vals, lens, fmts, 1);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = db_fail(s, "ingest", r);
+        goto out;
+    }
+    if ((size_t)PQntuples(r) != n || PQnfields(r) != 4) {
+        log_error("store.ingest_mismatch", "rows=%d want=%zu", PQntuples(r), n);
+        rc = HUB_EDB;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int row = (int)i;
+        res[i].duplicate = PQgetlength(r, row, 0) == 1 &&
+                           PQgetvalue(r, row, 0)[0] != 0;
+        if (PQgetlength(r, row, 1) == 8)
+            res[i].message_seq = be64(PQgetvalue(r, row, 1));
+        res[i].event_ids_json = xstrndup(PQgetvalue(r, row, 2),
+                                         (size_t)PQgetlength(r, row, 2));
+        if (!PQgetisnull(r, row, 3)) {
+            res[i].reply_len = (size_t)PQgetlength(r, row, 3);
+            res[i].reply = xstrndup(PQgetvalue(r, row, 3), res[i].reply_len);
+        }
+    }
+    rc = HUB_OK;
+out:
+    PQclear(r);
+    free(raws.p);
+    free(replies.p);
+    arena_release(&a);
+    if (rc != HUB_OK)
+        for (size_t i = 0; i < n; i++)
+            store_msg_result_release(&res[i]);
+    return rc;
+}
+
+void store_msg_result_release(struct store_msg_result *r)
+{
+    if (r == NULL)
+        return;
+    free(r->reply);
+    free(r->event_ids_json);
+    r->reply = NULL;
+    r->event_ids_json = NULL;
+    r->reply_len = 0;
+}
+
+/* --- auth ---------------------------------------------------------------- */
+
+static bool is_hex64(const char *h)
+{
+    if (h == NULL || strlen(h) != 64)
+        return false;
+    for (int i = 0; i < 64; i++)
+        if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+            return false;
+    return true;
+}
+
+static int auth_query(struct store *s, const char *op, const char *sql,
+                      const char *hash, struct principal *out)
+{
+    int rc;
+    const char *p[] = { hash };
+
+    if (!is_hex64(hash))
+        return HUB_ENOTFOUND;
+    PGresult *r = run(s, op, sql, 1, p, &rc);
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return HUB_ENOTFOUND;
+    }
+    memset(out, 0, sizeof(*out));
+    snprintf(out->org_id, sizeof(out->org_id), "%s", PQgetvalue(r, 0, 0));
+    out->scopes = scopes_from_array(PQgetvalue(r, 0, 1));
+    if (PQnfields(r) > 2)           /* a token narrows its org's scopes */
+        out->scopes &= scopes_from_array(PQgetvalue(r, 0, 2));
+    PQclear(r);
+    return HUB_OK;
+}
+
+int store_auth_token(struct store *s, const char *token_sha256,
+                     struct principal *out)
+{
+    return auth_query(s, "auth.token",
+                      "SELECT o.id, o.scopes, t.scopes FROM api_tokens t "
+                      "JOIN organizations o ON o.id = t.org_id "
+                      "WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL",
+                      token_sha256, out);
+}
+
+int store_auth_cert(struct store *s, const char *fingerprint,
+                    struct principal *out)
+{
+    return auth_query(s, "auth.cert",
+                      "SELECT o.id, o.scopes FROM cert_bindings c "
+                      "JOIN organizations o ON o.id = c.org_id "
+                      "WHERE c.fingerprint = $1 AND c.revoked_at IS NULL",
+                      fingerprint, out);
+}
+
+/* --- pull feed ----------------------------------------------------------- */
+
+/* "adt.*,screening.positive" to the text[] literal {adt.%,screening.positive}.
+ * Topics are [a-z0-9.-] plus '*'; so nothing needs quoting in the literal
+ * and nothing but '*' is special to LIKE. */
+static int topics_to_like(const char *topic, char *out, size_t size)
+{
+    size_t len = 0, items = 0, item_len = 0;
+
+    if (size < 3)
+        return HUB_ELIMIT;
+    out[len++] = '{';
+    for (const char *p = topic; *p; p++) {
+        char c = *p;
+        if (c == ',') {
+            if (item_len == 0)
+                return HUB_EINVALID;
+            item_len = 0;
+        } else if (c == '*') {
+            c = '%';
+        } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                     c == '.' || c == '-')) {
+            return HUB_EINVALID;
+        }
+        if (c != ',' && item_len++ == 0 && ++items > 16)
+            return HUB_ELIMIT;
+        if (item_len > 64 || len + 2 >= size)
+            return HUB_ELIMIT;
+        out[len++] = c;
+    }
+    if (item_len == 0)
+        return HUB_EINVALID;
+    out[len++] = '}';
+    out[len] = '\0';
+    return HUB_OK;
+}
+
+int store_events_page(struct store *s, const struct principal *who,
+                      int64_t after, const char *topic, const char *since,
+                      int limit, char **json_out)
+{
+    char like[1200], after_s[24], limit_s[16];
+    const char *topics = NULL;
+    int rc;
+
+    *json_out = NULL;
+    if (after < 0)
+        return HUB_EINVALID;
+    if (topic && *topic) {
+        rc = topics_to_like(topic, like, sizeof(like));
+        if (rc != HUB_OK)
+            return rc;
+        topics = like;
+    }
+    if (since && *since == '\0')
+        since = NULL;
+    if (since && strlen(since) > 40)
+        return HUB_EINVALID;
+    if (limit <= 0)
+        limit = STORE_FEED_DEFAULT;
+    if (limit > STORE_FEED_MAX)
+        limit = STORE_FEED_MAX;
+    snprintf(after_s, sizeof(after_s), "%lld", (long long)after);
+    snprintf(limit_s, sizeof(limit_s), "%d", limit);
+    const char *p[] = { who->org_id, (who->scopes & SCOPE_ADMIN) ? "t" : "f",
+                        after_s, topics, since, limit_s };
+    /* NULL result: `since` was given but is not a time */
+    PGresult *r = run(s, "feed",
+                      "SELECT CASE WHEN $5::text IS NOT NULL AND "
+                      "hub_parse_ts($5) IS NULL THEN NULL ELSE "
+                      "hub_feed_page($1, $2, $3, $4::text[], hub_parse_ts($5),"
+                      " $6) END",
+                      6, p, &rc);
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {
+        PQclear(r);
+        return HUB_EINVALID;
+    }
+    *json_out = xstrndup(PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+    PQclear(r);
+    return HUB_OK;
+}
+
+/* --- administration ------------------------------------------------------ */
+
+/* Run one statement that returns one row; HUB_ENOTFOUND when none. */
+static int one_row(struct store *s, const char *op, const char *sql, int n,
+                   const char *const *params)
+{
+    int rc;
+    PGresult *r = run(s, op, sql, n, params, &rc);
+    if (r == NULL)
+        return rc;
+    rc = PQntuples(r) >= 1 ? HUB_OK : HUB_ENOTFOUND;
+    PQclear(r);
+    return rc;
+}
+
+int store_org_add(struct store *s, const char *actor, const char *id,
+                  const char *name, const char *kind, unsigned scopes)
+{
+    char arr[160];
+
+    scopes_to_array(scopes, arr, sizeof(arr));
+    const char *p[] = { id, name, kind, arr, actor };
+    return one_row(s, "org.add",
+                   "WITH o AS (INSERT INTO organizations (id, name, kind, "
+                   "scopes) VALUES ($1, $2, $3, $4::text[]) RETURNING id, "
+                   "kind, scopes) SELECT hub_audit_append($5, 'org.added', "
+                   "'organization', o.id, NULL, jsonb_build_object('kind', "
+                   "o.kind, 'scopes', o.scopes)) FROM o",
+                   5, p);
+}
+
+int store_org_list(struct store *s, char **json_out)
+{
+    return store_query_text(s,
+        "SELECT coalesce(json_agg(json_build_object('id', id, 'name', name, "
+        "'kind', kind, 'scopes', scopes, 'created_at', created_at) "
+        "ORDER BY id), '[]')::text FROM organizations", 0, NULL, json_out);
+}
+
+int store_token_add(struct store *s, const char *actor, const char *org_id,
+                    const char *token_sha256, const char *prefix,
+                    unsigned scopes)
+{
+    char arr[160];
+
+    if (!is_hex64(token_sha256))
+        return HUB_EINVALID;
+    scopes_to_array(scopes, arr, sizeof(arr));
+    const char *p[] = { token_sha256, prefix, org_id, arr, actor };
+    return one_row(s, "token.add",
+                   "WITH t AS (INSERT INTO api_tokens (token_sha256, prefix, "
+                   "org_id, scopes) VALUES ($1, $2, $3, $4::text[]) "
+                   "RETURNING prefix, org_id, scopes) "
+                   "SELECT hub_audit_append($5, 'token.created', 'token', "
+                   "t.prefix, NULL, jsonb_build_object('org', t.org_id, "
+                   "'scopes', t.scopes)) FROM t",
+                   5, p);
+}
+
+int store_token_revoke(struct store *s, const char *actor, const char *prefix)
+{
+    int rc;
+    char *count = NULL;
+
+    if (prefix == NULL || strlen(prefix) < 8 || strlen(prefix) > 64)
+        return HUB_EINVALID;
+    const char *p[] = { prefix, actor };
+    /* one statement: revoke only when exactly one live token matches */
+    rc = store_query_text(s,
+        "WITH m AS (SELECT token_sha256 FROM api_tokens "
+        "  WHERE revoked_at IS NULL AND (prefix = $1 OR "
+        "  (length($1) >= 8 AND token_sha256 LIKE "
+        "   replace(replace($1, '%', ''), '_', '') || '%'))), "
+        "n AS (SELECT count(*) AS c FROM m), "
+        "u AS (UPDATE api_tokens SET revoked_at = now() "
+        "  WHERE token_sha256 IN (SELECT token_sha256 FROM m) "
+        "  AND (SELECT c FROM n) = 1 RETURNING prefix, org_id), "
+        "a AS (SELECT hub_audit_append($2, 'token.revoked', 'token', "
+        "  u.prefix, NULL, jsonb_build_object('org', u.org_id)) FROM u) "
+        "SELECT (SELECT c FROM n)::text || ':' || (SELECT count(*) FROM a)",
+        2, p, &count);
+    if (rc != HUB_OK)
+        return rc;
+    if (count && strcmp(count, "1:1") == 0)
+        rc = HUB_OK;
+    else if (count && count[0] == '0')
+        rc = HUB_ENOTFOUND;
+    else
+        rc = HUB_EINVALID;
+    free(count);
+    return rc;
+}
+
+int store_token_list(struct store *s, char **json_out)
+{
+    return store_query_text(s,
+        "SELECT coalesce(json_agg(json_build_object('prefix', prefix, "
+        "'org', org_id, 'scopes', scopes, 'created_at', created_at, "
+        "'revoked_at', revoked_at) ORDER BY created_at), '[]')::text "
+        "FROM api_tokens", 0, NULL, json_out);
+}
+
+int store_cert_bind(struct store *s, const char *actor, const char *org_id,
+                    const char *fingerprint)
+{
+    if (!is_hex64(fingerprint))
+        return HUB_EINVALID;
+    const char *p[] = { fingerprint, org_id, actor };
+    return one_row(s, "cert.bind",
+                   "WITH c AS (INSERT INTO cert_bindings (fingerprint, org_id)"
+                   " VALUES ($1, $2) ON CONFLICT (fingerprint) DO UPDATE SET "
+                   "org_id = EXCLUDED.org_id, revoked_at = NULL, created_at = "
+                   "now() RETURNING fingerprint, org_id) "
+                   "SELECT hub_audit_append($3, 'cert.bound', 'certificate', "
+                   "c.fingerprint, NULL, jsonb_build_object('org', c.org_id))"
+                   " FROM c",
+                   3, p);
+}
+
+/* --- audit --------------------------------------------------------------- */
+
+int store_audit_append(struct store *s, const char *actor, const char *action,
+                       const char *object_kind, const char *object_id,
+                       const char *patient_hub_id, const char *detail_json)
+{
+    const char *p[] = { actor, action, object_kind, object_id, patient_hub_id,
+                        detail_json };
+    return one_row(s, "audit.append",
+                   "SELECT hub_audit_append($1, $2, $3, $4, $5, $6::jsonb)",
+                   6, p);
+}
+
+int store_audit_verify(struct store *s, struct store_audit_check *c)
+{
+    int rc;
+    PGresult *r = run(s, "audit.verify",
+                      "SELECT ok, rows_checked, bad_seq, problem "
+                      "FROM hub_audit_verify()", 0, NULL, &rc);
+
+    memset(c, 0, sizeof(*c));
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return HUB_EDB;
+    }
+    c->ok = PQgetvalue(r, 0, 0)[0] == 't';
+    c->rows_checked = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    c->bad_seq = PQgetisnull(r, 0, 2) ? 0
+                                      : strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+    snprintf(c->problem, sizeof(c->problem), "%s", PQgetvalue(r, 0, 3));
+    PQclear(r);
+    return HUB_OK;
+}
+
+int store_audit_list(struct store *s, const char *patient_hub_id,
+                     int64_t after, int limit, char **json_out)
+{
+    char after_s[24], limit_s[16];
+
+    if (limit <= 0)
+        limit = STORE_FEED_DEFAULT;
+    if (limit > STORE_FEED_MAX)
+        limit = STORE_FEED_MAX;
+    snprintf(after_s, sizeof(after_s), "%lld", (long long)after);
+    snprintf(limit_s, sizeof(limit_s), "%d", limit);
+    const char *p[] = { patient_hub_id, after_s, limit_s };
+    return store_query_text(s,
+        "SELECT json_build_object('audit', coalesce(json_agg(json_build_object("
+        "'seq', a.seq, 'at', a.at, 'actor', a.actor, 'action', a.action, "
+        "'object_kind', a.object_kind, 'object_id', a.object_id, "
+        "'patient', a.patient_hub_id, 'detail', a.detail) ORDER BY a.seq), "
+        "'[]'), 'next', coalesce(max(a.seq), $2::bigint)::text)::text "
+        "FROM (SELECT * FROM audit WHERE seq > $2::bigint AND "
+        "($1::text IS NULL OR patient_hub_id = $1) ORDER BY seq "
+        "LIMIT $3::int) a",
+        3, p, json_out);
+}
+
+/* --- plain SQL ----------------------------------------------------------- */
+
+int store_exec(struct store *s, const char *sql)
+{
+    int rc = ensure_conn(s);
+    if (rc != HUB_OK)
+        return rc;
+    return exec_cmd(s, "exec", sql);
+}
+
+int store_query(struct store *s, const char *sql, int nparams,
+                const char *const *params, struct store_rows **out)
+{
+    int rc;
+
+    *out = NULL;
+    PGresult *r = run(s, "query", sql, nparams, params, &rc);
+    if (r == NULL)
+        return rc;
+    *out = xmalloc(sizeof(**out));
+    (*out)->r = r;
+    return HUB_OK;
+}
+
+int store_rows_count(const struct store_rows *r)
+{
+    return r ? PQntuples(r->r) : 0;
+}
+
+const char *store_rows_get(const struct store_rows *r, int row, int col)
+{
+    if (r == NULL || row < 0 || row >= PQntuples(r->r) || col < 0 ||
+        col >= PQnfields(r->r) || PQgetisnull(r->r, row, col))
+        return NULL;
+    return PQgetvalue(r->r, row, col);
+}
+
+void store_rows_free(struct store_rows *r)
+{
+    if (r == NULL)
+        return;
+    PQclear(r->r);
+    free(r);
+}
+
+int store_query_text(struct store *s, const char *sql, int nparams,
+                     const char *const *params, char **out)
+{
+    int rc;
+
+    *out = NULL;
+    PGresult *r = run(s, "query", sql, nparams, params, &rc);
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) > 0 && PQnfields(r) > 0 && !PQgetisnull(r, 0, 0))
+        *out = xstrndup(PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+    PQclear(r);
+    return HUB_OK;
+}

@@ -1,0 +1,542 @@
+/*
+ * store_test.c - the store against a real PostgreSQL: batch ingest in one
+ * transaction, idempotency, quarantine, identity linking, the pull feed
+ * (cursor, topics, visibility), migrations, auth, the audit hash chain
+ * (and tampering with it in SQL), and an unreachable database.
+ * Each test gets a fresh migrated database (tests/lib/testdb.h).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/hub_err.h"
+#include "store.h"
+#include "../lib/testdb.h"
+
+static char *url;
+static struct store *s;
+
+static void setup(void)
+{
+    url = testdb_create();
+    cr_assert_not_null(url, "cannot create a test database");
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "org_a", "Hospital A", "hospital",
+                               SCOPE_INGEST | SCOPE_SUBSCRIBE), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "org_b", "CBO B", "cbo",
+                               SCOPE_INGEST | SCOPE_SUBSCRIBE), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "org_ops", "Operator", "operator",
+                               SCOPE_ADMIN), HUB_OK);
+}
+
+static void teardown(void)
+{
+    store_free(s);
+    s = NULL;
+    testdb_drop(url);
+    url = NULL;
+}
+
+TestSuite(store, .init = setup, .fini = teardown, .timeout = 60);
+
+/* A message with one event of `type` for a patient identifier (system may
+ * be ""). Strings must outlive the ingest call: static buffers per slot. */
+struct fixture {
+    char json[4][512];
+    struct canon_event ev[4];
+    struct store_msg m[4];
+};
+
+static void add_msg(struct fixture *f, size_t i, const char *org,
+                    const char *key, const char *type, const char *system,
+                    const char *value)
+{
+    struct store_msg *m = &f->m[i];
+
+    memset(m, 0, sizeof(*m));
+    m->org_id = org;
+    m->format = "hl7v2";
+    m->key = slice_from_cstr(key);
+    m->raw = slice_from_cstr("MSH|^~\\&|raw bytes\r");
+    store_sha256_hex(m->raw.p, m->raw.len, m->sha256);
+    m->accepted = true;
+    m->reply = slice_from_cstr(key && *key ? key : "reply");
+    if (type) {
+        snprintf(f->json[i], sizeof(f->json[i]),
+                 "{\"type\":\"%s\",\"source\":{\"format\":\"hl7v2\"},"
+                 "\"occurred_at\":\"2026-01-15T09:30:00-05:00\","
+                 "\"patient\":{\"identifiers\":[{\"value\":\"%s\","
+                 "\"system\":\"%s\"}]},\"encounter\":{\"patient_class\":\"I\"}}",
+                 type, value, system);
+        f->ev[i].type = type;
+        f->ev[i].json = slice_from_cstr(f->json[i]);
+        m->ev = &f->ev[i];
+        m->n_ev = 1;
+    }
+}
+
+static char *q1(const char *sql)
+{
+    char *out = NULL;
+    cr_assert_eq(store_query_text(s, sql, 0, NULL, &out), HUB_OK, "%s", sql);
+    return out;
+}
+
+static long qlong(const char *sql)
+{
+    char *v = q1(sql);
+    long n = v ? strtol(v, NULL, 10) : -1;
+    free(v);
+    return n;
+}
+
+static void ingest(struct fixture *f, size_t n, struct store_msg_result *res)
+{
+    cr_assert_eq(store_ingest_batch(s, f->m, n, res), HUB_OK);
+}
+
+static void release(struct store_msg_result *res, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        store_msg_result_release(&res[i]);
+}
+
+Test(store, batch_commits_every_message_with_its_events_in_one_call)
+{
+    struct fixture f;
+    struct store_msg_result res[3];
+
+    add_msg(&f, 0, "org_a", "c1", "adt.admit", "MRN", "100");
+    add_msg(&f, 1, "org_a", "c2", "adt.discharge", "MRN", "101");
+    add_msg(&f, 2, "org_b", "c3", "screening.completed", "MRN", "102");
+    ingest(&f, 3, res);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_not(res[i].duplicate);
+        cr_assert_gt(res[i].message_seq, 0);
+        cr_assert_eq(strlen(res[i].event_ids_json), STORE_ID_LEN + 4,
+                     "%s", res[i].event_ids_json);
+    }
+    cr_assert_eq(qlong("SELECT count(*) FROM messages"), 3);
+    cr_assert_eq(qlong("SELECT count(*) FROM events"), 3);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit "
+                       "WHERE action = 'message.received'"), 3);
+    /* the hub fields are filled into the stored body */
+    cr_assert_eq(qlong("SELECT count(*) FROM events WHERE body->>'id' = id "
+                       "AND body->'source'->>'org' = org_id "
+                       "AND body->'source' ? 'received_at' "
+                       "AND body->'patient'->>'hub_id' = patient_hub_id"), 3);
+    /* occurred_at keeps the sender's offset and is parsed for the filter */
+    cr_assert_eq(qlong("SELECT count(*) FROM events WHERE occurred_at = "
+                       "'2026-01-15T14:30:00Z'"), 3);
+    release(res, 3);
+}
+
+Test(store, resend_with_same_key_returns_stored_reply_and_no_new_event)
+{
+    struct fixture f;
+    struct store_msg_result r1, r2;
+
+    add_msg(&f, 0, "org_a", "ctl-1", "adt.admit", "MRN", "200");
+    f.m[0].reply = SLICE_LIT("MSA|AA|ctl-1 first");
+    ingest(&f, 1, &r1);
+    f.m[0].reply = SLICE_LIT("MSA|AA|ctl-1 second");
+    ingest(&f, 1, &r2);
+    cr_assert_not(r1.duplicate);
+    cr_assert(r2.duplicate);
+    cr_assert_eq(r2.message_seq, r1.message_seq);
+    cr_assert_eq(r2.reply_len, strlen("MSA|AA|ctl-1 first"));
+    cr_assert_str_eq(r2.reply, "MSA|AA|ctl-1 first");
+    cr_assert_str_eq(r2.event_ids_json, r1.event_ids_json);
+    cr_assert_eq(qlong("SELECT count(*) FROM events"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit "
+                       "WHERE action = 'message.duplicate'"), 1);
+    release(&r1, 1);
+    release(&r2, 1);
+}
+
+Test(store, same_key_from_another_org_is_not_a_duplicate)
+{
+    struct fixture f;
+    struct store_msg_result res[2];
+
+    add_msg(&f, 0, "org_a", "shared-key", "adt.admit", "MRN", "300");
+    add_msg(&f, 1, "org_b", "shared-key", "adt.admit", "MRN", "300");
+    ingest(&f, 2, res);
+    cr_assert_not(res[0].duplicate);
+    cr_assert_not(res[1].duplicate);
+    cr_assert_neq(res[0].message_seq, res[1].message_seq);
+    cr_assert_eq(qlong("SELECT count(*) FROM events"), 2);
+    release(res, 2);
+}
+
+Test(store, duplicate_inside_one_batch_is_detected)
+{
+    struct fixture f;
+    struct store_msg_result res[3];
+
+    add_msg(&f, 0, "org_a", "k1", "adt.admit", "MRN", "400");
+    add_msg(&f, 1, "org_a", "k1", "adt.admit", "MRN", "400");
+    add_msg(&f, 2, "org_a", "", "adt.update", "MRN", "400");
+    add_msg(&f, 3, "org_a", "", "adt.update", "MRN", "400");
+    ingest(&f, 3, res);
+    cr_assert_not(res[0].duplicate);
+    cr_assert(res[1].duplicate);
+    cr_assert_eq(res[1].message_seq, res[0].message_seq);
+    cr_assert_str_eq(res[1].reply, "k1");
+    cr_assert_not(res[2].duplicate, "a message without key is never a dup");
+    cr_assert_eq(qlong("SELECT count(*) FROM events"), 2);
+    release(res, 3);
+}
+
+Test(store, quarantine_keeps_raw_bytes_and_error_and_makes_no_event)
+{
+    struct fixture f;
+    struct store_msg_result res;
+    static const char raw[] = "MSH|broken\x00\xff bytes";
+
+    add_msg(&f, 0, "org_a", "bad-1", NULL, NULL, NULL);
+    f.m[0].raw = (struct slice){ raw, sizeof(raw) - 1 };
+    f.m[0].accepted = false;
+    f.m[0].error_json = SLICE_LIT("{\"code\":\"syntax\",\"field\":\"MSH-9\","
+                                  "\"offset\":12,\"what\":\"no message type\"}");
+    f.m[0].reply = SLICE_LIT("MSA|AR|bad-1");
+    ingest(&f, 1, &res);
+    cr_assert_not(res.duplicate);
+    cr_assert_str_eq(res.event_ids_json, "[]");
+    cr_assert_eq(qlong("SELECT count(*) FROM messages WHERE status = "
+                       "'quarantined' AND raw = '\\x4d53487c62726f6b656e00ff"
+                       "206279746573'::bytea AND error->>'field' = 'MSH-9'"),
+                 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM events"), 0);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.quarantined' AND detail->'error'->>'code' = "
+                       "'syntax'"), 1);
+    /* a quarantined key never blocks the corrected re-send */
+    struct store_msg_result again;
+    add_msg(&f, 1, "org_a", "bad-1", "adt.admit", "MRN", "500");
+    cr_assert_eq(store_ingest_batch(s, &f.m[1], 1, &again), HUB_OK);
+    cr_assert_not(again.duplicate);
+    release(&res, 1);
+    release(&again, 1);
+}
+
+Test(store, same_identifier_links_to_the_same_patient)
+{
+    struct fixture f;
+    struct store_msg_result res[4];
+
+    add_msg(&f, 0, "org_a", "p1", "adt.admit", "urn:oid:1.2.3", "MRN77");
+    add_msg(&f, 1, "org_b", "p2", "adt.update", "urn:oid:1.2.3", "MRN77");
+    add_msg(&f, 2, "org_a", "p3", "adt.update", "urn:oid:9.9.9", "MRN77");
+    ingest(&f, 3, res);
+    char *a = q1("SELECT patient_hub_id FROM events ORDER BY seq LIMIT 1");
+    char *b = q1("SELECT patient_hub_id FROM events ORDER BY seq "
+                 "OFFSET 1 LIMIT 1");
+    char *c = q1("SELECT patient_hub_id FROM events ORDER BY seq "
+                 "OFFSET 2 LIMIT 1");
+    cr_assert_not_null(a);
+    cr_assert_eq(strlen(a), STORE_ID_LEN);
+    cr_assert_str_eq(a, b, "same system and value: one patient");
+    cr_assert_str_neq(a, c, "another system: another patient");
+    free(a);
+    free(b);
+    free(c);
+    release(res, 3);
+}
+
+Test(store, identifier_without_system_is_scoped_by_sending_org)
+{
+    struct fixture f;
+    struct store_msg_result res[3];
+
+    add_msg(&f, 0, "org_a", "e1", "adt.admit", "", "LOCAL1");
+    add_msg(&f, 1, "org_a", "e2", "adt.update", "", "LOCAL1");
+    add_msg(&f, 2, "org_b", "e3", "adt.update", "", "LOCAL1");
+    ingest(&f, 3, res);
+    cr_assert_eq(qlong("SELECT count(DISTINCT patient_hub_id) FROM events "
+                       "WHERE org_id = 'org_a'"), 1);
+    cr_assert_eq(qlong("SELECT count(DISTINCT patient_hub_id) FROM events"), 2);
+    release(res, 3);
+}
+
+/* ingest n single-event messages of alternating topics from `org` */
+static void ingest_many(const char *org, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct fixture f;
+        struct store_msg_result r;
+        char key[32], val[32];
+        snprintf(key, sizeof(key), "%s-%d", org, i);
+        snprintf(val, sizeof(val), "V%d", i);
+        add_msg(&f, 0, org, key, i % 2 ? "screening.completed" : "adt.admit",
+                "MRN", val);
+        ingest(&f, 1, &r);
+        release(&r, 1);
+    }
+}
+
+static int count_events(const char *json)
+{
+    int n = 0;
+    for (const char *p = json; (p = strstr(p, "\"type\": ")) != NULL; p++)
+        n++;
+    return n;
+}
+
+Test(store, feed_pages_with_a_cursor_until_empty)
+{
+    struct principal ops = { "org_ops", SCOPE_ADMIN };
+    char *page = NULL;
+    int64_t after = 0;
+    int total = 0, pages = 0;
+
+    ingest_many("org_a", 7);
+    for (;;) {
+        cr_assert_eq(store_events_page(s, &ops, after, NULL, NULL, 3, &page),
+                     HUB_OK);
+        int n = count_events(page);
+        const char *next = strstr(page, "\"next\":\"");
+        cr_assert_not_null(next, "%s", page);
+        int64_t nx = strtoll(next + 8, NULL, 10);
+        free(page);
+        if (n == 0) {
+            cr_assert_eq(nx, after, "an empty page keeps the cursor");
+            break;
+        }
+        cr_assert_leq(n, 3);
+        cr_assert_gt(nx, after);
+        after = nx;
+        total += n;
+        pages++;
+    }
+    cr_assert_eq(total, 7);
+    cr_assert_eq(pages, 3);
+    /* every read is audited */
+    cr_assert_geq(qlong("SELECT count(*) FROM audit WHERE action = "
+                        "'feed.read'"), 4);
+}
+
+Test(store, feed_filters_by_topic_pattern)
+{
+    struct principal ops = { "org_ops", SCOPE_ADMIN };
+    char *page = NULL;
+
+    ingest_many("org_a", 6);
+    cr_assert_eq(store_events_page(s, &ops, 0, "adt.*", NULL, 100, &page),
+                 HUB_OK);
+    cr_assert_eq(count_events(page), 3);
+    cr_assert_null(strstr(page, "screening"));
+    free(page);
+    cr_assert_eq(store_events_page(s, &ops, 0, "screening.completed,adt.*",
+                                   NULL, 100, &page), HUB_OK);
+    cr_assert_eq(count_events(page), 6);
+    free(page);
+    cr_assert_eq(store_events_page(s, &ops, 0, "adt.%", NULL, 100, &page),
+                 HUB_EINVALID, "LIKE syntax is not a topic");
+    cr_assert_null(page);
+}
+
+Test(store, feed_shows_an_org_only_what_it_sent_and_admin_everything)
+{
+    struct principal a = { "org_a", SCOPE_SUBSCRIBE };
+    struct principal b = { "org_b", SCOPE_SUBSCRIBE };
+    struct principal ops = { "org_ops", SCOPE_ADMIN };
+    char *page;
+
+    ingest_many("org_a", 2);
+    ingest_many("org_b", 3);
+    cr_assert_eq(store_events_page(s, &a, 0, NULL, NULL, 0, &page), HUB_OK);
+    cr_assert_eq(count_events(page), 2);
+    cr_assert_null(strstr(page, "org_b"));
+    free(page);
+    cr_assert_eq(store_events_page(s, &b, 0, NULL, NULL, 0, &page), HUB_OK);
+    cr_assert_eq(count_events(page), 3);
+    free(page);
+    cr_assert_eq(store_events_page(s, &ops, 0, NULL, NULL, 0, &page), HUB_OK);
+    cr_assert_eq(count_events(page), 5);
+    free(page);
+}
+
+Test(store, feed_since_filters_on_occurred_at_and_rejects_garbage)
+{
+    struct principal ops = { "org_ops", SCOPE_ADMIN };
+    char *page;
+
+    ingest_many("org_a", 2);
+    cr_assert_eq(store_events_page(s, &ops, 0, NULL, "2026-01-15T14:00:00Z",
+                                   10, &page), HUB_OK);
+    cr_assert_eq(count_events(page), 2);
+    free(page);
+    cr_assert_eq(store_events_page(s, &ops, 0, NULL, "2026-01-16", 10, &page),
+                 HUB_OK);
+    cr_assert_eq(count_events(page), 0);
+    free(page);
+    cr_assert_eq(store_events_page(s, &ops, 0, NULL, "yesterday", 10, &page),
+                 HUB_EINVALID);
+}
+
+Test(store, migrations_run_twice_change_nothing)
+{
+    cr_assert_eq(store_migrate(s, testdb_migrations_dir()), HUB_OK);
+    cr_assert_eq(store_migrate(s, testdb_migrations_dir()), HUB_OK);
+    cr_assert_eq(qlong("SELECT count(*) FROM schema_migrations WHERE "
+                       "version = '001'"), 1);
+}
+
+Test(store, token_and_cert_authenticate_and_revoked_token_does_not)
+{
+    struct principal p;
+    char sha[65], fp[65];
+
+    store_sha256_hex("hubtok_secret", 13, sha);
+    store_sha256_hex("der bytes", 9, fp);
+    cr_assert_eq(store_token_add(s, "test", "org_a", sha, "hubtok_abcd1234",
+                                 SCOPE_INGEST), HUB_OK);
+    cr_assert_eq(store_auth_token(s, sha, &p), HUB_OK);
+    cr_assert_str_eq(p.org_id, "org_a");
+    cr_assert_eq(p.scopes, SCOPE_INGEST, "the token narrows the org's scopes");
+    cr_assert_eq(store_cert_bind(s, "test", "org_b", fp), HUB_OK);
+    cr_assert_eq(store_auth_cert(s, fp, &p), HUB_OK);
+    cr_assert_str_eq(p.org_id, "org_b");
+    cr_assert_eq(p.scopes, SCOPE_INGEST | SCOPE_SUBSCRIBE);
+    cr_assert_eq(store_token_revoke(s, "test", "hubtok_abcd1234"), HUB_OK);
+    cr_assert_eq(store_auth_token(s, sha, &p), HUB_ENOTFOUND);
+    cr_assert_eq(store_token_revoke(s, "test", "hubtok_abcd1234"),
+                 HUB_ENOTFOUND);
+    cr_assert_eq(store_auth_cert(s, "not-a-hash", &p), HUB_ENOTFOUND);
+}
+
+Test(store, org_add_refuses_bad_kind_and_taken_id)
+{
+    cr_assert_eq(store_org_add(s, "test", "org_x", "X", "bank", 0),
+                 HUB_EINVALID);
+    cr_assert_eq(store_org_add(s, "test", "org_a", "again", "clinic", 0),
+                 HUB_EINVALID);
+    cr_assert_eq(store_org_add(s, "test", "Bad Id", "X", "clinic", 0),
+                 HUB_EINVALID);
+}
+
+/* a chain with at least 6 rows: 3 orgs (setup), 3 receipts */
+static void make_chain(void)
+{
+    struct store_audit_check c;
+    ingest_many("org_a", 3);
+    cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
+    cr_assert(c.ok, "fresh chain: %s at %lld", c.problem, (long long)c.bad_seq);
+    cr_assert_eq(c.rows_checked, 6);
+}
+
+Test(store, audit_verify_passes_on_an_untouched_chain)
+{
+    make_chain();
+}
+
+Test(store, audit_verify_reports_a_changed_row)
+{
+    struct store_audit_check c;
+    make_chain();
+    cr_assert_eq(store_exec(s, "UPDATE audit SET actor = 'org_b' "
+                               "WHERE seq = 4"), HUB_OK);
+    cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
+    cr_assert_not(c.ok);
+    cr_assert_eq(c.bad_seq, 4);
+    cr_assert_str_eq(c.problem, "changed");
+}
+
+Test(store, audit_verify_reports_a_removed_row)
+{
+    struct store_audit_check c;
+    make_chain();
+    cr_assert_eq(store_exec(s, "DELETE FROM audit WHERE seq = 3"), HUB_OK);
+    cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
+    cr_assert_not(c.ok);
+    cr_assert_eq(c.bad_seq, 3);
+    cr_assert_str_eq(c.problem, "removed");
+    /* hiding the gap by renumbering does not hide the removal */
+    cr_assert_eq(store_exec(s, "UPDATE audit SET seq = seq - 1 WHERE seq > 3;"
+                               ), HUB_OK);
+    cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
+    cr_assert_not(c.ok);
+    cr_assert_eq(c.bad_seq, 3);
+    cr_assert_str_eq(c.problem, "removed");
+}
+
+Test(store, audit_verify_reports_two_swapped_rows)
+{
+    struct store_audit_check c;
+    make_chain();
+    cr_assert_eq(store_exec(s, "UPDATE audit SET seq = -seq WHERE seq IN (4, 5);"
+                               "UPDATE audit SET seq = 5 WHERE seq = -4;"
+                               "UPDATE audit SET seq = 4 WHERE seq = -5;"),
+                 HUB_OK);
+    cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
+    cr_assert_not(c.ok);
+    cr_assert_eq(c.bad_seq, 4);
+    cr_assert_str_eq(c.problem, "reordered");
+}
+
+Test(store, audit_list_for_a_patient_is_its_accounting_of_disclosures)
+{
+    struct principal ops = { "org_ops", SCOPE_ADMIN };
+    char *page, *list, *pid;
+    char q[256];
+
+    ingest_many("org_a", 2);
+    cr_assert_eq(store_events_page(s, &ops, 0, NULL, NULL, 10, &page), HUB_OK);
+    free(page);
+    pid = q1("SELECT patient_hub_id FROM events ORDER BY seq LIMIT 1");
+    cr_assert_eq(store_audit_list(s, pid, 0, 100, &list), HUB_OK);
+    cr_assert_not_null(strstr(list, "message.received"), "%s", list);
+    cr_assert_not_null(strstr(list, "feed.read"), "%s", list);
+    free(list);
+    snprintf(q, sizeof(q), "SELECT count(*) FROM audit WHERE patient_hub_id "
+             "= '%s'", pid);
+    cr_assert_eq(qlong(q), 2);
+    free(pid);
+}
+
+Test(store, new_ids_are_26_crockford_chars_and_time_ordered)
+{
+    char a[STORE_ID_LEN + 1], b[STORE_ID_LEN + 1];
+
+    store_new_id(a);
+    struct timespec ts = { 0, 2 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    store_new_id(b);
+    cr_assert_eq(strlen(a), STORE_ID_LEN);
+    cr_assert_eq(strspn(a, "0123456789ABCDEFGHJKMNPQRSTVWXYZ"), STORE_ID_LEN);
+    cr_assert_lt(strcmp(a, b), 0);
+}
+
+Test(store_down, unreachable_server_is_edb_not_a_crash)
+{
+    struct store *x = NULL;
+    cr_assert_eq(store_connect("postgresql://postgres@127.0.0.1:1/hub"
+                               "?connect_timeout=2", &x), HUB_EDB);
+    cr_assert_null(x);
+}
+
+Test(store, lost_connection_fails_the_batch_with_edb_then_recovers)
+{
+    struct fixture f;
+    struct store_msg_result r;
+    struct store *other;
+
+    cr_assert_eq(store_connect(url, &other), HUB_OK);
+    /* kill every other backend of this database: ours among them */
+    cr_assert_eq(store_exec(other, "SELECT pg_terminate_backend(pid) FROM "
+                                   "pg_stat_activity WHERE datname = "
+                                   "current_database() AND pid <> "
+                                   "pg_backend_pid()"), HUB_OK);
+    store_free(other);
+    add_msg(&f, 0, "org_a", "after-kill", "adt.admit", "MRN", "900");
+    cr_assert_eq(store_ingest_batch(s, f.m, 1, &r), HUB_EDB);
+    cr_assert_eq(store_ingest_batch(s, f.m, 1, &r), HUB_OK,
+                 "the next call reconnects");
+    cr_assert_not(r.duplicate);
+    release(&r, 1);
+    cr_assert_eq(store_ping(s), HUB_OK);
+}
