@@ -1339,3 +1339,35 @@ const char *dict_security_label(const struct dict *d, struct slice system,
     }
     return NULL;
 }
+
+/* ---- listing ------------------------------------------------------------------------ */
+
+size_t dict_rows_count(const struct dict *d, enum dict_table t)
+{
+    switch (t) {
+    case DICT_T_ZCODES: return d->n_zc;
+    case DICT_T_LABELS: return d->n_sec;
+    case DICT_T_ICD10_LABELS: return d->n_icd_sens;
+    }
+    return 0;
+}
+
+bool dict_rows_at(const struct dict *d, enum dict_table t, size_t i,
+                  struct dict_row *out)
+{
+    const struct icd_row *r = NULL;
+    memset(out, 0, sizeof(*out));
+    if (i >= dict_rows_count(d, t))
+        return false;
+    if (t == DICT_T_LABELS) {
+        out->system = d->sec[i].system;
+        out->lo = out->hi = d->sec[i].code;
+        out->value = d->sec[i].label;
+        return true;
+    }
+    r = t == DICT_T_ZCODES ? &d->zc[i] : &d->icd_sens[i];
+    out->lo = r->lo;
+    out->hi = r->hi;
+    out->value = r->value;
+    return true;
+}

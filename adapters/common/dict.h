@@ -289,4 +289,20 @@ const char *dict_security_label(const struct dict *d, struct slice system,
  * or NULL. */
 const char *dict_icd10_sensitivity(const struct dict *d, struct slice code);
 
+/* ---- listing, for `hubctl dict show` ------------------------------------------ */
+
+/* One ICD-10 or security-label row as loaded (codes normalised: no dot). */
+struct dict_row {
+    const char *lo;             /* "Z5941" or the range start "Z55" */
+    const char *hi;             /* == lo for a single code */
+    const char *system;         /* security labels: the system, or NULL */
+    const char *value;          /* domain or hub label */
+};
+
+enum dict_table { DICT_T_ZCODES, DICT_T_LABELS, DICT_T_ICD10_LABELS };
+size_t dict_rows_count(const struct dict *d, enum dict_table t);
+/* Row i of table t; false past the end. */
+bool dict_rows_at(const struct dict *d, enum dict_table t, size_t i,
+                  struct dict_row *out);
+
 #endif

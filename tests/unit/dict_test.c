@@ -678,3 +678,56 @@ Test(dict_load, a_missing_directory_is_an_io_error)
     cr_assert_eq(dict_files_load("/nonexistent/dict", &d, &e), HUB_EIO);
     cr_assert_str_eq(e.file, "/nonexistent/dict");
 }
+
+/* ---- hubctl dict ----------------------------------------------------------------- */
+
+#include "ctl_dict.h"
+
+Test(ctl_dict, check_prints_a_summary_of_the_shipped_tables)
+{
+    char *buf = NULL, *ebuf = NULL;
+    size_t len = 0, elen = 0;
+    FILE *out = open_memstream(&buf, &len);
+    FILE *err = open_memstream(&ebuf, &elen);
+    char *argv[] = { "dict", "check", (char *)dict_dir(), NULL };
+    cr_assert_eq(ctl_dict(3, argv, out, err), 0);
+    fclose(out);
+    fclose(err);
+    cr_assert(strncmp(buf, "dict: ok: IG 2.3.0-draft, 24 domains", 36) == 0,
+              "%s", buf);
+    free(buf);
+    free(ebuf);
+}
+
+Test(ctl_dict, check_names_the_directory_it_cannot_read_and_fails)
+{
+    char *buf = NULL, *ebuf = NULL;
+    size_t len = 0, elen = 0;
+    FILE *out = open_memstream(&buf, &len);
+    FILE *err = open_memstream(&ebuf, &elen);
+    char *argv[] = { "dict", "check", "/nonexistent", NULL };
+    cr_assert_eq(ctl_dict(3, argv, out, err), 1);
+    fclose(out);
+    fclose(err);
+    cr_assert_not_null(strstr(ebuf, "/nonexistent"));
+    free(buf);
+    free(ebuf);
+}
+
+Test(ctl_dict, show_lists_the_safety_sum_and_a_usage_error_is_2)
+{
+    char *buf = NULL, *ebuf = NULL;
+    size_t len = 0, elen = 0;
+    FILE *out = open_memstream(&buf, &len);
+    FILE *err = open_memstream(&ebuf, &elen);
+    char *argv[] = { "dict", "show", (char *)dict_dir(), NULL };
+    cr_assert_eq(ctl_dict(3, argv, out, err), 0);
+    char *bad[] = { "dict", "frobnicate", NULL };
+    cr_assert_eq(ctl_dict(2, bad, out, err), 2);
+    fclose(out);
+    fclose(err);
+    cr_assert_not_null(strstr(buf, "sum  95614-4"));
+    cr_assert_not_null(strstr(buf, "positive at >= 11"));
+    free(buf);
+    free(ebuf);
+}
