@@ -89,23 +89,30 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
     while (e < end && (unsigned char)p[e] != fs && p[e] != '\r' &&
            p[e] != '\n')
         e++;
-    size_t nenc = e - (i + 4);
-    if (nenc < 1 || nenc > 5)
-        return hub_err_set(err, HUB_ESYNTAX, "MSH-2", i + 4,
-                           "encoding characters are missing or too many");
     int enc[5] = { HL7_NO_SEP, HL7_NO_SEP, HL7_NO_SEP, HL7_NO_SEP,
                    HL7_NO_SEP };
-    for (size_t k = 0; k < nenc; k++) {
-        unsigned char c = (unsigned char)p[i + 4 + k];
+    size_t nenc = 0;
+    for (size_t k = i + 4; k < e; k++) {
+        unsigned char c = (unsigned char)p[k];
+        /* "^~\\&": a doubled escape character, the mark of a message
+         * copied out of a string literal; read it as one */
+        if (nenc == 3 && enc[2] == c && k == i + 7)
+            continue;
+        if (nenc == 5)
+            return hub_err_set(err, HUB_ESYNTAX, "MSH-2", k,
+                               "encoding characters are too many");
         if (!valid_delim(c) || c == fs)
-            return hub_err_set(err, HUB_ESYNTAX, "MSH-2", i + 4 + k,
+            return hub_err_set(err, HUB_ESYNTAX, "MSH-2", k,
                                "encoding character is not a valid delimiter");
-        for (size_t q = 0; q < k; q++)
+        for (size_t q = 0; q < nenc; q++)
             if (enc[q] == c)
-                return hub_err_set(err, HUB_ESYNTAX, "MSH-2", i + 4 + k,
+                return hub_err_set(err, HUB_ESYNTAX, "MSH-2", k,
                                    "encoding characters repeat");
-        enc[k] = c;
+        enc[nenc++] = c;
     }
+    if (nenc == 0)
+        return hub_err_set(err, HUB_ESYNTAX, "MSH-2", i + 4,
+                           "encoding characters are missing");
 
     struct hl7_msg *m = arena_zalloc(a, sizeof(*m));
     m->p = p;
@@ -542,7 +549,13 @@ int hl7_ack(struct arena *a, const struct hl7_msg *m, const char *code,
         rs = m->rs;
         ec = m->ec;
         ss = m->ss;
-        enc = hl7_seg_field(m, &m->seg[0], 2);
+        /* from the parsed set, so a doubled escape is not echoed */
+        char *e = arena_alloc(a, 5);
+        size_t ne = 0;
+        const int set[5] = { m->cs, m->rs, m->ec, m->ss, m->tc };
+        for (int k = 0; k < 5 && set[k] != HL7_NO_SEP; k++)
+            e[ne++] = (char)set[k];
+        enc = (struct slice){ e, ne };
         if (version_num(hl7_version(m)))
             ver = hl7_version(m);
     }
