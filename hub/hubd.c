@@ -1,7 +1,268 @@
-/* hubd.c - placeholder until the server lands (issue 3, in progress). */
+/*
+ * hubd.c - the server's start-up and shutdown; everything else lives in the
+ * modules it wires together.
+ *
+ *   config -> logging -> (dev, no DATABASE_URL: the private PostgreSQL)
+ *   -> migrate (when configured) -> TLS contexts -> ingest committers,
+ *   database workers, auth -> MLLP and HTTP listeners -> ports file -> loop
+ *
+ * SIGINT/SIGTERM: stop accepting and reading, let the committers finish
+ * what is in flight (retrying a database outage up to shutdown_timeout),
+ * write the last ACKs, close, exit 0. A second signal exits at once (still
+ * safe: nothing unACKed was promised).
+ *
+ * Usage: hubd [-c FILE] [--check-config]
+ */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <openssl/ssl.h>
+
+#include "auth.h"
+#include "config.h"
+#include "dbpool.h"
+#include "ingest.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+#include "tls.h"
+
+static struct hub_config cfg;
+
+/* written whole, then renamed: a reader never sees half a file */
+static int write_ports_file(const struct server *srv, const char *path)
 {
-    fputs("hubd: not built yet\n", stderr);
-    return 1;
+    char tmp[CONFIG_STR + 8];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL)
+        return HUB_EIO;
+    fwrite(srv->ports, 1, srv->ports_len, f);
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        return HUB_EIO;
+    return HUB_OK;
+}
+
+struct app {
+    struct server srv;
+    struct mllp_server *mllp;
+    struct http_server *http;
+    struct event *sig_int, *sig_term, *drain_timer;
+    double stop_deadline;
+    int signals;
+};
+
+static void drain_check(evutil_socket_t fd, short what, void *arg)
+{
+    struct app *app = arg;
+    (void)fd;
+    (void)what;
+    size_t inflight = ingest_inflight(app->srv.ing);
+    size_t conns = mllp_server_connections(app->mllp);
+    size_t reqs = http_server_pending(app->http);
+    double now = (double)ingest_now_ns() / 1e9;
+
+    if ((inflight == 0 && conns == 0 && reqs == 0) ||
+        now > app->stop_deadline) {
+        log_info("hubd.drained", "inflight=%zu conns=%zu requests=%zu",
+                 inflight, conns, reqs);
+        event_base_loopexit(app->srv.base, NULL);
+        return;
+    }
+    struct timeval tv = { 0, 50000 };
+    evtimer_add(app->drain_timer, &tv);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct app *app = arg;
+    (void)what;
+    if (++app->signals > 1) {
+        log_warn("hubd.exit_now", "signal=%d", (int)sig);
+        exit(1);
+    }
+    log_info("hubd.stopping", "signal=%d", (int)sig);
+    app->srv.stopping = true;
+    mllp_server_stop(app->mllp);
+    http_server_stop(app->http);
+    ingest_stop(app->srv.ing);
+    app->stop_deadline =
+        (double)ingest_now_ns() / 1e9 + cfg.shutdown_timeout + 1;
+    app->drain_timer = evtimer_new(app->srv.base, drain_check, app);
+    drain_check(-1, 0, app);
+}
+
+/* dev profile without DATABASE_URL: start the private PostgreSQL in ./var */
+static int dev_database(void)
+{
+    FILE *p;
+    char line[1024];
+
+    if (access("deploy/devdb.sh", X_OK) != 0)
+        return HUB_ENOTFOUND;
+    if (system("deploy/devdb.sh start >&2") != 0)
+        return HUB_EIO;
+    p = popen("deploy/devdb.sh url", "r");
+    if (p == NULL)
+        return HUB_EIO;
+    if (fgets(line, sizeof(line), p) == NULL) {
+        pclose(p);
+        return HUB_EIO;
+    }
+    pclose(p);
+    line[strcspn(line, "\n")] = '\0';
+    return config_set(&cfg, "database_url", line);
+}
+
+static void usage(void)
+{
+    fputs("usage: hubd [-c FILE] [--check-config]\n"
+          "  configuration: FILE (key = value), then HUB_* and DATABASE_URL\n"
+          "  from the environment; see deploy/hubd.conf.example\n",
+          stderr);
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = NULL;
+    bool check_only = false;
+    char err[512];
+    struct app app;
+    int rc = 1;
+
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-c") && i + 1 < argc)
+            path = argv[++i];
+        else if (!strcmp(argv[i], "--check-config"))
+            check_only = true;
+        else {
+            usage();
+            return 2;
+        }
+    }
+    if (path == NULL)
+        path = getenv("HUB_CONFIG");
+    if (config_load(&cfg, path, err, sizeof(err)) != HUB_OK) {
+        fprintf(stderr, "hubd: %s\n", err);
+        return 2;
+    }
+    if (!strcmp(cfg.log_level, "debug"))
+        log_set_level(LOG_DEBUG);
+    else if (!strcmp(cfg.log_level, "warn"))
+        log_set_level(LOG_WARN);
+    else if (!strcmp(cfg.log_level, "error"))
+        log_set_level(LOG_ERROR);
+    if (check_only) {
+        puts("hubd: configuration ok");
+        return 0;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (cfg.database_url[0] == '\0') {
+        if (cfg.profile != PROFILE_DEV || dev_database() != HUB_OK) {
+            log_error("hubd.no_database", "why=%s",
+                      "set DATABASE_URL (database_url)");
+            return 2;
+        }
+    }
+    if (cfg.migrate_at_start) {
+        struct store *s;
+        if (store_connect(cfg.database_url, &s) != HUB_OK) {
+            log_error("hubd.migrate_failed", "why=%s", "cannot connect");
+            return 1;
+        }
+        int mrc = store_migrate(s, cfg.migrations_dir);
+        store_free(s);
+        if (mrc != HUB_OK) {
+            log_error("hubd.migrate_failed", "code=%s", hub_strerror(mrc));
+            return 1;
+        }
+        log_info("hubd.migrated", "dir=%s", cfg.migrations_dir);
+    }
+
+    memset(&app, 0, sizeof(app));
+    if (evthread_use_pthreads() != 0) {
+        log_error("hubd.start_failed", "why=%s", "evthread_use_pthreads");
+        return 1;
+    }
+    app.srv.base = event_base_new();
+    app.srv.cfg = &cfg;
+    if (app.srv.base == NULL)
+        return 1;
+
+    bool want_tls = cfg.mllps_port >= 0 || cfg.https_port >= 0;
+    if (want_tls && access(cfg.tls_cert, R_OK) != 0) {
+        log_warn("hubd.tls_disabled", "why=%s",
+                 "no server certificate (run certs/mkcerts.sh)");
+        want_tls = false;
+    }
+    if (want_tls && cfg.https_port >= 0) {
+        app.srv.tls_https = tls_server_ctx(cfg.tls_cert, cfg.tls_key,
+                                           cfg.tls_ca, false, err,
+                                           sizeof(err));
+        if (app.srv.tls_https == NULL) {
+            log_error("hubd.tls_failed", "listener=https why=\"%s\"", err);
+            goto out;
+        }
+    }
+    if (want_tls && cfg.mllps_port >= 0) {
+        app.srv.tls_mllp = tls_server_ctx(cfg.tls_cert, cfg.tls_key,
+                                          cfg.tls_ca, true, err, sizeof(err));
+        if (app.srv.tls_mllp == NULL) {
+            log_error("hubd.tls_failed", "listener=mllps why=\"%s\"", err);
+            goto out;
+        }
+    }
+
+    if (ingest_new(app.srv.base, &cfg, &app.srv.ing) != HUB_OK ||
+        dbpool_new(app.srv.base, cfg.database_url, cfg.db_threads, 4096,
+                   &app.srv.db) != HUB_OK ||
+        auth_new(app.srv.db, cfg.auth_cache_ttl, &app.srv.auth) != HUB_OK)
+        goto out;
+    if (mllp_server_new(&app.srv, &app.mllp) != HUB_OK ||
+        http_server_new(&app.srv, &app.http) != HUB_OK)
+        goto out;
+    if (cfg.ports_file[0] && write_ports_file(&app.srv, cfg.ports_file) != HUB_OK) {
+        log_error("hubd.ports_file_failed", "errno=%d", errno);
+        goto out;
+    }
+    app.sig_int = evsignal_new(app.srv.base, SIGINT, on_signal, &app);
+    app.sig_term = evsignal_new(app.srv.base, SIGTERM, on_signal, &app);
+    evsignal_add(app.sig_int, NULL);
+    evsignal_add(app.sig_term, NULL);
+    log_info("hubd.started", "profile=%s pid=%d",
+             cfg.profile == PROFILE_DEV ? "dev" : "production", (int)getpid());
+
+    event_base_dispatch(app.srv.base);
+    rc = 0;
+    log_info("hubd.stopped", "inflight=%zu",
+             app.srv.ing ? ingest_inflight(app.srv.ing) : (size_t)0);
+out:
+    /* order: no new input, then the pipeline (its last callbacks still
+     * reach their connections), then the connections, then the rest */
+    app.srv.stopping = true;
+    mllp_server_stop(app.mllp);
+    http_server_stop(app.http);
+    if (app.srv.ing)
+        ingest_free(app.srv.ing);
+    dbpool_free(app.srv.db);
+    mllp_server_free(app.mllp);
+    http_server_free(app.http);
+    auth_free(app.srv.auth);
+    if (app.sig_int)
+        event_free(app.sig_int);
+    if (app.sig_term)
+        event_free(app.sig_term);
+    if (app.drain_timer)
+        event_free(app.drain_timer);
+    SSL_CTX_free(app.srv.tls_https);
+    SSL_CTX_free(app.srv.tls_mllp);
+    event_base_free(app.srv.base);
+    libevent_global_shutdown();
+    return rc;
 }

@@ -1,0 +1,100 @@
+/*
+ * api.h - the HTTPS API's route table and the helpers every route uses.
+ *
+ * Adding routes from your own file (hub/api_<area>.c):
+ *   1. define   const struct api_route api_<area>_routes[] = {
+ *                   { API_GET, "/v1/subscriptions", SCOPE_SUBSCRIBE, list },
+ *                   { API_POST | API_DELETE, "/v1/subscriptions/*", ... },
+ *                   { 0 } };
+ *   2. add one line for it to the list in hub/api_routes.c.
+ * A path ending in "/*" matches that prefix plus one or more characters;
+ * api_path_rest() gives the rest ("/v1/referrals/*" -> "abc/status").
+ * The first matching (path, method) wins, in list order.
+ *
+ * Every request is authenticated before its handler runs (client
+ * certificate fingerprint, else bearer token where allowed) unless the
+ * route's `scopes` is API_PUBLIC; a principal without any of `scopes` gets
+ * 403. Handlers run on the loop thread and must not block: database work
+ * goes through api_db(), which runs `work` on a worker thread (with its own
+ * struct store) and then `done` back on the loop thread.
+ *
+ * A handler (or its done) answers exactly once with one of api_reply*(),
+ * which also frees the request; after that `r` is gone.
+ * Errors are JSON: {"error":{"code":"...","message":"...","field":"..."}}.
+ */
+#ifndef HUB_API_H
+#define HUB_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/slice.h"
+#include "store.h"
+
+struct api_req;
+struct server;
+
+enum api_method {
+    API_GET = 1 << 0,
+    API_POST = 1 << 1,
+    API_PUT = 1 << 2,
+    API_PATCH = 1 << 3,
+    API_DELETE = 1 << 4,
+};
+
+#define API_PUBLIC 0u               /* no authentication */
+
+typedef void (*api_handler)(struct api_req *r);
+
+struct api_route {
+    unsigned methods;               /* enum api_method bits; 0 ends a table */
+    const char *path;
+    unsigned scopes;                /* any of these enum store_scope bits */
+    api_handler fn;
+};
+
+/* hub/api_routes.c: every table, NULL-terminated */
+extern const struct api_route *const api_route_tables[];
+
+/* ---- reading the request ---------------------------------------------- */
+enum api_method api_method(const struct api_req *r);
+const char *api_path(const struct api_req *r);       /* decoded, no query */
+const char *api_path_rest(const struct api_req *r);  /* after a "/*" prefix */
+/* Query parameter, decoded; NULL when absent. */
+const char *api_query(const struct api_req *r, const char *name);
+const char *api_header(const struct api_req *r, const char *name);
+/* The body (bounded by max_body, which libevent enforces with 413). */
+struct slice api_body(struct api_req *r);
+/* Authenticated caller; NULL on API_PUBLIC routes. */
+const struct principal *api_principal(const struct api_req *r);
+struct server *api_server(const struct api_req *r);
+/* Per-request scratch pointer for handlers and their callbacks. */
+void api_set_data(struct api_req *r, void *data);
+void *api_data(const struct api_req *r);
+
+/* ---- answering (each frees r) ----------------------------------------- */
+void api_reply(struct api_req *r, int status, const char *content_type,
+               const char *body, size_t len);
+void api_reply_json(struct api_req *r, int status, const char *json,
+                    size_t len);
+/* code: short stable name ("invalid", "not_found"); message: static text,
+ * never a value from the request; field: where, or NULL */
+void api_reply_error(struct api_req *r, int status, const char *code,
+                     const char *message, const char *field);
+/* 503 with Retry-After, for back-pressure and an unreachable database */
+void api_reply_busy(struct api_req *r, const char *message);
+/* Add a response header before replying. */
+void api_add_header(struct api_req *r, const char *name, const char *value);
+
+/* ---- off the loop thread ---------------------------------------------- */
+typedef int (*api_work_fn)(struct store *s, void *arg);
+typedef void (*api_done_fn)(struct api_req *r, int rc, void *arg);
+/*
+ * Run work(s, arg) on a database worker, then done(r, rc, arg) on the loop
+ * thread. If the queue is full, done runs at once with HUB_EBUSY.
+ * `arg` must live until done (allocate it; free it in done).
+ */
+void api_db(struct api_req *r, api_work_fn work, api_done_fn done, void *arg);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * api_events.c - GET /v1/events: the cursor-paged pull feed for partners
+ * without a server. Parameters are checked whole before any query:
+ *   after  cursor from the previous page's "next" (decimal, default 0)
+ *   topic  a topic or a prefix pattern ("adt.*")
+ *   since  lower bound on occurred_at (ISO 8601)
+ *   limit  1..1000, default 100
+ * The store decides what the caller may see (what it sent, what was routed
+ * to it; everything for admin) and audits the read.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "common/hub_err.h"
+
+#define EVENTS_MAX_LIMIT 1000
+
+struct page {
+    struct principal who;
+    int64_t after;
+    char topic[64];
+    char since[40];
+    int limit;
+    char *json;
+};
+
+static bool only(const char *s, const char *allowed)
+{
+    for (; *s; s++)
+        if (strchr(allowed, *s) == NULL)
+            return false;
+    return true;
+}
+
+static int work(struct store *s, void *arg)
+{
+    struct page *p = arg;
+    return store_events_page(s, &p->who, p->after,
+                             p->topic[0] ? p->topic : NULL,
+                             p->since[0] ? p->since : NULL, p->limit,
+                             &p->json);
+}
+
+static void done(struct api_req *r, int rc, void *arg)
+{
+    struct page *p = arg;
+    if (rc == HUB_OK && p->json)
+        api_reply_json(r, 200, p->json, strlen(p->json));
+    else if (rc == HUB_EINVALID)
+        api_reply_error(r, 400, "invalid", "bad feed parameters", NULL);
+    else
+        api_reply_busy(r, "event feed unavailable, retry");
+    free(p->json);
+    free(p);
+}
+
+static void events(struct api_req *r)
+{
+    const char *after = api_query(r, "after");
+    const char *topic = api_query(r, "topic");
+    const char *since = api_query(r, "since");
+    const char *limit = api_query(r, "limit");
+    struct page *p = calloc(1, sizeof(*p));
+    char *end;
+
+    if (p == NULL)
+        abort();
+    p->who = *api_principal(r);
+    p->limit = 100;
+    if (after && *after) {
+        errno = 0;
+        long long v = strtoll(after, &end, 10);
+        if (errno || end == after || *end || v < 0) {
+            free(p);
+            api_reply_error(r, 400, "invalid", "cursor is not a number",
+                            "after");
+            return;
+        }
+        p->after = v;
+    }
+    if (limit && *limit) {
+        errno = 0;
+        long v = strtol(limit, &end, 10);
+        if (errno || end == limit || *end || v < 1 || v > EVENTS_MAX_LIMIT) {
+            free(p);
+            api_reply_error(r, 400, "invalid", "limit is not 1..1000",
+                            "limit");
+            return;
+        }
+        p->limit = (int)v;
+    }
+    if (topic && *topic) {
+        if (strlen(topic) >= sizeof(p->topic) ||
+            !only(topic, "abcdefghijklmnopqrstuvwxyz._*")) {
+            free(p);
+            api_reply_error(r, 400, "invalid", "topic is not a topic pattern",
+                            "topic");
+            return;
+        }
+        memcpy(p->topic, topic, strlen(topic) + 1);
+    }
+    if (since && *since) {
+        if (strlen(since) >= sizeof(p->since) ||
+            !only(since, "0123456789-T:.+Z ")) {
+            free(p);
+            api_reply_error(r, 400, "invalid", "since is not ISO 8601",
+                            "since");
+            return;
+        }
+        memcpy(p->since, since, strlen(since) + 1);
+        /* a '+' of a UTC offset arrives as ' ' when not percent-encoded */
+        for (char *c = p->since; *c; c++)
+            if (*c == ' ')
+                *c = '+';
+    }
+    api_db(r, work, done, p);
+}
+
+const struct api_route api_events_routes[] = {
+    { API_GET, "/v1/events", SCOPE_SUBSCRIBE, events },
+    { 0, NULL, 0, NULL },
+};

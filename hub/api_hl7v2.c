@@ -1,0 +1,272 @@
+/*
+ * api_hl7v2.c - POST /v1/hl7v2: one or more HL7 v2 messages in one body,
+ * either MLLP-framed or plain (a new message starts at each "MSH" that
+ * begins a line; blank lines between messages are ignored). Each message is
+ * an ingest job like one MLLP frame; the answer is sent when every one of
+ * them committed:
+ *   202  every message accepted (or a duplicate of an accepted one)
+ *   400  at least one rejected (each stored in quarantine, each with its AE/AR)
+ *   503  Retry-After: in-flight cap reached, or the database is unreachable
+ * Body: JSON {"messages":[{"index","ack_code","duplicate","event_ids",
+ * "ack"}],"accepted":n,"rejected":n} or, when the client asks for
+ * text/plain (Accept), the ACKs one after another, each ending in CR LF.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "common/arena.h"
+#include "common/jw.h"
+#include "config.h"
+#include "ingest.h"
+#include "log.h"
+#include "mllp.h"
+#include "server.h"
+
+struct batch {
+    struct api_req *r;
+    size_t n, left;
+    bool failed;                    /* a job never committed */
+    struct ingest_job **jobs;
+};
+
+static bool wants_text(struct api_req *r)
+{
+    const char *a = api_header(r, "Accept");
+    return a && !strstr(a, "json") &&
+           (strstr(a, "text/plain") || strstr(a, "hl7-v2"));
+}
+
+static void event_ids(struct jw *w, const struct ingest_job *j)
+{
+    if (j->res.event_ids_json) {
+        jw_raw(w, slice_from_cstr(j->res.event_ids_json));
+        return;
+    }
+    jw_arr_begin(w);
+    if (!j->res.duplicate)
+        for (size_t i = 0; i < j->msg.n_ev; i++)
+            jw_cstr(w, j->msg.ev_id[i]);
+    jw_arr_end(w);
+}
+
+static void respond(struct batch *b)
+{
+    struct api_req *r = b->r;
+    struct arena a;
+    struct jw w;
+    struct slice out;
+    size_t accepted = 0, rejected = 0;
+    char code[3];
+
+    if (b->failed) {
+        api_reply_busy(r, "database unavailable; nothing was acknowledged");
+        return;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        ingest_job_ack_code(b->jobs[i], code);
+        if (!strcmp(code, "AA"))
+            accepted++;
+        else
+            rejected++;
+    }
+    int status = rejected ? 400 : 202;
+    arena_init(&a, 64 * 1024);
+    if (wants_text(r)) {
+        struct buf t;
+        buf_init(&t, &a, (size_t)1 << 30);
+        for (size_t i = 0; i < b->n; i++) {
+            struct slice ack = ingest_job_answer(b->jobs[i]);
+            buf_append(&t, ack.p, ack.len);
+            buf_puts(&t, "\r\n");
+        }
+        api_reply(r, status, "text/plain; charset=utf-8", t.p, t.len);
+        arena_release(&a);
+        return;
+    }
+    jw_init(&w, &a, (size_t)1 << 30);
+    jw_obj_begin(&w);
+    if (rejected) {
+        char field[32];
+        size_t first = 0;
+        for (; first < b->n; first++) {
+            ingest_job_ack_code(b->jobs[first], code);
+            if (strcmp(code, "AA"))
+                break;
+        }
+        snprintf(field, sizeof(field), "messages[%zu]", first);
+        jw_key(&w, "error");
+        jw_obj_begin(&w);
+        jw_kv_cstr(&w, "code", "rejected");
+        jw_kv_cstr(&w, "message", "message rejected; see its ack");
+        jw_kv_cstr(&w, "field", field);
+        jw_obj_end(&w);
+    }
+    jw_key(&w, "messages");
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < b->n; i++) {
+        const struct ingest_job *j = b->jobs[i];
+        ingest_job_ack_code(j, code);
+        jw_obj_begin(&w);
+        jw_key(&w, "index");
+        jw_int(&w, (int64_t)i);
+        jw_kv_cstr(&w, "ack_code", code);
+        jw_key(&w, "duplicate");
+        jw_bool(&w, j->res.duplicate);
+        jw_key(&w, "event_ids");
+        event_ids(&w, j);
+        if (!j->msg.accepted && !j->res.duplicate) {
+            jw_key(&w, "error");
+            jw_raw(&w, j->msg.error_json);
+        }
+        jw_key(&w, "ack");
+        jw_str(&w, ingest_job_answer(j));
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_key(&w, "accepted");
+    jw_int(&w, (int64_t)accepted);
+    jw_key(&w, "rejected");
+    jw_int(&w, (int64_t)rejected);
+    jw_obj_end(&w);
+    if (jw_finish(&w, &out) == HUB_OK)
+        api_reply_json(r, status, out.p, out.len);
+    else
+        api_reply_error(r, 500, "internal", "response too large", NULL);
+    arena_release(&a);
+}
+
+static void batch_free(struct batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        ingest_job_free(b->jobs[i]);
+    free(b->jobs);
+    free(b);
+}
+
+static void on_done(struct ingest_job *j, void *arg)
+{
+    struct batch *b = arg;
+    if (j->rc != HUB_OK)
+        b->failed = true;
+    if (--b->left == 0) {
+        respond(b);
+        batch_free(b);
+    }
+}
+
+/* Split the body into messages. Returns the count (<= max), or -1 when
+ * there are more than max, or -2 for broken MLLP framing. */
+static long split(struct slice body, size_t max_frame, struct slice *out,
+                  size_t max)
+{
+    const char *p = body.p, *end = body.p + body.len;
+    size_t n = 0;
+
+    while (p < end && (*p == '\r' || *p == '\n' || *p == ' ' || *p == '\t'))
+        p++;
+    if (p < end && *p == MLLP_SB) {
+        while (p < end) {
+            struct slice m;
+            ssize_t used = mllp_frame(p, (size_t)(end - p), max_frame, &m);
+            if (used <= 0)
+                return -2;
+            if (n == max)
+                return -1;
+            out[n++] = m;
+            p += used;
+            while (p < end && (*p == '\r' || *p == '\n'))
+                p++;
+        }
+        return (long)n;
+    }
+    while (p < end) {
+        /* the next "MSH" at the start of a line ends this message */
+        const char *q = p + 1, *next = end;
+        for (; q + 3 <= end; q++) {
+            if ((q[-1] == '\r' || q[-1] == '\n') && memcmp(q, "MSH", 3) == 0) {
+                next = q;
+                break;
+            }
+        }
+        const char *e = next;
+        while (e > p && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' '))
+            e--;
+        if (e > p) {
+            if (n == max)
+                return -1;
+            /* keep the last segment's terminator when there was one */
+            size_t len = (size_t)(e - p);
+            if (e < next && e[0] == '\r')
+                len++;
+            out[n++] = (struct slice){ p, len };
+        }
+        p = next;
+        while (p < end && (*p == '\r' || *p == '\n'))
+            p++;
+    }
+    return (long)n;
+}
+
+static void post_hl7v2(struct api_req *r)
+{
+    struct server *srv = api_server(r);
+    const struct hub_config *cfg = srv->cfg;
+    struct slice body = api_body(r);
+    size_t max = cfg->max_messages_per_request;
+    struct slice *msgs;
+    long n;
+
+    if (body.len == 0) {
+        api_reply_error(r, 400, "invalid", "empty body", "body");
+        return;
+    }
+    if (!ingest_has_room(srv->ing, 1, body.len)) {
+        api_reply_busy(r, "ingest is at capacity, retry later");
+        return;
+    }
+    msgs = calloc(max, sizeof(*msgs));
+    if (msgs == NULL)
+        abort();
+    n = split(body, cfg->max_frame, msgs, max);
+    if (n == -1) {
+        free(msgs);
+        api_reply_error(r, 413, "limit", "too many messages in one request",
+                        "body");
+        return;
+    }
+    if (n == -2) {
+        free(msgs);
+        api_reply_error(r, 400, "syntax", "broken MLLP framing", "body");
+        return;
+    }
+    if (n == 0) {
+        free(msgs);
+        api_reply_error(r, 400, "invalid", "no message in the body", "body");
+        return;
+    }
+    struct batch *b = calloc(1, sizeof(*b));
+    if (b == NULL)
+        abort();
+    b->r = r;
+    b->n = b->left = (size_t)n;
+    b->jobs = calloc((size_t)n, sizeof(*b->jobs));
+    if (b->jobs == NULL)
+        abort();
+    uint64_t t0 = ingest_now_ns();
+    for (long i = 0; i < n; i++) {
+        b->jobs[i] = ingest_job_new();
+        b->jobs[i]->t_start_ns = t0;
+        ingest_prepare_hl7(b->jobs[i], api_principal(r)->org_id, msgs[i].p,
+                           msgs[i].len);
+    }
+    free(msgs);
+    for (long i = 0; i < n; i++)
+        ingest_submit(srv->ing, b->jobs[i], on_done, b);
+}
+
+const struct api_route api_hl7v2_routes[] = {
+    { API_POST, "/v1/hl7v2", SCOPE_INGEST, post_hl7v2 },
+    { 0, NULL, 0, NULL },
+};

@@ -1,0 +1,426 @@
+/*
+ * config.c - defaults, then the file, then the environment.
+ * One table lists every key with its type and limits, so that the file, the
+ * environment and the example (deploy/hubd.conf.example) cannot drift apart
+ * silently: a key missing here is refused as unknown.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/hub_err.h"
+
+enum kind { K_STR, K_INT, K_SIZE, K_BOOL, K_PORT, K_SPECIAL };
+
+struct key {
+    const char *name;
+    enum kind kind;
+    size_t off;
+    size_t size;                    /* K_STR: buffer size */
+    long long min, max;
+};
+
+#define F(field) offsetof(struct hub_config, field)
+#define S(field) sizeof(((struct hub_config *)0)->field)
+
+static const struct key keys[] = {
+    { "profile", K_SPECIAL, 0, 0, 0, 0 },
+    { "database_url", K_STR, F(database_url), S(database_url), 0, 0 },
+    { "migrate_at_start", K_BOOL, F(migrate_at_start), 0, 0, 1 },
+    { "migrations_dir", K_STR, F(migrations_dir), S(migrations_dir), 0, 0 },
+    { "mllp_bind", K_SPECIAL, 0, 0, 0, 0 },
+    { "mllp_port", K_SPECIAL, 0, 0, 0, 0 },
+    { "mllp_org", K_SPECIAL, 0, 0, 0, 0 },
+    { "mllp_listener", K_SPECIAL, 0, 0, 0, 0 },
+    { "mllps_bind", K_STR, F(mllps_bind), S(mllps_bind), 0, 0 },
+    { "mllps_port", K_PORT, F(mllps_port), 0, -1, 65535 },
+    { "https_bind", K_STR, F(https_bind), S(https_bind), 0, 0 },
+    { "https_port", K_PORT, F(https_port), 0, -1, 65535 },
+    { "http_bind", K_STR, F(http_bind), S(http_bind), 0, 0 },
+    { "http_port", K_PORT, F(http_port), 0, -1, 65535 },
+    { "ports_file", K_STR, F(ports_file), S(ports_file), 0, 0 },
+    { "tls_cert", K_STR, F(tls_cert), S(tls_cert), 0, 0 },
+    { "tls_key", K_STR, F(tls_key), S(tls_key), 0, 0 },
+    { "tls_ca", K_STR, F(tls_ca), S(tls_ca), 0, 0 },
+    { "allow_tokens", K_BOOL, F(allow_tokens), 0, 0, 1 },
+    { "max_frame", K_SIZE, F(max_frame), 0, 1024, 64ll << 20 },
+    { "max_body", K_SIZE, F(max_body), 0, 1024, 256ll << 20 },
+    { "max_messages_per_request", K_SIZE, F(max_messages_per_request), 0, 1,
+      100000 },
+    { "max_connections", K_INT, F(max_connections), 0, 1, 1000000 },
+    { "idle_timeout", K_INT, F(idle_timeout), 0, 1, 86400 },
+    { "slow_sender_timeout", K_INT, F(slow_sender_timeout), 0, 1, 3600 },
+    { "http_timeout", K_INT, F(http_timeout), 0, 1, 3600 },
+    { "inflight_max", K_SIZE, F(inflight_max), 0, 1, 10000000 },
+    { "inflight_max_bytes", K_SIZE, F(inflight_max_bytes), 0, 1024,
+      64ll << 30 },
+    { "conn_inflight_max", K_SIZE, F(conn_inflight_max), 0, 1, 100000 },
+    { "retry_after", K_INT, F(retry_after), 0, 1, 3600 },
+    { "commit_threads", K_INT, F(commit_threads), 0, 1, 64 },
+    { "commit_batch_max", K_SIZE, F(commit_batch_max), 0, 1, 100000 },
+    { "commit_wait_us", K_INT, F(commit_wait_us), 0, 0, 1000000 },
+    { "db_threads", K_INT, F(db_threads), 0, 1, 64 },
+    { "auth_cache_ttl", K_INT, F(auth_cache_ttl), 0, 0, 86400 },
+    { "shutdown_timeout", K_INT, F(shutdown_timeout), 0, 0, 3600 },
+    { "log_level", K_STR, F(log_level), S(log_level), 0, 0 },
+};
+
+static void copy(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src);
+}
+
+void config_defaults(struct hub_config *c, enum config_profile profile)
+{
+    const char *any = profile == PROFILE_DEV ? "127.0.0.1" : "0.0.0.0";
+
+    memset(c, 0, sizeof(*c));
+    c->profile = profile;
+    c->migrate_at_start = profile == PROFILE_DEV;
+    copy(c->migrations_dir, sizeof(c->migrations_dir), "schemas/migrations");
+    c->n_mllp = 1;
+    copy(c->mllp[0].bind, sizeof(c->mllp[0].bind), any);
+    c->mllp[0].port = 2575;
+    copy(c->mllps_bind, sizeof(c->mllps_bind), any);
+    c->mllps_port = 2576;
+    copy(c->https_bind, sizeof(c->https_bind), any);
+    c->https_port = 8443;
+    copy(c->http_bind, sizeof(c->http_bind), "127.0.0.1");
+    c->http_port = profile == PROFILE_DEV ? 8080 : -1;
+    if (profile == PROFILE_DEV) {
+        copy(c->tls_cert, sizeof(c->tls_cert), "var/certs/server.crt");
+        copy(c->tls_key, sizeof(c->tls_key), "var/certs/server.key");
+        copy(c->tls_ca, sizeof(c->tls_ca), "var/certs/ca.crt");
+    } else {
+        copy(c->tls_cert, sizeof(c->tls_cert), "/etc/hub/server.crt");
+        copy(c->tls_key, sizeof(c->tls_key), "/etc/hub/server.key");
+        copy(c->tls_ca, sizeof(c->tls_ca), "/etc/hub/ca.crt");
+    }
+    c->allow_tokens = profile == PROFILE_DEV;
+    c->max_frame = 1u << 20;
+    c->max_body = 16u << 20;
+    c->max_messages_per_request = 1000;
+    c->max_connections = 4096;
+    c->idle_timeout = 300;
+    c->slow_sender_timeout = 30;
+    c->http_timeout = 60;
+    c->inflight_max = 4096;
+    c->inflight_max_bytes = 64u << 20;
+    c->conn_inflight_max = 128;
+    c->retry_after = 1;
+    c->commit_threads = 2;
+    c->commit_batch_max = 512;
+    c->commit_wait_us = 0;
+    c->db_threads = 2;
+    c->auth_cache_ttl = 30;
+    c->shutdown_timeout = 10;
+    copy(c->log_level, sizeof(c->log_level), "info");
+}
+
+static int parse_ll(const char *v, long long min, long long max,
+                    long long *out)
+{
+    char *end;
+    long long mult = 1;
+
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v)
+        return HUB_EINVALID;
+    /* sizes may carry a binary suffix: 1M, 64K, 2G */
+    if (*end == 'K' || *end == 'k')
+        mult = 1ll << 10;
+    else if (*end == 'M' || *end == 'm')
+        mult = 1ll << 20;
+    else if (*end == 'G' || *end == 'g')
+        mult = 1ll << 30;
+    if (mult != 1)
+        end++;
+    if (*end != '\0')
+        return HUB_EINVALID;
+    if (x != 0 && (x > max / mult || x < min / mult))
+        return HUB_EINVALID;
+    x *= mult;
+    if (x < min || x > max)
+        return HUB_EINVALID;
+    *out = x;
+    return HUB_OK;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+    if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on") ||
+        !strcmp(v, "1"))
+        *out = true;
+    else if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off") ||
+             !strcmp(v, "0"))
+        *out = false;
+    else
+        return HUB_EINVALID;
+    return HUB_OK;
+}
+
+/* "[addr:]port org" -> one more plain MLLP listener */
+static int add_listener(struct hub_config *c, const char *v)
+{
+    char tmp[256], *sp, *colon;
+    long long port;
+
+    if (c->n_mllp >= CONFIG_MAX_MLLP_LISTENERS || strlen(v) >= sizeof(tmp))
+        return HUB_EINVALID;
+    copy(tmp, sizeof(tmp), v);
+    sp = strchr(tmp, ' ');
+    if (sp == NULL)
+        return HUB_EINVALID;
+    *sp++ = '\0';
+    while (*sp == ' ')
+        sp++;
+    if (*sp == '\0' || strlen(sp) >= sizeof(c->mllp[0].org))
+        return HUB_EINVALID;
+    struct config_mllp_listener *l = &c->mllp[c->n_mllp];
+    colon = strrchr(tmp, ':');
+    if (colon) {
+        *colon = '\0';
+        if (strlen(tmp) >= sizeof(l->bind))
+            return HUB_EINVALID;
+        copy(l->bind, sizeof(l->bind), tmp);
+        colon++;
+    } else {
+        copy(l->bind, sizeof(l->bind), c->mllp[0].bind);
+        colon = tmp;
+    }
+    if (parse_ll(colon, 0, 65535, &port))
+        return HUB_EINVALID;
+    l->port = (int)port;
+    copy(l->org, sizeof(l->org), sp);
+    c->n_mllp++;
+    return HUB_OK;
+}
+
+static int set_special(struct hub_config *c, const char *key, const char *v)
+{
+    long long x;
+
+    if (!strcmp(key, "profile")) {
+        if (strcmp(v, "dev") && strcmp(v, "production"))
+            return HUB_EINVALID;
+        return HUB_OK;              /* applied before everything else */
+    }
+    if (!strcmp(key, "mllp_bind")) {
+        if (strlen(v) >= sizeof(c->mllp[0].bind))
+            return HUB_EINVALID;
+        copy(c->mllp[0].bind, sizeof(c->mllp[0].bind), v);
+        return HUB_OK;
+    }
+    if (!strcmp(key, "mllp_port")) {
+        if (parse_ll(v, -1, 65535, &x))
+            return HUB_EINVALID;
+        c->mllp[0].port = (int)x;
+        return HUB_OK;
+    }
+    if (!strcmp(key, "mllp_org")) {
+        if (strlen(v) >= sizeof(c->mllp[0].org))
+            return HUB_EINVALID;
+        copy(c->mllp[0].org, sizeof(c->mllp[0].org), v);
+        return HUB_OK;
+    }
+    /* mllp_listener: repeatable; in one value, entries split by ',' */
+    char tmp[1024];
+    if (strlen(v) >= sizeof(tmp))
+        return HUB_EINVALID;
+    copy(tmp, sizeof(tmp), v);
+    char *p = tmp;
+    while (p && *p) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma++ = '\0';
+        while (*p == ' ')
+            p++;
+        if (*p && add_listener(c, p))
+            return HUB_EINVALID;
+        p = comma;
+    }
+    return HUB_OK;
+}
+
+int config_set(struct hub_config *c, const char *key, const char *value)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const struct key *k = &keys[i];
+        char *field = (char *)c + k->off;
+        long long x;
+        bool b;
+
+        if (strcmp(k->name, key))
+            continue;
+        switch (k->kind) {
+        case K_SPECIAL:
+            return set_special(c, key, value);
+        case K_STR:
+            if (strlen(value) >= k->size)
+                return HUB_EINVALID;
+            copy(field, k->size, value);
+            return HUB_OK;
+        case K_BOOL:
+            if (parse_bool(value, &b))
+                return HUB_EINVALID;
+            *(bool *)field = b;
+            return HUB_OK;
+        case K_INT:
+        case K_PORT:
+            if (parse_ll(value, k->min, k->max, &x))
+                return HUB_EINVALID;
+            *(int *)field = (int)x;
+            return HUB_OK;
+        case K_SIZE:
+            if (parse_ll(value, k->min, k->max, &x))
+                return HUB_EINVALID;
+            *(size_t *)field = (size_t)x;
+            return HUB_OK;
+        }
+    }
+    return HUB_EINVALID;
+}
+
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' ||
+                 s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}
+
+/* Split "key = value" in place; NULL key for blank lines and comments. */
+static int split_line(char *line, char **key, char **val)
+{
+    char *s = trim(line);
+    *key = *val = NULL;
+    if (*s == '\0' || *s == '#')
+        return HUB_OK;
+    char *eq = strchr(s, '=');
+    if (eq == NULL)
+        return HUB_EINVALID;
+    *eq = '\0';
+    *key = trim(s);
+    *val = trim(eq + 1);
+    /* optional quotes around the value */
+    size_t n = strlen(*val);
+    if (n >= 2 && (*val)[0] == '"' && (*val)[n - 1] == '"') {
+        (*val)[n - 1] = '\0';
+        (*val)++;
+    }
+    return HUB_OK;
+}
+
+#define CONFIG_MAX_FILE (1u << 20)
+
+int config_load(struct hub_config *c, const char *path, char *errbuf,
+                size_t errlen)
+{
+    enum config_profile profile = PROFILE_DEV;
+    char *text = NULL;
+    size_t len = 0;
+    const char *envp;
+    int rc = HUB_EINVALID;
+
+    if (path) {
+        FILE *f = fopen(path, "r");
+        if (f == NULL) {
+            snprintf(errbuf, errlen, "%s: cannot open", path);
+            return HUB_EINVALID;
+        }
+        text = malloc(CONFIG_MAX_FILE + 1);
+        if (text == NULL)
+            abort();
+        len = fread(text, 1, CONFIG_MAX_FILE + 1, f);
+        fclose(f);
+        if (len > CONFIG_MAX_FILE) {
+            snprintf(errbuf, errlen, "%s: file too large", path);
+            goto out;
+        }
+        text[len] = '\0';
+        /* first pass: the profile chooses the defaults */
+        char *dup = strdup(text), *save = NULL;
+        if (dup == NULL)
+            abort();
+        for (char *line = strtok_r(dup, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
+            char *k, *v;
+            if (split_line(line, &k, &v) == HUB_OK && k &&
+                !strcmp(k, "profile") && !strcmp(v, "production"))
+                profile = PROFILE_PRODUCTION;
+        }
+        free(dup);
+    }
+    envp = getenv("HUB_PROFILE");
+    if (envp && *envp) {
+        if (!strcmp(envp, "production"))
+            profile = PROFILE_PRODUCTION;
+        else if (!strcmp(envp, "dev"))
+            profile = PROFILE_DEV;
+        else {
+            snprintf(errbuf, errlen, "HUB_PROFILE: not dev|production");
+            goto out;
+        }
+    }
+    config_defaults(c, profile);
+
+    if (text) {
+        int lineno = 0;
+        char *p = text;
+        while (p && *p) {
+            char *nl = strchr(p, '\n'), *k, *v;
+            if (nl)
+                *nl++ = '\0';
+            lineno++;
+            if (split_line(p, &k, &v) != HUB_OK) {
+                snprintf(errbuf, errlen, "%s:%d: expected key = value", path,
+                         lineno);
+                goto out;
+            }
+            if (k && config_set(c, k, v) != HUB_OK) {
+                snprintf(errbuf, errlen, "%s:%d: bad key or value for '%.64s'",
+                         path, lineno, k);
+                goto out;
+            }
+            p = nl;
+        }
+    }
+
+    /* environment: HUB_<KEY>, and DATABASE_URL */
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char name[80] = "HUB_";
+        size_t j;
+        for (j = 0; keys[i].name[j] && j + 5 < sizeof(name); j++)
+            name[4 + j] = (char)toupper((unsigned char)keys[i].name[j]);
+        name[4 + j] = '\0';
+        envp = getenv(name);
+        if (envp == NULL || !strcmp(keys[i].name, "profile"))
+            continue;
+        if (config_set(c, keys[i].name, envp) != HUB_OK) {
+            snprintf(errbuf, errlen, "%s: bad value", name);
+            goto out;
+        }
+    }
+    envp = getenv("DATABASE_URL");
+    if (envp && *envp && config_set(c, "database_url", envp) != HUB_OK) {
+        snprintf(errbuf, errlen, "DATABASE_URL: too long");
+        goto out;
+    }
+    if (c->profile == PROFILE_PRODUCTION && c->http_port >= 0) {
+        snprintf(errbuf, errlen,
+                 "http_port: plain HTTP is for the dev profile only");
+        goto out;
+    }
+    rc = HUB_OK;
+out:
+    free(text);
+    return rc;
+}

@@ -1,0 +1,89 @@
+/*
+ * config.h - hubd configuration: documented defaults, then a `key = value`
+ * file, then the environment (HUB_<KEY in upper case>, and DATABASE_URL),
+ * each overriding the one before. Every key is documented in
+ * deploy/hubd.conf.example. Values are checked whole and range-checked;
+ * an unknown key or a bad value is an error that names the key (never the
+ * value, which may be a secret).
+ */
+#ifndef HUB_CONFIG_H
+#define HUB_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_MAX_MLLP_LISTENERS 16
+#define CONFIG_STR 256
+
+enum config_profile { PROFILE_DEV, PROFILE_PRODUCTION };
+
+/* One plain MLLP listener, bound to the one organization that may send on
+ * it (MSH-4 is recorded but never trusted as identity). */
+struct config_mllp_listener {
+    char bind[64];
+    int port;                       /* 0: an ephemeral port */
+    char org[64];
+};
+
+struct hub_config {
+    enum config_profile profile;
+    char database_url[1024];
+    bool migrate_at_start;
+    char migrations_dir[CONFIG_STR];
+
+    /* listeners; a port of -1 disables one, 0 asks for an ephemeral port */
+    struct config_mllp_listener mllp[CONFIG_MAX_MLLP_LISTENERS];
+    size_t n_mllp;
+    char mllps_bind[64];
+    int mllps_port;                 /* MLLP over TLS, org by client cert */
+    char https_bind[64];
+    int https_port;
+    char http_bind[64];
+    int http_port;                  /* plain HTTP: dev profile only */
+    char ports_file[CONFIG_STR];    /* where to write bound ports (tests) */
+
+    /* TLS */
+    char tls_cert[CONFIG_STR];
+    char tls_key[CONFIG_STR];
+    char tls_ca[CONFIG_STR];        /* the hub CA that signs client certs */
+    bool allow_tokens;              /* bearer tokens (default: dev only) */
+
+    /* limits */
+    size_t max_frame;               /* MLLP payload bytes */
+    size_t max_body;                /* HTTP body bytes */
+    size_t max_messages_per_request;
+    int max_connections;            /* MLLP connections, all listeners */
+    int idle_timeout;               /* seconds without a byte */
+    int slow_sender_timeout;        /* seconds to finish a started frame */
+    int http_timeout;               /* seconds, evhttp read/write */
+    size_t inflight_max;            /* messages parsed, not yet answered */
+    size_t inflight_max_bytes;
+    size_t conn_inflight_max;       /* pipelined frames per connection */
+    int retry_after;                /* seconds, in 503 answers */
+
+    /* group commit and database workers */
+    int commit_threads;
+    size_t commit_batch_max;        /* messages per transaction */
+    int commit_wait_us;             /* linger to gather a bigger batch */
+    int db_threads;                 /* API reads and auth lookups */
+    int auth_cache_ttl;             /* seconds */
+    int shutdown_timeout;           /* seconds to finish in-flight commits */
+
+    char log_level[16];
+};
+
+/* Fill *c with the defaults of `profile`. */
+void config_defaults(struct hub_config *c, enum config_profile profile);
+
+/*
+ * Load: defaults for the profile (from HUB_PROFILE or the file's `profile`
+ * key), then `path` (NULL: none), then the environment. Returns HUB_OK or
+ * HUB_EINVALID with a message in errbuf ("hubd.conf:12: unknown key").
+ */
+int config_load(struct hub_config *c, const char *path, char *errbuf,
+                size_t errlen) __attribute__((warn_unused_result));
+
+/* Apply one setting (exposed for tests). HUB_EINVALID on a bad key/value. */
+int config_set(struct hub_config *c, const char *key, const char *value);
+
+#endif

@@ -1,0 +1,505 @@
+/*
+ * ingest.c - committer threads and group commit.
+ *
+ * Queues (each under its own mutex):
+ *   pending: loop thread -> committers. A committer takes everything pending
+ *            up to commit_batch_max as ONE transaction (group commit: what
+ *            arrived while the previous commit was in fsync shares the next).
+ *   done:    committers -> loop thread, then event_active(done_ev).
+ * Counters of what is in flight are touched by the loop thread only.
+ *
+ * A database failure never drops a batch: the committer keeps it, frees its
+ * connection, reconnects with exponential backoff (50 ms .. 2 s) and retries
+ * the same batch; a retry after an unknown commit outcome is safe because the
+ * store de-duplicates on (org, key). Meanwhile ingest_ready() is false and the
+ * in-flight caps make the listeners push back.
+ */
+#include "ingest.h"
+
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+
+struct waiter {
+    void (*cb)(void *);
+    void *arg;
+    struct waiter *next;
+};
+
+struct committer {
+    struct ingest *ing;
+    pthread_t tid;
+    int idx;
+    int healthy;                    /* atomic: has a working connection */
+};
+
+struct ingest {
+    struct event_base *base;
+    struct event *done_ev;
+    char url[1024];
+    size_t batch_max;
+    int wait_us;
+    int shutdown_timeout;
+
+    pthread_mutex_t mu;             /* pending + stop */
+    pthread_cond_t cv;
+    struct ingest_job *pend_head, *pend_tail;
+    int stopping;
+    struct timespec stop_deadline;
+
+    pthread_mutex_t done_mu;
+    struct ingest_job *done_head, *done_tail;
+
+    /* loop thread only */
+    size_t inflight, inflight_bytes;
+    size_t max_msgs, max_bytes;
+    struct waiter *waiters;
+
+    struct committer *c;
+    int n_c;
+};
+
+uint64_t ingest_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+struct ingest_job *ingest_job_new(void)
+{
+    struct ingest_job *j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        abort();
+    arena_init(&j->a, 16 * 1024);
+    return j;
+}
+
+void ingest_job_free(struct ingest_job *j)
+{
+    if (j == NULL)
+        return;
+    store_msg_result_release(&j->res);
+    arena_release(&j->a);
+    free(j);
+}
+
+void ingest_job_init(struct ingest_job *j, const char *org_id,
+                     const char *format, const char *p, size_t len)
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    struct timespec ts;
+    struct tm tm;
+    char *raw = arena_alloc(&j->a, len + 1);
+
+    snprintf(j->org_id, sizeof(j->org_id), "%s", org_id);
+    if (len)
+        memcpy(raw, p, len);
+    raw[len] = '\0';
+    j->msg.org_id = j->org_id;
+    j->msg.format = format;
+    j->msg.raw = (struct slice){ raw, len };
+    EVP_Digest(raw, len, md, &mdlen, EVP_sha256(), NULL);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(j->msg.sha256 + 2 * i, 3, "%02x", md[i]);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(j->msg.received_at, sizeof(j->msg.received_at),
+             "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             ts.tv_nsec / 1000000);
+    j->bytes = len + sizeof(*j);
+    if (j->t_start_ns == 0)
+        j->t_start_ns = ingest_now_ns();
+}
+
+struct slice ingest_job_answer(const struct ingest_job *j)
+{
+    if (j->res.duplicate && j->res.reply)
+        return (struct slice){ j->res.reply, j->res.reply_len };
+    return j->msg.reply;
+}
+
+void ingest_job_ack_code(const struct ingest_job *j, char out[3])
+{
+    struct slice a = ingest_job_answer(j);
+
+    memcpy(out, j->ack_code, 3);
+    if (!j->res.duplicate)
+        return;
+    /* MSA-1 of the stored ACK: "MSA" <field separator> code */
+    for (size_t i = 0; i + 6 <= a.len; i++) {
+        if ((i == 0 || a.p[i - 1] == '\r' || a.p[i - 1] == '\n') &&
+            memcmp(a.p + i, "MSA", 3) == 0) {
+            out[0] = a.p[i + 4];
+            out[1] = a.p[i + 5];
+            out[2] = '\0';
+            return;
+        }
+    }
+}
+
+/* ---- committer threads ------------------------------------------------ */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+static bool past(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return now.tv_sec > t->tv_sec ||
+           (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
+static bool give_up(struct ingest *ing)
+{
+    bool r;
+    pthread_mutex_lock(&ing->mu);
+    r = ing->stopping && past(&ing->stop_deadline);
+    pthread_mutex_unlock(&ing->mu);
+    return r;
+}
+
+/* Connect, with backoff, until connected or giving up at shutdown. */
+static struct store *connect_backoff(struct committer *c)
+{
+    struct ingest *ing = c->ing;
+    long delay = 50;
+    struct store *s = NULL;
+
+    for (;;) {
+        if (store_connect(ing->url, &s) == HUB_OK) {
+            __atomic_store_n(&c->healthy, 1, __ATOMIC_RELAXED);
+            log_info("ingest.db_connected", "committer=%d", c->idx);
+            return s;
+        }
+        __atomic_store_n(&c->healthy, 0, __ATOMIC_RELAXED);
+        if (give_up(ing))
+            return NULL;
+        sleep_ms(delay);
+        delay = delay * 2 > 2000 ? 2000 : delay * 2;
+    }
+}
+
+static void deliver(struct ingest *ing, struct ingest_job *head,
+                    struct ingest_job *tail)
+{
+    pthread_mutex_lock(&ing->done_mu);
+    if (ing->done_tail)
+        ing->done_tail->next = head;
+    else
+        ing->done_head = head;
+    ing->done_tail = tail;
+    pthread_mutex_unlock(&ing->done_mu);
+    event_active(ing->done_ev, EV_READ, 0);
+}
+
+static void *committer_main(void *arg)
+{
+    struct committer *c = arg;
+    struct ingest *ing = c->ing;
+    struct store *s = connect_backoff(c);
+    size_t cap = ing->batch_max;
+    struct store_msg *m = calloc(cap, sizeof(*m));
+    struct store_msg_result *res = calloc(cap, sizeof(*res));
+    struct ingest_job **jobs = calloc(cap, sizeof(*jobs));
+
+    if (m == NULL || res == NULL || jobs == NULL)
+        abort();
+    for (;;) {
+        struct ingest_job *head, *tail;
+        size_t n = 0;
+
+        pthread_mutex_lock(&ing->mu);
+        while (ing->pend_head == NULL && !ing->stopping) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            if (pthread_cond_timedwait(&ing->cv, &ing->mu, &ts) != 0 &&
+                ing->pend_head == NULL) {
+                /* idle: check the link, so that readiness tells the truth
+                 * even when nobody sends */
+                pthread_mutex_unlock(&ing->mu);
+                if (s == NULL || store_ping(s) != HUB_OK) {
+                    __atomic_store_n(&c->healthy, 0, __ATOMIC_RELAXED);
+                    store_free(s);
+                    s = NULL;
+                    if (store_connect(ing->url, &s) == HUB_OK)
+                        __atomic_store_n(&c->healthy, 1, __ATOMIC_RELAXED);
+                    else
+                        s = NULL;
+                }
+                pthread_mutex_lock(&ing->mu);
+            }
+        }
+        if (ing->pend_head == NULL && ing->stopping) {
+            pthread_mutex_unlock(&ing->mu);
+            break;
+        }
+        if (ing->wait_us > 0 && ing->pend_head->next == NULL &&
+            !ing->stopping) {
+            /* linger briefly to gather a bigger batch */
+            pthread_mutex_unlock(&ing->mu);
+            struct timespec ts = { 0, (long)ing->wait_us * 1000L };
+            nanosleep(&ts, NULL);
+            pthread_mutex_lock(&ing->mu);
+        }
+        head = tail = ing->pend_head;
+        while (ing->pend_head && n < cap) {
+            tail = ing->pend_head;
+            jobs[n++] = tail;
+            ing->pend_head = tail->next;
+        }
+        if (ing->pend_head == NULL)
+            ing->pend_tail = NULL;
+        tail->next = NULL;
+        pthread_mutex_unlock(&ing->mu);
+
+        for (size_t i = 0; i < n; i++) {
+            m[i] = jobs[i]->msg;
+            memset(&res[i], 0, sizeof(res[i]));
+        }
+        int rc = HUB_EDB;
+        long delay = 50;
+        for (;;) {
+            if (s == NULL)
+                s = connect_backoff(c);
+            if (s == NULL)
+                break;              /* shutting down, database still down */
+            rc = store_ingest_batch(s, m, n, res);
+            if (rc == HUB_OK)
+                break;
+            /* keep the batch; reconnect and retry */
+            __atomic_store_n(&c->healthy, 0, __ATOMIC_RELAXED);
+            metrics_commit_retry();
+            log_warn("ingest.commit_failed", "committer=%d batch=%zu code=%s",
+                     c->idx, n, hub_strerror(rc));
+            for (size_t i = 0; i < n; i++) {
+                store_msg_result_release(&res[i]);
+                memset(&res[i], 0, sizeof(res[i]));
+            }
+            store_free(s);
+            s = NULL;
+            if (give_up(ing))
+                break;
+            sleep_ms(delay);
+            delay = delay * 2 > 2000 ? 2000 : delay * 2;
+        }
+        if (rc == HUB_OK)
+            metrics_commit_batch(n);
+        for (size_t i = 0; i < n; i++) {
+            jobs[i]->rc = rc;
+            if (rc == HUB_OK)
+                jobs[i]->res = res[i];
+        }
+        deliver(ing, head, tail);
+    }
+    store_free(s);
+    free(m);
+    free(res);
+    free(jobs);
+    return NULL;
+}
+
+/* ---- loop thread ------------------------------------------------------ */
+
+static void run_waiters(struct ingest *ing)
+{
+    while (ing->waiters && ingest_has_room(ing, 1, 0)) {
+        struct waiter *w = ing->waiters;
+        ing->waiters = w->next;
+        void (*cb)(void *) = w->cb;
+        void *arg = w->arg;
+        free(w);
+        cb(arg);
+    }
+}
+
+static void on_done(evutil_socket_t fd, short what, void *arg)
+{
+    struct ingest *ing = arg;
+    struct ingest_job *j;
+    (void)fd;
+    (void)what;
+
+    pthread_mutex_lock(&ing->done_mu);
+    j = ing->done_head;
+    ing->done_head = ing->done_tail = NULL;
+    pthread_mutex_unlock(&ing->done_mu);
+
+    while (j) {
+        struct ingest_job *next = j->next;
+        j->next = NULL;
+        ing->inflight--;
+        ing->inflight_bytes -= j->bytes;
+        if (j->rc == HUB_OK) {
+            if (j->res.duplicate)
+                j->outcome = INGEST_DUPLICATE;
+            else
+                j->outcome = j->msg.accepted ? INGEST_ACCEPTED
+                                             : INGEST_REJECTED;
+            metrics_message((enum metrics_outcome)j->outcome);
+        }
+        j->done(j, j->arg);         /* may free j */
+        j = next;
+    }
+    metrics_inflight_set(ing->inflight);
+    run_waiters(ing);
+}
+
+int ingest_new(struct event_base *base, const struct hub_config *cfg,
+               struct ingest **out)
+{
+    struct ingest *ing = calloc(1, sizeof(*ing));
+    if (ing == NULL)
+        abort();
+    ing->base = base;
+    snprintf(ing->url, sizeof(ing->url), "%s", cfg->database_url);
+    ing->batch_max = cfg->commit_batch_max;
+    ing->wait_us = cfg->commit_wait_us;
+    ing->shutdown_timeout = cfg->shutdown_timeout;
+    ing->max_msgs = cfg->inflight_max;
+    ing->max_bytes = cfg->inflight_max_bytes;
+    pthread_mutex_init(&ing->mu, NULL);
+    pthread_cond_init(&ing->cv, NULL);
+    pthread_mutex_init(&ing->done_mu, NULL);
+    ing->done_ev = event_new(base, -1, 0, on_done, ing);
+    if (ing->done_ev == NULL) {
+        free(ing);
+        return HUB_EIO;
+    }
+    ing->n_c = cfg->commit_threads;
+    ing->c = calloc((size_t)ing->n_c, sizeof(*ing->c));
+    if (ing->c == NULL)
+        abort();
+    for (int i = 0; i < ing->n_c; i++) {
+        ing->c[i].ing = ing;
+        ing->c[i].idx = i;
+        if (pthread_create(&ing->c[i].tid, NULL, committer_main,
+                           &ing->c[i]) != 0) {
+            log_error("ingest.thread_failed", "committer=%d", i);
+            abort();
+        }
+    }
+    *out = ing;
+    return HUB_OK;
+}
+
+void ingest_stop(struct ingest *ing)
+{
+    pthread_mutex_lock(&ing->mu);
+    if (!ing->stopping) {
+        ing->stopping = 1;
+        clock_gettime(CLOCK_REALTIME, &ing->stop_deadline);
+        ing->stop_deadline.tv_sec += ing->shutdown_timeout;
+    }
+    pthread_cond_broadcast(&ing->cv);
+    pthread_mutex_unlock(&ing->mu);
+}
+
+void ingest_free(struct ingest *ing)
+{
+    if (ing == NULL)
+        return;
+    ingest_stop(ing);
+    for (int i = 0; i < ing->n_c; i++)
+        pthread_join(ing->c[i].tid, NULL);
+    /* jobs answered after the loop ended: their owners are gone too */
+    struct ingest_job *j = ing->done_head;
+    while (j) {
+        struct ingest_job *next = j->next;
+        j->rc = HUB_EDB;
+        j->done(j, j->arg);
+        j = next;
+    }
+    while (ing->waiters) {
+        struct waiter *w = ing->waiters;
+        ing->waiters = w->next;
+        free(w);
+    }
+    event_free(ing->done_ev);
+    pthread_mutex_destroy(&ing->mu);
+    pthread_cond_destroy(&ing->cv);
+    pthread_mutex_destroy(&ing->done_mu);
+    free(ing->c);
+    free(ing);
+}
+
+void ingest_submit(struct ingest *ing, struct ingest_job *j,
+                   ingest_done_fn done, void *arg)
+{
+    j->done = done;
+    j->arg = arg;
+    j->next = NULL;
+    ing->inflight++;
+    ing->inflight_bytes += j->bytes;
+    metrics_inflight_set(ing->inflight);
+    pthread_mutex_lock(&ing->mu);
+    if (ing->pend_tail)
+        ing->pend_tail->next = j;
+    else
+        ing->pend_head = j;
+    ing->pend_tail = j;
+    pthread_cond_signal(&ing->cv);
+    pthread_mutex_unlock(&ing->mu);
+}
+
+bool ingest_has_room(const struct ingest *ing, size_t msgs, size_t bytes)
+{
+    return ing->inflight + msgs <= ing->max_msgs &&
+           ing->inflight_bytes + bytes <= ing->max_bytes;
+}
+
+void ingest_wait_room(struct ingest *ing, void (*cb)(void *), void *arg)
+{
+    struct waiter *w = malloc(sizeof(*w)), **pp = &ing->waiters;
+    if (w == NULL)
+        abort();
+    w->cb = cb;
+    w->arg = arg;
+    w->next = NULL;
+    while (*pp)                     /* FIFO: the first to wait resumes first */
+        pp = &(*pp)->next;
+    *pp = w;
+}
+
+void ingest_cancel_wait(struct ingest *ing, void *arg)
+{
+    struct waiter **pp = &ing->waiters;
+    while (*pp) {
+        if ((*pp)->arg == arg) {
+            struct waiter *w = *pp;
+            *pp = w->next;
+            free(w);
+        } else {
+            pp = &(*pp)->next;
+        }
+    }
+}
+
+size_t ingest_inflight(const struct ingest *ing)
+{
+    return ing->inflight;
+}
+
+bool ingest_ready(const struct ingest *ing)
+{
+    for (int i = 0; i < ing->n_c; i++)
+        if (!__atomic_load_n(&ing->c[i].healthy, __ATOMIC_RELAXED))
+            return false;
+    return true;
+}

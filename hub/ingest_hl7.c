@@ -1,0 +1,136 @@
+/*
+ * ingest_hl7.c - HL7 v2 into an ingest job: parse, normalize, and build the
+ * ACK that will be sent once the job's transaction committed.
+ *   parsed + normalized  -> accepted, events, AA
+ *   unsupported / limit  -> quarantine, AR with ERR
+ *   syntax / invalid     -> quarantine, AE with ERR
+ * Only accepted messages carry the idempotency key (MSH-10).
+ * The error JSON and the ERR segment carry the place and static text only,
+ * never a value from the message.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/jw.h"
+#include "hl7v2/hl7v2.h"
+#include "ingest.h"
+#include "log.h"
+
+static void hl7_now(char out[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y%m%d%H%M%S+0000", &tm);
+}
+
+static struct slice error_json(struct arena *a, const struct hub_err *err)
+{
+    struct jw w;
+    struct slice out = SLICE_NULL;
+
+    jw_init(&w, a, 4096);
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "code", hub_strerror(err->code));
+    jw_kv_cstr(&w, "field", err->field);
+    jw_key(&w, "offset");
+    jw_int(&w, (int64_t)err->offset);
+    jw_kv_cstr(&w, "message", err->what ? err->what : "rejected");
+    jw_obj_end(&w);
+    if (jw_finish(&w, &out) != HUB_OK)
+        out = SLICE_LIT("{\"code\":\"limit\"}");
+    return out;
+}
+
+static void reject(struct ingest_job *j, const struct hl7_msg *m,
+                   const struct hub_err *err)
+{
+    char now[32], ack_id[STORE_ID_LEN + 1];
+    const char *code =
+        err->code == HUB_EUNSUPPORTED || err->code == HUB_ELIMIT ? "AR"
+                                                                 : "AE";
+    struct slice ack = SLICE_NULL;
+
+    j->err = *err;
+    if (j->err.what == NULL)
+        j->err.what = "message rejected";
+    memcpy(j->ack_code, code, 3);
+    j->msg.accepted = false;
+    /* no idempotency key: a corrected re-send with the same MSH-10 must be
+     * judged afresh, not answered with the stored AE */
+    j->msg.key = SLICE_NULL;
+    j->msg.error_json = error_json(&j->a, &j->err);
+    hl7_now(now);
+    store_new_id(ack_id);
+    if (hl7_ack(&j->a, m, code, &j->err, ack_id, now, &ack) != HUB_OK &&
+        (m == NULL ||
+         hl7_ack(&j->a, NULL, code, &j->err, ack_id, now, &ack) != HUB_OK))
+        ack = SLICE_NULL;
+    j->msg.reply = ack;
+    j->msg.ev = NULL;
+    j->msg.n_ev = 0;
+    log_info("hl7.rejected", "org=%s sha=%.12s code=%s field=%s offset=%zu",
+             j->org_id, j->msg.sha256, hub_strerror(err->code),
+             j->err.field, j->err.offset);
+}
+
+void ingest_prepare_hl7(struct ingest_job *j, const char *org_id,
+                        const char *p, size_t len)
+{
+    struct hl7_msg *m = NULL;
+    struct hub_err err = { 0 };
+    char now[32], ack_id[STORE_ID_LEN + 1];
+    struct slice ack;
+    int rc;
+
+    ingest_job_init(j, org_id, "hl7v2", p, len);
+    /* parse the job's own copy: the events borrow from it */
+    rc = hl7_parse(&j->a, j->msg.raw.p, j->msg.raw.len, &m, &err);
+    if (m)
+        j->msg.key = hl7_control_id(m);
+    if (rc == HUB_OK)
+        rc = hl7_to_events(&j->a, m, &j->events, &err);
+    if (rc != HUB_OK) {
+        if (err.code == HUB_OK)
+            hub_err_set(&err, rc, "", 0, "message rejected");
+        reject(j, m, &err);
+        return;
+    }
+    char (*ids)[STORE_ID_LEN + 1] =
+        arena_alloc(&j->a, (j->events.n + 1) * sizeof(*ids));
+    for (size_t i = 0; i < j->events.n; i++)
+        store_new_id(ids[i]);
+    hl7_now(now);
+    store_new_id(ack_id);
+    if (hl7_ack(&j->a, m, "AA", NULL, ack_id, now, &ack) != HUB_OK) {
+        hub_err_set(&err, HUB_EINVALID, "MSH", 0, "cannot build the ack");
+        reject(j, m, &err);
+        return;
+    }
+    memcpy(j->ack_code, "AA", 3);
+    j->msg.accepted = true;
+    j->msg.reply = ack;
+    j->msg.ev = j->events.ev;
+    j->msg.n_ev = j->events.n;
+    j->msg.ev_id = (const char(*)[STORE_ID_LEN + 1])ids;
+}
+
+void ingest_prepare_hl7_refused(struct ingest_job *j, const char *org_id,
+                                const char *p, size_t len,
+                                const struct hub_err *err)
+{
+    struct hl7_msg *m = NULL;
+    struct hub_err perr;
+    const char *cr;
+
+    ingest_job_init(j, org_id, "hl7v2", p, len);
+    /* the MSH segment alone, so that the AR can echo MSH-10 */
+    cr = memchr(j->msg.raw.p, '\r', j->msg.raw.len < 8192 ? j->msg.raw.len
+                                                           : 8192);
+    if (cr) {
+        (void)!hl7_parse(&j->a, j->msg.raw.p, (size_t)(cr - j->msg.raw.p) + 1,
+                         &m, &perr);
+    }
+    reject(j, m, err);
+}

@@ -1,0 +1,531 @@
+/*
+ * listen_http.c - HTTPS (OpenSSL bufferevents through evhttp_set_bevcb) and,
+ * in the dev profile only, plain HTTP; routing, authentication and scopes in
+ * front of the handlers of api.h.
+ *
+ *   request -> route (404/405) -> public? ---------------------> handler
+ *                                  \-> client cert fingerprint, else
+ *                                      bearer token (where allowed) -> 401
+ *                                      -> scopes (403) -> handler
+ *   handler or its api_db() done -> api_reply*() exactly once
+ *
+ * evhttp keeps an unanswered request alive even when its client goes away
+ * (the reply then just frees it), so handlers may answer late safely.
+ * Limits: body (evhttp_set_max_body_size: 413), headers, timeouts.
+ */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <openssl/ssl.h>
+
+#include "api.h"
+#include "auth.h"
+#include "common/arena.h"
+#include "common/jw.h"
+#include "config.h"
+#include "dbpool.h"
+#include "ingest.h"
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+#include "tls.h"
+
+struct ep {
+    struct http_server *hs;
+    struct evhttp *http;
+    struct evhttp_bound_socket *sock;
+    bool tls;
+};
+
+struct http_server {
+    struct server *srv;
+    struct ep eps[2];
+    size_t n_eps;
+    size_t pending;                 /* requests not yet answered */
+};
+
+struct api_req {
+    struct evhttp_request *req;
+    struct http_server *hs;
+    bool tls;
+    const struct api_route *route;
+    char *path;                     /* decoded, malloc'd */
+    const char *rest;
+    struct evkeyvalq query;
+    struct principal who;
+    bool authed;
+    void *data;
+    uint64_t id;
+};
+
+/* ---- request accessors ------------------------------------------------ */
+
+enum api_method api_method(const struct api_req *r)
+{
+    switch (evhttp_request_get_command(r->req)) {
+    case EVHTTP_REQ_GET:
+    case EVHTTP_REQ_HEAD:
+        return API_GET;
+    case EVHTTP_REQ_POST:
+        return API_POST;
+    case EVHTTP_REQ_PUT:
+        return API_PUT;
+    case EVHTTP_REQ_PATCH:
+        return API_PATCH;
+    case EVHTTP_REQ_DELETE:
+        return API_DELETE;
+    default:
+        return 0;
+    }
+}
+
+const char *api_path(const struct api_req *r)
+{
+    return r->path;
+}
+
+const char *api_path_rest(const struct api_req *r)
+{
+    return r->rest ? r->rest : "";
+}
+
+const char *api_query(const struct api_req *r, const char *name)
+{
+    return evhttp_find_header(&r->query, name);
+}
+
+const char *api_header(const struct api_req *r, const char *name)
+{
+    return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
+}
+
+struct slice api_body(struct api_req *r)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    size_t n = evbuffer_get_length(in);
+    if (n == 0)
+        return SLICE_NULL;
+    return (struct slice){ (const char *)evbuffer_pullup(in, -1), n };
+}
+
+const struct principal *api_principal(const struct api_req *r)
+{
+    return r->authed ? &r->who : NULL;
+}
+
+struct server *api_server(const struct api_req *r)
+{
+    return r->hs->srv;
+}
+
+void api_set_data(struct api_req *r, void *data)
+{
+    r->data = data;
+}
+
+void *api_data(const struct api_req *r)
+{
+    return r->data;
+}
+
+/* ---- replies ---------------------------------------------------------- */
+
+static void req_free(struct api_req *r)
+{
+    r->hs->pending--;
+    evhttp_clear_headers(&r->query);
+    free(r->path);
+    free(r);
+}
+
+void api_add_header(struct api_req *r, const char *name, const char *value)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), name, value);
+}
+
+void api_reply(struct api_req *r, int status, const char *content_type,
+               const char *body, size_t len)
+{
+    struct evbuffer *out = evbuffer_new();
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
+
+    if (out == NULL)
+        abort();
+    if (content_type)
+        evhttp_add_header(h, "Content-Type", content_type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    if (len)
+        evbuffer_add(out, body, len);
+    evhttp_send_reply(r->req, status, NULL, out);
+    evbuffer_free(out);
+    metrics_http_request(status);
+    log_debug("http.reply", "req=%" PRIu64 " status=%d bytes=%zu", r->id,
+              status, len);
+    req_free(r);
+}
+
+void api_reply_json(struct api_req *r, int status, const char *json,
+                    size_t len)
+{
+    api_reply(r, status, "application/json", json, len);
+}
+
+void api_reply_error(struct api_req *r, int status, const char *code,
+                     const char *message, const char *field)
+{
+    struct arena a;
+    struct jw w;
+    struct slice out;
+
+    arena_init(&a, 1024);
+    jw_init(&w, &a, 4096);
+    jw_obj_begin(&w);
+    jw_key(&w, "error");
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "code", code);
+    jw_kv_cstr(&w, "message", message);
+    if (field && *field)
+        jw_kv_cstr(&w, "field", field);
+    jw_obj_end(&w);
+    jw_obj_end(&w);
+    if (jw_finish(&w, &out) != HUB_OK)
+        out = SLICE_LIT("{\"error\":{\"code\":\"internal\"}}");
+    api_reply_json(r, status, out.p, out.len);
+    arena_release(&a);
+}
+
+void api_reply_busy(struct api_req *r, const char *message)
+{
+    char s[16];
+    snprintf(s, sizeof(s), "%d", r->hs->srv->cfg->retry_after);
+    api_add_header(r, "Retry-After", s);
+    api_reply_error(r, 503, "busy", message, NULL);
+}
+
+/* ---- database work ---------------------------------------------------- */
+
+struct dbcall {
+    struct api_req *r;
+    api_work_fn work;
+    api_done_fn done;
+    void *arg;
+    int rc;
+};
+
+static int dbcall_work(struct store *s, void *arg)
+{
+    struct dbcall *d = arg;
+    return d->work(s, d->arg);
+}
+
+static void dbcall_done(int rc, void *arg)
+{
+    struct dbcall *d = arg;
+    struct api_req *r = d->r;
+    api_done_fn done = d->done;
+    void *a = d->arg;
+    free(d);
+    done(r, rc, a);
+}
+
+static void dbcall_busy(evutil_socket_t fd, short what, void *arg)
+{
+    struct dbcall *d = arg;
+    (void)fd;
+    (void)what;
+    dbcall_done(HUB_EBUSY, d);
+}
+
+void api_db(struct api_req *r, api_work_fn work, api_done_fn done, void *arg)
+{
+    struct dbcall *d = calloc(1, sizeof(*d));
+    struct server *srv = r->hs->srv;
+    if (d == NULL)
+        abort();
+    d->r = r;
+    d->work = work;
+    d->done = done;
+    d->arg = arg;
+    if (dbpool_submit(srv->db, dbcall_work, dbcall_done, d) != HUB_OK) {
+        /* answer from the loop, never from inside the handler's call */
+        struct timeval zero = { 0, 0 };
+        if (event_base_once(srv->base, -1, EV_TIMEOUT, dbcall_busy, d,
+                            &zero) != 0)
+            abort();
+    }
+}
+
+/* ---- routing and authentication --------------------------------------- */
+
+static bool path_match(const char *pattern, const char *path,
+                       const char **rest)
+{
+    size_t n = strlen(pattern);
+    if (n >= 2 && pattern[n - 2] == '/' && pattern[n - 1] == '*') {
+        if (strncmp(pattern, path, n - 1) != 0 || path[n - 1] == '\0')
+            return false;
+        *rest = path + n - 1;
+        return true;
+    }
+    *rest = NULL;
+    return strcmp(pattern, path) == 0;
+}
+
+static void run_handler(struct api_req *r)
+{
+    const struct api_route *rt = r->route;
+    if (rt->scopes != API_PUBLIC && !(r->who.scopes & rt->scopes) &&
+        !(r->who.scopes & SCOPE_ADMIN)) {
+        log_info("http.forbidden", "req=%" PRIu64 " org=%s", r->id,
+                 r->who.org_id);
+        api_reply_error(r, 403, "forbidden",
+                        "credentials lack the scope this route needs", NULL);
+        return;
+    }
+    rt->fn(r);
+}
+
+static void on_auth(int rc, const struct principal *who, void *arg)
+{
+    struct api_req *r = arg;
+    if (rc == HUB_OK) {
+        r->who = *who;
+        r->authed = true;
+        run_handler(r);
+    } else if (rc == HUB_EAUTH) {
+        api_add_header(r, "WWW-Authenticate", "Bearer");
+        api_reply_error(r, 401, "unauthenticated",
+                        "unknown or revoked credentials", NULL);
+    } else {
+        api_reply_busy(r, "cannot check credentials now");
+    }
+}
+
+static void authenticate(struct api_req *r)
+{
+    struct server *srv = r->hs->srv;
+    struct principal who;
+    char fp[65];
+    int rc = HUB_EAUTH;
+    bool have = false;
+
+    if (r->tls) {
+        struct evhttp_connection *evc = evhttp_request_get_connection(r->req);
+        struct bufferevent *bev =
+            evc ? evhttp_connection_get_bufferevent(evc) : NULL;
+        SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+        int frc = tls_peer_fingerprint(ssl, fp);
+        if (frc == HUB_OK) {
+            rc = auth_cert(srv->auth, fp, &who, on_auth, r);
+            have = true;
+        }
+    }
+    if (!have) {
+        const char *h = api_header(r, "Authorization");
+        if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+            if (!srv->cfg->allow_tokens) {
+                api_reply_error(r, 401, "unauthenticated",
+                                "bearer tokens are disabled; use a client "
+                                "certificate", NULL);
+                return;
+            }
+            const char *t = h + 7;
+            while (*t == ' ')
+                t++;
+            rc = auth_token(srv->auth, t, &who, on_auth, r);
+            have = true;
+        }
+    }
+    if (!have) {
+        api_add_header(r, "WWW-Authenticate", "Bearer");
+        api_reply_error(r, 401, "unauthenticated",
+                        "a client certificate or a bearer token is required",
+                        NULL);
+        return;
+    }
+    if (rc != HUB_ESHORT)
+        on_auth(rc, rc == HUB_OK ? &who : NULL, r);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct ep *ep = arg;
+    struct http_server *hs = ep->hs;
+    struct server *srv = hs->srv;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *raw_path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *q = uri ? evhttp_uri_get_query(uri) : NULL;
+    struct api_req *r = calloc(1, sizeof(*r));
+
+    if (r == NULL)
+        abort();
+    r->req = req;
+    r->hs = hs;
+    r->tls = ep->tls;
+    r->id = ++srv->next_conn_id;
+    TAILQ_INIT(&r->query);
+    hs->pending++;
+    r->path = evhttp_uridecode(raw_path && *raw_path ? raw_path : "/", 0,
+                               NULL);
+    if (r->path == NULL)
+        abort();
+    if (q && evhttp_parse_query_str(q, &r->query) != 0) {
+        api_reply_error(r, 400, "invalid", "malformed query string", "query");
+        return;
+    }
+    if (srv->stopping) {
+        api_reply_busy(r, "shutting down");
+        return;
+    }
+    enum api_method m = api_method(r);
+    bool path_seen = false;
+    for (const struct api_route *const *t = api_route_tables; *t; t++) {
+        for (const struct api_route *rt = *t; rt->methods; rt++) {
+            const char *rest;
+            if (!path_match(rt->path, r->path, &rest))
+                continue;
+            path_seen = true;
+            if (!(rt->methods & m))
+                continue;
+            r->route = rt;
+            r->rest = rest;
+            break;
+        }
+        if (r->route)
+            break;
+    }
+    if (r->route == NULL) {
+        if (path_seen)
+            api_reply_error(r, 405, "method_not_allowed",
+                            "method not allowed on this path", NULL);
+        else
+            api_reply_error(r, 404, "not_found", "no such route", NULL);
+        return;
+    }
+    if (r->route->scopes == API_PUBLIC) {
+        r->route->fn(r);
+        return;
+    }
+    authenticate(r);
+}
+
+/* ---- listeners -------------------------------------------------------- */
+
+static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
+{
+    struct server *srv = arg;
+    SSL *ssl = SSL_new(srv->tls_https);
+    if (ssl == NULL)
+        return NULL;
+    struct bufferevent *bev = bufferevent_openssl_socket_new(
+        base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+    if (bev)
+        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+static int bind_ep(struct http_server *hs, const char *addr, int port,
+                   bool tls)
+{
+    struct server *srv = hs->srv;
+    const struct hub_config *cfg = srv->cfg;
+    struct ep *ep = &hs->eps[hs->n_eps];
+    struct evhttp *http = evhttp_new(srv->base);
+
+    if (http == NULL)
+        return HUB_EIO;
+    ep->hs = hs;
+    ep->http = http;
+    ep->tls = tls;
+    evhttp_set_max_body_size(http, (ev_ssize_t)cfg->max_body);
+    evhttp_set_max_headers_size(http, 64 * 1024);
+    evhttp_set_timeout(http, cfg->http_timeout);
+    evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+                                         EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                         EVHTTP_REQ_PATCH |
+                                         EVHTTP_REQ_DELETE);
+    evhttp_set_default_content_type(http, "application/json");
+    if (tls)
+        evhttp_set_bevcb(http, make_tls_bev, srv);
+    evhttp_set_gencb(http, on_request, ep);
+    ep->sock = evhttp_bind_socket_with_handle(http, addr, (ev_uint16_t)port);
+    if (ep->sock == NULL) {
+        log_error("http.bind_failed", "addr=%s port=%d", addr, port);
+        evhttp_free(http);
+        ep->http = NULL;
+        return HUB_EIO;
+    }
+    struct sockaddr_storage got;
+    socklen_t glen = sizeof(got);
+    int bound = port;
+    if (getsockname(evhttp_bound_socket_get_fd(ep->sock),
+                    (struct sockaddr *)&got, &glen) == 0)
+        bound = ntohs(got.ss_family == AF_INET6
+                          ? ((struct sockaddr_in6 *)&got)->sin6_port
+                          : ((struct sockaddr_in *)&got)->sin_port);
+    hs->n_eps++;
+    server_report_port(srv, tls ? "https" : "http", bound);
+    log_info("http.listening", "addr=%s port=%d tls=%d", addr, bound, tls);
+    return HUB_OK;
+}
+
+int http_server_new(struct server *srv, struct http_server **out)
+{
+    const struct hub_config *cfg = srv->cfg;
+    struct http_server *hs = calloc(1, sizeof(*hs));
+    int rc = HUB_OK;
+
+    if (hs == NULL)
+        abort();
+    hs->srv = srv;
+    if (cfg->https_port >= 0 && srv->tls_https)
+        rc = bind_ep(hs, cfg->https_bind, cfg->https_port, true);
+    if (rc == HUB_OK && cfg->http_port >= 0 && cfg->profile == PROFILE_DEV)
+        rc = bind_ep(hs, cfg->http_bind, cfg->http_port, false);
+    if (rc != HUB_OK) {
+        http_server_free(hs);
+        return rc;
+    }
+    *out = hs;
+    return HUB_OK;
+}
+
+void http_server_stop(struct http_server *hs)
+{
+    if (hs == NULL)
+        return;
+    for (size_t i = 0; i < hs->n_eps; i++) {
+        if (hs->eps[i].sock) {
+            evhttp_del_accept_socket(hs->eps[i].http, hs->eps[i].sock);
+            hs->eps[i].sock = NULL;
+        }
+    }
+}
+
+size_t http_server_pending(const struct http_server *hs)
+{
+    return hs ? hs->pending : 0;
+}
+
+void http_server_free(struct http_server *hs)
+{
+    if (hs == NULL)
+        return;
+    for (size_t i = 0; i < hs->n_eps; i++)
+        if (hs->eps[i].http)
+            evhttp_free(hs->eps[i].http);
+    free(hs);
+}

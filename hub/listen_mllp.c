@@ -1,0 +1,674 @@
+/*
+ * listen_mllp.c - MLLP listeners (plain, and TLS with client certificates):
+ * incremental framing, pipelining, back-pressure, ACK after commit.
+ *
+ *   TLS only: HANDSHAKE --cert ok--> AUTH --fingerprint known--> OPEN
+ *   OPEN: READING --frame--> job submitted (in frame order) --committed-->
+ *         answer written when every earlier frame's answer is written
+ *      \__ frame over the limit, bytes before SB, EB without CR: the part
+ *          received is quarantined, AR written after that commit, CLOSING
+ *   CLOSING: no more reads; closed once every pending answer is flushed
+ *
+ * Invariant: an AA (or AE/AR) is written only after the transaction holding
+ * the message returned HUB_OK (job->rc == HUB_OK); a job that never commits
+ * (database down at shutdown) closes the connection without an answer, so
+ * the sender re-sends.
+ *
+ * Back-pressure: reading stops (bufferevent_disable EV_READ) when this
+ * connection has conn_inflight_max frames pending or the pipeline's global
+ * caps are reached; it resumes when answers go out or room returns. The
+ * input buffer's high watermark is one maximum frame, so a connection never
+ * holds more than that unparsed.
+ *
+ * Identity: a plain listener is bound to one organization by configuration;
+ * a TLS connection gets the organization of its client certificate's
+ * fingerprint. MSH-4 is recorded in the event, never used as identity.
+ * Timers: idle (no byte for idle_timeout with nothing pending) and slow
+ * sender (a frame started but not finished within slow_sender_timeout).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "auth.h"
+#include "config.h"
+#include "ingest.h"
+#include "log.h"
+#include "metrics.h"
+#include "mllp.h"
+#include "server.h"
+#include "tls.h"
+
+enum cstate { C_HANDSHAKE, C_AUTH, C_OPEN, C_CLOSING };
+
+struct pend {
+    struct ingest_job *job;
+    struct conn *c;
+    bool done;
+    bool close_after;               /* a refusal: close once written */
+    struct pend *next;
+};
+
+struct conn {
+    uint64_t id;
+    struct mllp_server *ms;
+    struct bufferevent *bev;        /* NULL once closed */
+    bool tls;
+    enum cstate state;
+    char org[64];
+    struct pend *q_head, *q_tail;   /* frame order */
+    size_t n_pending;
+    bool waiting_room;              /* registered with ingest_wait_room */
+    bool auth_pending;              /* an auth lookup holds a pointer */
+    bool eof;                       /* peer closed its sending side */
+    size_t scan;                    /* input bytes already searched for EB */
+    double frame_start;             /* 0: no partial frame */
+    double last_read;
+    struct event *timer;
+    struct conn *prev, *next;
+};
+
+struct lst {
+    struct mllp_server *ms;
+    struct evconnlistener *l;
+    bool tls;
+    char org[64];
+};
+
+struct mllp_server {
+    struct server *srv;
+    struct lst lst[CONFIG_MAX_MLLP_LISTENERS + 1];
+    size_t n_lst;
+    struct conn *conns;
+    size_t n_conns;
+};
+
+static void conn_process(struct conn *c);
+static void conn_close(struct conn *c, const char *why);
+
+static double now_s(void)
+{
+    return (double)ingest_now_ns() / 1e9;
+}
+
+static const struct hub_config *cfg_of(const struct conn *c)
+{
+    return c->ms->srv->cfg;
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+static void conn_maybe_free(struct conn *c)
+{
+    if (c->bev || c->n_pending || c->auth_pending)
+        return;
+    struct mllp_server *ms = c->ms;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        ms->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    ms->n_conns--;
+    event_free(c->timer);
+    free(c);
+}
+
+/* Close the socket now; the struct lives on until every job came back.
+ * Never frees: each libevent callback ends with conn_maybe_free(), so no
+ * caller up the stack holds a dangling pointer. */
+static void conn_close(struct conn *c, const char *why)
+{
+    if (c->bev == NULL)
+        return;
+    log_info("mllp.closed", "conn=%" PRIu64 " org=%s why=%s pending=%zu",
+             c->id, c->org[0] ? c->org : "-", why, c->n_pending);
+    if (c->waiting_room) {
+        ingest_cancel_wait(c->ms->srv->ing, c);
+        c->waiting_room = false;
+    }
+    bufferevent_free(c->bev);
+    c->bev = NULL;
+    c->state = C_CLOSING;
+    evtimer_del(c->timer);
+    metrics_connections(-1);
+}
+
+static void on_flushed(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    (void)bev;
+    if (c->state == C_CLOSING && c->n_pending == 0)
+        conn_close(c, c->eof ? "eof" : "done");
+    conn_maybe_free(c);
+}
+
+/* Stop reading; close once the pending answers are out. */
+static void conn_finish(struct conn *c)
+{
+    c->state = C_CLOSING;
+    if (c->bev == NULL)
+        return;
+    bufferevent_disable(c->bev, EV_READ);
+    if (c->n_pending == 0 &&
+        evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        conn_close(c, c->eof ? "eof" : "done");
+}
+
+/* ---- timers ----------------------------------------------------------- */
+
+static void arm_timer(struct conn *c)
+{
+    const struct hub_config *cfg = cfg_of(c);
+    double now = now_s(), due;
+
+    if (c->bev == NULL)
+        return;
+    if (c->frame_start > 0)
+        due = c->frame_start + cfg->slow_sender_timeout;
+    else
+        due = c->last_read + cfg->idle_timeout;
+    double wait = due - now;
+    if (wait < 0.001)
+        wait = 0.001;
+    struct timeval tv = { (time_t)wait,
+                          (suseconds_t)((wait - (double)(time_t)wait) * 1e6) };
+    evtimer_add(c->timer, &tv);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    const struct hub_config *cfg = cfg_of(c);
+    double now = now_s();
+    (void)fd;
+    (void)what;
+
+    if (c->bev == NULL)
+        return;
+    if (c->frame_start > 0 && now - c->frame_start >= cfg->slow_sender_timeout) {
+        conn_close(c, "slow_sender");
+    } else if (c->frame_start == 0 && now - c->last_read >= cfg->idle_timeout &&
+               c->n_pending == 0) {
+        conn_close(c, "idle");
+    } else {
+        if (c->frame_start == 0 && now - c->last_read >= cfg->idle_timeout)
+            c->last_read = now;     /* waiting on us, not on the sender */
+        arm_timer(c);
+    }
+    conn_maybe_free(c);
+}
+
+/* ---- answers, in frame order ------------------------------------------ */
+
+static void write_frame(struct conn *c, struct slice ack)
+{
+    static const char sb = MLLP_SB, tail[2] = { MLLP_EB, MLLP_CR };
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add(out, &sb, 1);
+    evbuffer_add(out, ack.p, ack.len);
+    evbuffer_add(out, tail, 2);
+}
+
+static void flush_answers(struct conn *c)
+{
+    while (c->q_head && c->q_head->done) {
+        struct pend *p = c->q_head;
+        struct ingest_job *j = p->job;
+        bool close_after = p->close_after;
+
+        c->q_head = p->next;
+        if (c->q_head == NULL)
+            c->q_tail = NULL;
+        c->n_pending--;
+        if (c->bev && j->rc == HUB_OK) {
+            struct slice ack = ingest_job_answer(j);
+            char code[3];
+            ingest_job_ack_code(j, code);
+            write_frame(c, ack);
+            metrics_ack_latency((double)(ingest_now_ns() - j->t_start_ns) /
+                                1e9);
+            log_debug("mllp.ack", "conn=%" PRIu64 " code=%s dup=%d",
+                      c->id, code, j->res.duplicate);
+        } else if (c->bev) {
+            /* never committed: no answer, and none for later frames
+             * either (order), so the sender re-sends from here */
+            conn_close(c, "not_committed");
+        }
+        ingest_job_free(j);
+        free(p);
+        if (close_after && c->bev)
+            conn_finish(c);
+    }
+}
+
+static void on_job_done(struct ingest_job *j, void *arg)
+{
+    struct pend *p = arg;
+    struct conn *c = p->c;
+    size_t cap = cfg_of(c)->conn_inflight_max;
+    bool was_full = c->n_pending >= cap;
+    (void)j;
+
+    p->done = true;
+    flush_answers(c);
+    if (c->bev && c->state == C_CLOSING) {
+        if (c->n_pending == 0 &&
+            evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+            conn_close(c, c->eof ? "eof" : "done");
+    } else if (c->bev && was_full && c->n_pending < cap) {
+        bufferevent_enable(c->bev, EV_READ);
+        conn_process(c);            /* frames may be buffered already */
+    }
+    conn_maybe_free(c);
+}
+
+static void enqueue(struct conn *c, struct ingest_job *j, bool close_after)
+{
+    struct pend *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        abort();
+    p->job = j;
+    p->c = c;
+    p->close_after = close_after;
+    if (c->q_tail)
+        c->q_tail->next = p;
+    else
+        c->q_head = p;
+    c->q_tail = p;
+    c->n_pending++;
+    ingest_submit(c->ms->srv->ing, j, on_job_done, p);
+}
+
+/* Quarantine what was received (at most one frame), answer AR after that
+ * commits, then close: the stream cannot be re-synchronised safely. */
+static void refuse(struct conn *c, size_t nbytes, int code, const char *what)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    struct hub_err err;
+    struct ingest_job *j = ingest_job_new();
+    size_t max = cfg_of(c)->max_frame;
+    const char *p;
+
+    if (nbytes > max + 1)
+        nbytes = max + 1;
+    p = (const char *)evbuffer_pullup(in, (ev_ssize_t)nbytes);
+    hub_err_set(&err, code, "MLLP", 0, what);
+    /* the payload without SB when there is one */
+    if (nbytes && p[0] == MLLP_SB)
+        ingest_prepare_hl7_refused(j, c->org, p + 1, nbytes - 1, &err);
+    else
+        ingest_prepare_hl7_refused(j, c->org, p, nbytes, &err);
+    log_warn("mllp.refused", "conn=%" PRIu64 " org=%s code=%s what=%s "
+             "bytes=%zu", c->id, c->org, hub_strerror(code), what, nbytes);
+    evbuffer_drain(in, evbuffer_get_length(in));
+    c->frame_start = 0;
+    c->scan = 0;
+    bufferevent_disable(c->bev, EV_READ);
+    c->state = C_CLOSING;
+    enqueue(c, j, true);
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+static void on_room(void *arg)
+{
+    struct conn *c = arg;
+    c->waiting_room = false;
+    if (c->bev && c->state == C_OPEN) {
+        bufferevent_enable(c->bev, EV_READ);
+        conn_process(c);
+    }
+    conn_maybe_free(c);
+}
+
+static void conn_process(struct conn *c)
+{
+    const struct hub_config *cfg = cfg_of(c);
+    struct server *srv = c->ms->srv;
+
+    while (c->bev && c->state == C_OPEN) {
+        struct evbuffer *in = bufferevent_get_input(c->bev);
+        size_t len = evbuffer_get_length(in);
+        unsigned char first = 0;
+        struct evbuffer_ptr pos;
+
+        if (c->n_pending >= cfg->conn_inflight_max) {
+            bufferevent_disable(c->bev, EV_READ);
+            break;
+        }
+        /* CR/LF between frames is tolerated */
+        while (len && c->scan == 0 &&
+               evbuffer_copyout(in, &first, 1) == 1 &&
+               (first == '\r' || first == '\n')) {
+            evbuffer_drain(in, 1);
+            len--;
+        }
+        if (len == 0) {
+            c->frame_start = 0;
+            break;
+        }
+        if (c->scan == 0 && first != MLLP_SB) {
+            refuse(c, len, HUB_ESYNTAX, "bytes before the MLLP start block");
+            break;
+        }
+        if (c->frame_start == 0)
+            c->frame_start = now_s();
+        evbuffer_ptr_set(in, &pos, c->scan, EVBUFFER_PTR_SET);
+        pos = evbuffer_search(in, "\x1c", 1, &pos);
+        if (pos.pos < 0) {
+            if (len > cfg->max_frame + 1) {
+                refuse(c, len, HUB_ELIMIT, "frame exceeds the size limit");
+                break;
+            }
+            c->scan = len;
+            break;
+        }
+        size_t eb = (size_t)pos.pos;
+        if (eb - 1 > cfg->max_frame) {
+            refuse(c, eb, HUB_ELIMIT, "frame exceeds the size limit");
+            break;
+        }
+        if (eb + 1 >= len) {
+            c->scan = eb;           /* the CR after EB is still to come */
+            break;
+        }
+        if (!ingest_has_room(srv->ing, 1, eb)) {
+            /* global cap: stop reading until committers catch up */
+            bufferevent_disable(c->bev, EV_READ);
+            if (!c->waiting_room) {
+                c->waiting_room = true;
+                ingest_wait_room(srv->ing, on_room, c);
+            }
+            break;
+        }
+        const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)eb + 2);
+        struct slice msg;
+        ssize_t used = mllp_frame(p, eb + 2, cfg->max_frame, &msg);
+        if (used <= 0) {
+            refuse(c, eb + 2, used == HUB_ELIMIT ? HUB_ELIMIT : HUB_ESYNTAX,
+                   used == HUB_ELIMIT ? "frame exceeds the size limit"
+                                      : "end block not followed by CR");
+            break;
+        }
+        struct ingest_job *j = ingest_job_new();
+        j->t_start_ns = ingest_now_ns();
+        ingest_prepare_hl7(j, c->org, msg.p, msg.len);
+        evbuffer_drain(in, (size_t)used);
+        c->scan = 0;
+        c->frame_start = 0;
+        enqueue(c, j, false);
+    }
+    if (c->bev && c->state == C_OPEN && c->eof && c->n_pending == 0)
+        conn_finish(c);
+    arm_timer(c);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    (void)bev;
+    c->last_read = now_s();
+    if (c->state == C_OPEN)
+        conn_process(c);
+    conn_maybe_free(c);
+}
+
+static void on_cert_auth(int rc, const struct principal *who, void *arg)
+{
+    struct conn *c = arg;
+    c->auth_pending = false;
+    if (c->bev == NULL) {
+        /* closed while the lookup ran */
+    } else if (rc != HUB_OK || !(who->scopes & SCOPE_INGEST)) {
+        log_warn("mllp.auth_refused", "conn=%" PRIu64 " code=%s", c->id,
+                 hub_strerror(rc == HUB_OK ? HUB_EAUTH : rc));
+        conn_close(c, "auth");
+    } else {
+        snprintf(c->org, sizeof(c->org), "%s", who->org_id);
+        c->state = C_OPEN;
+        log_info("mllp.authenticated", "conn=%" PRIu64 " org=%s", c->id,
+                 c->org);
+        conn_process(c);
+    }
+}
+
+static void on_cert_auth_cb(int rc, const struct principal *who, void *arg)
+{
+    struct conn *c = arg;
+    on_cert_auth(rc, who, c);
+    conn_maybe_free(c);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+
+    if (what & BEV_EVENT_CONNECTED) {
+        /* TLS handshake done: the client certificate names the org */
+        char fp[65];
+        struct principal who;
+        SSL *ssl = bufferevent_openssl_get_ssl(bev);
+        int rc = tls_peer_fingerprint(ssl, fp);
+        if (rc != HUB_OK) {
+            conn_close(c, "no_client_cert");
+        } else {
+            c->state = C_AUTH;
+            c->auth_pending = true;
+            rc = auth_cert(c->ms->srv->auth, fp, &who, on_cert_auth_cb, c);
+            if (rc != HUB_ESHORT)
+                on_cert_auth(rc, &who, c);
+        }
+    } else if (what & BEV_EVENT_EOF) {
+        /* the sender may half-close and still wait for its ACKs */
+        c->eof = true;
+        if (c->state == C_OPEN) {
+            conn_process(c);
+            if (c->bev && c->n_pending)
+                conn_finish(c);
+        } else if (c->n_pending == 0) {
+            conn_close(c, "eof");
+        }
+    } else if (what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
+        conn_close(c, what & BEV_EVENT_TIMEOUT ? "timeout" : "error");
+    }
+    conn_maybe_free(c);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
+                      struct sockaddr *sa, int salen, void *arg)
+{
+    struct lst *ls = arg;
+    struct mllp_server *ms = ls->ms;
+    struct server *srv = ms->srv;
+    const struct hub_config *cfg = srv->cfg;
+    struct bufferevent *bev;
+    (void)l;
+    (void)sa;
+    (void)salen;
+
+    if (srv->stopping || ms->n_conns >= (size_t)cfg->max_connections) {
+        log_warn("mllp.refused_connection", "why=%s conns=%zu",
+                 srv->stopping ? "stopping" : "max_connections",
+                 ms->n_conns);
+        evutil_closesocket(fd);
+        return;
+    }
+    if (ls->tls) {
+        SSL *ssl = SSL_new(srv->tls_mllp);
+        if (ssl == NULL) {
+            evutil_closesocket(fd);
+            return;
+        }
+        bev = bufferevent_openssl_socket_new(srv->base, fd, ssl,
+                                             BUFFEREVENT_SSL_ACCEPTING,
+                                             BEV_OPT_CLOSE_ON_FREE);
+        if (bev)
+            bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    } else {
+        bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (bev == NULL) {
+        evutil_closesocket(fd);
+        return;
+    }
+    struct conn *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        abort();
+    c->id = ++srv->next_conn_id;
+    c->ms = ms;
+    c->bev = bev;
+    c->tls = ls->tls;
+    c->state = ls->tls ? C_HANDSHAKE : C_OPEN;
+    snprintf(c->org, sizeof(c->org), "%s", ls->org);
+    c->last_read = now_s();
+    c->timer = evtimer_new(srv->base, on_timer, c);
+    c->next = ms->conns;
+    if (ms->conns)
+        ms->conns->prev = c;
+    ms->conns = c;
+    ms->n_conns++;
+    metrics_connections(1);
+    /* at most one frame (plus slack) waits unparsed per connection */
+    bufferevent_setwatermark(bev, EV_READ, 0, cfg->max_frame + 65536);
+    bufferevent_setcb(bev, on_read, on_flushed, on_event, c);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    arm_timer(c);
+    log_debug("mllp.accepted", "conn=%" PRIu64 " tls=%d", c->id, c->tls);
+}
+
+static int bind_one(struct mllp_server *ms, const char *addr, int port,
+                    bool tls, const char *org)
+{
+    struct server *srv = ms->srv;
+    struct sockaddr_storage ss;
+    int sslen = sizeof(ss);
+    char spec[128];
+    struct lst *ls = &ms->lst[ms->n_lst];
+
+    memset(&ss, 0, sizeof(ss));
+    if (strchr(addr, ':'))
+        snprintf(spec, sizeof(spec), "[%s]:%d", addr, port);
+    else
+        snprintf(spec, sizeof(spec), "%s:%d", addr, port);
+    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sslen)) {
+        log_error("mllp.bad_address", "addr=%s", spec);
+        return HUB_EINVALID;
+    }
+    ls->ms = ms;
+    ls->tls = tls;
+    snprintf(ls->org, sizeof(ls->org), "%s", org ? org : "");
+    ls->l = evconnlistener_new_bind(srv->base, on_accept, ls,
+                                    LEV_OPT_CLOSE_ON_FREE |
+                                        LEV_OPT_REUSEABLE,
+                                    1024, (struct sockaddr *)&ss, sslen);
+    if (ls->l == NULL) {
+        log_error("mllp.bind_failed", "addr=%s errno=%d", spec, errno);
+        return HUB_EIO;
+    }
+    struct sockaddr_storage got;
+    socklen_t glen = sizeof(got);
+    int bound = port;
+    if (getsockname(evconnlistener_get_fd(ls->l), (struct sockaddr *)&got,
+                    &glen) == 0)
+        bound = ntohs(got.ss_family == AF_INET6
+                          ? ((struct sockaddr_in6 *)&got)->sin6_port
+                          : ((struct sockaddr_in *)&got)->sin_port);
+    ms->n_lst++;
+    server_report_port(srv, tls ? "mllps" : "mllp", bound);
+    log_info("mllp.listening", "addr=%s port=%d tls=%d org=%s", addr, bound,
+             tls, tls ? "by-cert" : ls->org);
+    return HUB_OK;
+}
+
+int mllp_server_new(struct server *srv, struct mllp_server **out)
+{
+    const struct hub_config *cfg = srv->cfg;
+    struct mllp_server *ms = calloc(1, sizeof(*ms));
+    int rc = HUB_OK;
+
+    if (ms == NULL)
+        abort();
+    ms->srv = srv;
+    for (size_t i = 0; i < cfg->n_mllp && rc == HUB_OK; i++) {
+        const struct config_mllp_listener *l = &cfg->mllp[i];
+        if (l->port < 0)
+            continue;
+        if (l->org[0] == '\0') {
+            log_warn("mllp.listener_skipped",
+                     "port=%d why=no_org (set mllp_org)", l->port);
+            continue;
+        }
+        rc = bind_one(ms, l->bind, l->port, false, l->org);
+    }
+    if (rc == HUB_OK && cfg->mllps_port >= 0 && srv->tls_mllp)
+        rc = bind_one(ms, cfg->mllps_bind, cfg->mllps_port, true, NULL);
+    if (rc != HUB_OK) {
+        mllp_server_free(ms);
+        return rc;
+    }
+    *out = ms;
+    return HUB_OK;
+}
+
+void mllp_server_stop(struct mllp_server *ms)
+{
+    if (ms == NULL)
+        return;
+    for (size_t i = 0; i < ms->n_lst; i++)
+        evconnlistener_disable(ms->lst[i].l);
+    struct conn *c = ms->conns;
+    while (c) {
+        struct conn *next = c->next;
+        if (c->bev) {
+            if (c->state != C_OPEN && c->n_pending == 0)
+                conn_close(c, "shutdown");
+            else
+                conn_finish(c);
+        }
+        c = next;
+    }
+}
+
+size_t mllp_server_connections(const struct mllp_server *ms)
+{
+    size_t n = 0;
+    for (const struct conn *c = ms ? ms->conns : NULL; c; c = c->next)
+        if (c->bev)
+            n++;
+    return n;
+}
+
+void mllp_server_free(struct mllp_server *ms)
+{
+    if (ms == NULL)
+        return;
+    for (size_t i = 0; i < ms->n_lst; i++)
+        evconnlistener_free(ms->lst[i].l);
+    /* after the ingest pipeline is drained and freed: no job is out */
+    while (ms->conns) {
+        struct conn *c = ms->conns;
+        conn_close(c, "shutdown");
+        while (c->q_head) {         /* jobs never committed */
+            struct pend *p = c->q_head;
+            c->q_head = p->next;
+            free(p);
+        }
+        ms->conns = c->next;
+        event_free(c->timer);
+        free(c);
+    }
+    free(ms);
+}

@@ -1,0 +1,162 @@
+/*
+ * metrics.c - fixed Prometheus metrics with relaxed atomics. Histograms keep
+ * cumulative-at-render buckets: each observation increments one bucket, the
+ * render sums them, so recording stays one atomic add.
+ */
+#include "metrics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ADD(x, v) __atomic_fetch_add(&(x), (v), __ATOMIC_RELAXED)
+#define GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+static uint64_t messages[3];
+
+static const double lat_bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                     0.05,  0.1,    0.25,  0.5,  1,
+                                     2.5,   5,      10 };
+#define NLAT (sizeof(lat_bounds) / sizeof(lat_bounds[0]))
+static uint64_t lat_bucket[NLAT + 1];
+static uint64_t lat_sum_us;
+
+static const double batch_bounds[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512 };
+#define NBATCH (sizeof(batch_bounds) / sizeof(batch_bounds[0]))
+static uint64_t batch_bucket[NBATCH + 1];
+static uint64_t batch_sum;
+static uint64_t commit_retries;
+
+static int64_t open_conns;
+static uint64_t inflight;
+static uint64_t http_by_class[6];   /* 1xx..5xx, index 0 unused */
+
+void metrics_message(enum metrics_outcome o)
+{
+    if ((unsigned)o < 3)
+        ADD(messages[o], 1);
+}
+
+void metrics_ack_latency(double s)
+{
+    size_t i = 0;
+    while (i < NLAT && s > lat_bounds[i])
+        i++;
+    ADD(lat_bucket[i], 1);
+    ADD(lat_sum_us, (uint64_t)(s * 1e6));
+}
+
+void metrics_commit_batch(size_t n)
+{
+    size_t i = 0;
+    while (i < NBATCH && (double)n > batch_bounds[i])
+        i++;
+    ADD(batch_bucket[i], 1);
+    ADD(batch_sum, n);
+}
+
+void metrics_commit_retry(void)
+{
+    ADD(commit_retries, 1);
+}
+
+void metrics_connections(int delta)
+{
+    ADD(open_conns, delta);
+}
+
+void metrics_inflight_set(size_t n)
+{
+    __atomic_store_n(&inflight, n, __ATOMIC_RELAXED);
+}
+
+void metrics_http_request(int status)
+{
+    int c = status / 100;
+    if (c >= 1 && c <= 5)
+        ADD(http_by_class[c], 1);
+}
+
+struct out {
+    char *p;
+    size_t len, cap;
+};
+
+static void put(struct out *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return;
+        if ((size_t)n < o->cap - o->len) {
+            o->len += (size_t)n;
+            return;
+        }
+        o->cap = o->cap * 2 + (size_t)n;
+        o->p = realloc(o->p, o->cap);
+        if (o->p == NULL)
+            abort();
+    }
+}
+
+static void histogram(struct out *o, const char *name, const double *bounds,
+                      size_t nb, const uint64_t *bucket, double sum)
+{
+    uint64_t cum = 0;
+    for (size_t i = 0; i < nb; i++) {
+        cum += GET(bucket[i]);
+        put(o, "%s_bucket{le=\"%g\"} %llu\n", name, bounds[i],
+            (unsigned long long)cum);
+    }
+    cum += GET(bucket[nb]);
+    put(o, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+    put(o, "%s_sum %g\n%s_count %llu\n", name, sum, name,
+        (unsigned long long)cum);
+}
+
+char *metrics_render(size_t *len)
+{
+    static const char *const names[] = { "accepted", "rejected", "duplicate" };
+    struct out o = { malloc(4096), 0, 4096 };
+    if (o.p == NULL)
+        abort();
+
+    put(&o, "# HELP hub_messages_total Inbound messages by outcome.\n"
+            "# TYPE hub_messages_total counter\n");
+    for (int i = 0; i < 3; i++)
+        put(&o, "hub_messages_total{outcome=\"%s\"} %llu\n", names[i],
+            (unsigned long long)GET(messages[i]));
+    put(&o, "# HELP hub_ack_latency_seconds From a complete message to its "
+            "answer, commit included.\n# TYPE hub_ack_latency_seconds "
+            "histogram\n");
+    histogram(&o, "hub_ack_latency_seconds", lat_bounds, NLAT, lat_bucket,
+              (double)GET(lat_sum_us) / 1e6);
+    put(&o, "# HELP hub_commit_batch_size Messages per ingest transaction.\n"
+            "# TYPE hub_commit_batch_size histogram\n");
+    histogram(&o, "hub_commit_batch_size", batch_bounds, NBATCH, batch_bucket,
+              (double)GET(batch_sum));
+    put(&o, "# HELP hub_commit_retries_total Ingest transactions retried "
+            "after a database failure.\n# TYPE hub_commit_retries_total "
+            "counter\nhub_commit_retries_total %llu\n",
+        (unsigned long long)GET(commit_retries));
+    put(&o, "# HELP hub_open_connections Open MLLP and HTTP connections.\n"
+            "# TYPE hub_open_connections gauge\nhub_open_connections %lld\n",
+        (long long)GET(open_conns));
+    put(&o, "# HELP hub_inflight_messages Messages received, not yet "
+            "answered.\n# TYPE hub_inflight_messages gauge\n"
+            "hub_inflight_messages %llu\n",
+        (unsigned long long)GET(inflight));
+    put(&o, "# HELP hub_http_responses_total HTTP responses by status "
+            "class.\n# TYPE hub_http_responses_total counter\n");
+    for (int c = 1; c <= 5; c++)
+        put(&o, "hub_http_responses_total{class=\"%dxx\"} %llu\n", c,
+            (unsigned long long)GET(http_by_class[c]));
+    *len = o.len;
+    return o.p;
+}

@@ -1,0 +1,26 @@
+/*
+ * metrics.h - process-wide counters, gauges and histograms, rendered as
+ * Prometheus text for GET /metrics. Lock-free (relaxed atomics): any thread
+ * may record. Names and labels are fixed here; values are counts only.
+ */
+#ifndef HUB_METRICS_H
+#define HUB_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum metrics_outcome { METRIC_ACCEPTED, METRIC_REJECTED, METRIC_DUPLICATE };
+
+void metrics_message(enum metrics_outcome o);
+/* seconds from a complete message to its answer being written */
+void metrics_ack_latency(double seconds);
+void metrics_commit_batch(size_t messages);
+void metrics_commit_retry(void);
+void metrics_connections(int delta);       /* open MLLP + HTTP connections */
+void metrics_inflight_set(size_t n);
+void metrics_http_request(int status);
+
+/* malloc'd text/plain; version=0.0.4 exposition; caller frees */
+char *metrics_render(size_t *len);
+
+#endif

@@ -1,0 +1,28 @@
+/*
+ * tls.h - server-side OpenSSL contexts: TLS 1.2 or newer, the hub's server
+ * certificate, and client certificates verified against the hub CA.
+ * Identity comes from the client certificate's SHA-256 fingerprint (of the
+ * DER), looked up with store_auth_cert; never from a subject name alone.
+ */
+#ifndef HUB_TLS_H
+#define HUB_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+/*
+ * A context for one listener. `require_client_cert`: the handshake fails
+ * without a certificate that verifies against `ca` (MLLP over TLS);
+ * otherwise a certificate is requested and, when sent, verified (HTTPS).
+ * NULL on failure with a reason (no secrets) in err.
+ */
+SSL_CTX *tls_server_ctx(const char *cert, const char *key, const char *ca,
+                        bool require_client_cert, char *err, size_t errlen);
+
+/* Lower-case hex SHA-256 of the peer certificate's DER; HUB_ENOTFOUND when
+ * the peer sent none. */
+int tls_peer_fingerprint(SSL *ssl, char out[65]);
+
+#endif
