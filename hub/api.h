@@ -4,11 +4,11 @@
  * Adding routes from your own file (hub/api_<area>.c):
  *   1. define   const struct api_route api_<area>_routes[] = {
  *                   { API_GET, "/v1/subscriptions", SCOPE_SUBSCRIBE, list },
- *                   { API_POST | API_DELETE, "/v1/subscriptions/*", ... },
+ *                   { API_DELETE, "/v1/subscriptions/+", SCOPE_SUBSCRIBE, del },
  *                   { 0 } };
  *   2. add one line for it to the list in hub/api_routes.c.
- * A path ending in "/*" matches that prefix plus one or more characters;
- * api_path_rest() gives the rest ("/v1/referrals/*" -> "abc/status").
+ * A path ending in "/+" matches that prefix plus one or more characters;
+ * api_path_rest() gives the rest ("/v1/referrals/+" -> "abc/status").
  * The first matching (path, method) wins, in list order.
  *
  * Every request is authenticated before its handler runs (client
@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "common/slice.h"
+#include "common/hub_err.h"
 #include "store.h"
 
 struct api_req;
@@ -60,7 +61,7 @@ extern const struct api_route *const api_route_tables[];
 /* ---- reading the request ---------------------------------------------- */
 enum api_method api_method(const struct api_req *r);
 const char *api_path(const struct api_req *r);       /* decoded, no query */
-const char *api_path_rest(const struct api_req *r);  /* after a "/*" prefix */
+const char *api_path_rest(const struct api_req *r);  /* after a "/+" prefix */
 /* Query parameter, decoded; NULL when absent. */
 const char *api_query(const struct api_req *r, const char *name);
 const char *api_header(const struct api_req *r, const char *name);

@@ -8,6 +8,7 @@
 #ifndef HUB_AUTH_H
 #define HUB_AUTH_H
 
+#include "common/hub_err.h"
 #include "store.h"
 
 struct auth;

@@ -11,6 +11,7 @@
 #ifndef HUB_DBPOOL_H
 #define HUB_DBPOOL_H
 
+#include "common/hub_err.h"
 #include "store.h"
 
 struct event_base;

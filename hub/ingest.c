@@ -114,10 +114,10 @@ void ingest_job_init(struct ingest_job *j, const char *org_id,
         snprintf(j->msg.sha256 + 2 * i, 3, "%02x", md[i]);
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    snprintf(j->msg.received_at, sizeof(j->msg.received_at),
-             "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             ts.tv_nsec / 1000000);
+    char sec[24];
+    strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(j->msg.received_at, sizeof(j->msg.received_at), "%.20s.%03dZ",
+             sec, (int)(ts.tv_nsec / 1000000));
     j->bytes = len + sizeof(*j);
     if (j->t_start_ns == 0)
         j->t_start_ns = ingest_now_ns();
@@ -208,6 +208,46 @@ static void deliver(struct ingest *ing, struct ingest_job *head,
     event_active(ing->done_ev, EV_READ, 0);
 }
 
+/* The database refused a value of the batch: commit the messages one by
+ * one, and quarantine (with an AE) the ones it refuses again. */
+static int commit_singly(struct committer *c, struct store *s,
+                         struct ingest_job **jobs, struct store_msg *m,
+                         struct store_msg_result *res, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = store_ingest_batch(s, &m[i], 1, &res[i]);
+        if (rc == HUB_EINVALID) {
+            struct hub_err err;
+            hub_err_set(&err, HUB_EINVALID, "", 0,
+                        "the database refused a value of the message");
+            log_warn("ingest.value_refused", "committer=%d sha=%.12s",
+                     c->idx, jobs[i]->msg.sha256);
+            if (jobs[i]->requarantine)
+                jobs[i]->requarantine(jobs[i], &err);
+            else {
+                jobs[i]->msg.accepted = false;
+                jobs[i]->msg.n_ev = 0;
+                jobs[i]->msg.ev = NULL;
+                jobs[i]->msg.key = SLICE_NULL;
+                jobs[i]->msg.error_json = SLICE_LIT(
+                    "{\"code\":\"invalid\",\"message\":\"the database "
+                    "refused a value of the message\"}");
+            }
+            m[i] = jobs[i]->msg;
+            rc = store_ingest_batch(s, &m[i], 1, &res[i]);
+        }
+        if (rc != HUB_OK) {
+            for (size_t k = 0; k < i; k++) {
+                store_msg_result_release(&res[k]);
+                memset(&res[k], 0, sizeof(res[k]));
+            }
+            /* what committed stays committed: the retry finds duplicates */
+            return rc == HUB_EINVALID ? HUB_EDB : rc;
+        }
+    }
+    return HUB_OK;
+}
+
 static void *committer_main(void *arg)
 {
     struct committer *c = arg;
@@ -281,6 +321,8 @@ static void *committer_main(void *arg)
             if (s == NULL)
                 break;              /* shutting down, database still down */
             rc = store_ingest_batch(s, m, n, res);
+            if (rc == HUB_EINVALID)
+                rc = commit_singly(c, s, jobs, m, res, n);
             if (rc == HUB_OK)
                 break;
             /* keep the batch; reconnect and retry */
@@ -369,7 +411,9 @@ int ingest_new(struct event_base *base, const struct hub_config *cfg,
         abort();
     ing->base = base;
     snprintf(ing->url, sizeof(ing->url), "%s", cfg->database_url);
-    ing->batch_max = cfg->commit_batch_max;
+    ing->batch_max = cfg->commit_batch_max < STORE_BATCH_MAX
+                         ? cfg->commit_batch_max
+                         : STORE_BATCH_MAX;
     ing->wait_us = cfg->commit_wait_us;
     ing->shutdown_timeout = cfg->shutdown_timeout;
     ing->max_msgs = cfg->inflight_max;

@@ -63,6 +63,11 @@ struct ingest_job {
     struct store_msg_result res;
     enum ingest_outcome outcome;
 
+    /* Set by the prepare function: turn this job into a quarantined one
+     * with `err` (the database refused a value of it; see
+     * store_ingest_batch). Runs on a committer thread; pure. */
+    void (*requarantine)(struct ingest_job *j, const struct hub_err *err);
+
     /* internal */
     ingest_done_fn done;
     void *arg;

@@ -75,6 +75,16 @@ static void reject(struct ingest_job *j, const struct hl7_msg *m,
              j->err.field, j->err.offset);
 }
 
+/* committer thread: re-read MSH for the ACK's echo, then reject */
+static void requarantine(struct ingest_job *j, const struct hub_err *err)
+{
+    struct hl7_msg *m = NULL;
+    struct hub_err perr;
+
+    (void)!hl7_parse(&j->a, j->msg.raw.p, j->msg.raw.len, &m, &perr);
+    reject(j, m, err);
+}
+
 void ingest_prepare_hl7(struct ingest_job *j, const char *org_id,
                         const char *p, size_t len)
 {
@@ -85,6 +95,7 @@ void ingest_prepare_hl7(struct ingest_job *j, const char *org_id,
     int rc;
 
     ingest_job_init(j, org_id, "hl7v2", p, len);
+    j->requarantine = requarantine;
     /* parse the job's own copy: the events borrow from it */
     rc = hl7_parse(&j->a, j->msg.raw.p, j->msg.raw.len, &m, &err);
     if (m)

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
@@ -274,7 +275,7 @@ static bool path_match(const char *pattern, const char *path,
                        const char **rest)
 {
     size_t n = strlen(pattern);
-    if (n >= 2 && pattern[n - 2] == '/' && pattern[n - 1] == '*') {
+    if (n >= 2 && pattern[n - 2] == '/' && pattern[n - 1] == '+') {
         if (strncmp(pattern, path, n - 1) != 0 || path[n - 1] == '\0')
             return false;
         *rest = path + n - 1;

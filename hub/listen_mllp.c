@@ -554,16 +554,24 @@ static int bind_one(struct mllp_server *ms, const char *addr, int port,
 {
     struct server *srv = ms->srv;
     struct sockaddr_storage ss;
-    int sslen = sizeof(ss);
+    int sslen;
     char spec[128];
     struct lst *ls = &ms->lst[ms->n_lst];
 
     memset(&ss, 0, sizeof(ss));
-    if (strchr(addr, ':'))
-        snprintf(spec, sizeof(spec), "[%s]:%d", addr, port);
-    else
-        snprintf(spec, sizeof(spec), "%s:%d", addr, port);
-    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sslen)) {
+    snprintf(spec, sizeof(spec), "%s:%d", addr, port);
+    /* by hand: evutil_parse_sockaddr_port refuses port 0 (ephemeral) */
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, addr, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)port);
+        sslen = sizeof(*in4);
+    } else if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        sslen = sizeof(*in6);
+    } else {
         log_error("mllp.bad_address", "addr=%s", spec);
         return HUB_EINVALID;
     }

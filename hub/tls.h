@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/hub_err.h"
 #include <openssl/ssl.h>
 
 /*
