@@ -1,7 +1,77 @@
-/* hubctl.c - placeholder until the server lands (issue 3, in progress). */
+/*
+ * hubctl.c - the admin and operator CLI: finds the command in the table that
+ * hub/ctl_commands.h builds (one line per command) and runs it.
+ *   hubctl GROUP [SUB] [ARGS...]     hubctl help
+ * Exit status: the command's (0 ok, 1 failed, 2 usage).
+ */
 #include <stdio.h>
-int main(void)
+#include <string.h>
+
+#include "ctl.h"
+#include "log.h"
+#include "store.h"
+
+#define CTL_COMMAND(group, sub, fn, usage) \
+    int fn(struct ctl *c, int argc, char **argv);
+#include "ctl_commands.h"
+#undef CTL_COMMAND
+
+struct ctl_command {
+    const char *group;
+    const char *sub;                /* NULL: a one-word command */
+    int (*run)(struct ctl *c, int argc, char **argv);
+    const char *usage;
+};
+
+static const struct ctl_command commands[] = {
+#define CTL_COMMAND(group, sub, fn, usage) { group, sub, fn, usage },
+#include "ctl_commands.h"
+#undef CTL_COMMAND
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static int help(FILE *out, const char *group)
 {
-    fputs("hubctl: not built yet\n", stderr);
-    return 1;
+    fputs("usage: hubctl COMMAND [ARGS]   (DATABASE_URL names the database)\n",
+          out);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (group == NULL || strcmp(commands[i].group, group) == 0)
+            fprintf(out, "  hubctl %s\n", commands[i].usage);
+    return out == stdout ? 0 : 2;
+}
+
+int main(int argc, char **argv)
+{
+    struct ctl c = { 0 };
+    int rc;
+
+    log_set_level(LOG_WARN);        /* people read stdout; logs stay quiet */
+    if (argc < 2)
+        return help(stderr, NULL);
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0)
+        return help(stdout, argc > 2 ? argv[2] : NULL);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        const struct ctl_command *k = &commands[i];
+        if (strcmp(k->group, argv[1]) != 0)
+            continue;
+        if (k->sub == NULL) {
+            c.usage = k->usage;
+            rc = k->run(&c, argc - 2, argv + 2);
+            store_free(c.s);
+            return rc;
+        }
+        if (argc > 2 && strcmp(k->sub, argv[2]) == 0) {
+            c.usage = k->usage;
+            rc = k->run(&c, argc - 3, argv + 3);
+            store_free(c.s);
+            return rc;
+        }
+    }
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].group, argv[1]) == 0)
+            return help(stderr, argv[1]);
+    fprintf(stderr, "hubctl: unknown command '%s'\n", argv[1]);
+    return help(stderr, NULL);
 }

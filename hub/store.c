@@ -843,7 +843,9 @@ int store_token_add(struct store *s, const char *actor, const char *org_id,
     const char *p[] = { token_sha256, prefix, org_id, arr, actor };
     return one_row(s, "token.add",
                    "WITH t AS (INSERT INTO api_tokens (token_sha256, prefix, "
-                   "org_id, scopes) VALUES ($1, $2, $3, $4::text[]) "
+                   "org_id, scopes) SELECT $1, $2, o.id, ARRAY(SELECT x FROM "
+                   "unnest($4::text[]) x WHERE x = ANY (o.scopes)) "
+                   "FROM organizations o WHERE o.id = $3 "
                    "RETURNING prefix, org_id, scopes) "
                    "SELECT hub_audit_append($5, 'token.created', 'token', "
                    "t.prefix, NULL, jsonb_build_object('org', t.org_id, "

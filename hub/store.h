@@ -133,7 +133,9 @@ int store_org_add(struct store *s, const char *actor, const char *id,
                   const char *name, const char *kind, unsigned scopes);
 /* *json_out: malloc'd [{"id","name","kind","scopes":[..],"created_at"}] */
 int store_org_list(struct store *s, char **json_out);
-/* Record a token by the hex SHA-256 of its secret and its public prefix. */
+/* Record a token by the hex SHA-256 of the whole token and its public
+ * prefix. Its scopes are `scopes` narrowed to the org's; HUB_ENOTFOUND when
+ * the org is unknown. */
 int store_token_add(struct store *s, const char *actor, const char *org_id,
                     const char *token_sha256, const char *prefix,
                     unsigned scopes);

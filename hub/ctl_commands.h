@@ -1,0 +1,26 @@
+/*
+ * ctl_commands.h - every hubctl command, one line each:
+ *     CTL_COMMAND(group, sub or NULL, function, "usage")
+ * The function is defined in its owner's hub/ctl_*.c (see ctl.h). No include
+ * guard: hubctl.c includes this file twice, once to declare the functions and
+ * once to build the command table. Keep each owner's lines in its own block
+ * (blank lines between blocks let parallel edits merge cleanly).
+ */
+
+/* store: schema, organizations, credentials, audit chain (hub/ctl_core.c) */
+CTL_COMMAND("migrate", NULL, ctl_migrate, "migrate [--dir schemas/migrations]")
+CTL_COMMAND("org", "add", ctl_org_add, "org add ID --name NAME --kind hospital|clinic|cbo|plan|state|operator --scopes ingest,subscribe,roster,report,admin")
+CTL_COMMAND("org", "list", ctl_org_list, "org list")
+CTL_COMMAND("token", "create", ctl_token_create, "token create ORG [--scopes ingest,...]   (prints the token once)")
+CTL_COMMAND("token", "list", ctl_token_list, "token list")
+CTL_COMMAND("token", "revoke", ctl_token_revoke, "token revoke PREFIX")
+CTL_COMMAND("cert", "bind", ctl_cert_bind, "cert bind ORG FINGERPRINT | cert bind ORG --cert file.pem")
+CTL_COMMAND("cert", "fingerprint", ctl_cert_fingerprint, "cert fingerprint file.pem")
+CTL_COMMAND("audit", "verify", ctl_audit_verify, "audit verify   (exit 0: chain holds, 1: broken, 2: could not check)")
+CTL_COMMAND("audit", "list", ctl_audit_list, "audit list [--patient HUBID] [--after SEQ] [--limit N] [--json]")
+
+/* dispatch: subscriptions and deliveries (hub/ctl_subs.c) */
+
+/* dictfhir: data dictionary (hub/ctl_dict.c) */
+
+/* others: add your block above this line */

@@ -1,0 +1,406 @@
+/*
+ * ctl_core.c - hubctl commands of the store: migrate, org, token, cert,
+ * audit. Each change goes through store.h, which audits it (actor "hubctl").
+ * Tokens are printed once and only their SHA-256 is kept.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "common/hub_err.h"
+#include "ctl.h"
+#include "store.h"
+
+#define ACTOR "hubctl"
+
+int ctl_migrate(struct ctl *c, int argc, char **argv);
+int ctl_org_add(struct ctl *c, int argc, char **argv);
+int ctl_org_list(struct ctl *c, int argc, char **argv);
+int ctl_token_create(struct ctl *c, int argc, char **argv);
+int ctl_token_list(struct ctl *c, int argc, char **argv);
+int ctl_token_revoke(struct ctl *c, int argc, char **argv);
+int ctl_cert_bind(struct ctl *c, int argc, char **argv);
+int ctl_cert_fingerprint(struct ctl *c, int argc, char **argv);
+int ctl_audit_verify(struct ctl *c, int argc, char **argv);
+int ctl_audit_list(struct ctl *c, int argc, char **argv);
+
+static int fail(const char *what, int code)
+{
+    fprintf(stderr, "hubctl: %s (%s)\n", what, hub_strerror(code));
+    return 1;
+}
+
+int ctl_migrate(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    char dir[4096];
+    const char *root = getenv("HUB_ROOT");
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "dir", NULL, &a)) || a.npos)
+        return rc ? rc : ctl_usage_error(c);
+    if (ctl_opt(&a, "dir"))
+        snprintf(dir, sizeof(dir), "%s", ctl_opt(&a, "dir"));
+    else
+        snprintf(dir, sizeof(dir), "%s/schemas/migrations",
+                 root && *root ? root : ".");
+    if (ctl_store(c) == NULL)
+        return 1;
+    rc = store_migrate(c->s, dir);
+    if (rc != HUB_OK)
+        return fail("cannot apply the migrations", rc);
+    char *n = NULL;
+    (void)store_query_text(c->s, "SELECT max(version) FROM schema_migrations",
+                           0, NULL, &n);
+    printf("migrate: schema at version %s\n", n ? n : "none");
+    free(n);
+    return 0;
+}
+
+int ctl_org_add(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    unsigned scopes = 0;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "name,kind,scopes", NULL, &a)))
+        return rc;
+    if (a.npos != 1 || !ctl_opt(&a, "name") || !ctl_opt(&a, "kind"))
+        return ctl_usage_error(c);
+    if (store_scopes_parse(ctl_opt(&a, "scopes"), &scopes) != HUB_OK) {
+        fputs("hubctl: unknown scope (ingest, subscribe, roster, report, "
+              "admin)\n", stderr);
+        return 2;
+    }
+    if (ctl_store(c) == NULL)
+        return 1;
+    rc = store_org_add(c->s, ACTOR, a.pos[0], ctl_opt(&a, "name"),
+                       ctl_opt(&a, "kind"), scopes);
+    if (rc == HUB_EINVALID)
+        return fail("cannot add the organization: id taken, or id/kind "
+                    "invalid (id: lowercase letters, digits, _ . -)", rc);
+    if (rc != HUB_OK)
+        return fail("cannot add the organization", rc);
+    printf("org %s added\n", a.pos[0]);
+    return 0;
+}
+
+/* print a JSON array of objects as tab-separated columns */
+static int print_table(const char *json, const char *const *cols, size_t n)
+{
+    cJSON *arr = cJSON_Parse(json);
+    const cJSON *row;
+
+    if (!cJSON_IsArray(arr)) {
+        cJSON_Delete(arr);
+        return 1;
+    }
+    for (size_t k = 0; k < n; k++)
+        printf("%s%s", k ? "\t" : "", cols[k]);
+    putchar('\n');
+    cJSON_ArrayForEach(row, arr) {
+        for (size_t k = 0; k < n; k++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, cols[k]);
+            char *txt = NULL;
+            if (k)
+                putchar('\t');
+            if (cJSON_IsString(v))
+                fputs(v->valuestring, stdout);
+            else if (v && !cJSON_IsNull(v) && (txt = cJSON_PrintUnformatted(v)))
+                fputs(txt, stdout);
+            else
+                putchar('-');
+            cJSON_free(txt);
+        }
+        putchar('\n');
+    }
+    cJSON_Delete(arr);
+    return 0;
+}
+
+int ctl_org_list(struct ctl *c, int argc, char **argv)
+{
+    static const char *const cols[] = { "id", "kind", "scopes", "name",
+                                        "created_at" };
+    struct ctl_args a;
+    char *json = NULL;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "", NULL, &a)) || a.npos)
+        return rc ? rc : ctl_usage_error(c);
+    if (ctl_store(c) == NULL)
+        return 1;
+    if ((rc = store_org_list(c->s, &json)) != HUB_OK)
+        return fail("cannot list organizations", rc);
+    rc = print_table(json, cols, sizeof(cols) / sizeof(cols[0]));
+    free(json);
+    return rc;
+}
+
+/* base64url without padding of n bytes into out (size >= 4n/3 + 2) */
+static void b64url(const unsigned char *p, size_t n, char *out)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                              "0123456789-_";
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        acc = (acc << 8) | p[i];
+        bits += 8;
+        while (bits >= 6) {
+            bits -= 6;
+            out[o++] = tab[(acc >> bits) & 63];
+        }
+    }
+    if (bits)
+        out[o++] = tab[(acc << (6 - bits)) & 63];
+    out[o] = '\0';
+}
+
+int ctl_token_create(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    unsigned scopes = 0;
+    unsigned char secret[32], pub[4];
+    char sec_txt[48], pub_txt[12], token[80], prefix[24], sha[65];
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "scopes", NULL, &a)))
+        return rc;
+    if (a.npos != 1)
+        return ctl_usage_error(c);
+    /* default: every scope the org has (the token narrows, never widens) */
+    if (store_scopes_parse(ctl_opt(&a, "scopes") ? ctl_opt(&a, "scopes")
+                           : "ingest,subscribe,roster,report,admin",
+                           &scopes) != HUB_OK) {
+        fputs("hubctl: unknown scope\n", stderr);
+        return 2;
+    }
+    if (RAND_bytes(secret, sizeof(secret)) != 1 ||
+        RAND_bytes(pub, sizeof(pub)) != 1)
+        return fail("no randomness", HUB_EIO);
+    for (size_t i = 0; i < sizeof(pub); i++)   /* public part: 8 hex */
+        snprintf(pub_txt + 2 * i, 3, "%02x", pub[i]);
+    b64url(secret, sizeof(secret), sec_txt);
+    snprintf(prefix, sizeof(prefix), "hub_%s", pub_txt);
+    snprintf(token, sizeof(token), "%s_%s", prefix, sec_txt);
+    store_sha256_hex(token, strlen(token), sha);
+    if (ctl_store(c) == NULL)
+        return 1;
+    rc = store_token_add(c->s, ACTOR, a.pos[0], sha, prefix, scopes);
+    OPENSSL_cleanse(secret, sizeof(secret));
+    if (rc != HUB_OK) {
+        OPENSSL_cleanse(token, sizeof(token));
+        return fail("cannot create the token (is the org known?)", rc);
+    }
+    printf("%s\n", token);
+    fprintf(stderr, "token %s created for %s; it is shown only now, keep it "
+            "(use: Authorization: Bearer <token>)\n", prefix, a.pos[0]);
+    OPENSSL_cleanse(token, sizeof(token));
+    return 0;
+}
+
+int ctl_token_list(struct ctl *c, int argc, char **argv)
+{
+    static const char *const cols[] = { "prefix", "org", "scopes",
+                                        "created_at", "revoked_at" };
+    struct ctl_args a;
+    char *json = NULL;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "", NULL, &a)) || a.npos)
+        return rc ? rc : ctl_usage_error(c);
+    if (ctl_store(c) == NULL)
+        return 1;
+    if ((rc = store_token_list(c->s, &json)) != HUB_OK)
+        return fail("cannot list tokens", rc);
+    rc = print_table(json, cols, sizeof(cols) / sizeof(cols[0]));
+    free(json);
+    return rc;
+}
+
+int ctl_token_revoke(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "", NULL, &a)) || a.npos != 1)
+        return rc ? rc : ctl_usage_error(c);
+    if (ctl_store(c) == NULL)
+        return 1;
+    rc = store_token_revoke(c->s, ACTOR, a.pos[0]);
+    if (rc == HUB_ENOTFOUND)
+        return fail("no live token has that prefix", rc);
+    if (rc == HUB_EINVALID)
+        return fail("prefix too short or matches several tokens", rc);
+    if (rc != HUB_OK)
+        return fail("cannot revoke the token", rc);
+    printf("token %s revoked\n", a.pos[0]);
+    return 0;
+}
+
+/* hex SHA-256 of the DER of the first certificate in a PEM file */
+static int pem_fingerprint(const char *path, char out[65])
+{
+    FILE *f = fopen(path, "r");
+    X509 *x;
+    unsigned char *der = NULL;
+    int len;
+
+    if (f == NULL)
+        return HUB_EIO;
+    x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (x == NULL)
+        return HUB_ESYNTAX;
+    len = i2d_X509(x, &der);
+    X509_free(x);
+    if (len <= 0)
+        return HUB_ESYNTAX;
+    store_sha256_hex(der, (size_t)len, out);
+    OPENSSL_free(der);
+    return HUB_OK;
+}
+
+/* "AB:CD:..." (openssl x509 -fingerprint -sha256) or hex to lowercase hex */
+static int normalize_fingerprint(const char *in, char out[65])
+{
+    size_t n = 0;
+
+    for (const char *p = in; *p; p++) {
+        char ch = *p;
+        if (ch == ':')
+            continue;
+        if (ch >= 'A' && ch <= 'F')
+            ch = (char)(ch - 'A' + 'a');
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')) || n == 64)
+            return HUB_EINVALID;
+        out[n++] = ch;
+    }
+    out[n] = '\0';
+    return n == 64 ? HUB_OK : HUB_EINVALID;
+}
+
+int ctl_cert_bind(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    char fp[65];
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "cert", NULL, &a)))
+        return rc;
+    if (ctl_opt(&a, "cert") && a.npos == 1) {
+        rc = pem_fingerprint(ctl_opt(&a, "cert"), fp);
+        if (rc != HUB_OK)
+            return fail("cannot read a PEM certificate from that file", rc);
+    } else if (a.npos == 2 && !ctl_opt(&a, "cert")) {
+        if (normalize_fingerprint(a.pos[1], fp) != HUB_OK) {
+            fputs("hubctl: a fingerprint is the SHA-256 of the DER, 64 hex "
+                  "digits (colons allowed)\n", stderr);
+            return 2;
+        }
+    } else {
+        return ctl_usage_error(c);
+    }
+    if (ctl_store(c) == NULL)
+        return 1;
+    rc = store_cert_bind(c->s, ACTOR, a.pos[0], fp);
+    if (rc != HUB_OK)
+        return fail("cannot bind the certificate (is the org known?)", rc);
+    printf("certificate %s bound to %s\n", fp, a.pos[0]);
+    return 0;
+}
+
+int ctl_cert_fingerprint(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    char fp[65];
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "", NULL, &a)) || a.npos != 1)
+        return rc ? rc : ctl_usage_error(c);
+    if ((rc = pem_fingerprint(a.pos[0], fp)) != HUB_OK)
+        return fail("cannot read a PEM certificate from that file", rc);
+    printf("%s\n", fp);
+    return 0;
+}
+
+int ctl_audit_verify(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    struct store_audit_check chk;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "", NULL, &a)) || a.npos)
+        return rc ? rc : ctl_usage_error(c);
+    if (ctl_store(c) == NULL)
+        return 2;
+    if ((rc = store_audit_verify(c->s, &chk)) != HUB_OK) {
+        fail("cannot read the audit chain", rc);
+        return 2;
+    }
+    if (chk.ok) {
+        printf("audit: chain holds, %lld rows\n", (long long)chk.rows_checked);
+        return 0;
+    }
+    printf("audit: chain BROKEN at seq %lld: row %s (%lld rows before it "
+           "hold)\n", (long long)chk.bad_seq, chk.problem,
+           (long long)chk.rows_checked);
+    return 1;
+}
+
+int ctl_audit_list(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    char *json = NULL, *end;
+    long long after = 0;
+    long limit = STORE_FEED_MAX;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "patient,after,limit", "json", &a)) ||
+        a.npos)
+        return rc ? rc : ctl_usage_error(c);
+    if (ctl_opt(&a, "after")) {
+        errno = 0;
+        after = strtoll(ctl_opt(&a, "after"), &end, 10);
+        if (errno || *end || after < 0)
+            return ctl_usage_error(c);
+    }
+    if (ctl_opt(&a, "limit")) {
+        errno = 0;
+        limit = strtol(ctl_opt(&a, "limit"), &end, 10);
+        if (errno || *end || limit <= 0 || limit > STORE_FEED_MAX)
+            return ctl_usage_error(c);
+    }
+    if (ctl_store(c) == NULL)
+        return 1;
+    rc = store_audit_list(c->s, ctl_opt(&a, "patient"), after, (int)limit,
+                          &json);
+    if (rc != HUB_OK)
+        return fail("cannot list the audit trail", rc);
+    if (ctl_opt(&a, "json")) {
+        printf("%s\n", json);
+    } else {
+        static const char *const cols[] = { "seq", "at", "actor", "action",
+                                            "object_kind", "object_id",
+                                            "patient", "detail" };
+        cJSON *doc = cJSON_Parse(json);
+        char *rows = cJSON_PrintUnformatted(
+            cJSON_GetObjectItemCaseSensitive(doc, "audit"));
+        rc = rows ? print_table(rows, cols, sizeof(cols) / sizeof(cols[0]))
+                  : 1;
+        cJSON_free(rows);
+        cJSON_Delete(doc);
+    }
+    free(json);
+    return rc;
+}

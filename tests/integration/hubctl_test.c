@@ -1,0 +1,166 @@
+/*
+ * hubctl_test.c - the hubctl binary against a fresh database: migrate, org,
+ * token (printed once, only its hash stored), cert bind, audit verify exit
+ * codes before and after tampering, and the DATABASE_URL hint.
+ * Runs $HUB_BUILD/hubctl (default build/hubctl) with DATABASE_URL set.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "../lib/testdb.h"
+#include "common/hub_err.h"
+#include "store.h"
+
+static char *url;
+
+static void setup(void)
+{
+    url = testdb_create();
+    cr_assert_not_null(url, "cannot create a test database");
+    setenv("DATABASE_URL", url, 1);
+}
+
+static void teardown(void)
+{
+    testdb_drop(url);
+    url = NULL;
+}
+
+TestSuite(hubctl, .init = setup, .fini = teardown, .timeout = 60);
+
+/* run "hubctl ARGS" (a shell fragment); exit status, stdout in out */
+static int hubctl(char *out, size_t size, const char *args)
+{
+    char cmd[1024];
+    const char *b = getenv("HUB_BUILD");
+    FILE *p;
+    size_t n = 0;
+
+    snprintf(cmd, sizeof(cmd), "'%s/%s/hubctl' %s 2>/dev/null", testdb_root(),
+             b && *b ? b : "build", args);
+    p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    if (out && size) {
+        n = fread(out, 1, size - 1, p);
+        out[n] = '\0';
+    } else {
+        char sink[512];
+        while (fread(sink, 1, sizeof(sink), p) > 0)
+            ;
+    }
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(hubctl, migrate_twice_and_add_orgs)
+{
+    char out[4096];
+
+    cr_assert_eq(hubctl(out, sizeof(out), "migrate"), 0);
+    cr_assert_not_null(strstr(out, "version 001"), "%s", out);
+    cr_assert_eq(hubctl(NULL, 0, "migrate"), 0);
+    cr_assert_eq(hubctl(NULL, 0, "org add org_gh --name 'General Hospital' "
+                                 "--kind hospital --scopes ingest,subscribe"),
+                 0);
+    cr_assert_eq(hubctl(NULL, 0, "org add org_gh --name again --kind clinic"),
+                 1, "an id is taken once");
+    cr_assert_eq(hubctl(NULL, 0, "org add org_x --name X --kind bank"), 1);
+    cr_assert_eq(hubctl(NULL, 0, "org add org_x --name X"), 2, "no --kind");
+    cr_assert_eq(hubctl(NULL, 0, "org add org_y --name Y --kind cbo "
+                                 "--scopes ingest,root"), 2);
+    cr_assert_eq(hubctl(out, sizeof(out), "org list"), 0);
+    cr_assert_not_null(strstr(out, "org_gh\thospital"), "%s", out);
+}
+
+Test(hubctl, token_is_printed_once_and_only_its_hash_is_stored)
+{
+    char tok[256], sql[256];
+    struct store *s;
+    struct principal p;
+    char sha[65], *n = NULL;
+
+    cr_assert_eq(hubctl(NULL, 0, "org add org_cbo --name CBO --kind cbo "
+                                 "--scopes subscribe"), 0);
+    cr_assert_eq(hubctl(tok, sizeof(tok), "token create org_cbo"), 0);
+    tok[strcspn(tok, "\n")] = '\0';
+    cr_assert_eq(strncmp(tok, "hub_", 4), 0, "%s", tok);
+    store_sha256_hex(tok, strlen(tok), sha);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_auth_token(s, sha, &p), HUB_OK);
+    cr_assert_str_eq(p.org_id, "org_cbo");
+    cr_assert_eq(p.scopes, SCOPE_SUBSCRIBE);
+    /* the secret itself is nowhere in the database */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM api_tokens WHERE "
+             "token_sha256 = '%s' AND prefix = '%.12s'", sha, tok);
+    cr_assert_eq(store_query_text(s, sql, 0, NULL, &n), HUB_OK);
+    cr_assert_str_eq(n, "1");
+    free(n);
+    char cmd[64];
+    snprintf(cmd, sizeof(cmd), "token revoke %.12s", tok);
+    cr_assert_eq(hubctl(NULL, 0, cmd), 0);
+    cr_assert_eq(store_auth_token(s, sha, &p), HUB_ENOTFOUND);
+    cr_assert_eq(hubctl(NULL, 0, cmd), 1, "already revoked");
+    store_free(s);
+}
+
+Test(hubctl, cert_bind_accepts_openssl_colon_fingerprints)
+{
+    struct store *s;
+    struct principal p;
+    char fp[200] = "cert bind org_gh ";
+
+    cr_assert_eq(hubctl(NULL, 0, "org add org_gh --name GH --kind hospital "
+                                 "--scopes ingest"), 0);
+    size_t len = strlen(fp);
+    for (int i = 0; i < 32; i++)
+        len += (size_t)snprintf(fp + len, sizeof(fp) - len, "%sAB",
+                                i ? ":" : "");
+    cr_assert_eq(hubctl(NULL, 0, fp), 0);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    char hex[65];
+    memset(hex, 0, sizeof(hex));
+    for (int i = 0; i < 32; i++)
+        memcpy(hex + 2 * i, "ab", 2);
+    cr_assert_eq(store_auth_cert(s, hex, &p), HUB_OK);
+    cr_assert_str_eq(p.org_id, "org_gh");
+    cr_assert_eq(hubctl(NULL, 0, "cert bind org_gh 1234"), 2);
+    store_free(s);
+}
+
+Test(hubctl, audit_verify_exits_0_then_1_after_tampering)
+{
+    char out[1024];
+    struct store *s;
+
+    cr_assert_eq(hubctl(NULL, 0, "org add org_a --name A --kind clinic"), 0);
+    cr_assert_eq(hubctl(NULL, 0, "org add org_b --name B --kind cbo"), 0);
+    cr_assert_eq(hubctl(NULL, 0, "org add org_c --name C --kind plan"), 0);
+    cr_assert_eq(hubctl(out, sizeof(out), "audit verify"), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "3 rows"), "%s", out);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_exec(s, "UPDATE audit SET object_id = 'org_z' "
+                               "WHERE seq = 2"), HUB_OK);
+    store_free(s);
+    cr_assert_eq(hubctl(out, sizeof(out), "audit verify"), 1);
+    cr_assert_not_null(strstr(out, "seq 2: row changed"), "%s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), "audit list --json"), 0);
+    cr_assert_not_null(strstr(out, "\"org.added\""), "%s", out);
+}
+
+Test(hubctl, unset_database_url_says_how_to_get_one)
+{
+    char cmd[1024], out[1024];
+    const char *b = getenv("HUB_BUILD");
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd), "env -u DATABASE_URL '%s/%s/hubctl' org list "
+             "2>&1", testdb_root(), b && *b ? b : "build");
+    p = popen(cmd, "r");
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    cr_assert_neq(pclose(p), 0);
+    cr_assert_not_null(strstr(out, "deploy/devdb.sh url"), "%s", out);
+}
