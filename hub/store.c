@@ -1032,3 +1032,37 @@ int store_query_text(struct store *s, const char *sql, int nparams,
     PQclear(r);
     return HUB_OK;
 }
+
+/* --- LISTEN/NOTIFY wake-ups (issue 4, dispatch) ------------------------- */
+
+int store_listen(struct store *s, const char *channel)
+{
+    char sql[96];
+    size_t n = channel ? strlen(channel) : 0;
+
+    /* an identifier we write ourselves, never input: checked anyway */
+    if (n == 0 || n > 63 ||
+        strspn(channel, "abcdefghijklmnopqrstuvwxyz_") != n)
+        return HUB_EINVALID;
+    snprintf(sql, sizeof(sql), "LISTEN %s", channel);
+    return store_exec(s, sql);
+}
+
+int store_socket(const struct store *s)
+{
+    return PQstatus(s->c) == CONNECTION_OK ? PQsocket(s->c) : -1;
+}
+
+int store_notifications(struct store *s)
+{
+    PGnotify *nt;
+    int n = 0;
+
+    if (!PQconsumeInput(s->c))
+        return HUB_EDB;
+    while ((nt = PQnotifies(s->c)) != NULL) {
+        n++;
+        PQfreemem(nt);
+    }
+    return n;
+}

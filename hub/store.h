@@ -191,4 +191,15 @@ int store_query_text(struct store *s, const char *sql, int nparams,
 /* SQLSTATE of the last failed statement ("" when none), for tests. */
 const char *store_last_sqlstate(const struct store *s);
 
+
+/* --- LISTEN/NOTIFY wake-ups (dispatch) ------------------------------------
+ * LISTEN on a channel of ours (lowercase identifier). store_socket() is the
+ * connection's descriptor to watch for readability (-1 when down; it changes
+ * after a reconnect, which also forgets LISTEN: listen again).
+ * store_notifications() reads what arrived and returns how many
+ * notifications it drained, or HUB_EDB when the link broke. */
+int store_listen(struct store *s, const char *channel);
+int store_socket(const struct store *s);
+int store_notifications(struct store *s);
+
 #endif

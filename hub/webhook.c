@@ -6,6 +6,8 @@
  */
 #include "webhook.h"
 
+#include "common/canon.h"
+
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -373,12 +375,6 @@ const char *webhook_addr_class_name(enum webhook_addr_class c)
 
 /* --- topics --------------------------------------------------------------- */
 
-const char *const webhook_topics[] = {
-    "adt.admit", "adt.discharge", "adt.transfer", "adt.register",
-    "adt.update", "adt.merge", "screening.completed", "screening.positive",
-    "referral.created", "referral.updated", "careplan.updated",
-    "condition.recorded", "goal.updated", "consent.updated", NULL,
-};
 
 /* Segment-wise: "*" alone matches all; a "*" segment matches one segment. */
 bool webhook_topic_match(const char *pattern, const char *type)
@@ -418,8 +414,8 @@ int webhook_topic_check(const char *pattern, struct hub_err *err)
             return hub_err_set(err, HUB_EINVALID, "topics", i,
                                "wildcard is not a whole segment");
     }
-    for (size_t i = 0; webhook_topics[i]; i++)
-        if (webhook_topic_match(pattern, webhook_topics[i]))
+    for (size_t i = 0; canon_topics[i]; i++)
+        if (webhook_topic_match(pattern, canon_topics[i]))
             return HUB_OK;
     return hub_err_set(err, HUB_EINVALID, "topics", 0,
                        "topic matches no known topic");

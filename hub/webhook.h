@@ -123,13 +123,10 @@ const char *webhook_addr_class_name(enum webhook_addr_class c);
 
 /* --- topics and subscriptions ------------------------------------------- */
 
-/* The topics of DESIGN.md section 4, NULL-terminated. */
-extern const char *const webhook_topics[];
-
 /*
  * A topic pattern: a known topic ("adt.admit"), a family ("adt.*"), "*.x"
  * for a kind of change across families, or "*" for everything. A pattern
- * that matches no known topic is refused, so a typo cannot silently route
+ * that matches no known topic (canon_topics) is refused, so a typo cannot silently route
  * nothing.
  */
 int webhook_topic_check(const char *pattern, struct hub_err *err);

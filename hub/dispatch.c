@@ -1,0 +1,1001 @@
+/*
+ * dispatch.c - webhook dispatcher: libcurl multi on a libevent loop in a
+ * thread of its own (see dispatch.h). The only file that includes curl.h.
+ *
+ * A delivery, seen from here:
+ *   CLAIMED (leased to us, in an endpoint queue)
+ *     --slot free on its endpoint--> SENDING (curl transfer)
+ *     --lease half gone, never sent, or stop--> released (outcome 'release')
+ *   SENDING --done--> outcome: delivered | retry (delay) | dead | gone
+ *   outcomes are buffered and written in one transaction per loop turn
+ *   (hub_deliveries_done): the attempt row, the audit row, the new state.
+ * Work is looked for on every NOTIFY hub_deliveries (when the store offers
+ * LISTEN), after every completion, and every poll_ms.
+ *
+ * Invariants: an endpoint never has more than per_endpoint transfers; a
+ * transfer is only started for a claim whose lease has not half expired;
+ * no patient data is logged (delivery ids, endpoints' hashes, codes only).
+ */
+#include "dispatch.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/hub_err.h"
+#include "log.h"
+#include "store.h"
+#include "webhook.h"
+
+#define DISPATCH_MAX_ENDPOINTS 4096     /* remembered breaker states */
+#define DISPATCH_ENDPOINT_MAX 300
+#define DISPATCH_RESPONSE_MAX (64 * 1024)   /* read and dropped */
+
+struct endpoint {
+    char key[DISPATCH_ENDPOINT_MAX];    /* scheme://host:port */
+    int inflight;
+    int failures;                       /* consecutive */
+    int64_t open_until_ms;              /* breaker open until (monotonic) */
+    bool half_open;                     /* one probe at a time */
+    struct job *queue, *queue_tail;     /* claimed, waiting for a slot */
+    int queued;
+};
+
+struct job {
+    struct dispatch *d;
+    struct endpoint *ep;
+    struct job *next;               /* endpoint queue */
+    struct job *rprev, *rnext;      /* transfers running */
+    CURL *easy;
+    struct curl_slist *hdrs;
+    char *body;
+    int64_t id, token;
+    int attempt;
+    int64_t claimed_ms, started_ms;
+    size_t resp_bytes;
+    bool ssrf_refused;
+    char retry_after[64];
+    char sig[WEBHOOK_SIG_HEADER_MAX];
+    char url[WEBHOOK_URL_MAX + 1];
+    char client_cert[WEBHOOK_PATH_MAX + 1], client_key[WEBHOOK_PATH_MAX + 1];
+    char ca_bundle[WEBHOOK_PATH_MAX + 1];
+    struct webhook_secret secrets[WEBHOOK_MAX_SECRETS];
+    size_t n_secrets;
+};
+
+struct sock_ev {
+    struct event *ev;
+    curl_socket_t fd;
+};
+
+struct dispatch {
+    struct dispatch_config cfg;
+    char node[64];
+    struct store *db;
+    struct event_base *base;
+    struct event *tick, *curl_timer, *wake_ev, *listen_ev;
+    int listen_fd;                      /* -1: not listening */
+    CURLM *multi;
+    pthread_t thread;
+    int wake_pipe[2];
+    atomic_bool stopping;
+    bool stop_seen;
+    int64_t stop_deadline_ms;
+    int inflight;
+    int queued;
+    struct job *running;
+    struct endpoint **eps;
+    size_t n_eps;
+    char *results;                      /* JSON array being built */
+    size_t results_len, results_cap;
+    int n_results;
+    pthread_mutex_t stats_mu;
+    struct dispatch_stats stats;
+    unsigned rand_state;
+};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t scaled(const struct dispatch *d, int64_t ms)
+{
+    return webhook_scale_ms(ms, d->cfg.time_scale);
+}
+
+static void stat_add(struct dispatch *d, uint64_t *field, uint64_t n)
+{
+    pthread_mutex_lock(&d->stats_mu);
+    *field += n;
+    pthread_mutex_unlock(&d->stats_mu);
+}
+
+void dispatch_config_defaults(struct dispatch_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->max_inflight = 64;
+    c->per_endpoint = 4;
+    c->timeout_ms = 15000;
+    c->connect_timeout_ms = 5000;
+    c->lease_ms = 0;                    /* 0: timeout + 30 s */
+    c->poll_ms = 1000;
+    c->time_scale = 1.0;
+    c->breaker_failures = 5;
+    c->breaker_open_ms = 30000;
+    c->user_agent = "care-hub-webhooks/1";
+    const char *ts = getenv("HUB_TIME_SCALE");
+    if (ts && *ts) {
+        char *end;
+        double v = strtod(ts, &end);
+        if (*end == '\0' && v >= 1.0 && v <= 1e7)
+            c->time_scale = v;
+    }
+}
+
+/* --- results: buffered, written in one transaction ---------------------- */
+
+static void results_append(struct dispatch *d, const char *s, size_t n)
+{
+    if (d->results_len + n + 2 > d->results_cap) {
+        size_t cap = d->results_cap ? d->results_cap * 2 : 4096;
+        while (cap < d->results_len + n + 2)
+            cap *= 2;
+        d->results = realloc(d->results, cap);
+        if (!d->results)
+            abort();
+        d->results_cap = cap;
+    }
+    memcpy(d->results + d->results_len, s, n);
+    d->results_len += n;
+    d->results[d->results_len] = '\0';
+}
+
+/* error is a static token ("timeout", "connect", ...) or NULL */
+static void result_add(struct dispatch *d, const struct job *j, long code,
+                       const char *error, int64_t latency_ms,
+                       const char *outcome, int64_t delay_ms)
+{
+    char item[512], codebuf[24], errbuf[64];
+
+    if (code > 0)
+        snprintf(codebuf, sizeof(codebuf), "%ld", code);
+    else
+        snprintf(codebuf, sizeof(codebuf), "null");
+    if (error)
+        snprintf(errbuf, sizeof(errbuf), "\"%s\"", error);
+    else
+        snprintf(errbuf, sizeof(errbuf), "null");
+    int n = snprintf(item, sizeof(item),
+                     "%s{\"id\":%" PRId64 ",\"token\":%" PRId64
+                     ",\"attempt\":%d,\"code\":%s,\"error\":%s,"
+                     "\"latency_ms\":%" PRId64 ",\"outcome\":\"%s\","
+                     "\"delay_ms\":%" PRId64 "}",
+                     d->n_results ? "," : "[", j->id, j->token, j->attempt,
+                     codebuf, errbuf, latency_ms, outcome, delay_ms);
+    results_append(d, item, (size_t)n);
+    d->n_results++;
+}
+
+static void results_flush(struct dispatch *d)
+{
+    if (d->n_results == 0)
+        return;
+    results_append(d, "]", 1);
+    const char *params[2] = { d->node, d->results };
+    struct store_rows *rows = NULL;
+    int rc = store_query(d->db, "SELECT hub_deliveries_done($1, $2::jsonb)",
+                         2, params, &rows);
+    store_rows_free(rows);
+    if (rc != HUB_OK) {
+        /* keep them: the next turn retries; if our leases expire first,
+         * another node re-sends (at-least-once, same webhook-id) */
+        d->results_len--;
+        d->results[d->results_len] = '\0';
+        stat_add(d, &d->stats.db_errors, 1);
+        log_warn("dispatch.results_unsaved", "n=%d code=%s", d->n_results,
+                 hub_strerror(rc));
+        (void)store_ping(d->db);
+        return;
+    }
+    d->results_len = 0;
+    d->n_results = 0;
+}
+
+/* --- endpoints ------------------------------------------------------------ */
+
+static struct endpoint *endpoint_get(struct dispatch *d, const char *key)
+{
+    for (size_t i = 0; i < d->n_eps; i++)
+        if (strcmp(d->eps[i]->key, key) == 0)
+            return d->eps[i];
+    if (d->n_eps == DISPATCH_MAX_ENDPOINTS) {
+        /* forget an idle endpoint to stay bounded */
+        for (size_t i = 0; i < d->n_eps; i++) {
+            struct endpoint *e = d->eps[i];
+            if (e->inflight == 0 && e->queued == 0) {
+                free(e);
+                d->eps[i] = d->eps[--d->n_eps];
+                break;
+            }
+        }
+        if (d->n_eps == DISPATCH_MAX_ENDPOINTS)
+            return NULL;
+    }
+    struct endpoint *e = calloc(1, sizeof(*e));
+    if (!e)
+        abort();
+    snprintf(e->key, sizeof(e->key), "%s", key);
+    if (!d->eps) {
+        d->eps = calloc(DISPATCH_MAX_ENDPOINTS, sizeof(*d->eps));
+        if (!d->eps)
+            abort();
+    }
+    d->eps[d->n_eps++] = e;
+    return e;
+}
+
+/* May this endpoint start one more transfer now? */
+static bool endpoint_can_send(struct dispatch *d, struct endpoint *e,
+                              int64_t now)
+{
+    if (e->inflight >= d->cfg.per_endpoint)
+        return false;
+    if (e->open_until_ms > now)
+        return false;
+    if (e->half_open && e->inflight > 0)
+        return false;               /* one probe at a time */
+    return true;
+}
+
+static void endpoint_outcome(struct dispatch *d, struct endpoint *e, bool ok)
+{
+    if (ok) {
+        if (e->half_open || e->failures >= d->cfg.breaker_failures)
+            log_info("dispatch.breaker_closed", "inflight=%d", e->inflight);
+        e->failures = 0;
+        e->half_open = false;
+        e->open_until_ms = 0;
+        return;
+    }
+    e->failures++;
+    if (e->half_open || e->failures >= d->cfg.breaker_failures) {
+        e->open_until_ms = mono_ms() + scaled(d, d->cfg.breaker_open_ms);
+        e->half_open = true;        /* after the pause: one probe */
+        if (e->failures == d->cfg.breaker_failures)
+            log_warn("dispatch.breaker_open", "failures=%d open_ms=%" PRId64,
+                     e->failures, scaled(d, d->cfg.breaker_open_ms));
+    }
+}
+
+/* --- curl glue ------------------------------------------------------------ */
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct job *j = arg;
+    (void)p;
+    j->resp_bytes += size * n;
+    if (j->resp_bytes > DISPATCH_RESPONSE_MAX)
+        return 0;                   /* a receiver cannot make us read for ever */
+    return size * n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    struct job *j = arg;
+    size_t len = size * n;
+    static const char name[] = "retry-after:";
+    if (len > sizeof(name) && strncasecmp(p, name, sizeof(name) - 1) == 0) {
+        size_t v = sizeof(name) - 1;
+        while (v < len && p[v] == ' ')
+            v++;
+        size_t e = len;
+        while (e > v && (p[e - 1] == '\r' || p[e - 1] == '\n' ||
+                         p[e - 1] == ' '))
+            e--;
+        size_t l = e - v < sizeof(j->retry_after) - 1 ? e - v
+                                                      : sizeof(j->retry_after) - 1;
+        memcpy(j->retry_after, p + v, l);
+        j->retry_after[l] = '\0';
+    }
+    return len;
+}
+
+/* SSRF: called once connected (after DNS, before a byte of the request is
+ * sent), with the address actually connected to, also for a reused
+ * connection. DNS rebinding cannot slip past it. */
+static int on_prereq(void *arg, char *primary_ip, char *local_ip,
+                     int primary_port, int local_port)
+{
+    struct job *j = arg;
+    (void)local_ip;
+    (void)primary_port;
+    (void)local_port;
+    enum webhook_addr_class c = webhook_addr_classify(primary_ip);
+    if (!webhook_addr_allowed(c, j->d->cfg.production,
+                              j->d->cfg.allow_private)) {
+        j->ssrf_refused = true;
+        log_warn("dispatch.ssrf_refused", "delivery=dlv_%" PRId64 " class=%s",
+                 j->id, webhook_addr_class_name(c));
+        return CURL_PREREQFUNC_ABORT;
+    }
+    return CURL_PREREQFUNC_OK;
+}
+
+static void running_unlink(struct dispatch *d, struct job *j)
+{
+    if (j->rprev)
+        j->rprev->rnext = j->rnext;
+    else
+        d->running = j->rnext;
+    if (j->rnext)
+        j->rnext->rprev = j->rprev;
+    j->ep->inflight--;
+    d->inflight--;
+}
+
+static void job_free(struct job *j)
+{
+    if (!j)
+        return;
+    if (j->easy) {
+        curl_multi_remove_handle(j->d->multi, j->easy);
+        curl_easy_cleanup(j->easy);
+    }
+    curl_slist_free_all(j->hdrs);
+    free(j->body);
+    memset(j->secrets, 0, sizeof(j->secrets));
+    free(j);
+}
+
+static const char *curl_error_token(CURLcode rc, const struct job *j)
+{
+    if (j->ssrf_refused)
+        return "ssrf";
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT: return "timeout";
+    case CURLE_COULDNT_RESOLVE_HOST: return "dns";
+    case CURLE_COULDNT_CONNECT: return "connect";
+    case CURLE_SEND_ERROR: return "send";
+    case CURLE_RECV_ERROR: return "recv";
+    case CURLE_GOT_NOTHING: return "empty_reply";
+    case CURLE_WRITE_ERROR: return "response_too_big";
+    case CURLE_SSL_CONNECT_ERROR: return "tls";
+    case CURLE_PEER_FAILED_VERIFICATION: return "tls_verify";
+    case CURLE_SSL_CERTPROBLEM: return "tls_client_cert";
+    case CURLE_SSL_CACERT_BADFILE: return "tls_ca_bundle";
+    case CURLE_UNSUPPORTED_PROTOCOL: return "protocol";
+    default: return "network";
+    }
+}
+
+static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
+{
+    long code = 0;
+    int64_t latency = mono_ms() - j->started_ms;
+    const char *err = NULL;
+    const char *outcome;
+    int64_t delay = 0;
+
+    curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (rc != CURLE_OK) {
+        err = curl_error_token(rc, j);
+        if (rc == CURLE_WRITE_ERROR && code >= 200 && code < 300)
+            err = NULL;             /* 2xx with a huge body is still 2xx */
+    }
+    if (!err && code >= 200 && code < 300) {
+        outcome = "delivered";
+        stat_add(d, &d->stats.delivered, 1);
+    } else if (!err && code == 410) {
+        /* Gone: the receiver asks us to stop; disable the subscription */
+        outcome = "gone";
+        stat_add(d, &d->stats.gone, 1);
+    } else {
+        int64_t b = webhook_backoff_ms(j->attempt,
+                                       (double)rand_r(&d->rand_state) /
+                                           ((double)RAND_MAX + 1.0));
+        if (b < 0) {
+            outcome = "dead";
+            stat_add(d, &d->stats.dead, 1);
+        } else {
+            if (!err && (code == 429 || code == 503)) {
+                int64_t ra = webhook_retry_after_ms(
+                    j->retry_after[0] ? j->retry_after : NULL,
+                    (int64_t)time(NULL));
+                if (ra > b)
+                    b = ra;
+            }
+            outcome = "retry";
+            delay = scaled(d, b);
+            stat_add(d, &d->stats.retried, 1);
+        }
+        if (j->ssrf_refused)
+            stat_add(d, &d->stats.refused_ssrf, 1);
+    }
+    /* the breaker counts what says "this endpoint is unwell": network
+     * errors, timeouts, 5xx and 429; not a 4xx about one payload */
+    bool unwell = err != NULL || code >= 500 || code == 429;
+    endpoint_outcome(d, j->ep, !unwell);
+    log_info("dispatch.attempt",
+             "delivery=dlv_%" PRId64 " attempt=%d code=%ld error=%s "
+             "latency_ms=%" PRId64 " outcome=%s delay_ms=%" PRId64,
+             j->id, j->attempt, code, err ? err : "-", latency, outcome,
+             delay);
+    result_add(d, j, code, err, latency, outcome, delay);
+    running_unlink(d, j);
+    job_free(j);
+}
+
+static void check_multi(struct dispatch *d)
+{
+    CURLMsg *m;
+    int left;
+    bool any = false;
+
+    while ((m = curl_multi_info_read(d->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        struct job *j = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+        CURLcode rc = m->data.result;
+        job_done(d, j, rc);
+        any = true;
+    }
+    if (any)
+        event_active(d->tick, EV_TIMEOUT, 0);   /* flush, refill slots */
+}
+
+static void on_sock_event(evutil_socket_t fd, short what, void *arg)
+{
+    struct dispatch *d = arg;
+    int running, flags = 0;
+    if (what & EV_READ)
+        flags |= CURL_CSELECT_IN;
+    if (what & EV_WRITE)
+        flags |= CURL_CSELECT_OUT;
+    curl_multi_socket_action(d->multi, fd, flags, &running);
+    check_multi(d);
+}
+
+static int on_socket(CURL *e, curl_socket_t s, int what, void *arg,
+                     void *sockp)
+{
+    struct dispatch *d = arg;
+    struct sock_ev *se = sockp;
+    (void)e;
+
+    if (what == CURL_POLL_REMOVE) {
+        if (se) {
+            event_free(se->ev);
+            free(se);
+            curl_multi_assign(d->multi, s, NULL);
+        }
+        return 0;
+    }
+    short kind = EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
+                 ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
+    if (!se) {
+        se = calloc(1, sizeof(*se));
+        if (!se)
+            abort();
+        se->fd = s;
+        curl_multi_assign(d->multi, s, se);
+    } else {
+        event_free(se->ev);
+    }
+    se->ev = event_new(d->base, s, kind, on_sock_event, d);
+    event_add(se->ev, NULL);
+    return 0;
+}
+
+static void on_curl_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct dispatch *d = arg;
+    int running;
+    (void)fd;
+    (void)what;
+    curl_multi_socket_action(d->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_multi(d);
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *arg)
+{
+    struct dispatch *d = arg;
+    (void)multi;
+    if (timeout_ms < 0) {
+        evtimer_del(d->curl_timer);
+    } else {
+        struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+        evtimer_add(d->curl_timer, &tv);
+    }
+    return 0;
+}
+
+/* --- starting transfers ------------------------------------------------------ */
+
+static int job_start(struct dispatch *d, struct job *j)
+{
+    char hdr[WEBHOOK_SIG_HEADER_MAX + 32];
+    char id[40];
+    int64_t ts = (int64_t)time(NULL);
+
+    snprintf(id, sizeof(id), "dlv_%" PRId64, j->id);
+    if (webhook_sign(j->secrets, j->n_secrets, id, ts, j->body,
+                     strlen(j->body), j->sig, sizeof(j->sig)) != HUB_OK)
+        return HUB_EINVALID;
+    j->easy = curl_easy_init();
+    if (!j->easy)
+        abort();
+    snprintf(hdr, sizeof(hdr), "webhook-id: %s", id);
+    j->hdrs = curl_slist_append(j->hdrs, hdr);
+    snprintf(hdr, sizeof(hdr), "webhook-timestamp: %" PRId64, ts);
+    j->hdrs = curl_slist_append(j->hdrs, hdr);
+    snprintf(hdr, sizeof(hdr), "webhook-signature: %s", j->sig);
+    j->hdrs = curl_slist_append(j->hdrs, hdr);
+    j->hdrs = curl_slist_append(j->hdrs, "content-type: application/json");
+    j->hdrs = curl_slist_append(j->hdrs, "Expect:");
+    if (!j->hdrs)
+        abort();
+
+    CURL *e = j->easy;
+    curl_easy_setopt(e, CURLOPT_URL, j->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                     (curl_off_t)strlen(j->body));
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->hdrs);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, d->cfg.user_agent);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)d->cfg.timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)d->cfg.connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, j);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+    if (j->ca_bundle[0])
+        curl_easy_setopt(e, CURLOPT_CAINFO, j->ca_bundle);
+    if (j->client_cert[0]) {
+        curl_easy_setopt(e, CURLOPT_SSLCERT, j->client_cert);
+        curl_easy_setopt(e, CURLOPT_SSLKEY, j->client_key);
+    }
+    j->started_ms = mono_ms();
+    j->ep->inflight++;
+    d->inflight++;
+    j->rnext = d->running;
+    if (d->running)
+        d->running->rprev = j;
+    d->running = j;
+    stat_add(d, &d->stats.attempts, 1);
+    if (curl_multi_add_handle(d->multi, e) != CURLM_OK)
+        abort();
+    return HUB_OK;
+}
+
+/* Start what the slots allow; hand back claims whose lease is half gone. */
+static void pump(struct dispatch *d)
+{
+    int64_t now = mono_ms();
+    int64_t stale = d->cfg.lease_ms / 2;
+
+    for (size_t i = 0; i < d->n_eps; i++) {
+        struct endpoint *e = d->eps[i];
+        while (e->queue) {
+            struct job *j = e->queue;
+            bool stopping = atomic_load(&d->stopping);
+            if (!stopping && now - j->claimed_ms < stale &&
+                !endpoint_can_send(d, e, now))
+                break;
+            e->queue = j->next;
+            if (!e->queue)
+                e->queue_tail = NULL;
+            e->queued--;
+            d->queued--;
+            if (stopping || now - j->claimed_ms >= stale) {
+                result_add(d, j, 0, NULL, 0, "release", 0);
+                job_free(j);
+                continue;
+            }
+            if (job_start(d, j) != HUB_OK) {
+                result_add(d, j, 0, "signing", 0, "retry",
+                           scaled(d, webhook_backoff_nominal_ms(1)));
+                job_free(j);
+            }
+        }
+    }
+}
+
+static void copy_field(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+/* Claim due work for the free capacity. */
+static void claim(struct dispatch *d)
+{
+    int64_t now = mono_ms();
+    int room = d->cfg.max_inflight - d->inflight - d->queued;
+    if (room <= 0 || atomic_load(&d->stopping))
+        return;
+
+    /* endpoints that cannot take more now: full or breaker open */
+    size_t skip_len = 2;
+    char *skip = malloc(2);
+    if (!skip)
+        abort();
+    memcpy(skip, "{", 2);
+    bool first = true;
+    for (size_t i = 0; i < d->n_eps; i++) {
+        struct endpoint *e = d->eps[i];
+        if (endpoint_can_send(d, e, now) && e->queued == 0)
+            continue;
+        /* a PostgreSQL array literal, each element quoted and escaped */
+        size_t need = strlen(e->key) * 2 + 4;
+        skip = realloc(skip, skip_len + need);
+        if (!skip)
+            abort();
+        char *p = skip + skip_len - 1;
+        if (!first)
+            *p++ = ',';
+        *p++ = '"';
+        for (const char *k = e->key; *k; k++) {
+            if (*k == '"' || *k == '\\')
+                *p++ = '\\';
+            *p++ = *k;
+        }
+        *p++ = '"';
+        *p = '\0';
+        skip_len = (size_t)(p - skip) + 1;
+        first = false;
+    }
+    skip = realloc(skip, skip_len + 1);
+    if (!skip)
+        abort();
+    skip[skip_len - 1] = '}';
+    skip[skip_len] = '\0';
+
+    char lease[16], max[16], per[16];
+    snprintf(lease, sizeof(lease), "%d", d->cfg.lease_ms);
+    snprintf(max, sizeof(max), "%d", room);
+    snprintf(per, sizeof(per), "%d", d->cfg.per_endpoint);
+    const char *params[5] = { d->node, lease, max, per, skip };
+    struct store_rows *rows = NULL;
+    int rc = store_query(d->db,
+        "SELECT id, token, attempt, url, endpoint, secrets, client_cert, "
+        "client_key, ca_bundle, body "
+        "FROM hub_claim_deliveries($1, $2::int, $3::int, $4::int, $5::text[])",
+        5, params, &rows);
+    free(skip);
+    if (rc != HUB_OK) {
+        stat_add(d, &d->stats.db_errors, 1);
+        log_warn("dispatch.claim_failed", "code=%s", hub_strerror(rc));
+        (void)store_ping(d->db);
+        store_rows_free(rows);
+        return;
+    }
+    int n = store_rows_count(rows);
+    if (n > 0)
+        stat_add(d, &d->stats.claims, (uint64_t)n);
+    for (int r = 0; r < n; r++) {
+        struct job *j = calloc(1, sizeof(*j));
+        if (!j)
+            abort();
+        j->d = d;
+        j->id = strtoll(store_rows_get(rows, r, 0), NULL, 10);
+        j->token = strtoll(store_rows_get(rows, r, 1), NULL, 10);
+        j->attempt = (int)strtol(store_rows_get(rows, r, 2), NULL, 10);
+        j->claimed_ms = now;
+        copy_field(j->url, sizeof(j->url), store_rows_get(rows, r, 3));
+        const char *epk = store_rows_get(rows, r, 4);
+        copy_field(j->client_cert, sizeof(j->client_cert),
+                   store_rows_get(rows, r, 6));
+        copy_field(j->client_key, sizeof(j->client_key),
+                   store_rows_get(rows, r, 7));
+        copy_field(j->ca_bundle, sizeof(j->ca_bundle),
+                   store_rows_get(rows, r, 8));
+        const char *body = store_rows_get(rows, r, 9);
+        j->body = strdup(body ? body : "{}");
+        if (!j->body)
+            abort();
+        /* secrets: space-separated whsec_ strings */
+        const char *sp = store_rows_get(rows, r, 5);
+        while (sp && *sp && j->n_secrets < WEBHOOK_MAX_SECRETS) {
+            char one[128];
+            size_t l = strcspn(sp, " ");
+            if (l < sizeof(one)) {
+                memcpy(one, sp, l);
+                one[l] = '\0';
+                if (webhook_secret_parse(one, &j->secrets[j->n_secrets],
+                                         NULL) == HUB_OK)
+                    j->n_secrets++;
+            }
+            sp += l;
+            while (*sp == ' ')
+                sp++;
+        }
+        struct endpoint *e = endpoint_get(d, epk ? epk : "");
+        if (!e || j->n_secrets == 0) {
+            /* no usable secret (cannot happen past the CHECK) or too many
+             * endpoints: try again later rather than send unsigned */
+            result_add(d, j, 0, e ? "no_secret" : "busy", 0,
+                       e ? "retry" : "release",
+                       scaled(d, webhook_backoff_nominal_ms(1)));
+            job_free(j);
+            continue;
+        }
+        j->ep = e;
+        if (e->queue_tail)
+            e->queue_tail->next = j;
+        else
+            e->queue = j;
+        e->queue_tail = j;
+        e->queued++;
+        d->queued++;
+    }
+    store_rows_free(rows);
+}
+
+static void ensure_listen(struct dispatch *d);
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct dispatch *d = arg;
+    (void)fd;
+    (void)what;
+
+    if (d->listen_ev && store_notifications(d->db) < 0)
+        (void)store_ping(d->db);        /* reconnect; LISTEN again below */
+    results_flush(d);
+    ensure_listen(d);
+    pump(d);
+    claim(d);
+    pump(d);
+    results_flush(d);
+    if (atomic_load(&d->stopping)) {
+        if (!d->stop_seen) {
+            d->stop_seen = true;
+            d->stop_deadline_ms = mono_ms() + d->cfg.timeout_ms + 1000;
+        }
+        if ((d->inflight == 0 && d->queued == 0 && d->n_results == 0) ||
+            mono_ms() > d->stop_deadline_ms) {
+            event_base_loopbreak(d->base);
+            return;
+        }
+    }
+    struct timeval tv = { d->cfg.poll_ms / 1000, (d->cfg.poll_ms % 1000) * 1000 };
+    if (atomic_load(&d->stopping))
+        tv = (struct timeval){ 0, 50000 };
+    evtimer_add(d->tick, &tv);
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    struct dispatch *d = arg;
+    char buf[64];
+    (void)what;
+    while (read(fd, buf, sizeof(buf)) > 0)
+        ;
+    event_active(d->tick, EV_TIMEOUT, 0);
+}
+
+/* A NOTIFY on hub_deliveries (new work, an outcome that unblocks a later
+ * delivery, a resumed subscription) wakes us at once. */
+static void on_listen(evutil_socket_t fd, short what, void *arg)
+{
+    struct dispatch *d = arg;
+    (void)fd;
+    (void)what;
+    int n = store_notifications(d->db);
+    if (n < 0) {
+        /* link broken: stop watching a dead descriptor (it would fire for
+         * ever); the tick reconnects and listens again */
+        event_free(d->listen_ev);
+        d->listen_ev = NULL;
+        d->listen_fd = -1;
+    }
+    if (n != 0)
+        event_active(d->tick, EV_TIMEOUT, 0);
+}
+
+/* LISTEN (again, after a reconnect changed the descriptor). */
+static void ensure_listen(struct dispatch *d)
+{
+    int fd = store_socket(d->db);
+    if (fd >= 0 && fd == d->listen_fd && d->listen_ev)
+        return;
+    if (d->listen_ev) {
+        event_free(d->listen_ev);
+        d->listen_ev = NULL;
+        d->listen_fd = -1;
+    }
+    if (fd < 0 || store_listen(d->db, "hub_deliveries") != HUB_OK)
+        return;
+    fd = store_socket(d->db);
+    d->listen_ev = event_new(d->base, fd, EV_READ | EV_PERSIST, on_listen, d);
+    if (d->listen_ev) {
+        event_add(d->listen_ev, NULL);
+        d->listen_fd = fd;
+    }
+}
+
+static void *run(void *arg)
+{
+    struct dispatch *d = arg;
+    event_active(d->tick, EV_TIMEOUT, 0);
+    event_base_dispatch(d->base);
+    /* transfers cut short by the stop deadline: recorded as an attempt
+     * to retry at once; another node (or this one, restarted) sends it */
+    while (d->running) {
+        struct job *j = d->running;
+        result_add(d, j, 0, "shutdown", mono_ms() - j->started_ms, "retry", 0);
+        running_unlink(d, j);
+        job_free(j);
+    }
+    for (size_t i = 0; i < d->n_eps; i++) {
+        struct endpoint *e = d->eps[i];
+        while (e->queue) {
+            struct job *j = e->queue;
+            e->queue = j->next;
+            result_add(d, j, 0, NULL, 0, "release", 0);
+            job_free(j);
+        }
+    }
+    results_flush(d);
+    return NULL;
+}
+
+int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
+{
+    struct dispatch *d = calloc(1, sizeof(*d));
+    int rc = HUB_EIO;
+
+    if (!d)
+        abort();
+    d->cfg = *c;
+    d->wake_pipe[0] = d->wake_pipe[1] = -1;
+    if (d->cfg.max_inflight < 1)
+        d->cfg.max_inflight = 64;
+    if (d->cfg.per_endpoint < 1)
+        d->cfg.per_endpoint = 4;
+    if (d->cfg.timeout_ms < 100)
+        d->cfg.timeout_ms = 15000;
+    if (d->cfg.connect_timeout_ms < 100)
+        d->cfg.connect_timeout_ms = 5000;
+    if (d->cfg.lease_ms <= d->cfg.timeout_ms)
+        d->cfg.lease_ms = d->cfg.timeout_ms + 30000;
+    if (d->cfg.poll_ms < 10)
+        d->cfg.poll_ms = 1000;
+    if (d->cfg.breaker_failures < 1)
+        d->cfg.breaker_failures = 5;
+    if (!d->cfg.user_agent)
+        d->cfg.user_agent = "care-hub-webhooks/1";
+    if (c->node[0]) {
+        snprintf(d->node, sizeof(d->node), "%s", c->node);
+    } else {
+        char host[40] = "hub";
+        gethostname(host, sizeof(host) - 1);
+        host[sizeof(host) - 1] = '\0';
+        snprintf(d->node, sizeof(d->node), "%s:%d", host, (int)getpid());
+    }
+    d->rand_state = (unsigned)time(NULL) ^ (unsigned)getpid();
+    pthread_mutex_init(&d->stats_mu, NULL);
+    atomic_init(&d->stopping, false);
+
+    rc = store_connect(d->cfg.database_url, &d->db);
+    if (rc != HUB_OK) {
+        d->db = NULL;
+        goto fail;
+    }
+    rc = HUB_EIO;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        goto fail;
+    if (pipe(d->wake_pipe) != 0)
+        goto fail;
+    fcntl(d->wake_pipe[0], F_SETFL, O_NONBLOCK);
+    fcntl(d->wake_pipe[1], F_SETFL, O_NONBLOCK);
+    d->base = event_base_new();
+    d->multi = curl_multi_init();
+    if (!d->base || !d->multi)
+        goto fail;
+    d->tick = evtimer_new(d->base, on_tick, d);
+    d->curl_timer = evtimer_new(d->base, on_curl_timer, d);
+    d->wake_ev = event_new(d->base, d->wake_pipe[0], EV_READ | EV_PERSIST,
+                           on_wake, d);
+    if (!d->tick || !d->curl_timer || !d->wake_ev)
+        goto fail;
+    event_add(d->wake_ev, NULL);
+    d->listen_fd = -1;
+    ensure_listen(d);
+    curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
+    curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(d->multi, CURLMOPT_TIMERDATA, d);
+    /* keep-alive: enough cached connections for every endpoint slot */
+    curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS,
+                      (long)d->cfg.max_inflight * 2);
+    if (pthread_create(&d->thread, NULL, run, d) != 0)
+        goto fail;
+    log_info("dispatch.started", "node=%s max_inflight=%d per_endpoint=%d "
+             "timeout_ms=%d time_scale=%g", d->node, d->cfg.max_inflight,
+             d->cfg.per_endpoint, d->cfg.timeout_ms, d->cfg.time_scale);
+    *out = d;
+    return HUB_OK;
+fail:
+    if (d->listen_ev)
+        event_free(d->listen_ev);
+    if (d->wake_ev)
+        event_free(d->wake_ev);
+    if (d->tick)
+        event_free(d->tick);
+    if (d->curl_timer)
+        event_free(d->curl_timer);
+    if (d->multi)
+        curl_multi_cleanup(d->multi);
+    if (d->base)
+        event_base_free(d->base);
+    if (d->wake_pipe[0] >= 0) {
+        close(d->wake_pipe[0]);
+        close(d->wake_pipe[1]);
+    }
+    store_free(d->db);
+    pthread_mutex_destroy(&d->stats_mu);
+    free(d);
+    return rc;
+}
+
+void dispatch_kick(struct dispatch *d)
+{
+    if (d && write(d->wake_pipe[1], "k", 1) < 0 && errno != EAGAIN)
+        log_warn("dispatch.kick_failed", "errno=%d", errno);
+}
+
+void dispatch_stats(struct dispatch *d, struct dispatch_stats *out)
+{
+    pthread_mutex_lock(&d->stats_mu);
+    *out = d->stats;
+    pthread_mutex_unlock(&d->stats_mu);
+    out->inflight = d->inflight;    /* approximate: read across threads */
+}
+
+void dispatch_stop(struct dispatch *d)
+{
+    if (!d)
+        return;
+    atomic_store(&d->stopping, true);
+    dispatch_kick(d);
+    pthread_join(d->thread, NULL);
+    for (size_t i = 0; i < d->n_eps; i++)
+        free(d->eps[i]);
+    free(d->eps);
+    curl_multi_cleanup(d->multi);
+    if (d->listen_ev)
+        event_free(d->listen_ev);
+    event_free(d->wake_ev);
+    event_free(d->tick);
+    event_free(d->curl_timer);
+    event_base_free(d->base);
+    close(d->wake_pipe[0]);
+    close(d->wake_pipe[1]);
+    store_free(d->db);
+    free(d->results);
+    pthread_mutex_destroy(&d->stats_mu);
+    log_info("dispatch.stopped", "node=%s", d->node);
+    free(d);
+}

@@ -1,0 +1,73 @@
+/*
+ * dispatch.h - the webhook dispatcher: claims due deliveries from the
+ * outbox (deliveries table, 002_routing.sql) and sends them, signed the
+ * Standard Webhooks way, with libcurl multi on its own libevent loop.
+ * dispatch.c alone includes <curl/curl.h>.
+ *
+ * One dispatcher per hubd process, any number of processes per database:
+ * claims are leases (FOR UPDATE SKIP LOCKED); a process that dies loses its
+ * leases when they expire and another finishes the work. Delivery is
+ * at-least-once with a stable webhook-id ("dlv_<delivery id>").
+ *
+ * The dispatcher runs in a thread of its own with its own event loop and
+ * its own database connection, so a slow database round trip never stalls
+ * the listeners, and the listeners never stall deliveries.
+ *
+ * Isolation: at most `per_endpoint` transfers per endpoint (scheme, host,
+ * port) and a circuit breaker per endpoint (after `breaker_failures`
+ * consecutive failures the endpoint is left alone for `breaker_open_ms`,
+ * then probed with one request), so a failing or slow receiver never
+ * delays deliveries to the others.
+ */
+#ifndef HUB_DISPATCH_H
+#define HUB_DISPATCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct dispatch;
+
+struct dispatch_config {
+    const char *database_url;
+    char node[64];              /* lease owner; default "<host>:<pid>" */
+    int max_inflight;           /* transfers at once, all endpoints (64) */
+    int per_endpoint;           /* transfers at once per endpoint (4) */
+    int timeout_ms;             /* whole request (15000) */
+    int connect_timeout_ms;     /* (5000) */
+    int lease_ms;               /* claim lease (timeout + 30 s) */
+    int poll_ms;                /* look for due work without NOTIFY (1000) */
+    double time_scale;          /* HUB_TIME_SCALE: >1 speeds up the retry
+                                   schedule, Retry-After and the breaker */
+    bool production;            /* SSRF: refuse internal addresses ... */
+    bool allow_private;         /* ... unless the operator allows them */
+    int breaker_failures;       /* consecutive failures that open (5) */
+    int breaker_open_ms;        /* how long it stays open (30000, scaled) */
+    const char *user_agent;
+};
+
+/* Defaults, then HUB_TIME_SCALE from the environment. */
+void dispatch_config_defaults(struct dispatch_config *c);
+
+/* Connect and start the dispatcher thread. HUB_EDB when the database is
+ * unreachable (the caller may retry), HUB_EIO when a thread or the loop
+ * cannot be made. The config is copied. */
+int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
+    __attribute__((warn_unused_result));
+
+/* Look for due work now (thread-safe; e.g. after an ingest commit). */
+void dispatch_kick(struct dispatch *d);
+
+struct dispatch_stats {
+    uint64_t attempts, delivered, retried, dead, gone, refused_ssrf;
+    uint64_t claims, db_errors;
+    int inflight;
+};
+/* A snapshot (thread-safe), for /metrics. */
+void dispatch_stats(struct dispatch *d, struct dispatch_stats *out);
+
+/* Stop claiming, let transfers in flight finish (at most timeout_ms), record
+ * their outcomes, hand back claimed work not yet started, join the thread
+ * and free. NULL is a no-op. */
+void dispatch_stop(struct dispatch *d);
+
+#endif

@@ -1,0 +1,216 @@
+/*
+ * subs.c - subscriptions and deliveries for the API and hubctl (subs.h):
+ * validation in C (webhook.c), then one audited SQL function each
+ * (002_routing.sql) through the store's plain-SQL door.
+ */
+#include "subs.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "webhook.h"
+
+/* ids come from URLs and command lines: bound and shape-check them before
+ * they reach SQL (parameters anyway, never spliced) */
+static bool sub_id_ok(const char *id)
+{
+    size_t n = id ? strlen(id) : 0;
+    return n > 4 && n <= 64 && strncmp(id, "sub_", 4) == 0 &&
+           strspn(id + 4, "0123456789abcdef") == n - 4;
+}
+
+static int one_text(struct store *s, const char *sql, int n,
+                    const char *const *p, char **out)
+{
+    int rc = store_query_text(s, sql, n, p, out);
+    if (rc != HUB_OK)
+        return rc;
+    return *out ? HUB_OK : HUB_ENOTFOUND;
+}
+
+int subs_create(struct store *s, const char *actor, const char *org,
+                const char *json, size_t len, char **out,
+                struct hub_err *err)
+{
+    struct webhook_sub_check c = { .partial = false };
+    int rc;
+
+    *out = NULL;
+    if (!org)
+        return hub_err_set(err, HUB_EINVALID, "org", 0,
+                           "subscription has no owner organization");
+    rc = webhook_sub_validate(json, len, &c, err);
+    if (rc != HUB_OK)
+        return rc;
+    const char *p[] = { actor, org, c.json_out };
+    rc = one_text(s, "SELECT hub_sub_create($1, $2, $3::jsonb)::text", 3, p,
+                  out);
+    free(c.json_out);
+    if (rc == HUB_EINVALID)
+        hub_err_set(err, rc, "org", 0, "subscription refused by the store");
+    return rc;
+}
+
+int subs_update(struct store *s, const char *actor, const char *org,
+                const char *id, const char *json, size_t len, char **out,
+                struct hub_err *err)
+{
+    struct webhook_sub_check c = { .partial = true };
+    int rc;
+
+    *out = NULL;
+    if (!sub_id_ok(id))
+        return HUB_ENOTFOUND;
+    rc = webhook_sub_validate(json, len, &c, err);
+    if (rc != HUB_OK)
+        return rc;
+    const char *p[] = { actor, org, id, c.json_out };
+    rc = one_text(s, "SELECT hub_sub_update($1, $2, $3, $4::jsonb)::text", 4,
+                  p, out);
+    free(c.json_out);
+    if (rc == HUB_EINVALID)     /* a CHECK: e.g. a pull subscription given
+                                   a URL, a webhook one left without */
+        hub_err_set(err, rc, "mode", 0,
+                    "update leaves the subscription inconsistent");
+    return rc;
+}
+
+int subs_set_status(struct store *s, const char *actor, const char *org,
+                    const char *id, const char *status, char **out)
+{
+    char doc[64];
+    struct hub_err err;
+
+    if (strcmp(status, "paused") != 0 && strcmp(status, "active") != 0)
+        return HUB_EINVALID;
+    snprintf(doc, sizeof(doc), "{\"status\":\"%s\"}", status);
+    return subs_update(s, actor, org, id, doc, strlen(doc), out, &err);
+}
+
+int subs_delete(struct store *s, const char *actor, const char *org,
+                const char *id)
+{
+    char *v = NULL;
+
+    if (!sub_id_ok(id))
+        return HUB_ENOTFOUND;
+    const char *p[] = { actor, org, id };
+    int rc = one_text(s, "SELECT hub_sub_delete($1, $2, $3)::text", 3, p, &v);
+    if (rc == HUB_OK && strcmp(v, "true") != 0 && strcmp(v, "t") != 0)
+        rc = HUB_ENOTFOUND;
+    free(v);
+    return rc;
+}
+
+int subs_get(struct store *s, const char *org, const char *id, char **out)
+{
+    *out = NULL;
+    if (!sub_id_ok(id))
+        return HUB_ENOTFOUND;
+    const char *p[] = { org, id };
+    return one_text(s,
+        "SELECT hub_sub_json(s, true)::text FROM subscriptions s "
+        "WHERE s.id = $2 AND s.deleted_at IS NULL "
+        "AND ($1::text IS NULL OR s.org_id = $1)", 2, p, out);
+}
+
+int subs_list(struct store *s, const char *org, char **out)
+{
+    const char *p[] = { org };
+    return one_text(s,
+        "SELECT json_build_object('subscriptions', coalesce(json_agg("
+        "hub_sub_json(s, false) ORDER BY s.created_at, s.id), '[]'))::text "
+        "FROM subscriptions s WHERE s.deleted_at IS NULL "
+        "AND ($1::text IS NULL OR s.org_id = $1)", 1, p, out);
+}
+
+int deliveries_list(struct store *s, const char *org, const char *sub,
+                    const char *status, long long before, int limit,
+                    char **out)
+{
+    char b[24], l[16];
+    static const char *const statuses[] = { "pending", "delivering",
+        "delivered", "failed", "dead", NULL };
+    bool ok = status == NULL;
+
+    for (size_t i = 0; !ok && statuses[i]; i++)
+        ok = strcmp(status, statuses[i]) == 0;
+    if (!ok)
+        return HUB_EINVALID;
+    snprintf(b, sizeof(b), "%lld", before < 0 ? 0 : before);
+    snprintf(l, sizeof(l), "%d", limit < 1 ? 100 : limit > 1000 ? 1000 : limit);
+    const char *p[] = { org, sub, status, b, l };
+    return one_text(s, "SELECT hub_deliveries_page($1, $2, $3, $4::bigint, "
+                       "$5::int)", 5, p, out);
+}
+
+/* "dlv_123" or "123" -> 123; 0 when malformed */
+static long long delivery_num(const char *id)
+{
+    if (!id)
+        return 0;
+    if (strncmp(id, "dlv_", 4) == 0)
+        id += 4;
+    char *end;
+    errno = 0;
+    long long v = strtoll(id, &end, 10);
+    if (errno || end == id || *end || v <= 0)
+        return 0;
+    return v;
+}
+
+int deliveries_replay(struct store *s, const char *actor, const char *org,
+                      const char *id)
+{
+    char num[24], *v = NULL;
+    long long n = delivery_num(id);
+
+    if (n == 0)
+        return HUB_ENOTFOUND;
+    snprintf(num, sizeof(num), "%lld", n);
+    const char *p[] = { actor, org, num };
+    int rc = one_text(s, "SELECT hub_replay_delivery($1, $2, $3::bigint)::text",
+                      3, p, &v);
+    if (rc == HUB_OK && strcmp(v, "true") != 0)
+        rc = HUB_ENOTFOUND;
+    free(v);
+    return rc;
+}
+
+int deliveries_replay_range(struct store *s, const char *actor,
+                            const char *org, const char *sub,
+                            const char *from, const char *to,
+                            const char *status, int max, int *n_out,
+                            struct hub_err *err)
+{
+    char m[16], *v = NULL;
+
+    *n_out = 0;
+    if (!sub_id_ok(sub))
+        return hub_err_set(err, HUB_EINVALID, "subscription", 0,
+                           "is not a subscription id");
+    if (!from || !to || !*from || !*to)
+        return hub_err_set(err, HUB_EINVALID, from && *from ? "to" : "from",
+                           0, "replay needs a time range");
+    if (status && strcmp(status, "dead") && strcmp(status, "failed") &&
+        strcmp(status, "delivered"))
+        return hub_err_set(err, HUB_EINVALID, "status", 0,
+                           "is not dead, failed or delivered");
+    if (max < 1 || max > SUBS_REPLAY_MAX)
+        return hub_err_set(err, HUB_EINVALID, "max", 0,
+                           "is not 1 to 10000");
+    snprintf(m, sizeof(m), "%d", max);
+    const char *p[] = { actor, org, sub, from, to, status ? status : "dead",
+                        m };
+    int rc = one_text(s,
+        "SELECT hub_replay_range($1, $2, $3, $4::timestamptz, $5::timestamptz, "
+        "ARRAY[$6::text], $7::int)::text", 7, p, &v);
+    if (rc == HUB_EINVALID)
+        return hub_err_set(err, rc, "from", 0, "is not an ISO 8601 time");
+    if (rc == HUB_OK)
+        *n_out = (int)strtol(v, NULL, 10);
+    free(v);
+    return rc;
+}

@@ -1,0 +1,61 @@
+/*
+ * subs.h - subscriptions and deliveries as the API routes and hubctl see
+ * them: validate (webhook.h), then one audited SQL function of
+ * 002_routing.sql each. Results are malloc'd JSON the caller frees.
+ *
+ * `org` scopes every call to one subscriber's own subscriptions and
+ * deliveries; NULL means the operator (every org). `actor` is who is
+ * acting, for the audit row (an org id, or "hubctl").
+ * Errors: HUB_EINVALID / HUB_ESYNTAX / HUB_EUNSUPPORTED with *err filled
+ * (field + static reason), HUB_ENOTFOUND, HUB_EDB.
+ */
+#ifndef HUB_SUBS_H
+#define HUB_SUBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/hub_err.h"
+#include "store.h"
+
+#define SUBS_REPLAY_MAX 10000       /* deliveries per replay command */
+
+int subs_create(struct store *s, const char *actor, const char *org,
+                const char *json, size_t len, char **out,
+                struct hub_err *err) __attribute__((warn_unused_result));
+int subs_update(struct store *s, const char *actor, const char *org,
+                const char *id, const char *json, size_t len, char **out,
+                struct hub_err *err) __attribute__((warn_unused_result));
+/* status: "paused" or "active" (resume); pause stops retries at once */
+int subs_set_status(struct store *s, const char *actor, const char *org,
+                    const char *id, const char *status, char **out)
+    __attribute__((warn_unused_result));
+int subs_delete(struct store *s, const char *actor, const char *org,
+                const char *id) __attribute__((warn_unused_result));
+/* With its secrets (the owner or the operator asked for this one). */
+int subs_get(struct store *s, const char *org, const char *id, char **out)
+    __attribute__((warn_unused_result));
+/* {"subscriptions":[...]}, secrets left out */
+int subs_list(struct store *s, const char *org, char **out)
+    __attribute__((warn_unused_result));
+
+/* {"deliveries":[...],"next":<id>}: newest first; sub, status may be NULL;
+ * before = 0 from the newest; limit 1..1000. */
+int deliveries_list(struct store *s, const char *org, const char *sub,
+                    const char *status, long long before, int limit,
+                    char **out) __attribute__((warn_unused_result));
+/* "dlv_<n>" or "<n>"; HUB_ENOTFOUND when not found or not at rest
+ * (pending or being delivered). */
+int deliveries_replay(struct store *s, const char *actor, const char *org,
+                      const char *id) __attribute__((warn_unused_result));
+/* Replay a subscription's deliveries created in [from, to) (ISO 8601) in
+ * status `status` (NULL: dead), at most max (capped at SUBS_REPLAY_MAX).
+ * *n_out: how many. */
+int deliveries_replay_range(struct store *s, const char *actor,
+                            const char *org, const char *sub,
+                            const char *from, const char *to,
+                            const char *status, int max, int *n_out,
+                            struct hub_err *err)
+    __attribute__((warn_unused_result));
+
+#endif

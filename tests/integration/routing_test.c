@@ -1,0 +1,511 @@
+/*
+ * routing_test.c - routing inside the ingest transaction (002_routing.sql)
+ * against a real PostgreSQL: topic wildcards and every filter route or do
+ * not, one delivery row per (event, subscription), the URL snapshot, pull
+ * subscriptions and feed visibility, audit rows; then the dispatcher's SQL:
+ * claims with leases, order per (subscription, patient), lease takeover,
+ * 410, pause, replay, and subscription validation through subs.h.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/hub_err.h"
+#include "store.h"
+#include "subs.h"
+#include "../lib/testdb.h"
+
+static char *url;
+static struct store *s;
+
+static void setup(void)
+{
+    url = testdb_create();
+    cr_assert_not_null(url, "cannot create a test database");
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "hosp", "Hospital", "hospital",
+                               SCOPE_INGEST), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "clinic", "Clinic", "clinic",
+                               SCOPE_INGEST), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "cbo", "CBO", "cbo",
+                               SCOPE_SUBSCRIBE), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "plan", "Plan", "plan",
+                               SCOPE_SUBSCRIBE), HUB_OK);
+}
+
+static void teardown(void)
+{
+    store_free(s);
+    s = NULL;
+    testdb_drop(url);
+    url = NULL;
+}
+
+TestSuite(routing, .init = setup, .fini = teardown, .timeout = 60);
+
+static char *q1(const char *sql)
+{
+    char *out = NULL;
+    cr_assert_eq(store_query_text(s, sql, 0, NULL, &out), HUB_OK, "%s", sql);
+    return out;
+}
+
+static long qlong(const char *sql)
+{
+    char *v = q1(sql);
+    long n = v ? strtol(v, NULL, 10) : -1;
+    free(v);
+    return n;
+}
+
+/* Create a subscription of `org` from JSON; returns its id (static slot). */
+static const char *sub(const char *org, const char *json)
+{
+    static char ids[16][64];
+    static int next;
+    char *out = NULL;
+    struct hub_err e = { 0 };
+    int rc = subs_create(s, "test", org, json, strlen(json), &out, &e);
+    cr_assert_eq(rc, HUB_OK, "create %s: %s %s", json, e.field,
+                 e.what ? e.what : "");
+    const char *p = strstr(out, "\"id\": \"");
+    cr_assert_not_null(p, "%s", out);
+    char *slot = ids[next++ % 16];
+    size_t n = strcspn(p + 7, "\"");
+    memcpy(slot, p + 7, n);
+    slot[n] = '\0';
+    free(out);
+    return slot;
+}
+
+/* Ingest one message from `org` carrying one event (body JSON without the
+ * hub fields); returns nothing, the event is found by its type. */
+static void ingest(const char *org, const char *key, const char *type,
+                   const char *body)
+{
+    struct canon_event ev = { type, slice_from_cstr(body) };
+    struct store_msg m;
+    struct store_msg_result r;
+
+    memset(&m, 0, sizeof(m));
+    m.org_id = org;
+    m.format = "hl7v2";
+    m.key = slice_from_cstr(key);
+    m.raw = slice_from_cstr(body);
+    store_sha256_hex(m.raw.p, m.raw.len, m.sha256);
+    m.accepted = true;
+    m.reply = SLICE_LIT("ok");
+    m.ev = &ev;
+    m.n_ev = 1;
+    cr_assert_eq(store_ingest_batch(s, &m, 1, &r), HUB_OK);
+    store_msg_result_release(&r);
+}
+
+static long routed(const char *sub_id, const char *key)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM deliveries d JOIN events e "
+             "ON e.seq = d.event_seq JOIN messages m ON m.id = e.message_id "
+             "WHERE d.subscription_id = '%s' AND m.idem_key = '%s'",
+             sub_id, key);
+    return qlong(sql);
+}
+
+#define PAT(v) "\"patient\":{\"identifiers\":[{\"system\":\"MRN\",\"value\":\"" v "\"}]"
+
+Test(routing, topic_wildcards_route_exactly_the_matching_types)
+{
+    const char *all = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    const char *adt = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"adt.*\"]}");
+    const char *pos = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*.positive\"]}");
+    const char *two = sub("cbo", "{\"url\":\"http://a.example/\","
+                          "\"topics\":[\"adt.discharge\",\"referral.created\"]}");
+
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    ingest("hosp", "k2", "adt.discharge", "{\"type\":\"adt.discharge\"," PAT("1") "}}");
+    ingest("hosp", "k3", "screening.positive",
+           "{\"type\":\"screening.positive\"," PAT("1") "}}");
+    ingest("hosp", "k4", "referral.created",
+           "{\"type\":\"referral.created\"," PAT("1") "}}");
+
+    cr_assert_eq(routed(all, "k1") + routed(all, "k2") + routed(all, "k3") +
+                 routed(all, "k4"), 4);
+    cr_assert_eq(routed(adt, "k1"), 1);
+    cr_assert_eq(routed(adt, "k2"), 1);
+    cr_assert_eq(routed(adt, "k3"), 0);
+    cr_assert_eq(routed(adt, "k4"), 0);
+    cr_assert_eq(routed(pos, "k3"), 1);
+    cr_assert_eq(routed(pos, "k1") + routed(pos, "k2") + routed(pos, "k4"), 0);
+    cr_assert_eq(routed(two, "k2") + routed(two, "k4"), 2);
+    cr_assert_eq(routed(two, "k1") + routed(two, "k3"), 0);
+}
+
+Test(routing, each_filter_routes_only_matching_events)
+{
+    const char *org = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"],"
+                          "\"filters\":{\"orgs\":[\"clinic\"]}}");
+    const char *fac = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"],"
+                          "\"filters\":{\"facilities\":[\"NORTH\"]}}");
+    const char *cls = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"],"
+                          "\"filters\":{\"patient_classes\":[\"E\"]}}");
+    const char *dom = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"],"
+                          "\"filters\":{\"domains\":[\"food-insecurity\"]}}");
+    const char *cty = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"],"
+                          "\"filters\":{\"counties\":[\"Kings\"]}}");
+    const char *both = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"adt.*\"],"
+                           "\"filters\":{\"orgs\":[\"hosp\"],"
+                           "\"patient_classes\":[\"I\"]}}");
+
+    /* k1: hosp, facility NORTH in MSH-4, inpatient, Kings county */
+    ingest("hosp", "k1", "adt.admit",
+           "{\"type\":\"adt.admit\",\"source\":{\"sending_facility\":\"NORTH\"},"
+           PAT("1") ",\"addresses\":[{\"county\":\"kings\"}]},"
+           "\"encounter\":{\"patient_class\":\"I\"}}");
+    /* k2: clinic, facility NORTH in the encounter, emergency */
+    ingest("clinic", "k2", "adt.admit",
+           "{\"type\":\"adt.admit\"," PAT("2") "},"
+           "\"encounter\":{\"patient_class\":\"E\",\"facility\":\"NORTH\"}}");
+    /* k3: screening positive for food insecurity, Queens */
+    ingest("clinic", "k3", "screening.positive",
+           "{\"type\":\"screening.positive\"," PAT("3")
+           ",\"addresses\":[{\"county\":\"Queens\"}]},"
+           "\"screening\":{\"positive_domains\":[\"food-insecurity\"]}}");
+    /* k4: referral for housing, no facility or class or county */
+    ingest("hosp", "k4", "referral.created",
+           "{\"type\":\"referral.created\"," PAT("4") "},"
+           "\"referral\":{\"domain\":\"housing-instability\"}}");
+    /* k5: condition in the food domain */
+    ingest("hosp", "k5", "condition.recorded",
+           "{\"type\":\"condition.recorded\"," PAT("5") "},"
+           "\"condition\":{\"domain\":\"food-insecurity\"}}");
+
+    cr_assert_eq(routed(org, "k1"), 0);
+    cr_assert_eq(routed(org, "k2"), 1);
+    cr_assert_eq(routed(org, "k3"), 1);
+    cr_assert_eq(routed(org, "k4"), 0);
+
+    cr_assert_eq(routed(fac, "k1"), 1, "source.sending_facility");
+    cr_assert_eq(routed(fac, "k2"), 1, "encounter.facility");
+    cr_assert_eq(routed(fac, "k3") + routed(fac, "k4"), 0);
+
+    cr_assert_eq(routed(cls, "k2"), 1);
+    cr_assert_eq(routed(cls, "k1") + routed(cls, "k3"), 0);
+
+    cr_assert_eq(routed(dom, "k3"), 1, "screening.positive_domains");
+    cr_assert_eq(routed(dom, "k5"), 1, "condition.domain");
+    cr_assert_eq(routed(dom, "k4") + routed(dom, "k1"), 0);
+
+    cr_assert_eq(routed(cty, "k1"), 1, "county compared without case");
+    cr_assert_eq(routed(cty, "k3") + routed(cty, "k4"), 0);
+
+    cr_assert_eq(routed(both, "k1"), 1);
+    cr_assert_eq(routed(both, "k2"), 0, "filters are ANDed");
+}
+
+Test(routing, sensitive_events_go_only_to_who_opted_in_to_the_label)
+{
+    const char *plain = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    const char *sud = sub("plan", "{\"url\":\"http://b.example/\",\"topics\":[\"*\"],"
+                          "\"filters\":{\"sensitivity\":[\"sud\"]}}");
+
+    ingest("hosp", "k1", "condition.recorded",
+           "{\"type\":\"condition.recorded\"," PAT("1") "},"
+           "\"sensitivity\":[\"sud\"]}");
+    ingest("hosp", "k2", "condition.recorded",
+           "{\"type\":\"condition.recorded\"," PAT("1") "}}");
+    cr_assert_eq(routed(plain, "k1"), 0);
+    cr_assert_eq(routed(sud, "k1"), 1);
+    cr_assert_eq(routed(plain, "k2"), 1);
+    cr_assert_eq(routed(sud, "k2"), 1);
+}
+
+Test(routing, one_delivery_per_event_and_subscription_with_url_snapshot)
+{
+    const char *a = sub("cbo", "{\"url\":\"http://a.example/hook\",\"topics\":[\"*\"]}");
+    const char *b = sub("plan", "{\"url\":\"https://b.example:8443/in\",\"topics\":[\"adt.*\"]}");
+    char sql[512];
+
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries"), 2);
+    snprintf(sql, sizeof(sql), "SELECT url || ' ' || endpoint FROM deliveries "
+             "WHERE subscription_id = '%s'", a);
+    char *v = q1(sql);
+    cr_assert_str_eq(v, "http://a.example/hook http://a.example:80");
+    free(v);
+    snprintf(sql, sizeof(sql), "SELECT url || ' ' || endpoint FROM deliveries "
+             "WHERE subscription_id = '%s'", b);
+    v = q1(sql);
+    cr_assert_str_eq(v, "https://b.example:8443/in https://b.example:8443");
+    free(v);
+
+    /* routing the same events again makes no second row */
+    cr_assert_eq(store_exec(s, "SELECT hub_route_events(ARRAY(SELECT seq "
+                               "FROM events))"), HUB_OK);
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries"), 2);
+    cr_assert_eq(store_exec(s, "INSERT INTO deliveries (event_seq, event_id, "
+                               "subscription_id, org_id, url, endpoint) "
+                               "SELECT event_seq, event_id, subscription_id, "
+                               "org_id, url, endpoint FROM deliveries"),
+                 HUB_EINVALID, "UNIQUE (event, subscription)");
+
+    /* a delivered row keeps the URL it went to when the subscriber moves;
+     * one still waiting follows the move */
+    snprintf(sql, sizeof(sql), "UPDATE deliveries SET status = 'delivered' "
+             "WHERE subscription_id = '%s'", a);
+    cr_assert_eq(store_exec(s, sql), HUB_OK);
+    ingest("hosp", "k2", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    char *out = NULL;
+    struct hub_err e;
+    const char *mv = "{\"url\":\"http://moved.example/x\"}";
+    cr_assert_eq(subs_update(s, "test", "cbo", a, mv, strlen(mv), &out, &e),
+                 HUB_OK);
+    free(out);
+    snprintf(sql, sizeof(sql), "SELECT string_agg(status || '=' || url, ' ' "
+             "ORDER BY id) FROM deliveries WHERE subscription_id = '%s'", a);
+    v = q1(sql);
+    cr_assert_str_eq(v, "delivered=http://a.example/hook "
+                        "pending=http://moved.example/x");
+    free(v);
+}
+
+Test(routing, routing_is_audited_and_the_chain_holds)
+{
+    sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"adt.*\"]}");
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    ingest("hosp", "k2", "goal.updated", "{\"type\":\"goal.updated\"," PAT("1") "}}");
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'event.routed' AND patient_hub_id IS NOT NULL"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'subscription.created'"), 1);
+    struct store_audit_check c;
+    cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
+    cr_assert(c.ok);
+}
+
+Test(routing, pull_subscription_makes_routed_events_visible_in_the_feed)
+{
+    struct principal cbo = { .org_id = "cbo", .scopes = SCOPE_SUBSCRIBE };
+    char *page = NULL;
+
+    ingest("hosp", "k0", "referral.created",
+           "{\"type\":\"referral.created\"," PAT("1") "}}");
+    sub("cbo", "{\"mode\":\"pull\",\"topics\":[\"referral.*\"]}");
+    ingest("hosp", "k1", "referral.created",
+           "{\"type\":\"referral.created\"," PAT("1") "}}");
+    ingest("hosp", "k2", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries"), 0,
+                 "a pull subscription sends nothing");
+    cr_assert_eq(store_events_page(s, &cbo, 0, NULL, NULL, 100, &page), HUB_OK);
+    /* only k1: k0 came before the subscription, k2 is another topic */
+    cr_assert_eq(qlong("SELECT count(*) FROM event_routes WHERE org_id='cbo'"), 1);
+    char *first = strstr(page, "\"referral.created\"");
+    cr_assert_not_null(first, "%s", page);
+    cr_assert_null(strstr(first + 1, "\"referral.created\""), "%s", page);
+    cr_assert_null(strstr(page, "adt.admit"), "%s", page);
+    free(page);
+}
+
+Test(routing, paused_subscriptions_queue_and_disabled_or_deleted_do_not)
+{
+    const char *p = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"],"
+                        "\"status\":\"paused\"}");
+    const char *g = sub("cbo", "{\"url\":\"http://b.example/\",\"topics\":[\"*\"]}");
+    const char *d = sub("cbo", "{\"url\":\"http://c.example/\",\"topics\":[\"*\"]}");
+    char sql[256];
+
+    snprintf(sql, sizeof(sql), "UPDATE subscriptions SET status = 'disabled' "
+             "WHERE id = '%s'", g);
+    cr_assert_eq(store_exec(s, sql), HUB_OK);
+    cr_assert_eq(subs_delete(s, "test", "cbo", d), HUB_OK);
+    cr_assert_eq(subs_delete(s, "test", "cbo", d), HUB_ENOTFOUND);
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    cr_assert_eq(routed(p, "k1"), 1);
+    cr_assert_eq(routed(g, "k1"), 0);
+    cr_assert_eq(routed(d, "k1"), 0);
+}
+
+Test(routing, invalid_subscriptions_are_refused_with_the_field)
+{
+    char *out = NULL;
+    struct hub_err e = { 0 };
+    const char *nourl = "{\"topics\":[\"adt.*\"]}";
+    const char *badtopic = "{\"url\":\"http://a.example/\",\"topics\":[\"adt.nope\"]}";
+    const char *scheme = "{\"url\":\"ftp://a.example/\",\"topics\":[\"*\"]}";
+
+    cr_assert_eq(subs_create(s, "t", "cbo", nourl, strlen(nourl), &out, &e),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.field, "url");
+    cr_assert_eq(subs_create(s, "t", "cbo", badtopic, strlen(badtopic), &out,
+                             &e), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "topics[0]");
+    cr_assert_eq(subs_create(s, "t", "cbo", scheme, strlen(scheme), &out, &e),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.what, "url scheme is not http or https");
+    cr_assert_eq(qlong("SELECT count(*) FROM subscriptions"), 0);
+    /* a subscriber sees and changes only its own */
+    const char *id = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    cr_assert_eq(subs_get(s, "plan", id, &out), HUB_ENOTFOUND);
+    cr_assert_eq(subs_set_status(s, "plan", "plan", id, "paused", &out),
+                 HUB_ENOTFOUND);
+    cr_assert_eq(subs_get(s, "cbo", id, &out), HUB_OK);
+    cr_assert_not_null(strstr(out, "whsec_"), "owner sees its secret");
+    free(out);
+    cr_assert_eq(subs_list(s, NULL, &out), HUB_OK);
+    cr_assert_null(strstr(out, "whsec_"), "lists never show secrets");
+    free(out);
+}
+
+/* --- the dispatcher's SQL ------------------------------------------------- */
+
+/* ids and tokens have room for at least `max` entries */
+static int claim(const char *owner, int lease_ms, int max, long *ids,
+                 long *tokens)
+{
+    char sql[256];
+    struct store_rows *r = NULL;
+    snprintf(sql, sizeof(sql), "SELECT id, token FROM hub_claim_deliveries("
+             "'%s', %d, %d, 4, '{}')", owner, lease_ms, max);
+    cr_assert_eq(store_query(s, sql, 0, NULL, &r), HUB_OK);
+    int n = store_rows_count(r);
+    for (int i = 0; i < n && i < max; i++) {
+        ids[i] = strtol(store_rows_get(r, i, 0), NULL, 10);
+        tokens[i] = strtol(store_rows_get(r, i, 1), NULL, 10);
+    }
+    store_rows_free(r);
+    return n;
+}
+
+static void done(long id, long token, int code, const char *outcome)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT hub_deliveries_done('n', "
+             "'[{\"id\":%ld,\"token\":%ld,\"attempt\":1,\"code\":%d,"
+             "\"latency_ms\":1,\"outcome\":\"%s\",\"delay_ms\":0}]')",
+             id, token, code, outcome);
+    cr_assert_eq(store_exec(s, sql), HUB_OK);
+}
+
+Test(routing, claims_keep_order_per_subscription_and_patient)
+{
+    long ids[8], tok[8];
+
+    sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    ingest("hosp", "k2", "adt.discharge", "{\"type\":\"adt.discharge\"," PAT("1") "}}");
+    ingest("hosp", "k3", "adt.admit", "{\"type\":\"adt.admit\"," PAT("2") "}}");
+    /* patient 1's second event waits behind its first; patient 2 does not */
+    cr_assert_eq(claim("a", 60000, 10, ids, tok), 2);
+    cr_assert_eq(claim("b", 60000, 5, ids + 2, tok + 2), 0,
+                 "leased work is not claimed twice");
+    done(ids[0], tok[0], 500, "retry");
+    cr_assert_eq(claim("b", 60000, 5, ids + 2, tok + 2), 1,
+                 "a failed first delivery still holds the second back");
+    cr_assert_eq(ids[2], ids[0], "the retry comes first");
+    done(ids[2], tok[2], 0, "dead");
+    cr_assert_eq(claim("b", 60000, 5, ids + 3, tok + 3), 1,
+                 "a dead letter releases the patient's next event");
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts"), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'delivery.attempt' AND patient_hub_id IS NOT NULL"), 2);
+}
+
+Test(routing, expired_lease_is_taken_over_and_the_late_outcome_is_lost)
+{
+    long ids[8], tok[8];
+
+    sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    cr_assert_eq(claim("dead-node", 50, 10, ids, tok), 1);
+    usleep(120 * 1000);
+    cr_assert_eq(claim("live-node", 60000, 5, ids + 1, tok + 1), 1);
+    cr_assert_eq(ids[1], ids[0]);
+    done(ids[0], tok[0], 200, "delivered");     /* the old node wakes up */
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE status = "
+                       "'delivering' AND lease_owner = 'live-node'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE outcome "
+                       "= 'lost'"), 1);
+    done(ids[1], tok[1], 200, "delivered");
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE status = "
+                       "'delivered' AND attempts = 2"), 1);
+}
+
+Test(routing, gone_disables_and_pause_stops_claims_and_replay_resends)
+{
+    long ids[8], tok[8];
+    char *out = NULL;
+    const char *a = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    const char *b = sub("plan", "{\"url\":\"http://b.example/\",\"topics\":[\"*\"]}");
+    char sql[256];
+
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    cr_assert_eq(subs_set_status(s, "plan", "plan", b, "paused", &out), HUB_OK);
+    free(out);
+    cr_assert_eq(claim("n", 60000, 10, ids, tok), 1, "paused: not claimed");
+    done(ids[0], tok[0], 410, "gone");
+    snprintf(sql, sizeof(sql), "SELECT status || '/' || status_reason FROM "
+             "subscriptions WHERE id = '%s'", a);
+    char *v = q1(sql);
+    cr_assert_str_eq(v, "disabled/gone");
+    free(v);
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE status = 'dead'"),
+                 1);
+    /* resume b: its delivery flows; replay the dead one of a (disabled:
+     * replayed but not claimed until the subscriber re-enables it) */
+    cr_assert_eq(subs_set_status(s, "plan", "plan", b, "active", &out), HUB_OK);
+    free(out);
+    cr_assert_eq(claim("n", 60000, 5, ids + 1, tok + 1), 1);
+    char dlv[32];
+    snprintf(dlv, sizeof(dlv), "dlv_%ld", ids[0]);
+    cr_assert_eq(deliveries_replay(s, "op", NULL, dlv), HUB_OK);
+    cr_assert_eq(deliveries_replay(s, "op", NULL, dlv), HUB_ENOTFOUND,
+                 "pending: nothing to replay");
+    cr_assert_eq(claim("n", 60000, 5, ids + 2, tok + 2), 0);
+    cr_assert_eq(subs_set_status(s, "cbo", "cbo", a, "active", &out), HUB_OK);
+    free(out);
+    cr_assert_eq(claim("n", 60000, 5, ids + 2, tok + 2), 1);
+    cr_assert_eq(ids[2], ids[0]);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action IN "
+                       "('delivery.replayed', 'subscription.paused', "
+                       "'subscription.resumed', 'subscription.disabled')"), 5);
+}
+
+Test(routing, replay_by_range_is_bounded_and_audited)
+{
+    long ids[8], tok[8];
+    int n = 0;
+    struct hub_err e;
+    const char *a = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+
+    for (int i = 0; i < 3; i++) {
+        char key[8], body[128];
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(body, sizeof(body), "{\"type\":\"adt.admit\"," PAT("%d") "}}", i);
+        ingest("hosp", key, "adt.admit", body);
+    }
+    cr_assert_eq(claim("n", 60000, 10, ids, tok), 3);
+    for (int i = 0; i < 3; i++)
+        done(ids[i], tok[i], 500, "dead");
+    cr_assert_eq(deliveries_replay_range(s, "op", NULL, a, "2000-01-01",
+                                         "2999-01-01", "dead", 2, &n, &e),
+                 HUB_OK);
+    cr_assert_eq(n, 2, "bounded by max");
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE status = "
+                       "'pending' AND replays = 1 AND attempts = 0"), 2);
+    cr_assert_eq(deliveries_replay_range(s, "op", "plan", a, "2000-01-01",
+                                         "2999-01-01", "dead", 10, &n, &e),
+                 HUB_OK);
+    cr_assert_eq(n, 0, "another org cannot replay it");
+    cr_assert_eq(deliveries_replay_range(s, "op", NULL, a, "2000-01-01",
+                                         "2999-01-01", NULL, 0, &n, &e),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.field, "max");
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'delivery.replay_range'"), 2);
+    char *page = NULL;
+    cr_assert_eq(deliveries_list(s, NULL, a, "dead", 0, 10, &page), HUB_OK);
+    cr_assert_not_null(strstr(page, "\"history\""), "%s", page);
+    free(page);
+}
