@@ -1,0 +1,255 @@
+/*
+ * mllp_test.c - hubd over MLLP, end to end: the real binary, a fresh
+ * database, a real MLLP client (plain TCP and TLS with client
+ * certificates). Checks what the sender sees (the ACK) against what the
+ * database holds (SQL counts).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../lib/hubproc.h"
+
+static struct hubproc hub;
+
+static void start_default(void)
+{
+    cr_assert_eq(hub_start(&hub, NULL, false), 0, "hubd did not start");
+}
+
+static void start_small_frames(void)
+{
+    cr_assert_eq(hub_start(&hub, "max_frame = 2048\nslow_sender_timeout = 1",
+                           false), 0, "hubd did not start");
+}
+
+static void stop(void)
+{
+    hub_cleanup(&hub);
+}
+
+static long count(const char *sql)
+{
+    return hub_sql_long(&hub, sql);
+}
+
+static void pause_us(long us)
+{
+    struct timespec ts = { 0, us * 1000 };
+    nanosleep(&ts, NULL);
+}
+
+Test(mllp, acks_AA_only_for_a_committed_message, .init = start_default,
+     .fini = stop, .timeout = 30)
+{
+    struct mllp_client c;
+    char msg[2048], ack[4096], code[3], ctrl[64];
+
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    hl7_sample(msg, sizeof(msg), "CTRL-1", "MRN-1");
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA", "ack: %s", ack);
+    cr_expect_str_eq(ctrl, "CTRL-1");
+    /* the AA was written after the commit: the rows are there now */
+    cr_expect_eq(count("select count(*) from messages where idem_key = "
+                       "'CTRL-1' and status = 'accepted' and org_id = 'hosp'"),
+                 1);
+    cr_expect_eq(count("select count(*) from events e join messages m on "
+                       "m.id = e.message_id where m.idem_key = 'CTRL-1'"),
+                 1);
+    mllp_close(&c);
+}
+
+Test(mllp, reassembles_a_frame_split_at_every_byte, .init = start_default,
+     .fini = stop, .timeout = 60)
+{
+    struct mllp_client c;
+    char msg[2048], frame[2100], ack[4096], code[3], ctrl[64];
+
+    hl7_sample(msg, sizeof(msg), "SPLIT-1", "MRN-2");
+    size_t n = strlen(msg);
+    frame[0] = 0x0b;
+    memcpy(frame + 1, msg, n);
+    frame[n + 1] = 0x1c;
+    frame[n + 2] = 0x0d;
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    for (size_t i = 0; i < n + 3; i++) {
+        cr_assert_eq(mllp_send_raw(&c, frame + i, 1), 0);
+        pause_us(200);              /* let each byte be its own read */
+    }
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA");
+    cr_expect_str_eq(ctrl, "SPLIT-1");
+    mllp_close(&c);
+}
+
+Test(mllp, answers_pipelined_frames_in_frame_order, .init = start_default,
+     .fini = stop, .timeout = 60)
+{
+    enum { N = 40 };
+    struct mllp_client c;
+    static char all[N * 1200];
+    char msg[1100], ack[4096], code[3], ctrl[64], want[32];
+    size_t len = 0;
+
+    for (int i = 0; i < N; i++) {
+        char id[32], mrn[32];
+        snprintf(id, sizeof(id), "PIPE-%d", i);
+        snprintf(mrn, sizeof(mrn), "MRN-P%d", i % 7);
+        hl7_sample(msg, sizeof(msg), id, mrn);
+        all[len++] = 0x0b;
+        memcpy(all + len, msg, strlen(msg));
+        len += strlen(msg);
+        all[len++] = 0x1c;
+        all[len++] = 0x0d;
+    }
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    /* everything in one write: the hub must not wait for our reads */
+    cr_assert_eq(mllp_send_raw(&c, all, len), 0);
+    for (int i = 0; i < N; i++) {
+        cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0,
+                     "no ack for frame %d", i);
+        ack_fields(ack, code, ctrl, sizeof(ctrl));
+        snprintf(want, sizeof(want), "PIPE-%d", i);
+        cr_expect_str_eq(code, "AA");
+        cr_expect_str_eq(ctrl, want, "ack %d out of order", i);
+    }
+    cr_expect_eq(count("select count(*) from messages where idem_key like "
+                       "'PIPE-%'"), N);
+    mllp_close(&c);
+}
+
+Test(mllp, duplicate_gets_the_same_ack_and_no_second_event,
+     .init = start_default, .fini = stop, .timeout = 30)
+{
+    struct mllp_client c;
+    char msg[2048], ack1[4096], ack2[4096];
+
+    hl7_sample(msg, sizeof(msg), "DUP-1", "MRN-3");
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack1, sizeof(ack1), 10000), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack2, sizeof(ack2), 10000), 0);
+    cr_expect_str_eq(ack2, ack1, "a re-send must get the stored ACK");
+    cr_expect_eq(count("select count(*) from events e join messages m on "
+                       "m.id = e.message_id where m.idem_key = 'DUP-1'"),
+                 1);
+    mllp_close(&c);
+}
+
+Test(mllp, bad_message_gets_AE_after_its_quarantine_commit,
+     .init = start_default, .fini = stop, .timeout = 30)
+{
+    struct mllp_client c;
+    char ack[4096], code[3], ctrl[64];
+    /* an ADT without its required PID segment */
+    const char *bad = "MSH|^~\\&|TESTAPP|TESTFAC|HUB|HUB|20260115093000||"
+                      "ADT^A01^ADT_A01|BAD-1|P|2.5.1\r"
+                      "EVN|A01|20260115093000\r"
+                      "PV1|1|I\r";
+
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send(&c, bad), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AE", "ack: %s", ack);
+    cr_expect(strstr(ack, "\rERR|") != NULL, "the AE says where");
+    cr_expect_str_eq(ctrl, "BAD-1");
+    cr_expect_eq(count("select count(*) from messages where status = "
+                       "'quarantined' and error is not null"), 1);
+    cr_expect_eq(count("select count(*) from events"), 0);
+    /* the connection stays usable for the next message */
+    char msg[2048];
+    hl7_sample(msg, sizeof(msg), "GOOD-1", "MRN-10");
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA");
+    mllp_close(&c);
+}
+
+Test(mllp, oversize_frame_gets_AR_then_close, .init = start_small_frames,
+     .fini = stop, .timeout = 30)
+{
+    struct mllp_client c;
+    static char big[8192];
+    char ack[4096], code[3], ctrl[64], msg[2048];
+
+    hl7_sample(msg, sizeof(msg), "BIG-1", "MRN-4");
+    size_t n = strlen(msg);
+    big[0] = 0x0b;
+    memcpy(big + 1, msg, n);
+    memset(big + 1 + n, 'X', sizeof(big) - 1 - n);   /* no EB within limit */
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send_raw(&c, big, sizeof(big)), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AR");
+    cr_expect_str_eq(ctrl, "BIG-1", "the AR echoes MSH-10 when readable");
+    cr_expect(mllp_closed(&c, 5000), "connection must close after the AR");
+    cr_expect_eq(count("select count(*) from messages where status = "
+                       "'quarantined'"), 1);
+    mllp_close(&c);
+}
+
+Test(mllp, slow_sender_is_closed, .init = start_small_frames, .fini = stop,
+     .timeout = 30)
+{
+    struct mllp_client c;
+    const char part[] = "\x0bMSH|^~\\&|TESTAPP";
+
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send_raw(&c, part, sizeof(part) - 1), 0);
+    /* slow_sender_timeout = 1: closed within a few seconds, no ACK */
+    cr_expect(mllp_closed(&c, 5000));
+    cr_expect_eq(count("select count(*) from messages"), 0);
+    mllp_close(&c);
+}
+
+Test(mllp, tls_client_certificate_names_the_org, .init = start_default,
+     .fini = stop, .timeout = 30)
+{
+    struct mllp_client c;
+    char msg[2048], ack[4096], code[3], ctrl[64];
+
+    cr_assert_gt(hub.mllps, 0);
+    cr_assert_eq(mllp_connect(&c, hub.mllps, &hub, "hosp"), 0,
+                 "TLS handshake with the hosp certificate");
+    hl7_sample(msg, sizeof(msg), "TLS-1", "MRN-5");
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA");
+    cr_expect_eq(count("select count(*) from messages where idem_key = "
+                       "'TLS-1' and org_id = 'hosp'"), 1);
+    mllp_close(&c);
+}
+
+Test(mllp, tls_refuses_unbound_or_missing_certificate, .init = start_default,
+     .fini = stop, .timeout = 30)
+{
+    struct mllp_client c;
+    char msg[2048], ack[4096];
+
+    /* signed by the hub CA but bound to no organization */
+    if (mllp_connect(&c, hub.mllps, &hub, "other") == 0) {
+        hl7_sample(msg, sizeof(msg), "TLS-X", "MRN-6");
+        (void)mllp_send(&c, msg);
+        cr_expect_leq(mllp_read(&c, ack, sizeof(ack), 5000), 0,
+                      "no ACK for an unbound certificate");
+    }
+    mllp_close(&c);
+    /* no certificate at all: the handshake fails or the hub closes */
+    if (mllp_connect(&c, hub.mllps, &hub, "") == 0) {
+        hl7_sample(msg, sizeof(msg), "TLS-Y", "MRN-7");
+        (void)mllp_send(&c, msg);
+        cr_expect_leq(mllp_read(&c, ack, sizeof(ack), 5000), 0);
+    }
+    mllp_close(&c);
+    cr_expect_eq(count("select count(*) from messages"), 0);
+}

@@ -1,0 +1,758 @@
+/*
+ * hubproc.c - see hubproc.h. Every wait is bounded by a deadline.
+ */
+#include "hubproc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/err.h>
+
+#include "common/hub_err.h"
+#include "store.h"
+#include "testdb.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+/* ---- database proxy --------------------------------------------------- */
+
+#define PROXY_MAX_PAIRS 64
+
+struct dbproxy {
+    int lfd, port, pg_port;
+    int pairs[PROXY_MAX_PAIRS][2];
+    size_t n;
+    bool down, stop;
+    pthread_mutex_t mu;
+    pthread_t tid;
+};
+
+static void pair_close(struct dbproxy *p, size_t i)
+{
+    close(p->pairs[i][0]);
+    close(p->pairs[i][1]);
+    p->pairs[i][0] = p->pairs[i][1] = -1;
+}
+
+static void *proxy_main(void *arg)
+{
+    struct dbproxy *p = arg;
+    char buf[16384];
+
+    for (;;) {
+        struct pollfd pf[1 + 2 * PROXY_MAX_PAIRS];
+        size_t map[1 + 2 * PROXY_MAX_PAIRS];
+        nfds_t nf = 0;
+
+        pthread_mutex_lock(&p->mu);
+        if (p->stop) {
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        if (p->down)
+            for (size_t i = 0; i < PROXY_MAX_PAIRS; i++)
+                if (p->pairs[i][0] >= 0)
+                    pair_close(p, i);
+        pf[nf++] = (struct pollfd){ p->lfd, POLLIN, 0 };
+        for (size_t i = 0; i < PROXY_MAX_PAIRS; i++) {
+            if (p->pairs[i][0] < 0)
+                continue;
+            for (int k = 0; k < 2; k++) {
+                map[nf] = i * 2 + (size_t)k;
+                pf[nf++] = (struct pollfd){ p->pairs[i][k], POLLIN, 0 };
+            }
+        }
+        pthread_mutex_unlock(&p->mu);
+
+        if (poll(pf, nf, 50) <= 0)
+            continue;
+        pthread_mutex_lock(&p->mu);
+        if (pf[0].revents & POLLIN) {
+            int c = accept(p->lfd, NULL, NULL);
+            if (c >= 0) {
+                size_t slot = PROXY_MAX_PAIRS;
+                for (size_t i = 0; i < PROXY_MAX_PAIRS; i++)
+                    if (p->pairs[i][0] < 0) {
+                        slot = i;
+                        break;
+                    }
+                int s = -1;
+                if (!p->down && slot < PROXY_MAX_PAIRS) {
+                    struct sockaddr_in a = { 0 };
+                    a.sin_family = AF_INET;
+                    a.sin_port = htons((uint16_t)p->pg_port);
+                    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                    s = socket(AF_INET, SOCK_STREAM, 0);
+                    if (connect(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
+                        close(s);
+                        s = -1;
+                    }
+                }
+                if (s < 0) {
+                    close(c);
+                } else {
+                    p->pairs[slot][0] = c;
+                    p->pairs[slot][1] = s;
+                }
+            }
+        }
+        for (nfds_t k = 1; k < nf; k++) {
+            if (!(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            size_t i = map[k] / 2;
+            int side = (int)(map[k] % 2);
+            if (p->pairs[i][0] < 0)
+                continue;
+            ssize_t r = read(p->pairs[i][side], buf, sizeof(buf));
+            if (r <= 0) {
+                pair_close(p, i);
+                continue;
+            }
+            ssize_t off = 0;
+            while (off < r) {
+                ssize_t w = write(p->pairs[i][1 - side], buf + off,
+                                  (size_t)(r - off));
+                if (w <= 0)
+                    break;
+                off += w;
+            }
+            if (off < r)
+                pair_close(p, i);
+        }
+        pthread_mutex_unlock(&p->mu);
+    }
+    return NULL;
+}
+
+struct dbproxy *dbproxy_start(int pg_port)
+{
+    struct dbproxy *p = calloc(1, sizeof(*p));
+    struct sockaddr_in a = { 0 };
+    socklen_t alen = sizeof(a);
+    int one = 1;
+
+    p->pg_port = pg_port;
+    for (size_t i = 0; i < PROXY_MAX_PAIRS; i++)
+        p->pairs[i][0] = p->pairs[i][1] = -1;
+    p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    setsockopt(p->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(p->lfd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        listen(p->lfd, 64) != 0 ||
+        getsockname(p->lfd, (struct sockaddr *)&a, &alen) != 0) {
+        close(p->lfd);
+        free(p);
+        return NULL;
+    }
+    p->port = ntohs(a.sin_port);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_create(&p->tid, NULL, proxy_main, p);
+    return p;
+}
+
+int dbproxy_port(const struct dbproxy *p)
+{
+    return p->port;
+}
+
+void dbproxy_set_down(struct dbproxy *p, bool down)
+{
+    pthread_mutex_lock(&p->mu);
+    p->down = down;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void dbproxy_stop(struct dbproxy *p)
+{
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->tid, NULL);
+    for (size_t i = 0; i < PROXY_MAX_PAIRS; i++)
+        if (p->pairs[i][0] >= 0)
+            pair_close(p, i);
+    close(p->lfd);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+/* ---- hubd ------------------------------------------------------------- */
+
+const char *hub_path(const struct hubproc *h, const char *name)
+{
+    static char path[2][512];
+    static int k;
+    k ^= 1;
+    snprintf(path[k], sizeof(path[k]), "%s/%s", h->dir, name);
+    return path[k];
+}
+
+static int run(const char *cmd)
+{
+    int rc = system(cmd);
+    return rc == 0 ? 0 : -1;
+}
+
+static int read_file(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(buf, 1, size - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return 0;
+}
+
+static int port_of(const char *text, const char *name)
+{
+    char key[32];
+    snprintf(key, sizeof(key), "%s=", name);
+    for (const char *p = text; p && *p;) {
+        if (strncmp(p, key, strlen(key)) == 0)
+            return (int)strtol(p + strlen(key), NULL, 10);
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return 0;
+}
+
+static int seed(struct hubproc *h)
+{
+    struct store *s;
+    char sha[65], fp[128];
+    int rc = -1;
+
+    if (store_connect(h->db_url, &s) != HUB_OK)
+        return -1;
+    if (read_file(hub_path(h, "certs/hosp.fp"), fp, sizeof(fp)) != 0)
+        goto out;
+    fp[strcspn(fp, "\n")] = '\0';
+    if (store_org_add(s, "test", "hosp", "Test Hospital", "hospital",
+                      SCOPE_INGEST | SCOPE_SUBSCRIBE) != HUB_OK ||
+        store_org_add(s, "test", "cbo", "Test Food Bank", "cbo",
+                      SCOPE_SUBSCRIBE) != HUB_OK)
+        goto out;
+    store_sha256_hex("tok-hosp", 8, sha);
+    if (store_token_add(s, "test", "hosp", sha, "hosp-t1",
+                        SCOPE_INGEST | SCOPE_SUBSCRIBE) != HUB_OK)
+        goto out;
+    store_sha256_hex("tok-cbo", 7, sha);
+    if (store_token_add(s, "test", "cbo", sha, "cbo-t1", SCOPE_SUBSCRIBE) !=
+        HUB_OK)
+        goto out;
+    if (store_cert_bind(s, "test", "hosp", fp) != HUB_OK)
+        goto out;
+    rc = 0;
+out:
+    store_free(s);
+    return rc;
+}
+
+static int spawn(struct hubproc *h)
+{
+    char ports[512], bin[1024];
+    const char *build = getenv("HUB_BUILD");
+
+    unlink(hub_path(h, "ports"));
+    if (build && build[0] == '/')
+        snprintf(bin, sizeof(bin), "%s/hubd", build);
+    else
+        snprintf(bin, sizeof(bin), "%s/%s/hubd", testdb_root(),
+                 build && *build ? build : "build");
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open(hub_path(h, "hubd.log"),
+                      O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execl(bin, "hubd", "-c", hub_path(h, "hubd.conf"), (char *)NULL);
+        _exit(127);
+    }
+    h->pid = pid;
+    double deadline = now_ms() + 10000;
+    while (now_ms() < deadline) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            fprintf(stderr, "hubproc: hubd exited early (see %s)\n",
+                    hub_path(h, "hubd.log"));
+            h->pid = 0;
+            return -1;
+        }
+        if (read_file(hub_path(h, "ports"), ports, sizeof(ports)) == 0) {
+            h->mllp = port_of(ports, "mllp");
+            h->mllps = port_of(ports, "mllps");
+            h->https = port_of(ports, "https");
+            h->http = port_of(ports, "http");
+            return 0;
+        }
+        sleep_ms(20);
+    }
+    fprintf(stderr, "hubproc: hubd did not start in time\n");
+    hub_kill9(h);
+    return -1;
+}
+
+/* "postgresql://u@127.0.0.1:PORT/db?host=..." -> PORT and db */
+static int split_url(const char *url, int *port, char *db, size_t dbsize)
+{
+    const char *at = strchr(url, '@');
+    const char *colon = at ? strchr(at, ':') : NULL;
+    const char *slash = colon ? strchr(colon, '/') : NULL;
+    if (slash == NULL)
+        return -1;
+    *port = (int)strtol(colon + 1, NULL, 10);
+    size_t n = strcspn(slash + 1, "?");
+    if (n >= dbsize)
+        return -1;
+    memcpy(db, slash + 1, n);
+    db[n] = '\0';
+    return 0;
+}
+
+int hub_start(struct hubproc *h, const char *extra, bool via_proxy)
+{
+    char cmd[2048];
+    FILE *f;
+
+    memset(h, 0, sizeof(*h));
+    snprintf(h->dir, sizeof(h->dir), "/tmp/hub-e2e-XXXXXX");
+    if (mkdtemp(h->dir) == NULL)
+        return -1;
+    char *url = testdb_create();
+    if (url == NULL) {
+        fprintf(stderr, "hubproc: no test database\n");
+        return -1;
+    }
+    snprintf(h->db_url, sizeof(h->db_url), "%s", url);
+    free(url);
+    snprintf(h->hub_db_url, sizeof(h->hub_db_url), "%s", h->db_url);
+    if (via_proxy) {
+        int pg_port;
+        char db[256];
+        if (split_url(h->db_url, &pg_port, db, sizeof(db)) != 0)
+            return -1;
+        h->proxy = dbproxy_start(pg_port);
+        if (h->proxy == NULL)
+            return -1;
+        snprintf(h->hub_db_url, sizeof(h->hub_db_url),
+                 "postgresql://postgres@127.0.0.1:%d/%s?connect_timeout=2",
+                 dbproxy_port(h->proxy), db);
+    }
+    snprintf(cmd, sizeof(cmd), "'%s/certs/mkcerts.sh' '%s/certs' hosp cbo "
+             "other >/dev/null", testdb_root(), h->dir);
+    if (run(cmd) != 0 || seed(h) != 0) {
+        fprintf(stderr, "hubproc: certificates or seed failed\n");
+        return -1;
+    }
+    f = fopen(hub_path(h, "hubd.conf"), "w");
+    if (f == NULL)
+        return -1;
+    fprintf(f,
+            "profile = dev\n"
+            "database_url = %s\n"
+            "migrate_at_start = false\n"
+            "mllp_bind = 127.0.0.1\nmllp_port = 0\nmllp_org = hosp\n"
+            "mllps_bind = 127.0.0.1\nmllps_port = 0\n"
+            "https_bind = 127.0.0.1\nhttps_port = 0\n"
+            "http_bind = 127.0.0.1\nhttp_port = 0\n"
+            "tls_cert = %s/certs/server.crt\n"
+            "tls_key = %s/certs/server.key\n"
+            "tls_ca = %s/certs/ca.crt\n"
+            "ports_file = %s/ports\n"
+            "shutdown_timeout = 3\n"
+            "auth_cache_ttl = 1\n"
+            "%s\n",
+            h->hub_db_url, h->dir, h->dir, h->dir, h->dir,
+            extra ? extra : "");
+    fclose(f);
+    return spawn(h);
+}
+
+int hub_restart(struct hubproc *h)
+{
+    return spawn(h);
+}
+
+int hub_stop(struct hubproc *h)
+{
+    int st;
+    if (h->pid <= 0)
+        return -1;
+    kill(h->pid, SIGTERM);
+    double deadline = now_ms() + 10000;
+    while (now_ms() < deadline) {
+        if (waitpid(h->pid, &st, WNOHANG) == h->pid) {
+            h->pid = 0;
+            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+        }
+        sleep_ms(10);
+    }
+    hub_kill9(h);
+    return -1;
+}
+
+void hub_kill9(struct hubproc *h)
+{
+    if (h->pid <= 0)
+        return;
+    kill(h->pid, SIGKILL);
+    waitpid(h->pid, NULL, 0);
+    h->pid = 0;
+}
+
+void hub_cleanup(struct hubproc *h)
+{
+    char cmd[512];
+    if (h->pid > 0 && hub_stop(h) != 0)
+        hub_kill9(h);
+    dbproxy_stop(h->proxy);
+    h->proxy = NULL;
+    if (h->db_url[0]) {
+        char *u = strdup(h->db_url);
+        testdb_drop(u);
+        h->db_url[0] = '\0';
+    }
+    if (h->dir[0] && getenv("HUB_E2E_KEEP") == NULL) {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", h->dir);
+        (void)!system(cmd);
+    }
+}
+
+long hub_sql_long(const struct hubproc *h, const char *sql)
+{
+    struct store *s;
+    char *out = NULL;
+    long v = -1;
+    if (store_connect(h->db_url, &s) != HUB_OK)
+        return -1;
+    if (store_query_text(s, sql, 0, NULL, &out) == HUB_OK && out)
+        v = strtol(out, NULL, 10);
+    free(out);
+    store_free(s);
+    return v;
+}
+
+/* ---- MLLP ------------------------------------------------------------- */
+
+int mllp_connect(struct mllp_client *c, int port, const struct hubproc *h,
+                 const char *cert_org)
+{
+    struct sockaddr_in a = { 0 };
+    int one = 1;
+
+    memset(c, 0, sizeof(*c));
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(c->fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        close(c->fd);
+        c->fd = -1;
+        return -1;
+    }
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    struct timeval tv = { 5, 0 };
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (cert_org == NULL)
+        return 0;
+    c->ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_load_verify_locations(c->ctx, hub_path(h, "certs/ca.crt"), NULL);
+    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    if (*cert_org) {
+        char crt[64], key[64];
+        snprintf(crt, sizeof(crt), "certs/%s.crt", cert_org);
+        snprintf(key, sizeof(key), "certs/%s.key", cert_org);
+        if (SSL_CTX_use_certificate_file(c->ctx, hub_path(h, crt),
+                                         SSL_FILETYPE_PEM) != 1 ||
+            SSL_CTX_use_PrivateKey_file(c->ctx, hub_path(h, key),
+                                        SSL_FILETYPE_PEM) != 1)
+            return -1;
+    }
+    c->ssl = SSL_new(c->ctx);
+    SSL_set_fd(c->ssl, c->fd);
+    SSL_set_tlsext_host_name(c->ssl, "localhost");
+    struct timeval rt = { 5, 0 };
+    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &rt, sizeof(rt));
+    if (SSL_connect(c->ssl) != 1) {
+        ERR_clear_error();
+        return -1;
+    }
+    return 0;
+}
+
+int mllp_send_raw(struct mllp_client *c, const void *p, size_t n)
+{
+    const char *s = p;
+    while (n) {
+        ssize_t w = c->ssl ? SSL_write(c->ssl, s, (int)n)
+                           : send(c->fd, s, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            return -1;
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int mllp_send(struct mllp_client *c, const char *msg)
+{
+    size_t n = strlen(msg);
+    char *f = malloc(n + 3);
+    f[0] = 0x0b;
+    memcpy(f + 1, msg, n);
+    f[n + 1] = 0x1c;
+    f[n + 2] = 0x0d;
+    int rc = mllp_send_raw(c, f, n + 3);
+    free(f);
+    return rc;
+}
+
+/* one byte, waiting at most until deadline: 1, 0 on EOF, -1 */
+static int read_byte(struct mllp_client *c, char *b, double deadline)
+{
+    for (;;) {
+        if (c->ssl && SSL_pending(c->ssl) == 0) {
+            /* fall through to poll */
+        } else if (c->ssl) {
+            int r = SSL_read(c->ssl, b, 1);
+            return r == 1 ? 1 : 0;
+        }
+        int left = (int)(deadline - now_ms());
+        if (left <= 0)
+            return -1;
+        struct pollfd pf = { c->fd, POLLIN, 0 };
+        if (poll(&pf, 1, left) <= 0)
+            continue;
+        if (c->ssl) {
+            int r = SSL_read(c->ssl, b, 1);
+            if (r == 1)
+                return 1;
+            int e = SSL_get_error(c->ssl, r);
+            if (e == SSL_ERROR_WANT_READ)
+                continue;
+            ERR_clear_error();
+            return 0;
+        }
+        ssize_t r = recv(c->fd, b, 1, 0);
+        if (r == 1)
+            return 1;
+        if (r == 0)
+            return 0;
+        if (errno != EINTR && errno != EAGAIN)
+            return 0;
+    }
+}
+
+long mllp_read(struct mllp_client *c, char *buf, size_t size, int timeout_ms)
+{
+    double deadline = now_ms() + timeout_ms;
+    size_t n = 0;
+    bool in = false;
+    char b;
+
+    for (;;) {
+        int r = read_byte(c, &b, deadline);
+        if (r <= 0)
+            return r == 0 ? 0 : -1;
+        if (!in) {
+            if (b == 0x0b)
+                in = true;
+            continue;
+        }
+        if (b == 0x1c) {
+            if (read_byte(c, &b, deadline) != 1 || b != 0x0d)
+                return -1;
+            buf[n] = '\0';
+            return (long)n;
+        }
+        if (n + 1 >= size)
+            return -1;
+        buf[n++] = b;
+    }
+}
+
+bool mllp_closed(struct mllp_client *c, int timeout_ms)
+{
+    double deadline = now_ms() + timeout_ms;
+    char b;
+    for (;;) {
+        int r = read_byte(c, &b, deadline);
+        if (r == 0)
+            return true;
+        if (r < 0)
+            return false;
+    }
+}
+
+void mllp_close(struct mllp_client *c)
+{
+    if (c->ssl)
+        SSL_free(c->ssl);
+    if (c->ctx)
+        SSL_CTX_free(c->ctx);
+    if (c->fd >= 0)
+        close(c->fd);
+    memset(c, 0, sizeof(*c));
+    c->fd = -1;
+}
+
+void hl7_sample(char *out, size_t size, const char *control_id,
+                const char *mrn)
+{
+    snprintf(out, size,
+             "MSH|^~\\&|TESTAPP|TESTFAC|HUB|HUB|20260115093000-0500||"
+             "ADT^A01^ADT_A01|%s|P|2.5.1\r"
+             "EVN|A01|20260115093000-0500\r"
+             "PID|1||%s^^^TESTFAC^MR||TESTPATIENT^ALPHA||19800101|F|||"
+             "1 TEST ST^^TESTTOWN^OH^44101^USA^H^^TESTCOUNTY\r"
+             "PV1|1|I|WARD^101^A^TESTFAC||||1234^DOC^TEST|||MED||||||||"
+             "V%s|||||||||||||||||||||||||20260115093000-0500\r",
+             control_id, mrn, control_id);
+}
+
+void ack_fields(const char *ack, char code[3], char *ctrl, size_t size)
+{
+    const char *m = strstr(ack, "\rMSA|");
+    code[0] = '\0';
+    if (size)
+        ctrl[0] = '\0';
+    if (m == NULL)
+        return;
+    m += 5;
+    memcpy(code, m, 2);
+    code[2] = '\0';
+    const char *p = m + 2;
+    if (*p == '|') {
+        p++;
+        size_t n = strcspn(p, "|\r");
+        if (n >= size)
+            n = size - 1;
+        memcpy(ctrl, p, n);
+        ctrl[n] = '\0';
+    }
+}
+
+/* ---- HTTP ------------------------------------------------------------- */
+
+static size_t on_body(char *p, size_t sz, size_t n, void *arg)
+{
+    struct http_resp *r = arg;
+    size_t add = sz * n;
+    r->body = realloc(r->body, r->len + add + 1);
+    memcpy(r->body + r->len, p, add);
+    r->len += add;
+    r->body[r->len] = '\0';
+    return add;
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *arg)
+{
+    struct http_resp *r = arg;
+    size_t len = sz * n;
+    if (len > 13 && strncasecmp(p, "Retry-After:", 12) == 0) {
+        const char *v = p + 12;
+        while (*v == ' ')
+            v++;
+        size_t k = strcspn(v, "\r\n");
+        if (k >= sizeof(r->retry_after))
+            k = sizeof(r->retry_after) - 1;
+        memcpy(r->retry_after, v, k);
+        r->retry_after[k] = '\0';
+    }
+    return len;
+}
+
+int http_call(const struct hubproc *h, bool tls, const char *method,
+              const char *path, const char *token, const char *cert_org,
+              const char *body, size_t body_len, const char *accept,
+              struct http_resp *r)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *hd = NULL;
+    char url[512], auth[256], acc[128], crt[64], key[64];
+    CURLcode rc;
+
+    memset(r, 0, sizeof(*r));
+    r->body = calloc(1, 1);
+    snprintf(url, sizeof(url), "%s://localhost:%d%s", tls ? "https" : "http",
+             tls ? h->https : h->http, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 15000L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+    if (tls) {
+        curl_easy_setopt(c, CURLOPT_CAINFO, hub_path(h, "certs/ca.crt"));
+        if (cert_org) {
+            snprintf(crt, sizeof(crt), "certs/%s.crt", cert_org);
+            snprintf(key, sizeof(key), "certs/%s.key", cert_org);
+            curl_easy_setopt(c, CURLOPT_SSLCERT, hub_path(h, crt));
+            curl_easy_setopt(c, CURLOPT_SSLKEY, hub_path(h, key));
+        }
+    }
+    if (token) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        hd = curl_slist_append(hd, auth);
+    }
+    if (accept) {
+        snprintf(acc, sizeof(acc), "Accept: %s", accept);
+        hd = curl_slist_append(hd, acc);
+    }
+    if (body) {
+        hd = curl_slist_append(hd, "Content-Type: text/plain");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hd);
+    rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(hd);
+    curl_easy_cleanup(c);
+    return rc == CURLE_OK ? 0 : -1;
+}
+
+void http_resp_free(struct http_resp *r)
+{
+    free(r->body);
+    r->body = NULL;
+}

@@ -1,0 +1,99 @@
+/*
+ * hubproc.h - end-to-end test helpers: run the real hubd binary against a
+ * fresh database, talk MLLP (plain and TLS) and HTTPS to it, cut its
+ * database link on purpose, and count rows in SQL.
+ *
+ * Everything is bounded: every wait has a deadline, every read a timeout.
+ * hubd is $HUB_BUILD/hubd (default build/hubd under $HUB_ROOT), started on
+ * ephemeral loopback ports that it writes to a ports file.
+ */
+#ifndef HUB_TEST_HUBPROC_H
+#define HUB_TEST_HUBPROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <openssl/ssl.h>
+
+/* A TCP proxy in front of PostgreSQL, so that a test can take "the
+ * database" away from hubd and give it back. */
+struct dbproxy;
+struct dbproxy *dbproxy_start(int pg_port);
+int dbproxy_port(const struct dbproxy *p);
+/* down: close every proxied connection and refuse new ones */
+void dbproxy_set_down(struct dbproxy *p, bool down);
+void dbproxy_stop(struct dbproxy *p);
+
+struct hubproc {
+    pid_t pid;
+    char dir[256];                  /* temp dir: config, ports, log, certs */
+    char db_url[1024];              /* the fresh database (direct) */
+    char hub_db_url[1024];          /* what hubd uses (maybe via proxy) */
+    int mllp, mllps, https, http;   /* bound ports (0: none) */
+    struct dbproxy *proxy;
+};
+
+/*
+ * Create a fresh database and a temp dir with development certificates,
+ * seed organizations (hosp: ingest+subscribe with token "tok-hosp" and a
+ * client certificate; cbo: subscribe with token "tok-cbo"; plain listener
+ * bound to hosp), write a config with `extra` lines (may be NULL) and start
+ * hubd. `via_proxy`: hubd reaches the database through a dbproxy.
+ * Returns 0, or -1 (with a message on stderr).
+ */
+int hub_start(struct hubproc *h, const char *extra, bool via_proxy);
+/* Start hubd again with the same dir, config and database. */
+int hub_restart(struct hubproc *h);
+/* SIGTERM and wait (bounded); returns the exit status or -1. */
+int hub_stop(struct hubproc *h);
+void hub_kill9(struct hubproc *h);
+/* Stop if running, drop the database, remove the temp dir. */
+void hub_cleanup(struct hubproc *h);
+/* path of a file in h->dir */
+const char *hub_path(const struct hubproc *h, const char *name);
+
+/* ---- SQL (through store.h) ------------------------------------------- */
+long hub_sql_long(const struct hubproc *h, const char *sql);
+
+/* ---- MLLP client ----------------------------------------------------- */
+struct mllp_client {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+};
+/* TLS when cert != NULL (client certificate of the org; "" = no cert). */
+int mllp_connect(struct mllp_client *c, int port, const struct hubproc *h,
+                 const char *cert_org);
+int mllp_send_raw(struct mllp_client *c, const void *p, size_t n);
+int mllp_send(struct mllp_client *c, const char *msg);
+/* Read one frame's payload into buf (NUL-terminated). Returns its length,
+ * 0 on EOF, -1 on error or timeout. */
+long mllp_read(struct mllp_client *c, char *buf, size_t size, int timeout_ms);
+/* True once the peer has closed (EOF within timeout). */
+bool mllp_closed(struct mllp_client *c, int timeout_ms);
+void mllp_close(struct mllp_client *c);
+
+/* A synthetic ADT^A01 (no real person) with MSH-10 = control_id, segments
+ * ending in CR. */
+void hl7_sample(char *out, size_t size, const char *control_id,
+                const char *mrn);
+/* MSA-1 and MSA-2 of an ACK ("AA", control id) */
+void ack_fields(const char *ack, char code[3], char *ctrl, size_t size);
+
+/* ---- HTTP(S) client (libcurl) ---------------------------------------- */
+struct http_resp {
+    long status;
+    char *body;                     /* malloc'd, NUL-terminated */
+    size_t len;
+    char retry_after[16];
+};
+/* tls: https port with the hub CA; token (may be NULL) as Bearer;
+ * cert_org (may be NULL): client certificate. */
+int http_call(const struct hubproc *h, bool tls, const char *method,
+              const char *path, const char *token, const char *cert_org,
+              const char *body, size_t body_len, const char *accept,
+              struct http_resp *r);
+void http_resp_free(struct http_resp *r);
+
+#endif
