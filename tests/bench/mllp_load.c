@@ -2,7 +2,7 @@
  * mllp_load.c - closed-loop MLLP load client for `make bench`.
  *
  *   mllp_load -p PORT -f CORPUS [-H 127.0.0.1] [-c CONNS] [-d SECONDS]
- *             [-w WARMUP_SECONDS] [-i]
+ *             [-w WARMUP_SECONDS] [-r RATE] [-i]
  *
  * Load mode (default): CONNS connections; each sends one framed message and
  * waits for its ACK before sending the next (what an HL7 sender does), for
@@ -11,6 +11,11 @@
  *   mllp conns=N msgs=M secs=S msgs_per_s=R p50_ms=A p99_ms=B max_ms=C
  *        nacks=K closed=D errors=E
  * An ACK whose MSA-1 is not AA/CA counts as a nack, not as a message.
+ *
+ * Rate mode (-r RATE): the same, but sends are paced to RATE per second in
+ * all (a connection whose ACK is in waits for the next slot), and MSH-10
+ * carries the send time (16 digits of CLOCK_REALTIME microseconds, then a
+ * 2-digit counter) so that a webhook receiver can time ingest-to-delivery.
  *
  * Idle mode (-i): open CONNS connections, send one message on each and
  * wait for its ACK (so the server holds a real session), print
@@ -59,11 +64,13 @@ struct conn {
     char rbuf[RBUF];
     size_t rlen;
     uint64_t t_sent;    /* ns, when the last byte went out */
+    int idle;           /* ACK in, nothing outstanding */
 };
 
 static struct msg *corpus;
 static size_t ncorpus, next_msg;
 static uint64_t counter, nonce;
+static int stamp_ids;   /* rate mode: MSH-10 carries the send time */
 
 static uint64_t now_ns(void)
 {
@@ -153,8 +160,16 @@ static void next_frame(struct conn *c)
     if (!c->sbuf || m->len > 8192)
         die("frame buffer");
     memcpy(c->sbuf, m->p, m->len);
-    snprintf(digits, sizeof(digits), "%08" PRIu64 "%010" PRIu64,
-             nonce % 100000000u, counter++ % 10000000000u);
+    if (stamp_ids) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        snprintf(digits, sizeof(digits), "%016" PRIu64 "%02" PRIu64,
+                 (uint64_t)ts.tv_sec * 1000000u +
+                     (uint64_t)ts.tv_nsec / 1000u, counter++ % 100u);
+    } else {
+        snprintf(digits, sizeof(digits), "%08" PRIu64 "%010" PRIu64,
+                 nonce % 100000000u, counter++ % 10000000000u);
+    }
     memcpy(c->sbuf + m->id_off, digits, ID_DIGITS);
     c->slen = m->len;
     c->soff = 0;
@@ -293,51 +308,74 @@ static int run_idle(const char *host, unsigned port, size_t n, unsigned secs)
     return 0;
 }
 
+/*
+ * Closed loop per connection. With `rate` > 0 sends are also paced to that
+ * many per second overall (a connection whose ACK is in waits for the next
+ * slot), for latency at a steady load.
+ */
 static int run_load(const char *host, unsigned port, size_t n, unsigned secs,
-                    unsigned warm)
+                    unsigned warm, unsigned rate)
 {
     struct conn *cs = calloc(n, sizeof(*cs));
     struct pollfd *pf = calloc(n, sizeof(*pf));
     size_t cap = 1 << 16, nlat = 0, i, live = n;
     uint64_t *lat = malloc(cap * sizeof(*lat));
-    uint64_t nacks = 0, errors = 0, closed = 0;
-    uint64_t t0, t_meas, t_end;
+    uint64_t nacks = 0, errors = 0, closed = 0, sent = 0;
+    uint64_t t0, t_meas, t_end, slot, gap = rate ? 1000000000u / rate : 0;
 
     if (!cs || !pf || !lat)
         die("calloc");
     for (i = 0; i < n; i++) {
         cs[i].fd = open_conn(host, port);
-        next_frame(&cs[i]);
+        cs[i].idle = 1;
     }
     t0 = now_ns();
+    slot = t0;
     t_meas = t0 + (uint64_t)warm * 1000000000u;
     t_end = t_meas + (uint64_t)secs * 1000000000u;
-    for (i = 0; i < n; i++) {
-        int r = flush_conn(&cs[i]);
-        if (r < 0) {
-            cs[i].closed = 1;
-            closed++;
-            live--;
-        }
-        cs[i].t_sent = now_ns();
-    }
     while (live > 0) {
         uint64_t t = now_ns();
+        int wait_ms;
+
         if (t >= t_end)
             break;
+        /* Start a message on each idle connection whose slot has come. */
         for (i = 0; i < n; i++) {
-            pf[i].fd = cs[i].closed ? -1 : cs[i].fd;
+            struct conn *c = &cs[i];
+            if (c->closed || !c->idle || (gap && t < slot))
+                continue;
+            next_frame(c);
+            c->idle = 0;
+            sent++;
+            slot += gap;
+            if (flush_conn(c) < 0) {
+                c->closed = 1;
+                closed++;
+                errors++;
+                live--;
+                continue;
+            }
+            c->t_sent = now_ns();
+        }
+        for (i = 0; i < n; i++) {
+            pf[i].fd = cs[i].closed || cs[i].idle ? -1 : cs[i].fd;
             pf[i].events = cs[i].soff < cs[i].slen ? POLLOUT : POLLIN;
             pf[i].revents = 0;
         }
-        int k = poll(pf, (nfds_t)n, (int)((t_end - t) / 1000000u) + 1);
+        t = now_ns();
+        wait_ms = (int)((t_end - t) / 1000000u) + 1;
+        if (gap && slot > t && (int)((slot - t) / 1000000u) < wait_ms)
+            wait_ms = (int)((slot - t) / 1000000u);
+        else if (gap && slot <= t)
+            wait_ms = 0;
+        int k = poll(pf, (nfds_t)n, wait_ms);
         if (k < 0 && errno != EINTR)
             die("poll");
         for (i = 0; k > 0 && i < n; i++) {
             struct conn *c = &cs[i];
             int ok, r;
 
-            if (!pf[i].revents || c->closed)
+            if (!pf[i].revents || c->closed || c->idle)
                 continue;
             if (c->soff < c->slen) {
                 r = flush_conn(c);
@@ -358,10 +396,8 @@ static int run_load(const char *host, unsigned port, size_t n, unsigned secs,
                             lat[nlat++] = t_ack - c->t_sent;
                         }
                     }
-                    next_frame(c);
-                    r = flush_conn(c);
-                    if (r == 0)
-                        c->t_sent = now_ns();
+                    c->idle = 1;
+                    r = 0;
                 }
             }
             if (r < 0) {
@@ -377,21 +413,21 @@ static int run_load(const char *host, unsigned port, size_t n, unsigned secs,
     qsort(lat, nlat, sizeof(*lat), cmp_u64);
     printf("mllp conns=%zu msgs=%zu secs=%.2f msgs_per_s=%.0f p50_ms=%.3f "
            "p99_ms=%.3f max_ms=%.3f nacks=%" PRIu64 " closed=%" PRIu64
-           " errors=%" PRIu64 "\n",
+           " errors=%" PRIu64 " sent=%" PRIu64 "\n",
            n, nlat, s, s > 0 ? (double)nlat / s : 0, pct_ms(lat, nlat, 0.50),
            pct_ms(lat, nlat, 0.99), nlat ? (double)lat[nlat - 1] / 1e6 : 0,
-           nacks, closed, errors);
+           nacks, closed, errors, sent);
     return nlat > 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *path = NULL;
-    unsigned port = 0, secs = 10, warm = 1;
+    unsigned port = 0, secs = 10, warm = 1, rate = 0;
     size_t conns = 1;
     int idle = 0, c;
 
-    while ((c = getopt(argc, argv, "H:p:c:d:w:f:i")) != -1) {
+    while ((c = getopt(argc, argv, "H:p:c:d:w:f:r:i")) != -1) {
         switch (c) {
         case 'H': host = optarg; break;
         case 'p': port = (unsigned)parse_ul(optarg, "-p"); break;
@@ -399,6 +435,7 @@ int main(int argc, char **argv)
         case 'd': secs = (unsigned)parse_ul(optarg, "-d"); break;
         case 'w': warm = (unsigned)parse_ul(optarg, "-w"); break;
         case 'f': path = optarg; break;
+        case 'r': rate = (unsigned)parse_ul(optarg, "-r"); break;
         case 'i': idle = 1; break;
         default: path = NULL; port = 0; break;
         }
@@ -406,11 +443,12 @@ int main(int argc, char **argv)
     if (!path || port == 0 || port > 65535 || conns == 0 ||
         conns > MAX_CONNS) {
         fputs("usage: mllp_load -p PORT -f CORPUS [-H HOST] [-c CONNS] "
-              "[-d SECONDS] [-w WARMUP] [-i]\n", stderr);
+              "[-d SECONDS] [-w WARMUP] [-r RATE] [-i]\n", stderr);
         return 2;
     }
     nonce = (uint64_t)time(NULL);
+    stamp_ids = rate > 0;
     load_corpus(path);
     return idle ? run_idle(host, port, conns, secs)
-                : run_load(host, port, conns, secs, warm);
+                : run_load(host, port, conns, secs, warm, rate);
 }

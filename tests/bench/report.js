@@ -57,7 +57,6 @@ const peersMllp = [['simple-hl7', 'simple-hl7'], ['medplum', '@medplum/hl7']];
 const peersParse = ['simple-hl7', '@medplum/hl7', 'hl7parser'];
 
 /* --- parse + normalize ------------------------------------------------- */
-const hubParse = num('parse.hub.hl7');
 const hubParseErr = num('parse.hub.hl7.errors');
 let bestParse = null, bestParseName = '';
 for (const p of peersParse) {
@@ -66,18 +65,35 @@ for (const p of peersParse) {
     bestParse = v; bestParseName = p;
   }
 }
+/* A rate over a corpus that fails wholly is no rate. */
+function parseCell(key, unit) {
+  const v = num(`parse.hub.${key}`);
+  const err = num(`parse.hub.${key}.errors`);
+  if (v === null) return [null, na(key)];
+  if (v === 0 && err) {
+    return [null, `n/a (all ${fmt(err)} refused: see build/bench/log/parse_${key}.txt)`];
+  }
+  let cell = `${fmt(v)} ${unit}`;
+  const mbs = num(`parse.hub.${key}.mbs`);
+  if (mbs !== null) cell += ` (${fmt(mbs, 1)} MB/s)`;
+  if (err) cell += `, ${fmt(err)} refused`;
+  return [v, cell];
+}
 {
-  let hub = hubParse === null ? na('hl7')
-    : `${fmt(hubParse)} msg/s (${fmt(num('parse.hub.hl7.mbs'), 1)} MB/s)`;
-  if (hubParse !== null && hubParseErr) hub += `, ${fmt(hubParseErr)} corpus errors`;
+  const [hubParseV, hub] = parseCell('hl7', 'msg/s');
   row('HL7 v2 ADT parse + normalize, 1 core', hub,
     bestParse === null ? peerNa() : `${bestParseName} ${fmt(bestParse)} msg/s`,
-    ratio(hubParse, bestParse), '>= 20x fastest npm parser',
-    hubParse === null || bestParse === null ? null : hubParse >= 20 * bestParse);
+    ratio(hubParseV, bestParse), '>= 20x fastest npm parser',
+    hubParseV === null || bestParse === null ? null
+      : hubParseV >= 20 * bestParse && !hubParseErr);
+  const [onlyV, only] = parseCell('hl7parse', 'msg/s');
+  row('  HL7 v2 parse alone (no normalize), 1 core', only,
+    bestParse === null ? '' : `${bestParseName} ${fmt(bestParse)} msg/s`,
+    ratio(onlyV, bestParse), '', null);
   for (const p of peersParse) {
     const v = num(`parse.peer.${p}`);
     row(`  beside ${p} (parse + field reads)`, '', v === null ? peerNa()
-      : `${fmt(v)} msg/s`, ratio(hubParse, v), '', null);
+      : `${fmt(v)} msg/s`, ratio(hubParseV, v), '', null);
   }
 }
 
@@ -185,10 +201,7 @@ for (const c of conns) {
     ['fhir', 'FHIR screening bundles normalized, 1 core', 'bundles/s'],
     ['ccda', 'C-CDA documents normalized, 1 core', 'docs/s'],
     ['csv', 'CSV rows normalized, 1 core', 'rows/s']]) {
-    const v = num(`parse.hub.${key}`);
-    const err = num(`parse.hub.${key}.errors`);
-    let cell = v === null ? na(key) : `${fmt(v)} ${unit}`;
-    if (v !== null && err) cell += `, ${fmt(err)} sample errors`;
+    const [v, cell] = parseCell(key, unit);
     row(label, cell, commitCell, ratio(v, commit), '>= 10x durable commit rate',
       v === null || commit === null ? null : v >= 10 * commit);
   }

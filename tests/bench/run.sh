@@ -71,16 +71,20 @@ hubctl_real() { [ -x build/hubctl ] && ! grep -q 'not built yet' hub/hubctl.c; }
 # built.X 0 makes the table say "n/a (not built)" rather than "failed".
 built() { put "built.$1" "$2"; }
 defs=""
-if have_sym hl7_to_events; then defs="$defs -DBENCH_HL7"; else built hl7 0; fi
+if have_sym hl7_to_events; then defs="$defs -DBENCH_HL7"; else
+    built hl7 0; built hl7parse 0; fi
 for a in fhir ccda csv; do built "$a" 0; done
 if hubd_real && hubctl_real; then hubd_ok=1; else hubd_ok=0; built hubd 0; fi
 built dispatch 0
 built https 0
-built curl 0
 
 say "compiling bench tools"
 $CC $CFLAGS tests/bench/gen_adt.c -o $out/gen_adt
 $CC $CFLAGS tests/bench/mllp_load.c -o $out/mllp_load
+$CC $CFLAGS tests/bench/webhook_recv.c $(pkg-config --cflags --libs libevent) \
+    -o $out/webhook_recv
+$CC $CFLAGS tests/bench/curl_ceiling.c $(pkg-config --cflags --libs libcurl) \
+    -o $out/curl_ceiling
 $CC $CFLAGS $defs tests/bench/parse_bench.c build/libadapters.a $PKG_LIBS -lm \
     -o $out/parse_bench
 
@@ -112,11 +116,13 @@ put peers.npm "$npm_ok"
 
 # --- parse + normalize on one core ------------------------------------------
 say "parse: hub adapters, ${PARSE_SECS}s each"
-line=$($out/parse_bench hl7 "$corpus" -d "$PARSE_SECS")
-echo "$line" >"$log/parse_hl7.txt"
-put parse.hub.hl7 "$(field "$line" units_per_s)"
-put parse.hub.hl7.mbs "$(field "$line" mb_per_s)"
-put parse.hub.hl7.errors "$(field "$line" errors)"
+for k in hl7 hl7parse; do
+    line=$($out/parse_bench $k "$corpus" -d "$PARSE_SECS" 2>"$log/parse_$k.txt")
+    echo "$line" >>"$log/parse_$k.txt"
+    put "parse.hub.$k" "$(field "$line" units_per_s)"
+    put "parse.hub.$k.mbs" "$(field "$line" mb_per_s)"
+    put "parse.hub.$k.errors" "$(field "$line" errors)"
+done
 
 if [ "$npm_ok" = 1 ]; then
     say "parse: npm peers, ${PARSE_SECS}s each"
@@ -220,6 +226,26 @@ for c in $CONNS; do
     [ -n "$lat" ] && put "pgbench.$c.lat" "$lat"
 done
 deploy/devdb.sh dropdb hub_bench_pg >/dev/null 2>&1 || true
+
+# --- delivery ceiling: plain libcurl multi to a loopback receiver --------------
+# The receiver stays up: hubd's webhook rows deliver to the same one.
+$out/webhook_recv >"$log/webhook_recv.out" 2>&1 &
+recv_pid=$!
+pids+=("$recv_pid")
+recv_port=""
+for i in $(seq 50); do
+    recv_port=$(sed -n 's/^port=//p' "$log/webhook_recv.out")
+    [ -n "$recv_port" ] && break
+    sleep 0.1
+done
+if [ -n "$recv_port" ]; then
+    say "delivery ceiling: plain libcurl multi POSTs, 8 at once, ${SECS}s"
+    line=$($out/curl_ceiling -u "http://127.0.0.1:$recv_port/hook" -c 8 \
+        -d "$SECS" 2>>"$log/curl_ceiling.txt" || true)
+    echo "$line" >>"$log/curl_ceiling.txt"
+    put curl.ceiling "$(field "$line" posts_per_s)"
+    curl -fsS "http://127.0.0.1:$recv_port/reset" >/dev/null || true
+fi
 
 # --- hubd: durable MLLP ingest, full path -------------------------------------
 if [ "$hubd_ok" = 1 ] && [ -f tests/bench/hubd.sh ]; then
