@@ -64,7 +64,7 @@ field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -1; }
 ulimit -n $(( IDLE * 2 + 1024 )) 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
 # --- what is built ----------------------------------------------------------
-have_sym() { [ -f build/libadapters.a ] && nm -g --defined-only build/libadapters.a 2>/dev/null | grep -qw "$1"; }
+have_sym() { [ -f build/libadapters.a ] && nm -g --defined-only build/libadapters.a 2>/dev/null | grep -w "$1" >/dev/null; }
 hubd_real() { [ -x build/hubd ] && ! grep -q 'not built yet' hub/hubd.c; }
 hubctl_real() { [ -x build/hubctl ] && ! grep -q 'not built yet' hub/hubctl.c; }
 
