@@ -70,7 +70,8 @@ struct conn {
 static struct msg *corpus;
 static size_t ncorpus, next_msg;
 static uint64_t counter, nonce;
-static int stamp_ids;   /* rate mode: MSH-10 carries the send time */
+static int stamp_ids;
+static int nak_shown;   /* rate mode: MSH-10 carries the send time */
 
 static uint64_t now_ns(void)
 {
@@ -217,9 +218,22 @@ static int read_ack(struct conn *c, int *ok)
         char *eb = c->rlen ? memchr(c->rbuf, EB, c->rlen) : NULL;
         if (eb && (size_t)(eb - c->rbuf) + 1 < c->rlen) {
             size_t flen = (size_t)(eb - c->rbuf) + 2;
-            char *msa = memmem(c->rbuf, flen, "MSA", 3);
+            /* MSA starts a segment: after CR (a control id may hold "MSA") */
+            char *msa = memmem(c->rbuf, flen, "\rMSA", 4);
+            if (msa)
+                msa++;
             *ok = msa && (size_t)(msa - c->rbuf) + 6 <= flen &&
                   (msa[5] == 'A') && (msa[4] == 'A' || msa[4] == 'C');
+            if (!*ok && !nak_shown) {
+                /* The first NAK, for the log: MSA and ERR carry codes and
+                 * locations only, and the corpus is synthetic anyway. */
+                nak_shown = 1;
+                fputs("mllp_load: first NAK: ", stderr);
+                for (size_t j = msa ? (size_t)(msa - c->rbuf) : 0;
+                     j + 2 < flen; j++)
+                    fputc(c->rbuf[j] == CR ? ' ' : c->rbuf[j], stderr);
+                fputc('\n', stderr);
+            }
             memmove(c->rbuf, c->rbuf + flen, c->rlen - flen);
             c->rlen -= flen;
             return 1;

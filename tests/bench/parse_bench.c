@@ -2,7 +2,7 @@
  * parse_bench.c - adapters on one core: parse plus normalize to canonical
  * events, as ingest does it (one arena per message, reset between).
  *
- *   parse_bench KIND FILE... [-d SECONDS]
+ *   parse_bench [-d SECONDS] KIND FILE...
  *
  * KIND is hl7 (FILE is the bench corpus, one message per line) or, once
  * their adapters are on main, fhir, ccda, csv (each FILE one document).
@@ -152,7 +152,7 @@ int main(int argc, char **argv)
         }
     }
     if (optind + 1 >= argc) {
-        fputs("usage: parse_bench KIND FILE... [-d SECONDS]\n", stderr);
+        fputs("usage: parse_bench [-d SECONDS] KIND FILE...\n", stderr);
         return 2;
     }
     kind = argv[optind];

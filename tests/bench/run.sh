@@ -117,7 +117,7 @@ put peers.npm "$npm_ok"
 # --- parse + normalize on one core ------------------------------------------
 say "parse: hub adapters, ${PARSE_SECS}s each"
 for k in hl7 hl7parse; do
-    line=$($out/parse_bench $k "$corpus" -d "$PARSE_SECS" 2>"$log/parse_$k.txt")
+    line=$($out/parse_bench -d "$PARSE_SECS" $k "$corpus" 2>"$log/parse_$k.txt")
     echo "$line" >>"$log/parse_$k.txt"
     put "parse.hub.$k" "$(field "$line" units_per_s)"
     put "parse.hub.$k.mbs" "$(field "$line" mb_per_s)"
@@ -154,7 +154,8 @@ mllp_rows() {
 
 # idle_rss NAME PORT PID: VmRSS of PID while IDLE connections sit open.
 idle_rss() {
-    local name=$1 port=$2 pid=$3 f=$log/idle_$name.txt i rss
+    local name=$1 port=$2 pid=$3 i rss
+    local f=$log/idle_$name.txt
     say "memory: $name with $IDLE idle connections"
     $out/mllp_load -p "$port" -f "$corpus" -c "$IDLE" -d 3 -i >"$f" 2>&1 &
     local lp=$!
