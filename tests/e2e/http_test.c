@@ -1,0 +1,252 @@
+/*
+ * http_test.c - hubd's HTTPS API end to end with libcurl: tokens and client
+ * certificates, scopes, POST /v1/hl7v2 and the pull feed, operations routes,
+ * readiness while the database is unreachable, and back-pressure (503 with
+ * Retry-After) when the in-flight cap is reached.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../lib/hubproc.h"
+
+static struct hubproc hub;
+
+static void start_default(void)
+{
+    cr_assert_eq(hub_start(&hub, NULL, false), 0, "hubd did not start");
+}
+
+static void start_proxied(void)
+{
+    cr_assert_eq(hub_start(&hub, "inflight_max = 1\nretry_after = 2", true),
+                 0, "hubd did not start");
+}
+
+static void stop(void)
+{
+    hub_cleanup(&hub);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+/* the first "event_ids":["..."] value of a response, or "" */
+static void first_event_id(const char *body, char *out, size_t size)
+{
+    const char *p = strstr(body, "\"event_ids\":[\"");
+    out[0] = '\0';
+    if (p == NULL)
+        return;
+    p += 14;
+    size_t n = strcspn(p, "\"");
+    if (n < size) {
+        memcpy(out, p, n);
+        out[n] = '\0';
+    }
+}
+
+Test(http, post_hl7v2_with_token_then_read_it_from_the_feed,
+     .init = start_default, .fini = stop, .timeout = 30)
+{
+    struct http_resp r;
+    char msg[2048], id[64];
+
+    hl7_sample(msg, sizeof(msg), "HTTP-1", "MRN-H1");
+    cr_assert_eq(http_call(&hub, true, "POST", "/v1/hl7v2", "tok-hosp", NULL,
+                           msg, strlen(msg), NULL, &r), 0);
+    cr_expect_eq(r.status, 202, "body: %s", r.body);
+    cr_expect(strstr(r.body, "\"ack_code\":\"AA\"") != NULL, "%s", r.body);
+    first_event_id(r.body, id, sizeof(id));
+    cr_assert_eq(strlen(id), 26, "an event id in %s", r.body);
+    http_resp_free(&r);
+
+    cr_assert_eq(http_call(&hub, true, "GET", "/v1/events?after=0&limit=10",
+                           "tok-hosp", NULL, NULL, 0, NULL, &r), 0);
+    cr_expect_eq(r.status, 200);
+    cr_expect(strstr(r.body, id) != NULL, "the sender sees its event");
+    cr_expect(strstr(r.body, "\"next\"") != NULL);
+    http_resp_free(&r);
+
+    /* another org sees nothing it was not sent or routed */
+    cr_assert_eq(http_call(&hub, true, "GET", "/v1/events", "tok-cbo", NULL,
+                           NULL, 0, NULL, &r), 0);
+    cr_expect_eq(r.status, 200);
+    cr_expect(strstr(r.body, id) == NULL, "cbo must not see hosp's event");
+    http_resp_free(&r);
+}
+
+Test(http, client_certificate_authenticates_without_token,
+     .init = start_default, .fini = stop, .timeout = 30)
+{
+    struct http_resp r;
+    char msg[2048];
+
+    hl7_sample(msg, sizeof(msg), "HTTP-CERT", "MRN-H2");
+    cr_assert_eq(http_call(&hub, true, "POST", "/v1/hl7v2", NULL, "hosp", msg,
+                           strlen(msg), NULL, &r), 0);
+    cr_expect_eq(r.status, 202, "body: %s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages where "
+                                    "org_id = 'hosp' and idem_key = "
+                                    "'HTTP-CERT'"), 1);
+}
+
+Test(http, refuses_missing_credentials_and_missing_scope,
+     .init = start_default, .fini = stop, .timeout = 30)
+{
+    struct http_resp r;
+    char msg[2048];
+
+    hl7_sample(msg, sizeof(msg), "HTTP-NO", "MRN-H3");
+    cr_assert_eq(http_call(&hub, true, "POST", "/v1/hl7v2", NULL, NULL, msg,
+                           strlen(msg), NULL, &r), 0);
+    cr_expect_eq(r.status, 401);
+    cr_expect(strstr(r.body, "\"error\"") != NULL);
+    http_resp_free(&r);
+    cr_assert_eq(http_call(&hub, true, "POST", "/v1/hl7v2", "not-a-token",
+                           NULL, msg, strlen(msg), NULL, &r), 0);
+    cr_expect_eq(r.status, 401);
+    http_resp_free(&r);
+    /* cbo may subscribe but not ingest */
+    cr_assert_eq(http_call(&hub, true, "POST", "/v1/hl7v2", "tok-cbo", NULL,
+                           msg, strlen(msg), NULL, &r), 0);
+    cr_expect_eq(r.status, 403);
+    cr_expect(strstr(r.body, "\"code\":\"forbidden\"") != NULL, "%s",
+              r.body);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages"), 0);
+}
+
+Test(http, several_messages_in_one_body_get_one_ack_each,
+     .init = start_default, .fini = stop, .timeout = 30)
+{
+    struct http_resp r;
+    char a[2048], b[2048], body[4200];
+
+    hl7_sample(a, sizeof(a), "MULTI-1", "MRN-M1");
+    hl7_sample(b, sizeof(b), "MULTI-2", "MRN-M2");
+    snprintf(body, sizeof(body), "%s\n\n%s", a, b);
+    cr_assert_eq(http_call(&hub, false, "POST", "/v1/hl7v2", "tok-hosp", NULL,
+                           body, strlen(body), "text/plain", &r), 0);
+    cr_expect_eq(r.status, 202, "%s", r.body);
+    cr_expect(strstr(r.body, "MSA|AA|MULTI-1") != NULL);
+    cr_expect(strstr(r.body, "MSA|AA|MULTI-2") != NULL);
+    http_resp_free(&r);
+    /* a body with one bad message: 400, the good one still stored */
+    snprintf(body, sizeof(body), "%s\rMSH|^~\\&|X|Y|HUB|HUB|20260101||"
+             "ADT^A01|MULTI-BAD|P|2.5.1\rEVN|A01|20260101\r", a);
+    cr_assert_eq(http_call(&hub, false, "POST", "/v1/hl7v2", "tok-hosp", NULL,
+                           body, strlen(body), NULL, &r), 0);
+    cr_expect_eq(r.status, 400, "%s", r.body);
+    cr_expect(strstr(r.body, "\"duplicate\":true") != NULL, "%s", r.body);
+    cr_expect(strstr(r.body, "\"field\":\"messages[1]\"") != NULL, "%s",
+              r.body);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages where "
+                                    "status = 'quarantined'"), 1);
+}
+
+Test(http, health_and_metrics_are_public, .init = start_default, .fini = stop,
+     .timeout = 30)
+{
+    struct http_resp r;
+    struct mllp_client c;
+    char msg[2048], ack[4096];
+
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    hl7_sample(msg, sizeof(msg), "MET-1", "MRN-X1");
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    cr_assert_eq(http_call(&hub, false, "GET", "/healthz", NULL, NULL, NULL, 0,
+                           NULL, &r), 0);
+    cr_expect_eq(r.status, 200);
+    http_resp_free(&r);
+    cr_assert_eq(http_call(&hub, true, "GET", "/readyz", NULL, NULL, NULL, 0,
+                           NULL, &r), 0);
+    cr_expect_eq(r.status, 200);
+    http_resp_free(&r);
+    cr_assert_eq(http_call(&hub, false, "GET", "/metrics", NULL, NULL, NULL, 0,
+                           NULL, &r), 0);
+    cr_expect_eq(r.status, 200);
+    cr_expect(strstr(r.body, "hub_messages_total{outcome=\"accepted\"} 1") !=
+                  NULL, "%s", r.body);
+    cr_expect(strstr(r.body, "hub_ack_latency_seconds_count 1") != NULL);
+    cr_expect(strstr(r.body, "hub_commit_batch_size_bucket") != NULL);
+    cr_expect(strstr(r.body, "hub_open_connections 1") != NULL);
+    http_resp_free(&r);
+    cr_assert_eq(http_call(&hub, false, "GET", "/v1/nothing", "tok-hosp",
+                           NULL, NULL, 0, NULL, &r), 0);
+    cr_expect_eq(r.status, 404);
+    http_resp_free(&r);
+    mllp_close(&c);
+}
+
+static long status_of(const char *path)
+{
+    struct http_resp r;
+    long s = -1;
+    if (http_call(&hub, false, "GET", path, NULL, NULL, NULL, 0, NULL, &r) ==
+        0)
+        s = r.status;
+    http_resp_free(&r);
+    return s;
+}
+
+static bool wait_status(const char *path, long want, int ms)
+{
+    for (int t = 0; t < ms; t += 100) {
+        if (status_of(path) == want)
+            return true;
+        sleep_ms(100);
+    }
+    return false;
+}
+
+Test(http, readyz_is_false_while_the_database_is_unreachable,
+     .init = start_proxied, .fini = stop, .timeout = 60)
+{
+    cr_assert(wait_status("/readyz", 200, 10000), "ready at start");
+    dbproxy_set_down(hub.proxy, true);
+    cr_expect(wait_status("/readyz", 503, 15000), "not ready without db");
+    cr_expect_eq(status_of("/healthz"), 200, "still alive");
+    dbproxy_set_down(hub.proxy, false);
+    cr_expect(wait_status("/readyz", 200, 15000), "ready again by itself");
+}
+
+Test(http, pushes_back_with_503_and_acks_nothing_until_commit,
+     .init = start_proxied, .fini = stop, .timeout = 60)
+{
+    struct mllp_client c;
+    struct http_resp r;
+    char msg[2048], ack[4096], code[3], ctrl[64];
+
+    cr_assert(wait_status("/readyz", 200, 10000));
+    dbproxy_set_down(hub.proxy, true);
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    hl7_sample(msg, sizeof(msg), "BP-1", "MRN-B1");
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    /* no ACK while the commit cannot happen */
+    cr_expect_lt(mllp_read(&c, ack, sizeof(ack), 1500), 0,
+                 "an ACK without a commit");
+    /* the one in-flight slot is taken: HTTP is told to come back */
+    hl7_sample(msg, sizeof(msg), "BP-2", "MRN-B2");
+    cr_assert_eq(http_call(&hub, false, "POST", "/v1/hl7v2", "tok-hosp", NULL,
+                           msg, strlen(msg), NULL, &r), 0);
+    cr_expect_eq(r.status, 503, "%s", r.body);
+    cr_expect_str_eq(r.retry_after, "2");
+    http_resp_free(&r);
+    dbproxy_set_down(hub.proxy, false);
+    /* the kept batch commits after the reconnect, then the AA goes out */
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 20000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA");
+    cr_expect_str_eq(ctrl, "BP-1");
+    cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages where "
+                                    "idem_key = 'BP-1'"), 1);
+    mllp_close(&c);
+}
