@@ -1,0 +1,1468 @@
+/*
+ * ccda.c - C-CDA document to canonical events: the header (patient,
+ * organizations, document id and time), then every section of the
+ * structured body, entry by entry, by template id and mood (see ccda.h for
+ * what gives which event, and why some entries give none).
+ *
+ * Flow: parse (ccda_xml.c) -> header -> patient JSON written once and
+ * copied into each event -> body walk (sections nest; entries dispatch on
+ * their template) -> careplan.updated last, gathering the plan's activities.
+ * Everything read from the tree is copied into the arena before the tree is
+ * freed; events never point into libxml2's memory.
+ */
+#include "ccda/ccda.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+
+#include "ccda/ccda_int.h"
+#include "common/dict.h"
+#include "common/jw.h"
+
+#define MAX_WARN 16             /* warnings kept per event */
+#define MAX_SECTION_NEST 8      /* subsections inside sections */
+#define MAX_ER_NEST 6           /* entryRelationship levels followed */
+#define MAX_RESPONSES 200       /* items of one screening */
+#define MAX_ANSWERS 16          /* values of one multi-select item */
+#define MAX_ACTIVITIES 500      /* activities of one care plan */
+#define MAX_LOOSE 200           /* loose screening items per document */
+
+/* template ids (C-CDA R2.1; 2.16.840.1.113883.10.20.22 unless noted) */
+#define T_CARE_PLAN_DOC "2.16.840.1.113883.10.20.22.1.15"
+#define T_SOCIAL_HISTORY_SEC "2.16.840.1.113883.10.20.22.2.17"
+#define T_PROBLEM_SEC "2.16.840.1.113883.10.20.22.2.5.1"
+#define T_PROBLEM_SEC_OPT "2.16.840.1.113883.10.20.22.2.5"
+#define T_HEALTH_CONCERN_SEC "2.16.840.1.113883.10.20.22.2.58"
+#define T_GOALS_SEC "2.16.840.1.113883.10.20.22.2.60"
+#define T_PLAN_SEC "2.16.840.1.113883.10.20.22.2.10"
+#define T_INTERVENTIONS_SEC "2.16.840.1.113883.10.20.21.2.3"
+#define T_PROBLEM_CONCERN "2.16.840.1.113883.10.20.22.4.3"
+#define T_PROBLEM_OBS "2.16.840.1.113883.10.20.22.4.4"
+#define T_SOCIAL_OBS "2.16.840.1.113883.10.20.22.4.38"
+#define T_ASSESSMENT_SCALE "2.16.840.1.113883.10.20.22.4.69"
+#define T_SCALE_SUPPORT "2.16.840.1.113883.10.20.22.4.86"
+#define T_SMOKING_STATUS "2.16.840.1.113883.10.20.22.4.78"
+#define T_TOBACCO_USE "2.16.840.1.113883.10.20.22.4.85"
+#define T_GOAL_OBS "2.16.840.1.113883.10.20.22.4.121"
+#define T_ENTRY_REFERENCE "2.16.840.1.113883.10.20.22.4.122"
+#define T_INTERVENTION "2.16.840.1.113883.10.20.22.4.131"
+#define T_HEALTH_CONCERN "2.16.840.1.113883.10.20.22.4.132"
+#define T_RISK_CONCERN "2.16.840.1.113883.10.20.22.4.136"
+#define T_HANDOFF "2.16.840.1.113883.10.20.22.4.141"
+#define T_PRIORITY_PREF "2.16.840.1.113883.10.20.22.4.143"
+#define T_PLANNED_INTERVENTION "2.16.840.1.113883.10.20.22.4.146"
+#define T_PLANNED_COVERAGE "2.16.840.1.113883.10.20.22.4.129"
+
+#define CONFIDENTIALITY_SYSTEM \
+    "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+
+enum section_kind {
+    SEC_OTHER,
+    SEC_SOCIAL,
+    SEC_PROBLEM,
+    SEC_CONCERN,
+    SEC_GOALS,
+    SEC_PLAN,
+};
+
+struct warn {
+    char field[128];
+    const char *what;
+};
+
+struct ev {
+    struct jw w;
+    const char *type;
+    struct warn warn[MAX_WARN];
+    size_t n_warn;
+    const char *sens[4];
+    size_t n_sens;
+};
+
+struct loose {
+    const xmlNode *obs;
+    const struct dict_instrument *inst;
+};
+
+struct doc {
+    struct arena *a;
+    const struct dict *d;
+    struct canon_list *out;
+    struct hub_err *err;
+    const xmlNode *root;
+    const char *message_id;
+    char time[48];                  /* document effectiveTime, ISO */
+    struct slice facility;          /* custodian organization name */
+    struct slice author_org;        /* author's represented organization */
+    struct slice patient;           /* the patient object, JSON */
+    const char *doc_sens;           /* confidentiality R/V -> "restricted" */
+    bool care_plan;
+    const xmlNode **acts;           /* careplan activities, document order */
+    size_t n_acts;
+    const xmlNode **concerns;       /* care plan concern acts */
+    size_t n_concerns;
+    const char *concern_doms[16];   /* their SDOH domains */
+    size_t n_concern_doms;
+    const xmlNode **goals;
+    size_t n_goals;
+    struct loose *loose;
+    size_t n_loose;
+};
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static void warn_add(struct ev *e, const xmlNode *n, const char *leaf,
+                     const char *what)
+{
+    if (e->n_warn >= MAX_WARN)
+        return;
+    struct warn *w = &e->warn[e->n_warn++];
+    ccda_xpath(n, w->field, sizeof(w->field));
+    if (leaf) {
+        size_t l = strlen(w->field);
+        if (l + strlen(leaf) + 2 <= sizeof(w->field)) {
+            w->field[l] = '/';
+            memcpy(w->field + l + 1, leaf, strlen(leaf) + 1);
+        }
+    }
+    w->what = what;
+}
+
+static void sens_add(struct ev *e, const char *label)
+{
+    if (label == NULL)
+        return;
+    for (size_t i = 0; i < e->n_sens; i++)
+        if (strcmp(e->sens[i], label) == 0)
+            return;
+    if (e->n_sens < sizeof(e->sens) / sizeof(e->sens[0]))
+        e->sens[e->n_sens++] = label;
+}
+
+static bool push_node(struct arena *a, const xmlNode ***arr, size_t *n,
+                      const xmlNode *x, size_t max)
+{
+    if (*n >= max)
+        return false;
+    /* grow by doubling inside the arena; small counts */
+    if ((*n & (*n - 1)) == 0) {
+        size_t cap = *n ? *n * 2 : 4;
+        const xmlNode **nw = arena_alloc(a, cap * sizeof(*nw));
+        if (*n)
+            memcpy(nw, *arr, *n * sizeof(*nw));
+        *arr = nw;
+    }
+    (*arr)[(*n)++] = x;
+    return true;
+}
+
+/* Time of an element holding a TS: @value, else low/@value. */
+static const char *ts_of(const xmlNode *t)
+{
+    const char *v;
+
+    if (t == NULL)
+        return NULL;
+    v = ccda_attr(t, "value");
+    if (v)
+        return v;
+    return ccda_attr(ccda_child(t, "low"), "value");
+}
+
+/* Write "key": ISO time of `ts`, or a warning when malformed. */
+static void kv_time(struct ev *e, const char *key, const char *ts,
+                    const xmlNode *where)
+{
+    char iso[48];
+
+    if (ts == NULL || *ts == '\0')
+        return;
+    if (ccda_ts_iso(ts, iso, sizeof(iso)))
+        jw_kv_cstr(&e->w, key, iso);
+    else
+        warn_add(e, where, NULL, "time is not an HL7 TS");
+}
+
+static bool mood_is(const xmlNode *n, const char *mood)
+{
+    return ccda_attr_eq(n, "moodCode", mood);
+}
+
+static bool negated(const xmlNode *n)
+{
+    return ccda_attr_eq(n, "negationInd", "true");
+}
+
+/* Value element `v` is a coded type (CD, CE, CO, CV) with a code. */
+static bool value_coded(const xmlNode *v)
+{
+    const char *t = ccda_attr_ns(v, CCDA_NS_XSI, "type");
+    if (ccda_attr(v, "code") == NULL)
+        return false;
+    if (t == NULL)
+        return true;
+    const char *colon = strchr(t, ':');
+    if (colon)
+        t = colon + 1;
+    return strcmp(t, "CD") == 0 || strcmp(t, "CE") == 0 ||
+           strcmp(t, "CO") == 0 || strcmp(t, "CV") == 0;
+}
+
+/* The ICD-10-CM code of a coded value: itself or one of its translations. */
+static const xmlNode *icd10_of(const xmlNode *v)
+{
+    if (v == NULL || !value_coded(v))
+        return NULL;
+    if (ccda_attr_eq(v, "codeSystem", OID_ICD10CM))
+        return v;
+    CCDA_FOREACH(t, v, "translation")
+        if (ccda_attr_eq(t, "codeSystem", OID_ICD10CM) &&
+            ccda_attr(t, "code"))
+            return t;
+    return NULL;
+}
+
+static const char *z_domain(struct doc *dc, const xmlNode *icd)
+{
+    if (icd == NULL)
+        return NULL;
+    return dict_icd10_domain(dc->d, slice_from_cstr(ccda_attr(icd, "code")));
+}
+
+/* The domain an entry states or implies: sdtc:category with a Gravity
+ * code, else the Z code of a reason (RSON) or of its own value. */
+static const char *entry_domain(struct doc *dc, const xmlNode *n,
+                                const xmlNode **reason)
+{
+    *reason = NULL;
+    for (const xmlNode *c = n->children; c; c = c->next) {
+        if (!ccda_is_ns(c, CCDA_NS_SDTC, "category"))
+            continue;
+        const struct dict_domain *dom =
+            dict_domain_find(dc->d, slice_from_cstr(ccda_attr(c, "code")));
+        if (dom)
+            return dom->code;
+    }
+    CCDA_FOREACH(er, n, "entryRelationship") {
+        if (!ccda_attr_eq(er, "typeCode", "RSON"))
+            continue;
+        const xmlNode *o = ccda_child(er, "observation");
+        const xmlNode *icd = icd10_of(ccda_child(o, "value"));
+        const char *dom = z_domain(dc, icd);
+        if (dom) {
+            *reason = icd;
+            return dom;
+        }
+    }
+    return NULL;
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+static void ev_begin(struct doc *dc, struct ev *e, const char *type,
+                     const char *occurred_at, const char *body)
+{
+    e->type = type;
+    e->n_warn = 0;
+    e->n_sens = 0;
+    sens_add(e, dc->doc_sens);
+    jw_init(&e->w, dc->a, CCDA_MAX_EVENT);
+    jw_obj_begin(&e->w);
+    jw_kv_cstr(&e->w, "type", type);
+    jw_key(&e->w, "source");
+    jw_obj_begin(&e->w);
+    jw_kv_cstr(&e->w, "format", "ccda");
+    jw_kv_cstr(&e->w, "message_id", dc->message_id);
+    jw_kv_str(&e->w, "sending_facility", dc->facility);
+    jw_obj_end(&e->w);
+    jw_kv_cstr(&e->w, "occurred_at", occurred_at ? occurred_at : dc->time);
+    jw_key(&e->w, "patient");
+    jw_raw(&e->w, dc->patient);
+    jw_key(&e->w, body);
+    jw_obj_begin(&e->w);
+}
+
+static int ev_end(struct doc *dc, struct ev *e, const xmlNode *where)
+{
+    struct slice json;
+
+    jw_obj_end(&e->w);          /* the body */
+    if (e->n_sens) {
+        jw_key(&e->w, "sensitivity");
+        jw_arr_begin(&e->w);
+        for (size_t i = 0; i < e->n_sens; i++)
+            jw_cstr(&e->w, e->sens[i]);
+        jw_arr_end(&e->w);
+    }
+    if (e->n_warn) {
+        jw_key(&e->w, "warnings");
+        jw_arr_begin(&e->w);
+        for (size_t i = 0; i < e->n_warn; i++) {
+            jw_obj_begin(&e->w);
+            jw_kv_cstr(&e->w, "field", e->warn[i].field);
+            jw_kv_cstr(&e->w, "what", e->warn[i].what);
+            jw_obj_end(&e->w);
+        }
+        jw_arr_end(&e->w);
+    }
+    jw_obj_end(&e->w);
+    if (jw_finish(&e->w, &json) != HUB_OK)
+        return ccda_err_at(dc->err, HUB_ELIMIT, where, NULL,
+                           "event larger than the limit");
+    if (canon_list_push(dc->a, dc->out, e->type, json) != HUB_OK)
+        return ccda_err_at(dc->err, HUB_ELIMIT, where, NULL,
+                           "document gives too many events");
+    return HUB_OK;
+}
+
+/* ---- header ----------------------------------------------------------- */
+
+static const char *name_use(const char *u)
+{
+    if (u == NULL)
+        return NULL;
+    if (strcmp(u, "L") == 0)
+        return "official";
+    if (strcmp(u, "P") == 0)
+        return "nickname";
+    if (strcmp(u, "ASGN") == 0)
+        return "usual";
+    return NULL;
+}
+
+static const char *addr_use(const char *u)
+{
+    if (u == NULL)
+        return NULL;
+    if (strcmp(u, "H") == 0 || strcmp(u, "HP") == 0 || strcmp(u, "HV") == 0)
+        return "home";
+    if (strcmp(u, "WP") == 0 || strcmp(u, "DIR") == 0 ||
+        strcmp(u, "PUB") == 0)
+        return "work";
+    if (strcmp(u, "TMP") == 0)
+        return "temp";
+    if (strcmp(u, "BAD") == 0 || strcmp(u, "OLD") == 0)
+        return "old";
+    if (strcmp(u, "MC") == 0)
+        return "mobile";
+    return NULL;
+}
+
+static void kv_text(struct doc *dc, struct jw *w, const char *key,
+                    const xmlNode *n)
+{
+    if (n && !ccda_null(n))
+        jw_kv_str(w, key, ccda_text(dc->a, n));
+}
+
+static void write_name(struct doc *dc, struct jw *w, const xmlNode *nm)
+{
+    bool given = false;
+    struct slice fam = SLICE_NULL;
+
+    jw_obj_begin(w);
+    CCDA_FOREACH(f, nm, "family") {
+        struct slice s = ccda_text(dc->a, f);
+        if (!slice_empty(s) && slice_empty(fam))
+            fam = s;
+    }
+    if (slice_empty(fam) && ccda_first_elem(nm) == NULL)
+        fam = ccda_text(dc->a, nm);     /* unstructured <name>text</name> */
+    jw_kv_str(w, "family", fam);
+    CCDA_FOREACH(g, nm, "given") {
+        struct slice s = ccda_text(dc->a, g);
+        if (slice_empty(s))
+            continue;
+        if (!given) {
+            jw_key(w, "given");
+            jw_arr_begin(w);
+            given = true;
+        }
+        jw_str(w, s);
+    }
+    if (given)
+        jw_arr_end(w);
+    kv_text(dc, w, "prefix", ccda_child(nm, "prefix"));
+    kv_text(dc, w, "suffix", ccda_child(nm, "suffix"));
+    jw_kv_cstr(w, "use", name_use(ccda_attr(nm, "use")));
+    jw_obj_end(w);
+}
+
+static void write_addr(struct doc *dc, struct jw *w, const xmlNode *ad)
+{
+    bool lines = false;
+
+    jw_obj_begin(w);
+    CCDA_FOREACH(l, ad, "streetAddressLine") {
+        struct slice s = ccda_text(dc->a, l);
+        if (slice_empty(s))
+            continue;
+        if (!lines) {
+            jw_key(w, "lines");
+            jw_arr_begin(w);
+            lines = true;
+        }
+        jw_str(w, s);
+    }
+    if (lines)
+        jw_arr_end(w);
+    kv_text(dc, w, "city", ccda_child(ad, "city"));
+    kv_text(dc, w, "state", ccda_child(ad, "state"));
+    kv_text(dc, w, "postal_code", ccda_child(ad, "postalCode"));
+    kv_text(dc, w, "county", ccda_child(ad, "county"));
+    kv_text(dc, w, "country", ccda_child(ad, "country"));
+    jw_kv_cstr(w, "use", addr_use(ccda_attr(ad, "use")));
+    jw_obj_end(w);
+}
+
+static const char *id_type(const char *root)
+{
+    if (strcmp(root, "2.16.840.1.113883.4.1") == 0)
+        return "SS";            /* US Social Security Number */
+    return NULL;
+}
+
+/* One identifier object; false when the id is unusable. */
+static bool write_ident(struct doc *dc, struct jw *w, const xmlNode *id)
+{
+    const char *root = ccda_attr(id, "root");
+    const char *ext = ccda_attr(id, "extension");
+
+    if (ccda_null(id) || root == NULL || *root == '\0')
+        return false;
+    jw_obj_begin(w);
+    if (ext && *ext) {
+        char sys[300];
+        jw_kv_cstr(w, "value", ext);
+        jw_kv_cstr(w, "system",
+                   ccda_system_uri(root, sys, sizeof(sys)) ? sys : NULL);
+        jw_kv_cstr(w, "type", id_type(root));
+    } else {
+        /* root alone is the identifier (RFC 3986 form, as C-CDA on FHIR) */
+        jw_kv_cstr(w, "value", ccda_ii_string(dc->a, id));
+        jw_kv_cstr(w, "system", "urn:ietf:rfc:3986");
+    }
+    jw_obj_end(w);
+    return true;
+}
+
+static int read_patient(struct doc *dc)
+{
+    const xmlNode *rt = ccda_child(dc->root, "recordTarget");
+    const xmlNode *pr = ccda_child(rt, "patientRole");
+    const xmlNode *pt = ccda_child(pr, "patient");
+    struct jw w;
+    size_t n_id = 0;
+    char tmp[48];
+
+    if (rt == NULL)
+        return ccda_err_at(dc->err, HUB_EINVALID, dc->root, "recordTarget",
+                           "document has no recordTarget");
+    if (ccda_next(rt, "recordTarget"))
+        return ccda_err_at(dc->err, HUB_EUNSUPPORTED,
+                           ccda_next(rt, "recordTarget"), NULL,
+                           "more than one recordTarget");
+    if (pr == NULL)
+        return ccda_err_at(dc->err, HUB_EINVALID, rt, "patientRole",
+                           "recordTarget has no patientRole");
+    jw_init(&w, dc->a, CCDA_MAX_EVENT);
+    jw_obj_begin(&w);
+    jw_key(&w, "identifiers");
+    jw_arr_begin(&w);
+    CCDA_FOREACH(id, pr, "id")
+        if (write_ident(dc, &w, id))
+            n_id++;
+    jw_arr_end(&w);
+    if (n_id == 0)
+        return ccda_err_at(dc->err, HUB_EINVALID, pr, "id",
+                           "patient has no usable id");
+    if (ccda_child(pt, "name")) {
+        jw_key(&w, "names");
+        jw_arr_begin(&w);
+        CCDA_FOREACH(nm, pt, "name")
+            if (!ccda_null(nm))
+                write_name(dc, &w, nm);
+        jw_arr_end(&w);
+    }
+    const xmlNode *bt = ccda_child(pt, "birthTime");
+    if (bt && !ccda_null(bt)) {
+        if (!ccda_ts_date(ccda_attr(bt, "value"), tmp, sizeof(tmp)))
+            return ccda_err_at(dc->err, HUB_EINVALID, bt, "@value",
+                               "birth time is not an HL7 TS");
+        jw_kv_cstr(&w, "birth_date", tmp);
+    }
+    const char *g = ccda_attr(ccda_child(pt, "administrativeGenderCode"),
+                              "code");
+    if (g) {
+        /* HL7 v3 AdministrativeGender: F, M, UN (undifferentiated) */
+        const char *sex = strcmp(g, "F") == 0   ? "F"
+                          : strcmp(g, "M") == 0 ? "M"
+                          : strcmp(g, "UN") == 0 ? "O"
+                                                 : "U";
+        jw_kv_cstr(&w, "sex", sex);
+    } else if (ccda_child(pt, "administrativeGenderCode")) {
+        jw_kv_cstr(&w, "sex", "U");
+    }
+    if (ccda_child(pr, "addr")) {
+        jw_key(&w, "addresses");
+        jw_arr_begin(&w);
+        CCDA_FOREACH(ad, pr, "addr")
+            if (!ccda_null(ad))
+                write_addr(dc, &w, ad);
+        jw_arr_end(&w);
+    }
+    bool phones = false;
+    CCDA_FOREACH(t, pr, "telecom") {
+        const char *v = ccda_attr(t, "value");
+        if (v == NULL || strncmp(v, "tel:", 4) != 0 || v[4] == '\0')
+            continue;
+        if (!phones) {
+            jw_key(&w, "phones");
+            jw_arr_begin(&w);
+            phones = true;
+        }
+        jw_obj_begin(&w);
+        jw_kv_str(&w, "value", slice_trim(slice_from_cstr(v + 4)));
+        jw_kv_cstr(&w, "use", addr_use(ccda_attr(t, "use")));
+        jw_obj_end(&w);
+    }
+    if (phones)
+        jw_arr_end(&w);
+    for (const xmlNode *c = pt ? pt->children : NULL; c; c = c->next) {
+        if (ccda_is_ns(c, CCDA_NS_SDTC, "deceasedInd") &&
+            ccda_attr_eq(c, "value", "true"))
+        {
+            jw_key(&w, "deceased");
+            jw_bool(&w, true);
+        }
+        if (ccda_is_ns(c, CCDA_NS_SDTC, "deceasedTime") &&
+            ccda_ts_iso(ccda_attr(c, "value"), tmp, sizeof(tmp)))
+            jw_kv_cstr(&w, "deceased_at", tmp);
+    }
+    jw_obj_end(&w);
+    if (jw_finish(&w, &dc->patient) != HUB_OK)
+        return ccda_err_at(dc->err, HUB_ELIMIT, pr, NULL,
+                           "patient larger than the limit");
+    return HUB_OK;
+}
+
+static int read_header(struct doc *dc, struct slice *message_id)
+{
+    const xmlNode *root = dc->root;
+    const xmlNode *id = ccda_child(root, "id");
+    const xmlNode *et = ccda_child(root, "effectiveTime");
+
+    dc->message_id = ccda_ii_string(dc->a, id);
+    if (dc->message_id == NULL)
+        return ccda_err_at(dc->err, HUB_EINVALID, id ? id : root,
+                           id ? NULL : "id", "document has no usable id");
+    *message_id = slice_from_cstr(dc->message_id);
+    if (et == NULL || !ccda_ts_iso(ccda_attr(et, "value"), dc->time,
+                                   sizeof(dc->time)))
+        return ccda_err_at(dc->err, HUB_EINVALID, et ? et : root,
+                           et ? "@value" : "effectiveTime",
+                           "document effectiveTime missing or not an HL7 TS");
+    const xmlNode *cust = ccda_path(
+        root, "custodian/assignedCustodian/representedCustodianOrganization");
+    dc->facility = ccda_text(dc->a, ccda_child(cust, "name"));
+    CCDA_FOREACH(au, root, "author") {
+        const xmlNode *org = ccda_path(au, "assignedAuthor/"
+                                           "representedOrganization/name");
+        dc->author_org = ccda_text(dc->a, org);
+        if (!slice_empty(dc->author_org))
+            break;
+    }
+    if (slice_empty(dc->facility))
+        dc->facility = dc->author_org;
+    const xmlNode *conf = ccda_child(root, "confidentialityCode");
+    const char *cc = ccda_attr(conf, "code");
+    if (cc)
+        dc->doc_sens = dict_security_label(
+            dc->d, SLICE_LIT(CONFIDENTIALITY_SYSTEM), slice_from_cstr(cc));
+    dc->care_plan = ccda_has_template(root, T_CARE_PLAN_DOC) ||
+                    (ccda_code_of(root) &&
+                     strcmp(ccda_code_of(root), "52521-2") == 0);
+    return read_patient(dc);
+}
+
+/* ---- screening --------------------------------------------------------- */
+
+struct resp {
+    struct dict_response r;
+    struct slice ans[MAX_ANSWERS];
+    const xmlNode *obs;
+    int sender;                 /* interpretation: 1 positive, -1 negative */
+    const struct dict_derived *derived;     /* a sender-stated derived item */
+};
+
+static int interp_of(const xmlNode *obs)
+{
+    const char *c = ccda_attr(ccda_child(obs, "interpretationCode"), "code");
+    if (c == NULL)
+        return 0;
+    if (strcmp(c, "POS") == 0 || strcmp(c, "A") == 0 ||
+        strcmp(c, "AA") == 0 || strcmp(c, "H") == 0)
+        return 1;
+    if (strcmp(c, "NEG") == 0 || strcmp(c, "N") == 0)
+        return -1;
+    return 0;
+}
+
+static bool parse_int(const char *s, int64_t *v)
+{
+    char *end;
+    long long x;
+
+    if (s == NULL || *s == '\0')
+        return false;
+    errno = 0;
+    x = strtoll(s, &end, 10);
+    if (errno || end == s || *end || x < -1000000 || x > 1000000)
+        return false;
+    *v = x;
+    return true;
+}
+
+/* Read one answered question into *r. */
+static void read_response(struct doc *dc, const xmlNode *obs, struct resp *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->obs = obs;
+    r->r.question = slice_from_cstr(ccda_code_of(obs));
+    r->r.answers = r->ans;
+    r->sender = interp_of(obs);
+    CCDA_FOREACH(v, obs, "value") {
+        const char *na = ccda_attr(v, "nullFlavor");
+        if (na) {
+            /* ASKU asked but unknown (declined), NASK not asked, UNK... */
+            r->r.declined = true;
+            continue;
+        }
+        if (value_coded(v)) {
+            if (r->r.n_answers < MAX_ANSWERS)
+                r->ans[r->r.n_answers++] =
+                    slice_from_cstr(ccda_attr(v, "code"));
+        } else if (parse_int(ccda_attr(v, "value"), &r->r.value)) {
+            r->r.has_value = true;
+        }
+    }
+    if (r->r.n_answers == 0 && !r->r.has_value)
+        r->r.declined = true;
+    (void)dc;
+}
+
+/* Collect the items of a scale: component observations, through nested
+ * groups (PRAPARE sections) up to MAX_ER_NEST levels. */
+static void collect_items(struct doc *dc, const xmlNode *scale,
+                          struct resp *rs, size_t *n, int depth,
+                          struct ev *e)
+{
+    if (depth > MAX_ER_NEST)
+        return;
+    CCDA_FOREACH(er, scale, "entryRelationship") {
+        const xmlNode *o = ccda_child(er, "observation");
+        if (o == NULL || ccda_code_of(o) == NULL || negated(o))
+            continue;
+        bool group = false;
+        CCDA_FOREACH(er2, o, "entryRelationship")
+            if (ccda_child(er2, "observation"))
+                group = true;
+        if (group && ccda_child(o, "value") == NULL) {
+            collect_items(dc, o, rs, n, depth + 1, e);
+            continue;
+        }
+        if (*n >= MAX_RESPONSES) {
+            warn_add(e, o, NULL, "too many items; the rest are ignored");
+            return;
+        }
+        read_response(dc, o, &rs[*n]);
+        (*n)++;
+    }
+}
+
+static bool in_list(const char *const *l, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (l[i] && s && strcmp(l[i], s) == 0)
+            return true;
+    return false;
+}
+
+/* One screening event from `n` responses. */
+static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
+                          struct resp *rs, size_t n, const xmlNode *panel,
+                          const xmlNode *where)
+{
+    struct dict_response *r = arena_alloc(dc->a, (n ? n : 1) * sizeof(*r));
+    struct dict_scoring sc;
+    struct ev e;
+    char when[48];
+    const char *occurred = NULL;
+    const char *said_pos[MAX_RESPONSES + 1], *said_neg[MAX_RESPONSES + 1];
+    const xmlNode *said_pos_at[MAX_RESPONSES + 1],
+        *said_neg_at[MAX_RESPONSES + 1];
+    size_t n_pos = 0, n_neg = 0;
+    int rc;
+
+    for (size_t i = 0; i < n; i++) {
+        rs[i].r.answers = rs[i].ans;
+        rs[i].derived = dict_derived_find(dc->d, inst, rs[i].r.question);
+        r[i] = rs[i].r;
+    }
+    rc = dict_score(dc->d, dc->a, inst, r, n, &sc);
+    if (rc != HUB_OK)
+        return ccda_err_at(dc->err, rc, where, NULL,
+                           "screening has too many items");
+
+    /* what the sender said: derived items and interpretation codes */
+    for (size_t i = 0; i < n; i++) {
+        const char *dom = NULL;
+        int said = 0;
+        if (rs[i].derived && rs[i].r.n_answers) {
+            dom = rs[i].derived->domain;
+            if (slice_eq(rs[i].ans[0], rs[i].derived->positive_answer))
+                said = 1;
+            else if (slice_eq(rs[i].ans[0], rs[i].derived->negative_answer))
+                said = -1;
+        } else if (rs[i].sender) {
+            dom = sc.items[i].domain;
+            said = rs[i].sender;
+        }
+        if (dom == NULL || said == 0)
+            continue;
+        if (said > 0 && !in_list(said_pos, n_pos, dom)) {
+            said_pos_at[n_pos] = rs[i].obs;
+            said_pos[n_pos++] = dom;
+        } else if (said < 0 && !in_list(said_neg, n_neg, dom)) {
+            said_neg_at[n_neg] = rs[i].obs;
+            said_neg[n_neg++] = dom;
+        }
+    }
+    if (panel) {
+        int said = interp_of(panel);
+        for (size_t k = 0; said && k < sc.n_domains; k++) {
+            if (said > 0 && !in_list(said_pos, n_pos, sc.domains[k])) {
+                said_pos_at[n_pos] = panel;
+                said_pos[n_pos++] = sc.domains[k];
+            }
+        }
+    }
+
+    const xmlNode *et = ccda_child(panel ? panel : rs[0].obs, "effectiveTime");
+    const char *ts = ts_of(et);
+    if (ts && ccda_ts_iso(ts, when, sizeof(when)))
+        occurred = when;
+
+    const char *type = sc.n_positive_domains ? "screening.positive"
+                                             : "screening.completed";
+    ev_begin(dc, &e, type, occurred, "screening");
+    if (ts && occurred == NULL)
+        warn_add(&e, et, NULL, "time is not an HL7 TS");
+    struct jw *w = &e.w;
+    if (inst) {
+        jw_kv_cstr(w, "instrument", inst->code);
+        jw_kv_cstr(w, "instrument_system", inst->system);
+        jw_kv_cstr(w, "instrument_name", inst->name);
+    }
+    if (panel)
+        jw_kv_cstr(w, "id", ccda_ii_string(dc->a, ccda_child(panel, "id")));
+    jw_key(w, "items");
+    jw_arr_begin(w);
+    for (size_t i = 0; i < n; i++) {
+        const struct dict_item_result *ir = &sc.items[i];
+        jw_obj_begin(w);
+        jw_kv_str(w, "question", rs[i].r.question);
+        const struct dict_item *it = ir->item;
+        if (rs[i].r.n_answers == 1 && !(it && it->multi)) {
+            jw_kv_str(w, "answer", rs[i].ans[0]);
+        } else if (rs[i].r.n_answers) {
+            jw_key(w, "answers");
+            jw_arr_begin(w);
+            for (size_t k = 0; k < rs[i].r.n_answers; k++)
+                jw_str(w, rs[i].ans[k]);
+            jw_arr_end(w);
+        }
+        if (rs[i].r.has_value) {
+            jw_key(w, "value");
+            jw_int(w, rs[i].r.value);
+        }
+        const char *dom = ir->domain;
+        enum dict_verdict v = ir->verdict;
+        if (rs[i].derived) {
+            /* the hub's own derivation decides, not the sender's answer */
+            dom = rs[i].derived->domain;
+            v = DICT_UNKNOWN;
+            for (size_t k = 0; k < sc.n_derived; k++)
+                if (sc.derived[k].rule == rs[i].derived)
+                    v = sc.derived[k].verdict;
+        }
+        jw_kv_cstr(w, "domain", dom);
+        if (it && !rs[i].derived)
+            jw_kv_cstr(w, "label", it->label);
+        if (v != DICT_UNKNOWN) {
+            jw_key(w, "positive");
+            jw_bool(w, v == DICT_POSITIVE);
+        }
+        if (ir->declined && !rs[i].derived) {
+            jw_key(w, "declined");
+            jw_bool(w, true);
+        }
+        if (rs[i].derived) {
+            jw_key(w, "derived");
+            jw_bool(w, true);
+        }
+        if (rs[i].sender) {
+            jw_key(w, "sender_positive");
+            jw_bool(w, rs[i].sender > 0);
+        }
+        jw_obj_end(w);
+        if (ir->item == NULL && !rs[i].derived && !dict_sum_find(dc->d, inst,
+                                                   rs[i].r.question))
+            warn_add(&e, rs[i].obs, "code",
+                     "question not in the dictionary");
+        else if (ir->unknown_answer)
+            warn_add(&e, rs[i].obs, "value",
+                     "answer not in the dictionary's answer list");
+    }
+    jw_arr_end(w);
+    if (sc.n_domains) {
+        jw_key(w, "domains");
+        jw_arr_begin(w);
+        for (size_t k = 0; k < sc.n_domains; k++)
+            jw_cstr(w, sc.domains[k]);
+        jw_arr_end(w);
+    }
+    if (sc.n_positive_domains) {
+        jw_key(w, "positive_domains");
+        jw_arr_begin(w);
+        for (size_t k = 0; k < sc.n_positive_domains; k++)
+            jw_cstr(w, sc.positive_domains[k]);
+        jw_arr_end(w);
+    }
+    bool scores = false;
+    for (size_t k = 0; k < sc.n_sums; k++) {
+        if (!sc.sums[k].complete)
+            continue;
+        if (!scores) {
+            jw_key(w, "scores");
+            jw_arr_begin(w);
+            scores = true;
+        }
+        jw_obj_begin(w);
+        const struct dict_sum *sum = sc.sums[k].sum;
+        jw_kv_cstr(w, "code", sum->code);
+        jw_kv_cstr(w, "display", sum->display);
+        jw_key(w, "value");
+        jw_int(w, sc.sums[k].value);
+        jw_key(w, "positive");
+        jw_bool(w, sc.sums[k].verdict == DICT_POSITIVE);
+        jw_kv_cstr(w, "domain", sum->domain);
+        jw_kv_cstr(w, "label", sum->label);
+        if (sc.sums[k].from_sender) {
+            jw_key(w, "from_sender");
+            jw_bool(w, true);
+        }
+        jw_obj_end(w);
+    }
+    if (scores)
+        jw_arr_end(w);
+    if (n_pos) {
+        jw_key(w, "sender_positive_domains");
+        jw_arr_begin(w);
+        for (size_t k = 0; k < n_pos; k++)
+            jw_cstr(w, said_pos[k]);
+        jw_arr_end(w);
+    }
+    /* disagreements are kept as warnings, never overridden either way */
+    for (size_t k = 0; k < n_pos; k++)
+        if (!in_list(sc.positive_domains, sc.n_positive_domains, said_pos[k]))
+            warn_add(&e, said_pos_at[k], NULL,
+                     "sender says positive, dictionary says not positive");
+    for (size_t k = 0; k < n_neg; k++)
+        if (in_list(sc.positive_domains, sc.n_positive_domains, said_neg[k]))
+            warn_add(&e, said_neg_at[k], NULL,
+                     "sender says negative, dictionary says positive");
+    return ev_end(dc, &e, where);
+}
+
+static int do_scale(struct doc *dc, const xmlNode *obs)
+{
+    const struct dict_instrument *inst =
+        dict_instrument_find(dc->d, slice_from_cstr(ccda_code_of(obs)));
+    struct resp *rs;
+    size_t n = 0;
+    struct ev scratch;
+
+    if (inst == NULL)
+        return HUB_OK;          /* not a screening the dictionary knows */
+    rs = arena_alloc(dc->a, MAX_RESPONSES * sizeof(*rs));
+    scratch.n_warn = 0;
+    collect_items(dc, obs, rs, &n, 0, &scratch);
+    if (n == 0)
+        return HUB_OK;          /* a bare total: nothing to score */
+    return emit_screening(dc, inst, rs, n, obs, obs);
+}
+
+/* A loose observation whose code is a screening item: remember it. */
+static void note_loose(struct doc *dc, const xmlNode *obs)
+{
+    struct slice q = slice_from_cstr(ccda_code_of(obs));
+    const struct dict_instrument *inst = NULL;
+
+    if (q.len == 0 || dc->n_loose >= MAX_LOOSE || negated(obs))
+        return;
+    for (size_t i = 0; i < dict_instrument_count(dc->d) && !inst; i++) {
+        const struct dict_instrument *in = dict_instrument_at(dc->d, i);
+        if (dict_item_find(dc->d, in, q))
+            inst = in;
+    }
+    if (inst == NULL)
+        return;
+    if (dc->loose == NULL)
+        dc->loose = arena_alloc(dc->a, MAX_LOOSE * sizeof(*dc->loose));
+    dc->loose[dc->n_loose++] = (struct loose){ obs, inst };
+}
+
+static int flush_loose(struct doc *dc)
+{
+    bool *done;
+
+    if (dc->n_loose == 0)
+        return HUB_OK;
+    done = arena_zalloc(dc->a, dc->n_loose * sizeof(*done));
+    for (size_t i = 0; i < dc->n_loose; i++) {
+        if (done[i])
+            continue;
+        struct resp *rs = arena_alloc(dc->a, dc->n_loose * sizeof(*rs));
+        size_t n = 0;
+        for (size_t j = i; j < dc->n_loose; j++) {
+            if (done[j] || dc->loose[j].inst != dc->loose[i].inst)
+                continue;
+            read_response(dc, dc->loose[j].obs, &rs[n++]);
+            done[j] = true;
+        }
+        int rc = emit_screening(dc, dc->loose[i].inst, rs, n, NULL,
+                                dc->loose[i].obs);
+        if (rc != HUB_OK)
+            return rc;
+    }
+    return HUB_OK;
+}
+
+/* ---- conditions, goals, referrals -------------------------------------- */
+
+static const char *clinical_status(const xmlNode *obs)
+{
+    const xmlNode *high = ccda_path(obs, "effectiveTime/high");
+    if (high && ccda_attr(high, "value"))
+        return "resolved";
+    return "active";
+}
+
+static int do_problem(struct doc *dc, const xmlNode *obs, bool concern)
+{
+    const xmlNode *v = ccda_child(obs, "value");
+    const xmlNode *icd = icd10_of(v);
+    const char *dom = z_domain(dc, icd);
+    struct ev e;
+
+    if (dom == NULL || negated(obs))
+        return HUB_OK;          /* not an SDOH finding: no event */
+    ev_begin(dc, &e, "condition.recorded", NULL, "condition");
+    jw_kv_cstr(&e.w, "id", ccda_ii_string(dc->a, ccda_child(obs, "id")));
+    ccda_write_cd(&e.w, "code", icd);
+    jw_kv_cstr(&e.w, "domain", dom);
+    jw_kv_cstr(&e.w, "category",
+               concern ? "health-concern" : "problem-list-item");
+    jw_kv_cstr(&e.w, "clinical_status", clinical_status(obs));
+    const xmlNode *et = ccda_child(obs, "effectiveTime");
+    kv_time(&e, "onset", ts_of(et), et);
+    kv_time(&e, "abatement", ccda_attr(ccda_child(et, "high"), "value"), et);
+    sens_add(&e, dict_icd10_sensitivity(
+                     dc->d, slice_from_cstr(ccda_attr(icd, "code"))));
+    return ev_end(dc, &e, obs);
+}
+
+/* A concern act: its problem observations, one level down. */
+static int do_concern(struct doc *dc, const xmlNode *act, bool concern)
+{
+    if (dc->care_plan && concern)
+        push_node(dc->a, &dc->concerns, &dc->n_concerns, act,
+                  MAX_ACTIVITIES);
+    CCDA_FOREACH(er, act, "entryRelationship") {
+        const xmlNode *o = ccda_child(er, "observation");
+        if (o == NULL || ccda_has_template(o, T_PRIORITY_PREF) ||
+            ccda_has_template(o, T_ENTRY_REFERENCE))
+            continue;
+        const char *dom = z_domain(dc, icd10_of(ccda_child(o, "value")));
+        if (dc->care_plan && dom && !negated(o) &&
+            dc->n_concern_doms < 16 &&
+            !in_list(dc->concern_doms, dc->n_concern_doms, dom))
+            dc->concern_doms[dc->n_concern_doms++] = dom;
+        int rc = do_problem(dc, o, concern);
+        if (rc != HUB_OK)
+            return rc;
+    }
+    return HUB_OK;
+}
+
+static const char *goal_status(const char *s)
+{
+    if (s == NULL || strcmp(s, "active") == 0 || strcmp(s, "new") == 0)
+        return "active";
+    if (strcmp(s, "completed") == 0)
+        return "completed";
+    if (strcmp(s, "cancelled") == 0 || strcmp(s, "aborted") == 0)
+        return "cancelled";
+    if (strcmp(s, "suspended") == 0 || strcmp(s, "held") == 0)
+        return "on-hold";
+    if (strcmp(s, "nullified") == 0)
+        return "entered-in-error";
+    return "active";
+}
+
+/* A PQ or IVL_PQ target as detail_value (a whole number) and detail_text
+ * ("92 %", ">= 92 %", "<= 140 mm[Hg]"). */
+static void write_quantity(struct jw *w, const xmlNode *v)
+{
+    const xmlNode *pq = v;
+    const char *op = "";
+    const char *val = ccda_attr(v, "value");
+    int64_t iv;
+    char text[160];
+
+    if (val == NULL) {
+        pq = ccda_child(v, "low");
+        op = ">= ";
+        if (ccda_attr(pq, "value") == NULL) {
+            pq = ccda_child(v, "high");
+            op = "<= ";
+        }
+        val = ccda_attr(pq, "value");
+    }
+    if (val == NULL || strlen(val) > 40)
+        return;
+    if (*op == '\0' && parse_int(val, &iv)) {
+        jw_key(w, "detail_value");
+        jw_int(w, iv);
+    }
+    const char *unit = ccda_attr(pq, "unit");
+    int m = snprintf(text, sizeof(text), "%s%s%s%.60s", op, val,
+                     unit && *unit ? " " : "", unit ? unit : "");
+    if (m > 0 && (size_t)m < sizeof(text))
+        jw_kv_cstr(w, "detail_text", text);
+}
+
+static int do_goal(struct doc *dc, const xmlNode *obs)
+{
+    struct ev e;
+    const xmlNode *reason;
+    const char *dom = entry_domain(dc, obs, &reason);
+    const xmlNode *v = ccda_child(obs, "value");
+    const xmlNode *et = ccda_child(obs, "effectiveTime");
+
+    if (dc->care_plan)
+        push_node(dc->a, &dc->goals, &dc->n_goals, obs, MAX_ACTIVITIES);
+    ev_begin(dc, &e, "goal.updated", NULL, "goal");
+    jw_kv_cstr(&e.w, "id", ccda_ii_string(dc->a, ccda_child(obs, "id")));
+    jw_kv_cstr(&e.w, "lifecycle_status",
+               goal_status(ccda_attr(ccda_child(obs, "statusCode"), "code")));
+    /* C-CDA Goal Observation: code = what is measured, value = the target
+     * (a coded state such as "Housing adequate", or a quantity) */
+    const xmlNode *code = ccda_child(obs, "code");
+    if (v && value_coded(v))
+        ccda_write_cd(&e.w, "description", v);
+    else
+        ccda_write_cd(&e.w, "description", code);
+    kv_time(&e, "start", ts_of(et), et);
+    jw_key(&e.w, "targets");
+    jw_arr_begin(&e.w);
+    jw_obj_begin(&e.w);
+    ccda_write_cd(&e.w, "measure", code);
+    if (v && value_coded(v))
+        ccda_write_cd(&e.w, "detail", v);
+    else if (v && !ccda_null(v))
+        write_quantity(&e.w, v);
+    kv_time(&e, "due", ccda_attr(ccda_child(et, "high"), "value"), et);
+    jw_obj_end(&e.w);
+    jw_arr_end(&e.w);
+    jw_kv_cstr(&e.w, "domain", dom);
+    if (reason) {
+        const char *rid = ccda_ii_string(
+            dc->a, ccda_child(reason->parent, "id"));
+        if (rid) {
+            jw_key(&e.w, "addresses");
+            jw_arr_begin(&e.w);
+            jw_cstr(&e.w, rid);
+            jw_arr_end(&e.w);
+        }
+        sens_add(&e, dict_icd10_sensitivity(
+                         dc->d, slice_from_cstr(ccda_attr(reason, "code"))));
+    }
+    return ev_end(dc, &e, obs);
+}
+
+/* act statusCode -> FHIR Task status of the referral */
+static const char *referral_status(const char *s)
+{
+    if (s == NULL || strcmp(s, "active") == 0 || strcmp(s, "new") == 0 ||
+        strcmp(s, "normal") == 0)
+        return "requested";
+    if (strcmp(s, "completed") == 0)
+        return "completed";
+    if (strcmp(s, "cancelled") == 0 || strcmp(s, "aborted") == 0 ||
+        strcmp(s, "obsolete") == 0)
+        return "cancelled";
+    if (strcmp(s, "held") == 0 || strcmp(s, "suspended") == 0)
+        return "on-hold";
+    if (strcmp(s, "nullified") == 0)
+        return "entered-in-error";
+    return NULL;
+}
+
+/* The organization a planned entry names as performer, or empty. */
+static struct slice performer_org(struct doc *dc, const xmlNode *n)
+{
+    CCDA_FOREACH(pf, n, "performer") {
+        const xmlNode *ae = ccda_child(pf, "assignedEntity");
+        struct slice s = ccda_text(
+            dc->a, ccda_path(ae, "representedOrganization/name"));
+        if (!slice_empty(s))
+            return s;
+    }
+    return SLICE_NULL;
+}
+
+static int do_referral(struct doc *dc, const xmlNode *n)
+{
+    struct ev e;
+    const xmlNode *reason;
+    const char *dom = entry_domain(dc, n, &reason);
+    const char *st = referral_status(
+        ccda_attr(ccda_child(n, "statusCode"), "code"));
+    const xmlNode *et = ccda_child(n, "effectiveTime");
+
+    ev_begin(dc, &e, "referral.created", NULL, "referral");
+    jw_kv_cstr(&e.w, "id", ccda_ii_string(dc->a, ccda_child(n, "id")));
+    const struct dict_task_status *ts =
+        st ? dict_task_status_find(dc->d, slice_from_cstr(st)) : NULL;
+    if (ts) {
+        jw_kv_cstr(&e.w, "status", ts->code);
+        jw_key(&e.w, "terminal");
+        jw_bool(&e.w, ts->terminal);
+    } else
+        warn_add(&e, ccda_child(n, "statusCode"), NULL,
+                 "status has no referral status");
+    jw_kv_cstr(&e.w, "intent", "order");
+    jw_kv_cstr(&e.w, "domain", dom);
+    ccda_write_cd(&e.w, "service", ccda_child(n, "code"));
+    jw_kv_str(&e.w, "requester", dc->author_org);
+    jw_kv_str(&e.w, "performer", performer_org(dc, n));
+    jw_kv_cstr(&e.w, "authored_at", dc->time);
+    (void)et;                   /* the planned date has no place in the body */
+    if (reason) {
+        jw_key(&e.w, "reason");
+        jw_arr_begin(&e.w);
+        ccda_write_cd(&e.w, NULL, reason);
+        jw_arr_end(&e.w);
+        sens_add(&e, dict_icd10_sensitivity(
+                         dc->d, slice_from_cstr(ccda_attr(reason, "code"))));
+    }
+    return ev_end(dc, &e, n);
+}
+
+/* A planned or intervention entry: a referral when it requests a service
+ * (RQO procedure/act/encounter), else an activity of the plan. */
+static int do_planned(struct doc *dc, const xmlNode *n, int depth)
+{
+    if (depth > MAX_ER_NEST || ccda_has_template(n, T_ENTRY_REFERENCE) ||
+        ccda_has_template(n, T_HANDOFF) ||
+        ccda_has_template(n, T_PLANNED_COVERAGE))
+        return HUB_OK;
+    if (ccda_has_template(n, T_INTERVENTION) ||
+        ccda_has_template(n, T_PLANNED_INTERVENTION)) {
+        /* the intervention's parts are the activities */
+        size_t before = dc->n_acts;
+        size_t events = dc->out->n;
+        CCDA_FOREACH(er, n, "entryRelationship") {
+            if (!ccda_attr_eq(er, "typeCode", "REFR") &&
+                !ccda_attr_eq(er, "typeCode", "COMP"))
+                continue;
+            const xmlNode *part = ccda_first_elem(er);
+            if (part == NULL || (ccda_is(part, "observation") &&
+                                 ccda_attr_eq(part, "moodCode", "GOL")))
+                continue;
+            int rc = do_planned(dc, part, depth + 1);
+            if (rc != HUB_OK)
+                return rc;
+        }
+        if (dc->n_acts == before && dc->out->n == events)
+            push_node(dc->a, &dc->acts, &dc->n_acts, n, MAX_ACTIVITIES);
+        return HUB_OK;
+    }
+    if (mood_is(n, "RQO") && (ccda_is(n, "procedure") || ccda_is(n, "act") ||
+                              ccda_is(n, "encounter")))
+        return do_referral(dc, n);
+    if (ccda_is(n, "observation") && mood_is(n, "EVN"))
+        return HUB_OK;          /* a finding, not a plan item */
+    push_node(dc->a, &dc->acts, &dc->n_acts, n, MAX_ACTIVITIES);
+    return HUB_OK;
+}
+
+static void write_activity(struct doc *dc, struct ev *e, const xmlNode *n)
+{
+    struct jw *w = &e->w;
+    const xmlNode *reason;
+    const char *dom = entry_domain(dc, n, &reason);
+    const xmlNode *et = ccda_child(n, "effectiveTime");
+
+    jw_obj_begin(w);
+    ccda_write_cd(w, "code", ccda_child(n, "code"));
+    jw_kv_cstr(w, "reference", ccda_ii_string(dc->a, ccda_child(n, "id")));
+    jw_kv_cstr(w, "status", ccda_attr(ccda_child(n, "statusCode"), "code"));
+    kv_time(e, "scheduled", ts_of(et), et);
+    jw_kv_cstr(w, "domain", dom);
+    jw_obj_end(w);
+}
+
+/* "key": [ids of `n` entries], ids deduplicated; nothing when none. */
+static void write_refs(struct doc *dc, struct jw *w, const char *key,
+                       const xmlNode *const *ents, size_t n)
+{
+    const char **ids = arena_alloc(dc->a, (n ? n : 1) * sizeof(*ids));
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *id = ccda_ii_string(dc->a, ccda_child(ents[i], "id"));
+        if (id && !in_list(ids, k, id))
+            ids[k++] = id;
+    }
+    if (k == 0)
+        return;
+    jw_key(w, key);
+    jw_arr_begin(w);
+    for (size_t i = 0; i < k; i++)
+        jw_cstr(w, ids[i]);
+    jw_arr_end(w);
+}
+
+static int emit_careplan(struct doc *dc)
+{
+    struct ev e;
+    struct jw *w = &e.w;
+    const char *doms[MAX_ACTIVITIES];
+    size_t n_doms = 0;
+
+    if (!dc->care_plan && dc->n_acts == 0)
+        return HUB_OK;
+    ev_begin(dc, &e, "careplan.updated", NULL, "careplan");
+    jw_kv_cstr(w, "id", dc->message_id);
+    jw_kv_cstr(w, "status", "active");
+    jw_kv_cstr(w, "intent", "plan");
+    if (dc->care_plan) {
+        jw_kv_str(w, "title", ccda_text(dc->a, ccda_child(dc->root, "title")));
+        const xmlNode *se = ccda_path(dc->root,
+                                      "documentationOf/serviceEvent/"
+                                      "effectiveTime");
+        if (se) {
+            char lo[48], hi[48];
+            bool l = ccda_ts_iso(ccda_attr(ccda_child(se, "low"), "value"),
+                                 lo, sizeof(lo));
+            bool h = ccda_ts_iso(ccda_attr(ccda_child(se, "high"), "value"),
+                                 hi, sizeof(hi));
+            if (l || h) {
+                jw_key(w, "period");
+                jw_obj_begin(w);
+                if (l)
+                    jw_kv_cstr(w, "start", lo);
+                if (h)
+                    jw_kv_cstr(w, "end", hi);
+                jw_obj_end(w);
+            }
+        }
+    }
+    jw_kv_str(w, "author", dc->author_org);
+    /* concerns and goals as references (their ids), as the schema has it;
+     * SDOH concerns also came out as condition.recorded events */
+    write_refs(dc, w, "addresses", dc->concerns, dc->n_concerns);
+    write_refs(dc, w, "goals", dc->goals, dc->n_goals);
+    for (size_t i = 0; i < dc->n_concern_doms; i++)
+        if (!in_list(doms, n_doms, dc->concern_doms[i]))
+            doms[n_doms++] = dc->concern_doms[i];
+    if (dc->n_acts) {
+        jw_key(w, "activities");
+        jw_arr_begin(w);
+        for (size_t i = 0; i < dc->n_acts; i++) {
+            const xmlNode *reason;
+            const char *dom = entry_domain(dc, dc->acts[i], &reason);
+            if (dom && !in_list(doms, n_doms, dom) && n_doms < MAX_ACTIVITIES)
+                doms[n_doms++] = dom;
+            write_activity(dc, &e, dc->acts[i]);
+        }
+        jw_arr_end(w);
+    }
+    if (n_doms) {
+        jw_key(w, "domains");
+        jw_arr_begin(w);
+        for (size_t i = 0; i < n_doms; i++)
+            jw_cstr(w, doms[i]);
+        jw_arr_end(w);
+    }
+    return ev_end(dc, &e, dc->root);
+}
+
+/* ---- body walk ----------------------------------------------------------- */
+
+static enum section_kind section_kind(const xmlNode *sec)
+{
+    const char *code = ccda_code_of(sec);
+
+    if (ccda_has_template(sec, T_SOCIAL_HISTORY_SEC) ||
+        (code && strcmp(code, "29762-2") == 0))
+        return SEC_SOCIAL;
+    if (ccda_has_template(sec, T_PROBLEM_SEC) ||
+        ccda_has_template(sec, T_PROBLEM_SEC_OPT) ||
+        (code && strcmp(code, "11450-4") == 0))
+        return SEC_PROBLEM;
+    if (ccda_has_template(sec, T_HEALTH_CONCERN_SEC) ||
+        (code && strcmp(code, "75310-3") == 0))
+        return SEC_CONCERN;
+    if (ccda_has_template(sec, T_GOALS_SEC) ||
+        (code && strcmp(code, "61146-7") == 0))
+        return SEC_GOALS;
+    if (ccda_has_template(sec, T_PLAN_SEC) ||
+        ccda_has_template(sec, T_INTERVENTIONS_SEC) ||
+        (code && (strcmp(code, "18776-5") == 0 ||
+                  strcmp(code, "62387-6") == 0)))
+        return SEC_PLAN;
+    return SEC_OTHER;
+}
+
+static int do_entry(struct doc *dc, enum section_kind kind, const xmlNode *st)
+{
+    /* smoking status, tobacco use and SOGI: no topic, no event */
+    if (ccda_has_template(st, T_SMOKING_STATUS) ||
+        ccda_has_template(st, T_TOBACCO_USE))
+        return HUB_OK;
+    if (ccda_is(st, "observation") && ccda_has_template(st, T_ASSESSMENT_SCALE))
+        return do_scale(dc, st);
+    if (ccda_is(st, "observation") && (mood_is(st, "GOL") ||
+                                      ccda_has_template(st, T_GOAL_OBS)))
+        return do_goal(dc, st);
+    if (ccda_is(st, "act") && (ccda_has_template(st, T_PROBLEM_CONCERN) ||
+                               ccda_has_template(st, T_HEALTH_CONCERN) ||
+                               ccda_has_template(st, T_RISK_CONCERN)))
+        return do_concern(dc, st, !ccda_has_template(st, T_PROBLEM_CONCERN) ||
+                                      kind == SEC_CONCERN);
+    if (ccda_is(st, "observation") && ccda_has_template(st, T_PROBLEM_OBS))
+        return do_problem(dc, st, kind == SEC_CONCERN);
+    if (kind == SEC_SOCIAL && ccda_is(st, "observation") &&
+        mood_is(st, "EVN")) {
+        note_loose(dc, st);
+        return HUB_OK;
+    }
+    if (kind == SEC_PLAN && !mood_is(st, "EVN"))
+        return do_planned(dc, st, 0);
+    if (kind == SEC_PLAN && (ccda_has_template(st, T_INTERVENTION)))
+        return do_planned(dc, st, 0);
+    return HUB_OK;
+}
+
+static int do_section(struct doc *dc, const xmlNode *sec, int depth)
+{
+    enum section_kind kind = section_kind(sec);
+
+    if (depth > MAX_SECTION_NEST)
+        return ccda_err_at(dc->err, HUB_ELIMIT, sec, NULL,
+                           "sections nested too deep");
+    CCDA_FOREACH(en, sec, "entry") {
+        const xmlNode *st = ccda_first_elem(en);
+        if (st == NULL)
+            continue;
+        int rc = do_entry(dc, kind, st);
+        if (rc != HUB_OK)
+            return rc;
+    }
+    CCDA_FOREACH(comp, sec, "component") {
+        const xmlNode *sub = ccda_child(comp, "section");
+        if (sub) {
+            int rc = do_section(dc, sub, depth + 1);
+            if (rc != HUB_OK)
+                return rc;
+        }
+    }
+    return HUB_OK;
+}
+
+static int read_body(struct doc *dc)
+{
+    const xmlNode *body = ccda_path(dc->root, "component/structuredBody");
+    int rc;
+
+    CCDA_FOREACH(comp, body, "component") {
+        const xmlNode *sec = ccda_child(comp, "section");
+        if (sec && (rc = do_section(dc, sec, 0)) != HUB_OK)
+            return rc;
+    }
+    if ((rc = flush_loose(dc)) != HUB_OK)
+        return rc;
+    return emit_careplan(dc);
+}
+
+/* ---- entry point ----------------------------------------------------------- */
+
+static const char *const known_roots[] = {
+    "entry", "section", "component", "observation", "act", "procedure",
+    "encounter", "organizer", "structuredBody", "substanceAdministration",
+    "supply", "Bundle", "html", NULL,
+};
+
+int ccda_to_events(struct arena *a, const struct dict *d, const char *p,
+                   size_t len, struct canon_list *out,
+                   struct slice *message_id, struct hub_err *err)
+{
+    xmlDocPtr doc = NULL;
+    struct doc dc;
+    int rc;
+
+    *message_id = SLICE_NULL;
+    rc = ccda_xml_parse(p, len, &doc, err);
+    if (rc != HUB_OK)
+        return rc;
+    memset(&dc, 0, sizeof(dc));
+    dc.a = a;
+    dc.d = d;
+    dc.out = out;
+    dc.err = err;
+    dc.root = xmlDocGetRootElement(doc);
+    if (!ccda_is(dc.root, "ClinicalDocument")) {
+        /* name the root only when it is a known element: never echo
+         * arbitrary input into an error that gets logged */
+        const char *field = "/*";
+        char buf[64];
+        for (size_t i = 0; known_roots[i]; i++)
+            if (strcmp((const char *)dc.root->name, known_roots[i]) == 0) {
+                size_t k = strlen(known_roots[i]);
+                buf[0] = '/';
+                memcpy(buf + 1, known_roots[i], k + 1);
+                field = buf;
+            }
+        rc = hub_err_set(err, HUB_EUNSUPPORTED, field, 0,
+                         "root element is not an HL7 v3 ClinicalDocument");
+        goto out;
+    }
+    rc = read_header(&dc, message_id);
+    if (rc == HUB_OK)
+        rc = read_body(&dc);
+out:
+    xmlFreeDoc(doc);
+    return rc;
+}
+
+void ccda_global_init(void)
+{
+    xmlInitParser();
+}

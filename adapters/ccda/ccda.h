@@ -1,0 +1,109 @@
+/*
+ * ccda.h - read a C-CDA R2.1 XML document into canonical events.
+ *
+ * Pure: no I/O, no clock, no globals of ours; all output in the caller's
+ * arena. libxml2 builds a private tree per call, freed before returning, so
+ * documents may be read on several threads at once, provided the process
+ * called xmlInitParser() once, on the main thread, before any thread reads a
+ * document (libxml2's own process globals; hubd does this at start-up, see
+ * ccda_global_init()).
+ *
+ * Hostile input: the document is parsed with network access off
+ * (XML_PARSE_NONET), no entity substitution, no DTD loading or default
+ * attributes, XML_PARSE_HUGE off, a fresh parser context per document, and
+ * libxml2's messages captured (never printed: they quote the input). Any
+ * DOCTYPE is refused before its internal subset is read: C-CDA has no DTD,
+ * and a DOCTYPE is how entity expansion ("billion laughs") and external
+ * entities (file:///etc/passwd) get in. Limits: CCDA_MAX_DOCUMENT bytes,
+ * CCDA_MAX_DEPTH element depth (checked while walking the tree, below
+ * libxml2's own 256), CCDA_MAX_ELEMENTS elements.
+ *
+ * What a document gives (one event per finding; every event carries the
+ * document's patient, source.format "ccda", source.message_id):
+ *   Social History section (2.16.840.1.113883.10.20.22.2.17 / LOINC 29762-2),
+ *   and Assessment sections: an Assessment Scale Observation (4.69) whose
+ *     code is an instrument of the dictionary (Hunger Vital Sign 88121-9, AHC
+ *     HRSN 96777-8, PRAPARE 93025-5, ...) -> one screening event with its
+ *     items (4.86 / 4.69 / 4.38 components), domains and positive domains
+ *     computed from the dictionary; loose Social History Observations whose
+ *     code is a screening item of the dictionary -> one screening event per
+ *     instrument. Type screening.positive when a domain is positive, else
+ *     screening.completed. The sender's own verdict (interpretationCode
+ *     POS/NEG, a derived item such as 88124-3) is kept as
+ *     sender_positive_domains, and a disagreement becomes a warning.
+ *     Smoking status, tobacco use and SOGI observations give no event: the
+ *     hub has no topic for them and does not route them (they stay in the
+ *     stored document).
+ *   Problem (2.5.1 / 11450-4) and Health Concerns (2.58 / 75310-3)
+ *     sections: each Problem Observation whose code (or an ICD-10-CM
+ *     translation) is a Z code the dictionary maps to an SDOH domain ->
+ *     condition.recorded with that domain. Clinical problems without an SDOH
+ *     domain give no event (minimum necessary: the hub routes social needs).
+ *   Goals section (2.60 / 61146-7): every Goal Observation (4.121) ->
+ *     goal.updated; domain from a Z-coded reason when present.
+ *   Plan of Treatment (2.10 / 18776-5) and Interventions (21.2.3 / 62387-6):
+ *     a Planned Procedure, Act or Encounter in request mood (moodCode RQO) is
+ *     an order for service -> referral.created (status from statusCode,
+ *     domain from a Z-coded reason or an SDOH category when present); every
+ *     other planned or intervention entry (moodCode INT, PRP, ...) is an
+ *     activity of the plan -> one careplan.updated per document.
+ *   Care Plan document (template 2.16.840.1.113883.10.20.22.1.15 or LOINC
+ *     52521-2): one careplan.updated for the whole document (concerns, goals,
+ *     activities), besides the events above.
+ * A well-formed ClinicalDocument with nothing the hub routes (an unstructured
+ * document, a CCD without social data) gives HUB_OK and no events: the hub
+ * stores it and answers 202 with no events.
+ */
+#ifndef HUB_CCDA_H
+#define HUB_CCDA_H
+
+#include <stddef.h>
+
+#include "common/arena.h"
+#include "common/canon.h"
+#include "common/hub_err.h"
+#include "common/slice.h"
+
+#define CCDA_MAX_DOCUMENT (8u << 20)    /* bytes; embedded PDFs beyond: no */
+#define CCDA_MAX_DEPTH 64               /* element nesting; real CDA < 30 */
+#define CCDA_MAX_ELEMENTS 200000        /* elements in one document */
+#define CCDA_MAX_EVENT (256u << 10)     /* bytes of one canonical event */
+
+struct dict;                            /* common/dict.h */
+
+/*
+ * Read one C-CDA document (`len` bytes at `p`, any encoding libxml2 knows)
+ * into canonical events appended to *out, with `d` for domains, instruments
+ * and scoring (not modified; may be shared between threads).
+ *
+ * Returns HUB_OK, with *message_id = the document id (ClinicalDocument/id as
+ * "urn:hl7ii:<root>:<extension>", or "urn:oid:<root>" / "urn:uuid:<root>"
+ * without an extension; in `a`), the sender's idempotency key. Zero events
+ * is a success (see above).
+ *
+ * Or returns a negative HUB_E* and fills *err, whose `field` is the XPath of
+ * the problem ("/ClinicalDocument/recordTarget/patientRole/id") and `what`
+ * static text; neither ever holds a value from the document. *out may then
+ * hold events already made: the caller discards them. The caller answers
+ * HTTP 400 (HUB_ESYNTAX, HUB_EINVALID), 413 (HUB_ELIMIT) or 422
+ * (HUB_EUNSUPPORTED) and quarantines the document.
+ *   HUB_ELIMIT        too large, too deep, too many elements or events
+ *   HUB_ESYNTAX       not well-formed XML (offset = byte where it failed)
+ *   HUB_EUNSUPPORTED  a DOCTYPE; root is not ClinicalDocument
+ *   HUB_EINVALID      a required header part is missing or malformed:
+ *                     ClinicalDocument/id, effectiveTime, recordTarget/
+ *                     patientRole with at least one usable id
+ * *message_id is set as soon as the document id was read, even on failure.
+ */
+int ccda_to_events(struct arena *a, const struct dict *d, const char *p,
+                   size_t len, struct canon_list *out,
+                   struct slice *message_id, struct hub_err *err)
+    __attribute__((warn_unused_result));
+
+/*
+ * libxml2's process-wide set-up: call once from main() before any thread
+ * starts (xmlInitParser). The only function here that touches globals.
+ */
+void ccda_global_init(void);
+
+#endif

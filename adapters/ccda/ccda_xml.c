@@ -1,0 +1,593 @@
+/*
+ * ccda_xml.c - the guarded libxml2 parse and the HL7 v3 helpers of the C-CDA
+ * adapter. Every document gets a fresh parser context whose SAX handler
+ * stops at a DOCTYPE (before its internal subset, where entities are
+ * declared), resolves no external entity, and records libxml2's first error
+ * instead of printing it (libxml2's messages quote the input, which is
+ * personal data). The tree is then walked once, without recursion, to bound
+ * depth and element count before anything else looks at it.
+ */
+#include "ccda/ccda_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/xmlerror.h>
+
+#include "ccda/ccda.h"
+
+struct parse_state {
+    bool doctype;           /* a DOCTYPE was seen: refused */
+    int xml_err;            /* first libxml2 error code, 0 if none */
+    int xml_level;
+    size_t err_offset;
+    xmlParserCtxtPtr ctxt;
+};
+
+/* SAX internalSubset: called for "<!DOCTYPE name ...", before "[". */
+static void on_doctype(void *ctx, const xmlChar *name, const xmlChar *ext_id,
+                       const xmlChar *sys_id)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    struct parse_state *st = ctxt->_private;
+
+    (void)name;
+    (void)ext_id;
+    (void)sys_id;
+    st->doctype = true;
+    st->err_offset = (size_t)xmlByteConsumed(ctxt);
+    xmlStopParser(ctxt);
+}
+
+/* Never resolve an external entity or DTD, whatever the options say. */
+static xmlParserInputPtr on_resolve(void *ctx, const xmlChar *pub,
+                                    const xmlChar *sys)
+{
+    (void)pub;
+    (void)sys;
+    xmlStopParser((xmlParserCtxtPtr)ctx);
+    return NULL;
+}
+
+static void on_external_subset(void *ctx, const xmlChar *name,
+                               const xmlChar *ext_id, const xmlChar *sys_id)
+{
+    (void)ctx;
+    (void)name;
+    (void)ext_id;
+    (void)sys_id;
+}
+
+/* Structured error handler: keep the first error, print nothing. */
+static void on_error(void *ctx, xmlErrorPtr e)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    struct parse_state *st = ctxt ? ctxt->_private : NULL;
+
+    /* An undeclared prefix (xsi:type without xmlns:xsi, common in HL7's own
+     * examples) is a namespace error, not a well-formedness one: tolerated;
+     * the attribute then simply does not match. */
+    if (st == NULL || e == NULL || e->level < XML_ERR_ERROR ||
+        e->domain == XML_FROM_NAMESPACE)
+        return;
+    if (st->xml_err == 0) {
+        long off = xmlByteConsumed(ctxt);
+        st->xml_err = e->code ? e->code : -1;
+        st->xml_level = e->level;
+        st->err_offset = off > 0 ? (size_t)off : 0;
+    }
+}
+
+/* Iterative walk: depth and element count, without recursion. */
+static int check_shape(xmlNode *root, struct hub_err *err)
+{
+    size_t count = 0;
+    int depth = 1;
+    xmlNode *n = root;
+
+    while (n) {
+        if (n->type == XML_ELEMENT_NODE) {
+            if (++count > CCDA_MAX_ELEMENTS)
+                return ccda_err_at(err, HUB_ELIMIT, n, NULL,
+                                   "document has too many elements");
+            if (depth > CCDA_MAX_DEPTH)
+                return ccda_err_at(err, HUB_ELIMIT, n->parent, NULL,
+                                   "elements nested too deep");
+            if (n->children) {
+                n = n->children;
+                depth++;
+                continue;
+            }
+        }
+        while (n && n->next == NULL) {
+            n = n->parent;
+            depth--;
+            if (n == root || depth <= 0)
+                return HUB_OK;
+        }
+        if (n == NULL || n == root)
+            break;
+        n = n->next;
+    }
+    return HUB_OK;
+}
+
+int ccda_xml_parse(const char *p, size_t len, xmlDocPtr *out,
+                   struct hub_err *err)
+{
+    struct parse_state st = { 0 };
+    xmlParserCtxtPtr ctxt;
+    xmlDocPtr doc;
+    int rc;
+
+    *out = NULL;
+    if (len > CCDA_MAX_DOCUMENT)
+        return hub_err_set(err, HUB_ELIMIT, "/", CCDA_MAX_DOCUMENT,
+                           "document larger than the limit");
+    if (len == 0)
+        return hub_err_set(err, HUB_ESYNTAX, "/", 0, "document is empty");
+    ctxt = xmlNewParserCtxt();
+    if (ctxt == NULL)
+        abort();                /* out of memory: see STYLE.md section 4 */
+    st.ctxt = ctxt;
+    ctxt->_private = &st;
+    ctxt->sax->internalSubset = on_doctype;
+    ctxt->sax->externalSubset = on_external_subset;
+    ctxt->sax->resolveEntity = on_resolve;
+    ctxt->sax->serror = on_error;
+    ctxt->sax->error = NULL;
+    ctxt->sax->warning = NULL;
+    ctxt->vctxt.error = NULL;
+    ctxt->vctxt.warning = NULL;
+    /* NONET: no network; no NOENT, DTDLOAD, DTDATTR, DTDVALID, XINCLUDE or
+     * HUGE. NOERROR/NOWARNING: libxml2 prints nothing of its own. */
+    doc = xmlCtxtReadMemory(ctxt, p, (int)len, NULL, NULL,
+                            XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
+    if (st.doctype) {
+        rc = hub_err_set(err, HUB_EUNSUPPORTED, "/", st.err_offset,
+                         "document has a DOCTYPE: DTDs and entities are "
+                         "not accepted");
+        goto fail;
+    }
+    if (doc == NULL || st.xml_err != 0 || !ctxt->wellFormed) {
+        /* libxml2 2.9 reports its depth and size limits as internal */
+        int limit = st.xml_err == XML_ERR_INTERNAL_ERROR;
+        rc = hub_err_set(err, limit ? HUB_ELIMIT : HUB_ESYNTAX, "/",
+                         st.err_offset,
+                         limit ? "document exceeds a parser limit"
+                               : "document is not well-formed XML");
+        goto fail;
+    }
+    if (doc->intSubset || doc->extSubset) {
+        rc = hub_err_set(err, HUB_EUNSUPPORTED, "/", 0,
+                         "document has a DOCTYPE: DTDs and entities are "
+                         "not accepted");
+        goto fail;
+    }
+    xmlNode *root = xmlDocGetRootElement(doc);
+    if (root == NULL) {
+        rc = hub_err_set(err, HUB_ESYNTAX, "/", 0, "document has no root");
+        goto fail;
+    }
+    rc = check_shape(root, err);
+    if (rc != HUB_OK)
+        goto fail;
+    xmlFreeParserCtxt(ctxt);
+    *out = doc;
+    return HUB_OK;
+fail:
+    if (doc)
+        xmlFreeDoc(doc);
+    xmlFreeParserCtxt(ctxt);
+    return rc;
+}
+
+bool ccda_is(const xmlNode *n, const char *name)
+{
+    return n && n->type == XML_ELEMENT_NODE &&
+           strcmp((const char *)n->name, name) == 0 &&
+           (n->ns == NULL || n->ns->href == NULL ||
+            strcmp((const char *)n->ns->href, CCDA_NS_V3) == 0);
+}
+
+bool ccda_is_ns(const xmlNode *n, const char *ns, const char *name)
+{
+    return n && n->type == XML_ELEMENT_NODE &&
+           strcmp((const char *)n->name, name) == 0 && n->ns &&
+           n->ns->href && strcmp((const char *)n->ns->href, ns) == 0;
+}
+
+xmlNode *ccda_child(const xmlNode *n, const char *name)
+{
+    if (n == NULL)
+        return NULL;
+    for (xmlNode *c = n->children; c; c = c->next)
+        if (ccda_is(c, name))
+            return c;
+    return NULL;
+}
+
+xmlNode *ccda_next(const xmlNode *n, const char *name)
+{
+    for (xmlNode *c = n ? n->next : NULL; c; c = c->next)
+        if (ccda_is(c, name))
+            return c;
+    return NULL;
+}
+
+xmlNode *ccda_first_elem(const xmlNode *n)
+{
+    for (xmlNode *c = n ? n->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE)
+            return c;
+    return NULL;
+}
+
+xmlNode *ccda_path(const xmlNode *n, const char *path)
+{
+    char name[64];
+    const char *s = path;
+    xmlNode *cur = (xmlNode *)n;
+
+    while (cur && *s) {
+        const char *e = strchr(s, '/');
+        size_t k = e ? (size_t)(e - s) : strlen(s);
+        if (k == 0 || k >= sizeof(name))
+            return NULL;
+        memcpy(name, s, k);
+        name[k] = '\0';
+        cur = ccda_child(cur, name);
+        s += k + (e ? 1 : 0);
+    }
+    return cur;
+}
+
+static const char *attr_value(const xmlAttr *a)
+{
+    /* A parsed attribute is one text node (character references are
+     * already folded in; entity references cannot occur without a DTD). */
+    if (a && a->children && a->children->type == XML_TEXT_NODE &&
+        a->children->next == NULL)
+        return (const char *)a->children->content;
+    if (a && a->children == NULL)
+        return "";
+    return NULL;
+}
+
+const char *ccda_attr(const xmlNode *n, const char *name)
+{
+    if (n == NULL || n->type != XML_ELEMENT_NODE)
+        return NULL;
+    for (const xmlAttr *a = n->properties; a; a = a->next)
+        if (a->ns == NULL && strcmp((const char *)a->name, name) == 0)
+            return attr_value(a);
+    return NULL;
+}
+
+const char *ccda_attr_ns(const xmlNode *n, const char *ns, const char *name)
+{
+    if (n == NULL || n->type != XML_ELEMENT_NODE)
+        return NULL;
+    for (const xmlAttr *a = n->properties; a; a = a->next)
+        if (a->ns && a->ns->href &&
+            strcmp((const char *)a->ns->href, ns) == 0 &&
+            strcmp((const char *)a->name, name) == 0)
+            return attr_value(a);
+    return NULL;
+}
+
+bool ccda_attr_eq(const xmlNode *n, const char *name, const char *lit)
+{
+    const char *v = ccda_attr(n, name);
+    return v && strcmp(v, lit) == 0;
+}
+
+bool ccda_null(const xmlNode *n)
+{
+    return n == NULL || ccda_attr(n, "nullFlavor") != NULL;
+}
+
+bool ccda_has_template(const xmlNode *n, const char *root)
+{
+    CCDA_FOREACH(t, n, "templateId")
+        if (ccda_attr_eq(t, "root", root))
+            return true;
+    return false;
+}
+
+struct slice ccda_text(struct arena *a, const xmlNode *n)
+{
+    size_t total = 0;
+    char *out, *q;
+
+    if (n == NULL)
+        return SLICE_NULL;
+    for (const xmlNode *c = n->children; c; c = c->next)
+        if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) &&
+            c->content)
+            total += strlen((const char *)c->content);
+    if (total == 0)
+        return SLICE_NULL;
+    out = arena_alloc(a, total + 1);
+    q = out;
+    for (const xmlNode *c = n->children; c; c = c->next)
+        if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) &&
+            c->content) {
+            size_t k = strlen((const char *)c->content);
+            memcpy(q, c->content, k);
+            q += k;
+        }
+    *q = '\0';
+    /* trim XML white space (space, tab, CR, LF) */
+    const char *s = out;
+    size_t k = total;
+    while (k && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) {
+        s++;
+        k--;
+    }
+    while (k && (s[k - 1] == ' ' || s[k - 1] == '\t' || s[k - 1] == '\n' ||
+                 s[k - 1] == '\r'))
+        k--;
+    return (struct slice){ s, k };
+}
+
+const char *ccda_code_of(const xmlNode *n)
+{
+    return ccda_attr(ccda_child(n, "code"), "code");
+}
+
+void ccda_xpath(const xmlNode *n, char *buf, size_t cap)
+{
+    const xmlNode *chain[CCDA_MAX_DEPTH + 2];
+    int k = 0;
+    size_t len = 0;
+
+    if (cap == 0)
+        return;
+    buf[0] = '\0';
+    for (const xmlNode *c = n; c && c->type == XML_ELEMENT_NODE &&
+                               k < (int)(sizeof(chain) / sizeof(chain[0]));
+         c = c->parent)
+        chain[k++] = c;
+    if (k == 0) {
+        if (cap > 1) {
+            buf[0] = '/';
+            buf[1] = '\0';
+        }
+        return;
+    }
+    while (k-- > 0) {
+        const xmlNode *c = chain[k];
+        const char *prefix = "";
+        int pos = 0, same = 0;
+        char piece[96];
+
+        if (c->ns && c->ns->href &&
+            strcmp((const char *)c->ns->href, CCDA_NS_V3) != 0)
+            prefix = strcmp((const char *)c->ns->href, CCDA_NS_SDTC) == 0
+                         ? "sdtc:" : "*:";
+        if (c->parent && c->parent->type == XML_ELEMENT_NODE) {
+            for (const xmlNode *s = c->parent->children; s; s = s->next) {
+                if (s->type != XML_ELEMENT_NODE ||
+                    strcmp((const char *)s->name, (const char *)c->name))
+                    continue;
+                same++;
+                if (s == c)
+                    pos = same;
+            }
+        }
+        int m;
+        if (same > 1)
+            m = snprintf(piece, sizeof(piece), "/%s%.48s[%d]", prefix,
+                         (const char *)c->name, pos);
+        else
+            m = snprintf(piece, sizeof(piece), "/%s%.48s", prefix,
+                         (const char *)c->name);
+        if (m < 0 || len + (size_t)m >= cap)
+            return;             /* cut: keep the head of the path */
+        memcpy(buf + len, piece, (size_t)m + 1);
+        len += (size_t)m;
+    }
+}
+
+int ccda_err_at(struct hub_err *err, int code, const xmlNode *n,
+                const char *leaf, const char *what)
+{
+    char path[sizeof(err->field)];
+
+    ccda_xpath(n, path, sizeof(path));
+    if (leaf) {
+        size_t l = strlen(path);
+        int m = snprintf(path + l, sizeof(path) - l, "/%s", leaf);
+        (void)m;
+    }
+    return hub_err_set(err, code, path, 0, what);
+}
+
+static bool digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+static int num(const char *s, size_t n)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
+bool ccda_ts_iso(const char *ts, char *out, size_t cap)
+{
+    size_t n, body;
+    const char *tz = NULL;
+
+    if (ts == NULL || cap < 40)
+        return false;
+    n = strlen(ts);
+    body = strcspn(ts, "+-");
+    if (body < n) {
+        tz = ts + body;
+        if (strlen(tz) != 5 || !digits(tz + 1, 4) || num(tz + 1, 2) > 14 ||
+            num(tz + 3, 2) > 59)
+            return false;
+    }
+    /* fraction: digits after '.', only after seconds */
+    size_t dot = strcspn(ts, ".");
+    size_t whole = dot < body ? dot : body;
+    if (!digits(ts, whole))
+        return false;
+    if (!(whole == 4 || whole == 6 || whole == 8 || whole == 10 ||
+          whole == 12 || whole == 14))
+        return false;
+    if (dot < body && (whole != 14 || body - dot < 2 || body - dot > 5 ||
+                       !digits(ts + dot + 1, body - dot - 1)))
+        return false;
+    int y = num(ts, 4);
+    int mo = whole >= 6 ? num(ts + 4, 2) : 1;
+    int d = whole >= 8 ? num(ts + 6, 2) : 1;
+    int h = whole >= 10 ? num(ts + 8, 2) : 0;
+    int mi = whole >= 12 ? num(ts + 10, 2) : 0;
+    int se = whole >= 14 ? num(ts + 12, 2) : 0;
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+        se > 60)
+        return false;
+    int m;
+    if (whole == 4)
+        m = snprintf(out, cap, "%04d", y);
+    else if (whole == 6)
+        m = snprintf(out, cap, "%04d-%02d", y, mo);
+    else if (whole == 8)
+        m = snprintf(out, cap, "%04d-%02d-%02d", y, mo, d);
+    else {
+        m = snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, h,
+                     mi, se);
+        if (dot < body && m > 0) {
+            int f = snprintf(out + m, cap - (size_t)m, ".%.*s",
+                             (int)(body - dot - 1), ts + dot + 1);
+            m = f < 0 ? f : m + f;
+        }
+        if (tz && m > 0) {
+            int t = snprintf(out + m, cap - (size_t)m, "%c%.2s:%.2s", tz[0],
+                             tz + 1, tz + 3);
+            m = t < 0 ? t : m + t;
+        }
+    }
+    return m > 0 && (size_t)m < cap;
+}
+
+bool ccda_ts_date(const char *ts, char *out, size_t cap)
+{
+    char full[48];
+
+    if (!ccda_ts_iso(ts, full, sizeof(full)))
+        return false;
+    size_t k = strcspn(full, "T");
+    if (k + 1 > cap)
+        return false;
+    memcpy(out, full, k);
+    out[k] = '\0';
+    return true;
+}
+
+static const struct {
+    const char *oid, *uri;
+} systems[] = {
+    { OID_LOINC, "http://loinc.org" },
+    { OID_SNOMED, "http://snomed.info/sct" },
+    { OID_ICD10CM, "http://hl7.org/fhir/sid/icd-10-cm" },
+    { "2.16.840.1.113883.6.3", "http://hl7.org/fhir/sid/icd-10" },
+    { "2.16.840.1.113883.6.103", "http://hl7.org/fhir/sid/icd-9-cm" },
+    { "2.16.840.1.113883.6.88", "http://www.nlm.nih.gov/research/umls/rxnorm" },
+    { "2.16.840.1.113883.6.12", "http://www.ama-assn.org/go/cpt" },
+    { "2.16.840.1.113883.6.285", "urn:oid:2.16.840.1.113883.6.285" },
+    { "2.16.840.1.113883.6.101", "http://nucc.org/provider-taxonomy" },
+    { "2.16.840.1.113883.5.4", "http://terminology.hl7.org/CodeSystem/v3-ActCode" },
+    { "2.16.840.1.113883.5.83",
+      "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation" },
+};
+
+const char *ccda_system_uri(const char *oid, char *buf, size_t cap)
+{
+    if (oid == NULL || *oid == '\0')
+        return NULL;
+    for (size_t i = 0; i < sizeof(systems) / sizeof(systems[0]); i++)
+        if (strcmp(systems[i].oid, oid) == 0)
+            return systems[i].uri;
+    int m = snprintf(buf, cap, "urn:oid:%.200s", oid);
+    return m > 0 && (size_t)m < cap ? buf : NULL;
+}
+
+static bool is_oid(const char *s)
+{
+    if (*s < '0' || *s > '9')
+        return false;
+    for (; *s; s++)
+        if (!((*s >= '0' && *s <= '9') || *s == '.'))
+            return false;
+    return true;
+}
+
+static bool is_uuid(const char *s)
+{
+    if (strlen(s) != 36)
+        return false;
+    for (int i = 0; i < 36; i++) {
+        char c = s[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-')
+                return false;
+        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+                     (c >= 'A' && c <= 'F')))
+            return false;
+    }
+    return true;
+}
+
+const char *ccda_ii_string(struct arena *a, const xmlNode *id)
+{
+    const char *root = ccda_attr(id, "root");
+    const char *ext = ccda_attr(id, "extension");
+    struct buf b;
+
+    if (id == NULL || ccda_null(id) || root == NULL || *root == '\0' ||
+        strlen(root) > 256 || (ext && strlen(ext) > 1024))
+        return NULL;
+    buf_init(&b, a, 2048);
+    if (ext && *ext)
+        buf_printf(&b, "urn:hl7ii:%s:%s", root, ext);
+    else if (is_uuid(root)) {
+        buf_puts(&b, "urn:uuid:");
+        for (const char *s = root; *s; s++)
+            buf_putc(&b, (*s >= 'A' && *s <= 'F') ? (char)(*s + 32) : *s);
+    } else if (is_oid(root))
+        buf_printf(&b, "urn:oid:%s", root);
+    else
+        buf_puts(&b, root);
+    return b.err ? NULL : b.p;
+}
+
+bool ccda_write_cd(struct jw *w, const char *key, const xmlNode *cd)
+{
+    const char *code = ccda_attr(cd, "code");
+    char sysbuf[280];
+
+    if (code == NULL || *code == '\0')
+        return false;
+    if (key)
+        jw_key(w, key);
+    jw_obj_begin(w);
+    jw_kv_cstr(w, "code", code);
+    jw_kv_cstr(w, "system",
+               ccda_system_uri(ccda_attr(cd, "codeSystem"), sysbuf,
+                               sizeof(sysbuf)));
+    jw_kv_cstr(w, "display", ccda_attr(cd, "displayName"));
+    jw_obj_end(w);
+    return true;
+}

@@ -1,0 +1,681 @@
+/*
+ * ccda_test.c - the C-CDA adapter: every document of tests/data/ccda against
+ * its expected events (<name>.events.json) or error (<name>.err.json), the
+ * HL7 v3 time conversion, and hostile input: billion laughs, external
+ * entities and DTDs (a FIFO that would block if ever opened), nesting at and
+ * past the limit, size past the limit, not XML, wrong roots, a document cut
+ * at every byte, and no libxml2 message ever printed.
+ * Files are found under $HUB_ROOT, else the current directory.
+ */
+#include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ccda/ccda.h"
+#include "ccda/ccda_int.h"
+#include "common/dict.h"
+#include "dict_files.h"
+
+static struct dict *D;
+static struct arena A;
+
+static const char *root_dir(void)
+{
+    const char *r = getenv("HUB_ROOT");
+    return r ? r : ".";
+}
+
+static void setup(void)
+{
+    char path[512];
+    struct dict_err de;
+
+    ccda_global_init();
+    snprintf(path, sizeof(path), "%s/schemas/dict", root_dir());
+    cr_assert_eq(dict_files_load(path, &D, &de), HUB_OK, "dict: %s %s",
+                 de.file, de.what ? de.what : "");
+    arena_init(&A, 64 * 1024);
+}
+
+static void teardown(void)
+{
+    dict_free(D);
+    arena_release(&A);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *p;
+    long n;
+
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    p = malloc((size_t)n + 1);
+    cr_assert(p);
+    cr_assert_eq(fread(p, 1, (size_t)n, f), (size_t)n);
+    p[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+struct run {
+    int rc;
+    struct canon_list out;
+    struct slice mid;
+    struct hub_err err;
+};
+
+static struct run run(const char *p, size_t len)
+{
+    struct run r;
+
+    memset(&r, 0, sizeof(r));
+    r.rc = ccda_to_events(&A, D, p, len, &r.out, &r.mid, &r.err);
+    return r;
+}
+
+static struct run run_str(const char *s)
+{
+    return run(s, strlen(s));
+}
+
+/* The events as one JSON array. */
+static cJSON *events_json(const struct canon_list *l)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < l->n; i++) {
+        cJSON *ev = cJSON_ParseWithLength(l->ev[i].json.p, l->ev[i].json.len);
+        cr_assert(ev, "event %zu is not JSON", i);
+        cJSON *t = cJSON_GetObjectItem(ev, "type");
+        cr_assert(cJSON_IsString(t) && strcmp(t->valuestring,
+                                              l->ev[i].type) == 0,
+                  "event %zu: type member differs from the list's", i);
+        cJSON_AddItemToArray(arr, ev);
+    }
+    return arr;
+}
+
+static bool ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+/* ---- goldens ---------------------------------------------------------- */
+
+static int check_one(const char *dir, const char *name)
+{
+    char in[1024], exp[1024];
+    size_t len, elen;
+    int failures = 0;
+    char *doc, *want;
+    size_t base = strlen(name) - (ends_with(name, ".ccda") ? 5 : 4);
+
+    snprintf(in, sizeof(in), "%s/%s", dir, name);
+    doc = slurp(in, &len);
+    cr_assert(doc, "cannot read %s", in);
+    arena_reset(&A);
+    struct run r = run(doc, len);
+
+    snprintf(exp, sizeof(exp), "%s/%.*s.events.json", dir, (int)base, name);
+    want = slurp(exp, &elen);
+    if (want) {
+        cJSON *w = cJSON_Parse(want);
+        cr_assert(w, "%s is not JSON", exp);
+        if (r.rc != HUB_OK) {
+            cr_log_error("%s: rc %d (%s at %s)", name, r.rc,
+                         r.err.what ? r.err.what : "", r.err.field);
+            failures++;
+        } else {
+            cJSON *got = events_json(&r.out);
+            if (!cJSON_Compare(w, got, 1)) {
+                char *s = cJSON_Print(got);
+                cr_log_error("%s: events differ; got:\n%s", name, s);
+                free(s);
+                failures++;
+            }
+            cJSON_Delete(got);
+        }
+        cJSON_Delete(w);
+        free(want);
+        free(doc);
+        return failures;
+    }
+    snprintf(exp, sizeof(exp), "%s/%.*s.err.json", dir, (int)base, name);
+    want = slurp(exp, &elen);
+    cr_assert(want, "%s has neither .events.json nor .err.json", name);
+    cJSON *w = cJSON_Parse(want);
+    cr_assert(w, "%s is not JSON", exp);
+    const char *code = cJSON_GetStringValue(cJSON_GetObjectItem(w, "code"));
+    const char *field = cJSON_GetStringValue(cJSON_GetObjectItem(w, "field"));
+    const char *what = cJSON_GetStringValue(cJSON_GetObjectItem(w, "what"));
+    if (r.rc == HUB_OK || strcmp(hub_strerror(r.rc), code) ||
+        strcmp(r.err.field, field) ||
+        (what && strcmp(r.err.what ? r.err.what : "", what))) {
+        cr_log_error("%s: want %s at %s, got rc %d (%s) at %s", name, code,
+                     field, r.rc, r.err.what ? r.err.what : "", r.err.field);
+        failures++;
+    }
+    cJSON_Delete(w);
+    free(want);
+    free(doc);
+    return failures;
+}
+
+Test(ccda_golden, every_document_gives_its_expected_events_or_error,
+     .init = setup, .fini = teardown)
+{
+    char dir[512];
+    DIR *dp;
+    struct dirent *de;
+    int docs = 0, failures = 0;
+
+    snprintf(dir, sizeof(dir), "%s/tests/data/ccda", root_dir());
+    dp = opendir(dir);
+    cr_assert(dp, "cannot open %s", dir);
+    while ((de = readdir(dp)) != NULL) {
+        if (!ends_with(de->d_name, ".xml") && !ends_with(de->d_name, ".ccda"))
+            continue;
+        docs++;
+        failures += check_one(dir, de->d_name);
+    }
+    closedir(dp);
+    /* 8 corpus documents + the synthetic ones */
+    cr_assert_geq(docs, 12, "only %d documents found", docs);
+    cr_assert_eq(failures, 0, "%d of %d documents differ", failures, docs);
+}
+
+/* ---- a small valid document, edited by the tests --------------------- */
+
+#define HEAD                                                                 \
+    "<ClinicalDocument xmlns=\"urn:hl7-org:v3\" "                            \
+    "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">"               \
+    "<id root=\"2.16.840.1.113883.19.5\" extension=\"D1\"/>"                 \
+    "<effectiveTime value=\"20240102030405+0100\"/>"                         \
+    "<recordTarget><patientRole><id root=\"2.16.840.1.113883.19.6\" "        \
+    "extension=\"P1\"/><patient><birthTime value=\"19800131\"/></patient>"   \
+    "</patientRole></recordTarget>"
+
+static const char *hrsn_doc(const char *last_safety_answer)
+{
+    static char buf[8192];
+    snprintf(
+        buf, sizeof(buf),
+        HEAD "<component><structuredBody><component><section>"
+             "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+             "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+             "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+             "<code code=\"96777-8\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+             "%s%s%s%s</observation></entry></section></component>"
+             "</structuredBody></component></ClinicalDocument>",
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"95618-5\"/><value xsi:type=\"CD\" "
+        "code=\"LA10066-1\"/></observation></entryRelationship>",
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"95617-7\"/><value xsi:type=\"CD\" "
+        "code=\"LA10082-8\"/></observation></entryRelationship>",
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"95616-9\"/><value xsi:type=\"CD\" "
+        "code=\"LA16644-9\"/></observation></entryRelationship>",
+        last_safety_answer);
+    return buf;
+}
+
+static cJSON *only_event(struct run *r)
+{
+    cr_assert_eq(r->rc, HUB_OK, "rc %d: %s at %s", r->rc,
+                 r->err.what ? r->err.what : "", r->err.field);
+    cr_assert_eq(r->out.n, 1);
+    cJSON *ev = cJSON_ParseWithLength(r->out.ev[0].json.p,
+                                      r->out.ev[0].json.len);
+    cr_assert(ev);
+    return ev;
+}
+
+Test(ccda_screening, safety_sum_of_10_is_not_positive, .init = setup,
+     .fini = teardown)
+{
+    /* 2 + 3 + 4 + 1 = 10 */
+    struct run r = run_str(hrsn_doc(
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"95615-1\"/><value xsi:type=\"CD\" "
+        "code=\"LA6270-8\"/></observation></entryRelationship>"));
+    cJSON *ev = only_event(&r);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type")),
+                     "screening.completed");
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *s0 = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "scores"), 0);
+    cr_assert(s0);
+    cr_expect_eq(cJSON_GetObjectItem(s0, "value")->valueint, 10);
+    cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(s0, "positive")));
+    cr_expect_null(cJSON_GetObjectItem(sc, "positive_domains"));
+    cJSON_Delete(ev);
+}
+
+Test(ccda_screening, safety_sum_of_11_is_positive, .init = setup,
+     .fini = teardown)
+{
+    /* 2 + 3 + 4 + 2 = 11 */
+    struct run r = run_str(hrsn_doc(
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"95615-1\"/><value xsi:type=\"CD\" "
+        "code=\"LA10066-1\"/></observation></entryRelationship>"));
+    cJSON *ev = only_event(&r);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type")),
+                     "screening.positive");
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *s0 = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "scores"), 0);
+    cr_assert(s0);
+    cr_expect_eq(cJSON_GetObjectItem(s0, "value")->valueint, 11);
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(s0, "positive")));
+    cJSON *pd = cJSON_GetObjectItem(sc, "positive_domains");
+    cr_assert_eq(cJSON_GetArraySize(pd), 1);
+    cr_expect_str_eq(cJSON_GetArrayItem(pd, 0)->valuestring,
+                     "sdoh-category-unspecified");
+    cJSON_Delete(ev);
+}
+
+Test(ccda_screening, safety_sum_with_a_declined_item_has_no_score,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(hrsn_doc(
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"95615-1\"/><value xsi:type=\"CD\" "
+        "nullFlavor=\"ASKU\"/></observation></entryRelationship>"));
+    cJSON *ev = only_event(&r);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cr_expect_null(cJSON_GetObjectItem(sc, "scores"));
+    cJSON *it = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "items"), 3);
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(it, "declined")));
+    cJSON_Delete(ev);
+}
+
+Test(ccda_screening, unknown_instrument_gives_no_event, .init = setup,
+     .fini = teardown)
+{
+    char doc[8192];
+    snprintf(doc, sizeof(doc), "%s",
+             hrsn_doc("<entryRelationship typeCode=\"COMP\"/>"));
+    char *c = strstr(doc, "96777-8");
+    memcpy(c, "12345-6", 7);    /* a scale that is not a screening */
+    struct run r = run_str(doc);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0);
+}
+
+/* ---- header ------------------------------------------------------------ */
+
+Test(ccda_header, message_id_without_extension_is_a_lowercase_uuid,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<id root=\"DB734647-FC99-424C-A864-7E3CDA82E703\"/>"
+        "<effectiveTime value=\"2024\"/><recordTarget><patientRole>"
+        "<id root=\"1.2.3\" extension=\"x\"/></patientRole></recordTarget>"
+        "</ClinicalDocument>");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect(slice_eq(r.mid,
+                       "urn:uuid:db734647-fc99-424c-a864-7e3cda82e703"));
+}
+
+Test(ccda_header, missing_document_id_is_refused_at_its_xpath,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str("<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+                           "<effectiveTime value=\"2024\"/>"
+                           "</ClinicalDocument>");
+    cr_assert_eq(r.rc, HUB_EINVALID);
+    cr_expect_str_eq(r.err.field, "/ClinicalDocument/id");
+}
+
+Test(ccda_header, bad_birth_time_names_the_place_never_the_value,
+     .init = setup, .fini = teardown)
+{
+    char doc[2048];
+    snprintf(doc, sizeof(doc), "%s</ClinicalDocument>", HEAD);
+    char *b = strstr(doc, "19800131");
+    memcpy(b, "19801399", 8);
+    struct run r = run_str(doc);
+    cr_assert_eq(r.rc, HUB_EINVALID);
+    cr_expect_str_eq(r.err.field, "/ClinicalDocument/recordTarget/"
+                                  "patientRole/patient/birthTime/@value");
+    cr_expect_null(strstr(r.err.field, "1980"));
+    cr_expect_null(strstr(r.err.what, "1980"));
+    cr_expect(slice_eq(r.mid, "urn:hl7ii:2.16.840.1.113883.19.5:D1"),
+              "the message id is known even on failure");
+}
+
+Test(ccda_header, two_record_targets_are_refused, .init = setup,
+     .fini = teardown)
+{
+    struct run r = run_str(
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><id root=\"1.2\"/>"
+        "<effectiveTime value=\"2024\"/>"
+        "<recordTarget><patientRole><id root=\"1\" extension=\"a\"/>"
+        "</patientRole></recordTarget><recordTarget><patientRole>"
+        "<id root=\"1\" extension=\"b\"/></patientRole></recordTarget>"
+        "</ClinicalDocument>");
+    cr_assert_eq(r.rc, HUB_EUNSUPPORTED);
+    cr_expect_str_eq(r.err.field, "/ClinicalDocument/recordTarget[2]");
+}
+
+/* ---- HL7 v3 times ------------------------------------------------------ */
+
+Test(ccda_ts, converts_each_precision_and_keeps_the_offset)
+{
+    char out[48];
+    cr_assert(ccda_ts_iso("201308201120-0800", out, sizeof(out)));
+    cr_expect_str_eq(out, "2013-08-20T11:20:00-08:00");
+    cr_assert(ccda_ts_iso("20120214", out, sizeof(out)));
+    cr_expect_str_eq(out, "2012-02-14");
+    cr_assert(ccda_ts_iso("2013", out, sizeof(out)));
+    cr_expect_str_eq(out, "2013");
+    cr_assert(ccda_ts_iso("202402", out, sizeof(out)));
+    cr_expect_str_eq(out, "2024-02");
+    cr_assert(ccda_ts_iso("20240102030405.123+0530", out, sizeof(out)));
+    cr_expect_str_eq(out, "2024-01-02T03:04:05.123+05:30");
+    cr_assert(ccda_ts_iso("2024010203", out, sizeof(out)));
+    cr_expect_str_eq(out, "2024-01-02T03:00:00");
+}
+
+Test(ccda_ts, refuses_malformed_times)
+{
+    char out[48];
+    cr_expect_not(ccda_ts_iso("20220813124536-500", out, sizeof(out)));
+    cr_expect_not(ccda_ts_iso("2024133", out, sizeof(out)));
+    cr_expect_not(ccda_ts_iso("20241301", out, sizeof(out)));
+    cr_expect_not(ccda_ts_iso("2024-01-02", out, sizeof(out)));
+    cr_expect_not(ccda_ts_iso("", out, sizeof(out)));
+    cr_expect_not(ccda_ts_iso("2024010225", out, sizeof(out)));
+    cr_expect_not(ccda_ts_iso("20240102.5", out, sizeof(out)));
+}
+
+/* ---- hostile input ----------------------------------------------------- */
+
+Test(ccda_hostile, billion_laughs_is_refused_before_expansion,
+     .init = setup, .fini = teardown, .timeout = 10)
+{
+    const char *doc =
+        "<?xml version=\"1.0\"?>\n"
+        "<!DOCTYPE ClinicalDocument [\n"
+        " <!ENTITY lol \"lol\">\n"
+        " <!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
+        " <!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">\n"
+        " <!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n"
+        " <!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">\n"
+        " <!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">\n"
+        " <!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">\n"
+        " <!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">\n"
+        " <!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n"
+        " <!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n"
+        "]>\n"
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><title>&lol9;</title>"
+        "</ClinicalDocument>";
+    struct run r = run_str(doc);
+    cr_assert_eq(r.rc, HUB_EUNSUPPORTED);
+    cr_expect_str_eq(r.err.field, "/");
+    cr_expect_eq(r.out.n, 0);
+    cr_expect_lt(A.used, 64 * 1024, "nothing was expanded into the arena");
+}
+
+/* A FIFO with no writer: open() for reading blocks, so a parser that tries
+ * to read it never returns and the test times out. */
+static void make_fifo(char *path, size_t cap)
+{
+    snprintf(path, cap, "/tmp/ccda-test-fifo-%d", (int)getpid());
+    unlink(path);
+    cr_assert_eq(mkfifo(path, 0600), 0);
+}
+
+Test(ccda_hostile, external_entity_is_never_read, .init = setup,
+     .fini = teardown, .timeout = 10)
+{
+    char fifo[64], doc[1024];
+    make_fifo(fifo, sizeof(fifo));
+    const char *files[] = { fifo, "/etc/passwd" };
+    for (int i = 0; i < 2; i++) {
+        snprintf(doc, sizeof(doc),
+                 "<?xml version=\"1.0\"?>\n"
+                 "<!DOCTYPE ClinicalDocument [<!ENTITY xxe SYSTEM "
+                 "\"file://%s\">]>\n" HEAD
+                 "<title>&xxe;</title></ClinicalDocument>",
+                 files[i]);
+        struct run r = run_str(doc);
+        cr_expect_eq(r.rc, HUB_EUNSUPPORTED);
+        cr_expect_eq(r.out.n, 0);
+    }
+    unlink(fifo);
+}
+
+Test(ccda_hostile, external_dtd_is_never_loaded, .init = setup,
+     .fini = teardown, .timeout = 10)
+{
+    char fifo[64], doc[1024];
+    make_fifo(fifo, sizeof(fifo));
+    snprintf(doc, sizeof(doc),
+             "<?xml version=\"1.0\"?>\n"
+             "<!DOCTYPE ClinicalDocument SYSTEM \"file://%s\">\n" HEAD
+             "</ClinicalDocument>", fifo);
+    struct run r = run_str(doc);
+    cr_expect_eq(r.rc, HUB_EUNSUPPORTED);
+    snprintf(doc, sizeof(doc),
+             "<?xml version=\"1.0\"?>\n"
+             "<!DOCTYPE x [<!ENTITY %% pe SYSTEM \"file://%s\"> %%pe;]>\n"
+             HEAD "</ClinicalDocument>", fifo);
+    r = run_str(doc);
+    cr_expect_eq(r.rc, HUB_EUNSUPPORTED);
+    unlink(fifo);
+}
+
+Test(ccda_hostile, undeclared_entity_is_a_syntax_error, .init = setup,
+     .fini = teardown)
+{
+    struct run r = run_str(HEAD "<title>&xxe;</title></ClinicalDocument>");
+    cr_expect_eq(r.rc, HUB_ESYNTAX);
+    cr_expect_str_eq(r.err.field, "/");
+}
+
+/* ClinicalDocument + `levels` nested <component> elements. */
+static char *nested(int levels, size_t *len)
+{
+    size_t cap = (size_t)levels * 24 + 256;
+    char *p = malloc(cap);
+    size_t n = 0;
+    n += (size_t)snprintf(p + n, cap - n,
+                          "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">");
+    for (int i = 0; i < levels; i++)
+        n += (size_t)snprintf(p + n, cap - n, "<component>");
+    for (int i = 0; i < levels; i++)
+        n += (size_t)snprintf(p + n, cap - n, "</component>");
+    n += (size_t)snprintf(p + n, cap - n, "</ClinicalDocument>");
+    *len = n;
+    return p;
+}
+
+Test(ccda_hostile, nesting_at_the_depth_limit_is_parsed, .init = setup,
+     .fini = teardown)
+{
+    size_t len;
+    char *p = nested(CCDA_MAX_DEPTH - 1, &len);     /* depth = the limit */
+    struct run r = run(p, len);
+    cr_expect_neq(r.rc, HUB_ELIMIT);
+    cr_expect_eq(r.rc, HUB_EINVALID, "got past the walk, to the header");
+    free(p);
+}
+
+Test(ccda_hostile, nesting_one_past_the_limit_is_refused, .init = setup,
+     .fini = teardown)
+{
+    size_t len;
+    char *p = nested(CCDA_MAX_DEPTH, &len);
+    struct run r = run(p, len);
+    cr_expect_eq(r.rc, HUB_ELIMIT);
+    cr_expect(strncmp(r.err.field, "/ClinicalDocument/component/", 28) == 0,
+              "field %s", r.err.field);
+    free(p);
+}
+
+Test(ccda_hostile, very_deep_nesting_stops_in_libxml2, .init = setup,
+     .fini = teardown)
+{
+    size_t len;
+    char *p = nested(5000, &len);
+    struct run r = run(p, len);
+    cr_expect_eq(r.rc, HUB_ELIMIT);
+    free(p);
+}
+
+Test(ccda_hostile, document_over_the_size_limit_is_refused_unread,
+     .init = setup, .fini = teardown)
+{
+    size_t len = CCDA_MAX_DOCUMENT + 1;
+    char *p = malloc(len);
+    memset(p, ' ', len);
+    memcpy(p, "<ClinicalDocument", 17);
+    struct run r = run(p, len);
+    cr_expect_eq(r.rc, HUB_ELIMIT);
+    free(p);
+}
+
+Test(ccda_hostile, not_xml_is_a_syntax_error_with_offset, .init = setup,
+     .fini = teardown)
+{
+    struct run r = run_str("MSH|^~\\&|APP|FAC|||20240101||ADT^A01|1|P|2.5\r");
+    cr_expect_eq(r.rc, HUB_ESYNTAX);
+    cr_expect_str_eq(r.err.field, "/");
+    r = run("", 0);
+    cr_expect_eq(r.rc, HUB_ESYNTAX);
+    r = run_str("<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><id>");
+    cr_expect_eq(r.rc, HUB_ESYNTAX);
+    cr_expect_gt(r.err.offset, 0);
+}
+
+Test(ccda_hostile, wrong_root_is_refused_and_only_known_names_echoed,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str("<html><body/></html>");
+    cr_expect_eq(r.rc, HUB_EUNSUPPORTED);
+    cr_expect_str_eq(r.err.field, "/html");
+    r = run_str("<SmithJohn19800131/>");
+    cr_expect_eq(r.rc, HUB_EUNSUPPORTED);
+    cr_expect_str_eq(r.err.field, "/*");
+    r = run_str("<ClinicalDocument xmlns=\"urn:example:not-hl7\"/>");
+    cr_expect_eq(r.rc, HUB_EUNSUPPORTED);
+}
+
+Test(ccda_hostile, document_cut_at_every_byte_never_crashes, .init = setup,
+     .fini = teardown)
+{
+    char path[512];
+    size_t len;
+    snprintf(path, sizeof(path),
+             "%s/tests/data/ccda/synthetic-hvs-social-history.xml",
+             root_dir());
+    char *doc = slurp(path, &len);
+    cr_assert(doc);
+    size_t ok = 0;
+    for (size_t cut = 0; cut < len; cut++) {
+        arena_reset(&A);
+        char *p = malloc(cut ? cut : 1);    /* exact size: ASan sees overreads */
+        memcpy(p, doc, cut);
+        struct run r = run(p, cut);
+        if (r.rc == HUB_OK)
+            ok++;
+        else
+            cr_assert(r.err.what != NULL, "cut %zu: error without text", cut);
+        free(p);
+    }
+    cr_expect_leq(ok, 2, "only the whole document (maybe minus the final "
+                         "newline) parses; %zu did", ok);
+    free(doc);
+}
+
+static void redirect(void)
+{
+    cr_redirect_stderr();
+    cr_redirect_stdout();
+}
+
+Test(ccda_hostile, libxml2_prints_nothing_about_bad_input, .init = redirect)
+{
+    struct dict_err de;
+    char path[512];
+    snprintf(path, sizeof(path), "%s/schemas/dict", root_dir());
+    ccda_global_init();
+    cr_assert_eq(dict_files_load(path, &D, &de), HUB_OK);
+    arena_init(&A, 16 * 1024);
+    struct run r = run_str(HEAD "<name>Secret Person</nam></ClinicalDocument>");
+    cr_expect_eq(r.rc, HUB_ESYNTAX);
+    r = run_str("<!DOCTYPE x [<!ENTITY a \"Secret\">]><x>&a;</x>");
+    cr_expect_eq(r.rc, HUB_EUNSUPPORTED);
+    r = run_str("<entry><observation><value xsi:type=\"CD\"/></observation>"
+                "</entry>");
+    cr_expect_eq(r.rc, HUB_EUNSUPPORTED);
+    fflush(stderr);
+    fflush(stdout);
+    cr_expect_stderr_eq_str("");
+    cr_expect_stdout_eq_str("");
+    dict_free(D);
+    arena_release(&A);
+}
+
+/* ---- threads: one document per thread, at once ----------------------- */
+
+struct job {
+    const char *doc;
+    size_t len;
+    size_t events;
+    int failures;
+};
+
+static void *reader(void *arg)
+{
+    struct job *j = arg;
+    for (int i = 0; i < 50; i++) {
+        struct arena a;
+        struct canon_list out = { 0 };
+        struct slice mid;
+        struct hub_err err;
+        arena_init(&a, 64 * 1024);
+        int rc = ccda_to_events(&a, D, j->doc, j->len, &out, &mid, &err);
+        if (rc != HUB_OK || out.n != j->events)
+            j->failures++;
+        arena_release(&a);
+    }
+    return NULL;
+}
+
+Test(ccda_threads, documents_read_on_two_threads_at_once_agree,
+     .init = setup, .fini = teardown)
+{
+    char path[512];
+    size_t len;
+    snprintf(path, sizeof(path),
+             "%s/tests/data/ccda/synthetic-sdoh-problems-goals-plan.xml",
+             root_dir());
+    char *doc = slurp(path, &len);
+    cr_assert(doc);
+    struct run r = run(doc, len);
+    cr_assert_eq(r.rc, HUB_OK);
+    struct job j[2] = { { doc, len, r.out.n, 0 }, { doc, len, r.out.n, 0 } };
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, reader, &j[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    cr_expect_eq(j[0].failures + j[1].failures, 0);
+    free(doc);
+}
