@@ -259,18 +259,18 @@ struct slice hl7_seg_field(const struct hl7_msg *m, const struct hl7_seg *s,
 
 struct slice hl7_piece(struct slice v, int sep, unsigned r)
 {
+    if (v.p == NULL)
+        return SLICE_NULL;          /* absent: no pointer arithmetic on NULL */
     if (sep == HL7_NO_SEP)
         return r == 0 ? v : SLICE_NULL;
     const char *q = v.p, *end = v.p + v.len;
     while (r > 0) {
-        const char *x = q ? memchr(q, sep, (size_t)(end - q)) : NULL;
+        const char *x = memchr(q, sep, (size_t)(end - q));
         if (x == NULL)
             return SLICE_NULL;
         q = x + 1;
         r--;
     }
-    if (q == NULL)
-        return SLICE_NULL;
     const char *x = memchr(q, sep, (size_t)(end - q));
     return (struct slice){ q, (size_t)((x ? x : end) - q) };
 }

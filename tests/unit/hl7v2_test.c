@@ -183,6 +183,20 @@ Test(hl7_parse, passes_over_z_segments)
     assert_slice(hl7_get(&A, m, "ZPI", 0, 1, 0, 0, 0), "custom");
 }
 
+/* found by hl7v2_fuzz: splitting an absent value did NULL + 0 (UB) */
+Test(hl7_parse, splits_absent_values_into_absent_pieces)
+{
+    struct hl7_msg *m = parse_ok("MSH|^~\\&|A|B|C|D|1999||ADT|OLD4|P|2.2\r"
+                                 "EVN|A05|1999\rPID|1|E^^^R|I9\r");
+    assert_slice(hl7_trigger(m), "");
+    assert_slice(hl7_message_type(m), "ADT");
+    assert_slice(hl7_get(&A, m, "PV1", 0, 2, 0, 1, 1), "");
+    assert_slice(hl7_get(&A, m, "PID", 0, 40, 3, 2, 1), "");
+    assert_slice(hl7_get(&A, m, "PID", 0, 2, 0, 4, 1), "R");
+    struct hl7_msg *none = NULL;
+    assert_slice(hl7_control_id(none), "");
+}
+
 static int parse_rc(const char *p, size_t n, struct hub_err *err,
                     struct hl7_msg **m)
 {

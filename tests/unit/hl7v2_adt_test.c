@@ -1,0 +1,386 @@
+/*
+ * hl7v2_adt_test.c - ADT normalization rules that the golden files do not
+ * pin down one by one: the topic of every trigger, refusals and where they
+ * point, timestamps, the sud label, warnings, A40 groups, and that no
+ * patient value ever reaches an error or a warning.
+ */
+#include <criterion/criterion.h>
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/hub_err.h"
+#include "hl7v2/hl7v2.h"
+
+static struct arena A;
+
+static void setup(void)
+{
+    arena_init(&A, 16 * 1024);
+}
+
+static void teardown(void)
+{
+    arena_release(&A);
+}
+
+TestSuite(hl7_to_events, .init = setup, .fini = teardown);
+
+/* Parse and normalize; returns the status and fills *l and *err. */
+static int run(const char *msg, struct canon_list *l, struct hub_err *err)
+{
+    struct hl7_msg *m;
+    memset(l, 0, sizeof(*l));
+    memset(err, 0, sizeof(*err));
+    int rc = hl7_parse(&A, msg, strlen(msg), &m, err);
+    if (rc != HUB_OK)
+        return rc;
+    return hl7_to_events(&A, m, l, err);
+}
+
+/* The single event of an accepted message, as cJSON (caller deletes). */
+static cJSON *event_of(const char *msg)
+{
+    struct canon_list l;
+    struct hub_err err;
+    int rc = run(msg, &l, &err);
+    cr_assert_eq(rc, HUB_OK, "refused: %s at %s: %s", hub_strerror(rc),
+                 err.field, err.what ? err.what : "");
+    cr_assert_eq(l.n, 1);
+    cJSON *j = cJSON_ParseWithLength(l.ev[0].json.p, l.ev[0].json.len);
+    cr_assert_not_null(j, "event is not JSON");
+    return j;
+}
+
+static const char *str_at(const cJSON *j, const char *a, const char *b)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, a);
+    if (b)
+        x = cJSON_GetObjectItemCaseSensitive(x, b);
+    return cJSON_GetStringValue(x);
+}
+
+#define MSH(type, ver) "MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000||" type \
+                       "|CTRL1|P|" ver "\r"
+#define PID "PID|1||MRN1^^^FAC^MR||Doe^Jo||19800131|F\r"
+
+Test(hl7_to_events, maps_every_supported_trigger_to_its_topic)
+{
+    static const struct {
+        char trig[4], topic[16];
+    } map[] = {
+        { "A01", "adt.admit" },     { "A02", "adt.transfer" },
+        { "A03", "adt.discharge" }, { "A04", "adt.register" },
+        { "A05", "adt.register" },  { "A06", "adt.transfer" },
+        { "A07", "adt.transfer" },  { "A08", "adt.update" },
+        { "A11", "adt.update" },    { "A12", "adt.update" },
+        { "A13", "adt.update" },    { "A14", "adt.register" },
+        { "A28", "adt.register" },  { "A31", "adt.update" },
+        { "A40", "adt.merge" },
+    };
+    for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
+        char msg[2048];
+        snprintf(msg, sizeof(msg),
+                 "MSH|^~\\&|A|F|H|H|2026||ADT^%s|C%zu|P|2.5\r" PID
+                 "MRG|OLD1^^^FAC^MR\rPV1|1|I\r",
+                 map[k].trig, k);
+        cJSON *j = event_of(msg);
+        cr_assert_str_eq(str_at(j, "type", NULL), map[k].topic, "%s",
+                         map[k].trig);
+        cr_assert_str_eq(str_at(j, "source", "trigger"), map[k].trig);
+        const cJSON *enc = cJSON_GetObjectItemCaseSensitive(j, "encounter");
+        cr_assert(cJSON_IsObject(enc), "%s: no encounter body", map[k].trig);
+        const char *cancel = str_at(enc, "cancel_of", NULL);
+        if (strcmp(map[k].trig, "A11") == 0)
+            cr_assert_str_eq(cancel, "A01");
+        else if (strcmp(map[k].trig, "A12") == 0)
+            cr_assert_str_eq(cancel, "A02");
+        else if (strcmp(map[k].trig, "A13") == 0)
+            cr_assert_str_eq(cancel, "A03");
+        else
+            cr_assert_null(cancel, "%s", map[k].trig);
+        /* merged_from only on the merge */
+        const cJSON *mf = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "patient"), "merged_from");
+        cr_assert_eq(mf != NULL, strcmp(map[k].trig, "A40") == 0, "%s",
+                     map[k].trig);
+        cJSON_Delete(j);
+    }
+}
+
+Test(hl7_to_events, refuses_other_message_types_at_msh_9)
+{
+    static const char *types[] = { "SIU^S12", "ACK^A01", "ORU^R01", "",
+                                   "ADX^A01" };
+    for (size_t k = 0; k < 5; k++) {
+        char msg[2048];
+        struct canon_list l;
+        struct hub_err err;
+        snprintf(msg, sizeof(msg), "MSH|^~\\&|A|F|H|H|2026||%s|C|P|2.5\r" PID,
+                 types[k]);
+        cr_assert_eq(run(msg, &l, &err), HUB_EUNSUPPORTED, "%s", types[k]);
+        cr_assert_str_eq(err.field, "MSH-9");
+        cr_assert_eq(l.n, 0);
+    }
+}
+
+Test(hl7_to_events, refuses_unsupported_trigger_at_msh_9_2)
+{
+    struct canon_list l;
+    struct hub_err err;
+    cr_assert_eq(run(MSH("ADT^A17", "2.5") PID, &l, &err), HUB_EUNSUPPORTED);
+    cr_assert_str_eq(err.field, "MSH-9.2");
+}
+
+Test(hl7_to_events, takes_the_trigger_from_evn_1_when_msh_9_has_none)
+{
+    cJSON *j = event_of(MSH("ADT", "2.2") "EVN|A03|202601150900\r" PID);
+    cr_assert_str_eq(str_at(j, "type", NULL), "adt.discharge");
+    cr_assert_str_eq(str_at(j, "source", "trigger"), "A03");
+    cJSON_Delete(j);
+}
+
+Test(hl7_to_events, refuses_versions_outside_2_x_and_a_missing_version)
+{
+    struct canon_list l;
+    struct hub_err err;
+    cr_assert_eq(run(MSH("ADT^A01", "3.0") PID, &l, &err), HUB_EUNSUPPORTED);
+    cr_assert_str_eq(err.field, "MSH-12");
+    cr_assert_eq(run(MSH("ADT^A01", "") PID, &l, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "MSH-12");
+    static const char *ok[] = { "2.2", "2.3", "2.3.1", "2.4", "2.5", "2.5.1",
+                                "2.6", "2.7", "2.7.1", "2.8", "2.8.2" };
+    for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]); k++) {
+        char msg[2048];
+        snprintf(msg, sizeof(msg), MSH("ADT^A01", "%s") PID, ok[k]);
+        cr_assert_eq(run(msg, &l, &err), HUB_OK, "%s", ok[k]);
+    }
+}
+
+Test(hl7_to_events, refuses_missing_pid_identifier_or_control_id)
+{
+    struct canon_list l;
+    struct hub_err err;
+    cr_assert_eq(run(MSH("ADT^A01", "2.5") "PV1|1|I\r", &l, &err),
+                 HUB_EINVALID);
+    cr_assert_str_eq(err.field, "PID");
+    cr_assert_eq(run(MSH("ADT^A01", "2.5") "PID|1||\"\"||Doe^Jo\r", &l, &err),
+                 HUB_EINVALID);
+    cr_assert_str_eq(err.field, "PID-3");
+    cr_assert_eq(run("MSH|^~\\&|A|F|H|H|2026||ADT^A01||P|2.5\r" PID, &l,
+                     &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "MSH-10");
+}
+
+Test(hl7_to_events, converts_hl7_timestamps_keeping_precision_and_offset)
+{
+    static const struct {
+        char in[32], want[40];
+    } ts[] = {
+        { "2026", "2026" },
+        { "202601", "2026-01" },
+        { "20260115", "2026-01-15" },
+        { "2026011509", "2026-01-15T09:00:00" },
+        { "202601150930", "2026-01-15T09:30:00" },
+        { "202601150930-0500", "2026-01-15T09:30:00-05:00" },
+        { "20260115093001", "2026-01-15T09:30:01" },
+        { "20260115093001.1234+0530", "2026-01-15T09:30:01.1234+05:30" },
+        { "20260115093001+0000", "2026-01-15T09:30:01+00:00" },
+    };
+    for (size_t k = 0; k < sizeof(ts) / sizeof(ts[0]); k++) {
+        char msg[2048];
+        snprintf(msg, sizeof(msg), MSH("ADT^A01", "2.5") "EVN|A01|%s\r" PID,
+                 ts[k].in);
+        cJSON *j = event_of(msg);
+        cr_assert_str_eq(str_at(j, "occurred_at", NULL), ts[k].want, "%s",
+                         ts[k].in);
+        cr_assert_null(cJSON_GetObjectItemCaseSensitive(j, "warnings"));
+        cJSON_Delete(j);
+    }
+}
+
+Test(hl7_to_events, warns_and_omits_malformed_timestamps)
+{
+    static const char *bad[] = { "2026011", "20261315", "20260132",
+                                 "202601152400", "202601150960",
+                                 "20260115093000+05", "2026-01-15",
+                                 "20260115093000.+0000", "2026011509300X",
+                                 "202601150930.5" };
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        char msg[2048];
+        /* EVN-2 is bad and MSH-7 good: occurred_at falls back to MSH-7 */
+        snprintf(msg, sizeof(msg), MSH("ADT^A01", "2.5") "EVN|A01|%s\r"
+                 "PID|1||MRN1^^^FAC^MR||Doe^Jo||%s\r", bad[k], bad[k]);
+        cJSON *j = event_of(msg);
+        cr_assert_str_eq(str_at(j, "occurred_at", NULL),
+                         "2026-01-15T09:30:00", "%s", bad[k]);
+        cr_assert_null(str_at(j, "patient", "birth_date"), "%s", bad[k]);
+        char *s = cJSON_PrintUnformatted(
+            cJSON_GetObjectItemCaseSensitive(j, "warnings"));
+        cr_assert(s && strstr(s, "\"EVN-2\"") && strstr(s, "\"PID-7\""),
+                  "%s: warnings %s", bad[k], s ? s : "(none)");
+        free(s);
+        cJSON_Delete(j);
+    }
+}
+
+Test(hl7_to_events, prefers_evn_6_then_evn_2_then_msh_7)
+{
+    cJSON *j = event_of(MSH("ADT^A01", "2.5")
+                        "EVN|A01|20260101|||ID|20260202\r" PID);
+    cr_assert_str_eq(str_at(j, "occurred_at", NULL), "2026-02-02");
+    cJSON_Delete(j);
+    j = event_of(MSH("ADT^A01", "2.5") "EVN|A01|20260101\r" PID);
+    cr_assert_str_eq(str_at(j, "occurred_at", NULL), "2026-01-01");
+    cJSON_Delete(j);
+    j = event_of(MSH("ADT^A01", "2.5") PID);
+    cr_assert_str_eq(str_at(j, "occurred_at", NULL), "2026-01-15T09:30:00");
+    cJSON_Delete(j);
+}
+
+static int has_sud(const char *dg1)
+{
+    char msg[2048];
+    snprintf(msg, sizeof(msg), MSH("ADT^A01", "2.5") PID "PV1|1|I\r%s\r",
+             dg1);
+    cJSON *j = event_of(msg);
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "sensitivity");
+    int yes = s && cJSON_GetArraySize(s) == 1 &&
+              strcmp(cJSON_GetArrayItem(s, 0)->valuestring, "sud") == 0;
+    cr_assert(s == NULL || yes, "unexpected sensitivity");
+    cJSON_Delete(j);
+    return yes;
+}
+
+Test(hl7_to_events, labels_icd10_f10_to_f19_diagnoses_sud)
+{
+    cr_assert(has_sud("DG1|1||F10.20^Alcohol dependence^I10"));
+    cr_assert(has_sud("DG1|1||F19^Other^I10C"));
+    cr_assert(has_sud("DG1|1||F1120^Opioid^ICD10"));
+    cr_assert(has_sud("DG1|1||F12.9^x^2.16.840.1.113883.6.90"));
+    cr_assert(has_sud("DG1|1|I10|F15.10^Stimulant"));    /* DG1-2 method */
+    cr_assert(has_sud("DG1|1||F10.1"));                   /* no system: safe */
+    cr_assert(has_sud("DG1|1||E11.9^Diabetes^I10\rDG1|2||F14.20^x^I10"));
+    cr_assert(!has_sud("DG1|1||F20.9^Schizophrenia^I10"));
+    cr_assert(!has_sud("DG1|1||F09^x^I10"));
+    cr_assert(!has_sud("DG1|1||F1^x^I10"));
+    cr_assert(!has_sud("DG1|1||F10.20^x^SCT"));   /* another code system */
+    cr_assert(!has_sud("DG1|1||303.90^Alcohol dependence^I9"));
+}
+
+Test(hl7_to_events, makes_one_merge_event_per_pid_mrg_group)
+{
+    struct canon_list l;
+    struct hub_err err;
+    cr_assert_eq(run(MSH("ADT^A40^ADT_A39", "2.5")
+                     "PID|1||NEW1^^^FAC^MR\rMRG|OLD1^^^FAC^MR\r"
+                     "PID|1||NEW2^^^FAC^MR\rMRG|OLD2^^^FAC^MR~OLD3\r",
+                     &l, &err), HUB_OK);
+    cr_assert_eq(l.n, 2);
+    cJSON *a = cJSON_ParseWithLength(l.ev[0].json.p, l.ev[0].json.len);
+    cJSON *b = cJSON_ParseWithLength(l.ev[1].json.p, l.ev[1].json.len);
+    const cJSON *pa = cJSON_GetObjectItemCaseSensitive(a, "patient");
+    const cJSON *pb = cJSON_GetObjectItemCaseSensitive(b, "patient");
+    cr_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+                         pa, "identifiers"), 0)->child->valuestring, "NEW1");
+    cr_assert_eq(cJSON_GetArraySize(
+                     cJSON_GetObjectItemCaseSensitive(pa, "merged_from")), 1);
+    cr_assert_eq(cJSON_GetArraySize(
+                     cJSON_GetObjectItemCaseSensitive(pb, "merged_from")), 2);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+Test(hl7_to_events, writes_unescaped_values_as_json_strings)
+{
+    cJSON *j = event_of(MSH("ADT^A08", "2.5")
+                        "PID|1||A\\F\\B^^^FAC^MR||O\\T\\Brien\\S\\X^\"Jo\\E\\\"\r");
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "patient");
+    const cJSON *id = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(p, "identifiers"), 0);
+    cr_assert_str_eq(str_at(id, "value", NULL), "A|B");
+    const cJSON *n = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(p, "names"), 0);
+    cr_assert_str_eq(str_at(n, "family", NULL), "O&Brien^X");
+    cr_assert_str_eq(cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(n, "given"), 0)->valuestring,
+        "\"Jo\\\"");
+    cJSON_Delete(j);
+}
+
+Test(hl7_to_events, maps_sex_and_patient_class_only_where_obvious)
+{
+    cJSON *j = event_of(MSH("ADT^A01", "2.5")
+                        "PID|1||M1^^^F^MR||D^J||1980|A\rPV1|1|E\r");
+    cr_assert_str_eq(str_at(j, "patient", "sex"), "O");
+    cr_assert_str_eq(str_at(j, "encounter", "class"), "EMER");
+    cr_assert_str_eq(str_at(j, "encounter", "patient_class"), "E");
+    cJSON_Delete(j);
+    j = event_of(MSH("ADT^A01", "2.5")
+                 "PID|1||M1^^^F^MR||D^J||1980|9\rPV1|1|Z\r");
+    cr_assert_null(str_at(j, "patient", "sex"));
+    cr_assert_null(str_at(j, "encounter", "class"));
+    cr_assert_str_eq(str_at(j, "encounter", "patient_class"), "Z");
+    cJSON_Delete(j);
+}
+
+Test(hl7_to_events, never_puts_patient_data_in_errors_or_warnings)
+{
+    /* every value is the marker; each message breaks in another place */
+    static const char *msgs[] = {
+        "MSH|^~\\&|SECRETX|SECRETX|H|H|SECRETX||ADT^A01|SECRETX|P|2.5\r"
+        "PID|1||SECRETX^^^SECRETX^MR||SECRETX^SECRETX||SECRETX|SECRETX\r"
+        "PV1|1|SECRETX|SECRETX|||||||||||||||||||||||||||||||||||||||||SECRETX"
+        "|SECRETX\r",
+        "MSH|^~\\&|SECRETX|SECRETX|H|H|2026||ADT^SECRETX|SECRETX|P|2.5\r",
+        "MSH|^~\\&|SECRETX|SECRETX|H|H|2026||SECRETX^A01|SECRETX|P|2.5\r",
+        "MSH|^~\\&|SECRETX|SECRETX|H|H|2026||ADT^A01|SECRETX|P|SECRETX\r",
+        "MSH|^~\\&|SECRETX|SECRETX|H|H|2026||ADT^A01|X|P|2.5\rSECRETX|1\r",
+        "MSH|^~\\&|SECRETX|SECRETX|H|H|2026||ADT^A01|X|P|2.5\r"
+        "PID|1||\"\"||SECRETX\r",
+        "MSHSECRETX",
+    };
+    for (size_t k = 0; k < sizeof(msgs) / sizeof(msgs[0]); k++) {
+        struct canon_list l;
+        struct hub_err err;
+        int rc = run(msgs[k], &l, &err);
+        if (rc != HUB_OK) {
+            cr_assert_not_null(err.what);
+            cr_assert(strstr(err.what, "SECRET") == NULL, "msg %zu", k);
+            cr_assert(strstr(err.field, "SECRET") == NULL, "msg %zu", k);
+            continue;
+        }
+        cJSON *j = cJSON_ParseWithLength(l.ev[0].json.p, l.ev[0].json.len);
+        char *w = cJSON_PrintUnformatted(
+            cJSON_GetObjectItemCaseSensitive(j, "warnings"));
+        cr_assert_not_null(w, "msg %zu: expected warnings", k);
+        cr_assert(strstr(w, "SECRET") == NULL, "msg %zu: %s", k, w);
+        free(w);
+        cJSON_Delete(j);
+    }
+}
+
+Test(hl7_to_events, handles_a_huge_field_within_and_beyond_the_event_limit)
+{
+    const char *head = MSH("ADT^A01", "2.5") PID "NTE|1|";
+    size_t hl = strlen(head), big = 3u << 20;
+    char *s = malloc(hl + big + 64);
+    memcpy(s, head, hl);
+    memset(s + hl, 'x', big);
+    memcpy(s + hl + big, "\r", 2);
+    struct canon_list l;
+    struct hub_err err;
+    /* a huge field the event does not carry costs nothing */
+    cr_assert_eq(run(s, &l, &err), HUB_OK);
+    cr_assert_lt(l.ev[0].json.len, 4096);
+    /* a huge name would make a multi-megabyte event: refused, located */
+    const char *head2 = MSH("ADT^A01", "2.5") "PID|1||M1^^^F^MR||";
+    size_t h2 = strlen(head2);
+    memcpy(s, head2, h2);
+    memset(s + h2, 'y', big);
+    memcpy(s + h2 + big, "\r", 2);
+    cr_assert_eq(run(s, &l, &err), HUB_ELIMIT);
+    cr_assert_not_null(err.what);
+    free(s);
+}
