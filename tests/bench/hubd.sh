@@ -69,8 +69,92 @@ hubd_stop() {
     hubd_pid=""
 }
 
+# recv_count: deliveries the receiver has counted since its last reset.
+recv_count() {
+    curl -fsS "http://127.0.0.1:$recv_port/stats" 2>/dev/null |
+        tr ' ' '\n' | sed -n 's/^count=//p'
+}
+
+# dispatcher_start / dispatcher_stop: a dispatcher node (deliver_bench run).
+dispatcher_start() {
+    $out/deliver_bench run -u "$hub_url" -d 600 >>"$log/dispatch.txt" 2>&1 &
+    disp_pid=$!
+    pids+=("$disp_pid")
+}
+dispatcher_stop() {
+    kill "$disp_pid" 2>/dev/null || true
+    wait "$disp_pid" 2>/dev/null || true
+}
+
+# drain_rate N: ingest a backlog for about SECS/2 at 32 connections with no
+# dispatcher, then start one and time the receiver until the backlog is
+# delivered (no progress for 2 s) or SECS pass. Records deliver.N.rate.
+drain_rate() {
+    local n=$1 bl=$(( SECS / 2 > 1 ? SECS / 2 : 1 )) t0 tl now c last=0
+    say "deliveries: backlog of ${bl}s of ingest, $n subscription(s)"
+    $out/mllp_load -p "$hubd_mllp" -f "$corpus" -c 32 -d "$bl" -w 0 \
+        >>"$log/deliver_ingest.txt" 2>&1 || true
+    curl -fsS -o /dev/null "http://127.0.0.1:$recv_port/reset" || true
+    t0=$(date +%s.%N)
+    tl=$t0
+    dispatcher_start
+    while :; do
+        sleep 0.2
+        now=$(date +%s.%N)
+        c=$(recv_count)
+        c=${c:-0}
+        if [ "$c" -gt "$last" ]; then last=$c; tl=$now; fi
+        awk -v a="$now" -v b="$tl" -v t="$t0" -v s="$SECS" \
+            'BEGIN { exit !((a - b > 2 && a - t > 2) || a - t > s) }' && break
+    done
+    dispatcher_stop
+    echo "deliver n=$n delivered=$last secs=$(awk -v a="$tl" -v t="$t0" \
+        'BEGIN { print a - t }')" >>"$log/deliver.txt"
+    [ "$last" -gt 0 ] && put "deliver.$n.rate" \
+        "$(awk -v c="$last" -v a="$tl" -v t="$t0" 'BEGIN { printf "%.0f", c / (a - t) }')"
+}
+
+# latency_at_rate: 1,000 msg/s offered on 8 connections with a dispatcher
+# running; the receiver times each delivery against the send time that
+# mllp_load stamps into MSH-10.
+latency_at_rate() {
+    local line st
+    say "deliveries: ingest-to-delivery at 1,000 msg/s, ${SECS}s"
+    curl -fsS -o /dev/null "http://127.0.0.1:$recv_port/reset" || true
+    dispatcher_start
+    sleep 1
+    line=$($out/mllp_load -p "$hubd_mllp" -f "$corpus" -c 8 -r 1000 \
+        -d "$SECS" -w 1 2>>"$log/deliver_latency.txt" || true)
+    echo "$line" >>"$log/deliver_latency.txt"
+    sleep 3                         # let the last deliveries land
+    st=$(curl -fsS "http://127.0.0.1:$recv_port/stats" || true)
+    echo "receiver $st" >>"$log/deliver_latency.txt"
+    dispatcher_stop
+    if [ "$(field "$st" lat_n)" != "0" ] && [ -n "$(field "$st" lat_n)" ]; then
+        put deliver.lat.p50 "$(field "$st" p50_ms)"
+        put deliver.lat.p99 "$(field "$st" p99_ms)"
+        put deliver.lat.achieved "$(field "$line" msgs_per_s)"
+    fi
+}
+
+hubd_deliveries() {
+    local base="http://127.0.0.1:$recv_port"
+    DATABASE_URL=$hub_url build/hubctl org add bench-cbo --name "Bench CBO" \
+        --kind cbo --scopes subscribe >>"$log/hubctl.txt" 2>&1 || return 0
+    $out/deliver_bench subs -u "$hub_url" -o bench-cbo -n 1 -r "$base" \
+        >>"$log/dispatch.txt" 2>&1 || return 0
+    drain_rate 1
+    latency_at_rate
+    $out/deliver_bench subs -u "$hub_url" -o bench-cbo -n 9 -r "$base" \
+        >>"$log/dispatch.txt" 2>&1 || return 0
+    drain_rate 10
+}
+
 if hubd_start; then
     mllp_rows hubd "$hubd_mllp"
     idle_rss hubd "$hubd_mllp" "$hubd_pid"
+    if [ "$dispatch_ok" = 1 ] && [ -n "${recv_port:-}" ]; then
+        hubd_deliveries
+    fi
     hubd_stop
 fi

@@ -12,6 +12,9 @@
 #   BENCH_MESSAGES  corpus size (default 20000), BENCH_SEED (default 42)
 #   BENCH_IDLE      idle MLLP connections for the memory row (default 1000)
 #   HUB_PG_PORT     port of the private PostgreSQL (see deploy/devdb.sh)
+#   BENCH_ONLY      run only these steps, e.g. "hubd" or "parse peers"
+#                   (steps: parse peers pgbench curl hubd); the others' rows
+#                   print "n/a (not run)"
 #
 # Steps write "key value" lines to build/bench/raw.txt; report.js turns
 # them into the table. Processes started here are stopped on exit, and the
@@ -56,6 +59,7 @@ cleanup() {
 trap cleanup EXIT
 
 say() { printf 'bench: %s\n' "$*" >&2; }
+want() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 put() { printf '%s %s\n' "$1" "$2" >>"$raw"; }
 # "k=v k=v" -> value of one key
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -1; }
@@ -75,7 +79,14 @@ if have_sym hl7_to_events; then defs="$defs -DBENCH_HL7"; else
     built hl7 0; built hl7parse 0; fi
 for a in fhir ccda csv; do built "$a" 0; done
 if hubd_real && hubctl_real; then hubd_ok=1; else hubd_ok=0; built hubd 0; fi
-built dispatch 0
+# The dispatcher runs as a node of its own (deliver_bench) on hub/ code.
+dispatch_ok=0
+if [ "$hubd_ok" = 1 ] && [ -f hub/dispatch.h ] && [ -f hub/subs.h ] &&
+   nm -g --defined-only build/libhub.a 2>/dev/null | grep -w dispatch_start >/dev/null; then
+    dispatch_ok=1
+else
+    built dispatch 0
+fi
 built https 0
 
 say "compiling bench tools"
@@ -85,6 +96,11 @@ $CC $CFLAGS tests/bench/webhook_recv.c $(pkg-config --cflags --libs libevent) \
     -o $out/webhook_recv
 $CC $CFLAGS tests/bench/curl_ceiling.c $(pkg-config --cflags --libs libcurl) \
     -o $out/curl_ceiling
+if [ "$dispatch_ok" = 1 ]; then
+    $CC $CFLAGS $(pkg-config --cflags libpq libcjson 2>/dev/null) \
+        tests/bench/deliver_bench.c build/libhub.a build/libadapters.a \
+        $PKG_LIBS -lm -o $out/deliver_bench
+fi
 $CC $CFLAGS $defs tests/bench/parse_bench.c build/libadapters.a $PKG_LIBS -lm \
     -o $out/parse_bench
 
@@ -115,8 +131,9 @@ fi
 put peers.npm "$npm_ok"
 
 # --- parse + normalize on one core ------------------------------------------
-say "parse: hub adapters, ${PARSE_SECS}s each"
-for k in hl7 hl7parse; do
+want parse || { put built.hl7 skip; put built.hl7parse skip; }
+want parse && say "parse: hub adapters, ${PARSE_SECS}s each"
+want parse && for k in hl7 hl7parse; do
     line=$($out/parse_bench -d "$PARSE_SECS" $k "$corpus" 2>"$log/parse_$k.txt")
     echo "$line" >>"$log/parse_$k.txt"
     put "parse.hub.$k" "$(field "$line" units_per_s)"
@@ -124,6 +141,7 @@ for k in hl7 hl7parse; do
     put "parse.hub.$k.errors" "$(field "$line" errors)"
 done
 
+want peers || { npm_ok=skip; put peers.npm skip; }
 if [ "$npm_ok" = 1 ]; then
     say "parse: npm peers, ${PARSE_SECS}s each"
     node tests/bench/peers_parse.js "$corpus" "$PARSE_SECS" \
@@ -215,7 +233,8 @@ cat >"$out/pgbench.sql" <<'SQL'
 \set r random(1, 2000000000)
 INSERT INTO bench_row (payload) VALUES (repeat(md5(:r::text), 48));
 SQL
-for c in $CONNS; do
+want pgbench || put built.pgbench skip
+want pgbench && for c in $CONNS; do
     say "pgbench: $c client(s), ${SECS}s, one 1.5 KB row per transaction"
     j=$(( c < 2 ? c : 2 ))
     PGOPTIONS='-c synchronous_commit=on' pgbench -n -M prepared \
@@ -239,7 +258,8 @@ for i in $(seq 50); do
     [ -n "$recv_port" ] && break
     sleep 0.1
 done
-if [ -n "$recv_port" ]; then
+want curl || put built.curl skip
+if [ -n "$recv_port" ] && want curl; then
     say "delivery ceiling: plain libcurl multi POSTs, 8 at once, ${SECS}s"
     line=$($out/curl_ceiling -u "http://127.0.0.1:$recv_port/hook" -c 8 \
         -d "$SECS" 2>>"$log/curl_ceiling.txt" || true)
@@ -249,7 +269,10 @@ if [ -n "$recv_port" ]; then
 fi
 
 # --- hubd: durable MLLP ingest, full path -------------------------------------
-if [ "$hubd_ok" = 1 ] && [ -f tests/bench/hubd.sh ]; then
+if ! want hubd; then
+    put built.hubd skip
+    put built.dispatch skip
+elif [ "$hubd_ok" = 1 ] && [ -f tests/bench/hubd.sh ]; then
     # shellcheck source=/dev/null
     . tests/bench/hubd.sh
 else
