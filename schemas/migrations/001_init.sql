@@ -120,45 +120,71 @@ LANGUAGE sql AS $$ SELECT pg_advisory_xact_lock(7302100431) $$;
 
 -- The canonical text of an audit row: a JSON array, unambiguous whatever
 -- the fields contain; jsonb's text form is deterministic.
+-- STABLE, not IMMUTABLE: to_char is stable, and a function declared
+-- stricter than its body is never inlined (and then costs a call per row).
 CREATE FUNCTION hub_audit_text(p_seq bigint, p_at timestamptz, p_actor text,
     p_action text, p_kind text, p_id text, p_patient text, p_detail jsonb)
-RETURNS text LANGUAGE sql IMMUTABLE AS $$
+RETURNS text LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_array(p_seq,
         to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
         p_actor, p_action, p_kind, p_id, p_patient, p_detail)::text
 $$;
 
 CREATE FUNCTION hub_audit_hash(p_prev text, p_text text)
-RETURNS text LANGUAGE sql IMMUTABLE AS $$
+RETURNS text LANGUAGE sql STABLE AS $$
     SELECT encode(sha256(decode(p_prev, 'hex') || convert_to(p_text, 'UTF8')),
                   'hex')
 $$;
 
--- Append one audit row to the chain. Returns its seq.
-CREATE FUNCTION hub_audit_append(p_actor text, p_action text, p_kind text,
-    p_id text, p_patient text, p_detail jsonb)
+-- Append rows to the chain, in array order, in one INSERT: the hashes are
+-- chained in a loop, the rows written together. Returns the last seq.
+CREATE FUNCTION hub_audit_append_many(p_actor text[], p_action text[],
+    p_kind text[], p_id text[], p_patient text[], p_detail jsonb[])
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     v_seq bigint;
     v_prev text;
     v_at timestamptz := now();
-    v_detail jsonb := coalesce(p_detail, '{}');
+    v_n int := coalesce(cardinality(p_actor), 0);
+    v_prevs text[] := '{}';
+    v_hashes text[] := '{}';
+    v_detail jsonb[] := '{}';
 BEGIN
-    PERFORM hub_chain_lock();
+    IF v_n = 0 THEN
+        RETURN NULL;
+    END IF;
+    PERFORM pg_advisory_xact_lock(7302100431);      -- hub_chain_lock()
     SELECT seq, hash INTO v_seq, v_prev FROM audit ORDER BY seq DESC LIMIT 1;
     IF NOT FOUND THEN
         v_seq := 0;
         v_prev := repeat('0', 64);
     END IF;
-    v_seq := v_seq + 1;
+    FOR i IN 1 .. v_n LOOP
+        v_detail[i] := coalesce(p_detail[i], '{}');
+        v_prevs[i] := v_prev;
+        v_prev := hub_audit_hash(v_prev, hub_audit_text(v_seq + i, v_at,
+            p_actor[i], p_action[i], p_kind[i], p_id[i], p_patient[i],
+            v_detail[i]));
+        v_hashes[i] := v_prev;
+    END LOOP;
     INSERT INTO audit (seq, at, actor, action, object_kind, object_id,
                        patient_hub_id, detail, prev_hash, hash)
-    VALUES (v_seq, v_at, p_actor, p_action, p_kind, p_id, p_patient, v_detail,
-            v_prev,
-            hub_audit_hash(v_prev, hub_audit_text(v_seq, v_at, p_actor,
-                p_action, p_kind, p_id, p_patient, v_detail)));
-    RETURN v_seq;
+    SELECT v_seq + u.ord, v_at, u.actor, u.action, u.kind, u.id, u.patient,
+           u.detail, u.prev, u.hash
+      FROM unnest(p_actor, p_action, p_kind, p_id, p_patient, v_detail,
+                  v_prevs, v_hashes)
+           WITH ORDINALITY AS u(actor, action, kind, id, patient, detail,
+                                prev, hash, ord);
+    RETURN v_seq + v_n;
 END $$;
+
+-- Append one audit row to the chain. Returns its seq.
+CREATE FUNCTION hub_audit_append(p_actor text, p_action text, p_kind text,
+    p_id text, p_patient text, p_detail jsonb)
+RETURNS bigint LANGUAGE sql AS $$
+    SELECT hub_audit_append_many(ARRAY[p_actor], ARRAY[p_action],
+        ARRAY[p_kind], ARRAY[p_id], ARRAY[p_patient], ARRAY[p_detail])
+$$;
 
 -- Walk the chain in seq order and report the first bad row:
 --   'changed'   the row's hash does not match its contents
@@ -328,6 +354,13 @@ DECLARE
     v_ids text[];
     v_seqs bigint[] := '{}';
     v_reply bytea;
+    -- audit rows of the batch, appended in one call at the end
+    a_actor text[] := '{}';
+    a_action text[] := '{}';
+    a_id text[] := '{}';
+    a_patient text[] := '{}';
+    a_detail jsonb[] := '{}';
+    k int := 0;
 BEGIN
     -- before any seq is taken: seq order = commit order, one chain writer,
     -- and the duplicate check below sees every committed message
@@ -350,10 +383,13 @@ BEGIN
                 reply := v_reply;
                 SELECT coalesce(jsonb_agg(ev.id ORDER BY ev.seq), '[]')::text
                   INTO event_ids FROM events ev WHERE ev.message_id = v_mid;
-                PERFORM hub_audit_append(v_org, 'message.duplicate',
-                    'message', v_mid::text, NULL,
-                    jsonb_build_object('sha256', m->>'sha',
-                                       'format', m->>'fmt'));
+                k := k + 1;
+                a_actor[k] := v_org;
+                a_action[k] := 'message.duplicate';
+                a_id[k] := v_mid::text;
+                a_patient[k] := NULL;
+                a_detail[k] := jsonb_build_object('sha256', m->>'sha',
+                                                  'format', m->>'fmt');
                 RETURN NEXT;
                 CONTINUE;
             END IF;
@@ -391,24 +427,29 @@ BEGIN
                 v_seqs := v_seqs || v_seq;
                 v_ids := v_ids || (e->>'id');
             END LOOP;
-            PERFORM hub_audit_append(v_org, 'message.received', 'message',
-                v_mid::text, v_first_pid,
-                jsonb_build_object('sha256', m->>'sha', 'format', m->>'fmt',
-                                   'events', to_jsonb(v_ids)));
+            k := k + 1;
+            a_action[k] := 'message.received';
+            a_patient[k] := v_first_pid;
+            a_detail[k] := jsonb_build_object('sha256', m->>'sha',
+                'format', m->>'fmt', 'events', to_jsonb(v_ids));
         ELSE
-            PERFORM hub_audit_append(v_org, 'message.quarantined', 'message',
-                v_mid::text, NULL,
-                jsonb_build_object('sha256', m->>'sha', 'format', m->>'fmt',
-                                   'error', jsonb_build_object(
-                                       'code', m->'err'->'code',
-                                       'field', m->'err'->'field')));
+            k := k + 1;
+            a_action[k] := 'message.quarantined';
+            a_patient[k] := NULL;
+            a_detail[k] := jsonb_build_object('sha256', m->>'sha',
+                'format', m->>'fmt', 'error', jsonb_build_object(
+                    'code', m->'err'->'code', 'field', m->'err'->'field'));
         END IF;
+        a_actor[k] := v_org;
+        a_id[k] := v_mid::text;
         dup := false;
         message_id := v_mid;
         event_ids := to_jsonb(v_ids)::text;
         reply := NULL;
         RETURN NEXT;
     END LOOP;
+    PERFORM hub_audit_append_many(a_actor, a_action,
+        array_fill('message'::text, ARRAY[k]), a_id, a_patient, a_detail);
     PERFORM hub_route_events(v_seqs);
 END $$;
 
@@ -426,7 +467,6 @@ DECLARE
     v_n bigint;
     v_ids text[];
     v_pids text[];
-    r record;
 BEGIN
     SELECT coalesce(string_agg(p.body::text, ',' ORDER BY p.seq), ''),
            max(p.seq), count(*),
@@ -445,14 +485,16 @@ BEGIN
             'after=' || p_after, NULL,
             jsonb_build_object('events', '[]'::jsonb, 'next', v_next));
     ELSE
-        FOR r IN SELECT u.pid, array_agg(u.id ORDER BY u.ord) AS ids
-                   FROM unnest(v_ids, v_pids) WITH ORDINALITY AS u(id, pid, ord)
-                  GROUP BY u.pid ORDER BY min(u.ord) LOOP
-            PERFORM hub_audit_append(p_org, 'feed.read', 'feed',
-                'after=' || p_after, r.pid,
-                jsonb_build_object('events', to_jsonb(r.ids),
-                                   'next', v_next));
-        END LOOP;
+        PERFORM hub_audit_append_many(array_agg(p_org), array_agg('feed.read'::text),
+                   array_agg('feed'::text), array_agg('after=' || p_after),
+                   array_agg(g.pid ORDER BY g.first),
+                   array_agg(jsonb_build_object('events', to_jsonb(g.ids),
+                                                'next', v_next)
+                             ORDER BY g.first))
+          FROM (SELECT u.pid, min(u.ord) AS first,
+                       array_agg(u.id ORDER BY u.ord) AS ids
+                  FROM unnest(v_ids, v_pids) WITH ORDINALITY AS u(id, pid, ord)
+                 GROUP BY u.pid) g;
     END IF;
     RETURN '{"events":[' || v_json || '],"next":"' || v_next || '"}';
 END $$;
