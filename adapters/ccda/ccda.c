@@ -99,6 +99,7 @@ struct doc {
     struct slice author_org;        /* author's represented organization */
     struct slice patient;           /* the patient object, JSON */
     const char *doc_sens;           /* confidentiality R/V -> "restricted" */
+    size_t out_bytes;               /* all events so far, for the budget */
     bool care_plan;
     const xmlNode **acts;           /* careplan activities, document order */
     size_t n_acts;
@@ -312,7 +313,13 @@ static int ev_end(struct doc *dc, struct ev *e, const xmlNode *where)
     if (jw_finish(&e->w, &json) != HUB_OK)
         return ccda_err_at(dc->err, HUB_ELIMIT, where, NULL,
                            "event larger than the limit");
-    if (canon_list_push(dc->a, dc->out, e->type, json) != HUB_OK)
+    /* each event repeats the patient: bound what one document can make */
+    dc->out_bytes += json.len;
+    if (dc->out_bytes > CCDA_MAX_OUTPUT)
+        return ccda_err_at(dc->err, HUB_ELIMIT, where, NULL,
+                           "document gives more event data than the limit");
+    if (dc->out->n >= CCDA_MAX_EVENTS ||
+        canon_list_push(dc->a, dc->out, e->type, json) != HUB_OK)
         return ccda_err_at(dc->err, HUB_ELIMIT, where, NULL,
                            "document gives too many events");
     return HUB_OK;
@@ -468,7 +475,7 @@ static int read_patient(struct doc *dc)
     if (pr == NULL)
         return ccda_err_at(dc->err, HUB_EINVALID, rt, "patientRole",
                            "recordTarget has no patientRole");
-    jw_init(&w, dc->a, CCDA_MAX_EVENT);
+    jw_init(&w, dc->a, CCDA_MAX_PATIENT);
     jw_obj_begin(&w);
     jw_key(&w, "identifiers");
     jw_arr_begin(&w);
@@ -733,6 +740,8 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
         }
         if (dom == NULL || said == 0)
             continue;
+        if (n_pos >= MAX_RESPONSES || n_neg >= MAX_RESPONSES)
+            break;
         if (said > 0 && !in_list(said_pos, n_pos, dom)) {
             said_pos_at[n_pos] = rs[i].obs;
             said_pos[n_pos++] = dom;
@@ -743,7 +752,8 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     }
     if (panel) {
         int said = interp_of(panel);
-        for (size_t k = 0; said && k < sc.n_domains; k++) {
+        for (size_t k = 0; said && k < sc.n_domains && n_pos < MAX_RESPONSES;
+             k++) {
             if (said > 0 && !in_list(said_pos, n_pos, sc.domains[k])) {
                 said_pos_at[n_pos] = panel;
                 said_pos[n_pos++] = sc.domains[k];
@@ -1159,7 +1169,10 @@ static int do_referral(struct doc *dc, const xmlNode *n)
     jw_kv_cstr(&e.w, "intent", "order");
     jw_kv_cstr(&e.w, "domain", dom);
     ccda_write_cd(&e.w, "service", ccda_child(n, "code"));
-    jw_kv_str(&e.w, "requester", dc->author_org);
+    struct slice req = ccda_text(
+        dc->a, ccda_path(n, "author/assignedAuthor/representedOrganization/"
+                            "name"));
+    jw_kv_str(&e.w, "requester", slice_empty(req) ? dc->author_org : req);
     jw_kv_str(&e.w, "performer", performer_org(dc, n));
     jw_kv_cstr(&e.w, "authored_at", dc->time);
     (void)et;                   /* the planned date has no place in the body */
@@ -1341,8 +1354,36 @@ static enum section_kind section_kind(const xmlNode *sec)
     return SEC_OTHER;
 }
 
+/* Assessment scales nested in other entries (C-CDA: a Problem or Social
+ * History Observation, or a Procedure, may hold the screening it rests on). */
+static int scan_nested_scales(struct doc *dc, const xmlNode *n, int depth)
+{
+    if (depth > MAX_ER_NEST)
+        return HUB_OK;
+    CCDA_FOREACH(er, n, "entryRelationship") {
+        const xmlNode *c = ccda_first_elem(er);
+        int rc;
+        if (c == NULL)
+            continue;
+        if (ccda_is(c, "observation") &&
+            ccda_has_template(c, T_ASSESSMENT_SCALE) &&
+            dict_instrument_find(dc->d, slice_from_cstr(ccda_code_of(c))))
+            rc = do_scale(dc, c);
+        else
+            rc = scan_nested_scales(dc, c, depth + 1);
+        if (rc != HUB_OK)
+            return rc;
+    }
+    return HUB_OK;
+}
+
 static int do_entry(struct doc *dc, enum section_kind kind, const xmlNode *st)
 {
+    if (!ccda_has_template(st, T_ASSESSMENT_SCALE)) {
+        int rc = scan_nested_scales(dc, st, 0);
+        if (rc != HUB_OK)
+            return rc;
+    }
     /* smoking status, tobacco use and SOGI: no topic, no event */
     if (ccda_has_template(st, T_SMOKING_STATUS) ||
         ccda_has_template(st, T_TOBACCO_USE))

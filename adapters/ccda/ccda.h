@@ -68,6 +68,9 @@
 #define CCDA_MAX_DEPTH 64               /* element nesting; real CDA < 30 */
 #define CCDA_MAX_ELEMENTS 200000        /* elements in one document */
 #define CCDA_MAX_EVENT (256u << 10)     /* bytes of one canonical event */
+#define CCDA_MAX_PATIENT (16u << 10)    /* bytes of the patient object */
+#define CCDA_MAX_EVENTS 1000            /* events from one document */
+#define CCDA_MAX_OUTPUT (32u << 20)     /* bytes of all events of one doc */
 
 struct dict;                            /* common/dict.h */
 

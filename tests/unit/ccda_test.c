@@ -679,3 +679,128 @@ Test(ccda_threads, documents_read_on_two_threads_at_once_agree,
     cr_expect_eq(j[0].failures + j[1].failures, 0);
     free(doc);
 }
+
+/* ---- entries in other places ------------------------------------------ */
+
+#define BODY_OPEN "<component><structuredBody><component><section>"
+#define BODY_CLOSE                                                           \
+    "</section></component></structuredBody></component></ClinicalDocument>"
+
+Test(ccda_entries, scale_nested_in_a_problem_observation_is_scored,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(
+        HEAD BODY_OPEN
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.5.1\"/>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.4\"/>"
+        "<id root=\"1.2.3\" extension=\"p\"/>"
+        "<value xsi:type=\"CD\" code=\"Z59.41\" "
+        "codeSystem=\"2.16.840.1.113883.6.90\"/>"
+        "<entryRelationship typeCode=\"SPRT\">"
+        "<observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+        "<code code=\"88121-9\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"88122-7\"/><value xsi:type=\"CD\" "
+        "code=\"LA6729-3\"/></observation></entryRelationship>"
+        "</observation></entryRelationship>"
+        "</observation></entry>" BODY_CLOSE);
+    cr_assert_eq(r.rc, HUB_OK, "%s at %s", r.err.what, r.err.field);
+    cr_assert_eq(r.out.n, 2);
+    cr_expect_str_eq(r.out.ev[0].type, "screening.positive");
+    cr_expect_str_eq(r.out.ev[1].type, "condition.recorded");
+}
+
+Test(ccda_entries, sender_negative_that_the_dictionary_finds_positive_warns,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(
+        HEAD BODY_OPEN
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<code code=\"88122-7\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<value xsi:type=\"CD\" code=\"LA28397-0\"/>"
+        "<interpretationCode code=\"NEG\"/>"
+        "</observation></entry>" BODY_CLOSE);
+    cJSON *ev = only_event(&r);
+    cr_expect_str_eq(r.out.ev[0].type, "screening.positive");
+    cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"), 0);
+    cr_assert(w, "a warning is kept");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w, "what")),
+                     "sender says negative, dictionary says positive");
+    cr_expect_null(cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "screening"),
+                                       "sender_positive_domains"));
+    cJSON_Delete(ev);
+}
+
+Test(ccda_entries, planned_act_with_an_sdoh_category_is_a_referral_in_that_domain,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\" "
+        "xmlns:sdtc=\"urn:hl7-org:sdtc\">"
+        "<id root=\"2.16.840.1.113883.19.5\" extension=\"D1\"/>"
+        "<effectiveTime value=\"20240102\"/><recordTarget><patientRole>"
+        "<id root=\"1.2\" extension=\"P\"/></patientRole></recordTarget>"
+        BODY_OPEN "<code code=\"18776-5\"/>"
+        "<entry><act classCode=\"ACT\" moodCode=\"RQO\">"
+        "<id root=\"1.2.9\" extension=\"R1\"/>"
+        "<code code=\"710925007\" codeSystem=\"2.16.840.1.113883.6.96\"/>"
+        "<sdtc:category code=\"food-insecurity\"/>"
+        "<statusCode code=\"cancelled\"/></act></entry>" BODY_CLOSE);
+    cJSON *ev = only_event(&r);
+    cr_expect_str_eq(r.out.ev[0].type, "referral.created");
+    cJSON *ref = cJSON_GetObjectItem(ev, "referral");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ref, "domain")),
+                     "food-insecurity");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ref, "status")),
+                     "cancelled");
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(ref, "terminal")));
+    cJSON_Delete(ev);
+}
+
+Test(ccda_limits, a_patient_object_over_the_limit_is_refused, .init = setup,
+     .fini = teardown)
+{
+    size_t cap = CCDA_MAX_PATIENT * 2 + 1024;
+    char *doc = malloc(cap);
+    size_t n = (size_t)snprintf(doc, cap,
+                                "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+                                "<id root=\"1.2\"/><effectiveTime value=\"2024\"/>"
+                                "<recordTarget><patientRole><id root=\"1\" "
+                                "extension=\"x\"/><patient><name><family>");
+    memset(doc + n, 'a', CCDA_MAX_PATIENT);
+    n += CCDA_MAX_PATIENT;
+    n += (size_t)snprintf(doc + n, cap - n,
+                          "</family></name></patient></patientRole>"
+                          "</recordTarget></ClinicalDocument>");
+    struct run r = run(doc, n);
+    cr_expect_eq(r.rc, HUB_ELIMIT);
+    cr_expect_str_eq(r.err.field, "/ClinicalDocument/recordTarget/patientRole");
+    free(doc);
+}
+
+Test(ccda_limits, more_events_than_the_limit_are_refused, .init = setup,
+     .fini = teardown)
+{
+    const char *prob =
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.4\"/>"
+        "<value code=\"Z59.0\" codeSystem=\"2.16.840.1.113883.6.90\"/>"
+        "</observation></entry>";
+    size_t k = strlen(prob), cap = (CCDA_MAX_EVENTS + 1) * k + 4096, n = 0;
+    char *doc = malloc(cap);
+    n += (size_t)snprintf(doc, cap, "%s",
+                          HEAD BODY_OPEN
+                          "<templateId root=\"2.16.840.1.113883.10.20.22.2.5.1\"/>");
+    for (int i = 0; i <= CCDA_MAX_EVENTS; i++) {
+        memcpy(doc + n, prob, k);
+        n += k;
+    }
+    n += (size_t)snprintf(doc + n, cap - n, "%s", BODY_CLOSE);
+    struct run r = run(doc, n);
+    cr_expect_eq(r.rc, HUB_ELIMIT);
+    cr_expect_eq(r.out.n, CCDA_MAX_EVENTS);
+    free(doc);
+}
