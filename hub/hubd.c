@@ -25,6 +25,7 @@
 #include <openssl/ssl.h>
 
 #include "auth.h"
+#include "ccda/ccda.h"
 #include "config.h"
 #include "dbpool.h"
 #include "ingest.h"
@@ -163,6 +164,7 @@ int main(int argc, char **argv)
         return 0;
     }
     signal(SIGPIPE, SIG_IGN);
+    ccda_global_init();     /* libxml2's globals, before any thread starts */
     if (cfg.database_url[0] == '\0') {
         if (cfg.profile != PROFILE_DEV || dev_database() != HUB_OK) {
             log_error("hubd.no_database", "why=%s",
