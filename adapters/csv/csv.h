@@ -102,4 +102,115 @@ int csv_read_row(struct csv_reader *r, struct csv_row *row,
 /* Field `idx` (0-based), or an empty slice past the end of the record. */
 struct slice csv_row_field(const struct csv_row *row, size_t idx);
 
+/* ------------------------------------------------------------------ */
+/* Layouts: files in, canonical events and a per-row report out        */
+
+struct dict;                        /* common/dict.h */
+
+#define CSV_MAX_FILES 8             /* files in one call (a SHIN-NY set is 4) */
+#define CSV_MAX_FINDINGS 2000       /* listed; more are only counted */
+#define CSV_MAX_SCREENING_ROWS 500  /* rows (answered items) per screening */
+#define CSV_MAX_EVENT_BYTES (1u << 20)
+
+/*
+ * One uploaded file. `name` is the file's base name as uploaded (the SHIN-NY
+ * layout recognises its four files by their prefixes; every event cites it
+ * in source.message_id). `sha256` is the lowercase hex SHA-256 of the bytes,
+ * computed by the hub (adapters do no hashing); it may be NULL, and then
+ * the report's message id holds the name only.
+ */
+struct csv_file {
+    const char *name;
+    const char *sha256;
+    const char *p;
+    size_t len;
+};
+
+enum csv_severity {
+    CSV_SEV_ERROR,          /* the row was not used */
+    CSV_SEV_WARNING,        /* the row was used; something is off */
+};
+
+/* One finding about one row (row 0: the whole file; col 0: the whole row). */
+struct csv_finding {
+    unsigned file;          /* index into the files given */
+    size_t row;             /* spreadsheet row number, header = 1 */
+    size_t col;             /* 1-based column in that file's header, or 0 */
+    const char *column;     /* column name (layout's or header's), or NULL */
+    enum csv_severity severity;
+    const char *what;       /* static text */
+};
+
+/*
+ * What happened to each row. Every data row is counted once: used (it went
+ * into an event, possibly with warnings), rejected (an error finding names
+ * it) or blank (all fields empty: skipped, as exports pad with ",,,,"
+ * rows). Findings list every error and warning, by file, row and column.
+ */
+struct csv_report {
+    const char *kind;
+    const char *message_id;     /* idempotency key, see csv_to_events */
+    const struct csv_file *files;
+    size_t n_files;
+    size_t rows;                /* data rows, blank ones included */
+    size_t rows_used;
+    size_t rows_rejected;
+    size_t rows_blank;
+    size_t errors;              /* findings, by severity */
+    size_t warnings;
+    size_t events;
+    struct csv_finding *f;
+    size_t n;
+    size_t cap;
+    size_t dropped;             /* findings past CSV_MAX_FINDINGS */
+};
+
+/*
+ * Normalize one upload. `kind` is the {kind} of POST /v1/csv/{kind}:
+ *   "screenings"       one file, the hub's layout: one row per answered
+ *                      item; rows with the same screening_id make one
+ *                      screening;
+ *   "referral-status"  one file, the hub's layout: one row per referral
+ *                      status update;
+ *   "shinny"           a SHIN-NY 1115 flat-file set: SDOH_ScreeningObs_*
+ *                      (required) with SDOH_PtInfo_*, SDOH_QEadmin_* and
+ *                      SDOH_ScreeningProf_* (each optional, used when
+ *                      given), all in one call, recognised by file name
+ *                      prefix or else by their header.
+ * Positivity comes from the dictionary `d`, never from the sender; where
+ * the sender states it and disagrees, the event and the report carry a
+ * warning. Appends events to *out (screening.completed, plus
+ * screening.positive when any domain is positive, per screening;
+ * referral.updated per status row).
+ *
+ * Returns HUB_OK when the upload could be read, even if rows were rejected
+ * (see report->rows_rejected; the hub answers 422 when no row was used).
+ * Fatal: HUB_EUNSUPPORTED (unknown kind, an older SHIN-NY generation),
+ * HUB_EINVALID (no header, a required column missing: err->field names it),
+ * HUB_ESYNTAX (unterminated quote), HUB_ELIMIT (bytes, rows, columns,
+ * files, events); err->field is "<file index>:row R col C" or the column.
+ *
+ * report->message_id is the upload's idempotency key: "name:sha256" for one
+ * file; for a set, "<set name>:" followed by the four hashes in the order
+ * QEadmin, ScreeningProf, ScreeningObs, PtInfo joined by "+" ("-" for a
+ * file not sent). The same files re-sent give the same key.
+ */
+int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
+                  const struct csv_file *files, size_t n,
+                  struct canon_list *out, struct csv_report *report,
+                  struct hub_err *err)
+    __attribute__((warn_unused_result));
+
+/*
+ * The report as JSON, for the sender's feedback:
+ * {"kind","message_id","rows","used","rejected","blank","events",
+ *  "errors","warnings","findings":[{"file":"name","row":5,"col":14,
+ *  "column":"PATIENT_BIRTH_DATE","severity":"error","what":"..."}],
+ *  "findings_dropped":0}
+ * No values from the rows, only places and static reasons.
+ */
+int csv_report_json(struct arena *a, const struct csv_report *r,
+                    struct slice *out)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -1,0 +1,389 @@
+/*
+ * csv.c - csv_to_events: the kinds, the upload's idempotency key, and the
+ * hub's own two layouts ("screenings", "referral-status"; columns in
+ * adapters/csv/README.md). The SHIN-NY set is in csv_shinny.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "csv/csv_int.h"
+
+int csv_shinny_to_events(struct csv_ctx *c, struct hub_err *err);
+const char *csv_shinny_message_id(struct csv_ctx *c);
+
+/* ---- "screenings" ------------------------------------------------------ */
+
+enum {
+    S_SCREENING_ID, S_PATIENT_ID, S_PATIENT_ID_SYSTEM, S_PATIENT_ID_TYPE,
+    S_FAMILY, S_GIVEN, S_BIRTH_DATE, S_SEX, S_ADDRESS, S_CITY, S_STATE,
+    S_POSTAL, S_COUNTY, S_PHONE, S_FACILITY, S_INSTRUMENT, S_SCREENED_AT,
+    S_QUESTION, S_ANSWER, S_VALUE, S_ABSENT, S_SENDER_POSITIVE, S_NCOLS
+};
+
+static const struct csv_col screening_cols[S_NCOLS] = {
+    [S_SCREENING_ID] = { "screening_id", NULL, true },
+    [S_PATIENT_ID] = { "patient_id", NULL, true },
+    [S_PATIENT_ID_SYSTEM] = { "patient_id_system", NULL, false },
+    [S_PATIENT_ID_TYPE] = { "patient_id_type", NULL, false },
+    [S_FAMILY] = { "family_name", NULL, false },
+    [S_GIVEN] = { "given_name", NULL, false },
+    [S_BIRTH_DATE] = { "birth_date", NULL, false },
+    [S_SEX] = { "sex", NULL, false },
+    [S_ADDRESS] = { "address_line", NULL, false },
+    [S_CITY] = { "city", NULL, false },
+    [S_STATE] = { "state", NULL, false },
+    [S_POSTAL] = { "postal_code", NULL, false },
+    [S_COUNTY] = { "county", NULL, false },
+    [S_PHONE] = { "phone", NULL, false },
+    [S_FACILITY] = { "facility", NULL, false },
+    [S_INSTRUMENT] = { "instrument", NULL, true },
+    [S_SCREENED_AT] = { "screened_at", NULL, true },
+    [S_QUESTION] = { "question", NULL, true },
+    [S_ANSWER] = { "answer", NULL, false },
+    [S_VALUE] = { "value", NULL, false },
+    [S_ABSENT] = { "absent_reason", NULL, false },
+    [S_SENDER_POSITIVE] = { "sender_positive", NULL, false },
+};
+
+static bool require(struct csv_ctx *c, struct csv_table *t, size_t ri,
+                    int col)
+{
+    if (t->rows[ri].v[col].len)
+        return true;
+    csv_row_error(c, t, ri, col, "required value is empty");
+    return false;
+}
+
+/* Check one row of "screenings"; false (with an error finding) if bad. */
+static bool screening_row_ok(struct csv_ctx *c, struct csv_table *t, size_t ri)
+{
+    const struct slice *v = t->rows[ri].v;
+    bool ok = require(c, t, ri, S_SCREENING_ID) &
+              require(c, t, ri, S_PATIENT_ID) &
+              require(c, t, ri, S_INSTRUMENT) &
+              require(c, t, ri, S_SCREENED_AT) &
+              require(c, t, ri, S_QUESTION);
+    if (v[S_SCREENED_AT].len && !csv_is_datetime(v[S_SCREENED_AT])) {
+        csv_row_error(c, t, ri, S_SCREENED_AT,
+                      "date-time is not ISO 8601 (YYYY-MM-DDThh:mm:ss+hh:mm)");
+        ok = false;
+    }
+    if (v[S_BIRTH_DATE].len && !csv_is_date(v[S_BIRTH_DATE])) {
+        csv_row_error(c, t, ri, S_BIRTH_DATE,
+                      "date is not YYYY, YYYY-MM or YYYY-MM-DD");
+        ok = false;
+    }
+    if (v[S_VALUE].len && !csv_is_number(v[S_VALUE])) {
+        csv_row_error(c, t, ri, S_VALUE, "value is not a number");
+        ok = false;
+    }
+    if (v[S_SEX].len && csv_sex_code(v[S_SEX]) == NULL)
+        csv_row_warn(c, t, ri, S_SEX, "sex is not male, female, other or "
+                                      "unknown; left out");
+    return ok;
+}
+
+static void simple_patient(struct csv_patient *p, const struct slice *v)
+{
+    memset(p, 0, sizeof(*p));
+    p->ids[0] = (struct csv_ident){ .value = v[S_PATIENT_ID],
+                                    .system_s = v[S_PATIENT_ID_SYSTEM] };
+    if (v[S_PATIENT_ID_TYPE].len) {
+        /* the type is a short code; keep it only if it looks like one */
+        static const char *const types[] = { "MR", "MA", "MB", "PI", "PT",
+                                             "SS", "DL", "AN", "PN", NULL };
+        for (size_t i = 0; types[i]; i++)
+            if (csv_ieq(v[S_PATIENT_ID_TYPE], types[i]))
+                p->ids[0].type = types[i];
+    }
+    p->n_ids = 1;
+    p->family = v[S_FAMILY];
+    p->given = v[S_GIVEN];
+    p->birth_date = v[S_BIRTH_DATE];
+    p->sex = csv_sex_code(v[S_SEX]);
+    p->line1 = v[S_ADDRESS];
+    p->city = v[S_CITY];
+    p->state = v[S_STATE];
+    p->postal_code = v[S_POSTAL];
+    p->county = v[S_COUNTY];
+    p->phone = v[S_PHONE];
+}
+
+static int simple_screenings(struct csv_ctx *c, struct hub_err *err)
+{
+    struct csv_table t;
+    struct csv_map m;
+    int rc;
+
+    if ((rc = csv_table_load(c, 0, screening_cols, S_NCOLS, &t, err)))
+        return rc;
+    csv_map_init(c->a, &m, t.n);
+    struct csv_screening *g = arena_zalloc(c->a, (t.n + 1) * sizeof(*g));
+    size_t ng = 0;
+
+    for (size_t ri = 0; ri < t.n; ri++) {
+        const struct slice *v = t.rows[ri].v;
+        if (!screening_row_ok(c, &t, ri))
+            continue;
+        size_t gi = csv_map_get_or_put(&m, v[S_SCREENING_ID], ng);
+        struct csv_screening *s = &g[gi];
+        if (gi == ng) {
+            ng++;
+            struct csv_patient *p = arena_alloc(c->a, sizeof(*p));
+            simple_patient(p, v);
+            s->patient = p;
+            s->instrument = v[S_INSTRUMENT];
+            s->occurred_at = v[S_SCREENED_AT];
+            s->facility = v[S_FACILITY];
+            s->file_name = c->files[0].name ? c->files[0].name : "upload.csv";
+            s->first_row = t.rows[ri].row;
+        } else {
+            if (!slice_eq_slice(s->patient->ids[0].value, v[S_PATIENT_ID])) {
+                csv_row_error(c, &t, ri, S_PATIENT_ID,
+                              "patient_id differs from the screening's "
+                              "first row");
+                continue;
+            }
+            if (!slice_eq_slice(s->instrument, v[S_INSTRUMENT])) {
+                csv_row_error(c, &t, ri, S_INSTRUMENT,
+                              "instrument differs from the screening's "
+                              "first row");
+                continue;
+            }
+        }
+        struct csv_scr_row r = {
+            .t = &t, .ri = ri, .col_answer = S_ANSWER,
+            .col_flag = S_SENDER_POSITIVE, .col_number = S_VALUE,
+            .question = v[S_QUESTION],
+            .answer = v[S_ANSWER], .number = v[S_VALUE],
+            .absent = v[S_ABSENT], .flag = v[S_SENDER_POSITIVE],
+        };
+        if (csv_screening_add(c->a, s, &r) != HUB_OK)
+            csv_row_error(c, &t, ri, S_SCREENING_ID,
+                          "screening has more rows than the limit");
+    }
+    for (size_t gi = 0; gi < ng; gi++)
+        if ((rc = csv_screening_emit(c, &g[gi], err)))
+            return rc;
+    csv_table_account(c, &t);
+    return HUB_OK;
+}
+
+/* ---- "referral-status" ------------------------------------------------- */
+
+enum {
+    R_REFERRAL_ID, R_STATUS, R_UPDATED_AT, R_PATIENT_ID, R_PATIENT_ID_SYSTEM,
+    R_PATIENT_ID_TYPE, R_DOMAIN, R_SERVICE_CODE, R_SERVICE_SYSTEM,
+    R_SERVICE_DISPLAY, R_REQUESTER, R_PERFORMER, R_TASK_ID,
+    R_SERVICE_REQUEST_ID, R_REASON, R_FACILITY, R_NCOLS
+};
+
+static const struct csv_col referral_cols[R_NCOLS] = {
+    [R_REFERRAL_ID] = { "referral_id", NULL, true },
+    [R_STATUS] = { "status", NULL, true },
+    [R_UPDATED_AT] = { "updated_at", NULL, true },
+    [R_PATIENT_ID] = { "patient_id", NULL, true },
+    [R_PATIENT_ID_SYSTEM] = { "patient_id_system", NULL, false },
+    [R_PATIENT_ID_TYPE] = { "patient_id_type", NULL, false },
+    [R_DOMAIN] = { "domain", NULL, false },
+    [R_SERVICE_CODE] = { "service_code", NULL, false },
+    [R_SERVICE_SYSTEM] = { "service_system", NULL, false },
+    [R_SERVICE_DISPLAY] = { "service_display", NULL, false },
+    [R_REQUESTER] = { "requester", NULL, false },
+    [R_PERFORMER] = { "performer", NULL, false },
+    [R_TASK_ID] = { "task_id", NULL, false },
+    [R_SERVICE_REQUEST_ID] = { "service_request_id", NULL, false },
+    [R_REASON] = { "status_reason", NULL, false },
+    [R_FACILITY] = { "facility", NULL, false },
+};
+
+static int referral_row(struct csv_ctx *c, struct csv_table *t, size_t ri,
+                        struct hub_err *err)
+{
+    const struct slice *v = t->rows[ri].v;
+    const struct dict_task_status *st = NULL;
+    const struct dict_domain *dom = NULL;
+    bool ok = require(c, t, ri, R_REFERRAL_ID) &
+              require(c, t, ri, R_STATUS) &
+              require(c, t, ri, R_UPDATED_AT) &
+              require(c, t, ri, R_PATIENT_ID);
+    if (v[R_STATUS].len) {
+        st = dict_task_status_find(c->d, v[R_STATUS]);
+        if (st == NULL) {
+            csv_row_error(c, t, ri, R_STATUS,
+                          "status is not a FHIR Task status");
+            ok = false;
+        }
+    }
+    if (v[R_UPDATED_AT].len && !csv_is_datetime(v[R_UPDATED_AT])) {
+        csv_row_error(c, t, ri, R_UPDATED_AT,
+                      "date-time is not ISO 8601 (YYYY-MM-DDThh:mm:ss+hh:mm)");
+        ok = false;
+    }
+    if (v[R_DOMAIN].len) {
+        dom = dict_domain_find(c->d, v[R_DOMAIN]);
+        if (dom == NULL) {
+            csv_row_error(c, t, ri, R_DOMAIN,
+                          "domain is not a Gravity SDOH category code");
+            ok = false;
+        }
+    }
+    if (!ok)
+        return HUB_OK;
+
+    struct csv_patient p;
+    memset(&p, 0, sizeof(p));
+    p.ids[0] = (struct csv_ident){ .value = v[R_PATIENT_ID],
+                                   .system_s = v[R_PATIENT_ID_SYSTEM] };
+    static const char *const types[] = { "MR", "MA", "MB", "PI", "PT",
+                                         "SS", "DL", "AN", "PN", NULL };
+    for (size_t i = 0; v[R_PATIENT_ID_TYPE].len && types[i]; i++)
+        if (csv_ieq(v[R_PATIENT_ID_TYPE], types[i]))
+            p.ids[0].type = types[i];
+    p.n_ids = 1;
+
+    struct jw w;
+    jw_init(&w, c->a, CSV_MAX_EVENT_BYTES);
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "type", "referral.updated");
+    jw_key(&w, "source");
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "format", "csv");
+    jw_kv_cstr(&w, "message_id",
+               csv_message_id(c->a, c->files[0].name ? c->files[0].name
+                                                     : "upload.csv",
+                              t->rows[ri].row));
+    jw_kv_str(&w, "sending_facility", v[R_FACILITY]);
+    jw_obj_end(&w);
+    jw_kv_str(&w, "occurred_at", v[R_UPDATED_AT]);
+    csv_write_patient(&w, &p);
+    jw_key(&w, "referral");
+    jw_obj_begin(&w);
+    jw_kv_str(&w, "id", v[R_REFERRAL_ID]);
+    jw_kv_cstr(&w, "status", st->code);
+    jw_key(&w, "terminal");
+    jw_bool(&w, st->terminal);
+    jw_kv_str(&w, "status_reason", v[R_REASON]);
+    if (dom)
+        jw_kv_cstr(&w, "domain", dom->code);
+    if (v[R_SERVICE_CODE].len || v[R_SERVICE_DISPLAY].len) {
+        jw_key(&w, "service");
+        jw_obj_begin(&w);
+        jw_kv_str(&w, "code", v[R_SERVICE_CODE]);
+        jw_kv_str(&w, "system", v[R_SERVICE_SYSTEM]);
+        jw_kv_str(&w, "display", v[R_SERVICE_DISPLAY]);
+        jw_obj_end(&w);
+    }
+    jw_kv_str(&w, "requester", v[R_REQUESTER]);
+    jw_kv_str(&w, "performer", v[R_PERFORMER]);
+    jw_kv_str(&w, "service_request", v[R_SERVICE_REQUEST_ID]);
+    jw_kv_str(&w, "task", v[R_TASK_ID]);
+    jw_obj_end(&w);
+    jw_obj_end(&w);
+    t->rows[ri].used = true;
+    return csv_push_event(c, &w, "referral.updated", err);
+}
+
+static int simple_referrals(struct csv_ctx *c, struct hub_err *err)
+{
+    struct csv_table t;
+    int rc;
+
+    if ((rc = csv_table_load(c, 0, referral_cols, R_NCOLS, &t, err)))
+        return rc;
+    for (size_t ri = 0; ri < t.n; ri++)
+        if ((rc = referral_row(c, &t, ri, err)))
+            return rc;
+    csv_table_account(c, &t);
+    return HUB_OK;
+}
+
+/* ---- the entry point --------------------------------------------------- */
+
+static const char *single_message_id(struct arena *a, const struct csv_file *f)
+{
+    const char *name = f->name ? f->name : "upload.csv";
+    if (f->sha256 == NULL)
+        return name;
+    size_t n = strlen(name) + strlen(f->sha256) + 2;
+    char *s = arena_alloc(a, n);
+    snprintf(s, n, "%s:%s", name, f->sha256);
+    return s;
+}
+
+/* Findings in file, row, column order, so that a sender reads them down
+ * the file; insertion sort keeps equal places in the order found, and the
+ * list is capped at CSV_MAX_FINDINGS. */
+static void sort_findings(struct csv_report *r)
+{
+    for (size_t i = 1; i < r->n; i++) {
+        struct csv_finding x = r->f[i];
+        size_t j = i;
+        while (j > 0) {
+            const struct csv_finding *y = &r->f[j - 1];
+            bool after = y->file > x.file ||
+                         (y->file == x.file && (y->row > x.row ||
+                                                (y->row == x.row &&
+                                                 y->col > x.col)));
+            if (!after)
+                break;
+            r->f[j] = r->f[j - 1];
+            j--;
+        }
+        r->f[j] = x;
+    }
+}
+
+static int layout(struct csv_ctx *c, const char *kind, struct hub_err *err);
+
+int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
+                  const struct csv_file *files, size_t n,
+                  struct canon_list *out, struct csv_report *report,
+                  struct hub_err *err)
+{
+    struct csv_ctx c = { a, d, files, n, out, report };
+
+    memset(report, 0, sizeof(*report));
+    report->kind = kind;
+    report->files = files;
+    report->n_files = n;
+    if (kind == NULL || d == NULL)
+        return hub_err_set(err, HUB_EINVALID, "kind", 0,
+                           "kind and dictionary are required");
+    if (n == 0)
+        return hub_err_set(err, HUB_EINVALID, "files", 0, "no file given");
+    if (n > CSV_MAX_FILES)
+        return hub_err_set(err, HUB_ELIMIT, "files", 0,
+                           "more files than the limit");
+    for (size_t i = 0; i < n; i++)
+        if (files[i].len > CSV_MAX_BYTES)
+            return hub_err_set(err, HUB_ELIMIT, "files", 0,
+                               "file is larger than the limit");
+
+    int rc = layout(&c, kind, err);
+    sort_findings(report);
+    return rc;
+}
+
+static int layout(struct csv_ctx *c, const char *kind, struct hub_err *err)
+{
+    struct csv_report *report = c->rep;
+    const struct csv_file *files = c->files;
+    size_t n = c->n_files;
+
+    if (strcmp(kind, "shinny") == 0) {
+        report->message_id = csv_shinny_message_id(c);
+        return csv_shinny_to_events(c, err);
+    }
+    bool scr = strcmp(kind, "screenings") == 0;
+    bool ref = strcmp(kind, "referral-status") == 0;
+    if (!scr && !ref)
+        return hub_err_set(err, HUB_EUNSUPPORTED, "kind", 0,
+                           "kind is not screenings, referral-status or "
+                           "shinny");
+    if (n != 1)
+        return hub_err_set(err, HUB_EINVALID, "files", 0,
+                           "this kind takes exactly one file");
+    report->message_id = single_message_id(c->a, &files[0]);
+    return scr ? simple_screenings(c, err) : simple_referrals(c, err);
+}

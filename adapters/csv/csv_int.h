@@ -1,0 +1,180 @@
+/*
+ * csv_int.h - internals shared by the CSV layouts (not a public API):
+ * the per-call context, header mapping into tables, findings, value
+ * checks, and the screening and patient writers every layout uses.
+ */
+#ifndef HUB_CSV_INT_H
+#define HUB_CSV_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/dict.h"
+#include "common/jw.h"
+#include "csv/csv.h"
+
+struct csv_ctx {
+    struct arena *a;
+    const struct dict *d;
+    const struct csv_file *files;
+    size_t n_files;
+    struct canon_list *out;
+    struct csv_report *rep;
+};
+
+/* A column a layout knows. Header names match case-insensitively after
+ * trimming spaces; `alias` is a second spelling seen in real files. */
+struct csv_col {
+    const char *name;
+    const char *alias;
+    bool required;          /* refuse the file when the header lacks it */
+};
+
+struct csv_trow {
+    size_t row;             /* spreadsheet row number */
+    struct slice *v;        /* one per layout column, trimmed; empty if absent */
+    bool bad;               /* an error finding names this row */
+    bool used;              /* went into an event */
+};
+
+/* One file read through a layout's column list. */
+struct csv_table {
+    unsigned file;
+    const struct csv_col *cols;
+    size_t ncols;
+    int *hidx;              /* layout column -> 0-based header index, or -1 */
+    struct csv_trow *rows;  /* data rows that are not blank */
+    size_t n;
+};
+
+/*
+ * Read file `file` into *t through `cols`: every record read, bad records
+ * reported (and kept out of t->rows), blank ones counted. Fatal errors as
+ * csv_to_events documents.
+ */
+int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
+                   size_t ncols, struct csv_table *t, struct hub_err *err);
+
+/* Find a header column by name (for recognising a file by its header). */
+bool csv_header_has(const struct csv_ctx *c, unsigned file, const char *name);
+
+/* Record a finding; an error marks the row bad. `col` is a layout column
+ * index of t (or -1 for the whole row). */
+void csv_row_error(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
+                   const char *what);
+void csv_row_warn(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
+                  const char *what);
+void csv_finding(struct csv_ctx *c, unsigned file, size_t row, size_t hcol,
+                 const char *column, enum csv_severity sev, const char *what);
+
+/* Settle the row counters of a table once its rows have been processed. */
+void csv_table_account(struct csv_ctx *c, const struct csv_table *t);
+
+/* ---- value checks (pure shape checks, no clock) ----------------------- */
+
+/* ISO 8601 / FHIR dateTime: YYYY, YYYY-MM, YYYY-MM-DD, or a date with
+ * Thh:mm[:ss[.fraction]] and an optional Z or +hh:mm offset. */
+bool csv_is_datetime(struct slice s);
+/* FHIR date: YYYY, YYYY-MM or YYYY-MM-DD, with real month and day. */
+bool csv_is_date(struct slice s);
+/* A decimal number as JSON writes it: -?digits(.digits)? */
+bool csv_is_number(struct slice s);
+/* Whole integer within int64 range. */
+bool csv_parse_int(struct slice s, int64_t *out);
+bool csv_ieq(struct slice s, const char *lit);     /* ASCII case-insensitive */
+/* Administrative sex as sent ("male", "F", "unknown") -> "M","F","O","U",
+ * or NULL when not recognised. */
+const char *csv_sex_code(struct slice s);
+
+/* ---- the patient block ------------------------------------------------ */
+
+#define CSV_MAX_IDS 4
+
+struct csv_ident {
+    struct slice value;
+    const char *system;     /* may be NULL */
+    struct slice system_s;  /* used when system is NULL */
+    const char *type;       /* "MR", "MA", "SS", or NULL */
+};
+
+struct csv_patient {
+    struct csv_ident ids[CSV_MAX_IDS];
+    size_t n_ids;
+    struct slice family, given, middle, birth_date;
+    const char *sex;
+    struct slice line1, line2, city, state, postal_code, county;
+    struct slice phone, phone_use;
+};
+
+void csv_write_patient(struct jw *w, const struct csv_patient *p);
+
+/* ---- screenings ------------------------------------------------------- */
+
+/* One row of a screening: an answered (or skipped) item. */
+struct csv_scr_row {
+    struct csv_table *t;
+    size_t ri;              /* index into t->rows */
+    int col_answer;         /* layout columns, for findings (-1: none) */
+    int col_flag;
+    int col_number;
+    struct slice question;
+    struct slice answer;    /* answer code */
+    struct slice number;    /* a numeric answer (SHIN-NY: the description
+                               column of a calculated item) */
+    struct slice absent;    /* data-absent reason code */
+    struct slice flag;      /* sender's positivity: POS/NEG/Y/N/... */
+};
+
+struct csv_screening {
+    struct slice instrument;
+    struct slice instrument_name;   /* the sender's, if the dict has none */
+    struct slice occurred_at;
+    struct slice facility;
+    const char *file_name;          /* for source.message_id */
+    size_t first_row;
+    const struct csv_patient *patient;
+    struct {                        /* screening-level warnings */
+        const char *field;
+        const char *what;
+    } pre[4];
+    size_t n_pre;
+    struct csv_scr_row *rows;
+    size_t n;
+    size_t cap;
+};
+
+/* Add a row; HUB_ELIMIT past CSV_MAX_SCREENING_ROWS. */
+int csv_screening_add(struct arena *a, struct csv_screening *s,
+                      const struct csv_scr_row *r);
+
+/*
+ * Score with the dictionary, compare with the sender's flags (warnings on
+ * the event and in the report), write screening.completed and, when any
+ * domain is positive, screening.positive; mark the rows used.
+ */
+int csv_screening_emit(struct csv_ctx *c, struct csv_screening *s,
+                       struct hub_err *err);
+
+/* A map from keys (slices into the input) to indexes, for grouping rows
+ * in linear time. Capacity fixed at init (a power of two, >= 2 * keys). */
+struct csv_map {
+    struct slice *k;
+    size_t *v;
+    size_t cap;
+};
+
+void csv_map_init(struct arena *a, struct csv_map *m, size_t max_keys);
+/* The index stored for `key`, or store `v` and return it. */
+size_t csv_map_get_or_put(struct csv_map *m, struct slice key, size_t v);
+/* The index for `key`, or (size_t)-1. */
+size_t csv_map_get(const struct csv_map *m, struct slice key);
+
+/* Small helpers for writing JSON from C strings built in the arena. */
+const char *csv_message_id(struct arena *a, const char *file, size_t row);
+
+/* Finish an event document and append it to c->out. */
+int csv_push_event(struct csv_ctx *c, struct jw *w, const char *type,
+                   struct hub_err *err);
+
+#endif

@@ -1,0 +1,482 @@
+/*
+ * csv_screen.c - one screening (rows that share a screening id) into
+ * screening.completed and screening.positive events.
+ *
+ * Positivity is the dictionary's (dict_score), from the answer codes. The
+ * sender's own flag (SHIN-NY POTENTIAL_NEED_INDICATED, our sender_positive)
+ * is only compared, per row:
+ *   - a positive flag agrees when the item is positive, or when the rule
+ *     the item belongs to is (the Hunger Vital Sign pair, where one
+ *     "sometimes true" makes the need; a safety item when the safety sum
+ *     reaches its threshold);
+ *   - a negative flag disagrees only when the item itself is positive
+ *     (one "never true" of the pair is a fair "no" for that question);
+ *   - a positive flag on an item with no answer disagrees (no need can be
+ *     determined); nothing is compared for a question or answer code the
+ *     dictionary does not know (that has its own warning).
+ * A disagreement becomes a warning on both events and in the report; it
+ * never changes the hub's verdict.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "csv/csv_int.h"
+
+int csv_screening_add(struct arena *a, struct csv_screening *s,
+                      const struct csv_scr_row *r)
+{
+    if (s->n >= CSV_MAX_SCREENING_ROWS)
+        return HUB_ELIMIT;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        struct csv_scr_row *nr = arena_alloc(a, cap * sizeof(*nr));
+        if (s->n)
+            memcpy(nr, s->rows, s->n * sizeof(*nr));
+        s->rows = nr;
+        s->cap = cap;
+    }
+    s->rows[s->n++] = *r;
+    return HUB_OK;
+}
+
+enum flag { FLAG_NONE, FLAG_POS, FLAG_NEG };
+
+static enum flag sender_flag(struct slice f)
+{
+    if (csv_ieq(f, "POS") || csv_ieq(f, "Y") || csv_ieq(f, "yes") ||
+        csv_ieq(f, "true") || csv_ieq(f, "positive"))
+        return FLAG_POS;
+    if (csv_ieq(f, "NEG") || csv_ieq(f, "N") || csv_ieq(f, "no") ||
+        csv_ieq(f, "false") || csv_ieq(f, "negative"))
+        return FLAG_NEG;
+    return FLAG_NONE;           /* empty, NA, or another interpretation */
+}
+
+/* One distinct question of the screening, in order of first appearance. */
+struct q {
+    struct slice question;
+    struct slice *answers;
+    size_t n_answers;
+    struct slice number;        /* first numeric answer as sent */
+    bool declined;              /* asked-declined */
+    const struct dict_sum *sum; /* the question is a sum's own code */
+    int flag;                   /* enum flag: POS if any row says POS,
+                                   else NEG if any says NEG */
+};
+
+struct warn {
+    const char *field;
+    const char *what;
+};
+
+struct emit {
+    struct csv_ctx *c;
+    struct csv_screening *s;
+    const struct dict_instrument *inst;
+    struct q *qs;
+    size_t nq;
+    size_t *row_q;              /* row -> question index */
+    struct dict_scoring sc;
+    struct warn *warns;
+    size_t n_warns, cap_warns;
+    const char **sender_domains;
+    size_t n_sender_domains;
+};
+
+static void add_warning(struct emit *e, const char *field, const char *what)
+{
+    if (e->n_warns == e->cap_warns) {
+        size_t cap = e->cap_warns ? e->cap_warns * 2 : 8;
+        struct warn *w = arena_alloc(e->c->a, cap * sizeof(*w));
+        if (e->n_warns)
+            memcpy(w, e->warns, e->n_warns * sizeof(*w));
+        e->warns = w;
+        e->cap_warns = cap;
+    }
+    e->warns[e->n_warns++] = (struct warn){ field, what };
+}
+
+static const char *item_field(struct arena *a, size_t qi, const char *tail)
+{
+    char tmp[64];
+    int n = snprintf(tmp, sizeof(tmp), "screening.items[%zu]%s", qi, tail);
+    return arena_strndup(a, tmp, (size_t)n);
+}
+
+static void add_domain(struct emit *e, const char *dom)
+{
+    if (dom == NULL)
+        return;
+    for (size_t i = 0; i < e->n_sender_domains; i++)
+        if (strcmp(e->sender_domains[i], dom) == 0)
+            return;
+    e->sender_domains[e->n_sender_domains++] = dom;
+}
+
+/*
+ * The verdict of the rule a question is a part of: its sum or derived item
+ * when it has one; otherwise its domain, when another item of the same
+ * domain made it positive (the AHC food pair has no rule of its own in the
+ * core panel). Not for the catch-all domain "sdoh-category-unspecified",
+ * which lumps unrelated items (safety, disability, education).
+ */
+static enum dict_verdict group_verdict(const struct emit *e, struct slice q,
+                                       const char *domain)
+{
+    for (size_t i = 0; i < e->sc.n_sums; i++) {
+        const struct dict_sum *s = e->sc.sums[i].sum;
+        for (size_t k = 0; s && k < s->n_items; k++)
+            if (slice_eq(q, s->items[k]))
+                return e->sc.sums[i].verdict;
+    }
+    for (size_t i = 0; i < e->sc.n_derived; i++) {
+        const struct dict_derived *dr = e->sc.derived[i].rule;
+        for (size_t k = 0; dr && k < dr->n_items; k++)
+            if (slice_eq(q, dr->items[k]))
+                return e->sc.derived[i].verdict;
+    }
+    if (domain == NULL || strcmp(domain, "sdoh-category-unspecified") == 0)
+        return DICT_UNKNOWN;
+    for (size_t i = 0; i < e->sc.n_positive_domains; i++)
+        if (strcmp(e->sc.positive_domains[i], domain) == 0)
+            return DICT_POSITIVE;
+    return DICT_UNKNOWN;
+}
+
+static const struct dict_sum_result *sum_result(const struct emit *e,
+                                                const struct dict_sum *s)
+{
+    for (size_t i = 0; i < e->sc.n_sums; i++)
+        if (e->sc.sums[i].sum == s)
+            return &e->sc.sums[i];
+    return NULL;
+}
+
+/* Gather the rows into distinct questions and score them. */
+static int score(struct emit *e, struct hub_err *err)
+{
+    struct csv_ctx *c = e->c;
+    struct csv_screening *s = e->s;
+
+    e->qs = arena_zalloc(c->a, s->n * sizeof(*e->qs));
+    e->row_q = arena_alloc(c->a, s->n * sizeof(size_t));
+    for (size_t i = 0; i < s->n; i++) {
+        struct csv_scr_row *r = &s->rows[i];
+        size_t qi;
+        for (qi = 0; qi < e->nq; qi++)
+            if (slice_eq_slice(e->qs[qi].question, r->question))
+                break;
+        if (qi == e->nq) {
+            e->qs[qi].question = r->question;
+            e->qs[qi].answers = arena_alloc(c->a, s->n * sizeof(struct slice));
+            e->qs[qi].sum = c->d ? dict_sum_find(c->d, e->inst, r->question)
+                                 : NULL;
+            e->nq++;
+        }
+        e->row_q[i] = qi;
+        struct q *q = &e->qs[qi];
+        if (r->answer.len) {
+            size_t k;
+            for (k = 0; k < q->n_answers; k++)
+                if (slice_eq_slice(q->answers[k], r->answer))
+                    break;
+            if (k == q->n_answers)
+                q->answers[q->n_answers++] = r->answer;
+        } else if (r->number.len && q->number.len == 0 &&
+                   csv_is_number(r->number)) {
+            q->number = r->number;
+        }
+        if (csv_ieq(r->absent, "asked-declined"))
+            q->declined = true;
+        enum flag fl = sender_flag(r->flag);
+        if (fl == FLAG_POS || (fl == FLAG_NEG && q->flag == FLAG_NONE))
+            q->flag = fl;
+    }
+
+    struct dict_response *resp = arena_zalloc(c->a, e->nq * sizeof(*resp));
+    for (size_t qi = 0; qi < e->nq; qi++) {
+        struct q *q = &e->qs[qi];
+        resp[qi].question = q->question;
+        resp[qi].answers = q->answers;
+        resp[qi].n_answers = q->n_answers;
+        int64_t v;
+        if (q->number.len && csv_parse_int(q->number, &v)) {
+            resp[qi].has_value = true;
+            resp[qi].value = v;
+        }
+        resp[qi].declined = q->n_answers == 0 && !resp[qi].has_value;
+    }
+    int rc = dict_score(c->d, c->a, e->inst, resp, e->nq, &e->sc);
+    if (rc)
+        return hub_err_set(err, rc, "screening", 0,
+                           "screening has more items than the limit");
+    return HUB_OK;
+}
+
+/* Unknown codes and the sender's flags, row by row. */
+static void compare(struct emit *e)
+{
+    struct csv_ctx *c = e->c;
+    struct csv_screening *s = e->s;
+
+    e->sender_domains = arena_alloc(c->a, (s->n + 1) * sizeof(char *));
+    for (size_t i = 0; i < s->n; i++) {
+        struct csv_scr_row *r = &s->rows[i];
+        size_t qi = e->row_q[i];
+        const struct q *q = &e->qs[qi];
+        const struct dict_item_result *ir = &e->sc.items[qi];
+        const struct dict_sum_result *sr = q->sum ? sum_result(e, q->sum)
+                                                  : NULL;
+
+        if (ir->item == NULL && q->sum == NULL) {
+            csv_row_warn(c, r->t, r->ri, -1,
+                         "question is not in the dictionary");
+            add_warning(e, item_field(c->a, qi, ".question"),
+                        "question is not in the dictionary");
+            continue;
+        }
+        if (ir->item && r->answer.len &&
+            dict_answer_find(ir->item, r->answer) == NULL) {
+            csv_row_warn(c, r->t, r->ri, r->col_answer,
+                         "answer code is not in the question's answer list");
+            add_warning(e, item_field(c->a, qi, ".answer"),
+                        "answer code is not in the question's answer list");
+            continue;
+        }
+        if (r->answer.len && r->absent.len)
+            csv_row_warn(c, r->t, r->ri, r->col_answer,
+                         "row has both an answer and a data-absent reason; "
+                         "the answer is used");
+
+        enum flag fl = sender_flag(r->flag);
+        if (fl == FLAG_NONE)
+            continue;
+        enum dict_verdict own = sr ? sr->verdict : ir->verdict;
+        const char *dom = sr ? q->sum->domain : ir->domain;
+        enum dict_verdict grp = sr ? DICT_UNKNOWN
+                                   : group_verdict(e, q->question, dom);
+        const char *what = NULL;
+        if (fl == FLAG_POS) {
+            add_domain(e, dom);
+            if (own == DICT_POSITIVE || grp == DICT_POSITIVE)
+                continue;
+            if (own == DICT_NEGATIVE || grp == DICT_NEGATIVE)
+                what = "sender flags a need that the answers do not show";
+            else
+                what = "sender flags a need but no answer determines one";
+        } else if (own == DICT_POSITIVE) {
+            what = "sender flags no need but the answer shows one";
+        }
+        if (what) {
+            csv_row_warn(c, r->t, r->ri, r->col_flag, what);
+            add_warning(e, item_field(c->a, qi, ".positive"), what);
+        }
+    }
+}
+
+/* The sender's total against the hub's sum, when both exist. */
+static void check_totals(struct emit *e)
+{
+    for (size_t qi = 0; qi < e->nq; qi++) {
+        const struct q *q = &e->qs[qi];
+        int64_t v;
+        if (!q->sum || !csv_parse_int(q->number, &v))
+            continue;
+        const struct dict_sum_result *sr = sum_result(e, q->sum);
+        if (sr && sr->complete && !sr->from_sender && sr->value != v) {
+            for (size_t i = 0; i < e->s->n; i++)
+                if (e->row_q[i] == qi)
+                    csv_row_warn(e->c, e->s->rows[i].t, e->s->rows[i].ri,
+                                 e->s->rows[i].col_number,
+                                 "sender's total differs from the sum of "
+                                 "the answers");
+            add_warning(e, item_field(e->c->a, qi, ".value"),
+                        "sender's total differs from the sum of the answers");
+        }
+    }
+}
+
+static void write_strs(struct jw *w, const char *key, const char **v,
+                       size_t n)
+{
+    if (n == 0)
+        return;
+    jw_key(w, key);
+    jw_arr_begin(w);
+    for (size_t i = 0; i < n; i++)
+        jw_cstr(w, v[i]);
+    jw_arr_end(w);
+}
+
+static void write_verdict(struct jw *w, enum dict_verdict v)
+{
+    if (v == DICT_UNKNOWN)
+        return;
+    jw_key(w, "positive");
+    jw_bool(w, v == DICT_POSITIVE);
+}
+
+static int write_event(struct emit *e, const char *type, struct hub_err *err)
+{
+    struct csv_ctx *c = e->c;
+    struct csv_screening *s = e->s;
+    struct jw w;
+
+    jw_init(&w, c->a, CSV_MAX_EVENT_BYTES);
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "type", type);
+    jw_key(&w, "source");
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "format", "csv");
+    jw_kv_cstr(&w, "message_id",
+               csv_message_id(c->a, s->file_name, s->first_row));
+    jw_kv_str(&w, "sending_facility", s->facility);
+    jw_obj_end(&w);
+    jw_kv_str(&w, "occurred_at", s->occurred_at);
+    csv_write_patient(&w, s->patient);
+
+    jw_key(&w, "screening");
+    jw_obj_begin(&w);
+    jw_kv_str(&w, "instrument", s->instrument);
+    if (e->inst && e->inst->name)
+        jw_kv_cstr(&w, "instrument_name", e->inst->name);
+    else
+        jw_kv_str(&w, "instrument_name", s->instrument_name);
+    jw_key(&w, "items");
+    jw_arr_begin(&w);
+    for (size_t qi = 0; qi < e->nq; qi++) {
+        const struct q *q = &e->qs[qi];
+        const struct dict_item_result *ir = &e->sc.items[qi];
+        const struct dict_sum_result *sr = q->sum ? sum_result(e, q->sum)
+                                                  : NULL;
+        jw_obj_begin(&w);
+        jw_kv_str(&w, "question", q->question);
+        if (q->n_answers == 1) {
+            jw_kv_str(&w, "answer", q->answers[0]);
+        } else if (q->n_answers > 1) {
+            jw_key(&w, "answers");
+            jw_arr_begin(&w);
+            for (size_t k = 0; k < q->n_answers; k++)
+                jw_str(&w, q->answers[k]);
+            jw_arr_end(&w);
+        } else if (q->number.len) {
+            jw_key(&w, "value");
+            jw_raw(&w, q->number);
+        }
+        const char *dom = ir->domain ? ir->domain
+                          : q->sum   ? q->sum->domain
+                                     : NULL;
+        jw_kv_cstr(&w, "domain", dom);
+        const char *label = ir->item ? ir->item->label
+                            : q->sum ? q->sum->label
+                                     : NULL;
+        jw_kv_cstr(&w, "label", label);
+        write_verdict(&w, sr ? sr->verdict : ir->verdict);
+        if (q->declined && q->n_answers == 0) {
+            jw_key(&w, "declined");
+            jw_bool(&w, true);
+        }
+        if (q->flag != FLAG_NONE) {
+            jw_key(&w, "sender_positive");
+            jw_bool(&w, q->flag == FLAG_POS);
+        }
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    write_strs(&w, "domains", e->sc.domains, e->sc.n_domains);
+    /* present even when empty: "screened and nothing positive" is a fact
+     * that reports count */
+    jw_key(&w, "positive_domains");
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < e->sc.n_positive_domains; i++)
+        jw_cstr(&w, e->sc.positive_domains[i]);
+    jw_arr_end(&w);
+    size_t nscores = 0;
+    for (size_t i = 0; i < e->sc.n_sums; i++)
+        if (e->sc.sums[i].complete)
+            nscores++;
+    if (nscores) {
+        jw_key(&w, "scores");
+        jw_arr_begin(&w);
+        for (size_t i = 0; i < e->sc.n_sums; i++) {
+            const struct dict_sum_result *sr = &e->sc.sums[i];
+            if (!sr->complete)
+                continue;
+            jw_obj_begin(&w);
+            jw_kv_cstr(&w, "code", sr->sum->code);
+            jw_kv_cstr(&w, "display", sr->sum->display);
+            jw_key(&w, "value");
+            jw_int(&w, sr->value);
+            write_verdict(&w, sr->verdict);
+            jw_kv_cstr(&w, "domain", sr->sum->domain);
+            jw_kv_cstr(&w, "label", sr->sum->label);
+            if (sr->from_sender) {
+                jw_key(&w, "from_sender");
+                jw_bool(&w, true);
+            }
+            jw_obj_end(&w);
+        }
+        jw_arr_end(&w);
+    }
+    bool any_flag = false;
+    for (size_t i = 0; i < s->n; i++)
+        if (sender_flag(s->rows[i].flag) != FLAG_NONE)
+            any_flag = true;
+    if (any_flag) {
+        jw_key(&w, "sender_positive_domains");
+        jw_arr_begin(&w);
+        for (size_t i = 0; i < e->n_sender_domains; i++)
+            jw_cstr(&w, e->sender_domains[i]);
+        jw_arr_end(&w);
+    }
+    jw_obj_end(&w);
+
+    if (e->n_warns || s->n_pre) {
+        jw_key(&w, "warnings");
+        jw_arr_begin(&w);
+        for (size_t i = 0; i < s->n_pre; i++) {
+            jw_obj_begin(&w);
+            jw_kv_cstr(&w, "field", s->pre[i].field);
+            jw_kv_cstr(&w, "what", s->pre[i].what);
+            jw_obj_end(&w);
+        }
+        for (size_t i = 0; i < e->n_warns; i++) {
+            jw_obj_begin(&w);
+            jw_kv_cstr(&w, "field", e->warns[i].field);
+            jw_kv_cstr(&w, "what", e->warns[i].what);
+            jw_obj_end(&w);
+        }
+        jw_arr_end(&w);
+    }
+    jw_obj_end(&w);
+    return csv_push_event(c, &w, type, err);
+}
+
+int csv_screening_emit(struct csv_ctx *c, struct csv_screening *s,
+                       struct hub_err *err)
+{
+    struct emit e = { .c = c, .s = s };
+    int rc;
+
+    if (s->n == 0)
+        return HUB_OK;
+    e.inst = dict_instrument_find(c->d, s->instrument);
+    if (e.inst == NULL) {
+        csv_row_warn(c, s->rows[0].t, s->rows[0].ri, -1,
+                     "instrument is not in the dictionary");
+        add_warning(&e, "screening.instrument",
+                    "instrument is not in the dictionary");
+    }
+    if ((rc = score(&e, err)) != HUB_OK)
+        return rc;
+    compare(&e);
+    check_totals(&e);
+    if ((rc = write_event(&e, "screening.completed", err)) != HUB_OK)
+        return rc;
+    if (e.sc.n_positive_domains &&
+        (rc = write_event(&e, "screening.positive", err)) != HUB_OK)
+        return rc;
+    for (size_t i = 0; i < s->n; i++)
+        s->rows[i].t->rows[s->rows[i].ri].used = true;
+    return HUB_OK;
+}

@@ -1,0 +1,533 @@
+/*
+ * csv_util.c - what every CSV layout shares: reading a file through a
+ * column list into a table, findings and row accounting, value shape
+ * checks, the patient block, and the report's JSON.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csv/csv_int.h"
+
+bool csv_ieq(struct slice s, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (s.len != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = (unsigned char)s.p[i], y = (unsigned char)lit[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x + 32);
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y + 32);
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+
+/* ---- findings ---------------------------------------------------------- */
+
+void csv_finding(struct csv_ctx *c, unsigned file, size_t row, size_t hcol,
+                 const char *column, enum csv_severity sev, const char *what)
+{
+    struct csv_report *r = c->rep;
+    if (sev == CSV_SEV_ERROR)
+        r->errors++;
+    else
+        r->warnings++;
+    if (r->n >= CSV_MAX_FINDINGS) {
+        r->dropped++;
+        return;
+    }
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 16;
+        struct csv_finding *f = arena_alloc(c->a, cap * sizeof(*f));
+        if (r->n)
+            memcpy(f, r->f, r->n * sizeof(*f));
+        r->f = f;
+        r->cap = cap;
+    }
+    r->f[r->n++] = (struct csv_finding){ file, row, hcol, column, sev, what };
+}
+
+static void row_finding(struct csv_ctx *c, struct csv_table *t, size_t ri,
+                        int col, enum csv_severity sev, const char *what)
+{
+    size_t hcol = 0;
+    const char *name = NULL;
+    if (col >= 0 && (size_t)col < t->ncols) {
+        name = t->cols[col].name;
+        if (t->hidx[col] >= 0)
+            hcol = (size_t)t->hidx[col] + 1;
+    }
+    csv_finding(c, t->file, t->rows[ri].row, hcol, name, sev, what);
+}
+
+void csv_row_error(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
+                   const char *what)
+{
+    t->rows[ri].bad = true;
+    row_finding(c, t, ri, col, CSV_SEV_ERROR, what);
+}
+
+void csv_row_warn(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
+                  const char *what)
+{
+    row_finding(c, t, ri, col, CSV_SEV_WARNING, what);
+}
+
+void csv_table_account(struct csv_ctx *c, const struct csv_table *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->rows[i].bad)
+            c->rep->rows_rejected++;
+        else
+            c->rep->rows_used++;
+    }
+}
+
+/* ---- reading a file into a table -------------------------------------- */
+
+static int locate(struct csv_ctx *c, struct hub_err *err, int code,
+                  unsigned file, const struct hub_err *inner)
+{
+    char field[128];
+    snprintf(field, sizeof(field), "%u:%.100s", file, inner->field);
+    return hub_err_set(err, code, field, inner->offset, inner->what);
+    (void)c;
+}
+
+int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
+                   size_t ncols, struct csv_table *t, struct hub_err *err)
+{
+    const struct csv_file *f = &c->files[file];
+    struct csv_reader r;
+    struct csv_row row;
+    struct hub_err e = { 0 };
+    const char **hname = NULL;
+    size_t hn = 0;
+    int rc;
+
+    memset(t, 0, sizeof(*t));
+    t->file = file;
+    t->cols = cols;
+    t->ncols = ncols;
+    t->hidx = arena_alloc(c->a, ncols * sizeof(int));
+    for (size_t i = 0; i < ncols; i++)
+        t->hidx[i] = -1;
+
+    csv_reader_init(&r, c->a, ',', NULL);
+    csv_reader_feed(&r, f->p, f->len, true);
+    size_t cap = 0;
+    while ((rc = csv_read_row(&r, &row, &e)) == 1) {
+        if (row.row == 1) {
+            if (row.err)
+                return hub_err_set(err, HUB_EINVALID, "header", row.offset,
+                                   row.err_what);
+            hn = row.n;
+            hname = arena_alloc(c->a, (hn ? hn : 1) * sizeof(*hname));
+            for (size_t i = 0; i < hn; i++) {
+                struct slice h = slice_trim(row.f[i]);
+                hname[i] = arena_slice_dup(c->a, h);
+                for (size_t k = 0; k < ncols; k++) {
+                    if (t->hidx[k] >= 0)
+                        continue;
+                    if (csv_ieq(h, cols[k].name) ||
+                        (cols[k].alias && csv_ieq(h, cols[k].alias)))
+                        t->hidx[k] = (int)i;
+                }
+            }
+            for (size_t k = 0; k < ncols; k++) {
+                if (cols[k].required && t->hidx[k] < 0) {
+                    char field[128];
+                    snprintf(field, sizeof(field), "%u:%s", file,
+                             cols[k].name);
+                    return hub_err_set(err, HUB_EINVALID, field, 0,
+                                       "required column is missing");
+                }
+            }
+            continue;
+        }
+        c->rep->rows++;
+        if (row.empty && row.err == HUB_OK) {
+            c->rep->rows_blank++;
+            continue;
+        }
+        if (row.err) {
+            size_t hc = row.err_col;
+            const char *name = hc >= 1 && hc <= hn ? hname[hc - 1] : NULL;
+            csv_finding(c, file, row.row, hc, name, CSV_SEV_ERROR,
+                        row.err_what);
+            c->rep->rows_rejected++;
+            continue;
+        }
+        if (t->n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            struct csv_trow *nr = arena_alloc(c->a, ncap * sizeof(*nr));
+            if (t->n)
+                memcpy(nr, t->rows, t->n * sizeof(*nr));
+            t->rows = nr;
+            cap = ncap;
+        }
+        struct csv_trow *tr = &t->rows[t->n++];
+        tr->row = row.row;
+        tr->bad = false;
+        tr->used = false;
+        tr->v = arena_alloc(c->a, ncols * sizeof(struct slice));
+        for (size_t k = 0; k < ncols; k++)
+            tr->v[k] = t->hidx[k] >= 0
+                           ? slice_trim(csv_row_field(&row, (size_t)t->hidx[k]))
+                           : SLICE_NULL;
+    }
+    if (rc < 0)
+        return locate(c, err, rc, file, &e);
+    if (hname == NULL)
+        return hub_err_set(err, HUB_EINVALID, f->name ? f->name : "file", 0,
+                           "file has no header row");
+    return HUB_OK;
+}
+
+bool csv_header_has(const struct csv_ctx *c, unsigned file, const char *name)
+{
+    const struct csv_file *f = &c->files[file];
+    const char *p = f->p, *end = f->p + f->len;
+    if (f->len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
+    /* scan only the first line: headers hold no quotes in these layouts */
+    size_t n = strlen(name);
+    while (p < end && *p != '\n' && *p != '\r') {
+        const char *s = p;
+        while (p < end && *p != ',' && *p != '\n' && *p != '\r')
+            p++;
+        if (csv_ieq(slice_trim((struct slice){ s, (size_t)(p - s) }), name))
+            return true;
+        if (p < end && *p == ',')
+            p++;
+    }
+    (void)n;
+    return false;
+}
+
+/* ---- value shapes ------------------------------------------------------ */
+
+static bool digits(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+    return true;
+}
+
+static int num2(const char *p)
+{
+    return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+bool csv_is_date(struct slice s)
+{
+    if (s.len != 4 && s.len != 7 && s.len != 10)
+        return false;
+    if (!digits(s.p, 4))
+        return false;
+    if (s.len >= 7) {
+        if (s.p[4] != '-' || !digits(s.p + 5, 2))
+            return false;
+        int m = num2(s.p + 5);
+        if (m < 1 || m > 12)
+            return false;
+        if (s.len == 10) {
+            if (s.p[7] != '-' || !digits(s.p + 8, 2))
+                return false;
+            static const int mdays[] = { 31, 29, 31, 30, 31, 30,
+                                         31, 31, 30, 31, 30, 31 };
+            int d = num2(s.p + 8);
+            int y = (s.p[0] - '0') * 1000 + (s.p[1] - '0') * 100 +
+                    num2(s.p + 2);
+            bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+            int max = m == 2 && !leap ? 28 : mdays[m - 1];
+            if (d < 1 || d > max)
+                return false;
+        }
+    }
+    return true;
+}
+
+bool csv_is_datetime(struct slice s)
+{
+    if (s.len <= 10)
+        return csv_is_date(s);
+    if (!csv_is_date((struct slice){ s.p, 10 }) || s.p[10] != 'T')
+        return false;
+    const char *p = s.p + 11, *end = s.p + s.len;
+    /* hh:mm */
+    if (end - p < 5 || !digits(p, 2) || p[2] != ':' || !digits(p + 3, 2))
+        return false;
+    if (num2(p) > 23 || num2(p + 3) > 59)
+        return false;
+    p += 5;
+    if (p < end && *p == ':') {
+        if (end - p < 3 || !digits(p + 1, 2) || num2(p + 1) > 60)
+            return false;
+        p += 3;
+        if (p < end && *p == '.') {
+            const char *f = ++p;
+            while (p < end && *p >= '0' && *p <= '9')
+                p++;
+            if (p == f || p - f > 9)
+                return false;
+        }
+    }
+    if (p == end)
+        return true;
+    if (*p == 'Z')
+        return p + 1 == end;
+    if ((*p == '+' || *p == '-') && end - p == 6 && digits(p + 1, 2) &&
+        p[3] == ':' && digits(p + 4, 2))
+        return num2(p + 1) <= 14 && num2(p + 4) <= 59;
+    return false;
+}
+
+bool csv_is_number(struct slice s)
+{
+    size_t i = 0;
+    if (i < s.len && s.p[i] == '-')
+        i++;
+    size_t d = i;
+    while (i < s.len && s.p[i] >= '0' && s.p[i] <= '9')
+        i++;
+    if (i == d || i - d > 15)
+        return false;
+    if (s.p[d] == '0' && i - d > 1)
+        return false;               /* JSON has no leading zeros */
+    if (i < s.len && s.p[i] == '.') {
+        size_t f = ++i;
+        while (i < s.len && s.p[i] >= '0' && s.p[i] <= '9')
+            i++;
+        if (i == f || i - f > 6)
+            return false;
+    }
+    return i == s.len;
+}
+
+bool csv_parse_int(struct slice s, int64_t *out)
+{
+    char tmp[24];
+    if (s.len == 0 || s.len >= sizeof(tmp))
+        return false;
+    memcpy(tmp, s.p, s.len);
+    tmp[s.len] = '\0';
+    if (!((tmp[0] >= '0' && tmp[0] <= '9') || tmp[0] == '-'))
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(tmp, &end, 10);
+    if (errno || end == tmp || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+const char *csv_sex_code(struct slice s)
+{
+    if (csv_ieq(s, "male") || csv_ieq(s, "m"))
+        return "M";
+    if (csv_ieq(s, "female") || csv_ieq(s, "f"))
+        return "F";
+    if (csv_ieq(s, "other") || csv_ieq(s, "o"))
+        return "O";
+    if (csv_ieq(s, "unknown") || csv_ieq(s, "u") || csv_ieq(s, "unk"))
+        return "U";
+    return NULL;
+}
+
+/* ---- the patient block ------------------------------------------------- */
+
+void csv_write_patient(struct jw *w, const struct csv_patient *p)
+{
+    jw_key(w, "patient");
+    jw_obj_begin(w);
+    if (p->n_ids) {
+        jw_key(w, "identifiers");
+        jw_arr_begin(w);
+        for (size_t i = 0; i < p->n_ids; i++) {
+            const struct csv_ident *id = &p->ids[i];
+            jw_obj_begin(w);
+            jw_kv_str(w, "value", id->value);
+            if (id->system)
+                jw_kv_cstr(w, "system", id->system);
+            else
+                jw_kv_str(w, "system", id->system_s);
+            jw_kv_cstr(w, "type", id->type);
+            jw_obj_end(w);
+        }
+        jw_arr_end(w);
+    }
+    if (p->family.len || p->given.len) {
+        jw_key(w, "names");
+        jw_arr_begin(w);
+        jw_obj_begin(w);
+        jw_kv_str(w, "family", p->family);
+        if (p->given.len || p->middle.len) {
+            jw_key(w, "given");
+            jw_arr_begin(w);
+            if (p->given.len)
+                jw_str(w, p->given);
+            if (p->middle.len)
+                jw_str(w, p->middle);
+            jw_arr_end(w);
+        }
+        jw_obj_end(w);
+        jw_arr_end(w);
+    }
+    jw_kv_str(w, "birth_date", p->birth_date);
+    jw_kv_cstr(w, "sex", p->sex);
+    if (p->line1.len || p->line2.len || p->city.len || p->state.len ||
+        p->postal_code.len || p->county.len) {
+        jw_key(w, "addresses");
+        jw_arr_begin(w);
+        jw_obj_begin(w);
+        if (p->line1.len || p->line2.len) {
+            jw_key(w, "lines");
+            jw_arr_begin(w);
+            if (p->line1.len)
+                jw_str(w, p->line1);
+            if (p->line2.len)
+                jw_str(w, p->line2);
+            jw_arr_end(w);
+        }
+        jw_kv_str(w, "city", p->city);
+        jw_kv_str(w, "state", p->state);
+        jw_kv_str(w, "postal_code", p->postal_code);
+        jw_kv_str(w, "county", p->county);
+        jw_obj_end(w);
+        jw_arr_end(w);
+    }
+    if (p->phone.len) {
+        jw_key(w, "phones");
+        jw_arr_begin(w);
+        jw_obj_begin(w);
+        jw_kv_str(w, "value", p->phone);
+        jw_kv_str(w, "use", p->phone_use);
+        jw_obj_end(w);
+        jw_arr_end(w);
+    }
+    jw_obj_end(w);
+}
+
+const char *csv_message_id(struct arena *a, const char *file, size_t row)
+{
+    size_t n = strlen(file) + 24;
+    char *s = arena_alloc(a, n);
+    snprintf(s, n, "%s#%zu", file, row);
+    return s;
+}
+
+int csv_push_event(struct csv_ctx *c, struct jw *w, const char *type,
+                   struct hub_err *err)
+{
+    struct slice json;
+    int rc = jw_finish(w, &json);
+    if (rc)
+        return hub_err_set(err, rc, "event", 0, "event is larger than the limit");
+    rc = canon_list_push(c->a, c->out, type, json);
+    if (rc)
+        return hub_err_set(err, rc, "events", 0,
+                           "upload makes more events than the limit");
+    c->rep->events++;
+    return HUB_OK;
+}
+
+/* ---- grouping ---------------------------------------------------------- */
+
+void csv_map_init(struct arena *a, struct csv_map *m, size_t max_keys)
+{
+    size_t cap = 16;
+    while (cap < 2 * max_keys + 1)
+        cap *= 2;
+    m->cap = cap;
+    m->k = arena_zalloc(a, cap * sizeof(*m->k));
+    m->v = arena_alloc(a, cap * sizeof(*m->v));
+}
+
+static size_t map_slot(const struct csv_map *m, struct slice key)
+{
+    uint64_t h = 1469598103934665603ull;        /* FNV-1a */
+    for (size_t i = 0; i < key.len; i++)
+        h = (h ^ (unsigned char)key.p[i]) * 1099511628211ull;
+    size_t i = (size_t)h & (m->cap - 1);
+    /* an empty key is stored as a non-NULL pointer, so NULL marks free */
+    while (m->k[i].p && !slice_eq_slice(m->k[i], key))
+        i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+size_t csv_map_get_or_put(struct csv_map *m, struct slice key, size_t v)
+{
+    size_t i = map_slot(m, key);
+    if (m->k[i].p)
+        return m->v[i];
+    m->k[i] = key.p ? key : (struct slice){ "", 0 };
+    m->v[i] = v;
+    return v;
+}
+
+size_t csv_map_get(const struct csv_map *m, struct slice key)
+{
+    size_t i = map_slot(m, key);
+    return m->k[i].p ? m->v[i] : (size_t)-1;
+}
+
+/* ---- the report -------------------------------------------------------- */
+
+int csv_report_json(struct arena *a, const struct csv_report *r,
+                    struct slice *out)
+{
+    struct jw w;
+    jw_init(&w, a, 16u << 20);
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "kind", r->kind);
+    jw_kv_cstr(&w, "message_id", r->message_id);
+    jw_key(&w, "rows");
+    jw_int(&w, (int64_t)r->rows);
+    jw_key(&w, "used");
+    jw_int(&w, (int64_t)r->rows_used);
+    jw_key(&w, "rejected");
+    jw_int(&w, (int64_t)r->rows_rejected);
+    jw_key(&w, "blank");
+    jw_int(&w, (int64_t)r->rows_blank);
+    jw_key(&w, "events");
+    jw_int(&w, (int64_t)r->events);
+    jw_key(&w, "errors");
+    jw_int(&w, (int64_t)r->errors);
+    jw_key(&w, "warnings");
+    jw_int(&w, (int64_t)r->warnings);
+    jw_key(&w, "findings");
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < r->n; i++) {
+        const struct csv_finding *f = &r->f[i];
+        jw_obj_begin(&w);
+        if (f->file < r->n_files && r->files[f->file].name)
+            jw_kv_cstr(&w, "file", r->files[f->file].name);
+        if (f->row) {
+            jw_key(&w, "row");
+            jw_int(&w, (int64_t)f->row);
+        }
+        if (f->col) {
+            jw_key(&w, "col");
+            jw_int(&w, (int64_t)f->col);
+        }
+        jw_kv_cstr(&w, "column", f->column);
+        jw_kv_cstr(&w, "severity",
+                   f->severity == CSV_SEV_ERROR ? "error" : "warning");
+        jw_kv_cstr(&w, "what", f->what);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_key(&w, "findings_dropped");
+    jw_int(&w, (int64_t)r->dropped);
+    jw_obj_end(&w);
+    return jw_finish(&w, out);
+}

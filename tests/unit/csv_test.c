@@ -1,0 +1,573 @@
+/*
+ * csv_test.c - the CSV layouts: golden files (tests/data/csv: the SHIN-NY
+ * sets and the hub's own layouts, each beside the events and report
+ * expected from reading it), hostile input, positivity disagreements, and
+ * the upload's idempotency key.
+ */
+#include <cjson/cJSON.h>
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/dict.h"
+#include "common/hub_err.h"
+#include "csv/csv.h"
+#include "dict_files.h"
+
+static struct dict *D;
+static struct arena A;
+
+static const char *root(void)
+{
+    const char *r = getenv("HUB_ROOT");
+    return r ? r : ".";
+}
+
+static void setup(void)
+{
+    struct dict_err err;
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s/schemas/dict", root());
+    int rc = dict_files_load(dir, &D, &err);
+    cr_assert_eq(rc, HUB_OK, "dict: %s %s: %s", err.file, err.path,
+                 err.what ? err.what : "");
+    arena_init(&A, 64 * 1024);
+}
+
+static void teardown(void)
+{
+    dict_free(D);
+    arena_release(&A);
+}
+
+TestSuite(csv, .init = setup, .fini = teardown);
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = arena_alloc(&A, (size_t)n + 1);
+    *len = fread(p, 1, (size_t)n, f);
+    p[*len] = '\0';
+    fclose(f);
+    return p;
+}
+
+static const char *sha256_hex(const char *p, size_t len)
+{
+    unsigned char md[32];
+    unsigned int ml = 0;
+    char *hex = arena_alloc(&A, 65);
+    EVP_Digest(p, len, md, &ml, EVP_sha256(), NULL);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return hex;
+}
+
+/* One file of tests/data/csv (path relative to it). */
+static struct csv_file data_file(const char *rel)
+{
+    char path[1024];
+    struct csv_file f;
+    snprintf(path, sizeof(path), "%s/tests/data/csv/%s", root(), rel);
+    f.p = slurp(path, &f.len);
+    const char *slash = strrchr(rel, '/');
+    f.name = slash ? slash + 1 : rel;
+    f.sha256 = sha256_hex(f.p, f.len);
+    return f;
+}
+
+static int by_name(const void *x, const void *y)
+{
+    return strcmp(((const struct csv_file *)x)->name,
+                  ((const struct csv_file *)y)->name);
+}
+
+/* Every *.csv of a set directory, sorted by name. */
+static size_t set_files(const char *set, struct csv_file *files, size_t max)
+{
+    char dir[1024];
+    snprintf(dir, sizeof(dir), "%s/tests/data/csv/%s", root(), set);
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d, "cannot open %s", dir);
+    struct dirent *de;
+    size_t n = 0;
+    while ((de = readdir(d)) && n < max) {
+        size_t l = strlen(de->d_name);
+        if (l < 4 || strcmp(de->d_name + l - 4, ".csv") != 0)
+            continue;
+        char rel[600];
+        snprintf(rel, sizeof(rel), "%s/%s", set, de->d_name);
+        files[n] = data_file(arena_strndup(&A, rel, strlen(rel)));
+        n++;
+    }
+    closedir(d);
+    qsort(files, n, sizeof(files[0]), by_name);
+    return n;
+}
+
+static char *events_json(const struct canon_list *l)
+{
+    struct buf b;
+    buf_init(&b, &A, 64u << 20);
+    buf_putc(&b, '[');
+    for (size_t i = 0; i < l->n; i++) {
+        if (i)
+            buf_putc(&b, ',');
+        buf_append(&b, l->ev[i].json.p, l->ev[i].json.len);
+    }
+    buf_putc(&b, ']');
+    return b.p;
+}
+
+/* Compare a JSON text with a golden file, as JSON values. */
+static void assert_golden(const char *got, const char *golden)
+{
+    char path[1024];
+    size_t len;
+    snprintf(path, sizeof(path), "%s/tests/data/csv/%s", root(), golden);
+    const char *want = slurp(path, &len);
+    cJSON *g = cJSON_Parse(got), *w = cJSON_Parse(want);
+    cr_assert_not_null(g, "output is not JSON: %s", got);
+    cr_assert_not_null(w, "%s is not JSON", golden);
+    bool same = cJSON_Compare(g, w, true);
+    if (!same) {
+        char *pretty = cJSON_Print(g);
+        fprintf(stderr, "== %s differs; got:\n%s\n", golden, pretty);
+        free(pretty);
+    }
+    cJSON_Delete(g);
+    cJSON_Delete(w);
+    cr_assert(same, "output differs from %s", golden);
+}
+
+static void check_golden(const char *kind, struct csv_file *files, size_t n,
+                         const char *name)
+{
+    struct canon_list out = { 0 };
+    struct csv_report rep;
+    struct hub_err err = { 0 };
+    struct slice rj;
+    char golden[256];
+
+    int rc = csv_to_events(&A, D, kind, files, n, &out, &rep, &err);
+    cr_assert_eq(rc, HUB_OK, "rc %d at %s: %s", rc, err.field,
+                 err.what ? err.what : "");
+    for (size_t i = 0; i < out.n; i++)
+        cr_assert(canon_topic_known(out.ev[i].type));
+    snprintf(golden, sizeof(golden), "%s.events.json", name);
+    assert_golden(events_json(&out), golden);
+    cr_assert_eq(csv_report_json(&A, &rep, &rj), HUB_OK);
+    snprintf(golden, sizeof(golden), "%s.report.json", name);
+    assert_golden(rj.p, golden);
+}
+
+/* ---- goldens ------------------------------------------------------------ */
+
+Test(csv, shinny_lakeside_set_gives_the_expected_events_and_report)
+{
+    struct csv_file files[8];
+    size_t n = set_files("shinny-1115-lakeside-set1", files, 8);
+    cr_assert_eq(n, 4);
+    check_golden("shinny", files, n, "shinny-1115-lakeside-set1");
+}
+
+Test(csv, shinny_riverbend_messy_set_gives_the_expected_events_and_report)
+{
+    struct csv_file files[8];
+    size_t n = set_files("shinny-1115-riverbend-set2", files, 8);
+    cr_assert_eq(n, 4);
+    check_golden("shinny", files, n, "shinny-1115-riverbend-set2");
+}
+
+Test(csv, simple_screenings_layout_gives_the_expected_events_and_report)
+{
+    struct csv_file f = data_file("screenings-simple.csv");
+    check_golden("screenings", &f, 1, "screenings-simple");
+}
+
+Test(csv, referral_status_layout_gives_the_expected_events_and_report)
+{
+    struct csv_file f = data_file("referral-status-simple.csv");
+    check_golden("referral-status", &f, 1, "referral-status-simple");
+}
+
+/* ---- helpers for inline files ------------------------------------------- */
+
+#define SCR_HEADER                                                           \
+    "screening_id,patient_id,instrument,screened_at,question,answer,value,"  \
+    "absent_reason,sender_positive,address_line\r\n"
+
+struct run {
+    int rc;
+    struct canon_list out;
+    struct csv_report rep;
+    struct hub_err err;
+};
+
+static struct run run1(const char *kind, const char *name, const char *p,
+                       size_t len)
+{
+    struct run r;
+    memset(&r, 0, sizeof(r));
+    struct csv_file *f = arena_zalloc(&A, sizeof(*f));
+    f->name = name;
+    f->p = p;
+    f->len = len;
+    r.rc = csv_to_events(&A, D, kind, f, 1, &r.out, &r.rep, &r.err);
+    return r;
+}
+
+#define RUN(kind, lit) run1(kind, "t.csv", lit, sizeof(lit) - 1)
+
+static const struct csv_finding *finding(const struct csv_report *r,
+                                         size_t row, const char *what)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->f[i].row == row && strstr(r->f[i].what, what))
+            return &r->f[i];
+    return NULL;
+}
+
+/* ---- RFC 4180 through a layout ---------------------------------------- */
+
+Test(csv, quoted_commas_newlines_and_doubled_quotes_reach_the_event)
+{
+    struct run r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,71802-3,LA31994-9,,,,"
+        "\"\"\"The Lofts\"\", 4 Main St\r\nRear door\"\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 2);   /* completed + positive */
+    cr_assert(strstr(r.out.ev[0].json.p,
+                     "\"lines\":[\"\\\"The Lofts\\\", 4 Main St\\r\\n"
+                     "Rear door\"]") != NULL, "%s", r.out.ev[0].json.p);
+}
+
+Test(csv, a_bom_and_lf_line_ends_are_accepted)
+{
+    struct run r = RUN("screenings",
+        "\xEF\xBB\xBF" "screening_id,patient_id,instrument,screened_at,"
+        "question,answer\n"
+        "S1,P1,96777-8,2026-01-02,93030-5,LA33-6\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 1);
+    cr_assert_eq(r.out.n, 2);
+}
+
+/* ---- hostile input -------------------------------------------------------- */
+
+Test(csv, mismatched_columns_reject_the_row_by_column_and_keep_the_rest)
+{
+    struct run r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,96779-4,LA33-6,,,,,extra\r\n"
+        "S1,P1,96777-8\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 1);
+    cr_assert_eq(r.rep.rows_rejected, 2);
+    const struct csv_finding *f =
+        finding(&r.rep, 3, "more columns than the header");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 11);
+    f = finding(&r.rep, 4, "fewer columns than the header");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 4);
+    cr_assert_str_eq(f->column, "screened_at");
+}
+
+Test(csv, an_unterminated_quote_refuses_the_file_naming_row_and_column)
+{
+    struct run r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,,,,ok\r\n"
+        "S1,P1,96777-8,2026-01-02,96779-4,LA33-6,,,,\"never closed\r\n"
+        "S2,P2,96777-8,2026-01-02,96779-4,LA33-6,,,,\r\n");
+    cr_assert_eq(r.rc, HUB_ESYNTAX);
+    cr_assert_str_eq(r.err.field, "0:row 3 col 10");
+    cr_assert_str_eq(r.err.what, "quoted field is not terminated");
+    cr_assert_eq(r.out.n, 0);
+}
+
+Test(csv, nul_bytes_reject_only_their_row)
+{
+    static const char in[] =
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,93030-5,LA\0-6,,,,\r\n"
+        "S2,P2,96777-8,2026-01-02,93030-5,LA33-6,,,,\r\n";
+    struct run r = run1("screenings", "t.csv", in, sizeof(in) - 1);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_rejected, 1);
+    cr_assert_eq(r.rep.rows_used, 1);
+    const struct csv_finding *f = finding(&r.rep, 2, "NUL byte");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 6);
+}
+
+Test(csv, a_header_wider_than_the_column_limit_refuses_the_file)
+{
+    struct buf b;
+    buf_init(&b, &A, 1u << 20);
+    buf_puts(&b, "screening_id,patient_id,instrument,screened_at,question");
+    for (unsigned i = 0; i < CSV_MAX_COLS; i++)
+        buf_printf(&b, ",x%u", i);
+    buf_puts(&b, "\r\n");
+    struct run r = run1("screenings", "t.csv", b.p, b.len);
+    cr_assert_eq(r.rc, HUB_ELIMIT);
+    cr_assert(strstr(r.err.field, "col 257") != NULL, "%s", r.err.field);
+}
+
+Test(csv, one_row_past_the_row_limit_refuses_the_file)
+{
+    struct buf b;
+    buf_init(&b, &A, 16u << 20);
+    buf_puts(&b, "screening_id,patient_id,instrument,screened_at,question\n");
+    for (unsigned i = 1; i < CSV_MAX_ROWS; i++)
+        buf_puts(&b, ",,,,\n");
+    struct run ok = run1("screenings", "t.csv", b.p, b.len);
+    cr_assert_eq(ok.rc, HUB_OK);
+    cr_assert_eq(ok.rep.rows_blank, CSV_MAX_ROWS - 1);
+    buf_puts(&b, ",,,,\n");
+    struct run over = run1("screenings", "t.csv", b.p, b.len);
+    cr_assert_eq(over.rc, HUB_ELIMIT);
+    cr_assert_str_eq(over.err.what, "more rows than the limit");
+}
+
+Test(csv, bom_only_and_empty_files_are_refused_as_having_no_header)
+{
+    struct run r = RUN("screenings", "\xEF\xBB\xBF");
+    cr_assert_eq(r.rc, HUB_EINVALID);
+    cr_assert_str_eq(r.err.what, "file has no header row");
+    r = run1("referral-status", "t.csv", "", 0);
+    cr_assert_eq(r.rc, HUB_EINVALID);
+    cr_assert_str_eq(r.err.what, "file has no header row");
+}
+
+Test(csv, a_missing_required_column_refuses_the_file_naming_it)
+{
+    struct run r = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at\r\n"
+        "S1,P1,96777-8,2026-01-02\r\n");
+    cr_assert_eq(r.rc, HUB_EINVALID);
+    cr_assert_str_eq(r.err.field, "0:question");
+    cr_assert_str_eq(r.err.what, "required column is missing");
+}
+
+Test(csv, an_unknown_kind_is_unsupported)
+{
+    struct run r = RUN("rosters", SCR_HEADER);
+    cr_assert_eq(r.rc, HUB_EUNSUPPORTED);
+}
+
+Test(csv, a_screening_longer_than_its_row_limit_rejects_the_extra_rows)
+{
+    struct buf b;
+    buf_init(&b, &A, 1u << 20);
+    buf_puts(&b, SCR_HEADER);
+    for (unsigned i = 0; i < CSV_MAX_SCREENING_ROWS + 2; i++)
+        buf_puts(&b, "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,,,,\r\n");
+    struct run r = run1("screenings", "t.csv", b.p, b.len);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_rejected, 2);
+    cr_assert_eq(r.rep.rows_used, CSV_MAX_SCREENING_ROWS);
+}
+
+/* ---- positivity ------------------------------------------------------------ */
+
+Test(csv, sender_positive_on_a_negative_answer_warns_and_does_not_override)
+{
+    struct run r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,71802-3,LA31993-1,,,POS,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 1);       /* completed only: nothing positive */
+    const char *j = r.out.ev[0].json.p;
+    cr_assert(strstr(j, "\"positive\":false,\"sender_positive\":true"), "%s",
+              j);
+    cr_assert(strstr(j, "\"warnings\":[{\"field\":\"screening.items[0]"
+                        ".positive\",\"what\":\"sender flags a need that "
+                        "the answers do not show\"}]"), "%s", j);
+    const struct csv_finding *f = finding(&r.rep, 2, "sender flags a need");
+    cr_assert_not_null(f);
+    cr_assert_str_eq(f->column, "sender_positive");
+    cr_assert_eq(f->severity, CSV_SEV_WARNING);
+}
+
+Test(csv, sender_negative_on_a_positive_answer_warns_and_stays_positive)
+{
+    struct run r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,,,NEG,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 2);
+    cr_assert_str_eq(r.out.ev[1].type, "screening.positive");
+    cr_assert(strstr(r.out.ev[1].json.p, "sender flags no need but the "
+                                         "answer shows one"));
+    cr_assert(strstr(r.out.ev[1].json.p,
+                     "\"positive_domains\":[\"transportation-insecurity\"]"));
+}
+
+Test(csv, safety_sum_of_10_is_negative_and_11_positive_with_flags_compared)
+{
+    /* 1+3+2+4 = 10, flagged NEG: agrees; 2+4+3+2 = 11 flagged POS: agrees */
+    struct run r = RUN("screenings",
+        SCR_HEADER
+        "A,P1,96777-8,2026-01-02,95618-5,LA6270-8,,,NEG,\r\n"
+        "A,P1,96777-8,2026-01-02,95617-7,LA10082-8,,,NEG,\r\n"
+        "A,P1,96777-8,2026-01-02,95616-9,LA10066-1,,,NEG,\r\n"
+        "A,P1,96777-8,2026-01-02,95615-1,LA16644-9,,,NEG,\r\n"
+        "B,P2,96777-8,2026-01-02,95618-5,LA10066-1,,,POS,\r\n"
+        "B,P2,96777-8,2026-01-02,95617-7,LA16644-9,,,POS,\r\n"
+        "B,P2,96777-8,2026-01-02,95616-9,LA10082-8,,,POS,\r\n"
+        "B,P2,96777-8,2026-01-02,95615-1,LA10066-1,,,POS,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.warnings, 0);
+    cr_assert_eq(r.out.n, 3);
+    cr_assert(strstr(r.out.ev[0].json.p,
+                     "\"code\":\"95614-4\",\"display\":\"Total score [HITS]\","
+                     "\"value\":10,\"positive\":false"));
+    cr_assert(strstr(r.out.ev[1].json.p, "\"value\":11,\"positive\":true"));
+    cr_assert_str_eq(r.out.ev[2].type, "screening.positive");
+}
+
+Test(csv, a_flag_on_a_declined_item_warns_that_no_answer_determines_a_need)
+{
+    struct run r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,96779-4,,,asked-declined,Y,\r\n"
+        "S1,P1,96777-8,2026-01-02,93030-5,,,asked-declined,N,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.warnings, 1);
+    cr_assert_not_null(finding(&r.rep, 2, "no answer determines one"));
+    cr_assert(strstr(r.out.ev[0].json.p, "\"declined\":true"));
+}
+
+Test(csv, an_unknown_answer_code_is_reported_and_never_guessed)
+{
+    struct run r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,97023-6,2026-01-02,44250-9,LA6568-6,,,POS,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    const struct csv_finding *f =
+        finding(&r.rep, 2, "answer code is not in the question's answer list");
+    cr_assert_not_null(f);
+    cr_assert_str_eq(f->column, "answer");
+    cr_assert_null(strstr(r.out.ev[0].json.p, "\"positive\":"));
+}
+
+/* ---- SHIN-NY sets ----------------------------------------------------------- */
+
+Test(csv, shinny_set_key_does_not_depend_on_file_order)
+{
+    struct csv_file a[8], b[8];
+    size_t n = set_files("shinny-1115-lakeside-set1", a, 8);
+    for (size_t i = 0; i < n; i++)
+        b[i] = a[n - 1 - i];
+    struct canon_list oa = { 0 }, ob = { 0 };
+    struct csv_report ra, rb;
+    struct hub_err e;
+    cr_assert_eq(csv_to_events(&A, D, "shinny", a, n, &oa, &ra, &e), HUB_OK);
+    cr_assert_eq(csv_to_events(&A, D, "shinny", b, n, &ob, &rb, &e), HUB_OK);
+    cr_assert_str_eq(ra.message_id, rb.message_id);
+    cr_assert_eq(strncmp(ra.message_id, "LakesideSCN_set1_20260115093000.csv:",
+                         36), 0);
+    cr_assert_eq(oa.n, ob.n);
+}
+
+Test(csv, shinny_obs_file_alone_is_used_and_missing_files_are_reported)
+{
+    struct csv_file f =
+        data_file("shinny-1115-lakeside-set1/"
+                  "SDOH_ScreeningObs_LakesideSCN_set1_20260115093000.csv");
+    struct canon_list out = { 0 };
+    struct csv_report rep;
+    struct hub_err e;
+    cr_assert_eq(csv_to_events(&A, D, "shinny", &f, 1, &out, &rep, &e),
+                 HUB_OK);
+    cr_assert_eq(out.n, 6);
+    cr_assert_eq(rep.rows_rejected, 0);
+    size_t missing = 0;
+    for (size_t i = 0; i < rep.n; i++)
+        if (strstr(rep.f[i].what, "was not sent"))
+            missing++;
+    cr_assert_eq(missing, 3);
+    cr_assert(strstr(rep.message_id, ":-+-+") != NULL, "%s", rep.message_id);
+}
+
+Test(csv, shinny_set_without_observations_is_refused)
+{
+    struct csv_file f =
+        data_file("shinny-1115-lakeside-set1/"
+                  "SDOH_PtInfo_LakesideSCN_set1_20260115093000.csv");
+    struct canon_list out = { 0 };
+    struct csv_report rep;
+    struct hub_err e;
+    cr_assert_eq(csv_to_events(&A, D, "shinny", &f, 1, &out, &rep, &e),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.what, "set has no ScreeningObs file");
+}
+
+Test(csv, shinny_older_generation_file_names_are_unsupported)
+{
+    struct csv_file f = { "SCREENING_OBSERVATION_DATA_x-20241128-t1.csv",
+                          NULL, "A\n1\n", 4 };
+    struct canon_list out = { 0 };
+    struct csv_report rep;
+    struct hub_err e;
+    cr_assert_eq(csv_to_events(&A, D, "shinny", &f, 1, &out, &rep, &e),
+                 HUB_EUNSUPPORTED);
+}
+
+Test(csv, shinny_observation_for_an_unknown_encounter_is_rejected)
+{
+    static const char prof[] =
+        "PATIENT_MR_ID_VALUE,ENCOUNTER_ID,SCREENING_STATUS_CODE\r\n"
+        "M1,E1,final\r\n";
+    static const char obs[] =
+        "PATIENT_MR_ID_VALUE,ENCOUNTER_ID,SCREENING_CODE,QUESTION_CODE,"
+        "ANSWER_CODE,SCREENING_START_DATETIME\r\n"
+        "M1,E1,96777-8,93030-5,LA33-6,2026-01-02T10:00:00Z\r\n"
+        "M1,E2,96777-8,93030-5,LA33-6,2026-01-02T10:00:00Z\r\n"
+        "M2,E1,96777-8,93030-5,LA33-6,2026-01-02T10:00:00Z\r\n";
+    struct csv_file f[2] = {
+        { "SDOH_ScreeningProf_X_1.csv", NULL, prof, sizeof(prof) - 1 },
+        { "SDOH_ScreeningObs_X_1.csv", NULL, obs, sizeof(obs) - 1 },
+    };
+    struct canon_list out = { 0 };
+    struct csv_report rep;
+    struct hub_err e;
+    cr_assert_eq(csv_to_events(&A, D, "shinny", f, 2, &out, &rep, &e),
+                 HUB_OK);
+    cr_assert_eq(out.n, 2);
+    cr_assert_not_null(finding(&rep, 3, "ENCOUNTER_ID is not in the "
+                                        "ScreeningProf file"));
+    cr_assert_not_null(finding(&rep, 4, "ENCOUNTER_ID is not in the "
+                                        "ScreeningProf file"));
+}
+
+Test(csv, report_json_carries_places_and_reasons_never_values)
+{
+    struct csv_file files[8];
+    size_t n = set_files("shinny-1115-riverbend-set2", files, 8);
+    struct canon_list out = { 0 };
+    struct csv_report rep;
+    struct hub_err e;
+    struct slice j;
+    cr_assert_eq(csv_to_events(&A, D, "shinny", files, n, &out, &rep, &e),
+                 HUB_OK);
+    cr_assert_eq(csv_report_json(&A, &rep, &j), HUB_OK);
+    static const char *const values[] = { "RB-0042", "RB-0043", "16-25-1987",
+                                          "Z1234", "O'Example", "Orchard",
+                                          "4.46151E+14", NULL };
+    for (size_t i = 0; values[i]; i++)
+        cr_assert_null(strstr(j.p, values[i]), "report leaks %s", values[i]);
+    cr_assert(strstr(j.p, "\"column\":\"PATIENT_BIRTH_DATE\""));
+}
