@@ -20,6 +20,20 @@ hubd_start() {
     DATABASE_URL=$hub_url build/hubctl org add "$hub_org" --name "Bench Hospital" \
         --kind hospital --scopes ingest,subscribe >>"$log/hubctl.txt" 2>&1 ||
         { say "hubctl org add failed (see $log/hubctl.txt)"; return 1; }
+    # HTTPS with development certificates and a bearer token, when the
+    # certificate script is there; the HTTPS row is n/a otherwise.
+    local https_conf="https_port = -1" certs=$root/$out/certs
+    rm -f "$out/token"
+    if [ -x certs/mkcerts.sh ] &&
+       certs/mkcerts.sh "$certs" "$hub_org" >"$log/certs.txt" 2>&1 &&
+       (umask 077; DATABASE_URL=$hub_url build/hubctl token create "$hub_org" \
+           --scopes ingest >"$out/token" 2>>"$log/hubctl.txt"); then
+        https_conf="https_bind = 127.0.0.1
+https_port = 0
+tls_cert = $certs/server.crt
+tls_key = $certs/server.key
+tls_ca = $certs/ca.crt"
+    fi
     cat >"$conf" <<CONF
 # written by tests/bench/hubd.sh for one bench run
 profile = dev
@@ -28,7 +42,7 @@ mllp_bind = 127.0.0.1
 mllp_port = 0
 mllp_org = $hub_org
 mllps_port = -1
-https_port = -1
+$https_conf
 http_port = 0
 ports_file = $ports
 max_connections = $(( IDLE + 1024 ))
@@ -39,11 +53,12 @@ CONF
     build/hubd -c "$conf" >"$log/hubd.txt" 2>&1 &
     hubd_pid=$!
     pids+=("$hubd_pid")
-    hubd_mllp="" hubd_http=""
+    hubd_mllp="" hubd_http="" hubd_https=""
     for i in $(seq 300); do
         if [ -s "$ports" ]; then
             hubd_mllp=$(sed -n 's/^mllp=//p' "$ports" | head -1)
             hubd_http=$(sed -n 's/^http=//p' "$ports" | head -1)
+            hubd_https=$(sed -n 's/^https=//p' "$ports" | head -1)
             break
         fi
         kill -0 "$hubd_pid" 2>/dev/null || break
@@ -150,8 +165,30 @@ hubd_deliveries() {
     drain_rate 10
 }
 
+# https_row: durable ingest over HTTPS (POST /v1/hl7v2, one message per
+# request, bearer token) at 8 connections.
+https_row() {
+    local line
+    if [ -z "$hubd_https" ] || [ ! -s "$out/token" ] || [ ! -x "$out/https_load" ]; then
+        say "https: no HTTPS listener or token (see $log/certs.txt, $log/hubctl.txt)"
+        return 0
+    fi
+    say "https: POST /v1/hl7v2, 8 connections, ${SECS}s"
+    line=$($out/https_load -u "https://127.0.0.1:$hubd_https/v1/hl7v2" \
+        -f "$corpus" -t "$out/token" -k "$root/$out/certs/ca.crt" -c 8 \
+        -d "$SECS" -w "$WARM" 2>>"$log/https.txt" || true)
+    echo "$line" >>"$log/https.txt"
+    [ -n "$line" ] || return 0
+    put https.8.rate "$(field "$line" msgs_per_s)"
+    put https.8.p50 "$(field "$line" p50_ms)"
+    put https.8.p99 "$(field "$line" p99_ms)"
+    put https.8.refused "$(field "$line" refused)"
+}
+
 if hubd_start; then
+    put built.https 1
     mllp_rows hubd "$hubd_mllp"
+    https_row
     idle_rss hubd "$hubd_mllp" "$hubd_pid"
     if [ "$dispatch_ok" = 1 ] && [ -n "${recv_port:-}" ]; then
         hubd_deliveries

@@ -212,8 +212,12 @@ for (const c of conns) {
       v === null || commit === null ? null : v >= 10 * commit);
   }
   const tps = num('pgbench.8.tps');
-  row('durable ingest over HTTPS @8 conn',
-    https === null ? na('https') : `${fmt(https)} msg/s`,
+  const hp50 = num('https.8.p50'), hp99 = num('https.8.p99');
+  const hrefused = num('https.8.refused');
+  row('durable ingest over HTTPS @8 conn (POST /v1/hl7v2)',
+    https === null ? na('https') : `${fmt(https)} msg/s, p50 / p99 ` +
+      `${fmt(hp50, 2)} / ${fmt(hp99, 2)} ms` +
+      (hrefused ? `, ${fmt(hrefused)} refused` : ''),
     tps === null ? na('pgbench') : `pgbench @8 ${fmt(tps)} tps`,
     ratio(https, tps), '', null);
 }

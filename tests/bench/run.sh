@@ -87,7 +87,7 @@ if [ "$hubd_ok" = 1 ] && [ -f hub/dispatch.h ] && [ -f hub/subs.h ] &&
 else
     built dispatch 0
 fi
-built https 0
+[ "$hubd_ok" = 1 ] || built https 0
 
 say "compiling bench tools"
 $CC $CFLAGS tests/bench/gen_adt.c -o $out/gen_adt
@@ -96,6 +96,8 @@ $CC $CFLAGS tests/bench/webhook_recv.c $(pkg-config --cflags --libs libevent) \
     -o $out/webhook_recv
 $CC $CFLAGS tests/bench/curl_ceiling.c $(pkg-config --cflags --libs libcurl) \
     -o $out/curl_ceiling
+$CC $CFLAGS tests/bench/https_load.c $(pkg-config --cflags --libs libcurl) \
+    -o $out/https_load
 if [ "$dispatch_ok" = 1 ]; then
     $CC $CFLAGS $(pkg-config --cflags libpq libcjson 2>/dev/null) \
         tests/bench/deliver_bench.c build/libhub.a build/libadapters.a \

@@ -1,0 +1,264 @@
+/*
+ * https_load.c - closed-loop HTTPS ingest client for `make bench`: CONNS
+ * libcurl handles in one multi (keep-alive), each POSTing one corpus message
+ * to /v1/hl7v2 and waiting for the answer before the next.
+ *
+ *   https_load -u URL -f CORPUS -t TOKEN_FILE [-k CA_FILE] [-c CONNS]
+ *              [-d SECONDS] [-w WARMUP]
+ *
+ * Prints "https conns=N msgs=M secs=S msgs_per_s=R p50_ms=A p99_ms=B
+ * refused=K failed=F": msgs counts 2xx answers after the warm-up, refused
+ * other HTTP statuses, failed transport errors. Each message gets a fresh
+ * MSH-10 as in mllp_load (the hub is idempotent on it). The token is read
+ * from a file so that it never shows in a process list.
+ */
+#define _GNU_SOURCE     /* memmem */
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CONNS 256
+#define ID_DIGITS 18
+
+struct msg {
+    char *p;
+    size_t len;
+    size_t id_off;
+};
+
+struct slot {
+    CURL *h;
+    char body[8192];
+    size_t len;
+    uint64_t t_start;
+};
+
+static struct msg *corpus;
+static size_t ncorpus, next_msg;
+static uint64_t counter, nonce;
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "https_load: %s\n", what);
+    exit(1);
+}
+
+static unsigned long parse_ul(const char *s, const char *what)
+{
+    char *end;
+    unsigned long v;
+
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno || end == s || *end) {
+        fprintf(stderr, "https_load: %s is not a number\n", what);
+        exit(2);
+    }
+    return v;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat st;
+    char *b;
+
+    if (!f || fstat(fileno(f), &st) != 0)
+        die("cannot open an input file");
+    b = malloc((size_t)st.st_size + 1);
+    if (!b || fread(b, 1, (size_t)st.st_size, f) != (size_t)st.st_size)
+        die("cannot read an input file");
+    fclose(f);
+    b[st.st_size] = '\0';
+    *len = (size_t)st.st_size;
+    return b;
+}
+
+static void load_corpus(const char *path)
+{
+    size_t len, cap = 1024;
+    char *raw = slurp(path, &len), *p = raw, *end = raw + len;
+
+    corpus = malloc(cap * sizeof(*corpus));
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        char *id;
+
+        if (n > 0) {
+            if (ncorpus == cap)
+                corpus = realloc(corpus, (cap *= 2) * sizeof(*corpus));
+            id = memmem(p, n, "|BM", 3);
+            if (!corpus || !id || (size_t)(id - p) + 3 + ID_DIGITS > n ||
+                n > 8192)
+                die("corpus message without BM control id");
+            corpus[ncorpus++] = (struct msg){ p, n, (size_t)(id - p) + 3 };
+        }
+        p += n + 1;
+    }
+    if (ncorpus == 0)
+        die("empty corpus");
+}
+
+static void next_body(struct slot *s)
+{
+    const struct msg *m = &corpus[next_msg++ % ncorpus];
+    char digits[ID_DIGITS + 1];
+
+    memcpy(s->body, m->p, m->len);
+    snprintf(digits, sizeof(digits), "%08" PRIu64 "%010" PRIu64,
+             nonce % 100000000u, counter++ % 10000000000u);
+    memcpy(s->body + m->id_off, digits, ID_DIGITS);
+    s->len = m->len;
+    curl_easy_setopt(s->h, CURLOPT_POSTFIELDS, s->body);
+    curl_easy_setopt(s->h, CURLOPT_POSTFIELDSIZE, (long)s->len);
+}
+
+static size_t discard(char *p, size_t sz, size_t n, void *u)
+{
+    (void)p;
+    (void)u;
+    return sz * n;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    const char *url = NULL, *path = NULL, *tokfile = NULL, *ca = NULL;
+    unsigned long conns = 8, secs = 10, warm = 1;
+    static struct slot slots[MAX_CONNS];
+    struct curl_slist *hdr = NULL;
+    char auth[512];
+    CURLM *m;
+    size_t cap = 1 << 16, nlat = 0;
+    uint64_t *lat = malloc(cap * sizeof(*lat)), refused = 0, failed = 0;
+    int c, running;
+
+    while ((c = getopt(argc, argv, "u:f:t:k:c:d:w:")) != -1) {
+        switch (c) {
+        case 'u': url = optarg; break;
+        case 'f': path = optarg; break;
+        case 't': tokfile = optarg; break;
+        case 'k': ca = optarg; break;
+        case 'c': conns = parse_ul(optarg, "-c"); break;
+        case 'd': secs = parse_ul(optarg, "-d"); break;
+        case 'w': warm = parse_ul(optarg, "-w"); break;
+        default: url = NULL; break;
+        }
+    }
+    if (!url || !path || !tokfile || conns == 0 || conns > MAX_CONNS ||
+        !lat) {
+        fputs("usage: https_load -u URL -f CORPUS -t TOKEN_FILE [-k CA] "
+              "[-c CONNS] [-d SECONDS] [-w WARMUP]\n", stderr);
+        return 2;
+    }
+    size_t tlen;
+    char *tok = slurp(tokfile, &tlen);
+    while (tlen && (tok[tlen - 1] == '\n' || tok[tlen - 1] == '\r'))
+        tok[--tlen] = '\0';
+    if (snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok) >=
+        (int)sizeof(auth))
+        die("token too long");
+    free(tok);
+    nonce = (uint64_t)time(NULL);
+    load_corpus(path);
+
+    hdr = curl_slist_append(hdr, auth);
+    hdr = curl_slist_append(hdr, "Content-Type: x-application/hl7-v2+er7");
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    m = curl_multi_init();
+    uint64_t t0 = now_ns();
+    uint64_t t_meas = t0 + (uint64_t)warm * 1000000000u;
+    uint64_t t_end = t_meas + (uint64_t)secs * 1000000000u;
+    for (unsigned long i = 0; i < conns; i++) {
+        struct slot *s = &slots[i];
+        s->h = curl_easy_init();
+        curl_easy_setopt(s->h, CURLOPT_URL, url);
+        curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, hdr);
+        curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(s->h, CURLOPT_TIMEOUT, 30L);
+        curl_easy_setopt(s->h, CURLOPT_TCP_NODELAY, 1L);
+        curl_easy_setopt(s->h, CURLOPT_PRIVATE, s);
+        if (ca)
+            curl_easy_setopt(s->h, CURLOPT_CAINFO, ca);
+        next_body(s);
+        s->t_start = now_ns();
+        curl_multi_add_handle(m, s->h);
+    }
+    do {
+        CURLMsg *msg;
+        int left;
+
+        curl_multi_perform(m, &running);
+        while ((msg = curl_multi_info_read(m, &left))) {
+            struct slot *s;
+            long code = 0;
+            uint64_t t = now_ns();
+
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+            curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
+            if (s->t_start >= t_meas && t <= t_end) {
+                if (msg->data.result != CURLE_OK) {
+                    if (failed++ == 0)
+                        fprintf(stderr, "https_load: first failure: %s\n",
+                                curl_easy_strerror(msg->data.result));
+                } else if (code < 200 || code >= 300) {
+                    if (refused++ == 0)
+                        fprintf(stderr, "https_load: first refusal: HTTP "
+                                "%ld\n", code);
+                } else {
+                    if (nlat == cap && !(lat = realloc(lat, (cap *= 2) *
+                                                       sizeof(*lat))))
+                        die("out of memory");
+                    lat[nlat++] = t - s->t_start;
+                }
+            }
+            curl_multi_remove_handle(m, s->h);
+            if (t < t_end) {
+                next_body(s);
+                s->t_start = now_ns();
+                curl_multi_add_handle(m, s->h);
+            }
+        }
+        if (running)
+            curl_multi_poll(m, NULL, 0, 100, NULL);
+    } while (now_ns() < t_end || running);
+    double s = (double)secs;
+    qsort(lat, nlat, sizeof(*lat), cmp_u64);
+    printf("https conns=%lu msgs=%zu secs=%.2f msgs_per_s=%.0f p50_ms=%.3f "
+           "p99_ms=%.3f refused=%" PRIu64 " failed=%" PRIu64 "\n", conns,
+           nlat, s, (double)nlat / s,
+           nlat ? (double)lat[(size_t)(0.50 * (double)(nlat - 1))] / 1e6 : 0,
+           nlat ? (double)lat[(size_t)(0.99 * (double)(nlat - 1))] / 1e6 : 0,
+           refused, failed);
+    for (unsigned long i = 0; i < conns; i++) {
+        curl_multi_remove_handle(m, slots[i].h);
+        curl_easy_cleanup(slots[i].h);
+    }
+    curl_multi_cleanup(m);
+    curl_slist_free_all(hdr);
+    curl_global_cleanup();
+    return nlat ? 0 : 1;
+}
