@@ -4,15 +4,18 @@
  *
  *   parse_bench [-d SECONDS] KIND FILE...
  *
- * KIND is hl7 (FILE is the bench corpus, one message per line) or, once
- * their adapters are on main, fhir, ccda, csv (each FILE one document).
+ * KIND is hl7 or hl7parse (FILE is the bench corpus, one message per
+ * line), ccda (each FILE one document), or csv (each argument KIND=PATH, a
+ * csv_to_events kind and a file, or a directory for a multi-file set).
  * Each adapter is compiled in only when run.sh found it in libadapters.a
- * (BENCH_HL7, BENCH_FHIR, ...); otherwise the row prints "na".
+ * (BENCH_HL7, BENCH_CCDA, BENCH_CSV); otherwise the row prints "na". The
+ * C-CDA and CSV adapters score with the data dictionary of schemas/dict.
  * Prints one line: "parse KIND units_per_s=N mb_per_s=N errors=N events=N"
  * where a unit is a message, a document or a CSV row. Only units that parse
  * and normalize without error are counted in the rate; errors are reported
  * so that a rate over a failing corpus is never mistaken for a real one.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,11 +31,32 @@
 #ifdef BENCH_HL7
 #include "hl7v2/hl7v2.h"
 #endif
+#if defined(BENCH_CCDA) || defined(BENCH_CSV)
+#include "common/dict.h"
+#include "dict_files.h"
+#endif
+#ifdef BENCH_CCDA
+#include "ccda/ccda.h"
+#endif
+#ifdef BENCH_CSV
+#include "csv/csv.h"
+#endif
+
+#define UNIT_FILES 8
 
 struct unit {
-    const char *p;
+    const char *p;              /* bytes of all files, for MB/s */
     size_t len;
+    const char *kind;           /* csv: the csv_to_events kind */
+#ifdef BENCH_CSV
+    struct csv_file files[UNIT_FILES];
+    size_t nfiles;
+#endif
 };
+
+#if defined(BENCH_CCDA) || defined(BENCH_CSV)
+static struct dict *dict;
+#endif
 
 static struct unit *units;
 static size_t nunits, capunits;
@@ -55,7 +79,7 @@ static void add_unit(const char *p, size_t len)
             exit(1);
         }
     }
-    units[nunits++] = (struct unit){ p, len };
+    units[nunits++] = (struct unit){ .p = p, .len = len };
 }
 
 static char *slurp(const char *path, size_t *len)
@@ -94,6 +118,91 @@ static void load_lines(const char *path)
         p += n + 1;
     }
 }
+
+#ifdef BENCH_CCDA
+static int bench_ccda(struct arena *a, const struct unit *u, size_t *events,
+                      size_t *rows, struct hub_err *err)
+{
+    struct canon_list l = { 0 };
+    struct slice id;
+    int rc = ccda_to_events(a, dict, u->p, u->len, &l, &id, err);
+
+    *events = l.n;
+    *rows = 1;
+    return rc;
+}
+#endif
+
+#ifdef BENCH_CSV
+static int bench_csv(struct arena *a, const struct unit *u, size_t *events,
+                     size_t *rows, struct hub_err *err)
+{
+    struct canon_list l = { 0 };
+    struct csv_report rep = { 0 };
+    int rc = csv_to_events(a, dict, u->kind, u->files, u->nfiles, &l, &rep,
+                           err);
+
+    *events = l.n;
+    *rows = rep.rows_used;      /* the unit of this row is a CSV row */
+    if (rc == HUB_OK && rep.rows_used == 0)
+        rc = HUB_EINVALID;      /* nothing used: not a rate worth giving */
+    return rc;
+}
+
+/* KIND=PATH: one file, or every regular file of a directory (a set). */
+static void load_csv_arg(char *arg)
+{
+    char *eq = strchr(arg, '=');
+    struct unit u = { 0 };
+    DIR *d;
+
+    if (!eq) {
+        fputs("parse_bench: csv arguments are KIND=PATH\n", stderr);
+        exit(2);
+    }
+    *eq = '\0';
+    u.kind = arg;
+    d = opendir(eq + 1);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) && u.nfiles < UNIT_FILES) {
+            char path[4096];
+            size_t n;
+            if (e->d_name[0] == '.')
+                continue;
+            snprintf(path, sizeof(path), "%s/%s", eq + 1, e->d_name);
+            u.files[u.nfiles].name = strdup(e->d_name);
+            u.files[u.nfiles].p = slurp(path, &n);
+            u.files[u.nfiles++].len = n;
+            u.len += n;
+        }
+        closedir(d);
+    } else {
+        size_t n;
+        const char *base = strrchr(eq + 1, '/');
+        u.files[0].name = base ? base + 1 : eq + 1;
+        u.files[0].p = slurp(eq + 1, &n);
+        u.files[0].len = n;
+        u.len = n;
+        u.nfiles = 1;
+    }
+    add_unit(NULL, 0);
+    units[nunits - 1] = u;
+}
+#endif
+
+#if defined(BENCH_CCDA) || defined(BENCH_CSV)
+static void load_dict(void)
+{
+    struct dict_err de = { 0 };
+
+    if (dict_files_load(NULL, &dict, &de) != HUB_OK) {
+        fprintf(stderr, "parse_bench: dictionary: %s %s %s\n", de.file,
+                de.path, de.what ? de.what : "");
+        exit(1);
+    }
+}
+#endif
 
 /*
  * One unit through its adapter: HUB_OK and *events set, or an error.
@@ -161,6 +270,26 @@ int main(int argc, char **argv)
         fn = strcmp(kind, "hl7") == 0 ? bench_hl7 : bench_hl7parse;
         for (i = optind + 1; i < argc; i++)
             load_lines(argv[i]);
+    }
+#endif
+#ifdef BENCH_CCDA
+    if (strcmp(kind, "ccda") == 0) {
+        fn = bench_ccda;
+        ccda_global_init();
+        load_dict();
+        for (i = optind + 1; i < argc; i++) {
+            size_t n;
+            char *b = slurp(argv[i], &n);
+            add_unit(b, n);
+        }
+    }
+#endif
+#ifdef BENCH_CSV
+    if (strcmp(kind, "csv") == 0) {
+        fn = bench_csv;
+        load_dict();
+        for (i = optind + 1; i < argc; i++)
+            load_csv_arg(argv[i]);
     }
 #endif
     if (!fn) {

@@ -77,7 +77,9 @@ built() { put "built.$1" "$2"; }
 defs=""
 if have_sym hl7_to_events; then defs="$defs -DBENCH_HL7"; else
     built hl7 0; built hl7parse 0; fi
-for a in fhir ccda csv; do built "$a" 0; done
+built fhir 0
+if have_sym ccda_to_events; then defs="$defs -DBENCH_CCDA"; else built ccda 0; fi
+if have_sym csv_to_events; then defs="$defs -DBENCH_CSV"; else built csv 0; fi
 if hubd_real && hubctl_real; then hubd_ok=1; else hubd_ok=0; built hubd 0; fi
 # The dispatcher runs as a node of its own (deliver_bench) on hub/ code.
 dispatch_ok=0
@@ -103,8 +105,9 @@ if [ "$dispatch_ok" = 1 ]; then
         tests/bench/deliver_bench.c build/libhub.a build/libadapters.a \
         $PKG_LIBS -lm -o $out/deliver_bench
 fi
-$CC $CFLAGS $defs tests/bench/parse_bench.c build/libadapters.a $PKG_LIBS -lm \
-    -o $out/parse_bench
+# libhub.a for hub/dict_files.c: the dictionary the adapters score with
+$CC $CFLAGS $defs tests/bench/parse_bench.c build/libhub.a build/libadapters.a \
+    $PKG_LIBS -lm -o $out/parse_bench
 
 say "corpus: $NMSG ADT messages, seed $SEED"
 corpus=$out/adt.hl7
@@ -133,7 +136,7 @@ fi
 put peers.npm "$npm_ok"
 
 # --- parse + normalize on one core ------------------------------------------
-want parse || { put built.hl7 skip; put built.hl7parse skip; }
+want parse || { for k in hl7 hl7parse ccda csv; do put "built.$k" skip; done; }
 want parse && say "parse: hub adapters, ${PARSE_SECS}s each"
 want parse && for k in hl7 hl7parse; do
     line=$($out/parse_bench -d "$PARSE_SECS" $k "$corpus" 2>"$log/parse_$k.txt")
@@ -142,6 +145,42 @@ want parse && for k in hl7 hl7parse; do
     put "parse.hub.$k.mbs" "$(field "$line" mb_per_s)"
     put "parse.hub.$k.errors" "$(field "$line" errors)"
 done
+
+# C-CDA: the test documents that give events (those with a .events.json).
+ccda_docs=()
+for f in tests/data/ccda/*.xml tests/data/ccda/*.ccda; do
+    [ -e "${f%.*}.events.json" ] && ccda_docs+=("$f")
+done
+# CSV: the hub's screenings layout, its sample grown to about 10,000 rows
+# (screening and patient ids made unique per copy), and the SHIN-NY sets.
+csv_args=()
+if [ -f tests/data/csv/screenings-simple.csv ]; then
+    mkdir -p "$out/csv"
+    { head -1 tests/data/csv/screenings-simple.csv
+      for k in $(seq 600); do
+          awk -v K="$k" 'NR > 1 && NF {
+              i = index($0, ","); id = substr($0, 1, i - 1)
+              rest = substr($0, i + 1); j = index(rest, ",")
+              pid = substr(rest, 1, j - 1); rest = substr(rest, j + 1)
+              if (pid != "") pid = pid "-" K
+              print id "-" K "," pid "," rest }' tests/data/csv/screenings-simple.csv
+      done; } >"$out/csv/screenings-big.csv"
+    csv_args+=("screenings=$out/csv/screenings-big.csv")
+fi
+for d in tests/data/csv/shinny-*/; do
+    [ -d "$d" ] && csv_args+=("shinny=${d%/}")
+done
+for k in ccda csv; do
+    want parse || break
+    if [ "$k" = ccda ]; then set -- "${ccda_docs[@]}"; else set -- "${csv_args[@]}"; fi
+    [ $# -gt 0 ] || continue
+    line=$($out/parse_bench -d "$PARSE_SECS" $k "$@" 2>"$log/parse_$k.txt" || true)
+    echo "$line" >>"$log/parse_$k.txt"
+    put "parse.hub.$k" "$(field "$line" units_per_s)"
+    put "parse.hub.$k.mbs" "$(field "$line" mb_per_s)"
+    put "parse.hub.$k.errors" "$(field "$line" errors)"
+done
+set --
 
 want peers || { npm_ok=skip; put peers.npm skip; }
 if [ "$npm_ok" = 1 ]; then
