@@ -634,7 +634,7 @@ static bool parse_int(const char *s, int64_t *v)
 }
 
 /* Read one answered question into *r. */
-static void read_response(struct doc *dc, const xmlNode *obs, struct resp *r)
+static void read_response(const xmlNode *obs, struct resp *r)
 {
     memset(r, 0, sizeof(*r));
     r->obs = obs;
@@ -658,14 +658,13 @@ static void read_response(struct doc *dc, const xmlNode *obs, struct resp *r)
     }
     if (r->r.n_answers == 0 && !r->r.has_value)
         r->r.declined = true;
-    (void)dc;
 }
 
 /* Collect the items of a scale: component observations, through nested
  * groups (PRAPARE sections) up to MAX_ER_NEST levels. */
 static void collect_items(struct doc *dc, const xmlNode *scale,
                           struct resp *rs, size_t *n, int depth,
-                          struct ev *e)
+                          bool *truncated)
 {
     if (depth > MAX_ER_NEST)
         return;
@@ -678,14 +677,14 @@ static void collect_items(struct doc *dc, const xmlNode *scale,
             if (ccda_child(er2, "observation"))
                 group = true;
         if (group && ccda_child(o, "value") == NULL) {
-            collect_items(dc, o, rs, n, depth + 1, e);
+            collect_items(dc, o, rs, n, depth + 1, truncated);
             continue;
         }
         if (*n >= MAX_RESPONSES) {
-            warn_add(e, o, NULL, "too many items; the rest are ignored");
+            *truncated = true;
             return;
         }
-        read_response(dc, o, &rs[*n]);
+        read_response(o, &rs[*n]);
         (*n)++;
     }
 }
@@ -701,8 +700,9 @@ static bool in_list(const char *const *l, size_t n, const char *s)
 /* One screening event from `n` responses. */
 static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
                           struct resp *rs, size_t n, const xmlNode *panel,
-                          const xmlNode *where)
+                          bool truncated)
 {
+    const xmlNode *where = panel ? panel : rs[0].obs;
     struct dict_response *r = arena_alloc(dc->a, (n ? n : 1) * sizeof(*r));
     struct dict_scoring sc;
     struct ev e;
@@ -771,6 +771,8 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     ev_begin(dc, &e, type, occurred, "screening");
     if (ts && occurred == NULL)
         warn_add(&e, et, NULL, "time is not an HL7 TS");
+    if (truncated)
+        warn_add(&e, panel, NULL, "too many items; the rest are ignored");
     struct jw *w = &e.w;
     if (inst) {
         jw_kv_cstr(w, "instrument", inst->code);
@@ -904,16 +906,15 @@ static int do_scale(struct doc *dc, const xmlNode *obs)
         dict_instrument_find(dc->d, slice_from_cstr(ccda_code_of(obs)));
     struct resp *rs;
     size_t n = 0;
-    struct ev scratch;
+    bool truncated = false;
 
     if (inst == NULL)
         return HUB_OK;          /* not a screening the dictionary knows */
     rs = arena_alloc(dc->a, MAX_RESPONSES * sizeof(*rs));
-    scratch.n_warn = 0;
-    collect_items(dc, obs, rs, &n, 0, &scratch);
+    collect_items(dc, obs, rs, &n, 0, &truncated);
     if (n == 0)
         return HUB_OK;          /* a bare total: nothing to score */
-    return emit_screening(dc, inst, rs, n, obs, obs);
+    return emit_screening(dc, inst, rs, n, obs, truncated);
 }
 
 /* A loose observation whose code is a screening item: remember it. */
@@ -951,11 +952,10 @@ static int flush_loose(struct doc *dc)
         for (size_t j = i; j < dc->n_loose; j++) {
             if (done[j] || dc->loose[j].inst != dc->loose[i].inst)
                 continue;
-            read_response(dc, dc->loose[j].obs, &rs[n++]);
+            read_response(dc->loose[j].obs, &rs[n++]);
             done[j] = true;
         }
-        int rc = emit_screening(dc, dc->loose[i].inst, rs, n, NULL,
-                                dc->loose[i].obs);
+        int rc = emit_screening(dc, dc->loose[i].inst, rs, n, NULL, false);
         if (rc != HUB_OK)
             return rc;
     }
@@ -1153,7 +1153,6 @@ static int do_referral(struct doc *dc, const xmlNode *n)
     const char *dom = entry_domain(dc, n, &reason);
     const char *st = referral_status(
         ccda_attr(ccda_child(n, "statusCode"), "code"));
-    const xmlNode *et = ccda_child(n, "effectiveTime");
 
     ev_begin(dc, &e, "referral.created", NULL, "referral");
     jw_kv_cstr(&e.w, "id", ccda_ii_string(dc->a, ccda_child(n, "id")));
@@ -1175,7 +1174,6 @@ static int do_referral(struct doc *dc, const xmlNode *n)
     jw_kv_str(&e.w, "requester", slice_empty(req) ? dc->author_org : req);
     jw_kv_str(&e.w, "performer", performer_org(dc, n));
     jw_kv_cstr(&e.w, "authored_at", dc->time);
-    (void)et;                   /* the planned date has no place in the body */
     if (reason) {
         jw_key(&e.w, "reason");
         jw_arr_begin(&e.w);

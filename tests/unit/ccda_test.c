@@ -428,6 +428,9 @@ Test(ccda_hostile, billion_laughs_is_refused_before_expansion,
     cr_assert_eq(r.rc, HUB_EUNSUPPORTED);
     cr_expect_str_eq(r.err.field, "/");
     cr_expect_eq(r.out.n, 0);
+    /* stopped at "<!DOCTYPE name", before the first entity declaration */
+    cr_expect_gt(r.err.offset, 0);
+    cr_expect_leq(r.err.offset, (size_t)(strstr(doc, "<!ENTITY") - doc));
     cr_expect_lt(A.used, 64 * 1024, "nothing was expanded into the arena");
 }
 
