@@ -218,7 +218,7 @@ idle_rss() {
     say "memory: $name with $IDLE idle connections"
     $out/mllp_load -p "$port" -f "$corpus" -c "$IDLE" -d 3 -i >"$f" 2>&1 &
     local lp=$!
-    for i in $(seq 600); do
+    for i in $(seq 1300); do      # mllp_load gives up after 120 s
         grep -q '^ready' "$f" && break
         kill -0 "$lp" 2>/dev/null || break
         sleep 0.1
