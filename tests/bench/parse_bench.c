@@ -5,10 +5,10 @@
  *   parse_bench [-d SECONDS] KIND FILE...
  *
  * KIND is hl7 or hl7parse (FILE is the bench corpus, one message per
- * line), ccda (each FILE one document), or csv (each argument KIND=PATH, a
+ * line), fhir or ccda (each FILE one resource, bundle or document), or csv (each argument KIND=PATH, a
  * csv_to_events kind and a file, or a directory for a multi-file set).
  * Each adapter is compiled in only when run.sh found it in libadapters.a
- * (BENCH_HL7, BENCH_CCDA, BENCH_CSV); otherwise the row prints "na". The
+ * (BENCH_HL7, BENCH_FHIR, BENCH_CCDA, BENCH_CSV); otherwise the row prints "na". The
  * C-CDA and CSV adapters score with the data dictionary of schemas/dict.
  * Prints one line: "parse KIND units_per_s=N mb_per_s=N errors=N events=N"
  * where a unit is a message, a document or a CSV row. Only units that parse
@@ -31,9 +31,12 @@
 #ifdef BENCH_HL7
 #include "hl7v2/hl7v2.h"
 #endif
-#if defined(BENCH_CCDA) || defined(BENCH_CSV)
+#if defined(BENCH_FHIR) || defined(BENCH_CCDA) || defined(BENCH_CSV)
 #include "common/dict.h"
 #include "dict_files.h"
+#endif
+#ifdef BENCH_FHIR
+#include "fhir/fhir.h"
 #endif
 #ifdef BENCH_CCDA
 #include "ccda/ccda.h"
@@ -54,7 +57,7 @@ struct unit {
 #endif
 };
 
-#if defined(BENCH_CCDA) || defined(BENCH_CSV)
+#if defined(BENCH_FHIR) || defined(BENCH_CCDA) || defined(BENCH_CSV)
 static struct dict *dict;
 #endif
 
@@ -118,6 +121,20 @@ static void load_lines(const char *path)
         p += n + 1;
     }
 }
+
+#ifdef BENCH_FHIR
+static int bench_fhir(struct arena *a, const struct unit *u, size_t *events,
+                      size_t *rows, struct hub_err *err)
+{
+    struct canon_list l = { 0 };
+    struct fhir_result res;
+    int rc = fhir_to_events(a, dict, u->p, u->len, &l, &res, err);
+
+    *events = l.n;
+    *rows = 1;
+    return rc;
+}
+#endif
 
 #ifdef BENCH_CCDA
 static int bench_ccda(struct arena *a, const struct unit *u, size_t *events,
@@ -191,7 +208,7 @@ static void load_csv_arg(char *arg)
 }
 #endif
 
-#if defined(BENCH_CCDA) || defined(BENCH_CSV)
+#if defined(BENCH_FHIR) || defined(BENCH_CCDA) || defined(BENCH_CSV)
 static void load_dict(void)
 {
     struct dict_err de = { 0 };
@@ -270,6 +287,17 @@ int main(int argc, char **argv)
         fn = strcmp(kind, "hl7") == 0 ? bench_hl7 : bench_hl7parse;
         for (i = optind + 1; i < argc; i++)
             load_lines(argv[i]);
+    }
+#endif
+#ifdef BENCH_FHIR
+    if (strcmp(kind, "fhir") == 0) {
+        fn = bench_fhir;
+        load_dict();
+        for (i = optind + 1; i < argc; i++) {
+            size_t n;
+            char *b = slurp(argv[i], &n);
+            add_unit(b, n);
+        }
     }
 #endif
 #ifdef BENCH_CCDA

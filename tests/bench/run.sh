@@ -77,7 +77,7 @@ built() { put "built.$1" "$2"; }
 defs=""
 if have_sym hl7_to_events; then defs="$defs -DBENCH_HL7"; else
     built hl7 0; built hl7parse 0; fi
-built fhir 0
+if have_sym fhir_to_events; then defs="$defs -DBENCH_FHIR"; else built fhir 0; fi
 if have_sym ccda_to_events; then defs="$defs -DBENCH_CCDA"; else built ccda 0; fi
 if have_sym csv_to_events; then defs="$defs -DBENCH_CSV"; else built csv 0; fi
 if hubd_real && hubctl_real; then hubd_ok=1; else hubd_ok=0; built hubd 0; fi
@@ -136,7 +136,7 @@ fi
 put peers.npm "$npm_ok"
 
 # --- parse + normalize on one core ------------------------------------------
-want parse || { for k in hl7 hl7parse ccda csv; do put "built.$k" skip; done; }
+want parse || { for k in hl7 hl7parse fhir ccda csv; do put "built.$k" skip; done; }
 want parse && say "parse: hub adapters, ${PARSE_SECS}s each"
 want parse && for k in hl7 hl7parse; do
     line=$($out/parse_bench -d "$PARSE_SECS" $k "$corpus" 2>"$log/parse_$k.txt")
@@ -146,6 +146,21 @@ want parse && for k in hl7 hl7parse; do
     put "parse.hub.$k.errors" "$(field "$line" errors)"
 done
 
+# FHIR: the test bundles that give screening events; the single screening
+# resources when there is no such bundle (the row then says so).
+fhir_docs=() fhir_bundles=()
+for f in tests/data/fhir/*.json; do
+    case $f in *.events.json|*.err.json) continue ;; esac
+    grep -q '"screening\.' "${f%.json}.events.json" 2>/dev/null || continue
+    fhir_docs+=("$f")
+    grep -q '"resourceType" *: *"Bundle"' "$f" && fhir_bundles+=("$f")
+done
+if [ ${#fhir_bundles[@]} -gt 0 ]; then
+    fhir_docs=("${fhir_bundles[@]}")
+    put fhir.units bundles
+else
+    put fhir.units resources
+fi
 # C-CDA: the test documents that give events (those with a .events.json).
 ccda_docs=()
 for f in tests/data/ccda/*.xml tests/data/ccda/*.ccda; do
@@ -170,9 +185,13 @@ fi
 for d in tests/data/csv/shinny-*/; do
     [ -d "$d" ] && csv_args+=("shinny=${d%/}")
 done
-for k in ccda csv; do
+for k in fhir ccda csv; do
     want parse || break
-    if [ "$k" = ccda ]; then set -- "${ccda_docs[@]}"; else set -- "${csv_args[@]}"; fi
+    case $k in
+    fhir) set -- "${fhir_docs[@]}" ;;
+    ccda) set -- "${ccda_docs[@]}" ;;
+    csv) set -- "${csv_args[@]}" ;;
+    esac
     [ $# -gt 0 ] || continue
     line=$($out/parse_bench -d "$PARSE_SECS" $k "$@" 2>"$log/parse_$k.txt" || true)
     echo "$line" >>"$log/parse_$k.txt"
