@@ -135,6 +135,7 @@ void dispatch_config_defaults(struct dispatch_config *c)
     c->breaker_failures = 5;
     c->breaker_open_ms = 30000;
     c->user_agent = "care-hub-webhooks/1";
+    c->enabled = true;
     const char *ts = getenv("HUB_TIME_SCALE");
     if (ts && *ts) {
         char *end;
@@ -142,6 +143,40 @@ void dispatch_config_defaults(struct dispatch_config *c)
         if (*end == '\0' && v >= 1.0 && v <= 1e7)
             c->time_scale = v;
     }
+    static const struct { const char *name; int min, max; } ints[] = {
+        { "HUB_DISPATCH_MAX_INFLIGHT", 1, 10000 },
+        { "HUB_DISPATCH_PER_ENDPOINT", 1, 1000 },
+        { "HUB_DISPATCH_TIMEOUT_MS", 100, 600000 },
+        { "HUB_DISPATCH_LEASE_MS", 200, 3600000 },
+        { "HUB_DISPATCH_POLL_MS", 10, 60000 },
+        { "HUB_DISPATCH_BREAKER_FAILURES", 1, 1000 },
+        { "HUB_DISPATCH_BREAKER_OPEN_MS", 0, 3600000 },
+    };
+    int *fields[] = {                   /* in the order of ints[] */ &c->max_inflight, &c->per_endpoint, &c->timeout_ms,
+                      &c->lease_ms, &c->poll_ms, &c->breaker_failures,
+                      &c->breaker_open_ms };
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        const char *v = getenv(ints[i].name);
+        if (!v || !*v)
+            continue;
+        char *end;
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (errno || *end || n < ints[i].min || n > ints[i].max) {
+            log_warn("dispatch.bad_setting", "key=%s", ints[i].name);
+            continue;
+        }
+        *fields[i] = (int)n;
+    }
+    const char *v = getenv("HUB_DISPATCH");
+    if (v && strcmp(v, "0") == 0)
+        c->enabled = false;
+    v = getenv("HUB_WEBHOOK_ALLOW_PRIVATE");
+    if (v && strcmp(v, "1") == 0)
+        c->allow_private = true;
+    v = getenv("HUB_DISPATCH_NODE");
+    if (v && *v)
+        snprintf(c->node, sizeof(c->node), "%s", v);
 }
 
 /* --- results: buffered, written in one transaction ---------------------- */

@@ -28,6 +28,7 @@
 struct dispatch;
 
 struct dispatch_config {
+    bool enabled;               /* HUB_DISPATCH=0 turns it off */
     const char *database_url;
     char node[64];              /* lease owner; default "<host>:<pid>" */
     int max_inflight;           /* transfers at once, all endpoints (64) */
@@ -45,7 +46,15 @@ struct dispatch_config {
     const char *user_agent;
 };
 
-/* Defaults, then HUB_TIME_SCALE from the environment. */
+/* Defaults, then the environment (until these join hubd.conf):
+ *   HUB_DISPATCH=0                  no dispatcher in this process
+ *   HUB_DISPATCH_MAX_INFLIGHT, HUB_DISPATCH_PER_ENDPOINT,
+ *   HUB_DISPATCH_TIMEOUT_MS, HUB_DISPATCH_LEASE_MS, HUB_DISPATCH_POLL_MS,
+ *   HUB_DISPATCH_BREAKER_FAILURES, HUB_DISPATCH_BREAKER_OPEN_MS,
+ *   HUB_DISPATCH_NODE               lease owner name
+ *   HUB_WEBHOOK_ALLOW_PRIVATE=1     production: allow internal addresses
+ *   HUB_TIME_SCALE                  accelerated clock for tests
+ * Bad values are logged (by name) and ignored. */
 void dispatch_config_defaults(struct dispatch_config *c);
 
 /* Connect and start the dispatcher thread. HUB_EDB when the database is

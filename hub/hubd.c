@@ -27,6 +27,7 @@
 #include "auth.h"
 #include "ccda/ccda.h"
 #include "config.h"
+#include "dispatch.h"
 #include "dbpool.h"
 #include "ingest.h"
 #include "log.h"
@@ -57,6 +58,7 @@ struct app {
     struct event *sig_int, *sig_term, *drain_timer;
     double stop_deadline;
     int signals;
+    struct dispatch *dispatch;  /* webhook deliveries (issue 4) */
 };
 
 static void drain_check(evutil_socket_t fd, short what, void *arg)
@@ -233,6 +235,17 @@ int main(int argc, char **argv)
         log_error("hubd.ports_file_failed", "errno=%d", errno);
         goto out;
     }
+    {
+        /* the webhook dispatcher: its own thread, loop and connection */
+        struct dispatch_config dc;
+        dispatch_config_defaults(&dc);
+        dc.database_url = cfg.database_url;
+        dc.production = cfg.profile == PROFILE_PRODUCTION;
+        if (dc.enabled && dispatch_start(&dc, &app.dispatch) != HUB_OK) {
+            log_error("hubd.start_failed", "why=%s", "dispatcher");
+            goto out;
+        }
+    }
     app.sig_int = evsignal_new(app.srv.base, SIGINT, on_signal, &app);
     app.sig_term = evsignal_new(app.srv.base, SIGTERM, on_signal, &app);
     evsignal_add(app.sig_int, NULL);
@@ -248,6 +261,7 @@ out:
     /* order: no new input, then the pipeline (its last callbacks still
      * reach their connections), then the connections, then the rest */
     app.srv.stopping = true;
+    dispatch_stop(app.dispatch);
     mllp_server_stop(app.mllp);
     http_server_stop(app.http);
     if (app.srv.ing)

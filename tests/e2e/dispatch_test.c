@@ -1,0 +1,673 @@
+/*
+ * dispatch_test.c - the webhook dispatcher end to end: real PostgreSQL,
+ * real loopback HTTP receivers (libevent evhttp, each in a thread of the
+ * test) that verify every Standard Webhooks signature, and the accelerated
+ * clock (time_scale) so that a three-day retry schedule runs in a second.
+ * Fan-out, retries until success, 410, a hanging receiver, a receiver that
+ * is down, dead letters and replay, a poison event, pause, order per
+ * patient, SSRF refusal; and two hubd processes with kill -9 of one in the
+ * middle of deliveries.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/hub_err.h"
+#include "dispatch.h"
+#include "store.h"
+#include "subs.h"
+#include "webhook.h"
+#include "../lib/testdb.h"
+
+#define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+#define RX_MAX_IDS 512
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --- a webhook receiver ---------------------------------------------------- */
+
+enum rx_mode { RX_OK, RX_FAIL_N, RX_GONE, RX_HANG, RX_SLOW, RX_FAIL_MARKED };
+
+struct rx {
+    enum rx_mode mode;
+    int fail_n;                 /* RX_FAIL_N: the first n requests get 500 */
+    int delay_ms;               /* RX_SLOW */
+    int port;
+    struct webhook_secret secret;
+    struct event_base *base;
+    struct evhttp *http;
+    pthread_t th;
+    pthread_mutex_t mu;
+    int requests, bad_sigs, ok_replies;
+    int n_ids;
+    char ids[RX_MAX_IDS][40];
+    char bodies_key[RX_MAX_IDS][16];    /* the "k" member of each body */
+    int64_t at_ms[RX_MAX_IDS];
+};
+
+static void rx_reply_later(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    evhttp_send_reply(arg, 200, "OK", NULL);
+}
+
+static void rx_on_request(struct evhttp_request *req, void *arg)
+{
+    struct rx *r = arg;
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    const char *body = (const char *)evbuffer_pullup(in, -1);
+    const char *id = evhttp_find_header(h, "webhook-id");
+    const char *ts = evhttp_find_header(h, "webhook-timestamp");
+    const char *sig = evhttp_find_header(h, "webhook-signature");
+    bool ok = id && ts && sig && body &&
+              webhook_verify(&r->secret, id, ts, body, len, sig);
+    char key[16] = "";
+
+    /* the test's events carry their message key as "k" (no patient data) */
+    const char *k = body ? strstr(body, "\"k\": \"") : NULL;
+    if (k) {
+        size_t n = strcspn(k + 6, "\"");
+        if (n < sizeof(key)) {
+            memcpy(key, k + 6, n);
+            key[n] = '\0';
+        }
+    }
+    pthread_mutex_lock(&r->mu);
+    int nth = r->requests++;
+    if (!ok)
+        r->bad_sigs++;
+    if (r->n_ids < RX_MAX_IDS) {
+        snprintf(r->ids[r->n_ids], sizeof(r->ids[0]), "%s", id ? id : "");
+        snprintf(r->bodies_key[r->n_ids], sizeof(r->bodies_key[0]), "%s", key);
+        r->at_ms[r->n_ids] = now_ms();
+        r->n_ids++;
+    }
+    enum rx_mode mode = r->mode;
+    int fail_n = r->fail_n;
+    pthread_mutex_unlock(&r->mu);
+
+    switch (mode) {
+    case RX_OK:
+        evhttp_send_reply(req, 204, "No Content", NULL);
+        break;
+    case RX_FAIL_N:
+        evhttp_send_reply(req, nth < fail_n ? 500 : 200, "x", NULL);
+        break;
+    case RX_FAIL_MARKED:
+        evhttp_send_reply(req, strstr(key, "poison") ? 500 : 200, "x", NULL);
+        break;
+    case RX_GONE:
+        evhttp_send_reply(req, 410, "Gone", NULL);
+        break;
+    case RX_HANG:
+        break;                  /* never answer: the dispatcher times out */
+    case RX_SLOW: {
+        struct timeval tv = { r->delay_ms / 1000, (r->delay_ms % 1000) * 1000 };
+        event_base_once(r->base, -1, EV_TIMEOUT, rx_reply_later, req, &tv);
+        break;
+    }
+    }
+}
+
+static void *rx_run(void *arg)
+{
+    struct rx *r = arg;
+    event_base_dispatch(r->base);
+    return NULL;
+}
+
+static struct rx *rx_start(enum rx_mode mode)
+{
+    struct rx *r = calloc(1, sizeof(*r));
+    cr_assert_not_null(r);
+    r->mode = mode;
+    pthread_mutex_init(&r->mu, NULL);
+    cr_assert_eq(webhook_secret_parse(SECRET, &r->secret, NULL), HUB_OK);
+    r->base = event_base_new();
+    r->http = evhttp_new(r->base);
+    evhttp_set_gencb(r->http, rx_on_request, r);
+    struct evhttp_bound_socket *bs =
+        evhttp_bind_socket_with_handle(r->http, "127.0.0.1", 0);
+    cr_assert_not_null(bs);
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof(sa);
+    getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sa, &sl);
+    r->port = ntohs(sa.sin_port);
+    cr_assert_eq(pthread_create(&r->th, NULL, rx_run, r), 0);
+    return r;
+}
+
+static void rx_stop(struct rx *r)
+{
+    event_base_loopbreak(r->base);
+    pthread_join(r->th, NULL);
+    evhttp_free(r->http);
+    event_base_free(r->base);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+static int rx_requests(struct rx *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int n = r->requests;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+/* A loopback port with nobody listening. */
+static int down_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t sl = sizeof(sa);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* --- database and dispatcher ------------------------------------------------ */
+
+static char *url;
+static struct store *s;
+static struct dispatch *disp;
+
+static void setup(void)
+{
+    evthread_use_pthreads();
+    url = testdb_create();
+    cr_assert_not_null(url, "cannot create a test database");
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "hosp", "Hospital", "hospital",
+                               SCOPE_INGEST), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "cbo", "CBO", "cbo",
+                               SCOPE_SUBSCRIBE), HUB_OK);
+}
+
+static void teardown(void)
+{
+    dispatch_stop(disp);
+    disp = NULL;
+    store_free(s);
+    s = NULL;
+    testdb_drop(url);
+    url = NULL;
+}
+
+TestSuite(dispatch, .init = setup, .fini = teardown, .timeout = 90);
+
+static void start_dispatcher(int timeout_ms, double scale, bool production)
+{
+    struct dispatch_config c;
+    dispatch_config_defaults(&c);
+    c.database_url = url;
+    c.timeout_ms = timeout_ms;
+    c.connect_timeout_ms = timeout_ms;
+    c.lease_ms = timeout_ms + 2000;
+    c.poll_ms = 50;
+    c.time_scale = scale;
+    c.production = production;
+    c.per_endpoint = 4;
+    snprintf(c.node, sizeof(c.node), "test-node");
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+}
+
+static const char *sub_for(int port, const char *topics, const char *path)
+{
+    static char ids[16][64];
+    static int next;
+    char json[512], *out = NULL;
+    struct hub_err e = { 0 };
+
+    snprintf(json, sizeof(json),
+             "{\"url\":\"http://127.0.0.1:%d%s\",\"topics\":%s,"
+             "\"secrets\":[\"" SECRET "\"]}", port, path, topics);
+    cr_assert_eq(subs_create(s, "test", "cbo", json, strlen(json), &out, &e),
+                 HUB_OK, "%s %s", e.field, e.what ? e.what : "");
+    const char *p = strstr(out, "\"id\": \"");
+    char *slot = ids[next++ % 16];
+    size_t n = strcspn(p + 7, "\"");
+    memcpy(slot, p + 7, n);
+    slot[n] = '\0';
+    free(out);
+    return slot;
+}
+
+/* One event from hosp; `key` doubles as the message key and the body's "k"
+ * member (the receivers read it back); `patient` is an identifier value. */
+static void ingest(const char *key, const char *type, const char *patient)
+{
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"type\":\"%s\",\"k\": \"%s\",\"patient\":{\"identifiers\":"
+             "[{\"system\":\"MRN\",\"value\":\"%s\"}]}}", type, key, patient);
+    struct canon_event ev = { type, slice_from_cstr(body) };
+    struct store_msg m;
+    struct store_msg_result r;
+    memset(&m, 0, sizeof(m));
+    m.org_id = "hosp";
+    m.format = "hl7v2";
+    m.key = slice_from_cstr(key);
+    m.raw = slice_from_cstr(body);
+    store_sha256_hex(m.raw.p, m.raw.len, m.sha256);
+    m.accepted = true;
+    m.reply = SLICE_LIT("ok");
+    m.ev = &ev;
+    m.n_ev = 1;
+    cr_assert_eq(store_ingest_batch(s, &m, 1, &r), HUB_OK);
+    store_msg_result_release(&r);
+}
+
+static long qlong(const char *sql)
+{
+    char *v = NULL;
+    cr_assert_eq(store_query_text(s, sql, 0, NULL, &v), HUB_OK, "%s", sql);
+    long n = v ? strtol(v, NULL, 10) : -1;
+    free(v);
+    return n;
+}
+
+/* Wait until the query gives `want`; returns the last value. */
+static long wait_for(const char *sql, long want, int timeout_ms)
+{
+    int64_t end = now_ms() + timeout_ms;
+    long v;
+    while ((v = qlong(sql)) != want && now_ms() < end)
+        usleep(20 * 1000);
+    return v;
+}
+
+static long count_status(const char *sub, const char *status)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM deliveries WHERE "
+             "subscription_id = '%s' AND status = '%s'", sub, status);
+    return qlong(sql);
+}
+
+static long wait_status(const char *sub, const char *status, long want,
+                        int timeout_ms)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM deliveries WHERE "
+             "subscription_id = '%s' AND status = '%s'", sub, status);
+    return wait_for(sql, want, timeout_ms);
+}
+
+/* --- the tests ------------------------------------------------------------- */
+
+Test(dispatch, fans_out_signed_to_every_matching_subscription)
+{
+    struct rx *r[3];
+    const char *sub[3];
+    for (int i = 0; i < 3; i++) {
+        r[i] = rx_start(RX_OK);
+        sub[i] = sub_for(r[i]->port, "[\"adt.*\"]", "/hook");
+    }
+    struct rx *other = rx_start(RX_OK);
+    sub_for(other->port, "[\"referral.*\"]", "/x");
+    start_dispatcher(2000, 1000.0, false);
+
+    for (int i = 0; i < 5; i++) {
+        char key[8], pid[8];
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(pid, sizeof(pid), "p%d", i);
+        ingest(key, "adt.admit", pid);
+    }
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(wait_status(sub[i], "delivered", 5, 10000), 5);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(rx_requests(r[i]), 5);
+        cr_assert_eq(r[i]->bad_sigs, 0, "every signature verifies");
+        for (int j = 0; j < r[i]->n_ids; j++)
+            cr_assert_eq(strncmp(r[i]->ids[j], "dlv_", 4), 0);
+    }
+    cr_assert_eq(rx_requests(other), 0, "another topic: nothing");
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE "
+                       "outcome = 'delivered' AND status_code = 204 "
+                       "AND latency_ms >= 0"), 15);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'delivery.attempt' AND patient_hub_id IS NOT NULL"),
+                 15, "every disclosure is in the chain");
+    struct store_audit_check c;
+    cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
+    cr_assert(c.ok);
+    for (int i = 0; i < 3; i++)
+        rx_stop(r[i]);
+    rx_stop(other);
+}
+
+Test(dispatch, failing_receiver_is_retried_with_the_same_id_until_it_succeeds)
+{
+    struct rx *r = rx_start(RX_FAIL_N);
+    r->fail_n = 3;
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    start_dispatcher(2000, 100000.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    cr_assert_eq(wait_status(sub, "delivered", 1, 10000), 1);
+    cr_assert_eq(rx_requests(r), 4);
+    for (int i = 1; i < 4; i++)
+        cr_assert_str_eq(r->ids[i], r->ids[0], "webhook-id is stable");
+    cr_assert_eq(r->bad_sigs, 0);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE "
+                       "outcome = 'retry' AND status_code = 500"), 3);
+    cr_assert_eq(qlong("SELECT attempts FROM deliveries"), 4);
+    rx_stop(r);
+}
+
+Test(dispatch, gone_disables_the_subscription)
+{
+    struct rx *r = rx_start(RX_GONE);
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    start_dispatcher(2000, 1000.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    cr_assert_eq(wait_status(sub, "dead", 1, 10000), 1);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM subscriptions WHERE id = "
+             "'%s' AND status = 'disabled' AND status_reason = 'gone'", sub);
+    cr_assert_eq(qlong(sql), 1);
+    ingest("k2", "adt.admit", "p2");
+    usleep(300 * 1000);
+    cr_assert_eq(rx_requests(r), 1, "nothing more after 410");
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries"), 1,
+                 "a disabled subscription is not routed to");
+    rx_stop(r);
+}
+
+/* The healthy receiver's deliveries all arrive well within the timeout the
+ * hanging or dead receivers cost: they are not queued behind them. */
+static void check_isolation(struct rx *bad, int bad_port)
+{
+    struct rx *good = rx_start(RX_OK);
+    const char *gsub = sub_for(good->port, "[\"*\"]", "/good");
+    const char *bsub = sub_for(bad ? bad->port : bad_port, "[\"*\"]", "/bad");
+    start_dispatcher(3000, 1.0, false);     /* real time: retries wait */
+
+    int64_t t0 = now_ms();
+    for (int i = 0; i < 12; i++) {
+        char key[8], pid[8];
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(pid, sizeof(pid), "p%d", i);
+        ingest(key, "adt.admit", pid);
+    }
+    cr_assert_eq(wait_status(gsub, "delivered", 12, 10000), 12);
+    int64_t worst = 0;
+    for (int i = 0; i < good->n_ids; i++)
+        if (good->at_ms[i] - t0 > worst)
+            worst = good->at_ms[i] - t0;
+    cr_assert_lt(worst, 1500, "healthy receiver waited %lld ms",
+                 (long long)worst);
+    /* the bad endpoint: at most per_endpoint (4) in flight at once */
+    if (bad)
+        cr_assert_leq(rx_requests(bad), 4);
+    cr_assert_eq(count_status(bsub, "delivered"), 0);
+    rx_stop(good);
+}
+
+Test(dispatch, hanging_receiver_times_out_without_delaying_others)
+{
+    struct rx *hang = rx_start(RX_HANG);
+    check_isolation(hang, 0);
+    const char *sql = "SELECT count(*) FROM delivery_attempts WHERE error = "
+                      "'timeout' AND outcome = 'retry'";
+    cr_assert_geq(wait_for(sql, 4, 8000), 4);
+    dispatch_stop(disp);            /* before the receiver goes away */
+    disp = NULL;
+    rx_stop(hang);
+}
+
+Test(dispatch, receiver_down_does_not_delay_others)
+{
+    check_isolation(NULL, down_port());
+    cr_assert_geq(qlong("SELECT count(*) FROM delivery_attempts WHERE error = "
+                        "'connect'"), 1);
+}
+
+Test(dispatch, dead_letter_after_the_schedule_then_replay_delivers)
+{
+    struct rx *r = rx_start(RX_FAIL_N);
+    r->fail_n = 1000;
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    /* 3.8 days of schedule in well under a second */
+    start_dispatcher(2000, 1000000.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    cr_assert_eq(wait_status(sub, "dead", 1, 15000), 1);
+    cr_assert_eq(rx_requests(r), WEBHOOK_RETRIES + 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts"),
+                 WEBHOOK_RETRIES + 1);
+    char *page = NULL;
+    cr_assert_eq(deliveries_list(s, "cbo", NULL, "dead", 0, 10, &page), HUB_OK);
+    cr_assert_not_null(strstr(page, "\"status\": \"dead\""), "%s", page);
+    free(page);
+
+    pthread_mutex_lock(&r->mu);
+    r->mode = RX_OK;
+    pthread_mutex_unlock(&r->mu);
+    int n = 0;
+    struct hub_err e;
+    cr_assert_eq(deliveries_replay_range(s, "cbo", "cbo", sub, "2000-01-01",
+                                         "2999-01-01", "dead", 100, &n, &e),
+                 HUB_OK);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(wait_status(sub, "delivered", 1, 10000), 1);
+    cr_assert_str_eq(r->ids[r->n_ids - 1], r->ids[0],
+                     "a replay keeps the webhook-id");
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'delivery.replayed'"), 1);
+    rx_stop(r);
+}
+
+Test(dispatch, poison_event_dead_letters_and_the_patient_next_event_follows)
+{
+    struct rx *r = rx_start(RX_FAIL_MARKED);
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    start_dispatcher(2000, 1000000.0, false);
+
+    ingest("poison1", "adt.admit", "p1");
+    ingest("k2", "adt.discharge", "p1");
+    cr_assert_eq(wait_status(sub, "delivered", 1, 15000), 1);
+    cr_assert_eq(count_status(sub, "dead"), 1);
+    /* k2 went out only after poison1 was dead: order per patient */
+    int last_poison = -1, k2 = -1;
+    for (int i = 0; i < r->n_ids; i++) {
+        if (strcmp(r->bodies_key[i], "poison1") == 0)
+            last_poison = i;
+        if (strcmp(r->bodies_key[i], "k2") == 0 && k2 < 0)
+            k2 = i;
+    }
+    cr_assert_gt(k2, last_poison);
+    rx_stop(r);
+}
+
+Test(dispatch, pause_stops_retries_at_once_and_resume_continues)
+{
+    struct rx *r = rx_start(RX_FAIL_N);
+    r->fail_n = 1000000;
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    char *out = NULL;
+    /* scale so that retries come every few ms but the 14 do not run out
+     * before we look */
+    start_dispatcher(2000, 20000.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    int64_t end = now_ms() + 5000;
+    while (rx_requests(r) < 3 && now_ms() < end)
+        usleep(5000);
+    cr_assert_geq(rx_requests(r), 3);
+    cr_assert_eq(subs_set_status(s, "cbo", "cbo", sub, "paused", &out), HUB_OK);
+    free(out);
+    usleep(100 * 1000);         /* an attempt in flight may finish */
+    int n = rx_requests(r);
+    usleep(1500 * 1000);
+    cr_assert_eq(rx_requests(r), n, "no retry while paused");
+    pthread_mutex_lock(&r->mu);
+    r->mode = RX_OK;
+    pthread_mutex_unlock(&r->mu);
+    cr_assert_eq(subs_set_status(s, "cbo", "cbo", sub, "active", &out), HUB_OK);
+    free(out);
+    cr_assert_eq(wait_status(sub, "delivered", 1, 15000), 1);
+    rx_stop(r);
+}
+
+Test(dispatch, keeps_order_per_patient)
+{
+    struct rx *r = rx_start(RX_SLOW);
+    r->delay_ms = 10;
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    start_dispatcher(2000, 1000.0, false);
+
+    for (int i = 0; i < 8; i++) {
+        char key[8];
+        snprintf(key, sizeof(key), "o%d", i);
+        ingest(key, "adt.update", "same-patient");
+    }
+    cr_assert_eq(wait_status(sub, "delivered", 8, 15000), 8);
+    cr_assert_eq(r->n_ids, 8);
+    for (int i = 0; i < 8; i++) {
+        char key[8];
+        snprintf(key, sizeof(key), "o%d", i);
+        cr_assert_str_eq(r->bodies_key[i], key);
+    }
+    rx_stop(r);
+}
+
+Test(dispatch, production_profile_refuses_loopback_receivers)
+{
+    struct rx *r = rx_start(RX_OK);
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    start_dispatcher(2000, 1000.0, true);
+
+    ingest("k1", "adt.admit", "p1");
+    const char *sql = "SELECT count(*) FROM delivery_attempts WHERE error = "
+                      "'ssrf'";
+    cr_assert_geq(wait_for(sql, 1, 10000), 1);
+    cr_assert_eq(rx_requests(r), 0, "not a byte of the request was sent");
+    cr_assert_eq(count_status(sub, "delivered"), 0);
+    rx_stop(r);
+}
+
+/* --- several processes ----------------------------------------------------- */
+
+static pid_t spawn_hubd(const char *node, int lease_ms)
+{
+    pid_t pid = fork();
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        char bin[4096], lease[16], ports[256];
+        const char *b = getenv("HUB_BUILD");
+        snprintf(bin, sizeof(bin), "%s/%s/hubd", testdb_root(),
+                 b && *b ? b : "build");
+        snprintf(lease, sizeof(lease), "%d", lease_ms);
+        snprintf(ports, sizeof(ports), "/tmp/hub-e2e-ports-%d", (int)getpid());
+        setenv("DATABASE_URL", url, 1);
+        setenv("HUB_PROFILE", "dev", 1);
+        setenv("HUB_MIGRATE_AT_START", "0", 1);
+        setenv("HUB_MLLP_PORT", "0", 1);
+        setenv("HUB_HTTP_PORT", "0", 1);
+        setenv("HUB_HTTPS_PORT", "-1", 1);
+        setenv("HUB_MLLPS_PORT", "-1", 1);
+        setenv("HUB_PORTS_FILE", ports, 1);
+        setenv("HUB_LOG_LEVEL", "warn", 1);
+        setenv("HUB_DISPATCH_NODE", node, 1);
+        setenv("HUB_DISPATCH_LEASE_MS", lease, 1);
+        setenv("HUB_DISPATCH_TIMEOUT_MS", "1000", 1);
+        setenv("HUB_DISPATCH_POLL_MS", "50", 1);
+        setenv("HUB_TIME_SCALE", "1000", 1);
+        execl(bin, "hubd", (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+Test(dispatch, two_hubd_and_kill_9_of_one_deliver_everything_at_least_once,
+     .timeout = 120)
+{
+    struct rx *r[2];
+    const char *sub[2];
+    for (int i = 0; i < 2; i++) {
+        r[i] = rx_start(RX_SLOW);
+        r[i]->delay_ms = 30;
+        sub[i] = sub_for(r[i]->port, "[\"*\"]", "/");
+    }
+    pid_t a = spawn_hubd("node-a", 1500);
+    pid_t b = spawn_hubd("node-b", 1500);
+    /* both dispatchers up: wait until they listen (or just a moment) */
+    usleep(800 * 1000);
+    const int n_events = 60;
+    for (int i = 0; i < n_events; i++) {
+        char key[8], pid[8];
+        snprintf(key, sizeof(key), "m%d", i);
+        snprintf(pid, sizeof(pid), "p%d", i % 7);
+        ingest(key, "adt.admit", pid);
+    }
+    /* kill node-a while it holds leases */
+    const char *held = "SELECT count(*) FROM deliveries WHERE status = "
+                       "'delivering' AND lease_owner = 'node-a'";
+    int64_t end = now_ms() + 10000;
+    while (qlong(held) == 0 && now_ms() < end)
+        usleep(2000);
+    long holding = qlong(held);
+    kill(a, SIGKILL);
+    waitpid(a, NULL, 0);
+
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(wait_status(sub[i], "delivered", n_events, 60000),
+                     n_events, "every event to every subscription");
+    /* at least once, and duplicates only with the same webhook-id: every
+     * distinct webhook-id maps to exactly one event key */
+    for (int i = 0; i < 2; i++) {
+        pthread_mutex_lock(&r[i]->mu);
+        int distinct = 0;
+        for (int x = 0; x < r[i]->n_ids; x++) {
+            bool seen = false;
+            for (int y = 0; y < x; y++) {
+                if (strcmp(r[i]->ids[x], r[i]->ids[y]) == 0) {
+                    seen = true;
+                    cr_assert_str_eq(r[i]->bodies_key[x], r[i]->bodies_key[y]);
+                }
+            }
+            distinct += !seen;
+        }
+        pthread_mutex_unlock(&r[i]->mu);
+        cr_assert_eq(distinct, n_events);
+        cr_assert_eq(r[i]->bad_sigs, 0);
+    }
+    cr_assert_geq(qlong("SELECT count(DISTINCT lease_owner) FROM deliveries "
+                        "WHERE status = 'delivered'"), 0);
+    cr_log_info("node-a held %ld leases when killed", holding);
+    kill(b, SIGTERM);
+    waitpid(b, NULL, 0);
+    struct store_audit_check c;
+    cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
+    cr_assert(c.ok, "chain intact with two writers and a kill -9");
+    for (int i = 0; i < 2; i++)
+        rx_stop(r[i]);
+}
