@@ -425,11 +425,26 @@ static void write_addr(struct doc *dc, struct jw *w, const xmlNode *ad)
     jw_obj_end(w);
 }
 
-static const char *id_type(const char *root)
+/* Identifier systems with a FHIR URI, so that the same number sent as C-CDA
+ * and as FHIR links to the same person (identity reads system + value). */
+static const struct {
+    const char *root, *uri, *type;
+} id_systems[] = {
+    { "2.16.840.1.113883.4.1", "http://hl7.org/fhir/sid/us-ssn", "SS" },
+    { "2.16.840.1.113883.4.6", "http://hl7.org/fhir/sid/us-npi", "NPI" },
+    { "2.16.840.1.113883.4.927", "http://hl7.org/fhir/sid/us-mbi", "MC" },
+};
+
+static const char *id_system(const char *root, char *buf, size_t cap,
+                             const char **type)
 {
-    if (strcmp(root, "2.16.840.1.113883.4.1") == 0)
-        return "SS";            /* US Social Security Number */
-    return NULL;
+    *type = NULL;
+    for (size_t i = 0; i < sizeof(id_systems) / sizeof(id_systems[0]); i++)
+        if (strcmp(root, id_systems[i].root) == 0) {
+            *type = id_systems[i].type;
+            return id_systems[i].uri;
+        }
+    return ccda_system_uri(root, buf, cap);
 }
 
 /* One identifier object; false when the id is unusable. */
@@ -443,10 +458,10 @@ static bool write_ident(struct doc *dc, struct jw *w, const xmlNode *id)
     jw_obj_begin(w);
     if (ext && *ext) {
         char sys[300];
+        const char *type;
         jw_kv_cstr(w, "value", ext);
-        jw_kv_cstr(w, "system",
-                   ccda_system_uri(root, sys, sizeof(sys)) ? sys : NULL);
-        jw_kv_cstr(w, "type", id_type(root));
+        jw_kv_cstr(w, "system", id_system(root, sys, sizeof(sys), &type));
+        jw_kv_cstr(w, "type", type);
     } else {
         /* root alone is the identifier (RFC 3986 form, as C-CDA on FHIR) */
         jw_kv_cstr(w, "value", ccda_ii_string(dc->a, id));

@@ -18,8 +18,18 @@
  * CCDA_MAX_DEPTH element depth (checked while walking the tree, below
  * libxml2's own 256), CCDA_MAX_ELEMENTS elements.
  *
- * What a document gives (one event per finding; every event carries the
- * document's patient, source.format "ccda", source.message_id):
+ * Every event carries: source {format "ccda", message_id (below),
+ * sending_facility = the custodian organization's name, else the author's
+ * represented organization}; occurred_at = the screening's effectiveTime,
+ * else the document's; the patient of recordTarget/patientRole (ids as
+ * system + value: root OID "urn:oid:..." or the FHIR URI of SSN, NPI, MBI;
+ * names, birth date, sex, addresses with county, phones); sensitivity
+ * "restricted" when confidentialityCode is R or V (dictionary), plus what a
+ * Z code implies; warnings (XPath + static text) for what was skipped.
+ * The author's organization is the care plan's author and the referral's
+ * requester (an entry's own author organization first).
+ *
+ * What a document gives (one event per finding):
  *   Social History section (2.16.840.1.113883.10.20.22.2.17 / LOINC 29762-2),
  *   and Assessment sections: an Assessment Scale Observation (4.69) whose
  *     code is an instrument of the dictionary (Hunger Vital Sign 88121-9, AHC
