@@ -360,7 +360,10 @@ int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
             return hub_err_set(err, HUB_ELIMIT, "files", 0,
                                "file is larger than the limit");
 
+    size_t n0 = out->n;
     int rc = layout(&c, kind, err);
+    if (rc != HUB_OK)
+        out->n = n0;            /* all or nothing: no partial upload */
     sort_findings(report);
     return rc;
 }

@@ -189,6 +189,8 @@ struct csv_report {
  * HUB_EINVALID (no header, a required column missing: err->field names it),
  * HUB_ESYNTAX (unterminated quote), HUB_ELIMIT (bytes, rows, columns,
  * files, events); err->field is "<file index>:row R col C" or the column.
+ * On failure *out is left as it was (no partial upload); the report still
+ * holds the findings made before the failure.
  *
  * report->message_id is the upload's idempotency key: "name:sha256" for one
  * file; for a set, "<set name>:" followed by the four hashes in the order

@@ -1,13 +1,72 @@
 /*
- * csv_fuzz.c - libFuzzer harness for the CSV reader (whole input, and the
- * same input fed in two parts, which must give the same records).
+ * csv_fuzz.c - libFuzzer harness for the CSV adapter.
+ *
+ * The first byte picks what is fuzzed:
+ *   0..2  the RFC 4180 reader, whole and fed in two parts at a cut taken
+ *         from the second byte (the records must be the same);
+ *   3     kind "screenings";  4  kind "referral-status";
+ *   5..   kind "shinny": the rest is split at each "\n====\n" into up to
+ *         four files named as a SHIN-NY set (QEadmin, ScreeningProf,
+ *         ScreeningObs, PtInfo).
+ * Checks besides memory safety: every event is valid JSON whose "type" is
+ * the list's; the report's JSON is valid; errors carry static text; the row
+ * counters add up. The dictionary is loaded once from schemas/dict (run
+ * from the repo root).
  */
+#include <cjson/cJSON.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/arena.h"
+#include "common/dict.h"
 #include "csv/csv.h"
+
+static struct dict *D;
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)n + 1);
+    if (p == NULL || fread(p, 1, (size_t)n, f) != (size_t)n)
+        abort();
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    static const char *names[] = { "domains.json", "instruments.json",
+                                   "zcodes.json", "task-status.json",
+                                   "security-labels.json" };
+    struct dict_file f[5];
+    struct dict_err err;
+    char path[256];
+
+    (void)argc;
+    (void)argv;
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof(path), "schemas/dict/%s", names[i]);
+        f[i].name = names[i];
+        f[i].p = slurp(path, &f[i].len);
+        if (f[i].p == NULL) {
+            fprintf(stderr, "csv_fuzz: run from the repo root\n");
+            abort();
+        }
+    }
+    if (dict_load(f, 5, &D, &err) != 0)
+        abort();
+    for (int i = 0; i < 5; i++)
+        free((void *)f[i].p);
+    return 0;
+}
 
 /* Read every record; return a checksum of what was read. */
 static uint64_t read_all(const char *p, size_t len, size_t cut)
@@ -37,7 +96,8 @@ static uint64_t read_all(const char *p, size_t len, size_t cut)
         }
         if (rc != 1)
             break;
-        sum = (sum ^ row.row ^ (row.err ? 7 : 0) ^ row.err_col) * 1099511628211ull;
+        sum = (sum ^ row.row ^ (row.err ? 7u : 0u) ^ row.err_col) *
+              1099511628211ull;
         for (size_t i = 0; i < row.n; i++) {
             if (row.f[i].len > lim.max_field)
                 abort();
@@ -51,14 +111,98 @@ static uint64_t read_all(const char *p, size_t len, size_t cut)
     return sum;
 }
 
+static void check_json(struct slice s)
+{
+    cJSON *j = cJSON_ParseWithLength(s.p, s.len);
+    if (j == NULL)
+        abort();
+    cJSON_Delete(j);
+}
+
+static void layouts(const char *kind, const char *p, size_t len)
+{
+    static const char *const names[4] = {
+        "SDOH_QEadmin_F_1.csv", "SDOH_ScreeningProf_F_1.csv",
+        "SDOH_ScreeningObs_F_1.csv", "SDOH_PtInfo_F_1.csv",
+    };
+    struct csv_file files[4];
+    size_t n = 0;
+
+    if (strcmp(kind, "shinny") == 0) {
+        /* obs first, so that a single part is still a usable set */
+        static const int order[4] = { 2, 3, 0, 1 };
+        const char *s = p, *end = p + len;
+        while (n < 4) {
+            const char *sep = NULL;
+            for (const char *q = s; q + 6 <= end; q++)
+                if (memcmp(q, "\n====\n", 6) == 0) {
+                    sep = q;
+                    break;
+                }
+            const char *e = sep ? sep : end;
+            files[n] = (struct csv_file){ names[order[n]], NULL, s,
+                                          (size_t)(e - s) };
+            n++;
+            if (sep == NULL)
+                break;
+            s = sep + 6;
+        }
+    } else {
+        files[n++] = (struct csv_file){ "f.csv", NULL, p, len };
+    }
+
+    struct arena a;
+    struct canon_list out = { 0 };
+    struct csv_report rep;
+    struct hub_err err = { 0 };
+    arena_init(&a, 16 * 1024);
+    int rc = csv_to_events(&a, D, kind, files, n, &out, &rep, &err);
+    if (rc != HUB_OK) {
+        if (rc > 0 || err.what == NULL || out.n != 0)
+            abort();
+    } else {
+        for (size_t i = 0; i < out.n; i++) {
+            check_json(out.ev[i].json);
+            if (!canon_topic_known(out.ev[i].type))
+                abort();
+        }
+        if (rep.rows != rep.rows_used + rep.rows_rejected + rep.rows_blank)
+            abort();
+        if (rep.events != out.n)
+            abort();
+        struct slice js;
+        if (csv_report_json(&a, &rep, &js) != HUB_OK)
+            abort();
+        check_json(js);
+    }
+    arena_release(&a);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *p = (const char *)data;
-    uint64_t whole = read_all(p, size, size);
-    if (size > 1) {
-        size_t cut = data[0] % size;
-        if (read_all(p, size, cut) != whole)
-            abort();                /* incremental feeding changed the result */
+    if (size < 2)
+        return 0;
+    const char *p = (const char *)data + 2;
+    size_t len = size - 2;
+    switch (data[0] % 6) {
+    case 0:
+    case 1:
+    case 2: {
+        uint64_t whole = read_all(p, len, len);
+        size_t cut = len ? data[1] % (len + 1) : 0;
+        if (read_all(p, len, cut) != whole)
+            abort();            /* feeding in two parts changed the result */
+        break;
+    }
+    case 3:
+        layouts("screenings", p, len);
+        break;
+    case 4:
+        layouts("referral-status", p, len);
+        break;
+    default:
+        layouts("shinny", p, len);
+        break;
     }
     return 0;
 }
