@@ -129,7 +129,8 @@ drain_rate() {
         "$(awk -v c="$last" -v a="$tl" -v t="$t0" 'BEGIN { printf "%.0f", c / (a - t) }')"
 }
 
-# latency_at_rate: 1,000 msg/s offered on 8 connections with a dispatcher
+# latency_at_rate: 1,000 msg/s offered on 64 connections (enough that the
+# pacing, not the closed loop, sets the rate) with a dispatcher
 # running; the receiver times each delivery against the send time that
 # mllp_load stamps into MSH-10.
 latency_at_rate() {
@@ -138,7 +139,7 @@ latency_at_rate() {
     curl -fsS -o /dev/null "http://127.0.0.1:$recv_port/reset" || true
     dispatcher_start
     sleep 1
-    line=$($out/mllp_load -p "$hubd_mllp" -f "$corpus" -c 8 -r 1000 \
+    line=$($out/mllp_load -p "$hubd_mllp" -f "$corpus" -c 64 -r 1000 \
         -d "$SECS" -w 1 2>>"$log/deliver_latency.txt" || true)
     echo "$line" >>"$log/deliver_latency.txt"
     sleep 3                         # let the last deliveries land
