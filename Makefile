@@ -50,10 +50,13 @@ build: $(BINS)
 tests: $(TEST_BINS)
 
 # Install what is missing, and nothing when all is present (CI and fresh
-# machines run this first; it needs root or sudo).
+# machines run this first; it needs root or sudo). npm counts as present
+# when the command is: NodeSource's nodejs ships it, and conflicts with
+# Debian's npm package.
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
-	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || \
+	    { [ $$p = npm ] && command -v npm >/dev/null; } || echo $$p; \
 	  done); \
 	if [ -n "$$missing" ]; then \
 	  echo "deps: installing $$missing"; \
