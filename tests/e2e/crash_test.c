@@ -51,7 +51,7 @@ static int stream(const int *idx, int n, bool *acked, int kill_after)
             acked[idx[got]] = true;
         got++;
         if (kill_after > 0 && got == kill_after)
-            hub_kill9(&hub);
+            hub_kill9(&hub);        /* mid-stream: WINDOW frames in flight */
     }
     mllp_close(&c);
     return got;
@@ -66,8 +66,11 @@ Test(crash, every_acked_message_is_stored_exactly_once_after_kill9,
 
     for (int i = 0; i < N; i++)
         idx[i] = i;
+    /* ACKs already in our socket buffer when hubd died are still read:
+     * they were written after their commit, so they count */
     int got = stream(idx, N, acked, KILL_AT);
-    cr_assert_eq(got, KILL_AT, "the stream stops at the kill");
+    cr_assert_geq(got, KILL_AT, "the stream stops at the kill");
+    cr_assert_lt(got, N, "the kill came mid-stream");
     /* some frames were in flight when hubd died */
     long stored = hub_sql_long(&hub, "select count(*) from messages");
     cr_expect_geq(stored, KILL_AT);
@@ -76,7 +79,7 @@ Test(crash, every_acked_message_is_stored_exactly_once_after_kill9,
     for (int i = 0; i < N; i++)
         if (!acked[i])
             again[n_again++] = i;
-    cr_assert_eq(n_again, N - KILL_AT);
+    cr_assert_eq(n_again, N - got);
     cr_assert_eq(stream(again, n_again, acked, 0), n_again);
     for (int i = 0; i < N; i++)
         cr_assert(acked[i], "message %d ACKed in the end", i);

@@ -78,6 +78,7 @@ Test(http, post_hl7v2_with_token_then_read_it_from_the_feed,
     cr_expect_eq(r.status, 200);
     cr_expect(strstr(r.body, id) == NULL, "cbo must not see hosp's event");
     http_resp_free(&r);
+    cr_expect_eq(hub_stop(&hub), 0, "clean exit on SIGTERM");
 }
 
 Test(http, client_certificate_authenticates_without_token,
