@@ -263,13 +263,18 @@ static const char *entry_domain(struct doc *dc, const xmlNode *n,
 
 /* ---- events -------------------------------------------------------------- */
 
-static void ev_begin(struct doc *dc, struct ev *e, const char *type,
-                     const char *occurred_at, const char *body)
+static void ev_init(struct doc *dc, struct ev *e)
 {
-    e->type = type;
     e->n_warn = 0;
     e->n_sens = 0;
     sens_add(e, dc->doc_sens);
+}
+
+/* Envelope up to the body's key. */
+static void ev_head(struct doc *dc, struct ev *e, const char *type,
+                    const char *occurred_at, const char *body)
+{
+    e->type = type;
     jw_init(&e->w, dc->a, CCDA_MAX_EVENT);
     jw_obj_begin(&e->w);
     jw_kv_cstr(&e->w, "type", type);
@@ -283,14 +288,21 @@ static void ev_begin(struct doc *dc, struct ev *e, const char *type,
     jw_key(&e->w, "patient");
     jw_raw(&e->w, dc->patient);
     jw_key(&e->w, body);
+}
+
+static void ev_begin(struct doc *dc, struct ev *e, const char *type,
+                     const char *occurred_at, const char *body)
+{
+    ev_init(dc, e);
+    ev_head(dc, e, type, occurred_at, body);
     jw_obj_begin(&e->w);
 }
 
-static int ev_end(struct doc *dc, struct ev *e, const xmlNode *where)
+/* After the body: labels, warnings, then into the list. */
+static int ev_tail(struct doc *dc, struct ev *e, const xmlNode *where)
 {
     struct slice json;
 
-    jw_obj_end(&e->w);          /* the body */
     if (e->n_sens) {
         jw_key(&e->w, "sensitivity");
         jw_arr_begin(&e->w);
@@ -323,6 +335,22 @@ static int ev_end(struct doc *dc, struct ev *e, const xmlNode *where)
         return ccda_err_at(dc->err, HUB_ELIMIT, where, NULL,
                            "document gives too many events");
     return HUB_OK;
+}
+
+static int ev_end(struct doc *dc, struct ev *e, const xmlNode *where)
+{
+    jw_obj_end(&e->w);          /* the body */
+    return ev_tail(dc, e, where);
+}
+
+/* A whole event around a body already written (`body_json`). */
+static int ev_write(struct doc *dc, struct ev *e, const char *type,
+                    const char *occurred_at, const char *key,
+                    struct slice body_json, const xmlNode *where)
+{
+    ev_head(dc, e, type, occurred_at, key);
+    jw_raw(&e->w, body_json);
+    return ev_tail(dc, e, where);
 }
 
 /* ---- header ----------------------------------------------------------- */
@@ -781,14 +809,19 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     if (ts && ccda_ts_iso(ts, when, sizeof(when)))
         occurred = when;
 
-    const char *type = sc.n_positive_domains ? "screening.positive"
-                                             : "screening.completed";
-    ev_begin(dc, &e, type, occurred, "screening");
+    /* the body is written once and carried by screening.completed and,
+     * when a domain is positive, screening.positive (as the FHIR and CSV
+     * adapters do: subscribers choose either topic) */
+    struct jw body;
+    struct jw *w = &body;
+    struct slice body_json;
+    ev_init(dc, &e);
+    jw_init(&body, dc->a, CCDA_MAX_EVENT);
+    jw_obj_begin(&body);
     if (ts && occurred == NULL)
         warn_add(&e, et, NULL, "time is not an HL7 TS");
     if (truncated)
         warn_add(&e, panel, NULL, "too many items; the rest are ignored");
-    struct jw *w = &e.w;
     if (inst) {
         jw_kv_cstr(w, "instrument", inst->code);
         jw_kv_cstr(w, "instrument_system", inst->system);
@@ -912,7 +945,16 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
         if (in_list(sc.positive_domains, sc.n_positive_domains, said_neg[k]))
             warn_add(&e, said_neg_at[k], NULL,
                      "sender says negative, dictionary says positive");
-    return ev_end(dc, &e, where);
+    jw_obj_end(&body);
+    if (jw_finish(&body, &body_json) != HUB_OK)
+        return ccda_err_at(dc->err, HUB_ELIMIT, where, NULL,
+                           "event larger than the limit");
+    rc = ev_write(dc, &e, "screening.completed", occurred, "screening",
+                  body_json, where);
+    if (rc == HUB_OK && sc.n_positive_domains)
+        rc = ev_write(dc, &e, "screening.positive", occurred, "screening",
+                      body_json, where);
+    return rc;
 }
 
 static int do_scale(struct doc *dc, const xmlNode *obs)

@@ -37,8 +37,8 @@
  *     items (4.86 / 4.69 / 4.38 components), domains and positive domains
  *     computed from the dictionary; loose Social History Observations whose
  *     code is a screening item of the dictionary -> one screening event per
- *     instrument. Type screening.positive when a domain is positive, else
- *     screening.completed. The sender's own verdict (interpretationCode
+ *     instrument: screening.completed, and screening.positive with the same
+ *     body when a domain is positive. The sender's own verdict (interpretationCode
  *     POS/NEG, a derived item such as 88124-3) is kept as
  *     sender_positive_domains, and a disagreement becomes a warning.
  *     Smoking status, tobacco use and SOGI observations give no event: the

@@ -233,11 +233,12 @@ static const char *hrsn_doc(const char *last_safety_answer)
     return buf;
 }
 
-static cJSON *only_event(struct run *r)
+/* The first event of a run that must give `n` events. */
+static cJSON *first_event(struct run *r, size_t n)
 {
     cr_assert_eq(r->rc, HUB_OK, "rc %d: %s at %s", r->rc,
                  r->err.what ? r->err.what : "", r->err.field);
-    cr_assert_eq(r->out.n, 1);
+    cr_assert_eq(r->out.n, n, "%zu events", r->out.n);
     cJSON *ev = cJSON_ParseWithLength(r->out.ev[0].json.p,
                                       r->out.ev[0].json.len);
     cr_assert(ev);
@@ -252,7 +253,7 @@ Test(ccda_screening, safety_sum_of_10_is_not_positive, .init = setup,
         "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
         "moodCode=\"EVN\"><code code=\"95615-1\"/><value xsi:type=\"CD\" "
         "code=\"LA6270-8\"/></observation></entryRelationship>"));
-    cJSON *ev = only_event(&r);
+    cJSON *ev = first_event(&r, 1);
     cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type")),
                      "screening.completed");
     cJSON *sc = cJSON_GetObjectItem(ev, "screening");
@@ -272,9 +273,9 @@ Test(ccda_screening, safety_sum_of_11_is_positive, .init = setup,
         "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
         "moodCode=\"EVN\"><code code=\"95615-1\"/><value xsi:type=\"CD\" "
         "code=\"LA10066-1\"/></observation></entryRelationship>"));
-    cJSON *ev = only_event(&r);
-    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type")),
-                     "screening.positive");
+    cJSON *ev = first_event(&r, 2);
+    cr_expect_str_eq(r.out.ev[0].type, "screening.completed");
+    cr_expect_str_eq(r.out.ev[1].type, "screening.positive");
     cJSON *sc = cJSON_GetObjectItem(ev, "screening");
     cJSON *s0 = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "scores"), 0);
     cr_assert(s0);
@@ -294,7 +295,7 @@ Test(ccda_screening, safety_sum_with_a_declined_item_has_no_score,
         "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
         "moodCode=\"EVN\"><code code=\"95615-1\"/><value xsi:type=\"CD\" "
         "nullFlavor=\"ASKU\"/></observation></entryRelationship>"));
-    cJSON *ev = only_event(&r);
+    cJSON *ev = first_event(&r, 1);
     cJSON *sc = cJSON_GetObjectItem(ev, "screening");
     cr_expect_null(cJSON_GetObjectItem(sc, "scores"));
     cJSON *it = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "items"), 3);
@@ -710,9 +711,10 @@ Test(ccda_entries, scale_nested_in_a_problem_observation_is_scored,
         "</observation></entryRelationship>"
         "</observation></entry>" BODY_CLOSE);
     cr_assert_eq(r.rc, HUB_OK, "%s at %s", r.err.what, r.err.field);
-    cr_assert_eq(r.out.n, 2);
-    cr_expect_str_eq(r.out.ev[0].type, "screening.positive");
-    cr_expect_str_eq(r.out.ev[1].type, "condition.recorded");
+    cr_assert_eq(r.out.n, 3);
+    cr_expect_str_eq(r.out.ev[0].type, "screening.completed");
+    cr_expect_str_eq(r.out.ev[1].type, "screening.positive");
+    cr_expect_str_eq(r.out.ev[2].type, "condition.recorded");
 }
 
 Test(ccda_entries, sender_negative_that_the_dictionary_finds_positive_warns,
@@ -726,8 +728,8 @@ Test(ccda_entries, sender_negative_that_the_dictionary_finds_positive_warns,
         "<value xsi:type=\"CD\" code=\"LA28397-0\"/>"
         "<interpretationCode code=\"NEG\"/>"
         "</observation></entry>" BODY_CLOSE);
-    cJSON *ev = only_event(&r);
-    cr_expect_str_eq(r.out.ev[0].type, "screening.positive");
+    cJSON *ev = first_event(&r, 2);
+    cr_expect_str_eq(r.out.ev[1].type, "screening.positive");
     cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"), 0);
     cr_assert(w, "a warning is kept");
     cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w, "what")),
@@ -752,7 +754,7 @@ Test(ccda_entries, planned_act_with_an_sdoh_category_is_a_referral_in_that_domai
         "<code code=\"710925007\" codeSystem=\"2.16.840.1.113883.6.96\"/>"
         "<sdtc:category code=\"food-insecurity\"/>"
         "<statusCode code=\"cancelled\"/></act></entry>" BODY_CLOSE);
-    cJSON *ev = only_event(&r);
+    cJSON *ev = first_event(&r, 1);
     cr_expect_str_eq(r.out.ev[0].type, "referral.created");
     cJSON *ref = cJSON_GetObjectItem(ev, "referral");
     cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ref, "domain")),
