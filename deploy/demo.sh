@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# demo.sh - `make run`: a demo hub on this machine, in the foreground.
+#   the private PostgreSQL (deploy/devdb.sh) unless DATABASE_URL is set,
+#   migrations, development certificates (certs/mkcerts.sh var/certs),
+#   one organization of each kind with a token and a bound client
+#   certificate, var/demo/credentials.json, a short how-to, then hubd
+#   until Ctrl-C (hubd shuts down cleanly on SIGINT).
+# Idempotent: what exists is kept; a token is made again only when the one
+# saved in var/demo/tokens/ is no longer live. Ports: the defaults, or
+# HUB_MLLP_PORT, HUB_MLLPS_PORT, HUB_HTTPS_PORT, HUB_HTTP_PORT.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+build=${HUB_BUILD:-build}
+hubctl="$build/hubctl"
+demo=var/demo
+
+if [ -z "${DATABASE_URL:-}" ]; then
+    deploy/devdb.sh start
+    DATABASE_URL=$(deploy/devdb.sh url)
+fi
+export DATABASE_URL
+"$hubctl" migrate >/dev/null
+
+# id kind scopes name
+orgs=(
+    "hospital|hospital|ingest,subscribe|Riverside General Hospital"
+    "clinic|clinic|ingest,subscribe|Eastside Community Clinic"
+    "foodbank|cbo|ingest,subscribe|County Food Bank"
+    "housing|cbo|ingest,subscribe|Housing Help Agency"
+    "plan|plan|ingest,subscribe,roster|Medicaid Health Plan"
+    "state|state|subscribe,report|State Medicaid Agency"
+    "operator|operator|admin,subscribe,report|Hub Operator"
+)
+ids=()
+for o in "${orgs[@]}"; do ids+=("${o%%|*}"); done
+certs/mkcerts.sh var/certs "${ids[@]}" >/dev/null
+
+mkdir -p "$demo/tokens"
+chmod 700 "$demo" "$demo/tokens"
+known=$("$hubctl" org list)
+live=$("$hubctl" token list)
+for o in "${orgs[@]}"; do
+    IFS='|' read -r id kind scopes name <<<"$o"
+    if ! awk -F'\t' -v id="$id" '$1 == id {f = 1} END {exit !f}' <<<"$known"; then
+        "$hubctl" org add "$id" --name "$name" --kind "$kind" \
+            --scopes "$scopes" >/dev/null
+    fi
+    # binding the same certificate again is harmless; errors are not fatal
+    "$hubctl" cert bind "$id" "$(cat "var/certs/$id.fp")" >/dev/null 2>&1 || true
+    tok="$demo/tokens/$id"
+    prefix=$([ -s "$tok" ] && cut -d_ -f1-2 "$tok" || true)
+    # live: listed without a revoked_at (5th column "-")
+    if [ -z "$prefix" ] || ! awk -F'\t' -v p="$prefix" \
+            '$1 == p && ($5 == "-" || $5 == "") {f = 1} END {exit !f}' <<<"$live"; then
+        "$hubctl" token create "$id" 2>/dev/null >"$tok"
+        chmod 600 "$tok"
+    fi
+done
+
+mllp=${HUB_MLLP_PORT:-2575}
+mllps=${HUB_MLLPS_PORT:-2576}
+https=${HUB_HTTPS_PORT:-8443}
+http=${HUB_HTTP_PORT:-8080}
+clinic_port=${HUB_DEMO_CLINIC_PORT:-2577}
+
+cat >"$demo/hubd.conf" <<EOF
+# written by deploy/demo.sh; see deploy/hubd.conf.example
+profile = dev
+migrate_at_start = false
+mllp_port = $mllp
+mllp_org = hospital
+mllp_listener = $clinic_port clinic
+mllps_port = $mllps
+https_port = $https
+http_port = $http
+tls_cert = $root/var/certs/server.crt
+tls_key = $root/var/certs/server.key
+tls_ca = $root/var/certs/ca.crt
+ports_file = $root/$demo/ports
+EOF
+
+{
+    printf '{\n  "database_url": "%s",\n' "$DATABASE_URL"
+    printf '  "ports": {"mllp": %s, "mllp_clinic": %s, "mllps": %s, "https": %s, "http": %s},\n' \
+        "$mllp" "$clinic_port" "$mllps" "$https" "$http"
+    printf '  "ca": "%s/var/certs/ca.crt",\n  "organizations": {\n' "$root"
+    n=0
+    for id in "${ids[@]}"; do
+        n=$((n + 1))
+        sep=$([ $n -lt ${#ids[@]} ] && echo , || true)
+        printf '    "%s": {"token": "%s", "cert": "%s/var/certs/%s.crt", "key": "%s/var/certs/%s.key", "fingerprint": "%s"}%s\n' \
+            "$id" "$(cat "$demo/tokens/$id")" "$root" "$id" "$root" "$id" \
+            "$(cat "var/certs/$id.fp")" "$sep"
+    done
+    printf '  }\n}\n'
+} >"$demo/credentials.json"
+chmod 600 "$demo/credentials.json"
+
+sample=tests/data/hl7v2/ADT-A01-01.hl7
+[ -f "$sample" ] || sample=$(ls tests/data/hl7v2/*.hl7 | head -1)
+cat <<EOF
+
+  Care hub demo (development profile)
+  -----------------------------------
+  MLLP        127.0.0.1:$mllp  (as "hospital"),  127.0.0.1:$clinic_port (as "clinic")
+  MLLP/TLS    127.0.0.1:$mllps (client certificate names the org)
+  HTTPS API   https://localhost:$https   plain HTTP http://127.0.0.1:$http
+  Credentials $demo/credentials.json (tokens, certificates, DATABASE_URL)
+
+  Send a sample ADT over MLLP and see the ACK:
+    printf '\\x0b%s\\x1c\\x0d' "\$(tr '\\n' '\\r' < $sample)" | nc -q 3 127.0.0.1 $mllp | tr '\\r' '\\n'
+
+  Read it back from the pull feed:
+    curl -s --cacert var/certs/ca.crt -H "Authorization: Bearer \$(cat $demo/tokens/hospital)" https://localhost:$https/v1/events
+
+  Or with the hospital's client certificate:
+    curl -s --cacert var/certs/ca.crt --cert var/certs/hospital.crt --key var/certs/hospital.key https://localhost:$https/v1/events
+
+  Health: curl -s http://127.0.0.1:$http/readyz    Metrics: curl -s http://127.0.0.1:$http/metrics
+  Ctrl-C stops the hub (the database keeps running: make db-stop).
+
+EOF
+exec "$build/hubd" -c "$demo/hubd.conf"
