@@ -204,6 +204,22 @@ int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
     __attribute__((warn_unused_result));
 
 /*
+ * Split a multipart/form-data request body (RFC 7578) into files, for
+ * POST /v1/csv/shinny: one part per file, the name from the part's
+ * Content-Disposition filename (else its name), without any directory.
+ * `content_type` is the request's Content-Type (the boundary comes from
+ * it). Each file's bytes point into `p`; names are copied into `a`; sha256
+ * is left NULL for the hub to fill. Returns HUB_OK with *n >= 1, or
+ * HUB_EUNSUPPORTED (not multipart/form-data), HUB_ESYNTAX (framing),
+ * HUB_EINVALID (no boundary, a part without Content-Disposition, no part),
+ * HUB_ELIMIT (more than `max` parts, part headers over 8 KiB).
+ */
+int csv_multipart_files(struct arena *a, const char *content_type,
+                        const char *p, size_t len, struct csv_file *files,
+                        size_t max, size_t *n, struct hub_err *err)
+    __attribute__((warn_unused_result));
+
+/*
  * The report as JSON, for the sender's feedback:
  * {"kind","message_id","rows","used","rejected","blank","events",
  *  "errors","warnings","findings":[{"file":"name","row":5,"col":14,

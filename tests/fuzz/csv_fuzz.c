@@ -5,9 +5,11 @@
  *   0..2  the RFC 4180 reader, whole and fed in two parts at a cut taken
  *         from the second byte (the records must be the same);
  *   3     kind "screenings";  4  kind "referral-status";
- *   5..   kind "shinny": the rest is split at each "\n====\n" into up to
+ *   5     kind "shinny": the rest is split at each "\n====\n" into up to
  *         four files named as a SHIN-NY set (QEadmin, ScreeningProf,
- *         ScreeningObs, PtInfo).
+ *         ScreeningObs, PtInfo);
+ *   6     csv_multipart_files (boundary "XyZ"), then kind "shinny" on the
+ *         parts it found.
  * Checks besides memory safety: every event is valid JSON whose "type" is
  * the list's; the report's JSON is valid; errors carry static text; the row
  * counters add up. The dictionary is loaded once from schemas/dict (run
@@ -178,13 +180,38 @@ static void layouts(const char *kind, const char *p, size_t len)
     arena_release(&a);
 }
 
+static void multipart(const char *p, size_t len)
+{
+    struct arena a;
+    struct csv_file f[CSV_MAX_FILES];
+    size_t n = 0;
+    struct hub_err err = { 0 };
+
+    arena_init(&a, 4096);
+    int rc = csv_multipart_files(&a, "multipart/form-data; boundary=XyZ", p,
+                                 len, f, CSV_MAX_FILES, &n, &err);
+    if (rc == HUB_OK) {
+        if (n == 0 || n > CSV_MAX_FILES)
+            abort();
+        for (size_t i = 0; i < n; i++)
+            if (f[i].p < p || f[i].p + f[i].len > p + len)
+                abort();        /* a part outside the body */
+        struct canon_list out = { 0 };
+        struct csv_report rep;
+        (void)csv_to_events(&a, D, "shinny", f, n, &out, &rep, &err);
+    } else if (err.what == NULL) {
+        abort();
+    }
+    arena_release(&a);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
         return 0;
     const char *p = (const char *)data + 2;
     size_t len = size - 2;
-    switch (data[0] % 6) {
+    switch (data[0] % 7) {
     case 0:
     case 1:
     case 2: {
@@ -200,8 +227,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 4:
         layouts("referral-status", p, len);
         break;
-    default:
+    case 5:
         layouts("shinny", p, len);
+        break;
+    default:
+        multipart(p, len);
         break;
     }
     return 0;

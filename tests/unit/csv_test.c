@@ -571,3 +571,87 @@ Test(csv, report_json_carries_places_and_reasons_never_values)
         cr_assert_null(strstr(j.p, values[i]), "report leaks %s", values[i]);
     cr_assert(strstr(j.p, "\"column\":\"PATIENT_BIRTH_DATE\""));
 }
+
+/* ---- multipart ---------------------------------------------------------- */
+
+Test(csv, multipart_body_splits_into_named_files_without_paths)
+{
+    static const char body[] =
+        "preamble\r\n"
+        "--XyZ\r\n"
+        "Content-Disposition: form-data; name=\"a\"; "
+        "filename=\"C:\\\\up\\\\SDOH_PtInfo_X_1.csv\"\r\n"
+        "Content-Type: text/csv\r\n"
+        "\r\n"
+        "h1,h2\r\n1,2\r\n"
+        "\r\n--XyZ\r\n"
+        "content-disposition: form-data; name=\"b\"; filename=SDOH_ScreeningObs_X_1.csv\r\n"
+        "\r\n"
+        "x\r\n--notit\r\n"
+        "\r\n--XyZ--\r\nepilogue";
+    struct csv_file f[4];
+    size_t n = 0;
+    struct hub_err e = { 0 };
+    int rc = csv_multipart_files(&A, "multipart/form-data; boundary=\"XyZ\"",
+                                 body, sizeof(body) - 1, f, 4, &n, &e);
+    cr_assert_eq(rc, HUB_OK, "%s", e.what);
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(f[0].name, "SDOH_PtInfo_X_1.csv");
+    cr_assert_eq(f[0].len, 12);
+    cr_assert_eq(memcmp(f[0].p, "h1,h2\r\n1,2\r\n", 12), 0);
+    cr_assert_str_eq(f[1].name, "SDOH_ScreeningObs_X_1.csv");
+    cr_assert_eq(f[1].len, 12);
+    cr_assert_eq(memcmp(f[1].p, "x\r\n--notit\r\n", 12), 0);
+}
+
+Test(csv, multipart_refuses_bad_framing_and_too_many_parts)
+{
+    struct csv_file f[1];
+    size_t n;
+    struct hub_err e;
+    static const char open_part[] =
+        "--B\r\nContent-Disposition: form-data; name=f\r\n\r\nno end";
+    cr_assert_eq(csv_multipart_files(&A, "multipart/form-data; boundary=B",
+                                     open_part, sizeof(open_part) - 1, f, 1,
+                                     &n, &e),
+                 HUB_ESYNTAX);
+    static const char two[] =
+        "--B\r\nContent-Disposition: form-data; name=f\r\n\r\n1\r\n"
+        "--B\r\nContent-Disposition: form-data; name=g\r\n\r\n2\r\n--B--";
+    cr_assert_eq(csv_multipart_files(&A, "multipart/form-data; boundary=B",
+                                     two, sizeof(two) - 1, f, 1, &n, &e),
+                 HUB_ELIMIT);
+    cr_assert_eq(csv_multipart_files(&A, "text/csv", two, sizeof(two) - 1, f,
+                                     1, &n, &e),
+                 HUB_EUNSUPPORTED);
+    cr_assert_eq(csv_multipart_files(&A, "multipart/form-data", two,
+                                     sizeof(two) - 1, f, 1, &n, &e),
+                 HUB_EINVALID);
+}
+
+Test(csv, multipart_set_through_csv_to_events_matches_the_golden)
+{
+    struct csv_file files[8];
+    size_t n = set_files("shinny-1115-lakeside-set1", files, 8);
+    struct buf b;
+    buf_init(&b, &A, 1u << 20);
+    for (size_t i = 0; i < n; i++) {
+        buf_printf(&b, "--b0undary\r\nContent-Disposition: form-data; "
+                        "name=\"f%zu\"; filename=\"%s\"\r\n"
+                        "Content-Type: text/csv\r\n\r\n", i, files[i].name);
+        buf_append(&b, files[i].p, files[i].len);
+        buf_puts(&b, "\r\n");
+    }
+    buf_puts(&b, "--b0undary--\r\n");
+    struct csv_file parts[CSV_MAX_FILES];
+    size_t np = 0;
+    struct hub_err e = { 0 };
+    cr_assert_eq(csv_multipart_files(&A, "multipart/form-data; boundary=b0undary",
+                                     b.p, b.len, parts, CSV_MAX_FILES, &np,
+                                     &e),
+                 HUB_OK, "%s", e.what);
+    cr_assert_eq(np, n);
+    for (size_t i = 0; i < np; i++)
+        parts[i].sha256 = sha256_hex(parts[i].p, parts[i].len);
+    check_golden("shinny", parts, np, "shinny-1115-lakeside-set1");
+}
