@@ -974,19 +974,32 @@ static int do_scale(struct doc *dc, const xmlNode *obs)
     return emit_screening(dc, inst, rs, n, obs, truncated);
 }
 
-/* A loose observation whose code is a screening item: remember it. */
+/* A loose observation whose code is a screening item: remember it, with
+ * the instrument whose answer list knows its answer (71802-3 is in AHC and
+ * in PRAPARE, with different answers), else the first that has the item. */
 static void note_loose(struct doc *dc, const xmlNode *obs)
 {
     struct slice q = slice_from_cstr(ccda_code_of(obs));
-    const struct dict_instrument *inst = NULL;
+    struct slice ans = SLICE_NULL;
+    const struct dict_instrument *inst = NULL, *first = NULL;
 
     if (q.len == 0 || dc->n_loose >= MAX_LOOSE || negated(obs))
         return;
+    CCDA_FOREACH(v, obs, "value")
+        if (slice_empty(ans) && value_coded(v))
+            ans = slice_from_cstr(ccda_attr(v, "code"));
     for (size_t i = 0; i < dict_instrument_count(dc->d) && !inst; i++) {
         const struct dict_instrument *in = dict_instrument_at(dc->d, i);
-        if (dict_item_find(dc->d, in, q))
+        const struct dict_item *it = dict_item_find(dc->d, in, q);
+        if (it == NULL)
+            continue;
+        if (first == NULL)
+            first = in;
+        if (!slice_empty(ans) && dict_answer_find(it, ans))
             inst = in;
     }
+    if (inst == NULL)
+        inst = first;
     if (inst == NULL)
         return;
     if (dc->loose == NULL)

@@ -809,3 +809,25 @@ Test(ccda_limits, more_events_than_the_limit_are_refused, .init = setup,
     cr_expect_eq(r.out.n, CCDA_MAX_EVENTS);
     free(doc);
 }
+
+Test(ccda_entries, loose_item_is_scored_by_the_instrument_that_knows_its_answer,
+     .init = setup, .fini = teardown)
+{
+    /* 71802-3 is in AHC and PRAPARE; LA30190-5 is PRAPARE's "no housing" */
+    struct run r = run_str(
+        HEAD BODY_OPEN
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<code code=\"71802-3\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<value xsi:type=\"CD\" code=\"LA30190-5\"/>"
+        "</observation></entry>" BODY_CLOSE);
+    cJSON *ev = first_event(&r, 2);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(sc, "instrument")),
+                     "93025-5");
+    cJSON *pd = cJSON_GetObjectItem(sc, "positive_domains");
+    cr_assert_eq(cJSON_GetArraySize(pd), 1);
+    cr_expect_str_eq(cJSON_GetArrayItem(pd, 0)->valuestring, "homelessness");
+    cr_expect_null(cJSON_GetObjectItem(ev, "warnings"));
+    cJSON_Delete(ev);
+}
