@@ -831,3 +831,47 @@ Test(ccda_entries, loose_item_is_scored_by_the_instrument_that_knows_its_answer,
     cr_expect_null(cJSON_GetObjectItem(ev, "warnings"));
     cJSON_Delete(ev);
 }
+
+Test(ccda_entries, prapare_items_inside_groups_are_collected, .init = setup,
+     .fini = teardown)
+{
+    struct run r = run_str(
+        HEAD BODY_OPEN
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+        "<code code=\"93025-5\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<effectiveTime value=\"20240301\"/>"
+        "<entryRelationship typeCode=\"COMP\">"
+        "<observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+        "<code code=\"93041-2\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"93030-5\"/>"
+        "<value xsi:type=\"CD\" code=\"LA30133-5\"/>"
+        "<value xsi:type=\"CD\" code=\"LA30134-3\"/>"
+        "</observation></entryRelationship>"
+        "</observation></entryRelationship>"
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"93033-9\"/>"
+        "<value xsi:type=\"CD\" code=\"LA32-8\"/>"
+        "</observation></entryRelationship>"
+        "</observation></entry>" BODY_CLOSE);
+    cJSON *ev = first_event(&r, 2);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *items = cJSON_GetObjectItem(sc, "items");
+    cr_assert_eq(cJSON_GetArraySize(items), 2, "the group is not an item");
+    cJSON *i0 = cJSON_GetArrayItem(items, 0);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(i0, "question")),
+                     "93030-5");
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(i0, "answers")), 2);
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(i0, "positive")));
+    cJSON *pd = cJSON_GetObjectItem(sc, "positive_domains");
+    cr_assert_eq(cJSON_GetArraySize(pd), 1);
+    cr_expect_str_eq(cJSON_GetArrayItem(pd, 0)->valuestring,
+                     "transportation-insecurity");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ev,
+                                                              "occurred_at")),
+                     "2024-03-01");
+    cJSON_Delete(ev);
+}
