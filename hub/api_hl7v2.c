@@ -21,6 +21,7 @@
 #include "config.h"
 #include "ingest.h"
 #include "log.h"
+#include "metrics.h"
 #include "mllp.h"
 #include "server.h"
 
@@ -72,6 +73,9 @@ static void respond(struct batch *b)
             rejected++;
     }
     int status = rejected ? 400 : 202;
+    for (size_t i = 0; i < b->n; i++)
+        metrics_ack_latency((double)(ingest_now_ns() - b->jobs[i]->t_start_ns) /
+                            1e9);
     arena_init(&a, 64 * 1024);
     if (wants_text(r)) {
         struct buf t;

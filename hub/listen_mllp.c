@@ -53,6 +53,9 @@
 
 enum cstate { C_HANDSHAKE, C_AUTH, C_OPEN, C_CLOSING };
 
+/* unread ACK bytes after which a connection is no longer read */
+#define MLLP_OUT_MAX (256 * 1024)
+
 struct pend {
     struct ingest_job *job;
     struct conn *c;
@@ -73,6 +76,7 @@ struct conn {
     bool waiting_room;              /* registered with ingest_wait_room */
     bool auth_pending;              /* an auth lookup holds a pointer */
     bool eof;                       /* peer closed its sending side */
+    bool out_full;                  /* reading paused: ACKs not read */
     size_t scan;                    /* input bytes already searched for EB */
     double frame_start;             /* 0: no partial frame */
     double last_read;
@@ -150,8 +154,14 @@ static void on_flushed(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
     (void)bev;
-    if (c->state == C_CLOSING && c->n_pending == 0)
+    if (c->state == C_CLOSING && c->n_pending == 0) {
         conn_close(c, c->eof ? "eof" : "done");
+    } else if (c->state == C_OPEN && c->out_full) {
+        /* the sender read its ACKs: take frames again */
+        c->out_full = false;
+        bufferevent_enable(c->bev, EV_READ);
+        conn_process(c);
+    }
     conn_maybe_free(c);
 }
 
@@ -349,6 +359,14 @@ static void conn_process(struct conn *c)
             bufferevent_disable(c->bev, EV_READ);
             break;
         }
+        /* a sender that pipelines but never reads its ACKs must not make
+         * the output buffer grow without bound */
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+            MLLP_OUT_MAX) {
+            c->out_full = true;
+            bufferevent_disable(c->bev, EV_READ);
+            break;
+        }
         /* CR/LF between frames is tolerated */
         while (len && c->scan == 0 &&
                evbuffer_copyout(in, &first, 1) == 1 &&
@@ -462,6 +480,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         struct principal who;
         SSL *ssl = bufferevent_openssl_get_ssl(bev);
         int rc = tls_peer_fingerprint(ssl, fp);
+        c->frame_start = 0;
         if (rc != HUB_OK) {
             conn_close(c, "no_client_cert");
         } else {
@@ -534,6 +553,9 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
     c->state = ls->tls ? C_HANDSHAKE : C_OPEN;
     snprintf(c->org, sizeof(c->org), "%s", ls->org);
     c->last_read = now_s();
+    /* the handshake must finish like a frame: within slow_sender_timeout */
+    if (ls->tls)
+        c->frame_start = c->last_read;
     c->timer = evtimer_new(srv->base, on_timer, c);
     c->next = ms->conns;
     if (ms->conns)

@@ -241,13 +241,25 @@ Test(http, pushes_back_with_503_and_acks_nothing_until_commit,
     cr_expect_eq(r.status, 503, "%s", r.body);
     cr_expect_str_eq(r.retry_after, "2");
     http_resp_free(&r);
+    /* a second MLLP sender is simply not read meanwhile */
+    struct mllp_client d;
+    cr_assert_eq(mllp_connect(&d, hub.mllp, &hub, NULL), 0);
+    hl7_sample(msg, sizeof(msg), "BP-3", "MRN-B3");
+    cr_assert_eq(mllp_send(&d, msg), 0);
+    cr_expect_lt(mllp_read(&d, ack, sizeof(ack), 500), 0);
     dbproxy_set_down(hub.proxy, false);
     /* the kept batch commits after the reconnect, then the AA goes out */
     cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 20000), 0);
     ack_fields(ack, code, ctrl, sizeof(ctrl));
     cr_expect_str_eq(code, "AA");
     cr_expect_str_eq(ctrl, "BP-1");
+    /* and the paused sender is read again once there is room */
+    cr_assert_gt(mllp_read(&d, ack, sizeof(ack), 20000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA");
+    cr_expect_str_eq(ctrl, "BP-3");
     cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages where "
-                                    "idem_key = 'BP-1'"), 1);
+                                    "idem_key in ('BP-1', 'BP-3')"), 2);
     mllp_close(&c);
+    mllp_close(&d);
 }

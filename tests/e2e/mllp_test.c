@@ -24,6 +24,12 @@ static void start_small_frames(void)
                            false), 0, "hubd did not start");
 }
 
+static void start_limited(void)
+{
+    cr_assert_eq(hub_start(&hub, "max_connections = 2\nidle_timeout = 2",
+                           false), 0, "hubd did not start");
+}
+
 static void stop(void)
 {
     hub_cleanup(&hub);
@@ -255,4 +261,42 @@ Test(mllp, tls_refuses_unbound_or_missing_certificate, .init = start_default,
     }
     mllp_close(&c);
     cr_expect_eq(count("select count(*) from messages"), 0);
+}
+
+Test(mllp, connection_over_the_limit_is_closed, .init = start_limited,
+     .fini = stop, .timeout = 30)
+{
+    struct mllp_client a, b, x;
+    char msg[2048], ack[4096], code[3], ctrl[64];
+
+    cr_assert_eq(mllp_connect(&a, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_connect(&b, hub.mllp, &hub, NULL), 0);
+    /* make sure both were accepted before the third arrives */
+    hl7_sample(msg, sizeof(msg), "LIM-A", "MRN-LA");
+    cr_assert_eq(mllp_send(&a, msg), 0);
+    cr_assert_gt(mllp_read(&a, ack, sizeof(ack), 10000), 0);
+    hl7_sample(msg, sizeof(msg), "LIM-B", "MRN-LB");
+    cr_assert_eq(mllp_send(&b, msg), 0);
+    cr_assert_gt(mllp_read(&b, ack, sizeof(ack), 10000), 0);
+    cr_assert_eq(mllp_connect(&x, hub.mllp, &hub, NULL), 0);
+    cr_expect(mllp_closed(&x, 3000), "the third connection is refused");
+    mllp_close(&x);
+    hl7_sample(msg, sizeof(msg), "LIM-A2", "MRN-LA");
+    cr_assert_eq(mllp_send(&a, msg), 0);
+    cr_assert_gt(mllp_read(&a, ack, sizeof(ack), 10000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA", "the others keep working");
+    mllp_close(&a);
+    mllp_close(&b);
+}
+
+Test(mllp, idle_connection_is_closed, .init = start_limited, .fini = stop,
+     .timeout = 30)
+{
+    struct mllp_client c;
+
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    /* idle_timeout = 2: closed after about 2 s, well before 8 */
+    cr_expect(mllp_closed(&c, 8000));
+    mllp_close(&c);
 }
