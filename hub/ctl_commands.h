@@ -20,6 +20,16 @@ CTL_COMMAND("audit", "verify", ctl_audit_verify, "audit verify   (exit 0: chain 
 CTL_COMMAND("audit", "list", ctl_audit_list, "audit list [--patient HUBID] [--after SEQ] [--limit N] [--json]")
 
 /* dispatch: subscriptions and deliveries (hub/ctl_subs.c) */
+CTL_COMMAND("sub", "add", ctl_sub_add, "sub add --org ORG (--url URL | --pull) --topics adt.*,... [--orgs ..] [--facilities ..] [--patient-classes ..] [--domains ..] [--counties ..] [--sensitivity ..] [--secret whsec_..] [--client-cert P --client-key P] [--ca-bundle P] [--paused] | sub add --org ORG --json DOC")
+CTL_COMMAND("sub", "list", ctl_sub_list, "sub list [--org ORG] [--json]")
+CTL_COMMAND("sub", "get", ctl_sub_get, "sub get ID")
+CTL_COMMAND("sub", "update", ctl_sub_update, "sub update ID --json DOC")
+CTL_COMMAND("sub", "pause", ctl_sub_pause, "sub pause ID   (stops sending and retrying at once)")
+CTL_COMMAND("sub", "resume", ctl_sub_resume, "sub resume ID")
+CTL_COMMAND("sub", "delete", ctl_sub_delete, "sub delete ID")
+CTL_COMMAND("deliveries", "list", ctl_deliveries_list, "deliveries list [--subscription ID] [--status pending|delivering|delivered|failed|dead] [--limit N] [--json]")
+CTL_COMMAND("deliveries", "replay", ctl_deliveries_replay, "deliveries replay DLV_ID")
+CTL_COMMAND("deliveries", "replay-range", ctl_deliveries_replay_range, "deliveries replay-range --subscription ID --from TIME --to TIME [--status dead|failed|delivered] [--max N]")
 
 /* dictfhir: data dictionary (hub/ctl_dict.c) */
 

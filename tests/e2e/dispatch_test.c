@@ -33,163 +33,11 @@
 #include "subs.h"
 #include "webhook.h"
 #include "../lib/testdb.h"
+#include "../lib/webhook_rx.h"
 
 #define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-#define RX_MAX_IDS 512
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* --- a webhook receiver ---------------------------------------------------- */
-
-enum rx_mode { RX_OK, RX_FAIL_N, RX_GONE, RX_HANG, RX_SLOW, RX_FAIL_MARKED };
-
-struct rx {
-    enum rx_mode mode;
-    int fail_n;                 /* RX_FAIL_N: the first n requests get 500 */
-    int delay_ms;               /* RX_SLOW */
-    int port;
-    struct webhook_secret secret;
-    struct event_base *base;
-    struct evhttp *http;
-    pthread_t th;
-    pthread_mutex_t mu;
-    int requests, bad_sigs, ok_replies;
-    int n_ids;
-    char ids[RX_MAX_IDS][40];
-    char bodies_key[RX_MAX_IDS][16];    /* the "k" member of each body */
-    int64_t at_ms[RX_MAX_IDS];
-};
-
-static void rx_reply_later(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    evhttp_send_reply(arg, 200, "OK", NULL);
-}
-
-static void rx_on_request(struct evhttp_request *req, void *arg)
-{
-    struct rx *r = arg;
-    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t len = evbuffer_get_length(in);
-    const char *body = (const char *)evbuffer_pullup(in, -1);
-    const char *id = evhttp_find_header(h, "webhook-id");
-    const char *ts = evhttp_find_header(h, "webhook-timestamp");
-    const char *sig = evhttp_find_header(h, "webhook-signature");
-    bool ok = id && ts && sig && body &&
-              webhook_verify(&r->secret, id, ts, body, len, sig);
-    char key[16] = "";
-
-    /* the test's events carry their message key as "k" (no patient data) */
-    const char *k = body ? strstr(body, "\"k\": \"") : NULL;
-    if (k) {
-        size_t n = strcspn(k + 6, "\"");
-        if (n < sizeof(key)) {
-            memcpy(key, k + 6, n);
-            key[n] = '\0';
-        }
-    }
-    pthread_mutex_lock(&r->mu);
-    int nth = r->requests++;
-    if (!ok)
-        r->bad_sigs++;
-    if (r->n_ids < RX_MAX_IDS) {
-        snprintf(r->ids[r->n_ids], sizeof(r->ids[0]), "%s", id ? id : "");
-        snprintf(r->bodies_key[r->n_ids], sizeof(r->bodies_key[0]), "%s", key);
-        r->at_ms[r->n_ids] = now_ms();
-        r->n_ids++;
-    }
-    enum rx_mode mode = r->mode;
-    int fail_n = r->fail_n;
-    pthread_mutex_unlock(&r->mu);
-
-    switch (mode) {
-    case RX_OK:
-        evhttp_send_reply(req, 204, "No Content", NULL);
-        break;
-    case RX_FAIL_N:
-        evhttp_send_reply(req, nth < fail_n ? 500 : 200, "x", NULL);
-        break;
-    case RX_FAIL_MARKED:
-        evhttp_send_reply(req, strstr(key, "poison") ? 500 : 200, "x", NULL);
-        break;
-    case RX_GONE:
-        evhttp_send_reply(req, 410, "Gone", NULL);
-        break;
-    case RX_HANG:
-        break;                  /* never answer: the dispatcher times out */
-    case RX_SLOW: {
-        struct timeval tv = { r->delay_ms / 1000, (r->delay_ms % 1000) * 1000 };
-        event_base_once(r->base, -1, EV_TIMEOUT, rx_reply_later, req, &tv);
-        break;
-    }
-    }
-}
-
-static void *rx_run(void *arg)
-{
-    struct rx *r = arg;
-    event_base_dispatch(r->base);
-    return NULL;
-}
-
-static struct rx *rx_start(enum rx_mode mode)
-{
-    struct rx *r = calloc(1, sizeof(*r));
-    cr_assert_not_null(r);
-    r->mode = mode;
-    pthread_mutex_init(&r->mu, NULL);
-    cr_assert_eq(webhook_secret_parse(SECRET, &r->secret, NULL), HUB_OK);
-    r->base = event_base_new();
-    r->http = evhttp_new(r->base);
-    evhttp_set_gencb(r->http, rx_on_request, r);
-    struct evhttp_bound_socket *bs =
-        evhttp_bind_socket_with_handle(r->http, "127.0.0.1", 0);
-    cr_assert_not_null(bs);
-    struct sockaddr_in sa;
-    socklen_t sl = sizeof(sa);
-    getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sa, &sl);
-    r->port = ntohs(sa.sin_port);
-    cr_assert_eq(pthread_create(&r->th, NULL, rx_run, r), 0);
-    return r;
-}
-
-static void rx_stop(struct rx *r)
-{
-    event_base_loopbreak(r->base);
-    pthread_join(r->th, NULL);
-    evhttp_free(r->http);
-    event_base_free(r->base);
-    pthread_mutex_destroy(&r->mu);
-    free(r);
-}
-
-static int rx_requests(struct rx *r)
-{
-    pthread_mutex_lock(&r->mu);
-    int n = r->requests;
-    pthread_mutex_unlock(&r->mu);
-    return n;
-}
-
-/* A loopback port with nobody listening. */
-static int down_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET,
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t sl = sizeof(sa);
-    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    getsockname(fd, (struct sockaddr *)&sa, &sl);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
+#define now_ms rx_now_ms
 
 /* --- database and dispatcher ------------------------------------------------ */
 
@@ -326,10 +174,10 @@ Test(dispatch, fans_out_signed_to_every_matching_subscription)
     struct rx *r[3];
     const char *sub[3];
     for (int i = 0; i < 3; i++) {
-        r[i] = rx_start(RX_OK);
+        r[i] = rx_start(RX_OK, SECRET);
         sub[i] = sub_for(r[i]->port, "[\"adt.*\"]", "/hook");
     }
-    struct rx *other = rx_start(RX_OK);
+    struct rx *other = rx_start(RX_OK, SECRET);
     sub_for(other->port, "[\"referral.*\"]", "/x");
     start_dispatcher(2000, 1000.0, false);
 
@@ -364,7 +212,7 @@ Test(dispatch, fans_out_signed_to_every_matching_subscription)
 
 Test(dispatch, failing_receiver_is_retried_with_the_same_id_until_it_succeeds)
 {
-    struct rx *r = rx_start(RX_FAIL_N);
+    struct rx *r = rx_start(RX_FAIL_N, SECRET);
     r->fail_n = 3;
     const char *sub = sub_for(r->port, "[\"*\"]", "/");
     start_dispatcher(2000, 100000.0, false);
@@ -383,7 +231,7 @@ Test(dispatch, failing_receiver_is_retried_with_the_same_id_until_it_succeeds)
 
 Test(dispatch, gone_disables_the_subscription)
 {
-    struct rx *r = rx_start(RX_GONE);
+    struct rx *r = rx_start(RX_GONE, SECRET);
     const char *sub = sub_for(r->port, "[\"*\"]", "/");
     start_dispatcher(2000, 1000.0, false);
 
@@ -405,7 +253,7 @@ Test(dispatch, gone_disables_the_subscription)
  * hanging or dead receivers cost: they are not queued behind them. */
 static void check_isolation(struct rx *bad, int bad_port)
 {
-    struct rx *good = rx_start(RX_OK);
+    struct rx *good = rx_start(RX_OK, SECRET);
     const char *gsub = sub_for(good->port, "[\"*\"]", "/good");
     const char *bsub = sub_for(bad ? bad->port : bad_port, "[\"*\"]", "/bad");
     start_dispatcher(3000, 1.0, false);     /* real time: retries wait */
@@ -433,7 +281,7 @@ static void check_isolation(struct rx *bad, int bad_port)
 
 Test(dispatch, hanging_receiver_times_out_without_delaying_others)
 {
-    struct rx *hang = rx_start(RX_HANG);
+    struct rx *hang = rx_start(RX_HANG, SECRET);
     check_isolation(hang, 0);
     const char *sql = "SELECT count(*) FROM delivery_attempts WHERE error = "
                       "'timeout' AND outcome = 'retry'";
@@ -445,14 +293,14 @@ Test(dispatch, hanging_receiver_times_out_without_delaying_others)
 
 Test(dispatch, receiver_down_does_not_delay_others)
 {
-    check_isolation(NULL, down_port());
+    check_isolation(NULL, rx_down_port());
     cr_assert_geq(qlong("SELECT count(*) FROM delivery_attempts WHERE error = "
                         "'connect'"), 1);
 }
 
 Test(dispatch, dead_letter_after_the_schedule_then_replay_delivers)
 {
-    struct rx *r = rx_start(RX_FAIL_N);
+    struct rx *r = rx_start(RX_FAIL_N, SECRET);
     r->fail_n = 1000;
     const char *sub = sub_for(r->port, "[\"*\"]", "/");
     /* 3.8 days of schedule in well under a second */
@@ -487,7 +335,7 @@ Test(dispatch, dead_letter_after_the_schedule_then_replay_delivers)
 
 Test(dispatch, poison_event_dead_letters_and_the_patient_next_event_follows)
 {
-    struct rx *r = rx_start(RX_FAIL_MARKED);
+    struct rx *r = rx_start(RX_FAIL_MARKED, SECRET);
     const char *sub = sub_for(r->port, "[\"*\"]", "/");
     start_dispatcher(2000, 1000000.0, false);
 
@@ -509,7 +357,7 @@ Test(dispatch, poison_event_dead_letters_and_the_patient_next_event_follows)
 
 Test(dispatch, pause_stops_retries_at_once_and_resume_continues)
 {
-    struct rx *r = rx_start(RX_FAIL_N);
+    struct rx *r = rx_start(RX_FAIL_N, SECRET);
     r->fail_n = 1000000;
     const char *sub = sub_for(r->port, "[\"*\"]", "/");
     char *out = NULL;
@@ -539,7 +387,7 @@ Test(dispatch, pause_stops_retries_at_once_and_resume_continues)
 
 Test(dispatch, keeps_order_per_patient)
 {
-    struct rx *r = rx_start(RX_SLOW);
+    struct rx *r = rx_start(RX_SLOW, SECRET);
     r->delay_ms = 10;
     const char *sub = sub_for(r->port, "[\"*\"]", "/");
     start_dispatcher(2000, 1000.0, false);
@@ -561,7 +409,7 @@ Test(dispatch, keeps_order_per_patient)
 
 Test(dispatch, production_profile_refuses_loopback_receivers)
 {
-    struct rx *r = rx_start(RX_OK);
+    struct rx *r = rx_start(RX_OK, SECRET);
     const char *sub = sub_for(r->port, "[\"*\"]", "/");
     start_dispatcher(2000, 1000.0, true);
 
@@ -583,8 +431,11 @@ static pid_t spawn_hubd(const char *node, int lease_ms)
     if (pid == 0) {
         char bin[4096], lease[16], ports[256];
         const char *b = getenv("HUB_BUILD");
-        snprintf(bin, sizeof(bin), "%s/%s/hubd", testdb_root(),
-                 b && *b ? b : "build");
+        if (b && b[0] == '/')
+            snprintf(bin, sizeof(bin), "%s/hubd", b);
+        else
+            snprintf(bin, sizeof(bin), "%s/%s/hubd", testdb_root(),
+                     b && *b ? b : "build");
         snprintf(lease, sizeof(lease), "%d", lease_ms);
         snprintf(ports, sizeof(ports), "/tmp/hub-e2e-ports-%d", (int)getpid());
         setenv("DATABASE_URL", url, 1);
@@ -613,7 +464,7 @@ Test(dispatch, two_hubd_and_kill_9_of_one_deliver_everything_at_least_once,
     struct rx *r[2];
     const char *sub[2];
     for (int i = 0; i < 2; i++) {
-        r[i] = rx_start(RX_SLOW);
+        r[i] = rx_start(RX_SLOW, SECRET);
         r[i]->delay_ms = 30;
         sub[i] = sub_for(r[i]->port, "[\"*\"]", "/");
     }

@@ -1,0 +1,388 @@
+/*
+ * api_subs.c - subscriptions, deliveries and the audit trail over HTTPS:
+ *   POST   /v1/subscriptions                create (201), 400 names the field
+ *   GET    /v1/subscriptions                list (no secrets)
+ *   GET    /v1/subscriptions/{id}           one, with its secrets
+ *   PATCH  /v1/subscriptions/{id}           update (members given only)
+ *   DELETE /v1/subscriptions/{id}           delete (204)
+ *   POST   /v1/subscriptions/{id}/pause     stop sending and retrying now
+ *   POST   /v1/subscriptions/{id}/resume
+ *   GET    /v1/deliveries?subscription=&status=&before=&limit=
+ *   POST   /v1/deliveries/{id}/replay       one delivery (dead, failed or
+ *                                           delivered) again
+ *   POST   /v1/deliveries/replay            {"subscription","from","to",
+ *                                            "status","max"}: bounded range
+ *   GET    /v1/audit?patient=&after=&limit= operator: accounting of
+ *                                           disclosures of one patient
+ *   GET    /v1/audit/verify                 operator: walk the hash chain
+ * A subscriber sees and changes only its own subscriptions and deliveries;
+ * an operator (admin scope) sees all, and creates for another org with
+ * ?org=. Every change is audited by the SQL it calls (subs.h).
+ */
+#include <cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "common/hub_err.h"
+#include "subs.h"
+
+enum op {
+    OP_CREATE, OP_LIST, OP_GET, OP_UPDATE, OP_DELETE, OP_PAUSE, OP_RESUME,
+    OP_DLIST, OP_REPLAY_ONE, OP_REPLAY_RANGE, OP_AUDIT, OP_VERIFY,
+};
+
+struct job {
+    enum op op;
+    char actor[64];
+    char org[64];
+    bool operator_;             /* org scope: all */
+    char id[80];
+    char *body;
+    size_t len;
+    char sub[80], status[16], from[40], to[40], patient[64];
+    long long before, after;
+    int limit, max, n;
+    char *json;
+    struct hub_err err;
+    struct store_audit_check chk;
+};
+
+static const char *scope_org(const struct job *j)
+{
+    return j->operator_ ? NULL : j->org;
+}
+
+static int work(struct store *s, void *arg)
+{
+    struct job *j = arg;
+
+    switch (j->op) {
+    case OP_CREATE:
+        return subs_create(s, j->actor, j->org, j->body, j->len, &j->json,
+                           &j->err);
+    case OP_LIST:
+        return subs_list(s, scope_org(j), &j->json);
+    case OP_GET:
+        return subs_get(s, scope_org(j), j->id, &j->json);
+    case OP_UPDATE:
+        return subs_update(s, j->actor, scope_org(j), j->id, j->body, j->len,
+                           &j->json, &j->err);
+    case OP_DELETE:
+        return subs_delete(s, j->actor, scope_org(j), j->id);
+    case OP_PAUSE:
+    case OP_RESUME:
+        return subs_set_status(s, j->actor, scope_org(j), j->id,
+                               j->op == OP_PAUSE ? "paused" : "active",
+                               &j->json);
+    case OP_DLIST:
+        return deliveries_list(s, scope_org(j), j->sub[0] ? j->sub : NULL,
+                               j->status[0] ? j->status : NULL, j->before,
+                               j->limit, &j->json);
+    case OP_REPLAY_ONE:
+        return deliveries_replay(s, j->actor, scope_org(j), j->id);
+    case OP_REPLAY_RANGE:
+        return deliveries_replay_range(s, j->actor, scope_org(j), j->sub,
+                                       j->from, j->to,
+                                       j->status[0] ? j->status : NULL,
+                                       j->max, &j->n, &j->err);
+    case OP_AUDIT:
+        return store_audit_list(s, j->patient[0] ? j->patient : NULL,
+                                j->after, j->limit, &j->json);
+    case OP_VERIFY:
+        return store_audit_verify(s, &j->chk);
+    }
+    return HUB_EINVALID;
+}
+
+static void job_free(struct job *j)
+{
+    free(j->body);
+    free(j->json);
+    free(j);
+}
+
+static void done(struct api_req *r, int rc, void *arg)
+{
+    struct job *j = arg;
+    char buf[256];
+
+    switch (rc) {
+    case HUB_OK:
+        break;
+    case HUB_EINVALID:
+    case HUB_ESYNTAX:
+    case HUB_ELIMIT:
+    case HUB_EUNSUPPORTED:
+        api_reply_error(r, 400, hub_strerror(rc),
+                        j->err.what ? j->err.what : "invalid request",
+                        j->err.field[0] ? j->err.field : NULL);
+        job_free(j);
+        return;
+    case HUB_ENOTFOUND:
+        api_reply_error(r, 404, "not_found", "no such subscription or "
+                        "delivery, or not in a state for this", NULL);
+        job_free(j);
+        return;
+    default:
+        api_reply_busy(r, "database unavailable, retry");
+        job_free(j);
+        return;
+    }
+    switch (j->op) {
+    case OP_DELETE:
+        api_reply(r, 204, "application/json", "", 0);
+        break;
+    case OP_REPLAY_ONE:
+        api_reply_json(r, 202, "{\"replayed\":1}", 14);
+        break;
+    case OP_REPLAY_RANGE: {
+        int n = snprintf(buf, sizeof(buf), "{\"replayed\":%d}", j->n);
+        api_reply_json(r, 202, buf, (size_t)n);
+        break;
+    }
+    case OP_VERIFY: {
+        int n = snprintf(buf, sizeof(buf),
+                         "{\"ok\":%s,\"rows_checked\":%lld,\"bad_seq\":%lld,"
+                         "\"problem\":%s%s%s}",
+                         j->chk.ok ? "true" : "false",
+                         (long long)j->chk.rows_checked,
+                         (long long)j->chk.bad_seq,
+                         j->chk.ok ? "" : "\"", j->chk.ok ? "null" : j->chk.problem,
+                         j->chk.ok ? "" : "\"");
+        api_reply_json(r, 200, buf, (size_t)n);
+        break;
+    }
+    default:
+        if (j->json)
+            api_reply_json(r, j->op == OP_CREATE ? 201 : 200, j->json,
+                           strlen(j->json));
+        else
+            api_reply_error(r, 404, "not_found", "not found", NULL);
+    }
+    job_free(j);
+}
+
+static struct job *job_new(struct api_req *r, enum op op)
+{
+    struct job *j = calloc(1, sizeof(*j));
+    const struct principal *p = api_principal(r);
+
+    if (!j)
+        abort();
+    j->op = op;
+    snprintf(j->actor, sizeof(j->actor), "%s", p->org_id);
+    snprintf(j->org, sizeof(j->org), "%s", p->org_id);
+    j->operator_ = (p->scopes & SCOPE_ADMIN) != 0;
+    return j;
+}
+
+static bool copy_param(char *dst, size_t cap, const char *v)
+{
+    if (!v)
+        return true;
+    if (strlen(v) >= cap)
+        return false;
+    memcpy(dst, v, strlen(v) + 1);
+    return true;
+}
+
+static bool take_body(struct api_req *r, struct job *j)
+{
+    struct slice b = api_body(r);
+    j->body = malloc(b.len + 1);
+    if (!j->body)
+        abort();
+    if (b.len)
+        memcpy(j->body, b.p, b.len);
+    j->body[b.len] = '\0';
+    j->len = b.len;
+    return true;
+}
+
+static void subs_root(struct api_req *r)
+{
+    if (api_method(r) == API_GET) {
+        api_db(r, work, done, job_new(r, OP_LIST));
+        return;
+    }
+    struct job *j = job_new(r, OP_CREATE);
+    const char *org = api_query(r, "org");
+    if (org && *org) {
+        if (!j->operator_ || !copy_param(j->org, sizeof(j->org), org)) {
+            job_free(j);
+            api_reply_error(r, 403, "forbidden", "only an operator creates a "
+                            "subscription for another organization", "org");
+            return;
+        }
+    }
+    take_body(r, j);
+    api_db(r, work, done, j);
+}
+
+/* /v1/subscriptions/{id}[/pause|/resume] */
+static void subs_one(struct api_req *r)
+{
+    const char *rest = api_path_rest(r);
+    size_t idl = strcspn(rest, "/");
+    const char *tail = rest + idl;
+    enum op op;
+
+    switch (api_method(r)) {
+    case API_GET: op = OP_GET; break;
+    case API_PATCH: op = OP_UPDATE; break;
+    case API_DELETE: op = OP_DELETE; break;
+    default:
+        if (strcmp(tail, "/pause") == 0)
+            op = OP_PAUSE;
+        else if (strcmp(tail, "/resume") == 0)
+            op = OP_RESUME;
+        else {
+            api_reply_error(r, 404, "not_found", "no such route", NULL);
+            return;
+        }
+    }
+    if ((op != OP_PAUSE && op != OP_RESUME && *tail) || idl == 0 ||
+        idl >= sizeof(((struct job *)0)->id)) {
+        api_reply_error(r, 404, "not_found", "no such subscription", NULL);
+        return;
+    }
+    struct job *j = job_new(r, op);
+    memcpy(j->id, rest, idl);
+    j->id[idl] = '\0';
+    if (op == OP_UPDATE)
+        take_body(r, j);
+    api_db(r, work, done, j);
+}
+
+static bool parse_ll(const char *v, long long min, long long max,
+                     long long *out)
+{
+    char *end;
+    if (!v || !*v)
+        return true;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end || n < min || n > max)
+        return false;
+    *out = n;
+    return true;
+}
+
+static void deliveries_root(struct api_req *r)
+{
+    struct job *j = job_new(r, OP_DLIST);
+    long long limit = 100, before = 0;
+    const char *status = api_query(r, "status");
+
+    if (!copy_param(j->sub, sizeof(j->sub), api_query(r, "subscription")) ||
+        !copy_param(j->status, sizeof(j->status), status) ||
+        !parse_ll(api_query(r, "limit"), 1, 1000, &limit) ||
+        !parse_ll(api_query(r, "before"), 0, INT64_MAX, &before)) {
+        job_free(j);
+        api_reply_error(r, 400, "invalid", "bad delivery list parameters",
+                        NULL);
+        return;
+    }
+    j->limit = (int)limit;
+    j->before = before;
+    api_db(r, work, done, j);
+}
+
+static void deliveries_replay_one(struct api_req *r)
+{
+    const char *rest = api_path_rest(r);
+    size_t idl = strcspn(rest, "/");
+
+    if (strcmp(rest + idl, "/replay") != 0 || idl == 0 || idl >= 40) {
+        api_reply_error(r, 404, "not_found", "no such route", NULL);
+        return;
+    }
+    struct job *j = job_new(r, OP_REPLAY_ONE);
+    memcpy(j->id, rest, idl);
+    j->id[idl] = '\0';
+    api_db(r, work, done, j);
+}
+
+/* {"subscription","from","to","status","max"} */
+static void deliveries_replay_many(struct api_req *r)
+{
+    struct slice b = api_body(r);
+    cJSON *doc = cJSON_ParseWithLength(b.p, b.len);
+    struct job *j = job_new(r, OP_REPLAY_RANGE);
+    const char *bad = NULL;
+
+    j->max = 1000;
+    if (!cJSON_IsObject(doc)) {
+        bad = "";
+    } else {
+        static const char *const names[] = { "subscription", "from", "to",
+                                             "status" };
+        char *dst[] = { j->sub, j->from, j->to, j->status };
+        size_t cap[] = { sizeof(j->sub), sizeof(j->from), sizeof(j->to),
+                         sizeof(j->status) };
+        for (int i = 0; i < 4 && !bad; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, names[i]);
+            if (v && (!cJSON_IsString(v) ||
+                      !copy_param(dst[i], cap[i], v->valuestring)))
+                bad = names[i];
+        }
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "max");
+        if (!bad && m) {
+            if (!cJSON_IsNumber(m) || m->valuedouble < 1 ||
+                m->valuedouble > SUBS_REPLAY_MAX)
+                bad = "max";
+            else
+                j->max = (int)m->valuedouble;
+        }
+    }
+    cJSON_Delete(doc);
+    if (bad) {
+        job_free(j);
+        api_reply_error(r, 400, "invalid", *bad ? "member has a bad value"
+                        : "body is not a JSON object", *bad ? bad : NULL);
+        return;
+    }
+    api_db(r, work, done, j);
+}
+
+static void audit_list(struct api_req *r)
+{
+    struct job *j = job_new(r, OP_AUDIT);
+    long long limit = 100, after = 0;
+    const char *pat = api_query(r, "patient");
+
+    if (!copy_param(j->patient, sizeof(j->patient), pat) ||
+        !parse_ll(api_query(r, "limit"), 1, 1000, &limit) ||
+        !parse_ll(api_query(r, "after"), 0, INT64_MAX, &after)) {
+        job_free(j);
+        api_reply_error(r, 400, "invalid", "bad audit parameters", NULL);
+        return;
+    }
+    j->limit = (int)limit;
+    j->after = after;
+    api_db(r, work, done, j);
+}
+
+static void audit_verify(struct api_req *r)
+{
+    api_db(r, work, done, job_new(r, OP_VERIFY));
+}
+
+const struct api_route api_subs_routes[] = {
+    { API_GET | API_POST, "/v1/subscriptions", SCOPE_SUBSCRIBE | SCOPE_ADMIN,
+      subs_root },
+    { API_GET | API_PATCH | API_DELETE | API_POST, "/v1/subscriptions/+",
+      SCOPE_SUBSCRIBE | SCOPE_ADMIN, subs_one },
+    { API_GET, "/v1/deliveries", SCOPE_SUBSCRIBE | SCOPE_ADMIN,
+      deliveries_root },
+    { API_POST, "/v1/deliveries/replay", SCOPE_SUBSCRIBE | SCOPE_ADMIN,
+      deliveries_replay_many },
+    { API_POST, "/v1/deliveries/+", SCOPE_SUBSCRIBE | SCOPE_ADMIN,
+      deliveries_replay_one },
+    { API_GET, "/v1/audit/verify", SCOPE_ADMIN, audit_verify },
+    { API_GET, "/v1/audit", SCOPE_ADMIN, audit_list },
+    { 0, NULL, 0, NULL },
+};

@@ -1,0 +1,366 @@
+/*
+ * ctl_subs.c - hubctl commands for subscriptions and deliveries (the
+ * operator's view: every org). Validation and audit are those of the API
+ * (subs.h); the actor in the audit chain is "hubctl".
+ *   sub add --org ORG (--url URL | --pull) --topics adt.*,screening.positive
+ *           [--orgs ..] [--facilities ..] [--patient-classes ..]
+ *           [--domains ..] [--counties ..] [--sensitivity ..]
+ *           [--secret whsec_..] [--client-cert P --client-key P]
+ *           [--ca-bundle P] [--paused]        or: sub add --org ORG --json DOC
+ *   sub list [--org ORG] [--json] | sub get ID | sub update ID --json DOC
+ *   sub pause ID | sub resume ID | sub delete ID
+ *   deliveries list [--subscription ID] [--status dead] [--limit N] [--json]
+ *   deliveries replay DLV_ID
+ *   deliveries replay-range --subscription ID --from T --to T
+ *           [--status dead|failed|delivered] [--max N]
+ */
+#include <cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/hub_err.h"
+#include "ctl.h"
+#include "store.h"
+#include "subs.h"
+
+#define ACTOR "hubctl"
+
+int ctl_sub_add(struct ctl *c, int argc, char **argv);
+int ctl_sub_list(struct ctl *c, int argc, char **argv);
+int ctl_sub_get(struct ctl *c, int argc, char **argv);
+int ctl_sub_update(struct ctl *c, int argc, char **argv);
+int ctl_sub_pause(struct ctl *c, int argc, char **argv);
+int ctl_sub_resume(struct ctl *c, int argc, char **argv);
+int ctl_sub_delete(struct ctl *c, int argc, char **argv);
+int ctl_deliveries_list(struct ctl *c, int argc, char **argv);
+int ctl_deliveries_replay(struct ctl *c, int argc, char **argv);
+int ctl_deliveries_replay_range(struct ctl *c, int argc, char **argv);
+
+static int fail(const char *what, int code)
+{
+    fprintf(stderr, "hubctl: %s (%s)\n", what, hub_strerror(code));
+    return 1;
+}
+
+static int refused(const struct hub_err *e, int code)
+{
+    fprintf(stderr, "hubctl: subscription refused: %s%s%s (%s)\n",
+            e->field[0] ? e->field : "", e->field[0] ? ": " : "",
+            e->what ? e->what : "invalid", hub_strerror(code));
+    return 1;
+}
+
+/* "a,b,c" -> ["a","b","c"] */
+static cJSON *csv_array(const char *v)
+{
+    cJSON *arr = cJSON_CreateArray();
+    while (v && *v) {
+        size_t n = strcspn(v, ",");
+        char item[256];
+        if (n > 0 && n < sizeof(item)) {
+            memcpy(item, v, n);
+            item[n] = '\0';
+            cJSON_AddItemToArray(arr, cJSON_CreateString(item));
+        }
+        v += n;
+        if (*v == ',')
+            v++;
+    }
+    return arr;
+}
+
+int ctl_sub_add(struct ctl *c, int argc, char **argv)
+{
+    static const char *const filters[][2] = {
+        { "orgs", "orgs" }, { "facilities", "facilities" },
+        { "patient-classes", "patient_classes" }, { "domains", "domains" },
+        { "counties", "counties" }, { "sensitivity", "sensitivity" },
+    };
+    struct ctl_args a;
+    struct hub_err e = { 0 };
+    char *doc = NULL, *out = NULL;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv,
+                        "org,url,topics,orgs,facilities,patient-classes,"
+                        "domains,counties,sensitivity,secret,client-cert,"
+                        "client-key,ca-bundle,json", "pull,paused", &a)))
+        return rc;
+    if (a.npos || !ctl_opt(&a, "org"))
+        return ctl_usage_error(c);
+    if (ctl_opt(&a, "json")) {
+        doc = strdup(ctl_opt(&a, "json"));
+    } else {
+        cJSON *o = cJSON_CreateObject();
+        if (ctl_opt(&a, "pull"))
+            cJSON_AddStringToObject(o, "mode", "pull");
+        if (ctl_opt(&a, "url"))
+            cJSON_AddStringToObject(o, "url", ctl_opt(&a, "url"));
+        if (ctl_opt(&a, "topics"))
+            cJSON_AddItemToObject(o, "topics", csv_array(ctl_opt(&a, "topics")));
+        cJSON *f = cJSON_CreateObject();
+        for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
+            if (ctl_opt(&a, filters[i][0]))
+                cJSON_AddItemToObject(f, filters[i][1],
+                                      csv_array(ctl_opt(&a, filters[i][0])));
+        cJSON_AddItemToObject(o, "filters", f);
+        if (ctl_opt(&a, "secret"))
+            cJSON_AddItemToObject(o, "secrets", csv_array(ctl_opt(&a, "secret")));
+        static const char *const paths[][2] = {
+            { "client-cert", "client_cert" }, { "client-key", "client_key" },
+            { "ca-bundle", "ca_bundle" },
+        };
+        for (size_t i = 0; i < 3; i++)
+            if (ctl_opt(&a, paths[i][0]))
+                cJSON_AddStringToObject(o, paths[i][1], ctl_opt(&a, paths[i][0]));
+        if (ctl_opt(&a, "paused"))
+            cJSON_AddStringToObject(o, "status", "paused");
+        doc = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+    }
+    if (!doc)
+        abort();
+    if (ctl_store(c) == NULL) {
+        free(doc);
+        return 1;
+    }
+    rc = subs_create(c->s, ACTOR, ctl_opt(&a, "org"), doc, strlen(doc), &out,
+                     &e);
+    free(doc);
+    if (rc == HUB_EINVALID || rc == HUB_ESYNTAX || rc == HUB_EUNSUPPORTED ||
+        rc == HUB_ELIMIT)
+        return refused(&e, rc);
+    if (rc != HUB_OK)
+        return fail("cannot create the subscription", rc);
+    /* printed once in full: the secret is needed by the receiver */
+    printf("%s\n", out);
+    free(out);
+    return 0;
+}
+
+static int print_subs(const char *json)
+{
+    cJSON *doc = cJSON_Parse(json);
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "subscriptions");
+    const cJSON *s;
+
+    printf("id\torg\tmode\tstatus\ttopics\turl\n");
+    cJSON_ArrayForEach(s, arr) {
+        const char *k[] = { "id", "org", "mode", "status" };
+        for (int i = 0; i < 4; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(s, k[i]);
+            printf("%s\t", cJSON_IsString(v) ? v->valuestring : "-");
+        }
+        char *t = cJSON_PrintUnformatted(
+            cJSON_GetObjectItemCaseSensitive(s, "topics"));
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(s, "url");
+        printf("%s\t%s\n", t ? t : "-", cJSON_IsString(u) ? u->valuestring : "-");
+        cJSON_free(t);
+    }
+    cJSON_Delete(doc);
+    return 0;
+}
+
+int ctl_sub_list(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    char *out = NULL;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "org", "json", &a)) || a.npos)
+        return rc ? rc : ctl_usage_error(c);
+    if (ctl_store(c) == NULL)
+        return 1;
+    if ((rc = subs_list(c->s, ctl_opt(&a, "org"), &out)) != HUB_OK)
+        return fail("cannot list subscriptions", rc);
+    if (ctl_opt(&a, "json"))
+        printf("%s\n", out);
+    else
+        print_subs(out);
+    free(out);
+    return 0;
+}
+
+int ctl_sub_get(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    char *out = NULL;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "", NULL, &a)) || a.npos != 1)
+        return rc ? rc : ctl_usage_error(c);
+    if (ctl_store(c) == NULL)
+        return 1;
+    if ((rc = subs_get(c->s, NULL, a.pos[0], &out)) != HUB_OK)
+        return fail("cannot get the subscription", rc);
+    printf("%s\n", out);
+    free(out);
+    return 0;
+}
+
+int ctl_sub_update(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    struct hub_err e = { 0 };
+    char *out = NULL;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "json", NULL, &a)) || a.npos != 1 ||
+        !ctl_opt(&a, "json"))
+        return rc ? rc : ctl_usage_error(c);
+    if (ctl_store(c) == NULL)
+        return 1;
+    const char *doc = ctl_opt(&a, "json");
+    rc = subs_update(c->s, ACTOR, NULL, a.pos[0], doc, strlen(doc), &out, &e);
+    if (rc == HUB_EINVALID || rc == HUB_ESYNTAX || rc == HUB_EUNSUPPORTED)
+        return refused(&e, rc);
+    if (rc != HUB_OK)
+        return fail("cannot update the subscription", rc);
+    printf("%s\n", out);
+    free(out);
+    return 0;
+}
+
+static int set_status(struct ctl *c, int argc, char **argv, const char *st)
+{
+    struct ctl_args a;
+    char *out = NULL;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "", NULL, &a)) || a.npos != 1)
+        return rc ? rc : ctl_usage_error(c);
+    if (ctl_store(c) == NULL)
+        return 1;
+    if ((rc = subs_set_status(c->s, ACTOR, NULL, a.pos[0], st, &out)) != HUB_OK)
+        return fail("cannot change the subscription", rc);
+    printf("subscription %s %s\n", a.pos[0],
+           strcmp(st, "paused") == 0 ? "paused" : "resumed");
+    free(out);
+    return 0;
+}
+
+int ctl_sub_pause(struct ctl *c, int argc, char **argv)
+{
+    return set_status(c, argc, argv, "paused");
+}
+
+int ctl_sub_resume(struct ctl *c, int argc, char **argv)
+{
+    return set_status(c, argc, argv, "active");
+}
+
+int ctl_sub_delete(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "", NULL, &a)) || a.npos != 1)
+        return rc ? rc : ctl_usage_error(c);
+    if (ctl_store(c) == NULL)
+        return 1;
+    if ((rc = subs_delete(c->s, ACTOR, NULL, a.pos[0])) != HUB_OK)
+        return fail("cannot delete the subscription", rc);
+    printf("subscription %s deleted\n", a.pos[0]);
+    return 0;
+}
+
+int ctl_deliveries_list(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    char *out = NULL, *end;
+    long limit = 100;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "subscription,status,limit", "json",
+                        &a)) || a.npos)
+        return rc ? rc : ctl_usage_error(c);
+    if (ctl_opt(&a, "limit")) {
+        errno = 0;
+        limit = strtol(ctl_opt(&a, "limit"), &end, 10);
+        if (errno || *end || limit < 1 || limit > 1000)
+            return ctl_usage_error(c);
+    }
+    if (ctl_store(c) == NULL)
+        return 1;
+    rc = deliveries_list(c->s, NULL, ctl_opt(&a, "subscription"),
+                         ctl_opt(&a, "status"), 0, (int)limit, &out);
+    if (rc != HUB_OK)
+        return fail("cannot list deliveries (status: pending, delivering, "
+                    "delivered, failed, dead)", rc);
+    if (ctl_opt(&a, "json")) {
+        printf("%s\n", out);
+    } else {
+        cJSON *doc = cJSON_Parse(out);
+        const cJSON *d;
+        printf("id\tstatus\tattempts\tevent\tsubscription\tlast_status\t"
+               "last_error\n");
+        cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(doc,
+                                                               "deliveries")) {
+            const char *k[] = { "id", "status", "attempts", "event",
+                                "subscription", "last_status", "last_error" };
+            for (int i = 0; i < 7; i++) {
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(d, k[i]);
+                if (cJSON_IsString(v))
+                    printf("%s", v->valuestring);
+                else if (cJSON_IsNumber(v))
+                    printf("%g", v->valuedouble);
+                else
+                    printf("-");
+                putchar(i < 6 ? '\t' : '\n');
+            }
+        }
+        cJSON_Delete(doc);
+    }
+    free(out);
+    return 0;
+}
+
+int ctl_deliveries_replay(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "", NULL, &a)) || a.npos != 1)
+        return rc ? rc : ctl_usage_error(c);
+    if (ctl_store(c) == NULL)
+        return 1;
+    rc = deliveries_replay(c->s, ACTOR, NULL, a.pos[0]);
+    if (rc != HUB_OK)
+        return fail("cannot replay: no such delivery, or it is pending or "
+                    "being delivered", rc);
+    printf("delivery %s replayed\n", a.pos[0]);
+    return 0;
+}
+
+int ctl_deliveries_replay_range(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    struct hub_err e = { 0 };
+    long max = 1000;
+    char *end;
+    int n = 0, rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "subscription,from,to,status,max",
+                        NULL, &a)) || a.npos || !ctl_opt(&a, "subscription") ||
+        !ctl_opt(&a, "from") || !ctl_opt(&a, "to"))
+        return rc ? rc : ctl_usage_error(c);
+    if (ctl_opt(&a, "max")) {
+        errno = 0;
+        max = strtol(ctl_opt(&a, "max"), &end, 10);
+        if (errno || *end || max < 1 || max > SUBS_REPLAY_MAX)
+            return ctl_usage_error(c);
+    }
+    if (ctl_store(c) == NULL)
+        return 1;
+    rc = deliveries_replay_range(c->s, ACTOR, NULL, ctl_opt(&a, "subscription"),
+                                 ctl_opt(&a, "from"), ctl_opt(&a, "to"),
+                                 ctl_opt(&a, "status"), (int)max, &n, &e);
+    if (rc == HUB_EINVALID)
+        return refused(&e, rc);
+    if (rc != HUB_OK)
+        return fail("cannot replay", rc);
+    printf("%d deliveries replayed\n", n);
+    return 0;
+}

@@ -1,0 +1,212 @@
+/*
+ * api_subs_test.c - subscriptions, deliveries and audit over hubd's HTTPS
+ * API, and the whole path: an HL7 v2 admit over MLLP becomes a signed
+ * webhook at a loopback receiver, which then shows in the delivery list,
+ * the patient's accounting of disclosures and a verified audit chain.
+ */
+#include <criterion/criterion.h>
+#include <event2/thread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/hub_err.h"
+#include "store.h"
+#include "../lib/hubproc.h"
+#include "../lib/webhook_rx.h"
+
+#define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+static struct hubproc hub;
+
+static void start(void)
+{
+    struct store *s;
+    char sha[65];
+
+    evthread_use_pthreads();
+    setenv("HUB_TIME_SCALE", "1000", 1);
+    setenv("HUB_DISPATCH_POLL_MS", "50", 1);
+    cr_assert_eq(hub_start(&hub, NULL, false), 0, "hubd did not start");
+    /* an operator with the admin scope */
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "ops", "Operator", "operator",
+                               SCOPE_ADMIN), HUB_OK);
+    store_sha256_hex("tok-ops", 7, sha);
+    cr_assert_eq(store_token_add(s, "test", "ops", sha, "ops-t1", SCOPE_ADMIN),
+                 HUB_OK);
+    store_free(s);
+}
+
+static void stop(void)
+{
+    hub_cleanup(&hub);
+}
+
+static long call(const char *method, const char *path, const char *token,
+                 const char *body, struct http_resp *r)
+{
+    cr_assert_eq(http_call(&hub, true, method, path, token, NULL, body,
+                           body ? strlen(body) : 0, "application/json", r),
+                 0, "%s %s", method, path);
+    return r->status;
+}
+
+/* "id": "..." of a JSON answer into out */
+static void json_str(const char *body, const char *key, char *out, size_t n)
+{
+    char pat[64];
+    snprintf(pat, sizeof(pat), "\"%s\": \"", key);
+    const char *p = strstr(body, pat);
+    cr_assert_not_null(p, "%s in %s", key, body);
+    p += strlen(pat);
+    size_t l = strcspn(p, "\"");
+    cr_assert_lt(l, n);
+    memcpy(out, p, l);
+    out[l] = '\0';
+}
+
+Test(api_subs, create_get_update_pause_delete_with_precise_errors,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    char id[80], path[160];
+
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
+                      "{\"topics\":[\"adt.*\"]}", &r), 400);
+    cr_assert_not_null(strstr(r.body, "\"field\":\"url\""), "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
+                      "{\"url\":\"https://cbo.example/h\","
+                      "\"topics\":[\"adt.nope\"]}", &r), 400);
+    cr_assert_not_null(strstr(r.body, "topics[0]"), "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
+                      "{\"url\":\"gopher://cbo.example/\",\"topics\":[\"*\"]}",
+                      &r), 400);
+    cr_assert_not_null(strstr(r.body, "scheme"), "%s", r.body);
+    http_resp_free(&r);
+
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
+                      "{\"url\":\"https://cbo.example/h\",\"topics\":[\"adt.*\"],"
+                      "\"filters\":{\"counties\":[\"Kings\"]}}", &r), 201,
+                 "%s", r.body);
+    json_str(r.body, "id", id, sizeof(id));
+    cr_assert_not_null(strstr(r.body, "whsec_"), "the secret, once");
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
+
+    cr_assert_eq(call("GET", "/v1/subscriptions", "tok-cbo", NULL, &r), 200);
+    cr_assert_not_null(strstr(r.body, id));
+    cr_assert_null(strstr(r.body, "whsec_"), "lists hide secrets");
+    http_resp_free(&r);
+    cr_assert_eq(call("GET", path, "tok-hosp", NULL, &r), 404,
+                 "another org's subscription does not exist for it");
+    http_resp_free(&r);
+    cr_assert_eq(call("GET", path, "tok-cbo", NULL, &r), 200);
+    http_resp_free(&r);
+    cr_assert_eq(call("PATCH", path, "tok-cbo",
+                      "{\"topics\":[\"adt.*\",\"screening.positive\"]}", &r),
+                 200, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "screening.positive"), "%s", r.body);
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s/pause", id);
+    cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 200);
+    cr_assert_not_null(strstr(r.body, "\"paused\""), "%s", r.body);
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s/resume", id);
+    cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 200);
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
+    cr_assert_eq(call("DELETE", path, "tok-cbo", NULL, &r), 204);
+    http_resp_free(&r);
+    cr_assert_eq(call("GET", path, "tok-cbo", NULL, &r), 404);
+    http_resp_free(&r);
+    cr_assert_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE action "
+                              "LIKE 'subscription.%'"), 5);
+}
+
+Test(api_subs, hl7_admit_reaches_a_signed_webhook_and_is_accounted,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    struct rx *rx = rx_start(RX_FAIL_N, SECRET);
+    char body[512], id[80];
+    rx->fail_n = 1;
+
+    snprintf(body, sizeof(body),
+             "{\"url\":\"http://127.0.0.1:%d/hook\",\"topics\":[\"adt.*\"],"
+             "\"secrets\":[\"" SECRET "\"]}", rx->port);
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", body, &r), 201);
+    json_str(r.body, "id", id, sizeof(id));
+    http_resp_free(&r);
+
+    struct mllp_client c;
+    char msg[2048], ack[4096];
+    hl7_sample(msg, sizeof(msg), "SUB-1", "MRN-S1");
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    mllp_close(&c);
+
+    int64_t end = rx_now_ms() + 15000;
+    while (hub_sql_long(&hub, "SELECT count(*) FROM deliveries WHERE status "
+                        "= 'delivered'") < 1 && rx_now_ms() < end)
+        usleep(20000);
+    cr_assert_eq(rx_requests(rx), 2, "one failure, one success");
+    cr_assert_eq(rx->bad_sigs, 0);
+    cr_assert_str_eq(rx->ids[0], rx->ids[1]);
+
+    cr_assert_eq(call("GET", "/v1/deliveries?status=delivered", "tok-cbo",
+                      NULL, &r), 200);
+    cr_assert_not_null(strstr(r.body, rx->ids[0]), "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"outcome\": \"retry\""), "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("GET", "/v1/deliveries", "tok-hosp", NULL, &r), 200);
+    cr_assert_null(strstr(r.body, rx->ids[0]), "not hosp's delivery");
+    http_resp_free(&r);
+
+    /* replay it (delivered -> again), bounded, audited */
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/deliveries/%s/replay", rx->ids[0]);
+    cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 202, "%s", r.body);
+    http_resp_free(&r);
+    end = rx_now_ms() + 15000;
+    while (rx_requests(rx) < 3 && rx_now_ms() < end)
+        usleep(20000);
+    cr_assert_eq(rx_requests(rx), 3);
+    cr_assert_str_eq(rx->ids[2], rx->ids[0]);
+
+    /* the accounting of disclosures: operator only */
+    char patient[64] = "";
+    struct store *s;
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    char *p = NULL;
+    cr_assert_eq(store_query_text(s, "SELECT patient_hub_id FROM deliveries "
+                                     "LIMIT 1", 0, NULL, &p), HUB_OK);
+    cr_assert_not_null(p);
+    snprintf(patient, sizeof(patient), "%s", p);
+    free(p);
+    store_free(s);
+    snprintf(path, sizeof(path), "/v1/audit?patient=%s", patient);
+    cr_assert_eq(call("GET", path, "tok-cbo", NULL, &r), 403);
+    http_resp_free(&r);
+    cr_assert_eq(call("GET", path, "tok-ops", NULL, &r), 200);
+    cr_assert_not_null(strstr(r.body, "delivery.attempt"), "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "event.routed"), "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "delivery.replayed"), "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("GET", "/v1/audit/verify", "tok-ops", NULL, &r), 200);
+    cr_assert_not_null(strstr(r.body, "\"ok\":true"), "%s", r.body);
+    http_resp_free(&r);
+    /* break the chain in SQL: the endpoint says where */
+    cr_assert_eq(hub_sql_long(&hub, "WITH u AS (UPDATE audit SET actor = "
+                              "'someone' WHERE seq = 3 RETURNING 1) "
+                              "SELECT count(*) FROM u"), 1);
+    cr_assert_eq(call("GET", "/v1/audit/verify", "tok-ops", NULL, &r), 200);
+    cr_assert_not_null(strstr(r.body, "\"ok\":false"), "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"bad_seq\":3"), "%s", r.body);
+    http_resp_free(&r);
+    rx_stop(rx);
+}

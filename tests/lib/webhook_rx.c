@@ -1,0 +1,160 @@
+/*
+ * webhook_rx.c - see webhook_rx.h.
+ */
+#include "webhook_rx.h"
+
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/hub_err.h"
+
+int64_t rx_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void rx_reply_later(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    evhttp_send_reply(arg, 200, "OK", NULL);
+}
+
+static void rx_on_request(struct evhttp_request *req, void *arg)
+{
+    struct rx *r = arg;
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    const char *body = (const char *)evbuffer_pullup(in, -1);
+    const char *id = evhttp_find_header(h, "webhook-id");
+    const char *ts = evhttp_find_header(h, "webhook-timestamp");
+    const char *sig = evhttp_find_header(h, "webhook-signature");
+    bool ok = id && ts && sig && body &&
+              webhook_verify(&r->secret, id, ts, body, len, sig);
+    char key[16] = "";
+
+    /* the test's events carry their message key as "k" (no patient data) */
+    const char *k = body ? strstr(body, "\"k\": \"") : NULL;
+    if (k) {
+        size_t n = strcspn(k + 6, "\"");
+        if (n < sizeof(key)) {
+            memcpy(key, k + 6, n);
+            key[n] = '\0';
+        }
+    }
+    pthread_mutex_lock(&r->mu);
+    int nth = r->requests++;
+    if (!ok)
+        r->bad_sigs++;
+    if (r->n_ids < RX_MAX_IDS) {
+        snprintf(r->ids[r->n_ids], sizeof(r->ids[0]), "%s", id ? id : "");
+        snprintf(r->bodies_key[r->n_ids], sizeof(r->bodies_key[0]), "%s", key);
+        r->at_ms[r->n_ids] = rx_now_ms();
+        r->n_ids++;
+    }
+    enum rx_mode mode = r->mode;
+    int fail_n = r->fail_n;
+    pthread_mutex_unlock(&r->mu);
+
+    switch (mode) {
+    case RX_OK:
+        evhttp_send_reply(req, 204, "No Content", NULL);
+        break;
+    case RX_FAIL_N:
+        evhttp_send_reply(req, nth < fail_n ? 500 : 200, "x", NULL);
+        break;
+    case RX_FAIL_MARKED:
+        evhttp_send_reply(req, strstr(key, "poison") ? 500 : 200, "x", NULL);
+        break;
+    case RX_GONE:
+        evhttp_send_reply(req, 410, "Gone", NULL);
+        break;
+    case RX_HANG:
+        break;                  /* never answer: the dispatcher times out */
+    case RX_SLOW: {
+        struct timeval tv = { r->delay_ms / 1000, (r->delay_ms % 1000) * 1000 };
+        event_base_once(r->base, -1, EV_TIMEOUT, rx_reply_later, req, &tv);
+        break;
+    }
+    }
+}
+
+static void *rx_run(void *arg)
+{
+    struct rx *r = arg;
+    event_base_dispatch(r->base);
+    return NULL;
+}
+
+struct rx *rx_start(enum rx_mode mode, const char *secret)
+{
+    struct rx *r = calloc(1, sizeof(*r));
+    if (!r)
+        abort();
+    r->mode = mode;
+    pthread_mutex_init(&r->mu, NULL);
+    if (webhook_secret_parse(secret, &r->secret, NULL) != HUB_OK) {
+        free(r);
+        return NULL;
+    }
+    r->base = event_base_new();
+    r->http = evhttp_new(r->base);
+    evhttp_set_gencb(r->http, rx_on_request, r);
+    struct evhttp_bound_socket *bs =
+        evhttp_bind_socket_with_handle(r->http, "127.0.0.1", 0);
+    if (!bs) {
+        evhttp_free(r->http);
+        event_base_free(r->base);
+        free(r);
+        return NULL;
+    }
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof(sa);
+    getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&sa, &sl);
+    r->port = ntohs(sa.sin_port);
+    if (pthread_create(&r->th, NULL, rx_run, r) != 0)
+        abort();
+    return r;
+}
+
+void rx_stop(struct rx *r)
+{
+    event_base_loopbreak(r->base);
+    pthread_join(r->th, NULL);
+    evhttp_free(r->http);
+    event_base_free(r->base);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+int rx_requests(struct rx *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int n = r->requests;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+int rx_down_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET,
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t sl = sizeof(sa);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+        abort();
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+

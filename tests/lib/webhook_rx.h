@@ -1,0 +1,55 @@
+/*
+ * webhook_rx.h - a webhook receiver for tests: a libevent evhttp server on
+ * an ephemeral loopback port, in a thread of its own, that verifies every
+ * Standard Webhooks signature with one secret and records what it got
+ * (webhook-id, the body's "k" member, arrival time). Its mode says how it
+ * answers; change mode/fail_n under `mu`.
+ */
+#ifndef HUB_TEST_WEBHOOK_RX_H
+#define HUB_TEST_WEBHOOK_RX_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#include "webhook.h"
+
+#define RX_MAX_IDS 512
+
+enum rx_mode {
+    RX_OK,              /* 204 */
+    RX_FAIL_N,          /* the first fail_n requests get 500, then 200 */
+    RX_GONE,            /* 410 */
+    RX_HANG,            /* never answers */
+    RX_SLOW,            /* 200 after delay_ms */
+    RX_FAIL_MARKED,     /* 500 when the body's "k" holds "poison" */
+};
+
+struct rx {
+    enum rx_mode mode;
+    int fail_n;
+    int delay_ms;
+    int port;
+    struct webhook_secret secret;
+    struct event_base *base;
+    struct evhttp *http;
+    pthread_t th;
+    pthread_mutex_t mu;
+    int requests, bad_sigs;
+    int n_ids;
+    char ids[RX_MAX_IDS][40];
+    char bodies_key[RX_MAX_IDS][16];    /* the "k" member of each body */
+    int64_t at_ms[RX_MAX_IDS];          /* CLOCK_MONOTONIC ms */
+};
+
+/* NULL when it cannot bind; `secret` is a whsec_ string. Call
+ * evthread_use_pthreads() first (rx_stop breaks the loop from outside). */
+struct rx *rx_start(enum rx_mode mode, const char *secret);
+void rx_stop(struct rx *r);
+int rx_requests(struct rx *r);
+/* A loopback port with nobody listening. */
+int rx_down_port(void);
+int64_t rx_now_ms(void);
+
+#endif
