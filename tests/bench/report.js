@@ -204,7 +204,7 @@ for (const c of conns) {
   const commitCell = commit === null ? 'n/a (no durable path yet)'
     : `durable ingest ${fmt(commit)} msg/s`;
   for (const [key, label, unit] of [
-    raw.get('fhir.units') === 'resources'
+    raw.get('fhir.units') === 'resources' && num('parse.hub.fhir') !== null
       ? ['fhir', 'FHIR screening resources normalized (no bundle sample), 1 core', 'resources/s']
       : ['fhir', 'FHIR screening bundles normalized, 1 core', 'bundles/s'],
     ['ccda', 'C-CDA documents normalized, 1 core', 'docs/s'],
