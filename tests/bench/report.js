@@ -190,7 +190,9 @@ for (const c of conns) {
   const got = num('deliver.lat.achieved');
   row('ingest-to-delivery p50 / p99 at 1,000 msg/s offered (ms)',
     p99 === null ? na('dispatch') : `${fmt(p50, 1)} / ${fmt(p99, 1)}` +
-      (got === null ? '' : ` (ingest achieved ${fmt(got)} msg/s)`),
+      (got === null ? '' : ` (ingest achieved ${fmt(got)} msg/s)`) +
+      (num('deliver.lat.n') === null ? '' : `; ${fmt(num('deliver.lat.n'))}` +
+        ` of ${fmt(num('deliver.lat.sent'))} sent were delivered by 3 s after`),
     '', '', 'p99 < 100 ms', p99 === null ? null : p99 < 100);
   row('plain libcurl multi POSTs/s, 8 at once, same receiver (ceiling)', '',
     ceil === null ? na('curl') : `${fmt(ceil)} POST/s`, '', '', null);

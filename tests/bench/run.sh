@@ -36,6 +36,7 @@ out=build/bench
 raw=$out/raw.txt
 log=$out/log
 mkdir -p "$out" "$log"
+rm -f "$log"/*
 : >"$raw"
 
 CC=${CC:-cc}
