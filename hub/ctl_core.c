@@ -340,16 +340,44 @@ int ctl_audit_verify(struct ctl *c, int argc, char **argv)
     struct store_audit_check chk;
     int rc;
 
-    if ((rc = ctl_parse(c, argc, argv, "", NULL, &a)) || a.npos)
+    long long head_seq = 0;
+    char head_hash[65] = "", *end;
+    const char *head;
+
+    if ((rc = ctl_parse(c, argc, argv, "head", NULL, &a)) || a.npos)
         return rc ? rc : ctl_usage_error(c);
+    if ((head = ctl_opt(&a, "head")) != NULL) {
+        /* SEQ:HASH, as printed by an earlier verify */
+        errno = 0;
+        head_seq = strtoll(head, &end, 10);
+        if (errno || end == head || *end != ':' || head_seq <= 0 ||
+            strlen(end + 1) != 64)
+            return ctl_usage_error(c);
+        snprintf(head_hash, sizeof(head_hash), "%s", end + 1);
+    }
     if (ctl_store(c) == NULL)
         return 2;
     if ((rc = store_audit_verify(c->s, &chk)) != HUB_OK) {
         fail("cannot read the audit chain", rc);
         return 2;
     }
+    if (chk.ok && head) {
+        rc = store_audit_check_anchor(c->s, head_seq, head_hash);
+        if (rc == HUB_ENOTFOUND || rc == HUB_EINVALID) {
+            printf("audit: chain BROKEN at seq %lld: row %s since the head "
+                   "was recorded\n", head_seq,
+                   rc == HUB_ENOTFOUND ? "removed" : "changed");
+            return 1;
+        }
+        if (rc != HUB_OK) {
+            fail("cannot read the audit chain", rc);
+            return 2;
+        }
+    }
     if (chk.ok) {
         printf("audit: chain holds, %lld rows\n", (long long)chk.rows_checked);
+        if (chk.head_seq)
+            printf("head: %lld:%s\n", (long long)chk.head_seq, chk.head_hash);
         return 0;
     }
     printf("audit: chain BROKEN at seq %lld: row %s (%lld rows before it "

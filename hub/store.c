@@ -152,7 +152,15 @@ int store_connect(const char *url, struct store **out)
         return HUB_EINVALID;
     s = xmalloc(sizeof(*s));
     memset(s, 0, sizeof(*s));
-    s->c = PQconnectdb(url);
+    /* defaults that the URL may override (dbname is expanded last): do not
+     * wait forever for a server that is gone, and notice a dead TCP link in
+     * seconds rather than the kernel's two hours */
+    static const char *const keys[] = {
+        "connect_timeout", "keepalives_idle", "keepalives_interval",
+        "keepalives_count", "tcp_user_timeout", "application_name", "dbname",
+        NULL };
+    const char *vals[] = { "5", "15", "5", "3", "30000", "hub", url, NULL };
+    s->c = PQconnectdbParams(keys, vals, 1);
     if (s->c == NULL || PQstatus(s->c) != CONNECTION_OK) {
         log_warn("store.connect_failed", "sqlstate=08001");
         PQfinish(s->c);
@@ -930,8 +938,8 @@ int store_audit_verify(struct store *s, struct store_audit_check *c)
 {
     int rc;
     PGresult *r = run(s, "audit.verify",
-                      "SELECT ok, rows_checked, bad_seq, problem "
-                      "FROM hub_audit_verify()", 0, NULL, &rc);
+                      "SELECT ok, rows_checked, bad_seq, problem, head_seq, "
+                      "head_hash FROM hub_audit_verify()", 0, NULL, &rc);
 
     memset(c, 0, sizeof(*c));
     if (r == NULL)
@@ -945,8 +953,28 @@ int store_audit_verify(struct store *s, struct store_audit_check *c)
     c->bad_seq = PQgetisnull(r, 0, 2) ? 0
                                       : strtoll(PQgetvalue(r, 0, 2), NULL, 10);
     snprintf(c->problem, sizeof(c->problem), "%s", PQgetvalue(r, 0, 3));
+    c->head_seq = PQgetisnull(r, 0, 4) ? 0
+                                       : strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+    snprintf(c->head_hash, sizeof(c->head_hash), "%s", PQgetvalue(r, 0, 5));
     PQclear(r);
     return HUB_OK;
+}
+
+int store_audit_check_anchor(struct store *s, int64_t seq, const char *hash)
+{
+    char seq_s[24], *got = NULL;
+    int rc;
+
+    snprintf(seq_s, sizeof(seq_s), "%lld", (long long)seq);
+    const char *p[] = { seq_s };
+    rc = store_query_text(s, "SELECT hash FROM audit WHERE seq = $1::bigint",
+                          1, p, &got);
+    if (rc != HUB_OK)
+        return rc;
+    rc = got == NULL ? HUB_ENOTFOUND
+                     : (hash && strcmp(got, hash) == 0 ? HUB_OK : HUB_EINVALID);
+    free(got);
+    return rc;
 }
 
 int store_audit_list(struct store *s, const char *patient_hub_id,

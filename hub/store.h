@@ -162,9 +162,15 @@ struct store_audit_check {
     int64_t rows_checked;           /* rows that held before the bad one */
     int64_t bad_seq;                /* first bad row (0 when ok) */
     char problem[16];               /* "changed", "removed", "reordered" */
+    int64_t head_seq;               /* the last row that holds (0: none) */
+    char head_hash[65];             /* its hash: record it elsewhere, and a
+                                       removal of the newest rows shows */
 };
 /* Walk the whole chain; HUB_OK when the walk ran (see c->ok). */
 int store_audit_verify(struct store *s, struct store_audit_check *c);
+/* Does row `seq` still have hash `hash` (an anchor recorded earlier)?
+ * HUB_OK yes, HUB_ENOTFOUND the row is gone, HUB_EINVALID it differs. */
+int store_audit_check_anchor(struct store *s, int64_t seq, const char *hash);
 /* Audit rows after seq `after`, of one patient when patient_hub_id is not
  * NULL (the accounting of disclosures). *json_out: malloc'd
  * {"audit":[{"seq","at","actor","action","object_kind","object_id",

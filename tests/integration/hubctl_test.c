@@ -140,7 +140,19 @@ Test(hubctl, audit_verify_exits_0_then_1_after_tampering)
     cr_assert_eq(hubctl(NULL, 0, "org add org_c --name C --kind plan"), 0);
     cr_assert_eq(hubctl(out, sizeof(out), "audit verify"), 0, "%s", out);
     cr_assert_not_null(strstr(out, "3 rows"), "%s", out);
+    char *head = strstr(out, "head: ");
+    cr_assert_not_null(head, "%s", out);
+    char cmd[160];
+    head += 6;
+    snprintf(cmd, sizeof(cmd), "audit verify --head %.*s",
+             (int)strcspn(head, "\n"), head);
+    cr_assert_eq(hubctl(NULL, 0, cmd), 0, "%s", cmd);
     cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_exec(s, "DELETE FROM audit WHERE seq = 3"), HUB_OK);
+    cr_assert_eq(hubctl(out, sizeof(out), "audit verify"), 0,
+                 "removing the newest row leaves a chain that holds");
+    cr_assert_eq(hubctl(out, sizeof(out), cmd), 1, "but not its anchor");
+    cr_assert_not_null(strstr(out, "seq 3: row removed"), "%s", out);
     cr_assert_eq(store_exec(s, "UPDATE audit SET object_id = 'org_z' "
                                "WHERE seq = 2"), HUB_OK);
     store_free(s);
