@@ -1,3 +1,5 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2154  # out, log, root, corpus, ... come from run.sh
 # hubd.sh - the hubd rows of `make bench`, sourced by run.sh (which provides
 # put, say, field, mllp_rows, idle_rss, pids, out, log, corpus, CONNS, SECS,
 # IDLE and the running private PostgreSQL).
@@ -13,7 +15,7 @@ hub_org=bench-hosp
 # hubd_start: fresh database, migrate, org, config, start; sets hubd_pid,
 # hubd_mllp, hubd_http. Returns 1 when hubd did not become ready.
 hubd_start() {
-    local conf=$out/hubd.conf ports=$root/$out/hubd.ports i
+    local conf=$out/hubd.conf ports=$root/$out/hubd.ports
     hub_url=$(deploy/devdb.sh createdb hub_bench 2>/dev/null | tail -1)
     DATABASE_URL=$hub_url build/hubctl migrate >"$log/hubctl.txt" 2>&1 ||
         { say "hubctl migrate failed (see $log/hubctl.txt)"; return 1; }
@@ -56,7 +58,7 @@ CONF
     hubd_pid=$!
     pids+=("$hubd_pid")
     hubd_mllp="" hubd_http="" hubd_https=""
-    for i in $(seq 300); do
+    for _ in $(seq 300); do
         if [ -s "$ports" ]; then
             hubd_mllp=$(sed -n 's/^mllp=//p' "$ports" | head -1)
             hubd_http=$(sed -n 's/^http=//p' "$ports" | head -1)
@@ -71,7 +73,7 @@ CONF
         return 1
     fi
     if [ -n "$hubd_http" ]; then
-        for i in $(seq 100); do
+        for _ in $(seq 100); do
             curl -fsS -o /dev/null "http://127.0.0.1:$hubd_http/readyz" && break
             sleep 0.1
         done

@@ -19,6 +19,7 @@
 # Steps write "key value" lines to build/bench/raw.txt; report.js turns
 # them into the table. Processes started here are stopped on exit, and the
 # private PostgreSQL too if this script started it.
+# shellcheck disable=SC2046  # pkg-config output is meant to split into flags
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -42,7 +43,6 @@ rm -f "$log"/*
 CC=${CC:-cc}
 CFLAGS="-O2 -g -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
 -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 -pthread -Iadapters -Ihub"
-PKG_CFLAGS=$(pkg-config --cflags libevent libcurl 2>/dev/null || true)
 PKG_LIBS=$(pkg-config --libs libevent libevent_openssl libevent_pthreads \
     libcjson libcurl libxml-2.0 libpq openssl 2>/dev/null || true)
 
@@ -233,12 +233,12 @@ mllp_rows() {
 
 # idle_rss NAME PORT PID: VmRSS of PID while IDLE connections sit open.
 idle_rss() {
-    local name=$1 port=$2 pid=$3 i rss
+    local name=$1 port=$2 pid=$3 rss
     local f=$log/idle_$name.txt
     say "memory: $name with $IDLE idle connections"
     $out/mllp_load -p "$port" -f "$corpus" -c "$IDLE" -d 3 -i >"$f" 2>&1 &
     local lp=$!
-    for i in $(seq 1300); do      # mllp_load gives up after 120 s
+    for _ in $(seq 1300); do      # mllp_load gives up after 120 s
         grep -q '^ready' "$f" && break
         kill -0 "$lp" 2>/dev/null || break
         sleep 0.1
@@ -256,12 +256,12 @@ idle_rss() {
 
 # start_peer NAME: an npm MLLP server; sets peer_pid and peer_port.
 start_peer() {
-    local f=$log/peer_$1.out i
+    local f=$log/peer_$1.out
     node tests/bench/peer_mllp.js "$1" >"$f" 2>&1 &
     peer_pid=$!
     pids+=("$peer_pid")
     peer_port=""
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         peer_port=$(sed -n 's/^port=//p' "$f")
         [ -n "$peer_port" ] && break
         sleep 0.1
@@ -314,7 +314,7 @@ $out/webhook_recv >"$log/webhook_recv.out" 2>&1 &
 recv_pid=$!
 pids+=("$recv_pid")
 recv_port=""
-for i in $(seq 50); do
+for _ in $(seq 50); do
     recv_port=$(sed -n 's/^port=//p' "$log/webhook_recv.out")
     [ -n "$recv_port" ] && break
     sleep 0.1
