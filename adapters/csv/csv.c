@@ -132,6 +132,7 @@ static int simple_screenings(struct csv_ctx *c, struct hub_err *err)
             struct csv_patient *p = arena_alloc(c->a, sizeof(*p));
             simple_patient(p, v);
             s->patient = p;
+            s->id = v[S_SCREENING_ID];
             s->instrument = v[S_INSTRUMENT];
             s->occurred_at = v[S_SCREENED_AT];
             s->facility = v[S_FACILITY];

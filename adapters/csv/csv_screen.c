@@ -160,6 +160,9 @@ static int score(struct emit *e, struct hub_err *err)
 
     e->qs = arena_zalloc(c->a, s->n * sizeof(*e->qs));
     e->row_q = arena_alloc(c->a, s->n * sizeof(size_t));
+    /* first pass: distinct questions and rows per question, so that the
+     * answer lists take s->n slots in all (not s->n per question) */
+    size_t *count = arena_zalloc(c->a, s->n * sizeof(size_t));
     for (size_t i = 0; i < s->n; i++) {
         struct csv_scr_row *r = &s->rows[i];
         size_t qi;
@@ -168,13 +171,20 @@ static int score(struct emit *e, struct hub_err *err)
                 break;
         if (qi == e->nq) {
             e->qs[qi].question = r->question;
-            e->qs[qi].answers = arena_alloc(c->a, s->n * sizeof(struct slice));
-            e->qs[qi].sum = c->d ? dict_sum_find(c->d, e->inst, r->question)
-                                 : NULL;
+            e->qs[qi].sum = dict_sum_find(c->d, e->inst, r->question);
             e->nq++;
         }
         e->row_q[i] = qi;
-        struct q *q = &e->qs[qi];
+        count[qi]++;
+    }
+    struct slice *slots = arena_alloc(c->a, s->n * sizeof(struct slice));
+    for (size_t qi = 0, used = 0; qi < e->nq; qi++) {
+        e->qs[qi].answers = slots + used;
+        used += count[qi];
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        struct csv_scr_row *r = &s->rows[i];
+        struct q *q = &e->qs[e->row_q[i]];
         if (r->answer.len) {
             size_t k;
             for (k = 0; k < q->n_answers; k++)
@@ -242,6 +252,13 @@ static void compare(struct emit *e)
             add_warning(e, item_field(c->a, qi, ".answer"),
                         "answer code is not in the question's answer list");
             continue;
+        }
+        if (ir->item && !ir->item->multi && q->n_answers > 1 &&
+            r->answer.len && !slice_eq_slice(r->answer, q->answers[0])) {
+            csv_row_warn(c, r->t, r->ri, r->col_answer,
+                         "single-choice question answered more than once");
+            add_warning(e, item_field(c->a, qi, ".answers"),
+                        "single-choice question answered more than once");
         }
         if (r->answer.len && r->absent.len)
             csv_row_warn(c, r->t, r->ri, r->col_answer,
@@ -337,7 +354,10 @@ static int write_event(struct emit *e, const char *type, struct hub_err *err)
 
     jw_key(&w, "screening");
     jw_obj_begin(&w);
+    jw_kv_str(&w, "id", s->id);
     jw_kv_str(&w, "instrument", s->instrument);
+    if (e->inst)
+        jw_kv_cstr(&w, "instrument_system", e->inst->system);
     if (e->inst && e->inst->name)
         jw_kv_cstr(&w, "instrument_name", e->inst->name);
     else
@@ -429,6 +449,8 @@ static int write_event(struct emit *e, const char *type, struct hub_err *err)
             jw_cstr(&w, e->sender_domains[i]);
         jw_arr_end(&w);
     }
+    jw_kv_str(&w, "status", s->status);
+    jw_kv_str(&w, "encounter", s->encounter);
     jw_obj_end(&w);
 
     if (e->n_warns || s->n_pre) {

@@ -67,7 +67,7 @@ static const struct csv_col prof_cols[PR_N] = {
 enum {
     OB_MRN, OB_FACILITY_ID, OB_ENC, OB_SCREENING_CODE, OB_SCREENING_DESC,
     OB_QUESTION, OB_ANSWER, OB_ANSWER_DESC, OB_ABSENT, OB_FLAG, OB_START,
-    OB_N
+    OB_SCREENING_ID, OB_N
 };
 static const struct csv_col obs_cols[OB_N] = {
     [OB_MRN] = { "PATIENT_MR_ID_VALUE", NULL, true },
@@ -81,6 +81,7 @@ static const struct csv_col obs_cols[OB_N] = {
     [OB_ABSENT] = { "DATA_ABSENT_REASON_CODE", NULL, false },
     [OB_FLAG] = { "POTENTIAL_NEED_INDICATED", NULL, false },
     [OB_START] = { "SCREENING_START_DATETIME", NULL, false },
+    [OB_SCREENING_ID] = { "SCREENING_IDENTIFIER", NULL, false },
 };
 
 enum {
@@ -578,6 +579,8 @@ int csv_shinny_to_events(struct csv_ctx *c, struct hub_err *err)
         struct csv_screening *sc = &g[gi];
         if (gi == ng) {
             ng++;
+            sc->id = v[OB_SCREENING_ID];
+            sc->encounter = v[OB_ENC];
             sc->instrument = v[OB_SCREENING_CODE];
             sc->instrument_name = v[OB_SCREENING_DESC];
             sc->occurred_at = v[OB_START];
@@ -607,6 +610,7 @@ int csv_shinny_to_events(struct csv_ctx *c, struct hub_err *err)
                              "unknown");
                 if (sc->occurred_at.len == 0)
                     sc->occurred_at = pv[PR_START];
+                sc->status = pv[PR_STATUS];
                 s.t[F_PROF].rows[pi].used = true;
             }
         }

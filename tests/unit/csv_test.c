@@ -655,3 +655,16 @@ Test(csv, multipart_set_through_csv_to_events_matches_the_golden)
         parts[i].sha256 = sha256_hex(parts[i].p, parts[i].len);
     check_golden("shinny", parts, np, "shinny-1115-lakeside-set1");
 }
+
+Test(csv, a_single_choice_question_answered_twice_is_reported)
+{
+    struct run r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,93030-5,LA32-8,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,96778-6,LA9-3,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,96778-6,LA28580-1,,,,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.warnings, 1);   /* 96778-6 is multi-select */
+    cr_assert_not_null(finding(&r.rep, 3, "answered more than once"));
+}
