@@ -112,7 +112,7 @@ void config_defaults(struct hub_config *c, enum config_profile profile)
     c->inflight_max_bytes = 64u << 20;
     c->conn_inflight_max = 128;
     c->retry_after = 1;
-    c->commit_threads = 2;
+    c->commit_threads = 1;
     c->commit_batch_max = 512;
     c->commit_wait_us = 0;
     c->db_threads = 2;

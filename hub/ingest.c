@@ -320,7 +320,12 @@ static void *committer_main(void *arg)
                 s = connect_backoff(c);
             if (s == NULL)
                 break;              /* shutting down, database still down */
+            uint64_t t0 = ingest_now_ns();
             rc = store_ingest_batch(s, m, n, res);
+            log_debug("ingest.batch", "committer=%d n=%zu us=%llu rc=%s",
+                      c->idx, n,
+                      (unsigned long long)((ingest_now_ns() - t0) / 1000),
+                      hub_strerror(rc));
             if (rc == HUB_EINVALID)
                 rc = commit_singly(c, s, jobs, m, res, n);
             if (rc == HUB_OK)
