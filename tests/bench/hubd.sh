@@ -19,6 +19,10 @@ hubd_start() {
     hub_url=$(deploy/devdb.sh createdb hub_bench 2>/dev/null | tail -1)
     DATABASE_URL=$hub_url build/hubctl migrate >"$log/hubctl.txt" 2>&1 ||
         { say "hubctl migrate failed (see $log/hubctl.txt)"; return 1; }
+    if [ "${BENCH_PROFILE:-0}" = 1 ]; then
+        # per-function SQL times, dumped by hubd_stop (perturbs the figures)
+        psql -q "$hub_url" -c "ALTER DATABASE hub_bench SET track_functions = 'all'"
+    fi
     DATABASE_URL=$hub_url build/hubctl org add "$hub_org" --name "Bench Hospital" \
         --kind hospital --scopes ingest,subscribe >>"$log/hubctl.txt" 2>&1 ||
         { say "hubctl org add failed (see $log/hubctl.txt)"; return 1; }
@@ -83,6 +87,15 @@ CONF
 
 hubd_stop() {
     [ -n "${hubd_pid:-}" ] || return 0
+    if [ "${BENCH_PROFILE:-0}" = 1 ]; then
+        { echo "== hubd phase with HUB_DISPATCH=${HUB_DISPATCH:-1}"
+          psql -q "$hub_url" -c "SELECT funcname, calls,
+                round(total_time::numeric, 1) AS total_ms,
+                round(self_time::numeric, 1) AS self_ms,
+                round((self_time / greatest(calls, 1))::numeric, 3) AS self_ms_per_call
+            FROM pg_stat_user_functions ORDER BY self_time DESC LIMIT 25"
+        } >>"$log/sql_profile.txt" 2>&1 || true
+    fi
     kill "$hubd_pid" 2>/dev/null || true
     wait "$hubd_pid" 2>/dev/null || true
     hubd_pid=""

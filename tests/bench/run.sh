@@ -12,6 +12,9 @@
 #   BENCH_MESSAGES  corpus size (default 20000), BENCH_SEED (default 42)
 #   BENCH_IDLE      idle MLLP connections for the memory row (default 1000)
 #   HUB_PG_PORT     port of the private PostgreSQL (see deploy/devdb.sh)
+#   BENCH_PROFILE=1 also time hubd's SQL functions (track_functions) and
+#                   write the top ones to build/bench/log/sql_profile.txt;
+#                   this costs a little, so the figures are not for the table
 #   BENCH_ONLY      run only these steps, e.g. "hubd" or "parse peers"
 #                   (steps: parse peers pgbench curl hubd); the others' rows
 #                   print "n/a (not run)"
