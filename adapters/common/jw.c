@@ -63,10 +63,45 @@ void jw_arr_end(struct jw *w)
     jw_close(w, ']');
 }
 
+/* Printable ASCII other than '"' and '\\': copied as is. */
+static const unsigned char json_plain[256] = {
+    [0x20] = 1, [0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7e] = 1,
+};
+
+/*
+ * Fast path for the common string (plain ASCII, nothing to escape): one
+ * scan, then the quotes and the bytes written straight into the buffer.
+ * Returns false, having written nothing, when the slow path is needed.
+ */
+static bool put_plain(struct buf *b, const unsigned char *s, size_t n,
+                      char tail)
+{
+    size_t i = 0;
+    while (i < n && json_plain[s[i]])
+        i++;
+    if (i < n || b->err || n + 3 > b->max - b->len ||
+        b->len + n + 4 > b->cap)
+        return false;
+    char *o = b->p + b->len;
+    *o++ = '"';
+    if (n)
+        memcpy(o, s, n);
+    o += n;
+    *o++ = '"';
+    if (tail)
+        *o++ = tail;
+    *o = '\0';
+    b->len = (size_t)(o - b->p);
+    return true;
+}
+
 static void put_escaped(struct buf *b, const unsigned char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     size_t i = 0, run = 0;
+
+    if (put_plain(b, s, n, 0))
+        return;
 
     buf_putc(b, '"');
     while (i < n) {
@@ -125,9 +160,12 @@ static void put_escaped(struct buf *b, const unsigned char *s, size_t n)
 
 void jw_key(struct jw *w, const char *key)
 {
+    size_t n = strlen(key);
     jw_sep(w);
-    put_escaped(&w->b, (const unsigned char *)key, strlen(key));
-    buf_putc(&w->b, ':');
+    if (!put_plain(&w->b, (const unsigned char *)key, n, ':')) {
+        put_escaped(&w->b, (const unsigned char *)key, n);
+        buf_putc(&w->b, ':');
+    }
     /* the value that follows takes no comma; jw_sep then clears this */
     w->first[w->depth] = true;
 }

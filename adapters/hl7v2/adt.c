@@ -72,22 +72,65 @@ static const struct hl7_seg *seg_in(const struct ctx *c, const char *id)
     return NULL;
 }
 
-/* Raw field repetition. */
-static struct slice rep_raw(const struct ctx *c, const struct hl7_seg *s,
-                            unsigned f, unsigned r)
+/* A raw (still escaped) field repetition, and whether its field holds the
+ * escape character at all (the parser noted it; most do not). */
+struct raw {
+    struct slice v;
+    int esc;
+};
+
+static struct raw rep_raw(const struct ctx *c, const struct hl7_seg *s,
+                          unsigned f, unsigned r)
 {
-    return hl7_piece(hl7_seg_field(c->m, s, f), c->m->rs, r);
+    unsigned fl;
+    struct slice v = hl7_seg_field_flags(c->m, s, f, &fl);
+    if (fl & HL7_FLD_REP)
+        v = hl7_piece(v, c->m->rs, r);
+    else if (r > 0)
+        v = SLICE_NULL;
+    return (struct raw){ v, (fl & HL7_FLD_ESC) != 0 };
 }
 
 /* Component (1-based) and subcomponent (1-based, 0 = whole) of a raw
  * repetition, unescaped. */
-static struct slice comp(const struct ctx *c, struct slice rep, unsigned k,
+static struct slice comp(const struct ctx *c, struct raw rep, unsigned k,
                          unsigned sub)
 {
-    struct slice v = k ? hl7_piece(rep, c->m->cs, k - 1) : rep;
+    struct slice v = k ? hl7_piece(rep.v, c->m->cs, k - 1) : rep.v;
     if (sub)
         v = hl7_piece(v, c->m->ss, sub - 1);
-    return hl7_unescape(c->a, c->m, v);
+    return hl7_text(c->a, c->m, v, rep.esc);
+}
+
+/*
+ * A repetition split into its components once, for the data types read
+ * component by component (CX, XPN, XAD, XTN, PL, XCN). The highest component
+ * read is 9 (XAD-9), so ten pieces suffice: the tenth holds the rest.
+ */
+#define ADT_MAX_COMPS 10
+
+struct parts {
+    struct slice c[ADT_MAX_COMPS];
+    unsigned n;
+    int esc;
+};
+
+static void split(const struct ctx *c, struct raw rep, struct parts *pt)
+{
+    pt->n = hl7_split(rep.v, c->m->cs, pt->c, ADT_MAX_COMPS);
+    pt->esc = rep.esc;
+}
+
+/* Component k (1-based, below ADT_MAX_COMPS), subcomponent sub (0 = all). */
+static struct slice part(const struct ctx *c, const struct parts *pt,
+                         unsigned k, unsigned sub)
+{
+    if (k == 0 || k > pt->n)
+        return SLICE_NULL;
+    struct slice v = pt->c[k - 1];
+    if (sub)
+        v = hl7_piece(v, c->m->ss, sub - 1);
+    return hl7_text(c->a, c->m, v, pt->esc);
 }
 
 /* SEG-f.k.sub of the first repetition, unescaped. */
@@ -99,7 +142,9 @@ static struct slice val(const struct ctx *c, const struct hl7_seg *s,
 
 static unsigned nreps(const struct ctx *c, const struct hl7_seg *s, unsigned f)
 {
-    return hl7_count(hl7_seg_field(c->m, s, f), c->m->rs);
+    unsigned fl;
+    struct slice v = hl7_seg_field_flags(c->m, s, f, &fl);
+    return fl & HL7_FLD_REP ? hl7_count(v, c->m->rs) : 1;
 }
 
 static int upper_eq(struct slice s, const char *lit)
@@ -353,18 +398,20 @@ static int is_sud(struct slice code, struct slice system)
 
 /* CX: value, assigning authority (HD.1 namespace, else HD.2 universal id),
  * identifier type. */
-static int write_cx(struct ctx *c, struct slice rep)
+static int write_cx(struct ctx *c, struct raw rep)
 {
-    struct slice v = comp(c, rep, 1, 0);
+    struct parts pt;
+    split(c, rep, &pt);
+    struct slice v = part(c, &pt, 1, 0);
     if (v.len == 0)
         return 0;
-    struct slice sys = comp(c, rep, 4, 1);
+    struct slice sys = part(c, &pt, 4, 1);
     if (sys.len == 0)
-        sys = comp(c, rep, 4, 2);
+        sys = part(c, &pt, 4, 2);
     jw_obj_begin(&c->w);
     jw_kv_str(&c->w, "value", v);
     jw_kv_str(&c->w, "system", sys);
-    jw_kv_str(&c->w, "type", comp(c, rep, 5, 0));
+    jw_kv_str(&c->w, "type", part(c, &pt, 5, 0));
     jw_obj_end(&c->w);
     return 1;
 }
@@ -380,14 +427,14 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
     for (unsigned f = 0; f < 3; f++) {
         unsigned reps = nreps(c, pid, fields[f]);
         for (unsigned r = 0; r < reps; r++) {
-            struct slice rep = rep_raw(c, pid, fields[f], r);
+            struct raw rep = rep_raw(c, pid, fields[f], r);
             int dup = 0;
             for (unsigned k = 0; k < nseen && !dup; k++)
-                dup = slice_eq_slice(seen[k], slice_trim(rep));
+                dup = slice_eq_slice(seen[k], slice_trim(rep.v));
             if (dup || comp(c, rep, 1, 0).len == 0)
                 continue;
             if (nseen < 64)
-                seen[nseen++] = slice_trim(rep);
+                seen[nseen++] = slice_trim(rep.v);
             if (n++ == 0) {
                 jw_key(&c->w, "identifiers");
                 jw_arr_begin(&c->w);
@@ -403,13 +450,14 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
 {
     unsigned reps = nreps(c, pid, 5), n = 0;
     for (unsigned r = 0; r < reps; r++) {
-        struct slice rep = rep_raw(c, pid, 5, r);
-        struct slice family = comp(c, rep, 1, 1);  /* FN.1 surname */
-        struct slice given = comp(c, rep, 2, 0);
-        struct slice middle = comp(c, rep, 3, 0);
-        struct slice suffix = comp(c, rep, 4, 0);
-        struct slice prefix = comp(c, rep, 5, 0);
-        const char *use = name_use(comp(c, rep, 7, 0));
+        struct parts pt;
+        split(c, rep_raw(c, pid, 5, r), &pt);
+        struct slice family = part(c, &pt, 1, 1);  /* FN.1 surname */
+        struct slice given = part(c, &pt, 2, 0);
+        struct slice middle = part(c, &pt, 3, 0);
+        struct slice suffix = part(c, &pt, 4, 0);
+        struct slice prefix = part(c, &pt, 5, 0);
+        const char *use = name_use(part(c, &pt, 7, 0));
         if (!family.len && !given.len && !middle.len)
             continue;
         if (n++ == 0) {
@@ -440,15 +488,16 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
 {
     unsigned reps = nreps(c, pid, 11), n = 0;
     for (unsigned r = 0; r < reps; r++) {
-        struct slice rep = rep_raw(c, pid, 11, r);
+        struct parts pt;
+        split(c, rep_raw(c, pid, 11, r), &pt);
         /* XAD.1 is SAD since v2.5: street, street name, dwelling number;
          * senders that split it get the parts joined by spaces */
-        struct slice sad = hl7_piece(rep, c->m->cs, 0);
+        struct slice sad = pt.c[0];
         struct slice parts[3], line1 = SLICE_NULL;
         size_t l1 = 0;
         for (unsigned k = 0; k < 3; k++) {
-            parts[k] = hl7_unescape(c->a, c->m,
-                                    hl7_piece(sad, c->m->ss, k));
+            parts[k] = hl7_text(c->a, c->m, hl7_piece(sad, c->m->ss, k),
+                                pt.esc);
             l1 += parts[k].len + 1;
         }
         if (parts[1].len || parts[2].len) {
@@ -466,15 +515,15 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
         } else {
             line1 = parts[0];
         }
-        struct slice line2 = comp(c, rep, 2, 0);
-        struct slice city = comp(c, rep, 3, 0);
-        struct slice state = comp(c, rep, 4, 0);
-        struct slice zip = comp(c, rep, 5, 0);
-        struct slice country = comp(c, rep, 6, 0);
-        struct slice county = comp(c, rep, 9, 1);  /* XAD-9 county/parish */
+        struct slice line2 = part(c, &pt, 2, 0);
+        struct slice city = part(c, &pt, 3, 0);
+        struct slice state = part(c, &pt, 4, 0);
+        struct slice zip = part(c, &pt, 5, 0);
+        struct slice country = part(c, &pt, 6, 0);
+        struct slice county = part(c, &pt, 9, 1);  /* XAD-9 county/parish */
         if (!county.len && r == 0)
             county = val(c, pid, 12, 1, 0);         /* PID-12, pre-2.6 */
-        const char *use = addr_use(comp(c, rep, 7, 0));
+        const char *use = addr_use(part(c, &pt, 7, 0));
         if (!line1.len && !line2.len && !city.len && !state.len &&
             !zip.len && !county.len && !country.len)
             continue;
@@ -506,13 +555,13 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
 
 /* XTN: XTN.1 as sent, else [+country ][(area) ]local[ xext]. E-mail
  * addresses (XTN.4) have no place in "phones" and are left out. */
-static struct slice xtn_value(struct ctx *c, struct slice rep)
+static struct slice xtn_value(struct ctx *c, const struct parts *pt)
 {
-    struct slice v = comp(c, rep, 1, 0);
+    struct slice v = part(c, pt, 1, 0);
     if (v.len)
         return v;
-    struct slice cc = comp(c, rep, 5, 0), area = comp(c, rep, 6, 0),
-                 local = comp(c, rep, 7, 0), ext = comp(c, rep, 8, 0);
+    struct slice cc = part(c, pt, 5, 0), area = part(c, pt, 6, 0),
+                 local = part(c, pt, 7, 0), ext = part(c, pt, 8, 0);
     if (!local.len)
         return SLICE_NULL;
     struct buf b;
@@ -548,8 +597,9 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
     for (unsigned s = 0; s < 3; s++) {
         unsigned reps = nreps(c, pid, src[s].f);
         for (unsigned r = 0; r < reps; r++) {
-            struct slice rep = rep_raw(c, pid, src[s].f, r);
-            struct slice v = xtn_value(c, rep);
+            struct parts pt;
+            split(c, rep_raw(c, pid, src[s].f, r), &pt);
+            struct slice v = xtn_value(c, &pt);
             if (!v.len)
                 continue;
             int dup = 0;
@@ -565,8 +615,8 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
             }
             jw_obj_begin(&c->w);
             jw_kv_str(&c->w, "value", v);
-            jw_kv_cstr(&c->w, "use", phone_use(comp(c, rep, 2, 0),
-                                               comp(c, rep, 3, 0),
+            jw_kv_cstr(&c->w, "use", phone_use(part(c, &pt, 2, 0),
+                                               part(c, &pt, 3, 0),
                                                src[s].dflt));
             jw_obj_end(&c->w);
         }
@@ -607,7 +657,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
         for (unsigned f = 0; f < 2; f++) {
             unsigned reps = nreps(c, mrg, fields[f]);
             for (unsigned r = 0; r < reps; r++) {
-                struct slice rep = rep_raw(c, mrg, fields[f], r);
+                struct raw rep = rep_raw(c, mrg, fields[f], r);
                 if (comp(c, rep, 1, 0).len == 0)
                     continue;
                 if (n++ == 0) {
@@ -625,7 +675,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
 
 /* PL: point of care, room, bed, facility, building, floor; each the first
  * subcomponent, as v2.7 made several of them HD (namespace&oid&type). */
-static void write_location(struct ctx *c, const char *key, struct slice rep)
+static void write_location(struct ctx *c, const char *key, struct raw rep)
 {
     static const struct {
         const char *key;
@@ -634,9 +684,11 @@ static void write_location(struct ctx *c, const char *key, struct slice rep)
                   { "bed", 3, 1 },           { "facility", 4, 1 },
                   { "building", 7, 1 },      { "floor", 8, 1 } };
     struct slice v[6];
+    struct parts pt;
     int any = 0;
+    split(c, rep, &pt);
     for (unsigned k = 0; k < 6; k++) {
-        v[k] = comp(c, rep, parts[k].comp, parts[k].sub);
+        v[k] = part(c, &pt, parts[k].comp, parts[k].sub);
         /* a sender that puts a repetition separator inside a location
          * still gets its first part (see adt.hl7 in tests/data) */
         any |= v[k].len != 0;
@@ -700,10 +752,11 @@ static void write_encounter(struct ctx *c, const struct hl7_seg *pv1,
         write_location(c, "prior_location", rep_raw(c, pv1, 6, 0));
         unsigned reps = nreps(c, pv1, 7), n = 0;
         for (unsigned r = 0; r < reps; r++) {
-            struct slice rep = rep_raw(c, pv1, 7, r);
-            struct slice id = comp(c, rep, 1, 0);
-            struct slice family = comp(c, rep, 2, 1);
-            struct slice given = comp(c, rep, 3, 0);
+            struct parts pt;
+            split(c, rep_raw(c, pv1, 7, r), &pt);
+            struct slice id = part(c, &pt, 1, 0);
+            struct slice family = part(c, &pt, 2, 1);
+            struct slice given = part(c, &pt, 3, 0);
             if (!id.len && !family.len && !given.len)
                 continue;
             if (n++ == 0) {

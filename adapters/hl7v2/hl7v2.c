@@ -18,10 +18,13 @@
 
 #include <stdio.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "common/buf.h"
 
-enum { C_PLAIN = 0, C_FS, C_EOL, C_NUL, C_RS };
+enum { C_PLAIN = 0, C_FS, C_EOL, C_NUL, C_RS, C_ESC };
 
 static int is_space(unsigned char c)
 {
@@ -46,6 +49,98 @@ static void field_name(char *dst, size_t n, const char *id, uint32_t idx)
 {
     uint32_t f = strcmp(id, "MSH") == 0 ? idx + 1 : idx;
     snprintf(dst, n, "%s-%u", id, (unsigned)f);
+}
+
+/*
+ * Finds the bytes that matter to the structure (field separator, repetition
+ * separator, CR, LF, NUL) 16 at a time with SSE2 where the compiler has it,
+ * keeping the hits of the current block as a bit mask; byte by byte through
+ * the class table otherwise, and for the last bytes.
+ */
+struct scanner {
+    const unsigned char *p;
+    size_t pos;                 /* next byte not yet loaded */
+    size_t end;
+    size_t base;                /* offset of bit 0 of mask */
+    uint32_t mask;              /* hits in [base, base + 16) not yet used */
+    const unsigned char *cls;
+#if defined(__SSE2__)
+    __m128i fs, rs, ec, cr, lf, nul;
+#endif
+};
+
+static void scan_init(struct scanner *sc, const char *p, size_t from,
+                      size_t end, const unsigned char *cls, int fs, int rs,
+                      int ec)
+{
+    sc->p = (const unsigned char *)p;
+    sc->pos = from;
+    sc->end = end;
+    sc->base = from;
+    sc->mask = 0;
+    sc->cls = cls;
+#if defined(__SSE2__)
+    sc->fs = _mm_set1_epi8((char)fs);
+    sc->rs = _mm_set1_epi8((char)(rs == HL7_NO_SEP ? fs : rs));
+    sc->ec = _mm_set1_epi8((char)(ec == HL7_NO_SEP ? fs : ec));
+    sc->cr = _mm_set1_epi8('\r');
+    sc->lf = _mm_set1_epi8('\n');
+    sc->nul = _mm_setzero_si128();
+#else
+    (void)fs;
+    (void)rs;
+    (void)ec;
+#endif
+}
+
+/* The offset of the next structural byte after the last one returned, or
+ * `end`. Inlined: it runs once per field of every message. */
+static inline __attribute__((always_inline)) size_t
+scan_next(struct scanner *sc)
+{
+    for (;;) {
+        if (sc->mask) {
+            size_t at = sc->base + (size_t)__builtin_ctz(sc->mask);
+            sc->mask &= sc->mask - 1;
+            return at;
+        }
+#if defined(__SSE2__)
+        if (sc->end - sc->pos >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(sc->p + sc->pos));
+            __m128i h = _mm_or_si128(
+                _mm_or_si128(_mm_cmpeq_epi8(v, sc->fs),
+                             _mm_or_si128(_mm_cmpeq_epi8(v, sc->rs),
+                                          _mm_cmpeq_epi8(v, sc->ec))),
+                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, sc->cr),
+                                          _mm_cmpeq_epi8(v, sc->lf)),
+                             _mm_cmpeq_epi8(v, sc->nul)));
+            sc->mask = (uint32_t)_mm_movemask_epi8(h);
+            sc->base = sc->pos;
+            sc->pos += 16;
+            continue;
+        }
+#endif
+        while (sc->pos < sc->end && sc->cls[sc->p[sc->pos]] == C_PLAIN)
+            sc->pos++;
+        if (sc->pos >= sc->end)
+            return sc->end;
+        return sc->pos++;
+    }
+}
+
+/* The offset of the first structural byte at or after `from`, or `end`. */
+static inline __attribute__((always_inline)) size_t
+scan_seek(struct scanner *sc, size_t from)
+{
+    if (sc->mask) {
+        if (from >= sc->base + 16)
+            sc->mask = 0;
+        else if (from > sc->base)
+            sc->mask &= ~((1u << (from - sc->base)) - 1);
+    }
+    if (from > sc->pos)
+        sc->pos = from;
+    return scan_next(sc);
 }
 
 static void *grow(struct arena *a, void *old, uint32_t n, uint32_t *cap,
@@ -132,12 +227,25 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
     cls[0] = C_NUL;
     if (m->rs != HL7_NO_SEP)
         cls[m->rs] = C_RS;
+    if (m->ec != HL7_NO_SEP)
+        cls[m->ec] = C_ESC;
 
-    uint32_t segcap = 16, fldcap = 128;
+    /* sized from the input (at most one field per 4 bytes in real feeds) so
+     * that a typical message never grows them; growth stays possible */
+    uint32_t segcap = (uint32_t)((end - i) / 64 + 8);
+    uint32_t fldcap = (uint32_t)((end - i) / 4 + 32);
+    if (end - i > HL7_MAX_MESSAGE) {
+        segcap = HL7_MAX_SEGMENTS;
+        fldcap = HL7_MAX_MESSAGE / 7;
+    }
     m->seg = arena_alloc(a, segcap * sizeof(*m->seg));
     m->fld = arena_alloc(a, fldcap * sizeof(*m->fld));
 
     int too_big = end - i > HL7_MAX_MESSAGE;
+    if (too_big)
+        end = i + HL7_MAX_MESSAGE;  /* only MSH is read, for the ACK */
+    struct scanner sc;
+    scan_init(&sc, p, i, end, cls, fs, m->rs, m->ec);
     size_t s = i;
     while (s < end) {
         if (p[s] == '\r' || p[s] == '\n') {     /* CRLF, blank lines */
@@ -167,29 +275,37 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
             return hub_err_set(err, HUB_ESYNTAX, "MSH", s,
                                "second MSH segment: one message at a time");
 
-        if (m->nfld == fldcap)
-            m->fld = grow(a, m->fld, m->nfld, &fldcap, sizeof(*m->fld));
-        m->fld[m->nfld++] = (uint32_t)s;
+        /* locals, not m->fld[m->nfld++]: a store through a uint32_t
+         * pointer could alias m->nfld, and would force reloads */
+        uint32_t *fld = m->fld, nfld = m->nfld;
+        if (nfld == fldcap)
+            fld = grow(a, fld, nfld, &fldcap, sizeof(*fld));
+        fld[nfld++] = (uint32_t)s;
         uint32_t nf = 1, reps = 0;
-        size_t j = s + 3;
-        for (; j < end; j++) {
-            switch (cls[(unsigned char)p[j]]) {
-            case C_PLAIN:
-                continue;
-            case C_FS:
+        size_t j;
+        for (j = scan_seek(&sc, s + 3); j < end; j = scan_next(&sc)) {
+            if ((unsigned char)p[j] == fs) {    /* the common case first */
                 if (nf == HL7_MAX_FIELDS) {
                     snprintf(name, sizeof(name), "%s", sg->id);
                     return hub_err_set(err, HUB_ELIMIT, name, j,
                                        "too many fields in a segment");
                 }
-                if (m->nfld == fldcap)
-                    m->fld = grow(a, m->fld, m->nfld, &fldcap,
-                                  sizeof(*m->fld));
-                m->fld[m->nfld++] = (uint32_t)(j + 1);
+                if (nfld == fldcap)
+                    fld = grow(a, fld, nfld, &fldcap, sizeof(*fld));
+                fld[nfld++] = (uint32_t)(j + 1);
                 nf++;
                 reps = 0;
                 continue;
+            }
+            switch (cls[(unsigned char)p[j]]) {
+            case C_PLAIN:
+            case C_FS:
+                continue;
+            case C_ESC:
+                fld[nfld - 1] |= HL7_FLD_ESC;
+                continue;
             case C_RS:
+                fld[nfld - 1] |= HL7_FLD_REP;
                 if (++reps >= HL7_MAX_REPS) {
                     field_name(name, sizeof(name), sg->id, nf - 1);
                     return hub_err_set(err, HUB_ELIMIT, name, j,
@@ -205,6 +321,8 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
             }
             break;
         }
+        m->fld = fld;
+        m->nfld = nfld;
         sg->end = (uint32_t)j;
         sg->nf = nf;
         m->nseg++;
@@ -235,14 +353,16 @@ const struct hl7_seg *hl7_seg_find(const struct hl7_msg *m, const char *id,
     return NULL;
 }
 
-struct slice hl7_seg_field(const struct hl7_msg *m, const struct hl7_seg *s,
-                           unsigned n)
+struct slice hl7_seg_field_flags(const struct hl7_msg *m,
+                                 const struct hl7_seg *s, unsigned n,
+                                 unsigned *flags)
 {
     unsigned idx = n;
 
+    *flags = 0;
     if (s == NULL)
         return SLICE_NULL;
-    if (memcmp(s->id, "MSH", 3) == 0) {
+    if (s->id[0] == 'M' && s->id[1] == 'S' && s->id[2] == 'H') {
         if (n == 1)
             return (struct slice){ m->p + s->off + 3, 1 };
         if (n >= 2)
@@ -250,11 +370,31 @@ struct slice hl7_seg_field(const struct hl7_msg *m, const struct hl7_seg *s,
     }
     if (idx >= s->nf)
         return SLICE_NULL;
-    uint32_t start = m->fld[s->f0 + idx];
-    uint32_t stop = idx + 1 < s->nf ? m->fld[s->f0 + idx + 1] - 1 : s->end;
+    uint32_t f = m->fld[s->f0 + idx];
+    uint32_t start = f & HL7_FLD_OFF;
+    uint32_t stop = idx + 1 < s->nf
+                        ? (m->fld[s->f0 + idx + 1] & HL7_FLD_OFF) - 1
+                        : s->end;
     if (idx == 0)
         stop = s->off + 3;
+    *flags = f & (HL7_FLD_REP | HL7_FLD_ESC);
     return (struct slice){ m->p + start, stop - start };
+}
+
+struct slice hl7_seg_field(const struct hl7_msg *m, const struct hl7_seg *s,
+                           unsigned n)
+{
+    unsigned flags;
+    return hl7_seg_field_flags(m, s, n, &flags);
+}
+
+/* Values are short (a name, a code): a plain loop beats memchr's set-up. */
+static const char *find_byte(const char *q, const char *end, int c)
+{
+    for (; q < end; q++)
+        if ((unsigned char)*q == c)
+            return q;
+    return NULL;
 }
 
 struct slice hl7_piece(struct slice v, int sep, unsigned r)
@@ -265,14 +405,35 @@ struct slice hl7_piece(struct slice v, int sep, unsigned r)
         return r == 0 ? v : SLICE_NULL;
     const char *q = v.p, *end = v.p + v.len;
     while (r > 0) {
-        const char *x = memchr(q, sep, (size_t)(end - q));
+        const char *x = find_byte(q, end, sep);
         if (x == NULL)
             return SLICE_NULL;
         q = x + 1;
         r--;
     }
-    const char *x = memchr(q, sep, (size_t)(end - q));
+    const char *x = find_byte(q, end, sep);
     return (struct slice){ q, (size_t)((x ? x : end) - q) };
+}
+
+unsigned hl7_split(struct slice v, int sep, struct slice *out, unsigned max)
+{
+    unsigned n = 0;
+    if (max == 0)
+        return 0;
+    if (v.p == NULL || sep == HL7_NO_SEP) {
+        out[0] = v;
+        return 1;
+    }
+    const char *q = v.p, *end = v.p + v.len;
+    while (n + 1 < max) {
+        const char *x = find_byte(q, end, sep);
+        if (x == NULL)
+            break;
+        out[n++] = (struct slice){ q, (size_t)(x - q) };
+        q = x + 1;
+    }
+    out[n++] = (struct slice){ q, (size_t)(end - q) };
+    return n;
 }
 
 unsigned hl7_count(struct slice v, int sep)
@@ -297,13 +458,14 @@ static int hexval(unsigned char c)
     return -1;
 }
 
-struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
-                          struct slice v)
+struct slice hl7_text(struct arena *a, const struct hl7_msg *m, struct slice v,
+                      int esc)
 {
     v = slice_trim(v);
     if (v.len == 2 && v.p[0] == '"' && v.p[1] == '"')
         return SLICE_NULL;          /* HL7 null: "delete this value" */
-    if (v.len == 0 || m->ec == HL7_NO_SEP || !memchr(v.p, m->ec, v.len))
+    if (!esc || v.len == 0 || m->ec == HL7_NO_SEP ||
+        !find_byte(v.p, v.p + v.len, m->ec))
         return v;
 
     /* decoded text is never longer than the escaped text */
@@ -363,6 +525,12 @@ struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
         i += ql + 2;
     }
     return slice_trim((struct slice){ o, n });
+}
+
+struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
+                          struct slice v)
+{
+    return hl7_text(a, m, v, 1);
 }
 
 struct slice hl7_get(struct arena *a, const struct hl7_msg *m, const char *seg,

@@ -17,6 +17,13 @@
 
 #define HL7_NO_SEP 256          /* an encoding character the sender omitted */
 
+/* m->fld[] entries: the offset, plus what the parser saw in the field, so
+ * that most values are neither re-scanned for repetitions nor for escapes.
+ * Offsets fit: the parser never looks past HL7_MAX_MESSAGE (< 2^30). */
+#define HL7_FLD_REP (1u << 31)  /* holds a repetition separator */
+#define HL7_FLD_ESC (1u << 30)  /* holds the escape character */
+#define HL7_FLD_OFF 0x3fffffffu
+
 struct hl7_seg {
     uint32_t off;               /* of the segment ID in the input */
     uint32_t end;               /* one past the last byte, before CR/LF */
@@ -32,7 +39,7 @@ struct hl7_msg {
                                    subcomponent, truncation (2.7+) */
     struct hl7_seg *seg;
     uint32_t nseg;
-    uint32_t *fld;              /* field start offsets into p */
+    uint32_t *fld;              /* field start offsets into p, and flags */
     uint32_t nfld;
 };
 
@@ -45,8 +52,17 @@ const struct hl7_seg *hl7_seg_find(const struct hl7_msg *m, const char *id,
  */
 struct slice hl7_seg_field(const struct hl7_msg *m, const struct hl7_seg *s,
                            unsigned n);
+/* The same, and *flags = HL7_FLD_REP | HL7_FLD_ESC as seen in that field. */
+struct slice hl7_seg_field_flags(const struct hl7_msg *m,
+                                 const struct hl7_seg *s, unsigned n,
+                                 unsigned *flags);
 /* The rth (0-based) piece of v split at `sep`; empty past the end. */
 struct slice hl7_piece(struct slice v, int sep, unsigned r);
+/*
+ * Split v at `sep` into at most `max` pieces (the last one keeps the rest)
+ * in one pass; returns how many. Pieces past the count are not written.
+ */
+unsigned hl7_split(struct slice v, int sep, struct slice *out, unsigned max);
 /* Number of pieces of v split at sep (1 for an empty value). */
 unsigned hl7_count(struct slice v, int sep);
 /*
@@ -57,5 +73,9 @@ unsigned hl7_count(struct slice v, int sep);
  */
 struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
                           struct slice v);
+/* hl7_unescape when `esc`; else only the trim and the HL7 null, for values
+ * of fields known to hold no escape character. */
+struct slice hl7_text(struct arena *a, const struct hl7_msg *m, struct slice v,
+                      int esc);
 
 #endif
