@@ -1167,7 +1167,8 @@ int dict_score(const struct dict *d, struct arena *a,
         struct dict_item_result *ir = &out->items[i];
         const struct dict_item *it = resolve_item(d, inst, &r[i]);
         ir->item = it;
-        ir->declined = r[i].declined || (r[i].n_answers == 0 && !r[i].has_value);
+        ir->declined = r[i].declined ||
+                       (r[i].n_answers == 0 && !r[i].has_value && !r[i].has_text);
         if (it == NULL)
             continue;
         ir->domain = it->domain;

@@ -192,6 +192,8 @@ struct dict_response {
     size_t n_answers;
     bool has_value;             /* a number instead of (or besides) a code */
     int64_t value;
+    bool has_text;              /* free text or a boolean: answered, but no
+                                   rule can read it (UNKNOWN, not declined) */
     bool declined;              /* dataAbsentReason asked-declined, not-asked,
                                    or no answer at all */
 };

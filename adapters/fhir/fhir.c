@@ -1,0 +1,1142 @@
+/*
+ * fhir.c - entry point, Bundle handling, references, readers, the patient
+ * block, event assembly and OperationOutcome (see fhir.h).
+ *
+ * Flow: json_prescan (limits) -> cJSON parse -> index the entries (or the
+ * one resource) -> mark Observations folded into a QuestionnaireResponse or
+ * panel -> each entry in index order makes its events. A failing entry rolls
+ * the event list back: to where that entry began for a batch, to the start
+ * for anything else (and the whole call fails).
+ */
+#include "fhir/fhir_int.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/jsonscan.h"
+
+#define EVENT_MAX_BYTES (1u << 20)
+
+/* ---- paths and errors --------------------------------------------------- */
+
+static void path_append(struct fx *x, const char *s)
+{
+    size_t room = sizeof(x->path) - x->plen;
+    int n = snprintf(x->path + x->plen, room, "%s", s);
+    if (n < 0)
+        return;
+    x->plen += (size_t)n < room ? (size_t)n : room - 1;
+}
+
+size_t fx_key(struct fx *x, const char *k)
+{
+    size_t old = x->plen;
+    if (x->plen)
+        path_append(x, ".");
+    path_append(x, k);
+    return old;
+}
+
+size_t fx_idx(struct fx *x, size_t i)
+{
+    char b[24];
+    size_t old = x->plen;
+    snprintf(b, sizeof(b), "[%zu]", i);
+    path_append(x, b);
+    return old;
+}
+
+void fx_pop(struct fx *x, size_t old)
+{
+    x->plen = old;
+    x->path[old] = '\0';
+}
+
+void fx_at_entry(struct fx *x, const struct fx_entry *e)
+{
+    x->plen = 0;
+    x->path[0] = '\0';
+    if (x->bundle) {
+        char b[48];
+        snprintf(b, sizeof(b), "entry[%zu].resource", e->index);
+        path_append(x, b);
+    } else {
+        path_append(x, e->type ? e->type : "resource");
+    }
+}
+
+int fx_fail(struct fx *x, int code, const char *what)
+{
+    return hub_err_set(x->err, code, x->path, 0, what);
+}
+
+void fx_warn(struct fx *x, const char *key, const char *what)
+{
+    if (x->n_warns == FX_MAX_WARN)
+        return;                 /* enough said; the event stays bounded */
+    size_t old = key ? fx_key(x, key) : x->plen;
+    x->warns[x->n_warns].field = arena_strndup(x->a, x->path, x->plen);
+    x->warns[x->n_warns].what = what;
+    x->n_warns++;
+    fx_pop(x, old);
+}
+
+/* ---- readers ------------------------------------------------------------- */
+
+int fx_str(struct fx *x, const cJSON *o, const char *key, bool required,
+           const char **out)
+{
+    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+    *out = NULL;
+    if (v == NULL || cJSON_IsNull(v)) {
+        if (!required)
+            return HUB_OK;
+        fx_key(x, key);
+        return fx_fail(x, HUB_EINVALID, "required element is missing");
+    }
+    if (!cJSON_IsString(v) || v->valuestring == NULL) {
+        fx_key(x, key);
+        return fx_fail(x, HUB_EINVALID, "expected a string");
+    }
+    if (v->valuestring[0] == '\0') {
+        /* FHIR: strings are never empty; treat as absent when optional */
+        if (!required)
+            return HUB_OK;
+        fx_key(x, key);
+        return fx_fail(x, HUB_EINVALID, "required element is empty");
+    }
+    *out = v->valuestring;
+    return HUB_OK;
+}
+
+int fx_obj(struct fx *x, const cJSON *o, const char *key, bool required,
+           const cJSON **out)
+{
+    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+    *out = NULL;
+    if (v == NULL || cJSON_IsNull(v)) {
+        if (!required)
+            return HUB_OK;
+        fx_key(x, key);
+        return fx_fail(x, HUB_EINVALID, "required element is missing");
+    }
+    if (!cJSON_IsObject(v)) {
+        fx_key(x, key);
+        return fx_fail(x, HUB_EINVALID, "expected an object");
+    }
+    *out = v;
+    return HUB_OK;
+}
+
+int fx_arr(struct fx *x, const cJSON *o, const char *key, const cJSON **out,
+           size_t *n)
+{
+    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+    *out = NULL;
+    *n = 0;
+    if (v == NULL || cJSON_IsNull(v))
+        return HUB_OK;
+    if (!cJSON_IsArray(v)) {
+        fx_key(x, key);
+        return fx_fail(x, HUB_EINVALID, "expected an array");
+    }
+    *out = v;
+    *n = (size_t)cJSON_GetArraySize(v);
+    return HUB_OK;
+}
+
+int fx_bool(struct fx *x, const cJSON *o, const char *key, int *out)
+{
+    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+    *out = -1;
+    if (v == NULL)
+        return HUB_OK;
+    if (!cJSON_IsBool(v)) {
+        fx_key(x, key);
+        return fx_fail(x, HUB_EINVALID, "expected true or false");
+    }
+    *out = cJSON_IsTrue(v) ? 1 : 0;
+    return HUB_OK;
+}
+
+static bool digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+/* FHIR date/dateTime/instant: YYYY[-MM[-DD[Thh:mm[:ss[.f]][Z|+hh:mm]]]] */
+static bool iso_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 4 || !digits(s, 4))
+        return false;
+    if (n == 4)
+        return true;
+    if (n < 7 || s[4] != '-' || !digits(s + 5, 2))
+        return false;
+    if (n == 7)
+        return true;
+    if (n < 10 || s[7] != '-' || !digits(s + 8, 2))
+        return false;
+    if (n == 10)
+        return true;
+    if (s[10] != 'T' || n < 16 || !digits(s + 11, 2) || s[13] != ':' ||
+        !digits(s + 14, 2))
+        return false;
+    size_t i = 16;
+    if (i < n && s[i] == ':') {
+        if (i + 3 > n || !digits(s + i + 1, 2))
+            return false;
+        i += 3;
+        if (i < n && s[i] == '.') {
+            size_t j = i + 1;
+            while (j < n && isdigit((unsigned char)s[j]))
+                j++;
+            if (j == i + 1 || j - i > 10)
+                return false;
+            i = j;
+        }
+    }
+    if (i == n)
+        return true;
+    if (s[i] == 'Z')
+        return i + 1 == n;
+    if ((s[i] == '+' || s[i] == '-') && i + 6 == n && digits(s + i + 1, 2) &&
+        s[i + 3] == ':' && digits(s + i + 4, 2))
+        return true;
+    return false;
+}
+
+int fx_date(struct fx *x, const cJSON *o, const char *key, const char **out)
+{
+    int rc = fx_str(x, o, key, false, out);
+    if (rc || *out == NULL)
+        return rc;
+    if (!iso_ok(*out)) {
+        *out = NULL;
+        fx_key(x, key);
+        return fx_fail(x, HUB_EINVALID, "date is not ISO 8601");
+    }
+    return HUB_OK;
+}
+
+int fx_enum(struct fx *x, const cJSON *o, const char *key, bool required,
+            const char *const *allowed, const char **out)
+{
+    int rc = fx_str(x, o, key, required, out);
+    if (rc || *out == NULL)
+        return rc;
+    for (size_t i = 0; allowed[i]; i++)
+        if (strcmp(*out, allowed[i]) == 0)
+            return HUB_OK;
+    *out = NULL;
+    fx_key(x, key);
+    return fx_fail(x, HUB_EINVALID, "code is not in the required value set");
+}
+
+bool fx_code_empty(const struct fx_code *c)
+{
+    return !c->code && !c->system && !c->display && !c->text;
+}
+
+int fx_cc_node(struct fx *x, const cJSON *cc, const char *prefer,
+               struct fx_code *out)
+{
+    const cJSON *codings;
+    size_t n;
+    int rc;
+    memset(out, 0, sizeof(*out));
+    if (cc == NULL)
+        return HUB_OK;
+    if (!cJSON_IsObject(cc))
+        return fx_fail(x, HUB_EINVALID, "expected a CodeableConcept object");
+    if ((rc = fx_str(x, cc, "text", false, &out->text)) ||
+        (rc = fx_arr(x, cc, "coding", &codings, &n)))
+        return rc;
+    size_t old = fx_key(x, "coding");
+    size_t i = 0;
+    bool picked = false;
+    for (const cJSON *c = codings ? codings->child : NULL; c; c = c->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        struct fx_code k = { 0 };
+        if (!cJSON_IsObject(c))
+            return fx_fail(x, HUB_EINVALID, "expected a Coding object");
+        if ((rc = fx_str(x, c, "code", false, &k.code)) ||
+            (rc = fx_str(x, c, "system", false, &k.system)) ||
+            (rc = fx_str(x, c, "display", false, &k.display)))
+            return rc;
+        bool better = !picked ||
+                      (prefer && k.system && strcmp(k.system, prefer) == 0 &&
+                       !(out->system && strcmp(out->system, prefer) == 0));
+        if (better && (k.code || k.display)) {
+            k.text = out->text;
+            *out = k;
+            picked = true;
+        }
+        fx_pop(x, o2);
+    }
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+int fx_cc(struct fx *x, const cJSON *o, const char *key, const char *prefer,
+          struct fx_code *out)
+{
+    const cJSON *v;
+    memset(out, 0, sizeof(*out));
+    int rc = fx_obj(x, o, key, false, &v);
+    if (rc || v == NULL)
+        return rc;
+    size_t old = fx_key(x, key);
+    rc = fx_cc_node(x, v, prefer, out);
+    if (rc == HUB_OK)
+        fx_pop(x, old);
+    return rc;
+}
+
+#define SDOH_LEGACY "http://hl7.org/fhir/us/sdoh-cc/CodeSystem/sdohcc-temporary-codes"
+
+int fx_domain_of(struct fx *x, const cJSON *o, const char *key,
+                 const char **domain)
+{
+    const cJSON *arr;
+    size_t n;
+    int rc;
+    *domain = NULL;
+    /* category is 0..* in most resources but 0..1 in Procedure */
+    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+    if (v && cJSON_IsObject(v)) {
+        struct fx_code c;
+        if ((rc = fx_cc(x, o, key, DICT_SDOH_SYSTEM, &c)))
+            return rc;
+        if (c.code && c.system && strcmp(c.system, DICT_SDOH_SYSTEM) == 0) {
+            const struct dict_domain *dm =
+                dict_domain_find(x->d, slice_from_cstr(c.code));
+            *domain = dm ? dm->code : NULL;
+        }
+        return HUB_OK;
+    }
+    if ((rc = fx_arr(x, o, key, &arr, &n)))
+        return rc;
+    size_t old = fx_key(x, key);
+    size_t i = 0;
+    for (const cJSON *c = arr ? arr->child : NULL; c; c = c->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        const cJSON *codings;
+        size_t m;
+        if (!cJSON_IsObject(c))
+            return fx_fail(x, HUB_EINVALID, "expected a CodeableConcept object");
+        if ((rc = fx_arr(x, c, "coding", &codings, &m)))
+            return rc;
+        for (const cJSON *k = codings ? codings->child : NULL; k; k = k->next) {
+            const cJSON *sys = cJSON_GetObjectItemCaseSensitive(k, "system");
+            const cJSON *code = cJSON_GetObjectItemCaseSensitive(k, "code");
+            if (!cJSON_IsString(sys) || !cJSON_IsString(code))
+                continue;
+            struct slice cs = slice_from_cstr(code->valuestring);
+            if (strcmp(sys->valuestring, SDOH_LEGACY) == 0 && cs.len > 7 &&
+                memcmp(cs.p + cs.len - 7, "-domain", 7) == 0)
+                cs.len -= 7;    /* STU1 "food-insecurity-domain" */
+            else if (strcmp(sys->valuestring, DICT_SDOH_SYSTEM) != 0)
+                continue;
+            const struct dict_domain *dm = dict_domain_find(x->d, cs);
+            if (dm && *domain == NULL)
+                *domain = dm->code;
+        }
+        fx_pop(x, o2);
+    }
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+/* ---- references --------------------------------------------------------------- */
+
+/* "Type/id" at the end of `ref` (absolute or relative, _history stripped). */
+static bool ref_type_id(const char *ref, struct slice *type, struct slice *id)
+{
+    const char *h = strstr(ref, "/_history/");
+    size_t n = h ? (size_t)(h - ref) : strlen(ref);
+    const char *slash = NULL;
+    for (size_t i = n; i-- > 0;)
+        if (ref[i] == '/') {
+            slash = ref + i;
+            break;
+        }
+    if (slash == NULL || slash == ref)
+        return false;
+    const char *ts = slash;
+    while (ts > ref && ts[-1] != '/')
+        ts--;
+    *type = (struct slice){ ts, (size_t)(slash - ts) };
+    *id = (struct slice){ slash + 1, n - (size_t)(slash + 1 - ref) };
+    return type->len > 0 && id->len > 0 && isupper((unsigned char)ts[0]);
+}
+
+struct fx_entry *fx_resolve(struct fx *x, const char *ref)
+{
+    if (ref == NULL)
+        return NULL;
+    for (size_t i = 0; i < x->n_ents; i++)
+        if (x->ents[i].full_url && strcmp(x->ents[i].full_url, ref) == 0)
+            return &x->ents[i];
+    if (strncmp(ref, "urn:", 4) == 0)
+        return NULL;
+    struct slice t, id;
+    if (!ref_type_id(ref, &t, &id))
+        return NULL;
+    for (size_t i = 0; i < x->n_ents; i++) {
+        struct fx_entry *e = &x->ents[i];
+        if (e->type && e->id && slice_eq(t, e->type) && slice_eq(id, e->id))
+            return e;
+    }
+    return NULL;
+}
+
+int fx_ref_node(struct fx *x, const cJSON *ref, const char **out)
+{
+    int rc;
+    *out = NULL;
+    if (!cJSON_IsObject(ref))
+        return fx_fail(x, HUB_EINVALID, "expected a Reference object");
+    if ((rc = fx_str(x, ref, "reference", false, out)) || *out == NULL)
+        return rc;
+    const char *r = *out;
+    for (const char *p = r; *p; p++)
+        if ((unsigned char)*p <= ' ') {
+            fx_key(x, "reference");
+            return fx_fail(x, HUB_EINVALID, "reference contains white space");
+        }
+    if (strncmp(r, "urn:uuid:", 9) == 0 || strncmp(r, "urn:oid:", 8) == 0) {
+        if (fx_resolve(x, r) == NULL) {
+            fx_key(x, "reference");
+            return fx_fail(x, HUB_EINVALID,
+                           "reference is not resolved inside the bundle");
+        }
+        return HUB_OK;
+    }
+    if (r[0] == '#')
+        return HUB_OK;          /* contained resource */
+    struct slice t, id;
+    if (!ref_type_id(r, &t, &id)) {
+        fx_key(x, "reference");
+        return fx_fail(x, HUB_EINVALID, "reference is not Type/id or a URL");
+    }
+    return HUB_OK;
+}
+
+int fx_ref(struct fx *x, const cJSON *o, const char *key, bool required,
+           const char **out)
+{
+    const cJSON *v;
+    int rc = fx_obj(x, o, key, required, &v);
+    *out = NULL;
+    if (rc || v == NULL)
+        return rc;
+    size_t old = fx_key(x, key);
+    rc = fx_ref_node(x, v, out);
+    if (rc)
+        return rc;
+    if (required && *out == NULL)
+        return fx_fail(x, HUB_EINVALID, "reference is missing");
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+const char *fx_entry_name(struct fx *x, const struct fx_entry *e)
+{
+    if (e->id == NULL)
+        return e->type;
+    size_t n = strlen(e->type) + strlen(e->id) + 2;
+    char *s = arena_alloc(x->a, n);
+    snprintf(s, n, "%s/%s", e->type, e->id);
+    return s;
+}
+
+const char *fx_ref_name(struct fx *x, const char *ref)
+{
+    if (ref == NULL)
+        return NULL;
+    struct fx_entry *e = fx_resolve(x, ref);
+    if (e && e->id)
+        return fx_entry_name(x, e);
+    struct slice t, id;
+    if (strncmp(ref, "urn:", 4) != 0 && ref_type_id(ref, &t, &id)) {
+        size_t n = t.len + id.len + 2;
+        char *s = arena_alloc(x->a, n);
+        snprintf(s, n, "%.*s/%.*s", (int)t.len, t.p, (int)id.len, id.p);
+        return s;
+    }
+    return ref;
+}
+
+/* ---- writing helpers ------------------------------------------------------------ */
+
+void fx_jw_code(struct jw *w, const char *key, const struct fx_code *c)
+{
+    if (fx_code_empty(c))
+        return;
+    if (key)
+        jw_key(w, key);
+    jw_obj_begin(w);
+    jw_kv_cstr(w, "code", c->code);
+    jw_kv_cstr(w, "system", c->system);
+    jw_kv_cstr(w, "display", c->display);
+    jw_kv_cstr(w, "text", c->text);
+    jw_obj_end(w);
+}
+
+void fx_label_add(struct fx *x, const char *label)
+{
+    if (label == NULL)
+        return;
+    for (size_t i = 0; i < x->n_labels; i++)
+        if (strcmp(x->labels[i], label) == 0)
+            return;
+    if (x->n_labels < FX_MAX_LABELS)
+        x->labels[x->n_labels++] = label;
+}
+
+/* Labels of meta.security into `dst` (the event's or the bundle's). */
+static int labels_into(struct fx *x, const cJSON *res, const char **dst,
+                       size_t *n)
+{
+    const cJSON *meta, *sec;
+    size_t m;
+    int rc;
+    if ((rc = fx_obj(x, res, "meta", false, &meta)) || meta == NULL)
+        return rc;
+    size_t old = fx_key(x, "meta");
+    if ((rc = fx_arr(x, meta, "security", &sec, &m)))
+        return rc;
+    size_t o2 = fx_key(x, "security");
+    size_t i = 0;
+    for (const cJSON *c = sec ? sec->child : NULL; c; c = c->next, i++) {
+        size_t o3 = fx_idx(x, i);
+        const char *sys, *code;
+        if (!cJSON_IsObject(c))
+            return fx_fail(x, HUB_EINVALID, "expected a Coding object");
+        if ((rc = fx_str(x, c, "system", false, &sys)) ||
+            (rc = fx_str(x, c, "code", false, &code)))
+            return rc;
+        const char *lab = code ? dict_security_label(x->d, slice_from_cstr(sys),
+                                                     slice_from_cstr(code))
+                               : NULL;
+        bool dup = false;
+        for (size_t k = 0; lab && k < *n; k++)
+            dup |= strcmp(dst[k], lab) == 0;
+        if (lab && !dup && *n < FX_MAX_LABELS)
+            dst[(*n)++] = lab;
+        fx_pop(x, o3);
+    }
+    fx_pop(x, o2);
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+int fx_labels(struct fx *x, const cJSON *res)
+{
+    return labels_into(x, res, x->labels, &x->n_labels);
+}
+
+void fx_reset_event(struct fx *x)
+{
+    x->n_warns = 0;
+    x->n_labels = 0;
+}
+
+/* ---- the patient block ---------------------------------------------------------- */
+
+static void write_str_array(struct jw *w, const char *key, const cJSON *arr)
+{
+    bool any = false;
+    for (const cJSON *c = arr ? arr->child : NULL; c; c = c->next)
+        any |= cJSON_IsString(c) && c->valuestring[0];
+    if (!any)
+        return;
+    jw_key(w, key);
+    jw_arr_begin(w);
+    for (const cJSON *c = arr->child; c; c = c->next)
+        if (cJSON_IsString(c) && c->valuestring[0])
+            jw_cstr(w, c->valuestring);
+    jw_arr_end(w);
+}
+
+/* "Dr." "Mrs." -> "Dr. Mrs.": CANON keeps prefix and suffix as one string. */
+static void write_joined(struct jw *w, struct arena *a, const char *key,
+                         const cJSON *arr)
+{
+    char buf[256];
+    size_t n = 0;
+    for (const cJSON *c = arr ? arr->child : NULL; c; c = c->next) {
+        if (!cJSON_IsString(c) || !c->valuestring[0])
+            continue;
+        int k = snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? " " : "",
+                         c->valuestring);
+        if (k < 0 || (size_t)k >= sizeof(buf) - n)
+            break;
+        n += (size_t)k;
+    }
+    if (n)
+        jw_kv_str(w, key, (struct slice){ arena_strndup(a, buf, n), n });
+}
+
+static const char *str_of(const cJSON *o, const char *key)
+{
+    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
+/* Patient resource demographics; type errors fail with the Patient's path. */
+static int write_patient_resource(struct fx *x, struct jw *w,
+                                  const struct fx_entry *pe)
+{
+    const cJSON *p = pe->res, *arr;
+    size_t n, i;
+    int rc;
+    size_t saved = x->plen;
+    char save[sizeof(x->path)];
+    memcpy(save, x->path, sizeof(save));
+    fx_at_entry(x, pe);
+
+    jw_key(w, "identifiers");
+    jw_arr_begin(w);
+    if ((rc = fx_arr(x, p, "identifier", &arr, &n)))
+        return rc;
+    i = 0;
+    for (const cJSON *c = arr ? arr->child : NULL; c; c = c->next, i++) {
+        size_t o = fx_key(x, "identifier");
+        fx_idx(x, i);
+        const char *v, *sys;
+        struct fx_code t;
+        if (!cJSON_IsObject(c))
+            return fx_fail(x, HUB_EINVALID, "expected an Identifier object");
+        if ((rc = fx_str(x, c, "value", false, &v)) ||
+            (rc = fx_str(x, c, "system", false, &sys)) ||
+            (rc = fx_cc(x, c, "type", NULL, &t)))
+            return rc;
+        fx_pop(x, o);
+        if (v == NULL)
+            continue;
+        jw_obj_begin(w);
+        jw_kv_cstr(w, "value", v);
+        jw_kv_cstr(w, "system", sys);
+        jw_kv_cstr(w, "type", t.code);
+        jw_obj_end(w);
+    }
+    if (pe->id) {
+        jw_obj_begin(w);
+        jw_kv_cstr(w, "value", pe->id);
+        jw_kv_cstr(w, "type", "fhir-id");
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+
+    if ((rc = fx_arr(x, p, "name", &arr, &n)))
+        return rc;
+    if (n) {
+        jw_key(w, "names");
+        jw_arr_begin(w);
+        for (const cJSON *c = arr->child; c; c = c->next) {
+            if (!cJSON_IsObject(c))
+                continue;
+            jw_obj_begin(w);
+            jw_kv_cstr(w, "family", str_of(c, "family"));
+            write_str_array(w, "given",
+                            cJSON_GetObjectItemCaseSensitive(c, "given"));
+            write_joined(w, x->a, "prefix",
+                         cJSON_GetObjectItemCaseSensitive(c, "prefix"));
+            write_joined(w, x->a, "suffix",
+                         cJSON_GetObjectItemCaseSensitive(c, "suffix"));
+            jw_kv_cstr(w, "use", str_of(c, "use"));
+            jw_obj_end(w);
+        }
+        jw_arr_end(w);
+    }
+    const char *bd, *gender;
+    if ((rc = fx_date(x, p, "birthDate", &bd)) ||
+        (rc = fx_str(x, p, "gender", false, &gender)))
+        return rc;
+    jw_kv_cstr(w, "birth_date", bd);
+    if (gender) {
+        /* FHIR AdministrativeGender -> HL7 table 0001 letters */
+        const char *sex = strcmp(gender, "male") == 0     ? "M"
+                          : strcmp(gender, "female") == 0 ? "F"
+                          : strcmp(gender, "other") == 0  ? "O"
+                                                          : "U";
+        jw_kv_cstr(w, "sex", sex);
+    }
+    if ((rc = fx_arr(x, p, "address", &arr, &n)))
+        return rc;
+    if (n) {
+        jw_key(w, "addresses");
+        jw_arr_begin(w);
+        for (const cJSON *c = arr->child; c; c = c->next) {
+            if (!cJSON_IsObject(c))
+                continue;
+            jw_obj_begin(w);
+            write_str_array(w, "lines",
+                            cJSON_GetObjectItemCaseSensitive(c, "line"));
+            jw_kv_cstr(w, "city", str_of(c, "city"));
+            jw_kv_cstr(w, "state", str_of(c, "state"));
+            jw_kv_cstr(w, "postal_code", str_of(c, "postalCode"));
+            jw_kv_cstr(w, "county", str_of(c, "district"));
+            jw_kv_cstr(w, "country", str_of(c, "country"));
+            jw_kv_cstr(w, "use", str_of(c, "use"));
+            jw_obj_end(w);
+        }
+        jw_arr_end(w);
+    }
+    if ((rc = fx_arr(x, p, "telecom", &arr, &n)))
+        return rc;
+    bool phones = false;
+    for (const cJSON *c = arr ? arr->child : NULL; c; c = c->next) {
+        const char *sys = str_of(c, "system");
+        if (!sys || strcmp(sys, "phone") != 0 || !str_of(c, "value"))
+            continue;
+        if (!phones) {
+            jw_key(w, "phones");
+            jw_arr_begin(w);
+            phones = true;
+        }
+        jw_obj_begin(w);
+        jw_kv_cstr(w, "value", str_of(c, "value"));
+        jw_kv_cstr(w, "use", str_of(c, "use"));
+        jw_obj_end(w);
+    }
+    if (phones)
+        jw_arr_end(w);
+    int dec;
+    const char *dec_at;
+    if ((rc = fx_bool(x, p, "deceasedBoolean", &dec)) ||
+        (rc = fx_date(x, p, "deceasedDateTime", &dec_at)))
+        return rc;
+    if (dec == 1 || dec_at) {
+        jw_key(w, "deceased");
+        jw_bool(w, true);
+        jw_kv_cstr(w, "deceased_at", dec_at);
+    }
+    memcpy(x->path, save, sizeof(save));
+    x->plen = saved;
+    return HUB_OK;
+}
+
+int fx_patient(struct fx *x, const cJSON *res, const char *key,
+               struct slice *out)
+{
+    const char *ref;
+    int rc = fx_ref(x, res, key, false, &ref);
+    if (rc)
+        return rc;
+    if (ref == NULL) {
+        fx_key(x, key);
+        return fx_fail(x, HUB_EINVALID, "no patient reference");
+    }
+    struct fx_entry *pe = fx_resolve(x, ref);
+    struct slice t, id;
+    bool named = strncmp(ref, "urn:", 4) != 0 && ref_type_id(ref, &t, &id);
+    if ((pe && strcmp(pe->type, "Patient") != 0) ||
+        (!pe && (!named || !slice_eq(t, "Patient")))) {
+        fx_key(x, key);
+        return fx_fail(x, HUB_EINVALID, "reference is not to a Patient");
+    }
+    struct jw w;
+    jw_init(&w, x->a, 256 * 1024);
+    jw_obj_begin(&w);
+    if (pe) {
+        if ((rc = write_patient_resource(x, &w, pe)))
+            return rc;
+    } else {
+        jw_key(&w, "identifiers");
+        jw_arr_begin(&w);
+        jw_obj_begin(&w);
+        jw_kv_str(&w, "value", id);
+        jw_kv_cstr(&w, "type", "fhir-id");
+        jw_obj_end(&w);
+        jw_arr_end(&w);
+    }
+    jw_obj_end(&w);
+    if (jw_finish(&w, out) != HUB_OK)
+        return fx_fail(x, HUB_ELIMIT, "patient is larger than the limit");
+    return HUB_OK;
+}
+
+/* ---- events ---------------------------------------------------------------------- */
+
+int fx_emit(struct fx *x, const struct fx_entry *e, const char *type,
+            const char *occurred_at, struct slice patient,
+            const char *body_key, struct slice body)
+{
+    struct jw w;
+    struct slice json;
+    jw_init(&w, x->a, EVENT_MAX_BYTES);
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "type", type);
+    jw_key(&w, "source");
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "format", "fhir");
+    jw_kv_cstr(&w, "message_id", x->message_id);
+    jw_kv_cstr(&w, "resource", fx_entry_name(x, e));
+    jw_obj_end(&w);
+    jw_kv_cstr(&w, "occurred_at", occurred_at);
+    jw_key(&w, "patient");
+    jw_raw(&w, patient);
+    jw_key(&w, body_key);
+    jw_raw(&w, body);
+    for (size_t i = 0; i < x->n_blabels; i++)
+        fx_label_add(x, x->blabels[i]);
+    if (x->n_labels) {
+        jw_key(&w, "sensitivity");
+        jw_arr_begin(&w);
+        for (size_t i = 0; i < x->n_labels; i++)
+            jw_cstr(&w, x->labels[i]);
+        jw_arr_end(&w);
+    }
+    if (x->n_warns) {
+        jw_key(&w, "warnings");
+        jw_arr_begin(&w);
+        for (size_t i = 0; i < x->n_warns; i++) {
+            jw_obj_begin(&w);
+            jw_kv_cstr(&w, "field", x->warns[i].field);
+            jw_kv_cstr(&w, "what", x->warns[i].what);
+            jw_obj_end(&w);
+        }
+        jw_arr_end(&w);
+    }
+    jw_obj_end(&w);
+    if (jw_finish(&w, &json) != HUB_OK)
+        return fx_fail(x, HUB_ELIMIT, "event is larger than the limit");
+    int rc = canon_list_push(x->a, x->out, type, json);
+    if (rc)
+        return fx_fail(x, rc, "too many events in one message");
+    return HUB_OK;
+}
+
+/* ---- the entry point --------------------------------------------------------------- */
+
+static const char *message_id_of(struct fx *x, const cJSON *root,
+                                 const char *type, const char *id,
+                                 const char *version)
+{
+    const cJSON *ident = cJSON_GetObjectItemCaseSensitive(root, "identifier");
+    if (strcmp(type, "Bundle") == 0 && cJSON_IsObject(ident)) {
+        const char *sys = str_of(ident, "system"), *val = str_of(ident, "value");
+        if (val) {
+            size_t n = (sys ? strlen(sys) : 0) + strlen(val) + 2;
+            char *s = arena_alloc(x->a, n);
+            snprintf(s, n, "%s|%s", sys ? sys : "", val);
+            return s;
+        }
+    }
+    if (id == NULL)
+        return NULL;
+    size_t n = strlen(type) + strlen(id) + (version ? strlen(version) : 0) + 16;
+    char *s = arena_alloc(x->a, n);
+    if (version)
+        snprintf(s, n, "%s/%s/_history/%s", type, id, version);
+    else
+        snprintf(s, n, "%s/%s", type, id);
+    return s;
+}
+
+/* Read the resource's own bookkeeping: resourceType, id, meta.versionId. */
+static int entry_init(struct fx *x, struct fx_entry *e, const cJSON *res)
+{
+    int rc;
+    const cJSON *meta;
+    e->res = res;
+    if (!cJSON_IsObject(res))
+        return fx_fail(x, HUB_EINVALID, "resource is not an object");
+    if ((rc = fx_str(x, res, "resourceType", true, &e->type)))
+        return rc;
+    for (const char *p = e->type; *p; p++)
+        if (!isalpha((unsigned char)*p)) {
+            fx_key(x, "resourceType");
+            return fx_fail(x, HUB_EINVALID, "resourceType is not a name");
+        }
+    if ((rc = fx_str(x, res, "id", false, &e->id)) ||
+        (rc = fx_obj(x, res, "meta", false, &meta)))
+        return rc;
+    if (meta) {
+        size_t old = fx_key(x, "meta");
+        if ((rc = fx_str(x, meta, "versionId", false, &e->version)))
+            return rc;
+        fx_pop(x, old);
+    }
+    return HUB_OK;
+}
+
+static int one_entry(struct fx *x, struct fx_entry *e)
+{
+    const char *t = e->type;
+    fx_reset_event(x);
+    fx_at_entry(x, e);
+    if (e->consumed)
+        return HUB_OK;
+    if (strcmp(t, "QuestionnaireResponse") == 0)
+        return fx_screening_qr(x, e);
+    if (strcmp(t, "Observation") == 0)
+        return fx_screening_obs(x, e);
+    if (strcmp(t, "Condition") == 0)
+        return fx_condition(x, e);
+    if (strcmp(t, "Goal") == 0)
+        return fx_goal(x, e);
+    if (strcmp(t, "ServiceRequest") == 0)
+        return fx_service_request(x, e);
+    if (strcmp(t, "Task") == 0)
+        return fx_task(x, e);
+    if (strcmp(t, "CarePlan") == 0)
+        return fx_careplan(x, e);
+    if (strcmp(t, "Consent") == 0)
+        return fx_consent(x, e);
+    if (strcmp(t, "Patient") == 0 || strcmp(t, "Organization") == 0 ||
+        strcmp(t, "Procedure") == 0 || x->bundle)
+        return HUB_OK;          /* context only */
+    fx_key(x, "resourceType");
+    return fx_fail(x, HUB_EUNSUPPORTED, "resource type is not supported");
+}
+
+static void result_entry(struct fx *x, struct fhir_result *res, size_t i,
+                         int rc, size_t first)
+{
+    if (res == NULL)
+        return;
+    struct fhir_entry_result *r = &res->entries[i];
+    r->resource = x->ents[i].type ? fx_entry_name(x, &x->ents[i]) : NULL;
+    r->status = rc;
+    if (rc != HUB_OK && x->err)
+        r->err = *x->err;
+    r->first_event = first;
+    r->n_events = rc == HUB_OK ? x->out->n - first : 0;
+}
+
+int fhir_to_events(struct arena *a, const struct dict *d, const char *p,
+                   size_t len, struct canon_list *out, struct fhir_result *res,
+                   struct hub_err *err)
+{
+    static const struct json_limits lim = {
+        .max_bytes = FHIR_MAX_BYTES, .max_depth = FHIR_MAX_DEPTH,
+        .max_array = FHIR_MAX_ARRAY, .max_members = FHIR_MAX_MEMBERS,
+        .max_values = FHIR_MAX_VALUES, .max_string = FHIR_MAX_STRING,
+    };
+    struct hub_err local;
+    struct fx x = { .a = a, .d = d, .err = err ? err : &local, .out = out };
+    size_t n0 = out->n;
+    cJSON *root = NULL;
+    int rc;
+
+    if (res)
+        memset(res, 0, sizeof(*res));
+    hub_err_set(x.err, HUB_OK, "", 0, NULL);
+    if ((rc = json_prescan(p, len, &lim, x.err)))
+        return rc;
+    root = cJSON_ParseWithLength(p, len);
+    if (root == NULL) {
+        const char *ep = cJSON_GetErrorPtr();
+        size_t off = ep && ep >= p && ep <= p + len ? (size_t)(ep - p) : 0;
+        return hub_err_set(x.err, HUB_ESYNTAX, "$", off, "body is not JSON");
+    }
+    if (!cJSON_IsObject(root)) {
+        rc = hub_err_set(x.err, HUB_EINVALID, "$", 0,
+                         "body is not a FHIR resource object");
+        goto out;
+    }
+    struct fx_entry top = { 0 };
+    if ((rc = entry_init(&x, &top, root)))
+        goto out;
+    if (res)
+        res->resource_type = arena_strndup(a, top.type, strlen(top.type));
+    x.message_id = message_id_of(&x, root, top.type, top.id, top.version);
+    if (res)
+        res->message_id = x.message_id;
+
+    if (strcmp(top.type, "Bundle") == 0) {
+        static const char *const types[] = { "transaction", "batch",
+            "collection", "document", NULL };
+        const char *bt;
+        const cJSON *arr;
+        size_t n;
+        x.bundle = true;
+        x.plen = 0;
+        x.path[0] = '\0';
+        if ((rc = fx_str(&x, root, "type", true, &bt)))
+            goto out;
+        if ((rc = fx_enum(&x, root, "type", true, types, &bt))) {
+            x.err->code = rc = HUB_EUNSUPPORTED;
+            x.err->what = "bundle type is not transaction, batch, collection "
+                          "or document";
+            goto out;
+        }
+        x.batch = strcmp(bt, "batch") == 0;
+        if (res)
+            res->bundle_type = arena_strndup(a, bt, strlen(bt));
+        if ((rc = labels_into(&x, root, x.blabels, &x.n_blabels)) ||
+            (rc = fx_arr(&x, root, "entry", &arr, &n)))
+            goto out;
+        if (n > FHIR_MAX_ENTRIES) {
+            fx_key(&x, "entry");
+            rc = fx_fail(&x, HUB_ELIMIT, "bundle has more than 1000 entries");
+            goto out;
+        }
+        x.ents = arena_zalloc(a, (n ? n : 1) * sizeof(*x.ents));
+        x.n_ents = n;
+        if (res) {
+            res->entries = arena_zalloc(a, (n ? n : 1) * sizeof(*res->entries));
+            res->n_entries = n;
+        }
+        size_t i = 0;
+        for (const cJSON *c = arr ? arr->child : NULL; c; c = c->next, i++) {
+            struct fx_entry *e = &x.ents[i];
+            const cJSON *r;
+            e->index = i;
+            x.plen = 0;
+            x.path[0] = '\0';
+            fx_key(&x, "entry");
+            fx_idx(&x, i);
+            int erc;
+            if (!cJSON_IsObject(c))
+                erc = fx_fail(&x, HUB_EINVALID, "entry is not an object");
+            else if ((erc = fx_str(&x, c, "fullUrl", false, &e->full_url)) ==
+                         HUB_OK &&
+                     (erc = fx_obj(&x, c, "resource", true, &r)) == HUB_OK) {
+                fx_key(&x, "resource");
+                erc = entry_init(&x, e, r);
+                if (erc == HUB_OK && strcmp(e->type, "Bundle") == 0)
+                    erc = fx_fail(&x, HUB_EUNSUPPORTED,
+                                  "a bundle inside a bundle is not supported");
+            }
+            if (erc != HUB_OK) {
+                if (!x.batch) {
+                    rc = erc;
+                    goto out;
+                }
+                e->failed = true;
+                result_entry(&x, res, i, erc, out->n);
+                if (res)
+                    res->n_failed++;
+            }
+        }
+        fx_mark_consumed(&x);
+        for (i = 0; i < n; i++) {
+            struct fx_entry *e = &x.ents[i];
+            if (e->failed)
+                continue;
+            size_t first = out->n;
+            int erc = one_entry(&x, e);
+            if (erc != HUB_OK) {
+                out->n = first;
+                if (!x.batch) {
+                    rc = erc;
+                    goto out;
+                }
+                e->failed = true;
+                if (res)
+                    res->n_failed++;
+            }
+            result_entry(&x, res, i, erc, first);
+        }
+        rc = HUB_OK;
+    } else {
+        x.ents = arena_zalloc(a, sizeof(*x.ents));
+        x.ents[0] = top;
+        x.n_ents = 1;
+        if (res) {
+            res->entries = arena_zalloc(a, sizeof(*res->entries));
+            res->n_entries = 1;
+        }
+        rc = one_entry(&x, &x.ents[0]);
+        result_entry(&x, res, 0, rc, n0);
+    }
+out:
+    if (rc != HUB_OK)
+        out->n = n0;
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* ---- OperationOutcome ------------------------------------------------------------ */
+
+static const char *issue_code(int code)
+{
+    switch (code) {
+    case HUB_ESYNTAX: return "structure";
+    case HUB_ELIMIT: return "too-costly";
+    case HUB_EUNSUPPORTED: return "not-supported";
+    case HUB_ENOTFOUND: return "not-found";
+    case HUB_EINVALID: return "invalid";
+    default: return "exception";
+    }
+}
+
+static void write_issue(struct jw *w, struct arena *a, const struct hub_err *e,
+                        const char *resource_type)
+{
+    jw_obj_begin(w);
+    jw_kv_cstr(w, "severity", "error");
+    jw_kv_cstr(w, "code", issue_code(e->code));
+    jw_kv_cstr(w, "diagnostics", e->what ? e->what : hub_strerror(e->code));
+    if (e->field[0] && strcmp(e->field, "$") != 0) {
+        char buf[sizeof(e->field) + 64];
+        const char *prefix = "";
+        if (strncmp(e->field, "entry[", 6) == 0)
+            prefix = "Bundle.";
+        else if (resource_type && strncmp(e->field, resource_type,
+                                          strlen(resource_type)) != 0)
+            prefix = resource_type;
+        snprintf(buf, sizeof(buf), "%s%s%s", prefix,
+                 (prefix[0] && prefix[strlen(prefix) - 1] != '.') ? "." : "",
+                 e->field);
+        jw_key(w, "expression");
+        jw_arr_begin(w);
+        jw_str(w, (struct slice){ arena_strndup(a, buf, strlen(buf)),
+                                  strlen(buf) });
+        jw_arr_end(w);
+    }
+    jw_obj_end(w);
+}
+
+int fhir_operation_outcome(struct arena *a, const struct hub_err *err,
+                           const char *resource_type, struct slice *out)
+{
+    struct jw w;
+    jw_init(&w, a, 64 * 1024);
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "resourceType", "OperationOutcome");
+    jw_key(&w, "issue");
+    jw_arr_begin(&w);
+    write_issue(&w, a, err, resource_type);
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    return jw_finish(&w, out);
+}
+
+int fhir_result_outcome(struct arena *a, const struct fhir_result *res,
+                        struct slice *out)
+{
+    struct jw w;
+    jw_init(&w, a, 4 * 1024 * 1024);
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "resourceType", "OperationOutcome");
+    jw_key(&w, "issue");
+    jw_arr_begin(&w);
+    size_t failed = 0;
+    for (size_t i = 0; i < res->n_entries; i++) {
+        if (res->entries[i].status == HUB_OK)
+            continue;
+        write_issue(&w, a, &res->entries[i].err, NULL);
+        failed++;
+    }
+    if (failed == 0) {
+        jw_obj_begin(&w);
+        jw_kv_cstr(&w, "severity", "information");
+        jw_kv_cstr(&w, "code", "informational");
+        jw_kv_cstr(&w, "diagnostics", "all entries accepted");
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    return jw_finish(&w, out);
+}

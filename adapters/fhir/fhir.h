@@ -1,0 +1,128 @@
+/*
+ * fhir.h - FHIR R4 JSON (one resource or a Bundle) to canonical events.
+ * Pure: no I/O, no clock, no globals; all memory from the caller's arena.
+ * The input is bounded before cJSON sees it (size, nesting depth, array and
+ * object sizes, value count). Errors name the element path
+ * ("entry[3].resource.status", "Observation.valueCodeableConcept"), never a
+ * value, and fhir_operation_outcome() turns them into the OperationOutcome
+ * the sender gets back.
+ *
+ * What each resource gives (see schemas/bodies/ for the bodies):
+ *   QuestionnaireResponse, Observation  screening.completed, and also
+ *        screening.positive (same body) when the dictionary finds a positive
+ *        domain. A panel Observation takes its hasMember items from the same
+ *        message; loose item Observations of one patient in one message
+ *        form one screening; an Observation derived from a
+ *        QuestionnaireResponse in the same message is folded into it.
+ *        Positivity is the hub's (dict_score); a sender's interpretation
+ *        POS/NEG that disagrees becomes a warning on the event, never an
+ *        override. Status entered-in-error / cancelled / in-progress: no event.
+ *   Condition          condition.recorded (domain from the SDOH category, else
+ *                      the ICD-10-CM Z code)
+ *   Goal               goal.updated
+ *   ServiceRequest     referral.created (draft, active, on-hold) or
+ *                      referral.updated (completed, revoked, ...)
+ *   Task               referral.updated, when it is a referral task (focus is
+ *                      a ServiceRequest, or code "fulfill"); status checked
+ *                      against schemas/dict/task-status.json
+ *   CarePlan           careplan.updated
+ *   Consent            consent.updated
+ *   Patient, Organization, Procedure, and any other type inside a Bundle:
+ *                      context (references resolve to them), no event.
+ * meta.security labels (of the resource and of the Bundle) and sensitive
+ * diagnoses become "sensitivity" labels through the dictionary.
+ * The patient of an event is its subject/for/patient reference: the Patient
+ * resource when the message holds it (identifiers, names, ...), and always an
+ * identifier {"value": <Patient id>, "type": "fhir-id"} (no system: the
+ * sending org scopes it) so that later messages that only reference
+ * Patient/<id> link to the same person.
+ *
+ * Bundles: transaction, batch, collection, document (others are refused).
+ * References resolve inside the bundle by fullUrl (urn:uuid:, absolute) and
+ * by relative "Type/id"; a urn:uuid: reference that resolves to nothing is an
+ * error. One bad entry refuses the whole bundle (err->field
+ * "entry[3].resource.status"), except for type batch, whose good entries are
+ * kept and whose bad ones are reported in res->entries.
+ */
+#ifndef HUB_FHIR_H
+#define HUB_FHIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/arena.h"
+#include "common/canon.h"
+#include "common/dict.h"
+#include "common/hub_err.h"
+#include "common/slice.h"
+
+#define FHIR_MAX_BYTES (8u << 20)   /* one request body */
+#define FHIR_MAX_DEPTH 40           /* JSON nesting, checked before parsing */
+#define FHIR_MAX_ARRAY 10000        /* elements of one JSON array */
+#define FHIR_MAX_MEMBERS 1000       /* members of one JSON object */
+#define FHIR_MAX_VALUES 1000000     /* JSON values in the whole body */
+#define FHIR_MAX_STRING (2u << 20)  /* one JSON string (attachments) */
+#define FHIR_MAX_ENTRIES 1000       /* Bundle.entry */
+#define FHIR_MAX_ITEM_DEPTH 12      /* nested QuestionnaireResponse items,
+                                       hasMember chains */
+
+/* What happened to one Bundle entry (or to the single resource). */
+struct fhir_entry_result {
+    const char *resource;       /* "Observation/abc", or the type alone */
+    int status;                 /* HUB_OK, or the HUB_E* that refused it */
+    struct hub_err err;         /* when status != HUB_OK */
+    size_t first_event;         /* its events: out->ev[first_event ..] */
+    size_t n_events;            /* 0: context only, or nothing to report */
+};
+
+struct fhir_result {
+    /* The idempotency key and source.message_id: "system|value" of
+     * Bundle.identifier, else "Type/id/_history/versionId" or "Type/id" of
+     * the resource or Bundle; NULL when the message has none (the caller
+     * then uses the Idempotency-Key header or a content hash). */
+    const char *message_id;
+    const char *resource_type;  /* "Bundle", "Observation", ... */
+    const char *bundle_type;    /* "transaction", "batch", ...; or NULL */
+    struct fhir_entry_result *entries;  /* one per Bundle.entry, or one for
+                                           a single resource */
+    size_t n_entries;
+    size_t n_failed;            /* > 0 only for a partly accepted batch */
+};
+
+/*
+ * Normalize one FHIR R4 JSON body. Appends events to *out (storage from
+ * `a`) and fills *res (also from `a`; may be NULL when not wanted).
+ * Returns HUB_OK, including for a batch some of whose entries failed
+ * (res->n_failed says how many; their events were not added), or:
+ *   HUB_ELIMIT        too big, too deep, too many entries (err->field "$"
+ *                     or the element)
+ *   HUB_ESYNTAX       not JSON
+ *   HUB_EUNSUPPORTED  a resource type or Bundle type the hub does not take
+ *   HUB_EINVALID      a value is wrong or missing (err->field the element)
+ * On failure nothing is appended to *out (it is rolled back) and, for a
+ * bundle, err->field starts with "entry[i]". `d` must outlive the events
+ * only while they are being written (event JSON is copied into `a`).
+ */
+int fhir_to_events(struct arena *a, const struct dict *d, const char *p,
+                   size_t len, struct canon_list *out, struct fhir_result *res,
+                   struct hub_err *err) __attribute__((warn_unused_result));
+
+/*
+ * The FHIR OperationOutcome for an error from fhir_to_events: one issue,
+ * severity error, code from err->code (invalid, structure, too-costly,
+ * not-supported), diagnostics = err->what, expression = the element path
+ * (prefixed "Bundle." for entry paths, or by `resource_type`). Written into
+ * `a`; always succeeds for errors this module made.
+ */
+int fhir_operation_outcome(struct arena *a, const struct hub_err *err,
+                           const char *resource_type, struct slice *out);
+
+/*
+ * The OperationOutcome for a batch accepted in part: one error issue per
+ * failed entry (expression "Bundle.entry[i]..."), or a single information
+ * issue "all entries accepted" when none failed.
+ */
+int fhir_result_outcome(struct arena *a, const struct fhir_result *res,
+                        struct slice *out);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * fhir_int.h - what the FHIR adapter's files share (not a public API).
+ *
+ * One `struct fx` lives for one fhir_to_events() call. `path` is the FHIR
+ * element path of what is being read ("entry[2].resource.code.coding[0]"),
+ * pushed and popped as the readers descend, so that any error can name it.
+ * Readers (fx_str, fx_obj, ...) check JSON types and fail with that path.
+ */
+#ifndef HUB_FHIR_INT_H
+#define HUB_FHIR_INT_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+
+#include "common/jw.h"
+#include "fhir/fhir.h"
+
+#define FX_MAX_WARN 32
+#define FX_MAX_LABELS 16
+
+struct fx_entry {
+    const cJSON *res;           /* the resource object */
+    const char *type;           /* resourceType */
+    const char *id;             /* may be NULL */
+    const char *version;        /* meta.versionId, may be NULL */
+    const char *full_url;       /* may be NULL */
+    size_t index;               /* Bundle.entry index */
+    bool consumed;              /* folded into another entry's event */
+    bool failed;                /* batch: refused */
+};
+
+struct fx_warn {
+    const char *field;          /* arena copy of the path */
+    const char *what;           /* static */
+};
+
+struct fx {
+    struct arena *a;
+    const struct dict *d;
+    struct hub_err *err;
+    struct canon_list *out;
+    char path[128];
+    size_t plen;
+    bool bundle;
+    bool batch;
+    struct fx_entry *ents;
+    size_t n_ents;
+    const char *message_id;
+    const char *blabels[FX_MAX_LABELS];   /* Bundle.meta.security labels */
+    size_t n_blabels;
+    /* per event being built */
+    struct fx_warn warns[FX_MAX_WARN];
+    size_t n_warns;
+    const char *labels[FX_MAX_LABELS];
+    size_t n_labels;
+};
+
+/* ---- paths and errors ---- */
+size_t fx_key(struct fx *x, const char *k);     /* ".k"; returns old length */
+size_t fx_idx(struct fx *x, size_t i);          /* "[i]" */
+void fx_pop(struct fx *x, size_t old);
+/* Set the path to the base of an entry ("entry[3].resource" or the type). */
+void fx_at_entry(struct fx *x, const struct fx_entry *e);
+int fx_fail(struct fx *x, int code, const char *what);
+/* Remember a non-fatal finding at the current path (+ optional key). */
+void fx_warn(struct fx *x, const char *key, const char *what);
+
+/* ---- readers: absent is fine unless required; a wrong type fails ---- */
+int fx_str(struct fx *x, const cJSON *o, const char *key, bool required,
+           const char **out);
+int fx_obj(struct fx *x, const cJSON *o, const char *key, bool required,
+           const cJSON **out);
+int fx_arr(struct fx *x, const cJSON *o, const char *key, const cJSON **out,
+           size_t *n);
+int fx_bool(struct fx *x, const cJSON *o, const char *key, int *out);
+/* dateTime / date / instant: checked for ISO 8601 shape. */
+int fx_date(struct fx *x, const cJSON *o, const char *key, const char **out);
+/* A string that must be one of `allowed` (NULL-terminated). */
+int fx_enum(struct fx *x, const cJSON *o, const char *key, bool required,
+            const char *const *allowed, const char **out);
+
+/* A Coding picked from a CodeableConcept. */
+struct fx_code {
+    const char *code, *system, *display, *text;
+};
+/* The first coding (or the first whose system is `prefer`, when given). */
+int fx_cc(struct fx *x, const cJSON *o, const char *key, const char *prefer,
+          struct fx_code *out);
+int fx_cc_node(struct fx *x, const cJSON *cc, const char *prefer,
+               struct fx_code *out);
+bool fx_code_empty(const struct fx_code *c);
+/* The Gravity SDOH domain a CodeableConcept array names (category), or NULL;
+ * also accepts the legacy sdoh-cc "<domain>-domain" codes. */
+int fx_domain_of(struct fx *x, const cJSON *o, const char *key,
+                 const char **domain);
+
+/* A Reference's "reference" string, checked; NULL when absent. A urn:uuid
+ * reference must resolve inside the bundle. */
+int fx_ref(struct fx *x, const cJSON *o, const char *key, bool required,
+           const char **out);
+int fx_ref_node(struct fx *x, const cJSON *ref, const char **out);
+/* The bundle entry a reference points to, or NULL. */
+struct fx_entry *fx_resolve(struct fx *x, const char *ref);
+/* Canonical "Type/id" for an entry ("Observation/abc"), or the type. */
+const char *fx_entry_name(struct fx *x, const struct fx_entry *e);
+/* "Type/id" for a reference, resolved through the bundle when possible. */
+const char *fx_ref_name(struct fx *x, const char *ref);
+
+/* ---- writing ---- */
+void fx_jw_code(struct jw *w, const char *key, const struct fx_code *c);
+/* Collect the sensitivity labels of a resource's meta.security. */
+int fx_labels(struct fx *x, const cJSON *res);
+void fx_label_add(struct fx *x, const char *label);
+/* The patient block of the resource's `key` reference (subject, for,
+ * patient). Required: fails when missing or not a Patient. */
+int fx_patient(struct fx *x, const cJSON *res, const char *key,
+               struct slice *out);
+/* Write one event and push it. `body_key` names the body, `body` its JSON.
+ * Uses and then clears the pending warnings and labels. */
+int fx_emit(struct fx *x, const struct fx_entry *e, const char *type,
+            const char *occurred_at, struct slice patient,
+            const char *body_key, struct slice body);
+void fx_reset_event(struct fx *x);
+
+/* ---- resources ---- */
+int fx_screening_qr(struct fx *x, struct fx_entry *e);
+int fx_screening_obs(struct fx *x, struct fx_entry *e);
+int fx_condition(struct fx *x, struct fx_entry *e);
+int fx_goal(struct fx *x, struct fx_entry *e);
+int fx_service_request(struct fx *x, struct fx_entry *e);
+int fx_task(struct fx *x, struct fx_entry *e);
+int fx_careplan(struct fx *x, struct fx_entry *e);
+int fx_consent(struct fx *x, struct fx_entry *e);
+/* Before events: mark Observations folded into a QuestionnaireResponse or
+ * a panel of the same bundle. */
+void fx_mark_consumed(struct fx *x);
+
+#endif

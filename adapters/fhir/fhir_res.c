@@ -1,0 +1,820 @@
+/*
+ * fhir_res.c - Condition, Goal, ServiceRequest, Task, CarePlan and Consent
+ * to their canonical events (see fhir.h for which event each makes and
+ * schemas/bodies/ for the bodies). Required elements and status codes are
+ * checked as FHIR R4 states them; everything else is carried when present.
+ */
+#include "fhir/fhir_int.h"
+
+#include <string.h>
+
+#define ICD10CM "http://hl7.org/fhir/sid/icd-10-cm"
+
+/* ---- small writers ------------------------------------------------------------ */
+
+static void begin_body_id(struct fx *x, struct jw *w, const char *id)
+{
+    jw_init(w, x->a, 1u << 20);
+    jw_obj_begin(w);
+    jw_kv_cstr(w, "id", id);
+}
+
+static void begin_body(struct fx *x, struct jw *w, struct fx_entry *e)
+{
+    begin_body_id(x, w, fx_entry_name(x, e));
+}
+
+static int end_body(struct fx *x, struct jw *w, struct slice *body)
+{
+    jw_obj_end(w);
+    if (jw_finish(w, body) != HUB_OK)
+        return fx_fail(x, HUB_ELIMIT, "resource is larger than the limit");
+    return HUB_OK;
+}
+
+/* A CodeableConcept member written as a code object under `out_key`. */
+static int put_cc(struct fx *x, struct jw *w, const cJSON *o, const char *key,
+                  const char *out_key, const char *prefer,
+                  struct fx_code *got)
+{
+    struct fx_code c;
+    int rc = fx_cc(x, o, key, prefer, &c);
+    if (rc)
+        return rc;
+    fx_jw_code(w, out_key, &c);
+    if (got)
+        *got = c;
+    return HUB_OK;
+}
+
+/* An array of CodeableConcepts as an array of code objects. */
+static int put_cc_array(struct fx *x, struct jw *w, const cJSON *o,
+                        const char *key, const char *out_key)
+{
+    const cJSON *arr;
+    size_t n;
+    int rc;
+    if ((rc = fx_arr(x, o, key, &arr, &n)) || n == 0)
+        return rc;
+    size_t old = fx_key(x, key);
+    bool open = false;
+    size_t i = 0;
+    for (const cJSON *c = arr->child; c; c = c->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        struct fx_code k;
+        if ((rc = fx_cc_node(x, c, NULL, &k)))
+            return rc;
+        if (!fx_code_empty(&k)) {
+            if (!open) {
+                jw_key(w, out_key);
+                jw_arr_begin(w);
+                open = true;
+            }
+            fx_jw_code(w, NULL, &k);
+        }
+        fx_pop(x, o2);
+    }
+    if (open)
+        jw_arr_end(w);
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+/* A Reference member as "Type/id". */
+static int put_ref(struct fx *x, struct jw *w, const cJSON *o, const char *key,
+                   const char *out_key, const char **got)
+{
+    const char *r;
+    int rc = fx_ref(x, o, key, false, &r);
+    if (rc)
+        return rc;
+    jw_kv_cstr(w, out_key, fx_ref_name(x, r));
+    if (got)
+        *got = r;
+    return HUB_OK;
+}
+
+/* An array of References as an array of "Type/id" strings. */
+static int put_refs(struct fx *x, struct jw *w, const cJSON *o, const char *key,
+                    const char *sub, const char *out_key)
+{
+    const cJSON *arr;
+    size_t n;
+    int rc;
+    if ((rc = fx_arr(x, o, key, &arr, &n)) || n == 0)
+        return rc;
+    size_t old = fx_key(x, key);
+    bool open = false;
+    size_t i = 0;
+    for (const cJSON *c = arr->child; c; c = c->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        const char *r = NULL;
+        if (sub)
+            rc = fx_ref(x, c, sub, false, &r);
+        else
+            rc = fx_ref_node(x, c, &r);
+        if (rc)
+            return rc;
+        if (r) {
+            if (!open) {
+                jw_key(w, out_key);
+                jw_arr_begin(w);
+                open = true;
+            }
+            jw_cstr(w, fx_ref_name(x, r));
+        }
+        fx_pop(x, o2);
+    }
+    if (open)
+        jw_arr_end(w);
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+static int put_date(struct fx *x, struct jw *w, const cJSON *o,
+                    const char *key, const char *out_key, const char **got)
+{
+    const char *d;
+    int rc = fx_date(x, o, key, &d);
+    if (rc)
+        return rc;
+    jw_kv_cstr(w, out_key, d);
+    if (got)
+        *got = d;
+    return HUB_OK;
+}
+
+static int period_start(struct fx *x, const cJSON *o, const char *key,
+                        const char **start, const char **end)
+{
+    const cJSON *p;
+    int rc;
+    *start = *end = NULL;
+    if ((rc = fx_obj(x, o, key, false, &p)) || p == NULL)
+        return rc;
+    size_t old = fx_key(x, key);
+    if ((rc = fx_date(x, p, "start", start)) || (rc = fx_date(x, p, "end", end)))
+        return rc;
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+static void put_period(struct jw *w, const char *key, const char *start,
+                       const char *end)
+{
+    if (!start && !end)
+        return;
+    jw_key(w, key);
+    jw_obj_begin(w);
+    jw_kv_cstr(w, "start", start);
+    jw_kv_cstr(w, "end", end);
+    jw_obj_end(w);
+}
+
+/* Common start of every resource here: labels and the patient. */
+static int prologue(struct fx *x, struct fx_entry *e, const char *key,
+                    struct slice *patient)
+{
+    int rc = fx_labels(x, e->res);
+    if (rc == HUB_OK)
+        rc = fx_patient(x, e->res, key, patient);
+    fx_at_entry(x, e);
+    return rc;
+}
+
+/* ---- Condition ------------------------------------------------------------------ */
+
+/* The domain of a Condition: its SDOH category, else an ICD-10-CM code. */
+static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
+{
+    int rc = fx_domain_of(x, o, "category", dom);
+    if (rc || *dom)
+        return rc;
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
+    const cJSON *codings = cJSON_GetObjectItemCaseSensitive(code, "coding");
+    for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL; k;
+         k = k->next) {
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(k, "system");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(k, "code");
+        if (cJSON_IsString(s) && cJSON_IsString(c) &&
+            strcmp(s->valuestring, ICD10CM) == 0) {
+            *dom = dict_icd10_domain(x->d, slice_from_cstr(c->valuestring));
+            if (*dom)
+                return HUB_OK;
+        }
+    }
+    return HUB_OK;
+}
+
+static void icd_labels(struct fx *x, const cJSON *o)
+{
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
+    const cJSON *codings = cJSON_GetObjectItemCaseSensitive(code, "coding");
+    for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL; k;
+         k = k->next) {
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(k, "system");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(k, "code");
+        if (cJSON_IsString(s) && cJSON_IsString(c) &&
+            strcmp(s->valuestring, ICD10CM) == 0)
+            fx_label_add(x, dict_icd10_sensitivity(
+                                x->d, slice_from_cstr(c->valuestring)));
+    }
+}
+
+int fx_condition(struct fx *x, struct fx_entry *e)
+{
+    const cJSON *o = e->res;
+    struct slice patient, body;
+    struct jw w;
+    struct fx_code cat, clin, ver;
+    const char *dom, *recorded, *onset, *ostart, *oend, *abate, *astart, *aend;
+    int rc;
+    if ((rc = prologue(x, e, "subject", &patient)) ||
+        (rc = condition_domain(x, o, &dom)))
+        return rc;
+    icd_labels(x, o);
+    begin_body(x, &w, e);
+    if ((rc = put_cc(x, &w, o, "code", "code", ICD10CM, NULL)))
+        return rc;
+    /* all codings, for receivers that want SNOMED and ICD-10 both */
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
+    const cJSON *codings = cJSON_GetObjectItemCaseSensitive(code, "coding");
+    if (cJSON_GetArraySize(codings) > 1) {
+        jw_key(&w, "codes");
+        jw_arr_begin(&w);
+        for (const cJSON *k = codings->child; k; k = k->next) {
+            struct fx_code c = { 0 };
+            const cJSON *v;
+            if ((v = cJSON_GetObjectItemCaseSensitive(k, "code")) && cJSON_IsString(v))
+                c.code = v->valuestring;
+            if ((v = cJSON_GetObjectItemCaseSensitive(k, "system")) && cJSON_IsString(v))
+                c.system = v->valuestring;
+            if ((v = cJSON_GetObjectItemCaseSensitive(k, "display")) && cJSON_IsString(v))
+                c.display = v->valuestring;
+            fx_jw_code(&w, NULL, &c);
+        }
+        jw_arr_end(&w);
+    }
+    jw_kv_cstr(&w, "domain", dom);
+    /* the category kind: health-concern, problem-list-item, ... */
+    const cJSON *cats = cJSON_GetObjectItemCaseSensitive(o, "category");
+    memset(&cat, 0, sizeof(cat));
+    for (const cJSON *c = cJSON_IsArray(cats) ? cats->child : NULL; c; c = c->next) {
+        const cJSON *cd = cJSON_GetObjectItemCaseSensitive(c, "coding");
+        for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k; k = k->next) {
+            const cJSON *s = cJSON_GetObjectItemCaseSensitive(k, "system");
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(k, "code");
+            if (cJSON_IsString(s) && cJSON_IsString(v) && !cat.code &&
+                strstr(s->valuestring, "condition-category"))
+                cat.code = v->valuestring;
+        }
+    }
+    jw_kv_cstr(&w, "category", cat.code);
+    if ((rc = put_cc_array(x, &w, o, "category", "categories")) ||
+        (rc = fx_cc(x, o, "clinicalStatus", NULL, &clin)) ||
+        (rc = fx_cc(x, o, "verificationStatus", NULL, &ver)))
+        return rc;
+    jw_kv_cstr(&w, "clinical_status", clin.code);
+    jw_kv_cstr(&w, "verification_status", ver.code);
+    if ((rc = fx_date(x, o, "onsetDateTime", &onset)) ||
+        (rc = period_start(x, o, "onsetPeriod", &ostart, &oend)) ||
+        (rc = fx_date(x, o, "abatementDateTime", &abate)) ||
+        (rc = period_start(x, o, "abatementPeriod", &astart, &aend)) ||
+        (rc = put_date(x, &w, o, "recordedDate", "recorded_at", &recorded)))
+        return rc;
+    jw_kv_cstr(&w, "onset", onset ? onset : ostart);
+    jw_kv_cstr(&w, "abatement", abate ? abate : astart);
+    if ((rc = put_ref(x, &w, o, "asserter", "asserter", NULL)) ||
+        (rc = put_ref(x, &w, o, "recorder", "recorder", NULL)))
+        return rc;
+    /* evidence[].detail[] references, flattened */
+    const cJSON *ev;
+    size_t nev;
+    if ((rc = fx_arr(x, o, "evidence", &ev, &nev)))
+        return rc;
+    bool open = false;
+    size_t i = 0;
+    for (const cJSON *c = ev ? ev->child : NULL; c; c = c->next, i++) {
+        size_t old = fx_key(x, "evidence");
+        fx_idx(x, i);
+        const cJSON *det;
+        size_t nd;
+        if (!cJSON_IsObject(c))
+            return fx_fail(x, HUB_EINVALID, "expected an evidence object");
+        if ((rc = fx_arr(x, c, "detail", &det, &nd)))
+            return rc;
+        size_t j = 0;
+        for (const cJSON *d = det ? det->child : NULL; d; d = d->next, j++) {
+            size_t o2 = fx_key(x, "detail");
+            fx_idx(x, j);
+            const char *r;
+            if ((rc = fx_ref_node(x, d, &r)))
+                return rc;
+            if (r) {
+                if (!open) {
+                    jw_key(&w, "evidence");
+                    jw_arr_begin(&w);
+                    open = true;
+                }
+                jw_cstr(&w, fx_ref_name(x, r));
+            }
+            fx_pop(x, o2);
+        }
+        fx_pop(x, old);
+    }
+    if (open)
+        jw_arr_end(&w);
+    if ((rc = end_body(x, &w, &body)))
+        return rc;
+    return fx_emit(x, e, "condition.recorded",
+                   recorded ? recorded : onset ? onset : ostart, patient,
+                   "condition", body);
+}
+
+/* ---- Goal --------------------------------------------------------------------------- */
+
+int fx_goal(struct fx *x, struct fx_entry *e)
+{
+    static const char *const life[] = { "proposed", "planned", "accepted",
+        "active", "on-hold", "completed", "cancelled", "entered-in-error",
+        "rejected", NULL };
+    const cJSON *o = e->res;
+    struct slice patient, body;
+    struct jw w;
+    const char *ls, *dom, *start, *sdate;
+    struct fx_code ach, desc;
+    int rc;
+    if ((rc = fx_enum(x, o, "lifecycleStatus", true, life, &ls)) ||
+        (rc = prologue(x, e, "subject", &patient)) ||
+        (rc = fx_domain_of(x, o, "category", &dom)))
+        return rc;
+    begin_body(x, &w, e);
+    jw_kv_cstr(&w, "lifecycle_status", ls);
+    if ((rc = fx_cc(x, o, "achievementStatus", NULL, &ach)))
+        return rc;
+    jw_kv_cstr(&w, "achievement_status", ach.code);
+    if ((rc = put_cc(x, &w, o, "description", "description", NULL, &desc)))
+        return rc;
+    if (fx_code_empty(&desc)) {
+        fx_key(x, "description");
+        return fx_fail(x, HUB_EINVALID, "required element is missing");
+    }
+    jw_kv_cstr(&w, "domain", dom);
+    if ((rc = put_cc_array(x, &w, o, "category", "categories")) ||
+        (rc = put_date(x, &w, o, "startDate", "start", &start)) ||
+        (rc = put_date(x, &w, o, "statusDate", "status_date", &sdate)) ||
+        (rc = put_ref(x, &w, o, "expressedBy", "expressed_by", NULL)) ||
+        (rc = put_refs(x, &w, o, "addresses", NULL, "addresses")))
+        return rc;
+    const cJSON *tg;
+    size_t nt;
+    if ((rc = fx_arr(x, o, "target", &tg, &nt)))
+        return rc;
+    if (nt) {
+        size_t old = fx_key(x, "target");
+        jw_key(&w, "targets");
+        jw_arr_begin(&w);
+        size_t i = 0;
+        for (const cJSON *t = tg->child; t; t = t->next, i++) {
+            size_t o2 = fx_idx(x, i);
+            const char *due, *dstr;
+            if (!cJSON_IsObject(t))
+                return fx_fail(x, HUB_EINVALID, "expected a target object");
+            jw_obj_begin(&w);
+            if ((rc = put_cc(x, &w, t, "measure", "measure", NULL, NULL)) ||
+                (rc = put_cc(x, &w, t, "detailCodeableConcept", "detail", NULL,
+                             NULL)) ||
+                (rc = fx_str(x, t, "detailString", false, &dstr)) ||
+                (rc = fx_date(x, t, "dueDate", &due)))
+                return rc;
+            const cJSON *q = cJSON_GetObjectItemCaseSensitive(t, "detailQuantity");
+            const cJSON *qv = cJSON_GetObjectItemCaseSensitive(q, "value");
+            const cJSON *iv = cJSON_GetObjectItemCaseSensitive(t, "detailInteger");
+            const cJSON *num = cJSON_IsNumber(qv) ? qv : cJSON_IsNumber(iv) ? iv : NULL;
+            if (num) {
+                jw_key(&w, "detail_value");
+                jw_int(&w, (int64_t)num->valuedouble);
+            }
+            jw_kv_cstr(&w, "detail_text", dstr);
+            jw_kv_cstr(&w, "due", due);
+            jw_obj_end(&w);
+            fx_pop(x, o2);
+        }
+        jw_arr_end(&w);
+        fx_pop(x, old);
+    }
+    if ((rc = end_body(x, &w, &body)))
+        return rc;
+    return fx_emit(x, e, "goal.updated", sdate ? sdate : start, patient,
+                   "goal", body);
+}
+
+/* ---- ServiceRequest and Task (the referral) ---------------------------------- */
+
+static const char *const REQUEST_STATUS[] = { "draft", "active", "on-hold",
+    "revoked", "completed", "entered-in-error", "unknown", NULL };
+
+/* What a ServiceRequest says about the referral: domain, service, people. */
+static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
+                            bool with_status, const char **authored)
+{
+    const char *dom, *st;
+    struct fx_code svc;
+    int rc;
+    if ((rc = fx_domain_of(x, sr, "category", &dom)))
+        return rc;
+    if (with_status) {
+        static const char *const intents[] = { "proposal", "plan",
+            "directive", "order", "original-order", "reflex-order",
+            "filler-order", "instance-order", "option", NULL };
+        const char *intent, *prio;
+        if ((rc = fx_enum(x, sr, "status", true, REQUEST_STATUS, &st)) ||
+            (rc = fx_enum(x, sr, "intent", true, intents, &intent)) ||
+            (rc = fx_str(x, sr, "priority", false, &prio)))
+            return rc;
+        jw_kv_cstr(w, "status", st);
+        bool terminal = strcmp(st, "completed") == 0 ||
+                        strcmp(st, "revoked") == 0 ||
+                        strcmp(st, "entered-in-error") == 0;
+        jw_key(w, "terminal");
+        jw_bool(w, terminal);
+        jw_kv_cstr(w, "intent", intent);
+        jw_kv_cstr(w, "priority", prio);
+    }
+    jw_kv_cstr(w, "domain", dom);
+    if ((rc = fx_cc(x, sr, "code", NULL, &svc)))
+        return rc;
+    fx_jw_code(w, "service", &svc);
+    if ((rc = put_ref(x, w, sr, "requester", "requester", NULL)))
+        return rc;
+    /* performer is 0..* in R4: the first is the one the referral is to */
+    const cJSON *perf;
+    size_t np;
+    if ((rc = fx_arr(x, sr, "performer", &perf, &np)))
+        return rc;
+    if (np) {
+        size_t old = fx_key(x, "performer");
+        fx_idx(x, 0);
+        const char *r;
+        if ((rc = fx_ref_node(x, perf->child, &r)))
+            return rc;
+        jw_kv_cstr(w, "performer", fx_ref_name(x, r));
+        fx_pop(x, old);
+    }
+    if ((rc = put_cc_array(x, w, sr, "reasonCode", "reason")) ||
+        (rc = put_refs(x, w, sr, "reasonReference", NULL, "reason_references")) ||
+        (rc = put_refs(x, w, sr, "supportingInfo", NULL, "supporting_info")) ||
+        (authored && (rc = put_date(x, w, sr, "authoredOn", "authored_at",
+                                    authored))))
+        return rc;
+    return HUB_OK;
+}
+
+int fx_service_request(struct fx *x, struct fx_entry *e)
+{
+    struct slice patient, body;
+    struct jw w;
+    const char *authored, *st;
+    int rc;
+    if ((rc = fx_enum(x, e->res, "status", true, REQUEST_STATUS, &st)) ||
+        (rc = prologue(x, e, "subject", &patient)))
+        return rc;
+    begin_body(x, &w, e);
+    jw_kv_cstr(&w, "service_request", fx_entry_name(x, e));
+    if ((rc = referral_from_sr(x, &w, e->res, true, &authored)) ||
+        (rc = end_body(x, &w, &body)))
+        return rc;
+    /* a request still open is a new referral; a closed one is an update */
+    bool open = strcmp(st, "draft") == 0 || strcmp(st, "active") == 0 ||
+                strcmp(st, "on-hold") == 0;
+    return fx_emit(x, e, open ? "referral.created" : "referral.updated",
+                   authored, patient, "referral", body);
+}
+
+static bool task_is_referral(const cJSON *o, const char *focus)
+{
+    if (focus && strstr(focus, "ServiceRequest/"))
+        return true;
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
+    const cJSON *cd = cJSON_GetObjectItemCaseSensitive(code, "coding");
+    for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k; k = k->next) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(k, "code");
+        if (cJSON_IsString(v) && strcmp(v->valuestring, "fulfill") == 0)
+            return true;
+    }
+    return false;
+}
+
+int fx_task(struct fx *x, struct fx_entry *e)
+{
+    static const char *const intents[] = { "unknown", "proposal", "plan",
+        "order", "original-order", "reflex-order", "filler-order",
+        "instance-order", "option", NULL };
+    const cJSON *o = e->res;
+    struct slice patient, body;
+    struct jw w;
+    const char *st, *intent, *focus, *authored, *modified;
+    struct fx_code reason, biz;
+    int rc;
+    if ((rc = fx_str(x, o, "status", true, &st)) ||
+        (rc = fx_enum(x, o, "intent", true, intents, &intent)) ||
+        (rc = fx_ref(x, o, "focus", false, &focus)))
+        return rc;
+    const struct dict_task_status *ts =
+        dict_task_status_find(x->d, slice_from_cstr(st));
+    if (ts == NULL) {
+        fx_key(x, "status");
+        return fx_fail(x, HUB_EINVALID, "status is not a FHIR TaskStatus");
+    }
+    struct fx_entry *fe = fx_resolve(x, focus);
+    if (!task_is_referral(o, focus) &&
+        !(fe && strcmp(fe->type, "ServiceRequest") == 0))
+        return HUB_OK;          /* a patient task (questionnaire, ...) */
+    if ((rc = prologue(x, e, "for", &patient)))
+        return rc;
+    /* the referral's id is its ServiceRequest, so that the request and
+     * every Task update share one history */
+    const char *sr_name = focus ? fx_ref_name(x, focus) : NULL;
+    begin_body_id(x, &w, sr_name ? sr_name : fx_entry_name(x, e));
+    jw_kv_cstr(&w, "status", ts->code);
+    jw_key(&w, "terminal");
+    jw_bool(&w, ts->terminal);
+    if ((rc = fx_cc(x, o, "statusReason", NULL, &reason)) ||
+        (rc = fx_cc(x, o, "businessStatus", NULL, &biz)))
+        return rc;
+    jw_kv_cstr(&w, "status_reason", reason.code ? reason.code : reason.text);
+    jw_kv_cstr(&w, "business_status", biz.code ? biz.code : biz.text);
+    jw_kv_cstr(&w, "intent", intent);
+    if (fe && strcmp(fe->type, "ServiceRequest") == 0) {
+        /* the focus is in this message: take domain and service from it */
+        struct saved { char p[128]; size_t n; } sp;
+        memcpy(sp.p, x->path, sizeof(sp.p));
+        sp.n = x->plen;
+        fx_at_entry(x, fe);
+        if ((rc = referral_from_sr(x, &w, fe->res, false, NULL)))
+            return rc;
+        memcpy(x->path, sp.p, sizeof(sp.p));
+        x->plen = sp.n;
+    }
+    if ((!fe || !cJSON_GetObjectItemCaseSensitive(fe->res, "requester")) &&
+        (rc = put_ref(x, &w, o, "requester", "requester", NULL)))
+        return rc;
+    if ((rc = put_ref(x, &w, o, "owner", "owner", NULL)))
+        return rc;
+    const char *owner;
+    if ((rc = fx_ref(x, o, "owner", false, &owner)))
+        return rc;
+    if (owner && !(fe && cJSON_GetObjectItemCaseSensitive(fe->res, "performer")))
+        jw_kv_cstr(&w, "performer", fx_ref_name(x, owner));
+    jw_kv_cstr(&w, "service_request", sr_name);
+    jw_kv_cstr(&w, "task", fx_entry_name(x, e));
+    if ((rc = put_date(x, &w, o, "authoredOn", "authored_at", &authored)) ||
+        (rc = put_date(x, &w, o, "lastModified", "last_modified", &modified)))
+        return rc;
+    /* outputs: what was done (Procedure references) */
+    const cJSON *outs;
+    size_t no;
+    if ((rc = fx_arr(x, o, "output", &outs, &no)))
+        return rc;
+    bool open = false;
+    size_t i = 0;
+    for (const cJSON *c = outs ? outs->child : NULL; c; c = c->next, i++) {
+        size_t old = fx_key(x, "output");
+        fx_idx(x, i);
+        const char *r = NULL;
+        if (!cJSON_IsObject(c))
+            return fx_fail(x, HUB_EINVALID, "expected an output object");
+        if (cJSON_GetObjectItemCaseSensitive(c, "valueReference") &&
+            (rc = fx_ref(x, c, "valueReference", false, &r)))
+            return rc;
+        if (r) {
+            if (!open) {
+                jw_key(&w, "outputs");
+                jw_arr_begin(&w);
+                open = true;
+            }
+            jw_cstr(&w, fx_ref_name(x, r));
+        }
+        fx_pop(x, old);
+    }
+    if (open)
+        jw_arr_end(&w);
+    if ((rc = end_body(x, &w, &body)))
+        return rc;
+    return fx_emit(x, e, "referral.updated", modified ? modified : authored,
+                   patient, "referral", body);
+}
+
+/* ---- CarePlan ----------------------------------------------------------------------- */
+
+int fx_careplan(struct fx *x, struct fx_entry *e)
+{
+    static const char *const intents[] = { "proposal", "plan", "order",
+        "option", NULL };
+    const cJSON *o = e->res;
+    struct slice patient, body;
+    struct jw w;
+    const char *st, *intent, *title, *desc, *created, *pstart, *pend, *dom;
+    int rc;
+    if ((rc = fx_enum(x, o, "status", true, REQUEST_STATUS, &st)) ||
+        (rc = fx_enum(x, o, "intent", true, intents, &intent)) ||
+        (rc = prologue(x, e, "subject", &patient)) ||
+        (rc = fx_domain_of(x, o, "category", &dom)))
+        return rc;
+    begin_body(x, &w, e);
+    jw_kv_cstr(&w, "status", st);
+    jw_kv_cstr(&w, "intent", intent);
+    if ((rc = fx_str(x, o, "title", false, &title)) ||
+        (rc = fx_str(x, o, "description", false, &desc)))
+        return rc;
+    jw_kv_cstr(&w, "title", title);
+    jw_kv_cstr(&w, "description", desc);
+    if ((rc = put_cc_array(x, &w, o, "category", "categories")))
+        return rc;
+    if (dom) {
+        jw_key(&w, "domains");
+        jw_arr_begin(&w);
+        jw_cstr(&w, dom);
+        jw_arr_end(&w);
+    }
+    if ((rc = period_start(x, o, "period", &pstart, &pend)))
+        return rc;
+    put_period(&w, "period", pstart, pend);
+    if ((rc = put_date(x, &w, o, "created", "created", &created)) ||
+        (rc = put_ref(x, &w, o, "author", "author", NULL)) ||
+        (rc = put_refs(x, &w, o, "contributor", NULL, "contributors")) ||
+        (rc = put_refs(x, &w, o, "careTeam", NULL, "care_team")) ||
+        (rc = put_refs(x, &w, o, "addresses", NULL, "addresses")) ||
+        (rc = put_refs(x, &w, o, "goal", NULL, "goals")))
+        return rc;
+    const cJSON *acts;
+    size_t na;
+    if ((rc = fx_arr(x, o, "activity", &acts, &na)))
+        return rc;
+    if (na) {
+        size_t old = fx_key(x, "activity");
+        jw_key(&w, "activities");
+        jw_arr_begin(&w);
+        size_t i = 0;
+        for (const cJSON *a = acts->child; a; a = a->next, i++) {
+            size_t o2 = fx_idx(x, i);
+            const cJSON *det;
+            if (!cJSON_IsObject(a))
+                return fx_fail(x, HUB_EINVALID, "expected an activity object");
+            jw_obj_begin(&w);
+            if ((rc = put_ref(x, &w, a, "reference", "reference", NULL)) ||
+                (rc = fx_obj(x, a, "detail", false, &det)))
+                return rc;
+            if (det) {
+                size_t o3 = fx_key(x, "detail");
+                const char *dst, *ddesc, *ddom;
+                if ((rc = put_cc(x, &w, det, "code", "code", NULL, NULL)) ||
+                    (rc = fx_str(x, det, "status", false, &dst)) ||
+                    (rc = fx_str(x, det, "description", false, &ddesc)) ||
+                    (rc = fx_domain_of(x, det, "reasonCode", &ddom)))
+                    return rc;
+                jw_kv_cstr(&w, "status", dst);
+                jw_kv_cstr(&w, "description", ddesc);
+                jw_kv_cstr(&w, "domain", ddom);
+                fx_pop(x, o3);
+            }
+            jw_obj_end(&w);
+            fx_pop(x, o2);
+        }
+        jw_arr_end(&w);
+        fx_pop(x, old);
+    }
+    if ((rc = end_body(x, &w, &body)))
+        return rc;
+    return fx_emit(x, e, "careplan.updated", created ? created : pstart,
+                   patient, "careplan", body);
+}
+
+/* ---- Consent -------------------------------------------------------------------------- */
+
+int fx_consent(struct fx *x, struct fx_entry *e)
+{
+    static const char *const sts[] = { "draft", "proposed", "active",
+        "rejected", "inactive", "entered-in-error", NULL };
+    const cJSON *o = e->res;
+    struct slice patient, body;
+    struct jw w;
+    const char *st, *when;
+    struct fx_code scope;
+    int rc;
+    if ((rc = fx_enum(x, o, "status", true, sts, &st)) ||
+        (rc = prologue(x, e, "patient", &patient)))
+        return rc;
+    begin_body(x, &w, e);
+    jw_kv_cstr(&w, "status", st);
+    if ((rc = fx_cc(x, o, "scope", NULL, &scope)))
+        return rc;
+    jw_kv_cstr(&w, "scope", scope.code);
+    if ((rc = put_cc_array(x, &w, o, "category", "categories")))
+        return rc;
+    /* policy[].uri and policyRule codes, as one list */
+    const cJSON *pol;
+    size_t np;
+    struct fx_code rule;
+    if ((rc = fx_arr(x, o, "policy", &pol, &np)) ||
+        (rc = fx_cc(x, o, "policyRule", NULL, &rule)))
+        return rc;
+    if (np || rule.code) {
+        jw_key(&w, "policy");
+        jw_arr_begin(&w);
+        size_t i = 0;
+        for (const cJSON *p = pol ? pol->child : NULL; p; p = p->next, i++) {
+            size_t old = fx_key(x, "policy");
+            fx_idx(x, i);
+            const char *uri, *auth;
+            if (!cJSON_IsObject(p))
+                return fx_fail(x, HUB_EINVALID, "expected a policy object");
+            if ((rc = fx_str(x, p, "uri", false, &uri)) ||
+                (rc = fx_str(x, p, "authority", false, &auth)))
+                return rc;
+            if (uri || auth)
+                jw_cstr(&w, uri ? uri : auth);
+            fx_pop(x, old);
+        }
+        if (rule.code)
+            jw_cstr(&w, rule.code);
+        jw_arr_end(&w);
+    }
+    if ((rc = put_date(x, &w, o, "dateTime", "date_time", &when)) ||
+        (rc = put_refs(x, &w, o, "organization", NULL, "organization")) ||
+        (rc = put_ref(x, &w, o, "sourceReference", "source", NULL)))
+        return rc;
+    const cJSON *prov;
+    if ((rc = fx_obj(x, o, "provision", false, &prov)))
+        return rc;
+    if (prov) {
+        static const char *const types[] = { "deny", "permit", NULL };
+        size_t old = fx_key(x, "provision");
+        const char *ptype, *ps, *pe;
+        if ((rc = fx_enum(x, prov, "type", false, types, &ptype)) ||
+            (rc = period_start(x, prov, "period", &ps, &pe)))
+            return rc;
+        jw_kv_cstr(&w, "provision", ptype);
+        put_period(&w, "period", ps, pe);
+        const cJSON *actors;
+        size_t nact;
+        if ((rc = fx_arr(x, prov, "actor", &actors, &nact)))
+            return rc;
+        if (nact) {
+            jw_key(&w, "actors");
+            jw_arr_begin(&w);
+            size_t i = 0;
+            for (const cJSON *a = actors->child; a; a = a->next, i++) {
+                size_t o2 = fx_key(x, "actor");
+                fx_idx(x, i);
+                struct fx_code role;
+                const char *r;
+                if (!cJSON_IsObject(a))
+                    return fx_fail(x, HUB_EINVALID, "expected an actor object");
+                if ((rc = fx_cc(x, a, "role", NULL, &role)) ||
+                    (rc = fx_ref(x, a, "reference", true, &r)))
+                    return rc;
+                jw_obj_begin(&w);
+                jw_kv_cstr(&w, "role", role.code);
+                jw_kv_cstr(&w, "reference", fx_ref_name(x, r));
+                jw_obj_end(&w);
+                fx_pop(x, o2);
+            }
+            jw_arr_end(&w);
+        }
+        const cJSON *purp, *sec;
+        size_t npu, ns;
+        if ((rc = fx_arr(x, prov, "purpose", &purp, &npu)) ||
+            (rc = fx_arr(x, prov, "securityLabel", &sec, &ns)))
+            return rc;
+        if (npu) {
+            jw_key(&w, "purposes");
+            jw_arr_begin(&w);
+            for (const cJSON *p = purp->child; p; p = p->next) {
+                struct fx_code c = { 0 };
+                const cJSON *v;
+                if ((v = cJSON_GetObjectItemCaseSensitive(p, "code")) && cJSON_IsString(v))
+                    c.code = v->valuestring;
+                if ((v = cJSON_GetObjectItemCaseSensitive(p, "system")) && cJSON_IsString(v))
+                    c.system = v->valuestring;
+                if (c.code)
+                    fx_jw_code(&w, NULL, &c);
+            }
+            jw_arr_end(&w);
+        }
+        if (ns) {
+            jw_key(&w, "security_labels");
+            jw_arr_begin(&w);
+            for (const cJSON *p = sec->child; p; p = p->next) {
+                const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "code");
+                if (cJSON_IsString(v))
+                    jw_cstr(&w, v->valuestring);
+            }
+            jw_arr_end(&w);
+        }
+        fx_pop(x, old);
+    }
+    if ((rc = end_body(x, &w, &body)))
+        return rc;
+    return fx_emit(x, e, "consent.updated", when, patient, "consent", body);
+}

@@ -1,0 +1,950 @@
+/*
+ * fhir_screen.c - screenings from QuestionnaireResponse and Observation.
+ *
+ * Both shapes are reduced to one list of responses (question LOINC, answer
+ * codes, number, text, declined, the sender's POS/NEG and category) and
+ * scored by dict_score(): positivity is the hub's. The sender's own
+ * statements (interpretation, its 88124-3 answer, its 95614-4 total) are
+ * compared with the hub's result and a disagreement becomes a warning.
+ *
+ * Observation shapes handled: a panel (code = instrument, hasMember items),
+ * an item with hasMember "answer Observations" of the same code (US Core's
+ * multi-select form), components as items, and loose items (one screening
+ * per patient per message, instrument left out).
+ */
+#include "fhir/fhir_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define LOINC "http://loinc.org"
+#define INTERP_SYS "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+#define MAX_ANSWERS 64              /* codes in one multi-select item */
+
+struct rsp {
+    const char *question;
+    const char **answers;
+    size_t n_answers;
+    bool has_value;
+    int64_t value;
+    const char *text;
+    bool declined;
+    bool pending;                   /* answers are in members not sent */
+    int sender_pos;                 /* -1 not said, 0 NEG, 1 POS */
+    const char *cat_domain;         /* the sender's Gravity category */
+    const char *field;              /* where it was read, for warnings */
+};
+
+struct scr {
+    struct rsp *r;
+    size_t n, cap;
+    const char *instrument, *inst_system, *inst_name;
+    size_t unresolved;
+    const char *unresolved_field;
+};
+
+static const char *here(struct fx *x)
+{
+    return arena_strndup(x->a, x->path, x->plen);
+}
+
+static int rsp_new(struct fx *x, struct scr *s, const char *question,
+                   struct rsp **out)
+{
+    if (s->n == DICT_MAX_RESPONSES)
+        return fx_fail(x, HUB_ELIMIT, "screening has more than 1000 items");
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        struct rsp *r = arena_zalloc(x->a, cap * sizeof(*r));
+        if (s->n)
+            memcpy(r, s->r, s->n * sizeof(*r));
+        s->r = r;
+        s->cap = cap;
+    }
+    struct rsp *r = &s->r[s->n++];
+    memset(r, 0, sizeof(*r));
+    r->question = question;
+    r->sender_pos = -1;
+    r->field = here(x);
+    r->answers = arena_alloc(x->a, MAX_ANSWERS * sizeof(*r->answers));
+    *out = r;
+    return HUB_OK;
+}
+
+static int rsp_answer(struct fx *x, struct rsp *r, const char *code)
+{
+    for (size_t i = 0; i < r->n_answers; i++)
+        if (strcmp(r->answers[i], code) == 0)
+            return HUB_OK;
+    if (r->n_answers == MAX_ANSWERS)
+        return fx_fail(x, HUB_ELIMIT, "item has more than 64 answers");
+    r->answers[r->n_answers++] = code;
+    return HUB_OK;
+}
+
+/* A JSON number as an integer answer: integers as they are, decimals
+ * rounded (scores are integers; a decimal count is still a count). */
+static int num_value(struct fx *x, const cJSON *v, const char *key,
+                     struct rsp *r)
+{
+    if (!cJSON_IsNumber(v)) {
+        fx_key(x, key);
+        return fx_fail(x, HUB_EINVALID, "expected a number");
+    }
+    double d = v->valuedouble;
+    if (!isfinite(d) || d > 1e12 || d < -1e12) {
+        fx_key(x, key);
+        return fx_fail(x, HUB_EINVALID, "number is out of range");
+    }
+    r->has_value = true;
+    r->value = (int64_t)llround(d);
+    return HUB_OK;
+}
+
+/* Observation.value[x] / QuestionnaireResponse.item.answer.value[x]. */
+static int read_value(struct fx *x, const cJSON *o, struct rsp *r, bool *any)
+{
+    const cJSON *v;
+    int rc;
+    *any = false;
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "valueCodeableConcept"))) {
+        struct fx_code c;
+        if ((rc = fx_cc(x, o, "valueCodeableConcept", LOINC, &c)))
+            return rc;
+        if (c.code) {
+            *any = true;
+            return rsp_answer(x, r, c.code);
+        }
+        if (c.text) {
+            r->text = c.text;
+            *any = true;
+        }
+        return HUB_OK;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "valueCoding"))) {
+        const char *code;
+        if (!cJSON_IsObject(v)) {
+            fx_key(x, "valueCoding");
+            return fx_fail(x, HUB_EINVALID, "expected a Coding object");
+        }
+        size_t old = fx_key(x, "valueCoding");
+        if ((rc = fx_str(x, v, "code", false, &code)))
+            return rc;
+        fx_pop(x, old);
+        if (code) {
+            *any = true;
+            return rsp_answer(x, r, code);
+        }
+        return HUB_OK;
+    }
+    static const char *const nums[] = { "valueInteger", "valueDecimal", NULL };
+    for (size_t i = 0; nums[i]; i++)
+        if ((v = cJSON_GetObjectItemCaseSensitive(o, nums[i]))) {
+            *any = true;
+            return num_value(x, v, nums[i], r);
+        }
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "valueQuantity"))) {
+        const cJSON *q;
+        if ((rc = fx_obj(x, o, "valueQuantity", false, &q)))
+            return rc;
+        const cJSON *qv = cJSON_GetObjectItemCaseSensitive(q, "value");
+        if (qv == NULL)
+            return HUB_OK;
+        size_t old = fx_key(x, "valueQuantity");
+        if ((rc = num_value(x, qv, "value", r)))
+            return rc;
+        fx_pop(x, old);
+        *any = true;
+        return HUB_OK;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "valueBoolean"))) {
+        int b;
+        if ((rc = fx_bool(x, o, "valueBoolean", &b)))
+            return rc;
+        r->text = b ? "true" : "false";
+        *any = true;
+        return HUB_OK;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(o, "valueString"))) {
+        if ((rc = fx_str(x, o, "valueString", false, &r->text)))
+            return rc;
+        *any = r->text != NULL;
+        return HUB_OK;
+    }
+    return HUB_OK;
+}
+
+/* Observation.interpretation POS / NEG, if the sender said so. */
+static int read_interpretation(struct fx *x, const cJSON *o, struct rsp *r)
+{
+    const cJSON *arr;
+    size_t n;
+    int rc;
+    if ((rc = fx_arr(x, o, "interpretation", &arr, &n)))
+        return rc;
+    size_t old = fx_key(x, "interpretation");
+    size_t i = 0;
+    for (const cJSON *c = arr ? arr->child : NULL; c; c = c->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        struct fx_code k;
+        if ((rc = fx_cc_node(x, c, INTERP_SYS, &k)))
+            return rc;
+        if (k.code && strcmp(k.code, "POS") == 0)
+            r->sender_pos = 1;
+        else if (k.code && strcmp(k.code, "NEG") == 0)
+            r->sender_pos = 0;
+        fx_pop(x, o2);
+    }
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+static bool obs_status_scores(const char *st)
+{
+    return strcmp(st, "final") == 0 || strcmp(st, "amended") == 0 ||
+           strcmp(st, "corrected") == 0;
+}
+
+static const char *const OBS_STATUS[] = { "registered", "preliminary",
+    "final", "amended", "corrected", "cancelled", "entered-in-error",
+    "unknown", NULL };
+
+/* Switch the path to another entry's resource, and back. */
+struct saved_path {
+    char p[128];
+    size_t n;
+};
+static void path_save(struct fx *x, struct saved_path *s)
+{
+    memcpy(s->p, x->path, sizeof(s->p));
+    s->n = x->plen;
+}
+static void path_restore(struct fx *x, const struct saved_path *s)
+{
+    memcpy(x->path, s->p, sizeof(s->p));
+    x->plen = s->n;
+}
+
+static int obs_collect(struct fx *x, const cJSON *o, struct scr *s,
+                       int depth);
+
+/* An answer Observation (same code as its parent item): its value joins
+ * the parent's answers. */
+static int obs_answer_member(struct fx *x, const cJSON *o, struct rsp *r)
+{
+    bool any;
+    int rc;
+    const char *st;
+    if ((rc = fx_enum(x, o, "status", true, OBS_STATUS, &st)))
+        return rc;
+    if (!obs_status_scores(st))
+        return HUB_OK;
+    if ((rc = read_value(x, o, r, &any)) || (rc = read_interpretation(x, o, r)))
+        return rc;
+    return HUB_OK;
+}
+
+static int obs_members(struct fx *x, const cJSON *o, const char *code,
+                       struct scr *s, struct rsp *self, int depth,
+                       size_t *n_same)
+{
+    const cJSON *arr;
+    size_t n;
+    int rc;
+    *n_same = 0;
+    if ((rc = fx_arr(x, o, "hasMember", &arr, &n)))
+        return rc;
+    size_t old = fx_key(x, "hasMember");
+    size_t i = 0;
+    for (const cJSON *m = arr ? arr->child : NULL; m; m = m->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        const char *ref;
+        if ((rc = fx_ref_node(x, m, &ref)))
+            return rc;
+        struct fx_entry *me = fx_resolve(x, ref);
+        if (me == NULL || me->failed) {
+            if (s->unresolved++ == 0)
+                s->unresolved_field = here(x);
+            fx_pop(x, o2);
+            continue;
+        }
+        if (strcmp(me->type, "Observation") != 0) {
+            fx_key(x, "reference");
+            return fx_fail(x, HUB_EINVALID, "member is not an Observation");
+        }
+        struct saved_path sp;
+        path_save(x, &sp);
+        fx_at_entry(x, me);
+        struct fx_code mc;
+        if ((rc = fx_cc(x, me->res, "code", LOINC, &mc)))
+            return rc;
+        if (code && mc.code && strcmp(mc.code, code) == 0 && self) {
+            rc = obs_answer_member(x, me->res, self);
+            (*n_same)++;
+        } else {
+            rc = obs_collect(x, me->res, s, depth + 1);
+        }
+        if (rc)
+            return rc;
+        path_restore(x, &sp);
+        fx_pop(x, o2);
+    }
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+/* One Observation: a panel (its members), an item, or both. */
+static int obs_collect(struct fx *x, const cJSON *o, struct scr *s, int depth)
+{
+    struct fx_code code;
+    const char *st, *dom;
+    int rc;
+    if (depth > FHIR_MAX_ITEM_DEPTH)
+        return fx_fail(x, HUB_ELIMIT, "hasMember nesting is deeper than 12");
+    if ((rc = fx_enum(x, o, "status", true, OBS_STATUS, &st)) ||
+        (rc = fx_cc(x, o, "code", LOINC, &code)) ||
+        (rc = fx_domain_of(x, o, "category", &dom)))
+        return rc;
+    if (code.code == NULL) {
+        fx_key(x, "code");
+        return fx_fail(x, HUB_EINVALID, "observation has no code");
+    }
+    if (!obs_status_scores(st))
+        return HUB_OK;          /* a retracted or unfinished member */
+    const struct dict_instrument *in =
+        dict_instrument_find(x->d, slice_from_cstr(code.code));
+    if (in) {
+        if (s->instrument == NULL) {
+            s->instrument = in->code;
+            s->inst_system = in->system;
+            s->inst_name = in->name;
+        }
+        size_t same;
+        if ((rc = obs_members(x, o, NULL, s, NULL, depth, &same)))
+            return rc;
+        return HUB_OK;
+    }
+    struct rsp *r;
+    size_t before = s->n;
+    if ((rc = rsp_new(x, s, code.code, &r)))
+        return rc;
+    r->cat_domain = dom;
+    bool any;
+    if ((rc = read_value(x, o, r, &any)) || (rc = read_interpretation(x, o, r)))
+        return rc;
+    const cJSON *dar = cJSON_GetObjectItemCaseSensitive(o, "dataAbsentReason");
+    if (dar) {
+        struct fx_code k;
+        if ((rc = fx_cc(x, o, "dataAbsentReason", NULL, &k)))
+            return rc;
+        r->declined = true;
+    }
+    size_t idx = (size_t)(r - s->r);
+    size_t same;
+    /* members may grow s->r: keep the index, not the pointer */
+    if ((rc = obs_members(x, o, code.code, s, r, depth, &same)))
+        return rc;
+    r = &s->r[idx];
+    /* components are items of their own (question = component code) */
+    const cJSON *comps;
+    size_t nc;
+    if ((rc = fx_arr(x, o, "component", &comps, &nc)))
+        return rc;
+    size_t old = fx_key(x, "component");
+    size_t i = 0;
+    for (const cJSON *c = comps ? comps->child : NULL; c; c = c->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        struct fx_code cc;
+        struct rsp *cr;
+        if (!cJSON_IsObject(c))
+            return fx_fail(x, HUB_EINVALID, "expected a component object");
+        if ((rc = fx_cc(x, c, "code", LOINC, &cc)))
+            return rc;
+        if (cc.code) {
+            if ((rc = rsp_new(x, s, cc.code, &cr)))
+                return rc;
+            cr->cat_domain = dom;
+            if ((rc = read_value(x, c, cr, &any)) ||
+                (rc = read_interpretation(x, c, cr)))
+                return rc;
+            cr->declined = !any;
+        }
+        fx_pop(x, o2);
+    }
+    fx_pop(x, old);
+    r = &s->r[idx];
+    bool is_group = s->n > before + 1 && same == 0 && !any && !dar;
+    if (is_group) {
+        /* a grouping Observation (not an instrument we know): its members
+         * are the items; drop its own empty row */
+        memmove(&s->r[idx], &s->r[idx + 1], (s->n - idx - 1) * sizeof(*s->r));
+        s->n--;
+        return HUB_OK;
+    }
+    /* no answer of its own and none from members: declined, unless the
+     * answers are in members that are not in this message */
+    if (!any && r->n_answers == 0 && !r->has_value && !r->text) {
+        if (cJSON_GetObjectItemCaseSensitive(o, "hasMember"))
+            r->pending = true;
+        else
+            r->declined = true;
+    }
+    return HUB_OK;
+}
+
+/* ---- QuestionnaireResponse ------------------------------------------------- */
+
+/* "/88122-7" or "a/b/88122-7" -> "88122-7" when it looks like a LOINC code. */
+static const char *linkid_code(struct fx *x, const char *link)
+{
+    const char *p = strrchr(link, '/');
+    p = p ? p + 1 : link;
+    size_t n = strlen(p);
+    const char *dash = strchr(p, '-');
+    if (n < 3 || n > 12 || dash == NULL || dash == p || dash[1] == '\0' ||
+        dash[2] != '\0')
+        return link;
+    for (const char *q = p; q < dash; q++)
+        if (*q < '0' || *q > '9')
+            return link;
+    if (dash[1] < '0' || dash[1] > '9')
+        return link;
+    return arena_strndup(x->a, p, n);
+}
+
+static int qr_items(struct fx *x, const cJSON *o, struct scr *s, int depth)
+{
+    const cJSON *arr;
+    size_t n;
+    int rc;
+    if (depth > FHIR_MAX_ITEM_DEPTH)
+        return fx_fail(x, HUB_ELIMIT, "item nesting is deeper than 12");
+    if ((rc = fx_arr(x, o, "item", &arr, &n)))
+        return rc;
+    size_t old = fx_key(x, "item");
+    size_t i = 0;
+    for (const cJSON *it = arr ? arr->child : NULL; it; it = it->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        const char *link;
+        const cJSON *codes, *answers, *sub;
+        size_t nc, na, ns;
+        if (!cJSON_IsObject(it))
+            return fx_fail(x, HUB_EINVALID, "expected an item object");
+        if ((rc = fx_str(x, it, "linkId", true, &link)) ||
+            (rc = fx_arr(x, it, "code", &codes, &nc)) ||
+            (rc = fx_arr(x, it, "answer", &answers, &na)) ||
+            (rc = fx_arr(x, it, "item", &sub, &ns)))
+            return rc;
+        const char *q = NULL;
+        for (const cJSON *c = codes ? codes->child : NULL; c; c = c->next) {
+            const cJSON *cs = cJSON_GetObjectItemCaseSensitive(c, "system");
+            const cJSON *cc = cJSON_GetObjectItemCaseSensitive(c, "code");
+            if (cJSON_IsString(cs) && cJSON_IsString(cc) &&
+                strcmp(cs->valuestring, LOINC) == 0) {
+                q = cc->valuestring;
+                break;
+            }
+        }
+        if (q == NULL)
+            q = linkid_code(x, link);
+        const struct dict_item *di =
+            dict_item_find(x->d, NULL, slice_from_cstr(q));
+        bool known = di || dict_sum_find(x->d, NULL, slice_from_cstr(q)) ||
+                     dict_derived_find(x->d, NULL, slice_from_cstr(q));
+        if (na > 0 || (ns == 0 && known)) {
+            struct rsp *r;
+            if ((rc = rsp_new(x, s, q, &r)))
+                return rc;
+            size_t idx = (size_t)(r - s->r);
+            size_t o3 = fx_key(x, "answer");
+            size_t j = 0;
+            bool any_all = false;
+            for (const cJSON *a = answers ? answers->child : NULL; a;
+                 a = a->next, j++) {
+                size_t o4 = fx_idx(x, j);
+                bool any;
+                if (!cJSON_IsObject(a))
+                    return fx_fail(x, HUB_EINVALID, "expected an answer object");
+                if ((rc = read_value(x, a, &s->r[idx], &any)))
+                    return rc;
+                any_all |= any;
+                /* answers may carry nested items (R4 answer.item) */
+                if (cJSON_GetObjectItemCaseSensitive(a, "item") &&
+                    (rc = qr_items(x, a, s, depth + 1)))
+                    return rc;
+                fx_pop(x, o4);
+            }
+            fx_pop(x, o3);
+            s->r[idx].declined = !any_all;
+        }
+        if (ns && (rc = qr_items(x, it, s, depth + 1)))
+            return rc;
+        fx_pop(x, o2);
+    }
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+/* The instrument that holds every known question, the smallest such;
+ * needs two known questions (one item says too little). */
+static const struct dict_instrument *infer_instrument(struct fx *x,
+                                                      const struct scr *s)
+{
+    const struct dict_instrument *best = NULL;
+    size_t known = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (dict_item_find(x->d, NULL, slice_from_cstr(s->r[i].question)))
+            known++;
+    if (known < 2)
+        return NULL;
+    for (size_t k = 0; k < dict_instrument_count(x->d); k++) {
+        const struct dict_instrument *in = dict_instrument_at(x->d, k);
+        bool all = true;
+        for (size_t i = 0; i < s->n && all; i++) {
+            struct slice q = slice_from_cstr(s->r[i].question);
+            if (dict_item_find(x->d, NULL, q) && !dict_item_find(x->d, in, q))
+                all = false;
+        }
+        if (all && (best == NULL || in->n_items < best->n_items))
+            best = in;
+    }
+    return best;
+}
+
+/* ---- scoring and the body ------------------------------------------------------ */
+
+static const struct rsp *find_q(const struct scr *s, const char *q)
+{
+    for (size_t i = s->n; i-- > 0;)
+        if (strcmp(s->r[i].question, q) == 0)
+            return &s->r[i];
+    return NULL;
+}
+
+static void add_dom(const char **list, size_t *n, size_t cap, const char *d)
+{
+    if (d == NULL)
+        return;
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(list[i], d) == 0)
+            return;
+    if (*n < cap)
+        list[(*n)++] = d;
+}
+
+static void dom_array(struct jw *w, const char *key, const char **l, size_t n,
+                      bool even_empty)
+{
+    if (n == 0 && !even_empty)
+        return;
+    jw_key(w, key);
+    jw_arr_begin(w);
+    for (size_t i = 0; i < n; i++)
+        jw_cstr(w, l[i]);
+    jw_arr_end(w);
+}
+
+static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
+                  const struct dict_instrument *in, const char *status,
+                  const char *occurred, struct slice patient)
+{
+    struct dict_response *resp =
+        arena_zalloc(x->a, (s->n ? s->n : 1) * sizeof(*resp));
+    for (size_t i = 0; i < s->n; i++) {
+        struct slice *codes =
+            arena_alloc(x->a, (s->r[i].n_answers + 1) * sizeof(*codes));
+        for (size_t k = 0; k < s->r[i].n_answers; k++)
+            codes[k] = slice_from_cstr(s->r[i].answers[k]);
+        resp[i] = (struct dict_response){
+            .question = slice_from_cstr(s->r[i].question), .answers = codes,
+            .n_answers = s->r[i].n_answers, .has_value = s->r[i].has_value,
+            .value = s->r[i].value, .has_text = s->r[i].text != NULL,
+            .declined = s->r[i].declined };
+    }
+    struct dict_scoring sc;
+    int rc = dict_score(x->d, x->a, in, resp, s->n, &sc);
+    if (rc)
+        return fx_fail(x, rc, "screening has too many items");
+
+    size_t cap = s->n + sc.n_domains + 8;
+    const char **domains = arena_alloc(x->a, cap * sizeof(*domains));
+    const char **sender = arena_alloc(x->a, cap * sizeof(*sender));
+    size_t nd = 0, ns = 0;
+    bool sender_said = false;
+    for (size_t i = 0; i < sc.n_domains; i++)
+        add_dom(domains, &nd, cap, sc.domains[i]);
+
+    if (s->unresolved && x->n_warns < FX_MAX_WARN)
+        x->warns[x->n_warns++] = (struct fx_warn){
+            s->unresolved_field, "members not in this message were not scored" };
+
+    struct jw w;
+    jw_init(&w, x->a, 1u << 20);
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "id", fx_entry_name(x, e));
+    if (in) {
+        jw_kv_cstr(&w, "instrument", in->code);
+        jw_kv_cstr(&w, "instrument_system", in->system);
+        jw_kv_cstr(&w, "instrument_name", in->name);
+    } else {
+        jw_kv_cstr(&w, "instrument", s->instrument);
+        jw_kv_cstr(&w, "instrument_system", s->inst_system);
+        jw_kv_cstr(&w, "instrument_name", s->inst_name);
+    }
+    jw_kv_cstr(&w, "status", status);
+    jw_key(&w, "items");
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < s->n; i++) {
+        const struct rsp *r = &s->r[i];
+        const struct dict_item_result *ir = &sc.items[i];
+        const char *dom = ir->domain ? ir->domain : r->cat_domain;
+        const char *label = ir->item ? ir->item->label : NULL;
+        enum dict_verdict verdict = ir->verdict;
+        /* the sender's own total (95614-4): the sum's domain and verdict */
+        struct slice q = slice_from_cstr(r->question);
+        const struct dict_sum *sum = ir->item ? NULL
+                                              : dict_sum_find(x->d, in, q);
+        for (size_t k = 0; sum && k < sc.n_sums; k++)
+            if (sc.sums[k].sum == sum || !strcmp(sc.sums[k].sum->code, sum->code)) {
+                dom = sum->domain;
+                label = sum->label;
+                if (sc.sums[k].complete)
+                    verdict = sc.sums[k].verdict;
+            }
+        if (!ir->item && r->cat_domain && !r->declined)
+            add_dom(domains, &nd, cap, r->cat_domain);
+        jw_obj_begin(&w);
+        jw_kv_cstr(&w, "question", r->question);
+        bool multi = r->n_answers > 1 || (ir->item && ir->item->multi);
+        if (r->n_answers && multi) {
+            jw_key(&w, "answers");
+            jw_arr_begin(&w);
+            for (size_t k = 0; k < r->n_answers; k++)
+                jw_cstr(&w, r->answers[k]);
+            jw_arr_end(&w);
+        } else if (r->n_answers) {
+            jw_kv_cstr(&w, "answer", r->answers[0]);
+        }
+        if (r->has_value) {
+            jw_key(&w, "value");
+            jw_int(&w, r->value);
+        }
+        jw_kv_cstr(&w, "text", r->text);
+        jw_kv_cstr(&w, "domain", dom);
+        jw_kv_cstr(&w, "label", label);
+        if (verdict != DICT_UNKNOWN) {
+            jw_key(&w, "positive");
+            jw_bool(&w, verdict == DICT_POSITIVE);
+        }
+        if (ir->declined && !r->pending) {
+            jw_key(&w, "declined");
+            jw_bool(&w, true);
+        }
+        if (r->sender_pos >= 0) {
+            jw_key(&w, "sender_positive");
+            jw_bool(&w, r->sender_pos == 1);
+            sender_said = true;
+            if (r->sender_pos == 1)
+                add_dom(sender, &ns, cap, dom);
+            if (verdict != DICT_UNKNOWN &&
+                (verdict == DICT_POSITIVE) != (r->sender_pos == 1) &&
+                x->n_warns < FX_MAX_WARN) {
+                size_t n = strlen(r->field) + sizeof(".interpretation");
+                char *fld = arena_alloc(x->a, n);
+                snprintf(fld, n, "%s.interpretation", r->field);
+                x->warns[x->n_warns++] = (struct fx_warn){
+                    fld, "sender's interpretation disagrees with the dictionary" };
+            }
+        }
+        jw_obj_end(&w);
+    }
+    /* derived items the sender did not send; compare those it did */
+    for (size_t i = 0; i < sc.n_derived; i++) {
+        const struct dict_derived_result *dr = &sc.derived[i];
+        if (dr->answer == NULL)
+            continue;
+        const struct rsp *sent = find_q(s, dr->rule->code);
+        if (sent) {
+            bool same = sent->n_answers == 1 &&
+                        strcmp(sent->answers[0], dr->answer) == 0;
+            if (!same && !sent->declined && x->n_warns < FX_MAX_WARN)
+                x->warns[x->n_warns++] = (struct fx_warn){
+                    sent->field,
+                    "sender's derived answer disagrees with the dictionary" };
+            continue;
+        }
+        jw_obj_begin(&w);
+        jw_kv_cstr(&w, "question", dr->rule->code);
+        jw_kv_cstr(&w, "answer", dr->answer);
+        jw_kv_cstr(&w, "domain", dr->rule->domain);
+        jw_key(&w, "positive");
+        jw_bool(&w, dr->verdict == DICT_POSITIVE);
+        jw_key(&w, "derived");
+        jw_bool(&w, true);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    dom_array(&w, "domains", domains, nd, true);
+    dom_array(&w, "positive_domains", sc.positive_domains,
+              sc.n_positive_domains, true);
+    bool scores = false;
+    for (size_t i = 0; i < sc.n_sums; i++) {
+        const struct dict_sum_result *sr = &sc.sums[i];
+        if (!sr->complete)
+            continue;
+        if (!scores) {
+            jw_key(&w, "scores");
+            jw_arr_begin(&w);
+            scores = true;
+        }
+        jw_obj_begin(&w);
+        jw_kv_cstr(&w, "code", sr->sum->code);
+        jw_key(&w, "value");
+        jw_int(&w, sr->value);
+        jw_key(&w, "positive");
+        jw_bool(&w, sr->verdict == DICT_POSITIVE);
+        jw_kv_cstr(&w, "domain", sr->sum->domain);
+        jw_kv_cstr(&w, "label", sr->sum->label);
+        if (sr->from_sender) {
+            jw_key(&w, "from_sender");
+            jw_bool(&w, true);
+        } else {
+            const struct rsp *sent = find_q(s, sr->sum->code);
+            if (sent && sent->has_value && sent->value != sr->value &&
+                x->n_warns < FX_MAX_WARN)
+                x->warns[x->n_warns++] = (struct fx_warn){
+                    sent->field, "sender's total disagrees with the hub's sum" };
+        }
+        jw_obj_end(&w);
+    }
+    if (scores)
+        jw_arr_end(&w);
+    if (sender_said)
+        dom_array(&w, "sender_positive_domains", sender, ns, true);
+    jw_obj_end(&w);
+    struct slice body;
+    if (jw_finish(&w, &body) != HUB_OK)
+        return fx_fail(x, HUB_ELIMIT, "screening is larger than the limit");
+
+    /* both events carry the same body, warnings and labels */
+    struct fx_warn warns[FX_MAX_WARN];
+    const char *labels[FX_MAX_LABELS];
+    size_t nw = x->n_warns, nl = x->n_labels;
+    memcpy(warns, x->warns, sizeof(warns));
+    memcpy(labels, x->labels, sizeof(labels));
+    if ((rc = fx_emit(x, e, "screening.completed", occurred, patient,
+                      "screening", body)))
+        return rc;
+    if (sc.n_positive_domains) {
+        memcpy(x->warns, warns, sizeof(warns));
+        memcpy(x->labels, labels, sizeof(labels));
+        x->n_warns = nw;
+        x->n_labels = nl;
+        if ((rc = fx_emit(x, e, "screening.positive", occurred, patient,
+                          "screening", body)))
+            return rc;
+    }
+    fx_reset_event(x);
+    return HUB_OK;
+}
+
+/* ---- entry points ---------------------------------------------------------------- */
+
+int fx_screening_qr(struct fx *x, struct fx_entry *e)
+{
+    static const char *const st[] = { "in-progress", "completed", "amended",
+        "entered-in-error", "stopped", NULL };
+    const char *status, *authored, *qn;
+    struct slice patient;
+    struct scr s = { 0 };
+    int rc;
+    if ((rc = fx_enum(x, e->res, "status", true, st, &status)) ||
+        (rc = fx_date(x, e->res, "authored", &authored)) ||
+        (rc = fx_str(x, e->res, "questionnaire", false, &qn)) ||
+        (rc = fx_labels(x, e->res)))
+        return rc;
+    if (strcmp(status, "completed") != 0 && strcmp(status, "amended") != 0)
+        return HUB_OK;          /* nothing to score yet, or retracted */
+    if ((rc = fx_patient(x, e->res, "subject", &patient)) ||
+        (rc = qr_items(x, e->res, &s, 0)))
+        return rc;
+    fx_at_entry(x, e);
+    const struct dict_instrument *in = NULL;
+    if (qn) {
+        /* ".../Questionnaire/88121-9|1.0": the tail may be a panel code */
+        const char *tail = strrchr(qn, '/');
+        tail = tail ? tail + 1 : qn;
+        const char *bar = strchr(tail, '|');
+        in = dict_instrument_find(x->d, (struct slice){
+            tail, bar ? (size_t)(bar - tail) : strlen(tail) });
+    }
+    if (in == NULL)
+        in = infer_instrument(x, &s);
+    return finish(x, e, &s, in, status, authored, patient);
+}
+
+static const char *obs_when(struct fx *x, const cJSON *o, int *rc)
+{
+    const char *t = NULL;
+    const cJSON *per;
+    if ((*rc = fx_date(x, o, "effectiveDateTime", &t)) || t)
+        return t;
+    if ((*rc = fx_date(x, o, "effectiveInstant", &t)) || t)
+        return t;
+    if ((*rc = fx_obj(x, o, "effectivePeriod", false, &per)))
+        return NULL;
+    if (per) {
+        size_t old = fx_key(x, "effectivePeriod");
+        if ((*rc = fx_date(x, per, "start", &t)))
+            return NULL;
+        fx_pop(x, old);
+        if (t)
+            return t;
+    }
+    *rc = fx_date(x, o, "issued", &t);
+    return t;
+}
+
+/* Is this Observation about screening at all? */
+static bool obs_is_screening(struct fx *x, const cJSON *o)
+{
+    struct fx_code c;
+    struct hub_err keep = *x->err;
+    size_t saved = x->plen;
+    bool yes = false;
+    if (fx_cc(x, o, "code", LOINC, &c) == HUB_OK && c.code) {
+        struct slice q = slice_from_cstr(c.code);
+        yes = dict_instrument_find(x->d, q) || dict_item_find(x->d, NULL, q) ||
+              dict_sum_find(x->d, NULL, q) || dict_derived_find(x->d, NULL, q);
+    }
+    yes |= cJSON_GetObjectItemCaseSensitive(o, "hasMember") != NULL;
+    const cJSON *cat = cJSON_GetObjectItemCaseSensitive(o, "category");
+    for (const cJSON *cc = cJSON_IsArray(cat) ? cat->child : NULL; cc && !yes;
+         cc = cc->next) {
+        const cJSON *codings = cJSON_GetObjectItemCaseSensitive(cc, "coding");
+        for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL; k;
+             k = k->next) {
+            const cJSON *code = cJSON_GetObjectItemCaseSensitive(k, "code");
+            const cJSON *sys = cJSON_GetObjectItemCaseSensitive(k, "system");
+            if (!cJSON_IsString(code))
+                continue;
+            if (strcmp(code->valuestring, "survey") == 0 ||
+                strcmp(code->valuestring, "sdoh") == 0 ||
+                (cJSON_IsString(sys) &&
+                 strcmp(sys->valuestring, DICT_SDOH_SYSTEM) == 0))
+                yes = true;
+        }
+    }
+    *x->err = keep;
+    x->plen = saved;
+    x->path[saved] = '\0';
+    return yes;
+}
+
+static const char *subject_ref(const cJSON *o)
+{
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "subject");
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(s, "reference");
+    return cJSON_IsString(r) ? r->valuestring : NULL;
+}
+
+int fx_screening_obs(struct fx *x, struct fx_entry *e)
+{
+    const char *status, *when;
+    struct slice patient;
+    struct scr s = { 0 };
+    int rc;
+    if ((rc = fx_enum(x, e->res, "status", true, OBS_STATUS, &status)))
+        return rc;
+    if (!obs_is_screening(x, e->res)) {
+        if (x->bundle)
+            return HUB_OK;      /* vital signs and the like: context */
+        return fx_fail(x, HUB_EUNSUPPORTED,
+                       "observation is not a screening the hub knows");
+    }
+    if (!obs_status_scores(status))
+        return HUB_OK;
+    when = obs_when(x, e->res, &rc);
+    if (rc || (rc = fx_labels(x, e->res)) ||
+        (rc = fx_patient(x, e->res, "subject", &patient)))
+        return rc;
+    fx_at_entry(x, e);
+    if ((rc = obs_collect(x, e->res, &s, 0)))
+        return rc;
+    fx_at_entry(x, e);
+    bool panel = s.instrument != NULL ||
+                 cJSON_GetObjectItemCaseSensitive(e->res, "hasMember");
+    if (!panel && x->bundle && !x->batch) {
+        /* loose items: the other loose screening Observations of the same
+         * patient in this message join this screening */
+        const char *subj = subject_ref(e->res);
+        for (size_t i = e->index + 1; i < x->n_ents && subj; i++) {
+            struct fx_entry *o = &x->ents[i];
+            const char *os;
+            if (o->consumed || o->failed || strcmp(o->type, "Observation") ||
+                !(os = subject_ref(o->res)) || strcmp(os, subj) ||
+                cJSON_GetObjectItemCaseSensitive(o->res, "hasMember") ||
+                !obs_is_screening(x, o->res))
+                continue;
+            struct fx_code oc;
+            fx_at_entry(x, o);
+            if ((rc = fx_cc(x, o->res, "code", LOINC, &oc)))
+                return rc;
+            if (oc.code && dict_instrument_find(x->d, slice_from_cstr(oc.code)))
+                continue;
+            if ((rc = fx_labels(x, o->res)) || (rc = obs_collect(x, o->res, &s, 0)))
+                return rc;
+            o->consumed = true;
+        }
+        fx_at_entry(x, e);
+    }
+    const struct dict_instrument *in =
+        s.instrument ? dict_instrument_find(x->d, slice_from_cstr(s.instrument))
+                     : NULL;
+    return finish(x, e, &s, in, status, when, patient);
+}
+
+/* ---- consumption ------------------------------------------------------------------ */
+
+static bool is_panel(struct fx *x, const cJSON *o)
+{
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
+    const cJSON *cd = cJSON_GetObjectItemCaseSensitive(code, "coding");
+    for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k; k = k->next) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(k, "code");
+        if (cJSON_IsString(v) &&
+            dict_instrument_find(x->d, slice_from_cstr(v->valuestring)))
+            return true;
+    }
+    return false;
+}
+
+void fx_mark_consumed(struct fx *x)
+{
+    for (size_t i = 0; i < x->n_ents; i++) {
+        struct fx_entry *e = &x->ents[i];
+        if (e->failed || strcmp(e->type, "Observation") != 0)
+            continue;
+        const cJSON *df = cJSON_GetObjectItemCaseSensitive(e->res, "derivedFrom");
+        for (const cJSON *r = cJSON_IsArray(df) ? df->child : NULL; r; r = r->next) {
+            const cJSON *ref = cJSON_GetObjectItemCaseSensitive(r, "reference");
+            struct fx_entry *t =
+                cJSON_IsString(ref) ? fx_resolve(x, ref->valuestring) : NULL;
+            if (t && !t->failed && strcmp(t->type, "QuestionnaireResponse") == 0)
+                e->consumed = true;
+        }
+        const cJSON *hm = cJSON_GetObjectItemCaseSensitive(e->res, "hasMember");
+        for (const cJSON *r = cJSON_IsArray(hm) ? hm->child : NULL; r; r = r->next) {
+            const cJSON *ref = cJSON_GetObjectItemCaseSensitive(r, "reference");
+            struct fx_entry *t =
+                cJSON_IsString(ref) ? fx_resolve(x, ref->valuestring) : NULL;
+            /* a panel of a known instrument always makes its own
+             * screening: a hasMember cycle then hits the depth limit
+             * instead of every member consuming every other */
+            if (t && t != e && strcmp(t->type, "Observation") == 0 &&
+                !is_panel(x, t->res))
+                t->consumed = true;
+        }
+    }
+}

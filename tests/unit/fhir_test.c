@@ -1,0 +1,639 @@
+/*
+ * fhir_test.c - the FHIR R4 adapter: every sample in tests/data/fhir gives
+ * the events (or the error) checked by reading it, and hostile input (deep
+ * nesting, huge arrays, wrong types, bad references, a bundle with a bad
+ * entry, a partly accepted batch) is refused where it should be, with the
+ * element path.
+ */
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/jsonscan.h"
+#include "dict_files.h"
+#include "fhir/fhir.h"
+
+static struct dict *D;
+static struct arena A;
+
+static const char *root(void)
+{
+    const char *r = getenv("HUB_ROOT");
+    return r ? r : ".";
+}
+
+static void setup(void)
+{
+    char dir[512];
+    struct dict_err e;
+    snprintf(dir, sizeof(dir), "%s/schemas/dict", root());
+    cr_assert_eq(dict_files_load(dir, &D, &e), HUB_OK, "%s %s", e.file, e.path);
+    arena_init(&A, 64 * 1024);
+}
+
+static void teardown(void)
+{
+    dict_free(D);
+    arena_release(&A);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)n + 1);
+    *len = fread(p, 1, (size_t)n, f);
+    p[*len] = '\0';
+    fclose(f);
+    return p;
+}
+
+/* Run the adapter on a C string. */
+static int run(const char *json, struct canon_list *out,
+               struct fhir_result *res, struct hub_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    return fhir_to_events(&A, D, json, strlen(json), out, res, err);
+}
+
+static cJSON *events_array(const struct canon_list *l)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < l->n; i++) {
+        cJSON *e = cJSON_ParseWithLength(l->ev[i].json.p, l->ev[i].json.len);
+        cr_assert_not_null(e, "event %zu is not JSON", i);
+        cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "type");
+        cr_assert(cJSON_IsString(t) && strcmp(t->valuestring, l->ev[i].type) == 0,
+                  "event %zu type", i);
+        cJSON_AddItemToArray(arr, e);
+    }
+    return arr;
+}
+
+TestSuite(fhir, .init = setup, .fini = teardown);
+
+/* ---- goldens ------------------------------------------------------------------ */
+
+static int check_one(const char *dir, const char *name)
+{
+    char in[600], want[600];
+    size_t len, wlen;
+    snprintf(in, sizeof(in), "%s/%s", dir, name);
+    char *p = slurp(in, &len);
+    cr_assert_not_null(p, "%s", in);
+    struct canon_list out = { 0 };
+    struct fhir_result res;
+    struct hub_err err;
+    arena_reset(&A);
+    int rc = fhir_to_events(&A, D, p, len, &out, &res, &err);
+
+    size_t base = strlen(name) - 5;     /* drop ".json" */
+    snprintf(want, sizeof(want), "%s/%.*s.events.json", dir, (int)base, name);
+    char *w = slurp(want, &wlen);
+    if (w) {
+        cr_assert_eq(rc, HUB_OK, "%s: rc %d at %s: %s", name, rc, err.field,
+                     err.what ? err.what : "");
+        cJSON *got = events_array(&out);
+        cJSON *exp = cJSON_Parse(w);
+        cr_assert_not_null(exp, "%s is not JSON", want);
+        if (!cJSON_Compare(got, exp, 1)) {
+            char *g = cJSON_Print(got);
+            cr_assert_fail("%s: events differ from %s; got:\n%s", name, want, g);
+        }
+        cJSON_Delete(got);
+        cJSON_Delete(exp);
+    } else {
+        snprintf(want, sizeof(want), "%s/%.*s.err.json", dir, (int)base, name);
+        w = slurp(want, &wlen);
+        cr_assert_not_null(w, "%s has neither .events.json nor .err.json", name);
+        cJSON *exp = cJSON_Parse(w);
+        cr_assert_neq(rc, HUB_OK, "%s: expected a refusal", name);
+        cr_assert_eq(out.n, 0, "%s: events left after a refusal", name);
+        cr_assert_str_eq(hub_strerror(rc),
+                         cJSON_GetObjectItem(exp, "code")->valuestring, "%s", name);
+        cr_assert_str_eq(err.field,
+                         cJSON_GetObjectItem(exp, "field")->valuestring, "%s", name);
+        cr_assert_str_eq(err.what,
+                         cJSON_GetObjectItem(exp, "what")->valuestring, "%s", name);
+        cJSON_Delete(exp);
+    }
+    free(w);
+    free(p);
+    return 1;
+}
+
+Test(fhir, every_sample_gives_the_events_checked_by_reading_it)
+{
+    char dir[512];
+    snprintf(dir, sizeof(dir), "%s/tests/data/fhir", root());
+    DIR *dp = opendir(dir);
+    cr_assert_not_null(dp, "%s", dir);
+    struct dirent *de;
+    int n = 0;
+    while ((de = readdir(dp)) != NULL) {
+        const char *s = de->d_name;
+        size_t l = strlen(s);
+        if (l < 6 || strcmp(s + l - 5, ".json") != 0 ||
+            strstr(s, ".events.json") || strstr(s, ".err.json"))
+            continue;
+        n += check_one(dir, s);
+    }
+    closedir(dp);
+    cr_assert_geq(n, 32, "only %d samples found", n);
+}
+
+/* ---- screening details -------------------------------------------------------- */
+
+static const char *field_of(const struct canon_list *l, size_t i,
+                            const char *path)
+{
+    static char buf[256];
+    cJSON *e = cJSON_ParseWithLength(l->ev[i].json.p, l->ev[i].json.len);
+    cJSON *cur = e;
+    char tmp[256];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *tok = tmp, *next; cur && tok; tok = next) {
+        next = strchr(tok, '.');
+        if (next)
+            *next++ = '\0';
+        if (tok[0] >= '0' && tok[0] <= '9')
+            cur = cJSON_GetArrayItem(cur, (int)strtol(tok, NULL, 10));
+        else
+            cur = cJSON_GetObjectItemCaseSensitive(cur, tok);
+    }
+    buf[0] = '\0';
+    if (cJSON_IsString(cur))
+        snprintf(buf, sizeof(buf), "%s", cur->valuestring);
+    else if (cur) {
+        char *s = cJSON_PrintUnformatted(cur);
+        snprintf(buf, sizeof(buf), "%s", s);
+        free(s);
+    } else {
+        snprintf(buf, sizeof(buf), "(absent)");
+    }
+    cJSON_Delete(e);
+    return buf;
+}
+
+#define OBS(extra)                                                          \
+    "{\"resourceType\":\"Observation\",\"id\":\"o1\",\"status\":\"final\","  \
+    "\"subject\":{\"reference\":\"Patient/p1\"}," extra "}"
+
+Test(fhir, interpretation_that_disagrees_is_a_warning_not_an_override)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *j = OBS(
+        "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"88122-7\"}]},"
+        "\"valueCodeableConcept\":{\"coding\":[{\"system\":\"http://loinc.org\","
+        "\"code\":\"LA28398-8\"}]},\"interpretation\":[{\"coding\":[{\"system\":"
+        "\"http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation\","
+        "\"code\":\"POS\"}]}]");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_eq(out.n, 1, "never-true is negative: no screening.positive");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "false");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.sender_positive"), "true");
+    cr_assert_str_eq(field_of(&out, 0, "screening.sender_positive_domains"),
+                     "[\"food-insecurity\"]");
+    cr_assert_str_eq(field_of(&out, 0, "warnings.0.field"),
+                     "Observation.interpretation");
+}
+
+Test(fhir, declined_observation_is_marked_and_not_scored)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *j = OBS(
+        "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"71802-3\"}]},"
+        "\"dataAbsentReason\":{\"coding\":[{\"system\":"
+        "\"http://terminology.hl7.org/CodeSystem/data-absent-reason\","
+        "\"code\":\"asked-declined\"}]}");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.declined"), "true");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "screening.domains"), "[]");
+}
+
+Test(fhir, questionnaire_response_with_nested_groups_is_scored_and_derives_hvs)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q1\","
+        "\"status\":\"completed\",\"subject\":{\"reference\":\"Patient/p1\"},"
+        "\"authored\":\"2026-01-15T09:30:00-05:00\",\"item\":[{\"linkId\":\"g\","
+        "\"item\":[{\"linkId\":\"/88122-7\",\"answer\":[{\"valueCoding\":"
+        "{\"code\":\"LA28398-8\"}}]},{\"linkId\":\"/88123-5\",\"answer\":"
+        "[{\"valueCoding\":{\"code\":\"LA6729-3\"}}]}]}]}";
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(out.ev[1].type, "screening.positive");
+    cr_assert_str_eq(field_of(&out, 0, "occurred_at"), "2026-01-15T09:30:00-05:00");
+    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "88121-9");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.2.question"), "88124-3");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.2.answer"), "LA19952-3");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.2.derived"), "true");
+}
+
+Test(fhir, unfinished_or_retracted_screenings_make_no_event)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"QuestionnaireResponse\",\"status\":\"in-progress\","
+        "\"subject\":{\"reference\":\"Patient/p1\"}}";
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 0);
+    j = OBS("\"status\":\"entered-in-error\"");
+    /* status given twice: cJSON keeps the first ("final"); use a clean one */
+    j = "{\"resourceType\":\"Observation\",\"status\":\"entered-in-error\","
+        "\"code\":{\"coding\":[{\"code\":\"88122-7\"}]},"
+        "\"subject\":{\"reference\":\"Patient/p1\"}}";
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 0);
+}
+
+Test(fhir, security_labels_and_sud_diagnoses_become_sensitivity)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"Condition\",\"id\":\"c1\",\"meta\":{\"security\":"
+        "[{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-Confidentiality\","
+        "\"code\":\"R\"}]},\"subject\":{\"reference\":\"Patient/p1\"},"
+        "\"code\":{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\","
+        "\"code\":\"F11.20\"}]}}";
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_str_eq(field_of(&out, 0, "sensitivity"), "[\"restricted\",\"sud\"]");
+    j = "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":\"Patient/p1\"},"
+        "\"code\":{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\","
+        "\"code\":\"Z59.01\"}]}}";
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "condition.domain"), "homelessness");
+    cr_assert_str_eq(field_of(&out, 0, "sensitivity"), "(absent)");
+}
+
+Test(fhir, bundle_meta_security_applies_to_every_event)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"meta\":"
+        "{\"security\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-ActCode\","
+        "\"code\":\"42CFRPart2\"}]},\"entry\":[{\"resource\":{\"resourceType\":"
+        "\"Goal\",\"lifecycleStatus\":\"active\",\"description\":{\"text\":\"x\"},"
+        "\"subject\":{\"reference\":\"Patient/p1\"}}}]}";
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "sensitivity"), "[\"sud\"]");
+}
+
+Test(fhir, message_id_is_bundle_identifier_or_resource_version)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"Bundle\",\"id\":\"b\",\"identifier\":{\"system\":"
+        "\"urn:x\",\"value\":\"42\"},\"type\":\"batch\",\"entry\":[]}";
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK);
+    cr_assert_str_eq(res.message_id, "urn:x|42");
+    cr_assert_str_eq(res.bundle_type, "batch");
+    j = "{\"resourceType\":\"Goal\",\"id\":\"g1\",\"meta\":{\"versionId\":\"7\"},"
+        "\"lifecycleStatus\":\"active\",\"description\":{\"text\":\"x\"},"
+        "\"subject\":{\"reference\":\"Patient/p1\"}}";
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK);
+    cr_assert_str_eq(res.message_id, "Goal/g1/_history/7");
+    cr_assert_str_eq(field_of(&out, 0, "source.message_id"), "Goal/g1/_history/7");
+}
+
+/* ---- bundles: references, a bad entry, batch ------------------------------------ */
+
+Test(fhir, references_resolve_by_urn_uuid_and_relative_id)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"fullUrl\":\"urn:uuid:11111111-1111-1111-1111-111111111111\",\"resource\":"
+        "{\"resourceType\":\"Patient\",\"id\":\"p9\",\"birthDate\":\"1970-01-01\"}},"
+        "{\"resource\":{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+        "\"description\":{\"text\":\"x\"},\"subject\":{\"reference\":"
+        "\"urn:uuid:11111111-1111-1111-1111-111111111111\"}}},"
+        "{\"resource\":{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+        "\"description\":{\"text\":\"y\"},\"subject\":{\"reference\":\"Patient/p9\"}}}]}";
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 0, "patient.birth_date"), "1970-01-01");
+    cr_assert_str_eq(field_of(&out, 1, "patient.birth_date"), "1970-01-01");
+}
+
+Test(fhir, unresolved_urn_reference_refuses_the_bundle_with_its_path)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+        "\"description\":{\"text\":\"x\"},\"subject\":{\"reference\":\"Patient/p1\"}}},"
+        "{\"resource\":{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+        "\"description\":{\"text\":\"x\"},\"subject\":{\"reference\":"
+        "\"urn:uuid:00000000-0000-0000-0000-000000000000\"}}}]}";
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "entry[1].resource.subject.reference");
+    cr_assert_eq(out.n, 0, "the good entry's event is rolled back");
+}
+
+Test(fhir, references_with_spaces_or_no_type_are_refused)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(OBS("\"code\":{\"coding\":[{\"code\":\"88122-7\"}]},"
+                         "\"hasMember\":[{\"reference\":\"Observation/a b\"}]"),
+                     &out, NULL, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "Observation.hasMember[0].reference");
+    cr_assert_eq(run("{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+                     "\"description\":{\"text\":\"x\"},\"subject\":{\"reference\":"
+                     "\"p1\"}}", &out, NULL, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "Goal.subject.reference");
+}
+
+Test(fhir, subject_that_is_not_a_patient_is_refused)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run("{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+                     "\"description\":{\"text\":\"x\"},\"subject\":{\"reference\":"
+                     "\"Group/g1\"}}", &out, NULL, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "Goal.subject");
+    cr_assert_str_eq(err.what, "reference is not to a Patient");
+}
+
+Test(fhir, batch_keeps_good_entries_and_reports_the_bad_one)
+{
+    char path[512];
+    size_t len;
+    snprintf(path, sizeof(path), "%s/tests/data/fhir/bundle-referral-batch-partial.json",
+             root());
+    char *p = slurp(path, &len);
+    cr_assert_not_null(p);
+    struct canon_list out = { 0 };
+    struct fhir_result res;
+    struct hub_err err;
+    cr_assert_eq(fhir_to_events(&A, D, p, len, &out, &res, &err), HUB_OK);
+    cr_assert_eq(res.n_entries, 4);
+    cr_assert_eq(res.n_failed, 1);
+    cr_assert_eq(res.entries[2].status, HUB_EINVALID);
+    cr_assert_str_eq(res.entries[2].err.field, "entry[2].resource.status");
+    cr_assert_eq(res.entries[1].n_events, 1);
+    cr_assert_eq(res.entries[3].n_events, 1);
+    cr_assert_eq(res.entries[0].n_events, 0, "a Patient is context only");
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(out.ev[res.entries[3].first_event].type, "referral.updated");
+    struct slice oo;
+    cr_assert_eq(fhir_result_outcome(&A, &res, &oo), HUB_OK);
+    cr_assert_not_null(strstr(oo.p, "\"Bundle.entry[2].resource.status\""), "%s", oo.p);
+    free(p);
+}
+
+Test(fhir, transaction_with_a_bad_entry_is_refused_whole)
+{
+    char path[512];
+    size_t len;
+    snprintf(path, sizeof(path),
+             "%s/tests/data/fhir/bundle-referral-transaction-bad-entry.json", root());
+    char *p = slurp(path, &len);
+    struct canon_list out = { 0 };
+    struct hub_err err;
+    cr_assert_eq(fhir_to_events(&A, D, p, len, &out, NULL, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "entry[2].resource.status");
+    cr_assert_eq(out.n, 0);
+    free(p);
+}
+
+Test(fhir, failure_leaves_earlier_events_of_the_caller_alone)
+{
+    struct canon_list out = { 0 };
+    struct hub_err err;
+    const char *good = "{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+                       "\"description\":{\"text\":\"x\"},\"subject\":"
+                       "{\"reference\":\"Patient/p1\"}}";
+    cr_assert_eq(fhir_to_events(&A, D, good, strlen(good), &out, NULL, &err), HUB_OK);
+    const char *bad = "{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"done\"}";
+    cr_assert_eq(fhir_to_events(&A, D, bad, strlen(bad), &out, NULL, &err),
+                 HUB_EINVALID);
+    cr_assert_str_eq(err.field, "Goal.lifecycleStatus");
+    cr_assert_eq(out.n, 1);
+}
+
+Test(fhir, bundle_entry_without_resource_is_named)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"collection\","
+                     "\"entry\":[{\"fullUrl\":\"urn:x\"},7]}", &out, NULL, &err),
+                 HUB_EINVALID);
+    cr_assert_str_eq(err.field, "entry[0].resource");
+    cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"collection\","
+                     "\"entry\":[{\"resource\":{\"resourceType\":\"Bundle\"}}]}",
+                     &out, NULL, &err), HUB_EUNSUPPORTED);
+}
+
+/* ---- hostile input ------------------------------------------------------------------ */
+
+Test(fhir, deep_nesting_is_refused_before_parsing)
+{
+    size_t n = 100000;
+    char *p = malloc(2 * n + 64);
+    size_t k = (size_t)snprintf(p, 64, "{\"resourceType\":\"Goal\",\"x\":");
+    for (size_t i = 0; i < n; i++)
+        p[k++] = '[';
+    for (size_t i = 0; i < n; i++)
+        p[k++] = ']';
+    p[k++] = '}';
+    struct canon_list out = { 0 };
+    struct hub_err err;
+    cr_assert_eq(fhir_to_events(&A, D, p, k, &out, NULL, &err), HUB_ELIMIT);
+    cr_assert_str_eq(err.what, "nesting is deeper than the limit");
+    /* the prefix is 27 bytes and its '{' is the first level */
+    cr_assert_eq(err.offset, 27 + FHIR_MAX_DEPTH - 1,
+                 "offset %zu names the bracket past the limit", err.offset);
+    free(p);
+}
+
+Test(jsonscan, depth_exactly_at_the_limit_passes_and_one_more_fails)
+{
+    struct json_limits lim = { .max_bytes = 100, .max_depth = 3, .max_array = 10,
+                               .max_members = 10, .max_values = 100,
+                               .max_string = 10 };
+    struct hub_err err;
+    cr_assert_eq(json_prescan("[[[]]]", 6, &lim, &err), HUB_OK);
+    cr_assert_eq(json_prescan("[[[[]]]]", 8, &lim, &err), HUB_ELIMIT);
+    cr_assert_eq(err.offset, 3);
+    cr_assert_eq(json_prescan("[\"[[[[\"]", 8, &lim, &err), HUB_OK,
+                 "brackets in strings do not count");
+    cr_assert_eq(json_prescan("[\"\\\"[[[[\"]", 10, &lim, &err), HUB_OK,
+                 "an escaped quote does not end the string");
+    cr_assert_eq(json_prescan("[1,2,3,4,5,6,7,8,9,10]", 22, &lim, &err), HUB_OK);
+    cr_assert_eq(json_prescan("[1,2,3,4,5,6,7,8,9,10,11]", 25, &lim, &err),
+                 HUB_ELIMIT);
+    cr_assert_eq(json_prescan("[\"0123456789\"]", 14, &lim, &err), HUB_OK);
+    cr_assert_eq(json_prescan("[\"0123456789a\"]", 15, &lim, &err), HUB_ELIMIT);
+    cr_assert_eq(json_prescan("[\"abc", 5, &lim, &err), HUB_ESYNTAX);
+    cr_assert_eq(json_prescan("[}", 2, &lim, &err), HUB_ESYNTAX);
+}
+
+Test(fhir, huge_arrays_are_refused_before_parsing)
+{
+    size_t n = FHIR_MAX_ARRAY + 1;
+    char *p = malloc(2 * n + 64);
+    size_t k = (size_t)snprintf(p, 64, "{\"resourceType\":\"Goal\",\"x\":[");
+    for (size_t i = 0; i < n; i++) {
+        p[k++] = '0';
+        p[k++] = ',';
+    }
+    p[k - 1] = ']';
+    p[k++] = '}';
+    struct canon_list out = { 0 };
+    struct hub_err err;
+    cr_assert_eq(fhir_to_events(&A, D, p, k, &out, NULL, &err), HUB_ELIMIT);
+    cr_assert_str_eq(err.what, "array has too many elements");
+    free(p);
+}
+
+Test(fhir, too_many_bundle_entries_are_refused)
+{
+    size_t n = FHIR_MAX_ENTRIES + 1;
+    const char *e = "{\"resource\":{\"resourceType\":\"Patient\"}},";
+    char *p = malloc(n * strlen(e) + 128);
+    size_t k = (size_t)snprintf(p, 128,
+        "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":[");
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p + k, e, strlen(e));
+        k += strlen(e);
+    }
+    p[k - 1] = ']';
+    p[k++] = '}';
+    struct canon_list out = { 0 };
+    struct hub_err err;
+    cr_assert_eq(fhir_to_events(&A, D, p, k, &out, NULL, &err), HUB_ELIMIT);
+    cr_assert_str_eq(err.field, "entry");
+    free(p);
+}
+
+Test(fhir, wrong_json_types_are_refused_with_the_element)
+{
+    static const struct { char json[200]; char field[64]; } cases[] = {
+        { "{\"resourceType\":\"Observation\",\"status\":5}", "Observation.status" },
+        { "{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\",\"description\":"
+          "{\"text\":\"x\"},\"subject\":\"Patient/p1\"}", "Goal.subject" },
+        { "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":\"Patient/p1\"},"
+          "\"category\":{\"coding\":7}}", "Condition.category.coding" },
+        { "{\"resourceType\":7}", "resourceType" },
+        { "{\"resourceType\":\"Task\",\"status\":\"requested\",\"intent\":\"order\","
+          "\"focus\":{\"reference\":\"ServiceRequest/s\"},\"for\":{\"reference\":"
+          "\"Patient/p\"},\"authoredOn\":\"2020/01/01\"}", "Task.authoredOn" },
+        { "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":{}}",
+          "entry" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct canon_list out;
+        struct hub_err err;
+        int rc = run(cases[i].json, &out, NULL, &err);
+        cr_assert_eq(rc, HUB_EINVALID, "case %zu: rc %d", i, rc);
+        cr_assert_str_eq(err.field, cases[i].field, "case %zu", i);
+        cr_assert_eq(out.n, 0);
+    }
+}
+
+Test(fhir, not_json_and_not_a_resource_are_refused)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run("", &out, NULL, &err), HUB_ESYNTAX);
+    cr_assert_eq(run("{\"resourceType\":", &out, NULL, &err), HUB_ESYNTAX);
+    cr_assert_eq(run("[1]", &out, NULL, &err), HUB_EINVALID);
+    cr_assert_eq(run("{\"resourceType\":\"Encounter\"}", &out, NULL, &err),
+                 HUB_EUNSUPPORTED);
+    cr_assert_str_eq(err.field, "Encounter.resourceType");
+    cr_assert_eq(run(OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+                         "\"code\":\"8867-4\"}]}"), &out, NULL, &err),
+                 HUB_EUNSUPPORTED, "a heart rate is not a screening");
+}
+
+Test(fhir, has_member_cycles_stop_at_the_depth_limit)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"a\","
+        "\"status\":\"final\",\"subject\":{\"reference\":\"Patient/p\"},"
+        "\"code\":{\"coding\":[{\"code\":\"96777-8\"}]},"
+        "\"hasMember\":[{\"reference\":\"Observation/b\"}]}},"
+        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"b\","
+        "\"status\":\"final\",\"subject\":{\"reference\":\"Patient/p\"},"
+        "\"code\":{\"coding\":[{\"code\":\"x\"}]},"
+        "\"hasMember\":[{\"reference\":\"Observation/a\"}]}}]}";
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_ELIMIT);
+    cr_assert_str_eq(err.what, "hasMember nesting is deeper than 12");
+}
+
+Test(fhir, operation_outcome_names_the_resource_and_element)
+{
+    struct hub_err err;
+    struct canon_list out;
+    struct slice oo;
+    cr_assert_eq(run("{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"x\"}",
+                     &out, NULL, &err), HUB_EINVALID);
+    cr_assert_eq(fhir_operation_outcome(&A, &err, "Goal", &oo), HUB_OK);
+    cJSON *j = cJSON_ParseWithLength(oo.p, oo.len);
+    cr_assert_not_null(j);
+    cJSON *issue = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "issue"), 0);
+    cr_assert_str_eq(cJSON_GetObjectItem(issue, "code")->valuestring, "invalid");
+    cr_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(issue, "expression"),
+                                        0)->valuestring, "Goal.lifecycleStatus");
+    cJSON_Delete(j);
+    struct hub_err e2 = { .code = HUB_ELIMIT, .field = "entry[3].resource",
+                          .what = "too big" };
+    cr_assert_eq(fhir_operation_outcome(&A, &e2, "Bundle", &oo), HUB_OK);
+    cr_assert_not_null(strstr(oo.p, "\"Bundle.entry[3].resource\""), "%s", oo.p);
+    cr_assert_not_null(strstr(oo.p, "\"too-costly\""));
+}
+
+Test(fhir, loose_items_of_one_patient_in_a_bundle_form_one_screening)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"a\",\"status\":"
+        "\"final\",\"subject\":{\"reference\":\"Patient/p\"},\"code\":{\"coding\":"
+        "[{\"system\":\"http://loinc.org\",\"code\":\"95618-5\"}]},"
+        "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA6482-9\"}]}}},"
+        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"b\",\"status\":"
+        "\"final\",\"subject\":{\"reference\":\"Patient/p\"},\"code\":{\"coding\":"
+        "[{\"system\":\"http://loinc.org\",\"code\":\"95617-7\"}]},"
+        "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA6482-9\"}]}}},"
+        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"c\",\"status\":"
+        "\"final\",\"subject\":{\"reference\":\"Patient/p\"},\"code\":{\"coding\":"
+        "[{\"system\":\"http://loinc.org\",\"code\":\"95616-9\"}]},"
+        "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA6270-8\"}]}}},"
+        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"d\",\"status\":"
+        "\"final\",\"subject\":{\"reference\":\"Patient/p\"},\"code\":{\"coding\":"
+        "[{\"system\":\"http://loinc.org\",\"code\":\"95615-1\"}]},"
+        "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA6270-8\"}]}}}]}";
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_eq(out.n, 2, "one screening, positive (5+5+1+1 = 12)");
+    cr_assert_str_eq(field_of(&out, 0, "screening.scores.0.value"), "12");
+    cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"),
+                     "[\"sdoh-category-unspecified\"]");
+}
