@@ -4,6 +4,8 @@
  */
 #include "ctl_dict.h"
 
+#include "ctl.h"
+
 #include <string.h>
 
 #include "common/dict.h"
@@ -129,4 +131,24 @@ int ctl_dict(int argc, char **argv, FILE *out, FILE *errout)
         show(d, out);
     dict_free(d);
     return 0;
+}
+
+static int run_sub(struct ctl *c, const char *sub, int argc, char **argv)
+{
+    char *v[4] = { "dict", (char *)sub, NULL, NULL };
+    if (argc > 1)
+        return ctl_usage_error(c);
+    if (argc == 1)
+        v[2] = argv[0];
+    return ctl_dict(argc + 2, v, stdout, stderr);
+}
+
+int ctl_dict_check(struct ctl *c, int argc, char **argv)
+{
+    return run_sub(c, "check", argc, argv);
+}
+
+int ctl_dict_show(struct ctl *c, int argc, char **argv)
+{
+    return run_sub(c, "show", argc, argv);
 }

@@ -12,4 +12,10 @@
 /* argv[0] is "dict"; returns the process exit status (0, 1, or 2 for usage). */
 int ctl_dict(int argc, char **argv, FILE *out, FILE *errout);
 
+struct ctl;
+/* The hubctl table entries (hub/ctl_commands.h): argv is what follows
+ * "dict check" / "dict show", i.e. at most the directory. */
+int ctl_dict_check(struct ctl *c, int argc, char **argv);
+int ctl_dict_show(struct ctl *c, int argc, char **argv);
+
 #endif
