@@ -313,26 +313,42 @@ static const char *single_message_id(struct arena *a, const struct csv_file *f)
 }
 
 /* Findings in file, row, column order, so that a sender reads them down
- * the file; insertion sort keeps equal places in the order found, and the
- * list is capped at CSV_MAX_FINDINGS. */
-static void sort_findings(struct csv_report *r)
+ * the file. A stable merge sort (equal places keep the order found);
+ * the list is capped at CSV_MAX_FINDINGS. */
+static bool finding_before(const struct csv_finding *x,
+                           const struct csv_finding *y)
 {
-    for (size_t i = 1; i < r->n; i++) {
-        struct csv_finding x = r->f[i];
-        size_t j = i;
-        while (j > 0) {
-            const struct csv_finding *y = &r->f[j - 1];
-            bool after = y->file > x.file ||
-                         (y->file == x.file && (y->row > x.row ||
-                                                (y->row == x.row &&
-                                                 y->col > x.col)));
-            if (!after)
-                break;
-            r->f[j] = r->f[j - 1];
-            j--;
+    if (x->file != y->file)
+        return x->file < y->file;
+    if (x->row != y->row)
+        return x->row < y->row;
+    return x->col < y->col;
+}
+
+static void sort_findings(struct arena *a, struct csv_report *r)
+{
+    if (r->n < 2)
+        return;
+    struct csv_finding *src = r->f;
+    struct csv_finding *dst = arena_alloc(a, r->n * sizeof(*dst));
+    for (size_t w = 1; w < r->n; w *= 2) {
+        for (size_t lo = 0; lo < r->n; lo += 2 * w) {
+            size_t mid = lo + w < r->n ? lo + w : r->n;
+            size_t hi = lo + 2 * w < r->n ? lo + 2 * w : r->n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = finding_before(&src[j], &src[i]) ? src[j++]
+                                                             : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
         }
-        r->f[j] = x;
+        struct csv_finding *t = src;
+        src = dst;
+        dst = t;
     }
+    r->f = src;
 }
 
 static int layout(struct csv_ctx *c, const char *kind, struct hub_err *err);
@@ -365,7 +381,7 @@ int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
     int rc = layout(&c, kind, err);
     if (rc != HUB_OK)
         out->n = n0;            /* all or nothing: no partial upload */
-    sort_findings(report);
+    sort_findings(a, report);
     return rc;
 }
 
