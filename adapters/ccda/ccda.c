@@ -29,6 +29,7 @@
 #define MAX_ANSWERS 16          /* values of one multi-select item */
 #define MAX_ACTIVITIES 500      /* activities of one care plan */
 #define MAX_LOOSE 200           /* loose screening items per document */
+#define MAX_KNOWN 64            /* concerns indexed for Entry References */
 
 /* template ids (C-CDA R2.1; 2.16.840.1.113883.10.20.22 unless noted) */
 #define T_CARE_PLAN_DOC "2.16.840.1.113883.10.20.22.1.15"
@@ -82,6 +83,11 @@ struct ev {
     size_t n_sens;
 };
 
+struct known {
+    const char *id;                 /* a concern act's id (II string) */
+    const char *domain;
+};
+
 struct loose {
     const xmlNode *obs;
     const struct dict_instrument *inst;
@@ -111,6 +117,8 @@ struct doc {
     size_t n_goals;
     struct loose *loose;
     size_t n_loose;
+    struct known known[MAX_KNOWN];
+    size_t n_known;
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -233,8 +241,19 @@ static const char *z_domain(struct doc *dc, const xmlNode *icd)
     return dict_icd10_domain(dc->d, slice_from_cstr(ccda_attr(icd, "code")));
 }
 
+/* The domain of a concern the document defines elsewhere, by id. */
+static const char *concern_domain(const struct doc *dc, const char *id)
+{
+    for (size_t i = 0; id && i < dc->n_known; i++)
+        if (strcmp(dc->known[i].id, id) == 0)
+            return dc->known[i].domain;
+    return NULL;
+}
+
 /* The domain an entry states or implies: sdtc:category with a Gravity
- * code, else the Z code of a reason (RSON) or of its own value. */
+ * code, else the Z code of a reason (RSON), else the domain of a concern
+ * it points to with an Entry Reference (4.122; C-CDA's way to cite an
+ * entry of another section). */
 static const char *entry_domain(struct doc *dc, const xmlNode *n,
                                 const xmlNode **reason)
 {
@@ -258,7 +277,43 @@ static const char *entry_domain(struct doc *dc, const xmlNode *n,
             return dom;
         }
     }
+    CCDA_FOREACH(er, n, "entryRelationship") {
+        const xmlNode *act = ccda_child(er, "act");
+        if (act && ccda_has_template(act, T_ENTRY_REFERENCE)) {
+            const char *dom = concern_domain(
+                dc, ccda_ii_string(dc->a, ccda_child(act, "id")));
+            if (dom)
+                return dom;
+        }
+    }
     return NULL;
+}
+
+/* Remember each concern act's id and SDOH domain, before the walk, so
+ * that goals and plans pointing at it (in any section order) know it. */
+static void index_concerns(struct doc *dc, const xmlNode *sec, int depth)
+{
+    if (depth > MAX_SECTION_NEST)
+        return;
+    CCDA_FOREACH(en, sec, "entry") {
+        const xmlNode *act = ccda_first_elem(en);
+        if (!ccda_is(act, "act") ||
+            !(ccda_has_template(act, T_PROBLEM_CONCERN) ||
+              ccda_has_template(act, T_HEALTH_CONCERN) ||
+              ccda_has_template(act, T_RISK_CONCERN)))
+            continue;
+        const char *id = ccda_ii_string(dc->a, ccda_child(act, "id"));
+        const char *dom = NULL;
+        CCDA_FOREACH(er, act, "entryRelationship") {
+            const xmlNode *o = ccda_child(er, "observation");
+            if (dom == NULL && o && !negated(o))
+                dom = z_domain(dc, icd10_of(ccda_child(o, "value")));
+        }
+        if (id && dom && dc->n_known < MAX_KNOWN)
+            dc->known[dc->n_known++] = (struct known){ id, dom };
+    }
+    CCDA_FOREACH(comp, sec, "component")
+        index_concerns(dc, ccda_child(comp, "section"), depth + 1);
 }
 
 /* ---- events -------------------------------------------------------------- */
@@ -1170,18 +1225,34 @@ static int do_goal(struct doc *dc, const xmlNode *obs)
     jw_obj_end(&e.w);
     jw_arr_end(&e.w);
     jw_kv_cstr(&e.w, "domain", dom);
-    if (reason) {
-        const char *rid = ccda_ii_string(
-            dc->a, ccda_child(reason->parent, "id"));
-        if (rid) {
-            jw_key(&e.w, "addresses");
-            jw_arr_begin(&e.w);
-            jw_cstr(&e.w, rid);
-            jw_arr_end(&e.w);
-        }
+    /* what the goal addresses: its reasons, as references (the reason
+     * observation's id, or the concern an Entry Reference points to) */
+    const char *refs[16];
+    size_t n_refs = 0;
+    CCDA_FOREACH(er, obs, "entryRelationship") {
+        const xmlNode *c = ccda_first_elem(er);
+        bool rson = ccda_attr_eq(er, "typeCode", "RSON");
+        /* C-CDA Care Plan: "Goal REFERS TO Health Concern" is a REFR
+         * Entry Reference */
+        bool refr = ccda_attr_eq(er, "typeCode", "REFR") &&
+                    ccda_has_template(c, T_ENTRY_REFERENCE);
+        if (c == NULL || n_refs >= 16 || !(rson || refr) ||
+            ccda_has_template(c, T_PRIORITY_PREF))
+            continue;
+        const char *rid = ccda_ii_string(dc->a, ccda_child(c, "id"));
+        if (rid && !in_list(refs, n_refs, rid))
+            refs[n_refs++] = rid;
+    }
+    if (n_refs) {
+        jw_key(&e.w, "addresses");
+        jw_arr_begin(&e.w);
+        for (size_t i = 0; i < n_refs; i++)
+            jw_cstr(&e.w, refs[i]);
+        jw_arr_end(&e.w);
+    }
+    if (reason)
         sens_add(&e, dict_icd10_sensitivity(
                          dc->d, slice_from_cstr(ccda_attr(reason, "code"))));
-    }
     return ev_end(dc, &e, obs);
 }
 
@@ -1511,6 +1582,8 @@ static int read_body(struct doc *dc)
     const xmlNode *body = ccda_path(dc->root, "component/structuredBody");
     int rc;
 
+    CCDA_FOREACH(comp, body, "component")
+        index_concerns(dc, ccda_child(comp, "section"), 0);
     CCDA_FOREACH(comp, body, "component") {
         const xmlNode *sec = ccda_child(comp, "section");
         if (sec && (rc = do_section(dc, sec, 0)) != HUB_OK)
