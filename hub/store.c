@@ -276,8 +276,10 @@ void store_scopes_format(unsigned scopes, char *out, size_t size)
             continue;
         int n = snprintf(out + len, size - len, "%s%s", len ? "," : "",
                          scope_names[i]);
-        if (n < 0 || (size_t)n >= size - len)
+        if (n < 0 || (size_t)n >= size - len) {
+            out[len] = '\0';       /* whole names only */
             return;
+        }
         len += (size_t)n;
     }
 }
@@ -577,6 +579,10 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
         return HUB_OK;
     if (n > STORE_BATCH_MAX)
         return HUB_ELIMIT;
+    for (size_t i = 0; i < n; i++)     /* bytea lengths travel as int32 */
+        if (m[i].raw.len > INT32_MAX || m[i].reply.len > INT32_MAX ||
+            m[i].org_id == NULL || m[i].format == NULL)
+            return m[i].org_id && m[i].format ? HUB_ELIMIT : HUB_EINVALID;
     memset(res, 0, n * sizeof(*res));
     rc = ensure_conn(s);
     if (rc != HUB_OK)
