@@ -7,6 +7,7 @@
  *   202  every message accepted (or a duplicate of an accepted one)
  *   400  at least one rejected (each stored in quarantine, each with its AE/AR)
  *   503  Retry-After: in-flight cap reached, or the database is unreachable
+ *        (answered at once when known, else when the commit gave up)
  * Body: JSON {"messages":[{"index","ack_code","duplicate","event_ids",
  * "ack"}],"accepted":n,"rejected":n} or, when the client asks for
  * text/plain (Accept), the ACKs one after another, each ending in CR LF.
@@ -228,6 +229,11 @@ static void post_hl7v2(struct api_req *r)
     }
     if (!ingest_has_room(srv->ing, 1, body.len)) {
         api_reply_busy(r, "ingest is at capacity, retry later");
+        return;
+    }
+    if (!ingest_ready(srv->ing)) {
+        /* do not hold the request while the database is away */
+        api_reply_busy(r, "database unreachable, retry later");
         return;
     }
     msgs = calloc(max, sizeof(*msgs));

@@ -145,7 +145,7 @@ char *metrics_render(size_t *len)
             "after a database failure.\n# TYPE hub_commit_retries_total "
             "counter\nhub_commit_retries_total %llu\n",
         (unsigned long long)GET(commit_retries));
-    put(&o, "# HELP hub_open_connections Open MLLP and HTTP connections.\n"
+    put(&o, "# HELP hub_open_connections Open MLLP connections.\n"
             "# TYPE hub_open_connections gauge\nhub_open_connections %lld\n",
         (long long)GET(open_conns));
     put(&o, "# HELP hub_inflight_messages Messages received, not yet "

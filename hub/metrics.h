@@ -16,7 +16,7 @@ void metrics_message(enum metrics_outcome o);
 void metrics_ack_latency(double seconds);
 void metrics_commit_batch(size_t messages);
 void metrics_commit_retry(void);
-void metrics_connections(int delta);       /* open MLLP + HTTP connections */
+void metrics_connections(int delta);       /* open MLLP connections */
 void metrics_inflight_set(size_t n);
 void metrics_http_request(int status);
 
