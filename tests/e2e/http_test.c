@@ -24,6 +24,12 @@ static void start_proxied(void)
                  0, "hubd did not start");
 }
 
+static void start_small_body(void)
+{
+    cr_assert_eq(hub_start(&hub, "max_body = 4K", false), 0,
+                 "hubd did not start");
+}
+
 static void stop(void)
 {
     hub_cleanup(&hub);
@@ -262,4 +268,49 @@ Test(http, pushes_back_with_503_and_acks_nothing_until_commit,
                                     "idem_key in ('BP-1', 'BP-3')"), 2);
     mllp_close(&c);
     mllp_close(&d);
+}
+
+Test(http, mllp_framed_body_and_limits, .init = start_small_body,
+     .fini = stop, .timeout = 30)
+{
+    struct http_resp r;
+    char a[1200], b[1200], body[4000];
+    static char big[8192];
+
+    hl7_sample(a, sizeof(a), "FR-1", "MRN-F1");
+    hl7_sample(b, sizeof(b), "FR-2", "MRN-F2");
+    int n = snprintf(body, sizeof(body), "\x0b%s\x1c\r\x0b%s\x1c\r", a, b);
+    cr_assert_eq(http_call(&hub, false, "POST", "/v1/hl7v2", "tok-hosp", NULL,
+                           body, (size_t)n, NULL, &r), 0);
+    cr_expect_eq(r.status, 202, "%s", r.body);
+    cr_expect(strstr(r.body, "\"accepted\":2") != NULL, "%s", r.body);
+    http_resp_free(&r);
+    /* broken framing: 400 and nothing stored */
+    n = snprintf(body, sizeof(body), "\x0b%s\x1cX", a);
+    cr_assert_eq(http_call(&hub, false, "POST", "/v1/hl7v2", "tok-hosp", NULL,
+                           body, (size_t)n, NULL, &r), 0);
+    cr_expect_eq(r.status, 400, "%s", r.body);
+    http_resp_free(&r);
+    /* over max_body: refused by evhttp before any parsing */
+    memset(big, 'M', sizeof(big));
+    cr_assert_eq(http_call(&hub, false, "POST", "/v1/hl7v2", "tok-hosp", NULL,
+                           big, sizeof(big), NULL, &r), 0);
+    cr_expect_eq(r.status, 413);
+    http_resp_free(&r);
+    /* feed parameters are checked whole */
+    cr_assert_eq(http_call(&hub, false, "GET", "/v1/events?limit=5000",
+                           "tok-hosp", NULL, NULL, 0, NULL, &r), 0);
+    cr_expect_eq(r.status, 400);
+    cr_expect(strstr(r.body, "\"field\":\"limit\"") != NULL, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(http_call(&hub, false, "GET", "/v1/events?after=abc",
+                           "tok-hosp", NULL, NULL, 0, NULL, &r), 0);
+    cr_expect_eq(r.status, 400);
+    http_resp_free(&r);
+    cr_assert_eq(http_call(&hub, false, "GET", "/v1/events?topic=adt.*",
+                           "tok-hosp", NULL, NULL, 0, NULL, &r), 0);
+    cr_expect_eq(r.status, 200, "%s", r.body);
+    cr_expect(strstr(r.body, "adt.admit") != NULL);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages"), 2);
 }
