@@ -668,3 +668,126 @@ Test(csv, a_single_choice_question_answered_twice_is_reported)
     cr_assert_eq(r.rep.warnings, 1);   /* 96778-6 is multi-select */
     cr_assert_not_null(finding(&r.rep, 3, "answered more than once"));
 }
+
+/* ---- value shapes and the remaining keys ------------------------------- */
+
+#include "csv/csv_int.h"
+
+Test(csv, date_and_datetime_shapes_follow_iso_8601_and_the_calendar)
+{
+    static const char *const good[] = {
+        "2026", "2026-01", "2024-02-29", "2026-01-14T14:05",
+        "2026-01-14T14:05:00", "2026-01-14T14:05:00Z",
+        "2026-01-14T14:05:00.123-05:00", "2026-02-02T17:05:00.00Z", NULL,
+    };
+    static const char *const bad[] = {
+        "", "26", "2026-1", "2026-13", "2023-02-29", "2026-04-31",
+        "16-25-1987", "10/4/2013", "2026-01-14 14:05", "2026-01-14T24:00",
+        "2026-01-14T14:05:00+5", "2026-01-14T14:05:00Zjunk",
+        "2026-01-14T14:05:00.", NULL,
+    };
+    for (size_t i = 0; good[i]; i++)
+        cr_assert(csv_is_datetime(slice_from_cstr(good[i])), "%s", good[i]);
+    for (size_t i = 0; bad[i]; i++)
+        cr_assert(!csv_is_datetime(slice_from_cstr(bad[i])), "%s", bad[i]);
+    cr_assert(csv_is_date(slice_from_cstr("1990-11")));
+    cr_assert(!csv_is_date(slice_from_cstr("2026-01-14T10:00:00Z")));
+}
+
+Test(csv, numbers_are_written_only_when_json_can_hold_them)
+{
+    cr_assert(csv_is_number(slice_from_cstr("10")));
+    cr_assert(csv_is_number(slice_from_cstr("-3.25")));
+    cr_assert(csv_is_number(slice_from_cstr("0")));
+    cr_assert(!csv_is_number(slice_from_cstr("007")));
+    cr_assert(!csv_is_number(slice_from_cstr("1e5")));
+    cr_assert(!csv_is_number(slice_from_cstr("4.46151E+14")));
+    cr_assert(!csv_is_number(slice_from_cstr("12.")));
+    cr_assert(!csv_is_number(slice_from_cstr("1234567890123456")));
+}
+
+Test(csv, more_events_than_the_limit_refuse_the_upload_whole)
+{
+    struct buf b;
+    buf_init(&b, &A, 4u << 20);
+    buf_puts(&b, "referral_id,status,updated_at,patient_id\n");
+    for (unsigned i = 0; i <= CANON_MAX_EVENTS; i++)
+        buf_printf(&b, "R%u,accepted,2026-03-03T09:00:00Z,P%u\n", i, i);
+    struct run r = run1("referral-status", "t.csv", b.p, b.len);
+    cr_assert_eq(r.rc, HUB_ELIMIT);
+    cr_assert_eq(r.out.n, 0);
+}
+
+static struct run shinny2(const char *other_name, const char *other,
+                          const char *obs)
+{
+    struct run r;
+    memset(&r, 0, sizeof(r));
+    struct csv_file *f = arena_zalloc(&A, 2 * sizeof(*f));
+    f[0] = (struct csv_file){ other_name, NULL, other, strlen(other) };
+    f[1] = (struct csv_file){ "SDOH_ScreeningObs_X_1.csv", NULL, obs,
+                              strlen(obs) };
+    r.rc = csv_to_events(&A, D, "shinny", f, 2, &r.out, &r.rep, &r.err);
+    return r;
+}
+
+#define OBS_HEADER                                                           \
+    "PATIENT_MR_ID_VALUE,FACILITY_ID,ENCOUNTER_ID,SCREENING_CODE,"            \
+    "QUESTION_CODE,ANSWER_CODE,SCREENING_START_DATETIME\r\n"
+
+Test(csv, shinny_observation_of_a_patient_missing_from_qeadmin_is_rejected)
+{
+    struct run r = shinny2(
+        "SDOH_QEadmin_X_1.csv",
+        "PATIENT_MR_ID_VALUE,FACILITY_ID\r\nM1,F1\r\nM1,F1\r\n",
+        OBS_HEADER
+        "M1,F1,E1,96777-8,93030-5,LA32-8,2026-01-02T10:00:00Z\r\n"
+        "M9,F1,E1,96777-8,93030-5,LA32-8,2026-01-02T10:00:00Z\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 1);
+    cr_assert_not_null(finding(&r.rep, 3, "PATIENT_MR_ID_VALUE is not unique"));
+    cr_assert_not_null(finding(&r.rep, 3, "not in the QEadmin file"));
+}
+
+Test(csv, shinny_entered_in_error_screening_makes_no_event)
+{
+    struct run r = shinny2(
+        "SDOH_ScreeningProf_X_1.csv",
+        "PATIENT_MR_ID_VALUE,ENCOUNTER_ID,SCREENING_STATUS_CODE\r\n"
+        "M1,E1,entered-in-error\r\nM1,E2,corrected\r\n",
+        OBS_HEADER
+        "M1,F1,E1,96777-8,93030-5,LA33-6,2026-01-02T10:00:00Z\r\n"
+        "M1,F1,E2,96777-8,93030-5,LA33-6,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_rejected, 2);
+    cr_assert_not_null(finding(&r.rep, 2, "entered-in-error"));
+    /* E2 has no start of its own and none in ScreeningProf */
+    cr_assert_not_null(finding(&r.rep, 3, "no screening or encounter start"));
+    cr_assert_eq(r.out.n, 0);
+}
+
+Test(csv, shinny_patient_demographics_come_from_ptinfo_with_mapped_sex)
+{
+    struct run r = shinny2(
+        "SDOH_PtInfo_X_1.csv",
+        "PATIENT_MR_ID_VALUE,PATIENT_MEDICAID_ID,FAMILY_NAME,GIVEN_NAME,"
+        "ADMINISTRATIVE_SEX_CODE,PATIENT_BIRTH_DATE,COUNTY,TELCOM_USE,"
+        "TELECOM_VALUE\r\n"
+        "M1,AB12345C,Roe,Kim,Female,1990-11,Columbia County,home,5185550000"
+        "\r\n",
+        OBS_HEADER
+        "M1,F1,E1,96777-8,93030-5,LA32-8,2026-01-02T10:00:00Z\r\n"
+        "M2,F1,E1,96777-8,93030-5,LA32-8,2026-01-02T10:00:00Z\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 2);
+    const char *j = r.out.ev[0].json.p;
+    cr_assert(strstr(j, "{\"value\":\"M1\",\"system\":\"F1\",\"type\":\"MR\"},"
+                        "{\"value\":\"AB12345C\",\"system\":"
+                        "\"http://www.medicaid.gov/\",\"type\":\"MA\"}"),
+              "%s", j);
+    cr_assert(strstr(j, "\"birth_date\":\"1990-11\",\"sex\":\"F\""), "%s", j);
+    cr_assert(strstr(j, "\"county\":\"Columbia County\""), "%s", j);
+    cr_assert(strstr(j, "{\"value\":\"5185550000\",\"use\":\"home\"}"), "%s",
+              j);
+    cr_assert(strstr(r.out.ev[1].json.p, "patient is not in the PtInfo file"));
+}
