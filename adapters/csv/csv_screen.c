@@ -269,6 +269,14 @@ static void compare(struct emit *e)
         if (fl == FLAG_NONE)
             continue;
         enum dict_verdict own = sr ? sr->verdict : ir->verdict;
+        if (ir->item && ir->item->multi && r->answer.len) {
+            /* a multi-select row flags its own choice, not the item */
+            const struct dict_answer *an = dict_answer_find(ir->item,
+                                                            r->answer);
+            own = an == NULL || an->declined ? DICT_UNKNOWN
+                  : an->positive             ? DICT_POSITIVE
+                                             : DICT_NEGATIVE;
+        }
         const char *dom = sr ? q->sum->domain : ir->domain;
         enum dict_verdict grp = sr ? DICT_UNKNOWN
                                    : group_verdict(e, q->question, dom);

@@ -791,3 +791,18 @@ Test(csv, shinny_patient_demographics_come_from_ptinfo_with_mapped_sex)
               j);
     cr_assert(strstr(r.out.ev[1].json.p, "patient is not in the PtInfo file"));
 }
+
+Test(csv, multi_select_rows_are_compared_with_their_own_choice)
+{
+    /* "none of the above" flagged NEG beside a positive choice agrees;
+     * flagged POS it does not */
+    struct run r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,96778-6,LA9-3,,,NEG,\r\n"
+        "S1,P1,96777-8,2026-01-02,96778-6,LA28580-1,,,POS,\r\n"
+        "S2,P2,96777-8,2026-01-02,96778-6,LA9-3,,,POS,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.warnings, 1);
+    cr_assert_not_null(finding(&r.rep, 4, "sender flags a need that the "
+                                          "answers do not show"));
+}
