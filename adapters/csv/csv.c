@@ -198,6 +198,31 @@ static const struct csv_col referral_cols[R_NCOLS] = {
     [R_FACILITY] = { "facility", NULL, false },
 };
 
+/*
+ * The Task status as exports write it: "Completed", "In Progress",
+ * "on_hold", and the IG prose's "canceled", to the FHIR code. Nothing else
+ * is guessed: the dictionary decides what is a status.
+ */
+static const struct dict_task_status *task_status(const struct dict *d,
+                                                  struct slice v)
+{
+    char tmp[32];
+    if (v.len == 0 || v.len >= sizeof(tmp))
+        return NULL;
+    for (size_t i = 0; i < v.len; i++) {
+        char ch = v.p[i];
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch + 32);
+        else if (ch == ' ' || ch == '_')
+            ch = '-';
+        tmp[i] = ch;
+    }
+    struct slice n = { tmp, v.len };
+    if (slice_eq(n, "canceled"))
+        n = SLICE_LIT("cancelled");
+    return dict_task_status_find(d, n);
+}
+
 static int referral_row(struct csv_ctx *c, struct csv_table *t, size_t ri,
                         struct hub_err *err)
 {
@@ -209,7 +234,7 @@ static int referral_row(struct csv_ctx *c, struct csv_table *t, size_t ri,
               require(c, t, ri, R_UPDATED_AT) &
               require(c, t, ri, R_PATIENT_ID);
     if (v[R_STATUS].len) {
-        st = dict_task_status_find(c->d, v[R_STATUS]);
+        st = task_status(c->d, v[R_STATUS]);
         if (st == NULL) {
             csv_row_error(c, t, ri, R_STATUS,
                           "status is not a FHIR Task status");

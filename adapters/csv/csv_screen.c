@@ -22,6 +22,19 @@
 
 #include "csv/csv_int.h"
 
+/* LOINC answer codes are "LA" + digits; the SHIN-NY data package writes
+ * them in lower case ("la31993-1") and matches without case, so do we. */
+static struct slice upper_la(struct arena *a, struct slice v)
+{
+    if (v.len < 3 || (v.p[0] != 'l' && v.p[0] != 'L') ||
+        (v.p[1] != 'a' && v.p[1] != 'A') || (v.p[0] == 'L' && v.p[1] == 'A'))
+        return v;
+    char *p = arena_strndup(a, v.p, v.len);
+    p[0] = 'L';
+    p[1] = 'A';
+    return (struct slice){ p, v.len };
+}
+
 int csv_screening_add(struct arena *a, struct csv_screening *s,
                       const struct csv_scr_row *r)
 {
@@ -35,7 +48,9 @@ int csv_screening_add(struct arena *a, struct csv_screening *s,
         s->rows = nr;
         s->cap = cap;
     }
-    s->rows[s->n++] = *r;
+    s->rows[s->n] = *r;
+    s->rows[s->n].answer = upper_la(a, r->answer);
+    s->n++;
     return HUB_OK;
 }
 

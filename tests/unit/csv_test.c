@@ -806,3 +806,33 @@ Test(csv, multi_select_rows_are_compared_with_their_own_choice)
     cr_assert_not_null(finding(&r.rep, 4, "sender flags a need that the "
                                           "answers do not show"));
 }
+
+Test(csv, referral_status_words_as_exports_write_them_map_to_task_codes)
+{
+    struct run r = RUN("referral-status",
+        "referral_id,status,updated_at,patient_id\n"
+        "R1,In Progress,2026-03-03T09:00:00Z,P1\n"
+        "R1,canceled,2026-03-04T09:00:00Z,P1\n"
+        "R1,ON_HOLD,2026-03-05T09:00:00Z,P1\n"
+        "R1,finished,2026-03-06T09:00:00Z,P1\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 3);
+    cr_assert(strstr(r.out.ev[0].json.p, "\"status\":\"in-progress\""));
+    cr_assert(strstr(r.out.ev[1].json.p,
+                     "\"status\":\"cancelled\",\"terminal\":true"));
+    cr_assert(strstr(r.out.ev[2].json.p, "\"status\":\"on-hold\""));
+    cr_assert_not_null(finding(&r.rep, 5, "not a FHIR Task status"));
+}
+
+Test(csv, lower_case_loinc_answer_codes_are_matched_as_the_spec_does)
+{
+    struct run r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,71802-3, la31994-9 ,,,,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.warnings, 0);
+    cr_assert(strstr(r.out.ev[0].json.p,
+                     "\"answer\":\"LA31994-9\",\"domain\":\"housing-"
+                     "instability\",\"positive\":true"), "%s",
+              r.out.ev[0].json.p);
+}
