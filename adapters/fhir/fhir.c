@@ -380,8 +380,10 @@ struct fx_entry *fx_resolve(struct fx *x, const char *ref)
 {
     if (ref == NULL)
         return NULL;
+    /* a refused batch entry (maybe without even a type) resolves to nothing */
     for (size_t i = 0; i < x->n_ents; i++)
-        if (x->ents[i].full_url && strcmp(x->ents[i].full_url, ref) == 0)
+        if (x->ents[i].full_url && x->ents[i].type && !x->ents[i].failed &&
+            strcmp(x->ents[i].full_url, ref) == 0)
             return &x->ents[i];
     if (strncmp(ref, "urn:", 4) == 0)
         return NULL;
@@ -390,7 +392,8 @@ struct fx_entry *fx_resolve(struct fx *x, const char *ref)
         return NULL;
     for (size_t i = 0; i < x->n_ents; i++) {
         struct fx_entry *e = &x->ents[i];
-        if (e->type && e->id && slice_eq(t, e->type) && slice_eq(id, e->id))
+        if (e->type && e->id && !e->failed && slice_eq(t, e->type) &&
+            slice_eq(id, e->id))
             return e;
     }
     return NULL;

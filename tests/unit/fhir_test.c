@@ -404,6 +404,27 @@ Test(fhir, batch_keeps_good_entries_and_reports_the_bad_one)
     free(p);
 }
 
+Test(fhir, batch_entry_referring_to_a_refused_entry_is_refused_too)
+{
+    /* found by fhir_fuzz: a refused entry without resourceType was still
+     * found by its fullUrl */
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
+        "{\"fullUrl\":\"urn:uuid:1\",\"resource\":{\"resourceTywe\":\"Patient\"}},"
+        "{\"resource\":{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+        "\"description\":{\"text\":\"x\"},\"subject\":{\"reference\":\"urn:uuid:1\"}}},"
+        "{\"resource\":{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+        "\"description\":{\"text\":\"x\"},\"subject\":{\"reference\":\"Patient/p\"}}}]}";
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK);
+    cr_assert_eq(res.n_failed, 2);
+    cr_assert_str_eq(res.entries[0].err.field, "entry[0].resource.resourceType");
+    cr_assert_str_eq(res.entries[1].err.field, "entry[1].resource.subject.reference");
+    cr_assert_eq(out.n, 1);
+}
+
 Test(fhir, transaction_with_a_bad_entry_is_refused_whole)
 {
     char path[512];

@@ -1,0 +1,112 @@
+/*
+ * fhir_fuzz.c - libFuzzer harness for the FHIR R4 adapter. Checks besides
+ * memory safety: every event is valid JSON whose "type" is the list's and a
+ * known topic; a refusal leaves no events and has static text and a field;
+ * the OperationOutcome (error or batch) is always valid JSON.
+ * The dictionary is loaded once from schemas/dict (run from the repo root).
+ */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/dict.h"
+#include "fhir/fhir.h"
+
+static struct dict *D;
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)n + 1);
+    if (p == NULL || fread(p, 1, (size_t)n, f) != (size_t)n)
+        abort();
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    struct dict_file f[32];
+    struct dict_err err;
+    size_t n = 0;
+    (void)argc;
+    (void)argv;
+    DIR *dp = opendir("schemas/dict");
+    if (dp == NULL) {
+        fprintf(stderr, "fhir_fuzz: run from the repo root\n");
+        abort();
+    }
+    struct dirent *de;
+    while ((de = readdir(dp)) != NULL && n < 32) {
+        size_t l = strlen(de->d_name);
+        if (l < 6 || strcmp(de->d_name + l - 5, ".json") != 0)
+            continue;
+        char path[512];
+        snprintf(path, sizeof(path), "schemas/dict/%s", de->d_name);
+        f[n].name = strdup(de->d_name);
+        f[n].p = slurp(path, &f[n].len);
+        n++;
+    }
+    closedir(dp);
+    if (dict_load(f, n, &D, &err) != 0) {
+        fprintf(stderr, "fhir_fuzz: dict: %s %s %s\n", err.file, err.path,
+                err.what);
+        abort();
+    }
+    for (size_t i = 0; i < n; i++) {
+        free((void *)f[i].name);
+        free((void *)f[i].p);
+    }
+    return 0;
+}
+
+static void check_json(struct slice s)
+{
+    cJSON *j = cJSON_ParseWithLength(s.p, s.len);
+    if (j == NULL)
+        abort();
+    cJSON_Delete(j);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct arena a;
+    struct canon_list out = { 0 };
+    struct fhir_result res;
+    struct hub_err err;
+    struct slice oo;
+
+    arena_init(&a, 16 * 1024);
+    int rc = fhir_to_events(&a, D, (const char *)data, size, &out, &res, &err);
+    if (rc != HUB_OK) {
+        if (out.n != 0 || err.what == NULL || err.field[0] == '\0')
+            abort();
+        if (fhir_operation_outcome(&a, &err, res.resource_type, &oo) != HUB_OK)
+            abort();
+        check_json(oo);
+    } else {
+        for (size_t i = 0; i < out.n; i++) {
+            cJSON *e = cJSON_ParseWithLength(out.ev[i].json.p,
+                                             out.ev[i].json.len);
+            cJSON *t = cJSON_GetObjectItemCaseSensitive(e, "type");
+            if (!cJSON_IsString(t) || strcmp(t->valuestring, out.ev[i].type) ||
+                !canon_topic_known(out.ev[i].type))
+                abort();
+            cJSON_Delete(e);
+        }
+        if (fhir_result_outcome(&a, &res, &oo) != HUB_OK)
+            abort();
+        check_json(oo);
+    }
+    arena_release(&a);
+    return 0;
+}
