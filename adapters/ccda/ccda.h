@@ -50,7 +50,8 @@
  *     condition.recorded with that domain. Clinical problems without an SDOH
  *     domain give no event (minimum necessary: the hub routes social needs).
  *   Goals section (2.60 / 61146-7): every Goal Observation (4.121) ->
- *     goal.updated; domain from a Z-coded reason when present.
+ *     goal.updated; domain from a Z-coded reason, or from the concern an
+ *     Entry Reference (4.122) points to; addresses = those reasons' ids.
  *   Plan of Treatment (2.10 / 18776-5) and Interventions (21.2.3 / 62387-6):
  *     a Planned Procedure, Act or Encounter in request mood (moodCode RQO) is
  *     an order for service -> referral.created (status from statusCode,
