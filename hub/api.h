@@ -98,4 +98,22 @@ typedef void (*api_done_fn)(struct api_req *r, int rc, void *arg);
  */
 void api_db(struct api_req *r, api_work_fn work, api_done_fn done, void *arg);
 
+/* ---- durable ingest from a route -------------------------------------- */
+struct ingest_job;
+/*
+ * Hand prepared jobs (see ingest.h: ingest_prepare_hl7, or ingest_job_init
+ * + ingest_job_accept/_reject for other formats) to the committers and call
+ * done(r, jobs, n, arg) on the loop thread once every one came back. In done,
+ * jobs[i]->rc == HUB_OK means committed (answer with ingest_job_answer() and
+ * jobs[i]->outcome); anything else means the database failed and nothing may
+ * be acknowledged (answer api_reply_busy). api_ingest takes the jobs array
+ * and the jobs, and frees them after done returns. When the in-flight cap is
+ * reached or the database is known to be down, it answers 503 with
+ * Retry-After itself (done is not called).
+ */
+typedef void (*api_ingest_done_fn)(struct api_req *r, struct ingest_job **jobs,
+                                   size_t n, void *arg);
+void api_ingest(struct api_req *r, struct ingest_job **jobs, size_t n,
+                api_ingest_done_fn done, void *arg);
+
 #endif

@@ -26,13 +26,6 @@
 #include "mllp.h"
 #include "server.h"
 
-struct batch {
-    struct api_req *r;
-    size_t n, left;
-    bool failed;                    /* a job never committed */
-    struct ingest_job **jobs;
-};
-
 static bool wants_text(struct api_req *r)
 {
     const char *a = api_header(r, "Accept");
@@ -53,36 +46,39 @@ static void event_ids(struct jw *w, const struct ingest_job *j)
     jw_arr_end(w);
 }
 
-static void respond(struct batch *b)
+static void respond(struct api_req *r, struct ingest_job **jobs, size_t n,
+                    void *arg)
 {
-    struct api_req *r = b->r;
     struct arena a;
     struct jw w;
     struct slice out;
     size_t accepted = 0, rejected = 0;
     char code[3];
 
-    if (b->failed) {
-        api_reply_busy(r, "database unavailable; nothing was acknowledged");
-        return;
+    (void)arg;
+    for (size_t i = 0; i < n; i++) {
+        if (jobs[i]->rc != HUB_OK) {
+            api_reply_busy(r, "database unavailable; nothing acknowledged");
+            return;
+        }
     }
-    for (size_t i = 0; i < b->n; i++) {
-        ingest_job_ack_code(b->jobs[i], code);
+    for (size_t i = 0; i < n; i++) {
+        ingest_job_ack_code(jobs[i], code);
         if (!strcmp(code, "AA"))
             accepted++;
         else
             rejected++;
     }
     int status = rejected ? 400 : 202;
-    for (size_t i = 0; i < b->n; i++)
-        metrics_ack_latency((double)(ingest_now_ns() - b->jobs[i]->t_start_ns) /
+    for (size_t i = 0; i < n; i++)
+        metrics_ack_latency((double)(ingest_now_ns() - jobs[i]->t_start_ns) /
                             1e9);
     arena_init(&a, 64 * 1024);
     if (wants_text(r)) {
         struct buf t;
         buf_init(&t, &a, (size_t)1 << 30);
-        for (size_t i = 0; i < b->n; i++) {
-            struct slice ack = ingest_job_answer(b->jobs[i]);
+        for (size_t i = 0; i < n; i++) {
+            struct slice ack = ingest_job_answer(jobs[i]);
             buf_append(&t, ack.p, ack.len);
             buf_puts(&t, "\r\n");
         }
@@ -95,8 +91,8 @@ static void respond(struct batch *b)
     if (rejected) {
         char field[32];
         size_t first = 0;
-        for (; first < b->n; first++) {
-            ingest_job_ack_code(b->jobs[first], code);
+        for (; first < n; first++) {
+            ingest_job_ack_code(jobs[first], code);
             if (strcmp(code, "AA"))
                 break;
         }
@@ -110,8 +106,8 @@ static void respond(struct batch *b)
     }
     jw_key(&w, "messages");
     jw_arr_begin(&w);
-    for (size_t i = 0; i < b->n; i++) {
-        const struct ingest_job *j = b->jobs[i];
+    for (size_t i = 0; i < n; i++) {
+        const struct ingest_job *j = jobs[i];
         ingest_job_ack_code(j, code);
         jw_obj_begin(&w);
         jw_key(&w, "index");
@@ -140,25 +136,6 @@ static void respond(struct batch *b)
     else
         api_reply_error(r, 500, "internal", "response too large", NULL);
     arena_release(&a);
-}
-
-static void batch_free(struct batch *b)
-{
-    for (size_t i = 0; i < b->n; i++)
-        ingest_job_free(b->jobs[i]);
-    free(b->jobs);
-    free(b);
-}
-
-static void on_done(struct ingest_job *j, void *arg)
-{
-    struct batch *b = arg;
-    if (j->rc != HUB_OK)
-        b->failed = true;
-    if (--b->left == 0) {
-        respond(b);
-        batch_free(b);
-    }
 }
 
 /* Split the body into messages. Returns the count (<= max), or -1 when
@@ -227,15 +204,6 @@ static void post_hl7v2(struct api_req *r)
         api_reply_error(r, 400, "invalid", "empty body", "body");
         return;
     }
-    if (!ingest_has_room(srv->ing, 1, body.len)) {
-        api_reply_busy(r, "ingest is at capacity, retry later");
-        return;
-    }
-    if (!ingest_ready(srv->ing)) {
-        /* do not hold the request while the database is away */
-        api_reply_busy(r, "database unreachable, retry later");
-        return;
-    }
     msgs = calloc(max, sizeof(*msgs));
     if (msgs == NULL)
         abort();
@@ -256,24 +224,19 @@ static void post_hl7v2(struct api_req *r)
         api_reply_error(r, 400, "invalid", "no message in the body", "body");
         return;
     }
-    struct batch *b = calloc(1, sizeof(*b));
-    if (b == NULL)
-        abort();
-    b->r = r;
-    b->n = b->left = (size_t)n;
-    b->jobs = calloc((size_t)n, sizeof(*b->jobs));
-    if (b->jobs == NULL)
+    struct ingest_job **jobs = calloc((size_t)n, sizeof(*jobs));
+    if (jobs == NULL)
         abort();
     uint64_t t0 = ingest_now_ns();
     for (long i = 0; i < n; i++) {
-        b->jobs[i] = ingest_job_new();
-        b->jobs[i]->t_start_ns = t0;
-        ingest_prepare_hl7(b->jobs[i], api_principal(r)->org_id, msgs[i].p,
+        jobs[i] = ingest_job_new();
+        jobs[i]->t_start_ns = t0;
+        ingest_prepare_hl7(jobs[i], api_principal(r)->org_id, msgs[i].p,
                            msgs[i].len);
     }
     free(msgs);
-    for (long i = 0; i < n; i++)
-        ingest_submit(srv->ing, b->jobs[i], on_done, b);
+    /* 503 at once when at capacity or the database is known down */
+    api_ingest(r, jobs, (size_t)n, respond, NULL);
 }
 
 const struct api_route api_hl7v2_routes[] = {

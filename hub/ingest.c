@@ -25,6 +25,7 @@
 
 #include <openssl/evp.h>
 
+#include "common/jw.h"
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
@@ -121,6 +122,52 @@ void ingest_job_init(struct ingest_job *j, const char *org_id,
     j->bytes = len + sizeof(*j);
     if (j->t_start_ns == 0)
         j->t_start_ns = ingest_now_ns();
+}
+
+void ingest_job_accept(struct ingest_job *j, struct slice key,
+                       struct slice reply)
+{
+    char(*ids)[STORE_ID_LEN + 1] =
+        arena_alloc(&j->a, (j->events.n + 1) * sizeof(*ids));
+    for (size_t i = 0; i < j->events.n; i++)
+        store_new_id(ids[i]);
+    memcpy(j->ack_code, "AA", 3);
+    j->msg.accepted = true;
+    j->msg.key = key;
+    j->msg.reply = (struct slice){ arena_strndup(&j->a, reply.p, reply.len),
+                                   reply.len };
+    j->msg.ev = j->events.ev;
+    j->msg.n_ev = j->events.n;
+    j->msg.ev_id = (const char(*)[STORE_ID_LEN + 1])ids;
+}
+
+void ingest_job_reject(struct ingest_job *j, const struct hub_err *err,
+                       struct slice reply)
+{
+    struct jw w;
+    struct slice out = SLICE_NULL;
+
+    j->err = *err;
+    if (j->err.what == NULL)
+        j->err.what = "rejected";
+    memcpy(j->ack_code, "AE", 3);
+    j->msg.accepted = false;
+    j->msg.key = SLICE_NULL;
+    j->msg.ev = NULL;
+    j->msg.n_ev = 0;
+    jw_init(&w, &j->a, 4096);
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "code", hub_strerror(err->code));
+    jw_kv_cstr(&w, "field", err->field);
+    jw_key(&w, "offset");
+    jw_int(&w, (int64_t)err->offset);
+    jw_kv_cstr(&w, "message", j->err.what);
+    jw_obj_end(&w);
+    if (jw_finish(&w, &out) != HUB_OK)
+        out = SLICE_LIT("{\"code\":\"limit\"}");
+    j->msg.error_json = out;
+    j->msg.reply = (struct slice){ arena_strndup(&j->a, reply.p, reply.len),
+                                   reply.len };
 }
 
 struct slice ingest_job_answer(const struct ingest_job *j)

@@ -103,9 +103,20 @@ struct slice ingest_job_answer(const struct ingest_job *j);
 /* "AA"/"AE"/"AR" of the answer (read from MSA-1 for a duplicate). */
 void ingest_job_ack_code(const struct ingest_job *j, char out[3]);
 
-/* Common fields of every format: org, format, raw copy, sha256, time. */
+/* Common fields of every format: org, format, raw copy, sha256, time.
+ * After it, an adapter reads j->msg.raw (the job's own copy, which events
+ * may borrow) with j->a as its arena, then calls accept or reject. */
 void ingest_job_init(struct ingest_job *j, const char *org_id,
                      const char *format, const char *p, size_t len);
+/* Accepted: j->events are written with fresh hub ids; `key` (idempotency
+ * key, may be empty; must live in j->a or j->msg.raw) and `reply` (the
+ * answer a re-send gets back; copied) are stored with the message. */
+void ingest_job_accept(struct ingest_job *j, struct slice key,
+                       struct slice reply);
+/* Rejected: quarantined with err (as JSON: code, field, offset, message);
+ * no idempotency key, so a corrected re-send is judged afresh. */
+void ingest_job_reject(struct ingest_job *j, const struct hub_err *err,
+                       struct slice reply);
 
 int ingest_new(struct event_base *base, const struct hub_config *cfg,
                struct ingest **out) __attribute__((warn_unused_result));

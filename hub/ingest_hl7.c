@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/jw.h"
 #include "hl7v2/hl7v2.h"
 #include "ingest.h"
 #include "log.h"
@@ -25,24 +24,6 @@ static void hl7_now(char out[32])
     strftime(out, 32, "%Y%m%d%H%M%S+0000", &tm);
 }
 
-static struct slice error_json(struct arena *a, const struct hub_err *err)
-{
-    struct jw w;
-    struct slice out = SLICE_NULL;
-
-    jw_init(&w, a, 4096);
-    jw_obj_begin(&w);
-    jw_kv_cstr(&w, "code", hub_strerror(err->code));
-    jw_kv_cstr(&w, "field", err->field);
-    jw_key(&w, "offset");
-    jw_int(&w, (int64_t)err->offset);
-    jw_kv_cstr(&w, "message", err->what ? err->what : "rejected");
-    jw_obj_end(&w);
-    if (jw_finish(&w, &out) != HUB_OK)
-        out = SLICE_LIT("{\"code\":\"limit\"}");
-    return out;
-}
-
 static void reject(struct ingest_job *j, const struct hl7_msg *m,
                    const struct hub_err *err)
 {
@@ -50,29 +31,24 @@ static void reject(struct ingest_job *j, const struct hl7_msg *m,
     const char *code =
         err->code == HUB_EUNSUPPORTED || err->code == HUB_ELIMIT ? "AR"
                                                                  : "AE";
+    struct hub_err e = *err;
     struct slice ack = SLICE_NULL;
 
-    j->err = *err;
-    if (j->err.what == NULL)
-        j->err.what = "message rejected";
-    memcpy(j->ack_code, code, 3);
-    j->msg.accepted = false;
-    /* no idempotency key: a corrected re-send with the same MSH-10 must be
-     * judged afresh, not answered with the stored AE */
-    j->msg.key = SLICE_NULL;
-    j->msg.error_json = error_json(&j->a, &j->err);
+    if (e.what == NULL)
+        e.what = "message rejected";
     hl7_now(now);
     store_new_id(ack_id);
-    if (hl7_ack(&j->a, m, code, &j->err, ack_id, now, &ack) != HUB_OK &&
+    if (hl7_ack(&j->a, m, code, &e, ack_id, now, &ack) != HUB_OK &&
         (m == NULL ||
-         hl7_ack(&j->a, NULL, code, &j->err, ack_id, now, &ack) != HUB_OK))
+         hl7_ack(&j->a, NULL, code, &e, ack_id, now, &ack) != HUB_OK))
         ack = SLICE_NULL;
-    j->msg.reply = ack;
-    j->msg.ev = NULL;
-    j->msg.n_ev = 0;
+    /* quarantine, and no idempotency key: a corrected re-send with the
+     * same MSH-10 must be judged afresh, not answered with the stored AE */
+    ingest_job_reject(j, &e, ack);
+    memcpy(j->ack_code, code, 3);
     log_info("hl7.rejected", "org=%s sha=%.12s code=%s field=%s offset=%zu",
-             j->org_id, j->msg.sha256, hub_strerror(err->code),
-             j->err.field, j->err.offset);
+             j->org_id, j->msg.sha256, hub_strerror(e.code), e.field,
+             e.offset);
 }
 
 /* committer thread: re-read MSH for the ACK's echo, then reject */
@@ -108,10 +84,6 @@ void ingest_prepare_hl7(struct ingest_job *j, const char *org_id,
         reject(j, m, &err);
         return;
     }
-    char (*ids)[STORE_ID_LEN + 1] =
-        arena_alloc(&j->a, (j->events.n + 1) * sizeof(*ids));
-    for (size_t i = 0; i < j->events.n; i++)
-        store_new_id(ids[i]);
     hl7_now(now);
     store_new_id(ack_id);
     if (hl7_ack(&j->a, m, "AA", NULL, ack_id, now, &ack) != HUB_OK) {
@@ -119,12 +91,7 @@ void ingest_prepare_hl7(struct ingest_job *j, const char *org_id,
         reject(j, m, &err);
         return;
     }
-    memcpy(j->ack_code, "AA", 3);
-    j->msg.accepted = true;
-    j->msg.reply = ack;
-    j->msg.ev = j->events.ev;
-    j->msg.n_ev = j->events.n;
-    j->msg.ev_id = (const char(*)[STORE_ID_LEN + 1])ids;
+    ingest_job_accept(j, hl7_control_id(m), ack);
 }
 
 void ingest_prepare_hl7_refused(struct ingest_job *j, const char *org_id,

@@ -320,11 +320,26 @@ static int spawn(struct hubproc *h)
             h->mllps = port_of(ports, "mllps");
             h->https = port_of(ports, "https");
             h->http = port_of(ports, "http");
-            return 0;
+            /* listening is not ready: wait for the database link too, as a
+             * load balancer would (GET /readyz) */
+            while (h->http && now_ms() < deadline) {
+                struct http_resp r;
+                long st = 0;
+                if (http_call(h, false, "GET", "/readyz", NULL, NULL, NULL, 0,
+                              NULL, &r) == 0)
+                    st = r.status;
+                http_resp_free(&r);
+                if (st == 200)
+                    return 0;
+                sleep_ms(20);
+            }
+            if (h->http == 0)
+                return 0;
+            break;
         }
         sleep_ms(20);
     }
-    fprintf(stderr, "hubproc: hubd did not start in time\n");
+    fprintf(stderr, "hubproc: hubd did not become ready in time\n");
     hub_kill9(h);
     return -1;
 }
