@@ -324,12 +324,12 @@ static int spawn(struct hubproc *h)
              * load balancer would (GET /readyz) */
             while (h->http && now_ms() < deadline) {
                 struct http_resp r;
-                long st = 0;
+                long status = 0;
                 if (http_call(h, false, "GET", "/readyz", NULL, NULL, NULL, 0,
                               NULL, &r) == 0)
-                    st = r.status;
+                    status = r.status;
                 http_resp_free(&r);
-                if (st == 200)
+                if (status == 200)
                     return 0;
                 sleep_ms(20);
             }
