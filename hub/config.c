@@ -60,6 +60,8 @@ static const struct key keys[] = {
       64ll << 30 },
     { "conn_inflight_max", K_SIZE, F(conn_inflight_max), 0, 1, 100000 },
     { "retry_after", K_INT, F(retry_after), 0, 1, 3600 },
+    { "rate_limit", K_INT, F(rate_limit), 0, 0, 1000000 },
+    { "rate_burst", K_INT, F(rate_burst), 0, 1, 1000000 },
     { "commit_threads", K_INT, F(commit_threads), 0, 1, 64 },
     { "commit_batch_max", K_SIZE, F(commit_batch_max), 0, 1, 100000 },
     { "commit_wait_us", K_INT, F(commit_wait_us), 0, 0, 1000000 },
@@ -112,6 +114,8 @@ void config_defaults(struct hub_config *c, enum config_profile profile)
     c->inflight_max_bytes = 64u << 20;
     c->conn_inflight_max = 128;
     c->retry_after = 1;
+    c->rate_limit = 1000;
+    c->rate_burst = 2000;
     c->commit_threads = 1;
     c->commit_batch_max = 512;
     c->commit_wait_us = 0;

@@ -60,6 +60,8 @@ struct hub_config {
     size_t inflight_max_bytes;
     size_t conn_inflight_max;       /* pipelined frames per connection */
     int retry_after;                /* seconds, in 503 answers */
+    int rate_limit;                 /* HTTP requests/s per org, 0: none */
+    int rate_burst;                 /* requests above the rate at once */
 
     /* group commit and database workers */
     int commit_threads;

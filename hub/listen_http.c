@@ -50,11 +50,21 @@ struct ep {
     bool tls;
 };
 
+#define RATE_SLOTS 256
+
+/* token bucket of one organization (direct-mapped by org id) */
+struct bucket {
+    char org[64];
+    double tokens;
+    double at;                      /* monotonic seconds of the last fill */
+};
+
 struct http_server {
     struct server *srv;
     struct ep eps[2];
     size_t n_eps;
     size_t pending;                 /* requests not yet answered */
+    struct bucket rate[RATE_SLOTS];
 };
 
 struct api_req {
@@ -285,9 +295,46 @@ static bool path_match(const char *pattern, const char *path,
     return strcmp(pattern, path) == 0;
 }
 
+/* Per-org request rate: true when this request may go on. A collision of
+ * two orgs in one slot resets the bucket (full), which errs on the side of
+ * serving. */
+static bool rate_ok(struct http_server *hs, const char *org)
+{
+    const struct hub_config *cfg = hs->srv->cfg;
+    uint32_t h = 2166136261u;
+    double now = (double)ingest_now_ns() / 1e9;
+
+    if (cfg->rate_limit <= 0)
+        return true;
+    for (const char *p = org; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    struct bucket *b = &hs->rate[h % RATE_SLOTS];
+    if (strcmp(b->org, org) != 0) {
+        snprintf(b->org, sizeof(b->org), "%s", org);
+        b->tokens = cfg->rate_burst;
+        b->at = now;
+    }
+    b->tokens += (now - b->at) * cfg->rate_limit;
+    if (b->tokens > cfg->rate_burst)
+        b->tokens = cfg->rate_burst;
+    b->at = now;
+    if (b->tokens < 1)
+        return false;
+    b->tokens -= 1;
+    return true;
+}
+
 static void run_handler(struct api_req *r)
 {
     const struct api_route *rt = r->route;
+    if (!rate_ok(r->hs, r->who.org_id)) {
+        log_info("http.rate_limited", "req=%" PRIu64 " org=%s", r->id,
+                 r->who.org_id);
+        api_add_header(r, "Retry-After", "1");
+        api_reply_error(r, 429, "rate_limited",
+                        "too many requests for this organization", NULL);
+        return;
+    }
     if (rt->scopes != API_PUBLIC && !(r->who.scopes & rt->scopes) &&
         !(r->who.scopes & SCOPE_ADMIN)) {
         log_info("http.forbidden", "req=%" PRIu64 " org=%s", r->id,

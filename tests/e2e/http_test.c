@@ -30,6 +30,12 @@ static void start_small_body(void)
                  "hubd did not start");
 }
 
+static void start_rate_limited(void)
+{
+    cr_assert_eq(hub_start(&hub, "rate_limit = 1\nrate_burst = 3", false), 0,
+                 "hubd did not start");
+}
+
 static void stop(void)
 {
     hub_cleanup(&hub);
@@ -313,4 +319,28 @@ Test(http, mllp_framed_body_and_limits, .init = start_small_body,
     cr_expect(strstr(r.body, "adt.admit") != NULL);
     http_resp_free(&r);
     cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages"), 2);
+}
+
+Test(http, per_org_rate_limit_answers_429, .init = start_rate_limited,
+     .fini = stop, .timeout = 30)
+{
+    struct http_resp r;
+    long st[5];
+
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq(http_call(&hub, false, "GET", "/v1/events", "tok-hosp",
+                               NULL, NULL, 0, NULL, &r), 0);
+        st[i] = r.status;
+        if (i == 4)
+            cr_expect_str_eq(r.retry_after, "1");
+        http_resp_free(&r);
+    }
+    cr_expect_eq(st[0], 200);
+    cr_expect_eq(st[2], 200, "the burst allows three");
+    cr_expect_eq(st[4], 429, "then the rate applies");
+    /* another organization has its own bucket */
+    cr_assert_eq(http_call(&hub, false, "GET", "/v1/events", "tok-cbo", NULL,
+                           NULL, 0, NULL, &r), 0);
+    cr_expect_eq(r.status, 200);
+    http_resp_free(&r);
 }
