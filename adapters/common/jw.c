@@ -69,6 +69,34 @@ static const unsigned char json_plain[256] = {
 };
 
 /*
+ * True when s[0..n) needs no escaping. Eight bytes at a time: a word has a
+ * byte below 0x20, equal to '"', '\\' or 0x7f, or at or above 0x80 exactly
+ * when one of these terms has a high bit set ("has zero byte" arithmetic,
+ * exact for "any"); the last bytes go through the table.
+ */
+static bool is_plain(const unsigned char *s, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101u;
+    const uint64_t high = 0x8080808080808080u;
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, q, e, d;
+        memcpy(&x, s + i, 8);
+        q = x ^ (ones * '"');
+        e = x ^ (ones * '\\');
+        d = x ^ (ones * 0x7f);
+        if ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
+             ((e - ones) & ~e) | ((d - ones) & ~d) | x) & high)
+            return false;
+    }
+    for (; i < n; i++)
+        if (!json_plain[s[i]])
+            return false;
+    return true;
+}
+
+/*
  * Fast path for the common string (plain ASCII, nothing to escape): one
  * scan, then the quotes and the bytes written straight into the buffer.
  * Returns false, having written nothing, when the slow path is needed.
@@ -76,11 +104,8 @@ static const unsigned char json_plain[256] = {
 static bool put_plain(struct buf *b, const unsigned char *s, size_t n,
                       char tail)
 {
-    size_t i = 0;
-    while (i < n && json_plain[s[i]])
-        i++;
-    if (i < n || b->err || n + 3 > b->max - b->len ||
-        b->len + n + 4 > b->cap)
+    if (b->err || n + 3 > b->max - b->len || b->len + n + 4 > b->cap ||
+        !is_plain(s, n))
         return false;
     char *o = b->p + b->len;
     *o++ = '"';
@@ -209,6 +234,28 @@ void jw_kv_str(struct jw *w, const char *key, struct slice s)
 {
     if (s.len == 0)
         return;
+    /* the common member, written in one go: ,"key":"value" (the key is a
+     * trusted literal, see jw.h, so only the value is checked) */
+    struct buf *b = &w->b;
+    size_t kl = strlen(key), need = kl + s.len + 6;
+    if (!b->err && need <= b->max - b->len && b->len + need + 1 <= b->cap &&
+        is_plain((const unsigned char *)s.p, s.len)) {
+        char *o = b->p + b->len;
+        if (!w->first[w->depth])
+            *o++ = ',';
+        w->first[w->depth] = false;
+        *o++ = '"';
+        memcpy(o, key, kl);
+        o += kl;
+        memcpy(o, "\":\"", 3);
+        o += 3;
+        memcpy(o, s.p, s.len);
+        o += s.len;
+        *o++ = '"';
+        *o = '\0';
+        b->len = (size_t)(o - b->p);
+        return;
+    }
     jw_key(w, key);
     jw_str(w, s);
 }

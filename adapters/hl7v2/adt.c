@@ -140,11 +140,42 @@ static struct slice val(const struct ctx *c, const struct hl7_seg *s,
     return comp(c, rep_raw(c, s, f, 0), k, sub);
 }
 
-static unsigned nreps(const struct ctx *c, const struct hl7_seg *s, unsigned f)
+/* Walks the repetitions of a field in one pass (the parser bounded their
+ * number by HL7_MAX_REPS). */
+struct rep_iter {
+    const char *q, *end;
+    int sep, esc, more;
+};
+
+static void reps_init(const struct ctx *c, const struct hl7_seg *s,
+                      unsigned f, struct rep_iter *it)
 {
     unsigned fl;
     struct slice v = hl7_seg_field_flags(c->m, s, f, &fl);
-    return fl & HL7_FLD_REP ? hl7_count(v, c->m->rs) : 1;
+    it->q = v.p;
+    it->end = v.p ? v.p + v.len : NULL;
+    it->sep = fl & HL7_FLD_REP ? c->m->rs : HL7_NO_SEP;
+    it->esc = (fl & HL7_FLD_ESC) != 0;
+    it->more = v.p != NULL;
+}
+
+static int reps_next(struct rep_iter *it, struct raw *out)
+{
+    if (!it->more)
+        return 0;
+    const char *x = NULL;
+    if (it->sep != HL7_NO_SEP)
+        for (const char *q = it->q; q < it->end && !x; q++)
+            if ((unsigned char)*q == it->sep)
+                x = q;
+    if (x == NULL) {
+        *out = (struct raw){ { it->q, (size_t)(it->end - it->q) }, it->esc };
+        it->more = 0;
+    } else {
+        *out = (struct raw){ { it->q, (size_t)(x - it->q) }, it->esc };
+        it->q = x + 1;
+    }
+    return 1;
 }
 
 static int upper_eq(struct slice s, const char *lit)
@@ -183,12 +214,13 @@ static int num2(const char *p)
  * once an hour is given. `date_only` drops the time (birth dates).
  * Returns 0, or -1 when v is not a DTM.
  */
-static int iso_time(struct arena *a, struct slice v, int date_only,
-                    struct slice *out)
+#define ISO_MAX 40              /* "YYYY-MM-DDTHH:MM:SS.SSSS+HH:MM" fits */
+
+static int iso_time(char o[ISO_MAX], struct slice v, int date_only,
+                    size_t *out_len)
 {
     const char *p = v.p;
     size_t n = v.len, body = n;
-    char o[40];
     size_t k = 0;
 
     for (size_t i = 4; i < n; i++)
@@ -254,7 +286,7 @@ static int iso_time(struct arena *a, struct slice v, int date_only,
             k += 2;
         }
     }
-    *out = (struct slice){ arena_strndup(a, o, k), k };
+    *out_len = k;
     return 0;
 }
 
@@ -262,16 +294,16 @@ static int iso_time(struct arena *a, struct slice v, int date_only,
 static int kv_time(struct ctx *c, const char *key, struct slice v,
                    const char *field, int date_only)
 {
-    struct slice iso;
+    char iso[ISO_MAX];
+    size_t n;
     if (v.len == 0)
         return 0;
-    if (iso_time(c->a, v, date_only, &iso) < 0) {
+    if (iso_time(iso, v, date_only, &n) < 0) {
         warn(c, field, date_only ? "date is not an HL7 date"
                                  : "timestamp is not an HL7 DTM");
         return 0;
     }
-    jw_key(&c->w, key);
-    jw_str(&c->w, iso);
+    jw_kv_str(&c->w, key, (struct slice){ iso, n });
     return 1;
 }
 
@@ -425,9 +457,10 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
     unsigned nseen = 0, n = 0;
 
     for (unsigned f = 0; f < 3; f++) {
-        unsigned reps = nreps(c, pid, fields[f]);
-        for (unsigned r = 0; r < reps; r++) {
-            struct raw rep = rep_raw(c, pid, fields[f], r);
+        struct rep_iter it;
+        struct raw rep;
+        reps_init(c, pid, fields[f], &it);
+        while (reps_next(&it, &rep)) {
             int dup = 0;
             for (unsigned k = 0; k < nseen && !dup; k++)
                 dup = slice_eq_slice(seen[k], slice_trim(rep.v));
@@ -448,10 +481,13 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
 
 static void write_names(struct ctx *c, const struct hl7_seg *pid)
 {
-    unsigned reps = nreps(c, pid, 5), n = 0;
-    for (unsigned r = 0; r < reps; r++) {
+    unsigned n = 0;
+    struct rep_iter it;
+    struct raw rep;
+    reps_init(c, pid, 5, &it);
+    while (reps_next(&it, &rep)) {
         struct parts pt;
-        split(c, rep_raw(c, pid, 5, r), &pt);
+        split(c, rep, &pt);
         struct slice family = part(c, &pt, 1, 1);  /* FN.1 surname */
         struct slice given = part(c, &pt, 2, 0);
         struct slice middle = part(c, &pt, 3, 0);
@@ -486,10 +522,13 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
 
 static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
 {
-    unsigned reps = nreps(c, pid, 11), n = 0;
-    for (unsigned r = 0; r < reps; r++) {
+    unsigned n = 0, r = 0;
+    struct rep_iter it;
+    struct raw rep;
+    reps_init(c, pid, 11, &it);
+    while (reps_next(&it, &rep)) {
         struct parts pt;
-        split(c, rep_raw(c, pid, 11, r), &pt);
+        split(c, rep, &pt);
         /* XAD.1 is SAD since v2.5: street, street name, dwelling number;
          * senders that split it get the parts joined by spaces */
         struct slice sad = pt.c[0];
@@ -523,6 +562,7 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
         struct slice county = part(c, &pt, 9, 1);  /* XAD-9 county/parish */
         if (!county.len && r == 0)
             county = val(c, pid, 12, 1, 0);         /* PID-12, pre-2.6 */
+        r++;
         const char *use = addr_use(part(c, &pt, 7, 0));
         if (!line1.len && !line2.len && !city.len && !state.len &&
             !zip.len && !county.len && !country.len)
@@ -595,10 +635,12 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
     unsigned nseen = 0, n = 0;
 
     for (unsigned s = 0; s < 3; s++) {
-        unsigned reps = nreps(c, pid, src[s].f);
-        for (unsigned r = 0; r < reps; r++) {
+        struct rep_iter it;
+        struct raw rep;
+        reps_init(c, pid, src[s].f, &it);
+        while (reps_next(&it, &rep)) {
             struct parts pt;
-            split(c, rep_raw(c, pid, src[s].f, r), &pt);
+            split(c, rep, &pt);
             struct slice v = xtn_value(c, &pt);
             if (!v.len)
                 continue;
@@ -655,9 +697,10 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
         static const unsigned fields[] = { 1, 4 };
         unsigned n = 0;
         for (unsigned f = 0; f < 2; f++) {
-            unsigned reps = nreps(c, mrg, fields[f]);
-            for (unsigned r = 0; r < reps; r++) {
-                struct raw rep = rep_raw(c, mrg, fields[f], r);
+            struct rep_iter it;
+            struct raw rep;
+            reps_init(c, mrg, fields[f], &it);
+            while (reps_next(&it, &rep)) {
                 if (comp(c, rep, 1, 0).len == 0)
                     continue;
                 if (n++ == 0) {
@@ -750,10 +793,13 @@ static void write_encounter(struct ctx *c, const struct hl7_seg *pv1,
         jw_kv_str(&c->w, "facility", fac);
         write_location(c, "location", rep_raw(c, pv1, 3, 0));
         write_location(c, "prior_location", rep_raw(c, pv1, 6, 0));
-        unsigned reps = nreps(c, pv1, 7), n = 0;
-        for (unsigned r = 0; r < reps; r++) {
+        unsigned n = 0;
+        struct rep_iter it;
+        struct raw rep;
+        reps_init(c, pv1, 7, &it);
+        while (reps_next(&it, &rep)) {
             struct parts pt;
-            split(c, rep_raw(c, pv1, 7, r), &pt);
+            split(c, rep, &pt);
             struct slice id = part(c, &pt, 1, 0);
             struct slice family = part(c, &pt, 2, 1);
             struct slice given = part(c, &pt, 3, 0);

@@ -384,3 +384,43 @@ Test(hl7_to_events, handles_a_huge_field_within_and_beyond_the_event_limit)
     cr_assert_not_null(err.what);
     free(s);
 }
+
+Test(hl7_to_events, takes_pid_12_county_for_the_first_address_only)
+{
+    cJSON *j = event_of(MSH("ADT^A08", "2.3")
+                        "PID|1||M1^^^F^MR||D^J||||||1 A St^^X^NY~2 B St^^Y^NY|"
+                        "C12\r");
+    const cJSON *ad = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "addresses");
+    cr_assert_eq(cJSON_GetArraySize(ad), 2);
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ad, 0), "county", NULL), "C12");
+    cr_assert_null(str_at(cJSON_GetArrayItem(ad, 1), "county", NULL));
+    cJSON_Delete(j);
+    /* XAD-9 wins over PID-12, and PID-12 never moves to a later address */
+    j = event_of(MSH("ADT^A08", "2.5")
+                 "PID|1||M1^^^F^MR||D^J||||||1 A St^^X^NY^^^^^C9~2 B St|C12\r");
+    ad = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "addresses");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ad, 0), "county", NULL), "C9");
+    cr_assert_null(str_at(cJSON_GetArrayItem(ad, 1), "county", NULL));
+    cJSON_Delete(j);
+}
+
+Test(hl7_to_events, reads_every_repetition_of_repeating_fields)
+{
+    cJSON *j = event_of(MSH("ADT^A08", "2.5")
+                        "PID|1||A^^^F^MR~B^^^F^PI~~C^^^G||||||||"
+                        "||1~2^PRN~3^^CP|4^WPN\r"
+                        "PV1|1|I|||||7^X^Y~8^Z^W\r");
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "patient");
+    cr_assert_eq(cJSON_GetArraySize(
+        cJSON_GetObjectItemCaseSensitive(p, "identifiers")), 3);
+    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(p, "phones");
+    cr_assert_eq(cJSON_GetArraySize(ph), 4);
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 2), "use", NULL),
+                     "mobile");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 3), "use", NULL), "work");
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "encounter"), "attending")), 2);
+    cJSON_Delete(j);
+}
