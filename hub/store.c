@@ -1002,8 +1002,10 @@ int store_audit_list(struct store *s, const char *patient_hub_id,
         "'patient', a.patient_hub_id, 'detail', a.detail) ORDER BY a.seq), "
         "'[]'), 'next', coalesce(max(a.seq), $2::bigint)::text)::text "
         "FROM (SELECT * FROM audit WHERE seq > $2::bigint AND "
-        "($1::text IS NULL OR patient_hub_id = $1) ORDER BY seq "
-        "LIMIT $3::int) a",
+        "($1::text IS NULL OR patient_hub_id = ANY (ARRAY("
+        "  SELECT $1::text UNION ALL "
+        "  SELECT hub_id FROM patients WHERE merged_into = $1))) "
+        "ORDER BY seq LIMIT $3::int) a",
         3, p, json_out);
 }
 

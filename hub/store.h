@@ -172,7 +172,8 @@ int store_audit_verify(struct store *s, struct store_audit_check *c);
  * HUB_OK yes, HUB_ENOTFOUND the row is gone, HUB_EINVALID it differs. */
 int store_audit_check_anchor(struct store *s, int64_t seq, const char *hash);
 /* Audit rows after seq `after`, of one patient when patient_hub_id is not
- * NULL (the accounting of disclosures). *json_out: malloc'd
+ * NULL (the accounting of disclosures; rows of the patients merged into it
+ * included). *json_out: malloc'd
  * {"audit":[{"seq","at","actor","action","object_kind","object_id",
  * "patient","detail"}],"next":"<seq>"}. limit capped at STORE_FEED_MAX. */
 int store_audit_list(struct store *s, const char *patient_hub_id,

@@ -263,6 +263,64 @@ Test(store, identifier_without_system_is_scoped_by_sending_org)
     release(res, 3);
 }
 
+Test(store, merge_moves_the_old_identifiers_to_the_surviving_patient)
+{
+    struct fixture f;
+    struct store_msg_result res[3];
+    char merge[512];
+
+    add_msg(&f, 0, "org_a", "m1", "adt.admit", "CITY", "OLD200");
+    add_msg(&f, 1, "org_a", "m2", "adt.admit", "CITY", "NEW100");
+    ingest(&f, 2, res);
+    release(res, 2);
+    char *old_p = q1("SELECT hub_id FROM patient_identifiers "
+                     "WHERE value = 'OLD200'");
+    char *new_p = q1("SELECT hub_id FROM patient_identifiers "
+                     "WHERE value = 'NEW100'");
+    cr_assert_str_neq(old_p, new_p);
+
+    /* A40: PID names the survivor, MRG the merged record */
+    snprintf(merge, sizeof(merge),
+             "{\"type\":\"adt.merge\",\"patient\":{\"identifiers\":"
+             "[{\"value\":\"NEW100\",\"system\":\"CITY\"}],"
+             "\"merged_from\":[{\"value\":\"OLD200\",\"system\":\"CITY\"},"
+             "{\"value\":\"OLD201\",\"system\":\"CITY\"}]}}");
+    add_msg(&f, 0, "org_a", "m3", "adt.merge", "CITY", "NEW100");
+    f.ev[0].json = slice_from_cstr(merge);
+    ingest(&f, 1, res);
+    release(res, 1);
+
+    char q[256];
+    snprintf(q, sizeof(q), "SELECT count(*) FROM patient_identifiers WHERE "
+             "hub_id = '%s' AND value IN ('OLD200', 'OLD201', 'NEW100')",
+             new_p);
+    cr_assert_eq(qlong(q), 3, "every identifier now names the survivor");
+    snprintf(q, sizeof(q), "SELECT count(*) FROM patients WHERE hub_id = '%s' "
+             "AND merged_into = '%s'", old_p, new_p);
+    cr_assert_eq(qlong(q), 1);
+
+    /* a late message with the old MRN links to the survivor */
+    add_msg(&f, 0, "org_a", "m4", "adt.update", "CITY", "OLD200");
+    ingest(&f, 1, res);
+    release(res, 1);
+    char *late = q1("SELECT patient_hub_id FROM events ORDER BY seq DESC "
+                    "LIMIT 1");
+    cr_assert_str_eq(late, new_p);
+
+    /* the survivor's accounting includes the merged patient's history */
+    char *list = NULL;
+    cr_assert_eq(store_audit_list(s, new_p, 0, 100, &list), HUB_OK);
+    cr_assert_not_null(strstr(list, "patient.merged"), "%s", list);
+    cr_assert_not_null(strstr(list, old_p), "%s", list);
+    struct store_audit_check c;
+    cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
+    cr_assert(c.ok);
+    free(list);
+    free(late);
+    free(old_p);
+    free(new_p);
+}
+
 /* ingest n single-event messages of alternating topics from `org` */
 static void ingest_many(const char *org, int n)
 {
