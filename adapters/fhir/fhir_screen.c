@@ -245,8 +245,12 @@ static int obs_answer_member(struct fx *x, const cJSON *o, struct rsp *r)
     return HUB_OK;
 }
 
+#define NO_SELF ((size_t)-1)
+
+/* `self` is the index of the item whose same-code members are its answers
+ * (an index: recursion may move s->r), or NO_SELF. */
 static int obs_members(struct fx *x, const cJSON *o, const char *code,
-                       struct scr *s, struct rsp *self, int depth,
+                       struct scr *s, size_t self, int depth,
                        size_t *n_same)
 {
     const cJSON *arr;
@@ -279,8 +283,8 @@ static int obs_members(struct fx *x, const cJSON *o, const char *code,
         struct fx_code mc;
         if ((rc = fx_cc(x, me->res, "code", LOINC, &mc)))
             return rc;
-        if (code && mc.code && strcmp(mc.code, code) == 0 && self) {
-            rc = obs_answer_member(x, me->res, self);
+        if (code && mc.code && strcmp(mc.code, code) == 0 && self != NO_SELF) {
+            rc = obs_answer_member(x, me->res, &s->r[self]);
             (*n_same)++;
         } else {
             rc = obs_collect(x, me->res, s, depth + 1);
@@ -288,6 +292,43 @@ static int obs_members(struct fx *x, const cJSON *o, const char *code,
         if (rc)
             return rc;
         path_restore(x, &sp);
+        fx_pop(x, o2);
+    }
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+/* Components are items of their own (question = component code). */
+static int obs_components(struct fx *x, const cJSON *o, struct scr *s,
+                          const char *dom, bool *any_comp)
+{
+    const cJSON *comps;
+    size_t nc;
+    int rc;
+    bool any;
+    *any_comp = false;
+    if ((rc = fx_arr(x, o, "component", &comps, &nc)))
+        return rc;
+    size_t old = fx_key(x, "component");
+    size_t i = 0;
+    for (const cJSON *c = comps ? comps->child : NULL; c; c = c->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        struct fx_code cc;
+        struct rsp *cr;
+        if (!cJSON_IsObject(c))
+            return fx_fail(x, HUB_EINVALID, "expected a component object");
+        if ((rc = fx_cc(x, c, "code", LOINC, &cc)))
+            return rc;
+        if (cc.code) {
+            if ((rc = rsp_new(x, s, cc.code, &cr)))
+                return rc;
+            cr->cat_domain = dom;
+            if ((rc = read_value(x, c, cr, &any)) ||
+                (rc = read_interpretation(x, c, cr)))
+                return rc;
+            cr->declined = !any;
+            *any_comp = true;
+        }
         fx_pop(x, o2);
     }
     fx_pop(x, old);
@@ -321,7 +362,9 @@ static int obs_collect(struct fx *x, const cJSON *o, struct scr *s, int depth)
             s->inst_name = in->name;
         }
         size_t same;
-        if ((rc = obs_members(x, o, NULL, s, NULL, depth, &same)))
+        bool any_comp;
+        if ((rc = obs_members(x, o, NULL, s, NO_SELF, depth, &same)) ||
+            (rc = obs_components(x, o, s, dom, &any_comp)))
             return rc;
         return HUB_OK;
     }
@@ -343,36 +386,12 @@ static int obs_collect(struct fx *x, const cJSON *o, struct scr *s, int depth)
     size_t idx = (size_t)(r - s->r);
     size_t same;
     /* members may grow s->r: keep the index, not the pointer */
-    if ((rc = obs_members(x, o, code.code, s, r, depth, &same)))
+    if ((rc = obs_members(x, o, code.code, s, idx, depth, &same)))
         return rc;
     r = &s->r[idx];
-    /* components are items of their own (question = component code) */
-    const cJSON *comps;
-    size_t nc;
-    if ((rc = fx_arr(x, o, "component", &comps, &nc)))
+    bool any_comp;
+    if ((rc = obs_components(x, o, s, dom, &any_comp)))
         return rc;
-    size_t old = fx_key(x, "component");
-    size_t i = 0;
-    for (const cJSON *c = comps ? comps->child : NULL; c; c = c->next, i++) {
-        size_t o2 = fx_idx(x, i);
-        struct fx_code cc;
-        struct rsp *cr;
-        if (!cJSON_IsObject(c))
-            return fx_fail(x, HUB_EINVALID, "expected a component object");
-        if ((rc = fx_cc(x, c, "code", LOINC, &cc)))
-            return rc;
-        if (cc.code) {
-            if ((rc = rsp_new(x, s, cc.code, &cr)))
-                return rc;
-            cr->cat_domain = dom;
-            if ((rc = read_value(x, c, cr, &any)) ||
-                (rc = read_interpretation(x, c, cr)))
-                return rc;
-            cr->declined = !any;
-        }
-        fx_pop(x, o2);
-    }
-    fx_pop(x, old);
     r = &s->r[idx];
     bool is_group = s->n > before + 1 && same == 0 && !any && !dar;
     if (is_group) {

@@ -658,3 +658,123 @@ Test(fhir, loose_items_of_one_patient_in_a_bundle_form_one_screening)
     cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"),
                      "[\"sdoh-category-unspecified\"]");
 }
+
+/* ---- the other resources ------------------------------------------------------------ */
+
+Test(fhir, consent_gives_provision_actors_and_policy)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"Consent\",\"id\":\"c1\",\"status\":\"active\","
+        "\"scope\":{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+        "consentscope\",\"code\":\"patient-privacy\"}]},\"category\":[{\"coding\":"
+        "[{\"system\":\"http://loinc.org\",\"code\":\"59284-0\"}]}],"
+        "\"patient\":{\"reference\":\"Patient/p1\"},\"dateTime\":\"2026-01-15\","
+        "\"policy\":[{\"uri\":\"http://www.ecfr.gov/cgi-bin/text-idx?node=pt42.1.2\"}],"
+        "\"provision\":{\"type\":\"permit\",\"period\":{\"start\":\"2026-01-15\","
+        "\"end\":\"2027-01-15\"},\"actor\":[{\"role\":{\"coding\":[{\"code\":\"IRCP\"}]},"
+        "\"reference\":{\"reference\":\"Organization/cbo1\"}}],\"purpose\":[{\"system\":"
+        "\"http://terminology.hl7.org/CodeSystem/v3-ActReason\",\"code\":\"TREAT\"}]}}";
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(out.ev[0].type, "consent.updated");
+    cr_assert_str_eq(field_of(&out, 0, "consent.provision"), "permit");
+    cr_assert_str_eq(field_of(&out, 0, "consent.actors.0.reference"),
+                     "Organization/cbo1");
+    cr_assert_str_eq(field_of(&out, 0, "consent.actors.0.role"), "IRCP");
+    cr_assert_str_eq(field_of(&out, 0, "consent.period.end"), "2027-01-15");
+    cr_assert_str_eq(field_of(&out, 0, "consent.purposes.0.code"), "TREAT");
+    cr_assert_str_eq(field_of(&out, 0, "occurred_at"), "2026-01-15");
+    cr_assert_eq(run("{\"resourceType\":\"Consent\",\"status\":\"maybe\"}", &out,
+                     NULL, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "Consent.status");
+}
+
+Test(fhir, careplan_lists_activities_goals_and_domain)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"CarePlan\",\"id\":\"cp\",\"status\":\"active\","
+        "\"intent\":\"plan\",\"subject\":{\"reference\":\"Patient/p1\"},"
+        "\"category\":[{\"coding\":[{\"system\":\"http://hl7.org/fhir/us/"
+        "sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes\",\"code\":"
+        "\"housing-instability\"}]}],\"goal\":[{\"reference\":\"Goal/g1\"}],"
+        "\"activity\":[{\"reference\":{\"reference\":\"ServiceRequest/s1\"}},"
+        "{\"detail\":{\"status\":\"scheduled\",\"code\":{\"text\":\"housing navigation\"}}}]}";
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_str_eq(out.ev[0].type, "careplan.updated");
+    cr_assert_str_eq(field_of(&out, 0, "careplan.domains"), "[\"housing-instability\"]");
+    cr_assert_str_eq(field_of(&out, 0, "careplan.goals"), "[\"Goal/g1\"]");
+    cr_assert_str_eq(field_of(&out, 0, "careplan.activities.0.reference"),
+                     "ServiceRequest/s1");
+    cr_assert_str_eq(field_of(&out, 0, "careplan.activities.1.status"), "scheduled");
+}
+
+Test(fhir, patient_tasks_are_context_and_referral_tasks_need_a_taskstatus)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run("{\"resourceType\":\"Task\",\"status\":\"completed\","
+                     "\"intent\":\"order\",\"code\":{\"coding\":[{\"code\":"
+                     "\"complete-questionnaire\"}]},\"for\":{\"reference\":"
+                     "\"Patient/p\"}}", &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 0);
+    cr_assert_eq(run("{\"resourceType\":\"Task\",\"status\":\"canceled\","
+                     "\"intent\":\"order\",\"focus\":{\"reference\":"
+                     "\"ServiceRequest/s\"},\"for\":{\"reference\":\"Patient/p\"}}",
+                     &out, NULL, &err), HUB_EINVALID,
+                 "the IG prose spells it canceled; FHIR says cancelled");
+    cr_assert_str_eq(err.field, "Task.status");
+    cr_assert_eq(run("{\"resourceType\":\"Task\",\"status\":\"cancelled\","
+                     "\"intent\":\"order\",\"focus\":{\"reference\":"
+                     "\"ServiceRequest/s\"},\"for\":{\"reference\":\"Patient/p\"},"
+                     "\"lastModified\":\"2026-02-01T10:00:00Z\"}",
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "referral.terminal"), "true");
+    cr_assert_str_eq(field_of(&out, 0, "referral.id"), "ServiceRequest/s");
+    cr_assert_str_eq(field_of(&out, 0, "occurred_at"), "2026-02-01T10:00:00Z");
+}
+
+Test(fhir, questionnaire_url_names_the_instrument_and_components_are_items)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"QuestionnaireResponse\",\"status\":\"completed\","
+        "\"questionnaire\":\"http://loinc.org/q/96777-8|2.0\","
+        "\"subject\":{\"reference\":\"Patient/p\"},\"item\":[{\"linkId\":\"1\","
+        "\"code\":[{\"system\":\"http://loinc.org\",\"code\":\"93030-5\"}],"
+        "\"answer\":[{\"valueCoding\":{\"code\":\"LA33-6\"}}]}]}";
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "96777-8");
+    cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"),
+                     "[\"transportation-insecurity\"]");
+    j = OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":"
+            "\"96777-8\"}]},\"component\":[{\"code\":{\"coding\":[{\"system\":"
+            "\"http://loinc.org\",\"code\":\"96779-4\"}]},\"valueCodeableConcept\":"
+            "{\"coding\":[{\"code\":\"LA32002-0\"}]}}]");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
+    /* a panel's components: the panel code is the instrument, no item */
+    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "96777-8");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.question"), "96779-4");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "true");
+}
+
+Test(fhir, document_bundle_is_read_like_a_collection)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"Bundle\",\"type\":\"document\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"Composition\",\"status\":\"final\"}},"
+        "{\"resource\":{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+        "\"description\":{\"text\":\"x\"},\"subject\":{\"reference\":\"Patient/p\"}}}]}";
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "source.resource"), "Goal");
+    cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"searchset\"}", &out,
+                     NULL, &err), HUB_EUNSUPPORTED);
+    cr_assert_str_eq(err.field, "type");
+}
