@@ -13,6 +13,24 @@
  * Rows are numbered as a spreadsheet shows them: the header is row 1, the
  * first data row is row 2, and a quoted field with line breaks does not
  * start a new row. Columns are numbered from 1.
+ *
+ * How POST /v1/csv/{kind} uses it (the hub hashes, the adapter does not):
+ *
+ *     struct csv_file f[CSV_MAX_FILES];
+ *     size_t n = 1;
+ *     if (strcmp(kind, "shinny") == 0)
+ *         rc = csv_multipart_files(&a, content_type, body, len, f,
+ *                                  CSV_MAX_FILES, &n, &err);
+ *     else
+ *         f[0] = (struct csv_file){ name_or_upload_csv, NULL, body, len };
+ *     for (i = 0; i < n; i++)
+ *         f[i].sha256 = sha256_hex_of(f[i].p, f[i].len);
+ *     rc = csv_to_events(&a, dict, kind, f, n, &events, &report, &err);
+ *     if (rc)             -> 400/413/415 {"error": ...} from err
+ *     else if (report.rows_used == 0 && report.rows_rejected)
+ *                         -> 422 with csv_report_json()
+ *     else                -> commit events (idempotency key
+ *                            report.message_id), 202 with csv_report_json()
  */
 #ifndef HUB_CSV_H
 #define HUB_CSV_H
