@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -35,10 +36,18 @@ struct dbpool {
     int n;
 };
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void *worker(void *arg)
 {
     struct dbpool *p = arg;
     struct store *s = NULL;
+    double last_used = 0;
 
     for (;;) {
         pthread_mutex_lock(&p->mu);
@@ -55,8 +64,15 @@ static void *worker(void *arg)
         p->queued--;
         pthread_mutex_unlock(&p->mu);
 
+        /* a link idle for a while may have died with a database restart:
+         * check it (store_ping reconnects once) rather than fail the job */
+        if (s && mono_s() - last_used > 2.0 && store_ping(s) != HUB_OK) {
+            store_free(s);
+            s = NULL;
+        }
         if (s == NULL && store_connect(p->url, &s) != HUB_OK)
             s = NULL;
+        last_used = mono_s();
         j->rc = s ? j->work(s, j->arg) : HUB_EDB;
         if (j->rc == HUB_EDB && s) {
             store_free(s);          /* reconnect before the next job */

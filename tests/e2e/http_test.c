@@ -229,6 +229,13 @@ Test(http, readyz_is_false_while_the_database_is_unreachable,
     cr_expect_eq(status_of("/healthz"), 200, "still alive");
     dbproxy_set_down(hub.proxy, false);
     cr_expect(wait_status("/readyz", 200, 15000), "ready again by itself");
+    /* the API's database workers recover too, on the first request */
+    struct http_resp r;
+    sleep_ms(1200);                 /* past the token cache's TTL */
+    cr_assert_eq(http_call(&hub, false, "GET", "/v1/events", "tok-hosp", NULL,
+                           NULL, 0, NULL, &r), 0);
+    cr_expect_eq(r.status, 200, "%s", r.body);
+    http_resp_free(&r);
 }
 
 Test(http, pushes_back_with_503_and_acks_nothing_until_commit,
