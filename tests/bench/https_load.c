@@ -5,6 +5,12 @@
  *
  *   https_load -u URL -f CORPUS -t TOKEN_FILE [-k CA_FILE] [-c CONNS]
  *              [-d SECONDS] [-w WARMUP]
+ *   https_load -u URL -b BODY -m MARKER -T CONTENT_TYPE -t TOKEN_FILE ...
+ *
+ * The second form posts one document (a FHIR Bundle, a C-CDA document)
+ * again and again, each time with MARKER (a string in BODY that makes its
+ * idempotency key, e.g. the tail of Bundle.identifier's uuid) replaced by a
+ * decimal counter of the same length, so that every request is new.
  *
  * Prints "https conns=N msgs=M secs=S msgs_per_s=R p50_ms=A p99_ms=B
  * refused=K failed=F": msgs counts 2xx answers after the warm-up, refused
@@ -33,15 +39,18 @@ struct msg {
     size_t id_off;
 };
 
+#define MAX_BODY (1u << 20)
+
 struct slot {
     CURL *h;
-    char body[8192];
+    char body[MAX_BODY];
     size_t len;
     uint64_t t_start;
 };
 
 static struct msg *corpus;
 static size_t ncorpus, next_msg;
+static size_t id_len = ID_DIGITS;   /* digits written at id_off */
 static uint64_t counter, nonce;
 
 static uint64_t now_ns(void)
@@ -105,7 +114,7 @@ static void load_corpus(const char *path)
                 corpus = realloc(corpus, (cap *= 2) * sizeof(*corpus));
             id = memmem(p, n, "|BM", 3);
             if (!corpus || !id || (size_t)(id - p) + 3 + ID_DIGITS > n ||
-                n > 8192)
+                n > MAX_BODY)
                 die("corpus message without BM control id");
             corpus[ncorpus++] = (struct msg){ p, n, (size_t)(id - p) + 3 };
         }
@@ -121,12 +130,36 @@ static void next_body(struct slot *s)
     char digits[ID_DIGITS + 1];
 
     memcpy(s->body, m->p, m->len);
-    snprintf(digits, sizeof(digits), "%08" PRIu64 "%010" PRIu64,
-             nonce % 100000000u, counter++ % 10000000000u);
-    memcpy(s->body + m->id_off, digits, ID_DIGITS);
+    if (id_len == ID_DIGITS)
+        snprintf(digits, sizeof(digits), "%08" PRIu64 "%010" PRIu64,
+                 nonce % 100000000u, counter++ % 10000000000u);
+    else                        /* template: the marker's width, 6..18 */
+        snprintf(digits, sizeof(digits), "%0*" PRIu64, (int)id_len,
+                 (uint64_t)((nonce * 1000000u + counter++) %
+                            1000000000000000000ull));
+    memcpy(s->body + m->id_off, digits + strlen(digits) - id_len, id_len);
     s->len = m->len;
     curl_easy_setopt(s->h, CURLOPT_POSTFIELDS, s->body);
     curl_easy_setopt(s->h, CURLOPT_POSTFIELDSIZE, (long)s->len);
+}
+
+/* Template mode: one document whose MARKER becomes a counter. */
+static void load_template(const char *path, const char *marker)
+{
+    size_t len, mlen = strlen(marker);
+    char *b = slurp(path, &len), *at;
+
+    if (mlen < 6 || mlen > ID_DIGITS || len > MAX_BODY)
+        die("marker must be 6 to 18 bytes, the body at most 1 MB");
+    at = memmem(b, len, marker, mlen);
+    if (!at)
+        die("marker not found in the body");
+    corpus = malloc(sizeof(*corpus));
+    if (!corpus)
+        die("out of memory");
+    corpus[0] = (struct msg){ b, len, (size_t)(at - b) };
+    ncorpus = 1;
+    id_len = mlen;
 }
 
 static size_t discard(char *p, size_t sz, size_t n, void *u)
@@ -145,16 +178,19 @@ static int cmp_u64(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     const char *url = NULL, *path = NULL, *tokfile = NULL, *ca = NULL;
+    const char *body = NULL, *marker = NULL;
+    const char *ctype = "x-application/hl7-v2+er7";
+    char ctype_hdr[256];
     unsigned long conns = 8, secs = 10, warm = 1;
-    static struct slot slots[MAX_CONNS];
     struct curl_slist *hdr = NULL;
     char auth[512];
     CURLM *m;
     size_t cap = 1 << 16, nlat = 0;
     uint64_t *lat = malloc(cap * sizeof(*lat)), refused = 0, failed = 0;
+    struct slot *slots;
     int c, running;
 
-    while ((c = getopt(argc, argv, "u:f:t:k:c:d:w:")) != -1) {
+    while ((c = getopt(argc, argv, "u:f:t:k:c:d:w:b:m:T:")) != -1) {
         switch (c) {
         case 'u': url = optarg; break;
         case 'f': path = optarg; break;
@@ -163,13 +199,17 @@ int main(int argc, char **argv)
         case 'c': conns = parse_ul(optarg, "-c"); break;
         case 'd': secs = parse_ul(optarg, "-d"); break;
         case 'w': warm = parse_ul(optarg, "-w"); break;
+        case 'b': body = optarg; break;
+        case 'm': marker = optarg; break;
+        case 'T': ctype = optarg; break;
         default: url = NULL; break;
         }
     }
-    if (!url || !path || !tokfile || conns == 0 || conns > MAX_CONNS ||
-        !lat) {
-        fputs("usage: https_load -u URL -f CORPUS -t TOKEN_FILE [-k CA] "
-              "[-c CONNS] [-d SECONDS] [-w WARMUP]\n", stderr);
+    if (!url || !(path || (body && marker)) || !tokfile || conns == 0 ||
+        conns > MAX_CONNS || !lat) {
+        fputs("usage: https_load -u URL (-f CORPUS | -b BODY -m MARKER "
+              "[-T TYPE]) -t TOKEN_FILE [-k CA] [-c CONNS] [-d SECONDS] "
+              "[-w WARMUP]\n", stderr);
         return 2;
     }
     size_t tlen;
@@ -181,10 +221,17 @@ int main(int argc, char **argv)
         die("token too long");
     free(tok);
     nonce = (uint64_t)time(NULL);
-    load_corpus(path);
+    if (body)
+        load_template(body, marker);
+    else
+        load_corpus(path);
+    slots = calloc(conns, sizeof(*slots));
+    if (!slots)
+        die("out of memory");
 
     hdr = curl_slist_append(hdr, auth);
-    hdr = curl_slist_append(hdr, "Content-Type: x-application/hl7-v2+er7");
+    snprintf(ctype_hdr, sizeof(ctype_hdr), "Content-Type: %s", ctype);
+    hdr = curl_slist_append(hdr, ctype_hdr);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     m = curl_multi_init();
     uint64_t t0 = now_ns();

@@ -217,10 +217,41 @@ https_row() {
 # Phase 1, hubd's own dispatcher off: the ingest rows, then the delivery
 # rates: a dispatcher node (the hub's dispatch.c) drains a backlog.
 HUB_DISPATCH=0
+# https_doc_row KEY PATH FILE MARKER TYPE: one document POSTed again and
+# again at 8 connections, MARKER (its idempotency key's tail) made unique
+# each time. Records https.KEY.*.
+https_doc_row() {
+    local key=$1 path=$2 file=$3 marker=$4 type=$5 line
+    [ -n "$hubd_https" ] && [ -s "$out/token" ] || return 0
+    say "https: POST $path, 8 connections, ${SECS}s"
+    line=$($out/https_load -u "https://127.0.0.1:$hubd_https$path" \
+        -b "$file" -m "$marker" -T "$type" -t "$out/token" \
+        -k "$root/$out/certs/ca.crt" -c 8 -d "$SECS" -w "$WARM" \
+        2>>"$log/https_$key.txt" || true)
+    echo "$line" >>"$log/https_$key.txt"
+    [ -n "$line" ] || return 0
+    put "https.$key.rate" "$(field "$line" msgs_per_s)"
+    put "https.$key.p50" "$(field "$line" p50_ms)"
+    put "https.$key.p99" "$(field "$line" p99_ms)"
+    put "https.$key.refused" "$(field "$line" refused)"
+}
+
+# The FHIR screening bundle over HTTPS, once hubd routes POST /v1/fhir; its
+# Bundle.identifier uuid's last 12 hex digits become a counter.
+https_fhir_row() {
+    local f=tests/data/fhir/bundle-ahc-panel-transaction.json marker
+    grep -q '"/v1/fhir"' hub/*.c 2>/dev/null || { put built.https_fhir 0; return 0; }
+    [ -f "$f" ] || return 0
+    marker=$(sed -n 's/.*"value": *"urn:uuid:[0-9a-f-]*-\([0-9a-f]\{12\}\)".*/\1/p' "$f" | head -1)
+    [ -n "$marker" ] || return 0
+    https_doc_row fhir /v1/fhir "$f" "$marker" application/fhir+json
+}
+
 if hubd_start; then
     put built.https 1
     mllp_rows hubd "$hubd_mllp"
     https_row
+    https_fhir_row
     idle_rss hubd "$hubd_mllp" "$hubd_pid"
     if [ "$dispatch_ok" = 1 ] && [ -n "${recv_port:-}" ] && add_cbo; then
         subscribe 1 && drain_rate 1

@@ -215,6 +215,14 @@ for (const c of conns) {
     row(label, cell, commitCell, ratio(v, commit), '>= 10x durable commit rate',
       v === null || commit === null ? null : v >= 10 * commit);
   }
+  {
+    const v = num('https.fhir.rate');
+    const r = num('https.fhir.refused');
+    row('durable ingest over HTTPS @8 conn (POST /v1/fhir, screening bundle)',
+      v === null ? na('https_fhir') : `${fmt(v)} bundles/s, p50 / p99 ` +
+        `${fmt(num('https.fhir.p50'), 2)} / ${fmt(num('https.fhir.p99'), 2)} ms` +
+        (r ? `, ${fmt(r)} refused` : ''), '', '', '', null);
+  }
   const tps = num('pgbench.8.tps');
   const hp50 = num('https.8.p50'), hp99 = num('https.8.p99');
   const hrefused = num('https.8.refused');
