@@ -93,7 +93,7 @@ if [ "$hubd_ok" = 1 ] && [ -f hub/dispatch.h ] && [ -f hub/subs.h ] &&
 else
     built dispatch 0
 fi
-[ "$hubd_ok" = 1 ] || built https 0
+[ "$hubd_ok" = 1 ] || { built https 0; built https_fhir 0; }
 
 say "compiling bench tools"
 $CC $CFLAGS tests/bench/gen_adt.c -o $out/gen_adt
@@ -334,8 +334,7 @@ fi
 
 # --- hubd: durable MLLP ingest, full path -------------------------------------
 if ! want hubd; then
-    put built.hubd skip
-    put built.dispatch skip
+    for k in hubd dispatch https https_fhir; do put "built.$k" skip; done
 elif [ "$hubd_ok" = 1 ] && [ -f tests/bench/hubd.sh ]; then
     # shellcheck source=/dev/null
     . tests/bench/hubd.sh
