@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <time.h>
 
 #include "../lib/hubproc.h"
@@ -216,6 +217,52 @@ Test(mllp, slow_sender_is_closed, .init = start_small_frames, .fini = stop,
     /* slow_sender_timeout = 1: closed within a few seconds, no ACK */
     cr_expect(mllp_closed(&c, 5000));
     cr_expect_eq(count("select count(*) from messages"), 0);
+    mllp_close(&c);
+    /* a TLS client that never finishes its handshake is closed too */
+    struct mllp_client t;
+    cr_assert_eq(mllp_connect(&t, hub.mllps, &hub, NULL), 0);
+    cr_expect(mllp_closed(&t, 5000), "stalled handshake closed");
+    mllp_close(&t);
+}
+
+Test(mllp, sigterm_finishes_in_flight_commits_and_their_acks,
+     .init = start_default, .fini = stop, .timeout = 30)
+{
+    enum { N = 30 };
+    struct mllp_client c;
+    static char all[N * 1200];
+    char msg[1100], ack[4096], code[3], ctrl[64];
+    size_t len = 0;
+    int aa = 0;
+
+    for (int i = 0; i < N; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "TERM-%d", i);
+        hl7_sample(msg, sizeof(msg), id, "MRN-T");
+        all[len++] = 0x0b;
+        memcpy(all + len, msg, strlen(msg));
+        len += strlen(msg);
+        all[len++] = 0x1c;
+        all[len++] = 0x0d;
+    }
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send_raw(&c, all, len), 0);
+    /* wait for the first answer so that frames are in flight, then stop */
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    aa++;
+    kill(hub.pid, SIGTERM);
+    while (mllp_read(&c, ack, sizeof(ack), 10000) > 0) {
+        ack_fields(ack, code, ctrl, sizeof(ctrl));
+        cr_expect_str_eq(code, "AA");
+        aa++;
+    }
+    cr_expect_eq(hub_wait(&hub, 10000), 0, "exit 0 after SIGTERM");
+    /* every AA is a stored message; what was read before the stop was
+     * answered rather than dropped */
+    long stored = count("select count(*) from messages where idem_key like "
+                        "'TERM-%'");
+    cr_expect_geq(stored, aa);
+    cr_expect_geq(aa, 1);
     mllp_close(&c);
 }
 

@@ -427,11 +427,18 @@ int hub_restart(struct hubproc *h)
 
 int hub_stop(struct hubproc *h)
 {
-    int st;
     if (h->pid <= 0)
         return -1;
     kill(h->pid, SIGTERM);
-    double deadline = now_ms() + 10000;
+    return hub_wait(h, 10000);
+}
+
+int hub_wait(struct hubproc *h, int ms)
+{
+    int st;
+    if (h->pid <= 0)
+        return -1;
+    double deadline = now_ms() + ms;
     while (now_ms() < deadline) {
         if (waitpid(h->pid, &st, WNOHANG) == h->pid) {
             h->pid = 0;

@@ -48,6 +48,8 @@ int hub_restart(struct hubproc *h);
 /* SIGTERM and wait (bounded); returns the exit status or -1. */
 int hub_stop(struct hubproc *h);
 void hub_kill9(struct hubproc *h);
+/* Wait (bounded by ms) for hubd to exit by itself; its exit status or -1. */
+int hub_wait(struct hubproc *h, int ms);
 /* Stop if running, drop the database, remove the temp dir. */
 void hub_cleanup(struct hubproc *h);
 /* path of a file in h->dir */
