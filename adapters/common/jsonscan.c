@@ -7,6 +7,7 @@
 #include "common/jsonscan.h"
 
 #include <stdbool.h>
+#include <string.h>
 
 #define SCAN_STACK 64               /* hard ceiling on max_depth */
 
@@ -27,15 +28,23 @@ int json_prescan(const char *p, size_t len, const struct json_limits *lim,
         unsigned char c = (unsigned char)p[i];
         switch (c) {
         case '"': {
+            /* memchr to the next quote, then count the backslashes before
+             * it: an odd count escapes it. Byte-at-a-time was a quarter of
+             * the FHIR adapter's time. */
             size_t start = i++;
-            while (i < len && p[i] != '"') {
-                if (p[i] == '\\')
-                    i++;            /* skip the escaped byte */
+            for (;;) {
+                const char *q = i < len ? memchr(p + i, '"', len - i) : NULL;
+                if (q == NULL)
+                    return hub_err_set(err, HUB_ESYNTAX, "$", start,
+                                       "string is not terminated");
+                size_t j = (size_t)(q - p), bs = 0;
+                while (j - bs > start + 1 && p[j - bs - 1] == '\\')
+                    bs++;
+                i = j;
+                if (bs % 2 == 0)
+                    break;
                 i++;
             }
-            if (i >= len)
-                return hub_err_set(err, HUB_ESYNTAX, "$", start,
-                                   "string is not terminated");
             if (i - start - 1 > lim->max_string)
                 return hub_err_set(err, HUB_ELIMIT, "$", start,
                                    "string is longer than the limit");

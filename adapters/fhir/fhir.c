@@ -22,11 +22,14 @@
 
 static void path_append(struct fx *x, const char *s)
 {
-    size_t room = sizeof(x->path) - x->plen;
-    int n = snprintf(x->path + x->plen, room, "%s", s);
-    if (n < 0)
-        return;
-    x->plen += (size_t)n < room ? (size_t)n : room - 1;
+    /* truncates: a path is for people, 127 bytes say enough */
+    size_t room = sizeof(x->path) - 1 - x->plen;
+    size_t n = strlen(s);
+    if (n > room)
+        n = room;
+    memcpy(x->path + x->plen, s, n);
+    x->plen += n;
+    x->path[x->plen] = '\0';
 }
 
 size_t fx_key(struct fx *x, const char *k)
@@ -40,10 +43,15 @@ size_t fx_key(struct fx *x, const char *k)
 
 size_t fx_idx(struct fx *x, size_t i)
 {
-    char b[24];
+    char b[24], *e = b + sizeof(b);
     size_t old = x->plen;
-    snprintf(b, sizeof(b), "[%zu]", i);
-    path_append(x, b);
+    *--e = '\0';
+    *--e = ']';
+    do
+        *--e = (char)('0' + i % 10);
+    while ((i /= 10) != 0);
+    *--e = '[';
+    path_append(x, e);
     return old;
 }
 
