@@ -169,6 +169,9 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
         i++;
     while (end > i && is_space((unsigned char)p[end - 1]))
         end--;
+    if (i > HL7_MAX_MESSAGE)        /* keeps every offset below 2^30 */
+        return hub_err_set(err, HUB_ELIMIT, "message", 0,
+                           "too much whitespace before MSH");
     if (end - i < 8 || memcmp(p + i, "MSH", 3) != 0)
         return hub_err_set(err, HUB_ESYNTAX, "MSH", i,
                            "message does not start with an MSH segment");

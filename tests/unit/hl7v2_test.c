@@ -353,6 +353,58 @@ Test(hl7_parse, rejects_message_over_the_size_limit_but_keeps_msh)
     free(s);
 }
 
+Test(hl7_parse, refuses_megabytes_of_whitespace_before_msh)
+{
+    struct hub_err err;
+    struct hl7_msg *m;
+    const char *msg = "MSH|^~\\&|A|B|C|D|2026||ADT^A01|7|P|2.5\rPID|1\r";
+    size_t pad = HL7_MAX_MESSAGE + 1, ml = strlen(msg);
+    char *s = malloc(pad + ml);
+    memset(s, '\n', pad);
+    memcpy(s + pad, msg, ml);
+    cr_assert_eq(parse_rc(s, pad + ml, &err, &m), HUB_ELIMIT);
+    cr_assert_null(m);
+    /* at the limit it is still a message */
+    cr_assert_eq(parse_rc(s + 1, pad - 1 + ml, &err, &m), HUB_OK);
+    assert_slice(hl7_control_id(m), "7");
+    free(s);
+}
+
+Test(hl7_parse, never_crashes_when_a_real_message_is_cut_at_every_byte)
+{
+    char path[4096];
+    const char *root = getenv("HUB_ROOT");
+    snprintf(path, sizeof(path), "%s/tests/data/hl7v2/ADT-A01-01.hl7",
+             root && *root ? root : ".");
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot read %s", path);
+    static char full[16384];
+    size_t n = fread(full, 1, sizeof(full), f);
+    fclose(f);
+    cr_assert_gt(n, 6000);
+    size_t ok = 0;
+    for (size_t cut = 0; cut <= n; cut++) {
+        struct arena a;
+        struct hub_err err;
+        struct hl7_msg *m;
+        struct canon_list l = { 0 };
+        struct slice ack;
+        char *p = malloc(cut ? cut : 1);        /* exact size, for ASan */
+        memcpy(p, full, cut);
+        arena_init(&a, 16 * 1024);
+        int rc = hl7_parse(&a, p, cut, &m, &err);
+        if (rc == HUB_OK) {
+            rc = hl7_to_events(&a, m, &l, &err);
+            ok += rc == HUB_OK;
+        }
+        cr_assert_eq(hl7_ack(&a, m, rc ? "AE" : "AA", rc ? &err : NULL, "K",
+                             "2026", &ack), HUB_OK, "cut %zu", cut);
+        arena_release(&a);
+        free(p);
+    }
+    cr_assert_gt(ok, n / 2, "most prefixes past PID should normalize");
+}
+
 Test(hl7_parse, survives_binary_junk_without_a_crash)
 {
     unsigned char junk[4096];
