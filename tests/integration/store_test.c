@@ -321,6 +321,37 @@ Test(store, merge_moves_the_old_identifiers_to_the_surviving_patient)
     free(new_p);
 }
 
+Test(store, identifiers_naming_two_patients_link_to_the_oldest_and_are_audited)
+{
+    struct fixture f;
+    struct store_msg_result res[2];
+    char both[512];
+
+    add_msg(&f, 0, "org_a", "c1", "adt.admit", "MRN", "A1");
+    add_msg(&f, 1, "org_b", "c2", "adt.admit", "PLAN", "M9");
+    ingest(&f, 2, res);
+    release(res, 2);
+    /* the lowest hub id: ids are time-ordered, so the oldest patient
+     * (within one millisecond the order is the random part's) */
+    char *p1 = q1("SELECT min(patient_hub_id) FROM events");
+    snprintf(both, sizeof(both),
+             "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":["
+             "{\"value\":\"M9\",\"system\":\"PLAN\"},"
+             "{\"value\":\"A1\",\"system\":\"MRN\"}]}}");
+    add_msg(&f, 0, "org_a", "c3", "adt.update", "MRN", "A1");
+    f.ev[0].json = slice_from_cstr(both);
+    ingest(&f, 1, res);
+    release(res, 1);
+    char *linked = q1("SELECT patient_hub_id FROM events ORDER BY seq DESC "
+                      "LIMIT 1");
+    cr_assert_str_eq(linked, p1, "the lowest hub id wins");
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'identity.conflict' AND "
+                       "jsonb_array_length(detail->'patients') = 2"), 1);
+    free(p1);
+    free(linked);
+}
+
 /* ingest n single-event messages of alternating topics from `org` */
 static void ingest_many(const char *org, int n)
 {
