@@ -508,6 +508,10 @@ Test(jsonscan, depth_exactly_at_the_limit_passes_and_one_more_fails)
                  HUB_ELIMIT);
     cr_assert_eq(json_prescan("[\"0123456789\"]", 14, &lim, &err), HUB_OK);
     cr_assert_eq(json_prescan("[\"0123456789a\"]", 15, &lim, &err), HUB_ELIMIT);
+    cr_assert_eq(json_prescan("[\"\\\\\",[[[[]]]]]", 14, &lim, &err), HUB_ELIMIT,
+                 "an escaped backslash does not escape the quote after it");
+    cr_assert_eq(json_prescan("[\"\\\\\\\"\"]", 8, &lim, &err), HUB_OK,
+                 "three backslashes: the third escapes the quote");
     cr_assert_eq(json_prescan("[\"abc", 5, &lim, &err), HUB_ESYNTAX);
     cr_assert_eq(json_prescan("[}", 2, &lim, &err), HUB_ESYNTAX);
 }
