@@ -26,6 +26,7 @@ struct fx_entry {
     const char *full_url;       /* may be NULL */
     size_t index;               /* Bundle.entry index */
     bool consumed;              /* folded into another entry's event */
+    unsigned seen;              /* == fx.gen: visited by this screening */
     bool failed;                /* batch: refused */
 };
 
@@ -48,6 +49,7 @@ struct fx {
     const char *message_id;
     const char *blabels[FX_MAX_LABELS];   /* Bundle.meta.security labels */
     size_t n_blabels;
+    unsigned gen;               /* screening being built, for fx_entry.seen */
     /* per event being built */
     struct fx_warn warns[FX_MAX_WARN];
     size_t n_warns;

@@ -277,6 +277,14 @@ static int obs_members(struct fx *x, const cJSON *o, const char *code,
             fx_key(x, "reference");
             return fx_fail(x, HUB_EINVALID, "member is not an Observation");
         }
+        /* each Observation counts once per screening: a member listed
+         * twice, or a cycle, must not multiply the work (10000 references
+         * to a panel of 10000 references ...) */
+        if (me->seen == x->gen) {
+            fx_pop(x, o2);
+            continue;
+        }
+        me->seen = x->gen;
         struct saved_path sp;
         path_save(x, &sp);
         fx_at_entry(x, me);
@@ -876,6 +884,7 @@ int fx_screening_obs(struct fx *x, struct fx_entry *e)
     int rc;
     if ((rc = fx_enum(x, e->res, "status", true, OBS_STATUS, &status)))
         return rc;
+    e->seen = ++x->gen;
     if (!obs_is_screening(x, e->res)) {
         if (x->bundle)
             return HUB_OK;      /* vital signs and the like: context */
@@ -912,6 +921,9 @@ int fx_screening_obs(struct fx *x, struct fx_entry *e)
                 return rc;
             if (oc.code && dict_instrument_find(x->d, slice_from_cstr(oc.code)))
                 continue;
+            if (o->seen == x->gen)
+                continue;
+            o->seen = x->gen;
             if ((rc = fx_labels(x, o->res)) || (rc = obs_collect(x, o->res, &s, 0)))
                 return rc;
             o->consumed = true;

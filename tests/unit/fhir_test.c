@@ -594,7 +594,7 @@ Test(fhir, not_json_and_not_a_resource_are_refused)
                  HUB_EUNSUPPORTED, "a heart rate is not a screening");
 }
 
-Test(fhir, has_member_cycles_stop_at_the_depth_limit)
+Test(fhir, has_member_cycles_and_repeats_are_visited_once)
 {
     struct canon_list out;
     struct hub_err err;
@@ -603,11 +603,38 @@ Test(fhir, has_member_cycles_stop_at_the_depth_limit)
         "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"a\","
         "\"status\":\"final\",\"subject\":{\"reference\":\"Patient/p\"},"
         "\"code\":{\"coding\":[{\"code\":\"96777-8\"}]},"
-        "\"hasMember\":[{\"reference\":\"Observation/b\"}]}},"
+        "\"hasMember\":[{\"reference\":\"Observation/b\"},"
+        "{\"reference\":\"Observation/b\"},{\"reference\":\"Observation/a\"}]}},"
         "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"b\","
         "\"status\":\"final\",\"subject\":{\"reference\":\"Patient/p\"},"
-        "\"code\":{\"coding\":[{\"code\":\"x\"}]},"
+        "\"code\":{\"coding\":[{\"code\":\"93030-5\"}]},"
+        "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA33-6\"}]},"
         "\"hasMember\":[{\"reference\":\"Observation/a\"}]}}]}";
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.1.question"), "(absent)",
+                     "b is listed twice but counted once");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "true");
+}
+
+Test(fhir, has_member_chains_stop_at_the_depth_limit)
+{
+    char j[8192];
+    size_t k = (size_t)snprintf(j, sizeof(j),
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[");
+    for (int i = 0; i < 15; i++) {
+        char code[16];
+        snprintf(code, sizeof(code), i ? "x%d" : "96777-8", i);
+        k += (size_t)snprintf(j + k, sizeof(j) - k,
+            "%s{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"o%d\","
+            "\"status\":\"final\",\"subject\":{\"reference\":\"Patient/p\"},"
+            "\"code\":{\"coding\":[{\"code\":\"%s\"}]},"
+            "\"hasMember\":[{\"reference\":\"Observation/o%d\"}]}}",
+            i ? "," : "", i, code, i + 1);
+    }
+    snprintf(j + k, sizeof(j) - k, "]}");
+    struct canon_list out;
+    struct hub_err err;
     cr_assert_eq(run(j, &out, NULL, &err), HUB_ELIMIT);
     cr_assert_str_eq(err.what, "hasMember nesting is deeper than 12");
 }
@@ -781,4 +808,30 @@ Test(fhir, document_bundle_is_read_like_a_collection)
     cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"searchset\"}", &out,
                      NULL, &err), HUB_EUNSUPPORTED);
     cr_assert_str_eq(err.field, "type");
+}
+
+Test(fhir, thousands_of_references_to_one_member_cost_one_visit, .timeout = 5)
+{
+    size_t n = 9000;
+    size_t cap = n * 40 + 1024;
+    char *j = malloc(cap);
+    size_t k = (size_t)snprintf(j, cap,
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"a\","
+        "\"status\":\"final\",\"subject\":{\"reference\":\"Patient/p\"},"
+        "\"code\":{\"coding\":[{\"code\":\"96777-8\"}]},\"hasMember\":[");
+    for (size_t i = 0; i < n; i++)
+        k += (size_t)snprintf(j + k, cap - k, "%s{\"reference\":\"Observation/b\"}",
+                              i ? "," : "");
+    k += (size_t)snprintf(j + k, cap - k,
+        "]}},{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"b\","
+        "\"status\":\"final\",\"subject\":{\"reference\":\"Patient/p\"},"
+        "\"code\":{\"coding\":[{\"code\":\"88122-7\"}]},"
+        "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA28398-8\"}]}}}]}");
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.1.question"), "(absent)");
+    free(j);
 }
