@@ -9,11 +9,13 @@ extern const struct api_route api_core_routes[];
 extern const struct api_route api_hl7v2_routes[];
 extern const struct api_route api_events_routes[];
 extern const struct api_route api_subs_routes[];
+extern const struct api_route api_docs_routes[];
 
 const struct api_route *const api_route_tables[] = {
     api_core_routes,
     api_hl7v2_routes,
     api_events_routes,
     api_subs_routes,
+    api_docs_routes,
     NULL,
 };

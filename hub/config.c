@@ -32,6 +32,7 @@ static const struct key keys[] = {
     { "database_url", K_STR, F(database_url), S(database_url), 0, 0 },
     { "migrate_at_start", K_BOOL, F(migrate_at_start), 0, 0, 1 },
     { "migrations_dir", K_STR, F(migrations_dir), S(migrations_dir), 0, 0 },
+    { "dict_dir", K_STR, F(dict_dir), S(dict_dir), 0, 0 },
     { "mllp_bind", K_SPECIAL, 0, 0, 0, 0 },
     { "mllp_port", K_SPECIAL, 0, 0, 0, 0 },
     { "mllp_org", K_SPECIAL, 0, 0, 0, 0 },
@@ -84,6 +85,7 @@ void config_defaults(struct hub_config *c, enum config_profile profile)
     c->profile = profile;
     c->migrate_at_start = profile == PROFILE_DEV;
     copy(c->migrations_dir, sizeof(c->migrations_dir), "schemas/migrations");
+    copy(c->dict_dir, sizeof(c->dict_dir), "schemas/dict");
     c->n_mllp = 1;
     copy(c->mllp[0].bind, sizeof(c->mllp[0].bind), any);
     c->mllp[0].port = 2575;

@@ -30,6 +30,7 @@ struct hub_config {
     char database_url[1024];
     bool migrate_at_start;
     char migrations_dir[CONFIG_STR];
+    char dict_dir[CONFIG_STR];      /* the data dictionary (schemas/dict) */
 
     /* listeners; a port of -1 disables one, 0 asks for an ephemeral port */
     struct config_mllp_listener mllp[CONFIG_MAX_MLLP_LISTENERS];

@@ -2,9 +2,10 @@
  * hubd.c - the server's start-up and shutdown; everything else lives in the
  * modules it wires together.
  *
- *   config -> logging -> (dev, no DATABASE_URL: the private PostgreSQL)
- *   -> migrate (when configured) -> TLS contexts -> ingest committers,
- *   database workers, auth -> MLLP and HTTP listeners -> ports file -> loop
+ *   config -> logging -> data dictionary (refuse to start when invalid)
+ *   -> (dev, no DATABASE_URL: the private PostgreSQL) -> migrate (when
+ *   configured) -> TLS contexts -> ingest committers, database workers, auth
+ *   -> MLLP and HTTP listeners -> ports file -> loop
  *
  * SIGINT/SIGTERM: stop accepting and reading, let the committers finish
  * what is in flight (retrying a database outage up to shutdown_timeout),
@@ -29,6 +30,7 @@
 #include "config.h"
 #include "dispatch.h"
 #include "dbpool.h"
+#include "dict_files.h"
 #include "ingest.h"
 #include "log.h"
 #include "server.h"
@@ -36,6 +38,27 @@
 #include "tls.h"
 
 static struct hub_config cfg;
+static struct dict *dict;       /* immutable once loaded; adapters share it */
+
+/* The dictionary is data the adapters cannot work without: refuse to start
+ * (naming the file and JSON path, never guessing) when it does not load. */
+static int load_dict(void)
+{
+    struct dict_err derr;
+
+    memset(&derr, 0, sizeof(derr));
+    int drc = dict_files_load(cfg.dict_dir, &dict, &derr);
+    if (drc != HUB_OK) {
+        log_error("hubd.dict_invalid", "dir=%s file=%s path=%s why=\"%s\" "
+                  "code=%s", cfg.dict_dir, derr.file,
+                  derr.path[0] ? derr.path : "-",
+                  derr.what ? derr.what : "cannot load", hub_strerror(drc));
+        return drc;
+    }
+    log_info("hubd.dict_loaded", "dir=%s ig=%s", cfg.dict_dir,
+             dict_ig_version(dict));
+    return HUB_OK;
+}
 
 /* written whole, then renamed: a reader never sees half a file */
 static int write_ports_file(const struct server *srv, const char *path)
@@ -161,7 +184,10 @@ int main(int argc, char **argv)
         log_set_level(LOG_WARN);
     else if (!strcmp(cfg.log_level, "error"))
         log_set_level(LOG_ERROR);
+    if (load_dict() != HUB_OK)
+        return 2;
     if (check_only) {
+        dict_free(dict);
         puts("hubd: configuration ok");
         return 0;
     }
@@ -196,6 +222,7 @@ int main(int argc, char **argv)
     }
     app.srv.base = event_base_new();
     app.srv.cfg = &cfg;
+    app.srv.dict = dict;
     if (app.srv.base == NULL)
         return 1;
 
@@ -279,6 +306,7 @@ out:
     SSL_CTX_free(app.srv.tls_https);
     SSL_CTX_free(app.srv.tls_mllp);
     event_base_free(app.srv.base);
+    dict_free(dict);
     libevent_global_shutdown();
     return rc;
 }

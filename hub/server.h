@@ -15,6 +15,7 @@ struct hub_config;
 struct ingest;
 struct dbpool;
 struct auth;
+struct dict;
 
 struct server {
     struct event_base *base;
@@ -22,6 +23,7 @@ struct server {
     struct ingest *ing;
     struct dbpool *db;              /* API reads, auth lookups */
     struct auth *auth;
+    const struct dict *dict;        /* read-only, shared by the adapters */
     SSL_CTX *tls_mllp;              /* client certificate required */
     SSL_CTX *tls_https;             /* client certificate optional */
     bool stopping;

@@ -718,13 +718,27 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
         memcpy(r->retry_after, v, k);
         r->retry_after[k] = '\0';
     }
+    if (len >= 20 && strncasecmp(p, "Idempotent-Replayed:", 20) == 0)
+        r->replayed = true;
+    if (len > 14 && strncasecmp(p, "Content-Type:", 13) == 0) {
+        const char *v = p + 13;
+        while (*v == ' ')
+            v++;
+        size_t k = strcspn(v, "\r\n");
+        if (k >= sizeof(r->content_type))
+            k = sizeof(r->content_type) - 1;
+        memcpy(r->content_type, v, k);
+        r->content_type[k] = '\0';
+    }
     return len;
 }
 
-int http_call(const struct hubproc *h, bool tls, const char *method,
-              const char *path, const char *token, const char *cert_org,
-              const char *body, size_t body_len, const char *accept,
-              struct http_resp *r)
+static int http_call_core(const struct hubproc *h, bool tls,
+                          const char *method, const char *path,
+                          const char *token, const char *cert_org,
+                          const char *const *headers, const char *body,
+                          size_t body_len, const char *accept,
+                          struct http_resp *r)
 {
     CURL *c = curl_easy_init();
     struct curl_slist *hd = NULL;
@@ -760,8 +774,15 @@ int http_call(const struct hubproc *h, bool tls, const char *method,
         snprintf(acc, sizeof(acc), "Accept: %s", accept);
         hd = curl_slist_append(hd, acc);
     }
+    bool has_ct = false;
+    for (size_t i = 0; headers && headers[i]; i++) {
+        hd = curl_slist_append(hd, headers[i]);
+        if (strncasecmp(headers[i], "Content-Type:", 13) == 0)
+            has_ct = true;
+    }
     if (body) {
-        hd = curl_slist_append(hd, "Content-Type: text/plain");
+        if (!has_ct)
+            hd = curl_slist_append(hd, "Content-Type: text/plain");
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)body_len);
     }
@@ -771,6 +792,24 @@ int http_call(const struct hubproc *h, bool tls, const char *method,
     curl_slist_free_all(hd);
     curl_easy_cleanup(c);
     return rc == CURLE_OK ? 0 : -1;
+}
+
+int http_call(const struct hubproc *h, bool tls, const char *method,
+              const char *path, const char *token, const char *cert_org,
+              const char *body, size_t body_len, const char *accept,
+              struct http_resp *r)
+{
+    return http_call_core(h, tls, method, path, token, cert_org, NULL, body,
+                          body_len, accept, r);
+}
+
+int http_call_h(const struct hubproc *h, bool tls, const char *method,
+                const char *path, const char *token,
+                const char *const *headers, const char *body,
+                size_t body_len, struct http_resp *r)
+{
+    return http_call_core(h, tls, method, path, token, NULL, headers, body,
+                          body_len, NULL, r);
 }
 
 void http_resp_free(struct http_resp *r)

@@ -89,6 +89,8 @@ struct http_resp {
     char *body;                     /* malloc'd, NUL-terminated */
     size_t len;
     char retry_after[16];
+    char content_type[64];
+    bool replayed;                  /* Idempotent-Replayed: true */
 };
 /* tls: https port with the hub CA; token (may be NULL) as Bearer;
  * cert_org (may be NULL): client certificate. */
@@ -96,6 +98,12 @@ int http_call(const struct hubproc *h, bool tls, const char *method,
               const char *path, const char *token, const char *cert_org,
               const char *body, size_t body_len, const char *accept,
               struct http_resp *r);
+/* http_call with extra request headers ("Name: value" strings, NULL
+ * terminated); a Content-Type among them replaces the default text/plain. */
+int http_call_h(const struct hubproc *h, bool tls, const char *method,
+                const char *path, const char *token,
+                const char *const *headers, const char *body,
+                size_t body_len, struct http_resp *r);
 void http_resp_free(struct http_resp *r);
 
 #endif

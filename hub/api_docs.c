@@ -1,0 +1,237 @@
+/*
+ * api_docs.c - POST /v1/fhir, POST /v1/ccda and POST /v1/csv/{kind}: one
+ * body is one ingest job on the same durable group-commit path as HL7 v2
+ * (raw bytes, events, audit and routing in one transaction; quarantine for
+ * refused input), answered only after that transaction committed.
+ *
+ *   request -> media type (415) -> Idempotency-Key (400) -> room and
+ *   database (503 + Retry-After) -> ingest_prepare_* -> api_ingest
+ *   -> committed: the prepared (or, for a re-send, the stored) answer
+ *   -> not committed (database gone past the shutdown timeout): 503
+ *
+ * Body size is capped by max_body (evhttp answers 413 before we see it)
+ * and again by each adapter's own limit (413, quarantined). Scope ingest.
+ * What the answers hold is described in ingest_docs.h. A re-send answered
+ * from the store carries "Idempotent-Replayed: true".
+ * FHIR errors (also 415 and 503) are OperationOutcomes; the others are the
+ * hub's {"error":{...}}.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api.h"
+#include "common/arena.h"
+#include "config.h"
+#include "fhir/fhir.h"
+#include "ingest.h"
+#include "ingest_docs.h"
+#include "log.h"
+#include "metrics.h"
+#include "server.h"
+
+enum docs_format { DOCS_FHIR, DOCS_CCDA, DOCS_CSV };
+
+/* The media type of a Content-Type value equals `want` (parameters such as
+ * "; charset=utf-8" ignored, case-insensitive). */
+static bool media_is(const char *ct, const char *want)
+{
+    size_t n = strlen(want);
+    if (ct == NULL)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    return strncasecmp(ct, want, n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static void fhir_error(struct api_req *r, int status, int code,
+                       const char *field, const char *what)
+{
+    struct arena a;
+    struct hub_err err;
+    struct slice oo;
+
+    arena_init(&a, 4096);
+    hub_err_set(&err, code, field ? field : "", 0, what);
+    if (fhir_operation_outcome(&a, &err, NULL, &oo) == HUB_OK)
+        api_reply(r, status, "application/fhir+json", oo.p, oo.len);
+    else
+        api_reply_error(r, status, hub_strerror(code), what, field);
+    arena_release(&a);
+}
+
+static void refuse(struct api_req *r, enum docs_format f, int status,
+                   int code, const char *field, const char *what)
+{
+    if (f == DOCS_FHIR)
+        fhir_error(r, status, code, field, what);
+    else
+        api_reply_error(r, status, hub_strerror(code), what, field);
+}
+
+static void busy(struct api_req *r, enum docs_format f, const char *what)
+{
+    if (f != DOCS_FHIR) {
+        api_reply_busy(r, what);
+        return;
+    }
+    char s[16];
+    snprintf(s, sizeof(s), "%d", api_server(r)->cfg->retry_after);
+    api_add_header(r, "Retry-After", s);
+    fhir_error(r, 503, HUB_EBUSY, NULL, what);
+}
+
+/* api_ingest's done: the one job committed (or the database failed). The
+ * status prepare returned rides on the request's data pointer. */
+static void on_done(struct api_req *r, struct ingest_job **jobs, size_t n,
+                    void *arg)
+{
+    struct ingest_job *j = jobs[0];
+    (void)n;
+    (void)arg;
+
+    if (j->rc != HUB_OK) {
+        busy(r, strcmp(j->msg.format, "fhir") == 0 ? DOCS_FHIR : DOCS_CSV,
+             "database unavailable; nothing was acknowledged");
+        return;
+    }
+    int status = ingest_docs_status(j, (int)(intptr_t)api_data(r));
+    struct slice answer = ingest_job_answer(j);
+    metrics_ack_latency((double)(ingest_now_ns() - j->t_start_ns) / 1e9);
+    if (j->res.duplicate)
+        api_add_header(r, "Idempotent-Replayed", "true");
+    api_reply(r, status, ingest_docs_content_type(j, status), answer.p,
+              answer.len);
+}
+
+/* The checks every format shares; true when the request may go on (else it
+ * has been answered). */
+static bool admit(struct api_req *r, enum docs_format f, struct slice body,
+                  struct docs_meta *meta)
+{
+    struct server *srv = api_server(r);
+
+    meta->idem_key = api_header(r, "Idempotency-Key");
+    meta->content_type = api_header(r, "Content-Type");
+    if (meta->idem_key && !ingest_docs_key_ok(meta->idem_key)) {
+        refuse(r, f, 400, HUB_EINVALID, "Idempotency-Key",
+               "idempotency key must be 1-256 printable characters");
+        return false;
+    }
+    if (body.len == 0) {
+        refuse(r, f, 400, HUB_EINVALID, "body", "empty body");
+        return false;
+    }
+    if (!ingest_has_room(srv->ing, 1, body.len)) {
+        busy(r, f, "ingest is at capacity, retry later");
+        return false;
+    }
+    if (!ingest_ready(srv->ing)) {
+        /* do not hold the request while the database is away */
+        busy(r, f, "database unreachable, retry later");
+        return false;
+    }
+    if (srv->dict == NULL) {
+        refuse(r, f, 500, HUB_EINVALID, NULL, "no data dictionary loaded");
+        return false;
+    }
+    return true;
+}
+
+static void submit(struct api_req *r, struct ingest_job *j, int status)
+{
+    struct ingest_job **jobs = malloc(sizeof(*jobs));
+    if (jobs == NULL)
+        abort();
+    jobs[0] = j;
+    api_set_data(r, (void *)(intptr_t)status);
+    api_ingest(r, jobs, 1, on_done, NULL);
+}
+
+static void post_fhir(struct api_req *r)
+{
+    struct slice body = api_body(r);
+    struct docs_meta meta = { 0 };
+    const char *ct = api_header(r, "Content-Type");
+
+    if (!media_is(ct, "application/fhir+json") &&
+        !media_is(ct, "application/json") &&
+        !media_is(ct, "application/json+fhir")) {
+        fhir_error(r, 415, HUB_EUNSUPPORTED, "Content-Type",
+                   "send application/fhir+json or application/json");
+        return;
+    }
+    if (!admit(r, DOCS_FHIR, body, &meta))
+        return;
+    struct ingest_job *j = ingest_job_new();
+    int status = ingest_prepare_fhir(j, api_server(r)->dict,
+                                     api_principal(r)->org_id, &meta, body.p,
+                                     body.len);
+    submit(r, j, status);
+}
+
+static void post_ccda(struct api_req *r)
+{
+    struct slice body = api_body(r);
+    struct docs_meta meta = { 0 };
+    const char *ct = api_header(r, "Content-Type");
+
+    if (!media_is(ct, "application/xml") && !media_is(ct, "text/xml") &&
+        !media_is(ct, "application/hl7-cda+xml")) {
+        api_reply_error(r, 415, "unsupported",
+                        "send application/xml or text/xml", "Content-Type");
+        return;
+    }
+    if (!admit(r, DOCS_CCDA, body, &meta))
+        return;
+    struct ingest_job *j = ingest_job_new();
+    int status = ingest_prepare_ccda(j, api_server(r)->dict,
+                                     api_principal(r)->org_id, &meta, body.p,
+                                     body.len);
+    submit(r, j, status);
+}
+
+static void post_csv(struct api_req *r)
+{
+    struct slice body = api_body(r);
+    struct docs_meta meta = { 0 };
+    const char *kind = api_path_rest(r);
+    const char *ct = api_header(r, "Content-Type");
+
+    if (strcmp(kind, "screenings") && strcmp(kind, "referral-status") &&
+        strcmp(kind, "shinny")) {
+        api_reply_error(r, 404, "not_found",
+                        "csv kind is screenings, referral-status or shinny",
+                        "kind");
+        return;
+    }
+    if (ct && !media_is(ct, "text/csv") && !media_is(ct, "application/csv") &&
+        !media_is(ct, "text/plain") &&
+        !media_is(ct, "application/octet-stream") &&
+        !media_is(ct, "multipart/form-data")) {
+        api_reply_error(r, 415, "unsupported",
+                        "send text/csv or multipart/form-data",
+                        "Content-Type");
+        return;
+    }
+    if (!admit(r, DOCS_CSV, body, &meta))
+        return;
+    meta.file_name = api_header(r, "X-Filename");
+    if (meta.file_name == NULL)
+        meta.file_name = api_query(r, "name");
+    struct ingest_job *j = ingest_job_new();
+    int status = ingest_prepare_csv(j, api_server(r)->dict,
+                                    api_principal(r)->org_id, kind, &meta,
+                                    body.p, body.len);
+    submit(r, j, status);
+}
+
+const struct api_route api_docs_routes[] = {
+    { API_POST, "/v1/fhir", SCOPE_INGEST, post_fhir },
+    { API_POST, "/v1/ccda", SCOPE_INGEST, post_ccda },
+    { API_POST, "/v1/csv/+", SCOPE_INGEST, post_csv },
+    { 0, NULL, 0, NULL },
+};

@@ -1,0 +1,467 @@
+/*
+ * ingest_docs.c - FHIR, C-CDA and CSV into ingest jobs (see ingest_docs.h).
+ * Each prepare function normalizes the job's own copy of the body (events
+ * borrow from it), gives every event its hub id, and writes the answer into
+ * the job's arena before the job is submitted: the committer stores that
+ * answer with the message, which is what makes a re-send answer identically.
+ * requarantine() runs on a committer thread when the database refused a
+ * value: it turns the job into a quarantined one with a matching answer.
+ */
+#include "ingest_docs.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+#include "ccda/ccda.h"
+#include "common/jw.h"
+#include "csv/csv.h"
+#include "fhir/fhir.h"
+#include "log.h"
+
+#define ANSWER_MAX (16u << 20)      /* bytes of one answer */
+
+bool ingest_docs_key_ok(const char *key)
+{
+    size_t n = 0;
+
+    if (key == NULL)
+        return false;
+    for (; key[n]; n++)
+        if ((unsigned char)key[n] <= 0x20 || (unsigned char)key[n] >= 0x7f)
+            return false;
+    return n > 0 && n <= INGEST_DOCS_KEY_MAX;
+}
+
+int ingest_docs_error_status(int code)
+{
+    switch (code) {
+    case HUB_ELIMIT:
+        return 413;
+    case HUB_EUNSUPPORTED:
+        return 422;
+    default:
+        return 400;
+    }
+}
+
+int ingest_docs_status(const struct ingest_job *j, int prepared_status)
+{
+    if (j->res.duplicate)
+        return prepared_status;     /* only accepted messages carry a key */
+    if (!j->msg.accepted && prepared_status < 400)
+        return ingest_docs_error_status(j->err.code);   /* re-quarantined */
+    return prepared_status;
+}
+
+const char *ingest_docs_content_type(const struct ingest_job *j, int status)
+{
+    if (strcmp(j->msg.format, "fhir") == 0 && status != 202)
+        return "application/fhir+json";
+    return "application/json";
+}
+
+/* ---- shared helpers --------------------------------------------------- */
+
+static void sha256_hex(const char *p, size_t len, char out[65])
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+
+    EVP_Digest(p, len, md, &mdlen, EVP_sha256(), NULL);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* "<prefix>idem:<header>" or "<prefix><adapter id>"; empty when neither */
+static struct slice make_key(struct arena *a, const char *prefix,
+                             const struct docs_meta *meta,
+                             const char *adapter_id)
+{
+    struct buf b;
+
+    buf_init(&b, a, 64 + INGEST_DOCS_KEY_MAX + 4096);
+    buf_puts(&b, prefix);
+    if (meta && meta->idem_key && meta->idem_key[0]) {
+        buf_puts(&b, "idem:");
+        buf_puts(&b, meta->idem_key);
+    } else if (adapter_id && adapter_id[0]) {
+        buf_puts(&b, adapter_id);
+    } else {
+        return SLICE_NULL;
+    }
+    if (b.err)
+        return SLICE_NULL;          /* an id too long to be a key: none */
+    return buf_slice(&b);
+}
+
+/* Accepted with `key`: ingest_job_accept gives every event its hub id, and
+ * the answer, which names those ids, is built afterwards into the job's
+ * arena and then becomes the stored reply. */
+static void accept_job(struct ingest_job *j, struct slice key)
+{
+    ingest_job_accept(j, key, SLICE_LIT(""));
+}
+
+static void ids_array(struct jw *w, const struct ingest_job *j, size_t from,
+                      size_t n)
+{
+    jw_arr_begin(w);
+    for (size_t i = from; i < from + n && i < j->msg.n_ev; i++)
+        jw_cstr(w, j->msg.ev_id[i]);
+    jw_arr_end(w);
+}
+
+/* The hub's error body {"error":{"code","message","field"}} plus, for CSV,
+ * the report. */
+static struct slice hub_error_answer(struct arena *a, const struct hub_err *err,
+                                     struct slice report)
+{
+    struct jw w;
+    struct slice out = SLICE_NULL;
+
+    jw_init(&w, a, ANSWER_MAX);
+    jw_obj_begin(&w);
+    jw_key(&w, "error");
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "code", hub_strerror(err->code));
+    jw_kv_cstr(&w, "message", err->what ? err->what : "rejected");
+    if (err->field[0])
+        jw_kv_cstr(&w, "field", err->field);
+    jw_obj_end(&w);
+    if (report.len) {
+        jw_key(&w, "report");
+        jw_raw(&w, report);
+    }
+    jw_obj_end(&w);
+    if (jw_finish(&w, &out) != HUB_OK)
+        out = SLICE_LIT("{\"error\":{\"code\":\"limit\"}}");
+    return out;
+}
+
+/* Make the job a quarantined one: no key, no events, `answer` stored. */
+static void quarantine(struct ingest_job *j, const struct hub_err *err,
+                       struct slice answer)
+{
+    struct hub_err e = *err;
+
+    if (e.what == NULL)
+        e.what = "message rejected";
+    if (e.code == HUB_OK)
+        e.code = HUB_EINVALID;
+    ingest_job_reject(j, &e, answer);
+    j->msg.ev_id = NULL;
+    log_info("docs.rejected", "org=%s format=%s sha=%.12s code=%s field=%s "
+             "offset=%zu", j->org_id, j->msg.format, j->msg.sha256,
+             hub_strerror(j->err.code), j->err.field, j->err.offset);
+}
+
+/* ---- FHIR ------------------------------------------------------------- */
+
+static void fhir_reject(struct ingest_job *j, const struct hub_err *err,
+                        const char *resource_type)
+{
+    struct slice oo;
+    struct hub_err e = *err;
+
+    if (e.code == HUB_OK)
+        e.code = HUB_EINVALID;
+    if (fhir_operation_outcome(&j->a, &e, resource_type, &oo) != HUB_OK)
+        oo = SLICE_LIT("{\"resourceType\":\"OperationOutcome\",\"issue\":"
+                       "[{\"severity\":\"error\",\"code\":\"invalid\"}]}");
+    quarantine(j, &e, oo);
+}
+
+static void fhir_requarantine(struct ingest_job *j, const struct hub_err *err)
+{
+    fhir_reject(j, err, NULL);
+}
+
+static const char *http_status_text(int status)
+{
+    switch (status) {
+    case 202:
+        return "202 Accepted";
+    case 413:
+        return "413 Payload Too Large";
+    case 422:
+        return "422 Unprocessable Entity";
+    default:
+        return "400 Bad Request";
+    }
+}
+
+/* FHIR R4 3.1.0.11.4: a batch is answered with a batch-response Bundle whose
+ * entries match the request's entries in order. */
+static int fhir_batch_answer(struct ingest_job *j, const struct fhir_result *res,
+                             struct slice *out)
+{
+    struct jw w;
+
+    jw_init(&w, &j->a, ANSWER_MAX);
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "resourceType", "Bundle");
+    jw_kv_cstr(&w, "type", "batch-response");
+    jw_key(&w, "entry");
+    jw_arr_begin(&w);
+    for (size_t i = 0; i < res->n_entries; i++) {
+        const struct fhir_entry_result *e = &res->entries[i];
+        int st = e->status == HUB_OK ? 202 : ingest_docs_error_status(e->status);
+        jw_obj_begin(&w);
+        jw_key(&w, "response");
+        jw_obj_begin(&w);
+        jw_kv_cstr(&w, "status", http_status_text(st));
+        if (e->status == HUB_OK && e->n_events) {
+            jw_key(&w, "extension");
+            jw_arr_begin(&w);
+            for (size_t k = e->first_event;
+                 k < e->first_event + e->n_events && k < j->msg.n_ev; k++) {
+                jw_obj_begin(&w);
+                jw_kv_cstr(&w, "url", INGEST_DOCS_EVENT_EXT);
+                jw_kv_cstr(&w, "valueId", j->msg.ev_id[k]);
+                jw_obj_end(&w);
+            }
+            jw_arr_end(&w);
+        }
+        if (e->status != HUB_OK) {
+            struct slice oo;
+            struct hub_err ee = e->err;
+            if (ee.code == HUB_OK)
+                ee.code = e->status;
+            if (fhir_operation_outcome(&j->a, &ee, e->resource, &oo) ==
+                HUB_OK) {
+                jw_key(&w, "outcome");
+                jw_raw(&w, oo);
+            }
+        }
+        jw_obj_end(&w);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    return jw_finish(&w, out);
+}
+
+static int fhir_accept_answer(struct ingest_job *j,
+                              const struct fhir_result *res,
+                              struct slice *out)
+{
+    struct jw w;
+    struct slice oo;
+
+    jw_init(&w, &j->a, ANSWER_MAX);
+    jw_obj_begin(&w);
+    if (res->message_id)
+        jw_kv_cstr(&w, "message_id", res->message_id);
+    if (res->resource_type)
+        jw_kv_cstr(&w, "resource", res->resource_type);
+    jw_key(&w, "event_ids");
+    ids_array(&w, j, 0, j->msg.n_ev);
+    if (fhir_result_outcome(&j->a, res, &oo) == HUB_OK) {
+        jw_key(&w, "outcome");
+        jw_raw(&w, oo);
+    }
+    jw_obj_end(&w);
+    return jw_finish(&w, out);
+}
+
+int ingest_prepare_fhir(struct ingest_job *j, const struct dict *d,
+                        const char *org_id, const struct docs_meta *meta,
+                        const char *p, size_t len)
+{
+    struct fhir_result res;
+    struct hub_err err = { 0 };
+    struct slice answer;
+    char sha_key[64 + 8];
+
+    ingest_job_init(j, org_id, "fhir", p, len);
+    j->requarantine = fhir_requarantine;
+    memset(&res, 0, sizeof(res));
+    int rc = fhir_to_events(&j->a, d, j->msg.raw.p, j->msg.raw.len,
+                            &j->events, &res, &err);
+    if (rc != HUB_OK) {
+        if (err.code == HUB_OK)
+            hub_err_set(&err, rc, "", 0, "resource rejected");
+        fhir_reject(j, &err, res.resource_type);
+        return ingest_docs_error_status(j->err.code);
+    }
+    /* a resource without any id: its content is its identity */
+    snprintf(sha_key, sizeof(sha_key), "sha256:%s", j->msg.sha256);
+    accept_job(j, make_key(&j->a, "fhir:", meta,
+                           res.message_id ? res.message_id : sha_key));
+    bool batch = res.bundle_type && strcmp(res.bundle_type, "batch") == 0;
+    rc = batch ? fhir_batch_answer(j, &res, &answer)
+               : fhir_accept_answer(j, &res, &answer);
+    if (rc != HUB_OK) {
+        hub_err_set(&err, HUB_ELIMIT, "", 0, "answer is too large");
+        fhir_reject(j, &err, res.resource_type);
+        return 413;
+    }
+    j->msg.reply = answer;
+    if (res.n_failed)
+        log_info("fhir.batch_partial", "org=%s sha=%.12s entries=%zu "
+                 "failed=%zu", j->org_id, j->msg.sha256, res.n_entries,
+                 res.n_failed);
+    return batch ? 200 : 202;
+}
+
+/* ---- C-CDA ------------------------------------------------------------ */
+
+static void ccda_reject(struct ingest_job *j, const struct hub_err *err)
+{
+    struct hub_err e = *err;
+    if (e.code == HUB_OK)
+        e.code = HUB_EINVALID;
+    quarantine(j, &e, hub_error_answer(&j->a, &e, SLICE_NULL));
+}
+
+int ingest_prepare_ccda(struct ingest_job *j, const struct dict *d,
+                        const char *org_id, const struct docs_meta *meta,
+                        const char *p, size_t len)
+{
+    struct hub_err err = { 0 };
+    struct slice mid = SLICE_NULL, answer;
+    struct jw w;
+
+    ingest_job_init(j, org_id, "ccda", p, len);
+    j->requarantine = ccda_reject;
+    int rc = ccda_to_events(&j->a, d, j->msg.raw.p, j->msg.raw.len,
+                            &j->events, &mid, &err);
+    if (rc != HUB_OK) {
+        if (err.code == HUB_OK)
+            hub_err_set(&err, rc, "/", 0, "document rejected");
+        j->events.n = 0;            /* ccda.h: the caller discards them */
+        ccda_reject(j, &err);
+        return ingest_docs_error_status(j->err.code);
+    }
+    char *mid_s = arena_slice_dup(&j->a, mid);
+    accept_job(j, make_key(&j->a, "ccda:", meta, mid_s));
+    jw_init(&w, &j->a, ANSWER_MAX);
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "message_id", mid_s);
+    jw_key(&w, "event_ids");
+    ids_array(&w, j, 0, j->msg.n_ev);
+    jw_obj_end(&w);
+    if (jw_finish(&w, &answer) != HUB_OK) {
+        hub_err_set(&err, HUB_ELIMIT, "/", 0, "answer is too large");
+        ccda_reject(j, &err);
+        return 413;
+    }
+    j->msg.reply = answer;
+    return 202;
+}
+
+/* ---- CSV -------------------------------------------------------------- */
+
+static void csv_requarantine(struct ingest_job *j, const struct hub_err *err)
+{
+    quarantine(j, err, hub_error_answer(&j->a, err, SLICE_NULL));
+}
+
+/* The base name of what the sender called the file, without directories
+ * and control characters; "upload.csv" when it gave none. */
+static const char *csv_file_name(struct arena *a, const char *given)
+{
+    const char *base = given;
+    size_t n;
+
+    if (given == NULL || given[0] == '\0')
+        return "upload.csv";
+    for (const char *s = given; *s; s++)
+        if (*s == '/' || *s == '\\')
+            base = s + 1;
+    n = strlen(base);
+    if (n == 0 || n > 255)
+        return "upload.csv";
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)base[i] < 0x20 || base[i] == 0x7f)
+            return "upload.csv";
+    return arena_strndup(a, base, n);
+}
+
+static bool is_multipart(const char *ct)
+{
+    return ct && strncasecmp(ct, "multipart/form-data", 19) == 0;
+}
+
+int ingest_prepare_csv(struct ingest_job *j, const struct dict *d,
+                       const char *org_id, const char *kind,
+                       const struct docs_meta *meta, const char *p,
+                       size_t len)
+{
+    struct csv_file files[CSV_MAX_FILES];
+    struct csv_report rep;
+    struct hub_err err = { 0 };
+    struct slice report = SLICE_NULL, answer;
+    size_t n = 0;
+    int rc;
+
+    ingest_job_init(j, org_id, "csv", p, len);
+    j->requarantine = csv_requarantine;
+    memset(&rep, 0, sizeof(rep));
+    memset(files, 0, sizeof(files));
+    if (is_multipart(meta ? meta->content_type : NULL)) {
+        rc = csv_multipart_files(&j->a, meta->content_type, j->msg.raw.p,
+                                 j->msg.raw.len, files, CSV_MAX_FILES, &n,
+                                 &err);
+    } else {
+        files[0].name = csv_file_name(&j->a, meta ? meta->file_name : NULL);
+        files[0].p = j->msg.raw.p;
+        files[0].len = j->msg.raw.len;
+        n = 1;
+        rc = HUB_OK;
+    }
+    if (rc == HUB_OK) {
+        for (size_t i = 0; i < n; i++) {
+            char *h = arena_alloc(&j->a, 65);
+            sha256_hex(files[i].p, files[i].len, h);
+            files[i].sha256 = h;
+        }
+        rc = csv_to_events(&j->a, d, kind, files, n, &j->events, &rep, &err);
+        if (csv_report_json(&j->a, &rep, &report) != HUB_OK)
+            report = SLICE_NULL;
+    }
+    if (rc != HUB_OK) {
+        if (err.code == HUB_OK)
+            hub_err_set(&err, rc, "", 0, "upload rejected");
+        j->events.n = 0;
+        quarantine(j, &err, hub_error_answer(&j->a, &err, report));
+        return ingest_docs_error_status(j->err.code);
+    }
+    if (rep.rows_used == 0) {
+        /* csv.h: nothing usable is refused whole, with the per-row report */
+        hub_err_set(&err, HUB_EINVALID, "rows", 0,
+                    "no row of the upload could be used");
+        j->events.n = 0;
+        quarantine(j, &err, hub_error_answer(&j->a, &err, report));
+        return 422;
+    }
+    char prefix[64];
+    snprintf(prefix, sizeof(prefix), "csv:%s:", kind);
+    accept_job(j, make_key(&j->a, prefix, meta, rep.message_id));
+    struct jw w;
+    jw_init(&w, &j->a, ANSWER_MAX);
+    jw_obj_begin(&w);
+    if (rep.message_id)
+        jw_kv_cstr(&w, "message_id", rep.message_id);
+    jw_key(&w, "event_ids");
+    ids_array(&w, j, 0, j->msg.n_ev);
+    if (report.len) {
+        jw_key(&w, "report");
+        jw_raw(&w, report);
+    }
+    jw_obj_end(&w);
+    if (jw_finish(&w, &answer) != HUB_OK) {
+        hub_err_set(&err, HUB_ELIMIT, "", 0, "answer is too large");
+        quarantine(j, &err, hub_error_answer(&j->a, &err, SLICE_NULL));
+        return 413;
+    }
+    j->msg.reply = answer;
+    if (rep.rows_rejected)
+        log_info("csv.rows_rejected", "org=%s sha=%.12s rows=%zu used=%zu "
+                 "rejected=%zu", j->org_id, j->msg.sha256, rep.rows,
+                 rep.rows_used, rep.rows_rejected);
+    return 202;
+}

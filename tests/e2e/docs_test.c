@@ -1,0 +1,625 @@
+/*
+ * docs_test.c - POST /v1/fhir, /v1/ccda and /v1/csv/{kind} against the real
+ * hubd: every corpus kind becomes events on the durable path (readable in
+ * the pull feed), a re-send gets the same answer and no new event, refused
+ * input is answered 4xx and kept in quarantine only, a FHIR batch is
+ * accepted in part, and a subscription to screening.positive gets the event
+ * at a loopback webhook receiver.
+ */
+#include <criterion/criterion.h>
+#include <event2/thread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "../lib/hubproc.h"
+#include "../lib/testdb.h"
+#include "../lib/webhook_rx.h"
+
+#define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+static struct hubproc hub;
+
+static long ready_status(void)
+{
+    struct http_resp r;
+    long s = -1;
+    if (http_call(&hub, false, "GET", "/readyz", NULL, NULL, NULL, 0, NULL,
+                  &r) == 0)
+        s = r.status;
+    http_resp_free(&r);
+    return s;
+}
+
+static bool wait_ready(long want)
+{
+    for (int t = 0; t < 150; t++) {
+        if (ready_status() == want)
+            return true;
+        usleep(100000);
+    }
+    return false;
+}
+
+static void start_with(const char *extra, bool proxied)
+{
+    char conf[1024];
+
+    evthread_use_pthreads();
+    setenv("HUB_TIME_SCALE", "1000", 1);
+    setenv("HUB_DISPATCH_POLL_MS", "50", 1);
+    snprintf(conf, sizeof(conf), "dict_dir = %s/schemas/dict\n%s",
+             testdb_root(), extra ? extra : "");
+    cr_assert_eq(hub_start(&hub, conf, proxied), 0, "hubd did not start");
+    /* the committers connect after the ports are written */
+    cr_assert(wait_ready(200), "hubd not ready");
+}
+
+static void start(void)
+{
+    start_with(NULL, false);
+}
+
+static void start_proxied(void)
+{
+    /* credentials stay cached while the database is away, so that the
+     * answer comes from the ingest path, not from authentication */
+    start_with("retry_after = 3\nauth_cache_ttl = 300\n", true);
+}
+
+static void start_small_body(void)
+{
+    start_with("max_body = 4K\n", false);
+}
+
+static void stop(void)
+{
+    hub_cleanup(&hub);
+}
+
+/* a file of tests/data, malloc'd and NUL-terminated */
+static char *data_file(const char *rel, size_t *len)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/tests/data/%s", testdb_root(), rel);
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)n + 1);
+    cr_assert_not_null(p);
+    cr_assert_eq(fread(p, 1, (size_t)n, f), (size_t)n);
+    p[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+static long post(const char *path, const char *ctype, const char *idem,
+                 const char *body, size_t len, struct http_resp *r)
+{
+    char ct[256], ik[300];
+    const char *hd[3] = { NULL, NULL, NULL };
+    size_t n = 0;
+
+    if (ctype) {
+        snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+        hd[n++] = ct;
+    }
+    if (idem) {
+        snprintf(ik, sizeof(ik), "Idempotency-Key: %s", idem);
+        hd[n++] = ik;
+    }
+    cr_assert_eq(http_call_h(&hub, true, "POST", path, "tok-hosp", hd, body,
+                             len, r), 0, "POST %s", path);
+    return r->status;
+}
+
+static long post_file(const char *path, const char *ctype, const char *rel,
+                      struct http_resp *r)
+{
+    size_t len;
+    char *p = data_file(rel, &len);
+    long st = post(path, ctype, NULL, p, len, r);
+    free(p);
+    return st;
+}
+
+static cJSON *parse(const struct http_resp *r)
+{
+    cJSON *j = cJSON_Parse(r->body);
+    cr_assert_not_null(j, "not JSON: %s", r->body);
+    return j;
+}
+
+/* the string array `key` of a JSON object: its size, first item into out */
+static int ids_of(const cJSON *obj, const char *key, char *first, size_t n)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, key);
+    cr_assert(cJSON_IsArray(a), "no array %s", key);
+    if (first && n) {
+        first[0] = '\0';
+        if (cJSON_GetArraySize(a) > 0 &&
+            cJSON_IsString(cJSON_GetArrayItem(a, 0)))
+            snprintf(first, n, "%s", cJSON_GetArrayItem(a, 0)->valuestring);
+    }
+    return cJSON_GetArraySize(a);
+}
+
+static long events_total(void)
+{
+    return hub_sql_long(&hub, "SELECT count(*) FROM events");
+}
+
+/* count(*) of the rows of `from_where` (SQL text ending "... = ") whose
+ * compared value is the literal `value` (no quotes in it) */
+static long sql_count(const char *from_where, const char *value)
+{
+    char sql[1024];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s'%s'", from_where,
+             value);
+    return hub_sql_long(&hub, sql);
+}
+
+/* ---- FHIR ------------------------------------------------------------- */
+
+Test(docs, fhir_positive_screening_bundle_is_in_the_feed_and_idempotent,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r, r2;
+    char first[64];
+
+    cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
+                           "fhir/bundle-ahc-panel-transaction.json", &r), 202,
+                 "%s", r.body);
+    cJSON *j = parse(&r);
+    cr_expect_eq(ids_of(j, "event_ids", first, sizeof(first)), 2, "%s",
+                 r.body);
+    cr_expect_eq(strlen(first), 26);
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "message_id")->valuestring,
+                     "urn:ietf:rfc:3986|urn:uuid:"
+                     "0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0");
+    cJSON_Delete(j);
+    cr_expect_eq(events_total(), 2);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
+                              "= 'screening.positive' AND body->'screening'"
+                              "->'positive_domains' ? 'food-insecurity'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "format = 'fhir' AND status = 'accepted'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE action "
+                              "= 'message.received'"), 1);
+
+    /* the same bundle again: the same bytes back, nothing new */
+    cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
+                           "fhir/bundle-ahc-panel-transaction.json", &r2),
+                 202);
+    cr_expect_str_eq(r2.body, r.body);
+    cr_expect(r2.replayed, "a re-send is marked as replayed");
+    cr_expect(!r.replayed);
+    cr_expect_eq(events_total(), 2, "no second event");
+    http_resp_free(&r2);
+    http_resp_free(&r);
+
+    cr_assert_eq(http_call(&hub, true, "GET",
+                           "/v1/events?after=0&topic=screening.positive",
+                           "tok-hosp", NULL, NULL, 0, NULL, &r), 0);
+    cr_expect_eq(r.status, 200);
+    j = parse(&r);
+    const cJSON *evs = cJSON_GetObjectItem(j, "events");
+    cr_assert_eq(cJSON_GetArraySize(evs), 1, "%s", r.body);
+    const cJSON *ev = cJSON_GetArrayItem(evs, 0);
+    cr_expect_str_eq(cJSON_GetObjectItem(ev, "type")->valuestring,
+                     "screening.positive");
+    const cJSON *src = cJSON_GetObjectItem(ev, "source");
+    cr_expect_str_eq(cJSON_GetObjectItem(src, "format")->valuestring, "fhir");
+    cr_expect_str_eq(cJSON_GetObjectItem(src, "org")->valuestring, "hosp");
+    cJSON_Delete(j);
+    http_resp_free(&r);
+}
+
+Test(docs, fhir_task_is_referral_updated_and_idempotency_key_wins,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    size_t len;
+    char *task = data_file(
+        "fhir/Task-SDOHCC-TaskReferralManagementOrderFulfillmentAcceptedExample"
+        ".json", &len);
+
+    cr_assert_eq(post("/v1/fhir", "application/json", NULL, task, len, &r),
+                 202, "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
+                              "= 'referral.updated'"), 1);
+    cr_expect_eq(sql_count("messages WHERE idem_key = ",
+                           "fhir:Task/SDOHCC-TaskReferralManagement"
+                           "OrderFulfillmentAcceptedExample"), 1);
+    /* the sender's own key names another message: a new one */
+    cr_assert_eq(post("/v1/fhir", "application/json", "retry-7f3a", task, len,
+                      &r), 202);
+    cr_expect(!r.replayed);
+    http_resp_free(&r);
+    cr_assert_eq(post("/v1/fhir", "application/json", "retry-7f3a", task, len,
+                      &r), 202);
+    cr_expect(r.replayed);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
+                              "= 'referral.updated'"), 2);
+    /* a key with a space is refused before anything is stored */
+    cr_assert_eq(post("/v1/fhir", "application/json", "two words", task, len,
+                      &r), 400);
+    cr_expect(strstr(r.body, "OperationOutcome") != NULL, "%s", r.body);
+    http_resp_free(&r);
+    /* not JSON by its media type: 415 */
+    cr_assert_eq(post("/v1/fhir", "text/plain", NULL, task, len, &r), 415);
+    http_resp_free(&r);
+    /* an org without the ingest scope */
+    const char *hd[] = { "Content-Type: application/fhir+json", NULL };
+    cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/fhir", "tok-cbo", hd,
+                             task, len, &r), 0);
+    cr_expect_eq(r.status, 403);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages"), 2);
+    free(task);
+}
+
+Test(docs, fhir_bad_bundle_is_an_operation_outcome_and_quarantined,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+
+    cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
+                           "fhir/bundle-referral-transaction-bad-entry.json",
+                           &r), 400, "%s", r.body);
+    cr_expect(strstr(r.content_type, "application/fhir+json") != NULL);
+    cJSON *j = parse(&r);
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "resourceType")->valuestring,
+                     "OperationOutcome");
+    const cJSON *issue = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "issue"), 0);
+    const cJSON *expr = cJSON_GetArrayItem(
+        cJSON_GetObjectItem(issue, "expression"), 0);
+    cr_assert_not_null(expr, "%s", r.body);
+    cr_expect_str_eq(expr->valuestring, "Bundle.entry[2].resource.status");
+    cJSON_Delete(j);
+    http_resp_free(&r);
+    cr_expect_eq(events_total(), 0, "a refused bundle gives no event");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "format = 'fhir' AND status = 'quarantined' AND "
+                              "idem_key IS NULL AND error->>'field' = "
+                              "'entry[2].resource.status'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE action "
+                              "= 'message.quarantined'"), 1);
+    /* not JSON at all: quarantined too */
+    cr_assert_eq(post("/v1/fhir", "application/fhir+json", NULL, "{\"a\":", 5,
+                      &r), 400);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'quarantined'"), 2);
+}
+
+Test(docs, fhir_batch_is_accepted_in_part_with_per_entry_outcomes,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r, r2;
+
+    cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
+                           "fhir/bundle-referral-batch-partial.json", &r), 200,
+                 "%s", r.body);
+    cJSON *j = parse(&r);
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "type")->valuestring,
+                     "batch-response");
+    const cJSON *entries = cJSON_GetObjectItem(j, "entry");
+    cr_assert_eq(cJSON_GetArraySize(entries), 4, "%s", r.body);
+    int ok = 0, bad = 0, ids = 0;
+    for (int i = 0; i < 4; i++) {
+        const cJSON *resp = cJSON_GetObjectItem(cJSON_GetArrayItem(entries, i),
+                                                "response");
+        const char *st = cJSON_GetObjectItem(resp, "status")->valuestring;
+        if (strncmp(st, "202", 3) == 0)
+            ok++;
+        else if (strncmp(st, "400", 3) == 0) {
+            bad++;
+            cr_expect_eq(i, 2, "the Task with status 'done' is refused");
+            cr_expect_not_null(cJSON_GetObjectItem(resp, "outcome"));
+        }
+        ids += cJSON_GetArraySize(cJSON_GetObjectItem(resp, "extension"));
+    }
+    cr_expect_eq(ok, 3);
+    cr_expect_eq(bad, 1);
+    cr_expect_eq(ids, 2, "one event id per good referral entry");
+    cJSON_Delete(j);
+    cr_expect_eq(events_total(), 2);
+    cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
+                           "fhir/bundle-referral-batch-partial.json", &r2),
+                 200);
+    cr_expect_str_eq(r2.body, r.body);
+    cr_expect_eq(events_total(), 2);
+    http_resp_free(&r2);
+    http_resp_free(&r);
+}
+
+/* ---- C-CDA ------------------------------------------------------------ */
+
+static const char laughs[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<!DOCTYPE ClinicalDocument [\n"
+    " <!ENTITY a \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\">\n"
+    " <!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">\n"
+    " <!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">\n"
+    " <!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\">\n"
+    " <!ENTITY e \"&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;\">\n"
+    " <!ENTITY f \"&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;\">\n"
+    " <!ENTITY g \"&f;&f;&f;&f;&f;&f;&f;&f;&f;&f;\">\n"
+    " <!ENTITY h \"&g;&g;&g;&g;&g;&g;&g;&g;&g;&g;\">\n"
+    "]>\n"
+    "<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><title>&h;</title>"
+    "</ClinicalDocument>\n";
+
+Test(docs, ccda_document_is_stored_once_and_billion_laughs_only_quarantined,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r, r2;
+
+    cr_assert_eq(post_file("/v1/ccda", "application/xml",
+                           "ccda/synthetic-ahc-hrsn.xml", &r), 202, "%s",
+                 r.body);
+    cJSON *j = parse(&r);
+    cr_expect_eq(ids_of(j, "event_ids", NULL, 0), 4, "%s", r.body);
+    cJSON_Delete(j);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE "
+                              "body->'source'->>'format' = 'ccda' AND type = "
+                              "'screening.positive'"), 2);
+    cr_assert_eq(post_file("/v1/ccda", "text/xml; charset=utf-8",
+                           "ccda/synthetic-ahc-hrsn.xml", &r2), 202);
+    cr_expect_str_eq(r2.body, r.body);
+    cr_expect(r2.replayed);
+    http_resp_free(&r2);
+    http_resp_free(&r);
+    cr_expect_eq(events_total(), 4, "no new event on a re-send");
+
+    /* a DOCTYPE (entity expansion) is refused before expansion: 4xx with
+     * the XPath, stored in quarantine, no event */
+    cr_assert_eq(post("/v1/ccda", "application/xml", NULL, laughs,
+                      sizeof(laughs) - 1, &r), 422, "%s", r.body);
+    j = parse(&r);
+    const cJSON *err = cJSON_GetObjectItem(j, "error");
+    cr_assert_not_null(err, "%s", r.body);
+    cr_expect_str_eq(cJSON_GetObjectItem(err, "field")->valuestring, "/");
+    cJSON_Delete(j);
+    http_resp_free(&r);
+    cr_expect_eq(events_total(), 4);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "format = 'ccda' AND status = 'quarantined'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "format = 'ccda'"), 2);
+
+    /* a document without a patient id: 400 naming the XPath */
+    cr_assert_eq(post_file("/v1/ccda", "application/xml",
+                           "ccda/synthetic-no-patient-id.xml", &r), 400, "%s",
+                 r.body);
+    cr_expect(strstr(r.body, "\"field\":\"/ClinicalDocument/recordTarget") !=
+                  NULL, "%s", r.body);
+    http_resp_free(&r);
+    /* JSON is not a C-CDA media type */
+    cr_assert_eq(post("/v1/ccda", "application/json", NULL, "{}", 2, &r), 415);
+    http_resp_free(&r);
+}
+
+/* ---- CSV -------------------------------------------------------------- */
+
+static const char *const shinny_files[] = {
+    "SDOH_PtInfo_LakesideSCN_set1_20260115093000.csv",
+    "SDOH_QEadmin_LakesideSCN_set1_20260115093000.csv",
+    "SDOH_ScreeningObs_LakesideSCN_set1_20260115093000.csv",
+    "SDOH_ScreeningProf_LakesideSCN_set1_20260115093000.csv",
+};
+
+#define BOUNDARY "hubE2Eb0undary7"
+
+/* the four files of the Lakeside set as one multipart/form-data body */
+static char *shinny_body(size_t *len)
+{
+    size_t cap = 1 << 20, n = 0;
+    char *body = malloc(cap);
+    cr_assert_not_null(body);
+    for (int i = 0; i < 4; i++) {
+        char rel[256];
+        size_t flen;
+        snprintf(rel, sizeof(rel), "csv/shinny-1115-lakeside-set1/%s",
+                 shinny_files[i]);
+        char *f = data_file(rel, &flen);
+        cr_assert_lt(n + flen + 512, cap);
+        n += (size_t)snprintf(body + n, cap - n,
+                              "--" BOUNDARY "\r\nContent-Disposition: "
+                              "form-data; name=\"f%d\"; filename=\"%s\"\r\n"
+                              "Content-Type: text/csv\r\n\r\n",
+                              i, shinny_files[i]);
+        memcpy(body + n, f, flen);
+        n += flen;
+        n += (size_t)snprintf(body + n, cap - n, "\r\n");
+        free(f);
+    }
+    n += (size_t)snprintf(body + n, cap - n, "--" BOUNDARY "--\r\n");
+    *len = n;
+    return body;
+}
+
+Test(docs, csv_shinny_set_via_multipart_and_simple_layout_with_a_bad_row,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r, r2;
+    size_t len;
+    char *body = shinny_body(&len);
+
+    cr_assert_eq(post("/v1/csv/shinny",
+                      "multipart/form-data; boundary=" BOUNDARY, NULL, body,
+                      len, &r), 202, "%s", r.body);
+    cJSON *j = parse(&r);
+    cr_expect_eq(ids_of(j, "event_ids", NULL, 0), 6, "%s", r.body);
+    const cJSON *rep = cJSON_GetObjectItem(j, "report");
+    cr_assert_not_null(rep);
+    cr_expect_eq(cJSON_GetObjectItem(rep, "events")->valueint, 6);
+    cJSON_Delete(j);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
+                              "= 'screening.positive'"), 3);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "format = 'csv' AND idem_key LIKE "
+                              "'csv:shinny:%'"), 1);
+    cr_assert_eq(post("/v1/csv/shinny",
+                      "multipart/form-data; boundary=" BOUNDARY, NULL, body,
+                      len, &r2), 202);
+    cr_expect_str_eq(r2.body, r.body);
+    cr_expect(r2.replayed);
+    http_resp_free(&r2);
+    http_resp_free(&r);
+    free(body);
+    cr_expect_eq(events_total(), 6, "the same set again: no new event");
+
+    /* simple layout: two screenings, the second row has a bad date */
+    static const char csv[] =
+        "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
+        "S-1,C-001,88121-9,2026-03-01T10:00:00-05:00,88122-7,LA28397-0\r\n"
+        "S-2,C-002,88121-9,01/03/2026,88122-7,LA28397-0\r\n"
+        "S-3,C-003,88121-9,2026-03-02T11:00:00-05:00,88122-7,LA28398-8\r\n";
+    const char *hd[] = { "Content-Type: text/csv",
+                         "X-Filename: pantry-2026-03.csv", NULL };
+    cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/csv/screenings",
+                             "tok-hosp", hd, csv, sizeof(csv) - 1, &r), 0);
+    cr_assert_eq(r.status, 202, "%s", r.body);
+    j = parse(&r);
+    rep = cJSON_GetObjectItem(j, "report");
+    cr_expect_eq(cJSON_GetObjectItem(rep, "rejected")->valueint, 1, "%s",
+                 r.body);
+    cr_expect_eq(cJSON_GetObjectItem(rep, "used")->valueint, 2);
+    const cJSON *f = cJSON_GetArrayItem(cJSON_GetObjectItem(rep, "findings"),
+                                        0);
+    cr_assert_not_null(f, "%s", r.body);
+    cr_expect_eq(cJSON_GetObjectItem(f, "row")->valueint, 3);
+    cr_expect_eq(cJSON_GetObjectItem(f, "col")->valueint, 4);
+    cr_expect_str_eq(cJSON_GetObjectItem(f, "severity")->valuestring, "error");
+    int n = ids_of(j, "event_ids", NULL, 0);
+    cr_expect_geq(n, 2, "the good rows became events");
+    cJSON_Delete(j);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE "
+                              "body->'source'->>'message_id' LIKE "
+                              "'pantry-2026-03.csv#%'"), n);
+    cr_expect_eq(sql_count("messages WHERE idem_key LIKE ",
+                           "csv:screenings:pantry-2026-03.csv:%"), 1);
+
+    /* no usable row: 422 with the report, quarantined */
+    static const char none[] =
+        "screening_id,patient_id,instrument,screened_at,question,answer\n"
+        "S-9,C-009,88121-9,yesterday,88122-7,LA28397-0\n";
+    cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/csv/screenings",
+                             "tok-hosp", hd, none, sizeof(none) - 1, &r), 0);
+    cr_expect_eq(r.status, 422, "%s", r.body);
+    cr_expect(strstr(r.body, "\"report\"") != NULL, "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "format = 'csv' AND status = 'quarantined'"), 1);
+    /* an unknown kind is not a route */
+    cr_assert_eq(post("/v1/csv/rosters", "text/csv", NULL, none,
+                      sizeof(none) - 1, &r), 404);
+    http_resp_free(&r);
+}
+
+/* ---- routing, limits, back-pressure ----------------------------------- */
+
+Test(docs, screening_positive_subscription_gets_the_fhir_event,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    struct rx *rx = rx_start(RX_OK, SECRET);
+    char sub[512], first[64];
+
+    cr_assert_not_null(rx);
+    snprintf(sub, sizeof(sub),
+             "{\"url\":\"http://127.0.0.1:%d/hook\",\"topics\":"
+             "[\"screening.positive\"],\"filters\":{\"domains\":"
+             "[\"food-insecurity\"]},\"secrets\":[\"" SECRET "\"]}",
+             rx->port);
+    cr_assert_eq(http_call(&hub, true, "POST", "/v1/subscriptions", "tok-cbo",
+                           NULL, sub, strlen(sub), "application/json", &r), 0);
+    cr_assert_eq(r.status, 201, "%s", r.body);
+    http_resp_free(&r);
+
+    cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
+                           "fhir/bundle-ahc-panel-transaction.json", &r), 202);
+    cJSON *j = parse(&r);
+    ids_of(j, "event_ids", first, sizeof(first));
+    cJSON_Delete(j);
+    http_resp_free(&r);
+    int64_t end = rx_now_ms() + 15000;
+    while (hub_sql_long(&hub, "SELECT count(*) FROM deliveries WHERE status "
+                        "= 'delivered'") < 1 && rx_now_ms() < end)
+        usleep(20000);
+    cr_expect_eq(rx_requests(rx), 1, "one delivery: the positive event");
+    cr_expect_eq(rx->bad_sigs, 0);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM deliveries d JOIN "
+                              "events e ON e.seq = d.event_seq WHERE "
+                              "d.status = 'delivered' AND e.type = "
+                              "'screening.positive'"), 1);
+    /* the completed event was not routed to the screening.positive sub */
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM deliveries"), 1);
+    /* and the cbo reads it in its pull feed */
+    cr_assert_eq(http_call(&hub, true, "GET", "/v1/events", "tok-cbo", NULL,
+                           NULL, 0, NULL, &r), 0);
+    cr_expect(strstr(r.body, "screening.positive") != NULL, "%s", r.body);
+    http_resp_free(&r);
+    rx_stop(rx);
+}
+
+Test(docs, over_max_body_is_413, .init = start_small_body, .fini = stop,
+     .timeout = 60)
+{
+    struct http_resp r;
+    static char big[8192];
+
+    memset(big, ' ', sizeof(big));
+    big[0] = '{';
+    big[sizeof(big) - 1] = '}';
+    cr_assert_eq(post("/v1/fhir", "application/fhir+json", NULL, big,
+                      sizeof(big), &r), 413);
+    http_resp_free(&r);
+    cr_assert_eq(post("/v1/ccda", "application/xml", NULL, big, sizeof(big),
+                      &r), 413);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages"), 0);
+}
+
+Test(docs, database_down_is_503_with_retry_after_and_nothing_stored,
+     .init = start_proxied, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+
+    /* an authenticated call first: the token is cached from now on */
+    cr_assert_eq(post("/v1/fhir", "application/fhir+json", NULL, "{}", 2, &r),
+                 400, "%s", r.body);
+    http_resp_free(&r);
+    dbproxy_set_down(hub.proxy, true);
+    cr_assert(wait_ready(503), "not ready without the database");
+    cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
+                           "fhir/bundle-ahc-panel-transaction.json", &r), 503);
+    cr_expect_str_eq(r.retry_after, "3");
+    cr_expect(strstr(r.body, "OperationOutcome") != NULL, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(post_file("/v1/ccda", "application/xml",
+                           "ccda/synthetic-ahc-hrsn.xml", &r), 503);
+    cr_expect_str_eq(r.retry_after, "3");
+    http_resp_free(&r);
+    dbproxy_set_down(hub.proxy, false);
+    cr_assert(wait_ready(200), "ready again by itself");
+    cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
+                           "fhir/bundle-ahc-panel-transaction.json", &r), 202,
+                 "%s", r.body);
+    http_resp_free(&r);
+    /* the "{}" refused at first (quarantined) and the bundle */
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages"), 2);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'accepted'"), 1);
+}
