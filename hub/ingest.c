@@ -63,7 +63,7 @@ struct ingest {
     /* loop thread only */
     size_t inflight, inflight_bytes;
     size_t max_msgs, max_bytes;
-    struct waiter *waiters;
+    struct waiter *waiters, *waiters_tail;
 
     struct committer *c;
     int n_c;
@@ -416,6 +416,8 @@ static void run_waiters(struct ingest *ing)
     while (ing->waiters && ingest_has_room(ing, 1, 0)) {
         struct waiter *w = ing->waiters;
         ing->waiters = w->next;
+        if (ing->waiters == NULL)
+            ing->waiters_tail = NULL;
         void (*cb)(void *) = w->cb;
         void *arg = w->arg;
         free(w);
@@ -527,6 +529,7 @@ void ingest_free(struct ingest *ing)
         ing->waiters = w->next;
         free(w);
     }
+    ing->waiters_tail = NULL;
     event_free(ing->done_ev);
     pthread_mutex_destroy(&ing->mu);
     pthread_cond_destroy(&ing->cv);
@@ -562,26 +565,31 @@ bool ingest_has_room(const struct ingest *ing, size_t msgs, size_t bytes)
 
 void ingest_wait_room(struct ingest *ing, void (*cb)(void *), void *arg)
 {
-    struct waiter *w = malloc(sizeof(*w)), **pp = &ing->waiters;
+    struct waiter *w = malloc(sizeof(*w));
     if (w == NULL)
         abort();
     w->cb = cb;
     w->arg = arg;
     w->next = NULL;
-    while (*pp)                     /* FIFO: the first to wait resumes first */
-        pp = &(*pp)->next;
-    *pp = w;
+    /* FIFO: the first to wait resumes first */
+    if (ing->waiters_tail)
+        ing->waiters_tail->next = w;
+    else
+        ing->waiters = w;
+    ing->waiters_tail = w;
 }
 
 void ingest_cancel_wait(struct ingest *ing, void *arg)
 {
     struct waiter **pp = &ing->waiters;
+    ing->waiters_tail = NULL;
     while (*pp) {
         if ((*pp)->arg == arg) {
             struct waiter *w = *pp;
             *pp = w->next;
             free(w);
         } else {
+            ing->waiters_tail = *pp;
             pp = &(*pp)->next;
         }
     }

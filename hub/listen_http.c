@@ -156,6 +156,7 @@ void *api_data(const struct api_req *r)
 static void req_free(struct api_req *r)
 {
     r->hs->pending--;
+    metrics_http_pending(r->hs->pending);
     evhttp_clear_headers(&r->query);
     free(r->path);
     free(r);
@@ -426,6 +427,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     r->id = ++srv->next_conn_id;
     TAILQ_INIT(&r->query);
     hs->pending++;
+    metrics_http_pending(hs->pending);
     r->path = evhttp_uridecode(raw_path && *raw_path ? raw_path : "/", 0,
                                NULL);
     if (r->path == NULL)

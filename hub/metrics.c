@@ -31,6 +31,7 @@ static uint64_t commit_retries;
 static int64_t open_conns;
 static uint64_t inflight;
 static uint64_t http_by_class[6];   /* 1xx..5xx, index 0 unused */
+static uint64_t http_pending;
 
 void metrics_message(enum metrics_outcome o)
 {
@@ -69,6 +70,11 @@ void metrics_connections(int delta)
 void metrics_inflight_set(size_t n)
 {
     __atomic_store_n(&inflight, n, __ATOMIC_RELAXED);
+}
+
+void metrics_http_pending(size_t n)
+{
+    __atomic_store_n(&http_pending, n, __ATOMIC_RELAXED);
 }
 
 void metrics_http_request(int status)
@@ -152,6 +158,10 @@ char *metrics_render(size_t *len)
             "answered.\n# TYPE hub_inflight_messages gauge\n"
             "hub_inflight_messages %llu\n",
         (unsigned long long)GET(inflight));
+    put(&o, "# HELP hub_http_pending_requests HTTP requests received, not "
+            "yet answered.\n# TYPE hub_http_pending_requests gauge\n"
+            "hub_http_pending_requests %llu\n",
+        (unsigned long long)GET(http_pending));
     put(&o, "# HELP hub_http_responses_total HTTP responses by status "
             "class.\n# TYPE hub_http_responses_total counter\n");
     for (int c = 1; c <= 5; c++)

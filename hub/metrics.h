@@ -19,6 +19,7 @@ void metrics_commit_retry(void);
 void metrics_connections(int delta);       /* open MLLP connections */
 void metrics_inflight_set(size_t n);
 void metrics_http_request(int status);
+void metrics_http_pending(size_t n);      /* requests not yet answered */
 
 /* malloc'd text/plain; version=0.0.4 exposition; caller frees */
 char *metrics_render(size_t *len);
