@@ -225,7 +225,7 @@ static void result_add(struct dispatch *d, const struct job *j, long code,
 
 static void results_flush(struct dispatch *d)
 {
-    if (d->n_results == 0)
+    if (d->n_results == 0 || !d->db)
         return;
     results_append(d, "]", 1);
     const char *params[2] = { d->node, d->results };
@@ -628,7 +628,10 @@ static int job_start(struct dispatch *d, struct job *j)
 static void pump(struct dispatch *d)
 {
     int64_t now = mono_ms();
-    int64_t stale = d->cfg.lease_ms / 2;
+    /* a claim is started only while its lease still covers a whole
+     * transfer (plus a margin), so the lease never runs out mid-send */
+    int64_t spare = d->cfg.lease_ms - d->cfg.timeout_ms;   /* > 0 */
+    int64_t stale = spare - (spare / 2 < 1000 ? spare / 2 : 1000);
 
     for (size_t i = 0; i < d->n_eps; i++) {
         struct endpoint *e = d->eps[i];
@@ -795,6 +798,18 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
 
+    if (!d->db && !atomic_load(&d->stopping) &&
+        store_connect(d->cfg.database_url, &d->db) != HUB_OK) {
+        d->db = NULL;
+        stat_add(d, &d->stats.db_errors, 1);
+        struct timeval tv = { 1, 0 };   /* retry the database each second */
+        evtimer_add(d->tick, &tv);
+        return;
+    }
+    if (!d->db) {
+        event_base_loopbreak(d->base);  /* stopping, never connected */
+        return;
+    }
     if (d->listen_ev && store_notifications(d->db) < 0)
         (void)store_ping(d->db);        /* reconnect; LISTEN again below */
     results_flush(d);
@@ -933,11 +948,9 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
     pthread_mutex_init(&d->stats_mu, NULL);
     atomic_init(&d->stopping, false);
 
-    rc = store_connect(d->cfg.database_url, &d->db);
-    if (rc != HUB_OK) {
+    /* no database yet is not fatal: the tick connects when it can */
+    if (store_connect(d->cfg.database_url, &d->db) != HUB_OK)
         d->db = NULL;
-        goto fail;
-    }
     rc = HUB_EIO;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         goto fail;
@@ -957,7 +970,8 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
         goto fail;
     event_add(d->wake_ev, NULL);
     d->listen_fd = -1;
-    ensure_listen(d);
+    if (d->db)
+        ensure_listen(d);
     curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
     curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION, on_timer);

@@ -57,9 +57,10 @@ struct dispatch_config {
  * Bad values are logged (by name) and ignored. */
 void dispatch_config_defaults(struct dispatch_config *c);
 
-/* Connect and start the dispatcher thread. HUB_EDB when the database is
- * unreachable (the caller may retry), HUB_EIO when a thread or the loop
- * cannot be made. The config is copied. */
+/* Start the dispatcher thread. The database need not be up: the
+ * dispatcher connects (and reconnects) on its own, once a second, and
+ * sends nothing meanwhile. HUB_EIO when a thread or the loop cannot be
+ * made. The config is copied. */
 int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
     __attribute__((warn_unused_result));
 

@@ -44,6 +44,7 @@
 static char *url;
 static struct store *s;
 static struct dispatch *disp;
+static pid_t children[4];       /* hubd processes a failed test leaves */
 
 static void setup(void)
 {
@@ -59,6 +60,13 @@ static void setup(void)
 
 static void teardown(void)
 {
+    for (int i = 0; i < 4; i++) {
+        if (children[i] > 0) {
+            kill(children[i], SIGKILL);
+            waitpid(children[i], NULL, 0);
+            children[i] = 0;
+        }
+    }
     dispatch_stop(disp);
     disp = NULL;
     store_free(s);
@@ -455,6 +463,12 @@ static pid_t spawn_hubd(const char *node, int lease_ms)
         execl(bin, "hubd", (char *)NULL);
         _exit(127);
     }
+    for (int i = 0; i < 4; i++) {
+        if (children[i] == 0) {
+            children[i] = pid;
+            break;
+        }
+    }
     return pid;
 }
 
@@ -488,6 +502,7 @@ Test(dispatch, two_hubd_and_kill_9_of_one_deliver_everything_at_least_once,
     long holding = qlong(held);
     kill(a, SIGKILL);
     waitpid(a, NULL, 0);
+    children[0] = 0;
 
     for (int i = 0; i < 2; i++)
         cr_assert_eq(wait_status(sub[i], "delivered", n_events, 60000),
@@ -516,6 +531,7 @@ Test(dispatch, two_hubd_and_kill_9_of_one_deliver_everything_at_least_once,
     cr_log_info("node-a held %ld leases when killed", holding);
     kill(b, SIGTERM);
     waitpid(b, NULL, 0);
+    children[1] = 0;
     struct store_audit_check c;
     cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
     cr_assert(c.ok, "chain intact with two writers and a kill -9");

@@ -1,0 +1,141 @@
+/*
+ * ctl_subs_test.c - hubctl sub and deliveries commands against a fresh
+ * database: add (flags and JSON), refusals with the field, list without
+ * secrets, pause/resume/delete audited, deliveries list and replay exit
+ * codes. Runs $HUB_BUILD/hubctl (default build/hubctl).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "../lib/testdb.h"
+#include "common/hub_err.h"
+#include "store.h"
+
+static char *url;
+
+static void setup(void)
+{
+    struct store *s;
+
+    url = testdb_create();
+    cr_assert_not_null(url, "cannot create a test database");
+    setenv("DATABASE_URL", url, 1);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "cbo", "CBO", "cbo",
+                               SCOPE_SUBSCRIBE), HUB_OK);
+    store_free(s);
+}
+
+static void teardown(void)
+{
+    testdb_drop(url);
+    url = NULL;
+}
+
+TestSuite(ctl_subs, .init = setup, .fini = teardown, .timeout = 60);
+
+/* run "hubctl ARGS"; exit status, stdout (and stderr) in out */
+static int hubctl(char *out, size_t size, const char *args)
+{
+    char cmd[2048];
+    const char *b = getenv("HUB_BUILD");
+    FILE *p;
+
+    if (b && b[0] == '/')
+        snprintf(cmd, sizeof(cmd), "'%s/hubctl' %s 2>&1", b, args);
+    else
+        snprintf(cmd, sizeof(cmd), "'%s/%s/hubctl' %s 2>&1", testdb_root(),
+                 b && *b ? b : "build", args);
+    p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static long qlong(const char *sql)
+{
+    struct store *s;
+    char *v = NULL;
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_query_text(s, sql, 0, NULL, &v), HUB_OK);
+    long n = v ? strtol(v, NULL, 10) : -1;
+    free(v);
+    store_free(s);
+    return n;
+}
+
+Test(ctl_subs, add_list_pause_resume_delete)
+{
+    char out[8192], args[256], id[64];
+
+    cr_assert_eq(hubctl(out, sizeof(out), "sub add --org cbo --url "
+                        "http://cbo.example/h --topics 'adt.*,referral.*' "
+                        "--counties Kings,Queens --domains food-insecurity"),
+                 0, "%s", out);
+    cr_assert_not_null(strstr(out, "whsec_"), "%s", out);
+    cr_assert_not_null(strstr(out, "\"Queens\""), "%s", out);
+    const char *p = strstr(out, "\"id\": \"");
+    cr_assert_not_null(p);
+    size_t n = strcspn(p + 7, "\"");
+    memcpy(id, p + 7, n);
+    id[n] = '\0';
+
+    cr_assert_eq(hubctl(out, sizeof(out), "sub list"), 0);
+    cr_assert_not_null(strstr(out, id), "%s", out);
+    cr_assert_null(strstr(out, "whsec_"), "%s", out);
+
+    snprintf(args, sizeof(args), "sub pause %s", id);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
+    snprintf(args, sizeof(args), "sub resume %s", id);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
+    snprintf(args, sizeof(args), "sub update %s --json "
+             "'{\"topics\":[\"*\"]}'", id);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
+    snprintf(args, sizeof(args), "sub delete %s", id);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 1, "deleted twice");
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE actor = 'hubctl' "
+                       "AND action LIKE 'subscription.%'"), 5);
+}
+
+Test(ctl_subs, refuses_invalid_subscriptions_naming_the_field)
+{
+    char out[4096];
+
+    cr_assert_eq(hubctl(out, sizeof(out), "sub add --org cbo --topics 'adt.*'"),
+                 1);
+    cr_assert_not_null(strstr(out, "url: webhook subscription has no url"),
+                       "%s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), "sub add --org cbo --url "
+                        "ftp://x.example/ --topics '*'"), 1);
+    cr_assert_not_null(strstr(out, "scheme"), "%s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), "sub add --org cbo --json "
+                        "'{\"url\":\"http://x.example/\",\"topics\":[\"*\"],"
+                        "\"secrets\":[\"whsec_AAAA\"]}'"), 1);
+    cr_assert_not_null(strstr(out, "secrets[0]"), "%s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), "sub add --org nobody --url "
+                        "http://x.example/ --topics '*'"), 1,
+                 "an unknown org is refused");
+    cr_assert_eq(hubctl(out, sizeof(out), "sub add --url http://x/"), 2,
+                 "usage");
+    cr_assert_eq(qlong("SELECT count(*) FROM subscriptions"), 0);
+}
+
+Test(ctl_subs, deliveries_list_and_replay_exit_codes)
+{
+    char out[4096];
+
+    cr_assert_eq(hubctl(out, sizeof(out), "deliveries list --status dead"), 0,
+                 "%s", out);
+    cr_assert_not_null(strstr(out, "status"), "%s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), "deliveries list --status nope"), 1);
+    cr_assert_eq(hubctl(out, sizeof(out), "deliveries replay dlv_42"), 1);
+    cr_assert_eq(hubctl(out, sizeof(out), "deliveries replay-range "
+                        "--subscription sub_00 --from 2000-01-01 "
+                        "--to 2001-01-01 --max 0"), 2);
+}
