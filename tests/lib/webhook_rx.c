@@ -43,8 +43,15 @@ static void rx_on_request(struct evhttp_request *req, void *arg)
               webhook_verify(&r->secret, id, ts, body, len, sig);
     char key[16] = "";
 
-    /* the test's events carry their message key as "k" (no patient data) */
-    const char *k = body ? strstr(body, "\"k\": \"") : NULL;
+    /* the test's events carry their message key as "k" (no patient data);
+     * the body is not NUL-terminated: search a terminated copy */
+    char *text = malloc(len + 1);
+    if (!text)
+        abort();
+    if (len)
+        memcpy(text, body, len);
+    text[len] = '\0';
+    const char *k = strstr(text, "\"k\": \"");
     if (k) {
         size_t n = strcspn(k + 6, "\"");
         if (n < sizeof(key)) {
@@ -52,6 +59,7 @@ static void rx_on_request(struct evhttp_request *req, void *arg)
             key[n] = '\0';
         }
     }
+    free(text);
     pthread_mutex_lock(&r->mu);
     int nth = r->requests++;
     if (!ok)
