@@ -69,28 +69,51 @@ static const unsigned char json_plain[256] = {
 };
 
 /*
- * True when s[0..n) needs no escaping. Eight bytes at a time: a word has a
- * byte below 0x20, equal to '"', '\\' or 0x7f, or at or above 0x80 exactly
- * when one of these terms has a high bit set ("has zero byte" arithmetic,
- * exact for "any"); the last bytes go through the table.
+ * True when s[0..n) needs no escaping. A word has a byte below 0x20, equal
+ * to '"', '\\' or 0x7f, or at or above 0x80 exactly when one of these terms
+ * has a high bit set ("has zero byte" arithmetic, exact for "any"): eight
+ * bytes at a time with an overlapping last word, two overlapping 4-byte
+ * words for 4 to 7 bytes, the table below that.
  */
-static bool is_plain(const unsigned char *s, size_t n)
+static inline uint64_t unsafe_bytes64(uint64_t x)
 {
     const uint64_t ones = 0x0101010101010101u;
-    const uint64_t high = 0x8080808080808080u;
-    size_t i = 0;
+    uint64_t q = x ^ (ones * '"'), e = x ^ (ones * '\\'),
+             d = x ^ (ones * 0x7f);
+    return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
+            ((e - ones) & ~e) | ((d - ones) & ~d) | x) &
+           0x8080808080808080u;
+}
 
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x, q, e, d;
-        memcpy(&x, s + i, 8);
-        q = x ^ (ones * '"');
-        e = x ^ (ones * '\\');
-        d = x ^ (ones * 0x7f);
-        if ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
-             ((e - ones) & ~e) | ((d - ones) & ~d) | x) & high)
-            return false;
+static inline uint32_t unsafe_bytes32(uint32_t x)
+{
+    const uint32_t ones = 0x01010101u;
+    uint32_t q = x ^ (ones * '"'), e = x ^ (ones * '\\'),
+             d = x ^ (ones * 0x7f);
+    return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
+            ((e - ones) & ~e) | ((d - ones) & ~d) | x) & 0x80808080u;
+}
+
+static bool is_plain(const unsigned char *s, size_t n)
+{
+    if (n >= 8) {
+        uint64_t x;
+        size_t i;
+        for (i = 0; i + 8 <= n; i += 8) {
+            memcpy(&x, s + i, 8);
+            if (unsafe_bytes64(x))
+                return false;
+        }
+        memcpy(&x, s + n - 8, 8);       /* the tail, overlapping */
+        return unsafe_bytes64(x) == 0;
     }
-    for (; i < n; i++)
+    if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        return (unsafe_bytes32(a) | unsafe_bytes32(b)) == 0;
+    }
+    for (size_t i = 0; i < n; i++)
         if (!json_plain[s[i]])
             return false;
     return true;
