@@ -33,6 +33,7 @@
 
 #include "common/hub_err.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "webhook.h"
 
@@ -421,6 +422,7 @@ static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
     int64_t latency = mono_ms() - j->started_ms;
     const char *err = NULL;
     const char *outcome;
+    enum metrics_webhook m;
     int64_t delay = 0;
 
     curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
@@ -431,10 +433,12 @@ static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
     }
     if (!err && code >= 200 && code < 300) {
         outcome = "delivered";
+        m = METRIC_WH_DELIVERED;
         stat_add(d, &d->stats.delivered, 1);
     } else if (!err && code == 410) {
         /* Gone: the receiver asks us to stop; disable the subscription */
         outcome = "gone";
+        m = METRIC_WH_GONE;
         stat_add(d, &d->stats.gone, 1);
     } else {
         int64_t b = webhook_backoff_ms(j->attempt,
@@ -442,6 +446,7 @@ static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
                                            ((double)RAND_MAX + 1.0));
         if (b < 0) {
             outcome = "dead";
+            m = METRIC_WH_DEAD;
             stat_add(d, &d->stats.dead, 1);
         } else {
             if (!err && (code == 429 || code == 503)) {
@@ -452,6 +457,7 @@ static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
                     b = ra;
             }
             outcome = "retry";
+            m = METRIC_WH_RETRY;
             delay = scaled(d, b);
             stat_add(d, &d->stats.retried, 1);
         }
@@ -468,6 +474,7 @@ static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
              j->id, j->attempt, code, err ? err : "-", latency, outcome,
              delay);
     result_add(d, j, code, err, latency, outcome, delay);
+    metrics_webhook_attempt(m, (double)latency / 1000.0);
     running_unlink(d, j);
     job_free(j);
 }

@@ -32,6 +32,9 @@ static int64_t open_conns;
 static uint64_t inflight;
 static uint64_t http_by_class[6];   /* 1xx..5xx, index 0 unused */
 static uint64_t http_pending;
+static uint64_t wh_attempts[4];
+static uint64_t wh_lat_bucket[NLAT + 1];
+static uint64_t wh_lat_sum_us;
 
 void metrics_message(enum metrics_outcome o)
 {
@@ -82,6 +85,17 @@ void metrics_http_request(int status)
     int c = status / 100;
     if (c >= 1 && c <= 5)
         ADD(http_by_class[c], 1);
+}
+
+void metrics_webhook_attempt(enum metrics_webhook o, double s)
+{
+    size_t i = 0;
+    if ((unsigned)o < 4)
+        ADD(wh_attempts[o], 1);
+    while (i < NLAT && s > lat_bounds[i])
+        i++;
+    ADD(wh_lat_bucket[i], 1);
+    ADD(wh_lat_sum_us, (uint64_t)(s * 1e6));
 }
 
 struct out {
@@ -167,6 +181,17 @@ char *metrics_render(size_t *len)
     for (int c = 1; c <= 5; c++)
         put(&o, "hub_http_responses_total{class=\"%dxx\"} %llu\n", c,
             (unsigned long long)GET(http_by_class[c]));
+    static const char *const wh[] = { "delivered", "retry", "dead", "gone" };
+    put(&o, "# HELP hub_webhook_attempts_total Webhook attempts by outcome.\n"
+            "# TYPE hub_webhook_attempts_total counter\n");
+    for (int i = 0; i < 4; i++)
+        put(&o, "hub_webhook_attempts_total{outcome=\"%s\"} %llu\n", wh[i],
+            (unsigned long long)GET(wh_attempts[i]));
+    put(&o, "# HELP hub_webhook_latency_seconds One webhook request, from "
+            "send to answer or error.\n# TYPE hub_webhook_latency_seconds "
+            "histogram\n");
+    histogram(&o, "hub_webhook_latency_seconds", lat_bounds, NLAT,
+              wh_lat_bucket, (double)GET(wh_lat_sum_us) / 1e6);
     *len = o.len;
     return o.p;
 }

@@ -21,6 +21,11 @@ void metrics_inflight_set(size_t n);
 void metrics_http_request(int status);
 void metrics_http_pending(size_t n);      /* requests not yet answered */
 
+/* webhook attempts by outcome, with their latency (dispatch.c) */
+enum metrics_webhook { METRIC_WH_DELIVERED, METRIC_WH_RETRY, METRIC_WH_DEAD,
+                       METRIC_WH_GONE };
+void metrics_webhook_attempt(enum metrics_webhook o, double seconds);
+
 /* malloc'd text/plain; version=0.0.4 exposition; caller frees */
 char *metrics_render(size_t *len);
 

@@ -158,6 +158,12 @@ Test(api_subs, hl7_admit_reaches_a_signed_webhook_and_is_accounted,
     cr_assert_eq(rx->bad_sigs, 0);
     cr_assert_str_eq(rx->ids[0], rx->ids[1]);
 
+    cr_assert_eq(call("GET", "/metrics", NULL, NULL, &r), 200);
+    cr_assert_not_null(strstr(r.body, "hub_webhook_attempts_total{outcome="
+                                      "\"retry\"} 1"), "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "hub_webhook_attempts_total{outcome="
+                                      "\"delivered\"} 1"), "%s", r.body);
+    http_resp_free(&r);
     cr_assert_eq(call("GET", "/v1/deliveries?status=delivered", "tok-cbo",
                       NULL, &r), 200);
     cr_assert_not_null(strstr(r.body, rx->ids[0]), "%s", r.body);
