@@ -41,7 +41,14 @@ struct committer {
     pthread_t tid;
     int idx;
     int healthy;                    /* atomic: has a working connection */
+    uint64_t commit_since_ns;       /* atomic: 0, or when the running
+                                       store_ingest_batch started */
 };
+
+/* a commit running longer than this makes the process not ready: the
+ * database is reachable but stuck (locks, full disk), and a load balancer
+ * should send senders elsewhere */
+#define INGEST_STUCK_NS (10ull * 1000000000ull)
 
 struct ingest {
     struct event_base *base;
@@ -368,7 +375,9 @@ static void *committer_main(void *arg)
             if (s == NULL)
                 break;              /* shutting down, database still down */
             uint64_t t0 = ingest_now_ns();
+            __atomic_store_n(&c->commit_since_ns, t0, __ATOMIC_RELAXED);
             rc = store_ingest_batch(s, m, n, res);
+            __atomic_store_n(&c->commit_since_ns, 0, __ATOMIC_RELAXED);
             log_debug("ingest.batch", "committer=%d n=%zu us=%llu rc=%s",
                       c->idx, n,
                       (unsigned long long)((ingest_now_ns() - t0) / 1000),
@@ -602,8 +611,14 @@ size_t ingest_inflight(const struct ingest *ing)
 
 bool ingest_ready(const struct ingest *ing)
 {
-    for (int i = 0; i < ing->n_c; i++)
+    uint64_t now = ingest_now_ns();
+    for (int i = 0; i < ing->n_c; i++) {
         if (!__atomic_load_n(&ing->c[i].healthy, __ATOMIC_RELAXED))
             return false;
+        uint64_t since =
+            __atomic_load_n(&ing->c[i].commit_since_ns, __ATOMIC_RELAXED);
+        if (since && now - since > INGEST_STUCK_NS)
+            return false;
+    }
     return true;
 }

@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "../lib/hubproc.h"
+#include "common/hub_err.h"
+#include "store.h"
 
 static struct hubproc hub;
 
@@ -350,4 +352,29 @@ Test(http, per_org_rate_limit_answers_429, .init = start_rate_limited,
                            NULL, 0, NULL, &r), 0);
     cr_expect_eq(r.status, 200);
     http_resp_free(&r);
+}
+
+Test(http, readyz_is_false_while_a_commit_is_stuck, .init = start_default,
+     .fini = stop, .timeout = 60)
+{
+    struct store *s;
+    struct mllp_client c;
+    char msg[2048], ack[4096], code[3], ctrl[64];
+
+    /* reachable but stuck: a transaction holds the messages table */
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_exec(s, "BEGIN; LOCK TABLE messages IN ACCESS "
+                               "EXCLUSIVE MODE"), HUB_OK);
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    hl7_sample(msg, sizeof(msg), "STUCK-1", "MRN-S1");
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_expect_lt(mllp_read(&c, ack, sizeof(ack), 1000), 0, "no ACK yet");
+    cr_expect(wait_status("/readyz", 503, 20000), "stuck commit: not ready");
+    cr_assert_eq(store_exec(s, "COMMIT"), HUB_OK);
+    store_free(s);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA");
+    cr_expect(wait_status("/readyz", 200, 5000), "ready again");
+    mllp_close(&c);
 }
