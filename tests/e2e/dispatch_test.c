@@ -538,3 +538,80 @@ Test(dispatch, two_hubd_and_kill_9_of_one_deliver_everything_at_least_once,
     for (int i = 0; i < 2; i++)
         rx_stop(r[i]);
 }
+
+/* --- TLS and mutual TLS to the partner ------------------------------------ */
+
+static const char *sub_doc(const char *json)
+{
+    static char ids[8][64];
+    static int next;
+    char *out = NULL;
+    struct hub_err e = { 0 };
+
+    cr_assert_eq(subs_create(s, "test", "cbo", json, strlen(json), &out, &e),
+                 HUB_OK, "%s %s", e.field, e.what ? e.what : "");
+    const char *p = strstr(out, "\"id\": \"");
+    char *slot = ids[next++ % 8];
+    size_t n = strcspn(p + 7, "\"");
+    memcpy(slot, p + 7, n);
+    slot[n] = '\0';
+    free(out);
+    return slot;
+}
+
+Test(dispatch, mutual_tls_to_the_partner_with_its_ca_and_a_client_cert)
+{
+    char dir[] = "/tmp/hub-e2e-certs-XXXXXX", cmd[512], f[4][300], json[2048];
+
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(cmd, sizeof(cmd), "'%s/certs/mkcerts.sh' '%s' cbo >/dev/null",
+             testdb_root(), dir);
+    cr_assert_eq(system(cmd), 0, "mkcerts.sh");
+    snprintf(f[0], sizeof(f[0]), "%s/server.crt", dir);
+    snprintf(f[1], sizeof(f[1]), "%s/server.key", dir);
+    snprintf(f[2], sizeof(f[2]), "%s/ca.crt", dir);
+    snprintf(f[3], sizeof(f[3]), "%s/cbo", dir);
+    /* the partner's receiver demands a client certificate from the dev CA */
+    struct rx *r = rx_start_tls(RX_OK, SECRET, f[0], f[1], f[2]);
+    cr_assert_not_null(r);
+
+    snprintf(json, sizeof(json),
+             "{\"url\":\"https://127.0.0.1:%d/mtls\",\"topics\":[\"*\"],"
+             "\"secrets\":[\"" SECRET "\"],\"ca_bundle\":\"%s\","
+             "\"client_cert\":\"%s.crt\",\"client_key\":\"%s.key\"}",
+             r->port, f[2], f[3], f[3]);
+    const char *good = sub_doc(json);
+    snprintf(json, sizeof(json),
+             "{\"url\":\"https://127.0.0.1:%d/nocert\",\"topics\":[\"*\"],"
+             "\"secrets\":[\"" SECRET "\"],\"ca_bundle\":\"%s\"}",
+             r->port, f[2]);
+    const char *nocert = sub_doc(json);
+    snprintf(json, sizeof(json),
+             "{\"url\":\"https://127.0.0.1:%d/noca\",\"topics\":[\"*\"],"
+             "\"secrets\":[\"" SECRET "\"]}", r->port);
+    const char *noca = sub_doc(json);
+    start_dispatcher(2000, 1000.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    cr_assert_eq(wait_status(good, "delivered", 1, 10000), 1);
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_attempts a JOIN "
+             "deliveries d ON d.id = a.delivery_id WHERE d.subscription_id IN "
+             "('%s', '%s') AND a.error IS NOT NULL", nocert, noca);
+    cr_assert_geq(wait_for(sql, 2, 10000), 2);
+    cr_assert_eq(count_status(nocert, "delivered"), 0,
+                 "no client certificate: refused by the partner");
+    cr_assert_eq(count_status(noca, "delivered"), 0,
+                 "an unknown CA: refused by the hub");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_attempts a JOIN "
+             "deliveries d ON d.id = a.delivery_id WHERE d.subscription_id = "
+             "'%s' AND a.error = 'tls_verify'", noca);
+    cr_assert_geq(qlong(sql), 1);
+    cr_assert_eq(rx_requests(r), 1, "only the mutual-TLS request arrived");
+    cr_assert_eq(r->bad_sigs, 0);
+    dispatch_stop(disp);
+    disp = NULL;
+    rx_stop(r);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}

@@ -4,8 +4,11 @@
 #include "webhook_rx.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/keyvalq_struct.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +107,44 @@ static void *rx_run(void *arg)
     return NULL;
 }
 
+/* each HTTPS connection: a TLS server bufferevent */
+static struct bufferevent *rx_tls_bev(struct event_base *base, void *arg)
+{
+    struct rx *r = arg;
+    return bufferevent_openssl_socket_new(base, -1, SSL_new(r->tls),
+                                          BUFFEREVENT_SSL_ACCEPTING,
+                                          BEV_OPT_CLOSE_ON_FREE);
+}
+
+struct rx *rx_start_tls(enum rx_mode mode, const char *secret,
+                        const char *cert, const char *key,
+                        const char *client_ca)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (!ctx || SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    if (client_ca) {
+        if (SSL_CTX_load_verify_locations(ctx, client_ca, NULL) != 1) {
+            SSL_CTX_free(ctx);
+            return NULL;
+        }
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER |
+                                SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+    }
+    struct rx *r = rx_start(mode, secret);
+    if (!r) {
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    r->tls = ctx;       /* read by rx_tls_bev on the receiver's thread only
+                           for connections accepted after this point */
+    evhttp_set_bevcb(r->http, rx_tls_bev, r);
+    return r;
+}
+
 struct rx *rx_start(enum rx_mode mode, const char *secret)
 {
     struct rx *r = calloc(1, sizeof(*r));
@@ -142,6 +183,7 @@ void rx_stop(struct rx *r)
     evhttp_free(r->http);
     event_base_free(r->base);
     pthread_mutex_destroy(&r->mu);
+    SSL_CTX_free(r->tls);
     free(r);
 }
 

@@ -9,6 +9,7 @@
 #define HUB_TEST_WEBHOOK_RX_H
 
 #include <event2/event.h>
+#include <openssl/ssl.h>
 #include <event2/http.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -34,6 +35,7 @@ struct rx {
     struct webhook_secret secret;
     struct event_base *base;
     struct evhttp *http;
+    SSL_CTX *tls;                       /* HTTPS receivers */
     pthread_t th;
     pthread_mutex_t mu;
     int requests, bad_sigs;
@@ -46,6 +48,11 @@ struct rx {
 /* NULL when it cannot bind; `secret` is a whsec_ string. Call
  * evthread_use_pthreads() first (rx_stop breaks the loop from outside). */
 struct rx *rx_start(enum rx_mode mode, const char *secret);
+/* The same over HTTPS with cert/key (PEM); client_ca (may be NULL): require
+ * a client certificate signed by it (mutual TLS). */
+struct rx *rx_start_tls(enum rx_mode mode, const char *secret,
+                        const char *cert, const char *key,
+                        const char *client_ca);
 void rx_stop(struct rx *r);
 int rx_requests(struct rx *r);
 /* A loopback port with nobody listening. */
