@@ -32,7 +32,6 @@
 
 #define MIGRATION_MAX_BYTES (4u << 20)
 #define MIGRATE_LOCK_KEY "7302100432"
-#define INGEST_STMT "hub_ingest"
 #define BYTEAOID 17
 #define TEXTOID 25
 #define BYTEAARRAYOID 1001
@@ -40,7 +39,6 @@
 
 struct store {
     PGconn *c;
-    bool prepared;          /* INGEST_STMT exists on this connection */
     char sqlstate[6];
 };
 
@@ -101,7 +99,6 @@ static int ensure_conn(struct store *s)
     if (PQstatus(s->c) == CONNECTION_OK)
         return HUB_OK;
     PQreset(s->c);
-    s->prepared = false;
     if (PQstatus(s->c) != CONNECTION_OK) {
         log_warn("store.reconnect_failed", "sqlstate=08006");
         return HUB_EDB;
@@ -347,26 +344,21 @@ static int read_file(const char *path, char **out, size_t *len)
     return HUB_OK;
 }
 
+/*
+ * One migration, in one transaction that first takes a transaction-scoped
+ * advisory lock: several hubd starting at once apply it once, and nothing
+ * depends on a session, so a transaction-mode pooler in front is safe.
+ */
 static int apply_migration(struct store *s, const char *dir, const char *name)
 {
     char path[4096];
     char version[4] = { name[0], name[1], name[2], '\0' };
     char sha[65];
+    char recorded[65] = "";
     char *sql = NULL;
     size_t len = 0;
+    bool done = false;
     int rc;
-
-    const char *q[] = { version };
-    PGresult *r = run(s, "migrate.check",
-                      "SELECT sha256 FROM schema_migrations WHERE version = $1",
-                      1, q, &rc);
-    if (r == NULL)
-        return rc;
-    bool done = PQntuples(r) > 0;
-    char recorded[65] = "";
-    if (done)
-        snprintf(recorded, sizeof(recorded), "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
 
     if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
         return HUB_ELIMIT;
@@ -377,22 +369,39 @@ static int apply_migration(struct store *s, const char *dir, const char *name)
         return rc;
     }
     store_sha256_hex(sql, len, sha);
-    if (done) {
-        if (strcmp(recorded, sha) != 0)
-            log_warn("store.migration_changed", "file=%s recorded=%.12s "
-                     "now=%.12s", name, recorded, sha);
-        free(sql);
-        return HUB_OK;
-    }
+
     rc = exec_cmd(s, "migrate.begin", "BEGIN");
     if (rc == HUB_OK)
-        rc = exec_cmd(s, name, sql);
+        rc = exec_cmd(s, "migrate.lock",
+                      "SELECT pg_advisory_xact_lock(" MIGRATE_LOCK_KEY ")");
+    if (rc == HUB_OK)
+        rc = exec_cmd(s, "migrate.table",
+                      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                      " version text PRIMARY KEY,"
+                      " name text NOT NULL,"
+                      " sha256 text NOT NULL,"
+                      " applied_at timestamptz NOT NULL DEFAULT now())");
     if (rc == HUB_OK) {
-        const char *p[] = { version, name, sha };
-        PGresult *ins = run(s, "migrate.record",
-                            "INSERT INTO schema_migrations (version, name, "
-                            "sha256) VALUES ($1, $2, $3)", 3, p, &rc);
-        PQclear(ins);
+        const char *q[] = { version };
+        PGresult *r = run(s, "migrate.check",
+                          "SELECT sha256 FROM schema_migrations "
+                          "WHERE version = $1", 1, q, &rc);
+        if (r && PQntuples(r) > 0) {
+            done = true;
+            snprintf(recorded, sizeof(recorded), "%s", PQgetvalue(r, 0, 0));
+        }
+        PQclear(r);
+    }
+    if (rc == HUB_OK && !done) {
+        rc = exec_cmd(s, name, sql);
+        if (rc == HUB_OK) {
+            const char *p[] = { version, name, sha };
+            PGresult *ins = run(s, "migrate.record",
+                                "INSERT INTO schema_migrations (version, "
+                                "name, sha256) VALUES ($1, $2, $3)", 3, p,
+                                &rc);
+            PQclear(ins);
+        }
     }
     if (rc == HUB_OK)
         rc = exec_cmd(s, "migrate.commit", "COMMIT");
@@ -401,8 +410,12 @@ static int apply_migration(struct store *s, const char *dir, const char *name)
         log_error("store.migration_failed", "file=%s sqlstate=%s", name,
                   s->sqlstate);
         rc = HUB_EDB;
-    } else {
+    } else if (!done) {
         log_info("store.migrated", "file=%s sha=%.12s", name, sha);
+    } else if (strcmp(recorded, sha) != 0) {
+        /* an applied file was edited: it is not applied again */
+        log_warn("store.migration_changed", "file=%s recorded=%.12s "
+                 "now=%.12s", name, recorded, sha);
     }
     free(sql);
     return rc;
@@ -421,24 +434,12 @@ int store_migrate(struct store *s, const char *dir)
         log_error("store.migrations_missing", "errno=%d", errno);
         return HUB_EIO;
     }
-    /* session lock: several hubd starting at once migrate one at a time */
-    rc = exec_cmd(s, "migrate.lock",
-                  "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")");
-    if (rc == HUB_OK)
-        rc = exec_cmd(s, "migrate.table",
-                      "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                      " version text PRIMARY KEY,"
-                      " name text NOT NULL,"
-                      " sha256 text NOT NULL,"
-                      " applied_at timestamptz NOT NULL DEFAULT now())");
     for (int i = 0; i < n; i++) {
         if (rc == HUB_OK)
             rc = apply_migration(s, dir, list[i]->d_name);
         free(list[i]);
     }
     free(list);
-    (void)exec_cmd(s, "migrate.unlock",
-                   "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")");
     return rc;
 }
 
@@ -587,20 +588,6 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
     rc = ensure_conn(s);
     if (rc != HUB_OK)
         return rc;
-    if (!s->prepared) {
-        const Oid types[] = { JSONBOID, BYTEAARRAYOID, BYTEAARRAYOID };
-        r = PQprepare(s->c, INGEST_STMT,
-                      "SELECT dup, message_id, event_ids, reply "
-                      "FROM hub_ingest_batch($1, $2, $3)", 3, types);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            rc = db_fail(s, "ingest.prepare", r);
-            PQclear(r);
-            return rc == HUB_EINVALID ? HUB_EDB : rc;
-        }
-        PQclear(r);
-        s->prepared = true;
-    }
-
     arena_init(&a, 64 * 1024);
     rc = build_batch_json(&a, m, n, &json);
     if (rc != HUB_OK)
@@ -620,7 +607,13 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
         rc = HUB_ELIMIT;
         goto out;
     }
-    r = PQexecPrepared(s->c, INGEST_STMT, 3, vals, lens, fmts, 1);
+    /* an unnamed statement: its plan is trivial (the function's own plans
+     * are cached by PL/pgSQL), and no session state means a transaction-
+     * mode pooler in front is safe */
+    static const Oid types[] = { JSONBOID, BYTEAARRAYOID, BYTEAARRAYOID };
+    r = PQexecParams(s->c, "SELECT dup, message_id, event_ids, reply "
+                     "FROM hub_ingest_batch($1, $2, $3)",
+                     3, types, vals, lens, fmts, 1);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = db_fail(s, "ingest", r);
         goto out;

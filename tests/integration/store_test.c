@@ -476,6 +476,37 @@ Test(store, migrations_run_twice_change_nothing)
                        "version = '001'"), 1);
 }
 
+static void *migrate_main(void *arg)
+{
+    struct store *ms;
+    int *rc = arg;
+
+    *rc = store_connect(url, &ms);
+    if (*rc == HUB_OK)
+        *rc = store_migrate(ms, testdb_migrations_dir());
+    store_free(ms);
+    return NULL;
+}
+
+Test(store, two_processes_migrating_at_once_apply_each_file_once)
+{
+    pthread_t t[2];
+    int rc[2];
+
+    cr_assert_eq(store_exec(s, "DROP SCHEMA public CASCADE; "
+                               "CREATE SCHEMA public"), HUB_OK);
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, migrate_main, &rc[i]);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+        cr_assert_eq(rc[i], HUB_OK, "migrator %d", i);
+    }
+    cr_assert_eq(qlong("SELECT count(*) FROM schema_migrations"),
+                 qlong("SELECT count(DISTINCT version) FROM schema_migrations"));
+    cr_assert_geq(qlong("SELECT count(*) FROM schema_migrations"), 5);
+    cr_assert_eq(qlong("SELECT count(*) FROM organizations"), 0);
+}
+
 Test(store, token_and_cert_authenticate_and_revoked_token_does_not)
 {
     struct principal p;
