@@ -13,8 +13,9 @@
  * decimal counter of the same length, so that every request is new.
  *
  * Prints "https conns=N msgs=M secs=S msgs_per_s=R p50_ms=A p99_ms=B
- * refused=K failed=F": msgs counts 2xx answers after the warm-up, refused
- * other HTTP statuses, failed transport errors. Each message gets a fresh
+ * refused=K failed=F dups=D": msgs counts 2xx answers after the warm-up
+ * (not those marked Idempotent-Replayed, counted in dups), refused other
+ * HTTP statuses, failed transport errors. Each message gets a fresh
  * MSH-10 as in mllp_load (the hub is idempotent on it). The token is read
  * from a file so that it never shows in a process list.
  */
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>      /* strncasecmp */
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +48,7 @@ struct slot {
     char body[MAX_BODY];
     size_t len;
     uint64_t t_start;
+    int replayed;       /* "Idempotent-Replayed: true": a duplicate */
 };
 
 static struct msg *corpus;
@@ -169,6 +172,16 @@ static size_t discard(char *p, size_t sz, size_t n, void *u)
     return sz * n;
 }
 
+static size_t on_header(char *p, size_t sz, size_t n, void *u)
+{
+    struct slot *s = u;
+    static const char h[] = "idempotent-replayed: true";
+
+    if (sz * n >= sizeof(h) - 1 && strncasecmp(p, h, sizeof(h) - 1) == 0)
+        s->replayed = 1;
+    return sz * n;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -187,6 +200,7 @@ int main(int argc, char **argv)
     CURLM *m;
     size_t cap = 1 << 16, nlat = 0;
     uint64_t *lat = malloc(cap * sizeof(*lat)), refused = 0, failed = 0;
+    uint64_t dups = 0;
     struct slot *slots;
     int c, running;
 
@@ -246,6 +260,8 @@ int main(int argc, char **argv)
         curl_easy_setopt(s->h, CURLOPT_TIMEOUT, 30L);
         curl_easy_setopt(s->h, CURLOPT_TCP_NODELAY, 1L);
         curl_easy_setopt(s->h, CURLOPT_PRIVATE, s);
+        curl_easy_setopt(s->h, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(s->h, CURLOPT_HEADERDATA, s);
         if (ca)
             curl_easy_setopt(s->h, CURLOPT_CAINFO, ca);
         next_body(s);
@@ -275,6 +291,8 @@ int main(int argc, char **argv)
                     if (refused++ == 0)
                         fprintf(stderr, "https_load: first refusal: HTTP "
                                 "%ld\n", code);
+                } else if (s->replayed) {
+                    dups++;     /* answered from the store: not durable work */
                 } else {
                     if (nlat == cap && !(lat = realloc(lat, (cap *= 2) *
                                                        sizeof(*lat))))
@@ -283,6 +301,7 @@ int main(int argc, char **argv)
                 }
             }
             curl_multi_remove_handle(m, s->h);
+            s->replayed = 0;
             if (t < t_end) {
                 next_body(s);
                 s->t_start = now_ns();
@@ -295,11 +314,12 @@ int main(int argc, char **argv)
     double s = (double)secs;
     qsort(lat, nlat, sizeof(*lat), cmp_u64);
     printf("https conns=%lu msgs=%zu secs=%.2f msgs_per_s=%.0f p50_ms=%.3f "
-           "p99_ms=%.3f refused=%" PRIu64 " failed=%" PRIu64 "\n", conns,
+           "p99_ms=%.3f refused=%" PRIu64 " failed=%" PRIu64 " dups=%" PRIu64
+           "\n", conns,
            nlat, s, (double)nlat / s,
            nlat ? (double)lat[(size_t)(0.50 * (double)(nlat - 1))] / 1e6 : 0,
            nlat ? (double)lat[(size_t)(0.99 * (double)(nlat - 1))] / 1e6 : 0,
-           refused, failed);
+           refused, failed, dups);
     for (unsigned long i = 0; i < conns; i++) {
         curl_multi_remove_handle(m, slots[i].h);
         curl_easy_cleanup(slots[i].h);

@@ -212,6 +212,7 @@ https_row() {
     put https.8.p50 "$(field "$line" p50_ms)"
     put https.8.p99 "$(field "$line" p99_ms)"
     put https.8.refused "$(field "$line" refused)"
+    put https.8.dups "$(field "$line" dups)"
 }
 
 # Phase 1, hubd's own dispatcher off: the ingest rows, then the delivery
@@ -234,6 +235,7 @@ https_doc_row() {
     put "https.$key.p50" "$(field "$line" p50_ms)"
     put "https.$key.p99" "$(field "$line" p99_ms)"
     put "https.$key.refused" "$(field "$line" refused)"
+    put "https.$key.dups" "$(field "$line" dups)"
 }
 
 # The FHIR screening bundle over HTTPS, once hubd routes POST /v1/fhir; its

@@ -221,7 +221,9 @@ for (const c of conns) {
     row('durable ingest over HTTPS @8 conn (POST /v1/fhir, screening bundle)',
       v === null ? na('https_fhir') : `${fmt(v)} bundles/s, p50 / p99 ` +
         `${fmt(num('https.fhir.p50'), 2)} / ${fmt(num('https.fhir.p99'), 2)} ms` +
-        (r ? `, ${fmt(r)} refused` : ''), '', '', '', null);
+        (r ? `, ${fmt(r)} refused` : '') +
+        (num('https.fhir.dups') ? `, ${fmt(num('https.fhir.dups'))} duplicates not counted` : ''),
+      '', '', '', null);
   }
   const tps = num('pgbench.8.tps');
   const hp50 = num('https.8.p50'), hp99 = num('https.8.p99');
@@ -229,7 +231,8 @@ for (const c of conns) {
   row('durable ingest over HTTPS @8 conn (POST /v1/hl7v2)',
     https === null ? na('https') : `${fmt(https)} msg/s, p50 / p99 ` +
       `${fmt(hp50, 2)} / ${fmt(hp99, 2)} ms` +
-      (hrefused ? `, ${fmt(hrefused)} refused` : ''),
+      (hrefused ? `, ${fmt(hrefused)} refused` : '') +
+      (num('https.8.dups') ? `, ${fmt(num('https.8.dups'))} duplicates not counted` : ''),
     tps === null ? na('pgbench') : `pgbench @8 ${fmt(tps)} tps`,
     ratio(https, tps), '', null);
 }
