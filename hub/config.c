@@ -66,6 +66,7 @@ static const struct key keys[] = {
     { "commit_threads", K_INT, F(commit_threads), 0, 1, 64 },
     { "commit_batch_max", K_SIZE, F(commit_batch_max), 0, 1, 100000 },
     { "commit_wait_us", K_INT, F(commit_wait_us), 0, 0, 1000000 },
+    { "commit_stuck_timeout", K_INT, F(commit_stuck_timeout), 0, 1, 3600 },
     { "db_threads", K_INT, F(db_threads), 0, 1, 64 },
     { "auth_cache_ttl", K_INT, F(auth_cache_ttl), 0, 0, 86400 },
     { "shutdown_timeout", K_INT, F(shutdown_timeout), 0, 0, 3600 },
@@ -121,6 +122,7 @@ void config_defaults(struct hub_config *c, enum config_profile profile)
     c->commit_threads = 1;
     c->commit_batch_max = 512;
     c->commit_wait_us = 0;
+    c->commit_stuck_timeout = 10;
     c->db_threads = 2;
     c->auth_cache_ttl = 30;
     c->shutdown_timeout = 10;

@@ -68,6 +68,7 @@ struct hub_config {
     int commit_threads;
     size_t commit_batch_max;        /* messages per transaction */
     int commit_wait_us;             /* linger to gather a bigger batch */
+    int commit_stuck_timeout;       /* seconds in one commit: not ready */
     int db_threads;                 /* API reads and auth lookups */
     int auth_cache_ttl;             /* seconds */
     int shutdown_timeout;           /* seconds to finish in-flight commits */

@@ -45,10 +45,7 @@ struct committer {
                                        store_ingest_batch started */
 };
 
-/* a commit running longer than this makes the process not ready: the
- * database is reachable but stuck (locks, full disk), and a load balancer
- * should send senders elsewhere */
-#define INGEST_STUCK_NS (10ull * 1000000000ull)
+
 
 struct ingest {
     struct event_base *base;
@@ -57,6 +54,10 @@ struct ingest {
     size_t batch_max;
     int wait_us;
     int shutdown_timeout;
+    /* a commit running longer than this makes the process not ready: the
+     * database is reachable but stuck (locks, full disk), and a load
+     * balancer should send senders elsewhere */
+    uint64_t stuck_ns;
 
     pthread_mutex_t mu;             /* pending + stop */
     pthread_cond_t cv;
@@ -479,6 +480,7 @@ int ingest_new(struct event_base *base, const struct hub_config *cfg,
                          : STORE_BATCH_MAX;
     ing->wait_us = cfg->commit_wait_us;
     ing->shutdown_timeout = cfg->shutdown_timeout;
+    ing->stuck_ns = (uint64_t)cfg->commit_stuck_timeout * 1000000000u;
     ing->max_msgs = cfg->inflight_max;
     ing->max_bytes = cfg->inflight_max_bytes;
     pthread_mutex_init(&ing->mu, NULL);
@@ -617,7 +619,7 @@ bool ingest_ready(const struct ingest *ing)
             return false;
         uint64_t since =
             __atomic_load_n(&ing->c[i].commit_since_ns, __ATOMIC_RELAXED);
-        if (since && now - since > INGEST_STUCK_NS)
+        if (since && now - since > ing->stuck_ns)
             return false;
     }
     return true;

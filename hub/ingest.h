@@ -139,7 +139,8 @@ void ingest_cancel_wait(struct ingest *ing, void *arg);
 
 size_t ingest_inflight(const struct ingest *ing);
 /* True while every committer holds a working database connection and none
- * has been inside one commit for more than 10 s (any thread). */
+ * has been inside one commit for more than commit_stuck_timeout (any
+ * thread). */
 bool ingest_ready(const struct ingest *ing);
 
 /* Monotonic nanoseconds, for latency metrics. */

@@ -354,7 +354,13 @@ Test(http, per_org_rate_limit_answers_429, .init = start_rate_limited,
     http_resp_free(&r);
 }
 
-Test(http, readyz_is_false_while_a_commit_is_stuck, .init = start_default,
+static void start_stuck(void)
+{
+    cr_assert_eq(hub_start(&hub, "commit_stuck_timeout = 1", false), 0,
+                 "hubd did not start");
+}
+
+Test(http, readyz_is_false_while_a_commit_is_stuck, .init = start_stuck,
      .fini = stop, .timeout = 60)
 {
     struct store *s;
@@ -369,7 +375,7 @@ Test(http, readyz_is_false_while_a_commit_is_stuck, .init = start_default,
     hl7_sample(msg, sizeof(msg), "STUCK-1", "MRN-S1");
     cr_assert_eq(mllp_send(&c, msg), 0);
     cr_expect_lt(mllp_read(&c, ack, sizeof(ack), 1000), 0, "no ACK yet");
-    cr_expect(wait_status("/readyz", 503, 20000), "stuck commit: not ready");
+    cr_expect(wait_status("/readyz", 503, 5000), "stuck commit: not ready");
     cr_assert_eq(store_exec(s, "COMMIT"), HUB_OK);
     store_free(s);
     cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
