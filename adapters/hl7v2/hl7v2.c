@@ -1,18 +1,21 @@
 /*
  * hl7v2.c - HL7 v2.x parser, value accessors and the ACK builder.
  *
- * Parsing is one pass over the bytes with a 256-entry class table built from
- * the sender's own delimiters (MSH-1, MSH-2): it records where each segment
- * and each field starts, and enforces every count limit on the way
- * (HL7_MAX_SEGMENTS, HL7_MAX_FIELDS, HL7_MAX_REPS, HL7_MAX_MESSAGE). Nothing
- * is copied; repetitions, components and subcomponents are split on demand
- * with memchr, and only values holding the escape character are decoded into
- * the arena.
+ * Parsing is one pass over the bytes: the structural bytes of the sender's
+ * own delimiters (MSH-1, MSH-2) are found 16 at a time (SSE2, else through a
+ * class table), and the pass records where each segment and each field
+ * starts, flags fields that hold repetitions or escapes, and enforces every
+ * count limit on the way (HL7_MAX_SEGMENTS, HL7_MAX_FIELDS, HL7_MAX_REPS,
+ * HL7_MAX_MESSAGE). Nothing is copied; repetitions, components and
+ * subcomponents are split on demand, and only values holding the escape
+ * character are decoded into the arena.
  *
  * Tolerated: a UTF-8 BOM, leading and trailing whitespace, segments ended by
- * CR, LF or CRLF, blank lines between segments. Refused: no MSH first, bad
- * delimiters, a segment ID that is not three letters/digits, a NUL byte, a
- * second MSH (batches are split by the caller), anything over a limit.
+ * CR, LF or CRLF, blank lines between segments, an escape character doubled
+ * in MSH-2 (a message copied out of a string literal). Refused: no MSH
+ * first, bad delimiters, a segment ID that is not three letters/digits, a
+ * NUL byte, a second MSH (batches are split by the caller), anything over a
+ * limit.
  */
 #include "hl7v2/hl7v2_int.h"
 
