@@ -490,7 +490,7 @@ static int load_instrument(struct ld *l, const cJSON *e,
                            struct dict_instrument *in)
 {
     static const char *const keys[] = { "code", "system", "name", "items",
-        "sums", "derived", NULL };
+        "sums", "derived", "aliases", NULL };
     int rc;
     if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, keys)) ||
         (rc = ld_str(l, e, "code", true, &in->code)) ||
@@ -500,6 +500,17 @@ static int load_instrument(struct ld *l, const cJSON *e,
     if (dict_instrument_find(l->d, slice_from_cstr(in->code))) {
         ld_key(l, "code");
         return ld_fail(l, HUB_EINVALID, "duplicate instrument code");
+    }
+    if (cJSON_GetObjectItemCaseSensitive(e, "aliases")) {
+        if ((rc = ld_strs(l, e, "aliases", &in->aliases, &in->n_aliases)))
+            return rc;
+        for (size_t k = 0; k < in->n_aliases; k++)
+            if (dict_instrument_find(l->d, slice_from_cstr(in->aliases[k])) ||
+                strcmp(in->aliases[k], in->code) == 0) {
+                ld_key(l, "aliases");
+                ld_idx(l, k);
+                return ld_fail(l, HUB_EINVALID, "duplicate instrument code");
+            }
     }
 
     const cJSON *arr;
@@ -983,9 +994,13 @@ const struct dict_instrument *dict_instrument_find(const struct dict *d,
                                                    struct slice code)
 {
     code = trim(code);
-    for (size_t i = 0; i < d->n_inst; i++)
+    for (size_t i = 0; i < d->n_inst; i++) {
         if (eq(d->inst[i].code, code))
             return &d->inst[i];
+        for (size_t k = 0; k < d->inst[i].n_aliases; k++)
+            if (eq(d->inst[i].aliases[k], code))
+                return &d->inst[i];
+    }
     return NULL;
 }
 

@@ -148,8 +148,12 @@ struct dict_instrument {
     size_t n_sums;
     const struct dict_derived *derived;
     size_t n_derived;
+    const char *const *aliases; /* other codes senders use for the same
+                                   instrument ("NYS-AHC-HRSN") */
+    size_t n_aliases;
 };
 
+/* By its code or one of its aliases. */
 const struct dict_instrument *dict_instrument_find(const struct dict *d,
                                                    struct slice code);
 size_t dict_instrument_count(const struct dict *d);

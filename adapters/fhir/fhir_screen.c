@@ -226,6 +226,25 @@ static void path_restore(struct fx *x, const struct saved_path *s)
     x->plen = s->n;
 }
 
+/* The instrument an Observation.code names in any of its codings: SHIN-NY
+ * sends LOINC 100698-0 (a report document code) beside NYSAHCHRSN. */
+static const struct dict_instrument *code_instrument(struct fx *x,
+                                                     const cJSON *o)
+{
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
+    const cJSON *cd = cJSON_GetObjectItemCaseSensitive(code, "coding");
+    for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k; k = k->next) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(k, "code");
+        const struct dict_instrument *in =
+            cJSON_IsString(v) ? dict_instrument_find(x->d,
+                                    slice_from_cstr(v->valuestring))
+                              : NULL;
+        if (in)
+            return in;
+    }
+    return NULL;
+}
+
 static int obs_collect(struct fx *x, const cJSON *o, struct scr *s,
                        int depth);
 
@@ -361,8 +380,7 @@ static int obs_collect(struct fx *x, const cJSON *o, struct scr *s, int depth)
     }
     if (!obs_status_scores(st))
         return HUB_OK;          /* a retracted or unfinished member */
-    const struct dict_instrument *in =
-        dict_instrument_find(x->d, slice_from_cstr(code.code));
+    const struct dict_instrument *in = code_instrument(x, o);
     if (in) {
         if (s->instrument == NULL) {
             s->instrument = in->code;
@@ -842,7 +860,7 @@ static bool obs_is_screening(struct fx *x, const cJSON *o)
     bool yes = false;
     if (fx_cc(x, o, "code", LOINC, &c) == HUB_OK && c.code) {
         struct slice q = slice_from_cstr(c.code);
-        yes = dict_instrument_find(x->d, q) || dict_item_find(x->d, NULL, q) ||
+        yes = code_instrument(x, o) || dict_item_find(x->d, NULL, q) ||
               dict_sum_find(x->d, NULL, q) || dict_derived_find(x->d, NULL, q);
     }
     yes |= cJSON_GetObjectItemCaseSensitive(o, "hasMember") != NULL;
@@ -919,7 +937,7 @@ int fx_screening_obs(struct fx *x, struct fx_entry *e)
             fx_at_entry(x, o);
             if ((rc = fx_cc(x, o->res, "code", LOINC, &oc)))
                 return rc;
-            if (oc.code && dict_instrument_find(x->d, slice_from_cstr(oc.code)))
+            if (code_instrument(x, o->res))
                 continue;
             if (o->seen == x->gen)
                 continue;
@@ -937,19 +955,6 @@ int fx_screening_obs(struct fx *x, struct fx_entry *e)
 }
 
 /* ---- consumption ------------------------------------------------------------------ */
-
-static bool is_panel(struct fx *x, const cJSON *o)
-{
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
-    const cJSON *cd = cJSON_GetObjectItemCaseSensitive(code, "coding");
-    for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k; k = k->next) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(k, "code");
-        if (cJSON_IsString(v) &&
-            dict_instrument_find(x->d, slice_from_cstr(v->valuestring)))
-            return true;
-    }
-    return false;
-}
 
 void fx_mark_consumed(struct fx *x)
 {
@@ -974,7 +979,7 @@ void fx_mark_consumed(struct fx *x)
              * screening: a hasMember cycle then hits the depth limit
              * instead of every member consuming every other */
             if (t && t != e && strcmp(t->type, "Observation") == 0 &&
-                !is_panel(x, t->res))
+                !code_instrument(x, t->res))
                 t->consumed = true;
         }
     }

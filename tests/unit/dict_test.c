@@ -731,3 +731,21 @@ Test(ctl_dict, show_lists_the_safety_sum_and_a_usage_error_is_2)
     free(buf);
     free(ebuf);
 }
+
+Test(dict, instruments_are_found_by_alias_and_aliases_must_be_unique)
+{
+    const struct dict_instrument *in =
+        dict_instrument_find(D, SLICE_LIT("NYS-AHC-HRSN"));
+    cr_assert_not_null(in);
+    cr_assert_str_eq(in->code, "NYSAHCHRSN");
+
+    static const char instr[] =
+        "{\"instruments\":[{\"code\":\"P\",\"system\":\"s\",\"name\":\"n\","
+        "\"aliases\":[\"Q\",\"P\"],\"items\":[{\"question\":\"Q1\",\"domain\":"
+        "\"food-insecurity\",\"answers\":[{\"code\":\"A\"}]}]}]}";
+    struct dict *d;
+    struct dict_err e;
+    cr_assert_eq(load_with("instruments.json", instr, &e, &d), HUB_EINVALID);
+    cr_assert_str_eq(e.path, "/instruments/0/aliases/1");
+    cr_assert_str_eq(e.what, "duplicate instrument code");
+}

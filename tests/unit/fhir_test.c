@@ -835,3 +835,24 @@ Test(fhir, thousands_of_references_to_one_member_cost_one_visit, .timeout = 5)
     cr_assert_str_eq(field_of(&out, 0, "screening.items.1.question"), "(absent)");
     free(j);
 }
+
+Test(fhir, shinny_panel_is_found_by_its_local_code_beside_loinc_100698_0)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"g\",\"status\":"
+        "\"final\",\"subject\":{\"reference\":\"Patient/p\"},\"code\":{\"coding\":["
+        "{\"system\":\"http://loinc.org\",\"code\":\"100698-0\"},{\"system\":"
+        "\"http://shinny.org/us/ny/hrsn/CodeSystem/NYS-HRSN-Questionnaire\","
+        "\"code\":\"NYS-AHC-HRSN\"}]},\"hasMember\":[{\"reference\":\"Observation/i\"}]}},"
+        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"i\",\"status\":"
+        "\"final\",\"subject\":{\"reference\":\"Patient/p\"},\"code\":{\"coding\":"
+        "[{\"system\":\"http://loinc.org\",\"code\":\"96782-8\"}]},"
+        "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA33-6\"}]}}}]}";
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "NYSAHCHRSN");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "true");
+}
