@@ -806,6 +806,15 @@ int fx_emit(struct fx *x, const struct fx_entry *e, const char *type,
             jw_cstr(&w, x->labels[i]);
         jw_arr_end(&w);
     }
+    for (size_t i = 0; i < x->n_warns; i++) {
+        bool dup = false;
+        for (size_t k = 0; k < x->n_ewarn && !dup; k++)
+            dup = x->ewarn[k].what == x->warns[i].what &&
+                  strcmp(x->ewarn[k].field, x->warns[i].field) == 0;
+        if (!dup && x->n_ewarn < FX_MAX_WARN)
+            x->ewarn[x->n_ewarn++] =
+                (struct fhir_warning){ x->warns[i].field, x->warns[i].what };
+    }
     if (x->n_warns) {
         jw_key(&w, "warnings");
         jw_arr_begin(&w);
@@ -884,6 +893,7 @@ static int one_entry(struct fx *x, struct fx_entry *e)
 {
     const char *t = e->type;
     fx_reset_event(x);
+    x->n_ewarn = 0;
     fx_at_entry(x, e);
     if (e->consumed)
         return HUB_OK;
@@ -922,6 +932,14 @@ static void result_entry(struct fx *x, struct fhir_result *res, size_t i,
         r->err = *x->err;
     r->first_event = first;
     r->n_events = rc == HUB_OK ? x->out->n - first : 0;
+    if (rc == HUB_OK && x->n_ewarn) {
+        struct fhir_warning *w =
+            arena_alloc(x->a, x->n_ewarn * sizeof(*w));
+        memcpy(w, x->ewarn, x->n_ewarn * sizeof(*w));
+        r->warnings = w;
+        r->n_warnings = x->n_ewarn;
+    }
+    x->n_ewarn = 0;
 }
 
 int fhir_to_events(struct arena *a, const struct dict *d, const char *p,
@@ -1086,8 +1104,10 @@ static void write_issue(struct jw *w, struct arena *a, const struct hub_err *e,
                         const char *resource_type)
 {
     jw_obj_begin(w);
-    jw_kv_cstr(w, "severity", "error");
-    jw_kv_cstr(w, "code", issue_code(e->code));
+    /* HUB_OK here is a warning on an accepted entry */
+    jw_kv_cstr(w, "severity", e->code == HUB_OK ? "warning" : "error");
+    jw_kv_cstr(w, "code", e->code == HUB_OK ? "business-rule"
+                                            : issue_code(e->code));
     jw_kv_cstr(w, "diagnostics", e->what ? e->what : hub_strerror(e->code));
     if (e->field[0] && strcmp(e->field, "$") != 0) {
         char buf[sizeof(e->field) + 64];
@@ -1133,14 +1153,24 @@ int fhir_result_outcome(struct arena *a, const struct fhir_result *res,
     jw_kv_cstr(&w, "resourceType", "OperationOutcome");
     jw_key(&w, "issue");
     jw_arr_begin(&w);
-    size_t failed = 0;
+    size_t issues = 0;
     for (size_t i = 0; i < res->n_entries; i++) {
-        if (res->entries[i].status == HUB_OK)
+        const struct fhir_entry_result *r = &res->entries[i];
+        if (r->status != HUB_OK) {
+            write_issue(&w, a, &r->err, NULL);
+            issues++;
             continue;
-        write_issue(&w, a, &res->entries[i].err, NULL);
-        failed++;
+        }
+        for (size_t k = 0; k < r->n_warnings; k++) {
+            struct hub_err e = { .code = HUB_OK, .what = r->warnings[k].what };
+            hub_err_set(&e, HUB_OK, r->warnings[k].field, 0,
+                        r->warnings[k].what);
+            write_issue(&w, a, &e, res->bundle_type ? NULL
+                                                    : res->resource_type);
+            issues++;
+        }
     }
-    if (failed == 0) {
+    if (issues == 0) {
         jw_obj_begin(&w);
         jw_kv_cstr(&w, "severity", "information");
         jw_kv_cstr(&w, "code", "informational");

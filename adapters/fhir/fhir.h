@@ -66,6 +66,13 @@
 #define FHIR_MAX_ITEM_DEPTH 12      /* nested QuestionnaireResponse items,
                                        hasMember chains */
 
+/* A non-fatal finding, as on the events ("warnings"): for the sender's
+ * feedback (fhir_result_outcome lists them as warning issues). */
+struct fhir_warning {
+    const char *field;          /* element path */
+    const char *what;           /* static text */
+};
+
 /* What happened to one Bundle entry (or to the single resource). */
 struct fhir_entry_result {
     const char *resource;       /* "Observation/abc", or the type alone */
@@ -73,6 +80,8 @@ struct fhir_entry_result {
     struct hub_err err;         /* when status != HUB_OK */
     size_t first_event;         /* its events: out->ev[first_event ..] */
     size_t n_events;            /* 0: context only, or nothing to report */
+    const struct fhir_warning *warnings;    /* of its events, once each */
+    size_t n_warnings;
 };
 
 struct fhir_result {
@@ -118,9 +127,12 @@ int fhir_operation_outcome(struct arena *a, const struct hub_err *err,
                            const char *resource_type, struct slice *out);
 
 /*
- * The OperationOutcome for a batch accepted in part: one error issue per
- * failed entry (expression "Bundle.entry[i]..."), or a single information
- * issue "all entries accepted" when none failed.
+ * The OperationOutcome for an accepted message (a batch perhaps in part):
+ * one error issue per failed entry (expression "Bundle.entry[i]..."), one
+ * warning issue per warning of the accepted entries (a sender's
+ * interpretation that the dictionary contradicts, members not sent, ...),
+ * or a single information issue "all entries accepted" when there is
+ * neither.
  */
 int fhir_result_outcome(struct arena *a, const struct fhir_result *res,
                         struct slice *out);

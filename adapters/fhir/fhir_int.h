@@ -55,6 +55,9 @@ struct fx {
     size_t n_warns;
     const char *labels[FX_MAX_LABELS];
     size_t n_labels;
+    /* warnings of the entry being processed, for fhir_entry_result */
+    struct fhir_warning ewarn[FX_MAX_WARN];
+    size_t n_ewarn;
 };
 
 /* ---- paths and errors ---- */

@@ -206,6 +206,29 @@ Test(fhir, interpretation_that_disagrees_is_a_warning_not_an_override)
                      "Observation.interpretation");
 }
 
+Test(fhir, warnings_reach_the_senders_outcome_once_per_entry)
+{
+    char path[512];
+    size_t len;
+    snprintf(path, sizeof(path),
+             "%s/tests/data/fhir/bundle-ahc-panel-transaction.json", root());
+    char *p = slurp(path, &len);
+    struct canon_list out = { 0 };
+    struct fhir_result res;
+    struct hub_err err;
+    cr_assert_eq(fhir_to_events(&A, D, p, len, &out, &res, &err), HUB_OK);
+    cr_assert_eq(out.n, 2, "completed and positive");
+    cr_assert_eq(res.entries[1].n_warnings, 1, "not once per event");
+    cr_assert_str_eq(res.entries[1].warnings[0].field,
+                     "entry[3].resource.interpretation");
+    struct slice oo;
+    cr_assert_eq(fhir_result_outcome(&A, &res, &oo), HUB_OK);
+    cr_assert_not_null(strstr(oo.p, "\"severity\":\"warning\""), "%s", oo.p);
+    cr_assert_not_null(strstr(oo.p, "\"Bundle.entry[3].resource.interpretation\""),
+                       "%s", oo.p);
+    free(p);
+}
+
 Test(fhir, declined_observation_is_marked_and_not_scored)
 {
     struct canon_list out;
