@@ -245,7 +245,10 @@ lines.push(`# make bench results`);
 lines.push('');
 lines.push(`${new Date().toISOString()} on ${os.cpus().length} x ${cpu}; ` +
   `${raw.get('config.seconds') || '?'} s per load step; corpus: ` +
-  `${raw.get('corpus.info') || '?'}.`);
+  `${raw.get('corpus.info') || '?'}. Load average (1 min) before the run ` +
+  `${raw.get('load.start') || '?'}, after ${raw.get('load.end') || '?'}` +
+  (Number(raw.get('load.start')) > 1 ? ': other work was running, and every figure here ' +
+    'shares the 2 cores with it' : '') + '.');
 lines.push('');
 lines.push(`| ${head.join(' | ')} |`);
 lines.push(`|${head.map(() => '---').join('|')}|`);

@@ -118,6 +118,7 @@ corpus=$out/adt.hl7
 $out/gen_adt -n "$NMSG" -s "$SEED" -o "$corpus" 2>"$log/gen_adt.txt"
 cat "$log/gen_adt.txt" >&2
 put corpus.info "$(sed 's/^gen_adt: //' "$log/gen_adt.txt")"
+put load.start "$(cut -d' ' -f1 /proc/loadavg)"
 put config.seconds "$SECS"
 put config.idle "$IDLE"
 put config.conns "$CONNS"
@@ -343,6 +344,7 @@ else
 fi
 
 # --- the table ----------------------------------------------------------------
+put load.end "$(cut -d' ' -f1 /proc/loadavg)"
 if command -v node >/dev/null; then
     node tests/bench/report.js "$raw" "$out/results.md"
 else
