@@ -38,15 +38,20 @@ struct principal {
     unsigned scopes;                /* enum store_scope bits */
 };
 
-/* Connect; HUB_EDB when the server is unreachable. */
+/* Connect to a libpq URL, e.g. postgresql://postgres@127.0.0.1:54329/hub
+ * ?host=/path/to/socket (deploy/devdb.sh url). Defaults the URL may
+ * override: connect_timeout=5, TCP keepalives after 15 s, tcp_user_timeout
+ * 30 s. HUB_EDB when the server is unreachable, HUB_EINVALID for "". */
 int store_connect(const char *url, struct store **out)
     __attribute__((warn_unused_result));
 void store_free(struct store *s);
 /* Cheap liveness check (SELECT 1); reconnects once if the link broke. */
 int store_ping(struct store *s);
 
-/* Apply schemas/migrations/NNN_*.sql not yet recorded, in order, each in its
- * own transaction, under an advisory lock (safe with several hubd). */
+/* Apply schemas/migrations/NNN_*.sql not yet recorded in schema_migrations,
+ * in order, each in its own transaction under a transaction-scoped advisory
+ * lock (safe with several hubd at once, and behind a transaction pooler).
+ * An applied file that was edited since is logged, not applied again. */
 int store_migrate(struct store *s, const char *dir);
 
 /* One inbound message, as the ingest transaction sees it. */
@@ -77,9 +82,16 @@ struct store_msg_result {
 };
 
 /*
- * Write a batch in one transaction and one round trip. On HUB_OK every res[i]
- * is filled; on HUB_EDB nothing was committed and the caller retries
- * (idempotency makes a retry after an unknown outcome safe). HUB_EINVALID:
+ * Write a batch in one transaction and one round trip (PL/pgSQL
+ * hub_ingest_batch). Each event gets "id", "source.org",
+ * "source.received_at" and "patient.hub_id" filled in; identity linking is
+ * deterministic: a known (system, value) of patient.identifiers links to
+ * its patient, else a new one is made; an identifier without system is
+ * scoped by the sending org; adt.merge moves patient.merged_from to the
+ * survivor.
+ * On HUB_OK every res[i] is filled; on HUB_EDB nothing was committed and
+ * the caller retries (idempotency makes a retry after an unknown outcome
+ * safe). HUB_EINVALID:
  * the database refused a value of the batch (an event or error_json that is
  * not valid JSON, text it cannot store); nothing was committed, and retrying
  * the same batch will fail again, so retry its messages one at a time and
@@ -102,10 +114,15 @@ int store_auth_cert(struct store *s, const char *fingerprint,
 
 /*
  * The pull feed: events after `after` (0 = from the start) that `who` may
- * see (what it sent, what was routed to it, everything for admin), optional
- * topic pattern ("adt.*"), optional lower bound on occurred_at, at most
- * `limit`. *json_out is a malloc'd {"events":[...],"next":"<cursor>"}.
- * The read is audited.
+ * see (what it sent, what was routed to it, everything for admin), in seq
+ * order, which is commit order: a cursor never skips a later commit.
+ * topic: NULL, or up to 16 comma-separated patterns of [a-z0-9.-] where '*'
+ * matches anything ("adt.*,screening.positive"). since: NULL, or an ISO 8601
+ * lower bound on occurred_at (no offset: UTC). limit <= 0 means
+ * STORE_FEED_DEFAULT, capped at STORE_FEED_MAX. *json_out is a malloc'd
+ * {"events":[...],"next":"<cursor>"}; "next" stays `after` on an empty page.
+ * HUB_EINVALID for a bad topic or since. The read is audited: one
+ * 'feed.read' row per patient disclosed (hub_feed_page in SQL).
  */
 int store_events_page(struct store *s, const struct principal *who,
                       int64_t after, const char *topic, const char *since,
