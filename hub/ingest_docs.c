@@ -153,8 +153,8 @@ static void quarantine(struct ingest_job *j, const struct hub_err *err,
         e.code = HUB_EINVALID;
     ingest_job_reject(j, &e, answer);
     j->msg.ev_id = NULL;
-    log_info("docs.rejected", "org=%s format=%s sha=%.12s code=%s field=%s "
-             "offset=%zu", j->org_id, j->msg.format, j->msg.sha256,
+    log_info("docs.rejected", "org=%s format=%s sha=%.12s code=%s "
+             "field=\"%s\" offset=%zu", j->org_id, j->msg.format, j->msg.sha256,
              hub_strerror(j->err.code), j->err.field, j->err.offset);
 }
 

@@ -219,6 +219,7 @@ Test(docs, fhir_positive_screening_bundle_is_in_the_feed_and_idempotent,
     cr_expect_str_eq(cJSON_GetObjectItem(src, "org")->valuestring, "hosp");
     cJSON_Delete(j);
     http_resp_free(&r);
+    cr_expect_eq(hub_stop(&hub), 0, "clean exit (LSan sees hubd leaks)");
 }
 
 Test(docs, fhir_task_is_referral_updated_and_idempotency_key_wins,
@@ -396,6 +397,8 @@ Test(docs, ccda_document_is_stored_once_and_billion_laughs_only_quarantined,
                               "format = 'ccda' AND status = 'quarantined'"), 1);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
                               "format = 'ccda'"), 2);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE action "
+                              "= 'message.quarantined'"), 1);
 
     /* a document without a patient id: 400 naming the XPath */
     cr_assert_eq(post_file("/v1/ccda", "application/xml",
@@ -526,9 +529,34 @@ Test(docs, csv_shinny_set_via_multipart_and_simple_layout_with_a_bad_row,
     cr_assert_eq(post("/v1/csv/rosters", "text/csv", NULL, none,
                       sizeof(none) - 1, &r), 404);
     http_resp_free(&r);
+    cr_expect_eq(hub_stop(&hub), 0, "clean exit (LSan sees hubd leaks)");
 }
 
-/* ---- routing, limits, back-pressure ----------------------------------- */
+/* ---- start-up, routing, limits, back-pressure -------------------------- */
+
+Test(docs, refuses_to_start_when_the_dictionary_does_not_validate,
+     .fini = stop, .timeout = 60)
+{
+    char dir[] = "/tmp/hub-dict-XXXXXX", cmd[2048], conf[512];
+
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(cmd, sizeof(cmd), "cp '%s'/schemas/dict/*.json '%s'/ && "
+             "printf '{\"rows\": [' > '%s/zcodes.json'", testdb_root(), dir,
+             dir);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(conf, sizeof(conf), "dict_dir = %s\n", dir);
+    cr_expect_eq(hub_start(&hub, conf, false), -1, "hubd must not start");
+    FILE *f = fopen(hub_path(&hub, "hubd.log"), "r");
+    cr_assert_not_null(f);
+    static char log[16384];
+    size_t n = fread(log, 1, sizeof(log) - 1, f);
+    log[n] = '\0';
+    fclose(f);
+    cr_expect(strstr(log, "hubd.dict_invalid") != NULL, "%s", log);
+    cr_expect(strstr(log, "file=zcodes.json") != NULL, "%s", log);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
+}
 
 Test(docs, screening_positive_subscription_gets_the_fhir_event,
      .init = start, .fini = stop, .timeout = 60)

@@ -1,0 +1,292 @@
+/*
+ * ingest_docs_test.c - FHIR, C-CDA and CSV bodies into ingest jobs, without
+ * a database: which idempotency key a job carries, which answer and status
+ * it will give, and that refused input becomes a quarantined job with a
+ * place and no key. Files are found under $HUB_ROOT, else ".".
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "dict_files.h"
+#include "ingest.h"
+#include "ingest_docs.h"
+
+static struct dict *D;
+static struct ingest_job *J;
+
+static const char *root(void)
+{
+    const char *r = getenv("HUB_ROOT");
+    return r && *r ? r : ".";
+}
+
+static void setup(void)
+{
+    char dir[1024];
+    struct dict_err e;
+
+    snprintf(dir, sizeof(dir), "%s/schemas/dict", root());
+    cr_assert_eq(dict_files_load(dir, &D, &e), HUB_OK, "%s %s", e.file,
+                 e.path);
+    J = ingest_job_new();
+}
+
+static void teardown(void)
+{
+    ingest_job_free(J);
+    dict_free(D);
+}
+
+TestSuite(ingest_docs, .init = setup, .fini = teardown);
+
+static char *slurp(const char *rel, size_t *len)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/tests/data/%s", root(), rel);
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)n + 1);
+    cr_assert_eq(fread(p, 1, (size_t)n, f), (size_t)n);
+    p[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+static bool key_is(const char *want)
+{
+    return J->msg.key.len == strlen(want) &&
+           memcmp(J->msg.key.p, want, J->msg.key.len) == 0;
+}
+
+static cJSON *reply_json(void)
+{
+    cJSON *j = cJSON_ParseWithLength(J->msg.reply.p, J->msg.reply.len);
+    cr_assert_not_null(j, "reply is not JSON: %.*s", (int)J->msg.reply.len,
+                       J->msg.reply.p);
+    return j;
+}
+
+Test(ingest_docs, idempotency_key_is_printable_and_bounded)
+{
+    char k[INGEST_DOCS_KEY_MAX + 2];
+
+    memset(k, 'a', sizeof(k));
+    k[INGEST_DOCS_KEY_MAX] = '\0';
+    cr_expect(ingest_docs_key_ok(k), "exactly at the limit");
+    k[INGEST_DOCS_KEY_MAX] = 'a';
+    k[INGEST_DOCS_KEY_MAX + 1] = '\0';
+    cr_expect(!ingest_docs_key_ok(k), "one past the limit");
+    cr_expect(!ingest_docs_key_ok(""));
+    cr_expect(!ingest_docs_key_ok(NULL));
+    cr_expect(!ingest_docs_key_ok("a b"));
+    cr_expect(!ingest_docs_key_ok("a\tb"));
+    cr_expect(!ingest_docs_key_ok("caf\xc3\xa9"));
+    cr_expect(ingest_docs_key_ok("3f1c-retry:7/a"));
+}
+
+Test(ingest_docs, fhir_bundle_key_is_its_identifier_and_answer_names_events)
+{
+    size_t len;
+    char *p = slurp("fhir/bundle-ahc-panel-transaction.json", &len);
+
+    cr_assert_eq(ingest_prepare_fhir(J, D, "hosp", NULL, p, len), 202);
+    cr_expect(J->msg.accepted);
+    cr_expect(key_is("fhir:urn:ietf:rfc:3986|urn:uuid:"
+                     "0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0"), "%.*s",
+              (int)J->msg.key.len, J->msg.key.p);
+    cr_assert_eq(J->msg.n_ev, 2);
+    cJSON *j = reply_json();
+    const cJSON *ids = cJSON_GetObjectItem(j, "event_ids");
+    cr_assert_eq(cJSON_GetArraySize(ids), 2);
+    cr_expect_str_eq(cJSON_GetArrayItem(ids, 0)->valuestring, J->msg.ev_id[0]);
+    cr_expect_str_eq(cJSON_GetArrayItem(ids, 1)->valuestring, J->msg.ev_id[1]);
+    cJSON_Delete(j);
+    free(p);
+}
+
+Test(ingest_docs, fhir_idempotency_header_replaces_the_adapter_key)
+{
+    size_t len;
+    char *p = slurp("fhir/bundle-ahc-panel-transaction.json", &len);
+    struct docs_meta meta = { .idem_key = "client-42" };
+
+    cr_assert_eq(ingest_prepare_fhir(J, D, "hosp", &meta, p, len), 202);
+    cr_expect(key_is("fhir:idem:client-42"));
+    free(p);
+}
+
+Test(ingest_docs, fhir_resource_without_id_is_keyed_by_content_hash)
+{
+    static const char body[] =
+        "{\"resourceType\":\"Patient\",\"name\":[{\"family\":\"X\"}]}";
+    char want[80];
+
+    cr_assert_eq(ingest_prepare_fhir(J, D, "hosp", NULL, body,
+                                     sizeof(body) - 1), 202);
+    snprintf(want, sizeof(want), "fhir:sha256:%s", J->msg.sha256);
+    cr_expect(key_is(want), "%.*s", (int)J->msg.key.len, J->msg.key.p);
+    cr_expect_eq(J->msg.n_ev, 0, "a Patient alone is context, no event");
+}
+
+Test(ingest_docs, fhir_refused_bundle_is_quarantined_without_key)
+{
+    size_t len;
+    char *p = slurp("fhir/bundle-referral-transaction-bad-entry.json", &len);
+
+    cr_assert_eq(ingest_prepare_fhir(J, D, "hosp", NULL, p, len), 400);
+    cr_expect(!J->msg.accepted);
+    cr_expect_eq(J->msg.key.len, 0);
+    cr_expect_eq(J->msg.n_ev, 0);
+    cr_expect_str_eq(J->err.field, "entry[2].resource.status");
+    char *ej = strndup(J->msg.error_json.p, J->msg.error_json.len);
+    cr_expect(strstr(ej, "\"field\":\"entry[2].resource.status\"") != NULL,
+              "%s", ej);
+    free(ej);
+    cJSON *j = reply_json();
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "resourceType")->valuestring,
+                     "OperationOutcome");
+    cJSON_Delete(j);
+    cr_expect_str_eq(ingest_docs_content_type(J, 400),
+                     "application/fhir+json");
+    free(p);
+}
+
+Test(ingest_docs, fhir_batch_answers_one_response_per_entry)
+{
+    size_t len;
+    char *p = slurp("fhir/bundle-referral-batch-partial.json", &len);
+
+    cr_assert_eq(ingest_prepare_fhir(J, D, "hosp", NULL, p, len), 200);
+    cr_expect(J->msg.accepted);
+    cJSON *j = reply_json();
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "type")->valuestring,
+                     "batch-response");
+    const cJSON *e = cJSON_GetObjectItem(j, "entry");
+    cr_assert_eq(cJSON_GetArraySize(e), 4);
+    const cJSON *bad = cJSON_GetObjectItem(cJSON_GetArrayItem(e, 2),
+                                           "response");
+    cr_expect_str_eq(cJSON_GetObjectItem(bad, "status")->valuestring,
+                     "400 Bad Request");
+    cr_expect_not_null(cJSON_GetObjectItem(bad, "outcome"));
+    const cJSON *good = cJSON_GetObjectItem(cJSON_GetArrayItem(e, 1),
+                                            "response");
+    const cJSON *ext = cJSON_GetArrayItem(cJSON_GetObjectItem(good,
+                                                              "extension"), 0);
+    cr_assert_not_null(ext);
+    cr_expect_str_eq(cJSON_GetObjectItem(ext, "url")->valuestring,
+                     INGEST_DOCS_EVENT_EXT);
+    cr_expect_str_eq(cJSON_GetObjectItem(ext, "valueId")->valuestring,
+                     J->msg.ev_id[0]);
+    cJSON_Delete(j);
+    free(p);
+}
+
+Test(ingest_docs, status_after_commit_follows_duplicate_and_requarantine)
+{
+    size_t len;
+    char *p = slurp("fhir/bundle-referral-batch-partial.json", &len);
+    struct hub_err err;
+
+    int st = ingest_prepare_fhir(J, D, "hosp", NULL, p, len);
+    cr_assert_eq(st, 200);
+    cr_expect_eq(ingest_docs_status(J, st), 200);
+    J->res.duplicate = true;
+    cr_expect_eq(ingest_docs_status(J, st), 200, "a re-send: same status");
+    J->res.duplicate = false;
+    /* the database refused a value: the committer re-quarantines */
+    hub_err_set(&err, HUB_EINVALID, "", 0, "the database refused a value");
+    J->requarantine(J, &err);
+    cr_expect(!J->msg.accepted);
+    cr_expect_eq(J->msg.key.len, 0);
+    cr_expect_eq(ingest_docs_status(J, st), 400);
+    cr_expect_str_eq(ingest_docs_content_type(J, 400),
+                     "application/fhir+json");
+    free(p);
+}
+
+Test(ingest_docs, ccda_key_is_the_document_id)
+{
+    size_t len;
+    char *p = slurp("ccda/synthetic-ahc-hrsn.xml", &len);
+
+    cr_assert_eq(ingest_prepare_ccda(J, D, "hosp", NULL, p, len), 202);
+    cr_expect_eq(strncmp(J->msg.key.p, "ccda:urn:", 9), 0, "%.*s",
+                 (int)J->msg.key.len, J->msg.key.p);
+    cr_expect_gt(J->msg.n_ev, 0);
+    free(p);
+}
+
+Test(ingest_docs, ccda_doctype_is_refused_with_its_place)
+{
+    static const char doc[] =
+        "<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]>"
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">&a;</ClinicalDocument>";
+
+    cr_assert_eq(ingest_prepare_ccda(J, D, "hosp", NULL, doc,
+                                     sizeof(doc) - 1), 422);
+    cr_expect(!J->msg.accepted);
+    cr_expect_eq(J->msg.n_ev, 0);
+    cJSON *j = reply_json();
+    const cJSON *e = cJSON_GetObjectItem(j, "error");
+    cr_assert_not_null(e);
+    cr_expect_str_eq(cJSON_GetObjectItem(e, "code")->valuestring,
+                     "unsupported");
+    cr_expect_str_eq(cJSON_GetObjectItem(e, "field")->valuestring, "/");
+    cJSON_Delete(j);
+}
+
+Test(ingest_docs, csv_file_name_loses_its_directories)
+{
+    static const char csv[] =
+        "screening_id,patient_id,instrument,screened_at,question,answer\n"
+        "S-1,C-1,88121-9,2026-03-01T10:00:00-05:00,88122-7,LA28397-0\n";
+    struct docs_meta meta = { .content_type = "text/csv",
+                              .file_name = "../../etc/pantry.csv" };
+
+    cr_assert_eq(ingest_prepare_csv(J, D, "cbo", "screenings", &meta, csv,
+                                    sizeof(csv) - 1), 202);
+    cr_expect_eq(strncmp(J->msg.key.p, "csv:screenings:pantry.csv:", 26), 0,
+                 "%.*s", (int)J->msg.key.len, J->msg.key.p);
+    /* name:sha256 of the file: the key ends in the body's hash */
+    cr_expect_eq(memcmp(J->msg.key.p + J->msg.key.len - 64, J->msg.sha256,
+                        64), 0);
+}
+
+Test(ingest_docs, csv_without_a_usable_row_is_refused_with_the_report)
+{
+    static const char csv[] =
+        "screening_id,patient_id,instrument,screened_at,question,answer\n"
+        "S-1,C-1,88121-9,not-a-date,88122-7,LA28397-0\n";
+
+    cr_assert_eq(ingest_prepare_csv(J, D, "cbo", "screenings", NULL, csv,
+                                    sizeof(csv) - 1), 422);
+    cr_expect(!J->msg.accepted);
+    cJSON *j = reply_json();
+    cr_expect_not_null(cJSON_GetObjectItem(j, "error"));
+    const cJSON *rep = cJSON_GetObjectItem(j, "report");
+    cr_assert_not_null(rep);
+    cr_expect_eq(cJSON_GetObjectItem(rep, "rejected")->valueint, 1);
+    cJSON_Delete(j);
+    /* a duplicate cannot exist (no key), so the error status stays */
+    cr_expect_eq(ingest_docs_status(J, 422), 422);
+}
+
+Test(ingest_docs, csv_unterminated_quote_is_a_whole_file_syntax_error)
+{
+    static const char csv[] =
+        "screening_id,patient_id,instrument,screened_at,question,answer\n"
+        "S-1,\"C-1,88121-9,2026-03-01,88122-7,LA28397-0\n";
+
+    cr_assert_eq(ingest_prepare_csv(J, D, "cbo", "screenings", NULL, csv,
+                                    sizeof(csv) - 1), 400);
+    cr_expect_eq(J->err.code, HUB_ESYNTAX);
+    cr_expect_neq(J->err.field[0], '\0', "the place is named");
+}
