@@ -287,6 +287,20 @@ int ingest_prepare_fhir(struct ingest_job *j, const struct dict *d,
         fhir_reject(j, &err, res.resource_type);
         return ingest_docs_error_status(j->err.code);
     }
+    if (res.n_entries > 0 && res.n_failed == res.n_entries) {
+        /* a batch none of whose entries could be taken: nothing to accept,
+         * so it is refused whole (quarantined) with every entry's issue */
+        struct slice oo;
+        struct hub_err first = res.entries[0].err;
+        if (first.code == HUB_OK)
+            first.code = res.entries[0].status;
+        if (fhir_result_outcome(&j->a, &res, &oo) != HUB_OK) {
+            fhir_reject(j, &first, res.resource_type);
+        } else {
+            quarantine(j, &first, oo);
+        }
+        return ingest_docs_error_status(j->err.code);
+    }
     /* a resource without any id: its content is its identity */
     snprintf(sha_key, sizeof(sha_key), "sha256:%s", j->msg.sha256);
     accept_job(j, make_key(&j->a, "fhir:", meta,

@@ -23,6 +23,8 @@
  *                   response.status "202 Accepted" with the entry's event
  *                   ids as extensions (url INGEST_DOCS_EVENT_EXT), or
  *                   "400 Bad Request"/"422 ..." with response.outcome  200
+ *                   (a batch none of whose entries is taken is refused
+ *                   whole: OperationOutcome with every entry's issue, 4xx)
  *   FHIR refused    OperationOutcome naming resource and element path  4xx
  *   C-CDA accepted  {"message_id","event_ids":[..]}                   202
  *   C-CDA refused   {"error":{"code","message","field":"<xpath>"}}    4xx

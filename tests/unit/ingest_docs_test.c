@@ -189,6 +189,37 @@ Test(ingest_docs, fhir_batch_answers_one_response_per_entry)
     free(p);
 }
 
+Test(ingest_docs, fhir_batch_without_any_good_entry_is_refused_whole)
+{
+    size_t len;
+    char *p = slurp("fhir/bundle-referral-batch-partial.json", &len);
+    cJSON *b = cJSON_Parse(p);
+    cJSON *entries = cJSON_GetObjectItem(b, "entry");
+
+    /* keep only entry 2, the Task whose status is not a TaskStatus */
+    cJSON_DeleteItemFromArray(entries, 3);
+    cJSON_DeleteItemFromArray(entries, 1);
+    cJSON_DeleteItemFromArray(entries, 0);
+    char *body = cJSON_PrintUnformatted(b);
+    cr_assert_eq(ingest_prepare_fhir(J, D, "hosp", NULL, body, strlen(body)),
+                 400);
+    cr_expect(!J->msg.accepted);
+    cr_expect_eq(J->msg.key.len, 0);
+    cr_expect_eq(J->msg.n_ev, 0);
+    cr_expect_eq(strncmp(J->err.field, "entry[0]", 8), 0, "%s", J->err.field);
+    cJSON *j = reply_json();
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "resourceType")->valuestring,
+                     "OperationOutcome");
+    const cJSON *issue = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "issue"),
+                                            0);
+    cr_expect_str_eq(cJSON_GetObjectItem(issue, "severity")->valuestring,
+                     "error");
+    cJSON_Delete(j);
+    free(body);
+    cJSON_Delete(b);
+    free(p);
+}
+
 Test(ingest_docs, status_after_commit_follows_duplicate_and_requarantine)
 {
     size_t len;
