@@ -512,6 +512,34 @@ static struct slice text_safe(struct arena *a, struct slice v)
     return buf_slice(&b);
 }
 
+/*
+ * jsonb refuses the escape \u0000 (text cannot hold NUL), and one such
+ * string would fail the whole batch: write U+FFFD (\ufffd, the same length)
+ * instead. Outside strings JSON has no backslash, so a scan that skips each
+ * escape pair finds exactly the escapes.
+ */
+static struct slice json_no_nul(struct arena *a, struct slice j)
+{
+    char *copy = NULL;
+
+    for (size_t i = 0; i + 1 < j.len; i++) {
+        const char *bs = memchr(j.p + i, '\\', j.len - i);
+        if (bs == NULL)
+            break;
+        i = (size_t)(bs - j.p);
+        if (i + 6 <= j.len && j.p[i + 1] == 'u' &&
+            memcmp(j.p + i + 2, "0000", 4) == 0) {
+            if (copy == NULL) {
+                copy = arena_alloc(a, j.len);
+                memcpy(copy, j.p, j.len);
+            }
+            memcpy(copy + i + 2, "fffd", 4);
+        }
+        i++;                        /* skip the escaped character */
+    }
+    return copy ? (struct slice){ copy, j.len } : j;
+}
+
 static int build_batch_json(struct arena *a, const struct store_msg *m,
                             size_t n, struct slice *out)
 {
@@ -531,7 +559,7 @@ static int build_batch_json(struct arena *a, const struct store_msg *m,
         jw_bool(&w, m[i].accepted);
         if (!m[i].accepted && m[i].error_json.len) {
             jw_key(&w, "err");
-            jw_raw(&w, m[i].error_json);
+            jw_raw(&w, json_no_nul(a, m[i].error_json));
         }
         if (m[i].accepted && m[i].n_ev) {
             jw_key(&w, "ev");
@@ -548,7 +576,7 @@ static int build_batch_json(struct arena *a, const struct store_msg *m,
                 store_new_id(id);   /* used only if the patient is new */
                 jw_kv_cstr(&w, "pid", id);
                 jw_key(&w, "body");
-                jw_raw(&w, m[i].ev[k].json);
+                jw_raw(&w, json_no_nul(a, m[i].ev[k].json));
                 jw_obj_end(&w);
             }
             jw_arr_end(&w);

@@ -224,6 +224,26 @@ Test(store, quarantine_keeps_raw_bytes_and_error_and_makes_no_event)
     release(&again, 1);
 }
 
+Test(store, nul_escape_in_an_event_is_stored_as_replacement_character)
+{
+    struct fixture f;
+    struct store_msg_result r;
+    /* \u0000 (refused by jsonb) beside an escaped backslash before "u0000"
+     * (plain text, to be kept as it is) */
+    static const char ev[] = "{\"type\":\"adt.admit\",\"patient\":"
+        "{\"identifiers\":[{\"value\":\"N\\u00001\",\"system\":\"S\"}]},"
+        "\"note\":\"a\\\\u0000b\"}";
+
+    add_msg(&f, 0, "org_a", "nul-1", "adt.admit", "S", "x");
+    f.ev[0].json = SLICE_LIT(ev);
+    cr_assert_eq(store_ingest_batch(s, f.m, 1, &r), HUB_OK);
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers WHERE "
+                       "value = E'N\\uFFFD1'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM events WHERE body->>'note' = "
+                       "E'a\\\\u0000b'"), 1);
+    release(&r, 1);
+}
+
 Test(store, same_identifier_links_to_the_same_patient)
 {
     struct fixture f;
