@@ -267,6 +267,32 @@ static int fhir_accept_answer(struct ingest_job *j,
     return jw_finish(&w, out);
 }
 
+/*
+ * The adapter's id as a key. Bundle.identifier ("system|value") and a
+ * versioned "Type/id/_history/v" each name one message. A bare "Type/id"
+ * names a resource, not one state of it: a Task re-sent under its id with a
+ * new status is news, not a re-send, so the content hash joins the key
+ * (the same bytes again still de-duplicate). No id at all: the hash alone.
+ */
+static const char *fhir_key(struct arena *a, const struct fhir_result *res,
+                            const char *sha)
+{
+    const char *id = res->message_id;
+    struct buf b;
+
+    buf_init(&b, a, 4096);
+    if (id && (strchr(id, '|') || strstr(id, "/_history/")))
+        return id;
+    if (id) {
+        buf_puts(&b, id);
+        buf_putc(&b, '#');
+    }
+    buf_puts(&b, "sha256:");
+    buf_puts(&b, sha);
+    buf_putc(&b, '\0');
+    return b.err ? NULL : b.p;
+}
+
 int ingest_prepare_fhir(struct ingest_job *j, const struct dict *d,
                         const char *org_id, const struct docs_meta *meta,
                         const char *p, size_t len)
@@ -274,7 +300,6 @@ int ingest_prepare_fhir(struct ingest_job *j, const struct dict *d,
     struct fhir_result res;
     struct hub_err err = { 0 };
     struct slice answer;
-    char sha_key[64 + 8];
 
     ingest_job_init(j, org_id, "fhir", p, len);
     j->requarantine = fhir_requarantine;
@@ -301,10 +326,8 @@ int ingest_prepare_fhir(struct ingest_job *j, const struct dict *d,
         }
         return ingest_docs_error_status(j->err.code);
     }
-    /* a resource without any id: its content is its identity */
-    snprintf(sha_key, sizeof(sha_key), "sha256:%s", j->msg.sha256);
     accept_job(j, make_key(&j->a, "fhir:", meta,
-                           res.message_id ? res.message_id : sha_key));
+                           fhir_key(&j->a, &res, j->msg.sha256)));
     bool batch = res.bundle_type && strcmp(res.bundle_type, "batch") == 0;
     rc = batch ? fhir_batch_answer(j, &res, &answer)
                : fhir_accept_answer(j, &res, &answer);

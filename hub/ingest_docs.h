@@ -12,9 +12,11 @@
  * the org: "fhir:" / "ccda:" / "csv:<kind>:" followed by the Idempotency-Key
  * header ("idem:<header>") when the sender gave one, else the adapter's
  * message id (Bundle.identifier, resource id and version, ClinicalDocument
- * id, file names and content hashes), else (FHIR without any id) the body's
- * SHA-256. Only accepted messages carry a key: a corrected re-send of a
- * refused one is judged afresh.
+ * id, file names and content hashes). A FHIR resource with an id but no
+ * meta.versionId is keyed "Type/id#sha256:<hex>" (an update re-sent under
+ * the same id must not pass for a re-send), one without any id by
+ * "sha256:<hex>" alone. Only accepted messages carry a key: a corrected
+ * re-send of a refused one is judged afresh.
  *
  * Answers (bodies; Content-Type from ingest_docs_content_type):
  *   FHIR accepted   {"message_id","resource","event_ids":[..],

@@ -236,9 +236,23 @@ Test(docs, fhir_task_is_referral_updated_and_idempotency_key_wins,
     http_resp_free(&r);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
                               "= 'referral.updated'"), 1);
-    cr_expect_eq(sql_count("messages WHERE idem_key = ",
+    cr_expect_eq(sql_count("messages WHERE idem_key LIKE ",
                            "fhir:Task/SDOHCC-TaskReferralManagement"
-                           "OrderFulfillmentAcceptedExample"), 1);
+                           "OrderFulfillmentAcceptedExample#sha256:%"), 1);
+    /* the same Task (no versionId) with a new status is news, not a
+     * re-send: a second referral.updated */
+    char *upd = strdup(task);
+    char *st = strstr(upd, "\"status\":\"accepted\"");
+    cr_assert_not_null(st);
+    memcpy(st, "\"status\":\"rejected\"", 19);
+    cr_assert_eq(post("/v1/fhir", "application/json", NULL, upd, len, &r),
+                 202, "%s", r.body);
+    cr_expect(!r.replayed);
+    http_resp_free(&r);
+    free(upd);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
+                              "= 'referral.updated' AND body->'referral'->>"
+                              "'status' = 'rejected'"), 1);
     /* the sender's own key names another message: a new one */
     cr_assert_eq(post("/v1/fhir", "application/json", "retry-7f3a", task, len,
                       &r), 202);
@@ -249,7 +263,7 @@ Test(docs, fhir_task_is_referral_updated_and_idempotency_key_wins,
     cr_expect(r.replayed);
     http_resp_free(&r);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
-                              "= 'referral.updated'"), 2);
+                              "= 'referral.updated'"), 3);
     /* a key with a space is refused before anything is stored */
     cr_assert_eq(post("/v1/fhir", "application/json", "two words", task, len,
                       &r), 400);
@@ -264,7 +278,7 @@ Test(docs, fhir_task_is_referral_updated_and_idempotency_key_wins,
                              task, len, &r), 0);
     cr_expect_eq(r.status, 403);
     http_resp_free(&r);
-    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages"), 2);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages"), 3);
     free(task);
 }
 

@@ -136,6 +136,20 @@ Test(ingest_docs, fhir_resource_without_id_is_keyed_by_content_hash)
     cr_expect_eq(J->msg.n_ev, 0, "a Patient alone is context, no event");
 }
 
+Test(ingest_docs, fhir_unversioned_resource_key_carries_its_content_hash)
+{
+    size_t len;
+    char *p = slurp("fhir/Task-SDOHCC-TaskReferralManagementOrderFulfillment"
+                    "AcceptedExample.json", &len);
+    char want[256];
+
+    cr_assert_eq(ingest_prepare_fhir(J, D, "hosp", NULL, p, len), 202);
+    snprintf(want, sizeof(want), "fhir:Task/SDOHCC-TaskReferralManagement"
+             "OrderFulfillmentAcceptedExample#sha256:%s", J->msg.sha256);
+    cr_expect(key_is(want), "%.*s", (int)J->msg.key.len, J->msg.key.p);
+    free(p);
+}
+
 Test(ingest_docs, fhir_refused_bundle_is_quarantined_without_key)
 {
     size_t len;
