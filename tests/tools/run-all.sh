@@ -57,7 +57,8 @@ for l in "${summary[@]}"; do echo "$l"; done
 total_pass=0; total_fail=0
 for l in "${summary[@]}"; do
     p=$(sed -n 's/.*Passing: \([0-9]*\).*/\1/p' <<<"$l")
-    f=$(sed -n 's/.*Failing: \([0-9]*\) | Crashing: \([0-9]*\).*/\1+\2/p' <<<"$l")
+    # Criterion counts a crash among the failures too
+    f=$(sed -n 's/.*Failing: \([0-9]*\).*/\1/p' <<<"$l")
     total_pass=$((total_pass + ${p:-0}))
     total_fail=$((total_fail + ${f:-0}))
 done
