@@ -22,6 +22,7 @@
 
 int ctl_migrate(struct ctl *c, int argc, char **argv);
 int ctl_org_add(struct ctl *c, int argc, char **argv);
+int ctl_org_update(struct ctl *c, int argc, char **argv);
 int ctl_org_list(struct ctl *c, int argc, char **argv);
 int ctl_token_create(struct ctl *c, int argc, char **argv);
 int ctl_token_list(struct ctl *c, int argc, char **argv);
@@ -89,6 +90,34 @@ int ctl_org_add(struct ctl *c, int argc, char **argv)
     if (rc != HUB_OK)
         return fail("cannot add the organization", rc);
     printf("org %s added\n", a.pos[0]);
+    return 0;
+}
+
+int ctl_org_update(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    unsigned scopes = 0;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "name,scopes", NULL, &a)))
+        return rc;
+    if (a.npos != 1 || (!ctl_opt(&a, "name") && !ctl_opt(&a, "scopes")))
+        return ctl_usage_error(c);
+    if (ctl_opt(&a, "scopes") &&
+        store_scopes_parse(ctl_opt(&a, "scopes"), &scopes) != HUB_OK) {
+        fputs("hubctl: unknown scope (ingest, subscribe, roster, report, "
+              "admin)\n", stderr);
+        return 2;
+    }
+    if (ctl_store(c) == NULL)
+        return 1;
+    rc = store_org_update(c->s, ACTOR, a.pos[0], ctl_opt(&a, "name"),
+                          ctl_opt(&a, "scopes") ? (long)scopes : -1);
+    if (rc == HUB_ENOTFOUND)
+        return fail("no organization has that id", rc);
+    if (rc != HUB_OK)
+        return fail("cannot update the organization", rc);
+    printf("org %s updated\n", a.pos[0]);
     return 0;
 }
 
@@ -426,6 +455,13 @@ int ctl_audit_list(struct ctl *c, int argc, char **argv)
             cJSON_GetObjectItemCaseSensitive(doc, "audit"));
         rc = rows ? print_table(rows, cols, sizeof(cols) / sizeof(cols[0]))
                   : 1;
+        const cJSON *items = cJSON_GetObjectItemCaseSensitive(doc, "audit");
+        const cJSON *next = cJSON_GetObjectItemCaseSensitive(doc, "next");
+        if (rc == 0 && cJSON_GetArraySize(items) == (int)limit &&
+            cJSON_IsString(next))
+            fprintf(stderr, "more: hubctl audit list --after %s%s%s\n",
+                    next->valuestring, ctl_opt(&a, "patient") ? " --patient "
+                    : "", ctl_opt(&a, "patient") ? ctl_opt(&a, "patient") : "");
         cJSON_free(rows);
         cJSON_Delete(doc);
     }

@@ -858,6 +858,25 @@ int store_org_add(struct store *s, const char *actor, const char *id,
                    5, p);
 }
 
+int store_org_update(struct store *s, const char *actor, const char *id,
+                     const char *name, long scopes)
+{
+    char arr[160];
+
+    if (scopes >= 0)
+        scopes_to_array((unsigned)scopes, arr, sizeof(arr));
+    const char *p[] = { id, name, scopes >= 0 ? arr : NULL, actor };
+    return one_row(s, "org.update",
+                   "WITH o AS (UPDATE organizations SET "
+                   "name = coalesce($2, name), "
+                   "scopes = coalesce($3::text[], scopes) WHERE id = $1 "
+                   "RETURNING id, scopes) SELECT hub_audit_append($4, "
+                   "'org.updated', 'organization', o.id, NULL, "
+                   "jsonb_build_object('scopes', o.scopes, 'renamed', "
+                   "$2::text IS NOT NULL)) FROM o",
+                   4, p);
+}
+
 int store_org_list(struct store *s, char **json_out)
 {
     return store_query_text(s,

@@ -148,6 +148,11 @@ void store_scopes_format(unsigned scopes, char *out, size_t size);
 /* HUB_EINVALID: bad id (^[a-z0-9][a-z0-9_.-]{0,62}$), kind, or id taken. */
 int store_org_add(struct store *s, const char *actor, const char *id,
                   const char *name, const char *kind, unsigned scopes);
+/* Change an org's name and/or scopes (NULL name: keep; scopes < 0: keep).
+ * Its tokens keep their own scopes but are still narrowed to the org's.
+ * HUB_ENOTFOUND when the org is unknown. */
+int store_org_update(struct store *s, const char *actor, const char *id,
+                     const char *name, long scopes);
 /* *json_out: malloc'd [{"id","name","kind","scopes":[..],"created_at"}] */
 int store_org_list(struct store *s, char **json_out);
 /* Record a token by the hex SHA-256 of the whole token and its public

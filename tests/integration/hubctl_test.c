@@ -73,6 +73,13 @@ Test(hubctl, migrate_twice_and_add_orgs)
                                  "--scopes ingest,root"), 2);
     cr_assert_eq(hubctl(out, sizeof(out), "org list"), 0);
     cr_assert_not_null(strstr(out, "org_gh\thospital"), "%s", out);
+    cr_assert_eq(hubctl(NULL, 0, "org update org_gh --scopes ingest,report"),
+                 0);
+    cr_assert_eq(hubctl(out, sizeof(out), "org list"), 0);
+    cr_assert_not_null(strstr(out, "[\"ingest\",\"report\"]\tGeneral"),
+                       "%s", out);
+    cr_assert_eq(hubctl(NULL, 0, "org update org_nope --name X"), 1);
+    cr_assert_eq(hubctl(NULL, 0, "org update org_gh"), 2, "nothing to change");
 }
 
 Test(hubctl, token_is_printed_once_and_only_its_hash_is_stored)
