@@ -244,8 +244,12 @@ struct dict_scoring {
 };
 
 /*
- * Score one screening. `inst` may be NULL (loose item Observations): each
- * item is then looked up in every instrument. An item is POSITIVE when any
+ * Score one screening. Each question is looked up in `inst` first; when
+ * `inst` is NULL (loose item Observations) or lacks the question, in every
+ * instrument, preferring one whose answer list knows every code sent
+ * (93030-5 has AHC answers in one, PRAPARE answers in another). With `inst`,
+ * its sums and derived rules are reported (incomplete ones too); without,
+ * those of which some part was answered. An item is POSITIVE when any
  * of its answers is positive, NEGATIVE when every answer is known and none
  * is positive, UNKNOWN otherwise. A numeric-only response to a question
  * that is a sum's code (the sender's own 95614-4) is used as that sum's
