@@ -1,0 +1,120 @@
+/*
+ * ingest_test.c - what the loop thread prepares for the committer, without
+ * a database: an accepted HL7 message carries its events, ids, MSH-10 key
+ * and an AA; a refused one carries no key (a corrected re-send is judged
+ * afresh), a located error and an AE/AR echoing MSH-10.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "common/hub_err.h"
+#include "ingest.h"
+
+static const char adt[] =
+    "MSH|^~\\&|TESTAPP|TESTFAC|HUB|HUB|20260115093000||ADT^A01^ADT_A01|"
+    "UNIT-1|P|2.5.1\r"
+    "EVN|A01|20260115093000\r"
+    "PID|1||MRN-1^^^TESTFAC^MR||TESTPATIENT^ALPHA||19800101|F\r"
+    "PV1|1|I|WARD^101^A\r";
+
+static bool has(struct slice s, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (size_t i = 0; i + n <= s.len; i++)
+        if (memcmp(s.p + i, needle, n) == 0)
+            return true;
+    return false;
+}
+
+Test(ingest_prepare, accepted_message_has_events_ids_key_and_AA)
+{
+    struct ingest_job *j = ingest_job_new();
+    char code[3];
+
+    ingest_prepare_hl7(j, "hosp", adt, sizeof(adt) - 1);
+    cr_assert(j->msg.accepted);
+    cr_expect_str_eq(j->msg.org_id, "hosp");
+    cr_expect_str_eq(j->msg.format, "hl7v2");
+    cr_expect(slice_eq(j->msg.key, "UNIT-1"));
+    cr_assert_eq(j->msg.n_ev, 1);
+    cr_expect_eq(strlen(j->msg.ev_id[0]), STORE_ID_LEN);
+    cr_expect_str_eq(j->msg.ev[0].type, "adt.admit");
+    cr_expect_eq(strlen(j->msg.sha256), 64);
+    cr_expect_eq(j->msg.raw.len, sizeof(adt) - 1);
+    cr_expect(j->msg.raw.p != adt, "the job owns a copy of the bytes");
+    ingest_job_ack_code(j, code);
+    cr_expect_str_eq(code, "AA");
+    cr_expect(has(j->msg.reply, "MSA|AA|UNIT-1"));
+    ingest_job_free(j);
+}
+
+Test(ingest_prepare, invalid_message_is_quarantined_without_key_with_AE)
+{
+    static const char bad[] =
+        "MSH|^~\\&|TESTAPP|TESTFAC|HUB|HUB|20260115093000||ADT^A01^ADT_A01|"
+        "UNIT-2|P|2.5.1\rEVN|A01|20260115093000\rPV1|1|I\r";
+    struct ingest_job *j = ingest_job_new();
+    char code[3];
+
+    ingest_prepare_hl7(j, "hosp", bad, sizeof(bad) - 1);
+    cr_assert_not(j->msg.accepted);
+    cr_expect_eq(j->msg.key.len, 0, "no idempotency key when refused");
+    cr_expect_eq(j->msg.n_ev, 0);
+    ingest_job_ack_code(j, code);
+    cr_expect_str_eq(code, "AE");
+    cr_expect(has(j->msg.reply, "MSA|AE|UNIT-2"));
+    cr_expect(has(j->msg.error_json, "\"field\":\"PID\""), "%.*s",
+              (int)j->msg.error_json.len, j->msg.error_json.p);
+    /* the error says where, never what: no value of the message */
+    cr_expect_not(has(j->msg.error_json, "TESTAPP"));
+    ingest_job_free(j);
+}
+
+Test(ingest_prepare, unsupported_type_gets_AR)
+{
+    static const char orm[] =
+        "MSH|^~\\&|TESTAPP|TESTFAC|HUB|HUB|20260115093000||ORM^O01|"
+        "UNIT-3|P|2.5.1\rPID|1||MRN-1\r";
+    struct ingest_job *j = ingest_job_new();
+    char code[3];
+
+    ingest_prepare_hl7(j, "hosp", orm, sizeof(orm) - 1);
+    cr_assert_not(j->msg.accepted);
+    ingest_job_ack_code(j, code);
+    cr_expect_str_eq(code, "AR");
+    ingest_job_free(j);
+}
+
+Test(ingest_prepare, garbage_still_gets_an_AR_without_MSH)
+{
+    static const char junk[] = "\x01\x02not hl7 at all";
+    struct ingest_job *j = ingest_job_new();
+    struct hub_err err;
+    char code[3];
+
+    hub_err_set(&err, HUB_ELIMIT, "MLLP", 0, "frame exceeds the size limit");
+    ingest_prepare_hl7_refused(j, "hosp", junk, sizeof(junk) - 1, &err);
+    cr_assert_not(j->msg.accepted);
+    ingest_job_ack_code(j, code);
+    cr_expect_str_eq(code, "AR");
+    cr_expect(j->msg.reply.len > 0, "an ACK with the hub's defaults");
+    cr_expect(has(j->msg.error_json, "\"code\":\"limit\""));
+    ingest_job_free(j);
+}
+
+Test(ingest_prepare, duplicate_answer_and_code_come_from_the_stored_reply)
+{
+    struct ingest_job *j = ingest_job_new();
+    static const char stored[] = "MSH|^~\\&|HUB|HUB|TESTAPP|TESTFAC|x||ACK|A|P|"
+                                 "2.5.1\rMSA|AE|UNIT-1\r";
+    char code[3];
+
+    ingest_prepare_hl7(j, "hosp", adt, sizeof(adt) - 1);
+    j->res.duplicate = true;
+    j->res.reply = strdup(stored);
+    j->res.reply_len = sizeof(stored) - 1;
+    cr_expect(slice_eq(ingest_job_answer(j), stored));
+    ingest_job_ack_code(j, code);
+    cr_expect_str_eq(code, "AE");
+    ingest_job_free(j);             /* frees res.reply too */
+}
