@@ -749,3 +749,52 @@ Test(dict, instruments_are_found_by_alias_and_aliases_must_be_unique)
     cr_assert_str_eq(e.path, "/instruments/0/aliases/1");
     cr_assert_str_eq(e.what, "duplicate instrument code");
 }
+
+/* ---- sharing ------------------------------------------------------------------------ */
+
+#include <pthread.h>
+
+struct worker {
+    const struct dict *d;
+    int ok;
+};
+
+static void *score_many(void *arg)
+{
+    struct worker *w = arg;
+    struct arena a;
+    arena_init(&a, 16 * 1024);
+    const struct dict_instrument *in =
+        dict_instrument_find(w->d, SLICE_LIT("96777-8"));
+    struct slice c1 = SLICE_LIT("LA10082-8"), c2 = SLICE_LIT("LA10066-1");
+    struct dict_response r[4] = {
+        { .question = SLICE_LIT("95618-5"), .answers = &c1, .n_answers = 1 },
+        { .question = SLICE_LIT("95617-7"), .answers = &c1, .n_answers = 1 },
+        { .question = SLICE_LIT("95616-9"), .answers = &c1, .n_answers = 1 },
+        { .question = SLICE_LIT("95615-1"), .answers = &c2, .n_answers = 1 },
+    };
+    w->ok = 1;
+    for (int i = 0; i < 2000 && w->ok; i++) {
+        struct dict_scoring s;
+        if (dict_score(w->d, &a, in, r, 4, &s) != HUB_OK || s.n_sums != 1 ||
+            s.sums[0].value != 11 || s.sums[0].verdict != DICT_POSITIVE)
+            w->ok = 0;
+        arena_reset(&a);
+    }
+    arena_release(&a);
+    return NULL;
+}
+
+Test(dict, one_loaded_dict_scores_from_many_threads_at_once)
+{
+    pthread_t t[4];
+    struct worker w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (struct worker){ D, 0 };
+        cr_assert_eq(pthread_create(&t[i], NULL, score_many, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        cr_assert(w[i].ok, "thread %d", i);
+    }
+}
