@@ -40,6 +40,15 @@
 #define DISPATCH_MAX_ENDPOINTS 4096     /* remembered breaker states */
 #define DISPATCH_ENDPOINT_MAX 300
 #define DISPATCH_RESPONSE_MAX (64 * 1024)   /* read and dropped */
+/* Claimed work kept ready per endpoint (x per_endpoint) and in all (x
+ * max_inflight): enough that one claim round trip feeds many sends, so the
+ * database's commit latency does not set the delivery rate. */
+#define DISPATCH_QUEUE_FACTOR 32
+#define DISPATCH_CLAIMED_FACTOR 4
+/* After a completion, outcomes wait this long (or for this many) so that one
+ * transaction records many of them: the commit, not the send, is the cost. */
+#define DISPATCH_LINGER_MS 5
+#define DISPATCH_FLUSH_BATCH 64
 
 struct endpoint {
     char key[DISPATCH_ENDPOINT_MAX];    /* scheme://host:port */
@@ -84,6 +93,7 @@ struct dispatch {
     struct store *db;
     struct event_base *base;
     struct event *tick, *curl_timer, *wake_ev, *listen_ev;
+    struct event *turn;                 /* a database turn, lingering */
     int listen_fd;                      /* -1: not listening */
     CURLM *multi;
     pthread_t thread;
@@ -127,7 +137,7 @@ void dispatch_config_defaults(struct dispatch_config *c)
 {
     memset(c, 0, sizeof(*c));
     c->max_inflight = 64;
-    c->per_endpoint = 4;
+    c->per_endpoint = 8;
     c->timeout_ms = 15000;
     c->connect_timeout_ms = 5000;
     c->lease_ms = 0;                    /* 0: timeout + 30 s */
@@ -153,7 +163,8 @@ void dispatch_config_defaults(struct dispatch_config *c)
         { "HUB_DISPATCH_BREAKER_FAILURES", 1, 1000 },
         { "HUB_DISPATCH_BREAKER_OPEN_MS", 0, 3600000 },
     };
-    int *fields[] = {                   /* in the order of ints[] */ &c->max_inflight, &c->per_endpoint, &c->timeout_ms,
+    int *fields[] = {                   /* in the order of ints[] */
+                      &c->max_inflight, &c->per_endpoint, &c->timeout_ms,
                       &c->lease_ms, &c->poll_ms, &c->breaker_failures,
                       &c->breaker_open_ms };
     for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
@@ -479,6 +490,8 @@ static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
     job_free(j);
 }
 
+static void pump(struct dispatch *d);
+
 static void check_multi(struct dispatch *d)
 {
     CURLMsg *m;
@@ -494,8 +507,15 @@ static void check_multi(struct dispatch *d)
         job_done(d, j, rc);
         any = true;
     }
-    if (any)
-        event_active(d->tick, EV_TIMEOUT, 0);   /* flush, refill slots */
+    if (!any)
+        return;
+    pump(d);            /* the next claimed sends at once, no database */
+    if (d->queued == 0 || d->n_results >= DISPATCH_FLUSH_BATCH) {
+        event_active(d->tick, EV_TIMEOUT, 0);   /* flush and refill now */
+    } else if (!evtimer_pending(d->turn, NULL)) {
+        struct timeval tv = { 0, DISPATCH_LINGER_MS * 1000 };
+        evtimer_add(d->turn, &tv);
+    }
 }
 
 static void on_sock_event(evutil_socket_t fd, short what, void *arg)
@@ -631,7 +651,8 @@ static int job_start(struct dispatch *d, struct job *j)
     return HUB_OK;
 }
 
-/* Start what the slots allow; hand back claims whose lease is half gone. */
+/* Start what the slots allow; hand back claims whose lease could no longer
+ * cover a whole transfer. */
 static void pump(struct dispatch *d)
 {
     int64_t now = mono_ms();
@@ -676,11 +697,14 @@ static void copy_field(char *dst, size_t cap, const char *src)
 static void claim(struct dispatch *d)
 {
     int64_t now = mono_ms();
-    int room = d->cfg.max_inflight - d->inflight - d->queued;
+    int room = d->cfg.max_inflight * DISPATCH_CLAIMED_FACTOR - d->inflight -
+               d->queued;
+    int ep_cap = d->cfg.per_endpoint * DISPATCH_QUEUE_FACTOR;
     if (room <= 0 || atomic_load(&d->stopping))
         return;
 
-    /* endpoints that cannot take more now: full or breaker open */
+    /* endpoints that cannot take more now: breaker open, or enough work
+     * claimed already */
     size_t skip_len = 2;
     char *skip = malloc(2);
     if (!skip)
@@ -689,7 +713,7 @@ static void claim(struct dispatch *d)
     bool first = true;
     for (size_t i = 0; i < d->n_eps; i++) {
         struct endpoint *e = d->eps[i];
-        if (endpoint_can_send(d, e, now) && e->queued == 0)
+        if (e->open_until_ms <= now && e->inflight + e->queued < ep_cap)
             continue;
         /* a PostgreSQL array literal, each element quoted and escaped */
         size_t need = strlen(e->key) * 2 + 4;
@@ -719,7 +743,7 @@ static void claim(struct dispatch *d)
     char lease[16], max[16], per[16];
     snprintf(lease, sizeof(lease), "%d", d->cfg.lease_ms);
     snprintf(max, sizeof(max), "%d", room);
-    snprintf(per, sizeof(per), "%d", d->cfg.per_endpoint);
+    snprintf(per, sizeof(per), "%d", ep_cap);
     const char *params[5] = { d->node, lease, max, per, skip };
     struct store_rows *rows = NULL;
     int rc = store_query(d->db,
@@ -842,6 +866,15 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     evtimer_add(d->tick, &tv);
 }
 
+/* the lingering database turn: the same work as a tick */
+static void on_tick_turn(evutil_socket_t fd, short what, void *arg)
+{
+    struct dispatch *d = arg;
+    (void)fd;
+    (void)what;
+    event_active(d->tick, EV_TIMEOUT, 0);
+}
+
 static void on_wake(evutil_socket_t fd, short what, void *arg)
 {
     struct dispatch *d = arg;
@@ -930,7 +963,7 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
     if (d->cfg.max_inflight < 1)
         d->cfg.max_inflight = 64;
     if (d->cfg.per_endpoint < 1)
-        d->cfg.per_endpoint = 4;
+        d->cfg.per_endpoint = 8;
     if (d->cfg.timeout_ms < 100)
         d->cfg.timeout_ms = 15000;
     if (d->cfg.connect_timeout_ms < 100)
@@ -971,9 +1004,10 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
         goto fail;
     d->tick = evtimer_new(d->base, on_tick, d);
     d->curl_timer = evtimer_new(d->base, on_curl_timer, d);
+    d->turn = evtimer_new(d->base, on_tick_turn, d);
     d->wake_ev = event_new(d->base, d->wake_pipe[0], EV_READ | EV_PERSIST,
                            on_wake, d);
-    if (!d->tick || !d->curl_timer || !d->wake_ev)
+    if (!d->tick || !d->curl_timer || !d->turn || !d->wake_ev)
         goto fail;
     event_add(d->wake_ev, NULL);
     d->listen_fd = -1;
@@ -1002,6 +1036,8 @@ fail:
         event_free(d->tick);
     if (d->curl_timer)
         event_free(d->curl_timer);
+    if (d->turn)
+        event_free(d->turn);
     if (d->multi)
         curl_multi_cleanup(d->multi);
     if (d->base)
@@ -1046,6 +1082,7 @@ void dispatch_stop(struct dispatch *d)
     event_free(d->wake_ev);
     event_free(d->tick);
     event_free(d->curl_timer);
+    event_free(d->turn);
     event_base_free(d->base);
     close(d->wake_pipe[0]);
     close(d->wake_pipe[1]);
