@@ -12,7 +12,8 @@
  * Body size is capped by max_body (evhttp answers 413 before we see it)
  * and again by each adapter's own limit (413, quarantined). Scope ingest.
  * What the answers hold is described in ingest_docs.h. A re-send answered
- * from the store carries "Idempotent-Replayed: true".
+ * from the store carries "Idempotent-Replayed: true"; an Idempotency-Key
+ * used again for a different body is answered 422 (nothing stored).
  * FHIR errors (also 415 and 503) are OperationOutcomes; the others are the
  * hub's {"error":{...}}.
  */
@@ -84,27 +85,84 @@ static void busy(struct api_req *r, enum docs_format f, const char *what)
     fhir_error(r, 503, HUB_EBUSY, NULL, what);
 }
 
+/* A re-send under the sender's own Idempotency-Key: is it the same body?
+ * (IETF draft-ietf-httpapi-idempotency-key-header: a key reused for another
+ * payload is answered 422, not with the first request's answer.) */
+struct replay {
+    bool fhir;
+    int status;
+    const char *ctype;              /* static */
+    char *answer;                   /* the stored answer, copied */
+    size_t len;
+    char seq[24];                   /* messages.id of the first one */
+    char sha[65];                   /* of this body */
+    char *stored_sha;
+};
+
+static int replay_work(struct store *s, void *arg)
+{
+    struct replay *p = arg;
+    const char *params[] = { p->seq };
+    return store_query_text(s, "SELECT sha256 FROM messages WHERE id = $1",
+                            1, params, &p->stored_sha);
+}
+
+static void replay_done(struct api_req *r, int rc, void *arg)
+{
+    struct replay *p = arg;
+
+    if (rc == HUB_OK && p->stored_sha && strcmp(p->stored_sha, p->sha)) {
+        refuse(r, p->fhir ? DOCS_FHIR : DOCS_CSV, 422, HUB_EINVALID,
+               "Idempotency-Key",
+               "idempotency key was already used for another body");
+    } else {
+        /* same body, or the check could not run: the first answer stands,
+         * since that message did commit */
+        api_add_header(r, "Idempotent-Replayed", "true");
+        api_reply(r, p->status, p->ctype, p->answer, p->len);
+    }
+    free(p->stored_sha);
+    free(p->answer);
+    free(p);
+}
+
 /* api_ingest's done: the one job committed (or the database failed). The
  * status prepare returned rides on the request's data pointer. */
 static void on_done(struct api_req *r, struct ingest_job **jobs, size_t n,
                     void *arg)
 {
     struct ingest_job *j = jobs[0];
+    bool fhir = strcmp(j->msg.format, "fhir") == 0;
     (void)n;
     (void)arg;
 
     if (j->rc != HUB_OK) {
-        busy(r, strcmp(j->msg.format, "fhir") == 0 ? DOCS_FHIR : DOCS_CSV,
+        busy(r, fhir ? DOCS_FHIR : DOCS_CSV,
              "database unavailable; nothing was acknowledged");
         return;
     }
     int status = ingest_docs_status(j, (int)(intptr_t)api_data(r));
     struct slice answer = ingest_job_answer(j);
+    const char *ctype = ingest_docs_content_type(j, status);
     metrics_ack_latency((double)(ingest_now_ns() - j->t_start_ns) / 1e9);
+    if (j->res.duplicate && api_header(r, "Idempotency-Key")) {
+        struct replay *p = calloc(1, sizeof(*p));
+        if (p == NULL || (p->answer = malloc(answer.len + 1)) == NULL)
+            abort();
+        p->fhir = fhir;
+        p->status = status;
+        p->ctype = ctype;
+        memcpy(p->answer, answer.p, answer.len);
+        p->len = answer.len;
+        snprintf(p->seq, sizeof(p->seq), "%lld",
+                 (long long)j->res.message_seq);
+        memcpy(p->sha, j->msg.sha256, sizeof(p->sha));
+        api_db(r, replay_work, replay_done, p);
+        return;
+    }
     if (j->res.duplicate)
         api_add_header(r, "Idempotent-Replayed", "true");
-    api_reply(r, status, ingest_docs_content_type(j, status), answer.p,
-              answer.len);
+    api_reply(r, status, ctype, answer.p, answer.len);
 }
 
 /* The checks every format shares; true when the request may go on (else it

@@ -195,8 +195,8 @@ static const char *http_status_text(int status)
 
 /* FHIR R4 3.1.0.11.4: a batch is answered with a batch-response Bundle whose
  * entries match the request's entries in order. */
-static int fhir_batch_answer(struct ingest_job *j, const struct fhir_result *res,
-                             struct slice *out)
+static int fhir_batch_answer(struct ingest_job *j,
+                             const struct fhir_result *res, struct slice *out)
 {
     struct jw w;
 
@@ -208,7 +208,8 @@ static int fhir_batch_answer(struct ingest_job *j, const struct fhir_result *res
     jw_arr_begin(&w);
     for (size_t i = 0; i < res->n_entries; i++) {
         const struct fhir_entry_result *e = &res->entries[i];
-        int st = e->status == HUB_OK ? 202 : ingest_docs_error_status(e->status);
+        int st = e->status == HUB_OK ? 202
+                                     : ingest_docs_error_status(e->status);
         jw_obj_begin(&w);
         jw_key(&w, "response");
         jw_obj_begin(&w);

@@ -262,6 +262,13 @@ Test(docs, fhir_task_is_referral_updated_and_idempotency_key_wins,
                       &r), 202);
     cr_expect(r.replayed);
     http_resp_free(&r);
+    /* the same key for another body: 422, not the first answer */
+    static const char other[] = "{\"resourceType\":\"Patient\",\"id\":\"p9\"}";
+    cr_assert_eq(post("/v1/fhir", "application/json", "retry-7f3a", other,
+                      sizeof(other) - 1, &r), 422, "%s", r.body);
+    cr_expect(!r.replayed);
+    cr_expect(strstr(r.body, "Idempotency-Key") != NULL, "%s", r.body);
+    http_resp_free(&r);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
                               "= 'referral.updated'"), 3);
     /* a key with a space is refused before anything is stored */
@@ -362,7 +369,7 @@ Test(docs, fhir_batch_is_accepted_in_part_with_per_entry_outcomes,
 static const char laughs[] =
     "<?xml version=\"1.0\"?>\n"
     "<!DOCTYPE ClinicalDocument [\n"
-    " <!ENTITY a \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\">\n"
+    " <!ENTITY a \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\">\n"
     " <!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;\">\n"
     " <!ENTITY c \"&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;\">\n"
     " <!ENTITY d \"&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;\">\n"
