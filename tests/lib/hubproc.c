@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -291,10 +292,16 @@ static int spawn(struct hubproc *h)
     else
         snprintf(bin, sizeof(bin), "%s/%s/hubd", testdb_root(),
                  build && *build ? build : "build");
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        /* hubd must not outlive a test process that Criterion killed (a
+         * timeout skips .fini): the kernel kills it with its parent */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
         int fd = open(hub_path(h, "hubd.log"),
                       O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (fd >= 0) {
