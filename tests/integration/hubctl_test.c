@@ -137,6 +137,45 @@ Test(hubctl, cert_bind_accepts_openssl_colon_fingerprints)
     store_free(s);
 }
 
+Test(hubctl, cert_bind_from_a_pem_matches_openssl_fingerprint)
+{
+    char dir[] = "/tmp/hubctl_certXXXXXX", cmd[1024], fp[160], out[256];
+    struct store *s;
+    struct principal p;
+    FILE *f;
+
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey ec -pkeyopt "
+             "ec_paramgen_curve:P-256 -nodes -keyout %s/k.pem -out %s/c.pem "
+             "-subj /CN=partner -days 1 >/dev/null 2>&1 && openssl x509 "
+             "-noout -fingerprint -sha256 -in %s/c.pem", dir, dir, dir);
+    f = popen(cmd, "r");
+    cr_assert_not_null(fgets(fp, sizeof(fp), f));
+    cr_assert_eq(pclose(f), 0);
+    /* "sha256 Fingerprint=AB:CD:..." to lowercase hex */
+    char hex[65];
+    size_t n = 0;
+    for (const char *q = strchr(fp, '=') + 1; *q && n < 64; q++)
+        if (*q != ':' && *q != '\n')
+            hex[n++] = (char)(*q >= 'A' && *q <= 'F' ? *q - 'A' + 'a' : *q);
+    hex[n] = '\0';
+    cr_assert_eq(n, 64, "%s", fp);
+
+    cr_assert_eq(hubctl(NULL, 0, "org add org_p --name P --kind plan "
+                                 "--scopes roster"), 0);
+    snprintf(cmd, sizeof(cmd), "cert fingerprint %s/c.pem", dir);
+    cr_assert_eq(hubctl(out, sizeof(out), cmd), 0);
+    cr_assert_eq(strncmp(out, hex, 64), 0, "%s vs %s", out, hex);
+    snprintf(cmd, sizeof(cmd), "cert bind org_p --cert %s/c.pem", dir);
+    cr_assert_eq(hubctl(NULL, 0, cmd), 0);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_auth_cert(s, hex, &p), HUB_OK);
+    cr_assert_str_eq(p.org_id, "org_p");
+    store_free(s);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
 Test(hubctl, audit_verify_exits_0_then_1_after_tampering)
 {
     char out[1024];
