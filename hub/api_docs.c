@@ -5,7 +5,8 @@
  * refused input), answered only after that transaction committed.
  *
  *   request -> media type (415) -> Idempotency-Key (400) -> room and
- *   database (503 + Retry-After) -> ingest_prepare_* -> api_ingest
+ *   database (503 + Retry-After) -> ingest_prepare_* (inline, or on a
+ *   worker thread for a large body) -> api_ingest
  *   -> committed: the prepared (or, for a re-send, the stored) answer
  *   -> not committed (database gone past the shutdown timeout): 503
  *
@@ -34,6 +35,9 @@
 #include "server.h"
 
 enum docs_format { DOCS_FHIR, DOCS_CCDA, DOCS_CSV };
+
+static const char *const csv_kinds[] = { "screenings", "referral-status",
+                                         "shinny", NULL };
 
 /* The media type of a Content-Type value equals `want` (parameters such as
  * "; charset=utf-8" ignored, case-insensitive). */
@@ -209,6 +213,114 @@ static void submit(struct api_req *r, struct ingest_job *j, int status)
     api_ingest(r, jobs, 1, on_done, NULL);
 }
 
+/* One body to normalize. Inline it borrows from the request; for a worker
+ * thread it holds copies of all it reads (`own`), freed with it. */
+struct prep {
+    enum docs_format f;
+    const struct dict *dict;
+    char org_id[64];
+    const char *kind;               /* static: one of csv_kinds */
+    struct docs_meta meta;
+    struct slice body;
+    char *own[4];                   /* copies: meta strings and body */
+    struct ingest_job *j;
+    int status;
+};
+
+static const char *own_copy(struct prep *p, int slot, const char *s,
+                            size_t n)
+{
+    if (s == NULL)
+        return NULL;
+    p->own[slot] = malloc(n + 1);
+    if (p->own[slot] == NULL)
+        abort();
+    memcpy(p->own[slot], s, n);
+    p->own[slot][n] = '\0';
+    return p->own[slot];
+}
+
+static void prep_run(struct prep *p)
+{
+    p->j = ingest_job_new();
+    if (p->f == DOCS_FHIR)
+        p->status = ingest_prepare_fhir(p->j, p->dict, p->org_id, &p->meta,
+                                        p->body.p, p->body.len);
+    else if (p->f == DOCS_CCDA)
+        p->status = ingest_prepare_ccda(p->j, p->dict, p->org_id, &p->meta,
+                                        p->body.p, p->body.len);
+    else
+        p->status = ingest_prepare_csv(p->j, p->dict, p->org_id, p->kind,
+                                       &p->meta, p->body.p, p->body.len);
+}
+
+static void prep_free(struct prep *p)
+{
+    for (size_t i = 0; i < sizeof(p->own) / sizeof(p->own[0]); i++)
+        free(p->own[i]);
+    free(p);
+}
+
+/* a database worker, used here for its thread: the store is not touched */
+static int prep_work(struct store *s, void *arg)
+{
+    (void)s;
+    prep_run(arg);
+    return HUB_OK;
+}
+
+static void prep_done(struct api_req *r, int rc, void *arg)
+{
+    struct prep *p = arg;
+
+    if (rc != HUB_OK) {
+        ingest_job_free(p->j);      /* NULL when the work never ran */
+        busy(r, p->f, "ingest is at capacity, retry later");
+    } else {
+        submit(r, p->j, p->status);
+    }
+    prep_free(p);
+}
+
+/*
+ * Normalize and submit. Parsing a large body (a 16 MiB CSV takes seconds)
+ * on the loop thread would stall every connection, MLLP ACKs included, so
+ * bodies over DOCS_INLINE_MAX are normalized on a worker thread (api_db,
+ * which answers 503 when its queue is full); small ones inline.
+ */
+#define DOCS_INLINE_MAX (256u << 10)
+
+static void prepare_and_submit(struct api_req *r, enum docs_format f,
+                               const char *kind, struct slice body,
+                               const struct docs_meta *meta)
+{
+    struct prep *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        abort();
+    p->f = f;
+    p->dict = api_server(r)->dict;
+    snprintf(p->org_id, sizeof(p->org_id), "%s", api_principal(r)->org_id);
+    p->kind = kind;
+    if (body.len <= DOCS_INLINE_MAX) {
+        p->meta = *meta;
+        p->body = body;
+        prep_run(p);
+        submit(r, p->j, p->status);
+        prep_free(p);
+        return;
+    }
+    const struct docs_meta *m = meta;
+    p->meta.idem_key = own_copy(p, 0, m->idem_key,
+                                m->idem_key ? strlen(m->idem_key) : 0);
+    p->meta.content_type =
+        own_copy(p, 1, m->content_type,
+                 m->content_type ? strlen(m->content_type) : 0);
+    p->meta.file_name = own_copy(p, 2, m->file_name,
+                                 m->file_name ? strlen(m->file_name) : 0);
+    p->body = (struct slice){ own_copy(p, 3, body.p, body.len), body.len };
+    api_db(r, prep_work, prep_done, p);
+}
+
 static void post_fhir(struct api_req *r)
 {
     struct slice body = api_body(r);
@@ -224,11 +336,7 @@ static void post_fhir(struct api_req *r)
     }
     if (!admit(r, DOCS_FHIR, body, &meta))
         return;
-    struct ingest_job *j = ingest_job_new();
-    int status = ingest_prepare_fhir(j, api_server(r)->dict,
-                                     api_principal(r)->org_id, &meta, body.p,
-                                     body.len);
-    submit(r, j, status);
+    prepare_and_submit(r, DOCS_FHIR, NULL, body, &meta);
 }
 
 static void post_ccda(struct api_req *r)
@@ -245,22 +353,20 @@ static void post_ccda(struct api_req *r)
     }
     if (!admit(r, DOCS_CCDA, body, &meta))
         return;
-    struct ingest_job *j = ingest_job_new();
-    int status = ingest_prepare_ccda(j, api_server(r)->dict,
-                                     api_principal(r)->org_id, &meta, body.p,
-                                     body.len);
-    submit(r, j, status);
+    prepare_and_submit(r, DOCS_CCDA, NULL, body, &meta);
 }
 
 static void post_csv(struct api_req *r)
 {
     struct slice body = api_body(r);
     struct docs_meta meta = { 0 };
-    const char *kind = api_path_rest(r);
+    const char *rest = api_path_rest(r), *kind = NULL;
     const char *ct = api_header(r, "Content-Type");
 
-    if (strcmp(kind, "screenings") && strcmp(kind, "referral-status") &&
-        strcmp(kind, "shinny")) {
+    for (size_t i = 0; csv_kinds[i]; i++)
+        if (strcmp(rest, csv_kinds[i]) == 0)
+            kind = csv_kinds[i];
+    if (kind == NULL) {
         api_reply_error(r, 404, "not_found",
                         "csv kind is screenings, referral-status or shinny",
                         "kind");
@@ -280,11 +386,7 @@ static void post_csv(struct api_req *r)
     meta.file_name = api_header(r, "X-Filename");
     if (meta.file_name == NULL)
         meta.file_name = api_query(r, "name");
-    struct ingest_job *j = ingest_job_new();
-    int status = ingest_prepare_csv(j, api_server(r)->dict,
-                                    api_principal(r)->org_id, kind, &meta,
-                                    body.p, body.len);
-    submit(r, j, status);
+    prepare_and_submit(r, DOCS_CSV, kind, body, &meta);
 }
 
 const struct api_route api_docs_routes[] = {

@@ -553,6 +553,47 @@ Test(docs, csv_shinny_set_via_multipart_and_simple_layout_with_a_bad_row,
     cr_expect_eq(hub_stop(&hub), 0, "clean exit (LSan sees hubd leaks)");
 }
 
+Test(docs, large_csv_is_normalized_off_the_loop_and_stored_whole,
+     .init = start, .fini = stop, .timeout = 120)
+{
+    struct http_resp r, r2;
+    const int rows = 2000;
+    size_t cap = 512u << 10, n = 0;
+    char *csv = malloc(cap);
+
+    cr_assert_not_null(csv);
+    n += (size_t)snprintf(csv, cap, "screening_id,patient_id,"
+                          "patient_id_system,instrument,screened_at,"
+                          "question,answer\n");
+    for (int i = 0; i < rows; i++)
+        n += (size_t)snprintf(csv + n, cap - n,
+                              "S-%05d,C-%05d,urn:example:pantry:clients:"
+                              "a-system-uri-long-enough-to-pad-rows,88121-9,"
+                              "2026-03-01T10:00:00-05:00,88122-7,LA28398-8\n",
+                              i, i);
+    cr_assert_gt(n, 256u << 10, "over the inline limit: %zu", n);
+    const char *hd[] = { "Content-Type: text/csv", "X-Filename: big.csv",
+                         NULL };
+    cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/csv/screenings",
+                             "tok-hosp", hd, csv, n, &r), 0);
+    cr_assert_eq(r.status, 202, "%s", r.status == 202 ? "" : r.body);
+    cJSON *j = parse(&r);
+    cr_expect_eq(ids_of(j, "event_ids", NULL, 0), rows);
+    cr_expect_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "report"),
+                                     "used")->valueint, rows);
+    cJSON_Delete(j);
+    cr_expect_eq(events_total(), rows);
+    cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/csv/screenings",
+                             "tok-hosp", hd, csv, n, &r2), 0);
+    cr_expect_eq(r2.status, 202);
+    cr_expect(r2.replayed);
+    cr_expect_eq(r2.len, r.len);
+    cr_expect_eq(events_total(), rows, "a re-send: no new event");
+    http_resp_free(&r2);
+    http_resp_free(&r);
+    free(csv);
+}
+
 /* ---- start-up, routing, limits, back-pressure -------------------------- */
 
 Test(docs, refuses_to_start_when_the_dictionary_does_not_validate,
