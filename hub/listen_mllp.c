@@ -594,7 +594,7 @@ static int bind_one(struct mllp_server *ms, const char *addr, int port,
         in6->sin6_port = htons((uint16_t)port);
         sslen = sizeof(*in6);
     } else {
-        log_error("mllp.bad_address", "addr=%s", spec);
+        log_error("mllp.bad_bind", "bind=%s", spec);
         return HUB_EINVALID;
     }
     ls->ms = ms;
