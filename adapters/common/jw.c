@@ -169,6 +169,10 @@ static void put_escaped(struct buf *b, const unsigned char *s, size_t n)
             case '\n': esc[1] = 'n'; buf_append(b, esc, 2); break;
             case '\r': esc[1] = 'r'; buf_append(b, esc, 2); break;
             case '\t': esc[1] = 't'; buf_append(b, esc, 2); break;
+            case '\0':
+                /* PostgreSQL's jsonb refuses \u0000: a NUL is U+FFFD */
+                buf_append(b, "\xef\xbf\xbd", 3);
+                break;
             default:
                 esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
                 esc[4] = hex[c >> 4]; esc[5] = hex[c & 15];

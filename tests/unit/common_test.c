@@ -96,3 +96,16 @@ Test(canon, knows_every_design_topic_and_nothing_else)
     cr_assert_not(canon_topic_known("adt.*"));
     cr_assert_not(canon_topic_known("adt.admit "));
 }
+
+Test(jw, writes_a_nul_byte_as_the_replacement_character_jsonb_accepts)
+{
+    struct arena a;
+    struct jw w;
+    struct slice out;
+    arena_init(&a, 1024);
+    jw_init(&w, &a, 4096);
+    jw_str(&w, (struct slice){ "a\0b", 3 });
+    cr_assert_eq(jw_finish(&w, &out), HUB_OK);
+    cr_assert_str_eq(out.p, "\"a\xef\xbf\xbd" "b\"");
+    arena_release(&a);
+}
