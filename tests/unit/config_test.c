@@ -101,3 +101,17 @@ Test(config, rejects_unknown_keys_and_out_of_range_values, .fini = cleanup)
     cr_expect_eq(config_set(&c, "commit_threads", "4"), HUB_OK);
     cr_expect_eq(c.commit_threads, 4);
 }
+
+Test(config, dict_dir_defaults_to_schemas_dict_and_follows_the_environment,
+     .fini = cleanup)
+{
+    struct hub_config c;
+    char err[256];
+
+    cr_assert_eq(config_load(&c, NULL, err, sizeof(err)), HUB_OK);
+    cr_expect_str_eq(c.dict_dir, "schemas/dict");
+    setenv("HUB_DICT_DIR", "/usr/share/hub/schemas/dict", 1);
+    cr_assert_eq(config_load(&c, NULL, err, sizeof(err)), HUB_OK);
+    unsetenv("HUB_DICT_DIR");
+    cr_expect_str_eq(c.dict_dir, "/usr/share/hub/schemas/dict");
+}
