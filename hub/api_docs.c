@@ -274,8 +274,10 @@ static void prep_done(struct api_req *r, int rc, void *arg)
     struct prep *p = arg;
 
     if (rc != HUB_OK) {
+        /* the worker queue was full, or its database link was down (the
+         * pool runs work only when connected): nothing was stored */
         ingest_job_free(p->j);      /* NULL when the work never ran */
-        busy(r, p->f, "ingest is at capacity, retry later");
+        busy(r, p->f, "cannot take the body now, retry later");
     } else {
         submit(r, p->j, p->status);
     }
