@@ -20,7 +20,7 @@ void buf_init(struct buf *b, struct arena *a, size_t max)
     b->err = HUB_OK;
 }
 
-static int buf_reserve(struct buf *b, size_t n)
+int buf_reserve(struct buf *b, size_t n)
 {
     if (b->err)
         return b->err;

@@ -21,6 +21,8 @@ struct buf {
 };
 
 void buf_init(struct buf *b, struct arena *a, size_t max);
+/* Room for `n` more bytes (and the NUL); HUB_ELIMIT past max, sticky. */
+int buf_reserve(struct buf *b, size_t n);
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_putc(struct buf *b, char c);
 int buf_puts(struct buf *b, const char *s);

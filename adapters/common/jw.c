@@ -287,6 +287,28 @@ void jw_kv_str(struct jw *w, const char *key, struct slice s)
     jw_str(w, s);
 }
 
+void jw_kv_chunk_slow(struct jw *w, const char *chunk, size_t n,
+                      struct slice s)
+{
+    jw_sep(w);
+    buf_append(&w->b, chunk + 1, n - 2);    /* "key": without the quote */
+    put_escaped(&w->b, (const unsigned char *)s.p, s.len);
+}
+
+void jw_key_chunk(struct jw *w, const char *chunk, size_t n)
+{
+    jw_sep(w);
+    buf_append(&w->b, chunk + 1, n - 1);
+    /* the value that follows takes no comma; jw_sep then clears this */
+    w->first[w->depth] = true;
+}
+
+void jw_reserve(struct jw *w, size_t n)
+{
+    if (n <= w->b.max - w->b.len)   /* a hint: never an error itself */
+        (void)buf_reserve(&w->b, n);
+}
+
 void jw_kv_cstr(struct jw *w, const char *key, const char *s)
 {
     jw_kv_str(w, key, slice_from_cstr(s));

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "common/buf.h"
 
@@ -42,7 +43,55 @@ void jw_raw(struct jw *w, struct slice json);
 void jw_kv_str(struct jw *w, const char *key, struct slice s);
 void jw_kv_cstr(struct jw *w, const char *key, const char *s);
 
+/*
+ * Members with a literal key, for writers on a hot path. JW_KV("key") is the
+ * chunk ,"key":" and JW_KEY("key") the chunk ,"key": made at compile time
+ * (each two arguments: the text and its length), so the key is neither
+ * measured nor looked at. `plain` promises that the value needs no escaping
+ * (printable ASCII other than '"' and '\\'): it is then copied without a
+ * look; otherwise it is checked and escaped as jw_kv_str does. The member is
+ * written only when the value is not empty.
+ */
+#define JW_KV(key) ",\"" key "\":\"", sizeof(",\"" key "\":\"") - 1
+#define JW_KEY(key) ",\"" key "\":", sizeof(",\"" key "\":") - 1
+static inline void jw_kv_chunk(struct jw *w, const char *chunk, size_t n,
+                               struct slice s, bool plain);
+void jw_key_chunk(struct jw *w, const char *chunk, size_t n);
+/* Room for `n` more bytes now, for a writer that knows its size roughly
+ * (the buffer still grows past it, up to its max). */
+void jw_reserve(struct jw *w, size_t n);
+
 /* Returns HUB_OK and the document, or the first error (HUB_ELIMIT). */
 int jw_finish(struct jw *w, struct slice *out);
+
+/* jw_kv_chunk when the value must be checked, or the buffer must grow. */
+void jw_kv_chunk_slow(struct jw *w, const char *chunk, size_t n,
+                      struct slice s);
+
+/* Inline so that the key, a literal of known length, is copied by a few
+ * moves; the separator is written always and kept only when needed. */
+static inline void jw_kv_chunk(struct jw *w, const char *chunk, size_t n,
+                               struct slice s, bool plain)
+{
+    struct buf *b = &w->b;
+    if (s.len == 0)
+        return;
+    if (!plain || b->err || n + s.len + 1 > b->max - b->len ||
+        b->len + n + s.len + 2 > b->cap) {
+        jw_kv_chunk_slow(w, chunk, n, s);
+        return;
+    }
+    char *o = b->p + b->len;
+    *o = ',';
+    o += !w->first[w->depth];
+    w->first[w->depth] = false;
+    memcpy(o, chunk + 1, n - 1);
+    o += n - 1;
+    memcpy(o, s.p, s.len);
+    o += s.len;
+    o[0] = '"';
+    o[1] = '\0';
+    b->len = (size_t)(o + 1 - b->p);
+}
 
 #endif

@@ -26,7 +26,7 @@
  * cannot be read (a malformed date, an unknown sex code) is left out and
  * named in "warnings" by field, never by value.
  */
-#include <stdio.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "common/jw.h"
@@ -72,11 +72,33 @@ static const struct hl7_seg *seg_in(const struct ctx *c, const char *id)
     return NULL;
 }
 
-/* A raw (still escaped) field repetition, and whether its field holds the
- * escape character at all (the parser noted it; most do not). */
+/* A value ready to write: trimmed and unescaped. `plain` when it came from
+ * a field the parser found plain (see hl7v2_int.h), so that jw copies it
+ * without a look; a value decoded from a special field is checked. */
+struct text {
+    struct slice s;
+    bool plain;
+};
+
+#define TEXT_LIT(lit) ((struct text){ SLICE_LIT(lit), true })
+#define TEXT_NONE ((struct text){ SLICE_NULL, true })
+
+static struct text text_of(const struct ctx *c, struct slice v, int special)
+{
+    return (struct text){ hl7_text(c->a, c->m, v, special), !special };
+}
+
+/* "key": t (key from JW_KV), when t is not empty. */
+static void kv(struct ctx *c, const char *chunk, size_t n, struct text t)
+{
+    jw_kv_chunk(&c->w, chunk, n, t.s, t.plain);
+}
+
+/* A raw (still escaped) field repetition, and whether its field is
+ * special (the parser noted it; most are not). */
 struct raw {
     struct slice v;
-    int esc;
+    int special;
 };
 
 static struct raw rep_raw(const struct ctx *c, const struct hl7_seg *s,
@@ -88,18 +110,18 @@ static struct raw rep_raw(const struct ctx *c, const struct hl7_seg *s,
         v = hl7_piece(v, c->m->rs, r);
     else if (r > 0)
         v = SLICE_NULL;
-    return (struct raw){ v, (fl & HL7_FLD_ESC) != 0 };
+    return (struct raw){ v, (fl & HL7_FLD_SPECIAL) != 0 };
 }
 
 /* Component (1-based) and subcomponent (1-based, 0 = whole) of a raw
  * repetition, unescaped. */
-static struct slice comp(const struct ctx *c, struct raw rep, unsigned k,
-                         unsigned sub)
+static struct text comp(const struct ctx *c, struct raw rep, unsigned k,
+                        unsigned sub)
 {
     struct slice v = k ? hl7_piece(rep.v, c->m->cs, k - 1) : rep.v;
     if (sub)
         v = hl7_piece(v, c->m->ss, sub - 1);
-    return hl7_text(c->a, c->m, v, rep.esc);
+    return text_of(c, v, rep.special);
 }
 
 /*
@@ -112,30 +134,30 @@ static struct slice comp(const struct ctx *c, struct raw rep, unsigned k,
 struct parts {
     struct slice c[ADT_MAX_COMPS];
     unsigned n;
-    int esc;
+    int special;
 };
 
 static void split(const struct ctx *c, struct raw rep, struct parts *pt)
 {
     pt->n = hl7_split(rep.v, c->m->cs, pt->c, ADT_MAX_COMPS);
-    pt->esc = rep.esc;
+    pt->special = rep.special;
 }
 
 /* Component k (1-based, below ADT_MAX_COMPS), subcomponent sub (0 = all). */
-static struct slice part(const struct ctx *c, const struct parts *pt,
-                         unsigned k, unsigned sub)
+static struct text part(const struct ctx *c, const struct parts *pt,
+                        unsigned k, unsigned sub)
 {
     if (k == 0 || k > pt->n)
-        return SLICE_NULL;
+        return TEXT_NONE;
     struct slice v = pt->c[k - 1];
     if (sub)
         v = hl7_piece(v, c->m->ss, sub - 1);
-    return hl7_text(c->a, c->m, v, pt->esc);
+    return text_of(c, v, pt->special);
 }
 
 /* SEG-f.k.sub of the first repetition, unescaped. */
-static struct slice val(const struct ctx *c, const struct hl7_seg *s,
-                        unsigned f, unsigned k, unsigned sub)
+static struct text val(const struct ctx *c, const struct hl7_seg *s,
+                       unsigned f, unsigned k, unsigned sub)
 {
     return comp(c, rep_raw(c, s, f, 0), k, sub);
 }
@@ -144,7 +166,7 @@ static struct slice val(const struct ctx *c, const struct hl7_seg *s,
  * number by HL7_MAX_REPS). */
 struct rep_iter {
     const char *q, *end;
-    int sep, esc, more;
+    int sep, special, more;
 };
 
 static void reps_init(const struct ctx *c, const struct hl7_seg *s,
@@ -155,7 +177,7 @@ static void reps_init(const struct ctx *c, const struct hl7_seg *s,
     it->q = v.p;
     it->end = v.p ? v.p + v.len : NULL;
     it->sep = fl & HL7_FLD_REP ? c->m->rs : HL7_NO_SEP;
-    it->esc = (fl & HL7_FLD_ESC) != 0;
+    it->special = (fl & HL7_FLD_SPECIAL) != 0;
     it->more = v.p != NULL;
 }
 
@@ -169,10 +191,11 @@ static int reps_next(struct rep_iter *it, struct raw *out)
             if ((unsigned char)*q == it->sep)
                 x = q;
     if (x == NULL) {
-        *out = (struct raw){ { it->q, (size_t)(it->end - it->q) }, it->esc };
+        *out = (struct raw){ { it->q, (size_t)(it->end - it->q) },
+                             it->special };
         it->more = 0;
     } else {
-        *out = (struct raw){ { it->q, (size_t)(x - it->q) }, it->esc };
+        *out = (struct raw){ { it->q, (size_t)(x - it->q) }, it->special };
         it->q = x + 1;
     }
     return 1;
@@ -290,20 +313,22 @@ static int iso_time(char o[ISO_MAX], struct slice v, int date_only,
     return 0;
 }
 
-/* Write "key": ISO time of a raw DTM value; warn and omit when malformed. */
-static int kv_time(struct ctx *c, const char *key, struct slice v,
-                   const char *field, int date_only)
+/* Write "key" (from JW_KV): ISO time of a DTM value; warn and omit when
+ * malformed. */
+static int kv_time(struct ctx *c, const char *chunk, size_t n,
+                   struct text v, const char *field, int date_only)
 {
     char iso[ISO_MAX];
-    size_t n;
-    if (v.len == 0)
+    size_t len;
+    if (v.s.len == 0)
         return 0;
-    if (iso_time(iso, v, date_only, &n) < 0) {
+    if (iso_time(iso, v.s, date_only, &len) < 0) {
         warn(c, field, date_only ? "date is not an HL7 date"
                                  : "timestamp is not an HL7 DTM");
         return 0;
     }
-    jw_kv_str(&c->w, key, (struct slice){ iso, n });
+    /* plain: iso_time checked every digit and writes only -T:.+ besides */
+    kv(c, chunk, n, (struct text){ { iso, len }, true });
     return 1;
 }
 
@@ -332,76 +357,78 @@ static const char *topic_of(struct slice trig, const char **cancel_of)
 }
 
 /* HL7 table 0001 administrative sex to the canonical F/M/O/U. */
-static const char *sex_of(struct slice v)
+static struct text sex_of(struct slice v)
 {
     if (upper_eq(v, "F") || upper_eq(v, "FEMALE"))
-        return "F";
+        return TEXT_LIT("F");
     if (upper_eq(v, "M") || upper_eq(v, "MALE"))
-        return "M";
+        return TEXT_LIT("M");
     if (upper_eq(v, "O") || upper_eq(v, "A") || upper_eq(v, "X") ||
         upper_eq(v, "OTHER"))
-        return "O";                 /* other, ambiguous, non-binary */
+        return TEXT_LIT("O");       /* other, ambiguous, non-binary */
     if (upper_eq(v, "U") || upper_eq(v, "N") || upper_eq(v, "UNKNOWN"))
-        return "U";                 /* unknown, not applicable */
-    return NULL;
+        return TEXT_LIT("U");       /* unknown, not applicable */
+    return TEXT_NONE;
 }
 
 /* HL7 table 0004 patient class to v3 ActEncounterCode. */
-static const char *class_of(struct slice v)
+static struct text class_of(struct slice v)
 {
     if (upper_eq(v, "I") || upper_eq(v, "B") || upper_eq(v, "INPATIENT"))
-        return "IMP";               /* B obstetrics is an inpatient stay */
+        return TEXT_LIT("IMP");     /* B obstetrics is an inpatient stay */
     if (upper_eq(v, "O") || upper_eq(v, "R") || upper_eq(v, "C") ||
         upper_eq(v, "OUTPATIENT"))
-        return "AMB";               /* R recurring, C commercial account */
+        return TEXT_LIT("AMB");     /* R recurring, C commercial account */
     if (upper_eq(v, "E") || upper_eq(v, "EMERGENCY"))
-        return "EMER";
+        return TEXT_LIT("EMER");
     if (upper_eq(v, "P") || upper_eq(v, "PREADMIT"))
-        return "PRENC";
-    return NULL;
+        return TEXT_LIT("PRENC");
+    return TEXT_NONE;
 }
 
 /* HL7 table 0200 name type to FHIR HumanName.use. */
-static const char *name_use(struct slice v)
+static struct text name_use(struct slice v)
 {
-    static const char *const map[][2] = {
-        { "L", "official" }, { "D", "usual" },  { "A", "usual" },
-        { "M", "maiden" },   { "N", "nickname" }, { "S", "anonymous" },
-        { "T", "temp" },     { "C", "official" }, { "B", "official" },
-    };
-    for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++)
-        if (upper_eq(v, map[k][0]))
-            return map[k][1];
-    return NULL;
+    if (v.len != 1)
+        return TEXT_NONE;
+    switch (v.p[0] >= 'a' && v.p[0] <= 'z' ? v.p[0] - 32 : v.p[0]) {
+    case 'L': case 'C': case 'B': return TEXT_LIT("official");
+    case 'D': case 'A': return TEXT_LIT("usual");
+    case 'M': return TEXT_LIT("maiden");
+    case 'N': return TEXT_LIT("nickname");
+    case 'S': return TEXT_LIT("anonymous");
+    case 'T': return TEXT_LIT("temp");
+    }
+    return TEXT_NONE;
 }
 
 /* HL7 table 0190 address type to FHIR Address.use. */
-static const char *addr_use(struct slice v)
+static struct text addr_use(struct slice v)
 {
     if (upper_eq(v, "H") || upper_eq(v, "P") || upper_eq(v, "HOME"))
-        return "home";              /* home, permanent */
+        return TEXT_LIT("home");    /* home, permanent */
     if (upper_eq(v, "B") || upper_eq(v, "O") || upper_eq(v, "WORK"))
-        return "work";              /* business, office */
+        return TEXT_LIT("work");    /* business, office */
     if (upper_eq(v, "C"))
-        return "temp";              /* current or temporary */
+        return TEXT_LIT("temp");    /* current or temporary */
     if (upper_eq(v, "BA"))
-        return "old";               /* bad address */
-    return NULL;
+        return TEXT_LIT("old");     /* bad address */
+    return TEXT_NONE;
 }
 
 /* HL7 tables 0201 (use) and 0202 (equipment) to FHIR ContactPoint.use;
  * else what the field itself says (PID-13 home, PID-14 business). */
-static const char *phone_use(struct slice use, struct slice equip,
+static struct text phone_use(struct slice use, struct slice equip,
                              const char *dflt)
 {
     if (upper_eq(equip, "CP"))
-        return "mobile";
+        return TEXT_LIT("mobile");
     if (upper_eq(use, "PRN") || upper_eq(use, "ORN") ||
         upper_eq(use, "VHN") || upper_eq(use, "HOME"))
-        return "home";
+        return TEXT_LIT("home");
     if (upper_eq(use, "WPN") || upper_eq(use, "WORK"))
-        return "work";
-    return dflt;
+        return TEXT_LIT("work");
+    return dflt ? (struct text){ slice_from_cstr(dflt), true } : TEXT_NONE;
 }
 
 /* ICD-10 (-CM) F10-F19: mental and behavioural disorders due to
@@ -429,23 +456,17 @@ static int is_sud(struct slice code, struct slice system)
 /* ---- writers ------------------------------------------------------------ */
 
 /* CX: value, assigning authority (HD.1 namespace, else HD.2 universal id),
- * identifier type. */
-static int write_cx(struct ctx *c, struct raw rep)
+ * identifier type. `v` is CX.1, already read and not empty. */
+static void write_cx(struct ctx *c, const struct parts *pt, struct text v)
 {
-    struct parts pt;
-    split(c, rep, &pt);
-    struct slice v = part(c, &pt, 1, 0);
-    if (v.len == 0)
-        return 0;
-    struct slice sys = part(c, &pt, 4, 1);
-    if (sys.len == 0)
-        sys = part(c, &pt, 4, 2);
+    struct text sys = part(c, pt, 4, 1);
+    if (sys.s.len == 0)
+        sys = part(c, pt, 4, 2);
     jw_obj_begin(&c->w);
-    jw_kv_str(&c->w, "value", v);
-    jw_kv_str(&c->w, "system", sys);
-    jw_kv_str(&c->w, "type", part(c, &pt, 5, 0));
+    kv(c, JW_KV("value"), v);
+    kv(c, JW_KV("system"), sys);
+    kv(c, JW_KV("type"), part(c, pt, 5, 0));
     jw_obj_end(&c->w);
-    return 1;
 }
 
 static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
@@ -461,22 +482,34 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
         struct raw rep;
         reps_init(c, pid, fields[f], &it);
         while (reps_next(&it, &rep)) {
+            struct slice whole = slice_trim(rep.v);
             int dup = 0;
             for (unsigned k = 0; k < nseen && !dup; k++)
-                dup = slice_eq_slice(seen[k], slice_trim(rep.v));
-            if (dup || comp(c, rep, 1, 0).len == 0)
+                dup = slice_eq_slice(seen[k], whole);
+            if (dup)
+                continue;
+            struct parts pt;
+            split(c, rep, &pt);
+            struct text v = part(c, &pt, 1, 0);
+            if (v.s.len == 0)
                 continue;
             if (nseen < 64)
-                seen[nseen++] = slice_trim(rep.v);
+                seen[nseen++] = whole;
             if (n++ == 0) {
-                jw_key(&c->w, "identifiers");
+                jw_key_chunk(&c->w, JW_KEY("identifiers"));
                 jw_arr_begin(&c->w);
             }
-            write_cx(c, rep);
+            write_cx(c, &pt, v);
         }
     }
     if (n)
         jw_arr_end(&c->w);
+}
+
+/* An element of an array of strings. */
+static void str(struct ctx *c, struct text t)
+{
+    jw_str(&c->w, t.s);
 }
 
 static void write_names(struct ctx *c, const struct hl7_seg *pid)
@@ -488,36 +521,59 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
     while (reps_next(&it, &rep)) {
         struct parts pt;
         split(c, rep, &pt);
-        struct slice family = part(c, &pt, 1, 1);  /* FN.1 surname */
-        struct slice given = part(c, &pt, 2, 0);
-        struct slice middle = part(c, &pt, 3, 0);
-        struct slice suffix = part(c, &pt, 4, 0);
-        struct slice prefix = part(c, &pt, 5, 0);
-        const char *use = name_use(part(c, &pt, 7, 0));
-        if (!family.len && !given.len && !middle.len)
+        struct text family = part(c, &pt, 1, 1);   /* FN.1 surname */
+        struct text given = part(c, &pt, 2, 0);
+        struct text middle = part(c, &pt, 3, 0);
+        if (!family.s.len && !given.s.len && !middle.s.len)
             continue;
         if (n++ == 0) {
-            jw_key(&c->w, "names");
+            jw_key_chunk(&c->w, JW_KEY("names"));
             jw_arr_begin(&c->w);
         }
         jw_obj_begin(&c->w);
-        jw_kv_str(&c->w, "family", family);
-        if (given.len || middle.len) {
-            jw_key(&c->w, "given");
+        kv(c, JW_KV("family"), family);
+        if (given.s.len || middle.s.len) {
+            jw_key_chunk(&c->w, JW_KEY("given"));
             jw_arr_begin(&c->w);
-            if (given.len)
-                jw_str(&c->w, given);
-            if (middle.len)
-                jw_str(&c->w, middle);
+            if (given.s.len)
+                str(c, given);
+            if (middle.s.len)
+                str(c, middle);
             jw_arr_end(&c->w);
         }
-        jw_kv_str(&c->w, "prefix", prefix);
-        jw_kv_str(&c->w, "suffix", suffix);
-        jw_kv_cstr(&c->w, "use", use);
+        kv(c, JW_KV("prefix"), part(c, &pt, 5, 0));
+        kv(c, JW_KV("suffix"), part(c, &pt, 4, 0));
+        kv(c, JW_KV("use"), name_use(part(c, &pt, 7, 0).s));
         jw_obj_end(&c->w);
     }
     if (n)
         jw_arr_end(&c->w);
+}
+
+/* XAD.1 is SAD since v2.5: street, street name, dwelling number; senders
+ * that split it get the parts joined by spaces. */
+static struct text street(struct ctx *c, const struct parts *pt)
+{
+    struct slice sad = pt->n ? pt->c[0] : SLICE_NULL;
+    struct text parts[3];
+    size_t l1 = 0;
+    for (unsigned k = 0; k < 3; k++) {
+        parts[k] = text_of(c, hl7_piece(sad, c->m->ss, k), pt->special);
+        l1 += parts[k].s.len + 1;
+    }
+    if (!parts[1].s.len && !parts[2].s.len)
+        return parts[0];
+    char *o = arena_alloc(c->a, l1);
+    size_t q = 0;
+    for (unsigned k = 0; k < 3; k++) {
+        if (!parts[k].s.len)
+            continue;
+        if (q)
+            o[q++] = ' ';
+        memcpy(o + q, parts[k].s.p, parts[k].s.len);
+        q += parts[k].s.len;
+    }
+    return (struct text){ { o, q }, parts[0].plain };
 }
 
 static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
@@ -529,64 +585,40 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
     while (reps_next(&it, &rep)) {
         struct parts pt;
         split(c, rep, &pt);
-        /* XAD.1 is SAD since v2.5: street, street name, dwelling number;
-         * senders that split it get the parts joined by spaces */
-        struct slice sad = pt.c[0];
-        struct slice parts[3], line1 = SLICE_NULL;
-        size_t l1 = 0;
-        for (unsigned k = 0; k < 3; k++) {
-            parts[k] = hl7_text(c->a, c->m, hl7_piece(sad, c->m->ss, k),
-                                pt.esc);
-            l1 += parts[k].len + 1;
-        }
-        if (parts[1].len || parts[2].len) {
-            char *o = arena_alloc(c->a, l1);
-            size_t q = 0;
-            for (unsigned k = 0; k < 3; k++) {
-                if (!parts[k].len)
-                    continue;
-                if (q)
-                    o[q++] = ' ';
-                memcpy(o + q, parts[k].p, parts[k].len);
-                q += parts[k].len;
-            }
-            line1 = (struct slice){ o, q };
-        } else {
-            line1 = parts[0];
-        }
-        struct slice line2 = part(c, &pt, 2, 0);
-        struct slice city = part(c, &pt, 3, 0);
-        struct slice state = part(c, &pt, 4, 0);
-        struct slice zip = part(c, &pt, 5, 0);
-        struct slice country = part(c, &pt, 6, 0);
-        struct slice county = part(c, &pt, 9, 1);  /* XAD-9 county/parish */
-        if (!county.len && r == 0)
+        struct text line1 = street(c, &pt);
+        struct text line2 = part(c, &pt, 2, 0);
+        struct text city = part(c, &pt, 3, 0);
+        struct text state = part(c, &pt, 4, 0);
+        struct text zip = part(c, &pt, 5, 0);
+        struct text country = part(c, &pt, 6, 0);
+        struct text county = part(c, &pt, 9, 1);   /* XAD-9 county/parish */
+        if (!county.s.len && r == 0)
             county = val(c, pid, 12, 1, 0);         /* PID-12, pre-2.6 */
         r++;
-        const char *use = addr_use(part(c, &pt, 7, 0));
-        if (!line1.len && !line2.len && !city.len && !state.len &&
-            !zip.len && !county.len && !country.len)
+        struct text use = addr_use(part(c, &pt, 7, 0).s);
+        if (!line1.s.len && !line2.s.len && !city.s.len && !state.s.len &&
+            !zip.s.len && !county.s.len && !country.s.len)
             continue;
         if (n++ == 0) {
-            jw_key(&c->w, "addresses");
+            jw_key_chunk(&c->w, JW_KEY("addresses"));
             jw_arr_begin(&c->w);
         }
         jw_obj_begin(&c->w);
-        if (line1.len || line2.len) {
-            jw_key(&c->w, "lines");
+        if (line1.s.len || line2.s.len) {
+            jw_key_chunk(&c->w, JW_KEY("lines"));
             jw_arr_begin(&c->w);
-            if (line1.len)
-                jw_str(&c->w, line1);
-            if (line2.len)
-                jw_str(&c->w, line2);
+            if (line1.s.len)
+                str(c, line1);
+            if (line2.s.len)
+                str(c, line2);
             jw_arr_end(&c->w);
         }
-        jw_kv_str(&c->w, "city", city);
-        jw_kv_str(&c->w, "state", state);
-        jw_kv_str(&c->w, "postal_code", zip);
-        jw_kv_str(&c->w, "county", county);
-        jw_kv_str(&c->w, "country", country);
-        jw_kv_cstr(&c->w, "use", use);
+        kv(c, JW_KV("city"), city);
+        kv(c, JW_KV("state"), state);
+        kv(c, JW_KV("postal_code"), zip);
+        kv(c, JW_KV("county"), county);
+        kv(c, JW_KV("country"), country);
+        kv(c, JW_KV("use"), use);
         jw_obj_end(&c->w);
     }
     if (n)
@@ -595,15 +627,15 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
 
 /* XTN: XTN.1 as sent, else [+country ][(area) ]local[ xext]. E-mail
  * addresses (XTN.4) have no place in "phones" and are left out. */
-static struct slice xtn_value(struct ctx *c, const struct parts *pt)
+static struct text xtn_value(struct ctx *c, const struct parts *pt)
 {
-    struct slice v = part(c, pt, 1, 0);
-    if (v.len)
+    struct text v = part(c, pt, 1, 0);
+    if (v.s.len)
         return v;
-    struct slice cc = part(c, pt, 5, 0), area = part(c, pt, 6, 0),
-                 local = part(c, pt, 7, 0), ext = part(c, pt, 8, 0);
+    struct slice cc = part(c, pt, 5, 0).s, area = part(c, pt, 6, 0).s,
+                 local = part(c, pt, 7, 0).s, ext = part(c, pt, 8, 0).s;
     if (!local.len)
-        return SLICE_NULL;
+        return TEXT_NONE;
     struct buf b;
     buf_init(&b, c->a, 256);
     if (cc.len) {
@@ -621,7 +653,10 @@ static struct slice xtn_value(struct ctx *c, const struct parts *pt)
         buf_puts(&b, " x");
         buf_append(&b, ext.p, ext.len);
     }
-    return b.err ? SLICE_NULL : buf_slice(&b);
+    if (b.err)
+        return TEXT_NONE;
+    /* the glue is plain: the whole is as plain as its parts */
+    return (struct text){ buf_slice(&b), v.plain };
 }
 
 static void write_phones(struct ctx *c, const struct hl7_seg *pid)
@@ -641,25 +676,25 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
         while (reps_next(&it, &rep)) {
             struct parts pt;
             split(c, rep, &pt);
-            struct slice v = xtn_value(c, &pt);
-            if (!v.len)
+            struct text v = xtn_value(c, &pt);
+            if (!v.s.len)
                 continue;
             int dup = 0;
             for (unsigned k = 0; k < nseen && !dup; k++)
-                dup = slice_eq_slice(seen[k], v);
+                dup = slice_eq_slice(seen[k], v.s);
             if (dup)
                 continue;
             if (nseen < 32)
-                seen[nseen++] = v;
+                seen[nseen++] = v.s;
             if (n++ == 0) {
-                jw_key(&c->w, "phones");
+                jw_key_chunk(&c->w, JW_KEY("phones"));
                 jw_arr_begin(&c->w);
             }
             jw_obj_begin(&c->w);
-            jw_kv_str(&c->w, "value", v);
-            jw_kv_cstr(&c->w, "use", phone_use(part(c, &pt, 2, 0),
-                                               part(c, &pt, 3, 0),
-                                               src[s].dflt));
+            kv(c, JW_KV("value"), v);
+            kv(c, JW_KV("use"), phone_use(part(c, &pt, 2, 0).s,
+                                          part(c, &pt, 3, 0).s,
+                                          src[s].dflt));
             jw_obj_end(&c->w);
         }
     }
@@ -670,27 +705,27 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
 static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                           const struct hl7_seg *mrg)
 {
-    jw_key(&c->w, "patient");
+    jw_key_chunk(&c->w, JW_KEY("patient"));
     jw_obj_begin(&c->w);
     write_identifiers(c, pid);
     write_names(c, pid);
-    kv_time(c, "birth_date", val(c, pid, 7, 1, 0), "PID-7", 1);
-    struct slice sex = val(c, pid, 8, 1, 0);
+    kv_time(c, JW_KV("birth_date"), val(c, pid, 7, 1, 0), "PID-7", 1);
+    struct slice sex = val(c, pid, 8, 1, 0).s;
     if (sex.len) {
-        const char *s = sex_of(sex);
-        if (s)
-            jw_kv_cstr(&c->w, "sex", s);
+        struct text s = sex_of(sex);
+        if (s.s.len)
+            kv(c, JW_KV("sex"), s);
         else
             warn(c, "PID-8", "sex is not in HL7 table 0001");
     }
     write_addresses(c, pid);
     write_phones(c, pid);
-    struct slice died = val(c, pid, 29, 1, 0);
-    struct slice dead = val(c, pid, 30, 1, 0);
-    if (upper_eq(dead, "Y") || upper_eq(dead, "TRUE") || died.len) {
-        jw_key(&c->w, "deceased");
+    struct text died = val(c, pid, 29, 1, 0);
+    struct slice dead = val(c, pid, 30, 1, 0).s;
+    if (upper_eq(dead, "Y") || upper_eq(dead, "TRUE") || died.s.len) {
+        jw_key_chunk(&c->w, JW_KEY("deceased"));
         jw_bool(&c->w, true);
-        kv_time(c, "deceased_at", died, "PID-29", 0);
+        kv_time(c, JW_KV("deceased_at"), died, "PID-29", 0);
     }
     if (mrg) {
         /* MRG-1 prior identifiers; MRG-4 prior patient id (pre-2.7) */
@@ -701,13 +736,16 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
             struct raw rep;
             reps_init(c, mrg, fields[f], &it);
             while (reps_next(&it, &rep)) {
-                if (comp(c, rep, 1, 0).len == 0)
+                struct parts pt;
+                split(c, rep, &pt);
+                struct text v = part(c, &pt, 1, 0);
+                if (v.s.len == 0)
                     continue;
                 if (n++ == 0) {
-                    jw_key(&c->w, "merged_from");
+                    jw_key_chunk(&c->w, JW_KEY("merged_from"));
                     jw_arr_begin(&c->w);
                 }
-                write_cx(c, rep);
+                write_cx(c, &pt, v);
             }
         }
         if (n)
@@ -717,31 +755,28 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
 }
 
 /* PL: point of care, room, bed, facility, building, floor; each the first
- * subcomponent, as v2.7 made several of them HD (namespace&oid&type). */
-static void write_location(struct ctx *c, const char *key, struct raw rep)
+ * subcomponent, as v2.7 made several of them HD (namespace&oid&type). A
+ * sender that puts a repetition separator inside a location still gets its
+ * first part (see adt.hl7 in tests/data). */
+static void write_location(struct ctx *c, const char *chunk, size_t n,
+                           struct raw rep)
 {
-    static const struct {
-        const char *key;
-        unsigned comp, sub;
-    } parts[] = { { "point_of_care", 1, 1 }, { "room", 2, 1 },
-                  { "bed", 3, 1 },           { "facility", 4, 1 },
-                  { "building", 7, 1 },      { "floor", 8, 1 } };
-    struct slice v[6];
     struct parts pt;
-    int any = 0;
     split(c, rep, &pt);
-    for (unsigned k = 0; k < 6; k++) {
-        v[k] = part(c, &pt, parts[k].comp, parts[k].sub);
-        /* a sender that puts a repetition separator inside a location
-         * still gets its first part (see adt.hl7 in tests/data) */
-        any |= v[k].len != 0;
-    }
-    if (!any)
+    struct text poc = part(c, &pt, 1, 1), room = part(c, &pt, 2, 1),
+                bed = part(c, &pt, 3, 1), fac = part(c, &pt, 4, 1),
+                bldg = part(c, &pt, 7, 1), floor = part(c, &pt, 8, 1);
+    if (!poc.s.len && !room.s.len && !bed.s.len && !fac.s.len &&
+        !bldg.s.len && !floor.s.len)
         return;
-    jw_key(&c->w, key);
+    jw_key_chunk(&c->w, chunk, n);
     jw_obj_begin(&c->w);
-    for (unsigned k = 0; k < 6; k++)
-        jw_kv_str(&c->w, parts[k].key, v[k]);
+    kv(c, JW_KV("point_of_care"), poc);
+    kv(c, JW_KV("room"), room);
+    kv(c, JW_KV("bed"), bed);
+    kv(c, JW_KV("facility"), fac);
+    kv(c, JW_KV("building"), bldg);
+    kv(c, JW_KV("floor"), floor);
     jw_obj_end(&c->w);
 }
 
@@ -752,26 +787,55 @@ static void write_diagnoses(struct ctx *c)
         const struct hl7_seg *dg1 = &c->m->seg[k];
         if (memcmp(dg1->id, "DG1", 3) != 0)
             continue;
-        struct slice code = val(c, dg1, 3, 1, 0);
-        struct slice system = val(c, dg1, 3, 3, 0);
-        struct slice display = val(c, dg1, 3, 2, 0);
-        if (!system.len)
+        struct raw ce = rep_raw(c, dg1, 3, 0);
+        struct text code = comp(c, ce, 1, 0);
+        struct text system = comp(c, ce, 3, 0);
+        struct text display = comp(c, ce, 2, 0);
+        if (!system.s.len)
             system = val(c, dg1, 2, 0, 0);  /* DG1-2 coding method */
-        if (!display.len)
+        if (!display.s.len)
             display = val(c, dg1, 4, 0, 0); /* DG1-4 description */
-        if (!code.len && !display.len)
+        if (!code.s.len && !display.s.len)
             continue;
-        if (is_sud(code, system))
+        if (is_sud(code.s, system.s))
             c->sud = 1;
         if (n++ == 0) {
-            jw_key(&c->w, "diagnoses");
+            jw_key_chunk(&c->w, JW_KEY("diagnoses"));
             jw_arr_begin(&c->w);
         }
         jw_obj_begin(&c->w);
-        jw_kv_str(&c->w, "code", code);
-        jw_kv_str(&c->w, "system", system);
-        jw_kv_str(&c->w, "display", display);
-        jw_kv_str(&c->w, "type", val(c, dg1, 6, 0, 0));
+        kv(c, JW_KV("code"), code);
+        kv(c, JW_KV("system"), system);
+        kv(c, JW_KV("display"), display);
+        kv(c, JW_KV("type"), val(c, dg1, 6, 0, 0));
+        jw_obj_end(&c->w);
+    }
+    if (n)
+        jw_arr_end(&c->w);
+}
+
+static void write_attending(struct ctx *c, const struct hl7_seg *pv1)
+{
+    unsigned n = 0;
+    struct rep_iter it;
+    struct raw rep;
+    reps_init(c, pv1, 7, &it);
+    while (reps_next(&it, &rep)) {
+        struct parts pt;
+        split(c, rep, &pt);
+        struct text id = part(c, &pt, 1, 0);
+        struct text family = part(c, &pt, 2, 1);
+        struct text given = part(c, &pt, 3, 0);
+        if (!id.s.len && !family.s.len && !given.s.len)
+            continue;
+        if (n++ == 0) {
+            jw_key_chunk(&c->w, JW_KEY("attending"));
+            jw_arr_begin(&c->w);
+        }
+        jw_obj_begin(&c->w);
+        kv(c, JW_KV("id"), id);
+        kv(c, JW_KV("family"), family);
+        kv(c, JW_KV("given"), given);
         jw_obj_end(&c->w);
     }
     if (n)
@@ -781,57 +845,48 @@ static void write_diagnoses(struct ctx *c)
 static void write_encounter(struct ctx *c, const struct hl7_seg *pv1,
                             const char *cancel_of)
 {
-    jw_key(&c->w, "encounter");
+    jw_key_chunk(&c->w, JW_KEY("encounter"));
     jw_obj_begin(&c->w);
     if (pv1) {
-        struct slice pclass = val(c, pv1, 2, 1, 0);
-        jw_kv_str(&c->w, "patient_class", pclass);
-        jw_kv_cstr(&c->w, "class", class_of(pclass));
-        struct slice fac = val(c, pv1, 3, 4, 1);
-        if (!fac.len)
+        struct text pclass = val(c, pv1, 2, 1, 0);
+        kv(c, JW_KV("patient_class"), pclass);
+        kv(c, JW_KV("class"), class_of(pclass.s));
+        struct raw loc = rep_raw(c, pv1, 3, 0);
+        struct text fac = comp(c, loc, 4, 1);
+        if (!fac.s.len)
             fac = val(c, pv1, 39, 1, 0);    /* PV1-39 servicing facility */
-        jw_kv_str(&c->w, "facility", fac);
-        write_location(c, "location", rep_raw(c, pv1, 3, 0));
-        write_location(c, "prior_location", rep_raw(c, pv1, 6, 0));
-        unsigned n = 0;
-        struct rep_iter it;
-        struct raw rep;
-        reps_init(c, pv1, 7, &it);
-        while (reps_next(&it, &rep)) {
-            struct parts pt;
-            split(c, rep, &pt);
-            struct slice id = part(c, &pt, 1, 0);
-            struct slice family = part(c, &pt, 2, 1);
-            struct slice given = part(c, &pt, 3, 0);
-            if (!id.len && !family.len && !given.len)
-                continue;
-            if (n++ == 0) {
-                jw_key(&c->w, "attending");
-                jw_arr_begin(&c->w);
-            }
-            jw_obj_begin(&c->w);
-            jw_kv_str(&c->w, "id", id);
-            jw_kv_str(&c->w, "family", family);
-            jw_kv_str(&c->w, "given", given);
-            jw_obj_end(&c->w);
-        }
-        if (n)
-            jw_arr_end(&c->w);
-        jw_kv_str(&c->w, "hospital_service", val(c, pv1, 10, 1, 0));
-        kv_time(c, "admitted_at", val(c, pv1, 44, 1, 0), "PV1-44", 0);
-        kv_time(c, "discharged_at", val(c, pv1, 45, 1, 0), "PV1-45", 0);
-        jw_kv_str(&c->w, "discharge_disposition", val(c, pv1, 36, 1, 0));
-        jw_kv_str(&c->w, "visit_number", val(c, pv1, 19, 1, 0));
+        kv(c, JW_KV("facility"), fac);
+        write_location(c, JW_KEY("location"), loc);
+        write_location(c, JW_KEY("prior_location"), rep_raw(c, pv1, 6, 0));
+        write_attending(c, pv1);
+        kv(c, JW_KV("hospital_service"), val(c, pv1, 10, 1, 0));
+        kv_time(c, JW_KV("admitted_at"), val(c, pv1, 44, 1, 0), "PV1-44", 0);
+        kv_time(c, JW_KV("discharged_at"), val(c, pv1, 45, 1, 0), "PV1-45",
+                0);
+        kv(c, JW_KV("discharge_disposition"), val(c, pv1, 36, 1, 0));
+        kv(c, JW_KV("visit_number"), val(c, pv1, 19, 1, 0));
     }
     write_diagnoses(c);
-    jw_kv_cstr(&c->w, "cancel_of", cancel_of);
+    if (cancel_of)
+        kv(c, JW_KV("cancel_of"),
+           (struct text){ slice_from_cstr(cancel_of), true });
     jw_obj_end(&c->w);
 }
 
 /* ---- the event ---------------------------------------------------------- */
 
+/* What every event of a message says about its source: MSH and the trigger,
+ * read once. */
+struct source {
+    struct text message_id, application, facility, version, trigger;
+};
+
+/* The canonical event is about as long as the message: room for it up
+ * front saves the buffer's doublings. */
+#define ADT_JSON_GUESS 4096
+
 static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
-                     struct slice trig, struct canon_list *out,
+                     const struct source *src, struct canon_list *out,
                      struct hub_err *err)
 {
     const struct hl7_msg *m = c->m;
@@ -842,46 +897,46 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     if (pid == NULL)
         return hub_err_set(err, HUB_EINVALID, "PID", 0,
                            "required segment PID is missing");
-    if (comp(c, rep_raw(c, pid, 3, 0), 1, 0).len == 0 &&
-        comp(c, rep_raw(c, pid, 2, 0), 1, 0).len == 0 &&
-        comp(c, rep_raw(c, pid, 4, 0), 1, 0).len == 0)
+    if (val(c, pid, 3, 1, 0).s.len == 0 && val(c, pid, 2, 1, 0).s.len == 0 &&
+        val(c, pid, 4, 1, 0).s.len == 0)
         return hub_err_set(err, HUB_EINVALID, "PID-3", pid->off,
                            "required field patient identifier is missing");
 
     c->nwarn = 0;
     c->sud = 0;
     jw_init(&c->w, c->a, ADT_MAX_JSON);
+    jw_reserve(&c->w, ADT_JSON_GUESS);
     struct jw *w = &c->w;
     jw_obj_begin(w);
-    jw_kv_cstr(w, "type", topic);
+    kv(c, JW_KV("type"), (struct text){ slice_from_cstr(topic), true });
 
-    jw_key(w, "source");
+    jw_key_chunk(w, JW_KEY("source"));
     jw_obj_begin(w);
-    jw_kv_cstr(w, "format", "hl7v2");
-    jw_kv_str(w, "message_id", hl7_unescape(c->a, m, hl7_control_id(m)));
-    jw_kv_str(w, "sending_application", val(c, msh, 3, 1, 0));
-    jw_kv_str(w, "sending_facility", val(c, msh, 4, 1, 0));
-    jw_kv_str(w, "version", hl7_version(m));
-    jw_kv_str(w, "trigger", trig);
+    kv(c, JW_KV("format"), TEXT_LIT("hl7v2"));
+    kv(c, JW_KV("message_id"), src->message_id);
+    kv(c, JW_KV("sending_application"), src->application);
+    kv(c, JW_KV("sending_facility"), src->facility);
+    kv(c, JW_KV("version"), src->version);
+    kv(c, JW_KV("trigger"), src->trigger);
     jw_obj_end(w);
 
     /* EVN-6 event occurred, else EVN-2 recorded, else MSH-7 */
-    if (!kv_time(c, "occurred_at", val(c, evn, 6, 1, 0), "EVN-6", 0) &&
-        !kv_time(c, "occurred_at", val(c, evn, 2, 1, 0), "EVN-2", 0))
-        kv_time(c, "occurred_at", val(c, msh, 7, 1, 0), "MSH-7", 0);
+    if (!kv_time(c, JW_KV("occurred_at"), val(c, evn, 6, 1, 0), "EVN-6", 0) &&
+        !kv_time(c, JW_KV("occurred_at"), val(c, evn, 2, 1, 0), "EVN-2", 0))
+        kv_time(c, JW_KV("occurred_at"), val(c, msh, 7, 1, 0), "MSH-7", 0);
 
     const struct hl7_seg *mrg = seg_in(c, "MRG");
     write_patient(c, pid, memcmp(topic, "adt.merge", 9) == 0 ? mrg : NULL);
     write_encounter(c, seg_in(c, "PV1"), cancel_of);
 
     if (c->sud) {
-        jw_key(w, "sensitivity");
+        jw_key_chunk(w, JW_KEY("sensitivity"));
         jw_arr_begin(w);
         jw_cstr(w, "sud");
         jw_arr_end(w);
     }
     if (c->nwarn) {
-        jw_key(w, "warnings");
+        jw_key_chunk(w, JW_KEY("warnings"));
         jw_arr_begin(w);
         for (unsigned k = 0; k < c->nwarn; k++) {
             jw_obj_begin(w);
@@ -904,6 +959,16 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     return HUB_OK;
 }
 
+/* A raw value (not unescaped, as the accessors of hl7v2.h give it) of field
+ * f of s: plain when that field is. */
+static struct text raw_text(const struct hl7_msg *m, const struct hl7_seg *s,
+                            unsigned f, struct slice v)
+{
+    unsigned fl;
+    (void)hl7_seg_field_flags(m, s, f, &fl);
+    return (struct text){ v, !(fl & HL7_FLD_SPECIAL) };
+}
+
 int hl7_to_events(struct arena *a, const struct hl7_msg *m,
                   struct canon_list *out, struct hub_err *err)
 {
@@ -914,34 +979,43 @@ int hl7_to_events(struct arena *a, const struct hl7_msg *m,
         return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-9", m->seg[0].off,
                            "message type is not supported");
 
+    const struct hl7_seg *msh = &m->seg[0];
     struct slice ver = hl7_version(m);
     if (ver.len == 0)
-        return hub_err_set(err, HUB_EINVALID, "MSH-12", m->seg[0].off,
+        return hub_err_set(err, HUB_EINVALID, "MSH-12", msh->off,
                            "required field version id is missing");
     if (ver.len < 3 || ver.p[0] != '2' || ver.p[1] != '.' ||
         ver.p[2] < '1' || ver.p[2] > '9')
-        return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-12", m->seg[0].off,
+        return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-12", msh->off,
                            "version is not HL7 v2.1 to v2.9");
     if (hl7_control_id(m).len == 0)
-        return hub_err_set(err, HUB_EINVALID, "MSH-10", m->seg[0].off,
+        return hub_err_set(err, HUB_EINVALID, "MSH-10", msh->off,
                            "required field message control id is missing");
 
+    struct source src;
     struct slice trig = hl7_trigger(m);
-    if (trig.len == 0) {
+    if (trig.len) {
+        src.trigger = raw_text(m, msh, 9, trig);
+    } else {
         /* v2.1/2.2 senders may leave MSH-9.2 empty: EVN-1 then says it */
         const struct hl7_seg *evn = hl7_seg_find(m, "EVN", 0);
         trig = slice_trim(hl7_piece(
             hl7_piece(hl7_seg_field(m, evn, 1), m->rs, 0), m->cs, 0));
+        src.trigger = raw_text(m, evn, 1, trig);
     }
     const char *cancel_of = NULL;
     const char *topic = topic_of(trig, &cancel_of);
     if (topic == NULL)
-        return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-9.2", m->seg[0].off,
+        return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-9.2", msh->off,
                            "event type is not supported");
 
     struct ctx c = { .a = a, .m = m, .lo = 0, .hi = m->nseg };
+    src.message_id = val(&c, msh, 10, 0, 0);
+    src.application = val(&c, msh, 3, 1, 0);
+    src.facility = val(&c, msh, 4, 1, 0);
+    src.version = raw_text(m, msh, 12, ver);
     if (strcmp(topic, "adt.merge") != 0)
-        return one_event(&c, topic, cancel_of, trig, out, err);
+        return one_event(&c, topic, cancel_of, &src, out, err);
 
     /* A40: one event per PID group (PID, PD1, MRG, PV1) */
     int groups = 0;
@@ -953,7 +1027,7 @@ int hl7_to_events(struct arena *a, const struct hl7_msg *m,
             e++;
         c.lo = k;
         c.hi = e;
-        int rc = one_event(&c, topic, NULL, trig, out, err);
+        int rc = one_event(&c, topic, NULL, &src, out, err);
         if (rc != HUB_OK)
             return rc;
         groups++;

@@ -2,9 +2,10 @@
  * hl7v2.c - HL7 v2.x parser, value accessors and the ACK builder.
  *
  * Parsing is one pass over the bytes: the structural bytes of the sender's
- * own delimiters (MSH-1, MSH-2) are found 16 at a time (SSE2, else through a
- * class table), and the pass records where each segment and each field
- * starts, flags fields that hold repetitions or escapes, and enforces every
+ * own delimiters (MSH-1, MSH-2), and the bytes that make a field special
+ * (see hl7v2_int.h), are found 16 at a time (SSE2, else through a class
+ * table), and the pass records where each segment and each field starts,
+ * flags fields that hold repetitions or special bytes, and enforces every
  * count limit on the way (HL7_MAX_SEGMENTS, HL7_MAX_FIELDS, HL7_MAX_REPS,
  * HL7_MAX_MESSAGE). Nothing is copied; repetitions, components and
  * subcomponents are split on demand, and only values holding the escape
@@ -27,7 +28,7 @@
 
 #include "common/buf.h"
 
-enum { C_PLAIN = 0, C_FS, C_EOL, C_NUL, C_RS, C_ESC };
+enum { C_PLAIN = 0, C_FS, C_EOL, C_NUL, C_RS, C_SPECIAL };
 
 static int is_space(unsigned char c)
 {
@@ -55,10 +56,12 @@ static void field_name(char *dst, size_t n, const char *id, uint32_t idx)
 }
 
 /*
- * Finds the bytes that matter to the structure (field separator, repetition
- * separator, CR, LF, NUL) 16 at a time with SSE2 where the compiler has it,
- * keeping the hits of the current block as a bit mask; byte by byte through
- * the class table otherwise, and for the last bytes.
+ * Finds the bytes that matter (field and repetition separators, CR, LF, NUL,
+ * and the special bytes: escape character, '"', '\\', other control bytes,
+ * DEL and above) 16 at a time with SSE2 where the compiler has it, keeping
+ * the hits of the current block as a bit mask; byte by byte through the
+ * class table otherwise, and for the last bytes. Both find the same set:
+ * the bytes whose class is not C_PLAIN.
  */
 struct scanner {
     const unsigned char *p;
@@ -68,7 +71,7 @@ struct scanner {
     uint32_t mask;              /* hits in [base, base + 16) not yet used */
     const unsigned char *cls;
 #if defined(__SSE2__)
-    __m128i fs, rs, ec, cr, lf, nul;
+    __m128i fs, rs, ec, quote, bslash, del, space;
 #endif
 };
 
@@ -86,9 +89,10 @@ static void scan_init(struct scanner *sc, const char *p, size_t from,
     sc->fs = _mm_set1_epi8((char)fs);
     sc->rs = _mm_set1_epi8((char)(rs == HL7_NO_SEP ? fs : rs));
     sc->ec = _mm_set1_epi8((char)(ec == HL7_NO_SEP ? fs : ec));
-    sc->cr = _mm_set1_epi8('\r');
-    sc->lf = _mm_set1_epi8('\n');
-    sc->nul = _mm_setzero_si128();
+    sc->quote = _mm_set1_epi8('"');
+    sc->bslash = _mm_set1_epi8('\\');
+    sc->del = _mm_set1_epi8(0x7f);
+    sc->space = _mm_set1_epi8(' ');
 #else
     (void)fs;
     (void)rs;
@@ -110,13 +114,15 @@ scan_next(struct scanner *sc)
 #if defined(__SSE2__)
         if (sc->end - sc->pos >= 16) {
             __m128i v = _mm_loadu_si128((const __m128i *)(sc->p + sc->pos));
+            /* signed: below ' ' is a control byte or one above 0x7f */
             __m128i h = _mm_or_si128(
                 _mm_or_si128(_mm_cmpeq_epi8(v, sc->fs),
                              _mm_or_si128(_mm_cmpeq_epi8(v, sc->rs),
                                           _mm_cmpeq_epi8(v, sc->ec))),
-                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, sc->cr),
-                                          _mm_cmpeq_epi8(v, sc->lf)),
-                             _mm_cmpeq_epi8(v, sc->nul)));
+                _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, sc->quote),
+                                          _mm_cmpeq_epi8(v, sc->bslash)),
+                             _mm_or_si128(_mm_cmpeq_epi8(v, sc->del),
+                                          _mm_cmplt_epi8(v, sc->space))));
             sc->mask = (uint32_t)_mm_movemask_epi8(h);
             sc->base = sc->pos;
             sc->pos += 16;
@@ -227,6 +233,10 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
 
     unsigned char cls[256];
     memset(cls, C_PLAIN, sizeof(cls));
+    memset(cls, C_SPECIAL, ' ');
+    memset(cls + 0x7f, C_SPECIAL, 0x81);
+    cls['"'] = C_SPECIAL;
+    cls['\\'] = C_SPECIAL;
     cls[fs] = C_FS;
     cls['\r'] = C_EOL;
     cls['\n'] = C_EOL;
@@ -234,7 +244,7 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
     if (m->rs != HL7_NO_SEP)
         cls[m->rs] = C_RS;
     if (m->ec != HL7_NO_SEP)
-        cls[m->ec] = C_ESC;
+        cls[m->ec] = C_SPECIAL;
 
     /* sized from the input (at most one field per 4 bytes in real feeds) so
      * that a typical message never grows them; growth stays possible */
@@ -307,8 +317,8 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
             case C_PLAIN:
             case C_FS:
                 continue;
-            case C_ESC:
-                fld[nfld - 1] |= HL7_FLD_ESC;
+            case C_SPECIAL:
+                fld[nfld - 1] |= HL7_FLD_SPECIAL;
                 continue;
             case C_RS:
                 fld[nfld - 1] |= HL7_FLD_REP;
@@ -383,7 +393,7 @@ struct slice hl7_seg_field_flags(const struct hl7_msg *m,
                         : s->end;
     if (idx == 0)
         stop = s->off + 3;
-    *flags = f & (HL7_FLD_REP | HL7_FLD_ESC);
+    *flags = f & (HL7_FLD_REP | HL7_FLD_SPECIAL);
     return (struct slice){ m->p + start, stop - start };
 }
 
@@ -464,13 +474,13 @@ static int hexval(unsigned char c)
     return -1;
 }
 
-struct slice hl7_text(struct arena *a, const struct hl7_msg *m, struct slice v,
-                      int esc)
+struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
+                          struct slice v)
 {
     v = slice_trim(v);
     if (v.len == 2 && v.p[0] == '"' && v.p[1] == '"')
         return SLICE_NULL;          /* HL7 null: "delete this value" */
-    if (!esc || v.len == 0 || m->ec == HL7_NO_SEP ||
+    if (v.len == 0 || m->ec == HL7_NO_SEP ||
         !find_byte(v.p, v.p + v.len, m->ec))
         return v;
 
@@ -531,12 +541,6 @@ struct slice hl7_text(struct arena *a, const struct hl7_msg *m, struct slice v,
         i += ql + 2;
     }
     return slice_trim((struct slice){ o, n });
-}
-
-struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
-                          struct slice v)
-{
-    return hl7_text(a, m, v, 1);
 }
 
 struct slice hl7_get(struct arena *a, const struct hl7_msg *m, const char *seg,

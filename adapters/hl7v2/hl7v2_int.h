@@ -7,6 +7,11 @@
  * found by index arithmetic, then split into repetitions, components and
  * subcomponents on demand (no copy); only unescaping copies, and only when
  * the value holds the escape character.
+ *
+ * Most fields are plain: printable ASCII without the escape character, '"'
+ * or '\\'. The parser flags the others (HL7_FLD_SPECIAL), so that a plain
+ * value is neither searched for escapes nor checked again by the JSON
+ * writer: it is copied as it is.
  */
 #ifndef HUB_HL7V2_INT_H
 #define HUB_HL7V2_INT_H
@@ -21,7 +26,9 @@
  * that most values are neither re-scanned for repetitions nor for escapes.
  * Offsets fit: the parser never looks past HL7_MAX_MESSAGE (< 2^30). */
 #define HL7_FLD_REP (1u << 31)  /* holds a repetition separator */
-#define HL7_FLD_ESC (1u << 30)  /* holds the escape character */
+#define HL7_FLD_SPECIAL (1u << 30)  /* holds the escape character or a byte
+                                       JSON escapes: '"', '\\', a control
+                                       byte, DEL or a byte above 0x7f */
 #define HL7_FLD_OFF 0x3fffffffu
 
 struct hl7_seg {
@@ -52,7 +59,8 @@ const struct hl7_seg *hl7_seg_find(const struct hl7_msg *m, const char *id,
  */
 struct slice hl7_seg_field(const struct hl7_msg *m, const struct hl7_seg *s,
                            unsigned n);
-/* The same, and *flags = HL7_FLD_REP | HL7_FLD_ESC as seen in that field. */
+/* The same, and *flags = HL7_FLD_REP | HL7_FLD_SPECIAL as seen in that
+ * field. */
 struct slice hl7_seg_field_flags(const struct hl7_msg *m,
                                  const struct hl7_seg *s, unsigned n,
                                  unsigned *flags);
@@ -73,9 +81,12 @@ unsigned hl7_count(struct slice v, int sep);
  */
 struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
                           struct slice v);
-/* hl7_unescape when `esc`; else only the trim and the HL7 null, for values
- * of fields known to hold no escape character. */
-struct slice hl7_text(struct arena *a, const struct hl7_msg *m, struct slice v,
-                      int esc);
+/* hl7_unescape for a value of a special field; for one of a plain field
+ * (no escape character, no '"', so no HL7 null either) only the trim. */
+static inline struct slice hl7_text(struct arena *a, const struct hl7_msg *m,
+                                    struct slice v, int special)
+{
+    return special ? hl7_unescape(a, m, v) : slice_trim(v);
+}
 
 #endif

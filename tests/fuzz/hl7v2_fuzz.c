@@ -2,8 +2,10 @@
  * hl7v2_fuzz.c - libFuzzer harness for the HL7 v2 adapter: parse, normalize
  * to canonical events, and build the ACK, as the listener does. Accessors
  * are exercised on whatever parsed, including a message whose MSH alone was
- * readable.
+ * readable. Every event must be JSON with no raw control byte: values the
+ * normalizer copies without a look must really be plain.
  */
+#include <cJSON.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -21,6 +23,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = hl7_parse(&a, (const char *)data, size, &m, &err);
     if (rc == HUB_OK) {
         rc = hl7_to_events(&a, m, &l, &err);
+        for (size_t k = 0; k < l.n; k++) {
+            struct slice j = l.ev[k].json;
+            for (size_t i = 0; i < j.len; i++)
+                if ((unsigned char)j.p[i] < 0x20)
+                    __builtin_trap();
+            cJSON *doc = cJSON_ParseWithLength(j.p, j.len);
+            if (doc == NULL)
+                __builtin_trap();
+            cJSON_Delete(doc);
+        }
         (void)hl7_get(&a, m, "PID", 0, 5, 1, 1, 1);
     }
     (void)hl7_control_id(m);

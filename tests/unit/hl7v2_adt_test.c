@@ -424,3 +424,60 @@ Test(hl7_to_events, reads_every_repetition_of_repeating_fields)
         cJSON_GetObjectItemCaseSensitive(j, "encounter"), "attending")), 2);
     cJSON_Delete(j);
 }
+
+/* Values copied as they are must be plain: a byte JSON escapes anywhere in
+ * a field (not only the escape character) sends the field's values through
+ * the checking writer. Each such byte, in every place that is written. */
+Test(hl7_to_events, escapes_json_special_bytes_in_every_written_value)
+{
+    static const struct {
+        char in[8], out[8];
+    } special[] = {
+        { "\"", "\"" },     { "\t", "\t" },     { "\x01", "\x01" },
+        { "\x7f", "\x7f" }, { "\xc3\xa9", "\xc3\xa9" },
+        { "\xff", "\xef\xbf\xbd" },             { "\\", "\\" },
+    };
+    for (size_t k = 0; k < sizeof(special) / sizeof(special[0]); k++) {
+        const char *s = special[k].in;
+        char msg[4096], want[16];
+        /* '#' is the escape character, so '\\' is an ordinary byte */
+        snprintf(msg, sizeof(msg),
+                 "MSH|^~#&|A%sP|F%sC|H|H|2026||ADT^A01|C%sT|P|2.5\r"
+                 "PID|1||M%s1^^^F%sF^MR||D%sE^J%sO^Q%sQ||1980|F|||"
+                 "1%sA^L%s2^C%sY^N%sY^1%s2^U%sS||5%s5\r"
+                 "PV1|1|I%s|W%sX^1%s^B%s^F%sC||||7%s^F%sA^G%sV|||S%sV|||||||||"
+                 "V%sN\r"
+                 "DG1|1||C%s1^D%sS^I%s0\r",
+                 s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s,
+                 s, s, s, s, s, s, s, s);
+        cJSON *j = event_of(msg);
+        snprintf(want, sizeof(want), "A%sP", special[k].out);
+        cr_assert_str_eq(str_at(j, "source", "sending_application"), want,
+                         "byte %zu", k);
+        snprintf(want, sizeof(want), "C%sT", special[k].out);
+        cr_assert_str_eq(str_at(j, "source", "message_id"), want);
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "patient");
+        const cJSON *n = cJSON_GetArrayItem(
+            cJSON_GetObjectItemCaseSensitive(p, "names"), 0);
+        snprintf(want, sizeof(want), "D%sE", special[k].out);
+        cr_assert_str_eq(str_at(n, "family", NULL), want);
+        const cJSON *ad = cJSON_GetArrayItem(
+            cJSON_GetObjectItemCaseSensitive(p, "addresses"), 0);
+        snprintf(want, sizeof(want), "C%sY", special[k].out);
+        cr_assert_str_eq(str_at(ad, "city", NULL), want);
+        const cJSON *ph = cJSON_GetArrayItem(
+            cJSON_GetObjectItemCaseSensitive(p, "phones"), 0);
+        snprintf(want, sizeof(want), "5%s5", special[k].out);
+        cr_assert_str_eq(str_at(ph, "value", NULL), want);
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "encounter");
+        snprintf(want, sizeof(want), "W%sX", special[k].out);
+        cr_assert_str_eq(str_at(e, "location", "point_of_care"), want);
+        snprintf(want, sizeof(want), "V%sN", special[k].out);
+        cr_assert_str_eq(str_at(e, "visit_number", NULL), want);
+        const cJSON *dg = cJSON_GetArrayItem(
+            cJSON_GetObjectItemCaseSensitive(e, "diagnoses"), 0);
+        snprintf(want, sizeof(want), "D%sS", special[k].out);
+        cr_assert_str_eq(str_at(dg, "display", NULL), want);
+        cJSON_Delete(j);
+    }
+}

@@ -60,3 +60,71 @@ Test(jw_fast, escapes_every_unsafe_byte_at_every_position)
     }
     arena_release(&a);
 }
+
+/* The literal-key members: a separator only after the first member, a plain
+ * value copied, any other value checked and escaped, an empty one left out,
+ * and the same bytes as jw_kv_str writes. */
+Test(jw_fast, literal_key_members_match_jw_kv_str)
+{
+    struct arena a;
+    arena_init(&a, 64 * 1024);
+    static const char *const vals[] = { "x", "two words", "q\"uote",
+                                        "back\\slash", "tab\there",
+                                        "\xc3\xa9", "\xff", "" };
+    for (size_t k = 0; k < sizeof(vals) / sizeof(vals[0]); k++) {
+        struct jw w1, w2;
+        struct slice o1, o2, v = slice_from_cstr(vals[k]);
+        int plain = 1;
+        for (size_t i = 0; i < v.len; i++)
+            plain &= plain_byte((unsigned char)v.p[i]);
+        jw_init(&w1, &a, 1024);
+        jw_init(&w2, &a, 1024);
+        jw_obj_begin(&w1);
+        jw_obj_begin(&w2);
+        jw_kv_chunk(&w1, JW_KV("a"), v, plain);
+        jw_kv_str(&w2, "a", v);
+        jw_key_chunk(&w1, JW_KEY("list"));
+        jw_key(&w2, "list");
+        jw_arr_begin(&w1);
+        jw_arr_begin(&w2);
+        jw_arr_end(&w1);
+        jw_arr_end(&w2);
+        jw_kv_chunk(&w1, JW_KV("b"), v, false);
+        jw_kv_str(&w2, "b", v);
+        jw_obj_end(&w1);
+        jw_obj_end(&w2);
+        cr_assert_eq(jw_finish(&w1, &o1), HUB_OK);
+        cr_assert_eq(jw_finish(&w2, &o2), HUB_OK);
+        cr_assert(slice_eq_slice(o1, o2), "value %zu: %.*s vs %.*s", k,
+                  (int)o1.len, o1.p, (int)o2.len, o2.p);
+        cJSON *j = cJSON_ParseWithLength(o1.p, o1.len);
+        cr_assert_not_null(j, "value %zu: not JSON", k);
+        cJSON_Delete(j);
+    }
+    arena_release(&a);
+}
+
+Test(jw_fast, literal_key_members_respect_the_limit_and_grow)
+{
+    struct arena a;
+    arena_init(&a, 64 * 1024);
+    char big[600];
+    memset(big, 'v', sizeof(big));
+    struct jw w;
+    struct slice out;
+    jw_init(&w, &a, 4096);
+    jw_obj_begin(&w);
+    for (int k = 0; k < 6; k++)     /* past the first 256-byte buffer */
+        jw_kv_chunk(&w, JW_KV("k"), (struct slice){ big, sizeof(big) },
+                    true);
+    jw_obj_end(&w);
+    cr_assert_eq(jw_finish(&w, &out), HUB_OK);
+    cr_assert_eq(out.len, 2 + 6 * (sizeof(big) + 6) + 5);   /* 5 commas */
+    jw_init(&w, &a, 512);
+    jw_reserve(&w, 4096);           /* a hint past max: no error */
+    jw_obj_begin(&w);
+    jw_kv_chunk(&w, JW_KV("k"), (struct slice){ big, sizeof(big) }, true);
+    jw_obj_end(&w);
+    cr_assert_eq(jw_finish(&w, &out), HUB_ELIMIT);
+    arena_release(&a);
+}
