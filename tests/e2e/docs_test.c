@@ -15,6 +15,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "common/hub_err.h"
+#include "store.h"
 #include "../lib/hubproc.h"
 #include "../lib/testdb.h"
 #include "../lib/webhook_rx.h"
@@ -592,6 +594,75 @@ Test(docs, large_csv_is_normalized_off_the_loop_and_stored_whole,
     http_resp_free(&r2);
     http_resp_free(&r);
     free(csv);
+}
+
+/* The events as stored (hub fields filled by the ingest transaction) are
+ * canonical events: tests/tools/validate.js checks them against
+ * schemas/canonical-event.schema.json, from a scratch root whose
+ * tests/data holds them and whose schemas/ is the repository's. */
+Test(docs, stored_events_of_every_format_validate_against_the_schema,
+     .init = start, .fini = stop, .timeout = 120)
+{
+    struct http_resp r;
+    size_t len;
+    char *body = shinny_body(&len);
+
+    cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
+                           "fhir/bundle-ahc-panel-transaction.json", &r), 202);
+    http_resp_free(&r);
+    cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
+                           "fhir/bundle-referral-batch-partial.json", &r), 200);
+    http_resp_free(&r);
+    cr_assert_eq(post_file("/v1/ccda", "application/xml",
+                           "ccda/synthetic-sdoh-problems-goals-plan.xml", &r),
+                 202, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(post("/v1/csv/shinny",
+                      "multipart/form-data; boundary=" BOUNDARY, NULL, body,
+                      len, &r), 202);
+    http_resp_free(&r);
+    free(body);
+    cr_assert_gt(events_total(), 10);
+
+    struct store *s;
+    char *json = NULL;
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_query_text(s, "SELECT json_agg(body ORDER BY seq) "
+                                     "FROM events", 0, NULL, &json), HUB_OK);
+    store_free(s);
+    cr_assert_not_null(json);
+
+    char dir[] = "/tmp/hub-schema-XXXXXX", cmd[2048], path[1024];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s/tests/data' && ln -s "
+             "'%s/schemas' '%s/schemas'", dir, testdb_root(), dir);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(path, sizeof(path), "%s/tests/data/stored.json", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(json, f);
+    fclose(f);
+    free(json);
+    snprintf(cmd, sizeof(cmd), "node '%s/tests/tools/validate.js' '%s' > "
+             "'%s/out.txt' 2>&1", testdb_root(), dir, dir);
+    int st = system(cmd);
+    snprintf(path, sizeof(path), "%s/out.txt", dir);
+    static char out[8192];
+    f = fopen(path, "r");
+    size_t n = f ? fread(out, 1, sizeof(out) - 1, f) : 0;
+    out[n] = '\0';
+    if (f)
+        fclose(f);
+    cr_expect_eq(st, 0, "schema validation failed:\n%s", out);
+    cr_expect(strstr(out, " 0 failed") != NULL, "%s", out);
+    /* each stored event checked twice (as stored, and with test hub
+     * fields), beside the schema's own self-checks */
+    const char *c = strstr(out, "validate: ");
+    cr_assert_not_null(c, "%s", out);
+    long checks = strtol(c + 10, NULL, 10);
+    cr_expect_geq(checks, 2 * events_total(), "%s", out);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
 }
 
 /* ---- start-up, routing, limits, back-pressure -------------------------- */
