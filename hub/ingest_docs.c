@@ -92,8 +92,15 @@ static struct slice make_key(struct arena *a, const char *prefix,
     } else {
         return SLICE_NULL;
     }
-    if (b.err)
-        return SLICE_NULL;          /* an id too long to be a key: none */
+    if (b.err) {
+        /* an id longer than a key should be: its hash stands for it */
+        char h[65];
+        sha256_hex(adapter_id, strlen(adapter_id), h);
+        buf_init(&b, a, 256);
+        buf_puts(&b, prefix);
+        buf_puts(&b, "id-sha256:");
+        buf_puts(&b, h);
+    }
     return buf_slice(&b);
 }
 

@@ -15,8 +15,9 @@
  * id, file names and content hashes). A FHIR resource with an id but no
  * meta.versionId is keyed "Type/id#sha256:<hex>" (an update re-sent under
  * the same id must not pass for a re-send), one without any id by
- * "sha256:<hex>" alone. Only accepted messages carry a key: a corrected
- * re-send of a refused one is judged afresh.
+ * "sha256:<hex>" alone; an id over 4 KiB by "id-sha256:<hex of the id>".
+ * Only accepted messages carry a key: a corrected re-send of a refused one
+ * is judged afresh.
  *
  * Answers (bodies; Content-Type from ingest_docs_content_type):
  *   FHIR accepted   {"message_id","resource","event_ids":[..],

@@ -150,6 +150,25 @@ Test(ingest_docs, fhir_unversioned_resource_key_carries_its_content_hash)
     free(p);
 }
 
+Test(ingest_docs, fhir_id_too_long_for_a_key_is_keyed_by_its_hash)
+{
+    /* a Bundle.identifier value of 5000 characters */
+    size_t n = 5000, len;
+    char *val = malloc(n + 1), *body = malloc(n + 256);
+    memset(val, 'v', n);
+    val[n] = '\0';
+    len = (size_t)snprintf(body, n + 256, "{\"resourceType\":\"Bundle\","
+                           "\"type\":\"collection\",\"identifier\":"
+                           "{\"value\":\"%s\"},\"entry\":[]}", val);
+    int st = ingest_prepare_fhir(J, D, "hosp", NULL, body, len);
+    cr_assert_eq(st, 202, "%.*s", (int)J->msg.reply.len, J->msg.reply.p);
+    cr_expect_eq(J->msg.key.len, 5 + 10 + 64, "%.*s", (int)J->msg.key.len,
+                 J->msg.key.p);
+    cr_expect_eq(strncmp(J->msg.key.p, "fhir:id-sha256:", 15), 0);
+    free(val);
+    free(body);
+}
+
 Test(ingest_docs, fhir_refused_bundle_is_quarantined_without_key)
 {
     size_t len;
