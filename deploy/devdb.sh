@@ -34,8 +34,6 @@ start)
             { cat "$var/pg/initdb.log" >&2; exit 1; }
         cat >>"$data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
-unix_socket_directories = '$sock'
-port = $port
 max_connections = 200
 shared_buffers = 256MB
 wal_buffers = 16MB
@@ -45,7 +43,10 @@ CONF
     fi
     as_pg mkdir -p "$sock"
     if ! running; then
-        as_pg "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 start >/dev/null ||
+        # port and socket on the command line: HUB_PG_PORT may change
+        # between runs of the same data directory
+        as_pg "$bin/pg_ctl" -D "$data" -l "$log" -w -t 60 \
+            -o "-p $port -k $sock" start >/dev/null ||
             { tail -20 "$log" >&2; exit 1; }
     fi
     as_pg "$bin/psql" -h "$sock" -p "$port" -U postgres -d postgres -qAt \
