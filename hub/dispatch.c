@@ -2,19 +2,26 @@
  * dispatch.c - webhook dispatcher: libcurl multi on a libevent loop in a
  * thread of its own (see dispatch.h). The only file that includes curl.h.
  *
+ * Threads: the loop thread (curl, the endpoint queues, LISTEN on a
+ * connection of its own) and a database worker (claims and outcomes on its
+ * own connection). The loop never waits on PostgreSQL: it hands the worker
+ * one "turn" at a time (the outcomes so far + a claim for the free room)
+ * and keeps sending meanwhile; the reply comes back through a pipe.
+ *
  * A delivery, seen from here:
  *   CLAIMED (leased to us, in an endpoint queue)
  *     --slot free on its endpoint--> SENDING (curl transfer)
- *     --lease half gone, never sent, or stop--> released (outcome 'release')
+ *     --lease can no longer cover a transfer, or stop--> released
  *   SENDING --done--> outcome: delivered | retry (delay) | dead | gone
- *   outcomes are buffered and written in one transaction per loop turn
+ *   outcomes are buffered and written in one transaction per turn
  *   (hub_deliveries_done): the attempt row, the audit row, the new state.
- * Work is looked for on every NOTIFY hub_deliveries (when the store offers
- * LISTEN), after every completion, and every poll_ms.
+ * Turns happen on every NOTIFY hub_deliveries, a few ms after completions
+ * (or at once when the queue ran dry or many outcomes wait), and every
+ * poll_ms.
  *
  * Invariants: an endpoint never has more than per_endpoint transfers; a
- * transfer is only started for a claim whose lease has not half expired;
- * no patient data is logged (delivery ids, endpoints' hashes, codes only).
+ * transfer is only started while its lease covers a whole transfer; no
+ * patient data is logged (delivery ids, codes, counts only).
  */
 #include "dispatch.h"
 
@@ -99,6 +106,23 @@ struct dispatch {
     pthread_t thread;
     int wake_pipe[2];
     atomic_bool stopping;
+    /* the database worker: one request out at a time (db_busy, loop
+     * thread); req_* written by the loop before it signals, rep_* by the
+     * worker before it writes reply_pipe */
+    struct store *listen_db;            /* LISTEN only, loop thread */
+    pthread_t db_thread;
+    pthread_mutex_t db_mu;
+    pthread_cond_t db_cv;
+    bool db_started, db_ready, db_done, db_quit, db_busy, turn_wanted;
+    int reply_pipe[2];
+    struct event *reply_ev;
+    char *req_results;                  /* "[...]" or NULL */
+    int req_n_results;
+    bool req_claim;
+    char req_lease[16], req_max[16], req_per[16];
+    char *req_skip;
+    int rep_flush_rc, rep_claim_rc;
+    struct store_rows *rep_rows;
     bool stop_seen;
     int64_t stop_deadline_ms;
     int inflight;
@@ -235,29 +259,38 @@ static void result_add(struct dispatch *d, const struct job *j, long code,
     d->n_results++;
 }
 
-static void results_flush(struct dispatch *d)
+/* Outcomes the database did not take: back in front of the buffer, for
+ * the next turn (if our leases expire first, another node re-sends:
+ * at-least-once, same webhook-id). `failed` is "[a,b,...]". */
+static void results_readd(struct dispatch *d, const char *failed, int n)
 {
-    if (d->n_results == 0 || !d->db)
+    size_t fl = strlen(failed);
+    if (fl < 2 || n <= 0)
         return;
-    results_append(d, "]", 1);
-    const char *params[2] = { d->node, d->results };
+    char *old = d->results;
+    size_t old_len = d->results_len;
+    int old_n = d->n_results;
+    d->results = NULL;
+    d->results_len = d->results_cap = 0;
+    d->n_results = 0;
+    results_append(d, failed, fl - 1);          /* "[a,b" */
+    if (old_n > 0)
+        results_append(d, old, old_len);        /* ",c,d" minus its '[' */
+    if (old_n > 0)
+        d->results[fl - 1] = ',';               /* its '[' becomes ',' */
+    d->n_results = n + old_n;
+    free(old);
+}
+
+/* Worker side: the outcomes, one transaction. */
+static int db_flush(struct dispatch *d, const char *results)
+{
+    const char *params[2] = { d->node, results };
     struct store_rows *rows = NULL;
     int rc = store_query(d->db, "SELECT hub_deliveries_done($1, $2::jsonb)",
                          2, params, &rows);
     store_rows_free(rows);
-    if (rc != HUB_OK) {
-        /* keep them: the next turn retries; if our leases expire first,
-         * another node re-sends (at-least-once, same webhook-id) */
-        d->results_len--;
-        d->results[d->results_len] = '\0';
-        stat_add(d, &d->stats.db_errors, 1);
-        log_warn("dispatch.results_unsaved", "n=%d code=%s", d->n_results,
-                 hub_strerror(rc));
-        (void)store_ping(d->db);
-        return;
-    }
-    d->results_len = 0;
-    d->n_results = 0;
+    return rc;
 }
 
 /* --- endpoints ------------------------------------------------------------ */
@@ -693,18 +726,10 @@ static void copy_field(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
-/* Claim due work for the free capacity. */
-static void claim(struct dispatch *d)
+/* The skip list of a claim: endpoints that cannot take more now (breaker
+ * open, or enough work claimed already), as a PostgreSQL array literal. */
+static char *skip_list(struct dispatch *d, int64_t now, int ep_cap)
 {
-    int64_t now = mono_ms();
-    int room = d->cfg.max_inflight * DISPATCH_CLAIMED_FACTOR - d->inflight -
-               d->queued;
-    int ep_cap = d->cfg.per_endpoint * DISPATCH_QUEUE_FACTOR;
-    if (room <= 0 || atomic_load(&d->stopping))
-        return;
-
-    /* endpoints that cannot take more now: breaker open, or enough work
-     * claimed already */
     size_t skip_len = 2;
     char *skip = malloc(2);
     if (!skip)
@@ -715,7 +740,7 @@ static void claim(struct dispatch *d)
         struct endpoint *e = d->eps[i];
         if (e->open_until_ms <= now && e->inflight + e->queued < ep_cap)
             continue;
-        /* a PostgreSQL array literal, each element quoted and escaped */
+        /* each element quoted and escaped */
         size_t need = strlen(e->key) * 2 + 4;
         skip = realloc(skip, skip_len + need);
         if (!skip)
@@ -739,26 +764,25 @@ static void claim(struct dispatch *d)
         abort();
     skip[skip_len - 1] = '}';
     skip[skip_len] = '\0';
+    return skip;
+}
 
-    char lease[16], max[16], per[16];
-    snprintf(lease, sizeof(lease), "%d", d->cfg.lease_ms);
-    snprintf(max, sizeof(max), "%d", room);
-    snprintf(per, sizeof(per), "%d", ep_cap);
-    const char *params[5] = { d->node, lease, max, per, skip };
-    struct store_rows *rows = NULL;
-    int rc = store_query(d->db,
+/* Worker side: claim due work (the request's room and skip list). */
+static int db_claim(struct dispatch *d, struct store_rows **rows)
+{
+    const char *params[5] = { d->node, d->req_lease, d->req_max, d->req_per,
+                              d->req_skip };
+    return store_query(d->db,
         "SELECT id, token, attempt, url, endpoint, secrets, client_cert, "
         "client_key, ca_bundle, body "
         "FROM hub_claim_deliveries($1, $2::int, $3::int, $4::int, $5::text[])",
-        5, params, &rows);
-    free(skip);
-    if (rc != HUB_OK) {
-        stat_add(d, &d->stats.db_errors, 1);
-        log_warn("dispatch.claim_failed", "code=%s", hub_strerror(rc));
-        (void)store_ping(d->db);
-        store_rows_free(rows);
-        return;
-    }
+        5, params, rows);
+}
+
+/* Loop side: claimed rows become queued jobs. */
+static void take_claimed(struct dispatch *d, struct store_rows *rows)
+{
+    int64_t now = mono_ms();
     int n = store_rows_count(rows);
     if (n > 0)
         stat_add(d, &d->stats.claims, (uint64_t)n);
@@ -818,7 +842,144 @@ static void claim(struct dispatch *d)
         e->queued++;
         d->queued++;
     }
-    store_rows_free(rows);
+}
+
+/* --- the database worker ----------------------------------------------------
+ * The loop never waits on PostgreSQL: a turn (the outcomes so far, and a
+ * claim for the free room) goes to this thread, which runs it on its own
+ * connection while transfers go on, and writes a byte to reply_pipe when
+ * done. One turn is out at a time. */
+
+static void *db_main(void *arg)
+{
+    struct dispatch *d = arg;
+
+    pthread_mutex_lock(&d->db_mu);
+    for (;;) {
+        while (!d->db_ready && !d->db_quit)
+            pthread_cond_wait(&d->db_cv, &d->db_mu);
+        if (!d->db_ready)
+            break;                      /* quit, nothing asked */
+        d->db_ready = false;
+        pthread_mutex_unlock(&d->db_mu);
+
+        d->rep_flush_rc = HUB_OK;
+        d->rep_claim_rc = HUB_OK;
+        d->rep_rows = NULL;
+        if (!d->db && store_connect(d->cfg.database_url, &d->db) != HUB_OK)
+            d->db = NULL;
+        if (!d->db) {
+            d->rep_flush_rc = d->rep_claim_rc = HUB_EDB;
+        } else {
+            if (d->req_results)
+                d->rep_flush_rc = db_flush(d, d->req_results);
+            if (d->req_claim && d->rep_flush_rc == HUB_OK)
+                d->rep_claim_rc = db_claim(d, &d->rep_rows);
+            if (d->rep_flush_rc != HUB_OK || d->rep_claim_rc != HUB_OK)
+                (void)store_ping(d->db);    /* reconnect for the next turn */
+        }
+        /* rep_* are published by the mutex, the pipe only wakes the loop */
+        pthread_mutex_lock(&d->db_mu);
+        d->db_done = true;
+        pthread_mutex_unlock(&d->db_mu);
+        if (write(d->reply_pipe[1], "r", 1) < 0)
+            log_warn("dispatch.reply_lost", "errno=%d", errno);
+
+        pthread_mutex_lock(&d->db_mu);
+    }
+    pthread_mutex_unlock(&d->db_mu);
+    return NULL;
+}
+
+/* Loop side: send a turn if none is out and there is something to do. */
+static void db_turn(struct dispatch *d)
+{
+    if (d->db_busy) {
+        d->turn_wanted = true;          /* again when this one is back */
+        return;
+    }
+    int64_t now = mono_ms();
+    int room = d->cfg.max_inflight * DISPATCH_CLAIMED_FACTOR - d->inflight -
+               d->queued;
+    int ep_cap = d->cfg.per_endpoint * DISPATCH_QUEUE_FACTOR;
+    d->req_claim = room > 0 && !atomic_load(&d->stopping);
+    d->req_results = NULL;
+    d->req_n_results = 0;
+    if (d->n_results > 0) {
+        results_append(d, "]", 1);
+        d->req_results = d->results;    /* handed over until the reply */
+        d->req_n_results = d->n_results;
+        d->results = NULL;
+        d->results_len = d->results_cap = 0;
+        d->n_results = 0;
+    }
+    if (!d->req_claim && !d->req_results)
+        return;
+    free(d->req_skip);
+    d->req_skip = NULL;
+    if (d->req_claim) {
+        d->req_skip = skip_list(d, now, ep_cap);
+        snprintf(d->req_lease, sizeof(d->req_lease), "%d", d->cfg.lease_ms);
+        snprintf(d->req_max, sizeof(d->req_max), "%d", room);
+        snprintf(d->req_per, sizeof(d->req_per), "%d", ep_cap);
+    }
+    d->db_busy = true;
+    pthread_mutex_lock(&d->db_mu);
+    d->db_ready = true;
+    pthread_cond_signal(&d->db_cv);
+    pthread_mutex_unlock(&d->db_mu);
+}
+
+/* Loop side: a turn is back. */
+static void take_reply(struct dispatch *d)
+{
+    d->db_busy = false;
+    if (d->req_results) {
+        if (d->rep_flush_rc != HUB_OK) {
+            stat_add(d, &d->stats.db_errors, 1);
+            log_warn("dispatch.results_unsaved", "n=%d code=%s",
+                     d->req_n_results, hub_strerror(d->rep_flush_rc));
+            results_readd(d, d->req_results, d->req_n_results);
+        }
+        free(d->req_results);
+        d->req_results = NULL;
+    }
+    if (d->req_claim && d->rep_claim_rc != HUB_OK &&
+        d->rep_flush_rc == HUB_OK) {
+        stat_add(d, &d->stats.db_errors, 1);
+        log_warn("dispatch.claim_failed", "code=%s",
+                 hub_strerror(d->rep_claim_rc));
+    }
+    if (d->rep_rows) {
+        take_claimed(d, d->rep_rows);
+        store_rows_free(d->rep_rows);
+        d->rep_rows = NULL;
+    }
+    pump(d);
+}
+
+static void on_reply(evutil_socket_t fd, short what, void *arg)
+{
+    struct dispatch *d = arg;
+    char buf[16];
+    (void)what;
+    if (read(fd, buf, sizeof(buf)) <= 0 || !d->db_busy)
+        return;
+    pthread_mutex_lock(&d->db_mu);
+    bool done = d->db_done;
+    d->db_done = false;
+    pthread_mutex_unlock(&d->db_mu);
+    if (!done)
+        return;
+    bool failed = d->rep_flush_rc != HUB_OK ||
+                  (d->req_claim && d->rep_claim_rc != HUB_OK);
+    take_reply(d);
+    /* more to do at once: asked meanwhile, or a full batch waiting; after
+     * a database failure the next tick (poll_ms) tries again */
+    if (!failed && (d->turn_wanted || d->n_results >= DISPATCH_FLUSH_BATCH)) {
+        d->turn_wanted = false;
+        event_active(d->tick, EV_TIMEOUT, 0);
+    }
 }
 
 static void ensure_listen(struct dispatch *d);
@@ -829,33 +990,18 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
 
-    if (!d->db && !atomic_load(&d->stopping) &&
-        store_connect(d->cfg.database_url, &d->db) != HUB_OK) {
-        d->db = NULL;
-        stat_add(d, &d->stats.db_errors, 1);
-        struct timeval tv = { 1, 0 };   /* retry the database each second */
-        evtimer_add(d->tick, &tv);
-        return;
-    }
-    if (!d->db) {
-        event_base_loopbreak(d->base);  /* stopping, never connected */
-        return;
-    }
-    if (d->listen_ev && store_notifications(d->db) < 0)
-        (void)store_ping(d->db);        /* reconnect; LISTEN again below */
-    results_flush(d);
     ensure_listen(d);
+    if (d->listen_ev && store_notifications(d->listen_db) < 0)
+        (void)store_ping(d->listen_db);  /* reconnect; LISTEN again next */
     pump(d);
-    claim(d);
-    pump(d);
-    results_flush(d);
+    db_turn(d);
     if (atomic_load(&d->stopping)) {
         if (!d->stop_seen) {
             d->stop_seen = true;
             d->stop_deadline_ms = mono_ms() + d->cfg.timeout_ms + 1000;
         }
-        if ((d->inflight == 0 && d->queued == 0 && d->n_results == 0) ||
-            mono_ms() > d->stop_deadline_ms) {
+        if ((d->inflight == 0 && d->queued == 0 && d->n_results == 0 &&
+             !d->db_busy) || mono_ms() > d->stop_deadline_ms) {
             event_base_loopbreak(d->base);
             return;
         }
@@ -892,7 +1038,7 @@ static void on_listen(evutil_socket_t fd, short what, void *arg)
     struct dispatch *d = arg;
     (void)fd;
     (void)what;
-    int n = store_notifications(d->db);
+    int n = store_notifications(d->listen_db);
     if (n < 0) {
         /* link broken: stop watching a dead descriptor (it would fire for
          * ever); the tick reconnects and listens again */
@@ -904,10 +1050,17 @@ static void on_listen(evutil_socket_t fd, short what, void *arg)
         event_active(d->tick, EV_TIMEOUT, 0);
 }
 
-/* LISTEN (again, after a reconnect changed the descriptor). */
+/* LISTEN on a connection of its own (again, after a reconnect changed the
+ * descriptor). Connecting blocks the loop, but only while the database is
+ * down, once per poll. */
 static void ensure_listen(struct dispatch *d)
 {
-    int fd = store_socket(d->db);
+    if (!d->listen_db && !atomic_load(&d->stopping) &&
+        store_connect(d->cfg.database_url, &d->listen_db) != HUB_OK)
+        d->listen_db = NULL;
+    if (!d->listen_db)
+        return;
+    int fd = store_socket(d->listen_db);
     if (fd >= 0 && fd == d->listen_fd && d->listen_ev)
         return;
     if (d->listen_ev) {
@@ -915,9 +1068,11 @@ static void ensure_listen(struct dispatch *d)
         d->listen_ev = NULL;
         d->listen_fd = -1;
     }
-    if (fd < 0 || store_listen(d->db, "hub_deliveries") != HUB_OK)
+    if (fd < 0 && store_ping(d->listen_db) != HUB_OK)
         return;
-    fd = store_socket(d->db);
+    if (store_listen(d->listen_db, "hub_deliveries") != HUB_OK)
+        return;
+    fd = store_socket(d->listen_db);
     d->listen_ev = event_new(d->base, fd, EV_READ | EV_PERSIST, on_listen, d);
     if (d->listen_ev) {
         event_add(d->listen_ev, NULL);
@@ -930,6 +1085,19 @@ static void *run(void *arg)
     struct dispatch *d = arg;
     event_active(d->tick, EV_TIMEOUT, 0);
     event_base_dispatch(d->base);
+
+    /* the worker finishes its turn and stops; its reply is taken here */
+    pthread_mutex_lock(&d->db_mu);
+    d->db_quit = true;
+    pthread_cond_signal(&d->db_cv);
+    pthread_mutex_unlock(&d->db_mu);
+    pthread_join(d->db_thread, NULL);
+    d->db_started = false;
+    if (d->db_busy && d->db_done)
+        take_reply(d);
+    else if (d->db_busy && d->req_results)
+        results_readd(d, d->req_results, d->req_n_results);   /* not run */
+
     /* transfers cut short by the stop deadline: recorded as an attempt
      * to retry at once; another node (or this one, restarted) sends it */
     while (d->running) {
@@ -947,7 +1115,13 @@ static void *run(void *arg)
             job_free(j);
         }
     }
-    results_flush(d);
+    /* the last outcomes, on this thread now that the worker is gone */
+    if (d->n_results > 0 && d->db) {
+        results_append(d, "]", 1);
+        if (db_flush(d, d->results) != HUB_OK)
+            log_warn("dispatch.results_unsaved", "n=%d code=%s",
+                     d->n_results, hub_strerror(HUB_EDB));
+    }
     return NULL;
 }
 
@@ -988,14 +1162,21 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
     pthread_mutex_init(&d->stats_mu, NULL);
     atomic_init(&d->stopping, false);
 
-    /* no database yet is not fatal: the tick connects when it can */
+    /* no database yet is not fatal: the worker and the tick connect when
+     * they can */
     if (store_connect(d->cfg.database_url, &d->db) != HUB_OK)
         d->db = NULL;
+    if (d->db && store_connect(d->cfg.database_url, &d->listen_db) != HUB_OK)
+        d->listen_db = NULL;
+    d->reply_pipe[0] = d->reply_pipe[1] = -1;
+    pthread_mutex_init(&d->db_mu, NULL);
+    pthread_cond_init(&d->db_cv, NULL);
     rc = HUB_EIO;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         goto fail;
-    if (pipe(d->wake_pipe) != 0)
+    if (pipe(d->wake_pipe) != 0 || pipe(d->reply_pipe) != 0)
         goto fail;
+    fcntl(d->reply_pipe[0], F_SETFL, O_NONBLOCK);
     fcntl(d->wake_pipe[0], F_SETFL, O_NONBLOCK);
     fcntl(d->wake_pipe[1], F_SETFL, O_NONBLOCK);
     d->base = event_base_new();
@@ -1007,11 +1188,14 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
     d->turn = evtimer_new(d->base, on_tick_turn, d);
     d->wake_ev = event_new(d->base, d->wake_pipe[0], EV_READ | EV_PERSIST,
                            on_wake, d);
-    if (!d->tick || !d->curl_timer || !d->turn || !d->wake_ev)
+    d->reply_ev = event_new(d->base, d->reply_pipe[0], EV_READ | EV_PERSIST,
+                            on_reply, d);
+    if (!d->tick || !d->curl_timer || !d->turn || !d->wake_ev || !d->reply_ev)
         goto fail;
     event_add(d->wake_ev, NULL);
+    event_add(d->reply_ev, NULL);
     d->listen_fd = -1;
-    if (d->db)
+    if (d->listen_db)
         ensure_listen(d);
     curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
@@ -1020,6 +1204,9 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
     /* keep-alive: enough cached connections for every endpoint slot */
     curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS,
                       (long)d->cfg.max_inflight * 2);
+    if (pthread_create(&d->db_thread, NULL, db_main, d) != 0)
+        goto fail;
+    d->db_started = true;
     if (pthread_create(&d->thread, NULL, run, d) != 0)
         goto fail;
     log_info("dispatch.started", "node=%s max_inflight=%d per_endpoint=%d "
@@ -1028,8 +1215,24 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
     *out = d;
     return HUB_OK;
 fail:
+    if (d->db_started) {
+        pthread_mutex_lock(&d->db_mu);
+        d->db_quit = true;
+        pthread_cond_signal(&d->db_cv);
+        pthread_mutex_unlock(&d->db_mu);
+        pthread_join(d->db_thread, NULL);
+    }
     if (d->listen_ev)
         event_free(d->listen_ev);
+    if (d->reply_ev)
+        event_free(d->reply_ev);
+    if (d->reply_pipe[0] >= 0) {
+        close(d->reply_pipe[0]);
+        close(d->reply_pipe[1]);
+    }
+    store_free(d->listen_db);
+    pthread_mutex_destroy(&d->db_mu);
+    pthread_cond_destroy(&d->db_cv);
     if (d->wake_ev)
         event_free(d->wake_ev);
     if (d->tick)
@@ -1080,14 +1283,23 @@ void dispatch_stop(struct dispatch *d)
     if (d->listen_ev)
         event_free(d->listen_ev);
     event_free(d->wake_ev);
+    event_free(d->reply_ev);
     event_free(d->tick);
     event_free(d->curl_timer);
     event_free(d->turn);
     event_base_free(d->base);
     close(d->wake_pipe[0]);
     close(d->wake_pipe[1]);
+    close(d->reply_pipe[0]);
+    close(d->reply_pipe[1]);
     store_free(d->db);
+    store_free(d->listen_db);
     free(d->results);
+    free(d->req_results);
+    free(d->req_skip);
+    store_rows_free(d->rep_rows);
+    pthread_mutex_destroy(&d->db_mu);
+    pthread_cond_destroy(&d->db_cv);
     pthread_mutex_destroy(&d->stats_mu);
     log_info("dispatch.stopped", "node=%s", d->node);
     free(d);

@@ -9,9 +9,10 @@
  * leases when they expire and another finishes the work. Delivery is
  * at-least-once with a stable webhook-id ("dlv_<delivery id>").
  *
- * The dispatcher runs in a thread of its own with its own event loop and
- * its own database connection, so a slow database round trip never stalls
- * the listeners, and the listeners never stall deliveries.
+ * The dispatcher runs in a thread of its own with its own event loop, and
+ * does its database work on a worker thread with connections of its own,
+ * so a slow database round trip stalls neither the listeners nor the
+ * transfers in flight.
  *
  * Isolation: at most `per_endpoint` transfers per endpoint (scheme, host,
  * port) and a circuit breaker per endpoint (after `breaker_failures`
