@@ -24,9 +24,28 @@ static void jw_sep(struct jw *w)
     w->first[w->depth] = false;
 }
 
+/* Room for n more bytes and the NUL as the buffer is: the common case,
+ * written straight into it; anything else goes through buf. */
+static inline bool room(const struct buf *b, size_t n)
+{
+    return !b->err && n <= b->max - b->len && b->len + n < b->cap;
+}
+
 static void jw_open(struct jw *w, char c)
 {
-    buf_putc(&w->b, c);
+    struct buf *b = &w->b;
+    if (room(b, 2)) {               /* separator and bracket in one go */
+        char *o = b->p + b->len;
+        *o = ',';
+        o += !w->first[w->depth];
+        *o++ = c;
+        *o = '\0';
+        b->len = (size_t)(o - b->p);
+        w->first[w->depth] = false;
+    } else {
+        jw_sep(w);
+        buf_putc(b, c);
+    }
     if (w->depth + 1 >= JW_MAX_DEPTH) {
         w->b.err = HUB_ELIMIT;
         return;
@@ -36,14 +55,19 @@ static void jw_open(struct jw *w, char c)
 
 static void jw_close(struct jw *w, char c)
 {
-    buf_putc(&w->b, c);
+    struct buf *b = &w->b;
+    if (room(b, 1)) {
+        b->p[b->len++] = c;
+        b->p[b->len] = '\0';
+    } else {
+        buf_putc(b, c);
+    }
     if (w->depth > 0)
         w->depth--;
 }
 
 void jw_obj_begin(struct jw *w)
 {
-    jw_sep(w);
     jw_open(w, '{');
 }
 
@@ -54,7 +78,6 @@ void jw_obj_end(struct jw *w)
 
 void jw_arr_begin(struct jw *w)
 {
-    jw_sep(w);
     jw_open(w, '[');
 }
 
@@ -295,7 +318,7 @@ void jw_kv_chunk_slow(struct jw *w, const char *chunk, size_t n,
     put_escaped(&w->b, (const unsigned char *)s.p, s.len);
 }
 
-void jw_key_chunk(struct jw *w, const char *chunk, size_t n)
+void jw_key_chunk_slow(struct jw *w, const char *chunk, size_t n)
 {
     jw_sep(w);
     buf_append(&w->b, chunk + 1, n - 1);

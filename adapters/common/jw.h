@@ -56,7 +56,7 @@ void jw_kv_cstr(struct jw *w, const char *key, const char *s);
 #define JW_KEY(key) ",\"" key "\":", sizeof(",\"" key "\":") - 1
 static inline void jw_kv_chunk(struct jw *w, const char *chunk, size_t n,
                                struct slice s, bool plain);
-void jw_key_chunk(struct jw *w, const char *chunk, size_t n);
+static inline void jw_key_chunk(struct jw *w, const char *chunk, size_t n);
 /* Room for `n` more bytes now, for a writer that knows its size roughly
  * (the buffer still grows past it, up to its max). */
 void jw_reserve(struct jw *w, size_t n);
@@ -64,9 +64,11 @@ void jw_reserve(struct jw *w, size_t n);
 /* Returns HUB_OK and the document, or the first error (HUB_ELIMIT). */
 int jw_finish(struct jw *w, struct slice *out);
 
-/* jw_kv_chunk when the value must be checked, or the buffer must grow. */
+/* jw_kv_chunk and jw_key_chunk when the value must be checked, or the
+ * buffer must grow. */
 void jw_kv_chunk_slow(struct jw *w, const char *chunk, size_t n,
                       struct slice s);
+void jw_key_chunk_slow(struct jw *w, const char *chunk, size_t n);
 
 /* Inline so that the key, a literal of known length, is copied by a few
  * moves; the separator is written always and kept only when needed. */
@@ -92,6 +94,23 @@ static inline void jw_kv_chunk(struct jw *w, const char *chunk, size_t n,
     o[0] = '"';
     o[1] = '\0';
     b->len = (size_t)(o + 1 - b->p);
+}
+
+static inline void jw_key_chunk(struct jw *w, const char *chunk, size_t n)
+{
+    struct buf *b = &w->b;
+    if (b->err || n > b->max - b->len || b->len + n + 1 > b->cap) {
+        jw_key_chunk_slow(w, chunk, n);
+        return;
+    }
+    char *o = b->p + b->len;
+    *o = ',';
+    o += !w->first[w->depth];
+    memcpy(o, chunk + 1, n - 1);
+    o += n - 1;
+    *o = '\0';
+    b->len = (size_t)(o - b->p);
+    w->first[w->depth] = true;      /* the value that follows takes no comma */
 }
 
 #endif

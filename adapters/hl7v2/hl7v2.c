@@ -369,87 +369,11 @@ const struct hl7_seg *hl7_seg_find(const struct hl7_msg *m, const char *id,
     return NULL;
 }
 
-struct slice hl7_seg_field_flags(const struct hl7_msg *m,
-                                 const struct hl7_seg *s, unsigned n,
-                                 unsigned *flags)
-{
-    unsigned idx = n;
-
-    *flags = 0;
-    if (s == NULL)
-        return SLICE_NULL;
-    if (s->id[0] == 'M' && s->id[1] == 'S' && s->id[2] == 'H') {
-        if (n == 1)
-            return (struct slice){ m->p + s->off + 3, 1 };
-        if (n >= 2)
-            idx = n - 1;
-    }
-    if (idx >= s->nf)
-        return SLICE_NULL;
-    uint32_t f = m->fld[s->f0 + idx];
-    uint32_t start = f & HL7_FLD_OFF;
-    uint32_t stop = idx + 1 < s->nf
-                        ? (m->fld[s->f0 + idx + 1] & HL7_FLD_OFF) - 1
-                        : s->end;
-    if (idx == 0)
-        stop = s->off + 3;
-    *flags = f & (HL7_FLD_REP | HL7_FLD_SPECIAL);
-    return (struct slice){ m->p + start, stop - start };
-}
-
 struct slice hl7_seg_field(const struct hl7_msg *m, const struct hl7_seg *s,
                            unsigned n)
 {
     unsigned flags;
     return hl7_seg_field_flags(m, s, n, &flags);
-}
-
-/* Values are short (a name, a code): a plain loop beats memchr's set-up. */
-static const char *find_byte(const char *q, const char *end, int c)
-{
-    for (; q < end; q++)
-        if ((unsigned char)*q == c)
-            return q;
-    return NULL;
-}
-
-struct slice hl7_piece(struct slice v, int sep, unsigned r)
-{
-    if (v.p == NULL)
-        return SLICE_NULL;          /* absent: no pointer arithmetic on NULL */
-    if (sep == HL7_NO_SEP)
-        return r == 0 ? v : SLICE_NULL;
-    const char *q = v.p, *end = v.p + v.len;
-    while (r > 0) {
-        const char *x = find_byte(q, end, sep);
-        if (x == NULL)
-            return SLICE_NULL;
-        q = x + 1;
-        r--;
-    }
-    const char *x = find_byte(q, end, sep);
-    return (struct slice){ q, (size_t)((x ? x : end) - q) };
-}
-
-unsigned hl7_split(struct slice v, int sep, struct slice *out, unsigned max)
-{
-    unsigned n = 0;
-    if (max == 0)
-        return 0;
-    if (v.p == NULL || sep == HL7_NO_SEP) {
-        out[0] = v;
-        return 1;
-    }
-    const char *q = v.p, *end = v.p + v.len;
-    while (n + 1 < max) {
-        const char *x = find_byte(q, end, sep);
-        if (x == NULL)
-            break;
-        out[n++] = (struct slice){ q, (size_t)(x - q) };
-        q = x + 1;
-    }
-    out[n++] = (struct slice){ q, (size_t)(end - q) };
-    return n;
 }
 
 unsigned hl7_count(struct slice v, int sep)
@@ -481,7 +405,7 @@ struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
     if (v.len == 2 && v.p[0] == '"' && v.p[1] == '"')
         return SLICE_NULL;          /* HL7 null: "delete this value" */
     if (v.len == 0 || m->ec == HL7_NO_SEP ||
-        !find_byte(v.p, v.p + v.len, m->ec))
+        !hl7_find_byte(v.p, v.p + v.len, m->ec))
         return v;
 
     /* decoded text is never longer than the escaped text */

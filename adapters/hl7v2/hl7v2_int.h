@@ -17,6 +17,7 @@
 #define HUB_HL7V2_INT_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "hl7v2/hl7v2.h"
 
@@ -60,17 +61,108 @@ const struct hl7_seg *hl7_seg_find(const struct hl7_msg *m, const char *id,
 struct slice hl7_seg_field(const struct hl7_msg *m, const struct hl7_seg *s,
                            unsigned n);
 /* The same, and *flags = HL7_FLD_REP | HL7_FLD_SPECIAL as seen in that
- * field. */
-struct slice hl7_seg_field_flags(const struct hl7_msg *m,
-                                 const struct hl7_seg *s, unsigned n,
-                                 unsigned *flags);
+ * field. Inline, as the accessors below: the normalizer calls them for
+ * every value it reads. */
+static inline struct slice hl7_seg_field_flags(const struct hl7_msg *m,
+                                               const struct hl7_seg *s,
+                                               unsigned n, unsigned *flags)
+{
+    unsigned idx = n;
+
+    *flags = 0;
+    if (s == NULL)
+        return SLICE_NULL;
+    if (s->id[0] == 'M' && s->id[1] == 'S' && s->id[2] == 'H') {
+        if (n == 1)
+            return (struct slice){ m->p + s->off + 3, 1 };
+        if (n >= 2)
+            idx = n - 1;
+    }
+    if (idx >= s->nf)
+        return SLICE_NULL;
+    uint32_t f = m->fld[s->f0 + idx];
+    uint32_t start = f & HL7_FLD_OFF;
+    uint32_t stop = idx + 1 < s->nf
+                        ? (m->fld[s->f0 + idx + 1] & HL7_FLD_OFF) - 1
+                        : s->end;
+    if (idx == 0)
+        stop = s->off + 3;
+    *flags = f & (HL7_FLD_REP | HL7_FLD_SPECIAL);
+    return (struct slice){ m->p + start, stop - start };
+}
+
+/*
+ * The first byte c in [q, end), or NULL. Values are short (a name, a code):
+ * eight bytes at a time in a word beats memchr's set-up, and the last few
+ * one by one. In a word, the lowest byte that equals c is the lowest high
+ * bit of (t - ones) & ~t with t = word ^ c...c ("has zero byte"; a borrow
+ * can only mark bytes above the first match).
+ */
+static inline const char *hl7_find_byte(const char *q, const char *end, int c)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101u;
+    const uint64_t cc = ones * (unsigned char)c;
+    for (; end - q >= 8; q += 8) {
+        uint64_t t;
+        memcpy(&t, q, 8);
+        t ^= cc;
+        uint64_t hit = (t - ones) & ~t & (ones << 7);
+        if (hit)
+            return q + __builtin_ctzll(hit) / 8;
+    }
+#endif
+    for (; q < end; q++)
+        if ((unsigned char)*q == c)
+            return q;
+    return NULL;
+}
+
 /* The rth (0-based) piece of v split at `sep`; empty past the end. */
-struct slice hl7_piece(struct slice v, int sep, unsigned r);
+static inline struct slice hl7_piece(struct slice v, int sep, unsigned r)
+{
+    if (v.p == NULL)
+        return SLICE_NULL;          /* absent: no pointer arithmetic on NULL */
+    if (sep == HL7_NO_SEP)
+        return r == 0 ? v : SLICE_NULL;
+    const char *q = v.p, *end = v.p + v.len;
+    while (r > 0) {
+        const char *x = hl7_find_byte(q, end, sep);
+        if (x == NULL)
+            return SLICE_NULL;
+        q = x + 1;
+        r--;
+    }
+    const char *x = hl7_find_byte(q, end, sep);
+    return (struct slice){ q, (size_t)((x ? x : end) - q) };
+}
+
 /*
  * Split v at `sep` into at most `max` pieces (the last one keeps the rest)
  * in one pass; returns how many. Pieces past the count are not written.
  */
-unsigned hl7_split(struct slice v, int sep, struct slice *out, unsigned max);
+static inline unsigned hl7_split(struct slice v, int sep, struct slice *out,
+                                 unsigned max)
+{
+    unsigned n = 0;
+    if (max == 0)
+        return 0;
+    if (v.p == NULL || sep == HL7_NO_SEP) {
+        out[0] = v;
+        return 1;
+    }
+    const char *q = v.p, *end = v.p + v.len;
+    while (n + 1 < max) {
+        const char *x = hl7_find_byte(q, end, sep);
+        if (x == NULL)
+            break;
+        out[n++] = (struct slice){ q, (size_t)(x - q) };
+        q = x + 1;
+    }
+    out[n++] = (struct slice){ q, (size_t)(end - q) };
+    return n;
+}
+
 /* Number of pieces of v split at sep (1 for an empty value). */
 unsigned hl7_count(struct slice v, int sep);
 /*
