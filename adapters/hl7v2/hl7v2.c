@@ -152,6 +152,13 @@ scan_seek(struct scanner *sc, size_t from)
     return scan_next(sc);
 }
 
+/* The first field index at which the array of capacity `cap` must grow
+ * or the segment whose field 0 is at `f0` has too many fields. */
+static uint32_t field_limit(uint32_t f0, uint32_t cap)
+{
+    return cap < f0 + HL7_MAX_FIELDS ? cap : f0 + HL7_MAX_FIELDS;
+}
+
 static void *grow(struct arena *a, void *old, uint32_t n, uint32_t *cap,
                   size_t elem)
 {
@@ -297,20 +304,23 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
         if (nfld == fldcap)
             fld = grow(a, fld, nfld, &fldcap, sizeof(*fld));
         fld[nfld++] = (uint32_t)s;
-        uint32_t nf = 1, reps = 0;
+        /* one test per field: `lim` is where the array must grow or the
+         * segment has too many fields, whichever comes first */
+        uint32_t f0 = sg->f0, lim = field_limit(f0, fldcap);
+        uint32_t reps = 0, reps_of = 0;     /* repetitions of field reps_of */
         size_t j;
         for (j = scan_seek(&sc, s + 3); j < end; j = scan_next(&sc)) {
             if ((unsigned char)p[j] == fs) {    /* the common case first */
-                if (nf == HL7_MAX_FIELDS) {
-                    snprintf(name, sizeof(name), "%s", sg->id);
-                    return hub_err_set(err, HUB_ELIMIT, name, j,
-                                       "too many fields in a segment");
-                }
-                if (nfld == fldcap)
+                if (nfld == lim) {
+                    if (nfld - f0 == HL7_MAX_FIELDS) {
+                        snprintf(name, sizeof(name), "%s", sg->id);
+                        return hub_err_set(err, HUB_ELIMIT, name, j,
+                                           "too many fields in a segment");
+                    }
                     fld = grow(a, fld, nfld, &fldcap, sizeof(*fld));
+                    lim = field_limit(f0, fldcap);
+                }
                 fld[nfld++] = (uint32_t)(j + 1);
-                nf++;
-                reps = 0;
                 continue;
             }
             switch (cls[(unsigned char)p[j]]) {
@@ -322,14 +332,18 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
                 continue;
             case C_RS:
                 fld[nfld - 1] |= HL7_FLD_REP;
+                if (reps_of != nfld) {
+                    reps_of = nfld;
+                    reps = 0;
+                }
                 if (++reps >= HL7_MAX_REPS) {
-                    field_name(name, sizeof(name), sg->id, nf - 1);
+                    field_name(name, sizeof(name), sg->id, nfld - 1 - f0);
                     return hub_err_set(err, HUB_ELIMIT, name, j,
                                        "too many repetitions in a field");
                 }
                 continue;
             case C_NUL:
-                field_name(name, sizeof(name), sg->id, nf - 1);
+                field_name(name, sizeof(name), sg->id, nfld - 1 - f0);
                 return hub_err_set(err, HUB_ESYNTAX, name, j,
                                    "message contains a NUL byte");
             case C_EOL:
@@ -337,6 +351,7 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
             }
             break;
         }
+        uint32_t nf = nfld - f0;
         m->fld = fld;
         m->nfld = nfld;
         sg->end = (uint32_t)j;

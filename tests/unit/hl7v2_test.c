@@ -336,6 +336,23 @@ Test(hl7_parse, enforces_segment_field_and_repetition_limits)
     free(s);
 }
 
+Test(hl7_parse, counts_repetitions_per_field_not_per_segment)
+{
+    struct hub_err err;
+    struct hl7_msg *m;
+    char s[512];
+    size_t n = (size_t)snprintf(s, sizeof(s), "%s",
+                                "MSH|^~\\&|A|B|C|D|2026||ADT^A01|7|P|2.5\r"
+                                "PID|1|");
+    /* two fields, each one repetition separator short of the limit */
+    for (int f = 0; f < 2; f++) {
+        s[n++] = '|';
+        for (int k = 1; k < HL7_MAX_REPS; k++)
+            s[n++] = '~';
+    }
+    cr_assert_eq(parse_rc(s, n, &err, &m), HUB_OK);
+}
+
 Test(hl7_parse, rejects_message_over_the_size_limit_but_keeps_msh)
 {
     struct hub_err err;
