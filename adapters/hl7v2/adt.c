@@ -185,11 +185,9 @@ static int reps_next(struct rep_iter *it, struct raw *out)
 {
     if (!it->more)
         return 0;
-    const char *x = NULL;
-    if (it->sep != HL7_NO_SEP)
-        for (const char *q = it->q; q < it->end && !x; q++)
-            if ((unsigned char)*q == it->sep)
-                x = q;
+    const char *x = it->sep != HL7_NO_SEP
+                        ? hl7_find_byte(it->q, it->end, it->sep)
+                        : NULL;
     if (x == NULL) {
         *out = (struct raw){ { it->q, (size_t)(it->end - it->q) },
                              it->special };
@@ -201,9 +199,12 @@ static int reps_next(struct rep_iter *it, struct raw *out)
     return 1;
 }
 
-static int upper_eq(struct slice s, const char *lit)
+/* s equals the upper-case string literal `lit` (only a literal compiles),
+ * ignoring the case of s. */
+#define upper_eq(s, lit) upper_eq_n((s), "" lit, sizeof(lit) - 1)
+
+static int upper_eq_n(struct slice s, const char *lit, size_t n)
 {
-    size_t n = strlen(lit);
     if (s.len != n)
         return 0;
     for (size_t i = 0; i < n; i++) {
@@ -349,7 +350,7 @@ static const char *topic_of(struct slice trig, const char **cancel_of)
         { "A40", "adt.merge", NULL },
     };
     for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++)
-        if (upper_eq(trig, map[k].trig)) {
+        if (upper_eq_n(trig, map[k].trig, strlen(map[k].trig))) {
             *cancel_of = map[k].cancel_of;
             return map[k].topic;
         }
@@ -442,7 +443,7 @@ static int is_sud(struct slice code, struct slice system)
     };
     int known = system.len == 0;    /* unlabelled: err on the safe side */
     for (size_t k = 0; !known && k < sizeof(icd10) / sizeof(icd10[0]); k++)
-        known = upper_eq(system, icd10[k]);
+        known = upper_eq_n(system, icd10[k], strlen(icd10[k]));
     if (!known || code.len < 3)
         return 0;
     char c0 = code.p[0];
@@ -959,28 +960,24 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     return HUB_OK;
 }
 
-/* A raw value (not unescaped, as the accessors of hl7v2.h give it) of field
- * f of s: plain when that field is. */
-static struct text raw_text(const struct hl7_msg *m, const struct hl7_seg *s,
-                            unsigned f, struct slice v)
-{
-    unsigned fl;
-    (void)hl7_seg_field_flags(m, s, f, &fl);
-    return (struct text){ v, !(fl & HL7_FLD_SPECIAL) };
-}
-
 int hl7_to_events(struct arena *a, const struct hl7_msg *m,
                   struct canon_list *out, struct hub_err *err)
 {
     if (m == NULL || m->nseg == 0)
         return hub_err_set(err, HUB_EINVALID, "MSH", 0,
                            "message was not parsed");
-    if (!upper_eq(hl7_message_type(m), "ADT"))
-        return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-9", m->seg[0].off,
+
+    /* MSH-9 (type, trigger), -10 and -12 read once, raw and trimmed as
+     * hl7v2.h's accessors give them */
+    struct ctx c = { .a = a, .m = m, .lo = 0, .hi = m->nseg };
+    const struct hl7_seg *msh = &m->seg[0];
+    struct raw type = rep_raw(&c, msh, 9, 0);
+    if (!upper_eq(slice_trim(hl7_piece(type.v, m->cs, 0)), "ADT"))
+        return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-9", msh->off,
                            "message type is not supported");
 
-    const struct hl7_seg *msh = &m->seg[0];
-    struct slice ver = hl7_version(m);
+    struct raw vers = rep_raw(&c, msh, 12, 0);
+    struct slice ver = slice_trim(hl7_piece(vers.v, m->cs, 0));
     if (ver.len == 0)
         return hub_err_set(err, HUB_EINVALID, "MSH-12", msh->off,
                            "required field version id is missing");
@@ -988,20 +985,20 @@ int hl7_to_events(struct arena *a, const struct hl7_msg *m,
         ver.p[2] < '1' || ver.p[2] > '9')
         return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-12", msh->off,
                            "version is not HL7 v2.1 to v2.9");
-    if (hl7_control_id(m).len == 0)
+    struct raw ctrl = rep_raw(&c, msh, 10, 0);
+    if (slice_trim(ctrl.v).len == 0)
         return hub_err_set(err, HUB_EINVALID, "MSH-10", msh->off,
                            "required field message control id is missing");
 
     struct source src;
-    struct slice trig = hl7_trigger(m);
+    struct slice trig = slice_trim(hl7_piece(type.v, m->cs, 1));
     if (trig.len) {
-        src.trigger = raw_text(m, msh, 9, trig);
+        src.trigger = (struct text){ trig, !type.special };
     } else {
         /* v2.1/2.2 senders may leave MSH-9.2 empty: EVN-1 then says it */
-        const struct hl7_seg *evn = hl7_seg_find(m, "EVN", 0);
-        trig = slice_trim(hl7_piece(
-            hl7_piece(hl7_seg_field(m, evn, 1), m->rs, 0), m->cs, 0));
-        src.trigger = raw_text(m, evn, 1, trig);
+        struct raw evn1 = rep_raw(&c, hl7_seg_find(m, "EVN", 0), 1, 0);
+        trig = slice_trim(hl7_piece(evn1.v, m->cs, 0));
+        src.trigger = (struct text){ trig, !evn1.special };
     }
     const char *cancel_of = NULL;
     const char *topic = topic_of(trig, &cancel_of);
@@ -1009,11 +1006,10 @@ int hl7_to_events(struct arena *a, const struct hl7_msg *m,
         return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-9.2", msh->off,
                            "event type is not supported");
 
-    struct ctx c = { .a = a, .m = m, .lo = 0, .hi = m->nseg };
-    src.message_id = val(&c, msh, 10, 0, 0);
+    src.message_id = text_of(&c, ctrl.v, ctrl.special);
     src.application = val(&c, msh, 3, 1, 0);
     src.facility = val(&c, msh, 4, 1, 0);
-    src.version = raw_text(m, msh, 12, ver);
+    src.version = (struct text){ ver, !vers.special };
     if (strcmp(topic, "adt.merge") != 0)
         return one_event(&c, topic, cancel_of, &src, out, err);
 
