@@ -114,6 +114,8 @@ struct dispatch {
     pthread_mutex_t db_mu;
     pthread_cond_t db_cv;
     bool db_started, db_ready, db_done, db_quit, db_busy, turn_wanted;
+    bool db_ok;                         /* the last turn reached the database */
+    bool db_seen;                       /* ... and some turn ever did */
     int reply_pipe[2];
     struct event *reply_ev;
     char *req_results;                  /* "[...]" or NULL */
@@ -933,22 +935,28 @@ static void db_turn(struct dispatch *d)
 /* Loop side: a turn is back. */
 static void take_reply(struct dispatch *d)
 {
+    bool was_ok = d->db_ok;
+
     d->db_busy = false;
+    d->db_ok = d->rep_flush_rc == HUB_OK &&
+               (!d->req_claim || d->rep_claim_rc == HUB_OK);
+    if (!d->db_ok)
+        stat_add(d, &d->stats.db_errors, 1);
+    /* one line per change of state, not one per turn of an outage */
+    if (was_ok && !d->db_ok)
+        log_warn("dispatch.db_unavailable", "code=%s pending_outcomes=%d",
+                 hub_strerror(d->rep_flush_rc != HUB_OK ? d->rep_flush_rc
+                                                        : d->rep_claim_rc),
+                 d->req_n_results + d->n_results);
+    else if (!was_ok && d->db_ok && d->db_seen)
+        log_info("dispatch.db_available", "node=%s", d->node);
+    if (d->db_ok)
+        d->db_seen = true;
     if (d->req_results) {
-        if (d->rep_flush_rc != HUB_OK) {
-            stat_add(d, &d->stats.db_errors, 1);
-            log_warn("dispatch.results_unsaved", "n=%d code=%s",
-                     d->req_n_results, hub_strerror(d->rep_flush_rc));
+        if (d->rep_flush_rc != HUB_OK)
             results_readd(d, d->req_results, d->req_n_results);
-        }
         free(d->req_results);
         d->req_results = NULL;
-    }
-    if (d->req_claim && d->rep_claim_rc != HUB_OK &&
-        d->rep_flush_rc == HUB_OK) {
-        stat_add(d, &d->stats.db_errors, 1);
-        log_warn("dispatch.claim_failed", "code=%s",
-                 hub_strerror(d->rep_claim_rc));
     }
     if (d->rep_rows) {
         take_claimed(d, d->rep_rows);
@@ -991,8 +999,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)what;
 
     ensure_listen(d);
-    if (d->listen_ev && store_notifications(d->listen_db) < 0)
-        (void)store_ping(d->listen_db);  /* reconnect; LISTEN again next */
+    if (d->listen_ev && store_notifications(d->listen_db) < 0) {
+        /* broken: forget it; ensure_listen reconnects once the worker
+         * reaches the database again */
+        event_free(d->listen_ev);
+        d->listen_ev = NULL;
+        d->listen_fd = -1;
+    }
     pump(d);
     db_turn(d);
     if (atomic_load(&d->stopping)) {
@@ -1055,7 +1068,9 @@ static void on_listen(evutil_socket_t fd, short what, void *arg)
  * down, once per poll. */
 static void ensure_listen(struct dispatch *d)
 {
-    if (!d->listen_db && !atomic_load(&d->stopping) &&
+    /* connect only once the worker reached the database: a connect to a
+     * host that drops packets would hold the loop (and every transfer) */
+    if (!d->listen_db && d->db_ok && !atomic_load(&d->stopping) &&
         store_connect(d->cfg.database_url, &d->listen_db) != HUB_OK)
         d->listen_db = NULL;
     if (!d->listen_db)
@@ -1068,7 +1083,7 @@ static void ensure_listen(struct dispatch *d)
         d->listen_ev = NULL;
         d->listen_fd = -1;
     }
-    if (fd < 0 && store_ping(d->listen_db) != HUB_OK)
+    if (fd < 0 && (!d->db_ok || store_ping(d->listen_db) != HUB_OK))
         return;
     if (store_listen(d->listen_db, "hub_deliveries") != HUB_OK)
         return;
@@ -1168,6 +1183,10 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
         d->db = NULL;
     if (d->db && store_connect(d->cfg.database_url, &d->listen_db) != HUB_OK)
         d->listen_db = NULL;
+    d->db_ok = d->db_seen = d->db != NULL;
+    if (!d->db)
+        log_warn("dispatch.db_unavailable", "code=%s pending_outcomes=0",
+                 hub_strerror(HUB_EDB));
     d->reply_pipe[0] = d->reply_pipe[1] = -1;
     pthread_mutex_init(&d->db_mu, NULL);
     pthread_cond_init(&d->db_cv, NULL);

@@ -33,6 +33,7 @@
 #include "subs.h"
 #include "webhook.h"
 #include "../lib/testdb.h"
+#include "../lib/hubproc.h"
 #include "../lib/webhook_rx.h"
 
 #define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -614,4 +615,53 @@ Test(dispatch, mutual_tls_to_the_partner_with_its_ca_and_a_client_cert)
     rx_stop(r);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
+}
+
+/* --- the database goes away and comes back ------------------------------- */
+
+Test(dispatch, database_outage_then_everything_is_delivered)
+{
+    /* postgresql://user@host:PORT/DB?host=/socket/dir */
+    const char *colon = strchr(strchr(url, '@'), ':');
+    const char *slash = strchr(colon, '/');
+    int pg_port = (int)strtol(colon + 1, NULL, 10);
+    struct dbproxy *px = dbproxy_start(pg_port);
+    cr_assert_not_null(px);
+    /* the dispatcher reaches the database only through the proxy */
+    char db[128], purl[512];
+    size_t n = strcspn(slash + 1, "?");
+    cr_assert_lt(n, sizeof(db));
+    memcpy(db, slash + 1, n);
+    db[n] = '\0';
+    snprintf(purl, sizeof(purl),
+             "postgresql://postgres@127.0.0.1:%d/%s?connect_timeout=2",
+             dbproxy_port(px), db);
+
+    struct rx *r = rx_start(RX_OK, SECRET);
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    struct dispatch_config c;
+    dispatch_config_defaults(&c);
+    c.database_url = purl;
+    c.timeout_ms = 2000;
+    c.lease_ms = 5000;
+    c.poll_ms = 100;
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+
+    ingest("k1", "adt.admit", "p1");
+    cr_assert_eq(wait_status(sub, "delivered", 1, 10000), 1);
+    dbproxy_set_down(px, true);
+    ingest("k2", "adt.admit", "p2");
+    ingest("k3", "adt.admit", "p3");
+    usleep(800 * 1000);
+    cr_assert_eq(rx_requests(r), 1, "nothing claimed without the database");
+    dbproxy_set_down(px, false);
+    cr_assert_eq(wait_status(sub, "delivered", 3, 20000), 3,
+                 "the dispatcher reconnects by itself");
+    ingest("k4", "adt.admit", "p4");
+    cr_assert_eq(wait_status(sub, "delivered", 4, 10000), 4);
+    cr_assert_eq(r->bad_sigs, 0);
+    dispatch_stop(disp);
+    disp = NULL;
+    rx_stop(r);
+    dbproxy_stop(px);
 }
