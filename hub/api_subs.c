@@ -14,7 +14,9 @@
  *                                            "status","max"}: bounded range
  *   GET    /v1/audit?patient=&after=&limit= operator: accounting of
  *                                           disclosures of one patient
- *   GET    /v1/audit/verify                 operator: walk the hash chain
+ *   GET    /v1/audit/verify[?anchor=SEQ:HASH] operator: walk the hash
+ *                                           chain; the head to record, and
+ *                                           whether an old head still holds
  * A subscriber sees and changes only its own subscriptions and deliveries;
  * an operator (admin scope) sees all, and creates for another org with
  * ?org=. Every change is audited by the SQL it calls (subs.h).
@@ -48,6 +50,9 @@ struct job {
     char *json;
     struct hub_err err;
     struct store_audit_check chk;
+    long long anchor_seq;               /* ?anchor=SEQ:HASH, 0: none */
+    char anchor_hash[65];
+    int anchor_rc;
 };
 
 static const char *scope_org(const struct job *j)
@@ -92,6 +97,9 @@ static int work(struct store *s, void *arg)
         return store_audit_list(s, j->patient[0] ? j->patient : NULL,
                                 j->after, j->limit, &j->json);
     case OP_VERIFY:
+        if (j->anchor_seq > 0)
+            j->anchor_rc = store_audit_check_anchor(s, j->anchor_seq,
+                                                    j->anchor_hash);
         return store_audit_verify(s, &j->chk);
     }
     return HUB_EINVALID;
@@ -107,7 +115,7 @@ static void job_free(struct job *j)
 static void done(struct api_req *r, int rc, void *arg)
 {
     struct job *j = arg;
-    char buf[256];
+    char buf[512];
 
     switch (rc) {
     case HUB_OK:
@@ -144,14 +152,26 @@ static void done(struct api_req *r, int rc, void *arg)
         break;
     }
     case OP_VERIFY: {
+        /* head: the last row that holds; record it elsewhere and pass it
+         * back later as ?anchor=SEQ:HASH to prove no newest row was cut */
+        const char *anchor = j->anchor_seq == 0 ? NULL
+                             : j->anchor_rc == HUB_OK ? "\"holds\""
+                             : j->anchor_rc == HUB_ENOTFOUND ? "\"removed\""
+                             : j->anchor_rc == HUB_EINVALID ? "\"changed\""
+                                                            : NULL;
         int n = snprintf(buf, sizeof(buf),
                          "{\"ok\":%s,\"rows_checked\":%lld,\"bad_seq\":%lld,"
-                         "\"problem\":%s%s%s}",
-                         j->chk.ok ? "true" : "false",
+                         "\"problem\":%s%s%s,\"head\":{\"seq\":%lld,"
+                         "\"hash\":\"%s\"},\"anchor\":%s}",
+                         j->chk.ok && (!anchor || j->anchor_rc == HUB_OK)
+                             ? "true" : "false",
                          (long long)j->chk.rows_checked,
                          (long long)j->chk.bad_seq,
-                         j->chk.ok ? "" : "\"", j->chk.ok ? "null" : j->chk.problem,
-                         j->chk.ok ? "" : "\"");
+                         j->chk.ok ? "" : "\"",
+                         j->chk.ok ? "null" : j->chk.problem,
+                         j->chk.ok ? "" : "\"",
+                         (long long)j->chk.head_seq, j->chk.head_hash,
+                         anchor ? anchor : "null");
         api_reply_json(r, 200, buf, (size_t)n);
         break;
     }
@@ -368,7 +388,25 @@ static void audit_list(struct api_req *r)
 
 static void audit_verify(struct api_req *r)
 {
-    api_db(r, work, done, job_new(r, OP_VERIFY));
+    struct job *j = job_new(r, OP_VERIFY);
+    const char *a = api_query(r, "anchor");
+
+    if (a && *a) {
+        char *end;
+        errno = 0;
+        long long seq = strtoll(a, &end, 10);
+        if (errno || end == a || *end != ':' || seq < 1 ||
+            strlen(end + 1) != 64 ||
+            strspn(end + 1, "0123456789abcdef") != 64) {
+            job_free(j);
+            api_reply_error(r, 400, "invalid", "anchor is not SEQ:HASH "
+                            "(64 lowercase hex digits)", "anchor");
+            return;
+        }
+        j->anchor_seq = seq;
+        memcpy(j->anchor_hash, end + 1, 65);
+    }
+    api_db(r, work, done, j);
 }
 
 const struct api_route api_subs_routes[] = {

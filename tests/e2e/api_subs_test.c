@@ -205,6 +205,21 @@ Test(api_subs, hl7_admit_reaches_a_signed_webhook_and_is_accounted,
     http_resp_free(&r);
     cr_assert_eq(call("GET", "/v1/audit/verify", "tok-ops", NULL, &r), 200);
     cr_assert_not_null(strstr(r.body, "\"ok\":true"), "%s", r.body);
+    /* the head, as an anchor for later */
+    const char *hs = strstr(r.body, "\"head\":{\"seq\":");
+    cr_assert_not_null(hs, "%s", r.body);
+    long long head_seq = strtoll(hs + 14, NULL, 10);
+    const char *hh = strstr(hs, "\"hash\":\"");
+    cr_assert_not_null(hh);
+    char anchor[128];
+    snprintf(anchor, sizeof(anchor), "/v1/audit/verify?anchor=%lld:%.64s",
+             head_seq, hh + 8);
+    http_resp_free(&r);
+    cr_assert_eq(call("GET", anchor, "tok-ops", NULL, &r), 200);
+    cr_assert_not_null(strstr(r.body, "\"anchor\":\"holds\""), "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("GET", "/v1/audit/verify?anchor=1:xyz", "tok-ops", NULL,
+                      &r), 400);
     http_resp_free(&r);
     /* break the chain in SQL: the endpoint says where */
     cr_assert_eq(hub_sql_long(&hub, "WITH u AS (UPDATE audit SET actor = "
