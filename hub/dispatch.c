@@ -514,11 +514,14 @@ static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
      * errors, timeouts, 5xx and 429; not a 4xx about one payload */
     bool unwell = err != NULL || code >= 500 || code == 429;
     endpoint_outcome(d, j->ep, !unwell);
-    log_info("dispatch.attempt",
-             "delivery=dlv_%" PRId64 " attempt=%d code=%ld error=%s "
-             "latency_ms=%" PRId64 " outcome=%s delay_ms=%" PRId64,
-             j->id, j->attempt, code, err ? err : "-", latency, outcome,
-             delay);
+    /* a success is in the database and the metrics; the log line is for
+     * what needs a look (thousands of successes a second would drown it) */
+    log_write(m == METRIC_WH_DELIVERED ? LOG_DEBUG : LOG_INFO,
+              "dispatch.attempt",
+              "delivery=dlv_%" PRId64 " attempt=%d code=%ld error=%s "
+              "latency_ms=%" PRId64 " outcome=%s delay_ms=%" PRId64,
+              j->id, j->attempt, code, err ? err : "-", latency, outcome,
+              delay);
     result_add(d, j, code, err, latency, outcome, delay);
     metrics_webhook_attempt(m, (double)latency / 1000.0);
     running_unlink(d, j);
