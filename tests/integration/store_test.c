@@ -372,6 +372,50 @@ Test(store, identifiers_naming_two_patients_link_to_the_oldest_and_are_audited)
     free(linked);
 }
 
+/* Linking inside one batch reads the identifiers as the earlier events of
+ * the batch left them (009 links a batch set-based, 001 event by event). */
+Test(store, batch_links_each_event_after_the_earlier_events_of_the_batch)
+{
+    struct fixture f;
+    struct store_msg_result res[4];
+    char both[512];
+
+    add_msg(&f, 0, "org_a", "d1", "adt.admit", "MRN", "A1");
+    add_msg(&f, 1, "org_b", "d2", "adt.admit", "PLAN", "M9");
+    add_msg(&f, 2, "org_a", "d3", "adt.update", "MRN", "A1");
+    snprintf(both, sizeof(both),
+             "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":["
+             "{\"value\":\"M9\",\"system\":\"PLAN\"},"
+             "{\"value\":\"A1\",\"system\":\"MRN\"}]}}");
+    f.ev[2].json = slice_from_cstr(both);
+    add_msg(&f, 3, "org_a", "d4", "adt.discharge", "PLAN", "M9");
+    ingest(&f, 4, res);
+    release(res, 4);
+    /* two new patients; the third event names both, links to the lower
+     * and is audited; the fourth follows M9, which stays with the second */
+    cr_assert_eq(qlong("SELECT count(*) FROM patients"), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM events e "
+                       "WHERE e.seq = (SELECT min(seq) + 2 FROM events) "
+                       "AND e.patient_hub_id = (SELECT min(hub_id) "
+                       "FROM patients)"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM events a JOIN events b "
+                       "ON b.seq = a.seq + 2 WHERE a.seq = "
+                       "(SELECT min(seq) + 1 FROM events) "
+                       "AND a.patient_hub_id = b.patient_hub_id"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'identity.conflict' AND "
+                       "jsonb_array_length(detail->'patients') = 2 AND "
+                       "seq < (SELECT min(seq) FROM audit "
+                       "WHERE action = 'message.received')"), 1);
+    /* seqs and message ids follow batch order */
+    cr_assert_eq(qlong("SELECT count(*) FROM events e JOIN messages m "
+                       "ON m.id = e.message_id WHERE m.idem_key = 'd' || "
+                       "(e.seq - (SELECT min(seq) FROM events) + 1) AND "
+                       "m.id - (SELECT min(id) FROM messages) = "
+                       "e.seq - (SELECT min(seq) FROM events)"), 4);
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers"), 2);
+}
+
 /* ingest n single-event messages of alternating topics from `org` */
 static void ingest_many(const char *org, int n)
 {
