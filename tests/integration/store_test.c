@@ -373,7 +373,7 @@ Test(store, identifiers_naming_two_patients_link_to_the_oldest_and_are_audited)
 }
 
 /* Linking inside one batch reads the identifiers as the earlier events of
- * the batch left them (009 links a batch set-based, 001 event by event). */
+ * the batch left them (010 links a batch set-based, 001 event by event). */
 Test(store, batch_links_each_event_after_the_earlier_events_of_the_batch)
 {
     struct fixture f;

@@ -1,4 +1,4 @@
--- 009_ingest_set_based.sql - hub_ingest_batch() writes a batch with a fixed
+-- 010_ingest_set_based.sql - hub_ingest_batch() writes a batch with a fixed
 -- number of set-based statements instead of about twelve per message.
 --
 -- Why: the whole ingest transaction runs under the chain lock, through its
