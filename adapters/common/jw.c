@@ -31,7 +31,7 @@ static inline bool room(const struct buf *b, size_t n)
     return !b->err && n <= b->max - b->len && b->len + n < b->cap;
 }
 
-static void jw_open(struct jw *w, char c)
+static inline void jw_open(struct jw *w, char c)
 {
     struct buf *b = &w->b;
     if (room(b, 2)) {               /* separator and bracket in one go */
@@ -53,7 +53,7 @@ static void jw_open(struct jw *w, char c)
     w->first[++w->depth] = true;
 }
 
-static void jw_close(struct jw *w, char c)
+static inline void jw_close(struct jw *w, char c)
 {
     struct buf *b = &w->b;
     if (room(b, 1)) {
@@ -249,6 +249,26 @@ void jw_str(struct jw *w, struct slice s)
 {
     jw_sep(w);
     put_escaped(&w->b, (const unsigned char *)s.p, s.len);
+}
+
+void jw_str_text(struct jw *w, struct slice s, bool plain)
+{
+    struct buf *b = &w->b;
+    if (!plain || !room(b, s.len + 3)) {
+        jw_str(w, s);
+        return;
+    }
+    char *o = b->p + b->len;
+    *o = ',';
+    o += !w->first[w->depth];
+    w->first[w->depth] = false;
+    *o++ = '"';
+    if (s.len)
+        memcpy(o, s.p, s.len);
+    o += s.len;
+    *o++ = '"';
+    *o = '\0';
+    b->len = (size_t)(o - b->p);
 }
 
 void jw_cstr(struct jw *w, const char *s)

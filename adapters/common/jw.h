@@ -33,6 +33,9 @@ void jw_arr_end(struct jw *w);
 void jw_key(struct jw *w, const char *key);     /* key is a trusted literal */
 void jw_str(struct jw *w, struct slice s);
 void jw_cstr(struct jw *w, const char *s);
+/* jw_str, or when `plain` (see jw_kv_chunk) the value copied without a
+ * look. */
+void jw_str_text(struct jw *w, struct slice s, bool plain);
 void jw_int(struct jw *w, int64_t v);
 void jw_bool(struct jw *w, bool v);
 void jw_null(struct jw *w);

@@ -83,13 +83,18 @@ struct text {
 #define TEXT_LIT(lit) ((struct text){ SLICE_LIT(lit), true })
 #define TEXT_NONE ((struct text){ SLICE_NULL, true })
 
-static struct text text_of(const struct ctx *c, struct slice v, int special)
+/* The accessors below run for every value: inline, so that their small
+ * results stay in registers. */
+#define ADT_INLINE static inline __attribute__((always_inline))
+
+ADT_INLINE struct text text_of(const struct ctx *c, struct slice v,
+                               int special)
 {
     return (struct text){ hl7_text(c->a, c->m, v, special), !special };
 }
 
 /* "key": t (key from JW_KV), when t is not empty. */
-static void kv(struct ctx *c, const char *chunk, size_t n, struct text t)
+ADT_INLINE void kv(struct ctx *c, const char *chunk, size_t n, struct text t)
 {
     jw_kv_chunk(&c->w, chunk, n, t.s, t.plain);
 }
@@ -101,8 +106,8 @@ struct raw {
     int special;
 };
 
-static struct raw rep_raw(const struct ctx *c, const struct hl7_seg *s,
-                          unsigned f, unsigned r)
+ADT_INLINE struct raw rep_raw(const struct ctx *c, const struct hl7_seg *s,
+                              unsigned f, unsigned r)
 {
     unsigned fl;
     struct slice v = hl7_seg_field_flags(c->m, s, f, &fl);
@@ -115,8 +120,8 @@ static struct raw rep_raw(const struct ctx *c, const struct hl7_seg *s,
 
 /* Component (1-based) and subcomponent (1-based, 0 = whole) of a raw
  * repetition, unescaped. */
-static struct text comp(const struct ctx *c, struct raw rep, unsigned k,
-                        unsigned sub)
+ADT_INLINE struct text comp(const struct ctx *c, struct raw rep, unsigned k,
+                            unsigned sub)
 {
     struct slice v = k ? hl7_piece(rep.v, c->m->cs, k - 1) : rep.v;
     if (sub)
@@ -137,15 +142,18 @@ struct parts {
     int special;
 };
 
-static void split(const struct ctx *c, struct raw rep, struct parts *pt)
+/* Components 1 to `last` (below ADT_MAX_COMPS) and the rest after them:
+ * no more than the reader of a data type needs. */
+static void split(const struct ctx *c, struct raw rep, struct parts *pt,
+                  unsigned last)
 {
-    pt->n = hl7_split(rep.v, c->m->cs, pt->c, ADT_MAX_COMPS);
+    pt->n = hl7_split(rep.v, c->m->cs, pt->c, last + 1);
     pt->special = rep.special;
 }
 
 /* Component k (1-based, below ADT_MAX_COMPS), subcomponent sub (0 = all). */
-static struct text part(const struct ctx *c, const struct parts *pt,
-                        unsigned k, unsigned sub)
+ADT_INLINE struct text part(const struct ctx *c, const struct parts *pt,
+                            unsigned k, unsigned sub)
 {
     if (k == 0 || k > pt->n)
         return TEXT_NONE;
@@ -156,8 +164,8 @@ static struct text part(const struct ctx *c, const struct parts *pt,
 }
 
 /* SEG-f.k.sub of the first repetition, unescaped. */
-static struct text val(const struct ctx *c, const struct hl7_seg *s,
-                       unsigned f, unsigned k, unsigned sub)
+ADT_INLINE struct text val(const struct ctx *c, const struct hl7_seg *s,
+                           unsigned f, unsigned k, unsigned sub)
 {
     return comp(c, rep_raw(c, s, f, 0), k, sub);
 }
@@ -219,14 +227,6 @@ static int upper_eq_n(struct slice s, const char *lit, size_t n)
 
 /* ---- HL7 DTM to ISO 8601 ------------------------------------------------ */
 
-static int digits(const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] < '0' || p[i] > '9')
-            return 0;
-    return 1;
-}
-
 static int num2(const char *p)
 {
     return (p[0] - '0') * 10 + (p[1] - '0');
@@ -244,29 +244,30 @@ static int iso_time(char o[ISO_MAX], struct slice v, int date_only,
                     size_t *out_len)
 {
     const char *p = v.p;
-    size_t n = v.len, body = n;
+    size_t n = v.len, body = n, whole = n;
     size_t k = 0;
 
-    for (size_t i = 4; i < n; i++)
-        if (p[i] == '+' || p[i] == '-') {
+    /* one pass: digits, but for one '.' before the offset and the sign
+     * (from byte 4 on) that starts it */
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] >= '0' && p[i] <= '9')
+            continue;
+        if ((p[i] == '+' || p[i] == '-') && i >= 4 && body == n)
             body = i;
-            break;
-        }
-    size_t whole = body;
-    for (size_t i = 0; i < body; i++)
-        if (p[i] == '.') {
+        else if (p[i] == '.' && whole == n && body == n)
             whole = i;
-            break;
-        }
+        else
+            return -1;
+    }
+    if (whole > body)
+        whole = body;               /* no fraction */
     if (!(whole == 4 || whole == 6 || whole == 8 || whole == 10 ||
-          whole == 12 || whole == 14) || !digits(p, whole))
+          whole == 12 || whole == 14))
         return -1;
-    if (whole < body && (whole != 14 || body - whole < 2 ||
-                         body - whole > 5 || !digits(p + whole + 1,
-                                                     body - whole - 1)))
+    if (whole < body && (whole != 14 || body - whole < 2 || body - whole > 5))
         return -1;
-    if (body < n && (n - body != 5 || !digits(p + body + 1, 4) ||
-                     num2(p + body + 1) > 14 || num2(p + body + 3) > 59))
+    if (body < n && (n - body != 5 || num2(p + body + 1) > 14 ||
+                     num2(p + body + 3) > 59))
         return -1;
     if ((whole >= 6 && (num2(p + 4) < 1 || num2(p + 4) > 12)) ||
         (whole >= 8 && (num2(p + 6) < 1 || num2(p + 6) > 31)) ||
@@ -490,7 +491,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
             if (dup)
                 continue;
             struct parts pt;
-            split(c, rep, &pt);
+            split(c, rep, &pt, 5);
             struct text v = part(c, &pt, 1, 0);
             if (v.s.len == 0)
                 continue;
@@ -510,7 +511,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
 /* An element of an array of strings. */
 static void str(struct ctx *c, struct text t)
 {
-    jw_str(&c->w, t.s);
+    jw_str_text(&c->w, t.s, t.plain);
 }
 
 static void write_names(struct ctx *c, const struct hl7_seg *pid)
@@ -521,7 +522,7 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
     reps_init(c, pid, 5, &it);
     while (reps_next(&it, &rep)) {
         struct parts pt;
-        split(c, rep, &pt);
+        split(c, rep, &pt, 7);
         struct text family = part(c, &pt, 1, 1);   /* FN.1 surname */
         struct text given = part(c, &pt, 2, 0);
         struct text middle = part(c, &pt, 3, 0);
@@ -585,7 +586,7 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
     reps_init(c, pid, 11, &it);
     while (reps_next(&it, &rep)) {
         struct parts pt;
-        split(c, rep, &pt);
+        split(c, rep, &pt, 9);
         struct text line1 = street(c, &pt);
         struct text line2 = part(c, &pt, 2, 0);
         struct text city = part(c, &pt, 3, 0);
@@ -676,7 +677,7 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
         reps_init(c, pid, src[s].f, &it);
         while (reps_next(&it, &rep)) {
             struct parts pt;
-            split(c, rep, &pt);
+            split(c, rep, &pt, 8);
             struct text v = xtn_value(c, &pt);
             if (!v.s.len)
                 continue;
@@ -738,7 +739,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
             reps_init(c, mrg, fields[f], &it);
             while (reps_next(&it, &rep)) {
                 struct parts pt;
-                split(c, rep, &pt);
+                split(c, rep, &pt, 5);
                 struct text v = part(c, &pt, 1, 0);
                 if (v.s.len == 0)
                     continue;
@@ -763,7 +764,7 @@ static void write_location(struct ctx *c, const char *chunk, size_t n,
                            struct raw rep)
 {
     struct parts pt;
-    split(c, rep, &pt);
+    split(c, rep, &pt, 8);
     struct text poc = part(c, &pt, 1, 1), room = part(c, &pt, 2, 1),
                 bed = part(c, &pt, 3, 1), fac = part(c, &pt, 4, 1),
                 bldg = part(c, &pt, 7, 1), floor = part(c, &pt, 8, 1);
@@ -823,7 +824,7 @@ static void write_attending(struct ctx *c, const struct hl7_seg *pv1)
     reps_init(c, pv1, 7, &it);
     while (reps_next(&it, &rep)) {
         struct parts pt;
-        split(c, rep, &pt);
+        split(c, rep, &pt, 3);
         struct text id = part(c, &pt, 1, 0);
         struct text family = part(c, &pt, 2, 1);
         struct text given = part(c, &pt, 3, 0);

@@ -206,7 +206,13 @@ Test(hl7_to_events, warns_and_omits_malformed_timestamps)
                                  "202601152400", "202601150960",
                                  "20260115093000+05", "2026-01-15",
                                  "20260115093000.+0000", "2026011509300X",
-                                 "202601150930.5" };
+                                 "202601150930.5",
+                                 /* two signs, a sign too early, a fraction
+                                  * after the offset or twice, too long */
+                                 "20260115093000+0500+", "202-0115",
+                                 "20260115093000+05.0",
+                                 "20260115093000.1.2+0000",
+                                 "20260115093000.123456" };
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
         char msg[2048];
         /* EVN-2 is bad and MSH-7 good: occurred_at falls back to MSH-7 */

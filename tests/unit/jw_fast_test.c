@@ -61,9 +61,9 @@ Test(jw_fast, escapes_every_unsafe_byte_at_every_position)
     arena_release(&a);
 }
 
-/* The literal-key members: a separator only after the first member, a plain
- * value copied, any other value checked and escaped, an empty one left out,
- * and the same bytes as jw_kv_str writes. */
+/* The literal-key members and jw_str_text: a separator only after the first
+ * member, a plain value copied, any other value checked and escaped, an
+ * empty member left out: the same bytes as jw_kv_str and jw_str write. */
 Test(jw_fast, literal_key_members_match_jw_kv_str)
 {
     struct arena a;
@@ -87,6 +87,10 @@ Test(jw_fast, literal_key_members_match_jw_kv_str)
         jw_key(&w2, "list");
         jw_arr_begin(&w1);
         jw_arr_begin(&w2);
+        jw_str_text(&w1, v, plain);     /* array elements, too */
+        jw_str(&w2, v);
+        jw_str_text(&w1, v, false);
+        jw_str(&w2, v);
         jw_arr_end(&w1);
         jw_arr_end(&w2);
         jw_kv_chunk(&w1, JW_KV("b"), v, false);
