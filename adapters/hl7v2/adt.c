@@ -189,7 +189,7 @@ static void reps_init(const struct ctx *c, const struct hl7_seg *s,
     it->more = v.p != NULL;
 }
 
-static int reps_next(struct rep_iter *it, struct raw *out)
+ADT_INLINE int reps_next(struct rep_iter *it, struct raw *out)
 {
     if (!it->more)
         return 0;
@@ -789,10 +789,11 @@ static void write_diagnoses(struct ctx *c)
         const struct hl7_seg *dg1 = &c->m->seg[k];
         if (memcmp(dg1->id, "DG1", 3) != 0)
             continue;
-        struct raw ce = rep_raw(c, dg1, 3, 0);
-        struct text code = comp(c, ce, 1, 0);
-        struct text system = comp(c, ce, 3, 0);
-        struct text display = comp(c, ce, 2, 0);
+        struct parts ce;
+        split(c, rep_raw(c, dg1, 3, 0), &ce, 3);
+        struct text code = part(c, &ce, 1, 0);
+        struct text system = part(c, &ce, 3, 0);
+        struct text display = part(c, &ce, 2, 0);
         if (!system.s.len)
             system = val(c, dg1, 2, 0, 0);  /* DG1-2 coding method */
         if (!display.s.len)
