@@ -128,6 +128,7 @@ struct dispatch {
     bool stop_seen;
     int64_t stop_deadline_ms;
     int inflight;
+    atomic_int inflight_pub;            /* inflight, for dispatch_stats() */
     int queued;
     struct job *running;
     struct endpoint **eps;
@@ -425,6 +426,7 @@ static void running_unlink(struct dispatch *d, struct job *j)
         j->rnext->rprev = j->rprev;
     j->ep->inflight--;
     d->inflight--;
+    atomic_store(&d->inflight_pub, d->inflight);
 }
 
 static void job_free(struct job *j)
@@ -679,6 +681,7 @@ static int job_start(struct dispatch *d, struct job *j)
     j->started_ms = mono_ms();
     j->ep->inflight++;
     d->inflight++;
+    atomic_store(&d->inflight_pub, d->inflight);
     j->rnext = d->running;
     if (d->running)
         d->running->rprev = j;
@@ -1288,7 +1291,7 @@ void dispatch_stats(struct dispatch *d, struct dispatch_stats *out)
     pthread_mutex_lock(&d->stats_mu);
     *out = d->stats;
     pthread_mutex_unlock(&d->stats_mu);
-    out->inflight = d->inflight;    /* approximate: read across threads */
+    out->inflight = atomic_load(&d->inflight_pub);
 }
 
 void dispatch_stop(struct dispatch *d)
