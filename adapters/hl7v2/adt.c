@@ -884,9 +884,10 @@ struct source {
     struct text message_id, application, facility, version, trigger;
 };
 
-/* The canonical event is about as long as the message: room for it up
- * front saves the buffer's doublings. */
-#define ADT_JSON_GUESS 4096
+/* An ADT event is 1-3 KB: room for that up front saves the buffer's
+ * doublings (a 4 KB buffer, as buf rounds up; an A40 with many patients
+ * pays that per event, so no more). */
+#define ADT_JSON_GUESS 3000
 
 static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
                      const struct source *src, struct canon_list *out,
