@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -409,6 +410,22 @@ static void authenticate(struct api_req *r)
         on_auth(rc, rc == HUB_OK ? &who : NULL, r);
 }
 
+/* A response leaves as more than one write (TLS records, headers then
+ * body); with Nagle on, the later ones wait for the client's delayed ACK,
+ * about 40 ms per request. Set on every request: evhttp gives us the
+ * socket only once a request has arrived, and setsockopt is cheap. */
+static void set_nodelay(struct evhttp_request *req)
+{
+    struct evhttp_connection *evc = evhttp_request_get_connection(req);
+    struct bufferevent *bev =
+        evc ? evhttp_connection_get_bufferevent(evc) : NULL;
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+    int one = 1;
+
+    if (fd >= 0)
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct ep *ep = arg;
@@ -421,6 +438,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 
     if (r == NULL)
         abort();
+    set_nodelay(req);
     r->req = req;
     r->hs = hs;
     r->tls = ep->tls;

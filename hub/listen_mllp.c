@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -525,6 +526,11 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
         evutil_closesocket(fd);
         return;
     }
+    /* an ACK is one small write that must leave now: over TLS it can be
+     * more than one record, and Nagle would hold the later ones for the
+     * sender's delayed ACK (tens of ms) */
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (ls->tls) {
         SSL *ssl = SSL_new(srv->tls_mllp);
         if (ssl == NULL) {
