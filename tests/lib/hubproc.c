@@ -1,6 +1,7 @@
 /*
  * hubproc.c - see hubproc.h. Every wait is bounded by a deadline.
  */
+#define _GNU_SOURCE             /* accept4, close_range */
 #include "hubproc.h"
 
 #include <arpa/inet.h>
@@ -96,7 +97,7 @@ static void *proxy_main(void *arg)
             continue;
         pthread_mutex_lock(&p->mu);
         if (pf[0].revents & POLLIN) {
-            int c = accept(p->lfd, NULL, NULL);
+            int c = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC);
             if (c >= 0) {
                 size_t slot = PROXY_MAX_PAIRS;
                 for (size_t i = 0; i < PROXY_MAX_PAIRS; i++)
@@ -110,7 +111,7 @@ static void *proxy_main(void *arg)
                     a.sin_family = AF_INET;
                     a.sin_port = htons((uint16_t)p->pg_port);
                     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-                    s = socket(AF_INET, SOCK_STREAM, 0);
+                    s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
                     if (connect(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
                         close(s);
                         s = -1;
@@ -162,7 +163,7 @@ struct dbproxy *dbproxy_start(int pg_port)
     p->pg_port = pg_port;
     for (size_t i = 0; i < PROXY_MAX_PAIRS; i++)
         p->pairs[i][0] = p->pairs[i][1] = -1;
-    p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    p->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     setsockopt(p->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -218,12 +219,6 @@ const char *hub_path(const struct hubproc *h, const char *name)
     return path[k];
 }
 
-static int run(const char *cmd)
-{
-    int rc = system(cmd);
-    return rc == 0 ? 0 : -1;
-}
-
 static int read_file(const char *path, char *buf, size_t size)
 {
     FILE *f = fopen(path, "r");
@@ -249,42 +244,91 @@ static int port_of(const char *text, const char *name)
     return 0;
 }
 
-static int seed(struct hubproc *h)
+/* Organizations, tokens and the client certificate binding of hosp.
+ * Returns NULL, or the step that failed (for the message). */
+static const char *seed(struct hubproc *h)
 {
     struct store *s;
     char sha[65], fp[128];
-    int rc = -1;
+    const char *failed = NULL;
 
     if (store_connect(h->db_url, &s) != HUB_OK)
-        return -1;
-    if (read_file(hub_path(h, "certs/hosp.fp"), fp, sizeof(fp)) != 0)
+        return "connect to the test database";
+    if (read_file(hub_path(h, "certs/hosp.fp"), fp, sizeof(fp)) != 0) {
+        failed = "read certs/hosp.fp";
         goto out;
+    }
     fp[strcspn(fp, "\n")] = '\0';
     if (store_org_add(s, "test", "hosp", "Test Hospital", "hospital",
                       SCOPE_INGEST | SCOPE_SUBSCRIBE) != HUB_OK ||
         store_org_add(s, "test", "cbo", "Test Food Bank", "cbo",
-                      SCOPE_SUBSCRIBE) != HUB_OK)
+                      SCOPE_SUBSCRIBE) != HUB_OK) {
+        failed = "add organizations";
         goto out;
+    }
     store_sha256_hex("tok-hosp", 8, sha);
     if (store_token_add(s, "test", "hosp", sha, "hosp-t1",
-                        SCOPE_INGEST | SCOPE_SUBSCRIBE) != HUB_OK)
+                        SCOPE_INGEST | SCOPE_SUBSCRIBE) != HUB_OK) {
+        failed = "add token of hosp";
         goto out;
+    }
     store_sha256_hex("tok-cbo", 7, sha);
     if (store_token_add(s, "test", "cbo", sha, "cbo-t1", SCOPE_SUBSCRIBE) !=
-        HUB_OK)
+        HUB_OK) {
+        failed = "add token of cbo";
         goto out;
+    }
     if (store_cert_bind(s, "test", "hosp", fp) != HUB_OK)
-        goto out;
-    rc = 0;
+        failed = "bind the certificate of hosp";
 out:
     store_free(s);
-    return rc;
+    return failed;
+}
+
+/* Close every descriptor above stderr: hubd must hold only its own. An
+ * inherited copy of a test socket (an MLLP client, a webhook receiver's
+ * listener, the database proxy) or of Criterion's pipes would outlive its
+ * close in the test, so the peer would never see EOF. */
+static void close_inherited(void)
+{
+    if (close_range(3, ~0u, 0) == 0)
+        return;
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max < 0 || max > 65536)
+        max = 65536;
+    for (int fd = 3; fd < (int)max; fd++)
+        close(fd);
+}
+
+/* true once hubd has exited (reaped; h->pid cleared) */
+static bool exited(struct hubproc *h)
+{
+    int st;
+    if (waitpid(h->pid, &st, WNOHANG) != h->pid)
+        return false;
+    fprintf(stderr, "hubproc: hubd exited early (status %d; see %s)\n",
+            WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st),
+            hub_path(h, "hubd.log"));
+    h->pid = 0;
+    return true;
+}
+
+/* How long hubd may take to listen and reach its database. Every wait is on
+ * a condition, so this bound costs nothing when hubd is quick; it is
+ * generous because the sanitizer build on a loaded 2-core machine is slow.
+ * HUB_TEST_START_MS overrides it. */
+static double start_bound_ms(void)
+{
+    const char *v = getenv("HUB_TEST_START_MS");
+    long ms = v && *v ? strtol(v, NULL, 10) : 0;
+    return ms > 0 ? (double)ms : 60000.0;
 }
 
 static int spawn(struct hubproc *h)
 {
     char ports[512], bin[1024];
     const char *build = getenv("HUB_BUILD");
+    const char *why = "no ports file";
 
     unlink(hub_path(h, "ports"));
     if (build && build[0] == '/')
@@ -294,8 +338,10 @@ static int spawn(struct hubproc *h)
                  build && *build ? build : "build");
     pid_t parent = getpid();
     pid_t pid = fork();
-    if (pid < 0)
+    if (pid < 0) {
+        fprintf(stderr, "hubproc: fork failed (errno %d)\n", errno);
         return -1;
+    }
     if (pid == 0) {
         /* hubd must not outlive a test process that Criterion killed (a
          * timeout skips .fini): the kernel kills it with its parent */
@@ -307,31 +353,31 @@ static int spawn(struct hubproc *h)
         if (fd >= 0) {
             dup2(fd, 1);
             dup2(fd, 2);
-            close(fd);
         }
+        close_inherited();
         execl(bin, "hubd", "-c", hub_path(h, "hubd.conf"), (char *)NULL);
         _exit(127);
     }
     h->pid = pid;
-    double deadline = now_ms() + 10000;
+    double deadline = now_ms() + start_bound_ms();
     while (now_ms() < deadline) {
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid) {
-            fprintf(stderr, "hubproc: hubd exited early (see %s)\n",
-                    hub_path(h, "hubd.log"));
-            h->pid = 0;
+        if (exited(h))
             return -1;
-        }
         if (read_file(hub_path(h, "ports"), ports, sizeof(ports)) == 0) {
             h->mllp = port_of(ports, "mllp");
             h->mllps = port_of(ports, "mllps");
             h->https = port_of(ports, "https");
             h->http = port_of(ports, "http");
+            if (h->http == 0)
+                return 0;
             /* listening is not ready: wait for the database link too, as a
              * load balancer would (GET /readyz) */
-            while (h->http && now_ms() < deadline) {
+            why = "GET /readyz never answered 200";
+            while (now_ms() < deadline) {
                 struct http_resp r;
                 long status = 0;
+                if (exited(h))
+                    return -1;
                 if (http_call(h, false, "GET", "/readyz", NULL, NULL, NULL, 0,
                               NULL, &r) == 0)
                     status = r.status;
@@ -340,13 +386,12 @@ static int spawn(struct hubproc *h)
                     return 0;
                 sleep_ms(20);
             }
-            if (h->http == 0)
-                return 0;
             break;
         }
         sleep_ms(20);
     }
-    fprintf(stderr, "hubproc: hubd did not become ready in time\n");
+    fprintf(stderr, "hubproc: hubd not ready within %.0f ms (%s; see %s)\n",
+            start_bound_ms(), why, hub_path(h, "hubd.log"));
     hub_kill9(h);
     return -1;
 }
@@ -397,10 +442,18 @@ int hub_start(struct hubproc *h, const char *extra, bool via_proxy)
                  "postgresql://postgres@127.0.0.1:%d/%s?connect_timeout=2",
                  dbproxy_port(h->proxy), db);
     }
+    /* the script's own output is kept beside hubd.log for a post-mortem */
     snprintf(cmd, sizeof(cmd), "'%s/certs/mkcerts.sh' '%s/certs' hosp cbo "
-             "other >/dev/null", testdb_root(), h->dir);
-    if (run(cmd) != 0 || seed(h) != 0) {
-        fprintf(stderr, "hubproc: certificates or seed failed\n");
+             "other >'%s/mkcerts.log' 2>&1", testdb_root(), h->dir, h->dir);
+    int rc = system(cmd);
+    if (rc != 0) {
+        fprintf(stderr, "hubproc: certs/mkcerts.sh failed (system() = %d, "
+                "errno %d; see %s)\n", rc, errno, hub_path(h, "mkcerts.log"));
+        return -1;
+    }
+    const char *failed = seed(h);
+    if (failed) {
+        fprintf(stderr, "hubproc: seed failed: %s\n", failed);
         return -1;
     }
     f = fopen(hub_path(h, "hubd.conf"), "w");
@@ -507,7 +560,7 @@ int mllp_connect(struct mllp_client *c, int port, const struct hubproc *h,
     int one = 1;
 
     memset(c, 0, sizeof(*c));
-    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     a.sin_family = AF_INET;
     a.sin_port = htons((uint16_t)port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

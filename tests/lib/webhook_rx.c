@@ -197,14 +197,16 @@ int rx_requests(struct rx *r)
 
 int rx_down_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in sa = { .sin_family = AF_INET,
                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t sl = sizeof(sa);
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
         abort();
     getsockname(fd, (struct sockaddr *)&sa, &sl);
-    close(fd);
+    /* kept bound, never listening, until the test process exits: a connect
+     * is refused, and neither a parallel test's listener nor a client's
+     * ephemeral port (a TCP self-connect) can take the port meanwhile */
     return ntohs(sa.sin_port);
 }
 

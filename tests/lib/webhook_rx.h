@@ -55,7 +55,8 @@ struct rx *rx_start_tls(enum rx_mode mode, const char *secret,
                         const char *client_ca);
 void rx_stop(struct rx *r);
 int rx_requests(struct rx *r);
-/* A loopback port with nobody listening. */
+/* A loopback port with nobody listening (reserved until the process
+ * exits, so that nobody can start listening on it). */
 int rx_down_port(void);
 int64_t rx_now_ms(void);
 
