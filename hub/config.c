@@ -14,7 +14,7 @@
 
 #include "common/hub_err.h"
 
-enum kind { K_STR, K_INT, K_SIZE, K_BOOL, K_PORT, K_SPECIAL };
+enum kind { K_STR, K_INT, K_SIZE, K_BOOL, K_PORT, K_DOUBLE, K_SPECIAL };
 
 struct key {
     const char *name;
@@ -71,6 +71,19 @@ static const struct key keys[] = {
     { "auth_cache_ttl", K_INT, F(auth_cache_ttl), 0, 0, 86400 },
     { "shutdown_timeout", K_INT, F(shutdown_timeout), 0, 0, 3600 },
     { "log_level", K_STR, F(log_level), S(log_level), 0, 0 },
+    { "dispatch", K_BOOL, F(dispatch), 0, 0, 1 },
+    { "dispatch_max_inflight", K_INT, F(dispatch_max_inflight), 0, 1, 10000 },
+    { "dispatch_per_endpoint", K_INT, F(dispatch_per_endpoint), 0, 1, 1000 },
+    { "dispatch_timeout_ms", K_INT, F(dispatch_timeout_ms), 0, 100, 600000 },
+    { "dispatch_lease_ms", K_SPECIAL, 0, 0, 0, 0 },
+    { "dispatch_poll_ms", K_INT, F(dispatch_poll_ms), 0, 10, 60000 },
+    { "dispatch_breaker_failures", K_INT, F(dispatch_breaker_failures), 0, 1,
+      1000 },
+    { "dispatch_breaker_open_ms", K_INT, F(dispatch_breaker_open_ms), 0, 0,
+      3600000 },
+    { "dispatch_node", K_STR, F(dispatch_node), S(dispatch_node), 0, 0 },
+    { "webhook_allow_private", K_BOOL, F(webhook_allow_private), 0, 0, 1 },
+    { "time_scale", K_DOUBLE, F(time_scale), 0, 1, 10000000 },
 };
 
 static void copy(char *dst, size_t n, const char *src)
@@ -127,6 +140,15 @@ void config_defaults(struct hub_config *c, enum config_profile profile)
     c->auth_cache_ttl = 30;
     c->shutdown_timeout = 10;
     copy(c->log_level, sizeof(c->log_level), "info");
+    c->dispatch = true;
+    c->dispatch_max_inflight = 64;
+    c->dispatch_per_endpoint = 8;
+    c->dispatch_timeout_ms = 15000;
+    c->dispatch_lease_ms = 0;
+    c->dispatch_poll_ms = 1000;
+    c->dispatch_breaker_failures = 5;
+    c->dispatch_breaker_open_ms = 30000;
+    c->time_scale = 1.0;
 }
 
 static int parse_ll(const char *v, long long min, long long max,
@@ -230,6 +252,14 @@ static int set_special(struct hub_config *c, const char *key, const char *v)
         c->mllp[0].port = (int)x;
         return HUB_OK;
     }
+    if (!strcmp(key, "dispatch_lease_ms")) {
+        /* 0 keeps the default (timeout + 30 s); a lease under 200 ms
+         * would expire before any transfer could finish */
+        if (parse_ll(v, 0, 3600000, &x) || (x != 0 && x < 200))
+            return HUB_EINVALID;
+        c->dispatch_lease_ms = (int)x;
+        return HUB_OK;
+    }
     if (!strcmp(key, "mllp_org")) {
         if (strlen(v) >= sizeof(c->mllp[0].org))
             return HUB_EINVALID;
@@ -289,6 +319,17 @@ int config_set(struct hub_config *c, const char *key, const char *value)
                 return HUB_EINVALID;
             *(size_t *)field = (size_t)x;
             return HUB_OK;
+        case K_DOUBLE: {
+            char *end;
+            errno = 0;
+            double d = strtod(value, &end);
+            /* the negated test also refuses NaN */
+            if (errno || end == value || *end != '\0' ||
+                !(d >= (double)k->min && d <= (double)k->max))
+                return HUB_EINVALID;
+            *(double *)field = d;
+            return HUB_OK;
+        }
         }
     }
     return HUB_EINVALID;

@@ -74,6 +74,19 @@ struct hub_config {
     int shutdown_timeout;           /* seconds to finish in-flight commits */
 
     char log_level[16];
+
+    /* the webhook dispatcher (hub/dispatch.h); bounds as there */
+    bool dispatch;                  /* run one in this process */
+    int dispatch_max_inflight;      /* transfers at once, all endpoints */
+    int dispatch_per_endpoint;      /* transfers at once per endpoint */
+    int dispatch_timeout_ms;        /* whole request */
+    int dispatch_lease_ms;          /* claim lease; 0: timeout + 30 s */
+    int dispatch_poll_ms;           /* look for due work without NOTIFY */
+    int dispatch_breaker_failures;  /* consecutive failures that open */
+    int dispatch_breaker_open_ms;   /* how long it stays open (scaled) */
+    char dispatch_node[64];         /* lease owner; "": <host>:<pid> */
+    bool webhook_allow_private;     /* production: allow internal addresses */
+    double time_scale;              /* tests: > 1 speeds up the schedule */
 };
 
 /* Fill *c with the defaults of `profile`. */

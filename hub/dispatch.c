@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "common/hub_err.h"
+#include "config.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -174,48 +175,25 @@ void dispatch_config_defaults(struct dispatch_config *c)
     c->breaker_open_ms = 30000;
     c->user_agent = "care-hub-webhooks/1";
     c->enabled = true;
-    const char *ts = getenv("HUB_TIME_SCALE");
-    if (ts && *ts) {
-        char *end;
-        double v = strtod(ts, &end);
-        if (*end == '\0' && v >= 1.0 && v <= 1e7)
-            c->time_scale = v;
-    }
-    static const struct { const char *name; int min, max; } ints[] = {
-        { "HUB_DISPATCH_MAX_INFLIGHT", 1, 10000 },
-        { "HUB_DISPATCH_PER_ENDPOINT", 1, 1000 },
-        { "HUB_DISPATCH_TIMEOUT_MS", 100, 600000 },
-        { "HUB_DISPATCH_LEASE_MS", 200, 3600000 },
-        { "HUB_DISPATCH_POLL_MS", 10, 60000 },
-        { "HUB_DISPATCH_BREAKER_FAILURES", 1, 1000 },
-        { "HUB_DISPATCH_BREAKER_OPEN_MS", 0, 3600000 },
-    };
-    int *fields[] = {                   /* in the order of ints[] */
-                      &c->max_inflight, &c->per_endpoint, &c->timeout_ms,
-                      &c->lease_ms, &c->poll_ms, &c->breaker_failures,
-                      &c->breaker_open_ms };
-    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
-        const char *v = getenv(ints[i].name);
-        if (!v || !*v)
-            continue;
-        char *end;
-        errno = 0;
-        long n = strtol(v, &end, 10);
-        if (errno || *end || n < ints[i].min || n > ints[i].max) {
-            log_warn("dispatch.bad_setting", "key=%s", ints[i].name);
-            continue;
-        }
-        *fields[i] = (int)n;
-    }
-    const char *v = getenv("HUB_DISPATCH");
-    if (v && strcmp(v, "0") == 0)
-        c->enabled = false;
-    v = getenv("HUB_WEBHOOK_ALLOW_PRIVATE");
-    if (v && strcmp(v, "1") == 0)
-        c->allow_private = true;
-    v = getenv("HUB_DISPATCH_NODE");
-    if (v && *v)
-        snprintf(c->node, sizeof(c->node), "%s", v);
+}
+
+void dispatch_config_from(struct dispatch_config *c,
+                          const struct hub_config *h)
+{
+    dispatch_config_defaults(c);
+    c->enabled = h->dispatch;
+    c->database_url = h->database_url;
+    c->production = h->profile == PROFILE_PRODUCTION;
+    c->max_inflight = h->dispatch_max_inflight;
+    c->per_endpoint = h->dispatch_per_endpoint;
+    c->timeout_ms = h->dispatch_timeout_ms;
+    c->lease_ms = h->dispatch_lease_ms;
+    c->poll_ms = h->dispatch_poll_ms;
+    c->breaker_failures = h->dispatch_breaker_failures;
+    c->breaker_open_ms = h->dispatch_breaker_open_ms;
+    c->allow_private = h->webhook_allow_private;
+    c->time_scale = h->time_scale;
+    snprintf(c->node, sizeof(c->node), "%s", h->dispatch_node);
 }
 
 /* --- results: buffered, written in one transaction ---------------------- */

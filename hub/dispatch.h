@@ -27,9 +27,10 @@
 #include <stdint.h>
 
 struct dispatch;
+struct hub_config;
 
 struct dispatch_config {
-    bool enabled;               /* HUB_DISPATCH=0 turns it off */
+    bool enabled;               /* key dispatch (HUB_DISPATCH=0: off) */
     const char *database_url;
     char node[64];              /* lease owner; default "<host>:<pid>" */
     int max_inflight;           /* transfers at once, all endpoints (64) */
@@ -38,7 +39,7 @@ struct dispatch_config {
     int connect_timeout_ms;     /* (5000) */
     int lease_ms;               /* claim lease (timeout + 30 s) */
     int poll_ms;                /* look for due work without NOTIFY (1000) */
-    double time_scale;          /* HUB_TIME_SCALE: >1 speeds up the retry
+    double time_scale;          /* key time_scale: >1 speeds up the retry
                                    schedule, Retry-After and the breaker */
     bool production;            /* SSRF: refuse internal addresses ... */
     bool allow_private;         /* ... unless the operator allows them */
@@ -47,16 +48,14 @@ struct dispatch_config {
     const char *user_agent;
 };
 
-/* Defaults, then the environment (until these join hubd.conf):
- *   HUB_DISPATCH=0                  no dispatcher in this process
- *   HUB_DISPATCH_MAX_INFLIGHT, HUB_DISPATCH_PER_ENDPOINT,
- *   HUB_DISPATCH_TIMEOUT_MS, HUB_DISPATCH_LEASE_MS, HUB_DISPATCH_POLL_MS,
- *   HUB_DISPATCH_BREAKER_FAILURES, HUB_DISPATCH_BREAKER_OPEN_MS,
- *   HUB_DISPATCH_NODE               lease owner name
- *   HUB_WEBHOOK_ALLOW_PRIVATE=1     production: allow internal addresses
- *   HUB_TIME_SCALE                  accelerated clock for tests
- * Bad values are logged (by name) and ignored. */
+/* The built-in defaults (the numbers in parentheses above), enabled. */
 void dispatch_config_defaults(struct dispatch_config *c);
+
+/* The defaults, then hubd's settings (keys dispatch, dispatch_*,
+ * webhook_allow_private, time_scale of hub/config.h, overridden as any key
+ * by HUB_<KEY>, e.g. HUB_DISPATCH=0). The URL is borrowed from h. */
+void dispatch_config_from(struct dispatch_config *c,
+                          const struct hub_config *h);
 
 /* Start the dispatcher thread. The database need not be up: the
  * dispatcher connects (and reconnects) on its own, once a second, and

@@ -265,9 +265,7 @@ int main(int argc, char **argv)
     {
         /* the webhook dispatcher: its own thread, loop and connection */
         struct dispatch_config dc;
-        dispatch_config_defaults(&dc);
-        dc.database_url = cfg.database_url;
-        dc.production = cfg.profile == PROFILE_PRODUCTION;
+        dispatch_config_from(&dc, &cfg);
         if (dc.enabled && dispatch_start(&dc, &app.dispatch) != HUB_OK) {
             log_error("hubd.start_failed", "why=%s", "dispatcher");
             goto out;

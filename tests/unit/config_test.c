@@ -115,3 +115,69 @@ Test(config, dict_dir_defaults_to_schemas_dict_and_follows_the_environment,
     unsetenv("HUB_DICT_DIR");
     cr_expect_str_eq(c.dict_dir, "/usr/share/hub/schemas/dict");
 }
+
+/* The dispatcher's settings are keys like any other: defaults as
+ * dispatch_config_defaults() had them, the file, then HUB_<KEY>. */
+Test(config, dispatcher_keys_have_defaults_file_values_and_env_overrides,
+     .fini = cleanup)
+{
+    struct hub_config c;
+    char err[256];
+
+    cr_assert_eq(config_load(&c, NULL, err, sizeof(err)), HUB_OK, "%s", err);
+    cr_expect(c.dispatch);
+    cr_expect_eq(c.dispatch_max_inflight, 64);
+    cr_expect_eq(c.dispatch_per_endpoint, 8);
+    cr_expect_eq(c.dispatch_timeout_ms, 15000);
+    cr_expect_eq(c.dispatch_lease_ms, 0);
+    cr_expect_eq(c.dispatch_poll_ms, 1000);
+    cr_expect_eq(c.dispatch_breaker_failures, 5);
+    cr_expect_eq(c.dispatch_breaker_open_ms, 30000);
+    cr_expect_str_eq(c.dispatch_node, "");
+    cr_expect_not(c.webhook_allow_private);
+    cr_expect_eq(c.time_scale, 1.0);
+
+    write_conf("dispatch_poll_ms = 50\ndispatch_node = node-a\n"
+               "time_scale = 1000\nwebhook_allow_private = true\n"
+               "dispatch_lease_ms = 2500\n");
+    setenv("HUB_DISPATCH", "0", 1);
+    setenv("HUB_DISPATCH_POLL_MS", "75", 1);
+    setenv("HUB_TIME_SCALE", "86400", 1);
+    int rc = config_load(&c, path, err, sizeof(err));
+    unsetenv("HUB_DISPATCH");
+    unsetenv("HUB_DISPATCH_POLL_MS");
+    unsetenv("HUB_TIME_SCALE");
+    cr_assert_eq(rc, HUB_OK, "%s", err);
+    cr_expect_not(c.dispatch, "HUB_DISPATCH=0 turns it off");
+    cr_expect_eq(c.dispatch_poll_ms, 75, "the environment wins");
+    cr_expect_eq(c.time_scale, 86400.0);
+    cr_expect_str_eq(c.dispatch_node, "node-a");
+    cr_expect(c.webhook_allow_private);
+    cr_expect_eq(c.dispatch_lease_ms, 2500);
+
+    /* the bounds dispatch.c applied to the environment */
+    cr_expect_eq(config_set(&c, "dispatch_poll_ms", "9"), HUB_EINVALID);
+    cr_expect_eq(config_set(&c, "dispatch_timeout_ms", "600001"),
+                 HUB_EINVALID);
+    cr_expect_eq(config_set(&c, "dispatch_lease_ms", "199"), HUB_EINVALID);
+    cr_expect_eq(config_set(&c, "dispatch_lease_ms", "0"), HUB_OK);
+    cr_expect_eq(config_set(&c, "time_scale", "0.5"), HUB_EINVALID);
+    cr_expect_eq(config_set(&c, "time_scale", "nan"), HUB_EINVALID);
+    cr_expect_eq(config_set(&c, "time_scale", "2x"), HUB_EINVALID);
+    cr_expect_eq(config_set(&c, "dispatch", "maybe"), HUB_EINVALID);
+}
+
+/* Every key of the example file is known and its value valid, so the
+ * example cannot drift from config.c (run from the repository root). */
+Test(config, the_example_file_loads, .fini = cleanup)
+{
+    struct hub_config c;
+    char err[256], ex[4096];
+    const char *root = getenv("HUB_ROOT");
+
+    snprintf(ex, sizeof(ex), "%s/deploy/hubd.conf.example",
+             root && *root ? root : ".");
+    cr_assert_eq(config_load(&c, ex, err, sizeof(err)), HUB_OK, "%s", err);
+    cr_expect(c.dispatch);
+    cr_expect_eq(c.time_scale, 1.0);
+}
