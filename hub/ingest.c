@@ -5,6 +5,11 @@
  *   pending: loop thread -> committers. A committer takes everything pending
  *            up to commit_batch_max as ONE transaction (group commit: what
  *            arrived while the previous commit was in fsync shares the next).
+ *            Right after a commit it first waits, at most INGEST_GATHER_NS
+ *            after that commit, for as many jobs as that commit answered:
+ *            their senders answer within a round trip, and without the wait
+ *            closed-loop senders split into two cohorts that alternate
+ *            half-size commits, each paying the commit's fixed cost.
  *   done:    committers -> loop thread, then event_active(done_ev).
  * Counters of what is in flight are touched by the loop thread only.
  *
@@ -29,6 +34,11 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+
+/* How long after a commit a committer waits for the senders it just
+ * answered (see the header). A bound on the latency it can add; a loopback
+ * round trip plus parsing is well under it. */
+#define INGEST_GATHER_NS 1000000u
 
 struct waiter {
     void (*cb)(void *);
@@ -62,6 +72,7 @@ struct ingest {
     pthread_mutex_t mu;             /* pending + stop */
     pthread_cond_t cv;
     struct ingest_job *pend_head, *pend_tail;
+    size_t pend_n;                  /* jobs in the pending list */
     int stopping;
     struct timespec stop_deadline;
 
@@ -313,6 +324,9 @@ static void *committer_main(void *arg)
     struct store_msg_result *res = calloc(cap, sizeof(*res));
     struct ingest_job **jobs = calloc(cap, sizeof(*jobs));
 
+    size_t last_n = 0;              /* jobs answered by the last commit */
+    struct timespec last_at = { 0, 0 };     /* when (CLOCK_REALTIME) */
+
     if (m == NULL || res == NULL || jobs == NULL)
         abort();
     for (;;) {
@@ -320,6 +334,9 @@ static void *committer_main(void *arg)
         size_t n = 0;
 
         pthread_mutex_lock(&ing->mu);
+        /* what the gather below waits for: what is pending now, plus one
+         * job from each sender the last commit answered */
+        size_t want = last_n ? ing->pend_n + last_n : 0;
         while (ing->pend_head == NULL && !ing->stopping) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
@@ -345,6 +362,21 @@ static void *committer_main(void *arg)
             pthread_mutex_unlock(&ing->mu);
             break;
         }
+        if (want > 0 && !ing->stopping) {
+            /* gather the senders just answered (see the header) */
+            struct timespec until = last_at;
+            until.tv_nsec += INGEST_GATHER_NS;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            if (want > cap)
+                want = cap;
+            while (ing->pend_n < want && !ing->stopping &&
+                   pthread_cond_timedwait(&ing->cv, &ing->mu, &until) == 0)
+                ;
+            last_n = 0;
+        }
         if (ing->wait_us > 0 && ing->pend_head->next == NULL &&
             !ing->stopping) {
             /* linger briefly to gather a bigger batch */
@@ -358,6 +390,7 @@ static void *committer_main(void *arg)
             tail = ing->pend_head;
             jobs[n++] = tail;
             ing->pend_head = tail->next;
+            ing->pend_n--;
         }
         if (ing->pend_head == NULL)
             ing->pend_tail = NULL;
@@ -403,8 +436,11 @@ static void *committer_main(void *arg)
             sleep_ms(delay);
             delay = delay * 2 > 2000 ? 2000 : delay * 2;
         }
-        if (rc == HUB_OK)
+        if (rc == HUB_OK) {
             metrics_commit_batch(n);
+            last_n = n;
+            clock_gettime(CLOCK_REALTIME, &last_at);
+        }
         for (size_t i = 0; i < n; i++) {
             jobs[i]->rc = rc;
             if (rc == HUB_OK)
@@ -564,6 +600,7 @@ void ingest_submit(struct ingest *ing, struct ingest_job *j,
     else
         ing->pend_head = j;
     ing->pend_tail = j;
+    ing->pend_n++;
     pthread_cond_signal(&ing->cv);
     pthread_mutex_unlock(&ing->mu);
 }
