@@ -5,7 +5,9 @@
  *
  *   deliver_bench subs -u DATABASE_URL -o ORG -n N -r RECEIVER_BASE_URL
  *       create N webhook subscriptions of ORG for "adt.*", the i-th to
- *       RECEIVER_BASE_URL/hook/i; prints "subs created=N"
+ *       RECEIVER_BASE_URL/hook/i, opted in to the "sud" label (the corpus
+ *       has F10-F19 diagnoses, which the hub routes only to subscribers
+ *       that opted in); prints "subs created=N"
  *   deliver_bench run -u DATABASE_URL -d SECONDS
  *       a dispatcher node (DESIGN.md: any node dispatches) for SECONDS or
  *       until SIGTERM; prints "dispatch delivered=N attempts=N retried=N
@@ -64,7 +66,8 @@ static int make_subs(const char *url, const char *org, unsigned long n,
         char json[512], *out = NULL;
         struct hub_err err = { 0 };
         int k = snprintf(json, sizeof(json),
-                         "{\"url\":\"%s/hook/%lu\",\"topics\":[\"adt.*\"]}",
+                         "{\"url\":\"%s/hook/%lu\",\"topics\":[\"adt.*\"],"
+                         "\"filters\":{\"sensitivity\":[\"sud\"]}}",
                          recv, i);
         if (k < 0 || (size_t)k >= sizeof(json) ||
             subs_create(s, "bench", org, json, (size_t)k, &out, &err) !=

@@ -50,6 +50,8 @@ mllp_org = $hub_org
 mllps_port = -1
 $https_conf
 http_port = 0
+# capacity is measured here, not the per-organization request limit
+rate_limit = 0
 ports_file = $ports
 max_connections = $(( IDLE + 1024 ))
 idle_timeout = 3600
@@ -171,7 +173,14 @@ latency_at_rate() {
     line=$($out/mllp_load -p "$hubd_mllp" -f "$corpus" -c 64 -r 1000 \
         -d "$SECS" -w 1 2>>"$log/deliver_latency.txt" || true)
     echo "$line" >>"$log/deliver_latency.txt"
-    sleep 3                         # let the last deliveries land
+    # let the last deliveries land: every ACKed message, or 10 s
+    local acked c
+    acked=$(field "$line" acked)
+    for _ in $(seq 50); do
+        c=$(recv_count)
+        [ -n "$acked" ] && [ "${c:-0}" -ge "$acked" ] && break
+        sleep 0.2
+    done
     st=$(curl -fsS "http://127.0.0.1:$recv_port/stats" || true)
     echo "receiver $st" >>"$log/deliver_latency.txt"
     dispatcher_stop
@@ -180,7 +189,7 @@ latency_at_rate() {
         put deliver.lat.p99 "$(field "$st" p99_ms)"
         put deliver.lat.achieved "$(field "$line" msgs_per_s)"
         put deliver.lat.n "$(field "$st" lat_n)"
-        put deliver.lat.sent "$(field "$line" sent)"
+        put deliver.lat.acked "$(field "$line" acked)"
     fi
 }
 

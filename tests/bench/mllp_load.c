@@ -9,7 +9,8 @@
  * WARMUP + SECONDS. ACKs received after the warm-up are counted and their
  * latency (last byte written to whole ACK read) recorded. Prints one line:
  *   mllp conns=N msgs=M secs=S msgs_per_s=R p50_ms=A p99_ms=B max_ms=C
- *        nacks=K closed=D errors=E
+ *        nacks=K closed=D errors=E sent=T acked=A
+ * (T and A count the warm-up too: every message sent, every AA/CA ACK)
  * An ACK whose MSA-1 is not AA/CA counts as a nack, not as a message.
  *
  * Rate mode (-r RATE): the same, but sends are paced to RATE per second in
@@ -340,7 +341,7 @@ static int run_load(const char *host, unsigned port, size_t n, unsigned secs,
     struct pollfd *pf = calloc(n, sizeof(*pf));
     size_t cap = 1 << 16, nlat = 0, i, live = n;
     uint64_t *lat = malloc(cap * sizeof(*lat));
-    uint64_t nacks = 0, errors = 0, closed = 0, sent = 0;
+    uint64_t nacks = 0, errors = 0, closed = 0, sent = 0, acked = 0;
     uint64_t t0, t_meas, t_end, slot, gap = rate ? 1000000000u / rate : 0;
 
     if (!cs || !pf || !lat)
@@ -405,6 +406,7 @@ static int run_load(const char *host, unsigned port, size_t n, unsigned secs,
                 r = read_ack(c, &ok);
                 if (r == 1) {
                     uint64_t t_ack = now_ns();
+                    acked += ok;
                     if (c->t_sent >= t_meas && t_ack <= t_end) {
                         if (!ok) {
                             nacks++;
@@ -433,10 +435,10 @@ static int run_load(const char *host, unsigned port, size_t n, unsigned secs,
     qsort(lat, nlat, sizeof(*lat), cmp_u64);
     printf("mllp conns=%zu msgs=%zu secs=%.2f msgs_per_s=%.0f p50_ms=%.3f "
            "p99_ms=%.3f max_ms=%.3f nacks=%" PRIu64 " closed=%" PRIu64
-           " errors=%" PRIu64 " sent=%" PRIu64 "\n",
+           " errors=%" PRIu64 " sent=%" PRIu64 " acked=%" PRIu64 "\n",
            n, nlat, s, s > 0 ? (double)nlat / s : 0, pct_ms(lat, nlat, 0.50),
            pct_ms(lat, nlat, 0.99), nlat ? (double)lat[nlat - 1] / 1e6 : 0,
-           nacks, closed, errors, sent);
+           nacks, closed, errors, sent, acked);
     return nlat > 0 ? 0 : 1;
 }
 

@@ -188,12 +188,16 @@ for (const c of conns) {
   }
   const p50 = num('deliver.lat.p50'), p99 = num('deliver.lat.p99');
   const got = num('deliver.lat.achieved');
+  const nDel = num('deliver.lat.n'), nAck = num('deliver.lat.acked');
+  /* Percentiles over what arrived; when some never did (10 s after the
+   * run), the true ones are higher: say so, and the target is not met. */
+  const short = nDel !== null && nAck !== null && nDel < nAck;
   row('ingest-to-delivery p50 / p99 at 1,000 msg/s offered (ms)',
-    p99 === null ? na('dispatch') : `${fmt(p50, 1)} / ${fmt(p99, 1)}` +
+    p99 === null ? na('dispatch') : `${short ? '>= ' : ''}${fmt(p50, 1)} / ` +
+      `${short ? '>= ' : ''}${fmt(p99, 1)}` +
       (got === null ? '' : ` (ingest achieved ${fmt(got)} msg/s)`) +
-      (num('deliver.lat.n') === null ? '' : `; ${fmt(num('deliver.lat.n'))}` +
-        ` of ${fmt(num('deliver.lat.sent'))} sent were delivered by 3 s after`),
-    '', '', 'p99 < 100 ms', p99 === null ? null : p99 < 100);
+      (short ? `; only ${fmt(nDel)} of ${fmt(nAck)} ACKed messages delivered within 10 s` : ''),
+    '', '', 'p99 < 100 ms', p99 === null ? null : p99 < 100 && !short);
   row('plain libcurl multi POSTs/s, 8 at once, same receiver (ceiling)', '',
     ceil === null ? na('curl') : `${fmt(ceil)} POST/s`, '', '', null);
 }
