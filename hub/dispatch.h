@@ -1,6 +1,6 @@
 /*
  * dispatch.h - the webhook dispatcher: claims due deliveries from the
- * outbox (deliveries table, 002_routing.sql) and sends them, signed the
+ * outbox (deliveries table, 001_init.sql) and sends them, signed the
  * Standard Webhooks way, with libcurl multi on its own libevent loop.
  * dispatch.c alone includes <curl/curl.h>.
  *

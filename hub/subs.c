@@ -1,7 +1,7 @@
 /*
  * subs.c - subscriptions and deliveries for the API and hubctl (subs.h):
  * validation in C (webhook.c), then one audited SQL function each
- * (002_routing.sql) through the store's plain-SQL door.
+ * (001_init.sql) through the store's plain-SQL door.
  */
 #include "subs.h"
 

@@ -1,7 +1,7 @@
 /*
  * subs.h - subscriptions and deliveries as the API routes and hubctl see
  * them: validate (webhook.h), then one audited SQL function of
- * 002_routing.sql each. Results are malloc'd JSON the caller frees.
+ * 001_init.sql each. Results are malloc'd JSON the caller frees.
  *
  * `org` scopes every call to one subscriber's own subscriptions and
  * deliveries; NULL means the operator (every org). `actor` is who is

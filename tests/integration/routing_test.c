@@ -1,5 +1,5 @@
 /*
- * routing_test.c - routing inside the ingest transaction (002_routing.sql)
+ * routing_test.c - routing inside the ingest transaction (001_init.sql)
  * against a real PostgreSQL: topic wildcards and every filter route or do
  * not, one delivery row per (event, subscription), the URL snapshot, pull
  * subscriptions and feed visibility, audit rows; then the dispatcher's SQL:

@@ -6,6 +6,8 @@
  * Each test gets a fresh migrated database (tests/lib/testdb.h).
  */
 #include <criterion/criterion.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -373,7 +375,8 @@ Test(store, identifiers_naming_two_patients_link_to_the_oldest_and_are_audited)
 }
 
 /* Linking inside one batch reads the identifiers as the earlier events of
- * the batch left them (010 links a batch set-based, 001 event by event). */
+ * the batch left them (hub_ingest_batch links a batch set-based,
+ * hub_ingest_batch_serial event by event). */
 Test(store, batch_links_each_event_after_the_earlier_events_of_the_batch)
 {
     struct fixture f;
@@ -540,6 +543,28 @@ Test(store, migrations_run_twice_change_nothing)
                        "version = '001'"), 1);
 }
 
+/* NNN_*.sql files in the migrations directory, as store_migrate() picks
+ * them */
+static long count_migration_files(void)
+{
+    DIR *d = opendir(testdb_migrations_dir());
+    struct dirent *e;
+    long n = 0;
+
+    cr_assert_not_null(d);
+    while ((e = readdir(d)) != NULL) {
+        const char *nm = e->d_name;
+        size_t len = strlen(nm);
+
+        if (len > 8 && isdigit((unsigned char)nm[0]) &&
+            isdigit((unsigned char)nm[1]) && isdigit((unsigned char)nm[2]) &&
+            nm[3] == '_' && strcmp(nm + len - 4, ".sql") == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
 static void *migrate_main(void *arg)
 {
     struct store *ms;
@@ -566,8 +591,7 @@ Test(store, two_processes_migrating_at_once_apply_each_file_once)
         cr_assert_eq(rc[i], HUB_OK, "migrator %d", i);
     }
     cr_assert_eq(qlong("SELECT count(*) FROM schema_migrations"),
-                 qlong("SELECT count(DISTINCT version) FROM schema_migrations"));
-    cr_assert_geq(qlong("SELECT count(*) FROM schema_migrations"), 5);
+                 count_migration_files(), "every file recorded once");
     cr_assert_eq(qlong("SELECT count(*) FROM organizations"), 0);
 }
 
