@@ -174,6 +174,7 @@ void ingest_job_reject(struct ingest_job *j, const struct hub_err *err,
     j->msg.key = SLICE_NULL;
     j->msg.ev = NULL;
     j->msg.n_ev = 0;
+    j->n_parts = 0;             /* the whole raw message holds them */
     jw_init(&w, &j->a, 4096);
     jw_obj_begin(&w);
     jw_kv_cstr(&w, "code", hub_strerror(err->code));
@@ -274,14 +275,27 @@ static void deliver(struct ingest *ing, struct ingest_job *head,
     event_active(ing->done_ev, EV_READ, 0);
 }
 
-/* The database refused a value of the batch: commit the messages one by
- * one, and quarantine (with an AE) the ones it refuses again. */
+/* A job's messages into m[at]: its own, then its quarantined parts.
+ * Returns how many. */
+static size_t job_msgs(const struct ingest_job *j, struct store_msg *m)
+{
+    m[0] = j->msg;
+    for (size_t k = 0; k < j->n_parts; k++)
+        m[1 + k] = j->parts[k];
+    return 1 + j->n_parts;
+}
+
+/* The database refused a value of the batch: commit the jobs one by one
+ * (each with its parts), and quarantine (with an AE) the ones it refuses
+ * again. at[i] is where job i's messages start in m and res. */
 static int commit_singly(struct committer *c, struct store *s,
-                         struct ingest_job **jobs, struct store_msg *m,
-                         struct store_msg_result *res, size_t n)
+                         struct ingest_job **jobs, const size_t *at,
+                         struct store_msg *m, struct store_msg_result *res,
+                         size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        int rc = store_ingest_batch(s, &m[i], 1, &res[i]);
+        size_t nm = 1 + jobs[i]->n_parts;
+        int rc = store_ingest_batch(s, &m[at[i]], nm, &res[at[i]]);
         if (rc == HUB_EINVALID) {
             struct hub_err err;
             hub_err_set(&err, HUB_EINVALID, "", 0,
@@ -299,11 +313,13 @@ static int commit_singly(struct committer *c, struct store *s,
                     "{\"code\":\"invalid\",\"message\":\"the database "
                     "refused a value of the message\"}");
             }
-            m[i] = jobs[i]->msg;
-            rc = store_ingest_batch(s, &m[i], 1, &res[i]);
+            /* quarantined whole: its raw bytes hold the parts too */
+            jobs[i]->n_parts = 0;
+            m[at[i]] = jobs[i]->msg;
+            rc = store_ingest_batch(s, &m[at[i]], 1, &res[at[i]]);
         }
         if (rc != HUB_OK) {
-            for (size_t k = 0; k < i; k++) {
+            for (size_t k = 0; k < at[i]; k++) {
                 store_msg_result_release(&res[k]);
                 memset(&res[k], 0, sizeof(res[k]));
             }
@@ -320,14 +336,18 @@ static void *committer_main(void *arg)
     struct ingest *ing = c->ing;
     struct store *s = connect_backoff(c);
     size_t cap = ing->batch_max;
-    struct store_msg *m = calloc(cap, sizeof(*m));
-    struct store_msg_result *res = calloc(cap, sizeof(*res));
+    /* messages of a batch: its jobs plus their quarantined parts */
+    size_t mcap = cap + INGEST_MAX_PARTS < STORE_BATCH_MAX
+                      ? cap + INGEST_MAX_PARTS : STORE_BATCH_MAX;
+    struct store_msg *m = calloc(mcap, sizeof(*m));
+    struct store_msg_result *res = calloc(mcap, sizeof(*res));
     struct ingest_job **jobs = calloc(cap, sizeof(*jobs));
+    size_t *at = calloc(cap, sizeof(*at));
 
     size_t last_n = 0;              /* jobs answered by the last commit */
     struct timespec last_at = { 0, 0 };     /* when (CLOCK_REALTIME) */
 
-    if (m == NULL || res == NULL || jobs == NULL)
+    if (m == NULL || res == NULL || jobs == NULL || at == NULL)
         abort();
     for (;;) {
         struct ingest_job *head, *tail;
@@ -386,8 +406,11 @@ static void *committer_main(void *arg)
             pthread_mutex_lock(&ing->mu);
         }
         head = tail = ing->pend_head;
-        while (ing->pend_head && n < cap) {
+        size_t nm = 0;
+        while (ing->pend_head && n < cap &&
+               (n == 0 || nm + 1 + ing->pend_head->n_parts <= mcap)) {
             tail = ing->pend_head;
+            nm += 1 + tail->n_parts;
             jobs[n++] = tail;
             ing->pend_head = tail->next;
             ing->pend_n--;
@@ -397,10 +420,12 @@ static void *committer_main(void *arg)
         tail->next = NULL;
         pthread_mutex_unlock(&ing->mu);
 
+        nm = 0;
         for (size_t i = 0; i < n; i++) {
-            m[i] = jobs[i]->msg;
-            memset(&res[i], 0, sizeof(res[i]));
+            at[i] = nm;
+            nm += job_msgs(jobs[i], &m[nm]);
         }
+        memset(res, 0, nm * sizeof(*res));
         int rc = HUB_EDB;
         long delay = 50;
         for (;;) {
@@ -410,14 +435,14 @@ static void *committer_main(void *arg)
                 break;              /* shutting down, database still down */
             uint64_t t0 = ingest_now_ns();
             __atomic_store_n(&c->commit_since_ns, t0, __ATOMIC_RELAXED);
-            rc = store_ingest_batch(s, m, n, res);
+            rc = store_ingest_batch(s, m, nm, res);
             __atomic_store_n(&c->commit_since_ns, 0, __ATOMIC_RELAXED);
             log_debug("ingest.batch", "committer=%d n=%zu us=%llu rc=%s",
-                      c->idx, n,
+                      c->idx, nm,
                       (unsigned long long)((ingest_now_ns() - t0) / 1000),
                       hub_strerror(rc));
             if (rc == HUB_EINVALID)
-                rc = commit_singly(c, s, jobs, m, res, n);
+                rc = commit_singly(c, s, jobs, at, m, res, n);
             if (rc == HUB_OK)
                 break;
             /* keep the batch; reconnect and retry */
@@ -425,7 +450,7 @@ static void *committer_main(void *arg)
             metrics_commit_retry();
             log_warn("ingest.commit_failed", "committer=%d batch=%zu code=%s",
                      c->idx, n, hub_strerror(rc));
-            for (size_t i = 0; i < n; i++) {
+            for (size_t i = 0; i < nm; i++) {
                 store_msg_result_release(&res[i]);
                 memset(&res[i], 0, sizeof(res[i]));
             }
@@ -443,8 +468,11 @@ static void *committer_main(void *arg)
         }
         for (size_t i = 0; i < n; i++) {
             jobs[i]->rc = rc;
-            if (rc == HUB_OK)
-                jobs[i]->res = res[i];
+            if (rc != HUB_OK)
+                continue;
+            jobs[i]->res = res[at[i]];
+            for (size_t k = 1; k <= jobs[i]->n_parts; k++)
+                store_msg_result_release(&res[at[i] + k]);
         }
         deliver(ing, head, tail);
     }
@@ -452,6 +480,7 @@ static void *committer_main(void *arg)
     free(m);
     free(res);
     free(jobs);
+    free(at);
     return NULL;
 }
 

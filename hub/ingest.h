@@ -45,6 +45,10 @@ enum ingest_outcome {
     INGEST_DUPLICATE,
 };
 
+/* Quarantined parts one job may add to its transaction (ingest_job.parts);
+ * well below STORE_BATCH_MAX, so a job with all of them always fits. */
+#define INGEST_MAX_PARTS 1024
+
 struct ingest_job;
 typedef void (*ingest_done_fn)(struct ingest_job *job, void *arg);
 
@@ -62,6 +66,14 @@ struct ingest_job {
     int rc;                         /* HUB_OK: committed (or duplicate) */
     struct store_msg_result res;
     enum ingest_outcome outcome;
+
+    /* Refused parts of an accepted message (a CSV row, an entry of a FHIR
+     * batch): each is stored as a quarantined message of its own (raw
+     * bytes, error, audit row) in the same transaction as msg, right
+     * after it. At most INGEST_MAX_PARTS; storage in j->a. Set by the
+     * prepare function; cleared when the job is quarantined whole. */
+    struct store_msg *parts;
+    size_t n_parts;
 
     /* Set by the prepare function: turn this job into a quarantined one
      * with `err` (the database refused a value of it; see

@@ -165,6 +165,42 @@ static void quarantine(struct ingest_job *j, const struct hub_err *err,
              hub_strerror(j->err.code), j->err.field, j->err.offset);
 }
 
+/* ---- refused parts of an accepted message ------------------------------ */
+
+/* Room for `n` parts (at most INGEST_MAX_PARTS; callers fold the rest). */
+static void parts_alloc(struct ingest_job *j, size_t n)
+{
+    j->parts = arena_zalloc(&j->a, (n ? n : 1) * sizeof(*j->parts));
+    j->n_parts = 0;
+}
+
+/* One refused part (a CSV row, a FHIR batch entry): stored in quarantine on
+ * its own, with its raw bytes and `error_json`, in the job's transaction. */
+static void add_part(struct ingest_job *j, struct slice raw,
+                     struct slice error_json)
+{
+    struct store_msg *m = &j->parts[j->n_parts++];
+
+    m->org_id = j->org_id;
+    m->format = j->msg.format;
+    m->raw = raw;
+    sha256_hex(raw.p, raw.len, m->sha256);
+    memcpy(m->received_at, j->msg.received_at, sizeof(m->received_at));
+    m->accepted = false;
+    m->error_json = error_json;
+}
+
+static struct slice finish_error(struct jw *w)
+{
+    struct slice out;
+
+    jw_obj_end(w);
+    if (jw_finish(w, &out) != HUB_OK)
+        out = SLICE_LIT("{\"code\":\"limit\",\"message\":\"error too "
+                        "large\"}");
+    return out;
+}
+
 /* ---- FHIR ------------------------------------------------------------- */
 
 static void fhir_reject(struct ingest_job *j, const struct hub_err *err,
@@ -275,6 +311,37 @@ static int fhir_accept_answer(struct ingest_job *j,
     return jw_finish(&w, out);
 }
 
+/* Each refused entry of a partly accepted batch becomes a quarantined
+ * message of its own: the entry's bytes (the whole body if the adapter could
+ * not find them), its error with the entry index and element path, and the
+ * hash of the batch it came in. FHIR_MAX_ENTRIES < INGEST_MAX_PARTS. */
+static void fhir_quarantine_entries(struct ingest_job *j,
+                                    const struct fhir_result *res)
+{
+    parts_alloc(j, res->n_failed);
+    for (size_t i = 0; i < res->n_entries && j->n_parts < INGEST_MAX_PARTS;
+         i++) {
+        const struct fhir_entry_result *e = &res->entries[i];
+        struct jw w;
+
+        if (e->status == HUB_OK)
+            continue;
+        struct slice raw = e->raw.len ? e->raw : j->msg.raw;
+        jw_init(&w, &j->a, 4096);
+        jw_obj_begin(&w);
+        jw_kv_cstr(&w, "code", hub_strerror(e->status));
+        jw_kv_cstr(&w, "field", e->err.field);
+        jw_key(&w, "offset");
+        jw_int(&w, (int64_t)(raw.p - j->msg.raw.p));
+        jw_kv_cstr(&w, "message", e->err.what ? e->err.what : "rejected");
+        jw_key(&w, "entry");
+        jw_int(&w, (int64_t)i);
+        jw_kv_cstr(&w, "resource", e->resource);
+        jw_kv_cstr(&w, "part_of", j->msg.sha256);
+        add_part(j, raw, finish_error(&w));
+    }
+}
+
 /*
  * The adapter's id as a key. Bundle.identifier ("system|value") and a
  * versioned "Type/id/_history/v" each name one message. A bare "Type/id"
@@ -345,10 +412,12 @@ int ingest_prepare_fhir(struct ingest_job *j, const struct dict *d,
         return 413;
     }
     j->msg.reply = answer;
-    if (res.n_failed)
+    if (res.n_failed) {
+        fhir_quarantine_entries(j, &res);
         log_info("fhir.batch_partial", "org=%s sha=%.12s entries=%zu "
                  "failed=%zu", j->org_id, j->msg.sha256, res.n_entries,
                  res.n_failed);
+    }
     return batch ? 200 : 202;
 }
 
@@ -399,6 +468,115 @@ int ingest_prepare_ccda(struct ingest_job *j, const struct dict *d,
 }
 
 /* ---- CSV -------------------------------------------------------------- */
+
+/* The error of one rejected row: every error finding of that file and row
+ * (findings and rejected rows are both in file and row order: *fi walks
+ * along), the first one as code/field/message. */
+static struct slice csv_row_error(struct ingest_job *j,
+                                  const struct csv_report *rep,
+                                  const struct csv_rejected *r, size_t *fi)
+{
+    const struct csv_finding *first = NULL;
+    struct jw w;
+    char field[64];
+    bool open = false;
+
+    while (*fi < rep->n && (rep->f[*fi].file < r->file ||
+                            (rep->f[*fi].file == r->file &&
+                             rep->f[*fi].row < r->row)))
+        (*fi)++;
+    jw_init(&w, &j->a, 64 * 1024);
+    jw_obj_begin(&w);
+    for (size_t k = *fi; k < rep->n && rep->f[k].file == r->file &&
+                         rep->f[k].row == r->row; k++) {
+        const struct csv_finding *f = &rep->f[k];
+        if (f->severity != CSV_SEV_ERROR)
+            continue;
+        if (first == NULL) {
+            first = f;
+            snprintf(field, sizeof(field), "%u:row %zu col %zu", r->file,
+                     r->row, f->col);
+            jw_kv_cstr(&w, "code", "invalid");
+            jw_kv_cstr(&w, "field", field);
+            jw_key(&w, "offset");
+            jw_int(&w, (int64_t)r->offset);
+            jw_kv_cstr(&w, "message", f->what);
+            jw_key(&w, "errors");
+            jw_arr_begin(&w);
+            open = true;
+        }
+        jw_obj_begin(&w);
+        jw_key(&w, "col");
+        jw_int(&w, (int64_t)f->col);
+        jw_kv_cstr(&w, "column", f->column);
+        jw_kv_cstr(&w, "what", f->what);
+        jw_obj_end(&w);
+    }
+    if (open) {
+        jw_arr_end(&w);
+    } else {
+        /* its finding is past CSV_MAX_FINDINGS: only counted */
+        snprintf(field, sizeof(field), "%u:row %zu", r->file, r->row);
+        jw_kv_cstr(&w, "code", "invalid");
+        jw_kv_cstr(&w, "field", field);
+        jw_key(&w, "offset");
+        jw_int(&w, (int64_t)r->offset);
+        jw_kv_cstr(&w, "message", "row rejected (its finding is past the "
+                                  "listed ones)");
+    }
+    if (r->file < rep->n_files && rep->files[r->file].name)
+        jw_kv_cstr(&w, "file", rep->files[r->file].name);
+    jw_key(&w, "row");
+    jw_int(&w, (int64_t)r->row);
+    jw_kv_cstr(&w, "part_of", j->msg.sha256);
+    return finish_error(&w);
+}
+
+/* Each rejected row of an accepted upload becomes a quarantined message of
+ * its own (its bytes, its errors by row and column). Past INGEST_MAX_PARTS
+ * the last part holds all the remaining rows, one per line, and lists
+ * them: still nothing refused is lost, and one upload stays one bounded
+ * transaction. */
+static void csv_quarantine_rows(struct ingest_job *j,
+                                const struct csv_report *rep)
+{
+    size_t n = rep->n_rejected, fi = 0;
+    size_t single = n <= INGEST_MAX_PARTS ? n : INGEST_MAX_PARTS - 1;
+
+    if (n == 0)
+        return;
+    parts_alloc(j, single == n ? n : single + 1);
+    for (size_t i = 0; i < single; i++)
+        add_part(j, rep->rejected[i].raw,
+                 csv_row_error(j, rep, &rep->rejected[i], &fi));
+    if (single == n)
+        return;
+    struct buf raw;
+    struct jw w;
+    buf_init(&raw, &j->a, (size_t)CSV_MAX_FILES * CSV_MAX_BYTES);
+    jw_init(&w, &j->a, 16u << 20);
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "code", "limit");
+    jw_kv_cstr(&w, "field", "rows");
+    jw_kv_cstr(&w, "message", "more rejected rows than are quarantined one "
+                              "by one: these are the rest, one per line");
+    jw_key(&w, "rows");
+    jw_arr_begin(&w);
+    for (size_t i = single; i < n; i++) {
+        const struct csv_rejected *r = &rep->rejected[i];
+        buf_append(&raw, r->raw.p, r->raw.len);
+        buf_putc(&raw, '\n');
+        jw_obj_begin(&w);
+        jw_key(&w, "file");
+        jw_int(&w, (int64_t)r->file);
+        jw_key(&w, "row");
+        jw_int(&w, (int64_t)r->row);
+        jw_obj_end(&w);
+    }
+    jw_arr_end(&w);
+    jw_kv_cstr(&w, "part_of", j->msg.sha256);
+    add_part(j, buf_slice(&raw), finish_error(&w));
+}
 
 static void csv_requarantine(struct ingest_job *j, const struct hub_err *err)
 {
@@ -504,6 +682,7 @@ int ingest_prepare_csv(struct ingest_job *j, const struct dict *d,
         return 413;
     }
     j->msg.reply = answer;
+    csv_quarantine_rows(j, &rep);
     if (rep.rows_rejected)
         log_info("csv.rows_rejected", "org=%s sha=%.12s rows=%zu used=%zu "
                  "rejected=%zu", j->org_id, j->msg.sha256, rep.rows,

@@ -4,6 +4,7 @@
  * adapters/csv/README.md). The SHIN-NY set is in csv_shinny.c.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "csv/csv_int.h"
@@ -376,6 +377,14 @@ static void sort_findings(struct arena *a, struct csv_report *r)
     r->f = src;
 }
 
+static int rejected_cmp(const void *a, const void *b)
+{
+    const struct csv_rejected *x = a, *y = b;
+    if (x->file != y->file)
+        return x->file < y->file ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
 static int layout(struct csv_ctx *c, const char *kind, struct hub_err *err);
 
 int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
@@ -407,6 +416,10 @@ int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
     if (rc != HUB_OK)
         out->n = n0;            /* all or nothing: no partial upload */
     sort_findings(a, report);
+    /* rows refused by the reader come first, by the layout later */
+    if (report->n_rejected > 1)
+        qsort(report->rejected, report->n_rejected,
+              sizeof(*report->rejected), rejected_cmp);
     return rc;
 }
 

@@ -159,6 +159,15 @@ struct csv_finding {
     const char *what;       /* static text */
 };
 
+/* A data row that was not used: where it is and its bytes, so that the
+ * hub can keep it in quarantine on its own. */
+struct csv_rejected {
+    unsigned file;          /* index into the files given */
+    size_t row;             /* spreadsheet row number */
+    size_t offset;          /* byte offset of the record in its file */
+    struct slice raw;       /* the record's bytes, without its line end */
+};
+
 /*
  * What happened to each row. Every data row is counted once: used (it went
  * into an event, possibly with warnings), rejected (an error finding names
@@ -181,6 +190,11 @@ struct csv_report {
     size_t n;
     size_t cap;
     size_t dropped;             /* findings past CSV_MAX_FINDINGS */
+    /* every rejected row (rows_rejected of them), in file and row order;
+     * its errors are the findings of the same file and row */
+    struct csv_rejected *rejected;
+    size_t n_rejected;
+    size_t rejected_cap;
 };
 
 /*

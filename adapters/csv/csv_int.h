@@ -36,6 +36,8 @@ struct csv_trow {
     struct slice *v;        /* one per layout column, trimmed; empty if absent */
     bool bad;               /* an error finding names this row */
     bool used;              /* went into an event */
+    size_t offset;          /* the record in its file, for quarantine */
+    struct slice raw;
 };
 
 /* One file read through a layout's column list. */
@@ -68,6 +70,9 @@ void csv_row_warn(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
 void csv_finding(struct csv_ctx *c, unsigned file, size_t row, size_t hcol,
                  const char *column, enum csv_severity sev, const char *what);
 
+/* Note a rejected row for csv_report.rejected. */
+void csv_reject_row(struct csv_ctx *c, unsigned file, size_t row,
+                    size_t offset, struct slice raw);
 /* Settle the row counters of a table once its rows have been processed. */
 void csv_table_account(struct csv_ctx *c, const struct csv_table *t);
 

@@ -79,14 +79,45 @@ void csv_row_warn(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
     row_finding(c, t, ri, col, CSV_SEV_WARNING, what);
 }
 
+void csv_reject_row(struct csv_ctx *c, unsigned file, size_t row,
+                    size_t offset, struct slice raw)
+{
+    struct csv_report *r = c->rep;
+    if (r->n_rejected == r->rejected_cap) {
+        size_t cap = r->rejected_cap ? r->rejected_cap * 2 : 16;
+        struct csv_rejected *nr = arena_alloc(c->a, cap * sizeof(*nr));
+        if (r->n_rejected)
+            memcpy(nr, r->rejected, r->n_rejected * sizeof(*nr));
+        r->rejected = nr;
+        r->rejected_cap = cap;
+    }
+    r->rejected[r->n_rejected++] =
+        (struct csv_rejected){ file, row, offset, raw };
+}
+
 void csv_table_account(struct csv_ctx *c, const struct csv_table *t)
 {
     for (size_t i = 0; i < t->n; i++) {
-        if (t->rows[i].bad)
+        if (t->rows[i].bad) {
             c->rep->rows_rejected++;
-        else
+            csv_reject_row(c, t->file, t->rows[i].row, t->rows[i].offset,
+                           t->rows[i].raw);
+        } else {
             c->rep->rows_used++;
+        }
     }
+}
+
+/* The record just read: from its start to where the reader stopped, less
+ * the line end. */
+static struct slice record_bytes(const struct csv_reader *r,
+                                 const struct csv_row *row)
+{
+    size_t end = r->pos;
+    while (end > row->offset && (r->p[end - 1] == '\n' ||
+                                 r->p[end - 1] == '\r'))
+        end--;
+    return (struct slice){ r->p + row->offset, end - row->offset };
 }
 
 /* ---- reading a file into a table -------------------------------------- */
@@ -162,6 +193,8 @@ int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
             csv_finding(c, file, row.row, hc, name, CSV_SEV_ERROR,
                         row.err_what);
             c->rep->rows_rejected++;
+            csv_reject_row(c, file, row.row, row.offset,
+                           record_bytes(&r, &row));
             continue;
         }
         if (t->n == cap) {
@@ -174,6 +207,8 @@ int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
         }
         struct csv_trow *tr = &t->rows[t->n++];
         tr->row = row.row;
+        tr->offset = row.offset;
+        tr->raw = record_bytes(&r, &row);
         tr->bad = false;
         tr->used = false;
         tr->v = arena_alloc(c->a, ncols * sizeof(struct slice));

@@ -1067,6 +1067,14 @@ int fhir_to_events(struct arena *a, const struct dict *d, const char *p,
             }
             result_entry(&x, res, i, erc, first);
         }
+        if (res && res->n_failed) {
+            /* the refused entries' own bytes, for their quarantine */
+            struct slice *sp = arena_alloc(a, n * sizeof(*sp));
+            fx_entry_spans(p, len, sp, n);
+            for (i = 0; i < n; i++)
+                if (res->entries[i].status != HUB_OK)
+                    res->entries[i].raw = sp[i];
+        }
         rc = HUB_OK;
     } else {
         x.ents = arena_zalloc(a, sizeof(*x.ents));

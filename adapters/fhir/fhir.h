@@ -82,6 +82,10 @@ struct fhir_entry_result {
     size_t n_events;            /* 0: context only, or nothing to report */
     const struct fhir_warning *warnings;    /* of its events, once each */
     size_t n_warnings;
+    /* A refused entry of a partly accepted batch: its bytes in the input
+     * (from "{" to "}" of Bundle.entry[i]), for the hub to quarantine on
+     * their own; empty otherwise (or when the entry could not be found). */
+    struct slice raw;
 };
 
 struct fhir_result {

@@ -136,6 +136,9 @@ int fx_service_request(struct fx *x, struct fx_entry *e);
 int fx_task(struct fx *x, struct fx_entry *e);
 int fx_careplan(struct fx *x, struct fx_entry *e);
 int fx_consent(struct fx *x, struct fx_entry *e);
+/* The bytes of Bundle.entry[0..n) in the JSON text p (already parsed as
+ * JSON); returns how many were found, the rest of out[] are empty. */
+size_t fx_entry_spans(const char *p, size_t len, struct slice *out, size_t n);
 /* Before events: mark Observations folded into a QuestionnaireResponse or
  * a panel of the same bundle. */
 void fx_mark_consumed(struct fx *x);

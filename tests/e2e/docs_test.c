@@ -357,11 +357,34 @@ Test(docs, fhir_batch_is_accepted_in_part_with_per_entry_outcomes,
     cr_expect_eq(ids, 2, "one event id per good referral entry");
     cJSON_Delete(j);
     cr_expect_eq(events_total(), 2);
+    /* the refused entry is quarantined on its own: its exact bytes (one
+     * entry object), the element path, its index, the batch it came in */
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'quarantined'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages q JOIN "
+                              "messages a ON a.sha256 = q.error->>'part_of' "
+                              "AND a.status = 'accepted' WHERE q.status = "
+                              "'quarantined' AND q.format = 'fhir' AND "
+                              "q.error->>'field' = 'entry[2].resource.status' "
+                              "AND (q.error->>'entry')::int = 2 AND "
+                              "q.error->>'resource' = 'Task/bad-task' AND "
+                              "convert_from(q.raw, 'UTF8')::jsonb->'resource'"
+                              "->>'id' = 'bad-task' AND "
+                              "substring(convert_from(a.raw, 'UTF8') from "
+                              "(q.error->>'offset')::int + 1 for "
+                              "length(q.raw)) = convert_from(q.raw, 'UTF8')"),
+                 1, "the entry's own bytes, at its offset in the batch");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE action "
+                              "= 'message.quarantined'"), 1);
     cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
                            "fhir/bundle-referral-batch-partial.json", &r2),
                  200);
     cr_expect_str_eq(r2.body, r.body);
     cr_expect_eq(events_total(), 2);
+    /* a re-send is a duplicate (same answer, no event); its refused entry
+     * was refused again, and like any refused message it is kept again */
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'quarantined'"), 2);
     http_resp_free(&r2);
     http_resp_free(&r);
 }
@@ -546,13 +569,74 @@ Test(docs, csv_shinny_set_via_multipart_and_simple_layout_with_a_bad_row,
     cr_expect_eq(r.status, 422, "%s", r.body);
     cr_expect(strstr(r.body, "\"report\"") != NULL, "%s", r.body);
     http_resp_free(&r);
+    /* the bad row of the accepted file, and the refused file whole */
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
-                              "format = 'csv' AND status = 'quarantined'"), 1);
+                              "format = 'csv' AND status = 'quarantined'"), 2);
     /* an unknown kind is not a route */
     cr_assert_eq(post("/v1/csv/rosters", "text/csv", NULL, none,
                       sizeof(none) - 1, &r), 404);
     http_resp_free(&r);
     cr_expect_eq(hub_stop(&hub), 0, "clean exit (LSan sees hubd leaks)");
+}
+
+Test(docs, csv_rejected_rows_are_quarantined_one_by_one_with_the_good_rows,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    /* rows 3 (a date that is not ISO 8601, column 4) and 5 (a column
+     * short) are refused; rows 2 and 4 are good */
+    static const char csv[] =
+        "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
+        "S-1,C-001,88121-9,2026-03-01T10:00:00-05:00,88122-7,LA28397-0\r\n"
+        "S-2,C-002,88121-9,01/03/2026,88122-7,LA28397-0\r\n"
+        "S-3,C-003,88121-9,2026-03-02T11:00:00-05:00,88122-7,LA28398-8\r\n"
+        "S-4,C-004,88121-9,2026-03-02T12:00:00-05:00,88122-7\r\n";
+    const char *hd[] = { "Content-Type: text/csv",
+                         "X-Filename: two-bad-rows.csv", NULL };
+
+    cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/csv/screenings",
+                             "tok-hosp", hd, csv, sizeof(csv) - 1, &r), 0);
+    cr_assert_eq(r.status, 202, "%s", r.body);
+    cJSON *j = parse(&r);
+    const cJSON *rep = cJSON_GetObjectItem(j, "report");
+    cr_expect_eq(cJSON_GetObjectItem(rep, "rejected")->valueint, 2, "%s",
+                 r.body);
+    cr_expect_eq(cJSON_GetObjectItem(rep, "used")->valueint, 2);
+    int n = ids_of(j, "event_ids", NULL, 0);
+    cJSON_Delete(j);
+    http_resp_free(&r);
+
+    /* the good rows' events, from the accepted file */
+    cr_expect_geq(n, 2);
+    cr_expect_eq(sql_count("events WHERE body->'source'->>'message_id' LIKE ",
+                           "two-bad-rows.csv#%"), n);
+    /* each refused row: a quarantined message of its own, its bytes, its
+     * place and reason, tied to the file it came in, audited */
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "format = 'csv' AND status = 'quarantined'"), 2);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'quarantined' AND idem_key IS NULL "
+                              "AND error->>'field' = '0:row 3 col 4' AND "
+                              "(error->>'row')::int = 3 AND error->>'file' = "
+                              "'two-bad-rows.csv' AND error->'errors'->0->>"
+                              "'column' = 'screened_at' AND "
+                              "convert_from(raw, 'UTF8') = 'S-2,C-002,88121-9,"
+                              "01/03/2026,88122-7,LA28397-0'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'quarantined' AND error->>'field' = "
+                              "'0:row 5 col 6' AND error->>'message' = 'row "
+                              "has fewer columns than the header' AND "
+                              "convert_from(raw, 'UTF8') = 'S-4,C-004,88121-9,"
+                              "2026-03-02T12:00:00-05:00,88122-7'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages q JOIN "
+                              "messages a ON a.sha256 = q.error->>'part_of' "
+                              "AND a.status = 'accepted' AND a.id < q.id "
+                              "WHERE q.status = 'quarantined'"), 2,
+                 "stored after the file they came in, in its transaction");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE action "
+                              "= 'message.quarantined'"), 2);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'accepted'"), 1);
 }
 
 Test(docs, large_csv_is_normalized_off_the_loop_and_stored_whole,

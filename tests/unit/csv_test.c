@@ -284,6 +284,36 @@ Test(csv, mismatched_columns_reject_the_row_by_column_and_keep_the_rest)
     cr_assert_str_eq(f->column, "screened_at");
 }
 
+Test(csv, rejected_rows_are_listed_in_order_with_their_own_bytes)
+{
+    /* row 3 refused by the reader (a column too many), row 4 by the layout
+     * (a date that is not ISO 8601), row 5 with a quoted line break */
+    static const char lit[] =
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,96779-4,LA33-6,,,,,extra\r\n"
+        "S2,P2,96777-8,02/01/2026,93030-5,LA33-6,,,,\r\n"
+        "S3,P3,96777-8,1/2/26,93030-5,LA33-6,,,,\"a\r\nb\"\n";
+    struct run r = RUN("screenings", lit);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_rejected, 3);
+    cr_assert_eq(r.rep.n_rejected, 3, "every rejected row is listed");
+    static const char *const want[] = {
+        "S1,P1,96777-8,2026-01-02,96779-4,LA33-6,,,,,extra",
+        "S2,P2,96777-8,02/01/2026,93030-5,LA33-6,,,,",
+        "S3,P3,96777-8,1/2/26,93030-5,LA33-6,,,,\"a\r\nb\"",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        const struct csv_rejected *x = &r.rep.rejected[i];
+        cr_assert_eq(x->file, 0);
+        cr_assert_eq(x->row, i + 3, "in row order: %zu", x->row);
+        cr_assert_eq(x->raw.len, strlen(want[i]), "row %zu", x->row);
+        cr_assert(memcmp(x->raw.p, want[i], x->raw.len) == 0, "row %zu: %.*s",
+                  x->row, (int)x->raw.len, x->raw.p);
+        cr_assert_eq(x->raw.p, lit + x->offset, "offset of row %zu", x->row);
+    }
+}
+
 Test(csv, an_unterminated_quote_refuses_the_file_naming_row_and_column)
 {
     struct run r = RUN("screenings",

@@ -427,6 +427,37 @@ Test(fhir, batch_keeps_good_entries_and_reports_the_bad_one)
     free(p);
 }
 
+Test(fhir, refused_batch_entries_carry_their_own_bytes)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    /* odd but valid spacing and strings holding brackets and quotes */
+    const char *j =
+        "{ \"resourceType\" : \"Bundle\", \"meta\": {\"tag\": [{\"code\": \"]}\"}]},"
+        " \"type\":\"batch\",\n \"entry\" : [\n"
+        "  {\"resource\":{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+        "\"description\":{\"text\":\"x \\\" ]\"},\"subject\":{\"reference\":"
+        "\"Patient/p\"}}} ,\n"
+        "  {\"resource\":{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"done\"}},"
+        "{\"resource\":{\"resourceType\":\"Consent\",\"status\":7}}\n ] }";
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_eq(res.n_failed, 2);
+    cr_assert_eq(res.entries[0].raw.len, 0, "an accepted entry has none");
+    const char *w1 = "{\"resource\":{\"resourceType\":\"Goal\","
+                     "\"lifecycleStatus\":\"done\"}}";
+    const char *w2 = "{\"resource\":{\"resourceType\":\"Consent\","
+                     "\"status\":7}}";
+    cr_assert_eq(res.entries[1].raw.len, strlen(w1));
+    cr_assert(memcmp(res.entries[1].raw.p, w1, strlen(w1)) == 0, "%.*s",
+              (int)res.entries[1].raw.len, res.entries[1].raw.p);
+    cr_assert_eq(res.entries[2].raw.len, strlen(w2));
+    cr_assert(memcmp(res.entries[2].raw.p, w2, strlen(w2)) == 0, "%.*s",
+              (int)res.entries[2].raw.len, res.entries[2].raw.p);
+    cr_assert(res.entries[1].raw.p > j && res.entries[2].raw.p < j + strlen(j),
+              "they point into the input");
+}
+
 Test(fhir, batch_entry_referring_to_a_refused_entry_is_refused_too)
 {
     /* found by fhir_fuzz: a refused entry without resourceType was still

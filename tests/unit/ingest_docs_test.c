@@ -222,6 +222,74 @@ Test(ingest_docs, fhir_batch_answers_one_response_per_entry)
     free(p);
 }
 
+Test(ingest_docs, fhir_batch_refused_entry_is_a_quarantined_part)
+{
+    size_t len;
+    char *p = slurp("fhir/bundle-referral-batch-partial.json", &len);
+
+    cr_assert_eq(ingest_prepare_fhir(J, D, "hosp", NULL, p, len), 200);
+    cr_assert(J->msg.accepted);
+    cr_assert_eq(J->n_parts, 1, "entry 2 only");
+    const struct store_msg *m = &J->parts[0];
+    cr_expect(!m->accepted);
+    cr_expect_eq(m->key.len, 0, "a refused part carries no key");
+    cr_expect_str_eq(m->format, "fhir");
+    cr_expect_str_eq(m->org_id, "hosp");
+    cr_expect_str_eq(m->received_at, J->msg.received_at);
+    cr_expect(m->raw.p > J->msg.raw.p && m->raw.p + m->raw.len <
+              J->msg.raw.p + J->msg.raw.len, "its bytes within the body");
+    cJSON *raw = cJSON_ParseWithLength(m->raw.p, m->raw.len);
+    cr_assert_not_null(raw, "the entry alone is JSON");
+    cr_expect_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(raw, "resource"),
+                                         "id")->valuestring, "bad-task");
+    cJSON_Delete(raw);
+    cJSON *e = cJSON_ParseWithLength(m->error_json.p, m->error_json.len);
+    cr_assert_not_null(e);
+    cr_expect_str_eq(cJSON_GetObjectItem(e, "field")->valuestring,
+                     "entry[2].resource.status");
+    cr_expect_eq(cJSON_GetObjectItem(e, "entry")->valueint, 2);
+    cr_expect_eq((size_t)cJSON_GetObjectItem(e, "offset")->valuedouble,
+                 (size_t)(m->raw.p - J->msg.raw.p));
+    cr_expect_str_eq(cJSON_GetObjectItem(e, "part_of")->valuestring,
+                     J->msg.sha256);
+    cJSON_Delete(e);
+    free(p);
+}
+
+Test(ingest_docs, csv_rejected_rows_are_quarantined_parts_up_to_the_cap)
+{
+    /* INGEST_MAX_PARTS + 2 bad rows and one good: the first
+     * INGEST_MAX_PARTS - 1 rows alone, then one part with the other 3 */
+    size_t cap = (INGEST_MAX_PARTS + 8) * 64 + 256, n = 0;
+    char *csv = malloc(cap);
+    n += (size_t)snprintf(csv + n, cap - n, "screening_id,patient_id,"
+                          "instrument,screened_at,question,answer\n"
+                          "S-0,C-0,88121-9,2026-03-01,88122-7,LA28397-0\n");
+    for (int i = 1; i <= INGEST_MAX_PARTS + 2; i++)
+        n += (size_t)snprintf(csv + n, cap - n,
+                              "S-%d,C-%d,88121-9,bad,88122-7,LA28397-0\n", i, i);
+    struct docs_meta meta = { .file_name = "many.csv" };
+
+    cr_assert_eq(ingest_prepare_csv(J, D, "cbo", "screenings", &meta, csv, n),
+                 202);
+    cr_assert(J->msg.accepted);
+    cr_assert_eq(J->n_parts, INGEST_MAX_PARTS);
+    const struct store_msg *m = &J->parts[0];
+    cr_expect_eq(m->raw.len, strlen("S-1,C-1,88121-9,bad,88122-7,LA28397-0"));
+    cr_expect(memcmp(m->raw.p, "S-1,C-1,", 8) == 0);
+    cr_expect(strstr(m->error_json.p, "\"field\":\"0:row 3 col 4\"") != NULL,
+              "%s", m->error_json.p);
+    cr_expect(strstr(m->error_json.p, "\"file\":\"many.csv\"") != NULL);
+    m = &J->parts[INGEST_MAX_PARTS - 1];
+    cr_expect(strstr(m->error_json.p, "\"code\":\"limit\"") != NULL);
+    cr_expect(strstr(m->error_json.p, "{\"file\":0,\"row\":1026}") != NULL,
+              "%s", m->error_json.p);
+    cr_expect(memcmp(m->raw.p, "S-1024,", 7) == 0, "%.*s", 20, m->raw.p);
+    cr_expect(strstr(m->raw.p, "S-1026,C-1026,88121-9,bad,88122-7,"
+                     "LA28397-0\n") != NULL);
+    free(csv);
+}
+
 Test(ingest_docs, fhir_batch_without_any_good_entry_is_refused_whole)
 {
     size_t len;
