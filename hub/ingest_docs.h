@@ -6,6 +6,15 @@
  *
  *   normalized           -> accepted, events, answer 202 (FHIR batch: 200)
  *   refused by adapter   -> quarantine, error answer 4xx
+ *   accepted in part     -> the message accepted as above, and each refused
+ *                           CSV row / FHIR batch entry a quarantined message
+ *                           of its own (ingest_job.parts: its bytes, error
+ *                           with row+column or entry+path, "part_of" = the
+ *                           message's sha256), same transaction. Parts are
+ *                           refusals, so never de-duplicated: a re-sent
+ *                           upload is a duplicate with no new event, and its
+ *                           refused rows are kept again, as any refused
+ *                           message is.
  *
  * The answer is stored with the message, so a re-send with the same key gets
  * the very same bytes and no new event. Keys are namespaced by format within
