@@ -486,6 +486,85 @@ static int load_derived(struct ld *l, const cJSON *e,
     return check_parts(l, in, dv->items, dv->n_items, false);
 }
 
+/*
+ * The row arrays of an instrument ("items", "sums", "derived") load alike:
+ * rows from the arena, the path naming each row while it loads, and the
+ * count growing row by row, so that a row is checked against the rows before
+ * it (a question asked twice). A table row says what differs: the member,
+ * whether it must be there and non-empty, the row size, and `row`, which
+ * points `in` at `rows`, loads rows[i] and counts it.
+ */
+struct inst_rows {
+    const char *key;
+    const char *empty;          /* required: the error when empty;
+                                   NULL: optional, may be empty */
+    size_t size;                /* of one row */
+    int (*row)(struct ld *l, const cJSON *x, struct dict_instrument *in,
+               void *rows, size_t i);
+};
+
+static int item_row(struct ld *l, const cJSON *x, struct dict_instrument *in,
+                    void *rows, size_t i)
+{
+    struct dict_item *r = rows;
+    int rc;
+
+    in->items = r;              /* load_item looks for its question here */
+    if ((rc = load_item(l, x, in, &r[i])) == HUB_OK)
+        in->n_items = i + 1;
+    return rc;
+}
+
+static int sum_row(struct ld *l, const cJSON *x, struct dict_instrument *in,
+                   void *rows, size_t i)
+{
+    struct dict_sum *r = rows;
+    int rc;
+
+    in->sums = r;
+    if ((rc = load_sum(l, x, in, &r[i])) == HUB_OK)
+        in->n_sums = i + 1;
+    return rc;
+}
+
+static int derived_row(struct ld *l, const cJSON *x,
+                       struct dict_instrument *in, void *rows, size_t i)
+{
+    struct dict_derived *r = rows;
+    int rc;
+
+    in->derived = r;
+    if ((rc = load_derived(l, x, in, &r[i])) == HUB_OK)
+        in->n_derived = i + 1;
+    return rc;
+}
+
+static int load_rows(struct ld *l, const cJSON *e, struct dict_instrument *in,
+                     const struct inst_rows *k)
+{
+    const cJSON *arr;
+    size_t n, i = 0;
+    int rc;
+
+    if ((rc = ld_arr(l, e, k->key, k->empty != NULL, &arr, &n)))
+        return rc;
+    if (k->empty && n == 0) {
+        ld_key(l, k->key);
+        return ld_fail(l, HUB_EINVALID, k->empty);
+    }
+    size_t old = ld_key(l, k->key);
+    /* n <= DICT_MAX_ROWS (ld_arr): the product cannot wrap */
+    void *rows = n ? arena_zalloc(&l->d->a, n * k->size) : NULL;
+    for (const cJSON *x = arr ? arr->child : NULL; x; x = x->next, i++) {
+        size_t o2 = ld_idx(l, i);
+        if ((rc = k->row(l, x, in, rows, i)))
+            return rc;
+        ld_pop(l, o2);
+    }
+    ld_pop(l, old);
+    return HUB_OK;
+}
+
 static int load_instrument(struct ld *l, const cJSON *e,
                            struct dict_instrument *in)
 {
@@ -513,56 +592,16 @@ static int load_instrument(struct ld *l, const cJSON *e,
             }
     }
 
-    const cJSON *arr;
-    size_t n, i, old;
-    if ((rc = ld_arr(l, e, "items", true, &arr, &n)))
-        return rc;
-    if (n == 0) {
-        ld_key(l, "items");
-        return ld_fail(l, HUB_EINVALID, "instrument has no items");
-    }
-    old = ld_key(l, "items");
-    struct dict_item *items = arena_zalloc(&l->d->a, n * sizeof(*items));
-    in->items = items;
-    i = 0;
-    for (const cJSON *x = arr->child; x; x = x->next, i++) {
-        size_t o2 = ld_idx(l, i);
-        if ((rc = load_item(l, x, in, &items[i])))
+    /* items first: the sums and derived rules name them */
+    static const struct inst_rows arrays[] = {
+        { "items", "instrument has no items", sizeof(struct dict_item),
+          item_row },
+        { "sums", NULL, sizeof(struct dict_sum), sum_row },
+        { "derived", NULL, sizeof(struct dict_derived), derived_row },
+    };
+    for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++)
+        if ((rc = load_rows(l, e, in, &arrays[k])))
             return rc;
-        in->n_items = i + 1;
-        ld_pop(l, o2);
-    }
-    ld_pop(l, old);
-
-    if ((rc = ld_arr(l, e, "sums", false, &arr, &n)))
-        return rc;
-    old = ld_key(l, "sums");
-    struct dict_sum *sums = arena_zalloc(&l->d->a, (n ? n : 1) * sizeof(*sums));
-    in->sums = sums;
-    i = 0;
-    for (const cJSON *x = arr ? arr->child : NULL; x; x = x->next, i++) {
-        size_t o2 = ld_idx(l, i);
-        if ((rc = load_sum(l, x, in, &sums[i])))
-            return rc;
-        in->n_sums = i + 1;
-        ld_pop(l, o2);
-    }
-    ld_pop(l, old);
-
-    if ((rc = ld_arr(l, e, "derived", false, &arr, &n)))
-        return rc;
-    old = ld_key(l, "derived");
-    struct dict_derived *dv = arena_zalloc(&l->d->a, (n ? n : 1) * sizeof(*dv));
-    in->derived = dv;
-    i = 0;
-    for (const cJSON *x = arr ? arr->child : NULL; x; x = x->next, i++) {
-        size_t o2 = ld_idx(l, i);
-        if ((rc = load_derived(l, x, in, &dv[i])))
-            return rc;
-        in->n_derived = i + 1;
-        ld_pop(l, o2);
-    }
-    ld_pop(l, old);
     return HUB_OK;
 }
 

@@ -652,6 +652,94 @@ Test(dict_load, bad_files_are_refused_with_file_path_and_reason)
     }
 }
 
+/* The items, sums and derived arrays of an instrument share one loader:
+ * each of its error paths names the array, or the row, that is wrong. */
+Test(dict_load, instrument_arrays_are_refused_with_the_path_of_the_bad_row)
+{
+#define INST "{\"instruments\":[{\"code\":\"P\",\"system\":\"s\",\"name\":\"n\""
+#define ITEM(q) "{\"question\":\"" q "\",\"domain\":\"food-insecurity\"," \
+                "\"answers\":[{\"code\":\"A\",\"value\":1}]}"
+#define SUM "{\"code\":\"S\",\"domain\":\"food-insecurity\",\"items\":[\"Q\"]," \
+            "\"positive_at\":1}"
+    static const struct bad_case cases[] = {
+        { "instruments.json", INST "}]}", HUB_EINVALID,
+          "/instruments/0/items", "required member is missing" },
+        { "instruments.json", INST ",\"items\":{}}]}", HUB_EINVALID,
+          "/instruments/0/items", "expected an array" },
+        { "instruments.json", INST ",\"items\":[]}]}", HUB_EINVALID,
+          "/instruments/0/items", "instrument has no items" },
+        /* row 1 is checked against row 0, already counted */
+        { "instruments.json", INST ",\"items\":[" ITEM("Q") "," ITEM("Q") "]}]}",
+          HUB_EINVALID, "/instruments/0/items/1/question",
+          "duplicate question in instrument" },
+        { "instruments.json", INST ",\"items\":[" ITEM("Q") "],\"sums\":{}}]}",
+          HUB_EINVALID, "/instruments/0/sums", "expected an array" },
+        { "instruments.json",
+          INST ",\"items\":[" ITEM("Q") "],\"sums\":[" SUM "],\"derived\":7}]}",
+          HUB_EINVALID, "/instruments/0/derived", "expected an array" },
+        /* after a sum loaded, the path is back at the instrument */
+        { "instruments.json",
+          INST ",\"items\":[" ITEM("Q") "],\"sums\":[" SUM "],\"derived\":["
+          "{\"code\":\"D\",\"domain\":\"food-insecurity\",\"items\":[\"Q\"],"
+          "\"rule\":\"all\",\"positive_answer\":\"Y\","
+          "\"negative_answer\":\"N\"}]}]}",
+          HUB_EINVALID, "/instruments/0/derived/0/rule",
+          "rule is not \"any-positive\"" },
+    };
+#undef INST
+#undef ITEM
+#undef SUM
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct dict *d = (struct dict *)1;
+        struct dict_err e;
+        int rc = load_with(cases[i].file, cases[i].text, &e, &d);
+        cr_assert_eq(rc, cases[i].code, "case %zu: rc %d (%s %s)", i, rc,
+                     e.path, e.what ? e.what : "");
+        cr_assert_null(d, "case %zu", i);
+        cr_assert_str_eq(e.path, cases[i].path, "case %zu", i);
+        cr_assert_str_eq(e.what, cases[i].what, "case %zu", i);
+    }
+}
+
+/* Optional arrays may be absent or empty; what loads is counted. */
+Test(dict_load, instrument_with_sums_and_derived_rules_loads_them_all)
+{
+    static const char text[] =
+        "{\"instruments\":[{\"code\":\"P\",\"system\":\"s\",\"name\":\"n\","
+        "\"items\":[{\"question\":\"Q\",\"domain\":\"food-insecurity\","
+        "\"answers\":[{\"code\":\"A\",\"value\":1,\"positive\":true}]},"
+        "{\"question\":\"R\",\"domain\":\"food-insecurity\","
+        "\"answers\":[{\"code\":\"B\",\"value\":2}]}],"
+        "\"sums\":[{\"code\":\"S\",\"domain\":\"food-insecurity\","
+        "\"items\":[\"Q\",\"R\"],\"positive_at\":3}],"
+        "\"derived\":[]},"
+        "{\"code\":\"P2\",\"system\":\"s\",\"name\":\"n\","
+        "\"items\":[{\"question\":\"Q2\",\"domain\":\"food-insecurity\","
+        "\"answers\":[{\"code\":\"A\"}]}],"
+        "\"derived\":[{\"code\":\"D\",\"domain\":\"food-insecurity\","
+        "\"items\":[\"Q2\"],\"rule\":\"any-positive\","
+        "\"positive_answer\":\"Y\",\"negative_answer\":\"N\"}]}]}";
+    struct dict *d;
+    struct dict_err e;
+
+    cr_assert_eq(load_with("instruments.json", text, &e, &d), HUB_OK,
+                 "%s %s", e.path, e.what);
+    const struct dict_instrument *p = dict_instrument_find(d, SLICE_LIT("P"));
+    const struct dict_instrument *p2 = dict_instrument_find(d, SLICE_LIT("P2"));
+    cr_assert_not_null(p);
+    cr_assert_not_null(p2);
+    cr_assert_eq(p->n_items, 2);
+    cr_assert_str_eq(p->items[1].question, "R");
+    cr_assert_eq(p->n_sums, 1);
+    cr_assert_eq(p->sums[0].n_items, 2);
+    cr_assert_eq(p->n_derived, 0);
+    cr_assert_eq(p2->n_items, 1);
+    cr_assert_eq(p2->n_sums, 0);
+    cr_assert_eq(p2->n_derived, 1);
+    cr_assert_str_eq(p2->derived[0].positive_answer, "Y");
+    dict_free(d);
+}
+
 Test(dict_load, a_missing_table_is_named)
 {
     struct dict_file f[1] = { { "domains.json", DOMAINS, sizeof(DOMAINS) - 1 } };
