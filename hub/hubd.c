@@ -27,6 +27,7 @@
 
 #include "auth.h"
 #include "ccda/ccda.h"
+#include "common/jsontree.h"
 #include "config.h"
 #include "dispatch.h"
 #include "dbpool.h"
@@ -193,6 +194,7 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     ccda_global_init();     /* libxml2's globals, before any thread starts */
+    jsontree_global_init(); /* cJSON's hooks, likewise (jsontree.h) */
     if (cfg.database_url[0] == '\0') {
         if (cfg.profile != PROFILE_DEV || dev_database() != HUB_OK) {
             log_error("hubd.no_database", "why=%s",

@@ -30,4 +30,15 @@ struct json_limits {
 int json_prescan(const char *p, size_t len, const struct json_limits *lim,
                  struct hub_err *err) __attribute__((warn_unused_result));
 
+/*
+ * json_prescan, and in the same pass a copy of `p` into `dst` (room for
+ * `len` bytes) without the white space between tokens, *dlen its length:
+ * what a tree parser then walks is shorter, and means the same (strings are
+ * copied whole; two bare scalars keep one space between them, so that
+ * "1 2" or "tr ue" is refused as before). Offsets in *err are into `p`.
+ */
+int json_prescan_copy(const char *p, size_t len, const struct json_limits *lim,
+                      char *dst, size_t *dlen, struct hub_err *err)
+    __attribute__((warn_unused_result));
+
 #endif

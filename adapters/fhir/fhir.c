@@ -2,7 +2,8 @@
  * fhir.c - entry point, Bundle handling, references, readers, the patient
  * block, event assembly and OperationOutcome (see fhir.h).
  *
- * Flow: json_prescan (limits) -> cJSON parse -> index the entries (or the
+ * Flow: jsontree_parse (limits, then cJSON into an arena of this call's
+ * own, released on return: nothing returned points into the tree) -> index the entries (or the
  * one resource) -> mark Observations folded into a QuestionnaireResponse or
  * panel -> each entry in index order makes its events. A failing entry rolls
  * the event list back: to where that entry began for a batch, to the start
@@ -14,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/jsonscan.h"
+#include "common/jsontree.h"
 
 #define EVENT_MAX_BYTES (1u << 20)
 
@@ -955,19 +956,17 @@ int fhir_to_events(struct arena *a, const struct dict *d, const char *p,
     struct fx x = { .a = a, .d = d, .err = err ? err : &local, .out = out };
     size_t n0 = out->n;
     cJSON *root = NULL;
+    struct arena tree;
     int rc;
 
     if (res)
         memset(res, 0, sizeof(*res));
     hub_err_set(x.err, HUB_OK, "", 0, NULL);
-    if ((rc = json_prescan(p, len, &lim, x.err)))
-        return rc;
-    root = cJSON_ParseWithLength(p, len);
-    if (root == NULL) {
-        const char *ep = cJSON_GetErrorPtr();
-        size_t off = ep && ep >= p && ep <= p + len ? (size_t)(ep - p) : 0;
-        return hub_err_set(x.err, HUB_ESYNTAX, "$", off, "body is not JSON");
-    }
+    /* a cJSON tree takes a few times its input: a chunk or two */
+    arena_init(&tree, len < 4096 ? 16384 : len < (1u << 18) ? len * 4
+                                                             : (1u << 20));
+    if ((rc = jsontree_parse(&tree, p, len, &lim, &root, x.err)))
+        goto out;
     if (!cJSON_IsObject(root)) {
         rc = hub_err_set(x.err, HUB_EINVALID, "$", 0,
                          "body is not a FHIR resource object");
@@ -1090,7 +1089,7 @@ int fhir_to_events(struct arena *a, const struct dict *d, const char *p,
 out:
     if (rc != HUB_OK)
         out->n = n0;
-    cJSON_Delete(root);
+    arena_release(&tree);       /* the tree: never cJSON_Delete (jsontree.h) */
     return rc;
 }
 
