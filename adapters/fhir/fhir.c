@@ -67,9 +67,10 @@ void fx_at_entry(struct fx *x, const struct fx_entry *e)
     x->plen = 0;
     x->path[0] = '\0';
     if (x->bundle) {
-        char b[48];
-        snprintf(b, sizeof(b), "entry[%zu].resource", e->index);
-        path_append(x, b);
+        /* "entry[i].resource", by hand: this runs for every member read */
+        path_append(x, "entry");
+        fx_idx(x, e->index);
+        path_append(x, ".resource");
     } else {
         path_append(x, e->type ? e->type : "resource");
     }
@@ -96,7 +97,7 @@ void fx_warn(struct fx *x, const char *key, const char *what)
 int fx_str(struct fx *x, const cJSON *o, const char *key, bool required,
            const char **out)
 {
-    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+    const cJSON *v = fx_get(o, key);
     *out = NULL;
     if (v == NULL || cJSON_IsNull(v)) {
         if (!required)
@@ -122,7 +123,7 @@ int fx_str(struct fx *x, const cJSON *o, const char *key, bool required,
 int fx_obj(struct fx *x, const cJSON *o, const char *key, bool required,
            const cJSON **out)
 {
-    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+    const cJSON *v = fx_get(o, key);
     *out = NULL;
     if (v == NULL || cJSON_IsNull(v)) {
         if (!required)
@@ -141,7 +142,7 @@ int fx_obj(struct fx *x, const cJSON *o, const char *key, bool required,
 int fx_arr(struct fx *x, const cJSON *o, const char *key, const cJSON **out,
            size_t *n)
 {
-    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+    const cJSON *v = fx_get(o, key);
     *out = NULL;
     *n = 0;
     if (v == NULL || cJSON_IsNull(v))
@@ -157,7 +158,7 @@ int fx_arr(struct fx *x, const cJSON *o, const char *key, const cJSON **out,
 
 int fx_bool(struct fx *x, const cJSON *o, const char *key, int *out)
 {
-    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+    const cJSON *v = fx_get(o, key);
     *out = -1;
     if (v == NULL)
         return HUB_OK;
@@ -317,7 +318,7 @@ int fx_domain_of(struct fx *x, const cJSON *o, const char *key,
     int rc;
     *domain = NULL;
     /* category is 0..* in most resources but 0..1 in Procedure */
-    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+    const cJSON *v = fx_get(o, key);
     if (v && cJSON_IsObject(v)) {
         struct fx_code c;
         if ((rc = fx_cc(x, o, key, DICT_SDOH_SYSTEM, &c)))
@@ -342,8 +343,8 @@ int fx_domain_of(struct fx *x, const cJSON *o, const char *key,
         if ((rc = fx_arr(x, c, "coding", &codings, &m)))
             return rc;
         for (const cJSON *k = codings ? codings->child : NULL; k; k = k->next) {
-            const cJSON *sys = cJSON_GetObjectItemCaseSensitive(k, "system");
-            const cJSON *code = cJSON_GetObjectItemCaseSensitive(k, "code");
+            const cJSON *sys = fx_get(k, "system");
+            const cJSON *code = fx_get(k, "code");
             if (!cJSON_IsString(sys) || !cJSON_IsString(code))
                 continue;
             struct slice cs = slice_from_cstr(code->valuestring);
@@ -385,20 +386,83 @@ static bool ref_type_id(const char *ref, struct slice *type, struct slice *id)
     return type->len > 0 && id->len > 0 && isupper((unsigned char)ts[0]);
 }
 
+/* FNV-1a, continued from `h` */
+static uint32_t hash_add(uint32_t h, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 16777619u;
+    return h;
+}
+#define HASH_START 2166136261u
+
+static uint32_t hash_tid(struct slice t, struct slice id)
+{
+    return hash_add(hash_add(hash_add(HASH_START, t.p, t.len), "/", 1),
+                    id.p, id.len);
+}
+
+/* Linear probing keeps entries of one key in index order along the probe
+ * sequence, so the first live match is the lowest index, as a scan finds. */
+static void slot_put(uint32_t *tab, size_t mask, uint32_t h, size_t i)
+{
+    size_t k = h & mask;
+    while (tab[k])
+        k = (k + 1) & mask;
+    tab[k] = (uint32_t)i + 1;
+}
+
+void fx_index_entries(struct fx *x)
+{
+    size_t n = 16;
+    while (n < 2 * x->n_ents)
+        n *= 2;
+    x->by_url = arena_zalloc(x->a, n * sizeof(*x->by_url));
+    x->by_tid = arena_zalloc(x->a, n * sizeof(*x->by_tid));
+    x->slot_mask = n - 1;
+    for (size_t i = 0; i < x->n_ents; i++) {
+        const struct fx_entry *e = &x->ents[i];
+        if (e->full_url && e->type)
+            slot_put(x->by_url, x->slot_mask,
+                     hash_add(HASH_START, e->full_url, strlen(e->full_url)), i);
+        if (e->type && e->id)
+            slot_put(x->by_tid, x->slot_mask,
+                     hash_tid(slice_from_cstr(e->type),
+                              slice_from_cstr(e->id)), i);
+    }
+}
+
 struct fx_entry *fx_resolve(struct fx *x, const char *ref)
 {
     if (ref == NULL)
         return NULL;
     /* a refused batch entry (maybe without even a type) resolves to nothing */
-    for (size_t i = 0; i < x->n_ents; i++)
-        if (x->ents[i].full_url && x->ents[i].type && !x->ents[i].failed &&
-            strcmp(x->ents[i].full_url, ref) == 0)
-            return &x->ents[i];
+    if (x->by_url) {
+        size_t k = hash_add(HASH_START, ref, strlen(ref)) & x->slot_mask;
+        for (; x->by_url[k]; k = (k + 1) & x->slot_mask) {
+            struct fx_entry *e = &x->ents[x->by_url[k] - 1];
+            if (!e->failed && strcmp(e->full_url, ref) == 0)
+                return e;
+        }
+    } else {
+        for (size_t i = 0; i < x->n_ents; i++)
+            if (x->ents[i].full_url && x->ents[i].type && !x->ents[i].failed &&
+                strcmp(x->ents[i].full_url, ref) == 0)
+                return &x->ents[i];
+    }
     if (strncmp(ref, "urn:", 4) == 0)
         return NULL;
     struct slice t, id;
     if (!ref_type_id(ref, &t, &id))
         return NULL;
+    if (x->by_tid) {
+        size_t k = hash_tid(t, id) & x->slot_mask;
+        for (; x->by_tid[k]; k = (k + 1) & x->slot_mask) {
+            struct fx_entry *e = &x->ents[x->by_tid[k] - 1];
+            if (!e->failed && slice_eq(t, e->type) && slice_eq(id, e->id))
+                return e;
+        }
+        return NULL;
+    }
     for (size_t i = 0; i < x->n_ents; i++) {
         struct fx_entry *e = &x->ents[i];
         if (e->type && e->id && !e->failed && slice_eq(t, e->type) &&
@@ -458,14 +522,24 @@ int fx_ref(struct fx *x, const cJSON *o, const char *key, bool required,
     return HUB_OK;
 }
 
+/* "Type/id" into the arena */
+static const char *type_id(struct arena *a, struct slice t, struct slice id)
+{
+    char *s = arena_alloc(a, t.len + id.len + 2);
+    memcpy(s, t.p, t.len);
+    s[t.len] = '/';
+    memcpy(s + t.len + 1, id.p, id.len);
+    s[t.len + 1 + id.len] = '\0';
+    return s;
+}
+
 const char *fx_entry_name(struct fx *x, const struct fx_entry *e)
 {
+    if (e->name)
+        return e->name;         /* made once the entry was read */
     if (e->id == NULL)
         return e->type;
-    size_t n = strlen(e->type) + strlen(e->id) + 2;
-    char *s = arena_alloc(x->a, n);
-    snprintf(s, n, "%s/%s", e->type, e->id);
-    return s;
+    return type_id(x->a, slice_from_cstr(e->type), slice_from_cstr(e->id));
 }
 
 const char *fx_ref_name(struct fx *x, const char *ref)
@@ -476,12 +550,8 @@ const char *fx_ref_name(struct fx *x, const char *ref)
     if (e && e->id)
         return fx_entry_name(x, e);
     struct slice t, id;
-    if (strncmp(ref, "urn:", 4) != 0 && ref_type_id(ref, &t, &id)) {
-        size_t n = t.len + id.len + 2;
-        char *s = arena_alloc(x->a, n);
-        snprintf(s, n, "%.*s/%.*s", (int)t.len, t.p, (int)id.len, id.p);
-        return s;
-    }
+    if (strncmp(ref, "urn:", 4) != 0 && ref_type_id(ref, &t, &id))
+        return type_id(x->a, t, id);
     return ref;
 }
 
@@ -598,7 +668,7 @@ static void write_joined(struct jw *w, struct arena *a, const char *key,
 
 static const char *str_of(const cJSON *o, const char *key)
 {
-    const cJSON *v = o ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+    const cJSON *v = fx_get(o, key);
     return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
@@ -658,11 +728,11 @@ static int write_patient_resource(struct fx *x, struct jw *w,
             jw_obj_begin(w);
             jw_kv_cstr(w, "family", str_of(c, "family"));
             write_str_array(w, "given",
-                            cJSON_GetObjectItemCaseSensitive(c, "given"));
+                            fx_get(c, "given"));
             write_joined(w, x->a, "prefix",
-                         cJSON_GetObjectItemCaseSensitive(c, "prefix"));
+                         fx_get(c, "prefix"));
             write_joined(w, x->a, "suffix",
-                         cJSON_GetObjectItemCaseSensitive(c, "suffix"));
+                         fx_get(c, "suffix"));
             jw_kv_cstr(w, "use", str_of(c, "use"));
             jw_obj_end(w);
         }
@@ -691,7 +761,7 @@ static int write_patient_resource(struct fx *x, struct jw *w,
                 continue;
             jw_obj_begin(w);
             write_str_array(w, "lines",
-                            cJSON_GetObjectItemCaseSensitive(c, "line"));
+                            fx_get(c, "line"));
             jw_kv_cstr(w, "city", str_of(c, "city"));
             jw_kv_cstr(w, "state", str_of(c, "state"));
             jw_kv_cstr(w, "postal_code", str_of(c, "postalCode"));
@@ -842,7 +912,7 @@ static const char *message_id_of(struct fx *x, const cJSON *root,
                                  const char *type, const char *id,
                                  const char *version)
 {
-    const cJSON *ident = cJSON_GetObjectItemCaseSensitive(root, "identifier");
+    const cJSON *ident = fx_get(root, "identifier");
     if (strcmp(type, "Bundle") == 0 && cJSON_IsObject(ident)) {
         const char *sys = str_of(ident, "system"), *val = str_of(ident, "value");
         if (val) {
@@ -887,6 +957,9 @@ static int entry_init(struct fx *x, struct fx_entry *e, const cJSON *res)
             return rc;
         fx_pop(x, old);
     }
+    e->name = e->id ? type_id(x->a, slice_from_cstr(e->type),
+                              slice_from_cstr(e->id))
+                    : e->type;
     return HUB_OK;
 }
 
@@ -1047,6 +1120,7 @@ int fhir_to_events(struct arena *a, const struct dict *d, const char *p,
                     res->n_failed++;
             }
         }
+        fx_index_entries(&x);
         fx_mark_consumed(&x);
         for (i = 0; i < n; i++) {
             struct fx_entry *e = &x.ents[i];

@@ -11,6 +11,8 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "common/jw.h"
 #include "fhir/fhir.h"
@@ -24,6 +26,7 @@ struct fx_entry {
     const char *id;             /* may be NULL */
     const char *version;        /* meta.versionId, may be NULL */
     const char *full_url;       /* may be NULL */
+    const char *name;           /* "Type/id" once known (fx_entry_name) */
     size_t index;               /* Bundle.entry index */
     bool consumed;              /* folded into another entry's event */
     unsigned seen;              /* == fx.gen: visited by this screening */
@@ -46,6 +49,10 @@ struct fx {
     bool batch;
     struct fx_entry *ents;
     size_t n_ents;
+    /* entries by fullUrl and by Type/id (fx_resolve): open addressing,
+     * entry index + 1 per slot, 0 empty; NULL for a single resource */
+    uint32_t *by_url, *by_tid;
+    size_t slot_mask;
     const char *message_id;
     const char *blabels[FX_MAX_LABELS];   /* Bundle.meta.security labels */
     size_t n_blabels;
@@ -69,6 +76,17 @@ void fx_at_entry(struct fx *x, const struct fx_entry *e);
 int fx_fail(struct fx *x, int code, const char *what);
 /* Remember a non-fatal finding at the current path (+ optional key). */
 void fx_warn(struct fx *x, const char *key, const char *what);
+
+/* cJSON_GetObjectItemCaseSensitive, inlined, the first byte compared before
+ * strcmp (members mostly differ there): the first member named `key`, NULL
+ * when none or `o` is not an object (an array's children have no names). */
+static inline const cJSON *fx_get(const cJSON *o, const char *key)
+{
+    for (const cJSON *c = o ? o->child : NULL; c && c->string; c = c->next)
+        if (c->string[0] == key[0] && strcmp(c->string, key) == 0)
+            return c;
+    return NULL;
+}
 
 /* ---- readers: absent is fine unless required; a wrong type fails ---- */
 int fx_str(struct fx *x, const cJSON *o, const char *key, bool required,
@@ -106,6 +124,8 @@ int fx_ref(struct fx *x, const cJSON *o, const char *key, bool required,
 int fx_ref_node(struct fx *x, const cJSON *ref, const char **out);
 /* The bundle entry a reference points to, or NULL. */
 struct fx_entry *fx_resolve(struct fx *x, const char *ref);
+/* Index the entries for fx_resolve, once they are all read. */
+void fx_index_entries(struct fx *x);
 /* Canonical "Type/id" for an entry ("Observation/abc"), or the type. */
 const char *fx_entry_name(struct fx *x, const struct fx_entry *e);
 /* "Type/id" for a reference, resolved through the bundle when possible. */
