@@ -5,12 +5,18 @@
  *
  *   https_load -u URL -f CORPUS -t TOKEN_FILE [-k CA_FILE] [-c CONNS]
  *              [-d SECONDS] [-w WARMUP]
- *   https_load -u URL -b BODY -m MARKER -T CONTENT_TYPE -t TOKEN_FILE ...
+ *   https_load -u URL -b BODY -m MARKER [-b BODY -m MARKER ...]
+ *              -T CONTENT_TYPE -t TOKEN_FILE [-F NAME] [-U KEY] ...
  *
- * The second form posts one document (a FHIR Bundle, a C-CDA document)
- * again and again, each time with MARKER (a string in BODY that makes its
- * idempotency key, e.g. the tail of Bundle.identifier's uuid) replaced by a
- * decimal counter of the same length, so that every request is new.
+ * The second form posts documents (a FHIR Bundle, C-CDA documents, a CSV
+ * file) again and again, in turn, each time with its MARKER (a string in
+ * BODY that makes its idempotency key, e.g. the tail of Bundle.identifier's
+ * uuid) replaced by a decimal counter of the same length, so that every
+ * request is new. -F sends "X-Filename: NAME-<counter>.csv" with each
+ * request (a CSV upload is idempotent by its name and content), and then
+ * MARKER may be "-" (none). -U KEY adds up the integer after "KEY": in each
+ * counted answer (a CSV answer's "used" rows), printed as units= and
+ * units_per_s=.
  *
  * Prints "https conns=N msgs=M secs=S msgs_per_s=R p50_ms=A p99_ms=B
  * refused=K failed=F dups=D": msgs counts 2xx answers after the warm-up
@@ -39,7 +45,11 @@ struct msg {
     char *p;
     size_t len;
     size_t id_off;
+    size_t id_len;      /* digits written at id_off; 0: no marker */
 };
+
+#define MAX_TEMPLATES 16
+#define MAX_ANSWER 65536    /* kept of each answer, for -U */
 
 #define MAX_BODY (1u << 20)
 
@@ -49,12 +59,16 @@ struct slot {
     size_t len;
     uint64_t t_start;
     int replayed;       /* "Idempotent-Replayed: true": a duplicate */
+    struct curl_slist *hdr;     /* this request's headers (-F) */
+    char answer[MAX_ANSWER + 1];
+    size_t alen;
 };
 
 static struct msg *corpus;
 static size_t ncorpus, next_msg;
-static size_t id_len = ID_DIGITS;   /* digits written at id_off */
 static uint64_t counter, nonce;
+static struct curl_slist *base_hdr;
+static const char *file_prefix;     /* -F */
 
 static uint64_t now_ns(void)
 {
@@ -119,7 +133,8 @@ static void load_corpus(const char *path)
             if (!corpus || !id || (size_t)(id - p) + 3 + ID_DIGITS > n ||
                 n > MAX_BODY)
                 die("corpus message without BM control id");
-            corpus[ncorpus++] = (struct msg){ p, n, (size_t)(id - p) + 3 };
+            corpus[ncorpus++] =
+                (struct msg){ p, n, (size_t)(id - p) + 3, ID_DIGITS };
         }
         p += n + 1;
     }
@@ -131,45 +146,84 @@ static void next_body(struct slot *s)
 {
     const struct msg *m = &corpus[next_msg++ % ncorpus];
     char digits[ID_DIGITS + 1];
+    uint64_t n = counter++;
 
     memcpy(s->body, m->p, m->len);
-    if (id_len == ID_DIGITS)
+    if (m->id_len == ID_DIGITS)
         snprintf(digits, sizeof(digits), "%08" PRIu64 "%010" PRIu64,
-                 nonce % 100000000u, counter++ % 10000000000u);
+                 nonce % 100000000u, n % 10000000000u);
     else                        /* template: the marker's width, 6..18 */
-        snprintf(digits, sizeof(digits), "%0*" PRIu64, (int)id_len,
-                 (uint64_t)((nonce * 1000000u + counter++) %
+        snprintf(digits, sizeof(digits), "%0*" PRIu64, (int)m->id_len,
+                 (uint64_t)((nonce * 1000000u + n) %
                             1000000000000000000ull));
-    memcpy(s->body + m->id_off, digits + strlen(digits) - id_len, id_len);
+    if (m->id_len)
+        memcpy(s->body + m->id_off, digits + strlen(digits) - m->id_len,
+               m->id_len);
     s->len = m->len;
+    if (file_prefix) {
+        char h[512];
+        snprintf(h, sizeof(h), "X-Filename: %s-%" PRIu64 "-%" PRIu64 ".csv",
+                 file_prefix, nonce, n);
+        curl_slist_free_all(s->hdr);
+        s->hdr = NULL;
+        for (const struct curl_slist *b = base_hdr; b; b = b->next)
+            s->hdr = curl_slist_append(s->hdr, b->data);
+        s->hdr = curl_slist_append(s->hdr, h);
+        if (!s->hdr)
+            die("out of memory");
+        curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, s->hdr);
+    }
+    s->alen = 0;
     curl_easy_setopt(s->h, CURLOPT_POSTFIELDS, s->body);
     curl_easy_setopt(s->h, CURLOPT_POSTFIELDSIZE, (long)s->len);
 }
 
-/* Template mode: one document whose MARKER becomes a counter. */
+/* Template mode: a document whose MARKER ("-": none) becomes a counter. */
 static void load_template(const char *path, const char *marker)
 {
-    size_t len, mlen = strlen(marker);
-    char *b = slurp(path, &len), *at;
+    size_t len, mlen = strcmp(marker, "-") == 0 ? 0 : strlen(marker);
+    char *b = slurp(path, &len), *at = b;
 
-    if (mlen < 6 || mlen > ID_DIGITS || len > MAX_BODY)
+    if ((mlen && mlen < 6) || mlen > ID_DIGITS || len > MAX_BODY)
         die("marker must be 6 to 18 bytes, the body at most 1 MB");
-    at = memmem(b, len, marker, mlen);
-    if (!at)
+    if (mlen && !(at = memmem(b, len, marker, mlen)))
         die("marker not found in the body");
-    corpus = malloc(sizeof(*corpus));
+    if (!corpus)
+        corpus = malloc(MAX_TEMPLATES * sizeof(*corpus));
     if (!corpus)
         die("out of memory");
-    corpus[0] = (struct msg){ b, len, (size_t)(at - b) };
-    ncorpus = 1;
-    id_len = mlen;
+    corpus[ncorpus++] = (struct msg){ b, len, (size_t)(at - b), mlen };
 }
 
-static size_t discard(char *p, size_t sz, size_t n, void *u)
+/* The answer, its first MAX_ANSWER bytes kept (for -U). */
+static size_t keep_answer(char *p, size_t sz, size_t n, void *u)
 {
-    (void)p;
-    (void)u;
+    struct slot *s = u;
+    size_t k = sz * n, room = MAX_ANSWER - s->alen;
+
+    if (k < room)
+        room = k;
+    memcpy(s->answer + s->alen, p, room);
+    s->alen += room;
+    s->answer[s->alen] = '\0';
     return sz * n;
+}
+
+/* The integer after "KEY": in the answer, or 0. */
+static uint64_t answer_units(const struct slot *s, const char *key)
+{
+    char pat[128];
+    const char *at;
+    char *end;
+    unsigned long long v;
+
+    snprintf(pat, sizeof(pat), "\"%s\":", key);
+    at = strstr(s->answer, pat);
+    if (!at)
+        return 0;
+    errno = 0;
+    v = strtoull(at + strlen(pat), &end, 10);
+    return errno || end == at + strlen(pat) ? 0 : (uint64_t)v;
 }
 
 static size_t on_header(char *p, size_t sz, size_t n, void *u)
@@ -191,7 +245,10 @@ static int cmp_u64(const void *a, const void *b)
 int main(int argc, char **argv)
 {
     const char *url = NULL, *path = NULL, *tokfile = NULL, *ca = NULL;
-    const char *body = NULL, *marker = NULL;
+    const char *bodies[MAX_TEMPLATES], *markers[MAX_TEMPLATES];
+    size_t nbodies = 0, nmarkers = 0;
+    const char *units_key = NULL;
+    uint64_t units = 0;
     const char *ctype = "x-application/hl7-v2+er7";
     char ctype_hdr[256];
     unsigned long conns = 8, secs = 10, warm = 1;
@@ -204,7 +261,7 @@ int main(int argc, char **argv)
     struct slot *slots;
     int c, running;
 
-    while ((c = getopt(argc, argv, "u:f:t:k:c:d:w:b:m:T:")) != -1) {
+    while ((c = getopt(argc, argv, "u:f:t:k:c:d:w:b:m:T:F:U:")) != -1) {
         switch (c) {
         case 'u': url = optarg; break;
         case 'f': path = optarg; break;
@@ -213,17 +270,27 @@ int main(int argc, char **argv)
         case 'c': conns = parse_ul(optarg, "-c"); break;
         case 'd': secs = parse_ul(optarg, "-d"); break;
         case 'w': warm = parse_ul(optarg, "-w"); break;
-        case 'b': body = optarg; break;
-        case 'm': marker = optarg; break;
+        case 'b':
+            if (nbodies == MAX_TEMPLATES)
+                die("at most 16 bodies");
+            bodies[nbodies++] = optarg;
+            break;
+        case 'm':
+            if (nmarkers == MAX_TEMPLATES)
+                die("at most 16 markers");
+            markers[nmarkers++] = optarg;
+            break;
         case 'T': ctype = optarg; break;
+        case 'F': file_prefix = optarg; break;
+        case 'U': units_key = optarg; break;
         default: url = NULL; break;
         }
     }
-    if (!url || !(path || (body && marker)) || !tokfile || conns == 0 ||
-        conns > MAX_CONNS || !lat) {
-        fputs("usage: https_load -u URL (-f CORPUS | -b BODY -m MARKER "
-              "[-T TYPE]) -t TOKEN_FILE [-k CA] [-c CONNS] [-d SECONDS] "
-              "[-w WARMUP]\n", stderr);
+    if (!url || !(path || (nbodies && nbodies == nmarkers)) || !tokfile ||
+        conns == 0 || conns > MAX_CONNS || !lat) {
+        fputs("usage: https_load -u URL (-f CORPUS | (-b BODY -m MARKER)... "
+              "[-T TYPE] [-F NAME] [-U KEY]) -t TOKEN_FILE [-k CA] "
+              "[-c CONNS] [-d SECONDS] [-w WARMUP]\n", stderr);
         return 2;
     }
     size_t tlen;
@@ -235,8 +302,9 @@ int main(int argc, char **argv)
         die("token too long");
     free(tok);
     nonce = (uint64_t)time(NULL);
-    if (body)
-        load_template(body, marker);
+    if (nbodies)
+        for (size_t i = 0; i < nbodies; i++)
+            load_template(bodies[i], markers[i]);
     else
         load_corpus(path);
     slots = calloc(conns, sizeof(*slots));
@@ -246,6 +314,7 @@ int main(int argc, char **argv)
     hdr = curl_slist_append(hdr, auth);
     snprintf(ctype_hdr, sizeof(ctype_hdr), "Content-Type: %s", ctype);
     hdr = curl_slist_append(hdr, ctype_hdr);
+    base_hdr = hdr;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     m = curl_multi_init();
     uint64_t t0 = now_ns();
@@ -256,7 +325,8 @@ int main(int argc, char **argv)
         s->h = curl_easy_init();
         curl_easy_setopt(s->h, CURLOPT_URL, url);
         curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, hdr);
-        curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, keep_answer);
+        curl_easy_setopt(s->h, CURLOPT_WRITEDATA, s);
         curl_easy_setopt(s->h, CURLOPT_TIMEOUT, 30L);
         curl_easy_setopt(s->h, CURLOPT_TCP_NODELAY, 1L);
         curl_easy_setopt(s->h, CURLOPT_PRIVATE, s);
@@ -298,6 +368,8 @@ int main(int argc, char **argv)
                                                        sizeof(*lat))))
                         die("out of memory");
                     lat[nlat++] = t - s->t_start;
+                    if (units_key)
+                        units += answer_units(s, units_key);
                 }
             }
             curl_multi_remove_handle(m, s->h);
@@ -314,15 +386,20 @@ int main(int argc, char **argv)
     double s = (double)secs;
     qsort(lat, nlat, sizeof(*lat), cmp_u64);
     printf("https conns=%lu msgs=%zu secs=%.2f msgs_per_s=%.0f p50_ms=%.3f "
-           "p99_ms=%.3f refused=%" PRIu64 " failed=%" PRIu64 " dups=%" PRIu64
-           "\n", conns,
+           "p99_ms=%.3f refused=%" PRIu64 " failed=%" PRIu64 " dups=%" PRIu64,
+           conns,
            nlat, s, (double)nlat / s,
            nlat ? (double)lat[(size_t)(0.50 * (double)(nlat - 1))] / 1e6 : 0,
            nlat ? (double)lat[(size_t)(0.99 * (double)(nlat - 1))] / 1e6 : 0,
            refused, failed, dups);
+    if (units_key)
+        printf(" units=%" PRIu64 " units_per_s=%.0f", units,
+               (double)units / s);
+    putchar('\n');
     for (unsigned long i = 0; i < conns; i++) {
         curl_multi_remove_handle(m, slots[i].h);
         curl_easy_cleanup(slots[i].h);
+        curl_slist_free_all(slots[i].hdr);
     }
     curl_multi_cleanup(m);
     curl_slist_free_all(hdr);

@@ -227,15 +227,17 @@ https_row() {
 # Phase 1, hubd's own dispatcher off: the ingest rows, then the delivery
 # rates: a dispatcher node (the hub's dispatch.c) drains a backlog.
 HUB_DISPATCH=0
-# https_doc_row KEY PATH FILE MARKER TYPE: one document POSTed again and
-# again at 8 connections, MARKER (its idempotency key's tail) made unique
-# each time. Records https.KEY.*.
+# https_doc_row KEY PATH TYPE LOAD_ARGS...: documents POSTed again and again
+# at 8 connections (https_load template mode: LOAD_ARGS are its -b BODY -m
+# MARKER pairs, -F, -U), every request new. Records https.KEY.*: rate is
+# requests (documents) per second, units the -U count (CSV rows) per second.
 https_doc_row() {
-    local key=$1 path=$2 file=$3 marker=$4 type=$5 line
+    local key=$1 path=$2 type=$3 line
+    shift 3
     [ -n "$hubd_https" ] && [ -s "$out/token" ] || return 0
     say "https: POST $path, 8 connections, ${SECS}s"
     line=$($out/https_load -u "https://127.0.0.1:$hubd_https$path" \
-        -b "$file" -m "$marker" -T "$type" -t "$out/token" \
+        "$@" -T "$type" -t "$out/token" \
         -k "$root/$out/certs/ca.crt" -c 8 -d "$SECS" -w "$WARM" \
         2>>"$log/https_$key.txt" || true)
     echo "$line" >>"$log/https_$key.txt"
@@ -245,6 +247,10 @@ https_doc_row() {
     put "https.$key.p99" "$(field "$line" p99_ms)"
     put "https.$key.refused" "$(field "$line" refused)"
     put "https.$key.dups" "$(field "$line" dups)"
+    local u
+    u=$(field "$line" units_per_s)
+    [ -n "$u" ] && put "https.$key.units" "$u"
+    return 0
 }
 
 # The FHIR screening bundle over HTTPS, once hubd routes POST /v1/fhir; its
@@ -255,7 +261,45 @@ https_fhir_row() {
     [ -f "$f" ] || return 0
     marker=$(sed -n 's/.*"value": *"urn:uuid:[0-9a-f-]*-\([0-9a-f]\{12\}\)".*/\1/p' "$f" | head -1)
     [ -n "$marker" ] || return 0
-    https_doc_row fhir /v1/fhir "$f" "$marker" application/fhir+json
+    https_doc_row fhir /v1/fhir application/fhir+json -b "$f" -m "$marker"
+}
+
+# The C-CDA documents that parse_bench normalizes (ccda_docs, from run.sh),
+# in turn; each one's ClinicalDocument/id (its first <id/>, the key the hub
+# is idempotent on) rewritten to carry a marker that becomes a counter.
+https_ccda_row() {
+    local f t args=() k=0
+    grep -q '"/v1/ccda"' hub/*.c 2>/dev/null || { put built.https_ccda 0; return 0; }
+    [ ${#ccda_docs[@]} -gt 0 ] || return 0
+    mkdir -p "$out/ccda"
+    for f in "${ccda_docs[@]}"; do
+        k=$((k + 1))
+        t=$out/ccda/doc$k.xml
+        sed '0,/<id [^>]*\/>/s//<id root="2.16.840.1.113883.19.5.99999.1" extension="bench-BENCHDOCMARK00"\/>/' \
+            "$f" >"$t"
+        if grep -q BENCHDOCMARK00 "$t"; then
+            args+=(-b "$t" -m BENCHDOCMARK00)
+        else
+            say "https: $f has no <id/> to make new, left out of POST /v1/ccda"
+        fi
+    done
+    [ ${#args[@]} -gt 0 ] || return 0
+    https_doc_row ccda /v1/ccda application/xml "${args[@]}"
+}
+
+# The screenings CSV layout as parse_bench normalizes it (its sample grown
+# by copies), BENCH_CSV_COPIES copies (default 30, about 500 rows) per
+# upload, each upload under a new file name; rows/s counts the rows the hub
+# used ("used" in each answer), as parse_bench counts them.
+https_csv_row() {
+    local src=tests/data/csv/screenings-simple.csv f=$out/csv/upload.csv
+    grep -q '"/v1/csv/+"' hub/*.c 2>/dev/null || { put built.https_csv 0; return 0; }
+    [ -f "$src" ] || return 0
+    mkdir -p "$out/csv"
+    csv_grow "$src" "${BENCH_CSV_COPIES:-30}" >"$f"
+    put https.csv.rows_per_file "$(( $(wc -l <"$f") - 1 ))"
+    https_doc_row csv /v1/csv/screenings text/csv -b "$f" -m - \
+        -F bench-screenings -U used
 }
 
 if hubd_start; then
@@ -263,6 +307,8 @@ if hubd_start; then
     mllp_rows hubd "$hubd_mllp"
     https_row
     https_fhir_row
+    https_ccda_row
+    https_csv_row
     idle_rss hubd "$hubd_mllp" "$hubd_pid"
     if [ "$dispatch_ok" = 1 ] && [ -n "${recv_port:-}" ] && add_cbo; then
         subscribe 1 && drain_rate 1

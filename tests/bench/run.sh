@@ -11,6 +11,8 @@
 #   BENCH_CONNS     connection counts (default "1 8 32")
 #   BENCH_MESSAGES  corpus size (default 20000), BENCH_SEED (default 42)
 #   BENCH_IDLE      idle MLLP connections for the memory row (default 1000)
+#   BENCH_CSV_COPIES copies of the CSV screenings sample per durable upload
+#                   (default 30: 510 rows)
 #   HUB_PG_PORT     port of the private PostgreSQL (see deploy/devdb.sh)
 #   BENCH_PROFILE=1 also time hubd's SQL functions (track_functions) and
 #                   write the top ones to build/bench/log/sql_profile.txt;
@@ -93,7 +95,8 @@ if [ "$hubd_ok" = 1 ] && [ -f hub/dispatch.h ] && [ -f hub/subs.h ] &&
 else
     built dispatch 0
 fi
-[ "$hubd_ok" = 1 ] || { built https 0; built https_fhir 0; }
+[ "$hubd_ok" = 1 ] || for k in https https_fhir https_ccda https_csv; do
+    built $k 0; done
 
 say "compiling bench tools"
 $CC $CFLAGS tests/bench/gen_adt.c -o $out/gen_adt
@@ -174,17 +177,22 @@ done
 # CSV: the hub's screenings layout, its sample grown to about 10,000 rows
 # (screening and patient ids made unique per copy), and the SHIN-NY sets.
 csv_args=()
+# csv_grow FILE COPIES: the header, then COPIES copies of the rows with
+# screening and patient ids made unique per copy (hubd.sh uses it too).
+csv_grow() {
+    head -1 "$1"
+    for k in $(seq "$2"); do
+        awk -v K="$k" 'NR > 1 && NF {
+            i = index($0, ","); id = substr($0, 1, i - 1)
+            rest = substr($0, i + 1); j = index(rest, ",")
+            pid = substr(rest, 1, j - 1); rest = substr(rest, j + 1)
+            if (pid != "") pid = pid "-" K
+            print id "-" K "," pid "," rest }' "$1"
+    done
+}
 if [ -f tests/data/csv/screenings-simple.csv ]; then
     mkdir -p "$out/csv"
-    { head -1 tests/data/csv/screenings-simple.csv
-      for k in $(seq 600); do
-          awk -v K="$k" 'NR > 1 && NF {
-              i = index($0, ","); id = substr($0, 1, i - 1)
-              rest = substr($0, i + 1); j = index(rest, ",")
-              pid = substr(rest, 1, j - 1); rest = substr(rest, j + 1)
-              if (pid != "") pid = pid "-" K
-              print id "-" K "," pid "," rest }' tests/data/csv/screenings-simple.csv
-      done; } >"$out/csv/screenings-big.csv"
+    csv_grow tests/data/csv/screenings-simple.csv 600 >"$out/csv/screenings-big.csv"
     csv_args+=("screenings=$out/csv/screenings-big.csv")
 fi
 for d in tests/data/csv/shinny-*/; do
@@ -335,7 +343,9 @@ fi
 
 # --- hubd: durable MLLP ingest, full path -------------------------------------
 if ! want hubd; then
-    for k in hubd dispatch https https_fhir; do put "built.$k" skip; done
+    for k in hubd dispatch https https_fhir https_ccda https_csv; do
+        put "built.$k" skip
+    done
 elif [ "$hubd_ok" = 1 ] && [ -f tests/bench/hubd.sh ]; then
     # shellcheck source=/dev/null
     . tests/bench/hubd.sh
