@@ -379,8 +379,12 @@ int ingest_prepare_fhir(struct ingest_job *j, const struct dict *d,
     ingest_job_init(j, org_id, "fhir", p, len);
     j->requarantine = fhir_requarantine;
     memset(&res, 0, sizeof(res));
-    int rc = fhir_to_events(&j->a, d, j->msg.raw.p, j->msg.raw.len,
-                            &j->events, &res, &err);
+    /* a bare Patient id is the sender's server's id: its own scope within
+     * the org, apart from the org's MRNs (fhir.h) */
+    char scope[sizeof(j->org_id) + 32];
+    snprintf(scope, sizeof(scope), "urn:hub:org:%s:fhir", j->org_id);
+    int rc = fhir_to_events_scoped(&j->a, d, scope, j->msg.raw.p,
+                                   j->msg.raw.len, &j->events, &res, &err);
     if (rc != HUB_OK) {
         if (err.code == HUB_OK)
             hub_err_set(&err, rc, "", 0, "resource rejected");

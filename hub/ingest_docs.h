@@ -43,7 +43,9 @@
  *   CSV accepted    {"message_id","event_ids":[..],"report":{..}}     202
  *   CSV refused     {"error":{..},"report":{..}}   whole file 4xx, or 422
  *                   when no row could be used
- * Statuses of refusals: syntax/invalid 400, limit 413, unsupported 422.
+ * Statuses of refusals: syntax/invalid 400, limit 413, unsupported 422
+ * (e.g. a C-CDA with a DOCTYPE: well-formed XML, refused by policy before
+ * any entity is expanded or read; field "/", code "unsupported").
  * Nothing here logs or answers a value from the input: only element paths,
  * row/column numbers, hashes and static text.
  */

@@ -310,6 +310,35 @@ int fx_cc(struct fx *x, const cJSON *o, const char *key, const char *prefer,
 
 #define SDOH_LEGACY "http://hl7.org/fhir/us/sdoh-cc/CodeSystem/sdohcc-temporary-codes"
 
+/* The first SDOH domain among the codings of one CodeableConcept (the
+ * Gravity code system, or the STU1 "<domain>-domain" codes). */
+static int cc_domain(struct fx *x, const cJSON *cc, const char **domain)
+{
+    const cJSON *codings;
+    size_t m;
+    int rc;
+    if (!cJSON_IsObject(cc))
+        return fx_fail(x, HUB_EINVALID, "expected a CodeableConcept object");
+    if ((rc = fx_arr(x, cc, "coding", &codings, &m)))
+        return rc;
+    for (const cJSON *k = codings ? codings->child : NULL; k; k = k->next) {
+        const cJSON *sys = fx_get(k, "system");
+        const cJSON *code = fx_get(k, "code");
+        if (!cJSON_IsString(sys) || !cJSON_IsString(code))
+            continue;
+        struct slice cs = slice_from_cstr(code->valuestring);
+        if (strcmp(sys->valuestring, SDOH_LEGACY) == 0 && cs.len > 7 &&
+            memcmp(cs.p + cs.len - 7, "-domain", 7) == 0)
+            cs.len -= 7;    /* STU1 "food-insecurity-domain" */
+        else if (strcmp(sys->valuestring, DICT_SDOH_SYSTEM) != 0)
+            continue;
+        const struct dict_domain *dm = dict_domain_find(x->d, cs);
+        if (dm && *domain == NULL)
+            *domain = dm->code;
+    }
+    return HUB_OK;
+}
+
 int fx_domain_of(struct fx *x, const cJSON *o, const char *key,
                  const char **domain)
 {
@@ -320,14 +349,10 @@ int fx_domain_of(struct fx *x, const cJSON *o, const char *key,
     /* category is 0..* in most resources but 0..1 in Procedure */
     const cJSON *v = fx_get(o, key);
     if (v && cJSON_IsObject(v)) {
-        struct fx_code c;
-        if ((rc = fx_cc(x, o, key, DICT_SDOH_SYSTEM, &c)))
+        size_t old = fx_key(x, key);
+        if ((rc = cc_domain(x, v, domain)))
             return rc;
-        if (c.code && c.system && strcmp(c.system, DICT_SDOH_SYSTEM) == 0) {
-            const struct dict_domain *dm =
-                dict_domain_find(x->d, slice_from_cstr(c.code));
-            *domain = dm ? dm->code : NULL;
-        }
+        fx_pop(x, old);
         return HUB_OK;
     }
     if ((rc = fx_arr(x, o, key, &arr, &n)))
@@ -336,27 +361,8 @@ int fx_domain_of(struct fx *x, const cJSON *o, const char *key,
     size_t i = 0;
     for (const cJSON *c = arr ? arr->child : NULL; c; c = c->next, i++) {
         size_t o2 = fx_idx(x, i);
-        const cJSON *codings;
-        size_t m;
-        if (!cJSON_IsObject(c))
-            return fx_fail(x, HUB_EINVALID, "expected a CodeableConcept object");
-        if ((rc = fx_arr(x, c, "coding", &codings, &m)))
+        if ((rc = cc_domain(x, c, domain)))
             return rc;
-        for (const cJSON *k = codings ? codings->child : NULL; k; k = k->next) {
-            const cJSON *sys = fx_get(k, "system");
-            const cJSON *code = fx_get(k, "code");
-            if (!cJSON_IsString(sys) || !cJSON_IsString(code))
-                continue;
-            struct slice cs = slice_from_cstr(code->valuestring);
-            if (strcmp(sys->valuestring, SDOH_LEGACY) == 0 && cs.len > 7 &&
-                memcmp(cs.p + cs.len - 7, "-domain", 7) == 0)
-                cs.len -= 7;    /* STU1 "food-insecurity-domain" */
-            else if (strcmp(sys->valuestring, DICT_SDOH_SYSTEM) != 0)
-                continue;
-            const struct dict_domain *dm = dict_domain_find(x->d, cs);
-            if (dm && *domain == NULL)
-                *domain = dm->code;
-        }
         fx_pop(x, o2);
     }
     fx_pop(x, old);
@@ -712,6 +718,7 @@ static int write_patient_resource(struct fx *x, struct jw *w,
     if (pe->id) {
         jw_obj_begin(w);
         jw_kv_cstr(w, "value", pe->id);
+        jw_kv_cstr(w, "system", x->pid_system);
         jw_kv_cstr(w, "type", "fhir-id");
         jw_obj_end(w);
     }
@@ -836,6 +843,7 @@ int fx_patient(struct fx *x, const cJSON *res, const char *key,
         jw_arr_begin(&w);
         jw_obj_begin(&w);
         jw_kv_str(&w, "value", id);
+        jw_kv_cstr(&w, "system", x->pid_system);
         jw_kv_cstr(&w, "type", "fhir-id");
         jw_obj_end(&w);
         jw_arr_end(&w);
@@ -987,8 +995,10 @@ static int one_entry(struct fx *x, struct fx_entry *e)
         return fx_careplan(x, e);
     if (strcmp(t, "Consent") == 0)
         return fx_consent(x, e);
+    if (strcmp(t, "Procedure") == 0)
+        return fx_procedure(x, e);
     if (strcmp(t, "Patient") == 0 || strcmp(t, "Organization") == 0 ||
-        strcmp(t, "Procedure") == 0 || x->bundle)
+        x->bundle)
         return HUB_OK;          /* context only */
     fx_key(x, "resourceType");
     return fx_fail(x, HUB_EUNSUPPORTED, "resource type is not supported");
@@ -1020,6 +1030,14 @@ int fhir_to_events(struct arena *a, const struct dict *d, const char *p,
                    size_t len, struct canon_list *out, struct fhir_result *res,
                    struct hub_err *err)
 {
+    return fhir_to_events_scoped(a, d, NULL, p, len, out, res, err);
+}
+
+int fhir_to_events_scoped(struct arena *a, const struct dict *d,
+                          const char *id_scope, const char *p, size_t len,
+                          struct canon_list *out, struct fhir_result *res,
+                          struct hub_err *err)
+{
     static const struct json_limits lim = {
         .max_bytes = FHIR_MAX_BYTES, .max_depth = FHIR_MAX_DEPTH,
         .max_array = FHIR_MAX_ARRAY, .max_members = FHIR_MAX_MEMBERS,
@@ -1035,6 +1053,12 @@ int fhir_to_events(struct arena *a, const struct dict *d, const char *p,
     if (res)
         memset(res, 0, sizeof(*res));
     hub_err_set(x.err, HUB_OK, "", 0, NULL);
+    if (id_scope && id_scope[0]) {
+        size_t n = strlen(id_scope) + sizeof(":Patient");
+        char *sys = arena_alloc(a, n);
+        snprintf(sys, n, "%s:Patient", id_scope);
+        x.pid_system = sys;
+    }
     /* a cJSON tree takes a few times its input: a chunk or two */
     arena_init(&tree, len < 4096 ? 16384 : len < (1u << 18) ? len * 4
                                                              : (1u << 20));
@@ -1252,10 +1276,19 @@ int fhir_result_outcome(struct arena *a, const struct fhir_result *res,
         }
     }
     if (issues == 0) {
+        size_t events = 0;
+        for (size_t i = 0; i < res->n_entries; i++)
+            events += res->entries[i].n_events;
         jw_obj_begin(&w);
         jw_kv_cstr(&w, "severity", "information");
         jw_kv_cstr(&w, "code", "informational");
-        jw_kv_cstr(&w, "diagnostics", "all entries accepted");
+        /* stored and acknowledged, but a sender may expect an event: say
+         * plainly that none was made and why that is not an error */
+        jw_kv_cstr(&w, "diagnostics",
+                   events ? "all entries accepted"
+                          : "accepted with no event: the message holds only "
+                            "context (Patient, Organization, ...) or "
+                            "nothing the hub routes");
         jw_obj_end(&w);
     }
     jw_arr_end(&w);

@@ -27,15 +27,28 @@
  *                      against schemas/dict/task-status.json
  *   CarePlan           careplan.updated
  *   Consent            consent.updated
- *   Patient, Organization, Procedure, and any other type inside a Bundle:
- *                      context (references resolve to them), no event.
+ *   Procedure          a performed intervention: folded into the referral
+ *                      event of the same message that it fulfils (a
+ *                      referral Task listing it in output, else the
+ *                      ServiceRequest it is basedOn) as referral.performed;
+ *                      otherwise careplan.updated with it as the activity
+ *                      (see fx_procedure in fhir_res.c for why)
+ *   Patient, Organization, and any other type inside a Bundle:
+ *                      context (references resolve to them), no event; a
+ *                      message of context only is accepted with no event.
+ *                      A referral or care plan lists the Organizations it
+ *                      names that the message holds ("organizations").
  * meta.security labels (of the resource and of the Bundle) and sensitive
  * diagnoses become "sensitivity" labels through the dictionary.
  * The patient of an event is its subject/for/patient reference: the Patient
  * resource when the message holds it (identifiers, names, ...), and always an
- * identifier {"value": <Patient id>, "type": "fhir-id"} (no system: the
- * sending org scopes it) so that later messages that only reference
- * Patient/<id> link to the same person.
+ * identifier {"value": <Patient id>, "system": "<id_scope>:Patient",
+ * "type": "fhir-id"} so that later messages that only reference
+ * Patient/<id> link to the same person. A FHIR logical id is the sender's
+ * server's id, not an MRN: its own system keeps "123" from meeting an MRN
+ * "123" of the same org (the hub passes id_scope "urn:hub:org:<org>:fhir",
+ * fhir_to_events_scoped). Without a scope the identifier has no system
+ * and the linker scopes it by the sending org like any bare identifier.
  *
  * Bundles: transaction, batch, collection, document (others are refused).
  * References resolve inside the bundle by fullUrl (urn:uuid:, absolute) and
@@ -119,6 +132,14 @@ struct fhir_result {
 int fhir_to_events(struct arena *a, const struct dict *d, const char *p,
                    size_t len, struct canon_list *out, struct fhir_result *res,
                    struct hub_err *err) __attribute__((warn_unused_result));
+
+/* fhir_to_events with the system prefix of bare Patient ids (see the
+ * header comment); `id_scope` NULL is fhir_to_events. */
+int fhir_to_events_scoped(struct arena *a, const struct dict *d,
+                          const char *id_scope, const char *p, size_t len,
+                          struct canon_list *out, struct fhir_result *res,
+                          struct hub_err *err)
+    __attribute__((warn_unused_result));
 
 /*
  * The FHIR OperationOutcome for an error from fhir_to_events: one issue,

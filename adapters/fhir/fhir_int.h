@@ -29,6 +29,9 @@ struct fx_entry {
     const char *name;           /* "Type/id" once known (fx_entry_name) */
     size_t index;               /* Bundle.entry index */
     bool consumed;              /* folded into another entry's event */
+    struct fx_entry *folded_into;   /* Procedure: the referral Task or
+                                       ServiceRequest whose event carries
+                                       it (fx_mark_procedures) */
     unsigned seen;              /* == fx.gen: visited by this screening */
     bool failed;                /* batch: refused */
 };
@@ -54,6 +57,7 @@ struct fx {
     uint32_t *by_url, *by_tid;
     size_t slot_mask;
     const char *message_id;
+    const char *pid_system;     /* system of bare Patient ids, or NULL */
     const char *blabels[FX_MAX_LABELS];   /* Bundle.meta.security labels */
     size_t n_blabels;
     unsigned gen;               /* screening being built, for fx_entry.seen */
@@ -156,11 +160,15 @@ int fx_service_request(struct fx *x, struct fx_entry *e);
 int fx_task(struct fx *x, struct fx_entry *e);
 int fx_careplan(struct fx *x, struct fx_entry *e);
 int fx_consent(struct fx *x, struct fx_entry *e);
+int fx_procedure(struct fx *x, struct fx_entry *e);
 /* The bytes of Bundle.entry[0..n) in the JSON text p (already parsed as
  * JSON); returns how many were found, the rest of out[] are empty. */
 size_t fx_entry_spans(const char *p, size_t len, struct slice *out, size_t n);
 /* Before events: mark Observations folded into a QuestionnaireResponse or
  * a panel of the same bundle. */
 void fx_mark_consumed(struct fx *x);
+/* Before events: fold each Procedure that fulfils a referral of the same
+ * message into that referral's event (see fx_procedure). */
+void fx_mark_procedures(struct fx *x);
 
 #endif

@@ -1,8 +1,11 @@
 /*
- * fhir_res.c - Condition, Goal, ServiceRequest, Task, CarePlan and Consent
- * to their canonical events (see fhir.h for which event each makes and
- * schemas/bodies/ for the bodies). Required elements and status codes are
- * checked as FHIR R4 states them; everything else is carried when present.
+ * fhir_res.c - Condition, Goal, ServiceRequest, Task, CarePlan, Consent and
+ * Procedure to their canonical events (see fhir.h for which event each
+ * makes and schemas/bodies/ for the bodies). Required elements and status
+ * codes are checked as FHIR R4 states them; everything else is carried when
+ * present. Organizations (and a PractitionerRole's organization) that a
+ * referral or care plan names and the message holds are written out in the
+ * body's "organizations": who asked, who performs, by name and identifier.
  */
 #include "fhir/fhir_int.h"
 
@@ -169,6 +172,106 @@ static void put_period(struct jw *w, const char *key, const char *start,
     jw_kv_cstr(w, "start", start);
     jw_kv_cstr(w, "end", end);
     jw_obj_end(w);
+}
+
+/* ---- organizations named by a body ------------------------------------------ */
+
+#define ORGS_MAX 8
+
+/* (role, reference) pairs a body names; resolved when written. */
+struct orgs {
+    struct { const char *role, *ref; } r[ORGS_MAX];
+    size_t n;
+};
+
+static void orgs_add(struct orgs *o, const char *role, const char *ref)
+{
+    if (o && ref && o->n < ORGS_MAX) {
+        o->r[o->n].role = role;
+        o->r[o->n].ref = ref;
+        o->n++;
+    }
+}
+
+static const char *ref_of(const cJSON *o, const char *key)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, key);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, "reference");
+    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
+static const char *str_member(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
+/* "organizations": each named Organization the message holds (directly,
+ * or as the organization of a named PractitionerRole), with its role in
+ * the body, name, identifiers and type. Context resources are read
+ * leniently: a member of the wrong type is left out, never an error. */
+static void put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
+{
+    const struct fx_entry *done[ORGS_MAX];
+    const char *done_role[ORGS_MAX];
+    size_t nd = 0;
+    bool open = false;
+
+    for (size_t i = 0; o && i < o->n; i++) {
+        struct fx_entry *e = fx_resolve(x, o->r[i].ref);
+        const char *via = NULL;
+        if (e && strcmp(e->type, "PractitionerRole") == 0) {
+            via = fx_entry_name(x, e);
+            e = fx_resolve(x, ref_of(e->res, "organization"));
+        }
+        if (e == NULL || strcmp(e->type, "Organization") != 0)
+            continue;
+        bool dup = false;
+        for (size_t k = 0; k < nd && !dup; k++)
+            dup = done[k] == e && strcmp(done_role[k], o->r[i].role) == 0;
+        if (dup)
+            continue;
+        done[nd] = e;
+        done_role[nd++] = o->r[i].role;
+        if (!open) {
+            jw_key(w, "organizations");
+            jw_arr_begin(w);
+            open = true;
+        }
+        jw_obj_begin(w);
+        jw_kv_cstr(w, "role", o->r[i].role);
+        jw_kv_cstr(w, "reference", e->id ? fx_entry_name(x, e) : o->r[i].ref);
+        jw_kv_cstr(w, "via", via);
+        jw_kv_cstr(w, "name", str_member(e->res, "name"));
+        const cJSON *ids = cJSON_GetObjectItemCaseSensitive(e->res, "identifier");
+        bool iopen = false;
+        for (const cJSON *c = cJSON_IsArray(ids) ? ids->child : NULL; c;
+             c = c->next) {
+            const char *v = str_member(c, "value");
+            if (v == NULL)
+                continue;
+            if (!iopen) {
+                jw_key(w, "identifiers");
+                jw_arr_begin(w);
+                iopen = true;
+            }
+            jw_obj_begin(w);
+            jw_kv_cstr(w, "system", str_member(c, "system"));
+            jw_kv_cstr(w, "value", v);
+            jw_obj_end(w);
+        }
+        if (iopen)
+            jw_arr_end(w);
+        /* Organization.type: "cg" (community group) marks a CBO */
+        const cJSON *types = cJSON_GetObjectItemCaseSensitive(e->res, "type");
+        const cJSON *t0 = cJSON_IsArray(types) ? types->child : NULL;
+        const cJSON *cd = cJSON_GetObjectItemCaseSensitive(t0, "coding");
+        const cJSON *k0 = cJSON_IsArray(cd) ? cd->child : NULL;
+        jw_kv_cstr(w, "type", str_member(k0, "code"));
+        jw_obj_end(w);
+    }
+    if (open)
+        jw_arr_end(w);
 }
 
 /* Common start of every resource here: labels and the patient. */
@@ -416,8 +519,10 @@ static const char *const REQUEST_STATUS[] = { "draft", "active", "on-hold",
 
 /* What a ServiceRequest says about the referral: domain, service, people. */
 static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
-                            bool with_status, const char **authored)
+                            bool with_status, const char **authored,
+                            struct orgs *orgs)
 {
+    const char *req;
     const char *dom, *st;
     struct fx_code svc;
     int rc;
@@ -445,8 +550,9 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
     if ((rc = fx_cc(x, sr, "code", NULL, &svc)))
         return rc;
     fx_jw_code(w, "service", &svc);
-    if ((rc = put_ref(x, w, sr, "requester", "requester", NULL)))
+    if ((rc = put_ref(x, w, sr, "requester", "requester", &req)))
         return rc;
+    orgs_add(orgs, "requester", req);
     /* performer is 0..* in R4: the first is the one the referral is to */
     const cJSON *perf;
     size_t np;
@@ -459,6 +565,7 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
         if ((rc = fx_ref_node(x, perf->child, &r)))
             return rc;
         jw_kv_cstr(w, "performer", fx_ref_name(x, r));
+        orgs_add(orgs, "performer", r);
         fx_pop(x, old);
     }
     if ((rc = put_cc_array(x, w, sr, "reasonCode", "reason")) ||
@@ -470,10 +577,267 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
     return HUB_OK;
 }
 
+/* ---- Procedure: a performed intervention ------------------------------------ */
+
+static bool task_is_referral(const cJSON *o, const char *focus);
+
+/* FHIR R4 EventStatus */
+static const char *const EVENT_STATUS[] = { "preparation", "in-progress",
+    "not-done", "on-hold", "stopped", "completed", "entered-in-error",
+    "unknown", NULL };
+
+/* The members of a performed intervention (an SDOHCC Procedure) into the
+ * object open in `w`: its reference under `ref_key`, code, status, domain,
+ * when, who. The same shape is a careplan activity and an item of a
+ * referral's "performed". Errors carry the Procedure's own element path,
+ * also when it is written into another entry's event. */
+static int put_procedure(struct fx *x, struct jw *w, struct fx_entry *pe,
+                         const char *ref_key, struct orgs *orgs,
+                         const char **domain, const char **when)
+{
+    const cJSON *o = pe->res, *perf;
+    const char *st, *dom, *at, *ps, *pend, *actor = NULL, *behalf = NULL;
+    struct fx_code reason;
+    size_t np;
+    char save[sizeof(x->path)];
+    size_t saved = x->plen;
+    int rc;
+
+    memcpy(save, x->path, sizeof(save));
+    fx_at_entry(x, pe);
+    if ((rc = fx_enum(x, o, "status", true, EVENT_STATUS, &st)) ||
+        (rc = fx_domain_of(x, o, "category", &dom)))
+        return rc;
+    jw_kv_cstr(w, ref_key, fx_entry_name(x, pe));
+    if ((rc = put_cc(x, w, o, "code", "code", NULL, NULL)) ||
+        (rc = fx_cc(x, o, "statusReason", NULL, &reason)) ||
+        (rc = fx_date(x, o, "performedDateTime", &at)) ||
+        (rc = period_start(x, o, "performedPeriod", &ps, &pend)) ||
+        (rc = fx_arr(x, o, "performer", &perf, &np)))
+        return rc;
+    jw_kv_cstr(w, "status", st);
+    jw_kv_cstr(w, "status_reason", reason.code ? reason.code : reason.text);
+    jw_kv_cstr(w, "domain", dom);
+    jw_kv_cstr(w, "performed_at", at ? at : ps);
+    put_period(w, "performed_period", ps, pend);
+    if (np) {
+        /* performer is 0..*: the first is who did it (or for whom) */
+        size_t old = fx_key(x, "performer");
+        fx_idx(x, 0);
+        if (!cJSON_IsObject(perf->child))
+            return fx_fail(x, HUB_EINVALID, "expected a performer object");
+        if ((rc = fx_ref(x, perf->child, "actor", false, &actor)) ||
+            (rc = fx_ref(x, perf->child, "onBehalfOf", false, &behalf)))
+            return rc;
+        fx_pop(x, old);
+        jw_kv_cstr(w, "performer", fx_ref_name(x, actor ? actor : behalf));
+        orgs_add(orgs, "performer", actor);
+        orgs_add(orgs, "performer", behalf);
+    }
+    if ((rc = put_refs(x, w, o, "basedOn", NULL, "based_on")))
+        return rc;
+    if (domain)
+        *domain = dom;
+    if (when)
+        *when = at ? at : ps;
+    memcpy(x->path, save, sizeof(save));
+    x->plen = saved;
+    return HUB_OK;
+}
+
+/* "performed": the Procedures of this message folded into the referral
+ * event of `host` (fx_mark_procedures), then, for a Task, the codes of its
+ * outputs that name an activity without a Procedure (the IG's
+ * PerformedActivityCode slice). */
+static int put_performed(struct fx *x, struct jw *w, struct fx_entry *host,
+                         struct orgs *orgs)
+{
+    bool open = false;
+    int rc;
+
+    for (size_t i = 0; i < x->n_ents; i++) {
+        struct fx_entry *pe = &x->ents[i];
+        if (pe->folded_into != host || pe->failed)
+            continue;
+        if (!open) {
+            jw_key(w, "performed");
+            jw_arr_begin(w);
+            open = true;
+        }
+        jw_obj_begin(w);
+        if ((rc = put_procedure(x, w, pe, "procedure", orgs, NULL, NULL)))
+            return rc;
+        jw_obj_end(w);
+    }
+    const cJSON *outs = strcmp(host->type, "Task") == 0
+        ? cJSON_GetObjectItemCaseSensitive(host->res, "output") : NULL;
+    size_t i = 0;
+    for (const cJSON *c = cJSON_IsArray(outs) ? outs->child : NULL; c;
+         c = c->next, i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "valueCodeableConcept");
+        struct fx_code k;
+        if (v == NULL)
+            continue;
+        size_t old = fx_key(x, "output");
+        fx_idx(x, i);
+        if ((rc = fx_cc(x, c, "valueCodeableConcept", NULL, &k)))
+            return rc;
+        fx_pop(x, old);
+        if (fx_code_empty(&k))
+            continue;
+        if (!open) {
+            jw_key(w, "performed");
+            jw_arr_begin(w);
+            open = true;
+        }
+        jw_obj_begin(w);
+        fx_jw_code(w, "code", &k);
+        jw_obj_end(w);
+    }
+    if (open)
+        jw_arr_end(w);
+    return HUB_OK;
+}
+
+/* Where a Procedure is told: the referral it fulfils, when the message
+ * holds that referral, so the closed loop arrives as one referral.updated
+ * (or the request's own event) rather than two events about one fact:
+ *   1. a referral Task of the message lists it in output -> that Task;
+ *   2. else its basedOn is a ServiceRequest of the message -> that request.
+ * Any other Procedure makes its own careplan.updated (fx_procedure). */
+void fx_mark_procedures(struct fx *x)
+{
+    for (size_t i = 0; i < x->n_ents; i++) {
+        struct fx_entry *t = &x->ents[i];
+        if (t->failed || strcmp(t->type, "Task") != 0)
+            continue;
+        const char *focus = ref_of(t->res, "focus");
+        struct fx_entry *fe = fx_resolve(x, focus);
+        if (!task_is_referral(t->res, focus) &&
+            !(fe && strcmp(fe->type, "ServiceRequest") == 0))
+            continue;
+        const cJSON *outs = cJSON_GetObjectItemCaseSensitive(t->res, "output");
+        for (const cJSON *c = cJSON_IsArray(outs) ? outs->child : NULL; c;
+             c = c->next) {
+            struct fx_entry *pe = fx_resolve(x, ref_of(c, "valueReference"));
+            if (pe && !pe->failed && pe->folded_into == NULL &&
+                strcmp(pe->type, "Procedure") == 0) {
+                pe->folded_into = t;
+                pe->consumed = true;
+            }
+        }
+    }
+    for (size_t i = 0; i < x->n_ents; i++) {
+        struct fx_entry *pe = &x->ents[i];
+        if (pe->failed || pe->folded_into || strcmp(pe->type, "Procedure") != 0)
+            continue;
+        const cJSON *bo = cJSON_GetObjectItemCaseSensitive(pe->res, "basedOn");
+        for (const cJSON *c = cJSON_IsArray(bo) ? bo->child : NULL; c;
+             c = c->next) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "reference");
+            struct fx_entry *sr =
+                cJSON_IsString(v) ? fx_resolve(x, v->valuestring) : NULL;
+            if (sr && !sr->failed && strcmp(sr->type, "ServiceRequest") == 0) {
+                pe->folded_into = sr;
+                pe->consumed = true;
+                break;
+            }
+        }
+    }
+}
+
+/*
+ * A Procedure on its own (not folded into a referral of the message) ->
+ * careplan.updated. Why a care-plan event: in the Gravity model a Procedure
+ * is what was done to address a need (FHIR CarePlan.activity.outcome
+ * points at such Procedures), and without the referral in the message the
+ * hub knows no referral status to report; its basedOn stays in the
+ * activity's "based_on" for receivers to tie it to their request. The body:
+ * id (the CarePlan it is based on, else the Procedure), domains, addresses
+ * (reasonReference), goals (pertainsToGoal extension), one activity with
+ * the intervention's code, status, domain, performed_at, performer.
+ */
+int fx_procedure(struct fx *x, struct fx_entry *e)
+{
+    static const char goal_ext[] =
+        "http://hl7.org/fhir/StructureDefinition/resource-pertainsToGoal";
+    const cJSON *o = e->res;
+    struct slice patient, body;
+    struct jw w, act;
+    struct orgs orgs = { .n = 0 };
+    const char *dom = NULL, *when = NULL, *plan = NULL;
+    int rc;
+
+    if ((rc = prologue(x, e, "subject", &patient)))
+        return rc;
+    /* the activity first: it checks status and names the domain */
+    jw_init(&act, x->a, 1u << 20);
+    jw_obj_begin(&act);
+    if ((rc = put_procedure(x, &act, e, "reference", &orgs, &dom, &when)))
+        return rc;
+    struct slice activity;
+    if ((rc = end_body(x, &act, &activity)))
+        return rc;
+    const cJSON *bo = cJSON_GetObjectItemCaseSensitive(o, "basedOn");
+    for (const cJSON *c = cJSON_IsArray(bo) ? bo->child : NULL; c && !plan;
+         c = c->next) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, "reference");
+        struct fx_entry *pl =
+            cJSON_IsString(v) ? fx_resolve(x, v->valuestring) : NULL;
+        if (pl ? strcmp(pl->type, "CarePlan") == 0
+               : cJSON_IsString(v) && strncmp(v->valuestring, "CarePlan/", 9) == 0)
+            plan = fx_ref_name(x, v->valuestring);
+    }
+    begin_body_id(x, &w, plan ? plan : fx_entry_name(x, e));
+    if (dom) {
+        jw_key(&w, "domains");
+        jw_arr_begin(&w);
+        jw_cstr(&w, dom);
+        jw_arr_end(&w);
+    }
+    if ((rc = put_refs(x, &w, o, "reasonReference", NULL, "addresses")))
+        return rc;
+    /* extension pertainsToGoal: the SDOHCC Goal this addresses */
+    const cJSON *ext = cJSON_GetObjectItemCaseSensitive(o, "extension");
+    bool open = false;
+    size_t i = 0;
+    for (const cJSON *c = cJSON_IsArray(ext) ? ext->child : NULL; c;
+         c = c->next, i++) {
+        const char *url = str_member(c, "url");
+        const char *r;
+        if (url == NULL || strcmp(url, goal_ext) != 0)
+            continue;
+        size_t old = fx_key(x, "extension");
+        fx_idx(x, i);
+        if ((rc = fx_ref(x, c, "valueReference", false, &r)))
+            return rc;
+        fx_pop(x, old);
+        if (r == NULL)
+            continue;
+        if (!open) {
+            jw_key(&w, "goals");
+            jw_arr_begin(&w);
+            open = true;
+        }
+        jw_cstr(&w, fx_ref_name(x, r));
+    }
+    if (open)
+        jw_arr_end(&w);
+    jw_key(&w, "activities");
+    jw_arr_begin(&w);
+    jw_raw(&w, activity);
+    jw_arr_end(&w);
+    put_orgs(x, &w, &orgs);
+    if ((rc = end_body(x, &w, &body)))
+        return rc;
+    return fx_emit(x, e, "careplan.updated", when, patient, "careplan", body);
+}
+
 int fx_service_request(struct fx *x, struct fx_entry *e)
 {
     struct slice patient, body;
     struct jw w;
+    struct orgs orgs = { .n = 0 };
     const char *authored, *st;
     int rc;
     if ((rc = fx_enum(x, e->res, "status", true, REQUEST_STATUS, &st)) ||
@@ -481,8 +845,11 @@ int fx_service_request(struct fx *x, struct fx_entry *e)
         return rc;
     begin_body(x, &w, e);
     jw_kv_cstr(&w, "service_request", fx_entry_name(x, e));
-    if ((rc = referral_from_sr(x, &w, e->res, true, &authored)) ||
-        (rc = end_body(x, &w, &body)))
+    if ((rc = referral_from_sr(x, &w, e->res, true, &authored, &orgs)) ||
+        (rc = put_performed(x, &w, e, &orgs)))
+        return rc;
+    put_orgs(x, &w, &orgs);
+    if ((rc = end_body(x, &w, &body)))
         return rc;
     /* a request still open is a new referral; a closed one is an update */
     bool open = strcmp(st, "draft") == 0 || strcmp(st, "active") == 0 ||
@@ -513,7 +880,8 @@ int fx_task(struct fx *x, struct fx_entry *e)
     const cJSON *o = e->res;
     struct slice patient, body;
     struct jw w;
-    const char *st, *intent, *focus, *authored, *modified;
+    struct orgs orgs = { .n = 0 };
+    const char *st, *intent, *focus, *authored, *modified, *req;
     struct fx_code reason, biz;
     int rc;
     if ((rc = fx_str(x, o, "status", true, &st)) ||
@@ -551,21 +919,26 @@ int fx_task(struct fx *x, struct fx_entry *e)
         memcpy(sp.p, x->path, sizeof(sp.p));
         sp.n = x->plen;
         fx_at_entry(x, fe);
-        if ((rc = referral_from_sr(x, &w, fe->res, false, NULL)))
+        if ((rc = referral_from_sr(x, &w, fe->res, false, NULL, &orgs)))
             return rc;
         memcpy(x->path, sp.p, sizeof(sp.p));
         x->plen = sp.n;
     }
-    if ((!fe || !cJSON_GetObjectItemCaseSensitive(fe->res, "requester")) &&
-        (rc = put_ref(x, &w, o, "requester", "requester", NULL)))
-        return rc;
+    if (!fe || !cJSON_GetObjectItemCaseSensitive(fe->res, "requester")) {
+        if ((rc = put_ref(x, &w, o, "requester", "requester", &req)))
+            return rc;
+        orgs_add(&orgs, "requester", req);
+    }
     if ((rc = put_ref(x, &w, o, "owner", "owner", NULL)))
         return rc;
     const char *owner;
     if ((rc = fx_ref(x, o, "owner", false, &owner)))
         return rc;
-    if (owner && !(fe && cJSON_GetObjectItemCaseSensitive(fe->res, "performer")))
+    if (owner && !(fe && cJSON_GetObjectItemCaseSensitive(fe->res, "performer"))) {
         jw_kv_cstr(&w, "performer", fx_ref_name(x, owner));
+        orgs_add(&orgs, "performer", owner);
+    }
+    orgs_add(&orgs, "owner", owner);
     jw_kv_cstr(&w, "service_request", sr_name);
     jw_kv_cstr(&w, "task", fx_entry_name(x, e));
     if ((rc = put_date(x, &w, o, "authoredOn", "authored_at", &authored)) ||
@@ -599,6 +972,9 @@ int fx_task(struct fx *x, struct fx_entry *e)
     }
     if (open)
         jw_arr_end(&w);
+    if ((rc = put_performed(x, &w, e, &orgs)))
+        return rc;
+    put_orgs(x, &w, &orgs);
     if ((rc = end_body(x, &w, &body)))
         return rc;
     return fx_emit(x, e, "referral.updated", modified ? modified : authored,

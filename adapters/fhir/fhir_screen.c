@@ -983,4 +983,5 @@ void fx_mark_consumed(struct fx *x)
                 t->consumed = true;
         }
     }
+    fx_mark_procedures(x);
 }

@@ -389,6 +389,85 @@ Test(docs, fhir_batch_is_accepted_in_part_with_per_entry_outcomes,
     http_resp_free(&r);
 }
 
+/* ---- FHIR: context only, and the scope of a bare Patient id ------------ */
+
+Test(docs, fhir_context_only_is_accepted_with_no_event_and_says_so,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char org[] =
+        "{\"resourceType\":\"Organization\",\"id\":\"cbo-1\",\"name\":"
+        "\"Eastside Food Pantry\"}";
+    static const char pats[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"a\"}},"
+        "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"b\"}}]}";
+    const char *bodies[] = { org, pats };
+    const size_t lens[] = { sizeof(org) - 1, sizeof(pats) - 1 };
+    struct http_resp r;
+
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(post("/v1/fhir", "application/fhir+json", NULL, bodies[i],
+                          lens[i], &r), 202, "%s", r.body);
+        cJSON *j = parse(&r);
+        cr_expect_eq(ids_of(j, "event_ids", NULL, 0), 0, "%s", r.body);
+        cr_expect(strstr(r.body, "accepted with no event") != NULL, "%s",
+                  r.body);
+        cJSON_Delete(j);
+        http_resp_free(&r);
+    }
+    cr_expect_eq(events_total(), 0);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'accepted'"), 2, "stored, not refused");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'quarantined'"), 0);
+}
+
+Test(docs, fhir_patient_id_never_meets_an_mrn_of_the_same_value,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    /* an HL7 PID-3 "12345" without assigning authority is the org's MRN;
+     * FHIR Patient/12345 is the sender's server id: two people */
+    static const char adt[] =
+        "MSH|^~\\&|EHR|HOSP|HUB|HUB|20260101120000||ADT^A04|COLL-1|P|2.5.1\r"
+        "EVN|A04|20260101120000\r"
+        "PID|1||12345||DOE^JANE||19800101|F\r"
+        "PV1|1|O\r";
+    static const char goal[] =
+        "{\"resourceType\":\"Goal\",\"id\":\"g1\",\"lifecycleStatus\":"
+        "\"active\",\"description\":{\"text\":\"food\"},\"subject\":"
+        "{\"reference\":\"Patient/12345\"}}";
+    static const char goal2[] =
+        "{\"resourceType\":\"Goal\",\"id\":\"g2\",\"lifecycleStatus\":"
+        "\"active\",\"description\":{\"text\":\"rent\"},\"subject\":"
+        "{\"reference\":\"Patient/12345\"}}";
+    struct http_resp r;
+
+    cr_assert_eq(post("/v1/hl7v2", NULL, NULL, adt, sizeof(adt) - 1, &r), 202,
+                 "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(post("/v1/fhir", "application/fhir+json", NULL, goal,
+                      sizeof(goal) - 1, &r), 202, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(post("/v1/fhir", "application/fhir+json", NULL, goal2,
+                      sizeof(goal2) - 1, &r), 202, "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(events_total(), 3);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT body->'patient'->>"
+                              "'hub_id') FROM events"), 2,
+                 "the MRN's person and the FHIR id's person");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT body->'patient'->>"
+                              "'hub_id') FROM events WHERE body->>'type' = "
+                              "'goal.updated'"), 1,
+                 "both FHIR messages name the same person");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM patient_identifiers "
+                              "WHERE value = '12345'"), 2);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM patient_identifiers "
+                              "WHERE value = '12345' AND system = "
+                              "'urn:hub:org:hosp:fhir:Patient'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE action "
+                              "= 'identity.conflict'"), 0);
+}
+
 /* ---- C-CDA ------------------------------------------------------------ */
 
 static const char laughs[] =
@@ -428,14 +507,23 @@ Test(docs, ccda_document_is_stored_once_and_billion_laughs_only_quarantined,
     http_resp_free(&r);
     cr_expect_eq(events_total(), 4, "no new event on a re-send");
 
-    /* a DOCTYPE (entity expansion) is refused before expansion: 4xx with
-     * the XPath, stored in quarantine, no event */
+    /* a DOCTYPE (entity expansion) is refused before expansion: 422 (well-
+     * formed XML of a media type we take, refused by policy: C-CDA has no
+     * DTD and the hub expands no entity; 400 is for bytes that are not
+     * XML), error code, message and the XPath, at once (no hang), stored
+     * in quarantine, no event */
+    int64_t t0 = rx_now_ms();
     cr_assert_eq(post("/v1/ccda", "application/xml", NULL, laughs,
                       sizeof(laughs) - 1, &r), 422, "%s", r.body);
+    cr_expect_lt(rx_now_ms() - t0, 5000, "answered at once, nothing expanded");
     j = parse(&r);
     const cJSON *err = cJSON_GetObjectItem(j, "error");
     cr_assert_not_null(err, "%s", r.body);
     cr_expect_str_eq(cJSON_GetObjectItem(err, "field")->valuestring, "/");
+    cr_expect_str_eq(cJSON_GetObjectItem(err, "code")->valuestring,
+                     "unsupported");
+    cr_expect(strstr(cJSON_GetObjectItem(err, "message")->valuestring,
+                     "entities are not accepted") != NULL, "%s", r.body);
     cJSON_Delete(j);
     http_resp_free(&r);
     cr_expect_eq(events_total(), 4);
@@ -445,6 +533,23 @@ Test(docs, ccda_document_is_stored_once_and_billion_laughs_only_quarantined,
                               "format = 'ccda'"), 2);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE action "
                               "= 'message.quarantined'"), 1);
+
+    /* an external entity is never read: the same refusal, and nothing of
+     * the file it names reaches the answer or the database */
+    static const char xxe[] =
+        "<?xml version=\"1.0\"?>\n<!DOCTYPE ClinicalDocument [<!ENTITY xxe "
+        "SYSTEM \"file:///etc/passwd\">]>\n<ClinicalDocument xmlns=\"urn:hl7-"
+        "org:v3\"><title>&xxe;</title></ClinicalDocument>\n";
+    cr_assert_eq(post("/v1/ccda", "application/xml", NULL, xxe,
+                      sizeof(xxe) - 1, &r), 422, "%s", r.body);
+    cr_expect(strstr(r.body, "root:") == NULL, "%s", r.body);
+    cr_expect(strstr(r.body, "\"field\":\"/\"") != NULL, "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'quarantined' AND position('root:' in "
+                              "convert_from(raw, 'UTF8') || error::text) = 0"),
+                 2);
+    cr_expect_eq(events_total(), 4);
 
     /* a document without a patient id: 400 naming the XPath */
     cr_assert_eq(post_file("/v1/ccda", "application/xml",

@@ -186,24 +186,397 @@ static const char *field_of(const struct canon_list *l, size_t i,
     "{\"resourceType\":\"Observation\",\"id\":\"o1\",\"status\":\"final\","  \
     "\"subject\":{\"reference\":\"Patient/p1\"}," extra "}"
 
-Test(fhir, interpretation_that_disagrees_is_a_warning_not_an_override)
+/* ---- inline samples: one table, one loop ------------------------------------------ */
+
+/* A path into event `ev` (field_of syntax) and the value it must hold:
+ * a string as is, anything else as compact JSON, "(absent)" when missing. */
+struct check {
+    int ev;
+    const char *path;
+    const char *want;
+};
+
+/* One inline sample: the claim it makes, the body, how many events it
+ * gives and of which types (NULL: not checked), and what they must say.
+ * Pointers to literals are fine here: one Test walks the table itself
+ * (no cr_make_param_array, see STYLE.md section 9). */
+struct sample {
+    const char *claim;
+    const char *json;
+    size_t n_events;
+    const char *types[3];
+    struct check checks[8];
+};
+
+#define GRAVITY "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/" \
+                "SDOHCC-CodeSystemTemporaryCodes"
+#define GOAL_X "{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\"," \
+               "\"description\":{\"text\":\"x\"},"
+
+static const struct sample SAMPLES[] = {
+    { "a sender's interpretation that disagrees is a warning, not an "
+      "override (never-true is negative: no screening.positive)",
+      OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"88122-7\"}]},"
+          "\"valueCodeableConcept\":{\"coding\":[{\"system\":\"http://loinc.org\","
+          "\"code\":\"LA28398-8\"}]},\"interpretation\":[{\"coding\":[{\"system\":"
+          "\"http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation\","
+          "\"code\":\"POS\"}]}]"),
+      1, { NULL },
+      { { 0, "screening.items.0.positive", "false" },
+        { 0, "screening.items.0.sender_positive", "true" },
+        { 0, "screening.sender_positive_domains", "[\"food-insecurity\"]" },
+        { 0, "warnings.0.field", "Observation.interpretation" } } },
+    { "a declined observation is marked and not scored",
+      OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"71802-3\"}]},"
+          "\"dataAbsentReason\":{\"coding\":[{\"system\":"
+          "\"http://terminology.hl7.org/CodeSystem/data-absent-reason\","
+          "\"code\":\"asked-declined\"}]}"),
+      1, { NULL },
+      { { 0, "screening.items.0.declined", "true" },
+        { 0, "screening.items.0.positive", "(absent)" },
+        { 0, "screening.domains", "[]" } } },
+    { "a questionnaire response with nested groups is scored and derives "
+      "the Hunger Vital Sign",
+      "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q1\","
+      "\"status\":\"completed\",\"subject\":{\"reference\":\"Patient/p1\"},"
+      "\"authored\":\"2026-01-15T09:30:00-05:00\",\"item\":[{\"linkId\":\"g\","
+      "\"item\":[{\"linkId\":\"/88122-7\",\"answer\":[{\"valueCoding\":"
+      "{\"code\":\"LA28398-8\"}}]},{\"linkId\":\"/88123-5\",\"answer\":"
+      "[{\"valueCoding\":{\"code\":\"LA6729-3\"}}]}]}]}",
+      2, { NULL, "screening.positive" },
+      { { 0, "occurred_at", "2026-01-15T09:30:00-05:00" },
+        { 0, "screening.instrument", "88121-9" },
+        { 0, "screening.items.2.question", "88124-3" },
+        { 0, "screening.items.2.answer", "LA19952-3" },
+        { 0, "screening.items.2.derived", "true" } } },
+    { "an unfinished questionnaire response makes no event",
+      "{\"resourceType\":\"QuestionnaireResponse\",\"status\":\"in-progress\","
+      "\"subject\":{\"reference\":\"Patient/p1\"}}",
+      0, { NULL }, { { 0 } } },
+    { "a retracted observation makes no event",
+      "{\"resourceType\":\"Observation\",\"status\":\"entered-in-error\","
+      "\"code\":{\"coding\":[{\"code\":\"88122-7\"}]},"
+      "\"subject\":{\"reference\":\"Patient/p1\"}}",
+      0, { NULL }, { { 0 } } },
+    { "meta.security labels and sud diagnoses become sensitivity",
+      "{\"resourceType\":\"Condition\",\"id\":\"c1\",\"meta\":{\"security\":"
+      "[{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-Confidentiality\","
+      "\"code\":\"R\"}]},\"subject\":{\"reference\":\"Patient/p1\"},"
+      "\"code\":{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\","
+      "\"code\":\"F11.20\"}]}}",
+      1, { "condition.recorded" },
+      { { 0, "sensitivity", "[\"restricted\",\"sud\"]" } } },
+    { "a Z code gives the condition its domain and no sensitivity",
+      "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":\"Patient/p1\"},"
+      "\"code\":{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\","
+      "\"code\":\"Z59.01\"}]}}",
+      1, { "condition.recorded" },
+      { { 0, "condition.domain", "homelessness" },
+        { 0, "sensitivity", "(absent)" } } },
+    { "Bundle.meta.security applies to every event",
+      "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"meta\":"
+      "{\"security\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-ActCode\","
+      "\"code\":\"42CFRPart2\"}]},\"entry\":[{\"resource\":" GOAL_X
+      "\"subject\":{\"reference\":\"Patient/p1\"}}}]}",
+      1, { "goal.updated" },
+      { { 0, "sensitivity", "[\"sud\"]" } } },
+    { "references resolve by urn:uuid and by relative id",
+      "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+      "{\"fullUrl\":\"urn:uuid:11111111-1111-1111-1111-111111111111\",\"resource\":"
+      "{\"resourceType\":\"Patient\",\"id\":\"p9\",\"birthDate\":\"1970-01-01\"}},"
+      "{\"resource\":{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+      "\"description\":{\"text\":\"x\"},\"subject\":{\"reference\":"
+      "\"urn:uuid:11111111-1111-1111-1111-111111111111\"}}},"
+      "{\"resource\":{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+      "\"description\":{\"text\":\"y\"},\"subject\":{\"reference\":\"Patient/p9\"}}}]}",
+      2, { "goal.updated", "goal.updated" },
+      { { 0, "patient.birth_date", "1970-01-01" },
+        { 1, "patient.birth_date", "1970-01-01" } } },
+    { "hasMember cycles and repeats are visited once (b is listed twice "
+      "but counted once)",
+      "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+      "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"a\","
+      "\"status\":\"final\",\"subject\":{\"reference\":\"Patient/p\"},"
+      "\"code\":{\"coding\":[{\"code\":\"96777-8\"}]},"
+      "\"hasMember\":[{\"reference\":\"Observation/b\"},"
+      "{\"reference\":\"Observation/b\"},{\"reference\":\"Observation/a\"}]}},"
+      "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"b\","
+      "\"status\":\"final\",\"subject\":{\"reference\":\"Patient/p\"},"
+      "\"code\":{\"coding\":[{\"code\":\"93030-5\"}]},"
+      "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA33-6\"}]},"
+      "\"hasMember\":[{\"reference\":\"Observation/a\"}]}}]}",
+      2, { NULL },
+      { { 0, "screening.items.1.question", "(absent)" },
+        { 0, "screening.items.0.positive", "true" } } },
+    { "loose items of one patient in a bundle form one screening, "
+      "positive (5+5+1+1 = 12)",
+      "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+      "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"a\",\"status\":"
+      "\"final\",\"subject\":{\"reference\":\"Patient/p\"},\"code\":{\"coding\":"
+      "[{\"system\":\"http://loinc.org\",\"code\":\"95618-5\"}]},"
+      "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA6482-9\"}]}}},"
+      "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"b\",\"status\":"
+      "\"final\",\"subject\":{\"reference\":\"Patient/p\"},\"code\":{\"coding\":"
+      "[{\"system\":\"http://loinc.org\",\"code\":\"95617-7\"}]},"
+      "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA6482-9\"}]}}},"
+      "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"c\",\"status\":"
+      "\"final\",\"subject\":{\"reference\":\"Patient/p\"},\"code\":{\"coding\":"
+      "[{\"system\":\"http://loinc.org\",\"code\":\"95616-9\"}]},"
+      "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA6270-8\"}]}}},"
+      "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"d\",\"status\":"
+      "\"final\",\"subject\":{\"reference\":\"Patient/p\"},\"code\":{\"coding\":"
+      "[{\"system\":\"http://loinc.org\",\"code\":\"95615-1\"}]},"
+      "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA6270-8\"}]}}}]}",
+      2, { NULL },
+      { { 0, "screening.scores.0.value", "12" },
+        { 0, "screening.positive_domains", "[\"sdoh-category-unspecified\"]" } } },
+    { "a consent gives its provision, actors and policy",
+      "{\"resourceType\":\"Consent\",\"id\":\"c1\",\"status\":\"active\","
+      "\"scope\":{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+      "consentscope\",\"code\":\"patient-privacy\"}]},\"category\":[{\"coding\":"
+      "[{\"system\":\"http://loinc.org\",\"code\":\"59284-0\"}]}],"
+      "\"patient\":{\"reference\":\"Patient/p1\"},\"dateTime\":\"2026-01-15\","
+      "\"policy\":[{\"uri\":\"http://www.ecfr.gov/cgi-bin/text-idx?node=pt42.1.2\"}],"
+      "\"provision\":{\"type\":\"permit\",\"period\":{\"start\":\"2026-01-15\","
+      "\"end\":\"2027-01-15\"},\"actor\":[{\"role\":{\"coding\":[{\"code\":\"IRCP\"}]},"
+      "\"reference\":{\"reference\":\"Organization/cbo1\"}}],\"purpose\":[{\"system\":"
+      "\"http://terminology.hl7.org/CodeSystem/v3-ActReason\",\"code\":\"TREAT\"}]}}",
+      1, { "consent.updated" },
+      { { 0, "consent.provision", "permit" },
+        { 0, "consent.actors.0.reference", "Organization/cbo1" },
+        { 0, "consent.actors.0.role", "IRCP" },
+        { 0, "consent.period.end", "2027-01-15" },
+        { 0, "consent.purposes.0.code", "TREAT" },
+        { 0, "occurred_at", "2026-01-15" } } },
+    { "a care plan lists its activities, goals and domain",
+      "{\"resourceType\":\"CarePlan\",\"id\":\"cp\",\"status\":\"active\","
+      "\"intent\":\"plan\",\"subject\":{\"reference\":\"Patient/p1\"},"
+      "\"category\":[{\"coding\":[{\"system\":\"" GRAVITY "\",\"code\":"
+      "\"housing-instability\"}]}],\"goal\":[{\"reference\":\"Goal/g1\"}],"
+      "\"activity\":[{\"reference\":{\"reference\":\"ServiceRequest/s1\"}},"
+      "{\"detail\":{\"status\":\"scheduled\",\"code\":{\"text\":\"housing navigation\"}}}]}",
+      1, { "careplan.updated" },
+      { { 0, "careplan.domains", "[\"housing-instability\"]" },
+        { 0, "careplan.goals", "[\"Goal/g1\"]" },
+        { 0, "careplan.activities.0.reference", "ServiceRequest/s1" },
+        { 0, "careplan.activities.1.status", "scheduled" } } },
+    { "a patient task (questionnaire) is context, no event",
+      "{\"resourceType\":\"Task\",\"status\":\"completed\","
+      "\"intent\":\"order\",\"code\":{\"coding\":[{\"code\":"
+      "\"complete-questionnaire\"}]},\"for\":{\"reference\":\"Patient/p\"}}",
+      0, { NULL }, { { 0 } } },
+    { "a cancelled referral task is terminal, keyed by its request",
+      "{\"resourceType\":\"Task\",\"status\":\"cancelled\","
+      "\"intent\":\"order\",\"focus\":{\"reference\":"
+      "\"ServiceRequest/s\"},\"for\":{\"reference\":\"Patient/p\"},"
+      "\"lastModified\":\"2026-02-01T10:00:00Z\"}",
+      1, { "referral.updated" },
+      { { 0, "referral.terminal", "true" },
+        { 0, "referral.id", "ServiceRequest/s" },
+        { 0, "occurred_at", "2026-02-01T10:00:00Z" } } },
+    { "a questionnaire URL names the instrument",
+      "{\"resourceType\":\"QuestionnaireResponse\",\"status\":\"completed\","
+      "\"questionnaire\":\"http://loinc.org/q/96777-8|2.0\","
+      "\"subject\":{\"reference\":\"Patient/p\"},\"item\":[{\"linkId\":\"1\","
+      "\"code\":[{\"system\":\"http://loinc.org\",\"code\":\"93030-5\"}],"
+      "\"answer\":[{\"valueCoding\":{\"code\":\"LA33-6\"}}]}]}",
+      2, { "screening.completed", "screening.positive" },
+      { { 0, "screening.instrument", "96777-8" },
+        { 0, "screening.positive_domains", "[\"transportation-insecurity\"]" } } },
+    { "a panel's components are its items and the panel code the instrument",
+      OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":"
+          "\"96777-8\"}]},\"component\":[{\"code\":{\"coding\":[{\"system\":"
+          "\"http://loinc.org\",\"code\":\"96779-4\"}]},\"valueCodeableConcept\":"
+          "{\"coding\":[{\"code\":\"LA32002-0\"}]}}]"),
+      2, { NULL },
+      { { 0, "screening.instrument", "96777-8" },
+        { 0, "screening.items.0.question", "96779-4" },
+        { 0, "screening.items.0.positive", "true" } } },
+    { "a document bundle is read like a collection",
+      "{\"resourceType\":\"Bundle\",\"type\":\"document\",\"entry\":["
+      "{\"resource\":{\"resourceType\":\"Composition\",\"status\":\"final\"}},"
+      "{\"resource\":" GOAL_X "\"subject\":{\"reference\":\"Patient/p\"}}}]}",
+      1, { "goal.updated" },
+      { { 0, "source.resource", "Goal" } } },
+    { "a SHIN-NY panel is found by its local code beside LOINC 100698-0",
+      "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+      "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"g\",\"status\":"
+      "\"final\",\"subject\":{\"reference\":\"Patient/p\"},\"code\":{\"coding\":["
+      "{\"system\":\"http://loinc.org\",\"code\":\"100698-0\"},{\"system\":"
+      "\"http://shinny.org/us/ny/hrsn/CodeSystem/NYS-HRSN-Questionnaire\","
+      "\"code\":\"NYS-AHC-HRSN\"}]},\"hasMember\":[{\"reference\":\"Observation/i\"}]}},"
+      "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"i\",\"status\":"
+      "\"final\",\"subject\":{\"reference\":\"Patient/p\"},\"code\":{\"coding\":"
+      "[{\"system\":\"http://loinc.org\",\"code\":\"96782-8\"}]},"
+      "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA33-6\"}]}}}]}",
+      2, { NULL },
+      { { 0, "screening.instrument", "NYSAHCHRSN" },
+        { 0, "screening.items.0.positive", "true" } } },
+    { "a Procedure alone is a care-plan activity: its plan, goal, domain, "
+      "performer and when",
+      "{\"resourceType\":\"Procedure\",\"id\":\"pr1\",\"status\":\"completed\","
+      "\"extension\":[{\"url\":\"http://hl7.org/fhir/StructureDefinition/"
+      "resource-pertainsToGoal\",\"valueReference\":{\"reference\":\"Goal/g1\"}}],"
+      "\"basedOn\":[{\"reference\":\"CarePlan/cp1\"},{\"reference\":"
+      "\"ServiceRequest/sr9\"}],\"category\":{\"coding\":[{\"system\":\"" GRAVITY
+      "\",\"code\":\"transportation-insecurity\"}]},\"code\":{\"text\":\"ride\"},"
+      "\"subject\":{\"reference\":\"Patient/p\"},\"performedPeriod\":{\"start\":"
+      "\"2026-02-03T08:00:00-05:00\",\"end\":\"2026-02-03T09:00:00-05:00\"},"
+      "\"performer\":[{\"actor\":{\"reference\":\"Practitioner/x\"},"
+      "\"onBehalfOf\":{\"reference\":\"Organization/rides\"}}]}",
+      1, { "careplan.updated" },
+      { { 0, "careplan.id", "CarePlan/cp1" },
+        { 0, "careplan.goals", "[\"Goal/g1\"]" },
+        { 0, "careplan.domains", "[\"transportation-insecurity\"]" },
+        { 0, "careplan.activities.0.reference", "Procedure/pr1" },
+        { 0, "careplan.activities.0.performer", "Practitioner/x" },
+        { 0, "careplan.activities.0.performed_period.end",
+          "2026-02-03T09:00:00-05:00" },
+        { 0, "careplan.activities.0.based_on",
+          "[\"CarePlan/cp1\",\"ServiceRequest/sr9\"]" },
+        { 0, "occurred_at", "2026-02-03T08:00:00-05:00" } } },
+    { "a Procedure basedOn a ServiceRequest of the message is told in that "
+      "referral's event, not in an event of its own",
+      "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+      "{\"resource\":{\"resourceType\":\"Procedure\",\"id\":\"pr2\","
+      "\"status\":\"in-progress\",\"basedOn\":[{\"reference\":\"ServiceRequest/s\"}],"
+      "\"code\":{\"text\":\"case management\"},\"subject\":{\"reference\":\"Patient/p\"}}},"
+      "{\"resource\":{\"resourceType\":\"ServiceRequest\",\"id\":\"s\",\"status\":"
+      "\"completed\",\"intent\":\"order\",\"subject\":{\"reference\":\"Patient/p\"},"
+      "\"requester\":{\"reference\":\"Organization/o\"}}},"
+      "{\"resource\":{\"resourceType\":\"Organization\",\"id\":\"o\",\"name\":"
+      "\"Clinic\",\"identifier\":[{\"system\":\"http://hl7.org/fhir/sid/us-npi\","
+      "\"value\":\"1234567893\"}]}}]}",
+      1, { "referral.updated" },
+      { { 0, "source.resource", "ServiceRequest/s" },
+        { 0, "referral.performed.0.procedure", "Procedure/pr2" },
+        { 0, "referral.performed.0.status", "in-progress" },
+        { 0, "referral.organizations.0.role", "requester" },
+        { 0, "referral.organizations.0.name", "Clinic" },
+        { 0, "referral.organizations.0.identifiers.0.value", "1234567893" } } },
+    { "an Organization alone is accepted with no event",
+      "{\"resourceType\":\"Organization\",\"id\":\"o\",\"name\":\"CBO\"}",
+      0, { NULL }, { { 0 } } },
+    { "a bundle of Patients only is accepted with no event",
+      "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
+      "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"a\"}},"
+      "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"b\"}}]}",
+      0, { NULL }, { { 0 } } },
+};
+
+Test(fhir, every_inline_sample_gives_its_event_types_and_paths)
+{
+    for (size_t i = 0; i < sizeof(SAMPLES) / sizeof(SAMPLES[0]); i++) {
+        const struct sample *s = &SAMPLES[i];
+        struct canon_list out;
+        struct hub_err err;
+        int rc = run(s->json, &out, NULL, &err);
+        cr_assert_eq(rc, HUB_OK, "%s: rc %d at %s: %s", s->claim, rc,
+                     err.field, err.what ? err.what : "");
+        cr_assert_eq(out.n, s->n_events, "%s: %zu events", s->claim, out.n);
+        for (size_t k = 0; k < 3 && k < out.n; k++)
+            if (s->types[k])
+                cr_assert_str_eq(out.ev[k].type, s->types[k], "%s: event %zu",
+                                 s->claim, k);
+        for (size_t k = 0; k < 8 && s->checks[k].path; k++) {
+            const struct check *c = &s->checks[k];
+            cr_assert_str_eq(field_of(&out, (size_t)c->ev, c->path), c->want,
+                             "%s: event %d %s", s->claim, c->ev, c->path);
+        }
+    }
+}
+
+/* what the table cannot say: the refusals beside the samples above */
+
+Test(fhir, consent_with_a_status_out_of_its_value_set_is_refused)
 {
     struct canon_list out;
     struct hub_err err;
-    const char *j = OBS(
-        "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"88122-7\"}]},"
-        "\"valueCodeableConcept\":{\"coding\":[{\"system\":\"http://loinc.org\","
-        "\"code\":\"LA28398-8\"}]},\"interpretation\":[{\"coding\":[{\"system\":"
-        "\"http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation\","
-        "\"code\":\"POS\"}]}]");
-    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
-    cr_assert_eq(out.n, 1, "never-true is negative: no screening.positive");
-    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "false");
-    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.sender_positive"), "true");
-    cr_assert_str_eq(field_of(&out, 0, "screening.sender_positive_domains"),
-                     "[\"food-insecurity\"]");
-    cr_assert_str_eq(field_of(&out, 0, "warnings.0.field"),
-                     "Observation.interpretation");
+    cr_assert_eq(run("{\"resourceType\":\"Consent\",\"status\":\"maybe\"}", &out,
+                     NULL, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "Consent.status");
+}
+
+Test(fhir, referral_task_status_must_be_a_fhir_taskstatus)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run("{\"resourceType\":\"Task\",\"status\":\"canceled\","
+                     "\"intent\":\"order\",\"focus\":{\"reference\":"
+                     "\"ServiceRequest/s\"},\"for\":{\"reference\":\"Patient/p\"}}",
+                     &out, NULL, &err), HUB_EINVALID,
+                 "the IG prose spells it canceled; FHIR says cancelled");
+    cr_assert_str_eq(err.field, "Task.status");
+}
+
+Test(fhir, searchset_bundle_is_not_supported)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"searchset\"}", &out,
+                     NULL, &err), HUB_EUNSUPPORTED);
+    cr_assert_str_eq(err.field, "type");
+}
+
+Test(fhir, procedure_folded_into_a_referral_task_fails_with_its_own_path)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+        "\"completed\",\"intent\":\"order\",\"focus\":{\"reference\":"
+        "\"ServiceRequest/s\"},\"for\":{\"reference\":\"Patient/p\"},"
+        "\"output\":[{\"valueReference\":{\"reference\":\"Procedure/pr\"}}]}},"
+        "{\"resource\":{\"resourceType\":\"Procedure\",\"id\":\"pr\","
+        "\"status\":\"done\",\"subject\":{\"reference\":\"Patient/p\"}}}]}";
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "entry[1].resource.status");
+    cr_assert_eq(out.n, 0);
+}
+
+Test(fhir, context_only_message_says_so_in_its_outcome)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    struct slice oo;
+    cr_assert_eq(run("{\"resourceType\":\"Organization\",\"id\":\"o\"}", &out,
+                     &res, &err), HUB_OK);
+    cr_assert_eq(fhir_result_outcome(&A, &res, &oo), HUB_OK);
+    cr_assert_not_null(strstr(oo.p, "\"severity\":\"information\""), "%s", oo.p);
+    cr_assert_not_null(strstr(oo.p, "accepted with no event"), "%s", oo.p);
+    cr_assert_eq(run(GOAL_X "\"subject\":{\"reference\":\"Patient/p\"}}", &out,
+                     &res, &err), HUB_OK);
+    cr_assert_eq(fhir_result_outcome(&A, &res, &oo), HUB_OK);
+    cr_assert_not_null(strstr(oo.p, "all entries accepted"), "%s", oo.p);
+}
+
+Test(fhir, bare_patient_id_gets_the_callers_scope_not_the_orgs_mrn_scope)
+{
+    struct canon_list out = { 0 };
+    struct hub_err err;
+    const char *j = "{\"resourceType\":\"Bundle\",\"type\":\"collection\","
+                    "\"entry\":[{\"resource\":{\"resourceType\":\"Patient\","
+                    "\"id\":\"123\",\"identifier\":[{\"value\":\"123\"}]}},"
+                    "{\"resource\":" GOAL_X "\"subject\":{\"reference\":"
+                    "\"Patient/123\"}}},{\"resource\":" GOAL_X "\"subject\":"
+                    "{\"reference\":\"Patient/456\"}}}]}";
+    cr_assert_eq(fhir_to_events_scoped(&A, D, "urn:hub:org:hosp:fhir", j,
+                                       strlen(j), &out, NULL, &err), HUB_OK,
+                 "%s %s", err.field, err.what);
+    cr_assert_eq(out.n, 2);
+    /* the Patient's own identifier without system stays the org's (an
+     * MRN "123"); its logical id "123" has a system of its own */
+    cr_assert_str_eq(field_of(&out, 0, "patient.identifiers"),
+                     "[{\"value\":\"123\"},{\"value\":\"123\",\"system\":"
+                     "\"urn:hub:org:hosp:fhir:Patient\",\"type\":\"fhir-id\"}]");
+    cr_assert_str_eq(field_of(&out, 1, "patient.identifiers.0.system"),
+                     "urn:hub:org:hosp:fhir:Patient", "a reference alone too");
+    out.n = 0;
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 1, "patient.identifiers.0.system"),
+                     "(absent)", "no scope given: no system");
 }
 
 Test(fhir, warnings_reach_the_senders_outcome_once_per_entry)
@@ -229,96 +602,6 @@ Test(fhir, warnings_reach_the_senders_outcome_once_per_entry)
     free(p);
 }
 
-Test(fhir, declined_observation_is_marked_and_not_scored)
-{
-    struct canon_list out;
-    struct hub_err err;
-    const char *j = OBS(
-        "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"71802-3\"}]},"
-        "\"dataAbsentReason\":{\"coding\":[{\"system\":"
-        "\"http://terminology.hl7.org/CodeSystem/data-absent-reason\","
-        "\"code\":\"asked-declined\"}]}");
-    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
-    cr_assert_eq(out.n, 1);
-    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.declined"), "true");
-    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "(absent)");
-    cr_assert_str_eq(field_of(&out, 0, "screening.domains"), "[]");
-}
-
-Test(fhir, questionnaire_response_with_nested_groups_is_scored_and_derives_hvs)
-{
-    struct canon_list out;
-    struct hub_err err;
-    const char *j =
-        "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q1\","
-        "\"status\":\"completed\",\"subject\":{\"reference\":\"Patient/p1\"},"
-        "\"authored\":\"2026-01-15T09:30:00-05:00\",\"item\":[{\"linkId\":\"g\","
-        "\"item\":[{\"linkId\":\"/88122-7\",\"answer\":[{\"valueCoding\":"
-        "{\"code\":\"LA28398-8\"}}]},{\"linkId\":\"/88123-5\",\"answer\":"
-        "[{\"valueCoding\":{\"code\":\"LA6729-3\"}}]}]}]}";
-    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
-    cr_assert_eq(out.n, 2);
-    cr_assert_str_eq(out.ev[1].type, "screening.positive");
-    cr_assert_str_eq(field_of(&out, 0, "occurred_at"), "2026-01-15T09:30:00-05:00");
-    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "88121-9");
-    cr_assert_str_eq(field_of(&out, 0, "screening.items.2.question"), "88124-3");
-    cr_assert_str_eq(field_of(&out, 0, "screening.items.2.answer"), "LA19952-3");
-    cr_assert_str_eq(field_of(&out, 0, "screening.items.2.derived"), "true");
-}
-
-Test(fhir, unfinished_or_retracted_screenings_make_no_event)
-{
-    struct canon_list out;
-    struct hub_err err;
-    const char *j =
-        "{\"resourceType\":\"QuestionnaireResponse\",\"status\":\"in-progress\","
-        "\"subject\":{\"reference\":\"Patient/p1\"}}";
-    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
-    cr_assert_eq(out.n, 0);
-    j = OBS("\"status\":\"entered-in-error\"");
-    /* status given twice: cJSON keeps the first ("final"); use a clean one */
-    j = "{\"resourceType\":\"Observation\",\"status\":\"entered-in-error\","
-        "\"code\":{\"coding\":[{\"code\":\"88122-7\"}]},"
-        "\"subject\":{\"reference\":\"Patient/p1\"}}";
-    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
-    cr_assert_eq(out.n, 0);
-}
-
-Test(fhir, security_labels_and_sud_diagnoses_become_sensitivity)
-{
-    struct canon_list out;
-    struct hub_err err;
-    const char *j =
-        "{\"resourceType\":\"Condition\",\"id\":\"c1\",\"meta\":{\"security\":"
-        "[{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-Confidentiality\","
-        "\"code\":\"R\"}]},\"subject\":{\"reference\":\"Patient/p1\"},"
-        "\"code\":{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\","
-        "\"code\":\"F11.20\"}]}}";
-    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
-    cr_assert_str_eq(field_of(&out, 0, "sensitivity"), "[\"restricted\",\"sud\"]");
-    j = "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":\"Patient/p1\"},"
-        "\"code\":{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\","
-        "\"code\":\"Z59.01\"}]}}";
-    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
-    cr_assert_str_eq(field_of(&out, 0, "condition.domain"), "homelessness");
-    cr_assert_str_eq(field_of(&out, 0, "sensitivity"), "(absent)");
-}
-
-Test(fhir, bundle_meta_security_applies_to_every_event)
-{
-    struct canon_list out;
-    struct hub_err err;
-    const char *j =
-        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"meta\":"
-        "{\"security\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-ActCode\","
-        "\"code\":\"42CFRPart2\"}]},\"entry\":[{\"resource\":{\"resourceType\":"
-        "\"Goal\",\"lifecycleStatus\":\"active\",\"description\":{\"text\":\"x\"},"
-        "\"subject\":{\"reference\":\"Patient/p1\"}}}]}";
-    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
-    cr_assert_eq(out.n, 1);
-    cr_assert_str_eq(field_of(&out, 0, "sensitivity"), "[\"sud\"]");
-}
-
 Test(fhir, message_id_is_bundle_identifier_or_resource_version)
 {
     struct canon_list out;
@@ -339,25 +622,6 @@ Test(fhir, message_id_is_bundle_identifier_or_resource_version)
 }
 
 /* ---- bundles: references, a bad entry, batch ------------------------------------ */
-
-Test(fhir, references_resolve_by_urn_uuid_and_relative_id)
-{
-    struct canon_list out;
-    struct hub_err err;
-    const char *j =
-        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
-        "{\"fullUrl\":\"urn:uuid:11111111-1111-1111-1111-111111111111\",\"resource\":"
-        "{\"resourceType\":\"Patient\",\"id\":\"p9\",\"birthDate\":\"1970-01-01\"}},"
-        "{\"resource\":{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
-        "\"description\":{\"text\":\"x\"},\"subject\":{\"reference\":"
-        "\"urn:uuid:11111111-1111-1111-1111-111111111111\"}}},"
-        "{\"resource\":{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
-        "\"description\":{\"text\":\"y\"},\"subject\":{\"reference\":\"Patient/p9\"}}}]}";
-    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
-    cr_assert_eq(out.n, 2);
-    cr_assert_str_eq(field_of(&out, 0, "patient.birth_date"), "1970-01-01");
-    cr_assert_str_eq(field_of(&out, 1, "patient.birth_date"), "1970-01-01");
-}
 
 Test(fhir, unresolved_urn_reference_refuses_the_bundle_with_its_path)
 {
@@ -622,6 +886,11 @@ Test(fhir, wrong_json_types_are_refused_with_the_element)
           "\"Patient/p\"},\"authoredOn\":\"2020/01/01\"}", "Task.authoredOn" },
         { "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":{}}",
           "entry" },
+        { "{\"resourceType\":\"Procedure\",\"status\":\"done\",\"subject\":"
+          "{\"reference\":\"Patient/p\"}}", "Procedure.status" },
+        { "{\"resourceType\":\"Procedure\",\"status\":\"completed\","
+          "\"subject\":{\"reference\":\"Patient/p\"},\"performer\":[7]}",
+          "Procedure.performer[0]" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct canon_list out;
@@ -646,29 +915,6 @@ Test(fhir, not_json_and_not_a_resource_are_refused)
     cr_assert_eq(run(OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
                          "\"code\":\"8867-4\"}]}"), &out, NULL, &err),
                  HUB_EUNSUPPORTED, "a heart rate is not a screening");
-}
-
-Test(fhir, has_member_cycles_and_repeats_are_visited_once)
-{
-    struct canon_list out;
-    struct hub_err err;
-    const char *j =
-        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
-        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"a\","
-        "\"status\":\"final\",\"subject\":{\"reference\":\"Patient/p\"},"
-        "\"code\":{\"coding\":[{\"code\":\"96777-8\"}]},"
-        "\"hasMember\":[{\"reference\":\"Observation/b\"},"
-        "{\"reference\":\"Observation/b\"},{\"reference\":\"Observation/a\"}]}},"
-        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"b\","
-        "\"status\":\"final\",\"subject\":{\"reference\":\"Patient/p\"},"
-        "\"code\":{\"coding\":[{\"code\":\"93030-5\"}]},"
-        "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA33-6\"}]},"
-        "\"hasMember\":[{\"reference\":\"Observation/a\"}]}}]}";
-    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
-    cr_assert_eq(out.n, 2);
-    cr_assert_str_eq(field_of(&out, 0, "screening.items.1.question"), "(absent)",
-                     "b is listed twice but counted once");
-    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "true");
 }
 
 Test(fhir, has_member_chains_stop_at_the_depth_limit)
@@ -715,154 +961,7 @@ Test(fhir, operation_outcome_names_the_resource_and_element)
     cr_assert_not_null(strstr(oo.p, "\"too-costly\""));
 }
 
-Test(fhir, loose_items_of_one_patient_in_a_bundle_form_one_screening)
-{
-    struct canon_list out;
-    struct hub_err err;
-    const char *j =
-        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
-        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"a\",\"status\":"
-        "\"final\",\"subject\":{\"reference\":\"Patient/p\"},\"code\":{\"coding\":"
-        "[{\"system\":\"http://loinc.org\",\"code\":\"95618-5\"}]},"
-        "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA6482-9\"}]}}},"
-        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"b\",\"status\":"
-        "\"final\",\"subject\":{\"reference\":\"Patient/p\"},\"code\":{\"coding\":"
-        "[{\"system\":\"http://loinc.org\",\"code\":\"95617-7\"}]},"
-        "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA6482-9\"}]}}},"
-        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"c\",\"status\":"
-        "\"final\",\"subject\":{\"reference\":\"Patient/p\"},\"code\":{\"coding\":"
-        "[{\"system\":\"http://loinc.org\",\"code\":\"95616-9\"}]},"
-        "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA6270-8\"}]}}},"
-        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"d\",\"status\":"
-        "\"final\",\"subject\":{\"reference\":\"Patient/p\"},\"code\":{\"coding\":"
-        "[{\"system\":\"http://loinc.org\",\"code\":\"95615-1\"}]},"
-        "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA6270-8\"}]}}}]}";
-    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
-    cr_assert_eq(out.n, 2, "one screening, positive (5+5+1+1 = 12)");
-    cr_assert_str_eq(field_of(&out, 0, "screening.scores.0.value"), "12");
-    cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"),
-                     "[\"sdoh-category-unspecified\"]");
-}
-
 /* ---- the other resources ------------------------------------------------------------ */
-
-Test(fhir, consent_gives_provision_actors_and_policy)
-{
-    struct canon_list out;
-    struct hub_err err;
-    const char *j =
-        "{\"resourceType\":\"Consent\",\"id\":\"c1\",\"status\":\"active\","
-        "\"scope\":{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
-        "consentscope\",\"code\":\"patient-privacy\"}]},\"category\":[{\"coding\":"
-        "[{\"system\":\"http://loinc.org\",\"code\":\"59284-0\"}]}],"
-        "\"patient\":{\"reference\":\"Patient/p1\"},\"dateTime\":\"2026-01-15\","
-        "\"policy\":[{\"uri\":\"http://www.ecfr.gov/cgi-bin/text-idx?node=pt42.1.2\"}],"
-        "\"provision\":{\"type\":\"permit\",\"period\":{\"start\":\"2026-01-15\","
-        "\"end\":\"2027-01-15\"},\"actor\":[{\"role\":{\"coding\":[{\"code\":\"IRCP\"}]},"
-        "\"reference\":{\"reference\":\"Organization/cbo1\"}}],\"purpose\":[{\"system\":"
-        "\"http://terminology.hl7.org/CodeSystem/v3-ActReason\",\"code\":\"TREAT\"}]}}";
-    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
-    cr_assert_eq(out.n, 1);
-    cr_assert_str_eq(out.ev[0].type, "consent.updated");
-    cr_assert_str_eq(field_of(&out, 0, "consent.provision"), "permit");
-    cr_assert_str_eq(field_of(&out, 0, "consent.actors.0.reference"),
-                     "Organization/cbo1");
-    cr_assert_str_eq(field_of(&out, 0, "consent.actors.0.role"), "IRCP");
-    cr_assert_str_eq(field_of(&out, 0, "consent.period.end"), "2027-01-15");
-    cr_assert_str_eq(field_of(&out, 0, "consent.purposes.0.code"), "TREAT");
-    cr_assert_str_eq(field_of(&out, 0, "occurred_at"), "2026-01-15");
-    cr_assert_eq(run("{\"resourceType\":\"Consent\",\"status\":\"maybe\"}", &out,
-                     NULL, &err), HUB_EINVALID);
-    cr_assert_str_eq(err.field, "Consent.status");
-}
-
-Test(fhir, careplan_lists_activities_goals_and_domain)
-{
-    struct canon_list out;
-    struct hub_err err;
-    const char *j =
-        "{\"resourceType\":\"CarePlan\",\"id\":\"cp\",\"status\":\"active\","
-        "\"intent\":\"plan\",\"subject\":{\"reference\":\"Patient/p1\"},"
-        "\"category\":[{\"coding\":[{\"system\":\"http://hl7.org/fhir/us/"
-        "sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes\",\"code\":"
-        "\"housing-instability\"}]}],\"goal\":[{\"reference\":\"Goal/g1\"}],"
-        "\"activity\":[{\"reference\":{\"reference\":\"ServiceRequest/s1\"}},"
-        "{\"detail\":{\"status\":\"scheduled\",\"code\":{\"text\":\"housing navigation\"}}}]}";
-    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
-    cr_assert_str_eq(out.ev[0].type, "careplan.updated");
-    cr_assert_str_eq(field_of(&out, 0, "careplan.domains"), "[\"housing-instability\"]");
-    cr_assert_str_eq(field_of(&out, 0, "careplan.goals"), "[\"Goal/g1\"]");
-    cr_assert_str_eq(field_of(&out, 0, "careplan.activities.0.reference"),
-                     "ServiceRequest/s1");
-    cr_assert_str_eq(field_of(&out, 0, "careplan.activities.1.status"), "scheduled");
-}
-
-Test(fhir, patient_tasks_are_context_and_referral_tasks_need_a_taskstatus)
-{
-    struct canon_list out;
-    struct hub_err err;
-    cr_assert_eq(run("{\"resourceType\":\"Task\",\"status\":\"completed\","
-                     "\"intent\":\"order\",\"code\":{\"coding\":[{\"code\":"
-                     "\"complete-questionnaire\"}]},\"for\":{\"reference\":"
-                     "\"Patient/p\"}}", &out, NULL, &err), HUB_OK);
-    cr_assert_eq(out.n, 0);
-    cr_assert_eq(run("{\"resourceType\":\"Task\",\"status\":\"canceled\","
-                     "\"intent\":\"order\",\"focus\":{\"reference\":"
-                     "\"ServiceRequest/s\"},\"for\":{\"reference\":\"Patient/p\"}}",
-                     &out, NULL, &err), HUB_EINVALID,
-                 "the IG prose spells it canceled; FHIR says cancelled");
-    cr_assert_str_eq(err.field, "Task.status");
-    cr_assert_eq(run("{\"resourceType\":\"Task\",\"status\":\"cancelled\","
-                     "\"intent\":\"order\",\"focus\":{\"reference\":"
-                     "\"ServiceRequest/s\"},\"for\":{\"reference\":\"Patient/p\"},"
-                     "\"lastModified\":\"2026-02-01T10:00:00Z\"}",
-                     &out, NULL, &err), HUB_OK);
-    cr_assert_str_eq(field_of(&out, 0, "referral.terminal"), "true");
-    cr_assert_str_eq(field_of(&out, 0, "referral.id"), "ServiceRequest/s");
-    cr_assert_str_eq(field_of(&out, 0, "occurred_at"), "2026-02-01T10:00:00Z");
-}
-
-Test(fhir, questionnaire_url_names_the_instrument_and_components_are_items)
-{
-    struct canon_list out;
-    struct hub_err err;
-    const char *j =
-        "{\"resourceType\":\"QuestionnaireResponse\",\"status\":\"completed\","
-        "\"questionnaire\":\"http://loinc.org/q/96777-8|2.0\","
-        "\"subject\":{\"reference\":\"Patient/p\"},\"item\":[{\"linkId\":\"1\","
-        "\"code\":[{\"system\":\"http://loinc.org\",\"code\":\"93030-5\"}],"
-        "\"answer\":[{\"valueCoding\":{\"code\":\"LA33-6\"}}]}]}";
-    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
-    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "96777-8");
-    cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"),
-                     "[\"transportation-insecurity\"]");
-    j = OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":"
-            "\"96777-8\"}]},\"component\":[{\"code\":{\"coding\":[{\"system\":"
-            "\"http://loinc.org\",\"code\":\"96779-4\"}]},\"valueCodeableConcept\":"
-            "{\"coding\":[{\"code\":\"LA32002-0\"}]}}]");
-    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
-    /* a panel's components: the panel code is the instrument, no item */
-    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "96777-8");
-    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.question"), "96779-4");
-    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "true");
-}
-
-Test(fhir, document_bundle_is_read_like_a_collection)
-{
-    struct canon_list out;
-    struct hub_err err;
-    const char *j =
-        "{\"resourceType\":\"Bundle\",\"type\":\"document\",\"entry\":["
-        "{\"resource\":{\"resourceType\":\"Composition\",\"status\":\"final\"}},"
-        "{\"resource\":{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
-        "\"description\":{\"text\":\"x\"},\"subject\":{\"reference\":\"Patient/p\"}}}]}";
-    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
-    cr_assert_eq(out.n, 1);
-    cr_assert_str_eq(field_of(&out, 0, "source.resource"), "Goal");
-    cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"searchset\"}", &out,
-                     NULL, &err), HUB_EUNSUPPORTED);
-    cr_assert_str_eq(err.field, "type");
-}
 
 Test(fhir, thousands_of_references_to_one_member_cost_one_visit, .timeout = 5)
 {
@@ -890,23 +989,3 @@ Test(fhir, thousands_of_references_to_one_member_cost_one_visit, .timeout = 5)
     free(j);
 }
 
-Test(fhir, shinny_panel_is_found_by_its_local_code_beside_loinc_100698_0)
-{
-    struct canon_list out;
-    struct hub_err err;
-    const char *j =
-        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
-        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"g\",\"status\":"
-        "\"final\",\"subject\":{\"reference\":\"Patient/p\"},\"code\":{\"coding\":["
-        "{\"system\":\"http://loinc.org\",\"code\":\"100698-0\"},{\"system\":"
-        "\"http://shinny.org/us/ny/hrsn/CodeSystem/NYS-HRSN-Questionnaire\","
-        "\"code\":\"NYS-AHC-HRSN\"}]},\"hasMember\":[{\"reference\":\"Observation/i\"}]}},"
-        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"i\",\"status\":"
-        "\"final\",\"subject\":{\"reference\":\"Patient/p\"},\"code\":{\"coding\":"
-        "[{\"system\":\"http://loinc.org\",\"code\":\"96782-8\"}]},"
-        "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA33-6\"}]}}}]}";
-    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field, err.what);
-    cr_assert_eq(out.n, 2);
-    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "NYSAHCHRSN");
-    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "true");
-}
