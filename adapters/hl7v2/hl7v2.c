@@ -72,6 +72,8 @@ struct scanner {
     size_t end;
     size_t base;                /* offset of bit 0 of mask */
     uint64_t mask;              /* hits in [base, base + 64) not yet used */
+    uint64_t fsmask;            /* those of mask that are field separators
+                                   (SSE2 only; else 0) */
     const unsigned char *cls;
 #if defined(__SSE2__)
     __m128i fs, rs, ec, quote, bslash, del, space;
@@ -87,6 +89,7 @@ static void scan_init(struct scanner *sc, const char *p, size_t from,
     sc->end = end;
     sc->base = from;
     sc->mask = 0;
+    sc->fsmask = 0;
     sc->cls = cls;
 #if defined(__SSE2__)
     sc->fs = _mm_set1_epi8((char)fs);
@@ -104,20 +107,22 @@ static void scan_init(struct scanner *sc, const char *p, size_t from,
 }
 
 #if defined(__SSE2__)
-/* The hits among the 16 bytes at q, one bit each. */
+/* The hits among the 16 bytes at q, one bit each; *fsm = those that are
+ * field separators. */
 static inline __attribute__((always_inline)) uint64_t
-scan16(const struct scanner *sc, const unsigned char *q)
+scan16(const struct scanner *sc, const unsigned char *q, uint64_t *fsm)
 {
     __m128i v = _mm_loadu_si128((const __m128i *)q);
+    __m128i f = _mm_cmpeq_epi8(v, sc->fs);
     /* signed: below ' ' is a control byte or one above 0x7f */
     __m128i h = _mm_or_si128(
-        _mm_or_si128(_mm_cmpeq_epi8(v, sc->fs),
-                     _mm_or_si128(_mm_cmpeq_epi8(v, sc->rs),
-                                  _mm_cmpeq_epi8(v, sc->ec))),
+        _mm_or_si128(f, _mm_or_si128(_mm_cmpeq_epi8(v, sc->rs),
+                                     _mm_cmpeq_epi8(v, sc->ec))),
         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, sc->quote),
                                   _mm_cmpeq_epi8(v, sc->bslash)),
                      _mm_or_si128(_mm_cmpeq_epi8(v, sc->del),
                                   _mm_cmplt_epi8(v, sc->space))));
+    *fsm = (uint64_t)(uint32_t)_mm_movemask_epi8(f);
     return (uint64_t)(uint32_t)_mm_movemask_epi8(h);
 }
 #endif
@@ -136,14 +141,17 @@ scan_next(struct scanner *sc)
 #if defined(__SSE2__)
         const unsigned char *q = sc->p + sc->pos;
         if (sc->end - sc->pos >= 64) {
-            sc->mask = scan16(sc, q) | scan16(sc, q + 16) << 16 |
-                       scan16(sc, q + 32) << 32 | scan16(sc, q + 48) << 48;
+            uint64_t f0, f1, f2, f3;
+            sc->mask = scan16(sc, q, &f0) | scan16(sc, q + 16, &f1) << 16 |
+                       scan16(sc, q + 32, &f2) << 32 |
+                       scan16(sc, q + 48, &f3) << 48;
+            sc->fsmask = f0 | f1 << 16 | f2 << 32 | f3 << 48;
             sc->base = sc->pos;
             sc->pos += 64;
             continue;
         }
         if (sc->end - sc->pos >= 16) {
-            sc->mask = scan16(sc, q);
+            sc->mask = scan16(sc, q, &sc->fsmask);
             sc->base = sc->pos;
             sc->pos += 16;
             continue;
@@ -170,6 +178,32 @@ scan_seek(struct scanner *sc, size_t from)
     if (from > sc->pos)
         sc->pos = from;
     return scan_next(sc);
+}
+
+/*
+ * After a field separator: the hits of the current block up to its next
+ * one that is not a field separator (a CR, a repetition separator, a
+ * special byte) are field starts, taken here in one go; most fields are
+ * plain, so this is most of them. One test per block: a block holds at
+ * most 64 hits, so when `lim` is 64 fields ahead none of them can reach it
+ * (else the caller takes them one by one, and meets `lim`). Returns the
+ * new field count.
+ */
+static inline __attribute__((always_inline)) uint32_t
+scan_take_fields(struct scanner *sc, uint32_t *fld, uint32_t nfld,
+                 uint32_t lim)
+{
+    uint64_t other = sc->mask & ~sc->fsmask;
+    uint64_t run = sc->mask & ((other & (0 - other)) - 1);
+    if (run == 0 || nfld + 64 > lim)
+        return nfld;
+    sc->mask &= ~run;
+    uint32_t at = (uint32_t)sc->base + 1;   /* offsets fit: < 2^30 */
+    do {
+        fld[nfld++] = at + (uint32_t)__builtin_ctzll(run);
+        run &= run - 1;
+    } while (run);
+    return nfld;
 }
 
 /* The first field index at which the array of capacity `cap` must grow
@@ -341,6 +375,7 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
                     lim = field_limit(f0, fldcap);
                 }
                 fld[nfld++] = (uint32_t)(j + 1);
+                nfld = scan_take_fields(&sc, fld, nfld, lim);
                 continue;
             }
             switch (cls[(unsigned char)p[j]]) {
