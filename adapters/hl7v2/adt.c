@@ -140,15 +140,52 @@ struct parts {
     struct slice c[ADT_MAX_COMPS];
     unsigned n;
     int special;
+    bool masked;                /* a repetition of at most 64 bytes: */
+    const char *base;           /* its first byte, */
+    uint64_t subs;              /* and where its subcomponent separators are
+                                   (bit i: base[i]) */
 };
 
 /* Components 1 to `last` (below ADT_MAX_COMPS) and the rest after them:
- * no more than the reader of a data type needs. */
+ * no more than the reader of a data type needs. Most repetitions are
+ * short: one look at their bytes finds both their component and their
+ * subcomponent separators. */
 static void split(const struct ctx *c, struct raw rep, struct parts *pt,
                   unsigned last)
 {
-    pt->n = hl7_split(rep.v, c->m->cs, pt->c, last + 1);
     pt->special = rep.special;
+    pt->masked = rep.v.p != NULL && rep.v.len <= 64;
+    if (!pt->masked) {
+        pt->n = hl7_split(rep.v, c->m->cs, pt->c, last + 1);
+        return;
+    }
+    uint64_t comps;
+    hl7_match64(c->m, rep.v, c->m->cs, c->m->ss, &comps, &pt->subs);
+    pt->base = rep.v.p;
+    unsigned n = 0;
+    size_t at = 0;
+    for (; comps && n < last; comps &= comps - 1) {
+        size_t x = (size_t)__builtin_ctzll(comps);
+        pt->c[n++] = (struct slice){ rep.v.p + at, x - at };
+        at = x + 1;
+    }
+    pt->c[n++] = (struct slice){ rep.v.p + at, rep.v.len - at };
+    pt->n = n;
+}
+
+/* The first subcomponent of component v of pt. */
+ADT_INLINE struct slice first_sub(const struct ctx *c, const struct parts *pt,
+                                  struct slice v)
+{
+    if (!pt->masked)
+        return hl7_piece(v, c->m->ss, 0);
+    if (v.len == 0)
+        return v;
+    uint64_t in = (pt->subs >> (size_t)(v.p - pt->base)) &
+                  hl7_low_bits(v.len);
+    if (in)
+        v.len = (size_t)__builtin_ctzll(in);
+    return v;
 }
 
 /* Component k (1-based, below ADT_MAX_COMPS), subcomponent sub (0 = all). */
@@ -158,7 +195,9 @@ ADT_INLINE struct text part(const struct ctx *c, const struct parts *pt,
     if (k == 0 || k > pt->n)
         return TEXT_NONE;
     struct slice v = pt->c[k - 1];
-    if (sub)
+    if (sub == 1)
+        v = first_sub(c, pt, v);
+    else if (sub)
         v = hl7_piece(v, c->m->ss, sub - 1);
     return text_of(c, v, pt->special);
 }
@@ -557,6 +596,9 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
 static struct text street(struct ctx *c, const struct parts *pt)
 {
     struct slice sad = pt->n ? pt->c[0] : SLICE_NULL;
+    struct slice sad1 = first_sub(c, pt, sad);
+    if (sad1.len == sad.len)        /* not split: the common case */
+        return text_of(c, sad, pt->special);
     struct text parts[3];
     size_t l1 = 0;
     for (unsigned k = 0; k < 3; k++) {
