@@ -9,9 +9,20 @@
 
 #include "common/hub_err.h"
 
+/* w->lim after anything that may have grown the buffer or failed. */
+static void jw_sync(struct jw *w)
+{
+    const struct buf *b = &w->b;
+    if (b->err || b->cap == 0)
+        w->lim = 0;
+    else
+        w->lim = b->cap - 1 < b->max ? b->cap - 1 : b->max;
+}
+
 void jw_init(struct jw *w, struct arena *a, size_t max)
 {
     buf_init(&w->b, a, max);
+    w->lim = 0;
     w->depth = 0;
     w->first[0] = true;
 }
@@ -24,66 +35,23 @@ static void jw_sep(struct jw *w)
     w->first[w->depth] = false;
 }
 
-/* Room for n more bytes and the NUL as the buffer is: the common case,
- * written straight into it; anything else goes through buf. */
-static inline bool room(const struct buf *b, size_t n)
+void jw_open_slow(struct jw *w, char c)
 {
-    return !b->err && n <= b->max - b->len && b->len + n < b->cap;
-}
-
-static inline void jw_open(struct jw *w, char c)
-{
-    struct buf *b = &w->b;
-    if (room(b, 2)) {               /* separator and bracket in one go */
-        char *o = b->p + b->len;
-        *o = ',';
-        o += !w->first[w->depth];
-        *o++ = c;
-        *o = '\0';
-        b->len = (size_t)(o - b->p);
-        w->first[w->depth] = false;
-    } else {
-        jw_sep(w);
-        buf_putc(b, c);
-    }
-    if (w->depth + 1 >= JW_MAX_DEPTH) {
+    jw_sep(w);
+    buf_putc(&w->b, c);
+    if (w->depth + 1 >= JW_MAX_DEPTH)
         w->b.err = HUB_ELIMIT;
-        return;
-    }
-    w->first[++w->depth] = true;
+    else
+        w->first[++w->depth] = true;
+    jw_sync(w);
 }
 
-static inline void jw_close(struct jw *w, char c)
+void jw_close_slow(struct jw *w, char c)
 {
-    struct buf *b = &w->b;
-    if (room(b, 1)) {
-        b->p[b->len++] = c;
-        b->p[b->len] = '\0';
-    } else {
-        buf_putc(b, c);
-    }
+    buf_putc(&w->b, c);
     if (w->depth > 0)
         w->depth--;
-}
-
-void jw_obj_begin(struct jw *w)
-{
-    jw_open(w, '{');
-}
-
-void jw_obj_end(struct jw *w)
-{
-    jw_close(w, '}');
-}
-
-void jw_arr_begin(struct jw *w)
-{
-    jw_open(w, '[');
-}
-
-void jw_arr_end(struct jw *w)
-{
-    jw_close(w, ']');
+    jw_sync(w);
 }
 
 /* Printable ASCII other than '"' and '\\': copied as is. */
@@ -243,18 +211,20 @@ void jw_key(struct jw *w, const char *key)
     }
     /* the value that follows takes no comma; jw_sep then clears this */
     w->first[w->depth] = true;
+    jw_sync(w);
 }
 
 void jw_str(struct jw *w, struct slice s)
 {
     jw_sep(w);
     put_escaped(&w->b, (const unsigned char *)s.p, s.len);
+    jw_sync(w);
 }
 
 void jw_str_text(struct jw *w, struct slice s, bool plain)
 {
     struct buf *b = &w->b;
-    if (!plain || !room(b, s.len + 3)) {
+    if (!plain || b->len + s.len + 3 > w->lim) {
         jw_str(w, s);
         return;
     }
@@ -280,24 +250,28 @@ void jw_int(struct jw *w, int64_t v)
 {
     jw_sep(w);
     buf_printf(&w->b, "%" PRId64, v);
+    jw_sync(w);
 }
 
 void jw_bool(struct jw *w, bool v)
 {
     jw_sep(w);
     buf_puts(&w->b, v ? "true" : "false");
+    jw_sync(w);
 }
 
 void jw_null(struct jw *w)
 {
     jw_sep(w);
     buf_puts(&w->b, "null");
+    jw_sync(w);
 }
 
 void jw_raw(struct jw *w, struct slice json)
 {
     jw_sep(w);
     buf_append(&w->b, json.p, json.len);
+    jw_sync(w);
 }
 
 void jw_kv_str(struct jw *w, const char *key, struct slice s)
@@ -336,6 +310,7 @@ void jw_kv_chunk_slow(struct jw *w, const char *chunk, size_t n,
     jw_sep(w);
     buf_append(&w->b, chunk + 1, n - 2);    /* "key": without the quote */
     put_escaped(&w->b, (const unsigned char *)s.p, s.len);
+    jw_sync(w);
 }
 
 void jw_key_chunk_slow(struct jw *w, const char *chunk, size_t n)
@@ -344,12 +319,14 @@ void jw_key_chunk_slow(struct jw *w, const char *chunk, size_t n)
     buf_append(&w->b, chunk + 1, n - 1);
     /* the value that follows takes no comma; jw_sep then clears this */
     w->first[w->depth] = true;
+    jw_sync(w);
 }
 
 void jw_reserve(struct jw *w, size_t n)
 {
     if (n <= w->b.max - w->b.len)   /* a hint: never an error itself */
         (void)buf_reserve(&w->b, n);
+    jw_sync(w);
 }
 
 void jw_kv_cstr(struct jw *w, const char *key, const char *s)
@@ -361,6 +338,7 @@ int jw_finish(struct jw *w, struct slice *out)
 {
     if (w->b.err == HUB_OK && w->depth != 0)
         w->b.err = HUB_ESYNTAX;
+    jw_sync(w);
     if (w->b.err)
         return w->b.err;
     *out = buf_slice(&w->b);

@@ -21,15 +21,18 @@
 
 struct jw {
     struct buf b;
+    size_t lim;                 /* the inline paths write while b.len stays
+                                   at or below: min(b.cap - 1, b.max), 0
+                                   after an error (then b does it all) */
     int depth;
     bool first[JW_MAX_DEPTH];   /* no member written yet at this depth */
 };
 
 void jw_init(struct jw *w, struct arena *a, size_t max);
-void jw_obj_begin(struct jw *w);
-void jw_obj_end(struct jw *w);
-void jw_arr_begin(struct jw *w);
-void jw_arr_end(struct jw *w);
+static inline void jw_obj_begin(struct jw *w);
+static inline void jw_obj_end(struct jw *w);
+static inline void jw_arr_begin(struct jw *w);
+static inline void jw_arr_end(struct jw *w);
 void jw_key(struct jw *w, const char *key);     /* key is a trusted literal */
 void jw_str(struct jw *w, struct slice s);
 void jw_cstr(struct jw *w, const char *s);
@@ -68,10 +71,64 @@ void jw_reserve(struct jw *w, size_t n);
 int jw_finish(struct jw *w, struct slice *out);
 
 /* jw_kv_chunk and jw_key_chunk when the value must be checked, or the
- * buffer must grow. */
+ * buffer must grow; the brackets when the buffer must grow or the depth
+ * is at its limit. */
 void jw_kv_chunk_slow(struct jw *w, const char *chunk, size_t n,
                       struct slice s);
 void jw_key_chunk_slow(struct jw *w, const char *chunk, size_t n);
+void jw_open_slow(struct jw *w, char c);
+void jw_close_slow(struct jw *w, char c);
+
+/* The brackets, inline: a canonical event opens dozens of objects and
+ * arrays. The separator is written always and kept only when needed. */
+static inline void jw_open(struct jw *w, char c)
+{
+    struct buf *b = &w->b;
+    if (b->len + 2 > w->lim || w->depth + 1 >= JW_MAX_DEPTH) {
+        jw_open_slow(w, c);
+        return;
+    }
+    char *o = b->p + b->len;
+    *o = ',';
+    o += !w->first[w->depth];
+    *o++ = c;
+    *o = '\0';
+    b->len = (size_t)(o - b->p);
+    w->first[w->depth] = false;
+    w->first[++w->depth] = true;
+}
+
+static inline void jw_close(struct jw *w, char c)
+{
+    struct buf *b = &w->b;
+    if (b->len + 1 > w->lim || w->depth == 0) {
+        jw_close_slow(w, c);
+        return;
+    }
+    b->p[b->len++] = c;
+    b->p[b->len] = '\0';
+    w->depth--;
+}
+
+static inline void jw_obj_begin(struct jw *w)
+{
+    jw_open(w, '{');
+}
+
+static inline void jw_obj_end(struct jw *w)
+{
+    jw_close(w, '}');
+}
+
+static inline void jw_arr_begin(struct jw *w)
+{
+    jw_open(w, '[');
+}
+
+static inline void jw_arr_end(struct jw *w)
+{
+    jw_close(w, ']');
+}
 
 /* Inline so that the key, a literal of known length, is copied by a few
  * moves; the separator is written always and kept only when needed. */
@@ -81,8 +138,8 @@ static inline void jw_kv_chunk(struct jw *w, const char *chunk, size_t n,
     struct buf *b = &w->b;
     if (s.len == 0)
         return;
-    if (!plain || b->err || n + s.len + 1 > b->max - b->len ||
-        b->len + n + s.len + 2 > b->cap) {
+    /* at most n + s.len + 1 bytes: separator, "key":", value, quote */
+    if (!plain || b->len + n + s.len + 1 > w->lim) {
         jw_kv_chunk_slow(w, chunk, n, s);
         return;
     }
@@ -102,7 +159,7 @@ static inline void jw_kv_chunk(struct jw *w, const char *chunk, size_t n,
 static inline void jw_key_chunk(struct jw *w, const char *chunk, size_t n)
 {
     struct buf *b = &w->b;
-    if (b->err || n > b->max - b->len || b->len + n + 1 > b->cap) {
+    if (b->len + n > w->lim) {
         jw_key_chunk_slow(w, chunk, n);
         return;
     }

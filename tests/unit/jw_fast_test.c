@@ -132,3 +132,49 @@ Test(jw_fast, literal_key_members_respect_the_limit_and_grow)
     cr_assert_eq(jw_finish(&w, &out), HUB_ELIMIT);
     arena_release(&a);
 }
+
+/* One document through every inline path: brackets, literal keys, plain and
+ * escaped members, array strings. */
+static int write_doc(struct arena *a, size_t max, struct slice *out)
+{
+    struct jw w;
+    jw_init(&w, a, max);
+    jw_obj_begin(&w);
+    jw_kv_chunk(&w, JW_KV("id"), SLICE_LIT("12345"), true);
+    for (int k = 0; k < 20; k++) {
+        jw_key_chunk(&w, JW_KEY("list"));
+        jw_arr_begin(&w);
+        jw_obj_begin(&w);
+        jw_kv_chunk(&w, JW_KV("a"), SLICE_LIT("plain value"), true);
+        jw_kv_chunk(&w, JW_KV("b"), SLICE_LIT("q\"uote"), false);
+        jw_obj_end(&w);
+        jw_str_text(&w, SLICE_LIT("x"), true);
+        jw_arr_begin(&w);
+        jw_arr_end(&w);
+        jw_arr_end(&w);
+    }
+    jw_obj_end(&w);
+    return jw_finish(&w, out);
+}
+
+/* The inline paths keep to the writer's ceiling at every size, as the
+ * buffer grows: a document that fits is written whole, byte for byte, one
+ * a byte larger than the ceiling is refused. */
+Test(jw_fast, inline_paths_stop_exactly_at_the_limit)
+{
+    struct arena a;
+    arena_init(&a, 64 * 1024);
+    struct slice full, out;
+    cr_assert_eq(write_doc(&a, 1u << 20, &full), HUB_OK);
+    cr_assert_gt(full.len, 600);    /* past the first 256-byte buffer */
+    for (size_t max = 0; max <= full.len + 2; max++) {
+        int rc = write_doc(&a, max, &out);
+        if (max >= full.len) {
+            cr_assert_eq(rc, HUB_OK, "max %zu", max);
+            cr_assert(slice_eq_slice(out, full), "max %zu", max);
+        } else {
+            cr_assert_eq(rc, HUB_ELIMIT, "max %zu", max);
+        }
+    }
+    arena_release(&a);
+}
