@@ -397,13 +397,19 @@ static void *committer_main(void *arg)
                 ;
             last_n = 0;
         }
-        if (ing->wait_us > 0 && ing->pend_head->next == NULL &&
-            !ing->stopping) {
+        if (ing->wait_us > 0 && ing->pend_head &&
+            ing->pend_head->next == NULL && !ing->stopping) {
             /* linger briefly to gather a bigger batch */
             pthread_mutex_unlock(&ing->mu);
             struct timespec ts = { 0, (long)ing->wait_us * 1000L };
             nanosleep(&ts, NULL);
             pthread_mutex_lock(&ing->mu);
+        }
+        if (ing->pend_head == NULL) {
+            /* another committer took them while this one waited (the
+             * mutex is released inside the waits above) */
+            pthread_mutex_unlock(&ing->mu);
+            continue;
         }
         head = tail = ing->pend_head;
         size_t nm = 0;

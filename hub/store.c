@@ -475,42 +475,7 @@ static void bin_u32(struct bin *b, uint32_t v)
     bin_put(b, be, 4);
 }
 
-/* PostgreSQL binary array: ndim, has-null flag, element type, then one
- * (size, lower bound) per dimension, then (length | -1, bytes) per item. */
-static void bytea_array(struct bin *b, const struct store_msg *m, size_t n,
-                        bool replies)
-{
-    bin_u32(b, 1);
-    bin_u32(b, 1);                  /* may hold NULLs */
-    bin_u32(b, BYTEAOID);
-    bin_u32(b, (uint32_t)n);
-    bin_u32(b, 1);
-    for (size_t i = 0; i < n; i++) {
-        struct slice v = replies ? m[i].reply : m[i].raw;
-        if (replies && v.p == NULL) {
-            bin_u32(b, 0xffffffffu);
-            continue;
-        }
-        bin_u32(b, (uint32_t)v.len);
-        bin_put(b, v.p, v.len);
-    }
-}
 
-/* text cannot hold NUL: keys with one are stored with U+FFFD instead */
-static struct slice text_safe(struct arena *a, struct slice v)
-{
-    if (v.len == 0 || memchr(v.p, '\0', v.len) == NULL)
-        return v;
-    struct buf b;
-    buf_init(&b, a, v.len * 3 + 1);
-    for (size_t i = 0; i < v.len; i++) {
-        if (v.p[i] == '\0')
-            buf_append(&b, "\xef\xbf\xbd", 3);
-        else
-            buf_putc(&b, v.p[i]);
-    }
-    return buf_slice(&b);
-}
 
 /*
  * jsonb refuses the escape \u0000 (text cannot hold NUL), and one such
@@ -540,51 +505,334 @@ static struct slice json_no_nul(struct arena *a, struct slice j)
     return copy ? (struct slice){ copy, j.len } : j;
 }
 
-static int build_batch_json(struct arena *a, const struct store_msg *m,
-                            size_t n, struct slice *out)
-{
-    struct jw w;
-    char id[STORE_ID_LEN + 1];
+/* --- the event body: the hub fields written in C ------------------------- */
 
-    jw_init(&w, a, (size_t)1 << 30);
-    jw_arr_begin(&w);
-    for (size_t i = 0; i < n; i++) {
-        jw_obj_begin(&w);
-        jw_kv_cstr(&w, "org", m[i].org_id);
-        jw_kv_cstr(&w, "fmt", m[i].format);
-        jw_kv_str(&w, "key", text_safe(a, m[i].key));
-        jw_kv_cstr(&w, "sha", m[i].sha256);
-        jw_kv_cstr(&w, "at", m[i].received_at);
-        jw_key(&w, "ok");
-        jw_bool(&w, m[i].accepted);
-        if (!m[i].accepted && m[i].error_json.len) {
-            jw_key(&w, "err");
-            jw_raw(&w, json_no_nul(a, m[i].error_json));
-        }
-        if (m[i].accepted && m[i].n_ev) {
-            jw_key(&w, "ev");
-            jw_arr_begin(&w);
-            for (size_t k = 0; k < m[i].n_ev; k++) {
-                jw_obj_begin(&w);
-                if (m[i].ev_id) {
-                    jw_kv_cstr(&w, "id", m[i].ev_id[k]);
-                } else {
-                    store_new_id(id);
-                    jw_kv_cstr(&w, "id", id);
-                }
-                jw_kv_cstr(&w, "type", m[i].ev[k].type);
-                store_new_id(id);   /* used only if the patient is new */
-                jw_kv_cstr(&w, "pid", id);
-                jw_key(&w, "body");
-                jw_raw(&w, json_no_nul(a, m[i].ev[k].json));
-                jw_obj_end(&w);
-            }
-            jw_arr_end(&w);
-        }
-        jw_obj_end(&w);
+static size_t json_ws(const char *p, size_t i, size_t n)
+{
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' ||
+                     p[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* One past the string that opens at p[i] ('"'), or 0; *esc when it holds
+ * an escape. */
+static size_t json_skip_str(const char *p, size_t i, size_t n, bool *esc)
+{
+    for (i++; i < n; i++) {
+        const char *q = memchr(p + i, '"', n - i);
+        const char *b = memchr(p + i, '\\', n - i);
+        if (q == NULL)
+            return 0;
+        if (b == NULL || b > q)
+            return (size_t)(q - p) + 1;
+        *esc = true;
+        i = (size_t)(b - p) + 1;        /* the escaped character */
     }
-    jw_arr_end(&w);
-    return jw_finish(&w, out);
+    return 0;
+}
+
+#define JSON_SCAN_DEPTH 64
+
+/* One past the JSON value that starts at p[i], or 0 when it is not one
+ * (brackets checked, nesting bounded by JSON_SCAN_DEPTH; scalars are left
+ * to PostgreSQL, which parses the whole body anyway). */
+static size_t json_skip_value(const char *p, size_t i, size_t n)
+{
+    uint64_t objs = 0;              /* bit d: depth d+1 is an object */
+    int depth = 0;
+    bool esc = false;
+
+    do {
+        if (i >= n)
+            return 0;
+        char c = p[i];
+        if (c == '"') {
+            i = json_skip_str(p, i, n, &esc);
+            if (i == 0)
+                return 0;
+        } else if (c == '{' || c == '[') {
+            if (depth == JSON_SCAN_DEPTH)
+                return 0;
+            objs = (objs & ~(1ull << depth)) |
+                   ((uint64_t)(c == '{') << depth);
+            depth++;
+            i++;
+        } else if (c == '}' || c == ']') {
+            if (depth == 0 || ((objs >> (depth - 1)) & 1) != (c == '}'))
+                return 0;
+            depth--;
+            i++;
+        } else if (depth == 0) {
+            size_t s0 = i;
+            while (i < n && p[i] != ',' && p[i] != '}' && p[i] != ']' &&
+                   p[i] != ' ' && p[i] != '\t' && p[i] != '\n' &&
+                   p[i] != '\r' && p[i] != '"' && p[i] != '{' && p[i] != '[')
+                i++;
+            return i > s0 ? i : 0;
+        } else {
+            i++;
+        }
+    } while (depth > 0);
+    return i;
+}
+
+/* JSON string of a text that needs no more than quotes, '"', '\\' and
+ * control characters escaped (ids, org ids, timestamps). */
+static void json_put_str(struct buf *b, const char *s)
+{
+    buf_putc(b, '"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            buf_putc(b, '\\');
+            buf_putc(b, (char)c);
+        } else if (c < 0x20) {
+            buf_printf(b, "\\u%04x", c);
+        } else {
+            buf_putc(b, (char)c);
+        }
+    }
+    buf_putc(b, '"');
+}
+
+struct body_hub {
+    const char *id, *org, *received_at, *pid;
+};
+
+/*
+ * Write the hub fields into a canonical event's JSON text: "id" at the top,
+ * "org" and "received_at" into "source" (made when absent), "hub_id" =
+ * h->pid into "patient" when that is an object (*pid_in then). Each is
+ * appended as the last member of its object, and jsonb keeps the last of
+ * duplicate keys, so the stored jsonb equals 011's
+ *   body || {id, source: (body->'source' or {}) || {org, received_at}}
+ * with patient.hub_id set. False (nothing written) for a shape read
+ * otherwise: not one object, an escaped or repeated "source"/"patient"
+ * key, a "source" that is not an object; the SQL then does it, as 011.
+ */
+static bool body_prepare(struct arena *a, struct slice j,
+                         const struct body_hub *h, struct slice *out,
+                         bool *pid_in)
+{
+    const char *p = j.p;
+    size_t n = j.len, i, top_close = 0;
+    size_t src_close = 0, pat_close = 0;
+    bool src = false, pat = false, pat_obj = false;
+    bool top_empty = false, src_empty = false, pat_empty = false;
+
+    *pid_in = false;
+    i = json_ws(p, 0, n);
+    if (i >= n || p[i] != '{')
+        return false;
+    i = json_ws(p, i + 1, n);
+    if (i < n && p[i] == '}') {
+        top_empty = true;
+        top_close = i;
+    } else {
+        for (;;) {
+            bool esc = false;
+            if (i >= n || p[i] != '"')
+                return false;
+            size_t ks = i + 1;
+            i = json_skip_str(p, i, n, &esc);
+            if (i == 0 || esc)
+                return false;
+            size_t klen = i - 1 - ks;
+            i = json_ws(p, i, n);
+            if (i >= n || p[i] != ':')
+                return false;
+            size_t vs = json_ws(p, i + 1, n);
+            size_t ve = json_skip_value(p, vs, n);
+            if (ve == 0)
+                return false;
+            if (klen == 6 && memcmp(p + ks, "source", 6) == 0) {
+                if (src || p[vs] != '{')
+                    return false;
+                src = true;
+                src_close = ve - 1;
+                src_empty = json_ws(p, vs + 1, n) == src_close;
+            } else if (klen == 7 && memcmp(p + ks, "patient", 7) == 0) {
+                if (pat)
+                    return false;
+                pat = true;
+                pat_obj = p[vs] == '{';
+                pat_close = ve - 1;
+                pat_empty = json_ws(p, vs + 1, n) == pat_close;
+            }
+            i = json_ws(p, ve, n);
+            if (i < n && p[i] == ',') {
+                i = json_ws(p, i + 1, n);
+                continue;
+            }
+            if (i < n && p[i] == '}') {
+                top_close = i;
+                break;
+            }
+            return false;
+        }
+    }
+    if (json_ws(p, top_close + 1, n) != n)
+        return false;
+
+    struct buf b;
+    buf_init(&b, a, n + 192);
+    size_t at = 0;
+    /* the two inner insertions in text order, then the top one */
+    size_t first = src && (!pat_obj || src_close < pat_close) ? 0 : 1;
+    for (int step = 0; step < 2; step++) {
+        bool do_src = (step == 0) == (first == 0);
+        if (do_src && src) {
+            buf_append(&b, p + at, src_close - at);
+            at = src_close;
+            buf_puts(&b, src_empty ? "\"org\":" : ",\"org\":");
+            json_put_str(&b, h->org);
+            buf_puts(&b, ",\"received_at\":");
+            json_put_str(&b, h->received_at);
+        } else if (!do_src && pat_obj) {
+            buf_append(&b, p + at, pat_close - at);
+            at = pat_close;
+            buf_puts(&b, pat_empty ? "\"hub_id\":" : ",\"hub_id\":");
+            json_put_str(&b, h->pid);
+            *pid_in = true;
+        }
+    }
+    buf_append(&b, p + at, top_close - at);
+    buf_puts(&b, top_empty ? "\"id\":" : ",\"id\":");
+    json_put_str(&b, h->id);
+    if (!src) {
+        buf_puts(&b, ",\"source\":{\"org\":");
+        json_put_str(&b, h->org);
+        buf_puts(&b, ",\"received_at\":");
+        json_put_str(&b, h->received_at);
+        buf_putc(&b, '}');
+    }
+    buf_append(&b, p + top_close, n - top_close);
+    if (b.err != HUB_OK)
+        return false;
+    *out = buf_slice(&b);
+    return true;
+}
+
+/* 2026-12-02T01:40:34.654Z exactly: what 011's to_char() wrote back. */
+static bool is_iso_ms(const char *t)
+{
+    static const char pat[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+    for (size_t i = 0; i < sizeof(pat) - 1; i++) {
+        if (pat[i] == 'd' ? !(t[i] >= '0' && t[i] <= '9') : t[i] != pat[i])
+            return false;
+    }
+    return t[sizeof(pat) - 1] == '\0';
+}
+
+/* --- binary array parameters --------------------------------------------- */
+
+#define BOOLOID 16
+#define INT4OID 23
+#define BOOLARRAYOID 1000
+#define INT4ARRAYOID 1007
+#define TEXTARRAYOID 1009
+#define JSONBARRAYOID 3807
+
+/* PostgreSQL binary array header: ndim, has-null flag, element type, then
+ * (size, lower bound); an empty array has no dimension. Items follow as
+ * (length | -1, bytes). */
+static void arr_begin(struct bin *b, uint32_t elem, size_t n)
+{
+    bin_u32(b, n ? 1 : 0);
+    bin_u32(b, 1);                  /* may hold NULLs */
+    bin_u32(b, elem);
+    if (n) {
+        bin_u32(b, (uint32_t)n);
+        bin_u32(b, 1);
+    }
+}
+
+static void arr_null(struct bin *b)
+{
+    bin_u32(b, 0xffffffffu);
+}
+
+static void arr_bytes(struct bin *b, const char *p, size_t n)
+{
+    bin_u32(b, (uint32_t)n);
+    bin_put(b, p, n);
+}
+
+static void arr_cstr(struct bin *b, const char *s)
+{
+    arr_bytes(b, s, strlen(s));
+}
+
+static void arr_bool(struct bin *b, bool v)
+{
+    unsigned char c = v;
+    bin_u32(b, 1);
+    bin_put(b, &c, 1);
+}
+
+static void arr_int4(struct bin *b, uint32_t v)
+{
+    bin_u32(b, 4);
+    bin_u32(b, v);
+}
+
+/* jsonb binary input is a version byte (1) and the JSON text */
+static void arr_jsonb(struct bin *b, struct slice j)
+{
+    static const char one = 1;
+    bin_u32(b, (uint32_t)j.len + 1);
+    bin_put(b, &one, 1);
+    bin_put(b, j.p, j.len);
+}
+
+/* text cannot hold NUL nor invalid UTF-8: both become U+FFFD, as the JSON
+ * writer (jw.c) made them when the key travelled inside 011's jsonb
+ * document (RFC 3629: no overlongs, no surrogates, nothing above
+ * U+10FFFF) */
+static struct slice text_clean(struct arena *a, struct slice v)
+{
+    const unsigned char *s = (const unsigned char *)v.p;
+    size_t i = 0;
+
+    while (i < v.len && s[i] != 0 && s[i] < 0x80)
+        i++;
+    if (i == v.len)
+        return v;
+    struct buf b;
+    buf_init(&b, a, v.len * 3 + 1);
+    buf_append(&b, v.p, i);
+    while (i < v.len) {
+        unsigned char c = s[i];
+        if (c != 0 && c < 0x80) {
+            buf_putc(&b, (char)c);
+            i++;
+            continue;
+        }
+        size_t len = 0;
+        uint32_t cp = 0;
+        if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
+        else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
+        else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
+        bool ok = len && i + len <= v.len;
+        for (size_t k = 1; ok && k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                ok = false;
+            else
+                cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if (ok && ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+                   || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))))
+            ok = false;
+        if (ok) {
+            buf_append(&b, v.p + i, len);
+            i += len;
+        } else {
+            buf_append(&b, "\xef\xbf\xbd", 3);
+            i++;
+        }
+    }
+    return buf_slice(&b);
 }
 
 static int64_t be64(const char *p)
@@ -595,12 +843,129 @@ static int64_t be64(const char *p)
     return (int64_t)v;
 }
 
+/* The parameters of hub_ingest_fast(), in its order (012_ingest_fast.sql) */
+enum {
+    P_ORG, P_FMT, P_KEY, P_SHA, P_AT, P_OK, P_ERR, P_RAW, P_REPLY,
+    P_EMSG, P_EID, P_ETYPE, P_EPID, P_EIN, P_EPREP, P_EBODY, P_N
+};
+
+static const Oid ingest_types[P_N] = {
+    TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+    BOOLARRAYOID, JSONBARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID,
+    INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, BOOLARRAYOID,
+    BOOLARRAYOID, JSONBARRAYOID,
+};
+
+static void now_iso_ms(char out[32])
+{
+    struct timespec ts;
+    struct tm tm;
+    char sec[24];
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, 32, "%.20s.%03dZ", sec, (int)(ts.tv_nsec / 1000000));
+}
+
+/* Fill the 16 arrays of one batch. */
+static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
+                        struct bin *p)
+{
+    size_t n_ev = 0;
+    char now[32];
+
+    now[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (m[i].accepted)
+            n_ev += m[i].n_ev;
+    arr_begin(&p[P_ORG], TEXTOID, n);
+    arr_begin(&p[P_FMT], TEXTOID, n);
+    arr_begin(&p[P_KEY], TEXTOID, n);
+    arr_begin(&p[P_SHA], TEXTOID, n);
+    arr_begin(&p[P_AT], TEXTOID, n);
+    arr_begin(&p[P_OK], BOOLOID, n);
+    arr_begin(&p[P_ERR], JSONBOID, n);
+    arr_begin(&p[P_RAW], BYTEAOID, n);
+    arr_begin(&p[P_REPLY], BYTEAOID, n);
+    arr_begin(&p[P_EMSG], INT4OID, n_ev);
+    arr_begin(&p[P_EID], TEXTOID, n_ev);
+    arr_begin(&p[P_ETYPE], TEXTOID, n_ev);
+    arr_begin(&p[P_EPID], TEXTOID, n_ev);
+    arr_begin(&p[P_EIN], BOOLOID, n_ev);
+    arr_begin(&p[P_EPREP], BOOLOID, n_ev);
+    arr_begin(&p[P_EBODY], JSONBOID, n_ev);
+    for (size_t i = 0; i < n; i++) {
+        struct slice org = text_clean(a, slice_from_cstr(m[i].org_id));
+        struct slice key = text_clean(a, m[i].key);
+        const char *at = m[i].received_at;
+        if (at[0] == '\0') {
+            /* as 011's now(): the time of this call */
+            if (now[0] == '\0')
+                now_iso_ms(now);
+            at = now;
+        }
+        bool at_exact = is_iso_ms(at);
+
+        arr_bytes(&p[P_ORG], org.p, org.len);
+        arr_cstr(&p[P_FMT], m[i].format);
+        if (key.len)
+            arr_bytes(&p[P_KEY], key.p, key.len);
+        else
+            arr_null(&p[P_KEY]);
+        arr_cstr(&p[P_SHA], m[i].sha256);
+        arr_cstr(&p[P_AT], at);
+        arr_bool(&p[P_OK], m[i].accepted);
+        if (!m[i].accepted && m[i].error_json.len)
+            arr_jsonb(&p[P_ERR], json_no_nul(a, m[i].error_json));
+        else
+            arr_null(&p[P_ERR]);
+        arr_bytes(&p[P_RAW], m[i].raw.p ? m[i].raw.p : "", m[i].raw.len);
+        if (m[i].reply.p)
+            arr_bytes(&p[P_REPLY], m[i].reply.p, m[i].reply.len);
+        else
+            arr_null(&p[P_REPLY]);
+        if (!m[i].accepted)
+            continue;
+        /* org id as the body gets it: the cleaned text */
+        char *org_c = arena_strndup(a, org.p, org.len);
+        for (size_t k = 0; k < m[i].n_ev; k++) {
+            char id[STORE_ID_LEN + 1], pid[STORE_ID_LEN + 1];
+            const char *eid = id;
+            struct slice body = json_no_nul(a, m[i].ev[k].json);
+            bool pid_in = false, prep = false;
+
+            if (m[i].ev_id)
+                eid = m[i].ev_id[k];
+            else
+                store_new_id(id);
+            store_new_id(pid);      /* used only if the patient is new */
+            if (at_exact) {
+                struct body_hub h = { eid, org_c, at, pid };
+                struct slice out;
+                prep = body_prepare(a, body, &h, &out, &pid_in);
+                if (prep)
+                    body = out;
+            }
+            arr_int4(&p[P_EMSG], (uint32_t)(i + 1));
+            arr_cstr(&p[P_EID], eid);
+            if (m[i].ev[k].type)
+                arr_cstr(&p[P_ETYPE], m[i].ev[k].type);
+            else
+                arr_null(&p[P_ETYPE]);
+            arr_cstr(&p[P_EPID], pid);
+            arr_bool(&p[P_EIN], pid_in);
+            arr_bool(&p[P_EPREP], prep);
+            arr_jsonb(&p[P_EBODY], body);
+        }
+    }
+}
+
 int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
                        struct store_msg_result *res)
 {
     struct arena a;
-    struct slice json;
-    struct bin raws = { 0 }, replies = { 0 };
+    struct bin p[P_N];
     PGresult *r = NULL;
     int rc;
 
@@ -616,32 +981,28 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
     rc = ensure_conn(s);
     if (rc != HUB_OK)
         return rc;
+    memset(p, 0, sizeof(p));
     arena_init(&a, 64 * 1024);
-    rc = build_batch_json(&a, m, n, &json);
-    if (rc != HUB_OK)
-        goto out;
-    bytea_array(&raws, m, n, false);
-    bytea_array(&replies, m, n, true);
+    build_batch(&a, m, n, p);
 
-    /* jsonb binary input is a version byte (1) and the JSON text */
-    char *jb = arena_alloc(&a, json.len + 1);
-    jb[0] = 1;
-    memcpy(jb + 1, json.p, json.len);
-    const char *vals[] = { jb, raws.p, replies.p };
-    const int lens[] = { (int)json.len + 1, (int)raws.len, (int)replies.len };
-    const int fmts[] = { 1, 1, 1 };
-    if (json.len + 1 > INT32_MAX || raws.len > INT32_MAX ||
-        replies.len > INT32_MAX) {
-        rc = HUB_ELIMIT;
-        goto out;
+    const char *vals[P_N];
+    int lens[P_N], fmts[P_N];
+    for (int i = 0; i < P_N; i++) {
+        if (p[i].len > INT32_MAX) {
+            rc = HUB_ELIMIT;
+            goto out;
+        }
+        vals[i] = p[i].p;
+        lens[i] = (int)p[i].len;
+        fmts[i] = 1;
     }
     /* an unnamed statement: its plan is trivial (the function's own plans
      * are cached by PL/pgSQL), and no session state means a transaction-
      * mode pooler in front is safe */
-    static const Oid types[] = { JSONBOID, BYTEAARRAYOID, BYTEAARRAYOID };
     r = PQexecParams(s->c, "SELECT dup, message_id, event_ids, reply "
-                     "FROM hub_ingest_batch($1, $2, $3)",
-                     3, types, vals, lens, fmts, 1);
+                     "FROM hub_ingest_fast($1, $2, $3, $4, $5, $6, $7, $8, "
+                     "$9, $10, $11, $12, $13, $14, $15, $16)",
+                     P_N, ingest_types, vals, lens, fmts, 1);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = db_fail(s, "ingest", r);
         goto out;
@@ -667,8 +1028,8 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
     rc = HUB_OK;
 out:
     PQclear(r);
-    free(raws.p);
-    free(replies.p);
+    for (int i = 0; i < P_N; i++)
+        free(p[i].p);
     arena_release(&a);
     if (rc != HUB_OK)
         for (size_t i = 0; i < n; i++)
