@@ -132,6 +132,51 @@ Test(mllp, answers_pipelined_frames_in_frame_order, .init = start_default,
     mllp_close(&c);
 }
 
+static void start_three_committers(void)
+{
+    cr_assert_eq(hub_start(&hub, "commit_threads = 3", false), 0,
+                 "hubd did not start");
+}
+
+/* Closed-loop senders on several connections with three committers: a
+ * committer gathering the senders it just answered often finds that
+ * another committer took them (it once crashed on the empty queue). */
+Test(mllp, several_committers_answer_every_sender_in_order,
+     .init = start_three_committers, .fini = stop, .timeout = 60)
+{
+    enum { C = 6, N = 30 };
+    struct mllp_client c[C];
+    char msg[1100], ack[4096], code[3], ctrl[64], want[32];
+
+    for (int k = 0; k < C; k++)
+        cr_assert_eq(mllp_connect(&c[k], hub.mllp, &hub, NULL), 0);
+    for (int i = 0; i < N; i++) {
+        for (int k = 0; k < C; k++) {
+            char id[32], mrn[32];
+            snprintf(id, sizeof(id), "MC-%d-%d", k, i);
+            snprintf(mrn, sizeof(mrn), "MRN-M%d", (i + k) % 5);
+            hl7_sample(msg, sizeof(msg), id, mrn);
+            cr_assert_eq(mllp_send(&c[k], msg), 0);
+        }
+        for (int k = 0; k < C; k++) {
+            cr_assert_gt(mllp_read(&c[k], ack, sizeof(ack), 10000), 0,
+                         "no ack for %d on connection %d", i, k);
+            ack_fields(ack, code, ctrl, sizeof(ctrl));
+            snprintf(want, sizeof(want), "MC-%d-%d", k, i);
+            cr_expect_str_eq(code, "AA");
+            cr_expect_str_eq(ctrl, want);
+        }
+    }
+    cr_expect_eq(count("select count(*) from messages where idem_key like "
+                       "'MC-%'"), C * N);
+    cr_expect_eq(count("select count(DISTINCT e.patient_hub_id) from events "
+                       "e join messages m on m.id = e.message_id where "
+                       "m.idem_key like 'MC-%'"), 5);
+    for (int k = 0; k < C; k++)
+        mllp_close(&c[k]);
+    cr_expect_eq(hub_stop(&hub), 0);
+}
+
 Test(mllp, duplicate_gets_the_same_ack_and_no_second_event,
      .init = start_default, .fini = stop, .timeout = 30)
 {

@@ -871,3 +871,152 @@ Test(store, concurrent_writers_keep_the_chain_and_a_tailing_reader_misses_nothin
     /* one patient per distinct identifier, whatever the interleaving */
     cr_assert_eq(qlong("SELECT count(*) FROM patients"), 7);
 }
+
+/* --- resends racing each other (hub_ingest_fast's ON CONFLICT) ------------- */
+
+#define R_THREADS 4
+#define R_ROUNDS 10
+#define R_KEYS 4
+
+struct resender {
+    int idx;
+    int rc;
+    int firsts;                     /* results that were not duplicates */
+};
+
+static void *resender_main(void *arg)
+{
+    struct resender *w = arg;
+    struct store *ws;
+
+    w->rc = store_connect(url, &ws);
+    for (int b = 0; b < R_ROUNDS && w->rc == HUB_OK; b++) {
+        struct fixture f;
+        struct store_msg_result res[R_KEYS];
+        char key[R_KEYS][32], val[R_KEYS][32];
+        for (int i = 0; i < R_KEYS; i++) {
+            /* the same keys in every thread, in another order in each */
+            int k = (i + w->idx) % R_KEYS;
+            snprintf(key[i], sizeof(key[i]), "race-%d-%d", b, k);
+            snprintf(val[i], sizeof(val[i]), "R%d-%d", b, k);
+            add_msg(&f, (size_t)i, "org_a", key[i], "adt.update", "MRN",
+                    val[i]);
+        }
+        w->rc = store_ingest_batch(ws, f.m, R_KEYS, res);
+        if (w->rc == HUB_OK) {
+            for (int i = 0; i < R_KEYS; i++)
+                w->firsts += !res[i].duplicate;
+            release(res, R_KEYS);
+        }
+    }
+    store_free(ws);
+    return NULL;
+}
+
+Test(store, concurrent_resends_of_one_key_store_it_once)
+{
+    pthread_t t[R_THREADS];
+    struct resender w[R_THREADS];
+    struct store_audit_check c;
+    int firsts = 0;
+
+    for (int i = 0; i < R_THREADS; i++) {
+        w[i] = (struct resender){ .idx = i };
+        pthread_create(&t[i], NULL, resender_main, &w[i]);
+    }
+    for (int i = 0; i < R_THREADS; i++) {
+        pthread_join(t[i], NULL);
+        cr_assert_eq(w[i].rc, HUB_OK, "resender %d", i);
+        firsts += w[i].firsts;
+    }
+    cr_assert_eq(firsts, R_ROUNDS * R_KEYS, "one first answer per key");
+    cr_assert_eq(qlong("SELECT count(*) FROM messages"), R_ROUNDS * R_KEYS);
+    cr_assert_eq(qlong("SELECT count(*) FROM events"), R_ROUNDS * R_KEYS);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.duplicate'"),
+                 (R_THREADS - 1) * R_ROUNDS * R_KEYS);
+    cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
+    cr_assert(c.ok, "%s at %lld", c.problem, (long long)c.bad_seq);
+}
+
+/* --- the hub fields, written into the body by store.c ---------------------- */
+
+Test(store, hub_fields_go_into_bodies_of_every_shape_as_the_sql_set_them)
+{
+    static const char *const bodies[] = {
+        /* no source: one is made */
+        "{\"type\":\"adt.admit\",\"patient\":{\"identifiers\":"
+        "[{\"value\":\"S1\",\"system\":\"MRN\"}]}}",
+        /* empty source and patient objects, spaces everywhere */
+        " { \"type\" : \"adt.admit\" , \"source\" : { } ,"
+        " \"patient\" : { } } ",
+        /* a patient without identifiers gets no hub_id */
+        "{\"type\":\"adt.admit\",\"source\":{\"format\":\"hl7v2\"},"
+        "\"patient\":{\"names\":[{\"family\":\"X\"}]}}",
+        /* nested objects and arrays, strings with braces and quotes */
+        "{\"patient\":{\"identifiers\":[{\"value\":\"S2\",\"system\":"
+        "\"MRN\"}],\"x\":{\"a\":[1,{\"b\":\"}\\\"{\"}]}},\"type\":"
+        "\"adt.admit\",\"source\":{\"format\":\"hl7v2\",\"n\":[{}]}}",
+        /* a body with no member at all */
+        "{}",
+    };
+    enum { N = sizeof(bodies) / sizeof(bodies[0]) };
+    static const char *const keys[N] = { "shape-0", "shape-1", "shape-2",
+                                         "shape-3", "shape-4" };
+    struct store_msg m[N];
+    struct canon_event ev[N];
+    struct store_msg_result res[N];
+
+    memset(m, 0, sizeof(m));
+    for (size_t i = 0; i < N; i++) {
+        m[i].org_id = "org_a";
+        m[i].format = "hl7v2";
+        m[i].key = slice_from_cstr(keys[i]);
+        m[i].raw = slice_from_cstr("MSH|^~\\&|raw bytes\r");
+        store_sha256_hex(m[i].raw.p, m[i].raw.len, m[i].sha256);
+        m[i].accepted = true;
+        m[i].reply = slice_from_cstr("reply");
+        ev[i] = (struct canon_event){ "adt.admit",
+                                      slice_from_cstr(bodies[i]) };
+        m[i].ev = &ev[i];
+        m[i].n_ev = 1;
+    }
+    cr_assert_eq(store_ingest_batch(s, m, N, res), HUB_OK);
+    release(res, N);
+    /* each stored body is the adapter's plus what 011 added in SQL */
+    cr_assert_eq(qlong(
+        "WITH s AS (SELECT e.body, e.patient_hub_id, e.b0 || "
+        "jsonb_build_object('id', e.id, 'source', "
+        "coalesce(e.b0->'source', '{}') || jsonb_build_object('org', "
+        "e.org_id, 'received_at', to_char(e.received_at AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))) AS b1 "
+        "FROM (SELECT ev.*, body #- '{id}' #- '{source,received_at}' "
+        "#- '{source,org}' #- '{patient,hub_id}' AS b0 FROM events ev) e) "
+        "SELECT count(*) FROM s WHERE body = CASE WHEN patient_hub_id IS NULL "
+        "THEN b1 ELSE jsonb_set(b1, '{patient,hub_id}', "
+        "to_jsonb(patient_hub_id)) END"), N);
+    cr_assert_eq(qlong("SELECT count(*) FROM events WHERE "
+                       "body->'patient' ? 'hub_id'"), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM events WHERE "
+                       "body->'x' IS NULL AND body->'patient'->'x'->'a'->1->>'b' "
+                       "= '}\"{'"), 1);
+}
+
+Test(store, body_of_an_unusual_shape_gets_the_hub_fields_in_sql)
+{
+    struct fixture f;
+    struct store_msg_result r;
+    /* "source" is not an object: store.c leaves it to hub_ingest_fast,
+     * which sets the fields as 011 did (jsonb || makes an array of it) */
+    static const char ev[] = "{\"type\":\"adt.admit\",\"source\":\"x\","
+        "\"patient\":{\"identifiers\":[{\"value\":\"U1\",\"system\":\"S\"}]}}";
+
+    add_msg(&f, 0, "org_a", "odd-1", "adt.admit", "S", "x");
+    f.ev[0].json = SLICE_LIT(ev);
+    cr_assert_eq(store_ingest_batch(s, f.m, 1, &r), HUB_OK);
+    release(&r, 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM events WHERE body->>'id' = id "
+                       "AND body->'source'->>0 = 'x' AND "
+                       "body->'source'->1->>'org' = 'org_a' AND "
+                       "body->'patient'->>'hub_id' = patient_hub_id"), 1);
+}
