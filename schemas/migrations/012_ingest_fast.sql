@@ -21,6 +21,11 @@
 --    back), so idempotency on (org, key) stays exact without the lock;
 --  * under the lock: identity linking (one index probe per identifier),
 --    events seqs and INSERT, the audit rows, routing.
+-- Lock order (001): the messages rows are the only rows written before the
+-- chain lock, and only another ingest of the same (org, key) waits on them.
+-- The serial path below inserts its messages under the lock, so a merge
+-- batch racing a resend of one of its keys can deadlock with it; PostgreSQL
+-- cancels one (after deadlock_timeout) and its committer retries the batch.
 -- Several committers (hub/ingest.c) then overlap one batch's pre-lock work
 -- and commit flush with another's locked part.
 --
