@@ -1164,6 +1164,20 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
             }
             result_entry(&x, res, i, erc, first);
         }
+        /* batch: a Procedure told in a referral's event is refused with
+         * that referral, never silently left without an event */
+        for (i = 0; i < n; i++) {
+            struct fx_entry *e = &x.ents[i];
+            if (e->failed || e->folded_into == NULL || !e->folded_into->failed)
+                continue;
+            fx_at_entry(&x, e);
+            int erc = fx_fail(&x, HUB_EINVALID,
+                              "the referral it fulfils was refused");
+            e->failed = true;
+            if (res)
+                res->n_failed++;
+            result_entry(&x, res, i, erc, out->n);
+        }
         if (res && res->n_failed) {
             /* the refused entries' own bytes, for their quarantine */
             struct slice *sp = arena_alloc(a, n * sizeof(*sp));

@@ -218,11 +218,12 @@ static void put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
     bool open = false;
 
     for (size_t i = 0; o && i < o->n; i++) {
-        struct fx_entry *e = fx_resolve(x, o->r[i].ref);
-        const char *via = NULL;
+        const char *ref = o->r[i].ref, *via = NULL;
+        struct fx_entry *e = fx_resolve(x, ref);
         if (e && strcmp(e->type, "PractitionerRole") == 0) {
             via = fx_entry_name(x, e);
-            e = fx_resolve(x, ref_of(e->res, "organization"));
+            ref = ref_of(e->res, "organization");
+            e = fx_resolve(x, ref);
         }
         if (e == NULL || strcmp(e->type, "Organization") != 0)
             continue;
@@ -240,7 +241,7 @@ static void put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
         }
         jw_obj_begin(w);
         jw_kv_cstr(w, "role", o->r[i].role);
-        jw_kv_cstr(w, "reference", e->id ? fx_entry_name(x, e) : o->r[i].ref);
+        jw_kv_cstr(w, "reference", e->id ? fx_entry_name(x, e) : ref);
         jw_kv_cstr(w, "via", via);
         jw_kv_cstr(w, "name", str_member(e->res, "name"));
         const cJSON *ids = cJSON_GetObjectItemCaseSensitive(e->res, "identifier");

@@ -172,6 +172,21 @@ static void layouts(const char *kind, const char *p, size_t len)
             abort();
         if (rep.events != out.n)
             abort();
+        /* every rejected row is listed once, in order, with bytes that lie
+         * in its own file (the hub quarantines them) */
+        if (rep.n_rejected != rep.rows_rejected)
+            abort();
+        for (size_t i = 0; i < rep.n_rejected; i++) {
+            const struct csv_rejected *r = &rep.rejected[i];
+            if (r->file >= n || r->raw.p < files[r->file].p ||
+                r->raw.p + r->raw.len > files[r->file].p + files[r->file].len ||
+                r->raw.p != files[r->file].p + r->offset)
+                abort();
+            if (i && (r->file < rep.rejected[i - 1].file ||
+                      (r->file == rep.rejected[i - 1].file &&
+                       r->row <= rep.rejected[i - 1].row)))
+                abort();
+        }
         struct slice js;
         if (csv_report_json(&a, &rep, &js) != HUB_OK)
             abort();

@@ -2,7 +2,8 @@
  * fhir_fuzz.c - libFuzzer harness for the FHIR R4 adapter. Checks besides
  * memory safety: every event is valid JSON whose "type" is the list's and a
  * known topic; a refusal leaves no events and has static text and a field;
- * the OperationOutcome (error or batch) is always valid JSON.
+ * the OperationOutcome (error or batch) is always valid JSON; a refused
+ * batch entry's bytes (fhir_entry_result.raw) lie in the input and parse.
  * The dictionary is loaded once from schemas/dict (run from the repo root).
  */
 #include <cjson/cJSON.h>
@@ -106,6 +107,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (fhir_result_outcome(&a, &res, &oo) != HUB_OK)
             abort();
         check_json(oo);
+        /* a refused batch entry's bytes lie inside the input, and are
+         * JSON on their own (the hub stores them in quarantine) */
+        for (size_t i = 0; i < res.n_entries; i++) {
+            struct slice r = res.entries[i].raw;
+            if (r.len == 0)
+                continue;
+            if (res.entries[i].status == HUB_OK ||
+                r.p < (const char *)data ||
+                r.p + r.len > (const char *)data + size)
+                abort();
+            check_json(r);
+        }
     }
     arena_release(&a);
     return 0;

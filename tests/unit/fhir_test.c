@@ -535,6 +535,31 @@ Test(fhir, procedure_folded_into_a_referral_task_fails_with_its_own_path)
     cr_assert_eq(out.n, 0);
 }
 
+Test(fhir, batch_procedure_of_a_refused_referral_task_is_refused_with_it)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    /* the Procedure comes first: it is refused after its Task failed */
+    const char *j =
+        "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"Procedure\",\"id\":\"pr\","
+        "\"status\":\"completed\",\"subject\":{\"reference\":\"Patient/p\"}}},"
+        "{\"resource\":{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+        "\"done\",\"intent\":\"order\",\"focus\":{\"reference\":"
+        "\"ServiceRequest/s\"},\"for\":{\"reference\":\"Patient/p\"},"
+        "\"output\":[{\"valueReference\":{\"reference\":\"Procedure/pr\"}}]}},"
+        "{\"resource\":" GOAL_X "\"subject\":{\"reference\":\"Patient/p\"}}}]}";
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_eq(res.n_failed, 2);
+    cr_assert_str_eq(res.entries[1].err.field, "entry[1].resource.status");
+    cr_assert_eq(res.entries[0].status, HUB_EINVALID);
+    cr_assert_str_eq(res.entries[0].err.field, "entry[0].resource");
+    cr_assert_str_eq(res.entries[0].err.what, "the referral it fulfils was refused");
+    cr_assert_gt(res.entries[0].raw.len, 0, "quarantined with its bytes");
+    cr_assert_eq(out.n, 1, "the Goal only");
+}
+
 Test(fhir, context_only_message_says_so_in_its_outcome)
 {
     struct canon_list out;
