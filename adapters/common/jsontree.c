@@ -11,12 +11,28 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+/* The arena of the parse running on this thread, and the block of it that
+ * nodes are cut from: a node costs a compare and an add, not a call. */
 static _Thread_local struct arena *tree_arena;
+static _Thread_local char *tree_cur, *tree_end;
+
+#define TREE_BLOCK 16384
 
 static void *tree_malloc(size_t n)
 {
     struct arena *a = tree_arena;
-    return a ? arena_alloc(a, n) : malloc(n);
+    if (a == NULL)
+        return malloc(n);
+    n = (n + 7) & ~(size_t)7;       /* cJSON nodes hold pointers, doubles */
+    if (n > (size_t)(tree_end - tree_cur)) {
+        if (n > TREE_BLOCK / 4)
+            return arena_alloc(a, n);   /* a long string: its own piece */
+        tree_cur = arena_alloc(a, TREE_BLOCK);
+        tree_end = tree_cur + TREE_BLOCK;
+    }
+    void *p = tree_cur;
+    tree_cur += n;
+    return p;
 }
 
 /* Inside a parse, cJSON frees only what that parse allocated (a failed
@@ -43,8 +59,10 @@ void jsontree_global_init(void)
 static cJSON *parse_in(struct arena *a, const char *p, size_t len)
 {
     tree_arena = a;
+    tree_cur = tree_end = NULL;
     cJSON *root = cJSON_ParseWithLength(p, len);
     tree_arena = NULL;
+    tree_cur = tree_end = NULL;
     return root;
 }
 

@@ -108,7 +108,7 @@ static int read_value(struct fx *x, const cJSON *o, struct rsp *r, bool *any)
     const cJSON *v;
     int rc;
     *any = false;
-    if ((v = cJSON_GetObjectItemCaseSensitive(o, "valueCodeableConcept"))) {
+    if ((v = fx_get(o, "valueCodeableConcept"))) {
         struct fx_code c;
         if ((rc = fx_cc(x, o, "valueCodeableConcept", LOINC, &c)))
             return rc;
@@ -122,7 +122,7 @@ static int read_value(struct fx *x, const cJSON *o, struct rsp *r, bool *any)
         }
         return HUB_OK;
     }
-    if ((v = cJSON_GetObjectItemCaseSensitive(o, "valueCoding"))) {
+    if ((v = fx_get(o, "valueCoding"))) {
         const char *code;
         if (!cJSON_IsObject(v)) {
             fx_key(x, "valueCoding");
@@ -140,15 +140,15 @@ static int read_value(struct fx *x, const cJSON *o, struct rsp *r, bool *any)
     }
     static const char *const nums[] = { "valueInteger", "valueDecimal", NULL };
     for (size_t i = 0; nums[i]; i++)
-        if ((v = cJSON_GetObjectItemCaseSensitive(o, nums[i]))) {
+        if ((v = fx_get(o, nums[i]))) {
             *any = true;
             return num_value(x, v, nums[i], r);
         }
-    if ((v = cJSON_GetObjectItemCaseSensitive(o, "valueQuantity"))) {
+    if ((v = fx_get(o, "valueQuantity"))) {
         const cJSON *q;
         if ((rc = fx_obj(x, o, "valueQuantity", false, &q)))
             return rc;
-        const cJSON *qv = cJSON_GetObjectItemCaseSensitive(q, "value");
+        const cJSON *qv = fx_get(q, "value");
         if (qv == NULL)
             return HUB_OK;
         size_t old = fx_key(x, "valueQuantity");
@@ -158,7 +158,7 @@ static int read_value(struct fx *x, const cJSON *o, struct rsp *r, bool *any)
         *any = true;
         return HUB_OK;
     }
-    if ((v = cJSON_GetObjectItemCaseSensitive(o, "valueBoolean"))) {
+    if ((v = fx_get(o, "valueBoolean"))) {
         int b;
         if ((rc = fx_bool(x, o, "valueBoolean", &b)))
             return rc;
@@ -166,7 +166,7 @@ static int read_value(struct fx *x, const cJSON *o, struct rsp *r, bool *any)
         *any = true;
         return HUB_OK;
     }
-    if ((v = cJSON_GetObjectItemCaseSensitive(o, "valueString"))) {
+    if ((v = fx_get(o, "valueString"))) {
         if ((rc = fx_str(x, o, "valueString", false, &r->text)))
             return rc;
         *any = r->text != NULL;
@@ -231,10 +231,10 @@ static void path_restore(struct fx *x, const struct saved_path *s)
 static const struct dict_instrument *code_instrument(struct fx *x,
                                                      const cJSON *o)
 {
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
-    const cJSON *cd = cJSON_GetObjectItemCaseSensitive(code, "coding");
+    const cJSON *code = fx_get(o, "code");
+    const cJSON *cd = fx_get(code, "coding");
     for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k; k = k->next) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(k, "code");
+        const cJSON *v = fx_get(k, "code");
         const struct dict_instrument *in =
             cJSON_IsString(v) ? dict_instrument_find(x->d,
                                     slice_from_cstr(v->valuestring))
@@ -402,7 +402,7 @@ static int obs_collect(struct fx *x, const cJSON *o, struct scr *s, int depth)
     bool any;
     if ((rc = read_value(x, o, r, &any)) || (rc = read_interpretation(x, o, r)))
         return rc;
-    const cJSON *dar = cJSON_GetObjectItemCaseSensitive(o, "dataAbsentReason");
+    const cJSON *dar = fx_get(o, "dataAbsentReason");
     if (dar) {
         struct fx_code k;
         if ((rc = fx_cc(x, o, "dataAbsentReason", NULL, &k)))
@@ -430,7 +430,7 @@ static int obs_collect(struct fx *x, const cJSON *o, struct scr *s, int depth)
     /* no answer of its own and none from members: declined, unless the
      * answers are in members that are not in this message */
     if (!any && r->n_answers == 0 && !r->has_value && !r->text) {
-        if (cJSON_GetObjectItemCaseSensitive(o, "hasMember"))
+        if (fx_get(o, "hasMember"))
             r->pending = true;
         else
             r->declined = true;
@@ -483,8 +483,8 @@ static int qr_items(struct fx *x, const cJSON *o, struct scr *s, int depth)
             return rc;
         const char *q = NULL;
         for (const cJSON *c = codes ? codes->child : NULL; c; c = c->next) {
-            const cJSON *cs = cJSON_GetObjectItemCaseSensitive(c, "system");
-            const cJSON *cc = cJSON_GetObjectItemCaseSensitive(c, "code");
+            const cJSON *cs = fx_get(c, "system");
+            const cJSON *cc = fx_get(c, "code");
             if (cJSON_IsString(cs) && cJSON_IsString(cc) &&
                 strcmp(cs->valuestring, LOINC) == 0) {
                 q = cc->valuestring;
@@ -515,7 +515,7 @@ static int qr_items(struct fx *x, const cJSON *o, struct scr *s, int depth)
                     return rc;
                 any_all |= any;
                 /* answers may carry nested items (R4 answer.item) */
-                if (cJSON_GetObjectItemCaseSensitive(a, "item") &&
+                if (fx_get(a, "item") &&
                     (rc = qr_items(x, a, s, depth + 1)))
                     return rc;
                 fx_pop(x, o4);
@@ -863,15 +863,15 @@ static bool obs_is_screening(struct fx *x, const cJSON *o)
         yes = code_instrument(x, o) || dict_item_find(x->d, NULL, q) ||
               dict_sum_find(x->d, NULL, q) || dict_derived_find(x->d, NULL, q);
     }
-    yes |= cJSON_GetObjectItemCaseSensitive(o, "hasMember") != NULL;
-    const cJSON *cat = cJSON_GetObjectItemCaseSensitive(o, "category");
+    yes |= fx_get(o, "hasMember") != NULL;
+    const cJSON *cat = fx_get(o, "category");
     for (const cJSON *cc = cJSON_IsArray(cat) ? cat->child : NULL; cc && !yes;
          cc = cc->next) {
-        const cJSON *codings = cJSON_GetObjectItemCaseSensitive(cc, "coding");
+        const cJSON *codings = fx_get(cc, "coding");
         for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL; k;
              k = k->next) {
-            const cJSON *code = cJSON_GetObjectItemCaseSensitive(k, "code");
-            const cJSON *sys = cJSON_GetObjectItemCaseSensitive(k, "system");
+            const cJSON *code = fx_get(k, "code");
+            const cJSON *sys = fx_get(k, "system");
             if (!cJSON_IsString(code))
                 continue;
             if (strcmp(code->valuestring, "survey") == 0 ||
@@ -889,8 +889,8 @@ static bool obs_is_screening(struct fx *x, const cJSON *o)
 
 static const char *subject_ref(const cJSON *o)
 {
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "subject");
-    const cJSON *r = cJSON_GetObjectItemCaseSensitive(s, "reference");
+    const cJSON *s = fx_get(o, "subject");
+    const cJSON *r = fx_get(s, "reference");
     return cJSON_IsString(r) ? r->valuestring : NULL;
 }
 
@@ -920,7 +920,7 @@ int fx_screening_obs(struct fx *x, struct fx_entry *e)
         return rc;
     fx_at_entry(x, e);
     bool panel = s.instrument != NULL ||
-                 cJSON_GetObjectItemCaseSensitive(e->res, "hasMember");
+                 fx_get(e->res, "hasMember");
     if (!panel && x->bundle && !x->batch) {
         /* loose items: the other loose screening Observations of the same
          * patient in this message join this screening */
@@ -930,7 +930,7 @@ int fx_screening_obs(struct fx *x, struct fx_entry *e)
             const char *os;
             if (o->consumed || o->failed || strcmp(o->type, "Observation") ||
                 !(os = subject_ref(o->res)) || strcmp(os, subj) ||
-                cJSON_GetObjectItemCaseSensitive(o->res, "hasMember") ||
+                fx_get(o->res, "hasMember") ||
                 !obs_is_screening(x, o->res))
                 continue;
             struct fx_code oc;
@@ -962,17 +962,17 @@ void fx_mark_consumed(struct fx *x)
         struct fx_entry *e = &x->ents[i];
         if (e->failed || strcmp(e->type, "Observation") != 0)
             continue;
-        const cJSON *df = cJSON_GetObjectItemCaseSensitive(e->res, "derivedFrom");
+        const cJSON *df = fx_get(e->res, "derivedFrom");
         for (const cJSON *r = cJSON_IsArray(df) ? df->child : NULL; r; r = r->next) {
-            const cJSON *ref = cJSON_GetObjectItemCaseSensitive(r, "reference");
+            const cJSON *ref = fx_get(r, "reference");
             struct fx_entry *t =
                 cJSON_IsString(ref) ? fx_resolve(x, ref->valuestring) : NULL;
             if (t && !t->failed && strcmp(t->type, "QuestionnaireResponse") == 0)
                 e->consumed = true;
         }
-        const cJSON *hm = cJSON_GetObjectItemCaseSensitive(e->res, "hasMember");
+        const cJSON *hm = fx_get(e->res, "hasMember");
         for (const cJSON *r = cJSON_IsArray(hm) ? hm->child : NULL; r; r = r->next) {
-            const cJSON *ref = cJSON_GetObjectItemCaseSensitive(r, "reference");
+            const cJSON *ref = fx_get(r, "reference");
             struct fx_entry *t =
                 cJSON_IsString(ref) ? fx_resolve(x, ref->valuestring) : NULL;
             /* a panel of a known instrument always makes its own
