@@ -1608,12 +1608,20 @@ int ccda_to_events(struct arena *a, const struct dict *d, const char *p,
 {
     xmlDocPtr doc = NULL;
     struct doc dc;
+    struct arena xa;            /* libxml2's: the tree (ccda_xml.c) */
     int rc;
 
     *message_id = SLICE_NULL;
-    rc = ccda_xml_parse(p, len, &doc, err);
-    if (rc != HUB_OK)
+    /* the tree takes about ten times its document: one chunk for it
+     * (many small chunks freed at once made malloc trim the heap and the
+     * next document fault its pages back in) */
+    arena_init(&xa, len < 4096 ? 49152 : len < (1u << 19) ? len * 12
+                                                          : (6u << 20));
+    rc = ccda_xml_parse(&xa, p, len, &doc, err);
+    if (rc != HUB_OK) {
+        arena_release(&xa);
         return rc;
+    }
     memset(&dc, 0, sizeof(dc));
     dc.a = a;
     dc.d = d;
@@ -1640,11 +1648,12 @@ int ccda_to_events(struct arena *a, const struct dict *d, const char *p,
     if (rc == HUB_OK)
         rc = read_body(&dc);
 out:
-    xmlFreeDoc(doc);
+    xmlFreeDoc(doc);            /* before the arena it lives in */
+    arena_release(&xa);
     return rc;
 }
 
 void ccda_global_init(void)
 {
-    xmlInitParser();
+    ccda_xml_init();
 }

@@ -116,7 +116,10 @@ int ccda_to_events(struct arena *a, const struct dict *d, const char *p,
 
 /*
  * libxml2's process-wide set-up: call once from main() before any thread
- * starts (xmlInitParser). The only function here that touches globals.
+ * starts, and before anything else in the process uses libxml2: it gives
+ * libxml2 the adapter's allocation functions (xmlMemSetup, see ccda_xml.c)
+ * and then runs xmlInitParser. The only function here that touches globals;
+ * the first ccda_to_events() runs it if nothing did.
  */
 void ccda_global_init(void);
 

@@ -26,12 +26,16 @@
 #define OID_ICD10CM "2.16.840.1.113883.6.90"
 
 /*
- * Parse `p` with the guards of ccda.h. Returns HUB_OK and *doc (free it with
- * xmlFreeDoc), or an error with *err filled (offset = byte where libxml2
- * stopped). Checks size, DOCTYPE, well-formedness, depth and element count.
+ * Parse `p` with the guards of ccda.h, libxml2's memory taken from `xa`.
+ * Returns HUB_OK and *doc (call xmlFreeDoc, then release `xa`; never the
+ * other way round), or an error with *err filled (offset = byte where
+ * libxml2 stopped). Checks size, DOCTYPE, well-formedness, depth and
+ * element count.
  */
-int ccda_xml_parse(const char *p, size_t len, xmlDocPtr *doc,
-                   struct hub_err *err);
+int ccda_xml_parse(struct arena *xa, const char *p, size_t len,
+                   xmlDocPtr *doc, struct hub_err *err);
+/* libxml2's allocation functions and globals, once (ccda_global_init). */
+void ccda_xml_init(void);
 
 /* Element `n` is the HL7 v3 element `name` (urn:hl7-org:v3 or no ns). */
 bool ccda_is(const xmlNode *n, const char *name);
