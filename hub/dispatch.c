@@ -3,21 +3,24 @@
  * thread of its own (see dispatch.h). The only file that includes curl.h.
  *
  * Threads: the loop thread (curl, the endpoint queues, LISTEN on a
- * connection of its own) and a database worker (claims and outcomes on its
- * own connection). The loop never waits on PostgreSQL: it hands the worker
- * one "turn" at a time (the outcomes so far + a claim for the free room)
- * and keeps sending meanwhile; the reply comes back through a pipe.
+ * connection of its own) and two database workers, each with a connection
+ * of its own: one claims, one records outcomes. The loop never waits on
+ * PostgreSQL: it hands each worker one request at a time and keeps sending
+ * meanwhile; replies come back through pipes. Claims never wait behind
+ * outcomes (which wait for the audit-chain lock and a WAL flush), so new
+ * work goes out as soon as its NOTIFY arrives.
  *
  * A delivery, seen from here:
  *   CLAIMED (leased to us, in an endpoint queue)
  *     --slot free on its endpoint--> SENDING (curl transfer)
  *     --lease can no longer cover a transfer, or stop--> released
  *   SENDING --done--> outcome: delivered | retry (delay) | dead | gone
- *   outcomes are buffered and written in one transaction per turn
+ *   outcomes are buffered and written in one transaction per flush
  *   (hub_deliveries_done): the attempt row, the audit row, the new state.
- * Turns happen on every NOTIFY hub_deliveries, a few ms after completions
- * (or at once when the queue ran dry or many outcomes wait), and every
- * poll_ms.
+ * Claims happen on every NOTIFY hub_deliveries, after completions while
+ * the last claim left due work behind, and every poll_ms; flushes a few ms
+ * after completions (at once when many outcomes wait), one at a time, so
+ * they batch themselves under load.
  *
  * Invariants: an endpoint never has more than per_endpoint transfers; a
  * transfer is only started while its lease covers a whole transfer; no
@@ -95,10 +98,27 @@ struct sock_ev {
     curl_socket_t fd;
 };
 
+/* A database worker: a thread with a connection of its own that runs one
+ * request at a time for the loop. Two of them, so that a claim (new work:
+ * the latency of every delivery) never waits behind the recording of
+ * outcomes (which waits for the audit-chain lock and a WAL flush). */
+struct dbw {
+    struct dispatch *d;
+    bool is_claim;
+    struct store *db;                   /* the worker's; the loop's after join */
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool started, ready, done, quit;    /* under mu */
+    bool busy, wanted;                  /* loop thread: out, and again after */
+    int pipe[2];                        /* worker -> loop: a reply is in */
+    struct event *ev;
+    int rc;                             /* the request's outcome */
+};
+
 struct dispatch {
     struct dispatch_config cfg;
     char node[64];
-    struct store *db;
     struct event_base *base;
     struct event *tick, *curl_timer, *wake_ev, *listen_ev;
     struct event *turn;                 /* a database turn, lingering */
@@ -107,24 +127,18 @@ struct dispatch {
     pthread_t thread;
     int wake_pipe[2];
     atomic_bool stopping;
-    /* the database worker: one request out at a time (db_busy, loop
-     * thread); req_* written by the loop before it signals, rep_* by the
-     * worker before it writes reply_pipe */
+    /* the database workers: req_* written by the loop before it signals
+     * one, rep_rows by the claim worker before it writes its pipe */
     struct store *listen_db;            /* LISTEN only, loop thread */
-    pthread_t db_thread;
-    pthread_mutex_t db_mu;
-    pthread_cond_t db_cv;
-    bool db_started, db_ready, db_done, db_quit, db_busy, turn_wanted;
-    bool db_ok;                         /* the last turn reached the database */
-    bool db_seen;                       /* ... and some turn ever did */
-    int reply_pipe[2];
-    struct event *reply_ev;
-    char *req_results;                  /* "[...]" or NULL */
+    struct dbw flushw, claimw;
+    bool db_ok;                         /* the last request reached the database */
+    bool db_seen;                       /* ... and some request ever did */
+    bool more_due;                      /* the last claim may have left some */
+    char *req_results;                  /* "[...]" or NULL (flush worker) */
     int req_n_results;
-    bool req_claim;
+    int req_room;                       /* claim worker */
     char req_lease[16], req_max[16], req_per[16];
     char *req_skip;
-    int rep_flush_rc, rep_claim_rc;
     struct store_rows *rep_rows;
     bool stop_seen;
     int64_t stop_deadline_ms;
@@ -264,11 +278,11 @@ static void results_readd(struct dispatch *d, const char *failed, int n)
 }
 
 /* Worker side: the outcomes, one transaction. */
-static int db_flush(struct dispatch *d, const char *results)
+static int db_flush(struct dispatch *d, struct store *db, const char *results)
 {
     const char *params[2] = { d->node, results };
     struct store_rows *rows = NULL;
-    int rc = store_query(d->db, "SELECT hub_deliveries_done($1, $2::jsonb)",
+    int rc = store_query(db, "SELECT hub_deliveries_done($1, $2::jsonb)",
                          2, params, &rows);
     store_rows_free(rows);
     return rc;
@@ -509,6 +523,8 @@ static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
 }
 
 static void pump(struct dispatch *d);
+static void claim_turn(struct dispatch *d);
+static void flush_turn(struct dispatch *d);
 
 static void check_multi(struct dispatch *d)
 {
@@ -528,8 +544,12 @@ static void check_multi(struct dispatch *d)
     if (!any)
         return;
     pump(d);            /* the next claimed sends at once, no database */
-    if (d->queued == 0 || d->n_results >= DISPATCH_FLUSH_BATCH) {
-        event_active(d->tick, EV_TIMEOUT, 0);   /* flush and refill now */
+    /* refill while the queue runs low, if the last claim left work behind
+     * (new work wakes us by NOTIFY, the rest by the poll) */
+    if (d->more_due && d->queued < d->cfg.max_inflight)
+        claim_turn(d);
+    if (d->n_results >= DISPATCH_FLUSH_BATCH) {
+        flush_turn(d);
     } else if (!evtimer_pending(d->turn, NULL)) {
         struct timeval tv = { 0, DISPATCH_LINGER_MS * 1000 };
         evtimer_add(d->turn, &tv);
@@ -713,8 +733,10 @@ static void copy_field(char *dst, size_t cap, const char *src)
 }
 
 /* The skip list of a claim: endpoints that cannot take more now (breaker
- * open, or enough work claimed already), as a PostgreSQL array literal. */
-static char *skip_list(struct dispatch *d, int64_t now, int ep_cap)
+ * open, or enough work claimed already), as a PostgreSQL array literal.
+ * *capped: some endpoint was left out for the work it already has. */
+static char *skip_list(struct dispatch *d, int64_t now, int ep_cap,
+                       bool *capped)
 {
     size_t skip_len = 2;
     char *skip = malloc(2);
@@ -726,6 +748,8 @@ static char *skip_list(struct dispatch *d, int64_t now, int ep_cap)
         struct endpoint *e = d->eps[i];
         if (e->open_until_ms <= now && e->inflight + e->queued < ep_cap)
             continue;
+        if (e->inflight + e->queued >= ep_cap)
+            *capped = true;
         /* each element quoted and escaped */
         size_t need = strlen(e->key) * 2 + 4;
         skip = realloc(skip, skip_len + need);
@@ -754,11 +778,12 @@ static char *skip_list(struct dispatch *d, int64_t now, int ep_cap)
 }
 
 /* Worker side: claim due work (the request's room and skip list). */
-static int db_claim(struct dispatch *d, struct store_rows **rows)
+static int db_claim(struct dispatch *d, struct store *db,
+                    struct store_rows **rows)
 {
     const char *params[5] = { d->node, d->req_lease, d->req_max, d->req_per,
                               d->req_skip };
-    return store_query(d->db,
+    return store_query(db,
         "SELECT id, token, attempt, url, endpoint, secrets, client_cert, "
         "client_key, ca_bundle, body "
         "FROM hub_claim_deliveries($1, $2::int, $3::int, $4::int, $5::text[])",
@@ -830,119 +855,166 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
     }
 }
 
-/* --- the database worker ----------------------------------------------------
- * The loop never waits on PostgreSQL: a turn (the outcomes so far, and a
- * claim for the free room) goes to this thread, which runs it on its own
- * connection while transfers go on, and writes a byte to reply_pipe when
- * done. One turn is out at a time. */
+/* --- the database workers ---------------------------------------------------
+ * The loop never waits on PostgreSQL: a request (the outcomes so far, or a
+ * claim for the free room) goes to a worker thread, which runs it on its
+ * own connection while transfers go on, and writes a byte to its pipe when
+ * done. One request per worker is out at a time; the claim worker and the
+ * flush worker run side by side. */
 
 static void *db_main(void *arg)
 {
-    struct dispatch *d = arg;
+    struct dbw *w = arg;
+    struct dispatch *d = w->d;
 
-    pthread_mutex_lock(&d->db_mu);
+    pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!d->db_ready && !d->db_quit)
-            pthread_cond_wait(&d->db_cv, &d->db_mu);
-        if (!d->db_ready)
+        while (!w->ready && !w->quit)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->ready)
             break;                      /* quit, nothing asked */
-        d->db_ready = false;
-        pthread_mutex_unlock(&d->db_mu);
+        w->ready = false;
+        pthread_mutex_unlock(&w->mu);
 
-        d->rep_flush_rc = HUB_OK;
-        d->rep_claim_rc = HUB_OK;
-        d->rep_rows = NULL;
-        if (!d->db && store_connect(d->cfg.database_url, &d->db) != HUB_OK)
-            d->db = NULL;
-        if (!d->db) {
-            d->rep_flush_rc = d->rep_claim_rc = HUB_EDB;
-        } else {
-            if (d->req_results)
-                d->rep_flush_rc = db_flush(d, d->req_results);
-            if (d->req_claim && d->rep_flush_rc == HUB_OK)
-                d->rep_claim_rc = db_claim(d, &d->rep_rows);
-            if (d->rep_flush_rc != HUB_OK || d->rep_claim_rc != HUB_OK)
-                (void)store_ping(d->db);    /* reconnect for the next turn */
-        }
-        /* rep_* are published by the mutex, the pipe only wakes the loop */
-        pthread_mutex_lock(&d->db_mu);
-        d->db_done = true;
-        pthread_mutex_unlock(&d->db_mu);
-        if (write(d->reply_pipe[1], "r", 1) < 0)
+        int rc = HUB_OK;
+        if (!w->db && store_connect(d->cfg.database_url, &w->db) != HUB_OK)
+            w->db = NULL;
+        if (!w->db)
+            rc = HUB_EDB;
+        else if (w->is_claim)
+            rc = db_claim(d, w->db, &d->rep_rows);
+        else
+            rc = db_flush(d, w->db, d->req_results);
+        if (w->db && rc != HUB_OK)
+            (void)store_ping(w->db);    /* reconnect for the next request */
+        /* rc and rep_rows are published by the mutex, the pipe only wakes
+         * the loop */
+        pthread_mutex_lock(&w->mu);
+        w->rc = rc;
+        w->done = true;
+        pthread_mutex_unlock(&w->mu);
+        if (write(w->pipe[1], "r", 1) < 0)
             log_warn("dispatch.reply_lost", "errno=%d", errno);
 
-        pthread_mutex_lock(&d->db_mu);
+        pthread_mutex_lock(&w->mu);
     }
-    pthread_mutex_unlock(&d->db_mu);
+    pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
-/* Loop side: send a turn if none is out and there is something to do. */
-static void db_turn(struct dispatch *d)
+static void worker_go(struct dbw *w)
 {
-    if (d->db_busy) {
-        d->turn_wanted = true;          /* again when this one is back */
-        return;
-    }
-    int64_t now = mono_ms();
-    int room = d->cfg.max_inflight * DISPATCH_CLAIMED_FACTOR - d->inflight -
-               d->queued;
-    int ep_cap = d->cfg.per_endpoint * DISPATCH_QUEUE_FACTOR;
-    d->req_claim = room > 0 && !atomic_load(&d->stopping);
-    d->req_results = NULL;
-    d->req_n_results = 0;
-    if (d->n_results > 0) {
-        results_append(d, "]", 1);
-        d->req_results = d->results;    /* handed over until the reply */
-        d->req_n_results = d->n_results;
-        d->results = NULL;
-        d->results_len = d->results_cap = 0;
-        d->n_results = 0;
-    }
-    if (!d->req_claim && !d->req_results)
-        return;
-    free(d->req_skip);
-    d->req_skip = NULL;
-    if (d->req_claim) {
-        d->req_skip = skip_list(d, now, ep_cap);
-        snprintf(d->req_lease, sizeof(d->req_lease), "%d", d->cfg.lease_ms);
-        snprintf(d->req_max, sizeof(d->req_max), "%d", room);
-        snprintf(d->req_per, sizeof(d->req_per), "%d", ep_cap);
-    }
-    d->db_busy = true;
-    pthread_mutex_lock(&d->db_mu);
-    d->db_ready = true;
-    pthread_cond_signal(&d->db_cv);
-    pthread_mutex_unlock(&d->db_mu);
+    w->busy = true;
+    pthread_mutex_lock(&w->mu);
+    w->ready = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
 }
 
-/* Loop side: a turn is back. */
-static void take_reply(struct dispatch *d)
+/* Loop side: a reply is in (true once per request). */
+static bool worker_reply(struct dbw *w)
+{
+    char buf[16];
+    if (read(w->pipe[0], buf, sizeof(buf)) <= 0 || !w->busy)
+        return false;
+    pthread_mutex_lock(&w->mu);
+    bool done = w->done;
+    w->done = false;
+    pthread_mutex_unlock(&w->mu);
+    if (!done)
+        return false;
+    w->busy = false;
+    return true;
+}
+
+/* Loop side: record whether the database answered; one log line per change
+ * of state, not one per request of an outage. */
+static void note_db(struct dispatch *d, int rc)
 {
     bool was_ok = d->db_ok;
-
-    d->db_busy = false;
-    d->db_ok = d->rep_flush_rc == HUB_OK &&
-               (!d->req_claim || d->rep_claim_rc == HUB_OK);
+    d->db_ok = rc == HUB_OK;
     if (!d->db_ok)
         stat_add(d, &d->stats.db_errors, 1);
-    /* one line per change of state, not one per turn of an outage */
     if (was_ok && !d->db_ok)
         log_warn("dispatch.db_unavailable", "code=%s pending_outcomes=%d",
-                 hub_strerror(d->rep_flush_rc != HUB_OK ? d->rep_flush_rc
-                                                        : d->rep_claim_rc),
-                 d->req_n_results + d->n_results);
+                 hub_strerror(rc), d->req_n_results + d->n_results);
     else if (!was_ok && d->db_ok && d->db_seen)
         log_info("dispatch.db_available", "node=%s", d->node);
     if (d->db_ok)
         d->db_seen = true;
+}
+
+/* Loop side: hand the outcomes so far to the flush worker. */
+static void flush_turn(struct dispatch *d)
+{
+    if (d->n_results == 0)
+        return;
+    if (d->flushw.busy) {
+        d->flushw.wanted = true;        /* again when this one is back */
+        return;
+    }
+    results_append(d, "]", 1);
+    d->req_results = d->results;        /* handed over until the reply */
+    d->req_n_results = d->n_results;
+    d->results = NULL;
+    d->results_len = d->results_cap = 0;
+    d->n_results = 0;
+    worker_go(&d->flushw);
+}
+
+/* Loop side: claim for the free room. */
+static void claim_turn(struct dispatch *d)
+{
+    if (atomic_load(&d->stopping))
+        return;
+    if (d->claimw.busy) {
+        d->claimw.wanted = true;        /* again when this one is back */
+        return;
+    }
+    int room = d->cfg.max_inflight * DISPATCH_CLAIMED_FACTOR - d->inflight -
+               d->queued;
+    int ep_cap = d->cfg.per_endpoint * DISPATCH_QUEUE_FACTOR;
+    bool capped = false;
+    if (room <= 0)
+        return;
+    free(d->req_skip);
+    d->req_skip = skip_list(d, mono_ms(), ep_cap, &capped);
+    d->req_room = room;
+    d->more_due = capped;               /* and a full claim, see on_claim */
+    snprintf(d->req_lease, sizeof(d->req_lease), "%d", d->cfg.lease_ms);
+    snprintf(d->req_max, sizeof(d->req_max), "%d", room);
+    snprintf(d->req_per, sizeof(d->req_per), "%d", ep_cap);
+    worker_go(&d->claimw);
+}
+
+/* Loop side: both, as a tick does. */
+static void db_turn(struct dispatch *d)
+{
+    flush_turn(d);
+    claim_turn(d);
+}
+
+/* Loop side: the flush worker's reply. */
+static void take_flush(struct dispatch *d)
+{
+    note_db(d, d->flushw.rc);
     if (d->req_results) {
-        if (d->rep_flush_rc != HUB_OK)
+        if (d->flushw.rc != HUB_OK)
             results_readd(d, d->req_results, d->req_n_results);
         free(d->req_results);
         d->req_results = NULL;
+        d->req_n_results = 0;
     }
+}
+
+/* Loop side: the claim worker's reply. */
+static void take_claim(struct dispatch *d)
+{
+    note_db(d, d->claimw.rc);
     if (d->rep_rows) {
+        /* a full claim may have left due work behind */
+        if (store_rows_count(d->rep_rows) >= d->req_room)
+            d->more_due = true;
         take_claimed(d, d->rep_rows);
         store_rows_free(d->rep_rows);
         d->rep_rows = NULL;
@@ -950,27 +1022,34 @@ static void take_reply(struct dispatch *d)
     pump(d);
 }
 
-static void on_reply(evutil_socket_t fd, short what, void *arg)
+static void on_flush_reply(evutil_socket_t fd, short what, void *arg)
 {
     struct dispatch *d = arg;
-    char buf[16];
+    (void)fd;
     (void)what;
-    if (read(fd, buf, sizeof(buf)) <= 0 || !d->db_busy)
+    if (!worker_reply(&d->flushw))
         return;
-    pthread_mutex_lock(&d->db_mu);
-    bool done = d->db_done;
-    d->db_done = false;
-    pthread_mutex_unlock(&d->db_mu);
-    if (!done)
+    take_flush(d);
+    /* more to record at once: asked meanwhile, or a full batch waiting;
+     * after a database failure the next tick (poll_ms) tries again */
+    if (d->flushw.rc == HUB_OK &&
+        (d->flushw.wanted || d->n_results >= DISPATCH_FLUSH_BATCH)) {
+        d->flushw.wanted = false;
+        flush_turn(d);
+    }
+}
+
+static void on_claim_reply(evutil_socket_t fd, short what, void *arg)
+{
+    struct dispatch *d = arg;
+    (void)fd;
+    (void)what;
+    if (!worker_reply(&d->claimw))
         return;
-    bool failed = d->rep_flush_rc != HUB_OK ||
-                  (d->req_claim && d->rep_claim_rc != HUB_OK);
-    take_reply(d);
-    /* more to do at once: asked meanwhile, or a full batch waiting; after
-     * a database failure the next tick (poll_ms) tries again */
-    if (!failed && (d->turn_wanted || d->n_results >= DISPATCH_FLUSH_BATCH)) {
-        d->turn_wanted = false;
-        event_active(d->tick, EV_TIMEOUT, 0);
+    take_claim(d);
+    if (d->claimw.rc == HUB_OK && d->claimw.wanted) {
+        d->claimw.wanted = false;
+        claim_turn(d);
     }
 }
 
@@ -998,7 +1077,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
             d->stop_deadline_ms = mono_ms() + d->cfg.timeout_ms + 1000;
         }
         if ((d->inflight == 0 && d->queued == 0 && d->n_results == 0 &&
-             !d->db_busy) || mono_ms() > d->stop_deadline_ms) {
+             !d->flushw.busy && !d->claimw.busy) ||
+            mono_ms() > d->stop_deadline_ms) {
             event_base_loopbreak(d->base);
             return;
         }
@@ -1009,13 +1089,13 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     evtimer_add(d->tick, &tv);
 }
 
-/* the lingering database turn: the same work as a tick */
+/* the lingering flush of outcomes */
 static void on_tick_turn(evutil_socket_t fd, short what, void *arg)
 {
     struct dispatch *d = arg;
     (void)fd;
     (void)what;
-    event_active(d->tick, EV_TIMEOUT, 0);
+    flush_turn(d);
 }
 
 static void on_wake(evutil_socket_t fd, short what, void *arg)
@@ -1079,23 +1159,87 @@ static void ensure_listen(struct dispatch *d)
     }
 }
 
+/* Worker set-up: the pipe and its event; the thread comes with
+ * worker_start. HUB_EIO when either cannot be made. */
+static int worker_init(struct dispatch *d, struct dbw *w, bool is_claim,
+                       event_callback_fn on_reply)
+{
+    w->d = d;
+    w->is_claim = is_claim;
+    w->pipe[0] = w->pipe[1] = -1;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    if (pipe(w->pipe) != 0) {
+        w->pipe[0] = w->pipe[1] = -1;
+        return HUB_EIO;
+    }
+    fcntl(w->pipe[0], F_SETFL, O_NONBLOCK);
+    w->ev = event_new(d->base, w->pipe[0], EV_READ | EV_PERSIST, on_reply, d);
+    if (!w->ev)
+        return HUB_EIO;
+    event_add(w->ev, NULL);
+    return HUB_OK;
+}
+
+static int worker_start(struct dbw *w)
+{
+    if (pthread_create(&w->thread, NULL, db_main, w) != 0)
+        return HUB_EIO;
+    w->started = true;
+    return HUB_OK;
+}
+
+/* The worker finishes its request (if any) and stops; its connection stays
+ * for the caller (the last outcomes are written on it). */
+static void worker_join(struct dbw *w)
+{
+    if (!w->started)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->quit = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    w->started = false;
+}
+
+/* After worker_join (or when it never started). */
+static void worker_release(struct dbw *w)
+{
+    store_free(w->db);
+    w->db = NULL;
+    if (!w->d)
+        return;                         /* worker_init never ran */
+    if (w->ev)
+        event_free(w->ev);
+    w->ev = NULL;
+    if (w->pipe[0] >= 0) {
+        close(w->pipe[0]);
+        close(w->pipe[1]);
+    }
+    w->pipe[0] = w->pipe[1] = -1;
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+}
+
 static void *run(void *arg)
 {
     struct dispatch *d = arg;
     event_active(d->tick, EV_TIMEOUT, 0);
     event_base_dispatch(d->base);
 
-    /* the worker finishes its turn and stops; its reply is taken here */
-    pthread_mutex_lock(&d->db_mu);
-    d->db_quit = true;
-    pthread_cond_signal(&d->db_cv);
-    pthread_mutex_unlock(&d->db_mu);
-    pthread_join(d->db_thread, NULL);
-    d->db_started = false;
-    if (d->db_busy && d->db_done)
-        take_reply(d);
-    else if (d->db_busy && d->req_results)
+    /* the workers finish their requests and stop; replies taken here */
+    worker_join(&d->claimw);
+    if (d->claimw.busy && d->claimw.done)
+        take_claim(d);
+    worker_join(&d->flushw);
+    if (d->flushw.busy && d->flushw.done) {
+        take_flush(d);
+    } else if (d->flushw.busy && d->req_results) {
         results_readd(d, d->req_results, d->req_n_results);   /* not run */
+        free(d->req_results);
+        d->req_results = NULL;
+    }
 
     /* transfers cut short by the stop deadline: recorded as an attempt
      * to retry at once; another node (or this one, restarted) sends it */
@@ -1115,9 +1259,12 @@ static void *run(void *arg)
         }
     }
     /* the last outcomes, on this thread now that the worker is gone */
-    if (d->n_results > 0 && d->db) {
+    if (d->n_results > 0 && !d->flushw.db &&
+        store_connect(d->cfg.database_url, &d->flushw.db) != HUB_OK)
+        d->flushw.db = NULL;
+    if (d->n_results > 0 && d->flushw.db) {
         results_append(d, "]", 1);
-        if (db_flush(d, d->results) != HUB_OK)
+        if (db_flush(d, d->flushw.db, d->results) != HUB_OK)
             log_warn("dispatch.results_unsaved", "n=%d code=%s",
                      d->n_results, hub_strerror(HUB_EDB));
     }
@@ -1161,25 +1308,27 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
     pthread_mutex_init(&d->stats_mu, NULL);
     atomic_init(&d->stopping, false);
 
-    /* no database yet is not fatal: the worker and the tick connect when
+    /* no database yet is not fatal: the workers and the tick connect when
      * they can */
-    if (store_connect(d->cfg.database_url, &d->db) != HUB_OK)
-        d->db = NULL;
-    if (d->db && store_connect(d->cfg.database_url, &d->listen_db) != HUB_OK)
+    if (store_connect(d->cfg.database_url, &d->flushw.db) != HUB_OK)
+        d->flushw.db = NULL;
+    if (d->flushw.db &&
+        store_connect(d->cfg.database_url, &d->claimw.db) != HUB_OK)
+        d->claimw.db = NULL;
+    if (d->claimw.db &&
+        store_connect(d->cfg.database_url, &d->listen_db) != HUB_OK)
         d->listen_db = NULL;
-    d->db_ok = d->db_seen = d->db != NULL;
-    if (!d->db)
+    d->db_ok = d->db_seen = d->flushw.db != NULL;
+    if (!d->flushw.db)
         log_warn("dispatch.db_unavailable", "code=%s pending_outcomes=0",
                  hub_strerror(HUB_EDB));
-    d->reply_pipe[0] = d->reply_pipe[1] = -1;
-    pthread_mutex_init(&d->db_mu, NULL);
-    pthread_cond_init(&d->db_cv, NULL);
+    d->flushw.pipe[0] = d->flushw.pipe[1] = -1;
+    d->claimw.pipe[0] = d->claimw.pipe[1] = -1;
     rc = HUB_EIO;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         goto fail;
-    if (pipe(d->wake_pipe) != 0 || pipe(d->reply_pipe) != 0)
+    if (pipe(d->wake_pipe) != 0)
         goto fail;
-    fcntl(d->reply_pipe[0], F_SETFL, O_NONBLOCK);
     fcntl(d->wake_pipe[0], F_SETFL, O_NONBLOCK);
     fcntl(d->wake_pipe[1], F_SETFL, O_NONBLOCK);
     d->base = event_base_new();
@@ -1191,12 +1340,12 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
     d->turn = evtimer_new(d->base, on_tick_turn, d);
     d->wake_ev = event_new(d->base, d->wake_pipe[0], EV_READ | EV_PERSIST,
                            on_wake, d);
-    d->reply_ev = event_new(d->base, d->reply_pipe[0], EV_READ | EV_PERSIST,
-                            on_reply, d);
-    if (!d->tick || !d->curl_timer || !d->turn || !d->wake_ev || !d->reply_ev)
+    if (!d->tick || !d->curl_timer || !d->turn || !d->wake_ev)
+        goto fail;
+    if (worker_init(d, &d->flushw, false, on_flush_reply) != HUB_OK ||
+        worker_init(d, &d->claimw, true, on_claim_reply) != HUB_OK)
         goto fail;
     event_add(d->wake_ev, NULL);
-    event_add(d->reply_ev, NULL);
     d->listen_fd = -1;
     if (d->listen_db)
         ensure_listen(d);
@@ -1207,9 +1356,9 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
     /* keep-alive: enough cached connections for every endpoint slot */
     curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS,
                       (long)d->cfg.max_inflight * 2);
-    if (pthread_create(&d->db_thread, NULL, db_main, d) != 0)
+    if (worker_start(&d->flushw) != HUB_OK ||
+        worker_start(&d->claimw) != HUB_OK)
         goto fail;
-    d->db_started = true;
     if (pthread_create(&d->thread, NULL, run, d) != 0)
         goto fail;
     log_info("dispatch.started", "node=%s max_inflight=%d per_endpoint=%d "
@@ -1218,24 +1367,13 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
     *out = d;
     return HUB_OK;
 fail:
-    if (d->db_started) {
-        pthread_mutex_lock(&d->db_mu);
-        d->db_quit = true;
-        pthread_cond_signal(&d->db_cv);
-        pthread_mutex_unlock(&d->db_mu);
-        pthread_join(d->db_thread, NULL);
-    }
+    worker_join(&d->flushw);
+    worker_join(&d->claimw);
+    worker_release(&d->flushw);
+    worker_release(&d->claimw);
     if (d->listen_ev)
         event_free(d->listen_ev);
-    if (d->reply_ev)
-        event_free(d->reply_ev);
-    if (d->reply_pipe[0] >= 0) {
-        close(d->reply_pipe[0]);
-        close(d->reply_pipe[1]);
-    }
     store_free(d->listen_db);
-    pthread_mutex_destroy(&d->db_mu);
-    pthread_cond_destroy(&d->db_cv);
     if (d->wake_ev)
         event_free(d->wake_ev);
     if (d->tick)
@@ -1252,7 +1390,6 @@ fail:
         close(d->wake_pipe[0]);
         close(d->wake_pipe[1]);
     }
-    store_free(d->db);
     pthread_mutex_destroy(&d->stats_mu);
     free(d);
     return rc;
@@ -1286,23 +1423,19 @@ void dispatch_stop(struct dispatch *d)
     if (d->listen_ev)
         event_free(d->listen_ev);
     event_free(d->wake_ev);
-    event_free(d->reply_ev);
+    worker_release(&d->flushw);
+    worker_release(&d->claimw);
     event_free(d->tick);
     event_free(d->curl_timer);
     event_free(d->turn);
     event_base_free(d->base);
     close(d->wake_pipe[0]);
     close(d->wake_pipe[1]);
-    close(d->reply_pipe[0]);
-    close(d->reply_pipe[1]);
-    store_free(d->db);
     store_free(d->listen_db);
     free(d->results);
     free(d->req_results);
     free(d->req_skip);
     store_rows_free(d->rep_rows);
-    pthread_mutex_destroy(&d->db_mu);
-    pthread_cond_destroy(&d->db_cv);
     pthread_mutex_destroy(&d->stats_mu);
     log_info("dispatch.stopped", "node=%s", d->node);
     free(d);

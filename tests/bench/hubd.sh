@@ -304,12 +304,15 @@ https_csv_row() {
 
 if hubd_start; then
     put built.https 1
-    mllp_rows hubd "$hubd_mllp"
-    https_row
-    https_fhir_row
-    https_ccda_row
-    https_csv_row
-    idle_rss hubd "$hubd_mllp" "$hubd_pid"
+    # BENCH_ONLY="deliver": the delivery rows alone (their own backlog)
+    if want hubd; then
+        mllp_rows hubd "$hubd_mllp"
+        https_row
+        https_fhir_row
+        https_ccda_row
+        https_csv_row
+        idle_rss hubd "$hubd_mllp" "$hubd_pid"
+    fi
     if [ "$dispatch_ok" = 1 ] && [ -n "${recv_port:-}" ] && add_cbo; then
         subscribe 1 && drain_rate 1
         subscribe 9 && drain_rate 10

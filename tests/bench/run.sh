@@ -18,7 +18,8 @@
 #                   write the top ones to build/bench/log/sql_profile.txt;
 #                   this costs a little, so the figures are not for the table
 #   BENCH_ONLY      run only these steps, e.g. "hubd" or "parse peers"
-#                   (steps: parse peers pgbench curl hubd); the others' rows
+#                   (steps: parse peers pgbench curl hubd; "deliver" runs
+#                   hubd's delivery rows alone); the others' rows
 #                   print "n/a (not run)"
 #
 # Steps write "key value" lines to build/bench/raw.txt; report.js turns
@@ -342,7 +343,7 @@ if [ -n "$recv_port" ] && want curl; then
 fi
 
 # --- hubd: durable MLLP ingest, full path -------------------------------------
-if ! want hubd; then
+if ! want hubd && ! want deliver; then
     for k in hubd dispatch https https_fhir https_ccda https_csv; do
         put "built.$k" skip
     done
