@@ -290,6 +290,65 @@ Test(ingest_docs, csv_rejected_rows_are_quarantined_parts_up_to_the_cap)
     free(csv);
 }
 
+Test(ingest_docs, csv_shinny_set_rejected_rows_name_their_file_row_and_bytes)
+{
+    static const char *const names[] = {
+        "SDOH_PtInfo_RiverbendCBO_set2_20260202170500.csv",
+        "SDOH_QEadmin_RiverbendCBO_set2_20260202170500.csv",
+        "SDOH_ScreeningObs_RiverbendCBO_set2_20260202170500.csv",
+        "SDOH_ScreeningProf_RiverbendCBO_set2_20260202170500.csv",
+    };
+    size_t cap = 1u << 20, n = 0;
+    char *body = malloc(cap), *pt = NULL;
+    for (int i = 0; i < 4; i++) {
+        char rel[256];
+        size_t flen;
+        snprintf(rel, sizeof(rel), "csv/shinny-1115-riverbend-set2/%s",
+                 names[i]);
+        char *f = slurp(rel, &flen);
+        cr_assert_lt(n + flen + 512, cap);
+        n += (size_t)snprintf(body + n, cap - n, "--b0und\r\nContent-"
+                              "Disposition: form-data; name=\"f%d\"; "
+                              "filename=\"%s\"\r\n\r\n", i, names[i]);
+        memcpy(body + n, f, flen);
+        n += flen;
+        n += (size_t)snprintf(body + n, cap - n, "\r\n");
+        if (i == 0)
+            pt = f;
+        else
+            free(f);
+    }
+    n += (size_t)snprintf(body + n, cap - n, "--b0und--\r\n");
+    struct docs_meta meta = {
+        .content_type = "multipart/form-data; boundary=b0und" };
+
+    cr_assert_eq(ingest_prepare_csv(J, D, "cbo", "shinny", &meta, body, n),
+                 202);
+    cr_assert_eq(J->n_parts, 2, "the report's two rejected rows");
+    /* the PtInfo file's rows 2 and 3 (findings at columns 14 and 3); row 2
+     * holds a quoted line break, so its bytes run over two lines */
+    const char *row2 = strstr(pt, "RB-0042,");
+    const char *row3 = strstr(pt, "RB-0043,");
+    cr_assert(row2 && row3 && row3 > row2);
+    const char *rows[] = { row2, row3 };
+    const size_t lens[] = { (size_t)(row3 - row2) - 2,  /* less its CRLF */
+                            strcspn(row3, "\r\n") };
+    const char *fields[] = { "\"field\":\"0:row 2 col 14\"",
+                             "\"field\":\"0:row 3 col 3\"" };
+    for (int i = 0; i < 2; i++) {
+        const struct store_msg *m = &J->parts[i];
+        size_t len = lens[i];
+        cr_expect_eq(m->raw.len, len, "row %d", i + 2);
+        cr_expect(memcmp(m->raw.p, rows[i], len) == 0, "row %d", i + 2);
+        cr_expect(strstr(m->error_json.p, fields[i]) != NULL, "%s",
+                  m->error_json.p);
+        cr_expect(strstr(m->error_json.p, names[0]) != NULL, "%s",
+                  m->error_json.p);
+    }
+    free(pt);
+    free(body);
+}
+
 Test(ingest_docs, fhir_batch_without_any_good_entry_is_refused_whole)
 {
     size_t len;
