@@ -991,6 +991,8 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
     const cJSON *o = e->res;
     struct slice patient, body;
     struct jw w;
+    struct orgs orgs = { .n = 0 };
+    const char *author;
     const char *st, *intent, *title, *desc, *created, *pstart, *pend, *dom;
     int rc;
     if ((rc = fx_enum(x, o, "status", true, REQUEST_STATUS, &st)) ||
@@ -1018,7 +1020,7 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
         return rc;
     put_period(&w, "period", pstart, pend);
     if ((rc = put_date(x, &w, o, "created", "created", &created)) ||
-        (rc = put_ref(x, &w, o, "author", "author", NULL)) ||
+        (rc = put_ref(x, &w, o, "author", "author", &author)) ||
         (rc = put_refs(x, &w, o, "contributor", NULL, "contributors")) ||
         (rc = put_refs(x, &w, o, "careTeam", NULL, "care_team")) ||
         (rc = put_refs(x, &w, o, "addresses", NULL, "addresses")) ||
@@ -1061,6 +1063,8 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
         jw_arr_end(&w);
         fx_pop(x, old);
     }
+    orgs_add(&orgs, "author", author);
+    put_orgs(x, &w, &orgs);
     if ((rc = end_body(x, &w, &body)))
         return rc;
     return fx_emit(x, e, "careplan.updated", created ? created : pstart,

@@ -454,6 +454,20 @@ static const struct sample SAMPLES[] = {
         { 0, "referral.organizations.0.role", "requester" },
         { 0, "referral.organizations.0.name", "Clinic" },
         { 0, "referral.organizations.0.identifiers.0.value", "1234567893" } } },
+    { "a care plan's author Organization of the message is resolved",
+      "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+      "{\"fullUrl\":\"urn:uuid:0a\",\"resource\":{\"resourceType\":"
+      "\"Organization\",\"id\":\"cbo\",\"name\":\"Eastside Pantry\",\"type\":"
+      "[{\"coding\":[{\"code\":\"cg\"}]}]}},{\"resource\":{\"resourceType\":"
+      "\"CarePlan\",\"id\":\"cp\",\"status\":\"active\",\"intent\":\"plan\","
+      "\"subject\":{\"reference\":\"Patient/p\"},\"author\":{\"reference\":"
+      "\"urn:uuid:0a\"}}}]}",
+      1, { "careplan.updated" },
+      { { 0, "careplan.author", "Organization/cbo" },
+        { 0, "careplan.organizations.0.role", "author" },
+        { 0, "careplan.organizations.0.reference", "Organization/cbo" },
+        { 0, "careplan.organizations.0.name", "Eastside Pantry" },
+        { 0, "careplan.organizations.0.type", "cg" } } },
     { "an Organization alone is accepted with no event",
       "{\"resourceType\":\"Organization\",\"id\":\"o\",\"name\":\"CBO\"}",
       0, { NULL }, { { 0 } } },
