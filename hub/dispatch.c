@@ -58,7 +58,7 @@
 #define DISPATCH_CLAIMED_FACTOR 4
 /* After a completion, outcomes wait this long (or for this many) so that one
  * transaction records many of them: the commit, not the send, is the cost. */
-#define DISPATCH_LINGER_MS 5
+#define DISPATCH_LINGER_MS 10
 #define DISPATCH_FLUSH_BATCH 64
 
 struct endpoint {

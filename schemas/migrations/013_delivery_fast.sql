@@ -31,6 +31,13 @@ CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id)
 ALTER TABLE deliveries SET (autovacuum_vacuum_scale_factor = 0.02,
                             autovacuum_vacuum_threshold = 2000,
                             autovacuum_analyze_scale_factor = 0.05);
+-- Every state change of a delivery (pending, delivering, delivered: two
+-- updates per delivery, neither HOT) paid an entry in an index on status;
+-- only the states an operator looks for stay indexed (failures and dead
+-- letters), the hot path is in the partial indexes above and below.
+DROP INDEX IF EXISTS deliveries_status;
+CREATE INDEX deliveries_status ON deliveries (status, id)
+    WHERE status IN ('failed', 'dead');
 -- lease_until is set by a claim and cleared by every outcome and release:
 -- not null exactly while 'delivering'. A predicate on it (not on status)
 -- lets the expired-lease walk use this index and nothing else.
@@ -342,22 +349,36 @@ BEGIN
         RETURN;
     END IF;
     WITH s AS MATERIALIZED (
+        -- hub_jsonb_texts(), inline here and below: as a function it is a
+        -- call per use (its sub-select keeps it from being inlined)
         SELECT s.id, s.org_id, s.mode, s.url,
                CASE WHEN s.mode = 'webhook' THEN hub_url_endpoint(s.url) END
                    AS endpoint,
                ARRAY(SELECT hub_topic_like(t) FROM unnest(s.topics) t) AS likes,
                s.filters ? 'orgs' AS has_orgs,
-               hub_jsonb_texts(s.filters->'orgs') AS orgs,
+               CASE WHEN jsonb_typeof(s.filters->'orgs') = 'array'
+                    THEN ARRAY(SELECT jsonb_array_elements_text(s.filters->'orgs'))
+                    ELSE '{}'::text[] END AS orgs,
                s.filters ? 'facilities' AS has_facilities,
-               hub_jsonb_texts(s.filters->'facilities') AS facilities,
+               CASE WHEN jsonb_typeof(s.filters->'facilities') = 'array'
+                    THEN ARRAY(SELECT jsonb_array_elements_text(s.filters->'facilities'))
+                    ELSE '{}'::text[] END AS facilities,
                s.filters ? 'patient_classes' AS has_classes,
-               hub_jsonb_texts(s.filters->'patient_classes') AS classes,
+               CASE WHEN jsonb_typeof(s.filters->'patient_classes') = 'array'
+                    THEN ARRAY(SELECT jsonb_array_elements_text(s.filters->'patient_classes'))
+                    ELSE '{}'::text[] END AS classes,
                s.filters ? 'domains' AS has_domains,
-               hub_jsonb_texts(s.filters->'domains') AS domains,
+               CASE WHEN jsonb_typeof(s.filters->'domains') = 'array'
+                    THEN ARRAY(SELECT jsonb_array_elements_text(s.filters->'domains'))
+                    ELSE '{}'::text[] END AS domains,
                s.filters ? 'counties' AS has_counties,
-               ARRAY(SELECT lower(x) FROM unnest(
-                   hub_jsonb_texts(s.filters->'counties')) x) AS counties,
-               hub_jsonb_texts(s.filters->'sensitivity') AS sensitivity
+               ARRAY(SELECT lower(x) FROM jsonb_array_elements_text(
+                   CASE WHEN jsonb_typeof(s.filters->'counties') = 'array'
+                        THEN s.filters->'counties' ELSE '[]' END) x)
+                   AS counties,
+               CASE WHEN jsonb_typeof(s.filters->'sensitivity') = 'array'
+                    THEN ARRAY(SELECT jsonb_array_elements_text(s.filters->'sensitivity'))
+                    ELSE '{}'::text[] END AS sensitivity
           FROM subscriptions s
          WHERE s.deleted_at IS NULL AND s.status <> 'disabled'
     ), f AS MATERIALIZED (
@@ -398,7 +419,6 @@ BEGIN
                                              = 'array'
                                          THEN b.body->'patient'->'addresses'
                                          ELSE '[]' END) a) END AS counties,
-               -- hub_jsonb_texts(), inline (a call per event otherwise)
                CASE WHEN jsonb_typeof(b.body->'sensitivity') = 'array'
                     THEN ARRAY(SELECT jsonb_array_elements_text(
                                           b.body->'sensitivity'))
