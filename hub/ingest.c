@@ -426,12 +426,6 @@ static void *committer_main(void *arg)
         tail->next = NULL;
         pthread_mutex_unlock(&ing->mu);
 
-        nm = 0;
-        for (size_t i = 0; i < n; i++) {
-            at[i] = nm;
-            nm += job_msgs(jobs[i], &m[nm]);
-        }
-        memset(res, 0, nm * sizeof(*res));
         int rc = HUB_EDB;
         long delay = 50;
         for (;;) {
@@ -439,6 +433,14 @@ static void *committer_main(void *arg)
                 s = connect_backoff(c);
             if (s == NULL)
                 break;              /* shutting down, database still down */
+            /* (again on a retry: commit_singly may have quarantined a job
+             * whole, and then its parts are no longer stored) */
+            nm = 0;
+            for (size_t i = 0; i < n; i++) {
+                at[i] = nm;
+                nm += job_msgs(jobs[i], &m[nm]);
+            }
+            memset(res, 0, nm * sizeof(*res));
             uint64_t t0 = ingest_now_ns();
             __atomic_store_n(&c->commit_since_ns, t0, __ATOMIC_RELAXED);
             rc = store_ingest_batch(s, m, nm, res);
