@@ -352,8 +352,14 @@ BEGIN
         -- hub_jsonb_texts(), inline here and below: as a function it is a
         -- call per use (its sub-select keeps it from being inlined)
         SELECT s.id, s.org_id, s.mode, s.url,
-               CASE WHEN s.mode = 'webhook' THEN hub_url_endpoint(s.url) END
-                   AS endpoint,
+               -- hub_url_endpoint(s.url), inline (a SQL function call that
+               -- cannot be inlined costs more than all the rest of a
+               -- subscription's set-up)
+               CASE WHEN s.mode <> 'webhook' THEN NULL
+                    WHEN u.m[3] IS NOT NULL
+                    THEN u.m[1] || '://' || u.m[2] || u.m[3]
+                    WHEN u.m[1] = 'https' THEN u.m[1] || '://' || u.m[2] || ':443'
+                    ELSE u.m[1] || '://' || u.m[2] || ':80' END AS endpoint,
                ARRAY(SELECT hub_topic_like(t) FROM unnest(s.topics) t) AS likes,
                s.filters ? 'orgs' AS has_orgs,
                CASE WHEN jsonb_typeof(s.filters->'orgs') = 'array'
@@ -379,7 +385,9 @@ BEGIN
                CASE WHEN jsonb_typeof(s.filters->'sensitivity') = 'array'
                     THEN ARRAY(SELECT jsonb_array_elements_text(s.filters->'sensitivity'))
                     ELSE '{}'::text[] END AS sensitivity
-          FROM subscriptions s
+          FROM subscriptions s,
+               LATERAL (SELECT regexp_match(lower(s.url),
+                   '^([a-z]+)://([^/?#:\[\]]+|\[[^\]]*\])(:[0-9]+)?') AS m) u
          WHERE s.deleted_at IS NULL AND s.status <> 'disabled'
     ), f AS MATERIALIZED (
         -- which filters any subscription uses: only those are read
