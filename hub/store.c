@@ -600,6 +600,94 @@ struct body_hub {
     const char *id, *org, *received_at, *pid;
 };
 
+/* A body's top-level "occurred_at" as body_prepare() found it. */
+struct occ {
+    enum { OCC_ABSENT, OCC_TEXT, OCC_SQL } state;
+    struct slice v;                 /* OCC_TEXT: the string, unescaped */
+};
+
+static bool digits(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+    return true;
+}
+
+static int num2(const char *p)
+{
+    return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+/*
+ * hub_parse_ts() of 001 in C: ISO 8601 text that it turns into a
+ * timestamptz, written to `out` as the text it casts (a time without an
+ * offset is UTC: "Z" appended); false where it gives NULL. The same pattern
+ *   YYYY-MM-DD[(T| )hh:mm[:ss[.f{1,9}]]][Z|(+|-)hh[:]mm]
+ * with year 0000 refused, months 01-12, days up to the month's last, hours
+ * 00-23, minutes and seconds 00-59. `out` holds at least n + 2 bytes.
+ */
+static bool occ_text(struct slice v, char *out)
+{
+    const char *p = v.p;
+    size_t n = v.len, i = 10;
+    static const int mdays[12] = { 31, 29, 31, 30, 31, 30,
+                                   31, 31, 30, 31, 30, 31 };
+
+    if (n < 10 || !digits(p, 4) || p[4] != '-' || !digits(p + 5, 2) ||
+        p[7] != '-' || !digits(p + 8, 2) || memcmp(p, "0000", 4) == 0)
+        return false;
+    int y = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + num2(p + 2);
+    int mo = num2(p + 5), d = num2(p + 8);
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
+        return false;
+    if (mo == 2 && d == 29 &&
+        !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return false;
+    if (i < n && (p[i] == 'T' || p[i] == ' ')) {
+        if (n - i < 6 || !digits(p + i + 1, 2) || p[i + 3] != ':' ||
+            !digits(p + i + 4, 2) || num2(p + i + 1) > 23 ||
+            num2(p + i + 4) > 59)
+            return false;
+        i += 6;
+        if (i < n && p[i] == ':') {
+            if (n - i < 3 || !digits(p + i + 1, 2) || num2(p + i + 1) > 59)
+                return false;
+            i += 3;
+            if (i < n && p[i] == '.') {
+                size_t f = 0;
+                while (i + 1 + f < n && f < 10 && p[i + 1 + f] >= '0' &&
+                       p[i + 1 + f] <= '9')
+                    f++;
+                if (f < 1 || f > 9)
+                    return false;
+                i += 1 + f;
+            }
+        }
+    }
+    bool zone = false;
+    if (i < n && p[i] == 'Z') {
+        zone = true;
+        i++;
+    } else if (i < n && (p[i] == '+' || p[i] == '-')) {
+        if (n - i >= 6 && digits(p + i + 1, 2) && p[i + 3] == ':' &&
+            digits(p + i + 4, 2))
+            i += 6;
+        else if (n - i >= 5 && digits(p + i + 1, 4))
+            i += 5;
+        else
+            return false;
+        zone = true;
+    }
+    if (i != n)
+        return false;
+    memcpy(out, p, n);
+    if (!zone)
+        out[n++] = 'Z';
+    out[n] = '\0';
+    return true;
+}
+
 /*
  * Write the hub fields into a canonical event's JSON text: "id" at the top,
  * "org" and "received_at" into "source" (made when absent), "hub_id" =
@@ -613,7 +701,7 @@ struct body_hub {
  */
 static bool body_prepare(struct arena *a, struct slice j,
                          const struct body_hub *h, struct slice *out,
-                         bool *pid_in)
+                         bool *pid_in, struct occ *occ)
 {
     const char *p = j.p;
     size_t n = j.len, i, top_close = 0;
@@ -622,6 +710,7 @@ static bool body_prepare(struct arena *a, struct slice j,
     bool top_empty = false, src_empty = false, pat_empty = false;
 
     *pid_in = false;
+    occ->state = OCC_ABSENT;
     i = json_ws(p, 0, n);
     if (i >= n || p[i] != '{')
         return false;
@@ -652,6 +741,16 @@ static bool body_prepare(struct arena *a, struct slice j,
                 src = true;
                 src_close = ve - 1;
                 src_empty = json_ws(p, vs + 1, n) == src_close;
+            } else if (klen == 11 && memcmp(p + ks, "occurred_at", 11) == 0) {
+                /* the last one counts, as in jsonb; a plain string is read
+                 * here, anything else in SQL */
+                bool vesc = false;
+                occ->state = OCC_SQL;
+                if (p[vs] == '"' && json_skip_str(p, vs, n, &vesc) == ve &&
+                    !vesc) {
+                    occ->state = OCC_TEXT;
+                    occ->v = (struct slice){ p + vs + 1, ve - vs - 2 };
+                }
             } else if (klen == 7 && memcmp(p + ks, "patient", 7) == 0) {
                 if (pat)
                     return false;
@@ -846,14 +945,14 @@ static int64_t be64(const char *p)
 /* The parameters of hub_ingest_fast(), in its order (012_ingest_fast.sql) */
 enum {
     P_ORG, P_FMT, P_KEY, P_SHA, P_AT, P_OK, P_ERR, P_RAW, P_REPLY,
-    P_EMSG, P_EID, P_ETYPE, P_EPID, P_EIN, P_EPREP, P_EBODY, P_N
+    P_EMSG, P_EID, P_ETYPE, P_EPID, P_ECUR, P_EPREP, P_EOCC, P_EBODY, P_N
 };
 
 static const Oid ingest_types[P_N] = {
     TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
     BOOLARRAYOID, JSONBARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID,
-    INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, BOOLARRAYOID,
-    BOOLARRAYOID, JSONBARRAYOID,
+    INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+    BOOLARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
 };
 
 static void now_iso_ms(char out[32])
@@ -868,7 +967,7 @@ static void now_iso_ms(char out[32])
     snprintf(out, 32, "%.20s.%03dZ", sec, (int)(ts.tv_nsec / 1000000));
 }
 
-/* Fill the 16 arrays of one batch. */
+/* Fill the arrays of one batch. */
 static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
                         struct bin *p)
 {
@@ -892,8 +991,9 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
     arr_begin(&p[P_EID], TEXTOID, n_ev);
     arr_begin(&p[P_ETYPE], TEXTOID, n_ev);
     arr_begin(&p[P_EPID], TEXTOID, n_ev);
-    arr_begin(&p[P_EIN], BOOLOID, n_ev);
+    arr_begin(&p[P_ECUR], TEXTOID, n_ev);
     arr_begin(&p[P_EPREP], BOOLOID, n_ev);
+    arr_begin(&p[P_EOCC], TEXTOID, n_ev);
     arr_begin(&p[P_EBODY], JSONBOID, n_ev);
     for (size_t i = 0; i < n; i++) {
         struct slice org = text_clean(a, slice_from_cstr(m[i].org_id));
@@ -934,6 +1034,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             const char *eid = id;
             struct slice body = json_no_nul(a, m[i].ev[k].json);
             bool pid_in = false, prep = false;
+            struct occ occ = { OCC_SQL, SLICE_NULL };
 
             if (m[i].ev_id)
                 eid = m[i].ev_id[k];
@@ -943,9 +1044,11 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             if (at_exact) {
                 struct body_hub h = { eid, org_c, at, pid };
                 struct slice out;
-                prep = body_prepare(a, body, &h, &out, &pid_in);
+                prep = body_prepare(a, body, &h, &out, &pid_in, &occ);
                 if (prep)
                     body = out;
+                else
+                    occ.state = OCC_SQL;
             }
             arr_int4(&p[P_EMSG], (uint32_t)(i + 1));
             arr_cstr(&p[P_EID], eid);
@@ -954,8 +1057,23 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             else
                 arr_null(&p[P_ETYPE]);
             arr_cstr(&p[P_EPID], pid);
-            arr_bool(&p[P_EIN], pid_in);
+            if (pid_in)
+                arr_cstr(&p[P_ECUR], pid);
+            else
+                arr_null(&p[P_ECUR]);
             arr_bool(&p[P_EPREP], prep);
+            /* occurred_at: parsed here, or "?" for hub_parse_ts() in SQL */
+            if (occ.state == OCC_TEXT) {
+                char *t = arena_alloc(a, occ.v.len + 2);
+                if (occ_text(occ.v, t))
+                    arr_cstr(&p[P_EOCC], t);
+                else
+                    arr_null(&p[P_EOCC]);
+            } else if (occ.state == OCC_SQL) {
+                arr_cstr(&p[P_EOCC], "?");
+            } else {
+                arr_null(&p[P_EOCC]);
+            }
             arr_jsonb(&p[P_EBODY], body);
         }
     }
@@ -1001,7 +1119,7 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
      * mode pooler in front is safe */
     r = PQexecParams(s->c, "SELECT dup, message_id, event_ids, reply "
                      "FROM hub_ingest_fast($1, $2, $3, $4, $5, $6, $7, $8, "
-                     "$9, $10, $11, $12, $13, $14, $15, $16)",
+                     "$9, $10, $11, $12, $13, $14, $15, $16, $17)",
                      P_N, ingest_types, vals, lens, fmts, 1);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = db_fail(s, "ingest", r);

@@ -1020,3 +1020,49 @@ Test(store, body_of_an_unusual_shape_gets_the_hub_fields_in_sql)
                        "body->'source'->1->>'org' = 'org_a' AND "
                        "body->'patient'->>'hub_id' = patient_hub_id"), 1);
 }
+
+/* store.c parses occurred_at itself (hub_parse_ts's rules in C); the stored
+ * column must be what hub_parse_ts() makes of the body's value */
+Test(store, occurred_at_is_parsed_as_hub_parse_ts_does)
+{
+    static const char *const when[] = {
+        "\"2024-02-29\"", "\"2023-02-29\"", "\"2026-01-15T09:30\"",
+        "\"2026-01-15 09:30:00.123456789+0530\"", "\"2026-01-15T24:00\"",
+        "\"0000-01-01\"", "\"2026-13-01\"", "\"2026-04-31\"",
+        "\"2026-01-15T09:30:00.1234567890Z\"", "\"2026-01-15Z\"",
+        "\"2026-01-15+0530\"", "\"2026-01-15T09:30:60\"", "\"x\"", "\"\"",
+        "\"2026-01-15T09:30:00.Z\"", "\"2026-01-15T09:30+05\"",
+        "\"2026-01-15T09:30:00\\u002B01:00\"", "20260115", "null",
+        "\"1900-02-29\"", "\"2000-02-29T23:59:59.5-12:00\"",
+    };
+    enum { N = sizeof(when) / sizeof(when[0]) };
+    static char json[N][256];
+    static char keys[N][16];
+    struct store_msg m[N];
+    struct canon_event ev[N];
+    struct store_msg_result res[N];
+
+    memset(m, 0, sizeof(m));
+    for (size_t i = 0; i < N; i++) {
+        snprintf(json[i], sizeof(json[i]), "{\"type\":\"adt.admit\","
+                 "\"occurred_at\":%s,\"patient\":{\"identifiers\":"
+                 "[{\"value\":\"T%zu\",\"system\":\"S\"}]}}", when[i], i);
+        snprintf(keys[i], sizeof(keys[i]), "ts-%zu", i);
+        m[i].org_id = "org_a";
+        m[i].format = "hl7v2";
+        m[i].key = slice_from_cstr(keys[i]);
+        m[i].raw = slice_from_cstr("MSH|^~\\&|raw bytes\r");
+        store_sha256_hex(m[i].raw.p, m[i].raw.len, m[i].sha256);
+        m[i].accepted = true;
+        m[i].reply = slice_from_cstr("reply");
+        ev[i] = (struct canon_event){ "adt.admit", slice_from_cstr(json[i]) };
+        m[i].ev = &ev[i];
+        m[i].n_ev = 1;
+    }
+    cr_assert_eq(store_ingest_batch(s, m, N, res), HUB_OK);
+    release(res, N);
+    cr_assert_eq(qlong("SELECT count(*) FROM events WHERE occurred_at IS NOT "
+                       "DISTINCT FROM hub_parse_ts(body->>'occurred_at')"), N);
+    cr_assert_eq(qlong("SELECT count(*) FROM events WHERE occurred_at IS "
+                       "NOT NULL"), 7);
+}
