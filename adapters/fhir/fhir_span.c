@@ -10,10 +10,17 @@
 
 #include <string.h>
 
+/* White space as cJSON skips it: every byte up to 0x20, NUL and other
+ * controls included (JSON allows four; the spans must follow the parser
+ * that accepted the input, not the RFC). */
+static bool is_ws(char c)
+{
+    return (unsigned char)c <= 0x20;
+}
+
 static size_t skip_ws(const char *p, size_t len, size_t i)
 {
-    while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' ||
-                       p[i] == '\r'))
+    while (i < len && is_ws(p[i]))
         i++;
     return i;
 }
@@ -50,8 +57,7 @@ static size_t skip_value(const char *p, size_t len, size_t i)
                 return i;       /* a scalar ended by its container */
             if (--depth == 0)
                 return i + 1;
-        } else if (depth == 0 && (c == ',' || c == ' ' || c == '\t' ||
-                                  c == '\n' || c == '\r')) {
+        } else if (depth == 0 && (c == ',' || is_ws(c))) {
             return i;           /* end of a number, true, false, null */
         }
         i++;

@@ -761,6 +761,25 @@ Test(fhir, refused_batch_entries_carry_their_own_bytes)
               "they point into the input");
 }
 
+Test(fhir, refused_entry_bytes_follow_the_parser_over_control_bytes)
+{
+    /* found by fhir_fuzz: cJSON skips NUL and other controls as white
+     * space between tokens, so the spans must too */
+    static const char j[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":[\x01"
+        "{\"resource\":" GOAL_X "\"subject\":{\"reference\":\"Patient/p\"}}}"
+        "\0\0,\x1f{\"resource\":{\"resourceType\":\"Goal\"}}\0]}";
+    struct canon_list out = { 0 };
+    struct fhir_result res;
+    struct hub_err err;
+    cr_assert_eq(fhir_to_events(&A, D, j, sizeof(j) - 1, &out, &res, &err),
+                 HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_eq(res.n_failed, 1);
+    const char *w = "{\"resource\":{\"resourceType\":\"Goal\"}}";
+    cr_assert_eq(res.entries[1].raw.len, strlen(w));
+    cr_assert(memcmp(res.entries[1].raw.p, w, strlen(w)) == 0);
+}
+
 Test(fhir, batch_entry_referring_to_a_refused_entry_is_refused_too)
 {
     /* found by fhir_fuzz: a refused entry without resourceType was still
