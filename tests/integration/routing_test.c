@@ -4,9 +4,13 @@
  * not, one delivery row per (event, subscription), the URL snapshot, pull
  * subscriptions and feed visibility, audit rows; then the dispatcher's SQL:
  * claims with leases, order per (subscription, patient), lease takeover,
- * 410, pause, replay, and subscription validation through subs.h.
+ * 410, pause, replay, and subscription validation through subs.h; the
+ * claim's per-endpoint cap, released claims, one flush of many outcomes
+ * (attempt and audit rows in order), and NOTIFY only when an outcome
+ * unblocks a later delivery (013_delivery_fast.sql).
  */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -508,4 +512,214 @@ Test(routing, replay_by_range_is_bounded_and_audited)
     cr_assert_eq(deliveries_list(s, NULL, a, "dead", 0, 10, &page), HUB_OK);
     cr_assert_not_null(strstr(page, "\"history\""), "%s", page);
     free(page);
+}
+
+/* --- 013_delivery_fast.sql: the claim's caps, set-based outcomes, NOTIFY --- */
+
+static int claim_per(int max, int per, long *ids, long *tokens)
+{
+    char sql[256];
+    struct store_rows *r = NULL;
+    snprintf(sql, sizeof(sql), "SELECT id, token FROM hub_claim_deliveries("
+             "'n', 60000, %d, %d, '{}')", max, per);
+    cr_assert_eq(store_query(s, sql, 0, NULL, &r), HUB_OK);
+    int n = store_rows_count(r);
+    for (int i = 0; i < n && i < max; i++) {
+        ids[i] = strtol(store_rows_get(r, i, 0), NULL, 10);
+        tokens[i] = strtol(store_rows_get(r, i, 1), NULL, 10);
+    }
+    store_rows_free(r);
+    return n;
+}
+
+/* One flush of several outcomes: `json` is the results array. */
+static void flush(const char *json)
+{
+    const char *params[1] = { json };
+    struct store_rows *r = NULL;
+    cr_assert_eq(store_query(s, "SELECT hub_deliveries_done('n', $1::jsonb)",
+                             1, params, &r), HUB_OK, "%s", json);
+    store_rows_free(r);
+}
+
+Test(routing, a_claim_caps_each_endpoint_and_fills_from_the_others)
+{
+    long ids[16], tok[16];
+    char key[16], body[160];
+
+    sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    sub("plan", "{\"url\":\"https://b.example/\",\"topics\":[\"*\"]}");
+    for (int i = 0; i < 4; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(body, sizeof(body), "{\"type\":\"adt.admit\","
+                 "\"patient\":{\"identifiers\":[{\"system\":\"MRN\","
+                 "\"value\":\"p%d\"}]}}", i);
+        ingest("hosp", key, "adt.admit", body);
+    }
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries"), 8);
+    cr_assert_eq(claim_per(10, 2, ids, tok), 4,
+                 "two per endpoint, from both endpoints");
+    cr_assert_eq(qlong("SELECT count(DISTINCT endpoint) FROM deliveries "
+                       "WHERE status = 'delivering'"), 2);
+    cr_assert_eq(qlong("SELECT max(n) FROM (SELECT count(*) n FROM deliveries "
+                       "WHERE status = 'delivering' GROUP BY endpoint) x"), 2);
+    cr_assert_eq(claim_per(3, 4, ids + 4, tok + 4), 3, "p_max caps the claim");
+    cr_assert_eq(qlong("SELECT min(id) FROM deliveries WHERE status = "
+                       "'pending'"), qlong("SELECT max(id) FROM deliveries"),
+                 "the oldest due rows go first");
+}
+
+Test(routing, a_released_claim_is_handed_back_uncounted_and_unaudited)
+{
+    long ids[4], tok[4];
+    char json[256];
+
+    sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    cr_assert_eq(claim("n", 60000, 5, ids, tok), 1);
+    snprintf(json, sizeof(json), "[{\"id\":%ld,\"token\":%ld,\"attempt\":1,"
+             "\"code\":null,\"error\":null,\"latency_ms\":0,"
+             "\"outcome\":\"release\",\"delay_ms\":0}]", ids[0], tok[0]);
+    flush(json);
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE status = "
+                       "'pending' AND attempts = 0 AND lease_until IS NULL"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts"), 0);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'delivery.attempt'"), 0);
+    cr_assert_eq(claim("n", 60000, 5, ids + 1, tok + 1), 1);
+    cr_assert_eq(ids[1], ids[0]);
+    cr_assert_eq(qlong("SELECT attempts FROM deliveries"), 1);
+    flush(json);        /* a stale release (old token) changes nothing */
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE status = "
+                       "'delivering'"), 1);
+}
+
+Test(routing, one_flush_records_each_outcome_in_order_with_its_audit_row)
+{
+    long ids[8], tok[8];
+    char json[2048];
+    size_t n = 0;
+    const char *a = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    const char *b = sub("plan", "{\"url\":\"http://b.example/\",\"topics\":[\"*\"]}");
+
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    ingest("hosp", "k2", "adt.admit", "{\"type\":\"adt.admit\"," PAT("2") "}}");
+    ingest("hosp", "k3", "adt.admit", "{\"type\":\"adt.admit\"," PAT("3") "}}");
+    cr_assert_eq(claim("n", 60000, 8, ids, tok), 6);
+    /* in reverse id order, so that the audit order is the flush's, not the
+     * table's: a's three get delivered, 500-retry, dead; b's three get
+     * gone, gone (one disable only), 204 */
+    static const char *const out_a[] = { "delivered", "retry", "dead" };
+    static const char *const out_b[] = { "gone", "gone", "delivered" };
+    static const int code_a[] = { 200, 500, 500 }, code_b[] = { 410, 410, 204 };
+    int ka = 0, kb = 0;
+    char order[8][32];
+    n += (size_t)snprintf(json + n, sizeof(json) - n, "[");
+    for (int i = 5; i >= 0; i--) {
+        char q[128];
+        snprintf(q, sizeof(q), "SELECT subscription_id FROM deliveries "
+                 "WHERE id = %ld", ids[i]);
+        char *sid = q1(q);
+        bool is_a = strcmp(sid, a) == 0;
+        free(sid);
+        const char *o = is_a ? out_a[ka] : out_b[kb];
+        int c = is_a ? code_a[ka++] : code_b[kb++];
+        snprintf(order[5 - i], sizeof(order[0]), "dlv_%ld", ids[i]);
+        n += (size_t)snprintf(json + n, sizeof(json) - n,
+                              "%s{\"id\":%ld,\"token\":%ld,\"attempt\":1,"
+                              "\"code\":%d,\"error\":null,\"latency_ms\":3,"
+                              "\"outcome\":\"%s\",\"delay_ms\":60000}",
+                              i == 5 ? "" : ",", ids[i], tok[i], c, o);
+    }
+    snprintf(json + n, sizeof(json) - n, "]");
+    cr_assert_eq(ka, 3);
+    flush(json);
+
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts"), 6);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE "
+                       "latency_ms = 3 AND node = 'n'"), 6);
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE status = "
+                       "'delivered'"), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE status = "
+                       "'failed' AND last_status = 500 AND next_attempt_at > "
+                       "now() + interval '50 s'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE status = "
+                       "'dead'"), 3);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT status FROM subscriptions WHERE id = "
+             "'%s'", b);
+    char *st = q1(sql);
+    cr_assert_str_eq(st, "disabled");
+    free(st);
+    /* the audit rows: one per attempt in flush order, and the one disable
+     * right after the first 410 */
+    char *got = q1("SELECT string_agg(object_id, ' ' ORDER BY seq) FROM audit "
+                   "WHERE action IN ('delivery.attempt', "
+                   "'subscription.disabled')");
+    char want[512] = "";
+    size_t w = 0;
+    bool disabled = false;
+    kb = 0;
+    for (int i = 0; i < 6; i++) {
+        w += (size_t)snprintf(want + w, sizeof(want) - w, "%s%s",
+                              i ? " " : "", order[i]);
+        char q[384];
+        snprintf(q, sizeof(q), "SELECT subscription_id FROM deliveries "
+                 "WHERE 'dlv_' || id = '%s'", order[i]);
+        char *sid = q1(q);
+        if (strcmp(sid, b) == 0 && kb++ == 0 && !disabled) {
+            w += (size_t)snprintf(want + w, sizeof(want) - w, " %s", b);
+            disabled = true;
+        }
+        free(sid);
+    }
+    cr_assert_str_eq(got, want);
+    free(got);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'delivery.attempt' AND detail->>'outcome' = 'gone' "
+                       "AND detail->>'code' = '410' AND detail->>'node' = 'n'"),
+                 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"), 1);
+}
+
+/* Notifications that arrive on `l` within `ms` (drained). */
+static int notified(struct store *l, int ms)
+{
+    int n = 0;
+    for (int t = 0; t < ms; t += 20) {
+        int k = store_notifications(l);
+        cr_assert_geq(k, 0);
+        n += k;
+        if (n > 0)
+            break;
+        usleep(20 * 1000);
+    }
+    return n;
+}
+
+Test(routing, an_outcome_notifies_only_when_a_later_delivery_waits_for_it)
+{
+    long ids[4], tok[4];
+    struct store *l = NULL;
+
+    sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    cr_assert_eq(store_connect(url, &l), HUB_OK);
+    cr_assert_eq(store_listen(l, "hub_deliveries"), HUB_OK);
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    ingest("hosp", "k2", "adt.discharge", "{\"type\":\"adt.discharge\"," PAT("1") "}}");
+    ingest("hosp", "k3", "adt.admit", "{\"type\":\"adt.admit\"," PAT("2") "}}");
+    cr_assert_gt(notified(l, 2000), 0, "routing wakes the dispatchers");
+    usleep(100 * 1000);
+    (void)store_notifications(l);
+    cr_assert_eq(claim("n", 60000, 5, ids, tok), 2);
+    done(ids[1], tok[1], 200, "delivered");     /* patient 2: none waits */
+    cr_assert_eq(notified(l, 300), 0);
+    done(ids[0], tok[0], 500, "retry");         /* still holds the next */
+    cr_assert_eq(notified(l, 300), 0);
+    cr_assert_eq(claim("n", 60000, 5, ids + 2, tok + 2), 1,
+                 "the retry (delay 0: due at once), not the event behind it");
+    cr_assert_eq(ids[2], ids[0]);
+    done(ids[2], tok[2], 200, "delivered");
+    cr_assert_gt(notified(l, 2000), 0, "patient 1's next event is due now");
+    store_free(l);
 }
