@@ -1117,10 +1117,23 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
     /* an unnamed statement: its plan is trivial (the function's own plans
      * are cached by PL/pgSQL), and no session state means a transaction-
      * mode pooler in front is safe */
-    r = PQexecParams(s->c, "SELECT dup, message_id, event_ids, reply "
-                     "FROM hub_ingest_fast($1, $2, $3, $4, $5, $6, $7, $8, "
-                     "$9, $10, $11, $12, $13, $14, $15, $16, $17)",
-                     P_N, ingest_types, vals, lens, fmts, 1);
+    for (int attempt = 1;; attempt++) {
+        r = PQexecParams(s->c, "SELECT dup, message_id, event_ids, reply "
+                         "FROM hub_ingest_fast($1, $2, $3, $4, $5, $6, $7, "
+                         "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                         P_N, ingest_types, vals, lens, fmts, 1);
+        const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        /* 40001: linking raced another batch (hub_ingest_fast, 015);
+         * 40P01: a deadlock cancelled it. Rolled back whole: run it again,
+         * its probes now see the other batch. */
+        if (PQresultStatus(r) == PGRES_TUPLES_OK || attempt == 4 ||
+            st == NULL || (strcmp(st, "40001") != 0 &&
+                           strcmp(st, "40P01") != 0))
+            break;
+        log_debug("store.ingest_retry", "sqlstate=%s attempt=%d", st,
+                  attempt);
+        PQclear(r);
+    }
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = db_fail(s, "ingest", r);
         goto out;

@@ -1066,3 +1066,66 @@ Test(store, occurred_at_is_parsed_as_hub_parse_ts_does)
     cr_assert_eq(qlong("SELECT count(*) FROM events WHERE occurred_at IS "
                        "NOT NULL"), 7);
 }
+
+/* --- linking before the chain lock (015) meets a merge under it ------------ */
+
+struct late_ingest {
+    int rc;
+};
+
+static void *late_ingest_main(void *arg)
+{
+    struct late_ingest *li = arg;
+    struct store *ws;
+    struct fixture f;
+    struct store_msg_result r;
+
+    li->rc = store_connect(url, &ws);
+    if (li->rc != HUB_OK)
+        return NULL;
+    add_msg(&f, 0, "org_a", "late-3", "adt.update", "S", "B");
+    li->rc = store_ingest_batch(ws, f.m, 1, &r);
+    if (li->rc == HUB_OK)
+        release(&r, 1);
+    store_free(ws);
+    return NULL;
+}
+
+Test(store, a_merge_committed_while_a_batch_waits_for_the_lock_relinks_it)
+{
+    struct fixture f;
+    struct store_msg_result res[2];
+    struct store *other;
+    struct late_ingest li = { 0 };
+    pthread_t t;
+    char sql[512];
+
+    add_msg(&f, 0, "org_a", "late-1", "adt.admit", "S", "A");
+    add_msg(&f, 1, "org_a", "late-2", "adt.admit", "S", "B");
+    ingest(&f, 2, res);
+    release(res, 2);
+    char *p1 = q1("SELECT hub_id FROM patient_identifiers WHERE value = 'A'");
+    char *p2 = q1("SELECT hub_id FROM patient_identifiers WHERE value = 'B'");
+    cr_assert_str_neq(p1, p2);
+    /* hold the chain lock, so the batch links (to p2) and then waits */
+    cr_assert_eq(store_connect(url, &other), HUB_OK);
+    cr_assert_eq(store_exec(other, "BEGIN; SELECT hub_chain_lock()"), HUB_OK);
+    pthread_create(&t, NULL, late_ingest_main, &li);
+    struct timespec ts = { 0, 300 * 1000000L };
+    nanosleep(&ts, NULL);
+    /* meanwhile p2 is merged into p1, under the lock */
+    snprintf(sql, sizeof(sql), "SELECT hub_merge_patient('org_a', "
+             "'[{\"system\":\"S\",\"value\":\"B\"}]', '%s', 'evt'); COMMIT",
+             p1);
+    cr_assert_eq(store_exec(other, sql), HUB_OK);
+    pthread_join(t, NULL);
+    store_free(other);
+    cr_assert_eq(li.rc, HUB_OK);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM events e JOIN messages "
+             "m ON m.id = e.message_id WHERE m.idem_key = 'late-3' AND "
+             "e.patient_hub_id = '%s' AND e.body->'patient'->>'hub_id' = "
+             "'%s'", p1, p1);
+    cr_assert_eq(qlong(sql), 1, "linked to the survivor, not the merged");
+    free(p1);
+    free(p2);
+}
