@@ -279,25 +279,48 @@ static int num2(const char *p)
  */
 #define ISO_MAX 40              /* "YYYY-MM-DDTHH:MM:SS.SSSS+HH:MM" fits */
 
+/* The number of ASCII digits p[0..n) starts with. Eight at a time: with
+ * t = byte ^ '0', a byte is a digit when t < 10, that is when neither t
+ * nor t + 0x76 has its high bit set; a carry out of a byte can only come
+ * from one that is not a digit, so the lowest flagged byte is exact. */
+static size_t digits_at(const char *p, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101u;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t t;
+        memcpy(&t, p + i, 8);
+        t ^= ones * '0';
+        uint64_t bad = ((t + ones * 0x76) | t) & (ones << 7);
+        if (bad)
+            return i + (size_t)__builtin_ctzll(bad) / 8;
+    }
+    while (i < n && p[i] >= '0' && p[i] <= '9')
+        i++;
+    return i;
+}
+
 static int iso_time(char o[ISO_MAX], struct slice v, int date_only,
                     size_t *out_len)
 {
     const char *p = v.p;
-    size_t n = v.len, body = n, whole = n;
+    size_t n = v.len, body = n, whole;
     size_t k = 0;
 
-    /* one pass: digits, but for one '.' before the offset and the sign
-     * (from byte 4 on) that starts it */
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] >= '0' && p[i] <= '9')
-            continue;
-        if ((p[i] == '+' || p[i] == '-') && i >= 4 && body == n)
-            body = i;
-        else if (p[i] == '.' && whole == n && body == n)
-            whole = i;
-        else
-            return -1;
+    /* digits, then maybe '.' and digits, then maybe the sign (from byte 4
+     * on) that starts the offset, and digits */
+    whole = digits_at(p, n);
+    size_t i = whole;
+    if (i < n && p[i] == '.')
+        i += 1 + digits_at(p + i + 1, n - i - 1);
+    else
+        whole = n;                  /* no fraction, for now */
+    if (i < n && (p[i] == '+' || p[i] == '-') && i >= 4) {
+        body = i;
+        i += 1 + digits_at(p + i + 1, n - i - 1);
     }
+    if (i < n)
+        return -1;
     if (whole > body)
         whole = body;               /* no fraction */
     if (!(whole == 4 || whole == 6 || whole == 8 || whole == 10 ||
