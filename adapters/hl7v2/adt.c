@@ -61,17 +61,6 @@ static void warn(struct ctx *c, const char *field, const char *what)
 
 /* ---- access ------------------------------------------------------------- */
 
-/* The first segment `id` in [lo, hi). */
-static const struct hl7_seg *seg_in(const struct ctx *c, const char *id)
-{
-    for (uint32_t k = c->lo; k < c->hi; k++) {
-        const struct hl7_seg *s = &c->m->seg[k];
-        if (memcmp(s->id, id, 3) == 0)
-            return s;
-    }
-    return NULL;
-}
-
 /* A value ready to write: trimmed and unescaped. `plain` when it came from
  * a field the parser found plain (see hl7v2_int.h), so that jw copies it
  * without a look; a value decoded from a special field is checked. */
@@ -216,7 +205,7 @@ struct rep_iter {
     int sep, special, more;
 };
 
-static void reps_init(const struct ctx *c, const struct hl7_seg *s,
+ADT_INLINE void reps_init(const struct ctx *c, const struct hl7_seg *s,
                       unsigned f, struct rep_iter *it)
 {
     unsigned fl;
@@ -250,18 +239,22 @@ ADT_INLINE int reps_next(struct rep_iter *it, struct raw *out)
  * ignoring the case of s. */
 #define upper_eq(s, lit) upper_eq_n((s), "" lit, sizeof(lit) - 1)
 
-static int upper_eq_n(struct slice s, const char *lit, size_t n)
+static int upper_eq_chars(const char *p, const char *lit, size_t n)
 {
-    if (s.len != n)
-        return 0;
     for (size_t i = 0; i < n; i++) {
-        char ch = s.p[i];
+        char ch = p[i];
         if (ch >= 'a' && ch <= 'z')
             ch = (char)(ch - 32);
         if (ch != lit[i])
             return 0;
     }
     return 1;
+}
+
+/* Inline: most comparisons in the code maps fail on the length. */
+ADT_INLINE int upper_eq_n(struct slice s, const char *lit, size_t n)
+{
+    return s.len == n && upper_eq_chars(s.p, lit, n);
 }
 
 /* ---- HL7 DTM to ISO 8601 ------------------------------------------------ */
@@ -398,26 +391,31 @@ static int kv_time(struct ctx *c, const char *chunk, size_t n,
 
 /* ---- code maps ---------------------------------------------------------- */
 
+/* The trigger "Ann" (either case) by its number. */
 static const char *topic_of(struct slice trig, const char **cancel_of)
 {
     static const struct {
-        const char *trig, *topic, *cancel_of;
-    } map[] = {
-        { "A01", "adt.admit", NULL },     { "A02", "adt.transfer", NULL },
-        { "A03", "adt.discharge", NULL }, { "A04", "adt.register", NULL },
-        { "A05", "adt.register", NULL },  { "A14", "adt.register", NULL },
-        { "A06", "adt.transfer", NULL },  { "A07", "adt.transfer", NULL },
-        { "A08", "adt.update", NULL },    { "A31", "adt.update", NULL },
-        { "A11", "adt.update", "A01" },   { "A12", "adt.update", "A02" },
-        { "A13", "adt.update", "A03" },   { "A28", "adt.register", NULL },
-        { "A40", "adt.merge", NULL },
+        const char *topic, *cancel_of;
+    } map[41] = {
+        [1] = { "adt.admit", NULL },      [2] = { "adt.transfer", NULL },
+        [3] = { "adt.discharge", NULL },  [4] = { "adt.register", NULL },
+        [5] = { "adt.register", NULL },   [14] = { "adt.register", NULL },
+        [6] = { "adt.transfer", NULL },   [7] = { "adt.transfer", NULL },
+        [8] = { "adt.update", NULL },     [31] = { "adt.update", NULL },
+        [11] = { "adt.update", "A01" },   [12] = { "adt.update", "A02" },
+        [13] = { "adt.update", "A03" },   [28] = { "adt.register", NULL },
+        [40] = { "adt.merge", NULL },
     };
-    for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++)
-        if (upper_eq_n(trig, map[k].trig, strlen(map[k].trig))) {
-            *cancel_of = map[k].cancel_of;
-            return map[k].topic;
-        }
-    return NULL;
+    if (trig.len != 3 || (trig.p[0] != 'A' && trig.p[0] != 'a') ||
+        trig.p[1] < '0' || trig.p[1] > '9' || trig.p[2] < '0' ||
+        trig.p[2] > '9')
+        return NULL;
+    unsigned k = (unsigned)(trig.p[1] - '0') * 10 +
+                 (unsigned)(trig.p[2] - '0');
+    if (k >= sizeof(map) / sizeof(map[0]) || map[k].topic == NULL)
+        return NULL;
+    *cancel_of = map[k].cancel_of;
+    return map[k].topic;
 }
 
 /* HL7 table 0001 administrative sex to the canonical F/M/O/U. */
@@ -960,8 +958,19 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
 {
     const struct hl7_msg *m = c->m;
     const struct hl7_seg *msh = &m->seg[0];
-    const struct hl7_seg *pid = seg_in(c, "PID");
+    const struct hl7_seg *pid = NULL, *mrg = NULL, *pv1 = NULL;
     const struct hl7_seg *evn = hl7_seg_find(m, "EVN", 0);
+
+    /* the first PID, MRG and PV1 of the group, in one pass */
+    for (uint32_t k = c->hi; k-- > c->lo;) {
+        const struct hl7_seg *s = &m->seg[k];
+        if (memcmp(s->id, "PID", 3) == 0)
+            pid = s;
+        else if (memcmp(s->id, "MRG", 3) == 0)
+            mrg = s;
+        else if (memcmp(s->id, "PV1", 3) == 0)
+            pv1 = s;
+    }
 
     if (pid == NULL)
         return hub_err_set(err, HUB_EINVALID, "PID", 0,
@@ -994,9 +1003,8 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
         !kv_time(c, JW_KV("occurred_at"), val(c, evn, 2, 1, 0), "EVN-2", 0))
         kv_time(c, JW_KV("occurred_at"), val(c, msh, 7, 1, 0), "MSH-7", 0);
 
-    const struct hl7_seg *mrg = seg_in(c, "MRG");
     write_patient(c, pid, memcmp(topic, "adt.merge", 9) == 0 ? mrg : NULL);
-    write_encounter(c, seg_in(c, "PV1"), cancel_of);
+    write_encounter(c, pv1, cancel_of);
 
     if (c->sud) {
         jw_key_chunk(w, JW_KEY("sensitivity"));

@@ -176,8 +176,8 @@ static inline uint64_t hl7_low_bits(size_t n)
  * Where c1 and c2 occur in v, a value of m (v.len <= 64): bit i of *m1 is
  * set when v.p[i] == c1, of *m2 when v.p[i] == c2 (HL7_NO_SEP: never).
  * One pass for both, 16 bytes at a time with SSE2 when the 64 bytes at
- * v.p lie inside the input (the bits past v.len are then dropped), else
- * byte by byte.
+ * v.p lie inside the input (the blocks past v.len are not looked at, the
+ * bits past it are dropped), else byte by byte.
  */
 static inline void hl7_match64(const struct hl7_msg *m, struct slice v,
                                int c1, int c2, uint64_t *m1, uint64_t *m2)
@@ -187,7 +187,7 @@ static inline void hl7_match64(const struct hl7_msg *m, struct slice v,
     if ((size_t)(m->p + m->len - v.p) >= 64) {
         const __m128i x1 = _mm_set1_epi8((char)c1);
         const __m128i x2 = _mm_set1_epi8((char)c2);
-        for (unsigned k = 0; k < 64; k += 16) {
+        for (unsigned k = 0; k < v.len; k += 16) {
             __m128i q = _mm_loadu_si128((const __m128i *)(v.p + k));
             a |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(q, x1))
                  << k;
