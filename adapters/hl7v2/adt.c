@@ -272,25 +272,39 @@ static int num2(const char *p)
  */
 #define ISO_MAX 40              /* "YYYY-MM-DDTHH:MM:SS.SSSS+HH:MM" fits */
 
-/* The number of ASCII digits p[0..n) starts with. Eight at a time: with
- * t = byte ^ '0', a byte is a digit when t < 10, that is when neither t
- * nor t + 0x76 has its high bit set; a carry out of a byte can only come
- * from one that is not a digit, so the lowest flagged byte is exact. */
-static size_t digits_at(const char *p, size_t n)
+/* The bytes of the word at p that are not ASCII digits, as high bits, but
+ * for the lowest one exact only: with t = byte ^ '0', a byte is a digit
+ * when t < 10, that is when neither t nor t + 0x76 has its high bit set;
+ * a carry out of a byte comes only from one that is not a digit. */
+static inline uint64_t non_digits8(const char *p)
 {
     const uint64_t ones = 0x0101010101010101u;
+    uint64_t t;
+    memcpy(&t, p, 8);
+    t ^= ones * '0';
+    return ((t + ones * 0x76) | t) & (ones << 7);
+}
+
+/* The number of ASCII digits p[0..n) starts with: eight at a time, the
+ * last word overlapping the one before. */
+static size_t digits_at(const char *p, size_t n)
+{
     size_t i = 0;
+    if (n < 8) {
+        while (i < n && p[i] >= '0' && p[i] <= '9')
+            i++;
+        return i;
+    }
     for (; i + 8 <= n; i += 8) {
-        uint64_t t;
-        memcpy(&t, p + i, 8);
-        t ^= ones * '0';
-        uint64_t bad = ((t + ones * 0x76) | t) & (ones << 7);
+        uint64_t bad = non_digits8(p + i);
         if (bad)
             return i + (size_t)__builtin_ctzll(bad) / 8;
     }
-    while (i < n && p[i] >= '0' && p[i] <= '9')
-        i++;
-    return i;
+    if (i == n)
+        return n;
+    /* bytes [n - 8, i) are digits already: only the rest may flag */
+    uint64_t bad = non_digits8(p + n - 8) >> (8 * (i - (n - 8)));
+    return bad ? i + (size_t)__builtin_ctzll(bad) / 8 : n;
 }
 
 static int iso_time(char o[ISO_MAX], struct slice v, int date_only,
@@ -545,6 +559,8 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
         reps_init(c, pid, fields[f], &it);
         while (reps_next(&it, &rep)) {
             struct slice whole = slice_trim(rep.v);
+            if (whole.len == 0)     /* no CX.1 either */
+                continue;
             int dup = 0;
             for (unsigned k = 0; k < nseen && !dup; k++)
                 dup = slice_eq_slice(seen[k], whole);
