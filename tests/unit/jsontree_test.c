@@ -144,3 +144,173 @@ Test(jsontree, tree_lives_in_the_arena)
                      "v");
     arena_release(&a);          /* no cJSON_Delete: nothing leaks (ASan) */
 }
+
+/* ---- json_prescan_copy against json_prescan, on generated input --------- */
+
+/* What json_prescan_copy promises (jsonscan.h), byte by byte. */
+static size_t ref_copy(const char *p, size_t len, char *o)
+{
+    size_t n = 0;
+    bool in_str = false, esc = false, gap = false, scalar = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = p[i];
+        if (in_str) {
+            o[n++] = c;
+            if (esc)
+                esc = false;
+            else if (c == '\\')
+                esc = true;
+            else if (c == '"')
+                in_str = false;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            gap = true;
+            continue;
+        }
+        bool bare = !strchr("{}[],:\"", c) || c == '\0';
+        if (bare && gap && (scalar || n == 0))
+            o[n++] = ' ';
+        o[n++] = c;
+        in_str = c == '"';
+        gap = false;
+        scalar = bare;
+    }
+    return n;
+}
+
+static const char *const pieces[] = {
+    "{", "}", "[", "]", ",", ":", " ", "\n", "  ", "\t\r\n      ",
+    "\"abc\"", "\"k\"", "\"a\\\"b\"", "\"\\\\\"", "\"0123456789abcdefghij\"",
+    "\"0123456789abcdefghijk\"", "\"x y\"", "1", "-2.5e3", "true", "null",
+    "tr ue", "\"", "\\", "\xef\xbb\xbf", "\x01", "{\"a\": [1, 2, {\"b\": "
+    "\"c\"}]}", "                 ", "\"\\u00e9\"", "\"long string that "
+    "crosses a block or two of sixteen bytes\"",
+};
+
+Test(json_prescan_copy, fails_where_and_as_json_prescan_fails)
+{
+    static const struct json_limits small = {
+        .max_bytes = 4096, .max_depth = 6, .max_array = 8,
+        .max_members = 8, .max_values = 60, .max_string = 20,
+    };
+    char in[4096], out[4096 + 16], want[4096 + 16];
+    unsigned seed = 12345;
+    size_t npieces = sizeof(pieces) / sizeof(pieces[0]);
+
+    for (int t = 0; t < 20000; t++) {
+        size_t len = 0;
+        int n = (int)(seed % 60);
+        for (int k = 0; k < n; k++) {
+            seed = seed * 1103515245u + 12345u;
+            const char *pc = pieces[(seed >> 8) % npieces];
+            size_t pl = strlen(pc);
+            if (len + pl >= 1024)
+                break;
+            memcpy(in + len, pc, pl);
+            len += pl;
+        }
+        seed = seed * 1103515245u + 12345u;
+        struct hub_err e1 = { 0 }, e2 = { 0 };
+        size_t got = 0;
+        int r1 = json_prescan(in, len, &small, &e1);
+        int r2 = json_prescan_copy(in, len, &small, out, &got, &e2);
+        cr_assert_eq(r1, r2, "case %d: same result (%d, %d)", t, r1, r2);
+        if (r1 != HUB_OK) {
+            cr_assert_eq(e1.offset, e2.offset, "case %d: same offset", t);
+            cr_assert_str_eq(e1.what, e2.what, "case %d: same reason", t);
+            continue;
+        }
+        size_t wn = ref_copy(in, len, want);
+        cr_assert_eq(got, wn, "case %d: copy length %zu, want %zu", t, got,
+                     wn);
+        cr_assert_eq(memcmp(out, want, wn), 0, "case %d: copy bytes", t);
+    }
+}
+
+/* Random documents, mostly valid, pretty or not, some with one byte
+ * changed: long enough to cross many blocks. */
+static unsigned rnd(unsigned *s)
+{
+    *s = *s * 1103515245u + 12345u;
+    return *s >> 8;
+}
+
+static void gen_ws(char *b, size_t *n, unsigned *s)
+{
+    static const char *const ws[] = { "", "", " ", "\n  ", "\n      ",
+        "\n                    ", "\t" };
+    const char *w = ws[rnd(s) % 7];
+    memcpy(b + *n, w, strlen(w));
+    *n += strlen(w);
+}
+
+static void gen_value(char *b, size_t *n, unsigned *s, int depth)
+{
+    static const char *const leaves[] = { "\"v\"", "\"a\\\"b\\\\\"", "12",
+        "-0.5", "true", "false", "null", "\"http://example.org/fhir/"
+        "Observation/AHC-HRSN-item-example-96778-6\"", "\"\"",
+        "\"\\u00e9 x\"", "\"0123456789abcdefghijklmn\"" };
+    unsigned k = rnd(s) % 14;
+    if (*n > 3000 || depth > 5 || k < 9) {
+        const char *l = leaves[rnd(s) % 11];
+        memcpy(b + *n, l, strlen(l));
+        *n += strlen(l);
+        return;
+    }
+    bool obj = k % 2;
+    int items = (int)(rnd(s) % 6);
+    b[(*n)++] = obj ? '{' : '[';
+    for (int i = 0; i < items; i++) {
+        if (i)
+            b[(*n)++] = ',';
+        gen_ws(b, n, s);
+        if (obj) {
+            const char *key = rnd(s) % 2 ? "\"resourceType\"" : "\"k\"";
+            memcpy(b + *n, key, strlen(key));
+            *n += strlen(key);
+            gen_ws(b, n, s);
+            b[(*n)++] = ':';
+            gen_ws(b, n, s);
+        }
+        gen_value(b, n, s, depth + 1);
+    }
+    gen_ws(b, n, s);
+    b[(*n)++] = obj ? '}' : ']';
+}
+
+Test(json_prescan_copy, copies_generated_documents_as_json_prescan_reads_them)
+{
+    static const struct json_limits lim2 = {
+        .max_bytes = 1 << 16, .max_depth = 5, .max_array = 5,
+        .max_members = 5, .max_values = 200, .max_string = 40,
+    };
+    static char in[1 << 16], out[1 << 16], want[1 << 16];
+    unsigned seed = 777;
+    int ok = 0;
+
+    for (int t = 0; t < 5000; t++) {
+        size_t len = 0;
+        gen_ws(in, &len, &seed);
+        gen_value(in, &len, &seed, 0);
+        gen_ws(in, &len, &seed);
+        if (rnd(&seed) % 3 == 0)            /* one byte changed */
+            in[rnd(&seed) % len] = "{}[],:\" \\x1\n"[rnd(&seed) % 12];
+        struct hub_err e1 = { 0 }, e2 = { 0 };
+        size_t got = 0;
+        int r1 = json_prescan(in, len, &lim2, &e1);
+        int r2 = json_prescan_copy(in, len, &lim2, out, &got, &e2);
+        cr_assert_eq(r1, r2, "case %d: same result (%d, %d)", t, r1, r2);
+        if (r1 != HUB_OK) {
+            cr_assert_eq(e1.offset, e2.offset, "case %d: same offset", t);
+            cr_assert_str_eq(e1.what, e2.what, "case %d: same reason", t);
+            continue;
+        }
+        ok++;
+        size_t wn = ref_copy(in, len, want);
+        cr_assert_eq(got, wn, "case %d: copy length %zu, want %zu", t, got,
+                     wn);
+        cr_assert_eq(memcmp(out, want, wn), 0, "case %d: copy bytes", t);
+    }
+    cr_assert_gt(ok, 1000, "most generated documents are within the limits");
+}
