@@ -22,6 +22,14 @@
 --   NOTIFY hub_deliveries only when an outcome can make other work due (a
 --   released row, or a finished one with a later open delivery of the same
 --   subscription and patient): a retry is found by the poll.
+-- hub_route_events(): one statement (no temporary table, no call of
+--   hub_sub_matches() per (event, subscription)); same matching rules.
+-- Both dispatcher functions pin their plans (SET enable_* below): the
+-- statistics of a queue table lag behind its churn, and a plan made for
+-- the wrong size turned a claim into a scan of every open row.
+-- Known limit: due rows that cannot be claimed now (a paused
+-- subscription's backlog, an endpoint whose breaker is open, events behind
+-- a failing one of their patient) are still walked past on every claim.
 
 DROP INDEX IF EXISTS deliveries_due;
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id)
