@@ -309,11 +309,12 @@ scan_take_fields(struct scanner *sc, uint32_t *fld, uint32_t nfld,
         return nfld;
     sc->mask &= ~run;
     uint32_t at = (uint32_t)sc->base + 1;   /* offsets fit: < 2^30 */
+    uint32_t *o = fld + nfld;
     do {
-        fld[nfld++] = at + (uint32_t)__builtin_ctzll(run);
+        *o++ = at + (uint32_t)__builtin_ctzll(run);
         run &= run - 1;
     } while (run);
-    return nfld;
+    return (uint32_t)(o - fld);
 }
 
 /* The first field index at which the array of capacity `cap` must grow
