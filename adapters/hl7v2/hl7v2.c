@@ -88,7 +88,7 @@ struct scanner {
     uint64_t bhits[SCAN_BATCH], bfs[SCAN_BATCH];
     unsigned bnext, bcount;
 #if defined(__SSE2__)
-    __m128i fs, rs, ec, quote, bslash, del, space;
+    __m128i fs, rs, ec, quote, bslash, one, after_del;
 #endif
 #if defined(HL7_SCAN_AVX2)
     int avx2;                   /* this CPU has AVX2 */
@@ -115,8 +115,8 @@ static void scan_init(struct scanner *sc, const char *p, size_t from,
     sc->ec = _mm_set1_epi8((char)(ec == HL7_NO_SEP ? fs : ec));
     sc->quote = _mm_set1_epi8('"');
     sc->bslash = _mm_set1_epi8('\\');
-    sc->del = _mm_set1_epi8(0x7f);
-    sc->space = _mm_set1_epi8(' ');
+    sc->one = _mm_set1_epi8(1);
+    sc->after_del = _mm_set1_epi8('!');
 #if defined(HL7_SCAN_AVX2)
     sc->avx2 = __builtin_cpu_supports("avx2");
     memset(sc->fs32, fs, sizeof(sc->fs32));
@@ -138,14 +138,15 @@ scan16(const struct scanner *sc, const unsigned char *q, uint64_t *fsm)
 {
     __m128i v = _mm_loadu_si128((const __m128i *)q);
     __m128i f = _mm_cmpeq_epi8(v, sc->fs);
-    /* signed: below ' ' is a control byte or one above 0x7f */
+    /* DEL, the bytes above it and the control bytes are, after adding 1,
+     * the (signed) ones below '!' */
     __m128i h = _mm_or_si128(
         _mm_or_si128(f, _mm_or_si128(_mm_cmpeq_epi8(v, sc->rs),
                                      _mm_cmpeq_epi8(v, sc->ec))),
         _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, sc->quote),
                                   _mm_cmpeq_epi8(v, sc->bslash)),
-                     _mm_or_si128(_mm_cmpeq_epi8(v, sc->del),
-                                  _mm_cmplt_epi8(v, sc->space))));
+                     _mm_cmplt_epi8(_mm_add_epi8(v, sc->one),
+                                    sc->after_del)));
     *fsm = (uint64_t)(uint32_t)_mm_movemask_epi8(f);
     return (uint64_t)(uint32_t)_mm_movemask_epi8(h);
 }
