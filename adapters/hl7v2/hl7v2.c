@@ -3,8 +3,9 @@
  *
  * Parsing is one pass over the bytes: the structural bytes of the sender's
  * own delimiters (MSH-1, MSH-2), and the bytes that make a field special
- * (see hl7v2_int.h), are found 16 at a time (SSE2, else through a class
- * table), and the pass records where each segment and each field starts,
+ * (see hl7v2_int.h), are found 32 or 16 at a time (AVX2 where the CPU has
+ * it, SSE2, else through a class table), and the pass records where each
+ * segment and each field starts (a run of plain fields in one go),
  * flags fields that hold repetitions or special bytes, and enforces every
  * count limit on the way (HL7_MAX_SEGMENTS, HL7_MAX_FIELDS, HL7_MAX_REPS,
  * HL7_MAX_MESSAGE). Nothing is copied; repetitions, components and
