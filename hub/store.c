@@ -521,10 +521,11 @@ static size_t json_skip_str(const char *p, size_t i, size_t n, bool *esc)
 {
     for (i++; i < n; i++) {
         const char *q = memchr(p + i, '"', n - i);
-        const char *b = memchr(p + i, '\\', n - i);
         if (q == NULL)
             return 0;
-        if (b == NULL || b > q)
+        /* a backslash only up to that quote: the rest is not this one's */
+        const char *b = memchr(p + i, '\\', (size_t)(q - (p + i)));
+        if (b == NULL)
             return (size_t)(q - p) + 1;
         *esc = true;
         i = (size_t)(b - p) + 1;        /* the escaped character */
