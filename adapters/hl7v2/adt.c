@@ -1063,7 +1063,15 @@ int hl7_to_events(struct arena *a, const struct hl7_msg *m,
 
     /* MSH-9 (type, trigger), -10 and -12 read once, raw and trimmed as
      * hl7v2.h's accessors give them */
-    struct ctx c = { .a = a, .m = m, .lo = 0, .hi = m->nseg };
+    /* not zeroed as a whole: jw_init and one_event set the rest (the
+     * warnings alone are 512 bytes) */
+    struct ctx c;
+    c.a = a;
+    c.m = m;
+    c.lo = 0;
+    c.hi = m->nseg;
+    c.nwarn = 0;
+    c.sud = 0;
     const struct hl7_seg *msh = &m->seg[0];
     struct raw type = rep_raw(&c, msh, 9, 0);
     if (!upper_eq(slice_trim(hl7_piece(type.v, m->cs, 0)), "ADT"))
