@@ -142,7 +142,7 @@ struct parts {
  * short: one look at their bytes finds both their component and their
  * subcomponent separators. */
 ADT_INLINE void split(const struct ctx *c, struct raw rep, struct parts *pt,
-                  unsigned last)
+                      unsigned last)
 {
     pt->special = rep.special;
     pt->masked = rep.v.p != NULL && rep.v.len <= 64;
@@ -208,7 +208,7 @@ struct rep_iter {
 };
 
 ADT_INLINE void reps_init(const struct ctx *c, const struct hl7_seg *s,
-                      unsigned f, struct rep_iter *it)
+                          unsigned f, struct rep_iter *it)
 {
     unsigned fl;
     struct slice v = hl7_seg_field_flags(c->m, s, f, &fl);
@@ -1061,8 +1061,6 @@ int hl7_to_events(struct arena *a, const struct hl7_msg *m,
         return hub_err_set(err, HUB_EINVALID, "MSH", 0,
                            "message was not parsed");
 
-    /* MSH-9 (type, trigger), -10 and -12 read once, raw and trimmed as
-     * hl7v2.h's accessors give them */
     /* not zeroed as a whole: jw_init and one_event set the rest (the
      * warnings alone are 512 bytes) */
     struct ctx c;
@@ -1072,6 +1070,9 @@ int hl7_to_events(struct arena *a, const struct hl7_msg *m,
     c.hi = m->nseg;
     c.nwarn = 0;
     c.sud = 0;
+
+    /* MSH-9 (type, trigger), -10 and -12 read once, raw and trimmed as
+     * hl7v2.h's accessors give them */
     const struct hl7_seg *msh = &m->seg[0];
     struct raw type = rep_raw(&c, msh, 9, 0);
     if (!upper_eq(slice_trim(hl7_piece(type.v, m->cs, 0)), "ADT"))
