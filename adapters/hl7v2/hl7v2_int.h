@@ -173,11 +173,12 @@ static inline uint64_t hl7_low_bits(size_t n)
 }
 
 /*
- * Where c1 and c2 occur in v, a value of m (v.len <= 64): bit i of *m1 is
- * set when v.p[i] == c1, of *m2 when v.p[i] == c2 (HL7_NO_SEP: never).
- * One pass for both, 16 bytes at a time with SSE2 when the 64 bytes at
- * v.p lie inside the input (the blocks past v.len are not looked at, the
- * bits past it are dropped), else byte by byte.
+ * Where c1 and c2 occur in v, a raw value of m (it lies in m's input, and
+ * v.len <= 64): bit i of *m1 is set when v.p[i] == c1, of *m2 when
+ * v.p[i] == c2 (HL7_NO_SEP: never). One pass for both, 16 bytes at a time
+ * with SSE2 when the 64 bytes at v.p lie inside the input (the blocks past
+ * v.len are not looked at, the bits past it are dropped), else byte by
+ * byte.
  */
 static inline void hl7_match64(const struct hl7_msg *m, struct slice v,
                                int c1, int c2, uint64_t *m1, uint64_t *m2)
