@@ -837,18 +837,18 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
     jw_obj_end(&c->w);
 }
 
-/* PL: point of care, room, bed, facility, building, floor; each the first
- * subcomponent, as v2.7 made several of them HD (namespace&oid&type). A
- * sender that puts a repetition separator inside a location still gets its
- * first part (see adt.hl7 in tests/data). */
+#define ADT_PL_LAST 8            /* PL components read */
+
+/* PL, split up to ADT_PL_LAST: point of care, room, bed, facility,
+ * building, floor; each the first subcomponent, as v2.7 made several of
+ * them HD (namespace&oid&type). A sender that puts a repetition separator
+ * inside a location still gets its first part (see adt.hl7 in tests/data). */
 static void write_location(struct ctx *c, const char *chunk, size_t n,
-                           struct raw rep)
+                           const struct parts *pt)
 {
-    struct parts pt;
-    split(c, rep, &pt, 8);
-    struct text poc = part(c, &pt, 1, 1), room = part(c, &pt, 2, 1),
-                bed = part(c, &pt, 3, 1), fac = part(c, &pt, 4, 1),
-                bldg = part(c, &pt, 7, 1), floor = part(c, &pt, 8, 1);
+    struct text poc = part(c, pt, 1, 1), room = part(c, pt, 2, 1),
+                bed = part(c, pt, 3, 1), fac = part(c, pt, 4, 1),
+                bldg = part(c, pt, 7, 1), floor = part(c, pt, 8, 1);
     if (!poc.s.len && !room.s.len && !bed.s.len && !fac.s.len &&
         !bldg.s.len && !floor.s.len)
         return;
@@ -935,13 +935,15 @@ static void write_encounter(struct ctx *c, const struct hl7_seg *pv1,
         struct text pclass = val(c, pv1, 2, 1, 0);
         kv(c, JW_KV("patient_class"), pclass);
         kv(c, JW_KV("class"), class_of(pclass.s));
-        struct raw loc = rep_raw(c, pv1, 3, 0);
-        struct text fac = comp(c, loc, 4, 1);
+        struct parts loc, prior;
+        split(c, rep_raw(c, pv1, 3, 0), &loc, ADT_PL_LAST);
+        struct text fac = part(c, &loc, 4, 1);
         if (!fac.s.len)
             fac = val(c, pv1, 39, 1, 0);    /* PV1-39 servicing facility */
         kv(c, JW_KV("facility"), fac);
-        write_location(c, JW_KEY("location"), loc);
-        write_location(c, JW_KEY("prior_location"), rep_raw(c, pv1, 6, 0));
+        write_location(c, JW_KEY("location"), &loc);
+        split(c, rep_raw(c, pv1, 6, 0), &prior, ADT_PL_LAST);
+        write_location(c, JW_KEY("prior_location"), &prior);
         write_attending(c, pv1);
         kv(c, JW_KV("hospital_service"), val(c, pv1, 10, 1, 0));
         kv_time(c, JW_KV("admitted_at"), val(c, pv1, 44, 1, 0), "PV1-44", 0);
