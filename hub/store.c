@@ -2,12 +2,15 @@
  * store.c - the hub's one door to PostgreSQL (the only file that includes
  * <libpq-fe.h>).
  *
- * The ingest path is one round trip per batch: the whole batch travels as
- * one jsonb document (message metadata and canonical events) plus two
- * bytea[] parameters in binary form (raw bytes and replies, no escaping),
- * to the PL/pgSQL function hub_ingest_batch() of schemas/migrations, which
- * runs in the implicit transaction of that one statement. Its results come
- * back in binary form too.
+ * The ingest path is one round trip per batch: the batch travels as
+ * parallel arrays in binary form (one element per message, one per event;
+ * raw bytes and replies as bytea, no escaping) to the PL/pgSQL function
+ * hub_ingest_fast() of schemas/migrations (012-016), which runs in the
+ * implicit transaction of that one statement. Before sending, each event
+ * body gets the hub fields this side already knows written into its JSON
+ * text (body_prepare: id, source.org, source.received_at, and the candidate
+ * patient.hub_id), and its occurred_at parsed (occ_text), so the SQL does
+ * neither per event. Its results come back in binary form too.
  *
  * Errors are logged as SQLSTATE and constraint name, never PQerrorMessage(),
  * whose DETAIL can quote row values. A broken connection is reset at the

@@ -83,7 +83,7 @@ struct store_msg_result {
 
 /*
  * Write a batch in one transaction and one round trip (PL/pgSQL
- * hub_ingest_batch). Each event gets "id", "source.org",
+ * hub_ingest_fast). Each event gets "id", "source.org",
  * "source.received_at" and "patient.hub_id" filled in; identity linking is
  * deterministic: a known (system, value) of patient.identifiers links to
  * its patient, else a new one is made; an identifier without system is
@@ -91,7 +91,8 @@ struct store_msg_result {
  * survivor.
  * On HUB_OK every res[i] is filled; on HUB_EDB nothing was committed and
  * the caller retries (idempotency makes a retry after an unknown outcome
- * safe). HUB_EINVALID:
+ * safe; a batch whose identity linking raced another one is re-run here
+ * at once). HUB_EINVALID:
  * the database refused a value of the batch (an event or error_json that is
  * not valid JSON, text it cannot store); nothing was committed, and retrying
  * the same batch will fail again, so retry its messages one at a time and
