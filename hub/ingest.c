@@ -84,7 +84,8 @@ struct ingest {
     uint64_t stuck_ns;
 
     pthread_mutex_t mu;             /* pending + stop */
-    pthread_cond_t cv;
+    pthread_cond_t cv;              /* committer 0: a job is pending */
+    pthread_cond_t cv_help;         /* the others: a share is pending */
     struct ingest_job *pend_head, *pend_tail;
     size_t pend_n;                  /* jobs in the pending list */
     int stopping;
@@ -360,6 +361,7 @@ static void *committer_main(void *arg)
     struct ingest_job **jobs = calloc(cap, sizeof(*jobs));
     size_t *at = calloc(cap, sizeof(*at));
 
+    pthread_cond_t *cv = c->idx ? &ing->cv_help : &ing->cv;
     size_t last_n = 0;              /* jobs answered by the last commit */
     struct timespec last_at = { 0, 0 };     /* when (CLOCK_REALTIME) */
 
@@ -377,7 +379,7 @@ static void *committer_main(void *arg)
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_sec += 1;
-            if (pthread_cond_timedwait(&ing->cv, &ing->mu, &ts) != 0 &&
+            if (pthread_cond_timedwait(cv, &ing->mu, &ts) != 0 &&
                 ing->pend_head == NULL) {
                 /* idle: check the link, so that readiness tells the truth
                  * even when nobody sends */
@@ -413,9 +415,17 @@ static void *committer_main(void *arg)
             if (share < INGEST_MIN_SHARE)
                 share = INGEST_MIN_SHARE;
             lim = share < cap ? share : cap;
-            want = lim < infl ? lim : infl;
-            if (last_n == 0)
-                clock_gettime(CLOCK_REALTIME, &last_at);
+            if (c->idx > 0) {
+                /* a helper gathers its share */
+                want = lim;
+                if (last_n == 0)
+                    clock_gettime(CLOCK_REALTIME, &last_at);
+            } else if (want > lim) {
+                /* committer 0 gathers as a lone one, up to its share (not
+                 * what is in flight now: right after a commit that is only
+                 * the first senders to answer) */
+                want = lim;
+            }
         }
         if (want > 0 && !ing->stopping) {
             /* gather the senders just answered (see the header) */
@@ -428,7 +438,7 @@ static void *committer_main(void *arg)
             if (want > cap)
                 want = cap;
             while (ing->pend_n < want && !ing->stopping &&
-                   pthread_cond_timedwait(&ing->cv, &ing->mu, &until) == 0)
+                   pthread_cond_timedwait(cv, &ing->mu, &until) == 0)
                 ;
             last_n = 0;
         }
@@ -459,7 +469,7 @@ static void *committer_main(void *arg)
                 ts.tv_sec++;
                 ts.tv_nsec -= 1000000000L;
             }
-            (void)pthread_cond_timedwait(&ing->cv, &ing->mu, &ts);
+            (void)pthread_cond_timedwait(cv, &ing->mu, &ts);
             pthread_mutex_unlock(&ing->mu);
             continue;
         }
@@ -611,6 +621,7 @@ int ingest_new(struct event_base *base, const struct hub_config *cfg,
     ing->max_bytes = cfg->inflight_max_bytes;
     pthread_mutex_init(&ing->mu, NULL);
     pthread_cond_init(&ing->cv, NULL);
+    pthread_cond_init(&ing->cv_help, NULL);
     pthread_mutex_init(&ing->done_mu, NULL);
     ing->done_ev = event_new(base, -1, 0, on_done, ing);
     if (ing->done_ev == NULL) {
@@ -643,6 +654,7 @@ void ingest_stop(struct ingest *ing)
         ing->stop_deadline.tv_sec += ing->shutdown_timeout;
     }
     pthread_cond_broadcast(&ing->cv);
+    pthread_cond_broadcast(&ing->cv_help);
     pthread_mutex_unlock(&ing->mu);
 }
 
@@ -670,6 +682,7 @@ void ingest_free(struct ingest *ing)
     event_free(ing->done_ev);
     pthread_mutex_destroy(&ing->mu);
     pthread_cond_destroy(&ing->cv);
+    pthread_cond_destroy(&ing->cv_help);
     pthread_mutex_destroy(&ing->done_mu);
     free(ing->c);
     free(ing);
@@ -692,13 +705,12 @@ void ingest_submit(struct ingest *ing, struct ingest_job *j,
         ing->pend_head = j;
     ing->pend_tail = j;
     ing->pend_n++;
-    /* several committers wait on the one condition for different things
-     * (committer 0 for any job, the others for a share): wake them all,
-     * or the one woken may be one that leaves the job lying */
-    if (ing->n_c > 1)
-        pthread_cond_broadcast(&ing->cv);
-    else
-        pthread_cond_signal(&ing->cv);
+    /* committer 0 takes any job; the others wake only for a share (each
+     * waits on its own condition, so a wake-up never lands on a committer
+     * that would leave the job lying) */
+    pthread_cond_signal(&ing->cv);
+    if (ing->n_c > 1 && ing->pend_n >= INGEST_MIN_SHARE)
+        pthread_cond_broadcast(&ing->cv_help);
     pthread_mutex_unlock(&ing->mu);
 }
 
