@@ -132,7 +132,7 @@ void config_defaults(struct hub_config *c, enum config_profile profile)
     c->retry_after = 1;
     c->rate_limit = 1000;
     c->rate_burst = 2000;
-    c->commit_threads = 1;
+    c->commit_threads = 2;
     c->commit_batch_max = 512;
     c->commit_wait_us = 0;
     c->commit_stuck_timeout = 10;
