@@ -15,8 +15,8 @@
  *            least INGEST_MIN_SHARE jobs are pending, and each batch takes
  *            at most its share of what is in flight: the senders settle
  *            into one cohort per committer, and one cohort's batch runs
- *            its work outside the chain lock (see 015/016) while another's
- *            holds the lock or waits for its flush.
+ *            its work outside the chain lock (hub_ingest_fast) while
+ *            another's holds the lock or waits for its flush.
  *   done:    committers -> loop thread, then event_active(done_ev).
  * Counters of what is in flight are touched by the loop thread only (the
  * committers read an atomic copy of the count).

@@ -5,7 +5,7 @@
  * The ingest path is one round trip per batch: the batch travels as
  * parallel arrays in binary form (one element per message, one per event;
  * raw bytes and replies as bytea, no escaping) to the PL/pgSQL function
- * hub_ingest_fast() of schemas/migrations (012-016), which runs in the
+ * hub_ingest_fast() of schemas/migrations/001_init.sql, which runs in the
  * implicit transaction of that one statement. Before sending, each event
  * body gets the hub fields this side already knows written into its JSON
  * text (body_prepare: id, source.org, source.received_at, and the candidate
@@ -946,7 +946,7 @@ static int64_t be64(const char *p)
     return (int64_t)v;
 }
 
-/* The parameters of hub_ingest_fast(), in its order (012_ingest_fast.sql) */
+/* The parameters of hub_ingest_fast(), in its order (001_init.sql) */
 enum {
     P_ORG, P_FMT, P_KEY, P_SHA, P_AT, P_OK, P_ERR, P_RAW, P_REPLY,
     P_EMSG, P_EID, P_ETYPE, P_EPID, P_ECUR, P_EPREP, P_EOCC, P_EBODY, P_N
@@ -1127,7 +1127,7 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
                          "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
                          P_N, ingest_types, vals, lens, fmts, 1);
         const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        /* 40001: linking raced another batch (hub_ingest_fast, 015);
+        /* 40001: linking raced another batch (hub_ingest_fast, 001);
          * 40P01: a deadlock cancelled it. Rolled back whole: run it again,
          * its probes now see the other batch. */
         if (PQresultStatus(r) == PGRES_TUPLES_OK || attempt == 4 ||

@@ -57,13 +57,16 @@ CREATE TABLE cert_bindings (
 
 -- --- messages, patients, events, the audit chain ---------------------------
 
+-- Raw messages and event bodies past the TOAST threshold (about a third of
+-- ADT bodies) are compressed with lz4, several times faster than pglz: the
+-- server must be built with lz4 (the PGDG and Debian packages are).
 CREATE TABLE messages (
     id          bigserial PRIMARY KEY,
     org_id      text NOT NULL REFERENCES organizations,
     format      text NOT NULL,
     idem_key    text,
     sha256      text NOT NULL,
-    raw         bytea NOT NULL,
+    raw         bytea COMPRESSION lz4 NOT NULL,
     status      text NOT NULL CHECK (status IN ('accepted', 'quarantined')),
     error       jsonb,
     reply       bytea,
@@ -92,28 +95,35 @@ CREATE INDEX patients_merged_into ON patients (merged_into)
 CREATE TABLE patient_identifiers (
     system      text NOT NULL,
     value       text NOT NULL,
-    hub_id      text NOT NULL REFERENCES patients,
+    hub_id      text NOT NULL,          -- a patients row (no foreign key:
+                                        -- see the note on events)
     org_id      text NOT NULL,          -- who first sent it
     created_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (system, value)
 );
 CREATE INDEX patient_identifiers_hub ON patient_identifiers (hub_id);
 
+-- events.message_id and patient_identifiers.hub_id carry no foreign key
+-- (each an index probe per row under the chain lock): both rows are written
+-- only by the ingest functions, in the transaction that writes (or, for a
+-- merge, already holds) the row they name, and nothing deletes messages or
+-- patients. No index by patient: no query reads events by patient (the
+-- accounting of disclosures reads audit rows).
 CREATE SEQUENCE events_seq;
 CREATE TABLE events (
     seq         bigint PRIMARY KEY DEFAULT nextval('events_seq'),
     id          text NOT NULL UNIQUE,
-    message_id  bigint NOT NULL REFERENCES messages,
+    message_id  bigint NOT NULL,        -- a messages row (no foreign key)
     org_id      text NOT NULL,
     type        text NOT NULL,
     patient_hub_id text,
     occurred_at timestamptz,            -- parsed from body, NULL if partial
     received_at timestamptz NOT NULL,
-    body        jsonb NOT NULL          -- the canonical event, hub fields set
+    body        jsonb COMPRESSION lz4 NOT NULL  -- the canonical event,
+                                        -- hub fields set
 );
 ALTER SEQUENCE events_seq OWNED BY events.seq;
 CREATE INDEX events_org_seq ON events (org_id, seq);
-CREATE INDEX events_patient_seq ON events (patient_hub_id, seq);
 CREATE INDEX events_message ON events (message_id);
 
 CREATE TABLE audit (
@@ -501,17 +511,30 @@ CREATE TABLE deliveries (
     updated_at  timestamptz NOT NULL DEFAULT now(),
     delivered_at timestamptz,
     UNIQUE (event_seq, subscription_id)
-);
+)
+-- A queue table: vacuumed often, so that the walks of the due and leased
+-- indexes do not wade through the entries of rows already sent.
+WITH (autovacuum_vacuum_scale_factor = 0.02,
+      autovacuum_vacuum_threshold = 2000,
+      autovacuum_analyze_scale_factor = 0.05);
 CREATE SEQUENCE delivery_lease_seq;
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at)
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id)
     WHERE status IN ('pending', 'failed');
+-- lease_until is set by a claim and cleared by every outcome and release:
+-- not null exactly while 'delivering'. A predicate on it (not on status)
+-- lets the expired-lease walk use this index and nothing else.
 CREATE INDEX deliveries_leased ON deliveries (lease_until)
-    WHERE status = 'delivering';
+    WHERE lease_until IS NOT NULL;
 CREATE INDEX deliveries_open_order ON deliveries
     (subscription_id, patient_hub_id, event_seq)
     WHERE status IN ('pending', 'failed', 'delivering');
 CREATE INDEX deliveries_sub ON deliveries (subscription_id, id);
-CREATE INDEX deliveries_status ON deliveries (status, id);
+-- Every state change of a delivery (pending, delivering, delivered: two
+-- updates per delivery, neither HOT) would pay an entry in an index on
+-- status; only the states an operator looks for are indexed (failures and
+-- dead letters), the hot path is in the partial indexes above.
+CREATE INDEX deliveries_status ON deliveries (status, id)
+    WHERE status IN ('failed', 'dead');
 
 CREATE TABLE delivery_attempts (
     id          bigserial PRIMARY KEY,
@@ -545,7 +568,9 @@ $$;
 
 -- Does an event match a subscription? Filters are ANDed, values within one
 -- filter ORed; a filter the event has no value for does not match. The
--- paths are those of CANON.md.
+-- paths are those of CANON.md; the domains are read where every body schema
+-- carries one (listed above hub_route_events()). The reference that
+-- hub_route_events() follows term by term: keep the two in step.
 CREATE FUNCTION hub_sub_matches(p_topics text[], p_filters jsonb,
     p_type text, p_org text, b jsonb)
 RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
@@ -563,9 +588,27 @@ RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
                     b->'encounter'->>'class']
               && hub_jsonb_texts(p_filters->'patient_classes'))
       AND (NOT p_filters ? 'domains'
-           OR (hub_jsonb_texts(b->'screening'->'positive_domains')
-               || hub_jsonb_texts(b->'screening'->'domains')
-               || ARRAY[b->'referral'->>'domain', b->'condition'->>'domain'])
+           OR ARRAY(SELECT jsonb_array_elements_text(
+                  jsonb_path_query_array(b, 'lax $.screening.domains[*]')
+                  || jsonb_path_query_array(b,
+                         'lax $.screening.positive_domains[*]')
+                  || jsonb_path_query_array(b,
+                         'lax $.screening.sender_positive_domains[*]')
+                  || jsonb_path_query_array(b,
+                         'lax $.screening.items[*].domain')
+                  || jsonb_path_query_array(b,
+                         'lax $.screening.scores[*].domain')
+                  || jsonb_path_query_array(b, 'lax $.referral.domain')
+                  || jsonb_path_query_array(b, 'lax $.referral.domains[*]')
+                  || jsonb_path_query_array(b,
+                         'lax $.referral.performed[*].domain')
+                  || jsonb_path_query_array(b, 'lax $.condition.domain')
+                  || jsonb_path_query_array(b, 'lax $.condition.domains[*]')
+                  || jsonb_path_query_array(b, 'lax $.goal.domain')
+                  || jsonb_path_query_array(b, 'lax $.goal.domains[*]')
+                  || jsonb_path_query_array(b, 'lax $.careplan.domains[*]')
+                  || jsonb_path_query_array(b,
+                         'lax $.careplan.activities[*].domain')))
               && hub_jsonb_texts(p_filters->'domains'))
       AND (NOT p_filters ? 'counties'
            OR ARRAY(SELECT lower(a->>'county')
@@ -596,54 +639,193 @@ $$;
 -- seqs of the events just stored (see the top of this section). The audit
 -- rows of the routing decisions are appended in one hub_audit_append_many()
 -- call: one read of the chain head and one INSERT, as ingest does.
+-- One statement: no temporary table, no call of hub_sub_matches() per
+-- (event, subscription); same matching rules.
+-- The domain filter reads every place a canonical body carries a domain
+-- (schemas/bodies/*.schema.json, "$ref": "#/$defs/domain"):
+--   screening.domains[*], screening.positive_domains[*],
+--   screening.sender_positive_domains[*], screening.items[*].domain,
+--   screening.scores[*].domain;
+--   referral.domain, referral.domains[*], referral.performed[*].domain;
+--   condition.domain, condition.domains[*];
+--   goal.domain, goal.domains[*];
+--   careplan.domains[*], careplan.activities[*].domain.
+-- (consent and encounter bodies carry none.) Each path is one
+-- jsonb_path_query_array() in lax mode on the decompressed body: a
+-- built-in (nothing to inline), and lax mode never raises on a missing
+-- member or an unexpected type, so an odd body cannot fail the ingest
+-- transaction; a body's paths are read only when its section is there.
+-- About 5 us per event, only while some subscription filters on domains.
 CREATE FUNCTION hub_route_events(p_seqs bigint[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     v_new bigint;
+    v_last bigint;
 BEGIN
     IF p_seqs IS NULL OR cardinality(p_seqs) = 0 THEN
         RETURN;
     END IF;
-    CREATE TEMP TABLE IF NOT EXISTS hub_route_tmp (
-        event_seq bigint, event_id text, patient text, sub_id text,
-        org_id text, mode text, url text) ON COMMIT DELETE ROWS;
-    DELETE FROM hub_route_tmp;
-    INSERT INTO hub_route_tmp
-    SELECT e.seq, e.id, e.patient_hub_id, s.id, s.org_id, s.mode, s.url
-      FROM events e
-      JOIN subscriptions s
-        ON s.deleted_at IS NULL AND s.status <> 'disabled'
-       AND hub_sub_matches(s.topics, s.filters, e.type, e.org_id, e.body)
-     WHERE e.seq = ANY (p_seqs);
-    IF NOT FOUND THEN
-        RETURN;                 -- routed nowhere: nothing to write
-    END IF;
-
-    INSERT INTO event_routes (org_id, event_seq)
-    SELECT DISTINCT org_id, event_seq FROM hub_route_tmp
-    ON CONFLICT DO NOTHING;
-
-    INSERT INTO deliveries (event_seq, event_id, subscription_id, org_id,
-                            patient_hub_id, url, endpoint)
-    SELECT event_seq, event_id, sub_id, org_id, patient, url,
-           hub_url_endpoint(url)
-      FROM hub_route_tmp WHERE mode = 'webhook'
-     ORDER BY event_seq
-    ON CONFLICT DO NOTHING;
-    GET DIAGNOSTICS v_new = ROW_COUNT;
-
-    -- the routing decisions, one audit row per routed event (ids only),
-    -- appended in one call
-    PERFORM hub_audit_append_many(array_agg('hubd'::text ORDER BY seq),
-               array_agg('event.routed'::text ORDER BY seq),
-               array_agg('event'::text ORDER BY seq),
-               array_agg(event_id ORDER BY seq), array_agg(patient ORDER BY seq),
-               array_agg(detail ORDER BY seq))
-      FROM (SELECT event_seq AS seq, event_id, min(patient) AS patient,
-                   jsonb_build_object('subscriptions',
-                                      jsonb_agg(DISTINCT sub_id),
-                                      'orgs', jsonb_agg(DISTINCT org_id)) AS detail
-              FROM hub_route_tmp GROUP BY event_seq, event_id) r;
+    WITH s AS MATERIALIZED (
+        -- hub_jsonb_texts(), inline here and below: as a function it is a
+        -- call per use (its sub-select keeps it from being inlined)
+        SELECT s.id, s.org_id, s.mode, s.url,
+               -- hub_url_endpoint(s.url), inline (a SQL function call that
+               -- cannot be inlined costs more than all the rest of a
+               -- subscription's set-up)
+               CASE WHEN s.mode <> 'webhook' THEN NULL
+                    WHEN u.m[3] IS NOT NULL
+                    THEN u.m[1] || '://' || u.m[2] || u.m[3]
+                    WHEN u.m[1] = 'https' THEN u.m[1] || '://' || u.m[2] || ':443'
+                    ELSE u.m[1] || '://' || u.m[2] || ':80' END AS endpoint,
+               ARRAY(SELECT hub_topic_like(t) FROM unnest(s.topics) t) AS likes,
+               s.filters ? 'orgs' AS has_orgs,
+               CASE WHEN jsonb_typeof(s.filters->'orgs') = 'array'
+                    THEN ARRAY(SELECT jsonb_array_elements_text(s.filters->'orgs'))
+                    ELSE '{}'::text[] END AS orgs,
+               s.filters ? 'facilities' AS has_facilities,
+               CASE WHEN jsonb_typeof(s.filters->'facilities') = 'array'
+                    THEN ARRAY(SELECT jsonb_array_elements_text(s.filters->'facilities'))
+                    ELSE '{}'::text[] END AS facilities,
+               s.filters ? 'patient_classes' AS has_classes,
+               CASE WHEN jsonb_typeof(s.filters->'patient_classes') = 'array'
+                    THEN ARRAY(SELECT jsonb_array_elements_text(s.filters->'patient_classes'))
+                    ELSE '{}'::text[] END AS classes,
+               s.filters ? 'domains' AS has_domains,
+               CASE WHEN jsonb_typeof(s.filters->'domains') = 'array'
+                    THEN ARRAY(SELECT jsonb_array_elements_text(s.filters->'domains'))
+                    ELSE '{}'::text[] END AS domains,
+               s.filters ? 'counties' AS has_counties,
+               ARRAY(SELECT lower(x) FROM jsonb_array_elements_text(
+                   CASE WHEN jsonb_typeof(s.filters->'counties') = 'array'
+                        THEN s.filters->'counties' ELSE '[]' END) x)
+                   AS counties,
+               CASE WHEN jsonb_typeof(s.filters->'sensitivity') = 'array'
+                    THEN ARRAY(SELECT jsonb_array_elements_text(s.filters->'sensitivity'))
+                    ELSE '{}'::text[] END AS sensitivity
+          FROM subscriptions s,
+               LATERAL (SELECT regexp_match(lower(s.url),
+                   '^([a-z]+)://([^/?#:\[\]]+|\[[^\]]*\])(:[0-9]+)?') AS m) u
+         WHERE s.deleted_at IS NULL AND s.status <> 'disabled'
+    ), f AS MATERIALIZED (
+        -- which filters any subscription uses: only those are read
+        SELECT coalesce(bool_or(s.has_facilities), false) AS facilities,
+               coalesce(bool_or(s.has_classes), false) AS classes,
+               coalesce(bool_or(s.has_domains), false) AS domains,
+               coalesce(bool_or(s.has_counties), false) AS counties
+          FROM s
+    ), b AS MATERIALIZED (
+        -- the body decompressed once ("|| '{}'" returns it detoasted):
+        -- a stored body is compressed, and every -> would decompress it
+        SELECT e.seq, e.id, e.patient_hub_id, e.type, e.org_id,
+               e.body || '{}'::jsonb AS body
+          FROM events e
+         WHERE e.seq = ANY (p_seqs)
+           AND EXISTS (SELECT 1 FROM s)
+    ), e AS MATERIALIZED (
+        SELECT b.seq, b.id, b.patient_hub_id, b.type, b.org_id,
+               CASE WHEN f.facilities THEN
+                   ARRAY[b.body->'source'->>'sending_facility',
+                         b.body->'encounter'->>'facility',
+                         b.body->'encounter'->'location'->>'facility'] END
+                   AS facilities,
+               CASE WHEN f.classes THEN
+                   ARRAY[b.body->'encounter'->>'patient_class',
+                         b.body->'encounter'->>'class'] END AS classes,
+               -- every domain path of schemas/bodies (listed above)
+               CASE WHEN f.domains THEN ARRAY(
+                   SELECT jsonb_array_elements_text(
+                       CASE WHEN b.body ? 'screening' THEN
+                           jsonb_path_query_array(b.body,
+                               'lax $.screening.domains[*]')
+                           || jsonb_path_query_array(b.body,
+                                  'lax $.screening.positive_domains[*]')
+                           || jsonb_path_query_array(b.body,
+                                  'lax $.screening.sender_positive_domains[*]')
+                           || jsonb_path_query_array(b.body,
+                                  'lax $.screening.items[*].domain')
+                           || jsonb_path_query_array(b.body,
+                                  'lax $.screening.scores[*].domain')
+                       ELSE '[]' END
+                       || CASE WHEN b.body ? 'referral' THEN
+                           jsonb_path_query_array(b.body,
+                               'lax $.referral.domain')
+                           || jsonb_path_query_array(b.body,
+                                  'lax $.referral.domains[*]')
+                           || jsonb_path_query_array(b.body,
+                                  'lax $.referral.performed[*].domain')
+                       ELSE '[]' END
+                       || CASE WHEN b.body ? 'condition' THEN
+                           jsonb_path_query_array(b.body,
+                               'lax $.condition.domain')
+                           || jsonb_path_query_array(b.body,
+                                  'lax $.condition.domains[*]')
+                       ELSE '[]' END
+                       || CASE WHEN b.body ? 'goal' THEN
+                           jsonb_path_query_array(b.body, 'lax $.goal.domain')
+                           || jsonb_path_query_array(b.body,
+                                  'lax $.goal.domains[*]')
+                       ELSE '[]' END
+                       || CASE WHEN b.body ? 'careplan' THEN
+                           jsonb_path_query_array(b.body,
+                               'lax $.careplan.domains[*]')
+                           || jsonb_path_query_array(b.body,
+                                  'lax $.careplan.activities[*].domain')
+                       ELSE '[]' END)) END AS domains,
+               CASE WHEN f.counties THEN
+                   ARRAY(SELECT lower(a->>'county')
+                           FROM jsonb_array_elements(
+                                    CASE WHEN jsonb_typeof(
+                                             b.body->'patient'->'addresses')
+                                             = 'array'
+                                         THEN b.body->'patient'->'addresses'
+                                         ELSE '[]' END) a) END AS counties,
+               CASE WHEN jsonb_typeof(b.body->'sensitivity') = 'array'
+                    THEN ARRAY(SELECT jsonb_array_elements_text(
+                                          b.body->'sensitivity'))
+                    ELSE '{}'::text[] END AS sensitivity
+          FROM b, f
+    ), m AS MATERIALIZED (
+        SELECT e.seq AS event_seq, e.id AS event_id, e.patient_hub_id AS patient,
+               s.id AS sub_id, s.org_id, s.mode, s.url, s.endpoint
+          FROM e JOIN s
+            ON e.type LIKE ANY (s.likes)
+           AND (NOT s.has_orgs OR e.org_id = ANY (s.orgs))
+           AND (NOT s.has_facilities OR e.facilities && s.facilities)
+           AND (NOT s.has_classes OR e.classes && s.classes)
+           AND (NOT s.has_domains OR e.domains && s.domains)
+           AND (NOT s.has_counties OR e.counties && s.counties)
+           -- sensitive data (42 CFR Part 2 ...) only to who opted in
+           AND e.sensitivity <@ s.sensitivity
+    ), er AS (
+        INSERT INTO event_routes (org_id, event_seq)
+        SELECT DISTINCT m.org_id, m.event_seq FROM m
+        ON CONFLICT DO NOTHING
+    ), dl AS (
+        INSERT INTO deliveries (event_seq, event_id, subscription_id, org_id,
+                                patient_hub_id, url, endpoint)
+        SELECT m.event_seq, m.event_id, m.sub_id, m.org_id, m.patient, m.url,
+               m.endpoint
+          FROM m WHERE m.mode = 'webhook'
+         ORDER BY m.event_seq
+        ON CONFLICT DO NOTHING
+        RETURNING 1
+    ), r AS (
+        -- the routing decisions, one audit row per routed event (ids only)
+        SELECT m.event_seq AS seq, m.event_id, min(m.patient) AS patient,
+               jsonb_build_object('subscriptions', jsonb_agg(DISTINCT m.sub_id),
+                                  'orgs', jsonb_agg(DISTINCT m.org_id)) AS detail
+          FROM m GROUP BY m.event_seq, m.event_id
+    )
+    SELECT a.last, (SELECT count(*) FROM dl)
+      INTO v_last, v_new
+      FROM (SELECT hub_audit_append_many(
+                       array_agg('hubd'::text ORDER BY seq),
+                       array_agg('event.routed'::text ORDER BY seq),
+                       array_agg('event'::text ORDER BY seq),
+                       array_agg(event_id ORDER BY seq),
+                       array_agg(patient ORDER BY seq),
+                       array_agg(detail ORDER BY seq)) AS last
+              FROM r) a;
     IF v_new > 0 THEN
         PERFORM pg_notify('hub_deliveries', '');
     END IF;
@@ -1115,7 +1297,7 @@ BEGIN
                             WITH ORDINALITY AS u(x, o)) r) a;
 
     -- routing writes nothing unless a live subscription exists (see
-    -- hub_route_events); skip its temp-table set-up when none does
+    -- hub_route_events); skip it when none does
     IF n_ev > 0 AND EXISTS (SELECT 1 FROM subscriptions s
                              WHERE s.deleted_at IS NULL
                                AND s.status <> 'disabled') THEN
@@ -1130,6 +1312,504 @@ BEGIN
            ELSE (SELECT coalesce(jsonb_agg(ev.id ORDER BY ev.k), '[]')::text
                    FROM unnest(e_msg, e_id) WITH ORDINALITY AS ev(msg, id, k)
                   WHERE ev.msg = u.o) END,
+           CASE WHEN m_dup[u.o] THEN m_dup_reply[u.o] END
+      FROM generate_series(1, n_msg) AS u(o)
+     ORDER BY u.o;
+END $$;
+
+-- hub_ingest_fast(): the ingest batch hubd sends (hub/store.c), as flat
+-- arrays, with everything that needs no serialization done before the
+-- chain lock. That lock (feed seq order = commit order, one audit-chain
+-- writer) is held until the commit is durable, so what runs under it bounds
+-- the ingest rate of the whole hub. The caller writes the hub fields it
+-- knows into each body (id, source.org, source.received_at, patient.hub_id
+-- = the candidate id) and parses occurred_at; SQL changes a body only when
+-- linking picks another patient than the candidate (or none).
+--  * Before the lock: the messages, inserted with ON CONFLICT DO NOTHING
+--    on messages_org_key_accepted (a concurrent duplicate waits for the
+--    first one's transaction, then conflicts, or inserts if that one rolled
+--    back: idempotency on (org, key) stays exact without the lock; rows go
+--    in (org, key, batch index) order, so the first of a batch wins and two
+--    batches never wait on each other's keys in opposite orders).
+--  * Identity linking, also before the lock. An identifier recorded as new
+--    is inserted with ON CONFLICT DO NOTHING: a conflict means the probe was
+--    stale (another transaction recorded it first), and the function raises
+--    40001; store.c runs the batch again at once. Whoever inserts an
+--    identifier first links first, and takes the chain lock no later than a
+--    batch that waited for it. An owned identifier changes owner only by a
+--    merge, which runs under the lock and sets merged_into: under the lock
+--    this batch checks its owners and starts again when one was merged.
+--    Identifiers go in (system, value) order in every batch (no cycles).
+--  * The audit rows, their details and the canonical text after "[seq"
+--    (hub_audit_text() with now(), the transaction's start) are made before
+--    the lock; under it one loop chains the hashes:
+--      text = '[' || seq || rest,  hash = sha256(prev_hash || text)
+--    which is hub_audit_text() and hub_audit_hash() (jsonb's text form of an
+--    array is its elements one after another); hub_audit_verify() recomputes
+--    each row with those functions.
+--  * Under the lock: events seqs and INSERT, the chained audit rows, routing.
+-- Lock order: only the messages and identifier rows are written before the
+-- chain lock, and only another ingest of the same key or identifier waits
+-- on them. The serial path (hub_ingest_batch_serial(), for the shapes whose
+-- order of effects a set cannot reproduce: a batch holding an adt.merge, or
+-- a rejected message that carries a key) writes them under the lock, so it
+-- can deadlock with a batch racing it; PostgreSQL cancels one (after
+-- deadlock_timeout) and its committer retries the batch.
+--
+-- Parameters, one array element per message (1..n):
+--   p_org, p_fmt, p_key (NULL: none), p_sha, p_at (ISO 8601 text),
+--   p_ok (false: quarantined), p_err (the error of a quarantined message),
+--   p_raw, p_reply;
+-- and one per event of the accepted messages, in batch order:
+--   p_emsg (its message's index), p_eid, p_etype (NULL: body's "type"),
+--   p_epid (a fresh hub id, used if its patient is new), p_ecur (the
+--   patient.hub_id written into the body, NULL for none), p_eprep (the body
+--   already holds id, source.org and source.received_at; false: set them
+--   here), p_eocc (occurred_at as store.c parsed it with hub_parse_ts()'s
+--   rules: text to cast, NULL, or "?" where it left that to hub_parse_ts),
+--   p_ebody.
+-- Returns one row per message, in order, as hub_ingest_batch() does.
+CREATE FUNCTION hub_ingest_fast(p_org text[], p_fmt text[], p_key text[],
+    p_sha text[], p_at text[], p_ok boolean[], p_err jsonb[], p_raw bytea[],
+    p_reply bytea[], p_emsg int[], p_eid text[], p_etype text[],
+    p_epid text[], p_ecur text[], p_eprep boolean[], p_eocc text[],
+    p_ebody jsonb[])
+RETURNS TABLE (dup boolean, message_id bigint, event_ids text, reply bytea)
+LANGUAGE plpgsql
+-- generic plans, made once per connection (see hub_ingest_batch())
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    n_msg int := coalesce(cardinality(p_org), 0);
+    m_at timestamptz[];
+    m_mid bigint[];             -- the stored (or, for a duplicate, earlier) id
+    m_dup boolean[];
+    m_dup_reply bytea[];
+    m_evids jsonb[];            -- ids of each message's events
+    m_first text[];             -- each message's first linked patient
+    v_ins bigint[];
+    n_dup int;
+    -- per event (of the new accepted messages), in batch order
+    e_msg int[] := p_emsg;
+    e_id text[] := p_eid;
+    e_type text[] := p_etype;
+    e_pid text[] := p_epid;
+    e_cur text[] := p_ecur;     -- patient.hub_id now in the body, or NULL
+    e_occt text[] := p_eocc;
+    e_body jsonb[] := p_ebody;
+    e_prep boolean[] := p_eprep;
+    e_occ timestamptz[];
+    e_hub text[];
+    e_seq bigint[];
+    n_ev int := coalesce(cardinality(p_eid), 0);
+    -- linking: one row per (event, distinct identifier)
+    i_k int[];
+    i_sys text[];
+    i_val text[];
+    i_owner text[];
+    i_first int[];
+    v_simple boolean;           -- no identifier owned, none shared
+    l_ev int[];                 -- events with identifiers
+    l_pre text[];               -- their owners before the batch, as '{..}'
+    l_dep text[];               -- earlier events they depend on, as '{..}'
+    l_cand text[];
+    v_all text[];
+    v_any_dep boolean;
+    -- identity.conflict audit rows, in event order
+    c_org text[] := '{}';
+    c_hub text[] := '{}';
+    c_all jsonb[] := '{}';
+    k int;
+    v_n bigint;
+    -- audit rows, in chain order
+    v_at_text text;
+    v_aseq bigint;
+    v_prev text;
+    a_actor text[];
+    a_action text[];
+    a_kind text[];
+    a_id text[];
+    a_patient text[];
+    a_detail jsonb[];
+    a_rest text[];
+    a_prev text[];
+    a_hash text[];
+BEGIN
+    IF n_msg = 0 THEN
+        RETURN;
+    END IF;
+    m_at := p_at::timestamptz[];
+
+    IF 'adt.merge' = ANY (p_etype)
+       OR (array_position(p_etype, NULL) IS NOT NULL
+           AND EXISTS (SELECT 1 FROM unnest(p_etype, p_ebody) u(t, b)
+                        WHERE u.t IS NULL AND u.b->>'type' = 'adt.merge'))
+       OR EXISTS (SELECT 1 FROM unnest(p_key, p_ok) u(key, ok)
+                   WHERE u.key IS NOT NULL AND NOT u.ok) THEN
+        -- the serial path reads hub_ingest_batch()'s jsonb document; the
+        -- bodies go back as the adapter wrote them plus the hub fields it
+        -- sets again
+        RETURN QUERY SELECT * FROM hub_ingest_batch_serial(
+            (SELECT jsonb_agg(jsonb_build_object(
+                        'org', p_org[o], 'fmt', p_fmt[o], 'sha', p_sha[o],
+                        'at', m_at[o], 'ok', p_ok[o])
+                    || CASE WHEN p_key[o] IS NOT NULL
+                            THEN jsonb_build_object('key', p_key[o])
+                            ELSE '{}' END
+                    || CASE WHEN p_err[o] IS NOT NULL
+                            THEN jsonb_build_object('err', p_err[o])
+                            ELSE '{}' END
+                    || jsonb_build_object('ev',
+                        (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                    'id', p_eid[k2], 'type', p_etype[k2],
+                                    'pid', p_epid[k2], 'body',
+                                    CASE WHEN p_ecur[k2] IS NOT NULL
+                                         THEN p_ebody[k2] #- '{patient,hub_id}'
+                                         ELSE p_ebody[k2] END)
+                                    ORDER BY k2), '[]')
+                           FROM generate_series(1, n_ev) k2
+                          WHERE p_emsg[k2] = o))
+                    ORDER BY o)
+               FROM generate_series(1, n_msg) o),
+            p_raw, p_reply);
+        RETURN;
+    END IF;
+
+    -- ---- before the lock ------------------------------------------------
+
+    -- ids in batch order; a duplicate leaves its id unused
+    SELECT array_agg(nextval('messages_id_seq') ORDER BY g)
+      INTO m_mid FROM generate_series(1, n_msg) g;
+    WITH ins AS (
+        INSERT INTO messages AS ms (id, org_id, format, idem_key, sha256, raw,
+                                    status, error, reply, received_at)
+        SELECT m_mid[o], p_org[o], p_fmt[o], p_key[o], p_sha[o],
+               coalesce(p_raw[o], ''),
+               CASE WHEN p_ok[o] THEN 'accepted' ELSE 'quarantined' END,
+               p_err[o], p_reply[o], m_at[o]
+          FROM generate_series(1, n_msg) o
+         ORDER BY p_org[o], p_key[o], o
+        ON CONFLICT (org_id, idem_key)
+           WHERE status = 'accepted' AND idem_key IS NOT NULL
+           DO NOTHING
+        RETURNING ms.id)
+    SELECT array_agg(id) INTO v_ins FROM ins;
+    n_dup := n_msg - coalesce(cardinality(v_ins), 0);
+    m_dup := array_fill(false, ARRAY[n_msg]);
+    m_dup_reply := array_fill(NULL::bytea, ARRAY[n_msg]);
+    IF n_dup > 0 THEN
+        -- which ones, and the accepted message each duplicates: committed
+        -- before (the conflict waited for it) or earlier in this batch
+        SELECT array_agg(d.o IS NOT NULL ORDER BY g.o),
+               array_agg(coalesce(d.id, m_mid[g.o]) ORDER BY g.o),
+               array_agg(d.reply ORDER BY g.o)
+          INTO m_dup, m_mid, m_dup_reply
+          FROM generate_series(1, n_msg) g(o)
+          LEFT JOIN (SELECT u.o, x.id, x.reply
+                       FROM generate_series(1, n_msg) u(o)
+                       LEFT JOIN unnest(v_ins) i(id) ON i.id = m_mid[u.o]
+                      CROSS JOIN LATERAL (
+                           SELECT ms.id, ms.reply FROM messages ms
+                            WHERE ms.org_id = p_org[u.o]
+                              AND ms.idem_key = p_key[u.o]
+                              AND ms.status = 'accepted'
+                            LIMIT 1) x
+                      WHERE i.id IS NULL) d ON d.o = g.o;
+        IF (SELECT count(*) FROM unnest(m_dup) x WHERE x) <> n_dup THEN
+            RAISE EXCEPTION 'hub_ingest_fast: duplicate not found'
+                  USING ERRCODE = '40001';      -- retried by the caller
+        END IF;
+        -- the events of duplicates are not stored
+        SELECT array_agg(p_emsg[k2] ORDER BY k2), array_agg(p_eid[k2] ORDER BY k2),
+               array_agg(p_etype[k2] ORDER BY k2), array_agg(p_epid[k2] ORDER BY k2),
+               array_agg(p_ebody[k2] ORDER BY k2),
+               array_agg(p_ecur[k2] ORDER BY k2),
+               array_agg(p_eprep[k2] ORDER BY k2),
+               array_agg(p_eocc[k2] ORDER BY k2)
+          INTO e_msg, e_id, e_type, e_pid, e_body, e_cur, e_prep, e_occt
+          FROM generate_series(1, n_ev) k2
+         WHERE NOT m_dup[p_emsg[k2]];
+        n_ev := coalesce(cardinality(e_id), 0);
+    END IF;
+
+    IF n_ev > 0 THEN
+        -- the hub fields the caller could not write (a body of an unusual
+        -- shape), as hub_ingest_batch() sets them
+        IF false = ANY (e_prep) THEN
+            e_body := array(
+                SELECT CASE WHEN e_prep[u.k] THEN u.b
+                       ELSE u.b || jsonb_build_object('id', e_id[u.k],
+                           'source', coalesce(u.b->'source', '{}')
+                               || jsonb_build_object('org', p_org[e_msg[u.k]],
+                                   'received_at', to_char(m_at[e_msg[u.k]]
+                                       AT TIME ZONE 'UTC',
+                                       'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))) END
+                  FROM unnest(e_body) WITH ORDINALITY u(b, k) ORDER BY u.k);
+        END IF;
+        -- occurred_at as store.c parsed it (hub_parse_ts's rules), or "?"
+        -- where it left that to hub_parse_ts
+        IF '?' = ANY (e_occt) THEN
+            e_occ := array(
+                SELECT CASE WHEN u.t = '?'
+                            THEN hub_parse_ts(u.b->>'occurred_at')
+                            ELSE u.t::timestamptz END
+                  FROM unnest(e_occt, e_body) WITH ORDINALITY u(t, b, k)
+                 ORDER BY u.k);
+        ELSE
+            e_occ := e_occt::timestamptz[];
+        END IF;
+        -- identifiers per event as hub_link_patient() reads them, with the
+        -- first event of the batch carrying each
+        SELECT array_agg(s.k ORDER BY s.k, s.system, s.value),
+               array_agg(s.system ORDER BY s.k, s.system, s.value),
+               array_agg(s.value ORDER BY s.k, s.system, s.value),
+               array_agg(s.first ORDER BY s.k, s.system, s.value),
+               bool_and(s.first = s.k)
+          INTO i_k, i_sys, i_val, i_first, v_simple
+          FROM (SELECT d.k, d.system, d.value,
+                       min(d.k) OVER (PARTITION BY d.system, d.value) AS first
+                  FROM (SELECT DISTINCT ev.k,
+                               CASE WHEN coalesce(x->>'system', '') = ''
+                                    THEN 'urn:hub:org:' || p_org[ev.msg]
+                                    ELSE x->>'system' END AS system,
+                               x->>'value' AS value
+                          FROM unnest(e_msg, e_body)
+                               WITH ORDINALITY AS ev(msg, body, k)
+                         CROSS JOIN LATERAL jsonb_array_elements(
+                             CASE WHEN jsonb_typeof(
+                                      ev.body->'patient'->'identifiers')
+                                      = 'array'
+                                  THEN ev.body->'patient'->'identifiers'
+                                  ELSE '[]' END) x
+                         WHERE jsonb_typeof(x) = 'object'
+                           AND coalesce(x->>'value', '') <> '') d) s;
+        -- a candidate written into a body that links to nobody goes again
+        IF EXISTS (SELECT 1 FROM unnest(e_cur) WITH ORDINALITY u(c, k)
+                    WHERE u.c IS NOT NULL
+                      AND NOT (u.k = ANY (coalesce(i_k, '{}')))) THEN
+            e_body := array(
+                SELECT CASE WHEN u.c IS NOT NULL
+                             AND NOT (u.k = ANY (coalesce(i_k, '{}')))
+                            THEN u.b #- '{patient,hub_id}' ELSE u.b END
+                  FROM unnest(e_body, e_cur) WITH ORDINALITY u(b, c, k)
+                 ORDER BY u.k);
+            e_cur := array(
+                SELECT CASE WHEN u.k = ANY (coalesce(i_k, '{}')) THEN u.c END
+                  FROM unnest(e_cur) WITH ORDINALITY u(c, k) ORDER BY u.k);
+        END IF;
+    END IF;
+
+    -- ---- identity, still before the lock (see above the function) -----
+    IF n_ev > 0 THEN
+        e_hub := array_fill(NULL::text, ARRAY[n_ev]);
+    END IF;
+    IF i_k IS NOT NULL THEN
+        -- an index probe per identifier (LIMIT: see hub_ingest_batch())
+        SELECT array_agg(o.h ORDER BY u.n), v_simple AND bool_and(o.h IS NULL)
+          INTO i_owner, v_simple
+          FROM unnest(i_sys, i_val) WITH ORDINALITY AS u(sys, val, n)
+          LEFT JOIN LATERAL (
+               SELECT pi.hub_id AS h FROM patient_identifiers pi
+                WHERE pi.system = u.sys AND pi.value = u.val
+                LIMIT 1) o ON true;
+        IF v_simple THEN
+            -- every identifier is new and carried by one event only: each
+            -- event with identifiers is a new patient, its candidate
+            SELECT array_agg(DISTINCT k2 ORDER BY k2) INTO l_ev
+              FROM unnest(i_k) k2;
+            FOREACH k IN ARRAY l_ev LOOP
+                e_hub[k] := e_pid[k];
+            END LOOP;
+            INSERT INTO patients (hub_id)
+            SELECT e_pid[k2] FROM unnest(l_ev) k2;
+        ELSE
+            -- hub_ingest_batch()'s linking: per event, the owners before
+            -- the batch and the earlier events of the batch that first
+            -- carried one of its new identifiers
+            SELECT array_agg(q.k ORDER BY q.k), array_agg(q.pre ORDER BY q.k),
+                   array_agg(q.dep ORDER BY q.k),
+                   array_agg(e_pid[q.k] ORDER BY q.k),
+                   bool_or(q.dep <> '{}')
+              INTO l_ev, l_pre, l_dep, l_cand, v_any_dep
+              FROM (SELECT i.k,
+                           coalesce(array_agg(DISTINCT i.owner ORDER BY i.owner)
+                                    FILTER (WHERE i.owner IS NOT NULL),
+                                    '{}')::text AS pre,
+                           coalesce(array_agg(DISTINCT i.first)
+                                    FILTER (WHERE i.owner IS NULL
+                                              AND i.first < i.k),
+                                    '{}')::text AS dep
+                      FROM unnest(i_k, i_owner, i_first) AS i(k, owner, first)
+                     GROUP BY i.k) q;
+            FOR i IN 1 .. cardinality(l_ev) LOOP
+                k := l_ev[i];
+                v_all := l_pre[i]::text[];
+                IF v_any_dep AND l_dep[i] <> '{}' THEN
+                    -- owners set by earlier events of this batch
+                    SELECT array_agg(DISTINCT h ORDER BY h) INTO v_all
+                      FROM (SELECT unnest(l_pre[i]::text[])
+                            UNION ALL
+                            SELECT e_hub[j] FROM unnest(l_dep[i]::int[]) j)
+                           AS s(h);
+                END IF;
+                e_hub[k] := coalesce(v_all[1], l_cand[i]);
+                IF cardinality(v_all) > 1 THEN
+                    c_org := c_org || p_org[e_msg[k]];
+                    c_hub := c_hub || e_hub[k];
+                    c_all := c_all || jsonb_build_object('patients',
+                                 to_jsonb(v_all), 'linked', e_hub[k]);
+                END IF;
+            END LOOP;
+            INSERT INTO patients (hub_id)
+            SELECT l_cand[i] FROM generate_series(1, cardinality(l_ev)) i
+             WHERE l_pre[i] = '{}' AND l_dep[i] = '{}'   -- no owner
+             ORDER BY i;
+        END IF;
+        -- each identifier new to the hub, for the patient of the first
+        -- event that carried it. Another transaction that inserted one of
+        -- them since the probe (committed, or waited for here) makes this
+        -- linking stale: start again (the caller retries at once). In
+        -- (system, value) order, the order of every batch, so two batches
+        -- never wait on each other's identifiers in a cycle.
+        INSERT INTO patient_identifiers (system, value, hub_id, org_id)
+        SELECT i.system, i.value, e_hub[i.k], p_org[e_msg[i.k]]
+          FROM unnest(i_k, i_sys, i_val, i_owner, i_first)
+               WITH ORDINALITY AS i(k, system, value, owner, first, o)
+         WHERE i.owner IS NULL AND i.first = i.k
+         ORDER BY i.system, i.value
+        ON CONFLICT (system, value) DO NOTHING;
+        GET DIAGNOSTICS v_n = ROW_COUNT;
+        IF v_n <> (SELECT count(*) FROM unnest(i_owner, i_first, i_k)
+                                        AS i(owner, first, k)
+                    WHERE i.owner IS NULL AND i.first = i.k) THEN
+            RAISE EXCEPTION 'hub_ingest_fast: identifier linked meanwhile'
+                  USING ERRCODE = '40001';
+        END IF;
+    END IF;
+
+    IF n_ev > 0 THEN
+        -- per message: its event ids and its first linked patient
+        SELECT array_agg(g.ids ORDER BY o), array_agg(g.first ORDER BY o)
+          INTO m_evids, m_first
+          FROM generate_series(1, n_msg) o
+          LEFT JOIN (SELECT u.msg, jsonb_agg(u.id ORDER BY u.k) AS ids,
+                            (array_agg(e_hub[u.k] ORDER BY u.k)
+                                 FILTER (WHERE e_hub[u.k] IS NOT NULL))[1]
+                                 AS first
+                       FROM unnest(e_msg, e_id) WITH ORDINALITY u(msg, id, k)
+                      GROUP BY u.msg) g ON g.msg = o;
+    END IF;
+
+    -- the audit rows (identity conflicts, then one per message), as
+    -- hub_audit_append_many() writes them, all but their seq and hashes:
+    -- a_rest is hub_audit_text() of the row without its opening "[seq"
+    -- (jsonb's text form writes the elements one after another, so the
+    -- text with seq N is '[' || N || a_rest)
+    v_at_text := to_char(now() AT TIME ZONE 'UTC',
+                         'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+    SELECT array_agg(r.actor ORDER BY r.o), array_agg(r.action ORDER BY r.o),
+           array_agg(r.kind ORDER BY r.o), array_agg(r.id ORDER BY r.o),
+           array_agg(r.patient ORDER BY r.o), array_agg(r.detail ORDER BY r.o),
+           array_agg(substr(jsonb_build_array(0, v_at_text, r.actor, r.action,
+                                              r.kind, r.id, r.patient,
+                                              r.detail)::text, 3)
+                     ORDER BY r.o)
+      INTO a_actor, a_action, a_kind, a_id, a_patient, a_detail, a_rest
+      FROM (SELECT c.o - 1000000000 AS o, c.org AS actor,
+                   'identity.conflict' AS action, 'patient' AS kind,
+                   c.hub AS id, c.hub AS patient, c.d AS detail
+              FROM unnest(c_org, c_hub, c_all)
+                   WITH ORDINALITY AS c(org, hub, d, o)
+            UNION ALL
+            SELECT u.o, p_org[u.o],
+                   CASE WHEN m_dup[u.o] THEN 'message.duplicate'
+                        WHEN p_ok[u.o] THEN 'message.received'
+                        ELSE 'message.quarantined' END,
+                   'message', m_mid[u.o]::text,
+                   CASE WHEN p_ok[u.o] AND NOT m_dup[u.o]
+                        THEN m_first[u.o] END,
+                   CASE WHEN m_dup[u.o] THEN
+                       jsonb_build_object('sha256', p_sha[u.o],
+                                          'format', p_fmt[u.o])
+                        WHEN p_ok[u.o] THEN
+                       jsonb_build_object('sha256', p_sha[u.o],
+                           'format', p_fmt[u.o], 'events',
+                           coalesce(m_evids[u.o], '[]'))
+                        ELSE
+                       jsonb_build_object('sha256', p_sha[u.o],
+                           'format', p_fmt[u.o], 'error',
+                           jsonb_build_object(
+                               'code', p_err[u.o]->'code',
+                               'field', p_err[u.o]->'field')) END
+              FROM generate_series(1, n_msg) AS u(o)) r;
+
+    -- ---- under the lock: seq order = commit order, one chain writer ----
+    PERFORM hub_chain_lock();
+    -- the owners read above are still the owners unless a merge moved
+    -- them since (a merge marks the patient it merged away); then start
+    -- again, as above
+    IF i_k IS NOT NULL AND NOT v_simple AND EXISTS (
+           SELECT 1 FROM patients p
+            WHERE p.hub_id = ANY (i_owner) AND p.merged_into IS NOT NULL) THEN
+        RAISE EXCEPTION 'hub_ingest_fast: patient merged meanwhile'
+              USING ERRCODE = '40001';
+    END IF;
+
+    IF n_ev > 0 THEN
+        -- seqs in batch order, then one INSERT; a body changes only where
+        -- linking chose another patient than the one written into it
+        SELECT array_agg(nextval('events_seq') ORDER BY g)
+          INTO e_seq FROM generate_series(1, n_ev) g;
+        INSERT INTO events (seq, id, message_id, org_id, type,
+                            patient_hub_id, occurred_at, received_at, body)
+        SELECT e_seq[u.k], u.id, m_mid[u.msg], p_org[u.msg],
+               coalesce(e_type[u.k], u.b->>'type'), e_hub[u.k], e_occ[u.k],
+               m_at[u.msg],
+               CASE WHEN e_hub[u.k] IS NOT DISTINCT FROM e_cur[u.k] THEN u.b
+                    WHEN e_hub[u.k] IS NULL THEN u.b #- '{patient,hub_id}'
+                    ELSE jsonb_set(u.b, '{patient,hub_id}',
+                                   to_jsonb(e_hub[u.k])) END
+          FROM unnest(e_msg, e_id, e_body) WITH ORDINALITY AS u(msg, id, b, k)
+         ORDER BY u.k;
+    END IF;
+
+    -- the chain: seq and hashes, the only part that needs the lock
+    SELECT seq, hash INTO v_aseq, v_prev FROM audit ORDER BY seq DESC LIMIT 1;
+    IF NOT FOUND THEN
+        v_aseq := 0;
+        v_prev := repeat('0', 64);
+    END IF;
+    a_prev := array_fill(NULL::text, ARRAY[cardinality(a_rest)]);
+    a_hash := a_prev;
+    FOR i IN 1 .. cardinality(a_rest) LOOP
+        a_prev[i] := v_prev;
+        v_prev := encode(sha256(decode(v_prev, 'hex') || convert_to(
+                      '[' || (v_aseq + i) || a_rest[i], 'UTF8')), 'hex');
+        a_hash[i] := v_prev;
+    END LOOP;
+    INSERT INTO audit (seq, at, actor, action, object_kind, object_id,
+                       patient_hub_id, detail, prev_hash, hash)
+    SELECT v_aseq + u.o, now(), u.actor, u.action, u.kind, u.id, u.patient,
+           u.detail, u.prev, u.hash
+      FROM unnest(a_actor, a_action, a_kind, a_id, a_patient, a_detail,
+                  a_prev, a_hash)
+           WITH ORDINALITY AS u(actor, action, kind, id, patient, detail,
+                                prev, hash, o);
+
+    -- routing writes nothing unless a live subscription exists
+    IF n_ev > 0 AND EXISTS (SELECT 1 FROM subscriptions s
+                             WHERE s.deleted_at IS NULL
+                               AND s.status <> 'disabled') THEN
+        PERFORM hub_route_events(e_seq);
+    END IF;
+
+    RETURN QUERY
+    SELECT m_dup[u.o], m_mid[u.o],
+           CASE WHEN m_dup[u.o] THEN
+               (SELECT coalesce(jsonb_agg(ev.id ORDER BY ev.seq), '[]')::text
+                  FROM events ev WHERE ev.message_id = m_mid[u.o])
+                WHEN p_ok[u.o] THEN coalesce(m_evids[u.o], '[]')::text
+                ELSE '[]' END,
            CASE WHEN m_dup[u.o] THEN m_dup_reply[u.o] END
       FROM generate_series(1, n_msg) AS u(o)
      ORDER BY u.o;
@@ -1315,59 +1995,101 @@ END $$;
 -- lease (its node died); and no earlier open delivery for the same
 -- (subscription, patient). Each claim counts as an attempt. secrets come
 -- back space-separated.
--- The plan does not depend on fresh statistics (the table churns faster
--- than they follow): the order check is a per-row index probe (LIMIT 1
--- keeps the subquery from being flattened into an anti-join, which became
--- a nested loop over every open delivery: seconds for a claim), and the
--- claimed ids are looked up by primary key (= ANY (ARRAY(...))) rather than
--- semi-joined against the CTE.
+-- It walks deliveries_due in (next_attempt_at, id) order (and
+-- deliveries_leased for expired leases) and stops after the rows it needs,
+-- so a claim does not cost more as the backlog grows; the order check is a
+-- per-row index probe and the claimed ids are looked up by primary key.
+-- Known limit: due rows that cannot be claimed now (a paused
+-- subscription's backlog, an endpoint whose breaker is open, events behind
+-- a failing one of their patient) are still walked past on every claim.
 CREATE FUNCTION hub_claim_deliveries(p_owner text, p_lease_ms int,
     p_max int, p_per_endpoint int, p_skip text[])
 RETURNS TABLE (id bigint, token bigint, attempt int, event_id text,
                subscription_id text, org_id text, patient_hub_id text,
                url text, endpoint text, secrets text, client_cert text,
                client_key text, ca_bundle text, body text)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- The plans must not depend on statistics, which lag behind a queue
+-- table's churn (a fresh database plans for an empty table; a scan and sort
+-- of every due row per claim is the cost that grew with the backlog). With
+-- these off, the walks in index order are the only plans left; the
+-- statements are written so that the intended index is the only one that
+-- fits (CASE where a partial index must not match).
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET enable_sort = off
+-- the sorts left (a few hundred rows) carry the disabled-path cost, which
+-- would make every claim compile itself with JIT (most of a second)
+SET jit = off
+AS $$
 DECLARE
     v_token bigint := nextval('delivery_lease_seq');
+    -- a value, not clock_timestamp() per row: an index bound, so the walks
+    -- stop at the first row not yet due (or still leased)
+    v_now timestamptz := clock_timestamp();
+    -- candidates read: a margin over p_max for rows another node locks
+    -- meanwhile (SKIP LOCKED), and room for other endpoints when the
+    -- per-endpoint cap binds
+    v_read int := CASE WHEN p_per_endpoint >= p_max THEN p_max + p_max / 4 + 1
+                       ELSE p_max * 4 END;
 BEGIN
     -- a claim need not wait for its WAL flush: lost in a crash, the
     -- delivery is simply claimed again (same webhook-id), and the outcome
     -- that follows is committed durably, flushing this record with it
     PERFORM set_config('synchronous_commit', 'off', true);
     RETURN QUERY
-    WITH cand AS (
-        SELECT d.id, row_number() OVER (PARTITION BY d.endpoint
-                                        ORDER BY d.next_attempt_at, d.id) rn
-          FROM (SELECT d0.* FROM deliveries d0
-                  JOIN subscriptions s ON s.id = d0.subscription_id
-                 WHERE s.status = 'active' AND s.deleted_at IS NULL
-                   AND ((d0.status IN ('pending', 'failed')
-                         AND d0.next_attempt_at <= clock_timestamp())
-                        OR (d0.status = 'delivering'
-                            AND d0.lease_until < clock_timestamp()))
-                   AND d0.endpoint <> ALL (coalesce(p_skip, '{}'))
-                   -- LIMIT 1 keeps this a per-row probe of
-                   -- deliveries_open_order, never a flattened anti-join
-                   AND NOT EXISTS (
-                       SELECT 1 FROM deliveries o
-                        WHERE o.subscription_id = d0.subscription_id
-                          AND o.patient_hub_id = d0.patient_hub_id
-                          AND o.event_seq < d0.event_seq
-                          AND o.status IN ('pending', 'failed', 'delivering')
-                        LIMIT 1)
-                 ORDER BY d0.next_attempt_at, d0.id
-                 LIMIT p_max * 4) d
+    WITH cand AS MATERIALIZED (
+        (SELECT d0.id, d0.endpoint, d0.next_attempt_at AS due_at
+           FROM deliveries d0
+          WHERE d0.status IN ('pending', 'failed')
+            AND d0.next_attempt_at <= v_now
+            AND d0.endpoint <> ALL (coalesce(p_skip, '{}'))
+            AND (SELECT s.status = 'active' AND s.deleted_at IS NULL
+                   FROM subscriptions s WHERE s.id = d0.subscription_id)
+            -- a scalar subquery is never flattened into a join: a per-row
+            -- probe of deliveries_open_order whatever the statistics say
+            -- (NOT EXISTS ... LIMIT 1 is: PostgreSQL drops the LIMIT)
+            AND (SELECT o.event_seq FROM deliveries o
+                  WHERE o.subscription_id = d0.subscription_id
+                    AND o.patient_hub_id = d0.patient_hub_id
+                    AND o.event_seq < d0.event_seq
+                    AND o.status IN ('pending', 'failed', 'delivering')
+                  LIMIT 1) IS NULL
+          ORDER BY d0.next_attempt_at, d0.id
+          LIMIT v_read)
+        UNION ALL
+        (SELECT d0.id, d0.endpoint, d0.next_attempt_at
+           FROM deliveries d0
+          WHERE d0.lease_until < v_now
+            -- a CASE: no partial index on status matches (see above)
+            AND CASE WHEN d0.status = 'delivering' THEN true ELSE false END
+            AND d0.endpoint <> ALL (coalesce(p_skip, '{}'))
+            AND (SELECT s.status = 'active' AND s.deleted_at IS NULL
+                   FROM subscriptions s WHERE s.id = d0.subscription_id)
+            AND (SELECT o.event_seq FROM deliveries o
+                  WHERE o.subscription_id = d0.subscription_id
+                    AND o.patient_hub_id = d0.patient_hub_id
+                    AND o.event_seq < d0.event_seq
+                    AND o.status IN ('pending', 'failed', 'delivering')
+                  LIMIT 1) IS NULL
+          ORDER BY d0.lease_until
+          LIMIT v_read)
+    ), ranked AS (
+        SELECT c.id, row_number() OVER (PARTITION BY c.endpoint
+                                        ORDER BY c.due_at, c.id) rn
+          FROM cand c
     ), due AS (
+        -- by primary key, in id order (no sort: see SET above)
         SELECT d.id FROM deliveries d
-         WHERE d.id = ANY (ARRAY(SELECT c.id FROM cand c
-                                  WHERE c.rn <= p_per_endpoint))
-           -- re-checked on the locked row version
-           AND ((d.status IN ('pending', 'failed')
-                 AND d.next_attempt_at <= clock_timestamp())
-                OR (d.status = 'delivering'
-                    AND d.lease_until < clock_timestamp()))
-         ORDER BY d.next_attempt_at, d.id
+         WHERE d.id = ANY (ARRAY(SELECT r.id FROM ranked r
+                                  WHERE r.rn <= p_per_endpoint))
+           -- re-checked on the locked row version; a CASE, so that no
+           -- partial index matches it: the rows come by primary key
+           AND CASE WHEN d.status IN ('pending', 'failed')
+                    THEN d.next_attempt_at <= clock_timestamp()
+                    WHEN d.status = 'delivering'
+                    THEN d.lease_until < clock_timestamp()
+                    ELSE false END
          LIMIT p_max
          FOR UPDATE SKIP LOCKED
     ), upd AS (
@@ -1399,100 +2121,191 @@ END $$;
 -- still recorded as an attempt and audited (the bytes did leave), but does
 -- not change the delivery. 'gone' (HTTP 410) dead-letters the delivery and
 -- disables the subscription. Returns the number of deliveries updated.
+-- One UPDATE and one INSERT for the outcomes, then the chain lock, held only
+-- for the audit rows (one per attempt, in p_results order): held through
+-- the whole, it stalled every ingest transaction. Lock order stays
+-- deadlock-free: before the chain lock this transaction only locks
+-- deliveries that are 'delivering' under its own lease token, which nothing
+-- holding the chain lock waits for (replays and subscription updates touch
+-- delivered, failed, dead or pending rows); rows of other nodes ('lost'
+-- outcomes) and subscriptions (410) are touched after it.
+-- NOTIFY hub_deliveries only when an outcome can make other work due (a
+-- released row, or a finished one with a later open delivery of the same
+-- subscription and patient): a retry is found by the poll.
 CREATE FUNCTION hub_deliveries_done(p_node text, p_results jsonb)
-RETURNS int LANGUAGE plpgsql AS $$
+RETURNS int LANGUAGE plpgsql
+-- as hub_claim_deliveries(): plans for what a batch is (hundreds of rows
+-- at times), not for what stale statistics say (one): rows by primary
+-- key, joins by hash (a nested loop over the outcomes was quadratic)
+SET enable_seqscan = off
+SET enable_nestloop = off
+SET jit = off
+AS $$
 DECLARE
-    x jsonb;
-    d deliveries;
-    v_n int := 0;
-    v_outcome text;
-    v_mine boolean;
-    -- audit rows, appended in one call at the end (one chain walk)
-    a_action text[] := '{}';
-    a_kind text[] := '{}';
-    a_id text[] := '{}';
-    a_patient text[] := '{}';
-    a_detail jsonb[] := '{}';
+    -- every id of p_results: "d.id = ANY (v_ids)" makes each statement
+    -- read deliveries by primary key whatever the statistics say
+    v_ids bigint[] := ARRAY(SELECT (e->>'id')::bigint
+                              FROM jsonb_array_elements(p_results) e);
+    v_rel int := 0;
+    v_notify boolean;
+    v_last bigint;
+    -- one entry per outcome of a delivery that exists, in p_results order
+    a_id bigint[];
+    a_attempt int[];
+    a_code int[];
+    a_error text[];
+    a_latency int[];
+    a_outcome text[];
+    a_mine boolean[];
+    a_sub text[];
+    a_patient text[];
+    a_detail jsonb[];
 BEGIN
-    PERFORM hub_chain_lock();        -- first: see "Lock order" on top
-    FOR x IN SELECT * FROM jsonb_array_elements(p_results) LOOP
-        SELECT * INTO d FROM deliveries WHERE id = (x->>'id')::bigint
-           FOR UPDATE;
-        IF NOT FOUND THEN
-            CONTINUE;
-        END IF;
-        v_outcome := x->>'outcome';
-        v_mine := d.status = 'delivering'
-                  AND d.lease_token = (x->>'token')::bigint;
-        IF v_outcome = 'release' THEN
-            -- claimed but never sent: hand it back, uncounted
-            IF v_mine THEN
-                UPDATE deliveries SET
-                    status = CASE WHEN attempts > 1 THEN 'failed'
-                                  ELSE 'pending' END,
-                    attempts = attempts - 1, lease_owner = NULL,
-                    lease_until = NULL, lease_token = NULL, updated_at = now()
-                 WHERE id = d.id;
-                v_n := v_n + 1;
-            END IF;
-            CONTINUE;
-        END IF;
-        INSERT INTO delivery_attempts (delivery_id, attempt, status_code,
-                                       error, latency_ms, outcome, node)
-        VALUES (d.id, (x->>'attempt')::int, (x->>'code')::int, x->>'error',
-                coalesce((x->>'latency_ms')::int, 0),
-                CASE WHEN v_mine THEN v_outcome ELSE 'lost' END, p_node);
-        -- the disclosure: what went to whom, for which patient (ids only)
-        a_action := a_action || 'delivery.attempt'::text;
-        a_kind := a_kind || 'delivery'::text;
-        a_id := a_id || ('dlv_' || d.id);
-        a_patient := a_patient || d.patient_hub_id;
-        a_detail := a_detail || jsonb_build_object('event', d.event_id,
-                'subscription', d.subscription_id, 'recipient', d.org_id,
-                'attempt', (x->>'attempt')::int, 'code', x->'code',
-                'error', x->'error', 'outcome',
-                CASE WHEN v_mine THEN v_outcome ELSE 'lost' END,
-                'node', p_node);
-        IF NOT v_mine THEN
-            CONTINUE;
-        END IF;
-        UPDATE deliveries SET
-            status = CASE v_outcome WHEN 'delivered' THEN 'delivered'
+    -- released: claimed but never sent; handed back, uncounted (rare: a
+    -- stop, or a lease too short for the queue)
+    IF p_results @> '[{"outcome": "release"}]' THEN
+        UPDATE deliveries d SET
+            status = CASE WHEN d.attempts > 1 THEN 'failed' ELSE 'pending' END,
+            attempts = d.attempts - 1, lease_owner = NULL, lease_until = NULL,
+            lease_token = NULL, updated_at = now()
+          FROM jsonb_to_recordset(p_results) AS r(id bigint, token bigint,
+                                                  outcome text)
+         WHERE r.outcome = 'release' AND d.id = r.id AND d.id = ANY (v_ids)
+           -- a CASE: no partial index on status is walked for it
+           AND CASE WHEN d.status = 'delivering'
+                    THEN d.lease_token = r.token ELSE false END;
+        GET DIAGNOSTICS v_rel = ROW_COUNT;
+    END IF;
+
+    -- outcomes of our own leases: the new state and the attempt rows; the
+    -- rest comes back as arrays (and whether to wake the dispatchers)
+    WITH r AS (
+        SELECT o.ord, x.*
+          FROM jsonb_array_elements(p_results) WITH ORDINALITY AS o(v, ord),
+               jsonb_to_record(o.v) AS x(id bigint, token bigint, attempt int,
+                   code int, error text, latency_ms int, outcome text,
+                   delay_ms bigint)
+         WHERE x.outcome IS DISTINCT FROM 'release'
+    ), fin AS (
+        UPDATE deliveries d SET
+            status = CASE r.outcome WHEN 'delivered' THEN 'delivered'
                                     WHEN 'retry' THEN 'failed'
                                     ELSE 'dead' END,
-            next_attempt_at = CASE WHEN v_outcome = 'retry'
+            next_attempt_at = CASE WHEN r.outcome = 'retry'
                 THEN clock_timestamp() + make_interval(secs =>
-                     coalesce((x->>'delay_ms')::bigint, 0) / 1000.0)
-                ELSE next_attempt_at END,
+                     coalesce(r.delay_ms, 0) / 1000.0)
+                ELSE d.next_attempt_at END,
             lease_owner = NULL, lease_until = NULL, lease_token = NULL,
-            last_status = (x->>'code')::int, last_error = x->>'error',
-            delivered_at = CASE WHEN v_outcome = 'delivered'
+            last_status = r.code, last_error = r.error,
+            delivered_at = CASE WHEN r.outcome = 'delivered'
                                 THEN clock_timestamp() END,
             updated_at = now()
-         WHERE id = d.id;
-        IF v_outcome = 'gone' THEN
-            UPDATE subscriptions SET status = 'disabled',
-                   status_reason = 'gone', updated_at = now()
-             WHERE id = d.subscription_id AND status <> 'disabled';
-            IF FOUND THEN
-                a_action := a_action || 'subscription.disabled'::text;
-                a_kind := a_kind || 'subscription'::text;
-                a_id := a_id || d.subscription_id;
-                a_patient := a_patient || NULL::text;
-                a_detail := a_detail || jsonb_build_object('reason', 'gone',
-                                           'delivery', 'dlv_' || d.id);
-            END IF;
-        END IF;
-        v_n := v_n + 1;
-    END LOOP;
-    PERFORM hub_audit_append_many(
-        array_fill('hubd'::text, ARRAY[cardinality(a_action)]), a_action,
-        a_kind, a_id, a_patient, a_detail);
-    -- an outcome can make a later delivery of the same patient due
-    IF v_n > 0 THEN
+          FROM r
+         WHERE d.id = r.id AND d.id = ANY (v_ids)
+           AND CASE WHEN d.status = 'delivering'
+                    THEN d.lease_token = r.token ELSE false END
+        RETURNING r.ord
+    ), t AS (
+        SELECT r.ord, r.id, r.attempt, r.code, r.error,
+               coalesce(r.latency_ms, 0) AS latency_ms, r.outcome,
+               f.ord IS NOT NULL AS mine, d.event_id, d.event_seq,
+               d.subscription_id, d.org_id, d.patient_hub_id AS patient
+          FROM r JOIN deliveries d ON d.id = r.id AND d.id = ANY (v_ids)
+          LEFT JOIN fin f ON f.ord = r.ord
+    ), att AS (
+        INSERT INTO delivery_attempts (delivery_id, attempt, status_code,
+                                       error, latency_ms, outcome, node)
+        SELECT t.id, t.attempt, t.code, t.error, t.latency_ms, t.outcome,
+               p_node
+          FROM t WHERE t.mine ORDER BY t.ord
+    )
+    SELECT array_agg(t.id ORDER BY t.ord), array_agg(t.attempt ORDER BY t.ord),
+           array_agg(t.code ORDER BY t.ord), array_agg(t.error ORDER BY t.ord),
+           array_agg(t.latency_ms ORDER BY t.ord),
+           array_agg(t.outcome ORDER BY t.ord), array_agg(t.mine ORDER BY t.ord),
+           array_agg(t.subscription_id ORDER BY t.ord),
+           array_agg(t.patient ORDER BY t.ord),
+           -- the disclosure: what went to whom, for which patient (ids only)
+           array_agg(jsonb_build_object('event', t.event_id,
+                   'subscription', t.subscription_id,
+                   'recipient', t.org_id, 'attempt', t.attempt,
+                   'code', t.code, 'error', t.error,
+                   'outcome', CASE WHEN t.mine THEN t.outcome ELSE 'lost' END,
+                   'node', p_node) ORDER BY t.ord),
+           -- an outcome can make a later delivery of the same patient due
+           coalesce(bool_or(t.mine AND t.outcome <> 'retry' AND EXISTS (
+               SELECT 1 FROM deliveries o
+                WHERE o.subscription_id = t.subscription_id
+                  AND o.patient_hub_id = t.patient
+                  AND o.event_seq > t.event_seq
+                  AND o.status IN ('pending', 'failed'))), false)
+      INTO a_id, a_attempt, a_code, a_error, a_latency, a_outcome, a_mine,
+           a_sub, a_patient, a_detail, v_notify
+      FROM t;
+    IF v_notify OR v_rel > 0 THEN
         PERFORM pg_notify('hub_deliveries', '');
     END IF;
-    RETURN v_n;
+    IF a_id IS NULL THEN
+        RETURN v_rel;
+    END IF;
+
+    PERFORM hub_chain_lock();        -- row locks are ours: see above
+    -- an outcome for a lease that is no longer ours: recorded, as 'lost'
+    IF false = ANY (a_mine) THEN
+        INSERT INTO delivery_attempts (delivery_id, attempt, status_code,
+                                       error, latency_ms, outcome, node)
+        SELECT u.id, u.attempt, u.code, u.error, u.latency, 'lost', p_node
+          FROM unnest(a_id, a_attempt, a_code, a_error, a_latency, a_mine)
+               WITH ORDINALITY AS u(id, attempt, code, error, latency, mine, k)
+         WHERE NOT u.mine ORDER BY u.k;
+    END IF;
+    IF NOT 'gone' = ANY (a_outcome) THEN
+        PERFORM hub_audit_append_many(
+            array_fill('hubd'::text, ARRAY[cardinality(a_id)]),
+            array_fill('delivery.attempt'::text, ARRAY[cardinality(a_id)]),
+            array_fill('delivery'::text, ARRAY[cardinality(a_id)]),
+            ARRAY(SELECT 'dlv_' || u.id FROM unnest(a_id) WITH ORDINALITY
+                         AS u(id, k) ORDER BY u.k),
+            a_patient, a_detail);
+    ELSE
+        -- 410 Gone disables the subscription; its audit row comes right
+        -- after the attempt that disabled it
+        WITH u AS (
+            SELECT * FROM unnest(a_id, a_outcome, a_mine, a_sub, a_patient,
+                                 a_detail)
+                   WITH ORDINALITY AS u(id, outcome, mine, sub, patient,
+                                        detail, k)
+        ), gone AS (
+            SELECT DISTINCT ON (u.sub) u.sub, u.k, u.id
+              FROM u WHERE u.mine AND u.outcome = 'gone'
+             ORDER BY u.sub, u.k
+        ), dis AS (
+            UPDATE subscriptions s SET status = 'disabled',
+                   status_reason = 'gone', updated_at = now()
+              FROM gone g
+             WHERE s.id = g.sub AND s.status <> 'disabled'
+            RETURNING s.id, g.k, g.id AS dlv
+        ), a AS (
+            SELECT u.k, 0 AS sub, 'delivery.attempt'::text AS action,
+                   'delivery'::text AS kind, 'dlv_' || u.id AS oid,
+                   u.patient, u.detail
+              FROM u
+            UNION ALL
+            SELECT dis.k, 1, 'subscription.disabled', 'subscription', dis.id,
+                   NULL, jsonb_build_object('reason', 'gone',
+                                            'delivery', 'dlv_' || dis.dlv)
+              FROM dis
+        )
+        SELECT hub_audit_append_many(
+                   array_agg('hubd'::text ORDER BY k, sub),
+                   array_agg(action ORDER BY k, sub),
+                   array_agg(kind ORDER BY k, sub),
+                   array_agg(oid ORDER BY k, sub),
+                   array_agg(patient ORDER BY k, sub),
+                   array_agg(detail ORDER BY k, sub))
+          INTO v_last FROM a;
+    END IF;
+    RETURN v_rel + (SELECT count(*) FROM unnest(a_mine) m WHERE m)::int;
 END $$;
 
 CREATE FUNCTION hub_replay_delivery(p_actor text, p_org text, p_id bigint)

@@ -7,7 +7,7 @@
  * 410, pause, replay, and subscription validation through subs.h; the
  * claim's per-endpoint cap, released claims, one flush of many outcomes
  * (attempt and audit rows in order), and NOTIFY only when an outcome
- * unblocks a later delivery (013_delivery_fast.sql).
+ * unblocks a later delivery (hub_claim_deliveries, hub_deliveries_done).
  */
 #include <criterion/criterion.h>
 #include <stdbool.h>
@@ -514,7 +514,7 @@ Test(routing, replay_by_range_is_bounded_and_audited)
     free(page);
 }
 
-/* --- 013_delivery_fast.sql: the claim's caps, set-based outcomes, NOTIFY --- */
+/* --- the claim's caps, set-based outcomes, NOTIFY ----------------------- */
 
 static int claim_per(int max, int per, long *ids, long *tokens)
 {

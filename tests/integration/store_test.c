@@ -1067,7 +1067,7 @@ Test(store, occurred_at_is_parsed_as_hub_parse_ts_does)
                        "NOT NULL"), 7);
 }
 
-/* --- linking before the chain lock (015) meets a merge under it ------------ */
+/* --- linking before the chain lock meets a merge under it ---------------- */
 
 struct late_ingest {
     int rc;

@@ -5,7 +5,7 @@
 #
 # Builds two databases on the private PostgreSQL (deploy/devdb.sh):
 #   old: the migration files of commit OLD_REF, then this tree's files
-#        numbered above OLD_REF's last one (012, 013, ... landed since)
+#        numbered above OLD_REF's last one (landed since)
 #   new: this tree's migration files
 # each file in one transaction, as store_migrate() applies them, and compares
 # `pg_dump --schema-only --no-owner` of the two:
@@ -19,6 +19,10 @@
 # OLD_REF defaults to the parent of the commit that removed
 # 011_ingest_dup_probe.sql (the last commit with the old chain), or HEAD
 # when no commit has removed it yet (checking an uncommitted squash).
+# The second fold (012_ingest_fast.sql .. 017_route_all_domains.sql into
+# 001) is checked with OLD_REF = the last commit that had 017, e.g.
+#   tests/tools/migrations-equiv.sh "$(git log -1 --diff-filter=D \
+#       --format=%H -- schemas/migrations/017_route_all_domains.sql)^"
 set -euo pipefail
 export PGOPTIONS='-c client_min_messages=warning'
 root=$(cd "$(dirname "$0")/../.." && pwd)
