@@ -188,6 +188,7 @@ static void add_part(struct ingest_job *j, struct slice raw,
     memcpy(m->received_at, j->msg.received_at, sizeof(m->received_at));
     m->accepted = false;
     m->error_json = error_json;
+    m->part = true;                 /* dropped if the job is a re-send */
 }
 
 static struct slice finish_error(struct jw *w)

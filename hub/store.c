@@ -948,13 +948,13 @@ static int64_t be64(const char *p)
 
 /* The parameters of hub_ingest_fast(), in its order (001_init.sql) */
 enum {
-    P_ORG, P_FMT, P_KEY, P_SHA, P_AT, P_OK, P_ERR, P_RAW, P_REPLY,
+    P_ORG, P_FMT, P_KEY, P_SHA, P_AT, P_OK, P_ERR, P_RAW, P_REPLY, P_PART,
     P_EMSG, P_EID, P_ETYPE, P_EPID, P_ECUR, P_EPREP, P_EOCC, P_EBODY, P_N
 };
 
 static const Oid ingest_types[P_N] = {
     TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-    BOOLARRAYOID, JSONBARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID,
+    BOOLARRAYOID, JSONBARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID, INT4ARRAYOID,
     INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
     BOOLARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
 };
@@ -976,6 +976,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
                         struct bin *p)
 {
     size_t n_ev = 0;
+    size_t owner = 0;               /* 1-based: the message parts belong to */
     char now[32];
 
     now[0] = '\0';
@@ -991,6 +992,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
     arr_begin(&p[P_ERR], JSONBOID, n);
     arr_begin(&p[P_RAW], BYTEAOID, n);
     arr_begin(&p[P_REPLY], BYTEAOID, n);
+    arr_begin(&p[P_PART], INT4OID, n);
     arr_begin(&p[P_EMSG], INT4OID, n_ev);
     arr_begin(&p[P_EID], TEXTOID, n_ev);
     arr_begin(&p[P_ETYPE], TEXTOID, n_ev);
@@ -1029,6 +1031,12 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             arr_bytes(&p[P_REPLY], m[i].reply.p, m[i].reply.len);
         else
             arr_null(&p[P_REPLY]);
+        if (!m[i].part)
+            owner = i + 1;
+        if (m[i].part && owner)
+            arr_int4(&p[P_PART], (uint32_t)owner);
+        else
+            arr_null(&p[P_PART]);
         if (!m[i].accepted)
             continue;
         /* org id as the body gets it: the cleaned text */
@@ -1124,7 +1132,8 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
     for (int attempt = 1;; attempt++) {
         r = PQexecParams(s->c, "SELECT dup, message_id, event_ids, reply "
                          "FROM hub_ingest_fast($1, $2, $3, $4, $5, $6, $7, "
-                         "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                         "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
+                         "$18)",
                          P_N, ingest_types, vals, lens, fmts, 1);
         const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         /* 40001: linking raced another batch (hub_ingest_fast, 001);

@@ -70,6 +70,11 @@ struct store_msg {
     const struct canon_event *ev;   /* events of an accepted message */
     size_t n_ev;
     const char (*ev_id)[STORE_ID_LEN + 1]; /* hub ids given to ev[i] */
+    bool part;                      /* a refused part (quarantined) of the
+                                       nearest earlier message of the batch
+                                       that is not one: not stored again
+                                       when that message is a duplicate
+                                       (its parts were stored with it) */
 };
 
 struct store_msg_result {

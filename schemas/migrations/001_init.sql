@@ -882,6 +882,7 @@ DECLARE
     v_ids text[];
     v_seqs bigint[] := '{}';
     v_reply bytea;
+    v_dups boolean[] := '{}';   -- which messages were duplicates
     -- audit rows of the batch, appended in one call at the end
     a_actor text[] := '{}';
     a_action text[] := '{}';
@@ -895,6 +896,15 @@ BEGIN
     PERFORM hub_chain_lock();
     FOR m IN SELECT x FROM jsonb_array_elements(p_batch) x LOOP
         i := i + 1;
+        -- a refused part of a duplicate was stored with the first send
+        IF m ? 'part' AND coalesce(v_dups[(m->>'part')::int], false) THEN
+            dup := true;
+            message_id := NULL;
+            event_ids := '[]';
+            reply := NULL;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         v_org := m->>'org';
         v_key := nullif(m->>'key', '');
         v_ok := coalesce((m->>'ok')::boolean, false);
@@ -906,6 +916,7 @@ BEGIN
              WHERE ms.org_id = v_org AND ms.idem_key = v_key
                AND ms.status = 'accepted';
             IF FOUND THEN
+                v_dups[i] := true;
                 dup := true;
                 message_id := v_mid;
                 reply := v_reply;
@@ -1359,7 +1370,9 @@ END $$;
 -- Parameters, one array element per message (1..n):
 --   p_org, p_fmt, p_key (NULL: none), p_sha, p_at (ISO 8601 text),
 --   p_ok (false: quarantined), p_err (the error of a quarantined message),
---   p_raw, p_reply;
+--   p_raw, p_reply, p_part (a refused part of message p_part, or NULL:
+--   not stored, and no audit row, when that message is a duplicate; its
+--   result row is then dup with no message id);
 -- and one per event of the accepted messages, in batch order:
 --   p_emsg (its message's index), p_eid, p_etype (NULL: body's "type"),
 --   p_epid (a fresh hub id, used if its patient is new), p_ecur (the
@@ -1371,7 +1384,7 @@ END $$;
 -- Returns one row per message, in order, as hub_ingest_batch() does.
 CREATE FUNCTION hub_ingest_fast(p_org text[], p_fmt text[], p_key text[],
     p_sha text[], p_at text[], p_ok boolean[], p_err jsonb[], p_raw bytea[],
-    p_reply bytea[], p_emsg int[], p_eid text[], p_etype text[],
+    p_reply bytea[], p_part int[], p_emsg int[], p_eid text[], p_etype text[],
     p_epid text[], p_ecur text[], p_eprep boolean[], p_eocc text[],
     p_ebody jsonb[])
 RETURNS TABLE (dup boolean, message_id bigint, event_ids text, reply bytea)
@@ -1384,6 +1397,8 @@ DECLARE
     m_at timestamptz[];
     m_mid bigint[];             -- the stored (or, for a duplicate, earlier) id
     m_dup boolean[];
+    m_skip boolean[];           -- a part of a duplicate: not stored
+    n_part int := coalesce(cardinality(array_remove(p_part, NULL)), 0);
     m_dup_reply bytea[];
     m_evids jsonb[];            -- ids of each message's events
     m_first text[];             -- each message's first linked patient
@@ -1459,6 +1474,9 @@ BEGIN
                     || CASE WHEN p_err[o] IS NOT NULL
                             THEN jsonb_build_object('err', p_err[o])
                             ELSE '{}' END
+                    || CASE WHEN p_part[o] IS NOT NULL
+                            THEN jsonb_build_object('part', p_part[o])
+                            ELSE '{}' END
                     || jsonb_build_object('ev',
                         (SELECT coalesce(jsonb_agg(jsonb_build_object(
                                     'id', p_eid[k2], 'type', p_etype[k2],
@@ -1488,13 +1506,14 @@ BEGIN
                CASE WHEN p_ok[o] THEN 'accepted' ELSE 'quarantined' END,
                p_err[o], p_reply[o], m_at[o]
           FROM generate_series(1, n_msg) o
+         WHERE p_part[o] IS NULL     -- parts: below, once dups are known
          ORDER BY p_org[o], p_key[o], o
         ON CONFLICT (org_id, idem_key)
            WHERE status = 'accepted' AND idem_key IS NOT NULL
            DO NOTHING
         RETURNING ms.id)
     SELECT array_agg(id) INTO v_ins FROM ins;
-    n_dup := n_msg - coalesce(cardinality(v_ins), 0);
+    n_dup := n_msg - n_part - coalesce(cardinality(v_ins), 0);
     m_dup := array_fill(false, ARRAY[n_msg]);
     m_dup_reply := array_fill(NULL::bytea, ARRAY[n_msg]);
     IF n_dup > 0 THEN
@@ -1530,6 +1549,23 @@ BEGIN
           FROM generate_series(1, n_ev) k2
          WHERE NOT m_dup[p_emsg[k2]];
         n_ev := coalesce(cardinality(e_id), 0);
+    END IF;
+    -- the refused parts (no key, never a conflict), but not those of a
+    -- duplicate: they were stored with the message the first time
+    m_skip := array_fill(false, ARRAY[n_msg]);
+    IF n_part > 0 THEN
+        m_skip := array(SELECT p_part[o] IS NOT NULL
+                               AND coalesce(m_dup[p_part[o]], false)
+                          FROM generate_series(1, n_msg) o ORDER BY o);
+        INSERT INTO messages (id, org_id, format, idem_key, sha256, raw,
+                              status, error, reply, received_at)
+        SELECT m_mid[o], p_org[o], p_fmt[o], p_key[o], p_sha[o],
+               coalesce(p_raw[o], ''),
+               CASE WHEN p_ok[o] THEN 'accepted' ELSE 'quarantined' END,
+               p_err[o], p_reply[o], m_at[o]
+          FROM generate_series(1, n_msg) o
+         WHERE p_part[o] IS NOT NULL AND NOT m_skip[o]
+         ORDER BY o;
     END IF;
 
     IF n_ev > 0 THEN
@@ -1741,7 +1777,8 @@ BEGIN
                            jsonb_build_object(
                                'code', p_err[u.o]->'code',
                                'field', p_err[u.o]->'field')) END
-              FROM generate_series(1, n_msg) AS u(o)) r;
+              FROM generate_series(1, n_msg) AS u(o)
+             WHERE NOT m_skip[u.o]) r;
 
     -- ---- under the lock: seq order = commit order, one chain writer ----
     PERFORM hub_chain_lock();
@@ -1804,8 +1841,10 @@ BEGIN
     END IF;
 
     RETURN QUERY
-    SELECT m_dup[u.o], m_mid[u.o],
-           CASE WHEN m_dup[u.o] THEN
+    SELECT m_dup[u.o] OR m_skip[u.o],
+           CASE WHEN NOT m_skip[u.o] THEN m_mid[u.o] END,
+           CASE WHEN m_skip[u.o] THEN '[]'
+                WHEN m_dup[u.o] THEN
                (SELECT coalesce(jsonb_agg(ev.id ORDER BY ev.seq), '[]')::text
                   FROM events ev WHERE ev.message_id = m_mid[u.o])
                 WHEN p_ok[u.o] THEN coalesce(m_evids[u.o], '[]')::text

@@ -376,15 +376,25 @@ Test(docs, fhir_batch_is_accepted_in_part_with_per_entry_outcomes,
                  1, "the entry's own bytes, at its offset in the batch");
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE action "
                               "= 'message.quarantined'"), 1);
+    static const char quarantined[] =
+        "SELECT hashtext(string_agg(id || ':' || sha256, ',' ORDER BY id)) "
+        "FROM messages WHERE status = 'quarantined'";
+    long first = hub_sql_long(&hub, quarantined);
     cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
                            "fhir/bundle-referral-batch-partial.json", &r2),
                  200);
     cr_expect_str_eq(r2.body, r.body);
     cr_expect_eq(events_total(), 2);
-    /* a re-send is a duplicate (same answer, no event); its refused entry
-     * was refused again, and like any refused message it is kept again */
+    /* a re-send is a duplicate (same answer, no event), and its refused
+     * entry is not stored again: it was kept with the first send */
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
-                              "status = 'quarantined'"), 2);
+                              "status = 'quarantined'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, quarantined), first,
+                 "the quarantined parts are exactly those of the first send");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE action "
+                              "= 'message.quarantined'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE action "
+                              "= 'message.duplicate'"), 1);
     http_resp_free(&r2);
     http_resp_free(&r);
 }
@@ -742,6 +752,27 @@ Test(docs, csv_rejected_rows_are_quarantined_one_by_one_with_the_good_rows,
                               "= 'message.quarantined'"), 2);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
                               "status = 'accepted'"), 1);
+
+    /* the same file again: a duplicate, and its refused rows are not
+     * stored again (they were kept with the first send) */
+    static const char quarantined[] =
+        "SELECT hashtext(string_agg(id || ':' || sha256, ',' ORDER BY id)) "
+        "FROM messages WHERE status = 'quarantined'";
+    long first = hub_sql_long(&hub, quarantined);
+    long events = hub_sql_long(&hub, "SELECT count(*) FROM events");
+    cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/csv/screenings",
+                             "tok-hosp", hd, csv, sizeof(csv) - 1, &r), 0);
+    cr_expect_lt(r.status, 300, "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'accepted'"), 1, "a duplicate");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events"), events);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "format = 'csv' AND status = 'quarantined'"), 2);
+    cr_expect_eq(hub_sql_long(&hub, quarantined), first,
+                 "the quarantined rows are exactly those of the first send");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE action "
+                              "= 'message.quarantined'"), 2);
 }
 
 Test(docs, large_csv_is_normalized_off_the_loop_and_stored_whole,

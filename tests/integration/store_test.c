@@ -1129,3 +1129,94 @@ Test(store, a_merge_committed_while_a_batch_waits_for_the_lock_relinks_it)
     free(p1);
     free(p2);
 }
+
+/* --- refused parts of a re-sent message --------------------------------- */
+
+/* Slot i: a refused part (a CSV row, a FHIR batch entry) of the message
+ * before it. */
+static void add_part(struct fixture *f, size_t i, const char *bytes)
+{
+    struct store_msg *m = &f->m[i];
+
+    memset(m, 0, sizeof(*m));
+    m->org_id = "org_a";
+    m->format = "csv";
+    m->raw = slice_from_cstr(bytes);
+    store_sha256_hex(m->raw.p, m->raw.len, m->sha256);
+    m->error_json = SLICE_LIT("{\"code\":\"invalid\",\"field\":\"0:row 2\"}");
+    m->part = true;
+}
+
+static const char quarantined_set[] =
+    "SELECT coalesce(string_agg(id || ':' || sha256, ',' ORDER BY id), '') "
+    "FROM messages WHERE status = 'quarantined'";
+
+Test(store, parts_of_a_resent_message_are_not_stored_again)
+{
+    struct fixture f;
+    struct store_msg_result res[4];
+
+    add_msg(&f, 0, "org_a", "doc-1", "adt.admit", "MRN", "300");
+    add_part(&f, 1, "row A");
+    ingest(&f, 2, res);
+    cr_assert_not(res[0].duplicate);
+    cr_assert_not(res[1].duplicate);
+    release(res, 2);
+    char *first = q1(quarantined_set);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages "
+                       "WHERE status = 'quarantined'"), 1);
+
+    /* the re-send, in a batch with a new message that has a part of its own:
+     * only the new message's part is stored */
+    add_msg(&f, 0, "org_a", "doc-1", "adt.admit", "MRN", "300");
+    add_part(&f, 1, "row A");
+    add_msg(&f, 2, "org_a", "doc-2", "adt.admit", "MRN", "301");
+    add_part(&f, 3, "row B");
+    ingest(&f, 4, res);
+    cr_assert(res[0].duplicate);
+    cr_assert(res[1].duplicate, "a part of a duplicate is not stored");
+    cr_assert_not(res[2].duplicate);
+    cr_assert_not(res[3].duplicate);
+    release(res, 4);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages WHERE status = "
+                       "'quarantined' AND convert_from(raw, 'UTF8') = "
+                       "'row A'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages WHERE status = "
+                       "'quarantined' AND convert_from(raw, 'UTF8') = "
+                       "'row B'"), 1);
+    char *now = q1(quarantined_set);
+    cr_assert(strncmp(now, first, strlen(first)) == 0,
+              "the first send's parts are untouched: %s / %s", first, now);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit "
+                       "WHERE action = 'message.quarantined'"), 2);
+    free(first);
+    free(now);
+}
+
+Test(store, parts_of_a_resent_message_are_not_stored_again_on_the_serial_path)
+{
+    struct fixture f;
+    struct store_msg_result res[3];
+
+    /* an adt.merge in the batch sends it down the serial path */
+    add_msg(&f, 0, "org_a", "doc-3", "adt.admit", "MRN", "400");
+    add_part(&f, 1, "row C");
+    add_msg(&f, 2, "org_a", "mrg-1", "adt.merge", "MRN", "400");
+    ingest(&f, 3, res);
+    release(res, 3);
+    char *first = q1(quarantined_set);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages "
+                       "WHERE status = 'quarantined'"), 1);
+
+    ingest(&f, 3, res);
+    cr_assert(res[0].duplicate);
+    cr_assert(res[1].duplicate, "a part of a duplicate is not stored");
+    cr_assert(res[2].duplicate);
+    release(res, 3);
+    char *now = q1(quarantined_set);
+    cr_assert_str_eq(now, first);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit "
+                       "WHERE action = 'message.quarantined'"), 1);
+    free(first);
+    free(now);
+}
