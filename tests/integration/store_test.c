@@ -1130,6 +1130,40 @@ Test(store, a_merge_committed_while_a_batch_waits_for_the_lock_relinks_it)
     free(p2);
 }
 
+/* --- plans that must not depend on a fresh database's statistics ------- */
+
+/* A batch linking to a known patient checks, under the chain lock, that no
+ * owner was merged meanwhile. On a fresh database (patients never analyzed)
+ * the cached generic plan of that check was a scan of every patient, paid
+ * by each such batch while it held the lock until autovacuum analyzed the
+ * table. The check must go by index: pg_stat_user_tables counts no
+ * sequential scan of patients. */
+Test(store, the_merged_owner_check_reads_patients_by_index_on_a_fresh_database)
+{
+    struct fixture f;
+    struct store_msg_result res[1];
+
+    add_msg(&f, 0, "org_a", "idx-1", "adt.admit", "S", "IDX");
+    ingest(&f, 1, res);
+    release(res, 1);
+    /* the identifier is owned now: this batch runs the check; in a
+     * transaction of the test's, whose own table counters are readable */
+    cr_assert_eq(store_exec(s, "BEGIN"), HUB_OK);
+    add_msg(&f, 0, "org_a", "idx-2", "adt.update", "S", "IDX");
+    ingest(&f, 1, res);
+    release(res, 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM events WHERE patient_hub_id = "
+                       "(SELECT hub_id FROM patient_identifiers "
+                       "WHERE value = 'IDX')"), 2);
+    cr_assert_gt(qlong("SELECT seq_scan + coalesce(idx_scan, 0) FROM "
+                       "pg_stat_xact_user_tables WHERE relname = 'patients'"),
+                 0, "the check read patients");
+    cr_assert_eq(qlong("SELECT seq_scan FROM pg_stat_xact_user_tables "
+                       "WHERE relname = 'patients'"), 0,
+                 "no sequential scan of patients");
+    cr_assert_eq(store_exec(s, "COMMIT"), HUB_OK);
+}
+
 /* --- refused parts of a re-sent message --------------------------------- */
 
 /* Slot i: a refused part (a CSV row, a FHIR batch entry) of the message
