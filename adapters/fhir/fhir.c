@@ -559,8 +559,8 @@ const char *fx_entry_name(struct fx *x, const struct fx_entry *e)
 {
     if (e->name)
         return e->name;         /* made once the entry was read */
-    if (e->id == NULL)
-        return e->type;
+    if (e->id == NULL)          /* e->type lies in the tree, freed on return */
+        return arena_strndup(x->a, e->type, strlen(e->type));
     return type_id(x->a, slice_from_cstr(e->type), slice_from_cstr(e->id));
 }
 
@@ -981,9 +981,10 @@ static int entry_init(struct fx *x, struct fx_entry *e, const cJSON *res)
             return rc;
         fx_pop(x, old);
     }
+    /* in the caller's arena: results name entries after the tree is gone */
     e->name = e->id ? type_id(x->a, slice_from_cstr(e->type),
                               slice_from_cstr(e->id))
-                    : e->type;
+                    : arena_strndup(x->a, e->type, strlen(e->type));
     return HUB_OK;
 }
 

@@ -1047,3 +1047,29 @@ Test(fhir, thousands_of_references_to_one_member_cost_one_visit, .timeout = 5)
     free(j);
 }
 
+
+Test(fhir, entry_name_of_a_resource_without_id_outlives_the_tree)
+{
+    /* res.entries[i].resource named the type inside the cJSON tree when
+     * the resource had no id: the tree's arena is freed before return */
+    struct canon_list out = { 0 };
+    struct fhir_result res;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"done\"}}]}";
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_eq(res.n_failed, 1);
+    /* reuse what the tree's arena gave back, so a stale pointer shows */
+    void *blk[16];
+    for (int i = 0; i < 16; i++) {
+        blk[i] = malloc(16384 + 32);
+        cr_assert_not_null(blk[i]);
+        memset(blk[i], 'Z', 16384 + 32);
+    }
+    int same = res.entries[0].resource &&
+               strcmp(res.entries[0].resource, "Goal") == 0;
+    for (int i = 0; i < 16; i++)
+        free(blk[i]);
+    cr_assert(same, "the entry's name lives in the caller's arena");
+}
