@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/catalog.h>
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/xmlerror.h>
@@ -108,6 +109,12 @@ static void xml_init_once(void)
     if (xmlMemSetup(x_free, x_malloc, x_realloc, x_strdup) != 0)
         abort();
     xmlInitParser();
+    /* libxml2 obeys an <?oasis-xml-catalog?> before the root and makes its
+     * process-wide catalog on first use: inside a parse that would be in
+     * the document's arena and dangle after it. Untrusted documents name
+     * no catalogs, and the global one is made here, on the heap. */
+    xmlCatalogSetDefaults(XML_CATA_ALLOW_NONE);
+    xmlInitializeCatalog();
 }
 
 void ccda_xml_init(void)

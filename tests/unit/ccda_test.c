@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libxml/catalog.h>
+
 #include "ccda/ccda.h"
 #include "ccda/ccda_int.h"
 #include "common/dict.h"
@@ -874,4 +876,34 @@ Test(ccda_entries, prapare_items_inside_groups_are_collected, .init = setup,
                                                               "occurred_at")),
                      "2024-03-01");
     cJSON_Delete(ev);
+}
+
+Test(ccda, catalog_pi_leaves_no_libxml2_global_in_the_document_arena,
+     .init = setup, .fini = teardown)
+{
+    /* libxml2 acts on an <?oasis-xml-catalog?> before the root by making
+     * its process-wide default catalog: made inside a parse, that was in
+     * the document's arena, freed on return, and read again later */
+    static const char doc[] =
+        "<?xml version=\"1.0\"?>"
+        "<?oasis-xml-catalog catalog=\"file:///nonexistent/catalog.xml\"?>"
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\"/>";
+    struct canon_list out = { 0 };
+    struct slice mid;
+    struct hub_err err;
+    int rc = ccda_to_events(&A, D, doc, sizeof(doc) - 1, &out, &mid, &err);
+    cr_assert_neq(rc, HUB_OK, "an empty ClinicalDocument is refused");
+    /* reuse what the document's arena gave back */
+    void *blk[16];
+    for (int i = 0; i < 16; i++) {
+        blk[i] = malloc(49152 + 32);
+        cr_assert_not_null(blk[i]);
+        memset(blk[i], 0xa5, 49152 + 32);
+    }
+    /* reads the default catalog, if the document made one */
+    xmlChar *r = xmlCatalogResolveURI((const xmlChar *)"urn:x-hub:none");
+    for (int i = 0; i < 16; i++)
+        free(blk[i]);
+    cr_assert_null(r, "no catalog of the document's was taken");
+    xmlCatalogCleanup();        /* frees the default catalog: crashed */
 }
