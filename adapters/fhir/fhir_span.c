@@ -77,6 +77,11 @@ size_t fx_entry_spans(const char *p, size_t len, struct slice *out, size_t n)
     i = skip_ws(p, len, i + 1);
     while (i < len && p[i] == '"') {
         size_t kend = skip_string(p, len, i);
+        /* an escaped key may mean "entry" to cJSON ("\u0065ntry"), and
+         * its first "entry" is the one the adapter read: stop, the spans
+         * are unknown (the caller keeps the whole body) */
+        if (memchr(p + i + 1, '\\', kend - i - 1) != NULL)
+            return found;
         bool is_entry = kend - i == sizeof(key) - 1 &&
                         memcmp(p + i, key, sizeof(key) - 1) == 0;
         i = skip_ws(p, len, kend);

@@ -1073,3 +1073,28 @@ Test(fhir, entry_name_of_a_resource_without_id_outlives_the_tree)
         free(blk[i]);
     cr_assert(same, "the entry's name lives in the caller's arena");
 }
+
+Test(fhir, refused_entry_bytes_are_never_another_members)
+{
+    /* cJSON reads an escaped key as the text it means: its first "entry"
+     * is the escaped one, so the plain "entry" after it holds no bytes of
+     * the refused entry (the whole body is kept instead) */
+    struct canon_list out = { 0 };
+    struct fhir_result res;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"\\u0065ntry\":["
+        "{\"resource\":{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"done\"}}],"
+        "\"entry\":[{\"resource\":{\"resourceType\":\"Consent\",\"status\":7}}]}";
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_eq(res.n_entries, 1);
+    cr_assert_eq(res.n_failed, 1);
+    cr_assert_str_eq(res.entries[0].resource, "Goal");
+    const char *w = "{\"resource\":{\"resourceType\":\"Goal\","
+                    "\"lifecycleStatus\":\"done\"}}";
+    cr_assert(res.entries[0].raw.len == 0 ||
+                  (res.entries[0].raw.len == strlen(w) &&
+                   memcmp(res.entries[0].raw.p, w, strlen(w)) == 0),
+              "entry 0 is given the bytes %.*s", (int)res.entries[0].raw.len,
+              res.entries[0].raw.p);
+}
