@@ -1411,6 +1411,12 @@ RETURNS TABLE (dup boolean, message_id bigint, event_ids text, reply bytea)
 LANGUAGE plpgsql
 -- generic plans, made once per connection (see hub_ingest_batch())
 SET plan_cache_mode = force_generic_plan
+-- no JIT: a plan is re-made when autovacuum touches a table, and between
+-- its vacuum and its analyze of events (pages counted, no column stats) the
+-- never-run duplicate lookup of the RETURN QUERY was costed at 637,000, so
+-- every batch compiled it with inlining and optimization (143 ms measured):
+-- the runs whose throughput fell to ~1k msg/s with p99 100-270 ms
+SET jit = off
 AS $$
 DECLARE
     n_msg int := coalesce(cardinality(p_org), 0);
