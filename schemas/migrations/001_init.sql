@@ -305,7 +305,7 @@ $$;
 -- ids are time-ordered), and one 'identity.conflict' audit row names every
 -- one of them (ids only), for an operator to review or merge.
 -- Callers hold hub_chain_lock(), so two batches never race on one identifier.
--- Used by hub_ingest_batch_serial(); hub_ingest_batch() links the same way,
+-- Used by hub_ingest_batch_serial(); hub_ingest_fast() links the same way,
 -- set-based.
 CREATE FUNCTION hub_link_patient(p_org text, p_ids jsonb, p_candidate text)
 RETURNS text LANGUAGE plpgsql AS $$
@@ -427,7 +427,7 @@ CREATE TRIGGER events_merge AFTER INSERT ON events
 
 -- --- routing: subscriptions, the outbox, deliveries ------------------------
 
--- Routing: hub_route_events() (called by hub_ingest_batch inside the ingest
+-- Routing: hub_route_events() (called by hub_ingest_fast inside the ingest
 -- transaction, under the chain lock) matches each new event against every
 -- live subscription -- topic patterns and the filters of CANON.md -- and
 -- writes, in that same transaction, one event_routes row per (event,
@@ -858,9 +858,14 @@ CREATE TRIGGER subscriptions_notify AFTER INSERT OR UPDATE ON subscriptions
 
 -- --- ingest ----------------------------------------------------------------
 
--- hub_ingest_batch() message by message, event by event: for the batches
--- whose order of effects a set cannot reproduce (see hub_ingest_batch()).
--- Same arguments, same results, same rows.
+-- The ingest batch message by message, event by event: for the batches
+-- whose order of effects a set cannot reproduce (see hub_ingest_fast()).
+-- p_batch is a JSON array, one object per message:
+--   {"org","fmt","key","sha","at","ok","err":{...},
+--    "ev":[{"id","type","pid","body":{canonical event}}]}
+-- "pid" is a fresh hub id to use if the event's patient is new; p_raw[i]
+-- and p_reply[i] are message i's bytes and reply. Returns one row per
+-- message, in order, as hub_ingest_fast() does.
 CREATE FUNCTION hub_ingest_batch_serial(p_batch jsonb, p_raw bytea[],
     p_reply bytea[])
 RETURNS TABLE (dup boolean, message_id bigint, event_ids text, reply bytea)
@@ -992,342 +997,6 @@ BEGIN
     PERFORM hub_route_events(v_seqs);
 END $$;
 
--- Ingest a whole batch in one call and one transaction (the caller's).
--- p_batch is a JSON array, one object per message:
---   {"org","fmt","key","sha","at","ok","err":{...},
---    "ev":[{"id","type","pid","body":{canonical event}}]}
--- "pid" is a fresh hub id to use if the event's patient is new. p_raw[i]
--- and p_reply[i] are message i's bytes and reply. Returns one row per
--- message, in order.
---
--- A fixed number of set-based statements per batch, not about twelve per
--- message: the whole ingest transaction runs under the chain lock through
--- its commit, so its execution time is the serial part of group commit (a
--- batch of 32 ADT messages: about 11 ms of backend CPU, against 21 ms for
--- the per-message loop of hub_ingest_batch_serial()). Rows, ids and seqs in
--- batch order, audit rows in order (identity conflicts, then one row per
--- message), results: all as the serial version gives them. That version
--- still does the shapes whose order of effects a set cannot reproduce: a
--- batch holding an adt.merge event (its trigger moves identifiers between
--- two events' linking) or the same (org, key) twice (the second is a
--- duplicate of the first).
---
--- Linking keeps the sequential meaning of hub_link_patient(): event k links
--- to the lowest hub id among the owners of its identifiers as they stand
--- after events 1..k-1, i.e. the owners from before the batch plus, for an
--- identifier first seen in this batch, the patient of the first event that
--- carried it. Events that share no new identifier with an earlier event
--- (nearly all) are linked in one statement; the others in batch order.
---
--- Lookups are LATERAL subqueries with LIMIT 1, never flattened into joins,
--- so each stays an index probe per row: the generic plans count
--- jsonb_array_elements() as 100 rows whatever the batch holds, and with
--- messages around ten thousand rows the planner preferred hashing the whole
--- table each batch (3.1 ms of a 6.5 ms batch at 8 connections, growing with
--- the table).
-CREATE FUNCTION hub_ingest_batch(p_batch jsonb, p_raw bytea[], p_reply bytea[])
-RETURNS TABLE (dup boolean, message_id bigint, event_ids text, reply bytea)
-LANGUAGE plpgsql
--- generic plans, made once per connection: custom plans (chosen because a
--- constant array bound makes generate_series look cheaper) re-planned each
--- statement on every call, about as costly as running it
-SET plan_cache_mode = force_generic_plan
-AS $$
-DECLARE
-    -- per message, index = position in the batch
-    m_org text[];
-    m_key text[];
-    m_ok boolean[];
-    m_at timestamptz[];
-    m_mid bigint[];             -- the stored (or, for a duplicate, earlier) id
-    m_dup boolean[];
-    m_dup_reply bytea[];
-    n_msg int;
-    n_new int;
-    v_ids bigint[];
-    -- per event, in batch order
-    e_msg int[];
-    e_id text[];
-    e_type text[];
-    e_cand text[];
-    e_body jsonb[];
-    e_hub text[];
-    e_seq bigint[];
-    n_ev int;
-    v_merge boolean;
-    v_twice boolean;
-    -- linking: one row per (event, distinct identifier)
-    i_k int[];
-    i_sys text[];
-    i_val text[];
-    i_owner text[];
-    i_first int[];
-    l_ev int[];                 -- events with identifiers
-    l_pre text[];               -- their owners before the batch, as '{..}'
-    l_dep text[];               -- earlier events they depend on, as '{..}'
-    l_cand text[];
-    v_all text[];
-    v_any_dep boolean;
-    -- identity.conflict audit rows, in event order
-    c_org text[] := '{}';
-    c_hub text[] := '{}';
-    c_all jsonb[] := '{}';
-    k int;
-BEGIN
-    -- before anything is read: seq order = commit order, one chain writer,
-    -- and the duplicate check below sees every committed message
-    PERFORM hub_chain_lock();
-
-    SELECT array_agg(t.x->>'org' ORDER BY t.o),
-           array_agg(nullif(t.x->>'key', '') ORDER BY t.o),
-           array_agg(coalesce((t.x->>'ok')::boolean, false) ORDER BY t.o),
-           array_agg(coalesce((t.x->>'at')::timestamptz, now()) ORDER BY t.o),
-           array_agg(d.id ORDER BY t.o),
-           array_agg(d.id IS NOT NULL ORDER BY t.o),
-           array_agg(d.reply ORDER BY t.o),
-           count(*),
-           count(*) FILTER (WHERE d.id IS NULL),
-           count(nullif(t.x->>'key', ''))
-               > count(DISTINCT (t.x->>'org') || ' ' || nullif(t.x->>'key', '')),
-           bool_or(coalesce((t.x->>'ok')::boolean, false) AND d.id IS NULL
-                   AND EXISTS (SELECT 1 FROM jsonb_array_elements(
-                                  coalesce(t.x->'ev', '[]')) e
-                                WHERE coalesce(e->>'type', e->'body'->>'type')
-                                      = 'adt.merge'))
-      INTO m_org, m_key, m_ok, m_at, m_mid, m_dup, m_dup_reply, n_msg,
-           n_new, v_twice, v_merge
-      FROM jsonb_array_elements(p_batch) WITH ORDINALITY AS t(x, o)
-      -- an index probe per message (LIMIT: see above)
-      LEFT JOIN LATERAL (
-           SELECT ms.id, ms.reply FROM messages ms
-            WHERE ms.org_id = t.x->>'org'
-              AND ms.idem_key = nullif(t.x->>'key', '')
-              AND ms.status = 'accepted'
-            LIMIT 1) d ON true;
-    IF n_msg = 0 THEN
-        RETURN;
-    END IF;
-    IF v_twice OR v_merge THEN
-        RETURN QUERY SELECT * FROM hub_ingest_batch_serial(p_batch, p_raw,
-                                                           p_reply);
-        RETURN;
-    END IF;
-
-    -- ids in batch order, then one INSERT
-    SELECT array_agg(nextval('messages_id_seq') ORDER BY g)
-      INTO v_ids FROM generate_series(1, n_new) g;
-    k := 0;
-    FOR i IN 1 .. n_msg LOOP
-        IF NOT m_dup[i] THEN
-            k := k + 1;
-            m_mid[i] := v_ids[k];
-        END IF;
-    END LOOP;
-    INSERT INTO messages (id, org_id, format, idem_key, sha256, raw, status,
-                          error, reply, received_at)
-    SELECT m_mid[u.o], m_org[u.o], u.x->>'fmt', m_key[u.o], u.x->>'sha',
-           coalesce(p_raw[u.o], ''),
-           CASE WHEN m_ok[u.o] THEN 'accepted' ELSE 'quarantined' END,
-           u.x->'err', p_reply[u.o], m_at[u.o]
-      FROM jsonb_array_elements(p_batch) WITH ORDINALITY AS u(x, o)
-     WHERE NOT m_dup[u.o]
-     ORDER BY u.o;
-
-    -- the events of the accepted new messages, in batch order
-    -- (arrays, not a temp table: an ON COMMIT DELETE ROWS table's truncation
-    -- invalidated every cached plan that read it, so each call re-planned)
-    SELECT array_agg(u.o ORDER BY u.o, e.o), array_agg(e.x->>'id' ORDER BY u.o, e.o),
-           array_agg(coalesce(e.x->>'type', e.x->'body'->>'type')
-                     ORDER BY u.o, e.o),
-           array_agg(e.x->>'pid' ORDER BY u.o, e.o),
-           array_agg(e.x->'body' ORDER BY u.o, e.o), count(*)
-      INTO e_msg, e_id, e_type, e_cand, e_body, n_ev
-      FROM jsonb_array_elements(p_batch) WITH ORDINALITY AS u(x, o)
-     CROSS JOIN LATERAL jsonb_array_elements(coalesce(u.x->'ev', '[]'))
-                WITH ORDINALITY AS e(x, o)
-     WHERE m_ok[u.o] AND NOT m_dup[u.o];
-
-    IF n_ev > 0 THEN
-        -- identifiers per event as hub_link_patient() reads them, with
-        -- their owners before the batch and the first event carrying them
-        SELECT array_agg(i.k ORDER BY i.k, i.system, i.value),
-               array_agg(i.system ORDER BY i.k, i.system, i.value),
-               array_agg(i.value ORDER BY i.k, i.system, i.value),
-               array_agg(i.owner ORDER BY i.k, i.system, i.value),
-               array_agg(i.first ORDER BY i.k, i.system, i.value)
-          INTO i_k, i_sys, i_val, i_owner, i_first
-          FROM (SELECT s.k, s.system, s.value, o.hub_id AS owner,
-                       min(s.k) OVER (PARTITION BY s.system, s.value) AS first
-                  FROM (SELECT DISTINCT ev.k,
-                               CASE WHEN coalesce(x->>'system', '') = ''
-                                    THEN 'urn:hub:org:' || m_org[ev.msg]
-                                    ELSE x->>'system' END AS system,
-                               x->>'value' AS value
-                          FROM unnest(e_msg, e_body)
-                               WITH ORDINALITY AS ev(msg, body, k)
-                         CROSS JOIN LATERAL jsonb_array_elements(
-                             CASE WHEN jsonb_typeof(
-                                      ev.body->'patient'->'identifiers')
-                                      = 'array'
-                                  THEN ev.body->'patient'->'identifiers'
-                                  ELSE '[]' END) x
-                         WHERE jsonb_typeof(x) = 'object'
-                           AND coalesce(x->>'value', '') <> '') s
-                  -- an index probe per identifier (LIMIT keeps the
-                  -- planner, blind to the row count, from hashing the
-                  -- whole table instead)
-                  LEFT JOIN LATERAL (
-                       SELECT pi.hub_id FROM patient_identifiers pi
-                        WHERE pi.system = s.system AND pi.value = s.value
-                        LIMIT 1) o ON true) i;
-        -- per event: the owners before the batch, and the earlier events
-        -- of the batch that first carried one of its new identifiers
-        SELECT array_agg(q.k ORDER BY q.k), array_agg(q.pre ORDER BY q.k),
-               array_agg(q.dep ORDER BY q.k), array_agg(e_cand[q.k] ORDER BY q.k),
-               bool_or(q.dep <> '{}')
-          INTO l_ev, l_pre, l_dep, l_cand, v_any_dep
-          FROM (SELECT i.k,
-                       coalesce(array_agg(DISTINCT i.owner ORDER BY i.owner)
-                                FILTER (WHERE i.owner IS NOT NULL),
-                                '{}')::text AS pre,
-                       coalesce(array_agg(DISTINCT i.first)
-                                FILTER (WHERE i.owner IS NULL
-                                          AND i.first < i.k),
-                                '{}')::text AS dep
-                  FROM unnest(i_k, i_owner, i_first) AS i(k, owner, first)
-                 GROUP BY i.k) q;
-
-        IF l_ev IS NOT NULL THEN
-            e_hub := array_fill(NULL::text, ARRAY[n_ev]);
-            FOR i IN 1 .. cardinality(l_ev) LOOP
-                k := l_ev[i];
-                v_all := l_pre[i]::text[];
-                IF v_any_dep AND l_dep[i] <> '{}' THEN
-                    -- owners set by earlier events of this batch
-                    SELECT array_agg(DISTINCT h ORDER BY h) INTO v_all
-                      FROM (SELECT unnest(l_pre[i]::text[])
-                            UNION ALL
-                            SELECT e_hub[j] FROM unnest(l_dep[i]::int[]) j)
-                           AS s(h);
-                END IF;
-                e_hub[k] := coalesce(v_all[1], l_cand[i]);
-                IF cardinality(v_all) > 1 THEN
-                    c_org := c_org || m_org[e_msg[k]];
-                    c_hub := c_hub || e_hub[k];
-                    c_all := c_all || jsonb_build_object('patients',
-                                 to_jsonb(v_all), 'linked', e_hub[k]);
-                END IF;
-            END LOOP;
-            INSERT INTO patients (hub_id)
-            SELECT l_cand[i] FROM generate_series(1, cardinality(l_ev)) i
-             WHERE l_pre[i] = '{}' AND l_dep[i] = '{}'   -- no owner
-             ORDER BY i;
-            -- each identifier new to the hub, for the patient of the first
-            -- event that carried it (what the serial version's per-event
-            -- ON CONFLICT DO NOTHING leaves); a plain INSERT, as every
-            -- writer of identifiers holds the chain lock and these had no
-            -- row under it
-            INSERT INTO patient_identifiers (system, value, hub_id, org_id)
-            SELECT i.system, i.value, e_hub[i.k], m_org[e_msg[i.k]]
-              FROM unnest(i_k, i_sys, i_val, i_owner, i_first)
-                   WITH ORDINALITY AS i(k, system, value, owner, first, o)
-             WHERE i.owner IS NULL AND i.first = i.k
-             ORDER BY i.o;
-        END IF;
-
-        -- seqs in batch order, then one INSERT
-        SELECT array_agg(nextval('events_seq') ORDER BY g)
-          INTO e_seq FROM generate_series(1, n_ev) g;
-        INSERT INTO events (seq, id, message_id, org_id, type,
-                            patient_hub_id, occurred_at, received_at, body)
-        SELECT e_seq[b.k], b.id, m_mid[b.msg], m_org[b.msg], b.type,
-               e_hub[b.k], hub_parse_ts(b.occurred_at), m_at[b.msg], b.body
-          FROM (SELECT ev.k, ev.msg, ev.id, ev.type,
-                       ev.body->>'occurred_at' AS occurred_at,   -- unchanged
-                       CASE WHEN e_hub[ev.k] IS NOT NULL
-                            THEN jsonb_set(v.body, '{patient,hub_id}',
-                                           to_jsonb(e_hub[ev.k]))
-                            ELSE v.body END AS body
-                  FROM unnest(e_msg, e_id, e_type, e_body)
-                       WITH ORDINALITY AS ev(msg, id, type, body, k)
-                 CROSS JOIN LATERAL (SELECT ev.body || jsonb_build_object(
-                        'id', ev.id,
-                        'source', coalesce(ev.body->'source', '{}')
-                            || jsonb_build_object('org', m_org[ev.msg],
-                                   'received_at', to_char(m_at[ev.msg]
-                                       AT TIME ZONE 'UTC',
-                                       'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')))
-                        AS body) v) b
-         ORDER BY b.k;
-    END IF;
-
-    -- identity conflicts (in the order hub_link_patient() appends them),
-    -- then one row per message, in one append
-    PERFORM hub_audit_append_many(a.actor, a.action, a.kind, a.id, a.patient,
-                                  a.detail)
-       FROM (SELECT array_agg(r.actor ORDER BY r.o) AS actor,
-                    array_agg(r.action ORDER BY r.o) AS action,
-                    array_agg(r.kind ORDER BY r.o) AS kind,
-                    array_agg(r.id ORDER BY r.o) AS id,
-                    array_agg(r.patient ORDER BY r.o) AS patient,
-                    array_agg(r.detail ORDER BY r.o) AS detail
-               FROM (SELECT c.o - 1000000000 AS o, c.org AS actor,
-                            'identity.conflict' AS action, 'patient' AS kind,
-                            c.hub AS id, c.hub AS patient, c.d AS detail
-                       FROM unnest(c_org, c_hub, c_all)
-                            WITH ORDINALITY AS c(org, hub, d, o)
-                     UNION ALL
-                     SELECT u.o, m_org[u.o],
-                            CASE WHEN m_dup[u.o] THEN 'message.duplicate'
-                                 WHEN m_ok[u.o] THEN 'message.received'
-                                 ELSE 'message.quarantined' END,
-                            'message', m_mid[u.o]::text,
-                            CASE WHEN m_ok[u.o] AND NOT m_dup[u.o] THEN
-                                (SELECT ev.h FROM unnest(e_msg, e_hub)
-                                        WITH ORDINALITY AS ev(msg, h, k)
-                                  WHERE ev.msg = u.o AND ev.h IS NOT NULL
-                                  ORDER BY ev.k LIMIT 1) END,
-                            CASE WHEN m_dup[u.o] THEN
-                                jsonb_build_object('sha256', u.x->>'sha',
-                                                   'format', u.x->>'fmt')
-                                 WHEN m_ok[u.o] THEN
-                                jsonb_build_object('sha256', u.x->>'sha',
-                                    'format', u.x->>'fmt', 'events',
-                                    (SELECT coalesce(jsonb_agg(ev.id
-                                                     ORDER BY ev.k), '[]')
-                                       FROM unnest(e_msg, e_id)
-                                            WITH ORDINALITY AS ev(msg, id, k)
-                                      WHERE ev.msg = u.o))
-                                 ELSE
-                                jsonb_build_object('sha256', u.x->>'sha',
-                                    'format', u.x->>'fmt', 'error',
-                                    jsonb_build_object(
-                                        'code', u.x->'err'->'code',
-                                        'field', u.x->'err'->'field')) END
-                       FROM jsonb_array_elements(p_batch)
-                            WITH ORDINALITY AS u(x, o)) r) a;
-
-    -- routing writes nothing unless a live subscription exists (see
-    -- hub_route_events); skip it when none does
-    IF n_ev > 0 AND EXISTS (SELECT 1 FROM subscriptions s
-                             WHERE s.deleted_at IS NULL
-                               AND s.status <> 'disabled') THEN
-        PERFORM hub_route_events(e_seq);
-    END IF;
-
-    RETURN QUERY
-    SELECT m_dup[u.o], m_mid[u.o],
-           CASE WHEN m_dup[u.o] THEN
-               (SELECT coalesce(jsonb_agg(ev.id ORDER BY ev.seq), '[]')::text
-                  FROM events ev WHERE ev.message_id = m_mid[u.o])
-           ELSE (SELECT coalesce(jsonb_agg(ev.id ORDER BY ev.k), '[]')::text
-                   FROM unnest(e_msg, e_id) WITH ORDINALITY AS ev(msg, id, k)
-                  WHERE ev.msg = u.o) END,
-           CASE WHEN m_dup[u.o] THEN m_dup_reply[u.o] END
-      FROM generate_series(1, n_msg) AS u(o)
-     ORDER BY u.o;
-END $$;
-
 -- Whether any of p_ids was merged away: hub_ingest_fast()'s check, under
 -- the chain lock, that the owners it linked to still stand. A function of
 -- its own for a plan that does not depend on statistics: inside
@@ -1387,6 +1056,18 @@ END $$;
 -- can deadlock with a batch racing it; PostgreSQL cancels one (after
 -- deadlock_timeout) and its committer retries the batch.
 --
+-- Linking keeps the sequential meaning of hub_link_patient(): event k links
+-- to the lowest hub id among the owners of its identifiers as they stand
+-- after events 1..k-1, i.e. the owners from before the batch plus, for an
+-- identifier first seen in this batch, the patient of the first event that
+-- carried it. Events that share no new identifier with an earlier event
+-- (nearly all) are linked in one statement; the others in batch order.
+--
+-- Lookups are LATERAL subqueries with LIMIT 1, never flattened into joins,
+-- so each stays an index probe per row: generic plans count unnest() as 100
+-- rows whatever the batch holds, and with messages around ten thousand rows
+-- the planner preferred hashing the whole table each batch.
+--
 -- Parameters, one array element per message (1..n):
 --   p_org, p_fmt, p_key (NULL: none), p_sha, p_at (ISO 8601 text),
 --   p_ok (false: quarantined), p_err (the error of a quarantined message),
@@ -1401,7 +1082,7 @@ END $$;
 --   here), p_eocc (occurred_at as store.c parsed it with hub_parse_ts()'s
 --   rules: text to cast, NULL, or "?" where it left that to hub_parse_ts),
 --   p_ebody.
--- Returns one row per message, in order, as hub_ingest_batch() does.
+-- Returns one row per message, in order.
 CREATE FUNCTION hub_ingest_fast(p_org text[], p_fmt text[], p_key text[],
     p_sha text[], p_at text[], p_ok boolean[], p_err jsonb[], p_raw bytea[],
     p_reply bytea[], p_part int[], p_emsg int[], p_eid text[], p_etype text[],
@@ -1409,7 +1090,9 @@ CREATE FUNCTION hub_ingest_fast(p_org text[], p_fmt text[], p_key text[],
     p_ebody jsonb[])
 RETURNS TABLE (dup boolean, message_id bigint, event_ids text, reply bytea)
 LANGUAGE plpgsql
--- generic plans, made once per connection (see hub_ingest_batch())
+-- generic plans, made once per connection: custom plans (chosen because a
+-- constant array bound makes generate_series look cheaper) re-planned each
+-- statement on every call, about as costly as running it
 SET plan_cache_mode = force_generic_plan
 -- no JIT: a plan is re-made when autovacuum touches a table, and between
 -- its vacuum and its analyze of events (pages counted, no column stats) the
@@ -1487,7 +1170,7 @@ BEGIN
                         WHERE u.t IS NULL AND u.b->>'type' = 'adt.merge'))
        OR EXISTS (SELECT 1 FROM unnest(p_key, p_ok) u(key, ok)
                    WHERE u.key IS NOT NULL AND NOT u.ok) THEN
-        -- the serial path reads hub_ingest_batch()'s jsonb document; the
+        -- the serial path reads one jsonb document (see its header); the
         -- bodies go back as the adapter wrote them plus the hub fields it
         -- sets again
         RETURN QUERY SELECT * FROM hub_ingest_batch_serial(
@@ -1596,7 +1279,7 @@ BEGIN
 
     IF n_ev > 0 THEN
         -- the hub fields the caller could not write (a body of an unusual
-        -- shape), as hub_ingest_batch() sets them
+        -- shape), as hub_ingest_batch_serial() sets them
         IF false = ANY (e_prep) THEN
             e_body := array(
                 SELECT CASE WHEN e_prep[u.k] THEN u.b
@@ -1666,7 +1349,7 @@ BEGIN
         e_hub := array_fill(NULL::text, ARRAY[n_ev]);
     END IF;
     IF i_k IS NOT NULL THEN
-        -- an index probe per identifier (LIMIT: see hub_ingest_batch())
+        -- an index probe per identifier (LIMIT: see the header)
         SELECT array_agg(o.h ORDER BY u.n), v_simple AND bool_and(o.h IS NULL)
           INTO i_owner, v_simple
           FROM unnest(i_sys, i_val) WITH ORDINALITY AS u(sys, val, n)
@@ -1685,7 +1368,7 @@ BEGIN
             INSERT INTO patients (hub_id)
             SELECT e_pid[k2] FROM unnest(l_ev) k2;
         ELSE
-            -- hub_ingest_batch()'s linking: per event, the owners before
+            -- linking as the header says: per event, the owners before
             -- the batch and the earlier events of the batch that first
             -- carried one of its new identifiers
             SELECT array_agg(q.k ORDER BY q.k), array_agg(q.pre ORDER BY q.k),

@@ -375,7 +375,7 @@ Test(store, identifiers_naming_two_patients_link_to_the_oldest_and_are_audited)
 }
 
 /* Linking inside one batch reads the identifiers as the earlier events of
- * the batch left them (hub_ingest_batch links a batch set-based,
+ * the batch left them (hub_ingest_fast links a batch set-based,
  * hub_ingest_batch_serial event by event). */
 Test(store, batch_links_each_event_after_the_earlier_events_of_the_batch)
 {
