@@ -31,6 +31,7 @@
 
 #include "common/hub_err.h"
 #include "common/jw.h"
+#include "common/utf8.h"
 #include "log.h"
 
 #define MIGRATION_MAX_BYTES (4u << 20)
@@ -889,10 +890,8 @@ static void arr_jsonb(struct bin *b, struct slice j)
     bin_put(b, j.p, j.len);
 }
 
-/* text cannot hold NUL nor invalid UTF-8: both become U+FFFD, as the JSON
- * writer (jw.c) made them when the key travelled inside 011's jsonb
- * document (RFC 3629: no overlongs, no surrogates, nothing above
- * U+10FFFF) */
+/* text cannot hold NUL nor invalid UTF-8: both become U+FFFD, exactly as
+ * the JSON writer (jw.c) makes them (common/utf8.h) */
 static struct slice text_clean(struct arena *a, struct slice v)
 {
     const unsigned char *s = (const unsigned char *)v.p;
@@ -912,26 +911,12 @@ static struct slice text_clean(struct arena *a, struct slice v)
             i++;
             continue;
         }
-        size_t len = 0;
-        uint32_t cp = 0;
-        if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
-        else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
-        else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
-        bool ok = len && i + len <= v.len;
-        for (size_t k = 1; ok && k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                ok = false;
-            else
-                cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (ok && ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
-                   || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))))
-            ok = false;
-        if (ok) {
+        size_t len = utf8_seq_len(s + i, v.len - i);
+        if (len) {
             buf_append(&b, v.p + i, len);
             i += len;
         } else {
-            buf_append(&b, "\xef\xbf\xbd", 3);
+            buf_append(&b, UTF8_REPLACEMENT, 3);
             i++;
         }
     }

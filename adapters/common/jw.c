@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/hub_err.h"
+#include "common/utf8.h"
 
 /* w->lim after anything that may have grown the buffer or failed. */
 static void jw_sync(struct jw *w)
@@ -172,28 +173,12 @@ static void put_escaped(struct buf *b, const unsigned char *s, size_t n)
             i++;
             continue;
         }
-        /* validate one UTF-8 sequence (RFC 3629: no overlongs, no
-         * surrogates, nothing above U+10FFFF) */
-        size_t len = 0;
-        uint32_t cp = 0;
-        if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
-        else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
-        else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
-        bool ok = len && i + len <= n;
-        for (size_t k = 1; ok && k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                ok = false;
-            else
-                cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (ok && ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
-                   || (len == 4 && (cp < 0x10000 || cp > 0x10ffff))))
-            ok = false;
-        if (ok) {
+        size_t len = utf8_seq_len(s + i, n - i);
+        if (len) {
             buf_append(b, s + i, len);
             i += len;
         } else {
-            buf_append(b, "\xef\xbf\xbd", 3);   /* U+FFFD */
+            buf_append(b, UTF8_REPLACEMENT, 3);
             i++;
         }
     }
