@@ -186,6 +186,71 @@ static void put_escaped(struct buf *b, const unsigned char *s, size_t n)
     buf_putc(b, '"');
 }
 
+/* put_escaped's bytes between the quotes, without a check: the caller
+ * made room for 6n (a control byte becomes \u00XX). */
+char *jw_put_escaped(char *o, const unsigned char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned char c = s[i];
+        /* put_escaped's test: DEL is copied as it is */
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            i++;
+            continue;
+        }
+        i++;
+        if (c == '\0') {       /* as put_escaped: a NUL is U+FFFD */
+            memcpy(o, UTF8_REPLACEMENT, 3);
+            o += 3;
+            continue;
+        }
+        if (c < 0x80) {
+            *o++ = '\\';
+            switch (c) {
+            case '"': *o++ = '"'; break;
+            case '\\': *o++ = '\\'; break;
+            case '\n': *o++ = 'n'; break;
+            case '\r': *o++ = 'r'; break;
+            case '\t': *o++ = 't'; break;
+            default:
+                *o++ = 'u'; *o++ = '0'; *o++ = '0';
+                *o++ = hex[c >> 4]; *o++ = hex[c & 15];
+            }
+            continue;
+        }
+        size_t len = utf8_seq_len(s + i - 1, n - i + 1);
+        if (len) {
+            memcpy(o, s + i - 1, len);
+            o += len;
+            i += len - 1;
+        } else {
+            memcpy(o, UTF8_REPLACEMENT, 3);
+            o += 3;
+        }
+    }
+    return o;
+}
+
+char *jw_room_slow(struct jw *w, size_t n)
+{
+    if (!w->b.err && n <= w->b.max - w->b.len &&
+        buf_reserve(&w->b, n) == HUB_OK) {
+        jw_sync(w);
+        return w->b.p + w->b.len;
+    }
+    /* aside: jw_commit_slow appends it as the checked calls would */
+    return arena_alloc(w->b.a, n + 1);
+}
+
+void jw_commit_slow(struct jw *w, const char *start, const char *o)
+{
+    buf_append(&w->b, start, (size_t)(o - start));
+    jw_sync(w);
+}
+
 void jw_key(struct jw *w, const char *key)
 {
     size_t n = strlen(key);

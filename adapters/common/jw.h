@@ -67,6 +67,133 @@ static inline void jw_key_chunk(struct jw *w, const char *chunk, size_t n);
  * (the buffer still grows past it, up to its max). */
 void jw_reserve(struct jw *w, size_t n);
 
+/*
+ * Spans: for a writer that can bound what it writes next (an object and
+ * its members, values already in hand), one check for the lot instead of
+ * one per member. jw_room() returns a cursor with room for `n` bytes; the
+ * jw_put_* calls write through it without a check and return the cursor
+ * moved on; jw_commit() ends the span. Members go where jw_kv_chunk would
+ * put them, with the same separators: `first` is the span's own "no member
+ * written yet" of the container being filled, and jw_put_open() takes the
+ * writer's own for the bracket that opens the span (the span closes what
+ * it opens; the writer's depth is left as it was). When `n` would pass the
+ * writer's max, or after an error, the span is written aside and
+ * jw_commit() appends it with the checked call: the document, or its
+ * error, is what the calls above would have made.
+ * JW_ROOM_KV is the most a jw_put_kv member takes (a value that is not
+ * plain may grow sixfold when escaped: a control byte is \u00XX).
+ */
+#define JW_ROOM_KV(n, s, plain) ((n) + ((plain) ? (s).len : 6 * (s).len) + 1)
+#define JW_ROOM_STR(s, plain) (3 + ((plain) ? (s).len : 6 * (s).len))
+char *jw_room_slow(struct jw *w, size_t n);
+void jw_commit_slow(struct jw *w, const char *start, const char *o);
+/* The bytes jw_str writes between the quotes, for s[0..n): at most 6n. */
+char *jw_put_escaped(char *o, const unsigned char *s, size_t n);
+
+static inline char *jw_room(struct jw *w, size_t n)
+{
+    if (w->b.len + n <= w->lim)
+        return w->b.p + w->b.len;
+    return jw_room_slow(w, n);
+}
+
+static inline void jw_commit(struct jw *w, const char *start, char *o)
+{
+    if (start != w->b.p + w->b.len) {
+        jw_commit_slow(w, start, o);
+        return;
+    }
+    *o = '\0';
+    w->b.len = (size_t)(o - w->b.p);
+}
+
+/* s[0..n) to o: short values (most are) in two overlapping moves, without
+ * a call. */
+static inline char *jw_put_bytes(char *o, const char *s, size_t n)
+{
+    if (n >= 8) {
+        if (n <= 16) {
+            uint64_t a, b;
+            memcpy(&a, s, 8);
+            memcpy(&b, s + n - 8, 8);
+            memcpy(o, &a, 8);
+            memcpy(o + n - 8, &b, 8);
+        } else {
+            memcpy(o, s, n);
+        }
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(o, &a, 4);
+        memcpy(o + n - 4, &b, 4);
+    } else if (n) {
+        o[0] = s[0];
+        o[n / 2] = s[n / 2];
+        o[n - 1] = s[n - 1];
+    }
+    return o + n;
+}
+
+/* The opening bracket of a span, after the writer's separator. */
+static inline char *jw_put_open(struct jw *w, char *o, char c)
+{
+    *o = ',';
+    o += !w->first[w->depth];
+    w->first[w->depth] = false;
+    *o++ = c;
+    return o;
+}
+
+/* A separator when a member came before in this container. */
+static inline char *jw_put_sep(char *o, bool *first)
+{
+    *o = ',';
+    o += !*first;
+    *first = false;
+    return o;
+}
+
+/* "key": from a JW_KEY chunk; the value that follows is the caller's. */
+static inline char *jw_put_key(char *o, bool *first, const char *chunk,
+                               size_t n)
+{
+    o = jw_put_sep(o, first);
+    memcpy(o, chunk + 1, n - 1);
+    return o + n - 1;
+}
+
+/* A string element of an array; `plain` as for jw_kv_chunk. */
+static inline char *jw_put_str(char *o, bool *first, struct slice s,
+                               bool plain)
+{
+    o = jw_put_sep(o, first);
+    *o++ = '"';
+    if (plain)
+        o = jw_put_bytes(o, s.p, s.len);
+    else
+        o = jw_put_escaped(o, (const unsigned char *)s.p, s.len);
+    *o++ = '"';
+    return o;
+}
+
+/* "key":"value" from a JW_KV chunk, when the value is not empty. */
+static inline char *jw_put_kv(char *o, bool *first, const char *chunk,
+                              size_t n, struct slice s, bool plain)
+{
+    if (s.len == 0)
+        return o;
+    o = jw_put_sep(o, first);
+    memcpy(o, chunk + 1, n - 1);
+    o += n - 1;
+    if (plain)
+        o = jw_put_bytes(o, s.p, s.len);
+    else
+        o = jw_put_escaped(o, (const unsigned char *)s.p, s.len);
+    *o++ = '"';
+    return o;
+}
+
 /* Returns HUB_OK and the document, or the first error (HUB_ELIMIT). */
 int jw_finish(struct jw *w, struct slice *out);
 
@@ -149,8 +276,7 @@ static inline void jw_kv_chunk(struct jw *w, const char *chunk, size_t n,
     w->first[w->depth] = false;
     memcpy(o, chunk + 1, n - 1);
     o += n - 1;
-    memcpy(o, s.p, s.len);
-    o += s.len;
+    o = jw_put_bytes(o, s.p, s.len);
     o[0] = '"';
     o[1] = '\0';
     b->len = (size_t)(o + 1 - b->p);

@@ -90,6 +90,30 @@ ADT_INLINE void kv(struct ctx *c, const char *chunk, size_t n, struct text t)
     jw_kv_chunk(&c->w, chunk, n, t.s, t.plain);
 }
 
+/*
+ * Objects are written as jw spans (see jw.h): their values read first, then
+ * one check of room for all. ROOM_MEMBER covers a member's key, separator
+ * and quotes (the longest key here is 21 bytes), room() its value at most.
+ */
+#define ROOM_MEMBER 32
+
+ADT_INLINE size_t room(struct text t)
+{
+    return ROOM_MEMBER + (t.plain ? t.s.len : 6 * t.s.len);
+}
+
+/* "key":t in a span, when t is not empty. */
+ADT_INLINE char *put_kv(char *o, bool *first, const char *chunk, size_t n,
+                        struct text t)
+{
+    return jw_put_kv(o, first, chunk, n, t.s, t.plain);
+}
+
+ADT_INLINE char *put_str(char *o, bool *first, struct text t)
+{
+    return jw_put_str(o, first, t.s, t.plain);
+}
+
 /* A raw (still escaped) field repetition, and whether its field is
  * special (the parser noted it; most are not). */
 struct raw {
@@ -316,22 +340,33 @@ static int iso_time(char o[ISO_MAX], struct slice v, int date_only,
     size_t n = v.len, body = n, whole;
     size_t k = 0;
 
-    /* digits, then maybe '.' and digits, then maybe the sign (from byte 4
-     * on) that starts the offset, and digits */
-    whole = digits_at(p, n);
-    size_t i = whole;
-    if (i < n && p[i] == '.')
-        i += 1 + digits_at(p + i + 1, n - i - 1);
-    else
-        whole = n;                  /* no fraction, for now */
-    if (i < n && (p[i] == '+' || p[i] == '-') && i >= 4) {
-        body = i;
-        i += 1 + digits_at(p + i + 1, n - i - 1);
+    if (n == 19 && (p[14] == '+' || p[14] == '-') &&
+        (non_digits8(p) | non_digits8(p + 6) |
+         (non_digits8(p + 11) & ~((uint64_t)0x80 << 24))) == 0) {
+        /* the common shape, YYYYMMDDHHMMSS+ZZZZ, in three words: the sign
+         * is byte 3 of the last one (its own flag is masked; '+' and '-'
+         * carry into no other byte) */
+        whole = body = 14;
+    } else if (n == 8 && non_digits8(p) == 0) {
+        whole = body = 8;           /* YYYYMMDD */
+    } else {
+        /* digits, then maybe '.' and digits, then maybe the sign (from
+         * byte 4 on) that starts the offset, and digits */
+        whole = digits_at(p, n);
+        size_t i = whole;
+        if (i < n && p[i] == '.')
+            i += 1 + digits_at(p + i + 1, n - i - 1);
+        else
+            whole = n;              /* no fraction, for now */
+        if (i < n && (p[i] == '+' || p[i] == '-') && i >= 4) {
+            body = i;
+            i += 1 + digits_at(p + i + 1, n - i - 1);
+        }
+        if (i < n)
+            return -1;
+        if (whole > body)
+            whole = body;           /* no fraction */
     }
-    if (i < n)
-        return -1;
-    if (whole > body)
-        whole = body;               /* no fraction */
     if (!(whole == 4 || whole == 6 || whole == 8 || whole == 10 ||
           whole == 12 || whole == 14))
         return -1;
@@ -391,17 +426,25 @@ static int iso_time(char o[ISO_MAX], struct slice v, int date_only,
 static int kv_time(struct ctx *c, const char *chunk, size_t n,
                    struct text v, const char *field, int date_only)
 {
-    char iso[ISO_MAX];
     size_t len;
     if (v.s.len == 0)
         return 0;
+    /* formatted in place, where the value goes after the separator (if
+     * one is due) and the key; nothing is kept when it is malformed.
+     * Plain: iso_time checked every digit and writes only -T:.+ besides */
+    struct jw *w = &c->w;
+    bool *first = &w->first[w->depth];
+    char *o = jw_room(w, n + ISO_MAX + 1), *start = o;
+    char *iso = o + !*first + n - 1;
     if (iso_time(iso, v.s, date_only, &len) < 0) {
         warn(c, field, date_only ? "date is not an HL7 date"
                                  : "timestamp is not an HL7 DTM");
         return 0;
     }
-    /* plain: iso_time checked every digit and writes only -T:.+ besides */
-    kv(c, chunk, n, (struct text){ { iso, len }, true });
+    o = jw_put_key(o, first, chunk, n);
+    o += len;
+    *o++ = '"';
+    jw_commit(w, start, o);
     return 1;
 }
 
@@ -540,11 +583,15 @@ static void write_cx(struct ctx *c, const struct parts *pt, struct text v)
     struct text sys = part(c, pt, 4, 1);
     if (sys.s.len == 0)
         sys = part(c, pt, 4, 2);
-    jw_obj_begin(&c->w);
-    kv(c, JW_KV("value"), v);
-    kv(c, JW_KV("system"), sys);
-    kv(c, JW_KV("type"), part(c, pt, 5, 0));
-    jw_obj_end(&c->w);
+    struct text type = part(c, pt, 5, 0);
+    char *o = jw_room(&c->w, room(v) + room(sys) + room(type)), *start = o;
+    bool first = true;
+    o = jw_put_open(&c->w, o, '{');
+    o = put_kv(o, &first, JW_KV("value"), v);
+    o = put_kv(o, &first, JW_KV("system"), sys);
+    o = put_kv(o, &first, JW_KV("type"), type);
+    *o++ = '}';
+    jw_commit(&c->w, start, o);
 }
 
 static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
@@ -586,12 +633,6 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
         jw_arr_end(&c->w);
 }
 
-/* An element of an array of strings. */
-static void str(struct ctx *c, struct text t)
-{
-    jw_str_text(&c->w, t.s, t.plain);
-}
-
 static void write_names(struct ctx *c, const struct hl7_seg *pid)
 {
     unsigned n = 0;
@@ -610,21 +651,30 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
             jw_key_chunk(&c->w, JW_KEY("names"));
             jw_arr_begin(&c->w);
         }
-        jw_obj_begin(&c->w);
-        kv(c, JW_KV("family"), family);
+        struct text prefix = part(c, &pt, 5, 0);
+        struct text suffix = part(c, &pt, 4, 0);
+        struct text use = name_use(part(c, &pt, 7, 0).s);
+        char *o = jw_room(&c->w, room(family) + room(given) + room(middle) +
+                                     room(prefix) + room(suffix) + room(use)),
+             *start = o;
+        bool first = true;
+        o = jw_put_open(&c->w, o, '{');
+        o = put_kv(o, &first, JW_KV("family"), family);
         if (given.s.len || middle.s.len) {
-            jw_key_chunk(&c->w, JW_KEY("given"));
-            jw_arr_begin(&c->w);
+            bool first_given = true;
+            o = jw_put_key(o, &first, JW_KEY("given"));
+            *o++ = '[';
             if (given.s.len)
-                str(c, given);
+                o = put_str(o, &first_given, given);
             if (middle.s.len)
-                str(c, middle);
-            jw_arr_end(&c->w);
+                o = put_str(o, &first_given, middle);
+            *o++ = ']';
         }
-        kv(c, JW_KV("prefix"), part(c, &pt, 5, 0));
-        kv(c, JW_KV("suffix"), part(c, &pt, 4, 0));
-        kv(c, JW_KV("use"), name_use(part(c, &pt, 7, 0).s));
-        jw_obj_end(&c->w);
+        o = put_kv(o, &first, JW_KV("prefix"), prefix);
+        o = put_kv(o, &first, JW_KV("suffix"), suffix);
+        o = put_kv(o, &first, JW_KV("use"), use);
+        *o++ = '}';
+        jw_commit(&c->w, start, o);
     }
     if (n)
         jw_arr_end(&c->w);
@@ -686,23 +736,30 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
             jw_key_chunk(&c->w, JW_KEY("addresses"));
             jw_arr_begin(&c->w);
         }
-        jw_obj_begin(&c->w);
+        char *o = jw_room(&c->w, room(line1) + room(line2) + room(city) +
+                                     room(state) + room(zip) + room(county) +
+                                     room(country) + room(use)),
+             *start = o;
+        bool first = true;
+        o = jw_put_open(&c->w, o, '{');
         if (line1.s.len || line2.s.len) {
-            jw_key_chunk(&c->w, JW_KEY("lines"));
-            jw_arr_begin(&c->w);
+            bool first_line = true;
+            o = jw_put_key(o, &first, JW_KEY("lines"));
+            *o++ = '[';
             if (line1.s.len)
-                str(c, line1);
+                o = put_str(o, &first_line, line1);
             if (line2.s.len)
-                str(c, line2);
-            jw_arr_end(&c->w);
+                o = put_str(o, &first_line, line2);
+            *o++ = ']';
         }
-        kv(c, JW_KV("city"), city);
-        kv(c, JW_KV("state"), state);
-        kv(c, JW_KV("postal_code"), zip);
-        kv(c, JW_KV("county"), county);
-        kv(c, JW_KV("country"), country);
-        kv(c, JW_KV("use"), use);
-        jw_obj_end(&c->w);
+        o = put_kv(o, &first, JW_KV("city"), city);
+        o = put_kv(o, &first, JW_KV("state"), state);
+        o = put_kv(o, &first, JW_KV("postal_code"), zip);
+        o = put_kv(o, &first, JW_KV("county"), county);
+        o = put_kv(o, &first, JW_KV("country"), country);
+        o = put_kv(o, &first, JW_KV("use"), use);
+        *o++ = '}';
+        jw_commit(&c->w, start, o);
     }
     if (n)
         jw_arr_end(&c->w);
@@ -773,12 +830,15 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
                 jw_key_chunk(&c->w, JW_KEY("phones"));
                 jw_arr_begin(&c->w);
             }
-            jw_obj_begin(&c->w);
-            kv(c, JW_KV("value"), v);
-            kv(c, JW_KV("use"), phone_use(part(c, &pt, 2, 0).s,
-                                          part(c, &pt, 3, 0).s,
-                                          src[s].dflt));
-            jw_obj_end(&c->w);
+            struct text use = phone_use(part(c, &pt, 2, 0).s,
+                                        part(c, &pt, 3, 0).s, src[s].dflt);
+            char *o = jw_room(&c->w, room(v) + room(use)), *start = o;
+            bool first = true;
+            o = jw_put_open(&c->w, o, '{');
+            o = put_kv(o, &first, JW_KV("value"), v);
+            o = put_kv(o, &first, JW_KV("use"), use);
+            *o++ = '}';
+            jw_commit(&c->w, start, o);
         }
     }
     if (n)
@@ -846,21 +906,26 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
 static void write_location(struct ctx *c, const char *chunk, size_t n,
                            const struct parts *pt)
 {
-    struct text poc = part(c, pt, 1, 1), room = part(c, pt, 2, 1),
+    struct text poc = part(c, pt, 1, 1), rm = part(c, pt, 2, 1),
                 bed = part(c, pt, 3, 1), fac = part(c, pt, 4, 1),
                 bldg = part(c, pt, 7, 1), floor = part(c, pt, 8, 1);
-    if (!poc.s.len && !room.s.len && !bed.s.len && !fac.s.len &&
+    if (!poc.s.len && !rm.s.len && !bed.s.len && !fac.s.len &&
         !bldg.s.len && !floor.s.len)
         return;
-    jw_key_chunk(&c->w, chunk, n);
-    jw_obj_begin(&c->w);
-    kv(c, JW_KV("point_of_care"), poc);
-    kv(c, JW_KV("room"), room);
-    kv(c, JW_KV("bed"), bed);
-    kv(c, JW_KV("facility"), fac);
-    kv(c, JW_KV("building"), bldg);
-    kv(c, JW_KV("floor"), floor);
-    jw_obj_end(&c->w);
+    char *o = jw_room(&c->w, room(poc) + room(rm) + room(bed) + room(fac) +
+                                 room(bldg) + room(floor)),
+         *start = o;
+    bool first = true;
+    o = jw_put_key(o, &c->w.first[c->w.depth], chunk, n);
+    *o++ = '{';
+    o = put_kv(o, &first, JW_KV("point_of_care"), poc);
+    o = put_kv(o, &first, JW_KV("room"), rm);
+    o = put_kv(o, &first, JW_KV("bed"), bed);
+    o = put_kv(o, &first, JW_KV("facility"), fac);
+    o = put_kv(o, &first, JW_KV("building"), bldg);
+    o = put_kv(o, &first, JW_KV("floor"), floor);
+    *o++ = '}';
+    jw_commit(&c->w, start, o);
 }
 
 static void write_diagnoses(struct ctx *c)
@@ -887,12 +952,18 @@ static void write_diagnoses(struct ctx *c)
             jw_key_chunk(&c->w, JW_KEY("diagnoses"));
             jw_arr_begin(&c->w);
         }
-        jw_obj_begin(&c->w);
-        kv(c, JW_KV("code"), code);
-        kv(c, JW_KV("system"), system);
-        kv(c, JW_KV("display"), display);
-        kv(c, JW_KV("type"), val(c, dg1, 6, 0, 0));
-        jw_obj_end(&c->w);
+        struct text type = val(c, dg1, 6, 0, 0);
+        char *o = jw_room(&c->w, room(code) + room(system) + room(display) +
+                                     room(type)),
+             *start = o;
+        bool first = true;
+        o = jw_put_open(&c->w, o, '{');
+        o = put_kv(o, &first, JW_KV("code"), code);
+        o = put_kv(o, &first, JW_KV("system"), system);
+        o = put_kv(o, &first, JW_KV("display"), display);
+        o = put_kv(o, &first, JW_KV("type"), type);
+        *o++ = '}';
+        jw_commit(&c->w, start, o);
     }
     if (n)
         jw_arr_end(&c->w);
@@ -916,11 +987,15 @@ static void write_attending(struct ctx *c, const struct hl7_seg *pv1)
             jw_key_chunk(&c->w, JW_KEY("attending"));
             jw_arr_begin(&c->w);
         }
-        jw_obj_begin(&c->w);
-        kv(c, JW_KV("id"), id);
-        kv(c, JW_KV("family"), family);
-        kv(c, JW_KV("given"), given);
-        jw_obj_end(&c->w);
+        char *o = jw_room(&c->w, room(id) + room(family) + room(given)),
+             *start = o;
+        bool first = true;
+        o = jw_put_open(&c->w, o, '{');
+        o = put_kv(o, &first, JW_KV("id"), id);
+        o = put_kv(o, &first, JW_KV("family"), family);
+        o = put_kv(o, &first, JW_KV("given"), given);
+        *o++ = '}';
+        jw_commit(&c->w, start, o);
     }
     if (n)
         jw_arr_end(&c->w);
@@ -1006,17 +1081,28 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     jw_reserve(&c->w, ADT_JSON_GUESS);
     struct jw *w = &c->w;
     jw_obj_begin(w);
-    kv(c, JW_KV("type"), (struct text){ slice_from_cstr(topic), true });
-
-    jw_key_chunk(w, JW_KEY("source"));
-    jw_obj_begin(w);
-    kv(c, JW_KV("format"), TEXT_LIT("hl7v2"));
-    kv(c, JW_KV("message_id"), src->message_id);
-    kv(c, JW_KV("sending_application"), src->application);
-    kv(c, JW_KV("sending_facility"), src->facility);
-    kv(c, JW_KV("version"), src->version);
-    kv(c, JW_KV("trigger"), src->trigger);
-    jw_obj_end(w);
+    {
+        struct text type = { slice_from_cstr(topic), true };
+        char *o = jw_room(w, room(type) + 2 * ROOM_MEMBER +
+                                 room(src->message_id) +
+                                 room(src->application) +
+                                 room(src->facility) + room(src->version) +
+                                 room(src->trigger)),
+             *start = o;
+        bool first = true;
+        o = put_kv(o, &w->first[w->depth], JW_KV("type"), type);
+        o = jw_put_key(o, &w->first[w->depth], JW_KEY("source"));
+        *o++ = '{';
+        o = put_kv(o, &first, JW_KV("format"), TEXT_LIT("hl7v2"));
+        o = put_kv(o, &first, JW_KV("message_id"), src->message_id);
+        o = put_kv(o, &first, JW_KV("sending_application"),
+                   src->application);
+        o = put_kv(o, &first, JW_KV("sending_facility"), src->facility);
+        o = put_kv(o, &first, JW_KV("version"), src->version);
+        o = put_kv(o, &first, JW_KV("trigger"), src->trigger);
+        *o++ = '}';
+        jw_commit(w, start, o);
+    }
 
     /* EVN-6 event occurred, else EVN-2 recorded, else MSH-7 */
     if (!kv_time(c, JW_KV("occurred_at"), val(c, evn, 6, 1, 0), "EVN-6", 0) &&

@@ -178,3 +178,101 @@ Test(jw_fast, inline_paths_stop_exactly_at_the_limit)
     }
     arena_release(&a);
 }
+
+/* One document as the checked calls write it (span = 0), or with its
+ * objects as spans (span = 1): the same bytes, or the same error. */
+static int write_spans(struct arena *a, size_t max, int span,
+                       struct slice v, bool plain, struct slice *out)
+{
+    struct jw w;
+    jw_init(&w, a, max);
+    jw_obj_begin(&w);
+    jw_kv_chunk(&w, JW_KV("id"), SLICE_LIT("12345"), true);
+    jw_key_chunk(&w, JW_KEY("list"));
+    jw_arr_begin(&w);
+    for (int k = 0; k < 12; k++) {
+        if (!span) {
+            jw_obj_begin(&w);
+            jw_kv_chunk(&w, JW_KV("a"), v, plain);
+            jw_kv_chunk(&w, JW_KV("empty"), SLICE_NULL, true);
+            jw_key_chunk(&w, JW_KEY("given"));
+            jw_arr_begin(&w);
+            jw_str_text(&w, v, plain);
+            jw_str_text(&w, SLICE_LIT("x"), true);
+            jw_arr_end(&w);
+            jw_kv_chunk(&w, JW_KV("b"), SLICE_LIT("plain"), true);
+            jw_obj_end(&w);
+            continue;
+        }
+        size_t room = JW_ROOM_KV(sizeof(",\"a\":\"") - 1, v, plain) +
+                      sizeof(",\"given\":[]") + JW_ROOM_STR(v, plain) + 4 +
+                      JW_ROOM_KV(sizeof(",\"b\":\"") - 1, SLICE_LIT("plain"),
+                                 true) + 3;
+        char *o = jw_room(&w, room), *start = o;
+        bool first = true, first_given = true;
+        o = jw_put_open(&w, o, '{');
+        o = jw_put_kv(o, &first, JW_KV("a"), v, plain);
+        o = jw_put_kv(o, &first, JW_KV("empty"), SLICE_NULL, true);
+        o = jw_put_key(o, &first, JW_KEY("given"));
+        *o++ = '[';
+        o = jw_put_str(o, &first_given, v, plain);
+        o = jw_put_str(o, &first_given, SLICE_LIT("x"), true);
+        *o++ = ']';
+        o = jw_put_kv(o, &first, JW_KV("b"), SLICE_LIT("plain"), true);
+        *o++ = '}';
+        jw_commit(&w, start, o);
+    }
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    return jw_finish(&w, out);
+}
+
+/* Spans write what the checked calls write, escaped or not, at every
+ * ceiling around the document's size (in place, grown, or written aside
+ * and refused), and jw_put_escaped agrees with jw_str for every byte at
+ * every position. */
+Test(jw_fast, spans_write_what_the_checked_calls_write)
+{
+    struct arena a;
+    arena_init(&a, 64 * 1024);
+    static const char *const vals[] = { "x", "two words", "q\"uote",
+                                        "tab\there", "\xc3\xa9\x01\x7f",
+                                        "\xff\xc3", "" };
+    for (size_t k = 0; k < sizeof(vals) / sizeof(vals[0]); k++) {
+        struct slice v = slice_from_cstr(vals[k]), full, o1, o2;
+        bool plain = k < 2;
+        cr_assert_eq(write_spans(&a, 1u << 20, 0, v, plain, &full), HUB_OK);
+        for (size_t max = full.len - 300; max <= full.len + 2; max++) {
+            int r1 = write_spans(&a, max, 0, v, plain, &o1);
+            int r2 = write_spans(&a, max, 1, v, plain, &o2);
+            cr_assert_eq(r1, r2, "value %zu max %zu", k, max);
+            if (r1 == HUB_OK)
+                cr_assert(slice_eq_slice(o1, o2), "value %zu max %zu: %.*s",
+                          k, max, (int)o2.len, o2.p);
+        }
+        arena_reset(&a);
+    }
+    for (size_t n = 1; n <= 12; n++) {
+        for (size_t pos = 0; pos < n; pos++) {
+            for (int b = 0; b < 256; b++) {
+                char s[16], buf[16 * 6 + 8];
+                struct jw w;
+                struct slice out;
+                memset(s, 'a', n);
+                s[pos] = (char)b;
+                if (pos + 1 < n && b >= 0xc2)
+                    s[pos + 1] = (char)0xa9;    /* sometimes valid UTF-8 */
+                jw_init(&w, &a, 1024);
+                jw_str(&w, (struct slice){ s, n });
+                cr_assert_eq(jw_finish(&w, &out), HUB_OK);
+                char *e = jw_put_escaped(buf, (const unsigned char *)s, n);
+                cr_assert((size_t)(e - buf) <= 6 * n);
+                cr_assert(out.len == (size_t)(e - buf) + 2 &&
+                              memcmp(out.p + 1, buf, out.len - 2) == 0,
+                          "n=%zu pos=%zu b=%d", n, pos, b);
+                arena_reset(&a);
+            }
+        }
+    }
+    arena_release(&a);
+}
