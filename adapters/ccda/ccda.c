@@ -13,10 +13,9 @@
 #include "ccda/ccda.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <libxml/parser.h>
 
 #include "ccda/ccda_int.h"
 #include "common/dict.h"
@@ -89,7 +88,7 @@ struct known {
 };
 
 struct loose {
-    const xmlNode *obs;
+    const struct ccda_node *obs;
     const struct dict_instrument *inst;
 };
 
@@ -98,7 +97,7 @@ struct doc {
     const struct dict *d;
     struct canon_list *out;
     struct hub_err *err;
-    const xmlNode *root;
+    const struct ccda_node *root;
     const char *message_id;
     char time[48];                  /* document effectiveTime, ISO */
     struct slice facility;          /* custodian organization name */
@@ -107,13 +106,13 @@ struct doc {
     const char *doc_sens;           /* confidentiality R/V -> "restricted" */
     size_t out_bytes;               /* all events so far, for the budget */
     bool care_plan;
-    const xmlNode **acts;           /* careplan activities, document order */
+    const struct ccda_node **acts;  /* careplan activities, document order */
     size_t n_acts;
-    const xmlNode **concerns;       /* care plan concern acts */
+    const struct ccda_node **concerns;  /* care plan concern acts */
     size_t n_concerns;
     const char *concern_doms[16];   /* their SDOH domains */
     size_t n_concern_doms;
-    const xmlNode **goals;
+    const struct ccda_node **goals;
     size_t n_goals;
     struct loose *loose;
     size_t n_loose;
@@ -123,7 +122,7 @@ struct doc {
 
 /* ---- small helpers ------------------------------------------------------- */
 
-static void warn_add(struct ev *e, const xmlNode *n, const char *leaf,
+static void warn_add(struct ev *e, const struct ccda_node *n, const char *leaf,
                      const char *what)
 {
     if (e->n_warn >= MAX_WARN)
@@ -151,15 +150,15 @@ static void sens_add(struct ev *e, const char *label)
         e->sens[e->n_sens++] = label;
 }
 
-static bool push_node(struct arena *a, const xmlNode ***arr, size_t *n,
-                      const xmlNode *x, size_t max)
+static bool push_node(struct arena *a, const struct ccda_node ***arr, size_t *n,
+                      const struct ccda_node *x, size_t max)
 {
     if (*n >= max)
         return false;
     /* grow by doubling inside the arena; small counts */
     if ((*n & (*n - 1)) == 0) {
         size_t cap = *n ? *n * 2 : 4;
-        const xmlNode **nw = arena_alloc(a, cap * sizeof(*nw));
+        const struct ccda_node **nw = arena_alloc(a, cap * sizeof(*nw));
         if (*n)
             memcpy(nw, *arr, *n * sizeof(*nw));
         *arr = nw;
@@ -169,7 +168,7 @@ static bool push_node(struct arena *a, const xmlNode ***arr, size_t *n,
 }
 
 /* Time of an element holding a TS: @value, else low/@value. */
-static const char *ts_of(const xmlNode *t)
+static const char *ts_of(const struct ccda_node *t)
 {
     const char *v;
 
@@ -183,7 +182,7 @@ static const char *ts_of(const xmlNode *t)
 
 /* Write "key": ISO time of `ts`, or a warning when malformed. */
 static void kv_time(struct ev *e, const char *key, const char *ts,
-                    const xmlNode *where)
+                    const struct ccda_node *where)
 {
     char iso[48];
 
@@ -195,18 +194,18 @@ static void kv_time(struct ev *e, const char *key, const char *ts,
         warn_add(e, where, NULL, "time is not an HL7 TS");
 }
 
-static bool mood_is(const xmlNode *n, const char *mood)
+static bool mood_is(const struct ccda_node *n, const char *mood)
 {
     return ccda_attr_eq(n, "moodCode", mood);
 }
 
-static bool negated(const xmlNode *n)
+static bool negated(const struct ccda_node *n)
 {
     return ccda_attr_eq(n, "negationInd", "true");
 }
 
 /* Value element `v` is a coded type (CD, CE, CO, CV) with a code. */
-static bool value_coded(const xmlNode *v)
+static bool value_coded(const struct ccda_node *v)
 {
     const char *t = ccda_attr_ns(v, CCDA_NS_XSI, "type");
     if (ccda_attr(v, "code") == NULL)
@@ -221,7 +220,7 @@ static bool value_coded(const xmlNode *v)
 }
 
 /* The ICD-10-CM code of a coded value: itself or one of its translations. */
-static const xmlNode *icd10_of(const xmlNode *v)
+static const struct ccda_node *icd10_of(const struct ccda_node *v)
 {
     if (v == NULL || !value_coded(v))
         return NULL;
@@ -234,7 +233,7 @@ static const xmlNode *icd10_of(const xmlNode *v)
     return NULL;
 }
 
-static const char *z_domain(struct doc *dc, const xmlNode *icd)
+static const char *z_domain(struct doc *dc, const struct ccda_node *icd)
 {
     if (icd == NULL)
         return NULL;
@@ -254,11 +253,11 @@ static const char *concern_domain(const struct doc *dc, const char *id)
  * code, else the Z code of a reason (RSON), else the domain of a concern
  * it points to with an Entry Reference (4.122; C-CDA's way to cite an
  * entry of another section). */
-static const char *entry_domain(struct doc *dc, const xmlNode *n,
-                                const xmlNode **reason)
+static const char *entry_domain(struct doc *dc, const struct ccda_node *n,
+                                const struct ccda_node **reason)
 {
     *reason = NULL;
-    for (const xmlNode *c = n->children; c; c = c->next) {
+    for (const struct ccda_node *c = n->children; c; c = c->next) {
         if (!ccda_is_ns(c, CCDA_NS_SDTC, "category"))
             continue;
         const struct dict_domain *dom =
@@ -269,8 +268,8 @@ static const char *entry_domain(struct doc *dc, const xmlNode *n,
     CCDA_FOREACH(er, n, "entryRelationship") {
         if (!ccda_attr_eq(er, "typeCode", "RSON"))
             continue;
-        const xmlNode *o = ccda_child(er, "observation");
-        const xmlNode *icd = icd10_of(ccda_child(o, "value"));
+        const struct ccda_node *o = ccda_child(er, "observation");
+        const struct ccda_node *icd = icd10_of(ccda_child(o, "value"));
         const char *dom = z_domain(dc, icd);
         if (dom) {
             *reason = icd;
@@ -278,7 +277,7 @@ static const char *entry_domain(struct doc *dc, const xmlNode *n,
         }
     }
     CCDA_FOREACH(er, n, "entryRelationship") {
-        const xmlNode *act = ccda_child(er, "act");
+        const struct ccda_node *act = ccda_child(er, "act");
         if (act && ccda_has_template(act, T_ENTRY_REFERENCE)) {
             const char *dom = concern_domain(
                 dc, ccda_ii_string(dc->a, ccda_child(act, "id")));
@@ -291,12 +290,13 @@ static const char *entry_domain(struct doc *dc, const xmlNode *n,
 
 /* Remember each concern act's id and SDOH domain, before the walk, so
  * that goals and plans pointing at it (in any section order) know it. */
-static void index_concerns(struct doc *dc, const xmlNode *sec, int depth)
+static void index_concerns(struct doc *dc, const struct ccda_node *sec,
+                           int depth)
 {
     if (depth > MAX_SECTION_NEST)
         return;
     CCDA_FOREACH(en, sec, "entry") {
-        const xmlNode *act = ccda_first_elem(en);
+        const struct ccda_node *act = ccda_first_elem(en);
         if (!ccda_is(act, "act") ||
             !(ccda_has_template(act, T_PROBLEM_CONCERN) ||
               ccda_has_template(act, T_HEALTH_CONCERN) ||
@@ -305,7 +305,7 @@ static void index_concerns(struct doc *dc, const xmlNode *sec, int depth)
         const char *id = ccda_ii_string(dc->a, ccda_child(act, "id"));
         const char *dom = NULL;
         CCDA_FOREACH(er, act, "entryRelationship") {
-            const xmlNode *o = ccda_child(er, "observation");
+            const struct ccda_node *o = ccda_child(er, "observation");
             if (dom == NULL && o && !negated(o))
                 dom = z_domain(dc, icd10_of(ccda_child(o, "value")));
         }
@@ -354,7 +354,7 @@ static void ev_begin(struct doc *dc, struct ev *e, const char *type,
 }
 
 /* After the body: labels, warnings, then into the list. */
-static int ev_tail(struct doc *dc, struct ev *e, const xmlNode *where)
+static int ev_tail(struct doc *dc, struct ev *e, const struct ccda_node *where)
 {
     struct slice json;
 
@@ -392,7 +392,7 @@ static int ev_tail(struct doc *dc, struct ev *e, const xmlNode *where)
     return HUB_OK;
 }
 
-static int ev_end(struct doc *dc, struct ev *e, const xmlNode *where)
+static int ev_end(struct doc *dc, struct ev *e, const struct ccda_node *where)
 {
     jw_obj_end(&e->w);          /* the body */
     return ev_tail(dc, e, where);
@@ -401,7 +401,7 @@ static int ev_end(struct doc *dc, struct ev *e, const xmlNode *where)
 /* A whole event around a body already written (`body_json`). */
 static int ev_write(struct doc *dc, struct ev *e, const char *type,
                     const char *occurred_at, const char *key,
-                    struct slice body_json, const xmlNode *where)
+                    struct slice body_json, const struct ccda_node *where)
 {
     ev_head(dc, e, type, occurred_at, key);
     jw_raw(&e->w, body_json);
@@ -442,13 +442,13 @@ static const char *addr_use(const char *u)
 }
 
 static void kv_text(struct doc *dc, struct jw *w, const char *key,
-                    const xmlNode *n)
+                    const struct ccda_node *n)
 {
     if (n && !ccda_null(n))
         jw_kv_str(w, key, ccda_text(dc->a, n));
 }
 
-static void write_name(struct doc *dc, struct jw *w, const xmlNode *nm)
+static void write_name(struct doc *dc, struct jw *w, const struct ccda_node *nm)
 {
     bool given = false;
     struct slice fam = SLICE_NULL;
@@ -481,7 +481,7 @@ static void write_name(struct doc *dc, struct jw *w, const xmlNode *nm)
     jw_obj_end(w);
 }
 
-static void write_addr(struct doc *dc, struct jw *w, const xmlNode *ad)
+static void write_addr(struct doc *dc, struct jw *w, const struct ccda_node *ad)
 {
     bool lines = false;
 
@@ -531,7 +531,8 @@ static const char *id_system(const char *root, char *buf, size_t cap,
 }
 
 /* One identifier object; false when the id is unusable. */
-static bool write_ident(struct doc *dc, struct jw *w, const xmlNode *id)
+static bool write_ident(struct doc *dc, struct jw *w,
+                        const struct ccda_node *id)
 {
     const char *root = ccda_attr(id, "root");
     const char *ext = ccda_attr(id, "extension");
@@ -556,9 +557,9 @@ static bool write_ident(struct doc *dc, struct jw *w, const xmlNode *id)
 
 static int read_patient(struct doc *dc)
 {
-    const xmlNode *rt = ccda_child(dc->root, "recordTarget");
-    const xmlNode *pr = ccda_child(rt, "patientRole");
-    const xmlNode *pt = ccda_child(pr, "patient");
+    const struct ccda_node *rt = ccda_child(dc->root, "recordTarget");
+    const struct ccda_node *pr = ccda_child(rt, "patientRole");
+    const struct ccda_node *pt = ccda_child(pr, "patient");
     struct jw w;
     size_t n_id = 0;
     char tmp[48];
@@ -592,7 +593,7 @@ static int read_patient(struct doc *dc)
                 write_name(dc, &w, nm);
         jw_arr_end(&w);
     }
-    const xmlNode *bt = ccda_child(pt, "birthTime");
+    const struct ccda_node *bt = ccda_child(pt, "birthTime");
     if (bt && !ccda_null(bt)) {
         if (!ccda_ts_date(ccda_attr(bt, "value"), tmp, sizeof(tmp)))
             return ccda_err_at(dc->err, HUB_EINVALID, bt, "@value",
@@ -636,7 +637,7 @@ static int read_patient(struct doc *dc)
     }
     if (phones)
         jw_arr_end(&w);
-    for (const xmlNode *c = pt ? pt->children : NULL; c; c = c->next) {
+    for (const struct ccda_node *c = pt ? pt->children : NULL; c; c = c->next) {
         if (ccda_is_ns(c, CCDA_NS_SDTC, "deceasedInd") &&
             ccda_attr_eq(c, "value", "true"))
         {
@@ -656,9 +657,9 @@ static int read_patient(struct doc *dc)
 
 static int read_header(struct doc *dc, struct slice *message_id)
 {
-    const xmlNode *root = dc->root;
-    const xmlNode *id = ccda_child(root, "id");
-    const xmlNode *et = ccda_child(root, "effectiveTime");
+    const struct ccda_node *root = dc->root;
+    const struct ccda_node *id = ccda_child(root, "id");
+    const struct ccda_node *et = ccda_child(root, "effectiveTime");
 
     dc->message_id = ccda_ii_string(dc->a, id);
     if (dc->message_id == NULL)
@@ -670,11 +671,11 @@ static int read_header(struct doc *dc, struct slice *message_id)
         return ccda_err_at(dc->err, HUB_EINVALID, et ? et : root,
                            et ? "@value" : "effectiveTime",
                            "document effectiveTime missing or not an HL7 TS");
-    const xmlNode *cust = ccda_path(
+    const struct ccda_node *cust = ccda_path(
         root, "custodian/assignedCustodian/representedCustodianOrganization");
     dc->facility = ccda_text(dc->a, ccda_child(cust, "name"));
     CCDA_FOREACH(au, root, "author") {
-        const xmlNode *org = ccda_path(au, "assignedAuthor/"
+        const struct ccda_node *org = ccda_path(au, "assignedAuthor/"
                                            "representedOrganization/name");
         dc->author_org = ccda_text(dc->a, org);
         if (!slice_empty(dc->author_org))
@@ -682,7 +683,7 @@ static int read_header(struct doc *dc, struct slice *message_id)
     }
     if (slice_empty(dc->facility))
         dc->facility = dc->author_org;
-    const xmlNode *conf = ccda_child(root, "confidentialityCode");
+    const struct ccda_node *conf = ccda_child(root, "confidentialityCode");
     const char *cc = ccda_attr(conf, "code");
     if (cc)
         dc->doc_sens = dict_security_label(
@@ -698,12 +699,12 @@ static int read_header(struct doc *dc, struct slice *message_id)
 struct resp {
     struct dict_response r;
     struct slice ans[MAX_ANSWERS];
-    const xmlNode *obs;
+    const struct ccda_node *obs;
     int sender;                 /* interpretation: 1 positive, -1 negative */
     const struct dict_derived *derived;     /* a sender-stated derived item */
 };
 
-static int interp_of(const xmlNode *obs)
+static int interp_of(const struct ccda_node *obs)
 {
     const char *c = ccda_attr(ccda_child(obs, "interpretationCode"), "code");
     if (c == NULL)
@@ -732,7 +733,7 @@ static bool parse_int(const char *s, int64_t *v)
 }
 
 /* Read one answered question into *r. */
-static void read_response(const xmlNode *obs, struct resp *r)
+static void read_response(const struct ccda_node *obs, struct resp *r)
 {
     memset(r, 0, sizeof(*r));
     r->obs = obs;
@@ -760,14 +761,14 @@ static void read_response(const xmlNode *obs, struct resp *r)
 
 /* Collect the items of a scale: component observations, through nested
  * groups (PRAPARE sections) up to MAX_ER_NEST levels. */
-static void collect_items(struct doc *dc, const xmlNode *scale,
+static void collect_items(struct doc *dc, const struct ccda_node *scale,
                           struct resp *rs, size_t *n, int depth,
                           bool *truncated)
 {
     if (depth > MAX_ER_NEST)
         return;
     CCDA_FOREACH(er, scale, "entryRelationship") {
-        const xmlNode *o = ccda_child(er, "observation");
+        const struct ccda_node *o = ccda_child(er, "observation");
         if (o == NULL || ccda_code_of(o) == NULL || negated(o))
             continue;
         bool group = false;
@@ -797,17 +798,17 @@ static bool in_list(const char *const *l, size_t n, const char *s)
 
 /* One screening event from `n` responses. */
 static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
-                          struct resp *rs, size_t n, const xmlNode *panel,
-                          bool truncated)
+                          struct resp *rs, size_t n,
+                          const struct ccda_node *panel, bool truncated)
 {
-    const xmlNode *where = panel ? panel : rs[0].obs;
+    const struct ccda_node *where = panel ? panel : rs[0].obs;
     struct dict_response *r = arena_alloc(dc->a, (n ? n : 1) * sizeof(*r));
     struct dict_scoring sc;
     struct ev e;
     char when[48];
     const char *occurred = NULL;
     const char *said_pos[MAX_RESPONSES + 1], *said_neg[MAX_RESPONSES + 1];
-    const xmlNode *said_pos_at[MAX_RESPONSES + 1],
+    const struct ccda_node *said_pos_at[MAX_RESPONSES + 1],
         *said_neg_at[MAX_RESPONSES + 1];
     size_t n_pos = 0, n_neg = 0;
     int rc;
@@ -859,7 +860,8 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
         }
     }
 
-    const xmlNode *et = ccda_child(panel ? panel : rs[0].obs, "effectiveTime");
+    const struct ccda_node *et =
+        ccda_child(panel ? panel : rs[0].obs, "effectiveTime");
     const char *ts = ts_of(et);
     if (ts && ccda_ts_iso(ts, when, sizeof(when)))
         occurred = when;
@@ -1012,7 +1014,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     return rc;
 }
 
-static int do_scale(struct doc *dc, const xmlNode *obs)
+static int do_scale(struct doc *dc, const struct ccda_node *obs)
 {
     const struct dict_instrument *inst =
         dict_instrument_find(dc->d, slice_from_cstr(ccda_code_of(obs)));
@@ -1032,7 +1034,7 @@ static int do_scale(struct doc *dc, const xmlNode *obs)
 /* A loose observation whose code is a screening item: remember it, with
  * the instrument whose answer list knows its answer (71802-3 is in AHC and
  * in PRAPARE, with different answers), else the first that has the item. */
-static void note_loose(struct doc *dc, const xmlNode *obs)
+static void note_loose(struct doc *dc, const struct ccda_node *obs)
 {
     struct slice q = slice_from_cstr(ccda_code_of(obs));
     struct slice ans = SLICE_NULL;
@@ -1089,18 +1091,18 @@ static int flush_loose(struct doc *dc)
 
 /* ---- conditions, goals, referrals -------------------------------------- */
 
-static const char *clinical_status(const xmlNode *obs)
+static const char *clinical_status(const struct ccda_node *obs)
 {
-    const xmlNode *high = ccda_path(obs, "effectiveTime/high");
+    const struct ccda_node *high = ccda_path(obs, "effectiveTime/high");
     if (high && ccda_attr(high, "value"))
         return "resolved";
     return "active";
 }
 
-static int do_problem(struct doc *dc, const xmlNode *obs, bool concern)
+static int do_problem(struct doc *dc, const struct ccda_node *obs, bool concern)
 {
-    const xmlNode *v = ccda_child(obs, "value");
-    const xmlNode *icd = icd10_of(v);
+    const struct ccda_node *v = ccda_child(obs, "value");
+    const struct ccda_node *icd = icd10_of(v);
     const char *dom = z_domain(dc, icd);
     struct ev e;
 
@@ -1113,7 +1115,7 @@ static int do_problem(struct doc *dc, const xmlNode *obs, bool concern)
     jw_kv_cstr(&e.w, "category",
                concern ? "health-concern" : "problem-list-item");
     jw_kv_cstr(&e.w, "clinical_status", clinical_status(obs));
-    const xmlNode *et = ccda_child(obs, "effectiveTime");
+    const struct ccda_node *et = ccda_child(obs, "effectiveTime");
     kv_time(&e, "onset", ts_of(et), et);
     kv_time(&e, "abatement", ccda_attr(ccda_child(et, "high"), "value"), et);
     sens_add(&e, dict_icd10_sensitivity(
@@ -1122,13 +1124,13 @@ static int do_problem(struct doc *dc, const xmlNode *obs, bool concern)
 }
 
 /* A concern act: its problem observations, one level down. */
-static int do_concern(struct doc *dc, const xmlNode *act, bool concern)
+static int do_concern(struct doc *dc, const struct ccda_node *act, bool concern)
 {
     if (dc->care_plan && concern)
         push_node(dc->a, &dc->concerns, &dc->n_concerns, act,
                   MAX_ACTIVITIES);
     CCDA_FOREACH(er, act, "entryRelationship") {
-        const xmlNode *o = ccda_child(er, "observation");
+        const struct ccda_node *o = ccda_child(er, "observation");
         if (o == NULL || ccda_has_template(o, T_PRIORITY_PREF) ||
             ccda_has_template(o, T_ENTRY_REFERENCE))
             continue;
@@ -1161,9 +1163,9 @@ static const char *goal_status(const char *s)
 
 /* A PQ or IVL_PQ target as detail_value (a whole number) and detail_text
  * ("92 %", ">= 92 %", "<= 140 mm[Hg]"). */
-static void write_quantity(struct jw *w, const xmlNode *v)
+static void write_quantity(struct jw *w, const struct ccda_node *v)
 {
-    const xmlNode *pq = v;
+    const struct ccda_node *pq = v;
     const char *op = "";
     const char *val = ccda_attr(v, "value");
     int64_t iv;
@@ -1191,13 +1193,13 @@ static void write_quantity(struct jw *w, const xmlNode *v)
         jw_kv_cstr(w, "detail_text", text);
 }
 
-static int do_goal(struct doc *dc, const xmlNode *obs)
+static int do_goal(struct doc *dc, const struct ccda_node *obs)
 {
     struct ev e;
-    const xmlNode *reason;
+    const struct ccda_node *reason;
     const char *dom = entry_domain(dc, obs, &reason);
-    const xmlNode *v = ccda_child(obs, "value");
-    const xmlNode *et = ccda_child(obs, "effectiveTime");
+    const struct ccda_node *v = ccda_child(obs, "value");
+    const struct ccda_node *et = ccda_child(obs, "effectiveTime");
 
     if (dc->care_plan)
         push_node(dc->a, &dc->goals, &dc->n_goals, obs, MAX_ACTIVITIES);
@@ -1207,7 +1209,7 @@ static int do_goal(struct doc *dc, const xmlNode *obs)
                goal_status(ccda_attr(ccda_child(obs, "statusCode"), "code")));
     /* C-CDA Goal Observation: code = what is measured, value = the target
      * (a coded state such as "Housing adequate", or a quantity) */
-    const xmlNode *code = ccda_child(obs, "code");
+    const struct ccda_node *code = ccda_child(obs, "code");
     if (v && value_coded(v))
         ccda_write_cd(&e.w, "description", v);
     else
@@ -1230,7 +1232,7 @@ static int do_goal(struct doc *dc, const xmlNode *obs)
     const char *refs[16];
     size_t n_refs = 0;
     CCDA_FOREACH(er, obs, "entryRelationship") {
-        const xmlNode *c = ccda_first_elem(er);
+        const struct ccda_node *c = ccda_first_elem(er);
         bool rson = ccda_attr_eq(er, "typeCode", "RSON");
         /* C-CDA Care Plan: "Goal REFERS TO Health Concern" is a REFR
          * Entry Reference */
@@ -1275,10 +1277,10 @@ static const char *referral_status(const char *s)
 }
 
 /* The organization a planned entry names as performer, or empty. */
-static struct slice performer_org(struct doc *dc, const xmlNode *n)
+static struct slice performer_org(struct doc *dc, const struct ccda_node *n)
 {
     CCDA_FOREACH(pf, n, "performer") {
-        const xmlNode *ae = ccda_child(pf, "assignedEntity");
+        const struct ccda_node *ae = ccda_child(pf, "assignedEntity");
         struct slice s = ccda_text(
             dc->a, ccda_path(ae, "representedOrganization/name"));
         if (!slice_empty(s))
@@ -1287,10 +1289,10 @@ static struct slice performer_org(struct doc *dc, const xmlNode *n)
     return SLICE_NULL;
 }
 
-static int do_referral(struct doc *dc, const xmlNode *n)
+static int do_referral(struct doc *dc, const struct ccda_node *n)
 {
     struct ev e;
-    const xmlNode *reason;
+    const struct ccda_node *reason;
     const char *dom = entry_domain(dc, n, &reason);
     const char *st = referral_status(
         ccda_attr(ccda_child(n, "statusCode"), "code"));
@@ -1328,7 +1330,7 @@ static int do_referral(struct doc *dc, const xmlNode *n)
 
 /* A planned or intervention entry: a referral when it requests a service
  * (RQO procedure/act/encounter), else an activity of the plan. */
-static int do_planned(struct doc *dc, const xmlNode *n, int depth)
+static int do_planned(struct doc *dc, const struct ccda_node *n, int depth)
 {
     if (depth > MAX_ER_NEST || ccda_has_template(n, T_ENTRY_REFERENCE) ||
         ccda_has_template(n, T_HANDOFF) ||
@@ -1343,7 +1345,7 @@ static int do_planned(struct doc *dc, const xmlNode *n, int depth)
             if (!ccda_attr_eq(er, "typeCode", "REFR") &&
                 !ccda_attr_eq(er, "typeCode", "COMP"))
                 continue;
-            const xmlNode *part = ccda_first_elem(er);
+            const struct ccda_node *part = ccda_first_elem(er);
             if (part == NULL || (ccda_is(part, "observation") &&
                                  ccda_attr_eq(part, "moodCode", "GOL")))
                 continue;
@@ -1364,12 +1366,13 @@ static int do_planned(struct doc *dc, const xmlNode *n, int depth)
     return HUB_OK;
 }
 
-static void write_activity(struct doc *dc, struct ev *e, const xmlNode *n)
+static void write_activity(struct doc *dc, struct ev *e,
+                           const struct ccda_node *n)
 {
     struct jw *w = &e->w;
-    const xmlNode *reason;
+    const struct ccda_node *reason;
     const char *dom = entry_domain(dc, n, &reason);
-    const xmlNode *et = ccda_child(n, "effectiveTime");
+    const struct ccda_node *et = ccda_child(n, "effectiveTime");
 
     jw_obj_begin(w);
     ccda_write_cd(w, "code", ccda_child(n, "code"));
@@ -1382,7 +1385,7 @@ static void write_activity(struct doc *dc, struct ev *e, const xmlNode *n)
 
 /* "key": [ids of `n` entries], ids deduplicated; nothing when none. */
 static void write_refs(struct doc *dc, struct jw *w, const char *key,
-                       const xmlNode *const *ents, size_t n)
+                       const struct ccda_node *const *ents, size_t n)
 {
     const char **ids = arena_alloc(dc->a, (n ? n : 1) * sizeof(*ids));
     size_t k = 0;
@@ -1416,7 +1419,7 @@ static int emit_careplan(struct doc *dc)
     jw_kv_cstr(w, "intent", "plan");
     if (dc->care_plan) {
         jw_kv_str(w, "title", ccda_text(dc->a, ccda_child(dc->root, "title")));
-        const xmlNode *se = ccda_path(dc->root,
+        const struct ccda_node *se = ccda_path(dc->root,
                                       "documentationOf/serviceEvent/"
                                       "effectiveTime");
         if (se) {
@@ -1448,7 +1451,7 @@ static int emit_careplan(struct doc *dc)
         jw_key(w, "activities");
         jw_arr_begin(w);
         for (size_t i = 0; i < dc->n_acts; i++) {
-            const xmlNode *reason;
+            const struct ccda_node *reason;
             const char *dom = entry_domain(dc, dc->acts[i], &reason);
             if (dom && !in_list(doms, n_doms, dom) && n_doms < MAX_ACTIVITIES)
                 doms[n_doms++] = dom;
@@ -1468,7 +1471,7 @@ static int emit_careplan(struct doc *dc)
 
 /* ---- body walk ----------------------------------------------------------- */
 
-static enum section_kind section_kind(const xmlNode *sec)
+static enum section_kind section_kind(const struct ccda_node *sec)
 {
     const char *code = ccda_code_of(sec);
 
@@ -1495,12 +1498,13 @@ static enum section_kind section_kind(const xmlNode *sec)
 
 /* Assessment scales nested in other entries (C-CDA: a Problem or Social
  * History Observation, or a Procedure, may hold the screening it rests on). */
-static int scan_nested_scales(struct doc *dc, const xmlNode *n, int depth)
+static int scan_nested_scales(struct doc *dc, const struct ccda_node *n,
+                              int depth)
 {
     if (depth > MAX_ER_NEST)
         return HUB_OK;
     CCDA_FOREACH(er, n, "entryRelationship") {
-        const xmlNode *c = ccda_first_elem(er);
+        const struct ccda_node *c = ccda_first_elem(er);
         int rc;
         if (c == NULL)
             continue;
@@ -1516,7 +1520,8 @@ static int scan_nested_scales(struct doc *dc, const xmlNode *n, int depth)
     return HUB_OK;
 }
 
-static int do_entry(struct doc *dc, enum section_kind kind, const xmlNode *st)
+static int do_entry(struct doc *dc, enum section_kind kind,
+                    const struct ccda_node *st)
 {
     if (!ccda_has_template(st, T_ASSESSMENT_SCALE)) {
         int rc = scan_nested_scales(dc, st, 0);
@@ -1551,7 +1556,7 @@ static int do_entry(struct doc *dc, enum section_kind kind, const xmlNode *st)
     return HUB_OK;
 }
 
-static int do_section(struct doc *dc, const xmlNode *sec, int depth)
+static int do_section(struct doc *dc, const struct ccda_node *sec, int depth)
 {
     enum section_kind kind = section_kind(sec);
 
@@ -1559,7 +1564,7 @@ static int do_section(struct doc *dc, const xmlNode *sec, int depth)
         return ccda_err_at(dc->err, HUB_ELIMIT, sec, NULL,
                            "sections nested too deep");
     CCDA_FOREACH(en, sec, "entry") {
-        const xmlNode *st = ccda_first_elem(en);
+        const struct ccda_node *st = ccda_first_elem(en);
         if (st == NULL)
             continue;
         int rc = do_entry(dc, kind, st);
@@ -1567,7 +1572,7 @@ static int do_section(struct doc *dc, const xmlNode *sec, int depth)
             return rc;
     }
     CCDA_FOREACH(comp, sec, "component") {
-        const xmlNode *sub = ccda_child(comp, "section");
+        const struct ccda_node *sub = ccda_child(comp, "section");
         if (sub) {
             int rc = do_section(dc, sub, depth + 1);
             if (rc != HUB_OK)
@@ -1579,13 +1584,14 @@ static int do_section(struct doc *dc, const xmlNode *sec, int depth)
 
 static int read_body(struct doc *dc)
 {
-    const xmlNode *body = ccda_path(dc->root, "component/structuredBody");
+    const struct ccda_node *body =
+        ccda_path(dc->root, "component/structuredBody");
     int rc;
 
     CCDA_FOREACH(comp, body, "component")
         index_concerns(dc, ccda_child(comp, "section"), 0);
     CCDA_FOREACH(comp, body, "component") {
-        const xmlNode *sec = ccda_child(comp, "section");
+        const struct ccda_node *sec = ccda_child(comp, "section");
         if (sec && (rc = do_section(dc, sec, 0)) != HUB_OK)
             return rc;
     }
@@ -1606,18 +1612,19 @@ int ccda_to_events(struct arena *a, const struct dict *d, const char *p,
                    size_t len, struct canon_list *out,
                    struct slice *message_id, struct hub_err *err)
 {
-    xmlDocPtr doc = NULL;
+    struct ccda_tree tree;
     struct doc dc;
-    struct arena xa;            /* libxml2's: the tree (ccda_xml.c) */
+    struct arena xa;            /* the tree and libxml2's (ccda_xml.c) */
     int rc;
 
     *message_id = SLICE_NULL;
-    /* the tree takes about ten times its document: one chunk for it
-     * (many small chunks freed at once made malloc trim the heap and the
-     * next document fault its pages back in) */
-    arena_init(&xa, len < 4096 ? 49152 : len < (1u << 19) ? len * 12
-                                                          : (6u << 20));
-    rc = ccda_xml_parse(&xa, p, len, &doc, err);
+    /* libxml2's context, dictionary and input copy plus the tree take
+     * 3.5 to 6.5 times the document, and 12 KB: one chunk for them (many
+     * small chunks freed at once made malloc trim the heap and the next
+     * document fault its pages back in) */
+    arena_init(&xa, len < 8192 ? 65536 : len < (1u << 19) ? len * 6 + 16384
+                                                         : (4u << 20));
+    rc = ccda_xml_parse(&xa, p, len, &tree, err);
     if (rc != HUB_OK) {
         arena_release(&xa);
         return rc;
@@ -1627,14 +1634,14 @@ int ccda_to_events(struct arena *a, const struct dict *d, const char *p,
     dc.d = d;
     dc.out = out;
     dc.err = err;
-    dc.root = xmlDocGetRootElement(doc);
+    dc.root = tree.root;
     if (!ccda_is(dc.root, "ClinicalDocument")) {
         /* name the root only when it is a known element: never echo
          * arbitrary input into an error that gets logged */
         const char *field = "/*";
         char buf[64];
         for (size_t i = 0; known_roots[i]; i++)
-            if (strcmp((const char *)dc.root->name, known_roots[i]) == 0) {
+            if (strcmp(dc.root->name, known_roots[i]) == 0) {
                 size_t k = strlen(known_roots[i]);
                 buf[0] = '/';
                 memcpy(buf + 1, known_roots[i], k + 1);
@@ -1648,7 +1655,7 @@ int ccda_to_events(struct arena *a, const struct dict *d, const char *p,
     if (rc == HUB_OK)
         rc = read_body(&dc);
 out:
-    xmlFreeDoc(doc);            /* before the arena it lives in */
+    ccda_tree_free(&tree);      /* before the arena it lives in */
     arena_release(&xa);
     return rc;
 }

@@ -10,8 +10,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <libxml/tree.h>
-
 #include "common/arena.h"
 #include "common/hub_err.h"
 #include "common/jw.h"
@@ -26,54 +24,96 @@
 #define OID_ICD10CM "2.16.840.1.113883.6.90"
 
 /*
- * Parse `p` with the guards of ccda.h, libxml2's memory taken from `xa`.
- * Returns HUB_OK and *doc (call xmlFreeDoc, then release `xa`; never the
- * other way round), or an error with *err filled (offset = byte where
- * libxml2 stopped). Checks size, DOCTYPE, well-formedness, depth and
- * element count.
+ * The document as a compact read-only tree, built from libxml2's SAX2
+ * events in the tree arena of ccda_xml_parse(): no per-node malloc, no
+ * xmlFreeDoc walk. It holds what the adapter reads: elements (name,
+ * namespace, attributes) and their text; no comments, processing
+ * instructions or xmlns declarations. Blank text between elements is left
+ * out by the rule libxml2's XML_PARSE_NOBLANKS applies (see ccda_xml.c).
+ */
+enum ccda_node_type { CCDA_ELEMENT = 1, CCDA_TEXT = 3 };
+
+struct ccda_attr {
+    const struct ccda_attr *next;
+    const char *name;           /* local name; "p:name" if p is undeclared */
+    const char *ns;             /* namespace URI, NULL for none */
+    const char *value;          /* NUL-terminated, references decoded */
+};
+
+struct ccda_node {
+    struct ccda_node *parent;   /* NULL for the root element */
+    struct ccda_node *children; /* first child (element or text) */
+    struct ccda_node *last;
+    struct ccda_node *next;     /* next sibling */
+    const char *name;           /* element: local name; text: NULL */
+    const char *ns;             /* element: namespace URI or NULL */
+    const struct ccda_attr *attrs;
+    const char *content;        /* text: its characters (NUL-terminated) */
+    size_t len;                 /* text: bytes of content */
+    unsigned char type;         /* enum ccda_node_type */
+    bool v3;                    /* element in urn:hl7-org:v3 or no ns */
+};
+
+/* What ccda_xml_parse() made: the root element and libxml2's parser
+ * context, which owns the names the tree points to. */
+struct ccda_tree {
+    struct ccda_node *root;
+    void *ctxt;                 /* xmlParserCtxtPtr */
+};
+
+/*
+ * Parse `p` with the guards of ccda.h into a tree in `xa`, libxml2's memory
+ * taken from `xa` too. Returns HUB_OK and *t (call ccda_tree_free, then
+ * release `xa`; never the other way round), or an error with *err filled
+ * (offset = byte where libxml2 stopped) and nothing to free. Checks size,
+ * DOCTYPE, well-formedness, depth and element count.
  */
 int ccda_xml_parse(struct arena *xa, const char *p, size_t len,
-                   xmlDocPtr *doc, struct hub_err *err);
+                   struct ccda_tree *t, struct hub_err *err);
+/* Free what libxml2 holds for the tree (its names); NULL-safe. */
+void ccda_tree_free(struct ccda_tree *t);
 /* libxml2's allocation functions and globals, once (ccda_global_init). */
 void ccda_xml_init(void);
 
 /* Element `n` is the HL7 v3 element `name` (urn:hl7-org:v3 or no ns). */
-bool ccda_is(const xmlNode *n, const char *name);
+bool ccda_is(const struct ccda_node *n, const char *name);
 /* Element `n` is `name` in namespace `ns`. */
-bool ccda_is_ns(const xmlNode *n, const char *ns, const char *name);
+bool ccda_is_ns(const struct ccda_node *n, const char *ns, const char *name);
 /* First HL7 v3 child element called `name`, or NULL. */
-xmlNode *ccda_child(const xmlNode *n, const char *name);
+struct ccda_node *ccda_child(const struct ccda_node *n, const char *name);
 /* Next HL7 v3 sibling element called `name` after `n`, or NULL. */
-xmlNode *ccda_next(const xmlNode *n, const char *name);
+struct ccda_node *ccda_next(const struct ccda_node *n, const char *name);
 /* First child element of any name (the clinical statement of an entry). */
-xmlNode *ccda_first_elem(const xmlNode *n);
+struct ccda_node *ccda_first_elem(const struct ccda_node *n);
 /* Path of HL7 v3 child names ("patientRole/patient/name"), or NULL. */
-xmlNode *ccda_path(const xmlNode *n, const char *path);
+struct ccda_node *ccda_path(const struct ccda_node *n, const char *path);
 
 #define CCDA_FOREACH(c, parent, name)                                      \
-    for (xmlNode *c = ccda_child((parent), (name)); c; c = ccda_next(c, (name)))
+    for (struct ccda_node *c = ccda_child((parent), (name)); c;            \
+         c = ccda_next(c, (name)))
 
 /* Unprefixed attribute value (borrowed from the tree) or NULL. */
-const char *ccda_attr(const xmlNode *n, const char *name);
+const char *ccda_attr(const struct ccda_node *n, const char *name);
 /* Namespaced attribute (xsi:type) or NULL. */
-const char *ccda_attr_ns(const xmlNode *n, const char *ns, const char *name);
+const char *ccda_attr_ns(const struct ccda_node *n, const char *ns,
+                         const char *name);
 /* True when the element has a nullFlavor (and so no value). */
-bool ccda_null(const xmlNode *n);
+bool ccda_null(const struct ccda_node *n);
 /* True when `n` has <templateId root="root"/> (any extension). */
-bool ccda_has_template(const xmlNode *n, const char *root);
+bool ccda_has_template(const struct ccda_node *n, const char *root);
 /* The element's own text (text and CDATA children), trimmed, in `a`. */
-struct slice ccda_text(struct arena *a, const xmlNode *n);
+struct slice ccda_text(struct arena *a, const struct ccda_node *n);
 /* The code attribute of child <code>, or NULL. */
-const char *ccda_code_of(const xmlNode *n);
+const char *ccda_code_of(const struct ccda_node *n);
 /* attribute equals literal */
-bool ccda_attr_eq(const xmlNode *n, const char *name, const char *lit);
+bool ccda_attr_eq(const struct ccda_node *n, const char *name, const char *lit);
 
 /* XPath of `n` ("/ClinicalDocument/component/structuredBody/component[3]
  * /section"), positions only where siblings share the name, into `buf`;
  * a path longer than `cap` is cut. Never holds a value. */
-void ccda_xpath(const xmlNode *n, char *buf, size_t cap);
+void ccda_xpath(const struct ccda_node *n, char *buf, size_t cap);
 /* Fill *err with the XPath of `n` (+ "/" `leaf` when not NULL). */
-int ccda_err_at(struct hub_err *err, int code, const xmlNode *n,
+int ccda_err_at(struct hub_err *err, int code, const struct ccda_node *n,
                 const char *leaf, const char *what);
 
 /*
@@ -90,9 +130,9 @@ bool ccda_ts_date(const char *ts, char *out, size_t cap);
 const char *ccda_system_uri(const char *oid, char *buf, size_t cap);
 /* II as a string: "urn:hl7ii:root:ext", "urn:oid:root", "urn:uuid:root";
  * NULL when the id has no usable root. In `a`. */
-const char *ccda_ii_string(struct arena *a, const xmlNode *id);
+const char *ccda_ii_string(struct arena *a, const struct ccda_node *id);
 /* Write {"code","system","display"} of a CD element; false (nothing
  * written) when it has no code. `key` may be NULL inside an array. */
-bool ccda_write_cd(struct jw *w, const char *key, const xmlNode *cd);
+bool ccda_write_cd(struct jw *w, const char *key, const struct ccda_node *cd);
 
 #endif

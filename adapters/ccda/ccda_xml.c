@@ -130,6 +130,14 @@ struct parse_state {
     int xml_level;
     size_t err_offset;
     xmlParserCtxtPtr ctxt;
+    struct arena *a;        /* the tree's */
+    struct ccda_node *root;
+    struct ccda_node *cur;  /* the open element */
+    const xmlChar *ns_seen; /* last namespace URI classified, and its class */
+    bool ns_seen_v3;
+    xmlNode probe;          /* the open element as areBlanks sees it */
+    xmlNode probe_text;     /* what its first and last children are */
+    xmlNode probe_elem;
 };
 
 /* SAX internalSubset: called for "<!DOCTYPE name ...", before "[". */
@@ -186,15 +194,177 @@ static void on_error(void *ctx, xmlErrorPtr e)
     }
 }
 
+/*
+ * XML_PARSE_NOBLANKS: libxml2 (parser.c areBlanks) drops a run of blanks
+ * between elements by looking at the node it is building into: whether it
+ * has children yet, and whether the first and the last are text. Ours is
+ * not a libxml2 node, so ctxt->node is a probe that says just that about
+ * the open element, kept current after each event that changes it. With no
+ * document (myDoc NULL) areBlanks reads nothing else of it, and the runs it
+ * drops go to on_ignorable: the tree gets the text libxml2's tree got.
+ */
+static void sync_probe(struct parse_state *st)
+{
+    const struct ccda_node *e = st->cur;
+
+    if (e == NULL) {
+        st->ctxt->node = NULL;
+        return;
+    }
+    st->probe.children = e->children == NULL ? NULL
+                         : e->children->type == CCDA_TEXT ? &st->probe_text
+                                                          : &st->probe_elem;
+    st->probe.last = e->last == NULL ? NULL
+                     : e->last->type == CCDA_TEXT ? &st->probe_text
+                                                  : &st->probe_elem;
+    st->ctxt->node = &st->probe;
+}
+
+static void add_child(struct ccda_node *parent, struct ccda_node *n)
+{
+    n->parent = parent;
+    if (parent->last)
+        parent->last->next = n;
+    else
+        parent->children = n;
+    parent->last = n;
+}
+
+/* "prefix:local", as libxml2's tree names an element or attribute whose
+ * prefix no xmlns declares (it then has no namespace). */
+static const char *qname(struct arena *a, const xmlChar *prefix,
+                         const xmlChar *local)
+{
+    size_t p = strlen((const char *)prefix), l = strlen((const char *)local);
+    char *q = arena_alloc(a, p + l + 2);
+
+    memcpy(q, prefix, p);
+    q[p] = ':';
+    memcpy(q + p + 1, local, l + 1);
+    return q;
+}
+
+/* An attribute value as libxml2's tree holds it. A value the parser had to
+ * rewrite (references, white space, non-ASCII) comes NUL-terminated, with
+ * each '&' it stands for written "&#38;" (xmlParseAttValueComplex, when
+ * entities are not substituted); the tree decodes that again. */
+static const char *attr_copy(struct arena *a, const xmlChar *v,
+                             const xmlChar *end)
+{
+    size_t n = (size_t)(end - v);
+    char *q = arena_alloc(a, n + 1), *o = q;
+
+    if (*end != '\0' || memchr(v, '&', n) == NULL) {
+        memcpy(q, v, n);
+        q[n] = '\0';
+        return q;
+    }
+    for (size_t i = 0; i < n;) {
+        if (v[i] == '&' && n - i >= 5 && memcmp(v + i, "&#38;", 5) == 0) {
+            *o++ = '&';
+            i += 5;
+        } else {
+            *o++ = (char)v[i++];
+        }
+    }
+    *o = '\0';
+    return q;
+}
+
+static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
+                     const xmlChar *uri, int nb_ns, const xmlChar **nss,
+                     int nb_attrs, int nb_defaulted, const xmlChar **attrs)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    struct parse_state *st = ctxt->_private;
+    struct ccda_node *n = arena_zalloc(st->a, sizeof(*n));
+    const struct ccda_attr **tail = &n->attrs;
+
+    (void)nb_ns;
+    (void)nss;
+    (void)nb_defaulted;
+    n->type = CCDA_ELEMENT;
+    n->name = (const char *)local;
+    n->ns = (const char *)uri;
+    if (prefix && uri == NULL)
+        n->name = qname(st->a, prefix, local);
+    if (uri == NULL) {
+        n->v3 = true;
+    } else {
+        /* one URI pointer per namespace (libxml2's dictionary) */
+        if (uri != st->ns_seen) {
+            st->ns_seen = uri;
+            st->ns_seen_v3 = strcmp((const char *)uri, CCDA_NS_V3) == 0;
+        }
+        n->v3 = st->ns_seen_v3;
+    }
+    /* attrs: (local, prefix, URI, value, end) per attribute */
+    for (int i = 0; i < nb_attrs; i++, attrs += 5) {
+        struct ccda_attr *at = arena_alloc(st->a, sizeof(*at));
+        at->next = NULL;
+        at->name = (const char *)attrs[0];
+        at->ns = (const char *)attrs[2];
+        if (attrs[1] && attrs[2] == NULL)
+            at->name = qname(st->a, attrs[1], attrs[0]);
+        at->value = attr_copy(st->a, attrs[3], attrs[4]);
+        *tail = at;
+        tail = &at->next;
+    }
+    if (st->cur)
+        add_child(st->cur, n);
+    else if (st->root == NULL)
+        st->root = n;
+    st->cur = n;
+    sync_probe(st);
+}
+
+static void on_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
+                   const xmlChar *uri)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    struct parse_state *st = ctxt->_private;
+
+    (void)local;
+    (void)prefix;
+    (void)uri;
+    if (st->cur)
+        st->cur = st->cur->parent;
+    sync_probe(st);
+}
+
+static void on_text(void *ctx, const xmlChar *s, int len)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    struct parse_state *st = ctxt->_private;
+    struct ccda_node *n;
+
+    if (st->cur == NULL || len <= 0)
+        return;
+    n = arena_zalloc(st->a, sizeof(*n));
+    n->type = CCDA_TEXT;
+    n->content = arena_strndup(st->a, (const char *)s, (size_t)len);
+    n->len = (size_t)len;
+    add_child(st->cur, n);
+    sync_probe(st);
+}
+
+/* A run of blanks that NOBLANKS drops. */
+static void on_ignorable(void *ctx, const xmlChar *s, int len)
+{
+    (void)ctx;
+    (void)s;
+    (void)len;
+}
+
 /* Iterative walk: depth and element count, without recursion. */
-static int check_shape(xmlNode *root, struct hub_err *err)
+static int check_shape(struct ccda_node *root, struct hub_err *err)
 {
     size_t count = 0;
     int depth = 1;
-    xmlNode *n = root;
+    struct ccda_node *n = root;
 
     while (n) {
-        if (n->type == XML_ELEMENT_NODE) {
+        if (n->type == CCDA_ELEMENT) {
             if (++count > CCDA_MAX_ELEMENTS)
                 return ccda_err_at(err, HUB_ELIMIT, n, NULL,
                                    "document has too many elements");
@@ -221,14 +391,16 @@ static int check_shape(xmlNode *root, struct hub_err *err)
 }
 
 int ccda_xml_parse(struct arena *xa, const char *p, size_t len,
-                   xmlDocPtr *out, struct hub_err *err)
+                   struct ccda_tree *t, struct hub_err *err)
 {
     struct parse_state st = { 0 };
     xmlParserCtxtPtr ctxt;
+    xmlSAXHandler *sax;
     xmlDocPtr doc;
     int rc;
 
-    *out = NULL;
+    t->root = NULL;
+    t->ctxt = NULL;
     ccda_xml_init();
     if (len > CCDA_MAX_DOCUMENT)
         return hub_err_set(err, HUB_ELIMIT, "/", CCDA_MAX_DOCUMENT,
@@ -240,21 +412,31 @@ int ccda_xml_parse(struct arena *xa, const char *p, size_t len,
     if (ctxt == NULL)
         abort();                /* out of memory: see STYLE.md section 4 */
     st.ctxt = ctxt;
+    st.a = xa;
+    st.probe.type = XML_ELEMENT_NODE;
+    st.probe_text.type = XML_TEXT_NODE;
+    st.probe_elem.type = XML_ELEMENT_NODE;
     ctxt->_private = &st;
-    ctxt->sax->internalSubset = on_doctype;
-    ctxt->sax->externalSubset = on_external_subset;
-    ctxt->sax->resolveEntity = on_resolve;
-    ctxt->sax->serror = on_error;
-    /* nothing here reads comments or processing instructions: keep them
-     * out of the tree (less memory and time per document) */
-    ctxt->sax->comment = NULL;
-    ctxt->sax->processingInstruction = NULL;
-    ctxt->sax->error = NULL;
-    ctxt->sax->warning = NULL;
+    /* our own SAX2 handlers build the tree; libxml2 still reads, checks
+     * well-formedness and namespaces, and interns names */
+    sax = ctxt->sax;
+    memset(sax, 0, sizeof(*sax));
+    sax->initialized = XML_SAX2_MAGIC;
+    sax->internalSubset = on_doctype;
+    sax->externalSubset = on_external_subset;
+    sax->resolveEntity = on_resolve;
+    sax->startElementNs = on_start;
+    sax->endElementNs = on_end;
+    sax->characters = on_text;
+    sax->ignorableWhitespace = on_ignorable;
+    sax->serror = on_error;
+    /* comments, processing instructions: nothing reads them (no handler);
+     * CDATA: as text (no cdataBlock handler, and XML_PARSE_NOCDATA) */
     ctxt->vctxt.error = NULL;
     ctxt->vctxt.warning = NULL;
     /* NONET: no network; no NOENT, DTDLOAD, DTDATTR, DTDVALID, XINCLUDE or
-     * HUGE. NOERROR/NOWARNING: libxml2 prints nothing of its own. */
+     * HUGE. NOERROR/NOWARNING: libxml2 prints nothing of its own. NOBLANKS:
+     * see sync_probe. */
     doc = xmlCtxtReadMemory(ctxt, p, (int)len, NULL, NULL,
                             XML_PARSE_NONET | XML_PARSE_NOERROR |
                                 XML_PARSE_NOWARNING | XML_PARSE_NOCDATA |
@@ -263,13 +445,16 @@ int ccda_xml_parse(struct arena *xa, const char *p, size_t len,
      * it must not outlive it (nor a failure outlive its document) */
     xmlResetLastError();
     xml_arena = NULL;
+    ctxt->node = NULL;          /* the probe dies with this frame */
+    if (doc)                    /* no startDocument handler: never made */
+        xmlFreeDoc(doc);
     if (st.doctype) {
         rc = hub_err_set(err, HUB_EUNSUPPORTED, "/", st.err_offset,
                          "document has a DOCTYPE: DTDs and entities are "
                          "not accepted");
         goto fail;
     }
-    if (doc == NULL || st.xml_err != 0 || !ctxt->wellFormed) {
+    if (st.xml_err != 0 || !ctxt->wellFormed) {
         /* libxml2 2.9 reports its depth and size limits as internal */
         int limit = st.xml_err == XML_ERR_INTERNAL_ERROR;
         rc = hub_err_set(err, limit ? HUB_ELIMIT : HUB_ESYNTAX, "/",
@@ -278,79 +463,81 @@ int ccda_xml_parse(struct arena *xa, const char *p, size_t len,
                                : "document is not well-formed XML");
         goto fail;
     }
-    if (doc->intSubset || doc->extSubset) {
+    if (ctxt->hasExternalSubset) {
         rc = hub_err_set(err, HUB_EUNSUPPORTED, "/", 0,
                          "document has a DOCTYPE: DTDs and entities are "
                          "not accepted");
         goto fail;
     }
-    xmlNode *root = xmlDocGetRootElement(doc);
-    if (root == NULL) {
+    if (st.root == NULL) {
         rc = hub_err_set(err, HUB_ESYNTAX, "/", 0, "document has no root");
         goto fail;
     }
-    rc = check_shape(root, err);
+    rc = check_shape(st.root, err);
     if (rc != HUB_OK)
         goto fail;
-    xmlFreeParserCtxt(ctxt);
-    *out = doc;
+    t->root = st.root;
+    t->ctxt = ctxt;
     return HUB_OK;
 fail:
-    if (doc)
-        xmlFreeDoc(doc);
     xmlFreeParserCtxt(ctxt);
     return rc;
 }
 
+void ccda_tree_free(struct ccda_tree *t)
+{
+    if (t && t->ctxt) {
+        xmlFreeParserCtxt(t->ctxt);
+        t->ctxt = NULL;
+        t->root = NULL;
+    }
+}
+
 /* Names are compared first byte first: most differ there, and the walk
  * asks of every child whether it is the element it looks for. */
-bool ccda_is(const xmlNode *n, const char *name)
+bool ccda_is(const struct ccda_node *n, const char *name)
 {
-    return n && n->type == XML_ELEMENT_NODE &&
-           n->name[0] == (xmlChar)name[0] &&
-           strcmp((const char *)n->name, name) == 0 &&
-           (n->ns == NULL || n->ns->href == NULL ||
-            strcmp((const char *)n->ns->href, CCDA_NS_V3) == 0);
+    return n && n->type == CCDA_ELEMENT && n->name[0] == name[0] &&
+           strcmp(n->name, name) == 0 && n->v3;
 }
 
-bool ccda_is_ns(const xmlNode *n, const char *ns, const char *name)
+bool ccda_is_ns(const struct ccda_node *n, const char *ns, const char *name)
 {
-    return n && n->type == XML_ELEMENT_NODE &&
-           strcmp((const char *)n->name, name) == 0 && n->ns &&
-           n->ns->href && strcmp((const char *)n->ns->href, ns) == 0;
+    return n && n->type == CCDA_ELEMENT && strcmp(n->name, name) == 0 &&
+           n->ns && strcmp(n->ns, ns) == 0;
 }
 
-xmlNode *ccda_child(const xmlNode *n, const char *name)
+struct ccda_node *ccda_child(const struct ccda_node *n, const char *name)
 {
     if (n == NULL)
         return NULL;
-    for (xmlNode *c = n->children; c; c = c->next)
+    for (struct ccda_node *c = n->children; c; c = c->next)
         if (ccda_is(c, name))
             return c;
     return NULL;
 }
 
-xmlNode *ccda_next(const xmlNode *n, const char *name)
+struct ccda_node *ccda_next(const struct ccda_node *n, const char *name)
 {
-    for (xmlNode *c = n ? n->next : NULL; c; c = c->next)
+    for (struct ccda_node *c = n ? n->next : NULL; c; c = c->next)
         if (ccda_is(c, name))
             return c;
     return NULL;
 }
 
-xmlNode *ccda_first_elem(const xmlNode *n)
+struct ccda_node *ccda_first_elem(const struct ccda_node *n)
 {
-    for (xmlNode *c = n ? n->children : NULL; c; c = c->next)
-        if (c->type == XML_ELEMENT_NODE)
+    for (struct ccda_node *c = n ? n->children : NULL; c; c = c->next)
+        if (c->type == CCDA_ELEMENT)
             return c;
     return NULL;
 }
 
-xmlNode *ccda_path(const xmlNode *n, const char *path)
+struct ccda_node *ccda_path(const struct ccda_node *n, const char *path)
 {
     char name[64];
     const char *s = path;
-    xmlNode *cur = (xmlNode *)n;
+    struct ccda_node *cur = (struct ccda_node *)n;
 
     while (cur && *s) {
         const char *e = strchr(s, '/');
@@ -365,53 +552,41 @@ xmlNode *ccda_path(const xmlNode *n, const char *path)
     return cur;
 }
 
-static const char *attr_value(const xmlAttr *a)
+const char *ccda_attr(const struct ccda_node *n, const char *name)
 {
-    /* A parsed attribute is one text node (character references are
-     * already folded in; entity references cannot occur without a DTD). */
-    if (a && a->children && a->children->type == XML_TEXT_NODE &&
-        a->children->next == NULL)
-        return (const char *)a->children->content;
-    if (a && a->children == NULL)
-        return "";
-    return NULL;
-}
-
-const char *ccda_attr(const xmlNode *n, const char *name)
-{
-    if (n == NULL || n->type != XML_ELEMENT_NODE)
+    if (n == NULL || n->type != CCDA_ELEMENT)
         return NULL;
-    for (const xmlAttr *a = n->properties; a; a = a->next)
-        if (a->ns == NULL && a->name[0] == (xmlChar)name[0] &&
-            strcmp((const char *)a->name, name) == 0)
-            return attr_value(a);
+    for (const struct ccda_attr *a = n->attrs; a; a = a->next)
+        if (a->ns == NULL && a->name[0] == name[0] &&
+            strcmp(a->name, name) == 0)
+            return a->value;
     return NULL;
 }
 
-const char *ccda_attr_ns(const xmlNode *n, const char *ns, const char *name)
+const char *ccda_attr_ns(const struct ccda_node *n, const char *ns,
+                         const char *name)
 {
-    if (n == NULL || n->type != XML_ELEMENT_NODE)
+    if (n == NULL || n->type != CCDA_ELEMENT)
         return NULL;
-    for (const xmlAttr *a = n->properties; a; a = a->next)
-        if (a->ns && a->ns->href &&
-            strcmp((const char *)a->ns->href, ns) == 0 &&
-            strcmp((const char *)a->name, name) == 0)
-            return attr_value(a);
+    for (const struct ccda_attr *a = n->attrs; a; a = a->next)
+        if (a->ns && strcmp(a->ns, ns) == 0 && strcmp(a->name, name) == 0)
+            return a->value;
     return NULL;
 }
 
-bool ccda_attr_eq(const xmlNode *n, const char *name, const char *lit)
+bool ccda_attr_eq(const struct ccda_node *n, const char *name,
+                  const char *lit)
 {
     const char *v = ccda_attr(n, name);
     return v && strcmp(v, lit) == 0;
 }
 
-bool ccda_null(const xmlNode *n)
+bool ccda_null(const struct ccda_node *n)
 {
     return n == NULL || ccda_attr(n, "nullFlavor") != NULL;
 }
 
-bool ccda_has_template(const xmlNode *n, const char *root)
+bool ccda_has_template(const struct ccda_node *n, const char *root)
 {
     CCDA_FOREACH(t, n, "templateId")
         if (ccda_attr_eq(t, "root", root))
@@ -419,31 +594,35 @@ bool ccda_has_template(const xmlNode *n, const char *root)
     return false;
 }
 
-struct slice ccda_text(struct arena *a, const xmlNode *n)
+struct slice ccda_text(struct arena *a, const struct ccda_node *n)
 {
-    size_t total = 0;
-    char *out, *q;
+    const struct ccda_node *one = NULL;
+    size_t total = 0, texts = 0;
+    const char *s;
 
     if (n == NULL)
         return SLICE_NULL;
-    for (const xmlNode *c = n->children; c; c = c->next)
-        if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) &&
-            c->content)
-            total += strlen((const char *)c->content);
+    for (const struct ccda_node *c = n->children; c; c = c->next)
+        if (c->type == CCDA_TEXT) {
+            one = c;
+            total += c->len;
+            texts++;
+        }
     if (total == 0)
         return SLICE_NULL;
-    out = arena_alloc(a, total + 1);
-    q = out;
-    for (const xmlNode *c = n->children; c; c = c->next)
-        if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) &&
-            c->content) {
-            size_t k = strlen((const char *)c->content);
-            memcpy(q, c->content, k);
-            q += k;
-        }
-    *q = '\0';
+    if (texts == 1) {
+        s = one->content;       /* the tree's copy: lives as long as it */
+    } else {
+        char *out = arena_alloc(a, total + 1), *q = out;
+        for (const struct ccda_node *c = n->children; c; c = c->next)
+            if (c->type == CCDA_TEXT) {
+                memcpy(q, c->content, c->len);
+                q += c->len;
+            }
+        *q = '\0';
+        s = out;
+    }
     /* trim XML white space (space, tab, CR, LF) */
-    const char *s = out;
     size_t k = total;
     while (k && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')) {
         s++;
@@ -455,22 +634,23 @@ struct slice ccda_text(struct arena *a, const xmlNode *n)
     return (struct slice){ s, k };
 }
 
-const char *ccda_code_of(const xmlNode *n)
+const char *ccda_code_of(const struct ccda_node *n)
 {
     return ccda_attr(ccda_child(n, "code"), "code");
 }
 
-void ccda_xpath(const xmlNode *n, char *buf, size_t cap)
+void ccda_xpath(const struct ccda_node *n, char *buf, size_t cap)
 {
-    const xmlNode *chain[CCDA_MAX_DEPTH + 2];
+    const struct ccda_node *chain[CCDA_MAX_DEPTH + 2];
     int k = 0;
     size_t len = 0;
 
     if (cap == 0)
         return;
     buf[0] = '\0';
-    for (const xmlNode *c = n; c && c->type == XML_ELEMENT_NODE &&
-                               k < (int)(sizeof(chain) / sizeof(chain[0]));
+    for (const struct ccda_node *c = n;
+         c && c->type == CCDA_ELEMENT &&
+         k < (int)(sizeof(chain) / sizeof(chain[0]));
          c = c->parent)
         chain[k++] = c;
     if (k == 0) {
@@ -481,19 +661,17 @@ void ccda_xpath(const xmlNode *n, char *buf, size_t cap)
         return;
     }
     while (k-- > 0) {
-        const xmlNode *c = chain[k];
+        const struct ccda_node *c = chain[k];
         const char *prefix = "";
         int pos = 0, same = 0;
         char piece[96];
 
-        if (c->ns && c->ns->href &&
-            strcmp((const char *)c->ns->href, CCDA_NS_V3) != 0)
-            prefix = strcmp((const char *)c->ns->href, CCDA_NS_SDTC) == 0
-                         ? "sdtc:" : "*:";
-        if (c->parent && c->parent->type == XML_ELEMENT_NODE) {
-            for (const xmlNode *s = c->parent->children; s; s = s->next) {
-                if (s->type != XML_ELEMENT_NODE ||
-                    strcmp((const char *)s->name, (const char *)c->name))
+        if (c->ns && strcmp(c->ns, CCDA_NS_V3) != 0)
+            prefix = strcmp(c->ns, CCDA_NS_SDTC) == 0 ? "sdtc:" : "*:";
+        if (c->parent && c->parent->type == CCDA_ELEMENT) {
+            for (const struct ccda_node *s = c->parent->children; s;
+                 s = s->next) {
+                if (s->type != CCDA_ELEMENT || strcmp(s->name, c->name))
                     continue;
                 same++;
                 if (s == c)
@@ -503,10 +681,10 @@ void ccda_xpath(const xmlNode *n, char *buf, size_t cap)
         int m;
         if (same > 1)
             m = snprintf(piece, sizeof(piece), "/%s%.48s[%d]", prefix,
-                         (const char *)c->name, pos);
+                         c->name, pos);
         else
             m = snprintf(piece, sizeof(piece), "/%s%.48s", prefix,
-                         (const char *)c->name);
+                         c->name);
         if (m < 0 || len + (size_t)m >= cap)
             return;             /* cut: keep the head of the path */
         memcpy(buf + len, piece, (size_t)m + 1);
@@ -514,7 +692,7 @@ void ccda_xpath(const xmlNode *n, char *buf, size_t cap)
     }
 }
 
-int ccda_err_at(struct hub_err *err, int code, const xmlNode *n,
+int ccda_err_at(struct hub_err *err, int code, const struct ccda_node *n,
                 const char *leaf, const char *what)
 {
     char path[sizeof(err->field)];
@@ -671,7 +849,7 @@ static bool is_uuid(const char *s)
     return true;
 }
 
-const char *ccda_ii_string(struct arena *a, const xmlNode *id)
+const char *ccda_ii_string(struct arena *a, const struct ccda_node *id)
 {
     const char *root = ccda_attr(id, "root");
     const char *ext = ccda_attr(id, "extension");
@@ -694,7 +872,7 @@ const char *ccda_ii_string(struct arena *a, const xmlNode *id)
     return b.err ? NULL : b.p;
 }
 
-bool ccda_write_cd(struct jw *w, const char *key, const xmlNode *cd)
+bool ccda_write_cd(struct jw *w, const char *key, const struct ccda_node *cd)
 {
     const char *code = ccda_attr(cd, "code");
     char sysbuf[280];
