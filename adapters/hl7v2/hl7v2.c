@@ -284,6 +284,41 @@ scan_next(struct scanner *sc)
     }
 }
 
+/* scan_next for a segment whose fields are not indexed: its field
+ * separators are passed over a block at a time (those of the current block
+ * up to the hit returned are dropped, no further: the next segment may start
+ * in the same block). */
+static inline __attribute__((always_inline)) size_t
+scan_next_other(struct scanner *sc)
+{
+    for (;;) {
+        uint64_t other = sc->mask & ~sc->fsmask;
+        if (other) {
+            uint64_t low = other & (0 - other);
+            sc->mask &= ~(low | (low - 1));
+            return sc->base + (size_t)__builtin_ctzll(other);
+        }
+        sc->mask = 0;
+        if (scan_load64(sc))
+            continue;
+#if defined(__SSE2__)
+        if (sc->end - sc->pos >= 16) {
+            sc->mask = scan16(sc, sc->p + sc->pos, &sc->fsmask);
+            sc->base = sc->pos;
+            sc->span = 16;
+            sc->pos += 16;
+            continue;
+        }
+#endif
+        while (sc->pos < sc->end && (sc->cls[sc->p[sc->pos]] == C_PLAIN ||
+                                     sc->cls[sc->p[sc->pos]] == C_FS))
+            sc->pos++;
+        if (sc->pos >= sc->end)
+            return sc->end;
+        return sc->pos++;
+    }
+}
+
 /* The offset of the first structural byte at or after `from`, or `end`.
  * Blocks of the batch are taken in turn (their masks are made), the last
  * bytes are jumped over. */
@@ -479,6 +514,36 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
             return hub_err_set(err, HUB_ESYNTAX, "MSH", s,
                                "second MSH segment: one message at a time");
 
+        size_t j;
+        if (m->nseg > 0 && !hl7_seg_indexed(sg->id)) {
+            /* Not indexed: only its end is found, and whether it might
+             * break a limit or hold a NUL. It cannot when it is shorter
+             * than HL7_MAX_FIELDS bytes (a field takes a separator) and
+             * holds fewer than HL7_MAX_REPS repetition separators; else
+             * it is scanned again below, as any segment, for the precise
+             * error (or for its fields). */
+            uint32_t nrs = 0;
+            for (j = scan_seek(&sc, s + 3); j < end;
+                 j = scan_next_other(&sc)) {
+                int k = cls[(unsigned char)p[j]];
+                if (k == C_FS || k == C_SPECIAL || k == C_PLAIN)
+                    continue;
+                if (k == C_RS && ++nrs < HL7_MAX_REPS)
+                    continue;
+                break;
+            }
+            if ((j >= end || cls[(unsigned char)p[j]] == C_EOL) &&
+                j - s - 3 < HL7_MAX_FIELDS) {
+                sg->f0 = HL7_SEG_LAZY;
+                sg->end = (uint32_t)j;
+                sg->nf = 0;
+                m->nseg++;
+                s = j;
+                continue;
+            }
+            scan_init(&sc, p, s, end, cls, fs, m->rs, m->ec);
+        }
+
         /* locals, not m->fld[m->nfld++]: a store through a uint32_t
          * pointer could alias m->nfld, and would force reloads */
         uint32_t *fld = m->fld, nfld = m->nfld;
@@ -489,7 +554,6 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
          * segment has too many fields, whichever comes first */
         uint32_t f0 = sg->f0, lim = field_limit(f0, fldcap);
         uint32_t reps = 0, reps_of = 0;     /* repetitions of field reps_of */
-        size_t j;
         for (j = scan_seek(&sc, s + 3); j < end; j = scan_next(&sc)) {
             if ((unsigned char)p[j] == fs) {    /* the common case first */
                 if (nfld == lim) {
@@ -564,6 +628,47 @@ const struct hl7_seg *hl7_seg_find(const struct hl7_msg *m, const char *id,
             return s;
     }
     return NULL;
+}
+
+int hl7_seg_indexed(const char id[4])
+{
+    /* what adt.c reads; MSH, the first segment, always */
+    static const char ids[][4] = { "MSH", "EVN", "PID", "PV1", "DG1",
+                                   "MRG" };
+    for (size_t k = 0; k < sizeof(ids) / sizeof(ids[0]); k++)
+        if (memcmp(id, ids[k], 3) == 0)
+            return 1;
+    return 0;
+}
+
+struct slice hl7_seg_field_lazy(const struct hl7_msg *m,
+                                const struct hl7_seg *s, unsigned n,
+                                unsigned *flags)
+{
+    /* the field and its flags, as the parser would have indexed them (it
+     * checked this segment's bytes: no NUL, no CR or LF inside) */
+    const char *q = m->p + s->off + 3, *end = m->p + s->end;
+    *flags = 0;
+    if (n == 0)
+        return (struct slice){ m->p + s->off, 3 };
+    for (unsigned k = 0; k < n; k++) {
+        q = hl7_find_byte(q, end, m->fs);
+        if (q == NULL)
+            return SLICE_NULL;
+        q++;
+    }
+    const char *stop = hl7_find_byte(q, end, m->fs);
+    if (stop == NULL)
+        stop = end;
+    for (const char *x = q; x < stop; x++) {
+        unsigned char c = (unsigned char)*x;
+        if (c == m->rs)
+            *flags |= HL7_FLD_REP;
+        else if (c == m->ec || c < 0x20 || c >= 0x7f || c == '"' ||
+                 c == '\\')
+            *flags |= HL7_FLD_SPECIAL;
+    }
+    return (struct slice){ q, (size_t)(stop - q) };
 }
 
 struct slice hl7_seg_field(const struct hl7_msg *m, const struct hl7_seg *s,

@@ -38,10 +38,25 @@
 struct hl7_seg {
     uint32_t off;               /* of the segment ID in the input */
     uint32_t end;               /* one past the last byte, before CR/LF */
-    uint32_t f0;                /* index of field 0 (the ID) in m->fld */
-    uint32_t nf;                /* fields, counting the ID as field 0 */
+    uint32_t f0;                /* index of field 0 (the ID) in m->fld, or
+                                   HL7_SEG_LAZY */
+    uint32_t nf;                /* fields, counting the ID as field 0 (0
+                                   when lazy) */
     char id[4];
 };
+
+/*
+ * Only the segments the normalizer reads (hl7_seg_indexed) have their
+ * fields indexed by the parser; the others (IN1, NK1, AL1, PV2, Z-segments:
+ * a third of a typical ADT message) are checked for the same limits and
+ * errors but their fields are found on access, by a scan
+ * (hl7_seg_field_lazy).
+ */
+#define HL7_SEG_LAZY UINT32_MAX
+int hl7_seg_indexed(const char id[4]);
+struct slice hl7_seg_field_lazy(const struct hl7_msg *m,
+                                const struct hl7_seg *s, unsigned n,
+                                unsigned *flags);
 
 struct hl7_msg {
     const char *p;              /* the whole input, as given */
@@ -82,7 +97,8 @@ static inline struct slice hl7_seg_field_flags(const struct hl7_msg *m,
             idx = n - 1;
     }
     if (idx >= s->nf)
-        return SLICE_NULL;
+        return s->f0 == HL7_SEG_LAZY ? hl7_seg_field_lazy(m, s, n, flags)
+                                     : SLICE_NULL;
     uint32_t f = m->fld[s->f0 + idx];
     uint32_t start = f & HL7_FLD_OFF;
     uint32_t stop = idx + 1 < s->nf

@@ -532,3 +532,54 @@ Test(hl7_ack, refuses_an_unknown_ack_code)
     cr_assert_eq(hl7_ack(&A, NULL, NULL, NULL, "K", "2026", &ack),
                  HUB_EINVALID);
 }
+
+/* The parser indexes the fields of the segments the normalizer reads, and
+ * finds the others' on access (hl7v2_int.h): both give the same values,
+ * and the same errors at the same offsets. */
+Test(hl7_parse, reads_unindexed_segments_as_indexed_ones)
+{
+    static const char body[] =
+        "|1|a~b^c&d~|\\F\\x^\\E\\|\"\"||plain|q\"t|last";
+    char s[512];
+    snprintf(s, sizeof(s), "MSH|^~\\&|A|B|C|D|2026||ADT^A01|7|P|2.5\r"
+                           "PID%s\rIN1%s\rZZ9%s", body, body, body);
+    struct hl7_msg *m = parse_ok(s);
+    static const char *const other[] = { "IN1", "ZZ9" };
+    for (unsigned k = 0; k < 2; k++)
+        for (unsigned f = 0; f <= 10; f++)
+            for (unsigned r = 0; r <= 2; r++)
+                for (unsigned c = 0; c <= 2; c++) {
+                    struct slice a = hl7_get(&A, m, "PID", 0, f, r, c, c);
+                    struct slice b = hl7_get(&A, m, other[k], 0, f, r, c, c);
+                    cr_assert(f == 0 || slice_eq_slice(a, b),
+                              "%s-%u(%u).%u: \"%.*s\" vs \"%.*s\"", other[k],
+                              f, r, c, (int)b.len, b.p ? b.p : "",
+                              (int)a.len, a.p ? a.p : "");
+                    cr_assert((a.p == NULL) == (b.p == NULL));
+                }
+    assert_slice(hl7_get(&A, m, "ZZ9", 0, 0, 0, 0, 0), "ZZ9");
+
+    /* a NUL, and a field past the repetition limit */
+    const char *ids[] = { "PID", "NK1" };
+    size_t off[2];
+    for (int k = 0; k < 2; k++) {
+        struct hub_err err;
+        char t[512];
+        size_t n = (size_t)snprintf(t, sizeof(t), "%s",
+                                    "MSH|^~\\&|A|B|C|D|2026||ADT^A01|7|P|2.5\r");
+        n += (size_t)snprintf(t + n, sizeof(t) - n, "%s|1|x|y", ids[k]);
+        t[n - 1] = '\0';
+        cr_assert_eq(parse_rc(t, n, &err, &m), HUB_ESYNTAX);
+        cr_assert_eq(strncmp(err.field, ids[k], 3), 0);
+        cr_assert_str_eq(err.field + 3, "-3");
+        off[k] = err.offset;
+        t[n - 1] = 'y';
+        t[n++] = '|';
+        for (int r = 0; r < HL7_MAX_REPS; r++)
+            t[n++] = '~';
+        cr_assert_eq(parse_rc(t, n, &err, &m), HUB_ELIMIT);
+        cr_assert_str_eq(err.field + 3, "-4");
+        cr_assert_eq(err.offset, n - 1);
+    }
+    cr_assert_eq(off[0], off[1]);
+}
