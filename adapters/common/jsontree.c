@@ -1,22 +1,55 @@
 /*
  * jsontree.c - cJSON trees in an arena (see jsontree.h).
  *
- * The arena in use is a thread-local set only for the length of one
- * cJSON_ParseWithLength() call: it is how the caller's arena reaches
- * cJSON's allocation hooks, which take no argument. Outside that call the
- * hooks are plain malloc and free.
+ * Two ways to one tree:
+ *
+ * fast: one pass over the input that checks the limits and builds the
+ *   nodes itself, exactly as cJSON 1.7 would build them (types, valueint,
+ *   valuedouble, keys in ->string, prev/next links, head->prev = last). It
+ *   takes only plain JSON: white space ' ' \t \n \r between tokens and
+ *   after the value, no BOM, numbers of RFC 8259 form, escapes that decode
+ *   to something other than U+0000. For such input json_prescan() passes
+ *   (the fast pass counts depth, elements, values and string bytes as it
+ *   does, so it stops wherever json_prescan would) and cJSON builds the
+ *   same tree, so the fast pass decides alone.
+ *
+ * exact: anything else (bad JSON, a limit, cJSON's leniencies: control
+ *   bytes as white space, trailing bytes, "-01", invalid \u digits ...) goes
+ *   the way it always went: json_prescan_copy, then cJSON itself. Its
+ *   refusals (codes, messages, byte offsets) are therefore unchanged.
+ *
+ * Why: cJSON's parse was over half of the FHIR adapter's instructions even
+ * with its nodes in an arena (three strncmp per value for null/false/true,
+ * byte-at-a-time string scans and copies, a hook call per node), and the
+ * prescan copy that bounds it another fifth.
+ *
+ * The exact way has cJSON allocate through hooks that read a thread-local
+ * arena, set only for the length of one parse; outside that call the hooks
+ * are plain malloc and free. cJSON's error position is a process global
+ * that any thread's parse overwrites; the exact way reads the position
+ * cJSON_ParseWithLengthOpts returns to this call instead.
  */
 #include "common/jsontree.h"
 
+#include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#define TREE_BLOCK 16384
+#define TREE_MAX_DEPTH 64           /* json_prescan's own ceiling */
+
+/* ---- the exact way: cJSON with its allocations in the arena ------------- */
 
 /* The arena of the parse running on this thread, and the block of it that
  * nodes are cut from: a node costs a compare and an add, not a call. */
 static _Thread_local struct arena *tree_arena;
 static _Thread_local char *tree_cur, *tree_end;
-
-#define TREE_BLOCK 16384
 
 static void *tree_malloc(size_t n)
 {
@@ -56,19 +89,22 @@ void jsontree_global_init(void)
     pthread_once(&hooks_once, hooks_install);
 }
 
-static cJSON *parse_in(struct arena *a, const char *p, size_t len)
+/* *end: where cJSON stopped, for this call only (cJSON_GetErrorPtr() is
+ * shared by every thread's parses). */
+static cJSON *parse_in(struct arena *a, const char *p, size_t len,
+                       const char **end)
 {
     tree_arena = a;
     tree_cur = tree_end = NULL;
-    cJSON *root = cJSON_ParseWithLength(p, len);
+    cJSON *root = cJSON_ParseWithLengthOpts(p, len, end, 0);
     tree_arena = NULL;
     tree_cur = tree_end = NULL;
     return root;
 }
 
-int jsontree_parse(struct arena *a, const char *p, size_t len,
-                   const struct json_limits *lim, cJSON **out,
-                   struct hub_err *err)
+int jsontree_parse_cjson(struct arena *a, const char *p, size_t len,
+                         const struct json_limits *lim, cJSON **out,
+                         struct hub_err *err)
 {
     size_t n = 0;
     int rc;
@@ -80,14 +116,411 @@ int jsontree_parse(struct arena *a, const char *p, size_t len,
     char *min = arena_alloc(a, len ? len : 1);
     if ((rc = json_prescan_copy(p, len, lim, min, &n, err)))
         return rc;
-    *out = parse_in(a, min, n);
+    const char *end = NULL;
+    *out = parse_in(a, min, n, &end);
     if (*out)
         return HUB_OK;
     /* Rare: parse the input as sent, so the offset is one into `p` (and
      * should the copy ever mean less than the input, the input decides). */
-    if ((*out = parse_in(a, p, len)))
+    end = NULL;
+    if ((*out = parse_in(a, p, len, &end)))
         return HUB_OK;
-    const char *ep = cJSON_GetErrorPtr();
-    size_t off = ep && ep >= p && ep <= p + len ? (size_t)(ep - p) : 0;
+    size_t off = end && end >= p && end <= p + len ? (size_t)(end - p) : 0;
     return hub_err_set(err, HUB_ESYNTAX, "$", off, "body is not JSON");
+}
+
+/* ---- the fast way -------------------------------------------------------- */
+
+struct fast {
+    const char *end;                /* of the input */
+    struct arena *a;
+    char *cur, *lim_end;            /* the block nodes are cut from */
+    const struct json_limits *lim;
+    int max_depth;
+    size_t values;
+};
+
+static inline void *fast_alloc(struct fast *f, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    if (n > (size_t)(f->lim_end - f->cur)) {
+        if (n > TREE_BLOCK / 4)
+            return arena_alloc(f->a, n);
+        f->cur = arena_alloc(f->a, TREE_BLOCK);
+        f->lim_end = f->cur + TREE_BLOCK;
+    }
+    void *p = f->cur;
+    f->cur += n;
+    return p;
+}
+
+static inline cJSON *fast_node(struct fast *f)
+{
+    cJSON *n = fast_alloc(f, sizeof(*n));
+    memset(n, 0, sizeof(*n));       /* as cJSON_New_Item */
+    return n;
+}
+
+static inline bool is_ws(unsigned char c)
+{
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/* The first byte at or after s that is not one of JSON's four white space
+ * bytes, or end. */
+static inline const char *fast_ws(const char *s, const char *end)
+{
+    if (s < end && !is_ws((unsigned char)*s))
+        return s;
+#if defined(__SSE2__)
+    const __m128i sp = _mm_set1_epi8(' '), nl = _mm_set1_epi8('\n'),
+                  cr = _mm_set1_epi8('\r'), tb = _mm_set1_epi8('\t');
+    while (end - s >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+        __m128i ws = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, nl)),
+            _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, tb)));
+        unsigned m = (unsigned)_mm_movemask_epi8(ws) ^ 0xffffu;
+        if (m)
+            return s + __builtin_ctz(m);
+        s += 16;
+    }
+#endif
+    while (s < end && is_ws((unsigned char)*s))
+        s++;
+    return s;
+}
+
+/* The first '"' or '\\' at or after s, or end. */
+static inline const char *fast_quote(const char *s, const char *end)
+{
+#if defined(__SSE2__)
+    const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+    while (end - s >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)));
+        if (m)
+            return s + __builtin_ctz(m);
+        s += 16;
+    }
+#endif
+    while (s < end && *s != '"' && *s != '\\')
+        s++;
+    return s;
+}
+
+static int hex4(const char *s)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;              /* cJSON would read 0: the exact way */
+        v = v << 4 | d;
+    }
+    return v;
+}
+
+/*
+ * The string whose opening quote is at s: its decoded bytes, NUL-ended, in
+ * *out; returns the byte after the closing quote, or NULL. Decoding is
+ * cJSON's (parse_string, utf16_literal_to_utf8); the escape cJSON would
+ * turn into a NUL byte is left to the exact way.
+ */
+static const char *fast_string(struct fast *f, const char *s, char **out)
+{
+    const char *b = s + 1, *q = fast_quote(b, f->end);
+    if (q < f->end && *q == '"') {  /* no escape: the common case */
+        size_t n = (size_t)(q - b);
+        if (n > f->lim->max_string)
+            return NULL;
+        char *o = fast_alloc(f, n + 1);
+        memcpy(o, b, n);
+        o[n] = '\0';
+        *out = o;
+        return q + 1;
+    }
+    /* escapes: find the closing quote first (a backslash takes the byte
+     * after it, whatever it is), for the size */
+    const char *e = q;
+    for (;;) {
+        if (e >= f->end)
+            return NULL;
+        if (*e == '"')
+            break;
+        if (f->end - e < 2)
+            return NULL;
+        e = fast_quote(e + 2, f->end);
+    }
+    if ((size_t)(e - b) > f->lim->max_string)
+        return NULL;
+    char *o = fast_alloc(f, (size_t)(e - b) + 1), *w = o;
+    const char *r = b;
+    while (r < e) {
+        const char *bs = memchr(r, '\\', (size_t)(e - r));
+        size_t n = (size_t)((bs ? bs : e) - r);
+        memcpy(w, r, n);
+        w += n;
+        r += n;
+        if (bs == NULL)
+            break;
+        switch (r[1]) {
+        case 'b': *w++ = '\b'; break;
+        case 'f': *w++ = '\f'; break;
+        case 'n': *w++ = '\n'; break;
+        case 'r': *w++ = '\r'; break;
+        case 't': *w++ = '\t'; break;
+        case '"': case '\\': case '/': *w++ = r[1]; break;
+        case 'u': {
+            if (e - r < 6)
+                return NULL;
+            int c1 = hex4(r + 2);
+            unsigned long cp;
+            if (c1 <= 0 || (c1 >= 0xDC00 && c1 <= 0xDFFF))
+                return NULL;        /* U+0000, bad digits, lone low half */
+            if (c1 >= 0xD800 && c1 <= 0xDBFF) {
+                if (e - r < 12 || r[6] != '\\' || r[7] != 'u')
+                    return NULL;
+                int c2 = hex4(r + 8);
+                if (c2 < 0xDC00 || c2 > 0xDFFF)
+                    return NULL;
+                cp = 0x10000 + (((unsigned long)c1 & 0x3FF) << 10 |
+                                ((unsigned long)c2 & 0x3FF));
+                r += 6;
+            } else {
+                cp = (unsigned long)c1;
+            }
+            if (cp < 0x80) {
+                *w++ = (char)cp;
+            } else if (cp < 0x800) {
+                *w++ = (char)(0xC0 | cp >> 6);
+                *w++ = (char)(0x80 | (cp & 0x3F));
+            } else if (cp < 0x10000) {
+                *w++ = (char)(0xE0 | cp >> 12);
+                *w++ = (char)(0x80 | (cp >> 6 & 0x3F));
+                *w++ = (char)(0x80 | (cp & 0x3F));
+            } else {
+                *w++ = (char)(0xF0 | cp >> 18);
+                *w++ = (char)(0x80 | (cp >> 12 & 0x3F));
+                *w++ = (char)(0x80 | (cp >> 6 & 0x3F));
+                *w++ = (char)(0x80 | (cp & 0x3F));
+            }
+            r += 4;                 /* and the 2 below */
+            break;
+        }
+        default:
+            return NULL;
+        }
+        r += 2;
+    }
+    *w = '\0';
+    *out = o;
+    return e + 1;
+}
+
+/*
+ * A number of RFC 8259 form at s into n. cJSON hands the run of
+ * [0-9+-.eE] to strtod (with '.' as the locale's decimal point); after a
+ * number of this form the run has ended (what may follow - white space , ]
+ * } or the end - is not in it), so strtod reads the same bytes here.
+ */
+static const char *fast_number(const char *s, const char *end, cJSON *n)
+{
+    const char *r = s;
+    if (r < end && *r == '-')
+        r++;
+    if (r >= end || *r < '0' || *r > '9')
+        return NULL;
+    if (*r == '0')
+        r++;
+    else
+        while (r < end && *r >= '0' && *r <= '9')
+            r++;
+    if (r < end && *r == '.') {
+        r++;
+        if (r >= end || *r < '0' || *r > '9')
+            return NULL;
+        while (r < end && *r >= '0' && *r <= '9')
+            r++;
+    }
+    if (r < end && (*r == 'e' || *r == 'E')) {
+        r++;
+        if (r < end && (*r == '+' || *r == '-'))
+            r++;
+        if (r >= end || *r < '0' || *r > '9')
+            return NULL;
+        while (r < end && *r >= '0' && *r <= '9')
+            r++;
+    }
+    char buf[64], *after;
+    size_t len = (size_t)(r - s);
+    if (len >= sizeof(buf))
+        return NULL;                /* a 64-digit number: the exact way */
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    double d = strtod(buf, &after);
+    if (after != buf + len)
+        return NULL;                /* a locale whose point is not '.' */
+    n->type = cJSON_Number;
+    n->valuedouble = d;
+    n->valueint = d >= INT_MAX ? INT_MAX : d <= (double)INT_MIN ? INT_MIN
+                                                                 : (int)d;
+    return r;
+}
+
+static const char *fast_value(struct fast *f, const char *s, int depth,
+                              cJSON *n);
+
+/* Link the children as cJSON does: next to the last, head->prev = last. */
+static inline void fast_link(cJSON **head, cJSON **last, cJSON *c)
+{
+    if (*head == NULL) {
+        *head = c;
+    } else {
+        (*last)->next = c;
+        c->prev = *last;
+    }
+    *last = c;
+}
+
+static const char *fast_object(struct fast *f, const char *s, int depth,
+                               cJSON *n)
+{
+    cJSON *head = NULL, *last = NULL;
+    size_t members = 0;
+
+    n->type = cJSON_Object;
+    s = fast_ws(s + 1, f->end);
+    if (s < f->end && *s == '}')
+        return s + 1;
+    for (;;) {
+        if (s >= f->end || *s != '"' || ++members > f->lim->max_members ||
+            ++f->values > f->lim->max_values)   /* keys count (prescan) */
+            return NULL;
+        cJSON *c = fast_node(f);
+        if ((s = fast_string(f, s, &c->string)) == NULL)
+            return NULL;
+        s = fast_ws(s, f->end);
+        if (s >= f->end || *s != ':')
+            return NULL;
+        s = fast_ws(s + 1, f->end);
+        if ((s = fast_value(f, s, depth, c)) == NULL)
+            return NULL;
+        fast_link(&head, &last, c);
+        s = fast_ws(s, f->end);
+        if (s < f->end && *s == ',') {
+            s = fast_ws(s + 1, f->end);
+            continue;
+        }
+        if (s < f->end && *s == '}')
+            break;
+        return NULL;
+    }
+    head->prev = last;
+    n->child = head;
+    return s + 1;
+}
+
+static const char *fast_array(struct fast *f, const char *s, int depth,
+                              cJSON *n)
+{
+    cJSON *head = NULL, *last = NULL;
+    size_t elements = 0;
+
+    n->type = cJSON_Array;
+    s = fast_ws(s + 1, f->end);
+    if (s < f->end && *s == ']')
+        return s + 1;
+    for (;;) {
+        if (++elements > f->lim->max_array)
+            return NULL;
+        cJSON *c = fast_node(f);
+        if ((s = fast_value(f, s, depth, c)) == NULL)
+            return NULL;
+        fast_link(&head, &last, c);
+        s = fast_ws(s, f->end);
+        if (s < f->end && *s == ',') {
+            s = fast_ws(s + 1, f->end);
+            continue;
+        }
+        if (s < f->end && *s == ']')
+            break;
+        return NULL;
+    }
+    head->prev = last;
+    n->child = head;
+    return s + 1;
+}
+
+/* One value at s (white space already skipped) into n; `depth` containers
+ * are open around it. Returns the byte after it, or NULL. */
+static const char *fast_value(struct fast *f, const char *s, int depth,
+                              cJSON *n)
+{
+    if (s >= f->end || ++f->values > f->lim->max_values)
+        return NULL;
+    size_t left = (size_t)(f->end - s);
+    switch (*s) {
+    case '{':
+        if (depth >= f->max_depth)
+            return NULL;
+        return fast_object(f, s, depth + 1, n);
+    case '[':
+        if (depth >= f->max_depth)
+            return NULL;
+        return fast_array(f, s, depth + 1, n);
+    case '"':
+        n->type = cJSON_String;
+        return fast_string(f, s, &n->valuestring);
+    case 't':
+        if (left < 4 || memcmp(s, "true", 4) != 0)
+            return NULL;
+        n->type = cJSON_True;
+        n->valueint = 1;            /* as cJSON sets it */
+        return s + 4;
+    case 'f':
+        if (left < 5 || memcmp(s, "false", 5) != 0)
+            return NULL;
+        n->type = cJSON_False;
+        return s + 5;
+    case 'n':
+        if (left < 4 || memcmp(s, "null", 4) != 0)
+            return NULL;
+        n->type = cJSON_NULL;
+        return s + 4;
+    default:
+        return fast_number(s, f->end, n);
+    }
+}
+
+cJSON *jsontree_parse_plain(struct arena *a, const char *p, size_t len,
+                            const struct json_limits *lim)
+{
+    if (len > lim->max_bytes)
+        return NULL;
+    struct fast f = {
+        .end = p + len, .a = a, .lim = lim,
+        .max_depth = lim->max_depth < TREE_MAX_DEPTH ? lim->max_depth
+                                                     : TREE_MAX_DEPTH,
+    };
+    const char *s = fast_ws(p, f.end);
+    cJSON *root = fast_node(&f);
+    s = fast_value(&f, s, 0, root);
+    if (s == NULL || fast_ws(s, f.end) != f.end)
+        return NULL;
+    return root;
+}
+
+int jsontree_parse(struct arena *a, const char *p, size_t len,
+                   const struct json_limits *lim, cJSON **out,
+                   struct hub_err *err)
+{
+    if ((*out = jsontree_parse_plain(a, p, len, lim)))
+        return HUB_OK;
+    return jsontree_parse_cjson(a, p, len, lim, out, err);
 }

@@ -2,17 +2,22 @@
  * jsontree.h - untrusted JSON into a cJSON tree that lives in an arena.
  *
  * Why: cJSON mallocs every node, key and string and frees them one by one
- * in cJSON_Delete; for a FHIR bundle that was a third of the adapter's time,
- * and cJSON's byte-at-a-time walk over indentation another tenth.
- * jsontree_parse() bounds the input (json_prescan's limits), copies it
- * without the white space between tokens in the same pass, and has cJSON
- * parse that copy with its allocation hooks pointed at the caller's arena.
+ * in cJSON_Delete, and its parse walks strings a byte at a time and tries
+ * three strncmp per value; for a FHIR bundle that was over half of the
+ * adapter's instructions. jsontree_parse() builds the same tree (cJSON's
+ * struct, fields set as cJSON sets them) in one pass that also checks the
+ * limits, for plain JSON; anything else - bad JSON, a limit, input that
+ * only cJSON's leniencies accept - is decided as before by json_prescan
+ * and then cJSON itself (jsontree_parse_cjson), so what is accepted, the
+ * tree, and every refusal (code, message, offset) are cJSON's.
  *
- * The hooks are process-wide (cJSON has no other way), so they stay
- * malloc/free except inside jsontree_parse() on the calling thread: every
- * other use of cJSON in the process is unchanged. jsontree_global_init()
- * installs them; call it once on the main thread before any thread starts
- * (hubd does); otherwise the first jsontree_parse() installs them.
+ * For that way cJSON's allocation hooks are process-wide (cJSON has no
+ * other way), so they stay malloc/free except inside a parse on the
+ * calling thread: every other use of cJSON in the process is unchanged.
+ * jsontree_global_init() installs them; call it once on the main thread
+ * before any thread starts (hubd does); otherwise the first such parse
+ * installs them. Thread-safe: the offset of a refusal is the calling
+ * parse's own, never cJSON_GetErrorPtr() (which every thread's parse sets).
  *
  * A tree from jsontree_parse() is NEVER given to cJSON_Delete: it dies with
  * its arena. Reading it with cJSON's functions is fine; adding to it is not.
@@ -38,5 +43,21 @@ void jsontree_global_init(void);
 int jsontree_parse(struct arena *a, const char *p, size_t len,
                    const struct json_limits *lim, cJSON **out,
                    struct hub_err *err) __attribute__((warn_unused_result));
+
+/*
+ * The one pass alone: the tree when `p` is plain JSON within `lim` (then
+ * json_prescan passes and cJSON builds this same tree), NULL when it is
+ * not (jsontree_parse then asks json_prescan and cJSON). For tests.
+ */
+cJSON *jsontree_parse_plain(struct arena *a, const char *p, size_t len,
+                            const struct json_limits *lim);
+
+/* The same, always by json_prescan_copy then cJSON (the way jsontree_parse
+ * takes for anything but plain JSON): for tests and fuzzers to hold the
+ * one pass to, and for jsontree_parse itself. */
+int jsontree_parse_cjson(struct arena *a, const char *p, size_t len,
+                         const struct json_limits *lim, cJSON **out,
+                         struct hub_err *err)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -314,3 +314,279 @@ Test(json_prescan_copy, copies_generated_documents_as_json_prescan_reads_them)
     }
     cr_assert_gt(ok, 1000, "most generated documents are within the limits");
 }
+
+/* ---- the error offset is this call's own ------------------------------- */
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+static atomic_bool other_stop;
+
+/* Another cJSON user of the process (API bodies, webhooks, config): its
+ * failed parses set cJSON's process-wide error position. */
+static void *other_cjson_user(void *arg)
+{
+    static const char bad[] = "[1, 2, 3, 4, 5, 6, 7, 8, 9, ?]";
+    (void)arg;
+    while (!atomic_load(&other_stop)) {
+        cJSON *j = cJSON_ParseWithLength(bad, sizeof(bad) - 1);
+        cJSON_Delete(j);
+    }
+    return NULL;
+}
+
+Test(jsontree, error_offset_is_not_another_threads)
+{
+    static const char in[] = "{\"resourceType\": \"Bundle\", \"a\": x}";
+    const size_t want = strchr(in, 'x') - in;
+    struct arena a;
+    pthread_t t;
+    size_t wrong = 0, runs = 0;
+    struct timespec t0, t1;
+
+    arena_init(&a, 4096);
+    atomic_store(&other_stop, false);
+    cr_assert_eq(pthread_create(&t, NULL, other_cjson_user, NULL), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        for (int k = 0; k < 1000; k++, runs++) {
+            struct hub_err err = { 0 };
+            cJSON *tree;
+            cr_assert_eq(jsontree_parse(&a, in, sizeof(in) - 1, &lim, &tree,
+                                        &err), HUB_ESYNTAX);
+            if (err.offset != want)
+                wrong++;
+            arena_reset(&a);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+    } while (t1.tv_sec - t0.tv_sec < 2 && wrong == 0);
+    atomic_store(&other_stop, true);
+    pthread_join(t, NULL);
+    arena_release(&a);
+    cr_assert_eq(wrong, 0, "%zu of %zu refusals named another parse's offset",
+                 wrong, runs);
+}
+
+/* ---- the one pass against cJSON ----------------------------------------- */
+
+#include <dirent.h>
+#include <stdio.h>
+
+/* Node by node: every field cJSON sets, and the links (head->prev is the
+ * last child, every other prev the one before). */
+static bool same_tree(const cJSON *x, const cJSON *y)
+{
+    for (; x && y; x = x->next, y = y->next) {
+        if (x->type != y->type || x->valueint != y->valueint ||
+            memcmp(&x->valuedouble, &y->valuedouble, sizeof(double)) != 0 ||
+            (x->string == NULL) != (y->string == NULL) ||
+            (x->string && strcmp(x->string, y->string) != 0) ||
+            (x->valuestring == NULL) != (y->valuestring == NULL) ||
+            (x->valuestring && strcmp(x->valuestring, y->valuestring) != 0) ||
+            (x->child == NULL) != (y->child == NULL))
+            return false;
+        if (x->child) {
+            const cJSON *lx = x->child, *ly = y->child;
+            while (lx->next && ly->next) {
+                if (lx->next->prev != lx || ly->next->prev != ly)
+                    return false;
+                lx = lx->next;
+                ly = ly->next;
+            }
+            if (x->child->prev != lx || y->child->prev != ly)
+                return false;
+            if (!same_tree(x->child, y->child))
+                return false;
+        }
+    }
+    return x == NULL && y == NULL;
+}
+
+/* jsontree_parse, the one pass and the cJSON way on one input: the one
+ * pass, when it decides, builds cJSON's tree; jsontree_parse gives what
+ * the cJSON way gives (code, reason, offset, tree). Returns whether the
+ * one pass decided. */
+static bool check_agrees(struct arena *a, const char *in, size_t len,
+                         const struct json_limits *l, const char *label)
+{
+    struct hub_err e1 = { 0 }, e2 = { 0 };
+    cJSON *t1 = NULL, *t2 = NULL;
+    cJSON *plain = jsontree_parse_plain(a, in, len, l);
+    int r1 = jsontree_parse(a, in, len, l, &t1, &e1);
+    int r2 = jsontree_parse_cjson(a, in, len, l, &t2, &e2);
+
+    cr_assert_eq(r1, r2, "%s: same result (%d, %d)", label, r1, r2);
+    if (r2 != HUB_OK) {
+        cr_assert_null(plain, "%s: the one pass took what cJSON refuses",
+                       label);
+        cr_assert_eq(e1.offset, e2.offset, "%s: same offset", label);
+        cr_assert_str_eq(e1.what, e2.what, "%s: same reason", label);
+        cr_assert_str_eq(e1.field, e2.field, "%s: same field", label);
+        return false;
+    }
+    cr_assert(same_tree(t1, t2), "%s: same tree", label);
+    if (plain)
+        cr_assert(same_tree(plain, t2), "%s: the one pass's tree", label);
+    return plain != NULL;
+}
+
+Test(jsontree, one_pass_builds_cjsons_tree_of_every_fhir_sample)
+{
+    static const struct json_limits fhir = {
+        .max_bytes = 8u << 20, .max_depth = 40, .max_array = 10000,
+        .max_members = 1000, .max_values = 1000000, .max_string = 2u << 20,
+    };
+    const char *dirs[] = { "tests/data/fhir", "tests/fuzz/corpus/fhir" };
+    const char *r = getenv("HUB_ROOT");
+    struct arena a;
+    int files = 0;
+
+    arena_init(&a, 1 << 16);
+    for (size_t d = 0; d < 2; d++) {
+        char dir[512];
+        snprintf(dir, sizeof(dir), "%s/%s", r ? r : ".", dirs[d]);
+        DIR *dp = opendir(dir);
+        cr_assert_not_null(dp, "cannot open %s", dir);
+        struct dirent *de;
+        while ((de = readdir(dp)) != NULL) {
+            size_t l = strlen(de->d_name);
+            if (l < 6 || strcmp(de->d_name + l - 5, ".json") != 0)
+                continue;
+            char path[1024];
+            snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+            FILE *f = fopen(path, "rb");
+            cr_assert_not_null(f);
+            static char buf[1 << 20];
+            size_t n = fread(buf, 1, sizeof(buf), f);
+            fclose(f);
+            cr_assert(check_agrees(&a, buf, n, &fhir, de->d_name),
+                      "%s: plain JSON, decided in one pass", de->d_name);
+            files++;
+            arena_reset(&a);
+        }
+        closedir(dp);
+    }
+    cr_assert_gt(files, 60, "the samples were found (%d)", files);
+    arena_release(&a);
+}
+
+/* What only cJSON's leniency accepts, or what takes its exact refusal, is
+ * left to cJSON; the one pass decodes what it takes as cJSON does. */
+Test(jsontree, one_pass_leaves_cjsons_leniencies_to_cjson)
+{
+    static const char *const lenient[] = {
+        "\xef\xbb\xbf{\"bom\": 1}", "[1,\x01 2]", "[1]\x01", "{} trailing",
+        "[-01]", "[\"\\u0000\"]", "[\"\\u00G1\"]", "[\"\\u12\"]",
+        "[1234567890123456789012345678901234567890123456789012345678901234]",
+        "[\"\\ud800\"]", "[\"\\udc00\"]", "[\"\\ud800\\u0041\"]", "[1.]",
+        "[.5]", "[+1]", "[1e]", "[01]", "[tru]", "[nul]", "[\"\\x\"]", "",
+        "   ", "[\"a\"", "{\"a\" 1}", "{a: 1}", "[1,]", "{\"a\":1,}",
+        "[\"tab\\", "\x00[]", NULL };
+    static const char *const decoded[] = {
+        "[\"\\u00e9\\n\\b\\f\\r\\t\\/\\\\\\\"\"]", "[\"\\ud83d\\ude00 x\"]",
+        "[\"\\uFFFF\\u0800\\u07ff\\u0080\\u007f\"]", "[\"raw \x01\x7f\xff\"]",
+        "[-0, 0.5, 1e400, -1e400, 2147483648, -2147483649, 1E+2, 3e-2]",
+        "{\"a\":1,\"a\":2}", "\"top\"", "42", " true ", "null", "{}", "[]",
+        "[[],{},[{}]]", "{\"k\\u0041\":{\"\":[false]}}", NULL };
+    struct arena a;
+    char label[32];
+
+    arena_init(&a, 4096);
+    for (size_t i = 0; lenient[i]; i++) {
+        size_t len = strlen(lenient[i]) + (lenient[i][0] == '\0' && i > 20);
+        snprintf(label, sizeof(label), "lenient %zu", i);
+        cr_assert_not(check_agrees(&a, lenient[i], len, &lim, label),
+                      "%s is left to cJSON", label);
+    }
+    for (size_t i = 0; decoded[i]; i++) {
+        snprintf(label, sizeof(label), "decoded %zu", i);
+        cr_assert(check_agrees(&a, decoded[i], strlen(decoded[i]), &lim,
+                               label), "%s is decided in one pass", label);
+    }
+    arena_release(&a);
+}
+
+/* At each limit the one pass takes what json_prescan takes and leaves the
+ * first step past it to json_prescan's refusal. */
+Test(jsontree, one_pass_stops_where_json_prescan_stops)
+{
+    static const struct json_limits small = {
+        .max_bytes = 4096, .max_depth = 3, .max_array = 4,
+        .max_members = 3, .max_values = 12, .max_string = 5,
+    };
+    static const char *const at[] = {
+        "[1,2,3,4]", "{\"a\":1,\"b\":2,\"c\":3}", "[[[1]]]", "[\"12345\"]",
+        "[\"1\\\"34\"]", "{\"12345\":1}", "[1,[2,[3]],4]",
+        "[1,2,{\"a\":[5,6]},[7,8,9]]", NULL };
+    static const char *const past[] = {
+        "[1,2,3,4,5]", "{\"a\":1,\"b\":2,\"c\":3,\"d\":4}", "[[[[1]]]]",
+        "[\"123456\"]", "[\"1\\\"345\"]", "{\"123456\":1}",
+        "[1,2,{\"a\":[5,6]},[7,8,9],{}]", "[1,2,{\"a\":[5,6]},[7,8,9,0]]",
+        NULL };
+    struct arena a;
+    char label[32];
+
+    arena_init(&a, 4096);
+    for (size_t i = 0; at[i]; i++) {
+        snprintf(label, sizeof(label), "at %zu", i);
+        cr_assert(check_agrees(&a, at[i], strlen(at[i]), &small, label),
+                  "%s is decided in one pass", label);
+    }
+    for (size_t i = 0; past[i]; i++) {
+        struct hub_err err = { 0 };
+        cJSON *t;
+        snprintf(label, sizeof(label), "past %zu", i);
+        cr_assert_not(check_agrees(&a, past[i], strlen(past[i]), &small,
+                                   label), "%s is left to prescan", label);
+        cr_assert_eq(jsontree_parse(&a, past[i], strlen(past[i]), &small, &t,
+                                    &err), HUB_ELIMIT, "%s: a limit", label);
+    }
+    arena_release(&a);
+}
+
+Test(jsontree, one_pass_agrees_with_cjson_on_generated_documents)
+{
+    static const struct json_limits lim2 = {
+        .max_bytes = 1 << 16, .max_depth = 5, .max_array = 5,
+        .max_members = 5, .max_values = 200, .max_string = 40,
+    };
+    static char in[1 << 16];
+    unsigned seed = 4242;
+    int plain = 0;
+    struct arena a;
+    char label[32];
+
+    arena_init(&a, 1 << 16);
+    for (int t = 0; t < 5000; t++) {
+        size_t len = 0;
+        gen_ws(in, &len, &seed);
+        gen_value(in, &len, &seed, 0);
+        gen_ws(in, &len, &seed);
+        if (rnd(&seed) % 3 == 0)            /* one byte changed */
+            in[rnd(&seed) % len] = "{}[],:\" \\x1\n\x01"[rnd(&seed) % 13];
+        snprintf(label, sizeof(label), "case %d", t);
+        plain += check_agrees(&a, in, len, &lim2, label);
+        arena_reset(&a);
+    }
+    for (int t = 0; t < 20000; t++) {       /* and the pieces, shuffled */
+        size_t len = 0;
+        int n = (int)(seed % 40);
+        for (int k = 0; k < n; k++) {
+            const char *pc = pieces[rnd(&seed) % (sizeof(pieces) /
+                                                  sizeof(pieces[0]))];
+            size_t pl = strlen(pc);
+            if (len + pl >= 1024)
+                break;
+            memcpy(in + len, pc, pl);
+            len += pl;
+        }
+        rnd(&seed);
+        snprintf(label, sizeof(label), "pieces %d", t);
+        check_agrees(&a, in, len, &lim2, label);
+        arena_reset(&a);
+    }
+    cr_assert_gt(plain, 1000, "most generated documents are plain (%d)",
+                 plain);
+    arena_release(&a);
+}

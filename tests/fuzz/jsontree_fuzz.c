@@ -1,0 +1,79 @@
+/*
+ * jsontree_fuzz.c - libFuzzer harness for jsontree_parse: the one pass,
+ * when it decides, builds the tree cJSON builds (every field and link);
+ * jsontree_parse gives exactly what json_prescan + cJSON give (result,
+ * reason, field, byte offset, tree). Two sets of limits: FHIR's, and small
+ * ones so that every limit is met often.
+ */
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/arena.h"
+#include "common/jsontree.h"
+
+static bool same_tree(const cJSON *x, const cJSON *y)
+{
+    for (; x && y; x = x->next, y = y->next) {
+        if (x->type != y->type || x->valueint != y->valueint ||
+            memcmp(&x->valuedouble, &y->valuedouble, sizeof(double)) != 0 ||
+            (x->string == NULL) != (y->string == NULL) ||
+            (x->string && strcmp(x->string, y->string) != 0) ||
+            (x->valuestring == NULL) != (y->valuestring == NULL) ||
+            (x->valuestring && strcmp(x->valuestring, y->valuestring) != 0) ||
+            (x->child == NULL) != (y->child == NULL))
+            return false;
+        if (x->child) {
+            const cJSON *lx = x->child, *ly = y->child;
+            while (lx->next && ly->next) {
+                if (lx->next->prev != lx || ly->next->prev != ly)
+                    return false;
+                lx = lx->next;
+                ly = ly->next;
+            }
+            if (x->child->prev != lx || y->child->prev != ly ||
+                !same_tree(x->child, y->child))
+                return false;
+        }
+    }
+    return x == NULL && y == NULL;
+}
+
+static void check(const char *p, size_t len, const struct json_limits *l)
+{
+    struct arena a;
+    struct hub_err e1 = { 0 }, e2 = { 0 };
+    cJSON *t1 = NULL, *t2 = NULL;
+
+    arena_init(&a, 16 * 1024);
+    cJSON *plain = jsontree_parse_plain(&a, p, len, l);
+    int r1 = jsontree_parse(&a, p, len, l, &t1, &e1);
+    int r2 = jsontree_parse_cjson(&a, p, len, l, &t2, &e2);
+    if (r1 != r2)
+        abort();
+    if (r2 != HUB_OK) {
+        if (plain || e1.offset != e2.offset || e1.what != e2.what ||
+            strcmp(e1.field, e2.field) != 0)
+            abort();
+    } else if (!same_tree(t1, t2) || (plain && !same_tree(plain, t2))) {
+        abort();
+    }
+    arena_release(&a);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const struct json_limits fhir = {
+        .max_bytes = 8u << 20, .max_depth = 40, .max_array = 10000,
+        .max_members = 1000, .max_values = 1000000, .max_string = 2u << 20,
+    };
+    static const struct json_limits small = {
+        .max_bytes = 4096, .max_depth = 4, .max_array = 5,
+        .max_members = 4, .max_values = 40, .max_string = 12,
+    };
+    check((const char *)data, size, &fhir);
+    check((const char *)data, size, &small);
+    return 0;
+}
