@@ -244,15 +244,15 @@ static const char *qname(struct arena *a, const xmlChar *prefix,
     return q;
 }
 
-/* An attribute value as libxml2's tree holds it. A value the parser had to
- * rewrite (references, white space, non-ASCII) comes NUL-terminated, with
- * each '&' it stands for written "&#38;" (xmlParseAttValueComplex, when
- * entities are not substituted); the tree decodes that again. */
-static const char *attr_copy(struct arena *a, const xmlChar *v,
-                             const xmlChar *end)
+/* An attribute value as libxml2's tree holds it, copied to `q` (room for
+ * end - v + 1 bytes). A value the parser had to rewrite (references, white
+ * space, non-ASCII) comes NUL-terminated, with each '&' it stands for
+ * written "&#38;" (xmlParseAttValueComplex, when entities are not
+ * substituted); the tree decodes that again. */
+static const char *attr_copy(char *q, const xmlChar *v, const xmlChar *end)
 {
     size_t n = (size_t)(end - v);
-    char *q = arena_alloc(a, n + 1), *o = q;
+    char *o = q;
 
     if (*end != '\0' || memchr(v, '&', n) == NULL) {
         memcpy(q, v, n);
@@ -277,15 +277,32 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 {
     xmlParserCtxtPtr ctxt = ctx;
     struct parse_state *st = ctxt->_private;
-    struct ccda_node *n = arena_zalloc(st->a, sizeof(*n));
-    const struct ccda_attr **tail = &n->attrs;
+    size_t size = sizeof(struct ccda_node) +
+                  (size_t)nb_attrs * sizeof(struct ccda_attr);
+    struct ccda_node *n;
+    struct ccda_attr *at;
+    char *vals;
 
     (void)nb_ns;
     (void)nss;
     (void)nb_defaulted;
+    /* one block: the element, its attributes, their values
+     * (attrs: local, prefix, URI, value, end per attribute) */
+    for (int i = 0; i < nb_attrs; i++)
+        size += (size_t)(attrs[5 * i + 4] - attrs[5 * i + 3]) + 1;
+    n = arena_alloc(st->a, size);
+    at = (struct ccda_attr *)(n + 1);
+    vals = (char *)(at + nb_attrs);
+    n->parent = st->cur;
+    n->children = NULL;
+    n->last = NULL;
+    n->next = NULL;
     n->type = CCDA_ELEMENT;
     n->name = (const char *)local;
     n->ns = (const char *)uri;
+    n->attrs = nb_attrs > 0 ? at : NULL;
+    n->content = NULL;
+    n->len = 0;
     if (prefix && uri == NULL)
         n->name = qname(st->a, prefix, local);
     if (uri == NULL) {
@@ -298,17 +315,14 @@ static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
         }
         n->v3 = st->ns_seen_v3;
     }
-    /* attrs: (local, prefix, URI, value, end) per attribute */
     for (int i = 0; i < nb_attrs; i++, attrs += 5) {
-        struct ccda_attr *at = arena_alloc(st->a, sizeof(*at));
-        at->next = NULL;
-        at->name = (const char *)attrs[0];
-        at->ns = (const char *)attrs[2];
+        at[i].next = i + 1 < nb_attrs ? &at[i + 1] : NULL;
+        at[i].name = (const char *)attrs[0];
+        at[i].ns = (const char *)attrs[2];
         if (attrs[1] && attrs[2] == NULL)
-            at->name = qname(st->a, attrs[1], attrs[0]);
-        at->value = attr_copy(st->a, attrs[3], attrs[4]);
-        *tail = at;
-        tail = &at->next;
+            at[i].name = qname(st->a, attrs[1], attrs[0]);
+        at[i].value = attr_copy(vals, attrs[3], attrs[4]);
+        vals += attrs[4] - attrs[3] + 1;
     }
     if (st->cur)
         add_child(st->cur, n);
@@ -337,12 +351,18 @@ static void on_text(void *ctx, const xmlChar *s, int len)
     xmlParserCtxtPtr ctxt = ctx;
     struct parse_state *st = ctxt->_private;
     struct ccda_node *n;
+    char *c;
 
     if (st->cur == NULL || len <= 0)
         return;
-    n = arena_zalloc(st->a, sizeof(*n));
+    /* one block: the node and its characters */
+    n = arena_alloc(st->a, sizeof(*n) + (size_t)len + 1);
+    c = (char *)(n + 1);
+    memcpy(c, s, (size_t)len);
+    c[len] = '\0';
+    memset(n, 0, sizeof(*n));
     n->type = CCDA_TEXT;
-    n->content = arena_strndup(st->a, (const char *)s, (size_t)len);
+    n->content = c;
     n->len = (size_t)len;
     add_child(st->cur, n);
     sync_probe(st);
@@ -757,28 +777,47 @@ bool ccda_ts_iso(const char *ts, char *out, size_t cap)
     if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
         se > 60)
         return false;
-    int m;
-    if (whole == 4)
-        m = snprintf(out, cap, "%04d", y);
-    else if (whole == 6)
-        m = snprintf(out, cap, "%04d-%02d", y, mo);
-    else if (whole == 8)
-        m = snprintf(out, cap, "%04d-%02d-%02d", y, mo, d);
-    else {
-        m = snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, h,
-                     mi, se);
-        if (dot < body && m > 0) {
-            int f = snprintf(out + m, cap - (size_t)m, ".%.*s",
-                             (int)(body - dot - 1), ts + dot + 1);
-            m = f < 0 ? f : m + f;
+    /* The digits are checked: copy them ("%04d-%02d..." of their values
+     * writes the same characters, at ten times the cost). Longest:
+     * 19 + ".ffff" + "+hh:mm" = 30 bytes, and cap >= 40. */
+    char *o = out;
+    memcpy(o, ts, 4);
+    o += 4;
+    if (whole >= 6) {
+        *o++ = '-';
+        *o++ = ts[4];
+        *o++ = ts[5];
+    }
+    if (whole >= 8) {
+        *o++ = '-';
+        *o++ = ts[6];
+        *o++ = ts[7];
+    }
+    if (whole >= 10) {
+        *o++ = 'T';
+        *o++ = ts[8];
+        *o++ = ts[9];
+        *o++ = ':';
+        *o++ = whole >= 12 ? ts[10] : '0';
+        *o++ = whole >= 12 ? ts[11] : '0';
+        *o++ = ':';
+        *o++ = whole >= 14 ? ts[12] : '0';
+        *o++ = whole >= 14 ? ts[13] : '0';
+        if (dot < body) {       /* '.' and 1-4 digits */
+            memcpy(o, ts + dot, body - dot);
+            o += body - dot;
         }
-        if (tz && m > 0) {
-            int t = snprintf(out + m, cap - (size_t)m, "%c%.2s:%.2s", tz[0],
-                             tz + 1, tz + 3);
-            m = t < 0 ? t : m + t;
+        if (tz) {
+            *o++ = tz[0];
+            *o++ = tz[1];
+            *o++ = tz[2];
+            *o++ = ':';
+            *o++ = tz[3];
+            *o++ = tz[4];
         }
     }
-    return m > 0 && (size_t)m < cap;
+    *o = '\0';
+    return true;
 }
 
 bool ccda_ts_date(const char *ts, char *out, size_t cap)

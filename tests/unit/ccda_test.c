@@ -392,6 +392,10 @@ Test(ccda_ts, converts_each_precision_and_keeps_the_offset)
     cr_expect_str_eq(out, "2024-01-02T03:04:05.123+05:30");
     cr_assert(ccda_ts_iso("2024010203", out, sizeof(out)));
     cr_expect_str_eq(out, "2024-01-02T03:00:00");
+    cr_assert(ccda_ts_iso("20240102-0500", out, sizeof(out)));
+    cr_expect_str_eq(out, "2024-01-02", "a date drops the offset");
+    cr_assert(ccda_ts_iso("20240102030405.5", out, sizeof(out)));
+    cr_expect_str_eq(out, "2024-01-02T03:04:05.5");
 }
 
 Test(ccda_ts, refuses_malformed_times)
