@@ -16,16 +16,24 @@
  *            at most its share of what is in flight: the senders settle
  *            into one cohort per committer, and one cohort's batch runs
  *            its work outside the chain lock (hub_ingest_fast) while
- *            another's holds the lock or waits for its flush.
+ *            another's holds the lock or waits for its flush. While
+ *            committer 0 has no working connection, the others work as it
+ *            would (any pending job), so that a quiet feed's few jobs do
+ *            not wait for its reconnect.
  *   done:    committers -> loop thread, then event_active(done_ev).
  * Counters of what is in flight are touched by the loop thread only (the
  * committers read an atomic copy of the count).
  *
- * A database failure never drops a batch: the committer keeps it, frees its
- * connection, reconnects with exponential backoff (50 ms .. 2 s) and retries
- * the same batch; a retry after an unknown commit outcome is safe because the
- * store de-duplicates on (org, key). Meanwhile ingest_ready() is false and the
- * in-flight caps make the listeners push back.
+ * A database failure never drops a batch: the committer puts it back at the
+ * head of the queue, in order, frees its connection and reconnects with
+ * exponential backoff (50 ms .. 2 s); a committer takes jobs only while it
+ * holds a connection, so the batch is retried by one that does (at once, if
+ * another committer's link works; after the reconnect if the database is
+ * down). A retry after an unknown commit outcome is safe because the store
+ * de-duplicates on (org, key). Meanwhile ingest_ready() is false and the
+ * in-flight caps (which count queued jobs too) make the listeners push
+ * back. At shutdown, what the database never took by the deadline is
+ * answered as not committed.
  */
 #include "ingest.h"
 
@@ -64,6 +72,7 @@ struct committer {
     struct ingest *ing;
     pthread_t tid;
     int idx;
+    char app[32];                   /* application_name: hubd-commit-N */
     int healthy;                    /* atomic: has a working connection */
     uint64_t commit_since_ns;       /* atomic: 0, or when the running
                                        store_ingest_batch started */
@@ -258,6 +267,17 @@ static bool give_up(struct ingest *ing)
     return r;
 }
 
+/* Shutting down and nothing is pending: a committer without a connection
+ * need not wait for the database to exit. */
+static bool stop_idle(struct ingest *ing)
+{
+    bool r;
+    pthread_mutex_lock(&ing->mu);
+    r = ing->stopping && ing->pend_head == NULL;
+    pthread_mutex_unlock(&ing->mu);
+    return r;
+}
+
 /* Connect, with backoff, until connected or giving up at shutdown. */
 static struct store *connect_backoff(struct committer *c)
 {
@@ -266,13 +286,13 @@ static struct store *connect_backoff(struct committer *c)
     struct store *s = NULL;
 
     for (;;) {
-        if (store_connect(ing->url, &s) == HUB_OK) {
+        if (store_connect_as(ing->url, c->app, &s) == HUB_OK) {
             __atomic_store_n(&c->healthy, 1, __ATOMIC_RELAXED);
             log_info("ingest.db_connected", "committer=%d", c->idx);
             return s;
         }
         __atomic_store_n(&c->healthy, 0, __ATOMIC_RELAXED);
-        if (give_up(ing))
+        if (give_up(ing) || stop_idle(ing))
             return NULL;
         sleep_ms(delay);
         delay = delay * 2 > 2000 ? 2000 : delay * 2;
@@ -290,6 +310,49 @@ static void deliver(struct ingest *ing, struct ingest_job *head,
     ing->done_tail = tail;
     pthread_mutex_unlock(&ing->done_mu);
     event_active(ing->done_ev, EV_READ, 0);
+}
+
+/* Committer 0 holds a working connection. While it does not, another
+ * committer works as it would (takes any pending job), so that a quiet
+ * feed's jobs are not left to wait for its reconnect. */
+static bool first_healthy(const struct ingest *ing)
+{
+    return __atomic_load_n(&ing->c[0].healthy, __ATOMIC_RELAXED) != 0;
+}
+
+/* A batch whose commit failed goes back to the head of the queue, in its
+ * order, for the first committer with a working connection to take; the
+ * one that failed it reconnects with backoff meanwhile. */
+static void requeue(struct ingest *ing, struct ingest_job *head,
+                    struct ingest_job *tail, size_t n)
+{
+    pthread_mutex_lock(&ing->mu);
+    tail->next = ing->pend_head;
+    ing->pend_head = head;
+    if (ing->pend_tail == NULL)
+        ing->pend_tail = tail;
+    ing->pend_n += n;
+    pthread_cond_broadcast(&ing->cv);
+    pthread_cond_broadcast(&ing->cv_help);
+    pthread_mutex_unlock(&ing->mu);
+}
+
+/* Shutting down past the deadline with the database still down: what is
+ * pending is answered as not committed (HUB_EDB: no ACK goes out). */
+static void fail_pending(struct ingest *ing)
+{
+    struct ingest_job *head, *tail;
+
+    pthread_mutex_lock(&ing->mu);
+    head = ing->pend_head;
+    tail = ing->pend_tail;
+    ing->pend_head = ing->pend_tail = NULL;
+    ing->pend_n = 0;
+    pthread_mutex_unlock(&ing->mu);
+    for (struct ingest_job *j = head; j; j = j->next)
+        j->rc = HUB_EDB;
+    if (head)
+        deliver(ing, head, tail);
 }
 
 /* A job's messages into m[at]: its own, then its quarantined parts.
@@ -351,7 +414,7 @@ static void *committer_main(void *arg)
 {
     struct committer *c = arg;
     struct ingest *ing = c->ing;
-    struct store *s = connect_backoff(c);
+    struct store *s = NULL;
     size_t cap = ing->batch_max;
     /* messages of a batch: its jobs plus their quarantined parts */
     size_t mcap = cap + INGEST_MAX_PARTS < STORE_BATCH_MAX
@@ -364,6 +427,7 @@ static void *committer_main(void *arg)
     pthread_cond_t *cv = c->idx ? &ing->cv_help : &ing->cv;
     size_t last_n = 0;              /* jobs answered by the last commit */
     struct timespec last_at = { 0, 0 };     /* when (CLOCK_REALTIME) */
+    long delay = 50;                /* after a failed commit: 50 ms .. 2 s */
 
     if (m == NULL || res == NULL || jobs == NULL || at == NULL)
         abort();
@@ -371,30 +435,36 @@ static void *committer_main(void *arg)
         struct ingest_job *head, *tail;
         size_t n = 0;
 
+        /* no job is taken without a working connection: meanwhile the
+         * others take them (first_healthy) */
+        if (s == NULL && (s = connect_backoff(c)) == NULL) {
+            fail_pending(ing);      /* shutting down, database still down */
+            break;
+        }
         pthread_mutex_lock(&ing->mu);
         /* what the gather below waits for: what is pending now, plus one
          * job from each sender the last commit answered */
         size_t want = last_n ? ing->pend_n + last_n : 0;
-        while (ing->pend_head == NULL && !ing->stopping) {
+        while (ing->pend_head == NULL && !ing->stopping && s != NULL) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_sec += 1;
             if (pthread_cond_timedwait(cv, &ing->mu, &ts) != 0 &&
                 ing->pend_head == NULL) {
                 /* idle: check the link, so that readiness tells the truth
-                 * even when nobody sends */
+                 * even when nobody sends (store_ping reconnects once) */
                 pthread_mutex_unlock(&ing->mu);
-                if (s == NULL || store_ping(s) != HUB_OK) {
+                if (store_ping(s) != HUB_OK) {
                     __atomic_store_n(&c->healthy, 0, __ATOMIC_RELAXED);
                     store_free(s);
-                    s = NULL;
-                    if (store_connect(ing->url, &s) == HUB_OK)
-                        __atomic_store_n(&c->healthy, 1, __ATOMIC_RELAXED);
-                    else
-                        s = NULL;
+                    s = NULL;       /* reconnects with backoff, above */
                 }
                 pthread_mutex_lock(&ing->mu);
             }
+        }
+        if (s == NULL) {
+            pthread_mutex_unlock(&ing->mu);
+            continue;
         }
         if (ing->pend_head == NULL && ing->stopping) {
             pthread_mutex_unlock(&ing->mu);
@@ -408,6 +478,8 @@ static void *committer_main(void *arg)
          * first committer to wake took a few jobs, the next the rest, and
          * the many small batches cost more than the overlap won. */
         size_t lim = cap;
+        /* a helper works as committer 0 while committer 0 cannot */
+        bool helper = c->idx > 0 && first_healthy(ing);
         if (ing->n_c > 1) {
             size_t infl = __atomic_load_n(&ing->inflight_now,
                                           __ATOMIC_RELAXED);
@@ -415,7 +487,7 @@ static void *committer_main(void *arg)
             if (share < INGEST_MIN_SHARE)
                 share = INGEST_MIN_SHARE;
             lim = share < cap ? share : cap;
-            if (c->idx > 0) {
+            if (helper) {
                 /* a helper gathers its share */
                 want = lim;
                 if (last_n == 0)
@@ -456,8 +528,7 @@ static void *committer_main(void *arg)
             pthread_mutex_unlock(&ing->mu);
             continue;
         }
-        if (c->idx > 0 && ing->pend_n < INGEST_MIN_SHARE &&
-            !ing->stopping) {
+        if (helper && ing->pend_n < INGEST_MIN_SHARE && !ing->stopping) {
             /* committer 0 takes what is pending, as a lone committer
              * would; another starts a batch beside it only when one is
              * worth its fixed cost (stragglers split off into batches of
@@ -488,58 +559,50 @@ static void *committer_main(void *arg)
         tail->next = NULL;
         pthread_mutex_unlock(&ing->mu);
 
-        int rc = HUB_EDB;
-        long delay = 50;
-        for (;;) {
-            if (s == NULL)
-                s = connect_backoff(c);
-            if (s == NULL)
-                break;              /* shutting down, database still down */
-            /* (again on a retry: commit_singly may have quarantined a job
-             * whole, and then its parts are no longer stored) */
-            nm = 0;
-            for (size_t i = 0; i < n; i++) {
-                at[i] = nm;
-                nm += job_msgs(jobs[i], &m[nm]);
-            }
-            memset(res, 0, nm * sizeof(*res));
-            uint64_t t0 = ingest_now_ns();
-            __atomic_store_n(&c->commit_since_ns, t0, __ATOMIC_RELAXED);
-            rc = store_ingest_batch(s, m, nm, res);
-            __atomic_store_n(&c->commit_since_ns, 0, __ATOMIC_RELAXED);
-            log_debug("ingest.batch", "committer=%d n=%zu us=%llu rc=%s",
-                      c->idx, nm,
-                      (unsigned long long)((ingest_now_ns() - t0) / 1000),
-                      hub_strerror(rc));
-            if (rc == HUB_EINVALID)
-                rc = commit_singly(c, s, jobs, at, m, res, n);
-            if (rc == HUB_OK)
-                break;
-            /* keep the batch; reconnect and retry */
+        /* (made at each take: on an earlier, failed try commit_singly may
+         * have quarantined a job whole, and then its parts are not stored) */
+        nm = 0;
+        for (size_t i = 0; i < n; i++) {
+            at[i] = nm;
+            nm += job_msgs(jobs[i], &m[nm]);
+        }
+        memset(res, 0, nm * sizeof(*res));
+        uint64_t t0 = ingest_now_ns();
+        __atomic_store_n(&c->commit_since_ns, t0, __ATOMIC_RELAXED);
+        int rc = store_ingest_batch(s, m, nm, res);
+        __atomic_store_n(&c->commit_since_ns, 0, __ATOMIC_RELAXED);
+        log_debug("ingest.batch", "committer=%d n=%zu us=%llu rc=%s",
+                  c->idx, nm,
+                  (unsigned long long)((ingest_now_ns() - t0) / 1000),
+                  hub_strerror(rc));
+        if (rc == HUB_EINVALID)
+            rc = commit_singly(c, s, jobs, at, m, res, n);
+        if (rc != HUB_OK) {
+            /* the batch is not lost: it goes back to the queue (retried by
+             * whoever has a connection; safe after an unknown outcome, as
+             * the store de-duplicates on (org, key)), and this committer
+             * reconnects after a backoff */
             __atomic_store_n(&c->healthy, 0, __ATOMIC_RELAXED);
             metrics_commit_retry();
             log_warn("ingest.commit_failed", "committer=%d batch=%zu code=%s",
                      c->idx, n, hub_strerror(rc));
-            for (size_t i = 0; i < nm; i++) {
+            for (size_t i = 0; i < nm; i++)
                 store_msg_result_release(&res[i]);
-                memset(&res[i], 0, sizeof(res[i]));
-            }
             store_free(s);
             s = NULL;
-            if (give_up(ing))
-                break;
-            sleep_ms(delay);
+            last_n = 0;
+            requeue(ing, head, tail, n);
+            if (!give_up(ing))
+                sleep_ms(delay);
             delay = delay * 2 > 2000 ? 2000 : delay * 2;
+            continue;
         }
-        if (rc == HUB_OK) {
-            metrics_commit_batch(n);
-            last_n = n;
-            clock_gettime(CLOCK_REALTIME, &last_at);
-        }
+        delay = 50;
+        metrics_commit_batch(n);
+        last_n = n;
+        clock_gettime(CLOCK_REALTIME, &last_at);
         for (size_t i = 0; i < n; i++) {
-            jobs[i]->rc = rc;
-            if (rc != HUB_OK)
-                continue;
+            jobs[i]->rc = HUB_OK;
             jobs[i]->res = res[at[i]];
             for (size_t k = 1; k <= jobs[i]->n_parts; k++)
                 store_msg_result_release(&res[at[i] + k]);
@@ -635,6 +698,7 @@ int ingest_new(struct event_base *base, const struct hub_config *cfg,
     for (int i = 0; i < ing->n_c; i++) {
         ing->c[i].ing = ing;
         ing->c[i].idx = i;
+        snprintf(ing->c[i].app, sizeof(ing->c[i].app), "hubd-commit-%d", i);
         if (pthread_create(&ing->c[i].tid, NULL, committer_main,
                            &ing->c[i]) != 0) {
             log_error("ingest.thread_failed", "committer=%d", i);
@@ -707,9 +771,11 @@ void ingest_submit(struct ingest *ing, struct ingest_job *j,
     ing->pend_n++;
     /* committer 0 takes any job; the others wake only for a share (each
      * waits on its own condition, so a wake-up never lands on a committer
-     * that would leave the job lying) */
+     * that would leave the job lying), or for any job while committer 0
+     * has no working connection */
     pthread_cond_signal(&ing->cv);
-    if (ing->n_c > 1 && ing->pend_n >= INGEST_MIN_SHARE)
+    if (ing->n_c > 1 &&
+        (ing->pend_n >= INGEST_MIN_SHARE || !first_healthy(ing)))
         pthread_cond_broadcast(&ing->cv_help);
     pthread_mutex_unlock(&ing->mu);
 }

@@ -8,8 +8,10 @@
  *     normalize, build the reply)
  *   ingest_submit ----------------> take EVERYTHING pending (<= batch max)
  *                                   store_ingest_batch: ONE transaction
- *                                   HUB_EDB: keep the batch, reconnect with
- *                                   backoff, retry (idempotent), not ready
+ *                                   HUB_EDB: the batch back to the queue
+ *                                   (a committer with a working link
+ *                                   retries it: idempotent), reconnect
+ *                                   with backoff, not ready meanwhile
  *   done(job) <-------------------- event_active (results to the loop)
  *   answer: ingest_job_answer()
  *

@@ -146,6 +146,11 @@ static PGresult *run(struct store *s, const char *op, const char *sql,
 
 int store_connect(const char *url, struct store **out)
 {
+    return store_connect_as(url, "hub", out);
+}
+
+int store_connect_as(const char *url, const char *app, struct store **out)
+{
     struct store *s;
 
     *out = NULL;
@@ -160,7 +165,7 @@ int store_connect(const char *url, struct store **out)
         "connect_timeout", "keepalives_idle", "keepalives_interval",
         "keepalives_count", "tcp_user_timeout", "application_name", "dbname",
         NULL };
-    const char *vals[] = { "5", "15", "5", "3", "30000", "hub", url, NULL };
+    const char *vals[] = { "5", "15", "5", "3", "30000", app, url, NULL };
     s->c = PQconnectdbParams(keys, vals, 1);
     if (s->c == NULL || PQstatus(s->c) != CONNECTION_OK) {
         log_warn("store.connect_failed", "sqlstate=08001");

@@ -44,6 +44,11 @@ struct principal {
  * 30 s. HUB_EDB when the server is unreachable, HUB_EINVALID for "". */
 int store_connect(const char *url, struct store **out)
     __attribute__((warn_unused_result));
+/* store_connect with the application_name PostgreSQL shows for the
+ * connection in pg_stat_activity ("hub" for store_connect), so that an
+ * operator (or a test) can tell hubd's connections apart. */
+int store_connect_as(const char *url, const char *app, struct store **out)
+    __attribute__((warn_unused_result));
 void store_free(struct store *s);
 /* Cheap liveness check (SELECT 1); reconnects once if the link broke. */
 int store_ping(struct store *s);
