@@ -170,8 +170,8 @@ static inline bool is_ws(unsigned char c)
  * bytes, or end. */
 static inline const char *fast_ws(const char *s, const char *end)
 {
-    if (s < end && !is_ws((unsigned char)*s))
-        return s;
+    if (s < end && (unsigned char)*s > ' ')
+        return s;                   /* a token, as in minified input */
 #if defined(__SSE2__)
     const __m128i sp = _mm_set1_epi8(' '), nl = _mm_set1_epi8('\n'),
                   cr = _mm_set1_epi8('\r'), tb = _mm_set1_epi8('\t');
@@ -240,7 +240,16 @@ static const char *fast_string(struct fast *f, const char *s, char **out)
         if (n > f->lim->max_string)
             return NULL;
         char *o = fast_alloc(f, n + 1);
-        memcpy(o, b, n);
+#if defined(__SSE2__)
+        /* most keys and codes are short: one 16-byte move, not a call
+         * (what it writes past n+1 is the block's free room, written over
+         * by what is cut next) */
+        if (n < 16 && f->end - b >= 16 && f->lim_end - o >= 16)
+            _mm_storeu_si128((__m128i *)(void *)o,
+                             _mm_loadu_si128((const __m128i *)(const void *)b));
+        else
+#endif
+            memcpy(o, b, n);
         o[n] = '\0';
         *out = o;
         return q + 1;
