@@ -8,7 +8,7 @@
  * copied into each event -> body walk (sections nest; entries dispatch on
  * their template) -> careplan.updated last, gathering the plan's activities.
  * Everything read from the tree is copied into the arena before the tree is
- * freed; events never point into libxml2's memory.
+ * freed; events never point into the tree or libxml2's memory.
  */
 #include "ccda/ccda.h"
 

@@ -2,7 +2,8 @@
  * ccda.h - read a C-CDA R2.1 XML document into canonical events.
  *
  * Pure: no I/O, no clock, no globals of ours; all output in the caller's
- * arena. libxml2 builds a private tree per call, freed before returning, so
+ * arena. Each call reads its document into a private tree (libxml2's SAX2
+ * events into an arena of its own, see ccda_xml.c), freed before returning, so
  * documents may be read on several threads at once, provided the process
  * called xmlInitParser() once, on the main thread, before any thread reads a
  * document (libxml2's own process globals; hubd does this at start-up, see

@@ -11,6 +11,7 @@
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,6 +171,22 @@ static int compare(const char *p, size_t len, const char *name)
     return diffs;
 }
 
+/* ccda_xml_parse reads it (so that compare() compared trees). */
+static bool reads(const char *p, size_t len)
+{
+    struct arena xa;
+    struct ccda_tree t;
+    struct hub_err err;
+    int rc;
+
+    arena_init(&xa, 16 * 1024);
+    rc = ccda_xml_parse(&xa, p, len, &t, &err);
+    if (rc == HUB_OK)
+        ccda_tree_free(&t);
+    arena_release(&xa);
+    return rc == HUB_OK;
+}
+
 static int compare_str(const char *s)
 {
     return compare(s, strlen(s), s);
@@ -229,8 +246,10 @@ Test(ccda_tree, blank_runs_are_dropped_or_kept_as_libxml2_does)
     };
     int diffs = 0;
 
-    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        cr_assert(reads(docs[i], strlen(docs[i])), "%zu", i);
         diffs += compare_str(docs[i]);
+    }
     cr_assert_eq(diffs, 0);
 }
 
@@ -247,6 +266,7 @@ Test(ccda_tree, text_past_the_parser_buffer_reads_as_libxml2_reads_it)
     for (int i = 0; i < 600; i++)
         doc[n++] = (char)('a' + i % 26);
     n += (size_t)snprintf(doc + n, sizeof(doc) - n, "  <d/>   </a></r>");
+    cr_assert(reads(doc, n));
     cr_assert_eq(compare(doc, n, "long text"), 0);
 }
 
@@ -266,7 +286,34 @@ Test(ccda_tree, attributes_and_namespaces_read_as_libxml2_reads_them)
     };
     int diffs = 0;
 
-    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        cr_assert(reads(docs[i], strlen(docs[i])), "%zu", i);
         diffs += compare_str(docs[i]);
+    }
     cr_assert_eq(diffs, 0);
+}
+
+Test(ccda_tree, other_encodings_read_as_libxml2_reads_them)
+{
+    static const char latin1[] =
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"
+        "<r a=\"\xe9\"><b> <c/> \xe9t\xe9 </b></r>";
+    static const char utf8_bom[] = "\xef\xbb\xbf<r a=\"1\"><b> <c/> x</b></r>";
+    /* UTF-16LE with its byte order mark: each ASCII byte, then a 0 */
+    static const char ascii[] = "<r a=\"1\"><b> <c/> \x01t</b></r>";
+    char utf16[2 + 2 * sizeof(ascii)];
+    size_t n = 0;
+
+    utf16[n++] = (char)0xff;
+    utf16[n++] = (char)0xfe;
+    for (size_t i = 0; i + 1 < sizeof(ascii); i++) {
+        utf16[n++] = ascii[i] == '\x01' ? (char)0xe9 : ascii[i];
+        utf16[n++] = 0;
+    }
+    cr_assert(reads(latin1, sizeof(latin1) - 1));
+    cr_assert(reads(utf8_bom, sizeof(utf8_bom) - 1));
+    cr_assert(reads(utf16, n));
+    cr_expect_eq(compare(latin1, sizeof(latin1) - 1, "latin-1"), 0);
+    cr_expect_eq(compare(utf8_bom, sizeof(utf8_bom) - 1, "utf-8 bom"), 0);
+    cr_expect_eq(compare(utf16, n, "utf-16le"), 0);
 }
