@@ -797,6 +797,9 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
     int n = store_rows_count(rows);
     if (n > 0)
         stat_add(d, &d->stats.claims, (uint64_t)n);
+    /* a NULL body: the same event as the row before (see
+     * hub_claim_deliveries), whose body is converted and sent once */
+    const char *last_body = NULL;
     for (int r = 0; r < n; r++) {
         struct job *j = calloc(1, sizeof(*j));
         if (!j)
@@ -815,6 +818,10 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
         copy_field(j->ca_bundle, sizeof(j->ca_bundle),
                    store_rows_get(rows, r, 8));
         const char *body = store_rows_get(rows, r, 9);
+        if (body)
+            last_body = body;
+        else
+            body = last_body;
         j->body = strdup(body ? body : "{}");
         if (!j->body)
             abort();

@@ -164,8 +164,12 @@ RETURNS text LANGUAGE sql STABLE AS $$
                   'hex')
 $$;
 
--- Append rows to the chain, in array order, in one INSERT: the hashes are
--- chained in a loop, the rows written together. Returns the last seq.
+-- Append rows to the chain, in array order, in one INSERT. Returns the
+-- last seq. As hub_ingest_fast() does: each row's canonical text after its
+-- opening "[seq" is made before the chain lock, set-based (hub_audit_text()
+-- with the time formatted once: jsonb's text form of an array is its
+-- elements one after another, so the text with seq N is '[' || N || rest);
+-- under the lock one loop chains the hashes (bytea, hex once at the end).
 CREATE FUNCTION hub_audit_append_many(p_actor text[], p_action text[],
     p_kind text[], p_id text[], p_patient text[], p_detail jsonb[])
 RETURNS bigint LANGUAGE plpgsql AS $$
@@ -173,36 +177,47 @@ DECLARE
     v_seq bigint;
     v_prev text;
     v_at timestamptz := now();
+    v_at_text text := to_char(v_at AT TIME ZONE 'UTC',
+                              'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
     v_n int := coalesce(cardinality(p_actor), 0);
-    v_prevs text[] := '{}';
-    v_hashes text[] := '{}';
-    v_detail jsonb[] := '{}';
+    v_rest text[];
+    v_h bytea;
+    v_hashes bytea[];
 BEGIN
     IF v_n = 0 THEN
         RETURN NULL;
     END IF;
+    v_rest := ARRAY(
+        SELECT substr(jsonb_build_array(0, v_at_text, u.actor, u.action,
+                                        u.kind, u.id, u.patient,
+                                        coalesce(u.detail, '{}'))::text, 3)
+          FROM unnest(p_actor, p_action, p_kind, p_id, p_patient, p_detail)
+               WITH ORDINALITY AS u(actor, action, kind, id, patient, detail,
+                                    k)
+         ORDER BY u.k);
     PERFORM pg_advisory_xact_lock(7302100431);      -- hub_chain_lock()
     SELECT seq, hash INTO v_seq, v_prev FROM audit ORDER BY seq DESC LIMIT 1;
     IF NOT FOUND THEN
         v_seq := 0;
         v_prev := repeat('0', 64);
     END IF;
+    v_h := decode(v_prev, 'hex');
+    v_hashes := array_fill(NULL::bytea, ARRAY[v_n]);
     FOR i IN 1 .. v_n LOOP
-        v_detail[i] := coalesce(p_detail[i], '{}');
-        v_prevs[i] := v_prev;
-        v_prev := hub_audit_hash(v_prev, hub_audit_text(v_seq + i, v_at,
-            p_actor[i], p_action[i], p_kind[i], p_id[i], p_patient[i],
-            v_detail[i]));
-        v_hashes[i] := v_prev;
+        v_h := sha256(v_h || convert_to('[' || (v_seq + i) || v_rest[i],
+                                        'UTF8'));
+        v_hashes[i] := v_h;
     END LOOP;
     INSERT INTO audit (seq, at, actor, action, object_kind, object_id,
                        patient_hub_id, detail, prev_hash, hash)
     SELECT v_seq + u.ord, v_at, u.actor, u.action, u.kind, u.id, u.patient,
-           u.detail, u.prev, u.hash
-      FROM unnest(p_actor, p_action, p_kind, p_id, p_patient, v_detail,
-                  v_prevs, v_hashes)
-           WITH ORDINALITY AS u(actor, action, kind, id, patient, detail,
-                                prev, hash, ord);
+           coalesce(u.detail, '{}'),
+           coalesce(encode(lag(u.h) OVER (ORDER BY u.ord), 'hex'), v_prev),
+           encode(u.h, 'hex')
+      FROM unnest(p_actor, p_action, p_kind, p_id, p_patient, p_detail,
+                  v_hashes)
+           WITH ORDINALITY AS u(actor, action, kind, id, patient, detail, h,
+                                ord);
     RETURN v_seq + v_n;
 END $$;
 
@@ -441,12 +456,24 @@ CREATE TRIGGER events_merge AFTER INSERT ON events
 --                          |   \--no retry left / 410--> dead
 --                          \--lease expired (node died)--> claimable again
 --   dead, delivered --replay--> pending (attempts reset, history kept)
+-- Two tables hold it. deliveries is the record of what was routed where
+-- (event, subscription, the URL snapshot; the webhook-id is 'dlv_' || id)
+-- and its state at rest (pending, failed, delivered, dead; attempts and the
+-- last outcome), written when a delivery is routed and when an attempt's
+-- outcome is recorded, never by a claim. delivery_queue holds one small row
+-- per open delivery (pending or failed, leased or not): its due time, its
+-- lease and the attempts of the current round. A claim reads and leases
+-- only queue rows, and a lease touches no indexed column, so it is a HOT
+-- update that writes no index entry; an outcome deletes the queue row (or
+-- reschedules it, for a retry) and writes the deliveries row once.
+-- 'delivering' is not stored: it is an open delivery whose queue row holds
+-- a lease (delivery_state shows it).
 -- A delivery is claimable only when its subscription is active and every
 -- earlier delivery (lower event seq) of the same (subscription, patient) is
--- delivered or dead: order per (subscription, patient) is kept, and a poison
--- delivery holds that one patient's later events of that one subscription
--- for at most the retry schedule (about 3.8 days), never for ever and never
--- for anyone else.
+-- delivered or dead (no queue row left): order per (subscription, patient)
+-- is kept, and a poison delivery holds that one patient's later events of
+-- that one subscription for at most the retry schedule (about 3.8 days),
+-- never for ever and never for anyone else.
 -- The webhook-id of a delivery is 'dlv_' || id: stable across retries,
 -- replays, nodes and crashes.
 
@@ -496,14 +523,12 @@ CREATE TABLE deliveries (
     patient_hub_id text,
     url         text NOT NULL,          -- snapshot: where this one goes
     endpoint    text NOT NULL,          -- scheme://host:port, isolation key
+    -- at rest: a leased delivery is still 'pending' or 'failed' here
     status      text NOT NULL DEFAULT 'pending'
-                CHECK (status IN ('pending', 'delivering', 'delivered',
-                                  'failed', 'dead')),
-    attempts    int NOT NULL DEFAULT 0, -- since creation or the last replay
+                CHECK (status IN ('pending', 'failed', 'delivered', 'dead')),
+    attempts    int NOT NULL DEFAULT 0, -- since creation or the last replay,
+                                        -- as of the last recorded outcome
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
-    lease_owner text,
-    lease_until timestamptz,
-    lease_token bigint,                 -- which claim may finish it
     last_status int,
     last_error  text,
     replays     int NOT NULL DEFAULT 0,
@@ -511,34 +536,65 @@ CREATE TABLE deliveries (
     updated_at  timestamptz NOT NULL DEFAULT now(),
     delivered_at timestamptz,
     UNIQUE (event_seq, subscription_id)
-)
--- A queue table: vacuumed often, so that the walks of the due and leased
--- indexes do not wade through the entries of rows already sent.
-WITH (autovacuum_vacuum_scale_factor = 0.02,
-      autovacuum_vacuum_threshold = 2000,
-      autovacuum_analyze_scale_factor = 0.05);
-CREATE SEQUENCE delivery_lease_seq;
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at, id)
-    WHERE status IN ('pending', 'failed');
--- lease_until is set by a claim and cleared by every outcome and release:
--- not null exactly while 'delivering'. A predicate on it (not on status)
--- lets the expired-lease walk use this index and nothing else.
-CREATE INDEX deliveries_leased ON deliveries (lease_until)
-    WHERE lease_until IS NOT NULL;
-CREATE INDEX deliveries_open_order ON deliveries
-    (subscription_id, patient_hub_id, event_seq)
-    WHERE status IN ('pending', 'failed', 'delivering');
+);
 CREATE INDEX deliveries_sub ON deliveries (subscription_id, id);
--- Every state change of a delivery (pending, delivering, delivered: two
--- updates per delivery, neither HOT) would pay an entry in an index on
--- status; only the states an operator looks for are indexed (failures and
--- dead letters), the hot path is in the partial indexes above.
+-- only the states an operator looks for are indexed (failures and dead
+-- letters); what a claim needs is in delivery_queue
 CREATE INDEX deliveries_status ON deliveries (status, id)
     WHERE status IN ('failed', 'dead');
 
+-- The open deliveries: one row per deliveries row that is pending or
+-- failed (leased or not), inserted with it (routing, replay), deleted by
+-- the outcome that finishes it (delivered, dead). No foreign key: only the
+-- functions below write it, each in the transaction that writes or has
+-- just read its deliveries row. The text keys are COLLATE "C": compared
+-- bytewise in the order index and the skip list (ids and URLs, no
+-- language). lease_* and attempts are in no index, and pages keep room
+-- (fillfactor): a claim's lease is a HOT update, no index entry written.
+CREATE TABLE delivery_queue (
+    delivery_id bigint PRIMARY KEY,     -- a deliveries row
+    subscription_id text COLLATE "C" NOT NULL,
+    patient_hub_id text COLLATE "C",
+    event_seq   bigint NOT NULL,
+    endpoint    text COLLATE "C" NOT NULL,
+    due_at      timestamptz NOT NULL,   -- claimable from (if not leased)
+    attempts    int NOT NULL DEFAULT 0, -- since creation or the last replay
+    lease_owner text,
+    lease_until timestamptz,            -- not null exactly while leased
+    lease_token bigint                  -- which claim may finish it
+)
+-- A queue table: vacuumed often, so that the walk of the due index does
+-- not wade through the entries of rows already finished.
+WITH (fillfactor = 50,
+      autovacuum_vacuum_scale_factor = 0.02,
+      autovacuum_vacuum_threshold = 2000,
+      autovacuum_analyze_scale_factor = 0.05);
+CREATE SEQUENCE delivery_lease_seq;
+-- Leased rows stay in the due index (a lease changes no indexed column):
+-- a claim walks past the leases held (at most the claimed work of the live
+-- nodes) and takes a row whose lease expired as it takes a due one.
+CREATE INDEX delivery_queue_due ON delivery_queue (due_at, delivery_id);
+CREATE INDEX delivery_queue_order ON delivery_queue
+    (subscription_id, patient_hub_id, event_seq);
+
+-- A delivery as an operator sees it: status 'delivering' while leased,
+-- the attempts of the round in progress.
+CREATE VIEW delivery_state AS
+    SELECT d.id, d.event_seq, d.event_id, d.subscription_id, d.org_id,
+           d.patient_hub_id, d.url, d.endpoint,
+           CASE WHEN q.lease_until IS NOT NULL THEN 'delivering'
+                ELSE d.status END AS status,
+           coalesce(q.attempts, d.attempts) AS attempts,
+           d.next_attempt_at, q.lease_owner, q.lease_until, q.lease_token,
+           d.last_status, d.last_error, d.replays, d.created_at,
+           d.updated_at, d.delivered_at
+      FROM deliveries d LEFT JOIN delivery_queue q ON q.delivery_id = d.id;
+
 CREATE TABLE delivery_attempts (
     id          bigserial PRIMARY KEY,
-    delivery_id bigint NOT NULL REFERENCES deliveries,
+    -- a deliveries row (no foreign key: written only by
+    -- hub_deliveries_done, which has just read that row)
+    delivery_id bigint NOT NULL,
     attempt     int NOT NULL,
     at          timestamptz NOT NULL DEFAULT now(),
     status_code int,                    -- HTTP status, NULL on network error
@@ -808,6 +864,16 @@ BEGIN
           FROM m WHERE m.mode = 'webhook'
          ORDER BY m.event_seq
         ON CONFLICT DO NOTHING
+        RETURNING id, event_seq, subscription_id, patient_hub_id, endpoint,
+                  next_attempt_at
+    ), dq AS (
+        -- each new delivery is open: its queue row, in the same order
+        INSERT INTO delivery_queue (delivery_id, subscription_id,
+                                    patient_hub_id, event_seq, endpoint,
+                                    due_at)
+        SELECT dl.id, dl.subscription_id, dl.patient_hub_id, dl.event_seq,
+               dl.endpoint, dl.next_attempt_at
+          FROM dl ORDER BY dl.id
         RETURNING 1
     ), r AS (
         -- the routing decisions, one audit row per routed event (ids only)
@@ -816,7 +882,7 @@ BEGIN
                                   'orgs', jsonb_agg(DISTINCT m.org_id)) AS detail
           FROM m GROUP BY m.event_seq, m.event_id
     )
-    SELECT a.last, (SELECT count(*) FROM dl)
+    SELECT a.last, (SELECT count(*) FROM dq)
       INTO v_last, v_new
       FROM (SELECT hub_audit_append_many(
                        array_agg('hubd'::text ORDER BY seq),
@@ -1695,9 +1761,17 @@ BEGIN
      WHERE id = p_id
     RETURNING * INTO s;
     IF p_doc ? 'url' THEN
-        UPDATE deliveries SET url = s.url, endpoint = hub_url_endpoint(s.url),
-                              updated_at = now()
-         WHERE subscription_id = s.id AND status IN ('pending', 'failed');
+        -- the open deliveries not leased now follow the move (found by the
+        -- queue: exactly the open ones); a leased one goes where it went
+        WITH q AS (
+            UPDATE delivery_queue q SET endpoint = hub_url_endpoint(s.url)
+             WHERE q.subscription_id = s.id COLLATE "C"
+               AND q.lease_until IS NULL
+            RETURNING q.delivery_id
+        )
+        UPDATE deliveries d SET url = s.url, endpoint = hub_url_endpoint(s.url),
+                                updated_at = now()
+          FROM q WHERE d.id = q.delivery_id;
     END IF;
     PERFORM hub_audit_append(p_actor,
         CASE WHEN p_doc->>'status' = 'paused' AND v_old <> 'paused'
@@ -1736,15 +1810,19 @@ END $$;
 
 -- Claim up to p_max due deliveries for p_owner for p_lease_ms, at most
 -- p_per_endpoint of them per endpoint, none for the endpoints in p_skip
--- (the caller's full or circuit-open ones). Due: subscription active;
--- pending/failed and next_attempt_at passed, or delivering with an expired
--- lease (its node died); and no earlier open delivery for the same
--- (subscription, patient). Each claim counts as an attempt. secrets come
--- back space-separated.
--- It walks deliveries_due in (next_attempt_at, id) order (and
--- deliveries_leased for expired leases) and stops after the rows it needs,
--- so a claim does not cost more as the backlog grows; the order check is a
--- per-row index probe and the claimed ids are looked up by primary key.
+-- (the caller's full or circuit-open ones). Due: subscription active; the
+-- queue row's due_at passed and not leased, or leased with an expired lease
+-- (its node died); and no earlier open delivery for the same (subscription,
+-- patient). Each claim counts as an attempt. secrets come back
+-- space-separated; body is NULL on a row of the same event as the row
+-- before it (ids are in routing order, so one event's deliveries are
+-- neighbours): the caller reuses that body, converted to text once.
+-- It walks delivery_queue_due in (due_at, id) order and stops after the
+-- rows it needs, so a claim does not cost more as the backlog grows; the
+-- leases held (the claimed work of the live nodes) are walked past; the
+-- order check is a per-row index probe and the claimed rows are looked up
+-- by primary key. The lease is a HOT update of the queue row; the
+-- deliveries row is only read.
 -- Known limit: due rows that cannot be claimed now (a paused
 -- subscription's backlog, an endpoint whose breaker is open, events behind
 -- a failing one of their patient) are still walked past on every claim.
@@ -1758,9 +1836,7 @@ LANGUAGE plpgsql
 -- The plans must not depend on statistics, which lag behind a queue
 -- table's churn (a fresh database plans for an empty table; a scan and sort
 -- of every due row per claim is the cost that grew with the backlog). With
--- these off, the walks in index order are the only plans left; the
--- statements are written so that the intended index is the only one that
--- fits (CASE where a partial index must not match).
+-- these off, the walks in index order are the only plans left.
 SET enable_seqscan = off
 SET enable_bitmapscan = off
 SET enable_sort = off
@@ -1770,92 +1846,84 @@ SET jit = off
 AS $$
 DECLARE
     v_token bigint := nextval('delivery_lease_seq');
-    -- a value, not clock_timestamp() per row: an index bound, so the walks
-    -- stop at the first row not yet due (or still leased)
+    -- a value, not clock_timestamp() per row: an index bound, so the walk
+    -- stops at the first row not yet due
     v_now timestamptz := clock_timestamp();
     -- candidates read: a margin over p_max for rows another node locks
     -- meanwhile (SKIP LOCKED), and room for other endpoints when the
     -- per-endpoint cap binds
     v_read int := CASE WHEN p_per_endpoint >= p_max THEN p_max + p_max / 4 + 1
                        ELSE p_max * 4 END;
+    v_skip text[] COLLATE "C" := coalesce(p_skip, '{}');
+    v_ids bigint[];
+    v_attempts int[];
 BEGIN
     -- a claim need not wait for its WAL flush: lost in a crash, the
     -- delivery is simply claimed again (same webhook-id), and the outcome
     -- that follows is committed durably, flushing this record with it
     PERFORM set_config('synchronous_commit', 'off', true);
-    RETURN QUERY
     WITH cand AS MATERIALIZED (
-        (SELECT d0.id, d0.endpoint, d0.next_attempt_at AS due_at
-           FROM deliveries d0
-          WHERE d0.status IN ('pending', 'failed')
-            AND d0.next_attempt_at <= v_now
-            AND d0.endpoint <> ALL (coalesce(p_skip, '{}'))
-            AND (SELECT s.status = 'active' AND s.deleted_at IS NULL
-                   FROM subscriptions s WHERE s.id = d0.subscription_id)
-            -- a scalar subquery is never flattened into a join: a per-row
-            -- probe of deliveries_open_order whatever the statistics say
-            -- (NOT EXISTS ... LIMIT 1 is: PostgreSQL drops the LIMIT)
-            AND (SELECT o.event_seq FROM deliveries o
-                  WHERE o.subscription_id = d0.subscription_id
-                    AND o.patient_hub_id = d0.patient_hub_id
-                    AND o.event_seq < d0.event_seq
-                    AND o.status IN ('pending', 'failed', 'delivering')
-                  LIMIT 1) IS NULL
-          ORDER BY d0.next_attempt_at, d0.id
-          LIMIT v_read)
-        UNION ALL
-        (SELECT d0.id, d0.endpoint, d0.next_attempt_at
-           FROM deliveries d0
-          WHERE d0.lease_until < v_now
-            -- a CASE: no partial index on status matches (see above)
-            AND CASE WHEN d0.status = 'delivering' THEN true ELSE false END
-            AND d0.endpoint <> ALL (coalesce(p_skip, '{}'))
-            AND (SELECT s.status = 'active' AND s.deleted_at IS NULL
-                   FROM subscriptions s WHERE s.id = d0.subscription_id)
-            AND (SELECT o.event_seq FROM deliveries o
-                  WHERE o.subscription_id = d0.subscription_id
-                    AND o.patient_hub_id = d0.patient_hub_id
-                    AND o.event_seq < d0.event_seq
-                    AND o.status IN ('pending', 'failed', 'delivering')
-                  LIMIT 1) IS NULL
-          ORDER BY d0.lease_until
-          LIMIT v_read)
+        SELECT q0.delivery_id AS id, q0.endpoint, q0.due_at
+          FROM delivery_queue q0
+         WHERE q0.due_at <= v_now
+           AND (q0.lease_until IS NULL OR q0.lease_until < v_now)
+           AND q0.endpoint <> ALL (v_skip)
+           AND (SELECT s.status = 'active' AND s.deleted_at IS NULL
+                  FROM subscriptions s
+                 WHERE s.id = q0.subscription_id COLLATE "default")
+           -- a scalar subquery is never flattened into a join: a per-row
+           -- probe of delivery_queue_order whatever the statistics say
+           -- (NOT EXISTS ... LIMIT 1 is: PostgreSQL drops the LIMIT)
+           AND (SELECT o.event_seq FROM delivery_queue o
+                 WHERE o.subscription_id = q0.subscription_id
+                   AND o.patient_hub_id = q0.patient_hub_id
+                   AND o.event_seq < q0.event_seq
+                 LIMIT 1) IS NULL
+         ORDER BY q0.due_at, q0.delivery_id
+         LIMIT v_read
     ), ranked AS (
         SELECT c.id, row_number() OVER (PARTITION BY c.endpoint
                                         ORDER BY c.due_at, c.id) rn
           FROM cand c
     ), due AS (
         -- by primary key, in id order (no sort: see SET above)
-        SELECT d.id FROM deliveries d
-         WHERE d.id = ANY (ARRAY(SELECT r.id FROM ranked r
-                                  WHERE r.rn <= p_per_endpoint))
-           -- re-checked on the locked row version; a CASE, so that no
-           -- partial index matches it: the rows come by primary key
-           AND CASE WHEN d.status IN ('pending', 'failed')
-                    THEN d.next_attempt_at <= clock_timestamp()
-                    WHEN d.status = 'delivering'
-                    THEN d.lease_until < clock_timestamp()
-                    ELSE false END
+        SELECT q.delivery_id FROM delivery_queue q
+         WHERE q.delivery_id = ANY (ARRAY(SELECT r.id FROM ranked r
+                                           WHERE r.rn <= p_per_endpoint))
+           -- re-checked on the locked row version; written so that no
+           -- other index matches it: the rows come by primary key
+           AND q.due_at + interval '0' <= clock_timestamp()
+           AND (q.lease_until IS NULL OR q.lease_until < clock_timestamp())
          LIMIT p_max
          FOR UPDATE SKIP LOCKED
     ), upd AS (
-        UPDATE deliveries d
-           SET status = 'delivering', lease_owner = p_owner,
+        UPDATE delivery_queue q
+           SET lease_owner = p_owner,
                lease_until = clock_timestamp()
                              + make_interval(secs => p_lease_ms / 1000.0),
-               lease_token = v_token, attempts = d.attempts + 1,
-               updated_at = now()
-          FROM due WHERE d.id = due.id
-        RETURNING d.*
+               lease_token = v_token, attempts = q.attempts + 1
+          FROM due WHERE q.delivery_id = due.delivery_id
+        RETURNING q.delivery_id, q.attempts
     )
-    SELECT u.id, v_token, u.attempts, u.event_id, u.subscription_id,
-           u.org_id, u.patient_hub_id, u.url, u.endpoint,
+    -- in id order (an aggregate's ORDER BY: no plan sort)
+    SELECT array_agg(u.delivery_id ORDER BY u.delivery_id),
+           array_agg(u.attempts ORDER BY u.delivery_id)
+      INTO v_ids, v_attempts
+      FROM upd u;
+    -- the rows to send: each deliveries row by primary key, in that order
+    RETURN QUERY
+    SELECT d.id, v_token, u.attempts, d.event_id, d.subscription_id,
+           d.org_id, d.patient_hub_id, d.url, d.endpoint,
            array_to_string(s.secrets, ' '), s.client_cert, s.client_key,
-           s.ca_bundle, e.body::text
-      FROM upd u
-      JOIN subscriptions s ON s.id = u.subscription_id
-      JOIN events e ON e.seq = u.event_seq
-     ORDER BY u.id;
+           s.ca_bundle,
+           CASE WHEN lag(d.event_seq) OVER (ORDER BY u.k)
+                     IS DISTINCT FROM d.event_seq
+                THEN e.body::text END
+      FROM unnest(v_ids, v_attempts) WITH ORDINALITY AS u(id, attempts, k)
+      JOIN deliveries d ON d.id = u.id
+      JOIN subscriptions s ON s.id = d.subscription_id
+      JOIN events e ON e.seq = d.event_seq
+     ORDER BY u.k;
 END $$;
 
 -- Record a batch of attempt outcomes in one transaction: one chain-lock
@@ -1867,14 +1935,15 @@ END $$;
 -- still recorded as an attempt and audited (the bytes did leave), but does
 -- not change the delivery. 'gone' (HTTP 410) dead-letters the delivery and
 -- disables the subscription. Returns the number of deliveries updated.
--- One UPDATE and one INSERT for the outcomes, then the chain lock, held only
--- for the audit rows (one per attempt, in p_results order): held through
--- the whole, it stalled every ingest transaction. Lock order stays
--- deadlock-free: before the chain lock this transaction only locks
--- deliveries that are 'delivering' under its own lease token, which nothing
--- holding the chain lock waits for (replays and subscription updates touch
--- delivered, failed, dead or pending rows); rows of other nodes ('lost'
--- outcomes) and subscriptions (410) are touched after it.
+-- One statement for the outcomes (queue rows, deliveries rows, attempt
+-- rows), then the chain lock, held only for the audit rows (one per
+-- attempt, in p_results order): held through the whole, it stalled every
+-- ingest transaction. Lock order stays deadlock-free: before the chain lock
+-- this transaction only locks queue rows leased under its own token and
+-- their deliveries rows, which nothing holding the chain lock waits for
+-- (replays and subscription updates leave leased deliveries alone); rows of
+-- other nodes ('lost' outcomes) and subscriptions (410) are touched after
+-- it.
 -- NOTIFY hub_deliveries only when an outcome can make other work due (a
 -- released row, or a finished one with a later open delivery of the same
 -- subscription and patient): a retry is found by the poll.
@@ -1910,21 +1979,21 @@ BEGIN
     -- released: claimed but never sent; handed back, uncounted (rare: a
     -- stop, or a lease too short for the queue)
     IF p_results @> '[{"outcome": "release"}]' THEN
-        UPDATE deliveries d SET
-            status = CASE WHEN d.attempts > 1 THEN 'failed' ELSE 'pending' END,
-            attempts = d.attempts - 1, lease_owner = NULL, lease_until = NULL,
-            lease_token = NULL, updated_at = now()
+        UPDATE delivery_queue q SET
+            attempts = q.attempts - 1, lease_owner = NULL, lease_until = NULL,
+            lease_token = NULL
           FROM jsonb_to_recordset(p_results) AS r(id bigint, token bigint,
                                                   outcome text)
-         WHERE r.outcome = 'release' AND d.id = r.id AND d.id = ANY (v_ids)
-           -- a CASE: no partial index on status is walked for it
-           AND CASE WHEN d.status = 'delivering'
-                    THEN d.lease_token = r.token ELSE false END;
+         WHERE r.outcome = 'release' AND q.delivery_id = r.id
+           AND q.delivery_id = ANY (v_ids) AND q.lease_token = r.token;
         GET DIAGNOSTICS v_rel = ROW_COUNT;
     END IF;
 
-    -- outcomes of our own leases: the new state and the attempt rows; the
-    -- rest comes back as arrays (and whether to wake the dispatchers)
+    -- outcomes of our own leases (the queue row still holds our token):
+    -- the queue row goes (delivered, dead, gone) or is due again later
+    -- (retry); the deliveries row takes the new state and the attempt rows
+    -- are written; the rest comes back as arrays (and whether to wake the
+    -- dispatchers)
     WITH r AS (
         SELECT o.ord, x.*
           FROM jsonb_array_elements(p_results) WITH ORDINALITY AS o(v, ord),
@@ -1933,23 +2002,34 @@ BEGIN
                    delay_ms bigint)
          WHERE x.outcome IS DISTINCT FROM 'release'
     ), fin AS (
+        DELETE FROM delivery_queue q USING r
+         WHERE q.delivery_id = r.id AND q.delivery_id = ANY (v_ids)
+           AND q.lease_token = r.token AND r.outcome <> 'retry'
+        RETURNING r.ord, q.attempts, NULL::timestamptz AS due_at
+    ), ret AS (
+        UPDATE delivery_queue q SET
+            due_at = clock_timestamp() + make_interval(secs =>
+                     coalesce(r.delay_ms, 0) / 1000.0),
+            lease_owner = NULL, lease_until = NULL, lease_token = NULL
+          FROM r
+         WHERE q.delivery_id = r.id AND q.delivery_id = ANY (v_ids)
+           AND q.lease_token = r.token AND r.outcome = 'retry'
+        RETURNING r.ord, q.attempts, q.due_at
+    ), mine AS (
+        SELECT * FROM fin UNION ALL SELECT * FROM ret
+    ), upd AS (
         UPDATE deliveries d SET
             status = CASE r.outcome WHEN 'delivered' THEN 'delivered'
                                     WHEN 'retry' THEN 'failed'
                                     ELSE 'dead' END,
-            next_attempt_at = CASE WHEN r.outcome = 'retry'
-                THEN clock_timestamp() + make_interval(secs =>
-                     coalesce(r.delay_ms, 0) / 1000.0)
-                ELSE d.next_attempt_at END,
-            lease_owner = NULL, lease_until = NULL, lease_token = NULL,
+            attempts = m.attempts,
+            next_attempt_at = coalesce(m.due_at, d.next_attempt_at),
             last_status = r.code, last_error = r.error,
             delivered_at = CASE WHEN r.outcome = 'delivered'
                                 THEN clock_timestamp() END,
             updated_at = now()
-          FROM r
+          FROM r JOIN mine m ON m.ord = r.ord
          WHERE d.id = r.id AND d.id = ANY (v_ids)
-           AND CASE WHEN d.status = 'delivering'
-                    THEN d.lease_token = r.token ELSE false END
         RETURNING r.ord
     ), t AS (
         SELECT r.ord, r.id, r.attempt, r.code, r.error,
@@ -1957,7 +2037,7 @@ BEGIN
                f.ord IS NOT NULL AS mine, d.event_id, d.event_seq,
                d.subscription_id, d.org_id, d.patient_hub_id AS patient
           FROM r JOIN deliveries d ON d.id = r.id AND d.id = ANY (v_ids)
-          LEFT JOIN fin f ON f.ord = r.ord
+          LEFT JOIN upd f ON f.ord = r.ord
     ), att AS (
         INSERT INTO delivery_attempts (delivery_id, attempt, status_code,
                                        error, latency_ms, outcome, node)
@@ -1980,11 +2060,10 @@ BEGIN
                    'node', p_node) ORDER BY t.ord),
            -- an outcome can make a later delivery of the same patient due
            coalesce(bool_or(t.mine AND t.outcome <> 'retry' AND EXISTS (
-               SELECT 1 FROM deliveries o
-                WHERE o.subscription_id = t.subscription_id
-                  AND o.patient_hub_id = t.patient
-                  AND o.event_seq > t.event_seq
-                  AND o.status IN ('pending', 'failed'))), false)
+               SELECT 1 FROM delivery_queue o
+                WHERE o.subscription_id = t.subscription_id COLLATE "C"
+                  AND o.patient_hub_id = t.patient COLLATE "C"
+                  AND o.event_seq > t.event_seq)), false)
       INTO a_id, a_attempt, a_code, a_error, a_latency, a_outcome, a_mine,
            a_sub, a_patient, a_detail, v_notify
       FROM t;
@@ -2054,6 +2133,9 @@ BEGIN
     RETURN v_rel + (SELECT count(*) FROM unnest(a_mine) m WHERE m)::int;
 END $$;
 
+-- Replays: a finished delivery (delivered, dead) is open again, pending
+-- now with its attempts reset; a failed one (open, not leased) is due now,
+-- attempts reset. A leased delivery is not replayed (it is being sent).
 CREATE FUNCTION hub_replay_delivery(p_actor text, p_org text, p_id bigint)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
@@ -2065,10 +2147,19 @@ BEGIN
            updated_at = now()
      WHERE id = p_id AND status IN ('delivered', 'failed', 'dead')
        AND (p_org IS NULL OR org_id = p_org)
+       AND NOT EXISTS (SELECT 1 FROM delivery_queue q
+                        WHERE q.delivery_id = p_id
+                          AND q.lease_until IS NOT NULL)
     RETURNING * INTO d;
     IF NOT FOUND THEN
         RETURN false;
     END IF;
+    INSERT INTO delivery_queue (delivery_id, subscription_id, patient_hub_id,
+                                event_seq, endpoint, due_at)
+    VALUES (d.id, d.subscription_id, d.patient_hub_id, d.event_seq,
+            d.endpoint, d.next_attempt_at)
+    ON CONFLICT (delivery_id) DO UPDATE
+        SET due_at = excluded.due_at, attempts = 0;
     PERFORM hub_audit_append(p_actor, 'delivery.replayed', 'delivery',
         'dlv_' || d.id, d.patient_hub_id,
         jsonb_build_object('event', d.event_id,
@@ -2095,6 +2186,9 @@ BEGIN
            AND d.created_at >= p_from AND d.created_at < p_to
            AND d.status = ANY (coalesce(p_status, ARRAY['dead']))
            AND d.status IN ('delivered', 'failed', 'dead')
+           AND NOT EXISTS (SELECT 1 FROM delivery_queue q
+                            WHERE q.delivery_id = d.id
+                              AND q.lease_until IS NOT NULL)
          ORDER BY d.id
          LIMIT least(greatest(coalesce(p_max, 1000), 0), 10000)
          FOR UPDATE
@@ -2103,9 +2197,20 @@ BEGIN
                next_attempt_at = clock_timestamp(), replays = replays + 1,
                updated_at = now()
           FROM pick WHERE d.id = pick.id
-        RETURNING d.id, d.patient_hub_id, d.event_id
+        RETURNING d.id, d.patient_hub_id, d.event_id, d.subscription_id,
+                  d.event_seq, d.endpoint, d.next_attempt_at
+    ), q AS (
+        INSERT INTO delivery_queue (delivery_id, subscription_id,
+                                    patient_hub_id, event_seq, endpoint,
+                                    due_at)
+        SELECT upd.id, upd.subscription_id, upd.patient_hub_id,
+               upd.event_seq, upd.endpoint, upd.next_attempt_at
+          FROM upd
+        ON CONFLICT (delivery_id) DO UPDATE
+            SET due_at = excluded.due_at, attempts = 0
     )
-    INSERT INTO hub_replay_tmp SELECT * FROM upd;
+    INSERT INTO hub_replay_tmp SELECT upd.id, upd.patient_hub_id,
+                                      upd.event_id FROM upd;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     PERFORM hub_audit_append(p_actor, 'delivery.replay_range', 'subscription',
         p_sub, NULL, jsonb_build_object('from', p_from, 'to', p_to,
@@ -2134,7 +2239,10 @@ RETURNS text LANGUAGE sql STABLE AS $$
       FROM (SELECT d.id, jsonb_strip_nulls(jsonb_build_object(
                 'id', 'dlv_' || d.id, 'event', d.event_id,
                 'subscription', d.subscription_id, 'org', d.org_id,
-                'url', d.url, 'status', d.status, 'attempts', d.attempts,
+                'url', d.url,
+                'status', CASE WHEN q.lease_until IS NOT NULL
+                               THEN 'delivering' ELSE d.status END,
+                'attempts', coalesce(q.attempts, d.attempts),
                 'replays', d.replays, 'next_attempt_at', d.next_attempt_at,
                 'last_status', d.last_status, 'last_error', d.last_error,
                 'created_at', d.created_at, 'delivered_at', d.delivered_at,
@@ -2148,9 +2256,17 @@ RETURNS text LANGUAGE sql STABLE AS $$
                                      WHERE a.delivery_id = d.id
                                      ORDER BY a.id DESC LIMIT 5) a))) j
               FROM deliveries d
+              LEFT JOIN delivery_queue q ON q.delivery_id = d.id
              WHERE (p_org IS NULL OR d.org_id = p_org)
                AND (p_sub IS NULL OR d.subscription_id = p_sub)
-               AND (p_status IS NULL OR d.status = p_status)
+               -- the stored status first (deliveries_status serves failed
+               -- and dead), then what a lease makes of it
+               AND (p_status IS NULL OR d.status = p_status
+                    OR (p_status = 'delivering'
+                        AND d.status IN ('pending', 'failed')))
+               AND (p_status IS NULL
+                    OR CASE WHEN q.lease_until IS NOT NULL THEN 'delivering'
+                            ELSE d.status END = p_status)
                AND (coalesce(p_before, 0) = 0 OR d.id < p_before)
              ORDER BY d.id DESC
              LIMIT least(greatest(coalesce(p_limit, 100), 1), 1000)) p

@@ -257,8 +257,10 @@ Test(routing, one_delivery_per_event_and_subscription_with_url_snapshot)
 
     /* a delivered row keeps the URL it went to when the subscriber moves;
      * one still waiting follows the move */
-    snprintf(sql, sizeof(sql), "UPDATE deliveries SET status = 'delivered' "
-             "WHERE subscription_id = '%s'", a);
+    snprintf(sql, sizeof(sql), "WITH f AS (UPDATE deliveries SET status = "
+             "'delivered' WHERE subscription_id = '%s' RETURNING id) "
+             "DELETE FROM delivery_queue WHERE delivery_id IN "
+             "(SELECT id FROM f)", a);   /* finished, as an outcome does */
     cr_assert_eq(store_exec(s, sql), HUB_OK);
     ingest("hosp", "k2", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
     char *out = NULL;
@@ -427,7 +429,7 @@ Test(routing, expired_lease_is_taken_over_and_the_late_outcome_is_lost)
     cr_assert_eq(claim("live-node", 60000, 5, ids + 1, tok + 1), 1);
     cr_assert_eq(ids[1], ids[0]);
     done(ids[0], tok[0], 200, "delivered");     /* the old node wakes up */
-    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE status = "
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_state WHERE status = "
                        "'delivering' AND lease_owner = 'live-node'"), 1);
     cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE outcome "
                        "= 'lost'"), 1);
@@ -559,12 +561,13 @@ Test(routing, a_claim_caps_each_endpoint_and_fills_from_the_others)
     cr_assert_eq(qlong("SELECT count(*) FROM deliveries"), 8);
     cr_assert_eq(claim_per(10, 2, ids, tok), 4,
                  "two per endpoint, from both endpoints");
-    cr_assert_eq(qlong("SELECT count(DISTINCT endpoint) FROM deliveries "
+    cr_assert_eq(qlong("SELECT count(DISTINCT endpoint) FROM delivery_state "
                        "WHERE status = 'delivering'"), 2);
-    cr_assert_eq(qlong("SELECT max(n) FROM (SELECT count(*) n FROM deliveries "
-                       "WHERE status = 'delivering' GROUP BY endpoint) x"), 2);
+    cr_assert_eq(qlong("SELECT max(n) FROM (SELECT count(*) n FROM "
+                       "delivery_state WHERE status = 'delivering' "
+                       "GROUP BY endpoint) x"), 2);
     cr_assert_eq(claim_per(3, 4, ids + 4, tok + 4), 3, "p_max caps the claim");
-    cr_assert_eq(qlong("SELECT min(id) FROM deliveries WHERE status = "
+    cr_assert_eq(qlong("SELECT min(id) FROM delivery_state WHERE status = "
                        "'pending'"), qlong("SELECT max(id) FROM deliveries"),
                  "the oldest due rows go first");
 }
@@ -581,16 +584,16 @@ Test(routing, a_released_claim_is_handed_back_uncounted_and_unaudited)
              "\"code\":null,\"error\":null,\"latency_ms\":0,"
              "\"outcome\":\"release\",\"delay_ms\":0}]", ids[0], tok[0]);
     flush(json);
-    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE status = "
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_state WHERE status = "
                        "'pending' AND attempts = 0 AND lease_until IS NULL"), 1);
     cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts"), 0);
     cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
                        "'delivery.attempt'"), 0);
     cr_assert_eq(claim("n", 60000, 5, ids + 1, tok + 1), 1);
     cr_assert_eq(ids[1], ids[0]);
-    cr_assert_eq(qlong("SELECT attempts FROM deliveries"), 1);
+    cr_assert_eq(qlong("SELECT attempts FROM delivery_state"), 1);
     flush(json);        /* a stale release (old token) changes nothing */
-    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE status = "
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_state WHERE status = "
                        "'delivering'"), 1);
 }
 
