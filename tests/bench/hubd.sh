@@ -316,6 +316,11 @@ if hubd_start; then
         https_ccda_row
         https_csv_row
         idle_rss hubd "$hubd_mllp" "$hubd_pid"
+    else
+        # BENCH_ONLY="deliver": the ingest rows were left out, not failed
+        for k in hubd https https_fhir https_ccda https_csv; do
+            put "built.$k" skip
+        done
     fi
     if [ "$dispatch_ok" = 1 ] && [ -n "${recv_port:-}" ] && add_cbo; then
         subscribe 1 && drain_rate 1

@@ -1,10 +1,12 @@
 /*
  * report.js - the one table of `make bench`, from build/bench/raw.txt.
  *   node report.js RAW RESULTS_MD
- * RAW holds "key value" lines written by run.sh. A missing hub figure is
+ * RAW holds "key value" lines written by run.sh. A missing figure is
  * "n/a (not built)" when run.sh recorded its component as not built on this
- * tree (built.X 0), else "n/a (failed: see build/bench/log)"; the table never
- * shows a number that was not measured in this run.
+ * tree (built.X 0), "n/a (not run)" when its step was left out (built.X
+ * skip: BENCH_ONLY, or a connection count BENCH_CONNS did not ask for), else
+ * "n/a (failed: see build/bench/log)": a step that ran and gave nothing. The
+ * table never shows a number that was not measured in this run.
  */
 'use strict';
 const fs = require('fs');
@@ -34,6 +36,13 @@ function na(component) {
   if (b === 'skip') return 'n/a (not run)';
   if (b === '0') return 'n/a (not built)';
   return 'n/a (failed: see build/bench/log)';
+}
+/* pgbench at `c` connections: run at each BENCH_CONNS count only */
+function pgbenchNa(c) {
+  if (raw.get('built.pgbench') !== 'skip' && !conns.includes(c)) {
+    return `n/a (not run at ${c} conn)`;
+  }
+  return na('pgbench');
 }
 function peerNa() {
   const p = raw.get('peers.npm');
@@ -252,7 +261,7 @@ for (const c of conns) {
       `${fmt(hp50, 2)} / ${fmt(hp99, 2)} ms` +
       (hrefused ? `, ${fmt(hrefused)} refused` : '') +
       (num('https.8.dups') ? `, ${fmt(num('https.8.dups'))} duplicates not counted` : ''),
-    tps === null ? na('pgbench') : `pgbench @8 ${fmt(tps)} tps`,
+    tps === null ? pgbenchNa('8') : `pgbench @8 ${fmt(tps)} tps`,
     ratio(https, tps), '', null);
 }
 

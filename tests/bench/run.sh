@@ -8,7 +8,9 @@
 #
 # Knobs (environment):
 #   BENCH_SECONDS   seconds per load step (default 10; use 2 to try it out)
-#   BENCH_CONNS     connection counts (default "1 8 32")
+#   BENCH_CONNS     connection counts (default "1 8 32"); the HTTPS rows
+#                   run at 8 whatever it says, and their pgbench ceiling
+#                   is there only when 8 is among them
 #   BENCH_MESSAGES  corpus size (default 20000), BENCH_SEED (default 42)
 #   BENCH_IDLE      idle MLLP connections for the memory row (default 1000)
 #   BENCH_CSV_COPIES copies of the CSV screenings sample per durable upload
