@@ -345,8 +345,33 @@ static int iso_time(char o[ISO_MAX], struct slice v, int date_only,
          (non_digits8(p + 11) & ~((uint64_t)0x80 << 24))) == 0) {
         /* the common shape, YYYYMMDDHHMMSS+ZZZZ, in three words: the sign
          * is byte 3 of the last one (its own flag is masked; '+' and '-'
-         * carry into no other byte) */
-        whole = body = 14;
+         * carry into no other byte); checked and written as below, in
+         * straight line */
+        if (num2(p + 15) > 14 || num2(p + 17) > 59 || num2(p + 4) < 1 ||
+            num2(p + 4) > 12 || num2(p + 6) < 1 || num2(p + 6) > 31 ||
+            num2(p + 8) > 23 || num2(p + 10) > 59 || num2(p + 12) > 60)
+            return -1;
+        memcpy(o, p, 4);
+        o[4] = '-';
+        memcpy(o + 5, p + 4, 2);
+        o[7] = '-';
+        memcpy(o + 8, p + 6, 2);
+        if (date_only) {
+            *out_len = 10;
+            return 0;
+        }
+        o[10] = 'T';
+        memcpy(o + 11, p + 8, 2);
+        o[13] = ':';
+        memcpy(o + 14, p + 10, 2);
+        o[16] = ':';
+        memcpy(o + 17, p + 12, 2);
+        o[19] = p[14];
+        memcpy(o + 20, p + 15, 2);
+        o[22] = ':';
+        memcpy(o + 23, p + 17, 2);
+        *out_len = 25;
+        return 0;
     } else if (n == 8 && non_digits8(p) == 0) {
         whole = body = 8;           /* YYYYMMDD */
     } else {

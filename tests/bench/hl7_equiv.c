@@ -136,6 +136,13 @@ static const char *const inserts[] = {
     "\rDG1|1|I10|F11.20^Opioid dependence^I10\r", "\rMRG|123^^^X^MR\r",
     "\rPID|1||77^^^Y^MR\r", "\rPV1|1|E|ER^1^2^FAC\r", "\rEVN|A01|2026\r",
     "\rMSH|^~\\&|X\r", "BA", "CP", "PRN", "WPN", "Y", "TRUE",
+    /* the timestamp shape the normalizer checks in straight line, at and
+     * past each of its bounds */
+    "19800101120000-0500", "20261231235960+1459", "20261301000000+0000",
+    "20260100000000+0000", "20260132000000+0000", "20260101240000+0000",
+    "20260101006000+0000", "20260101000061+0000", "20260101000000+1500",
+    "20260101000000+0060", "2026010100000a+0000", "20260101000000*0000",
+    "20260101000000+00a0", "20260101000000-0000", "00000101000000+0000",
 };
 
 static const char *const triggers[] = {

@@ -231,6 +231,46 @@ Test(hl7_to_events, warns_and_omits_malformed_timestamps)
     }
 }
 
+/* YYYYMMDDHHMMSS+ZZZZ, the shape most senders use, is checked and written
+ * in straight line: at each bound it is taken, one past it refused, as by
+ * the general reading; a birth date in that shape keeps its date. */
+Test(hl7_to_events, reads_the_common_timestamp_shape_at_its_bounds)
+{
+    static const struct {
+        char in[32], want[40];
+    } ts[] = {
+        { "20261231235960+1459", "2026-12-31T23:59:60+14:59" },
+        { "20260101000000-0000", "2026-01-01T00:00:00-00:00" },
+        { "00000101000000+0000", "0000-01-01T00:00:00+00:00" },
+        { "20261301000000+0000", "" }, { "20260001000000+0000", "" },
+        { "20260100000000+0000", "" }, { "20260132000000+0000", "" },
+        { "20260101240000+0000", "" }, { "20260101006000+0000", "" },
+        { "20260101000061+0000", "" }, { "20260101000000+1500", "" },
+        { "20260101000000+0060", "" }, { "2026010100000a+0000", "" },
+        { "20260101000000*0000", "" }, { "20260101000000+00a0", "" },
+    };
+    for (size_t k = 0; k < sizeof(ts) / sizeof(ts[0]); k++) {
+        char msg[2048];
+        snprintf(msg, sizeof(msg), MSH("ADT^A01", "2.5") "EVN|A01|%s\r"
+                 "PID|1||MRN1^^^FAC^MR||Doe^Jo||%s\r", ts[k].in, ts[k].in);
+        cJSON *j = event_of(msg);
+        const char *birth = str_at(j, "patient", "birth_date");
+        if (ts[k].want[0]) {
+            cr_assert_str_eq(str_at(j, "occurred_at", NULL), ts[k].want,
+                             "%s", ts[k].in);
+            cr_assert(birth && strlen(birth) == 10 &&
+                          strncmp(birth, ts[k].want, 10) == 0,
+                      "%s: birth_date %s", ts[k].in, birth ? birth : "-");
+        } else {
+            /* EVN-2 refused: occurred_at falls back to MSH-7 */
+            cr_assert_str_eq(str_at(j, "occurred_at", NULL),
+                             "2026-01-15T09:30:00", "%s", ts[k].in);
+            cr_assert_null(birth, "%s", ts[k].in);
+        }
+        cJSON_Delete(j);
+    }
+}
+
 Test(hl7_to_events, prefers_evn_6_then_evn_2_then_msh_7)
 {
     cJSON *j = event_of(MSH("ADT^A01", "2.5")
