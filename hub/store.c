@@ -607,7 +607,8 @@ static void json_put_str(struct buf *b, const char *s)
 }
 
 struct body_hub {
-    const char *id, *org, *received_at, *pid;
+    const char *id, *org, *received_at;
+    const char *pid;                /* NULL: no patient.hub_id written */
 };
 
 /* A body's top-level "occurred_at" as body_prepare() found it. */
@@ -701,7 +702,8 @@ static bool occ_text(struct slice v, char *out)
 /*
  * Write the hub fields into a canonical event's JSON text: "id" at the top,
  * "org" and "received_at" into "source" (made when absent), "hub_id" =
- * h->pid into "patient" when that is an object (*pid_in then). Each is
+ * h->pid into "patient" when that is an object and h->pid is set (*pid_in
+ * then). Each is
  * appended as the last member of its object, and jsonb keeps the last of
  * duplicate keys, so the stored jsonb equals 011's
  *   body || {id, source: (body->'source' or {}) || {org, received_at}}
@@ -798,7 +800,7 @@ static bool body_prepare(struct arena *a, struct slice j,
             json_put_str(&b, h->org);
             buf_puts(&b, ",\"received_at\":");
             json_put_str(&b, h->received_at);
-        } else if (!do_src && pat_obj) {
+        } else if (!do_src && pat_obj && h->pid) {
             buf_append(&b, p + at, pat_close - at);
             at = pat_close;
             buf_puts(&b, pat_empty ? "\"hub_id\":" : ",\"hub_id\":");
@@ -821,6 +823,247 @@ static bool body_prepare(struct arena *a, struct slice j,
         return false;
     *out = buf_slice(&b);
     return true;
+}
+
+/* --- patient identifiers, read in C --------------------------------------- */
+
+/*
+ * One (system, value) of an event, as hub_ingest_fast's SQL reads
+ * patient.identifiers from the stored jsonb: each element that is an
+ * object, system = x->>'system' or 'urn:hub:org:<org>' when that is absent,
+ * null or "", value = x->>'value', left out when absent, null or "". k is
+ * the event's 1-based index in the batch, first the lowest k that carries
+ * the same pair.
+ */
+struct ident {
+    uint32_t k, first;
+    struct slice sys, val;
+};
+
+struct idents {
+    struct ident *v;
+    size_t n, cap;
+    bool ok;                        /* false: some body was not read here */
+};
+
+/* Byte order, shorter first on a tie: text's COLLATE "C" comparison */
+static int slice_cmp_c(struct slice a, struct slice b)
+{
+    int c = memcmp(a.p, b.p, a.len < b.len ? a.len : b.len);
+    if (c != 0)
+        return c;
+    return a.len < b.len ? -1 : a.len > b.len;
+}
+
+static int ident_cmp(const void *x, const void *y)
+{
+    const struct ident *a = x, *b = y;
+    if (a->k != b->k)
+        return a->k < b->k ? -1 : 1;
+    int c = slice_cmp_c(a->sys, b->sys);
+    return c ? c : slice_cmp_c(a->val, b->val);
+}
+
+/* by pair, then k: the first of each run of equal pairs is the lowest k */
+static int ident_cmp_pair(const void *x, const void *y)
+{
+    const struct ident *a = *(const struct ident *const *)x;
+    const struct ident *b = *(const struct ident *const *)y;
+    int c = slice_cmp_c(a->sys, b->sys);
+    if (c == 0)
+        c = slice_cmp_c(a->val, b->val);
+    if (c == 0 && a->k != b->k)
+        c = a->k < b->k ? -1 : 1;
+    return c;
+}
+
+/*
+ * The next member of the object whose members start at p[*i] (just past
+ * '{' or past a ','): key at [ks, ks + klen), value at [vs, ve). Returns 1
+ * for a member, 0 at the closing '}', -1 for anything not read here (a key
+ * with an escape, whose meaning only a JSON parser knows, included).
+ */
+static int json_member(const char *p, size_t n, size_t *i, size_t *ks,
+                       size_t *klen, size_t *vs, size_t *ve)
+{
+    bool esc = false;
+    size_t j = json_ws(p, *i, n);
+
+    if (j < n && p[j] == ',')
+        j = json_ws(p, j + 1, n);
+    if (j < n && p[j] == '}') {
+        *i = j + 1;
+        return 0;
+    }
+    if (j >= n || p[j] != '"')
+        return -1;
+    *ks = j + 1;
+    j = json_skip_str(p, j, n, &esc);
+    if (j == 0 || esc)
+        return -1;
+    *klen = j - 1 - *ks;
+    j = json_ws(p, j, n);
+    if (j >= n || p[j] != ':')
+        return -1;
+    *vs = json_ws(p, j + 1, n);
+    *ve = json_skip_value(p, *vs, n);
+    if (*ve == 0)
+        return -1;
+    *i = *ve;
+    return 1;
+}
+
+static bool key_is(const char *p, size_t ks, size_t klen, const char *name)
+{
+    return klen == strlen(name) && memcmp(p + ks, name, klen) == 0;
+}
+
+/* A member value read as ->> gives it: a string without escapes (*out),
+ * null or absent (out->p NULL); false for anything else. */
+static bool json_plain_str(const char *p, size_t n, size_t vs, size_t ve,
+                           struct slice *out)
+{
+    bool esc = false;
+
+    if (ve - vs == 4 && memcmp(p + vs, "null", 4) == 0) {
+        *out = SLICE_NULL;
+        return true;
+    }
+    if (p[vs] != '"' || json_skip_str(p, vs, n, &esc) != ve || esc)
+        return false;
+    *out = (struct slice){ p + vs + 1, ve - vs - 2 };
+    return true;
+}
+
+static void idents_push(struct idents *l, struct ident v)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct ident *q = realloc(l->v, cap * sizeof(*q));
+        if (q == NULL)
+            abort();
+        l->v = q;
+        l->cap = cap;
+    }
+    l->v[l->n++] = v;
+}
+
+/*
+ * Append the identifiers of event k (body j, a JSON object that
+ * body_prepare read) to l, sorted and without repeats. False when the
+ * body holds a shape read otherwise: an escaped key on the way, a repeated
+ * "patient", "identifiers", "system" or "value", a system or value that is
+ * not a plain string or null. Then nothing is appended and the SQL reads
+ * the identifiers of the whole batch.
+ */
+static bool body_idents(struct arena *a, struct slice j, const char *org,
+                        uint32_t k, struct idents *l)
+{
+    const char *p = j.p;
+    size_t n = j.len, i, ks, klen, vs, ve, pvs = 0, ivs = 0;
+    size_t n0 = l->n;
+    bool pat = false, ids = false;
+    int r;
+
+    i = json_ws(p, 0, n);
+    if (i >= n || p[i] != '{')
+        return false;
+    for (i++; (r = json_member(p, n, &i, &ks, &klen, &vs, &ve)) == 1;) {
+        if (key_is(p, ks, klen, "patient")) {
+            if (pat)
+                return false;
+            pat = true;
+            pvs = vs;
+        }
+    }
+    if (r < 0)
+        return false;
+    if (!pat || p[pvs] != '{')
+        return true;                /* no patient object: none */
+    for (i = pvs + 1; (r = json_member(p, n, &i, &ks, &klen, &vs, &ve)) == 1;) {
+        if (key_is(p, ks, klen, "identifiers")) {
+            if (ids)
+                return false;
+            ids = true;
+            ivs = vs;
+        }
+    }
+    if (r < 0)
+        return false;
+    if (!ids || p[ivs] != '[')
+        return true;
+    i = json_ws(p, ivs + 1, n);
+    if (i < n && p[i] == ']')
+        return true;
+    for (;;) {
+        size_t es = i, ee = json_skip_value(p, es, n);
+        if (ee == 0)
+            goto fail;
+        if (p[es] == '{') {
+            struct slice sys = SLICE_NULL, val = SLICE_NULL;
+            bool has_sys = false, has_val = false;
+            size_t m = es + 1;
+            while ((r = json_member(p, n, &m, &ks, &klen, &vs, &ve)) == 1) {
+                bool is_sys = key_is(p, ks, klen, "system");
+                bool is_val = key_is(p, ks, klen, "value");
+                if ((is_sys && has_sys) || (is_val && has_val))
+                    goto fail;
+                if (is_sys && !json_plain_str(p, n, vs, ve, &sys))
+                    goto fail;
+                if (is_val && !json_plain_str(p, n, vs, ve, &val))
+                    goto fail;
+                has_sys |= is_sys;
+                has_val |= is_val;
+            }
+            if (r < 0)
+                goto fail;
+            if (val.p != NULL && val.len > 0) {
+                if (sys.p == NULL || sys.len == 0) {
+                    size_t ol = strlen(org);
+                    char *t = arena_alloc(a, 12 + ol);
+                    memcpy(t, "urn:hub:org:", 12);
+                    memcpy(t + 12, org, ol);
+                    sys = (struct slice){ t, 12 + ol };
+                }
+                idents_push(l, (struct ident){ k, k, sys, val });
+            }
+        }
+        i = json_ws(p, ee, n);
+        if (i < n && p[i] == ',') {
+            i = json_ws(p, i + 1, n);
+            continue;
+        }
+        if (i < n && p[i] == ']')
+            break;
+        goto fail;
+    }
+    /* this event's pairs in (system, value) order, once each */
+    qsort(l->v + n0, l->n - n0, sizeof(*l->v), ident_cmp);
+    size_t w = n0;
+    for (size_t x = n0; x < l->n; x++)
+        if (w == n0 || ident_cmp(&l->v[w - 1], &l->v[x]) != 0)
+            l->v[w++] = l->v[x];
+    l->n = w;
+    return true;
+fail:
+    l->n = n0;
+    return false;
+}
+
+/* first: the lowest k carrying each pair (the list is in k order) */
+static void idents_first(struct idents *l)
+{
+    if (l->n < 2)
+        return;
+    struct ident **ix = xmalloc(l->n * sizeof(*ix));
+    for (size_t x = 0; x < l->n; x++)
+        ix[x] = &l->v[x];
+    qsort(ix, l->n, sizeof(*ix), ident_cmp_pair);
+    for (size_t x = 1; x < l->n; x++)
+        if (slice_cmp_c(ix[x]->sys, ix[x - 1]->sys) == 0 &&
+            slice_cmp_c(ix[x]->val, ix[x - 1]->val) == 0)
+            ix[x]->first = ix[x - 1]->first;
+    free(ix);
 }
 
 /* 2026-12-02T01:40:34.654Z exactly: what 011's to_char() wrote back. */
@@ -939,14 +1182,16 @@ static int64_t be64(const char *p)
 /* The parameters of hub_ingest_fast(), in its order (001_init.sql) */
 enum {
     P_ORG, P_FMT, P_KEY, P_SHA, P_AT, P_OK, P_ERR, P_RAW, P_REPLY, P_PART,
-    P_EMSG, P_EID, P_ETYPE, P_EPID, P_ECUR, P_EPREP, P_EOCC, P_EBODY, P_N
+    P_EMSG, P_EID, P_ETYPE, P_EPID, P_ECUR, P_EPREP, P_EOCC, P_EBODY,
+    P_IK, P_ISYS, P_IVAL, P_IFIRST, P_MEVIDS, P_N
 };
 
 static const Oid ingest_types[P_N] = {
     TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
     BOOLARRAYOID, JSONBARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID, INT4ARRAYOID,
     INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-    BOOLARRAYOID, TEXTARRAYOID, JSONBARRAYOID,
+    BOOLARRAYOID, TEXTARRAYOID, JSONBARRAYOID, INT4ARRAYOID, TEXTARRAYOID,
+    TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID,
 };
 
 static void now_iso_ms(char out[32])
@@ -965,9 +1210,10 @@ static void now_iso_ms(char out[32])
 static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
                         struct bin *p)
 {
-    size_t n_ev = 0;
+    size_t n_ev = 0, k_ev = 0;
     size_t owner = 0;               /* 1-based: the message parts belong to */
     char now[32];
+    struct idents ids = { NULL, 0, 0, true };
 
     now[0] = '\0';
     for (size_t i = 0; i < n; i++)
@@ -991,6 +1237,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
     arr_begin(&p[P_EPREP], BOOLOID, n_ev);
     arr_begin(&p[P_EOCC], TEXTOID, n_ev);
     arr_begin(&p[P_EBODY], JSONBOID, n_ev);
+    arr_begin(&p[P_MEVIDS], JSONBOID, n);
     for (size_t i = 0; i < n; i++) {
         struct slice org = text_clean(a, slice_from_cstr(m[i].org_id));
         struct slice key = text_clean(a, m[i].key);
@@ -1027,10 +1274,17 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             arr_int4(&p[P_PART], (uint32_t)owner);
         else
             arr_null(&p[P_PART]);
-        if (!m[i].accepted)
-            continue;
+        if (!m[i].accepted || m[i].n_ev == 0) {
+            arr_null(&p[P_MEVIDS]);
+            if (!m[i].accepted)
+                continue;
+        }
         /* org id as the body gets it: the cleaned text */
         char *org_c = arena_strndup(a, org.p, org.len);
+        struct buf evids;
+        /* the ceiling fits any id: each byte escaped as \u00XX at most */
+        buf_init(&evids, a, 2 + m[i].n_ev * (6 * STORE_ID_LEN + 3));
+        buf_putc(&evids, '[');
         for (size_t k = 0; k < m[i].n_ev; k++) {
             char id[STORE_ID_LEN + 1], pid[STORE_ID_LEN + 1];
             const char *eid = id;
@@ -1043,8 +1297,17 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             else
                 store_new_id(id);
             store_new_id(pid);      /* used only if the patient is new */
+            k_ev++;
+            /* the identifiers, read here when the body is plain; an event
+             * without any links to nobody, so gets no candidate hub_id */
+            size_t n0 = ids.n;
+            bool mine = ids.ok && at_exact &&
+                        body_idents(a, body, org_c, (uint32_t)k_ev, &ids);
+            if (!mine)
+                ids.ok = false;
             if (at_exact) {
-                struct body_hub h = { eid, org_c, at, pid };
+                struct body_hub h = { eid, org_c, at,
+                                      mine && ids.n == n0 ? NULL : pid };
                 struct slice out;
                 prep = body_prepare(a, body, &h, &out, &pid_in, &occ);
                 if (prep)
@@ -1052,6 +1315,8 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
                 else
                     occ.state = OCC_SQL;
             }
+            if (!prep)
+                ids.ok = false;
             arr_int4(&p[P_EMSG], (uint32_t)(i + 1));
             arr_cstr(&p[P_EID], eid);
             if (m[i].ev[k].type)
@@ -1077,8 +1342,30 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
                 arr_null(&p[P_EOCC]);
             }
             arr_jsonb(&p[P_EBODY], body);
+            if (k)
+                buf_putc(&evids, ',');
+            json_put_str(&evids, eid);
+        }
+        if (m[i].n_ev) {
+            buf_putc(&evids, ']');
+            arr_jsonb(&p[P_MEVIDS], buf_slice(&evids));
         }
     }
+    /* the identifiers as the SQL would read them, or NULL: it reads them */
+    if (ids.ok) {
+        idents_first(&ids);
+        arr_begin(&p[P_IK], INT4OID, ids.n);
+        arr_begin(&p[P_ISYS], TEXTOID, ids.n);
+        arr_begin(&p[P_IVAL], TEXTOID, ids.n);
+        arr_begin(&p[P_IFIRST], INT4OID, ids.n);
+        for (size_t x = 0; x < ids.n; x++) {
+            arr_int4(&p[P_IK], ids.v[x].k);
+            arr_bytes(&p[P_ISYS], ids.v[x].sys.p, ids.v[x].sys.len);
+            arr_bytes(&p[P_IVAL], ids.v[x].val.p, ids.v[x].val.len);
+            arr_int4(&p[P_IFIRST], ids.v[x].first);
+        }
+    }
+    free(ids.v);
 }
 
 int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
@@ -1123,7 +1410,7 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
         r = PQexecParams(s->c, "SELECT dup, message_id, event_ids, reply "
                          "FROM hub_ingest_fast($1, $2, $3, $4, $5, $6, $7, "
                          "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
-                         "$18)",
+                         "$18, $19, $20, $21, $22, $23)",
                          P_N, ingest_types, vals, lens, fmts, 1);
         const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         /* 40001: linking raced another batch (hub_ingest_fast, 001);

@@ -57,14 +57,25 @@ CREATE TABLE cert_bindings (
 
 -- --- messages, patients, events, the audit chain ---------------------------
 
+-- Keys that are only matched for equality or uniqueness (org and patient
+-- ids, idempotency keys, identifier systems and values, event ids) are
+-- COLLATE "C": their index entries compare with memcmp instead of strcoll()
+-- under the database's locale (a varstr_cmp call per comparison, on every
+-- index descent of ingest). Their order is byte order in every locale; under
+-- the development database's C.UTF-8 that was already the order.
+
 -- Raw messages and event bodies past the TOAST threshold (about a third of
 -- ADT bodies) are compressed with lz4, several times faster than pglz: the
 -- server must be built with lz4 (the PGDG and Debian packages are).
+-- messages.org_id names an organization without a foreign key: the ingest
+-- functions check the senders of a batch once (a foreign key ran a trigger
+-- and a query for each row), and organizations_keep refuses to delete or
+-- rename an organization that sent a message.
 CREATE TABLE messages (
     id          bigserial PRIMARY KEY,
-    org_id      text NOT NULL REFERENCES organizations,
+    org_id      text COLLATE "C" NOT NULL,  -- an organizations row
     format      text NOT NULL,
-    idem_key    text,
+    idem_key    text COLLATE "C",
     sha256      text NOT NULL,
     raw         bytea COMPRESSION lz4 NOT NULL,
     status      text NOT NULL CHECK (status IN ('accepted', 'quarantined')),
@@ -79,12 +90,40 @@ CREATE UNIQUE INDEX messages_org_key_accepted ON messages (org_id, idem_key)
 CREATE INDEX messages_quarantined ON messages (received_at)
     WHERE status = 'quarantined';
 
+CREATE FUNCTION hub_organizations_keep() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.id = OLD.id THEN
+        RETURN NEW;
+    END IF;
+    IF EXISTS (SELECT 1 FROM messages m WHERE m.org_id = OLD.id) THEN
+        RAISE EXCEPTION 'organization % has messages', OLD.id
+              USING ERRCODE = '23503', CONSTRAINT = 'messages_org_id_fkey';
+    END IF;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+
+CREATE TRIGGER organizations_keep BEFORE DELETE OR UPDATE OF id
+    ON organizations FOR EACH ROW EXECUTE FUNCTION hub_organizations_keep();
+
+-- The senders of a batch are organizations: what the foreign key checked.
+CREATE FUNCTION hub_orgs_known(p_org text[]) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM unnest(p_org) u(org)
+                WHERE NOT EXISTS (SELECT 1 FROM organizations o
+                                   WHERE o.id = u.org)) THEN
+        RAISE EXCEPTION 'messages: unknown organization'
+              USING ERRCODE = '23503', CONSTRAINT = 'messages_org_id_fkey';
+    END IF;
+END $$;
+
 CREATE TABLE patients (
-    hub_id      text PRIMARY KEY,
+    hub_id      text COLLATE "C" PRIMARY KEY,
     created_at  timestamptz NOT NULL DEFAULT now(),
     -- the survivor an adt.merge folded this patient into (never itself
     -- merged: hub_merge_patient flattens chains); NULL while it stands
-    merged_into text REFERENCES patients,
+    merged_into text COLLATE "C" REFERENCES patients,
     merged_at   timestamptz
 );
 CREATE INDEX patients_merged_into ON patients (merged_into)
@@ -93,11 +132,11 @@ CREATE INDEX patients_merged_into ON patients (merged_into)
 -- Deterministic linking: (system, value) names one patient. An identifier
 -- sent without a system is scoped by the sending org ('urn:hub:org:<id>').
 CREATE TABLE patient_identifiers (
-    system      text NOT NULL,
-    value       text NOT NULL,
-    hub_id      text NOT NULL,          -- a patients row (no foreign key:
+    system      text COLLATE "C" NOT NULL,
+    value       text COLLATE "C" NOT NULL,
+    hub_id      text COLLATE "C" NOT NULL, -- a patients row (no foreign key:
                                         -- see the note on events)
-    org_id      text NOT NULL,          -- who first sent it
+    org_id      text COLLATE "C" NOT NULL, -- who first sent it
     created_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (system, value)
 );
@@ -112,11 +151,11 @@ CREATE INDEX patient_identifiers_hub ON patient_identifiers (hub_id);
 CREATE SEQUENCE events_seq;
 CREATE TABLE events (
     seq         bigint PRIMARY KEY DEFAULT nextval('events_seq'),
-    id          text NOT NULL UNIQUE,
+    id          text COLLATE "C" NOT NULL UNIQUE,
     message_id  bigint NOT NULL,        -- a messages row (no foreign key)
-    org_id      text NOT NULL,
+    org_id      text COLLATE "C" NOT NULL,
     type        text NOT NULL,
-    patient_hub_id text,
+    patient_hub_id text COLLATE "C",
     occurred_at timestamptz,            -- parsed from body, NULL if partial
     received_at timestamptz NOT NULL,
     body        jsonb COMPRESSION lz4 NOT NULL  -- the canonical event,
@@ -133,7 +172,7 @@ CREATE TABLE audit (
     action      text NOT NULL,          -- 'message.received', 'feed.read', ...
     object_kind text NOT NULL,
     object_id   text NOT NULL,
-    patient_hub_id text,
+    patient_hub_id text COLLATE "C",
     detail      jsonb NOT NULL DEFAULT '{}',
     prev_hash   text NOT NULL,
     hash        text NOT NULL
@@ -965,6 +1004,8 @@ BEGIN
     -- before any seq is taken: seq order = commit order, one chain writer,
     -- and the duplicate check below sees every committed message
     PERFORM hub_chain_lock();
+    PERFORM hub_orgs_known(ARRAY(SELECT x->>'org'
+                                   FROM jsonb_array_elements(p_batch) x));
     FOR m IN SELECT x FROM jsonb_array_elements(p_batch) x LOOP
         i := i + 1;
         -- a refused part of a duplicate was stored with the first send
@@ -1147,13 +1188,22 @@ END $$;
 --   already holds id, source.org and source.received_at; false: set them
 --   here), p_eocc (occurred_at as store.c parsed it with hub_parse_ts()'s
 --   rules: text to cast, NULL, or "?" where it left that to hub_parse_ts),
---   p_ebody.
+--   p_ebody;
+-- and, when store.c read every body's identifiers (else all four NULL),
+-- one per (event, identifier) in (event, system, value) order (COLLATE
+-- "C"), each pair once per event, as the statement below that reads them
+-- from the bodies makes them: p_ik (the event's index), p_isys, p_ival,
+-- p_ifirst (the first event of the batch that carries the pair). An event
+-- without identifiers then has no candidate patient.hub_id in its body.
+-- p_mevids: per message, the JSON array of its events' ids (p_eid), in
+-- order; NULL for a message without events.
 -- Returns one row per message, in order.
 CREATE FUNCTION hub_ingest_fast(p_org text[], p_fmt text[], p_key text[],
     p_sha text[], p_at text[], p_ok boolean[], p_err jsonb[], p_raw bytea[],
     p_reply bytea[], p_part int[], p_emsg int[], p_eid text[], p_etype text[],
     p_epid text[], p_ecur text[], p_eprep boolean[], p_eocc text[],
-    p_ebody jsonb[])
+    p_ebody jsonb[], p_ik int[], p_isys text[], p_ival text[],
+    p_ifirst int[], p_mevids jsonb[])
 RETURNS TABLE (dup boolean, message_id bigint, event_ids text, reply bytea)
 LANGUAGE plpgsql
 -- generic plans, made once per connection: custom plans (chosen because a
@@ -1175,7 +1225,7 @@ DECLARE
     m_skip boolean[];           -- a part of a duplicate: not stored
     n_part int := coalesce(cardinality(array_remove(p_part, NULL)), 0);
     m_dup_reply bytea[];
-    m_evids jsonb[];            -- ids of each message's events
+    m_evids jsonb[] := p_mevids; -- ids of each message's events
     m_first text[];             -- each message's first linked patient
     v_ins bigint[];
     n_dup int;
@@ -1199,6 +1249,9 @@ DECLARE
     i_owner text[];
     i_first int[];
     v_simple boolean;           -- no identifier owned, none shared
+    v_known boolean;            -- every identifier owned before the batch
+    v_linked boolean;           -- linked by the steady-state shortcut
+    v_new bigint;               -- identifiers to record
     l_ev int[];                 -- events with identifiers
     l_pre text[];               -- their owners before the batch, as '{..}'
     l_dep text[];               -- earlier events they depend on, as '{..}'
@@ -1270,9 +1323,18 @@ BEGIN
 
     -- ---- before the lock ------------------------------------------------
 
-    -- ids in batch order; a duplicate leaves its id unused
-    SELECT array_agg(nextval('messages_id_seq') ORDER BY g)
-      INTO m_mid FROM generate_series(1, n_msg) g;
+    -- the senders are organizations (once here, not a check per row)
+    IF EXISTS (SELECT 1 FROM unnest(p_org) u(org)
+                WHERE NOT EXISTS (SELECT 1 FROM organizations o
+                                   WHERE o.id = u.org)) THEN
+        RAISE EXCEPTION 'hub_ingest_fast: unknown organization'
+              USING ERRCODE = '23503', CONSTRAINT = 'messages_org_id_fkey';
+    END IF;
+
+    -- ids in batch order (generate_series' order; no sort); a duplicate
+    -- leaves its id unused
+    m_mid := ARRAY(SELECT nextval('messages_id_seq')
+                     FROM generate_series(1, n_msg));
     WITH ins AS (
         INSERT INTO messages AS ms (id, org_id, format, idem_key, sha256, raw,
                                     status, error, reply, received_at)
@@ -1282,7 +1344,7 @@ BEGIN
                p_err[o], p_reply[o], m_at[o]
           FROM generate_series(1, n_msg) o
          WHERE p_part[o] IS NULL     -- parts: below, once dups are known
-         ORDER BY p_org[o], p_key[o], o
+         ORDER BY p_org[o] COLLATE "C", p_key[o] COLLATE "C", o
         ON CONFLICT (org_id, idem_key)
            WHERE status = 'accepted' AND idem_key IS NOT NULL
            DO NOTHING
@@ -1369,6 +1431,17 @@ BEGIN
         ELSE
             e_occ := e_occt::timestamptz[];
         END IF;
+    END IF;
+    IF n_ev > 0 AND p_ik IS NOT NULL AND n_dup = 0 THEN
+        -- read by store.c (the event indexes hold: no duplicate left out)
+        IF cardinality(p_ik) > 0 THEN
+            i_k := p_ik;
+            i_sys := p_isys;
+            i_val := p_ival;
+            i_first := p_ifirst;
+            v_simple := i_first = i_k;
+        END IF;
+    ELSIF n_ev > 0 THEN
         -- identifiers per event as hub_link_patient() reads them, with the
         -- first event of the batch carrying each
         SELECT array_agg(s.k ORDER BY s.k, s.system, s.value),
@@ -1382,8 +1455,9 @@ BEGIN
                   FROM (SELECT DISTINCT ev.k,
                                CASE WHEN coalesce(x->>'system', '') = ''
                                     THEN 'urn:hub:org:' || p_org[ev.msg]
-                                    ELSE x->>'system' END AS system,
-                               x->>'value' AS value
+                                    ELSE x->>'system' END COLLATE "C"
+                                    AS system,
+                               (x->>'value') COLLATE "C" AS value
                           FROM unnest(e_msg, e_body)
                                WITH ORDINALITY AS ev(msg, body, k)
                          CROSS JOIN LATERAL jsonb_array_elements(
@@ -1415,15 +1489,38 @@ BEGIN
         e_hub := array_fill(NULL::text, ARRAY[n_ev]);
     END IF;
     IF i_k IS NOT NULL THEN
-        -- an index probe per identifier (LIMIT: see the header)
-        SELECT array_agg(o.h ORDER BY u.n), v_simple AND bool_and(o.h IS NULL)
-          INTO i_owner, v_simple
-          FROM unnest(i_sys, i_val) WITH ORDINALITY AS u(sys, val, n)
+        -- an index probe per identifier (LIMIT: see the header); with the
+        -- count of the identifiers to record (new, first carried here)
+        SELECT array_agg(o.h ORDER BY u.n), v_simple AND bool_and(o.h IS NULL),
+               bool_and(o.h IS NOT NULL),
+               count(*) FILTER (WHERE o.h IS NULL AND u.first = u.k)
+          INTO i_owner, v_simple, v_known, v_new
+          FROM unnest(i_sys, i_val, i_k, i_first)
+               WITH ORDINALITY AS u(sys, val, k, first, n)
           LEFT JOIN LATERAL (
                SELECT pi.hub_id AS h FROM patient_identifiers pi
                 WHERE pi.system = u.sys AND pi.value = u.val
                 LIMIT 1) o ON true;
-        IF v_simple THEN
+        v_linked := false;
+        IF v_known AND NOT v_simple THEN
+            -- every identifier known before the batch (the steady state):
+            -- an event whose identifiers all name one patient links to it,
+            -- which is what the general case below makes of it
+            SELECT array_agg(g.k), array_agg(g.lo), bool_and(g.lo = g.hi)
+              INTO l_ev, l_cand, v_linked
+              FROM (SELECT i.k, min(i.owner COLLATE "C") AS lo,
+                           max(i.owner COLLATE "C") AS hi
+                      FROM unnest(i_k, i_owner) AS i(k, owner)
+                     GROUP BY i.k) g;
+            IF v_linked THEN
+                FOR i IN 1 .. cardinality(l_ev) LOOP
+                    e_hub[l_ev[i]] := l_cand[i];
+                END LOOP;
+            END IF;
+        END IF;
+        IF v_linked THEN
+            NULL;
+        ELSIF v_simple THEN
             -- every identifier is new and carried by one event only: each
             -- event with identifiers is a new patient, its candidate
             SELECT array_agg(DISTINCT k2 ORDER BY k2) INTO l_ev
@@ -1443,7 +1540,8 @@ BEGIN
                    bool_or(q.dep <> '{}')
               INTO l_ev, l_pre, l_dep, l_cand, v_any_dep
               FROM (SELECT i.k,
-                           coalesce(array_agg(DISTINCT i.owner ORDER BY i.owner)
+                           coalesce(array_agg(DISTINCT i.owner COLLATE "C"
+                                              ORDER BY i.owner COLLATE "C")
                                     FILTER (WHERE i.owner IS NOT NULL),
                                     '{}')::text AS pre,
                            coalesce(array_agg(DISTINCT i.first)
@@ -1457,7 +1555,8 @@ BEGIN
                 v_all := l_pre[i]::text[];
                 IF v_any_dep AND l_dep[i] <> '{}' THEN
                     -- owners set by earlier events of this batch
-                    SELECT array_agg(DISTINCT h ORDER BY h) INTO v_all
+                    SELECT array_agg(DISTINCT h COLLATE "C"
+                                     ORDER BY h COLLATE "C") INTO v_all
                       FROM (SELECT unnest(l_pre[i]::text[])
                             UNION ALL
                             SELECT e_hub[j] FROM unnest(l_dep[i]::int[]) j)
@@ -1482,33 +1581,31 @@ BEGIN
         -- linking stale: start again (the caller retries at once). In
         -- (system, value) order, the order of every batch, so two batches
         -- never wait on each other's identifiers in a cycle.
-        INSERT INTO patient_identifiers (system, value, hub_id, org_id)
-        SELECT i.system, i.value, e_hub[i.k], p_org[e_msg[i.k]]
-          FROM unnest(i_k, i_sys, i_val, i_owner, i_first)
-               WITH ORDINALITY AS i(k, system, value, owner, first, o)
-         WHERE i.owner IS NULL AND i.first = i.k
-         ORDER BY i.system, i.value
-        ON CONFLICT (system, value) DO NOTHING;
-        GET DIAGNOSTICS v_n = ROW_COUNT;
-        IF v_n <> (SELECT count(*) FROM unnest(i_owner, i_first, i_k)
-                                        AS i(owner, first, k)
-                    WHERE i.owner IS NULL AND i.first = i.k) THEN
-            RAISE EXCEPTION 'hub_ingest_fast: identifier linked meanwhile'
-                  USING ERRCODE = '40001';
+        IF v_new > 0 THEN
+            INSERT INTO patient_identifiers (system, value, hub_id, org_id)
+            SELECT i.system, i.value, e_hub[i.k], p_org[e_msg[i.k]]
+              FROM unnest(i_k, i_sys, i_val, i_owner, i_first)
+                   WITH ORDINALITY AS i(k, system, value, owner, first, o)
+             WHERE i.owner IS NULL AND i.first = i.k
+             ORDER BY i.system COLLATE "C", i.value COLLATE "C"
+            ON CONFLICT (system, value) DO NOTHING;
+            GET DIAGNOSTICS v_n = ROW_COUNT;
+            IF v_n <> v_new THEN
+                RAISE EXCEPTION 'hub_ingest_fast: identifier linked meanwhile'
+                      USING ERRCODE = '40001';
+            END IF;
         END IF;
     END IF;
 
     IF n_ev > 0 THEN
-        -- per message: its event ids and its first linked patient
-        SELECT array_agg(g.ids ORDER BY o), array_agg(g.first ORDER BY o)
-          INTO m_evids, m_first
-          FROM generate_series(1, n_msg) o
-          LEFT JOIN (SELECT u.msg, jsonb_agg(u.id ORDER BY u.k) AS ids,
-                            (array_agg(e_hub[u.k] ORDER BY u.k)
-                                 FILTER (WHERE e_hub[u.k] IS NOT NULL))[1]
-                                 AS first
-                       FROM unnest(e_msg, e_id) WITH ORDINALITY u(msg, id, k)
-                      GROUP BY u.msg) g ON g.msg = o;
+        -- per message: its first linked patient (its event ids came in
+        -- p_mevids)
+        m_first := array_fill(NULL::text, ARRAY[n_msg]);
+        FOR i IN 1 .. n_ev LOOP
+            IF e_hub[i] IS NOT NULL AND m_first[e_msg[i]] IS NULL THEN
+                m_first[e_msg[i]] := e_hub[i];
+            END IF;
+        END LOOP;
     END IF;
 
     -- the audit rows (identity conflicts, then one per message), as
@@ -1518,13 +1615,12 @@ BEGIN
     -- text with seq N is '[' || N || a_rest)
     v_at_text := to_char(now() AT TIME ZONE 'UTC',
                          'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
-    SELECT array_agg(r.actor ORDER BY r.o), array_agg(r.action ORDER BY r.o),
-           array_agg(r.kind ORDER BY r.o), array_agg(r.id ORDER BY r.o),
-           array_agg(r.patient ORDER BY r.o), array_agg(r.detail ORDER BY r.o),
+    -- one sort: the aggregates read the sorted subquery in its order
+    SELECT array_agg(r.actor), array_agg(r.action), array_agg(r.kind),
+           array_agg(r.id), array_agg(r.patient), array_agg(r.detail),
            array_agg(substr(jsonb_build_array(0, v_at_text, r.actor, r.action,
                                               r.kind, r.id, r.patient,
-                                              r.detail)::text, 3)
-                     ORDER BY r.o)
+                                              r.detail)::text, 3))
       INTO a_actor, a_action, a_kind, a_id, a_patient, a_detail, a_rest
       FROM (SELECT c.o - 1000000000 AS o, c.org AS actor,
                    'identity.conflict' AS action, 'patient' AS kind,
@@ -1553,7 +1649,8 @@ BEGIN
                                'code', p_err[u.o]->'code',
                                'field', p_err[u.o]->'field')) END
               FROM generate_series(1, n_msg) AS u(o)
-             WHERE NOT m_skip[u.o]) r;
+             WHERE NOT m_skip[u.o]
+            ORDER BY o) r;
 
     -- ---- under the lock: seq order = commit order, one chain writer ----
     PERFORM hub_chain_lock();
@@ -1568,8 +1665,8 @@ BEGIN
     IF n_ev > 0 THEN
         -- seqs in batch order, then one INSERT; a body changes only where
         -- linking chose another patient than the one written into it
-        SELECT array_agg(nextval('events_seq') ORDER BY g)
-          INTO e_seq FROM generate_series(1, n_ev) g;
+        e_seq := ARRAY(SELECT nextval('events_seq')
+                         FROM generate_series(1, n_ev));
         INSERT INTO events (seq, id, message_id, org_id, type,
                             patient_hub_id, occurred_at, received_at, body)
         SELECT e_seq[u.k], u.id, m_mid[u.msg], p_org[u.msg],

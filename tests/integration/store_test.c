@@ -1002,6 +1002,127 @@ Test(store, hub_fields_go_into_bodies_of_every_shape_as_the_sql_set_them)
                        "= '}\"{'"), 1);
 }
 
+/* ingest the bodies as one batch of one-event messages from org_a */
+static void ingest_bodies(const char *const *bodies, size_t n,
+                          const char *key_prefix)
+{
+    struct store_msg m[8];
+    struct canon_event ev[8];
+    struct store_msg_result res[8];
+    char keys[8][32];
+
+    cr_assert(n <= 8);
+    memset(m, 0, sizeof(m));
+    for (size_t i = 0; i < n; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "%s-%zu", key_prefix, i);
+        m[i].org_id = "org_a";
+        m[i].format = "hl7v2";
+        m[i].key = slice_from_cstr(keys[i]);
+        m[i].raw = slice_from_cstr("MSH|^~\\&|raw bytes\r");
+        store_sha256_hex(m[i].raw.p, m[i].raw.len, m[i].sha256);
+        m[i].accepted = true;
+        m[i].reply = slice_from_cstr("reply");
+        ev[i] = (struct canon_event){ NULL, slice_from_cstr(bodies[i]) };
+        m[i].ev = &ev[i];
+        m[i].n_ev = 1;
+    }
+    cr_assert_eq(store_ingest_batch(s, m, n, res), HUB_OK);
+    release(res, n);
+}
+
+/* Each event's identifiers as the SQL reads them from its stored body,
+ * and whether they name the event's patient: store.c reads them itself
+ * from plain bodies, and must agree. */
+#define IDENTS_SQL                                                           \
+    "WITH x AS (SELECT e.seq, e.patient_hub_id AS hub, "                     \
+    "CASE WHEN coalesce(i->>'system', '') = '' THEN 'urn:hub:org:' || "     \
+    "e.org_id ELSE i->>'system' END AS sys, i->>'value' AS val "             \
+    "FROM events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN "       \
+    "jsonb_typeof(e.body->'patient'->'identifiers') = 'array' THEN "         \
+    "e.body->'patient'->'identifiers' ELSE '[]' END) i "                     \
+    "WHERE jsonb_typeof(i) = 'object' AND coalesce(i->>'value', '') <> '') "
+
+static void check_links_match_bodies(long pairs, long patients)
+{
+    cr_assert_eq(qlong(IDENTS_SQL "SELECT count(*) FROM x LEFT JOIN "
+                       "patient_identifiers pi ON pi.system = x.sys AND "
+                       "pi.value = x.val WHERE pi.hub_id IS DISTINCT FROM "
+                       "x.hub"), 0, "an identifier names another patient");
+    cr_assert_eq(qlong(IDENTS_SQL "SELECT count(DISTINCT (sys, val)) FROM x"),
+                 pairs);
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers"), pairs);
+    cr_assert_eq(qlong("SELECT count(*) FROM patients"), patients);
+    /* events without identifiers link to nobody and carry no hub_id */
+    cr_assert_eq(qlong(IDENTS_SQL "SELECT count(*) FROM events e WHERE "
+                       "(e.patient_hub_id IS NULL) <> NOT EXISTS "
+                       "(SELECT 1 FROM x WHERE x.seq = e.seq) OR "
+                       "(e.body->'patient'->>'hub_id') IS DISTINCT FROM "
+                       "e.patient_hub_id"), 0);
+}
+
+Test(store, identifiers_read_in_c_link_as_the_sql_reads_them)
+{
+    /* plain shapes: store.c reads the identifiers of this batch */
+    static const char *const plain[] = {
+        "{\"type\":\"adt.admit\",\"patient\":{\"identifiers\":["
+        "{\"system\":\"MRN\",\"value\":\"A1\"},{\"value\":\"L1\"},"
+        "{\"system\":\"\",\"value\":\"L2\"},{\"system\":null,"
+        "\"value\":\"L3\"}]}}",
+        "{\"type\":\"adt.admit\",\"patient\":{\"name\":\"x\",\"identifiers\""
+        " : [ {\"value\":\"B1\",\"system\":\"MRN\"} , {\"value\":\"B1\","
+        "\"system\":\"MRN\"},\"str\",7,[{\"value\":\"Z\"}],{\"value\":\"\"},"
+        "{\"value\":null,\"system\":\"MRN\"},{\"system\":\"MRN\"},"
+        "{\"value\":\"B2\",\"system\":\"MRN\",\"use\":{\"value\":\"no\"}}]}}",
+        "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":["
+        "{\"system\":\"MRN\",\"value\":\"C1\"},"
+        "{\"system\":\"MRN\",\"value\":\"B2\"}]}}",
+        "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":\"none\"}}",
+        "{\"type\":\"adt.update\",\"patient\":\"str\"}",
+        "{\"type\":\"adt.update\"}",
+        "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":[]}}",
+    };
+    /* shapes only a JSON parser reads: the SQL reads this batch */
+    static const char *const odd[] = {
+        "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":["
+        "{\"system\":\"MRN\",\"value\":\"A\\u0031\"}]}}",
+        "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":["
+        "{\"system\":\"MRN\",\"value\":5}]}}",
+        "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":["
+        "{\"system\":\"MRN\",\"value\":\"C1\"}]}}",
+        "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":["
+        "{\"system\":\"MRN\",\"value\":\"X\",\"value\":\"B1\"}]}}",
+    };
+
+    ingest_bodies(plain, 7, "plain");
+    /* A1 L1 L2 L3 | B1 B2 | C1 (with B2: the second event's patient) */
+    check_links_match_bodies(7, 2);
+    ingest_bodies(odd, 4, "odd");
+    /* "A\u0031" is A1 and the repeated key's last value B1: known; 5 new */
+    check_links_match_bodies(8, 3);
+    cr_assert_eq(qlong("SELECT count(DISTINCT patient_hub_id) FROM events "
+                       "WHERE patient_hub_id IS NOT NULL"), 3);
+}
+
+Test(store, a_message_of_an_unknown_organization_is_refused)
+{
+    struct fixture f;
+    struct store_msg_result r;
+
+    add_msg(&f, 0, "org_nobody", "u-1", "adt.admit", "MRN", "U1");
+    cr_assert_eq(store_ingest_batch(s, f.m, 1, &r), HUB_EINVALID);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages"), 0);
+    /* an organization that sent cannot go away under its messages */
+    add_msg(&f, 0, "org_a", "u-2", "adt.admit", "MRN", "U2");
+    ingest(&f, 1, &r);
+    release(&r, 1);
+    cr_assert_neq(store_exec(s, "DELETE FROM organizations "
+                                "WHERE id = 'org_a'"), HUB_OK);
+    cr_assert_neq(store_exec(s, "UPDATE organizations SET id = 'org_x' "
+                                "WHERE id = 'org_a'"), HUB_OK);
+    cr_assert_eq(store_exec(s, "UPDATE organizations SET id = 'org_y' "
+                               "WHERE id = 'org_ops'"), HUB_OK);
+}
+
 Test(store, body_of_an_unusual_shape_gets_the_hub_fields_in_sql)
 {
     struct fixture f;
