@@ -438,7 +438,11 @@ static void *committer_main(void *arg)
         /* no job is taken without a working connection: meanwhile the
          * others take them (first_healthy) */
         if (s == NULL && (s = connect_backoff(c)) == NULL) {
-            fail_pending(ing);      /* shutting down, database still down */
+            /* shutting down: with nothing pending, or past the deadline
+             * with the database still down (a batch another committer
+             * puts back before then is still its own to retry) */
+            if (give_up(ing))
+                fail_pending(ing);
             break;
         }
         pthread_mutex_lock(&ing->mu);

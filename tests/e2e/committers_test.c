@@ -262,3 +262,47 @@ Test(committers, after_an_outage_both_committers_reconnect_and_commit,
     cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages where "
                                     "idem_key like 'OUT-%'"), 3);
 }
+
+/* SIGTERM while the database is down and a message waits: the committers
+ * retry until the shutdown timeout (3 s here), then hubd exits on its own
+ * without an ACK for what never committed; and with nothing pending, a
+ * committer without a connection does not hold the exit up. */
+Test(committers, stops_within_its_timeout_while_the_database_is_down,
+     .init = start_proxied, .fini = stop, .timeout = 60)
+{
+    struct mllp_client c;
+    char msg[2048], ack[4096];
+
+    cr_assert(wait_readyz(200, 10000), "ready at start");
+    dbproxy_set_down(hub.proxy, true);
+    /* (once the links are cut: a commit racing the cut may be stored and
+     * yet never answered, which is allowed, but not what this checks) */
+    cr_assert(wait_readyz(503, 5000), "the committers noticed");
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    hl7_sample(msg, sizeof(msg), "DOWN-1", "MRN-CM3");
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_expect_lt(mllp_read(&c, ack, sizeof(ack), 500), 0, "no ACK yet");
+    long t0 = now_ms();
+    cr_expect_neq(hub_stop(&hub), -1, "exited by itself");
+    long took = now_ms() - t0;
+    cr_expect_lt(took, 8000, "stopped in %ld ms", took);
+    /* no AA for it: the connection ends without one */
+    long n = mllp_read(&c, ack, sizeof(ack), 1000);
+    cr_expect(n <= 0 || strstr(ack, "MSA|AA") == NULL, "an AA: %s", ack);
+    mllp_close(&c);
+    dbproxy_set_down(hub.proxy, false);
+    cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages where "
+                                    "idem_key = 'DOWN-1'"), 0);
+}
+
+Test(committers, stops_at_once_with_nothing_pending_while_the_database_is_down,
+     .init = start_proxied, .fini = stop, .timeout = 60)
+{
+    cr_assert(wait_readyz(200, 10000), "ready at start");
+    dbproxy_set_down(hub.proxy, true);
+    cr_expect(wait_readyz(503, 5000), "the committers noticed");
+    long t0 = now_ms();
+    cr_expect_neq(hub_stop(&hub), -1, "exited by itself");
+    long took = now_ms() - t0;
+    cr_expect_lt(took, 2500, "stopped in %ld ms (timeout 3 s)", took);
+}
