@@ -629,22 +629,25 @@ CREATE VIEW delivery_state AS
            d.updated_at, d.delivered_at
       FROM deliveries d LEFT JOIN delivery_queue q ON q.delivery_id = d.id;
 
-CREATE TABLE delivery_attempts (
-    id          bigserial PRIMARY KEY,
-    -- a deliveries row (no foreign key: written only by
-    -- hub_deliveries_done, which has just read that row)
-    delivery_id bigint NOT NULL,
-    attempt     int NOT NULL,
-    at          timestamptz NOT NULL DEFAULT now(),
-    status_code int,                    -- HTTP status, NULL on network error
-    error       text,                   -- 'timeout', 'connect', 'ssrf', ...
-    latency_ms  int NOT NULL,
-    outcome     text NOT NULL
-                CHECK (outcome IN ('delivered', 'retry', 'dead', 'gone',
-                                   'lost')),
-    node        text NOT NULL
-);
-CREATE INDEX delivery_attempts_delivery ON delivery_attempts (delivery_id, id);
+-- Every attempt is one 'delivery.attempt' audit row (the disclosure), and
+-- that row is the attempt's record too: object_id 'dlv_' || delivery id,
+-- at, and in detail the attempt number, HTTP status or network error,
+-- latency, outcome ('delivered', 'retry', 'dead', 'gone', or 'lost' for an
+-- outcome whose lease another node had taken over) and node. One row in one
+-- place, written once under the chain lock (a table of attempts beside it
+-- held the same facts a second time). This view reads them as a table; a
+-- delivery's history is found by the index below.
+CREATE INDEX audit_delivery_attempts ON audit (object_id, seq)
+    WHERE action = 'delivery.attempt';
+CREATE VIEW delivery_attempts AS
+    SELECT a.seq AS id, substr(a.object_id, 5)::bigint AS delivery_id,
+           (a.detail->>'attempt')::int AS attempt, a.at,
+           (a.detail->>'code')::int AS status_code,
+           a.detail->>'error' AS error,
+           coalesce((a.detail->>'latency_ms')::int, 0) AS latency_ms,
+           a.detail->>'outcome' AS outcome, a.detail->>'node' AS node
+      FROM audit a
+     WHERE a.action = 'delivery.attempt';
 
 -- A topic pattern ('adt.*', '*.positive', '*') as a LIKE pattern. Topics
 -- have two segments, so '*' -> '%' matches exactly what webhook_topic_match
@@ -2032,10 +2035,10 @@ END $$;
 -- still recorded as an attempt and audited (the bytes did leave), but does
 -- not change the delivery. 'gone' (HTTP 410) dead-letters the delivery and
 -- disables the subscription. Returns the number of deliveries updated.
--- One statement for the outcomes (queue rows, deliveries rows, attempt
--- rows), then the chain lock, held only for the audit rows (one per
--- attempt, in p_results order): held through the whole, it stalled every
--- ingest transaction. Lock order stays deadlock-free: before the chain lock
+-- One statement for the outcomes (queue rows, deliveries rows), then the
+-- chain lock, held only for the audit rows (one per attempt, in p_results
+-- order; each is also the attempt's record, see delivery_attempts): held
+-- through the whole, it stalled every ingest transaction. Lock order stays deadlock-free: before the chain lock
 -- this transaction only locks queue rows leased under its own token and
 -- their deliveries rows, which nothing holding the chain lock waits for
 -- (replays and subscription updates leave leased deliveries alone); rows of
@@ -2063,10 +2066,6 @@ DECLARE
     v_last bigint;
     -- one entry per outcome of a delivery that exists, in p_results order
     a_id bigint[];
-    a_attempt int[];
-    a_code int[];
-    a_error text[];
-    a_latency int[];
     a_outcome text[];
     a_mine boolean[];
     a_sub text[];
@@ -2135,35 +2134,29 @@ BEGIN
                d.subscription_id, d.org_id, d.patient_hub_id AS patient
           FROM r JOIN deliveries d ON d.id = r.id AND d.id = ANY (v_ids)
           LEFT JOIN upd f ON f.ord = r.ord
-    ), att AS (
-        INSERT INTO delivery_attempts (delivery_id, attempt, status_code,
-                                       error, latency_ms, outcome, node)
-        SELECT t.id, t.attempt, t.code, t.error, t.latency_ms, t.outcome,
-               p_node
-          FROM t WHERE t.mine ORDER BY t.ord
     )
-    SELECT array_agg(t.id ORDER BY t.ord), array_agg(t.attempt ORDER BY t.ord),
-           array_agg(t.code ORDER BY t.ord), array_agg(t.error ORDER BY t.ord),
-           array_agg(t.latency_ms ORDER BY t.ord),
-           array_agg(t.outcome ORDER BY t.ord), array_agg(t.mine ORDER BY t.ord),
-           array_agg(t.subscription_id ORDER BY t.ord),
-           array_agg(t.patient ORDER BY t.ord),
+    -- the arrays in p_results order: one sort (the subquery), which each
+    -- aggregate reads in that order (an ORDER BY each was a sort each)
+    SELECT array_agg(t.id), array_agg(t.outcome), array_agg(t.mine),
+           array_agg(t.subscription_id),
+           array_agg(t.patient),
            -- the disclosure: what went to whom, for which patient (ids only)
            array_agg(jsonb_build_object('event', t.event_id,
                    'subscription', t.subscription_id,
                    'recipient', t.org_id, 'attempt', t.attempt,
                    'code', t.code, 'error', t.error,
+                   'latency_ms', t.latency_ms,
                    'outcome', CASE WHEN t.mine THEN t.outcome ELSE 'lost' END,
-                   'node', p_node) ORDER BY t.ord),
+                   'node', p_node)),
            -- an outcome can make a later delivery of the same patient due
            coalesce(bool_or(t.mine AND t.outcome <> 'retry' AND EXISTS (
                SELECT 1 FROM delivery_queue o
                 WHERE o.subscription_id = t.subscription_id COLLATE "C"
                   AND o.patient_hub_id = t.patient COLLATE "C"
                   AND o.event_seq > t.event_seq)), false)
-      INTO a_id, a_attempt, a_code, a_error, a_latency, a_outcome, a_mine,
+      INTO a_id, a_outcome, a_mine,
            a_sub, a_patient, a_detail, v_notify
-      FROM t;
+      FROM (SELECT * FROM t ORDER BY t.ord OFFSET 0) t;
     IF v_notify OR v_rel > 0 THEN
         PERFORM pg_notify('hub_deliveries', '');
     END IF;
@@ -2172,15 +2165,6 @@ BEGIN
     END IF;
 
     PERFORM hub_chain_lock();        -- row locks are ours: see above
-    -- an outcome for a lease that is no longer ours: recorded, as 'lost'
-    IF false = ANY (a_mine) THEN
-        INSERT INTO delivery_attempts (delivery_id, attempt, status_code,
-                                       error, latency_ms, outcome, node)
-        SELECT u.id, u.attempt, u.code, u.error, u.latency, 'lost', p_node
-          FROM unnest(a_id, a_attempt, a_code, a_error, a_latency, a_mine)
-               WITH ORDINALITY AS u(id, attempt, code, error, latency, mine, k)
-         WHERE NOT u.mine ORDER BY u.k;
-    END IF;
     IF NOT 'gone' = ANY (a_outcome) THEN
         PERFORM hub_audit_append_many(
             array_fill('hubd'::text, ARRAY[cardinality(a_id)]),
@@ -2345,13 +2329,17 @@ RETURNS text LANGUAGE sql STABLE AS $$
                 'created_at', d.created_at, 'delivered_at', d.delivered_at,
                 'history', (SELECT jsonb_agg(jsonb_strip_nulls(
                                 jsonb_build_object('at', a.at,
-                                    'attempt', a.attempt,
-                                    'code', a.status_code, 'error', a.error,
-                                    'latency_ms', a.latency_ms,
-                                    'outcome', a.outcome)) ORDER BY a.id)
-                              FROM (SELECT * FROM delivery_attempts a
-                                     WHERE a.delivery_id = d.id
-                                     ORDER BY a.id DESC LIMIT 5) a))) j
+                                    'attempt', (a.detail->'attempt'),
+                                    'code', a.detail->'code',
+                                    'error', a.detail->'error',
+                                    'latency_ms', coalesce(
+                                        a.detail->'latency_ms', '0'),
+                                    'outcome', a.detail->'outcome'))
+                                    ORDER BY a.seq)
+                              FROM (SELECT a.seq, a.at, a.detail FROM audit a
+                                     WHERE a.object_id = 'dlv_' || d.id
+                                       AND a.action = 'delivery.attempt'
+                                     ORDER BY a.seq DESC LIMIT 5) a))) j
               FROM deliveries d
               LEFT JOIN delivery_queue q ON q.delivery_id = d.id
              WHERE (p_org IS NULL OR d.org_id = p_org)
