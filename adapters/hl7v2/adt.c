@@ -152,11 +152,12 @@ ADT_INLINE struct text comp(const struct ctx *c, struct raw rep, unsigned k,
 #define ADT_MAX_COMPS 10
 
 struct parts {
-    struct slice c[ADT_MAX_COMPS];
-    unsigned n;
+    const char *base;           /* the repetition (NULL: absent) */
+    uint32_t st[ADT_MAX_COMPS + 1];     /* component k is base[st[k - 1],
+                                           st[k] - 1) */
+    unsigned n;                 /* components, 1 to ADT_MAX_COMPS */
     int special;
-    bool masked;                /* a repetition of at most 64 bytes: */
-    const char *base;           /* its first byte, */
+    bool masked;                /* a repetition of at most 64 bytes, */
     uint64_t subs;              /* and where its subcomponent separators are
                                    (bit i: base[i]) */
 };
@@ -165,27 +166,41 @@ struct parts {
  * no more than the reader of a data type needs. Most repetitions are
  * short: one look at their bytes finds both their component and their
  * subcomponent separators. */
-ADT_INLINE void split(const struct ctx *c, struct raw rep, struct parts *pt,
-                      unsigned last)
+static inline __attribute__((always_inline)) void
+split(const struct ctx *c, struct raw rep, struct parts *pt, unsigned last)
 {
+    unsigned n = 1;
     pt->special = rep.special;
-    pt->masked = rep.v.p != NULL && rep.v.len <= 64;
-    if (!pt->masked) {
-        pt->n = hl7_split(rep.v, c->m->cs, pt->c, last + 1);
-        return;
-    }
-    uint64_t comps;
-    hl7_match64(c->m, rep.v, c->m->cs, c->m->ss, &comps, &pt->subs);
     pt->base = rep.v.p;
-    unsigned n = 0;
-    size_t at = 0;
-    for (; comps && n < last; comps &= comps - 1) {
-        size_t x = (size_t)__builtin_ctzll(comps);
-        pt->c[n++] = (struct slice){ rep.v.p + at, x - at };
-        at = x + 1;
+    pt->st[0] = 0;
+    pt->subs = 0;
+    pt->masked = rep.v.p != NULL && rep.v.len <= 64;
+    if (pt->masked) {
+        uint64_t comps;
+        hl7_match64(c->m, rep.v, c->m->cs, c->m->ss, &comps, &pt->subs);
+        for (; comps && n <= last; comps &= comps - 1)
+            pt->st[n++] = (uint32_t)__builtin_ctzll(comps) + 1;
+    } else if (rep.v.p != NULL && c->m->cs != HL7_NO_SEP) {
+        const char *q = rep.v.p, *end = rep.v.p + rep.v.len;
+        while (n <= last) {
+            const char *x = hl7_find_byte(q, end, c->m->cs);
+            if (x == NULL)
+                break;
+            pt->st[n++] = (uint32_t)(x - rep.v.p) + 1;
+            q = x + 1;
+        }
     }
-    pt->c[n++] = (struct slice){ rep.v.p + at, rep.v.len - at };
+    pt->st[n] = (uint32_t)rep.v.len + 1;
     pt->n = n;
+}
+
+/* Component k (1 to pt->n) of pt, raw. */
+ADT_INLINE struct slice raw_part(const struct parts *pt, unsigned k)
+{
+    if (pt->base == NULL)
+        return SLICE_NULL;          /* absent: no pointer arithmetic on NULL */
+    return (struct slice){ pt->base + pt->st[k - 1],
+                           pt->st[k] - 1 - pt->st[k - 1] };
 }
 
 /* The first subcomponent of component v of pt. */
@@ -209,7 +224,7 @@ ADT_INLINE struct text part(const struct ctx *c, const struct parts *pt,
 {
     if (k == 0 || k > pt->n)
         return TEXT_NONE;
-    struct slice v = pt->c[k - 1];
+    struct slice v = raw_part(pt, k);
     if (sub == 1)
         v = first_sub(c, pt, v);
     else if (sub)
@@ -709,7 +724,7 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
  * that split it get the parts joined by spaces. */
 static struct text street(struct ctx *c, const struct parts *pt)
 {
-    struct slice sad = pt->n ? pt->c[0] : SLICE_NULL;
+    struct slice sad = raw_part(pt, 1);
     struct slice sad1 = first_sub(c, pt, sad);
     if (sad1.len == sad.len)        /* not split: the common case */
         return text_of(c, sad, pt->special);
