@@ -48,6 +48,8 @@ struct ctx {
     struct warning warn[ADT_MAX_WARNINGS];
     unsigned nwarn;
     int sud;
+    bool pid3;                  /* PID-3.1 of the first repetition is not
+                                   empty (write_identifiers saw it) */
 };
 
 static void warn(struct ctx *c, const char *field, const char *what)
@@ -121,7 +123,8 @@ struct raw {
     int special;
 };
 
-ADT_INLINE struct raw rep_raw(const struct ctx *c, const struct hl7_seg *s,
+static inline __attribute__((always_inline)) struct raw
+rep_raw(const struct ctx *c, const struct hl7_seg *s,
                               unsigned f, unsigned r)
 {
     unsigned fl;
@@ -642,11 +645,12 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
     struct slice seen[64];
     unsigned nseen = 0, n = 0;
 
+    c->pid3 = false;
     for (unsigned f = 0; f < 3; f++) {
         struct rep_iter it;
         struct raw rep;
         reps_init(c, pid, fields[f], &it);
-        while (reps_next(&it, &rep)) {
+        for (unsigned r = 0; reps_next(&it, &rep); r++) {
             struct slice whole = slice_trim(rep.v);
             if (whole.len == 0)     /* no CX.1 either */
                 continue;
@@ -660,6 +664,8 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
             struct text v = part(c, &pt, 1, 0);
             if (v.s.len == 0)
                 continue;
+            if (f == 0 && r == 0)
+                c->pid3 = true;     /* PID-3.1 of its first repetition */
             if (nseen < 64)
                 seen[nseen++] = whole;
             if (n++ == 0) {
@@ -1110,11 +1116,6 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     if (pid == NULL)
         return hub_err_set(err, HUB_EINVALID, "PID", 0,
                            "required segment PID is missing");
-    if (val(c, pid, 3, 1, 0).s.len == 0 && val(c, pid, 2, 1, 0).s.len == 0 &&
-        val(c, pid, 4, 1, 0).s.len == 0)
-        return hub_err_set(err, HUB_EINVALID, "PID-3", pid->off,
-                           "required field patient identifier is missing");
-
     c->nwarn = 0;
     c->sud = 0;
     jw_init(&c->w, c->a, ADT_MAX_JSON);
@@ -1170,6 +1171,14 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
         jw_arr_end(w);
     }
     jw_obj_end(w);
+
+    /* PID-3.1, else PID-2.1 or PID-4.1, of the first repetition: checked
+     * here, as the identifiers read PID-3 already (the event written so
+     * far is dropped when it fails) */
+    if (!c->pid3 && val(c, pid, 2, 1, 0).s.len == 0 &&
+        val(c, pid, 4, 1, 0).s.len == 0)
+        return hub_err_set(err, HUB_EINVALID, "PID-3", pid->off,
+                           "required field patient identifier is missing");
 
     struct slice json;
     int rc = jw_finish(w, &json);

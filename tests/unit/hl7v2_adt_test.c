@@ -168,6 +168,17 @@ Test(hl7_to_events, refuses_missing_pid_identifier_or_control_id)
     cr_assert_eq(run(MSH("ADT^A01", "2.5") "PID|1||\"\"||Doe^Jo\r", &l, &err),
                  HUB_EINVALID);
     cr_assert_str_eq(err.field, "PID-3");
+    /* only the first repetition counts, as in PID-3.1 (a later one, or a
+     * later component, does not make up for it); PID-2 or PID-4 do */
+    cr_assert_eq(run(MSH("ADT^A01", "2.5") "PID|1||~M2^^^X^MR|^M3\r", &l,
+                     &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "PID-3");
+    cr_assert_eq(run(MSH("ADT^A01", "2.5") "PID|1|E1|~M2^^^X^MR\r", &l,
+                     &err), HUB_OK);
+    cr_assert_eq(run(MSH("ADT^A01", "2.5") "PID|1||~M2|A1\r", &l, &err),
+                 HUB_OK);
+    cr_assert_eq(run(MSH("ADT^A01", "2.5") "PID|1||M1~M2\r", &l, &err),
+                 HUB_OK);
     cr_assert_eq(run("MSH|^~\\&|A|F|H|H|2026||ADT^A01||P|2.5\r" PID, &l,
                      &err), HUB_EINVALID);
     cr_assert_str_eq(err.field, "MSH-10");
