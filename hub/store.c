@@ -703,7 +703,7 @@ static bool occ_text(struct slice v, char *out)
  * Write the hub fields into a canonical event's JSON text: "id" at the top,
  * "org" and "received_at" into "source" (made when absent), "hub_id" =
  * h->pid into "patient" when that is an object and h->pid is set (*pid_in
- * then). Each is
+ * then, and *pid_at is the byte offset of its first character). Each is
  * appended as the last member of its object, and jsonb keeps the last of
  * duplicate keys, so the stored jsonb equals 011's
  *   body || {id, source: (body->'source' or {}) || {org, received_at}}
@@ -713,7 +713,7 @@ static bool occ_text(struct slice v, char *out)
  */
 static bool body_prepare(struct arena *a, struct slice j,
                          const struct body_hub *h, struct slice *out,
-                         bool *pid_in, struct occ *occ)
+                         bool *pid_in, size_t *pid_at, struct occ *occ)
 {
     const char *p = j.p;
     size_t n = j.len, i, top_close = 0;
@@ -804,6 +804,7 @@ static bool body_prepare(struct arena *a, struct slice j,
             buf_append(&b, p + at, pat_close - at);
             at = pat_close;
             buf_puts(&b, pat_empty ? "\"hub_id\":" : ",\"hub_id\":");
+            *pid_at = b.len + 1;    /* past the opening quote */
             json_put_str(&b, h->pid);
             *pid_in = true;
         }
@@ -1077,6 +1078,17 @@ static bool is_iso_ms(const char *t)
     return t[sizeof(pat) - 1] == '\0';
 }
 
+/* 1-based character position of byte offset `at` of UTF-8 text t: SQL's
+ * overlay() counts characters */
+static uint32_t char_pos(struct slice t, size_t at)
+{
+    size_t cont = 0;
+
+    for (size_t i = 0; i < at && i < t.len; i++)
+        cont += ((unsigned char)t.p[i] & 0xC0) == 0x80;
+    return (uint32_t)(at - cont + 1);
+}
+
 /* --- binary array parameters --------------------------------------------- */
 
 #define BOOLOID 16
@@ -1183,15 +1195,15 @@ static int64_t be64(const char *p)
 enum {
     P_ORG, P_FMT, P_KEY, P_SHA, P_AT, P_OK, P_ERR, P_RAW, P_REPLY, P_PART,
     P_EMSG, P_EID, P_ETYPE, P_EPID, P_ECUR, P_EPREP, P_EOCC, P_EBODY,
-    P_IK, P_ISYS, P_IVAL, P_IFIRST, P_MEVIDS, P_N
+    P_IK, P_ISYS, P_IVAL, P_IFIRST, P_MEVIDS, P_EPOS, P_N
 };
 
 static const Oid ingest_types[P_N] = {
     TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
     BOOLARRAYOID, JSONBARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID, INT4ARRAYOID,
     INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
-    BOOLARRAYOID, TEXTARRAYOID, JSONBARRAYOID, INT4ARRAYOID, TEXTARRAYOID,
-    TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID,
+    BOOLARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID,
+    TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID, INT4ARRAYOID,
 };
 
 static void now_iso_ms(char out[32])
@@ -1236,7 +1248,8 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
     arr_begin(&p[P_ECUR], TEXTOID, n_ev);
     arr_begin(&p[P_EPREP], BOOLOID, n_ev);
     arr_begin(&p[P_EOCC], TEXTOID, n_ev);
-    arr_begin(&p[P_EBODY], JSONBOID, n_ev);
+    arr_begin(&p[P_EBODY], TEXTOID, n_ev);
+    arr_begin(&p[P_EPOS], INT4OID, n_ev);
     arr_begin(&p[P_MEVIDS], JSONBOID, n);
     for (size_t i = 0; i < n; i++) {
         struct slice org = text_clean(a, slice_from_cstr(m[i].org_id));
@@ -1290,6 +1303,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             const char *eid = id;
             struct slice body = json_no_nul(a, m[i].ev[k].json);
             bool pid_in = false, prep = false;
+            size_t pid_at = 0;
             struct occ occ = { OCC_SQL, SLICE_NULL };
 
             if (m[i].ev_id)
@@ -1309,7 +1323,8 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
                 struct body_hub h = { eid, org_c, at,
                                       mine && ids.n == n0 ? NULL : pid };
                 struct slice out;
-                prep = body_prepare(a, body, &h, &out, &pid_in, &occ);
+                prep = body_prepare(a, body, &h, &out, &pid_in, &pid_at,
+                                    &occ);
                 if (prep)
                     body = out;
                 else
@@ -1341,7 +1356,12 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             } else {
                 arr_null(&p[P_EOCC]);
             }
-            arr_jsonb(&p[P_EBODY], body);
+            /* the text, cast to jsonb in SQL once the patient is known */
+            arr_bytes(&p[P_EBODY], body.p, body.len);
+            if (pid_in)
+                arr_int4(&p[P_EPOS], char_pos(body, pid_at));
+            else
+                arr_null(&p[P_EPOS]);
             if (k)
                 buf_putc(&evids, ',');
             json_put_str(&evids, eid);
@@ -1410,7 +1430,7 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
         r = PQexecParams(s->c, "SELECT dup, message_id, event_ids, reply "
                          "FROM hub_ingest_fast($1, $2, $3, $4, $5, $6, $7, "
                          "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
-                         "$18, $19, $20, $21, $22, $23)",
+                         "$18, $19, $20, $21, $22, $23, $24)",
                          P_N, ingest_types, vals, lens, fmts, 1);
         const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         /* 40001: linking raced another batch (hub_ingest_fast, 001);

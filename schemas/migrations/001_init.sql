@@ -1200,13 +1200,19 @@ END $$;
 -- without identifiers then has no candidate patient.hub_id in its body.
 -- p_mevids: per message, the JSON array of its events' ids (p_eid), in
 -- order; NULL for a message without events.
+-- p_ebody is each body's JSON text, and p_epos, per event, where store.c
+-- wrote the candidate in it: the 1-based character position of the
+-- patient.hub_id string's first character (NULL: none written). A body
+-- that links to another patient has that id written over the candidate's
+-- place, then is cast to jsonb once; jsonb_set rebuilt the whole document
+-- for that (15-20 us a body, and it ran under the lock).
 -- Returns one row per message, in order.
 CREATE FUNCTION hub_ingest_fast(p_org text[], p_fmt text[], p_key text[],
     p_sha text[], p_at text[], p_ok boolean[], p_err jsonb[], p_raw bytea[],
     p_reply bytea[], p_part int[], p_emsg int[], p_eid text[], p_etype text[],
     p_epid text[], p_ecur text[], p_eprep boolean[], p_eocc text[],
-    p_ebody jsonb[], p_ik int[], p_isys text[], p_ival text[],
-    p_ifirst int[], p_mevids jsonb[])
+    p_ebody text[], p_ik int[], p_isys text[], p_ival text[],
+    p_ifirst int[], p_mevids jsonb[], p_epos int[])
 RETURNS TABLE (dup boolean, message_id bigint, event_ids text, reply bytea)
 LANGUAGE plpgsql
 -- generic plans, made once per connection: custom plans (chosen because a
@@ -1239,7 +1245,11 @@ DECLARE
     e_pid text[] := p_epid;
     e_cur text[] := p_ecur;     -- patient.hub_id now in the body, or NULL
     e_occt text[] := p_eocc;
-    e_body jsonb[] := p_ebody;
+    e_txt text[] := p_ebody;    -- the bodies' JSON text
+    e_pos int[] := p_epos;
+    e_body jsonb[];             -- the bodies as jsonb: read (v_jb), or as
+                                -- stored (before the lock)
+    v_jb boolean := false;      -- e_body holds the bodies read as jsonb
     e_prep boolean[] := p_eprep;
     e_occ timestamptz[];
     e_hub text[];
@@ -1289,7 +1299,8 @@ BEGIN
     IF 'adt.merge' = ANY (p_etype)
        OR (array_position(p_etype, NULL) IS NOT NULL
            AND EXISTS (SELECT 1 FROM unnest(p_etype, p_ebody) u(t, b)
-                        WHERE u.t IS NULL AND u.b->>'type' = 'adt.merge'))
+                        WHERE u.t IS NULL
+                          AND u.b::jsonb->>'type' = 'adt.merge'))
        OR EXISTS (SELECT 1 FROM unnest(p_key, p_ok) u(key, ok)
                    WHERE u.key IS NOT NULL AND NOT u.ok) THEN
         -- the serial path reads one jsonb document (see its header); the
@@ -1313,8 +1324,9 @@ BEGIN
                                     'id', p_eid[k2], 'type', p_etype[k2],
                                     'pid', p_epid[k2], 'body',
                                     CASE WHEN p_ecur[k2] IS NOT NULL
-                                         THEN p_ebody[k2] #- '{patient,hub_id}'
-                                         ELSE p_ebody[k2] END)
+                                         THEN p_ebody[k2]::jsonb
+                                              #- '{patient,hub_id}'
+                                         ELSE p_ebody[k2]::jsonb END)
                                     ORDER BY k2), '[]')
                            FROM generate_series(1, n_ev) k2
                           WHERE p_emsg[k2] = o))
@@ -1384,8 +1396,10 @@ BEGIN
                array_agg(p_ebody[k2] ORDER BY k2),
                array_agg(p_ecur[k2] ORDER BY k2),
                array_agg(p_eprep[k2] ORDER BY k2),
-               array_agg(p_eocc[k2] ORDER BY k2)
-          INTO e_msg, e_id, e_type, e_pid, e_body, e_cur, e_prep, e_occt
+               array_agg(p_eocc[k2] ORDER BY k2),
+               array_agg(p_epos[k2] ORDER BY k2)
+          INTO e_msg, e_id, e_type, e_pid, e_txt, e_cur, e_prep, e_occt,
+               e_pos
           FROM generate_series(1, n_ev) k2
          WHERE NOT m_dup[p_emsg[k2]];
         n_ev := coalesce(cardinality(e_id), 0);
@@ -1408,6 +1422,14 @@ BEGIN
          ORDER BY o;
     END IF;
 
+    IF n_ev > 0 AND (false = ANY (e_prep) OR '?' = ANY (e_occt)
+                     OR array_position(e_type, NULL) IS NOT NULL
+                     OR p_ik IS NULL OR n_dup > 0) THEN
+        -- a step below reads the bodies as jsonb (none does for the bodies
+        -- store.c prepared and read whole)
+        e_body := e_txt::jsonb[];
+        v_jb := true;
+    END IF;
     IF n_ev > 0 THEN
         -- the hub fields the caller could not write (a body of an unusual
         -- shape), as hub_ingest_batch_serial() sets them
@@ -1609,6 +1631,33 @@ BEGIN
                 m_first[e_msg[i]] := e_hub[i];
             END IF;
         END LOOP;
+        -- the bodies as stored (see p_epos above): a body changes only
+        -- where linking chose another patient than the one written into
+        -- it. In unnest's order (one function scan: no sort).
+        IF v_jb THEN
+            e_body := ARRAY(
+                SELECT CASE WHEN e_hub[u.k] IS NOT DISTINCT FROM e_cur[u.k]
+                            THEN u.b
+                            WHEN e_hub[u.k] IS NULL
+                            THEN u.b #- '{patient,hub_id}'
+                            ELSE jsonb_set(u.b, '{patient,hub_id}',
+                                           to_jsonb(e_hub[u.k])) END
+                  FROM unnest(e_body) WITH ORDINALITY AS u(b, k));
+        ELSE
+            e_body := ARRAY(
+                SELECT CASE WHEN e_hub[u.k] IS NOT DISTINCT FROM e_cur[u.k]
+                            THEN u.t::jsonb
+                            WHEN e_hub[u.k] IS NULL
+                            THEN u.t::jsonb #- '{patient,hub_id}'
+                            WHEN e_pos[u.k] IS NOT NULL
+                                 AND e_hub[u.k] ~ '^[0-9A-Za-z]+$'
+                            THEN overlay(u.t PLACING e_hub[u.k]
+                                         FROM e_pos[u.k]
+                                         FOR char_length(e_cur[u.k]))::jsonb
+                            ELSE jsonb_set(u.t::jsonb, '{patient,hub_id}',
+                                           to_jsonb(e_hub[u.k])) END
+                  FROM unnest(e_txt) WITH ORDINALITY AS u(t, k));
+        END IF;
     END IF;
 
     -- the audit rows (identity conflicts, then one per message), as
@@ -1666,19 +1715,14 @@ BEGIN
     END IF;
 
     IF n_ev > 0 THEN
-        -- seqs in batch order, then one INSERT; a body changes only where
-        -- linking chose another patient than the one written into it
+        -- seqs in batch order, then one INSERT of the bodies made above
         e_seq := ARRAY(SELECT nextval('events_seq')
                          FROM generate_series(1, n_ev));
         INSERT INTO events (seq, id, message_id, org_id, type,
                             patient_hub_id, occurred_at, received_at, body)
         SELECT e_seq[u.k], u.id, m_mid[u.msg], p_org[u.msg],
                coalesce(e_type[u.k], u.b->>'type'), e_hub[u.k], e_occ[u.k],
-               m_at[u.msg],
-               CASE WHEN e_hub[u.k] IS NOT DISTINCT FROM e_cur[u.k] THEN u.b
-                    WHEN e_hub[u.k] IS NULL THEN u.b #- '{patient,hub_id}'
-                    ELSE jsonb_set(u.b, '{patient,hub_id}',
-                                   to_jsonb(e_hub[u.k])) END
+               m_at[u.msg], u.b
           FROM unnest(e_msg, e_id, e_body) WITH ORDINALITY AS u(msg, id, b, k)
          ORDER BY u.k;
     END IF;

@@ -1022,7 +1022,10 @@ static void ingest_bodies(const char *const *bodies, size_t n,
         store_sha256_hex(m[i].raw.p, m[i].raw.len, m[i].sha256);
         m[i].accepted = true;
         m[i].reply = slice_from_cstr("reply");
-        ev[i] = (struct canon_event){ NULL, slice_from_cstr(bodies[i]) };
+        /* a type given: the bodies go to SQL as text, read as jsonb only
+         * once linked (a NULL type makes SQL read them first) */
+        ev[i] = (struct canon_event){ "adt.update",
+                                      slice_from_cstr(bodies[i]) };
         m[i].ev = &ev[i];
         m[i].n_ev = 1;
     }
@@ -1073,7 +1076,8 @@ Test(store, identifiers_read_in_c_link_as_the_sql_reads_them)
         "\"system\":\"MRN\"},\"str\",7,[{\"value\":\"Z\"}],{\"value\":\"\"},"
         "{\"value\":null,\"system\":\"MRN\"},{\"system\":\"MRN\"},"
         "{\"value\":\"B2\",\"system\":\"MRN\",\"use\":{\"value\":\"no\"}}]}}",
-        "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":["
+        "{\"type\":\"adt.update\",\"note\":\"Zo\xc3\xab \xe2\x9c\x93\","
+        "\"patient\":{\"identifiers\":["
         "{\"system\":\"MRN\",\"value\":\"C1\"},"
         "{\"system\":\"MRN\",\"value\":\"B2\"}]}}",
         "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":\"none\"}}",
@@ -1093,14 +1097,30 @@ Test(store, identifiers_read_in_c_link_as_the_sql_reads_them)
         "{\"system\":\"MRN\",\"value\":\"X\",\"value\":\"B1\"}]}}",
     };
 
+    /* known identifiers only, multibyte text before the patient: the
+     * linked id is written over the candidate's characters */
+    static const char *const known[] = {
+        "{\"type\":\"adt.update\",\"note\":\"\xe2\x9c\x93\xe2\x9c\x93\","
+        "\"patient\":{\"n\":\"\xc3\xbc\",\"identifiers\":["
+        "{\"system\":\"MRN\",\"value\":\"A1\"}]}}",
+        "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":["
+        "{\"system\":\"MRN\",\"value\":\"C1\"},"
+        "{\"system\":\"MRN\",\"value\":\"B1\"}]}}",
+    };
+
     ingest_bodies(plain, 7, "plain");
     /* A1 L1 L2 L3 | B1 B2 | C1 (with B2: the second event's patient) */
     check_links_match_bodies(7, 2);
     ingest_bodies(odd, 4, "odd");
     /* "A\u0031" is A1 and the repeated key's last value B1: known; 5 new */
     check_links_match_bodies(8, 3);
+    ingest_bodies(known, 2, "known");
+    check_links_match_bodies(8, 3);
     cr_assert_eq(qlong("SELECT count(DISTINCT patient_hub_id) FROM events "
                        "WHERE patient_hub_id IS NOT NULL"), 3);
+    cr_assert_eq(qlong("SELECT count(*) FROM events WHERE "
+                       "body->>'note' = U&'\\2713\\2713' AND "
+                       "body->'patient'->>'n' = U&'\\00fc'"), 1);
 }
 
 Test(store, a_message_of_an_unknown_organization_is_refused)
