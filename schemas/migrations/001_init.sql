@@ -1290,8 +1290,7 @@ DECLARE
     a_patient text[];
     a_detail jsonb[];
     a_rest text[];
-    a_prev text[];
-    a_hash text[];
+    n_a int;
 BEGIN
     IF n_msg = 0 THEN
         RETURN;
@@ -1735,22 +1734,23 @@ BEGIN
         v_aseq := 0;
         v_prev := repeat('0', 64);
     END IF;
-    a_prev := array_fill(NULL::text, ARRAY[cardinality(a_rest)]);
-    a_hash := a_prev;
-    FOR i IN 1 .. cardinality(a_rest) LOOP
-        a_prev[i] := v_prev;
-        v_prev := encode(sha256(decode(v_prev, 'hex') || convert_to(
-                      '[' || (v_aseq + i) || a_rest[i], 'UTF8')), 'hex');
-        a_hash[i] := v_prev;
-    END LOOP;
+    -- row i's hash chains on row i-1's, in one statement: a recursive
+    -- CTE (a PL/pgSQL loop cost three expression calls per row here)
+    n_a := coalesce(cardinality(a_rest), 0);
+    WITH RECURSIVE c(i, prev, h) AS (
+        SELECT 0, NULL::bytea, decode(v_prev, 'hex')
+        UNION ALL
+        SELECT c.i + 1, c.h,
+               sha256(c.h || convert_to('[' || (v_aseq + c.i + 1)
+                                        || a_rest[c.i + 1], 'UTF8'))
+          FROM c WHERE c.i < n_a)
     INSERT INTO audit (seq, at, actor, action, object_kind, object_id,
                        patient_hub_id, detail, prev_hash, hash)
-    SELECT v_aseq + u.o, now(), u.actor, u.action, u.kind, u.id, u.patient,
-           u.detail, u.prev, u.hash
-      FROM unnest(a_actor, a_action, a_kind, a_id, a_patient, a_detail,
-                  a_prev, a_hash)
-           WITH ORDINALITY AS u(actor, action, kind, id, patient, detail,
-                                prev, hash, o);
+    SELECT v_aseq + c.i, now(), a_actor[c.i], a_action[c.i], a_kind[c.i],
+           a_id[c.i], a_patient[c.i], a_detail[c.i],
+           CASE WHEN c.i = 1 THEN v_prev ELSE encode(c.prev, 'hex') END,
+           encode(c.h, 'hex')
+      FROM c WHERE c.i > 0;
 
     -- routing writes nothing unless a live subscription exists
     IF n_ev > 0 AND EXISTS (SELECT 1 FROM subscriptions s

@@ -1121,6 +1121,11 @@ Test(store, identifiers_read_in_c_link_as_the_sql_reads_them)
     cr_assert_eq(qlong("SELECT count(*) FROM events WHERE "
                        "body->>'note' = U&'\\2713\\2713' AND "
                        "body->'patient'->>'n' = U&'\\00fc'"), 1);
+    /* the batches' audit rows, chained several to a statement, verify */
+    struct store_audit_check c;
+    cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
+    cr_assert(c.ok, "%s at %lld", c.problem, (long long)c.bad_seq);
+    cr_assert_eq(c.rows_checked, qlong("SELECT count(*) FROM audit"));
 }
 
 Test(store, a_message_of_an_unknown_organization_is_refused)
