@@ -2,8 +2,9 @@
  * hl7v2_fuzz.c - libFuzzer harness for the HL7 v2 adapter: parse, normalize
  * to canonical events, and build the ACK, as the listener does. Accessors
  * are exercised on whatever parsed, including a message whose MSH alone was
- * readable. Every event must be JSON with no raw control byte: values the
- * normalizer copies without a look must really be plain.
+ * readable, and on segments whose fields are found on access (IN1, NK1).
+ * Every event must be JSON with no raw control byte: values the normalizer
+ * copies without a look must really be plain.
  */
 #include <cJSON.h>
 #include <stdint.h>
@@ -34,6 +35,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cJSON_Delete(doc);
         }
         (void)hl7_get(&a, m, "PID", 0, 5, 1, 1, 1);
+        /* segments whose fields the parser leaves to a scan on access */
+        for (unsigned f = 0; f < 6; f++) {
+            (void)hl7_get(&a, m, "IN1", 0, f * 3, f & 1, f, f & 2);
+            (void)hl7_get(&a, m, "NK1", f & 1, f + 1, 0, 1, 0);
+        }
     }
     (void)hl7_control_id(m);
     (void)hl7_message_type(m);
