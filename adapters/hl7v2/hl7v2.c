@@ -361,10 +361,19 @@ scan_take_fields(struct scanner *sc, uint32_t *fld, uint32_t nfld,
     sc->mask &= ~run;
     uint32_t at = (uint32_t)sc->base + 1;   /* offsets fit: < 2^30 */
     uint32_t *o = fld + nfld;
-    do {
-        *o++ = at + (uint32_t)__builtin_ctzll(run);
+    for (;;) {                  /* two a turn: one loop test less each */
+        o[0] = at + (uint32_t)__builtin_ctzll(run);
         run &= run - 1;
-    } while (run);
+        if (run == 0) {
+            o += 1;
+            break;
+        }
+        o[1] = at + (uint32_t)__builtin_ctzll(run);
+        run &= run - 1;
+        o += 2;
+        if (run == 0)
+            break;
+    }
     return (uint32_t)(o - fld);
 }
 
@@ -632,13 +641,17 @@ const struct hl7_seg *hl7_seg_find(const struct hl7_msg *m, const char *id,
 
 int hl7_seg_indexed(const char id[4])
 {
-    /* what adt.c reads; MSH, the first segment, always */
-    static const char ids[][4] = { "MSH", "EVN", "PID", "PV1", "DG1",
-                                   "MRG" };
-    for (size_t k = 0; k < sizeof(ids) / sizeof(ids[0]); k++)
-        if (memcmp(id, ids[k], 3) == 0)
-            return 1;
-    return 0;
+    /* what adt.c reads; MSH, the first segment, always. The ID as one
+     * number, compared without a branch per name */
+    uint32_t k = (uint32_t)(unsigned char)id[0] |
+                 (uint32_t)(unsigned char)id[1] << 8 |
+                 (uint32_t)(unsigned char)id[2] << 16;
+#define HL7_ID3(a, b, c) ((uint32_t)(a) | (uint32_t)(b) << 8 | \
+                          (uint32_t)(c) << 16)
+    return (k == HL7_ID3('M', 'S', 'H')) | (k == HL7_ID3('E', 'V', 'N')) |
+           (k == HL7_ID3('P', 'I', 'D')) | (k == HL7_ID3('P', 'V', '1')) |
+           (k == HL7_ID3('D', 'G', '1')) | (k == HL7_ID3('M', 'R', 'G'));
+#undef HL7_ID3
 }
 
 struct slice hl7_seg_field_lazy(const struct hl7_msg *m,
