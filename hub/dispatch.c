@@ -16,7 +16,8 @@
  *     --lease can no longer cover a transfer, or stop--> released
  *   SENDING --done--> outcome: delivered | retry (delay) | dead | gone
  *   outcomes are buffered and written in one transaction per flush
- *   (hub_deliveries_done): the attempt row, the audit row, the new state.
+ *   (hub_deliveries_done): the audit row (also the attempt's record), the
+ *   new state.
  * Claims happen on every NOTIFY hub_deliveries, after completions while
  * the last claim left due work behind, and every poll_ms; flushes a few ms
  * after completions (at once when many outcomes wait), one at a time, so
@@ -289,7 +290,7 @@ static int db_flush(struct dispatch *d, struct store *db, const char *results)
 {
     const char *params[2] = { d->node, results };
     struct store_rows *rows = NULL;
-    int rc = store_query(db, "SELECT hub_deliveries_done($1, $2::jsonb)",
+    int rc = store_query(db, "SELECT hub_deliveries_done($1, $2::json)",
                          2, params, &rows);
     store_rows_free(rows);
     return rc;

@@ -2093,7 +2093,7 @@ END $$;
 -- NOTIFY hub_deliveries only when an outcome can make other work due (a
 -- released row, or a finished one with a later open delivery of the same
 -- subscription and patient): a retry is found by the poll.
-CREATE FUNCTION hub_deliveries_done(p_node text, p_results jsonb)
+CREATE FUNCTION hub_deliveries_done(p_node text, p_results json)
 RETURNS int LANGUAGE plpgsql
 -- as hub_claim_deliveries(): plans for what a batch is (hundreds of rows
 -- at times), not for what stale statistics say (one): rows by primary
@@ -2103,10 +2103,17 @@ SET enable_nestloop = off
 SET jit = off
 AS $$
 DECLARE
-    -- every id of p_results: "d.id = ANY (v_ids)" makes each statement
-    -- read deliveries by primary key whatever the statistics say
-    v_ids bigint[] := ARRAY(SELECT (e->>'id')::bigint
-                              FROM jsonb_array_elements(p_results) e);
+    -- p_results read once, into one array per field in its order: json,
+    -- not jsonb (one streaming parse, no tree built and walked again per
+    -- use)
+    r_id bigint[];
+    r_token bigint[];
+    r_attempt int[];
+    r_code int[];
+    r_error text[];
+    r_latency int[];
+    r_outcome text[];
+    r_delay bigint[];
     v_rel int := 0;
     v_notify boolean;
     v_last bigint;
@@ -2118,16 +2125,27 @@ DECLARE
     a_patient text[];
     a_detail jsonb[];
 BEGIN
+    -- a plain aggregate over the function's rows: they come in array order
+    SELECT array_agg(x.id), array_agg(x.token), array_agg(x.attempt),
+           array_agg(x.code), array_agg(x.error), array_agg(x.latency_ms),
+           array_agg(x.outcome), array_agg(x.delay_ms)
+      INTO r_id, r_token, r_attempt, r_code, r_error, r_latency, r_outcome,
+           r_delay
+      FROM json_to_recordset(p_results) AS x(id bigint, token bigint,
+               attempt int, code int, error text, latency_ms int,
+               outcome text, delay_ms bigint);
+    IF r_id IS NULL THEN
+        RETURN 0;
+    END IF;
     -- released: claimed but never sent; handed back, uncounted (rare: a
     -- stop, or a lease too short for the queue)
-    IF p_results @> '[{"outcome": "release"}]' THEN
+    IF 'release' = ANY (r_outcome) THEN
         UPDATE delivery_queue q SET
             attempts = q.attempts - 1, lease_owner = NULL, lease_until = NULL,
             lease_token = NULL
-          FROM jsonb_to_recordset(p_results) AS r(id bigint, token bigint,
-                                                  outcome text)
+          FROM unnest(r_id, r_token, r_outcome) AS r(id, token, outcome)
          WHERE r.outcome = 'release' AND q.delivery_id = r.id
-           AND q.delivery_id = ANY (v_ids) AND q.lease_token = r.token;
+           AND q.delivery_id = ANY (r_id) AND q.lease_token = r.token;
         GET DIAGNOSTICS v_rel = ROW_COUNT;
     END IF;
 
@@ -2137,15 +2155,15 @@ BEGIN
     -- are written; the rest comes back as arrays (and whether to wake the
     -- dispatchers)
     WITH r AS (
-        SELECT o.ord, x.*
-          FROM jsonb_array_elements(p_results) WITH ORDINALITY AS o(v, ord),
-               jsonb_to_record(o.v) AS x(id bigint, token bigint, attempt int,
-                   code int, error text, latency_ms int, outcome text,
-                   delay_ms bigint)
-         WHERE x.outcome IS DISTINCT FROM 'release'
+        SELECT u.*
+          FROM unnest(r_id, r_token, r_attempt, r_code, r_error, r_latency,
+                      r_outcome, r_delay)
+               WITH ORDINALITY AS u(id, token, attempt, code, error,
+                                    latency_ms, outcome, delay_ms, ord)
+         WHERE u.outcome IS DISTINCT FROM 'release'
     ), fin AS (
         DELETE FROM delivery_queue q USING r
-         WHERE q.delivery_id = r.id AND q.delivery_id = ANY (v_ids)
+         WHERE q.delivery_id = r.id AND q.delivery_id = ANY (r_id)
            AND q.lease_token = r.token AND r.outcome <> 'retry'
         RETURNING r.ord, q.attempts, NULL::timestamptz AS due_at
     ), ret AS (
@@ -2154,7 +2172,7 @@ BEGIN
                      coalesce(r.delay_ms, 0) / 1000.0),
             lease_owner = NULL, lease_until = NULL, lease_token = NULL
           FROM r
-         WHERE q.delivery_id = r.id AND q.delivery_id = ANY (v_ids)
+         WHERE q.delivery_id = r.id AND q.delivery_id = ANY (r_id)
            AND q.lease_token = r.token AND r.outcome = 'retry'
         RETURNING r.ord, q.attempts, q.due_at
     ), mine AS (
@@ -2171,14 +2189,14 @@ BEGIN
                                 THEN clock_timestamp() END,
             updated_at = now()
           FROM r JOIN mine m ON m.ord = r.ord
-         WHERE d.id = r.id AND d.id = ANY (v_ids)
+         WHERE d.id = r.id AND d.id = ANY (r_id)
         RETURNING r.ord
     ), t AS (
         SELECT r.ord, r.id, r.attempt, r.code, r.error,
                coalesce(r.latency_ms, 0) AS latency_ms, r.outcome,
                f.ord IS NOT NULL AS mine, d.event_id, d.event_seq,
                d.subscription_id, d.org_id, d.patient_hub_id AS patient
-          FROM r JOIN deliveries d ON d.id = r.id AND d.id = ANY (v_ids)
+          FROM r JOIN deliveries d ON d.id = r.id AND d.id = ANY (r_id)
           LEFT JOIN upd f ON f.ord = r.ord
     )
     -- the arrays in p_results order: one sort (the subquery), which each

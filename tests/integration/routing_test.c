@@ -539,7 +539,7 @@ static void flush(const char *json)
 {
     const char *params[1] = { json };
     struct store_rows *r = NULL;
-    cr_assert_eq(store_query(s, "SELECT hub_deliveries_done('n', $1::jsonb)",
+    cr_assert_eq(store_query(s, "SELECT hub_deliveries_done('n', $1::json)",
                              1, params, &r), HUB_OK, "%s", json);
     store_rows_free(r);
 }
