@@ -1078,17 +1078,6 @@ static bool is_iso_ms(const char *t)
     return t[sizeof(pat) - 1] == '\0';
 }
 
-/* 1-based character position of byte offset `at` of UTF-8 text t: SQL's
- * overlay() counts characters */
-static uint32_t char_pos(struct slice t, size_t at)
-{
-    size_t cont = 0;
-
-    for (size_t i = 0; i < at && i < t.len; i++)
-        cont += ((unsigned char)t.p[i] & 0xC0) == 0x80;
-    return (uint32_t)(at - cont + 1);
-}
-
 /* --- binary array parameters --------------------------------------------- */
 
 #define BOOLOID 16
@@ -1359,7 +1348,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             /* the text, cast to jsonb in SQL once the patient is known */
             arr_bytes(&p[P_EBODY], body.p, body.len);
             if (pid_in)
-                arr_int4(&p[P_EPOS], char_pos(body, pid_at));
+                arr_int4(&p[P_EPOS], (uint32_t)pid_at + 1);  /* 1-based */
             else
                 arr_null(&p[P_EPOS]);
             if (k)

@@ -1203,11 +1203,12 @@ END $$;
 -- p_mevids: per message, the JSON array of its events' ids (p_eid), in
 -- order; NULL for a message without events.
 -- p_ebody is each body's JSON text, and p_epos, per event, where store.c
--- wrote the candidate in it: the 1-based character position of the
--- patient.hub_id string's first character (NULL: none written). A body
--- that links to another patient has that id written over the candidate's
--- place, then is cast to jsonb once; jsonb_set rebuilt the whole document
--- for that (15-20 us a body, and it ran under the lock).
+-- wrote the candidate in it: the 1-based byte position of the
+-- patient.hub_id string's first byte (NULL: none written). A body that
+-- links to another patient has that id written over the candidate's bytes
+-- (overlay on the bytes: on text it counts characters, a walk of the body
+-- each time), then is cast to jsonb once; jsonb_set rebuilt the whole
+-- document for that (15-20 us a body, and it ran under the lock).
 -- Returns one row per message, in order.
 CREATE FUNCTION hub_ingest_fast(p_org text[], p_fmt text[], p_key text[],
     p_sha text[], p_at text[], p_ok boolean[], p_err jsonb[], p_raw bytea[],
@@ -1652,9 +1653,12 @@ BEGIN
                             THEN u.t::jsonb #- '{patient,hub_id}'
                             WHEN e_pos[u.k] IS NOT NULL
                                  AND e_hub[u.k] ~ '^[0-9A-Za-z]+$'
-                            THEN overlay(u.t PLACING e_hub[u.k]
-                                         FROM e_pos[u.k]
-                                         FOR char_length(e_cur[u.k]))::jsonb
+                            THEN convert_from(overlay(
+                                     convert_to(u.t, 'UTF8')
+                                     PLACING convert_to(e_hub[u.k], 'UTF8')
+                                     FROM e_pos[u.k]
+                                     FOR octet_length(e_cur[u.k])),
+                                 'UTF8')::jsonb
                             ELSE jsonb_set(u.t::jsonb, '{patient,hub_id}',
                                            to_jsonb(e_hub[u.k])) END
                   FROM unnest(e_txt) WITH ORDINALITY AS u(t, k));
