@@ -45,6 +45,7 @@ struct ctx {
     const struct hl7_msg *m;
     struct jw w;
     uint32_t lo, hi;            /* segment index range of this event */
+    uint32_t dg1;               /* its first DG1, or hi */
     struct warning warn[ADT_MAX_WARNINGS];
     unsigned nwarn;
     int sud;
@@ -136,17 +137,6 @@ rep_raw(const struct ctx *c, const struct hl7_seg *s,
     return (struct raw){ v, (fl & HL7_FLD_SPECIAL) != 0 };
 }
 
-/* Component (1-based) and subcomponent (1-based, 0 = whole) of a raw
- * repetition, unescaped. */
-ADT_INLINE struct text comp(const struct ctx *c, struct raw rep, unsigned k,
-                            unsigned sub)
-{
-    struct slice v = k ? hl7_piece(rep.v, c->m->cs, k - 1) : rep.v;
-    if (sub)
-        v = hl7_piece(v, c->m->ss, sub - 1);
-    return text_of(c, v, rep.special);
-}
-
 /*
  * A repetition split into its components once, for the data types read
  * component by component (CX, XPN, XAD, XTN, PL, XCN). The highest component
@@ -235,11 +225,20 @@ ADT_INLINE struct text part(const struct ctx *c, const struct parts *pt,
     return text_of(c, v, pt->special);
 }
 
-/* SEG-f.k.sub of the first repetition, unescaped. */
-ADT_INLINE struct text val(const struct ctx *c, const struct hl7_seg *s,
-                           unsigned f, unsigned k, unsigned sub)
+/* The whole first repetition of SEG-f, unescaped. */
+ADT_INLINE struct text val0(const struct ctx *c, const struct hl7_seg *s,
+                            unsigned f)
 {
-    return comp(c, rep_raw(c, s, f, 0), k, sub);
+    struct raw r = rep_raw(c, s, f, 0);
+    return text_of(c, r.v, r.special);
+}
+
+/* SEG-f.1, the first component of its first repetition, unescaped. */
+ADT_INLINE struct text val1(const struct ctx *c, const struct hl7_seg *s,
+                            unsigned f)
+{
+    struct raw r = rep_raw(c, s, f, 0);
+    return text_of(c, hl7_piece(r.v, c->m->cs, 0), r.special);
 }
 
 /* Walks the repetitions of a field in one pass (the parser bounded their
@@ -772,7 +771,7 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
         struct text country = part(c, &pt, 6, 0);
         struct text county = part(c, &pt, 9, 1);   /* XAD-9 county/parish */
         if (!county.s.len && r == 0)
-            county = val(c, pid, 12, 1, 0);         /* PID-12, pre-2.6 */
+            county = val1(c, pid, 12);  /* PID-12, pre-2.6 */
         r++;
         struct text use = addr_use(part(c, &pt, 7, 0).s);
         if (!line1.s.len && !line2.s.len && !city.s.len && !state.s.len &&
@@ -898,8 +897,8 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
     jw_obj_begin(&c->w);
     write_identifiers(c, pid);
     write_names(c, pid);
-    kv_time(c, JW_KV("birth_date"), val(c, pid, 7, 1, 0), "PID-7", 1);
-    struct slice sex = val(c, pid, 8, 1, 0).s;
+    kv_time(c, JW_KV("birth_date"), val1(c, pid, 7), "PID-7", 1);
+    struct slice sex = val1(c, pid, 8).s;
     if (sex.len) {
         struct text s = sex_of(sex);
         if (s.s.len)
@@ -909,8 +908,8 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
     }
     write_addresses(c, pid);
     write_phones(c, pid);
-    struct text died = val(c, pid, 29, 1, 0);
-    struct slice dead = val(c, pid, 30, 1, 0).s;
+    struct text died = val1(c, pid, 29);
+    struct slice dead = val1(c, pid, 30).s;
     if (upper_eq(dead, "Y") || upper_eq(dead, "TRUE") || died.s.len) {
         jw_key_chunk(&c->w, JW_KEY("deceased"));
         jw_bool(&c->w, true);
@@ -977,7 +976,7 @@ static void write_location(struct ctx *c, const char *chunk, size_t n,
 static void write_diagnoses(struct ctx *c)
 {
     unsigned n = 0;
-    for (uint32_t k = c->lo; k < c->hi; k++) {
+    for (uint32_t k = c->dg1; k < c->hi; k++) {
         const struct hl7_seg *dg1 = &c->m->seg[k];
         if (memcmp(dg1->id, "DG1", 3) != 0)
             continue;
@@ -987,9 +986,9 @@ static void write_diagnoses(struct ctx *c)
         struct text system = part(c, &ce, 3, 0);
         struct text display = part(c, &ce, 2, 0);
         if (!system.s.len)
-            system = val(c, dg1, 2, 0, 0);  /* DG1-2 coding method */
+            system = val0(c, dg1, 2);   /* DG1-2 coding method */
         if (!display.s.len)
-            display = val(c, dg1, 4, 0, 0); /* DG1-4 description */
+            display = val0(c, dg1, 4);  /* DG1-4 description */
         if (!code.s.len && !display.s.len)
             continue;
         if (is_sud(code.s, system.s))
@@ -998,7 +997,7 @@ static void write_diagnoses(struct ctx *c)
             jw_key_chunk(&c->w, JW_KEY("diagnoses"));
             jw_arr_begin(&c->w);
         }
-        struct text type = val(c, dg1, 6, 0, 0);
+        struct text type = val0(c, dg1, 6);
         char *o = jw_room(&c->w, room(code) + room(system) + room(display) +
                                      room(type)),
              *start = o;
@@ -1053,25 +1052,24 @@ static void write_encounter(struct ctx *c, const struct hl7_seg *pv1,
     jw_key_chunk(&c->w, JW_KEY("encounter"));
     jw_obj_begin(&c->w);
     if (pv1) {
-        struct text pclass = val(c, pv1, 2, 1, 0);
+        struct text pclass = val1(c, pv1, 2);
         kv(c, JW_KV("patient_class"), pclass);
         kv(c, JW_KV("class"), class_of(pclass.s));
         struct parts loc, prior;
         split(c, rep_raw(c, pv1, 3, 0), &loc, ADT_PL_LAST);
         struct text fac = part(c, &loc, 4, 1);
         if (!fac.s.len)
-            fac = val(c, pv1, 39, 1, 0);    /* PV1-39 servicing facility */
+            fac = val1(c, pv1, 39);     /* PV1-39 servicing facility */
         kv(c, JW_KV("facility"), fac);
         write_location(c, JW_KEY("location"), &loc);
         split(c, rep_raw(c, pv1, 6, 0), &prior, ADT_PL_LAST);
         write_location(c, JW_KEY("prior_location"), &prior);
         write_attending(c, pv1);
-        kv(c, JW_KV("hospital_service"), val(c, pv1, 10, 1, 0));
-        kv_time(c, JW_KV("admitted_at"), val(c, pv1, 44, 1, 0), "PV1-44", 0);
-        kv_time(c, JW_KV("discharged_at"), val(c, pv1, 45, 1, 0), "PV1-45",
-                0);
-        kv(c, JW_KV("discharge_disposition"), val(c, pv1, 36, 1, 0));
-        kv(c, JW_KV("visit_number"), val(c, pv1, 19, 1, 0));
+        kv(c, JW_KV("hospital_service"), val1(c, pv1, 10));
+        kv_time(c, JW_KV("admitted_at"), val1(c, pv1, 44), "PV1-44", 0);
+        kv_time(c, JW_KV("discharged_at"), val1(c, pv1, 45), "PV1-45", 0);
+        kv(c, JW_KV("discharge_disposition"), val1(c, pv1, 36));
+        kv(c, JW_KV("visit_number"), val1(c, pv1, 19));
     }
     write_diagnoses(c);
     if (cancel_of)
@@ -1103,6 +1101,7 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     const struct hl7_seg *evn = hl7_seg_find(m, "EVN", 0);
 
     /* the first PID, MRG and PV1 of the group, in one pass */
+    c->dg1 = c->hi;
     for (uint32_t k = c->hi; k-- > c->lo;) {
         const struct hl7_seg *s = &m->seg[k];
         if (memcmp(s->id, "PID", 3) == 0)
@@ -1111,6 +1110,8 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
             mrg = s;
         else if (memcmp(s->id, "PV1", 3) == 0)
             pv1 = s;
+        else if (memcmp(s->id, "DG1", 3) == 0)
+            c->dg1 = k;
     }
 
     if (pid == NULL)
@@ -1146,9 +1147,9 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     }
 
     /* EVN-6 event occurred, else EVN-2 recorded, else MSH-7 */
-    if (!kv_time(c, JW_KV("occurred_at"), val(c, evn, 6, 1, 0), "EVN-6", 0) &&
-        !kv_time(c, JW_KV("occurred_at"), val(c, evn, 2, 1, 0), "EVN-2", 0))
-        kv_time(c, JW_KV("occurred_at"), val(c, msh, 7, 1, 0), "MSH-7", 0);
+    if (!kv_time(c, JW_KV("occurred_at"), val1(c, evn, 6), "EVN-6", 0) &&
+        !kv_time(c, JW_KV("occurred_at"), val1(c, evn, 2), "EVN-2", 0))
+        kv_time(c, JW_KV("occurred_at"), val1(c, msh, 7), "MSH-7", 0);
 
     write_patient(c, pid, memcmp(topic, "adt.merge", 9) == 0 ? mrg : NULL);
     write_encounter(c, pv1, cancel_of);
@@ -1175,8 +1176,8 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     /* PID-3.1, else PID-2.1 or PID-4.1, of the first repetition: checked
      * here, as the identifiers read PID-3 already (the event written so
      * far is dropped when it fails) */
-    if (!c->pid3 && val(c, pid, 2, 1, 0).s.len == 0 &&
-        val(c, pid, 4, 1, 0).s.len == 0)
+    if (!c->pid3 && val1(c, pid, 2).s.len == 0 &&
+        val1(c, pid, 4).s.len == 0)
         return hub_err_set(err, HUB_EINVALID, "PID-3", pid->off,
                            "required field patient identifier is missing");
 
@@ -1247,10 +1248,11 @@ int hl7_to_events(struct arena *a, const struct hl7_msg *m,
                            "event type is not supported");
 
     src.message_id = text_of(&c, ctrl.v, ctrl.special);
-    src.application = val(&c, msh, 3, 1, 0);
-    src.facility = val(&c, msh, 4, 1, 0);
+    src.application = val1(&c, msh, 3);
+    src.facility = val1(&c, msh, 4);
     src.version = (struct text){ ver, !vers.special };
-    if (strcmp(topic, "adt.merge") != 0)
+    /* every topic is a literal of at least 9 bytes and its NUL */
+    if (memcmp(topic, "adt.merge", 10) != 0)
         return one_event(&c, topic, cancel_of, &src, out, err);
 
     /* A40: one event per PID group (PID, PD1, MRG, PV1) */
