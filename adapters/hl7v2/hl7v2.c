@@ -8,7 +8,10 @@
  * segment and each field starts (a run of plain fields in one go),
  * flags fields that hold repetitions or special bytes, and enforces every
  * count limit on the way (HL7_MAX_SEGMENTS, HL7_MAX_FIELDS, HL7_MAX_REPS,
- * HL7_MAX_MESSAGE). Nothing is copied; repetitions, components and
+ * HL7_MAX_MESSAGE). Fields are recorded only for the segments the
+ * normalizer reads; the others' field separators are passed over a block at
+ * a time, and their fields found on access (hl7v2_int.h). Nothing is
+ * copied; repetitions, components and
  * subcomponents are split on demand, and only values holding the escape
  * character are decoded into the arena.
  *
