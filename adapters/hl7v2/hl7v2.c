@@ -11,9 +11,8 @@
  * HL7_MAX_MESSAGE). Fields are recorded only for the segments the
  * normalizer reads; the others' field separators are passed over a block at
  * a time, and their fields found on access (hl7v2_int.h). Nothing is
- * copied; repetitions, components and
- * subcomponents are split on demand, and only values holding the escape
- * character are decoded into the arena.
+ * copied; repetitions, components and subcomponents are split on demand,
+ * and only values holding the escape character are decoded into the arena.
  *
  * Tolerated: a UTF-8 BOM, leading and trailing whitespace, segments ended by
  * CR, LF or CRLF, blank lines between segments, an escape character doubled
