@@ -55,7 +55,8 @@ struct ccda_node {
 };
 
 /* What ccda_xml_parse() made: the root element and libxml2's parser
- * context, which owns the names the tree points to. */
+ * context, which owns the names the tree points to (NULL when the one-pass
+ * reader of ccda_fast.c made the tree: its names are in the arena). */
 struct ccda_tree {
     struct ccda_node *root;
     void *ctxt;                 /* xmlParserCtxtPtr */
@@ -70,6 +71,14 @@ struct ccda_tree {
  */
 int ccda_xml_parse(struct arena *xa, const char *p, size_t len,
                    struct ccda_tree *t, struct hub_err *err);
+/* The two ways ccda_xml_parse takes (exposed for the tests that compare
+ * them): libxml2's, with the guards and errors above; and the one-pass
+ * reader of ccda_fast.c for plain documents, which returns false (having
+ * made nothing to free) on anything else. Its tree has no ctxt. */
+int ccda_xml_parse_libxml(struct arena *xa, const char *p, size_t len,
+                          struct ccda_tree *t, struct hub_err *err);
+bool ccda_xml_parse_fast(struct arena *xa, const char *p, size_t len,
+                         struct ccda_tree *t);
 /* Free what libxml2 holds for the tree (its names); NULL-safe. */
 void ccda_tree_free(struct ccda_tree *t);
 /* libxml2's allocation functions and globals, once (ccda_global_init). */

@@ -1,6 +1,12 @@
 /*
  * ccda_xml.c - the guarded libxml2 parse and the HL7 v3 helpers of the C-CDA
- * adapter. Every document gets a fresh parser context whose SAX handler
+ * adapter. ccda_xml_parse first offers the document to the one-pass reader
+ * of ccda_fast.c, which builds the same tree for plain documents (the ones
+ * the hub gets) at a fraction of libxml2's cost and gives up on anything
+ * else; libxml2 (ccda_xml_parse_libxml, below) reads everything the reader
+ * gives up on and stays the authority on refusals, their offsets and every
+ * security property. Every document libxml2 reads gets a fresh parser
+ * context whose SAX handler
  * stops at a DOCTYPE (before its internal subset, where entities are
  * declared), resolves no external entity, and records libxml2's first error
  * instead of printing it (libxml2's messages quote the input, which is
@@ -417,6 +423,17 @@ static int check_shape(struct ccda_node *root, struct hub_err *err)
 
 int ccda_xml_parse(struct arena *xa, const char *p, size_t len,
                    struct ccda_tree *t, struct hub_err *err)
+{
+    /* plain documents: the one-pass reader of ccda_fast.c; anything it
+     * does not take goes to libxml2, which decides alone */
+    if (len > 0 && len <= CCDA_MAX_DOCUMENT &&
+        ccda_xml_parse_fast(xa, p, len, t))
+        return HUB_OK;
+    return ccda_xml_parse_libxml(xa, p, len, t, err);
+}
+
+int ccda_xml_parse_libxml(struct arena *xa, const char *p, size_t len,
+                          struct ccda_tree *t, struct hub_err *err)
 {
     struct parse_state st = { 0 };
     xmlParserCtxtPtr ctxt;

@@ -7,6 +7,14 @@
  * snippets made to hit libxml2's edge cases (which blank runs NOBLANKS
  * drops, xml:space, CDATA, character and entity references in text and in
  * attributes, undeclared prefixes, text past libxml2's 300-byte buffer).
+ * Then the one-pass reader of ccda_fast.c against the libxml2 route
+ * (ccda_xml_parse_libxml): on every test, corpus and fuzz seed document and
+ * on plain edge cases (blank runs, CRLF, references at the limits of XML
+ * Char, attribute white space, CDATA, comments, PIs, xml:space, default and
+ * prefixed namespaces, undeclared prefixes, depth at the limit) it builds
+ * the tree libxml2 builds; on what is not plain (DOCTYPE, other encodings,
+ * invalid UTF-8, non-Chars, unknown entities, mismatched tags, duplicate
+ * attributes, ...) it gives up, so that libxml2 decides.
  * Files are found under $HUB_ROOT, else the current directory.
  */
 #include <criterion/criterion.h>
@@ -316,4 +324,283 @@ Test(ccda_tree, other_encodings_read_as_libxml2_reads_them)
     cr_expect_eq(compare(latin1, sizeof(latin1) - 1, "latin-1"), 0);
     cr_expect_eq(compare(utf8_bom, sizeof(utf8_bom) - 1, "utf-8 bom"), 0);
     cr_expect_eq(compare(utf16, n, "utf-16le"), 0);
+}
+
+/* ---- the one-pass reader (ccda_fast.c) against the libxml2 route -------- */
+
+/* The text of an element as the adapter reads it: its text children run
+ * together (the reader makes one node where libxml2 may hand over several
+ * pieces). */
+static size_t run_text(const struct ccda_node *e, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const struct ccda_node *c = e->children; c; c = c->next)
+        if (c->type == CCDA_TEXT) {
+            if (n + c->len + 1 > cap)
+                return (size_t)-1;
+            memcpy(out + n, c->content, c->len);
+            n += c->len;
+        }
+    out[n] = '\0';
+    return n;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return (a == NULL) == (b == NULL) && (a == NULL || strcmp(a, b) == 0);
+}
+
+/* Two trees of ours, element by element; the number of differences. */
+static int same_tree(const struct ccda_node *x, const struct ccda_node *y)
+{
+    static char tx[1 << 16], ty[1 << 16];
+    char path[256];
+    int diffs = 0;
+
+    ccda_xpath(x, path, sizeof(path));
+    if (strcmp(x->name, y->name) != 0 || !same_str(x->ns, y->ns) ||
+        x->v3 != y->v3) {
+        cr_log_error("%s: element name or namespace differs", path);
+        return 1;
+    }
+    const struct ccda_attr *a = x->attrs, *b = y->attrs;
+    for (; a && b; a = a->next, b = b->next)
+        if (strcmp(a->name, b->name) || !same_str(a->ns, b->ns) ||
+            strcmp(a->value, b->value)) {
+            cr_log_error("%s: attribute %s differs", path, a->name);
+            diffs++;
+        }
+    if (a || b) {
+        cr_log_error("%s: attribute count differs", path);
+        diffs++;
+    }
+    size_t lx = run_text(x, tx, sizeof(tx)), ly = run_text(y, ty, sizeof(ty));
+    if (lx != ly || memcmp(tx, ty, lx == (size_t)-1 ? 0 : lx) != 0) {
+        cr_log_error("%s: text differs (%zu vs %zu bytes)", path, lx, ly);
+        diffs++;
+    }
+    const struct ccda_node *cx = x->children, *cy = y->children;
+    for (;;) {
+        while (cx && cx->type != CCDA_ELEMENT)
+            cx = cx->next;
+        while (cy && cy->type != CCDA_ELEMENT)
+            cy = cy->next;
+        if (cx == NULL || cy == NULL)
+            break;
+        diffs += same_tree(cx, cy);
+        cx = cx->next;
+        cy = cy->next;
+    }
+    if (cx || cy) {
+        cr_log_error("%s: child element count differs", path);
+        diffs++;
+    }
+    return diffs;
+}
+
+/* 1: the reader took it and libxml2 made the same tree; 0: the reader
+ * gave up; -1: they differ (or libxml2 refused what the reader took). */
+static int fast_vs_libxml(const char *p, size_t len, const char *name)
+{
+    struct arena fa, la;
+    struct ccda_tree ft, lt;
+    struct hub_err err;
+    int r;
+
+    ccda_global_init();
+    arena_init(&fa, 16 * 1024);
+    arena_init(&la, 16 * 1024);
+    if (!ccda_xml_parse_fast(&fa, p, len, &ft)) {
+        r = 0;
+    } else if (ccda_xml_parse_libxml(&la, p, len, &lt, &err) != HUB_OK) {
+        cr_log_error("%s: the reader took what libxml2 refused", name);
+        r = -1;
+    } else {
+        r = same_tree(ft.root, lt.root) == 0 ? 1 : -1;
+        if (r < 0)
+            cr_log_error("%s: trees differ", name);
+        ccda_tree_free(&lt);
+    }
+    arena_release(&fa);
+    arena_release(&la);
+    return r;
+}
+
+static int fast_str(const char *s)
+{
+    return fast_vs_libxml(s, strlen(s), s);
+}
+
+/* Every .xml/.ccda file of dir through both; counts into *taken. */
+static int fast_dir(const char *dir, int *files, int *taken)
+{
+    char path[1024];
+    struct dirent *de;
+    int bad = 0;
+    DIR *dp = opendir(dir);
+
+    cr_assert(dp, "cannot open %s", dir);
+    while ((de = readdir(dp)) != NULL) {
+        size_t n = strlen(de->d_name);
+        if (!(n > 4 && strcmp(de->d_name + n - 4, ".xml") == 0) &&
+            !(n > 5 && strcmp(de->d_name + n - 5, ".ccda") == 0))
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        FILE *f = fopen(path, "rb");
+        cr_assert_not_null(f);
+        fseek(f, 0, SEEK_END);
+        long len = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        char *p = malloc((size_t)len + 1);
+        cr_assert_eq(fread(p, 1, (size_t)len, f), (size_t)len);
+        fclose(f);
+        int r = fast_vs_libxml(p, (size_t)len, de->d_name);
+        bad += r < 0;
+        *taken += r > 0;
+        (*files)++;
+        free(p);
+    }
+    closedir(dp);
+    return bad;
+}
+
+Test(ccda_fast, every_test_and_corpus_document_reads_as_libxml2_reads_it)
+{
+    char dir[512];
+    int files = 0, taken = 0, bad;
+
+    snprintf(dir, sizeof(dir), "%s/tests/data/ccda", root_dir());
+    bad = fast_dir(dir, &files, &taken);
+    cr_assert_geq(files, 12);
+    /* the reader exists for these: every one of them is plain */
+    cr_expect_eq(taken, files, "%d of %d taken", taken, files);
+    /* the shared corpus, when this tree sits next to it */
+    snprintf(dir, sizeof(dir), "%s/../shared/corpus/ccda", root_dir());
+    DIR *shared = opendir(dir);
+    if (shared == NULL) {
+        snprintf(dir, sizeof(dir), "%s/../../shared/corpus/ccda", root_dir());
+        shared = opendir(dir);
+    }
+    if (shared) {
+        closedir(shared);
+        bad += fast_dir(dir, &files, &taken);
+    }
+    snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/ccda", root_dir());
+    bad += fast_dir(dir, &files, &taken);
+    snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/ccda_tree", root_dir());
+    bad += fast_dir(dir, &files, &taken);
+    cr_assert_eq(bad, 0, "%d documents differ", bad);
+}
+
+Test(ccda_fast, plain_edge_cases_read_as_libxml2_reads_them)
+{
+    static const char *const docs[] = {
+        /* blank runs: whole content, before/between/after elements */
+        "<r><a> </a><b>  <c/>  </b><c>\n\t<d/>\n</c></r>",
+        "<r><d>x <e/> <f/> y</d><g><h/>t<i/> <j/></g></r>",
+        "<r><f><g/>&amp;<h/> <i/>z</f><o><![CDATA[  ]]><p/> <q/></o>"
+        "<s>&#32;<t/> </s><u><v/>&#32;<w/> <x/>y</u></r>",
+        "<r><j xml:space=\"preserve\"> <k> <l/> </k> </j>"
+        "<l xml:space=\"default\"><m/> <n/>t<o/> </l></r>",
+        /* CRLF between elements, in text, blank lines, before end tags */
+        "<r>\r\n<a>\r\n<v/>\r\n</a>\r\n<b>  \r\n  </b><c>x\r\ny\r\n</c>"
+        "<d>\r\n\r\n  <e/>\r\n\r\n</d><f> \r\n<g/></f></r>\r\n",
+        /* non-ASCII after blanks, before blanks, alone */
+        "<r><w>\xc3\xa9 <x/> </w><v> \xc3\xa9<x/> <y/></v>"
+        "<z>\xe2\x80\x93</z><q>a\r\n\xc3\xa9\r\nb</q></r>",
+        /* comments and PIs leave no node, but cut text */
+        "<r><a><!-- c --> <b/> <?p x?> <c/></a><d>t<!-- c -->u</d>"
+        "<e> <!----> </e><f><?p?></f></r>",
+        /* references at the limits */
+        "<r><a>&lt;&gt;&amp;&quot;&apos;&#9;&#xA;&#13;&#x20;&#xD7FF;"
+        "&#xE000;&#xFFFD;&#x10000;&#x10FFFF;&#1114111;&#0065;</a>"
+        "<b>x&amp; <c/> </b><d> &amp; </d></r>",
+        /* attributes: references, tab/newline normalization, quotes */
+        "<r a=\"x&amp;y\" b=\"&#38;\" c=\"t&#9;ab&#10;nl\" d=\"l\nb\tt\""
+        " e=\"\xc3\xa9\" f=\"\" g=\"&#38;#38;\" h=\"&lt;&gt;&quot;&apos;\""
+        " i='q\"q' j=\"a>b\" k = \"sp\"/>",
+        /* namespaces: default set and unset, prefixed, undeclared
+         * attribute and element prefixes, xml: attributes */
+        "<r xmlns=\"urn:hl7-org:v3\" xmlns:sdtc=\"urn:hl7-org:sdtc\""
+        " xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">"
+        "<a xmlns=\"\">t</a><sdtc:b/><b xml:lang=\"en\" xsi:type=\"CD\"/>"
+        "<c p:u=\"2\" k=\"3\"/><p:q>t</p:q><q:r xmlns:q=\"urn:q\"/>"
+        "<s xmlns:x=\"urn:x\" x:a=\"1\" a=\"2\"/></r>",
+        /* declaration forms, BOM, epilog */
+        "<?xml version=\"1.0\"?><r/>",
+        "<?xml version='1.0' encoding='utf-8' standalone='yes' ?>\r\n"
+        "<?xml-stylesheet type=\"text/xsl\" href=\"CDA.xsl\"?>\n"
+        "<!-- c --><r>t</r>\n<!-- e --><?p?>\n",
+        "\xef\xbb\xbf<r a=\"1\"><b> <c/> x</b></r>",
+        /* ']' in text, '>' in text; a lone CR (read as LF); an
+         * undeclared element prefix (named "x:r", no namespace) */
+        "<r><a>x]y]]z > w</a></r>", "<r>\r</r>", "<r> \r <a/>a\rb\r</r>",
+        "<x:r><x:a/></x:r>",
+    };
+    int bad = 0;
+
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        int r = fast_str(docs[i]);
+        cr_expect_eq(r, 1, "doc %zu: %d", i, r);
+        bad += r != 1;
+    }
+    cr_assert_eq(bad, 0);
+}
+
+Test(ccda_fast, gives_up_on_what_is_not_plain)
+{
+    static const char *const docs[] = {
+        "<!DOCTYPE r [<!ENTITY a \"b\">]><r>&a;</r>",
+        "<!DOCTYPE r SYSTEM \"file:///etc/passwd\"><r/>",
+        "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r>\xe9</r>",
+        "<?xml version=\"1.1\"?><r/>",
+        "<r>\xc3</r>", "<r>\xed\xa0\x80</r>", "<r>\xef\xbf\xbe</r>",
+        "<r>\xc0\xaf</r>", "<r a=\"\xff\"/>",
+        "<r>\x01</r>", "<r>&#0;</r>", "<r>&#xD800;</r>", "<r>&#x110000;</r>",
+        "<r>&#xFFFE;</r>", "<r>&nbsp;</r>", "<r>&#X41;</r>", "<r>&#;</r>",
+        "<r><a></b></r>", "<r><a></r>", "<r>", "<r/><s/>", "<r/>x",
+        "<r a=\"1\" a=\"2\"/>",
+        "<r xmlns:x=\"urn:x\" xmlns:y=\"urn:x\" x:a=\"1\" y:a=\"2\"/>",
+        "<r xmlns=\"urn:a\" xmlns=\"urn:b\"/>", "<r xmlns:x=\"\"/>",
+        "<r a=\"<\"/>", "<r a=\"1\"b=\"2\"/>", "<r a=\"x\ry\"/>",
+        "<r>a]]>b</r>", "<r><!-- a -- b --></r>",
+        "<r><?xml version=\"1.0\"?></r>", "<r>\x7f</r>",
+        "<r><![CDATA[a\rb]]></r>", "<r>&amp</r>", "<xml:r/>",
+        "<r xmlns:xml=\"http://www.w3.org/XML/1998/namespace\"/>",
+        "<r xml:space=\"other\"/>", "<r a=\"&#65\"/>",
+        "<1r/>", "<r:a:b/>", "<r\xc3\xa9/>", "",
+    };
+
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+        cr_expect_eq(fast_str(docs[i]), 0, "doc %zu", i);
+}
+
+Test(ccda_fast, long_and_deep_documents_read_as_libxml2_reads_them)
+{
+    /* 300-byte pieces of non-ASCII text, long blank runs, the depth and
+     * its limit */
+    static char doc[1 << 16];
+    size_t n = 0;
+    n += (size_t)snprintf(doc + n, sizeof(doc) - n, "<r><a><b/>\xc3\xa9");
+    for (int i = 0; i < 700; i++)
+        doc[n++] = i % 50 == 0 ? '\n' : (i % 7 ? ' ' : 'x');
+    n += (size_t)snprintf(doc + n, sizeof(doc) - n, "<c/>");
+    for (int i = 0; i < 1000; i++)
+        doc[n++] = i % 40 == 0 ? '\n' : ' ';
+    n += (size_t)snprintf(doc + n, sizeof(doc) - n, "<d/>");
+    for (int i = 0; i < 600; i++)
+        doc[n++] = (char)('a' + i % 26);
+    n += (size_t)snprintf(doc + n, sizeof(doc) - n, "  <d/>   </a></r>");
+    cr_expect_eq(fast_vs_libxml(doc, n, "long text"), 1);
+
+    for (int depth = CCDA_MAX_DEPTH; depth <= CCDA_MAX_DEPTH + 1; depth++) {
+        n = 0;
+        for (int i = 0; i < depth; i++)
+            n += (size_t)snprintf(doc + n, sizeof(doc) - n, "<e>");
+        for (int i = 0; i < depth; i++)
+            n += (size_t)snprintf(doc + n, sizeof(doc) - n, "</e>");
+        /* at the limit the reader takes it; past it libxml2 decides */
+        cr_expect_eq(fast_vs_libxml(doc, n, "deep"),
+                     depth <= CCDA_MAX_DEPTH ? 1 : 0, "depth %d", depth);
+    }
 }
