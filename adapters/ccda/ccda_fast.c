@@ -44,6 +44,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "ccda/ccda.h"
 
 #define FAST_MAX_ATTRS 64       /* per element, more: give up */
@@ -80,6 +84,7 @@ struct fast {
     const unsigned char *qn[CCDA_MAX_DEPTH + 2];
     size_t qlen[CCDA_MAX_DEPTH + 2];
     int ns_mark[CCDA_MAX_DEPTH + 2];
+    const struct fast_ns *def[CCDA_MAX_DEPTH + 2];  /* default in scope */
     struct fast_ns ns[FAST_MAX_NS];
     int nns;
     /* text of the open element not yet made a node */
@@ -124,6 +129,164 @@ static const unsigned char cls[256] = {
 static bool is_blank(unsigned char c)
 {
     return cls[c] & C_S;
+}
+
+/*
+ * The byte loops, 16 bytes a turn where SSE2 is there (always on x86-64),
+ * then byte by byte by the table; each returns the first byte that is not
+ * of its kind (or end). Bytes 0x80 and up compare below 0x20 as signed
+ * chars, so "< 0x20" catches control bytes and non-ASCII at once.
+ */
+
+/* ' ' and LF: what libxml2's xmlParseCharData skips first */
+static const unsigned char *skip_indent(const unsigned char *p,
+                                        const unsigned char *end)
+{
+#if defined(__SSE2__)
+    const __m128i sp = _mm_set1_epi8(' '), lf = _mm_set1_epi8('\n');
+    while (end - p >= 16) {
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(b, sp), _mm_cmpeq_epi8(b, lf)));
+        if (m != 0xFFFF)
+            return p + __builtin_ctz(~m);
+        p += 16;
+    }
+#endif
+    while (p < end && (*p == ' ' || *p == '\n'))
+        p++;
+    return p;
+}
+
+/* C_NC bytes (ASCII name characters: A-Z a-z 0-9 _ - .) */
+static const unsigned char *skip_name(const unsigned char *p,
+                                      const unsigned char *end)
+{
+#if defined(__SSE2__)
+    if (end - p >= 16) {
+        const __m128i b = _mm_loadu_si128((const __m128i *)(const void *)p);
+        const __m128i t = _mm_or_si128(b, _mm_set1_epi8(0x20));
+        __m128i ok = _mm_and_si128(_mm_cmpgt_epi8(t, _mm_set1_epi8('a' - 1)),
+                                   _mm_cmplt_epi8(t, _mm_set1_epi8('z' + 1)));
+        ok = _mm_or_si128(ok, _mm_and_si128(
+                                  _mm_cmpgt_epi8(b, _mm_set1_epi8('0' - 1)),
+                                  _mm_cmplt_epi8(b, _mm_set1_epi8('9' + 1))));
+        ok = _mm_or_si128(ok, _mm_or_si128(
+                                  _mm_cmpeq_epi8(b, _mm_set1_epi8('_')),
+                                  _mm_cmpeq_epi8(b, _mm_set1_epi8('-'))));
+        ok = _mm_or_si128(ok, _mm_cmpeq_epi8(b, _mm_set1_epi8('.')));
+        unsigned m = (unsigned)_mm_movemask_epi8(ok);
+        if (m != 0xFFFF)
+            return p + __builtin_ctz(~m);
+        p += 16;                /* a long name: the rest byte by byte */
+    }
+#endif
+    while (p < end && (cls[*p] & C_NC))
+        p++;
+    return p;
+}
+
+/* ' ', tab and LF: a chunk that is all blank */
+static const unsigned char *skip_blank(const unsigned char *p,
+                                       const unsigned char *end)
+{
+#if defined(__SSE2__)
+    const __m128i sp = _mm_set1_epi8(' '), lf = _mm_set1_epi8('\n'),
+                  tab = _mm_set1_epi8('\t');
+    while (end - p >= 16) {
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(b, sp), _mm_cmpeq_epi8(b, lf)),
+            _mm_cmpeq_epi8(b, tab)));
+        if (m != 0xFFFF)
+            return p + __builtin_ctz(~m);
+        p += 16;
+    }
+#endif
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n'))
+        p++;
+    return p;
+}
+
+/* C_TX bytes */
+static const unsigned char *skip_text(const unsigned char *p,
+                                      const unsigned char *end)
+{
+#if defined(__SSE2__)
+    const __m128i lo = _mm_set1_epi8(0x20), tab = _mm_set1_epi8('\t'),
+                  lf = _mm_set1_epi8('\n'), amp = _mm_set1_epi8('&'),
+                  lt = _mm_set1_epi8('<'), rb = _mm_set1_epi8(']'),
+                  del = _mm_set1_epi8(0x7F);
+    while (end - p >= 16) {
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i bad = _mm_andnot_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(b, tab), _mm_cmpeq_epi8(b, lf)),
+            _mm_cmplt_epi8(b, lo));
+        bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(b, amp),
+                                             _mm_cmpeq_epi8(b, lt)));
+        bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(b, rb),
+                                             _mm_cmpeq_epi8(b, del)));
+        unsigned m = (unsigned)_mm_movemask_epi8(bad);
+        if (m)
+            return p + __builtin_ctz(m);
+        p += 16;
+    }
+#endif
+    while (p < end && (cls[*p] & C_TX))
+        p++;
+    return p;
+}
+
+/* C_CM bytes (ASCII XML Chars) */
+static const unsigned char *skip_chars(const unsigned char *p,
+                                       const unsigned char *end)
+{
+#if defined(__SSE2__)
+    const __m128i lo = _mm_set1_epi8(0x20), tab = _mm_set1_epi8('\t'),
+                  lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
+    while (end - p >= 16) {
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i ok = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(b, tab), _mm_cmpeq_epi8(b, lf)),
+            _mm_cmpeq_epi8(b, cr));
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_andnot_si128(ok, _mm_cmplt_epi8(b, lo)));
+        if (m)
+            return p + __builtin_ctz(m);
+        p += 16;
+    }
+#endif
+    while (p < end && (cls[*p] & C_CM))
+        p++;
+    return p;
+}
+
+/* Attribute value bytes copied as they are (C_AV and the other quote),
+ * up to the quote q */
+static const unsigned char *skip_value(const unsigned char *p,
+                                       const unsigned char *end,
+                                       unsigned char q)
+{
+#if defined(__SSE2__)
+    const __m128i lo = _mm_set1_epi8(0x20), qq = _mm_set1_epi8((char)q),
+                  amp = _mm_set1_epi8('&'), lt = _mm_set1_epi8('<'),
+                  del = _mm_set1_epi8(0x7F);
+    while (end - p >= 16) {
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i bad = _mm_or_si128(_mm_cmplt_epi8(b, lo),
+                                   _mm_cmpeq_epi8(b, qq));
+        bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(b, amp),
+                                             _mm_cmpeq_epi8(b, lt)));
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi8(b, del));
+        unsigned m = (unsigned)_mm_movemask_epi8(bad);
+        if (m)
+            return p + __builtin_ctz(m);
+        p += 16;
+    }
+#endif
+    while (p < end && *p != q && ((cls[*p] & C_AV) || *p == '"' || *p == '\''))
+        p++;
+    return p;
 }
 
 /* One UTF-8 sequence at p (< end) that encodes an XML Char: its length,
@@ -248,15 +411,13 @@ static size_t qname_at(const unsigned char *p, const unsigned char *end,
     *plen = 0;
     if (q >= end || !(cls[*q] & C_NS))
         return 0;
-    while (++q < end && (cls[*q] & C_NC))
-        ;
+    q = skip_name(q + 1, end);
     if (q < end && *q == ':') {
         *plen = (size_t)(q - p);
         q++;
         if (q >= end || !(cls[*q] & C_NS))
             return 0;
-        while (++q < end && (cls[*q] & C_NC))
-            ;
+        q = skip_name(q + 1, end);
     }
     /* a second ':' or a non-ASCII name byte: libxml2's to judge */
     if (q < end && (*q == ':' || *q >= 0x80))
@@ -395,8 +556,7 @@ static bool text(struct fast *s)
     const unsigned char *cur = s->p, *in = cur, *end = s->end;
 
     for (;;) {
-        while (in < end && (*in == ' ' || *in == '\n'))
-            in++;
+        in = skip_indent(in, end);
         if (in < end && *in == '<') {
             if (in > cur)
                 blank_chunk(s, cur, in);
@@ -406,8 +566,7 @@ static bool text(struct fast *s)
         /* [cur, sp) is blank: the chunk is all blank when [sp, in) is */
         const unsigned char *sp = in;
         for (;;) {
-            while (in < end && (cls[*in] & C_TX))
-                in++;
+            in = skip_text(in, end);
             if (in < end && *in == ']') {
                 if (end - in >= 3 && in[1] == ']' && in[2] == '>')
                     return false;
@@ -418,10 +577,7 @@ static bool text(struct fast *s)
         }
         if (in > cur) {
             if (*cur == ' ' || *cur == '\t' || *cur == '\n') {
-                const unsigned char *q = sp;
-                while (q < in && (*q == ' ' || *q == '\t' || *q == '\n'))
-                    q++;
-                if (q == in) {
+                if (skip_blank(sp, in) == in) {
                     blank_chunk(s, cur, in);
                 } else {
                     keep(s, cur, (size_t)(in - cur));
@@ -479,6 +635,23 @@ static void flush_text(struct fast *s)
 
 /* ---- markup ------------------------------------------------------------- */
 
+/* Copy n bytes of the input at p to o, where o has 16 bytes of room past
+ * n: short names and values (most of them) in one 16-byte move, without a
+ * call. */
+static void copy_short(char *o, const unsigned char *p, size_t n,
+                       const unsigned char *end)
+{
+#if defined(__SSE2__)
+    if (n <= 16 && end - p >= 16) {
+        _mm_storeu_si128((__m128i *)(void *)o,
+                         _mm_loadu_si128((const __m128i *)(const void *)p));
+        return;
+    }
+#endif
+    (void)end;
+    memcpy(o, p, n);
+}
+
 static const unsigned char *skip_s(const unsigned char *p,
                                    const unsigned char *end)
 {
@@ -491,8 +664,7 @@ static const unsigned char *skip_s(const unsigned char *p,
 static bool chars_ok(const unsigned char *p, const unsigned char *end)
 {
     while (p < end) {
-        while (p < end && (cls[*p] & C_CM))
-            p++;
+        p = skip_chars(p, end);
         if (p >= end)
             break;
         if (*p < 0x80) {
@@ -674,6 +846,7 @@ static bool start_tag(struct fast *s)
     const unsigned char *p = s->p + 1, *end = s->end, *name = p;
     size_t nlen, nplen, na = 0, size;
     int nns0 = s->nns, space;
+    const struct fast_ns *def = s->def[s->depth];
     bool empty;
 
     nlen = qname_at(p, end, &nplen);
@@ -703,13 +876,18 @@ static bool start_tag(struct fast *s)
         p = skip_s(p + 1, end);
         if (p >= end || (*p != '"' && *p != '\''))
             return false;
-        const unsigned char *v = p + 1, *ve = memchr(v, *p, (size_t)(end - v));
-        if (ve == NULL)
+        const unsigned char *v = p + 1, *ve = skip_value(v, end, *p);
+        bool plain = true;
+        if (ve >= end)
             return false;
+        if (*ve != *p) {
+            /* not plain: to the quote, then checked byte by byte */
+            const unsigned char *x = ve;
+            ve = memchr(x, *p, (size_t)(end - x));
+            if (ve == NULL || !value_scan(x, ve, &plain))
+                return false;
+        }
         p = ve + 1;
-        bool plain;
-        if (!value_scan(v, ve, &plain))
-            return false;
         if (!plain) {
             /* every reference must decode */
             char tmp[4];
@@ -739,6 +917,8 @@ static bool start_tag(struct fast *s)
                                      memcmp(s->ns[i].prefix, pre, pl) == 0)))
                     return false;   /* declared twice */
             struct fast_ns *b = &s->ns[s->nns++];
+            if (pre == NULL)
+                def = b;
             b->prefix = pre;
             b->plen = pl;
             b->uri = vl ? dup_str(s->a, v, vl) : NULL;
@@ -766,14 +946,14 @@ static bool start_tag(struct fast *s)
         p++;
     }
     /* resolve prefixes; xml:space; duplicates; sizes */
-    const struct fast_ns *ens = ns_find(s, name, nplen);
+    const struct fast_ns *ens = nplen ? ns_find(s, name, nplen) : def;
     if (nplen == 3 && memcmp(name, "xml", 3) == 0)
         return false;           /* xml:x elements: libxml2's to name */
     /* an undeclared prefix is a namespace error that ccda_xml.c lets
      * pass: libxml2 then names the element "p:local", in no namespace */
     size_t nskip = nplen && ens ? nplen + 1 : 0;
     size = sizeof(struct ccda_node) + na * sizeof(struct ccda_attr) +
-           nlen - nskip + 1;
+           nlen - nskip + 1 + 16;   /* 16: copy_short's room */
     for (size_t i = 0; i < na; i++) {
         struct fast_attr *a = &s->at[i];
         a->ns = NULL;
@@ -820,7 +1000,7 @@ static bool start_tag(struct fast *s)
     struct ccda_node *n = arena_alloc(s->a, size);
     struct ccda_attr *at = (struct ccda_attr *)(n + 1);
     char *o = (char *)(at + na);
-    memcpy(o, name + nskip, nlen - nskip);
+    copy_short(o, name + nskip, nlen - nskip, end);
     n->name = o;
     o += nlen - nskip;
     *o++ = '\0';
@@ -836,14 +1016,14 @@ static bool start_tag(struct fast *s)
         size_t skip = a->skip, ll = a->len - skip;
         at[i].next = i + 1 < na ? &at[i + 1] : NULL;
         at[i].ns = a->ns;
-        memcpy(o, a->name + skip, ll);
+        copy_short(o, a->name + skip, ll, end);
         o[ll] = '\0';
         at[i].name = o;
         o += ll + 1;
         at[i].value = o;
         if (a->plain) {
             size_t vl = (size_t)(a->ve - a->v);
-            memcpy(o, a->v, vl);
+            copy_short(o, a->v, vl, end);
             o[vl] = '\0';
             o += vl + 1;
         } else {
@@ -872,6 +1052,7 @@ static bool start_tag(struct fast *s)
     s->qn[s->depth] = name;
     s->qlen[s->depth] = nlen;
     s->ns_mark[s->depth] = nns0;
+    s->def[s->depth] = def;
     return true;
 }
 
@@ -977,6 +1158,7 @@ bool ccda_xml_parse_fast(struct arena *xa, const char *doc, size_t len,
     s.depth = 0;
     s.count = 0;
     s.space[0] = -1;
+    s.def[0] = NULL;
     s.nns = 0;
     s.tlen = 0;
     s.tx = NULL;
