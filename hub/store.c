@@ -125,14 +125,42 @@ static int exec_cmd(struct store *s, const char *op, const char *sql)
 
 /* Run a parameterised statement (text in, text out); NULL on failure with
  * *rc set. */
+/* Times a statement cancelled by a deadlock or a serialization failure is
+ * run again before the failure is returned. */
+#define STORE_CONFLICT_TRIES 4
+
+/*
+ * One statement. When it is a transaction of its own (no transaction open
+ * on the connection) and PostgreSQL cancelled it with 40P01 (deadlock) or
+ * 40001 (serialization failure), it was rolled back whole: it is run again,
+ * up to STORE_CONFLICT_TRIES times in all, and each retry logged by op and
+ * SQLSTATE only. So the dispatcher's outcome flush, the API's and hubctl's
+ * subscription and replay writes neither lose their work nor answer 500 for
+ * a conflict another transaction caused (the delivery functions keep one
+ * lock order, 001_init.sql, so this is the safety net, not the plan).
+ */
 static PGresult *run(struct store *s, const char *op, const char *sql,
                      int n, const char *const *params, int *rc)
 {
     *rc = ensure_conn(s);
     if (*rc != HUB_OK)
         return NULL;
-    PGresult *r = PQexecParams(s->c, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
+    bool own_txn = PQtransactionStatus(s->c) == PQTRANS_IDLE;
+    PGresult *r;
+    ExecStatusType st;
+    for (int attempt = 1;; attempt++) {
+        r = PQexecParams(s->c, sql, n, NULL, params, NULL, NULL, 0);
+        st = PQresultStatus(r);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+            break;
+        const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (!own_txn || attempt == STORE_CONFLICT_TRIES || code == NULL ||
+            (strcmp(code, "40P01") != 0 && strcmp(code, "40001") != 0))
+            break;
+        log_warn("store.conflict_retry", "op=%s sqlstate=%s attempt=%d",
+                 op, code, attempt);
+        PQclear(r);
+    }
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         *rc = db_fail(s, op, r);
         PQclear(r);

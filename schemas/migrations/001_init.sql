@@ -14,10 +14,12 @@
 --  * audit rows form a SHA-256 chain: hash = sha256(prev_hash || canonical
 --    text of the row), seq has no gaps, one writer at a time (same lock).
 --  * audit.detail holds ids, hashes and codes only, never personal data.
---  * Lock order: whatever writes the audit chain takes the chain lock first,
---    row locks (a delivery, a subscription) after. Taken the other way round,
---    two such transactions (or one and an ingest routing to the same
---    subscription) could deadlock.
+--  * Lock order (details at the top of the routing section): the chain lock
+--    is taken last. A transaction locks the existing rows it will change
+--    first, in one fixed order (subscriptions, then deliveries by id, then
+--    delivery_queue by delivery_id), and only then the chain lock; holding
+--    the chain lock, it waits for no row lock that anyone else may hold
+--    while waiting for the chain lock.
 -- Applied by store_migrate() (hubctl migrate), recorded in schema_migrations;
 -- later files build on it (CREATE OR REPLACE, ALTER).
 
@@ -515,6 +517,37 @@ CREATE TRIGGER events_merge AFTER INSERT ON events
 -- never for ever and never for anyone else.
 -- The webhook-id of a delivery is 'dlv_' || id: stable across retries,
 -- replays, nodes and crashes.
+--
+-- Lock order. Every path that changes delivery state also writes audit
+-- rows, so it takes the chain lock too; the rule that keeps them from
+-- deadlocking (40P01) is: row locks first, in this order, chain lock last:
+--   1. subscriptions rows (FOR NO KEY UPDATE, by id),
+--   2. deliveries rows (by id),
+--   3. delivery_queue rows (by delivery_id),
+--   4. the chain lock (hub_chain_lock(), taken by the audit append).
+-- Each path locks its rows with an explicit SELECT ... ORDER BY ... FOR
+-- UPDATE before it writes them, and checks its conditions again once they
+-- are held (a statement's snapshot can predate a claim). The paths:
+--   hub_deliveries_done (outcome flush: delivered, retry, dead letter, 410):
+--     the subscriptions of 410s, then the deliveries and queue rows of its
+--     own leases, then the chain lock for the attempt rows;
+--   hub_replay_delivery, hub_replay_range: deliveries rows, queue rows,
+--     chain lock;
+--   hub_sub_update (pause, resume, URL change), hub_sub_delete: the
+--     subscription, then (URL change) the open deliveries not leased and
+--     their queue rows, chain lock; after it, rows routed meanwhile are
+--     moved with SKIP LOCKED (never a wait under the chain lock);
+--   hub_claim_deliveries (also the takeover of an expired lease): queue
+--     rows with SKIP LOCKED, no chain lock: it never waits;
+--   routing at ingest: the chain lock, then only new rows (deliveries,
+--     queue) and the foreign key's FOR KEY SHARE on subscriptions, which
+--     FOR NO KEY UPDATE (step 1) does not block.
+-- Before this order, replays and subscription updates took the chain lock
+-- first and the flush took it last: a replay holding the chain lock waited
+-- for a delivery the flush had just written, and the flush for the chain
+-- lock (tests/integration/lockorder_test.c forces that interleaving).
+-- hubd and hubctl still re-run a statement cancelled with 40P01 or 40001
+-- (store.c), a few times, should another path ever break the rule.
 
 CREATE TABLE subscriptions (
     id          text PRIMARY KEY
@@ -1871,27 +1904,37 @@ BEGIN
     RETURN hub_sub_json(s, true);
 END $$;
 
--- 006_routing_locks.sql - one lock order for everything that writes the
--- audit chain: the chain lock (hub_chain_lock) first, row locks after.
--- Ingest already takes the chain lock before any row; the functions of
--- 002_routing.sql below took row locks first (a delivery, a subscription)
--- and the chain lock at their first audit row, so two of them (or one and
--- an ingest routing a 410'd subscription) could deadlock; PostgreSQL would
--- cancel one and the caller retry, but a fixed order avoids it. Same
--- bodies, with PERFORM hub_chain_lock() first.
+-- Update a subscription (also pause and resume). Locks as the routing
+-- section's "Lock order" says: the subscription (FOR NO KEY UPDATE, which
+-- an ingest's foreign key check, FOR KEY SHARE under the chain lock, does
+-- not wait for), then for a URL change the open deliveries not leased and
+-- their queue rows, by id; the chain lock last, at the audit row.
 CREATE FUNCTION hub_sub_update(p_actor text, p_org text, p_id text,
     p_doc jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE
     s subscriptions;
     v_old text;
+    v_ids bigint[];
 BEGIN
-    PERFORM hub_chain_lock();        -- first: see "Lock order" on top
     SELECT status INTO v_old FROM subscriptions
      WHERE id = p_id AND deleted_at IS NULL
-       AND (p_org IS NULL OR org_id = p_org) FOR UPDATE;
+       AND (p_org IS NULL OR org_id = p_org) FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RETURN NULL;
+    END IF;
+    IF p_doc ? 'url' THEN
+        -- the open deliveries not leased now: their deliveries rows, then
+        -- their queue rows, each by id (the lease is checked again below,
+        -- on the locked rows: one may have been claimed since)
+        v_ids := ARRAY(SELECT d.id FROM deliveries d
+                        WHERE d.id = ANY (ARRAY(
+                                  SELECT q.delivery_id FROM delivery_queue q
+                                   WHERE q.subscription_id = p_id COLLATE "C"
+                                     AND q.lease_until IS NULL))
+                        ORDER BY d.id FOR NO KEY UPDATE);
+        PERFORM 1 FROM delivery_queue q WHERE q.delivery_id = ANY (v_ids)
+         ORDER BY q.delivery_id FOR UPDATE;
     END IF;
     UPDATE subscriptions SET
         mode = coalesce(p_doc->>'mode', mode),
@@ -1920,8 +1963,32 @@ BEGIN
         -- queue: exactly the open ones); a leased one goes where it went
         WITH q AS (
             UPDATE delivery_queue q SET endpoint = hub_url_endpoint(s.url)
+             WHERE q.delivery_id = ANY (v_ids) AND q.lease_until IS NULL
+            RETURNING q.delivery_id
+        )
+        UPDATE deliveries d SET url = s.url, endpoint = hub_url_endpoint(s.url),
+                                updated_at = now()
+          FROM q WHERE d.id = q.delivery_id;
+    END IF;
+    PERFORM hub_chain_lock();        -- last: see "Lock order" (routing)
+    IF p_doc ? 'url' THEN
+        -- deliveries routed by ingests that read the old URL and committed
+        -- before this transaction had the chain lock (every later ingest
+        -- reads the new one) follow too. SKIP LOCKED: under the chain lock
+        -- nothing waits for a row; a row locked now is being claimed or
+        -- finished, and a leased one goes where it went anyway.
+        WITH late AS (
+            SELECT q.delivery_id FROM delivery_queue q
+              JOIN deliveries d ON d.id = q.delivery_id
              WHERE q.subscription_id = s.id COLLATE "C"
                AND q.lease_until IS NULL
+               AND q.endpoint <> hub_url_endpoint(s.url) COLLATE "C"
+               AND q.delivery_id <> ALL (v_ids)
+             FOR NO KEY UPDATE OF d SKIP LOCKED
+             FOR UPDATE OF q SKIP LOCKED
+        ), q AS (
+            UPDATE delivery_queue q SET endpoint = hub_url_endpoint(s.url)
+              FROM late WHERE q.delivery_id = late.delivery_id
             RETURNING q.delivery_id
         )
         UPDATE deliveries d SET url = s.url, endpoint = hub_url_endpoint(s.url),
@@ -1947,7 +2014,8 @@ RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     v_org text;
 BEGIN
-    PERFORM hub_chain_lock();        -- first: see "Lock order" on top
+    -- the row (FOR NO KEY UPDATE: the id does not change) before the chain
+    -- lock, which the audit row takes: see "Lock order" (routing)
     UPDATE subscriptions SET deleted_at = now(), updated_at = now(),
                              status = 'disabled', status_reason = 'deleted'
      WHERE id = p_id AND deleted_at IS NULL
@@ -2093,12 +2161,12 @@ END $$;
 -- One statement for the outcomes (queue rows, deliveries rows), then the
 -- chain lock, held only for the audit rows (one per attempt, in p_results
 -- order; each is also the attempt's record, see delivery_attempts): held
--- through the whole, it stalled every ingest transaction. Lock order stays deadlock-free: before the chain lock
--- this transaction only locks queue rows leased under its own token and
--- their deliveries rows, which nothing holding the chain lock waits for
--- (replays and subscription updates leave leased deliveries alone); rows of
--- other nodes ('lost' outcomes) and subscriptions (410) are touched after
--- it.
+-- through the whole, it stalled every ingest transaction.
+-- Lock order ("Lock order" in the routing section): first the
+-- subscriptions of 410 outcomes, then the deliveries rows and then the
+-- queue rows of our own leases, each by id, explicitly (the outcome
+-- statement below writes them in hash order); the chain lock last. Rows of
+-- other nodes ('lost' outcomes) are only read.
 -- NOTIFY hub_deliveries only when an outcome can make other work due (a
 -- released row, or a finished one with a later open delivery of the same
 -- subscription and patient): a retry is found by the poll.
@@ -2146,6 +2214,25 @@ BEGIN
     IF r_id IS NULL THEN
         RETURN 0;
     END IF;
+    -- the rows this flush will write, locked in the one order (see above)
+    IF 'gone' = ANY (r_outcome) THEN
+        PERFORM 1 FROM subscriptions s
+         WHERE s.id = ANY (ARRAY(
+                   SELECT d.subscription_id FROM deliveries d
+                     JOIN unnest(r_id, r_outcome) AS r(id, outcome)
+                          ON d.id = r.id
+                    WHERE r.outcome = 'gone' AND d.id = ANY (r_id)))
+         ORDER BY s.id FOR NO KEY UPDATE;
+    END IF;
+    PERFORM 1 FROM deliveries d
+     WHERE d.id = ANY (ARRAY(
+               SELECT q.delivery_id FROM delivery_queue q
+                WHERE q.delivery_id = ANY (r_id)
+                  AND q.lease_token = ANY (r_token)))
+     ORDER BY d.id FOR NO KEY UPDATE;
+    PERFORM 1 FROM delivery_queue q
+     WHERE q.delivery_id = ANY (r_id) AND q.lease_token = ANY (r_token)
+     ORDER BY q.delivery_id FOR UPDATE;
     -- released: claimed but never sent; handed back, uncounted (rare: a
     -- stop, or a lease too short for the queue)
     IF 'release' = ANY (r_outcome) THEN
@@ -2237,7 +2324,7 @@ BEGIN
         RETURN v_rel;
     END IF;
 
-    PERFORM hub_chain_lock();        -- row locks are ours: see above
+    PERFORM hub_chain_lock();        -- last: see "Lock order" (routing)
     IF NOT 'gone' = ANY (a_outcome) THEN
         PERFORM hub_audit_append_many(
             array_fill('hubd'::text, ARRAY[cardinality(a_id)]),
@@ -2290,12 +2377,16 @@ END $$;
 -- Replays: a finished delivery (delivered, dead) is open again, pending
 -- now with its attempts reset; a failed one (open, not leased) is due now,
 -- attempts reset. A leased delivery is not replayed (it is being sent).
+-- Locks the deliveries row, then its queue row, then (at the audit row) the
+-- chain lock: see "Lock order" (routing). The UPDATE below checks status
+-- and lease on the locked rows.
 CREATE FUNCTION hub_replay_delivery(p_actor text, p_org text, p_id bigint)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     d deliveries;
 BEGIN
-    PERFORM hub_chain_lock();        -- first: see "Lock order" on top
+    PERFORM 1 FROM deliveries WHERE id = p_id FOR NO KEY UPDATE;
+    PERFORM 1 FROM delivery_queue WHERE delivery_id = p_id FOR UPDATE;
     UPDATE deliveries SET status = 'pending', attempts = 0,
            next_attempt_at = clock_timestamp(), replays = replays + 1,
            updated_at = now()
@@ -2328,12 +2419,16 @@ RETURNS int LANGUAGE plpgsql AS $$
 DECLARE
     v_n int;
     r record;
+    v_ids bigint[];
 BEGIN
-    PERFORM hub_chain_lock();        -- first: see "Lock order" on top
     CREATE TEMP TABLE IF NOT EXISTS hub_replay_tmp (id bigint, pid text,
         event_id text) ON COMMIT DELETE ROWS;
     DELETE FROM hub_replay_tmp;
-    WITH pick AS (
+    -- "Lock order" (routing): the deliveries rows by id, then their queue
+    -- rows, then (at the audit rows) the chain lock; the conditions are
+    -- checked again on the locked rows (pick), as a claim or an outcome may
+    -- have come between
+    v_ids := ARRAY(
         SELECT d.id FROM deliveries d
          WHERE d.subscription_id = p_sub
            AND (p_org IS NULL OR d.org_id = p_org)
@@ -2345,7 +2440,17 @@ BEGIN
                               AND q.lease_until IS NOT NULL)
          ORDER BY d.id
          LIMIT least(greatest(coalesce(p_max, 1000), 0), 10000)
-         FOR UPDATE
+         FOR NO KEY UPDATE);
+    PERFORM 1 FROM delivery_queue q WHERE q.delivery_id = ANY (v_ids)
+     ORDER BY q.delivery_id FOR UPDATE;
+    WITH pick AS (
+        SELECT d.id FROM deliveries d
+         WHERE d.id = ANY (v_ids)
+           AND d.status = ANY (coalesce(p_status, ARRAY['dead']))
+           AND d.status IN ('delivered', 'failed', 'dead')
+           AND NOT EXISTS (SELECT 1 FROM delivery_queue q
+                            WHERE q.delivery_id = d.id
+                              AND q.lease_until IS NOT NULL)
     ), upd AS (
         UPDATE deliveries d SET status = 'pending', attempts = 0,
                next_attempt_at = clock_timestamp(), replays = replays + 1,

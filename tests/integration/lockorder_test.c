@@ -1,0 +1,423 @@
+/*
+ * lockorder_test.c - the lock order of the delivery functions (001_init.sql,
+ * "Lock order" in the routing section): a replay by range, and a
+ * subscription URL change, each interleaved with the dispatcher's outcome
+ * flush (hub_deliveries_done) on the same delivery rows, in the order that
+ * deadlocked when replays and updates took the audit-chain lock first and
+ * the flush took it last. Both must finish, with no 40P01, and the chain
+ * must verify.
+ *
+ * The interleaving is forced, not hoped for: a third connection holds a row
+ * lock that stalls the replay (or update) after its statement has read the
+ * rows but before it has locked them all; the delivery is then claimed and
+ * its outcome flushed; then the blocker commits. Every wait is bounded
+ * (lock_timeout, statement_timeout, and a poll of pg_stat_activity), so a
+ * regression fails in seconds instead of hanging.
+ * libpq is used directly: the store's calls are synchronous, and this test
+ * needs three statements in flight on three connections.
+ */
+#include <criterion/criterion.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/hub_err.h"
+#include "store.h"
+#include "subs.h"
+#include "../lib/testdb.h"
+
+static char *url;
+static struct store *s;
+
+static void setup(void)
+{
+    url = testdb_create();
+    cr_assert_not_null(url, "cannot create a test database");
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "hosp", "Hospital", "hospital",
+                               SCOPE_INGEST), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "cbo", "CBO", "cbo",
+                               SCOPE_SUBSCRIBE), HUB_OK);
+}
+
+static void teardown(void)
+{
+    store_free(s);
+    s = NULL;
+    testdb_drop(url);
+    url = NULL;
+}
+
+TestSuite(lockorder, .init = setup, .fini = teardown, .timeout = 60);
+
+static long qlong(const char *sql)
+{
+    char *v = NULL;
+    cr_assert_eq(store_query_text(s, sql, 0, NULL, &v), HUB_OK, "%s", sql);
+    long n = v ? strtol(v, NULL, 10) : -1;
+    free(v);
+    return n;
+}
+
+/* A subscription of cbo to every topic at `u`; its id in `id`. */
+static void sub(const char *u, char id[64])
+{
+    char json[128], *out = NULL;
+    struct hub_err e = { 0 };
+    snprintf(json, sizeof(json), "{\"url\":\"%s\",\"topics\":[\"*\"]}", u);
+    cr_assert_eq(subs_create(s, "test", "cbo", json, strlen(json), &out, &e),
+                 HUB_OK);
+    const char *p = strstr(out, "\"id\": \"");
+    cr_assert_not_null(p, "%s", out);
+    size_t n = strcspn(p + 7, "\"");
+    cr_assert_lt(n, 64);
+    memcpy(id, p + 7, n);
+    id[n] = '\0';
+    free(out);
+}
+
+/* One event of patient `mrn`: one delivery per subscription. */
+static void ingest(const char *key, const char *mrn)
+{
+    char body[256];
+    snprintf(body, sizeof(body), "{\"type\":\"adt.admit\",\"patient\":"
+             "{\"identifiers\":[{\"system\":\"MRN\",\"value\":\"%s\"}]}}",
+             mrn);
+    struct canon_event ev = { "adt.admit", slice_from_cstr(body) };
+    struct store_msg m;
+    struct store_msg_result r;
+    memset(&m, 0, sizeof(m));
+    m.org_id = "hosp";
+    m.format = "hl7v2";
+    m.key = slice_from_cstr(key);
+    m.raw = slice_from_cstr(body);
+    store_sha256_hex(m.raw.p, m.raw.len, m.sha256);
+    m.accepted = true;
+    m.reply = SLICE_LIT("ok");
+    m.ev = &ev;
+    m.n_ev = 1;
+    cr_assert_eq(store_ingest_batch(s, &m, 1, &r), HUB_OK);
+    store_msg_result_release(&r);
+}
+
+/* Claim what is due; ids and tokens by delivery id. Returns the count. */
+static int claim(long *ids, long *tokens, int max)
+{
+    char sql[160];
+    struct store_rows *r = NULL;
+    snprintf(sql, sizeof(sql), "SELECT id, token FROM hub_claim_deliveries("
+             "'node', 60000, %d, %d, '{}') ORDER BY id", max, max);
+    cr_assert_eq(store_query(s, sql, 0, NULL, &r), HUB_OK);
+    int n = store_rows_count(r);
+    for (int i = 0; i < n && i < max; i++) {
+        ids[i] = strtol(store_rows_get(r, i, 0), NULL, 10);
+        tokens[i] = strtol(store_rows_get(r, i, 1), NULL, 10);
+    }
+    store_rows_free(r);
+    return n;
+}
+
+static void done_sql(char *sql, size_t size, long id, long token,
+                     const char *outcome, long delay_ms)
+{
+    snprintf(sql, size, "SELECT hub_deliveries_done('node', "
+             "'[{\"id\":%ld,\"token\":%ld,\"attempt\":1,\"code\":200,"
+             "\"latency_ms\":1,\"outcome\":\"%s\",\"delay_ms\":%ld}]')",
+             id, token, outcome, delay_ms);
+}
+
+static void done(long id, long token, const char *outcome, long delay_ms)
+{
+    char sql[512];
+    done_sql(sql, sizeof(sql), id, token, outcome, delay_ms);
+    cr_assert_eq(store_exec(s, sql), HUB_OK, "%s", sql);
+}
+
+/* A libpq connection whose waits are bounded: a deadlock is reported by
+ * PostgreSQL after deadlock_timeout (1 s); a lock wait that is not one
+ * ends at lock_timeout, and the whole statement at statement_timeout. */
+static PGconn *conn(void)
+{
+    PGconn *c = PQconnectdb(url);
+    cr_assert_eq(PQstatus(c), CONNECTION_OK, "connect");
+    PGresult *r = PQexec(c, "SET lock_timeout = '8s'; "
+                            "SET statement_timeout = '10s'");
+    cr_assert_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    return c;
+}
+
+static void ok(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    cr_assert(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql,
+              PQerrorMessage(c));
+    PQclear(r);
+}
+
+/* Wait (at most ~5 s) until backend `pid` waits for a lock. */
+static void wait_blocked(int pid)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity "
+             "WHERE pid = %d AND wait_event_type = 'Lock'", pid);
+    for (int i = 0; i < 500; i++) {
+        if (qlong(sql) == 1)
+            return;
+        usleep(10 * 1000);
+    }
+    cr_assert_fail("backend %d never waited for a lock", pid);
+}
+
+/* Wait (at most ~3 s) until `c`'s statement either finished or waits for a
+ * lock; true when it finished. */
+static bool finished_or_blocked(PGconn *c)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity "
+             "WHERE pid = %d AND wait_event_type = 'Lock'", PQbackendPID(c));
+    for (int i = 0; i < 300; i++) {
+        cr_assert_eq(PQconsumeInput(c), 1);
+        if (!PQisBusy(c))
+            return true;
+        if (qlong(sql) == 1)
+            return false;
+        usleep(10 * 1000);
+    }
+    cr_assert_fail("statement neither finished nor waited");
+    return false;
+}
+
+/* The result of the statement sent on `c`: it must have succeeded; its
+ * first value (or -1). Names the SQLSTATE when it did not (40P01: the
+ * deadlock this file is about). */
+static long collect(PGconn *c, const char *what)
+{
+    long v = -1;
+    PGresult *r, *first = NULL;
+    while ((r = PQgetResult(c)) != NULL) {
+        if (first == NULL)
+            first = r;
+        else
+            PQclear(r);
+    }
+    cr_assert_not_null(first, "%s: no result", what);
+    const char *st = PQresultErrorField(first, PG_DIAG_SQLSTATE);
+    cr_assert_eq(PQresultStatus(first), PGRES_TUPLES_OK,
+                 "%s failed: sqlstate %s", what, st ? st : "-");
+    if (PQntuples(first) > 0 && !PQgetisnull(first, 0, 0))
+        v = strtol(PQgetvalue(first, 0, 0), NULL, 10);
+    PQclear(first);
+    return v;
+}
+
+static void chain_verifies(void)
+{
+    struct store_audit_check c;
+    cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
+    cr_assert(c.ok, "audit chain broken at %lld (%s)", (long long)c.bad_seq,
+              c.problem);
+}
+
+/* W (lower id): dead; X: failed and due now, so the next claim takes it. */
+static void two_deliveries(const char *sub_url, char sid[64], long *w,
+                           long *x, long w_retry_delay_ms)
+{
+    long ids[4], tok[4];
+    sub(sub_url, sid);
+    ingest("k1", "1");
+    ingest("k2", "2");
+    cr_assert_eq(claim(ids, tok, 4), 2);
+    *w = ids[0];
+    *x = ids[1];
+    if (w_retry_delay_ms < 0)
+        done(*w, tok[0], "dead", 0);
+    else
+        done(*w, tok[0], "retry", w_retry_delay_ms);
+    done(*x, tok[1], "retry", 0);
+}
+
+Test(lockorder, replay_by_range_and_an_outcome_flush_on_the_same_rows_both_finish)
+{
+    char sid[64], sql[512];
+    long w, x, ids[4], tok[4];
+
+    two_deliveries("http://a.example/", sid, &w, &x, -1);
+    PGconn *blocker = conn(), *replay = conn(), *flush = conn();
+
+    /* the blocker holds W: the replay reads W and X, then waits at W */
+    ok(blocker, "BEGIN");
+    snprintf(sql, sizeof(sql),
+             "SELECT 1 FROM deliveries WHERE id = %ld FOR UPDATE", w);
+    ok(blocker, sql);
+    snprintf(sql, sizeof(sql), "SELECT hub_replay_range('op', NULL, '%s', "
+             "'-infinity', 'infinity', '{failed,dead}', 100)", sid);
+    cr_assert_eq(PQsendQuery(replay, sql), 1);
+    wait_blocked(PQbackendPID(replay));
+
+    /* meanwhile X is claimed and its outcome flushed */
+    cr_assert_eq(claim(ids, tok, 4), 1, "X is due and not locked");
+    cr_assert_eq(ids[0], x);
+    done_sql(sql, sizeof(sql), x, tok[0], "delivered", 0);
+    cr_assert_eq(PQsendQuery(flush, sql), 1);
+    (void)finished_or_blocked(flush);
+
+    /* the replay goes on: it now meets X, which the flush has written */
+    ok(blocker, "COMMIT");
+    long n_flush = collect(flush, "outcome flush");
+    long n_replay = collect(replay, "replay");
+
+    cr_assert_eq(n_flush, 1, "the outcome was recorded");
+    cr_assert_eq(n_replay, 1, "W replayed; X was delivered meanwhile");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM deliveries WHERE "
+             "id = %ld AND status = 'delivered'", x);
+    cr_assert_eq(qlong(sql), 1);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_state WHERE "
+             "id = %ld AND status = 'pending' AND replays = 1", w);
+    cr_assert_eq(qlong(sql), 1);
+    chain_verifies();
+    PQfinish(blocker);
+    PQfinish(replay);
+    PQfinish(flush);
+}
+
+Test(lockorder, url_change_and_an_outcome_flush_on_the_same_rows_both_finish)
+{
+    char sid[64], sql[512];
+    long w, x, ids[4], tok[4];
+
+    /* W: failed, due in an hour (open, not claimable now) */
+    two_deliveries("http://a.example/", sid, &w, &x, 3600 * 1000L);
+    PGconn *blocker = conn(), *update = conn(), *flush = conn();
+
+    /* the blocker holds W's queue row: the update reads W and X as open
+     * and not leased, then waits at W */
+    ok(blocker, "BEGIN");
+    snprintf(sql, sizeof(sql), "SELECT 1 FROM delivery_queue "
+             "WHERE delivery_id = %ld FOR UPDATE", w);
+    ok(blocker, sql);
+    snprintf(sql, sizeof(sql), "SELECT hub_sub_update('op', NULL, '%s', "
+             "'{\"url\":\"http://b.example/\"}')", sid);
+    cr_assert_eq(PQsendQuery(update, sql), 1);
+    wait_blocked(PQbackendPID(update));
+
+    cr_assert_eq(claim(ids, tok, 4), 1, "X is due and not locked");
+    cr_assert_eq(ids[0], x);
+    done_sql(sql, sizeof(sql), x, tok[0], "delivered", 0);
+    cr_assert_eq(PQsendQuery(flush, sql), 1);
+    (void)finished_or_blocked(flush);
+
+    ok(blocker, "COMMIT");
+    long n_flush = collect(flush, "outcome flush");
+    (void)collect(update, "url change");
+
+    cr_assert_eq(n_flush, 1, "the outcome was recorded");
+    snprintf(sql, sizeof(sql), "SELECT url || ' ' || status FROM deliveries "
+             "WHERE id = %ld", x);
+    char *v = NULL;
+    cr_assert_eq(store_query_text(s, sql, 0, NULL, &v), HUB_OK);
+    cr_assert_str_eq(v, "http://a.example/ delivered",
+                     "X was sent (leased) before the move: its URL stays");
+    free(v);
+    snprintf(sql, sizeof(sql), "SELECT url || ' ' || q.endpoint FROM "
+             "deliveries d JOIN delivery_queue q ON q.delivery_id = d.id "
+             "WHERE d.id = %ld", w);
+    cr_assert_eq(store_query_text(s, sql, 0, NULL, &v), HUB_OK);
+    cr_assert_str_eq(v, "http://b.example/ http://b.example:80",
+                     "W, open and not leased, follows the move");
+    free(v);
+    chain_verifies();
+    PQfinish(blocker);
+    PQfinish(update);
+    PQfinish(flush);
+}
+
+/* The update no longer holds the chain lock while it moves the open
+ * deliveries, so an ingest may route to the old URL meanwhile: what it
+ * routed must follow the move all the same (no gap). The ingest is played
+ * by a connection that holds the chain lock and writes a delivery as
+ * hub_route_events does, uncommitted while the update runs. */
+Test(lockorder, a_delivery_routed_while_the_url_changes_follows_the_move)
+{
+    char sid[64], sql[1024];
+
+    ingest("k1", "1");                  /* no subscription yet: no delivery */
+    sub("http://a.example/", sid);
+    PGconn *ing = conn(), *update = conn();
+    ok(ing, "BEGIN");
+    ok(ing, "SELECT hub_chain_lock()");
+    snprintf(sql, sizeof(sql),
+             "WITH d AS (INSERT INTO deliveries (event_seq, event_id, "
+             "subscription_id, org_id, patient_hub_id, url, endpoint) "
+             "SELECT seq, id, '%s', 'cbo', patient_hub_id, "
+             "'http://a.example/', 'http://a.example:80' FROM events "
+             "RETURNING *) "
+             "INSERT INTO delivery_queue (delivery_id, subscription_id, "
+             "patient_hub_id, event_seq, endpoint, due_at) "
+             "SELECT id, subscription_id, patient_hub_id, event_seq, "
+             "endpoint, now() FROM d", sid);
+    ok(ing, sql);
+    snprintf(sql, sizeof(sql), "SELECT hub_sub_update('op', NULL, '%s', "
+             "'{\"url\":\"http://b.example/\"}')", sid);
+    cr_assert_eq(PQsendQuery(update, sql), 1);
+    wait_blocked(PQbackendPID(update));  /* at the chain lock */
+    ok(ing, "COMMIT");
+    (void)collect(update, "url change");
+
+    char *v = NULL;
+    cr_assert_eq(store_query_text(s, "SELECT d.url || ' ' || q.endpoint "
+                 "FROM deliveries d JOIN delivery_queue q "
+                 "ON q.delivery_id = d.id", 0, NULL, &v), HUB_OK);
+    cr_assert_str_eq(v, "http://b.example/ http://b.example:80");
+    free(v);
+    chain_verifies();
+    PQfinish(ing);
+    PQfinish(update);
+}
+
+/* --- the store's retry of a statement cancelled by a conflict (store.c) --- */
+
+/* A function that fails with `code` until its sequence (not rolled back
+ * with the failed transaction) passes `fails`, then returns the count. */
+static void flaky(const char *code, int fails)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "CREATE SEQUENCE flaky_n; "
+             "CREATE FUNCTION flaky() RETURNS bigint LANGUAGE plpgsql AS $$ "
+             "DECLARE n bigint := nextval('flaky_n'); BEGIN "
+             "IF n <= %d THEN RAISE EXCEPTION 'conflict' USING ERRCODE = "
+             "'%s'; END IF; RETURN n; END $$", fails, code);
+    cr_assert_eq(store_exec(s, sql), HUB_OK);
+}
+
+Test(lockorder, a_statement_cancelled_by_a_deadlock_is_run_again)
+{
+    flaky("40P01", 2);
+    cr_assert_eq(qlong("SELECT flaky()"), 3, "ran three times, answered once");
+}
+
+Test(lockorder, a_serialization_failure_is_run_again_but_not_for_ever)
+{
+    flaky("40001", 100);
+    char *v = NULL;
+    cr_assert_eq(store_query_text(s, "SELECT flaky()", 0, NULL, &v), HUB_EDB);
+    cr_assert_str_eq(store_last_sqlstate(s), "40001");
+    cr_assert_eq(qlong("SELECT last_value FROM flaky_n"), 4,
+                 "four tries in all");
+}
+
+Test(lockorder, a_conflict_inside_an_open_transaction_is_not_run_again)
+{
+    flaky("40P01", 1);
+    char *v = NULL;
+    cr_assert_eq(store_exec(s, "BEGIN"), HUB_OK);
+    cr_assert_eq(store_query_text(s, "SELECT flaky()", 0, NULL, &v), HUB_EDB,
+                 "the transaction is the caller's to re-run");
+    cr_assert_eq(store_exec(s, "ROLLBACK"), HUB_OK);
+    cr_assert_eq(qlong("SELECT last_value FROM flaky_n"), 1);
+}
