@@ -523,14 +523,17 @@ CREATE TRIGGER events_merge AFTER INSERT ON events
 -- deadlocking (40P01) is: row locks first, in this order, chain lock last:
 --   1. subscriptions rows (FOR NO KEY UPDATE, by id),
 --   2. deliveries rows (by id),
---   3. delivery_queue rows (by delivery_id),
+--   3. delivery_queue rows (by delivery_id; each only by a holder of its
+--      deliveries row, so their order among themselves is free; a claim
+--      locks queue rows alone, but SKIP LOCKED: it never waits),
 --   4. the chain lock (hub_chain_lock(), taken by the audit append).
 -- Each path locks its rows with an explicit SELECT ... ORDER BY ... FOR
 -- UPDATE before it writes them, and checks its conditions again once they
 -- are held (a statement's snapshot can predate a claim). The paths:
 --   hub_deliveries_done (outcome flush: delivered, retry, dead letter, 410):
---     the subscriptions of 410s, then the deliveries and queue rows of its
---     own leases, then the chain lock for the attempt rows;
+--     the subscriptions of 410s, then the deliveries rows of its own
+--     leases (their queue rows after them), then the chain lock for the
+--     attempt rows;
 --   hub_replay_delivery, hub_replay_range: deliveries rows, queue rows,
 --     chain lock;
 --   hub_sub_update (pause, resume, URL change), hub_sub_delete: the
@@ -2163,9 +2166,9 @@ END $$;
 -- order; each is also the attempt's record, see delivery_attempts): held
 -- through the whole, it stalled every ingest transaction.
 -- Lock order ("Lock order" in the routing section): first the
--- subscriptions of 410 outcomes, then the deliveries rows and then the
--- queue rows of our own leases, each by id, explicitly (the outcome
--- statement below writes them in hash order); the chain lock last. Rows of
+-- subscriptions of 410 outcomes, then the deliveries rows of our own
+-- leases by id, explicitly (the outcome statement below writes them in
+-- hash order, each after its queue row); the chain lock last. Rows of
 -- other nodes ('lost' outcomes) are only read.
 -- NOTIFY hub_deliveries only when an outcome can make other work due (a
 -- released row, or a finished one with a later open delivery of the same
@@ -2230,9 +2233,10 @@ BEGIN
                 WHERE q.delivery_id = ANY (r_id)
                   AND q.lease_token = ANY (r_token)))
      ORDER BY d.id FOR NO KEY UPDATE;
-    PERFORM 1 FROM delivery_queue q
-     WHERE q.delivery_id = ANY (r_id) AND q.lease_token = ANY (r_token)
-     ORDER BY q.delivery_id FOR UPDATE;
+    -- their queue rows need no lock of their own first: every other path
+    -- that waits for a queue row holds its deliveries row before it (and
+    -- a claim never waits), so no one holds one of ours while waiting for
+    -- us (locked here too, they cost 5% more WAL per outcome)
     -- released: claimed but never sent; handed back, uncounted (rare: a
     -- stop, or a lease too short for the queue)
     IF 'release' = ANY (r_outcome) THEN
