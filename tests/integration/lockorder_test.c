@@ -13,6 +13,10 @@
  * its outcome flushed; then the blocker commits. Every wait is bounded
  * (lock_timeout, statement_timeout, and a poll of pg_stat_activity), so a
  * regression fails in seconds instead of hanging.
+ * Also: a delivery routed while a URL changes follows the move; an ingest
+ * routes to a subscription held FOR NO KEY UPDATE; and the store re-runs a
+ * statement cancelled with 40P01/40001 (bounded, never inside a caller's
+ * transaction).
  * libpq is used directly: the store's calls are synchronous, and this test
  * needs three statements in flight on three connections.
  */
@@ -377,6 +381,27 @@ Test(lockorder, a_delivery_routed_while_the_url_changes_follows_the_move)
     chain_verifies();
     PQfinish(ing);
     PQfinish(update);
+}
+
+/* A subscription locked by an update (or a 410 outcome) waiting for the
+ * chain lock must not stop an ingest that holds the chain lock and routes
+ * to it: the foreign key check of the new delivery takes FOR KEY SHARE,
+ * which FOR NO KEY UPDATE leaves alone (FOR UPDATE would not). */
+Test(lockorder, an_ingest_routes_to_a_subscription_locked_for_update)
+{
+    char sid[64], sql[256];
+
+    sub("http://a.example/", sid);
+    PGconn *upd = conn();
+    ok(upd, "BEGIN");
+    snprintf(sql, sizeof(sql), "SELECT 1 FROM subscriptions WHERE id = '%s' "
+             "FOR NO KEY UPDATE", sid);
+    ok(upd, sql);
+    cr_assert_eq(store_exec(s, "SET lock_timeout = '3s'"), HUB_OK);
+    ingest("k1", "1");                  /* fails with 55P03 if it waits */
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries"), 1);
+    ok(upd, "ROLLBACK");
+    PQfinish(upd);
 }
 
 /* --- the store's retry of a statement cancelled by a conflict (store.c) --- */
