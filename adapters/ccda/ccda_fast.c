@@ -15,7 +15,9 @@
  * entity, no entity expansion), are libxml2's. Accepted: UTF-8 (no BOM or a
  * UTF-8 BOM), an XML declaration of version 1.0 with no encoding or UTF-8,
  * no DOCTYPE, elements and attributes with ASCII names (NCName or
- * prefix:NCName, every prefix declared), text, comments, processing
+ * prefix:NCName; a prefix no xmlns declares, a namespace error ccda_xml.c
+ * lets pass, names the node "p:local" in no namespace, as libxml2 does;
+ * the prefix xml only on attributes), text, comments, processing
  * instructions, CDATA, the five predefined entities and character
  * references to XML Chars, valid UTF-8 of XML Chars only; no duplicate
  * attribute or namespace declaration; depth and element count within the
@@ -24,8 +26,8 @@
  * What it must reproduce of libxml2 (2.9, options of ccda_xml.c):
  * - attribute values: references decoded, literal tab and newline become a
  *   space (a literal CR: give up);
- * - text: CRLF read as LF, references and CDATA as text, comments and PIs
- *   leave nothing;
+ * - text: CRLF and a lone CR read as LF, references and CDATA as text
+ *   (CDATA with a CR: give up), comments and PIs leave nothing;
  * - XML_PARSE_NOBLANKS: libxml2 hands text over in chunks (xmlParseCharData
  *   splits at each CRLF and where it meets a non-ASCII byte, which goes to
  *   xmlParseCharDataComplex, chunked by 300 bytes), and for chunks that
@@ -36,15 +38,19 @@
  *   file replays those chunks and that rule (blank_dropped); where the
  *   replay would need libxml2's 300-byte pieces of blanks, it gives up.
  * The proof is tests/unit/ccda_tree_test.c (every test and corpus document
- * and edge cases, both routes) and tests/fuzz/ccda_tree_fuzz.c (both routes
- * on mutated documents: equal trees, or this reader gave up).
+ * and edge cases, both routes), tests/fuzz/ccda_tree_fuzz.c (both routes
+ * on mutated documents: equal trees, or this reader gave up) and
+ * tests/tools/ccda-equiv.sh (the adapter's whole output, old vs new).
  */
 #include "ccda/ccda_int.h"
 
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__SSE2__)
+/* CCDA_FAST_NO_SIMD builds the byte-by-byte loops alone (ccda-equiv.sh
+ * checks that both give the same output) */
+#if defined(__SSE2__) && !defined(CCDA_FAST_NO_SIMD)
+#define FAST_SSE2 1
 #include <emmintrin.h>
 #endif
 
@@ -142,7 +148,7 @@ static bool is_blank(unsigned char c)
 static const unsigned char *skip_indent(const unsigned char *p,
                                         const unsigned char *end)
 {
-#if defined(__SSE2__)
+#if defined(FAST_SSE2)
     const __m128i sp = _mm_set1_epi8(' '), lf = _mm_set1_epi8('\n');
     while (end - p >= 16) {
         __m128i b = _mm_loadu_si128((const __m128i *)(const void *)p);
@@ -162,7 +168,7 @@ static const unsigned char *skip_indent(const unsigned char *p,
 static const unsigned char *skip_name(const unsigned char *p,
                                       const unsigned char *end)
 {
-#if defined(__SSE2__)
+#if defined(FAST_SSE2)
     if (end - p >= 16) {
         const __m128i b = _mm_loadu_si128((const __m128i *)(const void *)p);
         const __m128i t = _mm_or_si128(b, _mm_set1_epi8(0x20));
@@ -190,7 +196,7 @@ static const unsigned char *skip_name(const unsigned char *p,
 static const unsigned char *skip_blank(const unsigned char *p,
                                        const unsigned char *end)
 {
-#if defined(__SSE2__)
+#if defined(FAST_SSE2)
     const __m128i sp = _mm_set1_epi8(' '), lf = _mm_set1_epi8('\n'),
                   tab = _mm_set1_epi8('\t');
     while (end - p >= 16) {
@@ -212,7 +218,7 @@ static const unsigned char *skip_blank(const unsigned char *p,
 static const unsigned char *skip_text(const unsigned char *p,
                                       const unsigned char *end)
 {
-#if defined(__SSE2__)
+#if defined(FAST_SSE2)
     const __m128i lo = _mm_set1_epi8(0x20), tab = _mm_set1_epi8('\t'),
                   lf = _mm_set1_epi8('\n'), amp = _mm_set1_epi8('&'),
                   lt = _mm_set1_epi8('<'), rb = _mm_set1_epi8(']'),
@@ -241,7 +247,7 @@ static const unsigned char *skip_text(const unsigned char *p,
 static const unsigned char *skip_chars(const unsigned char *p,
                                        const unsigned char *end)
 {
-#if defined(__SSE2__)
+#if defined(FAST_SSE2)
     const __m128i lo = _mm_set1_epi8(0x20), tab = _mm_set1_epi8('\t'),
                   lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
     while (end - p >= 16) {
@@ -267,7 +273,7 @@ static const unsigned char *skip_value(const unsigned char *p,
                                        const unsigned char *end,
                                        unsigned char q)
 {
-#if defined(__SSE2__)
+#if defined(FAST_SSE2)
     const __m128i lo = _mm_set1_epi8(0x20), qq = _mm_set1_epi8((char)q),
                   amp = _mm_set1_epi8('&'), lt = _mm_set1_epi8('<'),
                   del = _mm_set1_epi8(0x7F);
@@ -641,7 +647,7 @@ static void flush_text(struct fast *s)
 static void copy_short(char *o, const unsigned char *p, size_t n,
                        const unsigned char *end)
 {
-#if defined(__SSE2__)
+#if defined(FAST_SSE2)
     if (n <= 16 && end - p >= 16) {
         _mm_storeu_si128((__m128i *)(void *)o,
                          _mm_loadu_si128((const __m128i *)(const void *)p));
@@ -947,8 +953,9 @@ static bool start_tag(struct fast *s)
     }
     /* resolve prefixes; xml:space; duplicates; sizes */
     const struct fast_ns *ens = nplen ? ns_find(s, name, nplen) : def;
-    if (nplen == 3 && memcmp(name, "xml", 3) == 0)
-        return false;           /* xml:x elements: libxml2's to name */
+    if ((nplen == 3 && memcmp(name, "xml", 3) == 0) ||
+        (nplen == 5 && memcmp(name, "xmlns", 5) == 0))
+        return false;           /* xml:x, xmlns:x elements: libxml2's */
     /* an undeclared prefix is a namespace error that ccda_xml.c lets
      * pass: libxml2 then names the element "p:local", in no namespace */
     size_t nskip = nplen && ens ? nplen + 1 : 0;

@@ -565,7 +565,7 @@ Test(ccda_fast, gives_up_on_what_is_not_plain)
         "<r a=\"<\"/>", "<r a=\"1\"b=\"2\"/>", "<r a=\"x\ry\"/>",
         "<r>a]]>b</r>", "<r><!-- a -- b --></r>",
         "<r><?xml version=\"1.0\"?></r>", "<r>\x7f</r>",
-        "<r><![CDATA[a\rb]]></r>", "<r>&amp</r>", "<xml:r/>",
+        "<r><![CDATA[a\rb]]></r>", "<r>&amp</r>", "<xml:r/>", "<xmlns:r/>",
         "<r xmlns:xml=\"http://www.w3.org/XML/1998/namespace\"/>",
         "<r xml:space=\"other\"/>", "<r a=\"&#65\"/>",
         "<1r/>", "<r:a:b/>", "<r\xc3\xa9/>", "",
