@@ -21,7 +21,8 @@
  * Prints "https conns=N msgs=M secs=S msgs_per_s=R p50_ms=A p99_ms=B
  * refused=K failed=F dups=D": msgs counts 2xx answers after the warm-up
  * (not those marked Idempotent-Replayed, counted in dups), refused other
- * HTTP statuses, failed transport errors. Each message gets a fresh
+ * HTTP statuses (the first one's answer, up to 300 bytes, goes to stderr),
+ * failed transport errors. Each message gets a fresh
  * MSH-10 as in mllp_load (the hub is idempotent on it). The token is read
  * from a file so that it never shows in a process list.
  */
@@ -236,6 +237,23 @@ static size_t on_header(char *p, size_t sz, size_t n, void *u)
     return sz * n;
 }
 
+/* The first refusal with its body (truncated; the hub's error bodies hold
+ * codes, fields and messages only), so that the log says why. */
+static void print_refusal(const struct slot *s, long code)
+{
+    enum { SHOW = 300 };
+    char b[SHOW + 1];
+    size_t n = s->alen < SHOW ? s->alen : SHOW;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s->answer[i];
+        b[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '.';
+    }
+    b[n] = '\0';
+    fprintf(stderr, "https_load: first refusal: HTTP %ld body=%s%s\n", code,
+            b, s->alen > SHOW ? "..." : "");
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -359,8 +377,7 @@ int main(int argc, char **argv)
                                 curl_easy_strerror(msg->data.result));
                 } else if (code < 200 || code >= 300) {
                     if (refused++ == 0)
-                        fprintf(stderr, "https_load: first refusal: HTTP "
-                                "%ld\n", code);
+                        print_refusal(s, code);
                 } else if (s->replayed) {
                     dups++;     /* answered from the store: not durable work */
                 } else {
