@@ -85,6 +85,9 @@ void api_reply_error(struct api_req *r, int status, const char *code,
                      const char *message, const char *field);
 /* 503 with Retry-After, for back-pressure and an unreachable database */
 void api_reply_busy(struct api_req *r, const char *message);
+/* The warn line api_reply_busy writes (at most one a second, with a count),
+ * for a 503 answered another way (a FHIR OperationOutcome). */
+void api_log_busy(struct api_req *r, const char *message);
 /* Add a response header before replying. */
 void api_add_header(struct api_req *r, const char *name, const char *value);
 

@@ -84,6 +84,7 @@ static void busy(struct api_req *r, enum docs_format f, const char *what)
         return;
     }
     char s[16];
+    api_log_busy(r, what);
     snprintf(s, sizeof(s), "%d", api_server(r)->cfg->retry_after);
     api_add_header(r, "Retry-After", s);
     fhir_error(r, 503, HUB_EBUSY, NULL, what);
@@ -193,6 +194,7 @@ static bool admit(struct api_req *r, enum docs_format f, struct slice body,
     }
     if (!ingest_ready(srv->ing)) {
         /* do not hold the request while the database is away */
+        ingest_log_unready(srv->ing);
         busy(r, f, "database unreachable, retry later");
         return false;
     }

@@ -42,18 +42,22 @@ void api_ingest(struct api_req *r, struct ingest_job **jobs, size_t n,
     struct server *srv = api_server(r);
 
     /* room for one more is enough: a request may overshoot the cap by its
-     * own size, which max_body bounds */
-    if (n == 0 || !ingest_has_room(srv->ing, 1, 0) ||
-        !ingest_ready(srv->ing)) {
+     * own size, which max_body bounds; each check asked once, so that
+     * the answer names the one that failed */
+    bool room = n > 0 && ingest_has_room(srv->ing, 1, 0);
+    bool ready = room && ingest_ready(srv->ing);
+    if (!ready) {
         for (size_t i = 0; i < n; i++)
             ingest_job_free(jobs[i]);
         free(jobs);
-        if (n == 0)
+        if (n == 0) {
             api_reply_error(r, 400, "invalid", "nothing to ingest", "body");
-        else if (!ingest_ready(srv->ing))
+        } else if (room) {
+            ingest_log_unready(srv->ing);
             api_reply_busy(r, "database unreachable, retry later");
-        else
+        } else {
             api_reply_busy(r, "ingest is at capacity, retry later");
+        }
         return;
     }
     struct api_batch *b = calloc(1, sizeof(*b));

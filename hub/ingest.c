@@ -109,6 +109,8 @@ struct ingest {
                                        committers' share (see below) */
     size_t max_msgs, max_bytes;
     struct waiter *waiters, *waiters_tail;
+    uint64_t unready_logged_ns;     /* ingest_log_unready's last line */
+    uint64_t unready_refused;       /* requests refused while not ready */
 
     struct committer *c;
     int n_c;
@@ -827,16 +829,56 @@ size_t ingest_inflight(const struct ingest *ing)
     return ing->inflight;
 }
 
-bool ingest_ready(const struct ingest *ing)
+bool ingest_commit_stuck(uint64_t since, uint64_t now, uint64_t stuck_ns)
+{
+    /* A committer stamps `since` on its own thread, so it may be later than
+     * the `now` a caller read just before: that commit has only begun, and
+     * now - since would wrap around to an age of centuries (a spurious
+     * "not ready", answered 503 under ordinary load). */
+    return since != 0 && now > since && now - since > stuck_ns;
+}
+
+/* Why the pipeline is not ready ("unhealthy", "stuck"), or NULL; *who is the
+ * committer, *age_ms how long its commit has run (stuck). */
+static const char *unready_why(const struct ingest *ing, int *who,
+                               uint64_t *age_ms)
 {
     uint64_t now = ingest_now_ns();
     for (int i = 0; i < ing->n_c; i++) {
+        *who = i;
         if (!__atomic_load_n(&ing->c[i].healthy, __ATOMIC_RELAXED))
-            return false;
+            return "unhealthy";
         uint64_t since =
             __atomic_load_n(&ing->c[i].commit_since_ns, __ATOMIC_RELAXED);
-        if (since && now - since > ing->stuck_ns)
-            return false;
+        if (ingest_commit_stuck(since, now, ing->stuck_ns)) {
+            *age_ms = (now - since) / 1000000u;
+            return "stuck";
+        }
     }
-    return true;
+    return NULL;
+}
+
+bool ingest_ready(const struct ingest *ing)
+{
+    int who = 0;
+    uint64_t age_ms = 0;
+    return unready_why(ing, &who, &age_ms) == NULL;
+}
+
+void ingest_log_unready(struct ingest *ing)
+{
+    int who = 0;
+    uint64_t age_ms = 0, now = ingest_now_ns();
+    const char *why = unready_why(ing, &who, &age_ms);
+
+    ing->unready_refused++;
+    /* at most one line a second: while the database is away every request
+     * is refused, and the count says how many were */
+    if (ing->unready_logged_ns && now - ing->unready_logged_ns < 1000000000u)
+        return;
+    ing->unready_logged_ns = now;
+    log_warn("ingest.not_ready", "why=%s committer=%d commit_ms=%llu "
+             "refused=%llu", why ? why : "recovered", who,
+             (unsigned long long)age_ms,
+             (unsigned long long)ing->unready_refused);
 }

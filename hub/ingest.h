@@ -156,6 +156,14 @@ size_t ingest_inflight(const struct ingest *ing);
  * has been inside one commit for more than commit_stuck_timeout (any
  * thread). */
 bool ingest_ready(const struct ingest *ing);
+/* A commit stamped at `since` (0: none running) has run longer than
+ * stuck_ns at `now`; false when `since` is later than `now` (a commit begun
+ * after the caller read the clock). */
+bool ingest_commit_stuck(uint64_t since, uint64_t now, uint64_t stuck_ns);
+/* A request is refused because the pipeline is not ready: a warn line
+ * (at most one a second, loop thread only) says why, with committer ids
+ * and a count of the refusals. */
+void ingest_log_unready(struct ingest *ing);
 
 /* Monotonic nanoseconds, for latency metrics. */
 uint64_t ingest_now_ns(void);

@@ -66,6 +66,8 @@ struct http_server {
     size_t n_eps;
     size_t pending;                 /* requests not yet answered */
     struct bucket rate[RATE_SLOTS];
+    uint64_t busy_logged_ns;        /* api_log_busy's last line */
+    uint64_t busy_n;                /* 503s answered since then */
 };
 
 struct api_req {
@@ -220,8 +222,27 @@ void api_reply_error(struct api_req *r, int status, const char *code,
     arena_release(&a);
 }
 
+void api_log_busy(struct api_req *r, const char *message)
+{
+    struct http_server *hs = r->hs;
+    uint64_t now = ingest_now_ns();
+
+    /* every 503 the hub answers for its own state shows in the log; at most
+     * one line a second (with how many there were), since while the
+     * database is away every request gets one. `message` is the hub's own
+     * fixed text, never request data. */
+    hs->busy_n++;
+    if (hs->busy_logged_ns && now - hs->busy_logged_ns < 1000000000u)
+        return;
+    log_warn("http.busy", "req=%" PRIu64 " why=\"%s\" count=%" PRIu64, r->id,
+             message, hs->busy_n);
+    hs->busy_logged_ns = now;
+    hs->busy_n = 0;
+}
+
 void api_reply_busy(struct api_req *r, const char *message)
 {
+    api_log_busy(r, message);
     char s[16];
     snprintf(s, sizeof(s), "%d", r->hs->srv->cfg->retry_after);
     api_add_header(r, "Retry-After", s);

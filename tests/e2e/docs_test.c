@@ -973,6 +973,21 @@ Test(docs, over_max_body_is_413, .init = start_small_body, .fini = stop,
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages"), 0);
 }
 
+/* hubd's log so far holds `needle` (the first 1 MiB is read) */
+static bool log_has(const char *needle)
+{
+    static char text[1 << 20];
+    FILE *f = fopen(hub_path(&hub, "hubd.log"), "r");
+    size_t n;
+
+    if (f == NULL)
+        return false;
+    n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    return strstr(text, needle) != NULL;
+}
+
 Test(docs, database_down_is_503_with_retry_after_and_nothing_stored,
      .init = start_proxied, .fini = stop, .timeout = 60)
 {
@@ -993,6 +1008,11 @@ Test(docs, database_down_is_503_with_retry_after_and_nothing_stored,
                            "ccda/synthetic-ahc-hrsn.xml", &r), 503);
     cr_expect_str_eq(r.retry_after, "3");
     http_resp_free(&r);
+    /* a refusal for the hub's own state is in the log, with why (ids and
+     * counts only), not just in the sender's answer */
+    cr_expect(log_has("ingest.not_ready why=unhealthy committer="),
+              "see %s", hub_path(&hub, "hubd.log"));
+    cr_expect(log_has("http.busy req="), "see %s", hub_path(&hub, "hubd.log"));
     dbproxy_set_down(hub.proxy, false);
     cr_assert(wait_ready(200), "ready again by itself");
     cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
