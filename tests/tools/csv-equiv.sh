@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# csv-equiv.sh - check that a change to the CSV adapter (its reader, its
+# layouts, or the dictionary lookups and JSON writer they use) kept its
+# behaviour byte for byte: everything tests/bench/csv_equiv.c prints (return
+# code, error field, the report, rejected rows, canonical events) over the
+# test files, the benchmark's grown screenings file and mutated copies of
+# them all, from the adapters of commit OLD_REF and from this tree.
+#
+# Usage: tests/tools/csv-equiv.sh [OLD_REF]      (default: main)
+# Knobs: CSV_EQUIV_MUTANTS (default 1500 per kind), CSV_EQUIV_SEED (default 1)
+# Exit 0 when all outputs are equal; else prints the first difference.
+# shellcheck disable=SC2086  # flags are meant to split
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+
+old_ref=${1:-main}
+git rev-parse --verify -q "$old_ref^{commit}" >/dev/null ||
+    { echo "csv-equiv: no commit $old_ref" >&2; exit 2; }
+mutants=${CSV_EQUIV_MUTANTS:-1500}
+seed=${CSV_EQUIV_SEED:-1}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+CC=${CC:-cc}
+CFLAGS="-O2 -g -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall
+-Wextra -Werror -Wshadow -Wvla -Wformat=2"
+PKG=$(pkg-config --cflags libcjson libxml-2.0 2>/dev/null || true)
+LIBS=$(pkg-config --libs libcjson libxml-2.0 2>/dev/null || echo "-lcjson -lxml2")
+
+# build TREE_DIR OUT: the adapters of TREE_DIR and this tree's dictionary
+# reader, with the dump tool of this tree
+build() {
+    local src=$1 out=$2 objs=()
+    mkdir -p "$out"
+    for f in "$src"/adapters/*/*.c; do
+        local o
+        o="$out/$(basename "$(dirname "$f")")_$(basename "$f" .c).o"
+        $CC $CFLAGS $PKG -I"$src/adapters" -c "$f" -o "$o"
+        objs+=("$o")
+    done
+    ar rcs "$out/lib.a" "${objs[@]}"
+    $CC $CFLAGS $PKG -I"$src/adapters" -Ihub tests/bench/csv_equiv.c \
+        hub/dict_files.c "$out/lib.a" $LIBS -lm -pthread -o "$out/csv_equiv"
+}
+
+mkdir -p "$tmp/old_src"
+git archive "$old_ref" adapters | tar -x -C "$tmp/old_src"
+build "$tmp/old_src" "$tmp/old"
+build "$root" "$tmp/new"
+
+# the benchmark's input: the screenings sample grown (as tests/bench/run.sh)
+mkdir -p "$tmp/in"
+{
+    head -1 tests/data/csv/screenings-simple.csv
+    for k in $(seq 60); do
+        awk -v K="$k" 'NR > 1 && NF {
+            i = index($0, ","); id = substr($0, 1, i - 1)
+            rest = substr($0, i + 1); j = index(rest, ",")
+            pid = substr(rest, 1, j - 1); rest = substr(rest, j + 1)
+            if (pid != "") pid = pid "-" K
+            print id "-" K "," pid "," rest }' tests/data/csv/screenings-simple.csv
+    done
+} >"$tmp/in/screenings-big.csv"
+
+# mutants: bytes deleted, duplicated, or replaced by the reader's specials
+python3 - "$tmp/in" "$mutants" "$seed" <<'PY'
+import os, random, sys, shutil
+out, n, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rnd = random.Random(seed)
+special = [b'"', b',', b'\r', b'\n', b'\r\n', b'\0', b'""', b' ', b'\xef\xbb\xbf',
+           b'X', b'y', b'POS', b'n', b'M', b'-', b'1', b'9', b'\xc3\xa9', b'\\']
+def mutate(b):
+    b = bytearray(b)
+    for _ in range(rnd.randint(1, 4)):
+        if not b:
+            break
+        at = rnd.randrange(len(b))
+        op = rnd.randrange(4)
+        if op == 0:
+            del b[at:at + rnd.randint(1, 8)]
+        elif op == 1:
+            b[at:at] = rnd.choice(special)
+        elif op == 2:
+            b[at:at + 1] = rnd.choice(special)
+        else:
+            e = min(len(b), at + rnd.randint(1, 200))
+            b[at:at] = b[at:e]
+    return bytes(b)
+singles = [('screenings', 'tests/data/csv/screenings-simple.csv'),
+           ('screenings', os.path.join(out, 'screenings-big.csv')),
+           ('referral-status', 'tests/data/csv/referral-status-simple.csv')]
+sets = [d for d in sorted(os.listdir('tests/data/csv'))
+        if d.startswith('shinny-') and os.path.isdir('tests/data/csv/' + d)]
+args = []
+for kind, path in singles:
+    args.append(f'{kind}={path}')
+for d in sets:
+    args.append(f'shinny=tests/data/csv/{d}')
+for i in range(n):
+    for kind, path in singles:
+        if 'big' in path and i % 20:
+            continue            # the grown file: a few mutants (its output is large)
+        src = open(path, 'rb').read()
+        m = os.path.join(out, f'm{i}-{kind}.csv')
+        open(m, 'wb').write(mutate(src))
+        args.append(f'{kind}={m}')
+    for d in sets:
+        md = os.path.join(out, f'm{i}-{d}')
+        shutil.copytree('tests/data/csv/' + d, md)
+        files = sorted(os.listdir(md))
+        f = os.path.join(md, rnd.choice(files))
+        open(f, 'wb').write(mutate(open(f, 'rb').read()))
+        args.append(f'shinny={md}')
+open(os.path.join(out, 'args'), 'w').write('\n'.join(args) + '\n')
+PY
+mapfile -t inputs <"$tmp/in/args"
+rc=0
+"$tmp/old/csv_equiv" "${inputs[@]}" >"$tmp/old.out"
+"$tmp/new/csv_equiv" "${inputs[@]}" >"$tmp/new.out"
+if cmp -s "$tmp/old.out" "$tmp/new.out"; then
+    echo "csv-equiv: new = $old_ref (${#inputs[@]} uploads, $(grep -c '^== .* rc=0 ' "$tmp/old.out") read, $(grep -c '^event ' "$tmp/old.out") events, $(wc -c <"$tmp/old.out") bytes)"
+else
+    echo "csv-equiv: new differs from $old_ref:" >&2
+    diff "$tmp/old.out" "$tmp/new.out" | head -20 >&2 || true
+    rc=1
+fi
+exit $rc
