@@ -273,7 +273,7 @@ static int referral_row(struct csv_ctx *c, struct csv_table *t, size_t ri,
     jw_init(&w, c->a, CSV_MAX_EVENT_BYTES);
     jw_obj_begin(&w);
     jw_kv_cstr(&w, "type", "referral.updated");
-    jw_key(&w, "source");
+    jw_key_chunk(&w, JW_KEY("source"));
     jw_obj_begin(&w);
     jw_kv_cstr(&w, "format", "csv");
     jw_kv_cstr(&w, "message_id",
@@ -284,17 +284,17 @@ static int referral_row(struct csv_ctx *c, struct csv_table *t, size_t ri,
     jw_obj_end(&w);
     jw_kv_str(&w, "occurred_at", v[R_UPDATED_AT]);
     csv_write_patient(&w, &p);
-    jw_key(&w, "referral");
+    jw_key_chunk(&w, JW_KEY("referral"));
     jw_obj_begin(&w);
     jw_kv_str(&w, "id", v[R_REFERRAL_ID]);
     jw_kv_cstr(&w, "status", st->code);
-    jw_key(&w, "terminal");
+    jw_key_chunk(&w, JW_KEY("terminal"));
     jw_bool(&w, st->terminal);
     jw_kv_str(&w, "status_reason", v[R_REASON]);
     if (dom)
         jw_kv_cstr(&w, "domain", dom->code);
     if (v[R_SERVICE_CODE].len || v[R_SERVICE_DISPLAY].len) {
-        jw_key(&w, "service");
+        jw_key_chunk(&w, JW_KEY("service"));
         jw_obj_begin(&w);
         jw_kv_str(&w, "code", v[R_SERVICE_CODE]);
         jw_kv_str(&w, "system", v[R_SERVICE_SYSTEM]);

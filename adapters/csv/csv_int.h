@@ -88,6 +88,8 @@ bool csv_is_number(struct slice s);
 /* Whole integer within int64 range. */
 bool csv_parse_int(struct slice s, int64_t *out);
 bool csv_ieq(struct slice s, const char *lit);     /* ASCII case-insensitive */
+/* `v` in decimal at `o` (room for 21 bytes), NUL-terminated; its length. */
+size_t csv_put_uint(char *o, size_t v);
 /* Administrative sex as sent ("male", "F", "unknown") -> "M","F","O","U",
  * or NULL when not recognised. */
 const char *csv_sex_code(struct slice s);

@@ -113,9 +113,19 @@ static void add_warning(struct emit *e, const char *field, const char *what)
 
 static const char *item_field(struct arena *a, size_t qi, const char *tail)
 {
-    char tmp[64];
-    int n = snprintf(tmp, sizeof(tmp), "screening.items[%zu]%s", qi, tail);
-    return arena_strndup(a, tmp, (size_t)n);
+    /* "screening.items[%zu]%s" by hand (snprintf was a hot spot); `tail`
+     * is a short literal */
+    static const char head[] = "screening.items[";
+    size_t tl = strlen(tail), n = sizeof(head) - 1;
+    char tmp[64 + 24];
+    memcpy(tmp, head, n);
+    n += csv_put_uint(tmp + n, qi);
+    tmp[n++] = ']';
+    if (tl > sizeof(tmp) - 1 - n)
+        tl = sizeof(tmp) - 1 - n;
+    memcpy(tmp + n, tail, tl);
+    n += tl;
+    return arena_strndup(a, tmp, n);
 }
 
 static void add_domain(struct emit *e, const char *dom)
@@ -352,7 +362,7 @@ static void write_verdict(struct jw *w, enum dict_verdict v)
 {
     if (v == DICT_UNKNOWN)
         return;
-    jw_key(w, "positive");
+    jw_key_chunk(w, JW_KEY("positive"));
     jw_bool(w, v == DICT_POSITIVE);
 }
 
@@ -365,7 +375,7 @@ static int write_event(struct emit *e, const char *type, struct hub_err *err)
     jw_init(&w, c->a, CSV_MAX_EVENT_BYTES);
     jw_obj_begin(&w);
     jw_kv_cstr(&w, "type", type);
-    jw_key(&w, "source");
+    jw_key_chunk(&w, JW_KEY("source"));
     jw_obj_begin(&w);
     jw_kv_cstr(&w, "format", "csv");
     jw_kv_cstr(&w, "message_id",
@@ -375,7 +385,7 @@ static int write_event(struct emit *e, const char *type, struct hub_err *err)
     jw_kv_str(&w, "occurred_at", s->occurred_at);
     csv_write_patient(&w, s->patient);
 
-    jw_key(&w, "screening");
+    jw_key_chunk(&w, JW_KEY("screening"));
     jw_obj_begin(&w);
     jw_kv_str(&w, "id", s->id);
     jw_kv_str(&w, "instrument", s->instrument);
@@ -385,7 +395,7 @@ static int write_event(struct emit *e, const char *type, struct hub_err *err)
         jw_kv_cstr(&w, "instrument_name", e->inst->name);
     else
         jw_kv_str(&w, "instrument_name", s->instrument_name);
-    jw_key(&w, "items");
+    jw_key_chunk(&w, JW_KEY("items"));
     jw_arr_begin(&w);
     for (size_t qi = 0; qi < e->nq; qi++) {
         const struct q *q = &e->qs[qi];
@@ -397,13 +407,13 @@ static int write_event(struct emit *e, const char *type, struct hub_err *err)
         if (q->n_answers == 1) {
             jw_kv_str(&w, "answer", q->answers[0]);
         } else if (q->n_answers > 1) {
-            jw_key(&w, "answers");
+            jw_key_chunk(&w, JW_KEY("answers"));
             jw_arr_begin(&w);
             for (size_t k = 0; k < q->n_answers; k++)
                 jw_str(&w, q->answers[k]);
             jw_arr_end(&w);
         } else if (q->number.len) {
-            jw_key(&w, "value");
+            jw_key_chunk(&w, JW_KEY("value"));
             jw_raw(&w, q->number);
         }
         const char *dom = ir->domain ? ir->domain
@@ -416,11 +426,11 @@ static int write_event(struct emit *e, const char *type, struct hub_err *err)
         jw_kv_cstr(&w, "label", label);
         write_verdict(&w, sr ? sr->verdict : ir->verdict);
         if (q->declined && q->n_answers == 0) {
-            jw_key(&w, "declined");
+            jw_key_chunk(&w, JW_KEY("declined"));
             jw_bool(&w, true);
         }
         if (q->flag != FLAG_NONE) {
-            jw_key(&w, "sender_positive");
+            jw_key_chunk(&w, JW_KEY("sender_positive"));
             jw_bool(&w, q->flag == FLAG_POS);
         }
         jw_obj_end(&w);
@@ -429,7 +439,7 @@ static int write_event(struct emit *e, const char *type, struct hub_err *err)
     write_strs(&w, "domains", e->sc.domains, e->sc.n_domains);
     /* present even when empty: "screened and nothing positive" is a fact
      * that reports count */
-    jw_key(&w, "positive_domains");
+    jw_key_chunk(&w, JW_KEY("positive_domains"));
     jw_arr_begin(&w);
     for (size_t i = 0; i < e->sc.n_positive_domains; i++)
         jw_cstr(&w, e->sc.positive_domains[i]);
@@ -439,7 +449,7 @@ static int write_event(struct emit *e, const char *type, struct hub_err *err)
         if (e->sc.sums[i].complete)
             nscores++;
     if (nscores) {
-        jw_key(&w, "scores");
+        jw_key_chunk(&w, JW_KEY("scores"));
         jw_arr_begin(&w);
         for (size_t i = 0; i < e->sc.n_sums; i++) {
             const struct dict_sum_result *sr = &e->sc.sums[i];
@@ -448,13 +458,13 @@ static int write_event(struct emit *e, const char *type, struct hub_err *err)
             jw_obj_begin(&w);
             jw_kv_cstr(&w, "code", sr->sum->code);
             jw_kv_cstr(&w, "display", sr->sum->display);
-            jw_key(&w, "value");
+            jw_key_chunk(&w, JW_KEY("value"));
             jw_int(&w, sr->value);
             write_verdict(&w, sr->verdict);
             jw_kv_cstr(&w, "domain", sr->sum->domain);
             jw_kv_cstr(&w, "label", sr->sum->label);
             if (sr->from_sender) {
-                jw_key(&w, "from_sender");
+                jw_key_chunk(&w, JW_KEY("from_sender"));
                 jw_bool(&w, true);
             }
             jw_obj_end(&w);
@@ -466,7 +476,7 @@ static int write_event(struct emit *e, const char *type, struct hub_err *err)
         if (sender_flag(s->rows[i].flag) != FLAG_NONE)
             any_flag = true;
     if (any_flag) {
-        jw_key(&w, "sender_positive_domains");
+        jw_key_chunk(&w, JW_KEY("sender_positive_domains"));
         jw_arr_begin(&w);
         for (size_t i = 0; i < e->n_sender_domains; i++)
             jw_cstr(&w, e->sender_domains[i]);
@@ -477,7 +487,7 @@ static int write_event(struct emit *e, const char *type, struct hub_err *err)
     jw_obj_end(&w);
 
     if (e->n_warns || s->n_pre) {
-        jw_key(&w, "warnings");
+        jw_key_chunk(&w, JW_KEY("warnings"));
         jw_arr_begin(&w);
         for (size_t i = 0; i < s->n_pre; i++) {
             jw_obj_begin(&w);
