@@ -16,40 +16,14 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
 old_ref=${1:-main}
-git rev-parse --verify -q "$old_ref^{commit}" >/dev/null ||
-    { echo "ccda-equiv: no commit $old_ref" >&2; exit 2; }
 mutants=${CCDA_EQUIV_MUTANTS:-20000}
 seed=${CCDA_EQUIV_SEED:-1}
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-CC=${CC:-cc}
-CFLAGS="-O2 -g -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall
--Wextra -Werror -Wshadow -Wvla -Wformat=2"
-PKG=$(pkg-config --cflags libcjson libxml-2.0 2>/dev/null || true)
-LIBS=$(pkg-config --libs libcjson libxml-2.0 2>/dev/null || echo "-lcjson -lxml2")
-
-# build TREE_DIR OUT [EXTRA_CFLAGS]: the adapters of TREE_DIR and this
-# tree's dictionary reader, with the dump tool of this tree
-build() {
-    local src=$1 out=$2 extra=${3:-} objs=()
-    mkdir -p "$out"
-    for f in "$src"/adapters/*/*.c; do
-        local o
-        o="$out/$(basename "$(dirname "$f")")_$(basename "$f" .c).o"
-        $CC $CFLAGS $extra $PKG -I"$src/adapters" -c "$f" -o "$o"
-        objs+=("$o")
-    done
-    ar rcs "$out/lib.a" "${objs[@]}"
-    $CC $CFLAGS $PKG -I"$src/adapters" -Ihub tests/bench/ccda_equiv.c \
-        hub/dict_files.c "$out/lib.a" $LIBS -lm -pthread -o "$out/ccda_equiv"
-}
-
-mkdir -p "$tmp/old_src"
-git archive "$old_ref" adapters | tar -x -C "$tmp/old_src"
-build "$tmp/old_src" "$tmp/old"
-build "$root" "$tmp/new"
-build "$root" "$tmp/bytes" -DCCDA_FAST_NO_SIMD
+. tests/tools/equiv-lib.sh
+equiv_setup ccda-equiv "$old_ref"
+equiv_build "$tmp/old_src" "$tmp/old" ccda_equiv
+equiv_build "$root" "$tmp/new" ccda_equiv
+equiv_build "$root" "$tmp/bytes" ccda_equiv -DCCDA_FAST_NO_SIMD
 
 inputs=(-m "$mutants" -s "$seed" tests/data/ccda/*.xml tests/data/ccda/*.ccda
         tests/fuzz/corpus/ccda/*.xml tests/fuzz/corpus/ccda_tree/*.xml)

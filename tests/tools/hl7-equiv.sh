@@ -17,40 +17,15 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
 old_ref=${1:-main}
-git rev-parse --verify -q "$old_ref^{commit}" >/dev/null ||
-    { echo "hl7-equiv: no commit $old_ref" >&2; exit 2; }
 nmsg=${HL7_EQUIV_MESSAGES:-20000}
 mutants=${HL7_EQUIV_MUTANTS:-30000}
 seed=${HL7_EQUIV_SEED:-1}
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-CC=${CC:-cc}
-CFLAGS="-O2 -g -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall
--Wextra -Werror -Wshadow -Wvla -Wformat=2"
-PKG=$(pkg-config --cflags libcjson libxml-2.0 2>/dev/null || true)
-
-# build TREE_DIR OUT [EXTRA_CFLAGS]: the adapter of TREE_DIR, with the
-# dump tool of this tree
-build() {
-    local src=$1 out=$2 extra=${3:-} objs=()
-    mkdir -p "$out"
-    for f in "$src"/adapters/common/*.c "$src"/adapters/hl7v2/*.c; do
-        local o
-        o="$out/$(basename "$(dirname "$f")")_$(basename "$f" .c).o"
-        $CC $CFLAGS $extra $PKG -I"$src/adapters" -c "$f" -o "$o"
-        objs+=("$o")
-    done
-    ar rcs "$out/lib.a" "${objs[@]}"
-    $CC $CFLAGS -I"$src/adapters" tests/bench/hl7_equiv.c "$out/lib.a" \
-        -o "$out/hl7_equiv"
-}
-
-mkdir -p "$tmp/old_src"
-git archive "$old_ref" adapters | tar -x -C "$tmp/old_src"
-build "$tmp/old_src" "$tmp/old"
-build "$root" "$tmp/new"
-build "$root" "$tmp/sse2" -DHL7_SCAN_NO_AVX2
+. tests/tools/equiv-lib.sh
+equiv_setup hl7-equiv "$old_ref"
+equiv_build "$tmp/old_src" "$tmp/old" hl7_equiv
+equiv_build "$root" "$tmp/new" hl7_equiv
+equiv_build "$root" "$tmp/sse2" hl7_equiv -DHL7_SCAN_NO_AVX2
 
 $CC $CFLAGS tests/bench/gen_adt.c -o "$tmp/gen_adt"
 "$tmp/gen_adt" -n "$nmsg" -s 42 -o "$tmp/adt.hl7" 2>/dev/null
