@@ -32,6 +32,7 @@
 #include "store.h"
 #include "subs.h"
 #include "webhook.h"
+#include "../lib/storetest.h"
 #include "../lib/testdb.h"
 #include "../lib/hubproc.h"
 #include "../lib/webhook_rx.h"
@@ -50,13 +51,7 @@ static pid_t children[4];       /* hubd processes a failed test leaves */
 static void setup(void)
 {
     evthread_use_pthreads();
-    url = testdb_create();
-    cr_assert_not_null(url, "cannot create a test database");
-    cr_assert_eq(store_connect(url, &s), HUB_OK);
-    cr_assert_eq(store_org_add(s, "test", "hosp", "Hospital", "hospital",
-                               SCOPE_INGEST), HUB_OK);
-    cr_assert_eq(store_org_add(s, "test", "cbo", "CBO", "cbo",
-                               SCOPE_SUBSCRIBE), HUB_OK);
+    s = storetest_open(&url, storetest_hosp_cbo, 2);
 }
 
 static void teardown(void)
@@ -70,10 +65,7 @@ static void teardown(void)
     }
     dispatch_stop(disp);
     disp = NULL;
-    store_free(s);
-    s = NULL;
-    testdb_drop(url);
-    url = NULL;
+    storetest_close(&s, &url);
 }
 
 TestSuite(dispatch, .init = setup, .fini = teardown, .timeout = 90);
@@ -98,20 +90,13 @@ static const char *sub_for(int port, const char *topics, const char *path)
 {
     static char ids[16][64];
     static int next;
-    char json[512], *out = NULL;
-    struct hub_err e = { 0 };
+    char json[512];
 
     snprintf(json, sizeof(json),
              "{\"url\":\"http://127.0.0.1:%d%s\",\"topics\":%s,"
              "\"secrets\":[\"" SECRET "\"]}", port, path, topics);
-    cr_assert_eq(subs_create(s, "test", "cbo", json, strlen(json), &out, &e),
-                 HUB_OK, "%s %s", e.field, e.what ? e.what : "");
-    const char *p = strstr(out, "\"id\": \"");
     char *slot = ids[next++ % 16];
-    size_t n = strcspn(p + 7, "\"");
-    memcpy(slot, p + 7, n);
-    slot[n] = '\0';
-    free(out);
+    storetest_sub(s, "cbo", json, slot);
     return slot;
 }
 
@@ -142,11 +127,7 @@ static void ingest(const char *key, const char *type, const char *patient)
 
 static long qlong(const char *sql)
 {
-    char *v = NULL;
-    cr_assert_eq(store_query_text(s, sql, 0, NULL, &v), HUB_OK, "%s", sql);
-    long n = v ? strtol(v, NULL, 10) : -1;
-    free(v);
-    return n;
+    return storetest_long(s, sql);
 }
 
 /* Wait until the query gives `want`; returns the last value. */

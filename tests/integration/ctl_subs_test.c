@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "../lib/storetest.h"
 #include "../lib/testdb.h"
 #include "common/hub_err.h"
 #include "store.h"
@@ -79,11 +80,7 @@ Test(ctl_subs, add_list_pause_resume_delete)
                  0, "%s", out);
     cr_assert_not_null(strstr(out, "whsec_"), "%s", out);
     cr_assert_not_null(strstr(out, "\"Queens\""), "%s", out);
-    const char *p = strstr(out, "\"id\": \"");
-    cr_assert_not_null(p);
-    size_t n = strcspn(p + 7, "\"");
-    memcpy(id, p + 7, n);
-    id[n] = '\0';
+    storetest_json_id(out, id);
 
     cr_assert_eq(hubctl(out, sizeof(out), "sub list"), 0);
     cr_assert_not_null(strstr(out, id), "%s", out);

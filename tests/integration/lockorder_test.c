@@ -31,56 +31,34 @@
 #include "common/hub_err.h"
 #include "store.h"
 #include "subs.h"
-#include "../lib/testdb.h"
+#include "../lib/storetest.h"
 
 static char *url;
 static struct store *s;
 
 static void setup(void)
 {
-    url = testdb_create();
-    cr_assert_not_null(url, "cannot create a test database");
-    cr_assert_eq(store_connect(url, &s), HUB_OK);
-    cr_assert_eq(store_org_add(s, "test", "hosp", "Hospital", "hospital",
-                               SCOPE_INGEST), HUB_OK);
-    cr_assert_eq(store_org_add(s, "test", "cbo", "CBO", "cbo",
-                               SCOPE_SUBSCRIBE), HUB_OK);
+    s = storetest_open(&url, storetest_hosp_cbo, 2);
 }
 
 static void teardown(void)
 {
-    store_free(s);
-    s = NULL;
-    testdb_drop(url);
-    url = NULL;
+    storetest_close(&s, &url);
 }
 
 TestSuite(lockorder, .init = setup, .fini = teardown, .timeout = 60);
 
 static long qlong(const char *sql)
 {
-    char *v = NULL;
-    cr_assert_eq(store_query_text(s, sql, 0, NULL, &v), HUB_OK, "%s", sql);
-    long n = v ? strtol(v, NULL, 10) : -1;
-    free(v);
-    return n;
+    return storetest_long(s, sql);
 }
 
 /* A subscription of cbo to every topic at `u`; its id in `id`. */
 static void sub(const char *u, char id[64])
 {
-    char json[128], *out = NULL;
-    struct hub_err e = { 0 };
+    char json[128];
     snprintf(json, sizeof(json), "{\"url\":\"%s\",\"topics\":[\"*\"]}", u);
-    cr_assert_eq(subs_create(s, "test", "cbo", json, strlen(json), &out, &e),
-                 HUB_OK);
-    const char *p = strstr(out, "\"id\": \"");
-    cr_assert_not_null(p, "%s", out);
-    size_t n = strcspn(p + 7, "\"");
-    cr_assert_lt(n, 64);
-    memcpy(id, p + 7, n);
-    id[n] = '\0';
-    free(out);
+    storetest_sub(s, "cbo", json, id);
 }
 
 /* One event of patient `mrn`: one delivery per subscription. */

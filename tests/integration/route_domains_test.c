@@ -19,6 +19,7 @@
 #include "common/hub_err.h"
 #include "store.h"
 #include "subs.h"
+#include "../lib/storetest.h"
 #include "../lib/testdb.h"
 
 static char *url;
@@ -26,32 +27,19 @@ static struct store *s;
 
 static void setup(void)
 {
-    url = testdb_create();
-    cr_assert_not_null(url, "cannot create a test database");
-    cr_assert_eq(store_connect(url, &s), HUB_OK);
-    cr_assert_eq(store_org_add(s, "test", "hosp", "Hospital", "hospital",
-                               SCOPE_INGEST), HUB_OK);
-    cr_assert_eq(store_org_add(s, "test", "cbo", "CBO", "cbo",
-                               SCOPE_SUBSCRIBE), HUB_OK);
+    s = storetest_open(&url, storetest_hosp_cbo, 2);
 }
 
 static void teardown(void)
 {
-    store_free(s);
-    s = NULL;
-    testdb_drop(url);
-    url = NULL;
+    storetest_close(&s, &url);
 }
 
 TestSuite(route_domains, .init = setup, .fini = teardown, .timeout = 60);
 
 static long qlong(const char *sql)
 {
-    char *v = NULL;
-    cr_assert_eq(store_query_text(s, sql, 0, NULL, &v), HUB_OK, "%s", sql);
-    long n = v ? strtol(v, NULL, 10) : -1;
-    free(v);
-    return n;
+    return storetest_long(s, sql);
 }
 
 /* A webhook subscription of "cbo" to every topic, filtered on one domain,
@@ -60,21 +48,10 @@ static long qlong(const char *sql)
 static void sub_domain(const char *domain, bool restricted, char id[64])
 {
     char json[320];
-    char *out = NULL;
-    struct hub_err e = { 0 };
     snprintf(json, sizeof(json), "{\"url\":\"http://a.example/\","
              "\"topics\":[\"*\"],\"filters\":{\"domains\":[\"%s\"]%s}}", domain,
              restricted ? ",\"sensitivity\":[\"restricted\"]" : "");
-    int rc = subs_create(s, "test", "cbo", json, strlen(json), &out, &e);
-    cr_assert_eq(rc, HUB_OK, "create %s: %s %s", json, e.field,
-                 e.what ? e.what : "");
-    const char *p = strstr(out, "\"id\": \"");
-    cr_assert_not_null(p, "%s", out);
-    size_t n = strcspn(p + 7, "\"");
-    cr_assert_lt(n, 64);
-    memcpy(id, p + 7, n);
-    id[n] = '\0';
-    free(out);
+    storetest_sub(s, "cbo", json, id);
 }
 
 /* Ingest one message from "hosp" carrying one event (no hub fields). */

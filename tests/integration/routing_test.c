@@ -19,49 +19,37 @@
 #include "common/hub_err.h"
 #include "store.h"
 #include "subs.h"
-#include "../lib/testdb.h"
+#include "../lib/storetest.h"
 
 static char *url;
 static struct store *s;
 
 static void setup(void)
 {
-    url = testdb_create();
-    cr_assert_not_null(url, "cannot create a test database");
-    cr_assert_eq(store_connect(url, &s), HUB_OK);
-    cr_assert_eq(store_org_add(s, "test", "hosp", "Hospital", "hospital",
-                               SCOPE_INGEST), HUB_OK);
-    cr_assert_eq(store_org_add(s, "test", "clinic", "Clinic", "clinic",
-                               SCOPE_INGEST), HUB_OK);
-    cr_assert_eq(store_org_add(s, "test", "cbo", "CBO", "cbo",
-                               SCOPE_SUBSCRIBE), HUB_OK);
-    cr_assert_eq(store_org_add(s, "test", "plan", "Plan", "plan",
-                               SCOPE_SUBSCRIBE), HUB_OK);
+    static const struct storetest_org orgs[] = {
+        { "hosp", "Hospital", "hospital", SCOPE_INGEST },
+        { "clinic", "Clinic", "clinic", SCOPE_INGEST },
+        { "cbo", "CBO", "cbo", SCOPE_SUBSCRIBE },
+        { "plan", "Plan", "plan", SCOPE_SUBSCRIBE },
+    };
+    s = storetest_open(&url, orgs, sizeof(orgs) / sizeof(orgs[0]));
 }
 
 static void teardown(void)
 {
-    store_free(s);
-    s = NULL;
-    testdb_drop(url);
-    url = NULL;
+    storetest_close(&s, &url);
 }
 
 TestSuite(routing, .init = setup, .fini = teardown, .timeout = 60);
 
 static char *q1(const char *sql)
 {
-    char *out = NULL;
-    cr_assert_eq(store_query_text(s, sql, 0, NULL, &out), HUB_OK, "%s", sql);
-    return out;
+    return storetest_text(s, sql);
 }
 
 static long qlong(const char *sql)
 {
-    char *v = q1(sql);
-    long n = v ? strtol(v, NULL, 10) : -1;
-    free(v);
-    return n;
+    return storetest_long(s, sql);
 }
 
 /* Create a subscription of `org` from JSON; returns its id (static slot). */
@@ -69,18 +57,8 @@ static const char *sub(const char *org, const char *json)
 {
     static char ids[16][64];
     static int next;
-    char *out = NULL;
-    struct hub_err e = { 0 };
-    int rc = subs_create(s, "test", org, json, strlen(json), &out, &e);
-    cr_assert_eq(rc, HUB_OK, "create %s: %s %s", json, e.field,
-                 e.what ? e.what : "");
-    const char *p = strstr(out, "\"id\": \"");
-    cr_assert_not_null(p, "%s", out);
     char *slot = ids[next++ % 16];
-    size_t n = strcspn(p + 7, "\"");
-    memcpy(slot, p + 7, n);
-    slot[n] = '\0';
-    free(out);
+    storetest_sub(s, org, json, slot);
     return slot;
 }
 

@@ -16,6 +16,7 @@
 
 #include "common/hub_err.h"
 #include "store.h"
+#include "../lib/storetest.h"
 #include "../lib/testdb.h"
 
 static char *url;
@@ -23,23 +24,17 @@ static struct store *s;
 
 static void setup(void)
 {
-    url = testdb_create();
-    cr_assert_not_null(url, "cannot create a test database");
-    cr_assert_eq(store_connect(url, &s), HUB_OK);
-    cr_assert_eq(store_org_add(s, "test", "org_a", "Hospital A", "hospital",
-                               SCOPE_INGEST | SCOPE_SUBSCRIBE), HUB_OK);
-    cr_assert_eq(store_org_add(s, "test", "org_b", "CBO B", "cbo",
-                               SCOPE_INGEST | SCOPE_SUBSCRIBE), HUB_OK);
-    cr_assert_eq(store_org_add(s, "test", "org_ops", "Operator", "operator",
-                               SCOPE_ADMIN), HUB_OK);
+    static const struct storetest_org orgs[] = {
+        { "org_a", "Hospital A", "hospital", SCOPE_INGEST | SCOPE_SUBSCRIBE },
+        { "org_b", "CBO B", "cbo", SCOPE_INGEST | SCOPE_SUBSCRIBE },
+        { "org_ops", "Operator", "operator", SCOPE_ADMIN },
+    };
+    s = storetest_open(&url, orgs, sizeof(orgs) / sizeof(orgs[0]));
 }
 
 static void teardown(void)
 {
-    store_free(s);
-    s = NULL;
-    testdb_drop(url);
-    url = NULL;
+    storetest_close(&s, &url);
 }
 
 TestSuite(store, .init = setup, .fini = teardown, .timeout = 60);
@@ -82,17 +77,12 @@ static void add_msg(struct fixture *f, size_t i, const char *org,
 
 static char *q1(const char *sql)
 {
-    char *out = NULL;
-    cr_assert_eq(store_query_text(s, sql, 0, NULL, &out), HUB_OK, "%s", sql);
-    return out;
+    return storetest_text(s, sql);
 }
 
 static long qlong(const char *sql)
 {
-    char *v = q1(sql);
-    long n = v ? strtol(v, NULL, 10) : -1;
-    free(v);
-    return n;
+    return storetest_long(s, sql);
 }
 
 static void ingest(struct fixture *f, size_t n, struct store_msg_result *res)

@@ -1,0 +1,44 @@
+/*
+ * storetest.h - what the store-level tests share: a fresh database with the
+ * store connected and the organizations a test needs, one-value queries
+ * that fail the test on a database error, and subscriptions made through
+ * subs.h (as the API and hubctl make them). Every helper asserts with
+ * Criterion, so a failed step fails the calling test where it happened.
+ */
+#ifndef HUB_STORETEST_H
+#define HUB_STORETEST_H
+
+#include <stddef.h>
+
+struct store;
+
+struct storetest_org {
+    const char *id, *name, *kind;
+    unsigned scopes;
+};
+
+/* The pair most routing and delivery tests need: "hosp" (hospital, may
+ * ingest) and "cbo" (cbo, may subscribe). */
+extern const struct storetest_org storetest_hosp_cbo[2];
+
+/* A fresh migrated database (its URL, malloc'd, in *url), the store
+ * connected to it, and orgs[0..n) added by actor "test". */
+struct store *storetest_open(char **url, const struct storetest_org *orgs,
+                             size_t n);
+/* Frees the store and drops the database; both pointers become NULL. */
+void storetest_close(struct store **s, char **url);
+
+/* The first column of the first row, malloc'd; NULL for no row or NULL. */
+char *storetest_text(struct store *s, const char *sql);
+/* The same as a number; -1 for no row or NULL. */
+long storetest_long(struct store *s, const char *sql);
+
+/* Creates a subscription of `org` from its JSON (actor "test") and writes
+ * its id into id[64]. */
+void storetest_sub(struct store *s, const char *org, const char *json,
+                   char id[64]);
+/* The value of the first "id" member of a JSON answer (subs.h, hubctl)
+ * into id[64]. */
+void storetest_json_id(const char *json, char id[64]);
+
+#endif
