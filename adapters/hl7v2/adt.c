@@ -51,6 +51,9 @@ struct ctx {
     int sud;
     bool pid3;                  /* PID-3.1 of the first repetition is not
                                    empty (write_identifiers saw it) */
+    uintptr_t in;               /* m->p, and how many of its bytes start */
+    size_t in16;                /* 16 readable ones (see put_bytes) */
+    int cs, rs;                 /* m's, or m->fs for one omitted (find2) */
 };
 
 static void warn(struct ctx *c, const char *field, const char *what)
@@ -102,22 +105,121 @@ ADT_INLINE void kv(struct ctx *c, const char *chunk, size_t n, struct text t)
  * and quotes (the longest key here is 21 bytes), room() its value at most.
  */
 #define ROOM_MEMBER 32
+/* put_bytes may write 16 bytes where fewer were due: every span's room
+ * has that much more (span_room) */
+#define ROOM_OVER 16
 
 ADT_INLINE size_t room(struct text t)
 {
     return ROOM_MEMBER + (t.plain ? t.s.len : 6 * t.s.len);
 }
 
-/* "key":t in a span, when t is not empty. */
-ADT_INLINE char *put_kv(char *o, bool *first, const char *chunk, size_t n,
-                        struct text t)
+ADT_INLINE char *span_room(struct ctx *c, size_t n)
 {
-    return jw_put_kv(o, first, chunk, n, t.s, t.plain);
+    return jw_room(&c->w, n + ROOM_OVER);
 }
 
-ADT_INLINE char *put_str(char *o, bool *first, struct text t)
+/*
+ * A plain value to o. Most are short and lie in the input, with at least
+ * 16 bytes of it from their start: such a value is moved as one 16-byte
+ * block, without a branch on its length (the bytes moved past its end are
+ * overwritten by what follows, or lie in the span's ROOM_OVER). Others (a
+ * literal, a value made in the arena) go through jw_put_bytes.
+ */
+ADT_INLINE char *put_bytes(const struct ctx *c, char *o, struct slice s)
 {
-    return jw_put_str(o, first, t.s, t.plain);
+    if (s.len <= 16 && (uintptr_t)s.p - c->in < c->in16) {
+        memcpy(o, s.p, 16);
+        return o + s.len;
+    }
+    return jw_put_bytes(o, s.p, s.len);
+}
+
+/*
+ * Members and elements in a span are written each with its comma before
+ * it (the JW_KV and JW_KEY chunks start with one), and the container's
+ * opening bracket is written last, over the first one's comma (span_seal):
+ * no "first member" to track for each.
+ */
+
+/* ,"key":t when t is not empty (jw_put_kv, with put_bytes). */
+ADT_INLINE char *put_kv(const struct ctx *c, char *o, const char *chunk,
+                        size_t n, struct text t)
+{
+    if (t.s.len == 0)
+        return o;
+    memcpy(o, chunk, n);
+    o += n;
+    if (t.plain)
+        o = put_bytes(c, o, t.s);
+    else
+        o = jw_put_escaped(o, (const unsigned char *)t.s.p, t.s.len);
+    *o++ = '"';
+    return o;
+}
+
+/* ,"t": a string element of an array (jw_put_str, with put_bytes). */
+ADT_INLINE char *put_str(const struct ctx *c, char *o, struct text t)
+{
+    o[0] = ',';
+    o[1] = '"';
+    o += 2;
+    if (t.plain)
+        o = put_bytes(c, o, t.s);
+    else
+        o = jw_put_escaped(o, (const unsigned char *)t.s.p, t.s.len);
+    *o++ = '"';
+    return o;
+}
+
+/* Close the container opened at `at` and filled up to o: its bracket
+ * `open` goes over the comma of its first member, or before the closing
+ * one when it has none. */
+ADT_INLINE char *span_seal(char *at, char *o, char open, char close)
+{
+    if (o == at)
+        *o++ = open;
+    else
+        *at = open;
+    *o++ = close;
+    return o;
+}
+
+/* Where a span's container starts: after the writer's separator. */
+ADT_INLINE char *span_open(struct ctx *c, char *o)
+{
+    return jw_put_sep(o, &c->w.first[c->w.depth]);
+}
+
+/*
+ * The first byte of [q, end) that is c1 or c2, or end; [q, end) lies in a
+ * field of the input, so a delimiter the sender omitted is given as the
+ * field separator (found in no field). Values are short: 16 bytes are
+ * looked at in one SSE2 compare while 16 of the input can be read at q
+ * (hits past end are dropped), the last ones one by one.
+ */
+ADT_ALWAYS_INLINE const char *find2(const struct ctx *c, const char *q,
+                                    const char *end, int c1, int c2)
+{
+#if defined(__SSE2__)
+    const __m128i x1 = _mm_set1_epi8((char)c1), x2 = _mm_set1_epi8((char)c2);
+    while ((uintptr_t)q - c->in < c->in16) {
+        __m128i b = _mm_loadu_si128((const __m128i *)q);
+        unsigned hit = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(b, x1), _mm_cmpeq_epi8(b, x2)));
+        size_t left = (size_t)(end - q);
+        if (hit) {
+            size_t k = (size_t)__builtin_ctz(hit);
+            return q + (k < left ? k : left);
+        }
+        if (left <= 16)
+            return end;
+        q += 16;
+    }
+#endif
+    while (q < end && (unsigned char)*q != c1 && (unsigned char)*q != c2)
+        q++;
+    return q;
 }
 
 /* A raw (still escaped) field repetition, and whether its field is
@@ -240,8 +342,13 @@ ADT_INLINE struct text val0(const struct ctx *c, const struct hl7_seg *s,
 ADT_INLINE struct text val1(const struct ctx *c, const struct hl7_seg *s,
                             unsigned f)
 {
-    struct raw r = rep_raw(c, s, f, 0);
-    return text_of(c, hl7_piece(r.v, c->m->cs, 0), r.special);
+    unsigned fl;
+    struct slice v = hl7_seg_field_flags(c->m, s, f, &fl);
+    /* up to the first component or repetition separator: a repetition
+     * separator is in the field only when the parser flagged it */
+    if (v.len)
+        v.len = (size_t)(find2(c, v.p, v.p + v.len, c->cs, c->rs) - v.p);
+    return text_of(c, v, (fl & HL7_FLD_SPECIAL) != 0);
 }
 
 /* Walks the repetitions of a field in one pass (the parser bounded their
@@ -258,19 +365,18 @@ ADT_INLINE void reps_init(const struct ctx *c, const struct hl7_seg *s,
     struct slice v = hl7_seg_field_flags(c->m, s, f, &fl);
     it->q = v.p;
     it->end = v.p ? v.p + v.len : NULL;
-    it->sep = fl & HL7_FLD_REP ? c->m->rs : HL7_NO_SEP;
+    it->sep = fl & HL7_FLD_REP ? c->rs : c->m->fs;
     it->special = (fl & HL7_FLD_SPECIAL) != 0;
     it->more = v.p != NULL;
 }
 
-ADT_INLINE int reps_next(struct rep_iter *it, struct raw *out)
+ADT_INLINE int reps_next(const struct ctx *c, struct rep_iter *it,
+                         struct raw *out)
 {
     if (!it->more)
         return 0;
-    const char *x = it->sep != HL7_NO_SEP
-                        ? hl7_find_byte(it->q, it->end, it->sep)
-                        : NULL;
-    if (x == NULL) {
+    const char *x = find2(c, it->q, it->end, it->sep, it->sep);
+    if (x == it->end) {
         *out = (struct raw){ { it->q, (size_t)(it->end - it->q) },
                              it->special };
         it->more = 0;
@@ -631,13 +737,12 @@ ADT_ALWAYS_INLINE void write_cx(struct ctx *c, const struct parts *pt,
     if (sys.s.len == 0)
         sys = part(c, pt, 4, 2);
     struct text type = part(c, pt, 5, 0);
-    char *o = jw_room(&c->w, room(v) + room(sys) + room(type)), *start = o;
-    bool first = true;
-    o = jw_put_open(&c->w, o, '{');
-    o = put_kv(o, &first, JW_KV("value"), v);
-    o = put_kv(o, &first, JW_KV("system"), sys);
-    o = put_kv(o, &first, JW_KV("type"), type);
-    *o++ = '}';
+    char *o = span_room(c, room(v) + room(sys) + room(type)), *start = o;
+    char *obj = o = span_open(c, o);
+    o = put_kv(c, o, JW_KV("value"), v);
+    o = put_kv(c, o, JW_KV("system"), sys);
+    o = put_kv(c, o, JW_KV("type"), type);
+    o = span_seal(obj, o, '{', '}');
     jw_commit(&c->w, start, o);
 }
 
@@ -654,7 +759,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
         struct rep_iter it;
         struct raw rep;
         reps_init(c, pid, fields[f], &it);
-        for (unsigned r = 0; reps_next(&it, &rep); r++) {
+        for (unsigned r = 0; reps_next(c, &it, &rep); r++) {
             struct slice whole = slice_trim(rep.v);
             if (whole.len == 0)     /* no CX.1 either */
                 continue;
@@ -689,7 +794,7 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
     struct rep_iter it;
     struct raw rep;
     reps_init(c, pid, 5, &it);
-    while (reps_next(&it, &rep)) {
+    while (reps_next(c, &it, &rep)) {
         struct parts pt;
         split(c, rep, &pt, 7);
         struct text family = part(c, &pt, 1, 1);   /* FN.1 surname */
@@ -704,26 +809,24 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
         struct text prefix = part(c, &pt, 5, 0);
         struct text suffix = part(c, &pt, 4, 0);
         struct text use = name_use(part(c, &pt, 7, 0).s);
-        char *o = jw_room(&c->w, room(family) + room(given) + room(middle) +
+        char *o = span_room(c, room(family) + room(given) + room(middle) +
                                      room(prefix) + room(suffix) + room(use)),
              *start = o;
-        bool first = true;
-        o = jw_put_open(&c->w, o, '{');
-        o = put_kv(o, &first, JW_KV("family"), family);
+        char *obj = o = span_open(c, o);
+        o = put_kv(c, o, JW_KV("family"), family);
         if (given.s.len || middle.s.len) {
-            bool first_given = true;
-            o = jw_put_key(o, &first, JW_KEY("given"));
-            *o++ = '[';
+            memcpy(o, JW_KEY("given"));
+            char *arr = o += sizeof(",\"given\":") - 1;
             if (given.s.len)
-                o = put_str(o, &first_given, given);
+                o = put_str(c, o, given);
             if (middle.s.len)
-                o = put_str(o, &first_given, middle);
-            *o++ = ']';
+                o = put_str(c, o, middle);
+            o = span_seal(arr, o, '[', ']');
         }
-        o = put_kv(o, &first, JW_KV("prefix"), prefix);
-        o = put_kv(o, &first, JW_KV("suffix"), suffix);
-        o = put_kv(o, &first, JW_KV("use"), use);
-        *o++ = '}';
+        o = put_kv(c, o, JW_KV("prefix"), prefix);
+        o = put_kv(c, o, JW_KV("suffix"), suffix);
+        o = put_kv(c, o, JW_KV("use"), use);
+        o = span_seal(obj, o, '{', '}');
         jw_commit(&c->w, start, o);
     }
     if (n)
@@ -765,7 +868,7 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
     struct rep_iter it;
     struct raw rep;
     reps_init(c, pid, 11, &it);
-    while (reps_next(&it, &rep)) {
+    while (reps_next(c, &it, &rep)) {
         struct parts pt;
         split(c, rep, &pt, 9);
         struct text line1 = street(c, &pt);
@@ -786,29 +889,27 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
             jw_key_chunk(&c->w, JW_KEY("addresses"));
             jw_arr_begin(&c->w);
         }
-        char *o = jw_room(&c->w, room(line1) + room(line2) + room(city) +
+        char *o = span_room(c, room(line1) + room(line2) + room(city) +
                                      room(state) + room(zip) + room(county) +
                                      room(country) + room(use)),
              *start = o;
-        bool first = true;
-        o = jw_put_open(&c->w, o, '{');
+        char *obj = o = span_open(c, o);
         if (line1.s.len || line2.s.len) {
-            bool first_line = true;
-            o = jw_put_key(o, &first, JW_KEY("lines"));
-            *o++ = '[';
+            memcpy(o, JW_KEY("lines"));
+            char *arr = o += sizeof(",\"lines\":") - 1;
             if (line1.s.len)
-                o = put_str(o, &first_line, line1);
+                o = put_str(c, o, line1);
             if (line2.s.len)
-                o = put_str(o, &first_line, line2);
-            *o++ = ']';
+                o = put_str(c, o, line2);
+            o = span_seal(arr, o, '[', ']');
         }
-        o = put_kv(o, &first, JW_KV("city"), city);
-        o = put_kv(o, &first, JW_KV("state"), state);
-        o = put_kv(o, &first, JW_KV("postal_code"), zip);
-        o = put_kv(o, &first, JW_KV("county"), county);
-        o = put_kv(o, &first, JW_KV("country"), country);
-        o = put_kv(o, &first, JW_KV("use"), use);
-        *o++ = '}';
+        o = put_kv(c, o, JW_KV("city"), city);
+        o = put_kv(c, o, JW_KV("state"), state);
+        o = put_kv(c, o, JW_KV("postal_code"), zip);
+        o = put_kv(c, o, JW_KV("county"), county);
+        o = put_kv(c, o, JW_KV("country"), country);
+        o = put_kv(c, o, JW_KV("use"), use);
+        o = span_seal(obj, o, '{', '}');
         jw_commit(&c->w, start, o);
     }
     if (n)
@@ -863,7 +964,7 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
         struct rep_iter it;
         struct raw rep;
         reps_init(c, pid, src[s].f, &it);
-        while (reps_next(&it, &rep)) {
+        while (reps_next(c, &it, &rep)) {
             struct parts pt;
             split(c, rep, &pt, 8);
             struct text v = xtn_value(c, &pt);
@@ -882,12 +983,11 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
             }
             struct text use = phone_use(part(c, &pt, 2, 0).s,
                                         part(c, &pt, 3, 0).s, src[s].dflt);
-            char *o = jw_room(&c->w, room(v) + room(use)), *start = o;
-            bool first = true;
-            o = jw_put_open(&c->w, o, '{');
-            o = put_kv(o, &first, JW_KV("value"), v);
-            o = put_kv(o, &first, JW_KV("use"), use);
-            *o++ = '}';
+            char *o = span_room(c, room(v) + room(use)), *start = o;
+            char *obj = o = span_open(c, o);
+            o = put_kv(c, o, JW_KV("value"), v);
+            o = put_kv(c, o, JW_KV("use"), use);
+            o = span_seal(obj, o, '{', '}');
             jw_commit(&c->w, start, o);
         }
     }
@@ -928,7 +1028,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
             struct rep_iter it;
             struct raw rep;
             reps_init(c, mrg, fields[f], &it);
-            while (reps_next(&it, &rep)) {
+            while (reps_next(c, &it, &rep)) {
                 struct parts pt;
                 split(c, rep, &pt, 5);
                 struct text v = part(c, &pt, 1, 0);
@@ -962,19 +1062,17 @@ static void write_location(struct ctx *c, const char *chunk, size_t n,
     if (!poc.s.len && !rm.s.len && !bed.s.len && !fac.s.len &&
         !bldg.s.len && !floor.s.len)
         return;
-    char *o = jw_room(&c->w, room(poc) + room(rm) + room(bed) + room(fac) +
+    char *o = span_room(c, room(poc) + room(rm) + room(bed) + room(fac) +
                                  room(bldg) + room(floor)),
          *start = o;
-    bool first = true;
-    o = jw_put_key(o, &c->w.first[c->w.depth], chunk, n);
-    *o++ = '{';
-    o = put_kv(o, &first, JW_KV("point_of_care"), poc);
-    o = put_kv(o, &first, JW_KV("room"), rm);
-    o = put_kv(o, &first, JW_KV("bed"), bed);
-    o = put_kv(o, &first, JW_KV("facility"), fac);
-    o = put_kv(o, &first, JW_KV("building"), bldg);
-    o = put_kv(o, &first, JW_KV("floor"), floor);
-    *o++ = '}';
+    char *obj = o = jw_put_key(o, &c->w.first[c->w.depth], chunk, n);
+    o = put_kv(c, o, JW_KV("point_of_care"), poc);
+    o = put_kv(c, o, JW_KV("room"), rm);
+    o = put_kv(c, o, JW_KV("bed"), bed);
+    o = put_kv(c, o, JW_KV("facility"), fac);
+    o = put_kv(c, o, JW_KV("building"), bldg);
+    o = put_kv(c, o, JW_KV("floor"), floor);
+    o = span_seal(obj, o, '{', '}');
     jw_commit(&c->w, start, o);
 }
 
@@ -1003,16 +1101,15 @@ static void write_diagnoses(struct ctx *c)
             jw_arr_begin(&c->w);
         }
         struct text type = val0(c, dg1, 6);
-        char *o = jw_room(&c->w, room(code) + room(system) + room(display) +
+        char *o = span_room(c, room(code) + room(system) + room(display) +
                                      room(type)),
              *start = o;
-        bool first = true;
-        o = jw_put_open(&c->w, o, '{');
-        o = put_kv(o, &first, JW_KV("code"), code);
-        o = put_kv(o, &first, JW_KV("system"), system);
-        o = put_kv(o, &first, JW_KV("display"), display);
-        o = put_kv(o, &first, JW_KV("type"), type);
-        *o++ = '}';
+        char *obj = o = span_open(c, o);
+        o = put_kv(c, o, JW_KV("code"), code);
+        o = put_kv(c, o, JW_KV("system"), system);
+        o = put_kv(c, o, JW_KV("display"), display);
+        o = put_kv(c, o, JW_KV("type"), type);
+        o = span_seal(obj, o, '{', '}');
         jw_commit(&c->w, start, o);
     }
     if (n)
@@ -1025,7 +1122,7 @@ static void write_attending(struct ctx *c, const struct hl7_seg *pv1)
     struct rep_iter it;
     struct raw rep;
     reps_init(c, pv1, 7, &it);
-    while (reps_next(&it, &rep)) {
+    while (reps_next(c, &it, &rep)) {
         struct parts pt;
         split(c, rep, &pt, 3);
         struct text id = part(c, &pt, 1, 0);
@@ -1037,14 +1134,13 @@ static void write_attending(struct ctx *c, const struct hl7_seg *pv1)
             jw_key_chunk(&c->w, JW_KEY("attending"));
             jw_arr_begin(&c->w);
         }
-        char *o = jw_room(&c->w, room(id) + room(family) + room(given)),
+        char *o = span_room(c, room(id) + room(family) + room(given)),
              *start = o;
-        bool first = true;
-        o = jw_put_open(&c->w, o, '{');
-        o = put_kv(o, &first, JW_KV("id"), id);
-        o = put_kv(o, &first, JW_KV("family"), family);
-        o = put_kv(o, &first, JW_KV("given"), given);
-        *o++ = '}';
+        char *obj = o = span_open(c, o);
+        o = put_kv(c, o, JW_KV("id"), id);
+        o = put_kv(c, o, JW_KV("family"), family);
+        o = put_kv(c, o, JW_KV("given"), given);
+        o = span_seal(obj, o, '{', '}');
         jw_commit(&c->w, start, o);
     }
     if (n)
@@ -1130,23 +1226,24 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     jw_obj_begin(w);
     {
         struct text type = { slice_from_cstr(topic), true };
-        char *o = jw_room(w, room(type) + 2 * ROOM_MEMBER +
+        char *o = span_room(c, room(type) + 2 * ROOM_MEMBER +
                                  room(src->message_id) +
                                  room(src->application) +
                                  room(src->facility) + room(src->version) +
                                  room(src->trigger)),
              *start = o;
-        bool first = true;
-        o = put_kv(o, &w->first[w->depth], JW_KV("type"), type);
+        /* "format" comes first, a constant */
+        static const char format[] = "{\"format\":\"hl7v2\"";
+        o = jw_put_kv(o, &w->first[w->depth], JW_KV("type"), type.s, true);
         o = jw_put_key(o, &w->first[w->depth], JW_KEY("source"));
-        *o++ = '{';
-        o = put_kv(o, &first, JW_KV("format"), TEXT_LIT("hl7v2"));
-        o = put_kv(o, &first, JW_KV("message_id"), src->message_id);
-        o = put_kv(o, &first, JW_KV("sending_application"),
+        memcpy(o, format, sizeof(format) - 1);
+        o += sizeof(format) - 1;
+        o = put_kv(c, o, JW_KV("message_id"), src->message_id);
+        o = put_kv(c, o, JW_KV("sending_application"),
                    src->application);
-        o = put_kv(o, &first, JW_KV("sending_facility"), src->facility);
-        o = put_kv(o, &first, JW_KV("version"), src->version);
-        o = put_kv(o, &first, JW_KV("trigger"), src->trigger);
+        o = put_kv(c, o, JW_KV("sending_facility"), src->facility);
+        o = put_kv(c, o, JW_KV("version"), src->version);
+        o = put_kv(c, o, JW_KV("trigger"), src->trigger);
         *o++ = '}';
         jw_commit(w, start, o);
     }
@@ -1213,6 +1310,10 @@ int hl7_to_events(struct arena *a, const struct hl7_msg *m,
     c.hi = m->nseg;
     c.nwarn = 0;
     c.sud = 0;
+    c.in = (uintptr_t)m->p;
+    c.in16 = m->len >= 16 ? m->len - 15 : 0;
+    c.cs = m->cs == HL7_NO_SEP ? m->fs : m->cs;
+    c.rs = m->rs == HL7_NO_SEP ? m->fs : m->rs;
 
     /* MSH-9 (type, trigger), -10 and -12 read once, raw and trimmed as
      * hl7v2.h's accessors give them */
