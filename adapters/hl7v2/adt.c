@@ -675,6 +675,16 @@ static struct text name_use(struct slice v)
     return TEXT_NONE;
 }
 
+/* HL7 table 0190 types that are not where the patient lives: birth
+ * delivery location (IHE PAM sends the birthplace as a PID-11 repetition),
+ * residence at birth, birth (nee), country of origin. Written as addresses
+ * they would match a routing filter on county or state. */
+static bool addr_is_birthplace(struct slice v)
+{
+    return upper_eq(v, "BDL") || upper_eq(v, "BR") || upper_eq(v, "N") ||
+           upper_eq(v, "F");
+}
+
 /* HL7 table 0190 address type to FHIR Address.use. */
 static struct text addr_use(struct slice v)
 {
@@ -871,6 +881,10 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
     while (reps_next(c, &it, &rep)) {
         struct parts pt;
         split(c, rep, &pt, 9);
+        if (addr_is_birthplace(part(c, &pt, 7, 0).s)) {
+            r++;                    /* PID-12 stays with the first one */
+            continue;
+        }
         struct text line1 = street(c, &pt);
         struct text line2 = part(c, &pt, 2, 0);
         struct text city = part(c, &pt, 3, 0);

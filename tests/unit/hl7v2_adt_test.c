@@ -463,6 +463,22 @@ Test(hl7_to_events, takes_pid_12_county_for_the_first_address_only)
     cJSON_Delete(j);
 }
 
+/* IHE PAM France sends the birthplace as a PID-11 repetition of type BDL
+ * (county code only): routing by county must not take it for where the
+ * patient lives (tests/data/real/hl7v2/ansforge_admission.hl7). */
+Test(hl7_to_events, leaves_birthplace_addresses_out)
+{
+    cJSON *j = event_of(MSH("ADT^A01", "2.5")
+                        "PID|1||M1^^^F^MR||D^J||||||1 A St^^X^^75007^FRA^H~"
+                        "^^^^^^BDL^^63220~^^Y^^^^BR^^C2~^^Z^^^^N~^^^^^FR^F\r");
+    const cJSON *ad = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "addresses");
+    cr_assert_eq(cJSON_GetArraySize(ad), 1, "birthplaces kept");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ad, 0), "city", NULL), "X");
+    cr_assert_null(str_at(cJSON_GetArrayItem(ad, 0), "county", NULL));
+    cJSON_Delete(j);
+}
+
 Test(hl7_to_events, reads_every_repetition_of_repeating_fields)
 {
     cJSON *j = event_of(MSH("ADT^A08", "2.5")
