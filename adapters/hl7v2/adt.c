@@ -5,6 +5,9 @@
  * Topics by trigger (MSH-9.2, or EVN-1 when MSH-9 has no event):
  *   A01 -> adt.admit           A02 -> adt.transfer     A03 -> adt.discharge
  *   A04, A28 -> adt.register   A08, A31 -> adt.update  A40 -> adt.merge
+ *   A18, A34, A36, A39 -> adt.merge   the older patient merges (2.2-2.6,
+ *       still sent by v2.3/2.4 systems): same PID/MRG groups as A40, so
+ *       a merge is not lost to an AR because the sender predates A40.
  *   A05, A14 -> adt.register   pre-admit / pending admit: the patient is
  *       registered for a visit but not in a bed; a subscriber (care manager,
  *       health plan) acts on adt.admit as "this member is in the hospital
@@ -615,7 +618,9 @@ static const char *topic_of(struct slice trig, const char **cancel_of)
         [8] = { "adt.update", NULL },     [31] = { "adt.update", NULL },
         [11] = { "adt.update", "A01" },   [12] = { "adt.update", "A02" },
         [13] = { "adt.update", "A03" },   [28] = { "adt.register", NULL },
-        [40] = { "adt.merge", NULL },
+        [40] = { "adt.merge", NULL },     [39] = { "adt.merge", NULL },
+        [18] = { "adt.merge", NULL },     [34] = { "adt.merge", NULL },
+        [36] = { "adt.merge", NULL },
     };
     if (trig.len != 3 || (trig.p[0] != 'A' && trig.p[0] != 'a') ||
         trig.p[1] < '0' || trig.p[1] > '9' || trig.p[2] < '0' ||
@@ -1375,7 +1380,8 @@ int hl7_to_events(struct arena *a, const struct hl7_msg *m,
     if (memcmp(topic, "adt.merge", 10) != 0)
         return one_event(&c, topic, cancel_of, &src, out, err);
 
-    /* A40: one event per PID group (PID, PD1, MRG, PV1) */
+    /* A40 (and the older merges): one event per PID group (PID, PD1, MRG,
+     * PV1) */
     int groups = 0;
     for (uint32_t k = 0; k < m->nseg; k++) {
         if (memcmp(m->seg[k].id, "PID", 3) != 0)
