@@ -2227,11 +2227,14 @@ BEGIN
                     WHERE r.outcome = 'gone' AND d.id = ANY (r_id)))
          ORDER BY s.id FOR NO KEY UPDATE;
     END IF;
+    -- (the tokens once each: "= ANY (r_token)" tested each row against
+    -- every outcome's token, quadratic in the batch)
     PERFORM 1 FROM deliveries d
      WHERE d.id = ANY (ARRAY(
                SELECT q.delivery_id FROM delivery_queue q
                 WHERE q.delivery_id = ANY (r_id)
-                  AND q.lease_token = ANY (r_token)))
+                  AND q.lease_token = ANY (ARRAY(
+                          SELECT DISTINCT t FROM unnest(r_token) t))))
      ORDER BY d.id FOR NO KEY UPDATE;
     -- their queue rows need no lock of their own first: every other path
     -- that waits for a queue row holds its deliveries row before it (and
