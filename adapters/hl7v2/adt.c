@@ -261,24 +261,85 @@ struct parts {
     bool masked;                /* a repetition of at most 64 bytes, */
     uint64_t subs;              /* and where its subcomponent separators are
                                    (bit i: base[i]) */
+    bool quick;                 /* masked, not special, no subcomponent
+                                   separator, no space at either end of a
+                                   component: each component is its own
+                                   text, as it is */
 };
+
+/*
+ * Where the component and subcomponent separators and the spaces are in
+ * v, a raw value of c->m of at most 64 bytes (bit i: v.p[i]); a separator
+ * the sender omitted is found nowhere. One pass, 16 bytes at a time with
+ * SSE2 when the 64 bytes at v.p lie inside the input (the blocks past
+ * v.len are not looked at, the bits past it are dropped), else byte by
+ * byte (as hl7_match64).
+ */
+ADT_ALWAYS_INLINE void match3(const struct ctx *c, struct slice v,
+                              uint64_t *comps, uint64_t *subs,
+                              uint64_t *spaces)
+{
+    const struct hl7_msg *m = c->m;
+    uint64_t a = 0, b = 0, d = 0;
+#if defined(__SSE2__)
+    if ((size_t)(m->p + m->len - v.p) >= 64) {
+        const __m128i x1 = _mm_set1_epi8((char)m->cs);
+        const __m128i x2 = _mm_set1_epi8((char)m->ss);
+        const __m128i x3 = _mm_set1_epi8(' ');
+        for (unsigned k = 0; k < v.len; k += 16) {
+            __m128i q = _mm_loadu_si128((const __m128i *)(v.p + k));
+            a |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(q, x1))
+                 << k;
+            b |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(q, x2))
+                 << k;
+            d |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(q, x3))
+                 << k;
+        }
+        uint64_t keep = hl7_low_bits(v.len);
+        *comps = m->cs == HL7_NO_SEP ? 0 : a & keep;
+        *subs = m->ss == HL7_NO_SEP ? 0 : b & keep;
+        *spaces = d & keep;
+        return;
+    }
+#endif
+    for (size_t i = 0; i < v.len; i++) {
+        int ch = (unsigned char)v.p[i];
+        a |= (uint64_t)(ch == m->cs) << i;
+        b |= (uint64_t)(ch == m->ss) << i;
+        d |= (uint64_t)(ch == ' ') << i;
+    }
+    *comps = a;
+    *subs = b;
+    *spaces = d;
+}
 
 /* Components 1 to `last` (below ADT_MAX_COMPS) and the rest after them:
  * no more than the reader of a data type needs. Most repetitions are
  * short: one look at their bytes finds both their component and their
  * subcomponent separators. */
-ADT_ALWAYS_INLINE void split(const struct ctx *c, struct raw rep,
-                             struct parts *pt, unsigned last)
+ADT_ALWAYS_INLINE void split_as(const struct ctx *c, struct raw rep,
+                                struct parts *pt, unsigned last, bool quick)
 {
     unsigned n = 1;
     pt->special = rep.special;
     pt->base = rep.v.p;
     pt->st[0] = 0;
     pt->subs = 0;
+    pt->quick = false;
     pt->masked = rep.v.p != NULL && rep.v.len <= 64;
     if (pt->masked) {
-        uint64_t comps;
-        hl7_match64(c->m, rep.v, c->m->cs, c->m->ss, &comps, &pt->subs);
+        uint64_t comps, spaces;
+        if (quick) {
+            match3(c, rep.v, &comps, &pt->subs, &spaces);
+            /* the bytes that start or end a component (bit 63 of the
+             * shift counts only when there are spaces: v is not empty) */
+            uint64_t edges = comps << 1 | comps >> 1 | 1 |
+                             (uint64_t)1 << ((rep.v.len - 1) & 63);
+            pt->quick = !rep.special && pt->subs == 0 &&
+                        (spaces & edges) == 0;
+        } else {
+            hl7_match64(c->m, rep.v, c->m->cs, c->m->ss, &comps, &pt->subs);
+        }
         for (; comps && n <= last; comps &= comps - 1)
             pt->st[n++] = (uint32_t)__builtin_ctzll(comps) + 1;
     } else if (rep.v.p != NULL && c->m->cs != HL7_NO_SEP) {
@@ -293,6 +354,20 @@ ADT_ALWAYS_INLINE void split(const struct ctx *c, struct raw rep,
     }
     pt->st[n] = (uint32_t)rep.v.len + 1;
     pt->n = n;
+}
+
+ADT_ALWAYS_INLINE void split(const struct ctx *c, struct raw rep,
+                             struct parts *pt, unsigned last)
+{
+    split_as(c, rep, pt, last, false);
+}
+
+/* split, and pt->quick found: it costs a look at the spaces, and pays
+ * where first subcomponents are read (part(..., 1)), which it skips. */
+ADT_ALWAYS_INLINE void split_quick(const struct ctx *c, struct raw rep,
+                                   struct parts *pt, unsigned last)
+{
+    split_as(c, rep, pt, last, true);
 }
 
 /* Component k (1 to pt->n) of pt, raw. */
@@ -326,6 +401,8 @@ ADT_INLINE struct text part(const struct ctx *c, const struct parts *pt,
     if (k == 0 || k > pt->n)
         return TEXT_NONE;
     struct slice v = raw_part(pt, k);
+    if (pt->quick)              /* what the lines below would make of it */
+        return sub > 1 ? TEXT_NONE : (struct text){ v, true };
     if (sub == 1)
         v = first_sub(c, pt, v);
     else if (sub)
@@ -406,10 +483,13 @@ static int upper_eq_chars(const char *p, const char *lit, size_t n)
     return 1;
 }
 
-/* Inline: most comparisons in the code maps fail on the length. */
+/* Inline: most comparisons in the code maps fail on the length or on the
+ * first byte (c | 0x20 is the same for both cases of a letter, and equal
+ * bytes stay equal), before a call. */
 ADT_INLINE int upper_eq_n(struct slice s, const char *lit, size_t n)
 {
-    return s.len == n && upper_eq_chars(s.p, lit, n);
+    return s.len == n && (s.p[0] | 0x20) == (lit[0] | 0x20) &&
+           upper_eq_chars(s.p, lit, n);
 }
 
 /* ---- HL7 DTM to ISO 8601 ------------------------------------------------ */
@@ -784,7 +864,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
             if (dup)
                 continue;
             struct parts pt;
-            split(c, rep, &pt, 5);
+            split_quick(c, rep, &pt, 5);
             struct text v = part(c, &pt, 1, 0);
             if (v.s.len == 0)
                 continue;
@@ -811,7 +891,7 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
     reps_init(c, pid, 5, &it);
     while (reps_next(c, &it, &rep)) {
         struct parts pt;
-        split(c, rep, &pt, 7);
+        split_quick(c, rep, &pt, 7);
         struct text family = part(c, &pt, 1, 1);   /* FN.1 surname */
         struct text given = part(c, &pt, 2, 0);
         struct text middle = part(c, &pt, 3, 0);
@@ -885,7 +965,7 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
     reps_init(c, pid, 11, &it);
     while (reps_next(c, &it, &rep)) {
         struct parts pt;
-        split(c, rep, &pt, 9);
+        split_quick(c, rep, &pt, 9);
         if (addr_is_birthplace(part(c, &pt, 7, 0).s)) {
             r++;                    /* PID-12 stays with the first one */
             continue;
@@ -1143,7 +1223,7 @@ static void write_attending(struct ctx *c, const struct hl7_seg *pv1)
     reps_init(c, pv1, 7, &it);
     while (reps_next(c, &it, &rep)) {
         struct parts pt;
-        split(c, rep, &pt, 3);
+        split_quick(c, rep, &pt, 3);
         struct text id = part(c, &pt, 1, 0);
         struct text family = part(c, &pt, 2, 1);
         struct text given = part(c, &pt, 3, 0);
@@ -1176,13 +1256,13 @@ static void write_encounter(struct ctx *c, const struct hl7_seg *pv1,
         kv(c, JW_KV("patient_class"), pclass);
         kv(c, JW_KV("class"), class_of(pclass.s));
         struct parts loc, prior;
-        split(c, rep_raw(c, pv1, 3, 0), &loc, ADT_PL_LAST);
+        split_quick(c, rep_raw(c, pv1, 3, 0), &loc, ADT_PL_LAST);
         struct text fac = part(c, &loc, 4, 1);
         if (!fac.s.len)
             fac = val1(c, pv1, 39);     /* PV1-39 servicing facility */
         kv(c, JW_KV("facility"), fac);
         write_location(c, JW_KEY("location"), &loc);
-        split(c, rep_raw(c, pv1, 6, 0), &prior, ADT_PL_LAST);
+        split_quick(c, rep_raw(c, pv1, 6, 0), &prior, ADT_PL_LAST);
         write_location(c, JW_KEY("prior_location"), &prior);
         write_attending(c, pv1);
         kv(c, JW_KV("hospital_service"), val1(c, pv1, 10));
