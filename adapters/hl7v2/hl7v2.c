@@ -58,6 +58,38 @@ static int seg_id_char(unsigned char c, int first)
     return (c >= 'A' && c <= 'Z') || (!first && c >= '0' && c <= '9');
 }
 
+/* seg_id_char as a table, for the parse loop: bit 0, a first byte; bit 1,
+ * a second or third one. */
+static const unsigned char seg_id_cls[256] = {
+    ['0' ... '9'] = 2, ['A' ... 'Z'] = 3,
+};
+
+/* A segment ID as one number: byte 0 in the low bits. */
+#define HL7_ID3(a, b, c) \
+    ((uint32_t)(unsigned char)(a) | (uint32_t)(unsigned char)(b) << 8 | \
+     (uint32_t)(unsigned char)(c) << 16)
+
+static inline uint32_t seg_id3(const char *p)
+{
+    return HL7_ID3(p[0], p[1], p[2]);
+}
+
+/*
+ * Whether the parser indexes the fields of segment k: what adt.c reads;
+ * MSH, the first segment, always. A perfect hash of those six IDs (the
+ * multiplier was searched for: their top three bits of k * 0x56e27d59
+ * differ) gives the one slot to compare, instead of a compare per name.
+ */
+static inline int seg_indexed(uint32_t k)
+{
+    static const uint32_t slot[8] = {
+        [6] = HL7_ID3('M', 'S', 'H'), [5] = HL7_ID3('E', 'V', 'N'),
+        [0] = HL7_ID3('P', 'I', 'D'), [1] = HL7_ID3('P', 'V', '1'),
+        [7] = HL7_ID3('D', 'G', '1'), [3] = HL7_ID3('M', 'R', 'G'),
+    };
+    return slot[(uint32_t)(k * 0x56e27d59u) >> 29] == k;
+}
+
 /* "PID-3" for split index `idx` of segment `id` (MSH is off by one). */
 static void field_name(char *dst, size_t n, const char *id, uint32_t idx)
 {
@@ -427,12 +459,23 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
         return hub_err_set(err, HUB_ESYNTAX, "MSH-1", i + 3,
                            "field separator is not a valid delimiter");
     size_t e = i + 4;
-    while (e < end && (unsigned char)p[e] != fs && p[e] != '\r' &&
-           p[e] != '\n')
-        e++;
     int enc[5] = { HL7_NO_SEP, HL7_NO_SEP, HL7_NO_SEP, HL7_NO_SEP,
                    HL7_NO_SEP };
     size_t nenc = 0;
+    /* the delimiters nearly every sender uses: what the loop below would
+     * find, without it */
+    int standard = end - i >= 9 && memcmp(p + i + 3, "|^~\\&|", 6) == 0;
+    if (standard) {
+        enc[0] = '^';
+        enc[1] = '~';
+        enc[2] = '\\';
+        enc[3] = '&';
+        nenc = 4;
+    } else {
+        while (e < end && (unsigned char)p[e] != fs && p[e] != '\r' &&
+               p[e] != '\n')
+            e++;
+    }
     for (size_t k = i + 4; k < e; k++) {
         unsigned char c = (unsigned char)p[k];
         /* "^~\\&": a doubled escape character, the mark of a message
@@ -465,20 +508,33 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
     m->ss = enc[3];
     m->tc = enc[4];
 
-    unsigned char cls[256];
-    memset(cls, C_PLAIN, sizeof(cls));
-    memset(cls, C_SPECIAL, ' ');
-    memset(cls + 0x7f, C_SPECIAL, 0x81);
-    cls['"'] = C_SPECIAL;
-    cls['\\'] = C_SPECIAL;
-    cls[fs] = C_FS;
-    cls['\r'] = C_EOL;
-    cls['\n'] = C_EOL;
-    cls[0] = C_NUL;
-    if (m->rs != HL7_NO_SEP)
-        cls[m->rs] = C_RS;
-    if (m->ec != HL7_NO_SEP)
-        cls[m->ec] = C_SPECIAL;
+    /* each byte's class (see the scanner): the standard delimiters' table
+     * is made once, by the compiler */
+    static const unsigned char std_cls[256] = {
+        [0] = C_NUL, [1 ... '\n' - 1] = C_SPECIAL, ['\n'] = C_EOL,
+        ['\n' + 1 ... '\r' - 1] = C_SPECIAL, ['\r'] = C_EOL,
+        ['\r' + 1 ... ' ' - 1] = C_SPECIAL, ['"'] = C_SPECIAL,
+        ['\\'] = C_SPECIAL, ['|'] = C_FS, ['~'] = C_RS,
+        [0x7f ... 0xff] = C_SPECIAL,
+    };
+    unsigned char cls_buf[256];
+    const unsigned char *cls = std_cls;
+    if (!standard) {
+        memset(cls_buf, C_PLAIN, sizeof(cls_buf));
+        memset(cls_buf, C_SPECIAL, ' ');
+        memset(cls_buf + 0x7f, C_SPECIAL, 0x81);
+        cls_buf['"'] = C_SPECIAL;
+        cls_buf['\\'] = C_SPECIAL;
+        cls_buf[fs] = C_FS;
+        cls_buf['\r'] = C_EOL;
+        cls_buf['\n'] = C_EOL;
+        cls_buf[0] = C_NUL;
+        if (m->rs != HL7_NO_SEP)
+            cls_buf[m->rs] = C_RS;
+        if (m->ec != HL7_NO_SEP)
+            cls_buf[m->ec] = C_SPECIAL;
+        cls = cls_buf;
+    }
 
     /* sized from the input (at most one field per 4 bytes in real feeds) so
      * that a typical message never grows them; growth stays possible */
@@ -511,22 +567,25 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
         sg->off = (uint32_t)s;
         sg->f0 = m->nfld;
         memset(sg->id, 0, sizeof(sg->id));
-        if (end - s < 3 || !seg_id_char((unsigned char)p[s], 1) ||
-            !seg_id_char((unsigned char)p[s + 1], 0) ||
-            !seg_id_char((unsigned char)p[s + 2], 0) ||
+        /* three ID bytes, then a field separator, CR or LF (C_EOL), or
+         * the end */
+        if (end - s < 3 || !(seg_id_cls[(unsigned char)p[s]] & 1) ||
+            !(seg_id_cls[(unsigned char)p[s + 1]] &
+              seg_id_cls[(unsigned char)p[s + 2]] & 2) ||
             (end - s > 3 && (unsigned char)p[s + 3] != fs &&
-             p[s + 3] != '\r' && p[s + 3] != '\n')) {
+             cls[(unsigned char)p[s + 3]] != C_EOL)) {
             snprintf(name, sizeof(name), "segment[%u]", (unsigned)m->nseg);
             return hub_err_set(err, HUB_ESYNTAX, name, s,
                                "segment ID is not three letters or digits");
         }
         memcpy(sg->id, p + s, 3);
-        if (m->nseg > 0 && memcmp(sg->id, "MSH", 3) == 0)
+        uint32_t id = seg_id3(p + s);
+        if (m->nseg > 0 && id == HL7_ID3('M', 'S', 'H'))
             return hub_err_set(err, HUB_ESYNTAX, "MSH", s,
                                "second MSH segment: one message at a time");
 
         size_t j;
-        if (m->nseg > 0 && !hl7_seg_indexed(sg->id)) {
+        if (m->nseg > 0 && !seg_indexed(id)) {
             /* Not indexed: only its end is found, and whether it might
              * break a limit or hold a NUL. It cannot when it is shorter
              * than HL7_MAX_FIELDS bytes (a field takes a separator) and
@@ -643,17 +702,7 @@ const struct hl7_seg *hl7_seg_find(const struct hl7_msg *m, const char *id,
 
 int hl7_seg_indexed(const char id[4])
 {
-    /* what adt.c reads; MSH, the first segment, always. The ID as one
-     * number, compared without a branch per name */
-    uint32_t k = (uint32_t)(unsigned char)id[0] |
-                 (uint32_t)(unsigned char)id[1] << 8 |
-                 (uint32_t)(unsigned char)id[2] << 16;
-#define HL7_ID3(a, b, c) ((uint32_t)(a) | (uint32_t)(b) << 8 | \
-                          (uint32_t)(c) << 16)
-    return (k == HL7_ID3('M', 'S', 'H')) | (k == HL7_ID3('E', 'V', 'N')) |
-           (k == HL7_ID3('P', 'I', 'D')) | (k == HL7_ID3('P', 'V', '1')) |
-           (k == HL7_ID3('D', 'G', '1')) | (k == HL7_ID3('M', 'R', 'G'));
-#undef HL7_ID3
+    return seg_indexed(seg_id3(id));
 }
 
 struct slice hl7_seg_field_lazy(const struct hl7_msg *m,
