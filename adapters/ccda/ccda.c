@@ -55,6 +55,7 @@
 #define T_PRIORITY_PREF "2.16.840.1.113883.10.20.22.4.143"
 #define T_PLANNED_INTERVENTION "2.16.840.1.113883.10.20.22.4.146"
 #define T_PLANNED_COVERAGE "2.16.840.1.113883.10.20.22.4.129"
+#define T_PATIENT_REFERRAL "2.16.840.1.113883.10.20.22.4.140"
 
 #define CONFIDENTIALITY_SYSTEM \
     "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
@@ -1360,6 +1361,9 @@ static int do_planned(struct doc *dc, const struct ccda_node *n, int depth)
     if (mood_is(n, "RQO") && (ccda_is(n, "procedure") || ccda_is(n, "act") ||
                               ccda_is(n, "encounter")))
         return do_referral(dc, n);
+    if (ccda_is(n, "act") && ccda_has_template(n, T_PATIENT_REFERRAL) &&
+        !mood_is(n, "EVN"))
+        return do_referral(dc, n);  /* see do_entry */
     if (ccda_is(n, "observation") && mood_is(n, "EVN"))
         return HUB_OK;          /* a finding, not a plan item */
     push_node(dc->a, &dc->acts, &dc->n_acts, n, MAX_ACTIVITIES);
@@ -1528,6 +1532,12 @@ static int do_entry(struct doc *dc, enum section_kind kind,
         if (rc != HUB_OK)
             return rc;
     }
+    /* A Patient Referral Act in a planned mood (INT, RQO, ...) is the
+     * referral itself, wherever it stands (a Referral Note keeps it in its
+     * Reason for Referral section); in event mood it only reports one. */
+    if (ccda_is(st, "act") && ccda_has_template(st, T_PATIENT_REFERRAL) &&
+        !mood_is(st, "EVN"))
+        return do_referral(dc, st);
     /* smoking status, tobacco use and SOGI: no topic, no event */
     if (ccda_has_template(st, T_SMOKING_STATUS) ||
         ccda_has_template(st, T_TOBACCO_USE))

@@ -59,6 +59,9 @@
  *     domain from a Z-coded reason or an SDOH category when present); every
  *     other planned or intervention entry (moodCode INT, PRP, ...) is an
  *     activity of the plan -> one careplan.updated per document.
+ *   Patient Referral Act (4.140, class PCPR) in a planned mood, in any
+ *     section (a Referral Note's Reason for Referral, 42349-1, or a plan):
+ *     the referral itself -> referral.created.
  *   Care Plan document (template 2.16.840.1.113883.10.20.22.1.15 or LOINC
  *     52521-2): one careplan.updated for the whole document (concerns, goals,
  *     activities), besides the events above.

@@ -771,6 +771,53 @@ Test(ccda_entries, planned_act_with_an_sdoh_category_is_a_referral_in_that_domai
     cJSON_Delete(ev);
 }
 
+/* A Referral Note's Patient Referral Act (4.140, class PCPR, planned mood) in
+ * its Reason for Referral section is the referral itself: HL7's own Referral
+ * Note example (tests/data/real/ccda/Referral_Note.xml) gave no referral
+ * event. In a Plan of Treatment it is a referral too, not a plan activity;
+ * in event mood (a referral that is only reported) it gives nothing. */
+#define REFERRAL_ACT(mood)                                                   \
+    "<entry><act classCode=\"PCPR\" moodCode=\"" mood "\">"                 \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.4.140\"/>"                \
+    "<id root=\"1.2.9\" extension=\"RF1\"/>"                                 \
+    "<code code=\"44383000\" codeSystem=\"2.16.840.1.113883.6.96\"/>"        \
+    "<statusCode code=\"active\"/></act></entry>"
+
+Test(ccda_entries, patient_referral_act_is_a_referral_in_any_section,
+     .init = setup, .fini = teardown)
+{
+    static const char *const sections[] = {
+        "<templateId root=\"1.3.6.1.4.1.19376.1.5.3.1.3.1\"/>"
+        "<code code=\"42349-1\"/>",
+        "<code code=\"18776-5\"/>",
+    };
+    for (size_t k = 0; k < 2; k++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc), "%s%s%s%s", HEAD BODY_OPEN, sections[k],
+                 REFERRAL_ACT("INT"), BODY_CLOSE);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cr_expect_str_eq(r.out.ev[0].type, "referral.created", "section %zu",
+                         k);
+        cJSON *ref = cJSON_GetObjectItem(ev, "referral");
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ref, "id")),
+                         "urn:hl7ii:1.2.9:RF1");
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                             cJSON_GetObjectItem(ref, "service"), "code")),
+                         "44383000");
+        cr_expect_str_eq(
+            cJSON_GetStringValue(cJSON_GetObjectItem(ref, "status")),
+            "requested");
+        cJSON_Delete(ev);
+        arena_reset(&A);
+    }
+    struct run r = run_str(HEAD BODY_OPEN
+                           "<templateId root=\"1.3.6.1.4.1.19376.1.5.3.1.3.1\"/>"
+                           REFERRAL_ACT("EVN") BODY_CLOSE);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "a reported referral made an event");
+}
+
 Test(ccda_limits, a_patient_object_over_the_limit_is_refused, .init = setup,
      .fini = teardown)
 {
