@@ -246,3 +246,8 @@ Test(real_samples, every_fhir_sample_gives_its_checked_outcome)
 {
     run_dir("fhir", F_FHIR, 7);
 }
+
+Test(real_samples, every_ccda_sample_gives_its_checked_outcome)
+{
+    run_dir("ccda", F_CCDA, 1);
+}
