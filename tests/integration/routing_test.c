@@ -663,6 +663,54 @@ Test(routing, one_flush_records_each_outcome_in_order_with_its_audit_row)
     cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"), 1);
 }
 
+/* hub_deliveries_done writes each attempt row's detail and canonical text
+ * itself (as jsonb prints them): strings that need escaping, a missing
+ * status code, an outcome whose lease was lost and an event without a
+ * patient must still give rows that hub_audit_verify() recomputes alike. */
+Test(routing, attempt_rows_hold_their_detail_exactly_whatever_the_strings)
+{
+    long ids[4], tok[4];
+    char json[1024];
+    const char *odd = "a \\\"q\\\" \\\\ \\u00e9\\u0001\\t/";
+
+    sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    ingest("hosp", "k2", "adt.admit", "{\"type\":\"adt.admit\"}");
+    cr_assert_eq(claim("n", 60000, 4, ids, tok), 2);
+    snprintf(json, sizeof(json),
+             "[{\"id\":%ld,\"token\":%ld,\"attempt\":1,\"code\":null,"
+             "\"error\":\"%s\",\"latency_ms\":7,\"outcome\":\"retry\","
+             "\"delay_ms\":1000},"
+             "{\"id\":%ld,\"token\":%ld,\"attempt\":2,\"code\":200,"
+             "\"error\":null,\"latency_ms\":0,\"outcome\":\"delivered\","
+             "\"delay_ms\":0}]", ids[0], tok[0], odd, ids[1], tok[1] + 1000);
+    const char *params[2] = { "node \"x\" \xc3\xa9\\", json };
+    struct store_rows *r = NULL;
+    cr_assert_eq(store_query(s, "SELECT hub_deliveries_done($1, $2::json)", 2,
+                             params, &r), HUB_OK);
+    store_rows_free(r);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'delivery.attempt'"), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'delivery.attempt' AND detail->>'error' = "
+                       "E'a \\\"q\\\" \\\\ \\u00e9\\u0001\\t/' AND "
+                       "detail->'code' = 'null' AND detail->>'outcome' = "
+                       "'retry' AND detail->>'latency_ms' = '7' AND "
+                       "detail->>'node' = E'node \"x\" \\u00e9\\\\'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'delivery.attempt' AND detail->>'outcome' = 'lost' "
+                       "AND detail->>'code' = '200' AND detail->>'attempt' = "
+                       "'2' AND patient_hub_id IS NULL"), 1,
+                 "another node's lease: recorded as lost");
+    cr_assert_eq(qlong("SELECT count(*) FROM audit a WHERE a.action = "
+                       "'delivery.attempt' AND a.detail ?& ARRAY['event', "
+                       "'subscription', 'recipient', 'attempt', 'code', "
+                       "'error', 'latency_ms', 'outcome', 'node'] AND "
+                       "(SELECT count(*) FROM jsonb_object_keys(a.detail)) = "
+                       "9"), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"), 1);
+}
+
 /* Notifications that arrive on `l` within `ms` (drained). */
 static int notified(struct store *l, int ms)
 {
