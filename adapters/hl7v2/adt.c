@@ -1393,7 +1393,16 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     return HUB_OK;
 }
 
-int hl7_to_events(struct arena *a, const struct hl7_msg *m,
+/* hl7_to_events itself, or (in adt_v3.c) its x86-64-v3 build */
+#if defined(ADT_V3)
+#define ADT_TO_EVENTS hl7_to_events_v3
+int hl7_to_events_v3(struct arena *a, const struct hl7_msg *m,
+                     struct canon_list *out, struct hub_err *err);
+#else
+#define ADT_TO_EVENTS to_events
+static
+#endif
+int ADT_TO_EVENTS(struct arena *a, const struct hl7_msg *m,
                   struct canon_list *out, struct hub_err *err)
 {
     if (m == NULL || m->nseg == 0)
@@ -1481,3 +1490,20 @@ int hl7_to_events(struct arena *a, const struct hl7_msg *m,
                            "required segment PID is missing");
     return HUB_OK;
 }
+
+#if !defined(ADT_V3)
+#if HL7_HAVE_V3
+int hl7_to_events_v3(struct arena *a, const struct hl7_msg *m,
+                     struct canon_list *out, struct hub_err *err);
+#endif
+
+int hl7_to_events(struct arena *a, const struct hl7_msg *m,
+                  struct canon_list *out, struct hub_err *err)
+{
+#if HL7_HAVE_V3
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2"))
+        return hl7_to_events_v3(a, m, out, err);
+#endif
+    return to_events(a, m, out, err);
+}
+#endif

@@ -53,7 +53,7 @@ static int valid_delim(unsigned char c)
                                      (c >= 'a' && c <= 'z'));
 }
 
-static int seg_id_char(unsigned char c, int first)
+static inline int seg_id_char(unsigned char c, int first)
 {
     return (c >= 'A' && c <= 'Z') || (!first && c >= '0' && c <= '9');
 }
@@ -429,7 +429,16 @@ static void *grow(struct arena *a, void *old, uint32_t n, uint32_t *cap,
     return p;
 }
 
-int hl7_parse(struct arena *a, const char *p, size_t len,
+/* hl7_parse itself, or (in hl7v2_v3.c) its x86-64-v3 build */
+#if defined(HL7_V3)
+#define HL7_PARSE hl7_parse_v3
+int hl7_parse_v3(struct arena *a, const char *p, size_t len,
+                 struct hl7_msg **out, struct hub_err *err);
+#else
+#define HL7_PARSE parse
+static
+#endif
+int HL7_PARSE(struct arena *a, const char *p, size_t len,
               struct hl7_msg **out, struct hub_err *err)
 {
     size_t i = 0, end = len;
@@ -684,6 +693,23 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
         s = j;
     }
     return HUB_OK;
+}
+
+/* The rest is built once (hl7v2_v3.c takes the parser alone). */
+#if !defined(HL7_V3)
+#if HL7_HAVE_V3
+int hl7_parse_v3(struct arena *a, const char *p, size_t len,
+                 struct hl7_msg **out, struct hub_err *err);
+#endif
+
+int hl7_parse(struct arena *a, const char *p, size_t len,
+              struct hl7_msg **out, struct hub_err *err)
+{
+#if HL7_HAVE_V3
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2"))
+        return hl7_parse_v3(a, p, len, out, err);
+#endif
+    return parse(a, p, len, out, err);
 }
 
 const struct hl7_seg *hl7_seg_find(const struct hl7_msg *m, const char *id,
@@ -1142,3 +1168,4 @@ int hl7_ack(struct arena *a, const struct hl7_msg *m, const char *code,
     *out = buf_slice(&b);
     return HUB_OK;
 }
+#endif /* !HL7_V3 */
