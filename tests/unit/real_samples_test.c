@@ -1,8 +1,9 @@
 /*
  * real_samples_test.c - every public sample under tests/data/real/<format>/
- * (HL7 v2, FHIR R4, C-CDA; written by others, never seen while the adapters
- * were built; tests/data/real/SOURCES.md says where each comes from) through
- * the adapter's public entry point, against the expected outcome beside it:
+ * (HL7 v2, FHIR R4, C-CDA, CSV; written by others, never seen while the
+ * adapters were built; tests/data/real/SOURCES.md says where each comes from)
+ * through the adapter's public entry point, against the expected outcome
+ * beside it:
  *   <name>.events.json  the canonical events, as a JSON array (compared as
  *                       JSON: member order does not matter, values do);
  *   <name>.err.json     a refusal {"code", "field", "what"}: the status name,
@@ -10,6 +11,9 @@
  *                       and the static reason, all three compared exactly.
  * A refusal must also leave no events, and its place must look like a place
  * (no blanks, no quotes: a value from the message can never hide in it).
+ * CSV samples are upload sets: each directory of tests/data/real/csv/ is one
+ * SHIN-NY upload (all its *.csv, sorted by name, kind "shinny"), beside
+ * <dir>.events.json and <dir>.report.json (csv_report_json), or <dir>.err.json.
  *
  * How the expected files were checked: each was first written from the
  * adapter's own output, then read field by field against the sample by hand
@@ -29,6 +33,7 @@
 
 #include "ccda/ccda.h"
 #include "common/dict.h"
+#include "csv/csv.h"
 #include "dict_files.h"
 #include "fhir/fhir.h"
 #include "hl7v2/hl7v2.h"
@@ -250,4 +255,125 @@ Test(real_samples, every_fhir_sample_gives_its_checked_outcome)
 Test(real_samples, every_ccda_sample_gives_its_checked_outcome)
 {
     run_dir("ccda", F_CCDA, 1);
+}
+
+/* One SHIN-NY upload set: every *.csv of `set`, sorted by name. */
+static int check_csv_set(const char *dir, const char *set)
+{
+    char path[1024];
+    struct csv_file f[CSV_MAX_FILES];
+    size_t n = 0, len;
+    int fail = 0;
+    struct arena a;
+    arena_init(&a, 64 * 1024);
+
+    snprintf(path, sizeof(path), "%s/%s", dir, set);
+    DIR *d = opendir(path);
+    cr_assert_not_null(d, "cannot open %s", path);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!ends_with(e->d_name, ".csv"))
+            continue;
+        cr_assert_lt(n, (size_t)CSV_MAX_FILES, "%s: too many files", set);
+        snprintf(path, sizeof(path), "%s/%s/%s", dir, set, e->d_name);
+        f[n].name = arena_strndup(&a, e->d_name, strlen(e->d_name));
+        f[n].sha256 = NULL;
+        f[n].p = slurp(path, &f[n].len);
+        cr_assert_not_null(f[n].p, "cannot read %s", path);
+        n++;
+    }
+    closedir(d);
+    for (size_t i = 1; i < n; i++)     /* by name, as an upload lists them */
+        for (size_t j = i; j > 0 && strcmp(f[j - 1].name, f[j].name) > 0;
+             j--) {
+            struct csv_file t = f[j];
+            f[j] = f[j - 1];
+            f[j - 1] = t;
+        }
+
+    struct canon_list out = { 0 };
+    struct csv_report rep;
+    struct hub_err err = { 0 };
+    memset(&rep, 0, sizeof(rep));
+    int rc = csv_to_events(&a, D, "shinny", f, n, &out, &rep, &err);
+
+    snprintf(path, sizeof(path), "%s/%s.err.json", dir, set);
+    char *want = slurp(path, &len);
+    if (want) {
+        cJSON *w = cJSON_Parse(want);
+        cr_assert_not_null(w, "%s is not JSON", path);
+        const char *code = cJSON_GetStringValue(cJSON_GetObjectItem(w, "code"));
+        const char *field =
+            cJSON_GetStringValue(cJSON_GetObjectItem(w, "field"));
+        const char *what = cJSON_GetStringValue(cJSON_GetObjectItem(w, "what"));
+        if (rc == HUB_OK || strcmp(hub_strerror(rc), code) != 0 ||
+            strcmp(err.field, field) != 0 || err.what == NULL ||
+            strcmp(err.what, what) != 0 || out.n != 0) {
+            cr_log_error("%s: want %s at %s (%s); got rc %d at %s (%s), "
+                         "%zu events", set, code, field, what, rc, err.field,
+                         err.what ? err.what : "", out.n);
+            fail = 1;
+        }
+        cJSON_Delete(w);
+        free(want);
+    } else if (rc != HUB_OK) {
+        cr_log_error("%s: refused (%s at %s: %s)", set, hub_strerror(rc),
+                     err.field, err.what ? err.what : "");
+        fail = 1;
+    } else {
+        cJSON *got = cJSON_CreateArray();
+        for (size_t k = 0; k < out.n; k++) {
+            cr_assert(canon_topic_known(out.ev[k].type));
+            cJSON_AddItemToArray(got, cJSON_ParseWithLength(
+                                          out.ev[k].json.p,
+                                          out.ev[k].json.len));
+        }
+        struct slice rj;
+        cr_assert_eq(csv_report_json(&a, &rep, &rj), HUB_OK);
+        cJSON *grep = cJSON_ParseWithLength(rj.p, rj.len);
+        static const char *const ext[2] = { "events", "report" };
+        cJSON *const gots[2] = { got, grep };
+        for (int k = 0; k < 2; k++) {
+            snprintf(path, sizeof(path), "%s/%s.%s.json", dir, set, ext[k]);
+            want = slurp(path, &len);
+            cr_assert_not_null(want, "cannot read %s", path);
+            cJSON *w = cJSON_Parse(want);
+            cr_assert_not_null(w, "%s is not JSON", path);
+            if (!cJSON_Compare(w, gots[k], 1)) {
+                char *g = cJSON_Print(gots[k]);
+                cr_log_error("%s: %s differ from %s; got:\n%s", set, ext[k],
+                             path, g);
+                free(g);
+                fail = 1;
+            }
+            cJSON_Delete(w);
+            free(want);
+        }
+        cJSON_Delete(got);
+        cJSON_Delete(grep);
+    }
+    for (size_t i = 0; i < n; i++)
+        free((char *)f[i].p);
+    arena_release(&a);
+    return fail;
+}
+
+Test(real_samples, every_csv_upload_set_gives_its_checked_outcome)
+{
+    char dir[600];
+    snprintf(dir, sizeof(dir), "%s/tests/data/real/csv", root());
+    DIR *d = opendir(dir);
+    cr_assert_not_null(d, "cannot open %s", dir);
+    struct dirent *e;
+    size_t sets = 0, failures = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || strchr(e->d_name, '.') != NULL)
+            continue;           /* set directories have no dot */
+        sets++;
+        failures += (size_t)check_csv_set(dir, e->d_name);
+    }
+    closedir(d);
+    cr_assert_geq(sets, 2, "only %zu CSV sets", sets);
+    cr_assert_eq(failures, 0, "%zu of %zu CSV sets differ (see log)",
+                 failures, sets);
 }
