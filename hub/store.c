@@ -32,6 +32,7 @@
 #include "common/hub_err.h"
 #include "common/jw.h"
 #include "common/utf8.h"
+#include "jcanon.h"
 #include "log.h"
 
 #define MIGRATION_MAX_BYTES (4u << 20)
@@ -1212,7 +1213,7 @@ static int64_t be64(const char *p)
 enum {
     P_ORG, P_FMT, P_KEY, P_SHA, P_AT, P_OK, P_ERR, P_RAW, P_REPLY, P_PART,
     P_EMSG, P_EID, P_ETYPE, P_EPID, P_ECUR, P_EPREP, P_EOCC, P_EBODY,
-    P_IK, P_ISYS, P_IVAL, P_IFIRST, P_MEVIDS, P_EPOS, P_N
+    P_IK, P_ISYS, P_IVAL, P_IFIRST, P_MEVIDS, P_EPOS, P_ECANON, P_N
 };
 
 static const Oid ingest_types[P_N] = {
@@ -1220,7 +1221,7 @@ static const Oid ingest_types[P_N] = {
     BOOLARRAYOID, JSONBARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID, INT4ARRAYOID,
     INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
     BOOLARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID,
-    TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID, INT4ARRAYOID,
+    TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID, INT4ARRAYOID, BOOLARRAYOID,
 };
 
 static void now_iso_ms(char out[32])
@@ -1267,6 +1268,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
     arr_begin(&p[P_EOCC], TEXTOID, n_ev);
     arr_begin(&p[P_EBODY], TEXTOID, n_ev);
     arr_begin(&p[P_EPOS], INT4OID, n_ev);
+    arr_begin(&p[P_ECANON], BOOLOID, n_ev);
     arr_begin(&p[P_MEVIDS], JSONBOID, n);
     for (size_t i = 0; i < n; i++) {
         struct slice org = text_clean(a, slice_from_cstr(m[i].org_id));
@@ -1349,6 +1351,23 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             }
             if (!prep)
                 ids.ok = false;
+            /* jsonb's text form, made here: stored as it is (the candidate
+             * found again in it, where jsonb put it) */
+            bool canon = false;
+            struct slice ct;
+            if (prep && jcanon(a, body.p, body.len, &ct)) {
+                size_t at2 = 0;
+                if (!pid_in ||
+                    (jcanon_find_str(ct.p, ct.len, "patient", "hub_id",
+                                     &at2) &&
+                     ct.len - at2 > STORE_ID_LEN &&
+                     memcmp(ct.p + at2, pid, STORE_ID_LEN) == 0 &&
+                     ct.p[at2 + STORE_ID_LEN] == '"')) {
+                    body = ct;
+                    pid_at = at2;
+                    canon = true;
+                }
+            }
             arr_int4(&p[P_EMSG], (uint32_t)(i + 1));
             arr_cstr(&p[P_EID], eid);
             if (m[i].ev[k].type)
@@ -1379,6 +1398,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
                 arr_int4(&p[P_EPOS], (uint32_t)pid_at + 1);  /* 1-based */
             else
                 arr_null(&p[P_EPOS]);
+            arr_bool(&p[P_ECANON], canon);
             if (k)
                 buf_putc(&evids, ',');
             json_put_str(&evids, eid);
@@ -1447,7 +1467,7 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
         r = PQexecParams(s->c, "SELECT dup, message_id, event_ids, reply "
                          "FROM hub_ingest_fast($1, $2, $3, $4, $5, $6, $7, "
                          "$8, $9, $10, $11, $12, $13, $14, $15, $16, $17, "
-                         "$18, $19, $20, $21, $22, $23, $24)",
+                         "$18, $19, $20, $21, $22, $23, $24, $25)",
                          P_N, ingest_types, vals, lens, fmts, 1);
         const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         /* 40001: linking raced another batch (hub_ingest_fast, 001);

@@ -150,6 +150,12 @@ CREATE INDEX patient_identifiers_hub ON patient_identifiers (hub_id);
 -- merge, already holds) the row they name, and nothing deletes messages or
 -- patients. No index by patient: no query reads events by patient (the
 -- accounting of disclosures reads audit rows).
+-- events.body is text: exactly what `body::jsonb::text` prints (jsonb's key
+-- order and spacing), which is what the feed and the webhooks serve. hubd
+-- writes that text itself (hub/jcanon.c) for nearly every body, so ingest
+-- parses no jsonb (jsonb input was a fifth of the database's CPU per
+-- message); the ingest functions cast the rest (t::jsonb::text). A reader
+-- that needs a path casts: body::jsonb->'patient'.
 CREATE SEQUENCE events_seq;
 CREATE TABLE events (
     seq         bigint PRIMARY KEY DEFAULT nextval('events_seq'),
@@ -160,8 +166,9 @@ CREATE TABLE events (
     patient_hub_id text COLLATE "C",
     occurred_at timestamptz,            -- parsed from body, NULL if partial
     received_at timestamptz NOT NULL,
-    body        jsonb COMPRESSION lz4 NOT NULL  -- the canonical event,
-                                        -- hub fields set
+    body        text COMPRESSION lz4 NOT NULL  -- the canonical event,
+                                        -- hub fields set, as jsonb's text
+                                        -- form (see below)
 );
 ALTER SEQUENCE events_seq OWNED BY events.seq;
 CREATE INDEX events_org_seq ON events (org_id, seq);
@@ -491,7 +498,8 @@ END $$;
 CREATE FUNCTION hub_events_merge() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM hub_merge_patient(NEW.org_id, NEW.body->'patient'->'merged_from',
+    PERFORM hub_merge_patient(NEW.org_id,
+                              NEW.body::jsonb->'patient'->'merged_from',
                               NEW.patient_hub_id, NEW.id);
     RETURN NULL;
 END $$;
@@ -869,10 +877,10 @@ BEGIN
                coalesce(bool_or(s.has_counties), false) AS counties
           FROM s
     ), b AS MATERIALIZED (
-        -- the body decompressed once ("|| '{}'" returns it detoasted):
-        -- a stored body is compressed, and every -> would decompress it
+        -- the body read once (events.body is jsonb's text form): every
+        -- -> below reads this one jsonb
         SELECT e.seq, e.id, e.patient_hub_id, e.type, e.org_id,
-               e.body || '{}'::jsonb AS body
+               e.body::jsonb AS body
           FROM events e
          WHERE e.seq = ANY (p_seqs)
            AND EXISTS (SELECT 1 FROM s)
@@ -1133,7 +1141,8 @@ BEGIN
                                     body)
                 VALUES (e->>'id', v_mid, v_org,
                         coalesce(e->>'type', v_body->>'type'), v_pid,
-                        hub_parse_ts(v_body->>'occurred_at'), v_at, v_body)
+                        hub_parse_ts(v_body->>'occurred_at'), v_at,
+                        v_body::text)
                 RETURNING seq INTO v_seq;
                 v_seqs := v_seqs || v_seq;
                 v_ids := v_ids || (e->>'id');
@@ -1262,15 +1271,17 @@ END $$;
 -- patient.hub_id string's first byte (NULL: none written). A body that
 -- links to another patient has that id written over the candidate's bytes
 -- (overlay on the bytes: on text it counts characters, a walk of the body
--- each time), then is cast to jsonb once; jsonb_set rebuilt the whole
--- document for that (15-20 us a body, and it ran under the lock).
+-- each time); jsonb_set rebuilt the whole document for that (15-20 us a
+-- body, and it ran under the lock). p_ecanon, per event: p_ebody is
+-- already jsonb's text form (hub/jcanon.c), stored as it is (with the
+-- linked id written in); false: cast here (t::jsonb::text).
 -- Returns one row per message, in order.
 CREATE FUNCTION hub_ingest_fast(p_org text[], p_fmt text[], p_key text[],
     p_sha text[], p_at text[], p_ok boolean[], p_err jsonb[], p_raw bytea[],
     p_reply bytea[], p_part int[], p_emsg int[], p_eid text[], p_etype text[],
     p_epid text[], p_ecur text[], p_eprep boolean[], p_eocc text[],
     p_ebody text[], p_ik int[], p_isys text[], p_ival text[],
-    p_ifirst int[], p_mevids jsonb[], p_epos int[])
+    p_ifirst int[], p_mevids jsonb[], p_epos int[], p_ecanon boolean[])
 RETURNS TABLE (dup boolean, message_id bigint, event_ids text, reply bytea)
 LANGUAGE plpgsql
 -- generic plans, made once per connection: custom plans (chosen because a
@@ -1305,6 +1316,8 @@ DECLARE
     e_occt text[] := p_eocc;
     e_txt text[] := p_ebody;    -- the bodies' JSON text
     e_pos int[] := p_epos;
+    e_canon boolean[] := p_ecanon;  -- e_txt is jsonb's text form already
+    e_bt text[];                -- the bodies as stored (jsonb's text form)
     e_body jsonb[];             -- the bodies as jsonb: read (v_jb), or as
                                 -- stored (before the lock)
     v_jb boolean := false;      -- e_body holds the bodies read as jsonb
@@ -1456,9 +1469,10 @@ BEGIN
                array_agg(p_ecur[k2] ORDER BY k2),
                array_agg(p_eprep[k2] ORDER BY k2),
                array_agg(p_eocc[k2] ORDER BY k2),
-               array_agg(p_epos[k2] ORDER BY k2)
+               array_agg(p_epos[k2] ORDER BY k2),
+               array_agg(p_ecanon[k2] ORDER BY k2)
           INTO e_msg, e_id, e_type, e_pid, e_txt, e_cur, e_prep, e_occt,
-               e_pos
+               e_pos, e_canon
           FROM generate_series(1, n_ev) k2
          WHERE NOT m_dup[p_emsg[k2]];
         n_ev := coalesce(cardinality(e_id), 0);
@@ -1694,30 +1708,41 @@ BEGIN
         -- where linking chose another patient than the one written into
         -- it. In unnest's order (one function scan: no sort).
         IF v_jb THEN
-            e_body := ARRAY(
-                SELECT CASE WHEN e_hub[u.k] IS NOT DISTINCT FROM e_cur[u.k]
-                            THEN u.b
-                            WHEN e_hub[u.k] IS NULL
-                            THEN u.b #- '{patient,hub_id}'
-                            ELSE jsonb_set(u.b, '{patient,hub_id}',
-                                           to_jsonb(e_hub[u.k])) END
+            e_bt := ARRAY(
+                SELECT (CASE WHEN e_hub[u.k] IS NOT DISTINCT FROM e_cur[u.k]
+                             THEN u.b
+                             WHEN e_hub[u.k] IS NULL
+                             THEN u.b #- '{patient,hub_id}'
+                             ELSE jsonb_set(u.b, '{patient,hub_id}',
+                                            to_jsonb(e_hub[u.k])) END)::text
                   FROM unnest(e_body) WITH ORDINALITY AS u(b, k));
         ELSE
-            e_body := ARRAY(
+            -- text in, text out: jsonb's text form as store.c wrote it
+            -- (e_canon), else made here; the linked id written over the
+            -- candidate's bytes keeps a text canonical (ids are plain)
+            e_bt := ARRAY(
                 SELECT CASE WHEN e_hub[u.k] IS NOT DISTINCT FROM e_cur[u.k]
-                            THEN u.t::jsonb
+                            THEN CASE WHEN e_canon[u.k] THEN u.t
+                                      ELSE u.t::jsonb::text END
                             WHEN e_hub[u.k] IS NULL
-                            THEN u.t::jsonb #- '{patient,hub_id}'
+                            THEN (u.t::jsonb #- '{patient,hub_id}')::text
                             WHEN e_pos[u.k] IS NOT NULL
                                  AND e_hub[u.k] ~ '^[0-9A-Za-z]+$'
-                            THEN convert_from(overlay(
+                            THEN CASE WHEN e_canon[u.k]
+                                 THEN convert_from(overlay(
                                      convert_to(u.t, 'UTF8')
                                      PLACING convert_to(e_hub[u.k], 'UTF8')
                                      FROM e_pos[u.k]
                                      FOR octet_length(e_cur[u.k])),
-                                 'UTF8')::jsonb
+                                     'UTF8')
+                                 ELSE convert_from(overlay(
+                                     convert_to(u.t, 'UTF8')
+                                     PLACING convert_to(e_hub[u.k], 'UTF8')
+                                     FROM e_pos[u.k]
+                                     FOR octet_length(e_cur[u.k])),
+                                     'UTF8')::jsonb::text END
                             ELSE jsonb_set(u.t::jsonb, '{patient,hub_id}',
-                                           to_jsonb(e_hub[u.k])) END
+                                           to_jsonb(e_hub[u.k]))::text END
                   FROM unnest(e_txt) WITH ORDINALITY AS u(t, k));
         END IF;
     END IF;
@@ -1783,9 +1808,9 @@ BEGIN
         INSERT INTO events (seq, id, message_id, org_id, type,
                             patient_hub_id, occurred_at, received_at, body)
         SELECT e_seq[u.k], u.id, m_mid[u.msg], p_org[u.msg],
-               coalesce(e_type[u.k], u.b->>'type'), e_hub[u.k], e_occ[u.k],
-               m_at[u.msg], u.b
-          FROM unnest(e_msg, e_id, e_body) WITH ORDINALITY AS u(msg, id, b, k)
+               coalesce(e_type[u.k], u.b::jsonb->>'type'), e_hub[u.k],
+               e_occ[u.k], m_at[u.msg], u.b
+          FROM unnest(e_msg, e_id, e_bt) WITH ORDINALITY AS u(msg, id, b, k)
          ORDER BY u.k;
     END IF;
 

@@ -188,7 +188,7 @@ Test(docs, fhir_positive_screening_bundle_is_in_the_feed_and_idempotent,
     cJSON_Delete(j);
     cr_expect_eq(events_total(), 2);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
-                              "= 'screening.positive' AND body->'screening'"
+                              "= 'screening.positive' AND body::jsonb->'screening'"
                               "->'positive_domains' ? 'food-insecurity'"), 1);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
                               "format = 'fhir' AND status = 'accepted'"), 1);
@@ -253,7 +253,7 @@ Test(docs, fhir_task_is_referral_updated_and_idempotency_key_wins,
     http_resp_free(&r);
     free(upd);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
-                              "= 'referral.updated' AND body->'referral'->>"
+                              "= 'referral.updated' AND body::jsonb->'referral'->>"
                               "'status' = 'rejected'"), 1);
     /* the sender's own key names another message: a new one */
     cr_assert_eq(post("/v1/fhir", "application/json", "retry-7f3a", task, len,
@@ -462,11 +462,11 @@ Test(docs, fhir_patient_id_never_meets_an_mrn_of_the_same_value,
                       sizeof(goal2) - 1, &r), 202, "%s", r.body);
     http_resp_free(&r);
     cr_expect_eq(events_total(), 3);
-    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT body->'patient'->>"
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT body::jsonb->'patient'->>"
                               "'hub_id') FROM events"), 2,
                  "the MRN's person and the FHIR id's person");
-    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT body->'patient'->>"
-                              "'hub_id') FROM events WHERE body->>'type' = "
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT body::jsonb->'patient'->>"
+                              "'hub_id') FROM events WHERE body::jsonb->>'type' = "
                               "'goal.updated'"), 1,
                  "both FHIR messages name the same person");
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM patient_identifiers "
@@ -507,7 +507,7 @@ Test(docs, ccda_document_is_stored_once_and_billion_laughs_only_quarantined,
     cr_expect_eq(ids_of(j, "event_ids", NULL, 0), 4, "%s", r.body);
     cJSON_Delete(j);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE "
-                              "body->'source'->>'format' = 'ccda' AND type = "
+                              "body::jsonb->'source'->>'format' = 'ccda' AND type = "
                               "'screening.positive'"), 2);
     cr_assert_eq(post_file("/v1/ccda", "text/xml; charset=utf-8",
                            "ccda/synthetic-ahc-hrsn.xml", &r2), 202);
@@ -670,7 +670,7 @@ Test(docs, csv_shinny_set_via_multipart_and_simple_layout_with_a_bad_row,
     cJSON_Delete(j);
     http_resp_free(&r);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE "
-                              "body->'source'->>'message_id' LIKE "
+                              "body::jsonb->'source'->>'message_id' LIKE "
                               "'pantry-2026-03.csv#%'"), n);
     cr_expect_eq(sql_count("messages WHERE idem_key LIKE ",
                            "csv:screenings:pantry-2026-03.csv:%"), 1);
@@ -723,7 +723,7 @@ Test(docs, csv_rejected_rows_are_quarantined_one_by_one_with_the_good_rows,
 
     /* the good rows' events, from the accepted file */
     cr_expect_geq(n, 2);
-    cr_expect_eq(sql_count("events WHERE body->'source'->>'message_id' LIKE ",
+    cr_expect_eq(sql_count("events WHERE body::jsonb->'source'->>'message_id' LIKE ",
                            "two-bad-rows.csv#%"), n);
     /* each refused row: a quarantined message of its own, its bytes, its
      * place and reason, tied to the file it came in, audited */
@@ -847,7 +847,7 @@ Test(docs, stored_events_of_every_format_validate_against_the_schema,
     struct store *s;
     char *json = NULL;
     cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
-    cr_assert_eq(store_query_text(s, "SELECT json_agg(body ORDER BY seq) "
+    cr_assert_eq(store_query_text(s, "SELECT json_agg(body::json ORDER BY seq) "
                                      "FROM events", 0, NULL, &json), HUB_OK);
     store_free(s);
     cr_assert_not_null(json);

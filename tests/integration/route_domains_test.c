@@ -93,7 +93,7 @@ static long matcher_disagreements(void)
     return qlong("SELECT count(*) FROM events e CROSS JOIN subscriptions u "
                  "WHERE u.deleted_at IS NULL AND "
                  "hub_sub_matches(u.topics, u.filters, e.type, e.org_id, "
-                 "e.body) <> EXISTS (SELECT 1 FROM deliveries d "
+                 "e.body::jsonb) <> EXISTS (SELECT 1 FROM deliveries d "
                  "WHERE d.event_seq = e.seq AND d.subscription_id = u.id)");
 }
 
