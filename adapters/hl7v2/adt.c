@@ -35,6 +35,32 @@
 #include "common/jw.h"
 #include "hl7v2/hl7v2_int.h"
 
+/*
+ * The byte searches below compare VEC_BYTES bytes at a time: 32 with AVX2
+ * (the x86-64-v3 build, adt_v3.c), 16 with SSE2. vec_set(c) is c in every
+ * byte; vec_eq(q, x) the bit mask of the bytes at q equal to x's.
+ */
+#if defined(__AVX2__)
+#include <immintrin.h>
+#define ADT_VEC 1
+#define VEC_BYTES 32
+typedef __m256i vec;
+#define vec_set(c) _mm256_set1_epi8((char)(c))
+#define vec_load(q) _mm256_loadu_si256((const __m256i *)(q))
+#define vec_mask(v) ((uint64_t)(uint32_t)_mm256_movemask_epi8(v))
+#define vec_eq(v, x) _mm256_cmpeq_epi8((v), (x))
+#define vec_or(a, b) _mm256_or_si256((a), (b))
+#elif defined(__SSE2__)
+#define ADT_VEC 1
+#define VEC_BYTES 16
+typedef __m128i vec;
+#define vec_set(c) _mm_set1_epi8((char)(c))
+#define vec_load(q) _mm_loadu_si128((const __m128i *)(q))
+#define vec_mask(v) ((uint64_t)(uint32_t)_mm_movemask_epi8(v))
+#define vec_eq(v, x) _mm_cmpeq_epi8((v), (x))
+#define vec_or(a, b) _mm_or_si128((a), (b))
+#endif
+
 #define ADT_MAX_WARNINGS 32
 #define ADT_MAX_JSON (1u << 20)
 
@@ -55,8 +81,13 @@ struct ctx {
     bool pid3;                  /* PID-3.1 of the first repetition is not
                                    empty (write_identifiers saw it) */
     uintptr_t in;               /* m->p, and how many of its bytes start */
-    size_t in16;                /* 16 readable ones (see put_bytes) */
+    size_t in16;                /* 16 readable ones (see put_bytes), */
+    size_t invec;               /* and VEC_BYTES (find2) */
     int cs, rs;                 /* m's, or m->fs for one omitted (find2) */
+#if defined(ADT_VEC)
+    vec x_cs, x_rs, x_ss, x_sp; /* cs, rs, m->ss and ' ' in every byte, made
+                                   once (find2, match3) */
+#endif
 };
 
 static void warn(struct ctx *c, const char *field, const char *what)
@@ -197,27 +228,38 @@ ADT_INLINE char *span_open(struct ctx *c, char *o)
 /*
  * The first byte of [q, end) that is c1 or c2, or end; [q, end) lies in a
  * field of the input, so a delimiter the sender omitted is given as the
- * field separator (found in no field). Values are short: 16 bytes are
- * looked at in one SSE2 compare while 16 of the input can be read at q
+ * field separator (found in no field). Values are short: VEC_BYTES are
+ * looked at in one compare while that many of the input can be read at q
  * (hits past end are dropped), the last ones one by one.
  */
+#if defined(ADT_VEC)
+#define FIND2(c, q, end, b1, b2) find2(c, q, end, (c)->x_##b1, (c)->x_##b2, \
+                                       (c)->b1, (c)->b2)
+#else
+#define FIND2(c, q, end, b1, b2) find2(c, q, end, (c)->b1, (c)->b2)
+#endif
+
+/* find2(c, q, end, c1, c2): FIND2 with the names of two of c's bytes,
+ * each also given in every byte of a vector under SSE2 */
 ADT_ALWAYS_INLINE const char *find2(const struct ctx *c, const char *q,
-                                    const char *end, int c1, int c2)
+                                    const char *end,
+#if defined(ADT_VEC)
+                                    vec x1, vec x2,
+#endif
+                                    int c1, int c2)
 {
-#if defined(__SSE2__)
-    const __m128i x1 = _mm_set1_epi8((char)c1), x2 = _mm_set1_epi8((char)c2);
-    while ((uintptr_t)q - c->in < c->in16) {
-        __m128i b = _mm_loadu_si128((const __m128i *)q);
-        unsigned hit = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmpeq_epi8(b, x1), _mm_cmpeq_epi8(b, x2)));
+#if defined(ADT_VEC)
+    while ((uintptr_t)q - c->in < c->invec) {
+        vec b = vec_load(q);
+        uint64_t hit = vec_mask(vec_or(vec_eq(b, x1), vec_eq(b, x2)));
         size_t left = (size_t)(end - q);
         if (hit) {
-            size_t k = (size_t)__builtin_ctz(hit);
+            size_t k = (size_t)__builtin_ctzll(hit);
             return q + (k < left ? k : left);
         }
-        if (left <= 16)
+        if (left <= VEC_BYTES)
             return end;
-        q += 16;
+        q += VEC_BYTES;
     }
 #endif
     while (q < end && (unsigned char)*q != c1 && (unsigned char)*q != c2)
@@ -270,10 +312,10 @@ struct parts {
 /*
  * Where the component and subcomponent separators and the spaces are in
  * v, a raw value of c->m of at most 64 bytes (bit i: v.p[i]); a separator
- * the sender omitted is found nowhere. One pass, 16 bytes at a time with
- * SSE2 when the 64 bytes at v.p lie inside the input (the blocks past
- * v.len are not looked at, the bits past it are dropped), else byte by
- * byte (as hl7_match64).
+ * the sender omitted is found nowhere. One pass, VEC_BYTES at a time
+ * when the 64 bytes at v.p lie inside the input (the blocks past v.len are
+ * not looked at, the bits past it are dropped), else byte by byte (as
+ * hl7_match64).
  */
 ADT_ALWAYS_INLINE void match3(const struct ctx *c, struct slice v,
                               uint64_t *comps, uint64_t *subs,
@@ -281,19 +323,13 @@ ADT_ALWAYS_INLINE void match3(const struct ctx *c, struct slice v,
 {
     const struct hl7_msg *m = c->m;
     uint64_t a = 0, b = 0, d = 0;
-#if defined(__SSE2__)
+#if defined(ADT_VEC)
     if ((size_t)(m->p + m->len - v.p) >= 64) {
-        const __m128i x1 = _mm_set1_epi8((char)m->cs);
-        const __m128i x2 = _mm_set1_epi8((char)m->ss);
-        const __m128i x3 = _mm_set1_epi8(' ');
-        for (unsigned k = 0; k < v.len; k += 16) {
-            __m128i q = _mm_loadu_si128((const __m128i *)(v.p + k));
-            a |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(q, x1))
-                 << k;
-            b |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(q, x2))
-                 << k;
-            d |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(q, x3))
-                 << k;
+        for (unsigned k = 0; k < v.len; k += VEC_BYTES) {
+            vec q = vec_load(v.p + k);
+            a |= vec_mask(vec_eq(q, c->x_cs)) << k;
+            b |= vec_mask(vec_eq(q, c->x_ss)) << k;
+            d |= vec_mask(vec_eq(q, c->x_sp)) << k;
         }
         uint64_t keep = hl7_low_bits(v.len);
         *comps = m->cs == HL7_NO_SEP ? 0 : a & keep;
@@ -338,7 +374,7 @@ ADT_ALWAYS_INLINE void split_as(const struct ctx *c, struct raw rep,
             pt->quick = !rep.special && pt->subs == 0 &&
                         (spaces & edges) == 0;
         } else {
-            hl7_match64(c->m, rep.v, c->m->cs, c->m->ss, &comps, &pt->subs);
+            match3(c, rep.v, &comps, &pt->subs, &spaces);   /* spaces unused */
         }
         for (; comps && n <= last; comps &= comps - 1)
             pt->st[n++] = (uint32_t)__builtin_ctzll(comps) + 1;
@@ -427,7 +463,7 @@ ADT_INLINE struct text val1(const struct ctx *c, const struct hl7_seg *s,
     /* up to the first component or repetition separator: a repetition
      * separator is in the field only when the parser flagged it */
     if (v.len)
-        v.len = (size_t)(find2(c, v.p, v.p + v.len, c->cs, c->rs) - v.p);
+        v.len = (size_t)(FIND2(c, v.p, v.p + v.len, cs, rs) - v.p);
     return text_of(c, v, (fl & HL7_FLD_SPECIAL) != 0);
 }
 
@@ -435,7 +471,8 @@ ADT_INLINE struct text val1(const struct ctx *c, const struct hl7_seg *s,
  * number by HL7_MAX_REPS). */
 struct rep_iter {
     const char *q, *end;
-    int sep, special, more;
+    int reps, special, more;    /* reps: the field holds repetition
+                                   separators */
 };
 
 ADT_INLINE void reps_init(const struct ctx *c, const struct hl7_seg *s,
@@ -445,7 +482,7 @@ ADT_INLINE void reps_init(const struct ctx *c, const struct hl7_seg *s,
     struct slice v = hl7_seg_field_flags(c->m, s, f, &fl);
     it->q = v.p;
     it->end = v.p ? v.p + v.len : NULL;
-    it->sep = fl & HL7_FLD_REP ? c->rs : c->m->fs;
+    it->reps = (fl & HL7_FLD_REP) != 0;
     it->special = (fl & HL7_FLD_SPECIAL) != 0;
     it->more = v.p != NULL;
 }
@@ -455,7 +492,7 @@ ADT_INLINE int reps_next(const struct ctx *c, struct rep_iter *it,
 {
     if (!it->more)
         return 0;
-    const char *x = find2(c, it->q, it->end, it->sep, it->sep);
+    const char *x = it->reps ? FIND2(c, it->q, it->end, rs, rs) : it->end;
     if (x == it->end) {
         *out = (struct raw){ { it->q, (size_t)(it->end - it->q) },
                              it->special };
@@ -1420,8 +1457,18 @@ int ADT_TO_EVENTS(struct arena *a, const struct hl7_msg *m,
     c.sud = 0;
     c.in = (uintptr_t)m->p;
     c.in16 = m->len >= 16 ? m->len - 15 : 0;
+#if defined(ADT_VEC)
+    c.invec = m->len >= VEC_BYTES ? m->len - (VEC_BYTES - 1) : 0;
+#endif
     c.cs = m->cs == HL7_NO_SEP ? m->fs : m->cs;
     c.rs = m->rs == HL7_NO_SEP ? m->fs : m->rs;
+#if defined(ADT_VEC)
+    c.x_cs = vec_set(c.cs);
+    c.x_rs = vec_set(c.rs);
+    /* match3 drops the subcomponent bits when there is no separator */
+    c.x_ss = vec_set(m->ss);
+    c.x_sp = vec_set(' ');
+#endif
 
     /* MSH-9 (type, trigger), -10 and -12 read once, raw and trimmed as
      * hl7v2.h's accessors give them */
