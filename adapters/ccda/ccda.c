@@ -1382,7 +1382,10 @@ static void write_activity(struct doc *dc, struct ev *e,
     ccda_write_cd(w, "code", ccda_child(n, "code"));
     jw_kv_cstr(w, "reference", ccda_ii_string(dc->a, ccda_child(n, "id")));
     jw_kv_cstr(w, "status", ccda_attr(ccda_child(n, "statusCode"), "code"));
-    kv_time(e, "scheduled", ts_of(et), et);
+    /* an event-mood part (an Intervention Act's Procedure Activity) says
+     * when it was done; a planned one when it is to be done */
+    kv_time(e, mood_is(n, "EVN") ? "performed_at" : "scheduled", ts_of(et),
+            et);
     jw_kv_cstr(w, "domain", dom);
     jw_obj_end(w);
 }

@@ -818,6 +818,52 @@ Test(ccda_entries, patient_referral_act_is_a_referral_in_any_section,
     cr_expect_eq(r.out.n, 0, "a reported referral made an event");
 }
 
+/* The Interventions section (62387-6) holds interventions already done
+ * (Intervention Act 4.131, moodCode EVN) beside planned ones (4.146, INT):
+ * the time of a done part is when it was performed, not a schedule (the
+ * HL7 C-CDA R2.1 Care Plan example, tests/data/real/ccda). */
+Test(ccda_entries, a_performed_intervention_has_performed_at_not_scheduled,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(
+        HEAD BODY_OPEN "<code code=\"62387-6\"/>"
+        "<entry><act classCode=\"ACT\" moodCode=\"INT\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.146\"/>"
+        "<id root=\"1.2.7\" extension=\"PI\"/>"
+        "<entryRelationship typeCode=\"REFR\">"
+        "<act classCode=\"ACT\" moodCode=\"INT\">"
+        "<id root=\"1.2.7\" extension=\"P1\"/>"
+        "<code code=\"423171007\" codeSystem=\"2.16.840.1.113883.6.96\"/>"
+        "<statusCode code=\"active\"/><effectiveTime value=\"20130902\"/>"
+        "</act></entryRelationship></act></entry>"
+        "<entry><act classCode=\"ACT\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.131\"/>"
+        "<id root=\"1.2.7\" extension=\"DI\"/>"
+        "<entryRelationship typeCode=\"REFR\">"
+        "<act classCode=\"ACT\" moodCode=\"EVN\">"
+        "<id root=\"1.2.7\" extension=\"D1\"/>"
+        "<code code=\"423171007\" codeSystem=\"2.16.840.1.113883.6.96\"/>"
+        "<statusCode code=\"completed\"/><effectiveTime value=\"20130801\"/>"
+        "</act></entryRelationship></act></entry>" BODY_CLOSE);
+    cJSON *ev = first_event(&r, 1);
+    cr_assert_str_eq(r.out.ev[0].type, "careplan.updated");
+    cJSON *acts = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "careplan"),
+                                      "activities");
+    cr_assert_eq(cJSON_GetArraySize(acts), 2);
+    cJSON *planned = cJSON_GetArrayItem(acts, 0);
+    cJSON *done = cJSON_GetArrayItem(acts, 1);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(planned,
+                                                              "scheduled")),
+                     "2013-09-02");
+    cr_expect_null(cJSON_GetObjectItem(planned, "performed_at"));
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(done,
+                                                              "performed_at")),
+                     "2013-08-01");
+    cr_expect_null(cJSON_GetObjectItem(done, "scheduled"),
+                   "a performed activity was written as scheduled");
+    cJSON_Delete(ev);
+}
+
 Test(ccda_limits, a_patient_object_over_the_limit_is_refused, .init = setup,
      .fini = teardown)
 {
