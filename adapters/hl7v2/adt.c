@@ -458,8 +458,20 @@ ADT_INLINE struct text val0(const struct ctx *c, const struct hl7_seg *s,
 ADT_INLINE struct text val1(const struct ctx *c, const struct hl7_seg *s,
                             unsigned f)
 {
+    const struct hl7_msg *m = c->m;
+    struct slice v;
     unsigned fl;
-    struct slice v = hl7_seg_field_flags(c->m, s, f, &fl);
+    if (s != NULL && f + 1 < s->nf && s->id[0] != 'M') {
+        /* the common case, an indexed field of a segment other than MSH
+         * (whose numbering is off by one) and not its last one: between
+         * its start and the next one's, as hl7_seg_field_flags says */
+        uint32_t a = m->fld[s->f0 + f], b = m->fld[s->f0 + f + 1];
+        v = (struct slice){ m->p + (a & HL7_FLD_OFF),
+                            (b & HL7_FLD_OFF) - 1 - (a & HL7_FLD_OFF) };
+        fl = a & HL7_FLD_SPECIAL;
+    } else {
+        v = hl7_seg_field_flags(m, s, f, &fl);
+    }
     /* up to the first component or repetition separator: a repetition
      * separator is in the field only when the parser flagged it */
     if (v.len)
@@ -845,17 +857,20 @@ static int is_sud(struct slice code, struct slice system)
         "2.16.840.1.113883.6.90", "2.16.840.1.113883.6.3",
         "http://hl7.org/fhir/sid/icd-10-cm", "http://hl7.org/fhir/sid/icd-10",
     };
+    /* the code first: most are not F1x, and then the system is not read */
+    if (code.len < 3)
+        return 0;
+    char c0 = code.p[0];
+    if (!((c0 == 'F' || c0 == 'f') && code.p[1] == '1' &&
+          code.p[2] >= '0' && code.p[2] <= '9' &&
+          (code.len == 3 || code.p[3] == '.' ||
+           (code.p[3] >= '0' && code.p[3] <= '9') ||
+           (code.p[3] >= 'A' && code.p[3] <= 'Z'))))
+        return 0;
     int known = system.len == 0;    /* unlabelled: err on the safe side */
     for (size_t k = 0; !known && k < sizeof(icd10) / sizeof(icd10[0]); k++)
         known = upper_eq_n(system, icd10[k], strlen(icd10[k]));
-    if (!known || code.len < 3)
-        return 0;
-    char c0 = code.p[0];
-    return (c0 == 'F' || c0 == 'f') && code.p[1] == '1' &&
-           code.p[2] >= '0' && code.p[2] <= '9' &&
-           (code.len == 3 || code.p[3] == '.' ||
-            (code.p[3] >= '0' && code.p[3] <= '9') ||
-            (code.p[3] >= 'A' && code.p[3] <= 'Z'));
+    return known;
 }
 
 /* ---- writers ------------------------------------------------------------ */
@@ -892,7 +907,12 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
         struct raw rep;
         reps_init(c, pid, fields[f], &it);
         for (unsigned r = 0; reps_next(c, &it, &rep); r++) {
-            struct slice whole = slice_trim(rep.v);
+            if (rep.v.len == 0)
+                continue;
+            struct parts pt;
+            split_quick(c, rep, &pt, 5);
+            /* a quick repetition has no space or tab at either end */
+            struct slice whole = pt.quick ? rep.v : slice_trim(rep.v);
             if (whole.len == 0)     /* no CX.1 either */
                 continue;
             int dup = 0;
@@ -900,8 +920,6 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
                 dup = slice_eq_slice(seen[k], whole);
             if (dup)
                 continue;
-            struct parts pt;
-            split_quick(c, rep, &pt, 5);
             struct text v = part(c, &pt, 1, 0);
             if (v.s.len == 0)
                 continue;
