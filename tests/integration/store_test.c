@@ -126,6 +126,29 @@ Test(store, batch_commits_every_message_with_its_events_in_one_call)
     release(res, 3);
 }
 
+/* The ingest call is a statement prepared once per session; a session that
+ * lost it (behind a transaction pooler: another server session) gets it
+ * prepared again, and no batch fails for it. */
+Test(store, a_batch_after_its_prepared_statement_is_gone_still_commits)
+{
+    struct fixture f;
+    struct store_msg_result res[1];
+
+    add_msg(&f, 0, "org_a", "p1", "adt.admit", "MRN", "200");
+    ingest(&f, 1, res);
+    release(res, 1);
+    cr_assert_eq(store_exec(s, "DEALLOCATE hub_ingest_fast"), HUB_OK);
+    add_msg(&f, 0, "org_a", "p2", "adt.admit", "MRN", "201");
+    ingest(&f, 1, res);
+    cr_assert_not(res[0].duplicate);
+    release(res, 1);
+    cr_assert_eq(store_exec(s, "DEALLOCATE ALL"), HUB_OK);
+    add_msg(&f, 0, "org_a", "p3", "adt.admit", "MRN", "202");
+    ingest(&f, 1, res);
+    release(res, 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM events"), 3);
+}
+
 Test(store, resend_with_same_key_returns_stored_reply_and_no_new_event)
 {
     struct fixture f;
