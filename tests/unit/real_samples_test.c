@@ -244,7 +244,7 @@ static void run_dir(const char *sub, enum fmt f, size_t min)
 
 Test(real_samples, every_hl7v2_sample_gives_its_checked_outcome)
 {
-    run_dir("hl7v2", F_HL7, 20);
+    run_dir("hl7v2", F_HL7, 24);
 }
 
 Test(real_samples, every_fhir_sample_gives_its_checked_outcome)
