@@ -456,9 +456,19 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
     if (i > HL7_MAX_MESSAGE)        /* keeps every offset below 2^30 */
         return hub_err_set(err, HUB_ELIMIT, "message", 0,
                            "too much whitespace before MSH");
-    if (end - i < 8 || memcmp(p + i, "MSH", 3) != 0)
+    if (end - i < 8 || memcmp(p + i, "MSH", 3) != 0) {
+        /* a batch file (FHS/BHS header, v2.5.1 ch. 2.10.3) is HL7 the hub
+         * does not take, not a malformed message */
+        if (end - i >= 4 && (memcmp(p + i, "FHS", 3) == 0 ||
+                             memcmp(p + i, "BHS", 3) == 0) &&
+            valid_delim((unsigned char)p[i + 3]))
+            return hub_err_set(err, HUB_EUNSUPPORTED,
+                               p[i] == 'F' ? "FHS" : "BHS", i,
+                               "batch files are not taken: send each "
+                               "message alone");
         return hub_err_set(err, HUB_ESYNTAX, "MSH", i,
                            "message does not start with an MSH segment");
+    }
 
     /* HL7 v2.5.1 ch. 2.14.9.1: MSH-1 is the field separator itself, and
      * MSH-2 holds component, repetition, escape, subcomponent (and from

@@ -26,7 +26,8 @@ struct hl7_msg;                     /* opaque; fields point into the input */
  * lives as long as `p` and `a` both do; or returns a negative HUB_E* and
  * fills *err. On failure *out is still set when the MSH segment itself was
  * readable (else NULL), so that the ACK can echo MSH-10 in the sender's
- * version and delimiters.
+ * version and delimiters. A batch file (starting FHS or BHS) is
+ * HUB_EUNSUPPORTED at "FHS"/"BHS": one message per call.
  */
 int hl7_parse(struct arena *a, const char *p, size_t len,
               struct hl7_msg **out, struct hub_err *err)

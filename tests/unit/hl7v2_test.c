@@ -216,6 +216,38 @@ Test(hl7_parse, rejects_message_without_msh)
     cr_assert_eq(parse_rc(NULL, 0, &err, &m), HUB_ESYNTAX);
 }
 
+/* A batch file (FHS/BHS ... BTS/FTS, HL7 v2.5.1 ch. 2.10.3) is well-formed
+ * HL7; the hub takes one message per upload or MLLP frame, so it is
+ * refused as unsupported at its header, not as a malformed message (the
+ * python-hl7 sample, tests/data/real/hl7v2). */
+Test(hl7_parse, refuses_a_batch_file_as_unsupported_at_its_header)
+{
+    struct hub_err err;
+    struct hl7_msg *m;
+    const char *fhs = "FHS|^~\\&||A\rBHS|^~\\&||A\r"
+                      "MSH|^~\\&|A|B|C|D|2026||ADT^A04|7|P|2.3\rPID|1||42\r"
+                      "BTS|1\rFTS|1\r";
+    cr_assert_eq(parse_rc(fhs, strlen(fhs), &err, &m), HUB_EUNSUPPORTED);
+    cr_assert_null(m);
+    cr_assert_str_eq(err.field, "FHS");
+    cr_assert_eq(err.offset, 0);
+    cr_assert_str_eq(err.what,
+                     "batch files are not taken: send each message alone");
+    const char *bhs = "\r\nBHS|^~\\&||A\rMSH|^~\\&|A|B|C|D|2026||ADT^A04|7|"
+                      "P|2.3\rBTS|1\r";
+    cr_assert_eq(parse_rc(bhs, strlen(bhs), &err, &m), HUB_EUNSUPPORTED);
+    cr_assert_str_eq(err.field, "BHS");
+    cr_assert_eq(err.offset, 2);
+    struct slice ack;
+    cr_assert_eq(hl7_ack(&A, NULL, "AR", &err, "K", "2026", &ack), HUB_OK);
+    cr_assert(strstr(ack.p, "ERR||BHS^1|200^Unsupported message type^HL70357|E||||"
+                            "batch files are not taken: send each message "
+                            "alone\r") != NULL, "%.*s", (int)ack.len, ack.p);
+    /* FHS as the start of other text is still no MSH */
+    cr_assert_eq(parse_rc("FHSX|1", 6, &err, &m), HUB_ESYNTAX);
+    cr_assert_str_eq(err.field, "MSH");
+}
+
 Test(hl7_parse, rejects_msh_with_only_its_field_separator)
 {
     struct hub_err err;
