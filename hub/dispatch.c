@@ -29,8 +29,10 @@
  */
 #include "dispatch.h"
 
+#include <assert.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -74,9 +76,13 @@
 #define DISPATCH_FLUSH_MAX 1024
 /* Finished easy handles kept for the next transfers (x max_inflight): an
  * easy handle made and freed per delivery was a tenth of the loop's CPU
- * (allocation, defaults); curl_easy_reset() clears every option set, and
- * connections stay in the multi handle's cache either way. */
+ * (allocation, defaults); connections stay in the multi handle's cache
+ * either way. A pooled handle keeps the options every transfer sets alike;
+ * one that had, or will have, a CA bundle or client certificate is
+ * curl_easy_reset() and set up again, so that no TLS option carries over
+ * to another subscription's transfer. */
 #define DISPATCH_EASY_POOL_FACTOR 2
+#define DISPATCH_HEADERS 5
 
 struct endpoint {
     char key[DISPATCH_ENDPOINT_MAX];    /* scheme://host:port */
@@ -94,18 +100,22 @@ struct job {
     struct job *next;               /* endpoint queue */
     struct job *rprev, *rnext;      /* transfers running */
     CURL *easy;
-    struct curl_slist *hdrs;
+    bool easy_tls;                  /* easy has TLS options of this job */
     char *body;
+    size_t body_len;
     int64_t id, token;
     int attempt;
     int64_t claimed_ms, started_ms;
     size_t resp_bytes;
     bool ssrf_refused;
     char retry_after[64];
-    char sig[WEBHOOK_SIG_HEADER_MAX];
-    char url[WEBHOOK_URL_MAX + 1];
-    char client_cert[WEBHOOK_PATH_MAX + 1], client_key[WEBHOOK_PATH_MAX + 1];
-    char ca_bundle[WEBHOOK_PATH_MAX + 1];
+    /* the request headers: list nodes and text live here (curl only reads
+     * them, until the transfer is done), no allocation per header */
+    struct curl_slist hdr[DISPATCH_HEADERS];
+    char h_id[48], h_ts[48], h_sig[WEBHOOK_SIG_HEADER_MAX + 24];
+    char h_type[40], h_expect[8];
+    /* heap strings, NULL when the subscription has none */
+    char *url, *client_cert, *client_key, *ca_bundle;
     struct webhook_secret secrets[WEBHOOK_MAX_SECRETS];
     size_t n_secrets;
 };
@@ -164,6 +174,7 @@ struct dispatch {
     int queued;
     struct job *running;
     CURL **easy_pool;                   /* finished handles, loop thread */
+    bool *easy_pool_tls;                /* ... that have TLS options set */
     int n_easy_pool, easy_pool_cap;
     struct endpoint **eps;
     size_t n_eps;
@@ -247,29 +258,64 @@ static void results_append(struct dispatch *d, const char *s, size_t n)
     d->results[d->results_len] = '\0';
 }
 
-/* error is a static token ("timeout", "connect", ...) or NULL */
+/* Decimal digits of v at p; returns the end (not terminated). */
+static char *put_i64(char *p, int64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *p++ = '-';
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+static char *put_str(char *p, const char *s)
+{
+    size_t n = strlen(s);
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* error is a static token ("timeout", "connect", ...) or NULL; so is
+ * outcome: neither needs escaping. Written by hand: snprintf was a
+ * fifth of what the loop spent per delivery outside curl and signing. */
 static void result_add(struct dispatch *d, const struct job *j, long code,
                        const char *error, int64_t latency_ms,
                        const char *outcome, int64_t delay_ms)
 {
-    char item[512], codebuf[24], errbuf[64];
+    char item[512], *p = item;
 
-    if (code > 0)
-        snprintf(codebuf, sizeof(codebuf), "%ld", code);
-    else
-        snprintf(codebuf, sizeof(codebuf), "null");
-    if (error)
-        snprintf(errbuf, sizeof(errbuf), "\"%s\"", error);
-    else
-        snprintf(errbuf, sizeof(errbuf), "null");
-    int n = snprintf(item, sizeof(item),
-                     "%s{\"id\":%" PRId64 ",\"token\":%" PRId64
-                     ",\"attempt\":%d,\"code\":%s,\"error\":%s,"
-                     "\"latency_ms\":%" PRId64 ",\"outcome\":\"%s\","
-                     "\"delay_ms\":%" PRId64 "}",
-                     d->n_results ? "," : "[", j->id, j->token, j->attempt,
-                     codebuf, errbuf, latency_ms, outcome, delay_ms);
-    results_append(d, item, (size_t)n);
+    assert(strlen(outcome) < 32 && (!error || strlen(error) < 32));
+    p = put_str(p, d->n_results ? ",{\"id\":" : "[{\"id\":");
+    p = put_i64(p, j->id);
+    p = put_str(p, ",\"token\":");
+    p = put_i64(p, j->token);
+    p = put_str(p, ",\"attempt\":");
+    p = put_i64(p, j->attempt);
+    p = put_str(p, ",\"code\":");
+    p = code > 0 ? put_i64(p, code) : put_str(p, "null");
+    p = put_str(p, ",\"error\":");
+    if (error) {
+        *p++ = '"';
+        p = put_str(p, error);
+        *p++ = '"';
+    } else {
+        p = put_str(p, "null");
+    }
+    p = put_str(p, ",\"latency_ms\":");
+    p = put_i64(p, latency_ms);
+    p = put_str(p, ",\"outcome\":\"");
+    p = put_str(p, outcome);
+    p = put_str(p, "\",\"delay_ms\":");
+    p = put_i64(p, delay_ms);
+    *p++ = '}';
+    results_append(d, item, (size_t)(p - item));
     d->n_results++;
 }
 
@@ -484,14 +530,19 @@ static void job_free(struct job *j)
     if (j->easy) {
         struct dispatch *d = j->d;
         curl_multi_remove_handle(d->multi, j->easy);
-        if (d->n_easy_pool < d->easy_pool_cap)
+        if (d->n_easy_pool < d->easy_pool_cap) {
+            d->easy_pool_tls[d->n_easy_pool] = j->easy_tls;
             d->easy_pool[d->n_easy_pool++] = j->easy;
-        else
+        } else {
             curl_easy_cleanup(j->easy);
+        }
     }
-    curl_slist_free_all(j->hdrs);
     free(j->body);
-    memset(j->secrets, 0, sizeof(j->secrets));
+    free(j->url);
+    free(j->client_cert);
+    free(j->client_key);
+    free(j->ca_bundle);
+    OPENSSL_cleanse(j->secrets, j->n_secrets * sizeof(j->secrets[0]));
     free(j);
 }
 
@@ -686,44 +737,13 @@ static int on_timer(CURLM *multi, long timeout_ms, void *arg)
 
 /* --- starting transfers ------------------------------------------------------ */
 
-static int job_start(struct dispatch *d, struct job *j)
+/* The options every transfer sets alike: once per handle (made, or
+ * reset because TLS options were or will be set on it). */
+static void easy_setup(struct dispatch *d, CURL *e)
 {
-    char hdr[WEBHOOK_SIG_HEADER_MAX + 32];
-    char id[40];
-    int64_t ts = (int64_t)time(NULL);
-
-    snprintf(id, sizeof(id), "dlv_%" PRId64, j->id);
-    if (webhook_sign(j->secrets, j->n_secrets, id, ts, j->body,
-                     strlen(j->body), j->sig, sizeof(j->sig)) != HUB_OK)
-        return HUB_EINVALID;
-    if (d->n_easy_pool > 0) {
-        j->easy = d->easy_pool[--d->n_easy_pool];
-        curl_easy_reset(j->easy);       /* no option of the last transfer */
-    } else {
-        j->easy = curl_easy_init();
-    }
-    if (!j->easy)
-        abort();
-    snprintf(hdr, sizeof(hdr), "webhook-id: %s", id);
-    j->hdrs = curl_slist_append(j->hdrs, hdr);
-    snprintf(hdr, sizeof(hdr), "webhook-timestamp: %" PRId64, ts);
-    j->hdrs = curl_slist_append(j->hdrs, hdr);
-    snprintf(hdr, sizeof(hdr), "webhook-signature: %s", j->sig);
-    j->hdrs = curl_slist_append(j->hdrs, hdr);
-    j->hdrs = curl_slist_append(j->hdrs, "content-type: application/json");
-    j->hdrs = curl_slist_append(j->hdrs, "Expect:");
-    if (!j->hdrs)
-        abort();
-
-    CURL *e = j->easy;
-    curl_easy_setopt(e, CURLOPT_URL, j->url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-                     (curl_off_t)strlen(j->body));
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->hdrs);
     curl_easy_setopt(e, CURLOPT_USERAGENT, d->cfg.user_agent);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)d->cfg.timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
@@ -731,17 +751,74 @@ static int job_start(struct dispatch *d, struct job *j)
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+}
+
+/* Copy src (no more than cap - 1 bytes) after the literal prefix pre into
+ * buf, and make it header node k of the job. */
+static void job_header(struct job *j, int k, char *buf, size_t cap,
+                       const char *pre, const char *src)
+{
+    size_t pl = strlen(pre), sl = strlen(src);
+    if (pl + sl >= cap)
+        sl = cap - 1 - pl;          /* cannot happen: sizes fit their values */
+    memcpy(buf, pre, pl);
+    memcpy(buf + pl, src, sl);
+    buf[pl + sl] = '\0';
+    j->hdr[k].data = buf;
+    j->hdr[k].next = k + 1 < DISPATCH_HEADERS ? &j->hdr[k + 1] : NULL;
+}
+
+static int job_start(struct dispatch *d, struct job *j)
+{
+    char id[40], ts_text[24], sig[WEBHOOK_SIG_HEADER_MAX];
+    int64_t ts = (int64_t)time(NULL);
+
+    memcpy(id, "dlv_", 4);
+    *put_i64(id + 4, j->id) = '\0';
+    *put_i64(ts_text, ts) = '\0';
+    if (webhook_sign(j->secrets, j->n_secrets, id, ts, j->body, j->body_len,
+                     sig, sizeof(sig)) != HUB_OK)
+        return HUB_EINVALID;
+    bool tls = j->ca_bundle || j->client_cert;
+    if (d->n_easy_pool > 0) {
+        j->easy = d->easy_pool[--d->n_easy_pool];
+        if (tls || d->easy_pool_tls[d->n_easy_pool]) {
+            curl_easy_reset(j->easy);   /* no option of the last transfer */
+            easy_setup(d, j->easy);
+        }
+    } else {
+        j->easy = curl_easy_init();
+        if (j->easy)
+            easy_setup(d, j->easy);
+    }
+    if (!j->easy)
+        abort();
+    j->easy_tls = tls;
+    job_header(j, 0, j->h_id, sizeof(j->h_id), "webhook-id: ", id);
+    job_header(j, 1, j->h_ts, sizeof(j->h_ts), "webhook-timestamp: ",
+               ts_text);
+    job_header(j, 2, j->h_sig, sizeof(j->h_sig), "webhook-signature: ", sig);
+    job_header(j, 3, j->h_type, sizeof(j->h_type), "content-type: ",
+               "application/json");
+    job_header(j, 4, j->h_expect, sizeof(j->h_expect), "Expect:", "");
+
+    CURL *e = j->easy;
+    curl_easy_setopt(e, CURLOPT_URL, j->url);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)j->body_len);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, &j->hdr[0]);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
     curl_easy_setopt(e, CURLOPT_PREREQDATA, j);
     curl_easy_setopt(e, CURLOPT_PRIVATE, j);
-    if (j->ca_bundle[0])
+    if (j->ca_bundle)
         curl_easy_setopt(e, CURLOPT_CAINFO, j->ca_bundle);
-    if (j->client_cert[0]) {
+    if (j->client_cert) {
         curl_easy_setopt(e, CURLOPT_SSLCERT, j->client_cert);
-        curl_easy_setopt(e, CURLOPT_SSLKEY, j->client_key);
+        curl_easy_setopt(e, CURLOPT_SSLKEY,
+                         j->client_key ? j->client_key : "");
     }
     j->started_ms = mono_ms();
     j->ep->inflight++;
@@ -794,9 +871,19 @@ static void pump(struct dispatch *d)
     }
 }
 
-static void copy_field(char *dst, size_t cap, const char *src)
+/* A copy of a claimed text of at most max bytes (the limit its
+ * validation set), NULL for NULL or "" when empty_is_null. */
+static char *copy_field(const char *src, size_t max, bool empty_is_null)
 {
-    snprintf(dst, cap, "%s", src ? src : "");
+    if (!src || (empty_is_null && !*src))
+        return NULL;
+    size_t n = strnlen(src, max);
+    char *c = malloc(n + 1);
+    if (!c)
+        abort();
+    memcpy(c, src, n);
+    c[n] = '\0';
+    return c;
 }
 
 /* The skip list of a claim: endpoints that cannot take more now (breaker
@@ -867,6 +954,10 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
     /* a NULL body: the same event as the row before (see
      * hub_claim_deliveries), whose body is converted and sent once */
     const char *last_body = NULL;
+    const char *last_secrets = NULL;
+    struct webhook_secret last_parsed[WEBHOOK_MAX_SECRETS];
+    size_t last_n = 0;
+    memset(last_parsed, 0, sizeof(last_parsed));
     for (int r = 0; r < n; r++) {
         struct job *j = calloc(1, sizeof(*j));
         if (!j)
@@ -876,37 +967,50 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
         j->token = strtoll(store_rows_get(rows, r, 1), NULL, 10);
         j->attempt = (int)strtol(store_rows_get(rows, r, 2), NULL, 10);
         j->claimed_ms = now;
-        copy_field(j->url, sizeof(j->url), store_rows_get(rows, r, 3));
+        j->url = copy_field(store_rows_get(rows, r, 3), WEBHOOK_URL_MAX,
+                            false);
+        if (!j->url)
+            j->url = copy_field("", 0, false);
         const char *epk = store_rows_get(rows, r, 4);
-        copy_field(j->client_cert, sizeof(j->client_cert),
-                   store_rows_get(rows, r, 6));
-        copy_field(j->client_key, sizeof(j->client_key),
-                   store_rows_get(rows, r, 7));
-        copy_field(j->ca_bundle, sizeof(j->ca_bundle),
-                   store_rows_get(rows, r, 8));
+        j->client_cert = copy_field(store_rows_get(rows, r, 6),
+                                    WEBHOOK_PATH_MAX, true);
+        j->client_key = copy_field(store_rows_get(rows, r, 7),
+                                   WEBHOOK_PATH_MAX, true);
+        j->ca_bundle = copy_field(store_rows_get(rows, r, 8),
+                                  WEBHOOK_PATH_MAX, true);
         const char *body = store_rows_get(rows, r, 9);
         if (body)
             last_body = body;
         else
             body = last_body;
-        j->body = strdup(body ? body : "{}");
-        if (!j->body)
-            abort();
-        /* secrets: space-separated whsec_ strings */
-        const char *sp = store_rows_get(rows, r, 5);
-        while (sp && *sp && j->n_secrets < WEBHOOK_MAX_SECRETS) {
-            char one[128];
-            size_t l = strcspn(sp, " ");
-            if (l < sizeof(one)) {
-                memcpy(one, sp, l);
-                one[l] = '\0';
-                if (webhook_secret_parse(one, &j->secrets[j->n_secrets],
-                                         NULL) == HUB_OK)
-                    j->n_secrets++;
+        j->body = copy_field(body ? body : "{}", SIZE_MAX, false);
+        j->body_len = strlen(j->body);
+        /* secrets: space-separated whsec_ strings; rows of one
+         * subscription follow each other, decoded once for them */
+        const char *secrets = store_rows_get(rows, r, 5);
+        if (secrets && last_secrets && strcmp(secrets, last_secrets) == 0) {
+            memcpy(j->secrets, last_parsed, sizeof(last_parsed));
+            j->n_secrets = last_n;
+        } else {
+            const char *sp = secrets;
+            while (sp && *sp && j->n_secrets < WEBHOOK_MAX_SECRETS) {
+                char one[128];
+                size_t l = strcspn(sp, " ");
+                if (l < sizeof(one)) {
+                    memcpy(one, sp, l);
+                    one[l] = '\0';
+                    if (webhook_secret_parse(one, &j->secrets[j->n_secrets],
+                                             NULL) == HUB_OK)
+                        j->n_secrets++;
+                    OPENSSL_cleanse(one, sizeof(one));
+                }
+                sp += l;
+                while (*sp == ' ')
+                    sp++;
             }
-            sp += l;
-            while (*sp == ' ')
-                sp++;
+            last_secrets = secrets;
+            memcpy(last_parsed, j->secrets, sizeof(last_parsed));
+            last_n = j->n_secrets;
         }
         struct endpoint *e = endpoint_get(d, epk ? epk : "");
         if (!e || j->n_secrets == 0) {
@@ -927,6 +1031,7 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
         e->queued++;
         d->queued++;
     }
+    OPENSSL_cleanse(last_parsed, sizeof(last_parsed));
 }
 
 /* --- the database workers ---------------------------------------------------
@@ -1406,7 +1511,9 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
         goto fail;
     d->easy_pool_cap = d->cfg.max_inflight * DISPATCH_EASY_POOL_FACTOR;
     d->easy_pool = calloc((size_t)d->easy_pool_cap, sizeof(*d->easy_pool));
-    if (!d->easy_pool)
+    d->easy_pool_tls = calloc((size_t)d->easy_pool_cap,
+                              sizeof(*d->easy_pool_tls));
+    if (!d->easy_pool || !d->easy_pool_tls)
         abort();
     d->tick = evtimer_new(d->base, on_tick, d);
     d->curl_timer = evtimer_new(d->base, on_curl_timer, d);
@@ -1458,6 +1565,7 @@ fail:
     if (d->multi)
         curl_multi_cleanup(d->multi);
     free(d->easy_pool);                 /* empty: nothing ran */
+    free(d->easy_pool_tls);
     if (d->base)
         event_base_free(d->base);
     if (d->wake_pipe[0] >= 0) {
@@ -1496,6 +1604,7 @@ void dispatch_stop(struct dispatch *d)
     for (int i = 0; i < d->n_easy_pool; i++)
         curl_easy_cleanup(d->easy_pool[i]);     /* out of the multi already */
     free(d->easy_pool);
+    free(d->easy_pool_tls);
     curl_multi_cleanup(d->multi);
     if (d->listen_ev)
         event_free(d->listen_ev);
