@@ -2249,6 +2249,7 @@ DECLARE
     a_patient text[];
     a_detail jsonb[];
     a_dtext text[];                 -- a_detail as it prints
+    a_fin_seq bigint[];             -- event seq of a finished outcome
     a_rest text[];                  -- each audit row's canonical text
     -- the audit rows' time as hub_audit_append_texts() stores it (now():
     -- the transaction's start) and as hub_audit_text() prints it
@@ -2369,14 +2370,11 @@ BEGIN
                      || t.id || '", '
                      || coalesce(to_json(t.patient)::text, 'null') || ', '
                      || t.dtext || ']'),
-           -- an outcome can make a later delivery of the same patient due
-           coalesce(bool_or(t.mine AND t.outcome <> 'retry' AND EXISTS (
-               SELECT 1 FROM delivery_queue o
-                WHERE o.subscription_id = t.subscription_id COLLATE "C"
-                  AND o.patient_hub_id = t.patient COLLATE "C"
-                  AND o.event_seq > t.event_seq)), false)
+           -- finished: may make a later delivery of its patient due
+           array_agg(CASE WHEN t.mine AND t.outcome <> 'retry'
+                          THEN t.event_seq END)
       INTO a_id, a_outcome, a_mine,
-           a_sub, a_patient, a_dtext, a_rest, v_notify
+           a_sub, a_patient, a_dtext, a_rest, a_fin_seq
       FROM (SELECT t.*,
                    '{"code": ' || coalesce(t.code::text, 'null')
                    || ', "node": ' || coalesce(to_json(p_node)::text, 'null')
@@ -2392,7 +2390,19 @@ BEGIN
                    || coalesce(to_json(t.subscription_id)::text, 'null')
                    || '}' AS dtext
               FROM t ORDER BY t.ord OFFSET 0) t;
-    IF v_notify OR v_rel > 0 THEN
+    -- an outcome can make a later delivery of the same patient due: probed
+    -- until the first one found (an aggregate probed every outcome); a
+    -- scalar subquery, never flattened into a join: an index probe per
+    -- outcome whatever the plan settings above
+    v_notify := v_rel > 0 OR EXISTS (
+        SELECT 1 FROM unnest(a_fin_seq, a_sub, a_patient) AS u(seq, sub, pat)
+         WHERE u.seq IS NOT NULL
+           AND (SELECT 1 FROM delivery_queue o
+                 WHERE o.subscription_id = u.sub COLLATE "C"
+                   AND o.patient_hub_id = u.pat COLLATE "C"
+                   AND o.event_seq > u.seq
+                 LIMIT 1) IS NOT NULL);
+    IF v_notify THEN
         PERFORM pg_notify('hub_deliveries', '');
     END IF;
     IF a_id IS NULL THEN
