@@ -249,7 +249,7 @@ Test(real_samples, every_hl7v2_sample_gives_its_checked_outcome)
 
 Test(real_samples, every_fhir_sample_gives_its_checked_outcome)
 {
-    run_dir("fhir", F_FHIR, 11);
+    run_dir("fhir", F_FHIR, 12);
 }
 
 Test(real_samples, every_ccda_sample_gives_its_checked_outcome)
