@@ -132,6 +132,23 @@ dispatcher_stop() {
     wait "$disp_pid" 2>/dev/null || true
 }
 
+# CPU ticks (utime+stime, getconf CLK_TCK a second) of one process, 0 when
+# it is gone; of the private PostgreSQL: the postmaster with the children
+# it reaped (cutime+cstime) and the live ones, so that a backend that ends
+# in between still counts. Wall-clock rates move with whatever else the
+# machine runs; CPU per delivery says what a delivery costs.
+proc_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+pg_ticks() {
+    local pm c
+    pm=$(head -1 "${HUB_VAR:-$root/var}/pg/data/postmaster.pid" 2>/dev/null) ||
+        { echo 0; return 0; }
+    { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat" 2>/dev/null
+      for c in $(pgrep -P "$pm" 2>/dev/null); do proc_ticks "$c"; done
+    } | awk '{ s += $1 } END { print s + 0 }'
+}
+
 # drain_rate N: ingest a backlog for about SECS/2 at 32 connections with no
 # dispatcher, then start one and time the receiver until the backlog is
 # delivered (no progress for 2 s) or SECS pass. Records deliver.N.rate.
@@ -141,6 +158,9 @@ drain_rate() {
     $out/mllp_load -p "$hubd_mllp" -f "$corpus" -c 32 -d "$bl" -w 0 \
         >>"$log/deliver_ingest.txt" 2>&1 || true
     curl -fsS -o /dev/null "http://127.0.0.1:$recv_port/reset" || true
+    local pg0 rx0 d1=0 pg1 rx1
+    pg0=$(pg_ticks)
+    rx0=$(proc_ticks "$recv_pid")
     t0=$(date +%s.%N)
     tl=$t0
     dispatcher_start
@@ -153,9 +173,26 @@ drain_rate() {
         awk -v a="$now" -v b="$tl" -v t="$t0" -v s="$SECS" \
             'BEGIN { exit !((a - b > 2 && a - t > 2) || a - t > s) }' && break
     done
+    [ -n "$disp_pid" ] && d1=$(proc_ticks "$disp_pid")
     dispatcher_stop
+    sleep 0.5           # its backends end and are reaped (then counted)
+    pg1=$(pg_ticks)
+    rx1=$(proc_ticks "$recv_pid")
     echo "deliver n=$n delivered=$last secs=$(awk -v a="$tl" -v t="$t0" \
         'BEGIN { print a - t }')" >>"$log/deliver.txt"
+    # CPU per delivery (us): PostgreSQL (its whole cluster), the dispatcher
+    # node, the receiver
+    if [ "$last" -gt 0 ]; then
+        local cpu
+        cpu=$(awk -v n="$last" -v hz="$(getconf CLK_TCK)" -v p=$((pg1 - pg0)) \
+            -v d="$d1" -v r=$((rx1 - rx0)) 'BEGIN {
+            printf "pg=%.1f dispatcher=%.1f receiver=%.1f",
+                p * 1e6 / hz / n, d * 1e6 / hz / n, r * 1e6 / hz / n }')
+        echo "deliver n=$n cpu_us_per_delivery $cpu" >>"$log/deliver.txt"
+        put "deliver.$n.cpu_pg_us" "$(field "$cpu" pg)"
+        put "deliver.$n.cpu_dispatcher_us" "$(field "$cpu" dispatcher)"
+        put "deliver.$n.cpu_receiver_us" "$(field "$cpu" receiver)"
+    fi
     # nothing delivered leaves the row "failed" (a false test here would
     # end the whole run under set -e)
     if [ "$last" -gt 0 ]; then
