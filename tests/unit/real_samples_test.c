@@ -275,7 +275,8 @@ static int check_csv_set(const char *dir, const char *set)
         if (!ends_with(e->d_name, ".csv"))
             continue;
         cr_assert_lt(n, (size_t)CSV_MAX_FILES, "%s: too many files", set);
-        snprintf(path, sizeof(path), "%s/%s/%s", dir, set, e->d_name);
+        int k = snprintf(path, sizeof(path), "%s/%s/%s", dir, set, e->d_name);
+        cr_assert(k > 0 && (size_t)k < sizeof(path), "path too long: %s", set);
         f[n].name = arena_strndup(&a, e->d_name, strlen(e->d_name));
         f[n].sha256 = NULL;
         f[n].p = slurp(path, &f[n].len);
