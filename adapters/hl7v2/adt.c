@@ -121,7 +121,7 @@ struct text {
  * split, the field lookup, a CX, a timestamp. */
 #define ADT_ALWAYS_INLINE static inline __attribute__((always_inline))
 
-ADT_INLINE struct text text_of(const struct ctx *c, struct slice v,
+ADT_ALWAYS_INLINE struct text text_of(const struct ctx *c, struct slice v,
                                int special)
 {
     return (struct text){ hl7_text(c->a, c->m, v, special), !special };
@@ -143,12 +143,12 @@ ADT_INLINE void kv(struct ctx *c, const char *chunk, size_t n, struct text t)
  * has that much more (span_room) */
 #define ROOM_OVER 16
 
-ADT_INLINE size_t room(struct text t)
+ADT_ALWAYS_INLINE size_t room(struct text t)
 {
     return ROOM_MEMBER + (t.plain ? t.s.len : 6 * t.s.len);
 }
 
-ADT_INLINE char *span_room(struct ctx *c, size_t n)
+ADT_ALWAYS_INLINE char *span_room(struct ctx *c, size_t n)
 {
     return jw_room(&c->w, n + ROOM_OVER);
 }
@@ -160,7 +160,7 @@ ADT_INLINE char *span_room(struct ctx *c, size_t n)
  * overwritten by what follows, or lie in the span's ROOM_OVER). Others (a
  * literal, a value made in the arena) go through jw_put_bytes.
  */
-ADT_INLINE char *put_bytes(const struct ctx *c, char *o, struct slice s)
+ADT_ALWAYS_INLINE char *put_bytes(const struct ctx *c, char *o, struct slice s)
 {
     if (s.len <= 16 && (uintptr_t)s.p - c->in < c->in16) {
         memcpy(o, s.p, 16);
@@ -177,7 +177,7 @@ ADT_INLINE char *put_bytes(const struct ctx *c, char *o, struct slice s)
  */
 
 /* ,"key":t when t is not empty (jw_put_kv, with put_bytes). */
-ADT_INLINE char *put_kv(const struct ctx *c, char *o, const char *chunk,
+ADT_ALWAYS_INLINE char *put_kv(const struct ctx *c, char *o, const char *chunk,
                         size_t n, struct text t)
 {
     if (t.s.len == 0)
@@ -193,7 +193,7 @@ ADT_INLINE char *put_kv(const struct ctx *c, char *o, const char *chunk,
 }
 
 /* ,"t": a string element of an array (jw_put_str, with put_bytes). */
-ADT_INLINE char *put_str(const struct ctx *c, char *o, struct text t)
+ADT_ALWAYS_INLINE char *put_str(const struct ctx *c, char *o, struct text t)
 {
     o[0] = ',';
     o[1] = '"';
@@ -209,7 +209,7 @@ ADT_INLINE char *put_str(const struct ctx *c, char *o, struct text t)
 /* Close the container opened at `at` and filled up to o: its bracket
  * `open` goes over the comma of its first member, or before the closing
  * one when it has none. */
-ADT_INLINE char *span_seal(char *at, char *o, char open, char close)
+ADT_ALWAYS_INLINE char *span_seal(char *at, char *o, char open, char close)
 {
     if (o == at)
         *o++ = open;
@@ -220,7 +220,7 @@ ADT_INLINE char *span_seal(char *at, char *o, char open, char close)
 }
 
 /* Where a span's container starts: after the writer's separator. */
-ADT_INLINE char *span_open(struct ctx *c, char *o)
+ADT_ALWAYS_INLINE char *span_open(struct ctx *c, char *o)
 {
     return jw_put_sep(o, &c->w.first[c->w.depth]);
 }
@@ -407,7 +407,7 @@ ADT_ALWAYS_INLINE void split_quick(const struct ctx *c, struct raw rep,
 }
 
 /* Component k (1 to pt->n) of pt, raw. */
-ADT_INLINE struct slice raw_part(const struct parts *pt, unsigned k)
+ADT_ALWAYS_INLINE struct slice raw_part(const struct parts *pt, unsigned k)
 {
     if (pt->base == NULL)
         return SLICE_NULL;          /* absent: no pointer arithmetic on NULL */
@@ -416,7 +416,7 @@ ADT_INLINE struct slice raw_part(const struct parts *pt, unsigned k)
 }
 
 /* The first subcomponent of component v of pt. */
-ADT_INLINE struct slice first_sub(const struct ctx *c, const struct parts *pt,
+ADT_ALWAYS_INLINE struct slice first_sub(const struct ctx *c, const struct parts *pt,
                                   struct slice v)
 {
     if (!pt->masked)
@@ -431,7 +431,7 @@ ADT_INLINE struct slice first_sub(const struct ctx *c, const struct parts *pt,
 }
 
 /* Component k (1-based, below ADT_MAX_COMPS), subcomponent sub (0 = all). */
-ADT_INLINE struct text part(const struct ctx *c, const struct parts *pt,
+ADT_ALWAYS_INLINE struct text part(const struct ctx *c, const struct parts *pt,
                             unsigned k, unsigned sub)
 {
     if (k == 0 || k > pt->n)
@@ -487,7 +487,7 @@ struct rep_iter {
                                    separators */
 };
 
-ADT_INLINE void reps_init(const struct ctx *c, const struct hl7_seg *s,
+ADT_ALWAYS_INLINE void reps_init(const struct ctx *c, const struct hl7_seg *s,
                           unsigned f, struct rep_iter *it)
 {
     unsigned fl;
@@ -499,7 +499,7 @@ ADT_INLINE void reps_init(const struct ctx *c, const struct hl7_seg *s,
     it->more = v.p != NULL;
 }
 
-ADT_INLINE int reps_next(const struct ctx *c, struct rep_iter *it,
+ADT_ALWAYS_INLINE int reps_next(const struct ctx *c, struct rep_iter *it,
                          struct raw *out)
 {
     if (!it->more)
@@ -535,7 +535,7 @@ static int upper_eq_chars(const char *p, const char *lit, size_t n)
 /* Inline: most comparisons in the code maps fail on the length or on the
  * first byte (c | 0x20 is the same for both cases of a letter, and equal
  * bytes stay equal), before a call. */
-ADT_INLINE int upper_eq_n(struct slice s, const char *lit, size_t n)
+ADT_ALWAYS_INLINE int upper_eq_n(struct slice s, const char *lit, size_t n)
 {
     return s.len == n && (s.p[0] | 0x20) == (lit[0] | 0x20) &&
            upper_eq_chars(s.p, lit, n);
@@ -591,6 +591,64 @@ static size_t digits_at(const char *p, size_t n)
     return bad ? i + (size_t)__builtin_ctzll(bad) / 8 : n;
 }
 
+#if defined(__AVX2__)
+/*
+ * iso_time for the common shape, YYYYMMDDHHMMSS+ZZZZ (p[0..19)), in the
+ * x86-64-v3 build (SSSE3 byte shuffles, SSE4.1 blends): 1 when p is not
+ * of that shape (iso_time then reads it as before), else what iso_time
+ * returns. The 19 bytes are two overlapping loads; the digits are checked
+ * at once, their pairs made numbers by one multiply-add (tens and units)
+ * and held to their ranges by two compares, and the output is two
+ * shuffles of the input with the punctuation put in by an or.
+ */
+static int iso_time_dtm19(char o[ISO_MAX], const char *p, int date_only,
+                          size_t *out_len)
+{
+    const __m128i a = _mm_loadu_si128((const __m128i *)p);         /* 0-15 */
+    const __m128i b = _mm_loadu_si128((const __m128i *)(p + 3));   /* 3-18 */
+    const __m128i zero = _mm_set1_epi8('0'), nine = _mm_set1_epi8(9);
+    __m128i da = _mm_sub_epi8(a, zero), db = _mm_sub_epi8(b, zero);
+    /* digits: d == min(d, 9) unsigned; a: bytes 0-13, b: 12-15 (p 15-18) */
+    unsigned dig = (unsigned)_mm_movemask_epi8(
+                       _mm_cmpeq_epi8(_mm_min_epu8(da, nine), da)) & 0x3fff;
+    unsigned digb = (unsigned)_mm_movemask_epi8(
+                        _mm_cmpeq_epi8(_mm_min_epu8(db, nine), db)) & 0xf000;
+    if (dig != 0x3fff || digb != 0xf000 || (p[14] != '+' && p[14] != '-'))
+        return 1;
+    /* pairs as numbers: a's YY YY MM DD HH MM SS (lane 7 unused), b's
+     * lanes 6 and 7 the offset's hours and minutes */
+    const __m128i tens = _mm_set1_epi16(0x010a);       /* bytes 10, 1 */
+    __m128i na = _mm_maddubs_epi16(da, tens), nb = _mm_maddubs_epi16(db, tens);
+    __m128i n = _mm_blend_epi16(na, nb, 0xc0);  /* lane 6 was SS: check */
+    const __m128i hi = _mm_setr_epi16(99, 99, 12, 31, 23, 59, 14, 59);
+    const __m128i lo = _mm_setr_epi16(0, 0, 1, 1, 0, 0, 0, 0);
+    __m128i bad = _mm_or_si128(_mm_cmpgt_epi16(n, hi), _mm_cmpgt_epi16(lo, n));
+    bad = _mm_or_si128(bad, _mm_cmpgt_epi16(na, _mm_setr_epi16(
+                                99, 99, 99, 99, 99, 99, 60, 32767)));
+    if (_mm_movemask_epi8(bad))
+        return -1;
+    /* YYYY-MM-DDTHH:MM, then :SS+HH:MM (from b: p 12-18 at 9-15) */
+    const __m128i s1 = _mm_setr_epi8(0, 1, 2, 3, -1, 4, 5, -1, 6, 7, -1, 8, 9,
+                                     -1, 10, 11);
+    const __m128i c1 = _mm_setr_epi8(0, 0, 0, 0, '-', 0, 0, '-', 0, 0, 'T', 0,
+                                     0, ':', 0, 0);
+    _mm_storeu_si128((__m128i *)o,
+                     _mm_or_si128(_mm_shuffle_epi8(a, s1), c1));
+    if (date_only) {
+        *out_len = 10;
+        return 0;
+    }
+    const __m128i s2 = _mm_setr_epi8(-1, 9, 10, 11, 12, 13, -1, 14, 15, -1,
+                                     -1, -1, -1, -1, -1, -1);
+    const __m128i c2 = _mm_setr_epi8(':', 0, 0, 0, 0, 0, ':', 0, 0, 0, 0, 0, 0,
+                                     0, 0, 0);
+    _mm_storeu_si128((__m128i *)(o + 16),
+                     _mm_or_si128(_mm_shuffle_epi8(b, s2), c2));
+    *out_len = 25;
+    return 0;
+}
+#endif
+
 static int iso_time(char o[ISO_MAX], struct slice v, int date_only,
                     size_t *out_len)
 {
@@ -598,6 +656,13 @@ static int iso_time(char o[ISO_MAX], struct slice v, int date_only,
     size_t n = v.len, body = n, whole;
     size_t k = 0;
 
+#if defined(__AVX2__)
+    if (n == 19) {
+        int rc = iso_time_dtm19(o, p, date_only, out_len);
+        if (rc <= 0)
+            return rc;
+    }
+#endif
     if (n == 19 && (p[14] == '+' || p[14] == '-') &&
         (non_digits8(p) | non_digits8(p + 6) |
          (non_digits8(p + 11) & ~((uint64_t)0x80 << 24))) == 0) {
@@ -1235,7 +1300,7 @@ static void write_diagnoses(struct ctx *c)
     unsigned n = 0;
     for (uint32_t k = c->dg1; k < c->hi; k++) {
         const struct hl7_seg *dg1 = &c->m->seg[k];
-        if (memcmp(dg1->id, "DG1", 3) != 0)
+        if (memcmp(dg1->id, "DG1", 4) != 0)
             continue;
         struct parts ce;
         split(c, rep_raw(c, dg1, 3, 0), &ce, 3);
@@ -1359,13 +1424,13 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     c->dg1 = c->hi;
     for (uint32_t k = c->hi; k-- > c->lo;) {
         const struct hl7_seg *s = &m->seg[k];
-        if (memcmp(s->id, "PID", 3) == 0)
+        if (memcmp(s->id, "PID", 4) == 0)
             pid = s;
-        else if (memcmp(s->id, "MRG", 3) == 0)
+        else if (memcmp(s->id, "MRG", 4) == 0)
             mrg = s;
-        else if (memcmp(s->id, "PV1", 3) == 0)
+        else if (memcmp(s->id, "PV1", 4) == 0)
             pv1 = s;
-        else if (memcmp(s->id, "DG1", 3) == 0)
+        else if (memcmp(s->id, "DG1", 4) == 0)
             c->dg1 = k;
     }
 
@@ -1538,10 +1603,10 @@ int ADT_TO_EVENTS(struct arena *a, const struct hl7_msg *m,
      * PV1) */
     int groups = 0;
     for (uint32_t k = 0; k < m->nseg; k++) {
-        if (memcmp(m->seg[k].id, "PID", 3) != 0)
+        if (memcmp(m->seg[k].id, "PID", 4) != 0)
             continue;
         uint32_t e = k + 1;
-        while (e < m->nseg && memcmp(m->seg[e].id, "PID", 3) != 0)
+        while (e < m->nseg && memcmp(m->seg[e].id, "PID", 4) != 0)
             e++;
         c.lo = k;
         c.hi = e;

@@ -52,7 +52,7 @@ struct hl7_seg {
                                    HL7_SEG_LAZY */
     uint32_t nf;                /* fields, counting the ID as field 0 (0
                                    when lazy) */
-    char id[4];
+    char id[4];                 /* NUL-terminated: compared as 4 bytes */
 };
 
 /*
