@@ -479,6 +479,24 @@ ADT_INLINE struct text val1(const struct ctx *c, const struct hl7_seg *s,
     return text_of(c, v, (fl & HL7_FLD_SPECIAL) != 0);
 }
 
+/* Components 1 and 2 of v, raw: hl7_piece(v, cs, 0) and (v, cs, 1). */
+static void comps12(const struct ctx *c, struct slice v, struct slice *c1,
+                    struct slice *c2)
+{
+    if (v.p == NULL) {
+        *c1 = *c2 = SLICE_NULL;
+        return;
+    }
+    const char *end = v.p + v.len, *x = FIND2(c, v.p, end, cs, cs);
+    *c1 = (struct slice){ v.p, (size_t)(x - v.p) };
+    if (x == end) {
+        *c2 = SLICE_NULL;
+        return;
+    }
+    const char *y = FIND2(c, x + 1, end, cs, cs);
+    *c2 = (struct slice){ x + 1, (size_t)(y - x - 1) };
+}
+
 /* Walks the repetitions of a field in one pass (the parser bounded their
  * number by HL7_MAX_REPS). */
 struct rep_iter {
@@ -1557,12 +1575,16 @@ int ADT_TO_EVENTS(struct arena *a, const struct hl7_msg *m,
      * hl7v2.h's accessors give them */
     const struct hl7_seg *msh = &m->seg[0];
     struct raw type = rep_raw(&c, msh, 9, 0);
-    if (!upper_eq(slice_trim(hl7_piece(type.v, m->cs, 0)), "ADT"))
+    struct slice type1, type2;
+    comps12(&c, type.v, &type1, &type2);
+    if (!upper_eq(slice_trim(type1), "ADT"))
         return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-9", msh->off,
                            "message type is not supported");
 
     struct raw vers = rep_raw(&c, msh, 12, 0);
-    struct slice ver = slice_trim(hl7_piece(vers.v, m->cs, 0));
+    struct slice ver, ver2;
+    comps12(&c, vers.v, &ver, &ver2);
+    ver = slice_trim(ver);
     if (ver.len == 0)
         return hub_err_set(err, HUB_EINVALID, "MSH-12", msh->off,
                            "required field version id is missing");
@@ -1576,7 +1598,7 @@ int ADT_TO_EVENTS(struct arena *a, const struct hl7_msg *m,
                            "required field message control id is missing");
 
     struct source src;
-    struct slice trig = slice_trim(hl7_piece(type.v, m->cs, 1));
+    struct slice trig = slice_trim(type2);
     if (trig.len) {
         src.trigger = (struct text){ trig, !type.special };
     } else {
