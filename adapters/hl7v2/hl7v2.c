@@ -37,6 +37,7 @@
 #endif
 
 #include "common/buf.h"
+#include "common/utf8.h"
 
 enum { C_PLAIN = 0, C_FS, C_EOL, C_NUL, C_RS, C_SPECIAL };
 
@@ -712,14 +713,103 @@ int hl7_parse_v3(struct arena *a, const char *p, size_t len,
                  struct hl7_msg **out, struct hub_err *err);
 #endif
 
-int hl7_parse(struct arena *a, const char *p, size_t len,
-              struct hl7_msg **out, struct hub_err *err)
+static int parse_any(struct arena *a, const char *p, size_t len,
+                     struct hl7_msg **out, struct hub_err *err)
 {
 #if HL7_HAVE_V3
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2"))
         return hl7_parse_v3(a, p, len, out, err);
 #endif
     return parse(a, p, len, out, err);
+}
+
+static struct slice msh(const struct hl7_msg *m, unsigned field,
+                        unsigned comp);
+
+/* 8859-15 differs from 8859-1 in eight code points (A4 A6 A8 B4 B8 BC BD
+ * BE): the euro sign, S/Z caron, OE and Y diaeresis. */
+static unsigned latin9(unsigned char c)
+{
+    switch (c) {
+    case 0xa4: return 0x20ac;
+    case 0xa6: return 0x0160;
+    case 0xa8: return 0x0161;
+    case 0xb4: return 0x017d;
+    case 0xb8: return 0x017e;
+    case 0xbc: return 0x0152;
+    case 0xbd: return 0x0153;
+    case 0xbe: return 0x0178;
+    default: return c;
+    }
+}
+
+/*
+ * MSH-18 (table 0211) "8859/1" or "8859/15" and bytes that are not UTF-8:
+ * the message as UTF-8, in `a` (else NULL). A message that is valid UTF-8
+ * stays as it is whatever MSH-18 says: senders declare 8859/1 and send
+ * UTF-8, and reading that as Latin-1 would garble it.
+ */
+static const char *from_latin(struct arena *a, const struct hl7_msg *m,
+                              const char *p, size_t len, size_t *out_len)
+{
+    struct slice cs = msh(m, 18, 0);
+    bool l9;
+    if (slice_eq(cs, "8859/1"))
+        l9 = false;
+    else if (slice_eq(cs, "8859/15"))
+        l9 = true;
+    else
+        return NULL;
+    size_t high = 0;
+    bool utf8 = true;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c < 0x80)
+            continue;
+        high++;
+        size_t n = utf8 ? utf8_seq_len((const unsigned char *)p + i, len - i)
+                        : 0;
+        if (n == 0)
+            utf8 = false;
+        else
+            i += n - 1;
+    }
+    if (high == 0 || utf8 || len > HL7_MAX_MESSAGE)
+        return NULL;
+    char *u = arena_alloc(a, len + 2 * high), *o = u;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
+        unsigned cp = l9 ? latin9(c) : c;
+        if (cp < 0x80) {
+            *o++ = (char)cp;
+        } else if (cp < 0x800) {
+            *o++ = (char)(0xc0 | cp >> 6);
+            *o++ = (char)(0x80 | (cp & 0x3f));
+        } else {
+            *o++ = (char)(0xe0 | cp >> 12);
+            *o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+            *o++ = (char)(0x80 | (cp & 0x3f));
+        }
+    }
+    *out_len = (size_t)(o - u);
+    return u;
+}
+
+int hl7_parse(struct arena *a, const char *p, size_t len,
+              struct hl7_msg **out, struct hub_err *err)
+{
+    int rc = parse_any(a, p, len, out, err);
+    if (rc != HUB_OK)
+        return rc;
+    size_t ulen;
+    const char *u = from_latin(a, *out, p, len, &ulen);
+    /* the same message, two bytes for each accented letter: it parsed once,
+     * so it parses again (a limit aside: then it stays as sent) */
+    struct hl7_msg *m2;
+    struct hub_err e2 = { 0 };
+    if (u && parse_any(a, u, ulen, &m2, &e2) == HUB_OK)
+        *out = m2;
+    return HUB_OK;
 }
 
 const struct hl7_seg *hl7_seg_find(const struct hl7_msg *m, const char *id,

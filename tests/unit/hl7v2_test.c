@@ -248,6 +248,37 @@ Test(hl7_parse, refuses_a_batch_file_as_unsupported_at_its_header)
     cr_assert_str_eq(err.field, "MSH");
 }
 
+/* MSH-18 (HL7 table 0211) names the character set. A message declared
+ * ISO 8859-1 or 8859-15 whose bytes are not UTF-8 is read as its UTF-8
+ * translation: "Pe\xf1a" must not become "Pe\uFFFDa" in every event, where
+ * no subscriber could match the name again. A message that is valid UTF-8
+ * is read as it is whatever MSH-18 says (ansforge's 8859/15 sample is
+ * UTF-8), and without MSH-18 nothing is guessed. */
+Test(hl7_parse, reads_iso_8859_text_as_utf8_when_msh18_says_so)
+{
+    struct hl7_msg *m = parse_ok(
+        "MSH|^~\\&|A|B|C|D|2026||ADT^A08|7|P|2.5|||||USA|8859/1\r"
+        "PID|1||42||Pe\xf1" "a^Jos\xe9^^^^^L||19700101|M|||"
+        "Stra\xdf" "e 1^^K\xf6ln\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "Pe\xc3\xb1" "a");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 2, 0), "Jos\xc3\xa9");
+    assert_slice(hl7_get(&A, m, "PID", 0, 11, 0, 3, 0), "K\xc3\xb6ln");
+    assert_slice(hl7_control_id(m), "7");
+    /* 8859-15 differs from 8859-1 in eight places: the euro sign, oe */
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|8|P|2.5|||||FRA|8859/15\r"
+                 "PID|1||42||C\xbd" "ur^A\xa4\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "C\xc5\x93ur");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 2, 0), "A\xe2\x82\xac");
+    /* declared 8859/1, sent as UTF-8: kept */
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|9|P|2.5|||||USA|8859/1\r"
+                 "PID|1||42||Pe\xc3\xb1" "a\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "Pe\xc3\xb1" "a");
+    /* no MSH-18: the bytes as sent */
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|10|P|2.5\r"
+                 "PID|1||42||Pe\xf1" "a\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "Pe\xf1" "a");
+}
+
 Test(hl7_parse, rejects_msh_with_only_its_field_separator)
 {
     struct hub_err err;
