@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "csv/csv_int.h"
+#include "common/utf8.h"
 
 int csv_shinny_to_events(struct csv_ctx *c, struct hub_err *err);
 const char *csv_shinny_message_id(struct csv_ctx *c);
@@ -386,6 +387,111 @@ static int rejected_cmp(const void *a, const void *b)
 }
 
 static int layout(struct csv_ctx *c, const char *kind, struct hub_err *err);
+static void untranslate_rejected(struct csv_report *rep,
+                                 const struct csv_file *files,
+                                 const struct csv_file *tf, size_t n);
+
+/* Windows-1252 0x80-0x9F (the five undefined bytes stay C1 controls, as
+ * in ISO 8859-1); 0xA0-0xFF are ISO 8859-1, the same code points. */
+static const uint16_t cp1252_c1[32] = {
+    0x20ac, 0x0081, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+    0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008d, 0x017d, 0x008f,
+    0x0090, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+    0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178,
+};
+
+/* The UTF-8 translation of a file that holds bytes of 0x80 and up and is
+ * not valid UTF-8 (a UTF-8 byte order mark kept as it is); false, and
+ * nothing made, for ASCII and UTF-8 files. */
+static bool cp1252_to_utf8(struct arena *a, const char *p, size_t len,
+                           const char **out, size_t *out_len)
+{
+    const unsigned char *s = (const unsigned char *)p;
+    size_t high = 0, i = 0;
+    bool utf8 = true;
+
+    if (p == NULL)
+        return false;
+    for (size_t k = 0; k < len; k++)
+        high += s[k] >> 7;
+    if (high == 0)
+        return false;
+    while (i < len && utf8) {
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t q = utf8_seq_len(s + i, len - i);
+        if (q == 0)
+            utf8 = false;
+        i += q;
+    }
+    if (utf8)
+        return false;
+    char *u = arena_alloc(a, len + 2 * high + 1), *o = u;
+    i = 0;
+    if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
+        memcpy(o, p, 3);
+        o += 3;
+        i = 3;
+    }
+    for (; i < len; i++) {
+        unsigned cp = s[i] >= 0x80 && s[i] < 0xa0 ? cp1252_c1[s[i] - 0x80]
+                                                   : s[i];
+        if (cp < 0x80) {
+            *o++ = (char)cp;
+        } else if (cp < 0x800) {
+            *o++ = (char)(0xc0 | cp >> 6);
+            *o++ = (char)(0x80 | (cp & 0x3f));
+        } else {
+            *o++ = (char)(0xe0 | cp >> 12);
+            *o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+            *o++ = (char)(0x80 | (cp & 0x3f));
+        }
+    }
+    *out = u;
+    *out_len = (size_t)(o - u);
+    return true;
+}
+
+/* Bytes the translation writes for byte i of p (the byte order mark is
+ * copied as it is). */
+static size_t utf8_width(const char *p, size_t len, size_t i)
+{
+    unsigned char c = (unsigned char)p[i];
+    if (c < 0x80 || (i < 3 && len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0))
+        return 1;
+    unsigned cp = c < 0xa0 ? cp1252_c1[c - 0x80] : c;
+    return cp < 0x800 ? 2 : 3;
+}
+
+/* The rejected rows of translated files as the bytes that were sent: the
+ * hub quarantines raw, and offset counts bytes of the file as sent. The
+ * rows are sorted by file and row, so each file is walked once. */
+static void untranslate_rejected(struct csv_report *rep,
+                                 const struct csv_file *files,
+                                 const struct csv_file *tf, size_t n)
+{
+    unsigned cur = (unsigned)-1;
+    size_t o = 0, t = 0;            /* original and translated positions */
+    for (size_t i = 0; i < rep->n_rejected; i++) {
+        struct csv_rejected *r = &rep->rejected[i];
+        if (r->file >= n || tf[r->file].p == files[r->file].p)
+            continue;
+        const struct csv_file *f = &files[r->file];
+        if (r->file != cur || r->offset < t) {
+            cur = r->file;
+            o = t = 0;
+        }
+        while (o < f->len && t < r->offset)
+            t += utf8_width(f->p, f->len, o++);
+        size_t start = o, end_t = r->offset + r->raw.len;
+        while (o < f->len && t < end_t)
+            t += utf8_width(f->p, f->len, o++);
+        r->offset = start;
+        r->raw = (struct slice){ f->p + start, o - start };
+    }
+}
 
 int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
                   const struct csv_file *files, size_t n,
@@ -411,6 +517,27 @@ int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
             return hub_err_set(err, HUB_ELIMIT, "files", 0,
                                "file is larger than the limit");
 
+    /* Excel on Windows saves "CSV" in Windows-1252: a file that is not
+     * UTF-8 is read from its UTF-8 translation (names keep their accents
+     * instead of becoming U+FFFD), and the report says so. Its rejected
+     * rows are given back as the bytes that were sent (below). */
+    struct csv_file *tf = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *u;
+        size_t ulen;
+        if (!cp1252_to_utf8(a, files[i].p, files[i].len, &u, &ulen))
+            continue;
+        if (tf == NULL) {
+            tf = arena_alloc(a, n * sizeof(*tf));
+            memcpy(tf, files, n * sizeof(*tf));
+            c.files = tf;
+        }
+        tf[i].p = u;
+        tf[i].len = ulen;
+        csv_finding(&c, (unsigned)i, 0, 0, NULL, CSV_SEV_WARNING,
+                    "file is not UTF-8: read as Windows-1252");
+    }
+
     size_t n0 = out->n;
     int rc = layout(&c, kind, err);
     if (rc != HUB_OK)
@@ -420,6 +547,8 @@ int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
     if (report->n_rejected > 1)
         qsort(report->rejected, report->n_rejected,
               sizeof(*report->rejected), rejected_cmp);
+    if (tf)
+        untranslate_rejected(report, files, tf, n);
     return rc;
 }
 

@@ -262,6 +262,50 @@ Test(csv, a_bom_and_lf_line_ends_are_accepted)
     cr_assert_eq(r.out.n, 2);
 }
 
+/* Excel on Windows saves "CSV" in Windows-1252. A file that is not UTF-8 is
+ * read as Windows-1252, with a warning on the file, rather than let every
+ * accented letter become U+FFFD in the events (a name no one can match). A
+ * UTF-8 file is read as it is. */
+Test(csv, a_windows_1252_file_is_read_as_such_with_a_warning)
+{
+    struct run r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,71802-3,LA31994-9,,,,"
+        "Calle Pe\xf1" "a 4 \x93" "B\x94 \x80\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 2);
+    cr_assert(strstr(r.out.ev[0].json.p,
+                     "\"lines\":[\"Calle Pe\xc3\xb1" "a 4 \xe2\x80\x9c" "B"
+                     "\xe2\x80\x9d \xe2\x82\xac\"]") != NULL, "%s",
+              r.out.ev[0].json.p);
+    const struct csv_finding *f = finding(&r.rep, 0, "not UTF-8");
+    cr_assert_not_null(f, "no warning that the file was translated");
+    cr_assert_eq(f->severity, CSV_SEV_WARNING);
+    cr_assert_eq(f->file, 0);
+
+    struct run u = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,71802-3,LA31994-9,,,,"
+        "Calle Pe\xc3\xb1" "a 4\r\n");
+    cr_assert_eq(u.rc, HUB_OK);
+    cr_assert(strstr(u.out.ev[0].json.p, "Calle Pe\xc3\xb1" "a 4") != NULL);
+    cr_assert_null(finding(&u.rep, 0, "not UTF-8"));
+
+    /* a rejected row of such a file is quarantined as the bytes sent */
+    static const char bad[] =
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,71802-3,LA31994-9,,,,Pe\xf1" "a\r\n"
+        "S2,P\xe9,short\r\n";
+    struct run b = RUN("screenings", bad);
+    cr_assert_eq(b.rc, HUB_OK);
+    cr_assert_eq(b.rep.n_rejected, 1);
+    const struct csv_rejected *rj = &b.rep.rejected[0];
+    size_t off = (size_t)(strstr(bad, "S2,") - bad);
+    cr_assert_eq(rj->offset, off);
+    cr_assert_eq(rj->raw.len, strlen("S2,P\xe9,short"));
+    cr_assert(memcmp(rj->raw.p, "S2,P\xe9,short", rj->raw.len) == 0);
+}
+
 /* ---- hostile input -------------------------------------------------------- */
 
 Test(csv, mismatched_columns_reject_the_row_by_column_and_keep_the_rest)
