@@ -2098,8 +2098,9 @@ END $$;
 -- a failing one of their patient) are still walked past on every claim.
 CREATE FUNCTION hub_claim_deliveries(p_owner text, p_lease_ms int,
     p_max int, p_per_endpoint int, p_skip text[])
-RETURNS TABLE (id bigint, token bigint, attempt int, event_id text,
-               subscription_id text, org_id text, patient_hub_id text,
+-- (only what a dispatcher sends with: each column is copied into the
+-- function's result store and out again per delivery)
+RETURNS TABLE (id bigint, token bigint, attempt int,
                url text, endpoint text, secrets text, client_cert text,
                client_key text, ca_bundle text, body text)
 LANGUAGE plpgsql
@@ -2182,8 +2183,7 @@ BEGIN
       FROM upd u;
     -- the rows to send: each deliveries row by primary key, in that order
     RETURN QUERY
-    SELECT d.id, v_token, u.attempts, d.event_id, d.subscription_id,
-           d.org_id, d.patient_hub_id, d.url, d.endpoint,
+    SELECT d.id, v_token, u.attempts, d.url, d.endpoint,
            array_to_string(s.secrets, ' '), s.client_cert, s.client_key,
            s.ca_bundle,
            CASE WHEN lag(d.event_seq) OVER (ORDER BY u.k)
