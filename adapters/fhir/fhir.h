@@ -122,7 +122,8 @@ struct fhir_result {
  * (res->n_failed says how many; their events were not added), or:
  *   HUB_ELIMIT        too big, too deep, too many entries (err->field "$"
  *                     or the element)
- *   HUB_ESYNTAX       not JSON
+ *   HUB_ESYNTAX       not JSON, or not UTF-8 (field "$", offset of the
+ *                     first byte that is not)
  *   HUB_EUNSUPPORTED  a resource type or Bundle type the hub does not take
  *   HUB_EINVALID      a value is wrong or missing (err->field the element)
  * On failure nothing is appended to *out (it is rolled back) and, for a

@@ -523,6 +523,34 @@ Test(fhir, referral_task_status_must_be_a_fhir_taskstatus)
     cr_assert_str_eq(err.field, "Task.status");
 }
 
+/* JSON between systems is UTF-8 (RFC 8259 8.1). A body with a Latin-1
+ * byte was read with U+FFFD in its place ("Sin hogar \uFFFD" in the
+ * condition): refused instead, at the byte, whatever follows it. */
+Test(fhir, a_body_that_is_not_utf8_is_refused_at_the_byte)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"Condition\",\"id\":\"c1\",\"subject\":"
+        "{\"reference\":\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+        "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"Z59.0\"}],"
+        "\"text\":\"Sin hogar \xf1" "o\"}}";
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_ESYNTAX);
+    cr_assert_eq(out.n, 0);
+    cr_assert_str_eq(err.field, "$");
+    cr_assert_eq(err.offset, (size_t)(strchr(j, '\xf1') - j));
+    cr_assert_str_eq(err.what, "body is not UTF-8 text");
+    /* the same in UTF-8, a 4-byte character too, is read */
+    const char *u =
+        "{\"resourceType\":\"Condition\",\"id\":\"c1\",\"subject\":"
+        "{\"reference\":\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+        "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"Z59.0\"}],"
+        "\"text\":\"Sin hogar \xc3\xb1o \xf0\x9f\x8f\xa0\"}}";
+    cr_assert_eq(run(u, &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert(strstr(out.ev[0].json.p, "Sin hogar \xc3\xb1o \xf0\x9f\x8f\xa0"));
+}
+
 Test(fhir, searchset_bundle_is_not_supported)
 {
     struct canon_list out;
