@@ -145,7 +145,9 @@ ADT_INLINE void kv(struct ctx *c, const char *chunk, size_t n, struct text t)
 
 ADT_ALWAYS_INLINE size_t room(struct text t)
 {
-    return ROOM_MEMBER + (t.plain ? t.s.len : 6 * t.s.len);
+    /* as if escaped (6 bytes a byte at most), plain or not: one term less
+     * to work out for each member, and room is only a bound */
+    return ROOM_MEMBER + 6 * t.s.len;
 }
 
 ADT_ALWAYS_INLINE char *span_room(struct ctx *c, size_t n)
@@ -436,9 +438,14 @@ ADT_ALWAYS_INLINE struct text part(const struct ctx *c, const struct parts *pt,
 {
     if (k == 0 || k > pt->n)
         return TEXT_NONE;
+    if (pt->quick) {            /* what the lines below would make of it */
+        if (sub > 1)
+            return TEXT_NONE;
+        /* raw_part, whose base is not NULL here */
+        return (struct text){ { pt->base + pt->st[k - 1],
+                                pt->st[k] - 1 - pt->st[k - 1] }, true };
+    }
     struct slice v = raw_part(pt, k);
-    if (pt->quick)              /* what the lines below would make of it */
-        return sub > 1 ? TEXT_NONE : (struct text){ v, true };
     if (sub == 1)
         v = first_sub(c, pt, v);
     else if (sub)
@@ -958,6 +965,16 @@ static int is_sud(struct slice code, struct slice system)
 
 /* ---- writers ------------------------------------------------------------ */
 
+/* Whether v (not empty) is among seen[0..n): the lengths first, as most
+ * differ. */
+static bool seen_has(const struct slice *seen, unsigned n, struct slice v)
+{
+    for (unsigned k = 0; k < n; k++)
+        if (seen[k].len == v.len && memcmp(seen[k].p, v.p, v.len) == 0)
+            return true;
+    return false;
+}
+
 /* CX: value, assigning authority (HD.1 namespace, else HD.2 universal id),
  * identifier type. `v` is CX.1, already read and not empty. */
 ADT_ALWAYS_INLINE void write_cx(struct ctx *c, const struct parts *pt,
@@ -998,10 +1015,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
             struct slice whole = pt.quick ? rep.v : slice_trim(rep.v);
             if (whole.len == 0)     /* no CX.1 either */
                 continue;
-            int dup = 0;
-            for (unsigned k = 0; k < nseen && !dup; k++)
-                dup = slice_eq_slice(seen[k], whole);
-            if (dup)
+            if (seen_has(seen, nseen, whole))
                 continue;
             struct text v = part(c, &pt, 1, 0);
             if (v.s.len == 0)
@@ -1207,10 +1221,7 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
             struct text v = xtn_value(c, &pt);
             if (!v.s.len)
                 continue;
-            int dup = 0;
-            for (unsigned k = 0; k < nseen && !dup; k++)
-                dup = slice_eq_slice(seen[k], v.s);
-            if (dup)
+            if (seen_has(seen, nseen, v.s))
                 continue;
             if (nseen < 32)
                 seen[nseen++] = v.s;
