@@ -1447,20 +1447,29 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     const struct hl7_msg *m = c->m;
     const struct hl7_seg *msh = &m->seg[0];
     const struct hl7_seg *pid = NULL, *mrg = NULL, *pv1 = NULL;
-    const struct hl7_seg *evn = hl7_seg_find(m, "EVN", 0);
+    const struct hl7_seg *evn = hl7_first_seg(m, HL7_SLOT_EVN);
 
-    /* the first PID, MRG and PV1 of the group, in one pass */
+    /* the first PID, MRG and PV1 of the group: of the message, as the
+     * parser noted them, unless the group is an A40's, in one pass */
     c->dg1 = c->hi;
-    for (uint32_t k = c->hi; k-- > c->lo;) {
-        const struct hl7_seg *s = &m->seg[k];
-        if (memcmp(s->id, "PID", 4) == 0)
-            pid = s;
-        else if (memcmp(s->id, "MRG", 4) == 0)
-            mrg = s;
-        else if (memcmp(s->id, "PV1", 4) == 0)
-            pv1 = s;
-        else if (memcmp(s->id, "DG1", 4) == 0)
-            c->dg1 = k;
+    if (c->lo == 0 && c->hi == m->nseg) {
+        pid = hl7_first_seg(m, HL7_SLOT_PID);
+        mrg = hl7_first_seg(m, HL7_SLOT_MRG);
+        pv1 = hl7_first_seg(m, HL7_SLOT_PV1);
+        if (m->first[HL7_SLOT_DG1])
+            c->dg1 = m->first[HL7_SLOT_DG1] - 1;
+    } else {
+        for (uint32_t k = c->hi; k-- > c->lo;) {
+            const struct hl7_seg *s = &m->seg[k];
+            if (memcmp(s->id, "PID", 4) == 0)
+                pid = s;
+            else if (memcmp(s->id, "MRG", 4) == 0)
+                mrg = s;
+            else if (memcmp(s->id, "PV1", 4) == 0)
+                pv1 = s;
+            else if (memcmp(s->id, "DG1", 4) == 0)
+                c->dg1 = k;
+        }
     }
 
     if (pid == NULL)

@@ -65,30 +65,23 @@ static const unsigned char seg_id_cls[256] = {
     ['0' ... '9'] = 2, ['A' ... 'Z'] = 3,
 };
 
-/* A segment ID as one number: byte 0 in the low bits. */
-#define HL7_ID3(a, b, c) \
-    ((uint32_t)(unsigned char)(a) | (uint32_t)(unsigned char)(b) << 8 | \
-     (uint32_t)(unsigned char)(c) << 16)
-
 static inline uint32_t seg_id3(const char *p)
 {
     return HL7_ID3(p[0], p[1], p[2]);
 }
 
-/*
- * Whether the parser indexes the fields of segment k: what adt.c reads;
- * MSH, the first segment, always. A perfect hash of those six IDs (the
- * multiplier was searched for: their top three bits of k * 0x56e27d59
- * differ) gives the one slot to compare, instead of a compare per name.
- */
+/* Whether the parser indexes the fields of segment k (hl7_id_slot). */
 static inline int seg_indexed(uint32_t k)
 {
-    static const uint32_t slot[8] = {
-        [6] = HL7_ID3('M', 'S', 'H'), [5] = HL7_ID3('E', 'V', 'N'),
-        [0] = HL7_ID3('P', 'I', 'D'), [1] = HL7_ID3('P', 'V', '1'),
-        [7] = HL7_ID3('D', 'G', '1'), [3] = HL7_ID3('M', 'R', 'G'),
+    static const uint32_t id_of[8] = {
+        [HL7_SLOT_MSH] = HL7_ID3('M', 'S', 'H'),
+        [HL7_SLOT_EVN] = HL7_ID3('E', 'V', 'N'),
+        [HL7_SLOT_PID] = HL7_ID3('P', 'I', 'D'),
+        [HL7_SLOT_PV1] = HL7_ID3('P', 'V', '1'),
+        [HL7_SLOT_DG1] = HL7_ID3('D', 'G', '1'),
+        [HL7_SLOT_MRG] = HL7_ID3('M', 'R', 'G'),
     };
-    return slot[(uint32_t)(k * 0x56e27d59u) >> 29] == k;
+    return id_of[hl7_id_slot(k)] == k;
 }
 
 /* "PID-3" for split index `idx` of segment `id` (MSH is off by one). */
@@ -605,7 +598,8 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
                                "second MSH segment: one message at a time");
 
         size_t j;
-        if (m->nseg > 0 && !seg_indexed(id)) {
+        int indexed = m->nseg == 0 || seg_indexed(id);
+        if (!indexed) {
             /* Not indexed: only its end is found, and whether it might
              * break a limit or hold a NUL. It cannot when it is shorter
              * than HL7_MAX_FIELDS bytes (a field takes a separator) and
@@ -693,6 +687,8 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
         sg->end = (uint32_t)j;
         sg->nf = nf;
         m->nseg++;
+        if (indexed && m->first[hl7_id_slot(id)] == 0)
+            m->first[hl7_id_slot(id)] = m->nseg;
         if (m->nseg == 1) {
             /* MSH is readable: the caller can answer in the sender's
              * version and delimiters even if the rest fails */

@@ -68,6 +68,25 @@ struct slice hl7_seg_field_lazy(const struct hl7_msg *m,
                                 const struct hl7_seg *s, unsigned n,
                                 unsigned *flags);
 
+/* A segment ID as one number: byte 0 in the low bits. */
+#define HL7_ID3(a, b, c) \
+    ((uint32_t)(unsigned char)(a) | (uint32_t)(unsigned char)(b) << 8 | \
+     (uint32_t)(unsigned char)(c) << 16)
+
+/*
+ * The IDs of the segments the parser indexes (what adt.c reads; MSH, the
+ * first segment, always) each have a slot, 0 to 7, by a perfect hash: the
+ * multiplier was searched for, so that the top three bits of k * 0x56e27d59
+ * differ for the six. Any other ID lands on a slot too: compare the ID.
+ */
+enum { HL7_SLOT_PID = 0, HL7_SLOT_PV1 = 1, HL7_SLOT_MRG = 3,
+       HL7_SLOT_EVN = 5, HL7_SLOT_MSH = 6, HL7_SLOT_DG1 = 7 };
+
+static inline unsigned hl7_id_slot(uint32_t k)
+{
+    return (uint32_t)(k * 0x56e27d59u) >> 29;
+}
+
 struct hl7_msg {
     const char *p;              /* the whole input, as given */
     size_t len;
@@ -77,7 +96,16 @@ struct hl7_msg {
     uint32_t nseg;
     uint32_t *fld;              /* field start offsets into p, and flags */
     uint32_t nfld;
+    uint32_t first[8];          /* 1 + the index of the first segment of
+                                   each indexed ID, by hl7_id_slot; 0: none */
 };
+
+/* The first segment of an indexed ID, by its slot, or NULL. */
+static inline const struct hl7_seg *hl7_first_seg(const struct hl7_msg *m,
+                                                  unsigned slot)
+{
+    return m->first[slot] ? &m->seg[m->first[slot] - 1] : NULL;
+}
 
 /* The nth (0-based) segment with this ID, or NULL. */
 const struct hl7_seg *hl7_seg_find(const struct hl7_msg *m, const char *id,
