@@ -41,4 +41,37 @@ static inline size_t utf8_seq_len(const unsigned char *s, size_t n)
     return len;
 }
 
+/*
+ * The Unicode code point of Windows-1252 byte c: 0x80-0x9F as Windows
+ * maps them (the five it leaves undefined stay C1 controls), the rest as
+ * ISO 8859-1. The WHATWG Encoding Standard reads "iso-8859-1" this way too:
+ * senders that say Latin-1 type curly quotes and the euro sign.
+ */
+static inline unsigned cp1252_code_point(unsigned char c)
+{
+    static const uint16_t c1[32] = {
+        0x20ac, 0x0081, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+        0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008d, 0x017d, 0x008f,
+        0x0090, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+        0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178,
+    };
+    return c >= 0x80 && c < 0xa0 ? c1[c - 0x80] : c;
+}
+
+/* Code point cp (below 0x10000) as UTF-8 at o; returns the end. */
+static inline char *utf8_put(char *o, unsigned cp)
+{
+    if (cp < 0x80) {
+        *o++ = (char)cp;
+    } else if (cp < 0x800) {
+        *o++ = (char)(0xc0 | cp >> 6);
+        *o++ = (char)(0x80 | (cp & 0x3f));
+    } else {
+        *o++ = (char)(0xe0 | cp >> 12);
+        *o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+        *o++ = (char)(0x80 | (cp & 0x3f));
+    }
+    return o;
+}
+
 #endif

@@ -391,15 +391,6 @@ static void untranslate_rejected(struct csv_report *rep,
                                  const struct csv_file *files,
                                  const struct csv_file *tf, size_t n);
 
-/* Windows-1252 0x80-0x9F (the five undefined bytes stay C1 controls, as
- * in ISO 8859-1); 0xA0-0xFF are ISO 8859-1, the same code points. */
-static const uint16_t cp1252_c1[32] = {
-    0x20ac, 0x0081, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
-    0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008d, 0x017d, 0x008f,
-    0x0090, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
-    0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0x009d, 0x017e, 0x0178,
-};
-
 /* The UTF-8 translation of a file that holds bytes of 0x80 and up and is
  * not valid UTF-8 (a UTF-8 byte order mark kept as it is); false, and
  * nothing made, for ASCII and UTF-8 files. */
@@ -436,18 +427,7 @@ static bool cp1252_to_utf8(struct arena *a, const char *p, size_t len,
         i = 3;
     }
     for (; i < len; i++) {
-        unsigned cp = s[i] >= 0x80 && s[i] < 0xa0 ? cp1252_c1[s[i] - 0x80]
-                                                   : s[i];
-        if (cp < 0x80) {
-            *o++ = (char)cp;
-        } else if (cp < 0x800) {
-            *o++ = (char)(0xc0 | cp >> 6);
-            *o++ = (char)(0x80 | (cp & 0x3f));
-        } else {
-            *o++ = (char)(0xe0 | cp >> 12);
-            *o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-            *o++ = (char)(0x80 | (cp & 0x3f));
-        }
+        o = utf8_put(o, cp1252_code_point(s[i]));
     }
     *out = u;
     *out_len = (size_t)(o - u);
@@ -461,8 +441,7 @@ static size_t utf8_width(const char *p, size_t len, size_t i)
     unsigned char c = (unsigned char)p[i];
     if (c < 0x80 || (i < 3 && len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0))
         return 1;
-    unsigned cp = c < 0xa0 ? cp1252_c1[c - 0x80] : c;
-    return cp < 0x800 ? 2 : 3;
+    return cp1252_code_point(c) < 0x800 ? 2 : 3;
 }
 
 /* The rejected rows of translated files as the bytes that were sent: the

@@ -740,24 +740,41 @@ static unsigned latin9(unsigned char c)
 }
 
 /*
- * MSH-18 (table 0211) "8859/1" or "8859/15" and bytes that are not UTF-8:
- * the message as UTF-8, in `a` (else NULL). A message that is valid UTF-8
- * stays as it is whatever MSH-18 says: senders declare 8859/1 and send
- * UTF-8, and reading that as Latin-1 would garble it.
+ * A message whose bytes are not valid UTF-8, as UTF-8 in `a` (else NULL).
+ * MSH-18 (table 0211) "8859/15": ISO 8859-15. "8859/1", "ASCII" (7-bit:
+ * not what was sent) or none: Windows-1252, as the WHATWG Encoding
+ * Standard reads Latin-1; US feeds often leave MSH-18 empty and send
+ * Windows text. A message that is valid UTF-8 stays as it is whatever
+ * MSH-18 says (senders declare 8859/1 and send UTF-8: reading that as
+ * Latin-1 would garble it); another declared set is not guessed at.
  */
+static bool has_high_byte(const char *p, size_t len)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    for (; i + 64 <= len; i += 64) {
+        __m128i v = _mm_or_si128(
+            _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(p + i)),
+                         _mm_loadu_si128((const __m128i *)(const void *)(p + i + 16))),
+            _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(p + i + 32)),
+                         _mm_loadu_si128((const __m128i *)(const void *)(p + i + 48))));
+        if (_mm_movemask_epi8(v))
+            return true;
+    }
+#endif
+    for (; i < len; i++)
+        if ((unsigned char)p[i] >= 0x80)
+            return true;
+    return false;
+}
+
 static const char *from_latin(struct arena *a, const struct hl7_msg *m,
                               const char *p, size_t len, size_t *out_len)
 {
-    struct slice cs = msh(m, 18, 0);
-    bool l9;
-    if (slice_eq(cs, "8859/1"))
-        l9 = false;
-    else if (slice_eq(cs, "8859/15"))
-        l9 = true;
-    else
-        return NULL;
     size_t high = 0;
     bool utf8 = true;
+    if (p == NULL || !has_high_byte(p, len))
+        return NULL;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)p[i];
         if (c < 0x80)
@@ -772,20 +789,24 @@ static const char *from_latin(struct arena *a, const struct hl7_msg *m,
     }
     if (high == 0 || utf8 || len > HL7_MAX_MESSAGE)
         return NULL;
+    struct slice cs = msh(m, 18, 0);
+    bool l9;
+    if (slice_eq(cs, "8859/15"))
+        l9 = true;
+    else if (cs.len == 0 || slice_eq(cs, "8859/1") || slice_eq(cs, "ASCII"))
+        l9 = false;
+    else
+        return NULL;
     char *u = arena_alloc(a, len + 2 * high), *o = u;
-    for (size_t i = 0; i < len; i++) {
+    size_t i = 0;
+    if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {  /* kept: a BOM */
+        memcpy(o, p, 3);
+        o += 3;
+        i = 3;
+    }
+    for (; i < len; i++) {
         unsigned char c = (unsigned char)p[i];
-        unsigned cp = l9 ? latin9(c) : c;
-        if (cp < 0x80) {
-            *o++ = (char)cp;
-        } else if (cp < 0x800) {
-            *o++ = (char)(0xc0 | cp >> 6);
-            *o++ = (char)(0x80 | (cp & 0x3f));
-        } else {
-            *o++ = (char)(0xe0 | cp >> 12);
-            *o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-            *o++ = (char)(0x80 | (cp & 0x3f));
-        }
+        o = utf8_put(o, l9 ? latin9(c) : cp1252_code_point(c));
     }
     *out_len = (size_t)(o - u);
     return u;

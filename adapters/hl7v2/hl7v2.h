@@ -28,10 +28,11 @@ struct hl7_msg;                     /* opaque; fields point into the input */
  * readable (else NULL), so that the ACK can echo MSH-10 in the sender's
  * version and delimiters. A batch file (starting FHS or BHS) is
  * HUB_EUNSUPPORTED at "FHS"/"BHS": one message per call.
- * Character set: a message whose MSH-18 is "8859/1" or "8859/15" and whose
- * bytes are not valid UTF-8 is read from its UTF-8 translation (made in
- * `a`; *out then borrows that, and later offsets count its bytes); every
- * other message is read as sent (UTF-8 or ASCII expected, nothing guessed).
+ * Character set: a message whose bytes are not valid UTF-8 is read from
+ * its UTF-8 translation (made in `a`; *out then borrows that, and later
+ * offsets count its bytes): ISO 8859-15 when MSH-18 says "8859/15",
+ * Windows-1252 when it says "8859/1" or "ASCII" or nothing. A valid UTF-8
+ * message, or one in another declared set, is read as sent.
  */
 int hl7_parse(struct arena *a, const char *p, size_t len,
               struct hl7_msg **out, struct hub_err *err)

@@ -515,9 +515,12 @@ Test(hl7_to_events, escapes_json_special_bytes_in_every_written_value)
     for (size_t k = 0; k < sizeof(special) / sizeof(special[0]); k++) {
         const char *s = special[k].in;
         char msg[4096], want[16];
-        /* '#' is the escape character, so '\\' is an ordinary byte */
+        /* '#' is the escape character, so '\\' is an ordinary byte;
+         * MSH-18 says UTF-8, so the 0xFF stays a byte that is not UTF-8
+         * (a message without MSH-18 would be read as Windows-1252) */
         snprintf(msg, sizeof(msg),
-                 "MSH|^~#&|A%sP|F%sC|H|H|2026||ADT^A01|C%sT|P|2.5\r"
+                 "MSH|^~#&|A%sP|F%sC|H|H|2026||ADT^A01|C%sT|P|2.5|||||USA|"
+                 "UNICODE UTF-8\r"
                  "PID|1||M%s1^^^F%sF^MR||D%sE^J%sO^Q%sQ||1980|F|||"
                  "1%sA^L%s2^C%sY^N%sY^1%s2^U%sS||5%s5\r"
                  "PV1|1|I%s|W%sX^1%s^B%s^F%sC||||7%s^F%sA^G%sV|||S%sV|||||||||"

@@ -248,13 +248,16 @@ Test(hl7_parse, refuses_a_batch_file_as_unsupported_at_its_header)
     cr_assert_str_eq(err.field, "MSH");
 }
 
-/* MSH-18 (HL7 table 0211) names the character set. A message declared
- * ISO 8859-1 or 8859-15 whose bytes are not UTF-8 is read as its UTF-8
- * translation: "Pe\xf1a" must not become "Pe\uFFFDa" in every event, where
- * no subscriber could match the name again. A message that is valid UTF-8
- * is read as it is whatever MSH-18 says (ansforge's 8859/15 sample is
- * UTF-8), and without MSH-18 nothing is guessed. */
-Test(hl7_parse, reads_iso_8859_text_as_utf8_when_msh18_says_so)
+/* MSH-18 (HL7 table 0211) names the character set. A message whose bytes
+ * are not UTF-8 is read as its UTF-8 translation: "Pe\xf1a" must not
+ * become "Pe\uFFFDa" in every event, where no subscriber could match the
+ * name again. 8859/15 as itself; 8859/1, ASCII (7-bit, so not what was
+ * sent) and no MSH-18 as Windows-1252, as the WHATWG Encoding Standard
+ * reads Latin-1 (US feeds often leave MSH-18 empty and send Windows text).
+ * A message that is valid UTF-8 is read as it is whatever MSH-18 says
+ * (ansforge's 8859/15 sample is UTF-8); another declared set (8859/2, ...)
+ * is not guessed at. */
+Test(hl7_parse, reads_latin_text_as_utf8_unless_it_is_utf8)
 {
     struct hl7_msg *m = parse_ok(
         "MSH|^~\\&|A|B|C|D|2026||ADT^A08|7|P|2.5|||||USA|8859/1\r"
@@ -273,8 +276,21 @@ Test(hl7_parse, reads_iso_8859_text_as_utf8_when_msh18_says_so)
     m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|9|P|2.5|||||USA|8859/1\r"
                  "PID|1||42||Pe\xc3\xb1" "a\r");
     assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "Pe\xc3\xb1" "a");
-    /* no MSH-18: the bytes as sent */
+    /* no MSH-18, or ASCII: Windows-1252 (curly quotes in 0x80-0x9F) */
     m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|10|P|2.5\r"
+                 "PID|1||42||Pe\xf1" "a^\x93" "Bo\x94\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "Pe\xc3\xb1" "a");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 2, 0),
+                 "\xe2\x80\x9c" "Bo\xe2\x80\x9d");
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|11|P|2.5|||||USA|ASCII\r"
+                 "PID|1||42||Pe\xf1" "a\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "Pe\xc3\xb1" "a");
+    /* a UTF-8 byte order mark before a Windows-1252 message */
+    m = parse_ok("\xef\xbb\xbfMSH|^~\\&|A|B|C|D|2026||ADT^A08|13|P|2.5\r"
+                 "PID|1||42||Pe\xf1" "a\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "Pe\xc3\xb1" "a");
+    /* another declared set is not guessed at */
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|12|P|2.5|||||POL|8859/2\r"
                  "PID|1||42||Pe\xf1" "a\r");
     assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "Pe\xf1" "a");
 }
