@@ -797,7 +797,11 @@ static const char *from_latin(struct arena *a, const struct hl7_msg *m,
         l9 = false;
     else
         return NULL;
-    char *u = arena_alloc(a, len + 2 * high), *o = u;
+    /* every byte of p becomes at most three (U+20AC, the euro sign, and
+     * the other cp1252 code points above U+07FF): `high` counted a valid
+     * UTF-8 sequence before the first bad byte once, so it cannot size
+     * this */
+    char *u = arena_alloc(a, 3 * len), *o = u;
     size_t i = 0;
     if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {  /* kept: a BOM */
         memcpy(o, p, 3);

@@ -257,6 +257,28 @@ Test(hl7_parse, refuses_a_batch_file_as_unsupported_at_its_header)
  * A message that is valid UTF-8 is read as it is whatever MSH-18 says
  * (ansforge's 8859/15 sample is UTF-8); another declared set (8859/2, ...)
  * is not guessed at. */
+Test(hl7_parse, reads_latin_text_after_valid_utf8_sequences_whole)
+{
+    /* valid four-byte UTF-8 sequences, then a byte that is not UTF-8: the
+     * whole message is Windows-1252, and every one of its high bytes
+     * grows (F0 9F 98 80 take 9 bytes, not 4 + 2 for one "sequence"); the
+     * fields after them must come out as sent, not overwritten */
+    struct hl7_msg *m = parse_ok(
+        "MSH|^~\\&|A|B|C|D|2026||ADT^A08|12|P|2.5\r"
+        "PID|1||42||Doe^J||"
+        "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
+        "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
+        "\xa9|F|||1 Main St||(27\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 7, 0, 0, 0),
+                 "\xc3\xb0\xc5\xb8\xcb\x9c\xe2\x82\xac\xc3\xb0\xc5\xb8\xcb\x9c"
+                 "\xe2\x82\xac\xc3\xb0\xc5\xb8\xcb\x9c\xe2\x82\xac\xc3\xb0\xc5\xb8"
+                 "\xcb\x9c\xe2\x82\xac\xc3\xb0\xc5\xb8\xcb\x9c\xe2\x82\xac\xc3\xb0"
+                 "\xc5\xb8\xcb\x9c\xe2\x82\xac\xc3\xb0\xc5\xb8\xcb\x9c\xe2\x82\xac"
+                 "\xc3\xb0\xc5\xb8\xcb\x9c\xe2\x82\xac\xc2\xa9");
+    assert_slice(hl7_get(&A, m, "PID", 0, 13, 0, 0, 0), "(27");
+    assert_slice(hl7_get(&A, m, "PID", 0, 11, 0, 1, 0), "1 Main St");
+}
+
 Test(hl7_parse, reads_latin_text_as_utf8_unless_it_is_utf8)
 {
     struct hl7_msg *m = parse_ok(
