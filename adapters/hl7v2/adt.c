@@ -486,6 +486,34 @@ ADT_INLINE struct text val1(const struct ctx *c, const struct hl7_seg *s,
     return text_of(c, v, (fl & HL7_FLD_SPECIAL) != 0);
 }
 
+/*
+ * MSH-f (f >= 3) raw, for the few MSH fields read once a message: the
+ * field as hl7_seg_field_flags gives it (MSH is always indexed, its
+ * field f at index f - 1), cut at its first repetition separator when it
+ * has one (rep_raw's first repetition), or, with comp1, at its first
+ * component or repetition separator (val1's value).
+ */
+ADT_ALWAYS_INLINE struct raw msh_raw(const struct ctx *c, unsigned f,
+                                     bool comp1)
+{
+    const struct hl7_msg *m = c->m;
+    const struct hl7_seg *s = &m->seg[0];
+    unsigned idx = f - 1;
+    if (idx >= s->nf)
+        return (struct raw){ SLICE_NULL, 0 };
+    uint32_t a = m->fld[s->f0 + idx];
+    uint32_t start = a & HL7_FLD_OFF;
+    uint32_t stop = idx + 1 < s->nf
+                        ? (m->fld[s->f0 + idx + 1] & HL7_FLD_OFF) - 1
+                        : s->end;
+    struct slice v = { m->p + start, stop - start };
+    if (comp1)
+        v.len = (size_t)(FIND2(c, v.p, v.p + v.len, cs, rs) - v.p);
+    else if (a & HL7_FLD_REP)
+        v.len = (size_t)(FIND2(c, v.p, v.p + v.len, rs, rs) - v.p);
+    return (struct raw){ v, (a & HL7_FLD_SPECIAL) != 0 };
+}
+
 /* Components 1 and 2 of v, raw: hl7_piece(v, cs, 0) and (v, cs, 1). */
 static void comps12(const struct ctx *c, struct slice v, struct slice *c1,
                     struct slice *c2)
@@ -1216,6 +1244,8 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
         struct raw rep;
         reps_init(c, pid, src[s].f, &it);
         while (reps_next(c, &it, &rep)) {
+            if (rep.v.len == 0)     /* no XTN.1, no number: nothing */
+                continue;
             struct parts pt;
             split(c, rep, &pt, 8);
             struct text v = xtn_value(c, &pt);
@@ -1411,8 +1441,11 @@ static void write_encounter(struct ctx *c, const struct hl7_seg *pv1,
             fac = val1(c, pv1, 39);     /* PV1-39 servicing facility */
         kv(c, JW_KV("facility"), fac);
         write_location(c, JW_KEY("location"), &loc);
-        split_quick(c, rep_raw(c, pv1, 6, 0), &prior, ADT_PL_LAST);
-        write_location(c, JW_KEY("prior_location"), &prior);
+        struct raw pl = rep_raw(c, pv1, 6, 0);
+        if (pl.v.len) {             /* empty: nothing to write (most are) */
+            split_quick(c, pl, &prior, ADT_PL_LAST);
+            write_location(c, JW_KEY("prior_location"), &prior);
+        }
         write_attending(c, pv1);
         kv(c, JW_KV("hospital_service"), val1(c, pv1, 10));
         kv_time(c, JW_KV("admitted_at"), val1(c, pv1, 44), "PV1-44", 0);
@@ -1594,14 +1627,14 @@ int ADT_TO_EVENTS(struct arena *a, const struct hl7_msg *m,
     /* MSH-9 (type, trigger), -10 and -12 read once, raw and trimmed as
      * hl7v2.h's accessors give them */
     const struct hl7_seg *msh = &m->seg[0];
-    struct raw type = rep_raw(&c, msh, 9, 0);
+    struct raw type = msh_raw(&c, 9, false);
     struct slice type1, type2;
     comps12(&c, type.v, &type1, &type2);
     if (!upper_eq(slice_trim(type1), "ADT"))
         return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-9", msh->off,
                            "message type is not supported");
 
-    struct raw vers = rep_raw(&c, msh, 12, 0);
+    struct raw vers = msh_raw(&c, 12, false);
     struct slice ver, ver2;
     comps12(&c, vers.v, &ver, &ver2);
     ver = slice_trim(ver);
@@ -1612,7 +1645,7 @@ int ADT_TO_EVENTS(struct arena *a, const struct hl7_msg *m,
         ver.p[2] < '1' || ver.p[2] > '9')
         return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-12", msh->off,
                            "version is not HL7 v2.1 to v2.9");
-    struct raw ctrl = rep_raw(&c, msh, 10, 0);
+    struct raw ctrl = msh_raw(&c, 10, false);
     if (slice_trim(ctrl.v).len == 0)
         return hub_err_set(err, HUB_EINVALID, "MSH-10", msh->off,
                            "required field message control id is missing");
@@ -1634,8 +1667,9 @@ int ADT_TO_EVENTS(struct arena *a, const struct hl7_msg *m,
                            "event type is not supported");
 
     src.message_id = text_of(&c, ctrl.v, ctrl.special);
-    src.application = val1(&c, msh, 3);
-    src.facility = val1(&c, msh, 4);
+    struct raw app = msh_raw(&c, 3, true), fac = msh_raw(&c, 4, true);
+    src.application = text_of(&c, app.v, app.special);
+    src.facility = text_of(&c, fac.v, fac.special);
     src.version = (struct text){ ver, !vers.special };
     /* every topic is a literal of at least 9 bytes and its NUL */
     if (memcmp(topic, "adt.merge", 10) != 0)
