@@ -610,6 +610,8 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
             for (j = scan_seek(&sc, s + 3); j < end;
                  j = scan_next_other(&sc)) {
                 int k = cls[(unsigned char)p[j]];
+                if (k == C_SPECIAL)
+                    m->high |= (unsigned char)p[j] >= 0x80;
                 if (k == C_FS || k == C_SPECIAL || k == C_PLAIN)
                     continue;
                 if (k == C_RS && ++nrs < HL7_MAX_REPS)
@@ -659,6 +661,7 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
                 continue;
             case C_SPECIAL:
                 fld[nfld - 1] |= HL7_FLD_SPECIAL;
+                m->high |= (unsigned char)p[j] >= 0x80;
                 continue;
             case C_RS:
                 fld[nfld - 1] |= HL7_FLD_REP;
@@ -748,32 +751,14 @@ static unsigned latin9(unsigned char c)
  * MSH-18 says (senders declare 8859/1 and send UTF-8: reading that as
  * Latin-1 would garble it); another declared set is not guessed at.
  */
-static bool has_high_byte(const char *p, size_t len)
-{
-    size_t i = 0;
-#if defined(__SSE2__)
-    for (; i + 64 <= len; i += 64) {
-        __m128i v = _mm_or_si128(
-            _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(p + i)),
-                         _mm_loadu_si128((const __m128i *)(const void *)(p + i + 16))),
-            _mm_or_si128(_mm_loadu_si128((const __m128i *)(const void *)(p + i + 32)),
-                         _mm_loadu_si128((const __m128i *)(const void *)(p + i + 48))));
-        if (_mm_movemask_epi8(v))
-            return true;
-    }
-#endif
-    for (; i < len; i++)
-        if ((unsigned char)p[i] >= 0x80)
-            return true;
-    return false;
-}
-
 static const char *from_latin(struct arena *a, const struct hl7_msg *m,
                               const char *p, size_t len, size_t *out_len)
 {
     size_t high = 0;
     bool utf8 = true;
-    if (p == NULL || !has_high_byte(p, len))
+    /* the parse noted a byte from 0x80 up in the message (none can be
+     * outside what it read but a BOM, which is UTF-8) */
+    if (p == NULL || !m->high)
         return NULL;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)p[i];

@@ -98,6 +98,8 @@ struct hl7_msg {
     uint32_t nfld;
     uint32_t first[8];          /* 1 + the index of the first segment of
                                    each indexed ID, by hl7_id_slot; 0: none */
+    bool high;                  /* a byte from 0x80 up was read (the
+                                   character set check of hl7_parse) */
 };
 
 /* The first segment of an indexed ID, by its slot, or NULL. */
