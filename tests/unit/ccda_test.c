@@ -24,6 +24,7 @@
 #include "ccda/ccda_int.h"
 #include "common/dict.h"
 #include "dict_files.h"
+#include "../lib/testfile.h"
 
 static struct dict *D;
 static struct arena A;
@@ -50,26 +51,6 @@ static void teardown(void)
 {
     dict_free(D);
     arena_release(&A);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *p;
-    long n;
-
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    p = malloc((size_t)n + 1);
-    cr_assert(p);
-    cr_assert_eq(fread(p, 1, (size_t)n, f), (size_t)n);
-    p[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return p;
 }
 
 struct run {
@@ -126,13 +107,13 @@ static int check_one(const char *dir, const char *name)
     size_t base = strlen(name) - (ends_with(name, ".ccda") ? 5 : 4);
 
     snprintf(in, sizeof(in), "%s/%s", dir, name);
-    doc = slurp(in, &len);
+    doc = testfile_read(in, &len);
     cr_assert(doc, "cannot read %s", in);
     arena_reset(&A);
     struct run r = run(doc, len);
 
     snprintf(exp, sizeof(exp), "%s/%.*s.events.json", dir, (int)base, name);
-    want = slurp(exp, &elen);
+    want = testfile_read(exp, &elen);
     if (want) {
         cJSON *w = cJSON_Parse(want);
         cr_assert(w, "%s is not JSON", exp);
@@ -156,7 +137,7 @@ static int check_one(const char *dir, const char *name)
         return failures;
     }
     snprintf(exp, sizeof(exp), "%s/%.*s.err.json", dir, (int)base, name);
-    want = slurp(exp, &elen);
+    want = testfile_read(exp, &elen);
     cr_assert(want, "%s has neither .events.json nor .err.json", name);
     cJSON *w = cJSON_Parse(want);
     cr_assert(w, "%s is not JSON", exp);
@@ -594,7 +575,7 @@ Test(ccda_hostile, document_cut_at_every_byte_never_crashes, .init = setup,
     snprintf(path, sizeof(path),
              "%s/tests/data/ccda/synthetic-hvs-social-history.xml",
              root_dir());
-    char *doc = slurp(path, &len);
+    char *doc = testfile_read(path, &len);
     cr_assert(doc);
     size_t ok = 0;
     for (size_t cut = 0; cut < len; cut++) {
@@ -676,7 +657,7 @@ Test(ccda_threads, documents_read_on_two_threads_at_once_agree,
     snprintf(path, sizeof(path),
              "%s/tests/data/ccda/synthetic-sdoh-problems-goals-plan.xml",
              root_dir());
-    char *doc = slurp(path, &len);
+    char *doc = testfile_read(path, &len);
     cr_assert(doc);
     struct run r = run(doc, len);
     cr_assert_eq(r.rc, HUB_OK);

@@ -15,6 +15,7 @@
 #include "common/jsonscan.h"
 #include "dict_files.h"
 #include "fhir/fhir.h"
+#include "../lib/testfile.h"
 
 static struct dict *D;
 static struct arena A;
@@ -38,21 +39,6 @@ static void teardown(void)
 {
     dict_free(D);
     arena_release(&A);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    *len = fread(p, 1, (size_t)n, f);
-    p[*len] = '\0';
-    fclose(f);
-    return p;
 }
 
 /* Run the adapter on a C string. */
@@ -86,7 +72,7 @@ static int check_one(const char *dir, const char *name)
     char in[600], want[600];
     size_t len, wlen;
     snprintf(in, sizeof(in), "%s/%s", dir, name);
-    char *p = slurp(in, &len);
+    char *p = testfile_read(in, &len);
     cr_assert_not_null(p, "%s", in);
     struct canon_list out = { 0 };
     struct fhir_result res;
@@ -96,7 +82,7 @@ static int check_one(const char *dir, const char *name)
 
     size_t base = strlen(name) - 5;     /* drop ".json" */
     snprintf(want, sizeof(want), "%s/%.*s.events.json", dir, (int)base, name);
-    char *w = slurp(want, &wlen);
+    char *w = testfile_read(want, &wlen);
     if (w) {
         cr_assert_eq(rc, HUB_OK, "%s: rc %d at %s: %s", name, rc, err.field,
                      err.what ? err.what : "");
@@ -111,7 +97,7 @@ static int check_one(const char *dir, const char *name)
         cJSON_Delete(exp);
     } else {
         snprintf(want, sizeof(want), "%s/%.*s.err.json", dir, (int)base, name);
-        w = slurp(want, &wlen);
+        w = testfile_read(want, &wlen);
         cr_assert_not_null(w, "%s has neither .events.json nor .err.json", name);
         cJSON *exp = cJSON_Parse(w);
         cr_assert_neq(rc, HUB_OK, "%s: expected a refusal", name);
@@ -652,7 +638,7 @@ Test(fhir, warnings_reach_the_senders_outcome_once_per_entry)
     size_t len;
     snprintf(path, sizeof(path),
              "%s/tests/data/fhir/bundle-ahc-panel-transaction.json", root());
-    char *p = slurp(path, &len);
+    char *p = testfile_read(path, &len);
     struct canon_list out = { 0 };
     struct fhir_result res;
     struct hub_err err;
@@ -737,7 +723,7 @@ Test(fhir, batch_keeps_good_entries_and_reports_the_bad_one)
     size_t len;
     snprintf(path, sizeof(path), "%s/tests/data/fhir/bundle-referral-batch-partial.json",
              root());
-    char *p = slurp(path, &len);
+    char *p = testfile_read(path, &len);
     cr_assert_not_null(p);
     struct canon_list out = { 0 };
     struct fhir_result res;
@@ -835,7 +821,7 @@ Test(fhir, transaction_with_a_bad_entry_is_refused_whole)
     size_t len;
     snprintf(path, sizeof(path),
              "%s/tests/data/fhir/bundle-referral-transaction-bad-entry.json", root());
-    char *p = slurp(path, &len);
+    char *p = testfile_read(path, &len);
     struct canon_list out = { 0 };
     struct hub_err err;
     cr_assert_eq(fhir_to_events(&A, D, p, len, &out, NULL, &err), HUB_EINVALID);

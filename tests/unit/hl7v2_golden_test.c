@@ -17,6 +17,7 @@
 
 #include "common/hub_err.h"
 #include "hl7v2/hl7v2.h"
+#include "../lib/testfile.h"
 
 #define GOLDEN_MAX 256
 
@@ -28,27 +29,6 @@ static const char *root(void)
 {
     const char *r = getenv("HUB_ROOT");
     return r && *r ? r : ".";
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *p = malloc(cap + 1);
-    size_t got;
-    while ((got = fread(p + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            cap *= 2;
-            p = realloc(p, cap + 1);
-        }
-    }
-    fclose(f);
-    p[n] = '\0';
-    *len = n;
-    return p;
 }
 
 static int by_name(const void *a, const void *b)
@@ -93,15 +73,15 @@ ParameterizedTest(struct golden *g, hl7_golden,
 
     snprintf(path, sizeof(path), "%s/tests/data/hl7v2/%s.hl7", root(),
              g->name);
-    char *msg = slurp(path, &len);
+    char *msg = testfile_read(path, &len);
     cr_assert_not_null(msg, "cannot read %s", path);
 
     snprintf(path, sizeof(path), "%s/tests/data/hl7v2/%s.err.json", root(),
              g->name);
-    char *want_err = slurp(path, &wlen);
+    char *want_err = testfile_read(path, &wlen);
     snprintf(path, sizeof(path), "%s/tests/data/hl7v2/%s.json", root(),
              g->name);
-    char *want_ev = want_err ? NULL : slurp(path, &wlen);
+    char *want_ev = want_err ? NULL : testfile_read(path, &wlen);
     cr_assert(want_err || want_ev, "%s: no .json or .err.json beside it",
               g->name);
 

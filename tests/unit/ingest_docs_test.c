@@ -14,6 +14,7 @@
 #include "dict_files.h"
 #include "ingest.h"
 #include "ingest_docs.h"
+#include "../lib/testfile.h"
 
 static struct dict *D;
 static struct ingest_job *J;
@@ -47,16 +48,8 @@ static char *slurp(const char *rel, size_t *len)
 {
     char path[1024];
     snprintf(path, sizeof(path), "%s/tests/data/%s", root(), rel);
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f, "%s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    cr_assert_eq(fread(p, 1, (size_t)n, f), (size_t)n);
-    p[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
+    char *p = testfile_read(path, len);
+    cr_assert_not_null(p, "%s", path);
     return p;
 }
 

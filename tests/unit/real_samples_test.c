@@ -37,6 +37,7 @@
 #include "dict_files.h"
 #include "fhir/fhir.h"
 #include "hl7v2/hl7v2.h"
+#include "../lib/testfile.h"
 
 static struct dict *D;
 
@@ -62,22 +63,6 @@ static void teardown(void)
 }
 
 TestSuite(real_samples, .init = setup, .fini = teardown);
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    cr_assert_not_null(p);
-    *len = fread(p, 1, (size_t)n, f);
-    p[*len] = '\0';
-    fclose(f);
-    return p;
-}
 
 static bool ends_with(const char *s, const char *suf)
 {
@@ -123,6 +108,28 @@ static bool looks_like_a_place(const char *s)
     return true;
 }
 
+/* Whether a refusal (rc, err) is the one `want`, the text of the .err.json
+ * at `path`, expects (its code, field and what); logs the difference. */
+static bool refusal_is(const char *label, const char *path, const char *want,
+                       int rc, const struct hub_err *err)
+{
+    cJSON *w = cJSON_Parse(want);
+    cr_assert_not_null(w, "%s is not JSON", path);
+    const char *code = cJSON_GetStringValue(cJSON_GetObjectItem(w, "code"));
+    const char *field = cJSON_GetStringValue(cJSON_GetObjectItem(w, "field"));
+    const char *what = cJSON_GetStringValue(cJSON_GetObjectItem(w, "what"));
+    cr_assert(code && field && what, "%s: code, field and what", path);
+    bool same = rc != HUB_OK && strcmp(hub_strerror(rc), code) == 0 &&
+                strcmp(err->field, field) == 0 && err->what != NULL &&
+                strcmp(err->what, what) == 0;
+    if (!same)
+        cr_log_error("%s: want %s at %s (%s); got rc %d (%s) at %s (%s)",
+                     label, code, field, what, rc, hub_strerror(rc),
+                     err->field, err->what ? err->what : "");
+    cJSON_Delete(w);
+    return same;
+}
+
 /* 0 when the sample gives what its expected file says, else 1 (logged). */
 static int check_one(const char *dir, const char *name, size_t base,
                      enum fmt f)
@@ -132,14 +139,14 @@ static int check_one(const char *dir, const char *name, size_t base,
     int fail = 0;
 
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    char *p = slurp(path, &len);
+    char *p = testfile_read(path, &len);
     cr_assert_not_null(p, "cannot read %s", path);
     struct arena a;
     arena_init(&a, 64 * 1024);
     struct outcome o = run(&a, f, p, len);
 
     snprintf(path, sizeof(path), "%s/%.*s.events.json", dir, (int)base, name);
-    char *want = slurp(path, &wlen);
+    char *want = testfile_read(path, &wlen);
     if (want) {
         cJSON *w = cJSON_Parse(want);
         cr_assert(cJSON_IsArray(w), "%s: not a JSON array", path);
@@ -176,22 +183,10 @@ static int check_one(const char *dir, const char *name, size_t base,
     } else {
         snprintf(path, sizeof(path), "%s/%.*s.err.json", dir, (int)base,
                  name);
-        want = slurp(path, &wlen);
+        want = testfile_read(path, &wlen);
         cr_assert_not_null(want, "%s has neither .events.json nor .err.json",
                            name);
-        cJSON *w = cJSON_Parse(want);
-        cr_assert_not_null(w, "%s is not JSON", path);
-        const char *code = cJSON_GetStringValue(cJSON_GetObjectItem(w, "code"));
-        const char *field =
-            cJSON_GetStringValue(cJSON_GetObjectItem(w, "field"));
-        const char *what = cJSON_GetStringValue(cJSON_GetObjectItem(w, "what"));
-        cr_assert(code && field && what, "%s: code, field and what", path);
-        if (o.rc == HUB_OK || strcmp(hub_strerror(o.rc), code) != 0 ||
-            strcmp(o.err.field, field) != 0 || o.err.what == NULL ||
-            strcmp(o.err.what, what) != 0) {
-            cr_log_error("%s: want %s at %s (%s); got rc %d (%s) at %s (%s)",
-                         name, code, field, what, o.rc, hub_strerror(o.rc),
-                         o.err.field, o.err.what ? o.err.what : "");
+        if (!refusal_is(name, path, want, o.rc, &o.err)) {
             fail = 1;
         } else if (f != F_CCDA && o.out.n != 0) {
             /* FHIR rolls back; HL7 refuses before writing (C-CDA's caller
@@ -203,7 +198,6 @@ static int check_one(const char *dir, const char *name, size_t base,
             cr_log_error("%s: refusal place is not a path", name);
             fail = 1;
         }
-        cJSON_Delete(w);
     }
     free(want);
     arena_release(&a);
@@ -279,7 +273,7 @@ static int check_csv_set(const char *dir, const char *set)
         cr_assert(k > 0 && (size_t)k < sizeof(path), "path too long: %s", set);
         f[n].name = arena_strndup(&a, e->d_name, strlen(e->d_name));
         f[n].sha256 = NULL;
-        f[n].p = slurp(path, &f[n].len);
+        f[n].p = testfile_read(path, &f[n].len);
         cr_assert_not_null(f[n].p, "cannot read %s", path);
         n++;
     }
@@ -299,23 +293,14 @@ static int check_csv_set(const char *dir, const char *set)
     int rc = csv_to_events(&a, D, "shinny", f, n, &out, &rep, &err);
 
     snprintf(path, sizeof(path), "%s/%s.err.json", dir, set);
-    char *want = slurp(path, &len);
+    char *want = testfile_read(path, &len);
     if (want) {
-        cJSON *w = cJSON_Parse(want);
-        cr_assert_not_null(w, "%s is not JSON", path);
-        const char *code = cJSON_GetStringValue(cJSON_GetObjectItem(w, "code"));
-        const char *field =
-            cJSON_GetStringValue(cJSON_GetObjectItem(w, "field"));
-        const char *what = cJSON_GetStringValue(cJSON_GetObjectItem(w, "what"));
-        if (rc == HUB_OK || strcmp(hub_strerror(rc), code) != 0 ||
-            strcmp(err.field, field) != 0 || err.what == NULL ||
-            strcmp(err.what, what) != 0 || out.n != 0) {
-            cr_log_error("%s: want %s at %s (%s); got rc %d at %s (%s), "
-                         "%zu events", set, code, field, what, rc, err.field,
-                         err.what ? err.what : "", out.n);
+        if (!refusal_is(set, path, want, rc, &err)) {
+            fail = 1;
+        } else if (out.n != 0) {
+            cr_log_error("%s: %zu events left after a refusal", set, out.n);
             fail = 1;
         }
-        cJSON_Delete(w);
         free(want);
     } else if (rc != HUB_OK) {
         cr_log_error("%s: refused (%s at %s: %s)", set, hub_strerror(rc),
@@ -336,7 +321,7 @@ static int check_csv_set(const char *dir, const char *set)
         cJSON *const gots[2] = { got, grep };
         for (int k = 0; k < 2; k++) {
             snprintf(path, sizeof(path), "%s/%s.%s.json", dir, set, ext[k]);
-            want = slurp(path, &len);
+            want = testfile_read(path, &len);
             cr_assert_not_null(want, "cannot read %s", path);
             cJSON *w = cJSON_Parse(want);
             cr_assert_not_null(w, "%s is not JSON", path);
