@@ -5,7 +5,9 @@
  *   webhook_recv            listens on an ephemeral 127.0.0.1 port and
  *                           prints "port=N" once it accepts connections
  *
- *   GET /stats  -> "count=N lat_n=M p50_ms=A p99_ms=B"
+ *   GET /stats  -> "count=N lat_n=M p50_ms=A p99_ms=B first_us=F last_us=L"
+ *                  (F and L: CLOCK_REALTIME of the first and the last POST
+ *                  since the last reset, 0 before any)
  *   GET /reset  -> clears the counters
  *
  * Latency: a body that carries a bench control id ("BM" + 18 digits, as the
@@ -31,6 +33,7 @@
 #define LAT_MAX (4u << 20)  /* samples kept: 4 M, then counted only */
 
 static uint64_t count;
+static uint64_t first_us, last_us;  /* the first and last POST's time */
 static uint64_t *lat;       /* microseconds */
 static size_t nlat;
 
@@ -84,7 +87,9 @@ static void on_request(struct evhttp_request *req, void *arg)
 
     (void)arg;
     if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
-        count++;
+        last_us = now_us();
+        if (count++ == 0)
+            first_us = last_us;
         sample(evhttp_request_get_input_buffer(req));
         evhttp_send_reply(req, 204, "No Content", NULL);
         return;
@@ -93,6 +98,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     if (strcmp(uri, "/reset") == 0) {
         count = 0;
         nlat = 0;
+        first_us = last_us = 0;
     } else if (strcmp(uri, "/stats") == 0) {
         double p50 = 0, p99 = 0;
         if (nlat) {
@@ -101,8 +107,10 @@ static void on_request(struct evhttp_request *req, void *arg)
             p99 = (double)lat[(size_t)(0.99 * (double)(nlat - 1))] / 1e3;
         }
         evbuffer_add_printf(out, "count=%llu lat_n=%zu p50_ms=%.3f "
-                            "p99_ms=%.3f\n", (unsigned long long)count, nlat,
-                            p50, p99);
+                            "p99_ms=%.3f first_us=%llu last_us=%llu\n",
+                            (unsigned long long)count, nlat, p50, p99,
+                            (unsigned long long)first_us,
+                            (unsigned long long)last_us);
     }
     evhttp_send_reply(req, 200, "OK", out);
     evbuffer_free(out);
