@@ -511,7 +511,24 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
         return hub_err_set(err, HUB_ESYNTAX, "MSH-2", i + 4,
                            "encoding characters are missing");
 
-    struct hl7_msg *m = arena_zalloc(a, sizeof(*m));
+    /* sized from the input (at most one field per 4 bytes in real feeds) so
+     * that a typical message never grows them; growth stays possible */
+    uint32_t segcap = (uint32_t)((end - i) / 64 + 8);
+    uint32_t fldcap = (uint32_t)((end - i) / 4 + 32);
+    if (end - i > HL7_MAX_MESSAGE) {
+        segcap = HL7_MAX_SEGMENTS;
+        fldcap = HL7_MAX_MESSAGE / 7;
+    }
+    /* the message, its segments and its field offsets: one allocation
+     * (each part a multiple of the next one's alignment) */
+    char *blk = arena_alloc(a, sizeof(struct hl7_msg) +
+                                   (size_t)segcap * sizeof(struct hl7_seg) +
+                                   (size_t)fldcap * sizeof(uint32_t));
+    struct hl7_msg *m = (struct hl7_msg *)(void *)blk;
+    memset(m, 0, sizeof(*m));
+    m->seg = (struct hl7_seg *)(void *)(blk + sizeof(*m));
+    m->fld = (uint32_t *)(void *)(blk + sizeof(*m) +
+                                  (size_t)segcap * sizeof(struct hl7_seg));
     m->p = p;
     m->len = len;
     m->fs = fs;
@@ -549,16 +566,6 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
         cls = cls_buf;
     }
 
-    /* sized from the input (at most one field per 4 bytes in real feeds) so
-     * that a typical message never grows them; growth stays possible */
-    uint32_t segcap = (uint32_t)((end - i) / 64 + 8);
-    uint32_t fldcap = (uint32_t)((end - i) / 4 + 32);
-    if (end - i > HL7_MAX_MESSAGE) {
-        segcap = HL7_MAX_SEGMENTS;
-        fldcap = HL7_MAX_MESSAGE / 7;
-    }
-    m->seg = arena_alloc(a, segcap * sizeof(*m->seg));
-    m->fld = arena_alloc(a, fldcap * sizeof(*m->fld));
 
     int too_big = end - i > HL7_MAX_MESSAGE;
     if (too_big)
