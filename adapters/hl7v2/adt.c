@@ -316,8 +316,7 @@ struct parts {
  * v, a raw value of c->m of at most 64 bytes (bit i: v.p[i]); a separator
  * the sender omitted is found nowhere. One pass, VEC_BYTES at a time
  * when the 64 bytes at v.p lie inside the input (the blocks past v.len are
- * not looked at, the bits past it are dropped), else byte by byte (as
- * hl7_match64).
+ * not looked at, the bits past it are dropped), else byte by byte.
  */
 ADT_ALWAYS_INLINE void match3(const struct ctx *c, struct slice v,
                               uint64_t *comps, uint64_t *subs,

@@ -228,44 +228,6 @@ static inline uint64_t hl7_low_bits(size_t n)
     return n >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
 }
 
-/*
- * Where c1 and c2 occur in v, a raw value of m (it lies in m's input, and
- * v.len <= 64): bit i of *m1 is set when v.p[i] == c1, of *m2 when
- * v.p[i] == c2 (HL7_NO_SEP: never). One pass for both, 16 bytes at a time
- * with SSE2 when the 64 bytes at v.p lie inside the input (the blocks past
- * v.len are not looked at, the bits past it are dropped), else byte by
- * byte.
- */
-static inline void hl7_match64(const struct hl7_msg *m, struct slice v,
-                               int c1, int c2, uint64_t *m1, uint64_t *m2)
-{
-    uint64_t a = 0, b = 0;
-#if defined(__SSE2__)
-    if ((size_t)(m->p + m->len - v.p) >= 64) {
-        const __m128i x1 = _mm_set1_epi8((char)c1);
-        const __m128i x2 = _mm_set1_epi8((char)c2);
-        for (unsigned k = 0; k < v.len; k += 16) {
-            __m128i q = _mm_loadu_si128((const __m128i *)(v.p + k));
-            a |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(q, x1))
-                 << k;
-            b |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(q, x2))
-                 << k;
-        }
-        uint64_t keep = hl7_low_bits(v.len);
-        *m1 = c1 == HL7_NO_SEP ? 0 : a & keep;
-        *m2 = c2 == HL7_NO_SEP ? 0 : b & keep;
-        return;
-    }
-#endif
-    for (size_t i = 0; i < v.len; i++) {
-        int ch = (unsigned char)v.p[i];
-        a |= (uint64_t)(ch == c1) << i;
-        b |= (uint64_t)(ch == c2) << i;
-    }
-    *m1 = a;
-    *m2 = b;
-}
-
 /* Number of pieces of v split at sep (1 for an empty value). */
 unsigned hl7_count(struct slice v, int sep);
 /*
