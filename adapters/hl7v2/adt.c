@@ -473,9 +473,11 @@ ADT_INLINE struct text val0(const struct ctx *c, const struct hl7_seg *s,
     return text_of(c, r.v, r.special);
 }
 
-/* SEG-f.1, the first component of its first repetition, unescaped. */
-ADT_INLINE struct text val1(const struct ctx *c, const struct hl7_seg *s,
-                            unsigned f)
+/* val1 for what its fast path below leaves: MSH, a field not indexed or
+ * the last one, a special field. Out of line: the fast path then needs no
+ * callee-saved registers. */
+static __attribute__((noinline)) struct text
+val1_slow(const struct ctx *c, const struct hl7_seg *s, unsigned f)
 {
     const struct hl7_msg *m = c->m;
     struct slice v;
@@ -496,6 +498,25 @@ ADT_INLINE struct text val1(const struct ctx *c, const struct hl7_seg *s,
     if (v.len)
         v.len = (size_t)(FIND2(c, v.p, v.p + v.len, cs, rs) - v.p);
     return text_of(c, v, (fl & HL7_FLD_SPECIAL) != 0);
+}
+
+/* SEG-f.1, the first component of its first repetition, unescaped. */
+ADT_INLINE struct text val1(const struct ctx *c, const struct hl7_seg *s,
+                            unsigned f)
+{
+    const struct hl7_msg *m = c->m;
+    if (s != NULL && f + 1 < s->nf && s->id[0] != 'M') {
+        uint32_t a = m->fld[s->f0 + f], b = m->fld[s->f0 + f + 1];
+        if (!(a & HL7_FLD_SPECIAL)) {
+            /* plain: hl7_text's trim only */
+            struct slice v = { m->p + (a & HL7_FLD_OFF),
+                               (b & HL7_FLD_OFF) - 1 - (a & HL7_FLD_OFF) };
+            if (v.len)
+                v.len = (size_t)(FIND2(c, v.p, v.p + v.len, cs, rs) - v.p);
+            return text_of(c, v, 0);
+        }
+    }
+    return val1_slow(c, s, f);
 }
 
 /*
