@@ -586,7 +586,6 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
         struct hl7_seg *sg = &m->seg[m->nseg];
         sg->off = (uint32_t)s;
         sg->f0 = m->nfld;
-        memset(sg->id, 0, sizeof(sg->id));
         /* three ID bytes, then a field separator, CR or LF (C_EOL), or
          * the end */
         if (end - s < 3 || !(seg_id_cls[(unsigned char)p[s]] & 1) ||
@@ -598,8 +597,22 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
             return hub_err_set(err, HUB_ESYNTAX, name, s,
                                "segment ID is not three letters or digits");
         }
+        /* the ID as one number, and as sg->id with its NUL: one load and
+         * one store when a fourth byte follows (almost always) */
+        uint32_t id;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (end - s > 3) {
+            memcpy(&id, p + s, 4);
+            id &= 0xffffffu;
+        } else {
+            id = seg_id3(p + s);
+        }
+        memcpy(sg->id, &id, 4);
+#else
+        memset(sg->id, 0, sizeof(sg->id));
         memcpy(sg->id, p + s, 3);
-        uint32_t id = seg_id3(p + s);
+        id = seg_id3(p + s);
+#endif
         if (m->nseg > 0 && id == HL7_ID3('M', 'S', 'H'))
             return hub_err_set(err, HUB_ESYNTAX, "MSH", s,
                                "second MSH segment: one message at a time");
