@@ -587,38 +587,49 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
         sg->off = (uint32_t)s;
         sg->f0 = m->nfld;
         /* three ID bytes, then a field separator, CR or LF (C_EOL), or
-         * the end */
-        if (end - s < 3 || !(seg_id_cls[(unsigned char)p[s]] & 1) ||
-            !(seg_id_cls[(unsigned char)p[s + 1]] &
-              seg_id_cls[(unsigned char)p[s + 2]] & 2) ||
-            (end - s > 3 && (unsigned char)p[s + 3] != fs &&
-             cls[(unsigned char)p[s + 3]] != C_EOL)) {
-            snprintf(name, sizeof(name), "segment[%u]", (unsigned)m->nseg);
-            return hub_err_set(err, HUB_ESYNTAX, name, s,
-                               "segment ID is not three letters or digits");
-        }
-        /* the ID as one number, and as sg->id with its NUL: one load and
-         * one store when a fourth byte follows (almost always) */
+         * the end. The ID as one number: one 4-byte load when a fourth
+         * byte follows (almost always). An ID the parser indexes is made
+         * of letters and digits: only the others are checked byte by
+         * byte. */
         uint32_t id;
+        unsigned char c3 = (unsigned char)fs;   /* the byte after the ID */
+        if (end - s < 3)
+            goto bad_id;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
         if (end - s > 3) {
             memcpy(&id, p + s, 4);
+            c3 = (unsigned char)(id >> 24);
             id &= 0xffffffu;
         } else {
             id = seg_id3(p + s);
         }
-        memcpy(sg->id, &id, 4);
+#else
+        id = seg_id3(p + s);
+        if (end - s > 3)
+            c3 = (unsigned char)p[s + 3];
+#endif
+        int known = seg_indexed(id);
+        if ((!known && (!(seg_id_cls[(unsigned char)p[s]] & 1) ||
+                        !(seg_id_cls[(unsigned char)p[s + 1]] &
+                          seg_id_cls[(unsigned char)p[s + 2]] & 2))) ||
+            (c3 != fs && cls[c3] != C_EOL)) {
+        bad_id:
+            snprintf(name, sizeof(name), "segment[%u]", (unsigned)m->nseg);
+            return hub_err_set(err, HUB_ESYNTAX, name, s,
+                               "segment ID is not three letters or digits");
+        }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        memcpy(sg->id, &id, 4);         /* with its NUL */
 #else
         memset(sg->id, 0, sizeof(sg->id));
         memcpy(sg->id, p + s, 3);
-        id = seg_id3(p + s);
 #endif
         if (m->nseg > 0 && id == HL7_ID3('M', 'S', 'H'))
             return hub_err_set(err, HUB_ESYNTAX, "MSH", s,
                                "second MSH segment: one message at a time");
 
         size_t j;
-        int indexed = m->nseg == 0 || seg_indexed(id);
+        int indexed = m->nseg == 0 || known;
         if (!indexed) {
             /* Not indexed: only its end is found, and whether it might
              * break a limit or hold a NUL. It cannot when it is shorter
@@ -644,7 +655,7 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
                 sg->end = (uint32_t)j;
                 sg->nf = 0;
                 m->nseg++;
-                s = j;
+                s = j + (j < end);  /* past its CR or LF */
                 continue;
             }
             scan_init(&sc, p, s, end, cls, fs, m->rs, m->ec);
@@ -720,7 +731,7 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
                 return hub_err_set(err, HUB_ELIMIT, "message", i,
                                    "message is larger than the limit");
         }
-        s = j;
+        s = j + (j < end);      /* past its CR or LF */
     }
     return HUB_OK;
 }
