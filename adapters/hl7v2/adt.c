@@ -221,6 +221,34 @@ ADT_ALWAYS_INLINE char *span_seal(char *at, char *o, char open, char close)
     return o;
 }
 
+/* jw_key_chunk then jw_arr_begin or jw_obj_begin (open: '[' or '{'), with
+ * one room and depth check: the same bytes and state as the two calls,
+ * which it makes instead when either check might fail. */
+ADT_ALWAYS_INLINE void key_open(struct ctx *c, const char *chunk, size_t n,
+                                char open)
+{
+    struct jw *w = &c->w;
+    struct buf *b = &w->b;
+    if (b->len + n + 2 > w->lim || w->depth + 1 >= JW_MAX_DEPTH) {
+        jw_key_chunk(w, chunk, n);
+        if (open == '[')
+            jw_arr_begin(w);
+        else
+            jw_obj_begin(w);
+        return;
+    }
+    char *o = b->p + b->len;
+    *o = ',';
+    o += !w->first[w->depth];
+    memcpy(o, chunk + 1, n - 1);
+    o += n - 1;
+    *o++ = open;
+    *o = '\0';
+    b->len = (size_t)(o - b->p);
+    w->first[w->depth] = false;
+    w->first[++w->depth] = true;
+}
+
 /* Where a span's container starts: after the writer's separator. */
 ADT_ALWAYS_INLINE char *span_open(struct ctx *c, char *o)
 {
@@ -1086,8 +1114,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
             if (nseen < 64)
                 seen[nseen++] = whole;
             if (n++ == 0) {
-                jw_key_chunk(&c->w, JW_KEY("identifiers"));
-                jw_arr_begin(&c->w);
+                key_open(c, JW_KEY("identifiers"), '[');
             }
             write_cx(c, &pt, v);
         }
@@ -1111,8 +1138,7 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
         if (!family.s.len && !given.s.len && !middle.s.len)
             continue;
         if (n++ == 0) {
-            jw_key_chunk(&c->w, JW_KEY("names"));
-            jw_arr_begin(&c->w);
+            key_open(c, JW_KEY("names"), '[');
         }
         struct text prefix = part(c, &pt, 5, 0);
         struct text suffix = part(c, &pt, 4, 0);
@@ -1198,8 +1224,7 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
             !zip.s.len && !county.s.len && !country.s.len)
             continue;
         if (n++ == 0) {
-            jw_key_chunk(&c->w, JW_KEY("addresses"));
-            jw_arr_begin(&c->w);
+            key_open(c, JW_KEY("addresses"), '[');
         }
         char *o = span_room(c, room(line1) + room(line2) + room(city) +
                                      room(state) + room(zip) + room(county) +
@@ -1289,8 +1314,7 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
             if (nseen < 32)
                 seen[nseen++] = v.s;
             if (n++ == 0) {
-                jw_key_chunk(&c->w, JW_KEY("phones"));
-                jw_arr_begin(&c->w);
+                key_open(c, JW_KEY("phones"), '[');
             }
             struct text use = phone_use(part(c, &pt, 2, 0).s,
                                         part(c, &pt, 3, 0).s, src[s].dflt);
@@ -1309,8 +1333,7 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
 static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                           const struct hl7_seg *mrg)
 {
-    jw_key_chunk(&c->w, JW_KEY("patient"));
-    jw_obj_begin(&c->w);
+    key_open(c, JW_KEY("patient"), '{');
     write_identifiers(c, pid);
     write_names(c, pid);
     kv_time(c, JW_KV("birth_date"), val1(c, pid, 7), "PID-7", 1);
@@ -1346,8 +1369,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                 if (v.s.len == 0)
                     continue;
                 if (n++ == 0) {
-                    jw_key_chunk(&c->w, JW_KEY("merged_from"));
-                    jw_arr_begin(&c->w);
+                    key_open(c, JW_KEY("merged_from"), '[');
                 }
                 write_cx(c, &pt, v);
             }
@@ -1408,8 +1430,7 @@ static void write_diagnoses(struct ctx *c)
         if (is_sud(code.s, system.s))
             c->sud = 1;
         if (n++ == 0) {
-            jw_key_chunk(&c->w, JW_KEY("diagnoses"));
-            jw_arr_begin(&c->w);
+            key_open(c, JW_KEY("diagnoses"), '[');
         }
         struct text type = val0(c, dg1, 6);
         char *o = span_room(c, room(code) + room(system) + room(display) +
@@ -1442,8 +1463,7 @@ static void write_attending(struct ctx *c, const struct hl7_seg *pv1)
         if (!id.s.len && !family.s.len && !given.s.len)
             continue;
         if (n++ == 0) {
-            jw_key_chunk(&c->w, JW_KEY("attending"));
-            jw_arr_begin(&c->w);
+            key_open(c, JW_KEY("attending"), '[');
         }
         char *o = span_room(c, room(id) + room(family) + room(given)),
              *start = o;
@@ -1461,8 +1481,7 @@ static void write_attending(struct ctx *c, const struct hl7_seg *pv1)
 static void write_encounter(struct ctx *c, const struct hl7_seg *pv1,
                             const char *cancel_of)
 {
-    jw_key_chunk(&c->w, JW_KEY("encounter"));
-    jw_obj_begin(&c->w);
+    key_open(c, JW_KEY("encounter"), '{');
     if (pv1) {
         struct text pclass = val1(c, pv1, 2);
         kv(c, JW_KV("patient_class"), pclass);
@@ -1580,14 +1599,12 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     write_encounter(c, pv1, cancel_of);
 
     if (c->sud) {
-        jw_key_chunk(w, JW_KEY("sensitivity"));
-        jw_arr_begin(w);
+        key_open(c, JW_KEY("sensitivity"), '[');
         jw_cstr(w, "sud");
         jw_arr_end(w);
     }
     if (c->nwarn) {
-        jw_key_chunk(w, JW_KEY("warnings"));
-        jw_arr_begin(w);
+        key_open(c, JW_KEY("warnings"), '[');
         for (unsigned k = 0; k < c->nwarn; k++) {
             jw_obj_begin(w);
             jw_kv_cstr(w, "field", c->warn[k].field);
