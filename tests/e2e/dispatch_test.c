@@ -598,6 +598,63 @@ Test(dispatch, mutual_tls_to_the_partner_with_its_ca_and_a_client_cert)
     cr_assert_eq(system(cmd), 0);
 }
 
+/* A pooled easy handle that carried a CA bundle and a client certificate
+ * is reset before a transfer of a subscription that has neither: the
+ * partner's CA and the certificate never go out on another subscription's
+ * behalf. Deterministic: the second subscription's event comes alone,
+ * after the first delivery, so it takes the handle that delivery left in
+ * the pool (the test above only meets that order by chance). */
+Test(dispatch, a_pooled_handle_never_lends_tls_options_to_another_subscription)
+{
+    char dir[] = "/tmp/hub-e2e-certs-XXXXXX", cmd[512], f[4][300], json[2048];
+
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(cmd, sizeof(cmd), "'%s/certs/mkcerts.sh' '%s' cbo >/dev/null",
+             testdb_root(), dir);
+    cr_assert_eq(system(cmd), 0, "mkcerts.sh");
+    snprintf(f[0], sizeof(f[0]), "%s/server.crt", dir);
+    snprintf(f[1], sizeof(f[1]), "%s/server.key", dir);
+    snprintf(f[2], sizeof(f[2]), "%s/ca.crt", dir);
+    snprintf(f[3], sizeof(f[3]), "%s/cbo", dir);
+    struct rx *r = rx_start_tls(RX_OK, SECRET, f[0], f[1], f[2]);
+    cr_assert_not_null(r);
+
+    snprintf(json, sizeof(json),
+             "{\"url\":\"https://127.0.0.1:%d/mtls\","
+             "\"topics\":[\"adt.admit\"],"
+             "\"secrets\":[\"" SECRET "\"],\"ca_bundle\":\"%s\","
+             "\"client_cert\":\"%s.crt\",\"client_key\":\"%s.key\"}",
+             r->port, f[2], f[3], f[3]);
+    const char *good = sub_doc(json);
+    snprintf(json, sizeof(json),
+             "{\"url\":\"https://127.0.0.1:%d/plain\","
+             "\"topics\":[\"adt.discharge\"],"
+             "\"secrets\":[\"" SECRET "\"]}", r->port);
+    const char *plain = sub_doc(json);
+    start_dispatcher(2000, 1000.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    cr_assert_eq(wait_status(good, "delivered", 1, 10000), 1);
+    ingest("k2", "adt.discharge", "p2");
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT (count(*) >= 1)::int FROM delivery_attempts a "
+             "JOIN deliveries d ON d.id = a.delivery_id WHERE "
+             "d.subscription_id = '%s'", plain);
+    cr_assert_eq(wait_for(sql, 1, 10000), 1, "an attempt of the plain one");
+    cr_assert_eq(count_status(plain, "delivered"), 0,
+                 "no CA bundle of its own: the partner is not trusted");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_attempts a JOIN "
+             "deliveries d ON d.id = a.delivery_id WHERE d.subscription_id = "
+             "'%s' AND a.error IS DISTINCT FROM 'tls_verify'", plain);
+    cr_assert_eq(qlong(sql), 0, "each attempt refused at verification");
+    cr_assert_eq(rx_requests(r), 1, "only the mutual-TLS request arrived");
+    dispatch_stop(disp);
+    disp = NULL;
+    rx_stop(r);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
 /* --- the database goes away and comes back ------------------------------- */
 
 Test(dispatch, database_outage_then_everything_is_delivered)
