@@ -444,6 +444,14 @@ static size_t utf8_width(const char *p, size_t len, size_t i)
     return cp1252_code_point(c) < 0x800 ? 2 : 3;
 }
 
+size_t csv_sent_offset(const struct csv_file *sent, size_t t)
+{
+    size_t o = 0, u = 0;
+    while (o < sent->len && u < t)
+        u += utf8_width(sent->p, sent->len, o++);
+    return o;
+}
+
 /* The rejected rows of translated files as the bytes that were sent: the
  * hub quarantines raw, and offset counts bytes of the file as sent. The
  * rows are sorted by file and row, so each file is walked once. */

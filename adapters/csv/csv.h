@@ -213,7 +213,8 @@ struct csv_report {
  * UTF-8 is read as Windows-1252 (what Excel on Windows saves), translated
  * to UTF-8, with a file warning "file is not UTF-8: read as Windows-1252";
  * its rejected rows are still given as the bytes that were sent, at their
- * offsets in the file as sent (what the hub quarantines).
+ * offsets in the file as sent (what the hub quarantines), and so is the
+ * offset of an error that refuses the file.
  * Positivity comes from the dictionary `d`, never from the sender; where
  * the sender states it and disagrees, the event and the report carry a
  * warning. Appends events to *out (screening.completed, plus

@@ -23,6 +23,11 @@ struct csv_ctx {
     struct csv_report *rep;
 };
 
+/* Offset t of the UTF-8 translation of a Windows-1252 file (csv.c), as
+ * the offset in `sent`, the bytes that were sent: what a sender can look
+ * up in their file. */
+size_t csv_sent_offset(const struct csv_file *sent, size_t t);
+
 /* A column a layout knows. Header names match case-insensitively after
  * trimming spaces; `alias` is a second spelling seen in real files. */
 struct csv_col {

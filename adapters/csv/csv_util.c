@@ -143,9 +143,14 @@ static int locate(struct csv_ctx *c, struct hub_err *err, int code,
                   unsigned file, const struct hub_err *inner)
 {
     char field[128];
+    size_t off = inner->offset;
+    /* a file read from its Windows-1252 translation (csv_to_events): the
+     * offset in the bytes that were sent (the report keeps those) */
+    if (file < c->n_files && c->rep && c->rep->files &&
+        c->files[file].p != c->rep->files[file].p)
+        off = csv_sent_offset(&c->rep->files[file], off);
     snprintf(field, sizeof(field), "%u:%.100s", file, inner->field);
-    return hub_err_set(err, code, field, inner->offset, inner->what);
-    (void)c;
+    return hub_err_set(err, code, field, off, inner->what);
 }
 
 int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,

@@ -371,6 +371,23 @@ Test(csv, an_unterminated_quote_refuses_the_file_naming_row_and_column)
     cr_assert_eq(r.out.n, 0);
 }
 
+/* A file refused for its bytes names the offset in the file as sent, also
+ * when it was read from its Windows-1252 translation (each accented byte
+ * two bytes there): the sender looks for that byte in their own file. */
+Test(csv, a_windows_1252_file_refused_names_the_offset_in_the_bytes_sent)
+{
+    static const char in[] =
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,,,,Pe\xf1" "a \xe9\xe8\r\n"
+        "S1,P1,96777-8,2026-01-02,96779-4,LA33-6,,,,\"never closed\r\n";
+    struct run r = RUN("screenings", in);
+    cr_assert_eq(r.rc, HUB_ESYNTAX);
+    cr_assert_str_eq(r.err.field, "0:row 3 col 10");
+    size_t open = (size_t)(strchr(in, '"') - in);
+    cr_assert_eq(r.err.offset, open, "offset %zu, the quote is at %zu",
+                 r.err.offset, open);
+}
+
 Test(csv, nul_bytes_reject_only_their_row)
 {
     static const char in[] =
