@@ -501,8 +501,8 @@ ADT_INLINE struct text val0(const struct ctx *c, const struct hl7_seg *s,
     return text_of(c, r.v, r.special);
 }
 
-/* val1 for what its fast path below leaves: MSH, a field not indexed or
- * the last one, a special field. Out of line: the fast path then needs no
+/* val1 for what its fast path below leaves: MSH, MRG, a field not
+ * indexed, a special field. Out of line: the fast path then needs no
  * callee-saved registers. */
 static __attribute__((noinline)) struct text
 val1_slow(const struct ctx *c, const struct hl7_seg *s, unsigned f)
@@ -510,10 +510,10 @@ val1_slow(const struct ctx *c, const struct hl7_seg *s, unsigned f)
     const struct hl7_msg *m = c->m;
     struct slice v;
     unsigned fl;
-    if (s != NULL && f + 1 < s->nf && s->id[0] != 'M') {
+    if (s != NULL && f < s->nf && s->id[0] != 'M') {
         /* the common case, an indexed field of a segment other than MSH
-         * (whose numbering is off by one) and not its last one: between
-         * its start and the next one's, as hl7_seg_field_flags says */
+         * (whose numbering is off by one): between its start and the next
+         * entry, as hl7_seg_field_flags says */
         uint32_t a = m->fld[s->f0 + f], b = m->fld[s->f0 + f + 1];
         v = (struct slice){ m->p + (a & HL7_FLD_OFF),
                             (b & HL7_FLD_OFF) - 1 - (a & HL7_FLD_OFF) };
@@ -533,7 +533,7 @@ ADT_INLINE struct text val1(const struct ctx *c, const struct hl7_seg *s,
                             unsigned f)
 {
     const struct hl7_msg *m = c->m;
-    if (s != NULL && f + 1 < s->nf && s->id[0] != 'M') {
+    if (s != NULL && f < s->nf && s->id[0] != 'M') {
         uint32_t a = m->fld[s->f0 + f], b = m->fld[s->f0 + f + 1];
         if (!(a & HL7_FLD_SPECIAL)) {
             /* plain: hl7_text's trim only */
@@ -564,9 +564,7 @@ ADT_ALWAYS_INLINE struct raw msh_raw(const struct ctx *c, unsigned f,
         return (struct raw){ SLICE_NULL, 0 };
     uint32_t a = m->fld[s->f0 + idx];
     uint32_t start = a & HL7_FLD_OFF;
-    uint32_t stop = idx + 1 < s->nf
-                        ? (m->fld[s->f0 + idx + 1] & HL7_FLD_OFF) - 1
-                        : s->end;
+    uint32_t stop = (m->fld[s->f0 + idx + 1] & HL7_FLD_OFF) - 1;
     struct slice v = { m->p + start, stop - start };
     if (comp1)
         v.len = (size_t)(FIND2(c, v.p, v.p + v.len, cs, rs) - v.p);

@@ -716,6 +716,12 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
             break;
         }
         uint32_t nf = nfld - f0;
+        /* after the fields, one past the segment's end, where a field
+         * after the last would start: the stop of every field is then the
+         * next entry, the last one's too (not counted in nf) */
+        if (nfld == fldcap)
+            fld = grow(a, fld, nfld, &fldcap, sizeof(*fld));
+        fld[nfld++] = (uint32_t)j + 1;
         m->fld = fld;
         m->nfld = nfld;
         sg->end = (uint32_t)j;

@@ -94,7 +94,9 @@ struct hl7_msg {
                                    subcomponent, truncation (2.7+) */
     struct hl7_seg *seg;
     uint32_t nseg;
-    uint32_t *fld;              /* field start offsets into p, and flags */
+    uint32_t *fld;              /* field start offsets into p, and flags;
+                                   after an indexed segment's nf fields,
+                                   its end + 1 */
     uint32_t nfld;
     uint32_t first[8];          /* 1 + the index of the first segment of
                                    each indexed ID, by hl7_id_slot; 0: none */
@@ -141,11 +143,10 @@ static inline struct slice hl7_seg_field_flags(const struct hl7_msg *m,
                                      : SLICE_NULL;
     uint32_t f = m->fld[s->f0 + idx];
     uint32_t start = f & HL7_FLD_OFF;
-    uint32_t stop = idx + 1 < s->nf
-                        ? (m->fld[s->f0 + idx + 1] & HL7_FLD_OFF) - 1
-                        : s->end;
-    if (idx == 0)
-        stop = s->off + 3;
+    /* the next entry: a field's start, or after the last field the end
+     * of the segment + 1; for field 0 (the ID) the first one's start, or
+     * the segment's end + 1 when it has none: s->off + 4 either way */
+    uint32_t stop = (m->fld[s->f0 + idx + 1] & HL7_FLD_OFF) - 1;
     *flags = f & (HL7_FLD_REP | HL7_FLD_SPECIAL);
     return (struct slice){ m->p + start, stop - start };
 }
