@@ -304,12 +304,28 @@ struct raw {
     int special;
 };
 
+/* hl7_seg_field_flags for a segment that is not MSH (the callers below
+ * are given PID, PV1, DG1, MRG or EVN, found by ID; a message has one MSH,
+ * its first segment): no MSH numbering to look for. */
+ADT_ALWAYS_INLINE struct slice seg_field(const struct ctx *c,
+                                         const struct hl7_seg *s,
+                                         unsigned f, unsigned *flags)
+{
+    const struct hl7_msg *m = c->m;
+    if (s == NULL || f >= s->nf)
+        return hl7_seg_field_flags(m, s, f, flags);
+    uint32_t a = m->fld[s->f0 + f], b = m->fld[s->f0 + f + 1];
+    *flags = a & (HL7_FLD_REP | HL7_FLD_SPECIAL);
+    return (struct slice){ m->p + (a & HL7_FLD_OFF),
+                           (b & HL7_FLD_OFF) - 1 - (a & HL7_FLD_OFF) };
+}
+
 ADT_ALWAYS_INLINE struct raw rep_raw(const struct ctx *c,
                                      const struct hl7_seg *s, unsigned f,
                                      unsigned r)
 {
     unsigned fl;
-    struct slice v = hl7_seg_field_flags(c->m, s, f, &fl);
+    struct slice v = seg_field(c, s, f, &fl);
     if (fl & HL7_FLD_REP)
         v = hl7_piece(v, c->m->rs, r);
     else if (r > 0)
@@ -603,7 +619,7 @@ ADT_ALWAYS_INLINE void reps_init(const struct ctx *c, const struct hl7_seg *s,
                           unsigned f, struct rep_iter *it)
 {
     unsigned fl;
-    struct slice v = hl7_seg_field_flags(c->m, s, f, &fl);
+    struct slice v = seg_field(c, s, f, &fl);
     it->q = v.p;
     it->end = v.p ? v.p + v.len : NULL;
     it->reps = (fl & HL7_FLD_REP) != 0;
