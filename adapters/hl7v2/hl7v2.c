@@ -194,18 +194,21 @@ struct scan_avx2 {
  * DEL, the bytes above it and the control bytes: after adding 1 they are
  * the (signed) ones below '!'. */
 __attribute__((target("avx2"), always_inline)) static inline uint64_t
-scan32_avx2(const struct scan_avx2 *k, const unsigned char *q, uint64_t *fsm)
+scan32_avx2(const struct scan_avx2 *k, const unsigned char *q, uint64_t *fsm,
+            int bslash)
 {
     __m256i v = _mm256_loadu_si256((const __m256i *)q);
     __m256i f = _mm256_cmpeq_epi8(v, k->fs);
+    /* bslash 0: the escape character is '\\', its compare finds them */
+    __m256i qb = _mm256_cmpeq_epi8(v, k->quote);
+    if (bslash)
+        qb = _mm256_or_si256(qb, _mm256_cmpeq_epi8(v, k->bslash));
     __m256i h = _mm256_or_si256(
         _mm256_or_si256(f, _mm256_or_si256(_mm256_cmpeq_epi8(v, k->rs),
                                            _mm256_cmpeq_epi8(v, k->ec))),
         _mm256_or_si256(
-            _mm256_or_si256(_mm256_cmpeq_epi8(v, k->quote),
-                            _mm256_cmpeq_epi8(v, k->bslash)),
-            _mm256_cmpgt_epi8(k->after_del,
-                              _mm256_add_epi8(v, _mm256_set1_epi8(1)))));
+            qb, _mm256_cmpgt_epi8(k->after_del,
+                                  _mm256_add_epi8(v, _mm256_set1_epi8(1)))));
     *fsm = (uint64_t)(uint32_t)_mm256_movemask_epi8(f);
     return (uint64_t)(uint32_t)_mm256_movemask_epi8(h);
 }
@@ -224,10 +227,19 @@ scan_fill_avx2(struct scanner *sc, unsigned n)
         .after_del = _mm256_set1_epi8('!'),
     };
     const unsigned char *q = sc->p + sc->pos;
+    if (sc->ec32[0] == '\\') {     /* the usual escape character */
+        for (unsigned b = 0; b < n; b++, q += 64) {
+            uint64_t f0, f1;
+            sc->bhits[b] = scan32_avx2(&k, q, &f0, 0) |
+                           scan32_avx2(&k, q + 32, &f1, 0) << 32;
+            sc->bfs[b] = f0 | f1 << 32;
+        }
+        return;
+    }
     for (unsigned b = 0; b < n; b++, q += 64) {
         uint64_t f0, f1;
-        sc->bhits[b] = scan32_avx2(&k, q, &f0) |
-                       scan32_avx2(&k, q + 32, &f1) << 32;
+        sc->bhits[b] = scan32_avx2(&k, q, &f0, 1) |
+                       scan32_avx2(&k, q + 32, &f1, 1) << 32;
         sc->bfs[b] = f0 | f1 << 32;
     }
 }
@@ -572,17 +584,22 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
         end = i + HL7_MAX_MESSAGE;  /* only MSH is read, for the ACK */
     struct scanner sc;
     scan_init(&sc, p, i, end, cls, fs, m->rs, m->ec);
+    /* where the segment array must grow or the message has too many
+     * segments, whichever comes first */
+    uint32_t seglim = segcap < HL7_MAX_SEGMENTS ? segcap : HL7_MAX_SEGMENTS;
     size_t s = i;
     while (s < end) {
         if (p[s] == '\r' || p[s] == '\n') {     /* CRLF, blank lines */
             s++;
             continue;
         }
-        if (m->nseg == HL7_MAX_SEGMENTS)
-            return hub_err_set(err, HUB_ELIMIT, "message", s,
-                               "too many segments");
-        if (m->nseg == segcap)
+        if (m->nseg == seglim) {    /* one test: see seglim */
+            if (m->nseg == HL7_MAX_SEGMENTS)
+                return hub_err_set(err, HUB_ELIMIT, "message", s,
+                                   "too many segments");
             m->seg = grow(a, m->seg, m->nseg, &segcap, sizeof(*m->seg));
+            seglim = segcap < HL7_MAX_SEGMENTS ? segcap : HL7_MAX_SEGMENTS;
+        }
         struct hl7_seg *sg = &m->seg[m->nseg];
         sg->off = (uint32_t)s;
         sg->f0 = m->nfld;
@@ -624,7 +641,7 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
         memset(sg->id, 0, sizeof(sg->id));
         memcpy(sg->id, p + s, 3);
 #endif
-        if (m->nseg > 0 && id == HL7_ID3('M', 'S', 'H'))
+        if (id == HL7_ID3('M', 'S', 'H') && m->nseg > 0)
             return hub_err_set(err, HUB_ESYNTAX, "MSH", s,
                                "second MSH segment: one message at a time");
 
