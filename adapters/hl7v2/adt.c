@@ -589,9 +589,10 @@ ADT_ALWAYS_INLINE struct raw msh_raw(const struct ctx *c, unsigned f,
     return (struct raw){ v, (a & HL7_FLD_SPECIAL) != 0 };
 }
 
-/* Components 1 and 2 of v, raw: hl7_piece(v, cs, 0) and (v, cs, 1). */
-static void comps12(const struct ctx *c, struct slice v, struct slice *c1,
-                    struct slice *c2)
+/* Components 1 and 2 of v, raw: hl7_piece(v, cs, 0) and (v, cs, 1).
+ * Inline: its two calls (MSH-9, MSH-12) take constant pointers. */
+ADT_ALWAYS_INLINE void comps12(const struct ctx *c, struct slice v,
+                               struct slice *c1, struct slice *c2)
 {
     if (v.p == NULL) {
         *c1 = *c2 = SLICE_NULL;
