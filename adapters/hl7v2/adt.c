@@ -589,6 +589,16 @@ ADT_ALWAYS_INLINE struct raw msh_raw(const struct ctx *c, unsigned f,
     return (struct raw){ v, (a & HL7_FLD_SPECIAL) != 0 };
 }
 
+/* slice_trim, inline for a value with no space or tab at either end (the
+ * MSH values read once a message): that one is returned as it is. */
+ADT_ALWAYS_INLINE struct slice trim(struct slice v)
+{
+    if (v.len == 0 || (v.p[0] != ' ' && v.p[0] != '\t' &&
+                       v.p[v.len - 1] != ' ' && v.p[v.len - 1] != '\t'))
+        return v;
+    return slice_trim(v);
+}
+
 /* Components 1 and 2 of v, raw: hl7_piece(v, cs, 0) and (v, cs, 1).
  * Inline: its two calls (MSH-9, MSH-12) take constant pointers. */
 ADT_ALWAYS_INLINE void comps12(const struct ctx *c, struct slice v,
@@ -1695,14 +1705,14 @@ int ADT_TO_EVENTS(struct arena *a, const struct hl7_msg *m,
     struct raw type = msh_raw(&c, 9, false);
     struct slice type1, type2;
     comps12(&c, type.v, &type1, &type2);
-    if (!upper_eq(slice_trim(type1), "ADT"))
+    if (!upper_eq(trim(type1), "ADT"))
         return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-9", msh->off,
                            "message type is not supported");
 
     struct raw vers = msh_raw(&c, 12, false);
     struct slice ver, ver2;
     comps12(&c, vers.v, &ver, &ver2);
-    ver = slice_trim(ver);
+    ver = trim(ver);
     if (ver.len == 0)
         return hub_err_set(err, HUB_EINVALID, "MSH-12", msh->off,
                            "required field version id is missing");
@@ -1711,12 +1721,12 @@ int ADT_TO_EVENTS(struct arena *a, const struct hl7_msg *m,
         return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-12", msh->off,
                            "version is not HL7 v2.1 to v2.9");
     struct raw ctrl = msh_raw(&c, 10, false);
-    if (slice_trim(ctrl.v).len == 0)
+    if (trim(ctrl.v).len == 0)
         return hub_err_set(err, HUB_EINVALID, "MSH-10", msh->off,
                            "required field message control id is missing");
 
     struct source src;
-    struct slice trig = slice_trim(type2);
+    struct slice trig = trim(type2);
     if (trig.len) {
         src.trigger = (struct text){ trig, !type.special };
     } else {
