@@ -1782,7 +1782,7 @@ int hl7_to_events(struct arena *a, const struct hl7_msg *m,
                   struct canon_list *out, struct hub_err *err)
 {
 #if HL7_HAVE_V3
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2"))
+    if (hl7_cpu_v3())
         return hl7_to_events_v3(a, m, out, err);
 #endif
     return to_events(a, m, out, err);

@@ -770,7 +770,7 @@ static int parse_any(struct arena *a, const char *p, size_t len,
                      struct hl7_msg **out, struct hub_err *err)
 {
 #if HL7_HAVE_V3
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi2"))
+    if (hl7_cpu_v3())
         return hl7_parse_v3(a, p, len, out, err);
 #endif
     return parse(a, p, len, out, err);

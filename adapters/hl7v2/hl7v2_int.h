@@ -36,6 +36,17 @@
 #define HL7_HAVE_V3 0
 #endif
 
+#if HL7_HAVE_V3
+/* Whether the _v3 builds may run here: every feature they are compiled for
+ * (x86-64-v3: AVX2, BMI1/2, LZCNT, MOVBE, FMA, F16C, ...), not only the two
+ * they are chosen for, so that a CPU or VM short of one never meets an
+ * illegal instruction. */
+static inline int hl7_cpu_v3(void)
+{
+    return __builtin_cpu_supports("x86-64-v3");
+}
+#endif
+
 /* m->fld[] entries: the offset, plus what the parser saw in the field, so
  * that most values are neither re-scanned for repetitions nor for escapes.
  * Offsets fit: the parser never looks past HL7_MAX_MESSAGE (< 2^30). */
