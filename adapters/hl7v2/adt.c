@@ -1781,10 +1781,16 @@ int hl7_to_events_v3(struct arena *a, const struct hl7_msg *m,
 int hl7_to_events(struct arena *a, const struct hl7_msg *m,
                   struct canon_list *out, struct hub_err *err)
 {
+    int rc;
 #if HL7_HAVE_V3
     if (hl7_cpu_v3())
-        return hl7_to_events_v3(a, m, out, err);
+        rc = hl7_to_events_v3(a, m, out, err);
+    else
 #endif
-    return to_events(a, m, out, err);
+        rc = to_events(a, m, out, err);
+    /* offsets name the place in the bytes sent, not in a translation */
+    if (rc != HUB_OK && m && m->sent)
+        err->offset = hl7_sent_offset(m, err->offset);
+    return rc;
 }
 #endif

@@ -806,7 +806,8 @@ static unsigned latin9(unsigned char c)
  * Latin-1 would garble it); another declared set is not guessed at.
  */
 static const char *from_latin(struct arena *a, const struct hl7_msg *m,
-                              const char *p, size_t len, size_t *out_len)
+                              const char *p, size_t len, size_t *out_len,
+                              bool *out_l9)
 {
     size_t high = 0;
     bool utf8 = true;
@@ -836,6 +837,7 @@ static const char *from_latin(struct arena *a, const struct hl7_msg *m,
         l9 = false;
     else
         return NULL;
+    *out_l9 = l9;
     /* every byte of p becomes at most three (U+20AC, the euro sign, and
      * the other cp1252 code points above U+07FF): `high` counted a valid
      * UTF-8 sequence before the first bad byte once, so it cannot size
@@ -862,14 +864,43 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
     if (rc != HUB_OK)
         return rc;
     size_t ulen;
-    const char *u = from_latin(a, *out, p, len, &ulen);
+    bool l9 = false;
+    const char *u = from_latin(a, *out, p, len, &ulen, &l9);
     /* the same message, two bytes for each accented letter: it parsed once,
      * so it parses again (a limit aside: then it stays as sent) */
     struct hl7_msg *m2;
     struct hub_err e2 = { 0 };
-    if (u && parse_any(a, u, ulen, &m2, &e2) == HUB_OK)
+    if (u && parse_any(a, u, ulen, &m2, &e2) == HUB_OK) {
+        m2->sent = p;
+        m2->sent_len = len;
+        m2->sent_l9 = l9;
         *out = m2;
+    }
     return HUB_OK;
+}
+
+size_t hl7_sent_offset(const struct hl7_msg *m, size_t off)
+{
+    if (m == NULL || m->sent == NULL)
+        return off;
+    /* from_latin's walk again, counting what each byte sent became; a BOM
+     * was kept as its three bytes */
+    size_t i = 0, at = 0;
+    if (m->sent_len >= 3 && memcmp(m->sent, "\xef\xbb\xbf", 3) == 0) {
+        if (off < 3)
+            return off;
+        i = at = 3;
+    }
+    for (; i < m->sent_len; i++) {
+        unsigned char c = (unsigned char)m->sent[i];
+        char w[4];
+        size_t n = (size_t)(utf8_put(w, m->sent_l9 ? latin9(c)
+                                                   : cp1252_code_point(c)) - w);
+        if (off < at + n)
+            return i;
+        at += n;
+    }
+    return m->sent_len;
 }
 
 const struct hl7_seg *hl7_seg_find(const struct hl7_msg *m, const char *id,

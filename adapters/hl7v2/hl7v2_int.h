@@ -113,7 +113,16 @@ struct hl7_msg {
                                    each indexed ID, by hl7_id_slot; 0: none */
     bool high;                  /* a byte from 0x80 up was read (the
                                    character set check of hl7_parse) */
+    const char *sent;           /* when p is the UTF-8 translation of a
+                                   Latin text (hl7_parse): the bytes sent */
+    size_t sent_len;
+    bool sent_l9;               /* ... read as ISO 8859-15, else cp1252 */
 };
+
+/* An offset into m->p as an offset into the bytes the sender sent (they
+ * differ after a Latin translation, hl7_parse), so that an error names
+ * the place in what was sent. */
+size_t hl7_sent_offset(const struct hl7_msg *m, size_t off);
 
 /* The first segment of an indexed ID, by its slot, or NULL. */
 static inline const struct hl7_seg *hl7_first_seg(const struct hl7_msg *m,

@@ -317,6 +317,26 @@ Test(hl7_parse, reads_latin_text_as_utf8_unless_it_is_utf8)
     assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "Pe\xf1" "a");
 }
 
+/* A Latin message is normalized from its UTF-8 translation, where each
+ * accented letter takes two or three bytes; a refusal must still name the
+ * place in the bytes sent (here PID, after "\xe9" and "\x80", which become
+ * five bytes). */
+Test(hl7_to_events, names_the_offset_in_the_bytes_sent_of_a_latin_message)
+{
+    static const char msg[] =
+        "MSH|^~\\&|A|B|C|D|2026||ADT^A08|14|P|2.5\r"
+        "EVN|A08|2026\r"
+        "ZXX|Caf\xe9 \x80\r"
+        "PID|1||\r";
+    struct hl7_msg *m = parse_ok(msg);
+    struct canon_list l = { 0 };
+    struct hub_err err = { 0 };
+    cr_assert_eq(hl7_to_events(&A, m, &l, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "PID-3");
+    cr_assert_eq(err.offset, (size_t)(strstr(msg, "PID|") - msg),
+                 "offset %zu", err.offset);
+}
+
 Test(hl7_parse, rejects_msh_with_only_its_field_separator)
 {
     struct hub_err err;
