@@ -108,21 +108,7 @@ static void ingest(const char *key, const char *type, const char *patient)
     snprintf(body, sizeof(body),
              "{\"type\":\"%s\",\"k\": \"%s\",\"patient\":{\"identifiers\":"
              "[{\"system\":\"MRN\",\"value\":\"%s\"}]}}", type, key, patient);
-    struct canon_event ev = { type, slice_from_cstr(body) };
-    struct store_msg m;
-    struct store_msg_result r;
-    memset(&m, 0, sizeof(m));
-    m.org_id = "hosp";
-    m.format = "hl7v2";
-    m.key = slice_from_cstr(key);
-    m.raw = slice_from_cstr(body);
-    store_sha256_hex(m.raw.p, m.raw.len, m.sha256);
-    m.accepted = true;
-    m.reply = SLICE_LIT("ok");
-    m.ev = &ev;
-    m.n_ev = 1;
-    cr_assert_eq(store_ingest_batch(s, &m, 1, &r), HUB_OK);
-    store_msg_result_release(&r);
+    storetest_ingest(s, "hosp", "hl7v2", key, type, body);
 }
 
 static long qlong(const char *sql)
@@ -527,46 +513,61 @@ static const char *sub_doc(const char *json)
 {
     static char ids[8][64];
     static int next;
-    char *out = NULL;
-    struct hub_err e = { 0 };
-
-    cr_assert_eq(subs_create(s, "test", "cbo", json, strlen(json), &out, &e),
-                 HUB_OK, "%s %s", e.field, e.what ? e.what : "");
-    const char *p = strstr(out, "\"id\": \"");
     char *slot = ids[next++ % 8];
-    size_t n = strcspn(p + 7, "\"");
-    memcpy(slot, p + 7, n);
-    slot[n] = '\0';
-    free(out);
+    storetest_sub(s, "cbo", json, slot);
     return slot;
+}
+
+/* A development CA, the partner's server certificate and a client
+ * certificate for cbo (certs/mkcerts.sh) in a fresh directory. */
+struct mtls {
+    char dir[32];
+    char ca[300], client[300];  /* client: path without .crt/.key */
+};
+
+/* Makes them and starts the partner's receiver, which demands a client
+ * certificate from that CA. */
+static struct rx *mtls_start(struct mtls *t)
+{
+    char cmd[512], crt[300], key[300];
+
+    snprintf(t->dir, sizeof(t->dir), "/tmp/hub-e2e-certs-XXXXXX");
+    cr_assert_not_null(mkdtemp(t->dir));
+    snprintf(cmd, sizeof(cmd), "'%s/certs/mkcerts.sh' '%s' cbo >/dev/null",
+             testdb_root(), t->dir);
+    cr_assert_eq(system(cmd), 0, "mkcerts.sh");
+    snprintf(crt, sizeof(crt), "%s/server.crt", t->dir);
+    snprintf(key, sizeof(key), "%s/server.key", t->dir);
+    snprintf(t->ca, sizeof(t->ca), "%s/ca.crt", t->dir);
+    snprintf(t->client, sizeof(t->client), "%s/cbo", t->dir);
+    struct rx *r = rx_start_tls(RX_OK, SECRET, crt, key, t->ca);
+    cr_assert_not_null(r);
+    return r;
+}
+
+static void mtls_remove(const struct mtls *t)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
+    cr_assert_eq(system(cmd), 0);
 }
 
 Test(dispatch, mutual_tls_to_the_partner_with_its_ca_and_a_client_cert)
 {
-    char dir[] = "/tmp/hub-e2e-certs-XXXXXX", cmd[512], f[4][300], json[2048];
-
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(cmd, sizeof(cmd), "'%s/certs/mkcerts.sh' '%s' cbo >/dev/null",
-             testdb_root(), dir);
-    cr_assert_eq(system(cmd), 0, "mkcerts.sh");
-    snprintf(f[0], sizeof(f[0]), "%s/server.crt", dir);
-    snprintf(f[1], sizeof(f[1]), "%s/server.key", dir);
-    snprintf(f[2], sizeof(f[2]), "%s/ca.crt", dir);
-    snprintf(f[3], sizeof(f[3]), "%s/cbo", dir);
-    /* the partner's receiver demands a client certificate from the dev CA */
-    struct rx *r = rx_start_tls(RX_OK, SECRET, f[0], f[1], f[2]);
-    cr_assert_not_null(r);
+    struct mtls t;
+    char json[2048];
+    struct rx *r = mtls_start(&t);
 
     snprintf(json, sizeof(json),
              "{\"url\":\"https://127.0.0.1:%d/mtls\",\"topics\":[\"*\"],"
              "\"secrets\":[\"" SECRET "\"],\"ca_bundle\":\"%s\","
              "\"client_cert\":\"%s.crt\",\"client_key\":\"%s.key\"}",
-             r->port, f[2], f[3], f[3]);
+             r->port, t.ca, t.client, t.client);
     const char *good = sub_doc(json);
     snprintf(json, sizeof(json),
              "{\"url\":\"https://127.0.0.1:%d/nocert\",\"topics\":[\"*\"],"
              "\"secrets\":[\"" SECRET "\"],\"ca_bundle\":\"%s\"}",
-             r->port, f[2]);
+             r->port, t.ca);
     const char *nocert = sub_doc(json);
     snprintf(json, sizeof(json),
              "{\"url\":\"https://127.0.0.1:%d/noca\",\"topics\":[\"*\"],"
@@ -594,8 +595,7 @@ Test(dispatch, mutual_tls_to_the_partner_with_its_ca_and_a_client_cert)
     dispatch_stop(disp);
     disp = NULL;
     rx_stop(r);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
+    mtls_remove(&t);
 }
 
 /* A pooled easy handle that carried a CA bundle and a client certificate
@@ -606,25 +606,16 @@ Test(dispatch, mutual_tls_to_the_partner_with_its_ca_and_a_client_cert)
  * the pool (the test above only meets that order by chance). */
 Test(dispatch, a_pooled_handle_never_lends_tls_options_to_another_subscription)
 {
-    char dir[] = "/tmp/hub-e2e-certs-XXXXXX", cmd[512], f[4][300], json[2048];
-
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(cmd, sizeof(cmd), "'%s/certs/mkcerts.sh' '%s' cbo >/dev/null",
-             testdb_root(), dir);
-    cr_assert_eq(system(cmd), 0, "mkcerts.sh");
-    snprintf(f[0], sizeof(f[0]), "%s/server.crt", dir);
-    snprintf(f[1], sizeof(f[1]), "%s/server.key", dir);
-    snprintf(f[2], sizeof(f[2]), "%s/ca.crt", dir);
-    snprintf(f[3], sizeof(f[3]), "%s/cbo", dir);
-    struct rx *r = rx_start_tls(RX_OK, SECRET, f[0], f[1], f[2]);
-    cr_assert_not_null(r);
+    struct mtls t;
+    char json[2048];
+    struct rx *r = mtls_start(&t);
 
     snprintf(json, sizeof(json),
              "{\"url\":\"https://127.0.0.1:%d/mtls\","
              "\"topics\":[\"adt.admit\"],"
              "\"secrets\":[\"" SECRET "\"],\"ca_bundle\":\"%s\","
              "\"client_cert\":\"%s.crt\",\"client_key\":\"%s.key\"}",
-             r->port, f[2], f[3], f[3]);
+             r->port, t.ca, t.client, t.client);
     const char *good = sub_doc(json);
     snprintf(json, sizeof(json),
              "{\"url\":\"https://127.0.0.1:%d/plain\","
@@ -651,8 +642,7 @@ Test(dispatch, a_pooled_handle_never_lends_tls_options_to_another_subscription)
     dispatch_stop(disp);
     disp = NULL;
     rx_stop(r);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
+    mtls_remove(&t);
 }
 
 /* --- the database goes away and comes back ------------------------------- */

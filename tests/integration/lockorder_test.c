@@ -68,38 +68,13 @@ static void ingest(const char *key, const char *mrn)
     snprintf(body, sizeof(body), "{\"type\":\"adt.admit\",\"patient\":"
              "{\"identifiers\":[{\"system\":\"MRN\",\"value\":\"%s\"}]}}",
              mrn);
-    struct canon_event ev = { "adt.admit", slice_from_cstr(body) };
-    struct store_msg m;
-    struct store_msg_result r;
-    memset(&m, 0, sizeof(m));
-    m.org_id = "hosp";
-    m.format = "hl7v2";
-    m.key = slice_from_cstr(key);
-    m.raw = slice_from_cstr(body);
-    store_sha256_hex(m.raw.p, m.raw.len, m.sha256);
-    m.accepted = true;
-    m.reply = SLICE_LIT("ok");
-    m.ev = &ev;
-    m.n_ev = 1;
-    cr_assert_eq(store_ingest_batch(s, &m, 1, &r), HUB_OK);
-    store_msg_result_release(&r);
+    storetest_ingest(s, "hosp", "hl7v2", key, "adt.admit", body);
 }
 
 /* Claim what is due; ids and tokens by delivery id. Returns the count. */
 static int claim(long *ids, long *tokens, int max)
 {
-    char sql[160];
-    struct store_rows *r = NULL;
-    snprintf(sql, sizeof(sql), "SELECT id, token FROM hub_claim_deliveries("
-             "'node', 60000, %d, %d, '{}') ORDER BY id", max, max);
-    cr_assert_eq(store_query(s, sql, 0, NULL, &r), HUB_OK);
-    int n = store_rows_count(r);
-    for (int i = 0; i < n && i < max; i++) {
-        ids[i] = strtol(store_rows_get(r, i, 0), NULL, 10);
-        tokens[i] = strtol(store_rows_get(r, i, 1), NULL, 10);
-    }
-    store_rows_free(r);
-    return n;
+    return storetest_claim(s, "node", 60000, max, max, ids, tokens);
 }
 
 static void done_sql(char *sql, size_t size, long id, long token,
@@ -174,6 +149,20 @@ static bool finished_or_blocked(PGconn *c)
     return false;
 }
 
+/* X, due and not locked, is claimed, and its outcome flush ("delivered")
+ * is sent on `flush`: it finishes or waits, as the lock order says. */
+static void claim_and_flush(PGconn *flush, long x)
+{
+    char sql[512];
+    long ids[4], tok[4];
+
+    cr_assert_eq(claim(ids, tok, 4), 1, "X is due and not locked");
+    cr_assert_eq(ids[0], x);
+    done_sql(sql, sizeof(sql), x, tok[0], "delivered", 0);
+    cr_assert_eq(PQsendQuery(flush, sql), 1);
+    (void)finished_or_blocked(flush);
+}
+
 /* The result of the statement sent on `c`: it must have succeeded; its
  * first value (or -1). Names the SQLSTATE when it did not (40P01: the
  * deadlock this file is about). */
@@ -226,7 +215,7 @@ static void two_deliveries(const char *sub_url, char sid[64], long *w,
 Test(lockorder, replay_by_range_and_an_outcome_flush_on_the_same_rows_both_finish)
 {
     char sid[64], sql[512];
-    long w, x, ids[4], tok[4];
+    long w, x;
 
     two_deliveries("http://a.example/", sid, &w, &x, -1);
     PGconn *blocker = conn(), *replay = conn(), *flush = conn();
@@ -242,11 +231,7 @@ Test(lockorder, replay_by_range_and_an_outcome_flush_on_the_same_rows_both_finis
     wait_blocked(PQbackendPID(replay));
 
     /* meanwhile X is claimed and its outcome flushed */
-    cr_assert_eq(claim(ids, tok, 4), 1, "X is due and not locked");
-    cr_assert_eq(ids[0], x);
-    done_sql(sql, sizeof(sql), x, tok[0], "delivered", 0);
-    cr_assert_eq(PQsendQuery(flush, sql), 1);
-    (void)finished_or_blocked(flush);
+    claim_and_flush(flush, x);
 
     /* the replay goes on: it now meets X, which the flush has written */
     ok(blocker, "COMMIT");
@@ -270,7 +255,7 @@ Test(lockorder, replay_by_range_and_an_outcome_flush_on_the_same_rows_both_finis
 Test(lockorder, url_change_and_an_outcome_flush_on_the_same_rows_both_finish)
 {
     char sid[64], sql[512];
-    long w, x, ids[4], tok[4];
+    long w, x;
 
     /* W: failed, due in an hour (open, not claimable now) */
     two_deliveries("http://a.example/", sid, &w, &x, 3600 * 1000L);
@@ -287,11 +272,7 @@ Test(lockorder, url_change_and_an_outcome_flush_on_the_same_rows_both_finish)
     cr_assert_eq(PQsendQuery(update, sql), 1);
     wait_blocked(PQbackendPID(update));
 
-    cr_assert_eq(claim(ids, tok, 4), 1, "X is due and not locked");
-    cr_assert_eq(ids[0], x);
-    done_sql(sql, sizeof(sql), x, tok[0], "delivered", 0);
-    cr_assert_eq(PQsendQuery(flush, sql), 1);
-    (void)finished_or_blocked(flush);
+    claim_and_flush(flush, x);
 
     ok(blocker, "COMMIT");
     long n_flush = collect(flush, "outcome flush");

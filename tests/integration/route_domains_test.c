@@ -57,22 +57,7 @@ static void sub_domain(const char *domain, bool restricted, char id[64])
 /* Ingest one message from "hosp" carrying one event (no hub fields). */
 static void ingest(const char *key, const char *type, const char *body)
 {
-    struct canon_event ev = { type, slice_from_cstr(body) };
-    struct store_msg m;
-    struct store_msg_result r;
-
-    memset(&m, 0, sizeof(m));
-    m.org_id = "hosp";
-    m.format = "fhir";
-    m.key = slice_from_cstr(key);
-    m.raw = slice_from_cstr(body);
-    store_sha256_hex(m.raw.p, m.raw.len, m.sha256);
-    m.accepted = true;
-    m.reply = SLICE_LIT("ok");
-    m.ev = &ev;
-    m.n_ev = 1;
-    cr_assert_eq(store_ingest_batch(s, &m, 1, &r), HUB_OK, "ingest %s", key);
-    store_msg_result_release(&r);
+    storetest_ingest(s, "hosp", "fhir", key, type, body);
 }
 
 static long routed(const char *sub_id, const char *key)

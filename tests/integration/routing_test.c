@@ -67,22 +67,7 @@ static const char *sub(const char *org, const char *json)
 static void ingest(const char *org, const char *key, const char *type,
                    const char *body)
 {
-    struct canon_event ev = { type, slice_from_cstr(body) };
-    struct store_msg m;
-    struct store_msg_result r;
-
-    memset(&m, 0, sizeof(m));
-    m.org_id = org;
-    m.format = "hl7v2";
-    m.key = slice_from_cstr(key);
-    m.raw = slice_from_cstr(body);
-    store_sha256_hex(m.raw.p, m.raw.len, m.sha256);
-    m.accepted = true;
-    m.reply = SLICE_LIT("ok");
-    m.ev = &ev;
-    m.n_ev = 1;
-    cr_assert_eq(store_ingest_batch(s, &m, 1, &r), HUB_OK);
-    store_msg_result_release(&r);
+    storetest_ingest(s, org, "hl7v2", key, type, body);
 }
 
 static long routed(const char *sub_id, const char *key)
@@ -348,18 +333,7 @@ Test(routing, invalid_subscriptions_are_refused_with_the_field)
 static int claim(const char *owner, int lease_ms, int max, long *ids,
                  long *tokens)
 {
-    char sql[256];
-    struct store_rows *r = NULL;
-    snprintf(sql, sizeof(sql), "SELECT id, token FROM hub_claim_deliveries("
-             "'%s', %d, %d, 4, '{}')", owner, lease_ms, max);
-    cr_assert_eq(store_query(s, sql, 0, NULL, &r), HUB_OK);
-    int n = store_rows_count(r);
-    for (int i = 0; i < n && i < max; i++) {
-        ids[i] = strtol(store_rows_get(r, i, 0), NULL, 10);
-        tokens[i] = strtol(store_rows_get(r, i, 1), NULL, 10);
-    }
-    store_rows_free(r);
-    return n;
+    return storetest_claim(s, owner, lease_ms, max, 4, ids, tokens);
 }
 
 static void done(long id, long token, int code, const char *outcome)
@@ -498,18 +472,7 @@ Test(routing, replay_by_range_is_bounded_and_audited)
 
 static int claim_per(int max, int per, long *ids, long *tokens)
 {
-    char sql[256];
-    struct store_rows *r = NULL;
-    snprintf(sql, sizeof(sql), "SELECT id, token FROM hub_claim_deliveries("
-             "'n', 60000, %d, %d, '{}')", max, per);
-    cr_assert_eq(store_query(s, sql, 0, NULL, &r), HUB_OK);
-    int n = store_rows_count(r);
-    for (int i = 0; i < n && i < max; i++) {
-        ids[i] = strtol(store_rows_get(r, i, 0), NULL, 10);
-        tokens[i] = strtol(store_rows_get(r, i, 1), NULL, 10);
-    }
-    store_rows_free(r);
-    return n;
+    return storetest_claim(s, "n", 60000, max, per, ids, tokens);
 }
 
 /* One flush of several outcomes: `json` is the results array. */

@@ -4,10 +4,13 @@
 #include "storetest.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/canon.h"
 #include "common/hub_err.h"
+#include "common/slice.h"
 #include "store.h"
 #include "subs.h"
 #include "testdb.h"
@@ -52,6 +55,44 @@ long storetest_long(struct store *s, const char *sql)
     char *v = storetest_text(s, sql);
     long n = v ? strtol(v, NULL, 10) : -1;
     free(v);
+    return n;
+}
+
+void storetest_ingest(struct store *s, const char *org, const char *format,
+                      const char *key, const char *type, const char *body)
+{
+    struct canon_event ev = { type, slice_from_cstr(body) };
+    struct store_msg m;
+    struct store_msg_result r;
+
+    memset(&m, 0, sizeof(m));
+    m.org_id = org;
+    m.format = format;
+    m.key = slice_from_cstr(key);
+    m.raw = slice_from_cstr(body);
+    store_sha256_hex(m.raw.p, m.raw.len, m.sha256);
+    m.accepted = true;
+    m.reply = SLICE_LIT("ok");
+    m.ev = &ev;
+    m.n_ev = 1;
+    cr_assert_eq(store_ingest_batch(s, &m, 1, &r), HUB_OK, "ingest %s", key);
+    store_msg_result_release(&r);
+}
+
+int storetest_claim(struct store *s, const char *node, int lease_ms, int max,
+                    int per, long *ids, long *tokens)
+{
+    char sql[256];
+    struct store_rows *r = NULL;
+    snprintf(sql, sizeof(sql), "SELECT id, token FROM hub_claim_deliveries("
+             "'%s', %d, %d, %d, '{}') ORDER BY id", node, lease_ms, max, per);
+    cr_assert_eq(store_query(s, sql, 0, NULL, &r), HUB_OK, "%s", sql);
+    int n = store_rows_count(r);
+    for (int i = 0; i < n && i < max; i++) {
+        ids[i] = strtol(store_rows_get(r, i, 0), NULL, 10);
+        tokens[i] = strtol(store_rows_get(r, i, 1), NULL, 10);
+    }
+    store_rows_free(r);
     return n;
 }
 

@@ -33,6 +33,16 @@ char *storetest_text(struct store *s, const char *sql);
 /* The same as a number; -1 for no row or NULL. */
 long storetest_long(struct store *s, const char *sql);
 
+/* Ingests one accepted message of `org` in `format` carrying one event
+ * (its raw bytes are the body); `key` is the message key. */
+void storetest_ingest(struct store *s, const char *org, const char *format,
+                      const char *key, const char *type, const char *body);
+/* Claims up to `max` due deliveries (`per` per endpoint) for `node` with a
+ * lease of lease_ms; their ids and lease tokens by id, into ids[] and
+ * tokens[] (room for `max`). Returns the count. */
+int storetest_claim(struct store *s, const char *node, int lease_ms, int max,
+                    int per, long *ids, long *tokens);
+
 /* Creates a subscription of `org` from its JSON (actor "test") and writes
  * its id into id[64]. */
 void storetest_sub(struct store *s, const char *org, const char *json,
