@@ -1,15 +1,19 @@
 /*
- * utf8.h - the one UTF-8 check shared by the JSON writer and the store.
+ * utf8.h - the one UTF-8 check shared by the JSON writer and the store,
+ * and the one reading of Latin text (Windows-1252, ISO 8859-15) that the
+ * HL7 v2 and CSV adapters apply to input that is not UTF-8.
  *
- * Why one: jw.c (canonical JSON) and store.c (text parameters) must turn
- * exactly the same bytes into U+FFFD, or a key would compare differently
- * after it travelled one way or the other.
+ * Why one check: jw.c (canonical JSON) and store.c (text parameters) must
+ * turn exactly the same bytes into U+FFFD, or a key would compare
+ * differently after it travelled one way or the other.
  */
 #ifndef HUB_UTF8_H
 #define HUB_UTF8_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* U+FFFD, what an invalid byte (or a NUL, which text cannot hold) becomes */
 #define UTF8_REPLACEMENT "\xef\xbf\xbd"
@@ -39,6 +43,34 @@ static inline size_t utf8_seq_len(const unsigned char *s, size_t n)
         (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
         return 0;
     return len;
+}
+
+/* The length of the longest prefix of s (n bytes) that is valid UTF-8: n
+ * when all of it is. ASCII, nearly all input, is passed eight bytes at a
+ * time. */
+static inline size_t utf8_valid_prefix(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    if (s == NULL)
+        return n;
+    for (;;) {
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ull)
+                break;
+            i += 8;
+        }
+        while (i < n && s[i] < 0x80)
+            i++;
+        if (i >= n)
+            return n;
+        size_t q = utf8_seq_len(s + i, n - i);
+        if (q == 0)
+            return i;
+        i += q;
+    }
 }
 
 /*
@@ -71,6 +103,67 @@ static inline char *utf8_put(char *o, unsigned cp)
         *o++ = (char)(0x80 | ((cp >> 6) & 0x3f));
         *o++ = (char)(0x80 | (cp & 0x3f));
     }
+    return o;
+}
+
+/* 8859-15 differs from 8859-1 in eight code points (A4 A6 A8 B4 B8 BC BD
+ * BE): the euro sign, S/Z caron, OE and Y diaeresis. */
+static inline unsigned latin9_code_point(unsigned char c)
+{
+    switch (c) {
+    case 0xa4: return 0x20ac;
+    case 0xa6: return 0x0160;
+    case 0xa8: return 0x0161;
+    case 0xb4: return 0x017d;
+    case 0xb8: return 0x017e;
+    case 0xbc: return 0x0152;
+    case 0xbd: return 0x0153;
+    case 0xbe: return 0x0178;
+    default: return c;
+    }
+}
+
+static inline bool utf8_has_bom(const unsigned char *s, size_t n)
+{
+    return n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0;
+}
+
+/* Bytes latin_to_utf8 writes for s[i] (a byte order mark is copied). */
+static inline size_t latin_utf8_width(const unsigned char *s, size_t n,
+                                      size_t i, bool l9)
+{
+    if (s[i] < 0x80 || (i < 3 && utf8_has_bom(s, n)))
+        return 1;
+    unsigned cp = l9 ? latin9_code_point(s[i]) : cp1252_code_point(s[i]);
+    return cp < 0x800 ? 2 : 3;
+}
+
+/* s (n bytes) read as Windows-1252, or ISO 8859-15 when l9, written as
+ * UTF-8 at o (room for 3n bytes); a UTF-8 byte order mark is kept as it
+ * is. Returns the end. */
+static inline char *latin_to_utf8(char *o, const unsigned char *s, size_t n,
+                                  bool l9)
+{
+    size_t i = 0;
+    if (utf8_has_bom(s, n)) {
+        memcpy(o, s, 3);
+        o += 3;
+        i = 3;
+    }
+    for (; i < n; i++)
+        o = utf8_put(o, l9 ? latin9_code_point(s[i])
+                           : cp1252_code_point(s[i]));
+    return o;
+}
+
+/* An offset t into latin_to_utf8's output as an offset into s, the bytes
+ * sent, so that an error names the place the sender can find. */
+static inline size_t latin_sent_offset(const unsigned char *s, size_t n,
+                                       bool l9, size_t t)
+{
+    size_t o = 0, u = 0;
+    while (o < n && u < t)
+        u += latin_utf8_width(s, n, o++, l9);
     return o;
 }
 

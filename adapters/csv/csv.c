@@ -398,8 +398,7 @@ static bool cp1252_to_utf8(struct arena *a, const char *p, size_t len,
                            const char **out, size_t *out_len)
 {
     const unsigned char *s = (const unsigned char *)p;
-    size_t high = 0, i = 0;
-    bool utf8 = true;
+    size_t high = 0;
 
     if (p == NULL)
         return false;
@@ -407,49 +406,20 @@ static bool cp1252_to_utf8(struct arena *a, const char *p, size_t len,
         high += s[k] >> 7;
     if (high == 0)
         return false;
-    while (i < len && utf8) {
-        if (s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t q = utf8_seq_len(s + i, len - i);
-        if (q == 0)
-            utf8 = false;
-        i += q;
-    }
-    if (utf8)
+    if (utf8_valid_prefix(s, len) == len)
         return false;
-    char *u = arena_alloc(a, len + 2 * high + 1), *o = u;
-    i = 0;
-    if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {
-        memcpy(o, p, 3);
-        o += 3;
-        i = 3;
-    }
-    for (; i < len; i++) {
-        o = utf8_put(o, cp1252_code_point(s[i]));
-    }
+    /* each high byte becomes at most three */
+    char *u = arena_alloc(a, len + 2 * high + 1);
+    char *o = latin_to_utf8(u, s, len, false);
     *out = u;
     *out_len = (size_t)(o - u);
     return true;
 }
 
-/* Bytes the translation writes for byte i of p (the byte order mark is
- * copied as it is). */
-static size_t utf8_width(const char *p, size_t len, size_t i)
-{
-    unsigned char c = (unsigned char)p[i];
-    if (c < 0x80 || (i < 3 && len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0))
-        return 1;
-    return cp1252_code_point(c) < 0x800 ? 2 : 3;
-}
-
 size_t csv_sent_offset(const struct csv_file *sent, size_t t)
 {
-    size_t o = 0, u = 0;
-    while (o < sent->len && u < t)
-        u += utf8_width(sent->p, sent->len, o++);
-    return o;
+    return latin_sent_offset((const unsigned char *)sent->p, sent->len,
+                             false, t);
 }
 
 /* The rejected rows of translated files as the bytes that were sent: the
@@ -471,10 +441,10 @@ static void untranslate_rejected(struct csv_report *rep,
             o = t = 0;
         }
         while (o < f->len && t < r->offset)
-            t += utf8_width(f->p, f->len, o++);
+            t += latin_utf8_width((const unsigned char *)f->p, f->len, o++, false);
         size_t start = o, end_t = r->offset + r->raw.len;
         while (o < f->len && t < end_t)
-            t += utf8_width(f->p, f->len, o++);
+            t += latin_utf8_width((const unsigned char *)f->p, f->len, o++, false);
         r->offset = start;
         r->raw = (struct slice){ f->p + start, o - start };
     }

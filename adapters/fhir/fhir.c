@@ -1051,34 +1051,6 @@ int fhir_to_events(struct arena *a, const struct dict *d, const char *p,
     return fhir_to_events_scoped(a, d, NULL, p, len, out, res, err);
 }
 
-/* Offset of the first byte of p that is not part of valid UTF-8, or len.
- * ASCII, nearly every body, is passed eight bytes at a time. */
-static size_t not_utf8_at(const char *p, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)p;
-    size_t i = 0;
-
-    if (p == NULL)
-        return len;
-    for (;;) {
-        while (i + 8 <= len) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if (w & 0x8080808080808080ull)
-                break;
-            i += 8;
-        }
-        while (i < len && s[i] < 0x80)
-            i++;
-        if (i >= len)
-            return len;
-        size_t q = utf8_seq_len(s + i, len - i);
-        if (q == 0)
-            return i;
-        i += q;
-    }
-}
-
 int fhir_to_events_scoped(struct arena *a, const struct dict *d,
                           const char *id_scope, const char *p, size_t len,
                           struct canon_list *out, struct fhir_result *res,
@@ -1107,7 +1079,7 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
     }
     /* JSON between systems is UTF-8 (RFC 8259 8.1): other bytes would
      * reach the events as U+FFFD, a silent change of the sender's text */
-    size_t bad = len > FHIR_MAX_BYTES ? len : not_utf8_at(p, len);
+    size_t bad = len > FHIR_MAX_BYTES ? len : utf8_valid_prefix((const unsigned char *)p, len);
     if (bad < len)
         return hub_err_set(x.err, HUB_ESYNTAX, "$", bad,
                            "body is not UTF-8 text");

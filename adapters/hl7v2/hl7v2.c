@@ -779,23 +779,6 @@ static int parse_any(struct arena *a, const char *p, size_t len,
 static struct slice msh(const struct hl7_msg *m, unsigned field,
                         unsigned comp);
 
-/* 8859-15 differs from 8859-1 in eight code points (A4 A6 A8 B4 B8 BC BD
- * BE): the euro sign, S/Z caron, OE and Y diaeresis. */
-static unsigned latin9(unsigned char c)
-{
-    switch (c) {
-    case 0xa4: return 0x20ac;
-    case 0xa6: return 0x0160;
-    case 0xa8: return 0x0161;
-    case 0xb4: return 0x017d;
-    case 0xb8: return 0x017e;
-    case 0xbc: return 0x0152;
-    case 0xbd: return 0x0153;
-    case 0xbe: return 0x0178;
-    default: return c;
-    }
-}
-
 /*
  * A message whose bytes are not valid UTF-8, as UTF-8 in `a` (else NULL).
  * MSH-18 (table 0211) "8859/15": ISO 8859-15. "8859/1", "ASCII" (7-bit:
@@ -809,25 +792,10 @@ static const char *from_latin(struct arena *a, const struct hl7_msg *m,
                               const char *p, size_t len, size_t *out_len,
                               bool *out_l9)
 {
-    size_t high = 0;
-    bool utf8 = true;
     /* the parse noted a byte from 0x80 up in the message (none can be
      * outside what it read but a BOM, which is UTF-8) */
-    if (p == NULL || !m->high)
-        return NULL;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)p[i];
-        if (c < 0x80)
-            continue;
-        high++;
-        size_t n = utf8 ? utf8_seq_len((const unsigned char *)p + i, len - i)
-                        : 0;
-        if (n == 0)
-            utf8 = false;
-        else
-            i += n - 1;
-    }
-    if (high == 0 || utf8 || len > HL7_MAX_MESSAGE)
+    if (p == NULL || !m->high || len > HL7_MAX_MESSAGE ||
+        utf8_valid_prefix((const unsigned char *)p, len) == len)
         return NULL;
     struct slice cs = msh(m, 18, 0);
     bool l9;
@@ -839,20 +807,9 @@ static const char *from_latin(struct arena *a, const struct hl7_msg *m,
         return NULL;
     *out_l9 = l9;
     /* every byte of p becomes at most three (U+20AC, the euro sign, and
-     * the other cp1252 code points above U+07FF): `high` counted a valid
-     * UTF-8 sequence before the first bad byte once, so it cannot size
-     * this */
-    char *u = arena_alloc(a, 3 * len), *o = u;
-    size_t i = 0;
-    if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) {  /* kept: a BOM */
-        memcpy(o, p, 3);
-        o += 3;
-        i = 3;
-    }
-    for (; i < len; i++) {
-        unsigned char c = (unsigned char)p[i];
-        o = utf8_put(o, l9 ? latin9(c) : cp1252_code_point(c));
-    }
+     * the other cp1252 code points above U+07FF) */
+    char *u = arena_alloc(a, 3 * len);
+    char *o = latin_to_utf8(u, (const unsigned char *)p, len, l9);
     *out_len = (size_t)(o - u);
     return u;
 }
@@ -883,24 +840,8 @@ size_t hl7_sent_offset(const struct hl7_msg *m, size_t off)
 {
     if (m == NULL || m->sent == NULL)
         return off;
-    /* from_latin's walk again, counting what each byte sent became; a BOM
-     * was kept as its three bytes */
-    size_t i = 0, at = 0;
-    if (m->sent_len >= 3 && memcmp(m->sent, "\xef\xbb\xbf", 3) == 0) {
-        if (off < 3)
-            return off;
-        i = at = 3;
-    }
-    for (; i < m->sent_len; i++) {
-        unsigned char c = (unsigned char)m->sent[i];
-        char w[4];
-        size_t n = (size_t)(utf8_put(w, m->sent_l9 ? latin9(c)
-                                                   : cp1252_code_point(c)) - w);
-        if (off < at + n)
-            return i;
-        at += n;
-    }
-    return m->sent_len;
+    return latin_sent_offset((const unsigned char *)m->sent, m->sent_len,
+                             m->sent_l9, off);
 }
 
 const struct hl7_seg *hl7_seg_find(const struct hl7_msg *m, const char *id,
