@@ -574,6 +574,10 @@ int mllp_connect(struct mllp_client *c, int port, const struct hubproc *h,
     setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     if (cert_org == NULL)
         return 0;
+    /* SSL_write writes with write(), not send(MSG_NOSIGNAL): to a hub that
+     * already closed (an unbound certificate) it raises SIGPIPE, which
+     * killed the test process whenever the close came first */
+    signal(SIGPIPE, SIG_IGN);
     c->ctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX_load_verify_locations(c->ctx, hub_path(h, "certs/ca.crt"), NULL);
     SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
