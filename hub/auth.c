@@ -13,8 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
 #include "dbpool.h"
 #include "log.h"
 
@@ -43,11 +41,7 @@ struct lookup {
 
 void auth_sha256_hex(const char *s, size_t len, char out[65])
 {
-    unsigned char md[32];
-    unsigned int n = 0;
-    EVP_Digest(s, len, md, &n, EVP_sha256(), NULL);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    store_sha256_hex(s, len, out);
 }
 
 int auth_new(struct dbpool *db, int ttl, struct auth **out)

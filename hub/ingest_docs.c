@@ -13,7 +13,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
 
 #include "ccda/ccda.h"
 #include "common/jw.h"
@@ -65,16 +64,6 @@ const char *ingest_docs_content_type(const struct ingest_job *j, int status)
 
 /* ---- shared helpers --------------------------------------------------- */
 
-static void sha256_hex(const char *p, size_t len, char out[65])
-{
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-
-    EVP_Digest(p, len, md, &mdlen, EVP_sha256(), NULL);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 /* "<prefix>idem:<header>" or "<prefix><adapter id>"; empty when neither */
 static struct slice make_key(struct arena *a, const char *prefix,
                              const struct docs_meta *meta,
@@ -95,7 +84,7 @@ static struct slice make_key(struct arena *a, const char *prefix,
     if (b.err) {
         /* an id longer than a key should be: its hash stands for it */
         char h[65];
-        sha256_hex(adapter_id, strlen(adapter_id), h);
+        store_sha256_hex(adapter_id, strlen(adapter_id), h);
         buf_init(&b, a, 256);
         buf_puts(&b, prefix);
         buf_puts(&b, "id-sha256:");
@@ -184,7 +173,7 @@ static void add_part(struct ingest_job *j, struct slice raw,
     m->org_id = j->org_id;
     m->format = j->msg.format;
     m->raw = raw;
-    sha256_hex(raw.p, raw.len, m->sha256);
+    store_sha256_hex(raw.p, raw.len, m->sha256);
     memcpy(m->received_at, j->msg.received_at, sizeof(m->received_at));
     m->accepted = false;
     m->error_json = error_json;
@@ -644,7 +633,7 @@ int ingest_prepare_csv(struct ingest_job *j, const struct dict *d,
     if (rc == HUB_OK) {
         for (size_t i = 0; i < n; i++) {
             char *h = arena_alloc(&j->a, 65);
-            sha256_hex(files[i].p, files[i].len, h);
+            store_sha256_hex(files[i].p, files[i].len, h);
             files[i].sha256 = h;
         }
         rc = csv_to_events(&j->a, d, kind, files, n, &j->events, &rep, &err);

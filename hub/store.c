@@ -20,6 +20,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,6 +237,55 @@ const char *store_last_sqlstate(const struct store *s)
 
 /* --- ids and hashes ------------------------------------------------------ */
 
+/*
+ * The random part of ids comes from RAND_bytes in blocks of ID_POOL bytes,
+ * one block per thread: each RAND_bytes call costs more than the bytes (a
+ * fork check, which is a getpid() system call, and the DRBG's locking and
+ * parameter lookups), and an ingest needs two or three ids a message. A
+ * fork makes every thread's block stale: the child would hand out the
+ * same bytes as the parent, so a child draws a new block first.
+ */
+#define ID_POOL 320                 /* 32 ids of 10 bytes */
+
+static unsigned id_fork_gen;        /* bumped in the child of a fork */
+static pthread_once_t id_once = PTHREAD_ONCE_INIT;
+
+static _Thread_local struct {
+    unsigned char b[ID_POOL];
+    size_t used;                    /* ID_POOL until the first draw */
+    unsigned gen;
+} id_pool = { .used = ID_POOL };
+
+static void id_after_fork(void)
+{
+    __atomic_add_fetch(&id_fork_gen, 1, __ATOMIC_RELAXED);
+}
+
+static void id_register_fork(void)
+{
+    if (pthread_atfork(NULL, NULL, id_after_fork) != 0)
+        abort();
+}
+
+static void id_random(unsigned char out[10])
+{
+    unsigned gen = __atomic_load_n(&id_fork_gen, __ATOMIC_RELAXED);
+
+    if (id_pool.used + 10 > ID_POOL || id_pool.gen != gen) {
+        pthread_once(&id_once, id_register_fork);
+        /* after the registration: a fork from now on bumps the count */
+        gen = __atomic_load_n(&id_fork_gen, __ATOMIC_RELAXED);
+        if (RAND_bytes(id_pool.b, ID_POOL) != 1)
+            abort();                /* no entropy: ids would collide */
+        id_pool.used = 0;
+        id_pool.gen = gen;
+    }
+    memcpy(out, id_pool.b + id_pool.used, 10);
+    /* spent bytes are not left behind for anyone to read back */
+    memset(id_pool.b + id_pool.used, 0, 10);
+    id_pool.used += 10;
+}
+
 void store_new_id(char out[STORE_ID_LEN + 1])
 {
     static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"; /* Crockford */
@@ -245,8 +295,7 @@ void store_new_id(char out[STORE_ID_LEN + 1])
 
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-        abort();                    /* no entropy: ids would collide */
+    id_random(rnd);
     v = ms & 0xffffffffffffull;
     for (size_t i = 0; i < sizeof(rnd); i++)
         v = (v << 8) | rnd[i];
@@ -258,13 +307,26 @@ void store_new_id(char out[STORE_ID_LEN + 1])
     out[STORE_ID_LEN] = '\0';
 }
 
+/* SHA-256 fetched once: EVP_sha256() makes every digest look the
+ * implementation up again (a provider query with its locks and string
+ * compares, about as long as hashing a short message). */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void store_sha256_hex(const void *p, size_t n, char out[65])
 {
     static const char hex[] = "0123456789abcdef";
     unsigned char md[32];
     unsigned int mdlen = 0;
 
-    if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+    pthread_once(&sha256_once, sha256_fetch);
+    if (sha256_md == NULL ||
+        EVP_Digest(p, n, md, &mdlen, sha256_md, NULL) != 1 || mdlen != 32)
         abort();
     for (int i = 0; i < 32; i++) {
         out[2 * i] = hex[md[i] >> 4];
