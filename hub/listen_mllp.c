@@ -14,6 +14,14 @@
  * (database down at shutdown) closes the connection without an answer, so
  * the sender re-sends.
  *
+ * Writing: a TLS connection's answers go out through its bufferevent. A
+ * plain connection keeps EV_WRITE off: its answers gather in the output
+ * buffer while the loop pass that committed them runs, and the pass ends
+ * with one write per connection (send_pass); only what the socket did not
+ * take arms EV_WRITE, until libevent has written it (on_flushed). Arming
+ * and disarming the write event for every answer cost two epoll_ctl calls
+ * and a loop turn per message.
+ *
  * Back-pressure: reading stops (bufferevent_disable EV_READ) when this
  * connection has conn_inflight_max frames pending or the pipeline's global
  * caps are reached; it resumes when answers go out or room returns. The
@@ -78,6 +86,9 @@ struct conn {
     bool auth_pending;              /* an auth lookup holds a pointer */
     bool eof;                       /* peer closed its sending side */
     bool out_full;                  /* reading paused: ACKs not read */
+    bool write_armed;               /* plain: EV_WRITE on, libevent writes */
+    bool to_send;                   /* plain: in ms->send_head */
+    struct conn *send_next;
     size_t scan;                    /* input bytes already searched for EB */
     double frame_start;             /* 0: no partial frame */
     double last_read;
@@ -98,6 +109,8 @@ struct mllp_server {
     size_t n_lst;
     struct conn *conns;
     size_t n_conns;
+    struct event *send_ev;          /* send_pass, made active by answers */
+    struct conn *send_head;         /* plain connections with answers */
 };
 
 static void conn_process(struct conn *c);
@@ -117,7 +130,7 @@ static const struct hub_config *cfg_of(const struct conn *c)
 
 static void conn_maybe_free(struct conn *c)
 {
-    if (c->bev || c->n_pending || c->auth_pending)
+    if (c->bev || c->n_pending || c->auth_pending || c->to_send)
         return;
     struct mllp_server *ms = c->ms;
     if (c->prev)
@@ -151,10 +164,9 @@ static void conn_close(struct conn *c, const char *why)
     metrics_connections(-1);
 }
 
-static void on_flushed(struct bufferevent *bev, void *arg)
+/* The output buffer is empty: everything answered is written. */
+static void after_flush(struct conn *c)
 {
-    struct conn *c = arg;
-    (void)bev;
     if (c->state == C_CLOSING && c->n_pending == 0) {
         conn_close(c, c->eof ? "eof" : "done");
     } else if (c->state == C_OPEN && c->out_full) {
@@ -163,6 +175,17 @@ static void on_flushed(struct bufferevent *bev, void *arg)
         bufferevent_enable(c->bev, EV_READ);
         conn_process(c);
     }
+}
+
+static void on_flushed(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    if (!c->tls && c->write_armed) {
+        /* back to writing at the end of each pass (send_pass) */
+        c->write_armed = false;
+        bufferevent_disable(bev, EV_WRITE);
+    }
+    after_flush(c);
     conn_maybe_free(c);
 }
 
@@ -231,6 +254,53 @@ static void write_frame(struct conn *c, struct slice ack)
     evbuffer_add(out, &sb, 1);
     evbuffer_add(out, ack.p, ack.len);
     evbuffer_add(out, tail, 2);
+    if (!c->tls && !c->write_armed && !c->to_send) {
+        struct mllp_server *ms = c->ms;
+        c->to_send = true;
+        c->send_next = ms->send_head;
+        ms->send_head = c;
+        /* runs in this loop pass, after the answers of this pass */
+        event_active(ms->send_ev, 0, 0);
+    }
+}
+
+/* Write a plain connection's answers now; what the socket does not take
+ * (or an error, which libevent then meets again and reports through
+ * on_event) is left to the bufferevent, with EV_WRITE armed. The output
+ * buffer's front is frozen while the bufferevent owns it, as libevent's
+ * own write does. */
+static void conn_send(struct conn *c)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+
+    if (evbuffer_get_length(out) == 0)
+        return;
+    evbuffer_unfreeze(out, 1);
+    (void)evbuffer_write(out, bufferevent_getfd(c->bev));
+    evbuffer_freeze(out, 1);
+    if (evbuffer_get_length(out) == 0) {
+        after_flush(c);
+    } else {
+        c->write_armed = true;
+        bufferevent_enable(c->bev, EV_WRITE);
+    }
+}
+
+static void send_pass(evutil_socket_t fd, short what, void *arg)
+{
+    struct mllp_server *ms = arg;
+    (void)fd;
+    (void)what;
+
+    while (ms->send_head) {
+        struct conn *c = ms->send_head;
+        ms->send_head = c->send_next;
+        c->send_next = NULL;
+        c->to_send = false;
+        if (c->bev && !c->write_armed)
+            conn_send(c);
+        conn_maybe_free(c);
+    }
 }
 
 static void flush_answers(struct conn *c)
@@ -573,6 +643,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
     bufferevent_setwatermark(bev, EV_READ, 0, cfg->max_frame + 65536);
     bufferevent_setcb(bev, on_read, on_flushed, on_event, c);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
+    /* plain: EV_WRITE only while libevent has bytes to write (conn_send);
+     * a new bufferevent starts with it enabled */
+    if (!ls->tls)
+        bufferevent_disable(bev, EV_WRITE);
     arm_timer(c);
     log_debug("mllp.accepted", "conn=%" PRIu64 " tls=%d", c->id, c->tls);
 }
@@ -638,6 +712,9 @@ int mllp_server_new(struct server *srv, struct mllp_server **out)
     if (ms == NULL)
         abort();
     ms->srv = srv;
+    ms->send_ev = event_new(srv->base, -1, 0, send_pass, ms);
+    if (ms->send_ev == NULL)
+        abort();
     for (size_t i = 0; i < cfg->n_mllp && rc == HUB_OK; i++) {
         const struct config_mllp_listener *l = &cfg->mllp[i];
         if (l->port < 0)
@@ -706,5 +783,7 @@ void mllp_server_free(struct mllp_server *ms)
         event_free(c->timer);
         free(c);
     }
+    ms->send_head = NULL;
+    event_free(ms->send_ev);
     free(ms);
 }
