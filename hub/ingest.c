@@ -74,6 +74,9 @@ struct committer {
     int healthy;                    /* atomic: has a working connection */
     uint64_t commit_since_ns;       /* atomic: 0, or when the running
                                        store_ingest_batch started */
+    size_t wake_at;                 /* under ing->mu: while it waits on its
+                                       condition, the pending count worth
+                                       waking it for; 0: not waiting */
 };
 
 
@@ -337,6 +340,18 @@ static bool first_healthy(const struct ingest *ing)
     return __atomic_load_n(&ing->c[0].healthy, __ATOMIC_RELAXED) != 0;
 }
 
+/* A committer other than 0 waits for what is pending now (ing->mu held):
+ * what it waits for, and never less than a share worth its batch. */
+static bool helper_wanted(const struct ingest *ing)
+{
+    for (int i = 1; i < ing->n_c; i++) {
+        size_t at = ing->c[i].wake_at;
+        if (at && ing->pend_n >= (at > INGEST_MIN_SHARE ? at : INGEST_MIN_SHARE))
+            return true;
+    }
+    return false;
+}
+
 /* A batch whose commit failed goes back to the head of the queue, in its
  * order, for the first committer with a working connection to take; the
  * one that failed it reconnects with backoff meanwhile. */
@@ -470,8 +485,10 @@ static void *committer_main(void *arg)
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_sec += 1;
-            if (pthread_cond_timedwait(cv, &ing->mu, &ts) != 0 &&
-                ing->pend_head == NULL) {
+            c->wake_at = 1;
+            int w = pthread_cond_timedwait(cv, &ing->mu, &ts);
+            c->wake_at = 0;
+            if (w != 0 && ing->pend_head == NULL) {
                 /* idle: check the link, so that readiness tells the truth
                  * even when nobody sends (store_ping reconnects once) */
                 pthread_mutex_unlock(&ing->mu);
@@ -530,9 +547,13 @@ static void *committer_main(void *arg)
             }
             if (want > cap)
                 want = cap;
-            while (ing->pend_n < want && !ing->stopping &&
-                   pthread_cond_timedwait(cv, &ing->mu, &until) == 0)
-                ;
+            while (ing->pend_n < want && !ing->stopping) {
+                c->wake_at = want;
+                int w = pthread_cond_timedwait(cv, &ing->mu, &until);
+                c->wake_at = 0;
+                if (w != 0)
+                    break;
+            }
             last_n = 0;
         }
         if (ing->wait_us > 0 && ing->pend_head &&
@@ -561,7 +582,9 @@ static void *committer_main(void *arg)
                 ts.tv_sec++;
                 ts.tv_nsec -= 1000000000L;
             }
+            c->wake_at = INGEST_MIN_SHARE;
             (void)pthread_cond_timedwait(cv, &ing->mu, &ts);
+            c->wake_at = 0;
             pthread_mutex_unlock(&ing->mu);
             continue;
         }
@@ -793,10 +816,13 @@ void ingest_submit(struct ingest *ing, struct ingest_job *j,
     /* committer 0 takes any job; the others wake only for a share (each
      * waits on its own condition, so a wake-up never lands on a committer
      * that would leave the job lying), or for any job while committer 0
-     * has no working connection */
-    pthread_cond_signal(&ing->cv);
-    if (ing->n_c > 1 &&
-        (ing->pend_n >= INGEST_MIN_SHARE || !first_healthy(ing)))
+     * has no working connection. A committer is woken only once what it
+     * waits for is pending (wake_at): one that gathers a batch was woken by
+     * every job and went back to sleep, a futex call and two context
+     * switches a message. */
+    if (ing->c[0].wake_at && ing->pend_n >= ing->c[0].wake_at)
+        pthread_cond_signal(&ing->cv);
+    if (ing->n_c > 1 && (!first_healthy(ing) || helper_wanted(ing)))
         pthread_cond_broadcast(&ing->cv_help);
     pthread_mutex_unlock(&ing->mu);
 }
