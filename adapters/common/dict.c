@@ -306,7 +306,7 @@ static int load_domains(struct ld *l, const cJSON *root)
 {
     static const char *const top[] = { "ig", "system", "domains", NULL };
     static const char *const ig[] = { "name", "version", "source", NULL };
-    static const char *const row[] = { "code", "display", NULL };
+    static const char *const row[] = { "code", "display", "status", NULL };
     int rc;
     const char *s;
 
@@ -339,7 +339,8 @@ static int load_domains(struct ld *l, const cJSON *root)
         struct dict_domain *dm = &l->d->domains[i];
         if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, row)) ||
             (rc = ld_str(l, e, "code", true, &dm->code)) ||
-            (rc = ld_str(l, e, "display", true, &dm->display)))
+            (rc = ld_str(l, e, "display", true, &dm->display)) ||
+            (rc = ld_bool(l, e, "status", &dm->status)))
             return rc;
         if (dict_domain_find(l->d, slice_from_cstr(dm->code))) {
             ld_key(l, "code");

@@ -82,6 +82,11 @@ const char *dict_ig_version(const struct dict *d);
 struct dict_domain {
     const char *code;           /* "food-insecurity" */
     const char *display;        /* "Food Insecurity" */
+    /* The domain names a status or a strength (employment status, veteran
+     * status, insurance coverage, protective factor), not a need: a finding
+     * a sender asserts in it (an SDOHCC Observation Assessment) says which
+     * status, not whether there is a need, so it is not scored. */
+    bool status;
 };
 
 const struct dict_domain *dict_domain_find(const struct dict *d,

@@ -16,7 +16,13 @@
  *        QuestionnaireResponse in the same message is folded into it.
  *        Positivity is the hub's (dict_score); a sender's interpretation
  *        POS/NEG that disagrees becomes a warning on the event, never an
- *        override. Status entered-in-error / cancelled / in-progress: no event.
+ *        override. An SDOHCC Observation Assessment (SDOH category, a code
+ *        that is no dictionary question, valueBoolean or a SNOMED CT
+ *        finding as value) is the sender's assertion of that finding: its
+ *        item is "asserted", positive as asserted, in the category's domain
+ *        (not in a status domain; schemas/dict/README.md). For an
+ *        effectivePeriod, occurred_at is its end (else issued, else its
+ *        start) and the body keeps the period. Status entered-in-error / cancelled / in-progress: no event.
  *   Condition          condition.recorded (domain from the SDOH category, else
  *                      the ICD-10-CM Z code)
  *   Goal               goal.updated

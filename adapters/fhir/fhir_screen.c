@@ -33,6 +33,8 @@ struct rsp {
     bool pending;                   /* answers are in members not sent */
     int sender_pos;                 /* -1 not said, 0 NEG, 1 POS */
     const char *cat_domain;         /* the sender's Gravity category */
+    int asserted;                   /* an assessment's finding: -1 not an
+                                       assessment, 0 absent, 1 present */
     const char *field;              /* where it was read, for warnings */
 };
 
@@ -66,6 +68,7 @@ static int rsp_new(struct fx *x, struct scr *s, const char *question,
     memset(r, 0, sizeof(*r));
     r->question = question;
     r->sender_pos = -1;
+    r->asserted = -1;
     r->field = here(x);
     r->answers = arena_alloc(x->a, MAX_ANSWERS * sizeof(*r->answers));
     *out = r;
@@ -362,6 +365,44 @@ static int obs_components(struct fx *x, const cJSON *o, struct scr *s,
     return HUB_OK;
 }
 
+#define SNOMED "http://snomed.info/sct"
+
+/*
+ * An SDOHCC Observation Assessment: an Observation with a Gravity SDOH
+ * category whose code is not a question, sum or derived item of the
+ * dictionary (typically a SNOMED CT finding, "Transport too expensive").
+ * The SDOHCC IG makes it the assessor's statement of that finding, not an
+ * answer to score, so its value says whether the finding holds: valueBoolean
+ * true 1, false 0; a valueCodeableConcept that is a SNOMED CT finding
+ * (value[x] < 441742003 |Evaluation finding| in the IG's mappings) asserts
+ * it, 1. -1 for anything else: not an assessment, no value, a
+ * dataAbsentReason, or a status domain (dict.h), where a finding names a
+ * status rather than a need.
+ */
+static int assessment(struct fx *x, const cJSON *o, const char *q,
+                      const char *dom)
+{
+    struct slice qs = slice_from_cstr(q);
+    const struct dict_domain *dm =
+        dom ? dict_domain_find(x->d, slice_from_cstr(dom)) : NULL;
+    if (dm == NULL || dm->status || fx_get(o, "dataAbsentReason") ||
+        dict_item_find(x->d, NULL, qs) || dict_sum_find(x->d, NULL, qs) ||
+        dict_derived_find(x->d, NULL, qs))
+        return -1;
+    const cJSON *b = fx_get(o, "valueBoolean");
+    if (cJSON_IsBool(b))
+        return cJSON_IsTrue(b) ? 1 : 0;
+    const cJSON *cc = fx_get(fx_get(o, "valueCodeableConcept"), "coding");
+    for (const cJSON *k = cJSON_IsArray(cc) ? cc->child : NULL; k;
+         k = k->next) {
+        const cJSON *sys = fx_get(k, "system"), *code = fx_get(k, "code");
+        if (cJSON_IsString(sys) && cJSON_IsString(code) &&
+            strcmp(sys->valuestring, SNOMED) == 0 && code->valuestring[0])
+            return 1;
+    }
+    return -1;
+}
+
 /* One Observation: a panel (its members), an item, or both. */
 static int obs_collect(struct fx *x, const cJSON *o, struct scr *s, int depth)
 {
@@ -409,6 +450,7 @@ static int obs_collect(struct fx *x, const cJSON *o, struct scr *s, int depth)
             return rc;
         r->declined = true;
     }
+    r->asserted = assessment(x, o, code.code, dom);
     size_t idx = (size_t)(r - s->r);
     size_t same;
     /* members may grow s->r: keep the index, not the pointer */
@@ -592,7 +634,8 @@ static void dom_array(struct jw *w, const char *key, const char **l, size_t n,
 
 static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
                   const struct dict_instrument *in, const char *status,
-                  const char *occurred, struct slice patient)
+                  const char *occurred, const char *pstart,
+                  const char *pend, struct slice patient)
 {
     struct dict_response *resp =
         arena_zalloc(x->a, (s->n ? s->n : 1) * sizeof(*resp));
@@ -612,13 +655,16 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
     if (rc)
         return fx_fail(x, rc, "screening has too many items");
 
-    size_t cap = s->n + sc.n_domains + 8;
+    size_t cap = s->n + sc.n_domains + sc.n_positive_domains + 8;
     const char **domains = arena_alloc(x->a, cap * sizeof(*domains));
     const char **sender = arena_alloc(x->a, cap * sizeof(*sender));
-    size_t nd = 0, ns = 0;
+    const char **positive = arena_alloc(x->a, cap * sizeof(*positive));
+    size_t nd = 0, ns = 0, np = 0;
     bool sender_said = false;
     for (size_t i = 0; i < sc.n_domains; i++)
         add_dom(domains, &nd, cap, sc.domains[i]);
+    for (size_t i = 0; i < sc.n_positive_domains; i++)
+        add_dom(positive, &np, cap, sc.positive_domains[i]);
 
     if (s->unresolved && x->n_warns < FX_MAX_WARN)
         x->warns[x->n_warns++] = (struct fx_warn){
@@ -638,6 +684,13 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
         jw_kv_cstr(&w, "instrument_name", s->inst_name);
     }
     jw_kv_cstr(&w, "status", status);
+    if (pstart || pend) {
+        jw_key(&w, "effective_period");
+        jw_obj_begin(&w);
+        jw_kv_cstr(&w, "start", pstart);
+        jw_kv_cstr(&w, "end", pend);
+        jw_obj_end(&w);
+    }
     jw_key(&w, "items");
     jw_arr_begin(&w);
     for (size_t i = 0; i < s->n; i++) {
@@ -659,6 +712,13 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
             }
         if (!ir->item && r->cat_domain && !r->declined)
             add_dom(domains, &nd, cap, r->cat_domain);
+        /* an assessment's finding, as the sender asserted it */
+        bool asserted = !ir->item && r->cat_domain && r->asserted >= 0;
+        if (asserted) {
+            verdict = r->asserted ? DICT_POSITIVE : DICT_NEGATIVE;
+            if (r->asserted)
+                add_dom(positive, &np, cap, r->cat_domain);
+        }
         jw_obj_begin(&w);
         jw_kv_cstr(&w, "question", r->question);
         bool multi = r->n_answers > 1 || (ir->item && ir->item->multi);
@@ -681,6 +741,10 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
         if (verdict != DICT_UNKNOWN) {
             jw_key(&w, "positive");
             jw_bool(&w, verdict == DICT_POSITIVE);
+        }
+        if (asserted) {
+            jw_key(&w, "asserted");
+            jw_bool(&w, true);
         }
         if (ir->declined && !r->pending) {
             jw_key(&w, "declined");
@@ -731,8 +795,7 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
     }
     jw_arr_end(&w);
     dom_array(&w, "domains", domains, nd, true);
-    dom_array(&w, "positive_domains", sc.positive_domains,
-              sc.n_positive_domains, true);
+    dom_array(&w, "positive_domains", positive, np, true);
     bool scores = false;
     for (size_t i = 0; i < sc.n_sums; i++) {
         const struct dict_sum_result *sr = &sc.sums[i];
@@ -781,7 +844,7 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
     if ((rc = fx_emit(x, e, "screening.completed", occurred, patient,
                       "screening", body)))
         return rc;
-    if (sc.n_positive_domains) {
+    if (np) {
         memcpy(x->warns, warns, sizeof(warns));
         memcpy(x->labels, labels, sizeof(labels));
         x->n_warns = nw;
@@ -826,13 +889,21 @@ int fx_screening_qr(struct fx *x, struct fx_entry *e)
     }
     if (in == NULL)
         in = infer_instrument(x, &s);
-    return finish(x, e, &s, in, status, authored, patient);
+    return finish(x, e, &s, in, status, authored, NULL, NULL, patient);
 }
 
-static const char *obs_when(struct fx *x, const cJSON *o, int *rc)
+/* When an Observation's screening took place. FHIR R4 effective[x] is "the
+ * time or time-period the observed value is asserted as being true": a
+ * period is the span the answers speak of ("within the past 12 months"),
+ * which ends when the person is asked, so the screening occurred at its
+ * end; without an end, at `issued` (when the result was made available),
+ * and only then at its start. *pstart, *pend: the period as sent. */
+static const char *obs_when(struct fx *x, const cJSON *o, const char **pstart,
+                            const char **pend, int *rc)
 {
-    const char *t = NULL;
+    const char *t = NULL, *issued;
     const cJSON *per;
+    *pstart = *pend = NULL;
     if ((*rc = fx_date(x, o, "effectiveDateTime", &t)) || t)
         return t;
     if ((*rc = fx_date(x, o, "effectiveInstant", &t)) || t)
@@ -841,14 +912,16 @@ static const char *obs_when(struct fx *x, const cJSON *o, int *rc)
         return NULL;
     if (per) {
         size_t old = fx_key(x, "effectivePeriod");
-        if ((*rc = fx_date(x, per, "start", &t)))
+        if ((*rc = fx_date(x, per, "start", pstart)) ||
+            (*rc = fx_date(x, per, "end", pend)))
             return NULL;
         fx_pop(x, old);
-        if (t)
-            return t;
+        if (*pend)
+            return *pend;
     }
-    *rc = fx_date(x, o, "issued", &t);
-    return t;
+    if ((*rc = fx_date(x, o, "issued", &issued)))
+        return NULL;
+    return issued ? issued : *pstart;
 }
 
 /* Is this Observation about screening at all? */
@@ -911,7 +984,8 @@ int fx_screening_obs(struct fx *x, struct fx_entry *e)
     }
     if (!obs_status_scores(status))
         return HUB_OK;
-    when = obs_when(x, e->res, &rc);
+    const char *pstart, *pend;
+    when = obs_when(x, e->res, &pstart, &pend, &rc);
     if (rc || (rc = fx_labels(x, e->res)) ||
         (rc = fx_patient(x, e->res, "subject", &patient)))
         return rc;
@@ -951,7 +1025,7 @@ int fx_screening_obs(struct fx *x, struct fx_entry *e)
     const struct dict_instrument *in =
         s.instrument ? dict_instrument_find(x->d, slice_from_cstr(s.instrument))
                      : NULL;
-    return finish(x, e, &s, in, status, when, patient);
+    return finish(x, e, &s, in, status, when, pstart, pend, patient);
 }
 
 /* ---- consumption ------------------------------------------------------------------ */

@@ -1112,3 +1112,104 @@ Test(fhir, refused_entry_bytes_are_never_another_members)
               "entry 0 is given the bytes %.*s", (int)res.entries[0].raw.len,
               res.entries[0].raw.p);
 }
+
+/* ---- found on real samples (tests/data/real/SOURCES.md) ---------------------- */
+
+#define SDOH_CAT(dom)                                                       \
+    "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/"  \
+    "CodeSystem/observation-category\",\"code\":\"social-history\"}]},"     \
+    "{\"coding\":[{\"system\":\"" GRAVITY "\",\"code\":\"" dom "\"}]}],"
+#define SCT_CODE(c)                                                         \
+    "\"code\":{\"coding\":[{\"system\":\"http://snomed.info/sct\","         \
+    "\"code\":\"" c "\"}]},"
+
+/* Finding 6: a period is the span the answers speak of ("within the past
+ * 12 months"); the screening took place at its end, else when issued. */
+Test(fhir, a_screening_over_a_period_occurred_at_its_end_else_when_issued)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+                         "\"code\":\"88122-7\"}]},\"effectivePeriod\":{\"start\":"
+                         "\"2019-08-18\",\"end\":\"2020-08-18T14:31:36Z\"},"
+                         "\"issued\":\"2020-08-19\",\"valueCodeableConcept\":"
+                         "{\"coding\":[{\"code\":\"LA28398-8\"}]}"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "occurred_at"), "2020-08-18T14:31:36Z");
+    cr_assert_str_eq(field_of(&out, 0, "screening.effective_period"),
+                     "{\"start\":\"2019-08-18\",\"end\":\"2020-08-18T14:31:36Z\"}");
+    cr_assert_eq(run(OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+                         "\"code\":\"88122-7\"}]},\"effectivePeriod\":{\"start\":"
+                         "\"2019-08-18\"},\"issued\":\"2020-08-19\","
+                         "\"valueCodeableConcept\":{\"coding\":[{\"code\":"
+                         "\"LA28398-8\"}]}"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "occurred_at"), "2020-08-19");
+    cr_assert_eq(run(OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+                         "\"code\":\"88122-7\"}]},\"effectivePeriod\":{\"start\":"
+                         "\"2019-08-18\"},\"valueCodeableConcept\":{\"coding\":"
+                         "[{\"code\":\"LA28398-8\"}]}"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "occurred_at"), "2019-08-18");
+}
+
+/* Finding 9: an SDOHCC Observation Assessment asserts its finding. */
+Test(fhir, an_sdohcc_assessment_asserts_its_finding_in_its_domain)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(OBS(SDOH_CAT("transportation-insecurity")
+                         SCT_CODE("160695008") "\"valueBoolean\":true"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(out.ev[1].type, "screening.positive");
+    cr_assert_str_eq(field_of(&out, 1, "screening.positive_domains"),
+                     "[\"transportation-insecurity\"]");
+    cr_assert_str_eq(field_of(&out, 1, "screening.items.0.positive"), "true");
+    cr_assert_str_eq(field_of(&out, 1, "screening.items.0.asserted"), "true");
+
+    /* false: the finding does not hold, a negative item, no positive */
+    cr_assert_eq(run(OBS(SDOH_CAT("transportation-insecurity")
+                         SCT_CODE("160695008") "\"valueBoolean\":false"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "false");
+    cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"), "[]");
+
+    /* a SNOMED CT finding as the value asserts it */
+    cr_assert_eq(run(OBS(SDOH_CAT("food-insecurity")
+                         "\"code\":{\"text\":\"food assessment\",\"coding\":[{"
+                         "\"system\":\"http://loinc.org\",\"code\":\"LP264604-2\"}]},"
+                         "\"valueCodeableConcept\":{\"coding\":[{\"system\":"
+                         "\"http://snomed.info/sct\",\"code\":\"733423003\"}]}"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 1, "screening.positive_domains"),
+                     "[\"food-insecurity\"]");
+
+    /* a status domain names which status, not a need: not scored */
+    cr_assert_eq(run(OBS(SDOH_CAT("veteran-status")
+                         SCT_CODE("8745002") "\"valueBoolean\":true"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "(absent)");
+
+    /* without a Gravity category, or with no value: not an assessment */
+    cr_assert_eq(run(OBS(SDOH_CAT("transportation-insecurity")
+                         SCT_CODE("160695008") "\"dataAbsentReason\":{\"coding\":"
+                         "[{\"code\":\"asked-declined\"}]}"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.asserted"), "(absent)");
+
+    /* a LOINC-scored item keeps the dictionary's verdict: Never true is
+     * negative, whatever its category says */
+    cr_assert_eq(run(OBS(SDOH_CAT("food-insecurity")
+                         "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+                         "\"code\":\"88122-7\"}]},\"valueCodeableConcept\":"
+                         "{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":"
+                         "\"LA28398-8\"}]}"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.asserted"), "(absent)");
+}
