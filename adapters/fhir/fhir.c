@@ -670,6 +670,71 @@ static void write_str_array(struct jw *w, const char *key, const cJSON *arr)
     jw_arr_end(w);
 }
 
+/* A middle name sent in an extension of the HumanName (SHIN-NY
+ * ".../StructureDefinition/middle-name", valueString): its value, else NULL. */
+static const char *middle_name_ext(const cJSON *ext)
+{
+    static const char tail[] = "/StructureDefinition/middle-name";
+    const size_t tn = sizeof(tail) - 1;
+    const cJSON *url = fx_get(ext, "url"), *v = fx_get(ext, "valueString");
+    if (!cJSON_IsString(url) || !cJSON_IsString(v) || !v->valuestring[0])
+        return NULL;
+    size_t n = strlen(url->valuestring);
+    return n >= tn && strcmp(url->valuestring + n - tn, tail) == 0
+               ? v->valuestring
+               : NULL;
+}
+
+static bool ascii_caseeq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char ca = *a >= 'A' && *a <= 'Z' ? (char)(*a + 32) : *a;
+        char cb = *b >= 'A' && *b <= 'Z' ? (char)(*b + 32) : *b;
+        if (ca != cb)
+            return false;
+    }
+    return *a == *b;
+}
+
+/* "given": HumanName.given in order, then each middle name of a middle-name
+ * extension not already among them (a middle name is a given name after
+ * the first; FHIR R4 HumanName.given holds "given names, includes middle
+ * names" in order, and SHIN-NY moves the middle one to an extension). */
+static void write_given(struct jw *w, const cJSON *name)
+{
+    const cJSON *given = fx_get(name, "given"), *exts = fx_get(name, "extension");
+    bool open = false;
+    for (const cJSON *c = cJSON_IsArray(given) ? given->child : NULL; c;
+         c = c->next) {
+        if (!cJSON_IsString(c) || !c->valuestring[0])
+            continue;
+        if (!open) {
+            jw_key(w, "given");
+            jw_arr_begin(w);
+            open = true;
+        }
+        jw_cstr(w, c->valuestring);
+    }
+    for (const cJSON *e = cJSON_IsArray(exts) ? exts->child : NULL; e;
+         e = e->next) {
+        const char *m = middle_name_ext(e);
+        bool dup = false;
+        for (const cJSON *c = cJSON_IsArray(given) ? given->child : NULL;
+             m && c && !dup; c = c->next)
+            dup = cJSON_IsString(c) && ascii_caseeq(c->valuestring, m);
+        if (m == NULL || dup)
+            continue;
+        if (!open) {
+            jw_key(w, "given");
+            jw_arr_begin(w);
+            open = true;
+        }
+        jw_cstr(w, m);
+    }
+    if (open)
+        jw_arr_end(w);
+}
+
 /* "Dr." "Mrs." -> "Dr. Mrs.": CANON keeps prefix and suffix as one string. */
 static void write_joined(struct jw *w, struct arena *a, const char *key,
                          const cJSON *arr)
@@ -751,8 +816,7 @@ static int write_patient_resource(struct fx *x, struct jw *w,
                 continue;
             jw_obj_begin(w);
             jw_kv_cstr(w, "family", str_of(c, "family"));
-            write_str_array(w, "given",
-                            fx_get(c, "given"));
+            write_given(w, c);
             write_joined(w, x->a, "prefix",
                          fx_get(c, "prefix"));
             write_joined(w, x->a, "suffix",

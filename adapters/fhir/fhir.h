@@ -27,10 +27,12 @@
  *                      the ICD-10-CM Z code)
  *   Goal               goal.updated
  *   ServiceRequest     referral.created (draft, active, on-hold) or
- *                      referral.updated (completed, revoked, ...)
+ *                      referral.updated (completed, revoked, ...); basedOn
+ *                      (a sub-referral's parent request) as "based_on"
  *   Task               referral.updated, when it is a referral task (focus is
  *                      a ServiceRequest, or code "fulfill"); status checked
- *                      against schemas/dict/task-status.json
+ *                      against schemas/dict/task-status.json; partOf
+ *                      (a sub-task's parent Task) as "part_of"
  *   CarePlan           careplan.updated
  *   Consent            consent.updated
  *   Procedure          a performed intervention: folded into the referral

@@ -569,7 +569,9 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
         orgs_add(orgs, "performer", r);
         fx_pop(x, old);
     }
-    if ((rc = put_cc_array(x, w, sr, "reasonCode", "reason")) ||
+    /* basedOn: the request this one fulfils (a sub-referral's parent) */
+    if ((rc = put_refs(x, w, sr, "basedOn", NULL, "based_on")) ||
+        (rc = put_cc_array(x, w, sr, "reasonCode", "reason")) ||
         (rc = put_refs(x, w, sr, "reasonReference", NULL, "reason_references")) ||
         (rc = put_refs(x, w, sr, "supportingInfo", NULL, "supporting_info")) ||
         (authored && (rc = put_date(x, w, sr, "authoredOn", "authored_at",
@@ -942,6 +944,9 @@ int fx_task(struct fx *x, struct fx_entry *e)
     orgs_add(&orgs, "owner", owner);
     jw_kv_cstr(&w, "service_request", sr_name);
     jw_kv_cstr(&w, "task", fx_entry_name(x, e));
+    /* partOf: the Task this one is a sub-task of */
+    if ((rc = put_refs(x, &w, o, "partOf", NULL, "part_of")))
+        return rc;
     if ((rc = put_date(x, &w, o, "authoredOn", "authored_at", &authored)) ||
         (rc = put_date(x, &w, o, "lastModified", "last_modified", &modified)))
         return rc;

@@ -1213,3 +1213,55 @@ Test(fhir, an_sdohcc_assessment_asserts_its_finding_in_its_domain)
     cr_assert_eq(out.n, 1);
     cr_assert_str_eq(field_of(&out, 0, "screening.items.0.asserted"), "(absent)");
 }
+
+/* Finding 10: a sub-referral names its parent request; a sub-task its
+ * parent task. */
+Test(fhir, a_subreferral_carries_the_request_it_is_based_on)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run("{\"resourceType\":\"ServiceRequest\",\"id\":\"sub\","
+                     "\"status\":\"active\",\"intent\":\"order\","
+                     "\"basedOn\":[{\"reference\":\"ServiceRequest/parent\"}],"
+                     "\"subject\":{\"reference\":\"Patient/p1\"}}",
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "referral.based_on"),
+                     "[\"ServiceRequest/parent\"]");
+    cr_assert_eq(run("{\"resourceType\":\"Task\",\"id\":\"t2\","
+                     "\"status\":\"accepted\",\"intent\":\"order\","
+                     "\"code\":{\"coding\":[{\"code\":\"fulfill\"}]},"
+                     "\"focus\":{\"reference\":\"ServiceRequest/sub\"},"
+                     "\"partOf\":[{\"reference\":\"Task/t1\"}],"
+                     "\"for\":{\"reference\":\"Patient/p1\"}}",
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "referral.part_of"), "[\"Task/t1\"]");
+}
+
+/* Finding 14: SHIN-NY sends the middle name in an extension of the name. */
+Test(fhir, a_middle_name_extension_is_a_further_given_name)
+{
+    static const char fmt[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+        "{\"fullUrl\":\"urn:uuid:0a1b2c3d-0000-4000-8000-000000000001\","
+        "\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\",\"name\":[{"
+        "\"extension\":[{\"url\":\"http://shinny.org/us/ny/hrsn/"
+        "StructureDefinition/middle-name\",\"valueString\":\"%s\"}],"
+        "\"family\":\"Doe\",\"given\":[\"Jon\"%s]}]}},"
+        "{\"resource\":" OBS("\"code\":{\"coding\":[{\"system\":"
+        "\"http://loinc.org\",\"code\":\"88122-7\"}]},\"valueCodeableConcept\":"
+        "{\"coding\":[{\"code\":\"LA28398-8\"}]}") "}]}";
+    char json[1024];
+    struct canon_list out;
+    struct hub_err err;
+    snprintf(json, sizeof(json), fmt, "Bob", "");
+    cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "patient.names.0.given"),
+                     "[\"Jon\",\"Bob\"]");
+    /* already a given name: not twice */
+    snprintf(json, sizeof(json), fmt, "bob", ",\"Bob\"");
+    cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "patient.names.0.given"),
+                     "[\"Jon\",\"Bob\"]");
+}
