@@ -103,6 +103,7 @@ struct doc {
     char time[48];                  /* document effectiveTime, ISO */
     struct slice facility;          /* custodian organization name */
     struct slice author_org;        /* author's represented organization */
+    struct slice encounter_org;     /* the encompassing encounter's */
     struct slice patient;           /* the patient object, JSON */
     const char *doc_sens;           /* confidentiality R/V -> "restricted" */
     size_t out_bytes;               /* all events so far, for the budget */
@@ -684,6 +685,18 @@ static int read_header(struct doc *dc, struct slice *message_id)
     }
     if (slice_empty(dc->facility))
         dc->facility = dc->author_org;
+    /* CDA R2 componentOf/encompassingEncounter: the organization of the
+     * party responsible for the encounter, else the one that provides the
+     * service at its facility */
+    const struct ccda_node *enc =
+        ccda_path(root, "componentOf/encompassingEncounter");
+    dc->encounter_org = ccda_text(
+        dc->a, ccda_path(enc, "responsibleParty/assignedEntity/"
+                              "representedOrganization/name"));
+    if (slice_empty(dc->encounter_org))
+        dc->encounter_org = ccda_text(
+            dc->a, ccda_path(enc, "location/healthCareFacility/"
+                                  "serviceProviderOrganization/name"));
     const struct ccda_node *conf = ccda_child(root, "confidentialityCode");
     const char *cc = ccda_attr(conf, "code");
     if (cc)
@@ -1312,10 +1325,16 @@ static int do_referral(struct doc *dc, const struct ccda_node *n)
     jw_kv_cstr(&e.w, "intent", "order");
     jw_kv_cstr(&e.w, "domain", dom);
     ccda_write_cd(&e.w, "service", ccda_child(n, "code"));
+    /* who asks: the act's author's organization, else the document
+     * author's, else the encounter's (C-CDA R2.1 US Realm Header). Not the
+     * custodian: it keeps the document (the Referral Note's is an HIE) and
+     * says nothing about who requests the service. */
     struct slice req = ccda_text(
         dc->a, ccda_path(n, "author/assignedAuthor/representedOrganization/"
                             "name"));
-    jw_kv_str(&e.w, "requester", slice_empty(req) ? dc->author_org : req);
+    if (slice_empty(req))
+        req = slice_empty(dc->author_org) ? dc->encounter_org : dc->author_org;
+    jw_kv_str(&e.w, "requester", req);
     jw_kv_str(&e.w, "performer", performer_org(dc, n));
     jw_kv_cstr(&e.w, "authored_at", dc->time);
     if (reason) {

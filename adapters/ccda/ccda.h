@@ -28,7 +28,10 @@
  * "restricted" when confidentialityCode is R or V (dictionary), plus what a
  * Z code implies; warnings (XPath + static text) for what was skipped.
  * The author's organization is the care plan's author and the referral's
- * requester (an entry's own author organization first).
+ * requester (an entry's own author organization first; without either, the
+ * organization of componentOf/encompassingEncounter's responsibleParty,
+ * else of its facility's serviceProviderOrganization; never the
+ * custodian, which keeps the document and does not ask for anything).
  *
  * What a document gives (one event per finding):
  *   Social History section (2.16.840.1.113883.10.20.22.2.17 / LOINC 29762-2),

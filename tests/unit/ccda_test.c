@@ -799,6 +799,52 @@ Test(ccda_entries, patient_referral_act_is_a_referral_in_any_section,
     cr_expect_eq(r.out.n, 0, "a reported referral made an event");
 }
 
+/* Finding 7: a referral's requester when neither the act's author nor the
+ * document's names an organization: the encompassing encounter's (its
+ * responsible party's organization, else its facility's service
+ * provider); never the custodian, which only keeps the document. */
+Test(ccda_entries, a_referral_without_an_author_organization_is_the_encounters,
+     .init = setup, .fini = teardown)
+{
+    static const char *const ctx[] = {
+        "<componentOf><encompassingEncounter><effectiveTime value=\"2024\"/>"
+        "<responsibleParty><assignedEntity><id root=\"1.2\"/>"
+        "<representedOrganization><name>Clinic A</name>"
+        "</representedOrganization></assignedEntity></responsibleParty>"
+        "<location><healthCareFacility><serviceProviderOrganization>"
+        "<name>Clinic B</name></serviceProviderOrganization>"
+        "</healthCareFacility></location></encompassingEncounter></componentOf>",
+        "<componentOf><encompassingEncounter><effectiveTime value=\"2024\"/>"
+        "<location><healthCareFacility><serviceProviderOrganization>"
+        "<name>Clinic B</name></serviceProviderOrganization>"
+        "</healthCareFacility></location></encompassingEncounter></componentOf>",
+        "",
+    };
+    static const char *const want[] = { "Clinic A", "Clinic B", NULL };
+    for (size_t k = 0; k < 3; k++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc),
+                 "%s<custodian><assignedCustodian>"
+                 "<representedCustodianOrganization><id root=\"1.3\"/>"
+                 "<name>Keeper HIE</name></representedCustodianOrganization>"
+                 "</assignedCustodian></custodian>%s%s%s%s",
+                 HEAD, ctx[k], BODY_OPEN "<code code=\"42349-1\"/>",
+                 REFERRAL_ACT("INT"), BODY_CLOSE);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *ref = cJSON_GetObjectItem(ev, "referral");
+        const char *got =
+            cJSON_GetStringValue(cJSON_GetObjectItem(ref, "requester"));
+        if (want[k])
+            cr_expect(got && strcmp(got, want[k]) == 0, "case %zu: %s", k,
+                      got ? got : "(absent)");
+        else
+            cr_expect_null(got, "case %zu: the custodian became requester", k);
+        cJSON_Delete(ev);
+        arena_reset(&A);
+    }
+}
+
 /* The Interventions section (62387-6) holds interventions already done
  * (Intervention Act 4.131, moodCode EVN) beside planned ones (4.146, INT):
  * the time of a done part is when it was performed, not a schedule (the
