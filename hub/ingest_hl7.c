@@ -1,7 +1,8 @@
 /*
  * ingest_hl7.c - HL7 v2 into an ingest job: parse, normalize, and build the
  * ACK that will be sent once the job's transaction committed.
- *   parsed + normalized  -> accepted, events, AA
+ *   parsed + normalized  -> accepted, events, AA (with an ERR segment of
+ *                           severity W per warning of its events)
  *   unsupported / limit  -> quarantine, AR with ERR
  *   syntax / invalid     -> quarantine, AE with ERR
  * Only accepted messages carry the idempotency key (MSH-10).
@@ -66,6 +67,7 @@ void ingest_prepare_hl7(struct ingest_job *j, const char *org_id,
 {
     struct hl7_msg *m = NULL;
     struct hub_err err = { 0 };
+    struct hl7_warnings warn;
     char now[32], ack_id[STORE_ID_LEN + 1];
     struct slice ack;
     int rc;
@@ -77,7 +79,7 @@ void ingest_prepare_hl7(struct ingest_job *j, const char *org_id,
     if (m)
         j->msg.key = hl7_control_id(m);
     if (rc == HUB_OK)
-        rc = hl7_to_events(&j->a, m, &j->events, &err);
+        rc = hl7_to_events_warn(&j->a, m, &j->events, &warn, &err);
     if (rc != HUB_OK) {
         if (err.code == HUB_OK)
             hub_err_set(&err, rc, "", 0, "message rejected");
@@ -86,7 +88,8 @@ void ingest_prepare_hl7(struct ingest_job *j, const char *org_id,
     }
     hl7_now(now);
     store_new_id(ack_id);
-    if (hl7_ack(&j->a, m, "AA", NULL, ack_id, now, &ack) != HUB_OK) {
+    if (hl7_ack_warn(&j->a, m, "AA", NULL, &warn, ack_id, now, &ack) !=
+        HUB_OK) {
         hub_err_set(&err, HUB_EINVALID, "MSH", 0, "cannot build the ack");
         reject(j, m, &err);
         return;

@@ -26,8 +26,12 @@
  * One event per message, except A40, which may merge several patients: one
  * adt.merge per PID/MRG group. Values are written as sent (unescaped,
  * trimmed); codes are mapped only where the mapping is obvious. A value that
- * cannot be read (a malformed date, an unknown sex code) is left out and
- * named in "warnings" by field, never by value.
+ * cannot be read (a malformed date, an unknown sex code, a PID-19 that is
+ * no SSN) is left out and named in "warnings" by field, never by value; a
+ * doubtful one (a birth date before 1880 or after MSH-7) is kept as sent
+ * with a warning, and so is a message without the PV1 its trigger
+ * requires (an empty encounter). hl7_to_events_warn gives the warnings to
+ * the ACK too (ERR segments of severity W).
  */
 #include <stdbool.h>
 #include <string.h>
@@ -61,13 +65,8 @@ typedef __m128i vec;
 #define vec_or(a, b) _mm_or_si128((a), (b))
 #endif
 
-#define ADT_MAX_WARNINGS 32
+#define ADT_MAX_WARNINGS HL7_MAX_WARNINGS
 #define ADT_MAX_JSON (1u << 20)
-
-struct warning {
-    const char *field;          /* static: "PID-7" */
-    const char *what;           /* static */
-};
 
 struct ctx {
     struct arena *a;
@@ -75,8 +74,12 @@ struct ctx {
     struct jw w;
     uint32_t lo, hi;            /* segment index range of this event */
     uint32_t dg1;               /* its first DG1, or hi */
-    struct warning warn[ADT_MAX_WARNINGS];
+    struct hl7_warning warn[ADT_MAX_WARNINGS];
     unsigned nwarn;
+    struct hl7_warnings *all;   /* every event's warnings, for the ACK
+                                   (NULL: not wanted) */
+    bool pv1_required;          /* the trigger's message structure has PV1
+                                   (HL7 v2.5 ch. 3) */
     int sud;
     bool pid3;                  /* PID-3.1 of the first repetition is not
                                    empty (write_identifiers saw it) */
@@ -96,7 +99,7 @@ static void warn(struct ctx *c, const char *field, const char *what)
         if (c->warn[k].field == field && c->warn[k].what == what)
             return;
     if (c->nwarn < ADT_MAX_WARNINGS)
-        c->warn[c->nwarn++] = (struct warning){ field, what };
+        c->warn[c->nwarn++] = (struct hl7_warning){ field, what };
 }
 
 /* ---- access ------------------------------------------------------------- */
@@ -1107,6 +1110,44 @@ ADT_ALWAYS_INLINE void write_cx(struct ctx *c, const struct parts *pt,
     jw_commit(&c->w, start, o);
 }
 
+/* Whether a and b are the same number once the dashes and spaces that
+ * format an SSN ("123-45-6789") are left out. */
+static bool same_ssn(struct slice a, struct slice b)
+{
+    size_t i = 0, j = 0;
+    for (;;) {
+        while (i < a.len && (a.p[i] == '-' || a.p[i] == ' '))
+            i++;
+        while (j < b.len && (b.p[j] == '-' || b.p[j] == ' '))
+            j++;
+        if (i == a.len || j == b.len)
+            return i == a.len && j == b.len;
+        if (a.p[i++] != b.p[j++])
+            return false;
+    }
+}
+
+/* Whether v is an SSN as the SSA issues them: nine digits (dashes and
+ * spaces aside), area not 000, 666 or 9xx, group not 00, serial not 0000.
+ * Senders fill PID-19 with placeholders ("PSSN123121234", "34-13-312"):
+ * written with the us-ssn system they would link people wrongly. */
+static bool ssn_valid(struct slice v)
+{
+    char d[9];
+    size_t n = 0;
+    for (size_t i = 0; i < v.len; i++) {
+        char ch = v.p[i];
+        if (ch == '-' || ch == ' ')
+            continue;
+        if (ch < '0' || ch > '9' || n == 9)
+            return false;
+        d[n++] = ch;
+    }
+    return n == 9 && memcmp(d, "000", 3) != 0 && memcmp(d, "666", 3) != 0 &&
+           d[0] != '9' && memcmp(d + 3, "00", 2) != 0 &&
+           memcmp(d + 5, "0000", 4) != 0;
+}
+
 static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
 {
     /* PID-3 is the list; PID-2 (external id) and PID-4 (alternate id) were
@@ -1114,6 +1155,15 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
     static const unsigned fields[] = { 3, 2, 4 };
     struct slice seen[64];
     unsigned nseen = 0, n = 0;
+    /* PID-19, the SSN (v2.2 to 2.6, still sent by US systems): an
+     * identifier as the C-CDA and CSV adapters give it, unless PID-3 has
+     * it already (type SS); a value that is no SSN is left out, with a
+     * warning */
+    struct text ssn = val1(c, pid, 19);
+    if (ssn.s.len && !ssn_valid(ssn.s)) {
+        warn(c, "PID-19", "SSN is not nine digits as the SSA issues them");
+        ssn = TEXT_NONE;
+    }
 
     c->pid3 = false;
     for (unsigned f = 0; f < 3; f++) {
@@ -1141,8 +1191,20 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
             if (n++ == 0) {
                 key_open(c, JW_KEY("identifiers"), '[');
             }
+            if (ssn.s.len && same_ssn(v.s, ssn.s) &&
+                upper_eq(part(c, &pt, 5, 0).s, "SS"))
+                ssn = TEXT_NONE;
             write_cx(c, &pt, v);
         }
+    }
+    if (ssn.s.len) {
+        if (n++ == 0)
+            key_open(c, JW_KEY("identifiers"), '[');
+        jw_obj_begin(&c->w);
+        kv(c, JW_KV("value"), ssn);
+        kv(c, JW_KV("system"), TEXT_LIT("http://hl7.org/fhir/sid/us-ssn"));
+        kv(c, JW_KV("type"), TEXT_LIT("SS"));
+        jw_obj_end(&c->w);
     }
     if (n)
         jw_arr_end(&c->w);
@@ -1355,13 +1417,37 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
         jw_arr_end(&c->w);
 }
 
+/*
+ * A birth date that cannot be true (before 1880, or after the message was
+ * sent: MSH-7, compared to the precision both have, in the sender's own
+ * time) is kept as sent, since the sender may mean it (masked test data,
+ * a placeholder), with a warning. `v` is a DTM iso_time took: at least
+ * four digits.
+ */
+static void check_birth_date(struct ctx *c, struct slice v)
+{
+    if (memcmp(v.p, "1880", 4) < 0) {
+        warn(c, "PID-7", "birth date is before 1880");
+        return;
+    }
+    struct slice sent = trim(msh_raw(c, 7, true).v);
+    size_t n = digits_at(v.p, v.len < 8 ? v.len : 8);
+    size_t ns = digits_at(sent.p, sent.len < 8 ? sent.len : 8);
+    if (ns < n)
+        n = ns;
+    if (n >= 4 && memcmp(v.p, sent.p, n) > 0)
+        warn(c, "PID-7", "birth date is after the message time");
+}
+
 static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                           const struct hl7_seg *mrg)
 {
     key_open(c, JW_KEY("patient"), '{');
     write_identifiers(c, pid);
     write_names(c, pid);
-    kv_time(c, JW_KV("birth_date"), val1(c, pid, 7), "PID-7", 1);
+    struct text born = val1(c, pid, 7);
+    if (kv_time(c, JW_KV("birth_date"), born, "PID-7", 1))
+        check_birth_date(c, born.s);
     struct slice sex = val1(c, pid, 8).s;
     if (sex.len) {
         struct text s = sex_of(sex);
@@ -1405,23 +1491,25 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
     jw_obj_end(&c->w);
 }
 
-#define ADT_PL_LAST 8            /* PL components read */
+#define ADT_PL_LAST 9            /* PL components read */
 
 /* PL, split up to ADT_PL_LAST: point of care, room, bed, facility,
  * building, floor; each the first subcomponent, as v2.7 made several of
- * them HD (namespace&oid&type). A sender that puts a repetition separator
+ * them HD (namespace&oid&type); and PL-9, the description (ST), which
+ * some senders give alone. A sender that puts a repetition separator
  * inside a location still gets its first part (see adt.hl7 in tests/data). */
 static void write_location(struct ctx *c, const char *chunk, size_t n,
                            const struct parts *pt)
 {
     struct text poc = part(c, pt, 1, 1), rm = part(c, pt, 2, 1),
                 bed = part(c, pt, 3, 1), fac = part(c, pt, 4, 1),
-                bldg = part(c, pt, 7, 1), floor = part(c, pt, 8, 1);
+                bldg = part(c, pt, 7, 1), floor = part(c, pt, 8, 1),
+                desc = part(c, pt, 9, 0);
     if (!poc.s.len && !rm.s.len && !bed.s.len && !fac.s.len &&
-        !bldg.s.len && !floor.s.len)
+        !bldg.s.len && !floor.s.len && !desc.s.len)
         return;
     char *o = span_room(c, room(poc) + room(rm) + room(bed) + room(fac) +
-                                 room(bldg) + room(floor)),
+                                 room(bldg) + room(floor) + room(desc)),
          *start = o;
     char *obj = o = jw_put_key(o, &c->w.first[c->w.depth], chunk, n);
     o = put_kv(c, o, JW_KV("point_of_care"), poc);
@@ -1430,6 +1518,7 @@ static void write_location(struct ctx *c, const char *chunk, size_t n,
     o = put_kv(c, o, JW_KV("facility"), fac);
     o = put_kv(c, o, JW_KV("building"), bldg);
     o = put_kv(c, o, JW_KV("floor"), floor);
+    o = put_kv(c, o, JW_KV("description"), desc);
     o = span_seal(obj, o, '{', '}');
     jw_commit(&c->w, start, o);
 }
@@ -1550,6 +1639,23 @@ struct source {
  * pays that per event, so no more). */
 #define ADT_JSON_GUESS 3000
 
+/* The refusal of a message without PID; when its segments seem to run
+ * together (spaces where CRs belong), the reason says so and the offset
+ * is the first such space. Out of line: the error path. */
+static __attribute__((noinline)) int pid_missing(const struct hl7_msg *m,
+                                                 struct hub_err *err)
+{
+    for (uint32_t k = 0; k < m->nseg; k++) {
+        size_t at = hl7_segment_run_on(m, m->seg[k].off, m->seg[k].end);
+        if (at != SIZE_MAX)
+            return hub_err_set(err, HUB_EINVALID, "PID", at,
+                               "required segment PID is missing: segment "
+                               "separators (CR) are likely missing");
+    }
+    return hub_err_set(err, HUB_EINVALID, "PID", 0,
+                       "required segment PID is missing");
+}
+
 static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
                      const struct source *src, struct canon_list *out,
                      struct hub_err *err)
@@ -1583,8 +1689,7 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     }
 
     if (pid == NULL)
-        return hub_err_set(err, HUB_EINVALID, "PID", 0,
-                           "required segment PID is missing");
+        return pid_missing(m, err);
     c->nwarn = 0;
     c->sud = 0;
     jw_init(&c->w, c->a, ADT_MAX_JSON);
@@ -1621,6 +1726,11 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
         kv_time(c, JW_KV("occurred_at"), val1(c, msh, 7), "MSH-7", 0);
 
     write_patient(c, pid, memcmp(topic, "adt.merge", 9) == 0 ? mrg : NULL);
+    /* accepted as HL7 v2 receivers commonly do (the patient is news
+     * enough), with an empty visit: said so, to the sender and on the
+     * event */
+    if (pv1 == NULL && c->pv1_required)
+        warn(c, "PV1", "required segment PV1 is missing");
     write_encounter(c, pv1, cancel_of);
 
     if (c->sud) {
@@ -1656,6 +1766,15 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     rc = canon_list_push(c->a, out, topic, json);
     if (rc != HUB_OK)
         return hub_err_set(err, rc, "message", 0, "too many events");
+    for (unsigned k = 0; c->all && k < c->nwarn; k++) {
+        struct hl7_warnings *all = c->all;
+        unsigned q = 0;
+        while (q < all->n && !(all->w[q].field == c->warn[k].field &&
+                               all->w[q].what == c->warn[k].what))
+            q++;
+        if (q == all->n && all->n < HL7_MAX_WARNINGS)
+            all->w[all->n++] = c->warn[k];
+    }
     return HUB_OK;
 }
 
@@ -1663,13 +1782,15 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
 #if defined(ADT_V3)
 #define ADT_TO_EVENTS hl7_to_events_v3
 int hl7_to_events_v3(struct arena *a, const struct hl7_msg *m,
-                     struct canon_list *out, struct hub_err *err);
+                     struct canon_list *out, struct hl7_warnings *warn,
+                     struct hub_err *err);
 #else
 #define ADT_TO_EVENTS to_events
 static
 #endif
 int ADT_TO_EVENTS(struct arena *a, const struct hl7_msg *m,
-                  struct canon_list *out, struct hub_err *err)
+                  struct canon_list *out, struct hl7_warnings *warn,
+                  struct hub_err *err)
 {
     if (m == NULL || m->nseg == 0)
         return hub_err_set(err, HUB_EINVALID, "MSH", 0,
@@ -1683,6 +1804,7 @@ int ADT_TO_EVENTS(struct arena *a, const struct hl7_msg *m,
     c.lo = 0;
     c.hi = m->nseg;
     c.nwarn = 0;
+    c.all = warn;
     c.sud = 0;
     c.in = (uintptr_t)m->p;
     c.in16 = m->len >= 16 ? m->len - 15 : 0;
@@ -1740,6 +1862,13 @@ int ADT_TO_EVENTS(struct arena *a, const struct hl7_msg *m,
     if (topic == NULL)
         return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-9.2", msh->off,
                            "event type is not supported");
+    /* HL7 v2.5 ch. 3: PV1 is required in the message structure of every
+     * trigger taken but the merges of ADT_A30 (A34, A36) and ADT_A39 (A39,
+     * A40); topic_of took "Ann" only */
+    c.pv1_required = !(trig.p[1] == '3' && (trig.p[2] == '4' ||
+                                            trig.p[2] == '6' ||
+                                            trig.p[2] == '9')) &&
+                     !(trig.p[1] == '4' && trig.p[2] == '0');
 
     src.message_id = text_of(&c, ctrl.v, ctrl.special);
     struct raw app = msh_raw(&c, 3, true), fac = msh_raw(&c, 4, true);
@@ -1767,27 +1896,38 @@ int ADT_TO_EVENTS(struct arena *a, const struct hl7_msg *m,
         groups++;
     }
     if (groups == 0)
-        return hub_err_set(err, HUB_EINVALID, "PID", 0,
-                           "required segment PID is missing");
+        return pid_missing(m, err);
     return HUB_OK;
 }
 
 #if !defined(ADT_V3)
 #if HL7_HAVE_V3
 int hl7_to_events_v3(struct arena *a, const struct hl7_msg *m,
-                     struct canon_list *out, struct hub_err *err);
+                     struct canon_list *out, struct hl7_warnings *warn,
+                     struct hub_err *err);
 #endif
 
 int hl7_to_events(struct arena *a, const struct hl7_msg *m,
                   struct canon_list *out, struct hub_err *err)
 {
+    return hl7_to_events_warn(a, m, out, NULL, err);
+}
+
+int hl7_to_events_warn(struct arena *a, const struct hl7_msg *m,
+                       struct canon_list *out, struct hl7_warnings *warn,
+                       struct hub_err *err)
+{
     int rc;
+    if (warn)
+        warn->n = 0;
 #if HL7_HAVE_V3
     if (hl7_cpu_v3())
-        rc = hl7_to_events_v3(a, m, out, err);
+        rc = hl7_to_events_v3(a, m, out, warn, err);
     else
 #endif
-        rc = to_events(a, m, out, err);
+        rc = to_events(a, m, out, warn, err);
+    if (rc != HUB_OK && warn)
+        warn->n = 0;                /* no events: nothing was kept */
     /* offsets name the place in the bytes sent, not in a translation */
     if (rc != HUB_OK && m && m->sent)
         err->offset = hl7_sent_offset(m, err->offset);

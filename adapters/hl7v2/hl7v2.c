@@ -693,6 +693,14 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
                 if (nfld == lim) {
                     if (nfld - f0 == HL7_MAX_FIELDS) {
                         snprintf(name, sizeof(name), "%s", sg->id);
+                        /* most likely segments run together: copied from
+                         * a web page, their CRs became spaces */
+                        size_t at = hl7_segment_run_on(m, s, j);
+                        if (at != SIZE_MAX)
+                            return hub_err_set(
+                                err, HUB_ELIMIT, name, at,
+                                "too many fields in a segment: its segment "
+                                "separator (CR) is likely missing");
                         return hub_err_set(err, HUB_ELIMIT, name, j,
                                            "too many fields in a segment");
                     }
@@ -834,6 +842,20 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
         *out = m2;
     }
     return HUB_OK;
+}
+
+size_t hl7_segment_run_on(const struct hl7_msg *m, size_t from, size_t to)
+{
+    /* " PID|": a space, a segment ID, the field separator; a field's
+     * text ending in a space and three capitals is rare, and this is
+     * only asked of a segment that is already refused */
+    for (size_t k = from + 3; k + 4 < to && k + 4 < m->len; k++)
+        if (m->p[k] == ' ' && seg_id_char((unsigned char)m->p[k + 1], 1) &&
+            seg_id_char((unsigned char)m->p[k + 2], 0) &&
+            seg_id_char((unsigned char)m->p[k + 3], 0) &&
+            (unsigned char)m->p[k + 4] == m->fs)
+            return k;
+    return SIZE_MAX;
 }
 
 size_t hl7_sent_offset(const struct hl7_msg *m, size_t off)
@@ -1157,9 +1179,91 @@ static int err_location(const char *f, char seg[4], unsigned loc[3])
     return *f == '\0' || *f == '[';
 }
 
+/* v, a value of m->p, as the bytes the sender sent: a Latin message is
+ * read from its UTF-8 translation (hl7_parse), and an ACK echoes what was
+ * sent, in the sender's set. */
+static struct slice as_sent(const struct hl7_msg *m, struct slice v)
+{
+    if (m == NULL || m->sent == NULL || v.p == NULL)
+        return v;
+    size_t off = (size_t)(v.p - m->p);
+    size_t from = hl7_sent_offset(m, off);
+    size_t to = hl7_sent_offset(m, off + v.len);
+    return (struct slice){ m->sent + from, to - from };
+}
+
+/* One ERR segment for `e`, severity `sev` ('E' or 'W'): ERR-1 (ELD) before
+ * v2.5, ERR-2, -3, -4 and -8 from it. */
+static void put_err(struct buf *b, const struct hl7_msg *m, int vn,
+                    const struct hub_err *e, char sev, int fs, int cs,
+                    int rs, int ec, int ss)
+{
+    const char *text = "";
+    int ecode = err_0357(e, &text);
+    char seg[4] = "";
+    unsigned loc[3];
+    int have_loc = err_location(e->field, seg, loc);
+    char num[64];
+
+    buf_puts(b, "ERR");
+    buf_putc(b, (char)fs);
+    if (vn < 250) {
+        /* ERR-1 (ELD): segment^sequence^field^code&text&HL70357 */
+        if (have_loc) {
+            buf_puts(b, seg);
+            buf_printf(b, "%c1%c", cs, cs);
+            if (loc[0])
+                buf_printf(b, "%u", loc[0]);
+        } else {
+            buf_putc(b, (char)cs);
+            buf_putc(b, (char)cs);
+        }
+        buf_putc(b, (char)cs);
+        snprintf(num, sizeof(num), "%d", ecode);
+        buf_puts(b, num);
+        if (ss != HL7_NO_SEP) {
+            buf_putc(b, (char)ss);
+            put_escaped(b, m, text, fs, cs, rs, ec, ss);
+            buf_putc(b, (char)ss);
+            buf_puts(b, "HL70357");
+        }
+    } else {
+        /* ERR-2 location, ERR-3 code, ERR-4 severity, ERR-8 text */
+        buf_putc(b, (char)fs);
+        if (have_loc) {
+            buf_puts(b, seg);
+            buf_printf(b, "%c1", cs);
+            if (loc[0])
+                buf_printf(b, "%c%u", cs, loc[0]);
+            if (loc[1])
+                buf_printf(b, "%c1%c%u", cs, cs, loc[1]);
+            if (loc[1] && loc[2])
+                buf_printf(b, "%c%u", cs, loc[2]);
+        }
+        buf_putc(b, (char)fs);
+        buf_printf(b, "%d%c", ecode, cs);
+        put_escaped(b, m, text, fs, cs, rs, ec, ss);
+        buf_printf(b, "%cHL70357", cs);
+        buf_putc(b, (char)fs);
+        buf_putc(b, sev);
+        for (int k = 0; k < 4; k++)
+            buf_putc(b, (char)fs);
+        if (e->what)
+            put_escaped(b, m, e->what, fs, cs, rs, ec, ss);
+    }
+    buf_putc(b, '\r');
+}
+
 int hl7_ack(struct arena *a, const struct hl7_msg *m, const char *code,
             const struct hub_err *err, const char *ack_id, const char *now,
             struct slice *out)
+{
+    return hl7_ack_warn(a, m, code, err, NULL, ack_id, now, out);
+}
+
+int hl7_ack_warn(struct arena *a, const struct hl7_msg *m, const char *code,
+                 const struct hub_err *err, const struct hl7_warnings *warn,
+                 const char *ack_id, const char *now, struct slice *out)
 {
     int fs = '|', cs = '^', rs = '~', ec = '\\', ss = '&';
     struct slice enc = SLICE_LIT("^~\\&");
@@ -1183,7 +1287,7 @@ int hl7_ack(struct arena *a, const struct hl7_msg *m, const char *code,
             e[ne++] = (char)set[k];
         enc = (struct slice){ e, ne };
         if (version_num(hl7_version(m)))
-            ver = hl7_version(m);
+            ver = as_sent(m, hl7_version(m));
     }
     int vn = version_num(ver);
     buf_init(&b, a, 64 * 1024);
@@ -1194,8 +1298,8 @@ int hl7_ack(struct arena *a, const struct hl7_msg *m, const char *code,
     buf_append(&b, enc.p, enc.len);
     static const unsigned swap[4] = { 5, 6, 3, 4 };
     for (int k = 0; k < 4; k++) {
-        struct slice v = m ? slice_trim(hl7_seg_field(m, &m->seg[0],
-                                                      swap[k]))
+        struct slice v = m ? as_sent(m, slice_trim(hl7_seg_field(
+                                            m, &m->seg[0], swap[k])))
                            : SLICE_NULL;
         buf_putc(&b, (char)fs);
         buf_append(&b, v.p, v.len);
@@ -1205,7 +1309,7 @@ int hl7_ack(struct arena *a, const struct hl7_msg *m, const char *code,
     buf_putc(&b, (char)fs);
     buf_putc(&b, (char)fs);
     buf_puts(&b, "ACK");
-    struct slice trig = hl7_trigger(m);
+    struct slice trig = as_sent(m, hl7_trigger(m));
     if (trig.len && cs != HL7_NO_SEP) {
         buf_putc(&b, (char)cs);
         buf_append(&b, trig.p, trig.len);
@@ -1217,7 +1321,7 @@ int hl7_ack(struct arena *a, const struct hl7_msg *m, const char *code,
     buf_putc(&b, (char)fs);
     buf_puts(&b, ack_id ? ack_id : "");
     buf_putc(&b, (char)fs);
-    struct slice pid = msh(m, 11, 0);
+    struct slice pid = as_sent(m, msh(m, 11, 0));
     if (pid.len)
         buf_append(&b, pid.p, pid.len);
     else
@@ -1227,7 +1331,7 @@ int hl7_ack(struct arena *a, const struct hl7_msg *m, const char *code,
     buf_putc(&b, '\r');
 
     /* MSA-2 echoes MSH-10 so the sender can match ACK to message */
-    struct slice cid = hl7_control_id(m);
+    struct slice cid = as_sent(m, hl7_control_id(m));
     buf_puts(&b, "MSA");
     buf_putc(&b, (char)fs);
     buf_puts(&b, code);
@@ -1239,61 +1343,17 @@ int hl7_ack(struct arena *a, const struct hl7_msg *m, const char *code,
     }
     buf_putc(&b, '\r');
 
-    if (err) {
-        const char *text = "";
-        int ecode = err_0357(err, &text);
-        char seg[4] = "";
-        unsigned loc[3];
-        int have_loc = err_location(err->field, seg, loc);
-        char num[64];
-
-        buf_puts(&b, "ERR");
-        buf_putc(&b, (char)fs);
-        if (vn < 250) {
-            /* ERR-1 (ELD): segment^sequence^field^code&text&HL70357 */
-            if (have_loc) {
-                buf_puts(&b, seg);
-                buf_printf(&b, "%c1%c", cs, cs);
-                if (loc[0])
-                    buf_printf(&b, "%u", loc[0]);
-            } else {
-                buf_putc(&b, (char)cs);
-                buf_putc(&b, (char)cs);
-            }
-            buf_putc(&b, (char)cs);
-            snprintf(num, sizeof(num), "%d", ecode);
-            buf_puts(&b, num);
-            if (ss != HL7_NO_SEP) {
-                buf_putc(&b, (char)ss);
-                put_escaped(&b, m, text, fs, cs, rs, ec, ss);
-                buf_putc(&b, (char)ss);
-                buf_puts(&b, "HL70357");
-            }
-        } else {
-            /* ERR-2 location, ERR-3 code, ERR-4 severity, ERR-8 text */
-            buf_putc(&b, (char)fs);
-            if (have_loc) {
-                buf_puts(&b, seg);
-                buf_printf(&b, "%c1", cs);
-                if (loc[0])
-                    buf_printf(&b, "%c%u", cs, loc[0]);
-                if (loc[1])
-                    buf_printf(&b, "%c1%c%u", cs, cs, loc[1]);
-                if (loc[1] && loc[2])
-                    buf_printf(&b, "%c%u", cs, loc[2]);
-            }
-            buf_putc(&b, (char)fs);
-            buf_printf(&b, "%d%c", ecode, cs);
-            put_escaped(&b, m, text, fs, cs, rs, ec, ss);
-            buf_printf(&b, "%cHL70357", cs);
-            buf_putc(&b, (char)fs);
-            buf_putc(&b, code[1] == 'A' ? 'W' : 'E');
-            for (int k = 0; k < 4; k++)
-                buf_putc(&b, (char)fs);
-            if (err->what)
-                put_escaped(&b, m, err->what, fs, cs, rs, ec, ss);
-        }
-        buf_putc(&b, '\r');
+    if (err)
+        put_err(&b, m, vn, err, code[1] == 'A' ? 'W' : 'E', fs, cs, rs, ec,
+                ss);
+    for (unsigned k = 0; warn && k < warn->n && k < HL7_MAX_WARNINGS; k++) {
+        /* HL7 table 0357 by the same reading as an error's: a value that
+         * is not in its table, is malformed or is missing */
+        struct hub_err w = { .code = HUB_EINVALID,
+                             .what = warn->w[k].what };
+        snprintf(w.field, sizeof(w.field), "%s",
+                 warn->w[k].field ? warn->w[k].field : "");
+        put_err(&b, m, vn, &w, 'W', fs, cs, rs, ec, ss);
     }
     if (b.err)
         return b.err;

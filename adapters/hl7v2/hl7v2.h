@@ -68,17 +68,49 @@ int hl7_to_events(struct arena *a, const struct hl7_msg *m,
                   struct canon_list *out, struct hub_err *err)
     __attribute__((warn_unused_result));
 
+/* A non-fatal finding, as on the events ("warnings"): a value left out or
+ * kept although doubtful, a required segment missing. Place and static
+ * text only, never a value. */
+#define HL7_MAX_WARNINGS 32
+struct hl7_warning {
+    const char *field;          /* static: "PID-7", "PV1" */
+    const char *what;           /* static: "birth date is before 1880" */
+};
+struct hl7_warnings {
+    struct hl7_warning w[HL7_MAX_WARNINGS];
+    unsigned n;
+};
+
+/* hl7_to_events, and the warnings of its events (once each, in the order
+ * met) in *warn, for the sender's ACK (hl7_ack_warn). */
+int hl7_to_events_warn(struct arena *a, const struct hl7_msg *m,
+                       struct canon_list *out, struct hl7_warnings *warn,
+                       struct hub_err *err)
+    __attribute__((warn_unused_result));
+
 /*
  * Build the ACK for `m` (NULL when not even MSH could be read: a v2.5 ACK
  * with the hub's default delimiters). `code` is "AA", "AE" or "AR"; `err`,
  * when not NULL, adds an ERR segment (location and static text only).
- * The ACK is in the sender's version and delimiters, MSA-2 = MSH-10, sending
- * and receiving application/facility swapped. `ack_id` becomes the ACK's own
+ * The ACK is in the sender's version and delimiters, MSA-2 = MSH-10 (as
+ * sent: see hl7_ack_warn), sending and receiving application/facility
+ * swapped. `ack_id` becomes the ACK's own
  * MSH-10 and `now` (YYYYMMDDHHMMSS+ZZZZ) its MSH-7: the caller supplies both
  * because adapters read no clock. Segments end in CR.
  */
 int hl7_ack(struct arena *a, const struct hl7_msg *m, const char *code,
             const struct hub_err *err, const char *ack_id, const char *now,
             struct slice *out);
+
+/*
+ * hl7_ack with one more ERR segment per warning (severity W from v2.5;
+ * before it ERR-1 alone, as for an error): an AA that tells the sender
+ * what was doubtful. `warn` may be NULL. Echoed MSH values are the bytes
+ * the sender sent (a Latin text read through its UTF-8 translation is
+ * answered in its own set).
+ */
+int hl7_ack_warn(struct arena *a, const struct hl7_msg *m, const char *code,
+                 const struct hub_err *err, const struct hl7_warnings *warn,
+                 const char *ack_id, const char *now, struct slice *out);
 
 #endif

@@ -124,6 +124,11 @@ struct hl7_msg {
  * the place in what was sent. */
 size_t hl7_sent_offset(const struct hl7_msg *m, size_t off);
 
+/* Where, in m->p[from, to) (a segment), a space stands for a segment
+ * separator (" PID|": a space, a segment ID, the field separator), or
+ * SIZE_MAX. For refusals: a message whose CRs became spaces. */
+size_t hl7_segment_run_on(const struct hl7_msg *m, size_t from, size_t to);
+
 /* The first segment of an indexed ID, by its slot, or NULL. */
 static inline const struct hl7_seg *hl7_first_seg(const struct hl7_msg *m,
                                                   unsigned slot)

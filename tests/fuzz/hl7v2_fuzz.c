@@ -1,7 +1,8 @@
 /*
  * hl7v2_fuzz.c - libFuzzer harness for the HL7 v2 adapter: parse, normalize
- * to canonical events, and build the ACK, as the listener does. Accessors
- * are exercised on whatever parsed, including a message whose MSH alone was
+ * to canonical events, and build the ACK (with the events' warnings), as
+ * the listener does. Accessors are exercised on whatever parsed, including
+ * a message whose MSH alone was
  * readable, and on segments whose fields are found on access (IN1, NK1).
  * Every event must be JSON with no raw control byte: values the normalizer
  * copies without a look must really be plain.
@@ -18,12 +19,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct hl7_msg *m = NULL;
     struct hub_err err = { 0 };
     struct canon_list l = { 0 };
+    struct hl7_warnings warn = { .n = 0 };
     struct slice ack;
 
     arena_init(&a, 16 * 1024);
     int rc = hl7_parse(&a, (const char *)data, size, &m, &err);
     if (rc == HUB_OK) {
-        rc = hl7_to_events(&a, m, &l, &err);
+        rc = hl7_to_events_warn(&a, m, &l, &warn, &err);
         for (size_t k = 0; k < l.n; k++) {
             struct slice j = l.ev[k].json;
             for (size_t i = 0; i < j.len; i++)
@@ -43,8 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     (void)hl7_control_id(m);
     (void)hl7_message_type(m);
-    if (hl7_ack(&a, m, rc == HUB_OK ? "AA" : "AE", rc == HUB_OK ? NULL : &err,
-                "ACK1", "20260101000000+0000", &ack) != HUB_OK)
+    if (hl7_ack_warn(&a, m, rc == HUB_OK ? "AA" : "AE",
+                     rc == HUB_OK ? NULL : &err, &warn, "ACK1",
+                     "20260101000000+0000", &ack) != HUB_OK)
         __builtin_trap();
     arena_release(&a);
     return 0;

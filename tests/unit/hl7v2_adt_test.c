@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <cJSON.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,7 +204,8 @@ Test(hl7_to_events, converts_hl7_timestamps_keeping_precision_and_offset)
     };
     for (size_t k = 0; k < sizeof(ts) / sizeof(ts[0]); k++) {
         char msg[2048];
-        snprintf(msg, sizeof(msg), MSH("ADT^A01", "2.5") "EVN|A01|%s\r" PID,
+        snprintf(msg, sizeof(msg),
+                 MSH("ADT^A01", "2.5") "EVN|A01|%s\r" PID "PV1|1|I\r",
                  ts[k].in);
         cJSON *j = event_of(msg);
         cr_assert_str_eq(str_at(j, "occurred_at", NULL), ts[k].want, "%s",
@@ -558,4 +560,196 @@ Test(hl7_to_events, escapes_json_special_bytes_in_every_written_value)
         cr_assert_str_eq(str_at(dg, "display", NULL), want);
         cJSON_Delete(j);
     }
+}
+
+/* The warnings of a message, as hl7_to_events_warn gives them for the ACK,
+ * "field:what;" each, in a static buffer. */
+static const char *warnings_of(const char *msg)
+{
+    static char out[2048];
+    struct hl7_msg *m;
+    struct hl7_warnings w;
+    struct canon_list l = { 0 };
+    struct hub_err err = { 0 };
+    cr_assert_eq(hl7_parse(&A, msg, strlen(msg), &m, &err), HUB_OK);
+    cr_assert_eq(hl7_to_events_warn(&A, m, &l, &w, &err), HUB_OK,
+                 "refused: %s", err.what ? err.what : "");
+    size_t n = 0;
+    out[0] = '\0';
+    for (unsigned k = 0; k < w.n; k++)
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s:%s;",
+                              w.w[k].field, w.w[k].what);
+    return out;
+}
+
+/* HL7 v2.5 ch. 3 makes PV1 required in the structure of every trigger the
+ * hub takes but the merges of ADT_A30 and ADT_A39: without it the message
+ * is still taken (its encounter empty, as before), and the sender and the
+ * subscribers are told (tests/data/real/hl7v2/
+ * glennrtc_invalid_adt_missing_name.hl7). */
+Test(hl7_to_events, warns_of_a_missing_pv1_where_the_trigger_requires_it)
+{
+    static const struct {
+        char trig[4];
+        bool warns;
+    } t[] = {
+        { "A01", true },  { "A03", true },  { "A04", true },
+        { "A08", true },  { "A28", true },  { "A31", true },
+        { "A13", true },  { "A18", true },  { "A34", false },
+        { "A36", false }, { "A39", false }, { "A40", false },
+    };
+    for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg),
+                 "MSH|^~\\&|A|F|H|H|2026||ADT^%s|C%zu|P|2.5\r" PID
+                 "MRG|OLD1^^^FAC^MR\r", t[k].trig, k);
+        const char *w = warnings_of(msg);
+        cr_assert_eq(strstr(w, "PV1:required segment PV1 is missing;") != NULL,
+                     t[k].warns, "%s: %s", t[k].trig, w);
+        cJSON *j = event_of(msg);
+        const cJSON *enc = cJSON_GetObjectItemCaseSensitive(j, "encounter");
+        cr_assert(cJSON_IsObject(enc), "%s", t[k].trig);
+        cr_assert_null(cJSON_GetObjectItemCaseSensitive(enc, "patient_class"),
+                       "%s", t[k].trig);
+        cr_assert_eq(cJSON_GetObjectItemCaseSensitive(j, "warnings") != NULL,
+                     t[k].warns, "%s", t[k].trig);
+        cJSON_Delete(j);
+    }
+    /* with PV1, nothing to say */
+    cr_assert_str_eq(warnings_of(MSH("ADT^A01", "2.5") PID "PV1|1|I\r"), "");
+}
+
+/* PID-7 before 1880, or after the message was sent (MSH-7, to the
+ * precision both have), is kept as sent with a warning that names the
+ * field and the reason only. */
+Test(hl7_to_events, warns_of_an_implausible_birth_date_and_keeps_it)
+{
+    static const struct {
+        char born[16], want[16];
+        const char *warning;
+    } t[] = {
+        { "18791231", "1879-12-31", "PID-7:birth date is before 1880;" },
+        { "10131113", "1013-11-13", "PID-7:birth date is before 1880;" },
+        { "1880", "1880", "" },
+        { "18800101", "1880-01-01", "" },
+        { "20260115", "2026-01-15", "" },
+        { "20260116", "2026-01-16",
+          "PID-7:birth date is after the message time;" },
+        { "202602", "2026-02", "PID-7:birth date is after the message time;" },
+        { "2026", "2026", "" },
+        { "2027", "2027", "PID-7:birth date is after the message time;" },
+        { "202601160800", "2026-01-16",
+          "PID-7:birth date is after the message time;" },
+    };
+    for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
+        char msg[1024];
+        /* MSH-7 is 20260115093000 */
+        snprintf(msg, sizeof(msg),
+                 MSH("ADT^A01", "2.5") "PID|1||MRN1^^^FAC^MR||Doe^Jo||%s|F\r"
+                 "PV1|1|I\r", t[k].born);
+        cr_assert_str_eq(warnings_of(msg), t[k].warning, "%s", t[k].born);
+        cJSON *j = event_of(msg);
+        cr_assert_str_eq(str_at(j, "patient", "birth_date"), t[k].want);
+        cJSON_Delete(j);
+    }
+    /* no MSH-7 to compare with: only the lower bound is checked */
+    cr_assert_str_eq(warnings_of("MSH|^~\\&|A|F|H|H|||ADT^A01|C1|P|2.5\r"
+                                 "PID|1||M1^^^F^MR||D^J||29990101\r"
+                                 "PV1|1|I\r"),
+                     "");
+}
+
+static const cJSON *identifiers_of(const cJSON *j)
+{
+    return cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "identifiers");
+}
+
+/* PID-19 (SSN) becomes an identifier as the C-CDA and CSV adapters write
+ * it (system us-ssn, type SS), once: not again when PID-3 carries it with
+ * type SS; a value that is no issued SSN is left out with a warning. */
+Test(hl7_to_events, reads_pid_19_as_an_ssn_identifier_once)
+{
+    cJSON *j = event_of(MSH("ADT^A28", "2.3")
+                        "PID|1||M1^^^F^MR||D^J||||||||||||||123-54-8888\r"
+                        "PV1|1|N\r");
+    const cJSON *ids = identifiers_of(j);
+    cr_assert_eq(cJSON_GetArraySize(ids), 2);
+    const cJSON *ssn = cJSON_GetArrayItem(ids, 1);
+    cr_assert_str_eq(str_at(ssn, "value", NULL), "123-54-8888");
+    cr_assert_str_eq(str_at(ssn, "system", NULL),
+                     "http://hl7.org/fhir/sid/us-ssn");
+    cr_assert_str_eq(str_at(ssn, "type", NULL), "SS");
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(j, "warnings"));
+    cJSON_Delete(j);
+
+    /* PID-3 has it already (without the dashes): once */
+    j = event_of(MSH("ADT^A28", "2.3")
+                 "PID|1||M1^^^F^MR~123548888^^^USSSA^SS||D^J||||||||||||||"
+                 "123-54-8888\rPV1|1|N\r");
+    cr_assert_eq(cJSON_GetArraySize(identifiers_of(j)), 2);
+    cJSON_Delete(j);
+
+    /* the only identifier besides PID-3's MRN */
+    j = event_of(MSH("ADT^A28", "2.3")
+                 "PID|1||M1||D^J||||||||||||||123548888\rPV1|1|N\r");
+    cr_assert_eq(cJSON_GetArraySize(identifiers_of(j)), 2);
+    cJSON_Delete(j);
+
+    static const char *const bad[] = { "PSSN123121234", "34-13-312",
+                                       "000-12-3456", "666-12-3456",
+                                       "912-34-5678", "123-00-4567",
+                                       "123-45-0000", "1234567890",
+                                       "XXX-XX-1234" };
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg),
+                 MSH("ADT^A28", "2.3") "PID|1||M1^^^F^MR||D^J||||||||||||||%s\r"
+                 "PV1|1|N\r", bad[k]);
+        cr_assert_str_eq(warnings_of(msg),
+                         "PID-19:SSN is not nine digits as the SSA issues "
+                         "them;", "%s", bad[k]);
+        j = event_of(msg);
+        cr_assert_eq(cJSON_GetArraySize(identifiers_of(j)), 1, "%s", bad[k]);
+        cJSON_Delete(j);
+    }
+}
+
+/* A location sent only as its description (PL-9: "My Ward Corrected" in
+ * tests/data/real/hl7v2/medplum_adt_a08_nhs_lf.hl7) is carried, beside
+ * the other components when there are some. */
+Test(hl7_to_events, carries_a_location_sent_only_as_its_description)
+{
+    cJSON *j = event_of(MSH("ADT^A08", "2.4") PID
+                        "PV1|1|I|^^^^^^^^My Ward|||W2^3^^^^^^^Old \\T\\ Ward\r");
+    const cJSON *enc = cJSON_GetObjectItemCaseSensitive(j, "encounter");
+    const cJSON *loc = cJSON_GetObjectItemCaseSensitive(enc, "location");
+    cr_assert_str_eq(str_at(loc, "description", NULL), "My Ward");
+    cr_assert_eq(cJSON_GetArraySize(loc), 1);
+    const cJSON *prior = cJSON_GetObjectItemCaseSensitive(enc,
+                                                          "prior_location");
+    cr_assert_str_eq(str_at(prior, "point_of_care", NULL), "W2");
+    cr_assert_str_eq(str_at(prior, "room", NULL), "3");
+    cr_assert_str_eq(str_at(prior, "description", NULL), "Old & Ward");
+    cJSON_Delete(j);
+}
+
+/* Segments run together (their CRs became spaces, as in a message pasted
+ * from a web page): when MSH stays under the field limit, PID is "missing"
+ * and the reason says why, at the first such space. */
+Test(hl7_to_events, says_the_segment_separator_is_likely_missing)
+{
+    static const char msg[] = "MSH|^~\\&|A|F|H|H|2026||ADT^A01|C1|P|2.5 "
+                              "EVN|A01 PID|1||M1^^^F^MR||D^J PV1|1|I";
+    struct canon_list l;
+    struct hub_err err;
+    cr_assert_eq(run(msg, &l, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "PID");
+    cr_assert_str_eq(err.what, "required segment PID is missing: segment "
+                               "separators (CR) are likely missing");
+    cr_assert_eq(err.offset, (size_t)(strstr(msg, " EVN|") - msg));
+    /* a PID that is really missing says only that */
+    cr_assert_eq(run(MSH("ADT^A01", "2.5") "EVN|A01 x\rPV1|1|I\r", &l, &err),
+                 HUB_EINVALID);
+    cr_assert_str_eq(err.what, "required segment PID is missing");
 }

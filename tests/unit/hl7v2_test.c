@@ -704,3 +704,94 @@ Test(hl7_parse, reads_unindexed_segments_as_indexed_ones)
     }
     cr_assert_eq(off[0], off[1]);
 }
+
+/* An accepted message's warnings reach its sender: one ERR per warning,
+ * severity W from v2.5 (ERR-1 alone before it), while MSA stays AA. */
+Test(hl7_ack, carries_each_warning_as_an_err_segment_beside_aa)
+{
+    struct hl7_msg *m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A01|M1|P|2.5\r"
+                                 "PID|1||M1^^^F^MR||D^J||10131113|Z\r");
+    struct canon_list l = { 0 };
+    struct hl7_warnings w;
+    struct hub_err err = { 0 };
+    struct slice ack;
+    cr_assert_eq(hl7_to_events_warn(&A, m, &l, &w, &err), HUB_OK);
+    cr_assert_eq(w.n, 3);
+    cr_assert_eq(hl7_ack_warn(&A, m, "AA", NULL, &w, "K", "2026", &ack),
+                 HUB_OK);
+    const char *want =
+        "MSH|^~\\&|C|D|A|B|2026||ACK^A01^ACK|K|P|2.5\r"
+        "MSA|AA|M1\r"
+        "ERR||PID^1^7|102^Data type error^HL70357|W||||"
+        "birth date is before 1880\r"
+        "ERR||PID^1^8|103^Table value not found^HL70357|W||||"
+        "sex is not in HL7 table 0001\r"
+        "ERR||PV1^1|101^Required field missing^HL70357|W||||"
+        "required segment PV1 is missing\r";
+    assert_slice(ack, want);
+
+    /* v2.3: ERR-1, no severity field; MSA-3 stays empty */
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A01|M2|P|2.3\r"
+                 "PID|1||M1^^^F^MR\r");
+    cr_assert_eq(hl7_to_events_warn(&A, m, &l, &w, &err), HUB_OK);
+    cr_assert_eq(hl7_ack_warn(&A, m, "AA", NULL, &w, "K", "2026", &ack),
+                 HUB_OK);
+    assert_slice(ack, "MSH|^~\\&|C|D|A|B|2026||ACK^A01|K|P|2.3\r"
+                      "MSA|AA|M2\r"
+                      "ERR|PV1^1^^101&Required field missing&HL70357\r");
+
+    /* none: the ACK hl7_ack makes */
+    w.n = 0;
+    struct slice plain;
+    cr_assert_eq(hl7_ack_warn(&A, m, "AA", NULL, &w, "K", "2026", &ack),
+                 HUB_OK);
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &plain), HUB_OK);
+    cr_assert(slice_eq_slice(ack, plain));
+}
+
+/* A Latin-1 message is read from its UTF-8 translation; its ACK echoes
+ * MSH-3 to -6 and MSH-10 as the bytes the sender sent, in its own set. */
+Test(hl7_ack, echoes_a_latin_message_in_the_bytes_it_sent)
+{
+    static const char msg[] =
+        "MSH|^~\\&|GAP\xc9|H\xd4PITAL|R\xc9" "C|F\xc2" "C|2026||ADT^A08|"
+        "N\xb0" "1|P|2.5|||||FRA|8859/1\r"
+        "PID|1||M1^^^F^MR||Pe\xf1" "a^J\rPV1|1|I\r";
+    struct hl7_msg *m = parse_ok(msg);
+    struct slice ack;
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &ack), HUB_OK);
+    assert_slice(ack, "MSH|^~\\&|R\xc9" "C|F\xc2" "C|GAP\xc9|H\xd4PITAL|2026||"
+                      "ACK^A08^ACK|K|P|2.5\rMSA|AA|N\xb0" "1\r");
+    /* the events are UTF-8 all the same */
+    struct canon_list l = { 0 };
+    struct hub_err err = { 0 };
+    cr_assert_eq(hl7_to_events(&A, m, &l, &err), HUB_OK);
+    char *json = strndup(l.ev[0].json.p, l.ev[0].json.len);
+    cr_assert(strstr(json, "Pe\xc3\xb1" "a") != NULL, "%s", json);
+    free(json);
+}
+
+/* Segments run together past the field limit (tests/data/real/hl7v2/
+ * node-hl7-complete_adt_one_line.hl7): the refusal says the separator is
+ * likely missing and points at the first space that stands for one. */
+Test(hl7_parse, says_the_segment_separator_is_likely_missing_at_the_limit)
+{
+    char msg[4096];
+    size_t n = (size_t)snprintf(msg, sizeof(msg), "%s",
+                                "MSH|^~\\&|A|B|C|D|2026||ADT^A01|M1|P|2.5 "
+                                "PID|1||M1");
+    size_t at = (size_t)(strstr(msg, " PID|") - msg);
+    for (int k = 0; k < HL7_MAX_FIELDS; k++)
+        msg[n++] = '|';
+    struct hub_err err;
+    struct hl7_msg *m;
+    cr_assert_eq(parse_rc(msg, n, &err, &m), HUB_ELIMIT);
+    cr_assert_str_eq(err.field, "MSH");
+    cr_assert_str_eq(err.what, "too many fields in a segment: its segment "
+                               "separator (CR) is likely missing");
+    cr_assert_eq(err.offset, at);
+    /* a segment that only has too many fields says that */
+    msg[at] = 'x';
+    cr_assert_eq(parse_rc(msg, n, &err, &m), HUB_ELIMIT);
+    cr_assert_str_eq(err.what, "too many fields in a segment");
+}

@@ -50,6 +50,33 @@ Test(ingest_prepare, accepted_message_has_events_ids_key_and_AA)
     ingest_job_free(j);
 }
 
+/* Accepted with warnings: still AA, and each warning an ERR of severity W
+ * (an A01 without PV1, a birth date after the message) */
+Test(ingest_prepare, accepted_message_with_warnings_gets_AA_and_err_w)
+{
+    static const char msg[] =
+        "MSH|^~\\&|TESTAPP|TESTFAC|HUB|HUB|20260115093000||ADT^A01^ADT_A01|"
+        "UNIT-W|P|2.5.1\r"
+        "PID|1||MRN-1^^^TESTFAC^MR||TESTPATIENT^ALPHA||20270101|F\r";
+    struct ingest_job *j = ingest_job_new();
+    char code[3];
+
+    ingest_prepare_hl7(j, "hosp", msg, sizeof(msg) - 1);
+    cr_assert(j->msg.accepted);
+    cr_assert_eq(j->msg.n_ev, 1);
+    ingest_job_ack_code(j, code);
+    cr_expect_str_eq(code, "AA");
+    cr_expect(has(j->msg.reply, "MSA|AA|UNIT-W\r"), "%.*s",
+              (int)j->msg.reply.len, j->msg.reply.p);
+    cr_expect(has(j->msg.reply, "ERR||PID^1^7|102^Data type error^HL70357|W"
+                                "||||birth date is after the message time\r"));
+    cr_expect(has(j->msg.reply, "ERR||PV1^1|101^Required field missing^"
+                                "HL70357|W||||required segment PV1 is "
+                                "missing\r"));
+    cr_expect_not(has(j->msg.reply, "20270101"));
+    ingest_job_free(j);
+}
+
 Test(ingest_prepare, invalid_message_is_quarantined_without_key_with_AE)
 {
     static const char bad[] =
