@@ -495,6 +495,24 @@ struct fx_entry *fx_resolve(struct fx *x, const char *ref)
     return NULL;
 }
 
+const cJSON *fx_contained(const cJSON *res, const char *ref, size_t *idx)
+{
+    if (ref == NULL || ref[0] != '#' || ref[1] == '\0')
+        return NULL;
+    const cJSON *arr = fx_get(res, "contained");
+    size_t i = 0;
+    for (const cJSON *c = cJSON_IsArray(arr) ? arr->child : NULL; c;
+         c = c->next, i++) {
+        const cJSON *id = fx_get(c, "id");
+        if (cJSON_IsString(id) && strcmp(id->valuestring, ref + 1) == 0) {
+            if (idx)
+                *idx = i;
+            return c;
+        }
+    }
+    return NULL;
+}
+
 int fx_ref_node(struct fx *x, const cJSON *ref, const char **out)
 {
     int rc;
@@ -760,20 +778,26 @@ static const char *str_of(const cJSON *o, const char *key)
     return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
-/* Patient resource demographics; type errors fail with the Patient's path. */
+/* Patient resource demographics; type errors fail with the Patient's path.
+ * `contained` >= 0: pe->res is contained[contained] of the resource whose
+ * path is the current one (its id is local to it: no fhir-id identifier). */
 static int write_patient_resource(struct fx *x, struct jw *w,
-                                  const struct fx_entry *pe)
+                                  const struct fx_entry *pe, long contained)
 {
     const cJSON *p = pe->res, *arr;
     size_t n, i;
     int rc;
+    bool ids = false;
     size_t saved = x->plen;
     char save[sizeof(x->path)];
     memcpy(save, x->path, sizeof(save));
-    fx_at_entry(x, pe);
+    if (contained >= 0) {
+        fx_key(x, "contained");
+        fx_idx(x, (size_t)contained);
+    } else {
+        fx_at_entry(x, pe);
+    }
 
-    jw_key(w, "identifiers");
-    jw_arr_begin(w);
     if ((rc = fx_arr(x, p, "identifier", &arr, &n)))
         return rc;
     i = 0;
@@ -791,20 +815,31 @@ static int write_patient_resource(struct fx *x, struct jw *w,
         fx_pop(x, o);
         if (v == NULL)
             continue;
+        if (!ids) {
+            jw_key(w, "identifiers");
+            jw_arr_begin(w);
+            ids = true;
+        }
         jw_obj_begin(w);
         jw_kv_cstr(w, "value", v);
         jw_kv_cstr(w, "system", sys);
         jw_kv_cstr(w, "type", t.code);
         jw_obj_end(w);
     }
-    if (pe->id) {
+    if (pe->id && contained < 0) {
+        if (!ids) {
+            jw_key(w, "identifiers");
+            jw_arr_begin(w);
+            ids = true;
+        }
         jw_obj_begin(w);
         jw_kv_cstr(w, "value", pe->id);
         jw_kv_cstr(w, "system", x->pid_system);
         jw_kv_cstr(w, "type", "fhir-id");
         jw_obj_end(w);
     }
-    jw_arr_end(w);
+    if (ids)
+        jw_arr_end(w);
 
     if ((rc = fx_arr(x, p, "name", &arr, &n)))
         return rc;
@@ -905,6 +940,27 @@ int fx_patient(struct fx *x, const cJSON *res, const char *key,
         fx_key(x, key);
         return fx_fail(x, HUB_EINVALID, "no patient reference");
     }
+    if (ref[0] == '#') {
+        /* a Patient contained in the resource (SDC forms do this) */
+        size_t ci;
+        const cJSON *c = fx_contained(res, ref, &ci);
+        const cJSON *ct = fx_get(c, "resourceType");
+        if (!cJSON_IsString(ct) || strcmp(ct->valuestring, "Patient") != 0) {
+            fx_key(x, key);
+            return fx_fail(x, HUB_EINVALID, c ? "reference is not to a Patient"
+                                              : "contained resource not found");
+        }
+        struct fx_entry ce = { .res = c, .type = "Patient" };
+        struct jw w;
+        jw_init(&w, x->a, 256 * 1024);
+        jw_obj_begin(&w);
+        if ((rc = write_patient_resource(x, &w, &ce, (long)ci)))
+            return rc;
+        jw_obj_end(&w);
+        if (jw_finish(&w, out) != HUB_OK)
+            return fx_fail(x, HUB_ELIMIT, "patient is larger than the limit");
+        return HUB_OK;
+    }
     struct fx_entry *pe = fx_resolve(x, ref);
     struct slice t, id;
     bool named = strncmp(ref, "urn:", 4) != 0 && ref_type_id(ref, &t, &id);
@@ -917,7 +973,7 @@ int fx_patient(struct fx *x, const cJSON *res, const char *key,
     jw_init(&w, x->a, 256 * 1024);
     jw_obj_begin(&w);
     if (pe) {
-        if ((rc = write_patient_resource(x, &w, pe)))
+        if ((rc = write_patient_resource(x, &w, pe, -1)))
             return rc;
     } else {
         jw_key(&w, "identifiers");

@@ -61,7 +61,11 @@
  * Bundles: transaction, batch, collection, document (others are refused).
  * References resolve inside the bundle by fullUrl (urn:uuid:, absolute) and
  * by relative "Type/id"; a urn:uuid: reference that resolves to nothing is an
- * error. One bad entry refuses the whole bundle (err->field
+ * error. A local reference "#id" names a resource contained in the one that
+ * holds it: a contained subject Patient is the event's patient (without a
+ * fhir-id identifier: its id means nothing outside its container; a "#id"
+ * that names no contained Patient is refused), a contained Organization is
+ * listed in "organizations". One bad entry refuses the whole bundle (err->field
  * "entry[3].resource.status"), except for type batch, whose good entries are
  * kept and whose bad ones are reported in res->entries.
  */

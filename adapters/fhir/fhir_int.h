@@ -126,6 +126,10 @@ int fx_domain_of(struct fx *x, const cJSON *o, const char *key,
 int fx_ref(struct fx *x, const cJSON *o, const char *key, bool required,
            const char **out);
 int fx_ref_node(struct fx *x, const cJSON *ref, const char **out);
+/* A local reference "#id": the resource of `res`'s contained array with
+ * that id (and its index there in *idx), or NULL. FHIR R4 contained
+ * resources have no identity outside their container. */
+const cJSON *fx_contained(const cJSON *res, const char *ref, size_t *idx);
 /* The bundle entry a reference points to, or NULL. */
 struct fx_entry *fx_resolve(struct fx *x, const char *ref);
 /* Index the entries for fx_resolve, once they are all read. */

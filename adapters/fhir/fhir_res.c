@@ -178,19 +178,42 @@ static void put_period(struct jw *w, const char *key, const char *start,
 
 #define ORGS_MAX 8
 
-/* (role, reference) pairs a body names; resolved when written. */
+/* (role, reference) pairs a body names; resolved when written. `host` is
+ * the resource the reference was read from: a "#id" reference names a
+ * resource contained in it. */
 struct orgs {
-    struct { const char *role, *ref; } r[ORGS_MAX];
+    struct { const char *role, *ref; const cJSON *host; } r[ORGS_MAX];
     size_t n;
 };
 
-static void orgs_add(struct orgs *o, const char *role, const char *ref)
+static void orgs_add(struct orgs *o, const char *role, const char *ref,
+                     const cJSON *host)
 {
     if (o && ref && o->n < ORGS_MAX) {
         o->r[o->n].role = role;
         o->r[o->n].ref = ref;
+        o->r[o->n].host = host;
         o->n++;
     }
+}
+
+static const char *ref_of(const cJSON *o, const char *key);
+
+/* The resource a reference of `host` names: contained ("#id") or an entry
+ * of the message; *type its resourceType. NULL when neither holds it. */
+static const cJSON *org_target(struct fx *x, const cJSON *host,
+                               const char *ref, const char **type)
+{
+    const cJSON *r;
+    if (ref && ref[0] == '#') {
+        r = fx_contained(host, ref, NULL);
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(r, "resourceType");
+        *type = cJSON_IsString(t) ? t->valuestring : "";
+        return r;
+    }
+    struct fx_entry *e = fx_resolve(x, ref);
+    *type = e ? e->type : "";
+    return e ? e->res : NULL;
 }
 
 static const char *ref_of(const cJSON *o, const char *key)
@@ -212,27 +235,32 @@ static const char *str_member(const cJSON *o, const char *key)
  * leniently: a member of the wrong type is left out, never an error. */
 static void put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
 {
-    const struct fx_entry *done[ORGS_MAX];
+    const cJSON *done[ORGS_MAX];
     const char *done_role[ORGS_MAX];
     size_t nd = 0;
     bool open = false;
 
     for (size_t i = 0; o && i < o->n; i++) {
-        const char *ref = o->r[i].ref, *via = NULL;
-        struct fx_entry *e = fx_resolve(x, ref);
-        if (e && strcmp(e->type, "PractitionerRole") == 0) {
-            via = fx_entry_name(x, e);
-            ref = ref_of(e->res, "organization");
-            e = fx_resolve(x, ref);
+        const char *ref = o->r[i].ref, *via = NULL, *type;
+        const cJSON *host = o->r[i].host;
+        const cJSON *res = org_target(x, host, ref, &type);
+        if (res && strcmp(type, "PractitionerRole") == 0) {
+            /* a contained role's "#org" is contained in the same host */
+            struct fx_entry *re = ref[0] == '#' ? NULL : fx_resolve(x, ref);
+            via = re ? fx_entry_name(x, re) : ref;
+            if (re)
+                host = re->res;
+            ref = ref_of(res, "organization");
+            res = ref ? org_target(x, host, ref, &type) : NULL;
         }
-        if (e == NULL || strcmp(e->type, "Organization") != 0)
+        if (res == NULL || strcmp(type, "Organization") != 0)
             continue;
         bool dup = false;
         for (size_t k = 0; k < nd && !dup; k++)
-            dup = done[k] == e && strcmp(done_role[k], o->r[i].role) == 0;
+            dup = done[k] == res && strcmp(done_role[k], o->r[i].role) == 0;
         if (dup)
             continue;
-        done[nd] = e;
+        done[nd] = res;
         done_role[nd++] = o->r[i].role;
         if (!open) {
             jw_key(w, "organizations");
@@ -241,10 +269,11 @@ static void put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
         }
         jw_obj_begin(w);
         jw_kv_cstr(w, "role", o->r[i].role);
-        jw_kv_cstr(w, "reference", e->id ? fx_entry_name(x, e) : ref);
+        struct fx_entry *e = ref[0] == '#' ? NULL : fx_resolve(x, ref);
+        jw_kv_cstr(w, "reference", e && e->id ? fx_entry_name(x, e) : ref);
         jw_kv_cstr(w, "via", via);
-        jw_kv_cstr(w, "name", str_member(e->res, "name"));
-        const cJSON *ids = cJSON_GetObjectItemCaseSensitive(e->res, "identifier");
+        jw_kv_cstr(w, "name", str_member(res, "name"));
+        const cJSON *ids = cJSON_GetObjectItemCaseSensitive(res, "identifier");
         bool iopen = false;
         for (const cJSON *c = cJSON_IsArray(ids) ? ids->child : NULL; c;
              c = c->next) {
@@ -264,7 +293,7 @@ static void put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
         if (iopen)
             jw_arr_end(w);
         /* Organization.type: "cg" (community group) marks a CBO */
-        const cJSON *types = cJSON_GetObjectItemCaseSensitive(e->res, "type");
+        const cJSON *types = cJSON_GetObjectItemCaseSensitive(res, "type");
         const cJSON *t0 = cJSON_IsArray(types) ? types->child : NULL;
         const cJSON *cd = cJSON_GetObjectItemCaseSensitive(t0, "coding");
         const cJSON *k0 = cJSON_IsArray(cd) ? cd->child : NULL;
@@ -553,7 +582,7 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
     fx_jw_code(w, "service", &svc);
     if ((rc = put_ref(x, w, sr, "requester", "requester", &req)))
         return rc;
-    orgs_add(orgs, "requester", req);
+    orgs_add(orgs, "requester", req, sr);
     /* performer is 0..* in R4: the first is the one the referral is to */
     const cJSON *perf;
     size_t np;
@@ -566,7 +595,7 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
         if ((rc = fx_ref_node(x, perf->child, &r)))
             return rc;
         jw_kv_cstr(w, "performer", fx_ref_name(x, r));
-        orgs_add(orgs, "performer", r);
+        orgs_add(orgs, "performer", r, sr);
         fx_pop(x, old);
     }
     /* basedOn: the request this one fulfils (a sub-referral's parent) */
@@ -634,8 +663,8 @@ static int put_procedure(struct fx *x, struct jw *w, struct fx_entry *pe,
             return rc;
         fx_pop(x, old);
         jw_kv_cstr(w, "performer", fx_ref_name(x, actor ? actor : behalf));
-        orgs_add(orgs, "performer", actor);
-        orgs_add(orgs, "performer", behalf);
+        orgs_add(orgs, "performer", actor, o);
+        orgs_add(orgs, "performer", behalf, o);
     }
     if ((rc = put_refs(x, w, o, "basedOn", NULL, "based_on")))
         return rc;
@@ -930,7 +959,7 @@ int fx_task(struct fx *x, struct fx_entry *e)
     if (!fe || !cJSON_GetObjectItemCaseSensitive(fe->res, "requester")) {
         if ((rc = put_ref(x, &w, o, "requester", "requester", &req)))
             return rc;
-        orgs_add(&orgs, "requester", req);
+        orgs_add(&orgs, "requester", req, o);
     }
     if ((rc = put_ref(x, &w, o, "owner", "owner", NULL)))
         return rc;
@@ -939,9 +968,9 @@ int fx_task(struct fx *x, struct fx_entry *e)
         return rc;
     if (owner && !(fe && cJSON_GetObjectItemCaseSensitive(fe->res, "performer"))) {
         jw_kv_cstr(&w, "performer", fx_ref_name(x, owner));
-        orgs_add(&orgs, "performer", owner);
+        orgs_add(&orgs, "performer", owner, o);
     }
-    orgs_add(&orgs, "owner", owner);
+    orgs_add(&orgs, "owner", owner, o);
     jw_kv_cstr(&w, "service_request", sr_name);
     jw_kv_cstr(&w, "task", fx_entry_name(x, e));
     /* partOf: the Task this one is a sub-task of */
@@ -1068,7 +1097,7 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
         jw_arr_end(&w);
         fx_pop(x, old);
     }
-    orgs_add(&orgs, "author", author);
+    orgs_add(&orgs, "author", author, o);
     put_orgs(x, &w, &orgs);
     if ((rc = end_body(x, &w, &body)))
         return rc;

@@ -1265,3 +1265,50 @@ Test(fhir, a_middle_name_extension_is_a_further_given_name)
     cr_assert_str_eq(field_of(&out, 0, "patient.names.0.given"),
                      "[\"Jon\",\"Bob\"]");
 }
+
+/* FHIR R4 contained resources: a "#id" reference names a resource inside
+ * the one that holds it (SDC form fillers contain the Patient in the
+ * QuestionnaireResponse; senders without a directory contain the
+ * requesting Organization). Its id means nothing outside its container, so
+ * it is never written as a fhir-id identifier. */
+Test(fhir, a_contained_patient_or_organization_is_read_from_its_container)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run("{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q1\","
+                     "\"contained\":[{\"resourceType\":\"Patient\",\"id\":\"pat\","
+                     "\"identifier\":[{\"system\":\"urn:mrn\",\"value\":\"42\"}],"
+                     "\"name\":[{\"family\":\"Lee\"}]}],\"status\":\"completed\","
+                     "\"subject\":{\"reference\":\"#pat\"},\"authored\":\"2024-01-01\","
+                     "\"item\":[{\"linkId\":\"/88122-7\",\"answer\":[{\"valueCoding\":"
+                     "{\"system\":\"http://loinc.org\",\"code\":\"LA28397-0\"}}]}]}",
+                     &out, NULL, &err), HUB_OK, "%s: %s", err.field, err.what);
+    cr_assert_str_eq(field_of(&out, 0, "patient.identifiers"),
+                     "[{\"value\":\"42\",\"system\":\"urn:mrn\"}]");
+    cr_assert_str_eq(field_of(&out, 0, "patient.names.0.family"), "Lee");
+
+    /* no identifier at all: none is made up from the local id */
+    cr_assert_eq(run("{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q1\","
+                     "\"contained\":[{\"resourceType\":\"Patient\",\"id\":\"pat\"}],"
+                     "\"status\":\"completed\",\"subject\":{\"reference\":\"#pat\"},"
+                     "\"item\":[{\"linkId\":\"/88122-7\",\"answer\":[{\"valueCoding\":"
+                     "{\"code\":\"LA28397-0\"}}]}]}",
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "patient.identifiers"), "(absent)");
+
+    /* a missing or non-Patient contained subject is refused at subject */
+    cr_assert_eq(run("{\"resourceType\":\"QuestionnaireResponse\",\"status\":"
+                     "\"completed\",\"subject\":{\"reference\":\"#nope\"}}",
+                     &out, NULL, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "QuestionnaireResponse.subject");
+
+    cr_assert_eq(run("{\"resourceType\":\"ServiceRequest\",\"id\":\"s1\","
+                     "\"contained\":[{\"resourceType\":\"Organization\",\"id\":"
+                     "\"org1\",\"name\":\"Food Bank\"}],\"status\":\"active\","
+                     "\"intent\":\"order\",\"subject\":{\"reference\":\"Patient/p\"},"
+                     "\"performer\":[{\"reference\":\"#org1\"}]}",
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "referral.organizations"),
+                     "[{\"role\":\"performer\",\"reference\":\"#org1\","
+                     "\"name\":\"Food Bank\"}]");
+}
