@@ -249,7 +249,9 @@ END $$;
 CREATE FUNCTION hub_audit_append_texts(p_actor text[], p_action text[],
     p_kind text[], p_id text[], p_patient text[], p_detail jsonb[],
     p_rest text[])
-RETURNS bigint LANGUAGE plpgsql AS $$
+RETURNS bigint LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
 DECLARE
     v_seq bigint;
     v_prev text;
@@ -2203,16 +2205,20 @@ BEGIN
 END $$;
 
 -- Record a batch of attempt outcomes in one transaction: one chain-lock
--- acquisition and one audit append for many rows. p_results: JSON array of
---   {"id","token","attempt","code"(HTTP status or null),"error"(or null),
---    "latency_ms","outcome":"delivered"|"retry"|"dead"|"gone"|"release",
---    "delay_ms"}   ('release': claimed, never sent, handed back)
+-- acquisition and one audit append for many rows. One outcome per index
+-- of the arrays (all of one length): p_id, p_token, p_attempt, p_code
+-- (HTTP status or NULL), p_error (or NULL), p_latency (ms), p_outcome
+-- ('delivered', 'retry', 'dead', 'gone' or 'release': claimed, never
+-- sent, handed back) and p_delay (ms). Arrays, not a JSON document: read
+-- as they come (array_in), where json_to_recordset parsed the JSON twice
+-- (the json cast, then the walk) and looked up each key by name
+-- (hub_deliveries_done(text, json) below still takes that form).
 -- An outcome whose lease was taken over by another node (token mismatch) is
 -- still recorded as an attempt and audited (the bytes did leave), but does
 -- not change the delivery. 'gone' (HTTP 410) dead-letters the delivery and
 -- disables the subscription. Returns the number of deliveries updated.
 -- One statement for the outcomes (queue rows, deliveries rows), then the
--- chain lock, held only for the audit rows (one per attempt, in p_results
+-- chain lock, held only for the audit rows (one per attempt, in p_id
 -- order; each is also the attempt's record, see delivery_attempts): held
 -- through the whole, it stalled every ingest transaction.
 -- Lock order ("Lock order" in the routing section): first the
@@ -2223,7 +2229,9 @@ END $$;
 -- NOTIFY hub_deliveries only when an outcome can make other work due (a
 -- released row, or a finished one with a later open delivery of the same
 -- subscription and patient): a retry is found by the poll.
-CREATE FUNCTION hub_deliveries_done(p_node text, p_results json)
+CREATE FUNCTION hub_deliveries_done(p_node text, p_id bigint[],
+    p_token bigint[], p_attempt int[], p_code int[], p_error text[],
+    p_latency int[], p_outcome text[], p_delay bigint[])
 RETURNS int LANGUAGE plpgsql
 -- as hub_claim_deliveries(): plans for what a batch is (hundreds of rows
 -- at times), not for what stale statistics say (one): rows by primary
@@ -2231,23 +2239,13 @@ RETURNS int LANGUAGE plpgsql
 SET enable_seqscan = off
 SET enable_nestloop = off
 SET jit = off
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
-    -- p_results read once, into one array per field in its order: json,
-    -- not jsonb (one streaming parse, no tree built and walked again per
-    -- use)
-    r_id bigint[];
-    r_token bigint[];
-    r_attempt int[];
-    r_code int[];
-    r_error text[];
-    r_latency int[];
-    r_outcome text[];
-    r_delay bigint[];
     v_rel int := 0;
     v_notify boolean;
     v_last bigint;
-    -- one entry per outcome of a delivery that exists, in p_results order
+    -- one entry per outcome of a delivery that exists, in p_id order
     a_id bigint[];
     a_outcome text[];
     a_mine boolean[];
@@ -2261,37 +2259,31 @@ DECLARE
     -- the transaction's start) and as hub_audit_text() prints it
     v_at_text text := to_char(now() AT TIME ZONE 'UTC',
                               'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+    -- escaped once, not per row (to_json() looks up the type's output
+    -- function at every call); so are the four outcomes by the CASE below
+    v_node text := coalesce(to_json(p_node)::text, 'null');
 BEGIN
-    -- a plain aggregate over the function's rows: they come in array order
-    SELECT array_agg(x.id), array_agg(x.token), array_agg(x.attempt),
-           array_agg(x.code), array_agg(x.error), array_agg(x.latency_ms),
-           array_agg(x.outcome), array_agg(x.delay_ms)
-      INTO r_id, r_token, r_attempt, r_code, r_error, r_latency, r_outcome,
-           r_delay
-      FROM json_to_recordset(p_results) AS x(id bigint, token bigint,
-               attempt int, code int, error text, latency_ms int,
-               outcome text, delay_ms bigint);
-    IF r_id IS NULL THEN
+    IF coalesce(cardinality(p_id), 0) = 0 THEN
         RETURN 0;
     END IF;
     -- the rows this flush will write, locked in the one order (see above)
-    IF 'gone' = ANY (r_outcome) THEN
+    IF 'gone' = ANY (p_outcome) THEN
         PERFORM 1 FROM subscriptions s
          WHERE s.id = ANY (ARRAY(
                    SELECT d.subscription_id FROM deliveries d
-                     JOIN unnest(r_id, r_outcome) AS r(id, outcome)
+                     JOIN unnest(p_id, p_outcome) AS r(id, outcome)
                           ON d.id = r.id
-                    WHERE r.outcome = 'gone' AND d.id = ANY (r_id)))
+                    WHERE r.outcome = 'gone' AND d.id = ANY (p_id)))
          ORDER BY s.id FOR NO KEY UPDATE;
     END IF;
-    -- (the tokens once each: "= ANY (r_token)" tested each row against
+    -- (the tokens once each: "= ANY (p_token)" tested each row against
     -- every outcome's token, quadratic in the batch)
     PERFORM 1 FROM deliveries d
      WHERE d.id = ANY (ARRAY(
                SELECT q.delivery_id FROM delivery_queue q
-                WHERE q.delivery_id = ANY (r_id)
+                WHERE q.delivery_id = ANY (p_id)
                   AND q.lease_token = ANY (ARRAY(
-                          SELECT DISTINCT t FROM unnest(r_token) t))))
+                          SELECT DISTINCT t FROM unnest(p_token) t))))
      ORDER BY d.id FOR NO KEY UPDATE;
     -- their queue rows need no lock of their own first: every other path
     -- that waits for a queue row holds its deliveries row before it (and
@@ -2299,13 +2291,13 @@ BEGIN
     -- us (locked here too, they cost 5% more WAL per outcome)
     -- released: claimed but never sent; handed back, uncounted (rare: a
     -- stop, or a lease too short for the queue)
-    IF 'release' = ANY (r_outcome) THEN
+    IF 'release' = ANY (p_outcome) THEN
         UPDATE delivery_queue q SET
             attempts = q.attempts - 1, lease_owner = NULL, lease_until = NULL,
             lease_token = NULL
-          FROM unnest(r_id, r_token, r_outcome) AS r(id, token, outcome)
+          FROM unnest(p_id, p_token, p_outcome) AS r(id, token, outcome)
          WHERE r.outcome = 'release' AND q.delivery_id = r.id
-           AND q.delivery_id = ANY (r_id) AND q.lease_token = r.token;
+           AND q.delivery_id = ANY (p_id) AND q.lease_token = r.token;
         GET DIAGNOSTICS v_rel = ROW_COUNT;
     END IF;
 
@@ -2316,14 +2308,14 @@ BEGIN
     -- dispatchers)
     WITH r AS (
         SELECT u.*
-          FROM unnest(r_id, r_token, r_attempt, r_code, r_error, r_latency,
-                      r_outcome, r_delay)
+          FROM unnest(p_id, p_token, p_attempt, p_code, p_error, p_latency,
+                      p_outcome, p_delay)
                WITH ORDINALITY AS u(id, token, attempt, code, error,
                                     latency_ms, outcome, delay_ms, ord)
          WHERE u.outcome IS DISTINCT FROM 'release'
     ), fin AS (
         DELETE FROM delivery_queue q USING r
-         WHERE q.delivery_id = r.id AND q.delivery_id = ANY (r_id)
+         WHERE q.delivery_id = r.id AND q.delivery_id = ANY (p_id)
            AND q.lease_token = r.token AND r.outcome <> 'retry'
         RETURNING r.ord, q.attempts, NULL::timestamptz AS due_at
     ), ret AS (
@@ -2332,7 +2324,7 @@ BEGIN
                      coalesce(r.delay_ms, 0) / 1000.0),
             lease_owner = NULL, lease_until = NULL, lease_token = NULL
           FROM r
-         WHERE q.delivery_id = r.id AND q.delivery_id = ANY (r_id)
+         WHERE q.delivery_id = r.id AND q.delivery_id = ANY (p_id)
            AND q.lease_token = r.token AND r.outcome = 'retry'
         RETURNING r.ord, q.attempts, q.due_at
     ), mine AS (
@@ -2349,17 +2341,17 @@ BEGIN
                                 THEN clock_timestamp() END,
             updated_at = now()
           FROM r JOIN mine m ON m.ord = r.ord
-         WHERE d.id = r.id AND d.id = ANY (r_id)
+         WHERE d.id = r.id AND d.id = ANY (p_id)
         RETURNING r.ord
     ), t AS (
         SELECT r.ord, r.id, r.attempt, r.code, r.error,
                coalesce(r.latency_ms, 0) AS latency_ms, r.outcome,
                f.ord IS NOT NULL AS mine, d.event_id, d.event_seq,
                d.subscription_id, d.org_id, d.patient_hub_id AS patient
-          FROM r JOIN deliveries d ON d.id = r.id AND d.id = ANY (r_id)
+          FROM r JOIN deliveries d ON d.id = r.id AND d.id = ANY (p_id)
           LEFT JOIN upd f ON f.ord = r.ord
     )
-    -- the arrays in p_results order: one sort (the subquery), which each
+    -- the arrays in p_id order: one sort (the subquery), which each
     -- aggregate reads in that order (an ORDER BY each was a sort each)
     SELECT array_agg(t.id), array_agg(t.outcome), array_agg(t.mine),
            array_agg(t.subscription_id),
@@ -2383,13 +2375,14 @@ BEGIN
            a_sub, a_patient, a_dtext, a_rest, a_fin_seq
       FROM (SELECT t.*,
                    '{"code": ' || coalesce(t.code::text, 'null')
-                   || ', "node": ' || coalesce(to_json(p_node)::text, 'null')
+                   || ', "node": ' || v_node
                    || ', "error": ' || coalesce(to_json(t.error)::text, 'null')
                    || ', "event": ' || coalesce(to_json(t.event_id)::text, 'null')
                    || ', "attempt": ' || coalesce(t.attempt::text, 'null')
-                   || ', "outcome": ' || CASE WHEN t.mine
-                                              THEN coalesce(to_json(t.outcome)::text, 'null')
-                                              ELSE '"lost"' END
+                   || ', "outcome": ' || CASE WHEN NOT t.mine THEN '"lost"'
+                                              WHEN t.outcome IN ('delivered', 'retry', 'dead', 'gone')
+                                              THEN '"' || t.outcome || '"'
+                                              ELSE coalesce(to_json(t.outcome)::text, 'null') END
                    || ', "recipient": ' || coalesce(to_json(t.org_id)::text, 'null')
                    || ', "latency_ms": ' || t.latency_ms
                    || ', "subscription": '
@@ -2465,6 +2458,22 @@ BEGIN
     END IF;
     RETURN v_rel + (SELECT count(*) FROM unnest(a_mine) m WHERE m)::int;
 END $$;
+
+-- hub_deliveries_done() with the outcomes as one JSON array of
+--   {"id","token","attempt","code","error","latency_ms","outcome",
+--    "delay_ms"}
+-- (as the tests, and a person at psql, write them).
+CREATE FUNCTION hub_deliveries_done(p_node text, p_results json)
+RETURNS int LANGUAGE sql AS $$
+    -- a plain aggregate over the function's rows: they come in array order
+    SELECT hub_deliveries_done(p_node, array_agg(x.id), array_agg(x.token),
+               array_agg(x.attempt), array_agg(x.code), array_agg(x.error),
+               array_agg(x.latency_ms), array_agg(x.outcome),
+               array_agg(x.delay_ms))
+      FROM json_to_recordset(p_results) AS x(id bigint, token bigint,
+               attempt int, code int, error text, latency_ms int,
+               outcome text, delay_ms bigint)
+$$;
 
 -- Replays: a finished delivery (delivered, dead) is open again, pending
 -- now with its attempts reset; a failed one (open, not leased) is due now,

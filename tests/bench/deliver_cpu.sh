@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# deliver_cpu.sh - PostgreSQL's cost of a webhook delivery (claim, send,
+# outcome flush), without ingest running beside it: a backlog is ingested
+# (tests/bench/ingest_cpu, the hub's own store_ingest_batch) into a scratch
+# cluster with the dispatcher off, then a dispatcher node (deliver_bench run,
+# hub/dispatch.c) drains it to a loopback receiver (webhook_recv). Not part
+# of `make bench`.
+#
+#   tests/bench/deliver_cpu.sh [SUBS...]          (default: 1 10)
+#
+# Per delivery, for each subscription count: the instructions (VALGRIND=1:
+# the postmaster runs under callgrind for the drain only, so each backend's
+# file holds the drain alone) or the CPU time (/proc/PID/schedstat, ns) of
+# the dispatcher's database backends (claim, flush, LISTEN), of the rest of
+# the cluster (autovacuum, WAL writer, checkpointer, the polling psql), and
+# of the dispatcher process. PROFILE=1 (CPU mode) also prints
+# pg_stat_statements (track = all: the statements inside the functions).
+# Knobs: HUB_PG_PORT (the scratch cluster's port; default 54329),
+# DELIVERIES (about how many per run; default 4000).
+# shellcheck disable=SC2046,SC2086  # CFLAGS and pkg-config output split into flags
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+port=${HUB_PG_PORT:-54329}
+out=build/bench/deliver_cpu
+mkdir -p "$out"
+subs_list=${*:-1 10}
+want=${DELIVERIES:-4000}
+CC=${CC:-cc}
+CFLAGS="-O2 -g -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+-Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 -pthread -Iadapters -Ihub"
+LIBS=$(pkg-config --libs libevent libevent_openssl libevent_pthreads \
+    libcjson libcurl libxml-2.0 libpq openssl)
+
+make -s build
+$CC $CFLAGS tests/bench/gen_adt.c -o $out/gen_adt
+$CC $CFLAGS tests/bench/ingest_cpu.c build/libhub.a build/libadapters.a \
+    $LIBS -lm -o $out/ingest_cpu
+$CC $CFLAGS $(pkg-config --cflags libpq libcjson) tests/bench/deliver_bench.c \
+    build/libhub.a build/libadapters.a $LIBS -lm -o $out/deliver_bench
+$CC $CFLAGS tests/bench/webhook_recv.c $(pkg-config --cflags --libs libevent) \
+    -o $out/webhook_recv
+corpus=$out/adt.hl7
+[ -s "$corpus" ] || $out/gen_adt -n 20000 -s 42 -o "$corpus" 2>/dev/null
+
+bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
+pg=$root/$out/pg
+mkdir -p "$pg/run"
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+if [ ! -s "$pg/data/PG_VERSION" ]; then
+    rm -rf "$pg"
+    mkdir -p "$pg/run" "$pg/cg"
+    [ "$(id -u)" = 0 ] && chown -R postgres "$pg"
+    as_pg "$bin/initdb" -D "$pg/data" -U postgres -A trust -E UTF8 \
+        --locale=C.UTF-8 >"$out/initdb.txt" 2>&1
+    cat >>"$pg/data/postgresql.conf" <<CONF
+listen_addresses = ''
+max_connections = 40
+shared_buffers = 256MB
+wal_buffers = 16MB
+shared_preload_libraries = 'pg_stat_statements,auto_explain'
+pg_stat_statements.track = all
+log_min_messages = warning
+CONF
+fi
+admin="postgresql://postgres@/postgres?host=$pg/run&port=$port"
+url="postgresql://postgres@/hub_deliver_cpu?host=$pg/run&port=$port"
+pm=""
+recv=""
+disp=""
+pg_start() {               # $1 = 1: under callgrind
+    if [ "${1:-0}" = 1 ]; then
+        rm -f "$pg/cg"/cg.*
+        as_pg valgrind --tool=callgrind --callgrind-out-file="$pg/cg/cg.%p" \
+            "$bin/postgres" -D "$pg/data" -p "$port" -k "$pg/run" \
+            -c shared_preload_libraries= \
+            >"$pg/postmaster.txt" 2>&1 &
+        pm=$!
+    else
+        as_pg "$bin/pg_ctl" -D "$pg/data" -l "$pg/postmaster.txt" -w -t 60 \
+            -o "-p $port -k $pg/run" start >/dev/null
+    fi
+    for _ in $(seq 300); do
+        psql -qAt "$admin" -c 'select 1' >/dev/null 2>&1 && return 0
+        sleep 0.5
+    done
+    echo "deliver_cpu: the scratch cluster did not start" >&2
+    exit 1
+}
+pg_stop() {
+    as_pg "$bin/pg_ctl" -D "$pg/data" -m fast -w -t 300 stop >/dev/null 2>&1 || true
+    [ -n "$pm" ] && wait "$pm" 2>/dev/null || true
+    pm=""
+}
+cleanup() {
+    [ -n "$disp" ] && kill "$disp" 2>/dev/null || true
+    [ -n "$recv" ] && kill "$recv" 2>/dev/null || true
+    pg_stop
+}
+trap cleanup EXIT
+q() { psql -qAt "$url" -c "$1"; }
+# ns of CPU a process (all its threads) has run (schedstat), 0 when gone
+ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'; }
+
+$out/webhook_recv >"$out/recv.txt" 2>&1 &
+recv=$!
+rport=""
+for _ in $(seq 50); do
+    rport=$(sed -n 's/^port=//p' "$out/recv.txt")
+    [ -n "$rport" ] && break
+    sleep 0.1
+done
+
+for n in $subs_list; do
+    pg_stop
+    pg_start 0
+    psql -q "$admin" -c "drop database if exists hub_deliver_cpu" \
+        -c "create database hub_deliver_cpu"
+    DATABASE_URL=$url build/hubctl migrate >"$out/hubctl.txt" 2>&1
+    for o in "bench-hosp hospital ingest" "bench-cbo cbo subscribe"; do
+        set -- $o
+        DATABASE_URL=$url build/hubctl org add "$1" --name "Bench $2" \
+            --kind "$2" --scopes "$3" >>"$out/hubctl.txt" 2>&1
+    done
+    $out/deliver_bench subs -u "$url" -o bench-cbo -n "$n" \
+        -r "http://127.0.0.1:$rport" >/dev/null
+    msgs=$(( want / n ))
+    $out/ingest_cpu -u "$url" -f "$corpus" -b 64 -n "$msgs" -w 0 >/dev/null
+    total=$(q "select count(*) from delivery_queue")
+    q "create extension if not exists pg_stat_statements" >/dev/null
+    q "vacuum analyze" >/dev/null
+    q "checkpoint" >/dev/null
+    if [ "${EXPLAIN:-0}" = 1 ]; then
+        q "alter database hub_deliver_cpu set auto_explain.log_min_duration = 0" >/dev/null
+        q "alter database hub_deliver_cpu set auto_explain.log_analyze = on" >/dev/null
+        q "alter database hub_deliver_cpu set auto_explain.log_nested_statements = on" >/dev/null
+        q "alter database hub_deliver_cpu set auto_explain.log_buffers = on" >/dev/null
+    fi
+    pg_stop
+    pg_start "${VALGRIND:-0}"
+    [ "${VALGRIND:-0}" = 1 ] || q "select pg_stat_statements_reset()" >/dev/null
+    others0=0
+    pmpid=$(head -1 "$pg/data/postmaster.pid")
+    curl -fsS -o /dev/null "http://127.0.0.1:$rport/reset"
+    $out/deliver_bench run -u "$url" -d 3600 >"$out/dispatch.txt" 2>&1 &
+    disp=$!
+    bpids=""
+    for _ in $(seq 100); do
+        bpids=$(q "select string_agg(pid::text, ' ') from pg_stat_activity
+                    where application_name = 'hub'")
+        [ "$(wc -w <<<"$bpids")" -ge 3 ] && break
+        sleep 0.2
+    done
+    # the receiver's count, not the database (a poll there is a backend
+    # of its own, counted with the rest of the cluster)
+    while :; do
+        c=$(curl -fsS "http://127.0.0.1:$rport/stats" | tr ' ' '\n' |
+            sed -n 's/^count=//p')
+        [ "${c:-0}" -ge "$total" ] && break
+        sleep 0.5
+    done
+    sleep $([ "${VALGRIND:-0}" = 1 ] && echo 5 || echo 1)   # the last flush
+    while [ "$(q "select count(*) from delivery_queue")" != 0 ]; do
+        sleep 2
+    done
+    b_ns=0
+    for p in $bpids; do b_ns=$(( b_ns + $(ns "$p") )); done
+    d_ns=$(ns "$disp")
+    kill "$disp"
+    wait "$disp" 2>/dev/null || true
+    disp=""
+    delivered=$(q "select count(*) from deliveries where status = 'delivered'")
+    if [ "${VALGRIND:-0}" != 1 ]; then
+        echo "deliver_cpu subs=$n deliveries=$delivered of=$total" \
+             "backends_us=$(awk -v a="$b_ns" -v n="$delivered" 'BEGIN { printf "%.1f", a / 1000 / n }')" \
+             "dispatcher_us=$(awk -v a="$d_ns" -v n="$delivered" 'BEGIN { printf "%.1f", a / 1000 / n }')"
+        if [ "${PROFILE:-0}" = 1 ]; then
+            psql -q "$url" -c "select calls, round(total_exec_time::numeric, 1) as ms,
+                    round((total_exec_time * 1000 / $delivered)::numeric, 2) as us_per_dlv,
+                    rows, wal_records as wal, left(regexp_replace(query, '\s+', ' ', 'g'), 110) as query
+                from pg_stat_statements where calls > 0
+                order by total_exec_time desc limit 25"
+        fi
+        continue
+    fi
+    sleep 1
+    pg_stop
+    tot() { sed -n 's/^totals: *//p' "$pg/cg/cg.$1" 2>/dev/null || echo 0; }
+    b_ir=0 each=""
+    for p in $bpids; do
+        b_ir=$(( b_ir + $(tot "$p") ))
+        each="$each $(( $(tot "$p") / delivered ))"
+    done
+    all_ir=0
+    for f in "$pg"/cg/cg.*; do
+        [ "${f##*.}" = "$pmpid" ] && continue
+        all_ir=$(( all_ir + $(sed -n 's/^totals: *//p' "$f") ))
+    done
+    echo "deliver_cpu subs=$n deliveries=$delivered of=$total" \
+         "backends_ir=$(( b_ir / delivered )) ($(tr ' ' '\n' <<<"$each" | sort -n | tr '\n' ' '| sed 's/^ *//; s/ *$//'))" \
+         "rest_of_cluster_ir=$(( (all_ir - b_ir) / delivered ))" \
+         "dispatcher_us=$(awk -v a="$d_ns" -v n="$delivered" 'BEGIN { printf "%.1f", a / 1000 / n }')"
+    rm -rf "$out/cg-$n"; mkdir -p "$out/cg-$n"
+    for p in $bpids; do cp "$pg/cg/cg.$p" "$out/cg-$n/"; done
+done
