@@ -83,6 +83,11 @@ CREATE TABLE messages (
     status      text NOT NULL CHECK (status IN ('accepted', 'quarantined')),
     error       jsonb,
     reply       bytea,
+    -- the ids of an accepted message's events, in seq order (a JSON array;
+    -- NULL when quarantined): what a re-send is answered with, read with
+    -- the row the duplicate check finds (an index on events.message_id
+    -- for that one lookup cost an index entry per event)
+    event_ids   jsonb,
     received_at timestamptz NOT NULL
 );
 -- Idempotency: one accepted message per (org, key). Quarantined messages
@@ -149,7 +154,8 @@ CREATE INDEX patient_identifiers_hub ON patient_identifiers (hub_id);
 -- only by the ingest functions, in the transaction that writes (or, for a
 -- merge, already holds) the row they name, and nothing deletes messages or
 -- patients. No index by patient: no query reads events by patient (the
--- accounting of disclosures reads audit rows).
+-- accounting of disclosures reads audit rows); none by message either: a
+-- re-send's answer reads messages.event_ids.
 -- events.body is text: exactly what `body::jsonb::text` prints (jsonb's key
 -- order and spacing), which is what the feed and the webhooks serve. hubd
 -- writes that text itself (hub/jcanon.c) for nearly every body, so ingest
@@ -172,7 +178,6 @@ CREATE TABLE events (
 );
 ALTER SEQUENCE events_seq OWNED BY events.seq;
 CREATE INDEX events_org_seq ON events (org_id, seq);
-CREATE INDEX events_message ON events (message_id);
 
 CREATE TABLE audit (
     seq         bigint PRIMARY KEY,
@@ -1062,6 +1067,7 @@ DECLARE
     v_ids text[];
     v_seqs bigint[] := '{}';
     v_reply bytea;
+    v_evids jsonb;
     v_dups boolean[] := '{}';   -- which messages were duplicates
     -- audit rows of the batch, appended in one call at the end
     a_actor text[] := '{}';
@@ -1094,7 +1100,8 @@ BEGIN
         v_at_text := to_char(v_at AT TIME ZONE 'UTC',
                              'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
         IF v_key IS NOT NULL THEN
-            SELECT ms.id, ms.reply INTO v_mid, v_reply FROM messages ms
+            SELECT ms.id, ms.reply, ms.event_ids INTO v_mid, v_reply, v_evids
+              FROM messages ms
              WHERE ms.org_id = v_org AND ms.idem_key = v_key
                AND ms.status = 'accepted';
             IF FOUND THEN
@@ -1102,8 +1109,7 @@ BEGIN
                 dup := true;
                 message_id := v_mid;
                 reply := v_reply;
-                SELECT coalesce(jsonb_agg(ev.id ORDER BY ev.seq), '[]')::text
-                  INTO event_ids FROM events ev WHERE ev.message_id = v_mid;
+                event_ids := coalesce(v_evids, '[]')::text;
                 k := k + 1;
                 a_actor[k] := v_org;
                 a_action[k] := 'message.duplicate';
@@ -1115,11 +1121,17 @@ BEGIN
                 CONTINUE;
             END IF;
         END IF;
+        -- the ids of the events the loop below stores, in its order
         INSERT INTO messages (org_id, format, idem_key, sha256, raw, status,
-                              error, reply, received_at)
+                              error, reply, event_ids, received_at)
         VALUES (v_org, m->>'fmt', v_key, m->>'sha', coalesce(p_raw[i], ''),
                 CASE WHEN v_ok THEN 'accepted' ELSE 'quarantined' END,
-                m->'err', p_reply[i], v_at)
+                m->'err', p_reply[i],
+                CASE WHEN v_ok THEN
+                    (SELECT coalesce(jsonb_agg(x->>'id' ORDER BY o), '[]')
+                       FROM jsonb_array_elements(coalesce(m->'ev', '[]'))
+                            WITH ORDINALITY AS e(x, o)) END,
+                v_at)
         RETURNING id INTO v_mid;
         v_ids := '{}';
         v_first_pid := NULL;
@@ -1305,6 +1317,7 @@ DECLARE
     m_skip boolean[];           -- a part of a duplicate: not stored
     n_part int := coalesce(cardinality(array_remove(p_part, NULL)), 0);
     m_dup_reply bytea[];
+    m_dup_evids jsonb[];        -- a duplicate's answer: the first's events
     m_evids jsonb[] := p_mevids; -- ids of each message's events
     m_first text[];             -- each message's first linked patient
     v_ins bigint[];
@@ -1426,11 +1439,14 @@ BEGIN
                      FROM generate_series(1, n_msg));
     WITH ins AS (
         INSERT INTO messages AS ms (id, org_id, format, idem_key, sha256, raw,
-                                    status, error, reply, received_at)
+                                    status, error, reply, event_ids,
+                                    received_at)
         SELECT m_mid[o], p_org[o], p_fmt[o], p_key[o], p_sha[o],
                coalesce(p_raw[o], ''),
                CASE WHEN p_ok[o] THEN 'accepted' ELSE 'quarantined' END,
-               p_err[o], p_reply[o], m_at[o]
+               p_err[o], p_reply[o],
+               CASE WHEN p_ok[o] THEN coalesce(p_mevids[o], '[]') END,
+               m_at[o]
           FROM generate_series(1, n_msg) o
          WHERE p_part[o] IS NULL     -- parts: below, once dups are known
          ORDER BY p_org[o] COLLATE "C", p_key[o] COLLATE "C", o
@@ -1447,14 +1463,16 @@ BEGIN
         -- before (the conflict waited for it) or earlier in this batch
         SELECT array_agg(d.o IS NOT NULL ORDER BY g.o),
                array_agg(coalesce(d.id, m_mid[g.o]) ORDER BY g.o),
-               array_agg(d.reply ORDER BY g.o)
-          INTO m_dup, m_mid, m_dup_reply
+               array_agg(d.reply ORDER BY g.o),
+               array_agg(d.event_ids ORDER BY g.o)
+          INTO m_dup, m_mid, m_dup_reply, m_dup_evids
           FROM generate_series(1, n_msg) g(o)
-          LEFT JOIN (SELECT u.o, x.id, x.reply
+          LEFT JOIN (SELECT u.o, x.id, x.reply, x.event_ids
                        FROM generate_series(1, n_msg) u(o)
                        LEFT JOIN unnest(v_ins) i(id) ON i.id = m_mid[u.o]
                       CROSS JOIN LATERAL (
-                           SELECT ms.id, ms.reply FROM messages ms
+                           SELECT ms.id, ms.reply, ms.event_ids
+                             FROM messages ms
                             WHERE ms.org_id = p_org[u.o]
                               AND ms.idem_key = p_key[u.o]
                               AND ms.status = 'accepted'
@@ -1487,11 +1505,13 @@ BEGIN
                                AND coalesce(m_dup[p_part[o]], false)
                           FROM generate_series(1, n_msg) o ORDER BY o);
         INSERT INTO messages (id, org_id, format, idem_key, sha256, raw,
-                              status, error, reply, received_at)
+                              status, error, reply, event_ids, received_at)
         SELECT m_mid[o], p_org[o], p_fmt[o], p_key[o], p_sha[o],
                coalesce(p_raw[o], ''),
                CASE WHEN p_ok[o] THEN 'accepted' ELSE 'quarantined' END,
-               p_err[o], p_reply[o], m_at[o]
+               p_err[o], p_reply[o],
+               CASE WHEN p_ok[o] THEN coalesce(p_mevids[o], '[]') END,
+               m_at[o]
           FROM generate_series(1, n_msg) o
          WHERE p_part[o] IS NOT NULL AND NOT m_skip[o]
          ORDER BY o;
@@ -1860,9 +1880,7 @@ BEGIN
     SELECT m_dup[u.o] OR m_skip[u.o],
            CASE WHEN NOT m_skip[u.o] THEN m_mid[u.o] END,
            CASE WHEN m_skip[u.o] THEN '[]'
-                WHEN m_dup[u.o] THEN
-               (SELECT coalesce(jsonb_agg(ev.id ORDER BY ev.seq), '[]')::text
-                  FROM events ev WHERE ev.message_id = m_mid[u.o])
+                WHEN m_dup[u.o] THEN coalesce(m_dup_evids[u.o], '[]')::text
                 WHEN p_ok[u.o] THEN coalesce(m_evids[u.o], '[]')::text
                 ELSE '[]' END,
            CASE WHEN m_dup[u.o] THEN m_dup_reply[u.o] END
