@@ -1277,7 +1277,8 @@ static int64_t be64(const char *p)
 enum {
     P_ORG, P_FMT, P_KEY, P_SHA, P_AT, P_OK, P_ERR, P_RAW, P_REPLY, P_PART,
     P_EMSG, P_EID, P_ETYPE, P_EPID, P_ECUR, P_EPREP, P_EOCC, P_EBODY,
-    P_IK, P_ISYS, P_IVAL, P_IFIRST, P_MEVIDS, P_EPOS, P_ECANON, P_N
+    P_IK, P_ISYS, P_IVAL, P_IFIRST, P_MEVIDS, P_EPOS, P_ECANON, P_ADETAIL,
+    P_N
 };
 
 static const Oid ingest_types[P_N] = {
@@ -1286,6 +1287,7 @@ static const Oid ingest_types[P_N] = {
     INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
     BOOLARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID,
     TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID, INT4ARRAYOID, BOOLARRAYOID,
+    TEXTARRAYOID,
 };
 
 static void now_iso_ms(char out[32])
@@ -1298,6 +1300,42 @@ static void now_iso_ms(char out[32])
     gmtime_r(&ts.tv_sec, &tm);
     strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(out, 32, "%.20s.%03dZ", sec, (int)(ts.tv_nsec / 1000000));
+}
+
+/*
+ * The detail of message m's 'message.received' audit row, as jsonb prints
+ * it ({"events": [...], "format": ..., "sha256": ...}; evids: the JSON
+ * array of its event ids, SLICE_NULL for none): the SQL stores it cast to
+ * jsonb and chains this very text, so it must be jsonb's text form, which
+ * jcanon() makes or refuses. NULL when it refuses (or a value is missing):
+ * the SQL builds that detail itself.
+ */
+static void put_received_detail(struct arena *a, struct bin *p,
+                                const struct store_msg *m, struct slice evids)
+{
+    struct buf d;
+    struct slice ct;
+
+    if (m->format == NULL) {
+        arr_null(p);
+        return;
+    }
+    buf_init(&d, a, evids.len + 6 * (strlen(m->format) +
+                                     strlen(m->sha256)) + 48);
+    buf_puts(&d, "{\"events\":");
+    if (evids.len)
+        buf_append(&d, evids.p, evids.len);
+    else
+        buf_puts(&d, "[]");
+    buf_puts(&d, ",\"format\":");
+    json_put_str(&d, m->format);
+    buf_puts(&d, ",\"sha256\":");
+    json_put_str(&d, m->sha256);
+    buf_putc(&d, '}');
+    if (d.err == 0 && jcanon(a, d.p, d.len, &ct))
+        arr_bytes(p, ct.p, ct.len);
+    else
+        arr_null(p);
 }
 
 /* Fill the arrays of one batch. */
@@ -1334,6 +1372,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
     arr_begin(&p[P_EPOS], INT4OID, n_ev);
     arr_begin(&p[P_ECANON], BOOLOID, n_ev);
     arr_begin(&p[P_MEVIDS], JSONBOID, n);
+    arr_begin(&p[P_ADETAIL], TEXTOID, n);
     for (size_t i = 0; i < n; i++) {
         struct slice org = text_clean(a, slice_from_cstr(m[i].org_id));
         struct slice key = text_clean(a, m[i].key);
@@ -1372,8 +1411,10 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             arr_null(&p[P_PART]);
         if (!m[i].accepted || m[i].n_ev == 0) {
             arr_null(&p[P_MEVIDS]);
-            if (!m[i].accepted)
+            if (!m[i].accepted) {
+                arr_null(&p[P_ADETAIL]);
                 continue;
+            }
         }
         /* org id as the body gets it: the cleaned text */
         char *org_c = arena_strndup(a, org.p, org.len);
@@ -1471,6 +1512,8 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             buf_putc(&evids, ']');
             arr_jsonb(&p[P_MEVIDS], buf_slice(&evids));
         }
+        put_received_detail(a, &p[P_ADETAIL], &m[i],
+                            m[i].n_ev ? buf_slice(&evids) : SLICE_NULL);
     }
     /* the identifiers as the SQL would read them, or NULL: it reads them */
     if (ids.ok) {
@@ -1493,7 +1536,8 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
 #define INGEST_SQL                                                         \
     "SELECT dup, message_id, event_ids, reply "                            \
     "FROM hub_ingest_fast($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "  \
-    "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
+    "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, " \
+    "$26)"
 
 /*
  * Run the ingest call. A named statement, prepared once per session: the

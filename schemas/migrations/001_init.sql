@@ -1296,13 +1296,18 @@ END $$;
 -- body, and it ran under the lock). p_ecanon, per event: p_ebody is
 -- already jsonb's text form (hub/jcanon.c), stored as it is (with the
 -- linked id written in); false: cast here (t::jsonb::text).
+-- p_adetail, per message: the detail of its 'message.received' audit row
+-- as jsonb prints it ({"events": p_mevids or [], "format": p_fmt, "sha256":
+-- p_sha}, made by hubd's jcanon), stored cast to jsonb and chained as it
+-- is; NULL: built here (a message not accepted, or hubd could not).
 -- Returns one row per message, in order.
 CREATE FUNCTION hub_ingest_fast(p_org text[], p_fmt text[], p_key text[],
     p_sha text[], p_at text[], p_ok boolean[], p_err jsonb[], p_raw bytea[],
     p_reply bytea[], p_part int[], p_emsg int[], p_eid text[], p_etype text[],
     p_epid text[], p_ecur text[], p_eprep boolean[], p_eocc text[],
     p_ebody text[], p_ik int[], p_isys text[], p_ival text[],
-    p_ifirst int[], p_mevids jsonb[], p_epos int[], p_ecanon boolean[])
+    p_ifirst int[], p_mevids jsonb[], p_epos int[], p_ecanon boolean[],
+    p_adetail text[])
 RETURNS TABLE (dup boolean, message_id bigint, event_ids text, reply bytea)
 LANGUAGE plpgsql
 -- generic plans, made once per connection: custom plans (chosen because a
@@ -1372,6 +1377,7 @@ DECLARE
     v_n bigint;
     -- audit rows, in chain order
     v_at_text text;
+    v_at_json text;             -- ', "<v_at_text>", "'
     v_aseq bigint;
     v_prev text;
     a_actor text[];
@@ -1785,20 +1791,32 @@ BEGIN
     -- ", " between; cheaper than building the jsonb array and cutting it
     v_at_text := to_char(now() AT TIME ZONE 'UTC',
                          'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
-    -- one sort: the aggregates read the sorted subquery in its order
+    v_at_json := ', ' || to_json(v_at_text)::text || ', "';
+    -- one sort: the aggregates read the sorted subquery in its order.
+    -- A 'message.received' row whose detail hubd wrote (r.dt) is written
+    -- without to_json: its actor is an organization id (checked above:
+    -- letters, digits, '_', '.', '-', nothing to escape), its action and
+    -- kind are constants, its id is digits, and r.dt is the detail's text
     SELECT array_agg(r.actor), array_agg(r.action), array_agg(r.kind),
            array_agg(r.id), array_agg(r.patient), array_agg(r.detail),
-           array_agg(', ' || to_json(v_at_text)::text || ', '
+           array_agg(CASE WHEN r.dt IS NOT NULL
+                     THEN v_at_json || r.actor
+                          || '", "message.received", "message", "' || r.id
+                          || '", '
+                          || coalesce(to_json(r.patient)::text, 'null')
+                          || ', ' || r.dt || ']'
+                     ELSE ', ' || to_json(v_at_text)::text || ', '
                      || to_json(r.actor)::text || ', '
                      || to_json(r.action)::text || ', '
                      || to_json(r.kind)::text || ', '
                      || to_json(r.id)::text || ', '
                      || coalesce(to_json(r.patient)::text, 'null') || ', '
-                     || r.detail::text || ']')
+                     || r.detail::text || ']' END)
       INTO a_actor, a_action, a_kind, a_id, a_patient, a_detail, a_rest
       FROM (SELECT c.o - 1000000000 AS o, c.org AS actor,
                    'identity.conflict' AS action, 'patient' AS kind,
-                   c.hub AS id, c.hub AS patient, c.d AS detail
+                   c.hub AS id, c.hub AS patient, c.d AS detail,
+                   NULL::text AS dt
               FROM unnest(c_org, c_hub, c_all)
                    WITH ORDINALITY AS c(org, hub, d, o)
             UNION ALL
@@ -1812,6 +1830,8 @@ BEGIN
                    CASE WHEN m_dup[u.o] THEN
                        jsonb_build_object('sha256', p_sha[u.o],
                                           'format', p_fmt[u.o])
+                        WHEN p_ok[u.o] AND p_adetail[u.o] IS NOT NULL THEN
+                       p_adetail[u.o]::jsonb
                         WHEN p_ok[u.o] THEN
                        jsonb_build_object('sha256', p_sha[u.o],
                            'format', p_fmt[u.o], 'events',
@@ -1821,7 +1841,9 @@ BEGIN
                            'format', p_fmt[u.o], 'error',
                            jsonb_build_object(
                                'code', p_err[u.o]->'code',
-                               'field', p_err[u.o]->'field')) END
+                               'field', p_err[u.o]->'field')) END,
+                   CASE WHEN p_ok[u.o] AND NOT m_dup[u.o]
+                        THEN p_adetail[u.o] END
               FROM generate_series(1, n_msg) AS u(o)
              WHERE NOT m_skip[u.o]
             ORDER BY o) r;
