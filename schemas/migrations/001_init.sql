@@ -1323,6 +1323,9 @@ SET jit = off
 AS $$
 DECLARE
     n_msg int := coalesce(cardinality(p_org), 0);
+    v_serial boolean;
+    v_bad boolean;
+    v_route boolean;
     m_at timestamptz[];
     m_mid bigint[];             -- the stored (or, for a duplicate, earlier) id
     m_dup boolean[];
@@ -1396,13 +1399,19 @@ BEGIN
     END IF;
     m_at := p_at::timestamptz[];
 
-    IF 'adt.merge' = ANY (p_etype)
-       OR (array_position(p_etype, NULL) IS NOT NULL
-           AND EXISTS (SELECT 1 FROM unnest(p_etype, p_ebody) u(t, b)
-                        WHERE u.t IS NULL
-                          AND u.b::jsonb->>'type' = 'adt.merge'))
-       OR EXISTS (SELECT 1 FROM unnest(p_key, p_ok) u(key, ok)
-                   WHERE u.key IS NOT NULL AND NOT u.ok) THEN
+    -- the shapes of the serial path: simple expressions (no statement to
+    -- start), and a query only when one of them may be there
+    v_serial := coalesce('adt.merge' = ANY (p_etype), false);
+    IF NOT v_serial AND array_position(p_etype, NULL) IS NOT NULL THEN
+        v_serial := EXISTS (SELECT 1 FROM unnest(p_etype, p_ebody) u(t, b)
+                             WHERE u.t IS NULL
+                               AND u.b::jsonb->>'type' = 'adt.merge');
+    END IF;
+    IF NOT v_serial AND coalesce(false = ANY (p_ok), false) THEN
+        v_serial := EXISTS (SELECT 1 FROM unnest(p_key, p_ok) u(key, ok)
+                             WHERE u.key IS NOT NULL AND NOT u.ok);
+    END IF;
+    IF v_serial THEN
         -- the serial path reads one jsonb document (see its header); the
         -- bodies go back as the adapter wrote them plus the hub fields it
         -- sets again
@@ -1438,18 +1447,19 @@ BEGIN
 
     -- ---- before the lock ------------------------------------------------
 
-    -- the senders are organizations (once here, not a check per row)
-    IF EXISTS (SELECT 1 FROM unnest(p_org) u(org)
-                WHERE NOT EXISTS (SELECT 1 FROM organizations o
-                                   WHERE o.id = u.org)) THEN
+    -- the senders are organizations (once here, not a check per row); and
+    -- the message ids, in batch order (generate_series' order; no sort; a
+    -- duplicate leaves its id unused): one statement for both
+    SELECT EXISTS (SELECT 1 FROM unnest(p_org) u(org)
+                    WHERE NOT EXISTS (SELECT 1 FROM organizations o
+                                       WHERE o.id = u.org)),
+           ARRAY(SELECT nextval('messages_id_seq')
+                   FROM generate_series(1, n_msg))
+      INTO v_bad, m_mid;
+    IF v_bad THEN
         RAISE EXCEPTION 'hub_ingest_fast: unknown organization'
               USING ERRCODE = '23503', CONSTRAINT = 'messages_org_id_fkey';
     END IF;
-
-    -- ids in batch order (generate_series' order; no sort); a duplicate
-    -- leaves its id unused
-    m_mid := ARRAY(SELECT nextval('messages_id_seq')
-                     FROM generate_series(1, n_msg));
     WITH ins AS (
         INSERT INTO messages AS ms (id, org_id, format, idem_key, sha256, raw,
                                     status, error, reply, event_ids,
@@ -1861,10 +1871,27 @@ BEGIN
               USING ERRCODE = '40001';
     END IF;
 
+    -- in one statement: the event seqs in batch order, whether routing
+    -- has a live subscription to look at (it writes nothing without one),
+    -- and the head of the chain
+    SELECT CASE WHEN n_ev > 0 THEN ARRAY(SELECT nextval('events_seq')
+                                           FROM generate_series(1, n_ev))
+           END,
+           n_ev > 0 AND EXISTS (SELECT 1 FROM subscriptions s
+                                 WHERE s.deleted_at IS NULL
+                                   AND s.status <> 'disabled'),
+           h.seq, h.hash
+      INTO e_seq, v_route, v_aseq, v_prev
+      FROM (SELECT) x
+      LEFT JOIN (SELECT a.seq, a.hash FROM audit a
+                  ORDER BY a.seq DESC LIMIT 1) h ON true;
+    IF v_aseq IS NULL THEN
+        v_aseq := 0;
+        v_prev := repeat('0', 64);
+    END IF;
+
     IF n_ev > 0 THEN
-        -- seqs in batch order, then one INSERT of the bodies made above
-        e_seq := ARRAY(SELECT nextval('events_seq')
-                         FROM generate_series(1, n_ev));
+        -- one INSERT of the bodies made above
         INSERT INTO events (seq, id, message_id, org_id, type,
                             patient_hub_id, occurred_at, received_at, body)
         SELECT e_seq[u.k], u.id, m_mid[u.msg], p_org[u.msg],
@@ -1874,12 +1901,7 @@ BEGIN
          ORDER BY u.k;
     END IF;
 
-    -- the chain: seq and hashes, the only part that needs the lock
-    SELECT seq, hash INTO v_aseq, v_prev FROM audit ORDER BY seq DESC LIMIT 1;
-    IF NOT FOUND THEN
-        v_aseq := 0;
-        v_prev := repeat('0', 64);
-    END IF;
+    -- the chain: seq and hashes, the only part that needs the lock;
     -- row i's hash chains on row i-1's: one expression per row on bytea
     -- hashes (hex is made once, in the INSERT; a recursive CTE measured
     -- no faster than this loop)
@@ -1901,10 +1923,7 @@ BEGIN
            WITH ORDINALITY AS u(actor, action, kind, id, patient, detail, h,
                                 o);
 
-    -- routing writes nothing unless a live subscription exists
-    IF n_ev > 0 AND EXISTS (SELECT 1 FROM subscriptions s
-                             WHERE s.deleted_at IS NULL
-                               AND s.status <> 'disabled') THEN
+    IF v_route THEN
         PERFORM hub_route_events(e_seq);
     END IF;
 
