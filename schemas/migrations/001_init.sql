@@ -1634,15 +1634,16 @@ BEGIN
     IF i_k IS NOT NULL THEN
         -- an index probe per identifier (LIMIT: see the header); with the
         -- count of the identifiers to record (new, first carried here)
+        -- (one array unnested, the others subscripted: unnest() of n
+        -- arrays stores each in a tuplestore of its own)
         SELECT array_agg(o.h ORDER BY u.n), v_simple AND bool_and(o.h IS NULL),
                bool_and(o.h IS NOT NULL),
-               count(*) FILTER (WHERE o.h IS NULL AND u.first = u.k)
+               count(*) FILTER (WHERE o.h IS NULL AND i_first[u.n] = u.k)
           INTO i_owner, v_simple, v_known, v_new
-          FROM unnest(i_sys, i_val, i_k, i_first)
-               WITH ORDINALITY AS u(sys, val, k, first, n)
+          FROM unnest(i_k) WITH ORDINALITY AS u(k, n)
           LEFT JOIN LATERAL (
                SELECT pi.hub_id AS h FROM patient_identifiers pi
-                WHERE pi.system = u.sys AND pi.value = u.val
+                WHERE pi.system = i_sys[u.n] AND pi.value = i_val[u.n]
                 LIMIT 1) o ON true;
         v_linked := false;
         IF v_known AND NOT v_simple THEN
@@ -1651,9 +1652,9 @@ BEGIN
             -- which is what the general case below makes of it
             SELECT array_agg(g.k), array_agg(g.lo), bool_and(g.lo = g.hi)
               INTO l_ev, l_cand, v_linked
-              FROM (SELECT i.k, min(i.owner COLLATE "C") AS lo,
-                           max(i.owner COLLATE "C") AS hi
-                      FROM unnest(i_k, i_owner) AS i(k, owner)
+              FROM (SELECT i.k, min(i_owner[i.n] COLLATE "C") AS lo,
+                           max(i_owner[i.n] COLLATE "C") AS hi
+                      FROM unnest(i_k) WITH ORDINALITY AS i(k, n)
                      GROUP BY i.k) g;
             IF v_linked THEN
                 FOR i IN 1 .. cardinality(l_ev) LOOP
@@ -1894,10 +1895,10 @@ BEGIN
         -- one INSERT of the bodies made above
         INSERT INTO events (seq, id, message_id, org_id, type,
                             patient_hub_id, occurred_at, received_at, body)
-        SELECT e_seq[u.k], u.id, m_mid[u.msg], p_org[u.msg],
-               coalesce(e_type[u.k], u.b::jsonb->>'type'), e_hub[u.k],
-               e_occ[u.k], m_at[u.msg], u.b
-          FROM unnest(e_msg, e_id, e_bt) WITH ORDINALITY AS u(msg, id, b, k)
+        SELECT e_seq[u.k], e_id[u.k], m_mid[u.msg], p_org[u.msg],
+               coalesce(e_type[u.k], e_bt[u.k]::jsonb->>'type'), e_hub[u.k],
+               e_occ[u.k], m_at[u.msg], e_bt[u.k]
+          FROM unnest(e_msg) WITH ORDINALITY AS u(msg, k)
          ORDER BY u.k;
     END IF;
 
@@ -1915,13 +1916,11 @@ BEGIN
     END LOOP;
     INSERT INTO audit (seq, at, actor, action, object_kind, object_id,
                        patient_hub_id, detail, prev_hash, hash)
-    SELECT v_aseq + u.o, now(), u.actor, u.action, u.kind, u.id, u.patient,
-           u.detail,
+    SELECT v_aseq + u.o, now(), a_actor[u.o], a_action[u.o], a_kind[u.o],
+           a_id[u.o], a_patient[u.o], a_detail[u.o],
            CASE WHEN u.o = 1 THEN v_prev ELSE encode(a_h[u.o - 1], 'hex') END,
            encode(u.h, 'hex')
-      FROM unnest(a_actor, a_action, a_kind, a_id, a_patient, a_detail, a_h)
-           WITH ORDINALITY AS u(actor, action, kind, id, patient, detail, h,
-                                o);
+      FROM unnest(a_h) WITH ORDINALITY AS u(h, o);
 
     IF v_route THEN
         PERFORM hub_route_events(e_seq);
