@@ -1470,9 +1470,12 @@ BEGIN
                p_err[o], p_reply[o],
                CASE WHEN p_ok[o] THEN coalesce(p_mevids[o], '[]') END,
                m_at[o]
-          FROM generate_series(1, n_msg) o
-         WHERE p_part[o] IS NULL     -- parts: below, once dups are known
-         ORDER BY p_org[o] COLLATE "C", p_key[o] COLLATE "C", o
+          -- the order sorted alone (OFFSET 0: not flattened), so that the
+          -- sort does not carry the raw bytes
+          FROM (SELECT g.o FROM generate_series(1, n_msg) g(o)
+                 WHERE p_part[g.o] IS NULL   -- parts: below, once dups are known
+                 ORDER BY p_org[g.o] COLLATE "C", p_key[g.o] COLLATE "C", g.o
+                OFFSET 0) s(o)
         ON CONFLICT (org_id, idem_key)
            WHERE status = 'accepted' AND idem_key IS NOT NULL
            DO NOTHING
@@ -1934,7 +1937,7 @@ BEGIN
                 WHEN p_ok[u.o] THEN coalesce(m_evids[u.o], '[]')::text
                 ELSE '[]' END,
            CASE WHEN m_dup[u.o] THEN m_dup_reply[u.o] END
-      FROM generate_series(1, n_msg) AS u(o)
+      FROM unnest(m_dup) WITH ORDINALITY AS u(d, o)  -- in order: no sort
      ORDER BY u.o;
 END $$;
 
