@@ -932,6 +932,16 @@ int fx_task(struct fx *x, struct fx_entry *e)
         return HUB_OK;          /* a patient task (questionnaire, ...) */
     if ((rc = prologue(x, e, "for", &patient)))
         return rc;
+    /* the Task and the request it fulfils are about one person; a Task
+     * "for" someone else (a copy-paste slip in a sender's template) is
+     * carried as sent, with a warning, since either may be the mistake */
+    if (fe && strcmp(fe->type, "ServiceRequest") == 0) {
+        const char *tf = fx_ref_name(x, ref_of(o, "for"));
+        const char *ss = fx_ref_name(x, ref_of(fe->res, "subject"));
+        if (tf && ss && strcmp(tf, ss) != 0)
+            fx_warn(x, "for", "task is for another patient than its focus "
+                              "ServiceRequest's subject");
+    }
     /* the referral's id is its ServiceRequest, so that the request and
      * every Task update share one history */
     const char *sr_name = focus ? fx_ref_name(x, focus) : NULL;

@@ -1312,3 +1312,30 @@ Test(fhir, a_contained_patient_or_organization_is_read_from_its_container)
                      "[{\"role\":\"performer\",\"reference\":\"#org1\","
                      "\"name\":\"Food Bank\"}]");
 }
+
+/* SHIN-NY's TaskCompletedExample: the Task is "for" Patient/CBOPatientExample
+ * while the ServiceRequest it fulfils is about Patient/PatientExample. Both
+ * events keep what was sent; the Task's says the two disagree. */
+Test(fhir, a_task_for_another_patient_than_its_request_warns)
+{
+    static const char fmt[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"ServiceRequest\",\"id\":\"sr\","
+        "\"status\":\"completed\",\"intent\":\"order\",\"subject\":"
+        "{\"reference\":\"Patient/a\"}}},"
+        "{\"resource\":{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+        "\"completed\",\"intent\":\"order\",\"focus\":{\"reference\":"
+        "\"ServiceRequest/sr\"},\"for\":{\"reference\":\"Patient/%s\"}}}]}";
+    char json[1024];
+    struct canon_list out;
+    struct hub_err err;
+    snprintf(json, sizeof(json), fmt, "b");
+    cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 1, "warnings.0.field"),
+                     "entry[1].resource.for");
+    cr_assert_str_eq(field_of(&out, 1, "patient.identifiers.0.value"), "b");
+    snprintf(json, sizeof(json), fmt, "a");
+    cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 1, "warnings"), "(absent)");
+}
