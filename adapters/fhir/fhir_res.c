@@ -970,6 +970,18 @@ int fx_task(struct fx *x, struct fx_entry *e)
         if ((rc = put_ref(x, &w, o, "requester", "requester", &req)))
             return rc;
         orgs_add(&orgs, "requester", req, o);
+    } else {
+        /* the request names who asked for the service; the Task names who
+         * asked for it to be fulfilled (a coordination platform, an SCN):
+         * kept apart when it is someone else */
+        if ((rc = fx_ref(x, o, "requester", false, &req)))
+            return rc;
+        const char *tr = fx_ref_name(x, req);
+        const char *sr_req = fx_ref_name(x, ref_of(fe->res, "requester"));
+        if (tr && !(sr_req && strcmp(tr, sr_req) == 0)) {
+            jw_kv_cstr(&w, "task_requester", tr);
+            orgs_add(&orgs, "task_requester", req, o);
+        }
     }
     if ((rc = put_ref(x, &w, o, "owner", "owner", NULL)))
         return rc;

@@ -1339,3 +1339,36 @@ Test(fhir, a_task_for_another_patient_than_its_request_warns)
     cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s", err.field);
     cr_assert_str_eq(field_of(&out, 1, "warnings"), "(absent)");
 }
+
+/* The same sample's Task is requested by the SCN that coordinates the
+ * referral while its ServiceRequest names the practitioner who ordered
+ * the service: the SCN is kept as task_requester (not when the same). */
+Test(fhir, a_task_requester_other_than_its_requests_is_kept)
+{
+    static const char fmt[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"Organization\",\"id\":\"scn\","
+        "\"name\":\"SCN\"}},"
+        "{\"resource\":{\"resourceType\":\"ServiceRequest\",\"id\":\"sr\","
+        "\"status\":\"completed\",\"intent\":\"order\",\"subject\":"
+        "{\"reference\":\"Patient/a\"},\"requester\":{\"reference\":"
+        "\"%s\"}}},"
+        "{\"resource\":{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+        "\"completed\",\"intent\":\"order\",\"focus\":{\"reference\":"
+        "\"ServiceRequest/sr\"},\"for\":{\"reference\":\"Patient/a\"},"
+        "\"requester\":{\"reference\":\"Organization/scn\"}}}]}";
+    char json[1024];
+    struct canon_list out;
+    struct hub_err err;
+    snprintf(json, sizeof(json), fmt, "Practitioner/dr");
+    cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 1, "referral.requester"), "Practitioner/dr");
+    cr_assert_str_eq(field_of(&out, 1, "referral.task_requester"),
+                     "Organization/scn");
+    cr_assert_str_eq(field_of(&out, 1, "referral.organizations.0.role"),
+                     "task_requester");
+    snprintf(json, sizeof(json), fmt, "Organization/scn");
+    cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 1, "referral.task_requester"), "(absent)");
+}
