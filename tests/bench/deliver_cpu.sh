@@ -8,15 +8,29 @@
 #
 #   tests/bench/deliver_cpu.sh [SUBS...]          (default: 1 10)
 #
-# Per delivery, for each subscription count: the instructions (VALGRIND=1:
-# the postmaster runs under callgrind for the drain only, so each backend's
-# file holds the drain alone) or the CPU time (/proc/PID/schedstat, ns) of
-# the dispatcher's database backends (claim, flush, LISTEN), of the rest of
-# the cluster (autovacuum, WAL writer, checkpointer, the polling psql), and
-# of the dispatcher process. PROFILE=1 (CPU mode) also prints
-# pg_stat_statements (track = all: the statements inside the functions).
-# Knobs: HUB_PG_PORT (the scratch cluster's port; default 54329),
-# DELIVERIES (about how many per run; default 4000).
+# Per delivery, for each subscription count:
+#   CPU mode (default): the CPU time (/proc/PID/task/*/schedstat, ns) of
+#     the dispatcher's database backends (claim, flush, LISTEN) and of the
+#     dispatcher process, and the whole cluster's CPU ticks (as
+#     tests/bench/hubd.sh counts them). PROFILE=1 also prints
+#     pg_stat_statements (track = all: the statements inside the
+#     functions, wall time); EXPLAIN=1 logs every plan with its actual rows
+#     (auto_explain, nested statements) to build/bench/deliver_cpu/pg/
+#     postmaster.txt. The machine's other load moves these figures.
+#   VALGRIND=1: the postmaster runs under callgrind for the drain only
+#     (restarted after the backlog is in), so each backend's file holds
+#     the drain alone: the instructions of the three backends, each
+#     (sorted) and together, which other load does not move. The rest of
+#     the cluster there is mostly process start-up under callgrind. The
+#     files are kept in build/bench/deliver_cpu/cg-N.
+#   DISPATCH_VG=1: the dispatcher node under callgrind instead
+#     (build/bench/deliver_cpu/dispatch.cg), the cluster as it is.
+# The backends' figure moves by a few per cent between runs of the same
+# code: how many outcomes each flush takes and how many leased rows each
+# claim walks past depend on timing.
+# Knobs: HUB_PG_PORT (the scratch cluster's port; its socket is in
+# build/bench/deliver_cpu/pg/run, no TCP; default 54329), DELIVERIES
+# (about how many per run; default 4000).
 # shellcheck disable=SC2046,SC2086  # CFLAGS and pkg-config output split into flags
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -89,16 +103,27 @@ pg_start() {               # $1 = 1: under callgrind
 }
 pg_stop() {
     as_pg "$bin/pg_ctl" -D "$pg/data" -m fast -w -t 300 stop >/dev/null 2>&1 || true
-    [ -n "$pm" ] && wait "$pm" 2>/dev/null || true
+    if [ -n "$pm" ]; then wait "$pm" 2>/dev/null || true; fi
     pm=""
 }
 cleanup() {
-    [ -n "$disp" ] && kill "$disp" 2>/dev/null || true
-    [ -n "$recv" ] && kill "$recv" 2>/dev/null || true
+    if [ -n "$disp" ]; then kill "$disp" 2>/dev/null || true; fi
+    if [ -n "$recv" ]; then kill "$recv" 2>/dev/null || true; fi
     pg_stop
 }
 trap cleanup EXIT
 q() { psql -qAt "$url" -c "$1"; }
+# CPU ticks of the whole cluster: the postmaster with the children it
+# reaped, and the live ones (as tests/bench/hubd.sh counts it)
+cluster_ticks() {
+    local pmp c
+    pmp=$(head -1 "$pg/data/postmaster.pid" 2>/dev/null) || { echo 0; return; }
+    { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pmp/stat"
+      for c in $(pgrep -P "$pmp"); do
+          awk '{ print $14 + $15 }' "/proc/$c/stat" 2>/dev/null || true
+      done
+    } | awk '{ s += $1 } END { print s + 0 }'
+}
 # ns of CPU a process (all its threads) has run (schedstat), 0 when gone
 ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'; }
 
@@ -139,10 +164,17 @@ for n in $subs_list; do
     pg_stop
     pg_start "${VALGRIND:-0}"
     [ "${VALGRIND:-0}" = 1 ] || q "select pg_stat_statements_reset()" >/dev/null
-    others0=0
     pmpid=$(head -1 "$pg/data/postmaster.pid")
     curl -fsS -o /dev/null "http://127.0.0.1:$rport/reset"
-    $out/deliver_bench run -u "$url" -d 3600 >"$out/dispatch.txt" 2>&1 &
+    c0=$(cluster_ticks)
+    if [ "${DISPATCH_VG:-0}" = 1 ]; then
+        # the dispatcher node under callgrind (its instructions per
+        # delivery), the cluster as it is
+        valgrind --tool=callgrind --callgrind-out-file="$out/dispatch.cg" \
+            $out/deliver_bench run -u "$url" -d 3600 >"$out/dispatch.txt" 2>&1 &
+    else
+        $out/deliver_bench run -u "$url" -d 3600 >"$out/dispatch.txt" 2>&1 &
+    fi
     disp=$!
     bpids=""
     for _ in $(seq 100); do
@@ -169,11 +201,19 @@ for n in $subs_list; do
     kill "$disp"
     wait "$disp" 2>/dev/null || true
     disp=""
+    sleep 0.5           # its backends end and are reaped (then counted)
+    c1=$(cluster_ticks)
     delivered=$(q "select count(*) from deliveries where status = 'delivered'")
+    if [ "${DISPATCH_VG:-0}" = 1 ]; then
+        sleep 2
+        echo "deliver_cpu subs=$n deliveries=$delivered dispatcher_ir=$(( $(sed -n 's/^totals: *//p' "$out/dispatch.cg") / delivered ))"
+        continue
+    fi
     if [ "${VALGRIND:-0}" != 1 ]; then
         echo "deliver_cpu subs=$n deliveries=$delivered of=$total" \
              "backends_us=$(awk -v a="$b_ns" -v n="$delivered" 'BEGIN { printf "%.1f", a / 1000 / n }')" \
-             "dispatcher_us=$(awk -v a="$d_ns" -v n="$delivered" 'BEGIN { printf "%.1f", a / 1000 / n }')"
+             "dispatcher_us=$(awk -v a="$d_ns" -v n="$delivered" 'BEGIN { printf "%.1f", a / 1000 / n }')" \
+             "cluster_us=$(awk -v a=$((c1 - c0)) -v n="$delivered" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", a * 1e6 / hz / n }')"
         if [ "${PROFILE:-0}" = 1 ]; then
             psql -q "$url" -c "select calls, round(total_exec_time::numeric, 1) as ms,
                     round((total_exec_time * 1000 / $delivered)::numeric, 2) as us_per_dlv,
