@@ -8,7 +8,7 @@
  * hub_ingest_fast() of schemas/migrations/001_init.sql, which runs in the
  * implicit transaction of that one statement. Before sending, each event
  * body gets the hub fields this side already knows written into its JSON
- * text (body_prepare: id, source.org, source.received_at, and the candidate
+ * text (body_write: id, source.org, source.received_at, and the candidate
  * patient.hub_id), and its occurred_at parsed (occ_text), so the SQL does
  * neither per event. Its results come back in binary form too.
  *
@@ -618,19 +618,18 @@ static size_t json_ws(const char *p, size_t i, size_t n)
 }
 
 /* One past the string that opens at p[i] ('"'), or 0; *esc when it holds
- * an escape. */
+ * an escape. A byte loop: an event's strings are a few bytes each (keys,
+ * codes, names), too short for memchr's setup to pay, and a body has a
+ * hundred of them. */
 static size_t json_skip_str(const char *p, size_t i, size_t n, bool *esc)
 {
     for (i++; i < n; i++) {
-        const char *q = memchr(p + i, '"', n - i);
-        if (q == NULL)
-            return 0;
-        /* a backslash only up to that quote: the rest is not this one's */
-        const char *b = memchr(p + i, '\\', (size_t)(q - (p + i)));
-        if (b == NULL)
-            return (size_t)(q - p) + 1;
-        *esc = true;
-        i = (size_t)(b - p) + 1;        /* the escaped character */
+        if (p[i] == '"')
+            return i + 1;
+        if (p[i] == '\\') {
+            *esc = true;
+            i++;                        /* the escaped character */
+        }
     }
     return 0;
 }
@@ -685,15 +684,21 @@ static size_t json_skip_value(const char *p, size_t i, size_t n)
 static void json_put_str(struct buf *b, const char *s)
 {
     buf_putc(b, '"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
+    for (;;) {
+        size_t k = 0;               /* a run that needs no escape */
+        while (s[k] != '\0' && s[k] != '"' && s[k] != '\\' &&
+               (unsigned char)s[k] >= 0x20)
+            k++;
+        buf_append(b, s, k);
+        s += k;
+        if (*s == '\0')
+            break;
+        unsigned char c = (unsigned char)*s++;
         if (c == '"' || c == '\\') {
             buf_putc(b, '\\');
             buf_putc(b, (char)c);
-        } else if (c < 0x20) {
-            buf_printf(b, "\\u%04x", c);
         } else {
-            buf_putc(b, (char)c);
+            buf_printf(b, "\\u%04x", c);
         }
     }
     buf_putc(b, '"');
@@ -704,7 +709,7 @@ struct body_hub {
     const char *pid;                /* NULL: no patient.hub_id written */
 };
 
-/* A body's top-level "occurred_at" as body_prepare() found it. */
+/* A body's top-level "occurred_at" as body_scan() found it. */
 struct occ {
     enum { OCC_ABSENT, OCC_TEXT, OCC_SQL } state;
     struct slice v;                 /* OCC_TEXT: the string, unescaped */
@@ -792,37 +797,36 @@ static bool occ_text(struct slice v, char *out)
     return true;
 }
 
+/* Where body_scan() found the top-level members that body_write() adds
+ * to, and the body's "occurred_at". */
+struct body_top {
+    size_t top_close, src_close, pat_close;
+    size_t pat_vs;                  /* where the "patient" value starts */
+    bool src, pat, pat_obj;
+    bool top_empty, src_empty, pat_empty;
+    struct occ occ;
+};
+
 /*
- * Write the hub fields into a canonical event's JSON text: "id" at the top,
- * "org" and "received_at" into "source" (made when absent), "hub_id" =
- * h->pid into "patient" when that is an object and h->pid is set (*pid_in
- * then, and *pid_at is the byte offset of its first character). Each is
- * appended as the last member of its object, and jsonb keeps the last of
- * duplicate keys, so the stored jsonb equals 011's
- *   body || {id, source: (body->'source' or {}) || {org, received_at}}
- * with patient.hub_id set. False (nothing written) for a shape read
- * otherwise: not one object, an escaped or repeated "source"/"patient"
- * key, a "source" that is not an object; the SQL then does it, as 011.
+ * Read a canonical event's top level for body_write() (and body_idents(),
+ * which starts at its "patient"). False for a shape read otherwise: not
+ * one object, an escaped or repeated "source"/"patient" key, a "source"
+ * that is not an object; the SQL then does it, as 011.
  */
-static bool body_prepare(struct arena *a, struct slice j,
-                         const struct body_hub *h, struct slice *out,
-                         bool *pid_in, size_t *pid_at, struct occ *occ)
+static bool body_scan(struct slice j, struct body_top *t)
 {
     const char *p = j.p;
-    size_t n = j.len, i, top_close = 0;
-    size_t src_close = 0, pat_close = 0;
-    bool src = false, pat = false, pat_obj = false;
-    bool top_empty = false, src_empty = false, pat_empty = false;
+    size_t n = j.len, i;
 
-    *pid_in = false;
-    occ->state = OCC_ABSENT;
+    memset(t, 0, sizeof(*t));
+    t->occ.state = OCC_ABSENT;
     i = json_ws(p, 0, n);
     if (i >= n || p[i] != '{')
         return false;
     i = json_ws(p, i + 1, n);
     if (i < n && p[i] == '}') {
-        top_empty = true;
-        top_close = i;
+        t->top_empty = true;
+        t->top_close = i;
     } else {
         for (;;) {
             bool esc = false;
@@ -841,28 +845,29 @@ static bool body_prepare(struct arena *a, struct slice j,
             if (ve == 0)
                 return false;
             if (klen == 6 && memcmp(p + ks, "source", 6) == 0) {
-                if (src || p[vs] != '{')
+                if (t->src || p[vs] != '{')
                     return false;
-                src = true;
-                src_close = ve - 1;
-                src_empty = json_ws(p, vs + 1, n) == src_close;
+                t->src = true;
+                t->src_close = ve - 1;
+                t->src_empty = json_ws(p, vs + 1, n) == t->src_close;
             } else if (klen == 11 && memcmp(p + ks, "occurred_at", 11) == 0) {
                 /* the last one counts, as in jsonb; a plain string is read
                  * here, anything else in SQL */
                 bool vesc = false;
-                occ->state = OCC_SQL;
+                t->occ.state = OCC_SQL;
                 if (p[vs] == '"' && json_skip_str(p, vs, n, &vesc) == ve &&
                     !vesc) {
-                    occ->state = OCC_TEXT;
-                    occ->v = (struct slice){ p + vs + 1, ve - vs - 2 };
+                    t->occ.state = OCC_TEXT;
+                    t->occ.v = (struct slice){ p + vs + 1, ve - vs - 2 };
                 }
             } else if (klen == 7 && memcmp(p + ks, "patient", 7) == 0) {
-                if (pat)
+                if (t->pat)
                     return false;
-                pat = true;
-                pat_obj = p[vs] == '{';
-                pat_close = ve - 1;
-                pat_empty = json_ws(p, vs + 1, n) == pat_close;
+                t->pat = true;
+                t->pat_vs = vs;
+                t->pat_obj = p[vs] == '{';
+                t->pat_close = ve - 1;
+                t->pat_empty = json_ws(p, vs + 1, n) == t->pat_close;
             }
             i = json_ws(p, ve, n);
             if (i < n && p[i] == ',') {
@@ -870,51 +875,74 @@ static bool body_prepare(struct arena *a, struct slice j,
                 continue;
             }
             if (i < n && p[i] == '}') {
-                top_close = i;
+                t->top_close = i;
                 break;
             }
             return false;
         }
     }
-    if (json_ws(p, top_close + 1, n) != n)
-        return false;
+    return json_ws(p, t->top_close + 1, n) == n;
+}
 
+/*
+ * Write the hub fields into a canonical event's JSON text that body_scan()
+ * read into *t: "id" at the top, "org" and "received_at" into "source"
+ * (made when absent), "hub_id" = h->pid into "patient" when that is an
+ * object and h->pid is set (*pid_in then, and *pid_at is the byte offset
+ * of its first character). Each is appended as the last member of its
+ * object, and jsonb keeps the last of duplicate keys, so the stored jsonb
+ * equals 011's
+ *   body || {id, source: (body->'source' or {}) || {org, received_at}}
+ * with patient.hub_id set. False (nothing written) when the text did not
+ * fit.
+ */
+static bool body_write(struct arena *a, struct slice j,
+                       const struct body_top *t, const struct body_hub *h,
+                       struct slice *out, bool *pid_in, size_t *pid_at)
+{
+    const char *p = j.p;
+    size_t n = j.len;
+
+    *pid_in = false;
     struct buf b;
     buf_init(&b, a, n + 192);
     size_t at = 0;
     /* the two inner insertions in text order, then the top one */
-    size_t first = src && (!pat_obj || src_close < pat_close) ? 0 : 1;
+    size_t first =
+        t->src && (!t->pat_obj || t->src_close < t->pat_close) ? 0 : 1;
     for (int step = 0; step < 2; step++) {
         bool do_src = (step == 0) == (first == 0);
-        if (do_src && src) {
-            buf_append(&b, p + at, src_close - at);
-            at = src_close;
-            buf_puts(&b, src_empty ? "\"org\":" : ",\"org\":");
+        if (do_src && t->src) {
+            buf_append(&b, p + at, t->src_close - at);
+            at = t->src_close;
+            buf_puts(&b, t->src_empty ? "\"org\":" : ",\"org\":");
             json_put_str(&b, h->org);
             buf_puts(&b, ",\"received_at\":");
             json_put_str(&b, h->received_at);
-        } else if (!do_src && pat_obj && h->pid) {
-            buf_append(&b, p + at, pat_close - at);
-            at = pat_close;
-            buf_puts(&b, pat_empty ? "\"hub_id\":" : ",\"hub_id\":");
+        } else if (!do_src && t->pat_obj && h->pid) {
+            buf_append(&b, p + at, t->pat_close - at);
+            at = t->pat_close;
+            buf_puts(&b, t->pat_empty ? "\"hub_id\":" : ",\"hub_id\":");
             *pid_at = b.len + 1;    /* past the opening quote */
             json_put_str(&b, h->pid);
             *pid_in = true;
         }
     }
-    buf_append(&b, p + at, top_close - at);
-    buf_puts(&b, top_empty ? "\"id\":" : ",\"id\":");
+    buf_append(&b, p + at, t->top_close - at);
+    buf_puts(&b, t->top_empty ? "\"id\":" : ",\"id\":");
     json_put_str(&b, h->id);
-    if (!src) {
+    if (!t->src) {
         buf_puts(&b, ",\"source\":{\"org\":");
         json_put_str(&b, h->org);
         buf_puts(&b, ",\"received_at\":");
         json_put_str(&b, h->received_at);
         buf_putc(&b, '}');
     }
-    buf_append(&b, p + top_close, n - top_close);
-    if (b.err != HUB_OK)
+    buf_append(&b, p + t->top_close, n - t->top_close);
+    if (b.err != HUB_OK) {
+        *pid_in = false;
         return false;
+    }
     *out = buf_slice(&b);
     return true;
 }
@@ -1043,36 +1071,24 @@ static void idents_push(struct idents *l, struct ident v)
 }
 
 /*
- * Append the identifiers of event k (body j, a JSON object that
- * body_prepare read) to l, sorted and without repeats. False when the
- * body holds a shape read otherwise: an escaped key on the way, a repeated
- * "patient", "identifiers", "system" or "value", a system or value that is
- * not a plain string or null. Then nothing is appended and the SQL reads
- * the identifiers of the whole batch.
+ * Append the identifiers of event k (body j, whose top level body_scan()
+ * read into *t) to l, sorted and without repeats. False when the body
+ * holds a shape read otherwise: an escaped key on the way, a repeated
+ * "identifiers", "system" or "value", a system or value that is not a
+ * plain string or null. Then nothing is appended and the SQL reads the
+ * identifiers of the whole batch.
  */
-static bool body_idents(struct arena *a, struct slice j, const char *org,
+static bool body_idents(struct arena *a, struct slice j,
+                        const struct body_top *t, const char *org,
                         uint32_t k, struct idents *l)
 {
     const char *p = j.p;
-    size_t n = j.len, i, ks, klen, vs, ve, pvs = 0, ivs = 0;
+    size_t n = j.len, i, ks, klen, vs, ve, pvs = t->pat_vs, ivs = 0;
     size_t n0 = l->n;
-    bool pat = false, ids = false;
+    bool ids = false;
     int r;
 
-    i = json_ws(p, 0, n);
-    if (i >= n || p[i] != '{')
-        return false;
-    for (i++; (r = json_member(p, n, &i, &ks, &klen, &vs, &ve)) == 1;) {
-        if (key_is(p, ks, klen, "patient")) {
-            if (pat)
-                return false;
-            pat = true;
-            pvs = vs;
-        }
-    }
-    if (r < 0)
-        return false;
-    if (!pat || p[pvs] != '{')
+    if (!t->pat || p[pvs] != '{')
         return true;                /* no patient object: none */
     for (i = pvs + 1; (r = json_member(p, n, &i, &ks, &klen, &vs, &ve)) == 1;) {
         if (key_is(p, ks, klen, "identifiers")) {
@@ -1114,10 +1130,10 @@ static bool body_idents(struct arena *a, struct slice j, const char *org,
             if (val.p != NULL && val.len > 0) {
                 if (sys.p == NULL || sys.len == 0) {
                     size_t ol = strlen(org);
-                    char *t = arena_alloc(a, 12 + ol);
-                    memcpy(t, "urn:hub:org:", 12);
-                    memcpy(t + 12, org, ol);
-                    sys = (struct slice){ t, 12 + ol };
+                    char *u = arena_alloc(a, 12 + ol);
+                    memcpy(u, "urn:hub:org:", 12);
+                    memcpy(u + 12, org, ol);
+                    sys = (struct slice){ u, 12 + ol };
                 }
                 idents_push(l, (struct ident){ k, k, sys, val });
             }
@@ -1429,6 +1445,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             bool pid_in = false, prep = false;
             size_t pid_at = 0;
             struct occ occ = { OCC_SQL, SLICE_NULL };
+            struct body_top top;
 
             if (m[i].ev_id)
                 eid = m[i].ev_id[k];
@@ -1436,23 +1453,28 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
                 store_new_id(id);
             store_new_id(pid);      /* used only if the patient is new */
             k_ev++;
+            /* the top level read once, for the hub fields and the
+             * identifiers; a body it does not read is left to the SQL,
+             * identifiers and all */
+            bool scanned = at_exact && body_scan(body, &top);
             /* the identifiers, read here when the body is plain; an event
              * without any links to nobody, so gets no candidate hub_id */
             size_t n0 = ids.n;
-            bool mine = ids.ok && at_exact &&
-                        body_idents(a, body, org_c, (uint32_t)k_ev, &ids);
+            bool mine = ids.ok && scanned &&
+                        body_idents(a, body, &top, org_c, (uint32_t)k_ev,
+                                    &ids);
             if (!mine)
                 ids.ok = false;
-            if (at_exact) {
+            if (scanned) {
                 struct body_hub h = { eid, org_c, at,
                                       mine && ids.n == n0 ? NULL : pid };
                 struct slice out;
-                prep = body_prepare(a, body, &h, &out, &pid_in, &pid_at,
-                                    &occ);
-                if (prep)
+                prep = body_write(a, body, &top, &h, &out, &pid_in,
+                                  &pid_at);
+                if (prep) {
                     body = out;
-                else
-                    occ.state = OCC_SQL;
+                    occ = top.occ;
+                }
             }
             if (!prep)
                 ids.ok = false;
