@@ -124,9 +124,51 @@ struct scanner {
 #endif
 #if defined(HL7_SCAN_AVX2)
     int avx2;                   /* this CPU has AVX2 */
-    unsigned char fs32[32], rs32[32], ec32[32];
+    /* scan_fill_avx2's nibble tables (both lanes alike): a byte's class
+     * bits are lo32[its low nibble] & hi32[its high nibble] */
+    unsigned char lo32[32], hi32[32];
 #endif
 };
+
+#if defined(HL7_SCAN_AVX2)
+/* A byte of its own class in scan_fill_avx2's tables: class bit `bit`
+ * at its low nibble and at its high one. */
+static inline void nibble_byte(unsigned char lo[16], unsigned char hi[16],
+                               unsigned c, unsigned char bit)
+{
+    lo[c & 15] |= bit;
+    hi[c >> 4] |= bit;
+}
+
+/* The same set as scan16 in two 16-byte tables: class bit 0 for the
+ * control bytes (below ' ') and those from 0x80 up (their high nibbles,
+ * any low one), one bit for each single byte (DEL, '"', '\\', the
+ * repetition separator, the escape character), and bit 7 for the field
+ * separator alone, so that one movemask gives the field separators and a
+ * compare to zero the hits. A byte has a bit only when both its nibbles
+ * have it: each class is a set of high nibbles times one of low ones, so
+ * the bits of a byte are exactly its classes'. */
+static void nibble_tables(unsigned char lo[16], unsigned char hi[16], int fs,
+                          int rs, int ec)
+{
+    static const unsigned char lo0[16] = {
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    };
+    static const unsigned char hi0[16] = {
+        1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+    };
+    memcpy(lo, lo0, 16);
+    memcpy(hi, hi0, 16);
+    nibble_byte(lo, hi, 0x7f, 0x02);
+    nibble_byte(lo, hi, '"', 0x04);
+    nibble_byte(lo, hi, '\\', 0x08);
+    if (rs != HL7_NO_SEP)
+        nibble_byte(lo, hi, (unsigned)rs, 0x10);
+    if (ec != HL7_NO_SEP)
+        nibble_byte(lo, hi, (unsigned)ec, 0x20);
+    nibble_byte(lo, hi, (unsigned)fs, 0x80);
+}
+#endif
 
 static void scan_init(struct scanner *sc, const char *p, size_t from,
                       size_t end, const unsigned char *cls, int fs, int rs,
@@ -151,9 +193,9 @@ static void scan_init(struct scanner *sc, const char *p, size_t from,
     sc->after_del = _mm_set1_epi8('!');
 #if defined(HL7_SCAN_AVX2)
     sc->avx2 = __builtin_cpu_supports("avx2");
-    memset(sc->fs32, fs, sizeof(sc->fs32));
-    memset(sc->rs32, rs == HL7_NO_SEP ? fs : rs, sizeof(sc->rs32));
-    memset(sc->ec32, ec == HL7_NO_SEP ? fs : ec, sizeof(sc->ec32));
+    nibble_tables(sc->lo32, sc->hi32, fs, rs, ec);
+    memcpy(sc->lo32 + 16, sc->lo32, 16);
+    memcpy(sc->hi32 + 16, sc->hi32, 16);
 #endif
 #else
     (void)fs;
@@ -185,62 +227,37 @@ scan16(const struct scanner *sc, const unsigned char *q, uint64_t *fsm)
 #endif
 
 #if defined(HL7_SCAN_AVX2)
-/* The constants of scan32_avx2. */
-struct scan_avx2 {
-    __m256i fs, rs, ec, quote, bslash, after_del;
-};
-
-/* scan16 for the 32 bytes at q, on a CPU that has AVX2. One test finds
- * DEL, the bytes above it and the control bytes: after adding 1 they are
- * the (signed) ones below '!'. */
+/* scan16 for the 32 bytes at q, on a CPU that has AVX2, by the nibble
+ * tables (nibble_tables): each byte's class bits in two shuffles, the
+ * field separators (bit 7) in one movemask, the bytes with no bit in
+ * another (*nonhits: the complement of the hits). */
 __attribute__((target("avx2"), always_inline)) static inline uint64_t
-scan32_avx2(const struct scan_avx2 *k, const unsigned char *q, uint64_t *fsm,
-            int bslash)
+scan32_avx2(__m256i lo, __m256i hi, const unsigned char *q, uint64_t *nonhits)
 {
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
     __m256i v = _mm256_loadu_si256((const __m256i *)q);
-    __m256i f = _mm256_cmpeq_epi8(v, k->fs);
-    /* bslash 0: the escape character is '\\', its compare finds them */
-    __m256i qb = _mm256_cmpeq_epi8(v, k->quote);
-    if (bslash)
-        qb = _mm256_or_si256(qb, _mm256_cmpeq_epi8(v, k->bslash));
-    __m256i h = _mm256_or_si256(
-        _mm256_or_si256(f, _mm256_or_si256(_mm256_cmpeq_epi8(v, k->rs),
-                                           _mm256_cmpeq_epi8(v, k->ec))),
-        _mm256_or_si256(
-            qb, _mm256_cmpgt_epi8(k->after_del,
-                                  _mm256_add_epi8(v, _mm256_set1_epi8(1)))));
-    *fsm = (uint64_t)(uint32_t)_mm256_movemask_epi8(f);
-    return (uint64_t)(uint32_t)_mm256_movemask_epi8(h);
+    __m256i cl = _mm256_and_si256(
+        _mm256_shuffle_epi8(lo, _mm256_and_si256(v, low4)),
+        _mm256_shuffle_epi8(hi,
+                            _mm256_and_si256(_mm256_srli_epi16(v, 4), low4)));
+    *nonhits = (uint64_t)(uint32_t)_mm256_movemask_epi8(
+        _mm256_cmpeq_epi8(cl, _mm256_setzero_si256()));
+    return (uint64_t)(uint32_t)_mm256_movemask_epi8(cl);
 }
 
 /* The batch as scan_fill makes it, 32 bytes at a time: the same bits in a
- * third of the instructions (a function of its own: compiled for AVX2). */
+ * quarter of the instructions (a function of its own: compiled for AVX2). */
 __attribute__((target("avx2"))) static void
 scan_fill_avx2(struct scanner *sc, unsigned n)
 {
-    const struct scan_avx2 k = {
-        .fs = _mm256_loadu_si256((const __m256i *)sc->fs32),
-        .rs = _mm256_loadu_si256((const __m256i *)sc->rs32),
-        .ec = _mm256_loadu_si256((const __m256i *)sc->ec32),
-        .quote = _mm256_set1_epi8('"'),
-        .bslash = _mm256_set1_epi8('\\'),
-        .after_del = _mm256_set1_epi8('!'),
-    };
+    const __m256i lo = _mm256_loadu_si256((const __m256i *)sc->lo32);
+    const __m256i hi = _mm256_loadu_si256((const __m256i *)sc->hi32);
     const unsigned char *q = sc->p + sc->pos;
-    if (sc->ec32[0] == '\\') {     /* the usual escape character */
-        for (unsigned b = 0; b < n; b++, q += 64) {
-            uint64_t f0, f1;
-            sc->bhits[b] = scan32_avx2(&k, q, &f0, 0) |
-                           scan32_avx2(&k, q + 32, &f1, 0) << 32;
-            sc->bfs[b] = f0 | f1 << 32;
-        }
-        return;
-    }
     for (unsigned b = 0; b < n; b++, q += 64) {
-        uint64_t f0, f1;
-        sc->bhits[b] = scan32_avx2(&k, q, &f0, 1) |
-                       scan32_avx2(&k, q + 32, &f1, 1) << 32;
-        sc->bfs[b] = f0 | f1 << 32;
+        uint64_t n0, n1;
+        sc->bfs[b] = scan32_avx2(lo, hi, q, &n0) |
+                     scan32_avx2(lo, hi, q + 32, &n1) << 32;
+        sc->bhits[b] = ~(n0 | n1 << 32);
     }
 }
 #endif
