@@ -2,7 +2,8 @@
  * adt.c - HL7 v2 ADT messages to canonical events (see /CANON in
  * adapters/common/canon.h and schemas/canonical-event.schema.json).
  *
- * Topics by trigger (MSH-9.2, or EVN-1 when MSH-9 has no event):
+ * Topics by trigger (MSH-9.2, or EVN-1 when MSH-9 has no event; "A11_A09",
+ * the trigger and structure joined, is read as A11):
  *   A01 -> adt.admit           A02 -> adt.transfer     A03 -> adt.discharge
  *   A04, A28 -> adt.register   A08, A31 -> adt.update  A40 -> adt.merge
  *   A18, A34, A36, A39 -> adt.merge   the older patient merges (2.2-2.6,
@@ -19,7 +20,8 @@
  *       buried among demographic corrections.
  *   A11, A12, A13 -> adt.update with encounter.cancel_of = "A01", "A02",
  *       "A03": the earlier event did not happen; the subscriber corrects
- *       its view of the visit.
+ *       its view of the visit. A27, A38 likewise cancel the pending admit
+ *       (A14) and the pre-admission (A05) taken as adt.register.
  * Other ADT triggers: HUB_EUNSUPPORTED at MSH-9.2; other message types:
  * HUB_EUNSUPPORTED at MSH-9.
  *
@@ -965,6 +967,7 @@ static const char *topic_of(struct slice trig, const char **cancel_of)
         [40] = { "adt.merge", NULL },     [39] = { "adt.merge", NULL },
         [18] = { "adt.merge", NULL },     [34] = { "adt.merge", NULL },
         [36] = { "adt.merge", NULL },
+        [27] = { "adt.update", "A14" },   [38] = { "adt.update", "A05" },
     };
     if (trig.len != 3 || (trig.p[0] != 'A' && trig.p[0] != 'a') ||
         trig.p[1] < '0' || trig.p[1] > '9' || trig.p[2] < '0' ||
@@ -1267,8 +1270,20 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
         jw_arr_end(&c->w);
 }
 
-/* XAD.1 is SAD since v2.5: street, street name, dwelling number; senders
- * that split it get the parts joined by spaces. */
+/* Whether `part` (not empty) occurs in `whole`. */
+static bool holds(struct slice whole, struct slice part)
+{
+    for (size_t i = 0; i + part.len <= whole.len; i++)
+        if (memcmp(whole.p + i, part.p, part.len) == 0)
+            return true;
+    return false;
+}
+
+/* XAD.1 is SAD since v2.5: street or mailing address, street name,
+ * dwelling number. Most senders that split it (German KIS: "Büchenweg
+ * 12&Büchenweg&12") give the whole line in SAD.1 and its parts after it:
+ * SAD.1 then stands alone. Others give the parts only ("1000&Hospital
+ * Lane", the standard's own example): they are joined by spaces. */
 static struct text street(struct ctx *c, const struct parts *pt)
 {
     struct slice sad = raw_part(pt, 1);
@@ -1282,6 +1297,8 @@ static struct text street(struct ctx *c, const struct parts *pt)
         l1 += parts[k].s.len + 1;
     }
     if (!parts[1].s.len && !parts[2].s.len)
+        return parts[0];
+    if (holds(parts[0].s, parts[1].s.len ? parts[1].s : parts[2].s))
         return parts[0];
     char *o = arena_alloc(c->a, l1);
     size_t q = 0;
@@ -1316,6 +1333,10 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
         struct text zip = part(c, &pt, 5, 0);
         struct text country = part(c, &pt, 6, 0);
         struct text county = part(c, &pt, 9, 1);   /* XAD-9 county/parish */
+        /* XAD-8, other geographic designation: where it is the only text
+         * of the address (SS-MIX2 sends the whole address there), a line */
+        if (!line1.s.len && !line2.s.len && !city.s.len && !state.s.len)
+            line1 = part(c, &pt, 8, 0);
         if (!county.s.len && r == 0)
             county = val1(c, pid, 12);  /* PID-12, pre-2.6 */
         r++;
@@ -1353,17 +1374,27 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
         jw_arr_end(&c->w);
 }
 
-/* XTN: XTN.1 as sent, else [+country ][(area) ]local[ xext]. E-mail
- * addresses (XTN.4) have no place in "phones" and are left out. */
+/* XTN: XTN.1 as sent, else [+country ][(area) ]local[ xext], else XTN.12,
+ * the unformatted number (v2.5+; Japanese SS-MIX2 sends only that). E-mail
+ * addresses (XTN.4; XTN.1 of a repetition whose use is NET, table 0201,
+ * or that holds an '@', as senders of "a@b.de^NET^X.400" do) have no
+ * place in "phones" and are left out. `pt` is split up to component 8. */
 static struct text xtn_value(struct ctx *c, const struct parts *pt)
 {
+    if (upper_eq(part(c, pt, 2, 0).s, "NET"))
+        return TEXT_NONE;
     struct text v = part(c, pt, 1, 0);
+    if (v.s.len && hl7_find_byte(v.s.p, v.s.p + v.s.len, '@'))
+        return TEXT_NONE;
     if (v.s.len)
         return v;
     struct slice cc = part(c, pt, 5, 0).s, area = part(c, pt, 6, 0).s,
                  local = part(c, pt, 7, 0).s, ext = part(c, pt, 8, 0).s;
-    if (!local.len)
-        return TEXT_NONE;
+    if (!local.len) {
+        /* the rest after component 8: components 9, 10, 11, 12 */
+        struct slice rest = pt->n > 8 ? raw_part(pt, 9) : SLICE_NULL;
+        return text_of(c, hl7_piece(rest, c->m->cs, 3), pt->special);
+    }
     struct buf b;
     buf_init(&b, c->a, 256);
     if (cc.len) {
@@ -1437,18 +1468,25 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
  * a placeholder), with a warning. `v` is a DTM iso_time took: at least
  * four digits.
  */
+/* Whether DTM a is earlier than DTM b to the precision both have (their
+ * first digits, up to the day), each in its sender's own time; false when
+ * either has no year (MSH-7 is not checked as a DTM). */
+static bool before(struct slice a, struct slice b)
+{
+    size_t n = digits_at(a.p, a.len < 8 ? a.len : 8);
+    size_t nb = digits_at(b.p, b.len < 8 ? b.len : 8);
+    if (nb < n)
+        n = nb;
+    return n >= 4 && memcmp(a.p, b.p, n) < 0;
+}
+
 static void check_birth_date(struct ctx *c, struct slice v)
 {
     if (memcmp(v.p, "1880", 4) < 0) {
         warn(c, "PID-7", "birth date is before 1880");
         return;
     }
-    struct slice sent = trim(msh_raw(c, 7, true).v);
-    size_t n = digits_at(v.p, v.len < 8 ? v.len : 8);
-    size_t ns = digits_at(sent.p, sent.len < 8 ? sent.len : 8);
-    if (ns < n)
-        n = ns;
-    if (n >= 4 && memcmp(v.p, sent.p, n) > 0)
+    if (before(trim(msh_raw(c, 7, true).v), v))
         warn(c, "PID-7", "birth date is after the message time");
 }
 
@@ -1459,7 +1497,8 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
     write_identifiers(c, pid);
     write_names(c, pid);
     struct text born = val1(c, pid, 7);
-    if (kv_time(c, JW_KV("birth_date"), born, "PID-7", 1))
+    bool born_ok = kv_time(c, JW_KV("birth_date"), born, "PID-7", 1);
+    if (born_ok)
         check_birth_date(c, born.s);
     struct slice sex = val1(c, pid, 8).s;
     if (sex.len) {
@@ -1476,7 +1515,9 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
     if (upper_eq(dead, "Y") || upper_eq(dead, "TRUE") || died.s.len) {
         jw_key_chunk(&c->w, JW_KEY("deceased"));
         jw_bool(&c->w, true);
-        kv_time(c, JW_KV("deceased_at"), died, "PID-29", 0);
+        if (kv_time(c, JW_KV("deceased_at"), died, "PID-29", 0) &&
+            born_ok && before(died.s, born.s))
+            warn(c, "PID-29", "death date is before the birth date");
     }
     if (mrg) {
         /* MRG-1 prior identifiers; MRG-4 prior patient id (pre-2.7) */
@@ -1862,6 +1903,10 @@ int ADT_TO_EVENTS(struct arena *a, const struct hl7_msg *m,
 
     struct source src;
     struct slice trig = trim(type2);
+    /* "A11_A09": the trigger and the message structure (MSG.3) joined by
+     * an underscore in one component, as ORBIS sends them */
+    if (trig.len == 7 && trig.p[3] == '_')
+        trig.len = 3;
     if (trig.len) {
         src.trigger = (struct text){ trig, !type.special };
     } else {

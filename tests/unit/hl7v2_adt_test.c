@@ -80,7 +80,8 @@ Test(hl7_to_events, maps_every_supported_trigger_to_its_topic)
         { "A28", "adt.register" },  { "A31", "adt.update" },
         { "A40", "adt.merge" },     { "A18", "adt.merge" },
         { "A34", "adt.merge" },     { "A36", "adt.merge" },
-        { "A39", "adt.merge" },
+        { "A39", "adt.merge" },     { "A27", "adt.update" },
+        { "A38", "adt.update" },
     };
     for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
         char msg[2048];
@@ -101,6 +102,10 @@ Test(hl7_to_events, maps_every_supported_trigger_to_its_topic)
             cr_assert_str_eq(cancel, "A02");
         else if (strcmp(map[k].trig, "A13") == 0)
             cr_assert_str_eq(cancel, "A03");
+        else if (strcmp(map[k].trig, "A27") == 0)
+            cr_assert_str_eq(cancel, "A14");
+        else if (strcmp(map[k].trig, "A38") == 0)
+            cr_assert_str_eq(cancel, "A05");
         else
             cr_assert_null(cancel, "%s", map[k].trig);
         /* merged_from only on the merge */
@@ -752,4 +757,140 @@ Test(hl7_to_events, says_the_segment_separator_is_likely_missing)
     cr_assert_eq(run(MSH("ADT^A01", "2.5") "EVN|A01 x\rPV1|1|I\r", &l, &err),
                  HUB_EINVALID);
     cr_assert_str_eq(err.what, "required segment PID is missing");
+}
+
+/* ORBIS sends MSH-9 "ADT^A11_A09": the trigger and the message structure
+ * joined in one component (tests/data/real/hl7v2/diz-unimr_a11_test.hl7,
+ * refused as unsupported before); read as the trigger. Other shapes stay
+ * refused. */
+Test(hl7_to_events, reads_a_trigger_joined_to_its_structure)
+{
+    cJSON *j = event_of("MSH|^~\\&|A|F|H|H|2026||ADT^A11_A09|C1|P|2.5\r" PID
+                        "PV1|1|I\r");
+    cr_assert_str_eq(str_at(j, "type", NULL), "adt.update");
+    cr_assert_str_eq(str_at(j, "source", "trigger"), "A11");
+    cr_assert_str_eq(str_at(j, "encounter", "cancel_of"), "A01");
+    cJSON_Delete(j);
+    j = event_of("MSH|^~\\&|A|F|H|H|2026||ADT^A38_A05|C1|P|2.5\r" PID
+                 "PV1|1|I\r");
+    cr_assert_str_eq(str_at(j, "encounter", "cancel_of"), "A05");
+    cJSON_Delete(j);
+    static const char *const bad[] = { "A11-A09", "A11_", "A1_A09",
+                                       "A11_A09X", "X11_A09" };
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        char msg[512];
+        struct canon_list l;
+        struct hub_err err;
+        snprintf(msg, sizeof(msg),
+                 "MSH|^~\\&|A|F|H|H|2026||ADT^%s|C1|P|2.5\r" PID, bad[k]);
+        cr_assert_eq(run(msg, &l, &err), HUB_EUNSUPPORTED, "%s", bad[k]);
+        cr_assert_str_eq(err.field, "MSH-9.2");
+    }
+}
+
+static const char *line0_of(const char *msg)
+{
+    static char out[256];
+    cJSON *j = event_of(msg);
+    const cJSON *ad = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "addresses");
+    const cJSON *lines = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetArrayItem(ad, 0), "lines");
+    const char *l = cJSON_GetStringValue(cJSON_GetArrayItem(lines, 0));
+    snprintf(out, sizeof(out), "%s", l ? l : "(none)");
+    cJSON_Delete(j);
+    return out;
+}
+
+/* SAD (XAD-1): German KIS send the whole line in SAD.1 and its parts
+ * after it ("Strasse. 1&Strasse.&1", diz-unimr_a08_test.hl7): the line
+ * once, not "Strasse. 1 Strasse. 1". Parts without a whole are joined. */
+Test(hl7_to_events, keeps_sad_1_alone_when_it_holds_the_whole_street)
+{
+    cr_assert_str_eq(line0_of(MSH("ADT^A08", "2.5")
+                              "PID|1||M1||D^J||||||Strasse. 1&Strasse.&1^^X\r"),
+                     "Strasse. 1");
+    cr_assert_str_eq(line0_of(MSH("ADT^A08", "2.5")
+                              "PID|1||M1||D^J||||||Weg 35&Weg 35^^X\r"),
+                     "Weg 35");
+    cr_assert_str_eq(line0_of(MSH("ADT^A08", "2.5")
+                              "PID|1||M1||D^J||||||12 Rue&&12^^X\r"),
+                     "12 Rue");
+    cr_assert_str_eq(line0_of(MSH("ADT^A08", "2.5")
+                              "PID|1||M1||D^J||||||1000&Hospital Lane^^X\r"),
+                     "1000 Hospital Lane");
+    cr_assert_str_eq(line0_of(MSH("ADT^A08", "2.5")
+                              "PID|1||M1||D^J||||||&Main St&9^^X\r"),
+                     "Main St 9");
+    cr_assert_str_eq(line0_of(MSH("ADT^A08", "2.5")
+                              "PID|1||M1||D^J||||||Str. 1&^^X\r"),
+                     "Str. 1");
+}
+
+/* XAD-8 (other geographic designation) is the line of an address that
+ * has no street, city or state: SS-MIX2 (Japan) sends the whole address
+ * there (tmitanitky_ssmix2_adt_a08.hl7). Beside a street it is not read. */
+Test(hl7_to_events, takes_xad_8_as_the_line_of_an_address_that_has_no_other)
+{
+    cr_assert_str_eq(line0_of(MSH("ADT^A08", "2.5")
+                              "PID|1||M1||D^J||||||^^^^422-8033^JPN^H^"
+                              "Shizuoka 1-3-5\r"),
+                     "Shizuoka 1-3-5");
+    cr_assert_str_eq(line0_of(MSH("ADT^A08", "2.5")
+                              "PID|1||M1||D^J||||||1 Main^^X^^^^H^Near\r"),
+                     "1 Main");
+}
+
+static cJSON *phones_of(const char *pid)
+{
+    char msg[1024];
+    snprintf(msg, sizeof(msg), MSH("ADT^A08", "2.5") "%s\r", pid);
+    cJSON *j = event_of(msg);
+    cJSON *ph = cJSON_DetachItemFromObjectCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "phones");
+    cJSON_Delete(j);
+    return ph;
+}
+
+/* XTN-12, the unformatted number, when neither XTN-1 nor XTN-7 is sent
+ * (SS-MIX2 sends nothing else); an e-mail address in XTN-1 (use NET, or
+ * an '@': "a@b.de^NET^X.400^a@b.de") is no phone and is left out. */
+Test(hl7_to_events, reads_xtn_12_and_leaves_email_addresses_out_of_phones)
+{
+    cJSON *ph = phones_of("PID|1||M1||D^J||||||||^PRN^PH^^^^^^^^^054-000-0000|"
+                          "^WPN^PH^^^^^^^^^03-3599-9993");
+    cr_assert_eq(cJSON_GetArraySize(ph), 2);
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 0), "value", NULL),
+                     "054-000-0000");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 1), "use", NULL), "work");
+    cJSON_Delete(ph);
+    /* XTN-7 still wins over XTN-12 */
+    ph = phones_of("PID|1||M1||D^J||||||||^PRN^PH^^49^451^2468013^^^^^"
+                   "0451/2468013");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 0), "value", NULL),
+                     "+49 (451) 2468013");
+    cJSON_Delete(ph);
+    ph = phones_of("PID|1||M1||D^J||||||||+49 171 1^^CP~a@b.de^NET^X.400^"
+                   "a@b.de~x@y.org^^Internet~^NET^Internet^z@y.org~5551");
+    cr_assert_eq(cJSON_GetArraySize(ph), 2, "%s", cJSON_PrintUnformatted(ph));
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 0), "value", NULL),
+                     "+49 171 1");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 1), "value", NULL),
+                     "5551");
+    cJSON_Delete(ph);
+}
+
+/* PID-29 before PID-7 (diz-unimr_a08_test.hl7: a newborn with PID-30 Y and
+ * a death date 14 years before its birth) is kept as sent, with a
+ * warning. */
+Test(hl7_to_events, warns_of_a_death_date_before_the_birth_date)
+{
+    cr_assert_str_eq(warnings_of(MSH("ADT^A08", "2.5")
+                                 "PID|1||M1^^^F^MR||D^J||20251102|M||||||||"
+                                 "|||||||||||||201103240800|Y\rPV1|1|I\r"),
+                     "PID-29:death date is before the birth date;");
+    cr_assert_str_eq(warnings_of(MSH("ADT^A08", "2.5")
+                                 "PID|1||M1^^^F^MR||D^J||20251102|M||||||||"
+                                 "|||||||||||||20251102|Y\rPV1|1|I\r"),
+                     "");
 }
