@@ -1187,6 +1187,56 @@ static bool is_iso_ms(const char *t)
     return t[sizeof(pat) - 1] == '\0';
 }
 
+/*
+ * A time occ_text() accepted, as PostgreSQL's timestamptz binary form
+ * (microseconds since 2000-01-01 00:00 UTC): what its cast of that text
+ * gives. False for what this does not reproduce exactly, left to the cast:
+ * more than 6 digits of a second (the cast rounds them), an offset past
+ * 15:59 (which the cast refuses). `p` has passed occ_text().
+ */
+static bool occ_micros(const char *p, size_t n, int64_t *out)
+{
+    int y = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + num2(p + 2);
+    int mo = num2(p + 5), d = num2(p + 8);
+    int64_t sec = 0, us = 0;
+    size_t i = 10;
+
+    if (i < n && (p[i] == 'T' || p[i] == ' ')) {
+        sec = num2(p + i + 1) * 3600 + num2(p + i + 4) * 60;
+        i += 6;
+        if (i < n && p[i] == ':') {
+            sec += num2(p + i + 1);
+            i += 3;
+            if (i < n && p[i] == '.') {
+                size_t f = 0;
+                for (i++; i < n && p[i] >= '0' && p[i] <= '9'; i++, f++)
+                    us = us * 10 + (p[i] - '0');
+                if (f > 6)
+                    return false;
+                for (; f < 6; f++)
+                    us *= 10;
+            }
+        }
+    }
+    if (i < n && (p[i] == '+' || p[i] == '-')) {
+        int hh = num2(p + i + 1);
+        int mm = num2(p + i + (p[i + 3] == ':' ? 4 : 3));
+        if (hh > 15 || mm > 59)
+            return false;
+        int64_t off = hh * 3600 + mm * 60;
+        sec += p[i] == '+' ? -off : off;
+    }
+    /* days from 1970-01-01 (H. Hinnant's days_from_civil), then 2000's */
+    int yy = y - (mo <= 2);
+    int era = (yy >= 0 ? yy : yy - 399) / 400;
+    int yoe = yy - era * 400;
+    int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = (int64_t)era * 146097 + doe - 719468 - 10957;
+    *out = (days * 86400 + sec) * 1000000 + us;
+    return true;
+}
+
 /* --- binary array parameters --------------------------------------------- */
 
 #define BOOLOID 16
@@ -1195,6 +1245,8 @@ static bool is_iso_ms(const char *t)
 #define INT4ARRAYOID 1007
 #define TEXTARRAYOID 1009
 #define JSONBARRAYOID 3807
+#define TIMESTAMPTZOID 1184
+#define TIMESTAMPTZARRAYOID 1185
 
 /* PostgreSQL binary array header: ndim, has-null flag, element type, then
  * (size, lower bound); an empty array has no dimension. Items follow as
@@ -1237,6 +1289,20 @@ static void arr_int4(struct bin *b, uint32_t v)
 {
     bin_u32(b, 4);
     bin_u32(b, v);
+}
+
+static void arr_int8(struct bin *b, int64_t v)
+{
+    bin_u32(b, 8);
+    bin_u32(b, (uint32_t)((uint64_t)v >> 32));
+    bin_u32(b, (uint32_t)v);
+}
+
+/* A parameter given up on: NULL (its bin empty) */
+static void bin_drop(struct bin *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof(*b));
 }
 
 /* jsonb binary input is a version byte (1) and the JSON text */
@@ -1294,7 +1360,7 @@ enum {
     P_ORG, P_FMT, P_KEY, P_SHA, P_AT, P_OK, P_ERR, P_RAW, P_REPLY, P_PART,
     P_EMSG, P_EID, P_ETYPE, P_EPID, P_ECUR, P_EPREP, P_EOCC, P_EBODY,
     P_IK, P_ISYS, P_IVAL, P_IFIRST, P_MEVIDS, P_EPOS, P_ECANON, P_ADETAIL,
-    P_N
+    P_ATB, P_EOCCB, P_N
 };
 
 static const Oid ingest_types[P_N] = {
@@ -1303,7 +1369,7 @@ static const Oid ingest_types[P_N] = {
     INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
     BOOLARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID,
     TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID, INT4ARRAYOID, BOOLARRAYOID,
-    TEXTARRAYOID,
+    TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID,
 };
 
 static void now_iso_ms(char out[32])
@@ -1389,6 +1455,10 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
     arr_begin(&p[P_ECANON], BOOLOID, n_ev);
     arr_begin(&p[P_MEVIDS], JSONBOID, n);
     arr_begin(&p[P_ADETAIL], TEXTOID, n);
+    /* the times in binary too, while every one of them converts exactly */
+    bool atb = true, eoccb = true;
+    arr_begin(&p[P_ATB], TIMESTAMPTZOID, n);
+    arr_begin(&p[P_EOCCB], TIMESTAMPTZOID, n_ev);
     for (size_t i = 0; i < n; i++) {
         struct slice org = text_clean(a, slice_from_cstr(m[i].org_id));
         struct slice key = text_clean(a, m[i].key);
@@ -1409,6 +1479,16 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             arr_null(&p[P_KEY]);
         arr_cstr(&p[P_SHA], m[i].sha256);
         arr_cstr(&p[P_AT], at);
+        atb = atb && at_exact;          /* with its zone: "Z" */
+        if (atb) {
+            char t[40];
+            int64_t us;
+            size_t tl = strlen(at);
+            atb = tl < sizeof(t) - 2 && occ_text((struct slice){ at, tl }, t) &&
+                  occ_micros(at, tl, &us);
+            if (atb)
+                arr_int8(&p[P_ATB], us);
+        }
         arr_bool(&p[P_OK], m[i].accepted);
         if (!m[i].accepted && m[i].error_json.len)
             arr_jsonb(&p[P_ERR], json_no_nul(a, m[i].error_json));
@@ -1510,14 +1590,23 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             /* occurred_at: parsed here, or "?" for hub_parse_ts() in SQL */
             if (occ.state == OCC_TEXT) {
                 char *t = arena_alloc(a, occ.v.len + 2);
-                if (occ_text(occ.v, t))
+                int64_t us;
+                if (occ_text(occ.v, t)) {
                     arr_cstr(&p[P_EOCC], t);
-                else
+                    if (eoccb && occ_micros(occ.v.p, occ.v.len, &us))
+                        arr_int8(&p[P_EOCCB], us);
+                    else
+                        eoccb = false;
+                } else {
                     arr_null(&p[P_EOCC]);
+                    arr_null(&p[P_EOCCB]);
+                }
             } else if (occ.state == OCC_SQL) {
                 arr_cstr(&p[P_EOCC], "?");
+                eoccb = false;
             } else {
                 arr_null(&p[P_EOCC]);
+                arr_null(&p[P_EOCCB]);
             }
             /* the text, cast to jsonb in SQL once the patient is known */
             arr_bytes(&p[P_EBODY], body.p, body.len);
@@ -1537,6 +1626,10 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
         put_received_detail(a, &p[P_ADETAIL], &m[i],
                             m[i].n_ev ? buf_slice(&evids) : SLICE_NULL);
     }
+    if (!atb)
+        bin_drop(&p[P_ATB]);
+    if (!eoccb)
+        bin_drop(&p[P_EOCCB]);
     /* the identifiers as the SQL would read them, or NULL: it reads them */
     if (ids.ok) {
         idents_first(&ids);
@@ -1559,7 +1652,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
     "SELECT dup, message_id, event_ids, reply "                            \
     "FROM hub_ingest_fast($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "  \
     "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, " \
-    "$26)"
+    "$26, $27, $28)"
 
 /*
  * Run the ingest call. A named statement, prepared once per session: the

@@ -1300,6 +1300,9 @@ END $$;
 -- as jsonb prints it ({"events": p_mevids or [], "format": p_fmt, "sha256":
 -- p_sha}, made by hubd's jcanon), stored cast to jsonb and chained as it
 -- is; NULL: built here (a message not accepted, or hubd could not).
+-- p_atb and p_eoccb: p_at and p_eocc as the timestamptz their casts give
+-- (hubd's binary form; no text to parse here), each NULL as a whole unless
+-- every time of it was converted (p_eocc's NULLs stay NULL).
 -- Returns one row per message, in order.
 CREATE FUNCTION hub_ingest_fast(p_org text[], p_fmt text[], p_key text[],
     p_sha text[], p_at text[], p_ok boolean[], p_err jsonb[], p_raw bytea[],
@@ -1307,7 +1310,7 @@ CREATE FUNCTION hub_ingest_fast(p_org text[], p_fmt text[], p_key text[],
     p_epid text[], p_ecur text[], p_eprep boolean[], p_eocc text[],
     p_ebody text[], p_ik int[], p_isys text[], p_ival text[],
     p_ifirst int[], p_mevids jsonb[], p_epos int[], p_ecanon boolean[],
-    p_adetail text[])
+    p_adetail text[], p_atb timestamptz[], p_eoccb timestamptz[])
 RETURNS TABLE (dup boolean, message_id bigint, event_ids text, reply bytea)
 LANGUAGE plpgsql
 -- generic plans, made once per connection: custom plans (chosen because a
@@ -1397,7 +1400,7 @@ BEGIN
     IF n_msg = 0 THEN
         RETURN;
     END IF;
-    m_at := p_at::timestamptz[];
+    m_at := coalesce(p_atb, p_at::timestamptz[]);
 
     -- the shapes of the serial path: simple expressions (no statement to
     -- start), and a query only when one of them may be there
@@ -1566,8 +1569,11 @@ BEGIN
                   FROM unnest(e_body) WITH ORDINALITY u(b, k) ORDER BY u.k);
         END IF;
         -- occurred_at as store.c parsed it (hub_parse_ts's rules), or "?"
-        -- where it left that to hub_parse_ts
-        IF '?' = ANY (e_occt) THEN
+        -- where it left that to hub_parse_ts; in binary when it could (and
+        -- no duplicate's events were left out: its indexes still hold)
+        IF p_eoccb IS NOT NULL AND n_dup = 0 THEN
+            e_occ := p_eoccb;
+        ELSIF '?' = ANY (e_occt) THEN
             e_occ := array(
                 SELECT CASE WHEN u.t = '?'
                             THEN hub_parse_ts(u.b->>'occurred_at')
