@@ -1640,6 +1640,41 @@ static const char *const known_roots[] = {
     "supply", "Bundle", "html", NULL,
 };
 
+/* CDA R2 inFulfillmentOf/order (always moodCode RQO): the orders this
+ * document fulfils. A Consultation Note sent back to the referrer closes
+ * its referral this way (C-CDA R2.1 Consultation Note; the HL7 sample
+ * "Consult Document Closing Referral"): each order with a usable id gives
+ * referral.updated, completed, for the referral of that id, with the
+ * document as its output and the author's organization as performer. */
+static int do_fulfilment(struct doc *dc)
+{
+    const struct dict_task_status *ts =
+        dict_task_status_find(dc->d, SLICE_LIT("completed"));
+    CCDA_FOREACH(inf, dc->root, "inFulfillmentOf") {
+        const struct ccda_node *order = ccda_child(inf, "order");
+        const char *id = ccda_ii_string(dc->a, ccda_child(order, "id"));
+        if (id == NULL)
+            continue;           /* nothing a receiver could match */
+        struct ev e;
+        ev_begin(dc, &e, "referral.updated", NULL, "referral");
+        jw_kv_cstr(&e.w, "id", id);
+        jw_kv_cstr(&e.w, "status", "completed");
+        jw_key(&e.w, "terminal");
+        jw_bool(&e.w, ts ? ts->terminal : true);
+        jw_kv_cstr(&e.w, "intent", "order");
+        ccda_write_cd(&e.w, "service", ccda_child(order, "code"));
+        jw_kv_str(&e.w, "performer", dc->author_org);
+        jw_key(&e.w, "outputs");
+        jw_arr_begin(&e.w);
+        jw_cstr(&e.w, dc->message_id);
+        jw_arr_end(&e.w);
+        int rc = ev_end(dc, &e, order);
+        if (rc != HUB_OK)
+            return rc;
+    }
+    return HUB_OK;
+}
+
 int ccda_to_events(struct arena *a, const struct dict *d, const char *p,
                    size_t len, struct canon_list *out,
                    struct slice *message_id, struct hub_err *err)
@@ -1686,6 +1721,8 @@ int ccda_to_events(struct arena *a, const struct dict *d, const char *p,
     rc = read_header(&dc, message_id);
     if (rc == HUB_OK)
         rc = read_body(&dc);
+    if (rc == HUB_OK)
+        rc = do_fulfilment(&dc);
 out:
     ccda_tree_free(&tree);      /* before the arena it lives in */
     arena_release(&xa);

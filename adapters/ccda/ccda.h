@@ -65,6 +65,11 @@
  *   Patient Referral Act (4.140, class PCPR) in a planned mood, in any
  *     section (a Referral Note's Reason for Referral, 42349-1, or a plan):
  *     the referral itself -> referral.created.
+ *   inFulfillmentOf/order in the header (the orders this document
+ *     fulfils: a Consultation Note closing the referral that asked for it)
+ *     -> referral.updated, completed, for the order's id, the document as
+ *     its output, the author's organization as performer; an order without
+ *     a usable id gives nothing (no receiver could match it).
  *   Care Plan document (template 2.16.840.1.113883.10.20.22.1.15 or LOINC
  *     52521-2): one careplan.updated for the whole document (concerns, goals,
  *     activities), besides the events above.

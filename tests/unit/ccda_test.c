@@ -845,6 +845,39 @@ Test(ccda_entries, a_referral_without_an_author_organization_is_the_encounters,
     }
 }
 
+/* A Consultation Note names in inFulfillmentOf/order the referral it
+ * answers (HL7/Lantana "Consult Document Closing Referral" sample,
+ * tests/data/real/ccda): that referral is completed, by this document. */
+Test(ccda_entries, a_document_in_fulfillment_of_an_order_completes_that_referral,
+     .init = setup, .fini = teardown)
+{
+    char doc[4096];
+    snprintf(doc, sizeof(doc), "%s%s%s",
+             HEAD, "<inFulfillmentOf typeCode=\"FLFS\"><order classCode=\"ACT\" "
+             "moodCode=\"RQO\"><id root=\"9a6d1bac-17d3-4195-89a4-1121bc809b4e\"/>"
+             "<code code=\"103697008\" codeSystem=\"2.16.840.1.113883.6.96\"/>"
+             "</order></inFulfillmentOf>"
+             "<inFulfillmentOf><order><code code=\"1\"/></order></inFulfillmentOf>",
+             "<component><structuredBody><component> </component>"
+             "</structuredBody></component></ClinicalDocument>");
+    struct run r = run_str(doc);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 1, "one event per order with an id, not %zu",
+                 r.out.n);
+    cr_expect_str_eq(r.out.ev[0].type, "referral.updated");
+    cJSON *ev = first_event(&r, 1);
+    cJSON *ref = cJSON_GetObjectItem(ev, "referral");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ref, "id")),
+                     "urn:uuid:9a6d1bac-17d3-4195-89a4-1121bc809b4e");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ref, "status")),
+                     "completed");
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(ref, "terminal")));
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(
+                         cJSON_GetObjectItem(ref, "outputs"), 0)),
+                     "urn:hl7ii:2.16.840.1.113883.19.5:D1");
+    cJSON_Delete(ev);
+}
+
 /* The Interventions section (62387-6) holds interventions already done
  * (Intervention Act 4.131, moodCode EVN) beside planned ones (4.146, INT):
  * the time of a done part is when it was performed, not a schedule (the
