@@ -1428,6 +1428,14 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
     size_t owner = 0;               /* 1-based: the message parts belong to */
     char now[32];
     struct idents ids = { NULL, 0, 0, true };
+    /* what one event's (or message's) text needs only until it is in the
+     * arrays: the written body, its canonical text (jcanon asks for six
+     * times the body), the audit detail. Reset after each, so that a batch
+     * of thousands of events (a CSV upload) reuses one chunk instead of
+     * growing `a` by tens of megabytes that the allocator then keeps. */
+    struct arena scratch;
+
+    arena_init(&scratch, 64 * 1024);
 
     now[0] = '\0';
     for (size_t i = 0; i < n; i++)
@@ -1549,7 +1557,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
                 struct body_hub h = { eid, org_c, at,
                                       mine && ids.n == n0 ? NULL : pid };
                 struct slice out;
-                prep = body_write(a, body, &top, &h, &out, &pid_in,
+                prep = body_write(&scratch, body, &top, &h, &out, &pid_in,
                                   &pid_at);
                 if (prep) {
                     body = out;
@@ -1562,7 +1570,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
              * found again in it, where jsonb put it) */
             bool canon = false;
             struct slice ct;
-            if (prep && jcanon(a, body.p, body.len, &ct)) {
+            if (prep && jcanon(&scratch, body.p, body.len, &ct)) {
                 size_t at2 = 0;
                 if (!pid_in ||
                     (jcanon_find_str(ct.p, ct.len, "patient", "hub_id",
@@ -1589,7 +1597,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             arr_bool(&p[P_EPREP], prep);
             /* occurred_at: parsed here, or "?" for hub_parse_ts() in SQL */
             if (occ.state == OCC_TEXT) {
-                char *t = arena_alloc(a, occ.v.len + 2);
+                char *t = arena_alloc(&scratch, occ.v.len + 2);
                 int64_t us;
                 if (occ_text(occ.v, t)) {
                     arr_cstr(&p[P_EOCC], t);
@@ -1618,13 +1626,15 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             if (k)
                 buf_putc(&evids, ',');
             json_put_str(&evids, eid);
+            arena_reset(&scratch);
         }
         if (m[i].n_ev) {
             buf_putc(&evids, ']');
             arr_jsonb(&p[P_MEVIDS], buf_slice(&evids));
         }
-        put_received_detail(a, &p[P_ADETAIL], &m[i],
+        put_received_detail(&scratch, &p[P_ADETAIL], &m[i],
                             m[i].n_ev ? buf_slice(&evids) : SLICE_NULL);
+        arena_reset(&scratch);
     }
     if (!atb)
         bin_drop(&p[P_ATB]);
@@ -1645,6 +1655,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
         }
     }
     free(ids.v);
+    arena_release(&scratch);
 }
 
 #define INGEST_STMT "hub_ingest_fast"
