@@ -1645,15 +1645,27 @@ BEGIN
         -- count of the identifiers to record (new, first carried here)
         -- (one array unnested, the others subscripted: unnest() of n
         -- arrays stores each in a tuplestore of its own)
-        SELECT array_agg(o.h ORDER BY u.n), v_simple AND bool_and(o.h IS NULL),
-               bool_and(o.h IS NOT NULL),
-               count(*) FILTER (WHERE o.h IS NULL AND i_first[u.n] = u.k)
-          INTO i_owner, v_simple, v_known, v_new
-          FROM unnest(i_k) WITH ORDINALITY AS u(k, n)
-          LEFT JOIN LATERAL (
-               SELECT pi.hub_id AS h FROM patient_identifiers pi
-                WHERE pi.system = i_sys[u.n] AND pi.value = i_val[u.n]
-                LIMIT 1) o ON true;
+        -- The owners alone (no aggregate: each is set up again per batch;
+        -- the join keeps unnest's order, so no sort), then what is made
+        -- of them in simple expressions, and the count only when an
+        -- identifier is new.
+        i_owner := ARRAY(
+            SELECT o.h
+              FROM unnest(i_k) WITH ORDINALITY AS u(k, n)
+              LEFT JOIN LATERAL (
+                   SELECT pi.hub_id AS h FROM patient_identifiers pi
+                    WHERE pi.system = i_sys[u.n] AND pi.value = i_val[u.n]
+                    LIMIT 1) o ON true
+             ORDER BY u.n);
+        v_known := array_position(i_owner, NULL) IS NULL;
+        v_simple := v_simple
+                    AND cardinality(array_remove(i_owner, NULL)) = 0;
+        v_new := 0;
+        IF NOT v_known THEN
+            SELECT count(*) INTO v_new
+              FROM unnest(i_k) WITH ORDINALITY AS u(k, n)
+             WHERE i_owner[u.n] IS NULL AND i_first[u.n] = u.k;
+        END IF;
         v_linked := false;
         IF v_known AND NOT v_simple THEN
             -- every identifier known before the batch (the steady state):
