@@ -1184,6 +1184,41 @@ Test(store, body_of_an_unusual_shape_gets_the_hub_fields_in_sql)
                        "body::jsonb->'patient'->>'hub_id' = patient_hub_id"), 1);
 }
 
+/* Ingest one single-event message per occurred_at value (`when`: JSON
+ * literals), each with its own key and identifier (`tag` + index), in one
+ * batch. */
+static void ingest_times(const char *const *when, size_t n, const char *tag)
+{
+    enum { MAX = 32 };
+    static char json[MAX][256];
+    static char keys[MAX][16];
+    struct store_msg m[MAX];
+    struct canon_event ev[MAX];
+    struct store_msg_result res[MAX];
+
+    cr_assert_leq(n, MAX);
+    memset(m, 0, sizeof(m));
+    for (size_t i = 0; i < n; i++) {
+        snprintf(json[i], sizeof(json[i]), "{\"type\":\"adt.admit\","
+                 "\"occurred_at\":%s,\"patient\":{\"identifiers\":"
+                 "[{\"value\":\"%s%zu\",\"system\":\"S\"}]}}", when[i],
+                 tag, i);
+        snprintf(keys[i], sizeof(keys[i]), "%s-%zu", tag, i);
+        m[i].org_id = "org_a";
+        m[i].format = "hl7v2";
+        m[i].key = slice_from_cstr(keys[i]);
+        m[i].raw = slice_from_cstr("MSH|^~\\&|raw bytes\r");
+        store_sha256_hex(m[i].raw.p, m[i].raw.len, m[i].sha256);
+        m[i].accepted = true;
+        m[i].reply = slice_from_cstr("reply");
+        ev[i] = (struct canon_event){ "adt.admit", slice_from_cstr(json[i]) };
+        m[i].ev = &ev[i];
+        m[i].n_ev = 1;
+    }
+    cr_assert_eq(store_ingest_batch(s, m, n, res), HUB_OK);
+    release(res, n);
+}
+
 /* store.c parses occurred_at itself (hub_parse_ts's rules in C); the stored
  * column must be what hub_parse_ts() makes of the body's value */
 Test(store, occurred_at_is_parsed_as_hub_parse_ts_does)
@@ -1199,31 +1234,7 @@ Test(store, occurred_at_is_parsed_as_hub_parse_ts_does)
         "\"1900-02-29\"", "\"2000-02-29T23:59:59.5-12:00\"",
     };
     enum { N = sizeof(when) / sizeof(when[0]) };
-    static char json[N][256];
-    static char keys[N][16];
-    struct store_msg m[N];
-    struct canon_event ev[N];
-    struct store_msg_result res[N];
-
-    memset(m, 0, sizeof(m));
-    for (size_t i = 0; i < N; i++) {
-        snprintf(json[i], sizeof(json[i]), "{\"type\":\"adt.admit\","
-                 "\"occurred_at\":%s,\"patient\":{\"identifiers\":"
-                 "[{\"value\":\"T%zu\",\"system\":\"S\"}]}}", when[i], i);
-        snprintf(keys[i], sizeof(keys[i]), "ts-%zu", i);
-        m[i].org_id = "org_a";
-        m[i].format = "hl7v2";
-        m[i].key = slice_from_cstr(keys[i]);
-        m[i].raw = slice_from_cstr("MSH|^~\\&|raw bytes\r");
-        store_sha256_hex(m[i].raw.p, m[i].raw.len, m[i].sha256);
-        m[i].accepted = true;
-        m[i].reply = slice_from_cstr("reply");
-        ev[i] = (struct canon_event){ "adt.admit", slice_from_cstr(json[i]) };
-        m[i].ev = &ev[i];
-        m[i].n_ev = 1;
-    }
-    cr_assert_eq(store_ingest_batch(s, m, N, res), HUB_OK);
-    release(res, N);
+    ingest_times(when, N, "T");
     cr_assert_eq(qlong("SELECT count(*) FROM events WHERE occurred_at IS NOT "
                        "DISTINCT FROM hub_parse_ts(body::jsonb->>'occurred_at')"), N);
     cr_assert_eq(qlong("SELECT count(*) FROM events WHERE occurred_at IS "
@@ -1236,39 +1247,15 @@ Test(store, occurred_at_is_parsed_as_hub_parse_ts_does)
 Test(store, times_sent_in_binary_are_what_their_casts_give)
 {
     static const char *const when[] = {
-        "2024-02-29", "2026-01-15T09:30", "2026-01-15 09:30:00.123456+0530",
-        "2026-01-15Z", "2026-01-15+0530", "2000-02-29T23:59:59.5-12:00",
-        "1969-12-31T23:59:59.999999Z", "1900-03-01T00:00:00-15:59",
-        "9999-12-31T23:59:59.9+15:59", "2026-07-01T12:00:00.07-03:30",
-        "2000-01-01T00:00:00Z", "1600-02-29T01:02:03.000001+01:00",
-        "2026-03-29T01:59:59", "2026-10-31T23:00-0000",
+        "\"2024-02-29\"", "\"2026-01-15T09:30\"", "\"2026-01-15 09:30:00.123456+0530\"",
+        "\"2026-01-15Z\"", "\"2026-01-15+0530\"", "\"2000-02-29T23:59:59.5-12:00\"",
+        "\"1969-12-31T23:59:59.999999Z\"", "\"1900-03-01T00:00:00-15:59\"",
+        "\"9999-12-31T23:59:59.9+15:59\"", "\"2026-07-01T12:00:00.07-03:30\"",
+        "\"2000-01-01T00:00:00Z\"", "\"1600-02-29T01:02:03.000001+01:00\"",
+        "\"2026-03-29T01:59:59\"", "\"2026-10-31T23:00-0000\"",
     };
     enum { N = sizeof(when) / sizeof(when[0]) };
-    static char json[N][256];
-    static char keys[N][16];
-    struct store_msg m[N];
-    struct canon_event ev[N];
-    struct store_msg_result res[N];
-
-    memset(m, 0, sizeof(m));
-    for (size_t i = 0; i < N; i++) {
-        snprintf(json[i], sizeof(json[i]), "{\"type\":\"adt.admit\","
-                 "\"occurred_at\":\"%s\",\"patient\":{\"identifiers\":"
-                 "[{\"value\":\"B%zu\",\"system\":\"S\"}]}}", when[i], i);
-        snprintf(keys[i], sizeof(keys[i]), "tb-%zu", i);
-        m[i].org_id = "org_a";
-        m[i].format = "hl7v2";
-        m[i].key = slice_from_cstr(keys[i]);
-        m[i].raw = slice_from_cstr("MSH|^~\\&|raw bytes\r");
-        store_sha256_hex(m[i].raw.p, m[i].raw.len, m[i].sha256);
-        m[i].accepted = true;
-        m[i].reply = slice_from_cstr("reply");
-        ev[i] = (struct canon_event){ "adt.admit", slice_from_cstr(json[i]) };
-        m[i].ev = &ev[i];
-        m[i].n_ev = 1;
-    }
-    cr_assert_eq(store_ingest_batch(s, m, N, res), HUB_OK);
-    release(res, N);
+    ingest_times(when, N, "B");
     cr_assert_eq(qlong("SELECT count(*) FROM events WHERE occurred_at = "
                        "hub_parse_ts(body::jsonb->>'occurred_at')"), N);
     cr_assert_eq(qlong("SELECT count(*) FROM events e JOIN messages m "
