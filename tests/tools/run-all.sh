@@ -22,10 +22,11 @@ run_suites() {   # $1 = build dir, $2 = label
         [ -x "$dir/bin/test-$s" ] || continue
         out=$(mktemp)
         echo "== $label $s"
+        t0=$SECONDS
         HUB_BUILD=$dir "$dir/bin/test-$s" --jobs 2 2>&1 | tee "$out"
         rc=${PIPESTATUS[0]}
         line=$(grep -a 'Synthesis:' "$out" | tail -1)
-        summary+=("$label $s: ${line:-no summary (exit $rc)}")
+        summary+=("$label $s ($((SECONDS - t0)) s): ${line:-no summary (exit $rc)}")
         [ "$rc" = 0 ] || failed=$((failed + 1))
         rm -f "$out"
     done
@@ -44,10 +45,11 @@ fi
 
 if [ -z "${HUB_TEST_SKIP_FUZZ:-}" ] && ls tests/fuzz/*_fuzz.c >/dev/null 2>&1; then
     echo "== fuzz (bounded)"
+    t0=$SECONDS
     if make -s fuzz FUZZ_SECONDS=${HUB_FUZZ_SECONDS:-20}; then
-        summary+=("fuzz: ok")
+        summary+=("fuzz ($((SECONDS - t0)) s): ok")
     else
-        summary+=("fuzz: FAILED"); failed=$((failed + 1))
+        summary+=("fuzz ($((SECONDS - t0)) s): FAILED"); failed=$((failed + 1))
     fi
 fi
 
@@ -62,5 +64,5 @@ for l in "${summary[@]}"; do
     total_pass=$((total_pass + ${p:-0}))
     total_fail=$((total_fail + ${f:-0}))
 done
-echo "$total_pass passed, $total_fail failed"
+echo "$total_pass passed, $total_fail failed ($SECONDS s in all)"
 [ "$failed" = 0 ] && [ "$total_fail" = 0 ]
