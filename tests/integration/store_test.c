@@ -1184,6 +1184,44 @@ Test(store, body_of_an_unusual_shape_gets_the_hub_fields_in_sql)
                        "body::jsonb->'patient'->>'hub_id' = patient_hub_id"), 1);
 }
 
+/* The hub fields hubd writes into a body have a bounded room; an org id of
+ * the longest form (63 characters) and a body without "source" overflow
+ * it. Then nothing is written on this side and the SQL sets every field:
+ * the candidate patient id must not be sent for a body that lacks it. */
+Test(store, hub_fields_that_overflow_their_room_are_set_in_sql)
+{
+    static const char org[] =
+        "org-with-the-longest-id-allowed.0123456789.0123456789.012345678";
+    static const char body[] = "{\"type\":\"adt.admit\",\"patient\":"
+        "{\"identifiers\":[{\"value\":\"LONG1\",\"system\":\"MRN\"}]}}";
+    struct fixture f;
+    struct store_msg_result r[2];
+    char sql[512];
+
+    cr_assert_eq(sizeof(org) - 1, 63);
+    cr_assert_eq(store_org_add(s, "test", org, "Long", "hospital",
+                               SCOPE_INGEST), HUB_OK);
+    add_msg(&f, 0, org, "long-1", "adt.admit", "MRN", "LONG1");
+    add_msg(&f, 1, org, "long-2", "adt.admit", "MRN", "LONG1");
+    f.ev[0].json = SLICE_LIT(body);
+    f.ev[1].json = SLICE_LIT(body);
+    ingest(&f, 2, r);
+    release(r, 2);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM events WHERE "
+             "org_id = '%s' AND body = body::jsonb::text AND "
+             "body::jsonb->>'id' = id AND "
+             "body::jsonb->'source'->>'org' = org_id AND "
+             "body::jsonb->'source' ? 'received_at' AND "
+             "patient_hub_id IS NOT NULL AND "
+             "body::jsonb->'patient'->>'hub_id' = patient_hub_id", org);
+    cr_assert_eq(qlong(sql), 2);
+    /* one identifier, one patient, both events linked to it */
+    cr_assert_eq(qlong("SELECT count(DISTINCT patient_hub_id) FROM events"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers pi JOIN "
+                       "events e ON e.patient_hub_id = pi.hub_id "
+                       "WHERE pi.value = 'LONG1'"), 2);
+}
+
 /* Ingest one single-event message per occurred_at value (`when`: JSON
  * literals), each with its own key and identifier (`tag` + index), in one
  * batch. */
