@@ -37,6 +37,9 @@ listen_addresses = '127.0.0.1'
 max_connections = 200
 shared_buffers = 256MB
 wal_buffers = 16MB
+# as deploy/postgresql.md advises: at the default 1GB a busy hub (make
+# bench) forced a checkpoint every 30-60 s, each followed by full-page writes
+max_wal_size = 4GB
 commit_delay = 0
 log_min_messages = warning
 CONF
