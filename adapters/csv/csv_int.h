@@ -191,5 +191,8 @@ const char *csv_message_id(struct arena *a, const char *file, size_t row);
 /* Finish an event document and append it to c->out. */
 int csv_push_event(struct csv_ctx *c, struct jw *w, const char *type,
                    struct hub_err *err);
+/* Append a finished event document to c->out. */
+int csv_push_json(struct csv_ctx *c, const char *type, struct slice json,
+                  struct hub_err *err);
 
 #endif

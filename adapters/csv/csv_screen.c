@@ -17,6 +17,7 @@
  * A disagreement becomes a warning on both events and in the report; it
  * never changes the hub's verdict.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -373,7 +374,8 @@ static void write_verdict(struct jw *w, enum dict_verdict v)
     jw_bool(w, v == DICT_POSITIVE);
 }
 
-static int write_event(struct emit *e, const char *type, struct hub_err *err)
+/* screening.completed (push_positive makes screening.positive from it). */
+static int write_event(struct emit *e, struct hub_err *err)
 {
     struct csv_ctx *c = e->c;
     struct csv_screening *s = e->s;
@@ -381,7 +383,7 @@ static int write_event(struct emit *e, const char *type, struct hub_err *err)
 
     jw_init(&w, c->a, CSV_MAX_EVENT_BYTES);
     jw_obj_begin(&w);
-    jw_kv_cstr(&w, "type", type);
+    jw_kv_cstr(&w, "type", "screening.completed");
     jw_key_chunk(&w, JW_KEY("source"));
     jw_obj_begin(&w);
     jw_kv_cstr(&w, "format", "csv");
@@ -511,7 +513,31 @@ static int write_event(struct emit *e, const char *type, struct hub_err *err)
         jw_arr_end(&w);
     }
     jw_obj_end(&w);
-    return csv_push_event(c, &w, type, err);
+    return csv_push_event(c, &w, "screening.completed", err);
+}
+
+/*
+ * screening.positive is the screening.completed just pushed under another
+ * type: the type is the document's first member and nothing else written
+ * depends on it, so the bytes are copied rather than written a second time
+ * (that was a third of the adapter's work). One byte shorter, so within
+ * the event limit the first one met.
+ */
+static int push_positive(struct csv_ctx *c, struct hub_err *err)
+{
+    static const char done[] = "{\"type\":\"screening.completed\"";
+    static const char pos[] = "{\"type\":\"screening.positive\"";
+    const size_t dn = sizeof(done) - 1, pn = sizeof(pos) - 1;
+    struct slice json = c->out->ev[c->out->n - 1].json;
+
+    assert(json.len >= dn && memcmp(json.p, done, dn) == 0);
+    size_t tail = json.len - dn;
+    char *p = arena_alloc(c->a, pn + tail + 1);
+    memcpy(p, pos, pn);
+    memcpy(p + pn, json.p + dn, tail);
+    p[pn + tail] = '\0';
+    return csv_push_json(c, "screening.positive",
+                         (struct slice){ p, pn + tail }, err);
 }
 
 int csv_screening_emit(struct csv_ctx *c, struct csv_screening *s,
@@ -533,10 +559,9 @@ int csv_screening_emit(struct csv_ctx *c, struct csv_screening *s,
         return rc;
     compare(&e);
     check_totals(&e);
-    if ((rc = write_event(&e, "screening.completed", err)) != HUB_OK)
+    if ((rc = write_event(&e, err)) != HUB_OK)
         return rc;
-    if (e.sc.n_positive_domains &&
-        (rc = write_event(&e, "screening.positive", err)) != HUB_OK)
+    if (e.sc.n_positive_domains && (rc = push_positive(c, err)) != HUB_OK)
         return rc;
     for (size_t i = 0; i < s->n; i++)
         s->rows[i].t->rows[s->rows[i].ri].used = true;

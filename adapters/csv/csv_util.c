@@ -492,7 +492,13 @@ int csv_push_event(struct csv_ctx *c, struct jw *w, const char *type,
     int rc = jw_finish(w, &json);
     if (rc)
         return hub_err_set(err, rc, "event", 0, "event is larger than the limit");
-    rc = canon_list_push(c->a, c->out, type, json);
+    return csv_push_json(c, type, json, err);
+}
+
+int csv_push_json(struct csv_ctx *c, const char *type, struct slice json,
+                  struct hub_err *err)
+{
+    int rc = canon_list_push(c->a, c->out, type, json);
     if (rc)
         return hub_err_set(err, rc, "events", 0,
                            "upload makes more events than the limit");
