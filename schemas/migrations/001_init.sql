@@ -522,13 +522,22 @@ CREATE TRIGGER events_merge AFTER INSERT ON events
 
 -- --- routing: subscriptions, the outbox, deliveries ------------------------
 
--- Routing: hub_route_events() (called by hub_ingest_fast inside the ingest
--- transaction, under the chain lock) matches each new event against every
--- live subscription -- topic patterns and the filters of CANON.md -- and
--- writes, in that same transaction, one event_routes row per (event,
+-- Routing: each new event is matched against every live subscription --
+-- topic patterns and the filters of CANON.md (hub_route_match()) -- and
+-- the ingest transaction writes one event_routes row per (event,
 -- subscriber org) for the pull feed, one deliveries row per (event, webhook
 -- subscription), and one 'event.routed' audit row per event. An event and
 -- the deliveries it causes commit together or not at all.
+-- Routing before the lock: hub_ingest_fast() matches its events before the
+-- chain lock (reading the subscriptions, and their version, in one
+-- statement) and makes the 'event.routed' audit rows' text with its own;
+-- under the lock it writes only what needs the event seqs (the routes,
+-- deliveries and queue rows) and chains all its audit rows in one loop and
+-- one INSERT. If the version read again under the lock differs (a
+-- subscription created, changed or deleted meanwhile), it drops those
+-- audit rows and routes under the lock with hub_route_events(), as the
+-- serial path does: what it writes is always what routing under the lock
+-- would write.
 --
 -- Delivery state machine (one row per (event, subscription), UNIQUE):
 --   pending --claim--> delivering --2xx--> delivered
@@ -581,7 +590,8 @@ CREATE TRIGGER events_merge AFTER INSERT ON events
 --     moved with SKIP LOCKED (never a wait under the chain lock);
 --   hub_claim_deliveries (also the takeover of an expired lease): queue
 --     rows with SKIP LOCKED, no chain lock: it never waits;
---   routing at ingest: the chain lock, then only new rows (deliveries,
+--   routing at ingest: the match reads the subscriptions before the chain
+--     lock, without locking them; under it, only new rows (deliveries,
 --     queue) and the foreign key's FOR KEY SHARE on subscriptions, which
 --     FOR NO KEY UPDATE (step 1) does not block.
 -- Before this order, replays and subscription updates took the chain lock
@@ -810,12 +820,12 @@ LANGUAGE sql IMMUTABLE AS $$
                 '^([a-z]+)://([^/?#:\[\]]+|\[[^\]]*\])(:[0-9]+)?') m) x
 $$;
 
--- Routing, called once per batch inside the ingest transaction with the
--- seqs of the events just stored (see the top of this section). The audit
--- rows of the routing decisions are appended in one hub_audit_append_many()
--- call: one read of the chain head and one INSERT, as ingest does.
--- One statement: no temporary table, no call of hub_sub_matches() per
--- (event, subscription); same matching rules.
+-- The routing decisions: which live subscriptions (not deleted, not
+-- disabled; paused ones too) each event goes to, one row per (event,
+-- subscription) in (event, subscription id) order; k is the event's index
+-- in the arrays (its type, its sender, its body as stored: jsonb's text
+-- form). One statement: no call of hub_sub_matches() per (event,
+-- subscription); same matching rules, term by term.
 -- The domain filter reads every place a canonical body carries a domain
 -- (schemas/bodies/*.schema.json, "$ref": "#/$defs/domain"):
 --   screening.domains[*], screening.positive_domains[*],
@@ -831,15 +841,17 @@ $$;
 -- member or an unexpected type, so an odd body cannot fail the ingest
 -- transaction; a body's paths are read only when its section is there.
 -- About 5 us per event, only while some subscription filters on domains.
-CREATE FUNCTION hub_route_events(p_seqs bigint[]) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-    v_new bigint;
-    v_last bigint;
-BEGIN
-    IF p_seqs IS NULL OR cardinality(p_seqs) = 0 THEN
-        RETURN;
-    END IF;
+-- A body is parsed only when a subscription filters on its fields or its
+-- text names sensitivity labels: with topic and org filters alone, the
+-- usual case, no body is parsed.
+-- STABLE: it reads the subscriptions in its caller's snapshot, so that a
+-- caller may read their version in the same statement (hub_ingest_fast()
+-- matches before the chain lock). A plain SQL function, inlined into the
+-- caller's plan when its arguments are variables (not sub-selects).
+CREATE FUNCTION hub_route_match(p_type text[], p_org text[], p_body text[])
+RETURNS TABLE (k int, sub_id text, org_id text, mode text, url text,
+               endpoint text)
+LANGUAGE sql STABLE AS $$
     WITH s AS MATERIALIZED (
         -- hub_jsonb_texts(), inline here and below: as a function it is a
         -- call per use (its sub-select keeps it from being inlined)
@@ -889,15 +901,20 @@ BEGIN
                coalesce(bool_or(s.has_counties), false) AS counties
           FROM s
     ), b AS MATERIALIZED (
-        -- the body read once (events.body is jsonb's text form): every
-        -- -> below reads this one jsonb
-        SELECT e.seq, e.id, e.patient_hub_id, e.type, e.org_id,
-               e.body::jsonb AS body
-          FROM events e
-         WHERE e.seq = ANY (p_seqs)
-           AND EXISTS (SELECT 1 FROM s)
+        -- the body parsed once, and only when something reads it: a
+        -- filter on its fields, or its labels. jsonb's text form writes
+        -- a key as it is, so a body whose text has no "sensitivity" has
+        -- no labels ('{}', which every subscription's opt-ins contain)
+        SELECT u.k::int AS k, u.type, u.org_id,
+               CASE WHEN f.facilities OR f.classes OR f.domains
+                         OR f.counties
+                         OR strpos(u.body, '"sensitivity"') > 0
+                    THEN u.body::jsonb END AS body
+          FROM unnest(p_type, p_org, p_body)
+               WITH ORDINALITY AS u(type, org_id, body, k), f
+         WHERE EXISTS (SELECT 1 FROM s)
     ), e AS MATERIALIZED (
-        SELECT b.seq, b.id, b.patient_hub_id, b.type, b.org_id,
+        SELECT b.k, b.type, b.org_id,
                CASE WHEN f.facilities THEN
                    ARRAY[b.body->'source'->>'sending_facility',
                          b.body->'encounter'->>'facility',
@@ -959,10 +976,9 @@ BEGIN
                                           b.body->'sensitivity'))
                     ELSE '{}'::text[] END AS sensitivity
           FROM b, f
-    ), m AS MATERIALIZED (
-        SELECT e.seq AS event_seq, e.id AS event_id, e.patient_hub_id AS patient,
-               s.id AS sub_id, s.org_id, s.mode, s.url, s.endpoint
-          FROM e JOIN s
+    )
+    SELECT e.k, s.id, s.org_id, s.mode, s.url, s.endpoint
+      FROM e JOIN s
             ON e.type LIKE ANY (s.likes)
            AND (NOT s.has_orgs OR e.org_id = ANY (s.orgs))
            AND (NOT s.has_facilities OR e.facilities && s.facilities)
@@ -971,6 +987,39 @@ BEGIN
            AND (NOT s.has_counties OR e.counties && s.counties)
            -- sensitive data (42 CFR Part 2 ...) only to who opted in
            AND e.sensitivity <@ s.sensitivity
+     ORDER BY e.k, s.id
+$$;
+
+-- Routing of stored events, by their seqs (see the top of this section),
+-- inside the ingest transaction under the chain lock: the serial ingest
+-- path calls it, and hub_ingest_fast() when the subscriptions changed
+-- between its match (before the lock) and the lock. The audit rows of the
+-- routing decisions are appended in one hub_audit_append_many() call: one
+-- read of the chain head and one INSERT. Routing an event again writes no
+-- second route or delivery (ON CONFLICT), but a second audit row.
+CREATE FUNCTION hub_route_events(p_seqs bigint[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_new bigint;
+    v_last bigint;
+BEGIN
+    IF p_seqs IS NULL OR cardinality(p_seqs) = 0 THEN
+        RETURN;
+    END IF;
+    WITH ev AS MATERIALIZED (
+        SELECT array_agg(e.seq ORDER BY e.seq) AS seq,
+               array_agg(e.id ORDER BY e.seq) AS id,
+               array_agg(e.patient_hub_id ORDER BY e.seq) AS patient,
+               array_agg(e.type ORDER BY e.seq) AS type,
+               array_agg(e.org_id ORDER BY e.seq) AS org,
+               array_agg(e.body ORDER BY e.seq) AS body
+          FROM events e
+         WHERE e.seq = ANY (p_seqs)
+    ), m AS MATERIALIZED (
+        SELECT ev.seq[x.k] AS event_seq, ev.id[x.k] AS event_id,
+               ev.patient[x.k] AS patient, x.sub_id, x.org_id, x.mode,
+               x.url, x.endpoint
+          FROM ev, hub_route_match(ev.type, ev.org, ev.body) x
     ), er AS (
         INSERT INTO event_routes (org_id, event_seq)
         SELECT DISTINCT m.org_id, m.event_seq FROM m
@@ -1244,7 +1293,10 @@ END $$;
 --    which is hub_audit_text() and hub_audit_hash() (jsonb's text form of an
 --    array is its elements one after another); hub_audit_verify() recomputes
 --    each row with those functions.
---  * Under the lock: events seqs and INSERT, the chained audit rows, routing.
+--  * Routing is matched before the lock too, and its audit rows made with
+--    the others ("Routing before the lock", routing section).
+--  * Under the lock: events seqs and INSERT, the chained audit rows, the
+--    routing rows that need the seqs.
 -- Lock order: only the messages and identifier rows are written before the
 -- chain lock, and only another ingest of the same key or identifier waits
 -- on them. The serial path (hub_ingest_batch_serial(), for the shapes whose
@@ -1396,6 +1448,18 @@ DECLARE
     n_a int;
     v_h bytea;
     a_h bytea[];
+    -- routing, matched before the lock (hub_route_match), in its order
+    v_subs text;                -- the subscriptions' version the match read
+    v_subs_now text;            -- and under the lock
+    e_org text[];               -- each event's sender
+    r_k int[];                  -- (event index, subscription) matched
+    r_sub text[];
+    r_org text[];
+    r_mode text[];
+    r_url text[];
+    r_end text[];
+    n_routed int := 0;          -- 'event.routed' rows, last in a_*
+    v_rows bigint;
 BEGIN
     IF n_msg = 0 THEN
         RETURN;
@@ -1814,8 +1878,39 @@ BEGIN
         END IF;
     END IF;
 
-    -- the audit rows (identity conflicts, then one per message), as
-    -- hub_audit_append_many() writes them, all but their seq and hashes:
+    -- routing, matched here (see "Routing before the lock" above the
+    -- function); written under the lock, or made again there when the
+    -- subscriptions changed meanwhile. The event types first: the type a
+    -- body names when the caller gave none (as the events INSERT had it)
+    IF n_ev > 0 THEN
+        IF array_position(e_type, NULL) IS NOT NULL THEN
+            e_type := ARRAY(SELECT coalesce(u.t, u.b::jsonb->>'type')
+                              FROM unnest(e_type, e_bt) u(t, b));
+        END IF;
+        -- the senders per event: a variable, so that the match is inlined
+        e_org := ARRAY(SELECT p_org[m] FROM unnest(e_msg) m);
+        -- the version of the live subscriptions (the set routing reads):
+        -- any change of one (created, changed: a new row version, xmin;
+        -- paused, disabled, deleted) changes it; NULL when there is none.
+        -- Read again under the lock; in one statement with the match, so
+        -- both see the same subscriptions
+        SELECT v.subs, m.k, m.sub, m.org, m.mode, m.url, m.ep
+          INTO v_subs, r_k, r_sub, r_org, r_mode, r_url, r_end
+          FROM (SELECT string_agg(s.id || ':' || s.xmin::text, ','
+                                  ORDER BY s.id) AS subs
+                  FROM subscriptions s
+                 WHERE s.deleted_at IS NULL AND s.status <> 'disabled') v
+          LEFT JOIN LATERAL (
+               SELECT array_agg(x.k) AS k, array_agg(x.sub_id) AS sub,
+                      array_agg(x.org_id) AS org, array_agg(x.mode) AS mode,
+                      array_agg(x.url) AS url, array_agg(x.endpoint) AS ep
+                 FROM hub_route_match(e_type, e_org, e_bt) x
+                WHERE v.subs IS NOT NULL) m ON true;
+    END IF;
+
+    -- the audit rows (identity conflicts, then one per message, then one
+    -- per routed event), as hub_audit_append_many() writes them, all but
+    -- their seq and hashes:
     -- a_rest is hub_audit_text() of the row without its opening "[seq"
     -- (jsonb's text form writes the elements one after another, so the
     -- text with seq N is '[' || N || a_rest), written as that text is: each
@@ -1878,7 +1973,22 @@ BEGIN
                         THEN p_adetail[u.o] END
               FROM generate_series(1, n_msg) AS u(o)
              WHERE NOT m_skip[u.o]
+            UNION ALL
+            -- the rows hub_route_events() appends: the subscriptions and
+            -- orgs of each routed event (jsonb_agg(DISTINCT): sorted, once
+            -- each)
+            SELECT 1000000000 + g.k, 'hubd', 'event.routed', 'event',
+                   e_id[g.k], e_hub[g.k],
+                   jsonb_build_object('subscriptions', g.subs, 'orgs', g.orgs),
+                   NULL::text
+              FROM (SELECT x.k, jsonb_agg(DISTINCT x.sub) AS subs,
+                           jsonb_agg(DISTINCT x.org) AS orgs
+                      FROM unnest(r_k, r_sub, r_org) AS x(k, sub, org)
+                     GROUP BY x.k) g
             ORDER BY o) r;
+    -- the routed rows are the last ones
+    n_routed := coalesce(cardinality(a_action) + 1
+                         - array_position(a_action, 'event.routed'), 0);
 
     -- ---- under the lock: seq order = commit order, one chain writer ----
     PERFORM hub_chain_lock();
@@ -1893,17 +2003,20 @@ BEGIN
               USING ERRCODE = '40001';
     END IF;
 
-    -- in one statement: the event seqs in batch order, whether routing
-    -- has a live subscription to look at (it writes nothing without one),
-    -- and the head of the chain
+    -- in one statement: the event seqs in batch order, the version of
+    -- the live subscriptions (NULL: none, routing writes nothing), and
+    -- the head of the chain
     SELECT CASE WHEN n_ev > 0 THEN ARRAY(SELECT nextval('events_seq')
                                            FROM generate_series(1, n_ev))
            END,
-           n_ev > 0 AND EXISTS (SELECT 1 FROM subscriptions s
-                                 WHERE s.deleted_at IS NULL
-                                   AND s.status <> 'disabled'),
+           -- as the match read it (above)
+           CASE WHEN n_ev > 0 THEN
+               (SELECT string_agg(s.id || ':' || s.xmin::text, ','
+                                  ORDER BY s.id)
+                  FROM subscriptions s
+                 WHERE s.deleted_at IS NULL AND s.status <> 'disabled') END,
            h.seq, h.hash
-      INTO e_seq, v_route, v_aseq, v_prev
+      INTO e_seq, v_subs_now, v_aseq, v_prev
       FROM (SELECT) x
       LEFT JOIN (SELECT a.seq, a.hash FROM audit a
                   ORDER BY a.seq DESC LIMIT 1) h ON true;
@@ -1911,13 +2024,21 @@ BEGIN
         v_aseq := 0;
         v_prev := repeat('0', 64);
     END IF;
+    -- the match holds if the subscriptions are those it read; else its
+    -- audit rows go, and routing is done again below, as the serial path
+    -- does it
+    v_route := v_subs_now IS NOT NULL
+               AND v_subs_now IS DISTINCT FROM v_subs;
+    IF v_subs_now IS DISTINCT FROM v_subs THEN
+        r_k := NULL;
+    END IF;
 
     IF n_ev > 0 THEN
         -- one INSERT of the bodies made above
         INSERT INTO events (seq, id, message_id, org_id, type,
                             patient_hub_id, occurred_at, received_at, body)
         SELECT e_seq[u.k], e_id[u.k], m_mid[u.msg], p_org[u.msg],
-               coalesce(e_type[u.k], e_bt[u.k]::jsonb->>'type'), e_hub[u.k],
+               e_type[u.k], e_hub[u.k],
                e_occ[u.k], m_at[u.msg], e_bt[u.k]
           FROM unnest(e_msg) WITH ORDINALITY AS u(msg, k)
          ORDER BY u.k;
@@ -1927,7 +2048,8 @@ BEGIN
     -- row i's hash chains on row i-1's: one expression per row on bytea
     -- hashes (hex is made once, in the INSERT; a recursive CTE measured
     -- no faster than this loop)
-    n_a := coalesce(cardinality(a_rest), 0);
+    n_a := coalesce(cardinality(a_rest), 0)
+           - CASE WHEN r_k IS NULL THEN n_routed ELSE 0 END;
     v_h := decode(v_prev, 'hex');
     a_h := array_fill(NULL::bytea, ARRAY[n_a]);
     FOR i IN 1 .. n_a LOOP
@@ -1943,7 +2065,38 @@ BEGIN
            encode(u.h, 'hex')
       FROM unnest(a_h) WITH ORDINALITY AS u(h, o);
 
-    IF v_route THEN
+    -- the routing decisions matched before the lock: only what needs
+    -- the event seqs is written here (the new rows alone: no conflict)
+    IF r_k IS NOT NULL THEN
+        WITH er AS (
+            INSERT INTO event_routes (org_id, event_seq)
+            SELECT DISTINCT r_org[i], e_seq[r_k[i]]
+              FROM generate_series(1, cardinality(r_k)) i
+        ), dl AS (
+            INSERT INTO deliveries (event_seq, event_id, subscription_id,
+                                    org_id, patient_hub_id, url, endpoint)
+            SELECT e_seq[r_k[i]], e_id[r_k[i]], r_sub[i], r_org[i],
+                   e_hub[r_k[i]], r_url[i], r_end[i]
+              FROM generate_series(1, cardinality(r_k)) i
+             WHERE r_mode[i] = 'webhook'
+             ORDER BY i
+            RETURNING id, event_seq, subscription_id, patient_hub_id,
+                      endpoint, next_attempt_at
+        ), dq AS (
+            -- each new delivery is open: its queue row, in the same order
+            INSERT INTO delivery_queue (delivery_id, subscription_id,
+                                        patient_hub_id, event_seq, endpoint,
+                                        due_at)
+            SELECT dl.id, dl.subscription_id, dl.patient_hub_id,
+                   dl.event_seq, dl.endpoint, dl.next_attempt_at
+              FROM dl ORDER BY dl.id
+            RETURNING 1
+        )
+        SELECT count(*) INTO v_rows FROM dq;
+        IF v_rows > 0 THEN
+            PERFORM pg_notify('hub_deliveries', '');
+        END IF;
+    ELSIF v_route THEN
         PERFORM hub_route_events(e_seq);
     END IF;
 

@@ -12,7 +12,9 @@
 # MSGS (measured messages per batch size, CPU mode: 8000), WARM (messages
 # ingested first; the default 20000 is one pass over the corpus, so that
 # every identifier is known, the steady state of a feed; 2000 under
-# valgrind), VALGRIND=1.
+# valgrind), VALGRIND=1, SUBS (webhook subscriptions to topic adt.* made
+# before the run, default 0: with them each message is routed, its
+# deliveries written; nothing is sent, no dispatcher runs).
 # VALGRIND=1: a scratch cluster (initdb in build/bench/ingest_cpu/pg, unix
 # socket only, autovacuum off) whose postmaster runs under callgrind, so
 # that every backend it forks is counted; per message = (instructions of a
@@ -44,6 +46,14 @@ setup() {
     DATABASE_URL=$1 build/hubctl migrate >"$out/hubctl.txt" 2>&1
     DATABASE_URL=$1 build/hubctl org add bench-hosp --name "Bench Hospital" \
         --kind hospital --scopes ingest >>"$out/hubctl.txt" 2>&1
+    [ "${SUBS:-0}" -gt 0 ] || return 0
+    DATABASE_URL=$1 build/hubctl org add bench-cbo --name "Bench CBO" \
+        --kind cbo --scopes subscribe >>"$out/hubctl.txt" 2>&1
+    for _ in $(seq "$SUBS"); do
+        DATABASE_URL=$1 build/hubctl sub add --org bench-cbo \
+            --url http://127.0.0.1:9/hook --topics 'adt.*' \
+            >>"$out/hubctl.txt" 2>&1
+    done
 }
 
 if [ "${VALGRIND:-0}" != 1 ]; then

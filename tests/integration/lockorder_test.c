@@ -14,7 +14,9 @@
  * (lock_timeout, statement_timeout, and a poll of pg_stat_activity), so a
  * regression fails in seconds instead of hanging.
  * Also: a delivery routed while a URL changes follows the move; an ingest
- * routes to a subscription held FOR NO KEY UPDATE; and the store re-runs a
+ * routes to a subscription held FOR NO KEY UPDATE; an ingest that matched
+ * its events before the chain lock routes by the subscriptions as they
+ * are once it holds the lock; and the store re-runs a
  * statement cancelled with 40P01/40001 (bounded, never inside a caller's
  * transaction).
  * libpq is used directly: the store's calls are synchronous, and this test
@@ -22,13 +24,16 @@
  */
 #include <criterion/criterion.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/canon.h"
 #include "common/hub_err.h"
+#include "common/slice.h"
 #include "store.h"
 #include "subs.h"
 #include "../lib/storetest.h"
@@ -361,6 +366,101 @@ Test(lockorder, an_ingest_routes_to_a_subscription_locked_for_update)
     cr_assert_eq(qlong("SELECT count(*) FROM deliveries"), 1);
     ok(upd, "ROLLBACK");
     PQfinish(upd);
+}
+
+/* An ingest of one event on a connection of its own, in a thread: it
+ * waits for the chain lock while the test holds it. */
+struct bg_ingest {
+    const char *url;
+    int rc;
+};
+
+static void *bg_ingest_main(void *arg)
+{
+    struct bg_ingest *b = arg;
+    const char *body = "{\"type\":\"adt.admit\",\"patient\":"
+                       "{\"identifiers\":[{\"system\":\"MRN\","
+                       "\"value\":\"9\"}]}}";
+    struct canon_event ev = { "adt.admit", slice_from_cstr(body) };
+    struct store_msg m;
+    struct store_msg_result r;
+    struct store *s2 = NULL;
+
+    b->rc = store_connect(b->url, &s2);
+    if (b->rc != HUB_OK)
+        return NULL;
+    memset(&m, 0, sizeof(m));
+    m.org_id = "hosp";
+    m.format = "hl7v2";
+    m.key = SLICE_LIT("bg1");
+    m.raw = slice_from_cstr(body);
+    store_sha256_hex(m.raw.p, m.raw.len, m.sha256);
+    m.accepted = true;
+    m.reply = SLICE_LIT("ok");
+    m.ev = &ev;
+    m.n_ev = 1;
+    b->rc = store_ingest_batch(s2, &m, 1, &r);
+    if (b->rc == HUB_OK)
+        store_msg_result_release(&r);
+    store_free(s2);
+    return NULL;
+}
+
+/* hub_ingest_fast matches its events to the subscriptions before the
+ * chain lock. `change` (an UPDATE of the subscription sid) commits while the ingest, matched
+ * already, waits for that lock: what the ingest writes must be what
+ * routing under the lock would write, as the subscriptions now are. */
+static void ingest_across_a_change(const char *change, char sid[64])
+{
+    char sql[512];
+    struct bg_ingest b = { url, -1 };
+    pthread_t t;
+
+    sub("http://a.example/", sid);
+    PGconn *holder = conn();
+    ok(holder, "BEGIN");
+    ok(holder, "SELECT hub_chain_lock()");
+    cr_assert_eq(pthread_create(&t, NULL, bg_ingest_main, &b), 0);
+    for (int i = 0; i < 500 && qlong("SELECT count(*) FROM pg_stat_activity "
+                                     "WHERE wait_event_type = 'Lock' AND "
+                                     "wait_event = 'advisory'") < 1; i++)
+        usleep(10 * 1000);
+    cr_assert_eq(qlong("SELECT count(*) FROM pg_stat_activity WHERE "
+                       "wait_event_type = 'Lock' AND wait_event = 'advisory'"),
+                 1, "the ingest waits for the chain lock");
+    snprintf(sql, sizeof(sql), "%s WHERE id = '%s'", change, sid);
+    ok(holder, sql);
+    ok(holder, "COMMIT");
+    pthread_join(t, NULL);
+    cr_assert_eq(b.rc, HUB_OK);
+    PQfinish(holder);
+    chain_verifies();
+}
+
+Test(lockorder, an_ingest_matched_before_a_url_change_routes_to_the_new_url)
+{
+    char sid[64];
+    ingest_across_a_change("UPDATE subscriptions SET url = "
+                           "'http://b.example/', updated_at = now()", sid);
+    char *v = storetest_text(s, "SELECT string_agg(d.url || ' ' || "
+                                "q.endpoint, ',') FROM deliveries d JOIN "
+                                "delivery_queue q ON q.delivery_id = d.id");
+    cr_assert_str_eq(v, "http://b.example/ http://b.example:80");
+    free(v);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit "
+                       "WHERE action = 'event.routed'"), 1);
+}
+
+Test(lockorder, an_ingest_matched_before_a_delete_routes_nowhere)
+{
+    char sid[64];
+    ingest_across_a_change("UPDATE subscriptions SET deleted_at = now(), "
+                           "status = 'disabled'", sid);
+    cr_assert_eq(qlong("SELECT count(*) FROM events"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries"), 0);
+    cr_assert_eq(qlong("SELECT count(*) FROM event_routes"), 0);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit "
+                       "WHERE action = 'event.routed'"), 0);
 }
 
 /* --- the store's retry of a statement cancelled by a conflict (store.c) --- */
