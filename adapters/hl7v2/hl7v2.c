@@ -23,6 +23,8 @@
  */
 #include "hl7v2/hl7v2_int.h"
 
+#include <errno.h>
+#include <iconv.h>
 #include <stdio.h>
 #include <string.h>
 #if defined(__SSE2__)
@@ -40,6 +42,12 @@
 #include "common/utf8.h"
 
 enum { C_PLAIN = 0, C_FS, C_EOL, C_NUL, C_RS, C_SPECIAL };
+
+/* m->high of a special byte: what the character set check looks for (one
+ * load, no compare, in the parse loop) */
+static const unsigned char high_of[256] = {
+    [0x1b] = HL7_HIGH_ESC, [0x80 ... 0xff] = HL7_HIGH_8BIT,
+};
 
 static int is_space(unsigned char c)
 {
@@ -676,7 +684,7 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
                  j = scan_next_other(&sc)) {
                 int k = cls[(unsigned char)p[j]];
                 if (k == C_SPECIAL)
-                    m->high |= (unsigned char)p[j] >= 0x80;
+                    m->high |= high_of[(unsigned char)p[j]];
                 if (k == C_FS || k == C_SPECIAL || k == C_PLAIN)
                     continue;
                 if (k == C_RS && ++nrs < HL7_MAX_REPS)
@@ -734,7 +742,7 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
                 continue;
             case C_SPECIAL:
                 fld[nfld - 1] |= HL7_FLD_SPECIAL;
-                m->high |= (unsigned char)p[j] >= 0x80;
+                m->high |= high_of[(unsigned char)p[j]];
                 continue;
             case C_RS:
                 fld[nfld - 1] |= HL7_FLD_REP;
@@ -804,6 +812,174 @@ static int parse_any(struct arena *a, const char *p, size_t len,
 static struct slice msh(const struct hl7_msg *m, unsigned field,
                         unsigned comp);
 
+/* Whether a repetition of MSH-18 names a Japanese set of ISO 2022: JIS X
+ * 0208 ("ISO IR87") or JIS X 0212 ("ISO IR159"), table 0211. SS-MIX2
+ * sends "~ISO IR87": the first repetition (the default set, ASCII) empty,
+ * the second the set its escape sequences switch to. */
+static bool names_iso2022_jp(const struct hl7_msg *m)
+{
+    struct slice f = hl7_seg_field(m, &m->seg[0], 18);
+    for (unsigned k = 0, n = hl7_count(f, m->rs); k < n && k < 8; k++) {
+        struct slice r = slice_trim(hl7_piece(f, m->rs, k));
+        if (slice_eq(r, "ISO IR87") || slice_eq(r, "ISO IR159"))
+            return true;
+    }
+    return false;
+}
+
+struct jis_out {
+    struct arena *a;
+    char *o;                    /* the UTF-8 text, room for 3 bytes a byte */
+    size_t n;
+    struct hl7_jis_run *run;
+    uint32_t nrun, cap;
+    uint32_t w;                 /* bytes a character in the current set */
+};
+
+static void jis_run(struct jis_out *j, size_t s, size_t esc)
+{
+    if (j->nrun && j->run[j->nrun - 1].u == j->n &&
+        j->run[j->nrun - 1].esc == esc) {
+        j->run[j->nrun - 1].s = (uint32_t)s;    /* the same place */
+        j->run[j->nrun - 1].w = j->w;
+        return;
+    }
+    if (j->nrun == j->cap)
+        j->run = grow(j->a, j->run, j->nrun, &j->cap, sizeof(*j->run));
+    j->run[j->nrun++] = (struct hl7_jis_run){ (uint32_t)j->n, (uint32_t)s,
+                                              (uint32_t)esc, j->w };
+}
+
+/* p[from, to), which holds no ESC and no line end, through cd; a byte
+ * that cannot be read becomes U+FFFD, and so does a character cut short.
+ * Returns false when the output would not fit (it always does: no
+ * character of these sets takes more than 3 UTF-8 bytes a byte). */
+static bool jis_text(struct jis_out *j, iconv_t cd, const char *p,
+                     size_t from, size_t to, size_t cap)
+{
+    char *in = (char *)p + from;
+    size_t inleft = to - from;
+    while (inleft) {
+        char *out = j->o + j->n;
+        size_t outleft = cap - j->n;
+        size_t r = iconv(cd, &in, &inleft, &out, &outleft);
+        j->n = (size_t)(out - j->o);
+        if (r != (size_t)-1)
+            break;
+        if (errno == E2BIG || cap - j->n < 3)
+            return false;
+        /* EILSEQ, or EINVAL (half a character before an escape or a line
+         * end): one character's bytes, or what is left of them */
+        size_t skip = j->w < inleft ? j->w : inleft;
+        memcpy(j->o + j->n, UTF8_REPLACEMENT, 3);
+        j->n += 3;
+        in += skip;
+        inleft -= skip;
+        jis_run(j, (size_t)(in - p), (size_t)(in - p));
+    }
+    return true;
+}
+
+/*
+ * A 7-bit message with an ESC byte whose MSH-18 names a Japanese set
+ * (names_iso2022_jp), as UTF-8 in `a` (else NULL), with its runs.
+ * MSH-20 "ISO 2022-1994" (table 0356): escape sequences switch sets, HL7's
+ * delimiters are single bytes of the default set. So the text is decoded
+ * before it is split: a JIS X 0208 character can hold '^', '&', '~', '|'
+ * or '\' among its two bytes (0x24 0x5E is HIRAGANA MA). glibc's iconv
+ * reads it (ISO-2022-JP-2: JIS X 0208 and 0212, JIS X 0201 Roman and
+ * Katakana, ASCII); iconv_open costs, so only such a message pays it.
+ * Each segment starts in ASCII, whatever the last one left (the standard
+ * wants ASCII at every delimiter; a sender that forgot the escape back
+ * before CR would otherwise turn every segment ID after it into kanji).
+ */
+static const char *from_iso2022_jp(struct arena *a, const struct hl7_msg *m,
+                                   const char *p, size_t len,
+                                   size_t *out_len, struct jis_out *j)
+{
+    if (p == NULL || (m->high & (HL7_HIGH_ESC | HL7_HIGH_8BIT)) !=
+                         HL7_HIGH_ESC ||
+        len > HL7_MAX_MESSAGE || !names_iso2022_jp(m))
+        return NULL;
+    iconv_t cd = iconv_open("UTF-8", "ISO-2022-JP-2");
+    if (cd == (iconv_t)-1)
+        return NULL;
+    size_t cap = 3 * len;
+    *j = (struct jis_out){ .a = a, .o = arena_alloc(a, cap), .w = 1,
+                           .cap = 16 };
+    j->run = arena_alloc(a, j->cap * sizeof(*j->run));
+    jis_run(j, 0, 0);
+    bool ok = true;
+    size_t i = 0;
+    while (ok && i < len) {
+        size_t k = i;
+        while (k < len && p[k] != '\x1b' && p[k] != '\r' && p[k] != '\n')
+            k++;
+        ok = jis_text(j, cd, p, i, k, cap);
+        if (!ok || k == len)
+            break;
+        if (p[k] != '\x1b') {
+            /* a line end: back to ASCII, then the CR or LF itself */
+            iconv(cd, NULL, NULL, NULL, NULL);
+            if (j->w != 1) {
+                j->w = 1;
+                jis_run(j, k, k);
+            }
+            j->o[j->n++] = p[k];
+            i = k + 1;
+            continue;
+        }
+        /* an escape sequence (ISO 2022: ESC, intermediate bytes 0x20-0x2F,
+         * a final byte 0x30-0x7E); ESC N and ESC O (single shifts) take
+         * the character after them too */
+        size_t e = k + 1;
+        while (e < len && (unsigned char)p[e] >= 0x20 &&
+               (unsigned char)p[e] <= 0x2f)
+            e++;
+        bool whole = e < len && (unsigned char)p[e] >= 0x30 &&
+                     (unsigned char)p[e] <= 0x7e;
+        bool shift = whole && e == k + 1 && (p[e] == 'N' || p[e] == 'O');
+        e += whole ? 1u + shift : 0u;
+        if (e > len)
+            e = len;
+        char *in = (char *)p + k, *out = j->o + j->n;
+        size_t inleft = e - k, outleft = cap - j->n;
+        uint32_t w = j->w;
+        if (!whole ||
+            iconv(cd, &in, &inleft, &out, &outleft) == (size_t)-1) {
+            /* a sequence iconv does not know: U+FFFD, and ASCII after it */
+            iconv(cd, NULL, NULL, NULL, NULL);
+            if (cap - j->n < 3) {
+                ok = false;
+                break;
+            }
+            memcpy(j->o + j->n, UTF8_REPLACEMENT, 3);
+            j->n += 3;
+            j->w = 1;
+            jis_run(j, e, k);
+            i = e;
+            continue;
+        }
+        if (shift) {
+            /* one character of 3 bytes sent, then the set before */
+            j->w = 3;
+            jis_run(j, k, k);
+            j->n = (size_t)(out - j->o);
+            j->w = w;
+            jis_run(j, e, e);
+        } else {
+            j->w = p[k + 1] == '$' ? 2 : 1;
+            jis_run(j, e, k);
+        }
+        i = e;
+    }
+    iconv_close(cd);
+    if (!ok)
+        return NULL;
+    *out_len = j->n;
+    return j->o;
+}
+
 /*
  * A message whose bytes are not valid UTF-8, as UTF-8 in `a` (else NULL).
  * MSH-18 (table 0211) "8859/15": ISO 8859-15. "8859/1", "ASCII" (7-bit:
@@ -819,8 +995,9 @@ static const char *from_latin(struct arena *a, const struct hl7_msg *m,
 {
     /* the parse noted a byte from 0x80 up in the message (none can be
      * outside what it read but a BOM, which is UTF-8) */
-    if (p == NULL || !m->high || len > HL7_MAX_MESSAGE ||
-        utf8_valid_prefix((const unsigned char *)p, len) == len)
+    if (p == NULL || !(m->high & HL7_HIGH_8BIT) || len > HL7_MAX_MESSAGE ||
+        utf8_valid_prefix((const unsigned char *)p, len) == len ||
+        names_iso2022_jp(m))
         return NULL;
     struct slice cs = msh(m, 18, 0);
     bool l9;
@@ -847,15 +1024,23 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
         return rc;
     size_t ulen;
     bool l9 = false;
+    struct jis_out j;
+    j.nrun = 0;
     const char *u = from_latin(a, *out, p, len, &ulen, &l9);
+    if (u == NULL && ((*out)->high & HL7_HIGH_ESC))
+        u = from_iso2022_jp(a, *out, p, len, &ulen, &j);
     /* the same message, two bytes for each accented letter: it parsed once,
-     * so it parses again (a limit aside: then it stays as sent) */
+     * so it parses again (a limit aside: then it stays as sent). An ISO
+     * 2022 text may not have: it can hold delimiter bytes inside its
+     * characters, which its translation no longer has. */
     struct hl7_msg *m2;
     struct hub_err e2 = { 0 };
     if (u && parse_any(a, u, ulen, &m2, &e2) == HUB_OK) {
         m2->sent = p;
         m2->sent_len = len;
         m2->sent_l9 = l9;
+        m2->jis = j.nrun ? j.run : NULL;
+        m2->njis = j.nrun;
         *out = m2;
     }
     return HUB_OK;
@@ -875,10 +1060,39 @@ size_t hl7_segment_run_on(const struct hl7_msg *m, size_t from, size_t to)
     return SIZE_MAX;
 }
 
+/* An offset into the translation of an ISO-2022-JP text as one into the
+ * bytes sent: in the last run that starts at or before it, or, when
+ * `open` and a run starts there, at that run's escape sequence (a value
+ * echoed from there holds the escape into its set). */
+static size_t jis_sent_offset(const struct hl7_msg *m, size_t off, bool open)
+{
+    uint32_t lo = 0, hi = m->njis;      /* runs[0].u is 0 */
+    while (hi - lo > 1) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (m->jis[mid].u <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    if (open)
+        while (lo > 0 && m->jis[lo - 1].u == off)
+            lo--;
+    const struct hl7_jis_run *r = &m->jis[lo];
+    if (open && r->u == off)
+        return r->esc;
+    size_t cp = 0;
+    for (size_t k = r->u; k < off && k < m->len; k++)
+        cp += ((unsigned char)m->p[k] & 0xc0) != 0x80;
+    size_t s = r->s + cp * r->w;
+    return s < m->sent_len ? s : m->sent_len;
+}
+
 size_t hl7_sent_offset(const struct hl7_msg *m, size_t off)
 {
     if (m == NULL || m->sent == NULL)
         return off;
+    if (m->jis)
+        return jis_sent_offset(m, off, false);
     return latin_sent_offset((const unsigned char *)m->sent, m->sent_len,
                              m->sent_l9, off);
 }
@@ -1204,7 +1418,8 @@ static struct slice as_sent(const struct hl7_msg *m, struct slice v)
     if (m == NULL || m->sent == NULL || v.p == NULL)
         return v;
     size_t off = (size_t)(v.p - m->p);
-    size_t from = hl7_sent_offset(m, off);
+    size_t from = m->jis ? jis_sent_offset(m, off, true)
+                         : hl7_sent_offset(m, off);
     size_t to = hl7_sent_offset(m, off + v.len);
     return (struct slice){ m->sent + from, to - from };
 }

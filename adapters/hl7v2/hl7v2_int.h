@@ -111,12 +111,32 @@ struct hl7_msg {
     uint32_t nfld;
     uint32_t first[8];          /* 1 + the index of the first segment of
                                    each indexed ID, by hl7_id_slot; 0: none */
-    bool high;                  /* a byte from 0x80 up was read (the
-                                   character set check of hl7_parse) */
+    unsigned char high;         /* HL7_HIGH_*: the bytes the character
+                                   set check of hl7_parse looks for */
     const char *sent;           /* when p is the UTF-8 translation of a
-                                   Latin text (hl7_parse): the bytes sent */
+                                   Latin or ISO 2022 text (hl7_parse): the
+                                   bytes sent */
     size_t sent_len;
     bool sent_l9;               /* ... read as ISO 8859-15, else cp1252 */
+    const struct hl7_jis_run *jis;  /* ... read as ISO-2022-JP: its runs */
+    uint32_t njis;
+};
+
+/* m->high: a byte from 0x80 up was read; an ESC (0x1B) was read */
+#define HL7_HIGH_8BIT 1u
+#define HL7_HIGH_ESC 2u
+
+/*
+ * One run of an ISO-2022-JP text read through its UTF-8 translation: from
+ * m->p offset u on, each code point is w bytes sent, from offset s (the
+ * run's escape sequence, when it has one, starts at esc). A run starts at
+ * each escape sequence, at each segment's end and after each byte that
+ * could not be read, so the place of an error and the bytes an ACK echoes
+ * are those sent.
+ */
+struct hl7_jis_run {
+    uint32_t u, s, esc;
+    uint32_t w;
 };
 
 /* An offset into m->p as an offset into the bytes the sender sent (they

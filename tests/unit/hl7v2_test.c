@@ -337,6 +337,78 @@ Test(hl7_to_events, names_the_offset_in_the_bytes_sent_of_a_latin_message)
                  "offset %zu", err.offset);
 }
 
+/* SS-MIX2 (Japan) sends ISO-2022-JP: MSH-18 "~ISO IR87" (the first
+ * repetition, the default set, empty), MSH-20 "ISO 2022-1994", and kanji
+ * and kana between ESC $ B and ESC ( B. The text is decoded before it is
+ * split: HIRAGANA MA is 0x24 0x5E ("$^") and U is 0x24 0x26 ("$&"), bytes
+ * of the component and subcomponent separators. */
+#define JIS_YAMADA "\x1b$B;3ED\x1b(B"           /* 山田 */
+#define JIS_TARO "\x1b$BB@O:\x1b(B"             /* 太郎 */
+#define JIS_YAMADA_KANA "\x1b$B$d$^$@\x1b(B"    /* やまだ */
+#define JIS_TARO_KANA "\x1b$B$?$m$&\x1b(B"      /* たろう */
+#define U8_YAMADA "\xe5\xb1\xb1\xe7\x94\xb0"
+#define U8_TARO "\xe5\xa4\xaa\xe9\x83\x8e"
+#define U8_YAMADA_KANA "\xe3\x82\x84\xe3\x81\xbe\xe3\x81\xa0"
+#define U8_TARO_KANA "\xe3\x81\x9f\xe3\x82\x8d\xe3\x81\x86"
+
+Test(hl7_parse, reads_iso_2022_jp_text_as_utf8_when_msh_18_names_it)
+{
+    struct hl7_msg *m = parse_ok(
+        "MSH|^~\\&|HIS|SEND|GW|RCV|2011||ADT^A08^ADT_A01|1|P|2.5||||||"
+        "~ISO IR87||ISO 2022-1994\r"
+        "PID|0001||9999013||" JIS_YAMADA "^" JIS_TARO "^^^^^L^I~"
+        JIS_YAMADA_KANA "^" JIS_TARO_KANA "^^^^^L^P||19480405|M\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), U8_YAMADA);
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 2, 0), U8_TARO);
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 1, 1, 0), U8_YAMADA_KANA);
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 1, 2, 0), U8_TARO_KANA);
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 1, 8, 0), "P");
+    assert_slice(hl7_get(&A, m, "PID", 0, 7, 0, 0, 0), "19480405");
+
+    /* JIS X 0212 ("ISO IR159", ESC $ ( D) in the first repetition; a
+     * segment that forgot its escape back to ASCII before CR does not
+     * take the next one with it */
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2011||ADT^A08|2|P|2.5||||||"
+                 "ISO IR159\r"
+                 "PID|1||42||\x1b$(D0!\r"
+                 "PV1|1|I\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "\xe4\xb8\x82");
+    assert_slice(hl7_get(&A, m, "PV1", 0, 2, 0, 0, 0), "I");
+
+    /* not named in MSH-18: read as sent (7-bit, so "ASCII") */
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2011||ADT^A08|3|P|2.5\r"
+                 "PID|1||42||" JIS_YAMADA "\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), JIS_YAMADA);
+}
+
+/* A refusal names the place in the bytes sent, and the ACK echoes MSH
+ * values as sent, escape sequences and all. */
+Test(hl7_to_events, names_the_offset_in_the_bytes_sent_of_an_iso_2022_jp_message)
+{
+    static const char msg[] =
+        "MSH|^~\\&|HIS|" JIS_YAMADA "|GW|RCV|2011||ADT^A08|4|P|2.5||||||"
+        "~ISO IR87\r"
+        "EVN||2011\r"
+        "ZXX|" JIS_TARO_KANA "x\x1b$Bzz\x1b(B\r"
+        "PID|1||\r";
+    struct hl7_msg *m = parse_ok(msg);
+    assert_slice(hl7_sending_facility(m), U8_YAMADA);
+    struct canon_list l = { 0 };
+    struct hub_err err = { 0 };
+    cr_assert_eq(hl7_to_events(&A, m, &l, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "PID-3");
+    cr_assert_eq(err.offset, (size_t)(strstr(msg, "PID|") - msg),
+                 "offset %zu", err.offset);
+    struct slice ack;
+    cr_assert_eq(hl7_ack(&A, m, "AE", &err, "A1", "20260101000000", &ack),
+                 HUB_OK);
+    static const char want[] = "|GW|RCV|HIS|" JIS_YAMADA "|";
+    bool found = false;
+    for (size_t k = 0; !found && k + strlen(want) <= ack.len; k++)
+        found = memcmp(ack.p + k, want, strlen(want)) == 0;
+    cr_assert(found, "ACK: %.*s", (int)ack.len, ack.p);
+}
+
 Test(hl7_parse, rejects_msh_with_only_its_field_separator)
 {
     struct hub_err err;
