@@ -3,7 +3,8 @@
  * adapters/common/canon.h and schemas/canonical-event.schema.json).
  *
  * Topics by trigger (MSH-9.2, or EVN-1 when MSH-9 has no event; "A11_A09",
- * the trigger and structure joined, is read as A11):
+ * the trigger and structure joined, is read as A11; an EVN-1 that names
+ * another trigger than MSH-9.2 is a warning):
  *   A01 -> adt.admit           A02 -> adt.transfer     A03 -> adt.discharge
  *   A04, A28 -> adt.register   A08, A31 -> adt.update  A40 -> adt.merge
  *   A18, A34, A36, A39 -> adt.merge   the older patient merges (2.2-2.6,
@@ -82,6 +83,8 @@ struct ctx {
                                    (NULL: not wanted) */
     bool pv1_required;          /* the trigger's message structure has PV1
                                    (HL7 v2.5 ch. 3) */
+    bool evn1_differs;          /* EVN-1 names another trigger than
+                                   MSH-9.2, which was taken */
     int sud;
     bool pid3;                  /* PID-3.1 of the first repetition is not
                                    empty (write_identifiers saw it) */
@@ -1781,6 +1784,8 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
         return pid_missing(m, err);
     c->nwarn = 0;
     c->sud = 0;
+    if (c->evn1_differs)
+        warn(c, "EVN-1", "event type differs from MSH-9.2, which was taken");
     jw_init(&c->w, c->a, ADT_MAX_JSON);
     jw_reserve(&c->w, ADT_JSON_GUESS);
     struct jw *w = &c->w;
@@ -1942,8 +1947,21 @@ int ADT_TO_EVENTS(struct arena *a, const struct hl7_msg *m,
      * an underscore in one component, as ORBIS sends them */
     if (trig.len == 7 && trig.p[3] == '_')
         trig.len = 3;
+    c.evn1_differs = false;
     if (trig.len) {
         src.trigger = (struct text){ trig, !type.special };
+        /* HL7 v2.5 ch. 3: EVN-1 is kept for backward compatibility only,
+         * MSH-9.2 says the event; a sender whose two disagree (ORBIS:
+         * ADT^A08 with EVN-1 A04) is told which was taken */
+        struct slice e1 =
+            rep_raw(&c, hl7_first_seg(m, HL7_SLOT_EVN), 1, 0).v;
+        bool same = e1.len == trig.len;     /* "A08" as sent: most do */
+        for (size_t k = 0; same && k < trig.len; k++)
+            same = e1.p[k] == trig.p[k];
+        if (!same) {
+            e1 = trim(hl7_piece(e1, m->cs, 0));
+            c.evn1_differs = e1.len && !slice_eq_slice(e1, trig);
+        }
     } else {
         /* v2.1/2.2 senders may leave MSH-9.2 empty: EVN-1 then says it */
         struct raw evn1 = rep_raw(&c, hl7_seg_find(m, "EVN", 0), 1, 0);

@@ -894,3 +894,35 @@ Test(hl7_to_events, warns_of_a_death_date_before_the_birth_date)
                                  "|||||||||||||20251102|Y\rPV1|1|I\r"),
                      "");
 }
+
+/* HL7 v2.5 ch. 3 keeps EVN-1 for backward compatibility only: MSH-9.2 says
+ * the event. ORBIS sends ADT^A08 with EVN-1 A04 (tests/data/real/hl7v2/
+ * diz-unimr_a04_amb_notfall.hl7): taken as A08, and the sender is told
+ * that its two disagree, in words that hold neither value. Agreeing, empty
+ * or absent EVN-1: no word. */
+Test(hl7_to_events, warns_when_evn_1_names_another_trigger_than_msh_9_2)
+{
+    const char *msg = MSH("ADT^A08^ADT_A01", "2.5") "EVN|A04|2026\r" PID
+                      "PV1|1|O\r";
+    cr_assert_str_eq(warnings_of(msg),
+                     "EVN-1:event type differs from MSH-9.2, which was "
+                     "taken;");
+    cJSON *j = event_of(msg);
+    cr_assert_str_eq(str_at(j, "type", NULL), "adt.update");
+    cJSON_Delete(j);
+    cr_assert_str_eq(warnings_of(MSH("ADT^A08", "2.5") "EVN|A08|2026\r" PID
+                                 "PV1|1|O\r"),
+                     "");
+    cr_assert_str_eq(warnings_of(MSH("ADT^A08", "2.5") "EVN||2026\r" PID
+                                 "PV1|1|O\r"),
+                     "");
+    cr_assert_str_eq(warnings_of(MSH("ADT^A08", "2.5") PID "PV1|1|O\r"), "");
+    /* the joined form is read as its trigger, and so compared */
+    cr_assert_str_eq(warnings_of(MSH("ADT^A11_A09", "2.5") "EVN|A11|2026\r"
+                                 PID "PV1|1|O\r"),
+                     "");
+    /* MSH-9.2 empty: EVN-1 is the trigger, nothing to disagree with */
+    cr_assert_str_eq(warnings_of(MSH("ADT", "2.2") "EVN|A08|2026\r" PID
+                                 "PV1|1|O\r"),
+                     "");
+}
