@@ -139,6 +139,18 @@ static struct slice record_bytes(const struct csv_reader *r,
 
 /* ---- reading a file into a table -------------------------------------- */
 
+/* The layout's values of one record, trimmed: csv_row_field inlined, as
+ * this runs for every column of every row. */
+static void row_values(const struct csv_table *t, const struct csv_row *row,
+                       struct slice *v)
+{
+    for (size_t k = 0; k < t->ncols; k++) {
+        int h = t->hidx[k];
+        v[k] = h >= 0 && (size_t)h < row->n ? slice_trim(row->f[h])
+                                            : SLICE_NULL;
+    }
+}
+
 static int locate(struct csv_ctx *c, struct hub_err *err, int code,
                   unsigned file, const struct hub_err *inner)
 {
@@ -234,10 +246,7 @@ int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
         tr->bad = false;
         tr->used = false;
         tr->v = arena_alloc(c->a, ncols * sizeof(struct slice));
-        for (size_t k = 0; k < ncols; k++)
-            tr->v[k] = t->hidx[k] >= 0
-                           ? slice_trim(csv_row_field(&row, (size_t)t->hidx[k]))
-                           : SLICE_NULL;
+        row_values(t, &row, tr->v);
     }
     if (rc < 0)
         return locate(c, err, rc, file, &e);
