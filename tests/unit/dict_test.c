@@ -440,6 +440,37 @@ Test(dict, prapare_items_score_with_their_own_answer_lists)
     cr_assert_eq(s.items[0].verdict, DICT_UNKNOWN);
 }
 
+/* PRAPARE items with a Gravity domain but no official positive rule
+ * (finding F1 of tests/data/real/SOURCES.md): answered, each counts its
+ * domain as screened, and none is positive or negative; declined, none
+ * counts. Answer codes from the Gravity SDOHCC-QuestionnairePRAPARE. */
+Test(dict, prapare_items_without_a_rule_count_their_domain_as_screened)
+{
+    struct resp r[] = {
+        { "54899-0", { "LA30188-9" }, 0, false },
+        { "82589-3", { "LA30191-3" }, 0, false },
+        { "76437-3", { "LA30194-7" }, 0, false },
+        { "93029-7", { "LA27722-0" }, 0, false },
+        { "93028-9", { "LA33-6" }, 0, false },
+    };
+    static const char *dom[] = { "language-access", "educational-attainment",
+                                 "health-insurance-coverage-status",
+                                 "social-connection", "incarceration-status" };
+    struct dict_scoring s = score("93025-5", r, 5);
+    cr_assert_eq(s.n_domains, 5);
+    cr_assert_eq(s.n_positive_domains, 0);
+    for (size_t i = 0; i < 5; i++) {
+        cr_assert_str_eq(s.domains[i], dom[i]);
+        cr_assert_str_eq(s.items[i].domain, dom[i], "%s", r[i].q);
+        cr_assert_eq(s.items[i].verdict, DICT_UNKNOWN, "%s", r[i].q);
+        cr_assert(!s.items[i].unknown_answer, "%s", r[i].q);
+    }
+    struct resp d = { "93029-7", { "LA30122-8" }, 0, false };
+    s = score("93025-5", &d, 1);
+    cr_assert(s.items[0].declined);
+    cr_assert_eq(s.n_domains, 0);
+}
+
 Test(dict, domains_are_listed_once_in_order_of_appearance)
 {
     struct resp r[] = { { "88122-7", { "LA28398-8" }, 0, false },
