@@ -1030,6 +1030,20 @@ static struct text name_use(struct slice v)
     return TEXT_NONE;
 }
 
+/* XPN-8, HL7 table 4000: how the name is written. SS-MIX2 (Japan) sends
+ * each name twice, in kanji (I) and in kana (P), both of type L. */
+static struct text name_representation(struct slice v)
+{
+    if (v.len != 1)
+        return TEXT_NONE;
+    switch (v.p[0]) {
+    case 'A': return TEXT_LIT("alphabetic");
+    case 'I': return TEXT_LIT("ideographic");
+    case 'P': return TEXT_LIT("phonetic");
+    }
+    return TEXT_NONE;
+}
+
 /* HL7 table 0190 types that are not where the patient lives: birth
  * delivery location (IHE PAM sends the birthplace as a PID-11 repetition),
  * residence at birth, birth (nee), country of origin. Written as addresses
@@ -1237,7 +1251,7 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
     reps_init(c, pid, 5, &it);
     while (reps_next(c, &it, &rep)) {
         struct parts pt;
-        split_quick(c, rep, &pt, 7);
+        split_quick(c, rep, &pt, 8);
         struct text family = part(c, &pt, 1, 1);   /* FN.1 surname */
         struct text given = part(c, &pt, 2, 0);
         struct text middle = part(c, &pt, 3, 0);
@@ -1249,8 +1263,12 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
         struct text prefix = part(c, &pt, 5, 0);
         struct text suffix = part(c, &pt, 4, 0);
         struct text use = name_use(part(c, &pt, 7, 0).s);
+        struct text repr = pt.n >= 8 ? name_representation(
+                                           part(c, &pt, 8, 0).s)
+                                     : TEXT_NONE;
         char *o = span_room(c, room(family) + room(given) + room(middle) +
-                                     room(prefix) + room(suffix) + room(use)),
+                                     room(prefix) + room(suffix) + room(use) +
+                                     room(repr)),
              *start = o;
         char *obj = o = span_open(c, o);
         o = put_kv(c, o, JW_KV("family"), family);
@@ -1266,6 +1284,7 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
         o = put_kv(c, o, JW_KV("prefix"), prefix);
         o = put_kv(c, o, JW_KV("suffix"), suffix);
         o = put_kv(c, o, JW_KV("use"), use);
+        o = put_kv(c, o, JW_KV("representation"), repr);
         o = span_seal(obj, o, '{', '}');
         jw_commit(&c->w, start, o);
     }

@@ -926,3 +926,35 @@ Test(hl7_to_events, warns_when_evn_1_names_another_trigger_than_msh_9_2)
                                  "PV1|1|O\r"),
                      "");
 }
+
+/* SS-MIX2 sends each name twice, in kanji (XPN-8 I, ideographic) and in
+ * kana (P, phonetic), both of type L: the canonical name says which is
+ * which (tests/data/real/hl7v2/tmitanitky_ssmix2_adt_a08.hl7). Table 4000
+ * A is alphabetic; another value, or none, says nothing. */
+Test(hl7_to_events, carries_the_representation_of_each_name)
+{
+    cJSON *j = event_of(MSH("ADT^A08", "2.5")
+                        "PID|1||M1^^^F^MR||\xe5\xb1\xb1\xe7\x94\xb0^"
+                        "\xe5\xa4\xaa\xe9\x83\x8e^^^^^L^I~"
+                        "\xe3\x83\xa4\xe3\x83\x9e\xe3\x83\x80^"
+                        "\xe3\x82\xbf\xe3\x83\xad\xe3\x82\xa6^^^^^L^P~"
+                        "Yamada^Taro^^^^^L^A~Doe^Jo^^^^^L^X~Roe^Al^^^^^L\r"
+                        "PV1|1|O\r");
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "names");
+    cr_assert_eq(cJSON_GetArraySize(names), 5);
+    static const char *want[] = { "ideographic", "phonetic", "alphabetic",
+                                  NULL, NULL };
+    for (int k = 0; k < 5; k++) {
+        const char *got = str_at(cJSON_GetArrayItem(names, k),
+                                 "representation", NULL);
+        if (want[k])
+            cr_assert(got && strcmp(got, want[k]) == 0, "name %d: %s", k,
+                      got ? got : "(none)");
+        else
+            cr_assert_null(got, "name %d: %s", k, got);
+        cr_assert_str_eq(str_at(cJSON_GetArrayItem(names, k), "use", NULL),
+                         "official");
+    }
+    cJSON_Delete(j);
+}
