@@ -592,8 +592,8 @@ CREATE TRIGGER events_merge AFTER INSERT ON events
 --     rows with SKIP LOCKED, no chain lock: it never waits;
 --   routing at ingest: the match reads the subscriptions before the chain
 --     lock, without locking them; under it, only new rows (deliveries,
---     queue) and the foreign key's FOR KEY SHARE on subscriptions, which
---     FOR NO KEY UPDATE (step 1) does not block.
+--     queue): it waits for no row lock (no foreign key: see above
+--     event_routes).
 -- Before this order, replays and subscription updates took the chain lock
 -- first and the flush took it last: a replay holding the chain lock waited
 -- for a delivery the flush had just written, and the flush for the chain
@@ -631,18 +631,28 @@ CREATE TABLE subscriptions (
 CREATE INDEX subscriptions_org ON subscriptions (org_id)
     WHERE deleted_at IS NULL;
 
+-- event_routes.event_seq, deliveries.event_seq and
+-- deliveries.subscription_id carry no foreign key, as events.message_id
+-- (see the note on events): each was a trigger and a query per row, under
+-- the chain lock (three per routed event with one subscription, a third of
+-- the cost of routing it). Routing writes them in the transaction that
+-- inserted the event, with the ids of subscriptions it read in that
+-- transaction (checked again under the lock, routing section); replays
+-- copy them from existing rows; nothing deletes events or subscriptions
+-- (a subscription is deleted by deleted_at: its history stays).
+
 -- Which org may read which event in the pull feed, beyond what it sent.
 CREATE TABLE event_routes (
     org_id      text NOT NULL,
-    event_seq   bigint NOT NULL REFERENCES events,
+    event_seq   bigint NOT NULL,        -- an events row (no foreign key)
     PRIMARY KEY (org_id, event_seq)
 );
 
 CREATE TABLE deliveries (
     id          bigserial PRIMARY KEY,
-    event_seq   bigint NOT NULL REFERENCES events,
+    event_seq   bigint NOT NULL,        -- an events row (no foreign key)
     event_id    text NOT NULL,
-    subscription_id text NOT NULL REFERENCES subscriptions,
+    subscription_id text NOT NULL,      -- a subscriptions row (no f. key)
     org_id      text NOT NULL,          -- the recipient (subscription owner)
     patient_hub_id text,
     url         text NOT NULL,          -- snapshot: where this one goes
@@ -2202,10 +2212,10 @@ BEGIN
 END $$;
 
 -- Update a subscription (also pause and resume). Locks as the routing
--- section's "Lock order" says: the subscription (FOR NO KEY UPDATE, which
--- an ingest's foreign key check, FOR KEY SHARE under the chain lock, does
--- not wait for), then for a URL change the open deliveries not leased and
--- their queue rows, by id; the chain lock last, at the audit row.
+-- section's "Lock order" says: the subscription (FOR NO KEY UPDATE; an
+-- ingest routing to it locks no subscription row), then for a URL change
+-- the open deliveries not leased and their queue rows, by id; the chain
+-- lock last, at the audit row.
 CREATE FUNCTION hub_sub_update(p_actor text, p_org text, p_id text,
     p_doc jsonb)
 RETURNS jsonb LANGUAGE plpgsql AS $$

@@ -349,8 +349,9 @@ Test(lockorder, a_delivery_routed_while_the_url_changes_follows_the_move)
 
 /* A subscription locked by an update (or a 410 outcome) waiting for the
  * chain lock must not stop an ingest that holds the chain lock and routes
- * to it: the foreign key check of the new delivery takes FOR KEY SHARE,
- * which FOR NO KEY UPDATE leaves alone (FOR UPDATE would not). */
+ * to it: routing locks no subscription row (deliveries.subscription_id has
+ * no foreign key; when it had one, its FOR KEY SHARE was left alone by FOR
+ * NO KEY UPDATE, and FOR UPDATE would have blocked it). */
 Test(lockorder, an_ingest_routes_to_a_subscription_locked_for_update)
 {
     char sid[64], sql[256];
