@@ -1176,6 +1176,37 @@ static bool ssn_valid(struct slice v)
            memcmp(d + 5, "0000", 4) != 0;
 }
 
+/* Whether the patient lives outside the US: the country of the first
+ * PID-11 address (XAD-6), else MSH-17, names another country (ISO 3166
+ * alpha: test feeds fill MSH-17 with dialling codes, "44", "+91").
+ * Asked only of a PID-19 that is no SSN. */
+static bool outside_us(const struct ctx *c, const struct hl7_seg *pid)
+{
+    struct slice cc = trim(hl7_piece(rep_raw(c, pid, 11, 0).v, c->m->cs, 5));
+    if (cc.len == 0) {
+        cc = trim(msh_raw(c, 17, true).v);
+        for (size_t k = 0; k < cc.len; k++)
+            if (!((cc.p[k] >= 'A' && cc.p[k] <= 'Z') ||
+                  (cc.p[k] >= 'a' && cc.p[k] <= 'z')))
+                return false;
+    }
+    return cc.len && !upper_eq(cc, "USA") && !upper_eq(cc, "US");
+}
+
+/* A national number as other countries put it in PID-19: six digits or
+ * more, with dashes or spaces at most (the Emirates ID, 784-YYYY-...). */
+static bool national_number(struct slice v)
+{
+    size_t digits = 0;
+    for (size_t k = 0; k < v.len; k++) {
+        if (v.p[k] >= '0' && v.p[k] <= '9')
+            digits++;
+        else if (v.p[k] != '-' && v.p[k] != ' ')
+            return false;
+    }
+    return digits >= 6;
+}
+
 static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
 {
     /* PID-3 is the list; PID-2 (external id) and PID-4 (alternate id) were
@@ -1188,9 +1219,19 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
      * it already (type SS); a value that is no SSN is left out, with a
      * warning */
     struct text ssn = val1(c, pid, 19);
+    /* outside the US PID-19 holds the country's own number (Malaffi, Abu
+     * Dhabi: the Emirates ID): a number is kept as sent, type SS, with no
+     * system (the sender scopes it, as any identifier without one) */
+    bool foreign = false;
     if (ssn.s.len && !ssn_valid(ssn.s)) {
-        warn(c, "PID-19", "SSN is not nine digits as the SSA issues them");
-        ssn = TEXT_NONE;
+        if (!outside_us(c, pid))
+            warn(c, "PID-19", "SSN is not nine digits as the SSA issues them");
+        else if (national_number(ssn.s))
+            foreign = true;
+        else
+            warn(c, "PID-19", "national number is not a number");
+        if (!foreign)
+            ssn = TEXT_NONE;
     }
 
     c->pid3 = false;
@@ -1231,12 +1272,15 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
         /* {"value":ssn,"system":...,"type":"SS"} */
         static const char rest[] =
             ",\"system\":\"http://hl7.org/fhir/sid/us-ssn\",\"type\":\"SS\"}";
+        static const char rest_foreign[] = ",\"type\":\"SS\"}";
+        const char *r = foreign ? rest_foreign : rest;
+        size_t rlen = foreign ? sizeof(rest_foreign) - 1 : sizeof(rest) - 1;
         char *o = span_room(c, room(ssn) + sizeof(rest)), *start = o;
         char *obj = o = span_open(c, o);
         o = put_kv(c, o, JW_KV("value"), ssn);
         *obj = '{';                 /* over the value's comma */
-        memcpy(o, rest, sizeof(rest) - 1);
-        o += sizeof(rest) - 1;
+        memcpy(o, r, rlen);
+        o += rlen;
         jw_commit(&c->w, start, o);
     }
     if (n)

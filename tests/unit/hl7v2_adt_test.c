@@ -958,3 +958,54 @@ Test(hl7_to_events, carries_the_representation_of_each_name)
     }
     cJSON_Delete(j);
 }
+
+/* Outside the US PID-19 holds the country's own number: Malaffi (Abu Dhabi)
+ * sends the Emirates ID there (tests/data/real/hl7v2/
+ * culytechyae_adt_a01_sample.hl7). Where the patient's address (XAD-6),
+ * else MSH-17 (letters only: test feeds put dialling codes there), names
+ * another country, a number of six digits or more is kept as sent, type
+ * SS, no system, with no SSA warning; anything else there is left out
+ * with a warning that does not speak of the SSA. In the US nothing
+ * changes. */
+Test(hl7_to_events, keeps_a_national_number_in_pid_19_outside_the_us)
+{
+    const char *ae = MSH("ADT^A01", "2.5.1")
+        "PID|1||789012^^^&MF7163||Sample^P||19900315|M|||"
+        "1 Yas St^^Abu Dhabi^1^123456^ARE^H||||||||784-1990-1234567-1\r"
+        "PV1|1|I\r";
+    cJSON *j = event_of(ae);
+    const cJSON *ids = identifiers_of(j);
+    cr_assert_eq(cJSON_GetArraySize(ids), 2);
+    const cJSON *id = cJSON_GetArrayItem(ids, 1);
+    cr_assert_str_eq(str_at(id, "value", NULL), "784-1990-1234567-1");
+    cr_assert_str_eq(str_at(id, "type", NULL), "SS");
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(id, "system"));
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ids, 0), "system", NULL),
+                     "MF7163");
+    cJSON_Delete(j);
+    cr_assert_str_eq(warnings_of(ae), "");
+
+    /* no address: MSH-17 says the country, when it is letters */
+    cr_assert_str_eq(
+        warnings_of("MSH|^~\\&|A|B|C|D|2026||ADT^A01|1|P|2.5|||||ARE\r"
+                    "PID|1||M1^^^F^MR||D^J||||||||||||||78419876543210\r"
+                    "PV1|1|I\r"),
+        "");
+    cr_assert_str_eq(
+        warnings_of("MSH|^~\\&|A|B|C|D|2026||ADT^A01|1|P|2.5|||||44\r"
+                    "PID|1||M1^^^F^MR||D^J||||||||||||||78419876543210\r"
+                    "PV1|1|I\r"),
+        "PID-19:SSN is not nine digits as the SSA issues them;");
+    /* a US address: an SSN or nothing, as before */
+    cr_assert_str_eq(
+        warnings_of(MSH("ADT^A01", "2.5")
+                    "PID|1||M1^^^F^MR||D^J||||||1 Main St^^X^NY^1^USA||||||"
+                    "||78419876543210\rPV1|1|I\r"),
+        "PID-19:SSN is not nine digits as the SSA issues them;");
+    /* abroad, not a number */
+    cr_assert_str_eq(
+        warnings_of(MSH("ADT^A01", "2.3")
+                    "PID|1||M1^^^F^MR||D^J||||||1 High St^^Croydon^^X^GBR||"
+                    "||||||SSN-48383\rPV1|1|I\r"),
+        "PID-19:national number is not a number;");
+}
