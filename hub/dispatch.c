@@ -385,7 +385,7 @@ static int db_flush(struct dispatch *d, struct store *db,
     const char *params[9] = { d->node };
     char *buf = outcome_arrays(o, n, &params[1]);
     struct store_rows *rows = NULL;
-    int rc = store_query(db,
+    int rc = store_query_prepared(db, "hub_deliveries_done",
         "SELECT hub_deliveries_done($1, $2::bigint[], $3::bigint[], "
         "$4::int[], $5::int[], $6::text[], $7::int[], $8::text[], "
         "$9::bigint[])", 9, params, &rows);
@@ -941,7 +941,7 @@ static int db_claim(struct dispatch *d, struct store *db,
 {
     const char *params[5] = { d->node, d->req_lease, d->req_max, d->req_per,
                               d->req_skip };
-    return store_query(db,
+    return store_query_prepared(db, "hub_claim_deliveries",
         "SELECT id, token, attempt, url, endpoint, secrets, client_cert, "
         "client_key, ca_bundle, body "
         "FROM hub_claim_deliveries($1, $2::int, $3::int, $4::int, $5::text[])",

@@ -43,10 +43,17 @@
 #define BYTEAARRAYOID 1001
 #define JSONBOID 3802
 
+/* Statements store_query_prepared() keeps prepared on one session. */
+#define STORE_PREPARED_MAX 8
+
 struct store {
     PGconn *c;
     char sqlstate[6];
     bool ingest_prepared;           /* INGEST_STMT exists on this session */
+    /* the names given to store_query_prepared() that exist on this session
+     * (static strings, compared by address) */
+    const char *prepared[STORE_PREPARED_MAX];
+    int n_prepared;
 };
 
 struct store_rows {
@@ -107,6 +114,7 @@ static int ensure_conn(struct store *s)
         return HUB_OK;
     PQreset(s->c);
     s->ingest_prepared = false;     /* a new session */
+    s->n_prepared = 0;
     if (PQstatus(s->c) != CONNECTION_OK) {
         log_warn("store.reconnect_failed", "sqlstate=08006");
         return HUB_EDB;
@@ -143,8 +151,52 @@ static int exec_cmd(struct store *s, const char *op, const char *sql)
  * a conflict another transaction caused (the delivery functions keep one
  * lock order, 001_init.sql, so this is the safety net, not the plan).
  */
-static PGresult *run(struct store *s, const char *op, const char *sql,
-                     int n, const char *const *params, int *rc)
+static bool is_prepared(const struct store *s, const char *name)
+{
+    for (int i = 0; i < s->n_prepared; i++)
+        if (s->prepared[i] == name)
+            return true;
+    return false;
+}
+
+/*
+ * sql as the statement `name`, prepared on its first use in a session (the
+ * unnamed statement is parsed, analysed and planned again on every call),
+ * or unnamed when name is NULL, when STORE_PREPARED_MAX names are in use,
+ * or when preparing fails. A session that does not know the name (26000:
+ * behind a transaction-mode pooler the next call may reach another server
+ * session) gets it prepared again, once; no session state is required.
+ */
+static PGresult *exec_one(struct store *s, const char *name, const char *sql,
+                          int n, const char *const *params)
+{
+    for (int tries = 0; name && tries < 2; tries++) {
+        if (!is_prepared(s, name)) {
+            if (s->n_prepared == STORE_PREPARED_MAX)
+                break;
+            PGresult *p = PQprepare(s->c, name, sql, n, NULL);
+            const char *st = PQresultErrorField(p, PG_DIAG_SQLSTATE);
+            /* 42P05: it exists after all (a pooler's other session) */
+            bool ok = PQresultStatus(p) == PGRES_COMMAND_OK ||
+                      (st && strcmp(st, "42P05") == 0);
+            PQclear(p);
+            if (!ok)
+                break;
+            s->prepared[s->n_prepared++] = name;
+        }
+        PGresult *r = PQexecPrepared(s->c, name, n, params, NULL, NULL, 0);
+        const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (st == NULL || strcmp(st, "26000") != 0)
+            return r;
+        PQclear(r);
+        s->n_prepared = 0;          /* another session: none of them */
+    }
+    return PQexecParams(s->c, sql, n, NULL, params, NULL, NULL, 0);
+}
+
+static PGresult *run_named(struct store *s, const char *op, const char *name,
+                           const char *sql, int n, const char *const *params,
+                           int *rc)
 {
     *rc = ensure_conn(s);
     if (*rc != HUB_OK)
@@ -153,7 +205,7 @@ static PGresult *run(struct store *s, const char *op, const char *sql,
     PGresult *r;
     ExecStatusType st;
     for (int attempt = 1;; attempt++) {
-        r = PQexecParams(s->c, sql, n, NULL, params, NULL, NULL, 0);
+        r = exec_one(s, name, sql, n, params);
         st = PQresultStatus(r);
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
             break;
@@ -172,6 +224,12 @@ static PGresult *run(struct store *s, const char *op, const char *sql,
     }
     *rc = HUB_OK;
     return r;
+}
+
+static PGresult *run(struct store *s, const char *op, const char *sql,
+                     int n, const char *const *params, int *rc)
+{
+    return run_named(s, op, NULL, sql, n, params, rc);
 }
 
 /* --- connection ---------------------------------------------------------- */
@@ -2174,6 +2232,21 @@ int store_query(struct store *s, const char *sql, int nparams,
 
     *out = NULL;
     PGresult *r = run(s, "query", sql, nparams, params, &rc);
+    if (r == NULL)
+        return rc;
+    *out = xmalloc(sizeof(**out));
+    (*out)->r = r;
+    return HUB_OK;
+}
+
+int store_query_prepared(struct store *s, const char *name, const char *sql,
+                         int nparams, const char *const *params,
+                         struct store_rows **out)
+{
+    int rc;
+
+    *out = NULL;
+    PGresult *r = run_named(s, "query", name, sql, nparams, params, &rc);
     if (r == NULL)
         return rc;
     *out = xmalloc(sizeof(**out));

@@ -221,6 +221,15 @@ int store_exec(struct store *s, const char *sql);   /* may hold many stmts */
 int store_query(struct store *s, const char *sql, int nparams,
                 const char *const *params, struct store_rows **out)
     __attribute__((warn_unused_result));
+/* store_query() as the named statement `name` (a static string, the same
+ * sql at every call), prepared on its first use in each session: for a
+ * statement run many times, whose parse and plan would otherwise be paid
+ * at every call. Falls back to the unnamed statement when preparing fails;
+ * at most 8 names per session are kept prepared. */
+int store_query_prepared(struct store *s, const char *name, const char *sql,
+                         int nparams, const char *const *params,
+                         struct store_rows **out)
+    __attribute__((warn_unused_result));
 int store_rows_count(const struct store_rows *r);
 /* The value at (row, col) as text, NULL when SQL NULL or out of range. */
 const char *store_rows_get(const struct store_rows *r, int row, int col);

@@ -149,6 +149,40 @@ Test(store, a_batch_after_its_prepared_statement_is_gone_still_commits)
     cr_assert_eq(qlong("SELECT count(*) FROM events"), 3);
 }
 
+/* store_query_prepared() prepares a statement on its first use in a
+ * session and runs it by name after that; a session that lost it gets it
+ * prepared again, and a name that cannot be prepared runs unnamed. */
+Test(store, a_prepared_query_survives_the_loss_of_its_statement)
+{
+    static const char name[] = "store_test_add";
+    const char *params[2] = { "40", "2" };
+    struct store_rows *rows = NULL;
+
+    for (int i = 0; i < 3; i++) {
+        if (i == 1)
+            cr_assert_eq(store_exec(s, "DEALLOCATE ALL"), HUB_OK);
+        cr_assert_eq(store_query_prepared(s, name, "SELECT $1::int + $2::int",
+                                          2, params, &rows), HUB_OK);
+        cr_assert_str_eq(store_rows_get(rows, 0, 0), "42");
+        store_rows_free(rows);
+    }
+    cr_assert_eq(store_query_prepared(s, name, "SELECT $1::int + $2::int",
+                                      2, params, &rows), HUB_OK);
+    store_rows_free(rows);
+    /* prepared on the session (not run unnamed each time) */
+    char *n = NULL;
+    cr_assert_eq(store_query_text(s, "SELECT count(*) FROM "
+                                  "pg_prepared_statements "
+                                  "WHERE name = 'store_test_add'",
+                                  0, NULL, &n), HUB_OK);
+    cr_assert_str_eq(n, "1");
+    free(n);
+    /* a statement that does not parse fails as before */
+    cr_assert_neq(store_query_prepared(s, "store_test_bad", "SELEC 1", 0, NULL,
+                                       &rows), HUB_OK);
+    cr_assert_null(rows);
+}
+
 Test(store, resend_with_same_key_returns_stored_reply_and_no_new_event)
 {
     struct fixture f;
