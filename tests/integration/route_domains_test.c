@@ -1,6 +1,6 @@
 /*
  * route_domains_test.c - the SDOH-domain filter of subscriptions against a
- * real PostgreSQL (hub_route_events, 001_init.sql): an event is routed to a
+ * real PostgreSQL (hub_route_match, 001_init.sql): an event is routed to a
  * subscription filtered on domain X when X sits at any domain path of its
  * body (screening, referral, condition, goal, careplan; single or array,
  * top level or inside items/scores/performed/activities), and not to one
