@@ -382,6 +382,9 @@ static int write_event(struct emit *e, struct hub_err *err)
     struct jw w;
 
     jw_init(&w, c->a, CSV_MAX_EVENT_BYTES);
+    /* about what an event of this many items takes: growing the buffer
+     * from nothing copied it four times an event */
+    jw_reserve(&w, 1024 + 192 * e->nq);
     jw_obj_begin(&w);
     jw_kv_cstr(&w, "type", "screening.completed");
     jw_key_chunk(&w, JW_KEY("source"));
