@@ -6,6 +6,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "common/hub_err.h"
 #include "common/utf8.h"
@@ -86,8 +89,45 @@ static inline uint32_t unsafe_bytes32(uint32_t x)
             ((e - ones) & ~e) | ((d - ones) & ~d) | x) & 0x80808080u;
 }
 
+#if defined(__SSE2__)
+/* The unsafe bytes of s[0..16) as a bit mask: a signed compare with 0x20
+ * takes both the control bytes and those at or above 0x80. */
+static inline unsigned unsafe_bytes128(__m128i x)
+{
+    __m128i bad = _mm_cmplt_epi8(x, _mm_set1_epi8(0x20));
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8('"')));
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+    bad = _mm_or_si128(bad, _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f)));
+    return (unsigned)_mm_movemask_epi8(bad);
+}
+
+static inline __m128i load16(const unsigned char *s)
+{
+    return _mm_loadu_si128((const __m128i *)(const void *)s);
+}
+
+static inline __m128i load8(const unsigned char *s)
+{
+    return _mm_loadl_epi64((const __m128i *)(const void *)s);
+}
+#endif
+
 static bool is_plain(const unsigned char *s, size_t n)
 {
+#if defined(__SSE2__)
+    /* 16 bytes a test (the 8-byte words were a tenth of the CSV adapter):
+     * from 16 with an overlapping last block, 8 to 15 as two overlapping
+     * halves of one block */
+    if (n >= 16) {
+        for (size_t i = 0; i + 16 <= n; i += 16)
+            if (unsafe_bytes128(load16(s + i)))
+                return false;
+        return unsafe_bytes128(load16(s + n - 16)) == 0;
+    }
+    if (n >= 8)
+        return unsafe_bytes128(_mm_unpacklo_epi64(load8(s),
+                                                  load8(s + n - 8))) == 0;
+#endif
     if (n >= 8) {
         uint64_t x;
         size_t i;
