@@ -146,8 +146,16 @@ static void row_values(const struct csv_table *t, const struct csv_row *row,
 {
     for (size_t k = 0; k < t->ncols; k++) {
         int h = t->hidx[k];
-        v[k] = h >= 0 && (size_t)h < row->n ? slice_trim(row->f[h])
-                                            : SLICE_NULL;
+        if (h < 0 || (size_t)h >= row->n) {
+            v[k] = SLICE_NULL;
+            continue;
+        }
+        struct slice f = row->f[h];
+        /* most values have nothing to trim: both ends above a space */
+        if (f.len && ((unsigned char)f.p[0] <= ' ' ||
+                      (unsigned char)f.p[f.len - 1] <= ' '))
+            f = slice_trim(f);
+        v[k] = f;
     }
 }
 
