@@ -1390,6 +1390,7 @@ DECLARE
     n_msg int := coalesce(cardinality(p_org), 0);
     v_serial boolean;
     v_bad boolean;
+    v_any_sub boolean;          -- a live subscription before the match
     v_route boolean;
     m_at timestamptz[];
     m_mid bigint[];             -- the stored (or, for a duplicate, earlier) id
@@ -1524,15 +1525,19 @@ BEGIN
 
     -- ---- before the lock ------------------------------------------------
 
-    -- the senders are organizations (once here, not a check per row); and
-    -- the message ids, in batch order (generate_series' order; no sort; a
-    -- duplicate leaves its id unused): one statement for both
+    -- the senders are organizations (once here, not a check per row); the
+    -- message ids, in batch order (generate_series' order; no sort; a
+    -- duplicate leaves its id unused); and whether any subscription is
+    -- live (none: the match below is not run; one created meanwhile is
+    -- seen under the lock, which then routes): one statement for all
     SELECT EXISTS (SELECT 1 FROM unnest(p_org) u(org)
                     WHERE NOT EXISTS (SELECT 1 FROM organizations o
                                        WHERE o.id = u.org)),
            ARRAY(SELECT nextval('messages_id_seq')
-                   FROM generate_series(1, n_msg))
-      INTO v_bad, m_mid;
+                   FROM generate_series(1, n_msg)),
+           EXISTS (SELECT 1 FROM subscriptions s
+                    WHERE s.deleted_at IS NULL AND s.status <> 'disabled')
+      INTO v_bad, m_mid, v_any_sub;
     IF v_bad THEN
         RAISE EXCEPTION 'hub_ingest_fast: unknown organization'
               USING ERRCODE = '23503', CONSTRAINT = 'messages_org_id_fkey';
@@ -1897,6 +1902,8 @@ BEGIN
             e_type := ARRAY(SELECT coalesce(u.t, u.b::jsonb->>'type')
                               FROM unnest(e_type, e_bt) u(t, b));
         END IF;
+    END IF;
+    IF n_ev > 0 AND v_any_sub THEN
         -- the senders per event: a variable, so that the match is inlined
         e_org := ARRAY(SELECT p_org[m] FROM unnest(e_msg) m);
         -- the version of the live subscriptions (the set routing reads):
@@ -1983,22 +1990,31 @@ BEGIN
                         THEN p_adetail[u.o] END
               FROM generate_series(1, n_msg) AS u(o)
              WHERE NOT m_skip[u.o]
-            UNION ALL
-            -- the rows hub_route_events() appends: the subscriptions and
-            -- orgs of each routed event (jsonb_agg(DISTINCT): sorted, once
-            -- each)
-            SELECT 1000000000 + g.k, 'hubd', 'event.routed', 'event',
-                   e_id[g.k], e_hub[g.k],
-                   jsonb_build_object('subscriptions', g.subs, 'orgs', g.orgs),
-                   NULL::text
-              FROM (SELECT x.k, jsonb_agg(DISTINCT x.sub) AS subs,
-                           jsonb_agg(DISTINCT x.org) AS orgs
-                      FROM unnest(r_k, r_sub, r_org) AS x(k, sub, org)
-                     GROUP BY x.k) g
             ORDER BY o) r;
-    -- the routed rows are the last ones
-    n_routed := coalesce(cardinality(a_action) + 1
-                         - array_position(a_action, 'event.routed'), 0);
+    -- then the rows hub_route_events() appends: the subscriptions and
+    -- orgs of each routed event (jsonb_agg(DISTINCT): sorted, once each),
+    -- in event order; a statement only when something was routed
+    IF r_k IS NOT NULL THEN
+        SELECT a_actor || array_agg('hubd'::text),
+               a_action || array_agg('event.routed'::text),
+               a_kind || array_agg('event'::text), a_id || array_agg(e_id[g.k]),
+               a_patient || array_agg(e_hub[g.k]),
+               a_detail || array_agg(g.detail),
+               a_rest || array_agg(', ' || to_json(v_at_text)::text
+                                   || ', "hubd", "event.routed", "event", '
+                                   || to_json(e_id[g.k])::text || ', '
+                                   || coalesce(to_json(e_hub[g.k])::text,
+                                               'null')
+                                   || ', ' || g.detail::text || ']'),
+               count(*)
+          INTO a_actor, a_action, a_kind, a_id, a_patient, a_detail, a_rest,
+               n_routed
+          FROM (SELECT x.k, jsonb_build_object(
+                           'subscriptions', jsonb_agg(DISTINCT x.sub),
+                           'orgs', jsonb_agg(DISTINCT x.org)) AS detail
+                  FROM unnest(r_k, r_sub, r_org) AS x(k, sub, org)
+                 GROUP BY x.k ORDER BY x.k) g;
+    END IF;
 
     -- ---- under the lock: seq order = commit order, one chain writer ----
     PERFORM hub_chain_lock();
