@@ -379,30 +379,15 @@ struct bg_ingest {
 static void *bg_ingest_main(void *arg)
 {
     struct bg_ingest *b = arg;
-    const char *body = "{\"type\":\"adt.admit\",\"patient\":"
-                       "{\"identifiers\":[{\"system\":\"MRN\","
-                       "\"value\":\"9\"}]}}";
-    struct canon_event ev = { "adt.admit", slice_from_cstr(body) };
-    struct store_msg m;
-    struct store_msg_result r;
     struct store *s2 = NULL;
 
     b->rc = store_connect(b->url, &s2);
     if (b->rc != HUB_OK)
         return NULL;
-    memset(&m, 0, sizeof(m));
-    m.org_id = "hosp";
-    m.format = "hl7v2";
-    m.key = SLICE_LIT("bg1");
-    m.raw = slice_from_cstr(body);
-    store_sha256_hex(m.raw.p, m.raw.len, m.sha256);
-    m.accepted = true;
-    m.reply = SLICE_LIT("ok");
-    m.ev = &ev;
-    m.n_ev = 1;
-    b->rc = store_ingest_batch(s2, &m, 1, &r);
-    if (b->rc == HUB_OK)
-        store_msg_result_release(&r);
+    b->rc = storetest_ingest_rc(s2, "hosp", "hl7v2", "bg1", "adt.admit",
+                                "{\"type\":\"adt.admit\",\"patient\":"
+                                "{\"identifiers\":[{\"system\":\"MRN\","
+                                "\"value\":\"9\"}]}}");
     store_free(s2);
     return NULL;
 }

@@ -37,6 +37,10 @@ long storetest_long(struct store *s, const char *sql);
  * (its raw bytes are the body); `key` is the message key. */
 void storetest_ingest(struct store *s, const char *org, const char *format,
                       const char *key, const char *type, const char *body);
+/* The same, returning store_ingest_batch's code instead of asserting it
+ * (usable from a thread other than the test's). */
+int storetest_ingest_rc(struct store *s, const char *org, const char *format,
+                        const char *key, const char *type, const char *body);
 /* Claims up to `max` due deliveries (`per` per endpoint) for `node` with a
  * lease of lease_ms; their ids and lease tokens by id, into ids[] and
  * tokens[] (room for `max`). Returns the count. */
