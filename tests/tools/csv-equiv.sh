@@ -4,10 +4,12 @@
 # behaviour byte for byte: everything tests/bench/csv_equiv.c prints (return
 # code, error field, the report, rejected rows, canonical events) over the
 # test files, the benchmark's grown screenings file and mutated copies of
-# them all, from the adapters of commit OLD_REF and from this tree.
+# them all, and the real samples (tests/data/real, ../shared/corpus/csv)
+# as they are, from the adapters of commit OLD_REF and from this tree.
 #
 # Usage: tests/tools/csv-equiv.sh [OLD_REF]      (default: main)
-# Knobs: CSV_EQUIV_MUTANTS (default 1500 per kind), CSV_EQUIV_SEED (default 1)
+# Knobs: CSV_EQUIV_MUTANTS (default 1500 per kind), CSV_EQUIV_SEED (default 1),
+# CSV_EQUIV_CORPUS (the shared corpus; default ../shared/corpus/csv)
 # Exit 0 when all outputs are equal; else prints the first difference.
 # shellcheck disable=SC2086  # flags are meant to split
 set -euo pipefail
@@ -89,6 +91,19 @@ for i in range(n):
 open(os.path.join(out, 'args'), 'w').write('\n'.join(args) + '\n')
 PY
 mapfile -t inputs <"$tmp/in/args"
+# and every other CSV file of the tree (real samples) and of the shared
+# corpus (../shared/corpus/csv, when it is there), unmutated: each file as
+# every kind, each directory of CSV files as a shinny set
+others=(tests/data/real)
+corpus=${CSV_EQUIV_CORPUS:-../shared/corpus/csv}
+[ -d "$corpus" ] && others+=("$corpus")
+while IFS= read -r f; do
+    for k in screenings referral-status shinny; do inputs+=("$k=$f"); done
+done < <(find "${others[@]}" -iname '*.csv' | sort)
+while IFS= read -r d; do
+    [ -z "$(find "$d" -maxdepth 1 -type f ! -iname '*.csv')" ] &&
+        inputs+=("shinny=$d")
+done < <(find "${others[@]}" -iname '*.csv' -printf '%h\n' | sort -u)
 rc=0
 "$tmp/old/csv_equiv" "${inputs[@]}" >"$tmp/old.out"
 "$tmp/new/csv_equiv" "${inputs[@]}" >"$tmp/new.out"
