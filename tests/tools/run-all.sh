@@ -32,11 +32,13 @@ run_suites() {   # $1 = build dir, $2 = label
     done
 }
 
-make -s build tests || { echo "test: build failed"; exit 1; }
+# builds use every core (the fuzz harnesses each compile every adapter)
+jobs=$(nproc 2>/dev/null || echo 1)
+make -s -j"$jobs" build tests || { echo "test: build failed"; exit 1; }
 run_suites build plain
 
 if [ -z "${HUB_TEST_SKIP_SAN:-}" ]; then
-    make -s SANITIZE=address,undefined build tests ||
+    make -s -j"$jobs" SANITIZE=address,undefined build tests ||
         { echo "test: sanitizer build failed"; exit 1; }
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -46,7 +48,7 @@ fi
 if [ -z "${HUB_TEST_SKIP_FUZZ:-}" ] && ls tests/fuzz/*_fuzz.c >/dev/null 2>&1; then
     echo "== fuzz (bounded)"
     t0=$SECONDS
-    if make -s fuzz FUZZ_SECONDS=${HUB_FUZZ_SECONDS:-20}; then
+    if make -s -j"$jobs" fuzz FUZZ_SECONDS=${HUB_FUZZ_SECONDS:-20}; then
         summary+=("fuzz ($((SECONDS - t0)) s): ok")
     else
         summary+=("fuzz ($((SECONDS - t0)) s): FAILED"); failed=$((failed + 1))
