@@ -1547,24 +1547,6 @@ static inline uint64_t be8(const char *p)
     return x;
 }
 
-/* The same for four bytes. */
-static inline uint32_t be4(const char *p)
-{
-    uint32_t x;
-    memcpy(&x, p, 4);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    x = __builtin_bswap32(x);
-#endif
-    return x;
-}
-
-/*
- * A birth date that cannot be true (before 1880, or after the message was
- * sent: MSH-7, compared to the precision both have, in the sender's own
- * time) is kept as sent, since the sender may mean it (masked test data,
- * a placeholder), with a warning. `v` is a DTM iso_time took: at least
- * four digits.
- */
 /* Whether DTM a is earlier than DTM b to the precision both have (their
  * first digits, up to the day), each in its sender's own time; false when
  * either has no year (MSH-7 is not checked as a DTM). Most often both
@@ -1580,10 +1562,17 @@ static bool before(struct slice a, struct slice b)
     return n >= 4 && memcmp(a.p, b.p, n) < 0;
 }
 
+/*
+ * A birth date that cannot be true (before 1880, or after the message was
+ * sent: MSH-7, compared to the precision both have, in the sender's own
+ * time) is kept as sent, since the sender may mean it (masked test data,
+ * a placeholder), with a warning. `v` is a DTM iso_time took: at least
+ * four digits.
+ */
 static __attribute__((noinline)) void
 check_birth_date(struct ctx *c, struct slice v)
 {
-    if (be4(v.p) < be4("1880")) {
+    if (memcmp(v.p, "1880", 4) < 0) {
         warn(c, "PID-7", "birth date is before 1880");
         return;
     }

@@ -317,6 +317,18 @@ Test(hl7_parse, reads_latin_text_as_utf8_unless_it_is_utf8)
     assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "Pe\xf1" "a");
 }
 
+/* hl7_to_events refuses m (parsed from msg) for its empty PID-3, naming
+ * the PID segment by its offset in the bytes sent; *err is the refusal. */
+static void assert_pid3_refused(struct hl7_msg *m, const char *msg,
+                                struct hub_err *err)
+{
+    struct canon_list l = { 0 };
+    cr_assert_eq(hl7_to_events(&A, m, &l, err), HUB_EINVALID);
+    cr_assert_str_eq(err->field, "PID-3");
+    cr_assert_eq(err->offset, (size_t)(strstr(msg, "PID|") - msg),
+                 "offset %zu", err->offset);
+}
+
 /* A Latin message is normalized from its UTF-8 translation, where each
  * accented letter takes two or three bytes; a refusal must still name the
  * place in the bytes sent (here PID, after "\xe9" and "\x80", which become
@@ -329,12 +341,8 @@ Test(hl7_to_events, names_the_offset_in_the_bytes_sent_of_a_latin_message)
         "ZXX|Caf\xe9 \x80\r"
         "PID|1||\r";
     struct hl7_msg *m = parse_ok(msg);
-    struct canon_list l = { 0 };
     struct hub_err err = { 0 };
-    cr_assert_eq(hl7_to_events(&A, m, &l, &err), HUB_EINVALID);
-    cr_assert_str_eq(err.field, "PID-3");
-    cr_assert_eq(err.offset, (size_t)(strstr(msg, "PID|") - msg),
-                 "offset %zu", err.offset);
+    assert_pid3_refused(m, msg, &err);
 }
 
 /* SS-MIX2 (Japan) sends ISO-2022-JP: MSH-18 "~ISO IR87" (the first
@@ -393,12 +401,8 @@ Test(hl7_to_events, names_the_offset_in_the_bytes_sent_of_an_iso_2022_jp_message
         "PID|1||\r";
     struct hl7_msg *m = parse_ok(msg);
     assert_slice(hl7_sending_facility(m), U8_YAMADA);
-    struct canon_list l = { 0 };
     struct hub_err err = { 0 };
-    cr_assert_eq(hl7_to_events(&A, m, &l, &err), HUB_EINVALID);
-    cr_assert_str_eq(err.field, "PID-3");
-    cr_assert_eq(err.offset, (size_t)(strstr(msg, "PID|") - msg),
-                 "offset %zu", err.offset);
+    assert_pid3_refused(m, msg, &err);
     struct slice ack;
     cr_assert_eq(hl7_ack(&A, m, "AE", &err, "A1", "20260101000000", &ack),
                  HUB_OK);
