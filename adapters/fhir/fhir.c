@@ -753,6 +753,32 @@ static void write_given(struct jw *w, const cJSON *name)
         jw_arr_end(w);
 }
 
+/* How a HumanName is written: the extension iso21090-EN-representation
+ * (valueCode from ValueSet name-v3-representation: ABC alphabetic, e.g.
+ * romaji; IDE ideographic, kanji; SYL syllabic, kana), as the canonical
+ * name's representation (HL7 v2 XPN-8 A, I, P; JP Core sends each name
+ * twice, IDE and SYL). NULL when absent or another code. */
+static const char *name_representation(const cJSON *name)
+{
+    static const char url[] =
+        "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation";
+    const cJSON *exts = fx_get(name, "extension");
+    for (const cJSON *e = cJSON_IsArray(exts) ? exts->child : NULL; e;
+         e = e->next) {
+        const cJSON *u = fx_get(e, "url"), *v = fx_get(e, "valueCode");
+        if (!cJSON_IsString(u) || strcmp(u->valuestring, url) != 0 ||
+            !cJSON_IsString(v))
+            continue;
+        if (strcmp(v->valuestring, "ABC") == 0)
+            return "alphabetic";
+        if (strcmp(v->valuestring, "IDE") == 0)
+            return "ideographic";
+        if (strcmp(v->valuestring, "SYL") == 0)
+            return "phonetic";
+    }
+    return NULL;
+}
+
 /* "Dr." "Mrs." -> "Dr. Mrs.": CANON keeps prefix and suffix as one string. */
 static void write_joined(struct jw *w, struct arena *a, const char *key,
                          const cJSON *arr)
@@ -857,6 +883,7 @@ static int write_patient_resource(struct fx *x, struct jw *w,
             write_joined(w, x->a, "suffix",
                          fx_get(c, "suffix"));
             jw_kv_cstr(w, "use", str_of(c, "use"));
+            jw_kv_cstr(w, "representation", name_representation(c));
             jw_obj_end(w);
         }
         jw_arr_end(w);

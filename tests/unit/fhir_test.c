@@ -1266,6 +1266,40 @@ Test(fhir, a_middle_name_extension_is_a_further_given_name)
                      "[\"Jon\",\"Bob\"]");
 }
 
+/* JP Core sends each name twice, in kanji and in kana, told apart only by
+ * the extension iso21090-EN-representation (IDE, SYL; ABC for romaji), as
+ * HL7 v2 does with XPN-8: the canonical name carries it. */
+Test(fhir, a_name_representation_extension_is_carried)
+{
+    static const char fmt[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+        "{\"fullUrl\":\"urn:uuid:0a1b2c3d-0000-4000-8000-000000000001\","
+        "\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\",\"name\":[{"
+        "\"extension\":[{\"url\":\"http://hl7.org/fhir/StructureDefinition/"
+        "iso21090-EN-representation\",\"valueCode\":\"IDE\"}],"
+        "\"family\":\"A\"},{\"extension\":[{\"url\":\"http://hl7.org/fhir/"
+        "StructureDefinition/iso21090-EN-representation\",\"valueCode\":"
+        "\"%s\"}],\"family\":\"B\"}]}},"
+        "{\"resource\":" OBS("\"code\":{\"coding\":[{\"system\":"
+        "\"http://loinc.org\",\"code\":\"88122-7\"}]},\"valueCodeableConcept\":"
+        "{\"coding\":[{\"code\":\"LA28398-8\"}]}") "}]}";
+    static const struct {
+        const char *code, *want;
+    } c[] = { { "SYL", "phonetic" }, { "ABC", "alphabetic" },
+              { "XYZ", "(absent)" } };
+    char json[1024];
+    struct canon_list out;
+    struct hub_err err;
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        snprintf(json, sizeof(json), fmt, c[i].code);
+        cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s", err.field);
+        cr_assert_str_eq(field_of(&out, 0, "patient.names.0.representation"),
+                         "ideographic");
+        cr_assert_str_eq(field_of(&out, 0, "patient.names.1.representation"),
+                         c[i].want, "%s", c[i].code);
+    }
+}
+
 /* FHIR R4 contained resources: a "#id" reference names a resource inside
  * the one that holds it (SDC form fillers contain the Patient in the
  * QuestionnaireResponse; senders without a directory contain the
