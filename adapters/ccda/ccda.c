@@ -412,17 +412,37 @@ static int ev_write(struct doc *dc, struct ev *e, const char *type,
 
 /* ---- header ----------------------------------------------------------- */
 
-static const char *name_use(const char *u)
+/* EN/@use is a set of EntityNameUse codes (CDA R2 data types R1: a list
+ * separated by blanks, "L IDE"). Its first use code gives the canonical
+ * use; its first representation code (ABC alphabetic, e.g. romaji; IDE
+ * ideographic, kanji; SYL syllabic, kana: JAHIS CDA sends each name twice,
+ * IDE and SYL) the canonical representation (HL7 v2 XPN-8 A, I, P). */
+static void name_use(const char *u, const char **use, const char **repr)
 {
-    if (u == NULL)
-        return NULL;
-    if (strcmp(u, "L") == 0)
-        return "official";
-    if (strcmp(u, "P") == 0)
-        return "nickname";
-    if (strcmp(u, "ASGN") == 0)
-        return "usual";
-    return NULL;
+    static const struct {
+        const char *code, *val;
+        bool repr;
+    } map[] = {
+        { "L", "official", false },     { "P", "nickname", false },
+        { "ASGN", "usual", false },     { "ABC", "alphabetic", true },
+        { "IDE", "ideographic", true }, { "SYL", "phonetic", true },
+    };
+    *use = *repr = NULL;
+    while (u && *u) {
+        size_t n = 0;
+        while (*u == ' ' || *u == '\t' || *u == '\n' || *u == '\r')
+            u++;
+        while (u[n] && u[n] != ' ' && u[n] != '\t' && u[n] != '\n' &&
+               u[n] != '\r')
+            n++;
+        for (size_t i = 0; n && i < sizeof(map) / sizeof(map[0]); i++) {
+            const char **slot = map[i].repr ? repr : use;
+            if (*slot == NULL && strlen(map[i].code) == n &&
+                memcmp(map[i].code, u, n) == 0)
+                *slot = map[i].val;
+        }
+        u += n;
+    }
 }
 
 static const char *addr_use(const char *u)
@@ -479,7 +499,10 @@ static void write_name(struct doc *dc, struct jw *w, const struct ccda_node *nm)
         jw_arr_end(w);
     kv_text(dc, w, "prefix", ccda_child(nm, "prefix"));
     kv_text(dc, w, "suffix", ccda_child(nm, "suffix"));
-    jw_kv_cstr(w, "use", name_use(ccda_attr(nm, "use")));
+    const char *use, *repr;
+    name_use(ccda_attr(nm, "use"), &use, &repr);
+    jw_kv_cstr(w, "use", use);
+    jw_kv_cstr(w, "representation", repr);
     jw_obj_end(w);
 }
 

@@ -924,6 +924,56 @@ Test(ccda_entries, a_performed_intervention_has_performed_at_not_scheduled,
     cJSON_Delete(ev);
 }
 
+/* JAHIS (Japan) CDA gives each name twice, <name use="IDE"> in kanji and
+ * <name use="SYL"> in kana; EN/@use is a set of codes ("L IDE"). */
+Test(ccda_header, a_name_use_set_gives_its_use_and_its_representation,
+     .init = setup, .fini = teardown)
+{
+    static const struct {
+        const char *use, *want_use, *want_repr;
+    } c[] = {
+        { "IDE", "(absent)", "ideographic" },
+        { "SYL", "(absent)", "phonetic" },
+        { " L  ABC ", "official", "alphabetic" },
+        { "L", "official", "(absent)" },
+        { "SRCH", "(absent)", "(absent)" },
+    };
+    char doc[4096];
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        snprintf(doc, sizeof(doc),
+                 "<ClinicalDocument xmlns=\"urn:hl7-org:v3\" "
+                 "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">"
+                 "<id root=\"2.16.840.1.113883.19.5\" extension=\"D1\"/>"
+                 "<effectiveTime value=\"20240102030405+0100\"/>"
+                 "<recordTarget><patientRole><id root=\"2.16.840.1.113883.19.6\""
+                 " extension=\"P1\"/><patient><name use=\"%s\"><family>F"
+                 "</family></name><birthTime value=\"19800131\"/></patient>"
+                 "</patientRole></recordTarget>" BODY_OPEN
+                 "<code code=\"62387-6\"/><entry><act classCode=\"ACT\" "
+                 "moodCode=\"INT\"><templateId root=\"2.16.840.1.113883.10."
+                 "20.22.4.146\"/><id root=\"1.2.7\" extension=\"PI\"/>"
+                 "<entryRelationship typeCode=\"REFR\"><act classCode=\"ACT\""
+                 " moodCode=\"INT\"><id root=\"1.2.7\" extension=\"P1\"/>"
+                 "<code code=\"423171007\" codeSystem=\"2.16.840.1.113883.6."
+                 "96\"/><statusCode code=\"active\"/></act></entryRelationship>"
+                 "</act></entry>" BODY_CLOSE,
+                 c[i].use);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *nm = cJSON_GetArrayItem(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "patient"), "names"),
+            0);
+        cr_assert(nm, "%s: no name", c[i].use);
+        const char *u = cJSON_GetStringValue(cJSON_GetObjectItem(nm, "use"));
+        const char *rp = cJSON_GetStringValue(
+            cJSON_GetObjectItem(nm, "representation"));
+        cr_expect_str_eq(u ? u : "(absent)", c[i].want_use, "%s", c[i].use);
+        cr_expect_str_eq(rp ? rp : "(absent)", c[i].want_repr, "%s",
+                         c[i].use);
+        cJSON_Delete(ev);
+    }
+}
+
 Test(ccda_limits, a_patient_object_over_the_limit_is_refused, .init = setup,
      .fini = teardown)
 {
