@@ -673,6 +673,17 @@ void fx_reset_event(struct fx *x)
 
 /* ---- the patient block ---------------------------------------------------------- */
 
+/* Whether `v` is a non-empty string, or an array holding one. */
+static bool has_str(const cJSON *v)
+{
+    if (cJSON_IsString(v))
+        return v->valuestring[0] != '\0';
+    for (const cJSON *c = cJSON_IsArray(v) ? v->child : NULL; c; c = c->next)
+        if (cJSON_IsString(c) && c->valuestring[0])
+            return true;
+    return false;
+}
+
 static void write_str_array(struct jw *w, const char *key, const cJSON *arr)
 {
     bool any = false;
@@ -701,6 +712,16 @@ static const char *middle_name_ext(const cJSON *ext)
     return n >= tn && strcmp(url->valuestring + n - tn, tail) == 0
                ? v->valuestring
                : NULL;
+}
+
+static bool has_middle_name_ext(const cJSON *name)
+{
+    const cJSON *exts = fx_get(name, "extension");
+    for (const cJSON *e = cJSON_IsArray(exts) ? exts->child : NULL; e;
+         e = e->next)
+        if (middle_name_ext(e))
+            return true;
+    return false;
 }
 
 static bool ascii_caseeq(const char *a, const char *b)
@@ -869,25 +890,39 @@ static int write_patient_resource(struct fx *x, struct jw *w,
 
     if ((rc = fx_arr(x, p, "name", &arr, &n)))
         return rc;
-    if (n) {
-        jw_key(w, "names");
-        jw_arr_begin(w);
-        for (const cJSON *c = arr->child; c; c = c->next) {
-            if (!cJSON_IsObject(c))
-                continue;
-            jw_obj_begin(w);
-            jw_kv_cstr(w, "family", str_of(c, "family"));
-            write_given(w, c);
-            write_joined(w, x->a, "prefix",
-                         fx_get(c, "prefix"));
-            write_joined(w, x->a, "suffix",
-                         fx_get(c, "suffix"));
-            jw_kv_cstr(w, "use", str_of(c, "use"));
-            jw_kv_cstr(w, "representation", name_representation(c));
-            jw_obj_end(w);
+    bool open = false;
+    for (const cJSON *c = n ? arr->child : NULL; c; c = c->next) {
+        if (!cJSON_IsObject(c))
+            continue;
+        /* FHIR R4 HumanName.text, "the full name as it should be
+         * displayed", is all some senders give (JP Core's contained
+         * practitioners): it stands as the family name, as C-CDA's
+         * unstructured <name>text</name> does. A name with nothing in it
+         * is left out, never written as {}. */
+        const char *family = str_of(c, "family");
+        bool parts = family || has_str(fx_get(c, "given")) ||
+                     has_str(fx_get(c, "prefix")) ||
+                     has_str(fx_get(c, "suffix")) || has_middle_name_ext(c);
+        if (!parts)
+            family = str_of(c, "text");
+        if (!parts && !family)
+            continue;
+        if (!open) {
+            jw_key(w, "names");
+            jw_arr_begin(w);
+            open = true;
         }
-        jw_arr_end(w);
+        jw_obj_begin(w);
+        jw_kv_cstr(w, "family", family);
+        write_given(w, c);
+        write_joined(w, x->a, "prefix", fx_get(c, "prefix"));
+        write_joined(w, x->a, "suffix", fx_get(c, "suffix"));
+        jw_kv_cstr(w, "use", str_of(c, "use"));
+        jw_kv_cstr(w, "representation", name_representation(c));
+        jw_obj_end(w);
     }
+    if (open)
+        jw_arr_end(w);
     const char *bd, *gender;
     if ((rc = fx_date(x, p, "birthDate", &bd)) ||
         (rc = fx_str(x, p, "gender", false, &gender)))
@@ -903,25 +938,45 @@ static int write_patient_resource(struct fx *x, struct jw *w,
     }
     if ((rc = fx_arr(x, p, "address", &arr, &n)))
         return rc;
-    if (n) {
-        jw_key(w, "addresses");
-        jw_arr_begin(w);
-        for (const cJSON *c = arr->child; c; c = c->next) {
-            if (!cJSON_IsObject(c))
-                continue;
-            jw_obj_begin(w);
-            write_str_array(w, "lines",
-                            fx_get(c, "line"));
-            jw_kv_cstr(w, "city", str_of(c, "city"));
-            jw_kv_cstr(w, "state", str_of(c, "state"));
-            jw_kv_cstr(w, "postal_code", str_of(c, "postalCode"));
-            jw_kv_cstr(w, "county", str_of(c, "district"));
-            jw_kv_cstr(w, "country", str_of(c, "country"));
-            jw_kv_cstr(w, "use", str_of(c, "use"));
-            jw_obj_end(w);
+    open = false;
+    for (const cJSON *c = n ? arr->child : NULL; c; c = c->next) {
+        if (!cJSON_IsObject(c))
+            continue;
+        /* Address.text is the whole address as displayed. JP Core sends
+         * the street only there (city and state as parts, no line): with
+         * no line, the text is the line, as HL7 v2 XAD-8 is (finding 22),
+         * rather than lose the street. An address with nothing in it is
+         * left out, never written as {}. */
+        const cJSON *line = fx_get(c, "line");
+        const char *text = has_str(line) ? NULL : str_of(c, "text");
+        if (!has_str(line) && !text && !str_of(c, "city") &&
+            !str_of(c, "state") && !str_of(c, "postalCode") &&
+            !str_of(c, "district") && !str_of(c, "country"))
+            continue;
+        if (!open) {
+            jw_key(w, "addresses");
+            jw_arr_begin(w);
+            open = true;
         }
-        jw_arr_end(w);
+        jw_obj_begin(w);
+        if (text) {
+            jw_key(w, "lines");
+            jw_arr_begin(w);
+            jw_cstr(w, text);
+            jw_arr_end(w);
+        } else {
+            write_str_array(w, "lines", line);
+        }
+        jw_kv_cstr(w, "city", str_of(c, "city"));
+        jw_kv_cstr(w, "state", str_of(c, "state"));
+        jw_kv_cstr(w, "postal_code", str_of(c, "postalCode"));
+        jw_kv_cstr(w, "county", str_of(c, "district"));
+        jw_kv_cstr(w, "country", str_of(c, "country"));
+        jw_kv_cstr(w, "use", str_of(c, "use"));
+        jw_obj_end(w);
     }
+    if (open)
+        jw_arr_end(w);
     if ((rc = fx_arr(x, p, "telecom", &arr, &n)))
         return rc;
     bool phones = false;

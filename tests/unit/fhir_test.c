@@ -1300,6 +1300,48 @@ Test(fhir, a_name_representation_extension_is_carried)
     }
 }
 
+/* HumanName.text and Address.text are all some senders give (JP Core: a
+ * name only as text, the street only in the address text): they stand as
+ * the family name and the line; an empty name or address is left out,
+ * never written as {} (the schema's minProperties). */
+Test(fhir, a_name_or_address_sent_only_as_text_is_kept)
+{
+    static const char fmt[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+        "{\"fullUrl\":\"urn:uuid:0a1b2c3d-0000-4000-8000-000000000001\","
+        "\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\","
+        "\"name\":[%s],\"address\":[%s]}},"
+        "{\"resource\":" OBS("\"code\":{\"coding\":[{\"system\":"
+        "\"http://loinc.org\",\"code\":\"88122-7\"}]},\"valueCodeableConcept\":"
+        "{\"coding\":[{\"code\":\"LA28398-8\"}]}") "}]}";
+    static const struct {
+        const char *names, *addrs, *want_names, *want_addrs;
+    } c[] = {
+        { "{\"text\":\"Tanaka Hiroshi\"}",
+          "{\"text\":\"1-2-3 Shinbashi\",\"city\":\"Minato\"}",
+          "[{\"family\":\"Tanaka Hiroshi\"}]",
+          "[{\"lines\":[\"1-2-3 Shinbashi\"],\"city\":\"Minato\"}]" },
+        /* parts win over the text */
+        { "{\"text\":\"Dr Jon Doe\",\"family\":\"Doe\"}",
+          "{\"text\":\"1 Main St, Albany\",\"line\":[\"1 Main St\"]}",
+          "[{\"family\":\"Doe\"}]", "[{\"lines\":[\"1 Main St\"]}]" },
+        /* nothing in them: left out */
+        { "{\"use\":\"official\"},{\"family\":\"\"}",
+          "{\"use\":\"home\"},{\"line\":[\"\"]}", "(absent)", "(absent)" },
+    };
+    char json[2048];
+    struct canon_list out;
+    struct hub_err err;
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        snprintf(json, sizeof(json), fmt, c[i].names, c[i].addrs);
+        cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s", err.field);
+        cr_assert_str_eq(field_of(&out, 0, "patient.names"), c[i].want_names,
+                         "case %zu", i);
+        cr_assert_str_eq(field_of(&out, 0, "patient.addresses"),
+                         c[i].want_addrs, "case %zu", i);
+    }
+}
+
 /* FHIR R4 contained resources: a "#id" reference names a resource inside
  * the one that holds it (SDC form fillers contain the Patient in the
  * QuestionnaireResponse; senders without a directory contain the
