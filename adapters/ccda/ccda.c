@@ -206,12 +206,10 @@ static bool negated(const struct ccda_node *n)
     return ccda_attr_eq(n, "negationInd", "true");
 }
 
-/* Value element `v` is a coded type (CD, CE, CO, CV) with a code. */
-static bool value_coded(const struct ccda_node *v)
+/* Value element `v` is of a coded type (CD, CE, CO, CV), or of no type. */
+static bool value_cd_type(const struct ccda_node *v)
 {
     const char *t = ccda_attr_ns(v, CCDA_NS_XSI, "type");
-    if (ccda_attr(v, "code") == NULL)
-        return false;
     if (t == NULL)
         return true;
     const char *colon = strchr(t, ':');
@@ -221,12 +219,25 @@ static bool value_coded(const struct ccda_node *v)
            strcmp(t, "CO") == 0 || strcmp(t, "CV") == 0;
 }
 
-/* The ICD-10-CM code of a coded value: itself or one of its translations. */
+/* Value element `v` is a coded type (CD, CE, CO, CV) with a code. */
+static bool value_coded(const struct ccda_node *v)
+{
+    return ccda_attr(v, "code") != NULL && value_cd_type(v);
+}
+
+/* The ICD-10-CM code of a coded value: itself or one of its translations.
+ * A value of nullFlavor OTH ("concept not provided by required code
+ * system", HL7 v3 NullFlavor) has no code of its own but may carry the
+ * concept in its translations: EHRs without a SNOMED CT code for a
+ * problem send it that way, the ICD code as a translation (Cerner's
+ * sample CCD does so for every problem). */
 static const struct ccda_node *icd10_of(const struct ccda_node *v)
 {
-    if (v == NULL || !value_coded(v))
+    if (v == NULL || !value_cd_type(v))
         return NULL;
-    if (ccda_attr_eq(v, "codeSystem", OID_ICD10CM))
+    if (!value_coded(v) && !ccda_attr_eq(v, "nullFlavor", "OTH"))
+        return NULL;
+    if (ccda_attr_eq(v, "codeSystem", OID_ICD10CM) && ccda_attr(v, "code"))
         return v;
     CCDA_FOREACH(t, v, "translation")
         if (ccda_attr_eq(t, "codeSystem", OID_ICD10CM) &&

@@ -974,6 +974,44 @@ Test(ccda_header, a_name_use_set_gives_its_use_and_its_representation,
     }
 }
 
+/* HL7 v3 NullFlavor OTH: "concept not provided by required code system";
+ * the concept is then in the CD's translations. Cerner's sample CCD codes
+ * every problem that way (value nullFlavor="OTH", the ICD code as a
+ * translation). */
+Test(ccda_entries, a_problem_coded_only_in_a_translation_of_an_oth_value_counts,
+     .init = setup, .fini = teardown)
+{
+    static const char fmt[] =
+        HEAD BODY_OPEN "<code code=\"11450-4\"/>"
+        "<entry><act classCode=\"ACT\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.3\"/>"
+        "<entryRelationship typeCode=\"SUBJ\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.10.20.22.4.4\"/>"
+        "<id root=\"1.2.7\" extension=\"PR1\"/>"
+        "<effectiveTime><low value=\"20090709\"/></effectiveTime>"
+        "<value xsi:type=\"CD\" nullFlavor=\"%s\"><translation code=\"Z59.0\""
+        " codeSystem=\"2.16.840.1.113883.6.90\"/></value>"
+        "</observation></entryRelationship></act></entry>" BODY_CLOSE;
+    char doc[4096];
+    snprintf(doc, sizeof(doc), fmt, "OTH");
+    struct run r = run_str(doc);
+    cJSON *ev = first_event(&r, 1);
+    cr_assert_str_eq(r.out.ev[0].type, "condition.recorded");
+    cJSON *c = cJSON_GetObjectItem(ev, "condition");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "domain")),
+                     "homelessness");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetObjectItem(c, "code"), "code")),
+                     "Z59.0");
+    cJSON_Delete(ev);
+
+    /* no information (NI): there is no concept to translate */
+    snprintf(doc, sizeof(doc), fmt, "NI");
+    r = run_str(doc);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
+}
+
 Test(ccda_limits, a_patient_object_over_the_limit_is_refused, .init = setup,
      .fini = teardown)
 {
