@@ -171,6 +171,14 @@ ADT_ALWAYS_INLINE char *put_bytes(const struct ctx *c, char *o, struct slice s)
         memcpy(o, s.p, 16);
         return o + s.len;
     }
+    if (s.len >= 4 && s.len <= 8) {
+        uint32_t x, y;
+        memcpy(&x, s.p, 4);
+        memcpy(&y, s.p + s.len - 4, 4);
+        memcpy(o, &x, 4);
+        memcpy(o + s.len - 4, &y, 4);
+        return o + s.len;
+    }
     return jw_put_bytes(o, s.p, s.len);
 }
 

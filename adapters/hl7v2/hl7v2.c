@@ -176,6 +176,20 @@ static void nibble_tables(unsigned char lo[16], unsigned char hi[16], int fs,
         nibble_byte(lo, hi, (unsigned)ec, 0x20);
     nibble_byte(lo, hi, (unsigned)fs, 0x80);
 }
+
+/* nibble_tables for the delimiters nearly every sender uses ("|", "~",
+ * "\\" as the escape character), both lanes, made by the compiler instead
+ * of at each message */
+#define STD_LO 0x01, 0x01, 0x05, 0x01, 0x01, 0x01, 0x01, 0x01, \
+               0x01, 0x01, 0x01, 0x01, 0xa9, 0x01, 0x11, 0x03
+#define STD_HI 0x01, 0x01, 0x04, 0x00, 0x00, 0x28, 0x00, 0x92, \
+               0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01
+/* low nibble 2: '"'; c: '\\' (and the escape), '|'; e: '~'; f: DEL.
+ * High nibble 2: '"'; 5: '\\'; 7: DEL, '~', '|'. */
+static const unsigned char std_lo32[32] = { STD_LO, STD_LO };
+static const unsigned char std_hi32[32] = { STD_HI, STD_HI };
+#undef STD_LO
+#undef STD_HI
 #endif
 
 static void scan_init(struct scanner *sc, const char *p, size_t from,
@@ -201,9 +215,14 @@ static void scan_init(struct scanner *sc, const char *p, size_t from,
     sc->after_del = _mm_set1_epi8('!');
 #if defined(HL7_SCAN_AVX2)
     sc->avx2 = __builtin_cpu_supports("avx2");
-    nibble_tables(sc->lo32, sc->hi32, fs, rs, ec);
-    memcpy(sc->lo32 + 16, sc->lo32, 16);
-    memcpy(sc->hi32 + 16, sc->hi32, 16);
+    if (fs == '|' && rs == '~' && ec == '\\') {
+        memcpy(sc->lo32, std_lo32, 32);
+        memcpy(sc->hi32, std_hi32, 32);
+    } else {
+        nibble_tables(sc->lo32, sc->hi32, fs, rs, ec);
+        memcpy(sc->lo32 + 16, sc->lo32, 16);
+        memcpy(sc->hi32 + 16, sc->hi32, 16);
+    }
 #endif
 #else
     (void)fs;
@@ -410,36 +429,44 @@ scan_seek(struct scanner *sc, size_t from)
  * After a field separator: the hits of the current block up to its next
  * one that is not a field separator (a CR, a repetition separator, a
  * special byte) are field starts, taken here in one go; most fields are
- * plain, so this is most of them. One test per block: a block holds at
- * most 64 hits, so when `lim` is 64 fields ahead none of them can reach it
- * (else the caller takes them one by one, and meets `lim`). Returns the
- * new field count.
+ * plain, so this is most of them. When that uses the block up, the run
+ * goes on in the next block (a segment's fields span several: each
+ * would otherwise cost a round of the caller's loop). One test per block:
+ * a block holds at most 64 hits, so when `lim` is 64 fields ahead none of
+ * them can reach it (else the caller takes them one by one, and meets
+ * `lim`). Returns the new field count.
  */
 static inline __attribute__((always_inline)) uint32_t
 scan_take_fields(struct scanner *sc, uint32_t *fld, uint32_t nfld,
                  uint32_t lim)
 {
-    uint64_t other = sc->mask & ~sc->fsmask;
-    uint64_t run = sc->mask & ((other & (0 - other)) - 1);
-    if (run == 0 || nfld + 64 > lim)
-        return nfld;
-    sc->mask &= ~run;
-    uint32_t at = (uint32_t)sc->base + 1;   /* offsets fit: < 2^30 */
-    uint32_t *o = fld + nfld;
-    for (;;) {                  /* two a turn: one loop test less each */
-        o[0] = at + (uint32_t)__builtin_ctzll(run);
-        run &= run - 1;
-        if (run == 0) {
-            o += 1;
-            break;
+    for (;;) {
+        uint64_t other = sc->mask & ~sc->fsmask;
+        uint64_t run = sc->mask & ((other & (0 - other)) - 1);
+        if (run == 0 || nfld + 64 > lim)
+            return nfld;
+        sc->mask &= ~run;
+        uint32_t at = (uint32_t)sc->base + 1;   /* offsets fit: < 2^30 */
+        uint32_t *o = fld + nfld;
+        for (;;) {              /* two a turn: one loop test less each */
+            o[0] = at + (uint32_t)__builtin_ctzll(run);
+            run &= run - 1;
+            if (run == 0) {
+                o += 1;
+                break;
+            }
+            o[1] = at + (uint32_t)__builtin_ctzll(run);
+            run &= run - 1;
+            o += 2;
+            if (run == 0)
+                break;
         }
-        o[1] = at + (uint32_t)__builtin_ctzll(run);
-        run &= run - 1;
-        o += 2;
-        if (run == 0)
-            break;
+        nfld = (uint32_t)(o - fld);
+        /* the block is used up: the next one may go on with field
+         * separators (scan_next would load it just the same) */
+        if (sc->mask || !scan_load64(sc))
+            return nfld;
     }
-    return (uint32_t)(o - fld);
 }
 
 /* The first field index at which the array of capacity `cap` must grow
