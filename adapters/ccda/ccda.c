@@ -100,6 +100,7 @@ struct doc {
     struct hub_err *err;
     const struct ccda_node *root;
     const char *message_id;
+    const char *set_id;         /* ClinicalDocument/setId, NULL if none */
     char time[48];                  /* document effectiveTime, ISO */
     struct slice facility;          /* custodian organization name */
     struct slice author_org;        /* author's represented organization */
@@ -702,6 +703,7 @@ static int read_header(struct doc *dc, struct slice *message_id)
         return ccda_err_at(dc->err, HUB_EINVALID, id ? id : root,
                            id ? NULL : "id", "document has no usable id");
     *message_id = slice_from_cstr(dc->message_id);
+    dc->set_id = ccda_ii_string(dc->a, ccda_child(root, "setId"));
     if (et == NULL || !ccda_ts_iso(ccda_attr(et, "value"), dc->time,
                                    sizeof(dc->time)))
         return ccda_err_at(dc->err, HUB_EINVALID, et ? et : root,
@@ -1474,7 +1476,10 @@ static int emit_careplan(struct doc *dc)
     if (!dc->care_plan && dc->n_acts == 0)
         return HUB_OK;
     ev_begin(dc, &e, "careplan.updated", NULL, "careplan");
-    jw_kv_cstr(w, "id", dc->message_id);
+    /* CDA R2: setId is common to all revisions of a document, and a
+     * replacement (relatedDocument RPLC) is a new version of its parent:
+     * the plan is the set, each document one version of it. */
+    jw_kv_cstr(w, "id", dc->set_id ? dc->set_id : dc->message_id);
     jw_kv_cstr(w, "status", "active");
     jw_kv_cstr(w, "intent", "plan");
     if (dc->care_plan) {

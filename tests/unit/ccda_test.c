@@ -1012,6 +1012,46 @@ Test(ccda_entries, a_problem_coded_only_in_a_translation_of_an_oth_value_counts,
     cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
 }
 
+/* CDA R2: setId is common to every revision of a document; a replacement
+ * (relatedDocument RPLC) is a new version of its parent. A Care Plan is
+ * the set: each version updates the same plan. */
+Test(ccda_entries, a_care_plan_is_identified_by_its_document_set,
+     .init = setup, .fini = teardown)
+{
+    static const char fmt[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+        "<id root=\"1.2.7\" extension=\"%s\"/>%s"
+        "<effectiveTime value=\"20130820\"/>"
+        "<recordTarget><patientRole><id root=\"2.16.840.1.113883.19.6\" "
+        "extension=\"P1\"/><patient/></patientRole></recordTarget>"
+        "<component><structuredBody><component><section nullFlavor=\"NI\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.60\"/>"
+        "</section></component></structuredBody></component>"
+        "</ClinicalDocument>";
+    static const char set[] = "<setId root=\"1.2.8\" extension=\"PLAN\"/>";
+    char doc[2048];
+    const char *want[2] = { "urn:hl7ii:1.2.8:PLAN", "urn:hl7ii:1.2.8:PLAN" };
+    for (int v = 0; v < 2; v++) {
+        snprintf(doc, sizeof(doc), fmt, v ? "V2" : "V1", set);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cr_assert_str_eq(r.out.ev[0].type, "careplan.updated");
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                             cJSON_GetObjectItem(ev, "careplan"), "id")),
+                         want[v], "version %d", v + 1);
+        cJSON_Delete(ev);
+    }
+    /* no setId: the document is the plan */
+    snprintf(doc, sizeof(doc), fmt, "V3", "");
+    struct run r = run_str(doc);
+    cJSON *ev = first_event(&r, 1);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetObjectItem(ev, "careplan"), "id")),
+                     "urn:hl7ii:1.2.7:V3");
+    cJSON_Delete(ev);
+}
+
 Test(ccda_limits, a_patient_object_over_the_limit_is_refused, .init = setup,
      .fini = teardown)
 {
