@@ -2537,6 +2537,11 @@ DECLARE
     a_dtext text[];                 -- a_detail as it prints
     a_fin_seq bigint[];             -- event seq of a finished outcome
     a_rest text[];                  -- each audit row's canonical text
+    -- our leases, locked: delivery ids (in id order), the locked versions
+    -- of their deliveries rows and the versions of their queue rows
+    l_id bigint[];
+    l_dtid tid[];
+    l_qtid tid[];
     -- the audit rows' time as hub_audit_append_texts() stores it (now():
     -- the transaction's start) and as hub_audit_text() prints it
     v_at_text text := to_char(now() AT TIME ZONE 'UTC',
@@ -2560,13 +2565,22 @@ BEGIN
     END IF;
     -- (the tokens once each: "= ANY (p_token)" tested each row against
     -- every outcome's token, quadratic in the batch)
-    PERFORM 1 FROM deliveries d
-     WHERE d.id = ANY (ARRAY(
-               SELECT q.delivery_id FROM delivery_queue q
-                WHERE q.delivery_id = ANY (p_id)
-                  AND q.lease_token = ANY (ARRAY(
-                          SELECT DISTINCT t FROM unnest(p_token) t))))
-     ORDER BY d.id FOR NO KEY UPDATE;
+    -- Each locked version's ctid, and its queue row's, by which the
+    -- outcome statement below writes them (TID scans, not a second probe
+    -- of each primary key: 12k instructions per outcome). A deliveries row
+    -- locked here cannot move until commit. A queue row can, only by a
+    -- claim that took over an expired lease (a new version, a new token):
+    -- the old version is then not visible, or fails the token test on
+    -- the new one, and the outcome is 'lost' as before.
+    SELECT array_agg(l.id), array_agg(l.dtid), array_agg(l.qtid)
+      INTO l_id, l_dtid, l_qtid
+      FROM (SELECT d.id, d.ctid AS dtid, q.ctid AS qtid
+              FROM deliveries d
+              JOIN delivery_queue q ON q.delivery_id = d.id
+             WHERE d.id = ANY (p_id) AND q.delivery_id = ANY (p_id)
+               AND q.lease_token = ANY (ARRAY(
+                       SELECT DISTINCT t FROM unnest(p_token) t))
+             ORDER BY d.id FOR NO KEY UPDATE OF d) l;
     -- their queue rows need no lock of their own first: every other path
     -- that waits for a queue row holds its deliveries row before it (and
     -- a claim never waits), so no one holds one of ours while waiting for
@@ -2597,7 +2611,7 @@ BEGIN
          WHERE u.outcome IS DISTINCT FROM 'release'
     ), fin AS (
         DELETE FROM delivery_queue q USING r
-         WHERE q.delivery_id = r.id AND q.delivery_id = ANY (p_id)
+         WHERE q.ctid = ANY (l_qtid) AND q.delivery_id = r.id
            AND q.lease_token = r.token AND r.outcome <> 'retry'
         RETURNING r.ord, q.attempts, NULL::timestamptz AS due_at
     ), ret AS (
@@ -2606,7 +2620,7 @@ BEGIN
                      coalesce(r.delay_ms, 0) / 1000.0),
             lease_owner = NULL, lease_until = NULL, lease_token = NULL
           FROM r
-         WHERE q.delivery_id = r.id AND q.delivery_id = ANY (p_id)
+         WHERE q.ctid = ANY (l_qtid) AND q.delivery_id = r.id
            AND q.lease_token = r.token AND r.outcome = 'retry'
         RETURNING r.ord, q.attempts, q.due_at
     ), mine AS (
@@ -2623,7 +2637,7 @@ BEGIN
                                 THEN clock_timestamp() END,
             updated_at = now()
           FROM r JOIN mine m ON m.ord = r.ord
-         WHERE d.id = r.id AND d.id = ANY (p_id)
+         WHERE d.ctid = ANY (l_dtid) AND d.id = r.id
         -- what the audit rows need of the row, as it is written: no
         -- second probe of deliveries for each of our outcomes
         RETURNING r.ord, true AS mine, d.event_id, d.event_seq,
