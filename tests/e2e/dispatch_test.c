@@ -168,6 +168,7 @@ Test(dispatch, fans_out_signed_to_every_matching_subscription)
     for (int i = 0; i < 3; i++) {
         cr_assert_eq(rx_requests(r[i]), 5);
         cr_assert_eq(r[i]->bad_sigs, 0, "every signature verifies");
+        cr_assert_eq(r[i]->no_user_agent, 0, "every request says who sends");
         for (int j = 0; j < r[i]->n_ids; j++)
             cr_assert_eq(strncmp(r[i]->ids[j], "dlv_", 4), 0);
     }

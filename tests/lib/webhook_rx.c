@@ -44,6 +44,8 @@ static void rx_on_request(struct evhttp_request *req, void *arg)
     const char *sig = evhttp_find_header(h, "webhook-signature");
     bool ok = id && ts && sig && body &&
               webhook_verify(&r->secret, id, ts, body, len, sig);
+    const char *ua = evhttp_find_header(h, "User-Agent");
+    bool ua_ok = ua && strcmp(ua, "care-hub-webhooks/1") == 0;
     char key[16] = "";
 
     /* the test's events carry their message key as "k" (no patient data);
@@ -67,6 +69,8 @@ static void rx_on_request(struct evhttp_request *req, void *arg)
     int nth = r->requests++;
     if (!ok)
         r->bad_sigs++;
+    if (!ua_ok)
+        r->no_user_agent++;
     if (r->n_ids < RX_MAX_IDS) {
         snprintf(r->ids[r->n_ids], sizeof(r->ids[0]), "%s", id ? id : "");
         snprintf(r->bodies_key[r->n_ids], sizeof(r->bodies_key[0]), "%s", key);

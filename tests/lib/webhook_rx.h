@@ -39,6 +39,7 @@ struct rx {
     pthread_t th;
     pthread_mutex_t mu;
     int requests, bad_sigs;
+    int no_user_agent;                  /* requests without ours */
     int n_ids;
     char ids[RX_MAX_IDS][40];
     char bodies_key[RX_MAX_IDS][16];    /* the "k" member of each body */
