@@ -191,6 +191,12 @@ for n in $subs_list; do
         [ "${c:-0}" -ge "$total" ] && break
         sleep 0.5
     done
+    # the drain's rate at the receiver, first delivery to last (as
+    # tests/bench/hubd.sh counts it)
+    rate=$(curl -fsS "http://127.0.0.1:$rport/stats" | tr ' ' '\n' | awk -F= '
+        $1 == "count" { c = $2 } $1 == "first_us" { f = $2 }
+        $1 == "last_us" { l = $2 }
+        END { if (l > f) printf "%.0f", (c - 1) * 1e6 / (l - f); else print "?" }')
     sleep $([ "${VALGRIND:-0}" = 1 ] && echo 5 || echo 1)   # the last flush
     while [ "$(q "select count(*) from delivery_queue")" != 0 ]; do
         sleep 2
@@ -213,7 +219,8 @@ for n in $subs_list; do
         echo "deliver_cpu subs=$n deliveries=$delivered of=$total" \
              "backends_us=$(awk -v a="$b_ns" -v n="$delivered" 'BEGIN { printf "%.1f", a / 1000 / n }')" \
              "dispatcher_us=$(awk -v a="$d_ns" -v n="$delivered" 'BEGIN { printf "%.1f", a / 1000 / n }')" \
-             "cluster_us=$(awk -v a=$((c1 - c0)) -v n="$delivered" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", a * 1e6 / hz / n }')"
+             "cluster_us=$(awk -v a=$((c1 - c0)) -v n="$delivered" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", a * 1e6 / hz / n }')" \
+             "rate=$rate"
         if [ "${PROFILE:-0}" = 1 ]; then
             psql -q "$url" -c "select calls, round(total_exec_time::numeric, 1) as ms,
                     round((total_exec_time * 1000 / $delivered)::numeric, 2) as us_per_dlv,
