@@ -170,6 +170,7 @@ struct dbw {
     int pipe[2];                        /* worker -> loop: a reply is in */
     struct event *ev;
     int rc;                             /* the request's outcome */
+    int64_t went_us, busy_us;           /* loop thread: request out, total */
 };
 
 struct dispatch {
@@ -202,6 +203,8 @@ struct dispatch {
     int64_t stop_deadline_ms;
     int inflight;
     atomic_int inflight_pub;            /* inflight, for dispatch_stats() */
+    int64_t inflight_at_us;             /* last change of inflight */
+    int64_t sending_us, inflight_area;  /* time with any running; x count */
     int queued;
     struct job *running;
     CURL **easy_pool;                   /* finished handles, loop thread */
@@ -221,6 +224,35 @@ static int64_t mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Before inflight changes: the time since the last change, counted. */
+static void inflight_note(struct dispatch *d)
+{
+    int64_t now = mono_us();
+    if (d->inflight > 0) {
+        d->sending_us += now - d->inflight_at_us;
+        d->inflight_area += (now - d->inflight_at_us) * d->inflight;
+    }
+    d->inflight_at_us = now;
+}
+
+/* The loop's time accounts, into the stats dispatch_stats() copies. */
+static void stats_publish(struct dispatch *d)
+{
+    pthread_mutex_lock(&d->stats_mu);
+    d->stats.claim_busy_ms = (uint64_t)(d->claimw.busy_us / 1000);
+    d->stats.flush_busy_ms = (uint64_t)(d->flushw.busy_us / 1000);
+    d->stats.sending_ms = (uint64_t)(d->sending_us / 1000);
+    d->stats.inflight_ms = (uint64_t)(d->inflight_area / 1000);
+    pthread_mutex_unlock(&d->stats_mu);
 }
 
 static int64_t scaled(const struct dispatch *d, int64_t ms)
@@ -542,6 +574,7 @@ static void running_unlink(struct dispatch *d, struct job *j)
         d->running = j->rnext;
     if (j->rnext)
         j->rnext->rprev = j->rprev;
+    inflight_note(d);
     j->ep->inflight--;
     d->inflight--;
     atomic_store(&d->inflight_pub, d->inflight);
@@ -846,6 +879,7 @@ static int job_start(struct dispatch *d, struct job *j)
                          j->client_key ? j->client_key : "");
     }
     j->started_ms = mono_ms();
+    inflight_note(d);
     j->ep->inflight++;
     d->inflight++;
     atomic_store(&d->inflight_pub, d->inflight);
@@ -1109,6 +1143,7 @@ static void *db_main(void *arg)
 static void worker_go(struct dbw *w)
 {
     w->busy = true;
+    w->went_us = mono_us();
     pthread_mutex_lock(&w->mu);
     w->ready = true;
     pthread_cond_signal(&w->cv);
@@ -1128,6 +1163,8 @@ static bool worker_reply(struct dbw *w)
     if (!done)
         return false;
     w->busy = false;
+    w->busy_us += mono_us() - w->went_us;
+    stats_publish(w->d);
     return true;
 }
 
@@ -1261,6 +1298,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     (void)what;
 
     ensure_listen(d);
+    stats_publish(d);
     if (d->listen_ev && store_notifications(d->listen_db) < 0) {
         /* broken: forget it; ensure_listen reconnects once the worker
          * reaches the database again */

@@ -71,6 +71,12 @@ struct dispatch_stats {
     uint64_t attempts, delivered, retried, dead, gone, refused_ssrf;
     uint64_t claims, db_errors;
     int inflight;
+    /* where the time went (ms, as of the last database reply or tick):
+     * the claim and flush workers busy with a request; transfers running
+     * (any); and transfers x time, so inflight_ms / sending_ms is the
+     * average number running while any was. Says whether claims or the
+     * loop bound a drain (tests/bench/deliver_bench prints them). */
+    uint64_t claim_busy_ms, flush_busy_ms, sending_ms, inflight_ms;
 };
 /* A snapshot (thread-safe), for /metrics. */
 void dispatch_stats(struct dispatch *d, struct dispatch_stats *out);

@@ -111,6 +111,14 @@ static int run_dispatch(const char *url, unsigned long secs)
            "db_errors=%llu\n", (unsigned long long)st.delivered,
            (unsigned long long)st.attempts, (unsigned long long)st.retried,
            (unsigned long long)st.dead, (unsigned long long)st.db_errors);
+    /* what bound the drain: the claim worker busy all along, or fewer
+     * transfers running than the endpoint allows (the loop) */
+    printf("dispatch sending_ms=%llu avg_inflight=%.2f claim_busy_ms=%llu "
+           "flush_busy_ms=%llu\n", (unsigned long long)st.sending_ms,
+           st.sending_ms ? (double)st.inflight_ms / (double)st.sending_ms
+                         : 0.0,
+           (unsigned long long)st.claim_busy_ms,
+           (unsigned long long)st.flush_busy_ms);
     return 0;
 }
 

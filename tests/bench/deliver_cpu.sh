@@ -220,7 +220,8 @@ for n in $subs_list; do
              "backends_us=$(awk -v a="$b_ns" -v n="$delivered" 'BEGIN { printf "%.1f", a / 1000 / n }')" \
              "dispatcher_us=$(awk -v a="$d_ns" -v n="$delivered" 'BEGIN { printf "%.1f", a / 1000 / n }')" \
              "cluster_us=$(awk -v a=$((c1 - c0)) -v n="$delivered" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", a * 1e6 / hz / n }')" \
-             "rate=$rate"
+             "rate=$rate" \
+             "$(sed -n 's/^dispatch sending_ms/sending_ms/p' "$out/dispatch.txt")"
         if [ "${PROFILE:-0}" = 1 ]; then
             psql -q "$url" -c "select calls, round(total_exec_time::numeric, 1) as ms,
                     round((total_exec_time * 1000 / $delivered)::numeric, 2) as us_per_dlv,
