@@ -1202,6 +1202,106 @@ static int hexval(unsigned char c)
     return -1;
 }
 
+/*
+ * HL7 v2.3 ch. 2.9.2 (v2.5 ch. 2.7.2): \Cxxyy\ and \Mxxyy[zz]\ switch a
+ * PN or XPN value to another character set: the hex digits are the bytes
+ * after ESC of its ISO 2022 escape sequence (MSH-20 "2.3", table 0356:
+ * HL7 escapes instead of ESC). The sets below are those glibc's
+ * ISO-2022-JP-2 reads, each decoded only when a repetition of MSH-18
+ * (table 0211) names it; any other switch is dropped and the text after it
+ * kept as sent, as before. \C2842\ (ASCII) ends a run.
+ */
+struct charset {
+    const char *hex;            /* the escape's digits, upper case */
+    const char *msh18;          /* the MSH-18 code that declares the set */
+    const char *esc;            /* its ISO 2022 escape sequence */
+    unsigned char w;            /* bytes a character */
+};
+
+static const struct charset charsets[] = {
+    { "2442", "ISO IR87", "\x1b$B", 2 },        /* JIS X 0208 */
+    { "242844", "ISO IR159", "\x1b$(D", 2 },    /* JIS X 0212 */
+    { "284A", "ISO IR14", "\x1b(J", 1 },        /* JIS X 0201 Roman */
+    /* JIS X 0201 Katakana, designated to G1; its 7-bit bytes are read
+     * as they would be in G0 (ESC ( I): HL7 has no shift to invoke G1 */
+    { "2949", "ISO IR13", "\x1b(I", 1 },
+};
+
+/* The set of \Cxxyy\ or \Mxxyy[zz]\ (q: its code and digits), or NULL;
+ * `ascii` is set for \C2842\. */
+static const struct charset *charset_of(const char *q, size_t ql, bool *ascii)
+{
+    char hex[8];
+    *ascii = false;
+    if (ql < 5 || ql > 7 || ql % 2 == 0)
+        return NULL;
+    for (size_t k = 1; k < ql; k++) {
+        if (hexval((unsigned char)q[k]) < 0)
+            return NULL;
+        hex[k - 1] = q[k] >= 'a' ? (char)(q[k] - 32) : q[k];
+    }
+    hex[ql - 1] = '\0';
+    if (q[0] == 'C' && strcmp(hex, "2842") == 0) {
+        *ascii = true;
+        return NULL;
+    }
+    for (size_t k = 0; k < sizeof(charsets) / sizeof(charsets[0]); k++)
+        if ((q[0] == 'M') == (charsets[k].w == 2) &&
+            strcmp(hex, charsets[k].hex) == 0)
+            return &charsets[k];
+    return NULL;
+}
+
+/* Whether a repetition of MSH-18 is `code`. */
+static bool msh18_names(const struct hl7_msg *m, const char *code)
+{
+    struct slice f = hl7_seg_field(m, &m->seg[0], 18);
+    for (unsigned k = 0, n = hl7_count(f, m->rs); k < n && k < 8; k++)
+        if (slice_eq(slice_trim(hl7_piece(f, m->rs, k)), code))
+            return true;
+    return false;
+}
+
+/*
+ * raw[0..n), the bytes of a run in set cs, as UTF-8 at o (room for 3 bytes
+ * a byte); returns the bytes written. A character that cannot be read
+ * becomes U+FFFD (and a cut one at the end); a control byte or a space is
+ * kept as it is (a \.br\ line break inside a run).
+ */
+static size_t charset_run(iconv_t cd, const struct charset *cs,
+                          const char *raw, size_t n, char *o)
+{
+    char *out = o;
+    size_t outleft = 3 * n + 3;
+    char *in = (char *)cs->esc;
+    size_t inleft = strlen(cs->esc);
+    iconv(cd, NULL, NULL, NULL, NULL);
+    (void)iconv(cd, &in, &inleft, &out, &outleft);    /* switch: no output */
+    in = (char *)raw;
+    inleft = n;
+    while (inleft) {
+        if (iconv(cd, &in, &inleft, &out, &outleft) != (size_t)-1)
+            break;
+        if (errno == E2BIG)
+            break;                      /* cannot happen: see the room */
+        if ((unsigned char)*in <= ' ') {
+            *out++ = *in;
+            outleft--;
+            in++;
+            inleft--;
+            continue;
+        }
+        size_t skip = cs->w < inleft ? cs->w : inleft;
+        memcpy(out, UTF8_REPLACEMENT, 3);
+        out += 3;
+        outleft -= 3;
+        in += skip;
+        inleft -= skip;
+    }
+    iconv(cd, NULL, NULL, NULL, NULL);
+    return (size_t)(out - o);
+}
+
 struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
                           struct slice v)
 {
@@ -1212,11 +1312,37 @@ struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
         !hl7_find_byte(v.p, v.p + v.len, m->ec))
         return v;
 
-    /* decoded text is never longer than the escaped text */
+    /* decoded text is never longer than the escaped text, but for the
+     * runs of another character set: then 3 times (run, below) */
     char *o = arena_alloc(a, v.len);
     size_t n = 0, i = 0;
     const char *s = v.p;
-    while (i < v.len) {
+    const struct charset *run = NULL;   /* the set of the run at o[r..n) */
+    size_t r = 0;
+    bool grown = false;
+    iconv_t cd = (iconv_t)-1;
+    for (;;) {
+        if (run && (i == v.len || ((unsigned char)s[i] == m->ec &&
+                                   i + 1 < v.len &&
+                                   (s[i + 1] == 'C' || s[i + 1] == 'M')))) {
+            /* the run ends: at the value's end, or at the next switch
+             * (even one not understood: what follows is not this set).
+             * Its bytes are those of a 7-bit set: a run that holds a byte
+             * from 0x80 up (text read through its UTF-8 translation) or an
+             * ESC is left as it was sent, as before */
+            bool seven = true;
+            for (size_t k = r; k < n && seven; k++)
+                seven = (unsigned char)o[k] < 0x80 && o[k] != '\x1b';
+            if (seven) {
+                char *u = arena_alloc(a, 3 * (n - r) + 3);
+                size_t un = charset_run(cd, run, o + r, n - r, u);
+                memcpy(o + r, u, un);
+                n = r + un;
+            }
+            run = NULL;
+        }
+        if (i == v.len)
+            break;
         if ((unsigned char)s[i] != m->ec) {
             o[n++] = s[i++];
             continue;
@@ -1225,7 +1351,8 @@ struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
         if (close == NULL) {        /* unterminated: keep literally */
             memcpy(o + n, s + i, v.len - i);
             n += v.len - i;
-            break;
+            i = v.len;
+            continue;
         }
         const char *q = s + i + 1;
         size_t ql = (size_t)(close - q);
@@ -1257,8 +1384,29 @@ struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
             }
         } else if (ql == 3 && memcmp(q, ".br", 3) == 0) {
             sep = '\n';             /* formatted text line break */
-        } else if (ql >= 1 && (q[0] == 'C' || q[0] == 'M' || q[0] == '.')) {
-            sep = -2;               /* charset switch, formatting: drop */
+        } else if (ql >= 1 && (q[0] == 'C' || q[0] == 'M')) {
+            sep = -2;               /* charset switch: drop */
+            bool ascii;
+            const struct charset *cs = charset_of(q, ql, &ascii);
+            if (cs && msh18_names(m, cs->msh18)) {
+                if (cd == (iconv_t)-1)
+                    cd = iconv_open("UTF-8", "ISO-2022-JP-2");
+                if (cd != (iconv_t)-1) {
+                    if (!grown) {
+                        /* a run's UTF-8 takes at most 3 bytes a byte
+                         * (charset_run): the text, 3 times what it
+                         * came from */
+                        char *big = arena_alloc(a, 3 * v.len + 3);
+                        memcpy(big, o, n);
+                        o = big;
+                        grown = true;
+                    }
+                    run = cs;
+                    r = n;
+                }
+            }
+        } else if (ql >= 1 && q[0] == '.') {
+            sep = -2;               /* formatting: drop */
         }
         if (sep >= 0) {
             o[n++] = (char)sep;
@@ -1268,6 +1416,8 @@ struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
         }
         i += ql + 2;
     }
+    if (cd != (iconv_t)-1)
+        iconv_close(cd);
     return slice_trim((struct slice){ o, n });
 }
 

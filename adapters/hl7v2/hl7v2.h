@@ -37,7 +37,11 @@ struct hl7_msg;                     /* opaque; fields point into the input */
  * translation as ISO-2022-JP (glibc iconv; only such a message pays for
  * iconv_open), made before the message is split: its JIS characters can
  * hold delimiter bytes. A valid UTF-8 message, or one in another declared
- * set, is read as sent.
+ * set, is read as sent. HL7's own switches to those sets (v2.3 ch. 2.9.2:
+ * \M2442\ for ESC $ B, \C2842\ back to ASCII) are decoded value by value
+ * (hl7_get, the events) when MSH-18 names the set. JIS X 0208 is read by
+ * its standard table (0x215D is U+2212 MINUS SIGN, not Microsoft's
+ * U+FF0D: tests/data/real/SOURCES.md, finding 28).
  */
 int hl7_parse(struct arena *a, const char *p, size_t len,
               struct hl7_msg **out, struct hub_err *err)

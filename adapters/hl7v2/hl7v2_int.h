@@ -278,9 +278,14 @@ static inline uint64_t hl7_low_bits(size_t n)
 unsigned hl7_count(struct slice v, int sep);
 /*
  * Decode escape sequences (\F\ \S\ \T\ \R\ \E\ \Xhh..\ \P\); highlighting
- * (\H\ \N\) and character-set switches are dropped; anything else unknown or
- * unterminated is kept literally. Returns v itself when it holds no escape
- * character; the HL7 null "" becomes empty; spaces at both ends are trimmed.
+ * (\H\ \N\) is dropped. A character set switch (\Cxxyy\, \Mxxyy[zz]\)
+ * to a Japanese set that MSH-18 names (JIS X 0208, 0212, 0201 Roman or
+ * Katakana) turns the text after it, up to the next switch or the end of
+ * the value, into UTF-8 (glibc iconv; up to 3 bytes a byte, U+FFFD for
+ * what cannot be read); other switches are dropped. Anything else unknown
+ * or unterminated is kept literally. Returns v itself when it holds no
+ * escape character; the HL7 null "" becomes empty; spaces at both ends are
+ * trimmed.
  */
 struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
                           struct slice v);

@@ -959,6 +959,28 @@ Test(hl7_to_events, carries_the_representation_of_each_name)
     cJSON_Delete(j);
 }
 
+/* HL7 v2.3's own character set escapes (MSH-20 "2.3"): the name reaches
+ * the event in UTF-8, as the same name sent in ISO 2022 (ESC) does. */
+Test(hl7_to_events, writes_a_name_sent_in_charset_escapes_as_utf8)
+{
+    cJSON *j = event_of("MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000||ADT^A08|"
+                        "CTRL1|P|2.5||||||~ISO IR87||2.3\r"
+                        "PID|1||M1^^^F^MR||\\M2442\\;3ED\\C2842\\^"
+                        "\\M2442\\B@O:\\C2842\\^^^^^L^I||19800131|M\r"
+                        "PV1|1|O\r");
+    const cJSON *name = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "patient"), "names"),
+        0);
+    cr_assert_str_eq(str_at(name, "family", NULL),
+                     "\xe5\xb1\xb1\xe7\x94\xb0");       /* 山田 */
+    cr_assert_str_eq(
+        cJSON_GetStringValue(cJSON_GetArrayItem(
+            cJSON_GetObjectItemCaseSensitive(name, "given"), 0)),
+        "\xe5\xa4\xaa\xe9\x83\x8e");                    /* 太郎 */
+    cJSON_Delete(j);
+}
+
 /* Outside the US PID-19 holds the country's own number: Malaffi (Abu Dhabi)
  * sends the Emirates ID there (tests/data/real/hl7v2/
  * culytechyae_adt_a01_sample.hl7). Where the patient's address (XAD-6),

@@ -389,6 +389,79 @@ Test(hl7_parse, reads_iso_2022_jp_text_as_utf8_when_msh_18_names_it)
     assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), JIS_YAMADA);
 }
 
+/* HL7 v2.3 ch. 2.9.2: \M2442\ is ESC $ B (JIS X 0208) as an HL7 escape,
+ * \C2842\ back to ASCII; a kanji's bytes that are delimiters come as
+ * their escapes (HIRAGANA MA is "$^": "$\S\"). */
+#define HL7_MSH_JIS "MSH|^~\\&|A|B|C|D|2011||ADT^A08|5|P|2.5||||||"
+
+Test(hl7_parse, decodes_charset_escapes_of_the_sets_msh_18_names)
+{
+    struct hl7_msg *m = parse_ok(
+        HL7_MSH_JIS "~ISO IR87~ISO IR159~ISO IR14~ISO IR13||2.3\r"
+        "NTE|1|\\M2442\\$3$s$K$A$O\\C2842\\|\\M2442\\$\\S\\\\C2842\\|"
+        "A\\M2442\\0!\\C2842\\B|\\M2442\\0!|x\\M2442\\0!\\M242844\\0!|"
+        "\\C284A\\\\E\\\\R\\\\C2842\\\\E\\|\\C2949\\12\\C2842\\|"
+        "\\M2442\\0\\C2842\\z|\\C284a\\\\E\\\\C2842\\|"
+        "\\M2442\\0!\\.br\\0!\r");
+    /* こんにちは; ま; A亜B; a run to the value's end; one set after
+     * another (亜, then 丂 of JIS X 0212) */
+    assert_slice(hl7_get(&A, m, "NTE", 0, 2, 0, 0, 0),
+                 "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1"
+                 "\xe3\x81\xaf");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 3, 0, 0, 0), "\xe3\x81\xbe");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 4, 0, 0, 0), "A\xe4\xba\x9c" "B");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 5, 0, 0, 0), "\xe4\xba\x9c");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 6, 0, 0, 0),
+                 "x\xe4\xba\x9c\xe4\xb8\x82");
+    /* JIS X 0201 Roman: 0x5C (\E\) is YEN SIGN, 0x7E (\R\) OVERLINE;
+     * back in ASCII a backslash again */
+    assert_slice(hl7_get(&A, m, "NTE", 0, 7, 0, 0, 0),
+                 "\xc2\xa5\xe2\x80\xbe\\");
+    /* JIS X 0201 Katakana: ｱｲ */
+    assert_slice(hl7_get(&A, m, "NTE", 0, 8, 0, 0, 0),
+                 "\xef\xbd\xb1\xef\xbd\xb2");
+    /* a character cut short: U+FFFD, then ASCII again */
+    assert_slice(hl7_get(&A, m, "NTE", 0, 9, 0, 0, 0), "\xef\xbf\xbdz");
+    /* the hex digits in either case */
+    assert_slice(hl7_get(&A, m, "NTE", 0, 10, 0, 0, 0), "\xc2\xa5");
+    /* a line break inside a run keeps the run's set */
+    assert_slice(hl7_get(&A, m, "NTE", 0, 11, 0, 0, 0),
+                 "\xe4\xba\x9c\n\xe4\xba\x9c");
+}
+
+Test(hl7_parse, keeps_charset_escapes_of_sets_msh_18_does_not_name_as_before)
+{
+    /* no MSH-18: the escapes are dropped, the bytes kept as sent */
+    struct hl7_msg *m = parse_ok(
+        "MSH|^~\\&|A|B|C|D|2011||ADT^A08|6|P|2.5\r"
+        "NTE|1|\\M2442\\$3$s\\C2842\\|\r");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 2, 0, 0, 0), "$3$s");
+    /* another set named (JIS X 0212 only): JIS X 0208 stays undecoded */
+    m = parse_ok(HL7_MSH_JIS "~ISO IR159\r"
+                 "NTE|1|\\M2442\\0!\\C2842\\x|\\M242844\\0!\r");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 2, 0, 0, 0), "0!x");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 3, 0, 0, 0), "\xe4\xb8\x82");
+    /* sets the hub does not decode (ISO 8859-1 as G1, \C2D41\), an
+     * escape that is no set, one cut short: dropped or kept as before,
+     * and each ends a run */
+    m = parse_ok(HL7_MSH_JIS "~ISO IR87~ISO IR100\r"
+                 "NTE|1|\\C2D41\\a|\\M2442\\0!\\C2D41\\0!|\\M24\\0!|"
+                 "\\M2442\\0!\\M24\r");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 2, 0, 0, 0), "a");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 3, 0, 0, 0), "\xe4\xba\x9c" "0!");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 4, 0, 0, 0), "0!");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 5, 0, 0, 0),
+                 "\xe4\xba\x9c\\M24");
+}
+
+Test(hl7_parse, leaves_a_run_that_is_not_7_bit_as_it_was_sent)
+{
+    /* UTF-8 (or Latin read as UTF-8) after \M2442\ is no JIS text */
+    struct hl7_msg *m = parse_ok(HL7_MSH_JIS "~ISO IR87\r"
+                                 "NTE|1|\\M2442\\\xc3\xa9t\xc3\xa9\r");
+    assert_slice(hl7_get(&A, m, "NTE", 0, 2, 0, 0, 0), "\xc3\xa9t\xc3\xa9");
+}
+
 /* A refusal names the place in the bytes sent, and the ACK echoes MSH
  * values as sent, escape sequences and all. */
 Test(hl7_to_events, names_the_offset_in_the_bytes_sent_of_an_iso_2022_jp_message)
