@@ -6,7 +6,10 @@
  * parallel arrays in binary form (one element per message, one per event;
  * raw bytes and replies as bytea, no escaping) to the PL/pgSQL function
  * hub_ingest_fast() of schemas/migrations/001_init.sql, which runs in the
- * implicit transaction of that one statement. Before sending, each event
+ * implicit transaction of that one statement and commits without waiting
+ * for its WAL flush; in the same pipeline follows hub_durable() in a
+ * transaction of its own, which commits synchronously, so the call returns
+ * once the batch is durable (ingest_send). Before sending, each event
  * body gets the hub fields this side already knows written into its JSON
  * text (body_write: id, source.org, source.received_at, and the candidate
  * patient.hub_id), and its occurred_at parsed (occ_text), so the SQL does
@@ -42,6 +45,13 @@
 #define TEXTOID 25
 #define BYTEAARRAYOID 1001
 #define JSONBOID 3802
+
+/* The wait for durability (hub_durable(), 001_init.sql): a transaction of
+ * its own, after the ingest's or the read's, which writes WAL and commits
+ * synchronously; its commit record follows the commit record of all it
+ * could see, so its flush covers them. */
+#define DURABLE_STMT "hub_durable"
+#define DURABLE_SQL "SELECT hub_durable()"
 
 /* Statements store_query_prepared() keeps prepared on one session. */
 #define STORE_PREPARED_MAX 8
@@ -285,6 +295,14 @@ int store_ping(struct store *s)
     if (rc != HUB_OK && PQstatus(s->c) != CONNECTION_OK)
         rc = ensure_conn(s) == HUB_OK ? exec_cmd(s, "ping", "SELECT 1")
                                       : HUB_EDB;
+    return rc;
+}
+
+int store_durable(struct store *s)
+{
+    int rc;
+    PGresult *r = run(s, "durable", DURABLE_SQL, 0, NULL, &rc);
+    PQclear(r);
     return rc;
 }
 
@@ -1723,40 +1741,134 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
     "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, " \
     "$26, $27, $28)"
 
+/* The session's state is unknown (a pipeline that did not end as sent):
+ * start a new one. */
+static void drop_session(struct store *s)
+{
+    PQreset(s->c);
+    s->ingest_prepared = false;
+    s->n_prepared = 0;
+}
+
+/* Prepare the ingest call and the wait on this session. false: they could
+ * not be (the batch then goes unnamed). */
+static bool ingest_prepare(struct store *s)
+{
+    static const char *const names[] = { INGEST_STMT, DURABLE_STMT };
+    static const char *const sqls[] = { INGEST_SQL, DURABLE_SQL };
+    bool ok = true;
+
+    for (int i = 0; i < 2 && ok; i++) {
+        PGresult *p = PQprepare(s->c, names[i], sqls[i], i == 0 ? P_N : 0,
+                                i == 0 ? ingest_types : NULL);
+        const char *st = PQresultErrorField(p, PG_DIAG_SQLSTATE);
+        /* 42P05: it exists after all (a pooler's other session) */
+        ok = PQresultStatus(p) == PGRES_COMMAND_OK ||
+             (st && strcmp(st, "42P05") == 0);
+        PQclear(p);
+    }
+    s->ingest_prepared = ok;
+    return ok;
+}
+
 /*
- * Run the ingest call. A named statement, prepared once per session: the
- * unnamed one was parsed, analysed and planned again for every batch (about
- * 60 us of the server's CPU, a tenth of a batch's fixed cost). A session
- * that does not know it (26000: behind a transaction-mode pooler the next
- * call may reach another server session) gets it prepared again, and if
- * that does not hold either the batch goes as an unnamed statement, as
- * before: no session state is required.
+ * The batch and the wait for its durability in one round trip (libpq
+ * pipeline mode): the ingest call and a Sync (its implicit transaction
+ * commits there, without waiting for the flush: hub_ingest_fast), then
+ * hub_durable() in a transaction of its own and a second Sync, whose
+ * result comes back once the WAL is flushed past the batch's commit.
+ * Returns the
+ * ingest call's result (NULL if none came); *durable is HUB_OK only when
+ * the wait returned, and nothing about the batch may be told before it
+ * does. named: the prepared statements, else both unnamed.
+ */
+static PGresult *ingest_send(struct store *s, bool named,
+                             const char *const *vals, const int *lens,
+                             const int *fmts, int *durable)
+{
+    PGconn *c = s->c;
+    PGresult *ing = NULL, *err = NULL;
+    int syncs = 0, nulls = 0;
+
+    *durable = HUB_EDB;
+    if (!PQenterPipelineMode(c))
+        return NULL;
+    bool sent =
+        (named ? PQsendQueryPrepared(c, INGEST_STMT, P_N, vals, lens, fmts, 1)
+               : PQsendQueryParams(c, INGEST_SQL, P_N, ingest_types, vals,
+                                   lens, fmts, 1)) &&
+        PQpipelineSync(c) &&
+        (named ? PQsendQueryPrepared(c, DURABLE_STMT, 0, NULL, NULL, NULL, 0)
+               : PQsendQueryParams(c, DURABLE_SQL, 0, NULL, NULL, NULL, NULL,
+                                   0)) &&
+        PQpipelineSync(c);
+    /* results: the ingest's, NULL, a sync, the wait's, NULL, a sync; two
+     * NULLs in a row: nothing more will come (a broken link) */
+    while (syncs < 2) {
+        PGresult *r = PQgetResult(c);
+        if (r == NULL) {
+            if (++nulls == 2)
+                break;
+            continue;
+        }
+        nulls = 0;
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            syncs++;
+            PQclear(r);
+        } else if (syncs == 0 && ing == NULL) {
+            ing = r;
+        } else if (syncs == 0 && err == NULL && st == PGRES_FATAL_ERROR) {
+            err = r;                /* the commit at the Sync failed */
+        } else {
+            if (syncs == 1 && st == PGRES_TUPLES_OK)
+                *durable = HUB_OK;
+            PQclear(r);
+        }
+    }
+    if (!PQexitPipelineMode(c) || !sent || syncs < 2) {
+        /* not all the pipeline came back: whatever it did, the next call
+         * starts on a new session (the batch is retried; the store
+         * de-duplicates) */
+        *durable = HUB_EDB;
+        if (PQstatus(c) == CONNECTION_OK)
+            drop_session(s);
+    }
+    /* the call's rows count only once its commit was reported (the first
+     * Sync's answer, with no error before it): else the outcome is unknown
+     * and the batch failed */
+    if (PQresultStatus(ing) == PGRES_TUPLES_OK && (syncs == 0 || err)) {
+        PQclear(ing);
+        ing = err;
+        err = NULL;
+    }
+    PQclear(err);
+    return ing;
+}
+
+/*
+ * Run the ingest call and its wait. Named statements, prepared once per
+ * session: the unnamed one was parsed, analysed and planned again for
+ * every batch (about 60 us of the server's CPU, a tenth of a batch's fixed
+ * cost). A session that does not know them (26000: behind a
+ * transaction-mode pooler the next call may reach another server session)
+ * gets them prepared again, and if that does not hold either the batch
+ * goes unnamed, as before: no session state is required.
  */
 static PGresult *ingest_exec(struct store *s, const char *const *vals,
-                             const int *lens, const int *fmts)
+                             const int *lens, const int *fmts, int *durable)
 {
     for (int tries = 0; tries < 2; tries++) {
-        if (!s->ingest_prepared) {
-            PGresult *p = PQprepare(s->c, INGEST_STMT, INGEST_SQL, P_N,
-                                    ingest_types);
-            const char *st = PQresultErrorField(p, PG_DIAG_SQLSTATE);
-            /* 42P05: it exists after all (a pooler's other session) */
-            s->ingest_prepared = PQresultStatus(p) == PGRES_COMMAND_OK ||
-                                 (st && strcmp(st, "42P05") == 0);
-            PQclear(p);
-            if (!s->ingest_prepared)
-                break;
-        }
-        PGresult *r = PQexecPrepared(s->c, INGEST_STMT, P_N, vals, lens,
-                                     fmts, 1);
+        if (!s->ingest_prepared && !ingest_prepare(s))
+            break;
+        PGresult *r = ingest_send(s, true, vals, lens, fmts, durable);
         const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         if (st == NULL || strcmp(st, "26000") != 0)
             return r;
         PQclear(r);
         s->ingest_prepared = false;
     }
-    return PQexecParams(s->c, INGEST_SQL, P_N, ingest_types, vals, lens,
-                        fmts, 1);
+    return ingest_send(s, false, vals, lens, fmts, durable);
 }
 
 int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
@@ -1794,8 +1906,9 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
         lens[i] = (int)p[i].len;
         fmts[i] = 1;
     }
+    int durable = HUB_EDB;
     for (int attempt = 1;; attempt++) {
-        r = ingest_exec(s, vals, lens, fmts);
+        r = ingest_exec(s, vals, lens, fmts, &durable);
         const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         /* 40001: linking raced another batch (hub_ingest_fast, 001);
          * 40P01: a deadlock cancelled it. Rolled back whole: run it again,
@@ -1810,6 +1923,15 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
     }
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = db_fail(s, "ingest", r);
+        goto out;
+    }
+    /* committed; the wait did not return (a named statement lost, an
+     * error): once more on its own, or the batch counts as failed (its
+     * retry finds it stored and answers from there, after its own wait) */
+    if (durable != HUB_OK && (ensure_conn(s) != HUB_OK ||
+                              store_durable(s) != HUB_OK)) {
+        log_warn("store.durable_failed", "batch=%zu", n);
+        rc = HUB_EDB;
         goto out;
     }
     if ((size_t)PQntuples(r) != n || PQnfields(r) != 4) {
@@ -2156,6 +2278,11 @@ int store_audit_verify(struct store *s, struct store_audit_check *c)
     memset(c, 0, sizeof(*c));
     if (r == NULL)
         return rc;
+    /* the head it reports may be recorded as an anchor: durable first */
+    if ((rc = store_durable(s)) != HUB_OK) {
+        PQclear(r);
+        return rc;
+    }
     if (PQntuples(r) != 1) {
         PQclear(r);
         return HUB_EDB;
@@ -2201,7 +2328,7 @@ int store_audit_list(struct store *s, const char *patient_hub_id,
     snprintf(after_s, sizeof(after_s), "%lld", (long long)after);
     snprintf(limit_s, sizeof(limit_s), "%d", limit);
     const char *p[] = { patient_hub_id, after_s, limit_s };
-    return store_query_text(s,
+    int rc = store_query_text(s,
         "SELECT json_build_object('audit', coalesce(json_agg(json_build_object("
         "'seq', a.seq, 'at', a.at, 'actor', a.actor, 'action', a.action, "
         "'object_kind', a.object_kind, 'object_id', a.object_id, "
@@ -2213,6 +2340,12 @@ int store_audit_list(struct store *s, const char *patient_hub_id,
         "  SELECT hub_id FROM patients WHERE merged_into = $1))) "
         "ORDER BY seq LIMIT $3::int) a",
         3, p, json_out);
+    /* the rows may be an ingest's not yet flushed: durable before shown */
+    if (rc == HUB_OK && (rc = store_durable(s)) != HUB_OK) {
+        free(*json_out);
+        *json_out = NULL;
+    }
+    return rc;
 }
 
 /* --- plain SQL ----------------------------------------------------------- */

@@ -9,6 +9,13 @@
  * canonical events (with patient identity linked) and the audit rows, so a
  * caller may acknowledge a message only after it returned HUB_OK. Routing
  * (delivery rows, the outbox) joins the same transaction.
+ *
+ * Durability: that transaction commits without waiting for its WAL flush
+ * (the chain lock it holds is released at once); store_ingest_batch returns
+ * HUB_OK only after a later transaction of its own (hub_durable()) committed
+ * synchronously, which flushes the batch's commit too. Anything else that
+ * shows ingested data outside (the feed, the audit and delivery reads) does
+ * the same after its read: see "Durability" in 001_init.sql.
  */
 #ifndef HUB_STORE_H
 #define HUB_STORE_H
@@ -52,6 +59,11 @@ int store_connect_as(const char *url, const char *app, struct store **out)
 void store_free(struct store *s);
 /* Cheap liveness check (SELECT 1); reconnects once if the link broke. */
 int store_ping(struct store *s);
+/* Wait until every commit this session could see so far is durable: a
+ * transaction that runs hub_durable() and commits synchronously. Call it
+ * after a read of ingested data (events, audit rows, deliveries) and before
+ * the answer leaves the hub: an ingest is visible before its WAL flush. */
+int store_durable(struct store *s) __attribute__((warn_unused_result));
 
 /* Apply schemas/migrations/NNN_*.sql not yet recorded in schema_migrations,
  * in order, each in its own transaction under a transaction-scoped advisory

@@ -142,8 +142,15 @@ int deliveries_list(struct store *s, const char *org, const char *sub,
     snprintf(b, sizeof(b), "%lld", before < 0 ? 0 : before);
     snprintf(l, sizeof(l), "%d", limit < 1 ? 100 : limit > 1000 ? 1000 : limit);
     const char *p[] = { org, sub, status, b, l };
-    return one_text(s, "SELECT hub_deliveries_page($1, $2, $3, $4::bigint, "
-                       "$5::int)", 5, p, out);
+    int rc = one_text(s, "SELECT hub_deliveries_page($1, $2, $3, $4::bigint, "
+                         "$5::int)", 5, p, out);
+    /* deliveries of an ingest not yet flushed are visible: durable before
+     * they are shown (store_durable) */
+    if (rc == HUB_OK && (rc = store_durable(s)) != HUB_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 /* "dlv_123" or "123" -> 123; 0 when malformed */

@@ -11,6 +11,21 @@
 --    (hub_chain_lock(), a transaction-scoped advisory lock), which is released
 --    at commit. So seq order is commit order: a feed reader that has seen seq
 --    N will never later find a committed row below N.
+--  * Durability: the ingest transaction commits without waiting for its WAL
+--    flush (hub_ingest_fast sets synchronous_commit off), so that the chain
+--    lock is not held through the flush. Its rows are visible from that
+--    commit on but durable only once the WAL is flushed past its commit
+--    record. So nothing that shows ingested data outside the database may
+--    happen before a synchronous commit that writes WAL and starts after the
+--    reads that found them (hub_durable()): that commit's record follows the
+--    commit record of every transaction it could see, and its flush covers
+--    them. Who does it: hubd after each ingest batch, before any ACK or 202
+--    (duplicates and AE answers too: the same batch); the pull feed
+--    (hub_feed_page writes its audit rows and commits synchronously before
+--    the page is sent); the dispatcher's claim (synchronous when it leased
+--    rows, before their bodies are sent); the read-only API and hubctl
+--    reads of the audit chain and deliveries (store.c runs hub_durable()
+--    after the read, before answering).
 --  * audit rows form a SHA-256 chain: hash = sha256(prev_hash || canonical
 --    text of the row), seq has no gaps, one writer at a time (same lock).
 --  * audit.detail holds ids, hashes and codes only, never personal data.
@@ -203,6 +218,29 @@ CREATE INDEX audit_patient ON audit (patient_hub_id, seq)
 -- Transaction-scoped: released at commit or rollback. Re-entrant.
 CREATE FUNCTION hub_chain_lock() RETURNS void
 LANGUAGE sql AS $$ SELECT pg_advisory_xact_lock(7302100431) $$;
+
+-- Make the calling transaction's commit durable, and with it every commit
+-- it could see: the transaction writes WAL (a transactional logical
+-- message, prefix 'hub.durable', which decoding plugins ignore unless asked
+-- for messages) and commits synchronously (synchronous_commit as the server
+-- or session sets it, at least 'on' if that is 'off'), so its COMMIT returns
+-- once the WAL is flushed past its own commit record, which follows the
+-- commit record of every transaction whose rows it could see. Called in a
+-- transaction of its own after an ingest (hub_ingest_fast commits
+-- asynchronously) and after the reads that answer outside callers.
+-- Why a message: a transaction that only took an xid (SELECT
+-- pg_current_xact_id()) writes its commit record but, having written no
+-- other WAL, commits without a flush whatever synchronous_commit says
+-- (PostgreSQL's RecordTransactionCommit); measured on 15: 100 such commits,
+-- 2 WAL syncs (the WAL writer's); 100 with the message, 100 syncs.
+CREATE FUNCTION hub_durable() RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('synchronous_commit') = 'off' THEN
+        PERFORM set_config('synchronous_commit', 'on', true);
+    END IF;
+    PERFORM pg_logical_emit_message(true, 'hub.durable', '');
+END $$;
 
 -- The canonical text of an audit row: a JSON array, unambiguous whatever
 -- the fields contain; jsonb's text form is deterministic.
@@ -1276,8 +1314,13 @@ END $$;
 -- hub_ingest_fast(): the ingest batch hubd sends (hub/store.c), as flat
 -- arrays, with everything that needs no serialization done before the
 -- chain lock. That lock (feed seq order = commit order, one audit-chain
--- writer) is held until the commit is durable, so what runs under it bounds
--- the ingest rate of the whole hub. The caller writes the hub fields it
+-- writer) is held until the commit, so what runs under it bounds the ingest
+-- rate of the whole hub. The commit does not wait for its WAL flush
+-- (synchronous_commit off, set here): the lock is released at once, and the
+-- flush of one batch overlaps the next batch's work under the lock. The
+-- caller must not tell anyone about the batch (ACK, 202) before a later
+-- transaction of its own has run hub_durable() and committed (store.c sends
+-- it in the same round trip); see "Durability" at the top of this file. The caller writes the hub fields it
 -- knows into each body (id, source.org, source.received_at, patient.hub_id
 -- = the candidate id) and parses occurred_at; SQL changes a body only when
 -- linking picks another patient than the candidate (or none).
@@ -1475,6 +1518,9 @@ BEGIN
     IF n_msg = 0 THEN
         RETURN;
     END IF;
+    -- commit without waiting for the flush: the caller waits for it, after
+    -- the lock is released (hub_durable(), see above)
+    PERFORM set_config('synchronous_commit', 'off', true);
     m_at := coalesce(p_atb, p_at::timestamptz[]);
 
     -- the shapes of the serial path: simple expressions (no statement to
@@ -2167,6 +2213,10 @@ BEGIN
              ORDER BY e.seq
              LIMIT p_limit) p;
     v_next := coalesce(v_next, p_after);
+    -- the page leaves the hub after this transaction's commit, which is
+    -- synchronous and follows the commits of the events it holds: they
+    -- are durable by then ("Durability" at the top of this file)
+    PERFORM hub_durable();
     IF v_n = 0 THEN
         PERFORM hub_audit_append(p_org, 'feed.read', 'feed',
             'after=' || p_after, NULL,
@@ -2410,10 +2460,6 @@ DECLARE
     v_ids bigint[];
     v_attempts int[];
 BEGIN
-    -- a claim need not wait for its WAL flush: lost in a crash, the
-    -- delivery is simply claimed again (same webhook-id), and the outcome
-    -- that follows is committed durably, flushing this record with it
-    PERFORM set_config('synchronous_commit', 'off', true);
     WITH cand AS MATERIALIZED (
         SELECT q0.delivery_id AS id, q0.endpoint, q0.due_at
           FROM delivery_queue q0
@@ -2469,8 +2515,19 @@ BEGIN
     -- with nothing due): no query to start and stop (526k -> 407k
     -- instructions for such a claim)
     IF v_ids IS NULL THEN
+        -- nothing leased, nothing to send: the commit need not wait for
+        -- its WAL flush
+        PERFORM set_config('synchronous_commit', 'off', true);
         RETURN;
     END IF;
+    -- A claim that leased rows commits synchronously (hub_durable())
+    -- before the dispatcher sends them: an ingest commits without waiting
+    -- for its flush (hub_ingest_fast), and the bodies read here must not
+    -- leave the hub before they are durable ("Durability" at the top of
+    -- this file). This commit's record follows theirs in the WAL, so its
+    -- flush covers them. (The lease alone would not need it: lost in a
+    -- crash, the delivery is claimed again, same webhook-id.)
+    PERFORM hub_durable();
     -- the rows to send: each deliveries row by primary key, in that order
     RETURN QUERY
     SELECT d.id, v_token, u.attempts, d.url, d.endpoint,

@@ -370,6 +370,23 @@ Test(routing, claims_keep_order_per_subscription_and_patient)
                        "'delivery.attempt' AND patient_hub_id IS NOT NULL"), 2);
 }
 
+/* A claim that leased rows commits synchronously (hub_durable()) before the
+ * dispatcher sends them: the ingest that wrote them committed without
+ * waiting for its flush. */
+Test(routing, a_claim_that_leased_rows_waits_for_durability)
+{
+    long ids[8], tok[8];
+
+    sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    char *from = storetest_wal_insert(s);
+    cr_assert_eq(claim("a", 60000, 10, ids, tok), 1);
+    char *flushed = storetest_wal_flushed(s);
+    cr_assert(storetest_durable_between(s, from, flushed));
+    free(from);
+    free(flushed);
+}
+
 Test(routing, expired_lease_is_taken_over_and_the_late_outcome_is_lost)
 {
     long ids[8], tok[8];

@@ -126,6 +126,81 @@ Test(store, batch_commits_every_message_with_its_events_in_one_call)
     release(res, 3);
 }
 
+/* The ingest transaction commits without waiting for its WAL flush (the
+ * chain lock is released at once), and store_ingest_batch returns, so that
+ * the caller ACKs, only after a later transaction of its own ran
+ * hub_durable() and committed synchronously. Read from the WAL: the
+ * batch's commit record, then the wait's message and commit, both flushed
+ * when the call returned. Dropping the wait, or running it inside the
+ * batch's transaction, fails this. */
+Test(store, ingest_returns_after_a_later_synchronous_commit)
+{
+    struct fixture f;
+    struct store_msg_result res[1];
+    char sql[512];
+
+    add_msg(&f, 0, "org_a", "d1", "adt.admit", "MRN", "300");
+    /* the first batch of a session prepares its statements: not this one */
+    ingest(&f, 1, res);
+    release(res, 1);
+    cr_assert_eq(store_exec(s, "CREATE EXTENSION pg_walinspect"), HUB_OK);
+    add_msg(&f, 0, "org_a", "d2", "adt.admit", "MRN", "301");
+    char *from = storetest_wal_insert(s);
+    ingest(&f, 1, res);
+    char *flushed = storetest_wal_flushed(s);
+    snprintf(sql, sizeof(sql),
+             "SELECT start_lsn::text FROM pg_get_wal_records_info('%s', '%s') "
+             "WHERE resource_manager = 'Transaction' AND record_type = "
+             "'COMMIT' AND xid = (SELECT xmin FROM messages WHERE id = %lld)",
+             from, flushed, (long long)res[0].message_seq);
+    char *commit = q1(sql);
+    cr_assert_not_null(commit, "the batch's commit is flushed on return");
+    cr_assert(storetest_durable_between(s, commit, flushed),
+              "a later hub_durable() commit, flushed, follows the batch's");
+    free(commit);
+    free(from);
+    free(flushed);
+    release(res, 1);
+}
+
+static void ingest_many(const char *org, int n);
+
+/* A page of the feed, and the audit reads, leave only after a synchronous
+ * commit that follows what they read (ingests are visible before their
+ * flush). */
+Test(store, feed_and_audit_reads_wait_for_durability_before_answering)
+{
+    struct principal ops = { "org_ops", SCOPE_ADMIN };
+    struct store_audit_check chk;
+    char *page = NULL;
+
+    ingest_many("org_a", 2);
+    char *from = storetest_wal_insert(s);
+    cr_assert_eq(store_events_page(s, &ops, 0, NULL, NULL, 10, &page),
+                 HUB_OK);
+    char *flushed = storetest_wal_flushed(s);
+    cr_assert(storetest_durable_between(s, from, flushed), "feed");
+    free(page);
+    free(from);
+    free(flushed);
+
+    from = storetest_wal_insert(s);
+    cr_assert_eq(store_audit_list(s, NULL, 0, 10, &page), HUB_OK);
+    flushed = storetest_wal_flushed(s);
+    cr_assert(storetest_durable_between(s, from, flushed), "audit list");
+    free(page);
+    free(from);
+    free(flushed);
+
+    from = storetest_wal_insert(s);
+    cr_assert_eq(store_audit_verify(s, &chk), HUB_OK);
+    cr_assert(chk.ok);
+    flushed = storetest_wal_flushed(s);
+    cr_assert(storetest_durable_between(s, from, flushed), "audit verify");
+    free(from);
+    free(flushed);
+}
+
 /* The ingest call is a statement prepared once per session; a session that
  * lost it (behind a transaction pooler: another server session) gets it
  * prepared again, and no batch fails for it. */

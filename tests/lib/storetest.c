@@ -58,6 +58,35 @@ long storetest_long(struct store *s, const char *sql)
     return n;
 }
 
+char *storetest_wal_insert(struct store *s)
+{
+    return storetest_text(s, "SELECT pg_current_wal_insert_lsn()::text");
+}
+
+char *storetest_wal_flushed(struct store *s)
+{
+    return storetest_text(s, "SELECT pg_current_wal_flush_lsn()::text");
+}
+
+bool storetest_durable_between(struct store *s, const char *from,
+                               const char *flushed)
+{
+    char sql[1024];
+
+    cr_assert_eq(store_exec(s, "CREATE EXTENSION IF NOT EXISTS "
+                               "pg_walinspect"), HUB_OK);
+    snprintf(sql, sizeof(sql),
+             "WITH w AS (SELECT * FROM pg_get_wal_records_info('%s', '%s')) "
+             "SELECT count(*) FROM w m JOIN w c ON c.xid = m.xid "
+             " AND c.resource_manager = 'Transaction' "
+             " AND c.record_type = 'COMMIT' AND c.end_lsn <= '%s' "
+             "WHERE m.resource_manager = 'LogicalMessage' "
+             " AND m.description LIKE '%%prefix \"hub.durable\"%%' "
+             " AND m.start_lsn >= '%s'",
+             from, flushed, flushed, from);
+    return storetest_long(s, sql) > 0;
+}
+
 int storetest_ingest_rc(struct store *s, const char *org, const char *format,
                         const char *key, const char *type, const char *body)
 {

@@ -8,6 +8,7 @@
 #ifndef HUB_STORETEST_H
 #define HUB_STORETEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct store;
@@ -46,6 +47,17 @@ int storetest_ingest_rc(struct store *s, const char *org, const char *format,
  * tokens[] (room for `max`). Returns the count. */
 int storetest_claim(struct store *s, const char *node, int lease_ms, int max,
                     int per, long *ids, long *tokens);
+
+/* The WAL's insert and flush positions now ("0/1A2B3C"), malloc'd. */
+char *storetest_wal_insert(struct store *s);
+char *storetest_wal_flushed(struct store *s);
+/* Whether a transaction that ran hub_durable() (its 'hub.durable' logical
+ * message) wrote that message at or after `from` and its commit record
+ * before `flushed` (a flush position read earlier): the wait that makes
+ * what a caller read durable before it is shown. Read from the WAL with
+ * pg_walinspect (the extension is created here). */
+bool storetest_durable_between(struct store *s, const char *from,
+                               const char *flushed);
 
 /* Creates a subscription of `org` from its JSON (actor "test") and writes
  * its id into id[64]. */
