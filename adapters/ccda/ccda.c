@@ -482,6 +482,44 @@ static void kv_text(struct doc *dc, struct jw *w, const char *key,
         jw_kv_str(w, key, ccda_text(dc->a, n));
 }
 
+/* Whether `n` has a child element `name` with text that is not a null. */
+static bool child_has_text(struct doc *dc, const struct ccda_node *n,
+                           const char *name)
+{
+    CCDA_FOREACH(c, n, name)
+        if (!ccda_null(c) && !slice_empty(ccda_text(dc->a, c)))
+            return true;
+    return false;
+}
+
+/* Whether write_name() has a name to write: a part with text, or the text
+ * of an unstructured name. Vendors send <name nullFlavor="UNK"/> and names
+ * of null parts; the canonical name and names array are never empty. */
+static bool name_has_content(struct doc *dc, const struct ccda_node *nm)
+{
+    if (ccda_null(nm))
+        return false;
+    if (ccda_first_elem(nm) == NULL)
+        return !slice_empty(ccda_text(dc->a, nm));
+    return child_has_text(dc, nm, "family") ||
+           child_has_text(dc, nm, "given") ||
+           child_has_text(dc, nm, "prefix") ||
+           child_has_text(dc, nm, "suffix");
+}
+
+/* The same for write_addr() (<addr nullFlavor="NI"/>, as Cerner sends). */
+static bool addr_has_content(struct doc *dc, const struct ccda_node *ad)
+{
+    static const char *const parts[] = { "streetAddressLine", "city",
+        "state", "postalCode", "county", "country" };
+    if (ccda_null(ad))
+        return false;
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+        if (child_has_text(dc, ad, parts[i]))
+            return true;
+    return false;
+}
+
 static void write_name(struct doc *dc, struct jw *w, const struct ccda_node *nm)
 {
     bool given = false;
@@ -622,14 +660,19 @@ static int read_patient(struct doc *dc)
     if (n_id == 0)
         return ccda_err_at(dc->err, HUB_EINVALID, pr, "id",
                            "patient has no usable id");
-    if (ccda_child(pt, "name")) {
-        jw_key(&w, "names");
-        jw_arr_begin(&w);
-        CCDA_FOREACH(nm, pt, "name")
-            if (!ccda_null(nm))
-                write_name(dc, &w, nm);
-        jw_arr_end(&w);
+    bool open = false;
+    CCDA_FOREACH(nm, pt, "name") {
+        if (!name_has_content(dc, nm))
+            continue;
+        if (!open) {
+            jw_key(&w, "names");
+            jw_arr_begin(&w);
+            open = true;
+        }
+        write_name(dc, &w, nm);
     }
+    if (open)
+        jw_arr_end(&w);
     const struct ccda_node *bt = ccda_child(pt, "birthTime");
     if (bt && !ccda_null(bt)) {
         if (!ccda_ts_date(ccda_attr(bt, "value"), tmp, sizeof(tmp)))
@@ -649,14 +692,19 @@ static int read_patient(struct doc *dc)
     } else if (ccda_child(pt, "administrativeGenderCode")) {
         jw_kv_cstr(&w, "sex", "U");
     }
-    if (ccda_child(pr, "addr")) {
-        jw_key(&w, "addresses");
-        jw_arr_begin(&w);
-        CCDA_FOREACH(ad, pr, "addr")
-            if (!ccda_null(ad))
-                write_addr(dc, &w, ad);
-        jw_arr_end(&w);
+    open = false;
+    CCDA_FOREACH(ad, pr, "addr") {
+        if (!addr_has_content(dc, ad))
+            continue;
+        if (!open) {
+            jw_key(&w, "addresses");
+            jw_arr_begin(&w);
+            open = true;
+        }
+        write_addr(dc, &w, ad);
     }
+    if (open)
+        jw_arr_end(&w);
     bool phones = false;
     CCDA_FOREACH(t, pr, "telecom") {
         const char *v = ccda_attr(t, "value");

@@ -1052,6 +1052,49 @@ Test(ccda_entries, a_care_plan_is_identified_by_its_document_set,
     cJSON_Delete(ev);
 }
 
+/* Vendors send <name nullFlavor="UNK"/>, names of null parts and
+ * <addr nullFlavor="NI"/> (Cerner's sample CCD); the canonical schema has
+ * no empty names or addresses array and no empty name or address. */
+Test(ccda_header, null_names_and_addresses_are_left_out, .init = setup,
+     .fini = teardown)
+{
+    static const char fmt[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+        "<id root=\"1.2.7\" extension=\"D1\"/>"
+        "<effectiveTime value=\"20130820\"/>"
+        "<recordTarget><patientRole><id root=\"2.16.840.1.113883.19.6\" "
+        "extension=\"P1\"/>%s<patient>%s</patient></patientRole>"
+        "</recordTarget><component><structuredBody/></component>"
+        "</ClinicalDocument>";
+    static const char nulls_a[] =
+        "<addr nullFlavor=\"NI\"/><addr><city nullFlavor=\"UNK\"/></addr>";
+    static const char nulls_n[] =
+        "<name nullFlavor=\"UNK\"/><name use=\"L\"><given nullFlavor=\"NA\"/>"
+        "<family/></name>";
+    char doc[2048];
+    snprintf(doc, sizeof(doc), fmt, nulls_a, nulls_n);
+    struct run r = run_str(doc);
+    cJSON *ev = first_event(&r, 1);
+    cJSON *pt = cJSON_GetObjectItem(ev, "patient");
+    cr_expect_null(cJSON_GetObjectItem(pt, "names"), "empty names written");
+    cr_expect_null(cJSON_GetObjectItem(pt, "addresses"),
+                   "empty addresses written");
+    cJSON_Delete(ev);
+
+    /* beside real ones, the null ones are left out */
+    char a[512], n[512];
+    snprintf(a, sizeof(a), "%s<addr><city>Morton</city></addr>", nulls_a);
+    snprintf(n, sizeof(n), "%s<name><family>Wade</family></name>", nulls_n);
+    snprintf(doc, sizeof(doc), fmt, a, n);
+    r = run_str(doc);
+    ev = first_event(&r, 1);
+    pt = cJSON_GetObjectItem(ev, "patient");
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(pt, "names")), 1);
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(pt, "addresses")), 1);
+    cJSON_Delete(ev);
+}
+
 Test(ccda_limits, a_patient_object_over_the_limit_is_refused, .init = setup,
      .fini = teardown)
 {
