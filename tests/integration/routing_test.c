@@ -387,6 +387,24 @@ Test(routing, a_claim_that_leased_rows_waits_for_durability)
     free(flushed);
 }
 
+/* The deliveries page shows what an ingest wrote, which is visible before
+ * its flush: it answers only after a synchronous commit that follows. */
+Test(routing, the_deliveries_page_waits_for_durability)
+{
+    char *page = NULL;
+
+    sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    char *from = storetest_wal_insert(s);
+    cr_assert_eq(deliveries_list(s, "cbo", NULL, NULL, 0, 10, &page), HUB_OK);
+    char *flushed = storetest_wal_flushed(s);
+    cr_assert(storetest_durable_between(s, from, flushed));
+    cr_assert_not_null(strstr(page, "dlv_"), "%s", page);
+    free(page);
+    free(from);
+    free(flushed);
+}
+
 Test(routing, expired_lease_is_taken_over_and_the_late_outcome_is_lost)
 {
     long ids[8], tok[8];
