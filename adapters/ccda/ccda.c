@@ -538,15 +538,10 @@ static void write_name(struct doc *dc, struct jw *w, const struct ccda_node *nm)
         struct slice s = ccda_text(dc->a, g);
         if (slice_empty(s))
             continue;
-        if (!given) {
-            jw_key(w, "given");
-            jw_arr_begin(w);
-            given = true;
-        }
+        jw_arr_lazy(w, "given", &given);
         jw_str(w, s);
     }
-    if (given)
-        jw_arr_end(w);
+    jw_arr_end_if(w, given);
     kv_text(dc, w, "prefix", ccda_child(nm, "prefix"));
     kv_text(dc, w, "suffix", ccda_child(nm, "suffix"));
     const char *use, *repr;
@@ -565,15 +560,10 @@ static void write_addr(struct doc *dc, struct jw *w, const struct ccda_node *ad)
         struct slice s = ccda_text(dc->a, l);
         if (slice_empty(s))
             continue;
-        if (!lines) {
-            jw_key(w, "lines");
-            jw_arr_begin(w);
-            lines = true;
-        }
+        jw_arr_lazy(w, "lines", &lines);
         jw_str(w, s);
     }
-    if (lines)
-        jw_arr_end(w);
+    jw_arr_end_if(w, lines);
     kv_text(dc, w, "city", ccda_child(ad, "city"));
     kv_text(dc, w, "state", ccda_child(ad, "state"));
     kv_text(dc, w, "postal_code", ccda_child(ad, "postalCode"));
@@ -664,15 +654,10 @@ static int read_patient(struct doc *dc)
     CCDA_FOREACH(nm, pt, "name") {
         if (!name_has_content(dc, nm))
             continue;
-        if (!open) {
-            jw_key(&w, "names");
-            jw_arr_begin(&w);
-            open = true;
-        }
+        jw_arr_lazy(&w, "names", &open);
         write_name(dc, &w, nm);
     }
-    if (open)
-        jw_arr_end(&w);
+    jw_arr_end_if(&w, open);
     const struct ccda_node *bt = ccda_child(pt, "birthTime");
     if (bt && !ccda_null(bt)) {
         if (!ccda_ts_date(ccda_attr(bt, "value"), tmp, sizeof(tmp)))
@@ -696,32 +681,22 @@ static int read_patient(struct doc *dc)
     CCDA_FOREACH(ad, pr, "addr") {
         if (!addr_has_content(dc, ad))
             continue;
-        if (!open) {
-            jw_key(&w, "addresses");
-            jw_arr_begin(&w);
-            open = true;
-        }
+        jw_arr_lazy(&w, "addresses", &open);
         write_addr(dc, &w, ad);
     }
-    if (open)
-        jw_arr_end(&w);
+    jw_arr_end_if(&w, open);
     bool phones = false;
     CCDA_FOREACH(t, pr, "telecom") {
         const char *v = ccda_attr(t, "value");
         if (v == NULL || strncmp(v, "tel:", 4) != 0 || v[4] == '\0')
             continue;
-        if (!phones) {
-            jw_key(&w, "phones");
-            jw_arr_begin(&w);
-            phones = true;
-        }
+        jw_arr_lazy(&w, "phones", &phones);
         jw_obj_begin(&w);
         jw_kv_str(&w, "value", slice_trim(slice_from_cstr(v + 4)));
         jw_kv_cstr(&w, "use", addr_use(ccda_attr(t, "use")));
         jw_obj_end(&w);
     }
-    if (phones)
-        jw_arr_end(&w);
+    jw_arr_end_if(&w, phones);
     for (const struct ccda_node *c = pt ? pt->children : NULL; c; c = c->next) {
         if (ccda_is_ns(c, CCDA_NS_SDTC, "deceasedInd") &&
             ccda_attr_eq(c, "value", "true"))
@@ -1061,11 +1036,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     for (size_t k = 0; k < sc.n_sums; k++) {
         if (!sc.sums[k].complete)
             continue;
-        if (!scores) {
-            jw_key(w, "scores");
-            jw_arr_begin(w);
-            scores = true;
-        }
+        jw_arr_lazy(w, "scores", &scores);
         jw_obj_begin(w);
         const struct dict_sum *sum = sc.sums[k].sum;
         jw_kv_cstr(w, "code", sum->code);
@@ -1082,8 +1053,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
         }
         jw_obj_end(w);
     }
-    if (scores)
-        jw_arr_end(w);
+    jw_arr_end_if(w, scores);
     if (n_pos) {
         jw_key(w, "sender_positive_domains");
         jw_arr_begin(w);

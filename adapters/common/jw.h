@@ -33,6 +33,8 @@ static inline void jw_obj_begin(struct jw *w);
 static inline void jw_obj_end(struct jw *w);
 static inline void jw_arr_begin(struct jw *w);
 static inline void jw_arr_end(struct jw *w);
+static inline void jw_arr_lazy(struct jw *w, const char *key, bool *open);
+static inline void jw_arr_end_if(struct jw *w, bool open);
 void jw_key(struct jw *w, const char *key);     /* key is a trusted literal */
 void jw_str(struct jw *w, struct slice s);
 void jw_cstr(struct jw *w, const char *s);
@@ -255,6 +257,23 @@ static inline void jw_arr_begin(struct jw *w)
 static inline void jw_arr_end(struct jw *w)
 {
     jw_close(w, ']');
+}
+
+/* A list left out when it would be empty: the first element opens it
+ * (*open false: its key and '['), jw_arr_end_if() closes it if opened. */
+static inline void jw_arr_lazy(struct jw *w, const char *key, bool *open)
+{
+    if (!*open) {
+        jw_key(w, key);
+        jw_arr_begin(w);
+        *open = true;
+    }
+}
+
+static inline void jw_arr_end_if(struct jw *w, bool open)
+{
+    if (open)
+        jw_arr_end(w);
 }
 
 /* Inline so that the key, a literal of known length, is copied by a few

@@ -747,11 +747,7 @@ static void write_given(struct jw *w, const cJSON *name)
          c = c->next) {
         if (!cJSON_IsString(c) || !c->valuestring[0])
             continue;
-        if (!open) {
-            jw_key(w, "given");
-            jw_arr_begin(w);
-            open = true;
-        }
+        jw_arr_lazy(w, "given", &open);
         jw_cstr(w, c->valuestring);
     }
     for (const cJSON *e = cJSON_IsArray(exts) ? exts->child : NULL; e;
@@ -763,15 +759,10 @@ static void write_given(struct jw *w, const cJSON *name)
             dup = cJSON_IsString(c) && ascii_caseeq(c->valuestring, m);
         if (m == NULL || dup)
             continue;
-        if (!open) {
-            jw_key(w, "given");
-            jw_arr_begin(w);
-            open = true;
-        }
+        jw_arr_lazy(w, "given", &open);
         jw_cstr(w, m);
     }
-    if (open)
-        jw_arr_end(w);
+    jw_arr_end_if(w, open);
 }
 
 /* How a HumanName is written: the extension iso21090-EN-representation
@@ -862,11 +853,7 @@ static int write_patient_resource(struct fx *x, struct jw *w,
         fx_pop(x, o);
         if (v == NULL)
             continue;
-        if (!ids) {
-            jw_key(w, "identifiers");
-            jw_arr_begin(w);
-            ids = true;
-        }
+        jw_arr_lazy(w, "identifiers", &ids);
         jw_obj_begin(w);
         jw_kv_cstr(w, "value", v);
         jw_kv_cstr(w, "system", sys);
@@ -874,19 +861,14 @@ static int write_patient_resource(struct fx *x, struct jw *w,
         jw_obj_end(w);
     }
     if (pe->id && contained < 0) {
-        if (!ids) {
-            jw_key(w, "identifiers");
-            jw_arr_begin(w);
-            ids = true;
-        }
+        jw_arr_lazy(w, "identifiers", &ids);
         jw_obj_begin(w);
         jw_kv_cstr(w, "value", pe->id);
         jw_kv_cstr(w, "system", x->pid_system);
         jw_kv_cstr(w, "type", "fhir-id");
         jw_obj_end(w);
     }
-    if (ids)
-        jw_arr_end(w);
+    jw_arr_end_if(w, ids);
 
     if ((rc = fx_arr(x, p, "name", &arr, &n)))
         return rc;
@@ -907,11 +889,7 @@ static int write_patient_resource(struct fx *x, struct jw *w,
             family = str_of(c, "text");
         if (!parts && !family)
             continue;
-        if (!open) {
-            jw_key(w, "names");
-            jw_arr_begin(w);
-            open = true;
-        }
+        jw_arr_lazy(w, "names", &open);
         jw_obj_begin(w);
         jw_kv_cstr(w, "family", family);
         write_given(w, c);
@@ -921,8 +899,7 @@ static int write_patient_resource(struct fx *x, struct jw *w,
         jw_kv_cstr(w, "representation", name_representation(c));
         jw_obj_end(w);
     }
-    if (open)
-        jw_arr_end(w);
+    jw_arr_end_if(w, open);
     const char *bd, *gender;
     if ((rc = fx_date(x, p, "birthDate", &bd)) ||
         (rc = fx_str(x, p, "gender", false, &gender)))
@@ -953,11 +930,7 @@ static int write_patient_resource(struct fx *x, struct jw *w,
             !str_of(c, "state") && !str_of(c, "postalCode") &&
             !str_of(c, "district") && !str_of(c, "country"))
             continue;
-        if (!open) {
-            jw_key(w, "addresses");
-            jw_arr_begin(w);
-            open = true;
-        }
+        jw_arr_lazy(w, "addresses", &open);
         jw_obj_begin(w);
         if (text) {
             jw_key(w, "lines");
@@ -975,8 +948,7 @@ static int write_patient_resource(struct fx *x, struct jw *w,
         jw_kv_cstr(w, "use", str_of(c, "use"));
         jw_obj_end(w);
     }
-    if (open)
-        jw_arr_end(w);
+    jw_arr_end_if(w, open);
     if ((rc = fx_arr(x, p, "telecom", &arr, &n)))
         return rc;
     bool phones = false;
@@ -984,18 +956,13 @@ static int write_patient_resource(struct fx *x, struct jw *w,
         const char *sys = str_of(c, "system");
         if (!sys || strcmp(sys, "phone") != 0 || !str_of(c, "value"))
             continue;
-        if (!phones) {
-            jw_key(w, "phones");
-            jw_arr_begin(w);
-            phones = true;
-        }
+        jw_arr_lazy(w, "phones", &phones);
         jw_obj_begin(w);
         jw_kv_cstr(w, "value", str_of(c, "value"));
         jw_kv_cstr(w, "use", str_of(c, "use"));
         jw_obj_end(w);
     }
-    if (phones)
-        jw_arr_end(w);
+    jw_arr_end_if(w, phones);
     int dec;
     const char *dec_at;
     if ((rc = fx_bool(x, p, "deceasedBoolean", &dec)) ||

@@ -68,17 +68,12 @@ static int put_cc_array(struct fx *x, struct jw *w, const cJSON *o,
         if ((rc = fx_cc_node(x, c, NULL, &k)))
             return rc;
         if (!fx_code_empty(&k)) {
-            if (!open) {
-                jw_key(w, out_key);
-                jw_arr_begin(w);
-                open = true;
-            }
+            jw_arr_lazy(w, out_key, &open);
             fx_jw_code(w, NULL, &k);
         }
         fx_pop(x, o2);
     }
-    if (open)
-        jw_arr_end(w);
+    jw_arr_end_if(w, open);
     fx_pop(x, old);
     return HUB_OK;
 }
@@ -119,17 +114,12 @@ static int put_refs(struct fx *x, struct jw *w, const cJSON *o, const char *key,
         if (rc)
             return rc;
         if (r) {
-            if (!open) {
-                jw_key(w, out_key);
-                jw_arr_begin(w);
-                open = true;
-            }
+            jw_arr_lazy(w, out_key, &open);
             jw_cstr(w, fx_ref_name(x, r));
         }
         fx_pop(x, o2);
     }
-    if (open)
-        jw_arr_end(w);
+    jw_arr_end_if(w, open);
     fx_pop(x, old);
     return HUB_OK;
 }
@@ -262,11 +252,7 @@ static void put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
             continue;
         done[nd] = res;
         done_role[nd++] = o->r[i].role;
-        if (!open) {
-            jw_key(w, "organizations");
-            jw_arr_begin(w);
-            open = true;
-        }
+        jw_arr_lazy(w, "organizations", &open);
         jw_obj_begin(w);
         jw_kv_cstr(w, "role", o->r[i].role);
         struct fx_entry *e = ref[0] == '#' ? NULL : fx_resolve(x, ref);
@@ -280,18 +266,13 @@ static void put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
             const char *v = str_member(c, "value");
             if (v == NULL)
                 continue;
-            if (!iopen) {
-                jw_key(w, "identifiers");
-                jw_arr_begin(w);
-                iopen = true;
-            }
+            jw_arr_lazy(w, "identifiers", &iopen);
             jw_obj_begin(w);
             jw_kv_cstr(w, "system", str_member(c, "system"));
             jw_kv_cstr(w, "value", v);
             jw_obj_end(w);
         }
-        if (iopen)
-            jw_arr_end(w);
+        jw_arr_end_if(w, iopen);
         /* Organization.type: "cg" (community group) marks a CBO */
         const cJSON *types = cJSON_GetObjectItemCaseSensitive(res, "type");
         const cJSON *t0 = cJSON_IsArray(types) ? types->child : NULL;
@@ -300,8 +281,7 @@ static void put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
         jw_kv_cstr(w, "type", str_member(k0, "code"));
         jw_obj_end(w);
     }
-    if (open)
-        jw_arr_end(w);
+    jw_arr_end_if(w, open);
 }
 
 /* Common start of every resource here: labels and the patient. */
@@ -444,19 +424,14 @@ int fx_condition(struct fx *x, struct fx_entry *e)
             if ((rc = fx_ref_node(x, d, &r)))
                 return rc;
             if (r) {
-                if (!open) {
-                    jw_key(&w, "evidence");
-                    jw_arr_begin(&w);
-                    open = true;
-                }
+                jw_arr_lazy(&w, "evidence", &open);
                 jw_cstr(&w, fx_ref_name(x, r));
             }
             fx_pop(x, o2);
         }
         fx_pop(x, old);
     }
-    if (open)
-        jw_arr_end(&w);
+    jw_arr_end_if(&w, open);
     if ((rc = end_body(x, &w, &body)))
         return rc;
     return fx_emit(x, e, "condition.recorded",
@@ -691,11 +666,7 @@ static int put_performed(struct fx *x, struct jw *w, struct fx_entry *host,
         struct fx_entry *pe = &x->ents[i];
         if (pe->folded_into != host || pe->failed)
             continue;
-        if (!open) {
-            jw_key(w, "performed");
-            jw_arr_begin(w);
-            open = true;
-        }
+        jw_arr_lazy(w, "performed", &open);
         jw_obj_begin(w);
         if ((rc = put_procedure(x, w, pe, "procedure", orgs, NULL, NULL)))
             return rc;
@@ -717,17 +688,12 @@ static int put_performed(struct fx *x, struct jw *w, struct fx_entry *host,
         fx_pop(x, old);
         if (fx_code_empty(&k))
             continue;
-        if (!open) {
-            jw_key(w, "performed");
-            jw_arr_begin(w);
-            open = true;
-        }
+        jw_arr_lazy(w, "performed", &open);
         jw_obj_begin(w);
         fx_jw_code(w, "code", &k);
         jw_obj_end(w);
     }
-    if (open)
-        jw_arr_end(w);
+    jw_arr_end_if(w, open);
     return HUB_OK;
 }
 
@@ -846,15 +812,10 @@ int fx_procedure(struct fx *x, struct fx_entry *e)
         fx_pop(x, old);
         if (r == NULL)
             continue;
-        if (!open) {
-            jw_key(&w, "goals");
-            jw_arr_begin(&w);
-            open = true;
-        }
+        jw_arr_lazy(&w, "goals", &open);
         jw_cstr(&w, fx_ref_name(x, r));
     }
-    if (open)
-        jw_arr_end(&w);
+    jw_arr_end_if(&w, open);
     jw_key(&w, "activities");
     jw_arr_begin(&w);
     jw_raw(&w, activity);
@@ -1018,17 +979,12 @@ int fx_task(struct fx *x, struct fx_entry *e)
             (rc = fx_ref(x, c, "valueReference", false, &r)))
             return rc;
         if (r) {
-            if (!open) {
-                jw_key(&w, "outputs");
-                jw_arr_begin(&w);
-                open = true;
-            }
+            jw_arr_lazy(&w, "outputs", &open);
             jw_cstr(&w, fx_ref_name(x, r));
         }
         fx_pop(x, old);
     }
-    if (open)
-        jw_arr_end(&w);
+    jw_arr_end_if(&w, open);
     if ((rc = put_performed(x, &w, e, &orgs)))
         return rc;
     put_orgs(x, &w, &orgs);

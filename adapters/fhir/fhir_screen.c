@@ -801,11 +801,7 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
         const struct dict_sum_result *sr = &sc.sums[i];
         if (!sr->complete)
             continue;
-        if (!scores) {
-            jw_key(&w, "scores");
-            jw_arr_begin(&w);
-            scores = true;
-        }
+        jw_arr_lazy(&w, "scores", &scores);
         jw_obj_begin(&w);
         jw_kv_cstr(&w, "code", sr->sum->code);
         jw_key(&w, "value");
@@ -826,8 +822,7 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
         }
         jw_obj_end(&w);
     }
-    if (scores)
-        jw_arr_end(&w);
+    jw_arr_end_if(&w, scores);
     if (sender_said)
         dom_array(&w, "sender_positive_domains", sender, ns, true);
     jw_obj_end(&w);
