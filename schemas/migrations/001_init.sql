@@ -197,7 +197,10 @@ CREATE TABLE events (
                                         -- form (see below)
 );
 ALTER SEQUENCE events_seq OWNED BY events.seq;
-CREATE INDEX events_org_seq ON events (org_id, seq);
+-- No index by (org_id, seq): the feed (hub_visible_events) reads the
+-- primary key from its cursor on, filtering by sender or route (its OR with
+-- the routes' subquery cannot use one), and nothing else reads events by
+-- sender; the index cost an insert per event under the chain lock.
 
 CREATE TABLE audit (
     seq         bigint PRIMARY KEY,
