@@ -20,6 +20,7 @@
 #include "ccda/ccda_int.h"
 #include "common/dict.h"
 #include "common/jw.h"
+#include "common/ssn.h"
 
 #define MAX_WARN 16             /* warnings kept per event */
 #define MAX_SECTION_NEST 8      /* subsections inside sections */
@@ -578,7 +579,7 @@ static void write_addr(struct doc *dc, struct jw *w, const struct ccda_node *ad)
 static const struct {
     const char *root, *uri, *type;
 } id_systems[] = {
-    { "2.16.840.1.113883.4.1", "http://hl7.org/fhir/sid/us-ssn", "SS" },
+    { "2.16.840.1.113883.4.1", SSN_SYSTEM, "SS" },
     { "2.16.840.1.113883.4.6", "http://hl7.org/fhir/sid/us-npi", "NPI" },
     { "2.16.840.1.113883.4.927", "http://hl7.org/fhir/sid/us-mbi", "MC" },
 };
@@ -608,8 +609,14 @@ static bool write_ident(struct doc *dc, struct jw *w,
     if (ext && *ext) {
         char sys[300];
         const char *type;
-        jw_kv_cstr(w, "value", ext);
-        jw_kv_cstr(w, "system", id_system(root, sys, sizeof(sys), &type));
+        const char *system = id_system(root, sys, sizeof(sys), &type);
+        char ssn[9];
+        if (system && strcmp(system, SSN_SYSTEM) == 0 &&
+            ssn_digits(ext, strlen(ext), ssn))
+            jw_kv_str(w, "value", (struct slice){ ssn, sizeof(ssn) });
+        else
+            jw_kv_cstr(w, "value", ext);
+        jw_kv_cstr(w, "system", system);
         jw_kv_cstr(w, "type", type);
     } else {
         /* root alone is the identifier (RFC 3986 form, as C-CDA on FHIR) */

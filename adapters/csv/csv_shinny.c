@@ -29,6 +29,7 @@
 #include <strings.h>
 
 #include "csv/csv_int.h"
+#include "common/ssn.h"
 
 enum { F_QE, F_PROF, F_OBS, F_PT, F_N };
 
@@ -448,7 +449,7 @@ static struct csv_patient *make_patient(struct csv_ctx *c, struct set *s,
             .type = "MA" };
     if (v[PT_SSN].len)
         p->ids[p->n_ids++] = (struct csv_ident){
-            .value = v[PT_SSN], .system = "http://hl7.org/fhir/sid/us-ssn",
+            .value = v[PT_SSN], .system = SSN_SYSTEM,
             .type = "SS" };
     p->family = v[PT_FAMILY];
     p->given = v[PT_GIVEN];

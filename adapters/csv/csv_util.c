@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "csv/csv_int.h"
+#include "common/ssn.h"
 
 size_t csv_put_uint(char *o, size_t v)
 {
@@ -429,7 +430,13 @@ void csv_write_patient(struct jw *w, const struct csv_patient *p)
         for (size_t i = 0; i < p->n_ids; i++) {
             const struct csv_ident *id = &p->ids[i];
             jw_obj_begin(w);
-            jw_kv_str(w, "value", id->value);
+            char ssn[9];
+            bool is_ssn = id->system ? strcmp(id->system, SSN_SYSTEM) == 0
+                                     : slice_eq(id->system_s, SSN_SYSTEM);
+            if (is_ssn && ssn_digits(id->value.p, id->value.len, ssn))
+                jw_kv_str(w, "value", (struct slice){ ssn, sizeof(ssn) });
+            else
+                jw_kv_str(w, "value", id->value);
             if (id->system)
                 jw_kv_cstr(w, "system", id->system);
             else

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/jsontree.h"
+#include "common/ssn.h"
 #include "common/utf8.h"
 
 #define EVENT_MAX_BYTES (1u << 20)
@@ -855,7 +856,12 @@ static int write_patient_resource(struct fx *x, struct jw *w,
             continue;
         jw_arr_lazy(w, "identifiers", &ids);
         jw_obj_begin(w);
-        jw_kv_cstr(w, "value", v);
+        char ssn[9];
+        if (sys && strcmp(sys, SSN_SYSTEM) == 0 &&
+            ssn_digits(v, strlen(v), ssn))
+            jw_kv_str(w, "value", (struct slice){ ssn, sizeof(ssn) });
+        else
+            jw_kv_cstr(w, "value", v);
         jw_kv_cstr(w, "system", sys);
         jw_kv_cstr(w, "type", t.code);
         jw_obj_end(w);

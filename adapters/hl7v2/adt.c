@@ -40,6 +40,7 @@
 #include <string.h>
 
 #include "common/jw.h"
+#include "common/ssn.h"
 #include "hl7v2/hl7v2_int.h"
 
 /*
@@ -1163,6 +1164,18 @@ static bool same_ssn(struct slice a, struct slice b)
     }
 }
 
+/* An SSN in the form every adapter writes (common/ssn.h): nine digits,
+ * when v is nine digits once dashes and spaces are left out; else v. */
+static struct text ssn_canon(struct ctx *c, struct text v)
+{
+    char d[9];
+    if (v.s.len == 9 || !ssn_digits(v.s.p, v.s.len, d))
+        return v;
+    char *p = arena_alloc(c->a, sizeof(d));
+    memcpy(p, d, sizeof(d));
+    return (struct text){ { p, sizeof(d) }, true };
+}
+
 /* Whether v is an SSN as the SSA issues them: nine digits (dashes and
  * spaces aside), area not 000, 666 or 9xx, group not 00, serial not 0000.
  * Senders fill PID-19 with placeholders ("PSSN123121234", "34-13-312"):
@@ -1240,6 +1253,8 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
             warn(c, "PID-19", "national number is not a number");
         if (!foreign)
             ssn = TEXT_NONE;
+    } else if (ssn.s.len) {
+        ssn = ssn_canon(c, ssn);
     }
 
     c->pid3 = false;
@@ -1268,9 +1283,11 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
             if (n++ == 0) {
                 key_open(c, JW_KEY("identifiers"), '[');
             }
-            if (ssn.s.len && same_ssn(v.s, ssn.s) &&
-                upper_eq(part(c, &pt, 5, 0).s, "SS"))
-                ssn = TEXT_NONE;
+            if (upper_eq(part(c, &pt, 5, 0).s, "SS")) {
+                if (ssn.s.len && same_ssn(v.s, ssn.s))
+                    ssn = TEXT_NONE;
+                v = ssn_canon(c, v);
+            }
             write_cx(c, &pt, v);
         }
     }

@@ -1235,3 +1235,48 @@ Test(ccda, catalog_pi_leaves_no_libxml2_global_in_the_document_arena,
     cr_assert_null(r, "no catalog of the document's was taken");
     xmlCatalogCleanup();        /* frees the default catalog: crashed */
 }
+
+/* Identity links on system + value: the HL7 Care Plan examples send the
+ * SSN as 444222222, the C-CDA 3.0 Consultation Note as 444-22-2222. Every
+ * adapter writes nine digits when the value is nine digits once dashes and
+ * spaces are left out, and anything else as it was sent. */
+Test(ccda_header, an_ssn_is_written_as_nine_digits, .init = setup,
+     .fini = teardown)
+{
+    static const char fmt[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+        "<id root=\"1.2.7\" extension=\"D1\"/>"
+        "<effectiveTime value=\"20130820\"/>"
+        "<recordTarget><patientRole><id root=\"2.16.840.1.113883.4.1\" "
+        "extension=\"%s\"/><id root=\"1.2.3\" extension=\"%s\"/>"
+        "<patient/></patientRole></recordTarget>"
+        "<component><structuredBody/></component></ClinicalDocument>";
+    static const struct {
+        const char *ssn, *want;
+    } c[] = {
+        { "444-22-2222", "444222222" },
+        { "444 22 2222", "444222222" },
+        { "444222222", "444222222" },
+        { "44-22-2222", "44-22-2222" },     /* eight digits: as sent */
+        { "444-22-22220", "444-22-22220" },
+        { "SSN-444222222", "SSN-444222222" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[1024];
+        snprintf(doc, sizeof(doc), fmt, c[i].ssn, c[i].ssn);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *ids = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "patient"),
+                                         "identifiers");
+        cJSON *ssn = cJSON_GetArrayItem(ids, 0), *other = cJSON_GetArrayItem(ids, 1);
+        cr_expect_str_eq(cJSON_GetObjectItem(ssn, "value")->valuestring,
+                         c[i].want, "case %zu", i);
+        cr_expect_str_eq(cJSON_GetObjectItem(ssn, "system")->valuestring,
+                         "http://hl7.org/fhir/sid/us-ssn");
+        /* another system's number is never touched */
+        cr_expect_str_eq(cJSON_GetObjectItem(other, "value")->valuestring,
+                         c[i].ssn, "case %zu", i);
+        cJSON_Delete(ev);
+    }
+}

@@ -927,3 +927,27 @@ Test(csv, lower_case_loinc_answer_codes_are_matched_as_the_spec_does)
                      "instability\",\"positive\":true"), "%s",
               r.out.ev[0].json.p);
 }
+
+/* As every adapter (common/ssn.h): a us-ssn identifier that is nine
+ * digits once dashes and spaces are left out is written as the nine
+ * digits, so that SHIN-NY's 999-34-2964 links to 999342964 sent by FHIR;
+ * another system's value, or one that is not nine digits, as sent. */
+Test(csv, an_ssn_is_written_as_nine_digits)
+{
+    struct run r = RUN("screenings",
+        "screening_id,patient_id,patient_id_system,instrument,screened_at,"
+        "question,answer\r\n"
+        "S1,444-22-2222,http://hl7.org/fhir/sid/us-ssn,96777-8,2026-01-02,"
+        "93030-5,LA33-6\r\n"
+        "S2,44-22-2222,http://hl7.org/fhir/sid/us-ssn,96777-8,2026-01-02,"
+        "93030-5,LA33-6\r\n"
+        "S3,444-22-2222,urn:mrn,96777-8,2026-01-02,93030-5,LA33-6\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 6, "%zu", r.out.n);
+    cr_expect(strstr(r.out.ev[0].json.p, "\"value\":\"444222222\"") != NULL,
+              "%s", r.out.ev[0].json.p);
+    cr_expect(strstr(r.out.ev[2].json.p, "\"value\":\"44-22-2222\"") != NULL,
+              "%s", r.out.ev[2].json.p);
+    cr_expect(strstr(r.out.ev[4].json.p, "\"value\":\"444-22-2222\"") != NULL,
+              "%s", r.out.ev[4].json.p);
+}

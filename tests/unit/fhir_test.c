@@ -1448,3 +1448,38 @@ Test(fhir, a_task_requester_other_than_its_requests_is_kept)
     cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s", err.field);
     cr_assert_str_eq(field_of(&out, 1, "referral.task_requester"), "(absent)");
 }
+
+/* As every adapter: an identifier of system us-ssn that is nine digits
+ * once dashes and spaces are left out is written as the nine digits, so
+ * that 444-22-2222 and 444222222 link; anything else as it was sent. */
+Test(fhir, an_ssn_is_written_as_nine_digits)
+{
+    static const struct {
+        const char *sys, *v, *want;
+    } c[] = {
+        { "http://hl7.org/fhir/sid/us-ssn", "444-22-2222", "444222222" },
+        { "http://hl7.org/fhir/sid/us-ssn", "444 22 2222", "444222222" },
+        { "http://hl7.org/fhir/sid/us-ssn", "444222222", "444222222" },
+        { "http://hl7.org/fhir/sid/us-ssn", "44-22-2222", "44-22-2222" },
+        { "http://hl7.org/fhir/sid/us-ssn", "444-22-2222x", "444-22-2222x" },
+        { "urn:mrn", "444-22-2222", "444-22-2222" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char j[1024];
+        struct canon_list out;
+        struct hub_err err;
+        snprintf(j, sizeof(j),
+                 "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q1\","
+                 "\"contained\":[{\"resourceType\":\"Patient\",\"id\":\"pat\","
+                 "\"identifier\":[{\"system\":\"%s\",\"value\":\"%s\"}]}],"
+                 "\"status\":\"completed\",\"subject\":{\"reference\":\"#pat\"},"
+                 "\"authored\":\"2024-01-01\",\"item\":[{\"linkId\":"
+                 "\"/88122-7\",\"answer\":[{\"valueCoding\":{\"system\":"
+                 "\"http://loinc.org\",\"code\":\"LA28397-0\"}}]}]}",
+                 c[i].sys, c[i].v);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s: %s", err.field,
+                     err.what);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.value"),
+                         c[i].want, "case %zu", i);
+    }
+}
