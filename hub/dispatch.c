@@ -18,9 +18,9 @@
  *   outcomes are buffered and written in one transaction per flush
  *   (hub_deliveries_done): the audit row (also the attempt's record), the
  *   new state.
- * Claims happen a few ms after a NOTIFY hub_deliveries (the NOTIFYs of
- * that time make one claim), after completions while the last claim left
- * due work behind, and every poll_ms; flushes DISPATCH_LINGER_MS after
+ * Claims happen on a NOTIFY hub_deliveries (those that come while a
+ * claim is out make one claim after it), after completions while the last
+ * claim left due work behind, and every poll_ms; flushes DISPATCH_LINGER_MS after
  * completions (at once when many outcomes wait), one at a time, so they
  * batch themselves under load.
  *
@@ -75,11 +75,6 @@
  * fixed cost (~1.5M instructions in PostgreSQL, 100k+ per delivery). */
 #define DISPATCH_LINGER_MS 50
 #define DISPATCH_FLUSH_BATCH 64
-/* A NOTIFY (new work: one per ingest commit) asks for a claim this long
- * after it, so that the NOTIFYs of several commits make one claim: a
- * claim's fixed cost (~0.5M instructions in PostgreSQL, also when it finds
- * nothing) was paid per commit, for a few deliveries each. */
-#define DISPATCH_NOTIFY_MS 3
 /* At most this many outcomes per transaction: the chain lock is held for
  * their audit rows (ingest waits meanwhile), and every claim walks past
  * the leases not yet recorded. Under load a flush took all that waited
@@ -180,7 +175,6 @@ struct dispatch {
     struct event_base *base;
     struct event *tick, *curl_timer, *wake_ev, *listen_ev;
     struct event *turn;                 /* a database turn, lingering */
-    struct event *claim_soon;           /* a claim after NOTIFYs */
     int listen_fd;                      /* -1: not listening */
     CURLM *multi;
     pthread_t thread;
@@ -1345,20 +1339,13 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     event_active(d->tick, EV_TIMEOUT, 0);
 }
 
-/* the claim that NOTIFYs asked for */
-static void on_claim_soon(evutil_socket_t fd, short what, void *arg)
-{
-    struct dispatch *d = arg;
-    (void)fd;
-    (void)what;
-    claim_turn(d);
-}
-
 /* A NOTIFY on hub_deliveries (new work, an outcome that unblocks a later
- * delivery, a resumed subscription) asks for a claim within
- * DISPATCH_NOTIFY_MS; outcomes keep their own pace (DISPATCH_LINGER_MS):
- * a NOTIFY used to run the whole tick, a flush of the few outcomes
- * buffered included, once per ingest commit. */
+ * delivery, a resumed subscription) asks for a claim at once; while one
+ * is out, the NOTIFYs that come meanwhile make one claim after it (see
+ * claim_turn), so claims batch themselves under load without a timer.
+ * Outcomes keep their own pace (DISPATCH_LINGER_MS): a NOTIFY used to run
+ * the whole tick, a flush of the few outcomes buffered included, once per
+ * ingest commit. */
 static void on_listen(evutil_socket_t fd, short what, void *arg)
 {
     struct dispatch *d = arg;
@@ -1374,9 +1361,8 @@ static void on_listen(evutil_socket_t fd, short what, void *arg)
     }
     if (n < 0) {
         event_active(d->tick, EV_TIMEOUT, 0);
-    } else if (n > 0 && !evtimer_pending(d->claim_soon, NULL)) {
-        struct timeval tv = { 0, DISPATCH_NOTIFY_MS * 1000 };
-        evtimer_add(d->claim_soon, &tv);
+    } else if (n > 0) {
+        claim_turn(d);
     }
 }
 
@@ -1599,11 +1585,9 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
     d->tick = evtimer_new(d->base, on_tick, d);
     d->curl_timer = evtimer_new(d->base, on_curl_timer, d);
     d->turn = evtimer_new(d->base, on_tick_turn, d);
-    d->claim_soon = evtimer_new(d->base, on_claim_soon, d);
     d->wake_ev = event_new(d->base, d->wake_pipe[0], EV_READ | EV_PERSIST,
                            on_wake, d);
-    if (!d->tick || !d->curl_timer || !d->turn || !d->claim_soon ||
-        !d->wake_ev)
+    if (!d->tick || !d->curl_timer || !d->turn || !d->wake_ev)
         goto fail;
     if (worker_init(d, &d->flushw, false, on_flush_reply) != HUB_OK ||
         worker_init(d, &d->claimw, true, on_claim_reply) != HUB_OK)
@@ -1645,8 +1629,6 @@ fail:
         event_free(d->curl_timer);
     if (d->turn)
         event_free(d->turn);
-    if (d->claim_soon)
-        event_free(d->claim_soon);
     if (d->multi)
         curl_multi_cleanup(d->multi);
     free(d->easy_pool);                 /* empty: nothing ran */
@@ -1699,7 +1681,6 @@ void dispatch_stop(struct dispatch *d)
     event_free(d->tick);
     event_free(d->curl_timer);
     event_free(d->turn);
-    event_free(d->claim_soon);
     event_base_free(d->base);
     close(d->wake_pipe[0]);
     close(d->wake_pipe[1]);
