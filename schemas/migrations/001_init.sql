@@ -2613,6 +2613,20 @@ BEGIN
     IF coalesce(cardinality(p_id), 0) = 0 THEN
         RETURN 0;
     END IF;
+    -- The commit does not wait for its WAL flush, so that the chain lock
+    -- (taken below for the audit rows, held to the end of the transaction)
+    -- is not held through it: every ingest waits for that lock. Nothing
+    -- outside the database is told of an outcome when this commits (the
+    -- receiver had the delivery before); what shows outcomes outside waits
+    -- for a flush that covers them ("Durability" at the top of this file):
+    -- the API and hubctl reads (store_durable()), and a claim that leases a
+    -- delivery this outcome made due (its hub_durable() commit follows this
+    -- one in the WAL), so per (subscription, patient) order holds after a
+    -- crash. A crash before the flush loses the whole transaction, as a
+    -- crash before the commit did: the leases expire, the deliveries are
+    -- sent again (same webhook-id) and audited then; the chain stays whole
+    -- (a later commit cannot be durable without this one).
+    PERFORM set_config('synchronous_commit', 'off', true);
     -- the rows this flush will write, locked in the one order (see above)
     IF 'gone' = ANY (p_outcome) THEN
         PERFORM 1 FROM subscriptions s

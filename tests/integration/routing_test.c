@@ -387,6 +387,33 @@ Test(routing, a_claim_that_leased_rows_waits_for_durability)
     free(flushed);
 }
 
+/* An outcome flush commits without waiting for its WAL flush (it holds
+ * the chain lock to its end, and every ingest waits for that lock); what
+ * it makes due is sent only after a claim that waits for durability, and
+ * that claim's commit follows the flush's in the WAL. */
+Test(routing, a_flush_commits_asynchronously_and_what_it_unblocks_waits)
+{
+    long ids[8], tok[8];
+
+    sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    ingest("hosp", "k2", "adt.discharge", "{\"type\":\"adt.discharge\"," PAT("1") "}}");
+    cr_assert_eq(claim("a", 60000, 10, ids, tok), 1);
+    cr_assert_eq(store_exec(s, "BEGIN"), HUB_OK);
+    done(ids[0], tok[0], 200, "delivered");
+    char *sync = q1("SELECT current_setting('synchronous_commit')");
+    cr_assert_str_eq(sync, "off", "the flush's commit waits for no flush");
+    free(sync);
+    cr_assert_eq(store_exec(s, "COMMIT"), HUB_OK);
+    char *from = storetest_wal_insert(s);
+    cr_assert_eq(claim("a", 60000, 10, ids + 1, tok + 1), 1,
+                 "the patient's next event is due once the first is done");
+    char *flushed = storetest_wal_flushed(s);
+    cr_assert(storetest_durable_between(s, from, flushed));
+    free(from);
+    free(flushed);
+}
+
 /* The deliveries page shows what an ingest wrote, which is visible before
  * its flush: it answers only after a synchronous commit that follows. */
 Test(routing, the_deliveries_page_waits_for_durability)
