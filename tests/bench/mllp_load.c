@@ -9,8 +9,10 @@
  * WARMUP + SECONDS. ACKs received after the warm-up are counted and their
  * latency (last byte written to whole ACK read) recorded. Prints one line:
  *   mllp conns=N msgs=M secs=S msgs_per_s=R p50_ms=A p99_ms=B max_ms=C
- *        nacks=K closed=D errors=E sent=T acked=A
- * (T and A count the warm-up too: every message sent, every AA/CA ACK)
+ *        nacks=K closed=D errors=E sent=T acked=A meas_from_us=W
+ * (T and A count the warm-up too: every message sent, every AA/CA ACK;
+ * W: CLOCK_REALTIME in microseconds when the measured window began, so
+ * that a webhook receiver can leave out the warm-up's deliveries too)
  * An ACK whose MSA-1 is not AA/CA counts as a nack, not as a message.
  *
  * Rate mode (-r RATE): the same, but sends are paced to RATE per second in
@@ -353,6 +355,11 @@ static int run_load(const char *host, unsigned port, size_t n, unsigned secs,
     t0 = now_ns();
     slot = t0;
     t_meas = t0 + (uint64_t)warm * 1000000000u;
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    uint64_t meas_from_us = (uint64_t)wall.tv_sec * 1000000u +
+                            (uint64_t)wall.tv_nsec / 1000u +
+                            (uint64_t)warm * 1000000u;
     t_end = t_meas + (uint64_t)secs * 1000000000u;
     while (live > 0) {
         uint64_t t = now_ns();
@@ -435,10 +442,11 @@ static int run_load(const char *host, unsigned port, size_t n, unsigned secs,
     qsort(lat, nlat, sizeof(*lat), cmp_u64);
     printf("mllp conns=%zu msgs=%zu secs=%.2f msgs_per_s=%.0f p50_ms=%.3f "
            "p99_ms=%.3f max_ms=%.3f nacks=%" PRIu64 " closed=%" PRIu64
-           " errors=%" PRIu64 " sent=%" PRIu64 " acked=%" PRIu64 "\n",
+           " errors=%" PRIu64 " sent=%" PRIu64 " acked=%" PRIu64
+           " meas_from_us=%" PRIu64 "\n",
            n, nlat, s, s > 0 ? (double)nlat / s : 0, pct_ms(lat, nlat, 0.50),
            pct_ms(lat, nlat, 0.99), nlat ? (double)lat[nlat - 1] / 1e6 : 0,
-           nacks, closed, errors, sent, acked);
+           nacks, closed, errors, sent, acked, meas_from_us);
     return nlat > 0 ? 0 : 1;
 }
 

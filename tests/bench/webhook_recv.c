@@ -8,6 +8,10 @@
  *   GET /stats  -> "count=N lat_n=M p50_ms=A p99_ms=B first_us=F last_us=L"
  *                  (F and L: CLOCK_REALTIME of the first and the last POST
  *                  since the last reset, 0 before any)
+ *   GET /stats?from_us=T -> the same, then "from_n=K from_p50_ms=C
+ *                  from_p99_ms=D": the samples of messages sent at T or
+ *                  later (the load client's measured window, after its
+ *                  warm-up)
  *   GET /reset  -> clears the counters
  *
  * Latency: a body that carries a bench control id ("BM" + 18 digits, as the
@@ -35,6 +39,7 @@
 static uint64_t count;
 static uint64_t first_us, last_us;  /* the first and last POST's time */
 static uint64_t *lat;       /* microseconds */
+static uint64_t *lat_sent;  /* each sample's send time (us, CLOCK_REALTIME) */
 static size_t nlat;
 
 static uint64_t now_us(void)
@@ -49,6 +54,15 @@ static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
+}
+
+/* The q-th percentile (ms) of v[0..n), which this sorts; 0 when empty. */
+static double pct_ms(uint64_t *v, size_t n, double q)
+{
+    if (!n)
+        return 0;
+    qsort(v, n, sizeof(*v), cmp_u64);
+    return (double)v[(size_t)(q * (double)(n - 1))] / 1e3;
 }
 
 /* Find "BM" + 18 digits in the body; the first 16 are the send time. */
@@ -70,8 +84,10 @@ static void sample(struct evbuffer *body)
                     t = t * 10 + (uint64_t)(bm[2 + i] - '0');
             if (i == 18) {
                 uint64_t n = now_us();
-                if (nlat < LAT_MAX && t <= n && n - t < 3600000000ull)
+                if (nlat < LAT_MAX && t <= n && n - t < 3600000000ull) {
+                    lat_sent[nlat] = t;
                     lat[nlat++] = n - t;
+                }
                 return;
             }
             t = 0;
@@ -99,18 +115,36 @@ static void on_request(struct evhttp_request *req, void *arg)
         count = 0;
         nlat = 0;
         first_us = last_us = 0;
-    } else if (strcmp(uri, "/stats") == 0) {
-        double p50 = 0, p99 = 0;
-        if (nlat) {
-            qsort(lat, nlat, sizeof(*lat), cmp_u64);
-            p50 = (double)lat[(size_t)(0.50 * (double)(nlat - 1))] / 1e3;
-            p99 = (double)lat[(size_t)(0.99 * (double)(nlat - 1))] / 1e3;
+    } else if (strncmp(uri, "/stats", 6) == 0) {
+        const char *from = strstr(uri, "?from_us=");
+        uint64_t from_us = from ? strtoull(from + 9, NULL, 10) : 0;
+        size_t nfrom = 0;
+        /* sorted copies: lat stays beside lat_sent */
+        uint64_t *all = malloc((nlat ? nlat : 1) * sizeof(*all));
+        uint64_t *w = from ? malloc((nlat ? nlat : 1) * sizeof(*w)) : NULL;
+        if (!all) {
+            evbuffer_free(out);
+            evhttp_send_error(req, 500, NULL);
+            free(w);
+            return;
         }
+        memcpy(all, lat, nlat * sizeof(*all));
+        for (size_t i = 0; w && i < nlat; i++)
+            if (lat_sent[i] >= from_us)
+                w[nfrom++] = lat[i];
         evbuffer_add_printf(out, "count=%llu lat_n=%zu p50_ms=%.3f "
-                            "p99_ms=%.3f first_us=%llu last_us=%llu\n",
-                            (unsigned long long)count, nlat, p50, p99,
+                            "p99_ms=%.3f first_us=%llu last_us=%llu",
+                            (unsigned long long)count, nlat,
+                            pct_ms(all, nlat, 0.50), pct_ms(all, nlat, 0.99),
                             (unsigned long long)first_us,
                             (unsigned long long)last_us);
+        if (w)
+            evbuffer_add_printf(out, " from_n=%zu from_p50_ms=%.3f "
+                                "from_p99_ms=%.3f", nfrom,
+                                pct_ms(w, nfrom, 0.50), pct_ms(w, nfrom, 0.99));
+        evbuffer_add_printf(out, "\n");
+        free(all);
+        free(w);
     }
     evhttp_send_reply(req, 200, "OK", out);
     evbuffer_free(out);
@@ -126,9 +160,10 @@ int main(void)
 
     signal(SIGPIPE, SIG_IGN);
     lat = malloc(LAT_MAX * sizeof(*lat));
+    lat_sent = malloc(LAT_MAX * sizeof(*lat_sent));
     base = event_base_new();
     http = base ? evhttp_new(base) : NULL;
-    if (!lat || !http) {
+    if (!lat || !lat_sent || !http) {
         fputs("webhook_recv: cannot start\n", stderr);
         return 1;
     }
