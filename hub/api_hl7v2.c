@@ -231,8 +231,8 @@ static void post_hl7v2(struct api_req *r)
     for (long i = 0; i < n; i++) {
         jobs[i] = ingest_job_new();
         jobs[i]->t_start_ns = t0;
-        ingest_prepare_hl7(jobs[i], api_principal(r)->org_id, msgs[i].p,
-                           msgs[i].len);
+        ingest_prepare_hl7(jobs[i], api_server(r)->dict,
+                           api_principal(r)->org_id, msgs[i].p, msgs[i].len);
     }
     free(msgs);
     /* 503 at once when at capacity or the database is known down */

@@ -97,10 +97,12 @@ void ingest_job_free(struct ingest_job *j);
  * Parse and normalize one HL7 v2 message sent by `org_id` (the authenticated
  * sender) and prepare what the committer writes: accepted with its events and
  * an AA, or rejected (quarantine) with its error and an AE/AR. Copies `p`.
+ * `d`, the data dictionary, labels SNOMED CT diagnoses (may be NULL).
  * Always succeeds: bad input is a rejected job, not an error.
  */
-void ingest_prepare_hl7(struct ingest_job *j, const char *org_id,
-                        const char *p, size_t len);
+struct dict;
+void ingest_prepare_hl7(struct ingest_job *j, const struct dict *d,
+                        const char *org_id, const char *p, size_t len);
 
 /*
  * Prepare a rejected HL7 message that could not even be framed (e.g. an

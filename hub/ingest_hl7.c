@@ -62,8 +62,8 @@ static void requarantine(struct ingest_job *j, const struct hub_err *err)
     reject(j, m, err);
 }
 
-void ingest_prepare_hl7(struct ingest_job *j, const char *org_id,
-                        const char *p, size_t len)
+void ingest_prepare_hl7(struct ingest_job *j, const struct dict *d,
+                        const char *org_id, const char *p, size_t len)
 {
     struct hl7_msg *m = NULL;
     struct hub_err err = { 0 };
@@ -79,7 +79,7 @@ void ingest_prepare_hl7(struct ingest_job *j, const char *org_id,
     if (m)
         j->msg.key = hl7_control_id(m);
     if (rc == HUB_OK)
-        rc = hl7_to_events_warn(&j->a, m, &j->events, &warn, &err);
+        rc = hl7_to_events_dict(&j->a, d, m, &j->events, &warn, &err);
     if (rc != HUB_OK) {
         if (err.code == HUB_OK)
             hub_err_set(&err, rc, "", 0, "message rejected");

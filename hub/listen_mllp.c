@@ -494,7 +494,7 @@ static void conn_process(struct conn *c)
         }
         struct ingest_job *j = ingest_job_new();
         j->t_start_ns = ingest_now_ns();
-        ingest_prepare_hl7(j, c->org, msg.p, msg.len);
+        ingest_prepare_hl7(j, srv->dict, c->org, msg.p, msg.len);
         evbuffer_drain(in, (size_t)used);
         c->scan = 0;
         c->frame_start = 0;

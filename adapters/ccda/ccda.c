@@ -1174,6 +1174,29 @@ static const char *clinical_status(const struct ccda_node *obs)
     return "active";
 }
 
+/* The labels a problem value implies, by its code and its translations:
+ * ICD-10-CM by range (F10-F19 -> sud), SNOMED CT by the concept tables of
+ * the dictionary (security-labels-*). */
+static void cd_label(struct doc *dc, struct ev *e, const struct ccda_node *x)
+{
+    const char *code = ccda_attr(x, "code");
+    if (code == NULL)
+        return;
+    if (ccda_attr_eq(x, "codeSystem", OID_ICD10CM))
+        sens_add(e, dict_icd10_sensitivity(dc->d, slice_from_cstr(code)));
+    else if (ccda_attr_eq(x, "codeSystem", OID_SNOMED))
+        sens_add(e, dict_snomed_sensitivity(dc->d, slice_from_cstr(code)));
+}
+
+static void cd_labels(struct doc *dc, struct ev *e, const struct ccda_node *v)
+{
+    if (v == NULL)
+        return;
+    cd_label(dc, e, v);
+    CCDA_FOREACH(t, v, "translation")
+        cd_label(dc, e, t);
+}
+
 static int do_problem(struct doc *dc, const struct ccda_node *obs, bool concern)
 {
     const struct ccda_node *v = ccda_child(obs, "value");
@@ -1193,8 +1216,7 @@ static int do_problem(struct doc *dc, const struct ccda_node *obs, bool concern)
     const struct ccda_node *et = ccda_child(obs, "effectiveTime");
     kv_time(&e, "onset", ts_of(et), et);
     kv_time(&e, "abatement", ccda_attr(ccda_child(et, "high"), "value"), et);
-    sens_add(&e, dict_icd10_sensitivity(
-                     dc->d, slice_from_cstr(ccda_attr(icd, "code"))));
+    cd_labels(dc, &e, v);
     return ev_end(dc, &e, obs);
 }
 

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/hub_err.h"
 #include "common/jsonscan.h"
@@ -56,6 +57,8 @@ struct dict {
     size_t n_sec;
     struct icd_row *icd_sens;
     size_t n_icd_sens;
+    struct sec_row *sct;            /* SNOMED CT concepts, sorted by code */
+    size_t n_sct, cap_sct;
 };
 
 /* ---- loader context: the JSON path of what is being read ------------------ */
@@ -895,9 +898,150 @@ static int load_security(struct ld *l, const cJSON *root)
     return HUB_OK;
 }
 
+/* ---- security-labels-<x>.json: concepts that imply a label ------------------ */
+
+/* A SNOMED CT identifier: 6 to 18 digits, no leading zero, whose last
+ * digit is the Verhoeff check digit of the others (SNOMED CT Technical
+ * Implementation Guide, 6.1 and 6.3); catches a digit mistyped or two
+ * swapped when a table is made. */
+static bool sctid_ok(const char *s)
+{
+    static const unsigned char dm[10][10] = {
+        { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }, { 1, 2, 3, 4, 0, 6, 7, 8, 9, 5 },
+        { 2, 3, 4, 0, 1, 7, 8, 9, 5, 6 }, { 3, 4, 0, 1, 2, 8, 9, 5, 6, 7 },
+        { 4, 0, 1, 2, 3, 9, 5, 6, 7, 8 }, { 5, 9, 8, 7, 6, 0, 4, 3, 2, 1 },
+        { 6, 5, 9, 8, 7, 1, 0, 4, 3, 2 }, { 7, 6, 5, 9, 8, 2, 1, 0, 4, 3 },
+        { 8, 7, 6, 5, 9, 3, 2, 1, 0, 4 }, { 9, 8, 7, 6, 5, 4, 3, 2, 1, 0 },
+    };
+    static const unsigned char pm[8][10] = {
+        { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }, { 1, 5, 7, 6, 2, 8, 3, 0, 9, 4 },
+        { 5, 8, 0, 3, 7, 9, 6, 1, 4, 2 }, { 8, 9, 1, 6, 0, 4, 3, 5, 2, 7 },
+        { 9, 4, 5, 3, 1, 2, 6, 8, 7, 0 }, { 4, 2, 8, 6, 5, 7, 3, 9, 0, 1 },
+        { 2, 7, 9, 3, 8, 0, 6, 4, 1, 5 }, { 7, 0, 4, 6, 9, 1, 3, 2, 5, 8 },
+    };
+    size_t n = strlen(s);
+    if (n < 6 || n > 18 || s[0] == '0')
+        return false;
+    unsigned c = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[n - 1 - i];
+        if (!isdigit(ch))
+            return false;
+        c = dm[c][pm[i % 8][ch - '0']];
+    }
+    return c == 0;
+}
+
+static int sct_cmp(const void *x, const void *y)
+{
+    const struct sec_row *a = x, *b = y;
+    size_t la = strlen(a->code), lb = strlen(b->code);
+    return la != lb ? (la < lb ? -1 : 1) : strcmp(a->code, b->code);
+}
+
+/* One table of concepts that imply a label (schemas/dict/README.md),
+ * generated from a published value set; only SNOMED CT is read. */
+static int load_concepts(struct ld *l, const cJSON *root)
+{
+    static const char *const top[] = { "source", "system", "label", "codes",
+        NULL };
+    static const char *const src[] = { "valueset", "title", "version",
+        "expansion", "repository", "path", "commit", NULL };
+    static const char *const row[] = { "code", "display", NULL };
+    int rc;
+    const char *sys, *label;
+    const cJSON *arr, *source;
+    size_t n;
+    if ((rc = ld_obj(l, root)) || (rc = ld_keys(l, root, top)) ||
+        (rc = ld_str(l, root, "system", true, &sys)) ||
+        (rc = ld_str(l, root, "label", true, &label)) ||
+        (rc = ld_arr(l, root, "codes", true, &arr, &n)))
+        return rc;
+    /* where the table comes from is part of it: required, not read */
+    source = cJSON_GetObjectItemCaseSensitive(root, "source");
+    size_t old = ld_key(l, "source");
+    if (source == NULL)
+        return ld_fail(l, HUB_EINVALID, "required member is missing");
+    if ((rc = ld_obj(l, source)) || (rc = ld_keys(l, source, src)))
+        return rc;
+    ld_pop(l, old);
+    if (strcmp(sys, DICT_SNOMED_SYSTEM) != 0) {
+        ld_key(l, "system");
+        return ld_fail(l, HUB_EINVALID, "only SNOMED CT concepts are read");
+    }
+    if (!label_ok(label)) {
+        ld_key(l, "label");
+        return ld_fail(l, HUB_EINVALID, "label is not a short lowercase token");
+    }
+    if (n > DICT_MAX_ROWS - l->d->n_sct) {
+        ld_key(l, "codes");
+        return ld_fail(l, HUB_ELIMIT, "too many rows");
+    }
+    if (l->d->n_sct + n > l->d->cap_sct) {
+        size_t cap = l->d->n_sct + n;
+        struct sec_row *rows = arena_zalloc(&l->d->a, (cap ? cap : 1) *
+                                                          sizeof(*rows));
+        if (l->d->n_sct)
+            memcpy(rows, l->d->sct, l->d->n_sct * sizeof(*rows));
+        l->d->sct = rows;
+        l->d->cap_sct = cap;
+    }
+    old = ld_key(l, "codes");
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        size_t o2 = ld_idx(l, i);
+        struct sec_row *r = &l->d->sct[l->d->n_sct];
+        const char *disp;
+        if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, row)) ||
+            (rc = ld_str(l, e, "code", true, &r->code)) ||
+            (rc = ld_str(l, e, "display", false, &disp)))
+            return rc;
+        if (!sctid_ok(r->code)) {
+            ld_key(l, "code");
+            return ld_fail(l, HUB_EINVALID, "not a SNOMED CT identifier");
+        }
+        r->system = DICT_SNOMED_SYSTEM;
+        r->label = label;
+        l->d->n_sct++;
+        ld_pop(l, o2);
+    }
+    ld_pop(l, old);
+    qsort(l->d->sct, l->d->n_sct, sizeof(*l->d->sct), sct_cmp);
+    for (i = 1; i < l->d->n_sct; i++)
+        if (sct_cmp(&l->d->sct[i - 1], &l->d->sct[i]) == 0) {
+            ld_key(l, "codes");
+            return ld_fail(l, HUB_EINVALID, "duplicate code");
+        }
+    return HUB_OK;
+}
+
+bool dict_is_snomed(struct slice system)
+{
+    system = trim(system);
+    return eq(DICT_SNOMED_SYSTEM, system) ||
+           eq("2.16.840.1.113883.6.96", system) ||
+           eq("urn:oid:2.16.840.1.113883.6.96", system) ||
+           (system.len == 3 && strncasecmp(system.p, "SCT", 3) == 0);
+}
+
+const char *dict_snomed_sensitivity(const struct dict *d, struct slice code)
+{
+    char key[20];
+    code = trim(code);
+    if (code.len == 0 || code.len >= sizeof(key))
+        return NULL;
+    memcpy(key, code.p, code.len);
+    key[code.len] = '\0';
+    struct sec_row probe = { .code = key };
+    const struct sec_row *r =
+        bsearch(&probe, d->sct, d->n_sct, sizeof(*d->sct), sct_cmp);
+    return r ? r->label : NULL;
+}
+
 /* ---- dict_load ----------------------------------------------------------------- */
 
-enum kind { K_DOMAINS, K_INSTRUMENTS, K_ZCODES, K_TASK, K_SECURITY, K_N };
+enum kind { K_DOMAINS, K_INSTRUMENTS, K_ZCODES, K_TASK, K_SECURITY, K_N,
+            K_CONCEPTS = K_N };     /* optional: after the required kinds */
 
 static int file_kind(const char *name)
 {
@@ -912,6 +1056,9 @@ static int file_kind(const char *name)
         return K_TASK;
     if (strcmp(name, "security-labels.json") == 0)
         return K_SECURITY;
+    if (strncmp(name, "security-labels-", 16) == 0 && strlen(name) >= 22 &&
+        strcmp(name + strlen(name) - 5, ".json") == 0)
+        return K_CONCEPTS;
     return -1;
 }
 
@@ -940,7 +1087,7 @@ int dict_load(const struct dict_file *files, size_t n, struct dict **out,
 {
     struct dict *d = calloc(1, sizeof(*d));
     struct ld l = { .d = d, .err = err };
-    bool seen[K_N] = { false };
+    bool seen[K_N + 1] = { false };
     size_t inst_cap = 0;
     int rc = HUB_OK;
 
@@ -962,7 +1109,7 @@ int dict_load(const struct dict_file *files, size_t n, struct dict **out,
             goto out;
         }
         int k = file_kind(files[i].name);
-        if (seen[k] && k != K_INSTRUMENTS) {
+        if (seen[k] && k != K_INSTRUMENTS && k != K_CONCEPTS) {
             rc = ld_fail(&l, HUB_EINVALID, "file given twice");
             goto out;
         }
@@ -980,7 +1127,7 @@ int dict_load(const struct dict_file *files, size_t n, struct dict **out,
         goto out;
     }
     /* domains first: every other table is checked against them */
-    for (int k = 0; k < K_N; k++) {
+    for (int k = 0; k <= K_CONCEPTS; k++) {
         for (size_t i = 0; i < n; i++) {
             if (file_kind(files[i].name) != k)
                 continue;
@@ -993,6 +1140,7 @@ int dict_load(const struct dict_file *files, size_t n, struct dict **out,
             case K_ZCODES: rc = load_zcodes(&l, root); break;
             case K_TASK: rc = load_task_status(&l, root); break;
             case K_SECURITY: rc = load_security(&l, root); break;
+            case K_CONCEPTS: rc = load_concepts(&l, root); break;
             }
             cJSON_Delete(root);
             if (rc)
@@ -1412,6 +1560,7 @@ size_t dict_rows_count(const struct dict *d, enum dict_table t)
     case DICT_T_ZCODES: return d->n_zc;
     case DICT_T_LABELS: return d->n_sec;
     case DICT_T_ICD10_LABELS: return d->n_icd_sens;
+    case DICT_T_SNOMED_LABELS: return d->n_sct;
     }
     return 0;
 }
@@ -1423,10 +1572,11 @@ bool dict_rows_at(const struct dict *d, enum dict_table t, size_t i,
     memset(out, 0, sizeof(*out));
     if (i >= dict_rows_count(d, t))
         return false;
-    if (t == DICT_T_LABELS) {
-        out->system = d->sec[i].system;
-        out->lo = out->hi = d->sec[i].code;
-        out->value = d->sec[i].label;
+    if (t == DICT_T_LABELS || t == DICT_T_SNOMED_LABELS) {
+        const struct sec_row *s = t == DICT_T_LABELS ? &d->sec[i] : &d->sct[i];
+        out->system = s->system;
+        out->lo = out->hi = s->code;
+        out->value = s->label;
         return true;
     }
     r = t == DICT_T_ZCODES ? &d->zc[i] : &d->icd_sens[i];

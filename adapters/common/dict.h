@@ -304,9 +304,19 @@ const char *dict_security_label(const struct dict *d, struct slice system,
  * or NULL. */
 const char *dict_icd10_sensitivity(const struct dict *d, struct slice code);
 
+/* Whether `system` names SNOMED CT: its FHIR URI, its OID (C-CDA
+ * codeSystem, bare or urn:oid:) or HL7 v2 table 0396 "SCT". */
+#define DICT_SNOMED_SYSTEM "http://snomed.info/sct"
+bool dict_is_snomed(struct slice system);
+/* The sensitivity label a SNOMED CT concept implies (a member of a
+ * security-labels-<x>.json table: the substance use disorders of the eCQM
+ * value set -> "sud"), or NULL. Exact concepts only: no hierarchy is read. */
+const char *dict_snomed_sensitivity(const struct dict *d, struct slice code);
+
 /* ---- listing, for `hubctl dict show` ------------------------------------------ */
 
-/* One ICD-10 or security-label row as loaded (codes normalised: no dot). */
+/* One ICD-10, security-label or SNOMED CT row as loaded (codes normalised:
+ * no dot). */
 struct dict_row {
     const char *lo;             /* "Z5941" or the range start "Z55" */
     const char *hi;             /* == lo for a single code */
@@ -314,7 +324,8 @@ struct dict_row {
     const char *value;          /* domain or hub label */
 };
 
-enum dict_table { DICT_T_ZCODES, DICT_T_LABELS, DICT_T_ICD10_LABELS };
+enum dict_table { DICT_T_ZCODES, DICT_T_LABELS, DICT_T_ICD10_LABELS,
+                  DICT_T_SNOMED_LABELS };
 size_t dict_rows_count(const struct dict *d, enum dict_table t);
 /* Row i of table t; false past the end. */
 bool dict_rows_at(const struct dict *d, enum dict_table t, size_t i,

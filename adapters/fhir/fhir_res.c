@@ -319,7 +319,9 @@ static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
     return HUB_OK;
 }
 
-static void icd_labels(struct fx *x, const cJSON *o)
+/* The labels a diagnosis implies: ICD-10-CM by range (F10-F19 -> sud),
+ * SNOMED CT by the concept tables of the dictionary (security-labels-*). */
+static void code_labels(struct fx *x, const cJSON *o)
 {
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
     const cJSON *codings = cJSON_GetObjectItemCaseSensitive(code, "coding");
@@ -327,10 +329,13 @@ static void icd_labels(struct fx *x, const cJSON *o)
          k = k->next) {
         const cJSON *s = cJSON_GetObjectItemCaseSensitive(k, "system");
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(k, "code");
-        if (cJSON_IsString(s) && cJSON_IsString(c) &&
-            strcmp(s->valuestring, ICD10CM) == 0)
-            fx_label_add(x, dict_icd10_sensitivity(
-                                x->d, slice_from_cstr(c->valuestring)));
+        if (!cJSON_IsString(s) || !cJSON_IsString(c))
+            continue;
+        struct slice cs = slice_from_cstr(c->valuestring);
+        if (strcmp(s->valuestring, ICD10CM) == 0)
+            fx_label_add(x, dict_icd10_sensitivity(x->d, cs));
+        else if (dict_is_snomed(slice_from_cstr(s->valuestring)))
+            fx_label_add(x, dict_snomed_sensitivity(x->d, cs));
     }
 }
 
@@ -345,7 +350,7 @@ int fx_condition(struct fx *x, struct fx_entry *e)
     if ((rc = prologue(x, e, "subject", &patient)) ||
         (rc = condition_domain(x, o, &dom)))
         return rc;
-    icd_labels(x, o);
+    code_labels(x, o);
     begin_body(x, &w, e);
     if ((rc = put_cc(x, &w, o, "code", "code", ICD10CM, NULL)))
         return rc;

@@ -39,6 +39,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "common/dict.h"
 #include "common/jw.h"
 #include "common/ssn.h"
 #include "hl7v2/hl7v2_int.h"
@@ -74,6 +75,7 @@ typedef __m128i vec;
 
 struct ctx {
     struct arena *a;
+    const struct dict *d;       /* SNOMED CT labels; NULL: ICD-10 only */
     const struct hl7_msg *m;
     struct jw w;
     uint32_t lo, hi;            /* segment index range of this event */
@@ -1093,9 +1095,12 @@ static struct text phone_use(struct slice use, struct slice equip,
 }
 
 /* ICD-10 (-CM) F10-F19: mental and behavioural disorders due to
- * psychoactive substance use, protected by 42 CFR Part 2. */
-static int is_sud(struct slice code, struct slice system)
+ * psychoactive substance use, protected by 42 CFR Part 2; or a SNOMED CT
+ * substance use disorder of the dictionary's concept tables. */
+static int is_sud(const struct ctx *c, struct slice code, struct slice system)
 {
+    if (c->d && dict_is_snomed(system))
+        return dict_snomed_sensitivity(c->d, code) != NULL;
     static const char *const icd10[] = {
         "I10", "I10C", "ICD10", "ICD-10", "ICD10CM", "ICD-10-CM",
         "2.16.840.1.113883.6.90", "2.16.840.1.113883.6.3",
@@ -1710,7 +1715,7 @@ static void write_diagnoses(struct ctx *c)
             display = val0(c, dg1, 4);  /* DG1-4 description */
         if (!code.s.len && !display.s.len)
             continue;
-        if (is_sud(code.s, system.s))
+        if (is_sud(c, code.s, system.s))
             c->sud = 1;
         if (n++ == 0) {
             key_open(c, JW_KEY("diagnoses"), '[');
@@ -1952,16 +1957,16 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
 /* hl7_to_events itself, or (in adt_v3.c) its x86-64-v3 build */
 #if defined(ADT_V3)
 #define ADT_TO_EVENTS hl7_to_events_v3
-int hl7_to_events_v3(struct arena *a, const struct hl7_msg *m,
-                     struct canon_list *out, struct hl7_warnings *warn,
-                     struct hub_err *err);
+int hl7_to_events_v3(struct arena *a, const struct dict *d,
+                     const struct hl7_msg *m, struct canon_list *out,
+                     struct hl7_warnings *warn, struct hub_err *err);
 #else
 #define ADT_TO_EVENTS to_events
 static
 #endif
-int ADT_TO_EVENTS(struct arena *a, const struct hl7_msg *m,
-                  struct canon_list *out, struct hl7_warnings *warn,
-                  struct hub_err *err)
+int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
+                  const struct hl7_msg *m, struct canon_list *out,
+                  struct hl7_warnings *warn, struct hub_err *err)
 {
     if (m == NULL || m->nseg == 0)
         return hub_err_set(err, HUB_EINVALID, "MSH", 0,
@@ -1971,6 +1976,7 @@ int ADT_TO_EVENTS(struct arena *a, const struct hl7_msg *m,
      * warnings alone are 512 bytes) */
     struct ctx c;
     c.a = a;
+    c.d = d;
     c.m = m;
     c.lo = 0;
     c.hi = m->nseg;
@@ -2090,9 +2096,9 @@ int ADT_TO_EVENTS(struct arena *a, const struct hl7_msg *m,
 
 #if !defined(ADT_V3)
 #if HL7_HAVE_V3
-int hl7_to_events_v3(struct arena *a, const struct hl7_msg *m,
-                     struct canon_list *out, struct hl7_warnings *warn,
-                     struct hub_err *err);
+int hl7_to_events_v3(struct arena *a, const struct dict *d,
+                     const struct hl7_msg *m, struct canon_list *out,
+                     struct hl7_warnings *warn, struct hub_err *err);
 #endif
 
 int hl7_to_events(struct arena *a, const struct hl7_msg *m,
@@ -2105,15 +2111,22 @@ int hl7_to_events_warn(struct arena *a, const struct hl7_msg *m,
                        struct canon_list *out, struct hl7_warnings *warn,
                        struct hub_err *err)
 {
+    return hl7_to_events_dict(a, NULL, m, out, warn, err);
+}
+
+int hl7_to_events_dict(struct arena *a, const struct dict *d,
+                       const struct hl7_msg *m, struct canon_list *out,
+                       struct hl7_warnings *warn, struct hub_err *err)
+{
     int rc;
     if (warn)
         warn->n = 0;
 #if HL7_HAVE_V3
     if (hl7_cpu_v3())
-        rc = hl7_to_events_v3(a, m, out, warn, err);
+        rc = hl7_to_events_v3(a, d, m, out, warn, err);
     else
 #endif
-        rc = to_events(a, m, out, warn, err);
+        rc = to_events(a, d, m, out, warn, err);
     if (rc != HUB_OK && warn)
         warn->n = 0;                /* no events: nothing was kept */
     /* offsets name the place in the bytes sent, not in a translation */

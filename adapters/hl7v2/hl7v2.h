@@ -97,6 +97,15 @@ int hl7_to_events_warn(struct arena *a, const struct hl7_msg *m,
                        struct hub_err *err)
     __attribute__((warn_unused_result));
 
+/* hl7_to_events_warn with the data dictionary: a DG1 coded in SNOMED CT
+ * (SCT) is then labelled by its concept tables (a substance use disorder:
+ * "sud"), as FHIR and C-CDA diagnoses are. `d` NULL: ICD-10 only. */
+struct dict;
+int hl7_to_events_dict(struct arena *a, const struct dict *d,
+                       const struct hl7_msg *m, struct canon_list *out,
+                       struct hl7_warnings *warn, struct hub_err *err)
+    __attribute__((warn_unused_result));
+
 /*
  * Build the ACK for `m` (NULL when not even MSH could be read: a v2.5 ACK
  * with the hub's default delimiters). `code` is "AA", "AE" or "AR"; `err`,

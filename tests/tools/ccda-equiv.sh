@@ -28,7 +28,7 @@ equiv_build "$root" "$tmp/bytes" ccda_equiv -DCCDA_FAST_NO_SIMD
 inputs=(-m "$mutants" -s "$seed" tests/data/ccda/*.xml tests/data/ccda/*.ccda
         tests/fuzz/corpus/ccda/*.xml tests/fuzz/corpus/ccda_tree/*.xml)
 rc=0
-"$tmp/old/ccda_equiv" "${inputs[@]}" >"$tmp/old.out"
+equiv_old "$tmp/old/ccda_equiv" "${inputs[@]}" >"$tmp/old.out"
 for v in new bytes; do
     "$tmp/$v/ccda_equiv" "${inputs[@]}" >"$tmp/$v.out"
     if cmp -s "$tmp/old.out" "$tmp/$v.out"; then

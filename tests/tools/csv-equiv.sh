@@ -105,7 +105,7 @@ while IFS= read -r d; do
         inputs+=("shinny=$d")
 done < <(find "${others[@]}" -iname '*.csv' -printf '%h\n' | sort -u)
 rc=0
-"$tmp/old/csv_equiv" "${inputs[@]}" >"$tmp/old.out"
+equiv_old "$tmp/old/csv_equiv" "${inputs[@]}" >"$tmp/old.out"
 "$tmp/new/csv_equiv" "${inputs[@]}" >"$tmp/new.out"
 if cmp -s "$tmp/old.out" "$tmp/new.out"; then
     echo "csv-equiv: new = $old_ref (${#inputs[@]} uploads, $(grep -c '^== .* rc=0 ' "$tmp/old.out") read, $(grep -c '^event ' "$tmp/old.out") events, $(wc -c <"$tmp/old.out") bytes)"

@@ -4,7 +4,12 @@
 # the same tool and compared byte for byte.
 #
 #   equiv_setup NAME OLD_REF   checks OLD_REF, makes $tmp (removed at exit),
-#                              unpacks OLD_REF's adapters/ in $tmp/old_src
+#                              unpacks OLD_REF's adapters/ and schemas/dict
+#                              in $tmp/old_src
+#   equiv_old TOOL ARGS...     runs an old tool in $tmp/old_root, where
+#                              schemas/ is OLD_REF's (its dictionary reader
+#                              may not know a table this tree added) and
+#                              tests/ is this tree's (the same inputs)
 #   equiv_build SRC OUT TOOL [EXTRA_CFLAGS]
 #                              SRC's adapters and this tree's dictionary
 #                              reader, linked with tests/bench/TOOL.c of this
@@ -24,7 +29,17 @@ equiv_setup() {
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
     mkdir -p "$tmp/old_src"
-    git archive "$ref" adapters | tar -x -C "$tmp/old_src"
+    git archive "$ref" adapters schemas/dict | tar -x -C "$tmp/old_src"
+    mkdir -p "$tmp/old_root"
+    ln -s "$tmp/old_src/schemas" "$tmp/old_root/schemas"
+    ln -s "$root/tests" "$tmp/old_root/tests"
+    # inputs named from the root's parent (csv-equiv's ../shared/corpus)
+    [ -d "$root/../shared" ] && ln -s "$(cd "$root/../shared" && pwd)" "$tmp/shared"
+    return 0
+}
+
+equiv_old() {
+    (cd "$tmp/old_root" && "$@")
 }
 
 equiv_build() {

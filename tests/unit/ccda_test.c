@@ -1280,3 +1280,46 @@ Test(ccda_header, an_ssn_is_written_as_nine_digits, .init = setup,
         cJSON_Delete(ev);
     }
 }
+
+/* A problem's labels come from every code of its value, as FHIR's from
+ * every coding: ICD-10-CM by range, SNOMED CT by the dictionary's concept
+ * tables (the eCQM value set Substance Use Disorder). Only SDOH problems
+ * give an event here, so the SUD code rides beside a Z code. */
+Test(ccda_entries, a_problem_value_coded_as_a_snomed_substance_use_disorder_is_sud,
+     .init = setup, .fini = teardown)
+{
+    static const char fmt[] =
+        HEAD BODY_OPEN "<code code=\"11450-4\"/>"
+        "<entry><act classCode=\"ACT\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.3\"/>"
+        "<entryRelationship typeCode=\"SUBJ\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.10.20.22.4.4\"/>"
+        "<id root=\"1.2.7\" extension=\"PR1\"/>"
+        "<effectiveTime><low value=\"20090709\"/></effectiveTime>"
+        "<value xsi:type=\"CD\" code=\"%s\" codeSystem=\"2.16.840.1.113883.6.96\">"
+        "<translation code=\"Z59.0\" codeSystem=\"2.16.840.1.113883.6.90\"/>"
+        "</value></observation></entryRelationship></act></entry>" BODY_CLOSE;
+    static const struct {
+        const char *code;
+        bool sud;
+    } c[] = {
+        { "5602001", true },        /* Opioid abuse (disorder) */
+        { "66590003", true },       /* Alcohol dependence (disorder) */
+        { "32911000", false },      /* Homeless (finding) */
+        { "1297194009", false },    /* History of SUD: not in the set */
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc), fmt, c[i].code);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *s = cJSON_GetObjectItem(ev, "sensitivity");
+        if (c[i].sud)
+            cr_expect(cJSON_GetArraySize(s) == 1 &&
+                      strcmp(cJSON_GetArrayItem(s, 0)->valuestring, "sud") == 0,
+                      "case %zu", i);
+        else
+            cr_expect_null(s, "case %zu", i);
+        cJSON_Delete(ev);
+    }
+}

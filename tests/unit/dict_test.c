@@ -917,3 +917,91 @@ Test(dict, one_loaded_dict_scores_from_many_threads_at_once)
         cr_assert(w[i].ok, "thread %d", i);
     }
 }
+
+/* ---- SNOMED CT concepts that imply a label (security-labels-<x>.json) ---- */
+
+static int load_concepts(const char *text, struct dict_err *e,
+                         struct dict **out)
+{
+    struct dict_file f[6] = {
+        { "domains.json", DOMAINS, sizeof(DOMAINS) - 1 },
+        { "instruments.json", INSTR, sizeof(INSTR) - 1 },
+        { "zcodes.json", ZC, sizeof(ZC) - 1 },
+        { "task-status.json", TS, sizeof(TS) - 1 },
+        { "security-labels.json", SL, sizeof(SL) - 1 },
+        { "security-labels-t.json", text, strlen(text) },
+    };
+    return dict_load(f, 6, out, e);
+}
+
+#define CONCEPTS(sys, codes)                                                 \
+    "{\"source\":{\"valueset\":\"v\",\"commit\":\"c\"},\"system\":\"" sys    \
+    "\",\"label\":\"sud\",\"codes\":[" codes "]}"
+
+/* The shipped table is the SNOMED CT part of the eCQM value set
+ * "Substance Use Disorder" (2.16.840.1.113883.3.464.1003.106.12.1001). */
+Test(dict, snomed_substance_use_disorders_imply_the_sud_label)
+{
+    cr_assert_str_eq(dict_snomed_sensitivity(D, SLICE_LIT("66590003")), "sud",
+                     "Alcohol dependence");
+    cr_assert_str_eq(dict_snomed_sensitivity(D, SLICE_LIT(" 5602001 ")), "sud",
+                     "Opioid abuse, spaces around");
+    cr_assert_str_eq(dict_snomed_sensitivity(D, SLICE_LIT("10741871000119101")),
+                     "sud", "an extension concept");
+    /* not in the value set: never guessed from a parent or a display */
+    cr_assert_null(dict_snomed_sensitivity(D, SLICE_LIT("1297194009")),
+                   "History of substance use disorder (situation)");
+    cr_assert_null(dict_snomed_sensitivity(D, SLICE_LIT("44054006")),
+                   "Diabetes mellitus type 2");
+    cr_assert_null(dict_snomed_sensitivity(D, SLICE_LIT("")));
+    cr_assert_null(dict_snomed_sensitivity(D, SLICE_LIT("6659000")));
+    cr_assert_null(dict_snomed_sensitivity(D, SLICE_LIT("F10.20")));
+    cr_assert(dict_is_snomed(SLICE_LIT("http://snomed.info/sct")));
+    cr_assert(dict_is_snomed(SLICE_LIT("2.16.840.1.113883.6.96")));
+    cr_assert(dict_is_snomed(SLICE_LIT("urn:oid:2.16.840.1.113883.6.96")));
+    cr_assert(dict_is_snomed(SLICE_LIT("SCT")));
+    cr_assert(dict_is_snomed(SLICE_LIT("sct")));
+    cr_assert_not(dict_is_snomed(SLICE_LIT("SNM")), "SNOMED International 3.x");
+    cr_assert_not(dict_is_snomed(SLICE_LIT("I10")));
+}
+
+Test(dict_load, concept_tables_are_merged_and_checked)
+{
+    struct dict *d;
+    struct dict_err e;
+    cr_assert_eq(load_concepts(CONCEPTS("http://snomed.info/sct",
+                                        "{\"code\":\"66590003\"},"
+                                        "{\"code\":\"5602001\",\"display\":\"x\"}"),
+                               &e, &d), HUB_OK, "%s %s", e.path, e.what);
+    cr_assert_str_eq(dict_snomed_sensitivity(d, SLICE_LIT("5602001")), "sud");
+    cr_assert_eq(dict_rows_count(d, DICT_T_SNOMED_LABELS), 2);
+    dict_free(d);
+
+    static const struct {
+        const char *text, *path, *what;
+    } bad[] = {
+        { CONCEPTS("http://snomed.info/sct", "{\"code\":\"66590004\"}"),
+          "/codes/0/code", "not a SNOMED CT identifier" },      /* check digit */
+        { CONCEPTS("http://snomed.info/sct", "{\"code\":\"F10.20\"}"),
+          "/codes/0/code", "not a SNOMED CT identifier" },
+        { CONCEPTS("http://snomed.info/sct",
+                   "{\"code\":\"66590003\"},{\"code\":\"66590003\"}"),
+          "/codes", "duplicate code" },
+        { CONCEPTS("http://hl7.org/fhir/sid/icd-10-cm", "{\"code\":\"66590003\"}"),
+          "/system", "only SNOMED CT concepts are read" },
+        { "{\"system\":\"http://snomed.info/sct\",\"label\":\"sud\","
+          "\"codes\":[]}", "/source", "required member is missing" },
+        { "{\"source\":{\"valueset\":\"v\",\"by\":\"me\"},\"system\":"
+          "\"http://snomed.info/sct\",\"label\":\"sud\",\"codes\":[]}",
+          "/source/by", "unknown member" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        d = (struct dict *)1;
+        cr_assert_eq(load_concepts(bad[i].text, &e, &d), HUB_EINVALID,
+                     "case %zu: %s %s", i, e.path, e.what ? e.what : "");
+        cr_assert_null(d);
+        cr_assert_str_eq(e.file, "security-labels-t.json", "case %zu", i);
+        cr_assert_str_eq(e.path, bad[i].path, "case %zu", i);
+        cr_assert_str_eq(e.what, bad[i].what, "case %zu", i);
+    }
+}

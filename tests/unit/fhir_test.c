@@ -252,6 +252,27 @@ static const struct sample SAMPLES[] = {
       "\"code\":\"F11.20\"}]}}",
       1, { "condition.recorded" },
       { { 0, "sensitivity", "[\"restricted\",\"sud\"]" } } },
+    /* shaped as the SHIFT Task Force's demo OUD Condition
+     * (SHIFT-Task-Force/demo-fhir-data input/fsh/behavioral/OUD.fsh, as
+     * sayan801/demo-fhir-data codes it): WHO ICD-10, which implies no
+     * label here, beside SNOMED CT 5602001 Opioid abuse, a member of the
+     * eCQM value set Substance Use Disorder */
+    { "a substance use disorder coded in snomed ct is labelled sud",
+      "{\"resourceType\":\"Condition\",\"id\":\"c2\",\"subject\":"
+      "{\"reference\":\"Patient/p1\"},\"clinicalStatus\":{\"coding\":"
+      "[{\"system\":\"http://terminology.hl7.org/CodeSystem/condition-clinical\","
+      "\"code\":\"active\"}]},\"code\":{\"coding\":[{\"system\":"
+      "\"http://hl7.org/fhir/sid/icd-10\",\"code\":\"F11.11\"},"
+      "{\"system\":\"http://snomed.info/sct\",\"code\":\"5602001\","
+      "\"display\":\"Opioid abuse\"}]},\"recordedDate\":\"2025-04-06\"}",
+      1, { "condition.recorded" },
+      { { 0, "sensitivity", "[\"sud\"]" } } },
+    { "a snomed ct condition outside the value set has no sensitivity",
+      "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://snomed.info/sct\",\"code\":\"1297194009\"}]}}",
+      1, { "condition.recorded" },
+      { { 0, "sensitivity", "(absent)" } } },
     { "a Z code gives the condition its domain and no sensitivity",
       "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":\"Patient/p1\"},"
       "\"code\":{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\","

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/dict.h"
 #include "common/hub_err.h"
+#include "dict_files.h"
 #include "hl7v2/hl7v2.h"
 
 static struct arena A;
@@ -333,6 +335,52 @@ Test(hl7_to_events, labels_icd10_f10_to_f19_diagnoses_sud)
     cr_assert(!has_sud("DG1|1||F1^x^I10"));
     cr_assert(!has_sud("DG1|1||F10.20^x^SCT"));   /* another code system */
     cr_assert(!has_sud("DG1|1||303.90^Alcohol dependence^I9"));
+}
+
+/* A DG1 coded in SNOMED CT (table 0396 SCT, or its OID) is a substance use
+ * disorder when the dictionary's concept table (the eCQM value set
+ * "Substance Use Disorder", security-labels-sud-snomed.json) has it, as in
+ * FHIR and C-CDA; without a dictionary only ICD-10 is read. */
+static int has_sud_with(const struct dict *d, const char *dg1)
+{
+    char msg[2048];
+    struct hl7_msg *m;
+    struct canon_list l = { 0 };
+    struct hub_err err;
+    snprintf(msg, sizeof(msg), MSH("ADT^A01", "2.5") PID "PV1|1|I\r%s\r",
+             dg1);
+    cr_assert_eq(hl7_parse(&A, msg, strlen(msg), &m, &err), HUB_OK);
+    cr_assert_eq(hl7_to_events_dict(&A, d, m, &l, NULL, &err), HUB_OK);
+    cJSON *j = cJSON_ParseWithLength(l.ev[0].json.p, l.ev[0].json.len);
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "sensitivity");
+    int yes = s && cJSON_GetArraySize(s) == 1 &&
+              strcmp(cJSON_GetArrayItem(s, 0)->valuestring, "sud") == 0;
+    cr_assert(s == NULL || yes, "unexpected sensitivity");
+    cJSON_Delete(j);
+    return yes;
+}
+
+Test(hl7_to_events, labels_snomed_ct_substance_use_disorders_sud)
+{
+    struct dict *d;
+    struct dict_err e;
+    char dir[1024];
+    const char *root = getenv("HUB_ROOT");
+    snprintf(dir, sizeof(dir), "%s/schemas/dict", root ? root : ".");
+    cr_assert_eq(dict_files_load(dir, &d, &e), HUB_OK, "%s %s", e.file, e.path);
+    cr_expect(has_sud_with(d, "DG1|1||66590003^Alcohol dependence^SCT"));
+    cr_expect(has_sud_with(d, "DG1|1|SCT|75544000^Opioid dependence"));
+    cr_expect(has_sud_with(d, "DG1|1||5602001^x^2.16.840.1.113883.6.96"));
+    cr_expect(has_sud_with(d, "DG1|1||44054006^Diabetes^SCT\r"
+                              "DG1|2||191820008^x^SCT"));
+    cr_expect(!has_sud_with(d, "DG1|1||44054006^Diabetes^SCT"));
+    /* the value set's, not a guess: history of SUD is not in it */
+    cr_expect(!has_sud_with(d, "DG1|1||1297194009^History of SUD^SCT"));
+    cr_expect(!has_sud_with(d, "DG1|1||66590003^x^I10"));   /* not ICD */
+    cr_expect(!has_sud_with(d, "DG1|1||66590003^x^L"));     /* local code */
+    cr_expect(!has_sud_with(NULL, "DG1|1||66590003^x^SCT"));
+    cr_expect(has_sud_with(d, "DG1|1||F10.20^x^I10"), "ICD-10 as before");
+    dict_free(d);
 }
 
 Test(hl7_to_events, makes_one_merge_event_per_pid_mrg_group)

@@ -33,7 +33,7 @@ Test(ingest_prepare, accepted_message_has_events_ids_key_and_AA)
     struct ingest_job *j = ingest_job_new();
     char code[3];
 
-    ingest_prepare_hl7(j, "hosp", adt, sizeof(adt) - 1);
+    ingest_prepare_hl7(j, NULL, "hosp", adt, sizeof(adt) - 1);
     cr_assert(j->msg.accepted);
     cr_expect_str_eq(j->msg.org_id, "hosp");
     cr_expect_str_eq(j->msg.format, "hl7v2");
@@ -61,7 +61,7 @@ Test(ingest_prepare, accepted_message_with_warnings_gets_AA_and_err_w)
     struct ingest_job *j = ingest_job_new();
     char code[3];
 
-    ingest_prepare_hl7(j, "hosp", msg, sizeof(msg) - 1);
+    ingest_prepare_hl7(j, NULL, "hosp", msg, sizeof(msg) - 1);
     cr_assert(j->msg.accepted);
     cr_assert_eq(j->msg.n_ev, 1);
     ingest_job_ack_code(j, code);
@@ -85,7 +85,7 @@ Test(ingest_prepare, invalid_message_is_quarantined_without_key_with_AE)
     struct ingest_job *j = ingest_job_new();
     char code[3];
 
-    ingest_prepare_hl7(j, "hosp", bad, sizeof(bad) - 1);
+    ingest_prepare_hl7(j, NULL, "hosp", bad, sizeof(bad) - 1);
     cr_assert_not(j->msg.accepted);
     cr_expect_eq(j->msg.key.len, 0, "no idempotency key when refused");
     cr_expect_eq(j->msg.n_ev, 0);
@@ -107,7 +107,7 @@ Test(ingest_prepare, unsupported_type_gets_AR)
     struct ingest_job *j = ingest_job_new();
     char code[3];
 
-    ingest_prepare_hl7(j, "hosp", orm, sizeof(orm) - 1);
+    ingest_prepare_hl7(j, NULL, "hosp", orm, sizeof(orm) - 1);
     cr_assert_not(j->msg.accepted);
     ingest_job_ack_code(j, code);
     cr_expect_str_eq(code, "AR");
@@ -138,7 +138,7 @@ Test(ingest_prepare, duplicate_answer_and_code_come_from_the_stored_reply)
                                  "2.5.1\rMSA|AE|UNIT-1\r";
     char code[3];
 
-    ingest_prepare_hl7(j, "hosp", adt, sizeof(adt) - 1);
+    ingest_prepare_hl7(j, NULL, "hosp", adt, sizeof(adt) - 1);
     j->res.duplicate = true;
     j->res.reply = strdup(stored);
     j->res.reply_len = sizeof(stored) - 1;
