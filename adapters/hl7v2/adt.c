@@ -1170,11 +1170,13 @@ static bool same_ssn(struct slice a, struct slice b)
 }
 
 /* An SSN in the form every adapter writes (common/ssn.h): nine digits,
- * when v is nine digits once dashes and spaces are left out; else v. */
-static struct text ssn_canon(struct ctx *c, struct text v)
+ * when v is nine digits once dashes and spaces are left out; else v.
+ * Cold: most SSNs come as nine digits, which callers pass by (len > 9). */
+__attribute__((noinline, cold)) static struct text
+ssn_canon(struct ctx *c, struct text v)
 {
     char d[9];
-    if (v.s.len == 9 || !ssn_digits(v.s.p, v.s.len, d))
+    if (!ssn_digits(v.s.p, v.s.len, d))
         return v;
     char *p = arena_alloc(c->a, sizeof(d));
     memcpy(p, d, sizeof(d));
@@ -1258,7 +1260,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
             warn(c, "PID-19", "national number is not a number");
         if (!foreign)
             ssn = TEXT_NONE;
-    } else if (ssn.s.len) {
+    } else if (ssn.s.len > 9) {
         ssn = ssn_canon(c, ssn);
     }
 
@@ -1288,11 +1290,13 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
             if (n++ == 0) {
                 key_open(c, JW_KEY("identifiers"), '[');
             }
-            if (upper_eq(part(c, &pt, 5, 0).s, "SS")) {
-                if (ssn.s.len && same_ssn(v.s, ssn.s))
-                    ssn = TEXT_NONE;
+            if (ssn.s.len && same_ssn(v.s, ssn.s) &&
+                upper_eq(part(c, &pt, 5, 0).s, "SS"))
+                ssn = TEXT_NONE;
+            /* type SS: the SSN's nine digits (one that is already
+             * nine long needs nothing, nor does anything shorter) */
+            if (v.s.len > 9 && upper_eq(part(c, &pt, 5, 0).s, "SS"))
                 v = ssn_canon(c, v);
-            }
             write_cx(c, &pt, v);
         }
     }
