@@ -961,6 +961,28 @@ static bool body_scan(struct slice j, struct body_top *t)
 }
 
 /*
+ * Whether the id of STORE_ID_LEN bytes at byte offset `at` of the text is
+ * its only occurrence: the SQL then writes the linked patient over it with
+ * replace(), a byte search (an overlay at a position needed the body
+ * converted to bytea and back, each way a copy and a UTF-8 check).
+ */
+static bool id_only_at(struct slice t, const char *id, size_t at)
+{
+    const char *p = t.p, *end = t.p + t.len;
+
+    if (at > t.len || t.len - at < STORE_ID_LEN ||
+        memcmp(p + at, id, STORE_ID_LEN) != 0)
+        return false;
+    while ((size_t)(end - p) >= STORE_ID_LEN &&
+           (p = memchr(p, id[0], (size_t)(end - p) - STORE_ID_LEN + 1))) {
+        if ((size_t)(p - t.p) != at && memcmp(p, id, STORE_ID_LEN) == 0)
+            return false;
+        p++;
+    }
+    return true;
+}
+
+/*
  * Write the hub fields into a canonical event's JSON text that body_scan()
  * read into *t: "id" at the top, "org" and "received_at" into "source"
  * (made when absent), "hub_id" = h->pid into "patient" when that is an
@@ -1694,7 +1716,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             }
             /* the text, cast to jsonb in SQL once the patient is known */
             arr_bytes(&p[P_EBODY], body.p, body.len);
-            if (pid_in)
+            if (pid_in && id_only_at(body, pid, pid_at))
                 arr_int4(&p[P_EPOS], (uint32_t)pid_at + 1);  /* 1-based */
             else
                 arr_null(&p[P_EPOS]);

@@ -1397,11 +1397,14 @@ END $$;
 -- order; NULL for a message without events.
 -- p_ebody is each body's JSON text, and p_epos, per event, where store.c
 -- wrote the candidate in it: the 1-based byte position of the
--- patient.hub_id string's first byte (NULL: none written). A body that
--- links to another patient has that id written over the candidate's bytes
--- (overlay on the bytes: on text it counts characters, a walk of the body
--- each time); jsonb_set rebuilt the whole document for that (15-20 us a
--- body, and it ran under the lock). p_ecanon, per event: p_ebody is
+-- patient.hub_id string's first byte, given only when the candidate occurs
+-- nowhere else in the body (NULL: none written, or not only there). A body
+-- that links to another patient has that id written over the candidate
+-- with replace() (a byte search: an overlay at the position needed the
+-- body converted to bytea and back, each a copy and a UTF-8 check, about
+-- 29k instructions a message; on text, overlay counts characters, a walk
+-- of the body each time); jsonb_set rebuilt the whole document for that
+-- (15-20 us a body, and it ran under the lock). p_ecanon, per event: p_ebody is
 -- already jsonb's text form (hub/jcanon.c), stored as it is (with the
 -- linked id written in); false: cast here (t::jsonb::text).
 -- p_adetail, per message: the detail of its 'message.received' audit row
@@ -1911,10 +1914,28 @@ BEGIN
                              ELSE jsonb_set(u.b, '{patient,hub_id}',
                                             to_jsonb(e_hub[u.k])) END)::text
                   FROM unnest(e_body) WITH ORDINALITY AS u(b, k));
+        ELSIF true = ALL (e_canon)
+              AND e_pos IS NOT NULL AND array_position(e_pos, NULL) IS NULL
+              AND e_cur IS NOT NULL AND array_position(e_cur, NULL) IS NULL
+              AND array_position(e_hub, NULL) IS NULL
+              AND array_to_string(e_hub, '') ~ '^[0-9A-Za-z]+$' THEN
+            -- the steady state: every body is jsonb's text form with the
+            -- candidate written once, and links to a plain id: the linked
+            -- id replaces the candidate where it differs (as below), in a
+            -- loop of simple expressions (the statement below, a function
+            -- scan that copies each body into a tuplestore and the array
+            -- out again, cost about 15k instructions a message more)
+            e_bt := e_txt;
+            FOR i IN 1 .. n_ev LOOP
+                IF e_hub[i] <> e_cur[i] THEN
+                    e_bt[i] := replace(e_txt[i], e_cur[i], e_hub[i]);
+                END IF;
+            END LOOP;
         ELSE
             -- text in, text out: jsonb's text form as store.c wrote it
             -- (e_canon), else made here; the linked id written over the
-            -- candidate's bytes keeps a text canonical (ids are plain)
+            -- candidate (its one occurrence: see p_epos) keeps a text
+            -- canonical (ids are plain)
             e_bt := ARRAY(
                 SELECT CASE WHEN e_hub[u.k] IS NOT DISTINCT FROM e_cur[u.k]
                             THEN CASE WHEN e_canon[u.k] THEN u.t
@@ -1924,18 +1945,9 @@ BEGIN
                             WHEN e_pos[u.k] IS NOT NULL
                                  AND e_hub[u.k] ~ '^[0-9A-Za-z]+$'
                             THEN CASE WHEN e_canon[u.k]
-                                 THEN convert_from(overlay(
-                                     convert_to(u.t, 'UTF8')
-                                     PLACING convert_to(e_hub[u.k], 'UTF8')
-                                     FROM e_pos[u.k]
-                                     FOR octet_length(e_cur[u.k])),
-                                     'UTF8')
-                                 ELSE convert_from(overlay(
-                                     convert_to(u.t, 'UTF8')
-                                     PLACING convert_to(e_hub[u.k], 'UTF8')
-                                     FROM e_pos[u.k]
-                                     FOR octet_length(e_cur[u.k])),
-                                     'UTF8')::jsonb::text END
+                                 THEN replace(u.t, e_cur[u.k], e_hub[u.k])
+                                 ELSE replace(u.t, e_cur[u.k],
+                                              e_hub[u.k])::jsonb::text END
                             ELSE jsonb_set(u.t::jsonb, '{patient,hub_id}',
                                            to_jsonb(e_hub[u.k]))::text END
                   FROM unnest(e_txt) WITH ORDINALITY AS u(t, k));
