@@ -148,10 +148,13 @@ Test(store, ingest_returns_after_a_later_synchronous_commit)
     char *from = storetest_wal_insert(s);
     ingest(&f, 1, res);
     char *flushed = storetest_wal_flushed(s);
+    /* the batch's transaction: its events row's xmin (the messages row's
+     * is a subtransaction's: hub_ingest_fast inserts it in a block) */
     snprintf(sql, sizeof(sql),
              "SELECT start_lsn::text FROM pg_get_wal_records_info('%s', '%s') "
              "WHERE resource_manager = 'Transaction' AND record_type = "
-             "'COMMIT' AND xid = (SELECT xmin FROM messages WHERE id = %lld)",
+             "'COMMIT' AND xid = (SELECT xmin FROM events "
+             "WHERE message_id = %lld)",
              from, flushed, (long long)res[0].message_seq);
     char *commit = q1(sql);
     cr_assert_not_null(commit, "the batch's commit is flushed on return");
