@@ -20,6 +20,7 @@
 #include "ccda/ccda_int.h"
 #include "common/dict.h"
 #include "common/jw.h"
+#include "common/postal.h"
 #include "common/ssn.h"
 
 #define MAX_WARN 16             /* warnings kept per event */
@@ -567,7 +568,9 @@ static void write_addr(struct doc *dc, struct jw *w, const struct ccda_node *ad)
     jw_arr_end_if(w, lines);
     kv_text(dc, w, "city", ccda_child(ad, "city"));
     kv_text(dc, w, "state", ccda_child(ad, "state"));
-    kv_text(dc, w, "postal_code", ccda_child(ad, "postalCode"));
+    const struct ccda_node *zip = ccda_child(ad, "postalCode");
+    if (zip && !ccda_null(zip))
+        jw_kv_str(w, "postal_code", postal_code(ccda_text(dc->a, zip)));
     kv_text(dc, w, "county", ccda_child(ad, "county"));
     kv_text(dc, w, "country", ccda_child(ad, "country"));
     jw_kv_cstr(w, "use", addr_use(ccda_attr(ad, "use")));

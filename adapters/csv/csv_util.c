@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "csv/csv_int.h"
+#include "common/postal.h"
 #include "common/ssn.h"
 
 size_t csv_put_uint(char *o, size_t v)
@@ -481,7 +482,7 @@ void csv_write_patient(struct jw *w, const struct csv_patient *p)
         }
         jw_kv_str(w, "city", p->city);
         jw_kv_str(w, "state", p->state);
-        jw_kv_str(w, "postal_code", p->postal_code);
+        jw_kv_str(w, "postal_code", postal_code(p->postal_code));
         jw_kv_str(w, "county", p->county);
         jw_obj_end(w);
         jw_arr_end(w);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/jsontree.h"
+#include "common/postal.h"
 #include "common/ssn.h"
 #include "common/utf8.h"
 
@@ -948,7 +949,9 @@ static int write_patient_resource(struct fx *x, struct jw *w,
         }
         jw_kv_cstr(w, "city", str_of(c, "city"));
         jw_kv_cstr(w, "state", str_of(c, "state"));
-        jw_kv_cstr(w, "postal_code", str_of(c, "postalCode"));
+        const char *zip = str_of(c, "postalCode");
+        if (zip)
+            jw_kv_str(w, "postal_code", postal_code(slice_from_cstr(zip)));
         jw_kv_cstr(w, "county", str_of(c, "district"));
         jw_kv_cstr(w, "country", str_of(c, "country"));
         jw_kv_cstr(w, "use", str_of(c, "use"));

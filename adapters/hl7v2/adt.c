@@ -41,6 +41,7 @@
 
 #include "common/dict.h"
 #include "common/jw.h"
+#include "common/postal.h"
 #include "common/ssn.h"
 #include "hl7v2/hl7v2_int.h"
 
@@ -1431,6 +1432,7 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
         struct text city = part(c, &pt, 3, 0);
         struct text state = part(c, &pt, 4, 0);
         struct text zip = part(c, &pt, 5, 0);
+        zip.s = postal_code(zip.s);     /* "61550-": the ZIP */
         struct text country = part(c, &pt, 6, 0);
         struct text county = part(c, &pt, 9, 1);   /* XAD-9 county/parish */
         /* XAD-8, other geographic designation: where it is the only text

@@ -1323,3 +1323,44 @@ Test(ccda_entries, a_problem_value_coded_as_a_snomed_substance_use_disorder_is_s
         cJSON_Delete(ev);
     }
 }
+
+/* Cerner's sample CCD (jmandel/sample_ccdas, Cerner Samples/
+ * problems-and-medications.xml, finding F8) sends its ZIP codes as a
+ * fixed-width ZIP+4 with the +4 left blank, "61550-    ": the ZIP alone
+ * is written, so that routing by ZIP or county matches. */
+Test(ccda_header, a_zip_plus_4_with_an_empty_plus_4_is_the_zip, .init = setup,
+     .fini = teardown)
+{
+    static const char fmt[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+        "<id root=\"1.2.7\" extension=\"D1\"/>"
+        "<effectiveTime value=\"20130820\"/>"
+        "<recordTarget><patientRole><id root=\"2.16.840.1.113883.19.6\" "
+        "extension=\"P1\"/><addr use=\"HP\"><streetAddressLine>1 Main St"
+        "</streetAddressLine><city>Morton</city><state>IL</state>"
+        "<postalCode>%s</postalCode></addr><patient/></patientRole>"
+        "</recordTarget><component><structuredBody/></component>"
+        "</ClinicalDocument>";
+    static const struct {
+        const char *zip, *want;
+    } c[] = {
+        { "61550-    ", "61550" },
+        { "61550-", "61550" },
+        { "61550-1234", "61550-1234" },
+        { "61550", "61550" },
+        { "SW1A 1AA", "SW1A 1AA" },
+        { "6155-", "6155-" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[1024];
+        snprintf(doc, sizeof(doc), fmt, c[i].zip);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItem(
+                       cJSON_GetObjectItem(ev, "patient"), "addresses"), 0);
+        cr_expect_str_eq(cJSON_GetObjectItem(a, "postal_code")->valuestring,
+                         c[i].want, "case %zu", i);
+        cJSON_Delete(ev);
+    }
+}

@@ -951,3 +951,20 @@ Test(csv, an_ssn_is_written_as_nine_digits)
     cr_expect(strstr(r.out.ev[4].json.p, "\"value\":\"444-22-2222\"") != NULL,
               "%s", r.out.ev[4].json.p);
 }
+
+/* As every adapter (common/postal.h): a ZIP+4 sent with an empty +4 is
+ * the ZIP. */
+Test(csv, a_zip_plus_4_with_an_empty_plus_4_is_the_zip)
+{
+    struct run r = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,question,answer,"
+        "postal_code\r\n"
+        "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,61550-    \r\n"
+        "S2,P2,96777-8,2026-01-02,93030-5,LA33-6,61550-1234\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 4, "%zu", r.out.n);
+    cr_expect(strstr(r.out.ev[0].json.p, "\"postal_code\":\"61550\"") != NULL,
+              "%s", r.out.ev[0].json.p);
+    cr_expect(strstr(r.out.ev[2].json.p, "\"postal_code\":\"61550-1234\"") != NULL,
+              "%s", r.out.ev[2].json.p);
+}

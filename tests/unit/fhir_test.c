@@ -1504,3 +1504,35 @@ Test(fhir, an_ssn_is_written_as_nine_digits)
                          c[i].want, "case %zu", i);
     }
 }
+
+/* As every adapter (common/postal.h): a ZIP+4 sent with an empty +4 is
+ * the ZIP; anything else as sent. */
+Test(fhir, a_zip_plus_4_with_an_empty_plus_4_is_the_zip)
+{
+    static const struct {
+        const char *zip, *want;
+    } c[] = {
+        { "61550-    ", "61550" },
+        { "61550-", "61550" },
+        { "61550-1234", "61550-1234" },
+        { "K1A 0B1", "K1A 0B1" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char j[1024];
+        struct canon_list out;
+        struct hub_err err;
+        snprintf(j, sizeof(j),
+                 "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q1\","
+                 "\"contained\":[{\"resourceType\":\"Patient\",\"id\":\"pat\","
+                 "\"address\":[{\"city\":\"Morton\",\"postalCode\":\"%s\"}]}],"
+                 "\"status\":\"completed\",\"subject\":{\"reference\":\"#pat\"},"
+                 "\"authored\":\"2024-01-01\",\"item\":[{\"linkId\":"
+                 "\"/88122-7\",\"answer\":[{\"valueCoding\":{\"system\":"
+                 "\"http://loinc.org\",\"code\":\"LA28397-0\"}}]}]}",
+                 c[i].zip);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s: %s", err.field,
+                     err.what);
+        cr_expect_str_eq(field_of(&out, 0, "patient.addresses.0.postal_code"),
+                         c[i].want, "case %zu", i);
+    }
+}

@@ -718,6 +718,24 @@ static const cJSON *identifiers_of(const cJSON *j)
         cJSON_GetObjectItemCaseSensitive(j, "patient"), "identifiers");
 }
 
+/* As every adapter (common/postal.h): XAD-5 sent as a ZIP+4 with an empty
+ * +4 ("61550-") is the ZIP. */
+Test(hl7_to_events, writes_a_zip_plus_4_with_an_empty_plus_4_as_the_zip)
+{
+    cJSON *j = event_of(MSH("ADT^A28", "2.5")
+                        "PID|1||M1^^^F^MR||D^J||||||1 Main St^^Morton^IL^"
+                        "61550-    ~2 Elm St^^Peoria^IL^61602-1234\r"
+                        "PV1|1|N\r");
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "addresses");
+    cr_assert_eq(cJSON_GetArraySize(a), 2);
+    cr_expect_str_eq(str_at(cJSON_GetArrayItem(a, 0), "postal_code", NULL),
+                     "61550");
+    cr_expect_str_eq(str_at(cJSON_GetArrayItem(a, 1), "postal_code", NULL),
+                     "61602-1234");
+    cJSON_Delete(j);
+}
+
 /* An SSN in PID-3 (type SS) or PID-19 is written as nine digits, as every
  * adapter writes it (common/ssn.h), so that 123-54-8888 sent here links
  * to 123548888 sent by FHIR or C-CDA; a PID-3 of type SS that is not nine
