@@ -1028,7 +1028,8 @@ const char *dict_snomed_sensitivity(const struct dict *d, struct slice code)
 {
     char key[20];
     code = trim(code);
-    if (code.len == 0 || code.len >= sizeof(key))
+    /* no table loaded: bsearch must not see its NULL base */
+    if (d->n_sct == 0 || code.len == 0 || code.len >= sizeof(key))
         return NULL;
     memcpy(key, code.p, code.len);
     key[code.len] = '\0';

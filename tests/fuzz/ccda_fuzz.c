@@ -38,15 +38,16 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     static const char *names[] = { "domains.json", "instruments.json",
                                    "zcodes.json", "task-status.json",
-                                   "security-labels.json" };
-    struct dict_file f[5];
+                                   "security-labels.json",
+                                   "security-labels-sud-snomed.json" };
+    struct dict_file f[6];
     struct dict_err err;
     char path[256];
 
     (void)argc;
     (void)argv;
     ccda_global_init();
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         snprintf(path, sizeof(path), "schemas/dict/%s", names[i]);
         f[i].name = names[i];
         f[i].p = slurp(path, &f[i].len);
@@ -55,9 +56,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
             abort();
         }
     }
-    if (dict_load(f, 5, &D, &err) != 0)
+    if (dict_load(f, 6, &D, &err) != 0)
         abort();
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         free((void *)f[i].p);
     return 0;
 }
