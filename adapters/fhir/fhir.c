@@ -1167,6 +1167,14 @@ static int entry_init(struct fx *x, struct fx_entry *e, const cJSON *res)
     return HUB_OK;
 }
 
+/* Whether a searchset entry's search.mode is "outcome". */
+static bool search_outcome(const cJSON *entry)
+{
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(entry, "search");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(s, "mode");
+    return cJSON_IsString(m) && strcmp(m->valuestring, "outcome") == 0;
+}
+
 static int one_entry(struct fx *x, struct fx_entry *e)
 {
     const char *t = e->type;
@@ -1281,8 +1289,10 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
         res->message_id = x.message_id;
 
     if (strcmp(top.type, "Bundle") == 0) {
+        /* searchset (a server's answer to a query, as an EHR exports
+         * it) and message (MessageHeader first) are containers too */
         static const char *const types[] = { "transaction", "batch",
-            "collection", "document", NULL };
+            "collection", "document", "searchset", "message", NULL };
         const char *bt;
         const cJSON *arr;
         size_t n;
@@ -1293,11 +1303,13 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
             goto out;
         if ((rc = fx_enum(&x, root, "type", true, types, &bt))) {
             x.err->code = rc = HUB_EUNSUPPORTED;
-            x.err->what = "bundle type is not transaction, batch, collection "
-                          "or document";
+            x.err->what = "bundle type is not transaction, batch, collection, "
+                          "document, searchset or message";
             goto out;
         }
         x.batch = strcmp(bt, "batch") == 0;
+        bool searchset = strcmp(bt, "searchset") == 0;
+        bool message = strcmp(bt, "message") == 0;
         if (res)
             res->bundle_type = arena_strndup(a, bt, strlen(bt));
         if ((rc = labels_into(&x, root, x.blabels, &x.n_blabels)) ||
@@ -1334,6 +1346,19 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
                 if (erc == HUB_OK && strcmp(e->type, "Bundle") == 0)
                     erc = fx_fail(&x, HUB_EUNSUPPORTED,
                                   "a bundle inside a bundle is not supported");
+                /* FHIR R4 Bundle: a message's first resource is its
+                 * MessageHeader; the other entries are its content */
+                if (erc == HUB_OK && message && i == 0 &&
+                    strcmp(e->type, "MessageHeader") != 0) {
+                    fx_key(&x, "resourceType");
+                    erc = fx_fail(&x, HUB_EINVALID,
+                                  "a message bundle does not start with a "
+                                  "MessageHeader");
+                }
+                /* search.mode outcome: the server's notes on the search
+                 * (an OperationOutcome), not a result: left out */
+                if (erc == HUB_OK && searchset && search_outcome(c))
+                    e->consumed = true;
             }
             if (erc != HUB_OK) {
                 if (!x.batch) {

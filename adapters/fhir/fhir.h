@@ -58,7 +58,10 @@
  * fhir_to_events_scoped). Without a scope the identifier has no system
  * and the linker scopes it by the sending org like any bare identifier.
  *
- * Bundles: transaction, batch, collection, document (others are refused).
+ * Bundles: transaction, batch, collection, document, searchset (entries of
+ * search.mode outcome, the server's OperationOutcome, are left out),
+ * message (its first entry must be the MessageHeader, which like other
+ * context gives no event); others are refused.
  * References resolve inside the bundle by fullUrl (urn:uuid:, absolute) and
  * by relative "Type/id"; a urn:uuid: reference that resolves to nothing is an
  * error. A local reference "#id" names a resource contained in the one that

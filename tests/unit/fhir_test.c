@@ -558,13 +558,22 @@ Test(fhir, a_body_that_is_not_utf8_is_refused_at_the_byte)
     cr_assert(strstr(out.ev[0].json.p, "Sin hogar \xc3\xb1o \xf0\x9f\x8f\xa0"));
 }
 
-Test(fhir, searchset_bundle_is_not_supported)
+/* history and the response types are a server's record of what it did,
+ * not data sent to the hub (searchset and message are read since F14) */
+Test(fhir, history_and_response_bundles_are_not_supported)
 {
-    struct canon_list out;
-    struct hub_err err;
-    cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"searchset\"}", &out,
-                     NULL, &err), HUB_EUNSUPPORTED);
-    cr_assert_str_eq(err.field, "type");
+    static const char *const types[] = { "history", "batch-response",
+                                         "transaction-response" };
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        char j[128];
+        struct canon_list out;
+        struct hub_err err;
+        snprintf(j, sizeof(j), "{\"resourceType\":\"Bundle\",\"type\":\"%s\"}",
+                 types[i]);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_EUNSUPPORTED, "%s",
+                     types[i]);
+        cr_assert_str_eq(err.field, "type");
+    }
 }
 
 Test(fhir, procedure_folded_into_a_referral_task_fails_with_its_own_path)
@@ -1535,4 +1544,77 @@ Test(fhir, a_zip_plus_4_with_an_empty_plus_4_is_the_zip)
         cr_expect_str_eq(field_of(&out, 0, "patient.addresses.0.postal_code"),
                          c[i].want, "case %zu", i);
     }
+}
+
+/* A searchset is a server's answer to a query, as an EHR exports it: its
+ * match and include entries are taken like a collection's; an entry of
+ * search.mode outcome (the server's OperationOutcome on the search) is
+ * left out. */
+Test(fhir, a_searchset_bundle_is_read_without_its_outcome_entries)
+{
+    struct canon_list out = { 0 };
+    struct hub_err err;
+    struct fhir_result res;
+    const char *j =
+        "{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":1,"
+        "\"entry\":[{\"fullUrl\":\"https://ehr.example/fhir/Condition/c1\","
+        "\"resource\":{\"resourceType\":\"Condition\",\"id\":\"c1\","
+        "\"subject\":{\"reference\":\"Patient/p1\"},\"code\":{\"coding\":[{"
+        "\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"Z59.01\"}]}},"
+        "\"search\":{\"mode\":\"match\"}},"
+        "{\"fullUrl\":\"https://ehr.example/fhir/Patient/p1\",\"resource\":{"
+        "\"resourceType\":\"Patient\",\"id\":\"p1\",\"birthDate\":\"1970-01-01\"},"
+        "\"search\":{\"mode\":\"include\"}},"
+        "{\"resource\":{\"resourceType\":\"OperationOutcome\",\"issue\":[{"
+        "\"severity\":\"warning\",\"code\":\"incomplete\"}]},"
+        "\"search\":{\"mode\":\"outcome\"}},"
+        /* a result only by mistake: mode outcome is never read */
+        "{\"resource\":{\"resourceType\":\"Condition\",\"id\":\"c2\","
+        "\"subject\":{\"reference\":\"Patient/p1\"},\"code\":{\"coding\":[{"
+        "\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"Z59.41\"}]}},"
+        "\"search\":{\"mode\":\"outcome\"}}]}";
+    cr_assert_eq(fhir_to_events(&A, D, j, strlen(j), &out, &res, &err), HUB_OK,
+                 "%s: %s", err.field, err.what);
+    cr_assert_eq(out.n, 1, "%zu", out.n);
+    cr_expect_str_eq(field_of(&out, 0, "condition.domain"), "homelessness");
+    cr_expect_str_eq(field_of(&out, 0, "patient.birth_date"), "1970-01-01",
+                     "the included Patient");
+    cr_expect_str_eq(res.bundle_type, "searchset");
+}
+
+/* A message is a MessageHeader and its content (FHIR R4 Bundle: the first
+ * resource of a message is its MessageHeader), shaped as an eReferral
+ * message (HL7 BSeR: MessageHeader, ServiceRequest, Task). The header
+ * gives no event, as other context; a message that does not start with
+ * one is refused. */
+Test(fhir, a_message_bundle_is_read_after_its_message_header)
+{
+    struct canon_list out;
+    struct hub_err err;
+    static const char fmt[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"message\",\"timestamp\":"
+        "\"2026-01-02T10:00:00Z\",\"entry\":[%s"
+        "{\"fullUrl\":\"urn:uuid:1b2c3d4e-0000-4000-8000-000000000002\","
+        "\"resource\":{\"resourceType\":\"ServiceRequest\",\"id\":\"sr1\","
+        "\"status\":\"active\",\"intent\":\"order\",\"subject\":{\"reference\":"
+        "\"Patient/p1\"}}}]}";
+    static const char header[] =
+        "{\"fullUrl\":\"urn:uuid:1b2c3d4e-0000-4000-8000-000000000001\","
+        "\"resource\":{\"resourceType\":\"MessageHeader\",\"id\":\"mh1\","
+        "\"eventCoding\":{\"system\":\"http://example.org/events\",\"code\":"
+        "\"referral-request\"},\"source\":{\"endpoint\":\"https://ehr.example\"},"
+        "\"focus\":[{\"reference\":\"urn:uuid:1b2c3d4e-0000-4000-8000-"
+        "000000000002\"}]}},";
+    char j[2048];
+    snprintf(j, sizeof(j), fmt, header);
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s: %s", err.field,
+                 err.what);
+    cr_assert_eq(out.n, 1, "%zu", out.n);
+    cr_expect_str_eq(out.ev[0].type, "referral.created");
+
+    snprintf(j, sizeof(j), fmt, "");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_EINVALID);
+    cr_expect_str_eq(err.field, "entry[0].resource.resourceType");
+    cr_expect_str_eq(err.what,
+                     "a message bundle does not start with a MessageHeader");
 }
