@@ -319,8 +319,9 @@ static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
     return HUB_OK;
 }
 
-/* The labels a diagnosis implies: ICD-10-CM by range (F10-F19 -> sud),
- * SNOMED CT by the concept tables of the dictionary (security-labels-*). */
+/* The labels a diagnosis or a procedure implies: ICD-10-CM by range
+ * (F10-F19 -> sud), SNOMED CT by the concept tables of the dictionary
+ * (security-labels-*: substance use disorders and their treatments). */
 static void code_labels(struct fx *x, const cJSON *o)
 {
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
@@ -627,6 +628,9 @@ static int put_procedure(struct fx *x, struct jw *w, struct fx_entry *pe,
         (rc = period_start(x, o, "performedPeriod", &ps, &pend)) ||
         (rc = fx_arr(x, o, "performer", &perf, &np)))
         return rc;
+    /* a substance use disorder treatment (42 CFR Part 2 covers its
+     * records too): the event it is told in carries the label */
+    code_labels(x, o);
     jw_kv_cstr(w, "status", st);
     jw_kv_cstr(w, "status_reason", reason.code ? reason.code : reason.text);
     jw_kv_cstr(w, "domain", dom);

@@ -461,6 +461,18 @@ static const struct sample SAMPLES[] = {
         { 0, "referral.organizations.0.role", "requester" },
         { 0, "referral.organizations.0.name", "Clinic" },
         { 0, "referral.organizations.0.identifiers.0.value", "1234567893" } } },
+    { "a substance use disorder treatment told in a referral's event labels "
+      "that event sud (eCQM value set Substance Use Disorder Treatment)",
+      "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+      "{\"resource\":{\"resourceType\":\"Procedure\",\"id\":\"pr3\","
+      "\"status\":\"in-progress\",\"basedOn\":[{\"reference\":\"ServiceRequest/s\"}],"
+      "\"code\":{\"coding\":[{\"system\":\"http://snomed.info/sct\",\"code\":"
+      "\"20093000\"}]},\"subject\":{\"reference\":\"Patient/p\"}}},"
+      "{\"resource\":{\"resourceType\":\"ServiceRequest\",\"id\":\"s\",\"status\":"
+      "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":\"Patient/p\"}}}]}",
+      1, { "referral.created" },
+      { { 0, "referral.performed.0.procedure", "Procedure/pr3" },
+        { 0, "sensitivity", "[\"sud\"]" } } },
     { "a care plan's author Organization of the message is resolved",
       "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
       "{\"fullUrl\":\"urn:uuid:0a\",\"resource\":{\"resourceType\":"
