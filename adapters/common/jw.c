@@ -419,6 +419,16 @@ void jw_reserve(struct jw *w, size_t n)
     jw_sync(w);
 }
 
+void jw_init_cap(struct jw *w, struct arena *a, size_t max, size_t cap)
+{
+    jw_init(w, a, max);
+    if (cap == 0 || cap - 1 > max)
+        return;
+    w->b.p = arena_alloc(a, cap);
+    w->b.cap = cap;
+    w->lim = cap - 1;
+}
+
 void jw_kv_cstr(struct jw *w, const char *key, const char *s)
 {
     jw_kv_str(w, key, slice_from_cstr(s));

@@ -68,6 +68,11 @@ static inline void jw_key_chunk(struct jw *w, const char *chunk, size_t n);
 /* Room for `n` more bytes now, for a writer that knows its size roughly
  * (the buffer still grows past it, up to its max). */
 void jw_reserve(struct jw *w, size_t n);
+/* jw_init, and a buffer of `cap` bytes (a power of two from 256 up, as
+ * buf_reserve makes them; at most max + 1) made at once: for a writer
+ * called for every message, what jw_reserve of that room does, without
+ * its doublings. */
+void jw_init_cap(struct jw *w, struct arena *a, size_t max, size_t cap);
 
 /*
  * Spans: for a writer that can bound what it writes next (an object and

@@ -325,6 +325,19 @@ ADT_ALWAYS_INLINE const char *find2(const struct ctx *c, const char *q,
     return q;
 }
 
+/* Whether byte ch is in v: one compare when v is short and lies in the
+ * input with VEC_BYTES of it readable at v.p (a phone number), else
+ * hl7_find_byte. */
+ADT_ALWAYS_INLINE bool has_byte(const struct ctx *c, struct slice v, int ch)
+{
+#if defined(ADT_VEC)
+    if (v.len <= VEC_BYTES && (uintptr_t)v.p - c->in < c->invec)
+        return (vec_mask(vec_eq(vec_load(v.p), vec_set(ch))) &
+                hl7_low_bits(v.len)) != 0;
+#endif
+    return hl7_find_byte(v.p, v.p + v.len, ch) != NULL;
+}
+
 /* A raw (still escaped) field repetition, and whether its field is
  * special (the parser noted it; most are not). */
 struct raw {
@@ -1486,7 +1499,7 @@ static struct text xtn_value(struct ctx *c, const struct parts *pt)
     if (upper_eq(part(c, pt, 2, 0).s, "NET"))
         return TEXT_NONE;
     struct text v = part(c, pt, 1, 0);
-    if (v.s.len && hl7_find_byte(v.s.p, v.s.p + v.s.len, '@'))
+    if (v.s.len && has_byte(c, v.s, '@'))
         return TEXT_NONE;
     if (v.s.len)
         return v;
@@ -1815,9 +1828,9 @@ struct source {
 };
 
 /* An ADT event is 1-3 KB: room for that up front saves the buffer's
- * doublings (a 4 KB buffer, as buf rounds up; an A40 with many patients
- * pays that per event, so no more). */
-#define ADT_JSON_GUESS 3000
+ * doublings (a 4 KB buffer; an A40 with many patients pays that per
+ * event, so no more). */
+#define ADT_JSON_CAP 4096
 
 /* The refusal of a message without PID; when its segments seem to run
  * together (spaces where CRs belong), the reason says so and the offset
@@ -1874,8 +1887,7 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     c->sud = 0;
     if (c->evn1_differs)
         warn(c, "EVN-1", "event type differs from MSH-9.2, which was taken");
-    jw_init(&c->w, c->a, ADT_MAX_JSON);
-    jw_reserve(&c->w, ADT_JSON_GUESS);
+    jw_init_cap(&c->w, c->a, ADT_MAX_JSON, ADT_JSON_CAP);
     struct jw *w = &c->w;
     jw_obj_begin(w);
     {
