@@ -605,6 +605,39 @@ ADT_INLINE struct text val1(const struct ctx *c, const struct hl7_seg *s,
 }
 
 /*
+ * val1 of the fields f[0..n) of s, into out[0..n): a segment's values read
+ * in one pass (PID, PV1, EVN: a dozen a message), its checks and the
+ * context's loads made once, the fields val1 would hand to val1_slow
+ * handed to it.
+ */
+static __attribute__((noinline)) void
+vals1(const struct ctx *c, const struct hl7_seg *s, const unsigned char *f,
+      unsigned n, struct text *out)
+{
+    const struct hl7_msg *m = c->m;
+    if (s == NULL || s->id[0] == 'M') {
+        for (unsigned k = 0; k < n; k++)
+            out[k] = val1_slow(c, s, f[k]);
+        return;
+    }
+    const uint32_t *fld = m->fld + s->f0;
+    for (unsigned k = 0; k < n; k++) {
+        unsigned fk = f[k];
+        if (fk >= s->nf || (fld[fk] & HL7_FLD_SPECIAL)) {
+            out[k] = val1_slow(c, s, fk);
+            continue;
+        }
+        /* val1's plain case */
+        uint32_t a = fld[fk], b = fld[fk + 1];
+        struct slice v = { m->p + (a & HL7_FLD_OFF),
+                           (b & HL7_FLD_OFF) - 1 - (a & HL7_FLD_OFF) };
+        if (v.len)
+            v.len = (size_t)(FIND2(c, v.p, v.p + v.len, cs, rs) - v.p);
+        out[k] = text_of(c, v, 0);
+    }
+}
+
+/*
  * MSH-f (f >= 3) raw, for the few MSH fields read once a message: the
  * field as hl7_seg_field_flags gives it (MSH is always indexed, its
  * field f at index f - 1), cut at its first repetition separator when it
@@ -977,6 +1010,47 @@ ADT_ALWAYS_INLINE int kv_time(struct ctx *c, const char *chunk, size_t n,
     return 1;
 }
 
+/*
+ * Members of the container the writer has open, several in one span:
+ * `first` is the container's "no member yet" (w->first[w->depth]), kept
+ * in a local while the span is written and stored back once. The
+ * separator is jw_put_sep's.
+ */
+ADT_ALWAYS_INLINE char *put_member(const struct ctx *c, char *o, bool *first,
+                                   const char *chunk, size_t n,
+                                   struct text t)
+{
+    if (t.s.len == 0)
+        return o;
+    o = jw_put_sep(o, first);
+    return put_kv(c, o, chunk + 1, n - 1, t);
+}
+
+/* put_member for kv_time: the ISO time of DTM v, or nothing (and a
+ * warning) when it is malformed. Room: ROOM_MEMBER + ISO_MAX. */
+ADT_ALWAYS_INLINE char *put_time(struct ctx *c, char *o, bool *first,
+                                 const char *chunk, size_t n, struct text v,
+                                 const char *field, int date_only)
+{
+    size_t len;
+    if (v.s.len == 0)
+        return o;
+    /* formatted where the value goes after the separator and the key;
+     * nothing is kept when it is malformed */
+    char *iso = o + !*first + n - 1;
+    if (iso_time(iso, v.s, date_only, &len) < 0) {
+        warn(c, field, date_only ? "date is not an HL7 date"
+                                 : "timestamp is not an HL7 DTM");
+        return o;
+    }
+    o = jw_put_key(o, first, chunk, n);
+    o += len;
+    *o++ = '"';
+    return o;
+}
+
+#define ROOM_TIME (ROOM_MEMBER + ISO_MAX)
+
 /* ---- code maps ---------------------------------------------------------- */
 
 /* The trigger "Ann" (either case) by its number. */
@@ -1249,7 +1323,8 @@ static bool national_number(struct slice v)
     return digits >= 6;
 }
 
-static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
+static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
+                              struct text ssn)
 {
     /* PID-3 is the list; PID-2 (external id) and PID-4 (alternate id) were
      * withdrawn in v2.7 but older senders still fill them. */
@@ -1260,7 +1335,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid)
      * identifier as the C-CDA and CSV adapters give it, unless PID-3 has
      * it already (type SS); a value that is no SSN is left out, with a
      * warning */
-    struct text ssn = val1(c, pid, 19);
+    /* ssn: val1 of PID-19 */
     /* outside the US PID-19 holds the country's own number (Malaffi, Abu
      * Dhabi: the Emirates ID): a number is kept as sent, type SS, with no
      * system (the sender scopes it, as any identifier without one) */
@@ -1632,25 +1707,31 @@ check_birth_date(struct ctx *c, struct slice v)
 static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                           const struct hl7_seg *mrg)
 {
+    /* PID-19, -7, -8, -29, -30 */
+    static const unsigned char pid_fields[] = { 19, 7, 8, 29, 30 };
+    struct text pv[5];
+    vals1(c, pid, pid_fields, 5, pv);
     key_open(c, JW_KEY("patient"), '{');
-    write_identifiers(c, pid);
+    write_identifiers(c, pid, pv[0]);
     write_names(c, pid);
-    struct text born = val1(c, pid, 7);
-    bool born_ok = kv_time(c, JW_KV("birth_date"), born, "PID-7", 1);
+    struct text born = pv[1];
+    struct slice sex = pv[2].s;
+    struct text sx = sex.len ? sex_of(sex) : TEXT_NONE;
+    bool *first = &c->w.first[c->w.depth], fm = *first;
+    char *o = span_room(c, ROOM_TIME + room(sx)), *start = o;
+    char *o2 = put_time(c, o, &fm, JW_KV("birth_date"), born, "PID-7", 1);
+    bool born_ok = o2 != o;
     if (born_ok)
         check_birth_date(c, born.s);
-    struct slice sex = val1(c, pid, 8).s;
-    if (sex.len) {
-        struct text s = sex_of(sex);
-        if (s.s.len)
-            kv(c, JW_KV("sex"), s);
-        else
-            warn(c, "PID-8", "sex is not in HL7 table 0001");
-    }
+    if (sex.len && !sx.s.len)
+        warn(c, "PID-8", "sex is not in HL7 table 0001");
+    o = put_member(c, o2, &fm, JW_KV("sex"), sx);
+    *first = fm;
+    jw_commit(&c->w, start, o);
     write_addresses(c, pid);
     write_phones(c, pid);
-    struct text died = val1(c, pid, 29);
-    struct slice dead = val1(c, pid, 30).s;
+    struct text died = pv[3];
+    struct slice dead = pv[4].s;
     if (upper_eq(dead, "Y") || upper_eq(dead, "TRUE") || died.s.len) {
         jw_key_chunk(&c->w, JW_KEY("deceased"));
         jw_bool(&c->w, true);
@@ -1790,15 +1871,25 @@ static void write_encounter(struct ctx *c, const struct hl7_seg *pv1,
 {
     key_open(c, JW_KEY("encounter"), '{');
     if (pv1) {
-        struct text pclass = val1(c, pv1, 2);
-        kv(c, JW_KV("patient_class"), pclass);
-        kv(c, JW_KV("class"), class_of(pclass.s));
+        /* PV1-2, -10, -44, -45, -36, -19 */
+        static const unsigned char pv1_fields[] = { 2, 10, 44, 45, 36, 19 };
+        struct text pv[6];
+        vals1(c, pv1, pv1_fields, 6, pv);
+        struct text pclass = pv[0];
+        struct text cls = class_of(pclass.s);
         struct parts loc, prior;
         split_quick(c, rep_raw(c, pv1, 3, 0), &loc, ADT_PL_LAST);
         struct text fac = part(c, &loc, 4, 1);
         if (!fac.s.len)
             fac = val1(c, pv1, 39);     /* PV1-39 servicing facility */
-        kv(c, JW_KV("facility"), fac);
+        bool *first = &c->w.first[c->w.depth], f = *first;
+        char *o = span_room(c, room(pclass) + room(cls) + room(fac)),
+             *start = o;
+        o = put_member(c, o, &f, JW_KV("patient_class"), pclass);
+        o = put_member(c, o, &f, JW_KV("class"), cls);
+        o = put_member(c, o, &f, JW_KV("facility"), fac);
+        *first = f;
+        jw_commit(&c->w, start, o);
         write_location(c, JW_KEY("location"), &loc);
         struct raw pl = rep_raw(c, pv1, 6, 0);
         if (pl.v.len) {             /* empty: nothing to write (most are) */
@@ -1806,11 +1897,20 @@ static void write_encounter(struct ctx *c, const struct hl7_seg *pv1,
             write_location(c, JW_KEY("prior_location"), &prior);
         }
         write_attending(c, pv1);
-        kv(c, JW_KV("hospital_service"), val1(c, pv1, 10));
-        kv_time(c, JW_KV("admitted_at"), val1(c, pv1, 44), "PV1-44", 0);
-        kv_time(c, JW_KV("discharged_at"), val1(c, pv1, 45), "PV1-45", 0);
-        kv(c, JW_KV("discharge_disposition"), val1(c, pv1, 36));
-        kv(c, JW_KV("visit_number"), val1(c, pv1, 19));
+        struct text svc = pv[1], adm = pv[2], dis = pv[3], disp = pv[4],
+                    visit = pv[5];
+        first = &c->w.first[c->w.depth];
+        f = *first;
+        o = span_room(c, room(svc) + 2 * ROOM_TIME + room(disp) +
+                             room(visit));
+        start = o;
+        o = put_member(c, o, &f, JW_KV("hospital_service"), svc);
+        o = put_time(c, o, &f, JW_KV("admitted_at"), adm, "PV1-44", 0);
+        o = put_time(c, o, &f, JW_KV("discharged_at"), dis, "PV1-45", 0);
+        o = put_member(c, o, &f, JW_KV("discharge_disposition"), disp);
+        o = put_member(c, o, &f, JW_KV("visit_number"), visit);
+        *first = f;
+        jw_commit(&c->w, start, o);
     }
     write_diagnoses(c);
     if (cancel_of)
@@ -1892,7 +1992,7 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     jw_obj_begin(w);
     {
         struct text type = { slice_from_cstr(topic), true };
-        char *o = span_room(c, room(type) + 2 * ROOM_MEMBER +
+        char *o = span_room(c, room(type) + 2 * ROOM_MEMBER + ROOM_TIME +
                                  room(src->message_id) +
                                  room(src->application) +
                                  room(src->facility) + room(src->version) +
@@ -1911,13 +2011,19 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
         o = put_kv(c, o, JW_KV("version"), src->version);
         o = put_kv(c, o, JW_KV("trigger"), src->trigger);
         *o++ = '}';
-        jw_commit(w, start, o);
+        /* EVN-6 event occurred, else EVN-2 recorded, else MSH-7 (after
+         * "source": a member came before) */
+        bool f = false;
+        char *t = put_time(c, o, &f, JW_KV("occurred_at"), val1(c, evn, 6),
+                           "EVN-6", 0);
+        if (t == o)
+            t = put_time(c, o, &f, JW_KV("occurred_at"), val1(c, evn, 2),
+                         "EVN-2", 0);
+        if (t == o)
+            t = put_time(c, o, &f, JW_KV("occurred_at"), val1(c, msh, 7),
+                         "MSH-7", 0);
+        jw_commit(w, start, t);
     }
-
-    /* EVN-6 event occurred, else EVN-2 recorded, else MSH-7 */
-    if (!kv_time(c, JW_KV("occurred_at"), val1(c, evn, 6), "EVN-6", 0) &&
-        !kv_time(c, JW_KV("occurred_at"), val1(c, evn, 2), "EVN-2", 0))
-        kv_time(c, JW_KV("occurred_at"), val1(c, msh, 7), "MSH-7", 0);
 
     write_patient(c, pid, memcmp(topic, "adt.merge", 9) == 0 ? mrg : NULL);
     /* accepted as HL7 v2 receivers commonly do (the patient is news
