@@ -909,7 +909,18 @@ static int iso_time(char o[ISO_MAX], struct slice v, int date_only,
         *out_len = 25;
         return 0;
     } else if (n == 8 && non_digits8(p) == 0) {
-        whole = body = 8;           /* YYYYMMDD */
+        /* YYYYMMDD (birth dates): checked and written as below, in
+         * straight line */
+        if (num2(p + 4) < 1 || num2(p + 4) > 12 || num2(p + 6) < 1 ||
+            num2(p + 6) > 31)
+            return -1;
+        memcpy(o, p, 4);
+        o[4] = '-';
+        memcpy(o + 5, p + 4, 2);
+        o[7] = '-';
+        memcpy(o + 8, p + 6, 2);
+        *out_len = 10;
+        return 0;
     } else {
         /* digits, then maybe '.' and digits, then maybe the sign (from
          * byte 4 on) that starts the offset, and digits */
@@ -1212,10 +1223,14 @@ static int is_sud(const struct ctx *c, struct slice code, struct slice system)
 
 /* ---- writers ------------------------------------------------------------ */
 
-/* Whether v (not empty) is among seen[0..n): the lengths first, as most
- * differ. */
-static bool seen_has(const struct slice *seen, unsigned n, struct slice v)
+/* Whether v (not empty) is among seen[0..n): `lens` has bit len % 64 of
+ * each, so that most are ruled out by one test (their lengths differ),
+ * then the lengths, then the bytes. */
+static inline bool seen_has(const struct slice *seen, unsigned n,
+                            uint64_t lens, struct slice v)
 {
+    if (!((lens >> (v.len & 63)) & 1))
+        return false;
     for (unsigned k = 0; k < n; k++)
         if (seen[k].len == v.len && memcmp(seen[k].p, v.p, v.len) == 0)
             return true;
@@ -1330,6 +1345,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
      * withdrawn in v2.7 but older senders still fill them. */
     static const unsigned fields[] = { 3, 2, 4 };
     struct slice seen[64];
+    uint64_t lens = 0;
     unsigned nseen = 0, n = 0;
     /* PID-19, the SSN (v2.2 to 2.6, still sent by US systems): an
      * identifier as the C-CDA and CSV adapters give it, unless PID-3 has
@@ -1367,15 +1383,17 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
             struct slice whole = pt.quick ? rep.v : slice_trim(rep.v);
             if (whole.len == 0)     /* no CX.1 either */
                 continue;
-            if (seen_has(seen, nseen, whole))
+            if (seen_has(seen, nseen, lens, whole))
                 continue;
             struct text v = part(c, &pt, 1, 0);
             if (v.s.len == 0)
                 continue;
             if (f == 0 && r == 0)
                 c->pid3 = true;     /* PID-3.1 of its first repetition */
-            if (nseen < 64)
+            if (nseen < 64) {
                 seen[nseen++] = whole;
+                lens |= (uint64_t)1 << (whole.len & 63);
+            }
             if (n++ == 0) {
                 key_open(c, JW_KEY("identifiers"), '[');
             }
@@ -1616,6 +1634,7 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
         const char *dflt;
     } src[] = { { 13, "home" }, { 14, "work" }, { 40, NULL } };
     struct slice seen[32];
+    uint64_t lens = 0;
     unsigned nseen = 0, n = 0;
 
     for (unsigned s = 0; s < 3; s++) {
@@ -1630,10 +1649,12 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
             struct text v = xtn_value(c, &pt);
             if (!v.s.len)
                 continue;
-            if (seen_has(seen, nseen, v.s))
+            if (seen_has(seen, nseen, lens, v.s))
                 continue;
-            if (nseen < 32)
+            if (nseen < 32) {
                 seen[nseen++] = v.s;
+                lens |= (uint64_t)1 << (v.s.len & 63);
+            }
             if (n++ == 0) {
                 key_open(c, JW_KEY("phones"), '[');
             }
@@ -1696,7 +1717,14 @@ static bool before(struct slice a, struct slice b)
 static __attribute__((noinline)) void
 check_birth_date(struct ctx *c, struct slice v)
 {
-    if (memcmp(v.p, "1880", 4) < 0) {
+    /* memcmp(v.p, "1880", 4) < 0, as numbers: no call */
+    uint32_t y;
+    memcpy(&y, v.p, 4);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    y = __builtin_bswap32(y);
+#endif
+    if (y < ((uint32_t)'1' << 24 | (uint32_t)'8' << 16 | (uint32_t)'8' << 8 |
+             '0')) {
         warn(c, "PID-7", "birth date is before 1880");
         return;
     }
