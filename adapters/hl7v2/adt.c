@@ -1739,7 +1739,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
     static const unsigned char pid_fields[] = { 19, 7, 8, 29, 30 };
     struct text pv[5];
     vals1(c, pid, pid_fields, 5, pv);
-    key_open(c, JW_KEY("patient"), '{');
+    /* "patient":{ is open (one_event) */
     write_identifiers(c, pid, pv[0]);
     write_names(c, pid);
     struct text born = pv[1];
@@ -1790,7 +1790,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
         if (n)
             jw_arr_end(&c->w);
     }
-    jw_obj_end(&c->w);
+    /* the brace is closed by write_encounter */
 }
 
 #define ADT_PL_LAST 9            /* PL components read */
@@ -1800,32 +1800,71 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
  * them HD (namespace&oid&type); and PL-9, the description (ST), which
  * some senders give alone. A sender that puts a repetition separator
  * inside a location still gets its first part (see adt.hl7 in tests/data). */
+/* The PL values written, read once: the encounter writes "location" in
+ * a span of its own members. */
+struct pl {
+    struct text poc, rm, bed, fac, bldg, floor, desc;
+};
+
+ADT_ALWAYS_INLINE void pl_read(const struct ctx *c, const struct parts *pt,
+                               struct pl *l)
+{
+    l->poc = part(c, pt, 1, 1);
+    l->rm = part(c, pt, 2, 1);
+    l->bed = part(c, pt, 3, 1);
+    l->fac = part(c, pt, 4, 1);
+    l->bldg = part(c, pt, 7, 1);
+    l->floor = part(c, pt, 8, 1);
+    l->desc = part(c, pt, 9, 0);
+}
+
+ADT_ALWAYS_INLINE bool pl_empty(const struct pl *l)
+{
+    return !l->poc.s.len && !l->rm.s.len && !l->bed.s.len &&
+           !l->fac.s.len && !l->bldg.s.len && !l->floor.s.len &&
+           !l->desc.s.len;
+}
+
+ADT_ALWAYS_INLINE size_t pl_room(const struct pl *l)
+{
+    return ROOM_MEMBER + room(l->poc) + room(l->rm) + room(l->bed) +
+           room(l->fac) + room(l->bldg) + room(l->floor) + room(l->desc);
+}
+
+/* In a span: "key":{...} (key from JW_KEY) when l is not empty, `first`
+ * as jw_put_key takes it. */
+ADT_ALWAYS_INLINE char *put_pl(const struct ctx *c, char *o, bool *first,
+                               const char *chunk, size_t n,
+                               const struct pl *l)
+{
+    if (pl_empty(l))
+        return o;
+    char *obj = o = jw_put_key(o, first, chunk, n);
+    o = put_kv(c, o, JW_KV("point_of_care"), l->poc);
+    o = put_kv(c, o, JW_KV("room"), l->rm);
+    o = put_kv(c, o, JW_KV("bed"), l->bed);
+    o = put_kv(c, o, JW_KV("facility"), l->fac);
+    o = put_kv(c, o, JW_KV("building"), l->bldg);
+    o = put_kv(c, o, JW_KV("floor"), l->floor);
+    o = put_kv(c, o, JW_KV("description"), l->desc);
+    return span_seal(obj, o, '{', '}');
+}
+
 static void write_location(struct ctx *c, const char *chunk, size_t n,
                            const struct parts *pt)
 {
-    struct text poc = part(c, pt, 1, 1), rm = part(c, pt, 2, 1),
-                bed = part(c, pt, 3, 1), fac = part(c, pt, 4, 1),
-                bldg = part(c, pt, 7, 1), floor = part(c, pt, 8, 1),
-                desc = part(c, pt, 9, 0);
-    if (!poc.s.len && !rm.s.len && !bed.s.len && !fac.s.len &&
-        !bldg.s.len && !floor.s.len && !desc.s.len)
+    struct pl l;
+    pl_read(c, pt, &l);
+    if (pl_empty(&l))
         return;
-    char *o = span_room(c, room(poc) + room(rm) + room(bed) + room(fac) +
-                                 room(bldg) + room(floor) + room(desc)),
-         *start = o;
-    char *obj = o = jw_put_key(o, &c->w.first[c->w.depth], chunk, n);
-    o = put_kv(c, o, JW_KV("point_of_care"), poc);
-    o = put_kv(c, o, JW_KV("room"), rm);
-    o = put_kv(c, o, JW_KV("bed"), bed);
-    o = put_kv(c, o, JW_KV("facility"), fac);
-    o = put_kv(c, o, JW_KV("building"), bldg);
-    o = put_kv(c, o, JW_KV("floor"), floor);
-    o = put_kv(c, o, JW_KV("description"), desc);
-    o = span_seal(obj, o, '{', '}');
+    char *o = span_room(c, pl_room(&l)), *start = o;
+    o = put_pl(c, o, &c->w.first[c->w.depth], chunk, n, &l);
     jw_commit(&c->w, start, o);
 }
 
-static void write_diagnoses(struct ctx *c)
+/* Leaves its list open (returns whether it wrote one): write_encounter
+ * closes it with the encounter. */
+static bool write_diagnoses(struct ctx *c)
 {
     unsigned n = 0;
     for (uint32_t k = c->dg1; k < c->hi; k++) {
@@ -1860,11 +1899,12 @@ static void write_diagnoses(struct ctx *c)
         o = span_seal(obj, o, '{', '}');
         jw_commit(&c->w, start, o);
     }
-    if (n)
-        jw_arr_end(&c->w);
+    return n != 0;
 }
 
-static void write_attending(struct ctx *c, const struct hl7_seg *pv1)
+/* Leaves its list open (returns whether it wrote one): the next span
+ * closes it. */
+static bool write_attending(struct ctx *c, const struct hl7_seg *pv1)
 {
     unsigned n = 0;
     struct rep_iter it;
@@ -1890,48 +1930,65 @@ static void write_attending(struct ctx *c, const struct hl7_seg *pv1)
         o = span_seal(obj, o, '{', '}');
         jw_commit(&c->w, start, o);
     }
-    if (n)
-        jw_arr_end(&c->w);
+    return n != 0;
 }
 
 static void write_encounter(struct ctx *c, const struct hl7_seg *pv1,
                             const char *cancel_of)
 {
-    key_open(c, JW_KEY("encounter"), '{');
+    /* PV1-2, -10, -44, -45, -36, -19 */
+    static const unsigned char pv1_fields[] = { 2, 10, 44, 45, 36, 19 };
+    struct text pv[6];
+    struct parts loc, prior;
+    struct text pclass = TEXT_NONE, cls = TEXT_NONE, fac = TEXT_NONE;
+    struct pl l = { TEXT_NONE, TEXT_NONE, TEXT_NONE, TEXT_NONE, TEXT_NONE,
+                    TEXT_NONE, TEXT_NONE };
     if (pv1) {
-        /* PV1-2, -10, -44, -45, -36, -19 */
-        static const unsigned char pv1_fields[] = { 2, 10, 44, 45, 36, 19 };
-        struct text pv[6];
         vals1(c, pv1, pv1_fields, 6, pv);
-        struct text pclass = pv[0];
-        struct text cls = class_of(pclass.s);
-        struct parts loc, prior;
+        pclass = pv[0];
+        cls = class_of(pclass.s);
         split_quick(c, rep_raw(c, pv1, 3, 0), &loc, ADT_PL_LAST);
-        struct text fac = part(c, &loc, 4, 1);
+        pl_read(c, &loc, &l);
+        fac = l.fac;
         if (!fac.s.len)
             fac = val1(c, pv1, 39);     /* PV1-39 servicing facility */
-        bool *first = &c->w.first[c->w.depth], f = *first;
-        char *o = span_room(c, room(pclass) + room(cls) + room(fac)),
-             *start = o;
-        o = put_member(c, o, &f, JW_KV("patient_class"), pclass);
-        o = put_member(c, o, &f, JW_KV("class"), cls);
-        o = put_member(c, o, &f, JW_KV("facility"), fac);
-        *first = f;
-        jw_commit(&c->w, start, o);
-        write_location(c, JW_KEY("location"), &loc);
+    }
+    /* the patient's brace closed, "encounter":{ opened (jw_obj_end's and
+     * key_open's bytes and state: at depth 2, after "patient"), and its
+     * first members, in one span */
+    struct jw *w = &c->w;
+    char *o = span_room(c, 2 * ROOM_MEMBER + room(pclass) + room(cls) +
+                               room(fac) + pl_room(&l)),
+         *start = o;
+    *o++ = '}';
+    memcpy(o, JW_KEY("encounter"));
+    o += sizeof(",\"encounter\":") - 1;
+    *o++ = '{';
+    bool f = true;
+    o = put_member(c, o, &f, JW_KV("patient_class"), pclass);
+    o = put_member(c, o, &f, JW_KV("class"), cls);
+    o = put_member(c, o, &f, JW_KV("facility"), fac);
+    o = put_pl(c, o, &f, JW_KEY("location"), &l);
+    w->first[2] = f;
+    jw_commit(w, start, o);
+    if (pv1) {
         struct raw pl = rep_raw(c, pv1, 6, 0);
         if (pl.v.len) {             /* empty: nothing to write (most are) */
             split_quick(c, pl, &prior, ADT_PL_LAST);
             write_location(c, JW_KEY("prior_location"), &prior);
         }
-        write_attending(c, pv1);
+        bool att = write_attending(c, pv1);
         struct text svc = pv[1], adm = pv[2], dis = pv[3], disp = pv[4],
                     visit = pv[5];
-        first = &c->w.first[c->w.depth];
-        f = *first;
-        o = span_room(c, room(svc) + 2 * ROOM_TIME + room(disp) +
+        o = span_room(c, 1 + room(svc) + 2 * ROOM_TIME + room(disp) +
                              room(visit));
         start = o;
+        if (att) {                  /* jw_arr_end's, the depth known */
+            *o++ = ']';
+            w->depth = 2;
+        }
+        bool *first = &w->first[2];
+        f = *first;
         o = put_member(c, o, &f, JW_KV("hospital_service"), svc);
         o = put_time(c, o, &f, JW_KV("admitted_at"), adm, "PV1-44", 0);
         o = put_time(c, o, &f, JW_KV("discharged_at"), dis, "PV1-45", 0);
@@ -1940,11 +1997,20 @@ static void write_encounter(struct ctx *c, const struct hl7_seg *pv1,
         *first = f;
         jw_commit(&c->w, start, o);
     }
-    write_diagnoses(c);
-    if (cancel_of)
-        kv(c, JW_KV("cancel_of"),
-           (struct text){ slice_from_cstr(cancel_of), true });
-    jw_obj_end(&c->w);
+    bool dg = write_diagnoses(c);
+    /* the diagnoses closed, cancel_of, the encounter closed (jw_arr_end's
+     * and jw_obj_end's bytes and state, the depth known) */
+    struct text cancel = { cancel_of ? slice_from_cstr(cancel_of)
+                                     : SLICE_NULL, true };
+    o = span_room(c, 2 + room(cancel));
+    start = o;
+    if (dg)
+        *o++ = ']';
+    f = w->first[2];
+    o = put_member(c, o, &f, JW_KV("cancel_of"), cancel);
+    *o++ = '}';
+    w->depth = 1;
+    jw_commit(w, start, o);
 }
 
 /* ---- the event ---------------------------------------------------------- */
@@ -2017,15 +2083,20 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
         warn(c, "EVN-1", "event type differs from MSH-9.2, which was taken");
     jw_init_cap(&c->w, c->a, ADT_MAX_JSON, ADT_JSON_CAP);
     struct jw *w = &c->w;
-    jw_obj_begin(w);
     {
         struct text type = { slice_from_cstr(topic), true };
-        char *o = span_room(c, room(type) + 2 * ROOM_MEMBER + ROOM_TIME +
+        char *o = span_room(c, room(type) + 3 * ROOM_MEMBER + ROOM_TIME +
                                  room(src->message_id) +
                                  room(src->application) +
                                  room(src->facility) + room(src->version) +
                                  room(src->trigger)),
              *start = o;
+        /* the event's brace: jw_obj_begin's bytes and state, the writer
+         * being empty (jw_init_cap) */
+        *o++ = '{';
+        w->first[0] = false;
+        w->depth = 1;
+        w->first[1] = true;
         /* "format" comes first, a constant */
         static const char format[] = "{\"format\":\"hl7v2\"";
         o = jw_put_kv(o, &w->first[w->depth], JW_KV("type"), type.s, true);
@@ -2050,6 +2121,13 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
         if (t == o)
             t = put_time(c, o, &f, JW_KV("occurred_at"), val1(c, msh, 7),
                          "MSH-7", 0);
+        /* "patient":{, which write_patient fills: key_open's bytes and
+         * state (a member came before) */
+        memcpy(t, JW_KEY("patient"));
+        t += sizeof(",\"patient\":") - 1;
+        *t++ = '{';
+        w->first[2] = true;
+        w->depth = 2;
         jw_commit(w, start, t);
     }
 
