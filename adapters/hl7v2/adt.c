@@ -417,9 +417,12 @@ ADT_ALWAYS_INLINE void match3(const struct ctx *c, struct slice v,
             b |= vec_mask(vec_eq(q, c->x_ss)) << k;
             d |= vec_mask(vec_eq(q, c->x_sp)) << k;
         }
+        /* an omitted separator is found nowhere: x_cs is then the field
+         * separator, which v (in a field) does not hold, and x_ss a NUL,
+         * which the parser refused */
         uint64_t keep = hl7_low_bits(v.len);
-        *comps = m->cs == HL7_NO_SEP ? 0 : a & keep;
-        *subs = m->ss == HL7_NO_SEP ? 0 : b & keep;
+        *comps = a & keep;
+        *subs = b & keep;
         *spaces = d & keep;
         return;
     }
@@ -2223,8 +2226,8 @@ int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
 #if defined(ADT_VEC)
     c.x_cs = vec_set(c.cs);
     c.x_rs = vec_set(c.rs);
-    /* match3 drops the subcomponent bits when there is no separator */
-    c.x_ss = vec_set(m->ss);
+    /* no subcomponent separator: a NUL, found nowhere (match3) */
+    c.x_ss = vec_set(m->ss == HL7_NO_SEP ? 0 : m->ss);
     c.x_sp = vec_set(' ');
 #endif
 
