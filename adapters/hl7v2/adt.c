@@ -734,7 +734,7 @@ ADT_ALWAYS_INLINE int reps_next(const struct ctx *c, struct rep_iter *it,
 
 /* s equals the upper-case string literal `lit` (only a literal compiles),
  * ignoring the case of s. */
-#define upper_eq(s, lit) upper_eq_n((s), "" lit, sizeof(lit) - 1)
+#define upper_eq(s, lit) upper_eq_lit((s), "" lit, sizeof(lit) - 1)
 
 static int upper_eq_chars(const char *p, const char *lit, size_t n)
 {
@@ -755,6 +755,47 @@ ADT_ALWAYS_INLINE int upper_eq_n(struct slice s, const char *lit, size_t n)
 {
     return s.len == n && (s.p[0] | 0x20) == (lit[0] | 0x20) &&
            upper_eq_chars(s.p, lit, n);
+}
+
+/* Byte i of an upper-case literal of n bytes, 0x20 added: a letter's
+ * lower case (made by the compiler from the literal). */
+#define LIT_B(lit, n, i) \
+    ((uint64_t)((i) < (n) ? ((unsigned char)(lit)[(i) < (n) ? (i) : 0] | \
+                             0x20) : 0) << (8 * (i)))
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ADT_LITTLE_ENDIAN 1     /* memcpy puts byte i at bit 8i */
+#else
+#define ADT_LITTLE_ENDIAN 0
+#endif
+
+/* Whether byte i of the literal, if it has one, is a capital. */
+#define LIT_L(lit, n, i) \
+    ((i) >= (n) || ((lit)[(i) < (n) ? (i) : 0] >= 'A' && \
+                    (lit)[(i) < (n) ? (i) : 0] <= 'Z'))
+
+/* upper_eq of a literal: when it is 1 to 8 capital letters (the codes of
+ * the maps; the compiler folds the test), its bytes and s's with 0x20
+ * added are compared as words: a byte with 0x20 added is a capital's only
+ * when it is that capital or its lower case. */
+ADT_ALWAYS_INLINE int upper_eq_lit(struct slice s, const char *lit, size_t n)
+{
+    bool letters = ADT_LITTLE_ENDIAN && n >= 1 && n <= 8 &&
+                   LIT_L(lit, n, 0) && LIT_L(lit, n, 1) &&
+                   LIT_L(lit, n, 2) && LIT_L(lit, n, 3) && LIT_L(lit, n, 4) &&
+                   LIT_L(lit, n, 5) && LIT_L(lit, n, 6) && LIT_L(lit, n, 7);
+    if (!letters)
+        return upper_eq_n(s, lit, n);
+    if (s.len != n)
+        return 0;
+    uint64_t x = 0;
+    memcpy(&x, s.p, n);
+    uint64_t low = n == 8 ? 0x2020202020202020u
+                          : 0x2020202020202020u & (((uint64_t)1 << (8 * n)) - 1);
+    uint64_t y = LIT_B(lit, n, 0) | LIT_B(lit, n, 1) | LIT_B(lit, n, 2) |
+                 LIT_B(lit, n, 3) | LIT_B(lit, n, 4) | LIT_B(lit, n, 5) |
+                 LIT_B(lit, n, 6) | LIT_B(lit, n, 7);
+    return (x | low) == y;
 }
 
 /* ---- HL7 DTM to ISO 8601 ------------------------------------------------ */
