@@ -421,12 +421,20 @@ void jw_reserve(struct jw *w, size_t n)
 
 void jw_init_cap(struct jw *w, struct arena *a, size_t max, size_t cap)
 {
-    jw_init(w, a, max);
-    if (cap == 0 || cap - 1 > max)
+    if (cap == 0 || cap - 1 > max) {
+        jw_init(w, a, max);
         return;
+    }
+    /* jw_init's and buf_init's fields, set here: no calls */
+    w->b.a = a;
     w->b.p = arena_alloc(a, cap);
+    w->b.len = 0;
     w->b.cap = cap;
+    w->b.max = max;
+    w->b.err = HUB_OK;
     w->lim = cap - 1;
+    w->depth = 0;
+    w->first[0] = true;
 }
 
 void jw_kv_cstr(struct jw *w, const char *key, const char *s)

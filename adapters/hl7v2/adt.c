@@ -257,7 +257,8 @@ ADT_ALWAYS_INLINE void key_open(struct ctx *c, const char *chunk, size_t n,
 {
     struct jw *w = &c->w;
     struct buf *b = &w->b;
-    if (b->len + n + 2 > w->lim || w->depth + 1 >= JW_MAX_DEPTH) {
+    /* no depth check: the writers here nest four deep at most */
+    if (b->len + n + 2 > w->lim) {
         jw_key_chunk(w, chunk, n);
         if (open == '[')
             jw_arr_begin(w);
@@ -275,6 +276,21 @@ ADT_ALWAYS_INLINE void key_open(struct ctx *c, const char *chunk, size_t n,
     b->len = (size_t)(o - b->p);
     w->first[w->depth] = false;
     w->first[++w->depth] = true;
+}
+
+/* jw_arr_end, without its depth check (the writers here close only what
+ * they opened). */
+ADT_ALWAYS_INLINE void arr_end(struct ctx *c)
+{
+    struct jw *w = &c->w;
+    struct buf *b = &w->b;
+    if (b->len + 1 > w->lim) {
+        jw_arr_end(w);
+        return;
+    }
+    b->p[b->len++] = ']';
+    b->p[b->len] = '\0';
+    w->depth--;
 }
 
 /* Where a span's container starts: after the writer's separator. */
@@ -670,8 +686,10 @@ ADT_ALWAYS_INLINE struct raw msh_raw(const struct ctx *c, unsigned f,
  * MSH values read once a message): that one is returned as it is. */
 ADT_ALWAYS_INLINE struct slice trim(struct slice v)
 {
-    if (v.len == 0 || (v.p[0] != ' ' && v.p[0] != '\t' &&
-                       v.p[v.len - 1] != ' ' && v.p[v.len - 1] != '\t'))
+    /* one compare an end: a byte up to ' ' that is no space or tab
+     * (another control byte) is left by slice_trim too */
+    if (v.len == 0 || ((unsigned char)v.p[0] > ' ' &&
+                       (unsigned char)v.p[v.len - 1] > ' '))
         return v;
     return slice_trim(v);
 }
@@ -1275,9 +1293,19 @@ static inline bool seen_has(const struct slice *seen, unsigned n,
 {
     if (!((lens >> (v.len & 63)) & 1))
         return false;
-    for (unsigned k = 0; k < n; k++)
-        if (seen[k].len == v.len && memcmp(seen[k].p, v.p, v.len) == 0)
+    for (unsigned k = 0; k < n; k++) {
+        if (seen[k].len != v.len)
+            continue;
+        if (v.len >= 8) {       /* the first eight bytes first, no call */
+            uint64_t a, b;
+            memcpy(&a, seen[k].p, 8);
+            memcpy(&b, v.p, 8);
+            if (a != b)
+                continue;
+        }
+        if (memcmp(seen[k].p, v.p, v.len) == 0)
             return true;
+    }
     return false;
 }
 
@@ -1469,7 +1497,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
         jw_commit(&c->w, start, o);
     }
     if (n)
-        jw_arr_end(&c->w);
+        arr_end(c);
 }
 
 static void write_names(struct ctx *c, const struct hl7_seg *pid)
@@ -1518,7 +1546,7 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
         jw_commit(&c->w, start, o);
     }
     if (n)
-        jw_arr_end(&c->w);
+        arr_end(c);
 }
 
 /* Whether `part` (not empty) occurs in `whole`. */
@@ -1623,7 +1651,7 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
         jw_commit(&c->w, start, o);
     }
     if (n)
-        jw_arr_end(&c->w);
+        arr_end(c);
 }
 
 /* XTN: XTN.1 as sent, else [+country ][(area) ]local[ xext], else XTN.12,
@@ -1713,7 +1741,7 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
         }
     }
     if (n)
-        jw_arr_end(&c->w);
+        arr_end(c);
 }
 
 /* The ASCII digits v starts with, up to 8 (digits_at): a date's eight
@@ -1770,6 +1798,15 @@ check_birth_date(struct ctx *c, struct slice v)
     if (y < ((uint32_t)'1' << 24 | (uint32_t)'8' << 16 | (uint32_t)'8' << 8 |
              '0')) {
         warn(c, "PID-7", "birth date is before 1880");
+        return;
+    }
+    /* before() when both have eight digits (most do): MSH-7's first
+     * component and its trim then start with MSH-7's own eight */
+    struct slice t = msh_raw(c, 7, false).v;
+    if (t.len >= 8 && v.len >= 8 &&
+        (non_digits8(t.p) | non_digits8(v.p)) == 0) {
+        if (be8(t.p) < be8(v.p))
+            warn(c, "PID-7", "birth date is after the message time");
         return;
     }
     if (before(trim(msh_raw(c, 7, true).v), v))
@@ -1832,7 +1869,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
             }
         }
         if (n)
-            jw_arr_end(&c->w);
+            arr_end(c);
     }
     /* the brace is closed by write_encounter */
 }
@@ -2313,8 +2350,12 @@ int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
         struct slice e1 =
             rep_raw(&c, hl7_first_seg(m, HL7_SLOT_EVN), 1, 0).v;
         bool same = e1.len == trig.len;     /* "A08" as sent: most do */
-        for (size_t k = 0; same && k < trig.len; k++)
-            same = e1.p[k] == trig.p[k];
+        if (same && trig.len == 3)          /* no loop for those */
+            same = e1.p[0] == trig.p[0] && e1.p[1] == trig.p[1] &&
+                   e1.p[2] == trig.p[2];
+        else
+            for (size_t k = 0; same && k < trig.len; k++)
+                same = e1.p[k] == trig.p[k];
         if (!same) {
             e1 = trim(hl7_piece(e1, m->cs, 0));
             c.evn1_differs = e1.len && !slice_eq_slice(e1, trig);

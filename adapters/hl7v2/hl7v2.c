@@ -214,7 +214,11 @@ static void scan_init(struct scanner *sc, const char *p, size_t from,
     sc->one = _mm_set1_epi8(1);
     sc->after_del = _mm_set1_epi8('!');
 #if defined(HL7_SCAN_AVX2)
+#if defined(__AVX2__)
+    sc->avx2 = 1;               /* the x86-64-v3 build runs where it has */
+#else
     sc->avx2 = __builtin_cpu_supports("avx2");
+#endif
     if (fs == '|' && rs == '~' && ec == '\\') {
         memcpy(sc->lo32, std_lo32, 32);
         memcpy(sc->hi32, std_hi32, 32);
