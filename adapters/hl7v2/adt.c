@@ -102,7 +102,10 @@ struct ctx {
 #endif
 };
 
-static void warn(struct ctx *c, const char *field, const char *what)
+/* Out of line: the writers call it on their rare paths, and it measured
+ * to pay so (callgrind over the bench corpus). */
+static __attribute__((noinline)) void warn(struct ctx *c, const char *field,
+                                           const char *what)
 {
     for (unsigned k = 0; k < c->nwarn; k++)
         if (c->warn[k].field == field && c->warn[k].what == what)
@@ -207,19 +210,6 @@ ADT_ALWAYS_INLINE char *put_kv(const struct ctx *c, char *o, const char *chunk,
         o = jw_put_escaped(o, (const unsigned char *)t.s.p, t.s.len);
     *o++ = '"';
     return o;
-}
-
-/* "key": t (key from JW_KV), when t is not empty: jw_kv_chunk as a span
- * of one member, inline (a call each, out of line, where GCC chose). */
-ADT_ALWAYS_INLINE void kv(struct ctx *c, const char *chunk, size_t n,
-                          struct text t)
-{
-    if (t.s.len == 0)
-        return;
-    char *o = span_room(c, room(t)), *start = o;
-    o = jw_put_sep(o, &c->w.first[c->w.depth]);
-    o = put_kv(c, o, chunk + 1, n - 1, t);
-    jw_commit(&c->w, start, o);
 }
 
 /* ,"t": a string element of an array (jw_put_str, with put_bytes). */
@@ -625,13 +615,14 @@ ADT_INLINE struct text val1(const struct ctx *c, const struct hl7_seg *s,
 
 /*
  * val1 of the fields f[0..n) of s, into out[0..n): a segment's values read
- * in one pass (PID, PV1, EVN: a dozen a message), its checks and the
- * context's loads made once, the fields val1 would hand to val1_slow
- * handed to it.
+ * in one pass (PID, PV1: a dozen a message) from a table of the fields
+ * wanted, the segment's checks made once, the fields val1 would hand to
+ * val1_slow handed to it. Inline: both callers' loops then run on
+ * constant tables.
  */
-static __attribute__((noinline)) void
-vals1(const struct ctx *c, const struct hl7_seg *s, const unsigned char *f,
-      unsigned n, struct text *out)
+ADT_ALWAYS_INLINE void vals1(const struct ctx *c, const struct hl7_seg *s,
+                             const unsigned char *f, unsigned n,
+                             struct text *out)
 {
     const struct hl7_msg *m = c->m;
     if (s == NULL || s->id[0] == 'M') {
@@ -809,7 +800,8 @@ ADT_ALWAYS_INLINE int upper_eq_lit(struct slice s, const char *lit, size_t n)
     uint64_t x = 0;
     memcpy(&x, s.p, n);
     uint64_t low = n == 8 ? 0x2020202020202020u
-                          : 0x2020202020202020u & (((uint64_t)1 << (8 * n)) - 1);
+                          : 0x2020202020202020u &
+                                (((uint64_t)1 << (8 * n)) - 1);
     uint64_t y = LIT_B(lit, n, 0) | LIT_B(lit, n, 1) | LIT_B(lit, n, 2) |
                  LIT_B(lit, n, 3) | LIT_B(lit, n, 4) | LIT_B(lit, n, 5) |
                  LIT_B(lit, n, 6) | LIT_B(lit, n, 7);
@@ -1127,7 +1119,10 @@ ADT_ALWAYS_INLINE char *put_time(struct ctx *c, char *o, bool *first,
 /* ---- code maps ---------------------------------------------------------- */
 
 /* The trigger "Ann" (either case) by its number. */
-static const char *topic_of(struct slice trig, const char **cancel_of)
+/* Inline (as street and write_attending, each called once): measured to
+ * pay, callgrind over the bench corpus. */
+ADT_ALWAYS_INLINE const char *topic_of(struct slice trig,
+                                       const char **cancel_of)
 {
     static const struct {
         const char *topic, *cancel_of;
@@ -1220,7 +1215,7 @@ static struct text name_representation(struct slice v)
  * delivery location (IHE PAM sends the birthplace as a PID-11 repetition),
  * residence at birth, birth (nee), country of origin. Written as addresses
  * they would match a routing filter on county or state. */
-static bool addr_is_birthplace(struct slice v)
+ADT_ALWAYS_INLINE bool addr_is_birthplace(struct slice v)
 {
     return upper_eq(v, "BDL") || upper_eq(v, "BR") || upper_eq(v, "N") ||
            upper_eq(v, "F");
@@ -1419,11 +1414,10 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
     struct slice seen[64];
     uint64_t lens = 0;
     unsigned nseen = 0, n = 0;
-    /* PID-19, the SSN (v2.2 to 2.6, still sent by US systems): an
-     * identifier as the C-CDA and CSV adapters give it, unless PID-3 has
-     * it already (type SS); a value that is no SSN is left out, with a
-     * warning */
-    /* ssn: val1 of PID-19 */
+    /* ssn: PID-19 (val1), the SSN (v2.2 to 2.6, still sent by US
+     * systems): an identifier as the C-CDA and CSV adapters give it,
+     * unless PID-3 has it already (type SS); a value that is no SSN is
+     * left out, with a warning */
     /* outside the US PID-19 holds the country's own number (Malaffi, Abu
      * Dhabi: the Emirates ID): a number is kept as sent, type SS, with no
      * system (the sender scopes it, as any identifier without one) */
@@ -1563,7 +1557,7 @@ static bool holds(struct slice whole, struct slice part)
  * 12&Büchenweg&12") give the whole line in SAD.1 and its parts after it:
  * SAD.1 then stands alone. Others give the parts only ("1000&Hospital
  * Lane", the standard's own example): they are joined by spaces. */
-static struct text street(struct ctx *c, const struct parts *pt)
+ADT_ALWAYS_INLINE struct text street(struct ctx *c, const struct parts *pt)
 {
     struct slice sad = raw_part(pt, 1);
     struct slice sad1 = first_sub(c, pt, sad);
@@ -1659,7 +1653,8 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
  * addresses (XTN.4; XTN.1 of a repetition whose use is NET, table 0201,
  * or that holds an '@', as senders of "a@b.de^NET^X.400" do) have no
  * place in "phones" and are left out. `pt` is split up to component 8. */
-static struct text xtn_value(struct ctx *c, const struct parts *pt)
+ADT_ALWAYS_INLINE struct text xtn_value(struct ctx *c,
+                                        const struct parts *pt)
 {
     if (upper_eq(part(c, pt, 2, 0).s, "NET"))
         return TEXT_NONE;
@@ -1985,7 +1980,8 @@ static bool write_diagnoses(struct ctx *c)
 
 /* Leaves its list open (returns whether it wrote one): the next span
  * closes it. */
-static bool write_attending(struct ctx *c, const struct hl7_seg *pv1)
+ADT_ALWAYS_INLINE bool write_attending(struct ctx *c,
+                                       const struct hl7_seg *pv1)
 {
     unsigned n = 0;
     struct rep_iter it;
