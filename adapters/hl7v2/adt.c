@@ -212,6 +212,19 @@ ADT_ALWAYS_INLINE char *put_kv(const struct ctx *c, char *o, const char *chunk,
     return o;
 }
 
+/* put_kv for a code map's answer: a literal (TEXT_LIT, plain) or
+ * nothing, never in the input, so jw_put_bytes at once. */
+ADT_ALWAYS_INLINE char *put_lit(char *o, const char *chunk, size_t n,
+                                struct text t)
+{
+    if (t.s.len == 0)
+        return o;
+    memcpy(o, chunk, n);
+    o = jw_put_bytes(o + n, t.s.p, t.s.len);
+    *o++ = '"';
+    return o;
+}
+
 /* ,"t": a string element of an array (jw_put_str, with put_bytes). */
 ADT_ALWAYS_INLINE char *put_str(const struct ctx *c, char *o, struct text t)
 {
@@ -1091,6 +1104,17 @@ ADT_ALWAYS_INLINE char *put_member(const struct ctx *c, char *o, bool *first,
     return put_kv(c, o, chunk + 1, n - 1, t);
 }
 
+/* put_member of a code map's answer (put_lit). */
+ADT_ALWAYS_INLINE char *put_member_lit(char *o, bool *first,
+                                       const char *chunk, size_t n,
+                                       struct text t)
+{
+    if (t.s.len == 0)
+        return o;
+    o = jw_put_sep(o, first);
+    return put_lit(o, chunk + 1, n - 1, t);
+}
+
 /* put_member for kv_time: the ISO time of DTM v, or nothing (and a
  * warning) when it is malformed. Room: ROOM_MEMBER + ISO_MAX. */
 ADT_ALWAYS_INLINE char *put_time(struct ctx *c, char *o, bool *first,
@@ -1534,8 +1558,8 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
         }
         o = put_kv(c, o, JW_KV("prefix"), prefix);
         o = put_kv(c, o, JW_KV("suffix"), suffix);
-        o = put_kv(c, o, JW_KV("use"), use);
-        o = put_kv(c, o, JW_KV("representation"), repr);
+        o = put_lit(o, JW_KV("use"), use);
+        o = put_lit(o, JW_KV("representation"), repr);
         o = span_seal(obj, o, '{', '}');
         jw_commit(&c->w, start, o);
     }
@@ -1640,7 +1664,7 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
         o = put_kv(c, o, JW_KV("postal_code"), zip);
         o = put_kv(c, o, JW_KV("county"), county);
         o = put_kv(c, o, JW_KV("country"), country);
-        o = put_kv(c, o, JW_KV("use"), use);
+        o = put_lit(o, JW_KV("use"), use);
         o = span_seal(obj, o, '{', '}');
         jw_commit(&c->w, start, o);
     }
@@ -1730,7 +1754,7 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
             char *o = span_room(c, room(v) + room(use)), *start = o;
             char *obj = o = span_open(c, o);
             o = put_kv(c, o, JW_KV("value"), v);
-            o = put_kv(c, o, JW_KV("use"), use);
+            o = put_lit(o, JW_KV("use"), use);
             o = span_seal(obj, o, '{', '}');
             jw_commit(&c->w, start, o);
         }
@@ -1829,7 +1853,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
         check_birth_date(c, born.s);
     if (sex.len && !sx.s.len)
         warn(c, "PID-8", "sex is not in HL7 table 0001");
-    o = put_member(c, o2, &fm, JW_KV("sex"), sx);
+    o = put_member_lit(o2, &fm, JW_KV("sex"), sx);
     *first = fm;
     jw_commit(&c->w, start, o);
     write_addresses(c, pid);
@@ -2043,7 +2067,7 @@ static void write_encounter(struct ctx *c, const struct hl7_seg *pv1,
     *o++ = '{';
     bool f = true;
     o = put_member(c, o, &f, JW_KV("patient_class"), pclass);
-    o = put_member(c, o, &f, JW_KV("class"), cls);
+    o = put_member_lit(o, &f, JW_KV("class"), cls);
     o = put_member(c, o, &f, JW_KV("facility"), fac);
     o = put_pl(c, o, &f, JW_KEY("location"), &l);
     w->first[2] = f;
