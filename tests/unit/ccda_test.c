@@ -974,6 +974,18 @@ Test(ccda_header, a_name_use_set_gives_its_use_and_its_representation,
     }
 }
 
+/* One Problem Concern Act holding one Problem Observation (PR1) whose
+ * <value> element is `value`, in a document of its own. */
+#define PROBLEM_DOC(value)                                                   \
+    HEAD BODY_OPEN "<code code=\"11450-4\"/>"                                \
+    "<entry><act classCode=\"ACT\" moodCode=\"EVN\">"                         \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.4.3\"/>"                  \
+    "<entryRelationship typeCode=\"SUBJ\"><observation classCode=\"OBS\" "    \
+    "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.10.20.22.4.4\"/>" \
+    "<id root=\"1.2.7\" extension=\"PR1\"/>"                                 \
+    "<effectiveTime><low value=\"20090709\"/></effectiveTime>" value         \
+    "</observation></entryRelationship></act></entry>" BODY_CLOSE
+
 /* HL7 v3 NullFlavor OTH: "concept not provided by required code system";
  * the concept is then in the CD's translations. Cerner's sample CCD codes
  * every problem that way (value nullFlavor="OTH", the ICD code as a
@@ -982,16 +994,9 @@ Test(ccda_entries, a_problem_coded_only_in_a_translation_of_an_oth_value_counts,
      .init = setup, .fini = teardown)
 {
     static const char fmt[] =
-        HEAD BODY_OPEN "<code code=\"11450-4\"/>"
-        "<entry><act classCode=\"ACT\" moodCode=\"EVN\">"
-        "<templateId root=\"2.16.840.1.113883.10.20.22.4.3\"/>"
-        "<entryRelationship typeCode=\"SUBJ\"><observation classCode=\"OBS\" "
-        "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.10.20.22.4.4\"/>"
-        "<id root=\"1.2.7\" extension=\"PR1\"/>"
-        "<effectiveTime><low value=\"20090709\"/></effectiveTime>"
-        "<value xsi:type=\"CD\" nullFlavor=\"%s\"><translation code=\"Z59.0\""
-        " codeSystem=\"2.16.840.1.113883.6.90\"/></value>"
-        "</observation></entryRelationship></act></entry>" BODY_CLOSE;
+        PROBLEM_DOC("<value xsi:type=\"CD\" nullFlavor=\"%s\">"
+                    "<translation code=\"Z59.0\" "
+                    "codeSystem=\"2.16.840.1.113883.6.90\"/></value>");
     char doc[4096];
     snprintf(doc, sizeof(doc), fmt, "OTH");
     struct run r = run_str(doc);
@@ -1289,16 +1294,10 @@ Test(ccda_entries, a_problem_value_coded_as_a_snomed_substance_use_disorder_is_s
      .init = setup, .fini = teardown)
 {
     static const char fmt[] =
-        HEAD BODY_OPEN "<code code=\"11450-4\"/>"
-        "<entry><act classCode=\"ACT\" moodCode=\"EVN\">"
-        "<templateId root=\"2.16.840.1.113883.10.20.22.4.3\"/>"
-        "<entryRelationship typeCode=\"SUBJ\"><observation classCode=\"OBS\" "
-        "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.10.20.22.4.4\"/>"
-        "<id root=\"1.2.7\" extension=\"PR1\"/>"
-        "<effectiveTime><low value=\"20090709\"/></effectiveTime>"
-        "<value xsi:type=\"CD\" code=\"%s\" codeSystem=\"2.16.840.1.113883.6.96\">"
-        "<translation code=\"Z59.0\" codeSystem=\"2.16.840.1.113883.6.90\"/>"
-        "</value></observation></entryRelationship></act></entry>" BODY_CLOSE;
+        PROBLEM_DOC("<value xsi:type=\"CD\" code=\"%s\" "
+                    "codeSystem=\"2.16.840.1.113883.6.96\">"
+                    "<translation code=\"Z59.0\" "
+                    "codeSystem=\"2.16.840.1.113883.6.90\"/></value>");
     static const struct {
         const char *code;
         bool sud;

@@ -1491,6 +1491,16 @@ Test(fhir, a_task_requester_other_than_its_requests_is_kept)
     cr_assert_str_eq(field_of(&out, 1, "referral.task_requester"), "(absent)");
 }
 
+/* A completed QuestionnaireResponse (one AHC housing answer) about a
+ * contained Patient whose members after "id" are `members`. */
+#define QR_OF_PATIENT(members)                                               \
+    "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q1\","              \
+    "\"contained\":[{\"resourceType\":\"Patient\",\"id\":\"pat\"," members   \
+    "}],\"status\":\"completed\",\"subject\":{\"reference\":\"#pat\"},"      \
+    "\"authored\":\"2024-01-01\",\"item\":[{\"linkId\":"                    \
+    "\"/88122-7\",\"answer\":[{\"valueCoding\":{\"system\":"                \
+    "\"http://loinc.org\",\"code\":\"LA28397-0\"}}]}]}"
+
 /* As every adapter: an identifier of system us-ssn that is nine digits
  * once dashes and spaces are left out is written as the nine digits, so
  * that 444-22-2222 and 444222222 link; anything else as it was sent. */
@@ -1511,13 +1521,8 @@ Test(fhir, an_ssn_is_written_as_nine_digits)
         struct canon_list out;
         struct hub_err err;
         snprintf(j, sizeof(j),
-                 "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q1\","
-                 "\"contained\":[{\"resourceType\":\"Patient\",\"id\":\"pat\","
-                 "\"identifier\":[{\"system\":\"%s\",\"value\":\"%s\"}]}],"
-                 "\"status\":\"completed\",\"subject\":{\"reference\":\"#pat\"},"
-                 "\"authored\":\"2024-01-01\",\"item\":[{\"linkId\":"
-                 "\"/88122-7\",\"answer\":[{\"valueCoding\":{\"system\":"
-                 "\"http://loinc.org\",\"code\":\"LA28397-0\"}}]}]}",
+                 QR_OF_PATIENT("\"identifier\":[{\"system\":\"%s\","
+                               "\"value\":\"%s\"}]"),
                  c[i].sys, c[i].v);
         cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s: %s", err.field,
                      err.what);
@@ -1543,13 +1548,8 @@ Test(fhir, a_zip_plus_4_with_an_empty_plus_4_is_the_zip)
         struct canon_list out;
         struct hub_err err;
         snprintf(j, sizeof(j),
-                 "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q1\","
-                 "\"contained\":[{\"resourceType\":\"Patient\",\"id\":\"pat\","
-                 "\"address\":[{\"city\":\"Morton\",\"postalCode\":\"%s\"}]}],"
-                 "\"status\":\"completed\",\"subject\":{\"reference\":\"#pat\"},"
-                 "\"authored\":\"2024-01-01\",\"item\":[{\"linkId\":"
-                 "\"/88122-7\",\"answer\":[{\"valueCoding\":{\"system\":"
-                 "\"http://loinc.org\",\"code\":\"LA28397-0\"}}]}]}",
+                 QR_OF_PATIENT("\"address\":[{\"city\":\"Morton\","
+                               "\"postalCode\":\"%s\"}]"),
                  c[i].zip);
         cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s: %s", err.field,
                      err.what);
