@@ -2,7 +2,7 @@
  * mllp_load.c - closed-loop MLLP load client for `make bench`.
  *
  *   mllp_load -p PORT -f CORPUS [-H 127.0.0.1] [-c CONNS] [-d SECONDS]
- *             [-w WARMUP_SECONDS] [-r RATE] [-i]
+ *             [-w WARMUP_SECONDS] [-r RATE] [-n COUNT] [-i]
  *
  * Load mode (default): CONNS connections; each sends one framed message and
  * waits for its ACK before sending the next (what an HL7 sender does), for
@@ -19,6 +19,10 @@
  * all (a connection whose ACK is in waits for the next slot), and MSH-10
  * carries the send time (16 digits of CLOCK_REALTIME microseconds, then a
  * 2-digit counter) so that a webhook receiver can time ingest-to-delivery.
+ *
+ * Count mode (-n COUNT): the same, but exactly COUNT messages are sent in
+ * all, and the run ends when each has its ACK (or SECONDS pass): a fixed
+ * amount of work for counting a server's instructions (hubd_cpu.sh).
  *
  * Idle mode (-i): open CONNS connections, send one message on each and
  * wait for its ACK (so the server holds a real session), print
@@ -75,6 +79,7 @@ static size_t ncorpus, next_msg;
 static uint64_t counter, nonce;
 static int stamp_ids;
 static int nak_shown;   /* rate mode: MSH-10 carries the send time */
+static uint64_t max_sent;   /* -n: messages to send in all, 0: no limit */
 
 static uint64_t now_ns(void)
 {
@@ -367,10 +372,18 @@ static int run_load(const char *host, unsigned port, size_t n, unsigned secs,
 
         if (t >= t_end)
             break;
+        if (max_sent && sent >= max_sent) {
+            size_t busy = 0;
+            for (i = 0; i < n; i++)
+                busy += !cs[i].closed && !cs[i].idle;
+            if (busy == 0)
+                break;      /* count mode: every message answered */
+        }
         /* Start a message on each idle connection whose slot has come. */
         for (i = 0; i < n; i++) {
             struct conn *c = &cs[i];
-            if (c->closed || !c->idle || (gap && t < slot))
+            if (c->closed || !c->idle || (gap && t < slot) ||
+                (max_sent && sent >= max_sent))
                 continue;
             next_frame(c);
             c->idle = 0;
@@ -457,7 +470,7 @@ int main(int argc, char **argv)
     size_t conns = 1;
     int idle = 0, c;
 
-    while ((c = getopt(argc, argv, "H:p:c:d:w:f:r:i")) != -1) {
+    while ((c = getopt(argc, argv, "H:p:c:d:w:f:r:n:i")) != -1) {
         switch (c) {
         case 'H': host = optarg; break;
         case 'p': port = (unsigned)parse_ul(optarg, "-p"); break;
@@ -466,6 +479,7 @@ int main(int argc, char **argv)
         case 'w': warm = (unsigned)parse_ul(optarg, "-w"); break;
         case 'f': path = optarg; break;
         case 'r': rate = (unsigned)parse_ul(optarg, "-r"); break;
+        case 'n': max_sent = parse_ul(optarg, "-n"); break;
         case 'i': idle = 1; break;
         default: path = NULL; port = 0; break;
         }
@@ -473,7 +487,8 @@ int main(int argc, char **argv)
     if (!path || port == 0 || port > 65535 || conns == 0 ||
         conns > MAX_CONNS) {
         fputs("usage: mllp_load -p PORT -f CORPUS [-H HOST] [-c CONNS] "
-              "[-d SECONDS] [-w WARMUP] [-r RATE] [-i]\n", stderr);
+              "[-d SECONDS] [-w WARMUP] [-r RATE] [-n COUNT] [-i]\n",
+              stderr);
         return 2;
     }
     nonce = (uint64_t)time(NULL);
