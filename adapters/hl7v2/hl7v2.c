@@ -114,15 +114,21 @@ static void field_name(char *dst, size_t n, const char *id, uint32_t idx)
  */
 #define SCAN_BATCH 8
 
-struct scanner {
-    const unsigned char *p;
-    size_t pos;                 /* next byte not yet loaded */
-    size_t end;
+/* The current block: what each hit reads and writes, apart from the
+ * scanner (whose address scan_fill takes), so that it can stay in
+ * registers. */
+struct scan_cur {
     size_t base;                /* offset of bit 0 of mask */
     size_t span;                /* mask covers [base, base + span) */
     uint64_t mask;              /* hits in it not yet used */
     uint64_t fsmask;            /* those of mask that are field separators
                                    (SSE2 only; else 0) */
+};
+
+struct scanner {
+    const unsigned char *p;
+    size_t pos;                 /* next byte not yet loaded */
+    size_t end;
     const unsigned char *cls;
     /* blocks [bnext, bcount) of the batch: the 64-byte blocks at pos */
     uint64_t bhits[SCAN_BATCH], bfs[SCAN_BATCH];
@@ -192,6 +198,8 @@ static const unsigned char std_hi32[32] = { STD_HI, STD_HI };
 #undef STD_HI
 #endif
 
+/* The scanner at `from`; its current block (cur) is made empty there by
+ * the caller: (struct scan_cur){ from, 0, 0, 0 }. */
 static void scan_init(struct scanner *sc, const char *p, size_t from,
                       size_t end, const unsigned char *cls, int fs, int rs,
                       int ec)
@@ -199,10 +207,6 @@ static void scan_init(struct scanner *sc, const char *p, size_t from,
     sc->p = (const unsigned char *)p;
     sc->pos = from;
     sc->end = end;
-    sc->base = from;
-    sc->span = 0;
-    sc->mask = 0;
-    sc->fsmask = 0;
     sc->cls = cls;
     sc->bnext = sc->bcount = 0;
 #if defined(__SSE2__)
@@ -322,7 +326,7 @@ static void scan_fill(struct scanner *sc)
 /* Make the next 64-byte block the current one; false when fewer than 64
  * bytes are left (or without SSE2). */
 static inline __attribute__((always_inline)) int
-scan_load64(struct scanner *sc)
+scan_load64(struct scanner *sc, struct scan_cur *cur)
 {
 #if defined(__SSE2__)
     if (sc->bnext == sc->bcount) {
@@ -330,14 +334,15 @@ scan_load64(struct scanner *sc)
             return 0;
         scan_fill(sc);
     }
-    sc->mask = sc->bhits[sc->bnext];
-    sc->fsmask = sc->bfs[sc->bnext++];
-    sc->base = sc->pos;
-    sc->span = 64;
+    cur->mask = sc->bhits[sc->bnext];
+    cur->fsmask = sc->bfs[sc->bnext++];
+    cur->base = sc->pos;
+    cur->span = 64;
     sc->pos += 64;
     return 1;
 #else
     (void)sc;
+    (void)cur;
     return 0;
 #endif
 }
@@ -345,21 +350,21 @@ scan_load64(struct scanner *sc)
 /* The offset of the next structural byte after the last one returned, or
  * `end`. Inlined: it runs once per field of every message. */
 static inline __attribute__((always_inline)) size_t
-scan_next(struct scanner *sc)
+scan_next(struct scanner *sc, struct scan_cur *cur)
 {
     for (;;) {
-        if (sc->mask) {
-            size_t at = sc->base + (size_t)__builtin_ctzll(sc->mask);
-            sc->mask &= sc->mask - 1;
+        if (cur->mask) {
+            size_t at = cur->base + (size_t)__builtin_ctzll(cur->mask);
+            cur->mask &= cur->mask - 1;
             return at;
         }
-        if (scan_load64(sc))
+        if (scan_load64(sc, cur))
             continue;
 #if defined(__SSE2__)
         if (sc->end - sc->pos >= 16) {
-            sc->mask = scan16(sc, sc->p + sc->pos, &sc->fsmask);
-            sc->base = sc->pos;
-            sc->span = 16;
+            cur->mask = scan16(sc, sc->p + sc->pos, &cur->fsmask);
+            cur->base = sc->pos;
+            cur->span = 16;
             sc->pos += 16;
             continue;
         }
@@ -377,23 +382,23 @@ scan_next(struct scanner *sc)
  * up to the hit returned are dropped, no further: the next segment may start
  * in the same block). */
 static inline __attribute__((always_inline)) size_t
-scan_next_other(struct scanner *sc)
+scan_next_other(struct scanner *sc, struct scan_cur *cur)
 {
     for (;;) {
-        uint64_t other = sc->mask & ~sc->fsmask;
+        uint64_t other = cur->mask & ~cur->fsmask;
         if (other) {
             uint64_t low = other & (0 - other);
-            sc->mask &= ~(low | (low - 1));
-            return sc->base + (size_t)__builtin_ctzll(other);
+            cur->mask &= ~(low | (low - 1));
+            return cur->base + (size_t)__builtin_ctzll(other);
         }
-        sc->mask = 0;
-        if (scan_load64(sc))
+        cur->mask = 0;
+        if (scan_load64(sc, cur))
             continue;
 #if defined(__SSE2__)
         if (sc->end - sc->pos >= 16) {
-            sc->mask = scan16(sc, sc->p + sc->pos, &sc->fsmask);
-            sc->base = sc->pos;
-            sc->span = 16;
+            cur->mask = scan16(sc, sc->p + sc->pos, &cur->fsmask);
+            cur->base = sc->pos;
+            cur->span = 16;
             sc->pos += 16;
             continue;
         }
@@ -411,22 +416,22 @@ scan_next_other(struct scanner *sc)
  * Blocks of the batch are taken in turn (their masks are made), the last
  * bytes are jumped over. */
 static inline __attribute__((always_inline)) size_t
-scan_seek(struct scanner *sc, size_t from)
+scan_seek(struct scanner *sc, struct scan_cur *cur, size_t from)
 {
     for (;;) {
-        if (from < sc->base + sc->span) {
-            if (from > sc->base)
-                sc->mask &= ~(((uint64_t)1 << (from - sc->base)) - 1);
+        if (from < cur->base + cur->span) {
+            if (from > cur->base)
+                cur->mask &= ~(((uint64_t)1 << (from - cur->base)) - 1);
             break;
         }
-        sc->mask = 0;
-        if (!scan_load64(sc)) {
+        cur->mask = 0;
+        if (!scan_load64(sc, cur)) {
             if (from > sc->pos)
                 sc->pos = from;
             break;
         }
     }
-    return scan_next(sc);
+    return scan_next(sc, cur);
 }
 
 /*
@@ -441,16 +446,16 @@ scan_seek(struct scanner *sc, size_t from)
  * `lim`). Returns the new field count.
  */
 static inline __attribute__((always_inline)) uint32_t
-scan_take_fields(struct scanner *sc, uint32_t *fld, uint32_t nfld,
-                 uint32_t lim)
+scan_take_fields(struct scanner *sc, struct scan_cur *cur, uint32_t *fld,
+                 uint32_t nfld, uint32_t lim)
 {
     for (;;) {
-        uint64_t other = sc->mask & ~sc->fsmask;
-        uint64_t run = sc->mask & ((other & (0 - other)) - 1);
+        uint64_t other = cur->mask & ~cur->fsmask;
+        uint64_t run = cur->mask & ((other & (0 - other)) - 1);
         if (run == 0 || nfld + 64 > lim)
             return nfld;
-        sc->mask &= ~run;
-        uint32_t at = (uint32_t)sc->base + 1;   /* offsets fit: < 2^30 */
+        cur->mask &= ~run;
+        uint32_t at = (uint32_t)cur->base + 1;  /* offsets fit: < 2^30 */
         uint32_t *o = fld + nfld;
         for (;;) {              /* two a turn: one loop test less each */
             o[0] = at + (uint32_t)__builtin_ctzll(run);
@@ -468,7 +473,7 @@ scan_take_fields(struct scanner *sc, uint32_t *fld, uint32_t nfld,
         nfld = (uint32_t)(o - fld);
         /* the block is used up: the next one may go on with field
          * separators (scan_next would load it just the same) */
-        if (sc->mask || !scan_load64(sc))
+        if (cur->mask || !scan_load64(sc, cur))
             return nfld;
     }
 }
@@ -639,7 +644,9 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
     if (too_big)
         end = i + HL7_MAX_MESSAGE;  /* only MSH is read, for the ACK */
     struct scanner sc;
+    struct scan_cur cur;
     scan_init(&sc, p, i, end, cls, fs, m->rs, m->ec);
+    cur = (struct scan_cur){ i, 0, 0, 0 };
     /* where the segment array must grow or the message has too many
      * segments, whichever comes first */
     uint32_t seglim = segcap < HL7_MAX_SEGMENTS ? segcap : HL7_MAX_SEGMENTS;
@@ -711,8 +718,8 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
              * it is scanned again below, as any segment, for the precise
              * error (or for its fields). */
             uint32_t nrs = 0;
-            for (j = scan_seek(&sc, s + 3); j < end;
-                 j = scan_next_other(&sc)) {
+            for (j = scan_seek(&sc, &cur, s + 3); j < end;
+                 j = scan_next_other(&sc, &cur)) {
                 int k = cls[(unsigned char)p[j]];
                 if (k == C_SPECIAL)
                     m->high |= high_of[(unsigned char)p[j]];
@@ -732,6 +739,7 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
                 continue;
             }
             scan_init(&sc, p, s, end, cls, fs, m->rs, m->ec);
+            cur = (struct scan_cur){ s, 0, 0, 0 };
         }
 
         /* locals, not m->fld[m->nfld++]: a store through a uint32_t
@@ -744,7 +752,8 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
          * segment has too many fields, whichever comes first */
         uint32_t f0 = sg->f0, lim = field_limit(f0, fldcap);
         uint32_t reps = 0, reps_of = 0;     /* repetitions of field reps_of */
-        for (j = scan_seek(&sc, s + 3); j < end; j = scan_next(&sc)) {
+        for (j = scan_seek(&sc, &cur, s + 3); j < end;
+             j = scan_next(&sc, &cur)) {
             if ((unsigned char)p[j] == fs) {    /* the common case first */
                 if (nfld == lim) {
                     if (nfld - f0 == HL7_MAX_FIELDS) {
@@ -764,7 +773,7 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
                     lim = field_limit(f0, fldcap);
                 }
                 fld[nfld++] = (uint32_t)(j + 1);
-                nfld = scan_take_fields(&sc, fld, nfld, lim);
+                nfld = scan_take_fields(&sc, &cur, fld, nfld, lim);
                 continue;
             }
             switch (cls[(unsigned char)p[j]]) {
