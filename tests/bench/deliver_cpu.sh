@@ -24,6 +24,14 @@
 #     the cluster there is mostly process start-up under callgrind. The
 #     files are kept in build/bench/deliver_cpu/cg-N.
 #   DISPATCH_VG=1: the dispatcher node under callgrind instead
+#   SERIAL=1 (with VALGRIND=1): no dispatcher; one psql session claims
+#     (hub_claim_deliveries, BATCH rows, default 256) and records each
+#     claim's outcomes as delivered (hub_deliveries_done) in turn until
+#     the backlog is gone: the instructions of claim and flush together
+#     per delivery (that backend less a backend that only connects), which
+#     timing does not move (a drain's claims walk past however many leases
+#     its flushes have not yet recorded), so that a change of a few per
+#     cent shows. Nothing is sent.
 #     (build/bench/deliver_cpu/dispatch.cg), the cluster as it is.
 # The backends' figure moves by a few per cent between runs of the same
 # code: how many outcomes each flush takes and how many leased rows each
@@ -165,6 +173,40 @@ for n in $subs_list; do
     pg_start "${VALGRIND:-0}"
     [ "${VALGRIND:-0}" = 1 ] || q "select pg_stat_statements_reset()" >/dev/null
     pmpid=$(head -1 "$pg/data/postmaster.pid")
+    if [ "${SERIAL:-0}" = 1 ]; then
+        batch=${BATCH:-256}
+        {
+            echo "\\o $out/serial.pid"
+            echo "SELECT pg_backend_pid();"
+            echo "\\o"
+            for _ in $(seq $(( total / batch + 2 ))); do
+                echo "SELECT array_agg(id) ids, array_agg(token) toks,
+                    array_agg(attempt) atts, array_agg(204) codes,
+                    array_agg(NULL::text) errs, array_agg(5) lats,
+                    array_agg('delivered'::text) outs, array_agg(0::bigint) dels
+                  FROM hub_claim_deliveries('serial', 60000, $batch, 4096, '{}') \\gset"
+                echo "SELECT hub_deliveries_done('serial', :'ids', :'toks',
+                    :'atts', :'codes', :'errs', :'lats', :'outs', :'dels');"
+            done
+        } >"$out/serial.sql"
+        psql -qAt "$url" -f "$out/serial.sql" >"$out/serial.txt" 2>&1
+        psql -qAt "$url" -o "$out/serial0.pid" -c "SELECT pg_backend_pid()"
+        sleep 1
+        pg_stop
+        sp=$(tr -dc 0-9 <"$out/serial.pid")
+        s0=$(tr -dc 0-9 <"$out/serial0.pid")
+        pg_start 0
+        delivered=$(q "select count(*) from deliveries where status = 'delivered'")
+        open=$(q "select count(*) from delivery_queue")
+        pg_stop
+        t1=$(sed -n 's/^totals: *//p' "$pg/cg/cg.$sp")
+        t0=$(sed -n 's/^totals: *//p' "$pg/cg/cg.$s0")
+        echo "deliver_cpu serial subs=$n batch=$batch deliveries=$delivered" \
+             "open=$open claim_and_flush_ir=$(( (t1 - t0) / delivered ))"
+        rm -rf "$out/cg-serial-$n"; mkdir -p "$out/cg-serial-$n"
+        cp "$pg/cg/cg.$sp" "$out/cg-serial-$n/"
+        continue
+    fi
     curl -fsS -o /dev/null "http://127.0.0.1:$rport/reset"
     c0=$(cluster_ticks)
     if [ "${DISPATCH_VG:-0}" = 1 ]; then
