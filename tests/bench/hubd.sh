@@ -236,6 +236,10 @@ latency_at_rate() {
     done
     st=$(curl -fsS "http://127.0.0.1:$recv_port/stats?from_us=$(field "$line" meas_from_us)" || true)
     echo "receiver $st" >>"$log/deliver_latency.txt"
+    # every sample (send time, latency; us), to place the slow ones in
+    # time beside hubd's and PostgreSQL's logs
+    curl -fsS "http://127.0.0.1:$recv_port/samples" \
+        >"$log/deliver_latency_samples.txt" || true
     dispatcher_stop
     if [ "$(field "$st" lat_n)" != "0" ] && [ -n "$(field "$st" lat_n)" ]; then
         put deliver.lat.p50 "$(field "$st" from_p50_ms)"

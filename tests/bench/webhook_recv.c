@@ -12,6 +12,9 @@
  *                  from_p99_ms=D": the samples of messages sent at T or
  *                  later (the load client's measured window, after its
  *                  warm-up)
+ *   GET /samples -> one line per sample since the last reset, in arrival
+ *                  order: "SENT_US LATENCY_US" (to find when the slow
+ *                  deliveries happened, beside the server's logs)
  *   GET /reset  -> clears the counters
  *
  * Latency: a body that carries a bench control id ("BM" + 18 digits, as the
@@ -115,6 +118,11 @@ static void on_request(struct evhttp_request *req, void *arg)
         count = 0;
         nlat = 0;
         first_us = last_us = 0;
+    } else if (strcmp(uri, "/samples") == 0) {
+        for (size_t i = 0; i < nlat; i++)
+            evbuffer_add_printf(out, "%llu %llu\n",
+                                (unsigned long long)lat_sent[i],
+                                (unsigned long long)lat[i]);
     } else if (strncmp(uri, "/stats", 6) == 0) {
         const char *from = strstr(uri, "?from_us=");
         uint64_t from_us = from ? strtoull(from + 9, NULL, 10) : 0;
