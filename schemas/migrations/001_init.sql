@@ -2031,8 +2031,10 @@ BEGIN
     v_at_text := to_char(now() AT TIME ZONE 'UTC',
                          'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
     v_at_json := ', ' || to_json(v_at_text)::text || ', "';
-    -- one sort: the aggregates read the sorted subquery in its order.
-    -- A 'message.received' row whose detail hubd wrote (r.dt) is written
+    -- The messages' rows, in generate_series' order (no sort: with the
+    -- identity conflicts' rows in a UNION ALL sorted by row, every batch
+    -- started a sort, an append and a second function scan). A
+    -- 'message.received' row whose detail hubd wrote (r.dt) is written
     -- without to_json: its actor is an organization id (checked above:
     -- letters, digits, '_', '.', '-', nothing to escape), its action and
     -- kind are constants, its id is digits, and r.dt is the detail's text
@@ -2052,20 +2054,13 @@ BEGIN
                      || coalesce(to_json(r.patient)::text, 'null') || ', '
                      || r.detail::text || ']' END)
       INTO a_actor, a_action, a_kind, a_id, a_patient, a_detail, a_rest
-      FROM (SELECT c.o - 1000000000 AS o, c.org AS actor,
-                   'identity.conflict' AS action, 'patient' AS kind,
-                   c.hub AS id, c.hub AS patient, c.d AS detail,
-                   NULL::text AS dt
-              FROM unnest(c_org, c_hub, c_all)
-                   WITH ORDINALITY AS c(org, hub, d, o)
-            UNION ALL
-            SELECT u.o, p_org[u.o],
+      FROM (SELECT p_org[u.o] AS actor,
                    CASE WHEN m_dup[u.o] THEN 'message.duplicate'
                         WHEN p_ok[u.o] THEN 'message.received'
-                        ELSE 'message.quarantined' END,
-                   'message', m_mid[u.o]::text,
+                        ELSE 'message.quarantined' END AS action,
+                   'message' AS kind, m_mid[u.o]::text AS id,
                    CASE WHEN p_ok[u.o] AND NOT m_dup[u.o]
-                        THEN m_first[u.o] END,
+                        THEN m_first[u.o] END AS patient,
                    CASE WHEN m_dup[u.o] THEN
                        jsonb_build_object('sha256', p_sha[u.o],
                                           'format', p_fmt[u.o])
@@ -2080,12 +2075,29 @@ BEGIN
                            'format', p_fmt[u.o], 'error',
                            jsonb_build_object(
                                'code', p_err[u.o]->'code',
-                               'field', p_err[u.o]->'field')) END,
+                               'field', p_err[u.o]->'field')) END AS detail,
                    CASE WHEN p_ok[u.o] AND NOT m_dup[u.o]
-                        THEN p_adetail[u.o] END
+                        THEN p_adetail[u.o] END AS dt
               FROM generate_series(1, n_msg) AS u(o)
              WHERE NOT m_skip[u.o]
-            ORDER BY o) r;
+            OFFSET 0) r;        -- not flattened: each value made once
+    -- the identity conflicts' rows go first, in event order (rare: a
+    -- statement only when there is one)
+    IF cardinality(c_org) > 0 THEN
+        SELECT c_org || a_actor,
+               array_agg('identity.conflict'::text) || a_action,
+               array_agg('patient'::text) || a_kind, c_hub || a_id,
+               c_hub || a_patient, c_all || a_detail,
+               array_agg(', ' || to_json(v_at_text)::text || ', '
+                         || to_json(c.org)::text || ', '
+                         || to_json('identity.conflict'::text)::text || ', '
+                         || to_json('patient'::text)::text || ', '
+                         || to_json(c.hub)::text || ', '
+                         || coalesce(to_json(c.hub)::text, 'null') || ', '
+                         || c.d::text || ']' ORDER BY c.o) || a_rest
+          INTO a_actor, a_action, a_kind, a_id, a_patient, a_detail, a_rest
+          FROM unnest(c_org, c_hub, c_all) WITH ORDINALITY AS c(org, hub, d, o);
+    END IF;
     -- then the rows hub_route_events() appends: the subscriptions and
     -- orgs of each routed event (jsonb_agg(DISTINCT): sorted, once each),
     -- in event order; a statement only when something was routed

@@ -535,6 +535,9 @@ Test(store, batch_links_each_event_after_the_earlier_events_of_the_batch)
                        "jsonb_array_length(detail->'patients') = 2 AND "
                        "seq < (SELECT min(seq) FROM audit "
                        "WHERE action = 'message.received')"), 1);
+    /* the conflict's row is chained as hub_audit_text() writes it */
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"),
+                 1);
     /* seqs and message ids follow batch order */
     cr_assert_eq(qlong("SELECT count(*) FROM events e JOIN messages m "
                        "ON m.id = e.message_id WHERE m.idem_key = 'd' || "
