@@ -1,11 +1,13 @@
 /*
  * jcanon.c - jsonb's text form of a JSON document, in C (see jcanon.h).
  *
- * One recursive descent over the input writes the canonical text to one
- * buffer. An object's members are written there one after another as they
- * are read (their values already canonical), then sorted and written again
- * in jsonb's order right after them, and that final text is moved down over
- * the members: each byte moves once per enclosing object.
+ * Two passes. The first reads the document once into an array of nodes in
+ * document order (each value's text in the input, an object member's key,
+ * where the value's subtree ends), refusing all that jcanon.h says is
+ * refused. The second writes the canonical text once: each object's
+ * members sorted on the way out, each string without an escape copied as
+ * it is. Every output byte is written once (the former writer, kept in
+ * tests/lib/jcanon_ref.c, moved each byte once per enclosing object).
  * The rules reproduced are those of PostgreSQL 15's json lexer (json.c,
  * jsonapi.c), jsonb's key order and uniqueness (jsonb_util.c:
  * lengthCompareJsonbStringValue, uniqueifyJsonbObject), its output
@@ -15,33 +17,23 @@
 
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "common/utf8.h"
 
 #define JCANON_MAX_NUMBER 64        /* longer numbers: left to PostgreSQL */
+/* jsonb cannot hold a document near this size (its limit is 256 MB), and
+ * node fields stay 32 bits */
+#define JCANON_MAX_INPUT (1u << 30)
 
-/*
- * The output is one array sized once: the canonical text is at most
- * 3n + 2 bytes (a value never grows, ", " and ": " add one byte to each
- * ',' and ':' of the input), and an object's members and its final text
- * sit there side by side for a moment, so twice that always fits (each
- * enclosing object's members are already final). No write checks room.
- */
-struct jc {
+struct jp {
     const char *p;
     size_t n, i;
-    char *o;                        /* output */
-    size_t len;
+    struct jcanon_node *v;
+    uint32_t nv, cap;
     struct arena *a;
-};
-
-/* One member of an object being read: its key (decoded) and where its
- * canonical value sits in the output. */
-struct member {
-    const char *key;
-    size_t klen;
-    size_t voff, vlen;
-    size_t order;
 };
 
 /* Bytes a string's plain run may hold: 0; '"', '\\', controls and bytes
@@ -50,18 +42,31 @@ static const unsigned char stop[256] = {
     [0 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1,
 };
 
-static inline void put(struct jc *c, const void *p, size_t n)
+/* The first byte at or after p[i] that stops a plain run, or n. Sixteen
+ * at a time where sixteen are left: most strings end in the first block. */
+static inline size_t plain_run(const char *p, size_t i, size_t n)
 {
-    memcpy(c->o + c->len, p, n);
-    c->len += n;
+#ifdef __SSE2__
+    const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+    const __m128i ctl = _mm_set1_epi8(0x1f);
+    while (n - i >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        /* max(v, 0x1f) == 0x1f: v <= 0x1f unsigned; the sign bit: >= 0x80 */
+        __m128i m = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)),
+            _mm_or_si128(_mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl), v));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        if (mask)
+            return i + (unsigned)__builtin_ctz(mask);
+        i += 16;
+    }
+#endif
+    while (i < n && !stop[(unsigned char)p[i]])
+        i++;
+    return i;
 }
 
-static inline void putc1(struct jc *c, char ch)
-{
-    c->o[c->len++] = ch;
-}
-
-static void ws(struct jc *c)
+static void ws(struct jp *c)
 {
     while (c->i < c->n && (c->p[c->i] == ' ' || c->p[c->i] == '\t' ||
                            c->p[c->i] == '\n' || c->p[c->i] == '\r'))
@@ -86,123 +91,109 @@ static int hexval(char ch)
     return -1;
 }
 
-/* escape_json() of one decoded byte below 0x80 (at most 6 bytes) */
-static void put_escaped(struct jc *c, unsigned char ch)
+/* The character an escape at p[0] ('\\') stands for and its length in *len;
+ * 0 for one this writer does not reproduce. p[1] exists; a \u escape may
+ * run past `left` bytes. */
+static unsigned char unescape(const char *p, size_t left, size_t *len)
 {
-    static const char hex[] = "0123456789abcdef";
-
-    switch (ch) {
-    case '\b': put(c, "\\b", 2); return;
-    case '\f': put(c, "\\f", 2); return;
-    case '\n': put(c, "\\n", 2); return;
-    case '\r': put(c, "\\r", 2); return;
-    case '\t': put(c, "\\t", 2); return;
-    case '"': put(c, "\\\"", 2); return;
-    case '\\': put(c, "\\\\", 2); return;
-    default:
-        if (ch < 0x20) {
-            char u[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
-            put(c, u, 6);
-        } else {
-            putc1(c, (char)ch);
+    *len = 2;
+    switch (p[1]) {
+    case '"': return '"';
+    case '\\': return '\\';
+    case '/': return '/';
+    case 'b': return '\b';
+    case 'f': return '\f';
+    case 'n': return '\n';
+    case 'r': return '\r';
+    case 't': return '\t';
+    case 'u': {
+        if (left < 6)
+            return 0;
+        int v = 0;
+        for (int k = 2; k < 6; k++) {
+            int h = hexval(p[k]);
+            if (h < 0)
+                return 0;
+            v = v * 16 + h;
         }
+        /* NUL cannot be text; beyond ASCII depends on the database
+         * encoding (and surrogate pairs): PostgreSQL's */
+        if (v == 0 || v >= 0x80)
+            return 0;
+        *len = 6;
+        return (unsigned char)v;
+    }
+    default:
+        return 0;
     }
 }
 
 /*
- * The string that opens at p[i] ('"'): written escaped to the output when
- * `key` is NULL; else decoded for a key into *key (the input itself when
- * it holds no escape, else arena memory). False when it is not one this
- * writer reproduces. Runs of plain bytes are copied whole.
+ * The string that opens at p[i] ('"'): its characters (between the
+ * quotes) in *s and whether they hold an escape. False when it is not one
+ * this writer reproduces.
  */
-static bool string(struct jc *c, struct slice *key)
+static bool string(struct jp *c, const char **s, size_t *len, bool *esc)
 {
     const char *p = c->p;
-    size_t i = c->i + 1, start = i, run = i;
-    char *dec = NULL;               /* a key's decoded bytes, once escaped */
-    size_t dlen = 0;
+    size_t i = c->i + 1, start = i;
+    bool e = false;
 
-    if (!key)
-        putc1(c, '"');
     for (;;) {
-        while (i < c->n && !stop[(unsigned char)p[i]])
-            i++;
+        i = plain_run(p, i, c->n);
         if (i >= c->n)
             return false;
         unsigned char ch = (unsigned char)p[i];
+        if (ch == '"')
+            break;
         if (ch >= 0x80) {
-            size_t len = utf8_seq_len((const unsigned char *)p + i, c->n - i);
-            if (len == 0)
+            size_t len8 = utf8_seq_len((const unsigned char *)p + i, c->n - i);
+            if (len8 == 0)
                 return false;
-            i += len;
+            i += len8;
             continue;
         }
         if (ch < 0x20)
             return false;           /* must be escaped: jsonb_in refuses */
-        /* '"' or '\\': the plain run before it */
-        if (!key) {
-            put(c, p + run, i - run);
-        } else if (dec || ch == '\\') {
-            if (dec == NULL)        /* decoded is never longer */
-                dec = arena_alloc(c->a, c->n - start + 1);
-            memcpy(dec + dlen, p + run, i - run);
-            dlen += i - run;
-        }
-        if (ch == '"')
-            break;
         if (i + 1 >= c->n)
             return false;
-        unsigned char d;
-        size_t len = 2;
-        switch (p[i + 1]) {
-        case '"': d = '"'; break;
-        case '\\': d = '\\'; break;
-        case '/': d = '/'; break;
-        case 'b': d = '\b'; break;
-        case 'f': d = '\f'; break;
-        case 'n': d = '\n'; break;
-        case 'r': d = '\r'; break;
-        case 't': d = '\t'; break;
-        case 'u': {
-            if (c->n - i < 6)
-                return false;
-            int v = 0;
-            for (int k = 2; k < 6; k++) {
-                int h = hexval(p[i + k]);
-                if (h < 0)
-                    return false;
-                v = v * 16 + h;
-            }
-            /* NUL cannot be text; beyond ASCII depends on the database
-             * encoding (and surrogate pairs): PostgreSQL's */
-            if (v == 0 || v >= 0x80)
-                return false;
-            d = (unsigned char)v;
-            len = 6;
-            break;
-        }
-        default:
+        size_t elen;
+        if (unescape(p + i, c->n - i, &elen) == 0)
             return false;
-        }
-        if (key)
-            dec[dlen++] = (char)d;
-        else
-            put_escaped(c, d);
-        i += len;
-        run = i;
+        e = true;
+        i += elen;
     }
-    if (key)
-        *key = dec ? (struct slice){ dec, dlen }
-                   : (struct slice){ p + start, i - start };
-    else
-        putc1(c, '"');
+    *s = p + start;
+    *len = i - start;
+    *esc = e;
     c->i = i + 1;
     return true;
 }
 
+/* A key's characters decoded (a string() accepted them): into arena
+ * memory; the decoded text is never longer. */
+static const char *decode(struct arena *a, const char *s, size_t n,
+                          uint32_t *len)
+{
+    char *d = arena_alloc(a, n + 1);
+    size_t k = 0;
+
+    for (size_t i = 0; i < n;) {
+        if (s[i] != '\\') {
+            d[k++] = s[i++];
+            continue;
+        }
+        size_t elen;
+        d[k++] = (char)unescape(s + i, n - i, &elen);
+        i += elen;
+    }
+    *len = (uint32_t)k;
+    return d;
+}
+
 /* -?(0|[1-9][0-9]*)(\.[0-9]+)? and not a negative zero: numeric_out prints
  * it as written */
-static bool number(struct jc *c)
+static bool number(struct jp *c)
 {
     const char *p = c->p;
     size_t i = c->i, s = i;
@@ -236,83 +227,70 @@ static bool number(struct jc *c)
         return false;
     if (i - s > JCANON_MAX_NUMBER || (p[s] == '-' && !nonzero))
         return false;
-    put(c, p + s, i - s);
     c->i = i;
     return true;
 }
 
-static bool literal(struct jc *c, const char *word, size_t len)
+static bool literal(struct jp *c, const char *word, size_t len)
 {
     if (c->n - c->i < len || memcmp(c->p + c->i, word, len) != 0)
         return false;
     if (c->i + len < c->n && alnum_json((unsigned char)c->p[c->i + len]))
         return false;
-    put(c, word, len);
     c->i += len;
     return true;
 }
 
-/* jsonb's key order; equal keys: the later one first (it is kept) */
-static int member_cmp(const struct member *a, const struct member *b)
+static uint32_t node_new(struct jp *c)
 {
-    if (a->klen != b->klen)
-        return a->klen < b->klen ? -1 : 1;
-    int r = memcmp(a->key, b->key, a->klen);
-    if (r)
-        return r;
-    return a->order > b->order ? -1 : 1;
-}
-
-/* Insertion sort: objects hold a few dozen members at most in practice,
- * and the order of equal keys is settled by `order` anyway. */
-static void sort_members(struct member *m, size_t n)
-{
-    for (size_t k = 1; k < n; k++) {
-        struct member x = m[k];
-        size_t j = k;
-        while (j > 0 && member_cmp(&m[j - 1], &x) > 0) {
-            m[j] = m[j - 1];
-            j--;
-        }
-        m[j] = x;
+    if (c->nv == c->cap) {
+        uint32_t cap = c->cap * 2;
+        struct jcanon_node *v = arena_alloc(c->a, (size_t)cap * sizeof(*v));
+        memcpy(v, c->v, (size_t)c->nv * sizeof(*v));
+        c->v = v;
+        c->cap = cap;
     }
+    struct jcanon_node *x = &c->v[c->nv];
+    x->key = NULL;
+    x->klen = 0;
+    x->kesc = false;
+    x->esc = false;
+    return c->nv++;
 }
 
-static bool value(struct jc *c, int depth);
+static bool value(struct jp *c, int depth);
 
-static bool object(struct jc *c, int depth)
+static bool object(struct jp *c, int depth)
 {
-    size_t start = c->len;
-    struct member local[32], *m = local;
-    size_t nm = 0, cap = 32;
-
     c->i++;                         /* '{' */
     ws(c);
     if (c->i < c->n && c->p[c->i] == '}') {
         c->i++;
-        put(c, "{}", 2);
         return true;
     }
     for (;;) {
-        struct slice key;
-        if (c->i >= c->n || c->p[c->i] != '"' || !string(c, &key))
+        const char *k;
+        size_t klen;
+        bool kesc;
+        if (c->i >= c->n || c->p[c->i] != '"' ||
+            !string(c, &k, &klen, &kesc))
             return false;
         ws(c);
         if (c->i >= c->n || c->p[c->i] != ':')
             return false;
         c->i++;
         ws(c);
-        if (nm == cap) {
-            struct member *nmv = arena_alloc(c->a, 2 * cap * sizeof(*nmv));
-            memcpy(nmv, m, nm * sizeof(*m));
-            m = nmv;
-            cap *= 2;
-        }
-        size_t voff = c->len;
+        uint32_t x = c->nv;
         if (!value(c, depth + 1))
             return false;
-        m[nm] = (struct member){ key.p, key.len, voff, c->len - voff, nm };
-        nm++;
+        struct jcanon_node *m = &c->v[x];
+        m->kesc = kesc;
+        if (kesc) {
+            m->key = decode(c->a, k, klen, &m->klen);
+        } else {
+            m->key = k;
+            m->klen = (uint32_t)klen;
+        }
         ws(c);
         if (c->i < c->n && c->p[c->i] == ',') {
             c->i++;
@@ -321,49 +299,18 @@ static bool object(struct jc *c, int depth)
         }
         if (c->i < c->n && c->p[c->i] == '}') {
             c->i++;
-            break;
+            return true;
         }
         return false;
     }
-    sort_members(m, nm);
-    size_t fin = c->len;
-    putc1(c, '{');
-    for (size_t k = 0; k < nm; k++) {
-        if (k > 0 && m[k].klen == m[k - 1].klen &&
-            memcmp(m[k].key, m[k - 1].key, m[k].klen) == 0)
-            continue;               /* an earlier duplicate: dropped */
-        if (c->len > fin + 1)
-            put(c, ", ", 2);
-        putc1(c, '"');
-        const char *kp = m[k].key;
-        size_t run = 0;
-        for (size_t q = 0; q < m[k].klen; q++) {
-            unsigned char ch = (unsigned char)kp[q];
-            if (ch < 0x20 || ch == '"' || ch == '\\') {
-                put(c, kp + run, q - run);
-                put_escaped(c, ch);
-                run = q + 1;
-            }
-        }
-        put(c, kp + run, m[k].klen - run);
-        put(c, "\": ", 3);
-        put(c, c->o + m[k].voff, m[k].vlen);
-    }
-    putc1(c, '}');
-    size_t flen = c->len - fin;
-    memmove(c->o + start, c->o + fin, flen);
-    c->len = start + flen;
-    return true;
 }
 
-static bool array(struct jc *c, int depth)
+static bool array(struct jp *c, int depth)
 {
     c->i++;                         /* '[' */
-    putc1(c, '[');
     ws(c);
     if (c->i < c->n && c->p[c->i] == ']') {
         c->i++;
-        putc1(c, ']');
         return true;
     }
     for (;;) {
@@ -373,48 +320,331 @@ static bool array(struct jc *c, int depth)
         if (c->i < c->n && c->p[c->i] == ',') {
             c->i++;
             ws(c);
-            put(c, ", ", 2);
             continue;
         }
         if (c->i < c->n && c->p[c->i] == ']') {
             c->i++;
-            putc1(c, ']');
             return true;
         }
         return false;
     }
 }
 
-static bool value(struct jc *c, int depth)
+/* One value at p[i], and its subtree, as nodes from c->nv on. */
+static bool value(struct jp *c, int depth)
 {
     if (depth > JCANON_MAX_DEPTH || c->i >= c->n)
         return false;
+    uint32_t x = node_new(c);
+    size_t s = c->i;
+    const char *str = NULL;
+    size_t slen = 0;
+    bool ok, esc = false;
+    uint8_t type = JCANON_OTHER;
+
     switch (c->p[c->i]) {
-    case '{': return object(c, depth);
-    case '[': return array(c, depth);
-    case '"': return string(c, NULL);
-    case 't': return literal(c, "true", 4);
-    case 'f': return literal(c, "false", 5);
-    case 'n': return literal(c, "null", 4);
-    default: return number(c);
+    case '{': type = JCANON_OBJECT; ok = object(c, depth); break;
+    case '[': type = JCANON_ARRAY; ok = array(c, depth); break;
+    case '"':
+        type = JCANON_STRING;
+        ok = string(c, &str, &slen, &esc);
+        break;
+    case 't': ok = literal(c, "true", 4); break;
+    case 'f': ok = literal(c, "false", 5); break;
+    case 'n': ok = literal(c, "null", 4); break;
+    default: ok = number(c); break;
+    }
+    if (!ok)
+        return false;
+    struct jcanon_node *v = &c->v[x];
+    v->type = type;
+    v->end = c->nv;
+    if (type == JCANON_STRING) {
+        v->p = str;
+        v->len = (uint32_t)slen;
+        v->esc = esc;
+    } else {
+        v->p = c->p + s;
+        v->len = (uint32_t)(c->i - s);
+    }
+    return true;
+}
+
+/* --- writing ------------------------------------------------------------- */
+
+struct jw_c {
+    char *o;
+    size_t len;
+    const struct jcanon_node *v;
+    uint32_t nv;
+    struct jcanon_add *add;
+    size_t n_add;
+    struct arena *a;
+};
+
+static inline void put(struct jw_c *w, const void *p, size_t n)
+{
+    memcpy(w->o + w->len, p, n);
+    w->len += n;
+}
+
+static inline void putc1(struct jw_c *w, char ch)
+{
+    w->o[w->len++] = ch;
+}
+
+/* escape_json() of one decoded byte below 0x80 (at most 6 bytes) */
+static void put_escaped(struct jw_c *w, unsigned char ch)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    switch (ch) {
+    case '\b': put(w, "\\b", 2); return;
+    case '\f': put(w, "\\f", 2); return;
+    case '\n': put(w, "\\n", 2); return;
+    case '\r': put(w, "\\r", 2); return;
+    case '\t': put(w, "\\t", 2); return;
+    case '"': put(w, "\\\"", 2); return;
+    case '\\': put(w, "\\\\", 2); return;
+    default:
+        if (ch < 0x20) {
+            char u[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+            put(w, u, 6);
+        } else {
+            putc1(w, (char)ch);
+        }
     }
 }
 
-bool jcanon(struct arena *a, const char *p, size_t n, struct slice *out)
+/* A string's characters as written (string() accepted them), each escape
+ * decoded and escaped again as escape_json() does. */
+static void put_reescaped(struct jw_c *w, const char *s, size_t n)
 {
-    struct jc c = { p, n, 0, NULL, 0, a };
+    size_t run = 0;
 
-    if (n > (SIZE_MAX - 64) / 6)
+    for (size_t i = 0; i < n;) {
+        if (s[i] != '\\') {
+            i++;
+            continue;
+        }
+        put(w, s + run, i - run);
+        size_t elen;
+        put_escaped(w, unescape(s + i, n - i, &elen));
+        i += elen;
+        run = i;
+    }
+    put(w, s + run, n - run);
+}
+
+/* Decoded text, escaped as escape_json() does */
+static void put_text(struct jw_c *w, const char *k, size_t n)
+{
+    size_t run = 0;
+
+    for (size_t q = 0; q < n; q++) {
+        unsigned char ch = (unsigned char)k[q];
+        if (ch < 0x20 || ch == '"' || ch == '\\') {
+            put(w, k + run, q - run);
+            put_escaped(w, ch);
+            run = q + 1;
+        }
+    }
+    put(w, k + run, n - run);
+}
+
+/* One member of an object being written: a node, or add[node - nv] */
+struct member {
+    const char *key;
+    uint32_t klen;
+    uint32_t node;
+};
+
+/* jsonb's key order; equal keys: the later one first (it is kept). Members
+ * are listed in document order, the added ones after them, so the later
+ * is the higher node. */
+static inline bool member_before(const struct member *a,
+                                 const struct member *b)
+{
+    if (a->klen != b->klen)
+        return a->klen < b->klen;
+    int r = memcmp(a->key, b->key, a->klen);
+    if (r)
+        return r < 0;
+    return a->node > b->node;
+}
+
+/* Insertion sort: objects hold a few dozen members at most in practice */
+static void sort_members(struct member *m, size_t n)
+{
+    for (size_t k = 1; k < n; k++) {
+        struct member x = m[k];
+        size_t j = k;
+        while (j > 0 && member_before(&x, &m[j - 1])) {
+            m[j] = m[j - 1];
+            j--;
+        }
+        m[j] = x;
+    }
+}
+
+static void emit(struct jw_c *w, uint32_t x);
+
+static void emit_object(struct jw_c *w, uint32_t x)
+{
+    const struct jcanon_node *v = w->v;
+    struct member local[32], *m = local;
+    size_t nm = 0, cap = 32;
+
+    for (uint32_t k = x + 1; k < v[x].end; k = v[k].end) {
+        if (nm == cap) {
+            struct member *nmv = arena_alloc(w->a, 2 * cap * sizeof(*nmv));
+            memcpy(nmv, m, nm * sizeof(*m));
+            m = nmv;
+            cap *= 2;
+        }
+        m[nm++] = (struct member){ v[k].key, v[k].klen, k };
+    }
+    for (size_t k = 0; k < w->n_add; k++) {
+        if (w->add[k].obj != x)
+            continue;
+        if (nm == cap) {
+            struct member *nmv = arena_alloc(w->a, 2 * cap * sizeof(*nmv));
+            memcpy(nmv, m, nm * sizeof(*m));
+            m = nmv;
+            cap *= 2;
+        }
+        m[nm++] = (struct member){ w->add[k].key,
+                                   (uint32_t)strlen(w->add[k].key),
+                                   w->nv + (uint32_t)k };
+    }
+    sort_members(m, nm);
+    putc1(w, '{');
+    bool first = true;
+    for (size_t k = 0; k < nm; k++) {
+        if (k > 0 && m[k].klen == m[k - 1].klen &&
+            memcmp(m[k].key, m[k - 1].key, m[k].klen) == 0)
+            continue;               /* an earlier duplicate: dropped */
+        if (!first)
+            put(w, ", ", 2);
+        first = false;
+        putc1(w, '"');
+        if (m[k].node >= w->nv) {
+            struct jcanon_add *ad = &w->add[m[k].node - w->nv];
+            put(w, m[k].key, m[k].klen);
+            put(w, "\": ", 3);
+            ad->at = w->len;
+            put(w, ad->val.p, ad->val.len);
+            continue;
+        }
+        if (v[m[k].node].kesc)
+            put_text(w, m[k].key, m[k].klen);
+        else                        /* nothing in it needs an escape */
+            put(w, m[k].key, m[k].klen);
+        put(w, "\": ", 3);
+        emit(w, m[k].node);
+    }
+    putc1(w, '}');
+}
+
+static void emit(struct jw_c *w, uint32_t x)
+{
+    const struct jcanon_node *v = &w->v[x];
+
+    switch (v->type) {
+    case JCANON_STRING:
+        putc1(w, '"');
+        if (v->esc)
+            put_reescaped(w, v->p, v->len);
+        else
+            put(w, v->p, v->len);
+        putc1(w, '"');
+        return;
+    case JCANON_OTHER:
+        put(w, v->p, v->len);
+        return;
+    case JCANON_ARRAY:
+        putc1(w, '[');
+        for (uint32_t k = x + 1; k < v->end; k = w->v[k].end) {
+            if (k > x + 1)
+                put(w, ", ", 2);
+            emit(w, k);
+        }
+        putc1(w, ']');
+        return;
+    default:
+        emit_object(w, x);
+    }
+}
+
+bool jcanon_parse(struct arena *a, const char *p, size_t n,
+                  struct jcanon_doc *d)
+{
+    struct jp c = { p, n, 0, NULL, 0, 0, a };
+
+    if (n > JCANON_MAX_INPUT)
         return false;
-    c.o = arena_alloc(a, 6 * n + 64);
+    c.cap = (uint32_t)(n / 16 + 16);
+    c.v = arena_alloc(a, (size_t)c.cap * sizeof(*c.v));
     ws(&c);
     if (!value(&c, 1))
         return false;
     ws(&c);
     if (c.i != n)
         return false;
-    c.o[c.len] = '\0';
-    *out = (struct slice){ c.o, c.len };
+    d->v = c.v;
+    d->n = c.nv;
+    return true;
+}
+
+void jcanon_write(struct arena *a, const struct jcanon_doc *d,
+                  struct jcanon_add *add, size_t n_add, struct slice *out)
+{
+    /* never longer than the input plus one byte for each ',' and ':' of
+     * it (", " and ": "), so 2n; strings never grow: an escape decoded and
+     * written again is at most as long as it was. Each added member:
+     * ", " '"' key '": ' value. (A string's len leaves out its quotes.) */
+    size_t cap = 2 * ((size_t)d->v[0].len + 2) + 1;
+    for (size_t k = 0; k < n_add; k++)
+        cap += strlen(add[k].key) + add[k].val.len + 6;
+    struct jw_c w = { arena_alloc(a, cap), 0, d->v, d->n, add, n_add, a };
+    emit(&w, 0);
+    w.o[w.len] = '\0';
+    *out = (struct slice){ w.o, w.len };
+}
+
+bool jcanon(struct arena *a, const char *p, size_t n, struct slice *out)
+{
+    struct jcanon_doc d;
+
+    if (!jcanon_parse(a, p, n, &d))
+        return false;
+    jcanon_write(a, &d, NULL, 0, out);
+    return true;
+}
+
+bool jcanon_quote(struct arena *a, const char *s, size_t n,
+                  struct slice *out)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == 0)
+            return false;
+        if (ch < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len = utf8_seq_len((const unsigned char *)s + i, n - i);
+        if (len == 0)
+            return false;
+        i += len;
+    }
+    /* each byte becomes at most 6 (\u00XX), and the quotes */
+    struct jw_c w = { arena_alloc(a, 6 * n + 3), 0, NULL, 0, NULL, 0, a };
+    putc1(&w, '"');
+    put_text(&w, s, n);
+    putc1(&w, '"');
+    w.o[w.len] = '\0';
+    *out = (struct slice){ w.o, w.len };
     return true;
 }
 

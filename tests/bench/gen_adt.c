@@ -242,6 +242,40 @@ static void build(struct out *o, uint64_t seed, uint64_t seq,
             rng_below(&r, 1000000000));
 }
 
+/*
+ * Message number i of the corpus into *o; `top`, seeded with the corpus
+ * seed, draws each message's own seed in turn.
+ */
+static void gen_message(struct rng *top, uint64_t i, struct out *o)
+{
+    uint64_t ms = rng_next(top);
+    struct rng sr = { ms ^ 0x5bd1e995u };
+    struct shape sh = {
+        .nk1 = rng_below(&sr, 3), .dg1 = rng_below(&sr, 5),
+        .al1 = rng_below(&sr, 3), .in1 = rng_below(&sr, 3),
+        .pd1 = (int)rng_below(&sr, 2), .pv2 = (int)rng_below(&sr, 2),
+    };
+    int guard;
+
+    build(o, ms, i, &sh);
+    /* Grow or shrink the optional segments into the 1-2 KB band. */
+    for (guard = 0; guard < 16 && o->n < GEN_MIN_BYTES; guard++) {
+        if (sh.dg1 < 6) sh.dg1++;
+        else if (sh.in1 < 3) sh.in1++;
+        else sh.nk1++;
+        build(o, ms, i, &sh);
+    }
+    for (guard = 0; guard < 16 && o->n > GEN_MAX_BYTES; guard++) {
+        if (sh.in1 > 0) sh.in1--;
+        else if (sh.nk1 > 0) sh.nk1--;
+        else if (sh.dg1 > 1) sh.dg1--;
+        else sh.al1 = 0;
+        build(o, ms, i, &sh);
+    }
+}
+
+/* GEN_ADT_LIB: included by a test for gen_message() alone */
+#ifndef GEN_ADT_LIB
 static uint64_t parse_u64(const char *s, const char *what)
 {
     char *end;
@@ -281,30 +315,7 @@ int main(int argc, char **argv)
     }
     struct rng top = { seed };
     for (i = 0; i < count; i++) {
-        uint64_t ms = rng_next(&top);
-        struct rng sr = { ms ^ 0x5bd1e995u };
-        struct shape sh = {
-            .nk1 = rng_below(&sr, 3), .dg1 = rng_below(&sr, 5),
-            .al1 = rng_below(&sr, 3), .in1 = rng_below(&sr, 3),
-            .pd1 = (int)rng_below(&sr, 2), .pv2 = (int)rng_below(&sr, 2),
-        };
-        int guard;
-
-        build(&o, ms, i, &sh);
-        /* Grow or shrink the optional segments into the 1-2 KB band. */
-        for (guard = 0; guard < 16 && o.n < GEN_MIN_BYTES; guard++) {
-            if (sh.dg1 < 6) sh.dg1++;
-            else if (sh.in1 < 3) sh.in1++;
-            else sh.nk1++;
-            build(&o, ms, i, &sh);
-        }
-        for (guard = 0; guard < 16 && o.n > GEN_MAX_BYTES; guard++) {
-            if (sh.in1 > 0) sh.in1--;
-            else if (sh.nk1 > 0) sh.nk1--;
-            else if (sh.dg1 > 1) sh.dg1--;
-            else sh.al1 = 0;
-            build(&o, ms, i, &sh);
-        }
+        gen_message(&top, i, &o);
         if (fwrite(o.b, 1, o.n, f) != o.n || fputc('\n', f) == EOF) {
             perror("gen_adt: write");
             return 1;
@@ -321,3 +332,4 @@ int main(int argc, char **argv)
             "avg %zu\n", count, total, lo, hi, count ? total / count : 0);
     return 0;
 }
+#endif

@@ -6,7 +6,9 @@
  *   - what jcanon accepts is JSON: cJSON parses it and the canonical text;
  *   - the canonical text is a fixed point: jcanon(jcanon(x)) == jcanon(x);
  *   - it is no longer than the bound the writer relies on (3n + 2);
- *   - jcanon_find_str only finds offsets inside the text, just after a '"'.
+ *   - jcanon_find_str only finds offsets inside the text, just after a '"';
+ *   - it answers as the writer it replaced does (tests/lib/jcanon_ref.c):
+ *     the same refusals, the same text.
  * The byte-for-byte agreement with PostgreSQL is the integration test's
  * (tests/integration/jcanon_test.c); it needs a server. The fuzz build
  * links adapters only, so the module is compiled into this harness.
@@ -17,6 +19,7 @@
 #include <string.h>
 
 #include "../../hub/jcanon.c"
+#include "../lib/jcanon_ref.c"
 
 static void check_find(const struct slice *t, const char *k1, const char *k2)
 {
@@ -33,7 +36,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *p = (const char *)data;
 
     arena_init(&a, 16 * 1024);
-    if (jcanon(&a, p, size, &t1)) {
+    bool ok = jcanon(&a, p, size, &t1);
+    if (ok != jcanon_ref(&a, p, size, &t2) ||
+        (ok && (t1.len != t2.len || memcmp(t1.p, t2.p, t1.len) != 0)))
+        abort();
+    if (ok) {
         if (t1.len > 3 * size + 2)
             abort();
         cJSON *in = cJSON_ParseWithLength(p, size);
