@@ -11,9 +11,10 @@
  * transaction of its own, which commits synchronously, so the call returns
  * once the batch is durable (ingest_send). Before sending, each event
  * body gets the hub fields this side already knows written into its JSON
- * text (body_write: id, source.org, source.received_at, and the candidate
- * patient.hub_id), and its occurred_at parsed (occ_text), so the SQL does
- * neither per event. Its results come back in binary form too.
+ * text, made jsonb's text form (body.c: id, source.org,
+ * source.received_at, and the candidate patient.hub_id), and its
+ * occurred_at parsed (occ_text), so the SQL does neither per event. Its
+ * results come back in binary form too.
  *
  * Errors are logged as SQLSTATE and constraint name, never PQerrorMessage(),
  * whose DETAIL can quote row values. A broken connection is reset at the
@@ -36,6 +37,7 @@
 #include "common/hub_err.h"
 #include "common/jw.h"
 #include "common/utf8.h"
+#include "body.h"
 #include "jcanon.h"
 #include "log.h"
 
@@ -683,114 +685,6 @@ static struct slice json_no_nul(struct arena *a, struct slice j)
     return copy ? (struct slice){ copy, j.len } : j;
 }
 
-/* --- the event body: the hub fields written in C ------------------------- */
-
-static size_t json_ws(const char *p, size_t i, size_t n)
-{
-    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' ||
-                     p[i] == '\r'))
-        i++;
-    return i;
-}
-
-/* One past the string that opens at p[i] ('"'), or 0; *esc when it holds
- * an escape. A byte loop: an event's strings are a few bytes each (keys,
- * codes, names), too short for memchr's setup to pay, and a body has a
- * hundred of them. */
-static size_t json_skip_str(const char *p, size_t i, size_t n, bool *esc)
-{
-    for (i++; i < n; i++) {
-        if (p[i] == '"')
-            return i + 1;
-        if (p[i] == '\\') {
-            *esc = true;
-            i++;                        /* the escaped character */
-        }
-    }
-    return 0;
-}
-
-#define JSON_SCAN_DEPTH 64
-
-/* One past the JSON value that starts at p[i], or 0 when it is not one
- * (brackets checked, nesting bounded by JSON_SCAN_DEPTH; scalars are left
- * to PostgreSQL, which parses the whole body anyway). */
-static size_t json_skip_value(const char *p, size_t i, size_t n)
-{
-    uint64_t objs = 0;              /* bit d: depth d+1 is an object */
-    int depth = 0;
-    bool esc = false;
-
-    do {
-        if (i >= n)
-            return 0;
-        char c = p[i];
-        if (c == '"') {
-            i = json_skip_str(p, i, n, &esc);
-            if (i == 0)
-                return 0;
-        } else if (c == '{' || c == '[') {
-            if (depth == JSON_SCAN_DEPTH)
-                return 0;
-            objs = (objs & ~(1ull << depth)) |
-                   ((uint64_t)(c == '{') << depth);
-            depth++;
-            i++;
-        } else if (c == '}' || c == ']') {
-            if (depth == 0 || ((objs >> (depth - 1)) & 1) != (c == '}'))
-                return 0;
-            depth--;
-            i++;
-        } else if (depth == 0) {
-            size_t s0 = i;
-            while (i < n && p[i] != ',' && p[i] != '}' && p[i] != ']' &&
-                   p[i] != ' ' && p[i] != '\t' && p[i] != '\n' &&
-                   p[i] != '\r' && p[i] != '"' && p[i] != '{' && p[i] != '[')
-                i++;
-            return i > s0 ? i : 0;
-        } else {
-            i++;
-        }
-    } while (depth > 0);
-    return i;
-}
-
-/* JSON string of a text that needs no more than quotes, '"', '\\' and
- * control characters escaped (ids, org ids, timestamps). */
-static void json_put_str(struct buf *b, const char *s)
-{
-    buf_putc(b, '"');
-    for (;;) {
-        size_t k = 0;               /* a run that needs no escape */
-        while (s[k] != '\0' && s[k] != '"' && s[k] != '\\' &&
-               (unsigned char)s[k] >= 0x20)
-            k++;
-        buf_append(b, s, k);
-        s += k;
-        if (*s == '\0')
-            break;
-        unsigned char c = (unsigned char)*s++;
-        if (c == '"' || c == '\\') {
-            buf_putc(b, '\\');
-            buf_putc(b, (char)c);
-        } else {
-            buf_printf(b, "\\u%04x", c);
-        }
-    }
-    buf_putc(b, '"');
-}
-
-struct body_hub {
-    const char *id, *org, *received_at;
-    const char *pid;                /* NULL: no patient.hub_id written */
-};
-
-/* A body's top-level "occurred_at" as body_scan() found it. */
-struct occ {
-    enum { OCC_ABSENT, OCC_TEXT, OCC_SQL } state;
-    struct slice v;                 /* OCC_TEXT: the string, unescaped */
-};
-
 static bool digits(const char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -871,407 +765,6 @@ static bool occ_text(struct slice v, char *out)
         out[n++] = 'Z';
     out[n] = '\0';
     return true;
-}
-
-/* Where body_scan() found the top-level members that body_write() adds
- * to, and the body's "occurred_at". */
-struct body_top {
-    size_t top_close, src_close, pat_close;
-    size_t pat_vs;                  /* where the "patient" value starts */
-    bool src, pat, pat_obj;
-    bool top_empty, src_empty, pat_empty;
-    struct occ occ;
-};
-
-/*
- * Read a canonical event's top level for body_write() (and body_idents(),
- * which starts at its "patient"). False for a shape read otherwise: not
- * one object, an escaped or repeated "source"/"patient" key, a "source"
- * that is not an object; the SQL then does it, as 011.
- */
-static bool body_scan(struct slice j, struct body_top *t)
-{
-    const char *p = j.p;
-    size_t n = j.len, i;
-
-    memset(t, 0, sizeof(*t));
-    t->occ.state = OCC_ABSENT;
-    i = json_ws(p, 0, n);
-    if (i >= n || p[i] != '{')
-        return false;
-    i = json_ws(p, i + 1, n);
-    if (i < n && p[i] == '}') {
-        t->top_empty = true;
-        t->top_close = i;
-    } else {
-        for (;;) {
-            bool esc = false;
-            if (i >= n || p[i] != '"')
-                return false;
-            size_t ks = i + 1;
-            i = json_skip_str(p, i, n, &esc);
-            if (i == 0 || esc)
-                return false;
-            size_t klen = i - 1 - ks;
-            i = json_ws(p, i, n);
-            if (i >= n || p[i] != ':')
-                return false;
-            size_t vs = json_ws(p, i + 1, n);
-            size_t ve = json_skip_value(p, vs, n);
-            if (ve == 0)
-                return false;
-            if (klen == 6 && memcmp(p + ks, "source", 6) == 0) {
-                if (t->src || p[vs] != '{')
-                    return false;
-                t->src = true;
-                t->src_close = ve - 1;
-                t->src_empty = json_ws(p, vs + 1, n) == t->src_close;
-            } else if (klen == 11 && memcmp(p + ks, "occurred_at", 11) == 0) {
-                /* the last one counts, as in jsonb; a plain string is read
-                 * here, anything else in SQL */
-                bool vesc = false;
-                t->occ.state = OCC_SQL;
-                if (p[vs] == '"' && json_skip_str(p, vs, n, &vesc) == ve &&
-                    !vesc) {
-                    t->occ.state = OCC_TEXT;
-                    t->occ.v = (struct slice){ p + vs + 1, ve - vs - 2 };
-                }
-            } else if (klen == 7 && memcmp(p + ks, "patient", 7) == 0) {
-                if (t->pat)
-                    return false;
-                t->pat = true;
-                t->pat_vs = vs;
-                t->pat_obj = p[vs] == '{';
-                t->pat_close = ve - 1;
-                t->pat_empty = json_ws(p, vs + 1, n) == t->pat_close;
-            }
-            i = json_ws(p, ve, n);
-            if (i < n && p[i] == ',') {
-                i = json_ws(p, i + 1, n);
-                continue;
-            }
-            if (i < n && p[i] == '}') {
-                t->top_close = i;
-                break;
-            }
-            return false;
-        }
-    }
-    return json_ws(p, t->top_close + 1, n) == n;
-}
-
-/*
- * Whether the id of STORE_ID_LEN bytes at byte offset `at` of the text is
- * its only occurrence: the SQL then writes the linked patient over it with
- * replace(), a byte search (an overlay at a position needed the body
- * converted to bytea and back, each way a copy and a UTF-8 check).
- */
-static bool id_only_at(struct slice t, const char *id, size_t at)
-{
-    const char *p = t.p, *end = t.p + t.len;
-
-    if (at > t.len || t.len - at < STORE_ID_LEN ||
-        memcmp(p + at, id, STORE_ID_LEN) != 0)
-        return false;
-    while ((size_t)(end - p) >= STORE_ID_LEN &&
-           (p = memchr(p, id[0], (size_t)(end - p) - STORE_ID_LEN + 1))) {
-        if ((size_t)(p - t.p) != at && memcmp(p, id, STORE_ID_LEN) == 0)
-            return false;
-        p++;
-    }
-    return true;
-}
-
-/*
- * Write the hub fields into a canonical event's JSON text that body_scan()
- * read into *t: "id" at the top, "org" and "received_at" into "source"
- * (made when absent), "hub_id" = h->pid into "patient" when that is an
- * object and h->pid is set (*pid_in then, and *pid_at is the byte offset
- * of its first character). Each is appended as the last member of its
- * object, and jsonb keeps the last of duplicate keys, so the stored jsonb
- * equals 011's
- *   body || {id, source: (body->'source' or {}) || {org, received_at}}
- * with patient.hub_id set. False (nothing written) when the text did not
- * fit.
- */
-static bool body_write(struct arena *a, struct slice j,
-                       const struct body_top *t, const struct body_hub *h,
-                       struct slice *out, bool *pid_in, size_t *pid_at)
-{
-    const char *p = j.p;
-    size_t n = j.len;
-
-    *pid_in = false;
-    struct buf b;
-    buf_init(&b, a, n + 192);
-    size_t at = 0;
-    /* the two inner insertions in text order, then the top one */
-    size_t first =
-        t->src && (!t->pat_obj || t->src_close < t->pat_close) ? 0 : 1;
-    for (int step = 0; step < 2; step++) {
-        bool do_src = (step == 0) == (first == 0);
-        if (do_src && t->src) {
-            buf_append(&b, p + at, t->src_close - at);
-            at = t->src_close;
-            buf_puts(&b, t->src_empty ? "\"org\":" : ",\"org\":");
-            json_put_str(&b, h->org);
-            buf_puts(&b, ",\"received_at\":");
-            json_put_str(&b, h->received_at);
-        } else if (!do_src && t->pat_obj && h->pid) {
-            buf_append(&b, p + at, t->pat_close - at);
-            at = t->pat_close;
-            buf_puts(&b, t->pat_empty ? "\"hub_id\":" : ",\"hub_id\":");
-            *pid_at = b.len + 1;    /* past the opening quote */
-            json_put_str(&b, h->pid);
-            *pid_in = true;
-        }
-    }
-    buf_append(&b, p + at, t->top_close - at);
-    buf_puts(&b, t->top_empty ? "\"id\":" : ",\"id\":");
-    json_put_str(&b, h->id);
-    if (!t->src) {
-        buf_puts(&b, ",\"source\":{\"org\":");
-        json_put_str(&b, h->org);
-        buf_puts(&b, ",\"received_at\":");
-        json_put_str(&b, h->received_at);
-        buf_putc(&b, '}');
-    }
-    buf_append(&b, p + t->top_close, n - t->top_close);
-    if (b.err != HUB_OK) {
-        *pid_in = false;
-        return false;
-    }
-    *out = buf_slice(&b);
-    return true;
-}
-
-/* --- patient identifiers, read in C --------------------------------------- */
-
-/*
- * One (system, value) of an event, as hub_ingest_fast's SQL reads
- * patient.identifiers from the stored jsonb: each element that is an
- * object, system = x->>'system' or 'urn:hub:org:<org>' when that is absent,
- * null or "", value = x->>'value', left out when absent, null or "". k is
- * the event's 1-based index in the batch, first the lowest k that carries
- * the same pair.
- */
-struct ident {
-    uint32_t k, first;
-    struct slice sys, val;
-};
-
-struct idents {
-    struct ident *v;
-    size_t n, cap;
-    bool ok;                        /* false: some body was not read here */
-};
-
-/* Byte order, shorter first on a tie: text's COLLATE "C" comparison */
-static int slice_cmp_c(struct slice a, struct slice b)
-{
-    int c = memcmp(a.p, b.p, a.len < b.len ? a.len : b.len);
-    if (c != 0)
-        return c;
-    return a.len < b.len ? -1 : a.len > b.len;
-}
-
-static int ident_cmp(const void *x, const void *y)
-{
-    const struct ident *a = x, *b = y;
-    if (a->k != b->k)
-        return a->k < b->k ? -1 : 1;
-    int c = slice_cmp_c(a->sys, b->sys);
-    return c ? c : slice_cmp_c(a->val, b->val);
-}
-
-/* by pair, then k: the first of each run of equal pairs is the lowest k */
-static int ident_cmp_pair(const void *x, const void *y)
-{
-    const struct ident *a = *(const struct ident *const *)x;
-    const struct ident *b = *(const struct ident *const *)y;
-    int c = slice_cmp_c(a->sys, b->sys);
-    if (c == 0)
-        c = slice_cmp_c(a->val, b->val);
-    if (c == 0 && a->k != b->k)
-        c = a->k < b->k ? -1 : 1;
-    return c;
-}
-
-/*
- * The next member of the object whose members start at p[*i] (just past
- * '{' or past a ','): key at [ks, ks + klen), value at [vs, ve). Returns 1
- * for a member, 0 at the closing '}', -1 for anything not read here (a key
- * with an escape, whose meaning only a JSON parser knows, included).
- */
-static int json_member(const char *p, size_t n, size_t *i, size_t *ks,
-                       size_t *klen, size_t *vs, size_t *ve)
-{
-    bool esc = false;
-    size_t j = json_ws(p, *i, n);
-
-    if (j < n && p[j] == ',')
-        j = json_ws(p, j + 1, n);
-    if (j < n && p[j] == '}') {
-        *i = j + 1;
-        return 0;
-    }
-    if (j >= n || p[j] != '"')
-        return -1;
-    *ks = j + 1;
-    j = json_skip_str(p, j, n, &esc);
-    if (j == 0 || esc)
-        return -1;
-    *klen = j - 1 - *ks;
-    j = json_ws(p, j, n);
-    if (j >= n || p[j] != ':')
-        return -1;
-    *vs = json_ws(p, j + 1, n);
-    *ve = json_skip_value(p, *vs, n);
-    if (*ve == 0)
-        return -1;
-    *i = *ve;
-    return 1;
-}
-
-static bool key_is(const char *p, size_t ks, size_t klen, const char *name)
-{
-    return klen == strlen(name) && memcmp(p + ks, name, klen) == 0;
-}
-
-/* A member value read as ->> gives it: a string without escapes (*out),
- * null or absent (out->p NULL); false for anything else. */
-static bool json_plain_str(const char *p, size_t n, size_t vs, size_t ve,
-                           struct slice *out)
-{
-    bool esc = false;
-
-    if (ve - vs == 4 && memcmp(p + vs, "null", 4) == 0) {
-        *out = SLICE_NULL;
-        return true;
-    }
-    if (p[vs] != '"' || json_skip_str(p, vs, n, &esc) != ve || esc)
-        return false;
-    *out = (struct slice){ p + vs + 1, ve - vs - 2 };
-    return true;
-}
-
-static void idents_push(struct idents *l, struct ident v)
-{
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct ident *q = realloc(l->v, cap * sizeof(*q));
-        if (q == NULL)
-            abort();
-        l->v = q;
-        l->cap = cap;
-    }
-    l->v[l->n++] = v;
-}
-
-/*
- * Append the identifiers of event k (body j, whose top level body_scan()
- * read into *t) to l, sorted and without repeats. False when the body
- * holds a shape read otherwise: an escaped key on the way, a repeated
- * "identifiers", "system" or "value", a system or value that is not a
- * plain string or null. Then nothing is appended and the SQL reads the
- * identifiers of the whole batch.
- */
-static bool body_idents(struct arena *a, struct slice j,
-                        const struct body_top *t, const char *org,
-                        uint32_t k, struct idents *l)
-{
-    const char *p = j.p;
-    size_t n = j.len, i, ks, klen, vs, ve, pvs = t->pat_vs, ivs = 0;
-    size_t n0 = l->n;
-    bool ids = false;
-    int r;
-
-    if (!t->pat || p[pvs] != '{')
-        return true;                /* no patient object: none */
-    for (i = pvs + 1; (r = json_member(p, n, &i, &ks, &klen, &vs, &ve)) == 1;) {
-        if (key_is(p, ks, klen, "identifiers")) {
-            if (ids)
-                return false;
-            ids = true;
-            ivs = vs;
-        }
-    }
-    if (r < 0)
-        return false;
-    if (!ids || p[ivs] != '[')
-        return true;
-    i = json_ws(p, ivs + 1, n);
-    if (i < n && p[i] == ']')
-        return true;
-    for (;;) {
-        size_t es = i, ee = json_skip_value(p, es, n);
-        if (ee == 0)
-            goto fail;
-        if (p[es] == '{') {
-            struct slice sys = SLICE_NULL, val = SLICE_NULL;
-            bool has_sys = false, has_val = false;
-            size_t m = es + 1;
-            while ((r = json_member(p, n, &m, &ks, &klen, &vs, &ve)) == 1) {
-                bool is_sys = key_is(p, ks, klen, "system");
-                bool is_val = key_is(p, ks, klen, "value");
-                if ((is_sys && has_sys) || (is_val && has_val))
-                    goto fail;
-                if (is_sys && !json_plain_str(p, n, vs, ve, &sys))
-                    goto fail;
-                if (is_val && !json_plain_str(p, n, vs, ve, &val))
-                    goto fail;
-                has_sys |= is_sys;
-                has_val |= is_val;
-            }
-            if (r < 0)
-                goto fail;
-            if (val.p != NULL && val.len > 0) {
-                if (sys.p == NULL || sys.len == 0) {
-                    size_t ol = strlen(org);
-                    char *u = arena_alloc(a, 12 + ol);
-                    memcpy(u, "urn:hub:org:", 12);
-                    memcpy(u + 12, org, ol);
-                    sys = (struct slice){ u, 12 + ol };
-                }
-                idents_push(l, (struct ident){ k, k, sys, val });
-            }
-        }
-        i = json_ws(p, ee, n);
-        if (i < n && p[i] == ',') {
-            i = json_ws(p, i + 1, n);
-            continue;
-        }
-        if (i < n && p[i] == ']')
-            break;
-        goto fail;
-    }
-    /* this event's pairs in (system, value) order, once each */
-    qsort(l->v + n0, l->n - n0, sizeof(*l->v), ident_cmp);
-    size_t w = n0;
-    for (size_t x = n0; x < l->n; x++)
-        if (w == n0 || ident_cmp(&l->v[w - 1], &l->v[x]) != 0)
-            l->v[w++] = l->v[x];
-    l->n = w;
-    return true;
-fail:
-    l->n = n0;
-    return false;
-}
-
-/* first: the lowest k carrying each pair (the list is in k order) */
-static void idents_first(struct idents *l)
-{
-    if (l->n < 2)
-        return;
-    struct ident **ix = xmalloc(l->n * sizeof(*ix));
-    for (size_t x = 0; x < l->n; x++)
-        ix[x] = &l->v[x];
-    qsort(ix, l->n, sizeof(*ix), ident_cmp_pair);
-    for (size_t x = 1; x < l->n; x++)
-        if (slice_cmp_c(ix[x]->sys, ix[x - 1]->sys) == 0 &&
-            slice_cmp_c(ix[x]->val, ix[x - 1]->val) == 0)
-            ix[x]->first = ix[x - 1]->first;
-    free(ix);
 }
 
 /* 2026-12-02T01:40:34.654Z exactly: what 011's to_char() wrote back. */
@@ -1508,9 +1001,9 @@ static void put_received_detail(struct arena *a, struct bin *p,
     else
         buf_puts(&d, "[]");
     buf_puts(&d, ",\"format\":");
-    json_put_str(&d, m->format);
+    body_put_str(&d, m->format);
     buf_puts(&d, ",\"sha256\":");
-    json_put_str(&d, m->sha256);
+    body_put_str(&d, m->sha256);
     buf_putc(&d, '}');
     if (d.err == 0 && jcanon(a, d.p, d.len, &ct))
         arr_bytes(p, ct.p, ct.len);
@@ -1628,10 +1121,6 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             char id[STORE_ID_LEN + 1], pid[STORE_ID_LEN + 1];
             const char *eid = id;
             struct slice body = json_no_nul(a, m[i].ev[k].json);
-            bool pid_in = false, prep = false;
-            size_t pid_at = 0;
-            struct occ occ = { OCC_SQL, SLICE_NULL };
-            struct body_top top;
 
             if (m[i].ev_id)
                 eid = m[i].ev_id[k];
@@ -1639,48 +1128,10 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
                 store_new_id(id);
             store_new_id(pid);      /* used only if the patient is new */
             k_ev++;
-            /* the top level read once, for the hub fields and the
-             * identifiers; a body it does not read is left to the SQL,
-             * identifiers and all */
-            bool scanned = at_exact && body_scan(body, &top);
-            /* the identifiers, read here when the body is plain; an event
-             * without any links to nobody, so gets no candidate hub_id */
-            size_t n0 = ids.n;
-            bool mine = ids.ok && scanned &&
-                        body_idents(a, body, &top, org_c, (uint32_t)k_ev,
-                                    &ids);
-            if (!mine)
-                ids.ok = false;
-            if (scanned) {
-                struct body_hub h = { eid, org_c, at,
-                                      mine && ids.n == n0 ? NULL : pid };
-                struct slice out;
-                prep = body_write(&scratch, body, &top, &h, &out, &pid_in,
-                                  &pid_at);
-                if (prep) {
-                    body = out;
-                    occ = top.occ;
-                }
-            }
-            if (!prep)
-                ids.ok = false;
-            /* jsonb's text form, made here: stored as it is (the candidate
-             * found again in it, where jsonb put it) */
-            bool canon = false;
-            struct slice ct;
-            if (prep && jcanon(&scratch, body.p, body.len, &ct)) {
-                size_t at2 = 0;
-                if (!pid_in ||
-                    (jcanon_find_str(ct.p, ct.len, "patient", "hub_id",
-                                     &at2) &&
-                     ct.len - at2 > STORE_ID_LEN &&
-                     memcmp(ct.p + at2, pid, STORE_ID_LEN) == 0 &&
-                     ct.p[at2 + STORE_ID_LEN] == '"')) {
-                    body = ct;
-                    pid_at = at2;
-                    canon = true;
-                }
-            }
+            struct body_out e = { body, { OCC_SQL, SLICE_NULL }, false,
+                                  false, false, 0 };
+            struct body_hub h = { eid, org_c, at, pid };
+            body_prepare(a, &scratch, at_exact, &h, (uint32_t)k_ev, &ids, &e);
             arr_int4(&p[P_EMSG], (uint32_t)(i + 1));
             arr_cstr(&p[P_EID], eid);
             if (m[i].ev[k].type)
@@ -1688,18 +1139,18 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             else
                 arr_null(&p[P_ETYPE]);
             arr_cstr(&p[P_EPID], pid);
-            if (pid_in)
+            if (e.pid_in)
                 arr_cstr(&p[P_ECUR], pid);
             else
                 arr_null(&p[P_ECUR]);
-            arr_bool(&p[P_EPREP], prep);
+            arr_bool(&p[P_EPREP], e.prep);
             /* occurred_at: parsed here, or "?" for hub_parse_ts() in SQL */
-            if (occ.state == OCC_TEXT) {
-                char *t = arena_alloc(&scratch, occ.v.len + 2);
+            if (e.occ.state == OCC_TEXT) {
+                char *t = arena_alloc(&scratch, e.occ.v.len + 2);
                 int64_t us;
-                if (occ_text(occ.v, t)) {
+                if (occ_text(e.occ.v, t)) {
                     arr_cstr(&p[P_EOCC], t);
-                    if (eoccb && occ_micros(occ.v.p, occ.v.len, &us))
+                    if (eoccb && occ_micros(e.occ.v.p, e.occ.v.len, &us))
                         arr_int8(&p[P_EOCCB], us);
                     else
                         eoccb = false;
@@ -1707,7 +1158,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
                     arr_null(&p[P_EOCC]);
                     arr_null(&p[P_EOCCB]);
                 }
-            } else if (occ.state == OCC_SQL) {
+            } else if (e.occ.state == OCC_SQL) {
                 arr_cstr(&p[P_EOCC], "?");
                 eoccb = false;
             } else {
@@ -1715,15 +1166,15 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
                 arr_null(&p[P_EOCCB]);
             }
             /* the text, cast to jsonb in SQL once the patient is known */
-            arr_bytes(&p[P_EBODY], body.p, body.len);
-            if (pid_in && id_only_at(body, pid, pid_at))
-                arr_int4(&p[P_EPOS], (uint32_t)pid_at + 1);  /* 1-based */
+            arr_bytes(&p[P_EBODY], e.body.p, e.body.len);
+            if (e.pid_in && body_id_only_at(e.body, pid, e.pid_at))
+                arr_int4(&p[P_EPOS], (uint32_t)e.pid_at + 1);  /* 1-based */
             else
                 arr_null(&p[P_EPOS]);
-            arr_bool(&p[P_ECANON], canon);
+            arr_bool(&p[P_ECANON], e.canon);
             if (k)
                 buf_putc(&evids, ',');
-            json_put_str(&evids, eid);
+            body_put_str(&evids, eid);
             arena_reset(&scratch);
         }
         if (m[i].n_ev) {
@@ -1740,7 +1191,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
         bin_drop(&p[P_EOCCB]);
     /* the identifiers as the SQL would read them, or NULL: it reads them */
     if (ids.ok) {
-        idents_first(&ids);
+        body_idents_first(&ids);
         arr_begin(&p[P_IK], INT4OID, ids.n);
         arr_begin(&p[P_ISYS], TEXTOID, ids.n);
         arr_begin(&p[P_IVAL], TEXTOID, ids.n);
