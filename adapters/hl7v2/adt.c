@@ -36,6 +36,7 @@
  * requires (an empty encounter). hl7_to_events_warn gives the warnings to
  * the ACK too (ERR segments of severity W).
  */
+#include <assert.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -93,7 +94,8 @@ struct ctx {
     bool pid3;                  /* PID-3.1 of the first repetition is not
                                    empty (write_identifiers saw it) */
     uintptr_t in;               /* m->p, and how many of its bytes start */
-    size_t in16;                /* 16 readable ones (see put_bytes), */
+    uintptr_t in16_end;         /* where the bytes that start 16 readable
+                                   ones end (see put_bytes), */
     size_t invec;               /* and VEC_BYTES (find2) */
     int cs, rs;                 /* m's, or m->fs for one omitted (find2) */
 #if defined(ADT_VEC)
@@ -118,7 +120,9 @@ static __attribute__((noinline)) void warn(struct ctx *c, const char *field,
 
 /* A value ready to write: trimmed and unescaped. `plain` when it came from
  * a field the parser found plain (see hl7v2_int.h), so that jw copies it
- * without a look; a value decoded from a special field is checked. */
+ * without a look; a value decoded from a special field is checked, and so
+ * is one made in the arena: a plain value lies in the input (put_bytes
+ * counts on it), or is a literal that only put_lit writes. */
 struct text {
     struct slice s;
     bool plain;
@@ -166,15 +170,19 @@ ADT_ALWAYS_INLINE char *span_room(struct ctx *c, size_t n)
 }
 
 /*
- * A plain value to o. Most are short and lie in the input, with at least
- * 16 bytes of it from their start: such a value is moved as one 16-byte
- * block, without a branch on its length (the bytes moved past its end are
- * overwritten by what follows, or lie in the span's ROOM_OVER). Others (a
- * literal, a value made in the arena) go through jw_put_bytes.
+ * A plain value to o: it lies in the input (see struct text). Most are
+ * short, with at least 16 bytes of the input from their start: such a
+ * value is moved as one 16-byte block, without a branch on its length
+ * (the bytes moved past its end are overwritten by what follows, or lie
+ * in the span's ROOM_OVER). Others go through jw_put_bytes.
  */
 ADT_ALWAYS_INLINE char *put_bytes(const struct ctx *c, char *o, struct slice s)
 {
-    if (s.len <= 16 && (uintptr_t)s.p - c->in < c->in16) {
+#if defined(__SANITIZE_ADDRESS__)
+    /* the sanitizer builds check what the test below counts on */
+    assert((uintptr_t)s.p >= c->in);
+#endif
+    if (s.len <= 16 && (uintptr_t)s.p < c->in16_end) {
         memcpy(o, s.p, 16);
         return o + s.len;
     }
@@ -1376,7 +1384,7 @@ ssn_canon(struct ctx *c, struct text v)
         return v;
     char *p = arena_alloc(c->a, sizeof(d));
     memcpy(p, d, sizeof(d));
-    return (struct text){ { p, sizeof(d) }, true };
+    return (struct text){ { p, sizeof(d) }, false };   /* not in the input */
 }
 
 /* Whether v is an SSN as the SSA issues them: nine digits (dashes and
@@ -1609,7 +1617,7 @@ ADT_ALWAYS_INLINE struct text street(struct ctx *c, const struct parts *pt)
         memcpy(o + q, parts[k].s.p, parts[k].s.len);
         q += parts[k].s.len;
     }
-    return (struct text){ { o, q }, parts[0].plain };
+    return (struct text){ { o, q }, false };    /* not in the input */
 }
 
 static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
@@ -1715,8 +1723,7 @@ ADT_ALWAYS_INLINE struct text xtn_value(struct ctx *c,
     }
     if (b.err)
         return TEXT_NONE;
-    /* the glue is plain: the whole is as plain as its parts */
-    return (struct text){ buf_slice(&b), v.plain };
+    return (struct text){ buf_slice(&b), false };   /* not in the input */
 }
 
 static void write_phones(struct ctx *c, const struct hl7_seg *pid)
@@ -2109,7 +2116,7 @@ static void write_encounter(struct ctx *c, const struct hl7_seg *pv1,
     if (dg)
         *o++ = ']';
     f = w->first[2];
-    o = put_member(c, o, &f, JW_KV("cancel_of"), cancel);
+    o = put_member_lit(o, &f, JW_KV("cancel_of"), cancel);
     *o++ = '}';
     w->depth = 1;
     jw_commit(w, start, o);
@@ -2316,7 +2323,7 @@ int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
     c.all = warn;
     c.sud = 0;
     c.in = (uintptr_t)m->p;
-    c.in16 = m->len >= 16 ? m->len - 15 : 0;
+    c.in16_end = c.in + (m->len >= 16 ? m->len - 15 : 0);
 #if defined(ADT_VEC)
     c.invec = m->len >= VEC_BYTES ? m->len - (VEC_BYTES - 1) : 0;
 #endif
