@@ -1607,25 +1607,24 @@ BEGIN
     -- CONFLICT DO NOTHING, as above. A speculative insertion for every row
     -- (its pre-check probe, token and confirmation) cost about 20k
     -- instructions a message; the block, a subtransaction per batch.
+    -- The plain INSERT returns nothing: when it succeeds, every row went in
+    -- (no duplicate); the ids it stored are read only after a conflict.
     BEGIN
-        WITH ins AS (
-            INSERT INTO messages AS ms (id, org_id, format, idem_key, sha256, raw,
-                                        status, error, reply, event_ids,
-                                        received_at)
-            SELECT m_mid[o], p_org[o], p_fmt[o], p_key[o], p_sha[o],
-                   coalesce(p_raw[o], ''),
-                   CASE WHEN p_ok[o] THEN 'accepted' ELSE 'quarantined' END,
-                   p_err[o], p_reply[o],
-                   CASE WHEN p_ok[o] THEN coalesce(p_mevids[o], '[]') END,
-                   m_at[o]
-              -- the order sorted alone (OFFSET 0: not flattened), so that the
-              -- sort does not carry the raw bytes
-              FROM (SELECT g.o FROM generate_series(1, n_msg) g(o)
-                     WHERE p_part[g.o] IS NULL   -- parts: below, once dups are known
-                     ORDER BY p_org[g.o] COLLATE "C", p_key[g.o] COLLATE "C", g.o
-                    OFFSET 0) s(o)
-            RETURNING ms.id)
-        SELECT array_agg(id) INTO v_ins FROM ins;
+        INSERT INTO messages (id, org_id, format, idem_key, sha256, raw,
+                              status, error, reply, event_ids, received_at)
+        SELECT m_mid[o], p_org[o], p_fmt[o], p_key[o], p_sha[o],
+               coalesce(p_raw[o], ''),
+               CASE WHEN p_ok[o] THEN 'accepted' ELSE 'quarantined' END,
+               p_err[o], p_reply[o],
+               CASE WHEN p_ok[o] THEN coalesce(p_mevids[o], '[]') END,
+               m_at[o]
+          -- the order sorted alone (OFFSET 0: not flattened), so that the
+          -- sort does not carry the raw bytes
+          FROM (SELECT g.o FROM generate_series(1, n_msg) g(o)
+                 WHERE p_part[g.o] IS NULL   -- parts: below, once dups are known
+                 ORDER BY p_org[g.o] COLLATE "C", p_key[g.o] COLLATE "C", g.o
+                OFFSET 0) s(o);
+        n_dup := 0;
     EXCEPTION WHEN unique_violation THEN
         WITH ins AS (
             INSERT INTO messages AS ms (id, org_id, format, idem_key, sha256, raw,
@@ -1648,8 +1647,8 @@ BEGIN
                DO NOTHING
             RETURNING ms.id)
         SELECT array_agg(id) INTO v_ins FROM ins;
+        n_dup := n_msg - n_part - coalesce(cardinality(v_ins), 0);
     END;
-    n_dup := n_msg - n_part - coalesce(cardinality(v_ins), 0);
     m_dup := array_fill(false, ARRAY[n_msg]);
     m_dup_reply := array_fill(NULL::bytea, ARRAY[n_msg]);
     IF n_dup > 0 THEN
