@@ -66,11 +66,21 @@ static inline size_t plain_run(const char *p, size_t i, size_t n)
     return i;
 }
 
+/* JSON's whitespace: space, tab, LF, CR */
+static const unsigned char wsp[256] = {
+    [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1,
+};
+
+static inline size_t skip_ws(const char *p, size_t i, size_t n)
+{
+    while (i < n && wsp[(unsigned char)p[i]])
+        i++;
+    return i;
+}
+
 static void ws(struct jp *c)
 {
-    while (c->i < c->n && (c->p[c->i] == ' ' || c->p[c->i] == '\t' ||
-                           c->p[c->i] == '\n' || c->p[c->i] == '\r'))
-        c->i++;
+    c->i = skip_ws(c->p, c->i, c->n);
 }
 
 /* jsonapi.c's JSON_ALPHANUMERIC_CHAR: what may not follow a literal */
@@ -129,45 +139,40 @@ static unsigned char unescape(const char *p, size_t left, size_t *len)
 }
 
 /*
- * The string that opens at p[i] ('"'): its characters (between the
- * quotes) in *s and whether they hold an escape. False when it is not one
- * this writer reproduces.
+ * The characters of the string whose opening quote is just before p[i]:
+ * the index of its closing quote, and whether they hold an escape in
+ * *esc; 0 when it is not one this writer reproduces.
  */
-static bool string(struct jp *c, const char **s, size_t *len, bool *esc)
+static inline size_t scan_str(const char *p, size_t i, size_t n, bool *esc)
 {
-    const char *p = c->p;
-    size_t i = c->i + 1, start = i;
     bool e = false;
 
     for (;;) {
-        i = plain_run(p, i, c->n);
-        if (i >= c->n)
-            return false;
+        i = plain_run(p, i, n);
+        if (i >= n)
+            return 0;
         unsigned char ch = (unsigned char)p[i];
         if (ch == '"')
             break;
         if (ch >= 0x80) {
-            size_t len8 = utf8_seq_len((const unsigned char *)p + i, c->n - i);
+            size_t len8 = utf8_seq_len((const unsigned char *)p + i, n - i);
             if (len8 == 0)
-                return false;
+                return 0;
             i += len8;
             continue;
         }
         if (ch < 0x20)
-            return false;           /* must be escaped: jsonb_in refuses */
-        if (i + 1 >= c->n)
-            return false;
+            return 0;               /* must be escaped: jsonb_in refuses */
+        if (i + 1 >= n)
+            return 0;
         size_t elen;
-        if (unescape(p + i, c->n - i, &elen) == 0)
-            return false;
+        if (unescape(p + i, n - i, &elen) == 0)
+            return 0;
         e = true;
         i += elen;
     }
-    *s = p + start;
-    *len = i - start;
     *esc = e;
-    c->i = i + 1;
-    return true;
+    return i;
 }
 
 /* A key's characters decoded (a string() accepted them): into arena
@@ -241,7 +246,7 @@ static bool literal(struct jp *c, const char *word, size_t len)
     return true;
 }
 
-static uint32_t node_new(struct jp *c)
+static inline uint32_t node_new(struct jp *c)
 {
     if (c->nv == c->cap) {
         uint32_t cap = c->cap * 2;
@@ -250,55 +255,84 @@ static uint32_t node_new(struct jp *c)
         c->v = v;
         c->cap = cap;
     }
-    struct jcanon_node *x = &c->v[c->nv];
-    x->key = NULL;
-    x->klen = 0;
-    x->kesc = false;
-    x->esc = false;
     return c->nv++;
+}
+
+/* A string value whose opening quote is p[i], as node x (no member of its
+ * own); the index past its closing quote, or 0. */
+static inline size_t string_node(struct jp *c, size_t i, uint32_t x)
+{
+    bool esc;
+    size_t e = scan_str(c->p, i + 1, c->n, &esc);
+
+    if (e == 0)
+        return 0;
+    c->v[x] = (struct jcanon_node){ c->p + i + 1, NULL, (uint32_t)(e - i - 1),
+                                    0, x + 1, JCANON_STRING, esc, false };
+    return e + 1;
 }
 
 static bool value(struct jp *c, int depth);
 
+/* The value at p[i] as the next node, at `depth`: a string here, anything
+ * else by value() */
+static inline size_t any_value(struct jp *c, size_t i, int depth,
+                               uint32_t *x)
+{
+    if (i < c->n && c->p[i] == '"' && depth <= JCANON_MAX_DEPTH) {
+        *x = node_new(c);
+        return string_node(c, i, *x);
+    }
+    *x = c->nv;
+    c->i = i;
+    return value(c, depth) ? c->i : 0;
+}
+
 static bool object(struct jp *c, int depth)
 {
-    c->i++;                         /* '{' */
-    ws(c);
-    if (c->i < c->n && c->p[c->i] == '}') {
-        c->i++;
+    const char *p = c->p;
+    size_t n = c->n, i = skip_ws(p, c->i + 1, n);    /* past '{' */
+
+    if (i < n && p[i] == '}') {
+        c->i = i + 1;
         return true;
     }
     for (;;) {
-        const char *k;
-        size_t klen;
         bool kesc;
-        if (c->i >= c->n || c->p[c->i] != '"' ||
-            !string(c, &k, &klen, &kesc))
+        if (i >= n || p[i] != '"')
             return false;
-        ws(c);
-        if (c->i >= c->n || c->p[c->i] != ':')
+        size_t ks = i + 1, ke = scan_str(p, ks, n, &kesc);
+        if (ke == 0)
             return false;
-        c->i++;
-        ws(c);
-        uint32_t x = c->nv;
-        if (!value(c, depth + 1))
+        /* the structural character is looked for first: whitespace is
+         * rare (none in the adapters' JSON) */
+        i = ke + 1;
+        if (i >= n || p[i] != ':') {
+            i = skip_ws(p, i, n);
+            if (i >= n || p[i] != ':')
+                return false;
+        }
+        i = skip_ws(p, i + 1, n);
+        uint32_t x;
+        i = any_value(c, i, depth + 1, &x);
+        if (i == 0)
             return false;
         struct jcanon_node *m = &c->v[x];
         m->kesc = kesc;
         if (kesc) {
-            m->key = decode(c->a, k, klen, &m->klen);
+            m->key = decode(c->a, p + ks, ke - ks, &m->klen);
         } else {
-            m->key = k;
-            m->klen = (uint32_t)klen;
+            m->key = p + ks;
+            m->klen = (uint32_t)(ke - ks);
         }
-        ws(c);
-        if (c->i < c->n && c->p[c->i] == ',') {
-            c->i++;
-            ws(c);
+        if (i >= n || (p[i] != ',' && p[i] != '}'))
+            i = skip_ws(p, i, n);
+        if (i < n && p[i] == ',') {
+            i = skip_ws(p, i + 1, n);
             continue;
         }
-        if (c->i < c->n && c->p[c->i] == '}') {
-            c->i++;
+        if (i < n && p[i] == '}') {
+            c->i = i + 1;
             return true;
         }
         return false;
@@ -307,23 +341,26 @@ static bool object(struct jp *c, int depth)
 
 static bool array(struct jp *c, int depth)
 {
-    c->i++;                         /* '[' */
-    ws(c);
-    if (c->i < c->n && c->p[c->i] == ']') {
-        c->i++;
+    const char *p = c->p;
+    size_t n = c->n, i = skip_ws(p, c->i + 1, n);    /* past '[' */
+
+    if (i < n && p[i] == ']') {
+        c->i = i + 1;
         return true;
     }
     for (;;) {
-        if (!value(c, depth + 1))
+        uint32_t x;
+        i = any_value(c, i, depth + 1, &x);
+        if (i == 0)
             return false;
-        ws(c);
-        if (c->i < c->n && c->p[c->i] == ',') {
-            c->i++;
-            ws(c);
+        if (i >= n || (p[i] != ',' && p[i] != ']'))
+            i = skip_ws(p, i, n);
+        if (i < n && p[i] == ',') {
+            i = skip_ws(p, i + 1, n);
             continue;
         }
-        if (c->i < c->n && c->p[c->i] == ']') {
-            c->i++;
+        if (i < n && p[i] == ']') {
+            c->i = i + 1;
             return true;
         }
         return false;
@@ -337,18 +374,17 @@ static bool value(struct jp *c, int depth)
         return false;
     uint32_t x = node_new(c);
     size_t s = c->i;
-    const char *str = NULL;
-    size_t slen = 0;
-    bool ok, esc = false;
+    bool ok;
     uint8_t type = JCANON_OTHER;
 
-    switch (c->p[c->i]) {
+    switch (c->p[s]) {
     case '{': type = JCANON_OBJECT; ok = object(c, depth); break;
     case '[': type = JCANON_ARRAY; ok = array(c, depth); break;
-    case '"':
-        type = JCANON_STRING;
-        ok = string(c, &str, &slen, &esc);
-        break;
+    case '"': {
+        size_t e = string_node(c, s, x);
+        c->i = e;
+        return e != 0;
+    }
     case 't': ok = literal(c, "true", 4); break;
     case 'f': ok = literal(c, "false", 5); break;
     case 'n': ok = literal(c, "null", 4); break;
@@ -356,25 +392,18 @@ static bool value(struct jp *c, int depth)
     }
     if (!ok)
         return false;
-    struct jcanon_node *v = &c->v[x];
-    v->type = type;
-    v->end = c->nv;
-    if (type == JCANON_STRING) {
-        v->p = str;
-        v->len = (uint32_t)slen;
-        v->esc = esc;
-    } else {
-        v->p = c->p + s;
-        v->len = (uint32_t)(c->i - s);
-    }
+    c->v[x] = (struct jcanon_node){ c->p + s, NULL, (uint32_t)(c->i - s), 0,
+                                    c->nv, type, false, false };
     return true;
 }
 
 /* --- writing ------------------------------------------------------------- */
 
+/* The writer's fixed state; the output cursor travels as an argument and
+ * a return value, so that it stays in a register (a store through a char
+ * pointer would make the compiler reload it from memory). */
 struct jw_c {
-    char *o;
-    size_t len;
+    char *o;                        /* the output's start */
     const struct jcanon_node *v;
     uint32_t nv;
     struct jcanon_add *add;
@@ -382,43 +411,59 @@ struct jw_c {
     struct arena *a;
 };
 
-static inline void put(struct jw_c *w, const void *p, size_t n)
+/* Most of what is copied is a key or a short value: copied inline, in
+ * two overlapping words where it can be, without a call */
+static inline char *put(char *d, const void *src, size_t n)
 {
-    memcpy(w->o + w->len, p, n);
-    w->len += n;
-}
+    const char *p = src;
 
-static inline void putc1(struct jw_c *w, char ch)
-{
-    w->o[w->len++] = ch;
+    if (n >= 8 && n <= 16) {
+        uint64_t x, y;
+        memcpy(&x, p, 8);
+        memcpy(&y, p + n - 8, 8);
+        memcpy(d, &x, 8);
+        memcpy(d + n - 8, &y, 8);
+    } else if (n >= 4 && n < 8) {
+        uint32_t x, y;
+        memcpy(&x, p, 4);
+        memcpy(&y, p + n - 4, 4);
+        memcpy(d, &x, 4);
+        memcpy(d + n - 4, &y, 4);
+    } else if (n < 4) {
+        for (size_t k = 0; k < n; k++)
+            d[k] = p[k];
+    } else {
+        memcpy(d, p, n);
+    }
+    return d + n;
 }
 
 /* escape_json() of one decoded byte below 0x80 (at most 6 bytes) */
-static void put_escaped(struct jw_c *w, unsigned char ch)
+static char *put_escaped(char *o, unsigned char ch)
 {
     static const char hex[] = "0123456789abcdef";
 
     switch (ch) {
-    case '\b': put(w, "\\b", 2); return;
-    case '\f': put(w, "\\f", 2); return;
-    case '\n': put(w, "\\n", 2); return;
-    case '\r': put(w, "\\r", 2); return;
-    case '\t': put(w, "\\t", 2); return;
-    case '"': put(w, "\\\"", 2); return;
-    case '\\': put(w, "\\\\", 2); return;
+    case '\b': return put(o, "\\b", 2);
+    case '\f': return put(o, "\\f", 2);
+    case '\n': return put(o, "\\n", 2);
+    case '\r': return put(o, "\\r", 2);
+    case '\t': return put(o, "\\t", 2);
+    case '"': return put(o, "\\\"", 2);
+    case '\\': return put(o, "\\\\", 2);
     default:
         if (ch < 0x20) {
             char u[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
-            put(w, u, 6);
-        } else {
-            putc1(w, (char)ch);
+            return put(o, u, 6);
         }
+        *o++ = (char)ch;
+        return o;
     }
 }
 
-/* A string's characters as written (string() accepted them), each escape
- * decoded and escaped again as escape_json() does. */
-static void put_reescaped(struct jw_c *w, const char *s, size_t n)
+/* A string's characters as written (scan_str() accepted them), each
+ * escape decoded and escaped again as escape_json() does. */
+static char *put_reescaped(char *o, const char *s, size_t n)
 {
     size_t run = 0;
 
@@ -427,29 +472,29 @@ static void put_reescaped(struct jw_c *w, const char *s, size_t n)
             i++;
             continue;
         }
-        put(w, s + run, i - run);
+        o = put(o, s + run, i - run);
         size_t elen;
-        put_escaped(w, unescape(s + i, n - i, &elen));
+        o = put_escaped(o, unescape(s + i, n - i, &elen));
         i += elen;
         run = i;
     }
-    put(w, s + run, n - run);
+    return put(o, s + run, n - run);
 }
 
 /* Decoded text, escaped as escape_json() does */
-static void put_text(struct jw_c *w, const char *k, size_t n)
+static char *put_text(char *o, const char *k, size_t n)
 {
     size_t run = 0;
 
     for (size_t q = 0; q < n; q++) {
         unsigned char ch = (unsigned char)k[q];
         if (ch < 0x20 || ch == '"' || ch == '\\') {
-            put(w, k + run, q - run);
-            put_escaped(w, ch);
+            o = put(o, k + run, q - run);
+            o = put_escaped(o, ch);
             run = q + 1;
         }
     }
-    put(w, k + run, n - run);
+    return put(o, k + run, n - run);
 }
 
 /* One member of an object being written: a node, or add[node - nv] */
@@ -467,10 +512,21 @@ static inline bool member_before(const struct member *a,
 {
     if (a->klen != b->klen)
         return a->klen < b->klen;
-    int r = memcmp(a->key, b->key, a->klen);
-    if (r)
-        return r < 0;
+    /* keys are short: compared here, not by a call */
+    for (uint32_t q = 0; q < a->klen; q++)
+        if (a->key[q] != b->key[q])
+            return (unsigned char)a->key[q] < (unsigned char)b->key[q];
     return a->node > b->node;
+}
+
+static inline bool same_key(const struct member *a, const struct member *b)
+{
+    if (a->klen != b->klen)
+        return false;
+    for (uint32_t q = 0; q < a->klen; q++)
+        if (a->key[q] != b->key[q])
+            return false;
+    return true;
 }
 
 /* Insertion sort: objects hold a few dozen members at most in practice */
@@ -487,92 +543,87 @@ static void sort_members(struct member *m, size_t n)
     }
 }
 
-static void emit(struct jw_c *w, uint32_t x);
+static struct member *members_grow(struct arena *a, struct member *m,
+                                   size_t nm, size_t *cap)
+{
+    struct member *nmv = arena_alloc(a, 2 * *cap * sizeof(*nmv));
+    memcpy(nmv, m, nm * sizeof(*m));
+    *cap *= 2;
+    return nmv;
+}
 
-static void emit_object(struct jw_c *w, uint32_t x)
+static char *emit(const struct jw_c *w, char *o, uint32_t x);
+
+static char *emit_object(const struct jw_c *w, char *o, uint32_t x)
 {
     const struct jcanon_node *v = w->v;
     struct member local[32], *m = local;
     size_t nm = 0, cap = 32;
 
     for (uint32_t k = x + 1; k < v[x].end; k = v[k].end) {
-        if (nm == cap) {
-            struct member *nmv = arena_alloc(w->a, 2 * cap * sizeof(*nmv));
-            memcpy(nmv, m, nm * sizeof(*m));
-            m = nmv;
-            cap *= 2;
-        }
+        if (nm == cap)
+            m = members_grow(w->a, m, nm, &cap);
         m[nm++] = (struct member){ v[k].key, v[k].klen, k };
     }
     for (size_t k = 0; k < w->n_add; k++) {
         if (w->add[k].obj != x)
             continue;
-        if (nm == cap) {
-            struct member *nmv = arena_alloc(w->a, 2 * cap * sizeof(*nmv));
-            memcpy(nmv, m, nm * sizeof(*m));
-            m = nmv;
-            cap *= 2;
-        }
+        if (nm == cap)
+            m = members_grow(w->a, m, nm, &cap);
         m[nm++] = (struct member){ w->add[k].key,
                                    (uint32_t)strlen(w->add[k].key),
                                    w->nv + (uint32_t)k };
     }
     sort_members(m, nm);
-    putc1(w, '{');
-    bool first = true;
+    *o++ = '{';
     for (size_t k = 0; k < nm; k++) {
-        if (k > 0 && m[k].klen == m[k - 1].klen &&
-            memcmp(m[k].key, m[k - 1].key, m[k].klen) == 0)
+        if (k > 0 && same_key(&m[k], &m[k - 1]))
             continue;               /* an earlier duplicate: dropped */
-        if (!first)
-            put(w, ", ", 2);
-        first = false;
-        putc1(w, '"');
+        if (o[-1] != '{')
+            o = put(o, ", ", 2);
+        *o++ = '"';
         if (m[k].node >= w->nv) {
             struct jcanon_add *ad = &w->add[m[k].node - w->nv];
-            put(w, m[k].key, m[k].klen);
-            put(w, "\": ", 3);
-            ad->at = w->len;
-            put(w, ad->val.p, ad->val.len);
+            o = put(o, m[k].key, m[k].klen);
+            o = put(o, "\": ", 3);
+            ad->at = (size_t)(o - w->o);
+            o = put(o, ad->val.p, ad->val.len);
             continue;
         }
         if (v[m[k].node].kesc)
-            put_text(w, m[k].key, m[k].klen);
+            o = put_text(o, m[k].key, m[k].klen);
         else                        /* nothing in it needs an escape */
-            put(w, m[k].key, m[k].klen);
-        put(w, "\": ", 3);
-        emit(w, m[k].node);
+            o = put(o, m[k].key, m[k].klen);
+        o = put(o, "\": ", 3);
+        o = emit(w, o, m[k].node);
     }
-    putc1(w, '}');
+    *o++ = '}';
+    return o;
 }
 
-static void emit(struct jw_c *w, uint32_t x)
+static char *emit(const struct jw_c *w, char *o, uint32_t x)
 {
     const struct jcanon_node *v = &w->v[x];
 
     switch (v->type) {
     case JCANON_STRING:
-        putc1(w, '"');
-        if (v->esc)
-            put_reescaped(w, v->p, v->len);
-        else
-            put(w, v->p, v->len);
-        putc1(w, '"');
-        return;
+        *o++ = '"';
+        o = v->esc ? put_reescaped(o, v->p, v->len) : put(o, v->p, v->len);
+        *o++ = '"';
+        return o;
     case JCANON_OTHER:
-        put(w, v->p, v->len);
-        return;
+        return put(o, v->p, v->len);
     case JCANON_ARRAY:
-        putc1(w, '[');
+        *o++ = '[';
         for (uint32_t k = x + 1; k < v->end; k = w->v[k].end) {
             if (k > x + 1)
-                put(w, ", ", 2);
-            emit(w, k);
+                o = put(o, ", ", 2);
+            o = emit(w, o, k);
         }
-        putc1(w, ']');
-        return;
+        *o++ = ']';
+        return o;
     default:
-        emit_object(w, x);
+        return emit_object(w, o, x);
     }
 }
 
@@ -606,10 +657,10 @@ void jcanon_write(struct arena *a, const struct jcanon_doc *d,
     size_t cap = 2 * ((size_t)d->v[0].len + 2) + 1;
     for (size_t k = 0; k < n_add; k++)
         cap += strlen(add[k].key) + add[k].val.len + 6;
-    struct jw_c w = { arena_alloc(a, cap), 0, d->v, d->n, add, n_add, a };
-    emit(&w, 0);
-    w.o[w.len] = '\0';
-    *out = (struct slice){ w.o, w.len };
+    struct jw_c w = { arena_alloc(a, cap), d->v, d->n, add, n_add, a };
+    char *end = emit(&w, w.o, 0);
+    *end = '\0';
+    *out = (struct slice){ w.o, (size_t)(end - w.o) };
 }
 
 bool jcanon(struct arena *a, const char *p, size_t n, struct slice *out)
@@ -639,12 +690,12 @@ bool jcanon_quote(struct arena *a, const char *s, size_t n,
         i += len;
     }
     /* each byte becomes at most 6 (\u00XX), and the quotes */
-    struct jw_c w = { arena_alloc(a, 6 * n + 3), 0, NULL, 0, NULL, 0, a };
-    putc1(&w, '"');
-    put_text(&w, s, n);
-    putc1(&w, '"');
-    w.o[w.len] = '\0';
-    *out = (struct slice){ w.o, w.len };
+    char *q = arena_alloc(a, 6 * n + 3), *o = q;
+    *o++ = '"';
+    o = put_text(o, s, n);
+    *o++ = '"';
+    *o = '\0';
+    *out = (struct slice){ q, (size_t)(o - q) };
     return true;
 }
 
