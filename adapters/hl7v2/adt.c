@@ -388,6 +388,18 @@ ADT_ALWAYS_INLINE struct slice seg_field(const struct ctx *c,
                            (b & HL7_FLD_OFF) - 1 - (a & HL7_FLD_OFF) };
 }
 
+/* Whether field f of s (PID, PV1, MRG: indexed, not MSH) is empty or
+ * absent, by its two entries alone: a field whose next entry follows its
+ * start at once. A writer passes such a field by before it sets up its
+ * repetitions, which costs more (PID-2 and PID-4, withdrawn in v2.7, are
+ * empty in most messages). */
+ADT_ALWAYS_INLINE bool field_empty(const struct ctx *c,
+                                   const struct hl7_seg *s, unsigned f)
+{
+    return f >= s->nf || ((c->m->fld[s->f0 + f + 1] -
+                           c->m->fld[s->f0 + f]) & HL7_FLD_OFF) == 1;
+}
+
 ADT_ALWAYS_INLINE struct raw rep_raw(const struct ctx *c,
                                      const struct hl7_seg *s, unsigned f,
                                      unsigned r)
@@ -1473,6 +1485,8 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
     for (unsigned f = 0; f < 3; f++) {
         struct rep_iter it;
         struct raw rep;
+        if (f > 0 && field_empty(c, pid, fields[f]))
+            continue;               /* PID-3 most often is not */
         reps_init(c, pid, fields[f], &it);
         for (unsigned r = 0; reps_next(c, &it, &rep); r++) {
             if (rep.v.len == 0)
