@@ -9,6 +9,7 @@
  * such a body (it is JSON) both readings see the same members, so they
  * agree, and tests/unit/body_test.c holds them to it.
  */
+#define _GNU_SOURCE                 /* memmem */
 #include "body.h"
 
 #include <stdlib.h>
@@ -211,18 +212,12 @@ static bool body_scan(struct slice j, struct body_top *t)
  */
 bool body_id_only_at(struct slice t, const char *id, size_t at)
 {
-    const char *p = t.p, *end = t.p + t.len;
-
     if (at > t.len || t.len - at < STORE_ID_LEN ||
-        memcmp(p + at, id, STORE_ID_LEN) != 0)
+        memcmp(t.p + at, id, STORE_ID_LEN) != 0)
         return false;
-    while ((size_t)(end - p) >= STORE_ID_LEN &&
-           (p = memchr(p, id[0], (size_t)(end - p) - STORE_ID_LEN + 1))) {
-        if ((size_t)(p - t.p) != at && memcmp(p, id, STORE_ID_LEN) == 0)
-            return false;
-        p++;
-    }
-    return true;
+    /* the first occurrence is this one, and none starts after it */
+    return memmem(t.p, t.len, id, STORE_ID_LEN) == t.p + at &&
+           memmem(t.p + at + 1, t.len - at - 1, id, STORE_ID_LEN) == NULL;
 }
 
 /* The bytes body_write() may add to a body: past them it gives up, and

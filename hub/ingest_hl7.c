@@ -17,12 +17,21 @@
 #include "ingest.h"
 #include "log.h"
 
+/* The ACK's MSH-7: formatted once a second per thread (gmtime_r and
+ * strftime were a thousand instructions of every message) */
 static void hl7_now(char out[32])
 {
+    static _Thread_local time_t of = -1;
+    static _Thread_local char text[32];
     time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y%m%d%H%M%S+0000", &tm);
+
+    if (t != of) {
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(text, sizeof(text), "%Y%m%d%H%M%S+0000", &tm);
+        of = t;
+    }
+    memcpy(out, text, 32);
 }
 
 static void reject(struct ingest_job *j, const struct hl7_msg *m,

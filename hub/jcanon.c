@@ -676,7 +676,18 @@ bool jcanon(struct arena *a, const char *p, size_t n, struct slice *out)
 bool jcanon_quote(struct arena *a, const char *s, size_t n,
                   struct slice *out)
 {
-    for (size_t i = 0; i < n;) {
+    size_t plain = plain_run(s, 0, n);
+
+    if (plain == n) {               /* the usual: an id, a time, a code */
+        char *q = arena_alloc(a, n + 3);
+        q[0] = '"';
+        memcpy(q + 1, s, n);
+        q[n + 1] = '"';
+        q[n + 2] = '\0';
+        *out = (struct slice){ q, n + 2 };
+        return true;
+    }
+    for (size_t i = plain; i < n;) {
         unsigned char ch = (unsigned char)s[i];
         if (ch == 0)
             return false;
