@@ -984,38 +984,35 @@ static void now_iso_ms(char out[32])
 
 /*
  * The detail of message m's 'message.received' audit row, as jsonb prints
- * it ({"events": [...], "format": ..., "sha256": ...}; evids: the JSON
- * array of its event ids, SLICE_NULL for none): the SQL stores it cast to
- * jsonb and chains this very text, so it must be jsonb's text form, which
- * jcanon() makes or refuses. NULL when it refuses (or a value is missing):
- * the SQL builds that detail itself.
+ * it: the SQL stores it cast to jsonb and chains this very text, so it must
+ * be jsonb's text form, {"events": [...], "format": ..., "sha256": ...}
+ * (keys of one length: in byte order), written here as jcanon() writes
+ * it. cev: the event ids, each as jcanon_quote() writes it, joined by
+ * ", "; !ok: one could not be (invalid UTF-8, as jcanon would refuse).
+ * NULL then, or when a value is missing: the SQL builds the detail itself.
  */
 static void put_received_detail(struct arena *a, struct bin *p,
-                                const struct store_msg *m, struct slice evids)
+                                const struct store_msg *m, struct slice cev,
+                                bool ok)
 {
+    struct slice f, h;
     struct buf d;
-    struct slice ct;
 
-    if (m->format == NULL) {
+    if (m->format == NULL || !ok ||
+        !jcanon_quote(a, m->format, strlen(m->format), &f) ||
+        !jcanon_quote(a, m->sha256, strlen(m->sha256), &h)) {
         arr_null(p);
         return;
     }
-    buf_init(&d, a, evids.len + 6 * (strlen(m->format) +
-                                     strlen(m->sha256)) + 48);
-    buf_puts(&d, "{\"events\":");
-    if (evids.len)
-        buf_append(&d, evids.p, evids.len);
-    else
-        buf_puts(&d, "[]");
-    buf_puts(&d, ",\"format\":");
-    body_put_str(&d, m->format);
-    buf_puts(&d, ",\"sha256\":");
-    body_put_str(&d, m->sha256);
+    buf_init(&d, a, cev.len + f.len + h.len + 48);
+    buf_puts(&d, "{\"events\": [");
+    buf_append(&d, cev.p, cev.len);
+    buf_puts(&d, "], \"format\": ");
+    buf_append(&d, f.p, f.len);
+    buf_puts(&d, ", \"sha256\": ");
+    buf_append(&d, h.p, h.len);
     buf_putc(&d, '}');
-    if (d.err == 0 && jcanon(a, d.p, d.len, &ct))
-        arr_bytes(p, ct.p, ct.len);
-    else
-        arr_null(p);
+    arr_bytes(p, d.p, d.len);
 }
 
 /* Fill the arrays of one batch. */
@@ -1133,9 +1130,11 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
         }
         /* org id as the body gets it: the cleaned text */
         char *org_c = arena_strndup(a, org.p, org.len);
-        struct buf evids;
+        struct buf evids, cev;
+        bool cev_ok = true;
         /* the ceiling fits any id: each byte escaped as \u00XX at most */
         buf_init(&evids, a, 2 + m[i].n_ev * (6 * STORE_ID_LEN + 3));
+        buf_init(&cev, a, 2 + m[i].n_ev * (6 * STORE_ID_LEN + 4));
         buf_putc(&evids, '[');
         for (size_t k = 0; k < m[i].n_ev; k++) {
             char id[STORE_ID_LEN + 1], pid[STORE_ID_LEN + 1];
@@ -1195,14 +1194,21 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             if (k)
                 buf_putc(&evids, ',');
             body_put_str(&evids, eid);
+            struct slice q;
+            if (k)
+                buf_puts(&cev, ", ");
+            if (jcanon_quote(&scratch, eid, strlen(eid), &q))
+                buf_append(&cev, q.p, q.len);
+            else
+                cev_ok = false;
             arena_reset(&scratch);
         }
         if (m[i].n_ev) {
             buf_putc(&evids, ']');
             arr_jsonb(&p[P_MEVIDS], buf_slice(&evids));
         }
-        put_received_detail(&scratch, &p[P_ADETAIL], &m[i],
-                            m[i].n_ev ? buf_slice(&evids) : SLICE_NULL);
+        put_received_detail(&scratch, &p[P_ADETAIL], &m[i], buf_slice(&cev),
+                            cev_ok);
         arena_reset(&scratch);
     }
     if (!atb)
