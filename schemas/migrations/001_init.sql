@@ -2232,16 +2232,20 @@ BEGIN
         PERFORM hub_route_events(e_seq);
     END IF;
 
-    RETURN QUERY
-    SELECT m_dup[u.o] OR m_skip[u.o],
-           CASE WHEN NOT m_skip[u.o] THEN m_mid[u.o] END,
-           CASE WHEN m_skip[u.o] THEN '[]'
-                WHEN m_dup[u.o] THEN coalesce(m_dup_evids[u.o], '[]')::text
-                WHEN p_ok[u.o] THEN coalesce(m_evids[u.o], '[]')::text
-                ELSE '[]' END,
-           CASE WHEN m_dup[u.o] THEN m_dup_reply[u.o] END
-      FROM unnest(m_dup) WITH ORDINALITY AS u(d, o)  -- in order: no sort
-     ORDER BY u.o;
+    -- one row per message, in order: assigned and returned one by one
+    -- (a query over the arrays cost a statement to start, and its function
+    -- scan a tuplestore of its own)
+    FOR i IN 1 .. n_msg LOOP
+        dup := m_dup[i] OR m_skip[i];
+        message_id := CASE WHEN NOT m_skip[i] THEN m_mid[i] END;
+        event_ids := CASE WHEN m_skip[i] THEN '[]'
+                          WHEN m_dup[i]
+                          THEN coalesce(m_dup_evids[i], '[]')::text
+                          WHEN p_ok[i] THEN coalesce(m_evids[i], '[]')::text
+                          ELSE '[]' END;
+        reply := CASE WHEN m_dup[i] THEN m_dup_reply[i] END;
+        RETURN NEXT;
+    END LOOP;
 END $$;
 
 -- --- the pull feed ---------------------------------------------------------
