@@ -31,7 +31,9 @@
 #     per delivery (that backend less a backend that only connects), which
 #     timing does not move (a drain's claims walk past however many leases
 #     its flushes have not yet recorded), so that a change of a few per
-#     cent shows. Nothing is sent.
+#     cent shows. Nothing is sent. SERIAL=2: each claim goes out before
+#     the outcomes of the one before are recorded (it walks past those
+#     256 leases, as a draining dispatcher's refill does).
 #     (build/bench/deliver_cpu/dispatch.cg), the cluster as it is.
 # The backends' figure moves by a few per cent between runs of the same
 # code: how many outcomes each flush takes and how many leased rows each
@@ -173,20 +175,38 @@ for n in $subs_list; do
     pg_start "${VALGRIND:-0}"
     [ "${VALGRIND:-0}" = 1 ] || q "select pg_stat_statements_reset()" >/dev/null
     pmpid=$(head -1 "$pg/data/postmaster.pid")
-    if [ "${SERIAL:-0}" = 1 ]; then
+    if [ "${SERIAL:-0}" != 0 ]; then
         batch=${BATCH:-256}
         {
             echo "\\o $out/serial.pid"
             echo "SELECT pg_backend_pid();"
             echo "\\o"
-            for _ in $(seq $(( total / batch + 2 ))); do
-                echo "SELECT array_agg(id) ids, array_agg(token) toks,
-                    array_agg(attempt) atts, array_agg(204) codes,
-                    array_agg(NULL::text) errs, array_agg(5) lats,
-                    array_agg('delivered'::text) outs, array_agg(0::bigint) dels
-                  FROM hub_claim_deliveries('serial', 60000, $batch, 4096, '{}') \\gset"
-                echo "SELECT hub_deliveries_done('serial', :'ids', :'toks',
-                    :'atts', :'codes', :'errs', :'lats', :'outs', :'dels');"
+            # SERIAL=2: each claim goes out before the last one's
+            # outcomes are recorded, as a draining dispatcher's refill
+            # does (it walks past those leases)
+            claim() {       # $1: the variables' prefix
+                echo "SELECT array_agg(id) ${1}ids, array_agg(token) ${1}toks,
+                    array_agg(attempt) ${1}atts, array_agg(204) ${1}codes,
+                    array_agg(NULL::text) ${1}errs, array_agg(5) ${1}lats,
+                    array_agg('delivered'::text) ${1}outs,
+                    array_agg(0::bigint) ${1}dels
+                  FROM hub_claim_deliveries('serial', 60000, $batch, 4096,
+                    '{}') \\gset"
+            }
+            done_() {
+                echo "SELECT hub_deliveries_done('serial', :'${1}ids',
+                    :'${1}toks', :'${1}atts', :'${1}codes', :'${1}errs',
+                    :'${1}lats', :'${1}outs', :'${1}dels');"
+            }
+            if [ "$SERIAL" = 2 ]; then claim a_; fi
+            for _ in $(seq $(( total / batch / 2 + 2 ))); do
+                if [ "$SERIAL" = 2 ]; then
+                    claim b_; done_ a_
+                    claim a_; done_ b_
+                else
+                    claim a_; done_ a_
+                    claim a_; done_ a_
+                fi
             done
         } >"$out/serial.sql"
         psql -qAt "$url" -f "$out/serial.sql" >"$out/serial.txt" 2>&1
@@ -201,7 +221,7 @@ for n in $subs_list; do
         pg_stop
         t1=$(sed -n 's/^totals: *//p' "$pg/cg/cg.$sp")
         t0=$(sed -n 's/^totals: *//p' "$pg/cg/cg.$s0")
-        echo "deliver_cpu serial subs=$n batch=$batch deliveries=$delivered" \
+        echo "deliver_cpu serial=$SERIAL subs=$n batch=$batch deliveries=$delivered" \
              "open=$open claim_and_flush_ir=$(( (t1 - t0) / delivered ))"
         rm -rf "$out/cg-serial-$n"; mkdir -p "$out/cg-serial-$n"
         cp "$pg/cg/cg.$sp" "$out/cg-serial-$n/"
