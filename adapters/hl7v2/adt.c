@@ -1702,9 +1702,10 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
  * or that holds an '@', as senders of "a@b.de^NET^X.400" do) have no
  * place in "phones" and are left out. `pt` is split up to component 8. */
 ADT_ALWAYS_INLINE struct text xtn_value(struct ctx *c,
-                                        const struct parts *pt)
+                                        const struct parts *pt,
+                                        struct slice use)
 {
-    if (upper_eq(part(c, pt, 2, 0).s, "NET"))
+    if (upper_eq(use, "NET"))
         return TEXT_NONE;
     struct text v = part(c, pt, 1, 0);
     if (v.s.len && has_byte(c, v.s, '@'))
@@ -1760,7 +1761,8 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
                 continue;
             struct parts pt;
             split(c, rep, &pt, 8);
-            struct text v = xtn_value(c, &pt);
+            struct slice use = part(c, &pt, 2, 0).s;   /* XTN.2 */
+            struct text v = xtn_value(c, &pt, use);
             if (!v.s.len)
                 continue;
             if (seen_has(seen, nseen, lens, v.s))
@@ -1772,12 +1774,12 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
             if (n++ == 0) {
                 key_open(c, JW_KEY("phones"), '[');
             }
-            struct text use = phone_use(part(c, &pt, 2, 0).s,
-                                        part(c, &pt, 3, 0).s, src[s].dflt);
-            char *o = span_room(c, room(v) + room(use)), *start = o;
+            struct text use_as = phone_use(use, part(c, &pt, 3, 0).s,
+                                           src[s].dflt);
+            char *o = span_room(c, room(v) + room(use_as)), *start = o;
             char *obj = o = span_open(c, o);
             o = put_kv(c, o, JW_KV("value"), v);
-            o = put_lit(o, JW_KV("use"), use);
+            o = put_lit(o, JW_KV("use"), use_as);
             o = span_seal(obj, o, '{', '}');
             jw_commit(&c->w, start, o);
         }
