@@ -706,6 +706,20 @@ ADT_ALWAYS_INLINE struct raw msh_raw(const struct ctx *c, unsigned f,
     return (struct raw){ v, (a & HL7_FLD_SPECIAL) != 0 };
 }
 
+/* text_of for the MSH values read once a message (msh_raw): a plain one
+ * (most are) is trimmed here, inline; text_of's hl7_text is called out of
+ * line there (GCC's choice), a call each. */
+ADT_ALWAYS_INLINE struct text msh_text(const struct ctx *c, struct raw r)
+{
+    if (r.special)
+        return (struct text){ hl7_unescape(c->a, c->m, r.v), false };
+    struct slice v = r.v;
+    /* hl7_text's plain case: a space at either end, or nothing */
+    if (v.len && (v.p[0] == ' ' || v.p[v.len - 1] == ' '))
+        v = slice_trim(v);
+    return (struct text){ v, true };
+}
+
 /* slice_trim, inline for a value with no space or tab at either end (the
  * MSH values read once a message): that one is returned as it is. */
 ADT_ALWAYS_INLINE struct slice trim(struct slice v)
@@ -2423,10 +2437,10 @@ int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
                                             trig.p[2] == '9')) &&
                      !(trig.p[1] == '4' && trig.p[2] == '0');
 
-    src.message_id = text_of(&c, ctrl.v, ctrl.special);
+    src.message_id = msh_text(&c, ctrl);
     struct raw app = msh_raw(&c, 3, true), fac = msh_raw(&c, 4, true);
-    src.application = text_of(&c, app.v, app.special);
-    src.facility = text_of(&c, fac.v, fac.special);
+    src.application = msh_text(&c, app);
+    src.facility = msh_text(&c, fac);
     src.version = (struct text){ ver, !vers.special };
     /* every topic is a literal of at least 9 bytes and its NUL */
     if (memcmp(topic, "adt.merge", 10) != 0)
