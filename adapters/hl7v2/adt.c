@@ -1657,7 +1657,8 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
     while (reps_next(c, &it, &rep)) {
         struct parts pt;
         split_quick(c, rep, &pt, 9);
-        if (addr_is_birthplace(part(c, &pt, 7, 0).s)) {
+        struct slice type = part(c, &pt, 7, 0).s;  /* XAD-7, once */
+        if (addr_is_birthplace(type)) {
             r++;                    /* PID-12 stays with the first one */
             continue;
         }
@@ -1676,7 +1677,7 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
         if (!county.s.len && r == 0)
             county = val1(c, pid, 12);  /* PID-12, pre-2.6 */
         r++;
-        struct text use = addr_use(part(c, &pt, 7, 0).s);
+        struct text use = addr_use(type);
         if (!line1.s.len && !line2.s.len && !city.s.len && !state.s.len &&
             !zip.s.len && !county.s.len && !country.s.len)
             continue;
