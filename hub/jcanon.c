@@ -429,10 +429,11 @@ static inline char *put(char *d, const void *src, size_t n)
         memcpy(&y, p + n - 4, 4);
         memcpy(d, &x, 4);
         memcpy(d + n - 4, &y, 4);
-    } else if (n < 4) {
-        for (size_t k = 0; k < n; k++)
-            d[k] = p[k];
-    } else {
+    } else if (n > 0 && n < 4) {   /* 1, 2 or 3 bytes, no loop */
+        d[0] = p[0];
+        d[n / 2] = p[n / 2];
+        d[n - 1] = p[n - 1];
+    } else if (n > 16) {
         memcpy(d, p, n);
     }
     return d + n;

@@ -655,7 +655,7 @@ static inline void bin_put(struct bin *b, const void *p, size_t n)
     b->len += n;
 }
 
-static void bin_u32(struct bin *b, uint32_t v)
+static inline void bin_u32(struct bin *b, uint32_t v)
 {
     unsigned char be[4] = { (unsigned char)(v >> 24), (unsigned char)(v >> 16),
                             (unsigned char)(v >> 8), (unsigned char)v };
