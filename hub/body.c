@@ -406,6 +406,8 @@ static struct slice org_system(struct arena *a, const char *org)
  * each */
 static void idents_sort(struct idents *l, size_t n0)
 {
+    if (l->n == n0)
+        return;                     /* none (and l->v may be NULL) */
     qsort(l->v + n0, l->n - n0, sizeof(*l->v), ident_cmp);
     size_t w = n0;
     for (size_t x = n0; x < l->n; x++)
