@@ -634,17 +634,7 @@ static size_t json_str_len(const char *s)
 static bool utf8_text(const char *s)
 {
     size_t n = strlen(s);
-    for (size_t i = 0; i < n;) {
-        if ((unsigned char)s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len = utf8_seq_len((const unsigned char *)s + i, n - i);
-        if (len == 0)
-            return false;
-        i += len;
-    }
-    return true;
+    return utf8_valid_prefix((const unsigned char *)s, n) == n;
 }
 
 static struct slice quote(struct arena *a, const char *s)

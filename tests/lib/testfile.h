@@ -11,4 +11,12 @@
  * *len); NULL when it cannot be opened or read. */
 char *testfile_read(const char *path, size_t *len);
 
+/* Each canonical event the adapters' goldens expect (every .json file of
+ * tests/data/hl7v2, fhir, ccda and csv), read whole and handed to fn;
+ * returns the sum of what fn returned. A file that cannot be read is
+ * handed over as NULL. */
+int testfile_each_golden_event(int (*fn)(const char *path, const char *doc,
+                                         size_t n, void *arg),
+                               void *arg);
+
 #endif

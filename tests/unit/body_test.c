@@ -11,7 +11,6 @@
  * form). What the SQL then does with either is tests/integration's.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,36 +222,19 @@ Test(body, bench_corpus_events_go_in_the_same_both_ways, .timeout = 120)
     cr_assert_geq(by_nodes_agreed, 1000);
 }
 
+static int golden_same(const char *path, const char *doc, size_t n,
+                       void *arg)
+{
+    (void)arg;
+    cr_assert_not_null(doc, "%s", path);
+    same(doc, n);
+    same_mutated(doc, n, 200);
+    return 1;
+}
+
 Test(body, golden_events_go_in_the_same_both_ways, .timeout = 120)
 {
-    static const char *const dirs[] = { "tests/data/hl7v2", "tests/data/fhir",
-                                        "tests/data/ccda", "tests/data/csv" };
-    int files = 0;
-
-    for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
-        char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", testdb_root(), dirs[d]);
-        DIR *dir = opendir(path);
-        if (dir == NULL)
-            continue;
-        struct dirent *e;
-        while ((e = readdir(dir)) != NULL) {
-            size_t l = strlen(e->d_name);
-            if (l < 5 || strcmp(e->d_name + l - 5, ".json") != 0)
-                continue;
-            char f[2048];
-            size_t n;
-            snprintf(f, sizeof(f), "%s/%s", path, e->d_name);
-            char *doc = testfile_read(f, &n);
-            cr_assert_not_null(doc, "%s", f);
-            same(doc, n);
-            same_mutated(doc, n, 200);
-            free(doc);
-            files++;
-        }
-        closedir(dir);
-    }
-    cr_assert_gt(files, 20);
+    cr_assert_gt(testfile_each_golden_event(golden_same, NULL), 20);
 }
 
 Test(body, hand_made_shapes_go_in_the_same_both_ways)

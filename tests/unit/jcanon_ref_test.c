@@ -7,7 +7,6 @@
  * tests/integration/jcanon_test.c's.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "hl7v2/hl7v2.h"
 #include "jcanon.h"
 #include "../lib/jcanon_ref.h"
+#include "../lib/jsongen.h"
 #include "../lib/testdb.h"
 #include "../lib/testfile.h"
 
@@ -26,12 +26,11 @@
 #define GEN_ADT_LIB
 #include "../bench/gen_adt.c"
 
-static unsigned long long rng = 7;
+static struct jsongen g = { 7 };
 
 static unsigned rnd(unsigned n)
 {
-    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-    return (unsigned)((rng >> 33) % n);
+    return jsongen_rnd(&g, n);
 }
 
 /* Both writers on one document: the same answer and the same text.
@@ -80,34 +79,19 @@ static void same_mutated(const char *p, size_t n, int rounds)
     free(m);
 }
 
+static int golden_same(const char *path, const char *doc, size_t n,
+                       void *arg)
+{
+    (void)arg;
+    cr_assert_not_null(doc, "%s", path);
+    int accepted = same(doc, n);
+    same_mutated(doc, n, 300);
+    return accepted;
+}
+
 Test(jcanon_ref, golden_events_and_their_mutations_match)
 {
-    static const char *const dirs[] = { "tests/data/hl7v2", "tests/data/fhir",
-                                        "tests/data/ccda", "tests/data/csv" };
-    int files = 0;
-
-    for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
-        char path[1024];
-        snprintf(path, sizeof(path), "%s/%s", testdb_root(), dirs[d]);
-        DIR *dir = opendir(path);
-        if (dir == NULL)
-            continue;
-        struct dirent *e;
-        while ((e = readdir(dir)) != NULL) {
-            size_t l = strlen(e->d_name);
-            if (l < 5 || strcmp(e->d_name + l - 5, ".json") != 0)
-                continue;
-            char f[2048];
-            size_t n;
-            snprintf(f, sizeof(f), "%s/%s", path, e->d_name);
-            char *doc = testfile_read(f, &n);
-            cr_assert_not_null(doc, "%s", f);
-            files += same(doc, n);
-            same_mutated(doc, n, 300);
-            free(doc);
-        }
-        closedir(dir);
-    }
+    int files = testfile_each_golden_event(golden_same, NULL);
     cr_assert_gt(files, 20, "only %d golden files accepted", files);
 }
 
@@ -138,74 +122,6 @@ Test(jcanon_ref, bench_corpus_events_match, .timeout = 60)
     cr_assert_geq(events, 2000);
 }
 
-/* --- generated documents (as tests/integration/jcanon_test.c makes) ---- */
-
-static void gen_ws(struct buf *b)
-{
-    static const char *const w[] = { "", "", "", " ", "\n", "\t", "\r\n  " };
-    buf_puts(b, w[rnd(7)]);
-}
-
-static void gen_str(struct buf *b)
-{
-    static const char *const parts[] = {
-        "a", "b", "id", "hub_id", "patient", "\\n", "\\\"", "\\\\", "\\/",
-        "\\u0041", "\\u001f", "\\u00e9", "\xc3\xa9", "\xe2\x9c\x93", "\\t",
-        "\\b", " ", "source", "\x7f", "\\u0000", "\\ud83d\\ude00", "zz",
-        "a fairly long run of plain text, past one block",
-    };
-    buf_putc(b, '"');
-    unsigned n = rnd(4);
-    for (unsigned i = 0; i < n; i++)
-        buf_puts(b, parts[rnd(sizeof(parts) / sizeof(parts[0]))]);
-    buf_putc(b, '"');
-}
-
-static void gen_value(struct buf *b, int depth)
-{
-    static const char *const nums[] = {
-        "0", "1", "-1", "10", "1.0", "-2.50", "0.001", "-0", "-0.0", "1e3",
-        "2E-2", "12345678901234567890", "3.14159265358979323846",
-    };
-    unsigned k = rnd(depth > 4 ? 5 : 8);
-    switch (k) {
-    case 0: buf_puts(b, nums[rnd(sizeof(nums) / sizeof(nums[0]))]); break;
-    case 1: gen_str(b); break;
-    case 2: buf_puts(b, rnd(2) ? "true" : "false"); break;
-    case 3: buf_puts(b, "null"); break;
-    case 4: gen_str(b); break;
-    case 5:
-    case 6: {
-        unsigned n = rnd(40) == 0 ? 40 : rnd(6);  /* past 32 members too */
-        buf_putc(b, '{');
-        for (unsigned i = 0; i < n; i++) {
-            if (i) {
-                buf_putc(b, ',');
-                gen_ws(b);
-            }
-            gen_str(b);
-            gen_ws(b);
-            buf_putc(b, ':');
-            gen_ws(b);
-            gen_value(b, depth + 1);
-        }
-        buf_putc(b, '}');
-        break;
-    }
-    default: {
-        unsigned n = rnd(4);
-        buf_putc(b, '[');
-        for (unsigned i = 0; i < n; i++) {
-            if (i)
-                buf_putc(b, ',');
-            gen_ws(b);
-            gen_value(b, depth + 1);
-        }
-        buf_putc(b, ']');
-    }
-    }
-}
-
 Test(jcanon_ref, generated_documents_and_their_mutations_match)
 {
     int accepted = 0, total = 20000;
@@ -215,14 +131,7 @@ Test(jcanon_ref, generated_documents_and_their_mutations_match)
         struct buf b;
         arena_init(&a, 4096);
         buf_init(&b, &a, 1 << 20);
-        gen_ws(&b);
-        if (rnd(4))
-            buf_putc(&b, '{'), gen_str(&b), buf_putc(&b, ':'),
-                gen_value(&b, 1), buf_putc(&b, ','), gen_str(&b),
-                buf_putc(&b, ':'), gen_value(&b, 1), buf_putc(&b, '}');
-        else
-            gen_value(&b, 0);
-        gen_ws(&b);
+        jsongen_doc(&g, &b);
         cr_assert_eq(b.err, HUB_OK);
         accepted += same(b.p, b.len);
         if (i % 10 == 0)
