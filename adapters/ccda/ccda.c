@@ -109,6 +109,7 @@ struct doc {
     struct slice encounter_org;     /* the encompassing encounter's */
     struct slice patient;           /* the patient object, JSON */
     const char *doc_sens;           /* confidentiality R/V -> "restricted" */
+    const struct ccda_node *ssn_left_out;   /* the patient's unusable SSN */
     size_t out_bytes;               /* all events so far, for the budget */
     bool care_plan;
     const struct ccda_node **acts;  /* careplan activities, document order */
@@ -339,6 +340,9 @@ static void ev_init(struct doc *dc, struct ev *e)
     e->n_warn = 0;
     e->n_sens = 0;
     sens_add(e, dc->doc_sens);
+    if (dc->ssn_left_out)
+        warn_add(e, dc->ssn_left_out, "@extension",
+                 "SSN is not nine digits as the SSA issues them; left out");
 }
 
 /* Envelope up to the body's key. */
@@ -599,7 +603,9 @@ static const char *id_system(const char *root, char *buf, size_t cap,
     return ccda_system_uri(root, buf, cap);
 }
 
-/* One identifier object; false when the id is unusable. */
+/* One identifier object; false when the id is unusable. An SSN that the
+ * SSA never issues (a placeholder, a masked one) is unusable: it would
+ * link strangers; it is noted in dc->ssn_left_out for a warning. */
 static bool write_ident(struct doc *dc, struct jw *w,
                         const struct ccda_node *id)
 {
@@ -608,14 +614,18 @@ static bool write_ident(struct doc *dc, struct jw *w,
 
     if (ccda_null(id) || root == NULL || *root == '\0')
         return false;
-    jw_obj_begin(w);
     if (ext && *ext) {
         char sys[300];
         const char *type;
         const char *system = id_system(root, sys, sizeof(sys), &type);
         char ssn[9];
-        if (system && strcmp(system, SSN_SYSTEM) == 0 &&
-            ssn_digits(ext, strlen(ext), ssn))
+        bool is_ssn = system && strcmp(system, SSN_SYSTEM) == 0;
+        if (is_ssn && !ssn_usable(ext, strlen(ext), ssn)) {
+            dc->ssn_left_out = id;
+            return false;
+        }
+        jw_obj_begin(w);
+        if (is_ssn)
             jw_kv_str(w, "value", (struct slice){ ssn, sizeof(ssn) });
         else
             jw_kv_cstr(w, "value", ext);
@@ -623,6 +633,7 @@ static bool write_ident(struct doc *dc, struct jw *w,
         jw_kv_cstr(w, "type", type);
     } else {
         /* root alone is the identifier (RFC 3986 form, as C-CDA on FHIR) */
+        jw_obj_begin(w);
         jw_kv_cstr(w, "value", ccda_ii_string(dc->a, id));
         jw_kv_cstr(w, "system", "urn:ietf:rfc:3986");
     }
@@ -656,6 +667,16 @@ static int read_patient(struct doc *dc)
     CCDA_FOREACH(id, pr, "id")
         if (write_ident(dc, &w, id))
             n_id++;
+    if (n_id == 0 && dc->ssn_left_out) {
+        /* the only id was an SSN no one holds: the patient is known by
+         * this document (its set, when it has one) and links to no one,
+         * a missed link rather than strangers joined */
+        jw_obj_begin(&w);
+        jw_kv_cstr(&w, "value", dc->set_id ? dc->set_id : dc->message_id);
+        jw_kv_cstr(&w, "system", "urn:ietf:rfc:3986");
+        jw_obj_end(&w);
+        n_id++;
+    }
     jw_arr_end(&w);
     if (n_id == 0)
         return ccda_err_at(dc->err, HUB_EINVALID, pr, "id",

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <string.h>
+
 #define SSN_SYSTEM "http://hl7.org/fhir/sid/us-ssn"
 
 /*
@@ -30,6 +32,35 @@ static inline bool ssn_digits(const char *p, size_t len, char out[9])
         out[n++] = ch;
     }
     return n == 9;
+}
+
+/*
+ * Whether the nine digits d could name one person: the SSA never issues
+ * area 000, 666 or 900-999, group 00 or serial 0000 (POMS RM 10201.035),
+ * and senders fill the field with placeholders: the same digit nine times,
+ * 123-45-6789, and 078-05-1120 (the wallet-card number the SSA voided).
+ * Written with the us-ssn system such a value would link every patient
+ * who carries it into one (identity links on system + value), so the
+ * adapters leave it out, with a warning.
+ */
+static inline bool ssn_issuable(const char d[9])
+{
+    if (memcmp(d, "000", 3) == 0 || memcmp(d, "666", 3) == 0 ||
+        d[0] == '9' || memcmp(d + 3, "00", 2) == 0 ||
+        memcmp(d + 5, "0000", 4) == 0)
+        return false;
+    if (memcmp(d, "123456789", 9) == 0 || memcmp(d, "078051120", 9) == 0)
+        return false;
+    for (int i = 1; i < 9; i++)
+        if (d[i] != d[0])
+            return true;
+    return false;                   /* 111-11-1111 and the like */
+}
+
+/* ssn_digits() of an SSN that ssn_issuable() accepts. */
+static inline bool ssn_usable(const char *p, size_t len, char out[9])
+{
+    return ssn_digits(p, len, out) && ssn_issuable(out);
 }
 
 #endif

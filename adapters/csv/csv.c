@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "csv/csv_int.h"
+#include "common/ssn.h"
 #include "common/utf8.h"
 
 int csv_shinny_to_events(struct csv_ctx *c, struct hub_err *err);
@@ -58,6 +59,22 @@ static bool require(struct csv_ctx *c, struct csv_table *t, size_t ri,
 }
 
 /* Check one row of "screenings"; false (with an error finding) if bad. */
+/* A patient id in the us-ssn system must be an SSN the SSA issues
+ * (common/ssn.h): a placeholder as the row's only identifier would link
+ * every patient who carries it into one, so the row is refused. */
+static bool patient_id_ok(struct csv_ctx *c, struct csv_table *t, size_t ri,
+                          int col_id, int col_system)
+{
+    const struct slice *v = t->rows[ri].v;
+    char d[9];
+    if (!slice_eq(v[col_system], SSN_SYSTEM) || v[col_id].len == 0 ||
+        ssn_usable(v[col_id].p, v[col_id].len, d))
+        return true;
+    csv_row_error(c, t, ri, col_id,
+                  "SSN is not nine digits as the SSA issues them");
+    return false;
+}
+
 static bool screening_row_ok(struct csv_ctx *c, struct csv_table *t, size_t ri)
 {
     const struct slice *v = t->rows[ri].v;
@@ -65,7 +82,8 @@ static bool screening_row_ok(struct csv_ctx *c, struct csv_table *t, size_t ri)
               require(c, t, ri, S_PATIENT_ID) &
               require(c, t, ri, S_INSTRUMENT) &
               require(c, t, ri, S_SCREENED_AT) &
-              require(c, t, ri, S_QUESTION);
+              require(c, t, ri, S_QUESTION) &
+              patient_id_ok(c, t, ri, S_PATIENT_ID, S_PATIENT_ID_SYSTEM);
     if (v[S_SCREENED_AT].len && !csv_is_datetime(v[S_SCREENED_AT])) {
         csv_row_error(c, t, ri, S_SCREENED_AT,
                       "date-time is not ISO 8601 (YYYY-MM-DDThh:mm:ss+hh:mm)");
@@ -238,7 +256,8 @@ static int referral_row(struct csv_ctx *c, struct csv_table *t, size_t ri,
     bool ok = require(c, t, ri, R_REFERRAL_ID) &
               require(c, t, ri, R_STATUS) &
               require(c, t, ri, R_UPDATED_AT) &
-              require(c, t, ri, R_PATIENT_ID);
+              require(c, t, ri, R_PATIENT_ID) &
+              patient_id_ok(c, t, ri, R_PATIENT_ID, R_PATIENT_ID_SYSTEM);
     if (v[R_STATUS].len) {
         st = task_status(c->d, v[R_STATUS]);
         if (st == NULL) {

@@ -416,6 +416,10 @@ static void load_pt(struct csv_ctx *c, struct set *s)
         if (v[PT_SEX].len && csv_sex_code(v[PT_SEX]) == NULL)
             csv_row_warn(c, t, ri, PT_SEX, "sex is not male, female, other "
                                            "or unknown; left out");
+        char ssn[9];
+        if (v[PT_SSN].len && !ssn_usable(v[PT_SSN].p, v[PT_SSN].len, ssn))
+            csv_row_warn(c, t, ri, PT_SSN, "SSN is not nine digits as the "
+                                           "SSA issues them; left out");
         if (v[PT_ZIP].len && !is_zip(v[PT_ZIP]))
             csv_row_warn(c, t, ri, PT_ZIP, "ZIP is not 5 or 5+4 digits");
         if (v[PT_GENDER_ID].len && !in_list(v[PT_GENDER_ID], gender_ids))
@@ -447,7 +451,8 @@ static struct csv_patient *make_patient(struct csv_ctx *c, struct set *s,
         p->ids[p->n_ids++] = (struct csv_ident){
             .value = v[PT_MEDICAID], .system = "http://www.medicaid.gov/",
             .type = "MA" };
-    if (v[PT_SSN].len)
+    char ssn[9];
+    if (v[PT_SSN].len && ssn_usable(v[PT_SSN].p, v[PT_SSN].len, ssn))
         p->ids[p->n_ids++] = (struct csv_ident){
             .value = v[PT_SSN], .system = SSN_SYSTEM,
             .type = "SS" };

@@ -852,14 +852,20 @@ static int write_patient_resource(struct fx *x, struct jw *w,
             (rc = fx_str(x, c, "system", false, &sys)) ||
             (rc = fx_cc(x, c, "type", NULL, &t)))
             return rc;
+        char ssn[9];
+        bool is_ssn = v && sys && strcmp(sys, SSN_SYSTEM) == 0;
+        if (is_ssn && !ssn_usable(v, strlen(v), ssn)) {
+            /* a placeholder or a masked SSN would link strangers */
+            fx_warn(x, "value", "SSN is not nine digits as the SSA issues "
+                                "them; left out");
+            v = NULL;
+        }
         fx_pop(x, o);
         if (v == NULL)
             continue;
         jw_arr_lazy(w, "identifiers", &ids);
         jw_obj_begin(w);
-        char ssn[9];
-        if (sys && strcmp(sys, SSN_SYSTEM) == 0 &&
-            ssn_digits(v, strlen(v), ssn))
+        if (is_ssn)
             jw_kv_str(w, "value", (struct slice){ ssn, sizeof(ssn) });
         else
             jw_kv_cstr(w, "value", v);

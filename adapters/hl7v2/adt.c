@@ -1413,25 +1413,14 @@ ssn_canon(struct ctx *c, struct text v)
     return (struct text){ { p, sizeof(d) }, false };   /* not in the input */
 }
 
-/* Whether v is an SSN as the SSA issues them: nine digits (dashes and
- * spaces aside), area not 000, 666 or 9xx, group not 00, serial not 0000.
- * Senders fill PID-19 with placeholders ("PSSN123121234", "34-13-312"):
- * written with the us-ssn system they would link people wrongly. */
+/* Whether v is an SSN as the SSA issues them (common/ssn.h), dashes and
+ * spaces aside. Senders fill PID-19 with placeholders ("PSSN123121234",
+ * "34-13-312", "123-45-6789"): written with the us-ssn system they would
+ * link people wrongly. */
 static bool ssn_valid(struct slice v)
 {
     char d[9];
-    size_t n = 0;
-    for (size_t i = 0; i < v.len; i++) {
-        char ch = v.p[i];
-        if (ch == '-' || ch == ' ')
-            continue;
-        if (ch < '0' || ch > '9' || n == 9)
-            return false;
-        d[n++] = ch;
-    }
-    return n == 9 && memcmp(d, "000", 3) != 0 && memcmp(d, "666", 3) != 0 &&
-           d[0] != '9' && memcmp(d + 3, "00", 2) != 0 &&
-           memcmp(d + 5, "0000", 4) != 0;
+    return ssn_usable(v.p, v.len, d);
 }
 
 /* Whether the patient lives outside the US: the country of the first

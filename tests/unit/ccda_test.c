@@ -1244,7 +1244,9 @@ Test(ccda, catalog_pi_leaves_no_libxml2_global_in_the_document_arena,
 /* Identity links on system + value: the HL7 Care Plan examples send the
  * SSN as 444222222, the C-CDA 3.0 Consultation Note as 444-22-2222. Every
  * adapter writes nine digits when the value is nine digits once dashes and
- * spaces are left out, and anything else as it was sent. */
+ * spaces are left out; an SSN the SSA never issues (the Unstructured
+ * Document sample's 111-00-2330, 000-00-0000) or no SSN at all is left out
+ * with a warning, as it would link strangers (common/ssn.h). */
 Test(ccda_header, an_ssn_is_written_as_nine_digits, .init = setup,
      .fini = teardown)
 {
@@ -1258,14 +1260,18 @@ Test(ccda_header, an_ssn_is_written_as_nine_digits, .init = setup,
         "<patient/></patientRole></recordTarget>"
         "<component><structuredBody/></component></ClinicalDocument>";
     static const struct {
-        const char *ssn, *want;
+        const char *ssn, *want;         /* want NULL: left out */
     } c[] = {
         { "444-22-2222", "444222222" },
         { "444 22 2222", "444222222" },
         { "444222222", "444222222" },
-        { "44-22-2222", "44-22-2222" },     /* eight digits: as sent */
-        { "444-22-22220", "444-22-22220" },
-        { "SSN-444222222", "SSN-444222222" },
+        { "44-22-2222", NULL },         /* eight digits */
+        { "444-22-22220", NULL },
+        { "SSN-444222222", NULL },
+        { "000-00-0000", NULL },        /* the SSA never issues these */
+        { "111-00-2330", NULL },
+        { "999-34-2964", NULL },
+        { "123-45-6789", NULL },
     };
     for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
         char doc[1024];
@@ -1274,14 +1280,66 @@ Test(ccda_header, an_ssn_is_written_as_nine_digits, .init = setup,
         cJSON *ev = first_event(&r, 1);
         cJSON *ids = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "patient"),
                                          "identifiers");
-        cJSON *ssn = cJSON_GetArrayItem(ids, 0), *other = cJSON_GetArrayItem(ids, 1);
-        cr_expect_str_eq(cJSON_GetObjectItem(ssn, "value")->valuestring,
-                         c[i].want, "case %zu", i);
-        cr_expect_str_eq(cJSON_GetObjectItem(ssn, "system")->valuestring,
-                         "http://hl7.org/fhir/sid/us-ssn");
+        cJSON *first = cJSON_GetArrayItem(ids, 0);
+        cJSON *other = cJSON_GetArrayItem(ids, c[i].want ? 1 : 0);
+        cJSON *warn = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"),
+                                         0);
+        if (c[i].want) {
+            cr_expect_str_eq(cJSON_GetObjectItem(first, "value")->valuestring,
+                             c[i].want, "case %zu", i);
+            cr_expect_str_eq(cJSON_GetObjectItem(first, "system")->valuestring,
+                             "http://hl7.org/fhir/sid/us-ssn");
+            cr_expect_null(warn, "case %zu", i);
+        } else {
+            cr_expect_eq(cJSON_GetArraySize(ids), 1, "case %zu", i);
+            cr_assert_not_null(warn, "case %zu", i);
+            cr_expect_str_eq(cJSON_GetObjectItem(warn, "field")->valuestring,
+                             "/ClinicalDocument/recordTarget/patientRole/id"
+                             "[1]/@extension", "case %zu", i);
+        }
         /* another system's number is never touched */
         cr_expect_str_eq(cJSON_GetObjectItem(other, "value")->valuestring,
                          c[i].ssn, "case %zu", i);
+        cJSON_Delete(ev);
+    }
+}
+
+/* A patient whose only id is an SSN no one holds links to no one: it is
+ * known by the document's set id (else its id), with the warning, rather
+ * than joined to every patient sent with the same placeholder. */
+Test(ccda_header, a_placeholder_ssn_alone_identifies_by_the_document,
+     .init = setup, .fini = teardown)
+{
+    static const char fmt[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+        "<id root=\"1.2.7\" extension=\"D1\"/>%s"
+        "<effectiveTime value=\"20130820\"/>"
+        "<recordTarget><patientRole><id root=\"2.16.840.1.113883.4.1\" "
+        "extension=\"000-00-0000\"/>"
+        "<patient/></patientRole></recordTarget>"
+        "<component><structuredBody/></component></ClinicalDocument>";
+    static const struct {
+        const char *set, *want;
+    } c[] = {
+        { "", "urn:hl7ii:1.2.7:D1" },
+        { "<setId root=\"1.2.8\" extension=\"S1\"/>", "urn:hl7ii:1.2.8:S1" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[1024];
+        snprintf(doc, sizeof(doc), fmt, c[i].set);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *ids = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "patient"),
+                                         "identifiers");
+        cr_expect_eq(cJSON_GetArraySize(ids), 1, "case %zu", i);
+        cJSON *id = cJSON_GetArrayItem(ids, 0);
+        cr_expect_str_eq(cJSON_GetObjectItem(id, "value")->valuestring,
+                         c[i].want, "case %zu", i);
+        cr_expect_str_eq(cJSON_GetObjectItem(id, "system")->valuestring,
+                         "urn:ietf:rfc:3986", "case %zu", i);
+        cr_expect_not_null(cJSON_GetObjectItem(ev, "warnings"), "case %zu",
+                           i);
         cJSON_Delete(ev);
     }
 }

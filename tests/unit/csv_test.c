@@ -941,15 +941,30 @@ Test(csv, an_ssn_is_written_as_nine_digits)
         "93030-5,LA33-6\r\n"
         "S2,44-22-2222,http://hl7.org/fhir/sid/us-ssn,96777-8,2026-01-02,"
         "93030-5,LA33-6\r\n"
-        "S3,444-22-2222,urn:mrn,96777-8,2026-01-02,93030-5,LA33-6\r\n");
+        "S3,444-22-2222,urn:mrn,96777-8,2026-01-02,93030-5,LA33-6\r\n"
+        "S4,000-00-0000,http://hl7.org/fhir/sid/us-ssn,96777-8,2026-01-02,"
+        "93030-5,LA33-6\r\n"
+        "S5,999342964,http://hl7.org/fhir/sid/us-ssn,96777-8,2026-01-02,"
+        "93030-5,LA33-6\r\n"
+        "S6,000-00-0000,urn:mrn,96777-8,2026-01-02,93030-5,LA33-6\r\n");
     cr_assert_eq(r.rc, HUB_OK);
+    /* the patient id is the row's only identifier: a row whose id is no
+     * SSN the SSA issues is refused, so that strangers are not linked */
     cr_assert_eq(r.out.n, 6, "%zu", r.out.n);
     cr_expect(strstr(r.out.ev[0].json.p, "\"value\":\"444222222\"") != NULL,
               "%s", r.out.ev[0].json.p);
-    cr_expect(strstr(r.out.ev[2].json.p, "\"value\":\"44-22-2222\"") != NULL,
+    cr_expect(strstr(r.out.ev[2].json.p, "\"value\":\"444-22-2222\"") != NULL,
               "%s", r.out.ev[2].json.p);
-    cr_expect(strstr(r.out.ev[4].json.p, "\"value\":\"444-22-2222\"") != NULL,
+    cr_expect(strstr(r.out.ev[4].json.p, "\"value\":\"000-00-0000\"") != NULL,
               "%s", r.out.ev[4].json.p);
+    cr_expect_eq(r.rep.rows_rejected, 3);
+    size_t ssn_errors = 0;
+    for (size_t i = 0; i < r.rep.n; i++)
+        ssn_errors += r.rep.f[i].severity == CSV_SEV_ERROR &&
+                      strcmp(r.rep.f[i].what,
+                             "SSN is not nine digits as the SSA issues "
+                             "them") == 0;
+    cr_expect_eq(ssn_errors, 3);
 }
 
 /* As every adapter (common/postal.h): a ZIP+4 sent with an empty +4 is

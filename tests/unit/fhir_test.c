@@ -1503,18 +1503,29 @@ Test(fhir, a_task_requester_other_than_its_requests_is_kept)
 
 /* As every adapter: an identifier of system us-ssn that is nine digits
  * once dashes and spaces are left out is written as the nine digits, so
- * that 444-22-2222 and 444222222 link; anything else as it was sent. */
+ * that 444-22-2222 and 444222222 link; one the SSA never issues (000-00-
+ * 0000, 9xx, 123-45-6789, one digit nine times) or that is no SSN at all
+ * is left out with a warning: it would link strangers (common/ssn.h).
+ * Another system's number is written as sent. */
 Test(fhir, an_ssn_is_written_as_nine_digits)
 {
     static const struct {
-        const char *sys, *v, *want;
+        const char *sys, *v, *want;     /* want NULL: left out */
     } c[] = {
         { "http://hl7.org/fhir/sid/us-ssn", "444-22-2222", "444222222" },
         { "http://hl7.org/fhir/sid/us-ssn", "444 22 2222", "444222222" },
         { "http://hl7.org/fhir/sid/us-ssn", "444222222", "444222222" },
-        { "http://hl7.org/fhir/sid/us-ssn", "44-22-2222", "44-22-2222" },
-        { "http://hl7.org/fhir/sid/us-ssn", "444-22-2222x", "444-22-2222x" },
+        { "http://hl7.org/fhir/sid/us-ssn", "44-22-2222", NULL },
+        { "http://hl7.org/fhir/sid/us-ssn", "444-22-2222x", NULL },
+        { "http://hl7.org/fhir/sid/us-ssn", "000-00-0000", NULL },
+        { "http://hl7.org/fhir/sid/us-ssn", "999-34-2964", NULL },
+        { "http://hl7.org/fhir/sid/us-ssn", "666-12-3456", NULL },
+        { "http://hl7.org/fhir/sid/us-ssn", "111-00-2330", NULL },
+        { "http://hl7.org/fhir/sid/us-ssn", "444-22-0000", NULL },
+        { "http://hl7.org/fhir/sid/us-ssn", "123-45-6789", NULL },
+        { "http://hl7.org/fhir/sid/us-ssn", "111111111", NULL },
         { "urn:mrn", "444-22-2222", "444-22-2222" },
+        { "urn:mrn", "000-00-0000", "000-00-0000" },
     };
     for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
         char j[1024];
@@ -1522,12 +1533,25 @@ Test(fhir, an_ssn_is_written_as_nine_digits)
         struct hub_err err;
         snprintf(j, sizeof(j),
                  QR_OF_PATIENT("\"identifier\":[{\"system\":\"%s\","
-                               "\"value\":\"%s\"}]"),
+                               "\"value\":\"%s\"},{\"system\":"
+                               "\"urn:other\",\"value\":\"M1\"}]"),
                  c[i].sys, c[i].v);
         cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s: %s", err.field,
                      err.what);
+        if (c[i].want) {
+            cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.value"),
+                             c[i].want, "case %zu", i);
+            cr_expect_str_eq(field_of(&out, 0, "warnings"), "(absent)",
+                             "case %zu", i);
+            continue;
+        }
         cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.value"),
-                         c[i].want, "case %zu", i);
+                         "M1", "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.1"),
+                         "(absent)", "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "warnings.0.field"),
+                         "QuestionnaireResponse.contained[0].identifier[0]"
+                         ".value", "case %zu", i);
     }
 }
 

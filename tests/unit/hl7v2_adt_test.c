@@ -794,7 +794,8 @@ Test(hl7_to_events, reads_pid_19_as_an_ssn_identifier_once)
                                        "000-12-3456", "666-12-3456",
                                        "912-34-5678", "123-00-4567",
                                        "123-45-0000", "1234567890",
-                                       "XXX-XX-1234" };
+                                       "XXX-XX-1234", "123-45-6789",
+                                       "078-05-1120", "111-11-1111" };
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
         char msg[1024];
         snprintf(msg, sizeof(msg),
