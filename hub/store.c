@@ -984,8 +984,8 @@ static void now_iso_ms(char out[32])
 
 /*
  * The detail of message m's 'message.received' audit row, as jsonb prints
- * it: the SQL stores it cast to jsonb and chains this very text, so it must
- * be jsonb's text form, {"events": [...], "format": ..., "sha256": ...}
+ * it: the SQL stores this very text (audit.detail) and chains it, so it
+ * must be jsonb's text form, {"events": [...], "format": ..., "sha256": ...}
  * (keys of one length: in byte order), written here as jcanon() writes
  * it. cev: the event ids, each as jcanon_quote() writes it, joined by
  * ", "; !ok: one could not be (invalid UTF-8, as jcanon would refuse).
@@ -1831,7 +1831,7 @@ int store_audit_list(struct store *s, const char *patient_hub_id,
         "SELECT json_build_object('audit', coalesce(json_agg(json_build_object("
         "'seq', a.seq, 'at', a.at, 'actor', a.actor, 'action', a.action, "
         "'object_kind', a.object_kind, 'object_id', a.object_id, "
-        "'patient', a.patient_hub_id, 'detail', a.detail) ORDER BY a.seq), "
+        "'patient', a.patient_hub_id, 'detail', a.detail::json) ORDER BY a.seq), "
         "'[]'), 'next', coalesce(max(a.seq), $2::bigint)::text)::text "
         "FROM (SELECT * FROM audit WHERE seq > $2::bigint AND "
         "($1::text IS NULL OR patient_hub_id = ANY (ARRAY("

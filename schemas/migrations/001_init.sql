@@ -29,6 +29,7 @@
 --  * audit rows form a SHA-256 chain: hash = sha256(prev_hash || canonical
 --    text of the row), seq has no gaps, one writer at a time (same lock).
 --  * audit.detail holds ids, hashes and codes only, never personal data.
+--    It is text: jsonb's text form of an object (see the audit table).
 --  * Lock order (details at the top of the routing section): the chain lock
 --    is taken last. A transaction locks the existing rows it will change
 --    first, in one fixed order (subscriptions, then deliveries by id, then
@@ -202,6 +203,16 @@ ALTER SEQUENCE events_seq OWNED BY events.seq;
 -- the routes' subquery cannot use one), and nothing else reads events by
 -- sender; the index cost an insert per event under the chain lock.
 
+-- audit.detail is text, as events.body is: exactly what the detail's
+-- jsonb prints (`detail::jsonb::text`, jsonb's key order and spacing),
+-- which is also how it is chained (hub_audit_text()). Writers that have
+-- the text already (hubd's 'message.received' detail, the dispatcher's
+-- attempt rows) store it without a jsonb parse (jsonb input was 23k
+-- instructions per delivery attempt, a sixth of the outcome flush's
+-- work); the others print their jsonb. A reader that needs a key casts:
+-- detail::jsonb->>'outcome'. hub_audit_verify() chains the stored text
+-- byte for byte and reports a detail that is not jsonb's text form as a
+-- changed row (the tests hold the writers to it).
 CREATE TABLE audit (
     seq         bigint PRIMARY KEY,
     at          timestamptz NOT NULL,
@@ -210,7 +221,7 @@ CREATE TABLE audit (
     object_kind text NOT NULL,
     object_id   text NOT NULL,
     patient_hub_id text COLLATE "C",
-    detail      jsonb NOT NULL DEFAULT '{}',
+    detail      text NOT NULL DEFAULT '{}', -- jsonb's text form (above)
     prev_hash   text NOT NULL,
     hash        text NOT NULL
 );
@@ -246,15 +257,19 @@ BEGIN
 END $$;
 
 -- The canonical text of an audit row: a JSON array, unambiguous whatever
--- the fields contain; jsonb's text form is deterministic.
+-- the fields contain; jsonb's text form is deterministic. The detail is
+-- its stored text (jsonb's text form: the whole is then what
+-- jsonb_build_array(..., p_detail::jsonb)::text prints, since jsonb prints
+-- an array's elements one after another).
 -- STABLE, not IMMUTABLE: to_char is stable, and a function declared
 -- stricter than its body is never inlined (and then costs a call per row).
 CREATE FUNCTION hub_audit_text(p_seq bigint, p_at timestamptz, p_actor text,
-    p_action text, p_kind text, p_id text, p_patient text, p_detail jsonb)
+    p_action text, p_kind text, p_id text, p_patient text, p_detail text)
 RETURNS text LANGUAGE sql STABLE AS $$
-    SELECT jsonb_build_array(p_seq,
+    SELECT rtrim(jsonb_build_array(p_seq,
         to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-        p_actor, p_action, p_kind, p_id, p_patient, p_detail)::text
+        p_actor, p_action, p_kind, p_id, p_patient)::text, ']')
+        || ', ' || p_detail || ']'
 $$;
 
 CREATE FUNCTION hub_audit_hash(p_prev text, p_text text)
@@ -280,7 +295,7 @@ BEGIN
         RETURN NULL;
     END IF;
     RETURN hub_audit_append_texts(p_actor, p_action, p_kind, p_id, p_patient,
-        p_detail, ARRAY(
+        p_detail::text[], ARRAY(
         SELECT substr(jsonb_build_array(0, v_at_text, u.actor, u.action,
                                         u.kind, u.id, u.patient,
                                         coalesce(u.detail, '{}'))::text, 3)
@@ -290,15 +305,15 @@ BEGIN
          ORDER BY u.k));
 END $$;
 
--- hub_audit_append_many() with each row's canonical text after its "[seq"
--- made by the caller (p_rest, as hub_audit_text() makes it with the time
--- now() formatted as there; p_detail must print as in it). A caller that
--- writes the text itself skips building each row's JSON array and
--- printing its detail again (hub_deliveries_done, the hot path); a text
--- that differs is a 'changed' row to hub_audit_verify(), which the tests
--- check.
+-- hub_audit_append_many() with each row's detail as jsonb's text form
+-- (p_detail; NULL: '{}') and its canonical text after its "[seq" made by
+-- the caller (p_rest, as hub_audit_text() makes it with the time now()
+-- formatted as there; p_detail as it is in it). A caller that writes the
+-- texts itself skips building each row's JSON array and parsing or
+-- printing its detail (hub_deliveries_done, the hot path); a text that
+-- differs is a 'changed' row to hub_audit_verify(), which the tests check.
 CREATE FUNCTION hub_audit_append_texts(p_actor text[], p_action text[],
-    p_kind text[], p_id text[], p_patient text[], p_detail jsonb[],
+    p_kind text[], p_id text[], p_patient text[], p_detail text[],
     p_rest text[])
 RETURNS bigint LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan
@@ -387,9 +402,13 @@ BEGIN
             END IF;
             RETURN;
         END IF;
+        -- the detail as stored, byte for byte; then (the hash holds, so
+        -- this is the text that was chained) that it is jsonb's text form,
+        -- as every reader that casts it assumes
         IF r.hash <> hub_audit_hash(r.prev_hash, hub_audit_text(r.seq, r.at,
                 r.actor, r.action, r.object_kind, r.object_id,
-                r.patient_hub_id, r.detail)) THEN
+                r.patient_hub_id, r.detail))
+           OR r.detail <> r.detail::jsonb::text THEN
             ok := false;
             bad_seq := r.seq;
             problem := 'changed';
@@ -785,13 +804,14 @@ CREATE INDEX audit_delivery_attempts ON audit (object_id, seq)
     WHERE action = 'delivery.attempt';
 CREATE VIEW delivery_attempts AS
     SELECT a.seq AS id, substr(a.object_id, 5)::bigint AS delivery_id,
-           (a.detail->>'attempt')::int AS attempt, a.at,
-           (a.detail->>'code')::int AS status_code,
-           a.detail->>'error' AS error,
-           coalesce((a.detail->>'latency_ms')::int, 0) AS latency_ms,
-           a.detail->>'outcome' AS outcome, a.detail->>'node' AS node
-      FROM audit a
-     WHERE a.action = 'delivery.attempt';
+           (a.d->>'attempt')::int AS attempt, a.at,
+           (a.d->>'code')::int AS status_code,
+           a.d->>'error' AS error,
+           coalesce((a.d->>'latency_ms')::int, 0) AS latency_ms,
+           a.d->>'outcome' AS outcome, a.d->>'node' AS node
+      FROM (SELECT a.seq, a.object_id, a.at, a.detail::jsonb AS d
+              FROM audit a
+             WHERE a.action = 'delivery.attempt' OFFSET 0) a;
 
 -- A topic pattern ('adt.*', '*.positive', '*') as a LIKE pattern. Topics
 -- have two segments, so '*' -> '%' matches exactly what webhook_topic_match
@@ -1509,7 +1529,7 @@ DECLARE
     a_kind text[];
     a_id text[];
     a_patient text[];
-    a_detail jsonb[];
+    a_detail text[];            -- jsonb's text form (audit.detail)
     a_rest text[];
     n_a int;
     v_h bytea;
@@ -2059,7 +2079,7 @@ BEGIN
                      || to_json(r.kind)::text || ', '
                      || to_json(r.id)::text || ', '
                      || coalesce(to_json(r.patient)::text, 'null') || ', '
-                     || r.detail::text || ']' END)
+                     || r.detail || ']' END)
       INTO a_actor, a_action, a_kind, a_id, a_patient, a_detail, a_rest
       FROM (SELECT p_org[u.o] AS actor,
                    CASE WHEN m_dup[u.o] THEN 'message.duplicate'
@@ -2068,21 +2088,24 @@ BEGIN
                    'message' AS kind, m_mid[u.o]::text AS id,
                    CASE WHEN p_ok[u.o] AND NOT m_dup[u.o]
                         THEN m_first[u.o] END AS patient,
+                   -- hubd's text stored as it is (jsonb's text form:
+                   -- hub/store.c; the tests check it)
                    CASE WHEN m_dup[u.o] THEN
                        jsonb_build_object('sha256', p_sha[u.o],
-                                          'format', p_fmt[u.o])
+                                          'format', p_fmt[u.o])::text
                         WHEN p_ok[u.o] AND p_adetail[u.o] IS NOT NULL THEN
-                       p_adetail[u.o]::jsonb
+                       p_adetail[u.o]
                         WHEN p_ok[u.o] THEN
                        jsonb_build_object('sha256', p_sha[u.o],
                            'format', p_fmt[u.o], 'events',
-                           coalesce(m_evids[u.o], '[]'))
+                           coalesce(m_evids[u.o], '[]'))::text
                         ELSE
                        jsonb_build_object('sha256', p_sha[u.o],
                            'format', p_fmt[u.o], 'error',
                            jsonb_build_object(
                                'code', p_err[u.o]->'code',
-                               'field', p_err[u.o]->'field')) END AS detail,
+                               'field', p_err[u.o]->'field'))::text
+                   END AS detail,
                    CASE WHEN p_ok[u.o] AND NOT m_dup[u.o]
                         THEN p_adetail[u.o] END AS dt
               FROM generate_series(1, n_msg) AS u(o)
@@ -2094,7 +2117,7 @@ BEGIN
         SELECT c_org || a_actor,
                array_agg('identity.conflict'::text) || a_action,
                array_agg('patient'::text) || a_kind, c_hub || a_id,
-               c_hub || a_patient, c_all || a_detail,
+               c_hub || a_patient, c_all::text[] || a_detail,
                array_agg(', ' || to_json(v_at_text)::text || ', '
                          || to_json(c.org)::text || ', '
                          || to_json('identity.conflict'::text)::text || ', '
@@ -2113,7 +2136,7 @@ BEGIN
                a_action || array_agg('event.routed'::text),
                a_kind || array_agg('event'::text), a_id || array_agg(e_id[g.k]),
                a_patient || array_agg(e_hub[g.k]),
-               a_detail || array_agg(g.detail),
+               a_detail || array_agg(g.detail::text),
                a_rest || array_agg(', ' || to_json(v_at_text)::text
                                    || ', "hubd", "event.routed", "event", '
                                    || to_json(e_id[g.k])::text || ', '
@@ -2665,8 +2688,7 @@ DECLARE
     a_mine boolean[];
     a_sub text[];
     a_patient text[];
-    a_detail jsonb[];
-    a_dtext text[];                 -- a_detail as it prints
+    a_dtext text[];                 -- each audit row's detail
     a_fin_seq bigint[];             -- event seq of a finished outcome
     a_rest text[];                  -- each audit row's canonical text
     -- our leases, locked: delivery ids (in id order), the locked versions
@@ -2816,8 +2838,9 @@ BEGIN
            -- only): {event, subscription, recipient, attempt, code, error,
            -- latency_ms, outcome, node} written as jsonb prints it (keys by
            -- length, then bytes; ", " and ": "; strings as to_json() escapes
-           -- them, as jsonb does), then read as jsonb once: building the
-           -- object and printing it again cost twice as much
+           -- them, as jsonb does) and stored as that text (audit.detail):
+           -- building the object and printing it cost twice as much as
+           -- parsing it, and parsing it a sixth of the flush
            array_agg(t.dtext),
            array_agg(', "' || v_at_text
                      || '", "hubd", "delivery.attempt", "delivery", "dlv_'
@@ -2864,7 +2887,6 @@ BEGIN
         RETURN v_rel;
     END IF;
 
-    a_detail := a_dtext::jsonb[];
     PERFORM hub_chain_lock();        -- last: see "Lock order" (routing)
     IF NOT 'gone' = ANY (a_outcome) THEN
         PERFORM hub_audit_append_texts(
@@ -2873,13 +2895,13 @@ BEGIN
             array_fill('delivery'::text, ARRAY[cardinality(a_id)]),
             ARRAY(SELECT 'dlv_' || u.id FROM unnest(a_id) WITH ORDINALITY
                          AS u(id, k) ORDER BY u.k),
-            a_patient, a_detail, a_rest);
+            a_patient, a_dtext, a_rest);
     ELSE
         -- 410 Gone disables the subscription; its audit row comes right
         -- after the attempt that disabled it
         WITH u AS (
             SELECT * FROM unnest(a_id, a_outcome, a_mine, a_sub, a_patient,
-                                 a_detail)
+                                 a_dtext::jsonb[])
                    WITH ORDINALITY AS u(id, outcome, mine, sub, patient,
                                         detail, k)
         ), gone AS (
@@ -3071,7 +3093,8 @@ RETURNS text LANGUAGE sql STABLE AS $$
                                         a.detail->'latency_ms', '0'),
                                     'outcome', a.detail->'outcome'))
                                     ORDER BY a.seq)
-                              FROM (SELECT a.seq, a.at, a.detail FROM audit a
+                              FROM (SELECT a.seq, a.at, a.detail::jsonb AS detail
+                                      FROM audit a
                                      WHERE a.object_id = 'dlv_' || d.id
                                        AND a.action = 'delivery.attempt'
                                      ORDER BY a.seq DESC LIMIT 5) a))) j
