@@ -95,9 +95,11 @@ disp=""
 pg_start() {               # $1 = 1: under callgrind
     if [ "${1:-0}" = 1 ]; then
         rm -f "$pg/cg"/cg.*
+        # PROFILE=1 keeps pg_stat_statements (its hooks add to the count)
+        local spl="-c shared_preload_libraries="
+        [ "${PROFILE:-0}" = 1 ] && spl=""
         as_pg valgrind --tool=callgrind --callgrind-out-file="$pg/cg/cg.%p" \
-            "$bin/postgres" -D "$pg/data" -p "$port" -k "$pg/run" \
-            -c shared_preload_libraries= \
+            "$bin/postgres" -D "$pg/data" -p "$port" -k "$pg/run" $spl \
             >"$pg/postmaster.txt" 2>&1 &
         pm=$!
     else
@@ -173,7 +175,9 @@ for n in $subs_list; do
     fi
     pg_stop
     pg_start "${VALGRIND:-0}"
-    [ "${VALGRIND:-0}" = 1 ] || q "select pg_stat_statements_reset()" >/dev/null
+    if [ "${VALGRIND:-0}" != 1 ] || [ "${PROFILE:-0}" = 1 ]; then
+        q "select pg_stat_statements_reset()" >/dev/null
+    fi
     pmpid=$(head -1 "$pg/data/postmaster.pid")
     if [ "${SERIAL:-0}" != 0 ]; then
         batch=${BATCH:-256}
@@ -211,6 +215,19 @@ for n in $subs_list; do
         } >"$out/serial.sql"
         psql -qAt "$url" -f "$out/serial.sql" >"$out/serial.txt" 2>&1
         psql -qAt "$url" -o "$out/serial0.pid" -c "SELECT pg_backend_pid()"
+        if [ "${PROFILE:-0}" = 1 ]; then
+            # under callgrind a statement's time follows its instructions:
+            # each statement's share of the serial session's
+            psql -q "$url" -c "select calls, rows,
+                    round((100 * total_exec_time / sum(total_exec_time)
+                        filter (where toplevel) over ())::numeric, 1) as pct,
+                    toplevel as top, wal_records as wal,
+                    left(regexp_replace(query, '\s+', ' ', 'g'), 120) as query
+                from pg_stat_statements where calls > 0
+                order by total_exec_time desc limit 30" \
+                >"$out/serial_profile.txt"
+            cat "$out/serial_profile.txt"
+        fi
         sleep 1
         pg_stop
         sp=$(tr -dc 0-9 <"$out/serial.pid")
