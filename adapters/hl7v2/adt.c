@@ -1365,14 +1365,13 @@ static inline bool seen_has(const struct slice *seen, unsigned n,
 }
 
 /* CX: value, assigning authority (HD.1 namespace, else HD.2 universal id),
- * identifier type. `v` is CX.1, already read and not empty. */
+ * identifier type. `v` is CX.1 and `type` CX.5, already read; v not empty. */
 ADT_ALWAYS_INLINE void write_cx(struct ctx *c, const struct parts *pt,
-                                struct text v)
+                                struct text v, struct text type)
 {
     struct text sys = part(c, pt, 4, 1);
     if (sys.s.len == 0)
         sys = part(c, pt, 4, 2);
-    struct text type = part(c, pt, 5, 0);
     char *o = span_room(c, room(v) + room(sys) + room(type)), *start = o;
     char *obj = o = span_open(c, o);
     o = put_kv(c, o, JW_KV("value"), v);
@@ -1460,6 +1459,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
     /* PID-3 is the list; PID-2 (external id) and PID-4 (alternate id) were
      * withdrawn in v2.7 but older senders still fill them. */
     static const unsigned fields[] = { 3, 2, 4 };
+    static const char *const cx_field[] = { "PID-3", "PID-2", "PID-4" };
     struct slice seen[64];
     uint64_t lens = 0;
     unsigned nseen = 0, n = 0;
@@ -1507,6 +1507,23 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                 continue;
             if (f == 0 && r == 0)
                 c->pid3 = true;     /* PID-3.1 of its first repetition */
+            /* type SS: the SSN's nine digits (one that is already nine
+             * long needs nothing), or left out when the SSA never issues
+             * it: the classic example's 123456789^^^USSSA^SS, copied by
+             * test feeds, would link strangers (common/ssn.h) */
+            struct text type = part(c, &pt, 5, 0);
+            if (upper_eq(type.s, "SS")) {
+                char d[9];
+                if (!ssn_usable(v.s.p, v.s.len, d)) {
+                    warn(c, cx_field[f], "SSN is not nine digits as the SSA "
+                                         "issues them; left out");
+                    continue;
+                }
+                if (ssn.s.len && same_ssn(v.s, ssn.s))
+                    ssn = TEXT_NONE;
+                if (v.s.len > 9)
+                    v = ssn_canon(c, v);
+            }
             if (nseen < 64) {
                 seen[nseen++] = whole;
                 lens |= (uint64_t)1 << (whole.len & 63);
@@ -1514,14 +1531,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
             if (n++ == 0) {
                 key_open(c, JW_KEY("identifiers"), '[');
             }
-            if (ssn.s.len && same_ssn(v.s, ssn.s) &&
-                upper_eq(part(c, &pt, 5, 0).s, "SS"))
-                ssn = TEXT_NONE;
-            /* type SS: the SSN's nine digits (one that is already
-             * nine long needs nothing, nor does anything shorter) */
-            if (v.s.len > 9 && upper_eq(part(c, &pt, 5, 0).s, "SS"))
-                v = ssn_canon(c, v);
-            write_cx(c, &pt, v);
+            write_cx(c, &pt, v, type);
         }
     }
     if (ssn.s.len) {
@@ -1912,7 +1922,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                 if (n++ == 0) {
                     key_open(c, JW_KEY("merged_from"), '[');
                 }
-                write_cx(c, &pt, v);
+                write_cx(c, &pt, v, part(c, &pt, 5, 0));
             }
         }
         if (n)

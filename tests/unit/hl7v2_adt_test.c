@@ -736,25 +736,35 @@ Test(hl7_to_events, writes_a_zip_plus_4_with_an_empty_plus_4_as_the_zip)
     cJSON_Delete(j);
 }
 
-/* An SSN in PID-3 (type SS) or PID-19 is written as nine digits, as every
- * adapter writes it (common/ssn.h), so that 123-54-8888 sent here links
- * to 123548888 sent by FHIR or C-CDA; a PID-3 of type SS that is not nine
- * digits is kept as sent. */
+/* PID-3 repetitions of type SS are written as every adapter writes an
+ * SSN, nine digits (the assigning authority kept); one the SSA never
+ * issues, such as the classic example's 123456789^^^USSSA^SS that test
+ * feeds copy, is left out with a warning, as it would link strangers
+ * (common/ssn.h). Another type's value is kept as sent. */
 Test(hl7_to_events, writes_an_ssn_of_pid_3_type_ss_as_nine_digits)
 {
-    cJSON *j = event_of(MSH("ADT^A28", "2.5")
-                        "PID|1||M1^^^F^MR~123-54-8888^^^USSSA^SS~"
-                        "12-54-8888^^^USSSA^SS~1-2^^^F^XX||D^J\r"
-                        "PV1|1|N\r");
+    const char *msg = MSH("ADT^A28", "2.5")
+        "PID|1||M1^^^F^MR~123-54-8888^^^USSSA^SS~"
+        "12-54-8888^^^USSSA^SS~1-2^^^F^XX~123456789^^^USSSA^SS||D^J\r"
+        "PV1|1|N\r";
+    cJSON *j = event_of(msg);
     const cJSON *ids = identifiers_of(j);
-    cr_assert_eq(cJSON_GetArraySize(ids), 4);
+    cr_assert_eq(cJSON_GetArraySize(ids), 3);
     cr_expect_str_eq(str_at(cJSON_GetArrayItem(ids, 1), "value", NULL),
                      "123548888");
     cr_expect_str_eq(str_at(cJSON_GetArrayItem(ids, 1), "system", NULL),
                      "USSSA");
-    cr_expect_str_eq(str_at(cJSON_GetArrayItem(ids, 2), "value", NULL),
-                     "12-54-8888");
-    cr_expect_str_eq(str_at(cJSON_GetArrayItem(ids, 3), "value", NULL), "1-2");
+    cr_expect_str_eq(str_at(cJSON_GetArrayItem(ids, 2), "value", NULL), "1-2");
+    cr_expect_str_eq(warnings_of(msg),
+                     "PID-3:SSN is not nine digits as the SSA issues them; "
+                     "left out;");
+    cJSON_Delete(j);
+
+    /* the only identifier: the patient is left unlinked, the message
+     * taken (PID-3 was sent, so it is not "missing") */
+    j = event_of(MSH("ADT^A28", "2.5")
+                 "PID|1||123456789^^^USSSA^SS||D^J\rPV1|1|N\r");
+    cr_expect_null(identifiers_of(j));
     cJSON_Delete(j);
 }
 
