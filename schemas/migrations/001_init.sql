@@ -176,7 +176,13 @@ CREATE INDEX patient_identifiers_hub ON patient_identifiers (hub_id);
 -- merge, already holds) the row they name, and nothing deletes messages or
 -- patients. No index by patient: no query reads events by patient (the
 -- accounting of disclosures reads audit rows); none by message either: a
--- re-send's answer reads messages.event_ids.
+-- re-send's answer reads messages.event_ids. None by id, and no UNIQUE on
+-- it: nothing reads events by id (the feed and the dispatcher read by seq;
+-- a delivery row carries its event's seq), and ids are made by hubd
+-- (store_new_id: 48 bits of milliseconds, 80 from RAND_bytes), so two
+-- collide with odds of about 2^-80 per pair made in the same millisecond;
+-- the check cost an index entry per event under the chain lock (about 10k
+-- instructions a message). An operator's lookup by id scans the table.
 -- events.body is text: exactly what `body::jsonb::text` prints (jsonb's key
 -- order and spacing), which is what the feed and the webhooks serve. hubd
 -- writes that text itself (hub/jcanon.c) for nearly every body, so ingest
@@ -186,7 +192,7 @@ CREATE INDEX patient_identifiers_hub ON patient_identifiers (hub_id);
 CREATE SEQUENCE events_seq;
 CREATE TABLE events (
     seq         bigint PRIMARY KEY DEFAULT nextval('events_seq'),
-    id          text COLLATE "C" NOT NULL UNIQUE,
+    id          text COLLATE "C" NOT NULL,
     message_id  bigint NOT NULL,        -- a messages row (no foreign key)
     org_id      text COLLATE "C" NOT NULL,
     type        text NOT NULL,
