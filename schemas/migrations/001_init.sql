@@ -166,7 +166,12 @@ CREATE TABLE patient_identifiers (
                                         -- see the note on events)
     org_id      text COLLATE "C" NOT NULL, -- who first sent it
     created_at  timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (system, value)
+    -- value first: a feed's identifiers share a handful of systems, so
+    -- with system first nearly every comparison of an index descent
+    -- compared two texts; value nearly always decides alone (ingest's
+    -- probes: about 12k instructions a message less). Uniqueness and
+    -- ON CONFLICT (system, value) are the same either way.
+    PRIMARY KEY (value, system)
 );
 CREATE INDEX patient_identifiers_hub ON patient_identifiers (hub_id);
 
