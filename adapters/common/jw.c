@@ -151,6 +151,11 @@ static bool is_plain(const unsigned char *s, size_t n)
     return true;
 }
 
+bool jw_plain(struct slice s)
+{
+    return is_plain((const unsigned char *)s.p, s.len);
+}
+
 /*
  * Fast path for the common string (plain ASCII, nothing to escape): one
  * scan, then the quotes and the bytes written straight into the buffer.

@@ -65,6 +65,15 @@ void jw_kv_cstr(struct jw *w, const char *key, const char *s);
 static inline void jw_kv_chunk(struct jw *w, const char *chunk, size_t n,
                                struct slice s, bool plain);
 static inline void jw_key_chunk(struct jw *w, const char *chunk, size_t n);
+/* True when s needs no escaping: a `plain` value for jw_kv_chunk. */
+bool jw_plain(struct slice s);
+/* jw_kv_str with a JW_KV chunk: the key is not measured, the value is
+ * looked at once (the members of a writer that does not know its values). */
+static inline void jw_kv(struct jw *w, const char *chunk, size_t n,
+                         struct slice s);
+/* "key":true or "key":false from a JW_KEY chunk. */
+static inline void jw_kv_bool(struct jw *w, const char *chunk, size_t n,
+                              bool v);
 /* Room for `n` more bytes now, for a writer that knows its size roughly
  * (the buffer still grows past it, up to its max). */
 void jw_reserve(struct jw *w, size_t n);
@@ -304,6 +313,35 @@ static inline void jw_kv_chunk(struct jw *w, const char *chunk, size_t n,
     o[0] = '"';
     o[1] = '\0';
     b->len = (size_t)(o + 1 - b->p);
+}
+
+static inline void jw_kv(struct jw *w, const char *chunk, size_t n,
+                         struct slice s)
+{
+    if (s.len)
+        jw_kv_chunk(w, chunk, n, s, jw_plain(s));
+}
+
+static inline void jw_kv_bool(struct jw *w, const char *chunk, size_t n,
+                              bool v)
+{
+    struct buf *b = &w->b;
+    /* at most n + 5 bytes: separator, "key":, false */
+    if (b->len + n + 5 > w->lim) {
+        jw_key_chunk_slow(w, chunk, n);
+        jw_bool(w, v);
+        return;
+    }
+    char *o = b->p + b->len;
+    *o = ',';
+    o += !w->first[w->depth];
+    w->first[w->depth] = false;
+    memcpy(o, chunk + 1, n - 1);
+    o += n - 1;
+    memcpy(o, v ? "true" : "false", 5);     /* "true" with its NUL */
+    o += v ? 4 : 5;
+    *o = '\0';
+    b->len = (size_t)(o - b->p);
 }
 
 static inline void jw_key_chunk(struct jw *w, const char *chunk, size_t n)

@@ -354,15 +354,19 @@ static void check_totals(struct emit *e)
     }
 }
 
-static void write_strs(struct jw *w, const char *key, const char **v,
-                       size_t n)
+/* A string element of an array, looked at once. */
+static void write_str(struct jw *w, struct slice s)
 {
-    if (n == 0)
-        return;
-    jw_key(w, key);
+    jw_str_text(w, s, jw_plain(s));
+}
+
+/* The members below take their keys as chunks made at compile time
+ * (jw_kv): jw_kv_str measured each key and was a tenth of the adapter. */
+static void write_cstrs(struct jw *w, const char **v, size_t n)
+{
     jw_arr_begin(w);
     for (size_t i = 0; i < n; i++)
-        jw_cstr(w, v[i]);
+        write_str(w, slice_from_cstr(v[i]));
     jw_arr_end(w);
 }
 
@@ -370,8 +374,7 @@ static void write_verdict(struct jw *w, enum dict_verdict v)
 {
     if (v == DICT_UNKNOWN)
         return;
-    jw_key_chunk(w, JW_KEY("positive"));
-    jw_bool(w, v == DICT_POSITIVE);
+    jw_kv_bool(w, JW_KEY("positive"), v == DICT_POSITIVE);
 }
 
 /* screening.completed (push_positive makes screening.positive from it). */
@@ -386,27 +389,28 @@ static int write_event(struct emit *e, struct hub_err *err)
      * from nothing copied it four times an event */
     jw_reserve(&w, 1024 + 192 * e->nq);
     jw_obj_begin(&w);
-    jw_kv_cstr(&w, "type", "screening.completed");
+    jw_kv_chunk(&w, JW_KV("type"), SLICE_LIT("screening.completed"), true);
     jw_key_chunk(&w, JW_KEY("source"));
     jw_obj_begin(&w);
-    jw_kv_cstr(&w, "format", "csv");
-    jw_kv_cstr(&w, "message_id",
-               csv_message_id(c->a, s->file_name, s->first_row));
-    jw_kv_str(&w, "sending_facility", s->facility);
+    jw_kv_chunk(&w, JW_KV("format"), SLICE_LIT("csv"), true);
+    jw_kv(&w, JW_KV("message_id"), slice_from_cstr(csv_message_id(
+                                       c->a, s->file_name, s->first_row)));
+    jw_kv(&w, JW_KV("sending_facility"), s->facility);
     jw_obj_end(&w);
-    jw_kv_str(&w, "occurred_at", s->occurred_at);
+    jw_kv(&w, JW_KV("occurred_at"), s->occurred_at);
     csv_write_patient(&w, s->patient);
 
     jw_key_chunk(&w, JW_KEY("screening"));
     jw_obj_begin(&w);
-    jw_kv_str(&w, "id", s->id);
-    jw_kv_str(&w, "instrument", s->instrument);
+    jw_kv(&w, JW_KV("id"), s->id);
+    jw_kv(&w, JW_KV("instrument"), s->instrument);
     if (e->inst)
-        jw_kv_cstr(&w, "instrument_system", e->inst->system);
+        jw_kv(&w, JW_KV("instrument_system"),
+              slice_from_cstr(e->inst->system));
     if (e->inst && e->inst->name)
-        jw_kv_cstr(&w, "instrument_name", e->inst->name);
+        jw_kv(&w, JW_KV("instrument_name"), slice_from_cstr(e->inst->name));
     else
-        jw_kv_str(&w, "instrument_name", s->instrument_name);
+        jw_kv(&w, JW_KV("instrument_name"), s->instrument_name);
     jw_key_chunk(&w, JW_KEY("items"));
     jw_arr_begin(&w);
     for (size_t qi = 0; qi < e->nq; qi++) {
@@ -415,14 +419,14 @@ static int write_event(struct emit *e, struct hub_err *err)
         const struct dict_sum_result *sr = q->sum ? sum_result(e, q->sum)
                                                   : NULL;
         jw_obj_begin(&w);
-        jw_kv_str(&w, "question", q->question);
+        jw_kv(&w, JW_KV("question"), q->question);
         if (q->n_answers == 1) {
-            jw_kv_str(&w, "answer", q->answers[0]);
+            jw_kv(&w, JW_KV("answer"), q->answers[0]);
         } else if (q->n_answers > 1) {
             jw_key_chunk(&w, JW_KEY("answers"));
             jw_arr_begin(&w);
             for (size_t k = 0; k < q->n_answers; k++)
-                jw_str(&w, q->answers[k]);
+                write_str(&w, q->answers[k]);
             jw_arr_end(&w);
         } else if (q->number.len) {
             jw_key_chunk(&w, JW_KEY("value"));
@@ -431,31 +435,27 @@ static int write_event(struct emit *e, struct hub_err *err)
         const char *dom = ir->domain ? ir->domain
                           : q->sum   ? q->sum->domain
                                      : NULL;
-        jw_kv_cstr(&w, "domain", dom);
+        jw_kv(&w, JW_KV("domain"), slice_from_cstr(dom));
         const char *label = ir->item ? ir->item->label
                             : q->sum ? q->sum->label
                                      : NULL;
-        jw_kv_cstr(&w, "label", label);
+        jw_kv(&w, JW_KV("label"), slice_from_cstr(label));
         write_verdict(&w, sr ? sr->verdict : ir->verdict);
-        if (q->declined && q->n_answers == 0) {
-            jw_key_chunk(&w, JW_KEY("declined"));
-            jw_bool(&w, true);
-        }
-        if (q->flag != FLAG_NONE) {
-            jw_key_chunk(&w, JW_KEY("sender_positive"));
-            jw_bool(&w, q->flag == FLAG_POS);
-        }
+        if (q->declined && q->n_answers == 0)
+            jw_kv_bool(&w, JW_KEY("declined"), true);
+        if (q->flag != FLAG_NONE)
+            jw_kv_bool(&w, JW_KEY("sender_positive"), q->flag == FLAG_POS);
         jw_obj_end(&w);
     }
     jw_arr_end(&w);
-    write_strs(&w, "domains", e->sc.domains, e->sc.n_domains);
+    if (e->sc.n_domains) {
+        jw_key_chunk(&w, JW_KEY("domains"));
+        write_cstrs(&w, e->sc.domains, e->sc.n_domains);
+    }
     /* present even when empty: "screened and nothing positive" is a fact
      * that reports count */
     jw_key_chunk(&w, JW_KEY("positive_domains"));
-    jw_arr_begin(&w);
-    for (size_t i = 0; i < e->sc.n_positive_domains; i++)
-        jw_cstr(&w, e->sc.positive_domains[i]);
-    jw_arr_end(&w);
+    write_cstrs(&w, e->sc.positive_domains, e->sc.n_positive_domains);
     size_t nscores = 0;
     for (size_t i = 0; i < e->sc.n_sums; i++)
         if (e->sc.sums[i].complete)
@@ -468,17 +468,15 @@ static int write_event(struct emit *e, struct hub_err *err)
             if (!sr->complete)
                 continue;
             jw_obj_begin(&w);
-            jw_kv_cstr(&w, "code", sr->sum->code);
-            jw_kv_cstr(&w, "display", sr->sum->display);
+            jw_kv(&w, JW_KV("code"), slice_from_cstr(sr->sum->code));
+            jw_kv(&w, JW_KV("display"), slice_from_cstr(sr->sum->display));
             jw_key_chunk(&w, JW_KEY("value"));
             jw_int(&w, sr->value);
             write_verdict(&w, sr->verdict);
-            jw_kv_cstr(&w, "domain", sr->sum->domain);
-            jw_kv_cstr(&w, "label", sr->sum->label);
-            if (sr->from_sender) {
-                jw_key_chunk(&w, JW_KEY("from_sender"));
-                jw_bool(&w, true);
-            }
+            jw_kv(&w, JW_KV("domain"), slice_from_cstr(sr->sum->domain));
+            jw_kv(&w, JW_KV("label"), slice_from_cstr(sr->sum->label));
+            if (sr->from_sender)
+                jw_kv_bool(&w, JW_KEY("from_sender"), true);
             jw_obj_end(&w);
         }
         jw_arr_end(&w);
@@ -489,13 +487,10 @@ static int write_event(struct emit *e, struct hub_err *err)
             any_flag = true;
     if (any_flag) {
         jw_key_chunk(&w, JW_KEY("sender_positive_domains"));
-        jw_arr_begin(&w);
-        for (size_t i = 0; i < e->n_sender_domains; i++)
-            jw_cstr(&w, e->sender_domains[i]);
-        jw_arr_end(&w);
+        write_cstrs(&w, e->sender_domains, e->n_sender_domains);
     }
-    jw_kv_str(&w, "status", s->status);
-    jw_kv_str(&w, "encounter", s->encounter);
+    jw_kv(&w, JW_KV("status"), s->status);
+    jw_kv(&w, JW_KV("encounter"), s->encounter);
     jw_obj_end(&w);
 
     if (e->n_warns || s->n_pre) {
@@ -503,14 +498,14 @@ static int write_event(struct emit *e, struct hub_err *err)
         jw_arr_begin(&w);
         for (size_t i = 0; i < s->n_pre; i++) {
             jw_obj_begin(&w);
-            jw_kv_cstr(&w, "field", s->pre[i].field);
-            jw_kv_cstr(&w, "what", s->pre[i].what);
+            jw_kv(&w, JW_KV("field"), slice_from_cstr(s->pre[i].field));
+            jw_kv(&w, JW_KV("what"), slice_from_cstr(s->pre[i].what));
             jw_obj_end(&w);
         }
         for (size_t i = 0; i < e->n_warns; i++) {
             jw_obj_begin(&w);
-            jw_kv_cstr(&w, "field", e->warns[i].field);
-            jw_kv_cstr(&w, "what", e->warns[i].what);
+            jw_kv(&w, JW_KV("field"), slice_from_cstr(e->warns[i].field));
+            jw_kv(&w, JW_KV("what"), slice_from_cstr(e->warns[i].what));
             jw_obj_end(&w);
         }
         jw_arr_end(&w);

@@ -421,6 +421,13 @@ const char *csv_sex_code(struct slice s)
 
 /* ---- the patient block ------------------------------------------------- */
 
+/* A string element of an array, looked at once; the members take their
+ * keys as chunks made at compile time (jw_kv), not measured each time. */
+static void put_str(struct jw *w, struct slice s)
+{
+    jw_str_text(w, s, jw_plain(s));
+}
+
 void csv_write_patient(struct jw *w, const struct csv_patient *p)
 {
     jw_key_chunk(w, JW_KEY("patient"));
@@ -435,14 +442,14 @@ void csv_write_patient(struct jw *w, const struct csv_patient *p)
             bool is_ssn = id->system ? strcmp(id->system, SSN_SYSTEM) == 0
                                      : slice_eq(id->system_s, SSN_SYSTEM);
             if (is_ssn && ssn_digits(id->value.p, id->value.len, ssn))
-                jw_kv_str(w, "value", (struct slice){ ssn, sizeof(ssn) });
+                jw_kv(w, JW_KV("value"), (struct slice){ ssn, sizeof(ssn) });
             else
-                jw_kv_str(w, "value", id->value);
+                jw_kv(w, JW_KV("value"), id->value);
             if (id->system)
-                jw_kv_cstr(w, "system", id->system);
+                jw_kv(w, JW_KV("system"), slice_from_cstr(id->system));
             else
-                jw_kv_str(w, "system", id->system_s);
-            jw_kv_cstr(w, "type", id->type);
+                jw_kv(w, JW_KV("system"), id->system_s);
+            jw_kv(w, JW_KV("type"), slice_from_cstr(id->type));
             jw_obj_end(w);
         }
         jw_arr_end(w);
@@ -451,21 +458,21 @@ void csv_write_patient(struct jw *w, const struct csv_patient *p)
         jw_key_chunk(w, JW_KEY("names"));
         jw_arr_begin(w);
         jw_obj_begin(w);
-        jw_kv_str(w, "family", p->family);
+        jw_kv(w, JW_KV("family"), p->family);
         if (p->given.len || p->middle.len) {
             jw_key_chunk(w, JW_KEY("given"));
             jw_arr_begin(w);
             if (p->given.len)
-                jw_str(w, p->given);
+                put_str(w, p->given);
             if (p->middle.len)
-                jw_str(w, p->middle);
+                put_str(w, p->middle);
             jw_arr_end(w);
         }
         jw_obj_end(w);
         jw_arr_end(w);
     }
-    jw_kv_str(w, "birth_date", p->birth_date);
-    jw_kv_cstr(w, "sex", p->sex);
+    jw_kv(w, JW_KV("birth_date"), p->birth_date);
+    jw_kv(w, JW_KV("sex"), slice_from_cstr(p->sex));
     if (p->line1.len || p->line2.len || p->city.len || p->state.len ||
         p->postal_code.len || p->county.len) {
         jw_key_chunk(w, JW_KEY("addresses"));
@@ -475,15 +482,15 @@ void csv_write_patient(struct jw *w, const struct csv_patient *p)
             jw_key_chunk(w, JW_KEY("lines"));
             jw_arr_begin(w);
             if (p->line1.len)
-                jw_str(w, p->line1);
+                put_str(w, p->line1);
             if (p->line2.len)
-                jw_str(w, p->line2);
+                put_str(w, p->line2);
             jw_arr_end(w);
         }
-        jw_kv_str(w, "city", p->city);
-        jw_kv_str(w, "state", p->state);
-        jw_kv_str(w, "postal_code", postal_code(p->postal_code));
-        jw_kv_str(w, "county", p->county);
+        jw_kv(w, JW_KV("city"), p->city);
+        jw_kv(w, JW_KV("state"), p->state);
+        jw_kv(w, JW_KV("postal_code"), postal_code(p->postal_code));
+        jw_kv(w, JW_KV("county"), p->county);
         jw_obj_end(w);
         jw_arr_end(w);
     }
@@ -491,8 +498,8 @@ void csv_write_patient(struct jw *w, const struct csv_patient *p)
         jw_key_chunk(w, JW_KEY("phones"));
         jw_arr_begin(w);
         jw_obj_begin(w);
-        jw_kv_str(w, "value", p->phone);
-        jw_kv_str(w, "use", p->phone_use);
+        jw_kv(w, JW_KV("value"), p->phone);
+        jw_kv(w, JW_KV("use"), p->phone_use);
         jw_obj_end(w);
         jw_arr_end(w);
     }
