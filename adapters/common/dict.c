@@ -1237,18 +1237,26 @@ const struct dict_answer *dict_answer_find(const struct dict_item *it,
     return NULL;
 }
 
+static const struct dict_sum *sum_in(const struct dict_instrument *in,
+                                     struct slice code)
+{
+    for (size_t j = 0; j < in->n_sums; j++)
+        if (eq(in->sums[j].code, code))
+            return &in->sums[j];
+    return NULL;
+}
+
 const struct dict_sum *dict_sum_find(const struct dict *d,
                                      const struct dict_instrument *inst,
                                      struct slice code)
 {
     code = trim(code);
+    if (inst)
+        return sum_in(inst, code);
     for (size_t i = 0; i < d->n_inst; i++) {
-        const struct dict_instrument *in = &d->inst[i];
-        if (inst && in != inst)
-            continue;
-        for (size_t j = 0; j < in->n_sums; j++)
-            if (eq(in->sums[j].code, code))
-                return &in->sums[j];
+        const struct dict_sum *s = sum_in(&d->inst[i], code);
+        if (s)
+            return s;
     }
     return NULL;
 }
@@ -1343,9 +1351,10 @@ static bool part_value(const struct dict_item *it,
 static const struct dict_response *find_resp(const struct dict_response *r,
                                              size_t n, const char *q)
 {
-    /* the last answer wins when a question is sent twice */
+    /* the last answer wins when a question is sent twice (eq, not
+     * slice_eq: no strlen of q for every response) */
     for (size_t i = n; i-- > 0;)
-        if (slice_eq(trim(r[i].question), q))
+        if (eq(q, trim(r[i].question)))
             return &r[i];
     return NULL;
 }
@@ -1445,10 +1454,12 @@ int dict_score(const struct dict *d, struct arena *a,
             int64_t total = 0;
             for (size_t k = 0; k < s->n_items; k++) {
                 const struct dict_response *pr = find_resp(r, n, s->items[k]);
+                if (pr == NULL)
+                    continue;   /* unanswered: no item to look up */
                 const struct dict_item *it =
                     item_in(in, slice_from_cstr(s->items[k]));
                 int64_t v;
-                if (pr && it && part_value(it, pr, &v)) {
+                if (it && part_value(it, pr, &v)) {
                     answered++;
                     total += v;
                 }
@@ -1487,7 +1498,7 @@ int dict_score(const struct dict *d, struct arena *a,
             bool any_answered = false, any_pos = false;
             for (size_t k = 0; k < dv->n_items; k++) {
                 for (size_t m = 0; m < n; m++) {
-                    if (!slice_eq(trim(r[m].question), dv->items[k]))
+                    if (!eq(dv->items[k], trim(r[m].question)))
                         continue;
                     const struct dict_item_result *ir = &out->items[m];
                     if (ir->verdict == DICT_POSITIVE)

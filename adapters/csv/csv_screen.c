@@ -59,7 +59,7 @@ enum flag { FLAG_NONE, FLAG_POS, FLAG_NEG };
 
 static enum flag sender_flag(struct slice f)
 {
-    /* called thrice a row: the first byte picks the list that can match
+    /* called for every row: the first byte picks the list that can match
      * (every POS word starts p/y/t, every NEG word n/f, in either case) */
     unsigned char c0 = f.len ? (unsigned char)(f.p[0] | 0x20) : 0;
     if (c0 == 'p' || c0 == 'y' || c0 == 't')
@@ -99,6 +99,7 @@ struct emit {
     struct q *qs;
     size_t nq;
     size_t *row_q;              /* row -> question index */
+    enum flag *flags;           /* row -> sender_flag() of its flag */
     struct dict_scoring sc;
     struct warn *warns;
     size_t n_warns, cap_warns;
@@ -193,6 +194,7 @@ static int score(struct emit *e, struct hub_err *err)
 
     e->qs = arena_zalloc(c->a, s->n * sizeof(*e->qs));
     e->row_q = arena_alloc(c->a, s->n * sizeof(size_t));
+    e->flags = arena_alloc(c->a, s->n * sizeof(*e->flags));
     /* first pass: distinct questions and rows per question, so that the
      * answer lists take s->n slots in all (not s->n per question) */
     size_t *count = arena_zalloc(c->a, s->n * sizeof(size_t));
@@ -232,6 +234,7 @@ static int score(struct emit *e, struct hub_err *err)
         if (csv_ieq(r->absent, "asked-declined"))
             q->declined = true;
         enum flag fl = sender_flag(r->flag);
+        e->flags[i] = fl;
         if (fl == FLAG_POS || (fl == FLAG_NEG && q->flag == FLAG_NONE))
             q->flag = fl;
     }
@@ -298,7 +301,7 @@ static void compare(struct emit *e)
                          "row has both an answer and a data-absent reason; "
                          "the answer is used");
 
-        enum flag fl = sender_flag(r->flag);
+        enum flag fl = e->flags[i];
         if (fl == FLAG_NONE)
             continue;
         enum dict_verdict own = sr ? sr->verdict : ir->verdict;
@@ -483,7 +486,7 @@ static int write_event(struct emit *e, struct hub_err *err)
     }
     bool any_flag = false;
     for (size_t i = 0; i < s->n; i++)
-        if (sender_flag(s->rows[i].flag) != FLAG_NONE)
+        if (e->flags[i] != FLAG_NONE)
             any_flag = true;
     if (any_flag) {
         jw_key_chunk(&w, JW_KEY("sender_positive_domains"));
