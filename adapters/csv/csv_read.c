@@ -224,18 +224,25 @@ static inline size_t plain_fields(const struct scan *sc, const char *p,
                                   size_t *n, size_t max_cols,
                                   size_t max_field, bool *empty)
 {
-    while (sc->valid && i - sc->base < 64 && *n < max_cols) {
-        uint64_t m = sc->mask >> (i - sc->base);
-        if (m == 0)
-            break;
-        size_t j = i + (size_t)__builtin_ctzll(m);
+    if (!sc->valid || i - sc->base >= 64)
+        return i;
+    /* the window's specials from i on, taken lowest first: each field
+     * costs a count of trailing zeros and clearing that bit, not a shift
+     * and a new mask */
+    uint64_t m = sc->mask & (~(uint64_t)0 << (i - sc->base));
+    size_t k = *n;
+    bool e = *empty;
+    while (m && k < max_cols) {
+        size_t j = sc->base + (size_t)__builtin_ctzll(m);
         if (p[j] != delim || j - i > max_field)
             break;
-        f[(*n)++] = (struct slice){ p + i, j - i };
-        if (j > i)
-            *empty = false;
+        f[k++] = (struct slice){ p + i, j - i };
+        e &= j == i;
         i = j + 1;
+        m &= m - 1;
     }
+    *n = k;
+    *empty = e;
     return i;
 }
 
