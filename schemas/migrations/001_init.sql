@@ -2560,66 +2560,108 @@ DECLARE
     -- a value, not clock_timestamp() per row: an index bound, so the walk
     -- stops at the first row not yet due
     v_now timestamptz := clock_timestamp();
-    -- candidates read: a margin over p_max for rows another node locks
-    -- meanwhile (SKIP LOCKED), and room for other endpoints when the
-    -- per-endpoint cap binds
-    v_read int := CASE WHEN p_per_endpoint >= p_max THEN p_max + p_max / 4 + 1
-                       ELSE p_max * 4 END;
+    -- candidates read when the per-endpoint cap binds: a margin over p_max
+    -- for rows another node locks meanwhile (SKIP LOCKED), and room for
+    -- other endpoints
+    v_read int := p_max * 4;
     v_skip text[] COLLATE "C" := coalesce(p_skip, '{}');
     v_ids bigint[];
     v_attempts int[];
 BEGIN
-    WITH cand AS MATERIALIZED (
-        SELECT q0.delivery_id AS id, q0.endpoint, q0.due_at
-          FROM delivery_queue q0
-         WHERE q0.due_at <= v_now
-           AND (q0.lease_until IS NULL OR q0.lease_until < v_now)
-           AND q0.endpoint <> ALL (v_skip)
-           AND (SELECT s.status = 'active' AND s.deleted_at IS NULL
-                  FROM subscriptions s
-                 WHERE s.id = q0.subscription_id COLLATE "default")
-           -- a scalar subquery is never flattened into a join: a per-row
-           -- probe of delivery_queue_order whatever the statistics say
-           -- (NOT EXISTS ... LIMIT 1 is: PostgreSQL drops the LIMIT)
-           AND (SELECT o.event_seq FROM delivery_queue o
-                 WHERE o.subscription_id = q0.subscription_id
-                   AND o.patient_hub_id = q0.patient_hub_id
-                   AND o.event_seq < q0.event_seq
-                 LIMIT 1) IS NULL
-         ORDER BY q0.due_at, q0.delivery_id
-         LIMIT v_read
-    ), ranked AS (
-        SELECT c.id, row_number() OVER (PARTITION BY c.endpoint
-                                        ORDER BY c.due_at, c.id) rn
-          FROM cand c
-    ), due AS (
-        -- by primary key, in id order (no sort: see SET above); the
-        -- locked version's ctid, by which the UPDATE below finds it again
-        -- (a TID scan, not a second probe of the primary key; the row is
-        -- ours until commit, so the version cannot move)
-        SELECT q.ctid AS tid FROM delivery_queue q
-         WHERE q.delivery_id = ANY (ARRAY(SELECT r.id FROM ranked r
-                                           WHERE r.rn <= p_per_endpoint))
-           -- re-checked on the locked row version; written so that no
-           -- other index matches it: the rows come by primary key
-           AND q.due_at + interval '0' <= clock_timestamp()
-           AND (q.lease_until IS NULL OR q.lease_until < clock_timestamp())
-         LIMIT p_max
-         FOR UPDATE SKIP LOCKED
-    ), upd AS (
-        UPDATE delivery_queue q
-           SET lease_owner = p_owner,
-               lease_until = clock_timestamp()
-                             + make_interval(secs => p_lease_ms / 1000.0),
-               lease_token = v_token, attempts = q.attempts + 1
-          FROM due WHERE q.ctid = due.tid
-        RETURNING q.delivery_id, q.attempts
-    )
-    -- in id order (an aggregate's ORDER BY: no plan sort)
-    SELECT array_agg(u.delivery_id ORDER BY u.delivery_id),
-           array_agg(u.attempts ORDER BY u.delivery_id)
-      INTO v_ids, v_attempts
-      FROM upd u;
+    IF p_per_endpoint >= p_max THEN
+        -- The cap cannot bind (as a rule: the dispatcher asks for at
+        -- most per_endpoint x 64 rows): the walk locks the rows it takes,
+        -- in due order, until it has p_max (SKIP LOCKED: a row another
+        -- node holds is passed by; one whose lease another claim took
+        -- meanwhile fails the conditions, checked again on the locked
+        -- version). No candidates read beyond those taken (a quarter more
+        -- below), no ranking, no second probe by primary key: 23k
+        -- instructions per delivery less. The probes: as below.
+        WITH due AS (
+            SELECT q0.ctid AS tid
+              FROM delivery_queue q0
+             WHERE q0.due_at <= v_now
+               AND (q0.lease_until IS NULL OR q0.lease_until < v_now)
+               AND q0.endpoint <> ALL (v_skip)
+               AND (SELECT s.status = 'active' AND s.deleted_at IS NULL
+                      FROM subscriptions s
+                     WHERE s.id = q0.subscription_id COLLATE "default")
+               AND (SELECT o.event_seq FROM delivery_queue o
+                     WHERE o.subscription_id = q0.subscription_id
+                       AND o.patient_hub_id = q0.patient_hub_id
+                       AND o.event_seq < q0.event_seq
+                     LIMIT 1) IS NULL
+             ORDER BY q0.due_at, q0.delivery_id
+             LIMIT p_max
+             FOR UPDATE SKIP LOCKED
+        ), upd AS (
+            UPDATE delivery_queue q
+               SET lease_owner = p_owner,
+                   lease_until = clock_timestamp()
+                                 + make_interval(secs => p_lease_ms / 1000.0),
+                   lease_token = v_token, attempts = q.attempts + 1
+              FROM due WHERE q.ctid = due.tid
+            RETURNING q.delivery_id, q.attempts
+        )
+        SELECT array_agg(u.delivery_id ORDER BY u.delivery_id),
+               array_agg(u.attempts ORDER BY u.delivery_id)
+          INTO v_ids, v_attempts
+          FROM upd u;
+    ELSE
+        -- the cap binds: candidates in due order, ranked per endpoint,
+        -- then leased by primary key
+        WITH cand AS MATERIALIZED (
+            SELECT q0.delivery_id AS id, q0.endpoint, q0.due_at
+              FROM delivery_queue q0
+             WHERE q0.due_at <= v_now
+               AND (q0.lease_until IS NULL OR q0.lease_until < v_now)
+               AND q0.endpoint <> ALL (v_skip)
+               AND (SELECT s.status = 'active' AND s.deleted_at IS NULL
+                      FROM subscriptions s
+                     WHERE s.id = q0.subscription_id COLLATE "default")
+               -- a scalar subquery is never flattened into a join: a per-row
+               -- probe of delivery_queue_order whatever the statistics say
+               -- (NOT EXISTS ... LIMIT 1 is: PostgreSQL drops the LIMIT)
+               AND (SELECT o.event_seq FROM delivery_queue o
+                     WHERE o.subscription_id = q0.subscription_id
+                       AND o.patient_hub_id = q0.patient_hub_id
+                       AND o.event_seq < q0.event_seq
+                     LIMIT 1) IS NULL
+             ORDER BY q0.due_at, q0.delivery_id
+             LIMIT v_read
+        ), ranked AS (
+            SELECT c.id, row_number() OVER (PARTITION BY c.endpoint
+                                            ORDER BY c.due_at, c.id) rn
+              FROM cand c
+        ), due AS (
+            -- by primary key, in id order (no sort: see SET above); the
+            -- locked version's ctid, by which the UPDATE below finds it again
+            -- (a TID scan, not a second probe of the primary key; the row is
+            -- ours until commit, so the version cannot move)
+            SELECT q.ctid AS tid FROM delivery_queue q
+             WHERE q.delivery_id = ANY (ARRAY(SELECT r.id FROM ranked r
+                                               WHERE r.rn <= p_per_endpoint))
+               -- re-checked on the locked row version; written so that no
+               -- other index matches it: the rows come by primary key
+               AND q.due_at + interval '0' <= clock_timestamp()
+               AND (q.lease_until IS NULL OR q.lease_until < clock_timestamp())
+             LIMIT p_max
+             FOR UPDATE SKIP LOCKED
+        ), upd AS (
+            UPDATE delivery_queue q
+               SET lease_owner = p_owner,
+                   lease_until = clock_timestamp()
+                                 + make_interval(secs => p_lease_ms / 1000.0),
+                   lease_token = v_token, attempts = q.attempts + 1
+              FROM due WHERE q.ctid = due.tid
+            RETURNING q.delivery_id, q.attempts
+        )
+        -- in id order (an aggregate's ORDER BY: no plan sort)
+        SELECT array_agg(u.delivery_id ORDER BY u.delivery_id),
+               array_agg(u.attempts ORDER BY u.delivery_id)
+          INTO v_ids, v_attempts
+          FROM upd u;
+    END IF;
     -- nothing claimed (a NOTIFY whose rows an earlier claim took, a poll
     -- with nothing due): no query to start and stop (526k -> 407k
     -- instructions for such a claim)

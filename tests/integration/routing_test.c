@@ -330,10 +330,13 @@ Test(routing, invalid_subscriptions_are_refused_with_the_field)
 /* --- the dispatcher's SQL ------------------------------------------------- */
 
 /* ids and tokens have room for at least `max` entries */
+/* A claim whose per-endpoint cap cannot bind, as a dispatcher's (it asks
+ * for at most per_endpoint x 64): hub_claim_deliveries' walk that locks
+ * as it goes. claim_per() below makes the cap bind (candidates ranked). */
 static int claim(const char *owner, int lease_ms, int max, long *ids,
                  long *tokens)
 {
-    return storetest_claim(s, owner, lease_ms, max, 4, ids, tokens);
+    return storetest_claim(s, owner, lease_ms, max, max, ids, tokens);
 }
 
 static void done(long id, long token, int code, const char *outcome)
