@@ -339,7 +339,7 @@ DECLARE
     v_n int := coalesce(cardinality(p_actor), 0);
     v_rest text[] := p_rest;
     v_h bytea;
-    v_hashes bytea[];
+    v_hex text[];                   -- each row's hash, hex
 BEGIN
     IF v_n = 0 THEN
         RETURN NULL;
@@ -351,22 +351,22 @@ BEGIN
         v_prev := repeat('0', 64);
     END IF;
     v_h := decode(v_prev, 'hex');
-    v_hashes := array_fill(NULL::bytea, ARRAY[v_n]);
+    v_hex := array_fill(NULL::text, ARRAY[v_n]);
     FOR i IN 1 .. v_n LOOP
         v_h := sha256(v_h || convert_to('[' || (v_seq + i) || v_rest[i],
                                         'UTF8'));
-        v_hashes[i] := v_h;
+        v_hex[i] := encode(v_h, 'hex');
     END LOOP;
+    -- the arrays read by subscript (plpgsql holds them expanded: each
+    -- element found directly), not unnested: unnest() of seven arrays
+    -- copied each element into a tuplestore of its own, and the previous
+    -- hash came from a window function over a sort
     INSERT INTO audit (seq, at, actor, action, object_kind, object_id,
                        patient_hub_id, detail, prev_hash, hash)
-    SELECT v_seq + u.ord, v_at, u.actor, u.action, u.kind, u.id, u.patient,
-           coalesce(u.detail, '{}'),
-           coalesce(encode(lag(u.h) OVER (ORDER BY u.ord), 'hex'), v_prev),
-           encode(u.h, 'hex')
-      FROM unnest(p_actor, p_action, p_kind, p_id, p_patient, p_detail,
-                  v_hashes)
-           WITH ORDINALITY AS u(actor, action, kind, id, patient, detail, h,
-                                ord);
+    SELECT v_seq + i, v_at, p_actor[i], p_action[i], p_kind[i], p_id[i],
+           p_patient[i], coalesce(p_detail[i], '{}'),
+           CASE WHEN i = 1 THEN v_prev ELSE v_hex[i - 1] END, v_hex[i]
+      FROM generate_series(1, v_n) AS i;
     RETURN v_seq + v_n;
 END $$;
 
@@ -2745,6 +2745,7 @@ DECLARE
     a_sub text[];
     a_patient text[];
     a_dtext text[];                 -- each audit row's detail
+    a_oid text[];                   -- and its object id ('dlv_' || id)
     a_fin_seq bigint[];             -- event seq of a finished outcome
     a_rest text[];                  -- each audit row's canonical text
     -- our leases, locked: delivery ids (in id order), the locked versions
@@ -2897,7 +2898,7 @@ BEGIN
            -- them, as jsonb does) and stored as that text (audit.detail):
            -- building the object and printing it cost twice as much as
            -- parsing it, and parsing it a sixth of the flush
-           array_agg(t.dtext),
+           array_agg(t.dtext), array_agg('dlv_' || t.id),
            array_agg(', "' || v_at_text
                      || '", "hubd", "delivery.attempt", "delivery", "dlv_'
                      || t.id || '", '
@@ -2907,7 +2908,7 @@ BEGIN
            array_agg(CASE WHEN t.mine AND t.outcome <> 'retry'
                           THEN t.event_seq END)
       INTO a_id, a_outcome, a_mine,
-           a_sub, a_patient, a_dtext, a_rest, a_fin_seq
+           a_sub, a_patient, a_dtext, a_oid, a_rest, a_fin_seq
       FROM (SELECT t.*,
                    '{"code": ' || coalesce(t.code::text, 'null')
                    || ', "node": ' || v_node
@@ -2949,9 +2950,7 @@ BEGIN
             array_fill('hubd'::text, ARRAY[cardinality(a_id)]),
             array_fill('delivery.attempt'::text, ARRAY[cardinality(a_id)]),
             array_fill('delivery'::text, ARRAY[cardinality(a_id)]),
-            ARRAY(SELECT 'dlv_' || u.id FROM unnest(a_id) WITH ORDINALITY
-                         AS u(id, k) ORDER BY u.k),
-            a_patient, a_dtext, a_rest);
+            a_oid, a_patient, a_dtext, a_rest);
     ELSE
         -- 410 Gone disables the subscription; its audit row comes right
         -- after the attempt that disabled it
