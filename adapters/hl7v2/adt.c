@@ -2040,7 +2040,12 @@ static bool write_diagnoses(struct ctx *c)
     return n != 0;
 }
 
-/* Leaves its list open (returns whether it wrote one): the next span
+/* PV1-7's repetitions are one physician's names and ids (HL7 v2.3-2.8:
+ * "the field sequences are not used to indicate multiple attending
+ * doctors"; the legal name first, or an empty first repetition): the first
+ * that holds one is the attending. Epic sends the same doctor under each
+ * of its ids (CONS, CDS, PROVID), which were three attendings.
+ * Leaves its list open (returns whether it wrote one): the next span
  * closes it. */
 ADT_ALWAYS_INLINE bool write_attending(struct ctx *c,
                                        const struct hl7_seg *pv1)
@@ -2049,7 +2054,7 @@ ADT_ALWAYS_INLINE bool write_attending(struct ctx *c,
     struct rep_iter it;
     struct raw rep;
     reps_init(c, pv1, 7, &it);
-    while (reps_next(c, &it, &rep)) {
+    while (n == 0 && reps_next(c, &it, &rep)) {
         struct parts pt;
         split_quick(c, rep, &pt, 3);
         struct text id = part(c, &pt, 1, 0);

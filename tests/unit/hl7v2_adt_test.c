@@ -550,8 +550,10 @@ Test(hl7_to_events, reads_every_repetition_of_repeating_fields)
     cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 2), "use", NULL),
                      "mobile");
     cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 3), "use", NULL), "work");
+    /* PV1-7 repeats one physician (reads_pv1_7_repetitions_as_one_
+     * attending): the first */
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(j, "encounter"), "attending")), 2);
+        cJSON_GetObjectItemCaseSensitive(j, "encounter"), "attending")), 1);
     cJSON_Delete(j);
 }
 
@@ -836,6 +838,33 @@ Test(hl7_to_events, carries_a_location_sent_only_as_its_description)
     cr_assert_str_eq(str_at(prior, "point_of_care", NULL), "W2");
     cr_assert_str_eq(str_at(prior, "room", NULL), "3");
     cr_assert_str_eq(str_at(prior, "description", NULL), "Old & Ward");
+    cJSON_Delete(j);
+}
+
+/* PV1-7 repeats one physician's names and ids, not several doctors (HL7
+ * v2.3-2.8 PV1-7; UCLH's Epic feed, tests/data/real/hl7v2/uclh_emap_a01:
+ * the same doctor under three id types): one attending, the first
+ * repetition that holds one, an empty first repetition passed over. */
+Test(hl7_to_events, reads_pv1_7_repetitions_as_one_attending)
+{
+    cJSON *j = event_of(MSH("ADT^A01", "2.4") PID
+                        "PV1|1|I|W1||||HB^BADGER^HONEY^^^^^^CONS^^^^CONS"
+                        "~C11^BADGER^HONEY^^^^^^CDS^^^^CDS~752^BADGER\r");
+    const cJSON *enc = cJSON_GetObjectItemCaseSensitive(j, "encounter");
+    const cJSON *att = cJSON_GetObjectItemCaseSensitive(enc, "attending");
+    cr_assert_eq(cJSON_GetArraySize(att), 1);
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(att, 0), "id", NULL), "HB");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(att, 0), "family", NULL),
+                     "BADGER");
+    cJSON_Delete(j);
+    j = event_of(MSH("ADT^A01", "2.4") PID "PV1|1|I|W1||||~^BROWN^M~X9\r");
+    enc = cJSON_GetObjectItemCaseSensitive(j, "encounter");
+    att = cJSON_GetObjectItemCaseSensitive(enc, "attending");
+    cr_assert_eq(cJSON_GetArraySize(att), 1);
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(att, 0), "family", NULL),
+                     "BROWN");
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(att, 0),
+                                                    "id"));
     cJSON_Delete(j);
 }
 
