@@ -83,7 +83,8 @@ Test(hl7_to_events, maps_every_supported_trigger_to_its_topic)
         { "A40", "adt.merge" },     { "A18", "adt.merge" },
         { "A34", "adt.merge" },     { "A36", "adt.merge" },
         { "A39", "adt.merge" },     { "A27", "adt.update" },
-        { "A38", "adt.update" },
+        { "A38", "adt.update" },    { "A46", "adt.merge" },
+        { "A47", "adt.merge" },
     };
     for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
         char msg[2048];
@@ -642,6 +643,45 @@ static const char *warnings_of(const char *msg)
  * is still taken (its encounter empty, as before), and the sender and the
  * subscribers are told (tests/data/real/hl7v2/
  * glennrtc_invalid_adt_missing_name.hl7). */
+/* A47 (change patient identifier list) and A46 (change patient id, its
+ * v2.3 form): MRG-1 names the id that was wrong, PID-3 the right one
+ * (UCLH's Epic feed, tests/data/real/hl7v2/uclh_emap_a47). Refused as
+ * unsupported before, so a subscriber keyed by the old id never re-keyed;
+ * now an adt.merge with merged_from, as A34 (the same structure, ADT_A30).
+ * The visit-level changes (A45 move visit, A48 alternate id, A49 account
+ * number) stay refused: they change no patient identifier. */
+Test(hl7_to_events, reads_a_change_of_patient_identifier_as_a_merge)
+{
+    static const char *const trig[] = { "A47", "A46" };
+    for (size_t k = 0; k < 2; k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg),
+                 "MSH|^~\\&|A|F|H|H|201207171525||ADT^%s|C1|P|2.4\r"
+                 "EVN|%s|201207171525\rPID|||408001^^^MRENTR^MEDREC||T^O\r"
+                 "MRG|408000^^^MRENTR\r", trig[k], trig[k]);
+        cJSON *j = event_of(msg);
+        cr_assert_str_eq(str_at(j, "type", NULL), "adt.merge", "%s", trig[k]);
+        const cJSON *mf = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "patient"), "merged_from");
+        cr_assert_eq(cJSON_GetArraySize(mf), 1);
+        cr_assert_str_eq(str_at(cJSON_GetArrayItem(mf, 0), "value", NULL),
+                         "408000");
+        cr_assert_null(cJSON_GetObjectItemCaseSensitive(j, "warnings"));
+        cJSON_Delete(j);
+    }
+    static const char *const no[] = { "A45", "A48", "A49" };
+    for (size_t k = 0; k < 3; k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg),
+                 "MSH|^~\\&|A|F|H|H|2012||ADT^%s|C1|P|2.4\r" PID
+                 "MRG|408000^^^MRENTR\rPV1|1|I\r", no[k]);
+        struct canon_list l;
+        struct hub_err err;
+        cr_assert_eq(run(msg, &l, &err), HUB_EUNSUPPORTED, "%s", no[k]);
+        cr_assert_str_eq(err.field, "MSH-9.2");
+    }
+}
+
 Test(hl7_to_events, warns_of_a_missing_pv1_where_the_trigger_requires_it)
 {
     static const struct {
@@ -652,6 +692,7 @@ Test(hl7_to_events, warns_of_a_missing_pv1_where_the_trigger_requires_it)
         { "A08", true },  { "A28", true },  { "A31", true },
         { "A13", true },  { "A18", true },  { "A34", false },
         { "A36", false }, { "A39", false }, { "A40", false },
+        { "A46", false }, { "A47", false },
     };
     for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
         char msg[1024];
