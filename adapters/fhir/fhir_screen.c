@@ -919,7 +919,12 @@ static const char *obs_when(struct fx *x, const cJSON *o, const char **pstart,
     return issued ? issued : *pstart;
 }
 
-/* Is this Observation about screening at all? */
+/* Is this Observation about screening at all? A category of the SDOHCC
+ * temporary code system says so when it names an SDOH domain; its other
+ * codes do not: "personal-characteristic" is the category of the SDOHCC
+ * race, ethnicity, gender identity, sexual orientation, pronoun and
+ * recorded-sex Observations, which are no screening (the C-CDA adapter
+ * gives SOGI observations no event either). */
 static bool obs_is_screening(struct fx *x, const cJSON *o)
 {
     struct fx_code c;
@@ -945,7 +950,8 @@ static bool obs_is_screening(struct fx *x, const cJSON *o)
             if (strcmp(code->valuestring, "survey") == 0 ||
                 strcmp(code->valuestring, "sdoh") == 0 ||
                 (cJSON_IsString(sys) &&
-                 strcmp(sys->valuestring, DICT_SDOH_SYSTEM) == 0))
+                 strcmp(sys->valuestring, DICT_SDOH_SYSTEM) == 0 &&
+                 dict_domain_find(x->d, slice_from_cstr(code->valuestring))))
                 yes = true;
         }
     }

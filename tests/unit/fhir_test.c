@@ -1256,6 +1256,33 @@ Test(fhir, an_sdohcc_assessment_asserts_its_finding_in_its_domain)
     cr_assert_str_eq(field_of(&out, 0, "screening.items.0.asserted"), "(absent)");
 }
 
+/* Finding F19: the SDOHCC personal characteristic Observations (gender
+ * identity, sexual orientation, race, pronouns: category
+ * "personal-characteristic" of the SDOHCC code system) are no screening:
+ * alone, not one the hub knows; in a bundle, context. A category of that
+ * system that names a domain still makes a screening of an unknown code. */
+Test(fhir, a_personal_characteristic_observation_is_not_a_screening)
+{
+    struct canon_list out;
+    struct hub_err err;
+    static const char pc[] =
+        OBS("\"category\":[{\"coding\":[{\"system\":\"" GRAVITY "\","
+            "\"code\":\"personal-characteristic\"}]}],"
+            "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+            "\"code\":\"76691-5\"}]},\"effectiveDateTime\":\"2022-04-10\","
+            "\"valueCodeableConcept\":{\"coding\":[{\"system\":"
+            "\"http://snomed.info/sct\",\"code\":\"446151000124109\"}]}");
+    cr_assert_eq(run(pc, &out, NULL, &err), HUB_EUNSUPPORTED);
+    cr_assert_str_eq(err.field, "Observation");
+    cr_assert_eq(out.n, 0);
+    cr_assert_eq(run(OBS(SDOH_CAT("food-insecurity")
+                         "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+                         "\"code\":\"99999-9\"}]},\"valueString\":\"x\""),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(out.ev[0].type, "screening.completed");
+}
+
 /* Finding 10: a sub-referral names its parent request; a sub-task its
  * parent task. */
 Test(fhir, a_subreferral_carries_the_request_it_is_based_on)
