@@ -87,8 +87,8 @@ static struct outcome run(struct arena *a, enum fmt f, const char *p,
     if (f == F_HL7) {
         struct hl7_msg *m = NULL;
         o.rc = hl7_parse(a, p, len, &m, &o.err);
-        if (o.rc == HUB_OK)
-            o.rc = hl7_to_events(a, m, &o.out, &o.err);
+        if (o.rc == HUB_OK)             /* with the dictionary, as hubd */
+            o.rc = hl7_to_events_dict(a, D, m, &o.out, NULL, &o.err);
     } else if (f == F_FHIR) {
         struct fhir_result res;
         o.rc = fhir_to_events(a, D, p, len, &o.out, &res, &o.err);
