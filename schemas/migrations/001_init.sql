@@ -159,6 +159,16 @@ CREATE INDEX patients_merged_into ON patients (merged_into)
 -- (empty until a merge) instead of descending the primary key once per owner.
 CREATE INDEX patients_merged ON patients (hub_id)
     WHERE merged_into IS NOT NULL;
+-- How many patients were ever merged away: one row, bumped by
+-- hub_merge_patient() under the chain lock, in the merge's transaction.
+-- hub_ingest_fast() reads it in the snapshot of its owner probe and again
+-- under the lock: unchanged, no merge committed in between, so the owners
+-- it probed still stand and hub_any_merged() need not run (about 100k
+-- instructions a batch: a PL/pgSQL call with two settings and a statement).
+CREATE TABLE patient_merges (
+    n           bigint NOT NULL
+);
+INSERT INTO patient_merges (n) VALUES (0);
 
 -- Deterministic linking: (system, value) names one patient. An identifier
 -- sent without a system is scoped by the sending org ('urn:hub:org:<id>').
@@ -567,6 +577,7 @@ BEGIN
          WHERE merged_into = r.hub_id;
         UPDATE patients SET merged_into = p_into, merged_at = now()
          WHERE hub_id = r.hub_id;
+        UPDATE patient_merges SET n = n + 1;
         PERFORM hub_audit_append(p_org, 'patient.merged', 'patient',
             r.hub_id, p_into,
             jsonb_build_object('from', r.hub_id, 'into', p_into,
@@ -1521,6 +1532,8 @@ DECLARE
     v_known boolean;            -- every identifier owned before the batch
     v_linked boolean;           -- linked by the steady-state shortcut
     v_new bigint;               -- identifiers to record
+    v_merges bigint;            -- patient_merges.n as the probe saw it
+    v_merges_now bigint;        -- and under the lock
     l_ev int[];                 -- events with identifiers
     l_pre text[];               -- their owners before the batch, as '{..}'
     l_dep text[];               -- earlier events they depend on, as '{..}'
@@ -1847,14 +1860,18 @@ BEGIN
         -- the join keeps unnest's order, so no sort), then what is made
         -- of them in simple expressions, and the count only when an
         -- identifier is new.
-        i_owner := ARRAY(
+        -- With the count of merges in the same snapshot (see
+        -- patient_merges: checked again under the lock).
+        SELECT ARRAY(
             SELECT o.h
               FROM unnest(i_k) WITH ORDINALITY AS u(k, n)
               LEFT JOIN LATERAL (
                    SELECT pi.hub_id AS h FROM patient_identifiers pi
                     WHERE pi.system = i_sys[u.n] AND pi.value = i_val[u.n]
                     LIMIT 1) o ON true
-             ORDER BY u.n);
+             ORDER BY u.n),
+               coalesce((SELECT pm.n FROM patient_merges pm), -1)
+          INTO i_owner, v_merges;
         v_known := array_position(i_owner, NULL) IS NULL;
         v_simple := v_simple
                     AND cardinality(array_remove(i_owner, NULL)) = 0;
@@ -2169,20 +2186,10 @@ BEGIN
 
     -- ---- under the lock: seq order = commit order, one chain writer ----
     PERFORM hub_chain_lock();
-    -- the owners read above are still the owners unless a merge moved
-    -- them since (a merge marks the patient it merged away); then start
-    -- again, as above. Linked by the shortcut, each event's one owner is
-    -- in l_cand: a third of the ids to sort and probe of i_owner (one per
-    -- identifier) at three identifiers an event
-    IF i_k IS NOT NULL AND NOT v_simple
-       AND hub_any_merged(CASE WHEN v_linked THEN l_cand ELSE i_owner END) THEN
-        RAISE EXCEPTION 'hub_ingest_fast: patient merged meanwhile'
-              USING ERRCODE = '40001';
-    END IF;
 
     -- in one statement: the event seqs in batch order, the version of
-    -- the live subscriptions (NULL: none, routing writes nothing), and
-    -- the head of the chain
+    -- the live subscriptions (NULL: none, routing writes nothing), the
+    -- head of the chain, and the count of merges
     SELECT CASE WHEN n_ev > 0 THEN ARRAY(SELECT nextval('events_seq')
                                            FROM generate_series(1, n_ev))
            END,
@@ -2192,11 +2199,26 @@ BEGIN
                                   ORDER BY s.id)
                   FROM subscriptions s
                  WHERE s.deleted_at IS NULL AND s.status <> 'disabled') END,
-           h.seq, h.hash
-      INTO e_seq, v_subs_now, v_aseq, v_prev
+           h.seq, h.hash,
+           -- (its row gone, -2: never equal, the owners are looked at)
+           CASE WHEN i_k IS NOT NULL AND NOT v_simple THEN
+               coalesce((SELECT pm.n FROM patient_merges pm), -2) END
+      INTO e_seq, v_subs_now, v_aseq, v_prev, v_merges_now
       FROM (SELECT) x
       LEFT JOIN (SELECT a.seq, a.hash FROM audit a
                   ORDER BY a.seq DESC LIMIT 1) h ON true;
+    -- the owners read above are still the owners unless a merge moved
+    -- them since (a merge marks the patient it merged away); then start
+    -- again, as above. A merge committed since the probe changed the
+    -- count (patient_merges); only then are the owners looked at. Linked
+    -- by the shortcut, each event's one owner is in l_cand: a third of
+    -- the ids to sort and probe of i_owner (one per identifier) at three
+    -- identifiers an event
+    IF v_merges_now <> v_merges         -- NULL: no owner to check
+       AND hub_any_merged(CASE WHEN v_linked THEN l_cand ELSE i_owner END) THEN
+        RAISE EXCEPTION 'hub_ingest_fast: patient merged meanwhile'
+              USING ERRCODE = '40001';
+    END IF;
     IF v_aseq IS NULL THEN
         v_aseq := 0;
         v_prev := repeat('0', 64);

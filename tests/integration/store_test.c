@@ -1528,12 +1528,14 @@ Test(store, a_merge_committed_while_a_batch_waits_for_the_lock_relinks_it)
 /* --- plans that must not depend on a fresh database's statistics ------- */
 
 /* A batch linking to a known patient checks, under the chain lock, that no
- * owner was merged meanwhile. On a fresh database (patients never analyzed)
- * the cached generic plan of that check was a scan of every patient, paid
- * by each such batch while it held the lock until autovacuum analyzed the
- * table. The check must go by index: pg_stat_user_tables counts no
- * sequential scan of patients. */
-Test(store, the_merged_owner_check_reads_patients_by_index_on_a_fresh_database)
+ * owner was merged since it probed them: when patient_merges counts a
+ * merge committed in between (a_merge_committed_while_a_batch_waits_for_
+ * the_lock_relinks_it), it looks the owners up (hub_any_merged), else not
+ * at all. On a fresh database (patients never analyzed) the cached generic
+ * plan of that lookup was a scan of every patient, paid under the lock
+ * until autovacuum analyzed the table. The lookup must go by index:
+ * pg_stat_user_tables counts no sequential scan of patients. */
+Test(store, the_merged_owner_check_reads_patients_only_after_a_merge_and_by_index)
 {
     struct fixture f;
     struct store_msg_result res[1];
@@ -1541,8 +1543,9 @@ Test(store, the_merged_owner_check_reads_patients_by_index_on_a_fresh_database)
     add_msg(&f, 0, "org_a", "idx-1", "adt.admit", "S", "IDX");
     ingest(&f, 1, res);
     release(res, 1);
-    /* the identifier is owned now: this batch runs the check; in a
-     * transaction of the test's, whose own table counters are readable */
+    /* the identifier is owned now, and no merge comes between this batch's
+     * probe and its lock: patients is not read. In a transaction of the
+     * test's, whose own table counters are readable */
     cr_assert_eq(store_exec(s, "BEGIN"), HUB_OK);
     add_msg(&f, 0, "org_a", "idx-2", "adt.update", "S", "IDX");
     ingest(&f, 1, res);
@@ -1550,9 +1553,20 @@ Test(store, the_merged_owner_check_reads_patients_by_index_on_a_fresh_database)
     cr_assert_eq(qlong("SELECT count(*) FROM events WHERE patient_hub_id = "
                        "(SELECT hub_id FROM patient_identifiers "
                        "WHERE value = 'IDX')"), 2);
+    cr_assert_eq(qlong("SELECT coalesce(sum(seq_scan + coalesce(idx_scan, 0)), "
+                       "0) FROM pg_stat_xact_user_tables "
+                       "WHERE relname = 'patients'"), 0,
+                 "no merge since the probe: patients not read");
+    cr_assert_eq(store_exec(s, "COMMIT"), HUB_OK);
+    /* the lookup itself, with the generic plan hub_ingest_fast uses */
+    cr_assert_eq(store_exec(s, "BEGIN; SET LOCAL plan_cache_mode = "
+                               "force_generic_plan"), HUB_OK);
+    cr_assert_eq(qlong("SELECT count(*) WHERE hub_any_merged(ARRAY("
+                       "SELECT hub_id FROM patient_identifiers "
+                       "WHERE value = 'IDX'))"), 0);
     cr_assert_gt(qlong("SELECT seq_scan + coalesce(idx_scan, 0) FROM "
                        "pg_stat_xact_user_tables WHERE relname = 'patients'"),
-                 0, "the check read patients");
+                 0, "the lookup read patients");
     cr_assert_eq(qlong("SELECT seq_scan FROM pg_stat_xact_user_tables "
                        "WHERE relname = 'patients'"), 0,
                  "no sequential scan of patients");
