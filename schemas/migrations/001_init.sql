@@ -2233,14 +2233,14 @@ BEGIN
     END IF;
 
     IF n_ev > 0 THEN
-        -- one INSERT of the bodies made above
+        -- one INSERT of the bodies made above, in unnest's order (batch
+        -- order; an ORDER BY u.k sorted every row, its body with it)
         INSERT INTO events (seq, id, message_id, org_id, type,
                             patient_hub_id, occurred_at, received_at, body)
         SELECT e_seq[u.k], e_id[u.k], m_mid[u.msg], p_org[u.msg],
                e_type[u.k], e_hub[u.k],
                e_occ[u.k], m_at[u.msg], e_bt[u.k]
-          FROM unnest(e_msg) WITH ORDINALITY AS u(msg, k)
-         ORDER BY u.k;
+          FROM unnest(e_msg) WITH ORDINALITY AS u(msg, k);
     END IF;
 
     -- the chain: seq and hashes, the only part that needs the lock;
