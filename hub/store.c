@@ -1073,6 +1073,10 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
     arr_begin(&p[P_ADETAIL], TEXTOID, n);
     /* the times in binary too, while every one of them converts exactly */
     bool atb = true, eoccb = true;
+    /* arrays the SQL does without when each element says the usual
+     * (001_init.sql: p_eprep, p_ecanon, p_epid; p_at, p_eocc beside their
+     * binary forms): sent NULL, one array fewer to receive */
+    bool all_prep = true, all_canon = true, all_pid_in = true;
     arr_begin(&p[P_ATB], TIMESTAMPTZOID, n);
     arr_begin(&p[P_EOCCB], TIMESTAMPTZOID, n_ev);
     for (size_t i = 0; i < n; i++) {
@@ -1163,6 +1167,8 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             else
                 arr_null(&p[P_ECUR]);
             arr_bool(&p[P_EPREP], e.prep);
+            all_prep = all_prep && e.prep;
+            all_pid_in = all_pid_in && e.pid_in;
             /* occurred_at: parsed here, or "?" for hub_parse_ts() in SQL */
             if (e.occ.state == OCC_TEXT) {
                 char *t = arena_alloc(&scratch, e.occ.v.len + 2);
@@ -1191,6 +1197,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             else
                 arr_null(&p[P_EPOS]);
             arr_bool(&p[P_ECANON], e.canon);
+            all_canon = all_canon && e.canon;
             if (k)
                 buf_putc(&evids, ',');
             body_put_str(&evids, eid);
@@ -1211,10 +1218,14 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
                             cev_ok);
         arena_reset(&scratch);
     }
-    if (!atb)
-        bin_drop(&p[P_ATB]);
-    if (!eoccb)
-        bin_drop(&p[P_EOCCB]);
+    bin_drop(atb ? &p[P_AT] : &p[P_ATB]);
+    bin_drop(eoccb ? &p[P_EOCC] : &p[P_EOCCB]);
+    if (all_prep)
+        bin_drop(&p[P_EPREP]);
+    if (all_canon)
+        bin_drop(&p[P_ECANON]);
+    if (all_pid_in)
+        bin_drop(&p[P_EPID]);
     /* the identifiers as the SQL would read them, or NULL: it reads them */
     if (ids.ok) {
         body_idents_first(&ids);
@@ -1222,12 +1233,16 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
         arr_begin(&p[P_ISYS], TEXTOID, ids.n);
         arr_begin(&p[P_IVAL], TEXTOID, ids.n);
         arr_begin(&p[P_IFIRST], INT4OID, ids.n);
+        bool all_first = true;      /* NULL p_ifirst: each is its p_ik */
         for (size_t x = 0; x < ids.n; x++) {
             arr_int4(&p[P_IK], ids.v[x].k);
             arr_bytes(&p[P_ISYS], ids.v[x].sys.p, ids.v[x].sys.len);
             arr_bytes(&p[P_IVAL], ids.v[x].val.p, ids.v[x].val.len);
             arr_int4(&p[P_IFIRST], ids.v[x].first);
+            all_first = all_first && ids.v[x].first == ids.v[x].k;
         }
+        if (all_first)
+            bin_drop(&p[P_IFIRST]);
     }
     free(ids.v);
     arena_release(&scratch);

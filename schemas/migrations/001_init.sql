@@ -1464,7 +1464,11 @@ END $$;
 -- is; NULL: built here (a message not accepted, or hubd could not).
 -- p_atb and p_eoccb: p_at and p_eocc as the timestamptz their casts give
 -- (hubd's binary form; no text to parse here), each NULL as a whole unless
--- every time of it was converted (p_eocc's NULLs stay NULL).
+-- every time of it was converted (p_eocc's NULLs stay NULL); p_at and
+-- p_eocc are then NULL as a whole (not needed).
+-- Arrays that say the usual are NULL as a whole (one array fewer to
+-- receive and expand): p_eprep and p_ecanon when all true, p_epid when
+-- each is the candidate in p_ecur, p_ifirst when each is its p_ik.
 -- Returns one row per message, in order.
 CREATE FUNCTION hub_ingest_fast(p_org text[], p_fmt text[], p_key text[],
     p_sha text[], p_at text[], p_ok boolean[], p_err jsonb[], p_raw bytea[],
@@ -1507,18 +1511,22 @@ DECLARE
     e_msg int[] := p_emsg;
     e_id text[] := p_eid;
     e_type text[] := p_etype;
-    e_pid text[] := p_epid;
+    e_pid text[] := coalesce(p_epid, p_ecur);  -- NULL: each as in p_ecur
     e_cur text[] := p_ecur;     -- patient.hub_id now in the body, or NULL
     e_occt text[] := p_eocc;
     e_txt text[] := p_ebody;    -- the bodies' JSON text
     e_pos int[] := p_epos;
-    e_canon boolean[] := p_ecanon;  -- e_txt is jsonb's text form already
+    e_canon boolean[] := coalesce(p_ecanon,     -- NULL: all true
+        array_fill(true, ARRAY[coalesce(cardinality(p_eid), 0)]));
+                                -- e_txt is jsonb's text form already
     e_bt text[];                -- the bodies as stored (jsonb's text form)
     e_body jsonb[];             -- the bodies as jsonb: read (v_jb), or as
                                 -- stored (before the lock)
     v_jb boolean := false;      -- e_body holds the bodies read as jsonb
-    e_prep boolean[] := p_eprep;
+    e_prep boolean[] := coalesce(p_eprep,       -- NULL: all true
+        array_fill(true, ARRAY[coalesce(cardinality(p_eid), 0)]));
     e_occ timestamptz[];
+    e_occb timestamptz[] := p_eoccb;
     e_hub text[];
     e_seq bigint[];
     n_ev int := coalesce(cardinality(p_eid), 0);
@@ -1614,7 +1622,7 @@ BEGIN
                     || jsonb_build_object('ev',
                         (SELECT coalesce(jsonb_agg(jsonb_build_object(
                                     'id', p_eid[k2], 'type', p_etype[k2],
-                                    'pid', p_epid[k2], 'body',
+                                    'pid', e_pid[k2], 'body',
                                     CASE WHEN p_ecur[k2] IS NOT NULL
                                          THEN p_ebody[k2]::jsonb
                                               #- '{patient,hub_id}'
@@ -1724,15 +1732,18 @@ BEGIN
         END IF;
         -- the events of duplicates are not stored
         SELECT array_agg(p_emsg[k2] ORDER BY k2), array_agg(p_eid[k2] ORDER BY k2),
-               array_agg(p_etype[k2] ORDER BY k2), array_agg(p_epid[k2] ORDER BY k2),
+               array_agg(p_etype[k2] ORDER BY k2), array_agg(e_pid[k2] ORDER BY k2),
                array_agg(p_ebody[k2] ORDER BY k2),
                array_agg(p_ecur[k2] ORDER BY k2),
-               array_agg(p_eprep[k2] ORDER BY k2),
-               array_agg(p_eocc[k2] ORDER BY k2),
+               array_agg(e_prep[k2] ORDER BY k2),
+               CASE WHEN p_eocc IS NOT NULL
+                    THEN array_agg(p_eocc[k2] ORDER BY k2) END,
+               CASE WHEN p_eoccb IS NOT NULL
+                    THEN array_agg(p_eoccb[k2] ORDER BY k2) END,
                array_agg(p_epos[k2] ORDER BY k2),
-               array_agg(p_ecanon[k2] ORDER BY k2)
+               array_agg(e_canon[k2] ORDER BY k2)
           INTO e_msg, e_id, e_type, e_pid, e_txt, e_cur, e_prep, e_occt,
-               e_pos, e_canon
+               e_occb, e_pos, e_canon
           FROM generate_series(1, n_ev) k2
          WHERE NOT m_dup[p_emsg[k2]];
         n_ev := coalesce(cardinality(e_id), 0);
@@ -1780,10 +1791,10 @@ BEGIN
                   FROM unnest(e_body) WITH ORDINALITY u(b, k) ORDER BY u.k);
         END IF;
         -- occurred_at as store.c parsed it (hub_parse_ts's rules), or "?"
-        -- where it left that to hub_parse_ts; in binary when it could (and
-        -- no duplicate's events were left out: its indexes still hold)
-        IF p_eoccb IS NOT NULL AND n_dup = 0 THEN
-            e_occ := p_eoccb;
+        -- where it left that to hub_parse_ts; in binary when it could
+        -- (then without the text: p_eocc NULL)
+        IF e_occb IS NOT NULL THEN
+            e_occ := e_occb;
         ELSIF '?' = ANY (e_occt) THEN
             e_occ := array(
                 SELECT CASE WHEN u.t = '?'
@@ -1801,7 +1812,7 @@ BEGIN
             i_k := p_ik;
             i_sys := p_isys;
             i_val := p_ival;
-            i_first := p_ifirst;
+            i_first := coalesce(p_ifirst, p_ik);    -- NULL: each its own
             v_simple := i_first = i_k;
         END IF;
     ELSIF n_ev > 0 THEN

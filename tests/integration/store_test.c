@@ -316,6 +316,10 @@ Test(store, duplicate_inside_one_batch_is_detected)
     cr_assert_str_eq(res[1].reply, "k1");
     cr_assert_not(res[2].duplicate, "a message without key is never a dup");
     cr_assert_eq(qlong("SELECT count(*) FROM events"), 2);
+    /* the times of the events kept, past the duplicate's left out (hubd
+     * sent them in binary only) */
+    cr_assert_eq(qlong("SELECT count(*) FROM events WHERE occurred_at = "
+                       "'2026-01-15T14:30:00Z'"), 2);
     release(res, 3);
 }
 
