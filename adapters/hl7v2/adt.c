@@ -10,10 +10,11 @@
  *   A18, A34, A36, A39 -> adt.merge   the older patient merges (2.2-2.6,
  *       still sent by v2.3/2.4 systems): same PID/MRG groups as A40, so
  *       a merge is not lost to an AR because the sender predates A40.
- *   A46, A47 -> adt.merge   change patient id / identifier list (ADT_A30):
- *       the id in MRG-1 was wrong and is now PID-3's; a subscriber that
- *       knows the patient by the old id re-keys as for a merge (Epic sends
- *       A47 for a corrected MRN).
+ *   A46, A47, A48 -> adt.merge   change patient id / identifier list /
+ *       alternate id (ADT_A30): the id in MRG-1 (MRG-4 for A48) was wrong
+ *       and is now PID-3's (PID-4's); a subscriber that knows the patient
+ *       by the old id re-keys as for a merge (Epic sends A47 for a
+ *       corrected MRN).
  *   A05, A14 -> adt.register   pre-admit / pending admit: the patient is
  *       registered for a visit but not in a bed; a subscriber (care manager,
  *       health plan) acts on adt.admit as "this member is in the hospital
@@ -1190,7 +1191,7 @@ ADT_ALWAYS_INLINE const char *topic_of(struct slice trig,
 {
     static const struct {
         const char *topic, *cancel_of;
-    } map[48] = {
+    } map[49] = {
         [1] = { "adt.admit", NULL },      [2] = { "adt.transfer", NULL },
         [3] = { "adt.discharge", NULL },  [4] = { "adt.register", NULL },
         [5] = { "adt.register", NULL },   [14] = { "adt.register", NULL },
@@ -1202,6 +1203,7 @@ ADT_ALWAYS_INLINE const char *topic_of(struct slice trig,
         [18] = { "adt.merge", NULL },     [34] = { "adt.merge", NULL },
         [36] = { "adt.merge", NULL },
         [46] = { "adt.merge", NULL },     [47] = { "adt.merge", NULL },
+        [48] = { "adt.merge", NULL },
         [27] = { "adt.update", "A14" },   [38] = { "adt.update", "A05" },
     };
     if (trig.len != 3 || (trig.p[0] != 'A' && trig.p[0] != 'a') ||
@@ -2441,13 +2443,13 @@ int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
                            "event type is not supported");
     /* HL7 v2.5 ch. 3: PV1 is required in the message structure of every
      * trigger taken but the merges and identifier changes of ADT_A30 (A34,
-     * A36, A46, A47) and ADT_A39 (A39, A40); topic_of took "Ann" only */
+     * A36, A46-A48) and ADT_A39 (A39, A40); topic_of took "Ann" only */
     c.pv1_required = !(trig.p[1] == '3' && (trig.p[2] == '4' ||
                                             trig.p[2] == '6' ||
                                             trig.p[2] == '9')) &&
                      !(trig.p[1] == '4' && (trig.p[2] == '0' ||
-                                            trig.p[2] == '6' ||
-                                            trig.p[2] == '7'));
+                                            (trig.p[2] >= '6' &&
+                                             trig.p[2] <= '8')));
 
     src.message_id = msh_text(&c, ctrl);
     struct raw app = msh_raw(&c, 3, true), fac = msh_raw(&c, 4, true);

@@ -84,7 +84,7 @@ Test(hl7_to_events, maps_every_supported_trigger_to_its_topic)
         { "A34", "adt.merge" },     { "A36", "adt.merge" },
         { "A39", "adt.merge" },     { "A27", "adt.update" },
         { "A38", "adt.update" },    { "A46", "adt.merge" },
-        { "A47", "adt.merge" },
+        { "A47", "adt.merge" },     { "A48", "adt.merge" },
     };
     for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
         char msg[2048];
@@ -645,11 +645,12 @@ static const char *warnings_of(const char *msg)
  * glennrtc_invalid_adt_missing_name.hl7). */
 /* A47 (change patient identifier list) and A46 (change patient id, its
  * v2.3 form): MRG-1 names the id that was wrong, PID-3 the right one
- * (UCLH's Epic feed, tests/data/real/hl7v2/uclh_emap_a47). Refused as
+ * (UCLH's Epic feed, tests/data/real/hl7v2/uclh_emap_a47); A48 likewise
+ * for PID-4, which the hub writes as an identifier too. Refused as
  * unsupported before, so a subscriber keyed by the old id never re-keyed;
  * now an adt.merge with merged_from, as A34 (the same structure, ADT_A30).
- * The visit-level changes (A45 move visit, A48 alternate id, A49 account
- * number) stay refused: they change no patient identifier. */
+ * A45 (move visit) and A49 (account number) stay refused: they change no
+ * identifier the hub writes. */
 Test(hl7_to_events, reads_a_change_of_patient_identifier_as_a_merge)
 {
     static const char *const trig[] = { "A47", "A46" };
@@ -669,8 +670,18 @@ Test(hl7_to_events, reads_a_change_of_patient_identifier_as_a_merge)
         cr_assert_null(cJSON_GetObjectItemCaseSensitive(j, "warnings"));
         cJSON_Delete(j);
     }
-    static const char *const no[] = { "A45", "A48", "A49" };
-    for (size_t k = 0; k < 3; k++) {
+    /* A48: the prior alternate id in MRG-4 */
+    cJSON *j = event_of("MSH|^~\\&|A|F|H|H|2012||ADT^A48|C1|P|2.4\r"
+                        "PID|||408001^^^MRENTR^MR|ALT2^^^X\r"
+                        "MRG||||ALT1^^^X\r");
+    const cJSON *mf = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "merged_from");
+    cr_assert_str_eq(str_at(j, "type", NULL), "adt.merge");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(mf, 0), "value", NULL),
+                     "ALT1");
+    cJSON_Delete(j);
+    static const char *const no[] = { "A45", "A49" };
+    for (size_t k = 0; k < 2; k++) {
         char msg[512];
         snprintf(msg, sizeof(msg),
                  "MSH|^~\\&|A|F|H|H|2012||ADT^%s|C1|P|2.4\r" PID
@@ -692,7 +703,7 @@ Test(hl7_to_events, warns_of_a_missing_pv1_where_the_trigger_requires_it)
         { "A08", true },  { "A28", true },  { "A31", true },
         { "A13", true },  { "A18", true },  { "A34", false },
         { "A36", false }, { "A39", false }, { "A40", false },
-        { "A46", false }, { "A47", false },
+        { "A46", false }, { "A47", false }, { "A48", false },
     };
     for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
         char msg[1024];
