@@ -574,7 +574,11 @@ static int qr_items(struct fx *x, const cJSON *o, struct scr *s, int depth)
 }
 
 /* The instrument that holds every known question, the smallest such;
- * needs two known questions (one item says too little). */
+ * needs two known questions (one item says too little), and known
+ * questions for at least half of those answered: a form of other
+ * questions that shares a few with an instrument is not that instrument
+ * (a PHQ-9 opens with the two PHQ-2 items of the AHC HRSN supplemental
+ * questions, and was sent on as an AHC HRSN screening). */
 static const struct dict_instrument *infer_instrument(struct fx *x,
                                                       const struct scr *s)
 {
@@ -583,7 +587,7 @@ static const struct dict_instrument *infer_instrument(struct fx *x,
     for (size_t i = 0; i < s->n; i++)
         if (dict_item_find(x->d, NULL, slice_from_cstr(s->r[i].question)))
             known++;
-    if (known < 2)
+    if (known < 2 || 2 * known < s->n)
         return NULL;
     for (size_t k = 0; k < dict_instrument_count(x->d); k++) {
         const struct dict_instrument *in = dict_instrument_at(x->d, k);

@@ -1283,6 +1283,37 @@ Test(fhir, a_personal_characteristic_observation_is_not_a_screening)
     cr_assert_str_eq(out.ev[0].type, "screening.completed");
 }
 
+/* Finding F20: an instrument is inferred from a QuestionnaireResponse's
+ * items only when the dictionary knows at least half of its questions. A
+ * PHQ-9 (the behavioral health IG's phq-9-example-1) opens with the two
+ * PHQ-2 items of the AHC HRSN supplemental questions and was sent on as
+ * "AHC HRSN Screening Tool supplemental questions". */
+#define QR_ITEM(q, a)                                                       \
+    "{\"linkId\":\"/" q "\",\"answer\":[{\"valueCoding\":{\"system\":"     \
+    "\"http://loinc.org\",\"code\":\"" a "\"}}]}"
+#define QR(items)                                                           \
+    "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q9\","            \
+    "\"status\":\"completed\",\"subject\":{\"reference\":\"Patient/p1\"},"  \
+    "\"authored\":\"2024-02-01\",\"item\":[" items "]}"
+Test(fhir, an_instrument_is_not_inferred_from_a_minority_of_its_items)
+{
+    struct canon_list out;
+    struct hub_err err;
+    /* the two PHQ-2 items alone: the AHC HRSN supplemental questions */
+    cr_assert_eq(run(QR(QR_ITEM("44250-9", "LA6570-1") ","
+                        QR_ITEM("44255-8", "LA6570-1")),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "97023-6");
+    /* with five more PHQ-9 items the dictionary does not know: none */
+    cr_assert_eq(run(QR(QR_ITEM("44250-9", "LA6570-1") ","
+                        QR_ITEM("44255-8", "LA6570-1") ","
+                        QR_ITEM("44259-0", "LA6570-1") ","
+                        QR_ITEM("44254-1", "LA6570-1") ","
+                        QR_ITEM("44251-7", "LA6569-3")),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "(absent)");
+}
+
 /* Finding 10: a sub-referral names its parent request; a sub-task its
  * parent task. */
 Test(fhir, a_subreferral_carries_the_request_it_is_based_on)
