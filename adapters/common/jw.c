@@ -112,7 +112,10 @@ static inline __m128i load8(const unsigned char *s)
 }
 #endif
 
-static bool is_plain(const unsigned char *s, size_t n)
+/* Inline in its callers (jw_plain, put_plain, jw_kv_str): a call a value
+ * was an eighth of what it costs. */
+static inline __attribute__((always_inline)) bool
+is_plain(const unsigned char *s, size_t n)
 {
 #if defined(__SSE2__)
     /* 16 bytes a test (the 8-byte words were a tenth of the CSV adapter):
@@ -127,6 +130,16 @@ static bool is_plain(const unsigned char *s, size_t n)
     if (n >= 8)
         return unsafe_bytes128(_mm_unpacklo_epi64(load8(s),
                                                   load8(s + n - 8))) == 0;
+    if (n >= 4) {
+        /* the two overlapping words in the low 8 lanes (the others are 0,
+         * which reads as unsafe: masked off) */
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        __m128i x = _mm_unpacklo_epi32(_mm_cvtsi32_si128((int)a),
+                                       _mm_cvtsi32_si128((int)b));
+        return (unsafe_bytes128(x) & 0xff) == 0;
+    }
 #endif
     if (n >= 8) {
         uint64_t x;

@@ -362,12 +362,63 @@ static const char *single_message_id(struct arena *a, const struct csv_file *f)
     return s;
 }
 
-/* Findings in file, row, column order, so that a sender reads them down
- * the file. A stable merge sort (equal places keep the order found);
- * the list is capped at CSV_MAX_FINDINGS. */
-static bool finding_before(const struct csv_finding *x,
-                           const struct csv_finding *y)
+/*
+ * Sort n elements of `size` bytes stably by `before`, merging the runs that
+ * are already in order. The lists sorted here are a few such runs (what the
+ * reader found, then what the layout found, each down the file), so this
+ * takes a pass or two where a merge sort from single elements took a dozen.
+ * Returns the sorted array: `base`, or a copy in the arena.
+ */
+typedef bool (*before_fn)(const void *x, const void *y);
+
+static size_t run_end(const char *v, size_t i, size_t n, size_t size,
+                      before_fn before)
 {
+    for (i++; i < n && !before(v + i * size, v + (i - 1) * size); i++)
+        ;
+    return i;
+}
+
+static void *sort_runs(struct arena *a, void *base, size_t n, size_t size,
+                       before_fn before)
+{
+    char *src = base, *dst = NULL;
+
+    if (n < 2)
+        return base;
+    for (;;) {
+        size_t lo = 0;
+        while (lo < n) {
+            size_t mid = run_end(src, lo, n, size, before);
+            if (lo == 0 && mid == n)
+                return src;
+            size_t hi = mid < n ? run_end(src, mid, n, size, before) : n;
+            if (dst == NULL)
+                dst = arena_alloc(a, n * size);
+            /* stable: on a tie the left run's element goes first */
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) {
+                bool right = before(src + j * size, src + i * size);
+                memcpy(dst + k++ * size, src + (right ? j++ : i++) * size,
+                       size);
+            }
+            memcpy(dst + k * size, src + i * size, (mid - i) * size);
+            k += mid - i;
+            memcpy(dst + k * size, src + j * size, (hi - j) * size);
+            lo = hi;
+        }
+        char *t = src;
+        src = dst;
+        dst = t;
+    }
+}
+
+/* Findings in file, row, column order, so that a sender reads them down
+ * the file (equal places keep the order found); the list is capped at
+ * CSV_MAX_FINDINGS. */
+static bool finding_before(const void *a, const void *b)
+{
+    const struct csv_finding *x = a, *y = b;
     if (x->file != y->file)
         return x->file < y->file;
     if (x->row != y->row)
@@ -375,38 +426,13 @@ static bool finding_before(const struct csv_finding *x,
     return x->col < y->col;
 }
 
-static void sort_findings(struct arena *a, struct csv_report *r)
-{
-    if (r->n < 2)
-        return;
-    struct csv_finding *src = r->f;
-    struct csv_finding *dst = arena_alloc(a, r->n * sizeof(*dst));
-    for (size_t w = 1; w < r->n; w *= 2) {
-        for (size_t lo = 0; lo < r->n; lo += 2 * w) {
-            size_t mid = lo + w < r->n ? lo + w : r->n;
-            size_t hi = lo + 2 * w < r->n ? lo + 2 * w : r->n;
-            size_t i = lo, j = mid, k = lo;
-            while (i < mid && j < hi)
-                dst[k++] = finding_before(&src[j], &src[i]) ? src[j++]
-                                                             : src[i++];
-            while (i < mid)
-                dst[k++] = src[i++];
-            while (j < hi)
-                dst[k++] = src[j++];
-        }
-        struct csv_finding *t = src;
-        src = dst;
-        dst = t;
-    }
-    r->f = src;
-}
-
-static int rejected_cmp(const void *a, const void *b)
+/* Rejected rows in file and row order (each file and row is there once). */
+static bool rejected_before(const void *a, const void *b)
 {
     const struct csv_rejected *x = a, *y = b;
     if (x->file != y->file)
-        return x->file < y->file ? -1 : 1;
-    return x->row < y->row ? -1 : x->row > y->row;
+        return x->file < y->file;
+    return x->row < y->row;
 }
 
 static int layout(struct csv_ctx *c, const char *kind, struct hub_err *err);
@@ -536,11 +562,20 @@ int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
     int rc = layout(&c, kind, err);
     if (rc != HUB_OK)
         out->n = n0;            /* all or nothing: no partial upload */
-    sort_findings(a, report);
+    struct csv_finding *f = sort_runs(a, report->f, report->n,
+                                      sizeof(*f), finding_before);
+    if (f != report->f) {
+        report->f = f;
+        report->cap = report->n;
+    }
     /* rows refused by the reader come first, by the layout later */
-    if (report->n_rejected > 1)
-        qsort(report->rejected, report->n_rejected,
-              sizeof(*report->rejected), rejected_cmp);
+    struct csv_rejected *rj = sort_runs(a, report->rejected,
+                                        report->n_rejected, sizeof(*rj),
+                                        rejected_before);
+    if (rj != report->rejected) {
+        report->rejected = rj;
+        report->rejected_cap = report->n_rejected;
+    }
     if (tf)
         untranslate_rejected(report, files, tf, n);
     return rc;
