@@ -2781,11 +2781,12 @@ DECLARE
     a_oid text[];                   -- and its object id ('dlv_' || id)
     a_fin_seq bigint[];             -- event seq of a finished outcome
     a_rest text[];                  -- each audit row's canonical text
-    -- our leases, locked: delivery ids (in id order), the locked versions
-    -- of their deliveries rows and the versions of their queue rows
-    l_id bigint[];
+    -- our leases, locked (in id order): the locked versions of their
+    -- deliveries rows, the versions of their queue rows, and the index of
+    -- each one's outcome in the arrays (its token is the queue row's)
     l_dtid tid[];
     l_qtid tid[];
+    l_k bigint[];
     -- the audit rows' time as hub_audit_append_texts() stores it (now():
     -- the transaction's start) and as hub_audit_text() prints it
     v_at_text text := to_char(now() AT TIME ZONE 'UTC',
@@ -2830,14 +2831,14 @@ BEGIN
     -- claim that took over an expired lease (a new version, a new token):
     -- the old version is then not visible, or fails the token test on
     -- the new one, and the outcome is 'lost' as before.
-    SELECT array_agg(l.id), array_agg(l.dtid), array_agg(l.qtid)
-      INTO l_id, l_dtid, l_qtid
-      FROM (SELECT d.id, d.ctid AS dtid, q.ctid AS qtid
+    SELECT array_agg(l.dtid), array_agg(l.qtid), array_agg(l.k)
+      INTO l_dtid, l_qtid, l_k
+      FROM (SELECT d.ctid AS dtid, q.ctid AS qtid, r.k
               FROM deliveries d
               JOIN delivery_queue q ON q.delivery_id = d.id
+              JOIN unnest(p_id, p_token) WITH ORDINALITY AS r(id, token, k)
+                   ON r.id = d.id AND r.token = q.lease_token
              WHERE d.id = ANY (p_id) AND q.delivery_id = ANY (p_id)
-               AND q.lease_token = ANY (ARRAY(
-                       SELECT DISTINCT t FROM unnest(p_token) t))
              ORDER BY d.id FOR NO KEY UPDATE OF d) l;
     -- their queue rows need no lock of their own first: every other path
     -- that waits for a queue row holds its deliveries row before it (and
@@ -2860,64 +2861,71 @@ BEGIN
     -- (retry); the deliveries row takes the new state and the attempt rows
     -- are written; the rest comes back as arrays (and whether to wake the
     -- dispatchers)
-    WITH r AS (
-        SELECT u.*
-          FROM unnest(p_id, p_token, p_attempt, p_code, p_error, p_latency,
-                      p_outcome, p_delay)
-               WITH ORDINALITY AS u(id, token, attempt, code, error,
-                                    latency_ms, outcome, delay_ms, ord)
-         WHERE u.outcome IS DISTINCT FROM 'release'
+    -- Each outcome's values are read from the arrays by its index k (no
+    -- table of the outcomes: unnest() of eight arrays copied each element
+    -- into a tuplestore of its own, and each step joined that table again)
+    WITH x AS (
+        SELECT x.qtid, x.dtid, x.k
+          FROM unnest(l_qtid, l_dtid, l_k) AS x(qtid, dtid, k)
+         WHERE p_outcome[x.k] IS DISTINCT FROM 'release'
     ), fin AS (
-        DELETE FROM delivery_queue q USING r
-         WHERE q.ctid = ANY (l_qtid) AND q.delivery_id = r.id
-           AND q.lease_token = r.token AND r.outcome <> 'retry'
-        RETURNING r.ord, q.attempts, NULL::timestamptz AS due_at
+        DELETE FROM delivery_queue q USING x
+         WHERE q.ctid = ANY (l_qtid) AND q.ctid = x.qtid
+           AND q.lease_token = p_token[x.k] AND p_outcome[x.k] <> 'retry'
+        RETURNING x.k, x.dtid, q.attempts, NULL::timestamptz AS due_at
     ), ret AS (
         UPDATE delivery_queue q SET
             due_at = clock_timestamp() + make_interval(secs =>
-                     coalesce(r.delay_ms, 0) / 1000.0),
+                     coalesce(p_delay[x.k], 0) / 1000.0),
             lease_owner = NULL, lease_until = NULL, lease_token = NULL
-          FROM r
-         WHERE q.ctid = ANY (l_qtid) AND q.delivery_id = r.id
-           AND q.lease_token = r.token AND r.outcome = 'retry'
-        RETURNING r.ord, q.attempts, q.due_at
+          FROM x
+         WHERE q.ctid = ANY (l_qtid) AND q.ctid = x.qtid
+           AND q.lease_token = p_token[x.k] AND p_outcome[x.k] = 'retry'
+        RETURNING x.k, x.dtid, q.attempts, q.due_at
     ), mine AS (
         SELECT * FROM fin UNION ALL SELECT * FROM ret
     ), upd AS (
         UPDATE deliveries d SET
-            status = CASE r.outcome WHEN 'delivered' THEN 'delivered'
-                                    WHEN 'retry' THEN 'failed'
-                                    ELSE 'dead' END,
+            status = CASE p_outcome[m.k] WHEN 'delivered' THEN 'delivered'
+                                         WHEN 'retry' THEN 'failed'
+                                         ELSE 'dead' END,
             attempts = m.attempts,
             next_attempt_at = coalesce(m.due_at, d.next_attempt_at),
-            last_status = r.code, last_error = r.error,
-            delivered_at = CASE WHEN r.outcome = 'delivered'
+            last_status = p_code[m.k], last_error = p_error[m.k],
+            delivered_at = CASE WHEN p_outcome[m.k] = 'delivered'
                                 THEN clock_timestamp() END,
             updated_at = now()
-          FROM r JOIN mine m ON m.ord = r.ord
-         WHERE d.ctid = ANY (l_dtid) AND d.id = r.id
+          FROM mine m
+         WHERE d.ctid = ANY (l_dtid) AND d.ctid = m.dtid
         -- what the audit rows need of the row, as it is written: no
         -- second probe of deliveries for each of our outcomes
-        RETURNING r.ord, true AS mine, d.event_id, d.event_seq,
+        RETURNING m.k, true AS mine, d.event_id, d.event_seq,
                   d.subscription_id, d.org_id, d.patient_hub_id
-    ), x AS (
+    ), o AS (
         SELECT * FROM upd
         UNION ALL
         -- outcomes of leases another node took over ('lost'; rare): their
         -- rows read by primary key (ids known once upd is done: none, as
         -- a rule)
-        SELECT r.ord, false, d.event_id, d.event_seq, d.subscription_id,
+        SELECT r.k, false, d.event_id, d.event_seq, d.subscription_id,
                d.org_id, d.patient_hub_id
-          FROM r JOIN deliveries d ON d.id = r.id
-         WHERE d.id = ANY (ARRAY(SELECT r2.id FROM r r2
-                                  WHERE r2.ord NOT IN (SELECT u.ord
-                                                         FROM upd u)))
+          FROM unnest(p_id, p_outcome) WITH ORDINALITY AS r(id, outcome, k)
+          JOIN deliveries d ON d.id = r.id
+         WHERE d.id = ANY (ARRAY(
+                   SELECT r2.id
+                     FROM unnest(p_id, p_outcome) WITH ORDINALITY
+                          AS r2(id, outcome, k)
+                    WHERE r2.outcome IS DISTINCT FROM 'release'
+                      AND r2.k NOT IN (SELECT u.k FROM upd u)))
+           AND r.outcome IS DISTINCT FROM 'release'
+           AND r.k NOT IN (SELECT u.k FROM upd u)
     ), t AS (
-        SELECT r.ord, r.id, r.attempt, r.code, r.error,
-               coalesce(r.latency_ms, 0) AS latency_ms, r.outcome,
-               x.mine, x.event_id, x.event_seq, x.subscription_id, x.org_id,
-               x.patient_hub_id AS patient
-          FROM r JOIN x ON x.ord = r.ord
+        SELECT o.k, p_id[o.k] AS id, p_attempt[o.k] AS attempt,
+               p_code[o.k] AS code, p_error[o.k] AS error,
+               coalesce(p_latency[o.k], 0) AS latency_ms,
+               p_outcome[o.k] AS outcome, o.mine, o.event_id, o.event_seq,
+               o.subscription_id, o.org_id, o.patient_hub_id AS patient
+          FROM o
     )
     -- the arrays in p_id order: one sort (the subquery), which each
     -- aggregate reads in that order (an ORDER BY each was a sort each)
@@ -2957,7 +2965,7 @@ BEGIN
                    || ', "subscription": '
                    || coalesce(to_json(t.subscription_id)::text, 'null')
                    || '}' AS dtext
-              FROM t ORDER BY t.ord OFFSET 0) t;
+              FROM t ORDER BY t.k OFFSET 0) t;
     -- an outcome can make a later delivery of the same patient due: probed
     -- until the first one found (an aggregate probed every outcome); a
     -- scalar subquery, never flattened into a join: an index probe per
