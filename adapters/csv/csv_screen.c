@@ -281,7 +281,10 @@ static void compare(struct emit *e)
                         "question is not in the dictionary");
             continue;
         }
-        if (ir->item && r->answer.len &&
+        /* dict_score looked up every answer of the question (it has one,
+         * so it is not declined): only when one was unknown can this
+         * row's be */
+        if (ir->item && r->answer.len && ir->unknown_answer &&
             dict_answer_find(ir->item, r->answer) == NULL) {
             csv_row_warn(c, r->t, r->ri, r->col_answer,
                          "answer code is not in the question's answer list");
