@@ -399,8 +399,8 @@ static int write_event(struct emit *e, struct hub_err *err)
     jw_key_chunk(&w, JW_KEY("source"));
     jw_obj_begin(&w);
     jw_kv_chunk(&w, JW_KV("format"), SLICE_LIT("csv"), true);
-    jw_kv(&w, JW_KV("message_id"), slice_from_cstr(csv_message_id(
-                                       c->a, s->file_name, s->first_row)));
+    jw_kv(&w, JW_KV("message_id"),
+          slice_from_cstr(csv_message_id(c->a, s->file_name, s->first_row)));
     jw_kv(&w, JW_KV("sending_facility"), s->facility);
     jw_obj_end(&w);
     jw_kv(&w, JW_KV("occurred_at"), s->occurred_at);
@@ -411,8 +411,7 @@ static int write_event(struct emit *e, struct hub_err *err)
     jw_kv(&w, JW_KV("id"), s->id);
     jw_kv(&w, JW_KV("instrument"), s->instrument);
     if (e->inst)
-        jw_kv(&w, JW_KV("instrument_system"),
-              slice_from_cstr(e->inst->system));
+        jw_kv(&w, JW_KV("instrument_system"), slice_from_cstr(e->inst->system));
     if (e->inst && e->inst->name)
         jw_kv(&w, JW_KV("instrument_name"), slice_from_cstr(e->inst->name));
     else

@@ -10,10 +10,12 @@
  * Each adapter is compiled in only when run.sh found it in libadapters.a
  * (BENCH_HL7, BENCH_FHIR, BENCH_CCDA, BENCH_CSV); otherwise the row prints "na". The
  * C-CDA and CSV adapters score with the data dictionary of schemas/dict.
- * Prints one line: "parse KIND units_per_s=N mb_per_s=N errors=N events=N"
- * where a unit is a message, a document or a CSV row. Only units that parse
- * and normalize without error are counted in the rate; errors are reported
- * so that a rate over a failing corpus is never mistaken for a real one.
+ * Prints one line: "parse KIND units_per_s=N mb_per_s=N errors=N events=N
+ * units=N" where a unit is a message, a document or a CSV row. Only units
+ * that parse and normalize without error are counted in the rate; errors
+ * are reported so that a rate over a failing corpus is never mistaken for a
+ * real one. `units` counts those of the warm-up pass too: every unit run,
+ * to divide a callgrind count by (tests/bench/csv_cpu.sh).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -321,8 +323,8 @@ int main(int argc, char **argv)
     }
 #endif
     if (!fn) {
-        printf("parse %s units_per_s=na mb_per_s=na errors=0 events=0\n",
-               kind);
+        printf("parse %s units_per_s=na mb_per_s=na errors=0 events=0 "
+               "units=0\n", kind);
         return 0;
     }
     (void)i;
@@ -332,7 +334,7 @@ int main(int argc, char **argv)
     }
 
     /* One pass first: warms caches and finds the units that fail. */
-    size_t errors = 0, events_total = 0, k;
+    size_t errors = 0, events_total = 0, warm = 0, k;
     arena_init(&a, 64 * 1024);
     for (k = 0; k < nunits; k++) {
         size_t ev = 0, rows = 0;
@@ -343,6 +345,8 @@ int main(int argc, char **argv)
                     "at %s: %s\n", kind, k, hub_strerror(rc), err.field,
                     err.what ? err.what : "?");
         events_total += ev;
+        if (rc == HUB_OK)
+            warm += rows;
         arena_reset(&a);
     }
 
@@ -365,8 +369,8 @@ int main(int argc, char **argv)
     }
     arena_release(&a);
     double s = (double)el / 1e9;
-    printf("parse %s units_per_s=%.0f mb_per_s=%.1f errors=%zu events=%zu\n",
-           kind, (double)done / s, (double)bytes / s / 1e6, errors,
-           events_total);
+    printf("parse %s units_per_s=%.0f mb_per_s=%.1f errors=%zu events=%zu "
+           "units=%zu\n", kind, (double)done / s, (double)bytes / s / 1e6,
+           errors, events_total, warm + done);
     return 0;
 }
