@@ -953,6 +953,45 @@ static int64_t be64(const char *p)
     return (int64_t)v;
 }
 
+static uint32_t be32(const char *p)
+{
+    return (uint32_t)(unsigned char)p[0] << 24 |
+           (uint32_t)(unsigned char)p[1] << 16 |
+           (uint32_t)(unsigned char)p[2] << 8 | (unsigned char)p[3];
+}
+
+/* A one-dimensional array of n elements in binary (array_send): each
+ * element's bytes and length (-1: NULL) into v and l. false: not that. */
+static bool arr_read(const char *p, size_t len, size_t n, const char **v,
+                     int *l)
+{
+    size_t off = 20;
+
+    if (len < 12 || be32(p) != (n ? 1u : 0u))
+        return false;
+    if (n == 0)
+        return len == 12;
+    if (len < 20 || be32(p + 12) != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (len - off < 4)
+            return false;
+        uint32_t el = be32(p + off);
+        off += 4;
+        if (el == 0xffffffffu) {
+            v[i] = NULL;
+            l[i] = -1;
+            continue;
+        }
+        if (el > len - off)
+            return false;
+        v[i] = p + off;
+        l[i] = (int)el;
+        off += el;
+    }
+    return off == len;
+}
+
 /* The parameters of hub_ingest_fast(), in its order (001_init.sql) */
 enum {
     P_ORG, P_FMT, P_KEY, P_SHA, P_AT, P_OK, P_ERR, P_RAW, P_REPLY, P_PART,
@@ -1015,9 +1054,10 @@ static void put_received_detail(struct arena *a, struct bin *p,
     arr_bytes(p, d.p, d.len);
 }
 
-/* Fill the arrays of one batch. */
+/* Fill the arrays of one batch; evtext[i]: message i's event ids as
+ * hub_ingest_fast answers them (jsonb's text form), NULL if not written. */
 static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
-                        struct bin *p)
+                        struct bin *p, const char **evtext)
 {
     size_t n_ev = 0, k_ev = 0;
     size_t owner = 0;               /* 1-based: the message parts belong to */
@@ -1125,6 +1165,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             arr_int4(&p[P_PART], (uint32_t)owner);
         else
             arr_null(&p[P_PART]);
+        evtext[i] = "[]";
         if (!m[i].accepted || m[i].n_ev == 0) {
             arr_null(&p[P_MEVIDS]);
             if (!m[i].accepted) {
@@ -1213,6 +1254,14 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
         if (m[i].n_ev) {
             buf_putc(&evids, ']');
             arr_jsonb(&p[P_MEVIDS], buf_slice(&evids));
+            /* as jsonb prints p_mevids: the ids as jcanon quotes them */
+            struct buf t;
+            buf_init(&t, a, cev.len + 3);
+            buf_putc(&t, '[');
+            buf_append(&t, cev.p, cev.len);
+            buf_putc(&t, ']');
+            buf_putc(&t, '\0');
+            evtext[i] = cev_ok ? t.p : NULL;
         }
         put_received_detail(&scratch, &p[P_ADETAIL], &m[i], buf_slice(&cev),
                             cev_ok);
@@ -1250,7 +1299,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
 
 #define INGEST_STMT "hub_ingest_fast"
 #define INGEST_SQL                                                         \
-    "SELECT dup, message_id, event_ids, reply "                            \
+    "SELECT dups, message_ids, event_ids, replies "                        \
     "FROM hub_ingest_fast($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "  \
     "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, " \
     "$26, $27, $28)"
@@ -1407,7 +1456,8 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
         return rc;
     memset(p, 0, sizeof(p));
     arena_init(&a, 64 * 1024);
-    build_batch(&a, m, n, p);
+    const char **evtext = arena_alloc(&a, n * sizeof(*evtext));
+    build_batch(&a, m, n, p, evtext);
 
     const char *vals[P_N];
     int lens[P_N], fmts[P_N];
@@ -1448,22 +1498,35 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
         rc = HUB_EDB;
         goto out;
     }
-    if ((size_t)PQntuples(r) != n || PQnfields(r) != 4) {
+    /* one row of arrays, an element per message (hub_ingest_fast): the
+     * message ids always; dups, event_ids and replies NULL when none is a
+     * duplicate (event_ids then as build_batch wrote them) */
+    const char **v = arena_alloc(&a, 4 * n * sizeof(*v));
+    int *l = arena_alloc(&a, 4 * n * sizeof(*l));
+    bool shape = PQntuples(r) == 1 && PQnfields(r) == 4 &&
+                 !PQgetisnull(r, 0, 1);
+    for (int c = 0; shape && c < 4; c++)
+        shape = PQgetisnull(r, 0, c) ||
+                arr_read(PQgetvalue(r, 0, c), (size_t)PQgetlength(r, 0, c),
+                         n, v + c * n, l + c * n);
+    for (size_t i = 0; shape && i < n; i++)
+        shape = PQgetisnull(r, 0, 2) ? evtext[i] != NULL : l[2 * n + i] >= 0;
+    if (!shape) {
         log_error("store.ingest_mismatch", "rows=%d want=%zu", PQntuples(r), n);
         rc = HUB_EDB;
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        int row = (int)i;
-        res[i].duplicate = PQgetlength(r, row, 0) == 1 &&
-                           PQgetvalue(r, row, 0)[0] != 0;
-        if (PQgetlength(r, row, 1) == 8)
-            res[i].message_seq = be64(PQgetvalue(r, row, 1));
-        res[i].event_ids_json = xstrndup(PQgetvalue(r, row, 2),
-                                         (size_t)PQgetlength(r, row, 2));
-        if (!PQgetisnull(r, row, 3)) {
-            res[i].reply_len = (size_t)PQgetlength(r, row, 3);
-            res[i].reply = xstrndup(PQgetvalue(r, row, 3), res[i].reply_len);
+        res[i].duplicate = !PQgetisnull(r, 0, 0) && l[i] == 1 && v[i][0] != 0;
+        if (l[n + i] == 8)
+            res[i].message_seq = be64(v[n + i]);
+        res[i].event_ids_json =
+            PQgetisnull(r, 0, 2)
+                ? xstrndup(evtext[i], strlen(evtext[i]))
+                : xstrndup(v[2 * n + i], (size_t)l[2 * n + i]);
+        if (!PQgetisnull(r, 0, 3) && l[3 * n + i] >= 0) {
+            res[i].reply_len = (size_t)l[3 * n + i];
+            res[i].reply = xstrndup(v[3 * n + i], res[i].reply_len);
         }
     }
     rc = HUB_OK;

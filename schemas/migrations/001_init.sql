@@ -1469,7 +1469,12 @@ END $$;
 -- Arrays that say the usual are NULL as a whole (one array fewer to
 -- receive and expand): p_eprep and p_ecanon when all true, p_epid when
 -- each is the candidate in p_ecur, p_ifirst when each is its p_ik.
--- Returns one row per message, in order.
+-- Returns one row (none for no message) of arrays, one element per message
+-- in order: dups (NULL: none is), message_ids (NULL for a part not stored),
+-- event_ids as hub_ingest_batch_serial() gives them (NULL as a whole when
+-- the batch has no duplicate or part and each accepted message came with
+-- p_adetail: the caller knows them, the p_mevids it sent as jsonb prints
+-- them), replies (a duplicate's stored reply; NULL: none is).
 CREATE FUNCTION hub_ingest_fast(p_org text[], p_fmt text[], p_key text[],
     p_sha text[], p_at text[], p_ok boolean[], p_err jsonb[], p_raw bytea[],
     p_reply bytea[], p_part int[], p_emsg int[], p_eid text[], p_etype text[],
@@ -1477,7 +1482,8 @@ CREATE FUNCTION hub_ingest_fast(p_org text[], p_fmt text[], p_key text[],
     p_ebody text[], p_ik int[], p_isys text[], p_ival text[],
     p_ifirst int[], p_mevids jsonb[], p_epos int[], p_ecanon boolean[],
     p_adetail text[], p_atb timestamptz[], p_eoccb timestamptz[])
-RETURNS TABLE (dup boolean, message_id bigint, event_ids text, reply bytea)
+RETURNS TABLE (dups boolean[], message_ids bigint[], event_ids text[],
+    replies bytea[])
 LANGUAGE plpgsql
 -- generic plans, made once per connection: custom plans (chosen because a
 -- constant array bound makes generate_series look cheaper) re-planned each
@@ -1606,7 +1612,11 @@ BEGIN
         -- the serial path reads one jsonb document (see its header); the
         -- bodies go back as the adapter wrote them plus the hub fields it
         -- sets again
-        RETURN QUERY SELECT * FROM hub_ingest_batch_serial(
+        RETURN QUERY SELECT array_agg(r.dup ORDER BY r.o),
+                            array_agg(r.message_id ORDER BY r.o),
+                            array_agg(r.event_ids ORDER BY r.o),
+                            array_agg(r.reply ORDER BY r.o)
+          FROM hub_ingest_batch_serial(
             (SELECT jsonb_agg(jsonb_build_object(
                         'org', p_org[o], 'fmt', p_fmt[o], 'sha', p_sha[o],
                         'at', m_at[o], 'ok', p_ok[o])
@@ -1632,7 +1642,8 @@ BEGIN
                           WHERE p_emsg[k2] = o))
                     ORDER BY o)
                FROM generate_series(1, n_msg) o),
-            p_raw, p_reply);
+            p_raw, p_reply) WITH ORDINALITY
+               AS r(dup, message_id, event_ids, reply, o);
         RETURN;
     END IF;
 
@@ -2310,20 +2321,34 @@ BEGIN
         PERFORM hub_route_events(e_seq);
     END IF;
 
-    -- one row per message, in order: assigned and returned one by one
-    -- (a query over the arrays cost a statement to start, and its function
-    -- scan a tuplestore of its own)
-    FOR i IN 1 .. n_msg LOOP
-        dup := m_dup[i] OR m_skip[i];
-        message_id := CASE WHEN NOT m_skip[i] THEN m_mid[i] END;
-        event_ids := CASE WHEN m_skip[i] THEN '[]'
-                          WHEN m_dup[i]
-                          THEN coalesce(m_dup_evids[i], '[]')::text
-                          WHEN p_ok[i] THEN coalesce(m_evids[i], '[]')::text
-                          ELSE '[]' END;
-        reply := CASE WHEN m_dup[i] THEN m_dup_reply[i] END;
+    -- one row of arrays (a row per message cost four assignments, a
+    -- tuplestore row and a DataRow each). The usual batch: the ids alone;
+    -- every accepted message's detail came, so the caller could write its
+    -- event ids (p_adetail is NULL for the others)
+    message_ids := m_mid;
+    IF n_dup = 0 AND n_part = 0
+       AND cardinality(array_remove(p_adetail, NULL))
+           = cardinality(array_remove(p_ok, false)) THEN
         RETURN NEXT;
+        RETURN;
+    END IF;
+    dups := array_fill(NULL::boolean, ARRAY[n_msg]);
+    event_ids := array_fill(NULL::text, ARRAY[n_msg]);
+    replies := array_fill(NULL::bytea, ARRAY[n_msg]);
+    FOR i IN 1 .. n_msg LOOP
+        dups[i] := m_dup[i] OR m_skip[i];
+        IF m_skip[i] THEN
+            message_ids[i] := NULL;
+        END IF;
+        event_ids[i] := CASE WHEN m_skip[i] THEN '[]'
+                             WHEN m_dup[i]
+                             THEN coalesce(m_dup_evids[i], '[]')::text
+                             WHEN p_ok[i]
+                             THEN coalesce(m_evids[i], '[]')::text
+                             ELSE '[]' END;
+        replies[i] := CASE WHEN m_dup[i] THEN m_dup_reply[i] END;
     END LOOP;
+    RETURN NEXT;
 END $$;
 
 -- --- the pull feed ---------------------------------------------------------
