@@ -303,12 +303,7 @@ static inline void jw_kv_chunk(struct jw *w, const char *chunk, size_t n,
         jw_kv_chunk_slow(w, chunk, n, s);
         return;
     }
-    char *o = b->p + b->len;
-    *o = ',';
-    o += !w->first[w->depth];
-    w->first[w->depth] = false;
-    memcpy(o, chunk + 1, n - 1);
-    o += n - 1;
+    char *o = jw_put_key(b->p + b->len, &w->first[w->depth], chunk, n);
     o = jw_put_bytes(o, s.p, s.len);
     o[0] = '"';
     o[1] = '\0';
@@ -332,12 +327,7 @@ static inline void jw_kv_bool(struct jw *w, const char *chunk, size_t n,
         jw_bool(w, v);
         return;
     }
-    char *o = b->p + b->len;
-    *o = ',';
-    o += !w->first[w->depth];
-    w->first[w->depth] = false;
-    memcpy(o, chunk + 1, n - 1);
-    o += n - 1;
+    char *o = jw_put_key(b->p + b->len, &w->first[w->depth], chunk, n);
     memcpy(o, v ? "true" : "false", 5);     /* "true" with its NUL */
     o += v ? 4 : 5;
     *o = '\0';
