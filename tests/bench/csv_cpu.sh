@@ -29,20 +29,9 @@ $CC $CFLAGS -DBENCH_CSV tests/bench/parse_bench.c build/libhub.a \
     build/libadapters.a $(pkg-config --libs libcjson libxml-2.0) -lm \
     -o $out/parse_bench
 
-# run.sh's csv_grow: the header, then 600 copies of the rows with screening
-# and patient ids made unique per copy
-f=tests/data/csv/screenings-simple.csv
-{
-    head -1 $f
-    for k in $(seq 600); do
-        awk -v K="$k" 'NR > 1 && NF {
-            i = index($0, ","); id = substr($0, 1, i - 1)
-            rest = substr($0, i + 1); j = index(rest, ",")
-            pid = substr(rest, 1, j - 1); rest = substr(rest, j + 1)
-            if (pid != "") pid = pid "-" K
-            print id "-" K "," pid "," rest }' $f
-    done
-} >$out/screenings-big.csv
+# the bench input, as run.sh makes it
+tests/bench/csv_grow.sh tests/data/csv/screenings-simple.csv 600 \
+    >$out/screenings-big.csv
 args=("screenings=$out/screenings-big.csv")
 for d in tests/data/csv/shinny-*/; do
     [ -d "$d" ] && args+=("shinny=${d%/}")

@@ -180,19 +180,8 @@ done
 # CSV: the hub's screenings layout, its sample grown to about 10,000 rows
 # (screening and patient ids made unique per copy), and the SHIN-NY sets.
 csv_args=()
-# csv_grow FILE COPIES: the header, then COPIES copies of the rows with
-# screening and patient ids made unique per copy (hubd.sh uses it too).
-csv_grow() {
-    head -1 "$1"
-    for k in $(seq "$2"); do
-        awk -v K="$k" 'NR > 1 && NF {
-            i = index($0, ","); id = substr($0, 1, i - 1)
-            rest = substr($0, i + 1); j = index(rest, ",")
-            pid = substr(rest, 1, j - 1); rest = substr(rest, j + 1)
-            if (pid != "") pid = pid "-" K
-            print id "-" K "," pid "," rest }' "$1"
-    done
-}
+# csv_grow FILE COPIES: tests/bench/csv_grow.sh (hubd.sh uses it too)
+csv_grow() { tests/bench/csv_grow.sh "$@"; }
 if [ -f tests/data/csv/screenings-simple.csv ]; then
     mkdir -p "$out/csv"
     csv_grow tests/data/csv/screenings-simple.csv 600 >"$out/csv/screenings-big.csv"

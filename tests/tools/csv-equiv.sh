@@ -27,17 +27,8 @@ equiv_build "$root" "$tmp/new" csv_equiv
 
 # the benchmark's input: the screenings sample grown (as tests/bench/run.sh)
 mkdir -p "$tmp/in"
-{
-    head -1 tests/data/csv/screenings-simple.csv
-    for k in $(seq 60); do
-        awk -v K="$k" 'NR > 1 && NF {
-            i = index($0, ","); id = substr($0, 1, i - 1)
-            rest = substr($0, i + 1); j = index(rest, ",")
-            pid = substr(rest, 1, j - 1); rest = substr(rest, j + 1)
-            if (pid != "") pid = pid "-" K
-            print id "-" K "," pid "," rest }' tests/data/csv/screenings-simple.csv
-    done
-} >"$tmp/in/screenings-big.csv"
+tests/bench/csv_grow.sh tests/data/csv/screenings-simple.csv 60 \
+    >"$tmp/in/screenings-big.csv"
 
 # mutants: bytes deleted, duplicated, or replaced by the reader's specials
 python3 - "$tmp/in" "$mutants" "$seed" <<'PY'
