@@ -630,18 +630,27 @@ CREATE TRIGGER events_merge AFTER INSERT ON events
 --                          |   \--no retry left / 410--> dead
 --                          \--lease expired (node died)--> claimable again
 --   dead, delivered --replay--> pending (attempts reset, history kept)
--- Two tables hold it. deliveries is the record of what was routed where
--- (event, subscription, the URL snapshot; the webhook-id is 'dlv_' || id)
--- and its state at rest (pending, failed, delivered, dead; attempts and the
--- last outcome), written when a delivery is routed and when an attempt's
--- outcome is recorded, never by a claim. delivery_queue holds one small row
--- per open delivery (pending or failed, leased or not): its due time, its
--- lease and the attempts of the current round. A claim reads and leases
--- only queue rows, and a lease touches no indexed column, so it is a HOT
--- update that writes no index entry; an outcome deletes the queue row (or
--- reschedules it, for a retry) and writes the deliveries row once.
--- 'delivering' is not stored: it is an open delivery whose queue row holds
--- a lease (delivery_state shows it).
+-- Two tables and the attempt rows hold it. deliveries is the record of
+-- what was routed where (event, subscription, the URL snapshot; the
+-- webhook-id is 'dlv_' || id) and its state as of the last failure, dead
+-- letter or replay (pending, failed, dead; attempts and the last outcome),
+-- written when a delivery is routed, replayed, or an attempt fails, never
+-- by a claim and never by a delivered outcome. delivery_queue holds one
+-- small row per open delivery (pending or failed, leased or not): its due
+-- time, its lease and the attempts of the current round. A claim reads and
+-- leases only queue rows, and a lease touches no indexed column, so it is
+-- a HOT update that writes no index entry; an outcome deletes the queue
+-- row (or reschedules it, for a retry) and, unless it is delivered, writes
+-- the deliveries row once. So a delivery is:
+--   delivering  its queue row holds a lease;
+--   pending, failed  its queue row holds none (deliveries.status says which);
+--   dead        no queue row, deliveries.status 'dead';
+--   delivered   no queue row, any other deliveries.status; its attempts,
+--               code, error and time are those of its last
+--               'delivery.attempt' audit row with outcome 'delivered'.
+-- delivery_state derives that; every reader of a delivery's state reads
+-- it (the hot path, a delivered outcome, then writes one row less: the
+-- lock and update of the deliveries row were 35-45k instructions).
 -- A delivery is claimable only when its subscription is active and every
 -- earlier delivery (lower event seq) of the same (subscription, patient) is
 -- delivered or dead (no queue row left): order per (subscription, patient)
@@ -665,8 +674,8 @@ CREATE TRIGGER events_merge AFTER INSERT ON events
 -- are held (a statement's snapshot can predate a claim). The paths:
 --   hub_deliveries_done (outcome flush: delivered, retry, dead letter, 410):
 --     the subscriptions of 410s, then the deliveries rows of its own
---     leases (their queue rows after them), then the chain lock for the
---     attempt rows;
+--     leases but the delivered ones (which write no deliveries row), then
+--     the queue rows, then the chain lock for the attempt rows;
 --   hub_replay_delivery, hub_replay_range: deliveries rows, queue rows,
 --     chain lock;
 --   hub_sub_update (pause, resume, URL change), hub_sub_delete: the
@@ -742,11 +751,12 @@ CREATE TABLE deliveries (
     patient_hub_id text,
     url         text NOT NULL,          -- snapshot: where this one goes
     endpoint    text NOT NULL,          -- scheme://host:port, isolation key
-    -- at rest: a leased delivery is still 'pending' or 'failed' here
+    -- as of the last write (routing, replay, a failure, a dead letter):
+    -- a delivered outcome leaves the row as it was (delivery_state)
     status      text NOT NULL DEFAULT 'pending'
-                CHECK (status IN ('pending', 'failed', 'delivered', 'dead')),
+                CHECK (status IN ('pending', 'failed', 'dead')),
     attempts    int NOT NULL DEFAULT 0, -- since creation or the last replay,
-                                        -- as of the last recorded outcome
+                                        -- as of the last write
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
     last_status int,
     last_error  text,
@@ -756,11 +766,11 @@ CREATE TABLE deliveries (
     delivered_at timestamptz,
     UNIQUE (event_seq, subscription_id)
 )
--- An outcome changes no indexed column (no index names status or the
--- outcome's columns), and half of each page is left for it: the update
--- of a delivered row is HOT, no index entry written (94% of them in the
--- bench; at fillfactor 70 46%, and the rest moved to new pages, so the
--- table was no smaller). What a claim needs is in delivery_queue.
+-- A failed or dead outcome or a replay changes no indexed column (no
+-- index names status or the outcome's columns), and room is left for it
+-- on each page: such an update is HOT, no index entry written. Delivered
+-- outcomes, the bulk, write no row here (the fillfactor dates from when
+-- they did). What a claim needs is in delivery_queue.
 WITH (fillfactor = 50);
 CREATE INDEX deliveries_sub ON deliveries (subscription_id, id);
 
@@ -804,18 +814,45 @@ CREATE INDEX delivery_queue_due ON delivery_queue (due_at, delivery_id);
 CREATE INDEX delivery_queue_order ON delivery_queue
     (subscription_id, patient_hub_id, event_seq);
 
--- A delivery as an operator sees it: status 'delivering' while leased,
--- the attempts of the round in progress.
+-- A delivery as an operator sees it (the state machine above): status
+-- 'delivering' while leased, the attempts of the round in progress; a
+-- delivered one's attempts, last code and error and its time from its
+-- last attempt row that delivered it (a 'lost' row of a node whose lease
+-- was taken over can come after it). Every reader of a delivery's state
+-- (the API, hubctl, replays, the tests) reads it here, or by the same
+-- rule.
 CREATE VIEW delivery_state AS
     SELECT d.id, d.event_seq, d.event_id, d.subscription_id, d.org_id,
            d.patient_hub_id, d.url, d.endpoint,
            CASE WHEN q.lease_until IS NOT NULL THEN 'delivering'
-                ELSE d.status END AS status,
-           coalesce(q.attempts, d.attempts) AS attempts,
+                WHEN q.delivery_id IS NOT NULL OR d.status = 'dead'
+                THEN d.status
+                ELSE 'delivered' END AS status,
+           CASE WHEN a.at IS NULL THEN coalesce(q.attempts, d.attempts)
+                ELSE a.attempt END AS attempts,
            d.next_attempt_at, q.lease_owner, q.lease_until, q.lease_token,
-           d.last_status, d.last_error, d.replays, d.created_at,
-           d.updated_at, d.delivered_at
-      FROM deliveries d LEFT JOIN delivery_queue q ON q.delivery_id = d.id;
+           CASE WHEN a.at IS NULL THEN d.last_status ELSE a.code END
+               AS last_status,
+           CASE WHEN a.at IS NULL THEN d.last_error ELSE a.error END
+               AS last_error,
+           d.replays, d.created_at,
+           coalesce(a.at, d.updated_at) AS updated_at,
+           coalesce(a.at, d.delivered_at) AS delivered_at
+      FROM deliveries d
+      LEFT JOIN delivery_queue q ON q.delivery_id = d.id
+      -- only for a delivered one (a one-time filter: no audit probe for
+      -- the others)
+      LEFT JOIN LATERAL (
+          SELECT a.at, (a.d->>'attempt')::int AS attempt,
+                 (a.d->>'code')::int AS code, a.d->>'error' AS error
+            FROM (SELECT a.at, a.detail::jsonb AS d
+                    FROM audit a
+                   WHERE a.object_id = 'dlv_' || d.id
+                     AND a.action = 'delivery.attempt'
+                     AND q.delivery_id IS NULL AND d.status <> 'dead'
+                   ORDER BY a.seq DESC OFFSET 0) a
+           WHERE a.d->>'outcome' = 'delivered'
+           LIMIT 1) a ON true;
 
 -- Every attempt is one 'delivery.attempt' audit row (the disclosure), and
 -- that row is the attempt's record too: object_id 'dlv_' || delivery id,
@@ -2768,15 +2805,17 @@ END $$;
 -- still recorded as an attempt and audited (the bytes did leave), but does
 -- not change the delivery. 'gone' (HTTP 410) dead-letters the delivery and
 -- disables the subscription. Returns the number of deliveries updated.
--- One statement for the outcomes (queue rows, deliveries rows), then the
--- chain lock, held only for the audit rows (one per attempt, in p_id
--- order; each is also the attempt's record, see delivery_attempts): held
--- through the whole, it stalled every ingest transaction.
+-- One statement for the outcomes (queue rows; deliveries rows but for
+-- delivered outcomes: see delivery_state), then the chain lock, held only
+-- for the audit rows (one per attempt, in p_id order; each is also the
+-- attempt's record, see delivery_attempts, and a delivered one the
+-- delivery's state): held through the whole, it stalled every ingest
+-- transaction.
 -- Lock order ("Lock order" in the routing section): first the
 -- subscriptions of 410 outcomes, then the deliveries rows of our own
--- leases by id, explicitly (the outcome statement below writes them in
--- hash order, each after its queue row); the chain lock last. Rows of
--- other nodes ('lost' outcomes) are only read.
+-- leases that are not delivered, by id, explicitly (the outcome statement
+-- below writes them in hash order, each after its queue row); the chain
+-- lock last. Rows of other nodes ('lost' outcomes) are only read.
 -- NOTIFY hub_deliveries only when an outcome can make other work due (a
 -- released row, or a finished one with a later open delivery of the same
 -- subscription and patient): a retry is found by the poll.
@@ -2847,28 +2886,41 @@ BEGIN
                     WHERE r.outcome = 'gone' AND d.id = ANY (p_id)))
          ORDER BY s.id FOR NO KEY UPDATE;
     END IF;
+    -- A delivered outcome writes its queue row alone (deleted, below): the
+    -- delivery's state is derived from that and from its attempt row
+    -- (delivery_state), so its deliveries row is neither locked nor
+    -- written (the lock and the update were 35-45k instructions an
+    -- outcome). The other outcomes of our leases (retry, dead, gone) write
+    -- the deliveries row: those rows are locked here, by id, each locked
+    -- version's ctid kept with its queue row's, by which the outcome
+    -- statement below writes them (TID scans, not a second probe of each
+    -- primary key: 12k instructions per outcome). A deliveries row locked
+    -- here cannot move until commit. A queue row can, only by a claim that
+    -- took over an expired lease (a new version, a new token): the old
+    -- version is then not visible, or fails the token test on the new one,
+    -- and the outcome is 'lost' as before.
     -- (the tokens once each: "= ANY (p_token)" tested each row against
     -- every outcome's token, quadratic in the batch)
-    -- Each locked version's ctid, and its queue row's, by which the
-    -- outcome statement below writes them (TID scans, not a second probe
-    -- of each primary key: 12k instructions per outcome). A deliveries row
-    -- locked here cannot move until commit. A queue row can, only by a
-    -- claim that took over an expired lease (a new version, a new token):
-    -- the old version is then not visible, or fails the token test on
-    -- the new one, and the outcome is 'lost' as before.
-    SELECT array_agg(l.dtid), array_agg(l.qtid), array_agg(l.k)
-      INTO l_dtid, l_qtid, l_k
-      FROM (SELECT d.ctid AS dtid, q.ctid AS qtid, r.k
-              FROM deliveries d
-              JOIN delivery_queue q ON q.delivery_id = d.id
-              JOIN unnest(p_id, p_token) WITH ORDINALITY AS r(id, token, k)
-                   ON r.id = d.id AND r.token = q.lease_token
-             WHERE d.id = ANY (p_id) AND q.delivery_id = ANY (p_id)
-             ORDER BY d.id FOR NO KEY UPDATE OF d) l;
-    -- their queue rows need no lock of their own first: every other path
-    -- that waits for a queue row holds its deliveries row before it (and
-    -- a claim never waits), so no one holds one of ours while waiting for
-    -- us (locked here too, they cost 5% more WAL per outcome)
+    IF cardinality(array_remove(array_remove(p_outcome, 'delivered'),
+                                'release')) > 0 THEN
+        SELECT array_agg(l.dtid), array_agg(l.qtid), array_agg(l.k)
+          INTO l_dtid, l_qtid, l_k
+          FROM (SELECT d.ctid AS dtid, q.ctid AS qtid, r.k
+                  FROM deliveries d
+                  JOIN delivery_queue q ON q.delivery_id = d.id
+                  JOIN unnest(p_id, p_token, p_outcome) WITH ORDINALITY
+                       AS r(id, token, outcome, k)
+                       ON r.id = d.id AND r.token = q.lease_token
+                 WHERE d.id = ANY (p_id) AND q.delivery_id = ANY (p_id)
+                   AND r.outcome IS DISTINCT FROM 'delivered'
+                   AND r.outcome IS DISTINCT FROM 'release'
+                 ORDER BY d.id FOR NO KEY UPDATE OF d) l;
+    END IF;
+    -- queue rows need no lock of their own first: every other path that
+    -- waits for a queue row holds its deliveries row before it (and a
+    -- claim never waits), so no one holds one of ours while waiting for us
+    -- (locked here too, they cost 5% more WAL per outcome); and this flush
+    -- takes no deliveries row after a queue row
     -- released: claimed but never sent; handed back, uncounted (rare: a
     -- stop, or a lease too short for the queue)
     IF 'release' = ANY (p_outcome) THEN
@@ -2883,16 +2935,25 @@ BEGIN
 
     -- outcomes of our own leases (the queue row still holds our token):
     -- the queue row goes (delivered, dead, gone) or is due again later
-    -- (retry); the deliveries row takes the new state and the attempt rows
-    -- are written; the rest comes back as arrays (and whether to wake the
-    -- dispatchers)
+    -- (retry); but for a delivered one, the deliveries row takes the new
+    -- state; the attempt rows are written; the rest comes back as arrays
+    -- (and whether to wake the dispatchers)
     -- Each outcome's values are read from the arrays by its index k (no
     -- table of the outcomes: unnest() of eight arrays copied each element
     -- into a tuplestore of its own, and each step joined that table again)
-    WITH x AS (
+    WITH del AS (
+        -- delivered: the queue row goes, found by primary key with our
+        -- token; nothing else is written
+        DELETE FROM delivery_queue q
+         USING unnest(p_id, p_token, p_outcome) WITH ORDINALITY
+               AS r(id, token, outcome, k)
+         WHERE q.delivery_id = ANY (p_id) AND q.delivery_id = r.id
+           AND q.lease_token = r.token AND r.outcome = 'delivered'
+        RETURNING r.k, q.delivery_id AS id, q.event_seq, q.subscription_id,
+                  q.patient_hub_id
+    ), x AS (
         SELECT x.qtid, x.dtid, x.k
           FROM unnest(l_qtid, l_dtid, l_k) AS x(qtid, dtid, k)
-         WHERE p_outcome[x.k] IS DISTINCT FROM 'release'
     ), fin AS (
         DELETE FROM delivery_queue q USING x
          WHERE q.ctid = ANY (l_qtid) AND q.ctid = x.qtid
@@ -2911,15 +2972,12 @@ BEGIN
         SELECT * FROM fin UNION ALL SELECT * FROM ret
     ), upd AS (
         UPDATE deliveries d SET
-            status = CASE p_outcome[m.k] WHEN 'delivered' THEN 'delivered'
-                                         WHEN 'retry' THEN 'failed'
+            status = CASE p_outcome[m.k] WHEN 'retry' THEN 'failed'
                                          ELSE 'dead' END,
             attempts = m.attempts,
             next_attempt_at = coalesce(m.due_at, d.next_attempt_at),
             last_status = p_code[m.k], last_error = p_error[m.k],
-            delivered_at = CASE WHEN p_outcome[m.k] = 'delivered'
-                                THEN clock_timestamp() END,
-            updated_at = now()
+            delivered_at = NULL, updated_at = now()
           FROM mine m
          WHERE d.ctid = ANY (l_dtid) AND d.ctid = m.dtid
         -- what the audit rows need of the row, as it is written: no
@@ -2929,9 +2987,16 @@ BEGIN
     ), o AS (
         SELECT * FROM upd
         UNION ALL
+        -- delivered: what the audit row needs that the queue row has not
+        -- (the event id, the recipient), read, not locked
+        SELECT del.k, true, d.event_id, del.event_seq, del.subscription_id,
+               d.org_id, del.patient_hub_id
+          FROM del JOIN deliveries d ON d.id = del.id
+         WHERE d.id = ANY (p_id)
+        UNION ALL
         -- outcomes of leases another node took over ('lost'; rare): their
-        -- rows read by primary key (ids known once upd is done: none, as
-        -- a rule)
+        -- rows read by primary key (ids known once upd and del are done:
+        -- none, as a rule)
         SELECT r.k, false, d.event_id, d.event_seq, d.subscription_id,
                d.org_id, d.patient_hub_id
           FROM unnest(p_id, p_outcome) WITH ORDINALITY AS r(id, outcome, k)
@@ -2941,9 +3006,11 @@ BEGIN
                      FROM unnest(p_id, p_outcome) WITH ORDINALITY
                           AS r2(id, outcome, k)
                     WHERE r2.outcome IS DISTINCT FROM 'release'
-                      AND r2.k NOT IN (SELECT u.k FROM upd u)))
+                      AND r2.k NOT IN (SELECT u.k FROM upd u)
+                      AND r2.k NOT IN (SELECT e.k FROM del e)))
            AND r.outcome IS DISTINCT FROM 'release'
            AND r.k NOT IN (SELECT u.k FROM upd u)
+           AND r.k NOT IN (SELECT e.k FROM del e)
     ), t AS (
         SELECT o.k, p_id[o.k] AS id, p_attempt[o.k] AS attempt,
                p_code[o.k] AS code, p_error[o.k] AS error,
@@ -3078,27 +3145,30 @@ $$;
 -- now with its attempts reset; a failed one (open, not leased) is due now,
 -- attempts reset. A leased delivery is not replayed (it is being sent).
 -- Locks the deliveries row, then its queue row, then (at the audit row) the
--- chain lock: see "Lock order" (routing). The UPDATE below checks status
--- and lease on the locked rows.
+-- chain lock: see "Lock order" (routing). The state is read (delivery_state)
+-- once both are held: a delivered outcome changes the queue row alone. A
+-- delivered one's last code, error and time, derived until then, are kept
+-- in the row, as they were shown.
 CREATE FUNCTION hub_replay_delivery(p_actor text, p_org text, p_id bigint)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     d deliveries;
+    v delivery_state;
 BEGIN
     PERFORM 1 FROM deliveries WHERE id = p_id FOR NO KEY UPDATE;
     PERFORM 1 FROM delivery_queue WHERE delivery_id = p_id FOR UPDATE;
-    UPDATE deliveries SET status = 'pending', attempts = 0,
-           next_attempt_at = clock_timestamp(), replays = replays + 1,
-           updated_at = now()
-     WHERE id = p_id AND status IN ('delivered', 'failed', 'dead')
-       AND (p_org IS NULL OR org_id = p_org)
-       AND NOT EXISTS (SELECT 1 FROM delivery_queue q
-                        WHERE q.delivery_id = p_id
-                          AND q.lease_until IS NOT NULL)
-    RETURNING * INTO d;
+    SELECT * INTO v FROM delivery_state s
+     WHERE s.id = p_id AND s.status IN ('delivered', 'failed', 'dead')
+       AND (p_org IS NULL OR s.org_id = p_org);
     IF NOT FOUND THEN
         RETURN false;
     END IF;
+    UPDATE deliveries SET status = 'pending', attempts = 0,
+           next_attempt_at = clock_timestamp(), replays = replays + 1,
+           last_status = v.last_status, last_error = v.last_error,
+           delivered_at = v.delivered_at, updated_at = now()
+     WHERE id = p_id
+    RETURNING * INTO d;
     INSERT INTO delivery_queue (delivery_id, subscription_id, patient_hub_id,
                                 event_seq, endpoint, due_at)
     VALUES (d.id, d.subscription_id, d.patient_hub_id, d.event_seq,
@@ -3126,35 +3196,34 @@ BEGIN
     DELETE FROM hub_replay_tmp;
     -- "Lock order" (routing): the deliveries rows by id, then their queue
     -- rows, then (at the audit rows) the chain lock; the conditions are
-    -- checked again on the locked rows (pick), as a claim or an outcome may
+    -- checked again once they are held (pick), as a claim or an outcome may
     -- have come between
     v_ids := ARRAY(
-        SELECT d.id FROM deliveries d
+        SELECT d.id FROM delivery_state d
          WHERE d.subscription_id = p_sub
            AND (p_org IS NULL OR d.org_id = p_org)
            AND d.created_at >= p_from AND d.created_at < p_to
            AND d.status = ANY (coalesce(p_status, ARRAY['dead']))
            AND d.status IN ('delivered', 'failed', 'dead')
-           AND NOT EXISTS (SELECT 1 FROM delivery_queue q
-                            WHERE q.delivery_id = d.id
-                              AND q.lease_until IS NOT NULL)
          ORDER BY d.id
-         LIMIT least(greatest(coalesce(p_max, 1000), 0), 10000)
-         FOR NO KEY UPDATE);
+         LIMIT least(greatest(coalesce(p_max, 1000), 0), 10000));
+    PERFORM 1 FROM deliveries d WHERE d.id = ANY (v_ids)
+     ORDER BY d.id FOR NO KEY UPDATE;
     PERFORM 1 FROM delivery_queue q WHERE q.delivery_id = ANY (v_ids)
      ORDER BY q.delivery_id FOR UPDATE;
     WITH pick AS (
-        SELECT d.id FROM deliveries d
-         WHERE d.id = ANY (v_ids)
-           AND d.status = ANY (coalesce(p_status, ARRAY['dead']))
-           AND d.status IN ('delivered', 'failed', 'dead')
-           AND NOT EXISTS (SELECT 1 FROM delivery_queue q
-                            WHERE q.delivery_id = d.id
-                              AND q.lease_until IS NOT NULL)
+        SELECT s.id, s.last_status, s.last_error, s.delivered_at
+          FROM delivery_state s
+         WHERE s.id = ANY (v_ids)
+           AND s.status = ANY (coalesce(p_status, ARRAY['dead']))
+           AND s.status IN ('delivered', 'failed', 'dead')
     ), upd AS (
+        -- a delivered one's last code, error and time kept in the row
+        -- (hub_replay_delivery)
         UPDATE deliveries d SET status = 'pending', attempts = 0,
                next_attempt_at = clock_timestamp(), replays = replays + 1,
-               updated_at = now()
+               last_status = pick.last_status, last_error = pick.last_error,
+               delivered_at = pick.delivered_at, updated_at = now()
           FROM pick WHERE d.id = pick.id
         RETURNING d.id, d.patient_hub_id, d.event_id, d.subscription_id,
                   d.event_seq, d.endpoint, d.next_attempt_at
@@ -3188,7 +3257,8 @@ END $$;
 
 -- One page of deliveries as JSON (newest first, before cursor p_before, 0 =
 -- from the newest), optionally one subscription and/or one status; p_org
--- NULL: operator. With each delivery its last attempts (at most 5).
+-- NULL: operator. With each delivery its last attempts (at most 5). The
+-- state as delivery_state derives it.
 CREATE FUNCTION hub_deliveries_page(p_org text, p_sub text, p_status text,
     p_before bigint, p_limit int)
 RETURNS text LANGUAGE sql STABLE AS $$
@@ -3198,10 +3268,7 @@ RETURNS text LANGUAGE sql STABLE AS $$
       FROM (SELECT d.id, jsonb_strip_nulls(jsonb_build_object(
                 'id', 'dlv_' || d.id, 'event', d.event_id,
                 'subscription', d.subscription_id, 'org', d.org_id,
-                'url', d.url,
-                'status', CASE WHEN q.lease_until IS NOT NULL
-                               THEN 'delivering' ELSE d.status END,
-                'attempts', coalesce(q.attempts, d.attempts),
+                'url', d.url, 'status', d.status, 'attempts', d.attempts,
                 'replays', d.replays, 'next_attempt_at', d.next_attempt_at,
                 'last_status', d.last_status, 'last_error', d.last_error,
                 'created_at', d.created_at, 'delivered_at', d.delivered_at,
@@ -3219,18 +3286,10 @@ RETURNS text LANGUAGE sql STABLE AS $$
                                      WHERE a.object_id = 'dlv_' || d.id
                                        AND a.action = 'delivery.attempt'
                                      ORDER BY a.seq DESC LIMIT 5) a))) j
-              FROM deliveries d
-              LEFT JOIN delivery_queue q ON q.delivery_id = d.id
+              FROM delivery_state d
              WHERE (p_org IS NULL OR d.org_id = p_org)
                AND (p_sub IS NULL OR d.subscription_id = p_sub)
-               -- the stored status first (filters the rows before their
-               -- queue rows are read), then what a lease makes of it
-               AND (p_status IS NULL OR d.status = p_status
-                    OR (p_status = 'delivering'
-                        AND d.status IN ('pending', 'failed')))
-               AND (p_status IS NULL
-                    OR CASE WHEN q.lease_until IS NOT NULL THEN 'delivering'
-                            ELSE d.status END = p_status)
+               AND (p_status IS NULL OR d.status = p_status)
                AND (coalesce(p_before, 0) = 0 OR d.id < p_before)
              ORDER BY d.id DESC
              LIMIT least(greatest(coalesce(p_limit, 100), 1), 1000)) p

@@ -233,7 +233,7 @@ for n in $subs_list; do
         sp=$(tr -dc 0-9 <"$out/serial.pid")
         s0=$(tr -dc 0-9 <"$out/serial0.pid")
         pg_start 0
-        delivered=$(q "select count(*) from deliveries where status = 'delivered'")
+        delivered=$(q "select count(*) from delivery_state where status = 'delivered'")
         open=$(q "select count(*) from delivery_queue")
         pg_stop
         t1=$(sed -n 's/^totals: *//p' "$pg/cg/cg.$sp")
@@ -288,7 +288,7 @@ for n in $subs_list; do
     disp=""
     sleep 0.5           # its backends end and are reaped (then counted)
     c1=$(cluster_ticks)
-    delivered=$(q "select count(*) from deliveries where status = 'delivered'")
+    delivered=$(q "select count(*) from delivery_state where status = 'delivered'")
     if [ "${DISPATCH_VG:-0}" = 1 ]; then
         sleep 2
         echo "deliver_cpu subs=$n deliveries=$delivered dispatcher_ir=$(( $(sed -n 's/^totals: *//p' "$out/dispatch.cg") / delivered ))"

@@ -151,7 +151,7 @@ Test(api_subs, hl7_admit_reaches_a_signed_webhook_and_is_accounted,
     mllp_close(&c);
 
     int64_t end = rx_now_ms() + 15000;
-    while (hub_sql_long(&hub, "SELECT count(*) FROM deliveries WHERE status "
+    while (hub_sql_long(&hub, "SELECT count(*) FROM delivery_state WHERE status "
                         "= 'delivered'") < 1 && rx_now_ms() < end)
         usleep(20000);
     cr_assert_eq(rx_requests(rx), 2, "one failure, one success");

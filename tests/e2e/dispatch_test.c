@@ -129,7 +129,7 @@ static long wait_for(const char *sql, long want, int timeout_ms)
 static long count_status(const char *sub, const char *status)
 {
     char sql[256];
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM deliveries WHERE "
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_state WHERE "
              "subscription_id = '%s' AND status = '%s'", sub, status);
     return qlong(sql);
 }
@@ -138,7 +138,7 @@ static long wait_status(const char *sub, const char *status, long want,
                         int timeout_ms)
 {
     char sql[256];
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM deliveries WHERE "
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_state WHERE "
              "subscription_id = '%s' AND status = '%s'", sub, status);
     return wait_for(sql, want, timeout_ms);
 }
@@ -202,7 +202,7 @@ Test(dispatch, failing_receiver_is_retried_with_the_same_id_until_it_succeeds)
     cr_assert_eq(r->bad_sigs, 0);
     cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE "
                        "outcome = 'retry' AND status_code = 500"), 3);
-    cr_assert_eq(qlong("SELECT attempts FROM deliveries"), 4);
+    cr_assert_eq(qlong("SELECT attempts FROM delivery_state"), 4);
     rx_stop(r);
 }
 

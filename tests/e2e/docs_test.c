@@ -936,13 +936,13 @@ Test(docs, screening_positive_subscription_gets_the_fhir_event,
     cJSON_Delete(j);
     http_resp_free(&r);
     int64_t end = rx_now_ms() + 15000;
-    while (hub_sql_long(&hub, "SELECT count(*) FROM deliveries WHERE status "
+    while (hub_sql_long(&hub, "SELECT count(*) FROM delivery_state WHERE status "
                         "= 'delivered'") < 1 && rx_now_ms() < end)
         usleep(20000);
     cr_expect_eq(rx_requests(rx), 1, "one delivery: the positive event");
     cr_expect_eq(rx->bad_sigs, 0);
-    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM deliveries d JOIN "
-                              "events e ON e.seq = d.event_seq WHERE "
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM delivery_state d "
+                              "JOIN events e ON e.seq = d.event_seq WHERE "
                               "d.status = 'delivered' AND e.type = "
                               "'screening.positive'"), 1);
     /* the completed event was not routed to the screening.positive sub */

@@ -245,7 +245,7 @@ Test(lockorder, replay_by_range_and_an_outcome_flush_on_the_same_rows_both_finis
 
     cr_assert_eq(n_flush, 1, "the outcome was recorded");
     cr_assert_eq(n_replay, 1, "W replayed; X was delivered meanwhile");
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM deliveries WHERE "
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_state WHERE "
              "id = %ld AND status = 'delivered'", x);
     cr_assert_eq(qlong(sql), 1);
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_state WHERE "
@@ -284,7 +284,7 @@ Test(lockorder, url_change_and_an_outcome_flush_on_the_same_rows_both_finish)
     (void)collect(update, "url change");
 
     cr_assert_eq(n_flush, 1, "the outcome was recorded");
-    snprintf(sql, sizeof(sql), "SELECT url || ' ' || status FROM deliveries "
+    snprintf(sql, sizeof(sql), "SELECT url || ' ' || status FROM delivery_state "
              "WHERE id = %ld", x);
     char *v = NULL;
     cr_assert_eq(store_query_text(s, sql, 0, NULL, &v), HUB_OK);

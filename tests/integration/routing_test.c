@@ -220,10 +220,8 @@ Test(routing, one_delivery_per_event_and_subscription_with_url_snapshot)
 
     /* a delivered row keeps the URL it went to when the subscriber moves;
      * one still waiting follows the move */
-    snprintf(sql, sizeof(sql), "WITH f AS (UPDATE deliveries SET status = "
-             "'delivered' WHERE subscription_id = '%s' RETURNING id) "
-             "DELETE FROM delivery_queue WHERE delivery_id IN "
-             "(SELECT id FROM f)", a);   /* finished, as an outcome does */
+    snprintf(sql, sizeof(sql), "DELETE FROM delivery_queue WHERE "
+             "subscription_id = '%s'", a);  /* delivered, as an outcome does */
     cr_assert_eq(store_exec(s, sql), HUB_OK);
     ingest("hosp", "k2", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
     char *out = NULL;
@@ -233,7 +231,7 @@ Test(routing, one_delivery_per_event_and_subscription_with_url_snapshot)
                  HUB_OK);
     free(out);
     snprintf(sql, sizeof(sql), "SELECT string_agg(status || '=' || url, ' ' "
-             "ORDER BY id) FROM deliveries WHERE subscription_id = '%s'", a);
+             "ORDER BY id) FROM delivery_state WHERE subscription_id = '%s'", a);
     v = q1(sql);
     cr_assert_str_eq(v, "delivered=http://a.example/hook "
                         "pending=http://moved.example/x");
@@ -339,14 +337,21 @@ static int claim(const char *owner, int lease_ms, int max, long *ids,
     return storetest_claim(s, owner, lease_ms, max, max, ids, tokens);
 }
 
-static void done(long id, long token, int code, const char *outcome)
+/* The outcome of attempt `attempt` (what the claim said it was). */
+static void done_n(long id, long token, int attempt, int code,
+                   const char *outcome)
 {
     char sql[512];
     snprintf(sql, sizeof(sql), "SELECT hub_deliveries_done('n', "
-             "'[{\"id\":%ld,\"token\":%ld,\"attempt\":1,\"code\":%d,"
+             "'[{\"id\":%ld,\"token\":%ld,\"attempt\":%d,\"code\":%d,"
              "\"latency_ms\":1,\"outcome\":\"%s\",\"delay_ms\":0}]')",
-             id, token, code, outcome);
+             id, token, attempt, code, outcome);
     cr_assert_eq(store_exec(s, sql), HUB_OK);
+}
+
+static void done(long id, long token, int code, const char *outcome)
+{
+    done_n(id, token, 1, code, outcome);
 }
 
 Test(routing, claims_keep_order_per_subscription_and_patient)
@@ -450,9 +455,64 @@ Test(routing, expired_lease_is_taken_over_and_the_late_outcome_is_lost)
                        "'delivering' AND lease_owner = 'live-node'"), 1);
     cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE outcome "
                        "= 'lost'"), 1);
-    done(ids[1], tok[1], 200, "delivered");
-    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE status = "
-                       "'delivered' AND attempts = 2"), 1);
+    done_n(ids[1], tok[1], 2, 200, "delivered");
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_state WHERE status = "
+                       "'delivered' AND attempts = 2 AND last_status = 200 "
+                       "AND delivered_at IS NOT NULL"), 1);
+}
+
+/* A delivered outcome writes no deliveries row (its queue row goes, its
+ * attempt row is written): the state operators see is derived, and reads
+ * as it did when the row was written; a replay keeps what was shown. */
+Test(routing, delivered_outcome_leaves_the_deliveries_row_and_reads_the_same)
+{
+    long ids[4], tok[4];
+    char *page = NULL;
+
+    sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    cr_assert_eq(claim("n", 60000, 5, ids, tok), 1);
+    done_n(ids[0], tok[0], 1, 500, "retry");
+    char *row = q1("SELECT xmin::text || ctid::text FROM deliveries");
+    cr_assert_eq(claim("n", 60000, 5, ids + 1, tok + 1), 1);
+    done_n(ids[1], tok[1], 2, 204, "delivered");
+    done_n(ids[1], tok[1], 2, 204, "delivered");  /* again: 'lost' */
+    char *after = q1("SELECT xmin::text || ctid::text FROM deliveries");
+    cr_assert_str_eq(after, row, "the deliveries row was not written");
+    free(row);
+    free(after);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_state WHERE status = "
+                       "'delivered' AND attempts = 2 AND last_status = 204 "
+                       "AND last_error IS NULL AND delivered_at IS NOT NULL"),
+                 1);
+    cr_assert_eq(deliveries_list(s, "cbo", NULL, "delivered", 0, 10, &page),
+                 HUB_OK);
+    cr_assert_not_null(strstr(page, "\"status\": \"delivered\""), "%s", page);
+    cr_assert_not_null(strstr(page, "\"attempts\": 2,"), "%s", page);
+    cr_assert_not_null(strstr(page, "\"last_status\": 204,"), "%s", page);
+    cr_assert_not_null(strstr(page, "\"delivered_at\": "), "%s", page);
+    cr_assert_not_null(strstr(page, "\"outcome\": \"lost\""), "%s", page);
+    free(page);
+    cr_assert_eq(deliveries_list(s, "cbo", NULL, "failed", 0, 10, &page),
+                 HUB_OK);
+    cr_assert_null(strstr(page, "dlv_"), "%s", page);
+    free(page);
+
+    /* replayed: pending again, attempts reset, the last outcome kept */
+    char dlv[32];
+    snprintf(dlv, sizeof(dlv), "dlv_%ld", ids[0]);
+    cr_assert_eq(deliveries_replay(s, "op", NULL, dlv), HUB_OK);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_state WHERE status = "
+                       "'pending' AND attempts = 0 AND replays = 1 AND "
+                       "last_status = 204 AND delivered_at IS NOT NULL"), 1);
+    cr_assert_eq(claim("n", 60000, 5, ids + 2, tok + 2), 1);
+    done_n(ids[2], tok[2], 1, 500, "dead");
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_state WHERE status = "
+                       "'dead' AND attempts = 1 AND last_status = 500 AND "
+                       "delivered_at IS NULL"), 1);
+    struct store_audit_check c;
+    cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
+    cr_assert(c.ok);
 }
 
 Test(routing, gone_disables_and_pause_stops_claims_and_replay_resends)
@@ -473,7 +533,7 @@ Test(routing, gone_disables_and_pause_stops_claims_and_replay_resends)
     char *v = q1(sql);
     cr_assert_str_eq(v, "disabled/gone");
     free(v);
-    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE status = 'dead'"),
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_state WHERE status = 'dead'"),
                  1);
     /* resume b: its delivery flows; replay the dead one of a (disabled:
      * replayed but not claimed until the subscriber re-enables it) */
@@ -515,7 +575,7 @@ Test(routing, replay_by_range_is_bounded_and_audited)
                                          "2999-01-01", "dead", 2, &n, &e),
                  HUB_OK);
     cr_assert_eq(n, 2, "bounded by max");
-    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE status = "
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_state WHERE status = "
                        "'pending' AND replays = 1 AND attempts = 0"), 2);
     cr_assert_eq(deliveries_replay_range(s, "op", "plan", a, "2000-01-01",
                                          "2999-01-01", "dead", 10, &n, &e),
@@ -647,12 +707,12 @@ Test(routing, one_flush_records_each_outcome_in_order_with_its_audit_row)
     cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts"), 6);
     cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE "
                        "latency_ms = 3 AND node = 'n'"), 6);
-    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE status = "
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_state WHERE status = "
                        "'delivered'"), 2);
-    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE status = "
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_state WHERE status = "
                        "'failed' AND last_status = 500 AND next_attempt_at > "
                        "now() + interval '50 s'"), 1);
-    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE status = "
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_state WHERE status = "
                        "'dead'"), 3);
     char sql[256];
     snprintf(sql, sizeof(sql), "SELECT status FROM subscriptions WHERE id = "
