@@ -78,6 +78,7 @@ static void show(const struct dict *d, FILE *out)
         { DICT_T_ICD10_LABELS, "ICD-10-CM to sensitivity" },
         { DICT_T_LABELS, "security labels" },
         { DICT_T_SNOMED_LABELS, "SNOMED CT to sensitivity" },
+        { DICT_T_LOINC_LABELS, "LOINC questions to sensitivity" },
     };
     for (size_t t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++) {
         fprintf(out, "\n## %s (%zu)\n", tabs[t].name,
@@ -85,7 +86,8 @@ static void show(const struct dict *d, FILE *out)
         struct dict_row r;
         for (size_t i = 0; dict_rows_at(d, tabs[t].t, i, &r); i++) {
             if (tabs[t].t == DICT_T_LABELS ||
-                tabs[t].t == DICT_T_SNOMED_LABELS)
+                tabs[t].t == DICT_T_SNOMED_LABELS ||
+                tabs[t].t == DICT_T_LOINC_LABELS)
                 fprintf(out, "%-12s %-10s %s\n", r.lo, r.value,
                         r.system ? r.system : "(any system)");
             else if (strcmp(r.lo, r.hi) == 0)

@@ -977,6 +977,8 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     struct jw *w = &body;
     struct slice body_json;
     ev_init(dc, &e);
+    for (size_t k = 0; k < sc.n_labels; k++)
+        sens_add(&e, sc.labels[k]);     /* an answer that is itself sensitive */
     jw_init(&body, dc->a, CCDA_MAX_EVENT);
     jw_obj_begin(&body);
     if (ts && occurred == NULL)

@@ -59,6 +59,8 @@ struct dict {
     size_t n_icd_sens;
     struct sec_row *sct;            /* SNOMED CT concepts, sorted by code */
     size_t n_sct, cap_sct;
+    struct sec_row *loinc;          /* LOINC questions, sorted by code */
+    size_t n_loinc;
 };
 
 /* ---- loader context: the JSON path of what is being read ------------------ */
@@ -847,9 +849,77 @@ static bool label_ok(const char *s)
     return true;
 }
 
+/* A LOINC code: 1 to 7 digits, '-', and the check digit of the others
+ * (LOINC's mod 10 rule, Luhn's): catches a digit mistyped in a table. */
+static bool loinc_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 3 || n > 9 || s[n - 2] != '-' || !isdigit((unsigned char)s[n - 1]))
+        return false;
+    unsigned sum = (unsigned)(s[n - 1] - '0');
+    for (size_t i = 0; i + 2 < n; i++) {
+        unsigned char ch = (unsigned char)s[n - 3 - i];
+        if (!isdigit(ch))
+            return false;
+        unsigned v = (unsigned)(ch - '0') * (i % 2 == 0 ? 2u : 1u);
+        sum += v > 9 ? v - 9 : v;
+    }
+    return sum % 10 == 0;
+}
+
+static int code_cmp(const void *x, const void *y)
+{
+    const struct sec_row *a = x, *b = y;
+    return strcmp(a->code, b->code);
+}
+
+/* security-labels.json "loinc": questions whose answer is itself sensitive
+ * (PHQ-9 item 9 on self-harm, the C-SSRS): a screening that answers one
+ * carries the label, so it is routed only where the label is allowed. */
+static int load_loinc_labels(struct ld *l, const cJSON *root)
+{
+    static const char *const row[] = { "code", "label", "display", NULL };
+    const cJSON *arr;
+    size_t n;
+    int rc;
+    if ((rc = ld_arr(l, root, "loinc", false, &arr, &n)) || arr == NULL)
+        return rc;
+    size_t old = ld_key(l, "loinc");
+    l->d->loinc = arena_zalloc(&l->d->a, (n ? n : 1) * sizeof(*l->d->loinc));
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        size_t o2 = ld_idx(l, i);
+        struct sec_row *r = &l->d->loinc[i];
+        const char *disp;
+        if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, row)) ||
+            (rc = ld_str(l, e, "code", true, &r->code)) ||
+            (rc = ld_str(l, e, "label", true, &r->label)) ||
+            (rc = ld_str(l, e, "display", false, &disp)))
+            return rc;
+        if (!loinc_ok(r->code)) {
+            ld_key(l, "code");
+            return ld_fail(l, HUB_EINVALID, "not a LOINC code");
+        }
+        if (!label_ok(r->label)) {
+            ld_key(l, "label");
+            return ld_fail(l, HUB_EINVALID,
+                           "label is not a short lowercase token");
+        }
+        r->system = "http://loinc.org";
+        l->d->n_loinc = i + 1;
+        ld_pop(l, o2);
+    }
+    qsort(l->d->loinc, l->d->n_loinc, sizeof(*l->d->loinc), code_cmp);
+    for (i = 1; i < l->d->n_loinc; i++)
+        if (code_cmp(&l->d->loinc[i - 1], &l->d->loinc[i]) == 0)
+            return ld_fail(l, HUB_EINVALID, "duplicate code");
+    ld_pop(l, old);
+    return HUB_OK;
+}
+
 static int load_security(struct ld *l, const cJSON *root)
 {
-    static const char *const top[] = { "labels", "icd10", NULL };
+    static const char *const top[] = { "labels", "icd10", "loinc", NULL };
     static const char *const row[] = { "system", "code", "label", "display",
         NULL };
     int rc;
@@ -895,7 +965,7 @@ static int load_security(struct ld *l, const cJSON *root)
                            "label is not a short lowercase token");
         }
     ld_pop(l, old);
-    return HUB_OK;
+    return load_loinc_labels(l, root);
 }
 
 /* ---- security-labels-<x>.json: concepts that imply a label ------------------ */
@@ -1039,6 +1109,32 @@ const char *dict_snomed_sensitivity(const struct dict *d, struct slice code)
     return r ? r->label : NULL;
 }
 
+const char *dict_loinc_sensitivity(const struct dict *d, struct slice code)
+{
+    char key[16];
+    code = trim(code);
+    if (d->n_loinc == 0 || code.len == 0 || code.len >= sizeof(key))
+        return NULL;
+    memcpy(key, code.p, code.len);
+    key[code.len] = '\0';
+    struct sec_row probe = { .code = key };
+    const struct sec_row *r =
+        bsearch(&probe, d->loinc, d->n_loinc, sizeof(*d->loinc), code_cmp);
+    return r ? r->label : NULL;
+}
+
+/* Each instrument item carries its question's label, so that scoring a
+ * known question costs no lookup. The items are the loader's own rows. */
+static void link_item_labels(struct dict *d)
+{
+    for (size_t i = 0; i < d->n_inst; i++)
+        for (size_t j = 0; j < d->inst[i].n_items; j++) {
+            struct dict_item *it = (struct dict_item *)&d->inst[i].items[j];
+            it->sensitivity =
+                dict_loinc_sensitivity(d, slice_from_cstr(it->question));
+        }
+}
+
 /* ---- dict_load ----------------------------------------------------------------- */
 
 enum kind { K_DOMAINS, K_INSTRUMENTS, K_ZCODES, K_TASK, K_SECURITY, K_N,
@@ -1154,6 +1250,7 @@ int dict_load(const struct dict_file *files, size_t n, struct dict **out,
         rc = ld_fail(&l, HUB_EINVALID, "no instrument is defined");
         goto out;
     }
+    link_item_labels(d);
     *out = d;
     d = NULL;
     rc = HUB_OK;
@@ -1359,6 +1456,17 @@ static const struct dict_response *find_resp(const struct dict_response *r,
     return NULL;
 }
 
+static void add_label(struct dict_scoring *out, const char *label)
+{
+    if (label == NULL)
+        return;
+    for (size_t i = 0; i < out->n_labels; i++)
+        if (strcmp(out->labels[i], label) == 0)
+            return;
+    if (out->n_labels < DICT_MAX_SCORE_LABELS)
+        out->labels[out->n_labels++] = label;
+}
+
 int dict_score(const struct dict *d, struct arena *a,
                const struct dict_instrument *inst,
                const struct dict_response *r, size_t n,
@@ -1390,8 +1498,11 @@ int dict_score(const struct dict *d, struct arena *a,
         ir->item = it;
         ir->declined = r[i].declined ||
                        (r[i].n_answers == 0 && !r[i].has_value && !r[i].has_text);
-        if (it == NULL)
+        if (it == NULL) {
+            if (!ir->declined)
+                add_label(out, dict_loinc_sensitivity(d, r[i].question));
             continue;
+        }
         ir->domain = it->domain;
         if (ir->declined)
             continue;
@@ -1424,6 +1535,7 @@ int dict_score(const struct dict *d, struct arena *a,
             ir->declined = true;        /* "I choose not to answer" */
             continue;
         }
+        add_label(out, it->sensitivity);
         if (known == 0 && !r[i].has_value) {
             continue;                   /* only unknown codes: UNKNOWN */
         }
@@ -1573,6 +1685,7 @@ size_t dict_rows_count(const struct dict *d, enum dict_table t)
     case DICT_T_LABELS: return d->n_sec;
     case DICT_T_ICD10_LABELS: return d->n_icd_sens;
     case DICT_T_SNOMED_LABELS: return d->n_sct;
+    case DICT_T_LOINC_LABELS: return d->n_loinc;
     }
     return 0;
 }
@@ -1584,8 +1697,11 @@ bool dict_rows_at(const struct dict *d, enum dict_table t, size_t i,
     memset(out, 0, sizeof(*out));
     if (i >= dict_rows_count(d, t))
         return false;
-    if (t == DICT_T_LABELS || t == DICT_T_SNOMED_LABELS) {
-        const struct sec_row *s = t == DICT_T_LABELS ? &d->sec[i] : &d->sct[i];
+    if (t == DICT_T_LABELS || t == DICT_T_SNOMED_LABELS ||
+        t == DICT_T_LOINC_LABELS) {
+        const struct sec_row *s = t == DICT_T_LABELS ? &d->sec[i]
+                                  : t == DICT_T_SNOMED_LABELS ? &d->sct[i]
+                                                              : &d->loinc[i];
         out->system = s->system;
         out->lo = out->hi = s->code;
         out->value = s->label;

@@ -36,6 +36,7 @@
 #define DICT_MAX_DEPTH 12                /* JSON nesting of a data file */
 #define DICT_MAX_ROWS 20000              /* rows of one table */
 #define DICT_MAX_RESPONSES 1000          /* answers given to one dict_score */
+#define DICT_MAX_SCORE_LABELS 8          /* distinct labels of one screening */
 
 struct dict;                    /* opaque, immutable once loaded */
 
@@ -114,6 +115,8 @@ struct dict_item {
                                    ("Interpersonal Safety"), or NULL */
     bool multi;                 /* multi-select */
     bool numeric;               /* answered with a number, not a code */
+    const char *sensitivity;    /* the label its answer implies ("psy":
+                                   security-labels.json "loinc"), or NULL */
     const struct dict_answer *answers;
     size_t n_answers;
 };
@@ -246,6 +249,10 @@ struct dict_scoring {
     size_t n_domains;
     const char **positive_domains;          /* subset of domains */
     size_t n_positive_domains;
+    /* the sensitivity labels of the questions answered (PHQ-9 item 9 ->
+     * "psy"), each once; a declined question reveals nothing and adds none */
+    const char *labels[DICT_MAX_SCORE_LABELS];
+    size_t n_labels;
 };
 
 /*
@@ -304,6 +311,10 @@ const char *dict_security_label(const struct dict *d, struct slice system,
  * or NULL. */
 const char *dict_icd10_sensitivity(const struct dict *d, struct slice code);
 
+/* The sensitivity label a LOINC question's answer implies (PHQ-9, GAD-7,
+ * C-SSRS items -> "psy"), or NULL; dict_score applies it. */
+const char *dict_loinc_sensitivity(const struct dict *d, struct slice code);
+
 /* Whether `system` names SNOMED CT: its FHIR URI, its OID (C-CDA
  * codeSystem, bare or urn:oid:) or HL7 v2 table 0396 "SCT". */
 #define DICT_SNOMED_SYSTEM "http://snomed.info/sct"
@@ -325,7 +336,7 @@ struct dict_row {
 };
 
 enum dict_table { DICT_T_ZCODES, DICT_T_LABELS, DICT_T_ICD10_LABELS,
-                  DICT_T_SNOMED_LABELS };
+                  DICT_T_SNOMED_LABELS, DICT_T_LOINC_LABELS };
 size_t dict_rows_count(const struct dict *d, enum dict_table t);
 /* Row i of table t; false past the end. */
 bool dict_rows_at(const struct dict *d, enum dict_table t, size_t i,

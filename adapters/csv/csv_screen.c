@@ -498,6 +498,10 @@ static int write_event(struct emit *e, struct hub_err *err)
     jw_kv(&w, JW_KV("encounter"), s->encounter);
     jw_obj_end(&w);
 
+    if (e->sc.n_labels) {   /* an answer that is itself sensitive */
+        jw_key_chunk(&w, JW_KEY("sensitivity"));
+        write_cstrs(&w, e->sc.labels, e->sc.n_labels);
+    }
     if (e->n_warns || s->n_pre) {
         jw_key_chunk(&w, JW_KEY("warnings"));
         jw_arr_begin(&w);

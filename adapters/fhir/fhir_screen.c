@@ -658,6 +658,8 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
     int rc = dict_score(x->d, x->a, in, resp, s->n, &sc);
     if (rc)
         return fx_fail(x, rc, "screening has too many items");
+    for (size_t i = 0; i < sc.n_labels; i++)
+        fx_label_add(x, sc.labels[i]);  /* an answer that is itself sensitive */
 
     size_t cap = s->n + sc.n_domains + sc.n_positive_domains + 8;
     const char **domains = arena_alloc(x->a, cap * sizeof(*domains));

@@ -286,6 +286,33 @@ Test(ccda_screening, safety_sum_with_a_declined_item_has_no_score,
     cJSON_Delete(ev);
 }
 
+/* An AHC screening that also answers PHQ-9 item 9 (thoughts of self-harm)
+ * is labelled "psy"; without that answer it is not. */
+Test(ccda_screening, an_answer_on_self_harm_labels_the_screening_psy,
+     .init = setup, .fini = teardown)
+{
+    static const char *const answers[] = { "code=\"LA6568-5\"",
+                                           "nullFlavor=\"ASKU\"" };
+    for (size_t i = 0; i < 2; i++) {
+        char item[512];
+        snprintf(item, sizeof(item),
+                 "<entryRelationship typeCode=\"COMP\"><observation "
+                 "classCode=\"OBS\" moodCode=\"EVN\"><code code=\"44260-8\"/>"
+                 "<value xsi:type=\"CD\" %s/></observation></entryRelationship>",
+                 answers[i]);
+        struct run r = run_str(hrsn_doc(item));
+        cJSON *ev = first_event(&r, 1);
+        cJSON *sens = cJSON_GetObjectItem(ev, "sensitivity");
+        if (i == 0) {
+            cr_assert_eq(cJSON_GetArraySize(sens), 1);
+            cr_expect_str_eq(cJSON_GetArrayItem(sens, 0)->valuestring, "psy");
+        } else {
+            cr_expect_null(sens, "a declined item reveals nothing");
+        }
+        cJSON_Delete(ev);
+    }
+}
+
 Test(ccda_screening, unknown_instrument_gives_no_event, .init = setup,
      .fini = teardown)
 {

@@ -492,6 +492,26 @@ Test(csv, sender_positive_on_a_negative_answer_warns_and_does_not_override)
     cr_assert_eq(f->severity, CSV_SEV_WARNING);
 }
 
+/* An answer to PHQ-9 item 9 (thoughts of self-harm) labels the screening
+ * "psy", both its events; the same item left unanswered labels nothing. */
+Test(csv, an_answer_on_self_harm_labels_the_screening_psy)
+{
+    struct run r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,44260-8,LA6568-5,,,,\r\n"
+        "S2,P2,96777-8,2026-01-02,93030-5,LA33-6,,,,\r\n"
+        "S2,P2,96777-8,2026-01-02,44260-8,,,,,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 4);
+    for (size_t i = 0; i < 2; i++)
+        cr_assert(strstr(r.out.ev[i].json.p, "},\"sensitivity\":[\"psy\"]"),
+                  "%s", r.out.ev[i].json.p);
+    for (size_t i = 2; i < 4; i++)
+        cr_assert_null(strstr(r.out.ev[i].json.p, "sensitivity"), "%s",
+                       r.out.ev[i].json.p);
+}
+
 Test(csv, sender_negative_on_a_positive_answer_warns_and_stays_positive)
 {
     struct run r = RUN("screenings",

@@ -555,6 +555,43 @@ Test(dict, security_labels_map_to_hub_sensitivity)
     cr_assert_null(dict_icd10_sensitivity(D, SLICE_LIT("F09")));
 }
 
+/* A screening that answers a question of a mental health instrument
+ * (PHQ-9 item 9 on self-harm, the C-SSRS) carries "psy", so that it is
+ * routed only where that label is allowed; a declined question reveals
+ * nothing; the PHQ-2 items the AHC HRSN asks stay unlabelled, so that an
+ * SDOH screening still reaches the community partners subscribed to it. */
+Test(dict, answers_of_mental_health_instruments_imply_psy)
+{
+    cr_assert_str_eq(dict_loinc_sensitivity(D, SLICE_LIT(" 44260-8 ")), "psy");
+    cr_assert_str_eq(dict_loinc_sensitivity(D, SLICE_LIT("93247-5")), "psy");
+    cr_assert_str_eq(dict_loinc_sensitivity(D, SLICE_LIT("69725-0")), "psy");
+    cr_assert_null(dict_loinc_sensitivity(D, SLICE_LIT("44250-9")));
+    cr_assert_null(dict_loinc_sensitivity(D, SLICE_LIT("88122-7")));
+
+    struct resp phq[] = { { "44250-9", { "LA6568-5" }, 0, false },
+                          { "44260-8", { "LA6568-5" }, 0, false } };
+    struct dict_scoring s = score(NULL, phq, 2);
+    cr_assert_eq(s.n_labels, 1);
+    cr_assert_str_eq(s.labels[0], "psy");
+
+    struct resp cssrs[] = { { "93246-7", { "LA32-8" }, 0, false },
+                            { "93247-5", { "LA32-8" }, 0, false } };
+    s = score(NULL, cssrs, 2);
+    cr_assert_eq(s.n_labels, 1, "one label however many answers imply it");
+
+    struct resp declined = { "44260-8", { NULL }, 0, true };
+    s = score(NULL, &declined, 1);
+    cr_assert_eq(s.n_labels, 0);
+
+    struct resp ahc[] = { { "88122-7", { "LA28397-0" }, 0, false },
+                          { "44250-9", { "LA6571-9" }, 0, false },
+                          { "44255-8", { "LA6571-9" }, 0, false } };
+    s = score("97023-6", ahc + 1, 2);
+    cr_assert_eq(s.n_labels, 0);
+    s = score("96777-8", ahc, 1);
+    cr_assert_eq(s.n_labels, 0);
+}
+
 /* ---- bad data files ------------------------------------------------------------ */
 
 static const char DOMAINS[] =
@@ -670,6 +707,16 @@ Test(dict_load, bad_files_are_refused_with_file_path_and_reason)
         { "security-labels.json", "{\"labels\":[{\"code\":\"ETH\",\"label\":\"SUD!\"}]}",
           HUB_EINVALID, "/labels/0/label", "label is not a short lowercase token" },
         { "security-labels.json",
+          "{\"labels\":[],\"loinc\":[{\"code\":\"44260-7\",\"label\":\"psy\"}]}",
+          HUB_EINVALID, "/loinc/0/code", "not a LOINC code" },
+        { "security-labels.json",
+          "{\"labels\":[],\"loinc\":[{\"code\":\"44260-8\",\"label\":\"Psy\"}]}",
+          HUB_EINVALID, "/loinc/0/label", "label is not a short lowercase token" },
+        { "security-labels.json",
+          "{\"labels\":[],\"loinc\":[{\"code\":\"44260-8\",\"label\":\"psy\"},"
+          "{\"code\":\"44260-8\",\"label\":\"psy\"}]}",
+          HUB_EINVALID, "/loinc", "duplicate code" },
+        { "security-labels.json",
           "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
           HUB_ELIMIT, "/", "nesting is deeper than the limit" },
     };
@@ -774,6 +821,47 @@ Test(dict_load, instrument_with_sums_and_derived_rules_loads_them_all)
     dict_free(d);
 }
 
+/* A dictionary item whose question the "loinc" table lists carries the
+ * label itself (scoring a known question looks nothing up), and an answer
+ * that is "I choose not to answer" implies none. */
+Test(dict_load, an_item_whose_question_is_labelled_labels_its_answers)
+{
+    static const char inst[] =
+        "{\"instruments\":[{\"code\":\"P\",\"system\":\"s\",\"name\":\"n\","
+        "\"items\":[{\"question\":\"44260-8\",\"domain\":\"food-insecurity\","
+        "\"answers\":[{\"code\":\"A\"},{\"code\":\"N\",\"declined\":true}]}]}]}";
+    static const char sl[] =
+        "{\"labels\":[],\"loinc\":[{\"code\":\"44260-8\",\"label\":\"psy\"}]}";
+    struct dict_file f[5] = {
+        { "domains.json", DOMAINS, sizeof(DOMAINS) - 1 },
+        { "instruments.json", inst, sizeof(inst) - 1 },
+        { "zcodes.json", ZC, sizeof(ZC) - 1 },
+        { "task-status.json", TS, sizeof(TS) - 1 },
+        { "security-labels.json", sl, sizeof(sl) - 1 },
+    };
+    struct dict *d;
+    struct dict_err e;
+    struct arena a;
+    cr_assert_eq(dict_load(f, 5, &d, &e), HUB_OK, "%s %s", e.path, e.what);
+    const struct dict_instrument *in = dict_instrument_find(d, SLICE_LIT("P"));
+    cr_assert_not_null(in);
+    cr_assert_str_eq(in->items[0].sensitivity, "psy");
+
+    arena_init(&a, 4096);
+    struct slice yes = SLICE_LIT("A"), no_answer = SLICE_LIT("N");
+    struct dict_response r = { .question = SLICE_LIT("44260-8"),
+                               .answers = &yes, .n_answers = 1 };
+    struct dict_scoring s;
+    cr_assert_eq(dict_score(d, &a, in, &r, 1, &s), HUB_OK);
+    cr_assert_eq(s.n_labels, 1);
+    cr_assert_str_eq(s.labels[0], "psy");
+    r.answers = &no_answer;
+    cr_assert_eq(dict_score(d, &a, in, &r, 1, &s), HUB_OK);
+    cr_assert_eq(s.n_labels, 0);
+    arena_release(&a);
+    dict_free(d);
+}
+
 Test(dict_load, a_missing_table_is_named)
 {
     struct dict_file f[1] = { { "domains.json", DOMAINS, sizeof(DOMAINS) - 1 } };
@@ -850,6 +938,8 @@ Test(ctl_dict, show_lists_the_safety_sum_and_a_usage_error_is_2)
     fclose(err);
     cr_assert_not_null(strstr(buf, "sum  95614-4"));
     cr_assert_not_null(strstr(buf, "positive at >= 11"));
+    cr_assert_not_null(strstr(buf, "## LOINC questions to sensitivity (28)"));
+    cr_assert_not_null(strstr(buf, "44260-8      psy        http://loinc.org"));
     free(buf);
     free(ebuf);
 }
