@@ -1005,7 +1005,7 @@ static const Oid ingest_types[P_N] = {
     BOOLARRAYOID, JSONBARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID, INT4ARRAYOID,
     INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
     BOOLARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID,
-    TEXTARRAYOID, INT4ARRAYOID, JSONBARRAYOID, INT4ARRAYOID, BOOLARRAYOID,
+    TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, BOOLARRAYOID,
     TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID,
 };
 
@@ -1109,7 +1109,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
     arr_begin(&p[P_EBODY], TEXTOID, n_ev);
     arr_begin(&p[P_EPOS], INT4OID, n_ev);
     arr_begin(&p[P_ECANON], BOOLOID, n_ev);
-    arr_begin(&p[P_MEVIDS], JSONBOID, n);
+    arr_begin(&p[P_MEVIDS], TEXTOID, n);
     arr_begin(&p[P_ADETAIL], TEXTOID, n);
     /* the times in binary too, while every one of them converts exactly */
     bool atb = true, eoccb = true;
@@ -1253,13 +1253,18 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
         }
         if (m[i].n_ev) {
             buf_putc(&evids, ']');
-            arr_jsonb(&p[P_MEVIDS], buf_slice(&evids));
-            /* as jsonb prints p_mevids: the ids as jcanon quotes them */
+            /* as jsonb prints the ids: the ids as jcanon quotes them,
+             * stored as they are (messages.event_ids); else the plain
+             * text, which the SQL casts (p_adetail is NULL then) */
             struct buf t;
             buf_init(&t, a, cev.len + 3);
             buf_putc(&t, '[');
             buf_append(&t, cev.p, cev.len);
             buf_putc(&t, ']');
+            if (cev_ok)
+                arr_bytes(&p[P_MEVIDS], t.p, t.len);
+            else
+                arr_bytes(&p[P_MEVIDS], evids.p, evids.len);
             buf_putc(&t, '\0');
             evtext[i] = cev_ok ? t.p : NULL;
         }

@@ -99,11 +99,14 @@ CREATE TABLE messages (
     status      text NOT NULL CHECK (status IN ('accepted', 'quarantined')),
     error       jsonb,
     reply       bytea,
-    -- the ids of an accepted message's events, in seq order (a JSON array;
-    -- NULL when quarantined): what a re-send is answered with, read with
-    -- the row the duplicate check finds (an index on events.message_id
-    -- for that one lookup cost an index entry per event)
-    event_ids   jsonb,
+    -- the ids of an accepted message's events, in seq order (a JSON array
+    -- as jsonb prints it, text as events.body is; NULL when quarantined):
+    -- what a re-send is answered with, read with the row the duplicate
+    -- check finds (an index on events.message_id for that one lookup cost
+    -- an index entry per event). Text: hubd sends jsonb's text form, so
+    -- ingest parses no jsonb for it (jsonb_recv, about 3.7k instructions
+    -- a message)
+    event_ids   text,
     received_at timestamptz NOT NULL
 );
 -- Idempotency: one accepted message per (org, key). Quarantined messages
@@ -1260,7 +1263,7 @@ DECLARE
     v_ids text[];
     v_seqs bigint[] := '{}';
     v_reply bytea;
-    v_evids jsonb;
+    v_evids text;
     v_dups boolean[] := '{}';   -- which messages were duplicates
     -- audit rows of the batch, appended in one call at the end
     a_actor text[] := '{}';
@@ -1302,7 +1305,7 @@ BEGIN
                 dup := true;
                 message_id := v_mid;
                 reply := v_reply;
-                event_ids := coalesce(v_evids, '[]')::text;
+                event_ids := coalesce(v_evids, '[]');
                 k := k + 1;
                 a_actor[k] := v_org;
                 a_action[k] := 'message.duplicate';
@@ -1323,7 +1326,7 @@ BEGIN
                 CASE WHEN v_ok THEN
                     (SELECT coalesce(jsonb_agg(x->>'id' ORDER BY o), '[]')
                        FROM jsonb_array_elements(coalesce(m->'ev', '[]'))
-                            WITH ORDINALITY AS e(x, o)) END,
+                            WITH ORDINALITY AS e(x, o))::text END,
                 v_at)
         RETURNING id INTO v_mid;
         v_ids := '{}';
@@ -1482,7 +1485,8 @@ END $$;
 -- p_ifirst (the first event of the batch that carries the pair). An event
 -- without identifiers then has no candidate patient.hub_id in its body.
 -- p_mevids: per message, the JSON array of its events' ids (p_eid), in
--- order; NULL for a message without events.
+-- order; NULL for a message without events. As jsonb prints it when the
+-- message came with p_adetail (stored as it is), else cast here.
 -- p_ebody is each body's JSON text, and p_epos, per event, where store.c
 -- wrote the candidate in it: the 1-based byte position of the
 -- patient.hub_id string's first byte, given only when the candidate occurs
@@ -1517,7 +1521,7 @@ CREATE FUNCTION hub_ingest_fast(p_org text[], p_fmt text[], p_key text[],
     p_reply bytea[], p_part int[], p_emsg int[], p_eid text[], p_etype text[],
     p_epid text[], p_ecur text[], p_eprep boolean[], p_eocc text[],
     p_ebody text[], p_ik int[], p_isys text[], p_ival text[],
-    p_ifirst int[], p_mevids jsonb[], p_epos int[], p_ecanon boolean[],
+    p_ifirst int[], p_mevids text[], p_epos int[], p_ecanon boolean[],
     p_adetail text[], p_atb timestamptz[], p_eoccb timestamptz[])
 RETURNS TABLE (dups boolean[], message_ids bigint[], event_ids text[],
     replies bytea[])
@@ -1545,8 +1549,9 @@ DECLARE
     m_skip boolean[];           -- a part of a duplicate: not stored
     n_part int := coalesce(cardinality(array_remove(p_part, NULL)), 0);
     m_dup_reply bytea[];
-    m_dup_evids jsonb[];        -- a duplicate's answer: the first's events
-    m_evids jsonb[] := p_mevids; -- ids of each message's events
+    m_dup_evids text[];         -- a duplicate's answer: the first's events
+    m_evids text[] := p_mevids; -- ids of each message's events, as jsonb
+                                -- prints them (see p_mevids)
     m_first text[];             -- each message's first linked patient
     v_ins bigint[];
     n_dup int;
@@ -1704,6 +1709,15 @@ BEGIN
         RAISE EXCEPTION 'hub_ingest_fast: unknown organization'
               USING ERRCODE = '23503', CONSTRAINT = 'messages_org_id_fkey';
     END IF;
+    -- the event ids of a message that came without p_adetail in jsonb's
+    -- text form (p_mevids); the usual batch: each accepted one came with it
+    IF cardinality(array_remove(p_adetail, NULL))
+       IS DISTINCT FROM cardinality(array_remove(p_ok, false)) THEN
+        m_evids := ARRAY(SELECT CASE WHEN p_adetail[o] IS NULL
+                                     THEN p_mevids[o]::jsonb::text
+                                     ELSE p_mevids[o] END
+                           FROM generate_series(1, n_msg) o);
+    END IF;
     -- A plain INSERT first: the usual batch holds no key sent before and
     -- none twice. A duplicate (a re-send, committed or in flight, or a key
     -- twice in the batch) raises unique_violation; the subtransaction
@@ -1720,7 +1734,7 @@ BEGIN
                coalesce(p_raw[o], ''),
                CASE WHEN p_ok[o] THEN 'accepted' ELSE 'quarantined' END,
                p_err[o], p_reply[o],
-               CASE WHEN p_ok[o] THEN coalesce(p_mevids[o], '[]') END,
+               CASE WHEN p_ok[o] THEN coalesce(m_evids[o], '[]') END,
                m_at[o]
           -- the order sorted alone (OFFSET 0: not flattened), so that the
           -- sort does not carry the raw bytes
@@ -1738,7 +1752,7 @@ BEGIN
                    coalesce(p_raw[o], ''),
                    CASE WHEN p_ok[o] THEN 'accepted' ELSE 'quarantined' END,
                    p_err[o], p_reply[o],
-                   CASE WHEN p_ok[o] THEN coalesce(p_mevids[o], '[]') END,
+                   CASE WHEN p_ok[o] THEN coalesce(m_evids[o], '[]') END,
                    m_at[o]
               -- the order sorted alone (OFFSET 0: not flattened), so that the
               -- sort does not carry the raw bytes
@@ -1810,7 +1824,7 @@ BEGIN
                coalesce(p_raw[o], ''),
                CASE WHEN p_ok[o] THEN 'accepted' ELSE 'quarantined' END,
                p_err[o], p_reply[o],
-               CASE WHEN p_ok[o] THEN coalesce(p_mevids[o], '[]') END,
+               CASE WHEN p_ok[o] THEN coalesce(m_evids[o], '[]') END,
                m_at[o]
           FROM generate_series(1, n_msg) o
          WHERE p_part[o] IS NOT NULL AND NOT m_skip[o]
@@ -2189,7 +2203,7 @@ BEGIN
                         WHEN p_ok[u.o] THEN
                        jsonb_build_object('sha256', p_sha[u.o],
                            'format', p_fmt[u.o], 'events',
-                           coalesce(m_evids[u.o], '[]'))::text
+                           coalesce(m_evids[u.o], '[]')::jsonb)::text
                         ELSE
                        jsonb_build_object('sha256', p_sha[u.o],
                            'format', p_fmt[u.o], 'error',
@@ -2389,9 +2403,9 @@ BEGIN
         END IF;
         event_ids[i] := CASE WHEN m_skip[i] THEN '[]'
                              WHEN m_dup[i]
-                             THEN coalesce(m_dup_evids[i], '[]')::text
+                             THEN coalesce(m_dup_evids[i], '[]')
                              WHEN p_ok[i]
-                             THEN coalesce(m_evids[i], '[]')::text
+                             THEN coalesce(m_evids[i], '[]')
                              ELSE '[]' END;
         replies[i] := CASE WHEN m_dup[i] THEN m_dup_reply[i] END;
     END LOOP;
