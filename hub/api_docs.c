@@ -99,7 +99,8 @@ struct replay {
     const char *ctype;              /* static */
     char *answer;                   /* the stored answer, copied */
     size_t len;
-    char seq[24];                   /* messages.id of the first one */
+    char *org;                      /* the first one's (org, key) */
+    char *key;
     char sha[65];                   /* of this body */
     char *stored_sha;
 };
@@ -107,9 +108,12 @@ struct replay {
 static int replay_work(struct store *s, void *arg)
 {
     struct replay *p = arg;
-    const char *params[] = { p->seq };
-    return store_query_text(s, "SELECT sha256 FROM messages WHERE id = $1",
-                            1, params, &p->stored_sha);
+    const char *params[] = { p->key, p->org };
+    /* by the idempotency index (messages has no index by id: 001_init) */
+    return store_query_text(s, "SELECT sha256 FROM messages "
+                            "WHERE idem_key = $1 AND org_id = $2 "
+                            "AND status = 'accepted' AND idem_key IS NOT NULL",
+                            2, params, &p->stored_sha);
 }
 
 static void replay_done(struct api_req *r, int rc, void *arg)
@@ -128,6 +132,8 @@ static void replay_done(struct api_req *r, int rc, void *arg)
     }
     free(p->stored_sha);
     free(p->answer);
+    free(p->org);
+    free(p->key);
     free(p);
 }
 
@@ -159,8 +165,10 @@ static void on_done(struct api_req *r, struct ingest_job **jobs, size_t n,
         p->ctype = ctype;
         memcpy(p->answer, answer.p, answer.len);
         p->len = answer.len;
-        snprintf(p->seq, sizeof(p->seq), "%lld",
-                 (long long)j->res.message_seq);
+        p->org = strdup(j->msg.org_id);
+        p->key = strndup(j->msg.key.p, j->msg.key.len);
+        if (p->org == NULL || p->key == NULL)
+            abort();
         memcpy(p->sha, j->msg.sha256, sizeof(p->sha));
         api_db(r, replay_work, replay_done, p);
         return;
