@@ -16,7 +16,8 @@
  *     --lease can no longer cover a transfer, or stop--> released
  *   SENDING --done--> outcome: delivered | retry (delay) | dead | gone
  *   outcomes are buffered and written in one transaction per flush
- *   (hub_deliveries_done): the audit row (also the attempt's record), the
+ *   (hub_deliveries_done): the audit row (also the attempt's record; its
+ *   detail written here, put_detail, from the ids the claim returned), the
  *   new state.
  * Claims happen on a NOTIFY hub_deliveries (those that come while a
  * claim is out make one claim after it), after completions while the last
@@ -46,7 +47,9 @@
 #include <unistd.h>
 
 #include "common/hub_err.h"
+#include "common/arena.h"
 #include "config.h"
+#include "jcanon.h"
 #include "log.h"
 #include "metrics.h"
 #include "store.h"
@@ -96,6 +99,18 @@
  * a header of ours is copied once. */
 #define DISPATCH_HEADERS 6
 #define DISPATCH_UA_MAX 256
+/* The ids an attempt's audit detail names (event, recipient,
+ * subscription), quoted: hub ids and organization ids, a few dozen bytes;
+ * longer ones leave the detail to hub_deliveries_done. */
+#define DISPATCH_DIDS_MAX 256
+
+/* The ids of a delivery's audit detail, each as jsonb prints a string
+ * (jcanon_quote), one after another in buf: lengths ev, rc, sb; all 0 when
+ * they are not known here (the flush then writes that detail itself). */
+struct detail_ids {
+    char buf[DISPATCH_DIDS_MAX];
+    uint16_t ev, rc, sb;
+};
 
 struct endpoint {
     char key[DISPATCH_ENDPOINT_MAX];    /* scheme://host:port */
@@ -118,6 +133,7 @@ struct job {
     size_t body_len;
     int64_t id, token;
     int attempt;
+    struct detail_ids ids;          /* for its audit detail */
     int64_t claimed_ms, started_ms;
     size_t resp_bytes;
     bool ssrf_refused;
@@ -142,6 +158,7 @@ struct outcome {
     int64_t latency_ms;
     const char *outcome;            /* static token */
     int64_t delay_ms;
+    struct detail_ids ids;          /* its job's */
 };
 
 struct sock_ev {
@@ -171,6 +188,7 @@ struct dbw {
 struct dispatch {
     struct dispatch_config cfg;
     char node[64];
+    char node_q[6 * 64 + 3];            /* node as jsonb prints it, or "" */
     char h_ua[DISPATCH_UA_MAX];         /* "User-Agent: ...", every job's */
     struct event_base *base;
     struct event *tick, *curl_timer, *wake_ev, *listen_ev;
@@ -346,7 +364,7 @@ static void result_add(struct dispatch *d, const struct job *j, long code,
     d->results[d->n_results++] = (struct outcome){
         .id = j->id, .token = j->token, .attempt = j->attempt,
         .code = code, .error = error, .latency_ms = latency_ms,
-        .outcome = outcome, .delay_ms = delay_ms };
+        .outcome = outcome, .delay_ms = delay_ms, .ids = j->ids };
 }
 
 /* Outcomes the database did not take: back in front of the buffer, for
@@ -380,26 +398,77 @@ static void results_take(struct dispatch *d, int max)
             (size_t)d->n_results * sizeof(*d->results));
 }
 
-/* The outcomes as the eight array literals hub_deliveries_done() takes,
- * one after another in buf (each NUL-terminated), their starts in arg.
- * Written by hand: snprintf was a fifth of what the loop spent per
- * delivery outside curl and signing. */
-static char *outcome_arrays(const struct outcome *o, int n, const char *arg[8])
+static char *put_mem(char *p, const char *s, size_t n)
 {
+    memcpy(p, s, n);
+    return p + n;
+}
+
+/* The attempt row's detail of o, as jsonb prints it (keys by length, then
+ * bytes; ", " and ": "), into p (room for DETAIL_MAX(node_q)); what
+ * hub_deliveries_done writes when given none, and hub_audit_verify chains
+ * byte for byte. Returns the end. */
+#define DETAIL_MAX(node_q_len) (200 + 2 * 32 + 2 * 20 + (node_q_len) + \
+                                DISPATCH_DIDS_MAX)
+static char *put_detail(char *p, const struct outcome *x, const char *node_q)
+{
+    const char *ids = x->ids.buf;
+    p = put_str(p, "{\"code\": ");
+    p = x->code > 0 ? put_i64(p, x->code) : put_str(p, "null");
+    p = put_str(p, ", \"node\": ");
+    p = put_str(p, node_q);
+    p = put_str(p, ", \"error\": ");
+    if (x->error) {
+        *p++ = '"';
+        p = put_str(p, x->error);
+        *p++ = '"';
+    } else {
+        p = put_str(p, "null");
+    }
+    p = put_str(p, ", \"event\": ");
+    p = put_mem(p, ids, x->ids.ev);
+    p = put_str(p, ", \"attempt\": ");
+    p = put_i64(p, x->attempt);
+    p = put_str(p, ", \"outcome\": \"");
+    p = put_str(p, x->outcome);
+    p = put_str(p, "\", \"recipient\": ");
+    p = put_mem(p, ids + x->ids.ev, x->ids.rc);
+    p = put_str(p, ", \"latency_ms\": ");
+    p = put_i64(p, x->latency_ms);
+    p = put_str(p, ", \"subscription\": ");
+    p = put_mem(p, ids + x->ids.ev + x->ids.rc, x->ids.sb);
+    *p++ = '}';
+    return p;
+}
+
+/* The outcomes as the eight array literals hub_deliveries_done() takes,
+ * then the details one a line ("": none; canonical JSON text holds no raw
+ * line feed), one after another in buf (each NUL-terminated), their starts
+ * in arg. Written by hand: snprintf was a fifth of what the loop spent per
+ * delivery outside curl and signing. The details are not an array
+ * literal: array_in() reads every byte twice through its state machine
+ * (about 30 instructions a byte, 10k a delivery); string_to_array() on a
+ * line feed finds each with memchr(). */
+static char *outcome_arrays(const struct outcome *o, int n,
+                            const char *node_q, const char *arg[9])
+{
+    size_t node_q_len = strlen(node_q);
     /* per outcome and array at most 20 digits or a 31-byte token, quotes
-     * and a separator */
-    char *buf = malloc((size_t)n * 8 * 36 + 8 * 3);
+     * and a separator; a detail and a line feed */
+    char *buf = malloc((size_t)n * (8 * 36 + DETAIL_MAX(node_q_len) + 1)
+                       + 9 * 3);
     if (!buf)
         abort();
     char *p = buf;
-    for (int f = 0; f < 8; f++) {
+    for (int f = 0; f < 9; f++) {
         arg[f] = p;
-        *p++ = '{';
+        if (f < 8)
+            *p++ = '{';
         for (int i = 0; i < n; i++) {
             const struct outcome *x = &o[i];
             const char *tok = f == 4 ? x->error : x->outcome;
             if (i)
-                *p++ = ',';
+                *p++ = f < 8 ? ',' : '\n';
             switch (f) {
             case 0: p = put_i64(p, x->id); break;
             case 1: p = put_i64(p, x->token); break;
@@ -408,6 +477,10 @@ static char *outcome_arrays(const struct outcome *o, int n, const char *arg[8])
                     break;
             case 5: p = put_i64(p, x->latency_ms); break;
             case 7: p = put_i64(p, x->delay_ms); break;
+            case 8:                     /* "": the flush writes it */
+                if (x->ids.ev != 0 && node_q_len != 0)
+                    p = put_detail(p, x, node_q);
+                break;
             default:                    /* 4: error, 6: outcome */
                 if (!tok) {
                     p = put_str(p, "NULL");
@@ -418,7 +491,8 @@ static char *outcome_arrays(const struct outcome *o, int n, const char *arg[8])
                 }
             }
         }
-        *p++ = '}';
+        if (f < 8)
+            *p++ = '}';
         *p++ = '\0';
     }
     return buf;
@@ -428,13 +502,14 @@ static char *outcome_arrays(const struct outcome *o, int n, const char *arg[8])
 static int db_flush(struct dispatch *d, struct store *db,
                     const struct outcome *o, int n)
 {
-    const char *params[9] = { d->node };
-    char *buf = outcome_arrays(o, n, &params[1]);
+    const char *params[10] = { d->node };
+    char *buf = outcome_arrays(o, n, d->node_q, &params[1]);
     struct store_rows *rows = NULL;
     int rc = store_query_prepared(db, "hub_deliveries_done",
         "SELECT hub_deliveries_done($1, $2::bigint[], $3::bigint[], "
         "$4::int[], $5::int[], $6::text[], $7::int[], $8::text[], "
-        "$9::bigint[])", 9, params, &rows);
+        "$9::bigint[], string_to_array($10, E'\\n', ''))", 10, params,
+        &rows);
     store_rows_free(rows);
     free(buf);
     return rc;
@@ -984,6 +1059,30 @@ static char *skip_list(struct dispatch *d, int64_t now, int ep_cap,
     return skip;
 }
 
+/* The ids of an attempt's detail, quoted (all 0: left to the flush). */
+static void detail_ids_set(struct detail_ids *ids, struct arena *a,
+                           const char *ev, const char *rc, const char *sb)
+{
+    struct slice q[3];
+    const char *v[3] = { ev, rc, sb };
+
+    ids->ev = ids->rc = ids->sb = 0;
+    size_t len = 0;
+    for (int i = 0; i < 3; i++) {
+        if (!v[i] || !jcanon_quote(a, v[i], strlen(v[i]), &q[i]))
+            return;
+        len += q[i].len;
+    }
+    if (len > sizeof(ids->buf))
+        return;
+    char *p = ids->buf;
+    for (int i = 0; i < 3; i++)
+        p = put_mem(p, q[i].p, q[i].len);
+    ids->ev = (uint16_t)q[0].len;
+    ids->rc = (uint16_t)q[1].len;
+    ids->sb = (uint16_t)q[2].len;
+}
+
 /* Worker side: claim due work (the request's room and skip list). */
 static int db_claim(struct dispatch *d, struct store *db,
                     struct store_rows **rows)
@@ -992,7 +1091,7 @@ static int db_claim(struct dispatch *d, struct store *db,
                               d->req_skip };
     return store_query_prepared(db, "hub_claim_deliveries",
         "SELECT id, token, attempt, url, endpoint, secrets, client_cert, "
-        "client_key, ca_bundle, body "
+        "client_key, ca_bundle, body, event, subscription, recipient "
         "FROM hub_claim_deliveries($1, $2::int, $3::int, $4::int, $5::text[])",
         5, params, rows);
 }
@@ -1011,6 +1110,8 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
     struct webhook_secret last_parsed[WEBHOOK_MAX_SECRETS];
     size_t last_n = 0;
     memset(last_parsed, 0, sizeof(last_parsed));
+    struct arena a;
+    arena_init(&a, 4096);
     for (int r = 0; r < n; r++) {
         struct job *j = calloc(1, sizeof(*j));
         if (!j)
@@ -1020,6 +1121,10 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
         j->token = strtoll(store_rows_get(rows, r, 1), NULL, 10);
         j->attempt = (int)strtol(store_rows_get(rows, r, 2), NULL, 10);
         j->claimed_ms = now;
+        arena_reset(&a);
+        detail_ids_set(&j->ids, &a, store_rows_get(rows, r, 10),
+                       store_rows_get(rows, r, 12),
+                       store_rows_get(rows, r, 11));
         j->url = copy_field(store_rows_get(rows, r, 3), WEBHOOK_URL_MAX,
                             false);
         if (!j->url)
@@ -1085,6 +1190,7 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
         d->queued++;
     }
     OPENSSL_cleanse(last_parsed, sizeof(last_parsed));
+    arena_release(&a);
 }
 
 /* --- the database workers ---------------------------------------------------
@@ -1544,6 +1650,17 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
         gethostname(host, sizeof(host) - 1);
         host[sizeof(host) - 1] = '\0';
         snprintf(d->node, sizeof(d->node), "%s:%d", host, (int)getpid());
+    }
+    {
+        /* quoted once for every attempt's detail; "" (invalid UTF-8):
+         * the flush writes the details */
+        struct arena a;
+        struct slice q;
+        arena_init(&a, 1024);
+        if (jcanon_quote(&a, d->node, strlen(d->node), &q) &&
+            q.len < sizeof(d->node_q))
+            memcpy(d->node_q, q.p, q.len + 1);
+        arena_release(&a);
     }
     d->rand_state = (unsigned)time(NULL) ^ (unsigned)getpid();
     pthread_mutex_init(&d->stats_mu, NULL);

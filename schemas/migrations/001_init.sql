@@ -2648,7 +2648,9 @@ END $$;
 -- patient). Each claim counts as an attempt. secrets come back
 -- space-separated; body is NULL on a row of the same event as the row
 -- before it (ids are in routing order, so one event's deliveries are
--- neighbours): the caller reuses that body, converted to text once.
+-- neighbours): the caller reuses that body, converted to text once. event,
+-- subscription and recipient: the ids the attempt's audit detail names
+-- (hub_deliveries_done's p_detail).
 -- It walks delivery_queue_due in (due_at, id) order and stops after the
 -- rows it needs, so a claim does not cost more as the backlog grows; the
 -- leases held (the claimed work of the live nodes) are walked past; the
@@ -2660,11 +2662,13 @@ END $$;
 -- a failing one of their patient) are still walked past on every claim.
 CREATE FUNCTION hub_claim_deliveries(p_owner text, p_lease_ms int,
     p_max int, p_per_endpoint int, p_skip text[])
--- (only what a dispatcher sends with: each column is copied into the
--- function's result store and out again per delivery)
+-- (only what a dispatcher sends with, and the ids its attempt rows'
+-- details name: each column is copied into the function's result store and
+-- out again per delivery)
 RETURNS TABLE (id bigint, token bigint, attempt int,
                url text, endpoint text, secrets text, client_cert text,
-               client_key text, ca_bundle text, body text)
+               client_key text, ca_bundle text, body text,
+               event text, subscription text, recipient text)
 LANGUAGE plpgsql
 -- The plans must not depend on statistics, which lag behind a queue
 -- table's churn (a fresh database plans for an empty table; a scan and sort
@@ -2817,7 +2821,8 @@ BEGIN
            CASE WHEN lag(d.event_seq) OVER (ORDER BY u.k)
                      IS DISTINCT FROM d.event_seq
                 THEN (SELECT e.body FROM events e WHERE e.seq = d.event_seq)
-           END
+           END,
+           d.event_id, d.subscription_id, d.org_id
       FROM unnest(v_ids, v_attempts) WITH ORDINALITY AS u(id, attempts, k)
       JOIN deliveries d ON d.id = u.id
       JOIN subscriptions s ON s.id = d.subscription_id
@@ -2829,7 +2834,9 @@ END $$;
 -- of the arrays (all of one length): p_id, p_token, p_attempt, p_code
 -- (HTTP status or NULL), p_error (or NULL), p_latency (ms), p_outcome
 -- ('delivered', 'retry', 'dead', 'gone' or 'release': claimed, never
--- sent, handed back) and p_delay (ms). Arrays, not a JSON document: read
+-- sent, handed back), p_delay (ms) and p_detail: each attempt row's
+-- detail as hubd wrote it (see below), or NULL (the array or an element):
+-- written here, from the deliveries row. Arrays, not a JSON document: read
 -- as they come (array_in), where json_to_recordset parsed the JSON twice
 -- (the json cast, then the walk) and looked up each key by name
 -- (hub_deliveries_done(text, json) below still takes that form).
@@ -2853,7 +2860,8 @@ END $$;
 -- subscription and patient): a retry is found by the poll.
 CREATE FUNCTION hub_deliveries_done(p_node text, p_id bigint[],
     p_token bigint[], p_attempt int[], p_code int[], p_error text[],
-    p_latency int[], p_outcome text[], p_delay bigint[])
+    p_latency int[], p_outcome text[], p_delay bigint[],
+    p_detail text[] DEFAULT NULL)
 RETURNS int LANGUAGE plpgsql
 -- as hub_claim_deliveries(): plans for what a batch is (hundreds of rows
 -- at times), not for what stale statistics say (one): rows by primary
@@ -3019,12 +3027,15 @@ BEGIN
     ), o AS (
         SELECT * FROM upd
         UNION ALL
-        -- delivered: what the audit row needs that the queue row has not
-        -- (the event id, the recipient), read, not locked
+        -- delivered: the queue row has what the audit row needs but the
+        -- detail, which hubd wrote; else (no detail given) the deliveries
+        -- row is read for it (the event id, the recipient), not locked
         SELECT del.k, true, d.event_id, del.event_seq, del.subscription_id,
                d.org_id, del.patient_hub_id
-          FROM del JOIN deliveries d ON d.id = del.id
-         WHERE d.id = ANY (p_id)
+          FROM del LEFT JOIN deliveries d
+               ON d.id = del.id
+              AND d.id = ANY (ARRAY(SELECT e.id FROM del e
+                                     WHERE p_detail[e.k] IS NULL))
         UNION ALL
         -- outcomes of leases another node took over ('lost'; rare): their
         -- rows read by primary key (ids known once upd and del are done:
@@ -3059,10 +3070,11 @@ BEGIN
            -- the disclosure: what went to whom, for which patient (ids
            -- only): {event, subscription, recipient, attempt, code, error,
            -- latency_ms, outcome, node} written as jsonb prints it (keys by
-           -- length, then bytes; ", " and ": "; strings as to_json() escapes
-           -- them, as jsonb does) and stored as that text (audit.detail):
-           -- building the object and printing it cost twice as much as
-           -- parsing it, and parsing it a sixth of the flush
+           -- length, then bytes; ", " and ": "; strings escaped as jsonb
+           -- escapes them) and stored as that text (audit.detail): hubd
+           -- writes it (dispatch.c), with the ids the claim returned;
+           -- building it here (below, when hubd did not) cost five
+           -- to_json() and a read of the deliveries row per outcome
            array_agg(t.dtext), array_agg('dlv_' || t.id),
            array_agg(', "' || v_at_text
                      || '", "hubd", "delivery.attempt", "delivery", "dlv_'
@@ -3075,6 +3087,7 @@ BEGIN
       INTO a_id, a_outcome, a_mine,
            a_sub, a_patient, a_dtext, a_oid, a_rest, a_fin_seq
       FROM (SELECT t.*,
+                   CASE WHEN p_detail[t.k] IS NULL THEN
                    '{"code": ' || coalesce(t.code::text, 'null')
                    || ', "node": ' || v_node
                    || ', "error": ' || coalesce(to_json(t.error)::text, 'null')
@@ -3088,7 +3101,15 @@ BEGIN
                    || ', "latency_ms": ' || t.latency_ms
                    || ', "subscription": '
                    || coalesce(to_json(t.subscription_id)::text, 'null')
-                   || '}' AS dtext
+                   || '}'
+                   -- another node's lease: hubd's outcome becomes 'lost'
+                   -- (its outcome is a plain token; a '"' in a string value
+                   -- is escaped, so only the key matches)
+                   WHEN NOT t.mine THEN
+                       replace(p_detail[t.k],
+                               '"outcome": "' || t.outcome || '", ',
+                               '"outcome": "lost", ')
+                   ELSE p_detail[t.k] END AS dtext
               FROM t ORDER BY t.k OFFSET 0) t;
     -- an outcome can make a later delivery of the same patient due: probed
     -- until the first one found (an aggregate probed every outcome); a

@@ -181,6 +181,22 @@ for n in $subs_list; do
     pmpid=$(head -1 "$pg/data/postmaster.pid")
     if [ "${SERIAL:-0}" != 0 ]; then
         batch=${BATCH:-256}
+        # each attempt row's detail as the dispatcher writes it (dispatch.c
+        # put_detail, one a line), from the ids the claim returned: made
+        # here, by awk (psql's backquotes), not by the server, as hubd
+        # makes it outside
+        cat >"$out/details.awk" <<'AWK'
+function el(s, i,   a) { split(substr(s, 2, length(s) - 2), a, ","); return a[i] }
+BEGIN {
+    n = split(substr(at, 2, length(at) - 2), atts, ",")
+    for (i = 1; i <= n; i++)
+        printf "%s{\"code\": 204, \"node\": \"serial\", \"error\": null, " \
+            "\"event\": \"%s\", \"attempt\": %s, \"outcome\": \"delivered\", " \
+            "\"recipient\": \"%s\", \"latency_ms\": 5, \"subscription\": " \
+            "\"%s\"}", (i > 1 ? "\n" : ""), el(ev, i), atts[i], el(rc, i),
+            el(sb, i)
+}
+AWK
         {
             echo "\\o $out/serial.pid"
             echo "SELECT pg_backend_pid();"
@@ -193,14 +209,19 @@ for n in $subs_list; do
                     array_agg(attempt) ${1}atts, array_agg(204) ${1}codes,
                     array_agg(NULL::text) ${1}errs, array_agg(5) ${1}lats,
                     array_agg('delivered'::text) ${1}outs,
-                    array_agg(0::bigint) ${1}dels
+                    array_agg(0::bigint) ${1}dels, array_agg(event) ${1}evs,
+                    array_agg(recipient) ${1}rcs,
+                    array_agg(subscription) ${1}sbs
                   FROM hub_claim_deliveries('serial', 60000, $batch, 4096,
                     '{}') \\gset"
+                echo "\\set ${1}dets \`awk -v at=:'${1}atts' -v ev=:'${1}evs'" \
+                     "-v rc=:'${1}rcs' -v sb=:'${1}sbs' -f $out/details.awk\`"
             }
             done_() {
                 echo "SELECT hub_deliveries_done('serial', :'${1}ids',
                     :'${1}toks', :'${1}atts', :'${1}codes', :'${1}errs',
-                    :'${1}lats', :'${1}outs', :'${1}dels');"
+                    :'${1}lats', :'${1}outs', :'${1}dels',
+                    string_to_array(:'${1}dets', E'\\n', ''));"
             }
             if [ "$SERIAL" = 2 ]; then claim a_; fi
             for _ in $(seq $(( total / batch / 2 + 2 ))); do
@@ -235,11 +256,15 @@ for n in $subs_list; do
         pg_start 0
         delivered=$(q "select count(*) from delivery_state where status = 'delivered'")
         open=$(q "select count(*) from delivery_queue")
+        # the details the harness wrote are as the dispatcher's would be
+        bad=$(q "select count(*) from audit where action = 'delivery.attempt'
+                 and (detail <> detail::jsonb::text
+                      or detail::jsonb->>'node' <> 'serial')")
         pg_stop
         t1=$(sed -n 's/^totals: *//p' "$pg/cg/cg.$sp")
         t0=$(sed -n 's/^totals: *//p' "$pg/cg/cg.$s0")
         echo "deliver_cpu serial=$SERIAL subs=$n batch=$batch deliveries=$delivered" \
-             "open=$open claim_and_flush_ir=$(( (t1 - t0) / delivered ))"
+             "open=$open bad_details=$bad claim_and_flush_ir=$(( (t1 - t0) / delivered ))"
         rm -rf "$out/cg-serial-$n"; mkdir -p "$out/cg-serial-$n"
         cp "$pg/cg/cg.$sp" "$out/cg-serial-$n/"
         continue

@@ -805,6 +805,105 @@ Test(routing, attempt_rows_hold_their_detail_exactly_whatever_the_strings)
     cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"), 1);
 }
 
+/* s as the inside of a quoted array element (static buffer, one at a
+ * time per call site: copied by the caller's snprintf) */
+static const char *arr_escape(const char *v)
+{
+    static char out[2][512];
+    static int k;
+    char *o = out[k++ % 2], *p = o;
+    for (; *v && p < o + sizeof(out[0]) - 2; v++) {
+        if (*v == '"' || *v == '\\')
+            *p++ = '\\';
+        *p++ = *v;
+    }
+    *p = '\0';
+    return o;
+}
+
+/* The count `sql` gives with $1 = v. */
+static long count_where(const char *sql, const char *v)
+{
+    const char *pa[1] = { v };
+    struct store_rows *r = NULL;
+    cr_assert_eq(store_query(s, sql, 1, pa, &r), HUB_OK);
+    long n = strtol(store_rows_get(r, 0, 0), NULL, 10);
+    store_rows_free(r);
+    return n;
+}
+
+/* The details hubd writes (p_detail) are stored as they are; one whose
+ * lease another node took over is recorded with outcome 'lost'; one left
+ * NULL is written by the flush; the chain verifies. */
+Test(routing, attempt_details_written_by_the_dispatcher_are_kept_or_made_lost)
+{
+    long ids[4], tok[4];
+    char sql[512];
+
+    sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    for (int i = 0; i < 3; i++) {
+        char key[8], body[128];
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(body, sizeof(body), "{\"type\":\"adt.admit\"," PAT("%d") "}}", i);
+        ingest("hosp", key, "adt.admit", body);
+    }
+    cr_assert_eq(claim_per(3, 3, ids, tok), 3);
+    /* as dispatch.c writes them: keys by length, then bytes */
+    snprintf(sql, sizeof(sql),
+             "SELECT '{\"code\": 204, \"node\": \"n\", \"error\": null, "
+             "\"event\": ' || to_json(event_id) || ', \"attempt\": 1, "
+             "\"outcome\": \"delivered\", \"recipient\": \"cbo\", "
+             "\"latency_ms\": 3, \"subscription\": ' || "
+             "to_json(subscription_id) || '}' FROM deliveries WHERE id = $1");
+    char *det[3];
+    for (int i = 0; i < 3; i++) {
+        char id[24];
+        snprintf(id, sizeof(id), "%ld", ids[i]);
+        const char *pa[1] = { id };
+        struct store_rows *r = NULL;
+        cr_assert_eq(store_query(s, sql, 1, pa, &r), HUB_OK);
+        det[i] = strdup(store_rows_get(r, 0, 0));
+        store_rows_free(r);
+    }
+    char a_id[96], a_tok[96];
+    snprintf(a_id, sizeof(a_id), "{%ld,%ld,%ld}", ids[0], ids[1], ids[2]);
+    snprintf(a_tok, sizeof(a_tok), "{%ld,%ld,%ld}", tok[0], tok[1] + 1000,
+             tok[2]);
+    char a_det[1024];
+    snprintf(a_det, sizeof(a_det), "{\"%s\",\"%s\",NULL}",
+             arr_escape(det[0]), arr_escape(det[1]));
+    const char *params[3] = { a_id, a_tok, a_det };
+    struct store_rows *r = NULL;
+    cr_assert_eq(store_query(s, "SELECT hub_deliveries_done('n', "
+                             "$1::bigint[], $2::bigint[], '{1,1,1}', "
+                             "'{204,204,204}', '{NULL,NULL,NULL}', '{3,3,3}', "
+                             "'{delivered,delivered,delivered}', '{0,0,0}', "
+                             "$3::text[])", 3, params, &r), HUB_OK);
+    store_rows_free(r);
+    char expect[512];
+    snprintf(expect, sizeof(expect), "SELECT count(*) FROM audit WHERE "
+             "object_id = 'dlv_%ld' AND detail = $1", ids[0]);
+    cr_assert_eq(count_where(expect, det[0]), 1, "kept as written");
+    const char *o = strstr(det[1], "\"outcome\": \"delivered\"");
+    cr_assert_not_null(o);
+    char lost[512];
+    snprintf(lost, sizeof(lost), "%.*s\"outcome\": \"lost\"%s",
+             (int)(o - det[1]), det[1], o + strlen("\"outcome\": \"delivered\""));
+    snprintf(expect, sizeof(expect), "SELECT count(*) FROM audit WHERE "
+             "object_id = 'dlv_%ld' AND detail = $1", ids[1]);
+    cr_assert_eq(count_where(expect, lost), 1, "%s", lost);
+    snprintf(expect, sizeof(expect), "SELECT count(*) FROM audit WHERE "
+             "object_id = 'dlv_%ld' AND detail::jsonb->>'node' = 'n' AND "
+             "detail::jsonb->>'outcome' = 'delivered' AND detail = $1::jsonb::text",
+             ids[2]);
+    cr_assert_eq(count_where(expect, det[2]), 1, "NULL: written by the flush");
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_state WHERE status = "
+                       "'delivered'"), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"), 1);
+    for (int i = 0; i < 3; i++)
+        free(det[i]);
+}
+
 /* Notifications that arrive on `l` within `ms` (drained). */
 static int notified(struct store *l, int ms)
 {
