@@ -22,6 +22,7 @@
 #include "common/jw.h"
 #include "common/postal.h"
 #include "common/ssn.h"
+#include "common/strset.h"
 
 #define MAX_WARN 16             /* warnings kept per event */
 #define MAX_SECTION_NEST 8      /* subsections inside sections */
@@ -147,13 +148,8 @@ static void warn_add(struct ev *e, const struct ccda_node *n, const char *leaf,
 
 static void sens_add(struct ev *e, const char *label)
 {
-    if (label == NULL)
-        return;
-    for (size_t i = 0; i < e->n_sens; i++)
-        if (strcmp(e->sens[i], label) == 0)
-            return;
-    if (e->n_sens < sizeof(e->sens) / sizeof(e->sens[0]))
-        e->sens[e->n_sens++] = label;
+    strset_add(e->sens, &e->n_sens, sizeof(e->sens) / sizeof(e->sens[0]),
+               label);
 }
 
 static bool push_node(struct arena *a, const struct ccda_node ***arr, size_t *n,

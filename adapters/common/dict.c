@@ -24,6 +24,7 @@
 
 #include "common/hub_err.h"
 #include "common/jsonscan.h"
+#include "common/strset.h"
 
 #define DICT_MAX_STR 512            /* one code or display */
 #define ICD_KEY_MAX 16
@@ -1414,14 +1415,10 @@ static const struct dict_item *resolve_item(const struct dict *d,
     return first;
 }
 
+/* The lists are sized by dict_score for every domain it can meet. */
 static void add_domain(const char **list, size_t *n, const char *dom)
 {
-    if (dom == NULL)
-        return;
-    for (size_t i = 0; i < *n; i++)
-        if (list[i] == dom || strcmp(list[i], dom) == 0)
-            return;
-    list[(*n)++] = dom;
+    strset_add(list, n, SIZE_MAX, dom);
 }
 
 /* The value a response gives a summed item: its answer's points, or the
@@ -1458,13 +1455,7 @@ static const struct dict_response *find_resp(const struct dict_response *r,
 
 static void add_label(struct dict_scoring *out, const char *label)
 {
-    if (label == NULL)
-        return;
-    for (size_t i = 0; i < out->n_labels; i++)
-        if (strcmp(out->labels[i], label) == 0)
-            return;
-    if (out->n_labels < DICT_MAX_SCORE_LABELS)
-        out->labels[out->n_labels++] = label;
+    strset_add(out->labels, &out->n_labels, DICT_MAX_SCORE_LABELS, label);
 }
 
 int dict_score(const struct dict *d, struct arena *a,

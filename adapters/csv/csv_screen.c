@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/strset.h"
 #include "csv/csv_int.h"
 
 /* LOINC answer codes are "LA" + digits; the SHIN-NY data package writes
@@ -137,14 +138,10 @@ static const char *item_field(struct arena *a, size_t qi, const char *tail)
     return arena_strndup(a, tmp, n);
 }
 
+/* sender_domains is sized for one per row of the screening */
 static void add_domain(struct emit *e, const char *dom)
 {
-    if (dom == NULL)
-        return;
-    for (size_t i = 0; i < e->n_sender_domains; i++)
-        if (strcmp(e->sender_domains[i], dom) == 0)
-            return;
-    e->sender_domains[e->n_sender_domains++] = dom;
+    strset_add(e->sender_domains, &e->n_sender_domains, SIZE_MAX, dom);
 }
 
 /*

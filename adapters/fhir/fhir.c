@@ -18,6 +18,7 @@
 #include "common/jsontree.h"
 #include "common/postal.h"
 #include "common/ssn.h"
+#include "common/strset.h"
 #include "common/utf8.h"
 
 #define EVENT_MAX_BYTES (1u << 20)
@@ -616,13 +617,7 @@ void fx_jw_code(struct jw *w, const char *key, const struct fx_code *c)
 
 void fx_label_add(struct fx *x, const char *label)
 {
-    if (label == NULL)
-        return;
-    for (size_t i = 0; i < x->n_labels; i++)
-        if (strcmp(x->labels[i], label) == 0)
-            return;
-    if (x->n_labels < FX_MAX_LABELS)
-        x->labels[x->n_labels++] = label;
+    strset_add(x->labels, &x->n_labels, FX_MAX_LABELS, label);
 }
 
 /* Labels of meta.security into `dst` (the event's or the bundle's). */

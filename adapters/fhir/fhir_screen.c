@@ -12,6 +12,7 @@
  * multi-select form), components as items, and loose items (one screening
  * per patient per message, instrument left out).
  */
+#include "common/strset.h"
 #include "fhir/fhir_int.h"
 
 #include <math.h>
@@ -613,16 +614,6 @@ static const struct rsp *find_q(const struct scr *s, const char *q)
     return NULL;
 }
 
-static void add_dom(const char **list, size_t *n, size_t cap, const char *d)
-{
-    if (d == NULL)
-        return;
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp(list[i], d) == 0)
-            return;
-    if (*n < cap)
-        list[(*n)++] = d;
-}
 
 static void dom_array(struct jw *w, const char *key, const char **l, size_t n,
                       bool even_empty)
@@ -668,9 +659,9 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
     size_t nd = 0, ns = 0, np = 0;
     bool sender_said = false;
     for (size_t i = 0; i < sc.n_domains; i++)
-        add_dom(domains, &nd, cap, sc.domains[i]);
+        strset_add(domains, &nd, cap, sc.domains[i]);
     for (size_t i = 0; i < sc.n_positive_domains; i++)
-        add_dom(positive, &np, cap, sc.positive_domains[i]);
+        strset_add(positive, &np, cap, sc.positive_domains[i]);
 
     if (s->unresolved && x->n_warns < FX_MAX_WARN)
         x->warns[x->n_warns++] = (struct fx_warn){
@@ -717,13 +708,13 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
                     verdict = sc.sums[k].verdict;
             }
         if (!ir->item && r->cat_domain && !r->declined)
-            add_dom(domains, &nd, cap, r->cat_domain);
+            strset_add(domains, &nd, cap, r->cat_domain);
         /* an assessment's finding, as the sender asserted it */
         bool asserted = !ir->item && r->cat_domain && r->asserted >= 0;
         if (asserted) {
             verdict = r->asserted ? DICT_POSITIVE : DICT_NEGATIVE;
             if (r->asserted)
-                add_dom(positive, &np, cap, r->cat_domain);
+                strset_add(positive, &np, cap, r->cat_domain);
         }
         jw_obj_begin(&w);
         jw_kv_cstr(&w, "question", r->question);
@@ -761,7 +752,7 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
             jw_bool(&w, r->sender_pos == 1);
             sender_said = true;
             if (r->sender_pos == 1)
-                add_dom(sender, &ns, cap, dom);
+                strset_add(sender, &ns, cap, dom);
             if (verdict != DICT_UNKNOWN &&
                 (verdict == DICT_POSITIVE) != (r->sender_pos == 1) &&
                 x->n_warns < FX_MAX_WARN) {
