@@ -112,6 +112,19 @@ struct detail_ids {
     uint16_t ev, rc, sb;
 };
 
+#define DISPATCH_SIGNER_BUCKETS 256     /* live signers, by secrets text */
+
+/* A subscription's secrets ready to sign (webhook_signer: decoded, the
+ * HMAC pad blocks hashed), shared by its jobs while any is queued or
+ * sending, and found again by the secrets text the claim returns: decoded
+ * and hashed once per drain instead of once per delivery. */
+struct signer {
+    struct signer *next;                /* hash chain */
+    char *text;                         /* the claimed secrets column */
+    struct webhook_signer *ws;
+    int jobs;                           /* jobs holding it */
+};
+
 struct endpoint {
     char key[DISPATCH_ENDPOINT_MAX];    /* scheme://host:port */
     int inflight;
@@ -145,8 +158,7 @@ struct job {
     char h_type[40], h_expect[8];
     /* heap strings, NULL when the subscription has none */
     char *url, *client_cert, *client_key, *ca_bundle;
-    struct webhook_secret secrets[WEBHOOK_MAX_SECRETS];
-    size_t n_secrets;
+    struct signer *signer;          /* held: signer_put when done */
 };
 
 /* An attempt's outcome, until a flush records it (hub_deliveries_done). */
@@ -224,6 +236,7 @@ struct dispatch {
     int n_easy_pool, easy_pool_cap;
     struct endpoint **eps;
     size_t n_eps;
+    struct signer *signers[DISPATCH_SIGNER_BUCKETS];   /* loop thread */
     struct outcome *results;            /* buffered, in order of completion */
     int n_results, results_cap;
     pthread_mutex_t stats_mu;
@@ -649,6 +662,70 @@ static void running_unlink(struct dispatch *d, struct job *j)
     atomic_store(&d->inflight_pub, d->inflight);
 }
 
+static size_t signer_bucket(const char *text)
+{
+    uint32_t h = 2166136261u;           /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % DISPATCH_SIGNER_BUCKETS;
+}
+
+/* The signer of a claimed secrets column (space-separated whsec_
+ * strings), held once more; NULL when none of them is usable. */
+static struct signer *signer_get(struct dispatch *d, const char *text)
+{
+    struct signer **b = &d->signers[signer_bucket(text)];
+    for (struct signer *g = *b; g; g = g->next) {
+        if (strcmp(g->text, text) == 0) {
+            g->jobs++;
+            return g;
+        }
+    }
+    struct webhook_secret k[WEBHOOK_MAX_SECRETS];
+    size_t n = 0;
+    const char *sp = text;
+    while (*sp && n < WEBHOOK_MAX_SECRETS) {
+        char one[128];
+        size_t l = strcspn(sp, " ");
+        if (l < sizeof(one)) {
+            memcpy(one, sp, l);
+            one[l] = '\0';
+            if (webhook_secret_parse(one, &k[n], NULL) == HUB_OK)
+                n++;
+            OPENSSL_cleanse(one, sizeof(one));
+        }
+        sp += l;
+        while (*sp == ' ')
+            sp++;
+    }
+    struct webhook_signer *ws = n ? webhook_signer_new(k, n) : NULL;
+    OPENSSL_cleanse(k, sizeof(k));
+    if (!ws)
+        return NULL;
+    struct signer *g = calloc(1, sizeof(*g));
+    if (!g || !(g->text = strdup(text)))
+        abort();
+    g->ws = ws;
+    g->jobs = 1;
+    g->next = *b;
+    *b = g;
+    return g;
+}
+
+static void signer_put(struct dispatch *d, struct signer *g)
+{
+    if (!g || --g->jobs > 0)
+        return;
+    struct signer **p = &d->signers[signer_bucket(g->text)];
+    while (*p != g)
+        p = &(*p)->next;
+    *p = g->next;
+    OPENSSL_cleanse(g->text, strlen(g->text));
+    free(g->text);
+    webhook_signer_free(g->ws);
+    free(g);
+}
+
 static void job_free(struct job *j)
 {
     if (!j)
@@ -668,7 +745,7 @@ static void job_free(struct job *j)
     free(j->client_cert);
     free(j->client_key);
     free(j->ca_bundle);
-    OPENSSL_cleanse(j->secrets, j->n_secrets * sizeof(j->secrets[0]));
+    signer_put(j->d, j->signer);
     free(j);
 }
 
@@ -903,8 +980,8 @@ static int job_start(struct dispatch *d, struct job *j)
     memcpy(id, "dlv_", 4);
     *put_i64(id + 4, j->id) = '\0';
     *put_i64(ts_text, ts) = '\0';
-    if (webhook_sign(j->secrets, j->n_secrets, id, ts, j->body, j->body_len,
-                     sig, sizeof(sig)) != HUB_OK)
+    if (webhook_signer_sign(j->signer->ws, id, ts, j->body, j->body_len,
+                            sig, sizeof(sig)) != HUB_OK)
         return HUB_EINVALID;
     bool tls = j->ca_bundle || j->client_cert;
     if (d->n_easy_pool > 0) {
@@ -1106,10 +1183,7 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
     /* a NULL body: the same event as the row before (see
      * hub_claim_deliveries), whose body is converted and sent once */
     const char *last_body = NULL;
-    const char *last_secrets = NULL;
-    struct webhook_secret last_parsed[WEBHOOK_MAX_SECRETS];
-    size_t last_n = 0;
-    memset(last_parsed, 0, sizeof(last_parsed));
+    struct signer *last_signer = NULL;
     struct arena a;
     arena_init(&a, 4096);
     for (int r = 0; r < n; r++) {
@@ -1143,40 +1217,24 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
             body = last_body;
         j->body = copy_field(body ? body : "{}", SIZE_MAX, false);
         j->body_len = strlen(j->body);
-        /* secrets: space-separated whsec_ strings; rows of one
-         * subscription follow each other, decoded once for them */
+        /* secrets: rows of one subscription follow each other */
         const char *secrets = store_rows_get(rows, r, 5);
-        if (secrets && last_secrets && strcmp(secrets, last_secrets) == 0) {
-            memcpy(j->secrets, last_parsed, sizeof(last_parsed));
-            j->n_secrets = last_n;
-        } else {
-            const char *sp = secrets;
-            while (sp && *sp && j->n_secrets < WEBHOOK_MAX_SECRETS) {
-                char one[128];
-                size_t l = strcspn(sp, " ");
-                if (l < sizeof(one)) {
-                    memcpy(one, sp, l);
-                    one[l] = '\0';
-                    if (webhook_secret_parse(one, &j->secrets[j->n_secrets],
-                                             NULL) == HUB_OK)
-                        j->n_secrets++;
-                    OPENSSL_cleanse(one, sizeof(one));
-                }
-                sp += l;
-                while (*sp == ' ')
-                    sp++;
-            }
-            last_secrets = secrets;
-            memcpy(last_parsed, j->secrets, sizeof(last_parsed));
-            last_n = j->n_secrets;
+        if (last_signer && secrets && strcmp(secrets, last_signer->text) == 0) {
+            last_signer->jobs++;
+            j->signer = last_signer;
+        } else if (secrets) {
+            j->signer = signer_get(d, secrets);
+            if (j->signer)
+                last_signer = j->signer;
         }
         struct endpoint *e = endpoint_get(d, epk ? epk : "");
-        if (!e || j->n_secrets == 0) {
+        if (!e || !j->signer) {
             /* no usable secret (cannot happen past the CHECK) or too many
              * endpoints: try again later rather than send unsigned */
             result_add(d, j, 0, e ? "no_secret" : "busy", 0,
                        e ? "retry" : "release",
                        scaled(d, webhook_backoff_nominal_ms(1)));
+            last_signer = NULL;         /* job_free may free it */
             job_free(j);
             continue;
         }
@@ -1189,7 +1247,6 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
         e->queued++;
         d->queued++;
     }
-    OPENSSL_cleanse(last_parsed, sizeof(last_parsed));
     arena_release(&a);
 }
 

@@ -103,7 +103,6 @@ int webhook_secret_generate(char *out, size_t cap)
     return HUB_OK;
 }
 
-/* v1 signature of one message under one key: "v1,<44 chars>". */
 /* SHA-256, fetched once for the process: EVP_MAC_fetch() per signature
  * (a provider lookup under a lock) and its context were 40% of signing a
  * 1.6 KB body. */
@@ -115,69 +114,121 @@ static void sha256_fetch(void)
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
-/* HMAC-SHA256 (RFC 2104) of msg_id "." ts "." body, written out over the
- * digest: H((K ^ opad) || H((K ^ ipad) || message)), K zero-padded to the
- * 64-byte block (hashed first if longer; secrets are at most 64 bytes). */
-static void sign_one(const struct webhook_secret *k, const char *msg_id,
-                     const char *ts, const char *body, size_t body_len,
-                     char out[WEBHOOK_SIG_LEN])
+/* HMAC-SHA256 (RFC 2104) written out over the digest:
+ * H((K ^ opad) || H((K ^ ipad) || message)), K zero-padded to the 64-byte
+ * block (hashed first if longer; secrets are at most 64 bytes). The two
+ * pad blocks depend on the key alone: hashed once per secret here, each
+ * signature starts from a copy of those states (two SHA-256 blocks, three
+ * digest inits and a context less per signature). */
+struct webhook_signer {
+    size_t n;
+    EVP_MD_CTX *pad[WEBHOOK_MAX_SECRETS][2];    /* after K^ipad, K^opad */
+    EVP_MD_CTX *work;
+};
+
+static EVP_MD_CTX *md_new(void)
 {
-    enum { BLOCK = 64 };
-    unsigned char key[BLOCK] = { 0 }, pad[BLOCK], inner[EVP_MAX_MD_SIZE];
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int inner_len = 0, mac_len = 0;
     EVP_MD_CTX *c;
 
     pthread_once(&sha256_once, sha256_fetch);
     c = sha256_md ? EVP_MD_CTX_new() : NULL;
     if (!c)
         abort();                        /* OpenSSL without SHA-256: unusable */
+    return c;
+}
+
+static void signer_key(struct webhook_signer *s, size_t i,
+                       const struct webhook_secret *k)
+{
+    enum { BLOCK = 64 };
+    unsigned char key[BLOCK] = { 0 }, pad[BLOCK];
+
     if (k->len > BLOCK) {
         unsigned int kl = 0;
-        if (!EVP_DigestInit_ex(c, sha256_md, NULL) ||
-            !EVP_DigestUpdate(c, k->key, k->len) ||
-            !EVP_DigestFinal_ex(c, key, &kl))
+        if (!EVP_DigestInit_ex(s->work, sha256_md, NULL) ||
+            !EVP_DigestUpdate(s->work, k->key, k->len) ||
+            !EVP_DigestFinal_ex(s->work, key, &kl))
             abort();
     } else {
         memcpy(key, k->key, k->len);
     }
-    for (int i = 0; i < BLOCK; i++)
-        pad[i] = key[i] ^ 0x36;
-    if (!EVP_DigestInit_ex(c, sha256_md, NULL) ||
-        !EVP_DigestUpdate(c, pad, BLOCK) ||
+    for (int b = 0; b < 2; b++) {
+        for (int j = 0; j < BLOCK; j++)
+            pad[j] = key[j] ^ (b ? 0x5c : 0x36);
+        s->pad[i][b] = md_new();
+        if (!EVP_DigestInit_ex(s->pad[i][b], sha256_md, NULL) ||
+            !EVP_DigestUpdate(s->pad[i][b], pad, BLOCK))
+            abort();
+    }
+    OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_cleanse(pad, sizeof(pad));
+}
+
+struct webhook_signer *webhook_signer_new(const struct webhook_secret *secrets,
+                                          size_t n)
+{
+    struct webhook_signer *s;
+
+    if (n == 0 || n > WEBHOOK_MAX_SECRETS)
+        return NULL;
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        abort();
+    s->work = md_new();
+    s->n = n;
+    for (size_t i = 0; i < n; i++)
+        signer_key(s, i, &secrets[i]);
+    return s;
+}
+
+void webhook_signer_free(struct webhook_signer *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        EVP_MD_CTX_free(s->pad[i][0]);  /* clears the hash state it frees */
+        EVP_MD_CTX_free(s->pad[i][1]);
+    }
+    EVP_MD_CTX_free(s->work);
+    free(s);
+}
+
+/* v1 signature of msg_id "." ts "." body under secret i: "v1,<44 chars>". */
+static void sign_one(struct webhook_signer *s, size_t i, const char *msg_id,
+                     const char *ts, const char *body, size_t body_len,
+                     char out[WEBHOOK_SIG_LEN])
+{
+    unsigned char inner[EVP_MAX_MD_SIZE], mac[EVP_MAX_MD_SIZE];
+    unsigned int inner_len = 0, mac_len = 0;
+    EVP_MD_CTX *c = s->work;
+
+    if (!EVP_MD_CTX_copy_ex(c, s->pad[i][0]) ||
         !EVP_DigestUpdate(c, msg_id, strlen(msg_id)) ||
         !EVP_DigestUpdate(c, ".", 1) ||
         !EVP_DigestUpdate(c, ts, strlen(ts)) ||
         !EVP_DigestUpdate(c, ".", 1) ||
         !EVP_DigestUpdate(c, body, body_len) ||
-        !EVP_DigestFinal_ex(c, inner, &inner_len))
-        abort();
-    for (int i = 0; i < BLOCK; i++)
-        pad[i] = key[i] ^ 0x5c;
-    if (!EVP_DigestInit_ex(c, sha256_md, NULL) ||
-        !EVP_DigestUpdate(c, pad, BLOCK) ||
+        !EVP_DigestFinal_ex(c, inner, &inner_len) ||
+        !EVP_MD_CTX_copy_ex(c, s->pad[i][1]) ||
         !EVP_DigestUpdate(c, inner, inner_len) ||
         !EVP_DigestFinal_ex(c, mac, &mac_len))
         abort();
-    EVP_MD_CTX_free(c);
-    OPENSSL_cleanse(key, sizeof(key));
-    OPENSSL_cleanse(pad, sizeof(pad));
     memcpy(out, "v1,", 3);
     EVP_EncodeBlock((unsigned char *)out + 3, mac, (int)mac_len);
 }
 
-int webhook_sign(const struct webhook_secret *secrets, size_t n,
-                 const char *msg_id, int64_t timestamp,
-                 const char *body, size_t body_len, char *out, size_t cap)
+int webhook_signer_sign(struct webhook_signer *s, const char *msg_id,
+                        int64_t timestamp, const char *body, size_t body_len,
+                        char *out, size_t cap)
 {
     char ts[24], one[WEBHOOK_SIG_LEN];
     size_t len = 0;
 
-    if (n == 0)
+    if (!s)
         return HUB_EINVALID;
     snprintf(ts, sizeof(ts), "%lld", (long long)timestamp);
-    for (size_t i = 0; i < n; i++) {
-        sign_one(&secrets[i], msg_id, ts, body, body_len, one);
+    for (size_t i = 0; i < s->n; i++) {
+        sign_one(s, i, msg_id, ts, body, body_len, one);
         size_t l = strlen(one);
         if (len + (i > 0) + l + 1 > cap)
             return HUB_ELIMIT;
@@ -190,6 +241,17 @@ int webhook_sign(const struct webhook_secret *secrets, size_t n,
     return HUB_OK;
 }
 
+int webhook_sign(const struct webhook_secret *secrets, size_t n,
+                 const char *msg_id, int64_t timestamp,
+                 const char *body, size_t body_len, char *out, size_t cap)
+{
+    struct webhook_signer *s = webhook_signer_new(secrets, n);
+    int rc = webhook_signer_sign(s, msg_id, timestamp, body, body_len, out,
+                                 cap);
+    webhook_signer_free(s);
+    return rc;
+}
+
 bool webhook_verify(const struct webhook_secret *secret, const char *msg_id,
                     const char *timestamp, const char *body, size_t body_len,
                     const char *sig_header)
@@ -199,7 +261,9 @@ bool webhook_verify(const struct webhook_secret *secret, const char *msg_id,
 
     if (!msg_id || !timestamp || !sig_header)
         return false;
-    sign_one(secret, msg_id, timestamp, body, body_len, want);
+    struct webhook_signer *s = webhook_signer_new(secret, 1);
+    sign_one(s, 0, msg_id, timestamp, body, body_len, want);
+    webhook_signer_free(s);
     size_t wl = strlen(want);
     const char *p = sig_header;
     while (*p) {

@@ -65,6 +65,21 @@ int webhook_sign(const struct webhook_secret *secrets, size_t n,
                  const char *body, size_t body_len, char *out, size_t cap);
 
 /*
+ * A subscription's secrets made ready to sign many messages (the HMAC pad
+ * blocks hashed once): webhook_signer_new copies what it needs from
+ * secrets[n] (NULL when n is 0 or above WEBHOOK_MAX_SECRETS);
+ * webhook_signer_sign writes what webhook_sign does. One thread at a time
+ * (it keeps a working hash context); _free clears the key states.
+ */
+struct webhook_signer;
+struct webhook_signer *webhook_signer_new(const struct webhook_secret *secrets,
+                                          size_t n);
+int webhook_signer_sign(struct webhook_signer *s, const char *msg_id,
+                        int64_t timestamp, const char *body, size_t body_len,
+                        char *out, size_t cap);
+void webhook_signer_free(struct webhook_signer *s);
+
+/*
  * What a receiver does: true when any "v1,..." entry of `sig_header` is the
  * signature of (msg_id, timestamp, body) under `secret` (constant-time
  * compare). The timestamp tolerance is the caller's business.
