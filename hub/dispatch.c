@@ -173,9 +173,22 @@ struct outcome {
     struct detail_ids ids;          /* its job's */
 };
 
+/* A socket libevent watches for curl. A connection's socket (made by
+ * on_open, closed by on_close) keeps its event from one transfer to the
+ * next: curl drops a socket when a transfer ends (CURL_POLL_REMOVE) and
+ * asks for it again when the next transfer reuses the connection, which
+ * was an epoll_ctl DEL and ADD and an event freed and made per delivery.
+ * While no transfer uses it (idle), a wake-up (the peer closed it or sent
+ * something) only takes it off the watch: curl checks a connection before
+ * it reuses one. Other sockets curl watches (a resolver's, closed without
+ * on_close) are freed at CURL_POLL_REMOVE. */
 struct sock_ev {
-    struct event *ev;
+    struct dispatch *d;
+    struct event *ev;                   /* NULL until first watched */
     curl_socket_t fd;
+    short kind;                         /* flags watched, 0: none */
+    bool conn;                          /* on_open's: lives until on_close */
+    bool idle;                          /* curl does not want it now */
 };
 
 /* A database worker: a thread with a connection of its own that runs one
@@ -237,6 +250,8 @@ struct dispatch {
     struct endpoint **eps;
     size_t n_eps;
     struct signer *signers[DISPATCH_SIGNER_BUCKETS];   /* loop thread */
+    struct sock_ev **conns;             /* connection sockets, by fd */
+    int n_conns;
     struct outcome *results;            /* buffered, in order of completion */
     int n_results, results_cap;
     pthread_mutex_t stats_mu;
@@ -874,27 +889,48 @@ static void check_multi(struct dispatch *d)
 
 static void on_sock_event(evutil_socket_t fd, short what, void *arg)
 {
-    struct dispatch *d = arg;
+    struct sock_ev *se = arg;
+    struct dispatch *d = se->d;
     int running, flags = 0;
+    if (se->idle) {
+        event_del(se->ev);              /* until a transfer wants it */
+        se->kind = 0;
+        return;
+    }
     if (what & EV_READ)
         flags |= CURL_CSELECT_IN;
     if (what & EV_WRITE)
         flags |= CURL_CSELECT_OUT;
+    /* se may be gone after this (curl closed the connection) */
     curl_multi_socket_action(d->multi, fd, flags, &running);
     check_multi(d);
+}
+
+static void sock_free(struct sock_ev *se)
+{
+    if (se->ev)
+        event_free(se->ev);
+    free(se);
+}
+
+/* The connection socket entry of fd, or NULL. */
+static struct sock_ev *conn_sock(struct dispatch *d, curl_socket_t fd)
+{
+    return fd >= 0 && fd < d->n_conns ? d->conns[fd] : NULL;
 }
 
 static int on_socket(CURL *e, curl_socket_t s, int what, void *arg,
                      void *sockp)
 {
     struct dispatch *d = arg;
-    struct sock_ev *se = sockp;
+    struct sock_ev *se = sockp ? sockp : conn_sock(d, s);
     (void)e;
 
     if (what == CURL_POLL_REMOVE) {
-        if (se) {
-            event_free(se->ev);
-            free(se);
+        if (se && se->conn) {
+            se->idle = true;            /* watched on, see struct sock_ev */
+        } else if (se) {
+            sock_free(se);
             curl_multi_assign(d->multi, s, NULL);
         }
         return 0;
@@ -905,14 +941,70 @@ static int on_socket(CURL *e, curl_socket_t s, int what, void *arg,
         se = calloc(1, sizeof(*se));
         if (!se)
             abort();
+        se->d = d;
         se->fd = s;
-        curl_multi_assign(d->multi, s, se);
-    } else {
-        event_free(se->ev);
     }
-    se->ev = event_new(d->base, s, kind, on_sock_event, d);
+    if (!sockp)
+        curl_multi_assign(d->multi, s, se);
+    se->idle = false;
+    if (se->kind == kind)
+        return 0;                       /* as it was: no syscall */
+    if (se->ev) {
+        event_del(se->ev);
+        event_assign(se->ev, d->base, s, kind, on_sock_event, se);
+    } else {
+        se->ev = event_new(d->base, s, kind, on_sock_event, se);
+        if (!se->ev)
+            abort();
+    }
     event_add(se->ev, NULL);
+    se->kind = kind;
     return 0;
+}
+
+/* curl's connection sockets: made (as curl makes them) and closed here, so
+ * that their events can outlive a transfer. */
+static curl_socket_t on_open(void *arg, curlsocktype purpose,
+                             struct curl_sockaddr *addr)
+{
+    struct dispatch *d = arg;
+    (void)purpose;
+    curl_socket_t s = socket(addr->family, addr->socktype, addr->protocol);
+    if (s < 0)
+        return CURL_SOCKET_BAD;
+    if (s >= d->n_conns) {
+        int n = d->n_conns ? d->n_conns : 64;
+        while (n <= s)
+            n *= 2;
+        d->conns = realloc(d->conns, (size_t)n * sizeof(*d->conns));
+        if (!d->conns)
+            abort();
+        memset(d->conns + d->n_conns, 0,
+               (size_t)(n - d->n_conns) * sizeof(*d->conns));
+        d->n_conns = n;
+    }
+    if (d->conns[s])
+        sock_free(d->conns[s]);         /* cannot happen: closed by on_close */
+    struct sock_ev *se = calloc(1, sizeof(*se));
+    if (!se)
+        abort();
+    se->d = d;
+    se->fd = s;
+    se->conn = true;
+    se->idle = true;
+    d->conns[s] = se;
+    return s;
+}
+
+static int on_close(void *arg, curl_socket_t s)
+{
+    struct dispatch *d = arg;
+    struct sock_ev *se = conn_sock(d, s);
+    if (se) {
+        sock_free(se);                  /* off epoll before the fd goes */
+        d->conns[s] = NULL;
+    }
+    return close(s);
 }
 
 static void on_curl_timer(evutil_socket_t fd, short what, void *arg)
@@ -955,6 +1047,10 @@ static void easy_setup(struct dispatch *d, CURL *e)
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, d);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, d);
 }
 
 /* Copy src (no more than cap - 1 bytes) after the literal prefix pre into
@@ -1846,7 +1942,11 @@ void dispatch_stop(struct dispatch *d)
         curl_easy_cleanup(d->easy_pool[i]);     /* out of the multi already */
     free(d->easy_pool);
     free(d->easy_pool_tls);
-    curl_multi_cleanup(d->multi);
+    curl_multi_cleanup(d->multi);       /* closes its connections: on_close */
+    for (int i = 0; i < d->n_conns; i++)
+        if (d->conns[i])
+            sock_free(d->conns[i]);     /* cannot happen */
+    free(d->conns);
     if (d->listen_ev)
         event_free(d->listen_ev);
     event_free(d->wake_ev);

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -205,6 +206,41 @@ Test(dispatch, fans_out_signed_to_every_matching_subscription)
     for (int i = 0; i < 3; i++)
         rx_stop(r[i]);
     rx_stop(other);
+}
+
+/* CPU seconds of this process (the dispatcher runs in it). */
+static double cpu_s(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+/* The dispatcher keeps a connection's socket watched between transfers.
+ * A receiver that closes idle connections makes that socket readable: the
+ * dispatcher must take it off the watch (not spin on it) and send the
+ * next delivery on a new connection at once (not time out on the dead
+ * one). */
+Test(dispatch, receiver_closing_idle_connections_gets_the_next_delivery_at_once)
+{
+    struct rx *r = rx_start(RX_OK, SECRET);
+    rx_close_idle_after(r, 1);
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    start_dispatcher(2000, 1000.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    cr_assert_eq(wait_status(sub, "delivered", 1, 10000), 1);
+    double cpu0 = cpu_s();
+    usleep(2500 * 1000);                /* the receiver closes meanwhile */
+    cr_assert_lt(cpu_s() - cpu0, 0.5, "no busy loop on a closed socket");
+    ingest("k2", "adt.admit", "p2");
+    cr_assert_eq(wait_status(sub, "delivered", 2, 10000), 2);
+    cr_assert_eq(rx_requests(r), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE "
+                       "outcome <> 'delivered'"), 0,
+                 "no attempt failed on the closed connection");
+    rx_stop(r);
 }
 
 Test(dispatch, failing_receiver_is_retried_with_the_same_id_until_it_succeeds)

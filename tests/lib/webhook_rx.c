@@ -180,6 +180,11 @@ struct rx *rx_start(enum rx_mode mode, const char *secret)
     return r;
 }
 
+void rx_close_idle_after(struct rx *r, int secs)
+{
+    evhttp_set_timeout(r->http, secs);
+}
+
 void rx_stop(struct rx *r)
 {
     event_base_loopbreak(r->base);

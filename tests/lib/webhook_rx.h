@@ -55,6 +55,9 @@ struct rx *rx_start_tls(enum rx_mode mode, const char *secret,
                         const char *cert, const char *key,
                         const char *client_ca);
 void rx_stop(struct rx *r);
+/* Close a kept-alive connection after `secs` idle (evhttp's default is
+ * 50 s). Call before the first request comes. */
+void rx_close_idle_after(struct rx *r, int secs);
 int rx_requests(struct rx *r);
 /* A loopback port with nobody listening (reserved until the process
  * exits, so that nobody can start listening on it). */
