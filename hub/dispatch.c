@@ -135,6 +135,13 @@ struct endpoint {
     int queued;
 };
 
+/* A claim's rows, held while any of its jobs is queued or sending: a
+ * job's body points into them (it was copied per delivery). */
+struct claim_rows {
+    struct store_rows *rows;
+    int holders;                        /* its jobs, and take_claimed */
+};
+
 struct job {
     struct dispatch *d;
     struct endpoint *ep;
@@ -142,8 +149,9 @@ struct job {
     struct job *rprev, *rnext;      /* transfers running */
     CURL *easy;
     bool easy_tls;                  /* easy has TLS options of this job */
-    char *body;
+    const char *body;               /* in rows, or a literal */
     size_t body_len;
+    struct claim_rows *rows;        /* held: rows_put when done */
     int64_t id, token;
     int attempt;
     struct detail_ids ids;          /* for its audit detail */
@@ -741,6 +749,14 @@ static void signer_put(struct dispatch *d, struct signer *g)
     free(g);
 }
 
+static void rows_put(struct claim_rows *c)
+{
+    if (!c || --c->holders > 0)
+        return;
+    store_rows_free(c->rows);
+    free(c);
+}
+
 static void job_free(struct job *j)
 {
     if (!j)
@@ -755,7 +771,7 @@ static void job_free(struct job *j)
             curl_easy_cleanup(j->easy);
         }
     }
-    free(j->body);
+    rows_put(j->rows);
     free(j->url);
     free(j->client_cert);
     free(j->client_key);
@@ -1269,11 +1285,17 @@ static int db_claim(struct dispatch *d, struct store *db,
         5, params, rows);
 }
 
-/* Loop side: claimed rows become queued jobs. */
+/* Loop side: claimed rows become queued jobs (which hold the rows: taken,
+ * freed with the last of them). */
 static void take_claimed(struct dispatch *d, struct store_rows *rows)
 {
     int64_t now = mono_ms();
     int n = store_rows_count(rows);
+    struct claim_rows *held = calloc(1, sizeof(*held));
+    if (!held)
+        abort();
+    held->rows = rows;
+    held->holders = 1;                  /* ours, until the loop is done */
     if (n > 0)
         stat_add(d, &d->stats.claims, (uint64_t)n);
     /* a NULL body: the same event as the row before (see
@@ -1311,8 +1333,10 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
             last_body = body;
         else
             body = last_body;
-        j->body = copy_field(body ? body : "{}", SIZE_MAX, false);
+        j->body = body ? body : "{}";
         j->body_len = strlen(j->body);
+        j->rows = held;
+        held->holders++;
         /* secrets: rows of one subscription follow each other */
         const char *secrets = store_rows_get(rows, r, 5);
         if (last_signer && secrets && strcmp(secrets, last_signer->text) == 0) {
@@ -1344,6 +1368,7 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
         d->queued++;
     }
     arena_release(&a);
+    rows_put(held);
 }
 
 /* --- the database workers ---------------------------------------------------
@@ -1504,8 +1529,7 @@ static void take_claim(struct dispatch *d)
         /* a full claim may have left due work behind */
         if (store_rows_count(d->rep_rows) >= d->req_room)
             d->more_due = true;
-        take_claimed(d, d->rep_rows);
-        store_rows_free(d->rep_rows);
+        take_claimed(d, d->rep_rows);   /* takes them */
         d->rep_rows = NULL;
     }
     pump(d);
