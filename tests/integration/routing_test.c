@@ -638,6 +638,34 @@ Test(routing, a_claim_caps_each_endpoint_and_fills_from_the_others)
                  "the oldest due rows go first");
 }
 
+/* More active subscriptions than hub_claim_deliveries() keeps in its
+ * array of them (64): each row's subscription is then probed, and a
+ * paused one still holds its deliveries back, in both forms of the claim
+ * (the per-endpoint cap binding or not). */
+Test(routing, with_many_active_subscriptions_pause_still_stops_claims)
+{
+    long ids[8], tok[8];
+    char *out = NULL;
+
+    for (int i = 0; i < 65; i++)
+        sub("plan", "{\"url\":\"http://c.example/\","
+            "\"topics\":[\"goal.updated\"]}");
+    const char *b = sub("plan", "{\"url\":\"http://b.example/\",\"topics\":[\"*\"]}");
+    sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    cr_assert_gt(qlong("SELECT count(*) FROM subscriptions "
+                       "WHERE status = 'active'"), 64);
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    ingest("hosp", "k2", "adt.admit", "{\"type\":\"adt.admit\"," PAT("2") "}}");
+    cr_assert_eq(subs_set_status(s, "plan", "plan", b, "paused", &out), HUB_OK);
+    free(out);
+    cr_assert_eq(claim_per(10, 1, ids, tok), 1, "a's first, b's paused");
+    cr_assert_eq(claim("n", 60000, 10, ids + 1, tok + 1), 1, "a's second");
+    cr_assert_eq(claim("n", 60000, 10, ids + 2, tok + 2), 0, "b's paused");
+    cr_assert_eq(subs_set_status(s, "plan", "plan", b, "active", &out), HUB_OK);
+    free(out);
+    cr_assert_eq(claim("n", 60000, 10, ids + 2, tok + 2), 2, "b's resumed");
+}
+
 Test(routing, a_released_claim_is_handed_back_uncounted_and_unaudited)
 {
     long ids[4], tok[4];
