@@ -830,6 +830,60 @@ CREATE INDEX delivery_queue_due ON delivery_queue (due_at, delivery_id);
 CREATE INDEX delivery_queue_order ON delivery_queue
     (subscription_id, patient_hub_id, event_seq);
 
+-- Every attempt is one 'delivery.attempt' audit row (the disclosure), and
+-- that row is the attempt's record too: object_id 'dlv_' || delivery id,
+-- at, and in detail the attempt number, HTTP status or network error,
+-- latency, outcome ('delivered', 'retry', 'dead', 'gone', or 'lost' for an
+-- outcome whose lease another node had taken over) and node. One row in one
+-- place, written once under the chain lock (a table of attempts beside it
+-- held the same facts a second time). A delivery's attempt rows are found
+-- by hub_attempt_rows(): those of a delivery with a patient (the attempt
+-- rows carry the delivery's patient) among the patient's rows
+-- (audit_patient), the others by the index below, which holds only them:
+-- one index entry less per attempt (about 11k instructions), for a walk
+-- of the patient's later audit rows when a delivery's history is read.
+CREATE INDEX audit_delivery_attempts ON audit (object_id, seq)
+    WHERE action = 'delivery.attempt' AND patient_hub_id IS NULL;
+
+-- The last p_limit attempt rows of delivery p_id, whose patient is
+-- p_patient (or NULL), newest first; p_delivered: only those that
+-- delivered it; p_id NULL: none. Each walk goes back from the newest row
+-- and stops at p_limit (a plan per branch, in index order whatever the
+-- statistics say).
+CREATE FUNCTION hub_attempt_rows(p_id bigint, p_patient text, p_limit int,
+    p_delivered boolean)
+RETURNS TABLE (seq bigint, at timestamptz, detail jsonb)
+LANGUAGE plpgsql STABLE ROWS 5
+SET enable_sort = off
+AS $$
+BEGIN
+    IF p_id IS NULL THEN
+        RETURN;
+    ELSIF p_patient IS NULL THEN
+        RETURN QUERY
+        SELECT a.seq, a.at, a.d
+          FROM (SELECT a.seq, a.at, a.detail::jsonb AS d FROM audit a
+                 WHERE a.object_id = 'dlv_' || p_id
+                   AND a.action = 'delivery.attempt'
+                   AND a.patient_hub_id IS NULL
+                 ORDER BY a.seq DESC OFFSET 0) a
+         WHERE NOT p_delivered OR a.d->>'outcome' = 'delivered'
+         LIMIT p_limit;
+    ELSE
+        -- (the delivery's own rows parsed only: the patient's other rows
+        -- are passed by the filter below the OFFSET)
+        RETURN QUERY
+        SELECT a.seq, a.at, a.d
+          FROM (SELECT a.seq, a.at, a.detail::jsonb AS d FROM audit a
+                 WHERE a.patient_hub_id = p_patient COLLATE "C"
+                   AND a.object_id = 'dlv_' || p_id
+                   AND a.action = 'delivery.attempt'
+                 ORDER BY a.seq DESC OFFSET 0) a
+         WHERE NOT p_delivered OR a.d->>'outcome' = 'delivered'
+         LIMIT p_limit;
+    END IF;
+END $$;
+
 -- A delivery as an operator sees it (the state machine above): status
 -- 'delivering' while leased, the attempts of the round in progress; a
 -- delivered one's attempts, last code and error and its time from its
@@ -856,30 +910,16 @@ CREATE VIEW delivery_state AS
            coalesce(a.at, d.delivered_at) AS delivered_at
       FROM deliveries d
       LEFT JOIN delivery_queue q ON q.delivery_id = d.id
-      -- only for a delivered one (a one-time filter: no audit probe for
-      -- the others)
+      -- only for a delivered one (no audit probe for the others)
       LEFT JOIN LATERAL (
-          SELECT a.at, (a.d->>'attempt')::int AS attempt,
-                 (a.d->>'code')::int AS code, a.d->>'error' AS error
-            FROM (SELECT a.at, a.detail::jsonb AS d
-                    FROM audit a
-                   WHERE a.object_id = 'dlv_' || d.id
-                     AND a.action = 'delivery.attempt'
-                     AND q.delivery_id IS NULL AND d.status <> 'dead'
-                   ORDER BY a.seq DESC OFFSET 0) a
-           WHERE a.d->>'outcome' = 'delivered'
-           LIMIT 1) a ON true;
+          SELECT a.at, (a.detail->>'attempt')::int AS attempt,
+                 (a.detail->>'code')::int AS code, a.detail->>'error' AS error
+            FROM hub_attempt_rows(CASE WHEN q.delivery_id IS NULL
+                                            AND d.status <> 'dead'
+                                       THEN d.id END,
+                                  d.patient_hub_id, 1, true) a) a ON true;
 
--- Every attempt is one 'delivery.attempt' audit row (the disclosure), and
--- that row is the attempt's record too: object_id 'dlv_' || delivery id,
--- at, and in detail the attempt number, HTTP status or network error,
--- latency, outcome ('delivered', 'retry', 'dead', 'gone', or 'lost' for an
--- outcome whose lease another node had taken over) and node. One row in one
--- place, written once under the chain lock (a table of attempts beside it
--- held the same facts a second time). This view reads them as a table; a
--- delivery's history is found by the index below.
-CREATE INDEX audit_delivery_attempts ON audit (object_id, seq)
-    WHERE action = 'delivery.attempt';
+-- This view reads the attempt rows (above delivery_state) as a table.
 CREATE VIEW delivery_attempts AS
     SELECT a.seq AS id, substr(a.object_id, 5)::bigint AS delivery_id,
            (a.d->>'attempt')::int AS attempt, a.at,
@@ -3370,11 +3410,8 @@ RETURNS text LANGUAGE sql STABLE AS $$
                                         a.detail->'latency_ms', '0'),
                                     'outcome', a.detail->'outcome'))
                                     ORDER BY a.seq)
-                              FROM (SELECT a.seq, a.at, a.detail::jsonb AS detail
-                                      FROM audit a
-                                     WHERE a.object_id = 'dlv_' || d.id
-                                       AND a.action = 'delivery.attempt'
-                                     ORDER BY a.seq DESC LIMIT 5) a))) j
+                              FROM hub_attempt_rows(d.id, d.patient_hub_id,
+                                                    5, false) a))) j
               FROM delivery_state d
              WHERE (p_org IS NULL OR d.org_id = p_org)
                AND (p_sub IS NULL OR d.subscription_id = p_sub)

@@ -831,6 +831,14 @@ Test(routing, attempt_rows_hold_their_detail_exactly_whatever_the_strings)
                        "(SELECT count(*) FROM "
                        "jsonb_object_keys(a.detail::jsonb)) = 9"), 2);
     cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"), 1);
+    /* each delivery's history, with a patient and without one (found by
+     * different indexes: hub_attempt_rows) */
+    char *page = NULL;
+    cr_assert_eq(deliveries_list(s, "cbo", NULL, NULL, 0, 10, &page), HUB_OK);
+    char *lost = strstr(page, "\"outcome\": \"lost\"");
+    char *retry = strstr(page, "\"outcome\": \"retry\"");
+    cr_assert(lost && retry && lost < retry, "newest first: %s", page);
+    free(page);
 }
 
 /* s as the inside of a quoted array element (static buffer, one at a
