@@ -282,8 +282,10 @@ CREATE INDEX audit_patient ON audit (patient_hub_id, seq)
 
 -- The one lock that orders event seqs and audit rows across every hubd.
 -- Transaction-scoped: released at commit or rollback. Re-entrant.
-CREATE FUNCTION hub_chain_lock() RETURNS void
-LANGUAGE sql AS $$ SELECT pg_advisory_xact_lock(7302100431) $$;
+-- Returns true: so that PL/pgSQL can take it in an assignment, a simple
+-- expression with the call inlined (PERFORM runs a whole statement).
+CREATE FUNCTION hub_chain_lock() RETURNS boolean
+LANGUAGE sql AS $$ SELECT pg_advisory_xact_lock(7302100431) IS NOT NULL $$;
 
 -- Make the calling transaction's commit durable, and with it every commit
 -- it could see: the transaction writes WAL (a transactional logical
@@ -301,11 +303,14 @@ LANGUAGE sql AS $$ SELECT pg_advisory_xact_lock(7302100431) $$;
 -- 2 WAL syncs (the WAL writer's); 100 with the message, 100 syncs.
 CREATE FUNCTION hub_durable() RETURNS void
 LANGUAGE plpgsql AS $$
+DECLARE
+    v_lsn pg_lsn;
 BEGIN
     IF current_setting('synchronous_commit') = 'off' THEN
         PERFORM set_config('synchronous_commit', 'on', true);
     END IF;
-    PERFORM pg_logical_emit_message(true, 'hub.durable', '');
+    -- an assignment: a simple expression (PERFORM runs a whole statement)
+    v_lsn := pg_logical_emit_message(true, 'hub.durable', '');
 END $$;
 
 -- The canonical text of an audit row: a JSON array, unambiguous whatever
@@ -1695,13 +1700,17 @@ DECLARE
     r_end text[];
     n_routed int := 0;          -- 'event.routed' rows, last in a_*
     v_rows bigint;
+    v_set text;                 -- set_config's answer (unused)
+    v_locked boolean;           -- hub_chain_lock()'s (always true)
 BEGIN
     IF n_msg = 0 THEN
         RETURN;
     END IF;
     -- commit without waiting for the flush: the caller waits for it, after
-    -- the lock is released (hub_durable(), see above)
-    PERFORM set_config('synchronous_commit', 'off', true);
+    -- the lock is released (hub_durable(), see above). Assignments, here
+    -- and for the lock below: simple expressions (PERFORM runs a whole
+    -- statement, about 10k instructions a batch each)
+    v_set := set_config('synchronous_commit', 'off', true);
     m_at := coalesce(p_atb, p_at::timestamptz[]);
 
     -- the shapes of the serial path: simple expressions (no statement to
@@ -2324,7 +2333,7 @@ BEGIN
     END IF;
 
     -- ---- under the lock: seq order = commit order, one chain writer ----
-    PERFORM hub_chain_lock();
+    v_locked := hub_chain_lock();
 
     -- in one statement: the event seqs in batch order, the version of
     -- the live subscriptions (NULL: none, routing writes nothing), the
