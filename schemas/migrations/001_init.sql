@@ -3131,12 +3131,17 @@ BEGIN
         UNION ALL
         -- outcomes of leases another node took over ('lost'; rare): their
         -- rows read by primary key (ids known once upd and del are done:
-        -- none, as a rule)
+        -- none, as a rule); looked for only when upd and del together
+        -- hold fewer rows than the outcomes to record (a one-time filter:
+        -- else no unnest, no hash of upd and del)
         SELECT r.k, false, d.event_id, d.event_seq, d.subscription_id,
                d.org_id, d.patient_hub_id
           FROM unnest(p_id, p_outcome) WITH ORDINALITY AS r(id, outcome, k)
           JOIN deliveries d ON d.id = r.id
-         WHERE d.id = ANY (ARRAY(
+         WHERE (SELECT count(*) FROM upd) + (SELECT count(*) FROM del)
+               < cardinality(p_id)
+                 - cardinality(array_positions(p_outcome, 'release'))
+           AND d.id = ANY (ARRAY(
                    SELECT r2.id
                      FROM unnest(p_id, p_outcome) WITH ORDINALITY
                           AS r2(id, outcome, k)
