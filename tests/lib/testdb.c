@@ -4,6 +4,7 @@
  */
 #include "testdb.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +20,22 @@ const char *testdb_root(void)
     return r && *r ? r : ".";
 }
 
+static char migrations_dir[4096];
+
+static void migrations_dir_init(void)
+{
+    snprintf(migrations_dir, sizeof(migrations_dir), "%s/schemas/migrations",
+             testdb_root());
+}
+
+/* Written once: tests call it from several threads at once (two migrating
+ * processes), and a second snprintf into the buffer could be read half
+ * written by the first caller. */
 const char *testdb_migrations_dir(void)
 {
-    static char dir[4096];
-    snprintf(dir, sizeof(dir), "%s/schemas/migrations", testdb_root());
-    return dir;
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, migrations_dir_init);
+    return migrations_dir;
 }
 
 /* The admin URL: HUB_TEST_ADMIN_URL, or start the private server. */
