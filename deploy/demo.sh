@@ -15,9 +15,12 @@ build=${HUB_BUILD:-build}
 hubctl="$build/hubctl"
 demo=var/demo
 
-if [ -z "${DATABASE_URL:-}" ]; then
+# DATABASE_URL may name the private database itself (the README's tour
+# exports it): start that one too, as after make db-stop
+private=$(deploy/devdb.sh url)
+if [ -z "${DATABASE_URL:-}" ] || [ "$DATABASE_URL" = "$private" ]; then
     deploy/devdb.sh start
-    DATABASE_URL=$(deploy/devdb.sh url)
+    DATABASE_URL=$private
 fi
 export DATABASE_URL
 "$hubctl" migrate >/dev/null
@@ -97,6 +100,10 @@ EOF
 } >"$demo/credentials.json"
 chmod 600 "$demo/credentials.json"
 
+# the private database's URL holds no password: show it for hubctl
+hubctl_env="  hubctl      DATABASE_URL is in credentials.json"
+[ "$DATABASE_URL" != "$private" ] ||
+    hubctl_env="  hubctl      export DATABASE_URL='$DATABASE_URL'; $hubctl help"
 sample=tests/data/hl7v2/ADT-A01-01.hl7
 [ -f "$sample" ] || sample=$(ls tests/data/hl7v2/*.hl7 | head -1)
 cat <<EOF
@@ -107,6 +114,7 @@ cat <<EOF
   MLLP/TLS    127.0.0.1:$mllps (client certificate names the org)
   HTTPS API   https://localhost:$https   plain HTTP http://127.0.0.1:$http
   Credentials $demo/credentials.json (tokens, certificates, DATABASE_URL)
+$hubctl_env
 
   Send a sample ADT over MLLP and see the ACK:
     printf '\\x0b%s\\x1c\\x0d' "\$(tr '\\n' '\\r' < $sample)" | nc -q 3 127.0.0.1 $mllp | tr '\\r' '\\n'
