@@ -1,9 +1,11 @@
 /*
  * hubctl.c - the admin and operator CLI: finds the command in the table that
  * hub/ctl_commands.h builds (one line per command) and runs it.
- *   hubctl GROUP [SUB] [ARGS...]     hubctl help
+ *   hubctl GROUP [SUB] [ARGS...]     hubctl help [GROUP]
+ *   hubctl GROUP [SUB] --help        that command's usage (also -h)
  * Exit status: the command's (0 ok, 1 failed, 2 usage).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,10 +43,34 @@ static int help(FILE *out, const char *group)
     return out == stdout ? 0 : 2;
 }
 
+/* --help or -h among a command's own arguments */
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}
+
+/* the usage a person asked for: on stdout, exit 0 */
+static int run(const struct ctl_command *k, struct ctl *c, int argc,
+               char **argv)
+{
+    int rc;
+
+    if (wants_help(argc, argv)) {
+        printf("usage: hubctl %s\n", k->usage);
+        return 0;
+    }
+    c->usage = k->usage;
+    rc = k->run(c, argc, argv);
+    store_free(c->s);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct ctl c = { 0 };
-    int rc;
 
     log_set_level(LOG_WARN);        /* people read stdout; logs stay quiet */
     if (argc < 2)
@@ -56,22 +82,15 @@ int main(int argc, char **argv)
         const struct ctl_command *k = &commands[i];
         if (strcmp(k->group, argv[1]) != 0)
             continue;
-        if (k->sub == NULL) {
-            c.usage = k->usage;
-            rc = k->run(&c, argc - 2, argv + 2);
-            store_free(c.s);
-            return rc;
-        }
-        if (argc > 2 && strcmp(k->sub, argv[2]) == 0) {
-            c.usage = k->usage;
-            rc = k->run(&c, argc - 3, argv + 3);
-            store_free(c.s);
-            return rc;
-        }
+        if (k->sub == NULL)
+            return run(k, &c, argc - 2, argv + 2);
+        if (argc > 2 && strcmp(k->sub, argv[2]) == 0)
+            return run(k, &c, argc - 3, argv + 3);
     }
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (strcmp(commands[i].group, argv[1]) == 0)
-            return help(stderr, argv[1]);
+            return help(wants_help(argc - 2, argv + 2) ? stdout : stderr,
+                        argv[1]);
     fprintf(stderr, "hubctl: unknown command '%s'\n", argv[1]);
     return help(stderr, NULL);
 }

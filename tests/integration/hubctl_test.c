@@ -222,3 +222,22 @@ Test(hubctl, unset_database_url_says_how_to_get_one)
     cr_assert_neq(pclose(p), 0);
     cr_assert_not_null(strstr(out, "deploy/devdb.sh url"), "%s", out);
 }
+
+Test(hubctl, help_flag_prints_the_usage_on_stdout_and_exits_0)
+{
+    char out[4096];
+
+    /* a command's own usage, before any option is read */
+    cr_assert_eq(hubctl(out, sizeof(out), "sub add --org x --help"), 0);
+    cr_assert_not_null(strstr(out, "usage: hubctl sub add --org ORG"), "%s",
+                       out);
+    cr_assert_eq(hubctl(out, sizeof(out), "audit list -h"), 0);
+    cr_assert_not_null(strstr(out, "usage: hubctl audit list"), "%s", out);
+    /* a group's commands */
+    cr_assert_eq(hubctl(out, sizeof(out), "deliveries --help"), 0);
+    cr_assert_not_null(strstr(out, "hubctl deliveries replay-range"), "%s",
+                       out);
+    /* without it, a usage error stays one */
+    cr_assert_eq(hubctl(out, sizeof(out), "deliveries"), 2);
+    cr_assert_eq(hubctl(out, sizeof(out), "sub add"), 2);
+}
