@@ -44,12 +44,28 @@ static int fail(const char *what, int code)
     return 1;
 }
 
-static int refused(const struct hub_err *e, int code)
+static int refused(const char *what, const struct hub_err *e, int code)
 {
-    fprintf(stderr, "hubctl: subscription refused: %s%s%s (%s)\n",
+    fprintf(stderr, "hubctl: %s refused: %s%s%s (%s)\n", what,
             e->field[0] ? e->field : "", e->field[0] ? ": " : "",
             e->what ? e->what : "invalid", hub_strerror(code));
     return 1;
+}
+
+/* A replayed delivery of a paused or disabled subscription waits, silently
+ * to the dispatcher: say so, and how to let it go. `sql` takes $1 and
+ * returns "<subscription id> <status>" or nothing. */
+static void warn_if_waiting(struct ctl *c, const char *sql, const char *arg)
+{
+    const char *p[] = { arg };
+    char *v = NULL, id[128], st[32];
+
+    if (store_query_text(c->s, sql, 1, p, &v) == HUB_OK && v &&
+        strlen(v) < sizeof(id) && sscanf(v, "%127s %31s", id, st) == 2 &&
+        strcmp(st, "active") != 0)
+        fprintf(stderr, "hubctl: subscription %s is %s: the replay waits "
+                "until 'hubctl sub resume %s'\n", id, st, id);
+    free(v);
 }
 
 /* "a,b,c" -> ["a","b","c"] */
@@ -131,7 +147,7 @@ int ctl_sub_add(struct ctl *c, int argc, char **argv)
     free(doc);
     if (rc == HUB_EINVALID || rc == HUB_ESYNTAX || rc == HUB_EUNSUPPORTED ||
         rc == HUB_ELIMIT)
-        return refused(&e, rc);
+        return refused("subscription", &e, rc);
     if (rc != HUB_OK)
         return fail("cannot create the subscription", rc);
     /* printed once in full: the secret is needed by the receiver */
@@ -215,7 +231,7 @@ int ctl_sub_update(struct ctl *c, int argc, char **argv)
     const char *doc = ctl_opt(&a, "json");
     rc = subs_update(c->s, ACTOR, NULL, a.pos[0], doc, strlen(doc), &out, &e);
     if (rc == HUB_EINVALID || rc == HUB_ESYNTAX || rc == HUB_EUNSUPPORTED)
-        return refused(&e, rc);
+        return refused("subscription", &e, rc);
     if (rc != HUB_OK)
         return fail("cannot update the subscription", rc);
     printf("%s\n", out);
@@ -331,6 +347,10 @@ int ctl_deliveries_replay(struct ctl *c, int argc, char **argv)
         return fail("cannot replay: no such delivery, or it is pending or "
                     "being delivered", rc);
     printf("delivery %s replayed\n", a.pos[0]);
+    warn_if_waiting(c, "SELECT s.id || ' ' || s.status FROM deliveries d "
+                    "JOIN subscriptions s ON s.id = d.subscription_id "
+                    "WHERE d.id = regexp_replace($1, '^dlv_', '')::bigint",
+                    a.pos[0]);
     return 0;
 }
 
@@ -358,9 +378,12 @@ int ctl_deliveries_replay_range(struct ctl *c, int argc, char **argv)
                                  ctl_opt(&a, "from"), ctl_opt(&a, "to"),
                                  ctl_opt(&a, "status"), (int)max, &n, &e);
     if (rc == HUB_EINVALID)
-        return refused(&e, rc);
+        return refused("replay", &e, rc);
     if (rc != HUB_OK)
         return fail("cannot replay", rc);
     printf("%d deliveries replayed\n", n);
+    if (n > 0)
+        warn_if_waiting(c, "SELECT id || ' ' || status FROM subscriptions "
+                        "WHERE id = $1", ctl_opt(&a, "subscription"));
     return 0;
 }

@@ -49,7 +49,8 @@ int subs_create(struct store *s, const char *actor, const char *org,
                   out);
     free(c.json_out);
     if (rc == HUB_EINVALID)
-        hub_err_set(err, rc, "org", 0, "subscription refused by the store");
+        hub_err_set(err, rc, "org", 0,
+                    "no such organization (hubctl org list)");
     return rc;
 }
 

@@ -118,6 +118,7 @@ Test(ctl_subs, refuses_invalid_subscriptions_naming_the_field)
     cr_assert_eq(hubctl(out, sizeof(out), "sub add --org nobody --url "
                         "http://x.example/ --topics '*'"), 1,
                  "an unknown org is refused");
+    cr_assert_not_null(strstr(out, "org: no such organization"), "%s", out);
     cr_assert_eq(hubctl(out, sizeof(out), "sub add --url http://x/"), 2,
                  "usage");
     cr_assert_eq(qlong("SELECT count(*) FROM subscriptions"), 0);
@@ -135,4 +136,41 @@ Test(ctl_subs, deliveries_list_and_replay_exit_codes)
     cr_assert_eq(hubctl(out, sizeof(out), "deliveries replay-range "
                         "--subscription sub_00 --from 2000-01-01 "
                         "--to 2001-01-01 --max 0"), 2);
+}
+
+/* A replay's refusal is named as one (not "subscription refused"), and a
+ * replay into a paused subscription says it waits and how to let it go. */
+Test(ctl_subs, replay_says_when_it_waits_for_a_paused_subscription)
+{
+    char out[8192], args[512], id[64];
+    struct store *s;
+
+    cr_assert_eq(hubctl(out, sizeof(out), "sub add --org cbo --url "
+                        "http://cbo.example/h --topics 'adt.*'"), 0, "%s", out);
+    storetest_json_id(out, id);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "hosp", "Hospital", "hospital",
+                               SCOPE_INGEST), HUB_OK);
+    storetest_ingest(s, "hosp", "hl7v2", "k1", "adt.admit",
+                     "{\"type\":\"adt.admit\",\"patient\":{\"identifiers\":"
+                     "[{\"system\":\"MRN\",\"value\":\"1\"}]}}");
+    store_free(s);
+    /* as the dispatcher leaves a dead letter */
+    cr_assert_eq(qlong("WITH d AS (UPDATE deliveries SET status = 'dead' "
+                       "RETURNING id), q AS (DELETE FROM delivery_queue) "
+                       "SELECT count(*) FROM d"), 1);
+    long dlv = qlong("SELECT id FROM deliveries");
+
+    snprintf(args, sizeof(args), "sub pause %s", id);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
+    snprintf(args, sizeof(args), "deliveries replay dlv_%ld", dlv);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "is paused: the replay waits"), "%s", out);
+    cr_assert_not_null(strstr(out, "hubctl sub resume sub_"), "%s", out);
+
+    snprintf(args, sizeof(args), "deliveries replay-range --subscription %s "
+             "--from yesterday-ish --to 2100-01-01", id);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "replay refused: from:"), "%s", out);
+    cr_assert_null(strstr(out, "subscription refused"), "%s", out);
 }
