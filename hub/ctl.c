@@ -26,8 +26,14 @@ struct store *ctl_store(struct ctl *c)
         return NULL;
     }
     if (store_connect(url, &c->s) != HUB_OK) {
+        /* the URL is not printed: it may hold a password */
         fputs("hubctl: cannot connect to the database named by "
-              "DATABASE_URL\n", stderr);
+              "DATABASE_URL\n"
+              "  is its server running? the private development one:\n"
+              "    deploy/devdb.sh start && "
+              "export DATABASE_URL=$(deploy/devdb.sh url)\n"
+              "  (with the HUB_PG_PORT of make run, if it had one)\n",
+              stderr);
         return NULL;
     }
     return c->s;

@@ -241,3 +241,21 @@ Test(hubctl, help_flag_prints_the_usage_on_stdout_and_exits_0)
     cr_assert_eq(hubctl(out, sizeof(out), "deliveries"), 2);
     cr_assert_eq(hubctl(out, sizeof(out), "sub add"), 2);
 }
+
+Test(hubctl, unreachable_database_says_what_to_check)
+{
+    char cmd[1024], out[2048];
+    const char *b = getenv("HUB_BUILD");
+    FILE *p;
+
+    /* port 1 on loopback: nothing listens there */
+    snprintf(cmd, sizeof(cmd), "DATABASE_URL='postgresql://u:secret@127.0.0.1:"
+             "1/x?connect_timeout=2' '%s/%s/hubctl' org list 2>&1",
+             testdb_root(), b && *b ? b : "build");
+    p = popen(cmd, "r");
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    cr_assert_neq(pclose(p), 0);
+    cr_assert_not_null(strstr(out, "deploy/devdb.sh start"), "%s", out);
+    cr_assert_null(strstr(out, "secret"), "the URL's password: %s", out);
+}
