@@ -70,7 +70,7 @@ static const struct key keys[] = {
     { "db_threads", K_INT, F(db_threads), 0, 1, 64 },
     { "auth_cache_ttl", K_INT, F(auth_cache_ttl), 0, 0, 86400 },
     { "shutdown_timeout", K_INT, F(shutdown_timeout), 0, 0, 3600 },
-    { "log_level", K_STR, F(log_level), S(log_level), 0, 0 },
+    { "log_level", K_SPECIAL, 0, 0, 0, 0 },
     { "dispatch", K_BOOL, F(dispatch), 0, 0, 1 },
     { "dispatch_max_inflight", K_INT, F(dispatch_max_inflight), 0, 1, 10000 },
     { "dispatch_per_endpoint", K_INT, F(dispatch_per_endpoint), 0, 1, 1000 },
@@ -260,6 +260,14 @@ static int set_special(struct hub_config *c, const char *key, const char *v)
         c->dispatch_lease_ms = (int)x;
         return HUB_OK;
     }
+    if (!strcmp(key, "log_level")) {
+        /* a typo ("warning") would otherwise log at info unnoticed */
+        if (strcmp(v, "debug") && strcmp(v, "info") && strcmp(v, "warn") &&
+            strcmp(v, "error"))
+            return HUB_EINVALID;
+        copy(c->log_level, sizeof(c->log_level), v);
+        return HUB_OK;
+    }
     if (!strcmp(key, "mllp_org")) {
         if (strlen(v) >= sizeof(c->mllp[0].org))
             return HUB_EINVALID;
@@ -333,6 +341,82 @@ int config_set(struct hub_config *c, const char *key, const char *value)
         }
     }
     return HUB_EINVALID;
+}
+
+/* 1048576 -> "1M": sizes as the file writes them */
+static void size_text(long long v, char *buf, size_t n)
+{
+    if (v != 0 && v % (1ll << 30) == 0)
+        snprintf(buf, n, "%lldG", v >> 30);
+    else if (v != 0 && v % (1ll << 20) == 0)
+        snprintf(buf, n, "%lldM", v >> 20);
+    else if (v != 0 && v % (1ll << 10) == 0)
+        snprintf(buf, n, "%lldK", v >> 10);
+    else
+        snprintf(buf, n, "%lld", v);
+}
+
+/* What `key` accepts, for the message that refuses a value; NULL for a key
+ * that does not exist. */
+static const char *expected(const char *key, char *buf, size_t n)
+{
+    static const char *const special[][2] = {
+        { "profile", "dev or production" },
+        { "mllp_bind", "an IP address" },
+        { "mllp_port", "a port from 0 to 65535, or -1 (closed)" },
+        { "mllp_org", "an organization id" },
+        { "mllp_listener", "\"[address:]port org\", several split by ','" },
+        { "dispatch_lease_ms", "0 (the default lease) or 200 to 3600000" },
+        { "log_level", "debug, info, warn or error" },
+    };
+    char lo[24], hi[24];
+
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const struct key *k = &keys[i];
+        if (strcmp(k->name, key))
+            continue;
+        switch (k->kind) {
+        case K_SPECIAL:
+            for (size_t j = 0; j < sizeof(special) / sizeof(special[0]); j++)
+                if (!strcmp(special[j][0], key))
+                    return special[j][1];
+            return "a valid value";
+        case K_STR:
+            snprintf(buf, n, "text of at most %zu bytes", k->size - 1);
+            return buf;
+        case K_BOOL:
+            return "true or false (also yes/no, on/off, 1/0)";
+        case K_PORT:
+            return "a port from 0 to 65535, or -1 (closed)";
+        case K_INT:
+            snprintf(buf, n, "a whole number from %lld to %lld", k->min,
+                     k->max);
+            return buf;
+        case K_SIZE:
+            size_text(k->min, lo, sizeof(lo));
+            size_text(k->max, hi, sizeof(hi));
+            snprintf(buf, n, "a size from %s to %s (K, M, G: binary)", lo,
+                     hi);
+            return buf;
+        case K_DOUBLE:
+            snprintf(buf, n, "a number from %lld to %lld", k->min, k->max);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+/* "unknown key 'x' (...)" or "bad value for 'x': expected ..." */
+static void refusal(const char *key, char *buf, size_t n)
+{
+    char what[96];
+    const char *e = expected(key, what, sizeof(what));
+
+    if (e == NULL)
+        snprintf(buf, n, "unknown key '%.64s' (every key is in "
+                 "deploy/hubd.conf.example)", key);
+    else
+        snprintf(buf, n, "bad value for '%s': expected %s", key, e);
 }
 
 static char *trim(char *s)
@@ -435,8 +519,9 @@ int config_load(struct hub_config *c, const char *path, char *errbuf,
                 goto out;
             }
             if (k && config_set(c, k, v) != HUB_OK) {
-                snprintf(errbuf, errlen, "%s:%d: bad key or value for '%.64s'",
-                         path, lineno, k);
+                char why[256];
+                refusal(k, why, sizeof(why));
+                snprintf(errbuf, errlen, "%s:%d: %s", path, lineno, why);
                 goto out;
             }
             p = nl;
@@ -454,7 +539,9 @@ int config_load(struct hub_config *c, const char *path, char *errbuf,
         if (envp == NULL || !strcmp(keys[i].name, "profile"))
             continue;
         if (config_set(c, keys[i].name, envp) != HUB_OK) {
-            snprintf(errbuf, errlen, "%s: bad value", name);
+            char why[256];
+            refusal(keys[i].name, why, sizeof(why));
+            snprintf(errbuf, errlen, "%s: %s", name, why);
             goto out;
         }
     }
@@ -465,7 +552,8 @@ int config_load(struct hub_config *c, const char *path, char *errbuf,
     }
     if (c->profile == PROFILE_PRODUCTION && c->http_port >= 0) {
         snprintf(errbuf, errlen,
-                 "http_port: plain HTTP is for the dev profile only");
+                 "http_port: plain HTTP is for the dev profile only "
+                 "(set http_port = -1 or leave it out)");
         goto out;
     }
     rc = HUB_OK;

@@ -181,3 +181,42 @@ Test(config, the_example_file_loads, .fini = cleanup)
     cr_expect(c.dispatch);
     cr_expect_eq(c.time_scale, 1.0);
 }
+
+/* A refusal names the key and what it accepts, and tells an unknown key
+ * from a bad value, so that the operator can fix the line without the
+ * source. */
+Test(config, refusals_say_what_the_key_accepts, .fini = cleanup)
+{
+    struct hub_config c;
+    char err[512];
+
+    write_conf("# sizes\nmax_body = 1T\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
+    cr_expect(strstr(err, ":2: bad value for 'max_body': expected a size "
+                          "from 1K to 256M") != NULL, "%s", err);
+    cleanup();
+    write_conf("mllp_prot = 2575\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
+    cr_expect(strstr(err, ":1: unknown key 'mllp_prot'") != NULL, "%s", err);
+    cleanup();
+    setenv("HUB_COMMIT_THREADS", "100", 1);
+    cr_assert_eq(config_load(&c, NULL, err, sizeof(err)), HUB_EINVALID);
+    unsetenv("HUB_COMMIT_THREADS");
+    cr_expect(strstr(err, "HUB_COMMIT_THREADS: bad value for "
+                          "'commit_threads': expected a whole number from 1 "
+                          "to 64") != NULL, "%s", err);
+    write_conf("profile = production\nhttp_port = 8080\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
+    cr_expect(strstr(err, "http_port = -1") != NULL, "%s", err);
+}
+
+Test(config, log_level_is_one_of_four, .fini = cleanup)
+{
+    struct hub_config c;
+
+    config_defaults(&c, PROFILE_DEV);
+    cr_expect_eq(config_set(&c, "log_level", "warning"), HUB_EINVALID);
+    cr_expect_str_eq(c.log_level, "info");
+    cr_expect_eq(config_set(&c, "log_level", "warn"), HUB_OK);
+    cr_expect_str_eq(c.log_level, "warn");
+}
