@@ -659,7 +659,9 @@ int webhook_sub_validate(const char *json, size_t len,
                              "pull subscription has a url");
             goto out;
         }
-    } else if (!partial && out->mode == WEBHOOK_MODE_WEBHOOK) {
+    } else if ((!partial || url) && out->mode == WEBHOOK_MODE_WEBHOOK) {
+        /* an update clears the url only to switch to pull mode: a webhook
+         * subscription without one matches events it cannot send */
         rc = hub_err_set(err, HUB_EINVALID, "url", 0,
                          "webhook subscription has no url");
         goto out;

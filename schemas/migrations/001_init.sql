@@ -743,7 +743,10 @@ CREATE TABLE subscriptions (
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
     deleted_at  timestamptz,            -- soft delete: history stays
-    CHECK (mode = 'pull' OR (url ~* '^https?://' AND cardinality(secrets) > 0)),
+    -- NULL-safe: a CHECK that comes out NULL passes, and a webhook
+    -- subscription without a url would match events it cannot send
+    CHECK (mode = 'pull' OR (url IS NOT NULL AND url ~* '^https?://'
+                             AND cardinality(secrets) > 0)),
     CHECK (mode = 'webhook' OR url IS NULL)
 );
 CREATE INDEX subscriptions_org ON subscriptions (org_id)

@@ -325,6 +325,57 @@ Test(routing, invalid_subscriptions_are_refused_with_the_field)
     free(out);
 }
 
+/* Medplum #2400: a subscription with no URL was silently ignored. An
+ * update that would leave a webhook subscription without a usable URL or
+ * topic is refused with the field, as a creation is, and changes nothing.
+ * (An active webhook subscription left without a URL once matched events
+ * with nowhere to send them: every ingest it matched failed on the
+ * delivery row's NOT NULL url and was quarantined.) */
+Test(routing, an_update_that_would_leave_a_subscription_unusable_is_refused)
+{
+    static const struct { const char *doc, *field; } bad[] = {
+        { "{\"url\":null}", "url" },
+        { "{\"url\":\"\"}", "url" },
+        { "{\"url\":\"ftp://a.example/\"}", "url" },
+        { "{\"topics\":[]}", "topics" },
+        { "{\"topics\":[\"adt.nope\"]}", "topics[0]" },
+        { "{\"mode\":\"pull\"}", "mode" },
+    };
+    const char *a = sub("cbo", "{\"url\":\"http://a.example/in\",\"topics\":[\"*\"]}");
+    char sql[256];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *out = NULL;
+        struct hub_err e = { 0 };
+        int rc = subs_update(s, "t", "cbo", a, bad[i].doc,
+                             strlen(bad[i].doc), &out, &e);
+        cr_expect_eq(rc, HUB_EINVALID, "%s was taken", bad[i].doc);
+        if (rc == HUB_EINVALID)
+            cr_expect_str_eq(e.field, bad[i].field, "%s", bad[i].doc);
+        free(out);
+    }
+    /* and the table refuses one too, whatever path writes it (a CHECK
+     * that meets a NULL URL must not pass it as "unknown") */
+    snprintf(sql, sizeof(sql), "UPDATE subscriptions SET url = NULL WHERE "
+             "id = '%s'", a);
+    cr_assert_eq(store_exec(s, sql), HUB_EINVALID);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM subscriptions WHERE id = "
+             "'%s' AND url = 'http://a.example/in' AND status = 'active'", a);
+    cr_assert_eq(qlong(sql), 1, "the subscription is as it was");
+    /* clearing the url is for a switch to pull mode, and only that */
+    const char *pull = "{\"mode\":\"pull\",\"url\":null}";
+    char *out = NULL;
+    struct hub_err e = { 0 };
+    cr_assert_eq(subs_update(s, "t", "cbo", a, pull, strlen(pull), &out, &e),
+                 HUB_OK);
+    free(out);
+    ingest("hosp", "k1", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries"), 0);
+    cr_assert_eq(routed(a, "k1"), 0);
+    cr_assert_eq(qlong("SELECT count(*) FROM event_routes WHERE org_id = "
+                       "'cbo'"), 1, "a pull subscription's route");
+}
+
 /* --- the dispatcher's SQL ------------------------------------------------- */
 
 /* ids and tokens have room for at least `max` entries */

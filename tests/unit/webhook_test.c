@@ -370,4 +370,9 @@ Test(webhook_sub, pull_subscription_needs_no_url_and_update_may_be_partial)
     cr_assert_eq(validate("{\"status\":\"gone\"}", true, &e, NULL),
                  HUB_EINVALID);
     cr_assert_str_eq(e.field, "status");
+    /* an update may clear the url only to switch to pull mode */
+    cr_assert_eq(validate("{\"url\":null}", true, &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "url");
+    cr_assert_eq(validate("{\"mode\":\"pull\",\"url\":null}", true, &e,
+                          NULL), HUB_OK);
 }
