@@ -644,6 +644,74 @@ Test(routing, replay_by_range_is_bounded_and_audited)
     free(page);
 }
 
+/* OpenHIM #1185 and PR #1058: auto-retry could not be stopped, and turning
+ * it on replayed every past failure. Here a resume sends nothing that is
+ * dead, and a replay takes only the dead letters of its subscription that
+ * were routed in its time range [from, to), and says so in the audit. */
+Test(routing, resume_revives_no_dead_letter_and_a_replay_takes_only_its_range)
+{
+    long ids[16], tok[16];
+    int n = 0;
+    char *out = NULL;
+    char sql[512];
+    struct hub_err e;
+    const char *a = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    const char *b = sub("plan", "{\"url\":\"http://b.example/\",\"topics\":[\"*\"]}");
+
+    for (int i = 0; i < 3; i++) {
+        char key[8], body[128];
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(body, sizeof(body), "{\"type\":\"adt.admit\"," PAT("%d") "}}", i);
+        ingest("hosp", key, "adt.admit", body);
+    }
+    cr_assert_eq(claim("n", 60000, 16, ids, tok), 6);
+    for (int i = 0; i < 6; i++)
+        done(ids[i], tok[i], 500, "dead");
+    /* routed on three days: k0 on the 1st, k1 on the 2nd, k2 on the 3rd */
+    cr_assert_eq(store_exec(s, "UPDATE deliveries d SET created_at = "
+                               "'2026-03-01T12:00:00Z'::timestamptz + "
+                               "(right(m.idem_key, 1)::int || ' days')::interval "
+                               "FROM events ev JOIN messages m ON m.id = "
+                               "ev.message_id WHERE ev.seq = d.event_seq"),
+                 HUB_OK);
+
+    /* paused and resumed: the dead stay dead, nothing is claimable */
+    cr_assert_eq(subs_set_status(s, "cbo", "cbo", a, "paused", &out), HUB_OK);
+    free(out);
+    cr_assert_eq(subs_set_status(s, "cbo", "cbo", a, "active", &out), HUB_OK);
+    free(out);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_state WHERE status = "
+                       "'dead'"), 6);
+    cr_assert_eq(claim("n", 60000, 16, ids, tok), 0, "a resume replays nothing");
+
+    /* the 2nd of March only, subscription a only */
+    cr_assert_eq(deliveries_replay_range(s, "op", "cbo", a,
+                                         "2026-03-02T00:00:00Z",
+                                         "2026-03-03T00:00:00Z", "dead", 100,
+                                         &n, &e), HUB_OK);
+    cr_assert_eq(n, 1);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_state d JOIN "
+             "events ev ON ev.seq = d.event_seq JOIN messages m ON m.id = "
+             "ev.message_id WHERE d.status = 'pending' AND d.replays = 1 AND "
+             "d.subscription_id = '%s' AND m.idem_key = 'k1'", a);
+    cr_assert_eq(qlong(sql), 1, "the one routed in the range");
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_state WHERE status = "
+                       "'dead'"), 5, "the others, and b's, stay dead");
+    cr_assert_eq(claim("n", 60000, 16, ids, tok), 1);
+    /* the range is half open: one that ends at the moment k1 was routed
+     * takes k0 alone */
+    cr_assert_eq(deliveries_replay_range(s, "op", NULL, b, "2026-03-01",
+                                         "2026-03-02T12:00:00Z", "dead", 100,
+                                         &n, &e), HUB_OK);
+    cr_assert_eq(n, 1);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE action = "
+             "'delivery.replay_range' AND object_id IN ('%s', '%s') AND "
+             "(detail::jsonb->>'count')::int = 1", a, b);
+    cr_assert_eq(qlong(sql), 2, "every replay is audited with its count");
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'delivery.replayed'"), 2);
+}
+
 /* --- the claim's caps, set-based outcomes, NOTIFY ----------------------- */
 
 static int claim_per(int max, int per, long *ids, long *tokens)
