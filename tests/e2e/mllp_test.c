@@ -6,10 +6,14 @@
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <time.h>
 
+#include "common/hub_err.h"
+#include "store.h"
+#include "subs.h"
 #include "../lib/hubproc.h"
 
 static struct hubproc hub;
@@ -72,6 +76,73 @@ Test(mllp, acks_AA_only_for_a_committed_message, .init = start_default,
     cr_expect_eq(hub_stop(&hub), 0);
 }
 
+static void start_quiet(void)
+{
+    cr_assert_eq(hub_start(&hub, "dispatch = off", false), 0,
+                 "hubd did not start");
+}
+
+/* Mirth connect#2027: a positive ACK although the database write failed.
+ * Here the write fails at the message's delivery row (a trigger raises
+ * disk_full, after counting the try in a sequence, which no rollback
+ * undoes): while it fails nothing of the message is stored and no ACK
+ * goes out; once the write can succeed, the AA comes after the one commit
+ * that holds the message, its event and its delivery. */
+Test(mllp, a_failed_database_write_gets_no_ack_until_it_commits,
+     .init = start_quiet, .fini = stop, .timeout = 60)
+{
+    struct store *s;
+    struct mllp_client c;
+    struct hub_err e;
+    char *out = NULL;
+    char msg[2048], ack[4096] = "", code[3], ctrl[64];
+    const char *sub = "{\"url\":\"http://127.0.0.1:9/hook\","
+                      "\"topics\":[\"adt.*\"]}";
+
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(subs_create(s, "test", "cbo", sub, strlen(sub), &out, &e),
+                 HUB_OK);
+    free(out);
+    cr_assert_eq(store_exec(s,
+        "CREATE SEQUENCE test_tries; "
+        "CREATE FUNCTION test_full() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$BEGIN PERFORM nextval('test_tries'); "
+        "RAISE EXCEPTION 'no room' USING ERRCODE = 'disk_full'; END$$; "
+        "CREATE TRIGGER test_full BEFORE INSERT ON deliveries FOR EACH ROW "
+        "EXECUTE FUNCTION test_full()"), HUB_OK);
+
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    hl7_sample(msg, sizeof(msg), "WFAIL-1", "MRN-W1");
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    const char *tries = "select case when is_called then last_value else 0 "
+                        "end from test_tries";
+    for (int i = 0; i < 500 && count(tries) < 1; i++)
+        pause_us(20000);
+    cr_assert_geq(count(tries), 1, "the write was tried");
+    cr_expect_lt(mllp_read(&c, ack, sizeof(ack), 1000), 0,
+                 "an ACK although the write failed: %s", ack);
+    for (int i = 0; i < 500 && count(tries) < 2; i++)
+        pause_us(20000);
+    cr_assert_geq(count(tries), 2, "and tried again, not given up");
+    cr_expect_eq(count("select count(*) from messages"), 0);
+    cr_expect_eq(count("select count(*) from events"), 0);
+
+    cr_assert_eq(store_exec(s, "DROP TRIGGER test_full ON deliveries"),
+                 HUB_OK);
+    store_free(s);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 15000), 0,
+                 "the kept message commits once the write can succeed");
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA", "ack: %s", ack);
+    cr_expect_str_eq(ctrl, "WFAIL-1");
+    cr_expect_eq(count("select count(*) from messages m join events e on "
+                       "e.message_id = m.id join deliveries d on d.event_seq "
+                       "= e.seq where m.idem_key = 'WFAIL-1'"), 1,
+                 "message, event and delivery committed together");
+    cr_expect_eq(count("select count(*) from messages"), 1);
+    mllp_close(&c);
+}
+
 Test(mllp, reassembles_a_frame_split_at_every_byte, .init = start_default,
      .fini = stop, .timeout = 60)
 {
@@ -130,6 +201,57 @@ Test(mllp, answers_pipelined_frames_in_frame_order, .init = start_default,
     cr_expect_eq(count("select count(*) from messages where idem_key like "
                        "'PIPE-%'"), N);
     mllp_close(&c);
+}
+
+static void start_tight_caps(void)
+{
+    cr_assert_eq(hub_start(&hub, "inflight_max = 3\nconn_inflight_max = 2",
+                           false), 0, "hubd did not start");
+}
+
+/* Mirth connect#1682: the 1001st message vanished at a queue limit. Two
+ * connections pipeline far more frames than the in-flight caps (2 per
+ * connection, 3 in all): the hub stops reading when full and reads on as
+ * answers go out. Every frame gets its AA, in order, and is stored. */
+Test(mllp, frames_beyond_the_in_flight_caps_wait_and_none_is_dropped,
+     .init = start_tight_caps, .fini = stop, .timeout = 60)
+{
+    enum { C = 2, N = 120 };
+    struct mllp_client c[C];
+    static char all[N * 1200];
+    char msg[1100], ack[4096], code[3], ctrl[64], want[32];
+
+    for (int k = 0; k < C; k++) {
+        size_t len = 0;
+        for (int i = 0; i < N; i++) {
+            char id[32], mrn[32];
+            snprintf(id, sizeof(id), "CAP-%d-%d", k, i);
+            snprintf(mrn, sizeof(mrn), "MRN-C%d", i % 9);
+            hl7_sample(msg, sizeof(msg), id, mrn);
+            all[len++] = 0x0b;
+            memcpy(all + len, msg, strlen(msg));
+            len += strlen(msg);
+            all[len++] = 0x1c;
+            all[len++] = 0x0d;
+        }
+        cr_assert_eq(mllp_connect(&c[k], hub.mllp, &hub, NULL), 0);
+        cr_assert_eq(mllp_send_raw(&c[k], all, len), 0);
+    }
+    for (int k = 0; k < C; k++) {
+        for (int i = 0; i < N; i++) {
+            cr_assert_gt(mllp_read(&c[k], ack, sizeof(ack), 10000), 0,
+                         "no ack for frame %d of connection %d", i, k);
+            ack_fields(ack, code, ctrl, sizeof(ctrl));
+            snprintf(want, sizeof(want), "CAP-%d-%d", k, i);
+            cr_assert_str_eq(code, "AA", "ack: %s", ack);
+            cr_assert_str_eq(ctrl, want);
+        }
+    }
+    cr_expect_eq(count("select count(*) from messages where idem_key like "
+                       "'CAP-%' and status = 'accepted'"), C * N);
+    cr_expect_eq(count("select count(*) from events"), C * N);
+    for (int k = 0; k < C; k++)
+        mllp_close(&c[k]);
 }
 
 static void start_three_committers(void)
