@@ -208,6 +208,67 @@ Test(dispatch, fans_out_signed_to_every_matching_subscription)
     rx_stop(other);
 }
 
+/* HAPI FHIR #7492: a subscription delivered to another subscription's
+ * endpoint. Three subscriptions on overlapping topics, each with its own
+ * receiver and its own secret (a request signed for another subscription
+ * fails the receiver's check): every request a receiver gets is a delivery
+ * row of its own subscription, for an event of its topics, and each row
+ * holds its own subscription's URL. */
+Test(dispatch, each_subscription_gets_only_its_own_deliveries_at_its_own_url)
+{
+    static const char *secret[3] = {
+        SECRET,
+        "whsec_K/rVwDZBjsM3aISWRLD9i0R344ja8mXu",
+        "whsec_ZydMtiDCHE+7i5FOY+QUqBWrHLKDpDLT",
+    };
+    static const char *topics[3] = {
+        "[\"adt.*\"]", "[\"adt.admit\"]", "[\"adt.discharge\"]",
+    };
+    static const char *path[3] = { "/all", "/admits", "/discharges" };
+    const int want[3] = { 7, 4, 3 };
+    struct rx *r[3];
+    char sub[3][64], json[512], sql[512];
+
+    for (int i = 0; i < 3; i++) {
+        r[i] = rx_start(RX_OK, secret[i]);
+        cr_assert_not_null(r[i]);
+        snprintf(json, sizeof(json),
+                 "{\"url\":\"http://127.0.0.1:%d%s\",\"topics\":%s,"
+                 "\"secrets\":[\"%s\"]}", r[i]->port, path[i], topics[i],
+                 secret[i]);
+        storetest_sub(s, "cbo", json, sub[i]);
+    }
+    start_dispatcher(2000, 1000.0, false);
+
+    for (int i = 0; i < 7; i++) {
+        char key[8], pid[8];
+        snprintf(key, sizeof(key), "%c%d", i < 4 ? 'a' : 'd', i);
+        snprintf(pid, sizeof(pid), "p%d", i);
+        ingest(key, i < 4 ? "adt.admit" : "adt.discharge", pid);
+    }
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(wait_status(sub[i], "delivered", want[i], 10000),
+                     want[i]);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(rx_requests(r[i]), want[i]);
+        cr_assert_eq(r[i]->bad_sigs, 0, "signed with its own secret only");
+        for (int j = 0; j < r[i]->n_ids; j++) {
+            snprintf(sql, sizeof(sql), "SELECT count(*) FROM deliveries WHERE "
+                     "'dlv_' || id = '%s' AND subscription_id = '%s' AND "
+                     "url = 'http://127.0.0.1:%d%s'", r[i]->ids[j], sub[i],
+                     r[i]->port, path[i]);
+            cr_assert_eq(qlong(sql), 1, "%s at %s is not a delivery of %s",
+                         r[i]->ids[j], path[i], sub[i]);
+            char kind = r[i]->bodies_key[j][0];
+            cr_assert(i == 0 || kind == (i == 1 ? 'a' : 'd'),
+                      "%s got event %s", path[i], r[i]->bodies_key[j]);
+        }
+    }
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries"), 14);
+    for (int i = 0; i < 3; i++)
+        rx_stop(r[i]);
+}
+
 /* CPU seconds of this process (the dispatcher runs in it). */
 static double cpu_s(void)
 {
@@ -498,6 +559,25 @@ static pid_t spawn_hubd(const char *node, int lease_ms)
     return pid;
 }
 
+/* Order per patient holds at r across a crash: each event's first arrival
+ * comes after the last arrival (a re-send by the node that took the lease
+ * over included) of every earlier event of its patient. Events m<i> are of
+ * patient p<i % patients>, ingested in order of i. */
+static void order_per_patient_holds(struct rx *r, int patients)
+{
+    pthread_mutex_lock(&r->mu);
+    for (int x = 0; x < r->n_ids; x++) {
+        int i = atoi(r->bodies_key[x] + 1);
+        for (int y = x + 1; y < r->n_ids; y++) {
+            int j = atoi(r->bodies_key[y] + 1);
+            cr_assert(!(j < i && j % patients == i % patients),
+                      "m%d (arrival %d) came before m%d (arrival %d) of "
+                      "the same patient", i, x, j, y);
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
 Test(dispatch, two_hubd_and_kill_9_of_one_deliver_everything_at_least_once,
      .timeout = 120)
 {
@@ -551,6 +631,7 @@ Test(dispatch, two_hubd_and_kill_9_of_one_deliver_everything_at_least_once,
         pthread_mutex_unlock(&r[i]->mu);
         cr_assert_eq(distinct, n_events);
         cr_assert_eq(r[i]->bad_sigs, 0);
+        order_per_patient_holds(r[i], 7);
     }
     cr_assert_geq(qlong("SELECT count(DISTINCT node) FROM delivery_attempts "
                         "WHERE outcome = 'delivered'"), 1);
