@@ -263,6 +263,41 @@ Test(committers, after_an_outage_both_committers_reconnect_and_commit,
                                     "idem_key like 'OUT-%'"), 3);
 }
 
+/* Svix #1844: a worker stuck after its queue store restarted. Through a
+ * 4 s outage hubd keeps trying to reach the database, with backoff (each
+ * committer from 50 ms doubling to 2 s, the dispatcher once per poll, 1 s):
+ * a bounded number of connection attempts, not a tight loop, and not
+ * none. Readiness is false meanwhile and returns by itself; a message
+ * sent during the outage commits after it. */
+Test(committers, an_outage_is_retried_with_backoff_and_readiness_returns,
+     .init = start_proxied, .fini = stop, .timeout = 60)
+{
+    struct mllp_client c;
+    char msg[2048], ack[4096], code[3], ctrl[64];
+
+    cr_assert(wait_readyz(200, 10000), "ready at start");
+    dbproxy_set_down(hub.proxy, true);
+    cr_assert(wait_readyz(503, 15000), "not ready without the database");
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    hl7_sample(msg, sizeof(msg), "BACKOFF-1", "MRN-CM4");
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    int before = dbproxy_refused(hub.proxy);
+    sleep_ms(4000);
+    int tries = dbproxy_refused(hub.proxy) - before;
+    cr_log_info("%d connection attempts in 4 s of outage", tries);
+    cr_expect_geq(tries, 3, "it keeps trying (%d)", tries);
+    cr_expect_leq(tries, 40, "a reconnect storm: %d in 4 s", tries);
+    cr_expect_eq(readyz(), 503, "still not ready");
+    dbproxy_set_down(hub.proxy, false);
+    cr_assert(wait_readyz(200, 15000), "ready again by itself");
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 15000), 0,
+                 "the message sent during the outage commits");
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA");
+    cr_expect_str_eq(ctrl, "BACKOFF-1");
+    mllp_close(&c);
+}
+
 /* SIGTERM while the database is down and a message waits: the committers
  * retry until the shutdown timeout (3 s here), then hubd exits on its own
  * without an ACK for what never committed; and with nothing pending, a

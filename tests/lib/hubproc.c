@@ -51,6 +51,7 @@ struct dbproxy {
     int lfd, port, pg_port;
     int pairs[PROXY_MAX_PAIRS][2];
     size_t n;
+    int refused;                    /* connections closed while down */
     bool down, stop;
     pthread_mutex_t mu;
     pthread_t tid;
@@ -118,6 +119,7 @@ static void *proxy_main(void *arg)
                     }
                 }
                 if (s < 0) {
+                    p->refused += p->down;
                     close(c);
                 } else {
                     p->pairs[slot][0] = c;
@@ -190,6 +192,14 @@ void dbproxy_set_down(struct dbproxy *p, bool down)
     pthread_mutex_lock(&p->mu);
     p->down = down;
     pthread_mutex_unlock(&p->mu);
+}
+
+int dbproxy_refused(struct dbproxy *p)
+{
+    pthread_mutex_lock(&p->mu);
+    int n = p->refused;
+    pthread_mutex_unlock(&p->mu);
+    return n;
 }
 
 void dbproxy_stop(struct dbproxy *p)

@@ -23,6 +23,9 @@ struct dbproxy *dbproxy_start(int pg_port);
 int dbproxy_port(const struct dbproxy *p);
 /* down: close every proxied connection and refuse new ones */
 void dbproxy_set_down(struct dbproxy *p, bool down);
+/* connections it closed at once because it was down: how often hubd tried
+ * to reach the database meanwhile */
+int dbproxy_refused(struct dbproxy *p);
 void dbproxy_stop(struct dbproxy *p);
 
 struct hubproc {
