@@ -97,6 +97,14 @@ const struct dict_domain *dict_domain_at(const struct dict *d, size_t i);
 
 /* ---- screening instruments ------------------------------------------------ */
 
+/* A code as the lookups compare it (dict.c makes it when loading): its
+ * length and its bytes as two words, the first and the last eight (four
+ * when shorter), so that a scan compares a word where it walked bytes. */
+struct dict_key {
+    uint64_t a, b;
+    size_t len;
+};
+
 struct dict_answer {
     const char *code;           /* "LA28397-0" */
     const char *display;
@@ -105,6 +113,7 @@ struct dict_answer {
     bool declined;              /* "I choose not to answer": counts as unanswered */
     bool has_value;
     int64_t value;              /* its points in a sum (Never=1 .. Frequently=5) */
+    struct dict_key key;        /* of code */
 };
 
 struct dict_item {
@@ -119,6 +128,7 @@ struct dict_item {
                                    security-labels.json "loinc"), or NULL */
     const struct dict_answer *answers;
     size_t n_answers;
+    struct dict_key key;        /* of question */
 };
 
 /* A sum of item values compared with a threshold (AHC safety 95614-4). */
@@ -131,6 +141,8 @@ struct dict_sum {
     size_t n_items;
     int64_t positive_at;        /* positive when the sum >= this */
     bool require_all;           /* no score unless every item is answered */
+    struct dict_key key;        /* of code */
+    const struct dict_key *item_keys;   /* of items[] */
 };
 
 /* An item derived from others: `positive_answer` when any source item is

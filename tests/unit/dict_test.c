@@ -962,6 +962,84 @@ Test(dict, instruments_are_found_by_alias_and_aliases_must_be_unique)
     cr_assert_str_eq(e.what, "duplicate instrument code");
 }
 
+/* Lookups compare a code's length and two words of it (struct dict_key):
+ * codes of every length find themselves and nothing else, those over 16
+ * bytes alike in their first and last eight included, and a slice holding
+ * a NUL finds nothing. */
+Test(dict_load, codes_of_every_length_are_found_exactly)
+{
+#define LONG_A "LONG-ABC-1111-x-2222-END"   /* 24 bytes */
+#define LONG_B "LONG-ABC-1111-y-2222-END"   /* the same first and last 8 */
+#define ANS(c, v) "{\"code\":\"" c "\",\"value\":" #v "}"
+#define ITEM(q) "{\"question\":\"" q "\",\"domain\":\"food-insecurity\"," \
+                "\"answers\":[" ANS("a", 1) "," ANS("abcd", 2) ","       \
+                ANS("abcdefgh", 3) "," ANS("abcdefghijklmnop", 4) ","   \
+                ANS(LONG_A, 5) "," ANS(LONG_B, 6) "]}"
+    static const char text[] =
+        "{\"instruments\":[{\"code\":\"P\",\"system\":\"s\",\"name\":\"n\","
+        "\"items\":[" ITEM("Q") "," ITEM("Q123") "," ITEM("Q1234567") ","
+        ITEM("Q123456789abcdef") "," ITEM(LONG_A) "," ITEM(LONG_B) "],"
+        "\"sums\":[{\"code\":\"" LONG_B "-SUM\",\"domain\":\"food-insecurity\","
+        "\"items\":[\"" LONG_B "\",\"Q123\"],\"positive_at\":9}]}]}";
+    static const char *const codes[] = { "Q", "Q123", "Q1234567",
+                                         "Q123456789abcdef", LONG_A, LONG_B };
+    static const char *const answers[] = { "a", "abcd", "abcdefgh",
+                                           "abcdefghijklmnop", LONG_A,
+                                           LONG_B };
+    struct dict *d;
+    struct dict_err e;
+
+    cr_assert_eq(load_with("instruments.json", text, &e, &d), HUB_OK,
+                 "%s %s", e.path, e.what);
+    const struct dict_instrument *p = dict_instrument_find(d, SLICE_LIT("P"));
+    cr_assert_not_null(p);
+    for (size_t i = 0; i < 6; i++) {
+        const struct dict_item *it =
+            dict_item_find(d, p, slice_from_cstr(codes[i]));
+        cr_assert_eq(it, &p->items[i], "%s", codes[i]);
+        for (size_t k = 0; k < 6; k++) {
+            const struct dict_answer *an =
+                dict_answer_find(it, slice_from_cstr(answers[k]));
+            cr_assert_eq(an, &it->answers[k], "%s %s", codes[i], answers[k]);
+        }
+    }
+    /* trimmed, one byte short or long, a NUL inside */
+    const struct dict_item *q = &p->items[1];
+    cr_assert_eq(dict_item_find(d, p, SLICE_LIT(" Q123\t")), q);
+    cr_assert_null(dict_item_find(d, p, SLICE_LIT("Q12")));
+    cr_assert_null(dict_item_find(d, p, SLICE_LIT("Q1234")));
+    cr_assert_null(dict_item_find(d, p, SLICE_LIT("Q12\0")));
+    cr_assert_null(dict_item_find(d, p, SLICE_LIT("Q\0")));
+    cr_assert_null(dict_answer_find(q, SLICE_LIT("abcdefgh\0")));
+    cr_assert_null(dict_answer_find(q, SLICE_LIT("LONG-ABC-1111-z-2222-END")));
+    cr_assert_null(dict_item_find(d, p, SLICE_LIT("LONG-ABC-1111-xx-2222-END")));
+    cr_assert_not_null(dict_sum_find(d, p, SLICE_LIT(LONG_B "-SUM")));
+    cr_assert_null(dict_sum_find(d, p, SLICE_LIT(LONG_A "-SUM")));
+
+    /* the sum finds its long item among responses alike in their words */
+    struct arena a;
+    arena_init(&a, 4096);
+    struct slice six = SLICE_LIT(LONG_B), two = SLICE_LIT("abcd");
+    struct dict_response r[3] = {
+        { .question = SLICE_LIT(LONG_B), .answers = &six, .n_answers = 1 },
+        { .question = SLICE_LIT(LONG_A), .answers = &two, .n_answers = 1 },
+        { .question = SLICE_LIT("Q123 "), .answers = &two, .n_answers = 1 },
+    };
+    struct dict_scoring sc;
+    cr_assert_eq(dict_score(d, &a, p, r, 3, &sc), HUB_OK);
+    cr_assert_eq(sc.n_sums, 1);
+    cr_assert(sc.sums[0].complete);
+    cr_assert_eq(sc.sums[0].value, 6 + 2);
+    cr_assert_eq(sc.items[0].item, &p->items[5]);
+    cr_assert_eq(sc.items[1].item, &p->items[4]);
+    arena_release(&a);
+    dict_free(d);
+#undef LONG_A
+#undef LONG_B
+#undef ANS
+#undef ITEM
+}
+
 /* ---- sharing ------------------------------------------------------------------------ */
 
 #include <pthread.h>
