@@ -360,10 +360,14 @@ static void run_handler(struct api_req *r)
     }
     if (rt->scopes != API_PUBLIC && !(r->who.scopes & rt->scopes) &&
         !(r->who.scopes & SCOPE_ADMIN)) {
-        log_info("http.forbidden", "req=%" PRIu64 " org=%s", r->id,
-                 r->who.org_id);
-        api_reply_error(r, 403, "forbidden",
-                        "credentials lack the scope this route needs", NULL);
+        /* name the scope, so that the partner knows what to ask for */
+        char need[64], msg[160];
+        store_scopes_format(rt->scopes, need, sizeof(need));
+        snprintf(msg, sizeof(msg), "credentials lack the scope this route "
+                 "needs (%s%s)", strchr(need, ',') ? "one of " : "", need);
+        log_info("http.forbidden", "req=%" PRIu64 " org=%s need=%s", r->id,
+                 r->who.org_id, need);
+        api_reply_error(r, 403, "forbidden", msg, NULL);
         return;
     }
     rt->fn(r);

@@ -133,6 +133,8 @@ Test(http, refuses_missing_credentials_and_missing_scope,
     cr_expect_eq(r.status, 403);
     cr_expect(strstr(r.body, "\"code\":\"forbidden\"") != NULL, "%s",
               r.body);
+    cr_expect(strstr(r.body, "needs (ingest)") != NULL,
+              "the refusal names the scope: %s", r.body);
     http_resp_free(&r);
     cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages"), 0);
 }
