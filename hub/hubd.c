@@ -284,8 +284,11 @@ int main(int argc, char **argv)
         auth_new(app.srv.db, cfg.auth_cache_ttl, &app.srv.auth) != HUB_OK)
         goto out;
     if (mllp_server_new(&app.srv, &app.mllp) != HUB_OK ||
-        http_server_new(&app.srv, &app.http) != HUB_OK)
+        http_server_new(&app.srv, &app.http) != HUB_OK) {
+        /* the listener said why above (a port in use: another hubd?) */
+        log_error("hubd.start_failed", "why=%s", "a listener did not start");
         goto out;
+    }
     if (cfg.ports_file[0] && write_ports_file(&app.srv, cfg.ports_file) != HUB_OK) {
         log_error("hubd.ports_file_failed", "errno=%d", errno);
         goto out;

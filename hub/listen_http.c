@@ -14,6 +14,7 @@
  * Limits: body (evhttp_set_max_body_size: 413), headers, timeouts.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -556,7 +557,9 @@ static int bind_ep(struct http_server *hs, const char *addr, int port,
     evhttp_set_gencb(http, on_request, ep);
     ep->sock = evhttp_bind_socket_with_handle(http, addr, (ev_uint16_t)port);
     if (ep->sock == NULL) {
-        log_error("http.bind_failed", "addr=%s port=%d", addr, port);
+        int e = errno;
+        log_error("http.bind_failed", "addr=%s port=%d tls=%d errno=%d "
+                  "why=\"%s\"", addr, port, tls ? 1 : 0, e, strerror(e));
         evhttp_free(http);
         ep->http = NULL;
         return HUB_EIO;

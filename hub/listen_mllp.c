@@ -685,7 +685,10 @@ static int bind_one(struct mllp_server *ms, const char *addr, int port,
                                         LEV_OPT_REUSEABLE,
                                     1024, (struct sockaddr *)&ss, sslen);
     if (ls->l == NULL) {
-        log_error("mllp.bind_failed", "addr=%s errno=%d", spec, errno);
+        /* the key to change: mllps_port, or mllp_port / mllp_listener */
+        int e = errno;
+        log_error("mllp.bind_failed", "addr=%s tls=%d errno=%d why=\"%s\"",
+                  spec, tls ? 1 : 0, e, strerror(e));
         return HUB_EIO;
     }
     struct sockaddr_storage got;

@@ -11,7 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cjson/cJSON.h>
 
@@ -909,6 +914,42 @@ Test(docs, refuses_to_start_when_the_dictionary_does_not_validate,
     cr_expect(strstr(log, "file=zcodes.json") != NULL, "%s", log);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     cr_expect_eq(system(cmd), 0);
+}
+
+/* the text of hubd.log, into a static buffer */
+static const char *hub_log(void)
+{
+    static char log[16384];
+    FILE *f = fopen(hub_path(&hub, "hubd.log"), "r");
+    size_t n = f ? fread(log, 1, sizeof(log) - 1, f) : 0;
+
+    log[n] = '\0';
+    if (f)
+        fclose(f);
+    return log;
+}
+
+Test(docs, a_port_in_use_is_named_with_the_reason,
+     .fini = stop, .timeout = 60)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET };
+    socklen_t len = sizeof(sa);
+    char conf[128];
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    /* a port someone else holds, as a second hubd would find it */
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    cr_assert_eq(listen(fd, 1), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    snprintf(conf, sizeof(conf), "https_port = %d\n", ntohs(sa.sin_port));
+    cr_expect_eq(hub_start(&hub, conf, false), -1, "hubd must not start");
+    const char *log = hub_log();
+    cr_expect(strstr(log, "http.bind_failed") != NULL, "%s", log);
+    cr_expect(strstr(log, "why=\"Address already in use\"") != NULL, "%s",
+              log);
+    cr_expect(strstr(log, "hubd.start_failed") != NULL, "%s", log);
+    close(fd);
 }
 
 Test(docs, screening_positive_subscription_gets_the_fhir_event,
