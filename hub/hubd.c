@@ -150,12 +150,15 @@ static int dev_database(void)
     return config_set(&cfg, "database_url", line);
 }
 
-static void usage(void)
+static void usage(FILE *out)
 {
     fputs("usage: hubd [-c FILE] [--check-config]\n"
-          "  configuration: FILE (key = value), then HUB_* and DATABASE_URL\n"
-          "  from the environment; see deploy/hubd.conf.example\n",
-          stderr);
+          "  configuration: FILE (key = value; else $HUB_CONFIG), then\n"
+          "  HUB_<KEY> and DATABASE_URL from the environment; every key is\n"
+          "  in deploy/hubd.conf.example\n"
+          "  --check-config  load the configuration and the data dictionary,\n"
+          "                  then exit (0: ok, 2: refused, with the reason)\n",
+          out);
 }
 
 /*
@@ -193,8 +196,12 @@ int main(int argc, char **argv)
             path = argv[++i];
         else if (!strcmp(argv[i], "--check-config"))
             check_only = true;
-        else {
-            usage();
+        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "hubd: unknown argument '%.64s'\n", argv[i]);
+            usage(stderr);
             return 2;
         }
     }

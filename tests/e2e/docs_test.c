@@ -952,6 +952,24 @@ Test(docs, a_port_in_use_is_named_with_the_reason,
     close(fd);
 }
 
+Test(docs, hubd_help_prints_the_usage_on_stdout_and_exits_0)
+{
+    char cmd[1024], out[2048];
+    const char *b = getenv("HUB_BUILD");
+    FILE *p;
+
+    snprintf(cmd, sizeof(cmd), "'%s/%s/hubd' --help 2>/dev/null",
+             testdb_root(), b && *b ? b : "build");
+    p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+    cr_expect(strstr(out, "usage: hubd") != NULL, "%s", out);
+    cr_expect(strstr(out, "deploy/hubd.conf.example") != NULL, "%s", out);
+}
+
 Test(docs, screening_positive_subscription_gets_the_fhir_event,
      .init = start, .fini = stop, .timeout = 60)
 {
