@@ -65,6 +65,18 @@ int ctl_migrate(struct ctl *c, int argc, char **argv)
     return 0;
 }
 
+/* the kinds organizations_kind_check allows (001_init.sql) */
+static bool known_kind(const char *kind)
+{
+    static const char *const kinds[] = { "hospital", "clinic", "cbo",
+                                         "plan", "state", "operator" };
+
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (!strcmp(kind, kinds[i]))
+            return true;
+    return false;
+}
+
 int ctl_org_add(struct ctl *c, int argc, char **argv)
 {
     struct ctl_args a;
@@ -80,13 +92,22 @@ int ctl_org_add(struct ctl *c, int argc, char **argv)
               "admin)\n", stderr);
         return 2;
     }
+    if (!known_kind(ctl_opt(&a, "kind"))) {
+        fputs("hubctl: unknown kind (hospital, clinic, cbo, plan, state, "
+              "operator)\n", stderr);
+        return 1;                   /* as when the database refused it */
+    }
     if (ctl_store(c) == NULL)
         return 1;
     rc = store_org_add(c->s, ACTOR, a.pos[0], ctl_opt(&a, "name"),
                        ctl_opt(&a, "kind"), scopes);
+    /* 23505: the primary key; else the id's CHECK */
+    if (rc == HUB_EINVALID && !strcmp(store_last_sqlstate(c->s), "23505"))
+        return fail("cannot add the organization: that id is taken "
+                    "(hubctl org list)", rc);
     if (rc == HUB_EINVALID)
-        return fail("cannot add the organization: id taken, or id/kind "
-                    "invalid (id: lowercase letters, digits, _ . -)", rc);
+        return fail("cannot add the organization: an id is 1 to 63 of "
+                    "a-z 0-9 _ . -, starting with a letter or digit", rc);
     if (rc != HUB_OK)
         return fail("cannot add the organization", rc);
     printf("org %s added\n", a.pos[0]);

@@ -31,16 +31,18 @@ static void teardown(void)
 
 TestSuite(hubctl, .init = setup, .fini = teardown, .timeout = 60);
 
-/* run "hubctl ARGS" (a shell fragment); exit status, stdout in out */
-static int hubctl(char *out, size_t size, const char *args)
+/* run "hubctl ARGS" (a shell fragment) with stderr sent to `err` ("/dev/null"
+ * or "&1"); exit status, stdout in out */
+static int hubctl_run(char *out, size_t size, const char *args,
+                      const char *err)
 {
     char cmd[1024];
     const char *b = getenv("HUB_BUILD");
     FILE *p;
     size_t n = 0;
 
-    snprintf(cmd, sizeof(cmd), "'%s/%s/hubctl' %s 2>/dev/null", testdb_root(),
-             b && *b ? b : "build", args);
+    snprintf(cmd, sizeof(cmd), "'%s/%s/hubctl' %s 2>%s", testdb_root(),
+             b && *b ? b : "build", args, err);
     p = popen(cmd, "r");
     cr_assert_not_null(p);
     if (out && size) {
@@ -53,6 +55,11 @@ static int hubctl(char *out, size_t size, const char *args)
     }
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int hubctl(char *out, size_t size, const char *args)
+{
+    return hubctl_run(out, size, args, "/dev/null");
 }
 
 Test(hubctl, migrate_twice_and_add_orgs)
@@ -258,4 +265,26 @@ Test(hubctl, unreachable_database_says_what_to_check)
     cr_assert_neq(pclose(p), 0);
     cr_assert_not_null(strstr(out, "deploy/devdb.sh start"), "%s", out);
     cr_assert_null(strstr(out, "secret"), "the URL's password: %s", out);
+}
+
+Test(hubctl, org_add_refusals_say_which_part_is_wrong)
+{
+    char out[2048];
+
+    cr_assert_eq(hubctl(NULL, 0, "migrate"), 0);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "org add cbo1 --name X "
+                            "--kind pantry --scopes subscribe", "&1"), 1,
+                 "%s", out);
+    cr_assert_not_null(strstr(out, "unknown kind (hospital, clinic"), "%s",
+                       out);
+    cr_assert_eq(hubctl(NULL, 0, "org add cbo1 --name X --kind cbo "
+                        "--scopes subscribe"), 0);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "org add cbo1 --name X "
+                            "--kind cbo --scopes subscribe", "&1"), 1,
+                 "%s", out);
+    cr_assert_not_null(strstr(out, "that id is taken"), "%s", out);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "org add Big --name X "
+                            "--kind cbo --scopes subscribe", "&1"), 1,
+                 "%s", out);
+    cr_assert_not_null(strstr(out, "an id is 1 to 63 of a-z"), "%s", out);
 }
