@@ -2,7 +2,8 @@
  * api_events.c - GET /v1/events: the cursor-paged pull feed for partners
  * without a server. Parameters are checked whole before any query:
  *   after  cursor from the previous page's "next" (decimal, default 0)
- *   topic  a topic or a prefix pattern ("adt.*")
+ *   topic  a topic or a pattern ("adt.*", "*.positive") that matches a
+ *          known topic
  *   since  lower bound on occurred_at (ISO 8601)
  *   limit  1..1000, default 100
  * The store decides what the caller may see (what it sent, what was routed
@@ -14,6 +15,7 @@
 
 #include "api.h"
 #include "common/hub_err.h"
+#include "webhook.h"
 
 #define EVENTS_MAX_LIMIT 1000
 
@@ -92,11 +94,14 @@ static void events(struct api_req *r)
         p->limit = (int)v;
     }
     if (topic && *topic) {
+        /* as a subscription's topics are checked: a typo ("adt.admitted")
+         * would otherwise read as an empty feed */
+        struct hub_err e = { 0 };
         if (strlen(topic) >= sizeof(p->topic) ||
-            !only(topic, "abcdefghijklmnopqrstuvwxyz._*")) {
+            webhook_topic_check(topic, &e) != HUB_OK) {
             free(p);
-            api_reply_error(r, 400, "invalid", "topic is not a topic pattern",
-                            "topic");
+            api_reply_error(r, 400, "invalid", e.what ? e.what :
+                            "topic is not a topic pattern", "topic");
             return;
         }
         memcpy(p->topic, topic, strlen(topic) + 1);

@@ -324,6 +324,13 @@ Test(http, mllp_framed_body_and_limits, .init = start_small_body,
                            "tok-hosp", NULL, NULL, 0, NULL, &r), 0);
     cr_expect_eq(r.status, 400);
     http_resp_free(&r);
+    /* a topic that is no topic is refused, not read as an empty feed */
+    cr_assert_eq(http_call(&hub, false, "GET", "/v1/events?topic=adt.admitted",
+                           "tok-hosp", NULL, NULL, 0, NULL, &r), 0);
+    cr_expect_eq(r.status, 400, "%s", r.body);
+    cr_expect(strstr(r.body, "no known topic") != NULL, "%s", r.body);
+    cr_expect(strstr(r.body, "\"field\":\"topic\"") != NULL, "%s", r.body);
+    http_resp_free(&r);
     cr_assert_eq(http_call(&hub, false, "GET", "/v1/events?topic=adt.*",
                            "tok-hosp", NULL, NULL, 0, NULL, &r), 0);
     cr_expect_eq(r.status, 200, "%s", r.body);
