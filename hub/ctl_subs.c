@@ -58,13 +58,15 @@ static int refused(const char *what, const struct hub_err *e, int code)
 static void warn_if_waiting(struct ctl *c, const char *sql, const char *arg)
 {
     const char *p[] = { arg };
-    char *v = NULL, id[128], st[32];
+    char *v = NULL, *st;
 
     if (store_query_text(c->s, sql, 1, p, &v) == HUB_OK && v &&
-        strlen(v) < sizeof(id) && sscanf(v, "%127s %31s", id, st) == 2 &&
-        strcmp(st, "active") != 0)
-        fprintf(stderr, "hubctl: subscription %s is %s: the replay waits "
-                "until 'hubctl sub resume %s'\n", id, st, id);
+        (st = strchr(v, ' ')) != NULL) {
+        *st++ = '\0';
+        if (strcmp(st, "active") != 0)
+            fprintf(stderr, "hubctl: subscription %s is %s: the replay "
+                    "waits until 'hubctl sub resume %s'\n", v, st, v);
+    }
     free(v);
 }
 
