@@ -106,6 +106,13 @@ void csv_reader_feed(struct csv_reader *r, const char *p, size_t len,
                      bool final);
 
 /*
+ * Where the next records' fields go: `f`, room for lim.max_cols slices
+ * (the reader's own array until this is called). Their row->f is then f,
+ * which a caller can keep instead of copying the fields out.
+ */
+void csv_reader_fields(struct csv_reader *r, struct slice *f);
+
+/*
  * Read the next record. Returns 1 and fills *row (check row->err: a bad
  * record is still returned, with the column and reason); 0 at the end of
  * final input; HUB_ESHORT when the record is not complete yet and the input

@@ -65,6 +65,11 @@ void csv_reader_feed(struct csv_reader *r, const char *p, size_t len,
     r->final = final;
 }
 
+void csv_reader_fields(struct csv_reader *r, struct slice *f)
+{
+    r->f = f;
+}
+
 /* Note the first row-level problem only: it is the one worth fixing first. */
 static void row_fail(struct csv_row *row, size_t col, const char *what)
 {
