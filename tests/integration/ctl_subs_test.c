@@ -168,6 +168,17 @@ Test(ctl_subs, replay_says_when_it_waits_for_a_paused_subscription)
     cr_assert_not_null(strstr(out, "is paused: the replay waits"), "%s", out);
     cr_assert_not_null(strstr(out, "hubctl sub resume sub_"), "%s", out);
 
+    /* of a deleted subscription, a replay is never sent: no resume hint */
+    cr_assert_eq(qlong("WITH d AS (UPDATE deliveries SET status = 'dead' "
+                       "RETURNING id), q AS (DELETE FROM delivery_queue) "
+                       "SELECT count(*) FROM d"), 1);
+    snprintf(args, sizeof(args), "sub delete %s", id);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
+    snprintf(args, sizeof(args), "deliveries replay dlv_%ld", dlv);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "is deleted: the replay will not be sent"),
+                       "%s", out);
+
     snprintf(args, sizeof(args), "deliveries replay-range --subscription %s "
              "--from yesterday-ish --to 2100-01-01", id);
     cr_assert_eq(hubctl(out, sizeof(out), args), 1, "%s", out);
