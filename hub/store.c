@@ -593,9 +593,14 @@ static int apply_migration(struct store *s, const char *dir, const char *name)
     } else if (!done) {
         log_info("store.migrated", "file=%s sha=%.12s", name, sha);
     } else if (strcmp(recorded, sha) != 0) {
-        /* an applied file was edited: it is not applied again */
+        /* an applied file was edited: it is not applied again, so the
+         * database may lack what the binaries expect (a development tree
+         * after a pull): say how to get a database that matches */
         log_warn("store.migration_changed", "file=%s recorded=%.12s "
-                 "now=%.12s", name, recorded, sha);
+                 "now=%.12s why=\"not applied again\" fix=\"a new "
+                 "numbered file; for the private development database: "
+                 "make db-stop && rm -rf var/pg && make run\"", name,
+                 recorded, sha);
     }
     free(sql);
     return rc;

@@ -288,3 +288,19 @@ Test(hubctl, org_add_refusals_say_which_part_is_wrong)
                  "%s", out);
     cr_assert_not_null(strstr(out, "an id is 1 to 63 of a-z"), "%s", out);
 }
+
+Test(hubctl, an_edited_applied_migration_says_how_to_get_a_matching_db)
+{
+    char out[4096];
+    struct store *s;
+
+    cr_assert_eq(hubctl(NULL, 0, "migrate"), 0);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_exec(s, "UPDATE schema_migrations SET sha256 = "
+                               "repeat('0', 64)"), HUB_OK);
+    store_free(s);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "migrate", "&1"), 0, "%s",
+                 out);
+    cr_assert_not_null(strstr(out, "store.migration_changed"), "%s", out);
+    cr_assert_not_null(strstr(out, "rm -rf var/pg"), "%s", out);
+}
