@@ -216,6 +216,38 @@ static void b64url(const unsigned char *p, size_t n, char *out)
     out[o] = '\0';
 }
 
+/* A token carries only the scopes its org has (store_token_add keeps the
+ * intersection): asked for more, say which are left out, and refuse a
+ * token that would carry none. False when refused (message printed). */
+static bool org_has_scopes(struct ctl *c, const char *org, unsigned want)
+{
+    const char *p[] = { org };
+    char *v = NULL, has_txt[96], out_txt[96];
+    unsigned has = 0;
+
+    if (store_query_text(c->s, "SELECT array_to_string(scopes, ',') FROM "
+                         "organizations WHERE id = $1", 1, p, &v) != HUB_OK ||
+        v == NULL) {
+        free(v);
+        fail("no organization has that id (hubctl org list)", HUB_ENOTFOUND);
+        return false;
+    }
+    (void)store_scopes_parse(v, &has);
+    free(v);
+    store_scopes_format(has, has_txt, sizeof(has_txt));
+    store_scopes_format(want & ~has, out_txt, sizeof(out_txt));
+    if ((want & has) == 0) {
+        fprintf(stderr, "hubctl: the organization has none of those scopes "
+                "(it has: %s; hubctl org update ORG --scopes ...)\n",
+                has ? has_txt : "none");
+        return false;
+    }
+    if (want & ~has)
+        fprintf(stderr, "hubctl: the organization lacks %s: the token "
+                "leaves it out\n", out_txt);
+    return true;
+}
+
 int ctl_token_create(struct ctl *c, int argc, char **argv)
 {
     struct ctl_args a;
@@ -245,6 +277,8 @@ int ctl_token_create(struct ctl *c, int argc, char **argv)
     snprintf(token, sizeof(token), "%s_%s", prefix, sec_txt);
     store_sha256_hex(token, strlen(token), sha);
     if (ctl_store(c) == NULL)
+        return 1;
+    if (ctl_opt(&a, "scopes") && !org_has_scopes(c, a.pos[0], scopes))
         return 1;
     rc = store_token_add(c->s, ACTOR, a.pos[0], sha, prefix, scopes);
     OPENSSL_cleanse(secret, sizeof(secret));

@@ -304,3 +304,25 @@ Test(hubctl, an_edited_applied_migration_says_how_to_get_a_matching_db)
     cr_assert_not_null(strstr(out, "store.migration_changed"), "%s", out);
     cr_assert_not_null(strstr(out, "rm -rf var/pg"), "%s", out);
 }
+
+Test(hubctl, token_create_says_which_asked_scopes_the_org_lacks)
+{
+    char out[2048];
+
+    cr_assert_eq(hubctl(NULL, 0, "migrate"), 0);
+    cr_assert_eq(hubctl(NULL, 0, "org add cbo1 --name X --kind cbo "
+                        "--scopes ingest,subscribe"), 0);
+    /* a token with no scope at all would be refused on every route */
+    cr_assert_eq(hubctl_run(out, sizeof(out), "token create cbo1 --scopes "
+                            "admin", "&1"), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "has none of those scopes (it has: "
+                                   "ingest,subscribe"), "%s", out);
+    cr_assert_null(strstr(out, "hub_"), "no token printed: %s", out);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "token create cbo1 --scopes "
+                            "ingest,admin", "&1"), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "lacks admin: the token leaves it out"),
+                       "%s", out);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "token create nobody "
+                            "--scopes ingest", "&1"), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "no organization has that id"), "%s", out);
+}
