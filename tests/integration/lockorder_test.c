@@ -392,6 +392,14 @@ static void *bg_ingest_main(void *arg)
     return NULL;
 }
 
+/* Backends of this test's database waiting for an advisory lock. The
+ * view covers the whole cluster: a test of another database running
+ * alongside (concurrent ingests wait for their own chain lock) must not
+ * count, or the change below could commit before our ingest waits. */
+#define ADVISORY_WAITERS "SELECT count(*) FROM pg_stat_activity WHERE " \
+    "datname = current_database() AND wait_event_type = 'Lock' AND " \
+    "wait_event = 'advisory'"
+
 /* hub_ingest_fast matches its events to the subscriptions before the
  * chain lock. `change` (an UPDATE of the subscription sid) commits while the ingest, matched
  * already, waits for that lock: what the ingest writes must be what
@@ -407,13 +415,10 @@ static void ingest_across_a_change(const char *change, char sid[64])
     ok(holder, "BEGIN");
     ok(holder, "SELECT hub_chain_lock()");
     cr_assert_eq(pthread_create(&t, NULL, bg_ingest_main, &b), 0);
-    for (int i = 0; i < 500 && qlong("SELECT count(*) FROM pg_stat_activity "
-                                     "WHERE wait_event_type = 'Lock' AND "
-                                     "wait_event = 'advisory'") < 1; i++)
+    for (int i = 0; i < 500 && qlong(ADVISORY_WAITERS) < 1; i++)
         usleep(10 * 1000);
-    cr_assert_eq(qlong("SELECT count(*) FROM pg_stat_activity WHERE "
-                       "wait_event_type = 'Lock' AND wait_event = 'advisory'"),
-                 1, "the ingest waits for the chain lock");
+    cr_assert_eq(qlong(ADVISORY_WAITERS), 1,
+                 "the ingest waits for the chain lock");
     snprintf(sql, sizeof(sql), "%s WHERE id = '%s'", change, sid);
     ok(holder, sql);
     ok(holder, "COMMIT");
