@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -127,6 +128,21 @@ static long wait_for(const char *sql, long want, int timeout_ms)
     while ((v = qlong(sql)) != want && now_ms() < end)
         usleep(20 * 1000);
     return v;
+}
+
+/* Wait until no statement that had begun on the test database (other
+ * than on our connection) when this is called is still running; returns
+ * how many still are at the deadline. */
+static long wait_statements_begun_before_now(int timeout_ms)
+{
+    char *now = storetest_text(s, "SELECT clock_timestamp()::text");
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE "
+             "datname = current_database() AND pid <> pg_backend_pid() AND "
+             "backend_type = 'client backend' AND state <> 'idle' AND "
+             "query_start < '%s'", now);
+    free(now);
+    return wait_for(sql, 0, timeout_ms);
 }
 
 static long count_status(const char *sub, const char *status)
@@ -353,18 +369,29 @@ static void check_isolation(struct rx *bad, int bad_port)
     const char *bsub = sub_for(bad ? bad->port : bad_port, "[\"*\"]", "/bad");
     start_dispatcher(3000, 1.0, false);     /* real time: retries wait */
 
-    int64_t t0 = now_ms();
+    /* each event's wait counts from its own ingest: counted from the
+     * first, the twelve ingests (each waits for a WAL flush) were charged
+     * to the dispatcher, 1.2-1.4 s of it where a flush takes 100 ms */
+    int64_t sent_at[12];
     for (int i = 0; i < 12; i++) {
         char key[8], pid[8];
         snprintf(key, sizeof(key), "k%d", i);
         snprintf(pid, sizeof(pid), "p%d", i);
+        sent_at[i] = now_ms();
         ingest(key, "adt.admit", pid);
     }
     cr_assert_eq(wait_status(gsub, "delivered", 12, 10000), 12);
     int64_t worst = 0;
-    for (int i = 0; i < good->n_ids; i++)
-        if (good->at_ms[i] - t0 > worst)
-            worst = good->at_ms[i] - t0;
+    pthread_mutex_lock(&good->mu);
+    for (int i = 0; i < good->n_ids; i++) {
+        const char *key = good->bodies_key[i];
+        long k = key[0] == 'k' ? strtol(key + 1, NULL, 10) : -1;
+        cr_assert(k >= 0 && k < 12, "a request for %s", key);
+        if (good->at_ms[i] - sent_at[k] > worst)
+            worst = good->at_ms[i] - sent_at[k];
+    }
+    pthread_mutex_unlock(&good->mu);
+    /* queued behind a hanging transfer it would wait for its timeout (3 s) */
     cr_assert_lt(worst, 1500, "healthy receiver waited %lld ms",
                  (long long)worst);
     /* the bad endpoint: at most per_endpoint (4) in flight at once */
@@ -467,7 +494,15 @@ Test(dispatch, pause_stops_retries_at_once_and_resume_continues)
     cr_assert_geq(rx_requests(r), 3);
     cr_assert_eq(subs_set_status(s, "cbo", "cbo", sub, "paused", &out), HUB_OK);
     free(out);
-    usleep(100 * 1000);         /* an attempt in flight may finish */
+    /* What was under way at the pause may still finish: an attempt in
+     * flight, and a claim whose snapshot came before the pause (with the
+     * attempt it starts). Waited for on conditions, not for a fixed
+     * 100 ms that assumed a claim round trip (which waits for a WAL flush)
+     * is shorter: every statement begun before the pause has returned,
+     * then the delivery is leased to no one. Every later claim sees the
+     * pause. */
+    cr_assert_eq(wait_statements_begun_before_now(15000), 0);
+    cr_assert_eq(wait_status(sub, "delivering", 0, 15000), 0);
     int n = rx_requests(r);
     usleep(1500 * 1000);
     cr_assert_eq(rx_requests(r), n, "no retry while paused");
@@ -521,10 +556,15 @@ Test(dispatch, production_profile_refuses_loopback_receivers)
 
 static pid_t spawn_hubd(const char *node, int lease_ms)
 {
+    pid_t parent = getpid();
     pid_t pid = fork();
     cr_assert_neq(pid, -1);
     if (pid == 0) {
         char bin[4096], lease[16], ports[256];
+        /* a test killed at its timeout skips .fini: hubd goes with it */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
         const char *b = getenv("HUB_BUILD");
         if (b && b[0] == '/')
             snprintf(bin, sizeof(bin), "%s/hubd", b);
@@ -578,6 +618,42 @@ static void order_per_patient_holds(struct rx *r, int patients)
     pthread_mutex_unlock(&r->mu);
 }
 
+/* hubd `pid` (spawn_hubd) wrote its ports file and answers GET /readyz
+ * with 200 within timeout_ms. */
+static bool hubd_ready(pid_t pid, int timeout_ms)
+{
+    char path[64], text[512];
+    struct hubproc h;
+    int64_t end = now_ms() + timeout_ms;
+
+    memset(&h, 0, sizeof(h));
+    snprintf(path, sizeof(path), "/tmp/hub-e2e-ports-%d", (int)pid);
+    while (now_ms() < end) {
+        FILE *f = fopen(path, "r");
+        if (f) {
+            size_t n = fread(text, 1, sizeof(text) - 1, f);
+            fclose(f);
+            text[n] = '\0';
+            const char *p = strstr(text, "http=");
+            h.http = p ? (int)strtol(p + 5, NULL, 10) : 0;
+        }
+        if (h.http > 0) {
+            struct http_resp r;
+            long st = 0;
+            if (http_call(&h, false, "GET", "/readyz", NULL, NULL, NULL, 0,
+                          NULL, &r) == 0)
+                st = r.status;
+            http_resp_free(&r);
+            if (st == 200) {
+                unlink(path);           /* read once, left behind otherwise */
+                return true;
+            }
+        }
+        usleep(20 * 1000);
+    }
+    return false;
+}
+
 Test(dispatch, two_hubd_and_kill_9_of_one_deliver_everything_at_least_once,
      .timeout = 120)
 {
@@ -590,8 +666,10 @@ Test(dispatch, two_hubd_and_kill_9_of_one_deliver_everything_at_least_once,
     }
     pid_t a = spawn_hubd("node-a", 1500);
     pid_t b = spawn_hubd("node-b", 1500);
-    /* both dispatchers up: wait until they listen (or just a moment) */
-    usleep(800 * 1000);
+    /* both up before the events come, so that both can take leases (not
+     * a fixed 800 ms: hubd's start-up under the sanitizers varies) */
+    cr_assert(hubd_ready(a, 60000), "node-a ready");
+    cr_assert(hubd_ready(b, 60000), "node-b ready");
     const int n_events = 60;
     for (int i = 0; i < n_events; i++) {
         char key[8], pid[8];
