@@ -607,9 +607,9 @@ static void order_per_patient_holds(struct rx *r, int patients)
 {
     pthread_mutex_lock(&r->mu);
     for (int x = 0; x < r->n_ids; x++) {
-        int i = atoi(r->bodies_key[x] + 1);
+        int i = (int)strtol(r->bodies_key[x] + 1, NULL, 10);
         for (int y = x + 1; y < r->n_ids; y++) {
-            int j = atoi(r->bodies_key[y] + 1);
+            int j = (int)strtol(r->bodies_key[y] + 1, NULL, 10);
             cr_assert(!(j < i && j % patients == i % patients),
                       "m%d (arrival %d) came before m%d (arrival %d) of "
                       "the same patient", i, x, j, y);
