@@ -8,7 +8,7 @@
  */
 
 /* store: schema, organizations, credentials, audit chain (hub/ctl_core.c) */
-CTL_COMMAND("migrate", NULL, ctl_migrate, "migrate [--dir schemas/migrations]")
+CTL_COMMAND("migrate", NULL, ctl_migrate, "migrate [--dir DIR]   (default: $HUB_MIGRATIONS_DIR, else schemas/migrations)")
 CTL_COMMAND("org", "add", ctl_org_add, "org add ID --name NAME --kind hospital|clinic|cbo|plan|state|operator --scopes ingest,subscribe,roster,report,admin")
 CTL_COMMAND("org", "update", ctl_org_update, "org update ID [--name NAME] [--scopes ingest,...]")
 CTL_COMMAND("org", "list", ctl_org_list, "org list")

@@ -47,14 +47,24 @@ int ctl_migrate(struct ctl *c, int argc, char **argv)
 
     if ((rc = ctl_parse(c, argc, argv, "dir", NULL, &a)) || a.npos)
         return rc ? rc : ctl_usage_error(c);
+    /* hubd's migrations_dir key, as its environment sets it (the
+     * container image does), before the tree's own */
+    const char *env = getenv("HUB_MIGRATIONS_DIR");
     if (ctl_opt(&a, "dir"))
         snprintf(dir, sizeof(dir), "%s", ctl_opt(&a, "dir"));
+    else if (env && *env)
+        snprintf(dir, sizeof(dir), "%s", env);
     else
         snprintf(dir, sizeof(dir), "%s/schemas/migrations",
                  root && *root ? root : ".");
     if (ctl_store(c) == NULL)
         return 1;
     rc = store_migrate(c->s, dir);
+    if (rc == HUB_EIO || rc == HUB_ENOTFOUND) {
+        fprintf(stderr, "hubctl: cannot read the migrations in %s (set "
+                "--dir or HUB_MIGRATIONS_DIR)\n", dir);
+        return 1;
+    }
     if (rc != HUB_OK)
         return fail("cannot apply the migrations", rc);
     char *n = NULL;

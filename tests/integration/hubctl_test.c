@@ -326,3 +326,31 @@ Test(hubctl, token_create_says_which_asked_scopes_the_org_lacks)
                             "--scopes ingest", "&1"), 1, "%s", out);
     cr_assert_not_null(strstr(out, "no organization has that id"), "%s", out);
 }
+
+/* away from the tree (a container, a package): hubctl migrate finds the
+ * files where hubd's migrations_dir says, or names the directory it read */
+Test(hubctl, migrate_follows_hub_migrations_dir_and_names_a_missing_one)
+{
+    char cmd[2048], out[2048];
+    const char *b = getenv("HUB_BUILD");
+    FILE *p;
+    size_t n;
+
+    snprintf(cmd, sizeof(cmd), "cd / && env -u HUB_ROOT HUB_MIGRATIONS_DIR="
+             "'%s/schemas/migrations' '%s/%s/hubctl' migrate 2>&1",
+             testdb_root(), testdb_root(), b && *b ? b : "build");
+    p = popen(cmd, "r");
+    n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    cr_assert_eq(pclose(p), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "schema at version"), "%s", out);
+
+    snprintf(cmd, sizeof(cmd), "cd / && env -u HUB_ROOT HUB_MIGRATIONS_DIR="
+             "/nonexistent '%s/%s/hubctl' migrate 2>&1", testdb_root(),
+             b && *b ? b : "build");
+    p = popen(cmd, "r");
+    n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    cr_assert_neq(pclose(p), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "migrations in /nonexistent"), "%s", out);
+}
