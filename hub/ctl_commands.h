@@ -33,7 +33,7 @@ CTL_COMMAND("deliveries", "replay", ctl_deliveries_replay, "deliveries replay DL
 CTL_COMMAND("deliveries", "replay-range", ctl_deliveries_replay_range, "deliveries replay-range --subscription ID --from TIME --to TIME [--status dead|failed|delivered] [--max N]")
 
 /* dictfhir: data dictionary (hub/ctl_dict.c) */
-CTL_COMMAND("dict", "check", ctl_dict_check, "dict check [DIR]   (validate schemas/dict; exit 1 names file, JSON path and problem)")
+CTL_COMMAND("dict", "check", ctl_dict_check, "dict check [DIR]   (validate $HUB_DICT_DIR or schemas/dict; exit 1 names file, JSON path and problem)")
 CTL_COMMAND("dict", "show", ctl_dict_show, "dict show [DIR]   (print every table of the data dictionary)")
 
 /* others: add your block above this line */

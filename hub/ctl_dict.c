@@ -6,6 +6,7 @@
 
 #include "ctl.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/dict.h"
@@ -16,7 +17,8 @@ static void usage(FILE *errout)
 {
     fputs("usage: hubctl dict check [DIR]\n"
           "       hubctl dict show [DIR]\n"
-          "DIR defaults to " DICT_DEFAULT_DIR "\n", errout);
+          "DIR defaults to $HUB_DICT_DIR, else " DICT_DEFAULT_DIR "\n",
+          errout);
 }
 
 static size_t count_items(const struct dict *d)
@@ -113,7 +115,10 @@ int ctl_dict(int argc, char **argv, FILE *out, FILE *errout)
         usage(errout);
         return 2;
     }
-    const char *dir = argc == 3 ? argv[2] : DICT_DEFAULT_DIR;
+    /* hubd's dict_dir, as its environment sets it (the container image) */
+    const char *env = getenv("HUB_DICT_DIR");
+    const char *dir = argc == 3 ? argv[2] : env && *env ? env
+                                                         : DICT_DEFAULT_DIR;
     struct dict *d;
     struct dict_err err;
     int rc = dict_files_load(dir, &d, &err);

@@ -1176,3 +1176,21 @@ Test(dict_load, concept_tables_are_merged_and_checked)
         cr_assert_str_eq(e.what, bad[i].what, "case %zu", i);
     }
 }
+
+Test(ctl_dict, without_a_dir_reads_hub_dict_dir_as_hubd_does)
+{
+    char *buf = NULL, *ebuf = NULL;
+    size_t len = 0, elen = 0;
+    FILE *out = open_memstream(&buf, &len);
+    FILE *err = open_memstream(&ebuf, &elen);
+    char *argv[] = { "dict", "check", NULL };
+
+    setenv("HUB_DICT_DIR", "/nonexistent-dict", 1);
+    cr_assert_eq(ctl_dict(2, argv, out, err), 1);
+    unsetenv("HUB_DICT_DIR");
+    fclose(out);
+    fclose(err);
+    cr_assert_not_null(strstr(ebuf, "/nonexistent-dict"), "%s", ebuf);
+    free(buf);
+    free(ebuf);
+}
