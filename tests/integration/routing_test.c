@@ -110,6 +110,34 @@ Test(routing, topic_wildcards_route_exactly_the_matching_types)
     cr_assert_eq(routed(two, "k1") + routed(two, "k3"), 0);
 }
 
+/* HAPI FHIR #5208: one update notified 19 times. An event that matches one
+ * subscription in many ways (three topic patterns, two domains each named
+ * in several places of the body, a county in two spellings) is routed to
+ * it once: one delivery row, one routing audit row, and the ingest is not
+ * refused for a duplicate row. */
+Test(routing, an_event_matching_a_subscription_many_ways_is_routed_once)
+{
+    const char *a = sub("cbo", "{\"url\":\"http://a.example/\","
+                        "\"topics\":[\"*\",\"screening.*\",\"screening.positive\"],"
+                        "\"filters\":{\"domains\":[\"food-insecurity\","
+                        "\"housing-instability\"],\"counties\":[\"Kings\",\"kings\"]}}");
+
+    ingest("hosp", "k1", "screening.positive",
+           "{\"type\":\"screening.positive\","
+           PAT("1") ",\"addresses\":[{\"county\":\"Kings\"},"
+           "{\"county\":\"KINGS\"}]},"
+           "\"screening\":{\"domains\":[\"food-insecurity\","
+           "\"housing-instability\"],\"positive_domains\":[\"food-insecurity\","
+           "\"housing-instability\"],\"items\":[{\"domain\":\"food-insecurity\"},"
+           "{\"domain\":\"food-insecurity\"}]}}");
+    cr_assert_eq(routed(a, "k1"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'event.routed'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages WHERE status = "
+                       "'quarantined'"), 0);
+}
+
 Test(routing, each_filter_routes_only_matching_events)
 {
     const char *org = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"],"
