@@ -477,6 +477,48 @@ Test(dispatch, poison_event_dead_letters_and_the_patient_next_event_follows)
     rx_stop(r);
 }
 
+/* Mirth discussion #6164, FHIR Works on AWS #676: one poison message
+ * retried forever blocked the whole queue. In real time (a retry waits
+ * seconds), one patient's poison event fails and waits for its retry while
+ * the other patients' events to the same subscription and endpoint all go
+ * out at once; only the poison patient's next event waits behind it. */
+Test(dispatch, a_poison_event_holds_only_its_own_patient)
+{
+    struct rx *r = rx_start(RX_FAIL_MARKED, SECRET);
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    start_dispatcher(2000, 1.0, false);
+
+    int64_t t0 = now_ms();
+    ingest("poison1", "adt.admit", "p1");
+    ingest("next1", "adt.discharge", "p1");
+    for (int i = 2; i < 10; i++) {
+        char key[8], pid[8];
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(pid, sizeof(pid), "p%d", i);
+        ingest(key, "adt.admit", pid);
+    }
+    cr_assert_eq(wait_status(sub, "delivered", 8, 10000), 8);
+    pthread_mutex_lock(&r->mu);
+    int64_t worst = 0;
+    int poison = 0, next1 = 0;
+    for (int i = 0; i < r->n_ids; i++) {
+        if (r->bodies_key[i][0] == 'k' && r->at_ms[i] - t0 > worst)
+            worst = r->at_ms[i] - t0;
+        poison += strcmp(r->bodies_key[i], "poison1") == 0;
+        next1 += strcmp(r->bodies_key[i], "next1") == 0;
+    }
+    pthread_mutex_unlock(&r->mu);
+    cr_assert_lt(worst, 1500, "other patients waited %lld ms",
+                 (long long)worst);
+    cr_assert_geq(poison, 1, "the poison event was tried");
+    cr_assert_eq(next1, 0, "its patient's next event waits behind it");
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE status = "
+                       "'failed' AND attempts >= 1"), 1, "one retry due");
+    dispatch_stop(disp);
+    disp = NULL;
+    rx_stop(r);
+}
+
 Test(dispatch, pause_stops_retries_at_once_and_resume_continues)
 {
     struct rx *r = rx_start(RX_FAIL_N, SECRET);
