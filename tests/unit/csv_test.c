@@ -862,6 +862,26 @@ Test(csv, date_and_datetime_shapes_follow_iso_8601_and_the_calendar)
     cr_assert(!csv_is_date(slice_from_cstr("2026-01-14T10:00:00Z")));
 }
 
+/* A screening's rows repeat its date-time, and a value equal to the last
+ * one found good is not checked again: one of the same length that
+ * differs is, however the rows alternate. */
+Test(csv, every_screened_at_is_checked_however_the_rows_repeat_it)
+{
+    struct run r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,71802-3,LA31993-1,,,,\r\n"
+        "S1,P1,96777-8,2026-13-02,88122-7,LA28397-0,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,88123-5,LA28397-0,,,,\r\n"
+        "S1,P1,96777-8,2026-01-32,96778-6,LA31996-4,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,96779-4,LA33-6,,,,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 3);
+    cr_assert_eq(r.rep.rows_rejected, 2);
+    cr_assert_not_null(finding(&r.rep, 3, "not ISO 8601"));
+    cr_assert_not_null(finding(&r.rep, 5, "not ISO 8601"));
+    cr_assert_null(finding(&r.rep, 4, "not ISO 8601"));
+}
+
 Test(csv, numbers_are_written_only_when_json_can_hold_them)
 {
     cr_assert(csv_is_number(slice_from_cstr("10")));
