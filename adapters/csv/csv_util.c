@@ -450,14 +450,20 @@ bool csv_parse_int(struct slice s, int64_t *out)
 
 const char *csv_sex_code(struct slice s)
 {
-    if (csv_ieq(s, "male") || csv_ieq(s, "m"))
-        return "M";
-    if (csv_ieq(s, "female") || csv_ieq(s, "f"))
-        return "F";
-    if (csv_ieq(s, "other") || csv_ieq(s, "o"))
-        return "O";
-    if (csv_ieq(s, "unknown") || csv_ieq(s, "u") || csv_ieq(s, "unk"))
-        return "U";
+    /* the first letter picks the words that can match (each list shares
+     * it, in either case): one or two compares, not up to nine */
+    switch (s.len ? s.p[0] | 0x20 : 0) {
+    case 'm':
+        return csv_ieq(s, "male") || csv_ieq(s, "m") ? "M" : NULL;
+    case 'f':
+        return csv_ieq(s, "female") || csv_ieq(s, "f") ? "F" : NULL;
+    case 'o':
+        return csv_ieq(s, "other") || csv_ieq(s, "o") ? "O" : NULL;
+    case 'u':
+        return csv_ieq(s, "unknown") || csv_ieq(s, "u") || csv_ieq(s, "unk")
+                   ? "U"
+                   : NULL;
+    }
     return NULL;
 }
 

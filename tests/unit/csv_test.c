@@ -882,6 +882,27 @@ Test(csv, every_screened_at_is_checked_however_the_rows_repeat_it)
     cr_assert_null(finding(&r.rep, 4, "not ISO 8601"));
 }
 
+/* Administrative sex as exports write it, in any case; nothing else. */
+Test(csv, sex_words_and_letters_map_to_their_codes_in_any_case)
+{
+    static const struct { const char *in, *code; } cases[] = {
+        { "male", "M" }, { "M", "M" }, { "MaLe", "M" }, { "female", "F" },
+        { "F", "F" }, { "FEMALE", "F" }, { "other", "O" }, { "o", "O" },
+        { "unknown", "U" }, { "U", "U" }, { "Unk", "U" }, { "", NULL },
+        { "ma", NULL }, { "males", NULL }, { "fem", NULL }, { "x", NULL },
+        { "un", NULL }, { "0", NULL }, { "-", NULL }, { "\xcd", NULL },
+        { "mALE ", NULL },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *got = csv_sex_code(slice_from_cstr(cases[i].in));
+        if (cases[i].code == NULL)
+            cr_assert_null(got, "%s", cases[i].in);
+        else
+            cr_assert(got && strcmp(got, cases[i].code) == 0, "%s -> %s",
+                      cases[i].in, got ? got : "NULL");
+    }
+}
+
 Test(csv, numbers_are_written_only_when_json_can_hold_them)
 {
     cr_assert(csv_is_number(slice_from_cstr("10")));
