@@ -172,10 +172,14 @@ int csv_screening_emit(struct csv_ctx *c, struct csv_screening *s,
                        struct hub_err *err);
 
 /* A map from keys (slices into the input) to indexes, for grouping rows
- * in linear time. Capacity fixed at init (a power of two, >= 2 * keys). */
+ * in linear time. Capacity fixed at init (a power of two, >= 2 * keys).
+ * A slot is taken when its bit in `used` is set: only the bits are zeroed
+ * at init (zeroing the keys, a slot for every row while the rows of a
+ * screening share one, was a hundredth of the adapter). */
 struct csv_map {
     struct slice *k;
     size_t *v;
+    uint64_t *used;
     size_t cap;
 };
 

@@ -594,8 +594,14 @@ void csv_map_init(struct arena *a, struct csv_map *m, size_t max_keys)
     while (cap < 2 * max_keys + 1)
         cap *= 2;
     m->cap = cap;
-    m->k = arena_zalloc(a, cap * sizeof(*m->k));
+    m->k = arena_alloc(a, cap * sizeof(*m->k));
     m->v = arena_alloc(a, cap * sizeof(*m->v));
+    m->used = arena_zalloc(a, cap / 64 * sizeof(*m->used) + sizeof(*m->used));
+}
+
+static bool map_used(const struct csv_map *m, size_t i)
+{
+    return (m->used[i / 64] >> (i % 64)) & 1;
 }
 
 static size_t map_slot(const struct csv_map *m, struct slice key)
@@ -604,8 +610,7 @@ static size_t map_slot(const struct csv_map *m, struct slice key)
     for (size_t i = 0; i < key.len; i++)
         h = (h ^ (unsigned char)key.p[i]) * 1099511628211ull;
     size_t i = (size_t)h & (m->cap - 1);
-    /* an empty key is stored as a non-NULL pointer, so NULL marks free */
-    while (m->k[i].p && !slice_eq_slice(m->k[i], key))
+    while (map_used(m, i) && !slice_eq_slice(m->k[i], key))
         i = (i + 1) & (m->cap - 1);
     return i;
 }
@@ -613,9 +618,10 @@ static size_t map_slot(const struct csv_map *m, struct slice key)
 size_t csv_map_get_or_put(struct csv_map *m, struct slice key, size_t v)
 {
     size_t i = map_slot(m, key);
-    if (m->k[i].p)
+    if (map_used(m, i))
         return m->v[i];
-    m->k[i] = key.p ? key : (struct slice){ "", 0 };
+    m->used[i / 64] |= (uint64_t)1 << (i % 64);
+    m->k[i] = key;
     m->v[i] = v;
     return v;
 }
@@ -623,7 +629,7 @@ size_t csv_map_get_or_put(struct csv_map *m, struct slice key, size_t v)
 size_t csv_map_get(const struct csv_map *m, struct slice key)
 {
     size_t i = map_slot(m, key);
-    return m->k[i].p ? m->v[i] : (size_t)-1;
+    return map_used(m, i) ? m->v[i] : (size_t)-1;
 }
 
 /* ---- the report -------------------------------------------------------- */
