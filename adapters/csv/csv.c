@@ -154,12 +154,19 @@ static int simple_screenings(struct csv_ctx *c, struct hub_err *err)
     struct csv_screening *g = arena_alloc(c->a, (t.n + 1) * sizeof(*g));
     size_t ng = 0;
     struct slice dt_ok = SLICE_NULL;
+    size_t last = SIZE_MAX;         /* the screening of the row before */
 
     for (size_t ri = 0; ri < t.n; ri++) {
         const struct slice *v = t.rows[ri].v;
         if (!screening_row_ok(c, &t, ri, &dt_ok))
             continue;
-        size_t gi = csv_map_get_or_put(&m, v[S_SCREENING_ID], ng);
+        /* the rows of a screening mostly come together: the one before's
+         * id (the key it was stored under) is compared before the map is
+         * hashed */
+        size_t gi = last < ng && slice_eq_slice(g[last].id, v[S_SCREENING_ID])
+                        ? last
+                        : csv_map_get_or_put(&m, v[S_SCREENING_ID], ng);
+        last = gi;
         struct csv_screening *s = &g[gi];
         if (gi == ng) {
             ng++;

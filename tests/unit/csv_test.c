@@ -882,6 +882,44 @@ Test(csv, every_screened_at_is_checked_however_the_rows_repeat_it)
     cr_assert_null(finding(&r.rep, 4, "not ISO 8601"));
 }
 
+/* Rows of a screening need not come together: each joins its own
+ * screening whatever rows came between, and its events are the same as
+ * when they do. */
+Test(csv, interleaved_screenings_group_their_own_rows)
+{
+    struct run r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,71802-3,LA31993-1,,,,\r\n"
+        "S2,P2,96777-8,2026-01-02,71802-3,LA31994-9,,,,\r\n"
+        "S2,P2,96777-8,2026-01-02,88122-7,LA28397-0,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,88122-7,LA28398-8,,,,\r\n"
+        "S3,P1,96777-8,2026-01-02,88122-7,LA28398-8,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,88123-5,LA28397-0,,,,\r\n");
+    struct run g = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,71802-3,LA31993-1,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,88122-7,LA28398-8,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,88123-5,LA28397-0,,,,\r\n"
+        "S2,P2,96777-8,2026-01-02,71802-3,LA31994-9,,,,\r\n"
+        "S2,P2,96777-8,2026-01-02,88122-7,LA28397-0,,,,\r\n"
+        "S3,P1,96777-8,2026-01-02,88122-7,LA28398-8,,,,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(g.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 6);
+    cr_assert_eq(r.out.n, g.out.n);
+    for (size_t i = 0; i < r.out.n; i++) {
+        /* the same but for the row a screening's message id names */
+        const char *a = strstr(r.out.ev[i].json.p, "\"occurred_at\"");
+        const char *b = strstr(g.out.ev[i].json.p, "\"occurred_at\"");
+        cr_assert(a && b);
+        cr_assert_str_eq(a, b);
+    }
+    const char *s1 = r.out.ev[0].json.p;
+    cr_assert(strstr(s1, "\"id\":\"S1\""), "%s", s1);
+    cr_assert(strstr(s1, "88123-5"), "%s", s1);
+    cr_assert_null(strstr(s1, "LA31994-9"), "%s", s1);
+}
+
 /* Administrative sex as exports write it, in any case; nothing else. */
 Test(csv, sex_words_and_letters_map_to_their_codes_in_any_case)
 {
