@@ -36,14 +36,19 @@ struct csv_col {
     bool required;          /* refuse the file when the header lacks it */
 };
 
+/* 24 bytes (the table's rows are copied as they double): the numbers fit
+ * 32 bits under CSV_MAX_ROWS and CSV_MAX_BYTES, and the record's bytes are
+ * found from offset and end only for a row that is rejected. */
 struct csv_trow {
-    size_t row;             /* spreadsheet row number */
     struct slice *v;        /* one per layout column, trimmed; empty if absent */
+    uint32_t row;           /* spreadsheet row number */
+    uint32_t offset;        /* the record in its file, for quarantine */
+    uint32_t end;           /* where the reader stopped after it */
     bool bad;               /* an error finding names this row */
     bool used;              /* went into an event */
-    size_t offset;          /* the record in its file, for quarantine */
-    struct slice raw;
 };
+_Static_assert(CSV_MAX_ROWS <= UINT32_MAX && CSV_MAX_BYTES <= UINT32_MAX,
+               "struct csv_trow numbers are 32 bits");
 
 /* One file read through a layout's column list. */
 struct csv_table {

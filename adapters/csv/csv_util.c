@@ -114,29 +114,35 @@ void csv_reject_row(struct csv_ctx *c, unsigned file, size_t row,
         (struct csv_rejected){ file, row, offset, raw };
 }
 
+/* A record's bytes: from its start to where the reader stopped after it,
+ * less the line end. */
+static struct slice record_span(const char *p, size_t offset, size_t end)
+{
+    while (end > offset && (p[end - 1] == '\n' || p[end - 1] == '\r'))
+        end--;
+    return (struct slice){ p + offset, end - offset };
+}
+
 void csv_table_account(struct csv_ctx *c, const struct csv_table *t)
 {
+    const char *p = c->files[t->file].p;
     for (size_t i = 0; i < t->n; i++) {
-        if (t->rows[i].bad) {
+        const struct csv_trow *tr = &t->rows[i];
+        if (tr->bad) {
             c->rep->rows_rejected++;
-            csv_reject_row(c, t->file, t->rows[i].row, t->rows[i].offset,
-                           t->rows[i].raw);
+            csv_reject_row(c, t->file, tr->row, tr->offset,
+                           record_span(p, tr->offset, tr->end));
         } else {
             c->rep->rows_used++;
         }
     }
 }
 
-/* The record just read: from its start to where the reader stopped, less
- * the line end. */
+/* The record just read. */
 static struct slice record_bytes(const struct csv_reader *r,
                                  const struct csv_row *row)
 {
-    size_t end = r->pos;
-    while (end > row->offset && (r->p[end - 1] == '\n' ||
-                                 r->p[end - 1] == '\r'))
-        end--;
-    return (struct slice){ r->p + row->offset, end - row->offset };
+    return record_span(r->p, row->offset, r->pos);
 }
 
 /* ---- reading a file into a table -------------------------------------- */
@@ -283,9 +289,9 @@ int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
             cap = ncap;
         }
         struct csv_trow *tr = &t->rows[t->n++];
-        tr->row = row.row;
-        tr->offset = row.offset;
-        tr->raw = record_bytes(&r, &row);
+        tr->row = (uint32_t)row.row;
+        tr->offset = (uint32_t)row.offset;
+        tr->end = (uint32_t)r.pos;
         tr->bad = false;
         tr->used = false;
         if (in_place) {
