@@ -281,7 +281,13 @@ int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
             continue;
         }
         if (t->n == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
+            /* first room for a row every 64 bytes of the file (most
+             * files' rows are longer), at most the reader's row limit: the
+             * table seldom doubles (its copies were a fiftieth of the
+             * adapter) */
+            size_t ncap = cap ? cap * 2 : 64 + f->len / 64;
+            if (cap == 0 && ncap > CSV_MAX_ROWS)
+                ncap = CSV_MAX_ROWS;
             struct csv_trow *nr = arena_alloc(c->a, ncap * sizeof(*nr));
             if (t->n)
                 memcpy(nr, t->rows, t->n * sizeof(*nr));

@@ -473,6 +473,30 @@ Test(csv, a_header_wider_than_the_column_limit_refuses_the_file)
     cr_assert(strstr(r.err.field, "col 257") != NULL, "%s", r.err.field);
 }
 
+/* The table is first sized from the file's length (a row every 64 bytes):
+ * a file of shorter rows grows it past that, and keeps every row. */
+Test(csv, rows_shorter_than_the_first_guess_are_all_kept)
+{
+    struct buf b;
+    buf_init(&b, &A, 1u << 20);
+    buf_puts(&b, "screening_id,patient_id,instrument,screened_at,question\n");
+    for (unsigned i = 0; i < 6000; i++) {
+        char line[64];
+        snprintf(line, sizeof(line), "S%u,P,X,2026,Q\n", i);
+        buf_puts(&b, line);
+    }
+    buf_puts(&b, "S-last,P,X,1/2/26,Q\n");
+    struct run r = run1("screenings", "t.csv", b.p, b.len);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 6000);
+    cr_assert_eq(r.out.n, 6000);
+    cr_assert_eq(r.rep.n_rejected, 1);
+    cr_assert_eq(r.rep.rejected[0].row, 6002);
+    cr_assert_eq(r.rep.rejected[0].raw.len, strlen("S-last,P,X,1/2/26,Q"));
+    cr_assert_eq(r.rep.rejected[0].raw.p, b.p + r.rep.rejected[0].offset);
+    cr_assert(strstr(r.out.ev[5999].json.p, "\"id\":\"S5999\""));
+}
+
 Test(csv, one_row_past_the_row_limit_refuses_the_file)
 {
     struct buf b;
