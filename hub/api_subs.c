@@ -45,6 +45,7 @@ struct job {
     char *body;
     size_t len;
     char sub[80], status[16], from[40], to[40], patient[64];
+    char sub_state[16];         /* after a replay; "" when not known */
     long long before, after;
     int limit, max, n;
     char *json;
@@ -87,12 +88,24 @@ static int work(struct store *s, void *arg)
                                j->status[0] ? j->status : NULL, j->before,
                                j->limit, &j->json);
     case OP_REPLAY_ONE:
-        return deliveries_replay(s, j->actor, scope_org(j), j->id);
-    case OP_REPLAY_RANGE:
-        return deliveries_replay_range(s, j->actor, scope_org(j), j->sub,
-                                       j->from, j->to,
-                                       j->status[0] ? j->status : NULL,
-                                       j->max, &j->n, &j->err);
+    case OP_REPLAY_RANGE: {
+        int rc = j->op == OP_REPLAY_ONE
+            ? deliveries_replay(s, j->actor, scope_org(j), j->id)
+            : deliveries_replay_range(s, j->actor, scope_org(j), j->sub,
+                                      j->from, j->to,
+                                      j->status[0] ? j->status : NULL,
+                                      j->max, &j->n, &j->err);
+        if (rc == HUB_OK && j->op == OP_REPLAY_ONE)
+            j->n = 1;
+        /* the answer says whether the replay is sent now; looked up only
+         * when something was replayed (the subscription is the caller's),
+         * and a failed look-up only leaves the state out */
+        if (rc == HUB_OK && j->n > 0 &&
+            subs_replay_state(s, j->op == OP_REPLAY_ONE ? j->id : NULL,
+                              j->sub, j->sub, j->sub_state) != HUB_OK)
+            j->sub_state[0] = '\0';
+        return rc;
+    }
     case OP_AUDIT:
         return store_audit_list(s, j->patient[0] ? j->patient : NULL,
                                 j->after, j->limit, &j->json);
@@ -110,6 +123,34 @@ static void job_free(struct job *j)
     free(j->body);
     free(j->json);
     free(j);
+}
+
+/* {"replayed":n,"subscription","subscription_status","waiting","note"}:
+ * a replay into a paused or disabled subscription waits for its resume,
+ * one into a deleted subscription is never sent */
+static void replay_reply(struct api_req *r, const struct job *j)
+{
+    char buf[512];
+    const char *st = j->sub_state;
+    bool deleted = strcmp(st, "deleted") == 0;
+    bool waiting = *st && !deleted && strcmp(st, "active") != 0;
+    int n;
+
+    if (!*st) {
+        n = snprintf(buf, sizeof(buf), "{\"replayed\":%d}", j->n);
+    } else {
+        n = snprintf(buf, sizeof(buf), "{\"replayed\":%d,\"subscription\":"
+                     "\"%s\",\"subscription_status\":\"%s\",\"waiting\":%s",
+                     j->n, j->sub, st, waiting ? "true" : "false");
+        if (waiting || deleted)
+            n += snprintf(buf + n, sizeof(buf) - (size_t)n, ",\"note\":\"%s\"",
+                          deleted ? "the subscription is deleted: the replay "
+                                    "will not be sent"
+                                  : "the replay waits until the subscription "
+                                    "is resumed");
+        n += snprintf(buf + n, sizeof(buf) - (size_t)n, "}");
+    }
+    api_reply_json(r, 202, buf, (size_t)n);
 }
 
 static void done(struct api_req *r, int rc, void *arg)
@@ -144,13 +185,9 @@ static void done(struct api_req *r, int rc, void *arg)
         api_reply(r, 204, "application/json", "", 0);
         break;
     case OP_REPLAY_ONE:
-        api_reply_json(r, 202, "{\"replayed\":1}", 14);
+    case OP_REPLAY_RANGE:
+        replay_reply(r, j);
         break;
-    case OP_REPLAY_RANGE: {
-        int n = snprintf(buf, sizeof(buf), "{\"replayed\":%d}", j->n);
-        api_reply_json(r, 202, buf, (size_t)n);
-        break;
-    }
     case OP_VERIFY: {
         /* head: the last row that holds; record it elsewhere and pass it
          * back later as ?anchor=SEQ:HASH to prove no newest row was cut */

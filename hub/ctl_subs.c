@@ -52,30 +52,21 @@ static int refused(const char *what, const struct hub_err *e, int code)
     return 1;
 }
 
-/* a subscription's state as warn_if_waiting reads it (alias s) */
-#define SUB_STATE "CASE WHEN s.deleted_at IS NULL THEN s.status " \
-                  "ELSE 'deleted' END"
-
 /* A replayed delivery of a paused or disabled subscription waits, silently
  * to the dispatcher, and one of a deleted subscription is never sent: say
- * so, and how to let it go. `sql` takes $1 and returns "<subscription id>
- * <state>" or nothing. */
-static void warn_if_waiting(struct ctl *c, const char *sql, const char *arg)
+ * so, and how to let it go. */
+static void warn_if_waiting(struct ctl *c, const char *dlv, const char *sub)
 {
-    const char *p[] = { arg };
-    char *v = NULL, *st;
+    char id[80], st[16];
 
-    if (store_query_text(c->s, sql, 1, p, &v) == HUB_OK && v &&
-        (st = strchr(v, ' ')) != NULL) {
-        *st++ = '\0';
-        if (strcmp(st, "deleted") == 0)
-            fprintf(stderr, "hubctl: subscription %s is deleted: the replay "
-                    "will not be sent\n", v);
-        else if (strcmp(st, "active") != 0)
-            fprintf(stderr, "hubctl: subscription %s is %s: the replay "
-                    "waits until 'hubctl sub resume %s'\n", v, st, v);
-    }
-    free(v);
+    if (subs_replay_state(c->s, dlv, sub, id, st) != HUB_OK)
+        return;
+    if (strcmp(st, "deleted") == 0)
+        fprintf(stderr, "hubctl: subscription %s is deleted: the replay "
+                "will not be sent\n", id);
+    else if (strcmp(st, "active") != 0)
+        fprintf(stderr, "hubctl: subscription %s is %s: the replay "
+                "waits until 'hubctl sub resume %s'\n", id, st, id);
 }
 
 /* "a,b,c" -> ["a","b","c"] */
@@ -357,11 +348,7 @@ int ctl_deliveries_replay(struct ctl *c, int argc, char **argv)
         return fail("cannot replay: no such delivery, or it is pending or "
                     "being delivered", rc);
     printf("delivery %s replayed\n", a.pos[0]);
-    warn_if_waiting(c, "SELECT s.id || ' ' || " SUB_STATE " FROM "
-                    "deliveries d JOIN subscriptions s "
-                    "ON s.id = d.subscription_id "
-                    "WHERE d.id = regexp_replace($1, '^dlv_', '')::bigint",
-                    a.pos[0]);
+    warn_if_waiting(c, a.pos[0], NULL);
     return 0;
 }
 
@@ -394,8 +381,6 @@ int ctl_deliveries_replay_range(struct ctl *c, int argc, char **argv)
         return fail("cannot replay", rc);
     printf("%d deliveries replayed\n", n);
     if (n > 0)
-        warn_if_waiting(c, "SELECT s.id || ' ' || " SUB_STATE " FROM "
-                        "subscriptions s WHERE s.id = $1",
-                        ctl_opt(&a, "subscription"));
+        warn_if_waiting(c, NULL, ctl_opt(&a, "subscription"));
     return 0;
 }

@@ -222,3 +222,38 @@ int deliveries_replay_range(struct store *s, const char *actor,
     free(v);
     return rc;
 }
+
+/* a subscription's state as a replay's answer reports it (alias s) */
+#define SUB_STATE "CASE WHEN s.deleted_at IS NULL THEN s.status " \
+                  "ELSE 'deleted' END"
+
+int subs_replay_state(struct store *s, const char *dlv, const char *sub,
+                      char id[80], char state[16])
+{
+    char num[24], *v = NULL, *st = NULL;
+    long long n = dlv ? delivery_num(dlv) : 0;
+    const char *p[] = { num };
+    int rc = HUB_ENOTFOUND;
+
+    snprintf(num, sizeof(num), "%lld", n);
+    if (dlv && n > 0)
+        rc = one_text(s, "SELECT s.id || ' ' || " SUB_STATE " FROM "
+                      "deliveries d JOIN subscriptions s "
+                      "ON s.id = d.subscription_id WHERE d.id = $1::bigint",
+                      1, p, &v);
+    else if (!dlv && sub_id_ok(sub))
+        rc = one_text(s, "SELECT s.id || ' ' || " SUB_STATE " FROM "
+                      "subscriptions s WHERE s.id = $1", 1, &sub, &v);
+    if (rc == HUB_OK && ((st = strchr(v, ' ')) == NULL ||
+                         (size_t)(st - v) >= 80 || strlen(st + 1) >= 16))
+        rc = HUB_ENOTFOUND;
+    if (rc == HUB_OK) {
+        *st++ = '\0';
+        memcpy(id, v, strlen(v) + 1);   /* may be `sub` itself */
+        memcpy(state, st, strlen(st) + 1);
+    } else {
+        id[0] = state[0] = '\0';
+    }
+    free(v);
+    return rc;
+}

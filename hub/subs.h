@@ -57,5 +57,11 @@ int deliveries_replay_range(struct store *s, const char *actor,
                             const char *status, int max, int *n_out,
                             struct hub_err *err)
     __attribute__((warn_unused_result));
+/* After a replay: the subscription of delivery `dlv` (or, dlv NULL, `sub`)
+ * and its state: "active", "paused", "disabled" (a replay waits for a
+ * resume) or "deleted" (a replay is never sent). HUB_ENOTFOUND, HUB_EDB. */
+int subs_replay_state(struct store *s, const char *dlv, const char *sub,
+                      char id[80], char state[16])
+    __attribute__((warn_unused_result));
 
 #endif

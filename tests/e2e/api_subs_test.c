@@ -177,6 +177,8 @@ Test(api_subs, hl7_admit_reaches_a_signed_webhook_and_is_accounted,
     char path[128];
     snprintf(path, sizeof(path), "/v1/deliveries/%s/replay", rx->ids[0]);
     cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 202, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"subscription_status\":\"active\","
+                              "\"waiting\":false}"), "%s", r.body);
     http_resp_free(&r);
     end = rx_now_ms() + 15000;
     while (rx_requests(rx) < 3 && rx_now_ms() < end)
@@ -228,6 +230,83 @@ Test(api_subs, hl7_admit_reaches_a_signed_webhook_and_is_accounted,
     cr_assert_eq(call("GET", "/v1/audit/verify", "tok-ops", NULL, &r), 200);
     cr_assert_not_null(strstr(r.body, "\"ok\":false"), "%s", r.body);
     cr_assert_not_null(strstr(r.body, "\"bad_seq\":3"), "%s", r.body);
+    http_resp_free(&r);
+    rx_stop(rx);
+}
+
+/* A replay answers 202 whatever the subscription's state; the answer says
+ * whether it is sent now, waits for a resume, or is never sent. */
+Test(api_subs, replay_answer_says_when_the_subscription_holds_it,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    struct rx *rx = rx_start(RX_OK, SECRET);
+    char body[512], id[80], path[160];
+
+    snprintf(body, sizeof(body),
+             "{\"url\":\"http://127.0.0.1:%d/hook\",\"topics\":[\"adt.*\"],"
+             "\"secrets\":[\"" SECRET "\"]}", rx->port);
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", body, &r), 201);
+    json_str(r.body, "id", id, sizeof(id));
+    http_resp_free(&r);
+
+    struct mllp_client c;
+    char msg[2048], ack[4096];
+    hl7_sample(msg, sizeof(msg), "SUB-2", "MRN-S2");
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    mllp_close(&c);
+    int64_t end = rx_now_ms() + 15000;
+    while (rx_requests(rx) < 1 && rx_now_ms() < end)
+        usleep(20000);
+    cr_assert_eq(rx_requests(rx), 1);
+    while (hub_sql_long(&hub, "SELECT count(*) FROM delivery_state WHERE "
+                        "status = 'delivered'") < 1 && rx_now_ms() < end)
+        usleep(20000);
+
+    /* paused: replayed, and waiting */
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s/pause", id);
+    cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 200);
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/deliveries/%s/replay", rx->ids[0]);
+    cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 202, "%s", r.body);
+    snprintf(body, sizeof(body), "{\"replayed\":1,\"subscription\":\"%s\","
+             "\"subscription_status\":\"paused\",\"waiting\":true,"
+             "\"note\":\"the replay waits until the subscription is "
+             "resumed\"}", id);
+    cr_assert_str_eq(r.body, body);
+    http_resp_free(&r);
+
+    /* resumed: sent */
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s/resume", id);
+    cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 200);
+    http_resp_free(&r);
+    end = rx_now_ms() + 15000;
+    while (hub_sql_long(&hub, "SELECT count(*) FROM delivery_state WHERE "
+                        "status = 'delivered'") < 1 && rx_now_ms() < end)
+        usleep(20000);
+    cr_assert_eq(rx_requests(rx), 2);
+
+    /* deleted: a replay by range is never sent, and says so */
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
+    cr_assert_eq(call("DELETE", path, "tok-cbo", NULL, &r), 204);
+    http_resp_free(&r);
+    snprintf(body, sizeof(body), "{\"subscription\":\"%s\",\"from\":"
+             "\"2000-01-01T00:00:00Z\",\"to\":\"2100-01-01T00:00:00Z\","
+             "\"status\":\"delivered\"}", id);
+    cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-ops", body, &r),
+                 202, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"replayed\":1,"), "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"subscription_status\":\"deleted\","
+                              "\"waiting\":false,\"note\":\"the subscription "
+                              "is deleted: the replay will not be sent\""),
+                       "%s", r.body);
+    http_resp_free(&r);
+    /* nothing replayed: nothing to say */
+    cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-ops", body, &r),
+                 202, "%s", r.body);
+    cr_assert_str_eq(r.body, "{\"replayed\":0}");
     http_resp_free(&r);
     rx_stop(rx);
 }
