@@ -35,6 +35,9 @@ static uint64_t http_pending;
 static uint64_t wh_attempts[4];
 static uint64_t wh_lat_bucket[NLAT + 1];
 static uint64_t wh_lat_sum_us;
+/* delivery backlog gauges: -1 until read (left out of the text) */
+static int64_t dlv_state[4] = { -1, -1, -1, -1 };
+static int64_t dlv_oldest_ms = -1;
 
 void metrics_message(enum metrics_outcome o)
 {
@@ -96,6 +99,18 @@ void metrics_webhook_attempt(enum metrics_webhook o, double s)
         i++;
     ADD(wh_lat_bucket[i], 1);
     ADD(wh_lat_sum_us, (uint64_t)(s * 1e6));
+}
+
+void metrics_deliveries_set(long long due, long long scheduled,
+                            long long leased, long long dead,
+                            double oldest_due_s)
+{
+    long long v[4] = { due, scheduled, leased, dead };
+    for (int i = 0; i < 4; i++)
+        if (v[i] >= 0)
+            __atomic_store_n(&dlv_state[i], v[i], __ATOMIC_RELAXED);
+    __atomic_store_n(&dlv_oldest_ms, (int64_t)(oldest_due_s * 1000),
+                     __ATOMIC_RELAXED);
 }
 
 struct out {
@@ -192,6 +207,23 @@ char *metrics_render(size_t *len)
             "histogram\n");
     histogram(&o, "hub_webhook_latency_seconds", lat_bounds, NLAT,
               wh_lat_bucket, (double)GET(wh_lat_sum_us) / 1e6);
+    static const char *const ds[] = { "due", "scheduled", "leased", "dead" };
+    if (GET(dlv_state[0]) >= 0) {
+        put(&o, "# HELP hub_deliveries Webhook deliveries by state: due "
+                "(waiting for a sender), scheduled (a retry's back-off), "
+                "leased (being sent), dead (dead letters); read from the "
+                "database at most every 5 s (dead: 60 s).\n"
+                "# TYPE hub_deliveries gauge\n");
+        for (int i = 0; i < 4; i++)
+            if (GET(dlv_state[i]) >= 0)
+                put(&o, "hub_deliveries{state=\"%s\"} %lld\n", ds[i],
+                    (long long)GET(dlv_state[i]));
+        put(&o, "# HELP hub_deliveries_oldest_due_seconds How long the "
+                "oldest due delivery has waited.\n# TYPE "
+                "hub_deliveries_oldest_due_seconds gauge\n"
+                "hub_deliveries_oldest_due_seconds %g\n",
+            (double)GET(dlv_oldest_ms) / 1000);
+    }
     *len = o.len;
     return o.p;
 }

@@ -26,6 +26,12 @@ enum metrics_webhook { METRIC_WH_DELIVERED, METRIC_WH_RETRY, METRIC_WH_DEAD,
                        METRIC_WH_GONE };
 void metrics_webhook_attempt(enum metrics_webhook o, double seconds);
 
+/* the delivery backlog as last read (api_core.c); dead < 0: keep the
+ * last dead-letter count. Not rendered before the first call. */
+void metrics_deliveries_set(long long due, long long scheduled,
+                            long long leased, long long dead,
+                            double oldest_due_s);
+
 /* malloc'd text/plain; version=0.0.4 exposition; caller frees */
 char *metrics_render(size_t *len);
 

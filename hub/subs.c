@@ -257,3 +257,36 @@ int subs_replay_state(struct store *s, const char *dlv, const char *sub,
     free(v);
     return rc;
 }
+
+int deliveries_backlog(struct store *s, bool with_dead,
+                       struct deliveries_backlog *b)
+{
+    const char *p[] = { with_dead ? "true" : "false" };
+    char *v = NULL;
+    int rc = one_text(s,
+        "SELECT concat_ws(' ', "
+        "count(*) FILTER (WHERE lease_until IS NULL AND due_at <= now()), "
+        "count(*) FILTER (WHERE lease_until IS NULL AND due_at > now()), "
+        "count(*) FILTER (WHERE lease_until IS NOT NULL), "
+        "CASE WHEN $1::boolean THEN (SELECT count(*) FROM deliveries "
+        "WHERE status = 'dead') ELSE -1 END, "
+        "coalesce(extract(epoch FROM now() - min(due_at) FILTER "
+        "(WHERE lease_until IS NULL AND due_at <= now())), 0)) "
+        "FROM delivery_queue", 1, p, &v);
+    if (rc == HUB_OK) {
+        long long *n[] = { &b->due, &b->scheduled, &b->leased, &b->dead };
+        char *p1 = v, *end;
+        for (int i = 0; i < 4 && rc == HUB_OK; i++, p1 = end) {
+            *n[i] = strtoll(p1, &end, 10);
+            if (end == p1 || *end != ' ')
+                rc = HUB_EDB;
+        }
+        if (rc == HUB_OK) {
+            b->oldest_due_s = strtod(p1, &end);
+            if (end == p1 || *end)
+                rc = HUB_EDB;
+        }
+    }
+    free(v);
+    return rc;
+}

@@ -64,4 +64,16 @@ int subs_replay_state(struct store *s, const char *dlv, const char *sub,
                       char id[80], char state[16])
     __attribute__((warn_unused_result));
 
+/* The delivery backlog for /metrics: open deliveries due now (not leased),
+ * due later (a retry's back-off), leased (being delivered), the oldest due
+ * one's age, and (with_dead; else -1) dead letters. One statement: the
+ * queue is the open work only; the dead count scans deliveries. */
+struct deliveries_backlog {
+    long long due, scheduled, leased, dead;
+    double oldest_due_s;
+};
+int deliveries_backlog(struct store *s, bool with_dead,
+                       struct deliveries_backlog *b)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -310,3 +310,45 @@ Test(api_subs, replay_answer_says_when_the_subscription_holds_it,
     http_resp_free(&r);
     rx_stop(rx);
 }
+
+/* /metrics carries the delivery backlog an operator alerts on: after a
+ * 410 makes a dead letter, it shows, read from the database */
+Test(api_subs, metrics_show_the_delivery_backlog_and_dead_letters,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    struct rx *rx = rx_start(RX_GONE, SECRET);
+    char body[512];
+
+    snprintf(body, sizeof(body),
+             "{\"url\":\"http://127.0.0.1:%d/hook\",\"topics\":[\"adt.*\"],"
+             "\"secrets\":[\"" SECRET "\"]}", rx->port);
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", body, &r), 201);
+    http_resp_free(&r);
+
+    struct mllp_client c;
+    char msg[2048], ack[4096];
+    hl7_sample(msg, sizeof(msg), "SUB-3", "MRN-S3");
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    mllp_close(&c);
+    int64_t end = rx_now_ms() + 15000;
+    while (hub_sql_long(&hub, "SELECT count(*) FROM deliveries WHERE "
+                        "status = 'dead'") < 1 && rx_now_ms() < end)
+        usleep(20000);
+    cr_assert_eq(hub_sql_long(&hub, "SELECT count(*) FROM deliveries WHERE "
+                              "status = 'dead'"), 1);
+
+    cr_assert_eq(call("GET", "/metrics", NULL, NULL, &r), 200);
+    cr_assert_not_null(strstr(r.body, "# TYPE hub_deliveries gauge\n"
+                                      "hub_deliveries{state=\"due\"} 0\n"
+                                      "hub_deliveries{state=\"scheduled\"} 0\n"
+                                      "hub_deliveries{state=\"leased\"} 0\n"
+                                      "hub_deliveries{state=\"dead\"} 1\n"),
+                       "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "hub_deliveries_oldest_due_seconds 0\n"),
+                       "%s", r.body);
+    http_resp_free(&r);
+    rx_stop(rx);
+}
