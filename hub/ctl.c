@@ -36,6 +36,8 @@ struct store *ctl_store(struct ctl *c)
               stderr);
         return NULL;
     }
+    /* each command says in its own words what the database refused */
+    store_quiet_refusals(c->s, true);
     return c->s;
 }
 

@@ -62,6 +62,7 @@ struct store {
     PGconn *c;
     char sqlstate[6];
     bool ingest_prepared;           /* INGEST_STMT exists on this session */
+    bool quiet_refusals;            /* store_quiet_refusals */
     /* the names given to store_query_prepared() that exist on this session
      * (static strings, compared by address) */
     const char *prepared[STORE_PREPARED_MAX];
@@ -112,11 +113,16 @@ static int db_fail(struct store *s, const char *op, const PGresult *r)
         st = PQstatus(s->c) == CONNECTION_OK ? "XX000" : "08006";
     memcpy(s->sqlstate, st, strlen(st) < 5 ? strlen(st) : 5);
     s->sqlstate[strlen(st) < 5 ? strlen(st) : 5] = '\0';
-    log_warn("store.db_error", "op=%s sqlstate=%s constraint=%s", op,
-             s->sqlstate, cons ? cons : "-");
-    if (st[0] == '2' && (st[1] == '2' || st[1] == '3'))
-        return HUB_EINVALID;
-    return HUB_EDB;
+    bool refused = st[0] == '2' && (st[1] == '2' || st[1] == '3');
+    if (!refused || !s->quiet_refusals)
+        log_warn("store.db_error", "op=%s sqlstate=%s constraint=%s", op,
+                 s->sqlstate, cons ? cons : "-");
+    return refused ? HUB_EINVALID : HUB_EDB;
+}
+
+void store_quiet_refusals(struct store *s, bool on)
+{
+    s->quiet_refusals = on;
 }
 
 /* Make sure the link is up: reset a broken connection once. */

@@ -249,6 +249,10 @@ void store_rows_free(struct store_rows *r);
 /* The first column of the first row, malloc'd, or NULL (no row / NULL). */
 int store_query_text(struct store *s, const char *sql, int nparams,
                      const char *const *params, char **out);
+/* A caller that explains a refused value itself (hubctl) turns off the
+ * store.db_error line of a data exception or constraint violation (SQLSTATE
+ * 22, 23: HUB_EINVALID); other database errors are still logged. */
+void store_quiet_refusals(struct store *s, bool on);
 /* SQLSTATE of the last failed statement ("" when none), for tests. */
 const char *store_last_sqlstate(const struct store *s);
 

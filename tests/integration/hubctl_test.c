@@ -283,10 +283,13 @@ Test(hubctl, org_add_refusals_say_which_part_is_wrong)
                             "--kind cbo --scopes subscribe", "&1"), 1,
                  "%s", out);
     cr_assert_not_null(strstr(out, "that id is taken"), "%s", out);
+    cr_assert_null(strstr(out, "store.db_error"), "%s", out);
     cr_assert_eq(hubctl_run(out, sizeof(out), "org add Big --name X "
                             "--kind cbo --scopes subscribe", "&1"), 1,
                  "%s", out);
     cr_assert_not_null(strstr(out, "an id is 1 to 63 of a-z"), "%s", out);
+    /* hubctl's own words only: no store log line ahead of them */
+    cr_assert_null(strstr(out, "store.db_error"), "%s", out);
 }
 
 Test(hubctl, an_edited_applied_migration_says_how_to_get_a_matching_db)
