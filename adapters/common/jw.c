@@ -356,8 +356,18 @@ void jw_cstr(struct jw *w, const char *s)
 
 void jw_int(struct jw *w, int64_t v)
 {
+    /* "%" PRId64 by hand: snprintf cost about 700 instructions a number */
+    char tmp[24];
+    char *end = tmp + sizeof(tmp), *o = end;
+    uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+    do {
+        *--o = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--o = '-';
     jw_sep(w);
-    buf_printf(&w->b, "%" PRId64, v);
+    buf_append(&w->b, o, (size_t)(end - o));
     jw_sync(w);
 }
 

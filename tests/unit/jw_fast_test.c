@@ -6,6 +6,8 @@
  */
 #include <criterion/criterion.h>
 #include <cJSON.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/hub_err.h"
@@ -273,6 +275,47 @@ Test(jw_fast, spans_write_what_the_checked_calls_write)
                 arena_reset(&a);
             }
         }
+    }
+    arena_release(&a);
+}
+
+/* jw_int writes its digits by hand: what "%" PRId64 writes, for the ends
+ * of the range, each power of ten and its neighbours, and within the
+ * writer's limit or past it. */
+Test(jw_fast, integers_are_written_as_printf_writes_them)
+{
+    struct arena a;
+    arena_init(&a, 64 * 1024);
+    int64_t vals[64 * 3 + 4];
+    size_t n = 0;
+    vals[n++] = 0;
+    vals[n++] = INT64_MIN;
+    vals[n++] = INT64_MAX;
+    vals[n++] = INT64_MIN + 1;
+    for (int64_t p = 1, k = 0; k < 19; k++, p *= 10) {
+        vals[n++] = p;
+        vals[n++] = p - 1;
+        vals[n++] = -p;
+        vals[n++] = -(p + 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        char want[48];
+        snprintf(want, sizeof(want), "[1,%" PRId64 "]", vals[i]);
+        struct jw w;
+        struct slice out;
+        jw_init(&w, &a, 1024);
+        jw_arr_begin(&w);
+        jw_int(&w, 1);
+        jw_int(&w, vals[i]);
+        jw_arr_end(&w);
+        cr_assert_eq(jw_finish(&w, &out), HUB_OK);
+        cr_assert_str_eq(out.p, want);
+        /* one byte short of the number: the document is refused */
+        jw_init(&w, &a, strlen(want) - 2);
+        jw_arr_begin(&w);
+        jw_int(&w, 1);
+        jw_int(&w, vals[i]);
+        cr_assert_eq(jw_finish(&w, &out), HUB_ELIMIT, "%s", want);
     }
     arena_release(&a);
 }
