@@ -292,11 +292,14 @@ Test(jw_fast, integers_are_written_as_printf_writes_them)
     vals[n++] = INT64_MIN;
     vals[n++] = INT64_MAX;
     vals[n++] = INT64_MIN + 1;
-    for (int64_t p = 1, k = 0; k < 19; k++, p *= 10) {
+    /* 10^0 .. 10^18; p is multiplied only while the next power fits */
+    for (int64_t p = 1, k = 0; k < 19; k++) {
         vals[n++] = p;
         vals[n++] = p - 1;
         vals[n++] = -p;
         vals[n++] = -(p + 1);
+        if (k < 18)
+            p *= 10;
     }
     for (size_t i = 0; i < n; i++) {
         char want[48];
