@@ -127,28 +127,39 @@ Test(api_subs, create_get_update_pause_delete_with_precise_errors,
                               "LIKE 'subscription.%'"), 5);
 }
 
+/* A subscription to adt.* at rx's port (its id into id when not NULL),
+ * then one ADT (control id ctrl, patient mrn) over MLLP, ACKed. */
+static void subscribe_and_send(struct rx *rx, const char *ctrl,
+                               const char *mrn, char *id, size_t id_size)
+{
+    struct http_resp r;
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"url\":\"http://127.0.0.1:%d/hook\",\"topics\":[\"adt.*\"],"
+             "\"secrets\":[\"" SECRET "\"]}", rx->port);
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", body, &r), 201);
+    if (id)
+        json_str(r.body, "id", id, id_size);
+    http_resp_free(&r);
+
+    struct mllp_client c;
+    char msg[2048], ack[4096];
+    hl7_sample(msg, sizeof(msg), ctrl, mrn);
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    mllp_close(&c);
+}
+
 Test(api_subs, hl7_admit_reaches_a_signed_webhook_and_is_accounted,
      .init = start, .fini = stop, .timeout = 60)
 {
     struct http_resp r;
     struct rx *rx = rx_start(RX_FAIL_N, SECRET);
-    char body[512], id[80];
+    char id[80];
     rx->fail_n = 1;
 
-    snprintf(body, sizeof(body),
-             "{\"url\":\"http://127.0.0.1:%d/hook\",\"topics\":[\"adt.*\"],"
-             "\"secrets\":[\"" SECRET "\"]}", rx->port);
-    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", body, &r), 201);
-    json_str(r.body, "id", id, sizeof(id));
-    http_resp_free(&r);
-
-    struct mllp_client c;
-    char msg[2048], ack[4096];
-    hl7_sample(msg, sizeof(msg), "SUB-1", "MRN-S1");
-    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
-    cr_assert_eq(mllp_send(&c, msg), 0);
-    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
-    mllp_close(&c);
+    subscribe_and_send(rx, "SUB-1", "MRN-S1", id, sizeof(id));
 
     int64_t end = rx_now_ms() + 15000;
     while (hub_sql_long(&hub, "SELECT count(*) FROM delivery_state WHERE status "
@@ -243,20 +254,7 @@ Test(api_subs, replay_answer_says_when_the_subscription_holds_it,
     struct rx *rx = rx_start(RX_OK, SECRET);
     char body[512], id[80], path[160];
 
-    snprintf(body, sizeof(body),
-             "{\"url\":\"http://127.0.0.1:%d/hook\",\"topics\":[\"adt.*\"],"
-             "\"secrets\":[\"" SECRET "\"]}", rx->port);
-    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", body, &r), 201);
-    json_str(r.body, "id", id, sizeof(id));
-    http_resp_free(&r);
-
-    struct mllp_client c;
-    char msg[2048], ack[4096];
-    hl7_sample(msg, sizeof(msg), "SUB-2", "MRN-S2");
-    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
-    cr_assert_eq(mllp_send(&c, msg), 0);
-    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
-    mllp_close(&c);
+    subscribe_and_send(rx, "SUB-2", "MRN-S2", id, sizeof(id));
     int64_t end = rx_now_ms() + 15000;
     while (rx_requests(rx) < 1 && rx_now_ms() < end)
         usleep(20000);
@@ -318,21 +316,8 @@ Test(api_subs, metrics_show_the_delivery_backlog_and_dead_letters,
 {
     struct http_resp r;
     struct rx *rx = rx_start(RX_GONE, SECRET);
-    char body[512];
 
-    snprintf(body, sizeof(body),
-             "{\"url\":\"http://127.0.0.1:%d/hook\",\"topics\":[\"adt.*\"],"
-             "\"secrets\":[\"" SECRET "\"]}", rx->port);
-    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", body, &r), 201);
-    http_resp_free(&r);
-
-    struct mllp_client c;
-    char msg[2048], ack[4096];
-    hl7_sample(msg, sizeof(msg), "SUB-3", "MRN-S3");
-    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
-    cr_assert_eq(mllp_send(&c, msg), 0);
-    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
-    mllp_close(&c);
+    subscribe_and_send(rx, "SUB-3", "MRN-S3", NULL, 0);
     int64_t end = rx_now_ms() + 15000;
     while (hub_sql_long(&hub, "SELECT count(*) FROM deliveries WHERE "
                         "status = 'dead'") < 1 && rx_now_ms() < end)

@@ -86,27 +86,6 @@ static long now_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static long readyz(void)
-{
-    struct http_resp r;
-    long s = -1;
-    if (http_call(&hub, false, "GET", "/readyz", NULL, NULL, NULL, 0, NULL,
-                  &r) == 0)
-        s = r.status;
-    http_resp_free(&r);
-    return s;
-}
-
-static bool wait_readyz(long want, int ms)
-{
-    for (int t = 0; t < ms; t += 100) {
-        if (readyz() == want)
-            return true;
-        sleep_ms(100);
-    }
-    return false;
-}
-
 /* New connections to the test database: refused (existing ones stay). */
 static int allow_connections(bool allow)
 {
@@ -181,7 +160,7 @@ Test(committers, a_committer_without_a_connection_leaves_its_work_to_another,
     struct mllp_client c;
     char msg[2048], ack[4096], code[3], ctrl[64];
 
-    cr_assert(wait_readyz(200, 10000), "ready at start");
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 10000), "ready at start");
     cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
     expect_aa(&c, "CM-0", 10000);
 
@@ -206,11 +185,11 @@ Test(committers, a_committer_without_a_connection_leaves_its_work_to_another,
         cr_expect_str_eq(ctrl, want);
     }
     /* readiness still says a committer has no connection */
-    cr_expect_eq(readyz(), 503);
+    cr_expect_eq(hub_get_status(&hub, "/readyz"), 503);
 
     cr_assert_eq(allow_connections(true), HUB_OK);
     cr_expect(wait_backend("hubd-commit-0", 10000), "committer 0 reconnects");
-    cr_expect(wait_readyz(200, 10000), "ready again");
+    cr_expect(hub_wait_status(&hub, "/readyz", 200, 10000), "ready again");
     expect_aa(&c, "CM-4", 5000);
     mllp_close(&c);
     cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages where "
@@ -229,9 +208,9 @@ Test(committers, after_an_outage_both_committers_reconnect_and_commit,
     struct mllp_client c;
     char msg[2048], ack[4096], code[3], ctrl[64];
 
-    cr_assert(wait_readyz(200, 10000), "ready at start");
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 10000), "ready at start");
     dbproxy_set_down(hub.proxy, true);
-    cr_expect(wait_readyz(503, 15000), "not ready without the database");
+    cr_expect(hub_wait_status(&hub, "/readyz", 503, 15000), "not ready without the database");
     cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
     hl7_sample(msg, sizeof(msg), "OUT-1", "MRN-CM2");
     cr_assert_eq(mllp_send(&c, msg), 0);
@@ -243,7 +222,7 @@ Test(committers, after_an_outage_both_committers_reconnect_and_commit,
     ack_fields(ack, code, ctrl, sizeof(ctrl));
     cr_expect_str_eq(code, "AA");
     cr_expect_str_eq(ctrl, "OUT-1");
-    cr_assert(wait_readyz(200, 15000), "ready again, no restart");
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "ready again, no restart");
 
     for (int k = 0; k < 2; k++) {
         char other[32], id[16];
@@ -256,7 +235,7 @@ Test(committers, after_an_outage_both_committers_reconnect_and_commit,
         /* (readiness alone may not know yet: an idle committer finds its
          * link broken at its next ping, within a second) */
         cr_assert(wait_backend(other, 10000), "%s reconnects", other);
-        cr_assert(wait_readyz(200, 10000), "ready again");
+        cr_assert(hub_wait_status(&hub, "/readyz", 200, 10000), "ready again");
     }
     mllp_close(&c);
     cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages where "
@@ -275,9 +254,9 @@ Test(committers, an_outage_is_retried_with_backoff_and_readiness_returns,
     struct mllp_client c;
     char msg[2048], ack[4096], code[3], ctrl[64];
 
-    cr_assert(wait_readyz(200, 10000), "ready at start");
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 10000), "ready at start");
     dbproxy_set_down(hub.proxy, true);
-    cr_assert(wait_readyz(503, 15000), "not ready without the database");
+    cr_assert(hub_wait_status(&hub, "/readyz", 503, 15000), "not ready without the database");
     cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
     hl7_sample(msg, sizeof(msg), "BACKOFF-1", "MRN-CM4");
     cr_assert_eq(mllp_send(&c, msg), 0);
@@ -287,9 +266,9 @@ Test(committers, an_outage_is_retried_with_backoff_and_readiness_returns,
     cr_log_info("%d connection attempts in 4 s of outage", tries);
     cr_expect_geq(tries, 3, "it keeps trying (%d)", tries);
     cr_expect_leq(tries, 40, "a reconnect storm: %d in 4 s", tries);
-    cr_expect_eq(readyz(), 503, "still not ready");
+    cr_expect_eq(hub_get_status(&hub, "/readyz"), 503, "still not ready");
     dbproxy_set_down(hub.proxy, false);
-    cr_assert(wait_readyz(200, 15000), "ready again by itself");
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "ready again by itself");
     cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 15000), 0,
                  "the message sent during the outage commits");
     ack_fields(ack, code, ctrl, sizeof(ctrl));
@@ -308,11 +287,11 @@ Test(committers, stops_within_its_timeout_while_the_database_is_down,
     struct mllp_client c;
     char msg[2048], ack[4096];
 
-    cr_assert(wait_readyz(200, 10000), "ready at start");
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 10000), "ready at start");
     dbproxy_set_down(hub.proxy, true);
     /* (once the links are cut: a commit racing the cut may be stored and
      * yet never answered, which is allowed, but not what this checks) */
-    cr_assert(wait_readyz(503, 5000), "the committers noticed");
+    cr_assert(hub_wait_status(&hub, "/readyz", 503, 5000), "the committers noticed");
     cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
     hl7_sample(msg, sizeof(msg), "DOWN-1", "MRN-CM3");
     cr_assert_eq(mllp_send(&c, msg), 0);
@@ -333,9 +312,9 @@ Test(committers, stops_within_its_timeout_while_the_database_is_down,
 Test(committers, stops_at_once_with_nothing_pending_while_the_database_is_down,
      .init = start_proxied, .fini = stop, .timeout = 60)
 {
-    cr_assert(wait_readyz(200, 10000), "ready at start");
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 10000), "ready at start");
     dbproxy_set_down(hub.proxy, true);
-    cr_expect(wait_readyz(503, 5000), "the committers noticed");
+    cr_expect(hub_wait_status(&hub, "/readyz", 503, 5000), "the committers noticed");
     long t0 = now_ms();
     cr_expect_neq(hub_stop(&hub), -1, "exited by itself");
     long took = now_ms() - t0;

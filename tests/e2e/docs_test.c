@@ -30,27 +30,6 @@
 
 static struct hubproc hub;
 
-static long ready_status(void)
-{
-    struct http_resp r;
-    long s = -1;
-    if (http_call(&hub, false, "GET", "/readyz", NULL, NULL, NULL, 0, NULL,
-                  &r) == 0)
-        s = r.status;
-    http_resp_free(&r);
-    return s;
-}
-
-static bool wait_ready(long want)
-{
-    for (int t = 0; t < 150; t++) {
-        if (ready_status() == want)
-            return true;
-        usleep(100000);
-    }
-    return false;
-}
-
 static void start_with(const char *extra, bool proxied)
 {
     char conf[1024];
@@ -62,7 +41,7 @@ static void start_with(const char *extra, bool proxied)
              testdb_root(), extra ? extra : "");
     cr_assert_eq(hub_start(&hub, conf, proxied), 0, "hubd did not start");
     /* the committers connect after the ports are written */
-    cr_assert(wait_ready(200), "hubd not ready");
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "hubd not ready");
 }
 
 static void start(void)
@@ -1057,7 +1036,7 @@ Test(docs, database_down_is_503_with_retry_after_and_nothing_stored,
                  400, "%s", r.body);
     http_resp_free(&r);
     dbproxy_set_down(hub.proxy, true);
-    cr_assert(wait_ready(503), "not ready without the database");
+    cr_assert(hub_wait_status(&hub, "/readyz", 503, 15000), "not ready without the database");
     cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
                            "fhir/bundle-ahc-panel-transaction.json", &r), 503);
     cr_expect_str_eq(r.retry_after, "3");
@@ -1073,7 +1052,7 @@ Test(docs, database_down_is_503_with_retry_after_and_nothing_stored,
               "see %s", hub_path(&hub, "hubd.log"));
     cr_expect(log_has("http.busy req="), "see %s", hub_path(&hub, "hubd.log"));
     dbproxy_set_down(hub.proxy, false);
-    cr_assert(wait_ready(200), "ready again by itself");
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "ready again by itself");
     cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
                            "fhir/bundle-ahc-panel-transaction.json", &r), 202,
                  "%s", r.body);

@@ -203,36 +203,15 @@ Test(http, health_and_metrics_are_public, .init = start_default, .fini = stop,
     mllp_close(&c);
 }
 
-static long status_of(const char *path)
-{
-    struct http_resp r;
-    long s = -1;
-    if (http_call(&hub, false, "GET", path, NULL, NULL, NULL, 0, NULL, &r) ==
-        0)
-        s = r.status;
-    http_resp_free(&r);
-    return s;
-}
-
-static bool wait_status(const char *path, long want, int ms)
-{
-    for (int t = 0; t < ms; t += 100) {
-        if (status_of(path) == want)
-            return true;
-        sleep_ms(100);
-    }
-    return false;
-}
-
 Test(http, readyz_is_false_while_the_database_is_unreachable,
      .init = start_proxied, .fini = stop, .timeout = 60)
 {
-    cr_assert(wait_status("/readyz", 200, 10000), "ready at start");
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 10000), "ready at start");
     dbproxy_set_down(hub.proxy, true);
-    cr_expect(wait_status("/readyz", 503, 15000), "not ready without db");
-    cr_expect_eq(status_of("/healthz"), 200, "still alive");
+    cr_expect(hub_wait_status(&hub, "/readyz", 503, 15000), "not ready without db");
+    cr_expect_eq(hub_get_status(&hub, "/healthz"), 200, "still alive");
     dbproxy_set_down(hub.proxy, false);
-    cr_expect(wait_status("/readyz", 200, 15000), "ready again by itself");
+    cr_expect(hub_wait_status(&hub, "/readyz", 200, 15000), "ready again by itself");
     /* the API's database workers recover too, on the first request */
     struct http_resp r;
     sleep_ms(1200);                 /* past the token cache's TTL */
@@ -249,7 +228,7 @@ Test(http, pushes_back_with_503_and_acks_nothing_until_commit,
     struct http_resp r;
     char msg[2048], ack[4096], code[3], ctrl[64];
 
-    cr_assert(wait_status("/readyz", 200, 10000));
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 10000));
     dbproxy_set_down(hub.proxy, true);
     cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
     hl7_sample(msg, sizeof(msg), "BP-1", "MRN-B1");
@@ -388,12 +367,12 @@ Test(http, readyz_is_false_while_a_commit_is_stuck, .init = start_stuck,
     hl7_sample(msg, sizeof(msg), "STUCK-1", "MRN-S1");
     cr_assert_eq(mllp_send(&c, msg), 0);
     cr_expect_lt(mllp_read(&c, ack, sizeof(ack), 1000), 0, "no ACK yet");
-    cr_expect(wait_status("/readyz", 503, 5000), "stuck commit: not ready");
+    cr_expect(hub_wait_status(&hub, "/readyz", 503, 5000), "stuck commit: not ready");
     cr_assert_eq(store_exec(s, "COMMIT"), HUB_OK);
     store_free(s);
     cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
     ack_fields(ack, code, ctrl, sizeof(ctrl));
     cr_expect_str_eq(code, "AA");
-    cr_expect(wait_status("/readyz", 200, 5000), "ready again");
+    cr_expect(hub_wait_status(&hub, "/readyz", 200, 5000), "ready again");
     mllp_close(&c);
 }

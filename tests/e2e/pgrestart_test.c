@@ -96,27 +96,6 @@ static void stop(void)
     (void)!system(cmd);
 }
 
-static long readyz(void)
-{
-    struct http_resp r;
-    long s = -1;
-    if (http_call(&hub, false, "GET", "/readyz", NULL, NULL, NULL, 0, NULL,
-                  &r) == 0)
-        s = r.status;
-    http_resp_free(&r);
-    return s;
-}
-
-static bool wait_readyz(long want, int ms)
-{
-    for (int64_t end = rx_now_ms() + ms; rx_now_ms() < end;) {
-        if (readyz() == want)
-            return true;
-        usleep(50 * 1000);
-    }
-    return false;
-}
-
 /* Send `id` on c and expect its AA within ms. */
 static void expect_aa(struct mllp_client *c, const char *id, int ms)
 {
@@ -172,13 +151,13 @@ Test(pgrestart, hubd_rides_over_a_postgresql_restart, .init = start,
     free(out);
     store_free(s);
 
-    cr_assert(wait_readyz(200, 30000), "ready at start");
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 30000), "ready at start");
     cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
     expect_aa(&c, "PGR-1", 30000);
     cr_assert(wait_distinct(rx, 1, 30000), "delivered before the restart");
 
     cr_assert_eq(pg_ctl("stop"), 0);
-    cr_assert(wait_readyz(503, 30000), "not ready without the server");
+    cr_assert(hub_wait_status(&hub, "/readyz", 503, 30000), "not ready without the server");
     hl7_sample(msg, sizeof(msg), "PGR-2", "MRN-PGR");
     cr_assert_eq(mllp_send(&c, msg), 0);
     cr_assert_lt(mllp_read(&c, ack, sizeof(ack), 1000), 0,
@@ -190,7 +169,7 @@ Test(pgrestart, hubd_rides_over_a_postgresql_restart, .init = start,
     ack_fields(ack, code, ctrl, sizeof(ctrl));
     cr_assert_str_eq(code, "AA");
     cr_assert_str_eq(ctrl, "PGR-2");
-    cr_assert(wait_readyz(200, 30000), "ready again by itself");
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 30000), "ready again by itself");
     expect_aa(&c, "PGR-3", 30000);
     mllp_close(&c);
 

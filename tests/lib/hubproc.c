@@ -900,3 +900,29 @@ const char *__lsan_default_suppressions(void)
 {
     return "leak:libcriterion.so\n";
 }
+
+long hub_get_status(const struct hubproc *h, const char *path)
+{
+    struct http_resp r;
+    long s = -1;
+    if (http_call(h, false, "GET", path, NULL, NULL, NULL, 0, NULL, &r) == 0)
+        s = r.status;
+    http_resp_free(&r);
+    return s;
+}
+
+bool hub_wait_status(const struct hubproc *h, const char *path, long want,
+                     int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t end = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 + ms;
+    for (;;) {
+        if (hub_get_status(h, path) == want)
+            return true;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if (ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 >= end)
+            return false;
+        usleep(50 * 1000);
+    }
+}

@@ -108,5 +108,10 @@ int http_call_h(const struct hubproc *h, bool tls, const char *method,
                 const char *const *headers, const char *body,
                 size_t body_len, struct http_resp *r);
 void http_resp_free(struct http_resp *r);
+/* The status of a plain GET of path (no token), -1 when there is no answer;
+ * hub_wait_status polls it until it is `want` or ms have passed. */
+long hub_get_status(const struct hubproc *h, const char *path);
+bool hub_wait_status(const struct hubproc *h, const char *path, long want,
+                     int ms);
 
 #endif
