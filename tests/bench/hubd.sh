@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2154  # out, log, root, corpus, ... come from run.sh
 # hubd.sh - the hubd rows of `make bench`, sourced by run.sh (which provides
-# put, say, field, mllp_rows, idle_rss, pids, out, log, corpus, CONNS, SECS,
-# IDLE and the running private PostgreSQL).
+# put, say, field, mllp_rows, proc_ticks, pg_ticks, idle_rss, pids, out,
+# log, corpus, CONNS, SECS, IDLE and the running private PostgreSQL).
 #
 # Full durable path: a fresh database, `hubctl migrate`, one hospital org,
 # hubd with a config file whose plain MLLP listener (ephemeral loopback port)
@@ -130,23 +130,6 @@ dispatcher_stop() {
     [ -n "$disp_pid" ] || return 0
     kill "$disp_pid" 2>/dev/null || true
     wait "$disp_pid" 2>/dev/null || true
-}
-
-# CPU ticks (utime+stime, getconf CLK_TCK a second) of one process, 0 when
-# it is gone; of the private PostgreSQL: the postmaster with the children
-# it reaped (cutime+cstime) and the live ones, so that a backend that ends
-# in between still counts. Wall-clock rates move with whatever else the
-# machine runs; CPU per delivery says what a delivery costs.
-proc_ticks() {
-    awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-pg_ticks() {
-    local pm c
-    pm=$(head -1 "${HUB_VAR:-$root/var}/pg/data/postmaster.pid" 2>/dev/null) ||
-        { echo 0; return 0; }
-    { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat" 2>/dev/null
-      for c in $(pgrep -P "$pm" 2>/dev/null); do proc_ticks "$c"; done
-    } | awk '{ s += $1 } END { print s + 0 }'
 }
 
 # drain_rate N: ingest a backlog for about SECS/2 at 32 connections with no
@@ -365,7 +348,7 @@ if hubd_start; then
     put built.https 1
     # BENCH_ONLY="deliver": the delivery rows alone (their own backlog)
     if want hubd; then
-        mllp_rows hubd "$hubd_mllp"
+        mllp_rows hubd "$hubd_mllp" "$hubd_pid" pg
         https_row
         https_fhir_row
         https_ccda_row

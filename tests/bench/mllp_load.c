@@ -10,9 +10,12 @@
  * latency (last byte written to whole ACK read) recorded. Prints one line:
  *   mllp conns=N msgs=M secs=S msgs_per_s=R p50_ms=A p99_ms=B max_ms=C
  *        nacks=K closed=D errors=E sent=T acked=A meas_from_us=W
+ *        cpu_us_per_ack=U
  * (T and A count the warm-up too: every message sent, every AA/CA ACK;
  * W: CLOCK_REALTIME in microseconds when the measured window began, so
- * that a webhook receiver can leave out the warm-up's deliveries too)
+ * that a webhook receiver can leave out the warm-up's deliveries too;
+ * U: this client's own CPU, user + system, from its first connection to
+ * the end, divided by A: what the load itself costs the shared machine)
  * An ACK whose MSA-1 is not AA/CA counts as a nack, not as a message.
  *
  * Rate mode (-r RATE): the same, but sends are paced to RATE per second in
@@ -45,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -341,6 +345,16 @@ static int run_idle(const char *host, unsigned port, size_t n, unsigned secs)
  * many per second overall (a connection whose ACK is in waits for the next
  * slot), for latency at a steady load.
  */
+/* This process's CPU time so far, user + system, in microseconds. */
+static uint64_t cpu_us(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000u +
+           (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 static int run_load(const char *host, unsigned port, size_t n, unsigned secs,
                     unsigned warm, unsigned rate)
 {
@@ -353,6 +367,7 @@ static int run_load(const char *host, unsigned port, size_t n, unsigned secs,
 
     if (!cs || !pf || !lat)
         die("calloc");
+    uint64_t cpu0 = cpu_us();
     for (i = 0; i < n; i++) {
         cs[i].fd = open_conn(host, port);
         cs[i].idle = 1;
@@ -456,10 +471,11 @@ static int run_load(const char *host, unsigned port, size_t n, unsigned secs,
     printf("mllp conns=%zu msgs=%zu secs=%.2f msgs_per_s=%.0f p50_ms=%.3f "
            "p99_ms=%.3f max_ms=%.3f nacks=%" PRIu64 " closed=%" PRIu64
            " errors=%" PRIu64 " sent=%" PRIu64 " acked=%" PRIu64
-           " meas_from_us=%" PRIu64 "\n",
+           " meas_from_us=%" PRIu64 " cpu_us_per_ack=%.1f\n",
            n, nlat, s, s > 0 ? (double)nlat / s : 0, pct_ms(lat, nlat, 0.50),
            pct_ms(lat, nlat, 0.99), nlat ? (double)lat[nlat - 1] / 1e6 : 0,
-           nacks, closed, errors, sent, acked, meas_from_us);
+           nacks, closed, errors, sent, acked, meas_from_us,
+           acked ? (double)(cpu_us() - cpu0) / (double)acked : 0);
     return nlat > 0 ? 0 : 1;
 }
 

@@ -155,6 +155,29 @@ for (const c of conns) {
     peerLat.length ? peerLat.join('; ') : peerNa(),
     ratio(p99, pp.best), is8 ? 'p99 < 10 ms' : '',
     is8 && p99 !== null ? p99 < 10 : null);
+
+  /* where the 2 cores went: CPU per ACKed message (per transaction for
+   * pgbench), whole run, each process's user + system time */
+  const sum = (parts) => {
+    const v = parts.map(([, k]) => num(k));
+    if (v.some((x) => x === null)) return null;
+    return parts.map(([l], i) => `${l} ${fmt(v[i], 1)}`).join(' + ') +
+      ` = ${fmt(v.reduce((a, b) => a + b, 0), 1)}`;
+  };
+  const hubCpu = sum([['PostgreSQL', `mllp.hubd.${c}.cpu_pg_us`],
+    ['hubd', `mllp.hubd.${c}.cpu_server_us`],
+    ['client', `mllp.hubd.${c}.cpu_client_us`]]);
+  const peerCpu = [
+    ['pgbench', sum([['PostgreSQL', `pgbench.${c}.cpu_pg_us`],
+      ['pgbench', `pgbench.${c}.cpu_client_us`]])],
+    ...peersMllp.map(([key, label]) => [label,
+      sum([['server', `mllp.${key}.${c}.cpu_server_us`],
+        ['client', `mllp.${key}.${c}.cpu_client_us`]])]),
+  ].filter(([, v]) => v !== null).map(([l, v]) => `${l}: ${v}`);
+  if (hubCpu !== null || peerCpu.length)
+    row(`  CPU per message @${c} conn (us, user + system)`,
+      hubCpu === null ? na('hubd') : hubCpu,
+      peerCpu.length ? peerCpu.join('; ') : peerNa(), '', '', null);
 }
 
 /* --- memory ---------------------------------------------------------------- */

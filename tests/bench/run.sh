@@ -218,13 +218,44 @@ if [ "$npm_ok" = 1 ]; then
 fi
 
 # --- MLLP load and idle memory ------------------------------------------------
-# mllp_rows NAME PORT: closed-loop load at each connection count.
+# CPU ticks (utime+stime, getconf CLK_TCK a second) of one process, 0 when
+# it is gone; of the private PostgreSQL: the postmaster with the children
+# it reaped (cutime+cstime) and the live ones, so that a backend that ends
+# in between still counts. Wall-clock rates move with whatever else the
+# machine runs; CPU per delivery says what a delivery costs.
+proc_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+pg_ticks() {
+    local pm c
+    pm=$(head -1 "${HUB_VAR:-$root/var}/pg/data/postmaster.pid" 2>/dev/null) ||
+        { echo 0; return 0; }
+    { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat" 2>/dev/null
+      for c in $(pgrep -P "$pm" 2>/dev/null); do proc_ticks "$c"; done
+    } | awk '{ s += $1 } END { print s + 0 }'
+}
+
+# cpu_per TICKS N: TICKS of CPU per N units, in microseconds.
+cpu_per() {
+    awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { if (n > 0) printf "%.1f", t * 1e6 / hz / n }'
+}
+
+# mllp_rows NAME PORT [SERVER_PID [pg]]: closed-loop load at each connection
+# count. With SERVER_PID, the CPU each ACKed message cost the server, the
+# load client and (with "pg") the private PostgreSQL, whole run over every
+# ACK, warm-up included: where the 2 cores went, beside the rate.
 mllp_rows() {
-    local name=$1 port=$2 c line
+    local name=$1 port=$2 spid=${3:-} with_pg=${4:-} c line s0 p0 s1 p1 n
     for c in $CONNS; do
         say "mllp: $name, $c connection(s), ${SECS}s"
+        s0=0; p0=0
+        if [ -n "$spid" ]; then s0=$(proc_ticks "$spid"); fi
+        if [ -n "$with_pg" ]; then p0=$(pg_ticks); fi
         line=$($out/mllp_load -p "$port" -f "$corpus" -c "$c" -d "$SECS" \
             -w "$WARM" 2>>"$log/mllp_$name.txt" || true)
+        if [ -n "$spid" ]; then s1=$(proc_ticks "$spid"); fi
+        if [ -n "$with_pg" ]; then p1=$(pg_ticks); fi
         echo "$line" >>"$log/mllp_$name.txt"
         [ -n "$line" ] || continue
         put "mllp.$name.$c.rate" "$(field "$line" msgs_per_s)"
@@ -232,6 +263,14 @@ mllp_rows() {
         put "mllp.$name.$c.p99" "$(field "$line" p99_ms)"
         put "mllp.$name.$c.nacks" "$(field "$line" nacks)"
         put "mllp.$name.$c.closed" "$(field "$line" closed)"
+        put "mllp.$name.$c.cpu_client_us" "$(field "$line" cpu_us_per_ack)"
+        n=$(field "$line" acked)
+        if [ -n "$spid" ] && [ "${n:-0}" -gt 0 ]; then
+            put "mllp.$name.$c.cpu_server_us" "$(cpu_per $((s1 - s0)) "$n")"
+            if [ -n "$with_pg" ]; then
+                put "mllp.$name.$c.cpu_pg_us" "$(cpu_per $((p1 - p0)) "$n")"
+            fi
+        fi
     done
 }
 
@@ -279,7 +318,7 @@ if [ "$npm_ok" = 1 ]; then
             say "$peer MLLP server did not start (see $log/peer_$peer.out)"
             continue
         fi
-        mllp_rows "$peer" "$peer_port"
+        mllp_rows "$peer" "$peer_port" "$peer_pid"
         idle_rss "$peer" "$peer_port" "$peer_pid"
         kill "$peer_pid" 2>/dev/null || true
         wait "$peer_pid" 2>/dev/null || true
@@ -302,12 +341,25 @@ want pgbench || put built.pgbench skip
 want pgbench && for c in $CONNS; do
     say "pgbench: $c client(s), ${SECS}s, one 1.5 KB row per transaction"
     j=$(( c < 2 ? c : 2 ))
-    PGOPTIONS='-c synchronous_commit=on' pgbench -n -M prepared \
+    p0=$(pg_ticks)
+    # `times` in the same subshell: its second line is pgbench's CPU
+    cl=$( { PGOPTIONS='-c synchronous_commit=on' pgbench -n -M prepared \
         -f "$out/pgbench.sql" -c "$c" -j "$j" -T "$SECS" "$pgurl" \
-        >"$log/pgbench_$c.txt" 2>&1 || true
+        >"$log/pgbench_$c.txt" 2>&1 || true; times; } | tail -1 |
+        awk '{ for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } }
+             END { print t }')
+    p1=$(pg_ticks)
     tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$log/pgbench_$c.txt" | head -1)
     lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$log/pgbench_$c.txt")
     [ -n "$tps" ] && put "pgbench.$c.tps" "$tps"
+    # CPU per transaction: the private PostgreSQL, pgbench itself
+    txns=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' \
+        "$log/pgbench_$c.txt" | head -1)
+    if [ "${txns:-0}" -gt 0 ]; then
+        put "pgbench.$c.cpu_pg_us" "$(cpu_per $((p1 - p0)) "$txns")"
+        put "pgbench.$c.cpu_client_us" \
+            "$(awk -v s="$cl" -v n="$txns" 'BEGIN { printf "%.1f", s * 1e6 / n }')"
+    fi
     [ -n "$lat" ] && put "pgbench.$c.lat" "$lat"
 done
 deploy/devdb.sh dropdb hub_bench_pg >/dev/null 2>&1 || true
