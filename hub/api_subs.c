@@ -195,12 +195,16 @@ static void done(struct api_req *r, int rc, void *arg)
                              : j->anchor_rc == HUB_OK ? "\"holds\""
                              : j->anchor_rc == HUB_ENOTFOUND ? "\"removed\""
                              : j->anchor_rc == HUB_EINVALID ? "\"changed\""
+                             : j->anchor_rc == HUB_EUNSUPPORTED ? "\"pruned\""
                                                             : NULL;
+        bool anchor_ok = j->anchor_rc == HUB_OK ||
+                         j->anchor_rc == HUB_EUNSUPPORTED;
         int n = snprintf(buf, sizeof(buf),
                          "{\"ok\":%s,\"rows_checked\":%lld,\"bad_seq\":%lld,"
                          "\"problem\":%s%s%s,\"head\":{\"seq\":%lld,"
-                         "\"hash\":\"%s\"},\"anchor\":%s}",
-                         j->chk.ok && (!anchor || j->anchor_rc == HUB_OK)
+                         "\"hash\":\"%s\"},\"anchor\":%s,"
+                         "\"retention_anchor\":%lld}",
+                         j->chk.ok && (!anchor || anchor_ok)
                              ? "true" : "false",
                          (long long)j->chk.rows_checked,
                          (long long)j->chk.bad_seq,
@@ -208,7 +212,8 @@ static void done(struct api_req *r, int rc, void *arg)
                          j->chk.ok ? "null" : j->chk.problem,
                          j->chk.ok ? "" : "\"",
                          (long long)j->chk.head_seq, j->chk.head_hash,
-                         anchor ? anchor : "null");
+                         anchor ? anchor : "null",
+                         (long long)j->chk.anchor_seq);
         api_reply_json(r, 200, buf, (size_t)n);
         break;
     }

@@ -84,6 +84,13 @@ static const struct key keys[] = {
     { "dispatch_node", K_STR, F(dispatch_node), S(dispatch_node), 0, 0 },
     { "webhook_allow_private", K_BOOL, F(webhook_allow_private), 0, 0, 1 },
     { "time_scale", K_DOUBLE, F(time_scale), 0, 1, 10000000 },
+    { "retain_messages_days", K_INT, F(retain_messages_days), 0, 0, 36500 },
+    { "retain_events_days", K_INT, F(retain_events_days), 0, 0, 36500 },
+    { "retain_deliveries_days", K_INT, F(retain_deliveries_days), 0, 0,
+      36500 },
+    { "retain_audit_days", K_INT, F(retain_audit_days), 0, 0, 36500 },
+    { "prune_batch", K_INT, F(prune_batch), 0, 1, 100000 },
+    { "prune_interval", K_INT, F(prune_interval), 0, 0, 604800 },
 };
 
 static void copy(char *dst, size_t n, const char *src)
@@ -149,6 +156,13 @@ void config_defaults(struct hub_config *c, enum config_profile profile)
     c->dispatch_breaker_failures = 5;
     c->dispatch_breaker_open_ms = 30000;
     c->time_scale = 1.0;
+    /* retention: why these, in deploy/hubd.conf.example */
+    c->retain_messages_days = 30;
+    c->retain_events_days = 365;
+    c->retain_deliveries_days = 90;
+    c->retain_audit_days = CONFIG_AUDIT_MIN_DAYS;
+    c->prune_batch = 5000;
+    c->prune_interval = 86400;
 }
 
 static int parse_ll(const char *v, long long min, long long max,
@@ -554,6 +568,15 @@ int config_load(struct hub_config *c, const char *path, char *errbuf,
         snprintf(errbuf, errlen,
                  "http_port: plain HTTP is for the dev profile only "
                  "(set http_port = -1 or leave it out)");
+        goto out;
+    }
+    /* the dev profile takes a shorter audit retention (tests); hubd and
+     * hubctl prune warn about it at every run */
+    if (c->profile == PROFILE_PRODUCTION && c->retain_audit_days > 0 &&
+        c->retain_audit_days < CONFIG_AUDIT_MIN_DAYS) {
+        snprintf(errbuf, errlen,
+                 "retain_audit_days: HIPAA keeps audit documentation six "
+                 "years: 0 (forever) or at least %d", CONFIG_AUDIT_MIN_DAYS);
         goto out;
     }
     rc = HUB_OK;

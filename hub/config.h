@@ -87,7 +87,19 @@ struct hub_config {
     char dispatch_node[64];         /* lease owner; "": <host>:<pid> */
     bool webhook_allow_private;     /* production: allow internal addresses */
     double time_scale;              /* tests: > 1 speeds up the schedule */
+
+    /* retention (hub/prune.h): days kept, 0 = forever */
+    int retain_messages_days;       /* raw messages and quarantine */
+    int retain_events_days;         /* canonical events (the feed) */
+    int retain_deliveries_days;     /* finished deliveries */
+    int retain_audit_days;          /* production: 0 or >= 2190 (HIPAA) */
+    int prune_batch;                /* rows per transaction */
+    int prune_interval;             /* seconds between runs; 0: no pruner
+                                       in this hubd (hubctl prune only) */
 };
+
+/* HIPAA: audit documentation is kept six years (45 CFR 164.316(b)(2)) */
+#define CONFIG_AUDIT_MIN_DAYS 2190
 
 /* Fill *c with the defaults of `profile`. */
 void config_defaults(struct hub_config *c, enum config_profile profile);

@@ -36,4 +36,7 @@ CTL_COMMAND("deliveries", "replay-range", ctl_deliveries_replay_range, "deliveri
 CTL_COMMAND("dict", "check", ctl_dict_check, "dict check [DIR]   (validate $HUB_DICT_DIR or schemas/dict; exit 1 names file, JSON path and problem)")
 CTL_COMMAND("dict", "show", ctl_dict_show, "dict show [DIR]   (print every table of the data dictionary)")
 
+/* retention (hub/ctl_prune.c) */
+CTL_COMMAND("prune", NULL, ctl_prune, "prune [--dry-run] [--config FILE]   (the retention once, with hubd's settings: FILE, $HUB_CONFIG, HUB_RETAIN_*_DAYS)")
+
 /* others: add your block above this line */

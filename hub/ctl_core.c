@@ -457,6 +457,12 @@ int ctl_audit_verify(struct ctl *c, int argc, char **argv)
     }
     if (chk.ok && head) {
         rc = store_audit_check_anchor(c->s, head_seq, head_hash);
+        if (rc == HUB_EUNSUPPORTED) {
+            printf("head: seq %lld was pruned by the retention (anchor "
+                   "%lld): not compared\n", head_seq,
+                   (long long)chk.anchor_seq);
+            rc = HUB_OK;
+        }
         if (rc == HUB_ENOTFOUND || rc == HUB_EINVALID) {
             printf("audit: chain BROKEN at seq %lld: row %s since the head "
                    "was recorded\n", head_seq,
@@ -472,6 +478,9 @@ int ctl_audit_verify(struct ctl *c, int argc, char **argv)
         printf("audit: chain holds, %lld rows\n", (long long)chk.rows_checked);
         if (chk.head_seq)
             printf("head: %lld:%s\n", (long long)chk.head_seq, chk.head_hash);
+        if (chk.anchor_seq)
+            printf("from the retention anchor: seq %lld (the rows up to it "
+                   "were pruned)\n", (long long)chk.anchor_seq);
         return 0;
     }
     printf("audit: chain BROKEN at seq %lld: row %s (%lld rows before it "

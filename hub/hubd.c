@@ -5,7 +5,8 @@
  *   config -> logging -> data dictionary (refuse to start when invalid)
  *   -> (dev, no DATABASE_URL: the private PostgreSQL) -> migrate (when
  *   configured) -> TLS contexts -> ingest committers, database workers, auth
- *   -> MLLP and HTTP listeners -> ports file -> loop
+ *   -> MLLP and HTTP listeners -> ports file -> dispatcher and pruner
+ *   (threads of their own) -> loop
  *
  * SIGINT/SIGTERM: stop accepting and reading, let the committers finish
  * what is in flight (retrying a database outage up to shutdown_timeout),
@@ -37,6 +38,7 @@
 #include "dict_files.h"
 #include "ingest.h"
 #include "log.h"
+#include "prune.h"
 #include "server.h"
 #include "store.h"
 #include "tls.h"
@@ -86,6 +88,7 @@ struct app {
     double stop_deadline;
     int signals;
     struct dispatch *dispatch;  /* webhook deliveries (issue 4) */
+    struct pruner *pruner;      /* the retention (prune.h) */
 };
 
 static void drain_check(evutil_socket_t fd, short what, void *arg)
@@ -309,6 +312,11 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    /* the retention: its own thread and connection, off the loop */
+    if (pruner_start(&cfg, &app.pruner) != HUB_OK) {
+        log_error("hubd.start_failed", "why=%s", "pruner");
+        goto out;
+    }
     app.sig_int = evsignal_new(app.srv.base, SIGINT, on_signal, &app);
     app.sig_term = evsignal_new(app.srv.base, SIGTERM, on_signal, &app);
     evsignal_add(app.sig_int, NULL);
@@ -325,6 +333,7 @@ out:
      * reach their connections), then the connections, then the rest */
     app.srv.stopping = true;
     dispatch_stop(app.dispatch);
+    pruner_stop(app.pruner);
     mllp_server_stop(app.mllp);
     http_server_stop(app.http);
     if (app.srv.ing)

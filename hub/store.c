@@ -1866,7 +1866,8 @@ int store_audit_verify(struct store *s, struct store_audit_check *c)
     int rc;
     PGresult *r = run(s, "audit.verify",
                       "SELECT ok, rows_checked, bad_seq, problem, head_seq, "
-                      "head_hash FROM hub_audit_verify()", 0, NULL, &rc);
+                      "head_hash, anchor_seq FROM hub_audit_verify()", 0,
+                      NULL, &rc);
 
     memset(c, 0, sizeof(*c));
     if (r == NULL)
@@ -1888,6 +1889,7 @@ int store_audit_verify(struct store *s, struct store_audit_check *c)
     c->head_seq = PQgetisnull(r, 0, 4) ? 0
                                        : strtoll(PQgetvalue(r, 0, 4), NULL, 10);
     snprintf(c->head_hash, sizeof(c->head_hash), "%s", PQgetvalue(r, 0, 5));
+    c->anchor_seq = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
     PQclear(r);
     return HUB_OK;
 }
@@ -1899,12 +1901,18 @@ int store_audit_check_anchor(struct store *s, int64_t seq, const char *hash)
 
     snprintf(seq_s, sizeof(seq_s), "%lld", (long long)seq);
     const char *p[] = { seq_s };
-    rc = store_query_text(s, "SELECT hash FROM audit WHERE seq = $1::bigint",
-                          1, p, &got);
+    /* a row the retention pruned: the anchor is the last one, and what
+     * went before it can no longer be compared */
+    rc = store_query_text(s,
+        "SELECT CASE WHEN $1::bigint < a.seq THEN 'pruned' "
+        "ELSE coalesce((SELECT hash FROM audit WHERE seq = $1::bigint), "
+        "CASE WHEN $1::bigint = a.seq THEN a.hash END) END "
+        "FROM audit_anchor a", 1, p, &got);
     if (rc != HUB_OK)
         return rc;
     rc = got == NULL ? HUB_ENOTFOUND
-                     : (hash && strcmp(got, hash) == 0 ? HUB_OK : HUB_EINVALID);
+         : !strcmp(got, "pruned") ? HUB_EUNSUPPORTED
+         : (hash && strcmp(got, hash) == 0 ? HUB_OK : HUB_EINVALID);
     free(got);
     return rc;
 }

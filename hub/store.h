@@ -210,11 +210,17 @@ struct store_audit_check {
     int64_t head_seq;               /* the last row that holds (0: none) */
     char head_hash[65];             /* its hash: record it elsewhere, and a
                                        removal of the newest rows shows */
+    int64_t anchor_seq;             /* the retention anchor: the last row
+                                       pruned (0: none); the walk starts
+                                       after it */
 };
-/* Walk the whole chain; HUB_OK when the walk ran (see c->ok). */
+/* Walk the chain from the retention anchor; HUB_OK when the walk ran (see
+ * c->ok). */
 int store_audit_verify(struct store *s, struct store_audit_check *c);
 /* Does row `seq` still have hash `hash` (an anchor recorded earlier)?
- * HUB_OK yes, HUB_ENOTFOUND the row is gone, HUB_EINVALID it differs. */
+ * HUB_OK yes, HUB_ENOTFOUND the row is gone, HUB_EINVALID it differs,
+ * HUB_EUNSUPPORTED the retention pruned it (seq before the retention
+ * anchor: nothing to compare; the anchor itself is compared). */
 int store_audit_check_anchor(struct store *s, int64_t seq, const char *hash);
 /* Audit rows after seq `after`, of one patient when patient_hub_id is not
  * NULL (the accounting of disclosures; rows of the patients merged into it

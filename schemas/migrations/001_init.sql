@@ -280,6 +280,21 @@ CREATE TABLE audit (
 CREATE INDEX audit_patient ON audit (patient_hub_id, seq)
     WHERE patient_hub_id IS NOT NULL;
 
+-- The retention anchor: seq and hash of the last audit row the retention
+-- pruned (seq 0 and the zero hash while none was). The retained chain
+-- starts after it: hub_audit_verify() walks from it, and the first
+-- retained row's prev_hash must be its hash. hub_prune_step() deletes the
+-- oldest rows and moves it in one transaction, so a reader's snapshot sees
+-- both or neither. One row.
+CREATE TABLE audit_anchor (
+    one         boolean PRIMARY KEY DEFAULT true CHECK (one),
+    seq         bigint NOT NULL,
+    hash        text NOT NULL,
+    at          timestamptz,            -- the pruned row's time
+    moved_at    timestamptz             -- when the retention moved it
+);
+INSERT INTO audit_anchor (seq, hash) VALUES (0, repeat('0', 64));
+
 -- The one lock that orders event seqs and audit rows across every hubd.
 -- Transaction-scoped: released at commit or rollback. Re-entrant.
 -- Returns true: so that PL/pgSQL can take it in an assignment, a simple
@@ -390,8 +405,10 @@ BEGIN
     PERFORM pg_advisory_xact_lock(7302100431);      -- hub_chain_lock()
     SELECT seq, hash INTO v_seq, v_prev FROM audit ORDER BY seq DESC LIMIT 1;
     IF NOT FOUND THEN
-        v_seq := 0;
-        v_prev := repeat('0', 64);
+        -- an empty chain goes on from the retention anchor (seq 0 and the
+        -- zero hash until a prune; the retention keeps the newest row, so
+        -- this is a new database or rows removed by hand)
+        SELECT seq, hash INTO v_seq, v_prev FROM audit_anchor;
     END IF;
     v_h := decode(v_prev, 'hex');
     v_hex := array_fill(NULL::text, ARRAY[v_n]);
@@ -429,18 +446,25 @@ $$;
 -- head_seq/head_hash: the last row that holds. Removing the newest rows
 -- leaves a chain that holds, so operators record the head elsewhere from
 -- time to time and check it later (`hubctl audit verify --head SEQ:HASH`).
+-- The walk starts after the retention anchor (anchor_seq; 0 until the
+-- retention pruned rows): the first retained row must follow it in seq
+-- and name its hash, so removing the oldest retained row still shows.
+-- One snapshot (STABLE) reads the anchor and the rows: a prune commits
+-- both together.
 CREATE FUNCTION hub_audit_verify(OUT ok boolean, OUT rows_checked bigint,
     OUT bad_seq bigint, OUT problem text, OUT head_seq bigint,
-    OUT head_hash text)
+    OUT head_hash text, OUT anchor_seq bigint)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     r record;
-    v_expect_seq bigint := 1;
-    v_prev text := repeat('0', 64);
+    v_expect_seq bigint;
+    v_prev text;
 BEGIN
     ok := true;
     rows_checked := 0;
-    FOR r IN SELECT * FROM audit ORDER BY seq LOOP
+    SELECT a.seq, a.hash INTO anchor_seq, v_prev FROM audit_anchor a;
+    v_expect_seq := anchor_seq + 1;
+    FOR r IN SELECT * FROM audit WHERE seq > anchor_seq ORDER BY seq LOOP
         IF r.seq <> v_expect_seq THEN
             ok := false;
             bad_seq := v_expect_seq;        -- the first missing seq
@@ -3444,3 +3468,198 @@ RETURNS text LANGUAGE sql STABLE AS $$
              ORDER BY d.id DESC
              LIMIT least(greatest(coalesce(p_limit, 100), 1), 1000)) p
 $$;
+
+-- --- retention ---------------------------------------------------------------
+
+-- One bounded step of the retention (hub/prune.c runs the steps, each in a
+-- transaction of its own, until done): looks at the next p_limit rows of
+-- p_table after cursor p_after (NULL: from the start) and deletes those
+-- older than p_days days (p_dry: only counts them). Returns how many went,
+-- the cursor for the next step and whether the table is done. Nothing here
+-- reads more than one window of rows, so memory stays bounded however
+-- large the backlog, and no step takes the chain lock (ingest waits for
+-- it): the audit rows pruned are the oldest and never the newest, which
+-- is all an append reads.
+--   deliveries  finished ones (no delivery_queue row: delivered or dead)
+--               whose last write (routing, a failure, a dead letter, a
+--               replay) is older: a delivered outcome writes no row, so
+--               it came at most the retry window later. Walked by id.
+--   events      older by received_at, unless a deliveries row names the
+--               event (an open delivery still sends it; a finished one may
+--               be replayed): those go after their deliveries. Their
+--               event_routes go with them. Walked by seq.
+--   messages    raw messages and quarantine, older by received_at. Walked
+--               in physical order (a TID range per step, at most
+--               p_limit / 8 + 32 pages): no index by time (an index entry
+--               per message on ingest), and ids do not follow time once
+--               freed space is reused. Cursor: the last tuple id seen.
+--   audit       the oldest rows, a prefix of the chain, up to the first
+--               newer row and never the newest; the retention anchor moves
+--               to the last one deleted in the same transaction.
+-- A walk ends when a window is short or holds a row newer than the cutoff
+-- (rows come in about time order); kept rows (open deliveries) are walked
+-- past.
+CREATE FUNCTION hub_prune_step(p_table text, p_days int, p_after text,
+    p_limit int, p_dry boolean, p_deliveries_days int,
+    OUT pruned bigint, OUT next_after text, OUT done boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_cutoff timestamptz := now() - make_interval(days => p_days);
+    -- a dry run of events counts as gone the events whose every deliveries
+    -- row its deliveries step would have removed (p_deliveries_days: that
+    -- retention, 0: none)
+    v_dcut timestamptz := CASE WHEN p_dry AND p_deliveries_days > 0
+        THEN now() - make_interval(days => p_deliveries_days) END;
+    v_after bigint;
+    v_ids bigint[];
+    v_last bigint;
+    v_n bigint;
+    v_newer boolean;
+    v_tid tid;
+    v_tids tid[];
+    v_end bigint;
+    v_hash text;
+    v_at timestamptz;
+    v_head bigint;
+    v_row record;
+BEGIN
+    IF p_days IS NULL OR p_days < 1 OR p_limit IS NULL OR p_limit < 1 THEN
+        RAISE EXCEPTION 'hub_prune_step: days and limit must be positive'
+              USING ERRCODE = '22023';
+    END IF;
+    pruned := 0;
+    IF p_table = 'deliveries' THEN
+        v_after := coalesce(p_after, '0')::bigint;
+        SELECT array_agg(w.id ORDER BY w.id) FILTER (WHERE w.expired),
+               max(w.id), count(*), bool_or(w.created_at >= v_cutoff)
+          INTO v_ids, v_last, v_n, v_newer
+          FROM (SELECT d.id, d.created_at,
+                       d.updated_at < v_cutoff
+                       AND NOT EXISTS (SELECT 1 FROM delivery_queue q
+                                        WHERE q.delivery_id = d.id) AS expired
+                  FROM deliveries d
+                 WHERE d.id > v_after
+                 ORDER BY d.id
+                 LIMIT p_limit) w;
+        IF p_dry OR v_ids IS NULL THEN
+            pruned := coalesce(cardinality(v_ids), 0);
+        ELSE
+            -- checked again on the rows as locked: a replay that got there
+            -- first wrote updated_at and a queue row
+            DELETE FROM deliveries d
+             WHERE d.id = ANY (v_ids) AND d.updated_at < v_cutoff
+               AND NOT EXISTS (SELECT 1 FROM delivery_queue q
+                                WHERE q.delivery_id = d.id);
+            GET DIAGNOSTICS pruned = ROW_COUNT;
+        END IF;
+        next_after := coalesce(v_last, v_after)::text;
+        done := v_n < p_limit OR v_newer;
+    ELSIF p_table = 'events' THEN
+        v_after := coalesce(p_after, '0')::bigint;
+        SELECT array_agg(w.seq ORDER BY w.seq) FILTER (WHERE w.expired),
+               max(w.seq), count(*), bool_or(NOT w.old)
+          INTO v_ids, v_last, v_n, v_newer
+          FROM (SELECT e.seq, e.received_at < v_cutoff AS old,
+                       e.received_at < v_cutoff
+                       AND NOT EXISTS (
+                           SELECT 1 FROM deliveries d
+                            WHERE d.event_seq = e.seq
+                              AND NOT coalesce(d.updated_at < v_dcut
+                                  AND NOT EXISTS (
+                                      SELECT 1 FROM delivery_queue q
+                                       WHERE q.delivery_id = d.id), false))
+                           AS expired
+                  FROM events e
+                 WHERE e.seq > v_after
+                 ORDER BY e.seq
+                 LIMIT p_limit) w;
+        IF p_dry OR v_ids IS NULL THEN
+            pruned := coalesce(cardinality(v_ids), 0);
+        ELSE
+            -- nothing makes a deliveries row for an old event (routing
+            -- makes them for new events, a replay reopens an existing row)
+            WITH gone AS (
+                DELETE FROM events e
+                 WHERE e.seq = ANY (v_ids)
+                   AND NOT EXISTS (SELECT 1 FROM deliveries d
+                                    WHERE d.event_seq = e.seq)
+                RETURNING e.seq)
+            SELECT array_agg(seq ORDER BY seq) INTO v_ids FROM gone;
+            pruned := coalesce(cardinality(v_ids), 0);
+            -- the routes, org by org over the window's range of seqs (the
+            -- key is (org_id, event_seq): one descent per organization;
+            -- the list is a filter, "+ 0", not a descent per element)
+            IF pruned > 0 THEN
+                DELETE FROM event_routes r
+                 USING organizations o
+                 WHERE r.org_id = o.id
+                   AND r.event_seq >= v_ids[1]
+                   AND r.event_seq <= v_ids[cardinality(v_ids)]
+                   AND r.event_seq + 0 = ANY (v_ids);
+            END IF;
+        END IF;
+        next_after := coalesce(v_last, v_after)::text;
+        done := v_n < p_limit OR v_newer;
+    ELSIF p_table = 'messages' THEN
+        v_tid := coalesce(p_after, '(0,0)')::tid;
+        v_end := (v_tid::text::point)[0]::bigint + p_limit / 8 + 32;
+        SELECT array_agg(m.ctid), max(m.ctid), count(*)
+          INTO v_tids, v_tid, v_n
+          FROM (SELECT ctid FROM messages
+                 WHERE ctid > coalesce(p_after, '(0,0)')::tid
+                   AND ctid < format('(%s,0)', v_end)::tid
+                   AND received_at < v_cutoff
+                 LIMIT p_limit) m;
+        IF p_dry OR v_tids IS NULL THEN
+            pruned := v_n;
+        ELSE
+            DELETE FROM messages
+             WHERE ctid = ANY (v_tids) AND received_at < v_cutoff;
+            GET DIAGNOSTICS pruned = ROW_COUNT;
+        END IF;
+        IF v_n >= p_limit THEN
+            -- a full window: go on after its last row, in the same pages
+            next_after := v_tid::text;
+            done := false;
+        ELSE
+            next_after := format('(%s,0)', v_end);
+            done := v_end >= pg_relation_size('messages')
+                             / current_setting('block_size')::bigint;
+        END IF;
+    ELSIF p_table = 'audit' THEN
+        -- the anchor row is locked (FOR UPDATE) by a real run, so two runs
+        -- never move it at once; a dry run reads it and counts on from its
+        -- own cursor
+        IF p_dry THEN
+            SELECT a.seq, a.hash INTO v_after, v_hash FROM audit_anchor a;
+        ELSE
+            SELECT a.seq, a.hash INTO v_after, v_hash FROM audit_anchor a
+               FOR UPDATE;
+        END IF;
+        v_after := greatest(v_after, coalesce(p_after, '0')::bigint);
+        SELECT max(a.seq) INTO v_head FROM audit a;
+        v_n := 0;
+        FOR v_row IN SELECT a.seq, a.hash, a.at FROM audit a
+                      WHERE a.seq > v_after AND a.seq < v_head
+                      ORDER BY a.seq LIMIT p_limit LOOP
+            EXIT WHEN v_row.at >= v_cutoff;
+            v_last := v_row.seq;
+            v_hash := v_row.hash;
+            v_at := v_row.at;
+            v_n := v_n + 1;
+        END LOOP;
+        IF p_dry OR v_last IS NULL THEN
+            pruned := v_n;
+        ELSE
+            DELETE FROM audit a WHERE a.seq > v_after AND a.seq <= v_last;
+            GET DIAGNOSTICS pruned = ROW_COUNT;
+            UPDATE audit_anchor
+               SET seq = v_last, hash = v_hash, at = v_at, moved_at = now();
+        END IF;
+        next_after := coalesce(v_last, v_after)::text;
+        done := v_n < p_limit;
+    ELSE
+        RAISE EXCEPTION 'hub_prune_step: unknown table'
+              USING ERRCODE = '22023';
+    END IF;
+END $$;

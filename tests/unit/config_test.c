@@ -220,3 +220,36 @@ Test(config, log_level_is_one_of_four, .fini = cleanup)
     cr_expect_eq(config_set(&c, "log_level", "warn"), HUB_OK);
     cr_expect_str_eq(c.log_level, "warn");
 }
+
+/* The retention's defaults, and HIPAA's six years of audit documentation:
+ * production refuses a shorter audit retention (0, forever, is fine); the
+ * dev profile takes one (tests), and each run warns about it. */
+Test(config, retention_defaults_and_the_audit_minimum, .fini = cleanup)
+{
+    struct hub_config c;
+    char err[512];
+
+    config_defaults(&c, PROFILE_PRODUCTION);
+    cr_expect_eq(c.retain_messages_days, 30);
+    cr_expect_eq(c.retain_events_days, 365);
+    cr_expect_eq(c.retain_deliveries_days, 90);
+    cr_expect_eq(c.retain_audit_days, 2190);
+    cr_expect_eq(c.prune_batch, 5000);
+    cr_expect_eq(c.prune_interval, 86400);
+    cr_expect_eq(config_set(&c, "prune_batch", "0"), HUB_EINVALID);
+    cr_expect_eq(config_set(&c, "prune_batch", "100001"), HUB_EINVALID);
+    cr_expect_eq(config_set(&c, "retain_events_days", "-1"), HUB_EINVALID);
+    write_conf("profile = production\nhttp_port = -1\n"
+               "retain_audit_days = 365\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
+    cr_expect(strstr(err, "retain_audit_days") != NULL, "%s", err);
+    cleanup();
+    write_conf("profile = production\nhttp_port = -1\n"
+               "retain_audit_days = 0\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_OK, "%s", err);
+    cleanup();
+    setenv("HUB_RETAIN_AUDIT_DAYS", "30", 1);
+    cr_assert_eq(config_load(&c, NULL, err, sizeof(err)), HUB_OK, "%s", err);
+    unsetenv("HUB_RETAIN_AUDIT_DAYS");
+    cr_expect_eq(c.retain_audit_days, 30);
+}

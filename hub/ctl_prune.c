@@ -1,0 +1,62 @@
+/*
+ * ctl_prune.c - `hubctl prune [--dry-run] [--config FILE]`: one run of the
+ * retention (hub/prune.h) with hubd's settings (FILE, else $HUB_CONFIG,
+ * then HUB_<KEY>), printing what it removed, or would remove, per table.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/hub_err.h"
+#include "config.h"
+#include "ctl.h"
+#include "prune.h"
+
+int ctl_prune(struct ctl *c, int argc, char **argv);
+
+int ctl_prune(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    struct hub_config cfg;
+    struct prune_config pc;
+    struct prune_report r;
+    char err[512];
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "config", "dry-run", &a)) || a.npos)
+        return rc ? rc : ctl_usage_error(c);
+    const char *path = ctl_opt(&a, "config");
+    if (path == NULL)
+        path = getenv("HUB_CONFIG");
+    if (config_load(&cfg, path, err, sizeof(err)) != HUB_OK) {
+        fprintf(stderr, "hubctl: %s\n", err);
+        return 2;
+    }
+    prune_config_from(&pc, &cfg);
+    pc.actor = "hubctl";
+    bool dry = ctl_opt(&a, "dry-run") != NULL;
+    if (ctl_store(c) == NULL)
+        return 1;
+    if ((rc = prune_run(c->s, &pc, dry, &r)) != HUB_OK) {
+        fprintf(stderr, "hubctl: the prune failed (%s); what went before "
+                "stays pruned\n", hub_strerror(rc));
+        return 1;
+    }
+    if (r.busy) {
+        fputs("hubctl: another prune is running (a hubd or hubctl); "
+              "nothing done\n", stderr);
+        return 1;
+    }
+    printf("prune: %s, batches of %d rows\n",
+           dry ? "dry run, nothing removed" : "done", pc.batch);
+    for (int t = 0; t < PRUNE_NTABLES; t++) {
+        if (pc.days[t] == 0) {
+            printf("%-10s kept forever\n", prune_table_name((enum prune_table)t));
+            continue;
+        }
+        printf("%-10s %lld rows %s (older than %d days, %lld batches)\n",
+               prune_table_name((enum prune_table)t), (long long)r.rows[t],
+               dry ? "would go" : "removed", pc.days[t], (long long)r.steps[t]);
+    }
+    printf("audit anchor: %lld\n", (long long)r.anchor_seq);
+    return 0;
+}
