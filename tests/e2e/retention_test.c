@@ -1,0 +1,139 @@
+/*
+ * retention_test.c - hubd's own pruner (hub/prune.h): real HL7 v2 admits
+ * over MLLP, made 100 days old in SQL, go by themselves within seconds on
+ * hubd's timer (prune_interval = 1), in batches of 7 rows, with
+ * 'retention.pruned' audit rows by hubd, counts only in its log, and an
+ * audit chain that GET /v1/audit/verify still finds whole from the
+ * retention anchor. Peer lesson: OpenHIM #1167 (storage grew despite a
+ * retention setting).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/hub_err.h"
+#include "store.h"
+#include "../lib/hubproc.h"
+
+static struct hubproc hub;
+
+static void start(void)
+{
+    struct store *s;
+    char sha[65];
+
+    cr_assert_eq(hub_start(&hub, "prune_interval = 1\n"
+                           "prune_batch = 7\n"
+                           "retain_messages_days = 30\n"
+                           "retain_events_days = 30\n"
+                           "retain_deliveries_days = 30\n"
+                           "retain_audit_days = 30", false), 0,
+                 "hubd did not start");
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "ops", "Operator", "operator",
+                               SCOPE_ADMIN), HUB_OK);
+    store_sha256_hex("tok-ops", 7, sha);
+    cr_assert_eq(store_token_add(s, "test", "ops", sha, "ops-t1", SCOPE_ADMIN),
+                 HUB_OK);
+    /* makes every row 100 days older, the audit chain rehashed from the
+     * anchor under the chain lock (hubd's pruner appends meanwhile) */
+    cr_assert_eq(store_exec(s,
+        "CREATE FUNCTION test_age(p_days int) RETURNS bigint "
+        "LANGUAGE plpgsql AS $$ DECLARE r record; v_prev text; v_h text; "
+        "v_n bigint := 0; BEGIN PERFORM hub_chain_lock(); "
+        "UPDATE messages SET received_at = received_at - p_days * "
+        "interval '1 day'; "
+        "UPDATE events SET received_at = received_at - p_days * "
+        "interval '1 day'; "
+        "UPDATE audit SET at = at - p_days * interval '1 day'; "
+        "SELECT hash INTO v_prev FROM audit_anchor; "
+        "FOR r IN SELECT * FROM audit WHERE seq > (SELECT seq FROM "
+        "audit_anchor) ORDER BY seq LOOP "
+        "v_h := hub_audit_hash(v_prev, hub_audit_text(r.seq, r.at, r.actor, "
+        "r.action, r.object_kind, r.object_id, r.patient_hub_id, "
+        "r.detail)); "
+        "UPDATE audit SET prev_hash = v_prev, hash = v_h WHERE seq = r.seq; "
+        "v_prev := v_h; v_n := v_n + 1; END LOOP; RETURN v_n; END $$"),
+                 HUB_OK);
+    store_free(s);
+}
+
+static void stop(void)
+{
+    hub_cleanup(&hub);
+}
+
+static long wait_for(const char *sql, long want, int ms)
+{
+    long v = -1;
+    for (int waited = 0; waited <= ms; waited += 50) {
+        if ((v = hub_sql_long(&hub, sql)) == want)
+            break;
+        usleep(50 * 1000);
+    }
+    return v;
+}
+
+Test(retention, hubd_prunes_on_its_timer_and_the_chain_still_verifies,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct mllp_client c;
+    char msg[2048], ack[1024], id[32], code[3], ctrl[64];
+    struct http_resp r;
+
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    for (int i = 0; i < 20; i++) {
+        snprintf(id, sizeof(id), "RET%04d", i);
+        hl7_sample(msg, sizeof(msg), id, id);
+        cr_assert_eq(mllp_send(&c, msg), 0);
+        cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+        ack_fields(ack, code, ctrl, sizeof(ctrl));
+        cr_assert_str_eq(code, "AA");
+    }
+    mllp_close(&c);
+    cr_assert_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages"), 20);
+    long events = hub_sql_long(&hub, "SELECT count(*) FROM events");
+    cr_assert_geq(events, 20);
+    /* the runs so far found nothing old: the rows stay */
+    cr_assert_eq(wait_for("SELECT (count(*) > 0)::int FROM audit WHERE "
+                          "action = 'retention.pruned'", 1, 5000), 1);
+    cr_assert_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages"), 20);
+
+    cr_assert_gt(hub_sql_long(&hub, "SELECT test_age(100)"), 20);
+    cr_assert_eq(wait_for("SELECT count(*) FROM messages", 0, 15000), 0);
+    cr_assert_eq(wait_for("SELECT count(*) FROM events", 0, 15000), 0);
+    /* the runs that pruned them (one, or two when the aging committed in
+     * the middle of one), by hubd, in their own audit rows */
+    cr_assert_eq(wait_for("SELECT sum((detail::jsonb->>'messages')::int) "
+                          "FROM audit WHERE action = 'retention.pruned' AND "
+                          "actor = 'hubd'", 20, 5000), 20);
+    cr_assert_gt(hub_sql_long(&hub, "SELECT seq FROM audit_anchor"), 0);
+
+    cr_assert_eq(http_call(&hub, true, "GET", "/v1/audit/verify", "tok-ops",
+                           NULL, NULL, 0, "application/json", &r), 0);
+    cr_assert_eq(r.status, 200);
+    cr_assert_not_null(strstr(r.body, "\"ok\":true"), "%s", r.body);
+    cr_assert_null(strstr(r.body, "\"retention_anchor\":0"), "%s", r.body);
+    http_resp_free(&r);
+
+    /* the log says how many, per table, and nothing about anyone */
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "grep -c 'prune.table table=messages days=30 "
+             "rows=[1-9]' '%s'", hub_path(&hub, "hubd.log"));
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    char line[32] = "";
+    cr_assert_not_null(fgets(line, sizeof(line), p));
+    pclose(p);
+    cr_assert_geq(strtol(line, NULL, 10), 1, "%s", hub_path(&hub, "hubd.log"));
+    snprintf(cmd, sizeof(cmd), "grep 'prune\\.' '%s' | grep -c RET00",
+             hub_path(&hub, "hubd.log"));
+    p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    cr_assert_not_null(fgets(line, sizeof(line), p));
+    pclose(p);
+    cr_assert_eq(strtol(line, NULL, 10), 0);
+}
