@@ -3502,7 +3502,14 @@ $$;
 CREATE FUNCTION hub_prune_step(p_table text, p_days int, p_after text,
     p_limit int, p_dry boolean, p_deliveries_days int,
     OUT pruned bigint, OUT next_after text, OUT done boolean)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- every statement here reads by key (the windows, the deletes of their
+-- ids, the probes of delivery_queue and deliveries) or by tuple id: a
+-- sequential scan would read the whole backlog, which the planner chose
+-- for the delete of a window of 50 deliveries among 3,000 never analyzed
+-- (seen with auto_explain: 2,950 rows read and dropped by the filter)
+SET enable_seqscan = off
+AS $$
 DECLARE
     v_cutoff timestamptz := now() - make_interval(days => p_days);
     -- a dry run of events counts as gone the events whose every deliveries
@@ -3564,10 +3571,11 @@ BEGIN
                        AND NOT EXISTS (
                            SELECT 1 FROM deliveries d
                             WHERE d.event_seq = e.seq
-                              AND NOT coalesce(d.updated_at < v_dcut
+                              AND NOT (v_dcut IS NOT NULL
+                                  AND d.updated_at < v_dcut
                                   AND NOT EXISTS (
                                       SELECT 1 FROM delivery_queue q
-                                       WHERE q.delivery_id = d.id), false))
+                                       WHERE q.delivery_id = d.id)))
                            AS expired
                   FROM events e
                  WHERE e.seq > v_after
