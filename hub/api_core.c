@@ -27,6 +27,8 @@ static bool backlog_reading;
 struct backlog_job {
     bool with_dead;
     struct deliveries_backlog b;
+    long long health[4];                /* subscriptions by health */
+    int health_rc;
 };
 
 static int64_t now_ns(void)
@@ -67,6 +69,7 @@ static void metrics_reply(struct api_req *r)
 static int backlog_work(struct store *s, void *arg)
 {
     struct backlog_job *j = arg;
+    j->health_rc = subs_health_counts(s, j->health);
     return deliveries_backlog(s, j->with_dead, &j->b);
 }
 
@@ -74,6 +77,8 @@ static void backlog_done(struct api_req *r, int rc, void *arg)
 {
     struct backlog_job *j = arg;
 
+    if (j->health_rc == HUB_OK)
+        metrics_health_set(j->health);
     if (rc == HUB_OK) {
         metrics_deliveries_set(j->b.due, j->b.scheduled, j->b.leased,
                                j->b.dead, j->b.oldest_due_s);

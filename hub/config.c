@@ -83,6 +83,9 @@ static const struct key keys[] = {
       3600000 },
     { "dispatch_node", K_STR, F(dispatch_node), S(dispatch_node), 0, 0 },
     { "webhook_allow_private", K_BOOL, F(webhook_allow_private), 0, 0, 1 },
+    { "alert_failing_after", K_INT, F(alert_failing_after), 0, 1, 14 },
+    { "alert_digest_s", K_INT, F(alert_digest_s), 0, 0, 7 * 86400 },
+    { "alert_digest_all", K_BOOL, F(alert_digest_all), 0, 0, 1 },
     { "time_scale", K_DOUBLE, F(time_scale), 0, 1, 10000000 },
     { "retain_messages_days", K_INT, F(retain_messages_days), 0, 0, 36500 },
     { "retain_events_days", K_INT, F(retain_events_days), 0, 0, 36500 },
@@ -155,6 +158,8 @@ void config_defaults(struct hub_config *c, enum config_profile profile)
     c->dispatch_poll_ms = 1000;
     c->dispatch_breaker_failures = 5;
     c->dispatch_breaker_open_ms = 30000;
+    c->alert_failing_after = 3;
+    c->alert_digest_s = 3600;
     c->time_scale = 1.0;
     /* retention: why these, in deploy/hubd.conf.example */
     c->retain_messages_days = 30;

@@ -86,6 +86,10 @@ struct hub_config {
     int dispatch_breaker_open_ms;   /* how long it stays open (scaled) */
     char dispatch_node[64];         /* lease owner; "": <host>:<pid> */
     bool webhook_allow_private;     /* production: allow internal addresses */
+    /* subscription health and digests (001_init.sql, "Health") */
+    int alert_failing_after;        /* failing at this failed attempt (3) */
+    int alert_digest_s;             /* digest interval (scaled); 0: none */
+    bool alert_digest_all;          /* digest without failures too */
     double time_scale;              /* tests: > 1 speeds up the schedule */
 
     /* retention (hub/prune.h): days kept, 0 = forever */

@@ -163,10 +163,12 @@ static int print_subs(const char *json)
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "subscriptions");
     const cJSON *s;
 
-    printf("id\torg\tmode\tstatus\ttopics\turl\n");
+    printf("id\torg\tmode\tstatus\thealth\ttopics\turl\n");
     cJSON_ArrayForEach(s, arr) {
-        const char *k[] = { "id", "org", "mode", "status" };
-        for (int i = 0; i < 4; i++) {
+        /* health: what its deliveries' outcomes say (README, Subscription
+         * health and alerts) */
+        const char *k[] = { "id", "org", "mode", "status", "health" };
+        for (int i = 0; i < 5; i++) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(s, k[i]);
             printf("%s\t", cJSON_IsString(v) ? v->valuestring : "-");
         }

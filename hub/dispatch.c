@@ -18,7 +18,8 @@
  *   outcomes are buffered and written in one transaction per flush
  *   (hub_deliveries_done): the audit row (also the attempt's record; its
  *   detail written here, put_detail, from the ids the claim returned), the
- *   new state.
+ *   new state, the subscription's health when it changes; and, when due
+ *   (digest_ms), the digests (hub_digest) after the outcomes.
  * Claims happen on a NOTIFY hub_deliveries (those that come while a
  * claim is out make one claim after it), after completions while the last
  * claim left due work behind, and every poll_ms; flushes DISPATCH_LINGER_MS after
@@ -240,6 +241,8 @@ struct dispatch {
     bool more_due;                      /* the last claim may have left some */
     struct outcome *req_results;        /* or NULL (flush worker) */
     int req_n_results;
+    bool req_digest;                    /* flush worker: digests too */
+    int64_t digest_next_ms;             /* loop: next look for a digest */
     int req_room;                       /* claim worker */
     char req_lease[16], req_max[16], req_per[16];
     char *req_skip;
@@ -327,6 +330,8 @@ void dispatch_config_defaults(struct dispatch_config *c)
     c->time_scale = 1.0;
     c->breaker_failures = 5;
     c->breaker_open_ms = 30000;
+    c->failing_after = 3;
+    c->digest_ms = 0;                   /* hubd: alert_digest_s */
     c->user_agent = "care-hub-webhooks/1";
     c->enabled = true;
 }
@@ -345,6 +350,9 @@ void dispatch_config_from(struct dispatch_config *c,
     c->poll_ms = h->dispatch_poll_ms;
     c->breaker_failures = h->dispatch_breaker_failures;
     c->breaker_open_ms = h->dispatch_breaker_open_ms;
+    c->failing_after = h->alert_failing_after;
+    c->digest_ms = h->alert_digest_s * 1000;
+    c->digest_all = h->alert_digest_all;
     c->allow_private = h->webhook_allow_private;
     c->time_scale = h->time_scale;
     snprintf(c->node, sizeof(c->node), "%s", h->dispatch_node);
@@ -479,32 +487,34 @@ static char *put_detail(char *p, const struct outcome *x, const char *node_q)
 
 /* The outcomes as the eight array literals hub_deliveries_done() takes,
  * then the details one a line ("": none; canonical JSON text holds no raw
- * line feed), one after another in buf (each NUL-terminated), their starts
+ * line feed), then the subscriptions' ids (an array literal: the flush
+ * locks those whose health may change before anything else, without
+ * reading the deliveries rows for them), one after another in buf (each NUL-terminated), their starts
  * in arg. Written by hand: snprintf was a fifth of what the loop spent per
  * delivery outside curl and signing. The details are not an array
  * literal: array_in() reads every byte twice through its state machine
  * (about 30 instructions a byte, 10k a delivery); string_to_array() on a
  * line feed finds each with memchr(). */
 static char *outcome_arrays(const struct outcome *o, int n,
-                            const char *node_q, const char *arg[9])
+                            const char *node_q, const char *arg[10])
 {
     size_t node_q_len = strlen(node_q);
     /* per outcome and array at most 20 digits or a 31-byte token, quotes
-     * and a separator; a detail and a line feed */
-    char *buf = malloc((size_t)n * (8 * 36 + DETAIL_MAX(node_q_len) + 1)
-                       + 9 * 3);
+     * and a separator; a detail and a line feed; a subscription id */
+    char *buf = malloc((size_t)n * (8 * 36 + DETAIL_MAX(node_q_len) + 1 +
+                                    DISPATCH_DIDS_MAX + 1) + 10 * 3);
     if (!buf)
         abort();
     char *p = buf;
-    for (int f = 0; f < 9; f++) {
+    for (int f = 0; f < 10; f++) {
         arg[f] = p;
-        if (f < 8)
+        if (f != 8)
             *p++ = '{';
         for (int i = 0; i < n; i++) {
             const struct outcome *x = &o[i];
             const char *tok = f == 4 ? x->error : x->outcome;
             if (i)
-                *p++ = f < 8 ? ',' : '\n';
+                *p++ = f != 8 ? ',' : '\n';
             switch (f) {
             case 0: p = put_i64(p, x->id); break;
             case 1: p = put_i64(p, x->token); break;
@@ -517,6 +527,15 @@ static char *outcome_arrays(const struct outcome *o, int n,
                 if (x->ids.ev != 0 && node_q_len != 0)
                     p = put_detail(p, x, node_q);
                 break;
+            case 9:                     /* the subscription (health) */
+                /* as jsonb quotes it: the hub's ids need no escape, in
+                 * JSON or in an array literal */
+                if (x->ids.sb != 0)
+                    p = put_mem(p, x->ids.buf + x->ids.ev + x->ids.rc,
+                                x->ids.sb);
+                else
+                    p = put_str(p, "NULL");
+                break;
             default:                    /* 4: error, 6: outcome */
                 if (!tok) {
                     p = put_str(p, "NULL");
@@ -527,7 +546,7 @@ static char *outcome_arrays(const struct outcome *o, int n,
                 }
             }
         }
-        if (f < 8)
+        if (f != 8)
             *p++ = '}';
         *p++ = '\0';
     }
@@ -538,17 +557,42 @@ static char *outcome_arrays(const struct outcome *o, int n,
 static int db_flush(struct dispatch *d, struct store *db,
                     const struct outcome *o, int n)
 {
-    const char *params[10] = { d->node };
+    char failing_after[16];
+    const char *params[12] = { d->node };
     char *buf = outcome_arrays(o, n, d->node_q, &params[1]);
     struct store_rows *rows = NULL;
+    snprintf(failing_after, sizeof(failing_after), "%d",
+             d->cfg.failing_after);
+    params[11] = failing_after;
     int rc = store_query_prepared(db, "hub_deliveries_done",
         "SELECT hub_deliveries_done($1, $2::bigint[], $3::bigint[], "
         "$4::int[], $5::int[], $6::text[], $7::int[], $8::text[], "
-        "$9::bigint[], string_to_array($10, E'\\n', ''))", 10, params,
-        &rows);
+        "$9::bigint[], string_to_array($10, E'\\n', ''), $11::text[], "
+        "$12::int)", 12, params, &rows);
     store_rows_free(rows);
     free(buf);
     return rc;
+}
+
+/* Worker side: the digests, when due (hub_digest: one node makes them per
+ * interval, the others find them made). Its failure is only logged: the
+ * outcomes flushed before it stand, and the next look tries again. */
+static void db_digest(struct dispatch *d, struct store *db)
+{
+    char every[24];
+    const char *params[2] = { every, d->cfg.digest_all ? "true" : "false" };
+    struct store_rows *rows = NULL;
+    snprintf(every, sizeof(every), "%" PRId64,
+             scaled(d, d->cfg.digest_ms));
+    int rc = store_query_prepared(db, "hub_digest",
+        "SELECT hub_digest($1::bigint, $2::boolean)", 2, params, &rows);
+    const char *n = rc == HUB_OK && store_rows_count(rows) == 1
+                    ? store_rows_get(rows, 0, 0) : NULL;
+    if (rc != HUB_OK)
+        log_warn("dispatch.digest_failed", "code=%s", hub_strerror(rc));
+    else if (n && strcmp(n, "0") != 0)
+        log_info("hub.digest", "events=%s", n);
+    store_rows_free(rows);
 }
 
 /* --- endpoints ------------------------------------------------------------ */
@@ -1399,8 +1443,10 @@ static void *db_main(void *arg)
             rc = HUB_EDB;
         else if (w->is_claim)
             rc = db_claim(d, w->db, &d->rep_rows);
-        else
+        else if (d->req_n_results > 0)
             rc = db_flush(d, w->db, d->req_results, d->req_n_results);
+        if (w->db && rc == HUB_OK && !w->is_claim && d->req_digest)
+            db_digest(d, w->db);
         if (w->db && rc != HUB_OK)
             (void)store_ping(w->db);    /* reconnect for the next request */
         /* rc and rep_rows are published by the mutex, the pipe only wakes
@@ -1466,13 +1512,28 @@ static void note_db(struct dispatch *d, int rc)
 /* Loop side: hand the outcomes so far to the flush worker. */
 static void flush_turn(struct dispatch *d)
 {
-    if (d->n_results == 0)
+    int64_t now = mono_ms();
+    bool digest = d->cfg.digest_ms > 0 && now >= d->digest_next_ms &&
+                  !atomic_load(&d->stopping);
+    if (d->n_results == 0 && !digest)
         return;
     if (d->flushw.busy) {
         d->flushw.wanted = true;        /* again when this one is back */
         return;
     }
-    results_take(d, DISPATCH_FLUSH_MAX);
+    if (digest) {
+        /* looked for ten times an interval (at most a minute apart): a
+         * digest comes at most a tenth of its interval late */
+        int64_t every = scaled(d, d->cfg.digest_ms) / 10;
+        if (every > 60000)
+            every = 60000;
+        if (every < d->cfg.poll_ms)
+            every = d->cfg.poll_ms;
+        d->digest_next_ms = now + every;
+    }
+    d->req_digest = digest;
+    if (d->n_results > 0)
+        results_take(d, DISPATCH_FLUSH_MAX);
     worker_go(&d->flushw);
 }
 
@@ -1815,6 +1876,8 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
         d->cfg.poll_ms = 1000;
     if (d->cfg.breaker_failures < 1)
         d->cfg.breaker_failures = 5;
+    if (d->cfg.failing_after < 1)
+        d->cfg.failing_after = 3;
     /* a header line of its own: no CR or LF, and it fits */
     if (!d->cfg.user_agent || strpbrk(d->cfg.user_agent, "\r\n") ||
         strlen(d->cfg.user_agent) + 13 > sizeof(d->h_ua))

@@ -45,6 +45,11 @@ struct dispatch_config {
     bool allow_private;         /* ... unless the operator allows them */
     int breaker_failures;       /* consecutive failures that open (5) */
     int breaker_open_ms;        /* how long it stays open (30000, scaled) */
+    int failing_after;          /* health: failing at this failed attempt
+                                   of one delivery (3) */
+    int digest_ms;              /* hub.digest every (scaled; 0: none from
+                                   this process; hubd: alert_digest_s) */
+    bool digest_all;            /* also when nothing failed (false) */
     const char *user_agent;
 };
 

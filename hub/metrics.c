@@ -38,6 +38,8 @@ static uint64_t wh_lat_sum_us;
 /* delivery backlog gauges: -1 until read (left out of the text) */
 static int64_t dlv_state[4] = { -1, -1, -1, -1 };
 static int64_t dlv_oldest_ms = -1;
+/* subscriptions by health: -1 until read */
+static int64_t sub_health[4] = { -1, -1, -1, -1 };
 
 void metrics_message(enum metrics_outcome o)
 {
@@ -111,6 +113,12 @@ void metrics_deliveries_set(long long due, long long scheduled,
             __atomic_store_n(&dlv_state[i], v[i], __ATOMIC_RELAXED);
     __atomic_store_n(&dlv_oldest_ms, (int64_t)(oldest_due_s * 1000),
                      __ATOMIC_RELAXED);
+}
+
+void metrics_health_set(const long long n[4])
+{
+    for (int i = 0; i < 4; i++)
+        __atomic_store_n(&sub_health[i], n[i], __ATOMIC_RELAXED);
 }
 
 struct out {
@@ -223,6 +231,17 @@ char *metrics_render(size_t *len)
                 "hub_deliveries_oldest_due_seconds gauge\n"
                 "hub_deliveries_oldest_due_seconds %g\n",
             (double)GET(dlv_oldest_ms) / 1000);
+    }
+    static const char *const hs[] = { "healthy", "failing",
+                                      "dead-lettering", "disabled" };
+    if (GET(sub_health[0]) >= 0) {
+        put(&o, "# HELP hub_subscriptions Live subscriptions by health "
+                "(what their deliveries' outcomes say; a change is a "
+                "hub.health event); read with the delivery gauges.\n"
+                "# TYPE hub_subscriptions gauge\n");
+        for (int i = 0; i < 4; i++)
+            put(&o, "hub_subscriptions{health=\"%s\"} %lld\n", hs[i],
+                (long long)GET(sub_health[i]));
     }
     *len = o.len;
     return o.p;

@@ -32,6 +32,10 @@ void metrics_deliveries_set(long long due, long long scheduled,
                             long long leased, long long dead,
                             double oldest_due_s);
 
+/* subscriptions by health as last read (api_core.c), in the order of
+ * SUBS_HEALTH_NAMES (subs.h). Not rendered before the first call. */
+void metrics_health_set(const long long n[4]);
+
 /* malloc'd text/plain; version=0.0.4 exposition; caller frees */
 char *metrics_render(size_t *len);
 

@@ -22,6 +22,7 @@
  */
 #include "store.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -92,10 +93,25 @@ static char *xstrndup(const char *p, size_t n)
     return s;
 }
 
+/* Notices can quote values: dropped, but for the health changes that
+ * hub_health_apply() reports ("hub.health subscription=... from=... to=...
+ * reason=... delivery=..."), which carry ids and states only; logged with
+ * any other byte than those of ids and states replaced. */
 static void quiet_notice(void *arg, const PGresult *res)
 {
+    static const char prefix[] = "hub.health ";
+    const char *m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    char line[256];
+    size_t n = 0;
+
     (void)arg;
-    (void)res;                      /* notices can quote values: dropped */
+    if (!m || strncmp(m, prefix, sizeof(prefix) - 1) != 0)
+        return;
+    for (m += sizeof(prefix) - 1; *m && n < sizeof(line) - 1; m++)
+        line[n++] = (isalnum((unsigned char)*m) || strchr(" =_-.", *m))
+                    ? *m : '?';
+    line[n] = '\0';
+    log_info("subscription.health", "%s", line);
 }
 
 /*

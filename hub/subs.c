@@ -290,3 +290,23 @@ int deliveries_backlog(struct store *s, bool with_dead,
     free(v);
     return rc;
 }
+
+int subs_health_counts(struct store *s, long long n[4])
+{
+    char *v = NULL;
+    int rc = one_text(s,
+        "SELECT concat_ws(' ', "
+        "count(*) FILTER (WHERE health = 'healthy'), "
+        "count(*) FILTER (WHERE health = 'failing'), "
+        "count(*) FILTER (WHERE health = 'dead-lettering'), "
+        "count(*) FILTER (WHERE health = 'disabled')) "
+        "FROM subscriptions WHERE deleted_at IS NULL", 0, NULL, &v);
+    char *p = v, *end;
+    for (int i = 0; i < 4 && rc == HUB_OK; i++, p = end) {
+        n[i] = strtoll(p, &end, 10);
+        if (end == p || (*end != ' ' && i < 3) || (*end && i == 3))
+            rc = HUB_EDB;
+    }
+    free(v);
+    return rc;
+}

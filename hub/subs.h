@@ -76,4 +76,10 @@ int deliveries_backlog(struct store *s, bool with_dead,
                        struct deliveries_backlog *b)
     __attribute__((warn_unused_result));
 
+/* Live subscriptions (not deleted) by health, for /metrics, in the order
+ * of SUBS_HEALTH_NAMES: healthy, failing, dead-lettering, disabled. */
+#define SUBS_HEALTH_NAMES { "healthy", "failing", "dead-lettering", "disabled" }
+int subs_health_counts(struct store *s, long long n[4])
+    __attribute__((warn_unused_result));
+
 #endif

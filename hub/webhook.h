@@ -145,6 +145,11 @@ const char *webhook_addr_class_name(enum webhook_addr_class c);
  * nothing.
  */
 int webhook_topic_check(const char *pattern, struct hub_err *err);
+/* The hub's own events (001_init.sql, "Health"): hub.health, hub.digest.
+ * They are matched only by a pattern of their family ("hub.*",
+ * "hub.health"), never by "*" or "*.x", and routed only to the
+ * subscriptions of the organization they are about and of operators. */
+extern const char *const webhook_hub_topics[];
 bool webhook_topic_match(const char *pattern, const char *type);
 
 /*

@@ -764,6 +764,13 @@ CREATE TABLE subscriptions (
     status      text NOT NULL DEFAULT 'active'
                 CHECK (status IN ('active', 'paused', 'disabled')),
     status_reason text,                 -- 'gone' after a 410, ...
+    -- what its deliveries' outcomes say (alerting: "Health" below
+    -- hub_deliveries_done); changed only by that flush, under this row's
+    -- lock, so that nodes agree and each change is told once
+    health      text NOT NULL DEFAULT 'healthy'
+                CHECK (health IN ('healthy', 'failing', 'dead-lettering',
+                                  'disabled')),
+    health_since timestamptz,           -- NULL: healthy since created
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
     deleted_at  timestamptz,            -- soft delete: history stays
@@ -994,7 +1001,10 @@ CREATE FUNCTION hub_sub_matches(p_topics text[], p_filters jsonb,
     p_type text, p_org text, b jsonb)
 RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
     SELECT EXISTS (SELECT 1 FROM unnest(p_topics) t
-                    WHERE p_type LIKE hub_topic_like(t))
+                    WHERE p_type LIKE hub_topic_like(t)
+                      -- the hub family only by its own patterns (whose
+                      -- owner check hub_route_match() adds)
+                      AND (p_type NOT LIKE 'hub.%' OR t LIKE 'hub.%'))
       AND (NOT p_filters ? 'orgs'
            OR p_org = ANY (hub_jsonb_texts(p_filters->'orgs')))
       AND (NOT p_filters ? 'facilities'
@@ -1099,6 +1109,18 @@ LANGUAGE sql STABLE AS $$
                     WHEN u.m[1] = 'https' THEN u.m[1] || '://' || u.m[2] || ':443'
                     ELSE u.m[1] || '://' || u.m[2] || ':80' END AS endpoint,
                ARRAY(SELECT hub_topic_like(t) FROM unnest(s.topics) t) AS likes,
+               -- the hub's own events (hub.health, hub.digest): only by a
+               -- pattern of the hub family, and only about the owner's
+               -- subscriptions unless the owner is an operator (admin);
+               -- the organization read only for such a subscription
+               ARRAY(SELECT hub_topic_like(t) FROM unnest(s.topics) t
+                      WHERE t LIKE 'hub.%') AS hub_likes,
+               CASE WHEN EXISTS (SELECT 1 FROM unnest(s.topics) t
+                                  WHERE t LIKE 'hub.%')
+                    THEN EXISTS (SELECT 1 FROM organizations o
+                                  WHERE o.id = s.org_id
+                                    AND 'admin' = ANY (o.scopes))
+                    ELSE false END AS admin,
                s.filters ? 'orgs' AS has_orgs,
                CASE WHEN jsonb_typeof(s.filters->'orgs') = 'array'
                     THEN ARRAY(SELECT jsonb_array_elements_text(s.filters->'orgs'))
@@ -1213,7 +1235,10 @@ LANGUAGE sql STABLE AS $$
     )
     SELECT e.k, s.id, s.org_id, s.mode, s.url, s.endpoint
       FROM e JOIN s
-            ON e.type LIKE ANY (s.likes)
+            ON CASE WHEN e.type LIKE 'hub.%'
+                    THEN e.type LIKE ANY (s.hub_likes)
+                         AND (e.org_id = s.org_id OR s.admin)
+                    ELSE e.type LIKE ANY (s.likes) END
            AND (NOT s.has_orgs OR e.org_id = ANY (s.orgs))
            AND (NOT s.has_facilities OR e.facilities && s.facilities)
            AND (NOT s.has_classes OR e.classes && s.classes)
@@ -2578,7 +2603,8 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
         'secret_count', cardinality(s.secrets),
         'client_cert', s.client_cert, 'client_key', s.client_key,
         'ca_bundle', s.ca_bundle, 'status', s.status,
-        'status_reason', s.status_reason,
+        'status_reason', s.status_reason, 'health', s.health,
+        'health_since', s.health_since,
         'created_at', s.created_at, 'updated_at', s.updated_at))
 $$;
 
@@ -2980,7 +3006,8 @@ END $$;
 CREATE FUNCTION hub_deliveries_done(p_node text, p_id bigint[],
     p_token bigint[], p_attempt int[], p_code int[], p_error text[],
     p_latency int[], p_outcome text[], p_delay bigint[],
-    p_detail text[] DEFAULT NULL)
+    p_detail text[] DEFAULT NULL, p_sub text[] DEFAULT NULL,
+    p_failing_after int DEFAULT 3)
 RETURNS int LANGUAGE plpgsql
 -- as hub_claim_deliveries(): plans for what a batch is (hundreds of rows
 -- at times), not for what stale statistics say (one): rows by primary
@@ -3004,6 +3031,10 @@ DECLARE
     a_oid text[];                   -- and its object id ('dlv_' || id)
     a_fin_seq bigint[];             -- event seq of a finished outcome
     a_rest text[];                  -- each audit row's canonical text
+    a_k bigint[];                   -- each one's index in the p_ arrays
+    -- the subscriptions whose health this flush may change, locked, in id
+    -- order ("Health" below)
+    v_hsubs text[];
     -- our leases, locked (in id order): the locked versions of their
     -- deliveries rows, the versions of their queue rows, and the index of
     -- each one's outcome in the arrays (its token is the queue row's)
@@ -3036,14 +3067,49 @@ BEGIN
     -- (a later commit cannot be durable without this one).
     PERFORM set_config('synchronous_commit', 'off', true);
     -- the rows this flush will write, locked in the one order (see above)
-    IF 'gone' = ANY (p_outcome) THEN
-        PERFORM 1 FROM subscriptions s
-         WHERE s.id = ANY (ARRAY(
-                   SELECT d.subscription_id FROM deliveries d
-                     JOIN unnest(p_id, p_outcome) AS r(id, outcome)
-                          ON d.id = r.id
-                    WHERE r.outcome = 'gone' AND d.id = ANY (p_id)))
-         ORDER BY s.id FOR NO KEY UPDATE;
+    -- first the subscriptions: those of 410s, and those whose health an
+    -- outcome may change ("Health" below), in one statement, by id. hubd
+    -- names each outcome's subscription (p_sub, from its claim); other
+    -- callers (tests, psql) have it read from the deliveries rows.
+    IF p_sub IS NULL THEN
+        p_sub := ARRAY(SELECT d.subscription_id
+                         FROM unnest(p_id) WITH ORDINALITY AS r(id, k)
+                         LEFT JOIN deliveries d ON d.id = r.id
+                        ORDER BY r.k);
+    END IF;
+    IF 'gone' = ANY (p_outcome) OR 'dead' = ANY (p_outcome)
+       OR p_failing_after = ANY (p_attempt) THEN
+        -- a failure that may change a health, or a 410 (rare): each
+        -- subscription by what its outcomes may do to its health now
+        SELECT array_agg(x.id ORDER BY x.id) INTO v_hsubs
+          FROM (SELECT s.id
+                  FROM subscriptions s
+                  JOIN (SELECT u.sub,
+                               bool_or(u.o = 'delivered') AS ok,
+                               bool_or(u.o = 'retry'
+                                       AND u.a = p_failing_after) AS fail,
+                               bool_or(u.o = 'dead') AS dead,
+                               bool_or(u.o = 'gone') AS gone
+                          FROM unnest(p_sub, p_outcome, p_attempt)
+                               AS u(sub, o, a)
+                         GROUP BY u.sub) b ON b.sub = s.id
+                 WHERE s.id = ANY (p_sub)
+                   AND (b.gone
+                        OR (b.ok AND s.health <> 'healthy')
+                        OR (b.fail AND s.health = 'healthy')
+                        OR (b.dead AND s.health NOT IN ('dead-lettering',
+                                                        'disabled')))
+                 ORDER BY s.id FOR NO KEY UPDATE OF s) x;
+    ELSE
+        -- the usual flush (deliveries, early retries): only a
+        -- subscription that is not healthy may change (back to healthy);
+        -- one probe per subscription of the batch, no row locked while
+        -- all are healthy
+        SELECT array_agg(x.id ORDER BY x.id) INTO v_hsubs
+          FROM (SELECT s.id FROM subscriptions s
+                 WHERE s.id = ANY (p_sub) AND s.health <> 'healthy'
+                   AND 'delivered' = ANY (p_outcome)
+                 ORDER BY s.id FOR NO KEY UPDATE) x;
     END IF;
     -- A delivered outcome writes its queue row alone (deleted, below): the
     -- delivery's state is derived from that and from its attempt row
@@ -3189,7 +3255,7 @@ BEGIN
     -- the arrays in p_id order: one sort (the subquery), which each
     -- aggregate reads in that order (an ORDER BY each was a sort each)
     SELECT array_agg(t.id), array_agg(t.outcome), array_agg(t.mine),
-           array_agg(t.subscription_id),
+           array_agg(t.subscription_id), array_agg(t.k),
            array_agg(t.patient),
            -- the disclosure: what went to whom, for which patient (ids
            -- only): {event, subscription, recipient, attempt, code, error,
@@ -3209,7 +3275,7 @@ BEGIN
            array_agg(CASE WHEN t.mine AND t.outcome <> 'retry'
                           THEN t.event_seq END)
       INTO a_id, a_outcome, a_mine,
-           a_sub, a_patient, a_dtext, a_oid, a_rest, a_fin_seq
+           a_sub, a_k, a_patient, a_dtext, a_oid, a_rest, a_fin_seq
       FROM (SELECT t.*,
                    CASE WHEN p_detail[t.k] IS NULL THEN
                    '{"code": ' || coalesce(t.code::text, 'null')
@@ -3299,6 +3365,11 @@ BEGIN
                    array_agg(detail ORDER BY k, sub))
           INTO v_last FROM a;
     END IF;
+    IF v_hsubs IS NOT NULL THEN
+        PERFORM hub_health_apply(v_hsubs, a_id, a_outcome, a_mine, a_sub,
+                                 a_k, a_patient, p_attempt, p_code, p_error,
+                                 p_failing_after);
+    END IF;
     RETURN v_rel + (SELECT count(*) FROM unnest(a_mine) m WHERE m)::int;
 END $$;
 
@@ -3317,6 +3388,280 @@ RETURNS int LANGUAGE sql AS $$
                attempt int, code int, error text, latency_ms int,
                outcome text, delay_ms bigint)
 $$;
+
+-- --- health and alerts -----------------------------------------------------
+--
+-- Health: what a subscription's delivery outcomes say, one of
+--   healthy         (created so; again after any delivered outcome)
+--   failing         a delivery of it failed its p_failing_after-th attempt
+--                   in a row (hubd: alert_failing_after, default 3; about
+--                   35 s into the retry schedule); its later attempts, and
+--                   those of deliveries already past it, change nothing
+--   dead-lettering  a delivery of it went dead (its schedule spent)
+--   disabled        its endpoint answered 410 (the subscription is
+--                   disabled); a resume leaves the health until a delivery
+--                   succeeds
+-- A change is made only by the outcome flush (hub_deliveries_done): the
+-- subscriptions an outcome may change are locked first (see "Lock
+-- order"; the row's health is checked again once held), and the change is
+-- worked out under the chain lock from the health as then committed. Two
+-- nodes flushing outcomes of one subscription make each change once,
+-- whichever commits first (tests/integration/health_test.c). One bound: a
+-- success flushed while another node's flush is making the change to
+-- failing (not yet committed) sees the row healthy and changes nothing;
+-- the next success makes it healthy. Every retry of one stuck delivery makes at most one
+-- change (at its p_failing_after-th attempt), so an endpoint that stays
+-- down is told once (failing), then once more if a delivery dies
+-- (dead-lettering), then once when one succeeds (healthy).
+-- Each change is, in the flush's transaction:
+--   an audit row 'subscription.health' (object: the subscription; detail:
+--     from, to, reason, the delivery, its attempt, code and error);
+--   a hub event 'hub.health' whose sender (events.org_id, source.org) is
+--     the subscription's owner: in the owner's pull feed, and routed as any
+--     event to the subscriptions of the hub family (hub.* or hub.health) of
+--     the owner and of operators (admin scope) only (hub_route_match);
+--   a NOTICE 'hub.health ...' (ids only), which hubd's dispatcher logs.
+-- Alert loop: a hub event's delivery has no patient (a data event always
+-- has one). A change caused by the outcome of such a delivery is recorded
+-- (health, audit row, feed, log, gauge) but its event is routed to no
+-- subscription: an alert endpoint that fails cannot make alerts that are
+-- sent to it, and so on for ever. The digest counts data deliveries only,
+-- for the same reason.
+
+-- A new event id as hubd makes them (store_new_id): 48 bits of
+-- milliseconds, then 80 random bits, in 26 Crockford base-32 digits.
+CREATE FUNCTION hub_new_event_id() RETURNS text
+LANGUAGE sql VOLATILE AS $$
+    SELECT string_agg(substr('0123456789ABCDEFGHJKMNPQRSTVWXYZ',
+                             substring(v.b FROM i * 5 + 1 FOR 5)::int + 1, 1),
+                      '' ORDER BY i)
+      FROM (SELECT B'00'
+                   || (floor(extract(epoch FROM clock_timestamp()) * 1000)
+                       ::bigint)::bit(48)
+                   || ('x' || encode(substring(r FROM 1 FOR 6)
+                                     || substring(r FROM 10 FOR 4), 'hex'))
+                      ::bit(80) AS b
+              FROM (SELECT uuid_send(gen_random_uuid()) AS r) u) v,
+           generate_series(0, 25) AS i
+$$;
+
+-- Store a hub event (hub.health, hub.digest) about p_org's subscriptions:
+-- the envelope (id, type, source, occurred_at) around p_body (one member,
+-- its body), sent by p_org; routed (hub_route_events) when p_route. The
+-- caller holds the chain lock (event seqs are taken under it). Returns the
+-- event's seq.
+CREATE FUNCTION hub_publish(p_type text, p_org text, p_msg text,
+    p_body jsonb, p_route boolean)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    v_seq bigint := nextval('events_seq');
+    v_id text := hub_new_event_id();
+    v_at text := to_char(now() AT TIME ZONE 'UTC',
+                         'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+BEGIN
+    INSERT INTO events (seq, id, message_id, org_id, type, patient_hub_id,
+                        occurred_at, received_at, body)
+    VALUES (v_seq, v_id, 0, p_org, p_type, NULL, now(), now(),
+            (jsonb_build_object('id', v_id, 'type', p_type,
+                 'source', jsonb_build_object('org', p_org, 'format', 'hub',
+                                              'message_id', p_msg,
+                                              'received_at', v_at),
+                 'occurred_at', v_at) || p_body)::text);
+    IF p_route THEN
+        PERFORM hub_route_events(ARRAY[v_seq]);
+    END IF;
+    RETURN v_seq;
+END $$;
+
+-- The health changes of one flush (hub_deliveries_done, which locked
+-- p_subs, the subscriptions that may change, and holds the chain lock):
+-- its outcomes in p_id order (the a_ arrays there) walked once, each
+-- subscription's health changed as "Health" above says, every change
+-- recorded and published in that order.
+CREATE FUNCTION hub_health_apply(p_subs text[], a_id bigint[],
+    a_outcome text[], a_mine boolean[], a_sub text[], a_k bigint[],
+    a_patient text[], p_attempt int[], p_code int[], p_error text[],
+    p_failing_after int)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    h text[];                       -- health of p_subs[j], as it goes
+    moved boolean[];                -- whether p_subs[j] changed at all
+    own text[];                     -- their owners
+    j int;
+    v_to text;
+    v_why text;
+    -- the changes, in order
+    c_sub text[] := '{}';
+    c_org text[] := '{}';
+    c_detail jsonb[] := '{}';
+    c_route boolean[] := '{}';
+    v_last bigint;
+    v_n int;
+BEGIN
+    SELECT array_agg(s.health ORDER BY s.id), array_agg(s.org_id ORDER BY s.id)
+      INTO h, own
+      FROM subscriptions s WHERE s.id = ANY (p_subs);
+    moved := array_fill(false, ARRAY[cardinality(p_subs)]);
+    FOR i IN 1 .. coalesce(cardinality(a_id), 0) LOOP
+        CONTINUE WHEN NOT a_mine[i];
+        j := array_position(p_subs, a_sub[i]);
+        CONTINUE WHEN j IS NULL;
+        v_to := NULL;
+        CASE a_outcome[i]
+        WHEN 'delivered' THEN
+            IF h[j] <> 'healthy' THEN
+                v_to := 'healthy'; v_why := 'delivered';
+            END IF;
+        WHEN 'retry' THEN
+            IF h[j] = 'healthy' AND p_attempt[a_k[i]] = p_failing_after THEN
+                v_to := 'failing'; v_why := 'failed_attempts';
+            END IF;
+        WHEN 'dead' THEN
+            IF h[j] NOT IN ('dead-lettering', 'disabled') THEN
+                v_to := 'dead-lettering'; v_why := 'dead_letter';
+            END IF;
+        WHEN 'gone' THEN
+            IF h[j] <> 'disabled' THEN
+                v_to := 'disabled'; v_why := 'gone';
+            END IF;
+        ELSE
+        END CASE;
+        CONTINUE WHEN v_to IS NULL;
+        c_sub := c_sub || a_sub[i];
+        c_org := c_org || own[j];
+        c_route := c_route || (a_patient[i] IS NOT NULL);
+        c_detail := c_detail || jsonb_strip_nulls(jsonb_build_object(
+            'subscription', a_sub[i], 'from', h[j], 'to', v_to,
+            'reason', v_why, 'delivery', 'dlv_' || a_id[i],
+            'attempt', p_attempt[a_k[i]], 'code', p_code[a_k[i]],
+            'error', p_error[a_k[i]],
+            'alert_delivery', CASE WHEN a_patient[i] IS NULL THEN true END));
+        RAISE NOTICE 'hub.health subscription=% from=% to=% reason=% delivery=dlv_%',
+            a_sub[i], h[j], v_to, v_why, a_id[i];
+        h[j] := v_to;
+        moved[j] := true;
+    END LOOP;
+    v_n := cardinality(c_sub);
+    IF v_n = 0 THEN
+        RETURN;
+    END IF;
+    -- (back where it was, healthy>failing>healthy in one flush: changed
+    -- too, since now)
+    UPDATE subscriptions s SET health = x.health, health_since = now()
+      FROM unnest(p_subs, h, moved) AS x(id, health, moved)
+     WHERE s.id = x.id AND x.moved;
+    PERFORM hub_chain_lock();
+    v_last := hub_audit_append_many(
+        array_fill('hubd'::text, ARRAY[v_n]),
+        array_fill('subscription.health'::text, ARRAY[v_n]),
+        array_fill('subscription'::text, ARRAY[v_n]),
+        c_sub, array_fill(NULL::text, ARRAY[v_n]), c_detail);
+    -- each change's event names its audit row (the rows are consecutive)
+    FOR i IN 1 .. v_n LOOP
+        PERFORM hub_publish('hub.health', c_org[i],
+            'audit:' || (v_last - v_n + i),
+            jsonb_build_object('health', c_detail[i] - 'alert_delivery'),
+            c_route[i]);
+    END LOOP;
+END $$;
+
+-- Digests: every alert_digest_s (hubd; 3600, 0: none) one 'hub.digest'
+-- event per organization, counting per subscription of its own what the
+-- dispatchers recorded since the last digest (the 'delivery.attempt'
+-- audit rows of data deliveries after audit_seq): delivered, failed
+-- (attempts to be retried) and dead (dead letters, 410s included); 'lost'
+-- outcomes are counted by the node whose lease they were. Sent for an
+-- organization whose subscriptions failed or dead-lettered, or (p_all)
+-- had any attempt. One row: the node that takes its lock (SKIP LOCKED)
+-- once the interval is over makes the digests, and the others find it
+-- locked or recent: one digest per interval whatever the number of nodes.
+-- Lock order: this row, then the chain lock (at the audit rows); the
+-- subscriptions are read, not locked.
+CREATE TABLE hub_digests (
+    one         boolean PRIMARY KEY DEFAULT true CHECK (one),
+    audit_seq   bigint NOT NULL DEFAULT 0,      -- counted up to here
+    at          timestamptz NOT NULL DEFAULT now()  -- the last digest's end
+);
+INSERT INTO hub_digests DEFAULT VALUES;
+
+-- The digests due (p_every_ms since the last one). Returns how many
+-- events it made (0: not due, another node at it, or nothing to say).
+CREATE FUNCTION hub_digest(p_every_ms bigint, p_all boolean)
+RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+    r hub_digests;
+    v_to bigint;
+    v_org text[];
+    v_subs jsonb[];
+    v_last bigint;
+    v_n int;
+    v_from text;
+    v_at text := to_char(now() AT TIME ZONE 'UTC',
+                         'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+BEGIN
+    SELECT * INTO r FROM hub_digests FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND OR p_every_ms <= 0
+       OR now() < r.at + make_interval(secs => p_every_ms / 1000.0) THEN
+        RETURN 0;
+    END IF;
+    v_from := to_char(r.at AT TIME ZONE 'UTC',
+                      'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+    -- audit seqs are taken under the chain lock, held to commit: every
+    -- row up to the last one this statement sees is committed
+    v_to := coalesce((SELECT max(seq) FROM audit), 0);
+    WITH c AS (
+        SELECT a.detail::jsonb AS d FROM audit a
+         WHERE a.seq > r.audit_seq AND a.seq <= v_to
+           AND a.action = 'delivery.attempt'
+           AND a.patient_hub_id IS NOT NULL     -- data deliveries only
+    ), n AS (
+        SELECT c.d->>'subscription' AS sub,
+               count(*) FILTER (WHERE c.d->>'outcome' = 'delivered')
+                   AS delivered,
+               count(*) FILTER (WHERE c.d->>'outcome' = 'retry') AS failed,
+               count(*) FILTER (WHERE c.d->>'outcome' IN ('dead', 'gone'))
+                   AS dead
+          FROM c GROUP BY 1
+    ), o AS (
+        SELECT s.org_id,
+               jsonb_agg(jsonb_build_object('subscription', s.id,
+                             'health', s.health, 'delivered', n.delivered,
+                             'failed', n.failed, 'dead', n.dead)
+                         ORDER BY s.id) AS subs,
+               sum(n.failed + n.dead) AS bad,
+               sum(n.delivered + n.failed + n.dead) AS total
+          FROM n JOIN subscriptions s ON s.id = n.sub
+         GROUP BY s.org_id
+    )
+    SELECT array_agg(o.org_id ORDER BY o.org_id),
+           array_agg(o.subs ORDER BY o.org_id)
+      INTO v_org, v_subs
+      FROM o WHERE o.bad > 0 OR (p_all AND o.total > 0);
+    UPDATE hub_digests SET audit_seq = v_to, at = now();
+    v_n := coalesce(cardinality(v_org), 0);
+    IF v_n = 0 THEN
+        RETURN 0;
+    END IF;
+    PERFORM hub_chain_lock();
+    v_last := hub_audit_append_many(
+        array_fill('hubd'::text, ARRAY[v_n]),
+        array_fill('hub.digest'::text, ARRAY[v_n]),
+        array_fill('organization'::text, ARRAY[v_n]),
+        v_org, array_fill(NULL::text, ARRAY[v_n]),
+        ARRAY(SELECT jsonb_build_object('from', v_from, 'to', v_at,
+                                        'audit_from', r.audit_seq,
+                                        'audit_to', v_to,
+                                        'subscriptions', jsonb_array_length(x))
+                FROM unnest(v_subs) WITH ORDINALITY AS u(x, k) ORDER BY k));
+    FOR i IN 1 .. v_n LOOP
+        PERFORM hub_publish('hub.digest', v_org[i],
+            'audit:' || (v_last - v_n + i),
+            jsonb_build_object('digest', jsonb_build_object(
+                'from', v_from, 'to', v_at, 'subscriptions', v_subs[i])),
+            true);
+    END LOOP;
+    RETURN v_n;
+END $$;
 
 -- Replays: a finished delivery (delivered, dead) is open again, pending
 -- now with its attempts reset; a failed one (open, not leased) is due now,

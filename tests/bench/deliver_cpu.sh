@@ -221,7 +221,8 @@ AWK
                 echo "SELECT hub_deliveries_done('serial', :'${1}ids',
                     :'${1}toks', :'${1}atts', :'${1}codes', :'${1}errs',
                     :'${1}lats', :'${1}outs', :'${1}dels',
-                    string_to_array(:'${1}dets', E'\\n', ''));"
+                    string_to_array(:'${1}dets', E'\\n', ''),
+                    :'${1}sbs');"
             }
             if [ "$SERIAL" = 2 ]; then claim a_; fi
             for _ in $(seq $(( total / batch / 2 + 2 ))); do

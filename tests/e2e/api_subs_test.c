@@ -317,7 +317,8 @@ Test(api_subs, metrics_show_the_delivery_backlog_and_dead_letters,
     struct http_resp r;
     struct rx *rx = rx_start(RX_GONE, SECRET);
 
-    subscribe_and_send(rx, "SUB-3", "MRN-S3", NULL, 0);
+    char id[80], path[160];
+    subscribe_and_send(rx, "SUB-3", "MRN-S3", id, sizeof(id));
     int64_t end = rx_now_ms() + 15000;
     while (hub_sql_long(&hub, "SELECT count(*) FROM deliveries WHERE "
                         "status = 'dead'") < 1 && rx_now_ms() < end)
@@ -334,6 +335,20 @@ Test(api_subs, metrics_show_the_delivery_backlog_and_dead_letters,
                        "%s", r.body);
     cr_assert_not_null(strstr(r.body, "hub_deliveries_oldest_due_seconds 0\n"),
                        "%s", r.body);
+    /* the 410 made the subscription's health disabled: in its answer and
+     * in the gauge by health */
+    cr_assert_not_null(strstr(r.body, "# TYPE hub_subscriptions gauge\n"
+                                      "hub_subscriptions{health=\"healthy\"} 0\n"
+                                      "hub_subscriptions{health=\"failing\"} 0\n"
+                                      "hub_subscriptions{health=\"dead-lettering\"} 0\n"
+                                      "hub_subscriptions{health=\"disabled\"} 1\n"),
+                       "%s", r.body);
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
+    cr_assert_eq(call("GET", path, "tok-cbo", NULL, &r), 200);
+    cr_assert_not_null(strstr(r.body, "\"health\": \"disabled\""), "%s",
+                       r.body);
+    cr_assert_not_null(strstr(r.body, "\"health_since\": "), "%s", r.body);
     http_resp_free(&r);
     rx_stop(rx);
 }

@@ -85,6 +85,8 @@ Test(ctl_subs, add_list_pause_resume_delete)
     cr_assert_eq(hubctl(out, sizeof(out), "sub list"), 0);
     cr_assert_not_null(strstr(out, id), "%s", out);
     cr_assert_null(strstr(out, "whsec_"), "%s", out);
+    cr_assert_not_null(strstr(out, "\tstatus\thealth\t"), "%s", out);
+    cr_assert_not_null(strstr(out, "\tactive\thealthy\t"), "%s", out);
 
     snprintf(args, sizeof(args), "sub pause %s", id);
     cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);

@@ -72,6 +72,30 @@ const mustFail = {
   'bad timestamp': mutate((e) => { e.occurred_at = '20260115'; }),
   'bad sex': mutate((e) => { e.patient.sex = '2'; }),
   'bad class': mutate((e) => { e.encounter.class = 'INPATIENT'; }),
+  'no patient': mutate((e) => { delete e.patient; }),
+  'a data event of format hub': mutate((e) => { e.source.format = 'hub'; }),
+  'a hub event with a patient': mutate((e) => {
+    e.type = 'hub.health'; e.source.format = 'hub'; delete e.encounter;
+    e.health = { subscription: 's', from: 'healthy', to: 'failing',
+                 reason: 'failed_attempts', delivery: 'dlv_1' };
+  }),
+  'a hub event of another format': mutate((e) => {
+    e.type = 'hub.health'; delete e.patient; delete e.encounter;
+    e.health = { subscription: 's', from: 'healthy', to: 'failing',
+                 reason: 'failed_attempts', delivery: 'dlv_1' };
+  }),
+  'a health change to an unknown state': mutate((e) => {
+    e.type = 'hub.health'; e.source.format = 'hub'; delete e.patient;
+    delete e.encounter;
+    e.health = { subscription: 's', from: 'healthy', to: 'sick',
+                 reason: 'failed_attempts', delivery: 'dlv_1' };
+  }),
+  'a digest without counts': mutate((e) => {
+    e.type = 'hub.digest'; e.source.format = 'hub'; delete e.patient;
+    delete e.encounter;
+    e.digest = { from: '2026-01-01T00:00:00Z', to: '2026-01-01T01:00:00Z',
+                 subscriptions: [{ subscription: 's', health: 'healthy' }] };
+  }),
 };
 if (!validate(good)) {
   console.log('validate: the minimal good event is refused: ' + JSON.stringify(validate.errors));

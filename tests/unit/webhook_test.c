@@ -240,6 +240,27 @@ Test(webhook_topic, wildcards_match_whole_segments)
     cr_assert_not(webhook_topic_match("adt.admit.x", "adt.admit"));
 }
 
+/* The hub's own events (hub.health, hub.digest) only by a pattern of
+ * their family: "*" and "*.x" are the data events, as they always were. */
+Test(webhook_topic, hub_topics_only_by_their_own_family)
+{
+    struct hub_err e;
+
+    cr_assert(webhook_topic_match("hub.*", "hub.health"));
+    cr_assert(webhook_topic_match("hub.health", "hub.health"));
+    cr_assert(webhook_topic_match("hub.*", "hub.digest"));
+    cr_assert_not(webhook_topic_match("*", "hub.health"));
+    cr_assert_not(webhook_topic_match("*.health", "hub.health"));
+    cr_assert_not(webhook_topic_match("*.digest", "hub.digest"));
+    cr_assert_not(webhook_topic_match("hub.*", "adt.admit"));
+    cr_assert_eq(webhook_topic_check("hub.*", &e), HUB_OK);
+    cr_assert_eq(webhook_topic_check("hub.health", &e), HUB_OK);
+    cr_assert_eq(webhook_topic_check("hub.digest", &e), HUB_OK);
+    cr_assert_eq(webhook_topic_check("*.health", &e), HUB_EINVALID,
+                 "matches no topic: hub topics only by hub.");
+    cr_assert_eq(webhook_topic_check("hub.alerts", &e), HUB_EINVALID);
+}
+
 Test(webhook_topic, refuses_unknown_topics_and_partial_wildcards)
 {
     struct hub_err e;
