@@ -485,11 +485,29 @@ static char *put_detail(char *p, const struct outcome *x, const char *node_q)
     return p;
 }
 
+/* Whether o[i] names a subscription that no outcome before it named (a
+ * batch holds few: the compare of each with the ones before mostly ends at
+ * the first outcome). */
+static bool sub_first(const struct outcome *o, int i)
+{
+    const struct outcome *x = &o[i];
+    const char *id = x->ids.buf + x->ids.ev + x->ids.rc;
+    if (x->ids.sb == 0)
+        return false;
+    for (int k = 0; k < i; k++) {
+        const struct outcome *y = &o[k];
+        if (y->ids.sb == x->ids.sb &&
+            memcmp(y->ids.buf + y->ids.ev + y->ids.rc, id, x->ids.sb) == 0)
+            return false;
+    }
+    return true;
+}
+
 /* The outcomes as the eight array literals hub_deliveries_done() takes,
  * then the details one a line ("": none; canonical JSON text holds no raw
- * line feed), then the subscriptions' ids (an array literal: the flush
- * locks those whose health may change before anything else, without
- * reading the deliveries rows for them), one after another in buf (each NUL-terminated), their starts
+ * line feed), then the batch's subscriptions, each once (an array
+ * literal: the flush reads their health, and locks those that may change,
+ * before anything else), one after another in buf (each NUL-terminated), their starts
  * in arg. Written by hand: snprintf was a fifth of what the loop spent per
  * delivery outside curl and signing. The details are not an array
  * literal: array_in() reads every byte twice through its state machine
@@ -506,6 +524,7 @@ static char *outcome_arrays(const struct outcome *o, int n,
     if (!buf)
         abort();
     char *p = buf;
+    int n_subs = 0;
     for (int f = 0; f < 10; f++) {
         arg[f] = p;
         if (f != 8)
@@ -513,7 +532,9 @@ static char *outcome_arrays(const struct outcome *o, int n,
         for (int i = 0; i < n; i++) {
             const struct outcome *x = &o[i];
             const char *tok = f == 4 ? x->error : x->outcome;
-            if (i)
+            if (f == 9 && !sub_first(o, i))
+                continue;
+            if (f == 9 ? n_subs++ > 0 : i > 0)
                 *p++ = f != 8 ? ',' : '\n';
             switch (f) {
             case 0: p = put_i64(p, x->id); break;
@@ -527,14 +548,11 @@ static char *outcome_arrays(const struct outcome *o, int n,
                 if (x->ids.ev != 0 && node_q_len != 0)
                     p = put_detail(p, x, node_q);
                 break;
-            case 9:                     /* the subscription (health) */
+            case 9:                     /* its subscription, if new */
                 /* as jsonb quotes it: the hub's ids need no escape, in
                  * JSON or in an array literal */
-                if (x->ids.sb != 0)
-                    p = put_mem(p, x->ids.buf + x->ids.ev + x->ids.rc,
-                                x->ids.sb);
-                else
-                    p = put_str(p, "NULL");
+                p = put_mem(p, x->ids.buf + x->ids.ev + x->ids.rc,
+                            x->ids.sb);
                 break;
             default:                    /* 4: error, 6: outcome */
                 if (!tok) {
@@ -564,6 +582,9 @@ static int db_flush(struct dispatch *d, struct store *db,
     snprintf(failing_after, sizeof(failing_after), "%d",
              d->cfg.failing_after);
     params[11] = failing_after;
+    for (int i = 0; i < n; i++)
+        if (o[i].ids.sb == 0)
+            params[10] = NULL;          /* not all known: the flush reads them */
     int rc = store_query_prepared(db, "hub_deliveries_done",
         "SELECT hub_deliveries_done($1, $2::bigint[], $3::bigint[], "
         "$4::int[], $5::int[], $6::text[], $7::int[], $8::text[], "

@@ -2989,6 +2989,10 @@ END $$;
 -- still recorded as an attempt and audited (the bytes did leave), but does
 -- not change the delivery. 'gone' (HTTP 410) dead-letters the delivery and
 -- disables the subscription. Returns the number of deliveries updated.
+-- Health ("Health" below): p_sub, the batch's subscriptions, each once
+-- (NULL: read here), and p_failing_after, the failed attempt at which a
+-- healthy subscription is failing (hubd: alert_failing_after); the
+-- changes come after the attempt rows, in the same transaction.
 -- One statement for the outcomes (queue rows; deliveries rows but for
 -- delivered outcomes: see delivery_state), then the chain lock, held only
 -- for the audit rows (one per attempt, in p_id order; each is also the
@@ -3069,33 +3073,39 @@ BEGIN
     -- the rows this flush will write, locked in the one order (see above)
     -- first the subscriptions: those of 410s, and those whose health an
     -- outcome may change ("Health" below), in one statement, by id. hubd
-    -- names each outcome's subscription (p_sub, from its claim); other
-    -- callers (tests, psql) have it read from the deliveries rows.
+    -- names the batch's subscriptions, each once (p_sub, from its claims:
+    -- one probe each, where the outcomes' ids were a sort of the batch);
+    -- other callers (tests, psql) have them read from the deliveries rows.
     IF p_sub IS NULL THEN
-        p_sub := ARRAY(SELECT d.subscription_id
-                         FROM unnest(p_id) WITH ORDINALITY AS r(id, k)
-                         LEFT JOIN deliveries d ON d.id = r.id
-                        ORDER BY r.k);
+        p_sub := ARRAY(SELECT DISTINCT d.subscription_id FROM deliveries d
+                        WHERE d.id = ANY (p_id));
     END IF;
     IF 'gone' = ANY (p_outcome) OR 'dead' = ANY (p_outcome)
        OR p_failing_after = ANY (p_attempt) THEN
-        -- a failure that may change a health, or a 410 (rare): each
-        -- subscription by what its outcomes may do to its health now
+        -- a failure that may change a health, or a 410 (rare): the
+        -- subscriptions of those outcomes read from their deliveries
+        -- rows (not locked: they come after), each subscription then by
+        -- what its outcomes may do to its health now
         SELECT array_agg(x.id ORDER BY x.id) INTO v_hsubs
           FROM (SELECT s.id
                   FROM subscriptions s
-                  JOIN (SELECT u.sub,
-                               bool_or(u.o = 'delivered') AS ok,
+                  LEFT JOIN (
+                        SELECT d.subscription_id AS sub,
                                bool_or(u.o = 'retry'
                                        AND u.a = p_failing_after) AS fail,
                                bool_or(u.o = 'dead') AS dead,
                                bool_or(u.o = 'gone') AS gone
-                          FROM unnest(p_sub, p_outcome, p_attempt)
-                               AS u(sub, o, a)
-                         GROUP BY u.sub) b ON b.sub = s.id
+                          FROM unnest(p_id, p_outcome, p_attempt)
+                               AS u(id, o, a)
+                          JOIN deliveries d ON d.id = u.id
+                         WHERE (u.o IN ('dead', 'gone')
+                                OR (u.o = 'retry' AND u.a = p_failing_after))
+                           AND d.id = ANY (p_id)
+                         GROUP BY d.subscription_id) b ON b.sub = s.id
                  WHERE s.id = ANY (p_sub)
                    AND (b.gone
-                        OR (b.ok AND s.health <> 'healthy')
+                        OR (s.health <> 'healthy'
+                            AND 'delivered' = ANY (p_outcome))
                         OR (b.fail AND s.health = 'healthy')
                         OR (b.dead AND s.health NOT IN ('dead-lettering',
                                                         'disabled')))

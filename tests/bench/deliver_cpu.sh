@@ -211,7 +211,8 @@ AWK
                     array_agg('delivered'::text) ${1}outs,
                     array_agg(0::bigint) ${1}dels, array_agg(event) ${1}evs,
                     array_agg(recipient) ${1}rcs,
-                    array_agg(subscription) ${1}sbs
+                    array_agg(subscription) ${1}sbs,
+                    array_agg(DISTINCT subscription) ${1}usbs
                   FROM hub_claim_deliveries('serial', 60000, $batch, 4096,
                     '{}') \\gset"
                 echo "\\set ${1}dets \`awk -v at=:'${1}atts' -v ev=:'${1}evs'" \
@@ -222,7 +223,7 @@ AWK
                     :'${1}toks', :'${1}atts', :'${1}codes', :'${1}errs',
                     :'${1}lats', :'${1}outs', :'${1}dels',
                     string_to_array(:'${1}dets', E'\\n', ''),
-                    :'${1}sbs');"
+                    :'${1}usbs');"
             }
             if [ "$SERIAL" = 2 ]; then claim a_; fi
             for _ in $(seq $(( total / batch / 2 + 2 ))); do
