@@ -2563,6 +2563,10 @@ BEGIN
       FROM (SELECT e.seq, e.id, e.patient_hub_id, e.body
               FROM hub_visible_events(p_org, p_admin, p_after) e
              WHERE (p_topics IS NULL OR e.type LIKE ANY (p_topics))
+               -- the hub's own events only by a pattern of their family,
+               -- as webhook_topic_match() says ('*' is the data events)
+               AND (p_topics IS NULL OR e.type NOT LIKE 'hub.%'
+                    OR 'hub.%' = ANY (p_topics) OR e.type = ANY (p_topics))
                AND (p_since IS NULL OR e.occurred_at >= p_since)
              ORDER BY e.seq
              LIMIT p_limit) p;

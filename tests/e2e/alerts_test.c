@@ -251,6 +251,17 @@ Test(alerts, many_retries_of_one_delivery_give_one_failing_then_one_healthy)
                        "0) WHERE type = 'hub.health'"), 2);
     cr_assert_eq(qlong("SELECT count(*) FROM hub_visible_events('cbo2', "
                        "false, 0) WHERE type = 'hub.health'"), 0);
+    /* the feed's topic=*: the data events, as a subscription's "*" */
+    cr_assert_eq(qlong("SELECT count(*) FROM json_array_elements("
+                       "hub_feed_page('cbo', false, 0, '{%}', NULL, 100)::json"
+                       "->'events') e WHERE e->>'type' LIKE 'hub.%'"), 0);
+    cr_assert_eq(qlong("SELECT count(*) FROM json_array_elements("
+                       "hub_feed_page('cbo', false, 0, '{hub.%}', NULL, 100)"
+                       "::json->'events') e WHERE e->>'type' = 'hub.health'"),
+                 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM json_array_elements("
+                       "hub_feed_page('cbo', false, 0, NULL, NULL, 100)::json"
+                       "->'events') e WHERE e->>'type' = 'hub.health'"), 2);
     events_match_audit_rows();
     hub_events_validate(2);
     rx_stop(bad);
