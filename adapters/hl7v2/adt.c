@@ -28,8 +28,14 @@
  *       "A03": the earlier event did not happen; the subscriber corrects
  *       its view of the visit. A27, A38 likewise cancel the pending admit
  *       (A14) and the pre-admission (A05) taken as adt.register.
- * Other ADT triggers: HUB_EUNSUPPORTED at MSH-9.2; other message types:
- * HUB_EUNSUPPORTED at MSH-9.
+ * Other ADT triggers: HUB_EUNSUPPORTED at MSH-9.2 (AR, quarantined: the
+ * sender learns at once which triggers of its feed to filter out); other
+ * message types: HUB_EUNSUPPORTED at MSH-9. Among them A15/A26 and
+ * A16/A25 (pending transfer or discharge, and their cancels; Epic sends
+ * A15 from its ED): a plan, not a move. The patient is where adt.admit or
+ * adt.transfer put them until the A02 or A03 that follows, which is what
+ * a care manager acts on; as adt.update the plan would look like a change
+ * of the visit, and the canonical encounter has no pending location.
  *
  * One event per message, except A40, which may merge several patients: one
  * adt.merge per PID/MRG group. Values are written as sent (unescaped,
@@ -1101,6 +1107,101 @@ ADT_ALWAYS_INLINE int iso_time(char o[ISO_MAX], struct slice v,
     return 0;
 }
 
+/*
+ * The ISO 8601 extended form some senders put in a DTM field (the NHS
+ * Wales PAS: MSH-7 "2025-05-05 23:23:32", PID-29 "2024-12-31"): YYYY-MM,
+ * YYYY-MM-DD, or YYYY-MM-DD, 'T' or a space, HH:MM[:SS[.S[S[S[S]]]]] and
+ * an offset Z, +/-HH:MM or +/-HHMM. HL7 v2 has no such form (DTM is
+ * digits only), but every field of it is the DTM's, in the same order,
+ * so it is read as the DTM it spells (the caller warns); anything else,
+ * a date in another order or a time without minutes, stays unread.
+ * Out of line: only a value iso_time refused comes here. Returns as
+ * iso_time.
+ */
+static __attribute__((noinline)) int iso_time_ext(char o[ISO_MAX],
+                                                  struct slice v,
+                                                  int date_only,
+                                                  size_t *out_len)
+{
+    /* the longest form, YYYY-MM-DDTHH:MM:SS.SSSS+HH:MM, is 30 bytes */
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+    char dtm[32];
+    const char *p = v.p;
+    size_t n = v.len, i = 0, k = 0;
+    if (n < 7 || n > 30 || p[4] != '-')
+        return -1;
+    /* digits and separators as the shape says, as far as the value goes:
+     * to the month, the day, the minute or the second */
+    for (; i < n && i < sizeof(shape) - 1; i++) {
+        char want = shape[i];
+        if (want == 'd') {
+            if (p[i] < '0' || p[i] > '9')
+                return -1;
+            dtm[k++] = p[i];
+        } else if (want == 'T') {
+            if (p[i] != 'T' && p[i] != ' ')
+                return -1;
+        } else if (p[i] != want) {
+            if (i == 16 && (p[i] == '+' || p[i] == '-' || p[i] == 'Z'))
+                break;              /* HH:MM then the offset */
+            return -1;
+        }
+    }
+    if (!(i == 7 || i == 10 || i == 16 || i == 19))
+        return -1;
+    if (i == 19 && i < n && p[i] == '.') {
+        size_t f = 0;
+        dtm[k++] = p[i++];
+        while (i < n && p[i] >= '0' && p[i] <= '9' && f < 4) {
+            dtm[k++] = p[i++];
+            f++;
+        }
+        if (f == 0)
+            return -1;
+    }
+    if (i < n) {
+        if (i < 16)
+            return -1;              /* an offset needs a time */
+        if (p[i] == 'Z' && i + 1 == n) {
+            memcpy(dtm + k, "+0000", 5);
+            k += 5;
+        } else if ((p[i] == '+' || p[i] == '-') &&
+                   (n - i == 5 || (n - i == 6 && p[i + 3] == ':'))) {
+            dtm[k++] = p[i];
+            dtm[k++] = p[i + 1];
+            dtm[k++] = p[i + 2];
+            dtm[k++] = p[n - 2];
+            dtm[k++] = p[n - 1];
+            /* iso_time checks that the four are digits */
+        } else {
+            return -1;
+        }
+    }
+    /* the digits and ranges are iso_time's to check, as for any DTM */
+    return iso_time(o, (struct slice){ dtm, k }, date_only, out_len);
+}
+
+/* The ISO time of DTM v at `iso`, or -1 (and a warning) when it is
+ * malformed; one in the ISO extended form is taken with a warning. */
+static __attribute__((noinline)) int iso_time_repair(struct ctx *c,
+                                                     char *iso,
+                                                     struct slice v,
+                                                     const char *field,
+                                                     int date_only,
+                                                     size_t *len)
+{
+    if (iso_time_ext(iso, v, date_only, len) == 0) {
+        warn(c, field, date_only ? "date in ISO 8601 form, not an HL7 date:"
+                                   " read as the date it spells"
+                                 : "timestamp in ISO 8601 form, not an HL7"
+                                   " DTM: read as the time it spells");
+        return 0;
+    }
+    warn(c, field, date_only ? "date is not an HL7 date"
+                             : "timestamp is not an HL7 DTM");
+    return -1;
+}
+
 /* Write "key" (from JW_KV): ISO time of a DTM value; warn and omit when
  * malformed. */
 ADT_ALWAYS_INLINE int kv_time(struct ctx *c, const char *chunk, size_t n,
@@ -1117,11 +1218,9 @@ ADT_ALWAYS_INLINE int kv_time(struct ctx *c, const char *chunk, size_t n,
     bool *first = &w->first[w->depth];
     char *o = jw_room(w, n + ISO_MAX + 1), *start = o;
     char *iso = o + !*first + n - 1;
-    if (iso_time(iso, v.s, date_only, &len) < 0) {
-        warn(c, field, date_only ? "date is not an HL7 date"
-                                 : "timestamp is not an HL7 DTM");
+    if (iso_time(iso, v.s, date_only, &len) < 0 &&
+        iso_time_repair(c, iso, v.s, field, date_only, &len) < 0)
         return 0;
-    }
     o = jw_put_key(o, first, chunk, n);
     o += len;
     *o++ = '"';
@@ -1168,11 +1267,9 @@ ADT_ALWAYS_INLINE char *put_time(struct ctx *c, char *o, bool *first,
     /* formatted where the value goes after the separator and the key;
      * nothing is kept when it is malformed */
     char *iso = o + !*first + n - 1;
-    if (iso_time(iso, v.s, date_only, &len) < 0) {
-        warn(c, field, date_only ? "date is not an HL7 date"
-                                 : "timestamp is not an HL7 DTM");
+    if (iso_time(iso, v.s, date_only, &len) < 0 &&
+        iso_time_repair(c, iso, v.s, field, date_only, &len) < 0)
         return o;
-    }
     o = jw_put_key(o, first, chunk, n);
     o += len;
     *o++ = '"';

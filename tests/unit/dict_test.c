@@ -592,6 +592,29 @@ Test(dict, answers_of_mental_health_instruments_imply_psy)
     cr_assert_eq(s.n_labels, 0);
 }
 
+/* The AHC HRSN substance use items (alcohol 68517-2, tobacco 96842-0,
+ * prescription misuse 95530-2, illegal drugs 68524-8) label nothing, even
+ * answered positive (decided 2026-12-03): 42 CFR Part 2 binds the records
+ * of federally assisted SUD programs, not a screening asked in primary
+ * care or by a CBO, and a "sud" label would withhold from community
+ * partners nearly every SHIN-NY screening, which all ask them. A sender
+ * that means the record to be Part 2 says so in meta.security. */
+Test(dict, ahc_substance_use_answers_imply_no_label)
+{
+    static const char *items[] = { "68517-2", "96842-0", "95530-2",
+                                   "68524-8" };
+    for (size_t k = 0; k < 4; k++)
+        cr_assert_null(dict_loinc_sensitivity(D, slice_from_cstr(items[k])),
+                       "%s", items[k]);
+    struct resp sud[] = { { "68517-2", { "LA18934-2" }, 0, false },
+                          { "96842-0", { "LA18934-2" }, 0, false },
+                          { "95530-2", { "LA18934-2" }, 0, false },
+                          { "68524-8", { "LA18934-2" }, 0, false } };
+    struct dict_scoring s = score("97023-6", sud, 4);
+    cr_assert_eq(s.n_labels, 0);
+    cr_assert_eq(s.n_positive_domains, 1, "daily use is a positive answer");
+}
+
 /* ---- bad data files ------------------------------------------------------------ */
 
 static const char DOMAINS[] =

@@ -136,12 +136,28 @@ Test(hl7_to_events, refuses_other_message_types_at_msh_9)
     }
 }
 
+/* Valid ADT triggers the hub does not route are refused (AR, kept in
+ * quarantine), so that a sender learns from its first message which of
+ * its feed's triggers to filter out. Among them, decided 2026-12-03 (the
+ * header of adt.c says why): A15/A26 (pending transfer and its cancel, as
+ * UCLH's Epic sends, tests/data/real/hl7v2/uclh_emap_a15.hl7) and A16/A25
+ * (pending discharge and its cancel): a plan, not a move. */
 Test(hl7_to_events, refuses_unsupported_trigger_at_msh_9_2)
 {
-    struct canon_list l;
-    struct hub_err err;
-    cr_assert_eq(run(MSH("ADT^A17", "2.5") PID, &l, &err), HUB_EUNSUPPORTED);
-    cr_assert_str_eq(err.field, "MSH-9.2");
+    static const char *trig[] = { "A17", "A15", "A26", "A16", "A25", "A29",
+                                  "A45", "A49", "A60" };
+    for (size_t k = 0; k < sizeof(trig) / sizeof(trig[0]); k++) {
+        char msg[2048];
+        struct canon_list l;
+        struct hub_err err;
+        snprintf(msg, sizeof(msg),
+                 "MSH|^~\\&|A|F|H|H|2026||ADT^%s|C%zu|P|2.5\r" PID
+                 "PV1|1|E|||||||||||||||||||||||||||||||||||||||WARD^12\r",
+                 trig[k], k);
+        cr_assert_eq(run(msg, &l, &err), HUB_EUNSUPPORTED, "%s", trig[k]);
+        cr_assert_str_eq(err.field, "MSH-9.2");
+        cr_assert_eq(l.n, 0);
+    }
 }
 
 Test(hl7_to_events, takes_the_trigger_from_evn_1_when_msh_9_has_none)
@@ -227,7 +243,7 @@ Test(hl7_to_events, warns_and_omits_malformed_timestamps)
 {
     static const char *bad[] = { "2026011", "20261315", "20260132",
                                  "202601152400", "202601150960",
-                                 "20260115093000+05", "2026-01-15",
+                                 "20260115093000+05", "2026/01/15",
                                  "20260115093000.+0000", "2026011509300X",
                                  "202601150930.5",
                                  /* two signs, a sign too early, a fraction
@@ -251,6 +267,75 @@ Test(hl7_to_events, warns_and_omits_malformed_timestamps)
                   "%s: warnings %s", bad[k], s ? s : "(none)");
         free(s);
         cJSON_Delete(j);
+    }
+}
+
+/* The ISO 8601 extended form in a DTM field (the NHS Wales PAS: MSH-7
+ * "2025-05-05 23:23:32", PID-29 "2024-12-31"; tests/data/real/hl7v2/
+ * dhcw_phw_a31_iso_dates.hl7) is read as the DTM it spells, with a
+ * warning that names the field; any other punctuation, order or range
+ * stays unread, as a malformed DTM. */
+static const char *warnings_of(const char *msg);
+
+Test(hl7_to_events, reads_an_iso_8601_extended_time_with_a_warning)
+{
+    static const struct {
+        char in[40], want[40];
+    } ok[] = {
+        { "2026-01-15", "2026-01-15" },
+        { "2026-01", "2026-01" },
+        { "2025-05-05 23:23:32", "2025-05-05T23:23:32" },
+        { "2025-05-05T23:23", "2025-05-05T23:23:00" },
+        { "2025-05-05T23:23:32.1234+01:00", "2025-05-05T23:23:32.1234+01:00" },
+        { "2025-05-05T23:23:32Z", "2025-05-05T23:23:32+00:00" },
+        { "2025-05-05T23:23-0500", "2025-05-05T23:23:00-05:00" },
+    };
+    for (size_t k = 0; k < sizeof(ok) / sizeof(ok[0]); k++) {
+        char msg[2048];
+        snprintf(msg, sizeof(msg), MSH("ADT^A01", "2.5") "EVN|A01|%s\r"
+                 "PID|1||MRN1^^^FAC^MR||Doe^Jo||19800131|F||||||||||||||||"
+                 "|||||%s\rPV1|1|I\r", ok[k].in, ok[k].in);
+        cJSON *j = event_of(msg);
+        cr_assert_str_eq(str_at(j, "occurred_at", NULL), ok[k].want, "%s",
+                         ok[k].in);
+        cr_assert_str_eq(str_at(j, "patient", "deceased_at"), ok[k].want,
+                         "%s", ok[k].in);
+        cJSON_Delete(j);
+        cr_assert_str_eq(warnings_of(msg),
+                         "EVN-2:timestamp in ISO 8601 form, not an HL7 DTM: "
+                         "read as the time it spells;"
+                         "PID-29:timestamp in ISO 8601 form, not an HL7 DTM: "
+                         "read as the time it spells;", "%s", ok[k].in);
+    }
+    cr_assert_str_eq(warnings_of(MSH("ADT^A01", "2.5")
+                                 "PID|1||MRN1^^^FAC^MR||Doe^Jo||1980-01-31\r"
+                                 "PV1|1|I\r"),
+                     "PID-7:date in ISO 8601 form, not an HL7 date: read as "
+                     "the date it spells;");
+
+    static const char *bad[] = {
+        "2025-13-05", "2025-05-32", "2025-05-05T24:00", "2025-05-05T23:60",
+        "2025-05-05 23:23:32.12345", "2025-05-05T", "2025-05-05T23",
+        "2025/05/05", "05-05-2025", "2025-5-5", "2025-05-05Z",
+        "2025-05-05T23:23:32+01", "2025-05-05T23:23:32+01:0x",
+        "2025-05-05  23:23", "2025-05-05T23:23:32.", "2025-05-05T23:23:32Z0",
+        "2025-05-05t23:23", "2025-05-05T23:23:32+15:00", "2025-05-05-0500",
+        "2025-05-05T23:23:32+01000", "2025-05-05T23:23:32+01:00:00",
+        "-2025-05-05", "2025-05-05T23:23:32.1234+01:00Z", "2025-",
+        "2025-05-05T23:23:32.123456789012345+01:00",
+    };
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        char msg[2048];
+        snprintf(msg, sizeof(msg), MSH("ADT^A01", "2.5") "EVN|A01|%s\r"
+                 "PID|1||MRN1^^^FAC^MR||Doe^Jo||19800131\r", bad[k]);
+        cJSON *j = event_of(msg);
+        cr_assert_str_eq(str_at(j, "occurred_at", NULL),
+                         "2026-01-15T09:30:00", "%s", bad[k]);
+        cJSON_Delete(j);
+        cr_assert_str_eq(warnings_of(msg),
+                         "EVN-2:timestamp is not an HL7 DTM;"
+                         "PV1:required segment PV1 is missing;", "%s",
+                         bad[k]);
     }
 }
 
@@ -872,6 +957,32 @@ Test(hl7_to_events, reads_pid_19_as_an_ssn_identifier_once)
         cr_assert_eq(cJSON_GetArraySize(identifiers_of(j)), 1, "%s", bad[k]);
         cJSON_Delete(j);
     }
+}
+
+/* NHS numbers are carried as each sender scopes them, not written in one
+ * form (decided 2026-12-03: a US state exchange links US identifiers;
+ * finding 27 keeps non-US national numbers without a system, and
+ * tests/data/real/SOURCES.md says why). The same number from UCLH's Epic
+ * (NHS^HN) and the PHW PAS (NHS^NH) stays two identifiers; a spaced one
+ * keeps its spaces. */
+Test(hl7_to_events, carries_nhs_numbers_as_each_sender_scopes_them)
+{
+    cJSON *j = event_of(MSH("ADT^A08", "2.4")
+                        "PID|1||9999999999^^^NHS^HN~9999999999^^^NHS^NH"
+                        "~999 999 9999^^^NHSNBR^NHSNMBR||Doe^Jo\rPV1|1|I\r");
+    const cJSON *ids = identifiers_of(j);
+    cr_assert_eq(cJSON_GetArraySize(ids), 3);
+    static const char *want[3][3] = { { "9999999999", "NHS", "HN" },
+                                      { "9999999999", "NHS", "NH" },
+                                      { "999 999 9999", "NHSNBR",
+                                        "NHSNMBR" } };
+    for (int k = 0; k < 3; k++) {
+        const cJSON *id = cJSON_GetArrayItem(ids, k);
+        cr_assert_str_eq(str_at(id, "value", NULL), want[k][0]);
+        cr_assert_str_eq(str_at(id, "system", NULL), want[k][1]);
+        cr_assert_str_eq(str_at(id, "type", NULL), want[k][2]);
+    }
+    cJSON_Delete(j);
 }
 
 /* A location sent only as its description (PL-9: "My Ward Corrected" in
