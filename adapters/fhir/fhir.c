@@ -66,6 +66,34 @@ void fx_pop(struct fx *x, size_t old)
     x->path[old] = '\0';
 }
 
+/* The resource type as the sender's feedback may name it: a type of FHIR R4
+ * that bundles here carry, else "Resource". resourceType is the sender's
+ * text, and a broken one can hold anything (a name, a birth date). */
+static const char *type_label(const char *t)
+{
+    static const char *const known[] = {
+        "AllergyIntolerance", "Appointment", "AuditEvent", "Basic",
+        "Binary", "Bundle", "CarePlan", "CareTeam", "Claim",
+        "ClinicalImpression", "Communication", "CommunicationRequest",
+        "Composition", "Condition", "Consent", "Contract", "Coverage",
+        "Device", "DiagnosticReport", "DocumentReference", "Encounter",
+        "Endpoint", "EpisodeOfCare", "ExplanationOfBenefit",
+        "FamilyMemberHistory", "Flag", "Goal", "Group",
+        "HealthcareService", "Immunization", "List", "Location", "Media",
+        "Medication", "MedicationRequest", "MedicationStatement",
+        "MessageHeader", "NutritionOrder", "Observation",
+        "OperationOutcome", "Organization", "Parameters", "Patient",
+        "Person", "Practitioner", "PractitionerRole", "Procedure",
+        "Provenance", "Questionnaire", "QuestionnaireResponse",
+        "RelatedPerson", "RiskAssessment", "Schedule", "ServiceRequest",
+        "Slot", "Specimen", "Subscription", "Task",
+    };
+    for (size_t i = 0; t && i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcmp(t, known[i]) == 0)
+            return known[i];
+    return "Resource";
+}
+
 void fx_at_entry(struct fx *x, const struct fx_entry *e)
 {
     x->plen = 0;
@@ -76,7 +104,7 @@ void fx_at_entry(struct fx *x, const struct fx_entry *e)
         fx_idx(x, e->index);
         path_append(x, ".resource");
     } else {
-        path_append(x, e->type ? e->type : "resource");
+        path_append(x, e->type ? type_label(e->type) : "resource");
     }
 }
 
@@ -1215,7 +1243,11 @@ static void result_entry(struct fx *x, struct fhir_result *res, size_t i,
     if (res == NULL)
         return;
     struct fhir_entry_result *r = &res->entries[i];
-    r->resource = x->ents[i].type ? fx_entry_name(x, &x->ents[i]) : NULL;
+    /* a type of its own is not named back, nor its id with it */
+    const char *t = x->ents[i].type;
+    r->resource = t == NULL ? NULL
+                  : strcmp(type_label(t), t) == 0 ? fx_entry_name(x, &x->ents[i])
+                                                  : "Resource";
     r->status = rc;
     if (rc != HUB_OK && x->err)
         r->err = *x->err;
@@ -1284,7 +1316,7 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
     if ((rc = entry_init(&x, &top, root)))
         goto out;
     if (res)
-        res->resource_type = arena_strndup(a, top.type, strlen(top.type));
+        res->resource_type = type_label(top.type);
     x.message_id = message_id_of(&x, root, top.type, top.id, top.version);
     if (res)
         res->message_id = x.message_id;

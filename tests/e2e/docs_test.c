@@ -22,6 +22,7 @@
 
 #include "common/hub_err.h"
 #include "store.h"
+#include "../lib/canary.h"
 #include "../lib/hubproc.h"
 #include "../lib/testdb.h"
 #include "../lib/webhook_rx.h"
@@ -424,7 +425,7 @@ Test(docs, fhir_patient_id_never_meets_an_mrn_of_the_same_value,
     static const char adt[] =
         "MSH|^~\\&|EHR|HOSP|HUB|HUB|20260101120000||ADT^A04|COLL-1|P|2.5.1\r"
         "EVN|A04|20260101120000\r"
-        "PID|1||12345||DOE^JANE||19800101|F\r"
+        "PID|1||12345||" CANARY_FAMILY "^" CANARY_GIVEN "||" CANARY_DOB "|F\r"
         "PV1|1|O\r";
     static const char goal[] =
         "{\"resourceType\":\"Goal\",\"id\":\"g1\",\"lifecycleStatus\":"

@@ -53,8 +53,13 @@ int hub_stop(struct hubproc *h);
 void hub_kill9(struct hubproc *h);
 /* Wait (bounded by ms) for hubd to exit by itself; its exit status or -1. */
 int hub_wait(struct hubproc *h, int ms);
-/* Stop if running, drop the database, remove the temp dir. */
+/* Stop if running, drop the database, remove the temp dir. Aborts (the
+ * test counts as crashed; the dir is kept) when hubd.log holds a canary
+ * value (canary.h): no personal data in the hub's log. */
 void hub_cleanup(struct hubproc *h);
+/* The canary value in hubd.log (its line into `line`), or NULL: for a test
+ * that asserts it in its body. */
+const char *hub_log_leak(const struct hubproc *h, char *line, size_t size);
 /* path of a file in h->dir */
 const char *hub_path(const struct hubproc *h, const char *name);
 
@@ -80,7 +85,8 @@ bool mllp_closed(struct mllp_client *c, int timeout_ms);
 void mllp_close(struct mllp_client *c);
 
 /* A synthetic ADT^A01 (no real person) with MSH-10 = control_id, segments
- * ending in CR. */
+ * ending in CR; PID-3.1 is CANARY_MRN followed by mrn, and the name, birth
+ * date, address and phone are the canary values of canary.h. */
 void hl7_sample(char *out, size_t size, const char *control_id,
                 const char *mrn);
 /* MSA-1 and MSA-2 of an ACK ("AA", control id) */

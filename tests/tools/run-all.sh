@@ -12,6 +12,8 @@ export HUB_PG_PORT=${HUB_PG_PORT:-54329}
 deploy/devdb.sh start || { echo "test: cannot start PostgreSQL"; exit 1; }
 trap 'deploy/devdb.sh stop' EXIT
 export HUB_TEST_ADMIN_URL=$(deploy/devdb.sh url postgres)
+# the server log's lines from here on are this run's (pglog-canary.sh)
+pglog_from=$(( $(wc -l <var/pg/server.log 2>/dev/null || echo 0) + 1 ))
 
 summary=()
 failed=0
@@ -53,6 +55,13 @@ if [ -z "${HUB_TEST_SKIP_FUZZ:-}" ] && ls tests/fuzz/*_fuzz.c >/dev/null 2>&1; t
     else
         summary+=("fuzz ($((SECONDS - t0)) s): FAILED"); failed=$((failed + 1))
     fi
+fi
+
+echo "== PostgreSQL's log (no personal data)"
+if tests/tools/pglog-canary.sh "$pglog_from"; then
+    summary+=("postgresql log: no canary value")
+else
+    summary+=("postgresql log: PERSONAL DATA (see above)"); failed=$((failed + 1))
 fi
 
 echo
