@@ -308,7 +308,10 @@ Test(nophi, fhir_refusals_and_outcomes_hold_no_personal_value)
         mutate(doc, n, bad, sizeof(bad), 13, fhir_run);
         static const char *const from[] = { "\"1987-02-20\"", "\"male\"",
                                             "\"ABBAS\"", "\"final\"",
-                                            "\"Patient\"", NULL };
+                                            "\"Patient\"", "\"status\"",
+                                            "\"code\"", "\"entry\"",
+                                            "\"valueCodeableConcept\"",
+                                            NULL };
         const char *to[] = { "19870220", "{\"x\":\"ABBAS\"}",
                              "\"BAXTER\\u0000\"", "\"\\uD800ABBAS\"",
                              "[\"1987-02-20\",1]", "\"1987-02-20T99\"",
@@ -351,10 +354,15 @@ Test(nophi, ccda_refusals_and_warnings_hold_no_personal_value)
     ccda_run(doc, n);
     cr_assert_eq(refused, 0);
     mutate(doc, n, bad, sizeof(bad), 7, ccda_run);
+    /* element and attribute names too: an XPath in an error names them */
     static const char *const from[] = { "19800131", "Testa", "MRN-000123",
-                                        "<family>", "10 Example Way", NULL };
+                                        "<family>", "10 Example Way",
+                                        "recordTarget", "patientRole",
+                                        "ClinicalDocument", "extension",
+                                        "structuredBody", NULL };
     const char *to[] = { "Testa&#0;", "<b>Testa</b>", "Testa&bogus;",
-                         "]]>Testa", "&#xD800;Testa", big_canary(), NULL };
+                         "]]>Testa", "&#xD800;Testa", "Testa",
+                         "x:Testa", big_canary(), NULL };
     substitute(doc, from, to, ccda_run);
     free(doc);
     cr_log_info("ccda: %zu variants, %zu refused", runs, refused);
