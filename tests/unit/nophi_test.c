@@ -249,6 +249,32 @@ Test(nophi, hl7v2_refusals_warnings_and_acks_hold_no_personal_value)
                          CANARY_DOB "999", "^" CANARY_GIVEN "^",
                          big_canary(), NULL };
     substitute(msg, from, to, hl7_run);
+
+    /* past the limits: repetitions, fields and segments of canaries */
+    static const char *const unit[] = {
+        "~" CANARY_MRN "9^^^HOSP^MR", "|" CANARY_FAMILY,
+        "\rNK1|1|" CANARY_FAMILY "^" CANARY_GIVEN "|SPO",
+    };
+    const size_t times[] = { HL7_MAX_REPS + 1, HL7_MAX_FIELDS + 1,
+                             HL7_MAX_SEGMENTS + 1 };
+    const char *at[] = { "^^^HOSP^MR", "\rNK1|", "\rPV1|" };
+    for (size_t k = 0; k < 3; k++) {
+        size_t ul = strlen(unit[k]);
+        char *big = malloc(sizeof(msg) + ul * times[k]);
+        cr_assert_not_null(big);
+        const char *cut = strstr(msg, at[k]) + (k == 0 ? strlen(at[k]) : 0);
+        size_t head = (size_t)(cut - msg), n = head;
+        memcpy(big, msg, head);
+        for (size_t i = 0; i < times[k]; i++, n += ul)
+            memcpy(big + n, unit[k], ul);
+        memcpy(big + n, cut, sizeof(msg) - head);
+        variant = k == 0 ? "repetitions" : k == 1 ? "fields" : "segments";
+        size_t before = refused;
+        hl7_run(big, n + sizeof(msg) - 1 - head);
+        cr_expect_eq(refused, before + 1, "%s past the limit refused",
+                     variant);
+        free(big);
+    }
     cr_log_info("hl7v2: %zu variants, %zu refused", runs, refused);
     cr_assert_gt(refused, runs / 10, "the variants exercise refusals");
 }
