@@ -28,7 +28,7 @@ CTL_COMMAND("sub", "update", ctl_sub_update, "sub update ID --json DOC")
 CTL_COMMAND("sub", "pause", ctl_sub_pause, "sub pause ID   (stops sending and retrying at once)")
 CTL_COMMAND("sub", "resume", ctl_sub_resume, "sub resume ID")
 CTL_COMMAND("sub", "delete", ctl_sub_delete, "sub delete ID")
-CTL_COMMAND("deliveries", "list", ctl_deliveries_list, "deliveries list [--subscription ID] [--status pending|delivering|delivered|failed|dead] [--limit N] [--json]")
+CTL_COMMAND("deliveries", "list", ctl_deliveries_list, "deliveries list [--subscription ID] [--status pending|delivering|delivered|failed|dead|cancelled] [--limit N] [--json]")
 CTL_COMMAND("deliveries", "replay", ctl_deliveries_replay, "deliveries replay DLV_ID")
 CTL_COMMAND("deliveries", "replay-range", ctl_deliveries_replay_range, "deliveries replay-range --subscription ID --from TIME --to TIME [--status dead|failed|delivered] [--max N]")
 

@@ -307,7 +307,7 @@ int ctl_deliveries_list(struct ctl *c, int argc, char **argv)
                          ctl_opt(&a, "status"), 0, (int)limit, &out);
     if (rc != HUB_OK)
         return fail("cannot list deliveries (status: pending, delivering, "
-                    "delivered, failed, dead)", rc);
+                    "delivered, failed, dead, cancelled)", rc);
     if (ctl_opt(&a, "json")) {
         printf("%s\n", out);
     } else {

@@ -84,6 +84,17 @@
  * the leases not yet recorded. Under load a flush took all that waited
  * (2,675 outcomes once), which made it slower and the next one larger. */
 #define DISPATCH_FLUSH_MAX 1024
+/* The sweep of queue rows out of line with their subscription's status
+ * (hub_queue_sweep, "Held rows" in 001_init.sql: a 410 disables a
+ * subscription inside a flush, which holds none of its rows): on the flush
+ * worker (with the outcomes that wait, or alone), at most every
+ * DISPATCH_SWEEP_MS, or at the next turn while the last one changed its
+ * full limit. A turn changes at most DISPATCH_SWEEP_LIMIT rows and walks
+ * at most DISPATCH_SWEEP_WALK entries of the due index (the part that
+ * claims walk): a bounded wait for the outcomes behind it. */
+#define DISPATCH_SWEEP_MS 5000
+#define DISPATCH_SWEEP_LIMIT 10000
+#define DISPATCH_SWEEP_WALK 100000
 /* Finished easy handles kept for the next transfers (x max_inflight): an
  * easy handle made and freed per delivery was a tenth of the loop's CPU
  * (allocation, defaults); connections stay in the multi handle's cache
@@ -243,6 +254,9 @@ struct dispatch {
     int req_n_results;
     bool req_digest;                    /* flush worker: digests too */
     int64_t digest_next_ms;             /* loop: next look for a digest */
+    bool req_sweep;                     /* flush worker: sweep after */
+    long long rep_swept;                /* ... rows it changed */
+    int64_t sweep_at_ms;                /* loop: the next sweep from */
     int req_room;                       /* claim worker */
     char req_lease[16], req_max[16], req_per[16];
     char *req_skip;
@@ -614,6 +628,22 @@ static void db_digest(struct dispatch *d, struct store *db)
     else if (n && strcmp(n, "0") != 0)
         log_info("hub.digest", "events=%s", n);
     store_rows_free(rows);
+}
+
+/* Worker side: the sweep (DISPATCH_SWEEP_MS). */
+static int db_sweep(struct dispatch *d, struct store *db)
+{
+    char lim[16], walk[16];
+    snprintf(lim, sizeof(lim), "%d", DISPATCH_SWEEP_LIMIT);
+    snprintf(walk, sizeof(walk), "%d", DISPATCH_SWEEP_WALK);
+    const char *params[2] = { lim, walk };
+    struct store_rows *rows = NULL;
+    int rc = store_query_prepared(db, "hub_queue_sweep",
+        "SELECT hub_queue_sweep($1::int, $2::int)", 2, params, &rows);
+    d->rep_swept = rc == HUB_OK && store_rows_count(rows) == 1
+                   ? strtoll(store_rows_get(rows, 0, 0), NULL, 10) : 0;
+    store_rows_free(rows);
+    return rc;
 }
 
 /* --- endpoints ------------------------------------------------------------ */
@@ -1468,6 +1498,13 @@ static void *db_main(void *arg)
             rc = db_flush(d, w->db, d->req_results, d->req_n_results);
         if (w->db && rc == HUB_OK && !w->is_claim && d->req_digest)
             db_digest(d, w->db);
+        /* (its own transaction: a failed sweep leaves the outcomes
+         * recorded, rc theirs) */
+        if (w->db && rc == HUB_OK && !w->is_claim && d->req_sweep &&
+            db_sweep(d, w->db) != HUB_OK) {
+            d->rep_swept = 0;
+            (void)store_ping(w->db);
+        }
         if (w->db && rc != HUB_OK)
             (void)store_ping(w->db);    /* reconnect for the next request */
         /* rc and rep_rows are published by the mutex, the pipe only wakes
@@ -1536,7 +1573,8 @@ static void flush_turn(struct dispatch *d)
     int64_t now = mono_ms();
     bool digest = d->cfg.digest_ms > 0 && now >= d->digest_next_ms &&
                   !atomic_load(&d->stopping);
-    if (d->n_results == 0 && !digest)
+    bool sweep = now >= d->sweep_at_ms && !atomic_load(&d->stopping);
+    if (d->n_results == 0 && !digest && !sweep)
         return;
     if (d->flushw.busy) {
         d->flushw.wanted = true;        /* again when this one is back */
@@ -1553,6 +1591,9 @@ static void flush_turn(struct dispatch *d)
         d->digest_next_ms = now + every;
     }
     d->req_digest = digest;
+    if (sweep)
+        d->sweep_at_ms = now + DISPATCH_SWEEP_MS;
+    d->req_sweep = sweep;
     if (d->n_results > 0)
         results_take(d, DISPATCH_FLUSH_MAX);
     worker_go(&d->flushw);
@@ -1594,6 +1635,12 @@ static void db_turn(struct dispatch *d)
 static void take_flush(struct dispatch *d)
 {
     note_db(d, d->flushw.rc);
+    if (d->req_sweep) {
+        d->req_sweep = false;
+        /* more to do: again at the next tick */
+        if (d->flushw.rc == HUB_OK && d->rep_swept >= DISPATCH_SWEEP_LIMIT)
+            d->sweep_at_ms = 0;
+    }
     if (d->req_results) {
         if (d->flushw.rc != HUB_OK)
             results_readd(d, d->req_results, d->req_n_results);

@@ -133,7 +133,7 @@ int deliveries_list(struct store *s, const char *org, const char *sub,
 {
     char b[24], l[16];
     static const char *const statuses[] = { "pending", "delivering",
-        "delivered", "failed", "dead", NULL };
+        "delivered", "failed", "dead", "cancelled", NULL };
     bool ok = status == NULL;
 
     for (size_t i = 0; !ok && statuses[i]; i++)
@@ -264,19 +264,29 @@ int deliveries_backlog(struct store *s, bool with_dead,
     const char *p[] = { with_dead ? "true" : "false" };
     char *v = NULL;
     int rc = one_text(s,
+        /* on_: claimable but for its time (the row not held: due_at not
+         * 'infinity'; its subscription active: a row the sweep has not
+         * held yet counts as held, as no claim takes it) */
         "SELECT concat_ws(' ', "
-        "count(*) FILTER (WHERE lease_until IS NULL AND due_at <= now()), "
-        "count(*) FILTER (WHERE lease_until IS NULL AND due_at > now()), "
-        "count(*) FILTER (WHERE lease_until IS NOT NULL), "
+        "count(*) FILTER (WHERE q.lease_until IS NULL AND on_ "
+        "AND q.due_at <= now()), "
+        "count(*) FILTER (WHERE q.lease_until IS NULL AND on_ "
+        "AND q.due_at > now()), "
+        "count(*) FILTER (WHERE q.lease_until IS NOT NULL), "
+        "count(*) FILTER (WHERE q.lease_until IS NULL AND NOT on_), "
         "CASE WHEN $1::boolean THEN (SELECT count(*) FROM deliveries "
         "WHERE status = 'dead') ELSE -1 END, "
-        "coalesce(extract(epoch FROM now() - min(due_at) FILTER "
-        "(WHERE lease_until IS NULL AND due_at <= now())), 0)) "
-        "FROM delivery_queue", 1, p, &v);
+        "coalesce(extract(epoch FROM now() - min(q.due_at) FILTER "
+        "(WHERE q.lease_until IS NULL AND on_ AND q.due_at <= now())), 0)) "
+        "FROM (SELECT q.*, q.due_at <> 'infinity' AND s.id IS NOT NULL AS on_ "
+        "FROM delivery_queue q LEFT JOIN subscriptions s "
+        "ON s.id = q.subscription_id COLLATE \"default\" "
+        "AND s.status = 'active' AND s.deleted_at IS NULL) q", 1, p, &v);
     if (rc == HUB_OK) {
-        long long *n[] = { &b->due, &b->scheduled, &b->leased, &b->dead };
+        long long *n[] = { &b->due, &b->scheduled, &b->leased, &b->held,
+                           &b->dead };
         char *p1 = v, *end;
-        for (int i = 0; i < 4 && rc == HUB_OK; i++, p1 = end) {
+        for (int i = 0; i < 5 && rc == HUB_OK; i++, p1 = end) {
             *n[i] = strtoll(p1, &end, 10);
             if (end == p1 || *end != ' ')
                 rc = HUB_EDB;

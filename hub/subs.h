@@ -64,12 +64,17 @@ int subs_replay_state(struct store *s, const char *dlv, const char *sub,
                       char id[80], char state[16])
     __attribute__((warn_unused_result));
 
-/* The delivery backlog for /metrics: open deliveries due now (not leased),
- * due later (a retry's back-off), leased (being delivered), the oldest due
+/* The delivery backlog for /metrics: open deliveries of active
+ * subscriptions due now (not leased: claimable), due later (a retry's
+ * back-off), leased (being delivered), held (not leased, of a paused,
+ * disabled or deleted subscription: waiting for a resume), the oldest due
  * one's age, and (with_dead; else -1) dead letters. One statement: the
- * queue is the open work only; the dead count scans deliveries. */
+ * queue is the open work only; the dead count scans deliveries (an index
+ * of the dead ones would name status, and every first failure, dead
+ * letter and replay would then write an entry in each index of deliveries
+ * instead of a HOT update: not done). */
 struct deliveries_backlog {
-    long long due, scheduled, leased, dead;
+    long long due, scheduled, leased, held, dead;
     double oldest_due_s;
 };
 int deliveries_backlog(struct store *s, bool with_dead,

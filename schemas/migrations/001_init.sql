@@ -678,6 +678,7 @@ END $$;
 --                          |   \--no retry left / 410--> dead
 --                          \--lease expired (node died)--> claimable again
 --   dead, delivered --replay--> pending (attempts reset, history kept)
+--   pending, failed, delivering --subscription deleted--> cancelled
 -- Two tables and the attempt rows hold it. deliveries is the record of
 -- what was routed where (event, subscription, the URL snapshot; the
 -- webhook-id is 'dlv_' || id) and its state as of the last failure, dead
@@ -693,6 +694,8 @@ END $$;
 --   delivering  its queue row holds a lease;
 --   pending, failed  its queue row holds none (deliveries.status says which);
 --   dead        no queue row, deliveries.status 'dead';
+--   cancelled   no queue row, deliveries.status 'cancelled' (terminal:
+--               its subscription was deleted; never replayed);
 --   delivered   no queue row, any other deliveries.status; its attempts,
 --               code, error and time are those of its last
 --               'delivery.attempt' audit row with outcome 'delivered'.
@@ -724,12 +727,24 @@ END $$;
 --     the subscriptions of 410s, then the deliveries rows of its own
 --     leases but the delivered ones (which write no deliveries row), then
 --     the queue rows, then the chain lock for the attempt rows;
---   hub_replay_delivery, hub_replay_range: deliveries rows, queue rows,
---     chain lock;
+--   hub_replay_delivery, hub_replay_range: the subscription (FOR SHARE:
+--     a pause waits for the replay, or the replay for it), deliveries rows,
+--     queue rows, chain lock;
 --   hub_sub_update (pause, resume, URL change), hub_sub_delete: the
---     subscription, then (URL change) the open deliveries not leased and
---     their queue rows, chain lock; after it, rows routed meanwhile are
---     moved with SKIP LOCKED (never a wait under the chain lock);
+--     subscription, then the open deliveries (URL change: those not
+--     leased; delete: all) and their queue rows, chain lock; after it,
+--     rows routed meanwhile are moved (cancelled) with SKIP LOCKED (never
+--     a wait under the chain lock);
+--   holding and releasing (hub_queue_hold: pause, disable, resume): the
+--     subscription, then its queue rows that are not leased, by
+--     delivery_id, without their deliveries rows. The one exception to
+--     "each only by a holder of its deliveries row", and safe: the other
+--     paths that wait for such a row (replays) lock queue rows in the
+--     same order, and a flush waits for none (it writes only leased
+--     rows, which this passes by); then the chain lock, and the rows
+--     routed meanwhile with SKIP LOCKED;
+--   hub_queue_sweep (the dispatcher's): SKIP LOCKED throughout, and the
+--     chain lock last when it cancelled rows: it never waits;
 --   hub_claim_deliveries (also the takeover of an expired lease): queue
 --     rows with SKIP LOCKED, no chain lock: it never waits;
 --   routing at ingest: the match reads the subscriptions before the chain
@@ -815,8 +830,10 @@ CREATE TABLE deliveries (
     endpoint    text NOT NULL,          -- scheme://host:port, isolation key
     -- as of the last write (routing, replay, a failure, a dead letter):
     -- a delivered outcome leaves the row as it was (delivery_state)
+    -- cancelled: its subscription was deleted while it was open (its
+    -- queue row went with the delete: hub_sub_cancel)
     status      text NOT NULL DEFAULT 'pending'
-                CHECK (status IN ('pending', 'failed', 'dead')),
+                CHECK (status IN ('pending', 'failed', 'dead', 'cancelled')),
     attempts    int NOT NULL DEFAULT 0, -- since creation or the last replay,
                                         -- as of the last write
     next_attempt_at timestamptz NOT NULL DEFAULT now(),
@@ -850,7 +867,8 @@ CREATE TABLE delivery_queue (
     patient_hub_id text COLLATE "C",
     event_seq   bigint NOT NULL,
     endpoint    text COLLATE "C" NOT NULL,
-    due_at      timestamptz NOT NULL,   -- claimable from (if not leased)
+    due_at      timestamptz NOT NULL,   -- claimable from (if not leased);
+                                        -- 'infinity': held (below)
     attempts    int NOT NULL DEFAULT 0, -- since creation or the last replay
     lease_owner text,
     lease_until timestamptz,            -- not null exactly while leased
@@ -872,9 +890,54 @@ CREATE SEQUENCE delivery_lease_seq;
 -- Leased rows stay in the due index (a lease changes no indexed column):
 -- a claim walks past the leases held (at most the claimed work of the live
 -- nodes) and takes a row whose lease expired as it takes a due one.
+-- Held rows are at its far end ('infinity'), where no walk goes (see
+-- "Held rows" below).
 CREATE INDEX delivery_queue_due ON delivery_queue (due_at, delivery_id);
+-- every open row, held or not: a held delivery still keeps its patient's
+-- later ones of that subscription waiting (order holds across a pause)
 CREATE INDEX delivery_queue_order ON delivery_queue
     (subscription_id, patient_hub_id, event_seq);
+-- the held rows of a subscription, in id order: what the sweep looks
+-- for among active subscriptions (no entry for a row that is not held:
+-- nothing for routing to write)
+CREATE INDEX delivery_queue_held ON delivery_queue
+    (subscription_id, delivery_id) WHERE due_at = 'infinity';
+-- Held rows. A paused or disabled subscription's open deliveries may be
+-- many (a partner paused for a week; one that answered 410 Gone), and a
+-- claim walks the due index in due order: were they in its way, every
+-- claim of every other subscription would walk past all of them (the peer
+-- failure "one bad endpoint blocks everyone"). So a row is held while its
+-- subscription is not active: its due_at is 'infinity', beyond the bound
+-- every walk stops at (due_at <= now), and its due time is kept in its
+-- deliveries row (next_attempt_at, which every path that sets due_at
+-- writes too: routing, a retry, a replay), whence a release takes it back.
+-- No column of its own and nothing in the claim: a flag column, with the
+-- due index partial on it, cost 0.8% of a delivery's instructions (each
+-- row's leased version 8 bytes longer, and more: tests/bench/README.md).
+--   routing writes 'infinity' for a paused subscription (read under the
+--   chain lock, where every change of a status is made);
+--   a pause, disable or resume by an operator (hub_sub_update) holds or
+--   releases all the subscription's rows that are not leased, in one
+--   statement in its own transaction (hub_queue_hold): the cost is that
+--   subscription's backlog, paid once by the one request; claims skip the
+--   rows it locks (SKIP LOCKED), routing and outcomes of other
+--   subscriptions lock none of them. What waits for it: an outcome flush
+--   that must lock this subscription (a 410 of it, or a change of its
+--   health: "Health"), i.e. one whose batch holds an attempt of it that
+--   was under way at the pause; that batch's other outcomes wait with it
+--   (about 1-2 s per 100,000 rows held);
+--   a replay writes held from the status it reads;
+--   a 410 disables the subscription inside an outcome flush, which must
+--   stay short (every node's outcomes wait behind it), so the flush holds
+--   nothing: the dispatcher's sweep (hub_queue_sweep, every few seconds)
+--   holds the rows that a claim would walk past (the head of the due
+--   order) in bounded batches, and catches the rest: a row leased at the
+--   pause that comes back for a retry, a row routed while a pause was
+--   waiting for the chain lock and locked by someone at that moment.
+-- Whether a row is held never decides alone whether it is sent: a claim
+-- still takes only rows of active subscriptions (the pause stops sends at
+-- once, before any row is held), and the order check reads held rows too.
+-- A held row of an active subscription (a straggler) waits for the sweep.
 
 -- Every attempt is one 'delivery.attempt' audit row (the disclosure), and
 -- that row is the attempt's record too: object_id 'dlv_' || delivery id,
@@ -941,7 +1004,8 @@ CREATE VIEW delivery_state AS
     SELECT d.id, d.event_seq, d.event_id, d.subscription_id, d.org_id,
            d.patient_hub_id, d.url, d.endpoint,
            CASE WHEN q.lease_until IS NOT NULL THEN 'delivering'
-                WHEN q.delivery_id IS NOT NULL OR d.status = 'dead'
+                WHEN q.delivery_id IS NOT NULL
+                     OR d.status IN ('dead', 'cancelled')
                 THEN d.status
                 ELSE 'delivered' END AS status,
            CASE WHEN a.at IS NULL THEN coalesce(q.attempts, d.attempts)
@@ -961,7 +1025,8 @@ CREATE VIEW delivery_state AS
           SELECT a.at, (a.detail->>'attempt')::int AS attempt,
                  (a.detail->>'code')::int AS code, a.detail->>'error' AS error
             FROM hub_attempt_rows(CASE WHEN q.delivery_id IS NULL
-                                            AND d.status <> 'dead'
+                                            AND d.status NOT IN
+                                                ('dead', 'cancelled')
                                        THEN d.id END,
                                   d.patient_hub_id, 1, true) a) a ON true;
 
@@ -1294,12 +1359,22 @@ BEGIN
         RETURNING id, event_seq, subscription_id, patient_hub_id, endpoint,
                   next_attempt_at
     ), dq AS (
-        -- each new delivery is open: its queue row, in the same order
+        -- each new delivery is open: its queue row, in the same order;
+        -- held when its subscription is paused ("Held rows"; routing
+        -- matches no disabled or deleted one): the status read here, under
+        -- the chain lock, where every change of a status is made. The
+        -- paused ones read once per statement (an uncorrelated sub-select:
+        -- an InitPlan; a SQL function holding it was planned per call)
         INSERT INTO delivery_queue (delivery_id, subscription_id,
                                     patient_hub_id, event_seq, endpoint,
                                     due_at)
         SELECT dl.id, dl.subscription_id, dl.patient_hub_id, dl.event_seq,
-               dl.endpoint, dl.next_attempt_at
+               dl.endpoint,
+               CASE WHEN dl.subscription_id = ANY (ARRAY(
+                             SELECT s.id FROM subscriptions s
+                              WHERE s.status <> 'active'
+                                AND s.deleted_at IS NULL))
+                    THEN 'infinity' ELSE dl.next_attempt_at END
           FROM dl ORDER BY dl.id
         RETURNING 1
     ), r AS (
@@ -2491,12 +2566,19 @@ BEGIN
             RETURNING id, event_seq, subscription_id, patient_hub_id,
                       endpoint, next_attempt_at
         ), dq AS (
-            -- each new delivery is open: its queue row, in the same order
+            -- each new delivery is open: its queue row, in the same
+            -- order; held when its subscription is paused (as in
+            -- hub_route_events)
             INSERT INTO delivery_queue (delivery_id, subscription_id,
                                         patient_hub_id, event_seq, endpoint,
                                         due_at)
             SELECT dl.id, dl.subscription_id, dl.patient_hub_id,
-                   dl.event_seq, dl.endpoint, dl.next_attempt_at
+                   dl.event_seq, dl.endpoint,
+                   CASE WHEN dl.subscription_id = ANY (ARRAY(
+                                 SELECT s.id FROM subscriptions s
+                                  WHERE s.status <> 'active'
+                                    AND s.deleted_at IS NULL))
+                        THEN 'infinity' ELSE dl.next_attempt_at END
               FROM dl ORDER BY dl.id
             RETURNING 1
         )
@@ -2636,6 +2718,110 @@ BEGIN
     RETURN hub_sub_json(s, true);
 END $$;
 
+-- Hold (p_held) or release the open deliveries of subscription p_sub that
+-- are not leased ("Held rows"); only those with ids above p_after (NULL:
+-- all). The caller holds the subscription row. p_skip_locked: under the
+-- chain lock (rows routed meanwhile): pass a locked row by, never wait.
+-- Else the rows are locked in delivery_id order, as replays lock them
+-- ("Lock order"). A leased row is passed by: an outcome finds it by its
+-- version (ctid) and token, and a retry brings it back not held (the
+-- sweep holds it). Returns the number of rows changed.
+-- The rows are found by the order index (the subscription's rows). One
+-- statement for the lot: a pause of 100,000 rows is one request of 1-2 s
+-- (tests/bench/README.md), in a transaction that blocks no other
+-- subscription; in batches, a pause would leave its rows in the claims'
+-- walk until the last batch, and each batch would walk past the rows held
+-- before it.
+CREATE FUNCTION hub_queue_hold(p_sub text, p_held boolean, p_after bigint,
+    p_skip_locked boolean)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    v_n bigint;
+BEGIN
+    IF p_skip_locked THEN
+        WITH x AS MATERIALIZED (
+            SELECT q.ctid AS tid FROM delivery_queue q
+             WHERE q.subscription_id = p_sub COLLATE "C"
+               AND (q.due_at = 'infinity') <> p_held
+               AND q.lease_until IS NULL
+               AND (p_after IS NULL OR q.delivery_id > p_after)
+             FOR UPDATE SKIP LOCKED
+        )
+        -- (released: due again when it was due, its deliveries row says)
+        UPDATE delivery_queue q
+           SET due_at = CASE WHEN p_held THEN 'infinity'
+                             ELSE (SELECT d.next_attempt_at FROM deliveries d
+                                    WHERE d.id = q.delivery_id) END
+          FROM x WHERE q.ctid = x.tid;
+    ELSE
+        WITH x AS MATERIALIZED (
+            SELECT q.ctid AS tid FROM delivery_queue q
+             WHERE q.subscription_id = p_sub COLLATE "C"
+               AND (q.due_at = 'infinity') <> p_held
+               AND q.lease_until IS NULL
+               AND (p_after IS NULL OR q.delivery_id > p_after)
+             ORDER BY q.delivery_id
+             FOR UPDATE
+        )
+        -- (the locked version: its lease checked again)
+        UPDATE delivery_queue q
+           SET due_at = CASE WHEN p_held THEN 'infinity'
+                             ELSE (SELECT d.next_attempt_at FROM deliveries d
+                                    WHERE d.id = q.delivery_id) END
+          FROM x WHERE q.ctid = x.tid AND q.lease_until IS NULL;
+    END IF;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    RETURN v_n;
+END $$;
+
+-- Cancel the open deliveries of subscription p_sub (deleted: the caller
+-- holds its row): leased ones too, whose outcome then finds no queue row
+-- and is recorded as 'lost'. Only ids above p_after (NULL: all). Locks the
+-- deliveries rows by id, then deletes their queue rows ("Lock order");
+-- p_skip_locked: under the chain lock, passes a locked row by (the sweep
+-- cancels it later). Returns the number cancelled.
+CREATE FUNCTION hub_sub_cancel(p_sub text, p_after bigint,
+    p_skip_locked boolean)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    v_ids bigint[];
+    v_n bigint;
+BEGIN
+    IF p_skip_locked THEN
+        v_ids := ARRAY(SELECT d.id FROM deliveries d
+                        WHERE d.id = ANY (ARRAY(
+                                  SELECT q.delivery_id FROM delivery_queue q
+                                   WHERE q.subscription_id = p_sub COLLATE "C"
+                                     AND (p_after IS NULL
+                                          OR q.delivery_id > p_after)))
+                        ORDER BY d.id FOR NO KEY UPDATE SKIP LOCKED);
+    ELSE
+        v_ids := ARRAY(SELECT d.id FROM deliveries d
+                        WHERE d.id = ANY (ARRAY(
+                                  SELECT q.delivery_id FROM delivery_queue q
+                                   WHERE q.subscription_id = p_sub COLLATE "C"
+                                     AND (p_after IS NULL
+                                          OR q.delivery_id > p_after)))
+                        ORDER BY d.id FOR NO KEY UPDATE);
+    END IF;
+    IF cardinality(v_ids) = 0 THEN
+        RETURN 0;
+    END IF;
+    -- the queue rows need no lock first: each is waited for only by a
+    -- holder of its deliveries row (a delivered outcome, which deletes it,
+    -- waits for none of ours); a row another path deleted meanwhile was
+    -- finished there and stays as it is
+    WITH q AS (
+        DELETE FROM delivery_queue q WHERE q.delivery_id = ANY (v_ids)
+        RETURNING q.delivery_id, q.attempts
+    )
+    UPDATE deliveries d SET status = 'cancelled', attempts = q.attempts,
+                            updated_at = now()
+      FROM q WHERE d.id = q.delivery_id;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    RETURN v_n;
+END $$;
+
 -- Update a subscription (also pause and resume). Locks as the routing
 -- section's "Lock order" says: the subscription (FOR NO KEY UPDATE; an
 -- ingest routing to it locks no subscription row), then for a URL change
@@ -2648,6 +2834,7 @@ DECLARE
     s subscriptions;
     v_old text;
     v_ids bigint[];
+    v_mark bigint;
 BEGIN
     SELECT status INTO v_old FROM subscriptions
      WHERE id = p_id AND deleted_at IS NULL
@@ -2690,6 +2877,14 @@ BEGIN
         updated_at = now()
      WHERE id = p_id
     RETURNING * INTO s;
+    IF (s.status = 'active') <> (v_old = 'active') THEN
+        -- paused, disabled or resumed: its queue rows follow ("Held
+        -- rows"); those routed from here on are found above v_mark
+        -- (delivery ids are taken under the chain lock, so every row a
+        -- later commit routes has a larger id than any visible now)
+        v_mark := coalesce((SELECT max(d.id) FROM deliveries d), 0);
+        PERFORM hub_queue_hold(p_id, s.status <> 'active', NULL, false);
+    END IF;
     IF p_doc ? 'url' THEN
         -- the open deliveries not leased now follow the move (found by the
         -- queue: exactly the open ones); a leased one goes where it went
@@ -2703,6 +2898,11 @@ BEGIN
           FROM q WHERE d.id = q.delivery_id;
     END IF;
     PERFORM hub_chain_lock();        -- last: see "Lock order" (routing)
+    IF v_mark IS NOT NULL THEN
+        -- rows routed by ingests that read the old status and committed
+        -- before this transaction had the chain lock
+        PERFORM hub_queue_hold(p_id, s.status <> 'active', v_mark, true);
+    END IF;
     IF p_doc ? 'url' THEN
         -- deliveries routed by ingests that read the old URL and committed
         -- before this transaction had the chain lock (every later ingest
@@ -2741,10 +2941,18 @@ BEGIN
     RETURN hub_sub_json(s, false);
 END $$;
 
+-- Delete a subscription (soft: its row and history stay) and end its
+-- open deliveries: each is cancelled (status 'cancelled', its queue row
+-- gone), leased ones too; one audit row says how many. Locks: the
+-- subscription, the open deliveries and their queue rows
+-- (hub_sub_cancel), the chain lock; then the rows routed meanwhile, as
+-- hub_sub_update moves them.
 CREATE FUNCTION hub_sub_delete(p_actor text, p_org text, p_id text)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     v_org text;
+    v_mark bigint;
+    v_n bigint;
 BEGIN
     -- the row (FOR NO KEY UPDATE: the id does not change) before the chain
     -- lock, which the audit row takes: see "Lock order" (routing)
@@ -2756,8 +2964,13 @@ BEGIN
     IF NOT FOUND THEN
         RETURN false;
     END IF;
+    -- (see hub_sub_update for v_mark)
+    v_mark := coalesce((SELECT max(d.id) FROM deliveries d), 0);
+    v_n := hub_sub_cancel(p_id, NULL, false);
+    PERFORM hub_chain_lock();        -- last: see "Lock order" (routing)
+    v_n := v_n + hub_sub_cancel(p_id, v_mark, true);
     PERFORM hub_audit_append(p_actor, 'subscription.deleted', 'subscription',
-        p_id, NULL, jsonb_build_object('org', v_org));
+        p_id, NULL, jsonb_build_object('org', v_org, 'cancelled', v_n));
     RETURN true;
 END $$;
 
@@ -2781,9 +2994,12 @@ END $$;
 -- once per claim (while at most 64 are active; else a per-row probe too),
 -- and the claimed rows are looked up by primary key. The lease is a HOT
 -- update of the queue row; the deliveries row is only read.
--- Known limit: due rows that cannot be claimed now (a paused
--- subscription's backlog, an endpoint whose breaker is open, events behind
--- a failing one of their patient) are still walked past on every claim.
+-- The rows of subscriptions that are not active are held, beyond the
+-- walk's bound ("Held rows" above delivery_queue), so that their number
+-- does not add to any claim's cost (tests/integration/heldq_test.c counts
+-- the index entries read). Known limit: due rows of active subscriptions that cannot
+-- be claimed now (an endpoint whose breaker is open, events behind a
+-- failing one of their patient) are still walked past on every claim.
 CREATE FUNCTION hub_claim_deliveries(p_owner text, p_lease_ms int,
     p_max int, p_per_endpoint int, p_skip text[])
 -- (only what a dispatcher sends with, and the ids its attempt rows'
@@ -2976,6 +3192,131 @@ BEGIN
       JOIN deliveries d ON d.id = u.id
       JOIN subscriptions s ON s.id = d.subscription_id
      ORDER BY u.k;
+END $$;
+
+-- The dispatcher's sweep ("Held rows"), every few seconds on one node's
+-- flush connection: brings the queue rows that the other paths left out
+-- of line with their subscription's status in line, in bounded batches,
+-- never waiting for a row (SKIP LOCKED):
+--   rows of a paused or disabled subscription (a 410 disables inside a
+--   flush, which holds nothing) among the first p_walk due rows, the part
+--   of the due index that claims walk: held, at most p_limit;
+--   rows of a deleted one there (an attempt under way at the delete that
+--   came back for a retry): cancelled, one 'subscription.cancelled' audit
+--   row per subscription with the count (so the chain lock is taken only
+--   then, last);
+--   held rows of active subscriptions (a replay or routing that read the
+--   old status as a resume was waiting for the chain lock, and was then
+--   locked by someone): released, at most p_limit, by delivery_queue_held
+--   (one probe per active subscription).
+-- Returns the number of rows changed. Its cost: a walk of at most p_walk
+-- index entries, only while some subscription is not active, and the
+-- probes of the held index.
+CREATE FUNCTION hub_queue_sweep(p_limit int, p_walk int)
+RETURNS bigint LANGUAGE plpgsql
+-- the walks in index order whatever the statistics say (as the claim's):
+-- never a scan and sort of the whole queue
+SET enable_seqscan = off
+SET enable_bitmapscan = off
+SET jit = off
+AS $$
+DECLARE
+    v_now timestamptz := clock_timestamp();
+    v_active text[] COLLATE "C" := ARRAY(
+        SELECT s.id FROM subscriptions s
+         WHERE s.status = 'active' AND s.deleted_at IS NULL);
+    v_off bigint[];
+    v_ids bigint[];
+    v_n bigint := 0;
+    v_m bigint;
+    r record;
+BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    -- released: held rows of active subscriptions
+    WITH x AS MATERIALIZED (
+        SELECT q.ctid AS tid FROM delivery_queue q
+         WHERE q.due_at = 'infinity' AND q.subscription_id = ANY (v_active)
+           AND q.lease_until IS NULL
+         LIMIT p_limit
+         FOR UPDATE SKIP LOCKED
+    )
+    UPDATE delivery_queue q
+       SET due_at = (SELECT d.next_attempt_at FROM deliveries d
+                      WHERE d.id = q.delivery_id)
+      FROM x WHERE q.ctid = x.tid;
+    GET DIAGNOSTICS v_m = ROW_COUNT;
+    v_n := v_n + v_m;
+    IF v_m > 0 THEN
+        PERFORM pg_notify('hub_deliveries', '');
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM subscriptions s
+                    WHERE s.status <> 'active' OR s.deleted_at IS NOT NULL) THEN
+        RETURN v_n;
+    END IF;
+    -- the head of the due order: rows not held whose subscription is not
+    -- in v_active (a probe of subscriptions only for those)
+    v_off := ARRAY(
+        SELECT h.id FROM (
+            SELECT q.delivery_id AS id, q.subscription_id AS sub
+              FROM delivery_queue q
+             WHERE q.due_at <= v_now
+             ORDER BY q.due_at, q.delivery_id
+             LIMIT p_walk) h
+         WHERE h.sub <> ALL (v_active)
+         LIMIT p_limit);
+    IF cardinality(v_off) = 0 THEN
+        RETURN v_n;
+    END IF;
+    -- of deleted subscriptions: cancelled (deliveries rows, then queue
+    -- rows, as hub_sub_cancel; locked rows passed by)
+    v_ids := ARRAY(SELECT d.id FROM deliveries d
+                    WHERE d.id = ANY (v_off)
+                      AND d.subscription_id IN (
+                          SELECT s.id FROM subscriptions s
+                           WHERE s.deleted_at IS NOT NULL)
+                    ORDER BY d.id FOR NO KEY UPDATE SKIP LOCKED);
+    IF cardinality(v_ids) > 0 THEN
+        CREATE TEMP TABLE IF NOT EXISTS hub_sweep_tmp (sub text)
+            ON COMMIT DELETE ROWS;
+        DELETE FROM hub_sweep_tmp;
+        WITH q AS (
+            DELETE FROM delivery_queue q
+             WHERE q.delivery_id = ANY (v_ids)
+               AND (q.lease_until IS NULL OR q.lease_until < v_now)
+            RETURNING q.delivery_id, q.attempts
+        ), u AS (
+            UPDATE deliveries d SET status = 'cancelled',
+                                    attempts = q.attempts, updated_at = now()
+              FROM q WHERE d.id = q.delivery_id
+            RETURNING d.subscription_id
+        )
+        INSERT INTO hub_sweep_tmp SELECT u.subscription_id FROM u;
+        GET DIAGNOSTICS v_m = ROW_COUNT;
+        v_n := v_n + v_m;
+        IF v_m > 0 THEN
+            PERFORM hub_chain_lock();   -- last: see "Lock order" (routing)
+            FOR r IN SELECT t.sub, count(*) AS n FROM hub_sweep_tmp t
+                      GROUP BY t.sub ORDER BY t.sub LOOP
+                PERFORM hub_audit_append('hubd', 'subscription.cancelled',
+                    'subscription', r.sub, NULL,
+                    jsonb_build_object('cancelled', r.n));
+            END LOOP;
+        END IF;
+    END IF;
+    -- of paused or disabled ones: held
+    WITH x AS MATERIALIZED (
+        SELECT q.ctid AS tid FROM delivery_queue q
+         WHERE q.delivery_id = ANY (v_off) AND q.due_at <> 'infinity'
+           AND q.lease_until IS NULL
+           AND q.subscription_id IN (
+               SELECT s.id COLLATE "C" FROM subscriptions s
+                WHERE s.status <> 'active' AND s.deleted_at IS NULL)
+         FOR UPDATE SKIP LOCKED
+    )
+    UPDATE delivery_queue q SET due_at = 'infinity'
+      FROM x WHERE q.ctid = x.tid;
+    GET DIAGNOSTICS v_m = ROW_COUNT;
+    RETURN v_n + v_m;
 END $$;
 
 -- Record a batch of attempt outcomes in one transaction: one chain-lock
@@ -3685,12 +4026,25 @@ END $$;
 -- once both are held: a delivered outcome changes the queue row alone. A
 -- delivered one's last code, error and time, derived until then, are kept
 -- in the row, as they were shown.
+-- Before them, the subscription FOR SHARE (first in "Lock order"): a
+-- pause, resume or delete waits for the replay, or the replay for it, so
+-- that the queue row is written held as the status it reads
+-- ("Held rows"). Into a deleted subscription the replay is recorded
+-- (audited, counted) and the delivery is cancelled at once: it is never
+-- sent, and no queue row is left behind.
 CREATE FUNCTION hub_replay_delivery(p_actor text, p_org text, p_id bigint)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     d deliveries;
     v delivery_state;
+    v_sub text;
 BEGIN
+    SELECT CASE WHEN s.deleted_at IS NOT NULL THEN 'deleted'
+                ELSE s.status END INTO v_sub
+      FROM subscriptions s
+     WHERE s.id = (SELECT x.subscription_id FROM deliveries x
+                    WHERE x.id = p_id)
+       FOR SHARE;
     PERFORM 1 FROM deliveries WHERE id = p_id FOR NO KEY UPDATE;
     PERFORM 1 FROM delivery_queue WHERE delivery_id = p_id FOR UPDATE;
     SELECT * INTO v FROM delivery_state s
@@ -3699,18 +4053,27 @@ BEGIN
     IF NOT FOUND THEN
         RETURN false;
     END IF;
-    UPDATE deliveries SET status = 'pending', attempts = 0,
+    UPDATE deliveries SET status = CASE WHEN v_sub = 'deleted'
+                                        THEN 'cancelled' ELSE 'pending' END,
+           attempts = 0,
            next_attempt_at = clock_timestamp(), replays = replays + 1,
            last_status = v.last_status, last_error = v.last_error,
            delivered_at = v.delivered_at, updated_at = now()
      WHERE id = p_id
     RETURNING * INTO d;
-    INSERT INTO delivery_queue (delivery_id, subscription_id, patient_hub_id,
-                                event_seq, endpoint, due_at)
-    VALUES (d.id, d.subscription_id, d.patient_hub_id, d.event_seq,
-            d.endpoint, d.next_attempt_at)
-    ON CONFLICT (delivery_id) DO UPDATE
-        SET due_at = excluded.due_at, attempts = 0;
+    IF v_sub = 'deleted' THEN
+        DELETE FROM delivery_queue WHERE delivery_id = p_id;
+    ELSE
+        INSERT INTO delivery_queue (delivery_id, subscription_id,
+                                    patient_hub_id, event_seq, endpoint,
+                                    due_at)
+        VALUES (d.id, d.subscription_id, d.patient_hub_id, d.event_seq,
+                d.endpoint, CASE WHEN v_sub = 'active'
+                                 THEN d.next_attempt_at
+                                 ELSE 'infinity' END)
+        ON CONFLICT (delivery_id) DO UPDATE
+            SET due_at = excluded.due_at, attempts = 0;
+    END IF;
     PERFORM hub_audit_append(p_actor, 'delivery.replayed', 'delivery',
         'dlv_' || d.id, d.patient_hub_id,
         jsonb_build_object('event', d.event_id,
@@ -3726,7 +4089,12 @@ DECLARE
     v_n int;
     r record;
     v_ids bigint[];
+    v_sub text;
 BEGIN
+    -- the subscription first, FOR SHARE (see hub_replay_delivery)
+    SELECT CASE WHEN s.deleted_at IS NOT NULL THEN 'deleted'
+                ELSE s.status END INTO v_sub
+      FROM subscriptions s WHERE s.id = p_sub FOR SHARE;
     CREATE TEMP TABLE IF NOT EXISTS hub_replay_tmp (id bigint, pid text,
         event_id text) ON COMMIT DELETE ROWS;
     DELETE FROM hub_replay_tmp;
@@ -3756,20 +4124,30 @@ BEGIN
     ), upd AS (
         -- a delivered one's last code, error and time kept in the row
         -- (hub_replay_delivery)
-        UPDATE deliveries d SET status = 'pending', attempts = 0,
+        -- (into a deleted subscription: cancelled, see
+        -- hub_replay_delivery)
+        UPDATE deliveries d SET status = CASE WHEN v_sub = 'deleted'
+                                              THEN 'cancelled'
+                                              ELSE 'pending' END,
+               attempts = 0,
                next_attempt_at = clock_timestamp(), replays = replays + 1,
                last_status = pick.last_status, last_error = pick.last_error,
                delivered_at = pick.delivered_at, updated_at = now()
           FROM pick WHERE d.id = pick.id
         RETURNING d.id, d.patient_hub_id, d.event_id, d.subscription_id,
                   d.event_seq, d.endpoint, d.next_attempt_at
+    ), gone AS (
+        DELETE FROM delivery_queue q USING upd
+         WHERE v_sub = 'deleted' AND q.delivery_id = upd.id
     ), q AS (
         INSERT INTO delivery_queue (delivery_id, subscription_id,
                                     patient_hub_id, event_seq, endpoint,
                                     due_at)
         SELECT upd.id, upd.subscription_id, upd.patient_hub_id,
-               upd.event_seq, upd.endpoint, upd.next_attempt_at
-          FROM upd
+               upd.event_seq, upd.endpoint,
+               CASE WHEN v_sub = 'active' THEN upd.next_attempt_at
+                    ELSE 'infinity' END
+          FROM upd WHERE v_sub IS DISTINCT FROM 'deleted'
         ON CONFLICT (delivery_id) DO UPDATE
             SET due_at = excluded.due_at, attempts = 0
     )
@@ -3785,7 +4163,7 @@ BEGIN
         PERFORM hub_audit_append(p_actor, 'delivery.replayed', 'subscription',
             p_sub, r.pid, jsonb_build_object('deliveries', r.ids));
     END LOOP;
-    IF v_n > 0 THEN
+    IF v_n > 0 AND v_sub = 'active' THEN
         PERFORM pg_notify('hub_deliveries', '');
     END IF;
     RETURN v_n;
@@ -3839,10 +4217,11 @@ $$;
 -- large the backlog, and no step takes the chain lock (ingest waits for
 -- it): the audit rows pruned are the oldest and never the newest, which
 -- is all an append reads.
---   deliveries  finished ones (no delivery_queue row: delivered or dead)
---               whose last write (routing, a failure, a dead letter, a
---               replay) is older: a delivered outcome writes no row, so
---               it came at most the retry window later. Walked by id.
+--   deliveries  finished ones (no delivery_queue row: delivered, dead or
+--               cancelled) whose last write (routing, a failure, a dead
+--               letter, a cancel, a replay) is older: a delivered outcome
+--               writes no row, so it came at most the retry window later.
+--               Walked by id.
 --   events      older by received_at, unless a deliveries row names the
 --               event (an open delivery still sends it; a finished one may
 --               be replayed): those go after their deliveries. Their

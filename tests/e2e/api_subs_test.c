@@ -331,6 +331,7 @@ Test(api_subs, metrics_show_the_delivery_backlog_and_dead_letters,
                                       "hub_deliveries{state=\"due\"} 0\n"
                                       "hub_deliveries{state=\"scheduled\"} 0\n"
                                       "hub_deliveries{state=\"leased\"} 0\n"
+                                      "hub_deliveries{state=\"held\"} 0\n"
                                       "hub_deliveries{state=\"dead\"} 1\n"),
                        "%s", r.body);
     cr_assert_not_null(strstr(r.body, "hub_deliveries_oldest_due_seconds 0\n"),

@@ -360,6 +360,30 @@ Test(dispatch, gone_disables_the_subscription)
     rx_stop(r);
 }
 
+/* A 410 disables the subscription inside the outcome flush, which holds
+ * none of its rows; the dispatcher's sweep (hub_queue_sweep, every 5 s)
+ * then holds its backlog, out of every claim's walk ("Held rows" in
+ * 001_init.sql), and nothing more is sent. */
+Test(dispatch, after_a_410_the_dispatcher_holds_the_backlog)
+{
+    struct rx *r = rx_start(RX_GONE, SECRET);
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    char sql[256], key[8];
+
+    /* one patient: only the first is claimed before the 410 */
+    for (int i = 0; i < 6; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        ingest(key, "adt.admit", "p1");
+    }
+    start_dispatcher(2000, 1000.0, false);
+    cr_assert_eq(wait_status(sub, "dead", 1, 10000), 1);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_queue WHERE "
+             "subscription_id = '%s' AND due_at = 'infinity'", sub);
+    cr_assert_eq(wait_for(sql, 5, 15000), 5);
+    cr_assert_eq(rx_requests(r), 1, "nothing more after 410");
+    rx_stop(r);
+}
+
 /* The healthy receiver's deliveries all arrive well within the timeout the
  * hanging or dead receivers cost: they are not queued behind them. */
 static void check_isolation(struct rx *bad, int bad_port)

@@ -454,6 +454,104 @@ Test(lockorder, an_ingest_matched_before_a_delete_routes_nowhere)
                        "WHERE action = 'event.routed'"), 0);
 }
 
+/* --- held rows ("Held rows" in 001_init.sql) ------------------------------ */
+
+/* A pause does not hold the chain lock while it holds the subscription's
+ * queue rows, so an ingest may route to it as active meanwhile: what it
+ * routed is held all the same (the pause's pass under the chain lock),
+ * and a delete cancels what was routed so. The ingest is played by a
+ * connection that holds the chain lock and writes a delivery as routing
+ * does, uncommitted while the pause (or delete) runs. */
+static void route_across(const char *change_sql, const char *sid)
+{
+    char sql[1024];
+    PGconn *ing = conn(), *change = conn();
+    ok(ing, "BEGIN");
+    ok(ing, "SELECT hub_chain_lock()");
+    snprintf(sql, sizeof(sql),
+             "WITH d AS (INSERT INTO deliveries (event_seq, event_id, "
+             "subscription_id, org_id, patient_hub_id, url, endpoint) "
+             "SELECT seq, id, '%s', 'cbo', patient_hub_id, "
+             "'http://a.example/', 'http://a.example:80' FROM events "
+             "RETURNING *) "
+             "INSERT INTO delivery_queue (delivery_id, subscription_id, "
+             "patient_hub_id, event_seq, endpoint, due_at) "
+             "SELECT id, subscription_id, patient_hub_id, event_seq, "
+             "endpoint, now() FROM d", sid);
+    ok(ing, sql);
+    cr_assert_eq(PQsendQuery(change, change_sql), 1);
+    wait_blocked(PQbackendPID(change));  /* at the chain lock */
+    ok(ing, "COMMIT");
+    (void)collect(change, change_sql);
+    chain_verifies();
+    PQfinish(ing);
+    PQfinish(change);
+}
+
+Test(lockorder, a_delivery_routed_while_a_pause_waits_is_held)
+{
+    char sid[64], sql[256];
+
+    ingest("k1", "1");                  /* no subscription yet: no delivery */
+    sub("http://a.example/", sid);
+    snprintf(sql, sizeof(sql), "SELECT hub_sub_update('op', NULL, '%s', "
+             "'{\"status\":\"paused\"}')", sid);
+    route_across(sql, sid);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_queue WHERE due_at = 'infinity'"), 1);
+}
+
+Test(lockorder, a_delivery_routed_while_a_delete_waits_is_cancelled)
+{
+    char sid[64], sql[256];
+
+    ingest("k1", "1");
+    sub("http://a.example/", sid);
+    snprintf(sql, sizeof(sql), "SELECT hub_sub_delete('op', NULL, '%s')",
+             sid);
+    route_across(sql, sid);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_queue"), 0);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_state "
+                       "WHERE status = 'cancelled'"), 1);
+    cr_assert_eq(qlong("SELECT (detail::jsonb->>'cancelled')::int FROM audit "
+                       "WHERE action = 'subscription.deleted'"), 1);
+}
+
+/* A replay by range waits for a pause of its subscription (it takes the
+ * subscription FOR SHARE first), then writes the rows it reopens held;
+ * both finish. */
+Test(lockorder, a_replay_behind_a_pause_writes_its_rows_held)
+{
+    char sid[64], sql[512];
+    long w, x;
+
+    two_deliveries("http://a.example/", sid, &w, &x, -1);
+    PGconn *blocker = conn(), *pause = conn(), *replay = conn();
+
+    /* the blocker holds X's queue row: the pause, holding the
+     * subscription, waits there */
+    ok(blocker, "BEGIN");
+    snprintf(sql, sizeof(sql), "SELECT 1 FROM delivery_queue "
+             "WHERE delivery_id = %ld FOR UPDATE", x);
+    ok(blocker, sql);
+    snprintf(sql, sizeof(sql), "SELECT hub_sub_update('op', NULL, '%s', "
+             "'{\"status\":\"paused\"}')", sid);
+    cr_assert_eq(PQsendQuery(pause, sql), 1);
+    wait_blocked(PQbackendPID(pause));
+    snprintf(sql, sizeof(sql), "SELECT hub_replay_range('op', NULL, '%s', "
+             "'-infinity', 'infinity', '{dead}', 100)", sid);
+    cr_assert_eq(PQsendQuery(replay, sql), 1);
+    wait_blocked(PQbackendPID(replay));
+    ok(blocker, "COMMIT");
+    (void)collect(pause, "pause");
+    cr_assert_eq(collect(replay, "replay"), 1, "W replayed");
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_queue WHERE due_at = 'infinity'"), 2,
+                 "X held by the pause, W by the replay");
+    chain_verifies();
+    PQfinish(blocker);
+    PQfinish(pause);
+    PQfinish(replay);
+}
+
 /* --- the store's retry of a statement cancelled by a conflict (store.c) --- */
 
 /* A function that fails with `code` until its sequence (not rolled back
