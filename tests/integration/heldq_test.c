@@ -417,3 +417,29 @@ Test(heldq, the_backlog_gauges_count_held_rows_apart_from_due_ones)
     cr_assert_lt(b.oldest_due_s, 600, "a's, not p's hour-old rows: %g",
                  b.oldest_due_s);
 }
+
+/* A row of a deleted subscription left open (an attempt under way at the
+ * delete whose lease the delete's pass under the chain lock passed by,
+ * back for a retry): the sweep cancels it, with an audit row that counts
+ * it, and nothing of it is left to walk. */
+Test(heldq, the_sweep_cancels_what_a_delete_left_open)
+{
+    char a[64], p[64], sql[512];
+
+    subs_make(a, p);
+    cr_assert_eq(subs_delete(s, "test", "plan", p), HUB_OK);
+    backlog(p, 3);                      /* as if routed before the delete */
+    cr_assert_eq(qlong("SELECT hub_queue_sweep(100, 1000)"), 3);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_state WHERE "
+             "subscription_id = '%s' AND status = 'cancelled'", p);
+    cr_assert_eq(qlong(sql), 3);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_queue"), 0);
+    snprintf(sql, sizeof(sql), "SELECT (detail::jsonb->>'cancelled')::int "
+             "FROM audit WHERE action = 'subscription.cancelled' AND "
+             "object_id = '%s'", p);
+    cr_assert_eq(qlong(sql), 3);
+    cr_assert_eq(qlong("SELECT hub_queue_sweep(100, 1000)"), 0);
+    struct store_audit_check c;
+    cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
+    cr_assert(c.ok);
+}
