@@ -51,11 +51,8 @@ static void setup(void)
 static void teardown(void)
 {
     for (int i = 0; i < 2; i++) {
-        if (children[i] > 0) {
-            kill(children[i], SIGKILL);
-            waitpid(children[i], NULL, 0);
-            children[i] = 0;
-        }
+        hub_node_stop(children[i], SIGKILL);
+        children[i] = 0;
         dispatch_stop(disp[i]);
         disp[i] = NULL;
     }
@@ -115,11 +112,7 @@ static char qbuf[1024];
 
 static long wait_for(const char *sql, long want, int timeout_ms)
 {
-    int64_t end = rx_now_ms() + timeout_ms;
-    long v;
-    while ((v = qlong(sql)) != want && rx_now_ms() < end)
-        usleep(20 * 1000);
-    return v;
+    return storetest_wait_long(s, sql, want, timeout_ms);
 }
 
 /* The health changes of `sub` as its audit rows say, "from>to" joined by
@@ -329,39 +322,12 @@ Test(alerts, gone_gives_one_disabled)
 }
 
 /* hubd `node` on the test database, its dispatcher on the accelerated
- * clock (as dispatch_test's spawn_hubd). */
+ * clock (hub_spawn_node), no digests. */
 static pid_t spawn_hubd(int i, const char *node)
 {
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    static const char *const env[] = {"HUB_ALERT_DIGEST_S=0", NULL};
+    pid_t pid = hub_spawn_node(url, node, env);
     cr_assert_neq(pid, -1);
-    if (pid == 0) {
-        char bin[4096];
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
-        const char *b = getenv("HUB_BUILD");
-        if (b && b[0] == '/')
-            snprintf(bin, sizeof(bin), "%s/hubd", b);
-        else
-            snprintf(bin, sizeof(bin), "%s/%s/hubd", testdb_root(),
-                     b && *b ? b : "build");
-        setenv("DATABASE_URL", url, 1);
-        setenv("HUB_PROFILE", "dev", 1);
-        setenv("HUB_MIGRATE_AT_START", "0", 1);
-        setenv("HUB_MLLP_PORT", "0", 1);
-        setenv("HUB_HTTP_PORT", "0", 1);
-        setenv("HUB_HTTPS_PORT", "-1", 1);
-        setenv("HUB_MLLPS_PORT", "-1", 1);
-        setenv("HUB_LOG_LEVEL", "warn", 1);
-        setenv("HUB_DISPATCH_NODE", node, 1);
-        setenv("HUB_DISPATCH_TIMEOUT_MS", "1000", 1);
-        setenv("HUB_DISPATCH_POLL_MS", "50", 1);
-        setenv("HUB_ALERT_DIGEST_S", "0", 1);
-        setenv("HUB_TIME_SCALE", "1000", 1);
-        execl(bin, "hubd", (char *)NULL);
-        _exit(127);
-    }
     children[i] = pid;
     return pid;
 }

@@ -59,11 +59,8 @@ static void setup(void)
 static void teardown(void)
 {
     for (int i = 0; i < 4; i++) {
-        if (children[i] > 0) {
-            kill(children[i], SIGKILL);
-            waitpid(children[i], NULL, 0);
-            children[i] = 0;
-        }
+        hub_node_stop(children[i], SIGKILL);
+        children[i] = 0;
     }
     dispatch_stop(disp);
     disp = NULL;
@@ -123,11 +120,7 @@ static long qlong(const char *sql)
 /* Wait until the query gives `want`; returns the last value. */
 static long wait_for(const char *sql, long want, int timeout_ms)
 {
-    int64_t end = now_ms() + timeout_ms;
-    long v;
-    while ((v = qlong(sql)) != want && now_ms() < end)
-        usleep(20 * 1000);
-    return v;
+    return storetest_wait_long(s, sql, want, timeout_ms);
 }
 
 /* Wait until no statement that had begun on the test database (other
@@ -145,20 +138,24 @@ static long wait_statements_begun_before_now(int timeout_ms)
     return wait_for(sql, 0, timeout_ms);
 }
 
+static void status_sql(char sql[512], const char *sub, const char *status)
+{
+    snprintf(sql, 512, "SELECT count(*) FROM delivery_state WHERE "
+             "subscription_id = '%s' AND status = '%s'", sub, status);
+}
+
 static long count_status(const char *sub, const char *status)
 {
-    char sql[256];
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_state WHERE "
-             "subscription_id = '%s' AND status = '%s'", sub, status);
+    char sql[512];
+    status_sql(sql, sub, status);
     return qlong(sql);
 }
 
 static long wait_status(const char *sub, const char *status, long want,
                         int timeout_ms)
 {
-    char sql[256];
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_state WHERE "
-             "subscription_id = '%s' AND status = '%s'", sub, status);
+    char sql[512];
+    status_sql(sql, sub, status);
     return wait_for(sql, want, timeout_ms);
 }
 
@@ -622,40 +619,11 @@ Test(dispatch, production_profile_refuses_loopback_receivers)
 
 static pid_t spawn_hubd(const char *node, int lease_ms)
 {
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    char lease[64];
+    snprintf(lease, sizeof(lease), "HUB_DISPATCH_LEASE_MS=%d", lease_ms);
+    const char *const env[] = {lease, NULL};
+    pid_t pid = hub_spawn_node(url, node, env);
     cr_assert_neq(pid, -1);
-    if (pid == 0) {
-        char bin[4096], lease[16], ports[256];
-        /* a test killed at its timeout skips .fini: hubd goes with it */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
-        const char *b = getenv("HUB_BUILD");
-        if (b && b[0] == '/')
-            snprintf(bin, sizeof(bin), "%s/hubd", b);
-        else
-            snprintf(bin, sizeof(bin), "%s/%s/hubd", testdb_root(),
-                     b && *b ? b : "build");
-        snprintf(lease, sizeof(lease), "%d", lease_ms);
-        snprintf(ports, sizeof(ports), "/tmp/hub-e2e-ports-%d", (int)getpid());
-        setenv("DATABASE_URL", url, 1);
-        setenv("HUB_PROFILE", "dev", 1);
-        setenv("HUB_MIGRATE_AT_START", "0", 1);
-        setenv("HUB_MLLP_PORT", "0", 1);
-        setenv("HUB_HTTP_PORT", "0", 1);
-        setenv("HUB_HTTPS_PORT", "-1", 1);
-        setenv("HUB_MLLPS_PORT", "-1", 1);
-        setenv("HUB_PORTS_FILE", ports, 1);
-        setenv("HUB_LOG_LEVEL", "warn", 1);
-        setenv("HUB_DISPATCH_NODE", node, 1);
-        setenv("HUB_DISPATCH_LEASE_MS", lease, 1);
-        setenv("HUB_DISPATCH_TIMEOUT_MS", "1000", 1);
-        setenv("HUB_DISPATCH_POLL_MS", "50", 1);
-        setenv("HUB_TIME_SCALE", "1000", 1);
-        execl(bin, "hubd", (char *)NULL);
-        _exit(127);
-    }
     for (int i = 0; i < 4; i++) {
         if (children[i] == 0) {
             children[i] = pid;
@@ -684,42 +652,6 @@ static void order_per_patient_holds(struct rx *r, int patients)
     pthread_mutex_unlock(&r->mu);
 }
 
-/* hubd `pid` (spawn_hubd) wrote its ports file and answers GET /readyz
- * with 200 within timeout_ms. */
-static bool hubd_ready(pid_t pid, int timeout_ms)
-{
-    char path[64], text[512];
-    struct hubproc h;
-    int64_t end = now_ms() + timeout_ms;
-
-    memset(&h, 0, sizeof(h));
-    snprintf(path, sizeof(path), "/tmp/hub-e2e-ports-%d", (int)pid);
-    while (now_ms() < end) {
-        FILE *f = fopen(path, "r");
-        if (f) {
-            size_t n = fread(text, 1, sizeof(text) - 1, f);
-            fclose(f);
-            text[n] = '\0';
-            const char *p = strstr(text, "http=");
-            h.http = p ? (int)strtol(p + 5, NULL, 10) : 0;
-        }
-        if (h.http > 0) {
-            struct http_resp r;
-            long st = 0;
-            if (http_call(&h, false, "GET", "/readyz", NULL, NULL, NULL, 0,
-                          NULL, &r) == 0)
-                st = r.status;
-            http_resp_free(&r);
-            if (st == 200) {
-                unlink(path);           /* read once, left behind otherwise */
-                return true;
-            }
-        }
-        usleep(20 * 1000);
-    }
-    return false;
-}
-
 Test(dispatch, two_hubd_and_kill_9_of_one_deliver_everything_at_least_once,
      .timeout = 120)
 {
@@ -734,8 +666,8 @@ Test(dispatch, two_hubd_and_kill_9_of_one_deliver_everything_at_least_once,
     pid_t b = spawn_hubd("node-b", 1500);
     /* both up before the events come, so that both can take leases (not
      * a fixed 800 ms: hubd's start-up under the sanitizers varies) */
-    cr_assert(hubd_ready(a, 60000), "node-a ready");
-    cr_assert(hubd_ready(b, 60000), "node-b ready");
+    cr_assert(hub_node_ready(a, 60000), "node-a ready");
+    cr_assert(hub_node_ready(b, 60000), "node-b ready");
     const int n_events = 60;
     for (int i = 0; i < n_events; i++) {
         char key[8], pid[8];
@@ -750,8 +682,7 @@ Test(dispatch, two_hubd_and_kill_9_of_one_deliver_everything_at_least_once,
     while (qlong(held) == 0 && now_ms() < end)
         usleep(2000);
     long holding = qlong(held);
-    kill(a, SIGKILL);
-    waitpid(a, NULL, 0);
+    hub_node_stop(a, SIGKILL);
     children[0] = 0;
 
     for (int i = 0; i < 2; i++)
@@ -780,8 +711,7 @@ Test(dispatch, two_hubd_and_kill_9_of_one_deliver_everything_at_least_once,
     cr_assert_geq(qlong("SELECT count(DISTINCT node) FROM delivery_attempts "
                         "WHERE outcome = 'delivered'"), 1);
     cr_log_info("node-a held %ld leases when killed", holding);
-    kill(b, SIGTERM);
-    waitpid(b, NULL, 0);
+    hub_node_stop(b, SIGTERM);
     children[1] = 0;
     struct store_audit_check c;
     cr_assert_eq(store_audit_verify(s, &c), HUB_OK);

@@ -944,3 +944,91 @@ bool hub_wait_status(const struct hubproc *h, const char *path, long want,
         usleep(50 * 1000);
     }
 }
+
+static void node_ports_path(pid_t pid, char *out, size_t size)
+{
+    snprintf(out, size, "/tmp/hub-e2e-ports-%d", (int)pid);
+}
+
+pid_t hub_spawn_node(const char *url, const char *node,
+                     const char *const *env)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    char bin[4096], ports[64];
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1);
+    node_ports_path(getpid(), ports, sizeof(ports));
+    const char *b = getenv("HUB_BUILD");
+    if (b && b[0] == '/')
+        snprintf(bin, sizeof(bin), "%s/hubd", b);
+    else
+        snprintf(bin, sizeof(bin), "%s/%s/hubd", testdb_root(),
+                 b && *b ? b : "build");
+    setenv("DATABASE_URL", url, 1);
+    setenv("HUB_PROFILE", "dev", 1);
+    setenv("HUB_MIGRATE_AT_START", "0", 1);
+    setenv("HUB_MLLP_PORT", "0", 1);
+    setenv("HUB_HTTP_PORT", "0", 1);
+    setenv("HUB_HTTPS_PORT", "-1", 1);
+    setenv("HUB_MLLPS_PORT", "-1", 1);
+    setenv("HUB_LOG_LEVEL", "warn", 1);
+    setenv("HUB_DISPATCH_NODE", node, 1);
+    setenv("HUB_DISPATCH_TIMEOUT_MS", "1000", 1);
+    setenv("HUB_DISPATCH_POLL_MS", "50", 1);
+    setenv("HUB_TIME_SCALE", "1000", 1);
+    setenv("HUB_PORTS_FILE", ports, 1);
+    for (size_t i = 0; env && env[i]; i++) {
+        char name[128];
+        const char *eq = strchr(env[i], '=');
+        if (!eq || (size_t)(eq - env[i]) >= sizeof(name))
+            _exit(1);
+        memcpy(name, env[i], (size_t)(eq - env[i]));
+        name[eq - env[i]] = '\0';
+        setenv(name, eq + 1, 1);
+    }
+    execl(bin, "hubd", (char *)NULL);
+    _exit(127);
+}
+
+bool hub_node_ready(pid_t pid, int timeout_ms)
+{
+    char path[64], text[512];
+    struct hubproc h;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t end = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 + timeout_ms;
+
+    memset(&h, 0, sizeof(h));
+    node_ports_path(pid, path, sizeof(path));
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        if (f) {
+            size_t n = fread(text, 1, sizeof(text) - 1, f);
+            fclose(f);
+            text[n] = '\0';
+            const char *p = strstr(text, "http=");
+            h.http = p ? (int)strtol(p + 5, NULL, 10) : 0;
+        }
+        if (h.http > 0 && hub_get_status(&h, "/readyz") == 200)
+            return true;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if (ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 >= end)
+            return false;
+        usleep(20 * 1000);
+    }
+}
+
+void hub_node_stop(pid_t pid, int sig)
+{
+    char path[64];
+    if (pid <= 0)
+        return;
+    kill(pid, sig);
+    waitpid(pid, NULL, 0);
+    node_ports_path(pid, path, sizeof(path));
+    unlink(path);
+}

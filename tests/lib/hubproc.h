@@ -46,6 +46,20 @@ struct hubproc {
  * Returns 0, or -1 (with a message on stderr).
  */
 int hub_start(struct hubproc *h, const char *extra, bool via_proxy);
+/* A bare hubd child on database `url` (dev profile, no migration, MLLP and
+ * plain HTTP on ephemeral ports written to a ports file named by its pid,
+ * TLS listeners off, log level warn), dispatching as `node` with a 1 s
+ * request timeout, a 50 ms poll and the clock 1000x fast (retry schedules
+ * in seconds); `env`: more NAME=VALUE settings, NULL terminated (may be
+ * NULL). It dies with the test process (a test killed at its timeout skips
+ * .fini). Returns its pid, -1 when fork failed. */
+pid_t hub_spawn_node(const char *url, const char *node,
+                     const char *const *env);
+/* The node `pid` wrote its ports file and answers GET /readyz 200. */
+bool hub_node_ready(pid_t pid, int timeout_ms);
+/* Stop the node `pid` with `sig` (SIGKILL, SIGTERM), reap it, remove its
+ * ports file. */
+void hub_node_stop(pid_t pid, int sig);
 /* Start hubd again with the same dir, config and database. */
 int hub_restart(struct hubproc *h);
 /* SIGTERM and wait (bounded); returns the exit status or -1. */

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "common/canon.h"
 #include "common/hub_err.h"
@@ -56,6 +58,22 @@ long storetest_long(struct store *s, const char *sql)
     long n = v ? strtol(v, NULL, 10) : -1;
     free(v);
     return n;
+}
+
+long storetest_wait_long(struct store *s, const char *sql, long want,
+                         int timeout_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t end = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 + timeout_ms;
+    long v;
+    while ((v = storetest_long(s, sql)) != want) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if (ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 >= end)
+            break;
+        usleep(20 * 1000);
+    }
+    return v;
 }
 
 char *storetest_wal_insert(struct store *s)

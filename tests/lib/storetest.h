@@ -33,6 +33,9 @@ void storetest_close(struct store **s, char **url);
 char *storetest_text(struct store *s, const char *sql);
 /* The same as a number; -1 for no row or NULL. */
 long storetest_long(struct store *s, const char *sql);
+/* storetest_long until it gives `want` or timeout_ms pass; the last value */
+long storetest_wait_long(struct store *s, const char *sql, long want,
+                         int timeout_ms);
 
 /* Ingests one accepted message of `org` in `format` carrying one event
  * (its raw bytes are the body); `key` is the message key. */
