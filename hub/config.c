@@ -312,6 +312,11 @@ static int set_special(struct hub_config *c, const char *key, const char *v)
     return HUB_OK;
 }
 
+const char *config_key_name(size_t i)
+{
+    return i < sizeof(keys) / sizeof(keys[0]) ? keys[i].name : NULL;
+}
+
 int config_set(struct hub_config *c, const char *key, const char *value)
 {
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {

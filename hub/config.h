@@ -116,6 +116,10 @@ void config_defaults(struct hub_config *c, enum config_profile profile);
 int config_load(struct hub_config *c, const char *path, char *errbuf,
                 size_t errlen) __attribute__((warn_unused_result));
 
+/* The i-th key hubd accepts, NULL past the last (tests: every key is
+ * documented). */
+const char *config_key_name(size_t i);
+
 /* Apply one setting (exposed for tests). HUB_EINVALID on a bad key/value. */
 int config_set(struct hub_config *c, const char *key, const char *value);
 

@@ -10,6 +10,7 @@
 
 #include "common/hub_err.h"
 #include "config.h"
+#include "../lib/testfile.h"
 
 static char path[64];
 
@@ -252,4 +253,124 @@ Test(config, retention_defaults_and_the_audit_minimum, .fini = cleanup)
     cr_assert_eq(config_load(&c, NULL, err, sizeof(err)), HUB_OK, "%s", err);
     unsetenv("HUB_RETAIN_AUDIT_DAYS");
     cr_expect_eq(c.retain_audit_days, 30);
+}
+
+/* A file of the repository root, read whole. */
+static char *root_file(const char *rel)
+{
+    char p[4096];
+    const char *root = getenv("HUB_ROOT");
+    size_t n;
+
+    snprintf(p, sizeof(p), "%s/%s", root && *root ? root : ".", rel);
+    char *t = testfile_read(p, &n);
+    cr_assert_not_null(t, "cannot read %s", p);
+    return t;
+}
+
+static const char *next_line(const char *l)
+{
+    const char *n = strchr(l, '\n');
+    return n ? n + 1 : NULL;
+}
+
+static bool known_key(const char *name, size_t n)
+{
+    for (size_t i = 0; config_key_name(i); i++)
+        if (strlen(config_key_name(i)) == n &&
+            !strncmp(config_key_name(i), name, n))
+            return true;
+    return false;
+}
+
+/* Does `text` hold a line "key =" or "# key =" (the example's form)? */
+static bool example_has(const char *text, const char *key)
+{
+    size_t kl = strlen(key);
+    for (const char *l = text; l && *l; l = next_line(l)) {
+        const char *s = l;
+        if (s[0] == '#' && s[1] == ' ')
+            s += 2;
+        if (!strncmp(s, key, kl) && (s[kl] == ' ' || s[kl] == '='))
+            return true;
+    }
+    return false;
+}
+
+/* Every key hubd accepts is in deploy/hubd.conf.example and named in the
+ * README's configuration section, and each value the example sets is the
+ * dev profile's default; every key the README's table or the example's
+ * commented lines name is one hubd accepts. A key added to config.c
+ * without its documentation, or a default changed on one side only, fails
+ * here. */
+Test(config, every_key_is_documented_with_its_default, .fini = cleanup)
+{
+    char *ex = root_file("deploy/hubd.conf.example");
+    char *readme = root_file("README.md");
+    const char *sec = strstr(readme, "\n## Configuration\n");
+    cr_assert_not_null(sec, "README has no Configuration section");
+    const char *end = strstr(sec + 1, "\n## ");
+    size_t seclen = end ? (size_t)(end - sec) : strlen(sec);
+
+    for (size_t i = 0; config_key_name(i); i++) {
+        const char *k = config_key_name(i);
+        char tick[80];
+        cr_expect(example_has(ex, k), "'%s' is not in hubd.conf.example", k);
+        snprintf(tick, sizeof(tick), "`%s`", k);
+        const char *at = strstr(sec, tick);
+        cr_expect(at && at < sec + seclen,
+                  "'%s' is not named in README's Configuration", k);
+    }
+
+    /* the example's values are the dev defaults; its commented keys exist */
+    struct hub_config def, got;
+    config_defaults(&def, PROFILE_DEV);
+    config_defaults(&got, PROFILE_DEV);
+    char *copy = strdup(ex), *save = NULL;
+    cr_assert_not_null(copy);
+    for (char *l = strtok_r(copy, "\n", &save); l;
+         l = strtok_r(NULL, "\n", &save)) {
+        bool commented = l[0] == '#';
+        char *k = commented ? l + 1 : l;
+        while (*k == ' ')
+            k++;
+        size_t kl = strspn(k, "abcdefghijklmnopqrstuvwxyz_");
+        char *eq = k + kl;
+        while (*eq == ' ')
+            eq++;
+        if (kl == 0 || *eq != '=')
+            continue;                   /* prose, or a blank line */
+        cr_expect(known_key(k, kl), "example names unknown key '%.*s'",
+                  (int)kl, k);
+        if (commented)
+            continue;
+        char *v = eq + 1;
+        while (*v == ' ')
+            v++;
+        k[kl] = '\0';
+        cr_expect_eq(config_set(&got, k, v), HUB_OK, "%s = %s", k, v);
+        cr_expect_eq(memcmp(&def, &got, sizeof(def)), 0,
+                     "example: '%s = %s' is not the dev default", k, v);
+        memcpy(&got, &def, sizeof(got));
+    }
+    free(copy);
+
+    /* the README table's first column names known keys (or DATABASE_URL) */
+    for (const char *l = sec; l && l < sec + seclen; l = next_line(l)) {
+        if (strncmp(l, "| `", 3))
+            continue;
+        const char *cell_end = strstr(l + 1, " |");
+        for (const char *t = strchr(l, '`'); t && t < cell_end;
+             t = strchr(t, '`')) {
+            const char *te = strchr(t + 1, '`');
+            cr_assert_not_null(te);
+            size_t n = (size_t)(te - t - 1);
+            cr_expect(known_key(t + 1, n) ||
+                      (n == 12 && !strncmp(t + 1, "DATABASE_URL", 12)),
+                      "README names unknown key '%.*s'", (int)n, t + 1);
+            t = te + 1;
+        }
+    }
+    free(readme);
+    free(ex);
 }
