@@ -3,7 +3,8 @@
  * hub/api_routes.c is a row of the API table with its scope, and every
  * topic a subscription can match (canon_topics, webhook_hub_topics) is in
  * the dictionary's list of topics, which names no other. A route or topic
- * added without its line fails here (config keys: config_test.c). And
+ * added without its line fails here (config keys: config_test.c), as does
+ * a /metrics family (and a delivery state) missing from its section. And
  * every test that tests/README.md names exists.
  */
 #include <criterion/criterion.h>
@@ -15,6 +16,7 @@
 #include "../lib/testfile.h"
 #include "api.h"
 #include "common/canon.h"
+#include "metrics.h"
 #include "webhook.h"
 
 static char *readme;
@@ -129,6 +131,46 @@ Test(readme, every_route_is_in_the_api_table_with_its_scope, .init = load,
     }
     cr_expect_gt(routes, 10);
     free(api);
+}
+
+/* Every family /metrics renders (the gauges read from the database
+ * included: set here as a scrape would) is named in README's Metrics
+ * section, and so is each state of hub_deliveries. */
+Test(readme, every_metrics_family_is_described, .init = load, .fini = unload)
+{
+    static const long long health[4] = { 1, 0, 0, 0 };
+    char *sec = section("\n### Metrics", "\n### ");
+    size_t len;
+    int families = 0;
+
+    metrics_deliveries_set(1, 2, 3, 4, 5, 6.0);
+    metrics_health_set(health);
+    char *text = metrics_render(&len);
+    cr_assert_not_null(text);
+    for (const char *l = text; l && *l; l = next_line(l)) {
+        char want[160];
+        if (!strncmp(l, "# TYPE ", 7)) {
+            size_t n = strcspn(l + 7, " ");
+            snprintf(want, sizeof(want), "`%.*s", (int)n, l + 7);
+            families++;
+        } else if (!strncmp(l, "hub_deliveries{", 15)) {
+            size_t n = strcspn(l, " ");
+            snprintf(want, sizeof(want), "`%.*s`", (int)n, l);
+        } else {
+            continue;
+        }
+        bool named = false;
+        for (const char *h = strstr(sec, want); h && !named;
+             h = strstr(h + 1, want)) {
+            char after = h[strlen(want)];
+            named = after == '`' || after == '{' ||
+                    want[strlen(want) - 1] == '`';
+        }
+        cr_expect(named, "README's Metrics section lacks %s", want + 1);
+    }
+    cr_expect_gt(families, 10);
+    free(text);
+    free(sec);
 }
 
 static bool hub_topic(const char *t, size_t n)
