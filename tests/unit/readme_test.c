@@ -4,7 +4,8 @@
  * topic a subscription can match (canon_topics, webhook_hub_topics) is in
  * the dictionary's list of topics, which names no other. A route or topic
  * added without its line fails here (config keys: config_test.c), as does
- * a /metrics family (and a delivery state) missing from its section. And
+ * a /metrics family (and a delivery state) missing from its section, or
+ * a hubctl command (hub/ctl_commands.h) missing from its block. And
  * every test that tests/README.md names exists.
  */
 #include <criterion/criterion.h>
@@ -170,6 +171,52 @@ Test(readme, every_metrics_family_is_described, .init = load, .fini = unload)
     }
     cr_expect_gt(families, 10);
     free(text);
+    free(sec);
+}
+
+/* hub/ctl_commands.h as (group, sub) pairs: only the names are used */
+static const struct { const char *group, *sub; } ctl_names[] = {
+#define CTL_COMMAND(group, sub, fn, usage) { group, sub },
+#include "ctl_commands.h"
+#undef CTL_COMMAND
+};
+
+/* Does `sec` hold "hubctl GROUP" followed by a word that is SUB or a
+ * '|'-separated list holding it ("hubctl sub add|list|get")? */
+static bool ctl_named(const char *sec, const char *group, const char *sub)
+{
+    char head[64];
+    snprintf(head, sizeof(head), "hubctl %s", group);
+    for (const char *h = strstr(sec, head); h; h = strstr(h + 1, head)) {
+        const char *w = h + strlen(head);
+        if (!sub && (*w == ' ' || *w == '\n' || *w == ';' || *w == '`'))
+            return true;
+        if (!sub || *w != ' ')
+            continue;
+        w++;
+        size_t wl = strcspn(w, " ;`\n"), sl = strlen(sub);
+        for (const char *a = w; a < w + wl;) {
+            size_t al = strcspn(a, "|");
+            if (al > wl - (size_t)(a - w))
+                al = wl - (size_t)(a - w);
+            if (al == sl && !strncmp(a, sub, sl))
+                return true;
+            a += al + 1;
+        }
+    }
+    return false;
+}
+
+Test(readme, every_hubctl_command_is_in_its_block, .init = load,
+     .fini = unload)
+{
+    char *sec = section("\n## hubctl\n", "\n## ");
+
+    for (size_t i = 0; i < sizeof(ctl_names) / sizeof(ctl_names[0]); i++)
+        cr_expect(ctl_named(sec, ctl_names[i].group, ctl_names[i].sub),
+                  "README's hubctl section lacks 'hubctl %s %s'",
+                  ctl_names[i].group, ctl_names[i].sub ? ctl_names[i].sub
+                                                       : "");
     free(sec);
 }
 
