@@ -297,9 +297,57 @@ static bool example_has(const char *text, const char *key)
     return false;
 }
 
+/* The README table's rows "| `a`, `b` | 1M, 16M | ..." whose keys and
+ * defaults pair up (not "none", nor one default for several keys): each
+ * default set on the dev defaults changes nothing. Returns how many. */
+static int readme_defaults(const char *sec, size_t seclen,
+                           const struct hub_config *def)
+{
+    int checked = 0;
+
+    for (const char *l = sec; l && l < sec + seclen; l = next_line(l)) {
+        if (strncmp(l, "| `", 3))
+            continue;
+        const char *e = strchr(l, '\n');
+        char *row = strndup(l, e ? (size_t)(e - l) : strlen(l));
+        cr_assert_not_null(row);
+        char *keys = row + 2, *vals = strstr(keys, " | ");
+        char *end = vals ? strstr(vals + 3, " | ") : NULL;
+        if (!end) {
+            free(row);
+            continue;
+        }
+        *vals = *end = '\0';
+        vals += 3;
+        char *ks = NULL, *vs = NULL;
+        int nk = 1, nv = 1;
+        for (char *c = keys; *c; c++)
+            nk += *c == ',';
+        for (char *c = vals; *c; c++)
+            nv += *c == ',';
+        for (char *k = strtok_r(keys, ", `", &ks),
+                  *v = strtok_r(vals, ", `", &vs);
+             nk == nv && k && v;
+             k = strtok_r(NULL, ", `", &ks), v = strtok_r(NULL, ", `", &vs)) {
+            if (!strcmp(v, "none") || !known_key(k, strlen(k)))
+                continue;
+            struct hub_config got;
+            memcpy(&got, def, sizeof(got));
+            cr_expect_eq(config_set(&got, k, v), HUB_OK, "%s = %s", k, v);
+            cr_expect_eq(memcmp(def, &got, sizeof(got)), 0,
+                         "README: '%s' defaults to '%s'? not in config.c",
+                         k, v);
+            checked++;
+        }
+        free(row);
+    }
+    return checked;
+}
+
 /* Every key hubd accepts is in deploy/hubd.conf.example and named in the
- * README's configuration section, and each value the example sets is the
- * dev profile's default; every key the README's table or the example's
+ * README's configuration section, and each value the example sets (and
+ * each default the README's table states) is the dev profile's default;
+ * every key the README's table or the example's
  * commented lines name is one hubd accepts. A key added to config.c
  * without its documentation, or a default changed on one side only, fails
  * here. */
@@ -371,6 +419,7 @@ Test(config, every_key_is_documented_with_its_default, .fini = cleanup)
             t = te + 1;
         }
     }
+    cr_expect_gt(readme_defaults(sec, seclen, &def), 25);
     free(readme);
     free(ex);
 }
