@@ -31,6 +31,7 @@ struct rsp {
     int64_t value;
     const char *text;
     bool declined;
+    const char *absent;             /* dataAbsentReason code, if sent */
     bool pending;                   /* answers are in members not sent */
     int sender_pos;                 /* -1 not said, 0 NEG, 1 POS */
     const char *cat_domain;         /* the sender's Gravity category */
@@ -106,6 +107,36 @@ static int num_value(struct fx *x, const cJSON *v, const char *key,
     return HUB_OK;
 }
 
+/* A multi-select item's answers sent as codings of one CodeableConcept
+ * (SHIN-NY 96778-6: Mold, Lack of heat, Water leaks): each is an answer.
+ * Only where the dictionary makes the item multi-select and no coding names
+ * another system: codings of other systems are one answer's translations,
+ * as FHIR reads a CodeableConcept. They replace the one fx_cc picked
+ * (answers[before..]), in the sender's order. */
+static int multi_codings(struct fx *x, const cJSON *cc, struct rsp *r,
+                         size_t before)
+{
+    const struct dict_item *it =
+        dict_item_find(x->d, NULL, slice_from_cstr(r->question));
+    const cJSON *codings = fx_get(cc, "coding");
+    if (it == NULL || !it->multi || !cJSON_IsArray(codings))
+        return HUB_OK;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, codings) {
+        const char *sys = cJSON_GetStringValue(fx_get(c, "system"));
+        if (sys && strcmp(sys, LOINC) != 0)
+            return HUB_OK;
+    }
+    r->n_answers = before;
+    cJSON_ArrayForEach(c, codings) {
+        const char *code = cJSON_GetStringValue(fx_get(c, "code"));
+        int rc;
+        if (code && *code && (rc = rsp_answer(x, r, code)))
+            return rc;
+    }
+    return HUB_OK;
+}
+
 /* Observation.value[x] / QuestionnaireResponse.item.answer.value[x]. */
 static int read_value(struct fx *x, const cJSON *o, struct rsp *r, bool *any)
 {
@@ -117,8 +148,11 @@ static int read_value(struct fx *x, const cJSON *o, struct rsp *r, bool *any)
         if ((rc = fx_cc(x, o, "valueCodeableConcept", LOINC, &c)))
             return rc;
         if (c.code) {
+            size_t before = r->n_answers;
             *any = true;
-            return rsp_answer(x, r, c.code);
+            if ((rc = rsp_answer(x, r, c.code)))
+                return rc;
+            return multi_codings(x, v, r, before);
         }
         if (c.text) {
             r->text = c.text;
@@ -450,6 +484,7 @@ static int obs_collect(struct fx *x, const cJSON *o, struct scr *s, int depth)
         if ((rc = fx_cc(x, o, "dataAbsentReason", NULL, &k)))
             return rc;
         r->declined = true;
+        r->absent = k.code;
     }
     r->asserted = assessment(x, o, code.code, dom);
     size_t idx = (size_t)(r - s->r);
@@ -465,7 +500,12 @@ static int obs_collect(struct fx *x, const cJSON *o, struct scr *s, int depth)
     bool is_group = s->n > before + 1 && same == 0 && !any && !dar;
     if (is_group) {
         /* a grouping Observation (not an instrument we know): its members
-         * are the items; drop its own empty row */
+         * are the items; drop its own empty row, keeping its POS/NEG for a
+         * component that asks its own question (SHIN-NY 96778-6) */
+        for (size_t k = idx + 1; k < s->n; k++)
+            if (s->r[k].sender_pos < 0 &&
+                strcmp(s->r[k].question, r->question) == 0)
+                s->r[k].sender_pos = r->sender_pos;
         memmove(&s->r[idx], &s->r[idx + 1], (s->n - idx - 1) * sizeof(*s->r));
         s->n--;
         return HUB_OK;
@@ -743,7 +783,12 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
             jw_key(&w, "asserted");
             jw_bool(&w, true);
         }
-        if (ir->declined && !r->pending) {
+        /* unanswered either way, but only asked-declined is a refusal:
+         * "unknown", "not-asked" or "masked" is not the person's "no" (as
+         * the CSV adapter reads DATA_ABSENT_REASON) */
+        bool refused = r->absent == NULL ||
+                       strcmp(r->absent, "asked-declined") == 0;
+        if (ir->declined && !r->pending && refused) {
             jw_key(&w, "declined");
             jw_bool(&w, true);
         }

@@ -221,6 +221,41 @@ static const struct sample SAMPLES[] = {
       { { 0, "screening.items.0.declined", "true" },
         { 0, "screening.items.0.positive", "(absent)" },
         { 0, "screening.domains", "[]" } } },
+    { "an unknown answer (SHIN-NY 93030-5Unknown) is unanswered, not a "
+      "refusal: no declined flag, its domain not screened (F23)",
+      OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"93030-5\"}]},"
+          "\"dataAbsentReason\":{\"coding\":[{\"system\":"
+          "\"http://terminology.hl7.org/CodeSystem/data-absent-reason\","
+          "\"code\":\"unknown\"}]}"),
+      1, { NULL },
+      { { 0, "screening.items.0.declined", "(absent)" },
+        { 0, "screening.items.0.positive", "(absent)" },
+        { 0, "screening.domains", "[]" } } },
+    { "a multi-select item's answers sent as codings of one CodeableConcept "
+      "are each an answer; the group row's POS goes to its component (F24, "
+      "F25)",
+      OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"96778-6\"}]},"
+          "\"interpretation\":[{\"coding\":[{\"system\":"
+          "\"http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation\","
+          "\"code\":\"POS\"}]}],\"component\":[{\"code\":{\"coding\":[{\"system\":"
+          "\"http://loinc.org\",\"code\":\"96778-6\"}]},\"valueCodeableConcept\":"
+          "{\"coding\":[{\"code\":\"LA28580-1\"},{\"code\":\"LA31998-0\"},"
+          "{\"system\":\"http://loinc.org\",\"code\":\"LA32001-2\"}]}}]"),
+      2, { NULL, "screening.positive" },
+      { { 0, "screening.items.0.answers",
+          "[\"LA28580-1\",\"LA31998-0\",\"LA32001-2\"]" },
+        { 0, "screening.items.0.positive", "true" },
+        { 0, "screening.items.0.sender_positive", "true" },
+        { 0, "screening.items.1", "(absent)" } } },
+    { "codings of another system beside the answer are its translations, "
+      "not more answers (F24)",
+      OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"96778-6\"}]},"
+          "\"valueCodeableConcept\":{\"coding\":[{\"system\":\"http://loinc.org\","
+          "\"code\":\"LA9-3\"},{\"system\":\"http://snomed.info/sct\","
+          "\"code\":\"260413007\"}]}"),
+      1, { NULL },
+      { { 0, "screening.items.0.answers", "[\"LA9-3\"]" },
+        { 0, "screening.items.0.positive", "false" } } },
     { "a questionnaire response with nested groups is scored and derives "
       "the Hunger Vital Sign",
       "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q1\","
