@@ -417,6 +417,48 @@ Test(docs, fhir_context_only_is_accepted_with_no_event_and_says_so,
                               "status = 'quarantined'"), 0);
 }
 
+/* The SHIN-NY hub's own declined and unknown test bundles (tests/data/real,
+ * SOURCES.md F23-F25) through hubd: each is four events, and what is stored
+ * keeps a refusal apart from an unknown answer and every multi-select
+ * coding. */
+Test(docs, fhir_shinny_declined_and_unknown_bundles_keep_their_reasons,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char *const files[] = {
+        "real/fhir/shinny_NYScreeningResponseExampleDeclined9to12.json",
+        "real/fhir/shinny_NYScreeningResponseExampleUnknown1to8.json" };
+    struct http_resp r;
+
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(post_file("/v1/fhir", "application/fhir+json", files[i],
+                               &r), 202, "%s: %s", files[i], r.body);
+        cJSON *j = parse(&r);
+        cr_expect_eq(ids_of(j, "event_ids", NULL, 0), 4, "%s", r.body);
+        cJSON_Delete(j);
+        http_resp_free(&r);
+    }
+    cr_expect_eq(events_total(), 8);
+#define ITEMS "SELECT count(*) FROM events WHERE type = 'screening.completed' " \
+              "AND body::jsonb->'screening'->'items' @> "
+    cr_expect_eq(hub_sql_long(&hub, ITEMS "'[{\"question\": \"95618-5\", "
+                              "\"declined\": true}]'"), 1, "the refusal");
+    cr_expect_eq(hub_sql_long(&hub, ITEMS "'[{\"question\": \"93030-5\"}]' "
+                              "AND NOT body::jsonb->'screening'->'items' @> "
+                              "'[{\"question\": \"93030-5\", \"answer\": "
+                              "\"LA32-8\"}]'"), 1, "the unknown answer");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE "
+                              "body::jsonb->'screening'->'items' @> "
+                              "'[{\"question\": \"93030-5\", \"declined\": "
+                              "true}]'"), 0, "unknown is not declined");
+    cr_expect_eq(hub_sql_long(&hub, ITEMS "'[{\"question\": \"96778-6\", "
+                              "\"answers\": [\"LA28580-1\", \"LA31998-0\", "
+                              "\"LA32001-2\"], \"sender_positive\": true}]'"),
+                 2, "every coding, and the sender's POS");
+#undef ITEMS
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
+                              "= 'screening.positive'"), 2);
+}
+
 Test(docs, fhir_patient_id_never_meets_an_mrn_of_the_same_value,
      .init = start, .fini = stop, .timeout = 60)
 {
