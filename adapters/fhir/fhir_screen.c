@@ -204,12 +204,17 @@ static int read_value(struct fx *x, const cJSON *o, struct rsp *r, bool *any)
         *any = true;
         return HUB_OK;
     }
-    if ((v = fx_get(o, "valueString"))) {
-        if ((rc = fx_str(x, o, "valueString", false, &r->text)))
-            return rc;
-        *any = r->text != NULL;
-        return HUB_OK;
-    }
+    /* a date or time is an answer too (SHIN-NY's outreach dates): kept as
+     * sent, never read as unanswered */
+    static const char *const strs[] = { "valueString", "valueDate",
+        "valueDateTime", "valueTime", NULL };
+    for (size_t i = 0; strs[i]; i++)
+        if ((v = fx_get(o, strs[i]))) {
+            if ((rc = fx_str(x, o, strs[i], false, &r->text)))
+                return rc;
+            *any = r->text != NULL;
+            return HUB_OK;
+        }
     return HUB_OK;
 }
 

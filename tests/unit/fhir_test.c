@@ -256,6 +256,18 @@ static const struct sample SAMPLES[] = {
       1, { NULL },
       { { 0, "screening.items.0.answers", "[\"LA9-3\"]" },
         { 0, "screening.items.0.positive", "false" } } },
+    { "a questionnaire answer that is a date is the answer, not a refusal "
+      "(SHIN-NY outreach date, F28)",
+      "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q2\","
+      "\"status\":\"completed\",\"subject\":{\"reference\":\"Patient/p1\"},"
+      "\"authored\":\"2024-01-01T00:00:00Z\",\"item\":[{\"linkId\":"
+      "\"patient-assessment-outreach-date\",\"answer\":[{\"valueDate\":"
+      "\"2024-02-01\"}]},{\"linkId\":\"t\",\"answer\":[{\"valueDateTime\":"
+      "\"2024-02-20T10:00:00Z\"}]}]}",
+      1, { NULL },
+      { { 0, "screening.items.0.text", "2024-02-01" },
+        { 0, "screening.items.0.declined", "(absent)" },
+        { 0, "screening.items.1.text", "2024-02-20T10:00:00Z" } } },
     { "a questionnaire response with nested groups is scored and derives "
       "the Hunger Vital Sign",
       "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q1\","
