@@ -417,27 +417,30 @@ Test(docs, fhir_context_only_is_accepted_with_no_event_and_says_so,
                               "status = 'quarantined'"), 0);
 }
 
-/* The SHIN-NY hub's own declined and unknown test bundles (tests/data/real,
- * SOURCES.md F23-F25) through hubd: each is four events, and what is stored
- * keeps a refusal apart from an unknown answer and every multi-select
- * coding. */
+/* The SHIN-NY hub's own declined, unknown and AHC HRSN questionnaire test
+ * bundles (tests/data/real, SOURCES.md F23-F28) through hubd: what is
+ * stored keeps a refusal apart from an unknown answer, every multi-select
+ * coding, and a date answer. */
 Test(docs, fhir_shinny_declined_and_unknown_bundles_keep_their_reasons,
      .init = start, .fini = stop, .timeout = 60)
 {
     static const char *const files[] = {
         "real/fhir/shinny_NYScreeningResponseExampleDeclined9to12.json",
-        "real/fhir/shinny_NYScreeningResponseExampleUnknown1to8.json" };
+        "real/fhir/shinny_NYScreeningResponseExampleUnknown1to8.json",
+        "real/fhir/shinny_AHCHRSNQuestionnaireResponse.json" };
+    static const int n_events[] = { 4, 4, 14 };
     struct http_resp r;
 
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         cr_assert_eq(post_file("/v1/fhir", "application/fhir+json", files[i],
                                &r), 202, "%s: %s", files[i], r.body);
         cJSON *j = parse(&r);
-        cr_expect_eq(ids_of(j, "event_ids", NULL, 0), 4, "%s", r.body);
+        cr_expect_eq(ids_of(j, "event_ids", NULL, 0), n_events[i], "%s",
+                     r.body);
         cJSON_Delete(j);
         http_resp_free(&r);
     }
-    cr_expect_eq(events_total(), 8);
+    cr_expect_eq(events_total(), 22);
 #define ITEMS "SELECT count(*) FROM events WHERE type = 'screening.completed' " \
               "AND body::jsonb->'screening'->'items' @> "
     cr_expect_eq(hub_sql_long(&hub, ITEMS "'[{\"question\": \"95618-5\", "
@@ -453,10 +456,13 @@ Test(docs, fhir_shinny_declined_and_unknown_bundles_keep_their_reasons,
     cr_expect_eq(hub_sql_long(&hub, ITEMS "'[{\"question\": \"96778-6\", "
                               "\"answers\": [\"LA28580-1\", \"LA31998-0\", "
                               "\"LA32001-2\"], \"sender_positive\": true}]'"),
-                 2, "every coding, and the sender's POS");
+                 3, "every coding, and the sender's POS");
+    cr_expect_eq(hub_sql_long(&hub, ITEMS "'[{\"question\": "
+                              "\"hrsn-referral-outreach-date\", \"text\": "
+                              "\"2024-02-20\"}]'"), 1, "a date is an answer");
 #undef ITEMS
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
-                              "= 'screening.positive'"), 2);
+                              "= 'screening.positive'"), 5);
 }
 
 Test(docs, fhir_patient_id_never_meets_an_mrn_of_the_same_value,
