@@ -61,3 +61,13 @@ int testfile_each_golden_event(int (*fn)(const char *path, const char *doc,
     }
     return sum;
 }
+
+char *testfile_root_read(const char *rel)
+{
+    char p[4096];
+    const char *root = getenv("HUB_ROOT");
+    size_t n;
+
+    snprintf(p, sizeof(p), "%s/%s", root && *root ? root : ".", rel);
+    return testfile_read(p, &n);
+}

@@ -10,6 +10,9 @@
 /* The file's bytes, malloc'd and NUL-terminated (the NUL not counted in
  * *len); NULL when it cannot be opened or read. */
 char *testfile_read(const char *path, size_t *len);
+/* testfile_read of `rel` below the repository root ($HUB_ROOT, else the
+ * current directory); NULL when it cannot be read. */
+char *testfile_root_read(const char *rel);
 
 /* Each canonical event the adapters' goldens expect (every .json file of
  * tests/data/hl7v2, fhir, ccda and csv), read whole and handed to fn;

@@ -24,13 +24,8 @@ static char *readme;
 
 static char *root_file(const char *rel)
 {
-    char p[4096];
-    const char *root = getenv("HUB_ROOT");
-    size_t n;
-
-    snprintf(p, sizeof(p), "%s/%s", root && *root ? root : ".", rel);
-    char *t = testfile_read(p, &n);
-    cr_assert_not_null(t, "cannot read %s", p);
+    char *t = testfile_root_read(rel);
+    cr_assert_not_null(t, "cannot read %s", rel);
     return t;
 }
 
