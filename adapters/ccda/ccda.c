@@ -1408,6 +1408,32 @@ static struct slice performer_org(struct doc *dc, const struct ccda_node *n)
     return SLICE_NULL;
 }
 
+/* When the service is to be given (a planned entry's effectiveTime, as
+ * FHIR's ServiceRequest.occurrence[x]; F30): "occurrence_at" its value or
+ * low, "occurrence_period" its low and high when it is an interval. */
+static void put_occurrence(struct ev *e, const struct ccda_node *et)
+{
+    if (et == NULL)
+        return;
+    kv_time(e, "occurrence_at", ts_of(et), et);
+    const struct ccda_node *lo = ccda_child(et, "low");
+    const struct ccda_node *hi = ccda_child(et, "high");
+    char l[48], h[48];
+    bool hl = ccda_ts_iso(ccda_attr(lo, "value"), l, sizeof(l));
+    bool hh = ccda_ts_iso(ccda_attr(hi, "value"), h, sizeof(h));
+    if (hi && ccda_attr(hi, "value") && !hh)
+        warn_add(e, hi, NULL, "time is not an HL7 TS");
+    if (!hl && !hh)
+        return;
+    jw_key(&e->w, "occurrence_period");
+    jw_obj_begin(&e->w);
+    if (hl)
+        jw_kv_cstr(&e->w, "start", l);
+    if (hh)
+        jw_kv_cstr(&e->w, "end", h);
+    jw_obj_end(&e->w);
+}
+
 static int do_referral(struct doc *dc, const struct ccda_node *n)
 {
     struct ev e;
@@ -1442,6 +1468,7 @@ static int do_referral(struct doc *dc, const struct ccda_node *n)
     jw_kv_str(&e.w, "requester", req);
     jw_kv_str(&e.w, "performer", performer_org(dc, n));
     jw_kv_cstr(&e.w, "authored_at", dc->time);
+    put_occurrence(&e, ccda_child(n, "effectiveTime"));
     if (reason) {
         jw_key(&e.w, "reason");
         jw_arr_begin(&e.w);

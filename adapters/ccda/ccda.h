@@ -59,7 +59,9 @@
  *   Plan of Treatment (2.10 / 18776-5) and Interventions (21.2.3 / 62387-6):
  *     a Planned Procedure, Act or Encounter in request mood (moodCode RQO) is
  *     an order for service -> referral.created (status from statusCode,
- *     domain from a Z-coded reason or an SDOH category when present); every
+ *     domain from a Z-coded reason or an SDOH category when present; its
+ *     effectiveTime, when the service is to be given, as occurrence_at and
+ *     occurrence_period); every
  *     other planned or intervention entry (moodCode INT, PRP, ...) is an
  *     activity of the plan -> one careplan.updated per document.
  *   Patient Referral Act (4.140, class PCPR) in a planned mood, in any

@@ -211,7 +211,7 @@ static bool digits(const char *s, size_t n)
 }
 
 /* FHIR date/dateTime/instant: YYYY[-MM[-DD[Thh:mm[:ss[.f]][Z|+hh:mm]]]] */
-static bool iso_ok(const char *s)
+bool fx_iso_ok(const char *s)
 {
     size_t n = strlen(s);
     if (n < 4 || !digits(s, 4))
@@ -258,7 +258,7 @@ int fx_date(struct fx *x, const cJSON *o, const char *key, const char **out)
     int rc = fx_str(x, o, key, false, out);
     if (rc || *out == NULL)
         return rc;
-    if (!iso_ok(*out)) {
+    if (!fx_iso_ok(*out)) {
         *out = NULL;
         fx_key(x, key);
         return fx_fail(x, HUB_EINVALID, "date is not ISO 8601");

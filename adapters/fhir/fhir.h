@@ -28,7 +28,11 @@
  *   Goal               goal.updated
  *   ServiceRequest     referral.created (draft, active, on-hold) or
  *                      referral.updated (completed, revoked, ...); basedOn
- *                      (a sub-referral's parent request) as "based_on"
+ *                      (a sub-referral's parent request) as "based_on";
+ *                      occurrenceDateTime / occurrencePeriod and
+ *                      quantityQuantity as "occurrence_at",
+ *                      "occurrence_period", "quantity" (a malformed one
+ *                      is left out with a warning)
  *   Task               referral.updated, when it is a referral task (focus is
  *                      a ServiceRequest, or code "fulfill"); status checked
  *                      against schemas/dict/task-status.json; partOf

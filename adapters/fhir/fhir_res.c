@@ -9,6 +9,8 @@
  */
 #include "fhir/fhir_int.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define ICD10CM "http://hl7.org/fhir/sid/icd-10-cm"
@@ -528,6 +530,83 @@ int fx_goal(struct fx *x, struct fx_entry *e)
 static const char *const REQUEST_STATUS[] = { "draft", "active", "on-hold",
     "revoked", "completed", "entered-in-error", "unknown", NULL };
 
+/* A date of the request's occurrence[x], or NULL: one that is not a FHIR
+ * date is left out with a warning, not refused. The hub read no occurrence
+ * before F30, and a sender's slip there must not now cost the referral. */
+static const char *lenient_date(struct fx *x, const cJSON *o, const char *key)
+{
+    const cJSON *v = fx_get(o, key);
+    if (v == NULL || cJSON_IsNull(v))
+        return NULL;
+    if (cJSON_IsString(v) && v->valuestring && fx_iso_ok(v->valuestring))
+        return v->valuestring;
+    fx_warn(x, key, "date is not ISO 8601; left out");
+    return NULL;
+}
+
+/* "quantity": how much of the service is asked for (quantityQuantity: 6
+ * month, 10 visits), its value as the number sent. A Ratio or Range is not
+ * read; a malformed Quantity is left out with a warning (as above). */
+static void put_quantity(struct fx *x, struct jw *w, const cJSON *sr)
+{
+    const cJSON *q = fx_get(sr, "quantityQuantity");
+    if (q == NULL || cJSON_IsNull(q))
+        return;
+    size_t old = fx_key(x, "quantityQuantity");
+    const cJSON *v = fx_get(q, "value");
+    static const char *const keys[] = { "unit", "system", "code" };
+    const char *txt[3] = { NULL, NULL, NULL };
+    bool ok = cJSON_IsObject(q) &&
+              (v == NULL || (cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
+                             fabs(v->valuedouble) <= 1e12));
+    for (size_t i = 0; ok && i < 3; i++) {
+        const cJSON *t = fx_get(q, keys[i]);
+        if (t && !(cJSON_IsString(t) && t->valuestring))
+            ok = false;
+        else if (t && t->valuestring[0])
+            txt[i] = t->valuestring;
+    }
+    if (!ok)
+        fx_warn(x, NULL, "quantity is not a FHIR Quantity; left out");
+    fx_pop(x, old);
+    if (!ok || (v == NULL && !txt[0] && !txt[1] && !txt[2]))
+        return;
+    jw_key(w, "quantity");
+    jw_obj_begin(w);
+    if (v) {
+        char num[32];
+        int n = snprintf(num, sizeof(num), "%.15g", v->valuedouble);
+        jw_key(w, "value");
+        jw_raw(w, (struct slice){ num, (size_t)n });
+    }
+    for (size_t i = 0; i < 3; i++)
+        jw_kv_cstr(w, keys[i], txt[i]);
+    jw_obj_end(w);
+}
+
+/* When and how much of the service is asked for (F30): a CBO plans its
+ * capacity on both. "occurrence_at" is occurrenceDateTime, else the
+ * period's start (as a Procedure's performed_at); occurrenceTiming is not
+ * read. */
+static void put_occurrence(struct fx *x, struct jw *w, const cJSON *sr)
+{
+    const char *at = lenient_date(x, sr, "occurrenceDateTime");
+    const char *ps = NULL, *pe = NULL;
+    const cJSON *p = fx_get(sr, "occurrencePeriod");
+    if (p && !cJSON_IsNull(p)) {
+        size_t old = fx_key(x, "occurrencePeriod");
+        if (cJSON_IsObject(p)) {
+            ps = lenient_date(x, p, "start");
+            pe = lenient_date(x, p, "end");
+        } else
+            fx_warn(x, NULL, "expected an object; left out");
+        fx_pop(x, old);
+    }
+    jw_kv_cstr(w, "occurrence_at", at ? at : ps);
+    put_period(w, "occurrence_period", ps, pe);
+    put_quantity(x, w, sr);
+}
+
 /* What a ServiceRequest says about the referral: domain, service, people. */
 static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
                             bool with_status, const char **authored,
@@ -587,6 +666,7 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
         (authored && (rc = put_date(x, w, sr, "authoredOn", "authored_at",
                                     authored))))
         return rc;
+    put_occurrence(x, w, sr);
     return HUB_OK;
 }
 

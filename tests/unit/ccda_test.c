@@ -826,6 +826,55 @@ Test(ccda_entries, patient_referral_act_is_a_referral_in_any_section,
     cr_expect_eq(r.out.n, 0, "a reported referral made an event");
 }
 
+/* F30: a planned entry's effectiveTime is when the service is to be given
+ * (FHIR ServiceRequest.occurrence[x]): its value, or an interval's low and
+ * high; a high that is not an HL7 TS is left out with a warning. */
+Test(ccda_entries, a_referral_carries_when_the_service_is_to_be_given,
+     .init = setup, .fini = teardown)
+{
+    static const char *const times[] = {
+        "<effectiveTime value=\"20240415\"/>",
+        "<effectiveTime><low value=\"20240220\"/><high value=\"20240820\"/>"
+        "</effectiveTime>",
+        "<effectiveTime><low value=\"20240220\"/><high value=\"2024-08\"/>"
+        "</effectiveTime>",
+        "",
+    };
+    static const char *const at[] = { "2024-04-15", "2024-02-20",
+                                      "2024-02-20", NULL };
+    static const char *const end[] = { NULL, "2024-08-20", NULL, NULL };
+    for (size_t k = 0; k < 4; k++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc), "%s<code code=\"18776-5\"/><entry>"
+                 "<act classCode=\"ACT\" moodCode=\"RQO\"><id root=\"1.2.9\"/>"
+                 "<code code=\"467771000124109\" codeSystem="
+                 "\"2.16.840.1.113883.6.96\"/><statusCode code=\"active\"/>"
+                 "%s</act></entry>%s", HEAD BODY_OPEN, times[k], BODY_CLOSE);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cr_expect_str_eq(r.out.ev[0].type, "referral.created", "case %zu", k);
+        cJSON *ref = cJSON_GetObjectItem(ev, "referral");
+        const char *got = cJSON_GetStringValue(
+            cJSON_GetObjectItem(ref, "occurrence_at"));
+        cJSON *per = cJSON_GetObjectItem(ref, "occurrence_period");
+        const char *e = cJSON_GetStringValue(cJSON_GetObjectItem(per, "end"));
+        if (at[k])
+            cr_expect(got && strcmp(got, at[k]) == 0, "case %zu: %s", k,
+                      got ? got : "(absent)");
+        else
+            cr_expect_null(got, "case %zu", k);
+        if (end[k])
+            cr_expect(e && strcmp(e, end[k]) == 0, "case %zu", k);
+        else
+            cr_expect_null(e, "case %zu", k);
+        cr_expect_eq(per != NULL, k == 1 || k == 2, "case %zu period", k);
+        cr_expect_eq(cJSON_GetObjectItem(ev, "warnings") != NULL, k == 2,
+                     "case %zu warnings", k);
+        cJSON_Delete(ev);
+        arena_reset(&A);
+    }
+}
+
 /* Finding 7: a referral's requester when neither the act's author nor the
  * document's names an organization: the encompassing encounter's (its
  * responsible party's organization, else its facility's service

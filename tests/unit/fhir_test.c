@@ -1596,6 +1596,90 @@ Test(fhir, a_task_requester_other_than_its_requests_is_kept)
     cr_assert_str_eq(field_of(&out, 1, "referral.task_requester"), "(absent)");
 }
 
+/* F30: SHIN-NY's ServiceRequest asks for the food pantry from 2024-02-20
+ * to 2024-08-20 (occurrencePeriod), for 6 month (quantityQuantity). Both
+ * are carried, by the request's own event and by its Task's; a date or
+ * Quantity that is not one is left out with a warning, not refused. */
+#define SR_OCC(members)                                                     \
+    "{\"resourceType\":\"ServiceRequest\",\"id\":\"sr\",\"status\":"        \
+    "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":"           \
+    "\"Patient/a\"}" members "}"
+
+Test(fhir, a_referral_carries_when_and_how_much_of_the_service)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(SR_OCC(",\"occurrencePeriod\":{\"start\":\"2024-02-20T00:"
+                            "00:00Z\",\"end\":\"2024-08-20T00:00:00Z\"},"
+                            "\"quantityQuantity\":{\"value\":6,\"unit\":"
+                            "\"month\",\"system\":\"http://unitsofmeasure.org\","
+                            "\"code\":\"mo\"}"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "referral.occurrence_at"),
+                     "2024-02-20T00:00:00Z");
+    cr_assert_str_eq(field_of(&out, 0, "referral.occurrence_period"),
+                     "{\"start\":\"2024-02-20T00:00:00Z\","
+                     "\"end\":\"2024-08-20T00:00:00Z\"}");
+    cr_assert_str_eq(field_of(&out, 0, "referral.quantity"),
+                     "{\"value\":6,\"unit\":\"month\",\"system\":"
+                     "\"http://unitsofmeasure.org\",\"code\":\"mo\"}");
+    cr_assert_str_eq(field_of(&out, 0, "warnings"), "(absent)");
+
+    /* a dateTime; a decimal quantity keeps its fraction */
+    cr_assert_eq(run(SR_OCC(",\"occurrenceDateTime\":\"2024-03-01\","
+                            "\"quantityQuantity\":{\"value\":1.5,\"unit\":"
+                            "\"h\"}"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "referral.occurrence_at"), "2024-03-01");
+    cr_assert_str_eq(field_of(&out, 0, "referral.occurrence_period"),
+                     "(absent)");
+    char raw[2048];
+    snprintf(raw, sizeof(raw), "%.*s", (int)out.ev[0].json.len,
+             out.ev[0].json.p);
+    cr_assert_not_null(strstr(raw, "\"quantity\":{\"value\":1.5,\"unit\":\"h\"}"),
+                       "%s", raw);
+
+    /* an end alone is a period without occurrence_at */
+    cr_assert_eq(run(SR_OCC(",\"occurrencePeriod\":{\"end\":\"2024-08\"}"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "referral.occurrence_at"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "referral.occurrence_period"),
+                     "{\"end\":\"2024-08\"}");
+
+    /* not a date, not a Quantity: left out, said, the referral kept */
+    cr_assert_eq(run(SR_OCC(",\"occurrencePeriod\":{\"start\":\"20/02/2024\","
+                            "\"end\":\"2024-08-20\"},\"quantityQuantity\":"
+                            "{\"value\":\"6\",\"unit\":\"month\"}"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "referral.occurrence_at"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "referral.occurrence_period"),
+                     "{\"end\":\"2024-08-20\"}");
+    cr_assert_str_eq(field_of(&out, 0, "referral.quantity"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "warnings.0.field"),
+                     "ServiceRequest.occurrencePeriod.start");
+    cr_assert_str_eq(field_of(&out, 0, "warnings.1.field"),
+                     "ServiceRequest.quantityQuantity");
+    cr_assert_eq(run(SR_OCC(",\"occurrenceDateTime\":7,\"occurrencePeriod\":"
+                            "[],\"quantityQuantity\":{}"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "referral.occurrence_at"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "referral.quantity"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "warnings.1.field"),
+                     "ServiceRequest.occurrencePeriod");
+
+    /* the Task of a request in the message tells the same */
+    cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"transaction\","
+                     "\"entry\":[{\"resource\":" SR_OCC(",\"occurrenceDateTime\":"
+                     "\"2024-03-01\"") "},{\"resource\":{\"resourceType\":"
+                     "\"Task\",\"id\":\"t\",\"status\":\"accepted\",\"intent\":"
+                     "\"order\",\"focus\":{\"reference\":\"ServiceRequest/sr\"},"
+                     "\"for\":{\"reference\":\"Patient/a\"}}}]}",
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 1, "referral.occurrence_at"), "2024-03-01");
+}
+
 /* A completed QuestionnaireResponse (one AHC housing answer) about a
  * contained Patient whose members after "id" are `members`. */
 #define QR_OF_PATIENT(members)                                               \
