@@ -12,7 +12,9 @@
  *        screening.positive (same body) when the dictionary finds a positive
  *        domain. A panel Observation takes its hasMember items from the same
  *        message; loose item Observations of one patient in one message
- *        form one screening; an Observation derived from a
+ *        form one screening (named by their questions when they are of
+ *        one encounter, as a response without a known questionnaire is:
+ *        schemas/dict/README.md); an Observation derived from a
  *        QuestionnaireResponse in the same message is folded into it.
  *        Positivity is the hub's (dict_score); a sender's interpretation
  *        POS/NEG that disagrees becomes a warning on the event, never an

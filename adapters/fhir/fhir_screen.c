@@ -624,11 +624,13 @@ static int qr_items(struct fx *x, const cJSON *o, struct scr *s, int depth)
  * questions for at least half of those answered: a form of other
  * questions that shares a few with an instrument is not that instrument
  * (a PHQ-9 opens with the two PHQ-2 items of the AHC HRSN supplemental
- * questions, and was sent on as an AHC HRSN screening). */
+ * questions, and was sent on as an AHC HRSN screening). Two smallest of
+ * one size are a guess between them: none (schemas/dict/README.md). */
 static const struct dict_instrument *infer_instrument(struct fx *x,
                                                       const struct scr *s)
 {
     const struct dict_instrument *best = NULL;
+    bool tie = false;
     size_t known = 0;
     for (size_t i = 0; i < s->n; i++)
         if (dict_item_find(x->d, NULL, slice_from_cstr(s->r[i].question)))
@@ -643,10 +645,16 @@ static const struct dict_instrument *infer_instrument(struct fx *x,
             if (dict_item_find(x->d, NULL, q) && !dict_item_find(x->d, in, q))
                 all = false;
         }
-        if (all && (best == NULL || in->n_items < best->n_items))
+        if (!all)
+            continue;
+        if (best && in->n_items == best->n_items)
+            tie = true;
+        else if (best == NULL || in->n_items < best->n_items) {
             best = in;
+            tie = false;
+        }
     }
-    return best;
+    return tie ? NULL : best;
 }
 
 /* ---- scoring and the body ------------------------------------------------------ */
@@ -1008,11 +1016,22 @@ static bool obs_is_screening(struct fx *x, const cJSON *o)
     return yes;
 }
 
+static const char *ref_member(const cJSON *o, const char *key)
+{
+    const cJSON *r = fx_get(fx_get(o, key), "reference");
+    return cJSON_IsString(r) ? r->valuestring : NULL;
+}
+
 static const char *subject_ref(const cJSON *o)
 {
-    const cJSON *s = fx_get(o, "subject");
-    const cJSON *r = fx_get(s, "reference");
-    return cJSON_IsString(r) ? r->valuestring : NULL;
+    return ref_member(o, "subject");
+}
+
+/* Both name the same encounter, or neither names one. */
+static bool same_encounter(const cJSON *a, const cJSON *b)
+{
+    const char *ea = ref_member(a, "encounter"), *eb = ref_member(b, "encounter");
+    return ea == eb || (ea && eb && strcmp(ea, eb) == 0);
 }
 
 int fx_screening_obs(struct fx *x, struct fx_entry *e)
@@ -1043,6 +1062,7 @@ int fx_screening_obs(struct fx *x, struct fx_entry *e)
     fx_at_entry(x, e);
     bool panel = s.instrument != NULL ||
                  fx_get(e->res, "hasMember");
+    bool one_encounter = true;
     if (!panel && x->bundle && !x->batch) {
         /* loose items: the other loose screening Observations of the same
          * patient in this message join this screening */
@@ -1067,12 +1087,19 @@ int fx_screening_obs(struct fx *x, struct fx_entry *e)
             if ((rc = fx_labels(x, o->res)) || (rc = obs_collect(x, o->res, &s, 0)))
                 return rc;
             o->consumed = true;
+            one_encounter &= same_encounter(e->res, o->res);
         }
         fx_at_entry(x, e);
     }
     const struct dict_instrument *in =
         s.instrument ? dict_instrument_find(x->d, slice_from_cstr(s.instrument))
                      : NULL;
+    /* loose answers without a panel (SHIN-NY's declined bundle: the twelve
+     * NYS AHC HRSN questions of one encounter): named by their questions,
+     * as a QuestionnaireResponse's are (F27); answers of several
+     * encounters, gathered as one screening, are not named */
+    if (in == NULL && !panel && one_encounter)
+        in = infer_instrument(x, &s);
     return finish(x, e, &s, in, status, when, pstart, pend, patient);
 }
 

@@ -1361,6 +1361,118 @@ Test(fhir, an_instrument_is_not_inferred_from_a_minority_of_its_items)
     cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "(absent)");
 }
 
+/* F27: loose answers of one encounter without a panel Observation (the
+ * SHIN-NY declined bundle's twelve NYS AHC HRSN questions) are named by
+ * their questions, by the rule of a QuestionnaireResponse's: the smallest
+ * instrument holding every known question. Not when they come from
+ * several encounters, nor when two instruments of that size hold them. */
+#define LOOSE(id, enc, q, a)                                                \
+    "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"" id "\","     \
+    "\"status\":\"final\",\"category\":[{\"coding\":[{\"code\":"            \
+    "\"survey\"}]}],\"subject\":{\"reference\":\"Patient/p1\"}," enc        \
+    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\""    \
+    q "\"}]},\"effectiveDateTime\":\"2024-02-23\",\"valueCodeableConcept\":" \
+    "{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"" a "\"}]}}}"
+#define ENC(e) "\"encounter\":{\"reference\":\"Encounter/" e "\"},"
+#define COLLECTION(entries)                                                 \
+    "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["      \
+    entries "]}"
+
+static struct dict *dict_with(const char *name, const char *text)
+{
+    static const char *const files[] = { "domains.json", "instruments.json",
+        "zcodes.json", "task-status.json", "security-labels.json" };
+    struct dict_file f[6];
+    char *keep[5];
+    for (size_t i = 0; i < 5; i++) {
+        char path[600];
+        size_t len;
+        snprintf(path, sizeof(path), "%s/schemas/dict/%s", root(), files[i]);
+        keep[i] = testfile_read(path, &len);
+        cr_assert_not_null(keep[i], "%s", path);
+        f[i] = (struct dict_file){ files[i], keep[i], len };
+    }
+    f[5] = (struct dict_file){ name, text, strlen(text) };
+    struct dict *d;
+    struct dict_err e;
+    cr_assert_eq(dict_load(f, 6, &d, &e), HUB_OK, "%s %s", e.path, e.what);
+    for (size_t i = 0; i < 5; i++)
+        free(keep[i]);
+    return d;
+}
+
+Test(fhir, loose_answers_of_one_encounter_are_named_by_their_questions)
+{
+    struct canon_list out;
+    struct hub_err err;
+    /* employment is asked by the NYS twelve and the AHC supplemental
+     * questions, living situation by the NYS twelve, AHC core and
+     * PRAPARE: only the NYS twelve hold both */
+    cr_assert_eq(run(COLLECTION(LOOSE("a", ENC("e1"), "71802-3", "LA31993-1")
+                                "," LOOSE("b", ENC("e1"), "96780-2",
+                                          "LA31981-6")),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "NYSAHCHRSN");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.1.question"),
+                     "96780-2");
+    /* neither names an encounter: one screening too */
+    cr_assert_eq(run(COLLECTION(LOOSE("a", "", "71802-3", "LA31993-1") ","
+                                LOOSE("b", "", "96780-2", "LA31981-6")),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "NYSAHCHRSN");
+    /* the two Hunger Vital Sign questions: the HVS (three items) before
+     * the AHC core (ten) and the NYS twelve that ask them too */
+    cr_assert_eq(run(COLLECTION(LOOSE("a", ENC("e1"), "88122-7", "LA28397-0")
+                                "," LOOSE("b", ENC("e1"), "88123-5",
+                                          "LA28398-8")),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "88121-9");
+    /* answers of two encounters gathered as one: not named */
+    cr_assert_eq(run(COLLECTION(LOOSE("a", ENC("e1"), "71802-3", "LA31993-1")
+                                "," LOOSE("b", ENC("e2"), "96780-2",
+                                          "LA31981-6")),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "(absent)");
+    cr_assert_eq(run(COLLECTION(LOOSE("a", ENC("e1"), "71802-3", "LA31993-1")
+                                "," LOOSE("b", "", "96780-2", "LA31981-6")),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "(absent)");
+    /* one answer says too little */
+    cr_assert_eq(run(COLLECTION(LOOSE("a", ENC("e1"), "96780-2", "LA31981-6")),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "(absent)");
+
+    /* a site's instrument of the same three questions as the HVS: which
+     * of the two was asked is a guess, so neither (a response too) */
+    struct dict *keep = D;
+    D = dict_with("instruments-tie.json",
+        "{\"instruments\":[{\"code\":\"TIE-3\",\"system\":\"urn:x\","
+        "\"name\":\"three food questions\",\"items\":["
+        "{\"question\":\"88122-7\",\"domain\":\"food-insecurity\","
+        "\"answers\":[{\"code\":\"LA28397-0\",\"positive\":true}]},"
+        "{\"question\":\"88123-5\",\"domain\":\"food-insecurity\","
+        "\"answers\":[{\"code\":\"LA28397-0\",\"positive\":true}]},"
+        "{\"question\":\"88124-3\",\"domain\":\"food-insecurity\","
+        "\"answers\":[{\"code\":\"LA19952-3\",\"positive\":true}]}]}]}");
+    int rc = run(COLLECTION(LOOSE("a", ENC("e1"), "88122-7", "LA28397-0") ","
+                            LOOSE("b", ENC("e1"), "88123-5", "LA28398-8")),
+                 &out, NULL, &err);
+    const char *got = rc == HUB_OK ? field_of(&out, 0, "screening.instrument")
+                                   : "(refused)";
+    char obs_got[64];
+    snprintf(obs_got, sizeof(obs_got), "%s", got);
+    rc = run(QR(QR_ITEM("88122-7", "LA28397-0") ","
+                QR_ITEM("88123-5", "LA28398-8")), &out, NULL, &err);
+    got = rc == HUB_OK ? field_of(&out, 0, "screening.instrument") : "(refused)";
+    char qr_got[64];
+    snprintf(qr_got, sizeof(qr_got), "%s", got);
+    dict_free(D);
+    D = keep;
+    cr_assert_str_eq(obs_got, "(absent)");
+    cr_assert_str_eq(qr_got, "(absent)");
+}
+
 /* Finding 10: a sub-referral names its parent request; a sub-task its
  * parent task. */
 Test(fhir, a_subreferral_carries_the_request_it_is_based_on)
