@@ -680,6 +680,30 @@ static void dom_array(struct jw *w, const char *key, const char **l, size_t n,
     jw_arr_end(w);
 }
 
+/* A Reference member's reference, or NULL (also when it is no string:
+ * these are carried, never checked, so a slip there costs nothing). */
+static const char *ref_member(const cJSON *o, const char *key)
+{
+    const cJSON *r = fx_get(fx_get(o, key), "reference");
+    return cJSON_IsString(r) ? r->valuestring : NULL;
+}
+
+static const char *ref_member_of(const cJSON *ref)
+{
+    const cJSON *r = fx_get(ref, "reference");
+    return cJSON_IsString(r) ? r->valuestring : NULL;
+}
+
+/* Who took the screening: an Observation's first performer, a
+ * QuestionnaireResponse's author (who recorded the answers). */
+static const char *performer_ref(const cJSON *o)
+{
+    const cJSON *p = fx_get(o, "performer");
+    if (cJSON_IsArray(p))
+        return p->child ? ref_member_of(p->child) : NULL;
+    return ref_member(o, "author");
+}
+
 static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
                   const struct dict_instrument *in, const char *status,
                   const char *occurred, const char *pstart,
@@ -880,6 +904,10 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
     jw_arr_end_if(&w, scores);
     if (sender_said)
         dom_array(&w, "sender_positive_domains", sender, ns, true);
+    /* where and by whom it was taken (F31), as the CSV adapter carries
+     * ENCOUNTER_ID: a subscriber ties the screening to its visit */
+    jw_kv_cstr(&w, "performer", fx_ref_name(x, performer_ref(e->res)));
+    jw_kv_cstr(&w, "encounter", fx_ref_name(x, ref_member(e->res, "encounter")));
     jw_obj_end(&w);
     struct slice body;
     if (jw_finish(&w, &body) != HUB_OK)
@@ -1014,12 +1042,6 @@ static bool obs_is_screening(struct fx *x, const cJSON *o)
     x->plen = saved;
     x->path[saved] = '\0';
     return yes;
-}
-
-static const char *ref_member(const cJSON *o, const char *key)
-{
-    const cJSON *r = fx_get(fx_get(o, key), "reference");
-    return cJSON_IsString(r) ? r->valuestring : NULL;
 }
 
 static const char *subject_ref(const cJSON *o)

@@ -1473,6 +1473,43 @@ Test(fhir, loose_answers_of_one_encounter_are_named_by_their_questions)
     cr_assert_str_eq(qr_got, "(absent)");
 }
 
+/* F31: a screening names the encounter it was taken in and who took it
+ * (Observation.performer, QuestionnaireResponse.author), as the CSV
+ * adapter carries ENCOUNTER_ID; a reference that is no string is left
+ * out, not refused. */
+Test(fhir, a_screening_names_its_encounter_and_performer)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(OBS("\"encounter\":{\"reference\":\"Encounter/e1\"},"
+                         "\"performer\":[{\"reference\":\"Organization/scn\"},"
+                         "{\"reference\":\"Practitioner/p\"}],"
+                         "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+                         "\"code\":\"88122-7\"}]},\"valueCodeableConcept\":"
+                         "{\"coding\":[{\"code\":\"LA28398-8\"}]}"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "screening.encounter"), "Encounter/e1");
+    cr_assert_str_eq(field_of(&out, 0, "screening.performer"),
+                     "Organization/scn");
+    cr_assert_eq(run("{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q\","
+                     "\"status\":\"completed\",\"subject\":{\"reference\":"
+                     "\"Patient/p1\"},\"encounter\":{\"reference\":"
+                     "\"Encounter/e2\"},\"author\":{\"reference\":"
+                     "\"Practitioner/cw\"},\"item\":[" QR_ITEM("88122-7",
+                     "LA28398-8") "]}", &out, NULL, &err), HUB_OK, "%s",
+                 err.field);
+    cr_assert_str_eq(field_of(&out, 0, "screening.encounter"), "Encounter/e2");
+    cr_assert_str_eq(field_of(&out, 0, "screening.performer"),
+                     "Practitioner/cw");
+    cr_assert_eq(run(OBS("\"encounter\":{\"reference\":7},\"performer\":{},"
+                         "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+                         "\"code\":\"88122-7\"}]},\"valueCodeableConcept\":"
+                         "{\"coding\":[{\"code\":\"LA28398-8\"}]}"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "screening.encounter"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "screening.performer"), "(absent)");
+}
+
 /* Finding 10: a sub-referral names its parent request; a sub-task its
  * parent task. */
 Test(fhir, a_subreferral_carries_the_request_it_is_based_on)
