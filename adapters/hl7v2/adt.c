@@ -2482,9 +2482,15 @@ int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
     struct raw type = msh_raw(&c, 9, false);
     struct slice type1, type2;
     comps12(&c, type.v, &type1, &type2);
-    if (!upper_eq(trim(type1), "ADT"))
+    if (!upper_eq(trim(type1), "ADT")) {
+        /* an empty MSH-9 is a broken header, not a type the hub does not
+         * take (a field added before it shifts every later field) */
+        if (trim(type1).len == 0 && trim(type2).len == 0)
+            return hub_err_set(err, HUB_EINVALID, "MSH-9", msh->off,
+                               "required field message type is missing");
         return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-9", msh->off,
                            "message type is not supported");
+    }
 
     struct raw vers = msh_raw(&c, 12, false);
     struct slice ver, ver2;

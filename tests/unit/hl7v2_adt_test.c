@@ -122,9 +122,10 @@ Test(hl7_to_events, maps_every_supported_trigger_to_its_topic)
 
 Test(hl7_to_events, refuses_other_message_types_at_msh_9)
 {
-    static const char *types[] = { "SIU^S12", "ACK^A01", "ORU^R01", "",
+    /* an empty MSH-9 is refused as missing (F32, below) */
+    static const char *types[] = { "SIU^S12", "ACK^A01", "ORU^R01",
                                    "ADX^A01" };
-    for (size_t k = 0; k < 5; k++) {
+    for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
         char msg[2048];
         struct canon_list l;
         struct hub_err err;
@@ -158,6 +159,23 @@ Test(hl7_to_events, refuses_unsupported_trigger_at_msh_9_2)
         cr_assert_str_eq(err.field, "MSH-9.2");
         cr_assert_eq(l.n, 0);
     }
+}
+
+/* tests/data/real/SOURCES.md F32: PointClickCare's example A03 has an
+ * extra field after MSH-2, so MSH-9 is empty and MSH-10 holds the type */
+Test(hl7_to_events, refuses_an_empty_msh_9_as_missing_not_unsupported)
+{
+    struct canon_list l;
+    struct hub_err err;
+    cr_assert_eq(run("MSH|^~\\&||A|F|H|H|20160129130701||ADT^A08|1|T|2.5\r"
+                     PID, &l, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "MSH-9");
+    cr_assert_str_eq(err.what, "required field message type is missing");
+    cr_assert_eq(run(MSH("^", "2.5") PID, &l, &err), HUB_EINVALID);
+    cr_assert_eq(run(MSH("ORU^R01", "2.5") PID, &l, &err), HUB_EUNSUPPORTED);
+    cr_assert_str_eq(err.what, "message type is not supported");
+    cr_assert_eq(run(MSH("^A01", "2.5") PID, &l, &err), HUB_EUNSUPPORTED,
+                 "an event without a type is not a missing type");
 }
 
 Test(hl7_to_events, takes_the_trigger_from_evn_1_when_msh_9_has_none)
