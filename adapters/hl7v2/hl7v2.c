@@ -14,12 +14,14 @@
  * copied; repetitions, components and subcomponents are split on demand,
  * and only values holding the escape character are decoded into the arena.
  *
- * Tolerated: a UTF-8 BOM, leading and trailing whitespace, segments ended by
- * CR, LF or CRLF, blank lines between segments, an escape character doubled
- * in MSH-2 (a message copied out of a string literal). Refused: no MSH
- * first, bad delimiters, a segment ID that is not three letters/digits, a
- * NUL byte, a second MSH (batches are split by the caller), anything over a
- * limit.
+ * Tolerated: a UTF-8 BOM, leading and trailing whitespace, an MLLP frame's
+ * VT before MSH and FS after the last segment, SUB and NUL bytes after it
+ * (a file's end), segments ended by CR, LF or CRLF, blank lines between
+ * segments, blanks before a segment ID, an escape character doubled in
+ * MSH-2 (a message copied out of a string literal). Refused: no MSH first,
+ * bad delimiters, a segment ID that is not three letters/digits, a NUL
+ * byte within the message, a second MSH (batches are split by the
+ * caller), anything over a limit.
  */
 #include "hl7v2/hl7v2_int.h"
 
@@ -514,11 +516,18 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
     *out = NULL;
     if (p == NULL)
         len = end = 0;
-    if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
-        i = 3;
+    /* MLLP's frame (VT before, FS CR after: a message saved or posted
+     * with the bytes of its transport) and a file's end (SUB, NUL
+     * padding) are no part of the message */
+    while (i < end && (is_space((unsigned char)p[i]) || p[i] == '\x0b'))
+        i++;
+    if (end - i >= 3 && memcmp(p + i, "\xef\xbb\xbf", 3) == 0)
+        i += 3;
     while (i < end && is_space((unsigned char)p[i]))
         i++;
-    while (end > i && is_space((unsigned char)p[end - 1]))
+    while (end > i && (is_space((unsigned char)p[end - 1]) ||
+                       p[end - 1] == '\x1c' || p[end - 1] == '\x1a' ||
+                       p[end - 1] == '\0'))
         end--;
     if (i > HL7_MAX_MESSAGE)        /* keeps every offset below 2^30 */
         return hub_err_set(err, HUB_ELIMIT, "message", 0,
@@ -652,7 +661,11 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
     uint32_t seglim = segcap < HL7_MAX_SEGMENTS ? segcap : HL7_MAX_SEGMENTS;
     size_t s = i;
     while (s < end) {
-        if (p[s] == '\r' || p[s] == '\n') {     /* CRLF, blank lines */
+        /* CRLF, blank lines, and blanks before a segment ID (segments
+         * indented in a document or a string literal): one compare for
+         * the letter that starts nearly every segment */
+        if ((unsigned char)p[s] <= ' ' &&
+            (p[s] == '\r' || p[s] == '\n' || p[s] == ' ' || p[s] == '\t')) {
             s++;
             continue;
         }

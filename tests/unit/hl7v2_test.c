@@ -175,6 +175,34 @@ Test(hl7_parse, tolerates_bom_and_surrounding_whitespace)
     assert_slice(hl7_get(&A, m, "PID", 0, 3, 0, 0, 0), "42");
 }
 
+/* tests/data/real/SOURCES.md F31: a message saved with its MLLP frame
+ * (VT ... FS CR) or a file's end (SUB, NUL padding) is the message */
+Test(hl7_parse, passes_over_an_mllp_frame_and_a_files_end)
+{
+    static const char *const wrapped[] = {
+        "\x0bMSH|^~\\&|A|B|C|D|2026||ADT^A01|9|P|2.5\rPID|1||42\r\x1c\r",
+        "\x0b\xef\xbb\xbfMSH|^~\\&|A|B|C|D|2026||ADT^A01|9|P|2.5\rPID|1||42",
+        "\r\n\x0bMSH|^~\\&|A|B|C|D|2026||ADT^A01|9|P|2.5\nPID|1||42\n\x1a",
+        "MSH|^~\\&|A|B|C|D|2026||ADT^A01|9|P|2.5\rPID|1||42\r\x1c\r\x1a",
+    };
+    for (size_t k = 0; k < sizeof(wrapped) / sizeof(wrapped[0]); k++) {
+        struct hl7_msg *m = parse_ok(wrapped[k]);
+        assert_slice(hl7_control_id(m), "9");
+        assert_slice(hl7_get(&A, m, "PID", 0, 3, 0, 0, 0), "42");
+    }
+    /* NUL padding after the last segment, and only there */
+    const char pad[] = "MSH|^~\\&|A|B|C|D|2026||ADT^A01|9|P|2.5\rPID|1||42\r"
+                       "\0\0\0";
+    struct hl7_msg *m = NULL;
+    struct hub_err err = { 0 };
+    cr_assert_eq(hl7_parse(&A, pad, sizeof(pad) - 1, &m, &err), HUB_OK);
+    assert_slice(hl7_get(&A, m, "PID", 0, 3, 0, 0, 0), "42");
+    const char mid[] = "MSH|^~\\&|A|B|C|D|2026||ADT^A01|9|P|2.5\r\x1c\r"
+                       "PID|1||42\r";
+    cr_assert_eq(hl7_parse(&A, mid, sizeof(mid) - 1, &m, &err), HUB_ESYNTAX,
+                 "a frame byte between segments is not passed over");
+}
+
 Test(hl7_parse, passes_over_z_segments)
 {
     struct hl7_msg *m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A01|9|P|2.5\r"
@@ -202,6 +230,22 @@ static int parse_rc(const char *p, size_t n, struct hub_err *err,
 {
     memset(err, 0, sizeof(*err));
     return hl7_parse(&A, p, n, m, err);
+}
+
+/* F33: segments indented as a document or a string literal shows them */
+Test(hl7_parse, passes_over_blanks_before_a_segment_id)
+{
+    struct hl7_msg *m =
+        parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A01|9|P|2.5\n"
+                 "    EVN|A01|2026\n\t PID|1||42\r\n  \r\n   PV1|1|I\n");
+    assert_slice(hl7_get(&A, m, "PID", 0, 3, 0, 0, 0), "42");
+    assert_slice(hl7_get(&A, m, "PV1", 0, 2, 0, 0, 0), "I");
+    assert_slice(hl7_get(&A, m, "EVN", 0, 1, 0, 0, 0), "A01");
+    /* a blank inside an ID is no blank before it */
+    struct hub_err err;
+    const char *bad = "MSH|^~\\&|A|B|C|D|2026||ADT^A01|9|P|2.5\rP ID|1\r";
+    cr_assert_eq(parse_rc(bad, strlen(bad), &err, &m), HUB_ESYNTAX);
+    cr_assert_str_eq(err.field, "segment[1]");
 }
 
 Test(hl7_parse, rejects_message_without_msh)
@@ -837,13 +881,14 @@ Test(hl7_parse, reads_unindexed_segments_as_indexed_ones)
         char t[512];
         size_t n = (size_t)snprintf(t, sizeof(t), "%s",
                                     "MSH|^~\\&|A|B|C|D|2026||ADT^A01|7|P|2.5\r");
-        n += (size_t)snprintf(t + n, sizeof(t) - n, "%s|1|x|y", ids[k]);
-        t[n - 1] = '\0';
+        /* inside PID-3, not after the last segment (a file's end, F31) */
+        n += (size_t)snprintf(t + n, sizeof(t) - n, "%s|1|x|yz", ids[k]);
+        t[n - 2] = '\0';
         cr_assert_eq(parse_rc(t, n, &err, &m), HUB_ESYNTAX);
         cr_assert_eq(strncmp(err.field, ids[k], 3), 0);
         cr_assert_str_eq(err.field + 3, "-3");
         off[k] = err.offset;
-        t[n - 1] = 'y';
+        t[n - 2] = 'y';
         t[n++] = '|';
         for (int r = 0; r < HL7_MAX_REPS; r++)
             t[n++] = '~';
