@@ -1414,12 +1414,59 @@ static struct text phone_use(struct slice use, struct slice equip,
     return dflt ? (struct text){ slice_from_cstr(dflt), true } : TEXT_NONE;
 }
 
+/* Whether `system` is one of `names` (case aside). */
+static int system_is(struct slice system, const char *const *names, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (upper_eq_n(system, names[k], strlen(names[k])))
+            return 1;
+    return 0;
+}
+
+/* HL7 v2 table 0396 names SNOMED CT "SCT" (dict_is_snomed); feeds also
+ * label SNOMED CT concept ids "SNM" (SNOMED), "SNM3" (SNOMED
+ * International: Google's Simulated Hospital) or spell the name out. The
+ * label lookup is exact against SNOMED CT ids, all digits, which no code
+ * of the older editions ("D3-12000") can equal. */
+static int snomed_alias(struct slice system)
+{
+    static const char *const names[] = {
+        "SNM", "SNM3", "SNOMED", "SNOMEDCT", "SNOMED CT", "SNOMED-CT",
+    };
+    return system_is(system, names, sizeof(names) / sizeof(names[0]));
+}
+
+/* ICD-9-CM 291-292 and 303-305, the alcohol and drug disorders of its
+ * chapter 5 that ICD-10 F10-F19 replaced (US claims until October 2015;
+ * v2.3/2.4 feeds and their archives still send them), in a system that
+ * names ICD-9: a bare number is no ICD-9 code to go by. */
+static int is_icd9_sud(struct slice code, struct slice system)
+{
+    static const char *const icd9[] = {
+        "I9", "I9C", "I9CM", "ICD9", "ICD-9", "ICD9CM", "ICD-9-CM",
+        "2.16.840.1.113883.6.103", "2.16.840.1.113883.6.2",
+        "2.16.840.1.113883.6.42", "http://hl7.org/fhir/sid/icd-9-cm",
+    };
+    if (code.len < 3 || (code.len > 3 && code.p[3] != '.' &&
+                         !(code.p[3] >= '0' && code.p[3] <= '9')))
+        return 0;
+    for (int k = 0; k < 3; k++)
+        if (code.p[k] < '0' || code.p[k] > '9')
+            return 0;
+    int n = (code.p[0] - '0') * 100 + (code.p[1] - '0') * 10 +
+            (code.p[2] - '0');
+    if (!(n == 291 || n == 292 || (n >= 303 && n <= 305)))
+        return 0;
+    return system_is(system, icd9, sizeof(icd9) / sizeof(icd9[0]));
+}
+
 /* ICD-10 (-CM) F10-F19: mental and behavioural disorders due to
- * psychoactive substance use, protected by 42 CFR Part 2; or a SNOMED CT
- * substance use disorder of the dictionary's concept tables. */
+ * psychoactive substance use, protected by 42 CFR Part 2 (and their
+ * ICD-9-CM codes); or a SNOMED CT substance use disorder of the
+ * dictionary's concept tables. */
 static int is_sud(const struct ctx *c, struct slice code, struct slice system)
 {
-    if (c->d && dict_is_snomed(system))
+    if (c->d && (dict_is_snomed(system) || snomed_alias(system)))
         return dict_snomed_sensitivity(c->d, code) != NULL;
     static const char *const icd10[] = {
         "I10", "I10C", "ICD10", "ICD-10", "ICD10CM", "ICD-10-CM",
@@ -1430,16 +1477,17 @@ static int is_sud(const struct ctx *c, struct slice code, struct slice system)
     if (code.len < 3)
         return 0;
     char c0 = code.p[0];
+    if (c0 >= '2' && c0 <= '3')
+        return is_icd9_sud(code, system);
     if (!((c0 == 'F' || c0 == 'f') && code.p[1] == '1' &&
           code.p[2] >= '0' && code.p[2] <= '9' &&
           (code.len == 3 || code.p[3] == '.' ||
            (code.p[3] >= '0' && code.p[3] <= '9') ||
            (code.p[3] >= 'A' && code.p[3] <= 'Z'))))
         return 0;
-    int known = system.len == 0;    /* unlabelled: err on the safe side */
-    for (size_t k = 0; !known && k < sizeof(icd10) / sizeof(icd10[0]); k++)
-        known = upper_eq_n(system, icd10[k], strlen(icd10[k]));
-    return known;
+    if (system.len == 0)            /* unlabelled: err on the safe side */
+        return 1;
+    return system_is(system, icd10, sizeof(icd10) / sizeof(icd10[0]));
 }
 
 /* ---- writers ------------------------------------------------------------ */

@@ -98,8 +98,9 @@ int hl7_to_events_warn(struct arena *a, const struct hl7_msg *m,
     __attribute__((warn_unused_result));
 
 /* hl7_to_events_warn with the data dictionary: a DG1 coded in SNOMED CT
- * (SCT) is then labelled by its concept tables (a substance use disorder:
- * "sud"), as FHIR and C-CDA diagnoses are. `d` NULL: ICD-10 only. */
+ * (SCT, or SNM, SNM3, SNOMED CT as feeds label it) is then labelled by its
+ * concept tables (a substance use disorder: "sud"), as FHIR and C-CDA
+ * diagnoses are. `d` NULL: ICD-10 and ICD-9-CM only. */
 struct dict;
 int hl7_to_events_dict(struct arena *a, const struct dict *d,
                        const struct hl7_msg *m, struct canon_list *out,

@@ -438,7 +438,29 @@ Test(hl7_to_events, labels_icd10_f10_to_f19_diagnoses_sud)
     cr_assert(!has_sud("DG1|1||F09^x^I10"));
     cr_assert(!has_sud("DG1|1||F1^x^I10"));
     cr_assert(!has_sud("DG1|1||F10.20^x^SCT"));   /* another code system */
-    cr_assert(!has_sud("DG1|1||303.90^Alcohol dependence^I9"));
+    cr_assert(!has_sud("DG1|1||F10.20^x^I9"));
+}
+
+/* tests/data/real/SOURCES.md F34: the ICD-9-CM codes F10-F19 replaced
+ * (291-292, 303-305), which v2.3/2.4 feeds sent until October 2015, in a
+ * system that names ICD-9 */
+Test(hl7_to_events, labels_icd9_cm_substance_use_diagnoses_sud)
+{
+    cr_assert(has_sud("DG1|1||303.90^Alcohol dependence^I9"));
+    cr_assert(has_sud("DG1|1|I9|304.00^Opioid dependence"));  /* DG1-2 */
+    cr_assert(has_sud("DG1|1||30500^Alcohol abuse^ICD9"));
+    cr_assert(has_sud("DG1|1||291.81^Alcohol withdrawal^I9C"));
+    cr_assert(has_sud("DG1|1||292.0^x^2.16.840.1.113883.6.103"));
+    cr_assert(has_sud("DG1|1||305.1^Tobacco use disorder^ICD-9-CM"));
+    cr_assert(has_sud("DG1|1||786.50^Chest pain^I9\rDG1|2||304.90^x^I9"));
+    cr_assert(!has_sud("DG1|1||303.90"), "a bare number is no ICD-9 code");
+    cr_assert(!has_sud("DG1|1||786.50^Chest pain^I9"));
+    cr_assert(!has_sud("DG1|1||302.9^Psychosexual^I9"));
+    cr_assert(!has_sud("DG1|1||306^x^I9"));
+    cr_assert(!has_sud("DG1|1||290.0^Senile dementia^I9"));
+    cr_assert(!has_sud("DG1|1||303X^x^I9"));
+    cr_assert(!has_sud("DG1|1||303.90^x^I10"));
+    cr_assert(!has_sud("DG1|1||3039^x^L"));
 }
 
 /* A DG1 coded in SNOMED CT (table 0396 SCT, or its OID) is a substance use
@@ -483,6 +505,14 @@ Test(hl7_to_events, labels_snomed_ct_substance_use_disorders_sud)
     cr_expect(!has_sud_with(d, "DG1|1||66590003^x^I10"));   /* not ICD */
     cr_expect(!has_sud_with(d, "DG1|1||66590003^x^L"));     /* local code */
     cr_expect(!has_sud_with(NULL, "DG1|1||66590003^x^SCT"));
+    /* F34: SNOMED CT ids under the names feeds give it (SNM3: Google's
+     * Simulated Hospital); an older edition's code is no SNOMED CT id */
+    cr_expect(has_sud_with(d, "DG1|1||66590003^x^SNM"));
+    cr_expect(has_sud_with(d, "DG1|1||66590003^x^SNM3"));
+    cr_expect(has_sud_with(d, "DG1|1|SNOMED CT|75544000^Opioid dependence"));
+    cr_expect(has_sud_with(d, "DG1|1||66590003^x^snomedct"));
+    cr_expect(!has_sud_with(d, "DG1|1||D3-12000^x^SNM"));
+    cr_expect(!has_sud_with(d, "DG1|1||44054006^Diabetes^SNM3"));
     cr_expect(has_sud_with(d, "DG1|1||F10.20^x^I10"), "ICD-10 as before");
     dict_free(d);
 }
