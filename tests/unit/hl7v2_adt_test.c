@@ -122,7 +122,7 @@ Test(hl7_to_events, maps_every_supported_trigger_to_its_topic)
 
 Test(hl7_to_events, refuses_other_message_types_at_msh_9)
 {
-    /* an empty MSH-9 is refused as missing (F32, below) */
+    /* an empty MSH-9 is refused as missing (F34, below) */
     static const char *types[] = { "SIU^S12", "ACK^A01", "ORU^R01",
                                    "ADX^A01" };
     for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
@@ -161,7 +161,7 @@ Test(hl7_to_events, refuses_unsupported_trigger_at_msh_9_2)
     }
 }
 
-/* tests/data/real/SOURCES.md F32: PointClickCare's example A03 has an
+/* tests/data/real/SOURCES.md F34: PointClickCare's example A03 has an
  * extra field after MSH-2, so MSH-9 is empty and MSH-10 holds the type */
 Test(hl7_to_events, refuses_an_empty_msh_9_as_missing_not_unsupported)
 {
@@ -441,7 +441,7 @@ Test(hl7_to_events, labels_icd10_f10_to_f19_diagnoses_sud)
     cr_assert(!has_sud("DG1|1||F10.20^x^I9"));
 }
 
-/* tests/data/real/SOURCES.md F34: the ICD-9-CM codes F10-F19 replaced
+/* tests/data/real/SOURCES.md F36: the ICD-9-CM codes F10-F19 replaced
  * (291-292, 303-305), which v2.3/2.4 feeds sent until October 2015, in a
  * system that names ICD-9 */
 Test(hl7_to_events, labels_icd9_cm_substance_use_diagnoses_sud)
@@ -505,7 +505,7 @@ Test(hl7_to_events, labels_snomed_ct_substance_use_disorders_sud)
     cr_expect(!has_sud_with(d, "DG1|1||66590003^x^I10"));   /* not ICD */
     cr_expect(!has_sud_with(d, "DG1|1||66590003^x^L"));     /* local code */
     cr_expect(!has_sud_with(NULL, "DG1|1||66590003^x^SCT"));
-    /* F34: SNOMED CT ids under the names feeds give it (SNM3: Google's
+    /* F36: SNOMED CT ids under the names feeds give it (SNM3: Google's
      * Simulated Hospital); an older edition's code is no SNOMED CT id */
     cr_expect(has_sud_with(d, "DG1|1||66590003^x^SNM"));
     cr_expect(has_sud_with(d, "DG1|1||66590003^x^SNM3"));

@@ -175,7 +175,7 @@ Test(hl7_parse, tolerates_bom_and_surrounding_whitespace)
     assert_slice(hl7_get(&A, m, "PID", 0, 3, 0, 0, 0), "42");
 }
 
-/* tests/data/real/SOURCES.md F31: a message saved with its MLLP frame
+/* tests/data/real/SOURCES.md F33: a message saved with its MLLP frame
  * (VT ... FS CR) or a file's end (SUB, NUL padding) is the message */
 Test(hl7_parse, passes_over_an_mllp_frame_and_a_files_end)
 {
@@ -232,7 +232,7 @@ static int parse_rc(const char *p, size_t n, struct hub_err *err,
     return hl7_parse(&A, p, n, m, err);
 }
 
-/* F33: segments indented as a document or a string literal shows them */
+/* F35: segments indented as a document or a string literal shows them */
 Test(hl7_parse, passes_over_blanks_before_a_segment_id)
 {
     struct hl7_msg *m =
@@ -881,7 +881,7 @@ Test(hl7_parse, reads_unindexed_segments_as_indexed_ones)
         char t[512];
         size_t n = (size_t)snprintf(t, sizeof(t), "%s",
                                     "MSH|^~\\&|A|B|C|D|2026||ADT^A01|7|P|2.5\r");
-        /* inside PID-3, not after the last segment (a file's end, F31) */
+        /* inside PID-3, not after the last segment (a file's end, F33) */
         n += (size_t)snprintf(t + n, sizeof(t) - n, "%s|1|x|yz", ids[k]);
         t[n - 2] = '\0';
         cr_assert_eq(parse_rc(t, n, &err, &m), HUB_ESYNTAX);
