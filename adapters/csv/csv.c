@@ -146,7 +146,7 @@ static int simple_screenings(struct csv_ctx *c, struct hub_err *err)
     struct csv_map m;
     int rc;
 
-    if ((rc = csv_table_load(c, 0, screening_cols, S_NCOLS, &t, err)))
+    if ((rc = csv_table_load(c, 0, screening_cols, S_NCOLS, NULL, &t, err)))
         return rc;
     csv_map_init(c->a, &m, t.n);
     /* room for one screening a row, each zeroed only when it starts (the
@@ -358,7 +358,7 @@ static int simple_referrals(struct csv_ctx *c, struct hub_err *err)
     struct csv_table t;
     int rc;
 
-    if ((rc = csv_table_load(c, 0, referral_cols, R_NCOLS, &t, err)))
+    if ((rc = csv_table_load(c, 0, referral_cols, R_NCOLS, NULL, &t, err)))
         return rc;
     for (size_t ri = 0; ri < t.n; ri++)
         if ((rc = referral_row(c, &t, ri, err)))

@@ -23,12 +23,17 @@ struct csv_ctx {
     struct csv_report *rep;
 };
 
+/* Header name `h` (trimmed) names `name`: ASCII case, spaces, '_' and '-'
+ * do not count ("Screening ID" is screening_id), as spreadsheets and
+ * case-management systems title their columns. */
+bool csv_name_eq(struct slice h, const char *name);
+
 /* Offset t of the UTF-8 translation of a Windows-1252 file (csv.c), as
  * the offset in `sent`, the bytes that were sent: what a sender can look
  * up in their file. */
 size_t csv_sent_offset(const struct csv_file *sent, size_t t);
 
-/* A column a layout knows. Header names match case-insensitively after
+/* A column a layout knows. Header names match as csv_name_eq says, after
  * trimming spaces; `alias` is a second spelling seen in real files. */
 struct csv_col {
     const char *name;
@@ -62,11 +67,16 @@ struct csv_table {
 
 /*
  * Read file `file` into *t through `cols`: every record read, bad records
- * reported (and kept out of t->rows), blank ones counted. Fatal errors as
- * csv_to_events documents.
+ * reported (and kept out of t->rows), blank ones counted. `also` (NULL or
+ * NULL-terminated) names the columns the layout knows but does not read;
+ * any other named header column is a warning (row 1, its column number: a
+ * misspelt optional column would otherwise be dropped unseen). A layout
+ * column named twice refuses the file: which one is meant cannot be told.
+ * Fatal errors as csv_to_events documents.
  */
 int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
-                   size_t ncols, struct csv_table *t, struct hub_err *err);
+                   size_t ncols, const char *const *also, struct csv_table *t,
+                   struct hub_err *err);
 
 /* Find a header column by name (for recognising a file by its header). */
 bool csv_header_has(const struct csv_ctx *c, unsigned file, const char *name);

@@ -47,6 +47,31 @@ bool csv_ieq(struct slice s, const char *lit)
     return lit[i] == '\0';
 }
 
+static bool name_sep(unsigned char ch)
+{
+    return ch == ' ' || ch == '_' || ch == '-';
+}
+
+bool csv_name_eq(struct slice h, const char *name)
+{
+    size_t i = 0, k = 0;
+    for (;;) {
+        while (i < h.len && name_sep((unsigned char)h.p[i]))
+            i++;
+        while (name[k] && name_sep((unsigned char)name[k]))
+            k++;
+        if (i == h.len || name[k] == '\0')
+            return i == h.len && name[k] == '\0';
+        unsigned char x = (unsigned char)h.p[i++], y = (unsigned char)name[k++];
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x + 32);
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y + 32);
+        if (x != y)
+            return false;
+    }
+}
+
 /* ---- findings ---------------------------------------------------------- */
 
 void csv_finding(struct csv_ctx *c, unsigned file, size_t row, size_t hcol,
@@ -198,8 +223,76 @@ static int locate(struct csv_ctx *c, struct hub_err *err, int code,
     return hub_err_set(err, code, field, off, inner->what);
 }
 
+static bool col_named(struct slice h, const struct csv_col *col)
+{
+    return csv_name_eq(h, col->name) ||
+           (col->alias && csv_name_eq(h, col->alias));
+}
+
+/*
+ * The header: each name to the layout column it names (t->hidx), the
+ * names kept in hname. Refuses a layout column named twice and a required
+ * one missing; then warns of each named column the layout does not know
+ * (only then: before the required columns are found, the first row may be
+ * data, and a finding names no value).
+ */
+static int map_header(struct csv_ctx *c, unsigned file,
+                      const struct csv_row *row, const struct csv_col *cols,
+                      size_t ncols, const char *const *also,
+                      struct csv_table *t, const char **hname,
+                      struct hub_err *err)
+{
+    size_t hn = row->n;
+    bool *unknown = arena_zalloc(c->a, (hn ? hn : 1) * sizeof(bool));
+    for (size_t i = 0; i < hn; i++) {
+        struct slice h = slice_trim(row->f[i]);
+        hname[i] = arena_slice_dup(c->a, h);
+        bool known = false;
+        for (size_t k = 0; k < ncols; k++) {
+            if (!col_named(h, &cols[k]))
+                continue;
+            known = true;
+            if (t->hidx[k] < 0) {
+                t->hidx[k] = (int)i;
+                continue;
+            }
+            struct hub_err in = { 0 };
+            char field[48];
+            snprintf(field, sizeof(field), "row 1 col %zu", i + 1);
+            csv_finding(c, file, 1, i + 1, cols[k].name, CSV_SEV_ERROR,
+                        "column appears twice in the header");
+            size_t off = row->f[i].p >= c->files[file].p &&
+                                 row->f[i].p < c->files[file].p +
+                                                   c->files[file].len
+                             ? (size_t)(row->f[i].p - c->files[file].p)
+                             : row->offset;
+            hub_err_set(&in, HUB_EINVALID, field, off,
+                        "a column the layout reads appears twice in the "
+                        "header");
+            return locate(c, err, HUB_EINVALID, file, &in);
+        }
+        for (size_t k = 0; !known && also && also[k]; k++)
+            known = csv_name_eq(h, also[k]);
+        unknown[i] = !known && h.len;
+    }
+    for (size_t k = 0; k < ncols; k++) {
+        if (cols[k].required && t->hidx[k] < 0) {
+            char field[128];
+            snprintf(field, sizeof(field), "%u:%s", file, cols[k].name);
+            return hub_err_set(err, HUB_EINVALID, field, 0,
+                               "required column is missing");
+        }
+    }
+    for (size_t i = 0; i < hn; i++)
+        if (unknown[i])
+            csv_finding(c, file, 1, i + 1, NULL, CSV_SEV_WARNING,
+                        "column is not one the layout knows; ignored");
+    return HUB_OK;
+}
+
 int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
-                   size_t ncols, struct csv_table *t, struct hub_err *err)
+                   size_t ncols, const char *const *also, struct csv_table *t,
+                   struct hub_err *err)
 {
     const struct csv_file *f = &c->files[file];
     struct csv_reader r;
@@ -240,26 +333,9 @@ int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
                                    row.err_what);
             hn = row.n;
             hname = arena_alloc(c->a, (hn ? hn : 1) * sizeof(*hname));
-            for (size_t i = 0; i < hn; i++) {
-                struct slice h = slice_trim(row.f[i]);
-                hname[i] = arena_slice_dup(c->a, h);
-                for (size_t k = 0; k < ncols; k++) {
-                    if (t->hidx[k] >= 0)
-                        continue;
-                    if (csv_ieq(h, cols[k].name) ||
-                        (cols[k].alias && csv_ieq(h, cols[k].alias)))
-                        t->hidx[k] = (int)i;
-                }
-            }
-            for (size_t k = 0; k < ncols; k++) {
-                if (cols[k].required && t->hidx[k] < 0) {
-                    char field[128];
-                    snprintf(field, sizeof(field), "%u:%s", file,
-                             cols[k].name);
-                    return hub_err_set(err, HUB_EINVALID, field, 0,
-                                       "required column is missing");
-                }
-            }
+            if ((rc = map_header(c, file, &row, cols, ncols, also, t, hname,
+                                 err)))
+                return rc;
             in_place = ncols <= hn;
             for (size_t k = 0; k < ncols; k++)
                 in_place &= t->hidx[k] == (int)k;
@@ -326,18 +402,19 @@ bool csv_header_has(const struct csv_ctx *c, unsigned file, const char *name)
     const char *p = f->p, *end = f->p + f->len;
     if (f->len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
         p += 3;
-    /* scan only the first line: headers hold no quotes in these layouts */
-    size_t n = strlen(name);
+    /* scan only the first line; a name may be quoted (no quote inside) */
     while (p < end && *p != '\n' && *p != '\r') {
         const char *s = p;
         while (p < end && *p != ',' && *p != '\n' && *p != '\r')
             p++;
-        if (csv_ieq(slice_trim((struct slice){ s, (size_t)(p - s) }), name))
+        struct slice h = slice_trim((struct slice){ s, (size_t)(p - s) });
+        if (h.len >= 2 && h.p[0] == '"' && h.p[h.len - 1] == '"')
+            h = slice_trim((struct slice){ h.p + 1, h.len - 2 });
+        if (csv_name_eq(h, name))
             return true;
         if (p < end && *p == ',')
             p++;
     }
-    (void)n;
     return false;
 }
 

@@ -1,0 +1,154 @@
+/*
+ * csv_export_test.c - the CSV layouts against what real exports hold
+ * (Excel, Google Sheets, case-management systems, hand edits): header
+ * names as people title them, duplicate and unknown columns, delimiters,
+ * encodings, and dates as spreadsheets rewrite them. Each accepted oddity
+ * is checked in the canonical event; each refusal by its place (row,
+ * column, byte offset) and its static reason.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/dict.h"
+#include "common/hub_err.h"
+#include "csv/csv.h"
+#include "dict_files.h"
+
+static struct dict *D;
+static struct arena A;
+
+static void setup(void)
+{
+    struct dict_err err;
+    char dir[512];
+    const char *r = getenv("HUB_ROOT");
+    snprintf(dir, sizeof(dir), "%s/schemas/dict", r ? r : ".");
+    int rc = dict_files_load(dir, &D, &err);
+    cr_assert_eq(rc, HUB_OK, "dict: %s %s: %s", err.file, err.path,
+                 err.what ? err.what : "");
+    arena_init(&A, 64 * 1024);
+}
+
+static void teardown(void)
+{
+    dict_free(D);
+    arena_release(&A);
+}
+
+TestSuite(csv_export, .init = setup, .fini = teardown);
+
+struct run {
+    int rc;
+    struct canon_list out;
+    struct csv_report rep;
+    struct hub_err err;
+};
+
+static struct run run1(const char *kind, const char *p, size_t len)
+{
+    struct run r;
+    memset(&r, 0, sizeof(r));
+    struct csv_file *f = arena_zalloc(&A, sizeof(*f));
+    f->name = "t.csv";
+    f->p = p;
+    f->len = len;
+    r.rc = csv_to_events(&A, D, kind, f, 1, &r.out, &r.rep, &r.err);
+    return r;
+}
+
+#define RUN(kind, lit) run1(kind, lit, sizeof(lit) - 1)
+
+/* The finding at `row` whose reason holds `what`, or NULL. */
+static const struct csv_finding *finding(const struct csv_report *r,
+                                         size_t row, const char *what)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->f[i].row == row && strstr(r->f[i].what, what))
+            return &r->f[i];
+    return NULL;
+}
+
+static const char *ev(const struct run *r, size_t i)
+{
+    cr_assert_gt(r->out.n, i, "no event %zu (rc %d, %s: %s)", i, r->rc,
+                 r->err.field, r->err.what ? r->err.what : "");
+    return r->out.ev[i].json.p;
+}
+
+#define HAS(json, lit) cr_assert(strstr(json, lit) != NULL, "%s", json)
+
+/* ---- header names ------------------------------------------------------ */
+
+/* People title columns: "Screening ID", "Patient_Id", "SCREENED-AT". Case,
+ * spaces, '_' and '-' do not count; the order is free. */
+Test(csv_export, header_names_match_without_case_spaces_or_underscores)
+{
+    struct run r = RUN("screenings",
+        " Screened At ,Question,ANSWER,Screening ID,Patient_Id,instrument,"
+        "Sender-Positive\r\n"
+        "2026-01-02,71802-3,LA31994-9,S1,P1,96777-8,Y\r\n");
+    cr_assert_eq(r.rc, HUB_OK, "%s: %s", r.err.field,
+                 r.err.what ? r.err.what : "");
+    cr_assert_eq(r.rep.rows_used, 1);
+    cr_assert_eq(r.rep.warnings, 0);
+    const char *e = ev(&r, 0);
+    HAS(e, "\"occurred_at\":\"2026-01-02\"");
+    HAS(e, "\"identifiers\":[{\"value\":\"P1\"}]");
+    HAS(e, "\"id\":\"S1\"");
+    HAS(e, "\"answer\":\"LA31994-9\"");
+    HAS(e, "\"sender_positive\":true");
+}
+
+/* Two columns that name the same layout column: which one is meant cannot
+ * be told, so the file is refused, at the second one's place. */
+Test(csv_export, a_layout_column_named_twice_refuses_the_file_at_the_second)
+{
+    static const char lit[] =
+        "screening_id,patient_id,instrument,screened_at,question,"
+        "Patient ID\r\n"
+        "S1,P1,96777-8,2026-01-02,71802-3,P2\r\n";
+    struct run r = RUN("screenings", lit);
+    cr_assert_eq(r.rc, HUB_EINVALID);
+    cr_assert_str_eq(r.err.field, "0:row 1 col 6");
+    cr_assert_eq(r.err.offset, (size_t)(strstr(lit, "Patient ID") - lit));
+    cr_assert_eq(r.out.n, 0);
+    const struct csv_finding *f = finding(&r.rep, 1, "twice");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 6);
+    cr_assert_str_eq(f->column, "patient_id");
+    cr_assert_eq(f->severity, CSV_SEV_ERROR);
+}
+
+/* A column the layout does not know is ignored with a warning by number
+ * (one the layout calls otherwise, "DOB" for birth_date, would else vanish
+ * unseen); unnamed padding columns (",,,") are not warned of. */
+Test(csv_export, unknown_columns_are_ignored_with_a_warning_by_number)
+{
+    struct run r = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,question,answer,"
+        "DOB,Notes,,\r\n"
+        "S1,P1,96777-8,2026-01-02,71802-3,LA31993-1,1980-01-01,call back,,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 1);
+    cr_assert_eq(r.rep.warnings, 2);
+    cr_assert_eq(r.rep.f[0].row, 1);
+    cr_assert_eq(r.rep.f[0].col, 7);
+    cr_assert_null(r.rep.f[0].column, "a header name is not quoted back");
+    cr_assert(strstr(r.rep.f[0].what, "not one the layout knows"));
+    cr_assert_eq(r.rep.f[1].col, 8);
+    cr_assert(strstr(ev(&r, 0), "birth") == NULL, "%s", ev(&r, 0));
+}
+
+/* A first row that is data, not a header, is refused as a missing column
+ * and no finding repeats what it holds. */
+Test(csv_export, a_file_without_a_header_row_quotes_nothing_back)
+{
+    struct run r = RUN("screenings",
+        "S1,P1,96777-8,2026-01-02,71802-3,LA31994-9\r\n"
+        "S1,P1,96777-8,2026-01-02,88122-7,LA28397-0\r\n");
+    cr_assert_eq(r.rc, HUB_EINVALID);
+    cr_assert_str_eq(r.err.field, "0:screening_id");
+    cr_assert_eq(r.rep.n, 0);
+}
