@@ -543,7 +543,7 @@ int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
                   struct canon_list *out, struct csv_report *report,
                   struct hub_err *err)
 {
-    struct csv_ctx c = { a, d, files, n, out, report };
+    struct csv_ctx c = { a, d, files, n, out, report, { 0 } };
 
     memset(report, 0, sizeof(*report));
     report->kind = kind;
@@ -581,6 +581,21 @@ int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
         tf[i].len = ulen;
         csv_finding(&c, (unsigned)i, 0, 0, NULL, CSV_SEV_WARNING,
                     "file is not UTF-8: read as Windows-1252");
+    }
+
+    /* the delimiter, from the header as read (after any translation) */
+    for (size_t i = 0; i < n; i++) {
+        static const char *const said[] = {
+            "file is delimited by semicolons, not commas: read as such",
+            "file is delimited by tabs, not commas: read as such",
+            "file is delimited by '|', not commas: read as such",
+        };
+        c.delim[i] = csv_delimiter(c.files[i].p, c.files[i].len);
+        int k = c.delim[i] == ';' ? 0 : c.delim[i] == '\t' ? 1
+                : c.delim[i] == '|' ? 2 : -1;
+        if (k >= 0)
+            csv_finding(&c, (unsigned)i, 0, 0, NULL, CSV_SEV_WARNING,
+                        said[k]);
     }
 
     size_t n0 = out->n;

@@ -21,7 +21,14 @@ struct csv_ctx {
     size_t n_files;
     struct canon_list *out;
     struct csv_report *rep;
+    char delim[CSV_MAX_FILES];  /* each file's, found by csv_delimiter */
 };
+
+/* The delimiter of a file as its header row shows it: the one of ',' ';'
+ * TAB '|' it holds most often outside quotes (',' on a tie or when it
+ * holds none): European Excel saves "CSV" with ';', "Unicode text" and
+ * some case-management systems with TAB, older SHIN-NY files with '|'. */
+char csv_delimiter(const char *p, size_t len);
 
 /* Header name `h` (trimmed) names `name`: ASCII case, spaces, '_' and '-'
  * do not count ("Screening ID" is screening_id), as spreadsheets and

@@ -310,7 +310,7 @@ int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
     for (size_t i = 0; i < ncols; i++)
         t->hidx[i] = -1;
 
-    csv_reader_init(&r, c->a, ',', NULL);
+    csv_reader_init(&r, c->a, c->delim[file] ? c->delim[file] : ',', NULL);
     csv_reader_feed(&r, f->p, f->len, true);
     size_t cap = 0;
     /* in_place: the header's first columns are the layout's, in order, so
@@ -402,20 +402,48 @@ bool csv_header_has(const struct csv_ctx *c, unsigned file, const char *name)
     const char *p = f->p, *end = f->p + f->len;
     if (f->len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
         p += 3;
+    char delim = c->delim[file] ? c->delim[file] : ',';
     /* scan only the first line; a name may be quoted (no quote inside) */
     while (p < end && *p != '\n' && *p != '\r') {
         const char *s = p;
-        while (p < end && *p != ',' && *p != '\n' && *p != '\r')
+        while (p < end && *p != delim && *p != '\n' && *p != '\r')
             p++;
         struct slice h = slice_trim((struct slice){ s, (size_t)(p - s) });
         if (h.len >= 2 && h.p[0] == '"' && h.p[h.len - 1] == '"')
             h = slice_trim((struct slice){ h.p + 1, h.len - 2 });
         if (csv_name_eq(h, name))
             return true;
-        if (p < end && *p == ',')
+        if (p < end && *p == delim)
             p++;
     }
     return false;
+}
+
+char csv_delimiter(const char *p, size_t len)
+{
+    static const char cand[4] = { ',', ';', '\t', '|' };
+    size_t count[4] = { 0 };
+    bool quoted = false;
+    size_t i = 0;
+    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        i = 3;
+    /* the header row only (a quoted name may hold a line break); 64 KiB
+     * is more than any header of CSV_MAX_COLS names needs */
+    for (size_t end = len < i + 65536 ? len : i + 65536; i < end; i++) {
+        char ch = p[i];
+        if (ch == '"')
+            quoted = !quoted;
+        else if (!quoted && (ch == '\n' || ch == '\r'))
+            break;
+        else if (!quoted)
+            for (size_t k = 0; k < 4; k++)
+                count[k] += ch == cand[k];
+    }
+    size_t best = 0;
+    for (size_t k = 1; k < 4; k++)
+        if (count[k] > count[best])
+            best = k;
+    return cand[best];
 }
 
 /* ---- value shapes ------------------------------------------------------ */

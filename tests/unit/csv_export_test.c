@@ -152,3 +152,57 @@ Test(csv_export, a_file_without_a_header_row_quotes_nothing_back)
     cr_assert_str_eq(r.err.field, "0:screening_id");
     cr_assert_eq(r.rep.n, 0);
 }
+
+/* ---- delimiters --------------------------------------------------------- */
+
+/* European Excel saves "CSV" with ';' (a comma in a value is then plain
+ * text); "Unicode text" and some case-management systems use TAB. The
+ * header tells which: the file is read so, with a warning on the file. */
+Test(csv_export, semicolon_and_tab_files_are_read_by_their_header)
+{
+    struct run s = RUN("screenings",
+        "screening_id;patient_id;instrument;screened_at;question;answer;"
+        "address_line\r\n"
+        "S1;P1;96777-8;2026-01-02;71802-3;LA31994-9;5 Elm St, Apt 1\r\n"
+        "S1;P1;96777-8;2026-01-02;88122-7;\"LA28397-0\"\r\n");
+    cr_assert_eq(s.rc, HUB_OK);
+    cr_assert_eq(s.rep.rows_used, 1);
+    cr_assert_eq(s.rep.rows_rejected, 1);
+    const struct csv_finding *f = finding(&s.rep, 3, "fewer columns");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 7);
+    f = finding(&s.rep, 0, "semicolons");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->severity, CSV_SEV_WARNING);
+    HAS(ev(&s, 0), "\"lines\":[\"5 Elm St, Apt 1\"]");
+
+    struct run t = RUN("referral-status",
+        "referral_id\tstatus\tupdated_at\tpatient_id\tstatus_reason\n"
+        "R-1\tIn Progress\t2026-03-03T09:00:00Z\tC-1\tcalled, no answer\n");
+    cr_assert_eq(t.rc, HUB_OK);
+    cr_assert_eq(t.rep.rows_used, 1);
+    cr_assert_not_null(finding(&t.rep, 0, "tabs"));
+    HAS(ev(&t, 0), "\"status\":\"in-progress\"");
+    HAS(ev(&t, 0), "\"status_reason\":\"called, no answer\"");
+
+    /* a comma file with a ';' in a value is still a comma file */
+    struct run c = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,question,answer,"
+        "address_line\r\n"
+        "S1,P1,96777-8,2026-01-02,71802-3,LA31994-9,Unit 4; rear\r\n");
+    cr_assert_eq(c.rc, HUB_OK);
+    cr_assert_eq(c.rep.warnings, 0);
+    HAS(ev(&c, 0), "\"lines\":[\"Unit 4; rear\"]");
+}
+
+/* A pipe file (the oldest SHIN-NY generation) is read as such and then
+ * refused on the columns it lacks, by name. */
+Test(csv_export, a_pipe_file_is_read_as_such_and_refused_by_its_columns)
+{
+    struct run r = RUN("screenings",
+        "PAT_MRN_ID|SDOH_DOMAIN|QUESTION_CODE\r\n"
+        "M1|Housing|71802-3\r\n");
+    cr_assert_eq(r.rc, HUB_EINVALID);
+    cr_assert_str_eq(r.err.field, "0:screening_id");
+    cr_assert_not_null(finding(&r.rep, 0, "'|'"));
+}
