@@ -454,89 +454,6 @@ static bool rejected_before(const void *a, const void *b)
 }
 
 static int layout(struct csv_ctx *c, const char *kind, struct hub_err *err);
-static void untranslate_rejected(struct csv_report *rep,
-                                 const struct csv_file *files,
-                                 const struct csv_file *tf, size_t n);
-
-/* A byte of 0x80 or more in s[0..n): most files are ASCII, so eight bytes
- * a test (the byte count of the loop it replaced was a tenth of the
- * adapter's work). */
-static bool any_high(const unsigned char *s, size_t n)
-{
-    uint64_t x, acc = 0;
-    size_t i = 0;
-    /* 32 bytes a turn, four words or'd together: the loop's own count
-     * and branch were most of its cost */
-    for (; i + 32 <= n; i += 32) {
-        uint64_t w[4];
-        memcpy(w, s + i, 32);
-        acc |= (w[0] | w[1]) | (w[2] | w[3]);
-    }
-    for (; i + 8 <= n; i += 8) {
-        memcpy(&x, s + i, 8);
-        acc |= x;
-    }
-    for (; i < n; i++)
-        acc |= s[i];
-    return (acc & 0x8080808080808080u) != 0;
-}
-
-/* The UTF-8 translation of a file that holds bytes of 0x80 and up and is
- * not valid UTF-8 (a UTF-8 byte order mark kept as it is); false, and
- * nothing made, for ASCII and UTF-8 files. */
-static bool cp1252_to_utf8(struct arena *a, const char *p, size_t len,
-                           const char **out, size_t *out_len)
-{
-    const unsigned char *s = (const unsigned char *)p;
-    size_t high = 0;
-
-    if (p == NULL || !any_high(s, len))
-        return false;
-    for (size_t k = 0; k < len; k++)
-        high += s[k] >> 7;
-    if (utf8_valid_prefix(s, len) == len)
-        return false;
-    /* each high byte becomes at most three */
-    char *u = arena_alloc(a, len + 2 * high + 1);
-    char *o = latin_to_utf8(u, s, len, false);
-    *out = u;
-    *out_len = (size_t)(o - u);
-    return true;
-}
-
-size_t csv_sent_offset(const struct csv_file *sent, size_t t)
-{
-    return latin_sent_offset((const unsigned char *)sent->p, sent->len,
-                             false, t);
-}
-
-/* The rejected rows of translated files as the bytes that were sent: the
- * hub quarantines raw, and offset counts bytes of the file as sent. The
- * rows are sorted by file and row, so each file is walked once. */
-static void untranslate_rejected(struct csv_report *rep,
-                                 const struct csv_file *files,
-                                 const struct csv_file *tf, size_t n)
-{
-    unsigned cur = (unsigned)-1;
-    size_t o = 0, t = 0;            /* original and translated positions */
-    for (size_t i = 0; i < rep->n_rejected; i++) {
-        struct csv_rejected *r = &rep->rejected[i];
-        if (r->file >= n || tf[r->file].p == files[r->file].p)
-            continue;
-        const struct csv_file *f = &files[r->file];
-        if (r->file != cur || r->offset < t) {
-            cur = r->file;
-            o = t = 0;
-        }
-        while (o < f->len && t < r->offset)
-            t += latin_utf8_width((const unsigned char *)f->p, f->len, o++, false);
-        size_t start = o, end_t = r->offset + r->raw.len;
-        while (o < f->len && t < end_t)
-            t += latin_utf8_width((const unsigned char *)f->p, f->len, o++, false);
-        r->offset = start;
-        r->raw = (struct slice){ f->p + start, o - start };
-    }
-}
 
 int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
                   const struct csv_file *files, size_t n,
@@ -562,15 +479,25 @@ int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
             return hub_err_set(err, HUB_ELIMIT, "files", 0,
                                "file is larger than the limit");
 
-    /* Excel on Windows saves "CSV" in Windows-1252: a file that is not
-     * UTF-8 is read from its UTF-8 translation (names keep their accents
-     * instead of becoming U+FFFD), and the report says so. Its rejected
-     * rows are given back as the bytes that were sent (below). */
+    /* Text that is not UTF-8 (csv_text.c: Windows-1252, UTF-8 mixed with
+     * it, UTF-16) is read from its UTF-8 translation (names keep their
+     * accents instead of becoming U+FFFD), and the report says so. Its
+     * rejected rows are given back as the bytes that were sent (below). */
     struct csv_file *tf = NULL;
     for (size_t i = 0; i < n; i++) {
+        static const char *const said[] = {
+            [CSV_ENC_CP1252] = "file is not UTF-8: read as Windows-1252",
+            [CSV_ENC_MIXED] = "file is UTF-8 with some bytes that are not: "
+                              "those read as Windows-1252",
+            [CSV_ENC_UTF16LE] = "file is UTF-16 (Excel's Unicode text), not "
+                                "UTF-8: read as such",
+            [CSV_ENC_UTF16BE] = "file is UTF-16 (Excel's Unicode text), not "
+                                "UTF-8: read as such",
+        };
         const char *u;
         size_t ulen;
-        if (!cp1252_to_utf8(a, files[i].p, files[i].len, &u, &ulen))
+        enum csv_enc e = csv_encoding(files[i].p, files[i].len);
+        if (!csv_to_utf8(a, e, files[i].p, files[i].len, &u, &ulen))
             continue;
         if (tf == NULL) {
             tf = arena_alloc(a, n * sizeof(*tf));
@@ -579,8 +506,7 @@ int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
         }
         tf[i].p = u;
         tf[i].len = ulen;
-        csv_finding(&c, (unsigned)i, 0, 0, NULL, CSV_SEV_WARNING,
-                    "file is not UTF-8: read as Windows-1252");
+        csv_finding(&c, (unsigned)i, 0, 0, NULL, CSV_SEV_WARNING, said[e]);
     }
 
     /* the delimiter, from the header as read (after any translation) */
@@ -617,7 +543,7 @@ int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
         report->rejected_cap = report->n_rejected;
     }
     if (tf)
-        untranslate_rejected(report, files, tf, n);
+        csv_untranslate_rejected(report, files, tf, n);
     return rc;
 }
 

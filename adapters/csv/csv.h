@@ -216,12 +216,13 @@ struct csv_report {
  *                      SDOH_ScreeningProf_* (each optional, used when
  *                      given), all in one call, recognised by file name
  *                      prefix or else by their header.
- * Text: UTF-8 (a byte order mark allowed). A file with bytes that are not
- * UTF-8 is read as Windows-1252 (what Excel on Windows saves), translated
- * to UTF-8, with a file warning "file is not UTF-8: read as Windows-1252";
- * its rejected rows are still given as the bytes that were sent, at their
- * offsets in the file as sent (what the hub quarantines), and so is the
- * offset of an error that refuses the file.
+ * Text: UTF-8 (a byte order mark allowed). A file that is not is read
+ * from its UTF-8 translation (csv_text.c: Windows-1252, UTF-8 mixed with
+ * Windows-1252 bytes, UTF-16), with a file warning that says which; its
+ * delimiter is read from its header (',' ';' TAB '|', a warning when not
+ * ','). Its rejected rows are still given as the bytes that were sent,
+ * at their offsets in the file as sent (what the hub quarantines), and so
+ * is the offset of an error that refuses the file.
  * Positivity comes from the dictionary `d`, never from the sender; where
  * the sender states it and disagrees, the event and the report carry a
  * warning. Appends events to *out (screening.completed, plus

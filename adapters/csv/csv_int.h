@@ -35,10 +35,30 @@ char csv_delimiter(const char *p, size_t len);
  * case-management systems title their columns. */
 bool csv_name_eq(struct slice h, const char *name);
 
-/* Offset t of the UTF-8 translation of a Windows-1252 file (csv.c), as
- * the offset in `sent`, the bytes that were sent: what a sender can look
- * up in their file. */
+/* ---- text (csv_text.c) ------------------------------------------------ */
+
+enum csv_enc {
+    CSV_ENC_UTF8,           /* or ASCII: read as it is */
+    CSV_ENC_CP1252,         /* no UTF-8 in it: all read as Windows-1252 */
+    CSV_ENC_MIXED,          /* UTF-8 with bytes that are not */
+    CSV_ENC_UTF16LE,
+    CSV_ENC_UTF16BE,
+};
+
+/* What the bytes of a file are. */
+enum csv_enc csv_encoding(const char *p, size_t len);
+/* The UTF-8 translation of a file of encoding e in the arena; false, and
+ * nothing made, for UTF-8. */
+bool csv_to_utf8(struct arena *a, enum csv_enc e, const char *p, size_t len,
+                 const char **out, size_t *out_len);
+/* Offset t of the translation of `sent` as the offset in the bytes that
+ * were sent: what a sender can look up in their file. */
 size_t csv_sent_offset(const struct csv_file *sent, size_t t);
+/* The rejected rows of translated files (tf[i].p != files[i].p) as the
+ * bytes sent, at their offsets as sent; rows in file and row order. */
+void csv_untranslate_rejected(struct csv_report *rep,
+                              const struct csv_file *files,
+                              const struct csv_file *tf, size_t n);
 
 /* A column a layout knows. Header names match as csv_name_eq says, after
  * trimming spaces; `alias` is a second spelling seen in real files. */

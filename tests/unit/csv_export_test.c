@@ -206,3 +206,137 @@ Test(csv_export, a_pipe_file_is_read_as_such_and_refused_by_its_columns)
     cr_assert_str_eq(r.err.field, "0:screening_id");
     cr_assert_not_null(finding(&r.rep, 0, "'|'"));
 }
+
+/* ---- encodings ---------------------------------------------------------- */
+
+/* UTF-8 text `s` as UTF-16 (little- or big-endian), with or without a byte
+ * order mark, in the arena. */
+static char *u16(const char *s, bool be, bool bom, size_t *len)
+{
+    size_t n = strlen(s);
+    unsigned char *o = arena_alloc(&A, 4 * n + 2), *p = o;
+    unsigned units[2];
+    if (bom) {
+        *p++ = be ? 0xfe : 0xff;
+        *p++ = be ? 0xff : 0xfe;
+    }
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)s[i];
+        unsigned cp, k = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+        cp = k == 1 ? c : k == 2 ? c & 0x1f : k == 3 ? c & 0x0f : c & 0x07;
+        for (unsigned j = 1; j < k; j++)
+            cp = cp << 6 | ((unsigned char)s[i + j] & 0x3f);
+        i += k;
+        size_t nu = 1;
+        units[0] = cp;
+        if (cp >= 0x10000) {
+            units[0] = 0xd800 + ((cp - 0x10000) >> 10);
+            units[1] = 0xdc00 + ((cp - 0x10000) & 0x3ff);
+            nu = 2;
+        }
+        for (size_t j = 0; j < nu; j++) {
+            *p++ = (unsigned char)(be ? units[j] >> 8 : units[j] & 0xff);
+            *p++ = (unsigned char)(be ? units[j] & 0xff : units[j] >> 8);
+        }
+    }
+    *len = (size_t)(p - o);
+    return (char *)o;
+}
+
+/* Excel's "Unicode text": UTF-16LE with a byte order mark, TAB-delimited.
+ * It is read; letters beyond ASCII (and beyond the BMP) reach the event as
+ * UTF-8; a rejected row is given back as the UTF-16 bytes sent, at their
+ * offset as sent. */
+Test(csv_export, excel_unicode_text_is_read_and_rows_kept_as_sent)
+{
+    static const char text[] =
+        "screening_id\tpatient_id\tinstrument\tscreened_at\tquestion\t"
+        "answer\tfamily_name\r\n"
+        "S1\tP1\t96777-8\t2026-01-02\t71802-3\tLA31994-9\t"
+        "Mu\xc3\xb1oz \xf0\x9f\x98\x80\r\n"
+        "S2\tP\xc3\xa9\tshort\r\n";
+    size_t len;
+    char *p = u16(text, false, true, &len);
+    struct run r = run1("screenings", p, len);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 1);
+    cr_assert_not_null(finding(&r.rep, 0, "UTF-16"));
+    cr_assert_not_null(finding(&r.rep, 0, "tabs"));
+    HAS(ev(&r, 0), "\"family\":\"Mu\xc3\xb1oz \xf0\x9f\x98\x80\"");
+    cr_assert_eq(r.rep.n_rejected, 1);
+    const struct csv_rejected *rj = &r.rep.rejected[0];
+    size_t head, row;
+    u16(text, false, true, &head);
+    char *want = u16("S2\tP\xc3\xa9\tshort", false, false, &row);
+    size_t tail;
+    u16("S2\tP\xc3\xa9\tshort\r\n", false, false, &tail);
+    cr_assert_eq(rj->offset, len - tail);
+    cr_assert_eq(rj->raw.len, row);
+    cr_assert(memcmp(rj->raw.p, want, row) == 0);
+    cr_assert_eq(rj->raw.p, p + rj->offset);
+
+    /* big-endian without a byte order mark: the header's ASCII shows it */
+    p = u16("screening_id,patient_id,instrument,screened_at,question\n"
+            "S1,P1,96777-8,2026-01-02,93030-5\n", true, false, &len);
+    struct run b = run1("screenings", p, len);
+    cr_assert_eq(b.rc, HUB_OK);
+    cr_assert_eq(b.rep.rows_used, 1);
+}
+
+/* An unpaired surrogate becomes U+FFFD: no event holds what is not UTF-8.
+ * An error that refuses the file names its offset in the bytes sent. */
+Test(csv_export, utf16_damage_is_replaced_and_fatal_offsets_are_as_sent)
+{
+    size_t len;
+    char *p = u16("screening_id,patient_id,instrument,screened_at,question,"
+                  "family_name\r\nS1,P1,96777-8,2026-01-02,93030-5,AB\r\n",
+                  false, true, &len);
+    /* "AB" -> A, a lone high surrogate */
+    char *b = NULL;
+    for (size_t i = 0; i + 4 <= len && b == NULL; i++)
+        if (memcmp(p + i, "B\0\r\0", 4) == 0)
+            b = p + i;
+    cr_assert_not_null(b);
+    b[0] = 0x00;
+    b[1] = (char)0xd8;
+    struct run r = run1("screenings", p, len);
+    cr_assert_eq(r.rc, HUB_OK);
+    HAS(ev(&r, 0), "\"family\":\"A\xef\xbf\xbd\"");
+
+    static const char text[] =
+        "screening_id,patient_id,instrument,screened_at,question,"
+        "family_name\r\nS1,P1,96777-8,2026-01-02,93030-5,\"\xc3\xa9open\r\n";
+    p = u16(text, false, true, &len);
+    struct run q = run1("screenings", p, len);
+    cr_assert_eq(q.rc, HUB_ESYNTAX);
+    cr_assert_str_eq(q.err.field, "0:row 2 col 6");
+    size_t tail;
+    u16("\"\xc3\xa9open\r\n", false, false, &tail);
+    cr_assert_eq(q.err.offset, len - tail, "offset %zu", q.err.offset);
+}
+
+/* Rows pasted from a Windows-1252 file into a UTF-8 one: the UTF-8 stays
+ * as it is (not turned into mojibake by reading all as Windows-1252), the
+ * other bytes are read as Windows-1252, and the file says so. */
+Test(csv_export, a_utf8_file_with_some_windows_1252_bytes_keeps_both)
+{
+    static const char lit[] =
+        "\xef\xbb\xbfscreening_id,patient_id,instrument,screened_at,question,"
+        "family_name\r\n"
+        "S1,P1,96777-8,2026-01-02,93030-5,Mu\xc3\xb1oz\r\n"
+        "S2,P2,96777-8,2026-01-02,93030-5,Pe\xf1" "a\r\n"
+        "S3,P\xe9,96777-8\r\n";
+    struct run r = RUN("screenings", lit);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 2);
+    const struct csv_finding *f = finding(&r.rep, 0, "some bytes that are not");
+    cr_assert_not_null(f);
+    cr_assert_null(finding(&r.rep, 0, "not UTF-8: read as Windows-1252"));
+    HAS(ev(&r, 0), "\"family\":\"Mu\xc3\xb1oz\"");
+    HAS(ev(&r, 1), "\"family\":\"Pe\xc3\xb1" "a\"");
+    cr_assert_eq(r.rep.n_rejected, 1);
+    const struct csv_rejected *rj = &r.rep.rejected[0];
+    cr_assert_eq(rj->raw.p, strstr(lit, "S3,"));
+    cr_assert_eq(rj->offset, (size_t)(strstr(lit, "S3,") - lit));
+    cr_assert_eq(rj->raw.len, strlen("S3,P\xe9,96777-8"));
+}
