@@ -75,13 +75,24 @@ static bool patient_id_ok(struct csv_ctx *c, struct csv_table *t, size_t ri,
     return false;
 }
 
-/* `dt_ok` is the last screened_at found good: the rows of a screening
- * repeat it, and a value equal to it is not checked again (the check was
- * a twentieth of the adapter). */
+/* What csv_date_col says of a date-time (DT_BAD) and of a date
+ * (DT_DATE_BAD) it cannot read. */
+#define DT_BAD "date-time is not ISO 8601 (YYYY-MM-DDThh:mm:ss+hh:mm), " \
+               "M/D/YYYY h:mm or an Excel date serial"
+#define DT_DATE_BAD "date is not YYYY-MM-DD (or YYYY, YYYY-MM), M/D/YYYY " \
+                    "or an Excel date serial"
+
+/* The last screened_at seen: the rows of a screening repeat it, and a
+ * value equal to it is not checked again (the check was a twentieth of
+ * the adapter); `iso` is what it reads as (itself, or its rewriting). */
+struct dt_seen {
+    struct slice raw, iso;
+};
+
 static bool screening_row_ok(struct csv_ctx *c, struct csv_table *t, size_t ri,
-                             struct slice *dt_ok)
+                             struct dt_seen *dt)
 {
-    const struct slice *v = t->rows[ri].v;
+    struct slice *v = t->rows[ri].v;
     bool ok = require(c, t, ri, S_SCREENING_ID) &
               require(c, t, ri, S_PATIENT_ID) &
               require(c, t, ri, S_INSTRUMENT) &
@@ -89,21 +100,18 @@ static bool screening_row_ok(struct csv_ctx *c, struct csv_table *t, size_t ri,
               require(c, t, ri, S_QUESTION) &
               patient_id_ok(c, t, ri, S_PATIENT_ID, S_PATIENT_ID_SYSTEM);
     struct slice at = v[S_SCREENED_AT];
-    if (at.len && !slice_eq_slice(at, *dt_ok)) {
-        if (csv_is_datetime(at)) {
-            *dt_ok = at;
+    if (at.len && dt->raw.p && slice_eq_slice(at, dt->raw)) {
+        v[S_SCREENED_AT] = dt->iso;
+    } else if (at.len) {
+        if (csv_date_col(c, t, ri, S_SCREENED_AT, false, DT_BAD)) {
+            dt->raw = at;
+            dt->iso = v[S_SCREENED_AT];
         } else {
-            csv_row_error(c, t, ri, S_SCREENED_AT,
-                          "date-time is not ISO 8601 "
-                          "(YYYY-MM-DDThh:mm:ss+hh:mm)");
             ok = false;
         }
     }
-    if (v[S_BIRTH_DATE].len && !csv_is_date(v[S_BIRTH_DATE])) {
-        csv_row_error(c, t, ri, S_BIRTH_DATE,
-                      "date is not YYYY, YYYY-MM or YYYY-MM-DD");
+    if (!csv_date_col(c, t, ri, S_BIRTH_DATE, true, DT_DATE_BAD))
         ok = false;
-    }
     if (v[S_VALUE].len && !csv_is_number(v[S_VALUE])) {
         csv_row_error(c, t, ri, S_VALUE, "value is not a number");
         ok = false;
@@ -153,12 +161,12 @@ static int simple_screenings(struct csv_ctx *c, struct hub_err *err)
      * whole array zeroed was 3% of the adapter's work) */
     struct csv_screening *g = arena_alloc(c->a, (t.n + 1) * sizeof(*g));
     size_t ng = 0;
-    struct slice dt_ok = SLICE_NULL;
+    struct dt_seen dt = { SLICE_NULL, SLICE_NULL };
     size_t last = SIZE_MAX;         /* the screening of the row before */
 
     for (size_t ri = 0; ri < t.n; ri++) {
         const struct slice *v = t.rows[ri].v;
-        if (!screening_row_ok(c, &t, ri, &dt_ok))
+        if (!screening_row_ok(c, &t, ri, &dt))
             continue;
         /* the rows of a screening mostly come together: the one before's
          * id (the key it was stored under) is compared before the map is
@@ -284,11 +292,8 @@ static int referral_row(struct csv_ctx *c, struct csv_table *t, size_t ri,
             ok = false;
         }
     }
-    if (v[R_UPDATED_AT].len && !csv_is_datetime(v[R_UPDATED_AT])) {
-        csv_row_error(c, t, ri, R_UPDATED_AT,
-                      "date-time is not ISO 8601 (YYYY-MM-DDThh:mm:ss+hh:mm)");
+    if (!csv_date_col(c, t, ri, R_UPDATED_AT, false, DT_BAD))
         ok = false;
-    }
     if (v[R_DOMAIN].len) {
         dom = dict_domain_find(c->d, v[R_DOMAIN]);
         if (dom == NULL) {

@@ -90,6 +90,8 @@ struct csv_table {
     int *hidx;              /* layout column -> 0-based header index, or -1 */
     struct csv_trow *rows;  /* data rows that are not blank */
     size_t n;
+    uint8_t *dt_warned;     /* per layout column: csv_date_col's forms
+                               warned of, a bit each */
 };
 
 /*
@@ -130,6 +132,35 @@ void csv_table_account(struct csv_ctx *c, const struct csv_table *t);
 bool csv_is_datetime(struct slice s);
 /* FHIR date: YYYY, YYYY-MM or YYYY-MM-DD, with real month and day. */
 bool csv_is_date(struct slice s);
+/* What csv_date_read made of a value (csv_date.c). */
+enum csv_dt_form {
+    CSV_DT_BAD,             /* no date it knows */
+    CSV_DT_YY,              /* a two-digit year where a date is asked */
+    CSV_DT_DAY_FIRST,       /* 25/12/2025: day first, not read */
+    CSV_DT_OTHER,           /* ISO but for a space for T, '/', +hhmm */
+    CSV_DT_US,              /* M/D/YYYY */
+    CSV_DT_US_YY,           /* M/D/YY, read as 20YY */
+    CSV_DT_SERIAL,          /* an Excel serial number */
+};
+#define CSV_DATE_MAX 48     /* room for csv_date_read's out */
+
+/* A date-time (a FHIR date when date_only) as spreadsheets write it, in
+ * ISO 8601 at out (CSV_DATE_MAX bytes, not NUL-terminated; *n its
+ * length) for the forms from CSV_DT_OTHER on. Call it for a value that
+ * csv_is_datetime (csv_is_date) refused. */
+enum csv_dt_form csv_date_read(struct slice v, bool date_only, char *out,
+                               size_t *n);
+
+/*
+ * Column `col` of row ri as ISO 8601: true, untouched, when it is empty or
+ * one already (csv_is_datetime; csv_is_date when date_only); true when
+ * csv_date_read can read it, rewritten in the row (in the arena), with a
+ * warning once per file, column and form, at its first row; else false,
+ * with an error finding: `bad`, or why its form was refused.
+ */
+bool csv_date_col(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
+                  bool date_only, const char *bad);
+
 /* A decimal number as JSON writes it: -?digits(.digits)? */
 bool csv_is_number(struct slice s);
 /* Whole integer within int64 range. */

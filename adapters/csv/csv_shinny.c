@@ -382,6 +382,8 @@ static void load_prof(struct csv_ctx *c, struct set *s)
                                           "entered-in-error", "unknown",
                                           NULL };
     struct csv_table *t = &s->t[F_PROF];
+    char dt[CSV_DATE_MAX];
+    size_t dn;
     csv_map_init(c->a, &s->key[F_PROF], t->n);
     for (size_t ri = 0; ri < t->n; ri++) {
         const struct slice *v = t->rows[ri].v;
@@ -406,9 +408,16 @@ static void load_prof(struct csv_ctx *c, struct set *s)
             csv_row_warn(c, t, ri, PR_STATUS,
                          "screening status is not final, corrected, "
                          "entered-in-error or unknown");
-        if (v[PR_START].len && !csv_is_datetime(v[PR_START]))
-            csv_row_warn(c, t, ri, PR_START,
-                         "date-time is not ISO 8601");
+        /* only checked here (the encounter start stands in for an
+         * observation's missing start): read as spreadsheets write it, or
+         * a warning, not an error */
+        if (v[PR_START].len && !csv_is_datetime(v[PR_START])) {
+            if (csv_date_read(v[PR_START], false, dt, &dn) >= CSV_DT_OTHER)
+                (void)csv_date_col(c, t, ri, PR_START, false, NULL);
+            else
+                csv_row_warn(c, t, ri, PR_START,
+                             "date-time is not ISO 8601");
+        }
     }
 }
 
@@ -439,9 +448,9 @@ static void load_pt(struct csv_ctx *c, struct set *s)
         if (v[PT_BIRTH].len == 0) {
             csv_row_error(c, t, ri, PT_BIRTH, "required value is empty");
             ok = false;
-        } else if (!csv_is_date(v[PT_BIRTH])) {
-            csv_row_error(c, t, ri, PT_BIRTH,
-                          "date is not YYYY, YYYY-MM or YYYY-MM-DD");
+        } else if (!csv_date_col(c, t, ri, PT_BIRTH, true,
+                                 "date is not YYYY-MM-DD (or YYYY, YYYY-MM), "
+                                 "M/D/YYYY or an Excel date serial")) {
             ok = false;
         }
         if (v[PT_MEDICAID].len && !is_cin(v[PT_MEDICAID])) {
@@ -540,11 +549,10 @@ static bool obs_row_ok(struct csv_ctx *c, struct set *s, size_t ri)
             return false;
         }
     }
-    if (v[OB_START].len && !csv_is_datetime(v[OB_START])) {
-        csv_row_error(c, t, ri, OB_START,
-                      "date-time is not ISO 8601 (YYYY-MM-DDThh:mm:ss+hh:mm)");
+    if (!csv_date_col(c, t, ri, OB_START, false,
+                      "date-time is not ISO 8601 (YYYY-MM-DDThh:mm:ss+hh:mm), "
+                      "M/D/YYYY h:mm or an Excel date serial"))
         return false;
-    }
     if (s->file[F_QE] >= 0) {
         size_t qi = csv_map_get(&s->key[F_QE], v[OB_MRN]);
         if (qi == (size_t)-1) {

@@ -307,6 +307,7 @@ int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
     t->cols = cols;
     t->ncols = ncols;
     t->hidx = arena_alloc(c->a, ncols * sizeof(int));
+    t->dt_warned = arena_zalloc(c->a, ncols);
     for (size_t i = 0; i < ncols; i++)
         t->hidx[i] = -1;
 
@@ -523,6 +524,45 @@ bool csv_is_datetime(struct slice s)
         p[3] == ':' && digits(p + 4, 2))
         return num2(p + 1) <= 14 && num2(p + 4) <= 59;
     return false;
+}
+
+bool csv_date_col(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
+                  bool date_only, const char *bad)
+{
+    static const char *const warn[] = {
+        [CSV_DT_OTHER] = "dates in this column not in ISO form (a space "
+                         "for T, '/', +hhmm) read as ISO 8601 (first such "
+                         "row)",
+        [CSV_DT_US] = "M/D/YYYY dates in this column read as "
+                      "month/day/year (first such row)",
+        [CSV_DT_US_YY] = "M/D/YY dates in this column read as "
+                         "month/day/20YY (first such row)",
+        [CSV_DT_SERIAL] = "numbers in this column read as Excel date "
+                          "serials, 1900 date system (first such row)",
+    };
+    struct slice *v = &t->rows[ri].v[col];
+    char out[CSV_DATE_MAX];
+    size_t n = 0;
+
+    if (v->len == 0 || (date_only ? csv_is_date(*v) : csv_is_datetime(*v)))
+        return true;
+    enum csv_dt_form f = csv_date_read(*v, date_only, out, &n);
+    if (f == CSV_DT_BAD || f == CSV_DT_YY || f == CSV_DT_DAY_FIRST) {
+        csv_row_error(c, t, ri, col,
+                      f == CSV_DT_YY ? "two-digit year in a date: write "
+                                       "the year in full"
+                      : f == CSV_DT_DAY_FIRST
+                          ? "date is day/month/year; dates with '/' are "
+                            "read month/day/year: write YYYY-MM-DD"
+                          : bad);
+        return false;
+    }
+    *v = (struct slice){ arena_strndup(c->a, out, n), n };
+    if (!(t->dt_warned[col] & (1u << f))) {
+        t->dt_warned[col] |= (uint8_t)(1u << f);
+        csv_row_warn(c, t, ri, col, warn[f]);
+    }
+    return true;
 }
 
 bool csv_is_number(struct slice s)

@@ -680,7 +680,7 @@ Test(docs, csv_shinny_set_via_multipart_and_simple_layout_with_a_bad_row,
     static const char csv[] =
         "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
         "S-1,C-001,88121-9,2026-03-01T10:00:00-05:00,88122-7,LA28397-0\r\n"
-        "S-2,C-002,88121-9,01/03/2026,88122-7,LA28397-0\r\n"
+        "S-2,C-002,88121-9,2026-02-30,88122-7,LA28397-0\r\n"
         "S-3,C-003,88121-9,2026-03-02T11:00:00-05:00,88122-7,LA28398-8\r\n";
     const char *hd[] = { "Content-Type: text/csv",
                          "X-Filename: pantry-2026-03.csv", NULL };
@@ -731,12 +731,12 @@ Test(docs, csv_rejected_rows_are_quarantined_one_by_one_with_the_good_rows,
      .init = start, .fini = stop, .timeout = 60)
 {
     struct http_resp r;
-    /* rows 3 (a date that is not ISO 8601, column 4) and 5 (a column
+    /* rows 3 (a date not in the calendar, column 4) and 5 (a column
      * short) are refused; rows 2 and 4 are good */
     static const char csv[] =
         "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
         "S-1,C-001,88121-9,2026-03-01T10:00:00-05:00,88122-7,LA28397-0\r\n"
-        "S-2,C-002,88121-9,01/03/2026,88122-7,LA28397-0\r\n"
+        "S-2,C-002,88121-9,2026-02-30,88122-7,LA28397-0\r\n"
         "S-3,C-003,88121-9,2026-03-02T11:00:00-05:00,88122-7,LA28398-8\r\n"
         "S-4,C-004,88121-9,2026-03-02T12:00:00-05:00,88122-7\r\n";
     const char *hd[] = { "Content-Type: text/csv",
@@ -769,7 +769,7 @@ Test(docs, csv_rejected_rows_are_quarantined_one_by_one_with_the_good_rows,
                               "'two-bad-rows.csv' AND error->'errors'->0->>"
                               "'column' = 'screened_at' AND "
                               "convert_from(raw, 'UTF8') = 'S-2,C-002,88121-9,"
-                              "01/03/2026,88122-7,LA28397-0'"), 1);
+                              "2026-02-30,88122-7,LA28397-0'"), 1);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
                               "status = 'quarantined' AND error->>'field' = "
                               "'0:row 5 col 6' AND error->>'message' = 'row "

@@ -340,3 +340,102 @@ Test(csv_export, a_utf8_file_with_some_windows_1252_bytes_keeps_both)
     cr_assert_eq(rj->offset, (size_t)(strstr(lit, "S3,") - lit));
     cr_assert_eq(rj->raw.len, strlen("S3,P\xe9,96777-8"));
 }
+
+/* ---- dates as spreadsheets write them ------------------------------------ */
+
+/* Each form a spreadsheet or database writes becomes one ISO 8601 value in
+ * the event; each form is a warning once per column, at its first row. */
+Test(csv_export, spreadsheet_dates_reach_the_event_as_iso_8601)
+{
+    static const struct {
+        const char *sent, *iso;
+    } dt[] = {
+        { "2/19/2024", "2024-02-19" },
+        { "02/19/2024 1:05 PM", "2024-02-19T13:05:00" },
+        { "2/19/2024 12:30 am", "2024-02-19T00:30:00" },
+        { "2/19/2024 17:45:09", "2024-02-19T17:45:09" },
+        { "2/19/24", "2024-02-19" },
+        { "45341", "2024-02-19" },
+        { "45341.75", "2024-02-19T18:00:00" },
+        { "2024-02-19 10:00", "2024-02-19T10:00" },
+        { "2024-02-19 10:00:00.123-05:00", "2024-02-19T10:00:00.123-05:00" },
+        { "2024/02/19", "2024-02-19" },
+        { "2024-02-19T10:00:00+0530", "2024-02-19T10:00:00+05:30" },
+    };
+    for (size_t i = 0; i < sizeof(dt) / sizeof(dt[0]); i++) {
+        char in[512];
+        int n = snprintf(in, sizeof(in),
+                         "screening_id,patient_id,instrument,screened_at,"
+                         "question,answer\r\n"
+                         "S1,P1,96777-8,%s,71802-3,LA31993-1\r\n"
+                         "S1,P1,96777-8,%s,93030-5,LA32-8\r\n",
+                         dt[i].sent, dt[i].sent);
+        char *p = arena_strndup(&A, in, (size_t)n);
+        struct run r = run1("screenings", p, (size_t)n);
+        cr_assert_eq(r.rc, HUB_OK);
+        cr_assert_eq(r.rep.rows_used, 2, "%s", dt[i].sent);
+        char want[128];
+        snprintf(want, sizeof(want), "\"occurred_at\":\"%s\"", dt[i].iso);
+        HAS(ev(&r, 0), want);
+        cr_assert_eq(r.rep.warnings, 1, "%s: one warning per column and form",
+                     dt[i].sent);
+        cr_assert_eq(r.rep.f[0].row, 2);
+        cr_assert_eq(r.rep.f[0].col, 4);
+        cr_assert_str_eq(r.rep.f[0].column, "screened_at");
+    }
+}
+
+/* What cannot be read for sure is refused by row and column: a day-first
+ * date (never swapped), a two-digit year in a birth date (1926 or 2026),
+ * a birth date with a time of day, a date not in the calendar. */
+Test(csv_export, dates_that_cannot_be_read_for_sure_are_refused_by_place)
+{
+    struct run r = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,question,birth_date\r\n"
+        "S1,P1,96777-8,19/02/2024,71802-3,\r\n"
+        "S2,P2,96777-8,2024-02-19,71802-3,1/2/26\r\n"
+        "S3,P3,96777-8,2024-02-19,71802-3,1/2/1985 10:00\r\n"
+        "S4,P4,96777-8,2/30/2024,71802-3,\r\n"
+        "S5,P5,96777-8,2024-02-19,71802-3,1/2/1985 0:00\r\n"
+        "S6,P6,96777-8,2024-02-19,71802-3,31048\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_rejected, 4);
+    const struct csv_finding *f = finding(&r.rep, 2, "day/month/year");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 4);
+    f = finding(&r.rep, 3, "two-digit year");
+    cr_assert_not_null(f);
+    cr_assert_str_eq(f->column, "birth_date");
+    cr_assert_not_null(finding(&r.rep, 4, "date is not YYYY-MM-DD"));
+    cr_assert_not_null(finding(&r.rep, 5, "date-time is not ISO 8601"));
+    HAS(ev(&r, 0), "\"birth_date\":\"1985-01-02\"");
+    HAS(ev(&r, 1), "\"birth_date\":\"1985-01-01\"");
+}
+
+/* SHIN-NY files are read the same way: a PtInfo birth date of 10/4/2013
+ * (seen in the spec's test data) is 2013-10-04, with the warning. */
+Test(csv_export, shinny_dates_are_read_as_spreadsheets_write_them)
+{
+    static const char obs[] =
+        "PATIENT_MR_ID_VALUE,FACILITY_ID,ENCOUNTER_ID,SCREENING_CODE,"
+        "QUESTION_CODE,ANSWER_CODE,POTENTIAL_NEED_INDICATED,"
+        "SCREENING_START_DATETIME\r\n"
+        "M1,F1,E1,96777-8,71802-3,LA31994-9,POS,1/15/2026 9:30\r\n";
+    static const char pt[] =
+        "PATIENT_MR_ID_VALUE,FAMILY_NAME,GIVEN_NAME,PATIENT_BIRTH_DATE\r\n"
+        "M1,Doe,Sam,10/4/2013 \r\n";
+    struct csv_file f[2] = {
+        { "SDOH_ScreeningObs_X_1.csv", NULL, obs, sizeof(obs) - 1 },
+        { "SDOH_PtInfo_X_1.csv", NULL, pt, sizeof(pt) - 1 },
+    };
+    struct run r;
+    memset(&r, 0, sizeof(r));
+    r.rc = csv_to_events(&A, D, "shinny", f, 2, &r.out, &r.rep, &r.err);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_rejected, 0);
+    HAS(ev(&r, 0), "\"occurred_at\":\"2026-01-15T09:30:00\"");
+    HAS(ev(&r, 0), "\"birth_date\":\"2013-10-04\"");
+    const struct csv_finding *w = finding(&r.rep, 2, "M/D/YYYY");
+    cr_assert_not_null(w);
+    cr_assert_eq(w->severity, CSV_SEV_WARNING);
+}

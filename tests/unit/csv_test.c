@@ -388,21 +388,21 @@ Test(csv, mismatched_columns_reject_the_row_by_column_and_keep_the_rest)
 Test(csv, rejected_rows_are_listed_in_order_with_their_own_bytes)
 {
     /* row 3 refused by the reader (a column too many), row 4 by the layout
-     * (a date that is not ISO 8601), row 5 with a quoted line break */
+     * (a date not in the calendar), row 5 with a quoted line break */
     static const char lit[] =
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,,,,\r\n"
         "S1,P1,96777-8,2026-01-02,96779-4,LA33-6,,,,,extra\r\n"
-        "S2,P2,96777-8,02/01/2026,93030-5,LA33-6,,,,\r\n"
-        "S3,P3,96777-8,1/2/26,93030-5,LA33-6,,,,\"a\r\nb\"\n";
+        "S2,P2,96777-8,2026-02-30,93030-5,LA33-6,,,,\r\n"
+        "S3,P3,96777-8,31/12/26,93030-5,LA33-6,,,,\"a\r\nb\"\n";
     struct run r = RUN("screenings", lit);
     cr_assert_eq(r.rc, HUB_OK);
     cr_assert_eq(r.rep.rows_rejected, 3);
     cr_assert_eq(r.rep.n_rejected, 3, "every rejected row is listed");
     static const char *const want[] = {
         "S1,P1,96777-8,2026-01-02,96779-4,LA33-6,,,,,extra",
-        "S2,P2,96777-8,02/01/2026,93030-5,LA33-6,,,,",
-        "S3,P3,96777-8,1/2/26,93030-5,LA33-6,,,,\"a\r\nb\"",
+        "S2,P2,96777-8,2026-02-30,93030-5,LA33-6,,,,",
+        "S3,P3,96777-8,31/12/26,93030-5,LA33-6,,,,\"a\r\nb\"",
     };
     for (size_t i = 0; i < 3; i++) {
         const struct csv_rejected *x = &r.rep.rejected[i];
@@ -485,14 +485,14 @@ Test(csv, rows_shorter_than_the_first_guess_are_all_kept)
         snprintf(line, sizeof(line), "S%u,P,X,2026,Q\n", i);
         buf_puts(&b, line);
     }
-    buf_puts(&b, "S-last,P,X,1/2/26,Q\n");
+    buf_puts(&b, "S-last,P,X,2026-02-30,Q\n");
     struct run r = run1("screenings", "t.csv", b.p, b.len);
     cr_assert_eq(r.rc, HUB_OK);
     cr_assert_eq(r.rep.rows_used, 6000);
     cr_assert_eq(r.out.n, 6000);
     cr_assert_eq(r.rep.n_rejected, 1);
     cr_assert_eq(r.rep.rejected[0].row, 6002);
-    cr_assert_eq(r.rep.rejected[0].raw.len, strlen("S-last,P,X,1/2/26,Q"));
+    cr_assert_eq(r.rep.rejected[0].raw.len, strlen("S-last,P,X,2026-02-30,Q"));
     cr_assert_eq(r.rep.rejected[0].raw.p, b.p + r.rep.rejected[0].offset);
     cr_assert(strstr(r.out.ev[5999].json.p, "\"id\":\"S5999\""));
 }
