@@ -158,8 +158,18 @@ enum csv_dt_form csv_date_read(struct slice v, bool date_only, char *out,
  * warning once per file, column and form, at its first row; else false,
  * with an error finding: `bad`, or why its form was refused.
  */
-bool csv_date_col(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
+bool csv_date_fix(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
                   bool date_only, const char *bad);
+static inline bool csv_date_col(struct csv_ctx *c, struct csv_table *t,
+                                size_t ri, int col, bool date_only,
+                                const char *bad)
+{
+    /* inline: most values are empty or ISO, and it runs for every row */
+    struct slice v = t->rows[ri].v[col];
+    if (v.len == 0 || (date_only ? csv_is_date(v) : csv_is_datetime(v)))
+        return true;
+    return csv_date_fix(c, t, ri, col, date_only, bad);
+}
 
 /* A decimal number as JSON writes it: -?digits(.digits)? */
 bool csv_is_number(struct slice s);

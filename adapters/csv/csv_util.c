@@ -223,10 +223,44 @@ static int locate(struct csv_ctx *c, struct hub_err *err, int code,
     return hub_err_set(err, code, field, off, inner->what);
 }
 
-static bool col_named(struct slice h, const struct csv_col *col)
+/* A header name as csv_name_eq compares it: lower case, without spaces,
+ * '_' and '-', in k (room for `cap`); its length, or cap when it does not
+ * fit (no layout name is that long). Made once per header name, so that
+ * each layout name is compared in one pass. */
+static size_t name_key(struct slice h, char *k, size_t cap)
 {
-    return csv_name_eq(h, col->name) ||
-           (col->alias && csv_name_eq(h, col->alias));
+    size_t n = 0;
+    if (h.len > cap)
+        return cap;
+    for (size_t i = 0; i < h.len; i++) {
+        unsigned char x = (unsigned char)h.p[i];
+        k[n] = (char)(x >= 'A' && x <= 'Z' ? x + 32 : x);
+        n += !name_sep(x);
+    }
+    return n;
+}
+
+static inline bool key_is(const char *k, size_t kl, const char *name)
+{
+    /* layout names start with a letter: most compares end here */
+    unsigned char y0 = (unsigned char)name[0];
+    if (kl == 0 || k[0] != (char)(y0 >= 'A' && y0 <= 'Z' ? y0 + 32 : y0))
+        return false;
+    size_t j = 0;
+    for (; *name; name++) {
+        unsigned char y = (unsigned char)*name;
+        if (name_sep(y))
+            continue;
+        if (j == kl || k[j++] != (char)(y >= 'A' && y <= 'Z' ? y + 32 : y))
+            return false;
+    }
+    return j == kl;
+}
+
+static bool col_named(const char *k, size_t kl, const struct csv_col *col)
+{
+    return key_is(k, kl, col->name) ||
+           (col->alias && key_is(k, kl, col->alias));
 }
 
 /*
@@ -242,37 +276,55 @@ static int map_header(struct csv_ctx *c, unsigned file,
                       struct csv_table *t, const char **hname,
                       struct hub_err *err)
 {
-    size_t hn = row->n;
+    size_t hn = row->n, na = 0;
     bool *unknown = arena_zalloc(c->a, (hn ? hn : 1) * sizeof(bool));
+    /* where the last name was found: headers mostly keep the layout's
+     * (the spec's) order, so the search starts after it (a scan of every
+     * name for every header name was a hundredth of the adapter) */
+    size_t next = 0, next_also = 0;
+    while (also && also[na])
+        na++;
     for (size_t i = 0; i < hn; i++) {
         struct slice h = slice_trim(row->f[i]);
         hname[i] = arena_slice_dup(c->a, h);
-        bool known = false;
-        for (size_t k = 0; k < ncols; k++) {
-            if (!col_named(h, &cols[k]))
-                continue;
-            known = true;
-            if (t->hidx[k] < 0) {
-                t->hidx[k] = (int)i;
-                continue;
+        char key[64] = "";
+        size_t kl = name_key(h, key, sizeof(key));
+        /* the layout column (or the known name) after the last one
+         * found first, then all of them: a name is one of them at most */
+        size_t k = ncols, ka = na;
+        if (ncols && col_named(key, kl, &cols[next % ncols]))
+            k = next % ncols;
+        else if (na && key_is(key, kl, also[next_also % na]))
+            ka = next_also % na;
+        for (size_t j = 0; k == ncols && ka == na && j < ncols; j++)
+            if (col_named(key, kl, &cols[j]))
+                k = j;
+        for (size_t j = 0; k == ncols && ka == na && j < na; j++)
+            if (key_is(key, kl, also[j]))
+                ka = j;
+        if (ka < na)
+            next_also = ka + 1;
+        if (k < ncols) {
+            next = k + 1;
+            if (t->hidx[k] >= 0) {
+                struct hub_err in = { 0 };
+                char field[48];
+                snprintf(field, sizeof(field), "row 1 col %zu", i + 1);
+                csv_finding(c, file, 1, i + 1, cols[k].name, CSV_SEV_ERROR,
+                            "column appears twice in the header");
+                const char *fp = c->files[file].p;
+                size_t off = row->f[i].p >= fp &&
+                                     row->f[i].p < fp + c->files[file].len
+                                 ? (size_t)(row->f[i].p - fp)
+                                 : row->offset;
+                hub_err_set(&in, HUB_EINVALID, field, off,
+                            "a column the layout reads appears twice in "
+                            "the header");
+                return locate(c, err, HUB_EINVALID, file, &in);
             }
-            struct hub_err in = { 0 };
-            char field[48];
-            snprintf(field, sizeof(field), "row 1 col %zu", i + 1);
-            csv_finding(c, file, 1, i + 1, cols[k].name, CSV_SEV_ERROR,
-                        "column appears twice in the header");
-            size_t off = row->f[i].p >= c->files[file].p &&
-                                 row->f[i].p < c->files[file].p +
-                                                   c->files[file].len
-                             ? (size_t)(row->f[i].p - c->files[file].p)
-                             : row->offset;
-            hub_err_set(&in, HUB_EINVALID, field, off,
-                        "a column the layout reads appears twice in the "
-                        "header");
-            return locate(c, err, HUB_EINVALID, file, &in);
+            t->hidx[k] = (int)i;
         }
-        for (size_t k = 0; !known && also && also[k]; k++)
-            known = csv_name_eq(h, also[k]);
+        bool known = k < ncols || ka < na;
         unknown[i] = !known && h.len;
     }
     for (size_t k = 0; k < ncols; k++) {
@@ -422,8 +474,14 @@ bool csv_header_has(const struct csv_ctx *c, unsigned file, const char *name)
 
 char csv_delimiter(const char *p, size_t len)
 {
-    static const char cand[4] = { ',', ';', '\t', '|' };
-    size_t count[4] = { 0 };
+    /* 1-4: the candidates, 5: a quote, 6: a line end; most bytes are 0
+     * and cost a load and a test */
+    static const unsigned char cls[256] = {
+        [','] = 1, [';'] = 2, ['\t'] = 3, ['|'] = 4, ['"'] = 5,
+        ['\n'] = 6, ['\r'] = 6,
+    };
+    static const char cand[5] = { 0, ',', ';', '\t', '|' };
+    size_t count[5] = { 0 };
     bool quoted = false;
     size_t i = 0;
     if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
@@ -431,17 +489,20 @@ char csv_delimiter(const char *p, size_t len)
     /* the header row only (a quoted name may hold a line break); 64 KiB
      * is more than any header of CSV_MAX_COLS names needs */
     for (size_t end = len < i + 65536 ? len : i + 65536; i < end; i++) {
-        char ch = p[i];
-        if (ch == '"')
+        unsigned k = cls[(unsigned char)p[i]];
+        if (k == 0)
+            continue;
+        if (k == 5)
             quoted = !quoted;
-        else if (!quoted && (ch == '\n' || ch == '\r'))
+        else if (quoted)
+            continue;
+        else if (k == 6)
             break;
-        else if (!quoted)
-            for (size_t k = 0; k < 4; k++)
-                count[k] += ch == cand[k];
+        else
+            count[k]++;
     }
-    size_t best = 0;
-    for (size_t k = 1; k < 4; k++)
+    size_t best = 1;
+    for (size_t k = 2; k < 5; k++)
         if (count[k] > count[best])
             best = k;
     return cand[best];
@@ -526,7 +587,7 @@ bool csv_is_datetime(struct slice s)
     return false;
 }
 
-bool csv_date_col(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
+bool csv_date_fix(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
                   bool date_only, const char *bad)
 {
     static const char *const warn[] = {
@@ -544,8 +605,6 @@ bool csv_date_col(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
     char out[CSV_DATE_MAX];
     size_t n = 0;
 
-    if (v->len == 0 || (date_only ? csv_is_date(*v) : csv_is_datetime(*v)))
-        return true;
     enum csv_dt_form f = csv_date_read(*v, date_only, out, &n);
     if (f == CSV_DT_BAD || f == CSV_DT_YY || f == CSV_DT_DAY_FIRST) {
         csv_row_error(c, t, ri, col,
