@@ -1342,6 +1342,17 @@ static struct text class_of(struct slice v)
         return TEXT_LIT("EMER");
     if (upper_eq(v, "P") || upper_eq(v, "PREADMIT"))
         return TEXT_LIT("PRENC");
+    /* local codes US feeds send in PV1-2 (table 0004 is user-defined),
+     * and the v3 codes themselves */
+    if (upper_eq(v, "ER") || upper_eq(v, "ED") || upper_eq(v, "EMER"))
+        return TEXT_LIT("EMER");
+    if (upper_eq(v, "OBS") || upper_eq(v, "OBSERVATION") ||
+        upper_eq(v, "OBSENC"))
+        return TEXT_LIT("OBSENC");
+    if (upper_eq(v, "IMP"))
+        return TEXT_LIT("IMP");
+    if (upper_eq(v, "AMB"))
+        return TEXT_LIT("AMB");
     return TEXT_NONE;
 }
 

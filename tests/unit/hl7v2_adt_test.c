@@ -571,6 +571,26 @@ Test(hl7_to_events, maps_sex_and_patient_class_only_where_obvious)
     cr_assert_null(str_at(j, "encounter", "class"));
     cr_assert_str_eq(str_at(j, "encounter", "patient_class"), "Z");
     cJSON_Delete(j);
+    /* F40: local codes of US feeds and the v3 codes themselves; the class
+     * sent stays as sent */
+    static const char *const pc[][2] = {
+        { "ER", "EMER" },   { "ed", "EMER" },       { "EMER", "EMER" },
+        { "OBS", "OBSENC" }, { "Observation", "OBSENC" },
+        { "OBSENC", "OBSENC" }, { "IMP", "IMP" },   { "AMB", "AMB" },
+    };
+    for (size_t k = 0; k < sizeof(pc) / sizeof(pc[0]); k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), MSH("ADT^A01", "2.5") PID "PV1|1|%s\r",
+                 pc[k][0]);
+        j = event_of(msg);
+        cr_assert_str_eq(str_at(j, "encounter", "class"), pc[k][1], "%s",
+                         pc[k][0]);
+        cr_assert_str_eq(str_at(j, "encounter", "patient_class"), pc[k][0]);
+        cJSON_Delete(j);
+    }
+    j = event_of(MSH("ADT^A01", "2.5") PID "PV1|1|OB\r");
+    cr_assert_null(str_at(j, "encounter", "class"), "OB is no OBS");
+    cJSON_Delete(j);
 }
 
 Test(hl7_to_events, never_puts_patient_data_in_errors_or_warnings)
