@@ -103,7 +103,8 @@ struct ctx {
                                    MSH-9.2, which was taken */
     int sud;
     bool pid3;                  /* PID-3.1 of the first repetition is not
-                                   empty (write_identifiers saw it) */
+                                   empty, or an id of PID-2, -3 or -4 was
+                                   written (write_identifiers) */
     uintptr_t in;               /* m->p, and how many of its bytes start */
     uintptr_t in16_end;         /* where the bytes that start 16 readable
                                    ones end (see put_bytes), */
@@ -1695,6 +1696,9 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                 key_open(c, JW_KEY("identifiers"), '[');
             }
             write_cx(c, &pt, v, type);
+            /* an id in a later repetition, after an empty first one
+             * ("~123^^^H^MR", `""~...`), identifies the patient too */
+            c->pid3 = true;
         }
     }
     if (ssn.s.len) {
@@ -2463,9 +2467,10 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     }
     jw_obj_end(w);
 
-    /* PID-3.1, else PID-2.1 or PID-4.1, of the first repetition: checked
-     * here, as the identifiers read PID-3 already (the event written so
-     * far is dropped when it fails) */
+    /* PID-3.1 of the first repetition, or any id written from PID-2, -3
+     * or -4, else PID-2.1 or PID-4.1: checked here, as the identifiers
+     * read PID-3 already (the event written so far is dropped when it
+     * fails) */
     if (!c->pid3 && val1(c, pid, 2).s.len == 0 &&
         val1(c, pid, 4).s.len == 0)
         return hub_err_set(err, HUB_EINVALID, "PID-3", pid->off,

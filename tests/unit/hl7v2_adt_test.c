@@ -213,11 +213,22 @@ Test(hl7_to_events, refuses_missing_pid_identifier_or_control_id)
     cr_assert_eq(run(MSH("ADT^A01", "2.5") "PID|1||\"\"||Doe^Jo\r", &l, &err),
                  HUB_EINVALID);
     cr_assert_str_eq(err.field, "PID-3");
-    /* only the first repetition counts, as in PID-3.1 (a later one, or a
-     * later component, does not make up for it); PID-2 or PID-4 do */
-    cr_assert_eq(run(MSH("ADT^A01", "2.5") "PID|1||~M2^^^X^MR|^M3\r", &l,
-                     &err), HUB_EINVALID);
+    /* a later component does not make up for CX.1; PID-2 or PID-4 do,
+     * and so does a later repetition after an empty first one (F41: the
+     * field is valued, its MRN written; it was refused) */
+    cr_assert_eq(run(MSH("ADT^A01", "2.5") "PID|1||~|^M3\r", &l, &err),
+                 HUB_EINVALID);
     cr_assert_str_eq(err.field, "PID-3");
+    cr_assert_eq(run(MSH("ADT^A01", "2.5") "PID|1||^M2^^X^MR\r", &l, &err),
+                 HUB_EINVALID);
+    cr_assert_eq(run(MSH("ADT^A01", "2.5") "PID|1||~M2^^^X^MR|^M3\r", &l,
+                     &err), HUB_OK);
+    cr_assert_eq(run(MSH("ADT^A01", "2.5") "PID|1||\"\"~M2^^^X^MR\r", &l,
+                     &err), HUB_OK);
+    /* an SSN the SSA never issues, left out, is no identifier (a first
+     * repetition still counts as sent, below in reads_pid_3_...) */
+    cr_assert_eq(run(MSH("ADT^A01", "2.5") "PID|1||~123456789^^^SSA^SS\r",
+                     &l, &err), HUB_EINVALID);
     cr_assert_eq(run(MSH("ADT^A01", "2.5") "PID|1|E1|~M2^^^X^MR\r", &l,
                      &err), HUB_OK);
     cr_assert_eq(run(MSH("ADT^A01", "2.5") "PID|1||~M2|A1\r", &l, &err),
