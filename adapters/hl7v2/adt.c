@@ -102,6 +102,7 @@ struct ctx {
     bool evn1_differs;          /* EVN-1 names another trigger than
                                    MSH-9.2, which was taken */
     int sud;
+    bool merged;                /* merged_from was written */
     bool pid3;                  /* PID-3.1 of the first repetition is not
                                    empty, or an id of PID-2, -3 or -4 was
                                    written (write_identifiers) */
@@ -2094,6 +2095,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
         }
         if (n)
             arr_end(c);
+        c->merged = n > 0;
     }
     /* the brace is closed by write_encounter */
 }
@@ -2442,7 +2444,18 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
         jw_commit(w, start, t);
     }
 
-    write_patient(c, pid, memcmp(topic, "adt.merge", 9) == 0 ? mrg : NULL);
+    bool merge = memcmp(topic, "adt.merge", 9) == 0;
+    c->merged = false;
+    write_patient(c, pid, merge ? mrg : NULL);
+    /* a merge that names no prior identifier (MRG, MRG-1 and MRG-4 are
+     * required in ADT_A39 and ADT_A30) cannot be applied by anyone: the
+     * sender is told, as for a missing PID */
+    if (merge && !c->merged)
+        return hub_err_set(err, HUB_EINVALID, mrg ? "MRG-1" : "MRG",
+                           mrg ? mrg->off : pid->off,
+                           mrg ? "required field prior patient identifier "
+                                 "is missing"
+                               : "required segment MRG is missing");
     /* accepted as HL7 v2 receivers commonly do (the patient is news
      * enough), with an empty visit: said so, to the sender and on the
      * event */
@@ -2628,8 +2641,9 @@ int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
         return one_event(&c, topic, cancel_of, &src, out, err);
 
     /* A40 (and the older merges): one event per PID group (PID, PD1, MRG,
-     * PV1) */
+     * PV1); a group refused refuses the message, leaving no event */
     int groups = 0;
+    size_t n0 = out->n;
     for (uint32_t k = 0; k < m->nseg; k++) {
         if (memcmp(m->seg[k].id, "PID", 4) != 0)
             continue;
@@ -2639,8 +2653,10 @@ int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
         c.lo = k;
         c.hi = e;
         int rc = one_event(&c, topic, NULL, &src, out, err);
-        if (rc != HUB_OK)
+        if (rc != HUB_OK) {
+            out->n = n0;
             return rc;
+        }
         groups++;
     }
     if (groups == 0)

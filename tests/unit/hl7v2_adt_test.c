@@ -551,6 +551,38 @@ Test(hl7_to_events, makes_one_merge_event_per_pid_mrg_group)
     cJSON_Delete(b);
 }
 
+/* F42: a merge that names nothing merged (no MRG, or an MRG without
+ * MRG-1 and MRG-4) is refused, as a message without PID is: no subscriber
+ * can apply it; one such group of an A40 refuses the whole message */
+Test(hl7_to_events, refuses_a_merge_that_names_no_prior_identifier)
+{
+    struct canon_list l;
+    struct hub_err err;
+    static const char *const trig[] = { "A40", "A34", "A39", "A47" };
+    for (size_t k = 0; k < sizeof(trig) / sizeof(trig[0]); k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), MSH("ADT^%s", "2.5") PID, trig[k]);
+        cr_assert_eq(run(msg, &l, &err), HUB_EINVALID, "%s", trig[k]);
+        cr_assert_str_eq(err.field, "MRG");
+        cr_assert_str_eq(err.what, "required segment MRG is missing");
+        cr_assert_eq(l.n, 0);
+        snprintf(msg, sizeof(msg), MSH("ADT^%s", "2.5") PID "MRG|\"\"||V9\r",
+                 trig[k]);
+        cr_assert_eq(run(msg, &l, &err), HUB_EINVALID, "%s", trig[k]);
+        cr_assert_str_eq(err.field, "MRG-1");
+    }
+    cr_assert_eq(run(MSH("ADT^A40^ADT_A39", "2.5")
+                     "PID|1||NEW1^^^FAC^MR\rMRG|OLD1^^^FAC^MR\r"
+                     "PID|1||NEW2^^^FAC^MR\rMRG|||V2\r", &l, &err),
+                 HUB_EINVALID);
+    cr_assert_eq(l.n, 0, "no event of the first group is left");
+    /* MRG-4 alone, or MRG-1 after an empty repetition, names one */
+    cr_assert_eq(run(MSH("ADT^A40", "2.5") PID "MRG||||OLD4^^^F^PI\r", &l,
+                     &err), HUB_OK);
+    cr_assert_eq(run(MSH("ADT^A40", "2.5") PID "MRG|~OLD1^^^F^MR\r", &l,
+                     &err), HUB_OK);
+}
+
 Test(hl7_to_events, writes_unescaped_values_as_json_strings)
 {
     cJSON *j = event_of(MSH("ADT^A08", "2.5")
