@@ -295,6 +295,34 @@ CREATE TABLE audit_anchor (
 );
 INSERT INTO audit_anchor (seq, hash) VALUES (0, repeat('0', 64));
 
+-- The retention's map of messages (hub_prune_step): for each chunk of 32
+-- pages, a time no row in it was received before. A step reads only the
+-- chunks whose time is past the cutoff, so a daily run reads the pages of
+-- about the rows that expired, not the table: messages has no index by
+-- time (an entry per message on ingest), and its BRIN index on id cannot
+-- serve (a range's summary only ever widens, so once freed space is used
+-- again every range spans the whole retention). Written by the retention
+-- alone; nothing on ingest. It holds because a row is never updated and
+-- one inserted after a chunk was read was received after it, give or take
+-- the slop (a day: hubd's time of receipt, a commit retried through an
+-- outage, clocks apart): a chunk's time is at most a day before it was
+-- read, so every chunk is read again within a retention. A rewrite of the
+-- table (VACUUM FULL, CLUSTER, pg_repack: a new file) empties the map;
+-- after rows were changed by hand, DELETE FROM message_chunks.
+CREATE TABLE message_chunks (
+    chunk       integer PRIMARY KEY,    -- pages [chunk * 32, chunk * 32 + 32)
+    oldest      timestamptz NOT NULL
+);
+-- The chunks past the map's last one came after the last walk that reached
+-- the table's end (walked_at), so no row there is older than walked_at
+-- less the slop; none yet (or an empty map): unknown, read them.
+CREATE TABLE message_chunks_walk (
+    one         boolean PRIMARY KEY DEFAULT true CHECK (one),
+    filenode    oid,                    -- messages' file the map is of
+    walked_at   timestamptz
+);
+INSERT INTO message_chunks_walk DEFAULT VALUES;
+
 -- The one lock that orders event seqs and audit rows across every hubd.
 -- Transaction-scoped: released at commit or rollback. Re-entrant.
 -- Returns true: so that PL/pgSQL can take it in an assignment, a simple
@@ -4227,19 +4255,25 @@ $$;
 --               be replayed): those go after their deliveries. Their
 --               event_routes go with them. Walked by seq.
 --   messages    raw messages and quarantine, older by received_at. Walked
---               in physical order (a TID range per step, at most
---               p_limit / 8 + 32 pages): no index by time (an index entry
---               per message on ingest), and ids do not follow time once
---               freed space is reused. Cursor: the last tuple id seen.
+--               in physical order over the chunks message_chunks says may
+--               hold one (a TID range of at most p_limit rows per step,
+--               and at most p_limit / 8 + 32 pages of chunks), each
+--               chunk's time set anew once read to its end (the oldest
+--               row kept, at most the time read less a day). Cursor: the
+--               next chunk, or within one the last tuple id read and the
+--               chunk's time so far.
 --   audit       the oldest rows, a prefix of the chain, up to the first
 --               newer row and never the newest; the retention anchor moves
 --               to the last one deleted in the same transaction.
 -- A walk ends when a window is short or holds a row newer than the cutoff
--- (rows come in about time order); kept rows (open deliveries) are walked
--- past.
+-- (rows come in about time order; messages: past the last chunk due);
+-- kept rows (open deliveries) are walked past. p_now: the time the step
+-- takes as now (NULL: now()), so that a test or a benchmark can run days
+-- of retention in seconds.
 CREATE FUNCTION hub_prune_step(p_table text, p_days int, p_after text,
     p_limit int, p_dry boolean, p_deliveries_days int,
-    OUT pruned bigint, OUT next_after text, OUT done boolean)
+    OUT pruned bigint, OUT next_after text, OUT done boolean,
+    p_now timestamptz DEFAULT NULL)
 LANGUAGE plpgsql
 -- every statement here reads by key (the windows, the deletes of their
 -- ids, the probes of delivery_queue and deliveries) or by tuple id: a
@@ -4249,12 +4283,13 @@ LANGUAGE plpgsql
 SET enable_seqscan = off
 AS $$
 DECLARE
-    v_cutoff timestamptz := now() - make_interval(days => p_days);
+    v_now timestamptz := coalesce(p_now, now());
+    v_cutoff timestamptz := v_now - make_interval(days => p_days);
     -- a dry run of events counts as gone the events whose every deliveries
     -- row its deliveries step would have removed (p_deliveries_days: that
     -- retention, 0: none)
     v_dcut timestamptz := CASE WHEN p_dry AND p_deliveries_days > 0
-        THEN now() - make_interval(days => p_deliveries_days) END;
+        THEN v_now - make_interval(days => p_deliveries_days) END;
     v_after bigint;
     v_ids bigint[];
     v_last bigint;
@@ -4262,11 +4297,24 @@ DECLARE
     v_newer boolean;
     v_tid tid;
     v_tids tid[];
-    v_end bigint;
+    v_last_tid tid;
+    v_n2 bigint;
     v_hash text;
     v_at timestamptz;
     v_head bigint;
     v_row record;
+    -- messages' walk (message_chunks)
+    v_stale boolean;
+    v_walked timestamptz;
+    v_known integer;
+    v_default timestamptz;
+    v_nch bigint;
+    v_cur bigint;
+    v_next bigint;
+    v_keep timestamptz;
+    v_kept timestamptz;
+    v_budget integer;
+    v_pages integer;
 BEGIN
     IF p_days IS NULL OR p_days < 1 OR p_limit IS NULL OR p_limit < 1 THEN
         RAISE EXCEPTION 'hub_prune_step: days and limit must be positive'
@@ -4347,31 +4395,104 @@ BEGIN
         next_after := coalesce(v_last, v_after)::text;
         done := v_n < p_limit OR v_newer;
     ELSIF p_table = 'messages' THEN
-        v_tid := coalesce(p_after, '(0,0)')::tid;
-        v_end := (v_tid::text::point)[0]::bigint + p_limit / 8 + 32;
-        SELECT array_agg(m.ctid), max(m.ctid), count(*)
-          INTO v_tids, v_tid, v_n
-          FROM (SELECT ctid FROM messages
-                 WHERE ctid > coalesce(p_after, '(0,0)')::tid
-                   AND ctid < format('(%s,0)', v_end)::tid
-                   AND received_at < v_cutoff
-                 LIMIT p_limit) m;
-        IF p_dry OR v_tids IS NULL THEN
-            pruned := v_n;
-        ELSE
-            DELETE FROM messages
-             WHERE ctid = ANY (v_tids) AND received_at < v_cutoff;
-            GET DIAGNOSTICS pruned = ROW_COUNT;
+        -- the map is of this file (else rows moved: read it all again)
+        SELECT w.filenode IS DISTINCT FROM pg_relation_filenode('messages'),
+               w.walked_at
+          INTO v_stale, v_walked FROM message_chunks_walk w;
+        IF v_stale AND NOT p_dry THEN
+            DELETE FROM message_chunks;
+            UPDATE message_chunks_walk
+               SET filenode = pg_relation_filenode('messages'),
+                   walked_at = NULL;
+            v_stale := false;
+            v_walked := NULL;
         END IF;
-        IF v_n >= p_limit THEN
-            -- a full window: go on after its last row, in the same pages
-            next_after := v_tid::text;
-            done := false;
+        -- a stale map, as a dry run reads it: empty
+        SELECT coalesce(max(c.chunk) + 1, 0) INTO v_known
+          FROM message_chunks c WHERE NOT v_stale;
+        v_default := CASE WHEN v_known = 0 OR v_walked IS NULL
+                          THEN '-infinity'
+                          ELSE v_walked - interval '1 day' END;
+        v_nch := (pg_relation_size('messages')
+                  / current_setting('block_size')::bigint + 31) / 32;
+        IF p_after IS NULL THEN
+            v_cur := 0;
+        ELSIF strpos(p_after, '|') > 0 THEN
+            v_tid := split_part(p_after, '|', 1)::tid;
+            v_keep := to_timestamp(split_part(p_after, '|', 2)::bigint);
+            v_cur := (v_tid::text::point)[0]::bigint / 32;
         ELSE
-            next_after := format('(%s,0)', v_end);
-            done := v_end >= pg_relation_size('messages')
-                             / current_setting('block_size')::bigint;
+            v_cur := p_after::bigint;
         END IF;
+        v_budget := p_limit;
+        v_pages := 0;
+        done := false;
+        LOOP
+            IF v_tid IS NULL THEN
+                -- the next chunk due: in the map, or past it when the
+                -- default is due
+                SELECT min(c.chunk) INTO v_next FROM message_chunks c
+                 WHERE c.chunk >= v_cur AND c.oldest < v_cutoff
+                   AND NOT v_stale;
+                IF v_default < v_cutoff THEN
+                    v_next := least(v_next, greatest(v_cur, v_known));
+                END IF;
+                IF v_next IS NULL OR v_next >= v_nch THEN
+                    done := true;
+                    v_cur := v_nch;
+                    EXIT;
+                END IF;
+                v_cur := v_next;
+                EXIT WHEN v_pages > 0 AND v_pages + 32 > p_limit / 8 + 32;
+                v_tid := format('(%s,0)', v_cur * 32)::tid;
+                -- a row that comes later was received after now, less a day
+                v_keep := date_trunc('second', v_now - interval '1 day');
+                v_pages := v_pages + 32;
+            END IF;
+            SELECT array_agg(m.ctid) FILTER (WHERE m.received_at < v_cutoff),
+                   max(m.ctid), count(*),
+                   min(m.received_at) FILTER (WHERE m.received_at >= v_cutoff)
+              INTO v_tids, v_last_tid, v_n, v_kept
+              FROM (SELECT ctid, received_at FROM messages
+                     WHERE ctid > v_tid
+                       AND ctid < format('(%s,0)', v_cur * 32 + 32)::tid
+                     LIMIT v_budget) m;
+            IF p_dry OR v_tids IS NULL THEN
+                pruned := pruned + coalesce(cardinality(v_tids), 0);
+            ELSE
+                DELETE FROM messages
+                 WHERE ctid = ANY (v_tids) AND received_at < v_cutoff;
+                GET DIAGNOSTICS v_n2 = ROW_COUNT;
+                pruned := pruned + v_n2;
+            END IF;
+            v_keep := least(v_keep, date_trunc('second', v_kept));
+            IF v_n < v_budget THEN
+                -- the chunk read to its end: its time, the oldest kept
+                IF NOT p_dry THEN
+                    INSERT INTO message_chunks (chunk, oldest)
+                    VALUES (v_cur, v_keep)
+                    ON CONFLICT (chunk) DO UPDATE SET oldest = EXCLUDED.oldest;
+                END IF;
+                v_cur := v_cur + 1;
+                v_tid := NULL;
+            ELSE
+                v_tid := v_last_tid;
+            END IF;
+            v_budget := v_budget - v_n::integer;
+            EXIT WHEN v_budget <= 0;
+        END LOOP;
+        IF done AND NOT p_dry THEN
+            -- the chunks past the map that were not due keep the default;
+            -- those that come after this walk are newer than it
+            INSERT INTO message_chunks (chunk, oldest)
+            SELECT g, v_default FROM generate_series(v_known, v_nch - 1) g
+            ON CONFLICT (chunk) DO NOTHING;
+            UPDATE message_chunks_walk SET walked_at = v_now;
+        END IF;
+        next_after := CASE WHEN v_tid IS NULL THEN v_cur::text
+                           ELSE format('%s|%s', v_tid,
+                                       extract(epoch FROM v_keep)::bigint)
+                      END;
     ELSIF p_table = 'audit' THEN
         -- the anchor row is locked (FOR UPDATE) by a real run, so two runs
         -- never move it at once; a dry run reads it and counts on from its

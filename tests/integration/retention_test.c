@@ -89,7 +89,9 @@ static void fill(const char *tag, int n, const char *type)
 }
 
 /* Every row there is now becomes `days` days older; the audit chain is
- * rehashed from its anchor, as if its rows had been written then. */
+ * rehashed from its anchor, as if its rows had been written then. The
+ * retention's map of messages forgets what it read (rows changed by hand:
+ * 001_init.sql, message_chunks). */
 static void age_all(int days)
 {
     char sql[1024];
@@ -102,7 +104,8 @@ static void age_all(int days)
              "UPDATE deliveries SET created_at = created_at - %d * "
              "interval '1 day', updated_at = updated_at - %d * "
              "interval '1 day';"
-             "UPDATE audit SET at = at - %d * interval '1 day';",
+             "UPDATE audit SET at = at - %d * interval '1 day';"
+             "DELETE FROM message_chunks;",
              days, days, days, days, days);
     exec(sql);
     exec("DO $$ DECLARE r record; v_prev text; v_h text; BEGIN "
@@ -267,6 +270,105 @@ Test(retention, a_step_reads_one_window_whatever_the_backlog)
         if (i == 0)                 /* the deliveries kept the events */
             exec("DELETE FROM deliveries");
     }
+}
+
+/* Day `d` of a simulated feed: `per` messages of 1,000 bytes received
+ * through that day (day 0 began `days` days ago, at midnight). */
+static void feed_day(int d, int per, int days)
+{
+    char sql[1024];
+
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO messages (org_id, format, sha256, raw, status, "
+             "event_ids, received_at) SELECT 'hosp', 'hl7v2', md5(i::text), "
+             "convert_to(substr(repeat(md5(i::text) || md5((-i)::text), 16), "
+             "1, 1000), 'UTF8'), 'accepted', '[]', date_trunc('day', now()) "
+             "- interval '%d days' + %d * interval '1 day' + i * "
+             "interval '1 day' / %d FROM generate_series(0, %d) i",
+             days, d, per, per - 1);
+    exec(sql);
+}
+
+/* One run of the messages walk as at the end of day `d`, all its steps in
+ * one transaction: the rows it pruned (or would), the heap pages of
+ * messages it read (buffer hits and reads: a real run's deletes add two a
+ * row). */
+static long walk_day(int d, int days, int retain, bool dry, long *pages)
+{
+    char sql[1024];
+
+    snprintf(sql, sizeof(sql),
+             "SELECT test_walk(date_trunc('day', now()) - interval '%d days' "
+             "+ %d * interval '1 day', %d, %s)",
+             days, d + 1, retain, dry ? "true" : "false");
+    exec("BEGIN");
+    long b0 = qlong("SELECT pg_stat_get_xact_blocks_fetched('messages'::"
+                    "regclass)");
+    long rows = qlong(sql);
+    *pages = qlong("SELECT pg_stat_get_xact_blocks_fetched('messages'::"
+                   "regclass)") - b0;
+    exec("COMMIT");
+    return rows;
+}
+
+/* The messages table has no index by time: a run reads the chunks of 32
+ * pages its map (message_chunks) says may hold an expired row, and sets
+ * their time anew. 45 simulated days of 300 messages (about 43 pages a
+ * day), a retention of 20 days, a run at each day's end and a VACUUM every
+ * third day (freed space used again from the 21st day, and its rows
+ * expire from the 41st). Each run prunes exactly what expired, as its dry
+ * run counted; from the 25th day, a run reads at most the pages of three
+ * days of rows and a tenth of the table (about two days' as a rule),
+ * where a walk of the whole table read all of it. Then a VACUUM FULL (rows moved, a new file):
+ * the map is dropped and the next run reads the whole table, exact again. */
+Test(retention, a_daily_run_reads_the_pages_that_expired)
+{
+    enum { DAYS = 45, PER = 300, RETAIN = 20 };
+    long pages, dry_pages;
+
+    exec("CREATE FUNCTION test_walk(p_now timestamptz, p_days int, "
+         "p_dry boolean) RETURNS bigint LANGUAGE plpgsql AS $$ "
+         "DECLARE a text; x record; n bigint := 0; BEGIN LOOP "
+         "SELECT * INTO x FROM hub_prune_step('messages', p_days, a, 500, "
+         "p_dry, 0, p_now); n := n + x.pruned; a := x.next_after; "
+         "EXIT WHEN x.done; END LOOP; RETURN n; END $$");
+    for (int d = 0; d <= DAYS; d++) {
+        char sql[512];
+        if (d < DAYS)
+            feed_day(d, PER, DAYS);
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM messages WHERE "
+                 "received_at < date_trunc('day', now()) - interval '%d "
+                 "days' + %d * interval '1 day'", DAYS, d + 1 - RETAIN);
+        long expired = qlong(sql);
+        long before = qlong("SELECT count(*) FROM messages");
+        if (d == DAYS)
+            exec("VACUUM FULL messages");
+        long would = walk_day(d, DAYS, RETAIN, true, &dry_pages);
+        long gone = walk_day(d, DAYS, RETAIN, false, &pages);
+        long size = qlong("SELECT pg_relation_size('messages') / 8192");
+        cr_log_info("retention day %d: %ld of %ld rows expired, %ld pruned, "
+                    "the walk read %ld of %ld pages", d, expired, before,
+                    gone, dry_pages, size);
+        cr_assert_eq(would, expired, "day %d", d);
+        cr_assert_eq(gone, expired, "day %d", d);
+        cr_assert_eq(qlong(sql), 0, "day %d", d);
+        cr_assert_eq(qlong("SELECT count(*) FROM messages"), before - gone);
+        if (d >= 25 && d < DAYS) {
+            cr_assert_geq(gone, PER - 1, "day %d", d);
+            cr_assert_leq(dry_pages, 3 * size / RETAIN + size / 10,
+                          "day %d: read %ld of %ld pages", d, dry_pages,
+                          size);
+        }
+        if (d == DAYS)              /* rewritten: the map is of no use */
+            cr_assert_geq(dry_pages, size, "read %ld of %ld pages",
+                          dry_pages, size);
+        if (d % 3 == 2)
+            exec("VACUUM messages");
+    }
+    /* the walk that reached the end left a time for every chunk */
+    cr_assert_eq(qlong("SELECT count(*) FROM message_chunks"),
+                 qlong("SELECT (pg_relation_size('messages') / 8192 + 31) "
+                       "/ 32"));
 }
 
 /* A feed cursor or a deliveries page that points before the oldest row
