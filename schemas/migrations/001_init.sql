@@ -873,13 +873,20 @@ CREATE TABLE deliveries (
     delivered_at timestamptz,
     UNIQUE (event_seq, subscription_id)
 )
--- A failed or dead outcome or a replay changes no indexed column (no
--- index names status or the outcome's columns), and room is left for it
--- on each page: such an update is HOT, no index entry written. Delivered
--- outcomes, the bulk, write no row here (the fillfactor dates from when
--- they did). What a claim needs is in delivery_queue.
+-- A failed outcome after a failed one changes no indexed column (no
+-- index names the outcome's columns; status only deliveries_dead's
+-- predicate), and room is left for it on each page: such an update is
+-- HOT, no index entry written. A row's first failure, a dead letter and a
+-- replay change status: those are not HOT. Delivered outcomes, the bulk,
+-- write no row here (the fillfactor dates from when they did). What a
+-- claim needs is in delivery_queue.
 WITH (fillfactor = 50);
 CREATE INDEX deliveries_sub ON deliveries (subscription_id, id);
+-- The dead letters, for /metrics' gauge (hub_deliveries{state="dead"},
+-- every 60 s): a count of this index's entries, not a scan of the table.
+-- An entry only for a row that is dead; the predicate is checked on each
+-- insert (routing), and keeps a status change from being HOT (above).
+CREATE INDEX deliveries_dead ON deliveries (id) WHERE status = 'dead';
 
 -- The open deliveries: one row per deliveries row that is pending or
 -- failed (leased or not), inserted with it (routing, replay), deleted by

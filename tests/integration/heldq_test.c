@@ -418,6 +418,53 @@ Test(heldq, the_backlog_gauges_count_held_rows_apart_from_due_ones)
                  b.oldest_due_s);
 }
 
+/* The dead-letter gauge reads the dead letters (deliveries_dead), not the
+ * table: 6,000 deliveries, 7 of them dead; the count is right and reads at
+ * most 20 of the table's pages (a scan read all of them), and follows a
+ * replay and a new dead letter. */
+Test(heldq, the_dead_gauge_reads_the_dead_letters_not_the_table)
+{
+    char a[64], p[64], g[64];
+    struct deliveries_backlog b;
+
+    subs_make(a, p);
+    storetest_sub(s, "plan", "{\"url\":\"http://g.example/\","
+                  "\"topics\":[\"goal.updated\"]}", g);
+    backlog(g, 6000);
+    exec("WITH d AS (UPDATE deliveries SET status = 'dead' WHERE id IN "
+         "(SELECT id FROM deliveries ORDER BY id DESC LIMIT 7) RETURNING id) "
+         "DELETE FROM delivery_queue q USING d WHERE q.delivery_id = d.id");
+    exec("ANALYZE deliveries");
+    long pages = qlong("SELECT pg_relation_size('deliveries') / 8192");
+    cr_assert_gt(pages, 100);
+    for (int round = 0; round < 3; round++) {
+        exec("BEGIN");
+        long b0 = qlong("SELECT pg_stat_get_xact_blocks_fetched("
+                        "'deliveries'::regclass)");
+        cr_assert_eq(deliveries_backlog(s, true, &b), HUB_OK);
+        long read = qlong("SELECT pg_stat_get_xact_blocks_fetched("
+                          "'deliveries'::regclass)") - b0;
+        exec("COMMIT");
+        cr_log_info("dead gauge: %lld dead, %ld of %ld pages read",
+                    b.dead, read, pages);
+        cr_assert_eq(b.dead, round == 1 ? 6 : 7, "round %d", round);
+        cr_assert_leq(read, 20, "read %ld of %ld pages", read, pages);
+        cr_assert_eq(b.held + b.due + b.scheduled + b.leased,
+                     round == 1 ? 5994 : 5993, "round %d", round);
+        if (round == 0)             /* one replayed: open again */
+            cr_assert_eq(qlong("SELECT hub_replay_delivery('test', NULL, "
+                               "(SELECT max(id) FROM deliveries))::int"), 1);
+        if (round == 1)             /* and dead again, another way */
+            exec("WITH d AS (UPDATE deliveries SET status = 'dead' WHERE "
+                 "id = (SELECT max(id) FROM deliveries) RETURNING id) "
+                 "DELETE FROM delivery_queue q USING d WHERE "
+                 "q.delivery_id = d.id");
+    }
+    /* with no gauge of dead asked for, no dead count */
+    cr_assert_eq(deliveries_backlog(s, false, &b), HUB_OK);
+    cr_assert_eq(b.dead, -1);
+}
+
 /* A row of a deleted subscription left open (an attempt under way at the
  * delete whose lease the delete's pass under the chain lock passed by,
  * back for a retry): the sweep cancels it, with an audit row that counts
