@@ -13,6 +13,11 @@
 
 int ctl_prune(struct ctl *c, int argc, char **argv);
 
+static const char *plural(long long n)
+{
+    return n == 1 ? "" : "s";
+}
+
 int ctl_prune(struct ctl *c, int argc, char **argv)
 {
     struct ctl_args a;
@@ -46,16 +51,24 @@ int ctl_prune(struct ctl *c, int argc, char **argv)
               "nothing done\n", stderr);
         return 1;
     }
-    printf("prune: %s, batches of %d rows\n",
-           dry ? "dry run, nothing removed" : "done", pc.batch);
+    printf("prune: %s, batches of %d row%s\n",
+           dry ? "dry run, nothing removed" : "done", pc.batch,
+           plural(pc.batch));
     for (int t = 0; t < PRUNE_NTABLES; t++) {
+        const char *name = prune_table_name((enum prune_table)t);
         if (pc.days[t] == 0) {
-            printf("%-10s kept forever\n", prune_table_name((enum prune_table)t));
-            continue;
+            printf("%-10s kept forever\n", name);
+        } else if (r.rows[t] == 0) {
+            /* the run's empty step is no batch */
+            printf("%-10s none older than %d day%s\n", name, pc.days[t],
+                   plural(pc.days[t]));
+        } else {
+            printf("%-10s %lld row%s %s (older than %d day%s, %lld batch%s)\n",
+                   name, (long long)r.rows[t], plural(r.rows[t]),
+                   dry ? "would go" : "removed", pc.days[t],
+                   plural(pc.days[t]), (long long)r.batches[t],
+                   r.batches[t] == 1 ? "" : "es");
         }
-        printf("%-10s %lld rows %s (older than %d days, %lld batches)\n",
-               prune_table_name((enum prune_table)t), (long long)r.rows[t],
-               dry ? "would go" : "removed", pc.days[t], (long long)r.steps[t]);
     }
     printf("audit anchor: %lld\n", (long long)r.anchor_seq);
     return 0;

@@ -77,6 +77,8 @@ static int prune_table(struct store *s, const struct prune_config *pc,
         int64_t k = strtoll(n, NULL, 10);
         r->rows[t] += k;
         r->steps[t]++;
+        if (k > 0)
+            r->batches[t]++;
         if (k > r->max_step[t])
             r->max_step[t] = k;
         log_debug("prune.step", "table=%s rows=%lld", table_names[t],

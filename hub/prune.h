@@ -41,7 +41,8 @@ struct prune_config {
 struct prune_report {
     bool busy;                      /* another run held the lock: none ran */
     int64_t rows[PRUNE_NTABLES];    /* pruned (dry run: would be) */
-    int64_t steps[PRUNE_NTABLES];   /* transactions (batches) */
+    int64_t steps[PRUNE_NTABLES];   /* transactions, the last one empty too */
+    int64_t batches[PRUNE_NTABLES]; /* the steps that removed (would) rows */
     int64_t max_step[PRUNE_NTABLES]; /* most rows one step removed */
     int64_t anchor_seq;             /* the retention anchor after the run */
 };

@@ -587,7 +587,8 @@ Test(retention, hubctl_prune_reports_each_table)
     cr_assert_not_null(strstr(out, "events     kept forever"), "%s", out);
     cr_assert_eq(qlong("SELECT count(*) FROM messages"), 255);
     cr_assert_eq(hubctl(out, sizeof(out), "prune"), 0, "%s", out);
-    cr_assert_not_null(strstr(out, "messages   250 rows removed"), "%s", out);
+    cr_assert_not_null(strstr(out, "messages   250 rows removed (older than "
+                                   "30 days, 3 batches)"), "%s", out);
     cr_assert_eq(qlong("SELECT count(*) FROM messages"), 5);
     cr_assert_eq(qlong("SELECT count(*) FROM events"), 255);
     cr_assert_eq(hubctl(out, sizeof(out), "audit verify"), 0, "%s", out);
@@ -614,6 +615,27 @@ Test(retention, hubctl_prune_reports_each_table)
                        "FROM d"), 1);
     cr_assert_eq(hubctl(out, sizeof(out), "audit verify"), 1, "%s", out);
     cr_assert_not_null(strstr(out, "removed"), "%s", out);
+    /* nothing left: no batch, no "0 rows" */
+    cr_assert_eq(hubctl(out, sizeof(out), "prune"), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "messages   none older than 30 days\n"),
+                       "%s", out);
+    cr_assert_not_null(strstr(out, "events     kept forever\n"), "%s", out);
+    cr_assert_null(strstr(out, "batches)"), "%s", out);
+    cr_assert_null(strstr(out, " 0 rows"), "%s", out);
+    /* one row, one batch, one day */
+    exec("UPDATE messages SET received_at = received_at - interval "
+         "'2 days' WHERE ctid = (SELECT min(ctid) FROM messages);"
+         "DELETE FROM message_chunks");
+    setenv("HUB_RETAIN_MESSAGES_DAYS", "1", 1);
+    setenv("HUB_PRUNE_BATCH", "1", 1);
+    cr_assert_eq(hubctl(out, sizeof(out), "prune --dry-run"), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "batches of 1 row\n"), "%s", out);
+    cr_assert_not_null(strstr(out, "messages   1 row would go (older than 1 "
+                                   "day, 1 batch)\n"), "%s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), "prune"), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "messages   1 row removed (older than 1 "
+                                   "day, 1 batch)\n"), "%s", out);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages"), 4);
     /* production refuses an audit retention under six years */
     setenv("HUB_PROFILE", "production", 1);
     setenv("HUB_HTTP_PORT", "-1", 1);
