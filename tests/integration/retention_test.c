@@ -166,6 +166,8 @@ Test(retention, exactly_the_expired_rows_go_in_bounded_steps)
     long messages = qlong("SELECT count(*) FROM messages");
     long audit = qlong("SELECT count(*) FROM audit");
     long routes = qlong("SELECT count(*) FROM event_routes");
+    long patients = qlong("SELECT count(*) FROM patients");
+    long idents = qlong("SELECT count(*) FROM patient_identifiers");
     cr_assert_eq(events, 675);
     cr_assert_gt(routes, 600);
 
@@ -213,6 +215,10 @@ Test(retention, exactly_the_expired_rows_go_in_bounded_steps)
                        "(SELECT 1 FROM events e WHERE e.seq = r.event_seq)"),
                  0);
     cr_assert_eq(qlong("SELECT count(*) FROM event_routes"), 60);
+    /* patients and their identifiers have no retention (README) */
+    cr_assert_gt(patients, 0);
+    cr_assert_eq(qlong("SELECT count(*) FROM patients"), patients);
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers"), idents);
     /* the audit chain: the old rows went, the anchor is the last of them */
     cr_assert_eq(qlong("SELECT min(seq) FROM audit"), old_audit + 1);
     cr_assert_eq(r.anchor_seq, old_audit);
