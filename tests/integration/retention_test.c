@@ -475,6 +475,23 @@ static long total_size(void)
                  "'audit', 'deliveries', 'delivery_queue']::regclass[]) c");
 }
 
+/* Waits (30 s at most) until no other session's transaction or snapshot
+ * began before now: a VACUUM then removes every row version this test
+ * made dead (an autovacuum ANALYZE of its tables may hold one back), and
+ * an index page a VACUUM deleted can be handed out again (that waits for
+ * the whole cluster, the other tests' sessions too). */
+static void wait_for_older_snapshots(void)
+{
+    char sql[512];
+    long x = qlong("SELECT pg_current_xact_id()::text::bigint");
+
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE "
+             "pid <> pg_backend_pid() AND (backend_xmin::text::bigint <= %ld "
+             "OR backend_xid::text::bigint <= %ld)", x, x);
+    for (int i = 0; i < 300 && qlong(sql) > 0; i++)
+        usleep(100 * 1000);
+}
+
 /* OpenHIM #1167: storage grew despite a retention. 3000 old messages,
  * compacted (VACUUM FULL: the test's own updates that aged them leave no
  * dead rows behind), then 3000 new ones without pruning: the tables grow
@@ -489,6 +506,7 @@ Test(retention, space_is_used_again_after_vacuum)
     storetest_sub(s, "cbo", "{\"mode\":\"pull\",\"topics\":[\"*\"]}", pull);
     fill("a", 3000, "screening.positive");
     age_all(100);
+    wait_for_older_snapshots();
     exec("VACUUM FULL messages, events, event_routes, audit, deliveries, "
          "delivery_queue");
     long s1 = total_size();
@@ -507,13 +525,7 @@ Test(retention, space_is_used_again_after_vacuum)
      * see it, which the next VACUUM finds */
     exec("VACUUM messages, events, event_routes, audit, deliveries, "
          "delivery_queue");
-    long x = qlong("SELECT pg_current_xact_id()::text::bigint");
-    char sql[512];
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE "
-             "pid <> pg_backend_pid() AND (backend_xmin::text::bigint <= %ld "
-             "OR backend_xid::text::bigint <= %ld)", x, x);
-    for (int i = 0; i < 300 && qlong(sql) > 0; i++)
-        usleep(100 * 1000);
+    wait_for_older_snapshots();
     exec("VACUUM messages, events, event_routes, audit, deliveries, "
          "delivery_queue");
     fill("c", 3000, "screening.positive");
