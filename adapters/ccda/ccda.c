@@ -108,6 +108,7 @@ struct doc {
     struct slice facility;          /* custodian organization name */
     struct slice author_org;        /* author's represented organization */
     struct slice encounter_org;     /* the encompassing encounter's */
+    const char *encounter_id;       /* its id, as ccda_ii_string writes */
     struct slice patient;           /* the patient object, JSON */
     const char *doc_sens;           /* confidentiality R/V -> "restricted" */
     const struct ccda_node *ssn_left_out;   /* the patient's unusable SSN */
@@ -776,6 +777,7 @@ static int read_header(struct doc *dc, struct slice *message_id)
      * service at its facility */
     const struct ccda_node *enc =
         ccda_path(root, "componentOf/encompassingEncounter");
+    dc->encounter_id = ccda_ii_string(dc->a, ccda_child(enc, "id"));
     dc->encounter_org = ccda_text(
         dc->a, ccda_path(enc, "responsibleParty/assignedEntity/"
                               "representedOrganization/name"));
@@ -1090,6 +1092,8 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
             jw_cstr(w, said_pos[k]);
         jw_arr_end(w);
     }
+    /* the visit the document tells (F31; FHIR's Observation.encounter) */
+    jw_kv_cstr(w, "encounter", dc->encounter_id);
     /* disagreements are kept as warnings, never overridden either way */
     for (size_t k = 0; k < n_pos; k++)
         if (!in_list(sc.positive_domains, sc.n_positive_domains, said_pos[k]))

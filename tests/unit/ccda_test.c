@@ -313,6 +313,39 @@ Test(ccda_screening, an_answer_on_self_harm_labels_the_screening_psy,
     }
 }
 
+/* F31: a screening names the visit the document tells (componentOf/
+ * encompassingEncounter/id), as the FHIR and CSV adapters name theirs;
+ * none when the document names none. */
+Test(ccda_screening, a_screening_names_the_documents_encounter,
+     .init = setup, .fini = teardown)
+{
+    static const char item[] =
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"95615-1\"/><value xsi:type=\"CD\" "
+        "code=\"LA6270-8\"/></observation></entryRelationship>";
+    char doc[8192];
+    snprintf(doc, sizeof(doc), "%s", hrsn_doc(item));
+    char *at = strstr(doc, "</recordTarget>") + strlen("</recordTarget>");
+    static const char enc[] =
+        "<componentOf><encompassingEncounter><id root=\"1.2.840.9\" "
+        "extension=\"V7\"/><effectiveTime value=\"2024\"/>"
+        "</encompassingEncounter></componentOf>";
+    memmove(at + strlen(enc), at, strlen(at) + 1);
+    memcpy(at, enc, strlen(enc));
+    struct run r = run_str(doc);
+    cJSON *ev = first_event(&r, 1);
+    cJSON *scr = cJSON_GetObjectItem(ev, "screening");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(scr, "encounter")),
+                     "urn:hl7ii:1.2.840.9:V7");
+    cJSON_Delete(ev);
+    arena_reset(&A);
+    r = run_str(hrsn_doc(item));
+    ev = first_event(&r, 1);
+    scr = cJSON_GetObjectItem(ev, "screening");
+    cr_expect_null(cJSON_GetObjectItem(scr, "encounter"));
+    cJSON_Delete(ev);
+}
+
 Test(ccda_screening, unknown_instrument_gives_no_event, .init = setup,
      .fini = teardown)
 {
