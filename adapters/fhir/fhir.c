@@ -1189,10 +1189,18 @@ static int entry_init(struct fx *x, struct fx_entry *e, const cJSON *res)
             return rc;
         fx_pop(x, old);
     }
-    /* in the caller's arena: results name entries after the tree is gone */
-    e->name = e->id ? type_id(x->a, slice_from_cstr(e->type),
-                              slice_from_cstr(e->id))
-                    : arena_strndup(x->a, e->type, strlen(e->type));
+    /* in the caller's arena: results name entries after the tree is gone.
+     * A resource without an id is its entry's urn:uuid / urn:oid fullUrl,
+     * the name the bundle gives it and references use (a CIE bundle POSTs
+     * its ServiceRequest so); by its type alone two would be one. */
+    if (e->id)
+        e->name = type_id(x->a, slice_from_cstr(e->type),
+                          slice_from_cstr(e->id));
+    else if (e->full_url && (strncmp(e->full_url, "urn:uuid:", 9) == 0 ||
+                             strncmp(e->full_url, "urn:oid:", 8) == 0))
+        e->name = arena_strndup(x->a, e->full_url, strlen(e->full_url));
+    else
+        e->name = arena_strndup(x->a, e->type, strlen(e->type));
     return HUB_OK;
 }
 

@@ -51,7 +51,10 @@
  *                      context (references resolve to them), no event; a
  *                      message of context only is accepted with no event.
  *                      A referral or care plan lists the Organizations it
- *                      names that the message holds ("organizations").
+ *                      names that the message holds ("organizations"; a
+ *                      referral's performer named by display alone, too).
+ *                      An entry without id is named by its urn:uuid or
+ *                      urn:oid fullUrl, else by its type.
  * meta.security labels (of the resource and of the Bundle) and sensitive
  * diagnoses become "sensitivity" labels through the dictionary.
  * The patient of an event is its subject/for/patient reference: the Patient

@@ -174,7 +174,7 @@ static void put_period(struct jw *w, const char *key, const char *start,
  * the resource the reference was read from: a "#id" reference names a
  * resource contained in it. */
 struct orgs {
-    struct { const char *role, *ref; const cJSON *host; } r[ORGS_MAX];
+    struct { const char *role, *ref, *name; const cJSON *host; } r[ORGS_MAX];
     size_t n;
 };
 
@@ -184,9 +184,32 @@ static void orgs_add(struct orgs *o, const char *role, const char *ref,
     if (o && ref && o->n < ORGS_MAX) {
         o->r[o->n].role = role;
         o->r[o->n].ref = ref;
+        o->r[o->n].name = NULL;
         o->r[o->n].host = host;
         o->n++;
     }
+}
+
+/* An organization named only by a Reference's display (Michigan CIE sends
+ * a referral's performer so: "United Way of Bay County" and a directory id
+ * in an extension, no reference): kept by name, when the Reference does not
+ * say it is some other type than Organization (a Practitioner's name is no
+ * organization). */
+static void orgs_add_display(struct orgs *o, const char *role,
+                             const cJSON *refnode)
+{
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(refnode, "display");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(refnode, "type");
+    if (o == NULL || o->n >= ORGS_MAX || !cJSON_IsString(d) ||
+        d->valuestring[0] == '\0' ||
+        (cJSON_IsString(t) && t->valuestring[0] &&
+         strcmp(t->valuestring, "Organization") != 0))
+        return;
+    o->r[o->n].role = role;
+    o->r[o->n].ref = NULL;
+    o->r[o->n].name = d->valuestring;
+    o->r[o->n].host = NULL;
+    o->n++;
 }
 
 static const char *ref_of(const cJSON *o, const char *key);
@@ -235,6 +258,14 @@ static void put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
     for (size_t i = 0; o && i < o->n; i++) {
         const char *ref = o->r[i].ref, *via = NULL, *type;
         const cJSON *host = o->r[i].host;
+        if (ref == NULL) {              /* named by display only */
+            jw_arr_lazy(w, "organizations", &open);
+            jw_obj_begin(w);
+            jw_kv_cstr(w, "role", o->r[i].role);
+            jw_kv_cstr(w, "name", o->r[i].name);
+            jw_obj_end(w);
+            continue;
+        }
         const cJSON *res = org_target(x, host, ref, &type);
         if (res && strcmp(type, "PractitionerRole") == 0) {
             /* a contained role's "#org" is contained in the same host */
@@ -656,6 +687,8 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
             return rc;
         jw_kv_cstr(w, "performer", fx_ref_name(x, r));
         orgs_add(orgs, "performer", r, sr);
+        if (r == NULL)
+            orgs_add_display(orgs, "performer", perf->child);
         fx_pop(x, old);
     }
     /* basedOn: the request this one fulfils (a sub-referral's parent) */

@@ -1829,6 +1829,50 @@ Test(fhir, a_referral_carries_when_and_how_much_of_the_service)
     cr_assert_str_eq(field_of(&out, 1, "referral.occurrence_at"), "2024-03-01");
 }
 
+/* F43: Michigan CIE POSTs its ServiceRequest without an id, named by its
+ * entry's fullUrl urn:uuid:sr-1, and the CBO it is for only by the
+ * performer's display. The referral is that urn (by its type alone two
+ * would be one, and a Task whose focus is the urn would name another
+ * referral), and the CBO is kept by name among the organizations. */
+#define CIE_SR(url, perf)                                                   \
+    "{\"fullUrl\":\"" url "\",\"resource\":{\"resourceType\":"              \
+    "\"ServiceRequest\",\"status\":\"active\",\"intent\":\"original-order\"," \
+    "\"subject\":{\"reference\":\"Patient/p\"},\"performer\":[" perf "]}}"
+
+Test(fhir, an_entry_without_id_is_its_urn_and_a_performer_its_display)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"transaction\","
+                     "\"entry\":[" CIE_SR("urn:uuid:sr-1", "{\"display\":"
+                     "\"United Way of Bay County\",\"extension\":[{\"url\":"
+                     "\"https://directory.mi-cie.org/or_org_id\","
+                     "\"valueString\":\"38562\"}]}") ","
+                     CIE_SR("urn:uuid:sr-2", "{\"display\":\"Dr Who\","
+                     "\"type\":\"Practitioner\"}") ","
+                     "{\"resource\":{\"resourceType\":\"Task\",\"id\":\"t\","
+                     "\"status\":\"accepted\",\"intent\":\"order\",\"focus\":"
+                     "{\"reference\":\"urn:uuid:sr-1\"},\"for\":{\"reference\":"
+                     "\"Patient/p\"}}}]}", &out, NULL, &err), HUB_OK, "%s",
+                 err.field);
+    cr_assert_eq(out.n, 3);
+    cr_assert_str_eq(field_of(&out, 0, "referral.id"), "urn:uuid:sr-1");
+    cr_assert_str_eq(field_of(&out, 0, "source.resource"), "urn:uuid:sr-1");
+    cr_assert_str_eq(field_of(&out, 1, "referral.id"), "urn:uuid:sr-2");
+    cr_assert_str_eq(field_of(&out, 2, "referral.id"), "urn:uuid:sr-1");
+    cr_assert_str_eq(field_of(&out, 0, "referral.performer"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "referral.organizations"),
+                     "[{\"role\":\"performer\",\"name\":"
+                     "\"United Way of Bay County\"}]");
+    /* a display that says it is a Practitioner is no organization */
+    cr_assert_str_eq(field_of(&out, 1, "referral.organizations"), "(absent)");
+    /* a fullUrl that is no urn leaves the type as the name, as before */
+    cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"transaction\","
+                     "\"entry\":[" CIE_SR("http://x.org/fhir/ServiceRequest",
+                     "") "]}", &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "referral.id"), "ServiceRequest");
+}
+
 /* A completed QuestionnaireResponse (one AHC housing answer) about a
  * contained Patient whose members after "id" are `members`. */
 #define QR_OF_PATIENT(members)                                               \
