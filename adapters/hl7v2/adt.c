@@ -2618,9 +2618,16 @@ int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
     }
     const char *cancel_of = NULL;
     const char *topic = topic_of(trig, &cancel_of);
-    if (topic == NULL)
+    if (topic == NULL) {
+        /* neither MSH-9.2 nor EVN-1 says the event: missing, as an empty
+         * MSH-9 is, not an event the hub does not take */
+        if (trig.len == 0 ||        /* or the HL7 null "" */
+            (trig.len == 2 && trig.p[0] == '"' && trig.p[1] == '"'))
+            return hub_err_set(err, HUB_EINVALID, "MSH-9.2", msh->off,
+                               "required field trigger event is missing");
         return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-9.2", msh->off,
                            "event type is not supported");
+    }
     /* HL7 v2.5 ch. 3: PV1 is required in the message structure of every
      * trigger taken but the merges and identifier changes of ADT_A30 (A34,
      * A36, A46-A48) and ADT_A39 (A39, A40); topic_of took "Ann" only */

@@ -184,6 +184,22 @@ Test(hl7_to_events, takes_the_trigger_from_evn_1_when_msh_9_has_none)
     cr_assert_str_eq(str_at(j, "type", NULL), "adt.discharge");
     cr_assert_str_eq(str_at(j, "source", "trigger"), "A03");
     cJSON_Delete(j);
+    /* F43: neither says it: a missing field (AE), not an unsupported
+     * event (AR) */
+    struct canon_list l;
+    struct hub_err err;
+    static const char *const none[] = {
+        MSH("ADT", "2.2") PID, MSH("ADT", "2.2") "EVN||2026\r" PID,
+        MSH("ADT^", "2.3") "EVN|\"\"|2026\r" PID,
+    };
+    for (size_t k = 0; k < sizeof(none) / sizeof(none[0]); k++) {
+        cr_assert_eq(run(none[k], &l, &err), HUB_EINVALID, "%zu", k);
+        cr_assert_str_eq(err.field, "MSH-9.2");
+        cr_assert_str_eq(err.what, "required field trigger event is missing");
+    }
+    cr_assert_eq(run(MSH("ADT", "2.2") "EVN|A99|2026\r" PID, &l, &err),
+                 HUB_EUNSUPPORTED);
+    cr_assert_str_eq(err.what, "event type is not supported");
 }
 
 Test(hl7_to_events, refuses_versions_outside_2_x_and_a_missing_version)
