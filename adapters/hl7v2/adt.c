@@ -2179,7 +2179,7 @@ static bool write_diagnoses(struct ctx *c)
         if (memcmp(dg1->id, "DG1", 4) != 0)
             continue;
         struct parts ce;
-        split(c, rep_raw(c, dg1, 3, 0), &ce, 3);
+        split(c, rep_raw(c, dg1, 3, 0), &ce, 6);
         struct text code = part(c, &ce, 1, 0);
         struct text system = part(c, &ce, 3, 0);
         struct text display = part(c, &ce, 2, 0);
@@ -2189,7 +2189,11 @@ static bool write_diagnoses(struct ctx *c)
             display = val0(c, dg1, 4);  /* DG1-4 description */
         if (!code.s.len && !display.s.len)
             continue;
-        if (is_sud(c, code.s, system.s))
+        /* the alternate code (CE/CWE 4-6) too: a local primary code
+         * with its ICD-10 or SNOMED CT beside it is the same diagnosis */
+        if (is_sud(c, code.s, system.s) ||
+            (ce.n > 3 && is_sud(c, part(c, &ce, 4, 0).s,
+                                part(c, &ce, 6, 0).s)))
             c->sud = 1;
         if (n++ == 0) {
             key_open(c, JW_KEY("diagnoses"), '[');

@@ -466,6 +466,13 @@ Test(hl7_to_events, labels_icd10_f10_to_f19_diagnoses_sud)
     cr_assert(!has_sud("DG1|1||F1^x^I10"));
     cr_assert(!has_sud("DG1|1||F10.20^x^SCT"));   /* another code system */
     cr_assert(!has_sud("DG1|1||F10.20^x^I9"));
+    /* F44: the alternate code of a CE/CWE (components 4-6) */
+    cr_assert(has_sud("DG1|1||4711^Alcohol dep^L^F10.20^Alcohol dep^I10"));
+    cr_assert(has_sud("DG1|1||4711^x^99LOC^F1120"));
+    cr_assert(has_sud("DG1|1||4711^x^L^303.90^x^I9CM"));
+    cr_assert(!has_sud("DG1|1||4711^x^L^E11.9^Diabetes^I10"));
+    cr_assert(!has_sud("DG1|1||4711^x^L^F10.20^x^SCT"));
+    cr_assert(has_sud("DG1|1||4711^x^L^F10.20^x"), "no system: safe");
 }
 
 /* tests/data/real/SOURCES.md F36: the ICD-9-CM codes F10-F19 replaced
@@ -540,6 +547,7 @@ Test(hl7_to_events, labels_snomed_ct_substance_use_disorders_sud)
     cr_expect(has_sud_with(d, "DG1|1||66590003^x^snomedct"));
     cr_expect(!has_sud_with(d, "DG1|1||D3-12000^x^SNM"));
     cr_expect(!has_sud_with(d, "DG1|1||44054006^Diabetes^SNM3"));
+    cr_expect(has_sud_with(d, "DG1|1||4711^x^L^66590003^x^SCT"), "F44");
     cr_expect(has_sud_with(d, "DG1|1||F10.20^x^I10"), "ICD-10 as before");
     dict_free(d);
 }
