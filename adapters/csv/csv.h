@@ -73,6 +73,8 @@ struct csv_row {
     int err;                /* HUB_OK, or HUB_EINVALID for a bad record */
     size_t err_col;         /* 1-based column of the first problem */
     const char *err_what;   /* static text */
+    size_t warn_col;        /* the first oddity read past (a quote inside an */
+    const char *warn_what;  /* unquoted field, kept as text), or 0/NULL */
 };
 
 /* The reader's state; fields are private to csv_read.c. */

@@ -12,8 +12,10 @@
  * rows or header columns than the limits. Row-level (the record is still
  * delimited, the next one is read normally): a column count that differs
  * from the header, a field over the length limit, more columns than the
- * limit, a NUL byte, a quote inside an unquoted field, text after a closing
- * quote.
+ * limit, a NUL byte, text after a closing quote ("5 Elm" St: what was
+ * meant is unclear). A quote inside an unquoted field (5'10", 12" TV) is
+ * kept as text, as spreadsheets read it, with a warning on the record: it
+ * cannot open a quoted field there, so the delimiting is the same.
  *
  * Incremental: while `final` is false, a record that reaches the end of the
  * buffer is not returned (HUB_ESHORT) and the reader stays where it was, so
@@ -361,8 +363,11 @@ int csv_read_row(struct csv_reader *r, struct csv_row *row,
             unsigned seen = 0;
             i = scan_unquoted(&sc, p, i, len, delim, &seen);
             size_t flen = i - s;
-            if (seen & BC_QUOTE)
-                row_fail(row, col, "quote inside an unquoted field");
+            if ((seen & BC_QUOTE) && row->warn_what == NULL) {
+                row->warn_col = col;
+                row->warn_what = "quote inside an unquoted field; kept as "
+                                 "text";
+            }
             if (seen & BC_NUL)
                 row_fail(row, col, "field contains a NUL byte");
             if (flen > max_field) {

@@ -409,6 +409,12 @@ int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
                            record_bytes(&r, &row));
             continue;
         }
+        if (row.warn_what) {
+            size_t hc = row.warn_col;
+            const char *name = hc >= 1 && hc <= hn ? hname[hc - 1] : NULL;
+            csv_finding(c, file, row.row, hc, name, CSV_SEV_WARNING,
+                        row.warn_what);
+        }
         if (t->n == cap) {
             /* first room for a row every 64 bytes of the file (most
              * files' rows are longer), at most the reader's row limit: the

@@ -439,3 +439,29 @@ Test(csv_export, shinny_dates_are_read_as_spreadsheets_write_them)
     cr_assert_not_null(w);
     cr_assert_eq(w->severity, CSV_SEV_WARNING);
 }
+
+/* ---- quotes as people type them ----------------------------------------- */
+
+/* A quote inside an unquoted field (a height, "the "blue" door") is text:
+ * the row is used, the value keeps it, a warning names the column. Text
+ * after a closing quote stays an error: what was meant is unclear. */
+Test(csv_export, a_stray_quote_is_text_and_text_after_a_quote_an_error)
+{
+    struct run r = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,question,"
+        "address_line\r\n"
+        "S1,P1,96777-8,2026-01-02,71802-3,the \"blue\" door\r\n"
+        "S2,P2,96777-8,2026-01-02,71802-3,\"5 Elm\" St\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 1);
+    cr_assert_eq(r.rep.rows_rejected, 1);
+    const struct csv_finding *f = finding(&r.rep, 2, "kept as text");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->severity, CSV_SEV_WARNING);
+    cr_assert_eq(f->col, 6);
+    cr_assert_str_eq(f->column, "address_line");
+    HAS(ev(&r, 0), "\"lines\":[\"the \\\"blue\\\" door\"]");
+    f = finding(&r.rep, 3, "text after a closing quote");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->severity, CSV_SEV_ERROR);
+}

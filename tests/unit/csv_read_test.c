@@ -146,10 +146,31 @@ Test(csv_read, refuses_an_unterminated_quote_naming_its_row_and_column)
     cr_assert_str_eq(err.what, "quoted field is not terminated");
 }
 
-Test(csv_read, reports_a_quote_inside_an_unquoted_field)
+/* 5'10" and 12" TV: a quote that cannot open a quoted field is text, as
+ * spreadsheets read it; the record says so by column. */
+Test(csv_read, keeps_a_quote_inside_an_unquoted_field_as_text_with_a_warning)
 {
-    RENDER("a,b\nx,5'10\"\ny,z\n",
-           "a|b\n!2:quote inside an unquoted field\ny|z\n");
+    RENDER("a,b\nx,5'10\"\ny,z\n", "a|b\nx|5'10\"\ny|z\n");
+
+    struct arena a;
+    struct csv_reader r;
+    struct csv_row row;
+    struct hub_err err = { 0 };
+    static const char in[] = "a,b,c\n12\" TV,x\"y\"z,w\n";
+    arena_init(&a, 4096);
+    csv_reader_init(&r, &a, 0, NULL);
+    csv_reader_feed(&r, in, sizeof(in) - 1, true);
+    cr_assert_eq(csv_read_row(&r, &row, &err), 1);
+    cr_assert_null(row.warn_what);
+    cr_assert_eq(csv_read_row(&r, &row, &err), 1);
+    cr_assert_eq(row.err, HUB_OK);
+    cr_assert_eq(row.n, 3);
+    cr_assert_eq(row.warn_col, 1, "the first such column");
+    cr_assert_str_eq(row.warn_what, "quote inside an unquoted field; kept "
+                                    "as text");
+    cr_assert_eq(row.f[1].len, 5);
+    cr_assert(memcmp(row.f[1].p, "x\"y\"z", 5) == 0);
+    arena_release(&a);
 }
 
 Test(csv_read, reports_text_after_a_closing_quote_and_resynchronizes)
