@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "csv/csv_int.h"
 #include "common/postal.h"
 #include "common/ssn.h"
@@ -856,6 +857,43 @@ size_t csv_map_get(const struct csv_map *m, struct slice key)
 
 /* ---- the report -------------------------------------------------------- */
 
+/* "rejected_rows": per file, every rejected row as ranges ("3,5-9"):
+ * findings stop at CSV_MAX_FINDINGS, and a sender must still learn which
+ * rows were not used. The list is sorted by file and row. */
+static void write_rejected_rows(struct jw *w, struct arena *a,
+                                const struct csv_report *r)
+{
+    jw_key_chunk(w, JW_KEY("rejected_rows"));
+    jw_arr_begin(w);
+    for (size_t i = 0; i < r->n_rejected;) {
+        unsigned file = r->rejected[i].file;
+        struct buf b;
+        buf_init(&b, a, 16u << 20);
+        while (i < r->n_rejected && r->rejected[i].file == file) {
+            size_t lo = r->rejected[i].row, hi = lo;
+            for (i++; i < r->n_rejected && r->rejected[i].file == file &&
+                      r->rejected[i].row == hi + 1; i++)
+                hi++;
+            char tmp[48];
+            size_t n = 0;
+            if (b.len)
+                tmp[n++] = ',';
+            n += csv_put_uint(tmp + n, lo);
+            if (hi != lo) {
+                tmp[n++] = '-';
+                n += csv_put_uint(tmp + n, hi);
+            }
+            buf_append(&b, tmp, n);
+        }
+        jw_obj_begin(w);
+        if (file < r->n_files && r->files[file].name)
+            jw_kv_cstr(w, "file", r->files[file].name);
+        jw_kv_str(w, "rows", buf_slice(&b));
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+}
+
 int csv_report_json(struct arena *a, const struct csv_report *r,
                     struct slice *out)
 {
@@ -902,6 +940,7 @@ int csv_report_json(struct arena *a, const struct csv_report *r,
     jw_arr_end(&w);
     jw_key_chunk(&w, JW_KEY("findings_dropped"));
     jw_int(&w, (int64_t)r->dropped);
+    write_rejected_rows(&w, a, r);
     jw_obj_end(&w);
     return jw_finish(&w, out);
 }

@@ -465,3 +465,29 @@ Test(csv_export, a_stray_quote_is_text_and_text_after_a_quote_an_error)
     cr_assert_not_null(f);
     cr_assert_eq(f->severity, CSV_SEV_ERROR);
 }
+
+/* ---- what the sender is told ------------------------------------------- */
+
+/* Findings stop at CSV_MAX_FINDINGS; the report still names every row that
+ * was not used, as ranges per file. */
+Test(csv_export, the_report_names_every_rejected_row_past_the_findings_limit)
+{
+    static const char head[] =
+        "screening_id,patient_id,instrument,screened_at,question\n";
+    size_t cap = 64 * 3000 + sizeof(head);
+    char *p = arena_alloc(&A, cap);
+    size_t n = 0;
+    memcpy(p, head, sizeof(head) - 1);
+    n = sizeof(head) - 1;
+    /* rows 2-2501 bad (a date not in the calendar), 2502 good, 2503 bad */
+    for (unsigned i = 0; i < 2502; i++)
+        n += (size_t)snprintf(p + n, cap - n, "S%u,P,96777-8,%s,71802-3\n",
+                              i, i == 2500 ? "2026-01-02" : "2026-02-30");
+    struct run r = run1("screenings", p, n);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_rejected, 2501);
+    cr_assert_gt(r.rep.dropped, 0);
+    struct slice js;
+    cr_assert_eq(csv_report_json(&A, &r.rep, &js), HUB_OK);
+    HAS(js.p, "\"rejected_rows\":[{\"file\":\"t.csv\",\"rows\":\"2-2501,2503\"}]");
+}
