@@ -649,8 +649,13 @@ int ingest_prepare_csv(struct ingest_job *j, const struct dict *d,
     }
     if (rep.rows_used == 0) {
         /* csv.h: nothing usable is refused whole, with the per-row report */
+        /* a header alone (or blank rows) is said as such: "could not be
+         * used" would send the sender looking for errors there are not */
         hub_err_set(&err, HUB_EINVALID, "rows", 0,
-                    "no row of the upload could be used");
+                    rep.rows == rep.rows_blank
+                        ? "upload has no data rows (a header only, or blank "
+                          "rows)"
+                        : "no row of the upload could be used");
         j->events.n = 0;
         quarantine(j, &err, hub_error_answer(&j->a, &err, report));
         return 422;

@@ -463,6 +463,32 @@ Test(ingest_docs, csv_without_a_usable_row_is_refused_with_the_report)
     cr_expect_eq(ingest_docs_status(J, 422), 422);
 }
 
+/* A header alone, or a header and blank rows, is refused as having no
+ * data rows (not as rows that "could not be used"), and an empty file as
+ * having no header. */
+Test(ingest_docs, csv_without_data_rows_says_so)
+{
+    static const char hdr[] =
+        "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
+        ",,,,,\r\n\r\n";
+    cr_assert_eq(ingest_prepare_csv(J, D, "cbo", "screenings", NULL, hdr,
+                                    sizeof(hdr) - 1), 422);
+    cr_expect_str_eq(J->err.what, "upload has no data rows (a header only, "
+                                  "or blank rows)");
+    cJSON *j = reply_json();
+    const cJSON *rep = cJSON_GetObjectItem(j, "report");
+    cr_assert_not_null(rep);
+    cr_expect_eq(cJSON_GetObjectItem(rep, "blank")->valueint, 2);
+    cJSON_Delete(j);
+}
+
+Test(ingest_docs, csv_empty_file_is_refused_as_having_no_header)
+{
+    cr_assert_eq(ingest_prepare_csv(J, D, "cbo", "screenings", NULL, "", 0),
+                 400);
+    cr_expect_str_eq(J->err.what, "file has no header row");
+}
+
 Test(ingest_docs, csv_unterminated_quote_is_a_whole_file_syntax_error)
 {
     static const char csv[] =
