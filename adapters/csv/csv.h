@@ -89,7 +89,7 @@ struct csv_reader {
     struct csv_limits lim;
     size_t rows;
     size_t line;
-    size_t header_cols;
+    size_t header_cols;     /* 0 until the header (not blank) is read */
     int failed;             /* sticky fatal error */
     struct slice *f;
 };

@@ -4,8 +4,9 @@
  * quote).
  *
  * Accepted beyond the RFC, because real exports do it: LF or lone CR line
- * ends as well as CRLF, a UTF-8 byte order mark before the header, a last
- * record without a line end, a caller-chosen delimiter.
+ * ends as well as CRLF, a UTF-8 byte order mark before the header, blank
+ * records before it (the header is the first record that is not blank),
+ * a last record without a line end, a caller-chosen delimiter.
  *
  * Errors come in two weights. Fatal (the file is refused): an unterminated
  * quote (nothing after it can be delimited with confidence), more bytes,
@@ -412,11 +413,14 @@ int csv_read_row(struct csv_reader *r, struct csv_row *row,
     row->n = n < r->lim.max_cols ? n : r->lim.max_cols;
     row->ncols = n;
     row->empty = empty;
-    if (r->rows == 1) {
+    if (r->header_cols == 0) {
+        /* the header is the first record that is not blank: exports and
+         * hand edits leave blank lines above it */
         if (n > r->lim.max_cols)
-            return fatal(r, err, HUB_ELIMIT, 1, r->lim.max_cols + 1,
+            return fatal(r, err, HUB_ELIMIT, row->row, r->lim.max_cols + 1,
                          row->offset, "header has more columns than the limit");
-        r->header_cols = n;
+        if (!empty || row->err)
+            r->header_cols = n;
     } else if (!empty && n != r->header_cols) {
         if (n > r->header_cols)
             row_fail(row, r->header_cols + 1,

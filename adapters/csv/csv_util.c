@@ -310,8 +310,10 @@ static int map_header(struct csv_ctx *c, unsigned file,
             if (t->hidx[k] >= 0) {
                 struct hub_err in = { 0 };
                 char field[48];
-                snprintf(field, sizeof(field), "row 1 col %zu", i + 1);
-                csv_finding(c, file, 1, i + 1, cols[k].name, CSV_SEV_ERROR,
+                snprintf(field, sizeof(field), "row %zu col %zu", row->row,
+                         i + 1);
+                csv_finding(c, file, row->row, i + 1, cols[k].name,
+                            CSV_SEV_ERROR,
                             "column appears twice in the header");
                 const char *fp = c->files[file].p;
                 size_t off = row->f[i].p >= fp &&
@@ -338,7 +340,7 @@ static int map_header(struct csv_ctx *c, unsigned file,
     }
     for (size_t i = 0; i < hn; i++)
         if (unknown[i])
-            csv_finding(c, file, 1, i + 1, NULL, CSV_SEV_WARNING,
+            csv_finding(c, file, row->row, i + 1, NULL, CSV_SEV_WARNING,
                         "column is not one the layout knows; ignored");
     return HUB_OK;
 }
@@ -381,7 +383,9 @@ int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
         }
         if ((rc = csv_read_row(&r, &row, &e)) != 1)
             break;
-        if (row.row == 1) {
+        if (hname == NULL && row.empty && row.err == HUB_OK)
+            continue;               /* blank, above the header */
+        if (hname == NULL) {
             if (row.err)
                 return hub_err_set(err, HUB_EINVALID, "header", row.offset,
                                    row.err_what);
@@ -456,12 +460,26 @@ int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
     return HUB_OK;
 }
 
+/* Where the header row starts: after a byte order mark and the blank
+ * lines above it (only spaces and delimiters), as the reader takes it. */
+static size_t header_start(const char *p, size_t len)
+{
+    size_t i = len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    for (size_t s = i; i < len; i++) {
+        char ch = p[i];
+        if (ch == '\n' || ch == '\r')
+            s = i + 1;
+        else if (ch != ' ' && ch != '\t' && ch != ',' && ch != ';' &&
+                 ch != '|')
+            return s;
+    }
+    return len;
+}
+
 bool csv_header_has(const struct csv_ctx *c, unsigned file, const char *name)
 {
     const struct csv_file *f = &c->files[file];
-    const char *p = f->p, *end = f->p + f->len;
-    if (f->len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
-        p += 3;
+    const char *p = f->p + header_start(f->p, f->len), *end = f->p + f->len;
     char delim = c->delim[file] ? c->delim[file] : ',';
     /* scan only the first line; a name may be quoted (no quote inside) */
     while (p < end && *p != '\n' && *p != '\r') {
@@ -490,9 +508,7 @@ char csv_delimiter(const char *p, size_t len)
     static const char cand[5] = { 0, ',', ';', '\t', '|' };
     size_t count[5] = { 0 };
     bool quoted = false;
-    size_t i = 0;
-    if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
-        i = 3;
+    size_t i = header_start(p, len);
     /* the header row only (a quoted name may hold a line break); 64 KiB
      * is more than any header of CSV_MAX_COLS names needs */
     for (size_t end = len < i + 65536 ? len : i + 65536; i < end; i++) {

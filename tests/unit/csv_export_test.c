@@ -491,3 +491,36 @@ Test(csv_export, the_report_names_every_rejected_row_past_the_findings_limit)
     cr_assert_eq(csv_report_json(&A, &r.rep, &js), HUB_OK);
     HAS(js.p, "\"rejected_rows\":[{\"file\":\"t.csv\",\"rows\":\"2-2501,2503\"}]");
 }
+
+/* Blank lines above the header are skipped; rows keep the numbers a
+ * spreadsheet shows (the header here is row 3). */
+Test(csv_export, blank_lines_above_the_header_are_skipped)
+{
+    struct run r = RUN("screenings",
+        "\r\n,,,,\r\n"
+        "screening_id,patient_id,instrument,screened_at,question,Notes\r\n"
+        "S1,P1,96777-8,2026-01-02,71802-3,x\r\n"
+        "S1,P1,96777-8,2026-01-02\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows, 2);
+    cr_assert_eq(r.rep.rows_used, 1);
+    cr_assert_eq(r.rep.rows_blank, 0);
+    cr_assert_not_null(finding(&r.rep, 3, "not one the layout knows"));
+    const struct csv_finding *f = finding(&r.rep, 5, "fewer columns");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 5);
+    HAS(ev(&r, 0), "\"message_id\":\"t.csv#4\"");
+
+    /* and the SHIN-NY set finds such a file by its header */
+    static const char obs[] =
+        "\n\nPATIENT_MR_ID_VALUE;ENCOUNTER_ID;SCREENING_CODE;QUESTION_CODE;"
+        "ANSWER_CODE;SCREENING_START_DATETIME\n"
+        "M1;E1;96777-8;71802-3;LA31994-9;2026-01-15T09:30:00Z\n";
+    struct csv_file f1 = { "export.csv", NULL, obs, sizeof(obs) - 1 };
+    struct run s;
+    memset(&s, 0, sizeof(s));
+    s.rc = csv_to_events(&A, D, "shinny", &f1, 1, &s.out, &s.rep, &s.err);
+    cr_assert_eq(s.rc, HUB_OK, "%s: %s", s.err.field,
+                 s.err.what ? s.err.what : "");
+    cr_assert_eq(s.rep.rows_used, 1);
+}

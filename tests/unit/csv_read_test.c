@@ -343,3 +343,12 @@ Test(csv_read, says_need_more_for_an_open_quote_before_final_input)
     cr_assert_eq(csv_read_row(&r, &row, &err), HUB_ESYNTAX);
     arena_release(&a);
 }
+
+/* Blank records above the header (hand edits, some exports) are records
+ * (the rows keep their spreadsheet numbers), and the header is the first
+ * one that is not blank: the rows after it are measured against it. */
+Test(csv_read, takes_the_first_record_that_is_not_blank_as_the_header)
+{
+    RENDER("\r\n,,\r\na,b,c\r\n1,2,3\r\n4,5\r\n",
+           "~\n~\na|b|c\n1|2|3\n!3:row has fewer columns than the header\n");
+}
