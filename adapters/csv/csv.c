@@ -465,7 +465,7 @@ int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
                   struct canon_list *out, struct csv_report *report,
                   struct hub_err *err)
 {
-    struct csv_ctx c = { a, d, files, n, out, report, { 0 } };
+    struct csv_ctx c = { a, d, files, n, out, report, { 0 }, { 0 } };
 
     memset(report, 0, sizeof(*report));
     report->kind = kind;
@@ -502,6 +502,7 @@ int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
         const char *u;
         size_t ulen;
         enum csv_enc e = csv_encoding(files[i].p, files[i].len);
+        c.high[i] = e != CSV_ENC_ASCII;
         if (!csv_to_utf8(a, e, files[i].p, files[i].len, &u, &ulen))
             continue;
         if (tf == NULL) {

@@ -22,6 +22,7 @@ struct csv_ctx {
     struct canon_list *out;
     struct csv_report *rep;
     char delim[CSV_MAX_FILES];  /* each file's, found by csv_delimiter */
+    bool high[CSV_MAX_FILES];   /* it holds bytes of 0x80 and up */
 };
 
 /* The delimiter of a file as its header row shows it: the one of ',' ';'
@@ -38,7 +39,8 @@ bool csv_name_eq(struct slice h, const char *name);
 /* ---- text (csv_text.c) ------------------------------------------------ */
 
 enum csv_enc {
-    CSV_ENC_UTF8,           /* or ASCII: read as it is */
+    CSV_ENC_ASCII,          /* no byte of 0x80 and up: read as it is */
+    CSV_ENC_UTF8,           /* read as it is */
     CSV_ENC_CP1252,         /* no UTF-8 in it: all read as Windows-1252 */
     CSV_ENC_MIXED,          /* UTF-8 with bytes that are not */
     CSV_ENC_UTF16LE,
@@ -48,7 +50,7 @@ enum csv_enc {
 /* What the bytes of a file are. */
 enum csv_enc csv_encoding(const char *p, size_t len);
 /* The UTF-8 translation of a file of encoding e in the arena; false, and
- * nothing made, for UTF-8. */
+ * nothing made, for ASCII and UTF-8. */
 bool csv_to_utf8(struct arena *a, enum csv_enc e, const char *p, size_t len,
                  const char **out, size_t *out_len);
 /* Offset t of the translation of `sent` as the offset in the bytes that

@@ -51,7 +51,7 @@ enum csv_enc csv_encoding(const char *p, size_t len)
     const unsigned char *s = (const unsigned char *)p;
 
     if (p == NULL)
-        return CSV_ENC_UTF8;
+        return CSV_ENC_ASCII;
     if (len >= 2 && s[0] == 0xff && s[1] == 0xfe)
         return CSV_ENC_UTF16LE;
     if (len >= 2 && s[0] == 0xfe && s[1] == 0xff)
@@ -61,7 +61,7 @@ enum csv_enc csv_encoding(const char *p, size_t len)
     if (len >= 4 && !s[0] && s[1] && !s[2] && s[3])
         return CSV_ENC_UTF16BE;
     if (!any_high(s, len))
-        return CSV_ENC_UTF8;
+        return CSV_ENC_ASCII;
     size_t i = utf8_valid_prefix(s, len);
     if (i == len)
         return CSV_ENC_UTF8;
@@ -144,6 +144,7 @@ bool csv_to_utf8(struct arena *a, enum csv_enc e, const char *p, size_t len,
     char *u, *o;
 
     switch (e) {
+    case CSV_ENC_ASCII:
     case CSV_ENC_UTF8:
         return false;
     case CSV_ENC_UTF16LE:
@@ -200,7 +201,7 @@ size_t csv_sent_offset(const struct csv_file *sent, size_t t)
     const unsigned char *s = (const unsigned char *)sent->p;
     enum csv_enc e = csv_encoding(sent->p, sent->len);
     size_t o = 0, u = 0;
-    if (e == CSV_ENC_UTF8)
+    if (e == CSV_ENC_ASCII || e == CSV_ENC_UTF8)
         return t;
     while (o < sent->len && u < t)
         u += sent_width(e, s, sent->len, o++);
@@ -213,7 +214,7 @@ void csv_untranslate_rejected(struct csv_report *rep,
 {
     unsigned cur = (unsigned)-1;
     size_t o = 0, t = 0;            /* original and translated positions */
-    enum csv_enc e = CSV_ENC_UTF8;
+    enum csv_enc e = CSV_ENC_ASCII;
     for (size_t i = 0; i < rep->n_rejected; i++) {
         struct csv_rejected *r = &rep->rejected[i];
         if (r->file >= n || tf[r->file].p == files[r->file].p)

@@ -173,6 +173,24 @@ static struct slice record_bytes(const struct csv_reader *r,
 
 /* ---- reading a file into a table -------------------------------------- */
 
+/* s without the spaces, TABs and no-break spaces at its ends. */
+static struct slice trim_value(struct slice s)
+{
+    for (;;) {
+        s = slice_trim(s);
+        if (s.len >= 2 && (unsigned char)s.p[0] == 0xc2 &&
+            (unsigned char)s.p[1] == 0xa0) {
+            s.p += 2;
+            s.len -= 2;
+        } else if (s.len >= 2 && (unsigned char)s.p[s.len - 2] == 0xc2 &&
+                   (unsigned char)s.p[s.len - 1] == 0xa0) {
+            s.len -= 2;
+        } else {
+            return s;
+        }
+    }
+}
+
 /* The layout's values of one record, trimmed: csv_row_field inlined, as
  * this runs for every column of every row. */
 static void row_values(const struct csv_table *t, const struct csv_row *row,
@@ -203,6 +221,20 @@ static void trim_values(struct slice *v, size_t n)
         if (f.len && ((unsigned char)f.p[0] <= ' ' ||
                       (unsigned char)f.p[f.len - 1] <= ' '))
             v[k] = slice_trim(f);
+    }
+}
+
+/* The no-break spaces (U+00A0, C2 A0: pasted from web pages and Word;
+ * "LA31994-9\u00a0" is no answer code) at the ends of values already
+ * trimmed of spaces, for a file that is not ASCII: the test for spaces
+ * stays as cheap as it was for the files (most) that are. */
+static void trim_nbsp(struct slice *v, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        struct slice f = v[k];
+        if (f.len >= 2 && ((unsigned char)f.p[0] == 0xc2 ||
+                           (unsigned char)f.p[f.len - 1] == 0xa0))
+            v[k] = trim_value(f);
     }
 }
 
@@ -286,7 +318,7 @@ static int map_header(struct csv_ctx *c, unsigned file,
     while (also && also[na])
         na++;
     for (size_t i = 0; i < hn; i++) {
-        struct slice h = slice_trim(row->f[i]);
+        struct slice h = trim_value(row->f[i]);
         hname[i] = arena_slice_dup(c->a, h);
         char key[64] = "";
         size_t kl = name_key(h, key, sizeof(key));
@@ -367,6 +399,8 @@ int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
         t->hidx[i] = -1;
 
     csv_reader_init(&r, c->a, c->delim[file] ? c->delim[file] : ',', NULL);
+    /* a no-break space is C2 A0: an ASCII file has none to trim */
+    const bool nbsp = c->high[file];
     csv_reader_feed(&r, f->p, f->len, true);
     size_t cap = 0;
     /* in_place: the header's first columns are the layout's, in order, so
@@ -444,12 +478,16 @@ int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
             /* a stored record has the header's columns (row.n == hn) */
             tr->v = fields;
             trim_values(fields, ncols);
+            if (nbsp)
+                trim_nbsp(fields, ncols);
             fields += row.n;
             room -= row.n;
             csv_reader_fields(&r, fields);
         } else {
             tr->v = arena_alloc(c->a, ncols * sizeof(struct slice));
             row_values(t, &row, tr->v);
+            if (nbsp)
+                trim_nbsp(tr->v, ncols);
         }
     }
     if (rc < 0)

@@ -524,3 +524,27 @@ Test(csv_export, blank_lines_above_the_header_are_skipped)
                  s.err.what ? s.err.what : "");
     cr_assert_eq(s.rep.rows_used, 1);
 }
+
+/* A no-break space (U+00A0, pasted from a web page or Word) at either end
+ * of a value or a header name is trimmed like a space: "LA31994-9\u00a0"
+ * is the answer code, in a UTF-8 file or a Windows-1252 one (0xA0). */
+Test(csv_export, no_break_spaces_at_the_ends_are_trimmed)
+{
+    struct run r = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,question,"
+        "answer\xc2\xa0\r\n"
+        "S1,P1,96777-8,2026-01-02,\xc2\xa0" "71802-3,LA31994-9\xc2\xa0 \r\n"
+        "S2,P2,96777-8,2026-01-02,71802-3,Caf\xc3\xa0\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 2);
+    HAS(ev(&r, 0), "\"question\":\"71802-3\",\"answer\":\"LA31994-9\"");
+    HAS(ev(&r, 0), "\"positive\":true");
+    /* a value ending in a letter whose UTF-8 ends in A0 keeps it */
+    HAS(ev(&r, 2), "\"answer\":\"Caf\xc3\xa0\"");
+
+    struct run w = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
+        "S1,P1,96777-8,2026-01-02,71802-3,\xa0LA31994-9\xa0\r\n");
+    cr_assert_eq(w.rc, HUB_OK);
+    HAS(ev(&w, 0), "\"answer\":\"LA31994-9\"");
+}
