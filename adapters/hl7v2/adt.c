@@ -50,6 +50,7 @@
 #include <assert.h>
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/dict.h"
 #include "common/jw.h"
@@ -2612,7 +2613,10 @@ int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
                 same = e1.p[k] == trig.p[k];
         if (!same) {
             e1 = trim(hl7_piece(e1, m->cs, 0));
-            c.evn1_differs = e1.len && !slice_eq_slice(e1, trig);
+            /* "a08" and "A08" name one event (topic_of reads either) */
+            c.evn1_differs = e1.len && (e1.len != trig.len ||
+                                        strncasecmp(e1.p, trig.p,
+                                                    e1.len) != 0);
         }
     } else {
         /* v2.1/2.2 senders may leave MSH-9.2 empty: EVN-1 then says it */

@@ -1352,6 +1352,17 @@ Test(hl7_to_events, warns_when_evn_1_names_another_trigger_than_msh_9_2)
     cr_assert_str_eq(warnings_of(MSH("ADT", "2.2") "EVN|A08|2026\r" PID
                                  "PV1|1|O\r"),
                      "");
+    /* F45: one event in either case */
+    cr_assert_str_eq(warnings_of(MSH("ADT^a08", "2.5") "EVN|A08|2026\r" PID
+                                 "PV1|1|O\r"),
+                     "");
+    cr_assert_str_eq(warnings_of(MSH("ADT^A08", "2.5") "EVN|a08|2026\r" PID
+                                 "PV1|1|O\r"),
+                     "");
+    cr_assert_str_eq(warnings_of(MSH("ADT^a08", "2.5") "EVN|a04|2026\r" PID
+                                 "PV1|1|O\r"),
+                     "EVN-1:event type differs from MSH-9.2, which was "
+                     "taken;");
 }
 
 /* SS-MIX2 sends each name twice, in kanji (XPN-8 I, ideographic) and in
