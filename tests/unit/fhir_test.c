@@ -1829,7 +1829,7 @@ Test(fhir, a_referral_carries_when_and_how_much_of_the_service)
     cr_assert_str_eq(field_of(&out, 1, "referral.occurrence_at"), "2024-03-01");
 }
 
-/* F43: Michigan CIE POSTs its ServiceRequest without an id, named by its
+/* F46: Michigan CIE POSTs its ServiceRequest without an id, named by its
  * entry's fullUrl urn:uuid:sr-1, and the CBO it is for only by the
  * performer's display. The referral is that urn (by its type alone two
  * would be one, and a Task whose focus is the urn would name another
