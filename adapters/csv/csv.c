@@ -273,6 +273,24 @@ static const struct dict_task_status *task_status(const struct dict *d,
     return dict_task_status_find(d, n);
 }
 
+/* The Gravity domain as exports write it ("Food-Insecurity", "FOOD
+ * INSECURITY", "food_insecurity") to its code; the dictionary decides. */
+static const struct dict_domain *referral_domain(const struct dict *d,
+                                                 struct slice v)
+{
+    char tmp[64];
+    const struct dict_domain *dom = dict_domain_find(d, v);
+    if (dom || v.len == 0 || v.len >= sizeof(tmp))
+        return dom;
+    for (size_t i = 0; i < v.len; i++) {
+        char ch = v.p[i];
+        tmp[i] = ch >= 'A' && ch <= 'Z' ? (char)(ch + 32)
+                 : ch == ' ' || ch == '_' ? '-'
+                                          : ch;
+    }
+    return dict_domain_find(d, (struct slice){ tmp, v.len });
+}
+
 static int referral_row(struct csv_ctx *c, struct csv_table *t, size_t ri,
                         struct hub_err *err)
 {
@@ -295,7 +313,7 @@ static int referral_row(struct csv_ctx *c, struct csv_table *t, size_t ri,
     if (!csv_date_col(c, t, ri, R_UPDATED_AT, false, DT_BAD))
         ok = false;
     if (v[R_DOMAIN].len) {
-        dom = dict_domain_find(c->d, v[R_DOMAIN]);
+        dom = referral_domain(c->d, v[R_DOMAIN]);
         if (dom == NULL) {
             csv_row_error(c, t, ri, R_DOMAIN,
                           "domain is not a Gravity SDOH category code");

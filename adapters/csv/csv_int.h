@@ -94,6 +94,7 @@ struct csv_table {
     size_t n;
     uint8_t *dt_warned;     /* per layout column: csv_date_col's forms
                                warned of, a bit each */
+    bool text_answer_warned; /* an answer given as its text was reported */
 };
 
 /*

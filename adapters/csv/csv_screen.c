@@ -18,6 +18,7 @@
  * never changes the hub's verdict.
  */
 #include <assert.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -183,6 +184,52 @@ static const struct dict_sum_result *sum_result(const struct emit *e,
     return NULL;
 }
 
+/* "LA" and a digit: a LOINC answer code (upper_la made the case). The
+ * two letters as one load, little-endian; elsewhere every answer takes
+ * answer_by_text's look, which leaves a code as it is. */
+static inline bool la_code(struct slice v)
+{
+    uint16_t w;
+    if (v.len < 3)
+        return false;
+    memcpy(&w, v.p, 2);
+    return w == (uint16_t)('L' | 'A' << 8) &&
+           (unsigned char)(v.p[2] - '0') < 10;
+}
+
+/*
+ * An answer given as its text ("Yes", "Already shut off", as
+ * case-management exports write it) where a LOINC answer code belongs:
+ * the code of the question's one answer whose display is that text,
+ * without regard to ASCII case, with a warning once per file (at its
+ * first row). Anything else is left as sent, to be reported as an unknown
+ * answer: nothing is guessed ("Y" is no display).
+ */
+static struct slice answer_by_text(struct emit *e, struct csv_scr_row *r)
+{
+    struct slice v = r->answer;
+    const struct dict_item *it = dict_item_find(e->c->d, e->inst,
+                                                r->question);
+    const struct dict_answer *hit = NULL;
+    for (size_t k = 0; it && k < it->n_answers; k++) {
+        const struct dict_answer *an = &it->answers[k];
+        if (an->display && csv_ieq(v, an->display)) {
+            if (hit)
+                return v;           /* two answers read so: none */
+            hit = an;
+        }
+    }
+    if (hit == NULL)
+        return v;
+    if (!r->t->text_answer_warned) {
+        r->t->text_answer_warned = true;
+        csv_row_warn(e->c, r->t, r->ri, r->col_answer,
+                     "answers given as their text read as the LOINC code "
+                     "of that answer (first such row)");
+    }
+    return slice_from_cstr(hit->code);
+}
+
 /* Gather the rows into distinct questions and score them. */
 static int score(struct emit *e, struct hub_err *err)
 {
@@ -217,6 +264,9 @@ static int score(struct emit *e, struct hub_err *err)
     for (size_t i = 0; i < s->n; i++) {
         struct csv_scr_row *r = &s->rows[i];
         struct q *q = &e->qs[e->row_q[i]];
+        /* not "LA" and a digit (a code: nearly every row) */
+        if (r->answer.len && !la_code(r->answer))
+            r->answer = answer_by_text(e, r);
         if (r->answer.len) {
             size_t k;
             for (k = 0; k < q->n_answers; k++)

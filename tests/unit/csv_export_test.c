@@ -548,3 +548,54 @@ Test(csv_export, no_break_spaces_at_the_ends_are_trimmed)
     cr_assert_eq(w.rc, HUB_OK);
     HAS(ev(&w, 0), "\"answer\":\"LA31994-9\"");
 }
+
+/* ---- answers and codes as people write them ------------------------------ */
+
+/* An answer given as its text ("yes", "Already shut off") is the code of
+ * the question's answer of that display, in any case, with one warning;
+ * "Y" is no display and stays an unknown answer, never guessed. The
+ * sender's flag is read in any case: yes, YES, Y, Pos, TRUE; n, No, NEG. */
+Test(csv_export, answers_as_text_and_flags_in_any_case_are_read)
+{
+    struct run r = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,question,answer,"
+        "sender_positive\r\n"
+        "S1,P1,96777-8,2026-01-02,93030-5,yes,YES\r\n"
+        "S1,P1,96777-8,2026-01-02,96779-4,Already Shut Off,Pos\r\n"
+        "S1,P1,96777-8,2026-01-02,71802-3,Y,TRUE\r\n"
+        "S2,P2,96777-8,2026-01-02,93030-5,NO,n\r\n"
+        "S3,P3,96777-8,2026-01-02,93030-5,LA33-6,No\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 5);
+    const struct csv_finding *f = finding(&r.rep, 2, "given as their text");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 6);
+    cr_assert_null(finding(&r.rep, 3, "given as their text"), "once a file");
+    cr_assert_not_null(finding(&r.rep, 4, "not in the question's answer"));
+    const char *e = ev(&r, 0);
+    HAS(e, "{\"question\":\"93030-5\",\"answer\":\"LA33-6\"");
+    HAS(e, "{\"question\":\"96779-4\",\"answer\":\"LA32002-0\"");
+    HAS(e, "\"answer\":\"Y\"");
+    HAS(e, "\"sender_positive\":true");
+    HAS(ev(&r, 2), "\"answer\":\"LA32-8\",\"domain\":\"transportation-"
+                   "insecurity\",\"positive\":false,\"sender_positive\":false");
+    /* "No" on a positive answer is a disagreement, reported */
+    cr_assert_not_null(finding(&r.rep, 6, "sender flags no need"));
+}
+
+/* A referral's domain as exports write it ("Food-Insecurity", "FOOD
+ * INSECURITY") is the Gravity code; a word that is none is refused. */
+Test(csv_export, referral_domains_in_any_case_are_read)
+{
+    struct run r = RUN("referral-status",
+        "referral_id,status,updated_at,patient_id,domain\r\n"
+        "R1,COMPLETED,2026-01-02,P1,Food-Insecurity\r\n"
+        "R2,Cancelled,1/3/2026,P1,FOOD INSECURITY\r\n"
+        "R3,completed,2026-01-02,P1,groceries\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 2);
+    HAS(ev(&r, 0), "\"domain\":\"food-insecurity\"");
+    HAS(ev(&r, 1), "\"occurred_at\":\"2026-01-03\"");
+    HAS(ev(&r, 1), "\"domain\":\"food-insecurity\"");
+    cr_assert_not_null(finding(&r.rep, 4, "not a Gravity"));
+}
