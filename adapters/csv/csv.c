@@ -373,6 +373,9 @@ static int referral_row(struct csv_ctx *c, struct csv_table *t, size_t ri,
     jw_obj_end(&w);
     jw_obj_end(&w);
     t->rows[ri].used = true;
+    c->ev_file = t->file;
+    c->ev_row = t->rows[ri].row;
+    c->ev_offset = t->rows[ri].offset;
     return csv_push_event(c, &w, "referral.updated", err);
 }
 
@@ -483,7 +486,7 @@ int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
                   struct canon_list *out, struct csv_report *report,
                   struct hub_err *err)
 {
-    struct csv_ctx c = { a, d, files, n, out, report, { 0 }, { 0 } };
+    struct csv_ctx c = { a, d, files, n, out, report, { 0 }, { 0 }, 0, 0, 0 };
 
     memset(report, 0, sizeof(*report));
     report->kind = kind;

@@ -23,6 +23,9 @@ struct csv_ctx {
     struct csv_report *rep;
     char delim[CSV_MAX_FILES];  /* each file's, found by csv_delimiter */
     bool high[CSV_MAX_FILES];   /* it holds bytes of 0x80 and up */
+    unsigned ev_file;           /* where the event being made starts, */
+    size_t ev_row;              /* for an error that refuses the upload */
+    size_t ev_offset;
 };
 
 /* The delimiter of a file as its header row shows it: the one of ',' ';'

@@ -613,6 +613,9 @@ int csv_screening_emit(struct csv_ctx *c, struct csv_screening *s,
         return rc;
     compare(&e);
     check_totals(&e);
+    c->ev_file = s->rows[0].t->file;
+    c->ev_row = s->first_row;
+    c->ev_offset = s->rows[0].t->rows[s->rows[0].ri].offset;
     if ((rc = write_event(&e, err)) != HUB_OK)
         return rc;
     if (e.sc.n_positive_domains && (rc = push_positive(c, err)) != HUB_OK)

@@ -856,9 +856,17 @@ int csv_push_json(struct csv_ctx *c, const char *type, struct slice json,
                   struct hub_err *err)
 {
     int rc = canon_list_push(c->a, c->out, type, json);
-    if (rc)
-        return hub_err_set(err, rc, "events", 0,
-                           "upload makes more events than the limit");
+    if (rc) {
+        /* where the upload passed the limit: the sender splits it there */
+        _Static_assert(CANON_MAX_EVENTS == 10000, "the reason says 10,000");
+        struct hub_err in = { 0 };
+        char field[48];
+        snprintf(field, sizeof(field), "row %zu", c->ev_row);
+        hub_err_set(&in, rc, field, c->ev_offset,
+                    "upload makes more events than the limit (10,000): "
+                    "send it in parts, split before this row");
+        return locate(c, err, rc, c->ev_file, &in);
+    }
     c->rep->events++;
     return HUB_OK;
 }

@@ -987,6 +987,10 @@ Test(csv, more_events_than_the_limit_refuse_the_upload_whole)
     struct run r = run1("referral-status", "t.csv", b.p, b.len);
     cr_assert_eq(r.rc, HUB_ELIMIT);
     cr_assert_eq(r.out.n, 0);
+    /* the row that passed it (R10000, row 10002), to split the file at */
+    cr_assert_str_eq(r.err.field, "0:row 10002");
+    cr_assert_eq(r.err.offset, (size_t)(strstr(b.p, "\nR10000,") - b.p) + 1);
+    cr_assert(strstr(r.err.what, "10,000") != NULL);
 }
 
 static struct run shinny2(const char *other_name, const char *other,
