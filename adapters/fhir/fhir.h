@@ -55,6 +55,10 @@
  *                      referral's performer named by display alone, too).
  *                      An entry without id is named by its urn:uuid or
  *                      urn:oid fullUrl, else by its type.
+ * A modifierExtension (FHIR R4: it may change the meaning of what holds
+ * it, and SHALL NOT be ignored) is known to the hub in none of its forms:
+ * a resource or Bundle.entry carrying one at any depth is refused
+ * (HUB_EUNSUPPORTED, the path of the first), in a batch that entry alone.
  * meta.security labels (of the resource and of the Bundle) and sensitive
  * diagnoses become "sensitivity" labels through the dictionary.
  * The patient of an event is its subject/for/patient reference: the Patient

@@ -50,6 +50,7 @@ struct fx {
     size_t plen;
     bool bundle;
     bool batch;
+    bool modifiers;             /* the body may hold a modifierExtension */
     struct fx_entry *ents;
     size_t n_ents;
     /* entries by fullUrl and by Type/id (fx_resolve): open addressing,

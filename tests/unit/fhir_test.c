@@ -2036,3 +2036,82 @@ Test(fhir, a_message_bundle_is_read_after_its_message_header)
     cr_expect_str_eq(err.what,
                      "a message bundle does not start with a MessageHeader");
 }
+
+/* ---- the shapes real senders use (F48) ------------------------------------- */
+
+/* One Observation item (AHC HRSN transportation, "No"), %s before its end. */
+static const char obs_fmt[] =
+    "{\"resourceType\":\"Observation\",\"id\":\"o1\",\"status\":\"final\","
+    "\"category\":[{\"coding\":[{\"system\":\"http://hl7.org/fhir/us/core/"
+    "CodeSystem/us-core-category\",\"code\":\"sdoh\"}]}],"
+    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":"
+    "\"93030-5\"}]},\"subject\":{\"reference\":\"Patient/p1\"},"
+    "\"effectiveDateTime\":\"2026-01-02\",\"valueCodeableConcept\":"
+    "{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"LA32-8\"%s}]}%s}";
+
+Test(fhir, an_unknown_modifier_extension_refuses_its_resource_at_its_path)
+{
+    struct canon_list out;
+    struct hub_err err;
+    char j[2048];
+    static const char mod[] =
+        ",\"modifierExtension\":[{\"url\":\"http://example.org/not-asked\","
+        "\"valueBoolean\":true}]";
+    /* on the resource */
+    snprintf(j, sizeof(j), obs_fmt, "", mod);
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_EUNSUPPORTED);
+    cr_expect_str_eq(err.field, "Observation.modifierExtension[0]");
+    cr_expect_eq(out.n, 0);
+    /* deep inside it */
+    snprintf(j, sizeof(j), obs_fmt, mod, "");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_EUNSUPPORTED);
+    cr_expect_str_eq(err.field,
+                     "Observation.valueCodeableConcept.coding[0]."
+                     "modifierExtension[0]");
+    /* its name escaped is the same name */
+    snprintf(j, sizeof(j), obs_fmt, "",
+             ",\"\\u006dodifierExtension\":[{\"url\":\"http://x.example/m\","
+             "\"valueBoolean\":true}]");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_EUNSUPPORTED);
+    /* an empty one says nothing; a plain extension is read past */
+    snprintf(j, sizeof(j), obs_fmt, "",
+             ",\"modifierExtension\":[],\"extension\":[{\"url\":"
+             "\"http://example.org/x\",\"valueString\":\"y\"}]");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    cr_expect_eq(out.n, 1);
+    /* the error never names the sender's own keys on the way */
+    snprintf(j, sizeof(j), obs_fmt, "",
+             ",\"Jane Doe 1970\":{\"modifierExtension\":[{\"url\":\"u\"}]}");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_EUNSUPPORTED);
+    cr_expect_str_eq(err.field, "Observation.*.modifierExtension[0]");
+}
+
+Test(fhir, a_batch_entry_with_an_unknown_modifier_is_refused_alone)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    char o1[1024], o2[1024], j[4096];
+    snprintf(o1, sizeof(o1), obs_fmt, "",
+             ",\"modifierExtension\":[{\"url\":\"http://example.org/m\","
+             "\"valueBoolean\":true}]");
+    snprintf(o2, sizeof(o2), obs_fmt, "", "");
+    snprintf(j, sizeof(j),
+             "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
+             "{\"resource\":%s,\"request\":{\"method\":\"POST\",\"url\":"
+             "\"Observation\"}},{\"resource\":%s,\"request\":{\"method\":"
+             "\"POST\",\"url\":\"Observation\"},\"modifierExtension\":[{"
+             "\"url\":\"http://example.org/m\"}]},{\"resource\":%s}]}",
+             o1, o2, o2);
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    cr_expect_eq(res.n_failed, 2);
+    cr_expect_eq(res.entries[0].status, HUB_EUNSUPPORTED);
+    cr_expect_str_eq(res.entries[0].err.field,
+                     "entry[0].resource.modifierExtension[0]");
+    /* Bundle.entry is a BackboneElement: its own modifier counts too */
+    cr_expect_str_eq(res.entries[1].err.field, "entry[1].modifierExtension[0]");
+    cr_expect_eq(res.entries[2].status, HUB_OK);
+    cr_expect_eq(out.n, 1);
+}
