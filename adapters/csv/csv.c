@@ -58,21 +58,37 @@ static bool require(struct csv_ctx *c, struct csv_table *t, size_t ri,
     return false;
 }
 
-/* Check one row of "screenings"; false (with an error finding) if bad. */
 /* A patient id in the us-ssn system must be an SSN the SSA issues
  * (common/ssn.h): a placeholder as the row's only identifier would link
- * every patient who carries it into one, so the row is refused. */
-static bool patient_id_ok(struct csv_ctx *c, struct csv_table *t, size_t ri,
-                          int col_id, int col_system)
+ * every patient who carries it into one, so the row is refused; and so is
+ * an id a spreadsheet rounded (csv_id_rounded). */
+static __attribute__((noinline)) bool
+patient_id_check(struct csv_ctx *c, struct csv_table *t, size_t ri,
+                 int col_id, int col_system)
 {
     const struct slice *v = t->rows[ri].v;
     char d[9];
+    if (csv_id_rounded(v[col_id])) {
+        csv_row_error(c, t, ri, col_id, CSV_ID_ROUNDED);
+        return false;
+    }
     if (!slice_eq(v[col_system], SSN_SYSTEM) || v[col_id].len == 0 ||
         ssn_usable(v[col_id].p, v[col_id].len, d))
         return true;
     csv_row_error(c, t, ri, col_id,
                   "SSN is not nine digits as the SSA issues them");
     return false;
+}
+
+/* The test that settles nearly every row inline; the rest out of line
+ * (its stack and calls made every row pay a prologue). */
+static inline bool patient_id_ok(struct csv_ctx *c, struct csv_table *t,
+                                 size_t ri, int col_id, int col_system)
+{
+    const struct slice *v = t->rows[ri].v;
+    if (!csv_id_rounded(v[col_id]) && v[col_system].len == 0)
+        return true;
+    return patient_id_check(c, t, ri, col_id, col_system);
 }
 
 /* What csv_date_col says of a date-time (DT_BAD) and of a date

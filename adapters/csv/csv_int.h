@@ -177,6 +177,20 @@ static inline bool csv_date_col(struct csv_ctx *c, struct csv_table *t,
     return csv_date_fix(c, t, ri, col, date_only, bad);
 }
 
+/* An identifier a spreadsheet turned into a number and rounded: written
+ * in scientific notation ("1.23457E+11", "4.46151E+14"). Its digits are
+ * lost, and ids that differed now read the same: linking by it would merge
+ * patients, so the row is refused (CSV_ID_ROUNDED). */
+bool csv_id_rounded_slow(struct slice s);
+/* inline, the test that settles most ids (they start with a letter) */
+static inline bool csv_id_rounded(struct slice s)
+{
+    return s.len >= 4 && (unsigned char)(s.p[0] - '0') < 10 &&
+           csv_id_rounded_slow(s);
+}
+#define CSV_ID_ROUNDED "id is in scientific notation: a spreadsheet " \
+                       "rounded it and its digits are lost"
+
 /* A decimal number as JSON writes it: -?digits(.digits)? */
 bool csv_is_number(struct slice s);
 /* Whole integer within int64 range. */

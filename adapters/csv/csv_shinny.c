@@ -440,6 +440,10 @@ static void load_pt(struct csv_ctx *c, struct set *s)
             csv_row_error(c, t, ri, PT_MRN, "required value is empty");
             continue;
         }
+        if (csv_id_rounded(v[PT_MRN])) {
+            csv_row_error(c, t, ri, PT_MRN, CSV_ID_ROUNDED);
+            continue;
+        }
         if (csv_map_get_or_put(&s->key[F_PT], v[PT_MRN], ri) != ri) {
             csv_row_error(c, t, ri, PT_MRN,
                           "PATIENT_MR_ID_VALUE is not unique in the file");
@@ -548,6 +552,10 @@ static bool obs_row_ok(struct csv_ctx *c, struct set *s, size_t ri)
             csv_row_error(c, t, ri, req[i], "required value is empty");
             return false;
         }
+    }
+    if (csv_id_rounded(v[OB_MRN])) {
+        csv_row_error(c, t, ri, OB_MRN, CSV_ID_ROUNDED);
+        return false;
     }
     if (!csv_date_col(c, t, ri, OB_START, false,
                       "date-time is not ISO 8601 (YYYY-MM-DDThh:mm:ss+hh:mm), "

@@ -685,6 +685,22 @@ bool csv_date_fix(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
     return true;
 }
 
+bool csv_id_rounded_slow(struct slice s)
+{
+    size_t i = 0, d;
+    while (i < s.len && s.p[i] >= '0' && s.p[i] <= '9')
+        i++;
+    if (i < s.len && s.p[i] == '.')
+        for (i++; i < s.len && s.p[i] >= '0' && s.p[i] <= '9'; i++)
+            ;
+    if (i >= s.len || (s.p[i] != 'E' && s.p[i] != 'e'))
+        return false;
+    if (++i < s.len && (s.p[i] == '+' || s.p[i] == '-'))
+        i++;
+    for (d = i; i < s.len && s.p[i] >= '0' && s.p[i] <= '9'; i++)
+        ;
+    return i == s.len && i > d;
+}
 bool csv_is_number(struct slice s)
 {
     size_t i = 0;

@@ -599,3 +599,39 @@ Test(csv_export, referral_domains_in_any_case_are_read)
     HAS(ev(&r, 1), "\"domain\":\"food-insecurity\"");
     cr_assert_not_null(finding(&r.rep, 4, "not a Gravity"));
 }
+
+/* An id Excel turned into a number shows in scientific notation: its
+ * digits are lost, and ids that differed now read the same (linking by it
+ * would merge patients). The row is refused by column; ids of digits or
+ * with letters are not touched. */
+Test(csv_export, ids_a_spreadsheet_rounded_refuse_their_row)
+{
+    struct run r = RUN("referral-status",
+        "referral_id,status,updated_at,patient_id\r\n"
+        "R1,accepted,2026-01-02,1.23457E+11\r\n"
+        "R2,accepted,2026-01-02,123456789012\r\n"
+        "R3,accepted,2026-01-02,2E10-A\r\n"
+        "R4,accepted,2026-01-02,4.46151e+14\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 2);
+    const struct csv_finding *f = finding(&r.rep, 2, "scientific notation");
+    cr_assert_not_null(f);
+    cr_assert_str_eq(f->column, "patient_id");
+    cr_assert_not_null(finding(&r.rep, 5, "scientific notation"));
+
+    static const char obs[] =
+        "PATIENT_MR_ID_VALUE,ENCOUNTER_ID,SCREENING_CODE,QUESTION_CODE,"
+        "ANSWER_CODE,SCREENING_START_DATETIME\r\n"
+        "4.46151E+14,E1,96777-8,71802-3,LA31994-9,2026-01-15T09:30:00Z\r\n"
+        "446151000124109,E1,96777-8,71802-3,LA31994-9,2026-01-15T09:30:00Z\r\n";
+    struct csv_file f1 = { "SDOH_ScreeningObs_X_1.csv", NULL, obs,
+                           sizeof(obs) - 1 };
+    struct run s;
+    memset(&s, 0, sizeof(s));
+    s.rc = csv_to_events(&A, D, "shinny", &f1, 1, &s.out, &s.rep, &s.err);
+    cr_assert_eq(s.rc, HUB_OK);
+    cr_assert_eq(s.rep.rows_used, 1);
+    f = finding(&s.rep, 2, "scientific notation");
+    cr_assert_not_null(f);
+    cr_assert_str_eq(f->column, "PATIENT_MR_ID_VALUE");
+}
