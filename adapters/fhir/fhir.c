@@ -1204,66 +1204,6 @@ static int entry_init(struct fx *x, struct fx_entry *e, const cJSON *res)
     return HUB_OK;
 }
 
-/* Whether the n bytes of s occur in p (memmem is GNU only). */
-static bool has_bytes(const char *p, size_t len, const char *s, size_t n)
-{
-    const char *end = p + len;
-    while ((size_t)(end - p) >= n) {
-        const char *q = memchr(p, s[0], (size_t)(end - p) - n + 1);
-        if (q == NULL)
-            return false;
-        if (memcmp(q, s, n) == 0)
-            return true;
-        p = q + 1;
-    }
-    return false;
-}
-
-/* A member name as an error path may show it: an element name; anything
- * else (a sender's own key may be any text) is "*". */
-static const char *element_name(const char *k)
-{
-    size_t n = 0;
-    for (; k[n]; n++)
-        if (n == 64 || !(isalnum((unsigned char)k[n]) || k[n] == '_'))
-            return "*";
-    return n ? k : "*";
-}
-
-/*
- * FHIR R4 (extensibility): a modifierExtension may change the meaning of
- * the element that holds it (a negation, another subject) and an
- * application SHALL NOT ignore one it does not know. The hub knows none,
- * so a resource (or Bundle.entry) that carries one, at any depth, is not
- * read: refused with the path of the first, never read as if it were not
- * there.
- */
-static int unknown_modifier(struct fx *x, const cJSON *n)
-{
-    size_t i = 0;
-    for (const cJSON *c = n->child; c; c = c->next, i++) {
-        if (!cJSON_IsArray(c) && !cJSON_IsObject(c))
-            continue;
-        bool named = cJSON_IsObject(n) && c->string;
-        size_t old = named ? fx_key(x, element_name(c->string))
-                           : fx_idx(x, i);
-        if (named && strcmp(c->string, "modifierExtension") == 0 &&
-            c->child) {
-            if (cJSON_IsArray(c))
-                fx_idx(x, 0);
-            return fx_fail(x, HUB_EUNSUPPORTED,
-                           "a modifierExtension the hub does not know: it "
-                           "may change what the resource means, so the "
-                           "resource is not read");
-        }
-        int rc = unknown_modifier(x, c);
-        if (rc)
-            return rc;
-        fx_pop(x, old);
-    }
-    return HUB_OK;
-}
-
 /* Whether a searchset entry's search.mode is "outcome". */
 static bool search_outcome(const cJSON *entry)
 {
@@ -1380,12 +1320,14 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
                          "body is not a FHIR resource object");
         goto out;
     }
-    /* the bytes first: most bodies have none, and no walk is then made
-     * (an escaped name, "\u006d...", is decoded by the parser: walk) */
-    x.modifiers = has_bytes(p, len, "modifierExtension", 17) ||
-                  has_bytes(p, len, "\\u", 2);
     struct fx_entry top = { 0 };
     if ((rc = entry_init(&x, &top, root)))
+        goto out;
+    x.plen = 0;
+    x.path[0] = '\0';
+    if (strcmp(top.type, "Bundle") != 0)
+        fx_at_entry(&x, &top);
+    if ((rc = fx_unique_members(&x, root)))
         goto out;
     if (res)
         res->resource_type = type_label(top.type);
@@ -1451,7 +1393,7 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
                 erc = entry_init(&x, e, r);
                 if (erc == HUB_OK && x.modifiers) {
                     fx_pop(&x, old_entry);
-                    erc = unknown_modifier(&x, c);
+                    erc = fx_unknown_modifier(&x, c);
                 }
                 if (erc == HUB_OK && strcmp(e->type, "Bundle") == 0)
                     erc = fx_fail(&x, HUB_EUNSUPPORTED,
@@ -1534,7 +1476,7 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
         }
         if (x.modifiers) {
             fx_at_entry(&x, &x.ents[0]);
-            rc = unknown_modifier(&x, root);
+            rc = fx_unknown_modifier(&x, root);
         }
         if (rc == HUB_OK)
             rc = one_entry(&x, &x.ents[0]);

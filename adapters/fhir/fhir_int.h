@@ -50,7 +50,7 @@ struct fx {
     size_t plen;
     bool bundle;
     bool batch;
-    bool modifiers;             /* the body may hold a modifierExtension */
+    bool modifiers;             /* the body holds a modifierExtension */
     struct fx_entry *ents;
     size_t n_ents;
     /* entries by fullUrl and by Type/id (fx_resolve): open addressing,
@@ -156,6 +156,15 @@ int fx_emit(struct fx *x, const struct fx_entry *e, const char *type,
             const char *occurred_at, struct slice patient,
             const char *body_key, struct slice body);
 void fx_reset_event(struct fx *x);
+
+/* ---- the JSON form (fhir_json.c) ---- */
+/* Fails (HUB_EUNSUPPORTED, the path below the current one) when `n` holds a
+ * non-empty modifierExtension at any depth: the hub knows none. */
+int fx_unknown_modifier(struct fx *x, const cJSON *n);
+/* Fails (HUB_ESYNTAX, the path below the current one) when an object
+ * under `root` has a member name twice; sets x->modifiers when any holds
+ * a non-empty modifierExtension (for fx_unknown_modifier to be asked). */
+int fx_unique_members(struct fx *x, const cJSON *root);
 
 /* ---- resources ---- */
 int fx_screening_qr(struct fx *x, struct fx_entry *e);
