@@ -1016,6 +1016,54 @@ static int write_patient_resource(struct fx *x, struct jw *w,
     return HUB_OK;
 }
 
+/*
+ * A logical reference's identifier (FHIR R4 Reference.identifier: the
+ * patient named by an MRN or a member id, no resource behind it), as one
+ * item of "identifiers" (the array open in `w`). *wrote says whether there
+ * was one; a usable one needs a value (an SSN, nine digits).
+ */
+static int ref_identifier(struct fx *x, struct jw *w, const cJSON *refobj,
+                          const char *key, bool *wrote)
+{
+    const cJSON *id;
+    const char *v, *sys;
+    struct fx_code t;
+    int rc;
+    *wrote = false;
+    size_t old = fx_key(x, key);
+    if ((rc = fx_obj(x, refobj, "identifier", false, &id)))
+        return rc;
+    if (id == NULL) {
+        fx_pop(x, old);
+        return HUB_OK;
+    }
+    fx_key(x, "identifier");
+    if ((rc = fx_str(x, id, "value", false, &v)) ||
+        (rc = fx_str(x, id, "system", false, &sys)) ||
+        (rc = fx_cc(x, id, "type", NULL, &t)))
+        return rc;
+    char ssn[9];
+    bool is_ssn = v && sys && strcmp(sys, SSN_SYSTEM) == 0;
+    if (is_ssn && !ssn_usable(v, strlen(v), ssn)) {
+        fx_warn(x, "value", "SSN is not nine digits as the SSA issues "
+                            "them; left out");
+        v = NULL;
+    }
+    fx_pop(x, old);
+    if (v == NULL || v[0] == '\0')
+        return HUB_OK;
+    jw_obj_begin(w);
+    if (is_ssn)
+        jw_kv_str(w, "value", (struct slice){ ssn, sizeof(ssn) });
+    else
+        jw_kv_cstr(w, "value", v);
+    jw_kv_cstr(w, "system", sys);
+    jw_kv_cstr(w, "type", t.code);
+    jw_obj_end(w);
+    *wrote = true;
+    return HUB_OK;
+}
+
 int fx_patient(struct fx *x, const cJSON *res, const char *key,
                struct slice *out)
 {
@@ -1023,9 +1071,34 @@ int fx_patient(struct fx *x, const cJSON *res, const char *key,
     int rc = fx_ref(x, res, key, false, &ref);
     if (rc)
         return rc;
+    const cJSON *refobj = fx_get(res, key);
     if (ref == NULL) {
-        fx_key(x, key);
-        return fx_fail(x, HUB_EINVALID, "no patient reference");
+        /* a logical reference: the patient by identifier alone */
+        const char *rt;
+        bool wrote = false;
+        struct jw w;
+        size_t old = fx_key(x, key);
+        if ((rc = fx_str(x, refobj, "type", false, &rt)))
+            return rc;
+        if (rt && strcmp(rt, "Patient") != 0)
+            return fx_fail(x, HUB_EINVALID, "reference is not to a Patient");
+        fx_pop(x, old);
+        jw_init(&w, x->a, 64 * 1024);
+        jw_obj_begin(&w);
+        jw_key(&w, "identifiers");
+        jw_arr_begin(&w);
+        if ((rc = ref_identifier(x, &w, refobj, key, &wrote)))
+            return rc;
+        jw_arr_end(&w);
+        jw_obj_end(&w);
+        if (!wrote) {
+            fx_key(x, key);
+            return fx_fail(x, HUB_EINVALID, "no patient reference (neither "
+                                            "reference nor identifier.value)");
+        }
+        if (jw_finish(&w, out) != HUB_OK)
+            return fx_fail(x, HUB_ELIMIT, "patient is larger than the limit");
+        return HUB_OK;
     }
     if (ref[0] == '#') {
         /* a Patient contained in the resource (SDC forms do this) */
@@ -1070,6 +1143,11 @@ int fx_patient(struct fx *x, const cJSON *res, const char *key,
         jw_kv_cstr(&w, "system", x->pid_system);
         jw_kv_cstr(&w, "type", "fhir-id");
         jw_obj_end(&w);
+        /* the MRN beside the id, when the reference gives both: the
+         * Patient is not in the message, so it is all there is of it */
+        bool wrote;
+        if ((rc = ref_identifier(x, &w, refobj, key, &wrote)))
+            return rc;
         jw_arr_end(&w);
     }
     jw_obj_end(&w);
@@ -1357,6 +1435,7 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
         x.batch = strcmp(bt, "batch") == 0;
         bool searchset = strcmp(bt, "searchset") == 0;
         bool message = strcmp(bt, "message") == 0;
+        bool document = strcmp(bt, "document") == 0;
         if (res)
             res->bundle_type = arena_strndup(a, bt, strlen(bt));
         if ((rc = labels_into(&x, root, x.blabels, &x.n_blabels)) ||
@@ -1406,6 +1485,15 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
                     erc = fx_fail(&x, HUB_EINVALID,
                                   "a message bundle does not start with a "
                                   "MessageHeader");
+                }
+                /* bdl-11: a document's first resource is its
+                 * Composition (what the document is, who attests it) */
+                if (erc == HUB_OK && document && i == 0 &&
+                    strcmp(e->type, "Composition") != 0) {
+                    fx_key(&x, "resourceType");
+                    erc = fx_fail(&x, HUB_EINVALID,
+                                  "a document bundle does not start with a "
+                                  "Composition");
                 }
                 /* search.mode outcome: the server's notes on the search
                  * (an OperationOutcome), not a result: left out */

@@ -63,6 +63,9 @@
  * (HUB_EUNSUPPORTED, the path of the first), in a batch that entry alone.
  * meta.security labels (of the resource and of the Bundle) and sensitive
  * diagnoses become "sensitivity" labels through the dictionary.
+ * A logical reference (identifier alone, FHIR R4 Reference.identifier) is
+ * the patient by that identifier; beside a reference to a Patient not in
+ * the message, it is kept with the fhir-id.
  * The patient of an event is its subject/for/patient reference: the Patient
  * resource when the message holds it (identifiers, names, ...), and always an
  * identifier {"value": <Patient id>, "system": "<id_scope>:Patient",
@@ -76,7 +79,8 @@
  * Bundles: transaction, batch, collection, document, searchset (entries of
  * search.mode outcome, the server's OperationOutcome, are left out),
  * message (its first entry must be the MessageHeader, which like other
- * context gives no event); others are refused.
+ * context gives no event; a document's, the Composition); others are
+ * refused.
  * References resolve inside the bundle by fullUrl (urn:uuid:, absolute) and
  * by relative "Type/id"; a urn:uuid: reference that resolves to nothing is an
  * error. A local reference "#id" names a resource contained in the one that

@@ -2143,3 +2143,130 @@ Test(fhir, a_member_name_twice_in_one_object_is_refused_at_it)
     cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field,
                  err.what);
 }
+
+/* Observation o1 with `subj` as its subject, for the reference shapes. */
+static void obs_with_subject(char *j, size_t n, const char *subj)
+{
+    static const char was[] = "{\"reference\":\"Patient/p1\"}";
+    char o[2048];
+    snprintf(o, sizeof(o), obs_fmt, "", "");
+    char *at = strstr(o, was);
+    cr_assert_not_null(at);
+    *at = '\0';
+    snprintf(j, n, "%s%s%s", o, subj, at + strlen(was));
+}
+
+Test(fhir, a_patient_by_identifier_alone_is_that_identifier)
+{
+    struct canon_list out;
+    struct hub_err err;
+    char j[2048];
+    /* FHIR R4 logical reference: no resource, an MRN */
+    obs_with_subject(j, sizeof(j), "{\"identifier\":{\"system\":"
+                     "\"urn:oid:1.2.3\",\"value\":\"MRN7\"}}");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.value"), "MRN7");
+    cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.system"),
+                     "urn:oid:1.2.3");
+    /* beside a Patient not in the message: the id and the MRN, both */
+    obs_with_subject(j, sizeof(j), "{\"reference\":\"Patient/9\","
+                     "\"identifier\":{\"system\":\"urn:oid:1.2.3\","
+                     "\"value\":\"MRN7\"}}");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
+    cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.type"),
+                     "fhir-id");
+    cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.1.value"), "MRN7");
+    /* of another type, or a display alone: refused, saying what is missing */
+    obs_with_subject(j, sizeof(j), "{\"type\":\"Group\",\"identifier\":"
+                     "{\"value\":\"G1\"}}");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_EINVALID);
+    cr_expect_str_eq(err.field, "Observation.subject");
+    obs_with_subject(j, sizeof(j), "{\"display\":\"Jane Doe\"}");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_EINVALID);
+    cr_expect_str_eq(err.what, "no patient reference (neither reference nor "
+                               "identifier.value)");
+    cr_expect(strstr(err.what, "Jane") == NULL);
+}
+
+Test(fhir, references_absolute_versioned_or_urn_reach_the_bundles_patient)
+{
+    static const char *const refs[] = {
+        "https://ehr.example/fhir/Patient/123",
+        "Patient/123/_history/4",
+        "https://ehr.example/fhir/Patient/123/_history/4",
+        "urn:uuid:7f2c1a52-8f0e-4b3c-9d1e-1a2b3c4d5e6f",
+    };
+    for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+        struct canon_list out;
+        struct hub_err err;
+        char subj[160], o[2048], j[4096];
+        snprintf(subj, sizeof(subj), "{\"reference\":\"%s\"}", refs[i]);
+        obs_with_subject(o, sizeof(o), subj);
+        snprintf(j, sizeof(j),
+                 "{\"resourceType\":\"Bundle\",\"type\":\"collection\","
+                 "\"entry\":[{\"fullUrl\":\"%s\",\"resource\":{\"resourceType\":"
+                 "\"Patient\",\"id\":\"123\",\"identifier\":[{\"system\":"
+                 "\"urn:oid:1.2.3\",\"value\":\"MRN1\"}]}},{\"resource\":%s}]}",
+                 i == 3 ? refs[3] : "https://ehr.example/fhir/Patient/123", o);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s: %s %s", refs[i],
+                     err.field, err.what);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.value"),
+                         "MRN1", "%s", refs[i]);
+    }
+}
+
+Test(fhir, a_document_bundle_starts_with_its_composition)
+{
+    struct canon_list out;
+    struct hub_err err;
+    char o[2048], j[4096];
+    static const char comp[] =
+        "{\"resource\":{\"resourceType\":\"Composition\",\"id\":\"c1\","
+        "\"status\":\"final\",\"type\":{\"coding\":[{\"system\":"
+        "\"http://loinc.org\",\"code\":\"11503-0\"}]},\"date\":\"2026-01-02\","
+        "\"title\":\"t\",\"author\":[{\"display\":\"clinic\"}]}},";
+    snprintf(o, sizeof(o), obs_fmt, "", "");
+    snprintf(j, sizeof(j), "{\"resourceType\":\"Bundle\",\"type\":\"document\","
+             "\"entry\":[%s{\"resource\":%s}]}", comp, o);
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    cr_expect_eq(out.n, 1);
+    snprintf(j, sizeof(j), "{\"resourceType\":\"Bundle\",\"type\":\"document\","
+             "\"entry\":[{\"resource\":%s}]}", o);
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_EINVALID);
+    cr_expect_str_eq(err.field, "entry[0].resource.resourceType");
+}
+
+/* Shapes read as they are, checked so they stay so: a BOM (RFC 8259 lets a
+ * parser ignore it), unknown members and extensions, narrative with HTML,
+ * a meta.profile list, an answer as text or boolean; comments are not JSON
+ * and are refused at their byte. */
+Test(fhir, shapes_that_are_read_past_or_refused_at_their_byte)
+{
+    struct canon_list out;
+    struct hub_err err;
+    char o[2048], j[4096];
+    snprintf(o, sizeof(o), obs_fmt, "",
+             ",\"meta\":{\"profile\":[\"http://hl7.org/fhir/us/core/"
+             "StructureDefinition/us-core-observation-screening-assessment\","
+             "\"http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/"
+             "SDOHCC-ObservationScreeningResponse\"]},\"text\":{\"status\":"
+             "\"generated\",\"div\":\"<div xmlns=\\\"http://www.w3.org/1999/"
+             "xhtml\\\"><p>Jo &amp; <b>x</b></p></div>\"},\"futureElement\":"
+             "{\"a\":[1,2,{\"b\":1e308}]},\"extension\":[{\"url\":"
+             "\"http://example.org/e\",\"valueInteger\":2147483648}]");
+    cr_assert_eq(run(o, &out, NULL, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    cr_expect_eq(out.n, 1);
+    snprintf(j, sizeof(j), "\xef\xbb\xbf%s", o);
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "BOM: %s %s", err.field,
+                 err.what);
+    snprintf(j, sizeof(j), "// exported\n%s", o);
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_ESYNTAX);
+    cr_expect_eq(err.offset, 0);
+    snprintf(j, sizeof(j), "{/* c */%s", o + 1);
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_ESYNTAX);
+    /* where cJSON stopped: inside the comment's opening */
+    cr_expect(err.offset >= 1 && err.offset <= 2, "%zu", err.offset);
+}
