@@ -16,7 +16,10 @@
  * For each message: hl7_parse's result and error; on success every event of
  * hl7_to_events (or its error), the MSH accessors, hl7_get over the fields
  * of every segment (repetitions, components, subcomponents), and the ACK;
- * on failure the ACK with the error. Only the public API (hl7v2.h) is used.
+ * on failure the ACK with the error. hl7_to_events_dict with the data
+ * dictionary (SNOMED CT labels) too: printed where it says something else.
+ * Only the public API (hl7v2.h, and dict_files.h to load the dictionary)
+ * is used.
  */
 #define _GNU_SOURCE 1 /* memmem */
 #include <errno.h>
@@ -30,6 +33,7 @@
 #include "common/canon.h"
 #include "common/hub_err.h"
 #include "hl7v2/hl7v2.h"
+#include "dict_files.h"
 
 struct msg {
     char *p;
@@ -430,6 +434,33 @@ static void dump_gets(struct arena *a, const struct hl7_msg *m,
     }
 }
 
+static struct dict *dict;
+
+/* The events with the dictionary: "dict same" when they are those without
+ * it (nearly always), else all of them. */
+static void dump_dict(struct arena *a, const struct hl7_msg *m, int rc,
+                      const struct canon_list *l)
+{
+    struct canon_list d = { 0 };
+    struct hub_err e = { 0 };
+    int rc2 = hl7_to_events_dict(a, dict, m, &d, NULL, &e);
+    int same = rc2 == rc && d.n == l->n;
+    for (size_t k = 0; same && k < d.n; k++)
+        same = strcmp(d.ev[k].type, l->ev[k].type) == 0 &&
+               d.ev[k].json.len == l->ev[k].json.len &&
+               memcmp(d.ev[k].json.p, l->ev[k].json.p, d.ev[k].json.len) == 0;
+    if (same) {
+        puts("dict same");
+        return;
+    }
+    put_err("dict events", rc2, &e);
+    for (size_t k = 0; k < d.n; k++) {
+        printf("dict event %s ", d.ev[k].type);
+        fwrite(d.ev[k].json.p, 1, d.ev[k].json.len, stdout);
+        putchar('\n');
+    }
+}
+
 static void dump(struct arena *a, size_t idx, const struct msg *x)
 {
     struct hl7_msg *m = NULL;
@@ -457,6 +488,7 @@ static void dump(struct arena *a, size_t idx, const struct msg *x)
             fwrite(l.ev[k].json.p, 1, l.ev[k].json.len, stdout);
             putchar('\n');
         }
+        dump_dict(a, m, rc2, &l);
         dump_gets(a, m, x);
         if (hl7_ack(a, m, rc2 == HUB_OK ? "AA" : "AE",
                     rc2 == HUB_OK ? NULL : &e2, "ACK1",
@@ -521,6 +553,12 @@ int main(int argc, char **argv)
     }
     add_hostile();
 
+    struct dict_err de = { 0 };
+    if (dict_files_load(NULL, &dict, &de) != HUB_OK) {
+        fprintf(stderr, "hl7_equiv: dictionary: %s %s %s\n", de.file,
+                de.path, de.what ? de.what : "");
+        return 1;
+    }
     struct arena a;
     arena_init(&a, 64 * 1024);
     for (size_t k = 0; k < nmsgs; k++) {
@@ -528,5 +566,6 @@ int main(int argc, char **argv)
         arena_reset(&a);
     }
     arena_release(&a);
+    dict_free(dict);
     return 0;
 }
