@@ -519,12 +519,14 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
     /* MLLP's frame (VT before, FS CR after: a message saved or posted
      * with the bytes of its transport) and a file's end (SUB, NUL
      * padding) are no part of the message */
-    while (i < end && (is_space((unsigned char)p[i]) || p[i] == '\x0b'))
-        i++;
-    if (end - i >= 3 && memcmp(p + i, "\xef\xbb\xbf", 3) == 0)
-        i += 3;
-    while (i < end && is_space((unsigned char)p[i]))
-        i++;
+    if (end > 0 && p[0] != 'M') {   /* nearly every message starts MSH */
+        while (i < end && (is_space((unsigned char)p[i]) || p[i] == '\x0b'))
+            i++;
+        if (end - i >= 3 && memcmp(p + i, "\xef\xbb\xbf", 3) == 0)
+            i += 3;
+        while (i < end && is_space((unsigned char)p[i]))
+            i++;
+    }
     while (end > i && (is_space((unsigned char)p[end - 1]) ||
                        p[end - 1] == '\x1c' || p[end - 1] == '\x1a' ||
                        p[end - 1] == '\0'))
