@@ -377,6 +377,20 @@ static int map_header(struct csv_ctx *c, unsigned file,
     return HUB_OK;
 }
 
+/* Whether a record holds the header's names again (each trimmed, as
+ * hname keeps them). */
+static bool repeats_header(const struct csv_row *row, const char **hname)
+{
+    for (size_t i = 0; i < row->n; i++) {
+        struct slice f = row->f[i];
+        if (i == 0 && f.len >= 3 && memcmp(f.p, "\xEF\xBB\xBF", 3) == 0)
+            f = (struct slice){ f.p + 3, f.len - 3 };  /* files joined */
+        if (!slice_eq(trim_value(f), hname[i]))
+            return false;
+    }
+    return true;
+}
+
 int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
                    size_t ncols, const char *const *also, struct csv_table *t,
                    struct hub_err *err)
@@ -387,6 +401,7 @@ int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
     struct hub_err e = { 0 };
     const char **hname = NULL;
     size_t hn = 0;
+    struct slice h0 = SLICE_NULL;   /* the header's first field as sent */
     int rc;
 
     memset(t, 0, sizeof(*t));
@@ -431,11 +446,22 @@ int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
             in_place = ncols <= hn;
             for (size_t k = 0; k < ncols; k++)
                 in_place &= t->hidx[k] == (int)k;
+            h0 = row.f[0];
             continue;
         }
         c->rep->rows++;
         if (row.empty && row.err == HUB_OK) {
             c->rep->rows_blank++;
+            continue;
+        }
+        /* the header again (exports joined one after another): not data;
+         * its first field is tested first, which settles nearly every row */
+        if (row.err == HUB_OK && row.n == hn &&
+            (row.f[0].len == h0.len || row.f[0].len == h0.len + 3) &&
+            repeats_header(&row, hname)) {
+            c->rep->rows_blank++;
+            csv_finding(c, file, row.row, 0, NULL, CSV_SEV_WARNING,
+                        "row repeats the header (files joined?); skipped");
             continue;
         }
         if (row.err) {

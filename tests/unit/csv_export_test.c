@@ -635,3 +635,24 @@ Test(csv_export, ids_a_spreadsheet_rounded_refuse_their_row)
     cr_assert_not_null(f);
     cr_assert_str_eq(f->column, "PATIENT_MR_ID_VALUE");
 }
+
+/* Exports joined one after another repeat the header, with its byte order
+ * mark: not data, and not an error; skipped (counted blank) with a
+ * warning at its row. */
+Test(csv_export, a_repeated_header_is_skipped_with_a_warning)
+{
+    struct run r = RUN("screenings",
+        "\xef\xbb\xbfscreening_id,patient_id,instrument,screened_at,question\r\n"
+        "S1,P1,96777-8,2026-01-02,71802-3\r\n"
+        "\xef\xbb\xbfscreening_id,patient_id,instrument,screened_at,question\r\n"
+        "S2,P2,96777-8,2026-01-02,71802-3\r\n"
+        "screening_id,patient_id,instrument,screened_at,question\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 2);
+    cr_assert_eq(r.rep.rows_rejected, 0);
+    cr_assert_eq(r.rep.rows_blank, 2);
+    const struct csv_finding *f = finding(&r.rep, 3, "repeats the header");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->severity, CSV_SEV_WARNING);
+    cr_assert_not_null(finding(&r.rep, 5, "repeats the header"));
+}
