@@ -16,6 +16,9 @@
  *        one encounter, as a response without a known questionnaire is:
  *        schemas/dict/README.md); an Observation derived from a
  *        QuestionnaireResponse in the same message is folded into it.
+ *        An answer sent as text (valueString, a CodeableConcept's text)
+ *        that is the display of one of its question's answers is read as
+ *        that answer's code, with a warning.
  *        Positivity is the hub's (dict_score); a sender's interpretation
  *        POS/NEG that disagrees becomes a warning on the event, never an
  *        override. An SDOHCC Observation Assessment (SDOH category, a code

@@ -15,6 +15,7 @@
 #include "common/strset.h"
 #include "fhir/fhir_int.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -137,6 +138,42 @@ static int multi_codings(struct fx *x, const cJSON *cc, struct rsp *r,
     return HUB_OK;
 }
 
+static bool ascii_ieq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+            return false;
+    return *a == *b;
+}
+
+/*
+ * An answer sent as its text (valueString "Yes", a CodeableConcept with
+ * text alone: EHR flowsheet rows are exported so) for a dictionary question:
+ * the code of the question's one answer whose display is that text,
+ * without regard to ASCII case, with a warning at `key`; the text stays
+ * on the item. Anything else ("Y", two answers so displayed) is left as
+ * text: nothing is guessed. As the CSV adapter reads its answer column.
+ */
+static int text_answer(struct fx *x, struct rsp *r, const char *key)
+{
+    const struct dict_item *it =
+        dict_item_find(x->d, NULL, slice_from_cstr(r->question));
+    const struct dict_answer *hit = NULL;
+    for (size_t k = 0; it && k < it->n_answers; k++) {
+        const struct dict_answer *an = &it->answers[k];
+        if (an->display && ascii_ieq(r->text, an->display)) {
+            if (hit)
+                return HUB_OK;
+            hit = an;
+        }
+    }
+    if (hit == NULL)
+        return HUB_OK;
+    fx_warn(x, key, "answer given as its text read as the LOINC code of the "
+                    "question's answer with that display");
+    return rsp_answer(x, r, hit->code);
+}
+
 /* Observation.value[x] / QuestionnaireResponse.item.answer.value[x]. */
 static int read_value(struct fx *x, const cJSON *o, struct rsp *r, bool *any)
 {
@@ -157,6 +194,7 @@ static int read_value(struct fx *x, const cJSON *o, struct rsp *r, bool *any)
         if (c.text) {
             r->text = c.text;
             *any = true;
+            return text_answer(x, r, "valueCodeableConcept.text");
         }
         return HUB_OK;
     }
@@ -213,7 +251,7 @@ static int read_value(struct fx *x, const cJSON *o, struct rsp *r, bool *any)
             if ((rc = fx_str(x, o, strs[i], false, &r->text)))
                 return rc;
             *any = r->text != NULL;
-            return HUB_OK;
+            return i == 0 && r->text ? text_answer(x, r, strs[i]) : HUB_OK;
         }
     return HUB_OK;
 }

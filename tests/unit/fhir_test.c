@@ -2270,3 +2270,36 @@ Test(fhir, shapes_that_are_read_past_or_refused_at_their_byte)
     /* where cJSON stopped: inside the comment's opening */
     cr_expect(err.offset >= 1 && err.offset <= 2, "%zu", err.offset);
 }
+
+Test(fhir, an_answer_sent_as_its_text_is_read_as_that_answers_code)
+{
+    struct canon_list out;
+    struct hub_err err;
+    char j[2048];
+    /* 93030-5 transportation: "YES" is the display of LA33-6, positive */
+    snprintf(j, sizeof(j), obs_fmt, "", "");
+    char *v = strstr(j, "\"valueCodeableConcept\"");
+    cr_assert_not_null(v);
+    snprintf(v, sizeof(j) - (size_t)(v - j),
+             "%s", "\"valueString\":\"YES\"}");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.0.answer"), "LA33-6");
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.0.text"), "YES");
+    cr_expect_str_eq(field_of(&out, 0, "screening.positive_domains.0"),
+                     "transportation-insecurity");
+    cr_expect_str_eq(field_of(&out, 0, "warnings.0.field"),
+                     "Observation.valueString");
+    /* a CodeableConcept of text alone, likewise */
+    snprintf(v, sizeof(j) - (size_t)(v - j),
+             "%s", "\"valueCodeableConcept\":{\"text\":\"no\"}}");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.0.answer"), "LA32-8");
+    /* "Y" is no answer's display: kept as text, never guessed */
+    snprintf(v, sizeof(j) - (size_t)(v - j),
+             "%s", "\"valueString\":\"Y\"}");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.0.text"), "Y");
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.0.answer"),
+                     "(absent)");
+}
