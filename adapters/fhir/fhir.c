@@ -1282,6 +1282,28 @@ static int entry_init(struct fx *x, struct fx_entry *e, const cJSON *res)
     return HUB_OK;
 }
 
+/* A transaction or batch entry with no resource because its
+ * request is a DELETE, GET or HEAD (FHIR R4 http.html): said so, at
+ * request.method, not as a missing resource. The hub takes what is sent,
+ * it neither deletes nor answers reads. */
+static int no_resource(struct fx *x, const cJSON *entry)
+{
+    const cJSON *req = fx_get(entry, "request");
+    const char *m = cJSON_GetStringValue(fx_get(req, "method"));
+    if (fx_get(entry, "resource") || m == NULL ||
+        (strcmp(m, "DELETE") != 0 && strcmp(m, "GET") != 0 &&
+         strcmp(m, "HEAD") != 0))
+        return HUB_OK;
+    fx_key(x, "request");
+    fx_key(x, "method");
+    return fx_fail(x, HUB_EUNSUPPORTED,
+                   strcmp(m, "DELETE") == 0
+                       ? "a DELETE entry is not taken: the hub takes "
+                         "resources as sent and deletes nothing"
+                       : "a read (GET or HEAD) entry is not taken: the hub "
+                         "takes resources, it does not answer searches");
+}
+
 /* Whether a searchset entry's search.mode is "outcome". */
 static bool search_outcome(const cJSON *entry)
 {
@@ -1467,6 +1489,7 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
                 erc = fx_fail(&x, HUB_EINVALID, "entry is not an object");
             else if ((erc = fx_str(&x, c, "fullUrl", false, &e->full_url)) ==
                          HUB_OK &&
+                     (erc = no_resource(&x, c)) == HUB_OK &&
                      (erc = fx_obj(&x, c, "resource", true, &r)) == HUB_OK) {
                 fx_key(&x, "resource");
                 erc = entry_init(&x, e, r);

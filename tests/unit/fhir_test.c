@@ -2303,3 +2303,27 @@ Test(fhir, an_answer_sent_as_its_text_is_read_as_that_answers_code)
     cr_expect_str_eq(field_of(&out, 0, "screening.items.0.answer"),
                      "(absent)");
 }
+
+Test(fhir, a_delete_or_read_entry_is_refused_at_its_method)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    char o[2048], j[4096];
+    snprintf(o, sizeof(o), obs_fmt, "", "");
+    snprintf(j, sizeof(j), "{\"resourceType\":\"Bundle\",\"type\":\"batch\","
+             "\"entry\":[{\"request\":{\"method\":\"DELETE\",\"url\":"
+             "\"Observation/o0\"}},{\"request\":{\"method\":\"GET\",\"url\":"
+             "\"Patient?identifier=x\"}},{\"resource\":%s,\"request\":"
+             "{\"method\":\"POST\",\"url\":\"Observation\"}},{\"request\":"
+             "{\"method\":\"POST\",\"url\":\"Observation\"}}]}", o);
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    cr_expect_eq(out.n, 1);
+    cr_expect_eq(res.entries[0].status, HUB_EUNSUPPORTED);
+    cr_expect_str_eq(res.entries[0].err.field, "entry[0].request.method");
+    cr_expect_str_eq(res.entries[1].err.field, "entry[1].request.method");
+    /* a POST without its resource is still a missing resource */
+    cr_expect_eq(res.entries[3].status, HUB_EINVALID);
+    cr_expect_str_eq(res.entries[3].err.field, "entry[3].resource");
+}
