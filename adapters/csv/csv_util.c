@@ -28,6 +28,11 @@ size_t csv_put_uint(char *o, size_t v)
     return n;
 }
 
+static inline unsigned char ascii_lower(unsigned char ch)
+{
+    return ch >= 'A' && ch <= 'Z' ? (unsigned char)(ch + 32) : ch;
+}
+
 bool csv_ieq(struct slice s, const char *lit)
 {
     /* One pass, no strlen: the literal's NUL ends it (a NUL in `s` cannot
@@ -38,11 +43,7 @@ bool csv_ieq(struct slice s, const char *lit)
         unsigned char x = (unsigned char)s.p[i], y = (unsigned char)lit[i];
         if (y == '\0')
             return false;
-        if (x >= 'A' && x <= 'Z')
-            x = (unsigned char)(x + 32);
-        if (y >= 'A' && y <= 'Z')
-            y = (unsigned char)(y + 32);
-        if (x != y)
+        if (ascii_lower(x) != ascii_lower(y))
             return false;
     }
     return lit[i] == '\0';
@@ -64,11 +65,7 @@ bool csv_name_eq(struct slice h, const char *name)
         if (i == h.len || name[k] == '\0')
             return i == h.len && name[k] == '\0';
         unsigned char x = (unsigned char)h.p[i++], y = (unsigned char)name[k++];
-        if (x >= 'A' && x <= 'Z')
-            x = (unsigned char)(x + 32);
-        if (y >= 'A' && y <= 'Z')
-            y = (unsigned char)(y + 32);
-        if (x != y)
+        if (ascii_lower(x) != ascii_lower(y))
             return false;
     }
 }

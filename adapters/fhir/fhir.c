@@ -841,6 +841,48 @@ static const char *str_of(const cJSON *o, const char *key)
     return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
+/* An Identifier as read: its value (NULL when absent or left out), system
+ * and type; an SSN's nine digits in `ssn`. */
+struct fx_ident {
+    const char *value, *system;
+    struct fx_code type;
+    bool is_ssn;
+    char ssn[9];
+};
+
+/* Read the Identifier `c` (the path at it). An SSN the SSA never issues is
+ * left out with a warning: a placeholder or a masked SSN would link
+ * strangers. */
+static int read_identifier(struct fx *x, const cJSON *c, struct fx_ident *id)
+{
+    int rc;
+    if ((rc = fx_str(x, c, "value", false, &id->value)) ||
+        (rc = fx_str(x, c, "system", false, &id->system)) ||
+        (rc = fx_cc(x, c, "type", NULL, &id->type)))
+        return rc;
+    id->is_ssn = id->value && id->system &&
+                 strcmp(id->system, SSN_SYSTEM) == 0;
+    if (id->is_ssn && !ssn_usable(id->value, strlen(id->value), id->ssn)) {
+        fx_warn(x, "value", "SSN is not nine digits as the SSA issues "
+                            "them; left out");
+        id->value = NULL;
+    }
+    return HUB_OK;
+}
+
+/* One item of an open "identifiers" array. */
+static void write_identifier(struct jw *w, const struct fx_ident *id)
+{
+    jw_obj_begin(w);
+    if (id->is_ssn)
+        jw_kv_str(w, "value", (struct slice){ id->ssn, sizeof(id->ssn) });
+    else
+        jw_kv_cstr(w, "value", id->value);
+    jw_kv_cstr(w, "system", id->system);
+    jw_kv_cstr(w, "type", id->type.code);
+    jw_obj_end(w);
+}
+
 /* Patient resource demographics; type errors fail with the Patient's path.
  * `contained` >= 0: pe->res is contained[contained] of the resource whose
  * path is the current one (its id is local to it: no fhir-id identifier). */
@@ -867,34 +909,16 @@ static int write_patient_resource(struct fx *x, struct jw *w,
     for (const cJSON *c = arr ? arr->child : NULL; c; c = c->next, i++) {
         size_t o = fx_key(x, "identifier");
         fx_idx(x, i);
-        const char *v, *sys;
-        struct fx_code t;
+        struct fx_ident id;
         if (!cJSON_IsObject(c))
             return fx_fail(x, HUB_EINVALID, "expected an Identifier object");
-        if ((rc = fx_str(x, c, "value", false, &v)) ||
-            (rc = fx_str(x, c, "system", false, &sys)) ||
-            (rc = fx_cc(x, c, "type", NULL, &t)))
+        if ((rc = read_identifier(x, c, &id)))
             return rc;
-        char ssn[9];
-        bool is_ssn = v && sys && strcmp(sys, SSN_SYSTEM) == 0;
-        if (is_ssn && !ssn_usable(v, strlen(v), ssn)) {
-            /* a placeholder or a masked SSN would link strangers */
-            fx_warn(x, "value", "SSN is not nine digits as the SSA issues "
-                                "them; left out");
-            v = NULL;
-        }
         fx_pop(x, o);
-        if (v == NULL)
+        if (id.value == NULL)
             continue;
         jw_arr_lazy(w, "identifiers", &ids);
-        jw_obj_begin(w);
-        if (is_ssn)
-            jw_kv_str(w, "value", (struct slice){ ssn, sizeof(ssn) });
-        else
-            jw_kv_cstr(w, "value", v);
-        jw_kv_cstr(w, "system", sys);
-        jw_kv_cstr(w, "type", t.code);
-        jw_obj_end(w);
+        write_identifier(w, &id);
     }
     if (pe->id && contained < 0) {
         jw_arr_lazy(w, "identifiers", &ids);
@@ -1026,8 +1050,6 @@ static int ref_identifier(struct fx *x, struct jw *w, const cJSON *refobj,
                           const char *key, bool *wrote)
 {
     const cJSON *id;
-    const char *v, *sys;
-    struct fx_code t;
     int rc;
     *wrote = false;
     size_t old = fx_key(x, key);
@@ -1038,28 +1060,13 @@ static int ref_identifier(struct fx *x, struct jw *w, const cJSON *refobj,
         return HUB_OK;
     }
     fx_key(x, "identifier");
-    if ((rc = fx_str(x, id, "value", false, &v)) ||
-        (rc = fx_str(x, id, "system", false, &sys)) ||
-        (rc = fx_cc(x, id, "type", NULL, &t)))
+    struct fx_ident ident;
+    if ((rc = read_identifier(x, id, &ident)))
         return rc;
-    char ssn[9];
-    bool is_ssn = v && sys && strcmp(sys, SSN_SYSTEM) == 0;
-    if (is_ssn && !ssn_usable(v, strlen(v), ssn)) {
-        fx_warn(x, "value", "SSN is not nine digits as the SSA issues "
-                            "them; left out");
-        v = NULL;
-    }
     fx_pop(x, old);
-    if (v == NULL || v[0] == '\0')
+    if (ident.value == NULL || ident.value[0] == '\0')
         return HUB_OK;
-    jw_obj_begin(w);
-    if (is_ssn)
-        jw_kv_str(w, "value", (struct slice){ ssn, sizeof(ssn) });
-    else
-        jw_kv_cstr(w, "value", v);
-    jw_kv_cstr(w, "system", sys);
-    jw_kv_cstr(w, "type", t.code);
-    jw_obj_end(w);
+    write_identifier(w, &ident);
     *wrote = true;
     return HUB_OK;
 }

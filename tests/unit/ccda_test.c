@@ -25,6 +25,7 @@
 #include "common/dict.h"
 #include "dict_files.h"
 #include "../lib/testfile.h"
+#include "../lib/testdict.h"
 
 static struct dict *D;
 static struct arena A;
@@ -37,13 +38,8 @@ static const char *root_dir(void)
 
 static void setup(void)
 {
-    char path[512];
-    struct dict_err de;
-
     ccda_global_init();
-    snprintf(path, sizeof(path), "%s/schemas/dict", root_dir());
-    cr_assert_eq(dict_files_load(path, &D, &de), HUB_OK, "dict: %s %s",
-                 de.file, de.what ? de.what : "");
+    D = testdict_load();
     arena_init(&A, 64 * 1024);
 }
 

@@ -15,19 +15,14 @@
 #include "common/hub_err.h"
 #include "csv/csv.h"
 #include "dict_files.h"
+#include "../lib/testdict.h"
 
 static struct dict *D;
 static struct arena A;
 
 static void setup(void)
 {
-    struct dict_err err;
-    char dir[512];
-    const char *r = getenv("HUB_ROOT");
-    snprintf(dir, sizeof(dir), "%s/schemas/dict", r ? r : ".");
-    int rc = dict_files_load(dir, &D, &err);
-    cr_assert_eq(rc, HUB_OK, "dict: %s %s: %s", err.file, err.path,
-                 err.what ? err.what : "");
+    D = testdict_load();
     arena_init(&A, 64 * 1024);
 }
 

@@ -17,6 +17,7 @@
 #include "common/hub_err.h"
 #include "csv/csv.h"
 #include "dict_files.h"
+#include "../lib/testdict.h"
 
 static struct dict *D;
 static struct arena A;
@@ -29,12 +30,7 @@ static const char *root(void)
 
 static void setup(void)
 {
-    struct dict_err err;
-    char dir[512];
-    snprintf(dir, sizeof(dir), "%s/schemas/dict", root());
-    int rc = dict_files_load(dir, &D, &err);
-    cr_assert_eq(rc, HUB_OK, "dict: %s %s: %s", err.file, err.path,
-                 err.what ? err.what : "");
+    D = testdict_load();
     arena_init(&A, 64 * 1024);
 }
 

@@ -16,6 +16,7 @@
 #include "dict_files.h"
 #include "fhir/fhir.h"
 #include "../lib/testfile.h"
+#include "../lib/testdict.h"
 
 static struct dict *D;
 static struct arena A;
@@ -28,10 +29,7 @@ static const char *root(void)
 
 static void setup(void)
 {
-    char dir[512];
-    struct dict_err e;
-    snprintf(dir, sizeof(dir), "%s/schemas/dict", root());
-    cr_assert_eq(dict_files_load(dir, &D, &e), HUB_OK, "%s %s", e.file, e.path);
+    D = testdict_load();
     arena_init(&A, 64 * 1024);
 }
 

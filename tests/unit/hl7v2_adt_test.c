@@ -15,6 +15,7 @@
 #include "common/hub_err.h"
 #include "dict_files.h"
 #include "hl7v2/hl7v2.h"
+#include "../lib/testdict.h"
 
 static struct arena A;
 
@@ -522,12 +523,7 @@ static int has_sud_with(const struct dict *d, const char *dg1)
 
 Test(hl7_to_events, labels_snomed_ct_substance_use_disorders_sud)
 {
-    struct dict *d;
-    struct dict_err e;
-    char dir[1024];
-    const char *root = getenv("HUB_ROOT");
-    snprintf(dir, sizeof(dir), "%s/schemas/dict", root ? root : ".");
-    cr_assert_eq(dict_files_load(dir, &d, &e), HUB_OK, "%s %s", e.file, e.path);
+    struct dict *d = testdict_load();
     cr_expect(has_sud_with(d, "DG1|1||66590003^Alcohol dependence^SCT"));
     cr_expect(has_sud_with(d, "DG1|1|SCT|75544000^Opioid dependence"));
     cr_expect(has_sud_with(d, "DG1|1||5602001^x^2.16.840.1.113883.6.96"));

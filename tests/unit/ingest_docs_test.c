@@ -15,6 +15,7 @@
 #include "ingest.h"
 #include "ingest_docs.h"
 #include "../lib/testfile.h"
+#include "../lib/testdict.h"
 
 static struct dict *D;
 static struct ingest_job *J;
@@ -27,12 +28,7 @@ static const char *root(void)
 
 static void setup(void)
 {
-    char dir[1024];
-    struct dict_err e;
-
-    snprintf(dir, sizeof(dir), "%s/schemas/dict", root());
-    cr_assert_eq(dict_files_load(dir, &D, &e), HUB_OK, "%s %s", e.file,
-                 e.path);
+    D = testdict_load();
     J = ingest_job_new();
 }
 

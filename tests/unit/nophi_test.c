@@ -24,6 +24,7 @@
 #include "hl7v2/hl7v2.h"
 #include "../lib/canary.h"
 #include "../lib/testfile.h"
+#include "../lib/testdict.h"
 
 static struct dict *D;
 static struct arena A;
@@ -37,11 +38,7 @@ static const char *root(void)
 
 static void setup(void)
 {
-    char dir[512];
-    struct dict_err e;
-    snprintf(dir, sizeof(dir), "%s/schemas/dict", root());
-    cr_assert_eq(dict_files_load(dir, &D, &e), HUB_OK, "%s %s", e.file,
-                 e.path);
+    D = testdict_load();
     arena_init(&A, 64 * 1024);
     runs = refused = 0;
 }

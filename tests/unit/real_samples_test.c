@@ -38,6 +38,7 @@
 #include "fhir/fhir.h"
 #include "hl7v2/hl7v2.h"
 #include "../lib/testfile.h"
+#include "../lib/testdict.h"
 
 static struct dict *D;
 
@@ -49,12 +50,8 @@ static const char *root(void)
 
 static void setup(void)
 {
-    char dir[512];
-    struct dict_err de;
     ccda_global_init();
-    snprintf(dir, sizeof(dir), "%s/schemas/dict", root());
-    cr_assert_eq(dict_files_load(dir, &D, &de), HUB_OK, "dict: %s %s",
-                 de.file, de.what ? de.what : "");
+    D = testdict_load();
 }
 
 static void teardown(void)
