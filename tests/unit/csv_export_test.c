@@ -15,6 +15,7 @@
 #include "common/hub_err.h"
 #include "csv/csv.h"
 #include "dict_files.h"
+#include "../lib/csvrun.h"
 #include "../lib/testdict.h"
 
 static struct dict *D;
@@ -34,38 +35,16 @@ static void teardown(void)
 
 TestSuite(csv_export, .init = setup, .fini = teardown);
 
-struct run {
-    int rc;
-    struct canon_list out;
-    struct csv_report rep;
-    struct hub_err err;
-};
-
-static struct run run1(const char *kind, const char *p, size_t len)
-{
-    struct run r;
-    memset(&r, 0, sizeof(r));
-    struct csv_file *f = arena_zalloc(&A, sizeof(*f));
-    f->name = "t.csv";
-    f->p = p;
-    f->len = len;
-    r.rc = csv_to_events(&A, D, kind, f, 1, &r.out, &r.rep, &r.err);
-    return r;
-}
-
-#define RUN(kind, lit) run1(kind, lit, sizeof(lit) - 1)
+#define RUN(kind, lit) csvrun(&A, D, kind, "t.csv", lit, sizeof(lit) - 1)
 
 /* The finding at `row` whose reason holds `what`, or NULL. */
 static const struct csv_finding *finding(const struct csv_report *r,
                                          size_t row, const char *what)
 {
-    for (size_t i = 0; i < r->n; i++)
-        if (r->f[i].row == row && strstr(r->f[i].what, what))
-            return &r->f[i];
-    return NULL;
+    return csvrun_finding(r, row, what);
 }
 
-static const char *ev(const struct run *r, size_t i)
+static const char *ev(const struct csvrun *r, size_t i)
 {
     cr_assert_gt(r->out.n, i, "no event %zu (rc %d, %s: %s)", i, r->rc,
                  r->err.field, r->err.what ? r->err.what : "");
@@ -80,7 +59,7 @@ static const char *ev(const struct run *r, size_t i)
  * spaces, '_' and '-' do not count; the order is free. */
 Test(csv_export, header_names_match_without_case_spaces_or_underscores)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         " Screened At ,Question,ANSWER,Screening ID,Patient_Id,instrument,"
         "Sender-Positive\r\n"
         "2026-01-02,71802-3,LA31994-9,S1,P1,96777-8,Y\r\n");
@@ -104,7 +83,7 @@ Test(csv_export, a_layout_column_named_twice_refuses_the_file_at_the_second)
         "screening_id,patient_id,instrument,screened_at,question,"
         "Patient ID\r\n"
         "S1,P1,96777-8,2026-01-02,71802-3,P2\r\n";
-    struct run r = RUN("screenings", lit);
+    struct csvrun r = RUN("screenings", lit);
     cr_assert_eq(r.rc, HUB_EINVALID);
     cr_assert_str_eq(r.err.field, "0:row 1 col 6");
     cr_assert_eq(r.err.offset, (size_t)(strstr(lit, "Patient ID") - lit));
@@ -121,7 +100,7 @@ Test(csv_export, a_layout_column_named_twice_refuses_the_file_at_the_second)
  * unseen); unnamed padding columns (",,,") are not warned of. */
 Test(csv_export, unknown_columns_are_ignored_with_a_warning_by_number)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         "screening_id,patient_id,instrument,screened_at,question,answer,"
         "DOB,Notes,,\r\n"
         "S1,P1,96777-8,2026-01-02,71802-3,LA31993-1,1980-01-01,call back,,\r\n");
@@ -140,7 +119,7 @@ Test(csv_export, unknown_columns_are_ignored_with_a_warning_by_number)
  * and no finding repeats what it holds. */
 Test(csv_export, a_file_without_a_header_row_quotes_nothing_back)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         "S1,P1,96777-8,2026-01-02,71802-3,LA31994-9\r\n"
         "S1,P1,96777-8,2026-01-02,88122-7,LA28397-0\r\n");
     cr_assert_eq(r.rc, HUB_EINVALID);
@@ -155,7 +134,7 @@ Test(csv_export, a_file_without_a_header_row_quotes_nothing_back)
  * header tells which: the file is read so, with a warning on the file. */
 Test(csv_export, semicolon_and_tab_files_are_read_by_their_header)
 {
-    struct run s = RUN("screenings",
+    struct csvrun s = RUN("screenings",
         "screening_id;patient_id;instrument;screened_at;question;answer;"
         "address_line\r\n"
         "S1;P1;96777-8;2026-01-02;71802-3;LA31994-9;5 Elm St, Apt 1\r\n"
@@ -171,7 +150,7 @@ Test(csv_export, semicolon_and_tab_files_are_read_by_their_header)
     cr_assert_eq(f->severity, CSV_SEV_WARNING);
     HAS(ev(&s, 0), "\"lines\":[\"5 Elm St, Apt 1\"]");
 
-    struct run t = RUN("referral-status",
+    struct csvrun t = RUN("referral-status",
         "referral_id\tstatus\tupdated_at\tpatient_id\tstatus_reason\n"
         "R-1\tIn Progress\t2026-03-03T09:00:00Z\tC-1\tcalled, no answer\n");
     cr_assert_eq(t.rc, HUB_OK);
@@ -181,7 +160,7 @@ Test(csv_export, semicolon_and_tab_files_are_read_by_their_header)
     HAS(ev(&t, 0), "\"status_reason\":\"called, no answer\"");
 
     /* a comma file with a ';' in a value is still a comma file */
-    struct run c = RUN("screenings",
+    struct csvrun c = RUN("screenings",
         "screening_id,patient_id,instrument,screened_at,question,answer,"
         "address_line\r\n"
         "S1,P1,96777-8,2026-01-02,71802-3,LA31994-9,Unit 4; rear\r\n");
@@ -194,7 +173,7 @@ Test(csv_export, semicolon_and_tab_files_are_read_by_their_header)
  * refused on the columns it lacks, by name. */
 Test(csv_export, a_pipe_file_is_read_as_such_and_refused_by_its_columns)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         "PAT_MRN_ID|SDOH_DOMAIN|QUESTION_CODE\r\n"
         "M1|Housing|71802-3\r\n");
     cr_assert_eq(r.rc, HUB_EINVALID);
@@ -252,7 +231,7 @@ Test(csv_export, excel_unicode_text_is_read_and_rows_kept_as_sent)
         "S2\tP\xc3\xa9\tshort\r\n";
     size_t len;
     char *p = u16(text, false, true, &len);
-    struct run r = run1("screenings", p, len);
+    struct csvrun r = csvrun(&A, D, "screenings", "t.csv", p, len);
     cr_assert_eq(r.rc, HUB_OK);
     cr_assert_eq(r.rep.rows_used, 1);
     cr_assert_not_null(finding(&r.rep, 0, "UTF-16"));
@@ -273,7 +252,7 @@ Test(csv_export, excel_unicode_text_is_read_and_rows_kept_as_sent)
     /* big-endian without a byte order mark: the header's ASCII shows it */
     p = u16("screening_id,patient_id,instrument,screened_at,question\n"
             "S1,P1,96777-8,2026-01-02,93030-5\n", true, false, &len);
-    struct run b = run1("screenings", p, len);
+    struct csvrun b = csvrun(&A, D, "screenings", "t.csv", p, len);
     cr_assert_eq(b.rc, HUB_OK);
     cr_assert_eq(b.rep.rows_used, 1);
 }
@@ -294,7 +273,7 @@ Test(csv_export, utf16_damage_is_replaced_and_fatal_offsets_are_as_sent)
     cr_assert_not_null(b);
     b[0] = 0x00;
     b[1] = (char)0xd8;
-    struct run r = run1("screenings", p, len);
+    struct csvrun r = csvrun(&A, D, "screenings", "t.csv", p, len);
     cr_assert_eq(r.rc, HUB_OK);
     HAS(ev(&r, 0), "\"family\":\"A\xef\xbf\xbd\"");
 
@@ -302,7 +281,7 @@ Test(csv_export, utf16_damage_is_replaced_and_fatal_offsets_are_as_sent)
         "screening_id,patient_id,instrument,screened_at,question,"
         "family_name\r\nS1,P1,96777-8,2026-01-02,93030-5,\"\xc3\xa9open\r\n";
     p = u16(text, false, true, &len);
-    struct run q = run1("screenings", p, len);
+    struct csvrun q = csvrun(&A, D, "screenings", "t.csv", p, len);
     cr_assert_eq(q.rc, HUB_ESYNTAX);
     cr_assert_str_eq(q.err.field, "0:row 2 col 6");
     size_t tail;
@@ -321,7 +300,7 @@ Test(csv_export, a_utf8_file_with_some_windows_1252_bytes_keeps_both)
         "S1,P1,96777-8,2026-01-02,93030-5,Mu\xc3\xb1oz\r\n"
         "S2,P2,96777-8,2026-01-02,93030-5,Pe\xf1" "a\r\n"
         "S3,P\xe9,96777-8\r\n";
-    struct run r = RUN("screenings", lit);
+    struct csvrun r = RUN("screenings", lit);
     cr_assert_eq(r.rc, HUB_OK);
     cr_assert_eq(r.rep.rows_used, 2);
     const struct csv_finding *f = finding(&r.rep, 0, "some bytes that are not");
@@ -366,7 +345,7 @@ Test(csv_export, spreadsheet_dates_reach_the_event_as_iso_8601)
                          "S1,P1,96777-8,%s,93030-5,LA32-8\r\n",
                          dt[i].sent, dt[i].sent);
         char *p = arena_strndup(&A, in, (size_t)n);
-        struct run r = run1("screenings", p, (size_t)n);
+        struct csvrun r = csvrun(&A, D, "screenings", "t.csv", p, (size_t)n);
         cr_assert_eq(r.rc, HUB_OK);
         cr_assert_eq(r.rep.rows_used, 2, "%s", dt[i].sent);
         char want[128];
@@ -385,7 +364,7 @@ Test(csv_export, spreadsheet_dates_reach_the_event_as_iso_8601)
  * a birth date with a time of day, a date not in the calendar. */
 Test(csv_export, dates_that_cannot_be_read_for_sure_are_refused_by_place)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         "screening_id,patient_id,instrument,screened_at,question,birth_date\r\n"
         "S1,P1,96777-8,19/02/2024,71802-3,\r\n"
         "S2,P2,96777-8,2024-02-19,71802-3,1/2/26\r\n"
@@ -423,7 +402,7 @@ Test(csv_export, shinny_dates_are_read_as_spreadsheets_write_them)
         { "SDOH_ScreeningObs_X_1.csv", NULL, obs, sizeof(obs) - 1 },
         { "SDOH_PtInfo_X_1.csv", NULL, pt, sizeof(pt) - 1 },
     };
-    struct run r;
+    struct csvrun r;
     memset(&r, 0, sizeof(r));
     r.rc = csv_to_events(&A, D, "shinny", f, 2, &r.out, &r.rep, &r.err);
     cr_assert_eq(r.rc, HUB_OK);
@@ -442,7 +421,7 @@ Test(csv_export, shinny_dates_are_read_as_spreadsheets_write_them)
  * after a closing quote stays an error: what was meant is unclear. */
 Test(csv_export, a_stray_quote_is_text_and_text_after_a_quote_an_error)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         "screening_id,patient_id,instrument,screened_at,question,"
         "address_line\r\n"
         "S1,P1,96777-8,2026-01-02,71802-3,the \"blue\" door\r\n"
@@ -478,7 +457,7 @@ Test(csv_export, the_report_names_every_rejected_row_past_the_findings_limit)
     for (unsigned i = 0; i < 2502; i++)
         n += (size_t)snprintf(p + n, cap - n, "S%u,P,96777-8,%s,71802-3\n",
                               i, i == 2500 ? "2026-01-02" : "2026-02-30");
-    struct run r = run1("screenings", p, n);
+    struct csvrun r = csvrun(&A, D, "screenings", "t.csv", p, n);
     cr_assert_eq(r.rc, HUB_OK);
     cr_assert_eq(r.rep.rows_rejected, 2501);
     cr_assert_gt(r.rep.dropped, 0);
@@ -491,7 +470,7 @@ Test(csv_export, the_report_names_every_rejected_row_past_the_findings_limit)
  * spreadsheet shows (the header here is row 3). */
 Test(csv_export, blank_lines_above_the_header_are_skipped)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         "\r\n,,,,\r\n"
         "screening_id,patient_id,instrument,screened_at,question,Notes\r\n"
         "S1,P1,96777-8,2026-01-02,71802-3,x\r\n"
@@ -512,7 +491,7 @@ Test(csv_export, blank_lines_above_the_header_are_skipped)
         "ANSWER_CODE;SCREENING_START_DATETIME\n"
         "M1;E1;96777-8;71802-3;LA31994-9;2026-01-15T09:30:00Z\n";
     struct csv_file f1 = { "export.csv", NULL, obs, sizeof(obs) - 1 };
-    struct run s;
+    struct csvrun s;
     memset(&s, 0, sizeof(s));
     s.rc = csv_to_events(&A, D, "shinny", &f1, 1, &s.out, &s.rep, &s.err);
     cr_assert_eq(s.rc, HUB_OK, "%s: %s", s.err.field,
@@ -525,7 +504,7 @@ Test(csv_export, blank_lines_above_the_header_are_skipped)
  * is the answer code, in a UTF-8 file or a Windows-1252 one (0xA0). */
 Test(csv_export, no_break_spaces_at_the_ends_are_trimmed)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         "screening_id,patient_id,instrument,screened_at,question,"
         "answer\xc2\xa0\r\n"
         "S1,P1,96777-8,2026-01-02,\xc2\xa0" "71802-3,LA31994-9\xc2\xa0 \r\n"
@@ -537,7 +516,7 @@ Test(csv_export, no_break_spaces_at_the_ends_are_trimmed)
     /* a value ending in a letter whose UTF-8 ends in A0 keeps it */
     HAS(ev(&r, 2), "\"answer\":\"Caf\xc3\xa0\"");
 
-    struct run w = RUN("screenings",
+    struct csvrun w = RUN("screenings",
         "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
         "S1,P1,96777-8,2026-01-02,71802-3,\xa0LA31994-9\xa0\r\n");
     cr_assert_eq(w.rc, HUB_OK);
@@ -552,7 +531,7 @@ Test(csv_export, no_break_spaces_at_the_ends_are_trimmed)
  * sender's flag is read in any case: yes, YES, Y, Pos, TRUE; n, No, NEG. */
 Test(csv_export, answers_as_text_and_flags_in_any_case_are_read)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         "screening_id,patient_id,instrument,screened_at,question,answer,"
         "sender_positive\r\n"
         "S1,P1,96777-8,2026-01-02,93030-5,yes,YES\r\n"
@@ -582,7 +561,7 @@ Test(csv_export, answers_as_text_and_flags_in_any_case_are_read)
  * INSECURITY") is the Gravity code; a word that is none is refused. */
 Test(csv_export, referral_domains_in_any_case_are_read)
 {
-    struct run r = RUN("referral-status",
+    struct csvrun r = RUN("referral-status",
         "referral_id,status,updated_at,patient_id,domain\r\n"
         "R1,COMPLETED,2026-01-02,P1,Food-Insecurity\r\n"
         "R2,Cancelled,1/3/2026,P1,FOOD INSECURITY\r\n"
@@ -601,7 +580,7 @@ Test(csv_export, referral_domains_in_any_case_are_read)
  * with letters are not touched. */
 Test(csv_export, ids_a_spreadsheet_rounded_refuse_their_row)
 {
-    struct run r = RUN("referral-status",
+    struct csvrun r = RUN("referral-status",
         "referral_id,status,updated_at,patient_id\r\n"
         "R1,accepted,2026-01-02,1.23457E+11\r\n"
         "R2,accepted,2026-01-02,123456789012\r\n"
@@ -621,7 +600,7 @@ Test(csv_export, ids_a_spreadsheet_rounded_refuse_their_row)
         "446151000124109,E1,96777-8,71802-3,LA31994-9,2026-01-15T09:30:00Z\r\n";
     struct csv_file f1 = { "SDOH_ScreeningObs_X_1.csv", NULL, obs,
                            sizeof(obs) - 1 };
-    struct run s;
+    struct csvrun s;
     memset(&s, 0, sizeof(s));
     s.rc = csv_to_events(&A, D, "shinny", &f1, 1, &s.out, &s.rep, &s.err);
     cr_assert_eq(s.rc, HUB_OK);
@@ -636,7 +615,7 @@ Test(csv_export, ids_a_spreadsheet_rounded_refuse_their_row)
  * warning at its row. */
 Test(csv_export, a_repeated_header_is_skipped_with_a_warning)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         "\xef\xbb\xbfscreening_id,patient_id,instrument,screened_at,question\r\n"
         "S1,P1,96777-8,2026-01-02,71802-3\r\n"
         "\xef\xbb\xbfscreening_id,patient_id,instrument,screened_at,question\r\n"

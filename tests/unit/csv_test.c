@@ -17,6 +17,7 @@
 #include "common/hub_err.h"
 #include "csv/csv.h"
 #include "dict_files.h"
+#include "../lib/csvrun.h"
 #include "../lib/testdict.h"
 
 static struct dict *D;
@@ -201,35 +202,13 @@ Test(csv, referral_status_layout_gives_the_expected_events_and_report)
     "screening_id,patient_id,instrument,screened_at,question,answer,value,"  \
     "absent_reason,sender_positive,address_line\r\n"
 
-struct run {
-    int rc;
-    struct canon_list out;
-    struct csv_report rep;
-    struct hub_err err;
-};
+#define RUN(kind, lit) csvrun(&A, D, kind, "t.csv", lit, sizeof(lit) - 1)
 
-static struct run run1(const char *kind, const char *name, const char *p,
-                       size_t len)
-{
-    struct run r;
-    memset(&r, 0, sizeof(r));
-    struct csv_file *f = arena_zalloc(&A, sizeof(*f));
-    f->name = name;
-    f->p = p;
-    f->len = len;
-    r.rc = csv_to_events(&A, D, kind, f, 1, &r.out, &r.rep, &r.err);
-    return r;
-}
-
-#define RUN(kind, lit) run1(kind, "t.csv", lit, sizeof(lit) - 1)
-
+/* The finding at `row` whose reason holds `what`, or NULL. */
 static const struct csv_finding *finding(const struct csv_report *r,
                                          size_t row, const char *what)
 {
-    for (size_t i = 0; i < r->n; i++)
-        if (r->f[i].row == row && strstr(r->f[i].what, what))
-            return &r->f[i];
-    return NULL;
+    return csvrun_finding(r, row, what);
 }
 
 /* ---- RFC 4180 through a layout ---------------------------------------- */
@@ -267,8 +246,8 @@ Test(csv, columns_in_the_layouts_order_read_as_any_other_order)
         ROW("S2", "NY", "Kingston", "95614-4,,9,,");
 #undef HDR
 #undef ROW
-    struct run a = RUN("screenings", in_order);
-    struct run b = RUN("screenings", swapped);
+    struct csvrun a = RUN("screenings", in_order);
+    struct csvrun b = RUN("screenings", swapped);
     cr_assert_eq(a.rc, HUB_OK);
     cr_assert_eq(b.rc, HUB_OK);
     cr_assert_eq(a.rep.rows_used, 4);
@@ -293,7 +272,7 @@ Test(csv, columns_in_the_layouts_order_read_as_any_other_order)
 
 Test(csv, quoted_commas_newlines_and_doubled_quotes_reach_the_event)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,71802-3,LA31994-9,,,,"
         "\"\"\"The Lofts\"\", 4 Main St\r\nRear door\"\r\n");
@@ -306,7 +285,7 @@ Test(csv, quoted_commas_newlines_and_doubled_quotes_reach_the_event)
 
 Test(csv, a_bom_and_lf_line_ends_are_accepted)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         "\xEF\xBB\xBF" "screening_id,patient_id,instrument,screened_at,"
         "question,answer\n"
         "S1,P1,96777-8,2026-01-02,93030-5,LA33-6\n");
@@ -321,7 +300,7 @@ Test(csv, a_bom_and_lf_line_ends_are_accepted)
  * UTF-8 file is read as it is. */
 Test(csv, a_windows_1252_file_is_read_as_such_with_a_warning)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,71802-3,LA31994-9,,,,"
         "Calle Pe\xf1" "a 4 \x93" "B\x94 \x80\r\n");
@@ -336,7 +315,7 @@ Test(csv, a_windows_1252_file_is_read_as_such_with_a_warning)
     cr_assert_eq(f->severity, CSV_SEV_WARNING);
     cr_assert_eq(f->file, 0);
 
-    struct run u = RUN("screenings",
+    struct csvrun u = RUN("screenings",
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,71802-3,LA31994-9,,,,"
         "Calle Pe\xc3\xb1" "a 4\r\n");
@@ -349,7 +328,7 @@ Test(csv, a_windows_1252_file_is_read_as_such_with_a_warning)
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,71802-3,LA31994-9,,,,Pe\xf1" "a\r\n"
         "S2,P\xe9,short\r\n";
-    struct run b = RUN("screenings", bad);
+    struct csvrun b = RUN("screenings", bad);
     cr_assert_eq(b.rc, HUB_OK);
     cr_assert_eq(b.rep.n_rejected, 1);
     const struct csv_rejected *rj = &b.rep.rejected[0];
@@ -363,7 +342,7 @@ Test(csv, a_windows_1252_file_is_read_as_such_with_a_warning)
 
 Test(csv, mismatched_columns_reject_the_row_by_column_and_keep_the_rest)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,,,,\r\n"
         "S1,P1,96777-8,2026-01-02,96779-4,LA33-6,,,,,extra\r\n"
@@ -391,7 +370,7 @@ Test(csv, rejected_rows_are_listed_in_order_with_their_own_bytes)
         "S1,P1,96777-8,2026-01-02,96779-4,LA33-6,,,,,extra\r\n"
         "S2,P2,96777-8,2026-02-30,93030-5,LA33-6,,,,\r\n"
         "S3,P3,96777-8,31/12/26,93030-5,LA33-6,,,,\"a\r\nb\"\n";
-    struct run r = RUN("screenings", lit);
+    struct csvrun r = RUN("screenings", lit);
     cr_assert_eq(r.rc, HUB_OK);
     cr_assert_eq(r.rep.rows_rejected, 3);
     cr_assert_eq(r.rep.n_rejected, 3, "every rejected row is listed");
@@ -413,7 +392,7 @@ Test(csv, rejected_rows_are_listed_in_order_with_their_own_bytes)
 
 Test(csv, an_unterminated_quote_refuses_the_file_naming_row_and_column)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,,,,ok\r\n"
         "S1,P1,96777-8,2026-01-02,96779-4,LA33-6,,,,\"never closed\r\n"
@@ -433,7 +412,7 @@ Test(csv, a_windows_1252_file_refused_names_the_offset_in_the_bytes_sent)
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,,,,Pe\xf1" "a \xe9\xe8\r\n"
         "S1,P1,96777-8,2026-01-02,96779-4,LA33-6,,,,\"never closed\r\n";
-    struct run r = RUN("screenings", in);
+    struct csvrun r = RUN("screenings", in);
     cr_assert_eq(r.rc, HUB_ESYNTAX);
     cr_assert_str_eq(r.err.field, "0:row 3 col 10");
     size_t open = (size_t)(strchr(in, '"') - in);
@@ -447,7 +426,7 @@ Test(csv, nul_bytes_reject_only_their_row)
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,93030-5,LA\0-6,,,,\r\n"
         "S2,P2,96777-8,2026-01-02,93030-5,LA33-6,,,,\r\n";
-    struct run r = run1("screenings", "t.csv", in, sizeof(in) - 1);
+    struct csvrun r = csvrun(&A, D, "screenings", "t.csv", in, sizeof(in) - 1);
     cr_assert_eq(r.rc, HUB_OK);
     cr_assert_eq(r.rep.rows_rejected, 1);
     cr_assert_eq(r.rep.rows_used, 1);
@@ -464,7 +443,7 @@ Test(csv, a_header_wider_than_the_column_limit_refuses_the_file)
     for (unsigned i = 0; i < CSV_MAX_COLS; i++)
         buf_printf(&b, ",x%u", i);
     buf_puts(&b, "\r\n");
-    struct run r = run1("screenings", "t.csv", b.p, b.len);
+    struct csvrun r = csvrun(&A, D, "screenings", "t.csv", b.p, b.len);
     cr_assert_eq(r.rc, HUB_ELIMIT);
     cr_assert(strstr(r.err.field, "col 257") != NULL, "%s", r.err.field);
 }
@@ -482,7 +461,7 @@ Test(csv, rows_shorter_than_the_first_guess_are_all_kept)
         buf_puts(&b, line);
     }
     buf_puts(&b, "S-last,P,X,2026-02-30,Q\n");
-    struct run r = run1("screenings", "t.csv", b.p, b.len);
+    struct csvrun r = csvrun(&A, D, "screenings", "t.csv", b.p, b.len);
     cr_assert_eq(r.rc, HUB_OK);
     cr_assert_eq(r.rep.rows_used, 6000);
     cr_assert_eq(r.out.n, 6000);
@@ -500,28 +479,28 @@ Test(csv, one_row_past_the_row_limit_refuses_the_file)
     buf_puts(&b, "screening_id,patient_id,instrument,screened_at,question\n");
     for (unsigned i = 1; i < CSV_MAX_ROWS; i++)
         buf_puts(&b, ",,,,\n");
-    struct run ok = run1("screenings", "t.csv", b.p, b.len);
+    struct csvrun ok = csvrun(&A, D, "screenings", "t.csv", b.p, b.len);
     cr_assert_eq(ok.rc, HUB_OK);
     cr_assert_eq(ok.rep.rows_blank, CSV_MAX_ROWS - 1);
     buf_puts(&b, ",,,,\n");
-    struct run over = run1("screenings", "t.csv", b.p, b.len);
+    struct csvrun over = csvrun(&A, D, "screenings", "t.csv", b.p, b.len);
     cr_assert_eq(over.rc, HUB_ELIMIT);
     cr_assert_str_eq(over.err.what, "more rows than the limit");
 }
 
 Test(csv, bom_only_and_empty_files_are_refused_as_having_no_header)
 {
-    struct run r = RUN("screenings", "\xEF\xBB\xBF");
+    struct csvrun r = RUN("screenings", "\xEF\xBB\xBF");
     cr_assert_eq(r.rc, HUB_EINVALID);
     cr_assert_str_eq(r.err.what, "file has no header row");
-    r = run1("referral-status", "t.csv", "", 0);
+    r = csvrun(&A, D, "referral-status", "t.csv", "", 0);
     cr_assert_eq(r.rc, HUB_EINVALID);
     cr_assert_str_eq(r.err.what, "file has no header row");
 }
 
 Test(csv, a_missing_required_column_refuses_the_file_naming_it)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         "screening_id,patient_id,instrument,screened_at\r\n"
         "S1,P1,96777-8,2026-01-02\r\n");
     cr_assert_eq(r.rc, HUB_EINVALID);
@@ -531,7 +510,7 @@ Test(csv, a_missing_required_column_refuses_the_file_naming_it)
 
 Test(csv, an_unknown_kind_is_unsupported)
 {
-    struct run r = RUN("rosters", SCR_HEADER);
+    struct csvrun r = RUN("rosters", SCR_HEADER);
     cr_assert_eq(r.rc, HUB_EUNSUPPORTED);
 }
 
@@ -542,7 +521,7 @@ Test(csv, a_screening_longer_than_its_row_limit_rejects_the_extra_rows)
     buf_puts(&b, SCR_HEADER);
     for (unsigned i = 0; i < CSV_MAX_SCREENING_ROWS + 2; i++)
         buf_puts(&b, "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,,,,\r\n");
-    struct run r = run1("screenings", "t.csv", b.p, b.len);
+    struct csvrun r = csvrun(&A, D, "screenings", "t.csv", b.p, b.len);
     cr_assert_eq(r.rc, HUB_OK);
     cr_assert_eq(r.rep.rows_rejected, 2);
     cr_assert_eq(r.rep.rows_used, CSV_MAX_SCREENING_ROWS);
@@ -552,7 +531,7 @@ Test(csv, a_screening_longer_than_its_row_limit_rejects_the_extra_rows)
 
 Test(csv, sender_positive_on_a_negative_answer_warns_and_does_not_override)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,71802-3,LA31993-1,,,POS,\r\n");
     cr_assert_eq(r.rc, HUB_OK);
@@ -573,7 +552,7 @@ Test(csv, sender_positive_on_a_negative_answer_warns_and_does_not_override)
  * "psy", both its events; the same item left unanswered labels nothing. */
 Test(csv, an_answer_on_self_harm_labels_the_screening_psy)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,,,,\r\n"
         "S1,P1,96777-8,2026-01-02,44260-8,LA6568-5,,,,\r\n"
@@ -591,7 +570,7 @@ Test(csv, an_answer_on_self_harm_labels_the_screening_psy)
 
 Test(csv, sender_negative_on_a_positive_answer_warns_and_stays_positive)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,,,NEG,\r\n");
     cr_assert_eq(r.rc, HUB_OK);
@@ -606,7 +585,7 @@ Test(csv, sender_negative_on_a_positive_answer_warns_and_stays_positive)
 Test(csv, safety_sum_of_10_is_negative_and_11_positive_with_flags_compared)
 {
     /* 1+3+2+4 = 10, flagged NEG: agrees; 2+4+3+2 = 11 flagged POS: agrees */
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         SCR_HEADER
         "A,P1,96777-8,2026-01-02,95618-5,LA6270-8,,,NEG,\r\n"
         "A,P1,96777-8,2026-01-02,95617-7,LA10082-8,,,NEG,\r\n"
@@ -628,7 +607,7 @@ Test(csv, safety_sum_of_10_is_negative_and_11_positive_with_flags_compared)
 
 Test(csv, a_flag_on_a_declined_item_warns_that_no_answer_determines_a_need)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,96779-4,,,asked-declined,Y,\r\n"
         "S1,P1,96777-8,2026-01-02,93030-5,,,asked-declined,N,\r\n");
@@ -640,7 +619,7 @@ Test(csv, a_flag_on_a_declined_item_warns_that_no_answer_determines_a_need)
 
 Test(csv, an_unknown_answer_code_is_reported_and_never_guessed)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         SCR_HEADER
         "S1,P1,97023-6,2026-01-02,44250-9,LA6568-6,,,POS,\r\n");
     cr_assert_eq(r.rc, HUB_OK);
@@ -846,7 +825,7 @@ Test(csv, multipart_set_through_csv_to_events_matches_the_golden)
 
 Test(csv, a_single_choice_question_answered_twice_is_reported)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,93030-5,LA32-8,,,,\r\n"
         "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,,,,\r\n"
@@ -887,7 +866,7 @@ Test(csv, date_and_datetime_shapes_follow_iso_8601_and_the_calendar)
  * differs is, however the rows alternate. */
 Test(csv, every_screened_at_is_checked_however_the_rows_repeat_it)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,71802-3,LA31993-1,,,,\r\n"
         "S1,P1,96777-8,2026-13-02,88122-7,LA28397-0,,,,\r\n"
@@ -907,7 +886,7 @@ Test(csv, every_screened_at_is_checked_however_the_rows_repeat_it)
  * when they do. */
 Test(csv, interleaved_screenings_group_their_own_rows)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,71802-3,LA31993-1,,,,\r\n"
         "S2,P2,96777-8,2026-01-02,71802-3,LA31994-9,,,,\r\n"
@@ -915,7 +894,7 @@ Test(csv, interleaved_screenings_group_their_own_rows)
         "S1,P1,96777-8,2026-01-02,88122-7,LA28398-8,,,,\r\n"
         "S3,P1,96777-8,2026-01-02,88122-7,LA28398-8,,,,\r\n"
         "S1,P1,96777-8,2026-01-02,88123-5,LA28397-0,,,,\r\n");
-    struct run g = RUN("screenings",
+    struct csvrun g = RUN("screenings",
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,71802-3,LA31993-1,,,,\r\n"
         "S1,P1,96777-8,2026-01-02,88122-7,LA28398-8,,,,\r\n"
@@ -980,7 +959,7 @@ Test(csv, more_events_than_the_limit_refuse_the_upload_whole)
     buf_puts(&b, "referral_id,status,updated_at,patient_id\n");
     for (unsigned i = 0; i <= CANON_MAX_EVENTS; i++)
         buf_printf(&b, "R%u,accepted,2026-03-03T09:00:00Z,P%u\n", i, i);
-    struct run r = run1("referral-status", "t.csv", b.p, b.len);
+    struct csvrun r = csvrun(&A, D, "referral-status", "t.csv", b.p, b.len);
     cr_assert_eq(r.rc, HUB_ELIMIT);
     cr_assert_eq(r.out.n, 0);
     /* the row that passed it (R10000, row 10002), to split the file at */
@@ -989,10 +968,10 @@ Test(csv, more_events_than_the_limit_refuse_the_upload_whole)
     cr_assert(strstr(r.err.what, "10,000") != NULL);
 }
 
-static struct run shinny2(const char *other_name, const char *other,
+static struct csvrun shinny2(const char *other_name, const char *other,
                           const char *obs)
 {
-    struct run r;
+    struct csvrun r;
     memset(&r, 0, sizeof(r));
     struct csv_file *f = arena_zalloc(&A, 2 * sizeof(*f));
     f[0] = (struct csv_file){ other_name, NULL, other, strlen(other) };
@@ -1008,7 +987,7 @@ static struct run shinny2(const char *other_name, const char *other,
 
 Test(csv, shinny_observation_of_a_patient_missing_from_qeadmin_is_rejected)
 {
-    struct run r = shinny2(
+    struct csvrun r = shinny2(
         "SDOH_QEadmin_X_1.csv",
         "PATIENT_MR_ID_VALUE,FACILITY_ID\r\nM1,F1\r\nM1,F1\r\n",
         OBS_HEADER
@@ -1022,7 +1001,7 @@ Test(csv, shinny_observation_of_a_patient_missing_from_qeadmin_is_rejected)
 
 Test(csv, shinny_entered_in_error_screening_makes_no_event)
 {
-    struct run r = shinny2(
+    struct csvrun r = shinny2(
         "SDOH_ScreeningProf_X_1.csv",
         "PATIENT_MR_ID_VALUE,ENCOUNTER_ID,SCREENING_STATUS_CODE\r\n"
         "M1,E1,entered-in-error\r\nM1,E2,corrected\r\n",
@@ -1039,7 +1018,7 @@ Test(csv, shinny_entered_in_error_screening_makes_no_event)
 
 Test(csv, shinny_patient_demographics_come_from_ptinfo_with_mapped_sex)
 {
-    struct run r = shinny2(
+    struct csvrun r = shinny2(
         "SDOH_PtInfo_X_1.csv",
         "PATIENT_MR_ID_VALUE,PATIENT_MEDICAID_ID,FAMILY_NAME,GIVEN_NAME,"
         "ADMINISTRATIVE_SEX_CODE,PATIENT_BIRTH_DATE,COUNTY,TELCOM_USE,"
@@ -1067,7 +1046,7 @@ Test(csv, multi_select_rows_are_compared_with_their_own_choice)
 {
     /* "none of the above" flagged NEG beside a positive choice agrees;
      * flagged POS it does not */
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,96778-6,LA9-3,,,NEG,\r\n"
         "S1,P1,96777-8,2026-01-02,96778-6,LA28580-1,,,POS,\r\n"
@@ -1080,7 +1059,7 @@ Test(csv, multi_select_rows_are_compared_with_their_own_choice)
 
 Test(csv, referral_status_words_as_exports_write_them_map_to_task_codes)
 {
-    struct run r = RUN("referral-status",
+    struct csvrun r = RUN("referral-status",
         "referral_id,status,updated_at,patient_id\n"
         "R1,In Progress,2026-03-03T09:00:00Z,P1\n"
         "R1,canceled,2026-03-04T09:00:00Z,P1\n"
@@ -1097,7 +1076,7 @@ Test(csv, referral_status_words_as_exports_write_them_map_to_task_codes)
 
 Test(csv, lower_case_loinc_answer_codes_are_matched_as_the_spec_does)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,71802-3, la31994-9 ,,,,\r\n");
     cr_assert_eq(r.rc, HUB_OK);
@@ -1114,7 +1093,7 @@ Test(csv, lower_case_loinc_answer_codes_are_matched_as_the_spec_does)
  * another system's value, or one that is not nine digits, as sent. */
 Test(csv, an_ssn_is_written_as_nine_digits)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         "screening_id,patient_id,patient_id_system,instrument,screened_at,"
         "question,answer\r\n"
         "S1,444-22-2222,http://hl7.org/fhir/sid/us-ssn,96777-8,2026-01-02,"
@@ -1151,7 +1130,7 @@ Test(csv, an_ssn_is_written_as_nine_digits)
  * the ZIP. */
 Test(csv, a_zip_plus_4_with_an_empty_plus_4_is_the_zip)
 {
-    struct run r = RUN("screenings",
+    struct csvrun r = RUN("screenings",
         "screening_id,patient_id,instrument,screened_at,question,answer,"
         "postal_code\r\n"
         "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,61550-    \r\n"
