@@ -61,7 +61,8 @@ struct csv_limits {
 void csv_limits_default(struct csv_limits *lim);
 
 /* One record. Its slices borrow the input (or the arena, for a field that
- * held a doubled quote) and `f` is reused by the next csv_read_row. */
+ * held a doubled quote) and `f` is reused by the next csv_read_row. A
+ * field that is exactly Excel's ="text" (="00123") is given as its text. */
 struct csv_row {
     size_t row;             /* 1-based record number; the header is 1 */
     size_t line;            /* 1-based line where the record starts */

@@ -6,7 +6,8 @@
  * Accepted beyond the RFC, because real exports do it: LF or lone CR line
  * ends as well as CRLF, a UTF-8 byte order mark before the header, blank
  * records before it (the header is the first record that is not blank),
- * a last record without a line end, a caller-chosen delimiter.
+ * a last record without a line end, a caller-chosen delimiter, and
+ * Excel's text formula ="00123" read as its text (excel_text).
  *
  * Errors come in two weights. Fatal (the file is refused): an unterminated
  * quote (nothing after it can be delimited with confidence), more bytes,
@@ -254,6 +255,21 @@ static inline size_t plain_fields(const struct scan *sc, const char *p,
     return i;
 }
 
+/*
+ * Excel's ="00123": a formula whose value is the text inside, written so
+ * that a spreadsheet keeps leading zeros (ids, ZIP codes). Only that exact
+ * form, the field whole and no quote inside the text, is read as the text;
+ * anything else (=00123, ="a""b", =CONCAT(...), spaces around) is kept as
+ * written. A field holds quotes for it, so only the slow paths test it.
+ */
+static struct slice excel_text(struct slice v)
+{
+    if (v.len >= 3 && v.p[0] == '=' && v.p[1] == '"' &&
+        v.p[v.len - 1] == '"' && !memchr(v.p + 2, '"', v.len - 3))
+        return (struct slice){ v.p + 2, v.len - 3 };
+    return v;
+}
+
 /* Copy a quoted field's content, turning each "" into ". */
 static struct slice unquote(struct arena *a, const char *p, size_t n)
 {
@@ -346,7 +362,8 @@ int csv_read_row(struct csv_reader *r, struct csv_row *row,
                 row_fail(row, col, "field is longer than the limit");
                 v = SLICE_NULL;
             } else if (doubled) {
-                v = unquote(r->a, p + open + 1, clen);
+                /* "=""00123""" is ="00123" */
+                v = excel_text(unquote(r->a, p + open + 1, clen));
             } else {
                 v = (struct slice){ p + open + 1, clen };
             }
@@ -364,18 +381,22 @@ int csv_read_row(struct csv_reader *r, struct csv_row *row,
             unsigned seen = 0;
             i = scan_unquoted(&sc, p, i, len, delim, &seen);
             size_t flen = i - s;
-            if ((seen & BC_QUOTE) && row->warn_what == NULL) {
-                row->warn_col = col;
-                row->warn_what = "quote inside an unquoted field; kept as "
-                                 "text";
+            v = (struct slice){ p + s, flen };
+            if (seen & BC_QUOTE) {
+                struct slice x = excel_text(v);
+                if (x.p != v.p) {
+                    v = x;          /* ="00123": no stray quote */
+                } else if (row->warn_what == NULL) {
+                    row->warn_col = col;
+                    row->warn_what = "quote inside an unquoted field; kept "
+                                     "as text";
+                }
             }
             if (seen & BC_NUL)
                 row_fail(row, col, "field contains a NUL byte");
             if (flen > max_field) {
                 row_fail(row, col, "field is longer than the limit");
                 v = SLICE_NULL;
-            } else {
-                v = (struct slice){ p + s, flen };
             }
         }
         if (i >= len && !final)

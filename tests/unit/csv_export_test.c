@@ -440,6 +440,26 @@ Test(csv_export, a_stray_quote_is_text_and_text_after_a_quote_an_error)
     cr_assert_eq(f->severity, CSV_SEV_ERROR);
 }
 
+/* Ids and ZIP codes exported as ="00123" keep their zeros in the event:
+ * the formula is read as its text, with no warning; =00123 is kept as
+ * written. */
+Test(csv_export, excel_text_formulas_keep_leading_zeros)
+{
+    struct csvrun r = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,question,"
+        "postal_code\r\n"
+        "=\"0017\",=\"00123\",96777-8,2026-01-02,71802-3,\"=\"\"01234\"\"\"\r\n"
+        "S2,=00456,96777-8,2026-01-02,71802-3,=\"02134\"\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 2);
+    cr_assert_eq(r.rep.warnings, 0);
+    HAS(ev(&r, 0), "\"value\":\"00123\"");
+    HAS(ev(&r, 0), "\"postal_code\":\"01234\"");
+    HAS(ev(&r, 0), "\"id\":\"0017\"");
+    HAS(ev(&r, 1), "\"value\":\"=00456\"");
+    HAS(ev(&r, 1), "\"postal_code\":\"02134\"");
+}
+
 /* ---- what the sender is told ------------------------------------------- */
 
 /* Findings stop at CSV_MAX_FINDINGS; the report still names every row that

@@ -173,6 +173,35 @@ Test(csv_read, keeps_a_quote_inside_an_unquoted_field_as_text_with_a_warning)
     arena_release(&a);
 }
 
+/* Excel's ="00123" (a formula keeping leading zeros), unquoted or quoted
+ * ("=""00123"""), is its text, with no stray-quote warning; only that exact
+ * form: =00123, ="a""b" and spaces around it stay as written. */
+Test(csv_read, reads_excel_text_formulas_as_their_text_and_only_that_form)
+{
+    RENDER("a,b,c\n=\"00123\",\"=\"\"0456\"\"\",=\"\"\n",
+           "a|b|c\n00123|0456|\n");
+    RENDER("a,b,c,d\n=00123,\"=\"\"a\"\"\"\"b\"\"\", =\"1\",=\"2\"x\n",
+           "a|b|c|d\n=00123|=\"a\"\"b\"| =\"1\"|=\"2\"x\n");
+
+    struct arena a;
+    struct csv_reader r;
+    struct csv_row row;
+    struct hub_err err = { 0 };
+    static const char in[] = "a,b\n=\"00123\",=\"x\"y\"\n";
+    arena_init(&a, 4096);
+    csv_reader_init(&r, &a, 0, NULL);
+    csv_reader_feed(&r, in, sizeof(in) - 1, true);
+    cr_assert_eq(csv_read_row(&r, &row, &err), 1);
+    cr_assert_eq(csv_read_row(&r, &row, &err), 1);
+    cr_assert_eq(row.f[0].len, 5);
+    cr_assert(memcmp(row.f[0].p, "00123", 5) == 0);
+    cr_assert_eq(row.warn_col, 2, "not the formula; the quote inside x\"y");
+    cr_assert_str_eq(row.warn_what, "quote inside an unquoted field; kept "
+                                    "as text");
+    cr_assert_eq(row.f[1].len, 6);
+    arena_release(&a);
+}
+
 Test(csv_read, reports_text_after_a_closing_quote_and_resynchronizes)
 {
     RENDER("a,b\n\"x\"y,2\n3,4\n",
