@@ -636,7 +636,9 @@ int ingest_prepare_csv(struct ingest_job *j, const struct dict *d,
             store_sha256_hex(files[i].p, files[i].len, h);
             files[i].sha256 = h;
         }
-        rc = csv_to_events(&j->a, d, kind, files, n, &j->events, &rep, &err);
+        /* the upload's time settles which date system Excel serials are */
+        rc = csv_to_events_at(&j->a, d, kind, files, n, j->msg.received_at,
+                              &j->events, &rep, &err);
         if (csv_report_json(&j->a, &rep, &report) != HUB_OK)
             report = SLICE_NULL;
     }

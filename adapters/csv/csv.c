@@ -31,7 +31,7 @@ static const struct csv_col screening_cols[S_NCOLS] = {
     [S_PATIENT_ID_TYPE] = { "patient_id_type", NULL, false },
     [S_FAMILY] = { "family_name", NULL, false },
     [S_GIVEN] = { "given_name", NULL, false },
-    [S_BIRTH_DATE] = { "birth_date", NULL, false },
+    [S_BIRTH_DATE] = { "birth_date", NULL, false, true },
     [S_SEX] = { "sex", NULL, false },
     [S_ADDRESS] = { "address_line", NULL, false },
     [S_CITY] = { "city", NULL, false },
@@ -41,7 +41,7 @@ static const struct csv_col screening_cols[S_NCOLS] = {
     [S_PHONE] = { "phone", NULL, false },
     [S_FACILITY] = { "facility", NULL, false },
     [S_INSTRUMENT] = { "instrument", NULL, true },
-    [S_SCREENED_AT] = { "screened_at", NULL, true },
+    [S_SCREENED_AT] = { "screened_at", NULL, true, true },
     [S_QUESTION] = { "question", NULL, true },
     [S_ANSWER] = { "answer", NULL, false },
     [S_VALUE] = { "value", NULL, false },
@@ -248,7 +248,7 @@ enum {
 static const struct csv_col referral_cols[R_NCOLS] = {
     [R_REFERRAL_ID] = { "referral_id", NULL, true },
     [R_STATUS] = { "status", NULL, true },
-    [R_UPDATED_AT] = { "updated_at", NULL, true },
+    [R_UPDATED_AT] = { "updated_at", NULL, true, true },
     [R_PATIENT_ID] = { "patient_id", NULL, true },
     [R_PATIENT_ID_SYSTEM] = { "patient_id_system", NULL, false },
     [R_PATIENT_ID_TYPE] = { "patient_id_type", NULL, false },
@@ -502,7 +502,16 @@ int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
                   struct canon_list *out, struct csv_report *report,
                   struct hub_err *err)
 {
-    struct csv_ctx c = { a, d, files, n, out, report, { 0 }, { 0 }, 0, 0, 0 };
+    return csv_to_events_at(a, d, kind, files, n, NULL, out, report, err);
+}
+
+int csv_to_events_at(struct arena *a, const struct dict *d, const char *kind,
+                     const struct csv_file *files, size_t n,
+                     const char *received_at, struct canon_list *out,
+                     struct csv_report *report, struct hub_err *err)
+{
+    struct csv_ctx c = { a, d, files, n, out, report, { 0 }, { 0 }, 0, 0, 0,
+                         csv_serial_of(received_at) };
 
     memset(report, 0, sizeof(*report));
     report->kind = kind;

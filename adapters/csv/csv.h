@@ -251,6 +251,20 @@ int csv_to_events(struct arena *a, const struct dict *d, const char *kind,
                   struct canon_list *out, struct csv_report *report,
                   struct hub_err *err)
     __attribute__((warn_unused_result));
+/*
+ * csv_to_events for an upload received at `received_at` (ISO 8601 UTC,
+ * "2026-12-04T02:40:00.123Z", as the hub stamps a message; its date is
+ * read). Only the Excel date serials need it: a file's serials are read in
+ * the 1900 date system when one of them, read in Mac's 1904 system (1,462
+ * days later), would fall after the upload; else they are refused as
+ * ambiguous (README). csv_to_events is this with no time: every serial is
+ * then ambiguous.
+ */
+int csv_to_events_at(struct arena *a, const struct dict *d, const char *kind,
+                     const struct csv_file *files, size_t n,
+                     const char *received_at, struct canon_list *out,
+                     struct csv_report *report, struct hub_err *err)
+    __attribute__((warn_unused_result));
 
 /*
  * Split a multipart/form-data request body (RFC 7578) into files, for

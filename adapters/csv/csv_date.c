@@ -140,6 +140,36 @@ static void serial_date(long days, int *y, int *m, int *d)
     *y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
+long csv_serial_of(const char *iso)
+{
+    struct rd r = { iso, iso ? iso + strnlen(iso, 10) : NULL };
+    if (iso == NULL)
+        return 0;
+    int y = digits_n(&r, 4), m, d;
+    if (y < 0 || !eat(&r, '-') || (m = digits_n(&r, 2)) < 0 ||
+        !eat(&r, '-') || (d = digits_n(&r, 2)) < 0 || !valid_ymd(y, m, d))
+        return 0;
+    /* days from civil (Howard Hinnant's algorithm), epoch 1970-01-01,
+     * which is serial 25569 */
+    long yy = y - (m <= 2);
+    long era = (yy >= 0 ? yy : yy - 399) / 400;
+    long yoe = yy - era * 400;
+    long doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468 + 25569;
+}
+
+long csv_serial_days(struct slice v)
+{
+    size_t i = 0;
+    while (i < v.len && v.p[i] >= '0' && v.p[i] <= '9')
+        i++;
+    if (i != 5 || (i < v.len && v.p[i] != '.'))
+        return -1;
+    struct rd r = { v.p, v.p + 5 };
+    return num(&r, 5);
+}
+
 /*
  * Year first, ISO but for what spreadsheets and databases change: '/' for
  * '-', a space for T, an offset +hhmm. The rewriting must then be ISO

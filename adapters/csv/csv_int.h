@@ -26,6 +26,8 @@ struct csv_ctx {
     unsigned ev_file;           /* where the event being made starts, */
     size_t ev_row;              /* for an error that refuses the upload */
     size_t ev_offset;
+    long upload_serial;         /* the upload's day as an Excel serial
+                                   (1900 system), or 0: not known */
 };
 
 /* The delimiter of a file as its header row shows it: the one of ',' ';'
@@ -71,6 +73,7 @@ struct csv_col {
     const char *name;
     const char *alias;
     bool required;          /* refuse the file when the header lacks it */
+    bool date;              /* read by csv_date_col: may hold Excel serials */
 };
 
 /* 24 bytes (the table's rows are copied as they double): the numbers fit
@@ -97,6 +100,8 @@ struct csv_table {
     size_t n;
     uint8_t *dt_warned;     /* per layout column: csv_date_col's forms
                                warned of, a bit each */
+    int8_t serial_1900;     /* its Excel serials: 0 not looked at yet, 1
+                               the 1900 system for sure, -1 ambiguous */
     bool text_answer_warned; /* an answer given as its text was reported */
 };
 
@@ -150,6 +155,16 @@ enum csv_dt_form {
 };
 #define CSV_DATE_MAX 48     /* room for csv_date_read's out */
 
+/* Days between Excel's two date systems: a 1904-system serial is this
+ * many days less than the 1900-system serial of the same date. */
+#define CSV_SERIAL_1904 1462
+/* The Excel serial (1900 system) of the date that ISO 8601 text starts
+ * with ("2026-12-04T02:40:00Z": 46360), or 0 for NULL or no such date. */
+long csv_serial_of(const char *iso);
+/* The day number of an Excel serial as csv_date_read takes it (five
+ * digits, maybe a fraction), or -1 when `v` is not one. */
+long csv_serial_days(struct slice v);
+
 /* A date-time (a FHIR date when date_only) as spreadsheets write it, in
  * ISO 8601 at out (CSV_DATE_MAX bytes, not NUL-terminated; *n its
  * length) for the forms from CSV_DT_OTHER on. Call it for a value that
@@ -162,7 +177,11 @@ enum csv_dt_form csv_date_read(struct slice v, bool date_only, char *out,
  * one already (csv_is_datetime; csv_is_date when date_only); true when
  * csv_date_read can read it, rewritten in the row (in the arena), with a
  * warning once per file, column and form, at its first row; else false,
- * with an error finding: `bad`, or why its form was refused.
+ * with an error finding: `bad`, or why its form was refused. An Excel
+ * serial is read only when the file's serials are the 1900 system for
+ * sure (csv_to_events_at); else it is refused as ambiguous, an error, or
+ * with `bad` NULL (a column whose bad dates are warnings) a warning and
+ * the value emptied.
  */
 bool csv_date_fix(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
                   bool date_only, const char *bad);

@@ -60,7 +60,7 @@ static const struct csv_col prof_cols[PR_N] = {
     [PR_MRN] = { "PATIENT_MR_ID_VALUE", NULL, true },
     [PR_ENC] = { "ENCOUNTER_ID", NULL, true },
     [PR_ENC_TYPE] = { "ENCOUNTER_TYPE_CODE", NULL, false },
-    [PR_START] = { "ENCOUNTER_START_DATETIME", NULL, false },
+    [PR_START] = { "ENCOUNTER_START_DATETIME", NULL, false, true },
     [PR_CONSENT] = { "CONSENT_STATUS", NULL, false },
     [PR_STATUS] = { "SCREENING_STATUS_CODE", NULL, false },
 };
@@ -81,7 +81,7 @@ static const struct csv_col obs_cols[OB_N] = {
     [OB_ANSWER_DESC] = { "ANSWER_CODE_DESCRIPTION", NULL, false },
     [OB_ABSENT] = { "DATA_ABSENT_REASON_CODE", NULL, false },
     [OB_FLAG] = { "POTENTIAL_NEED_INDICATED", NULL, false },
-    [OB_START] = { "SCREENING_START_DATETIME", NULL, false },
+    [OB_START] = { "SCREENING_START_DATETIME", NULL, false, true },
     [OB_SCREENING_ID] = { "SCREENING_IDENTIFIER", NULL, false },
 };
 
@@ -98,7 +98,7 @@ static const struct csv_col pt_cols[PT_N] = {
     [PT_GIVEN] = { "GIVEN_NAME", NULL, false },
     [PT_MIDDLE] = { "MIDDLE_NAME", NULL, false },
     [PT_SEX] = { "ADMINISTRATIVE_SEX_CODE", NULL, false },
-    [PT_BIRTH] = { "PATIENT_BIRTH_DATE", NULL, false },
+    [PT_BIRTH] = { "PATIENT_BIRTH_DATE", NULL, false, true },
     [PT_ADDR1] = { "ADDRESS1", NULL, false },
     [PT_ADDR2] = { "ADDRESS2", NULL, false },
     [PT_CITY] = { "CITY", NULL, false },

@@ -671,6 +671,38 @@ bool csv_is_datetime(struct slice s)
     return false;
 }
 
+/*
+ * Whether the Excel serials of table t are the 1900 date system for sure:
+ * one of them, in any of its date columns, read in the 1904 system (1,462
+ * days later) would be after the upload's day (a day past it, for time
+ * zones). A CSV carries no flag, and a workbook has one system for all
+ * its dates: so one serial proves every other. Decided once, at the first
+ * serial met, over all the table's rows.
+ */
+static bool serials_1900(const struct csv_ctx *c, struct csv_table *t)
+{
+    if (t->serial_1900 == 0) {
+        long max = -1;
+        for (size_t ri = 0; ri < t->n; ri++)
+            for (size_t k = 0; k < t->ncols; k++)
+                if (t->cols[k].date) {
+                    long d = csv_serial_days(t->rows[ri].v[k]);
+                    if (d > max)
+                        max = d;
+                }
+        t->serial_1900 = c->upload_serial > 0 &&
+                                 max + CSV_SERIAL_1904 > c->upload_serial + 1
+                             ? 1
+                             : -1;
+    }
+    return t->serial_1900 > 0;
+}
+
+#define SERIAL_AMBIGUOUS "Excel date serial, and none in the file is " \
+                         "recent enough to tell the 1900 date system " \
+                         "from the Mac 1904 one (4 years apart): write " \
+                         "YYYY-MM-DD"
+
 bool csv_date_fix(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
                   bool date_only, const char *bad)
 {
@@ -698,6 +730,16 @@ bool csv_date_fix(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
                           ? "date is day/month/year; dates with '/' are "
                             "read month/day/year: write YYYY-MM-DD"
                           : bad);
+        return false;
+    }
+    if (f == CSV_DT_SERIAL && !serials_1900(c, t)) {
+        /* never shifted, never guessed: 4 years either way */
+        if (bad == NULL) {
+            csv_row_warn(c, t, ri, col, SERIAL_AMBIGUOUS "; not used");
+            *v = SLICE_NULL;
+            return true;
+        }
+        csv_row_error(c, t, ri, col, SERIAL_AMBIGUOUS);
         return false;
     }
     *v = (struct slice){ arena_strndup(c->a, out, n), n };

@@ -14,7 +14,8 @@ struct csvrun csvrun(struct arena *a, const struct dict *d, const char *kind,
     f->name = name;
     f->p = p;
     f->len = len;
-    r.rc = csv_to_events(a, d, kind, f, 1, &r.out, &r.rep, &r.err);
+    r.rc = csv_to_events_at(a, d, kind, f, 1, CSVRUN_AT, &r.out, &r.rep,
+                            &r.err);
     return r;
 }
 

@@ -21,8 +21,13 @@ struct csvrun {
     struct hub_err err;
 };
 
+/* When csvrun's uploads are received: a fixed day, so that what Excel
+ * serials read as does not move with the clock. */
+#define CSVRUN_AT "2026-12-04T02:40:00.000Z"
+
 /* The `len` bytes at `p`, as one file called `name` of layout `kind`,
- * through csv_to_events in `a` with dictionary `d`. */
+ * received at CSVRUN_AT, through csv_to_events_at in `a` with dictionary
+ * `d`. */
 struct csvrun csvrun(struct arena *a, const struct dict *d, const char *kind,
                      const char *name, const char *p, size_t len);
 

@@ -373,7 +373,8 @@ Test(csv_export, dates_that_cannot_be_read_for_sure_are_refused_by_place)
         "S5,P5,96777-8,2024-02-19,71802-3,1/2/1985 0:00\r\n"
         "S6,P6,96777-8,2024-02-19,71802-3,31048\r\n");
     cr_assert_eq(r.rc, HUB_OK);
-    cr_assert_eq(r.rep.rows_rejected, 4);
+    cr_assert_eq(r.rep.rows_rejected, 5, "a birth date serial alone: 1900 "
+                                         "or 1904 cannot be told");
     const struct csv_finding *f = finding(&r.rep, 2, "day/month/year");
     cr_assert_not_null(f);
     cr_assert_eq(f->col, 4);
@@ -383,7 +384,96 @@ Test(csv_export, dates_that_cannot_be_read_for_sure_are_refused_by_place)
     cr_assert_not_null(finding(&r.rep, 4, "date is not YYYY-MM-DD"));
     cr_assert_not_null(finding(&r.rep, 5, "date-time is not ISO 8601"));
     HAS(ev(&r, 0), "\"birth_date\":\"1985-01-02\"");
-    HAS(ev(&r, 1), "\"birth_date\":\"1985-01-01\"");
+    cr_assert_eq(r.out.n, 1);
+    cr_assert_not_null(finding(&r.rep, 7, "Mac 1904"));
+}
+
+/* Mac Excel's 1904 date system puts a serial 1,462 days before the 1900
+ * reading's date, and a CSV does not say which. A file's serials are read
+ * (1900) only when one of them, read 1904, would be after the upload; else
+ * each is refused by place, never shifted; a workbook has one system, so
+ * one recent serial settles the birth dates too. csvrun's upload day is
+ * 2026-12-04 (serial 46360). */
+Test(csv_export, excel_serials_are_read_only_when_the_1904_system_is_ruled_out)
+{
+    static const char hdr[] =
+        "screening_id,patient_id,instrument,screened_at,question,birth_date\r\n";
+    char in[512];
+    /* 44000 is 2020-06-18, or 2024-06-19 in the 1904 system: both before
+     * the upload; the birth date 31048 (1985 or 1989) cannot tell */
+    int n = snprintf(in, sizeof(in), "%s"
+                     "S1,P1,96777-8,44000,71802-3,31048\r\n"
+                     "S2,P2,96777-8,2026-11-02,71802-3,\r\n", hdr);
+    struct csvrun r = csvrun(&A, D, "screenings", "t.csv",
+                             arena_strndup(&A, in, (size_t)n), (size_t)n);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_rejected, 1);
+    const struct csv_finding *f = finding(&r.rep, 2, "Mac 1904");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->severity, CSV_SEV_ERROR);
+    cr_assert_str_eq(f->column, "screened_at");
+    cr_assert_eq(f->col, 4);
+    f = finding(&r.rep, 2, "Excel date serial");
+    cr_assert_not_null(f);
+
+    /* 44900 (2022-12-05) read 1904 is 2026-12-06, after the upload day
+     * and the day of slack: every serial of the file is 1900 */
+    n = snprintf(in, sizeof(in), "%s"
+                 "S1,P1,96777-8,44000,71802-3,31048\r\n"
+                 "S2,P2,96777-8,44900.5,71802-3,\r\n", hdr);
+    r = csvrun(&A, D, "screenings", "t.csv",
+               arena_strndup(&A, in, (size_t)n), (size_t)n);
+    cr_assert_eq(r.rep.rows_rejected, 0);
+    HAS(ev(&r, 0), "\"occurred_at\":\"2020-06-18\"");
+    HAS(ev(&r, 0), "\"birth_date\":\"1985-01-01\"");
+    HAS(ev(&r, 1), "\"occurred_at\":\"2022-12-05T12:00:00\"");
+    cr_assert_not_null(finding(&r.rep, 2, "1900 date system"));
+
+    /* 44899 read 1904 is the day after the upload: a time zone's worth
+     * of doubt, still ambiguous */
+    n = snprintf(in, sizeof(in), "%s"
+                 "S1,P1,96777-8,44899,71802-3,\r\n", hdr);
+    r = csvrun(&A, D, "screenings", "t.csv",
+               arena_strndup(&A, in, (size_t)n), (size_t)n);
+    cr_assert_eq(r.rep.rows_rejected, 1);
+
+    /* no upload time: no serial can be settled */
+    struct csv_file f1 = { "t.csv", NULL, "", 0 };
+    n = snprintf(in, sizeof(in), "%s"
+                 "S1,P1,96777-8,46000,71802-3,\r\n", hdr);
+    f1.p = arena_strndup(&A, in, (size_t)n);
+    f1.len = (size_t)n;
+    memset(&r, 0, sizeof(r));
+    r.rc = csv_to_events(&A, D, "screenings", &f1, 1, &r.out, &r.rep, &r.err);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_rejected, 1);
+    cr_assert_not_null(finding(&r.rep, 2, "Mac 1904"));
+    r.rc = csv_to_events_at(&A, D, "screenings", &f1, 1, CSVRUN_AT, &r.out,
+                            &r.rep, &r.err);
+    cr_assert_eq(r.rep.rows_rejected, 0);
+    HAS(ev(&r, 0), "\"occurred_at\":\"2025-12-09\"");
+
+    /* SHIN-NY: an encounter start is a warning when unread, and an
+     * ambiguous serial there is dropped with one */
+    static const char prof[] =
+        "PATIENT_MR_ID_VALUE,ENCOUNTER_ID,ENCOUNTER_START_DATETIME\r\n"
+        "M1,E1,40000\r\n";
+    static const char obs[] =
+        "PATIENT_MR_ID_VALUE,ENCOUNTER_ID,SCREENING_CODE,QUESTION_CODE,"
+        "ANSWER_CODE,SCREENING_START_DATETIME\r\n"
+        "M1,E1,96777-8,71802-3,LA31994-9,\r\n";
+    struct csv_file fs[2] = {
+        { "SDOH_ScreeningProf_X_1.csv", NULL, prof, sizeof(prof) - 1 },
+        { "SDOH_ScreeningObs_X_1.csv", NULL, obs, sizeof(obs) - 1 },
+    };
+    memset(&r, 0, sizeof(r));
+    r.rc = csv_to_events_at(&A, D, "shinny", fs, 2, CSVRUN_AT, &r.out,
+                            &r.rep, &r.err);
+    cr_assert_eq(r.rc, HUB_OK);
+    f = finding(&r.rep, 2, "Mac 1904");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->severity, CSV_SEV_WARNING);
+    cr_assert_not_null(finding(&r.rep, 2, "no screening or encounter start"));
 }
 
 /* SHIN-NY files are read the same way: a PtInfo birth date of 10/4/2013

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -457,6 +458,34 @@ Test(ingest_docs, csv_without_a_usable_row_is_refused_with_the_report)
     cJSON_Delete(j);
     /* a duplicate cannot exist (no key), so the error status stays */
     cr_expect_eq(ingest_docs_status(J, 422), 422);
+}
+
+/* The hub gives the adapter the upload's time, which settles Excel
+ * serials: one from last week cannot be the Mac 1904 system (read so it
+ * would be years ahead), one from 2010 can, and is refused. */
+Test(ingest_docs, csv_excel_serials_are_settled_by_the_upload_time)
+{
+    long week_ago = (long)(time(NULL) / 86400) + 25569 - 7;
+    char csv[256];
+    int n = snprintf(csv, sizeof(csv),
+                     "screening_id,patient_id,instrument,screened_at,"
+                     "question,answer\n"
+                     "S-1,C-1,88121-9,%ld,88122-7,LA28397-0\n", week_ago);
+    cr_assert_eq(ingest_prepare_csv(J, D, "cbo", "screenings", NULL, csv,
+                                    (size_t)n), 202);
+    cr_assert(strstr(J->msg.reply.p, "\"used\":1,\"rejected\":0") != NULL,
+              "%.*s", (int)J->msg.reply.len, J->msg.reply.p);
+
+    ingest_job_free(J);
+    J = ingest_job_new();
+    n = snprintf(csv, sizeof(csv),
+                 "screening_id,patient_id,instrument,screened_at,"
+                 "question,answer\n"
+                 "S-1,C-1,88121-9,40200,88122-7,LA28397-0\n");
+    cr_assert_eq(ingest_prepare_csv(J, D, "cbo", "screenings", NULL, csv,
+                                    (size_t)n), 422);
+    cr_assert(strstr(J->msg.reply.p, "Mac 1904") != NULL, "%.*s",
+              (int)J->msg.reply.len, J->msg.reply.p);
 }
 
 /* A header alone, or a header and blank rows, is refused as having no
