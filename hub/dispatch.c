@@ -227,6 +227,10 @@ struct dbw {
     int pipe[2];                        /* worker -> loop: a reply is in */
     struct event *ev;
     int rc;                             /* the request's outcome */
+    int link_rc;                        /* the last statement's outcome:
+                                           what note_db judges the link by
+                                           (a digest or sweep alone leaves
+                                           rc OK when it fails) */
     int64_t went_us, busy_us;           /* loop thread: request out, total */
 };
 
@@ -612,7 +616,7 @@ static int db_flush(struct dispatch *d, struct store *db,
 /* Worker side: the digests, when due (hub_digest: one node makes them per
  * interval, the others find them made). Its failure is only logged: the
  * outcomes flushed before it stand, and the next look tries again. */
-static void db_digest(struct dispatch *d, struct store *db)
+static int db_digest(struct dispatch *d, struct store *db)
 {
     char every[24];
     const char *params[2] = { every, d->cfg.digest_all ? "true" : "false" };
@@ -628,6 +632,7 @@ static void db_digest(struct dispatch *d, struct store *db)
     else if (n && strcmp(n, "0") != 0)
         log_info("hub.digest", "events=%s", n);
     store_rows_free(rows);
+    return rc;
 }
 
 /* Worker side: the sweep (DISPATCH_SWEEP_MS). */
@@ -1487,7 +1492,7 @@ static void *db_main(void *arg)
         w->ready = false;
         pthread_mutex_unlock(&w->mu);
 
-        int rc = HUB_OK;
+        int rc = HUB_OK, link_rc;
         if (!w->db && store_connect(d->cfg.database_url, &w->db) != HUB_OK)
             w->db = NULL;
         if (!w->db)
@@ -1496,12 +1501,13 @@ static void *db_main(void *arg)
             rc = db_claim(d, w->db, &d->rep_rows);
         else if (d->req_n_results > 0)
             rc = db_flush(d, w->db, d->req_results, d->req_n_results);
+        link_rc = rc;
         if (w->db && rc == HUB_OK && !w->is_claim && d->req_digest)
-            db_digest(d, w->db);
+            link_rc = db_digest(d, w->db);
         /* (its own transaction: a failed sweep leaves the outcomes
          * recorded, rc theirs) */
         if (w->db && rc == HUB_OK && !w->is_claim && d->req_sweep &&
-            db_sweep(d, w->db) != HUB_OK) {
+            (link_rc = db_sweep(d, w->db)) != HUB_OK) {
             d->rep_swept = 0;
             (void)store_ping(w->db);
         }
@@ -1511,6 +1517,7 @@ static void *db_main(void *arg)
          * the loop */
         pthread_mutex_lock(&w->mu);
         w->rc = rc;
+        w->link_rc = link_rc;
         w->done = true;
         pthread_mutex_unlock(&w->mu);
         if (write(w->pipe[1], "r", 1) < 0)
@@ -1634,7 +1641,7 @@ static void db_turn(struct dispatch *d)
 /* Loop side: the flush worker's reply. */
 static void take_flush(struct dispatch *d)
 {
-    note_db(d, d->flushw.rc);
+    note_db(d, d->flushw.link_rc);
     if (d->req_sweep) {
         d->req_sweep = false;
         /* more to do: again at the next tick */
@@ -1653,7 +1660,7 @@ static void take_flush(struct dispatch *d)
 /* Loop side: the claim worker's reply. */
 static void take_claim(struct dispatch *d)
 {
-    note_db(d, d->claimw.rc);
+    note_db(d, d->claimw.link_rc);
     if (d->rep_rows) {
         /* a full claim may have left due work behind */
         if (store_rows_count(d->rep_rows) >= d->req_room)

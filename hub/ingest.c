@@ -96,6 +96,7 @@ struct ingest {
     pthread_mutex_t mu;             /* pending + stop */
     pthread_cond_t cv;              /* committer 0: a job is pending */
     pthread_cond_t cv_help;         /* the others: a share is pending */
+    pthread_cond_t cv_stop;         /* a reconnect back-off: stopping */
     struct ingest_job *pend_head, *pend_tail;
     size_t pend_n;                  /* jobs in the pending list */
     int stopping;
@@ -298,6 +299,26 @@ static bool stop_idle(struct ingest *ing)
     return r;
 }
 
+/* Sleep ms, or less when the shutdown begins meanwhile: a committer in
+ * its 2 s back-off would otherwise hold the exit up that long. */
+static void backoff_sleep(struct ingest *ing, long ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&ing->mu);
+    int was_stopping = ing->stopping;
+    while (ing->stopping == was_stopping &&
+           pthread_cond_timedwait(&ing->cv_stop, &ing->mu, &until) == 0)
+        ;
+    pthread_mutex_unlock(&ing->mu);
+}
+
 /* Connect, with backoff, until connected or giving up at shutdown. */
 static struct store *connect_backoff(struct committer *c)
 {
@@ -314,7 +335,9 @@ static struct store *connect_backoff(struct committer *c)
         __atomic_store_n(&c->healthy, 0, __ATOMIC_RELAXED);
         if (give_up(ing) || stop_idle(ing))
             return NULL;
-        sleep_ms(delay);
+        backoff_sleep(ing, delay);
+        if (stop_idle(ing))
+            return NULL;
         delay = delay * 2 > 2000 ? 2000 : delay * 2;
     }
 }
@@ -729,6 +752,7 @@ int ingest_new(struct event_base *base, const struct hub_config *cfg,
     pthread_mutex_init(&ing->mu, NULL);
     pthread_cond_init(&ing->cv, NULL);
     pthread_cond_init(&ing->cv_help, NULL);
+    pthread_cond_init(&ing->cv_stop, NULL);
     pthread_mutex_init(&ing->done_mu, NULL);
     ing->done_ev = event_new(base, -1, 0, on_done, ing);
     if (ing->done_ev == NULL) {
@@ -763,6 +787,7 @@ void ingest_stop(struct ingest *ing)
     }
     pthread_cond_broadcast(&ing->cv);
     pthread_cond_broadcast(&ing->cv_help);
+    pthread_cond_broadcast(&ing->cv_stop);
     pthread_mutex_unlock(&ing->mu);
 }
 
@@ -791,6 +816,7 @@ void ingest_free(struct ingest *ing)
     pthread_mutex_destroy(&ing->mu);
     pthread_cond_destroy(&ing->cv);
     pthread_cond_destroy(&ing->cv_help);
+    pthread_cond_destroy(&ing->cv_stop);
     pthread_mutex_destroy(&ing->done_mu);
     free(ing->c);
     free(ing);
