@@ -141,6 +141,47 @@ void store_quiet_refusals(struct store *s, bool on)
     s->quiet_refusals = on;
 }
 
+/* Failed connects, logged at most once per LINK_LOG_MS for the whole
+ * process, with failures=N the connects and resets that failed since the
+ * last line (this one's included): in an outage every
+ * connection of hubd retries on its own back-off (committers, dispatcher,
+ * API pool), which logged several lines a second for as long as it lasted. */
+#define LINK_LOG_MS 10000
+static pthread_mutex_t link_mu = PTHREAD_MUTEX_INITIALIZER;
+static long link_failures;              /* since the last line */
+static int64_t link_logged_ms;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void link_failed(const char *event, const char *sqlstate)
+{
+    int64_t now = mono_ms();
+    pthread_mutex_lock(&link_mu);
+    long n = ++link_failures;
+    bool due = link_logged_ms == 0 || now - link_logged_ms >= LINK_LOG_MS;
+    if (due) {
+        link_logged_ms = now;
+        link_failures = 0;
+    }
+    pthread_mutex_unlock(&link_mu);
+    if (due)
+        log_warn(event, "sqlstate=%s failures=%ld", sqlstate, n);
+}
+
+/* A working link again: the next failure is logged at once. */
+static void link_ok(void)
+{
+    pthread_mutex_lock(&link_mu);
+    link_logged_ms = 0;
+    link_failures = 0;
+    pthread_mutex_unlock(&link_mu);
+}
+
 /* Make sure the link is up: reset a broken connection once. */
 static int ensure_conn(struct store *s)
 {
@@ -150,9 +191,10 @@ static int ensure_conn(struct store *s)
     s->ingest_prepared = false;     /* a new session */
     s->n_prepared = 0;
     if (PQstatus(s->c) != CONNECTION_OK) {
-        log_warn("store.reconnect_failed", "sqlstate=08006");
+        link_failed("store.reconnect_failed", "08006");
         return HUB_EDB;
     }
+    link_ok();
     log_info("store.reconnected", "ok=1");
     return HUB_OK;
 }
@@ -292,11 +334,12 @@ int store_connect_as(const char *url, const char *app, struct store **out)
     const char *vals[] = { "5", "15", "5", "3", "30000", app, url, NULL };
     s->c = PQconnectdbParams(keys, vals, 1);
     if (s->c == NULL || PQstatus(s->c) != CONNECTION_OK) {
-        log_warn("store.connect_failed", "sqlstate=08001");
+        link_failed("store.connect_failed", "08001");
         PQfinish(s->c);
         free(s);
         return HUB_EDB;
     }
+    link_ok();
     PQsetNoticeReceiver(s->c, quiet_notice, NULL);
     *out = s;
     return HUB_OK;
