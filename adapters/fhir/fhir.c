@@ -1434,7 +1434,16 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
     x.path[0] = '\0';
     if (strcmp(top.type, "Bundle") != 0)
         fx_at_entry(&x, &top);
-    if ((rc = fx_unique_members(&x, root)))
+    /* a batch's entries are independent (FHIR R4 http: each succeeds or
+     * fails on its own): a name twice in one refuses that entry alone,
+     * walked when it is read; anywhere else, the whole body */
+    const cJSON *batch_entries = NULL;
+    if (strcmp(top.type, "Bundle") == 0) {
+        const char *bt = cJSON_GetStringValue(fx_get(root, "type"));
+        if (bt && strcmp(bt, "batch") == 0)
+            batch_entries = fx_get(root, "entry");
+    }
+    if ((rc = fx_unique_members(&x, root, batch_entries)))
         goto out;
     if (res)
         res->resource_type = type_label(top.type);
@@ -1491,13 +1500,16 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
             fx_key(&x, "entry");
             fx_idx(&x, i);
             size_t old_entry = x.plen;
-            int erc;
+            int erc = HUB_OK;
             if (!cJSON_IsObject(c))
                 erc = fx_fail(&x, HUB_EINVALID, "entry is not an object");
-            else if ((erc = fx_str(&x, c, "fullUrl", false, &e->full_url)) ==
-                         HUB_OK &&
-                     (erc = no_resource(&x, c)) == HUB_OK &&
-                     (erc = fx_obj(&x, c, "resource", true, &r)) == HUB_OK) {
+            else if (batch_entries)
+                erc = fx_unique_members(&x, c, NULL);
+            if (erc == HUB_OK &&
+                (erc = fx_str(&x, c, "fullUrl", false, &e->full_url)) ==
+                    HUB_OK &&
+                (erc = no_resource(&x, c)) == HUB_OK &&
+                (erc = fx_obj(&x, c, "resource", true, &r)) == HUB_OK) {
                 fx_key(&x, "resource");
                 erc = entry_init(&x, e, r);
                 if (erc == HUB_OK && x.modifiers) {

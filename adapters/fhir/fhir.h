@@ -59,7 +59,9 @@
  *                      An entry without id is named by its urn:uuid or
  *                      urn:oid fullUrl, else by its type.
  * A member name twice in one object (FHIR JSON has each element once) is
- * refused, HUB_ESYNTAX at the second one's path, before any entry is read.
+ * refused, HUB_ESYNTAX at the second one's path, before any entry is read;
+ * inside one entry of a batch, that entry alone (a batch's entries stand
+ * alone; a transaction's are all or nothing).
  * A modifierExtension (FHIR R4: it may change the meaning of what holds
  * it, and SHALL NOT be ignored) is known to the hub in none of its forms:
  * a resource or Bundle.entry carrying one at any depth is refused

@@ -163,8 +163,10 @@ void fx_reset_event(struct fx *x);
 int fx_unknown_modifier(struct fx *x, const cJSON *n);
 /* Fails (HUB_ESYNTAX, the path below the current one) when an object
  * under `root` has a member name twice; sets x->modifiers when any holds
- * a non-empty modifierExtension (for fx_unknown_modifier to be asked). */
-int fx_unique_members(struct fx *x, const cJSON *root);
+ * a non-empty modifierExtension (for fx_unknown_modifier to be asked).
+ * What is under `skip` (NULL: nothing) is not walked: a batch's entries,
+ * each walked on its own so that a repeat refuses that entry alone. */
+int fx_unique_members(struct fx *x, const cJSON *root, const cJSON *skip);
 
 /* ---- resources ---- */
 int fx_screening_qr(struct fx *x, struct fx_entry *e);

@@ -117,8 +117,11 @@ static const cJSON *dup_in(struct arena *a, const cJSON *o, bool *mod)
     return NULL;
 }
 
-/* The first repeated member under `n`, depth first, or NULL. */
-static const cJSON *dup_find(struct arena *a, const cJSON *n, bool *mod)
+/* The first repeated member under `n`, depth first, or NULL; below
+ * `skip` (a batch's entry array, its entries walked one by one) only
+ * `skip` itself is looked at, an array with no names. */
+static const cJSON *dup_find(struct arena *a, const cJSON *n,
+                             const cJSON *skip, bool *mod)
 {
     if (cJSON_IsObject(n) && n->child) {
         const cJSON *d = dup_in(a, n, mod);
@@ -126,8 +129,8 @@ static const cJSON *dup_find(struct arena *a, const cJSON *n, bool *mod)
             return d;
     }
     for (const cJSON *c = n->child; c; c = c->next)
-        if (c->child) {
-            const cJSON *d = dup_find(a, c, mod);
+        if (c->child && c != skip) {
+            const cJSON *d = dup_find(a, c, skip, mod);
             if (d)
                 return d;
         }
@@ -149,9 +152,9 @@ static bool path_to(struct fx *x, const cJSON *n, const cJSON *t)
     return false;
 }
 
-int fx_unique_members(struct fx *x, const cJSON *root)
+int fx_unique_members(struct fx *x, const cJSON *root, const cJSON *skip)
 {
-    const cJSON *d = dup_find(x->a, root, &x->modifiers);
+    const cJSON *d = dup_find(x->a, root, skip, &x->modifiers);
     if (d == NULL)
         return HUB_OK;
     path_to(x, root, d);

@@ -2142,6 +2142,55 @@ Test(fhir, a_member_name_twice_in_one_object_is_refused_at_it)
                  err.what);
 }
 
+/* A batch's entries are independent (FHIR R4 http): a name twice inside
+ * one refuses that entry alone; in a transaction, all or nothing. */
+Test(fhir, a_member_name_twice_in_a_batch_entry_refuses_that_entry_alone)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    char dup[1024], mod[1024], ok[1024], j[8192];
+    snprintf(dup, sizeof(dup), obs_fmt, "", ",\"status\":\"entered-in-error\"");
+    snprintf(mod, sizeof(mod), obs_fmt, "",
+             ",\"modifierExtension\":[{\"url\":\"http://example.org/m\"}]");
+    snprintf(ok, sizeof(ok), obs_fmt, "", "");
+    static const char fmt[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"%s\",\"entry\":["
+        "{\"resource\":%s,\"request\":{\"method\":\"POST\",\"url\":"
+        "\"Observation\"}},"
+        "{\"resource\":%s,\"request\":{\"method\":\"POST\",\"method\":"
+        "\"DELETE\",\"url\":\"Observation\"}},"
+        "{\"resource\":%s,\"request\":{\"method\":\"POST\",\"url\":"
+        "\"Observation\"}},"
+        "{\"resource\":%s,\"request\":{\"method\":\"POST\",\"url\":"
+        "\"Observation\"}}]}";
+    snprintf(j, sizeof(j), fmt, "batch", dup, ok, ok, mod);
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    cr_expect_eq(res.n_failed, 3);
+    cr_expect_eq(res.entries[0].status, HUB_ESYNTAX);
+    cr_expect_str_eq(res.entries[0].err.field, "entry[0].resource.status");
+    cr_expect_gt(res.entries[0].raw.len, 0);
+    cr_expect_eq(res.entries[1].status, HUB_ESYNTAX);
+    cr_expect_str_eq(res.entries[1].err.field, "entry[1].request.method");
+    cr_expect_eq(res.entries[2].status, HUB_OK);
+    /* the walk of one entry still finds a modifier in it (F48) */
+    cr_expect_eq(res.entries[3].status, HUB_EUNSUPPORTED);
+    cr_expect_str_eq(res.entries[3].err.field,
+                     "entry[3].resource.modifierExtension[0]");
+    cr_expect_eq(out.n, 1);
+    /* a transaction is all or nothing: refused whole, at the first */
+    snprintf(j, sizeof(j), fmt, "transaction", ok, dup, ok, ok);
+    cr_assert_eq(run(j, &out, &res, &err), HUB_ESYNTAX);
+    cr_expect_str_eq(err.field, "entry[1].resource.status");
+    cr_expect_eq(out.n, 0);
+    /* a name twice in the batch itself: which type, which entries? whole */
+    snprintf(j, sizeof(j), fmt, "batch\",\"type\":\"transaction", ok, ok, ok,
+             ok);
+    cr_assert_eq(run(j, &out, &res, &err), HUB_ESYNTAX);
+    cr_expect_str_eq(err.field, "type");
+}
+
 /* Observation o1 with `subj` as its subject, for the reference shapes. */
 static void obs_with_subject(char *j, size_t n, const char *subj)
 {
