@@ -1573,19 +1573,42 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
             }
             result_entry(&x, res, i, erc, first);
         }
-        /* batch: a Procedure told in a referral's event is refused with
-         * that referral, never silently left without an event */
+        /* a Procedure folded into another entry's event is never left
+         * without one: batch, refused with the referral or screening that
+         * was refused; a screening that told nothing (not final, not a
+         * screening after all) leaves it its own careplan.updated */
         for (i = 0; i < n; i++) {
             struct fx_entry *e = &x.ents[i];
-            if (e->failed || e->folded_into == NULL || !e->folded_into->failed)
+            const struct fx_entry *h = e->folded_into;
+            if (e->failed || h == NULL)
                 continue;
-            fx_at_entry(&x, e);
-            int erc = fx_fail(&x, HUB_EINVALID,
-                              "the referral it fulfils was refused");
-            e->failed = true;
-            if (res)
-                res->n_failed++;
-            result_entry(&x, res, i, erc, out->n);
+            bool scr = fx_is_screening_host(h);
+            const struct fx_entry *by = scr ? e->carried_by : h;
+            if (by && !by->failed)
+                continue;
+            int erc;
+            size_t first = out->n;
+            if (by || h->failed) {
+                fx_at_entry(&x, e);
+                erc = fx_fail(&x, HUB_EINVALID,
+                              scr ? "the screening it was part of was refused"
+                                  : "the referral it fulfils was refused");
+            } else {
+                e->consumed = false;
+                e->folded_into = NULL;
+                erc = one_entry(&x, e);
+            }
+            if (erc != HUB_OK) {
+                out->n = first;
+                if (!x.batch) {
+                    rc = erc;
+                    goto out;
+                }
+                e->failed = true;
+                if (res)
+                    res->n_failed++;
+            }
+            result_entry(&x, res, i, erc, first);
         }
         if (res && res->n_failed) {
             /* the refused entries' own bytes, for their quarantine */

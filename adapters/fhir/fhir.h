@@ -48,8 +48,11 @@
  *                      event of the same message that it fulfils (a
  *                      referral Task listing it in output, else the
  *                      ServiceRequest it is basedOn) as referral.performed;
- *                      otherwise careplan.updated with it as the activity
- *                      (see fx_procedure in fhir_res.c for why)
+ *                      else, named in partOf by a screening of the message
+ *                      (the assessment's administration, HCPCS G0136), into
+ *                      that screening as screening.procedures; otherwise
+ *                      careplan.updated with it as the activity
+ *                      (see fx_mark_procedures in fhir_res.c for why)
  *   Patient, Organization, and any other type inside a Bundle:
  *                      context (references resolve to them), no event; a
  *                      message of context only is accepted with no event.

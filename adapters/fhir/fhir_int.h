@@ -31,7 +31,11 @@ struct fx_entry {
     bool consumed;              /* folded into another entry's event */
     struct fx_entry *folded_into;   /* Procedure: the referral Task or
                                        ServiceRequest whose event carries
-                                       it (fx_mark_procedures) */
+                                       it, or the screening Observation /
+                                       QuestionnaireResponse that names it
+                                       in partOf (fx_mark_procedures) */
+    struct fx_entry *carried_by;    /* Procedure folded into a screening:
+                                       the entry whose event told it */
     unsigned seen;              /* == fx.gen: visited by this screening */
     bool failed;                /* batch: refused */
 };
@@ -51,6 +55,7 @@ struct fx {
     bool bundle;
     bool batch;
     bool modifiers;             /* the body holds a modifierExtension */
+    bool screening_procedures;  /* a Procedure is folded into a screening */
     struct fx_entry *ents;
     size_t n_ents;
     /* entries by fullUrl and by Type/id (fx_resolve): open addressing,
@@ -185,7 +190,14 @@ size_t fx_entry_spans(const char *p, size_t len, struct slice *out, size_t n);
  * a panel of the same bundle. */
 void fx_mark_consumed(struct fx *x);
 /* Before events: fold each Procedure that fulfils a referral of the same
- * message into that referral's event (see fx_procedure). */
+ * message into that referral's event, else each that a screening names in
+ * partOf into that screening's (see fx_procedure). */
 void fx_mark_procedures(struct fx *x);
+/* Whether `host` (a Procedure's folded_into) is a screening resource. */
+bool fx_is_screening_host(const struct fx_entry *host);
+/* "procedures": those folded into screening entry `e` or into an
+ * Observation it gathered (fx_entry.seen == x->gen), each told once. */
+int fx_put_screening_procedures(struct fx *x, struct jw *w,
+                                struct fx_entry *e);
 
 #endif

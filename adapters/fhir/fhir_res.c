@@ -819,12 +819,50 @@ static int put_performed(struct fx *x, struct jw *w, struct fx_entry *host,
     return HUB_OK;
 }
 
+bool fx_is_screening_host(const struct fx_entry *host)
+{
+    return strcmp(host->type, "Observation") == 0 ||
+           strcmp(host->type, "QuestionnaireResponse") == 0;
+}
+
+int fx_put_screening_procedures(struct fx *x, struct jw *w,
+                                struct fx_entry *e)
+{
+    bool open = false, obs = strcmp(e->type, "Observation") == 0;
+    int rc;
+    for (size_t i = 0; x->screening_procedures && i < x->n_ents; i++) {
+        struct fx_entry *pe = &x->ents[i];
+        const struct fx_entry *h = pe->folded_into;
+        if (h == NULL || pe->failed || pe->carried_by ||
+            !fx_is_screening_host(h) ||
+            !(h == e || (obs && h->seen == x->gen &&
+                         strcmp(h->type, "Observation") == 0)))
+            continue;
+        jw_arr_lazy(w, "procedures", &open);
+        jw_obj_begin(w);
+        if ((rc = put_procedure(x, w, pe, "procedure", NULL, NULL, NULL)))
+            return rc;
+        jw_obj_end(w);
+        pe->carried_by = e;
+    }
+    jw_arr_end_if(w, open);
+    return HUB_OK;
+}
+
 /* Where a Procedure is told: the referral it fulfils, when the message
  * holds that referral, so the closed loop arrives as one referral.updated
  * (or the request's own event) rather than two events about one fact:
  *   1. a referral Task of the message lists it in output -> that Task;
- *   2. else its basedOn is a ServiceRequest of the message -> that request.
- * Any other Procedure makes its own careplan.updated (fx_procedure). */
+ *   2. else its basedOn is a ServiceRequest of the message -> that request;
+ *   3. else a screening Observation or QuestionnaireResponse of the message
+ *      names it in partOf -> that screening. FHIR R4 partOf is "a larger
+ *      event of which this is a component or step": the screening was taken
+ *      as part of that Procedure, the assessment's administration (SHIN-NY
+ *      sends HCPCS G0136 so: F55), one fact with the screening. Its
+ *      reasonReference is not such a link: a Procedure done for a screening
+ *      response is an intervention (SDOHCC Procedure), told on its own.
+ * Any other Procedure makes its own careplan.updated (fx_procedure), and
+ * so does one whose screening tells nothing (fhir.c). */
 void fx_mark_procedures(struct fx *x)
 {
     for (size_t i = 0; i < x->n_ents; i++) {
@@ -861,6 +899,22 @@ void fx_mark_procedures(struct fx *x)
                 pe->folded_into = sr;
                 pe->consumed = true;
                 break;
+            }
+        }
+    }
+    for (size_t i = 0; i < x->n_ents; i++) {
+        struct fx_entry *h = &x->ents[i];
+        if (h->failed || !fx_is_screening_host(h))
+            continue;
+        const cJSON *po = fx_get(h->res, "partOf");
+        for (const cJSON *c = cJSON_IsArray(po) ? po->child : NULL; c;
+             c = c->next) {
+            struct fx_entry *pe = fx_resolve(x, str_member(c, "reference"));
+            if (pe && !pe->failed && pe->folded_into == NULL &&
+                strcmp(pe->type, "Procedure") == 0) {
+                pe->folded_into = h;
+                pe->consumed = true;
+                x->screening_procedures = true;
             }
         }
     }

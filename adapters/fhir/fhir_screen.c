@@ -946,6 +946,9 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
      * ENCOUNTER_ID: a subscriber ties the screening to its visit */
     jw_kv_cstr(&w, "performer", fx_ref_name(x, performer_ref(e->res)));
     jw_kv_cstr(&w, "encounter", fx_ref_name(x, ref_member(e->res, "encounter")));
+    /* the Procedure it was taken as part of (its administration, G0136) */
+    if ((rc = fx_put_screening_procedures(x, &w, e)))
+        return rc;
     jw_obj_end(&w);
     struct slice body;
     if (jw_finish(&w, &body) != HUB_OK)

@@ -2191,6 +2191,121 @@ Test(fhir, a_member_name_twice_in_a_batch_entry_refuses_that_entry_alone)
     cr_expect_str_eq(err.field, "type");
 }
 
+/* The Procedure a screening was taken as part of (Observation or
+ * QuestionnaireResponse partOf: the assessment's administration, HCPCS
+ * G0136 from SHIN-NY) is told in the screening's event, not as a second
+ * event about the same screening; any other link leaves it its own. */
+static const char g0136[] =
+    "{\"resourceType\":\"Procedure\",\"id\":\"pr1\",\"status\":\"completed\","
+    "\"code\":{\"coding\":[{\"system\":\"urn:oid:2.16.840.1.113883.6.285\","
+    "\"code\":\"G0136\"}]},\"subject\":{\"reference\":\"Patient/p1\"},"
+    "\"performedPeriod\":{\"start\":\"2026-01-02T10:00:00Z\",\"end\":"
+    "\"2026-01-02T10:12:00Z\"},\"performer\":[{\"actor\":{\"reference\":"
+    "\"Practitioner/cw\"}}]%s}";
+
+static void two_entries(char *j, size_t n, const char *type, const char *a,
+                        const char *b)
+{
+    snprintf(j, n, "{\"resourceType\":\"Bundle\",\"type\":\"%s\",\"entry\":["
+             "{\"resource\":%s},{\"resource\":%s}]}", type, a, b);
+}
+
+Test(fhir, a_screening_carries_the_procedure_it_was_part_of)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    char pr[1024], o[2048], j[4096];
+    static const char part_of[] =
+        ",\"partOf\":[{\"reference\":\"Procedure/pr1\"}]";
+    snprintf(pr, sizeof(pr), g0136, "");
+    snprintf(o, sizeof(o), obs_fmt, "", part_of);
+    /* the Procedure first or last: one event, the screening's */
+    two_entries(j, sizeof(j), "collection", pr, o);
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    cr_assert_eq(out.n, 1);
+    cr_expect_str_eq(out.ev[0].type, "screening.completed");
+    cr_expect_str_eq(field_of(&out, 0, "screening.procedures.0.procedure"),
+                     "Procedure/pr1");
+    cr_expect_str_eq(field_of(&out, 0, "screening.procedures.0.code.code"),
+                     "G0136");
+    cr_expect_str_eq(field_of(&out, 0, "screening.procedures.0.status"),
+                     "completed");
+    cr_expect_str_eq(field_of(&out, 0, "screening.procedures.0.performed_at"),
+                     "2026-01-02T10:00:00Z");
+    cr_expect_str_eq(field_of(&out, 0,
+                              "screening.procedures.0.performed_period.end"),
+                     "2026-01-02T10:12:00Z");
+    cr_expect_str_eq(field_of(&out, 0, "screening.procedures.0.performer"),
+                     "Practitioner/cw");
+    two_entries(j, sizeof(j), "transaction", o, pr);
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_expect_str_eq(field_of(&out, 0, "screening.procedures.0.code.code"),
+                     "G0136");
+    /* a loose answer gathered into another's screening brings it along */
+    char o2[2048], j3[8192];
+    snprintf(o2, sizeof(o2), obs_fmt, "", "");
+    char *id = strstr(o2, "\"o1\"");
+    cr_assert_not_null(id);
+    id[2] = '2';
+    snprintf(j3, sizeof(j3), "{\"resourceType\":\"Bundle\",\"type\":"
+             "\"collection\",\"entry\":[{\"resource\":%s},{\"resource\":%s},"
+             "{\"resource\":%s}]}", o2, o, pr);
+    cr_assert_eq(run(j3, &out, NULL, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    cr_assert_eq(out.n, 1);
+    cr_expect_str_eq(field_of(&out, 0, "screening.id"), "Observation/o2");
+    cr_expect_str_eq(field_of(&out, 0, "screening.procedures.0.procedure"),
+                     "Procedure/pr1");
+    /* a QuestionnaireResponse's partOf too */
+    char q[2048];
+    static const char qr[] = QR(QR_ITEM("88122-7", "LA28398-8"));
+    snprintf(q, sizeof(q), "%.*s%s}", (int)sizeof(qr) - 2, qr, part_of);
+    two_entries(j, sizeof(j), "collection", q, pr);
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    cr_assert_eq(out.n, 1);
+    cr_expect_str_eq(field_of(&out, 0, "screening.procedures.0.procedure"),
+                     "Procedure/pr1");
+    /* a screening that tells nothing (preliminary): its own event, as before */
+    char pre[2048];
+    snprintf(pre, sizeof(pre), "%s", o);
+    char *st = strstr(pre, "\"final\"");
+    cr_assert_not_null(st);
+    memcpy(st, "\"amend\"", 7);     /* no status: refused, for the batch */
+    snprintf(o2, sizeof(o2), obs_fmt, "", part_of);
+    st = strstr(o2, "\"final\"");
+    memmove(st + 13, st + 7, strlen(st + 7) + 1);
+    memcpy(st, "\"preliminary\"", 13);
+    two_entries(j, sizeof(j), "collection", o2, pr);
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    cr_assert_eq(out.n, 1);
+    cr_expect_str_eq(out.ev[0].type, "careplan.updated");
+    /* a Procedure done for a screening (reasonReference) is an
+     * intervention: its own event */
+    snprintf(pr, sizeof(pr), g0136, ",\"reasonReference\":[{\"reference\":"
+             "\"Observation/o1\"}]");
+    snprintf(o, sizeof(o), obs_fmt, "", "");
+    two_entries(j, sizeof(j), "collection", o, pr);
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 2);
+    cr_expect_str_eq(field_of(&out, 0, "screening.procedures"), "(absent)");
+    cr_expect_str_eq(out.ev[1].type, "careplan.updated");
+    /* batch: refused with the screening it was part of */
+    snprintf(pr, sizeof(pr), g0136, "");
+    two_entries(j, sizeof(j), "batch", pre, pr);
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    cr_assert_eq(out.n, 0);
+    cr_expect_eq(res.n_failed, 2);
+    cr_expect_str_eq(res.entries[1].err.field, "entry[1].resource");
+    cr_expect_str_eq(res.entries[1].err.what,
+                     "the screening it was part of was refused");
+}
+
 /* Observation o1 with `subj` as its subject, for the reference shapes. */
 static void obs_with_subject(char *j, size_t n, const char *subj)
 {
