@@ -34,7 +34,8 @@
  *   ServiceRequest     referral.created (draft, active, on-hold) or
  *                      referral.updated (completed, revoked, ...); basedOn
  *                      (a sub-referral's parent request) as "based_on";
- *                      occurrenceDateTime / occurrencePeriod and
+ *                      occurrenceDateTime / occurrencePeriod (or an
+ *                      occurrenceTiming's repeat.boundsPeriod) and
  *                      quantityQuantity as "occurrence_at",
  *                      "occurrence_period", "quantity" (a malformed one
  *                      is left out with a warning)

@@ -615,22 +615,44 @@ static void put_quantity(struct fx *x, struct jw *w, const cJSON *sr)
     jw_obj_end(w);
 }
 
+/* The start and end of Period `p` (the current path's `key` of its
+ * holder), leniently: a wrong shape is left out with a warning. */
+static void lenient_period(struct fx *x, const cJSON *p, const char *key,
+                           const char **ps, const char **pe)
+{
+    if (p == NULL || cJSON_IsNull(p))
+        return;
+    size_t old = fx_key(x, key);
+    if (cJSON_IsObject(p)) {
+        *ps = lenient_date(x, p, "start");
+        *pe = lenient_date(x, p, "end");
+    } else
+        fx_warn(x, NULL, "expected an object; left out");
+    fx_pop(x, old);
+}
+
 /* When and how much of the service is asked for (F30): a CBO plans its
  * capacity on both. "occurrence_at" is occurrenceDateTime, else the
- * period's start (as a Procedure's performed_at); occurrenceTiming is not
- * read. */
+ * period's start (as a Procedure's performed_at). The period is
+ * occurrencePeriod, or an occurrenceTiming's repeat.boundsPeriod (FHIR R4
+ * Timing: the outer bounds of the schedule, "weekly from March to June");
+ * the schedule inside them (frequency, period, dayOfWeek), its event list
+ * and a boundsDuration or boundsRange have no field and are not read. */
 static void put_occurrence(struct fx *x, struct jw *w, const cJSON *sr)
 {
     const char *at = lenient_date(x, sr, "occurrenceDateTime");
     const char *ps = NULL, *pe = NULL;
-    const cJSON *p = fx_get(sr, "occurrencePeriod");
-    if (p && !cJSON_IsNull(p)) {
-        size_t old = fx_key(x, "occurrencePeriod");
-        if (cJSON_IsObject(p)) {
-            ps = lenient_date(x, p, "start");
-            pe = lenient_date(x, p, "end");
-        } else
-            fx_warn(x, NULL, "expected an object; left out");
+    lenient_period(x, fx_get(sr, "occurrencePeriod"), "occurrencePeriod",
+                   &ps, &pe);
+    const cJSON *t = fx_get(sr, "occurrenceTiming");
+    if (t && !at && !ps && !pe) {
+        size_t old = fx_key(x, "occurrenceTiming");
+        const cJSON *r = fx_get(t, "repeat");
+        if (r) {
+            fx_key(x, "repeat");
+            lenient_period(x, fx_get(r, "boundsPeriod"), "boundsPeriod", &ps,
+                           &pe);
+        }
         fx_pop(x, old);
     }
     jw_kv_cstr(w, "occurrence_at", at ? at : ps);

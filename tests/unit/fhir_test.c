@@ -1808,6 +1808,32 @@ Test(fhir, a_referral_carries_when_and_how_much_of_the_service)
     cr_assert_str_eq(field_of(&out, 0, "warnings.1.field"),
                      "ServiceRequest.occurrencePeriod");
 
+    /* an occurrenceTiming: its outer bounds are the period (F56) */
+    cr_assert_eq(run(SR_OCC(",\"occurrenceTiming\":{\"repeat\":{"
+                            "\"boundsPeriod\":{\"start\":\"2024-03-01\","
+                            "\"end\":\"2024-06-30\"},\"frequency\":1,"
+                            "\"period\":1,\"periodUnit\":\"wk\"}}"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "referral.occurrence_at"), "2024-03-01");
+    cr_assert_str_eq(field_of(&out, 0, "referral.occurrence_period"),
+                     "{\"start\":\"2024-03-01\",\"end\":\"2024-06-30\"}");
+    cr_assert_str_eq(field_of(&out, 0, "warnings"), "(absent)");
+    /* bounds of a wrong shape: left out, said where; a duration: not read */
+    cr_assert_eq(run(SR_OCC(",\"occurrenceTiming\":{\"repeat\":{"
+                            "\"boundsPeriod\":{\"start\":\"1 March\"}}}"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "referral.occurrence_period"),
+                     "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "warnings.0.field"),
+                     "ServiceRequest.occurrenceTiming.repeat.boundsPeriod.start");
+    cr_assert_eq(run(SR_OCC(",\"occurrenceTiming\":{\"repeat\":{"
+                            "\"boundsDuration\":{\"value\":3,\"unit\":\"mo\"},"
+                            "\"boundsPeriod\":\"2024\"}}"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "referral.occurrence_at"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "warnings.0.field"),
+                     "ServiceRequest.occurrenceTiming.repeat.boundsPeriod");
+
     /* the Task of a request in the message tells the same */
     cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"transaction\","
                      "\"entry\":[{\"resource\":" SR_OCC(",\"occurrenceDateTime\":"
