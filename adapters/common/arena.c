@@ -96,6 +96,17 @@ void *arena_alloc(struct arena *a, size_t n)
     return p;
 }
 
+void arena_shrink(struct arena *a, void *p, size_t n, size_t keep)
+{
+    struct arena_chunk *c = a->head;
+    size_t need = (n + 15) & ~(size_t)15, k = (keep + 15) & ~(size_t)15;
+    if (c == NULL || k >= need || c->off < need ||
+        (unsigned char *)p != c->data + c->off - need)
+        return;
+    c->off -= need - k;
+    a->used -= need - k;
+}
+
 void *arena_zalloc(struct arena *a, size_t n)
 {
     void *p = arena_alloc(a, n);

@@ -26,6 +26,10 @@ void arena_reset(struct arena *a);
 
 /* 16-byte aligned, uninitialised; never returns NULL. */
 void *arena_alloc(struct arena *a, size_t n);
+/* Give back all but the first `keep` bytes of `p`, `n` bytes from
+ * arena_alloc, when it is the newest allocation of the current chunk
+ * (else nothing): for a buffer sized by a guess and then filled. */
+void arena_shrink(struct arena *a, void *p, size_t n, size_t keep);
 void *arena_zalloc(struct arena *a, size_t n);
 /* Copies; the result is NUL-terminated. */
 char *arena_strndup(struct arena *a, const char *p, size_t n);

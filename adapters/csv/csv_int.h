@@ -270,6 +270,7 @@ struct csv_screening {
     struct slice facility;
     const char *file_name;          /* for source.message_id */
     size_t first_row;
+    size_t first_ri;                /* its first row's index in its table */
     const struct csv_patient *patient;
     struct {                        /* screening-level warnings */
         const char *field;

@@ -437,6 +437,9 @@ static int write_event(struct emit *e, struct hub_err *err)
     struct csv_screening *s = e->s;
     struct jw w;
 
+    /* made first: the event's buffer is then the arena's newest, and
+     * csv_push_event gives back what it did not fill */
+    const char *mid = csv_message_id(c->a, s->file_name, s->first_row);
     jw_init(&w, c->a, CSV_MAX_EVENT_BYTES);
     /* about what an event of this many items takes: growing the buffer
      * from nothing copied it four times an event */
@@ -446,8 +449,7 @@ static int write_event(struct emit *e, struct hub_err *err)
     jw_key_chunk(&w, JW_KEY("source"));
     jw_obj_begin(&w);
     jw_kv_chunk(&w, JW_KV("format"), SLICE_LIT("csv"), true);
-    jw_kv(&w, JW_KV("message_id"),
-          slice_from_cstr(csv_message_id(c->a, s->file_name, s->first_row)));
+    jw_kv(&w, JW_KV("message_id"), slice_from_cstr(mid));
     jw_kv(&w, JW_KV("sending_facility"), s->facility);
     jw_obj_end(&w);
     jw_kv(&w, JW_KV("occurred_at"), s->occurred_at);

@@ -930,6 +930,10 @@ int csv_push_event(struct csv_ctx *c, struct jw *w, const char *type,
     int rc = jw_finish(w, &json);
     if (rc)
         return hub_err_set(err, rc, "event", 0, "event is larger than the limit");
+    /* the buffer was sized by a guess (and doubled): what the event did
+     * not fill goes back to the arena, a third of an event's room */
+    if (w->b.p == json.p)
+        arena_shrink(c->a, w->b.p, w->b.cap, json.len + 1);
     return csv_push_json(c, type, json, err);
 }
 

@@ -23,6 +23,28 @@ Test(arena, big_allocation_gets_its_own_chunk_and_small_ones_continue)
     arena_release(&a);
 }
 
+/* A buffer sized by a guess gives back what it did not fill, only when it
+ * is the newest allocation: nothing made after it is ever overwritten. */
+Test(arena, shrink_gives_back_the_tail_of_the_newest_allocation_only)
+{
+    struct arena a;
+    arena_init(&a, 4096);
+    char *p = arena_alloc(&a, 1000);
+    size_t used = a.used;
+    arena_shrink(&a, p, 1000, 100);
+    cr_assert_eq(a.used, used - (1008 - 112));
+    char *q = arena_alloc(&a, 16);
+    cr_assert_eq(q, p + 112, "the next allocation follows the kept part");
+    char *r = arena_alloc(&a, 16);
+    used = a.used;
+    arena_shrink(&a, q, 16, 0);        /* not the newest: r follows it */
+    cr_assert_eq(a.used, used);
+    cr_assert_eq(arena_alloc(&a, 16), r + 16);
+    arena_shrink(&a, r, 16, 32);       /* more than it had: nothing */
+    cr_assert_eq(arena_alloc(&a, 16), r + 32);
+    arena_release(&a);
+}
+
 Test(buf, refuses_growth_past_its_ceiling_and_keeps_contents)
 {
     struct arena a;
