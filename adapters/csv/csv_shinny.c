@@ -278,6 +278,17 @@ static int classify(struct csv_ctx *c, struct set *s, struct hub_err *err)
                                "file is not one of a SHIN-NY set "
                                "(SDOH_QEadmin, SDOH_ScreeningProf, "
                                "SDOH_ScreeningObs, SDOH_PtInfo)");
+        /* Winter'24 columns under a 1115 name (a set renamed, its columns
+         * not migrated): each row would fail for want of a start time,
+         * which says nothing of why (F57) */
+        if (kind == F_OBS &&
+            csv_header_has(c, (unsigned)i, "RECORDED_TIME") &&
+            !csv_header_has(c, (unsigned)i, "SCREENING_START_DATETIME"))
+            return hub_err_set(err, HUB_EUNSUPPORTED, name, 0,
+                               "ScreeningObs has the older Winter'24 "
+                               "columns (RECORDED_TIME, no "
+                               "SCREENING_START_DATETIME); send the 1115 "
+                               "template's columns");
         if (s->file[kind] >= 0)
             return hub_err_set(err, HUB_EINVALID, name, 0,
                                "two files of the same kind in one set");
