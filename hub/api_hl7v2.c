@@ -11,6 +11,11 @@
  * Body: JSON {"messages":[{"index","ack_code","duplicate","event_ids",
  * "ack"}],"accepted":n,"rejected":n} or, when the client asks for
  * text/plain (Accept), the ACKs one after another, each ending in CR LF.
+ * A batch file (a body starting FHS or BHS, HL7 batch protocol) is read by
+ * hl7_batch_read: its messages are jobs as above, and the answer adds the
+ * response batch ("batch_ack"; with text/plain it is the whole answer). A
+ * malformed envelope or a BTS-1/FTS-1 count that differs refuses the file
+ * whole before any job: 400 with the segment and its byte offset.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +25,7 @@
 #include "common/arena.h"
 #include "common/jw.h"
 #include "config.h"
+#include "hl7v2/hl7v2.h"
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
@@ -46,16 +52,45 @@ static void event_ids(struct jw *w, const struct ingest_job *j)
     jw_arr_end(w);
 }
 
+/* The response batch of a batch file: its envelope is read again from the
+ * body (still held), so that nothing outlives the request. */
+static struct slice batch_answer(struct api_req *r, struct arena *a,
+                                 struct ingest_job **jobs, size_t n)
+{
+    struct slice body = api_body(r), out = SLICE_NULL;
+    struct hl7_batch_file *f = malloc(sizeof(*f));
+    struct slice *msgs = calloc(n + 1, sizeof(*msgs));
+    struct slice *acks = calloc(n + 1, sizeof(*acks));
+    struct hub_err err;
+    char now[32], id[STORE_ID_LEN + 1];
+
+    if (f == NULL || msgs == NULL || acks == NULL)
+        abort();
+    if (hl7_batch_read(body.p, body.len, f, msgs, n, &err) == HUB_OK &&
+        f->n_msgs == n) {
+        for (size_t i = 0; i < n; i++)
+            acks[i] = ingest_job_answer(jobs[i]);
+        ingest_hl7_now(now);
+        store_new_id(id);
+        if (hl7_batch_ack(a, f, acks, id, now, &out) != HUB_OK)
+            out = SLICE_NULL;
+    }
+    free(acks);
+    free(msgs);
+    free(f);
+    return out;
+}
+
 static void respond(struct api_req *r, struct ingest_job **jobs, size_t n,
                     void *arg)
 {
     struct arena a;
     struct jw w;
-    struct slice out;
+    struct slice out, bans = SLICE_NULL;
     size_t accepted = 0, rejected = 0;
     char code[3];
+    bool batch = arg != NULL;
 
-    (void)arg;
     for (size_t i = 0; i < n; i++) {
         if (jobs[i]->rc != HUB_OK) {
             api_reply_busy(r, "database unavailable; nothing acknowledged");
@@ -74,6 +109,13 @@ static void respond(struct api_req *r, struct ingest_job **jobs, size_t n,
         metrics_ack_latency((double)(ingest_now_ns() - jobs[i]->t_start_ns) /
                             1e9);
     arena_init(&a, 64 * 1024);
+    if (batch)
+        bans = batch_answer(r, &a, jobs, n);
+    if (batch && wants_text(r)) {
+        api_reply(r, status, "text/plain; charset=utf-8", bans.p, bans.len);
+        arena_release(&a);
+        return;
+    }
     if (wants_text(r)) {
         struct buf t;
         buf_init(&t, &a, (size_t)1 << 30);
@@ -130,6 +172,10 @@ static void respond(struct api_req *r, struct ingest_job **jobs, size_t n,
     jw_int(&w, (int64_t)accepted);
     jw_key(&w, "rejected");
     jw_int(&w, (int64_t)rejected);
+    if (batch) {
+        jw_key(&w, "batch_ack");
+        jw_str(&w, bans);
+    }
     jw_obj_end(&w);
     if (jw_finish(&w, &out) == HUB_OK)
         api_reply_json(r, status, out.p, out.len);
@@ -191,6 +237,72 @@ static long split(struct slice body, size_t max_frame, struct slice *out,
     return (long)n;
 }
 
+/* One job per message of msgs[0..n), answered by respond (arg: batch). */
+static void ingest_all(struct api_req *r, struct slice *msgs, size_t n,
+                       bool batch)
+{
+    struct ingest_job **jobs = calloc(n ? n : 1, sizeof(*jobs));
+    if (jobs == NULL)
+        abort();
+    uint64_t t0 = ingest_now_ns();
+    for (size_t i = 0; i < n; i++) {
+        jobs[i] = ingest_job_new();
+        jobs[i]->t_start_ns = t0;
+        ingest_prepare_hl7(jobs[i], api_server(r)->dict,
+                           api_principal(r)->org_id, msgs[i].p, msgs[i].len);
+    }
+    free(msgs);
+    if (n == 0) {                   /* an empty batch: nothing to commit */
+        free(jobs);
+        respond(r, NULL, 0, (void *)1);
+        return;
+    }
+    /* 503 at once when at capacity or the database is known down */
+    api_ingest(r, jobs, n, respond, batch ? (void *)1 : NULL);
+}
+
+/* A batch file: the envelope checked whole before any message is taken. */
+static void post_batch(struct api_req *r, struct slice body,
+                       struct slice *msgs, size_t max)
+{
+    struct hl7_batch_file *f = malloc(sizeof(*f));
+    struct hub_err err = { 0 };
+    struct arena a;
+    struct jw w;
+    struct slice out;
+
+    if (f == NULL)
+        abort();
+    int rc = hl7_batch_read(body.p, body.len, f, msgs, max, &err);
+    size_t n = f->n_msgs;
+    free(f);
+    if (rc == HUB_OK) {
+        ingest_all(r, msgs, n, true);
+        return;
+    }
+    free(msgs);
+    log_info("hl7.batch_refused", "org=%s code=%s field=%s offset=%zu",
+             api_principal(r)->org_id, hub_strerror(err.code), err.field,
+             err.offset);
+    arena_init(&a, 1024);
+    jw_init(&w, &a, 4096);
+    jw_obj_begin(&w);
+    jw_key(&w, "error");
+    jw_obj_begin(&w);
+    jw_kv_cstr(&w, "code", hub_strerror(err.code));
+    jw_kv_cstr(&w, "message", err.what ? err.what : "batch refused");
+    jw_kv_cstr(&w, "field", err.field);
+    jw_key(&w, "offset");
+    jw_int(&w, (int64_t)err.offset);
+    jw_obj_end(&w);
+    jw_obj_end(&w);
+    if (jw_finish(&w, &out) == HUB_OK)
+        api_reply_json(r, rc == HUB_ELIMIT ? 413 : 400, out.p, out.len);
+    else
+        api_reply_error(r, 500, "internal", "response too large", NULL);
+    arena_release(&a);
+}
+
 static void post_hl7v2(struct api_req *r)
 {
     struct server *srv = api_server(r);
@@ -207,6 +319,10 @@ static void post_hl7v2(struct api_req *r)
     msgs = calloc(max, sizeof(*msgs));
     if (msgs == NULL)
         abort();
+    if (hl7_is_batch(body.p, body.len)) {
+        post_batch(r, body, msgs, max);
+        return;
+    }
     n = split(body, cfg->max_frame, msgs, max);
     if (n == -1) {
         free(msgs);
@@ -224,19 +340,7 @@ static void post_hl7v2(struct api_req *r)
         api_reply_error(r, 400, "invalid", "no message in the body", "body");
         return;
     }
-    struct ingest_job **jobs = calloc((size_t)n, sizeof(*jobs));
-    if (jobs == NULL)
-        abort();
-    uint64_t t0 = ingest_now_ns();
-    for (long i = 0; i < n; i++) {
-        jobs[i] = ingest_job_new();
-        jobs[i]->t_start_ns = t0;
-        ingest_prepare_hl7(jobs[i], api_server(r)->dict,
-                           api_principal(r)->org_id, msgs[i].p, msgs[i].len);
-    }
-    free(msgs);
-    /* 503 at once when at capacity or the database is known down */
-    api_ingest(r, jobs, (size_t)n, respond, NULL);
+    ingest_all(r, msgs, (size_t)n, false);
 }
 
 const struct api_route api_hl7v2_routes[] = {

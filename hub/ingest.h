@@ -116,6 +116,9 @@ void ingest_prepare_hl7_refused(struct ingest_job *j, const char *org_id,
 /* The bytes to send back: the stored reply for a duplicate, else the
  * prepared one. Valid until ingest_job_free. */
 struct slice ingest_job_answer(const struct ingest_job *j);
+/* The time an ACK carries (MSH-7), YYYYMMDDHHMMSS+0000, formatted once a
+ * second per thread. */
+void ingest_hl7_now(char out[32]);
 /* "AA"/"AE"/"AR" of the answer (read from MSA-1 for a duplicate). */
 void ingest_job_ack_code(const struct ingest_job *j, char out[3]);
 

@@ -19,7 +19,7 @@
 
 /* The ACK's MSH-7: formatted once a second per thread (gmtime_r and
  * strftime were a thousand instructions of every message) */
-static void hl7_now(char out[32])
+void ingest_hl7_now(char out[32])
 {
     static _Thread_local time_t of = -1;
     static _Thread_local char text[32];
@@ -46,7 +46,7 @@ static void reject(struct ingest_job *j, const struct hl7_msg *m,
 
     if (e.what == NULL)
         e.what = "message rejected";
-    hl7_now(now);
+    ingest_hl7_now(now);
     store_new_id(ack_id);
     if (hl7_ack(&j->a, m, code, &e, ack_id, now, &ack) != HUB_OK &&
         (m == NULL ||
@@ -95,7 +95,7 @@ void ingest_prepare_hl7(struct ingest_job *j, const struct dict *d,
         reject(j, m, &err);
         return;
     }
-    hl7_now(now);
+    ingest_hl7_now(now);
     store_new_id(ack_id);
     if (hl7_ack_warn(&j->a, m, "AA", NULL, &warn, ack_id, now, &ack) !=
         HUB_OK) {

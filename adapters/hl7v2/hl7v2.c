@@ -535,14 +535,16 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
         return hub_err_set(err, HUB_ELIMIT, "message", 0,
                            "too much whitespace before MSH");
     if (end - i < 8 || memcmp(p + i, "MSH", 3) != 0) {
-        /* a batch file (FHS/BHS header, v2.5.1 ch. 2.10.3) is HL7 the hub
-         * does not take, not a malformed message */
+        /* a batch file (FHS/BHS header, v2.5.1 ch. 2.10.3) is not one
+         * message: POST /v1/hl7v2 unwraps it (batch.c); as an MLLP frame,
+         * which is answered by one ACK, it is refused, not malformed */
         if (end - i >= 4 && (memcmp(p + i, "FHS", 3) == 0 ||
                              memcmp(p + i, "BHS", 3) == 0) &&
             valid_delim((unsigned char)p[i + 3]))
             return hub_err_set(err, HUB_EUNSUPPORTED,
                                p[i] == 'F' ? "FHS" : "BHS", i,
-                               "batch files are not taken: send each "
+                               "a batch file is taken whole by POST "
+                               "/v1/hl7v2, not as one message: send each "
                                "message alone");
         return hub_err_set(err, HUB_ESYNTAX, "MSH", i,
                            "message does not start with an MSH segment");

@@ -7,6 +7,7 @@
 #ifndef HUB_HL7V2_H
 #define HUB_HL7V2_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/arena.h"
@@ -131,5 +132,50 @@ int hl7_ack(struct arena *a, const struct hl7_msg *m, const char *code,
 int hl7_ack_warn(struct arena *a, const struct hl7_msg *m, const char *code,
                  const struct hub_err *err, const struct hl7_warnings *warn,
                  const char *ack_id, const char *now, struct slice *out);
+
+/*
+ * Batch files (batch protocol, v2.5 ch. 2.10.3): [FHS] { [BHS] { MSH ... }
+ * [BTS] } [FTS]. hl7_is_batch: the bytes (after blank lines) start with
+ * FHS or BHS and a delimiter; a message does not pay for batch support
+ * beyond that compare. hl7_batch_read checks the envelope and sets
+ * msgs[0..f->n_msgs) to the messages (each parsed later as if sent alone).
+ * Refused whole, nothing taken: a BHS without BTS (or the reverse), an FHS
+ * without FTS or not first, a segment outside any message, a segment after
+ * FTS (HUB_ESYNTAX); BTS-1 or FTS-1 that is not the count of messages or
+ * batches (HUB_EINVALID: HL7 rejects a batch as a whole only when it may be
+ * corrupt, and a count that differs says a part was lost or added); more
+ * than `max` messages or HL7_BATCH_MAX batches (HUB_ELIMIT). err names the
+ * segment (or "BTS-1") and its byte offset, never a value.
+ * The slices borrow `p`.
+ */
+#define HL7_BATCH_MAX 256           /* batches in one file */
+struct hl7_batch {
+    struct slice bhs;               /* as sent, without terminator */
+    bool has_bhs;                   /* false: messages right under FHS */
+    size_t first, n;                /* its messages: msgs[first..first+n) */
+    long declared;                  /* BTS-1, -1 when empty */
+    size_t offset;                  /* of its BHS (or first MSH) */
+};
+struct hl7_batch_file {
+    struct slice fhs;               /* SLICE_NULL when none */
+    struct hl7_batch b[HL7_BATCH_MAX];
+    unsigned nb;
+    size_t n_msgs;
+};
+bool hl7_is_batch(const char *p, size_t len);
+int hl7_batch_read(const char *p, size_t len, struct hl7_batch_file *f,
+                   struct slice *msgs, size_t max, struct hub_err *err)
+    __attribute__((warn_unused_result));
+
+/*
+ * The response batch: every message's ACK (acks[i] answers msgs[i]) in
+ * the file's own envelope, each header with the sender's applications and
+ * facilities swapped, `now` as its date (-7), `ctl_id` as its control id
+ * (-11) and the received control id in -12 (Reference Batch/File Control
+ * ID); BTS-1 and FTS-1 count what is inside. Segments end in CR.
+ */
+int hl7_batch_ack(struct arena *a, const struct hl7_batch_file *f,
+                  const struct slice *acks, const char *ctl_id,
+                  const char *now, struct slice *out);
 
 #endif

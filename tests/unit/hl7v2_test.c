@@ -261,9 +261,9 @@ Test(hl7_parse, rejects_message_without_msh)
 }
 
 /* A batch file (FHS/BHS ... BTS/FTS, HL7 v2.5.1 ch. 2.10.3) is well-formed
- * HL7; the hub takes one message per upload or MLLP frame, so it is
- * refused as unsupported at its header, not as a malformed message (the
- * python-hl7 sample, tests/data/real/hl7v2). */
+ * HL7 but not one message: hl7_parse (an MLLP frame, answered by one ACK)
+ * refuses it as unsupported at its header, not as a malformed message;
+ * POST /v1/hl7v2 unwraps it with hl7_batch_read (hl7v2_batch_test.c). */
 Test(hl7_parse, refuses_a_batch_file_as_unsupported_at_its_header)
 {
     struct hub_err err;
@@ -276,7 +276,8 @@ Test(hl7_parse, refuses_a_batch_file_as_unsupported_at_its_header)
     cr_assert_str_eq(err.field, "FHS");
     cr_assert_eq(err.offset, 0);
     cr_assert_str_eq(err.what,
-                     "batch files are not taken: send each message alone");
+                     "a batch file is taken whole by POST /v1/hl7v2, not as "
+                     "one message: send each message alone");
     const char *bhs = "\r\nBHS|^~\\&||A\rMSH|^~\\&|A|B|C|D|2026||ADT^A04|7|"
                       "P|2.3\rBTS|1\r";
     cr_assert_eq(parse_rc(bhs, strlen(bhs), &err, &m), HUB_EUNSUPPORTED);
@@ -285,8 +286,8 @@ Test(hl7_parse, refuses_a_batch_file_as_unsupported_at_its_header)
     struct slice ack;
     cr_assert_eq(hl7_ack(&A, NULL, "AR", &err, "K", "2026", &ack), HUB_OK);
     cr_assert(strstr(ack.p, "ERR||BHS^1|200^Unsupported message type^HL70357|E||||"
-                            "batch files are not taken: send each message "
-                            "alone\r") != NULL, "%.*s", (int)ack.len, ack.p);
+                            "a batch file is taken whole by POST /v1/hl7v2, "
+                            "not as one message: send each message alone\r") != NULL, "%.*s", (int)ack.len, ack.p);
     /* FHS as the start of other text is still no MSH */
     cr_assert_eq(parse_rc("FHSX|1", 6, &err, &m), HUB_ESYNTAX);
     cr_assert_str_eq(err.field, "MSH");

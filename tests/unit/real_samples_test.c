@@ -73,7 +73,20 @@ struct outcome {
     int rc;
     struct hub_err err;
     struct canon_list out;
+    cJSON *batch;               /* a batch file: each message's outcome */
 };
+
+/* A refused message of a batch, as its expected file writes it. */
+static cJSON *refusal_json(size_t i, int rc, const struct hub_err *err)
+{
+    cJSON *o = cJSON_CreateObject(), *r = cJSON_CreateObject();
+    cJSON_AddNumberToObject(r, "message", (double)i);
+    cJSON_AddStringToObject(r, "code", hub_strerror(rc));
+    cJSON_AddStringToObject(r, "field", err->field);
+    cJSON_AddStringToObject(r, "what", err->what ? err->what : "");
+    cJSON_AddItemToObject(o, "refused", r);
+    return o;
+}
 
 /* The sample through its adapter's public entry point. */
 static struct outcome run(struct arena *a, enum fmt f, const char *p,
@@ -81,7 +94,36 @@ static struct outcome run(struct arena *a, enum fmt f, const char *p,
 {
     struct outcome o;
     memset(&o, 0, sizeof(o));
-    if (f == F_HL7) {
+    if (f == F_HL7 && hl7_is_batch(p, len)) {
+        /* a batch file as POST /v1/hl7v2 takes it: the envelope, then
+         * each message alone; their events in order, a refused message
+         * as {"refused": {message, code, field, what}} in its place */
+        struct hl7_batch_file *bf = malloc(sizeof(*bf));
+        struct slice msgs[64];
+        cr_assert_not_null(bf);
+        o.rc = hl7_batch_read(p, len, bf, msgs, 64, &o.err);
+        if (o.rc == HUB_OK)
+            o.batch = cJSON_CreateArray();
+        for (size_t i = 0; o.rc == HUB_OK && i < bf->n_msgs; i++) {
+            struct hl7_msg *m = NULL;
+            struct hub_err e = { 0 };
+            struct canon_list l = { 0 };
+            int rc = hl7_parse(a, msgs[i].p, msgs[i].len, &m, &e);
+            if (rc == HUB_OK)
+                rc = hl7_to_events_dict(a, D, m, &l, NULL, &e);
+            if (rc != HUB_OK) {
+                cJSON_AddItemToArray(o.batch, refusal_json(i, rc, &e));
+                continue;
+            }
+            for (size_t k = 0; k < l.n; k++) {
+                cJSON *ev = cJSON_ParseWithLength(l.ev[k].json.p,
+                                                  l.ev[k].json.len);
+                cr_assert_not_null(ev, "event of message %zu is not JSON", i);
+                cJSON_AddItemToArray(o.batch, ev);
+            }
+        }
+        free(bf);
+    } else if (f == F_HL7) {
         struct hl7_msg *m = NULL;
         o.rc = hl7_parse(a, p, len, &m, &o.err);
         if (o.rc == HUB_OK)             /* with the dictionary, as hubd */
@@ -147,7 +189,15 @@ static int check_one(const char *dir, const char *name, size_t base,
     if (want) {
         cJSON *w = cJSON_Parse(want);
         cr_assert(cJSON_IsArray(w), "%s: not a JSON array", path);
-        if (o.rc != HUB_OK) {
+        if (o.batch) {
+            if (!cJSON_Compare(w, o.batch, 1)) {
+                char *g = cJSON_Print(o.batch);
+                cr_log_error("%s: events differ from %.*s.events.json; got:"
+                             "\n%s", name, (int)base, name, g);
+                free(g);
+                fail = 1;
+            }
+        } else if (o.rc != HUB_OK) {
             cr_log_error("%s: refused (%s at %s: %s), want %d events", name,
                          hub_strerror(o.rc), o.err.field,
                          o.err.what ? o.err.what : "",
@@ -197,6 +247,7 @@ static int check_one(const char *dir, const char *name, size_t base,
         }
     }
     free(want);
+    cJSON_Delete(o.batch);
     arena_release(&a);
     free(p);
     return fail;
