@@ -1200,18 +1200,34 @@ static const char *clinical_status(const struct ccda_node *obs)
     return "active";
 }
 
-/* The labels a problem value implies, by its code and its translations:
- * ICD-10-CM by range (F10-F19 -> sud), SNOMED CT by the concept tables of
- * the dictionary (security-labels-*). */
+/* The labels a problem value implies, by its code and its translations
+ * (dict_code_sensitivity): ICD-10-CM by range (F10-F19 -> sud), ICD-9-CM
+ * 291-292 and 303-305 (sud, F39), SNOMED CT by the concept tables of the
+ * dictionary (security-labels-*). */
 static void cd_label(struct doc *dc, struct ev *e, const struct ccda_node *x)
 {
     const char *code = ccda_attr(x, "code");
-    if (code == NULL)
+    const char *sys = ccda_attr(x, "codeSystem");
+    if (code == NULL || sys == NULL)
         return;
-    if (ccda_attr_eq(x, "codeSystem", OID_ICD10CM))
-        sens_add(e, dict_icd10_sensitivity(dc->d, slice_from_cstr(code)));
-    else if (ccda_attr_eq(x, "codeSystem", OID_SNOMED))
-        sens_add(e, dict_snomed_sensitivity(dc->d, slice_from_cstr(code)));
+    sens_add(e, dict_code_sensitivity(dc->d, slice_from_cstr(sys),
+                                      slice_from_cstr(code)));
+}
+
+/* The label a reason (an encounter's or a referral's) implies: by its
+ * codeSystem as a problem's; one without a codeSystem read as ICD-10-CM,
+ * as it was before ICD-9-CM and SNOMED CT reasons were labelled. */
+static const char *reason_label(const struct doc *dc,
+                                const struct ccda_node *reason)
+{
+    const char *code = ccda_attr(reason, "code");
+    const char *sys = ccda_attr(reason, "codeSystem");
+    if (code == NULL)
+        return NULL;
+    if (sys == NULL)
+        return dict_icd10_sensitivity(dc->d, slice_from_cstr(code));
+    return dict_code_sensitivity(dc->d, slice_from_cstr(sys),
+                                 slice_from_cstr(code));
 }
 
 static void cd_labels(struct doc *dc, struct ev *e, const struct ccda_node *v)
@@ -1376,8 +1392,7 @@ static int do_goal(struct doc *dc, const struct ccda_node *obs)
         jw_arr_end(&e.w);
     }
     if (reason)
-        sens_add(&e, dict_icd10_sensitivity(
-                         dc->d, slice_from_cstr(ccda_attr(reason, "code"))));
+        sens_add(&e, reason_label(dc, reason));
     return ev_end(dc, &e, obs);
 }
 
@@ -1478,8 +1493,7 @@ static int do_referral(struct doc *dc, const struct ccda_node *n)
         jw_arr_begin(&e.w);
         ccda_write_cd(&e.w, NULL, reason);
         jw_arr_end(&e.w);
-        sens_add(&e, dict_icd10_sensitivity(
-                         dc->d, slice_from_cstr(ccda_attr(reason, "code"))));
+        sens_add(&e, reason_label(dc, reason));
     }
     return ev_end(dc, &e, n);
 }

@@ -336,6 +336,26 @@ bool dict_is_snomed(struct slice system);
  * value set -> "sud"), or NULL. Exact concepts only: no hierarchy is read. */
 const char *dict_snomed_sensitivity(const struct dict *d, struct slice code);
 
+/* ---- diagnoses in any code system (dict_codes.c) --------------------------- */
+
+/* Whether `system` names ICD-9-CM: its FHIR URI, the OIDs of ICD-9-CM
+ * diagnoses (C-CDA 2.16.840.1.113883.6.103), ICD-9-CM and ICD-9 (bare or
+ * urn:oid:), or what HL7 v2 feeds write (I9, I9C, I9CM, ICD9, ICD-9,
+ * ICD9CM, ICD-9-CM); case aside, as sent. */
+#define DICT_ICD9_SYSTEM "http://hl7.org/fhir/sid/icd-9-cm"
+bool dict_is_icd9(struct slice system);
+/* The sensitivity label an ICD-9-CM code implies, with or without its
+ * dot: 291-292 and 303-305 (the substance use codes F10-F19 replaced) ->
+ * "sud"; else NULL. ICD-9-CM is frozen: no dictionary row needed. */
+const char *dict_icd9_sensitivity(struct slice code);
+/* The sensitivity label of a diagnosis coded in `system`: ICD-9-CM as
+ * above, ICD-10(-CM) (FHIR URI or OID) by dict_icd10_sensitivity, SNOMED
+ * CT by dict_snomed_sensitivity; NULL for another or no system. `d` NULL:
+ * ICD-9-CM only. The one classifier FHIR and C-CDA ask (HL7 v2 asks its
+ * ICD-9-CM parts, beside its own reading of unlabelled F1x codes). */
+const char *dict_code_sensitivity(const struct dict *d, struct slice system,
+                                  struct slice code);
+
 /* ---- listing, for `hubctl dict show` ------------------------------------------ */
 
 /* One ICD-10, security-label or SNOMED CT row as loaded (codes normalised:

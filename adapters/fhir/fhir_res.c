@@ -352,9 +352,11 @@ static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
     return HUB_OK;
 }
 
-/* The labels a diagnosis or a procedure implies: ICD-10-CM by range
- * (F10-F19 -> sud), SNOMED CT by the concept tables of the dictionary
- * (security-labels-*: substance use disorders and their treatments). */
+/* The labels a diagnosis or a procedure implies, by each coding
+ * (dict_code_sensitivity): ICD-10-CM by range (F10-F19 -> sud), ICD-9-CM
+ * 291-292 and 303-305 (sud, F39), SNOMED CT by the concept tables of the
+ * dictionary (security-labels-*: substance use disorders and their
+ * treatments). */
 static void code_labels(struct fx *x, const cJSON *o)
 {
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
@@ -365,11 +367,9 @@ static void code_labels(struct fx *x, const cJSON *o)
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(k, "code");
         if (!cJSON_IsString(s) || !cJSON_IsString(c))
             continue;
-        struct slice cs = slice_from_cstr(c->valuestring);
-        if (strcmp(s->valuestring, ICD10CM) == 0)
-            fx_label_add(x, dict_icd10_sensitivity(x->d, cs));
-        else if (dict_is_snomed(slice_from_cstr(s->valuestring)))
-            fx_label_add(x, dict_snomed_sensitivity(x->d, cs));
+        fx_label_add(x, dict_code_sensitivity(
+                            x->d, slice_from_cstr(s->valuestring),
+                            slice_from_cstr(c->valuestring)));
     }
 }
 

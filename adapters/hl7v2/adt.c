@@ -1450,28 +1450,12 @@ static int snomed_alias(struct slice system)
     return system_is(system, names, sizeof(names) / sizeof(names[0]));
 }
 
-/* ICD-9-CM 291-292 and 303-305, the alcohol and drug disorders of its
- * chapter 5 that ICD-10 F10-F19 replaced (US claims until October 2015;
- * v2.3/2.4 feeds and their archives still send them), in a system that
- * names ICD-9: a bare number is no ICD-9 code to go by. */
+/* ICD-9-CM 291-292 and 303-305 (common/dict_codes.c, the classifier FHIR
+ * and C-CDA ask too) in a system that names ICD-9: a bare number is no
+ * ICD-9 code to go by. */
 static int is_icd9_sud(struct slice code, struct slice system)
 {
-    static const char *const icd9[] = {
-        "I9", "I9C", "I9CM", "ICD9", "ICD-9", "ICD9CM", "ICD-9-CM",
-        "2.16.840.1.113883.6.103", "2.16.840.1.113883.6.2",
-        "2.16.840.1.113883.6.42", "http://hl7.org/fhir/sid/icd-9-cm",
-    };
-    if (code.len < 3 || (code.len > 3 && code.p[3] != '.' &&
-                         !(code.p[3] >= '0' && code.p[3] <= '9')))
-        return 0;
-    for (int k = 0; k < 3; k++)
-        if (code.p[k] < '0' || code.p[k] > '9')
-            return 0;
-    int n = (code.p[0] - '0') * 100 + (code.p[1] - '0') * 10 +
-            (code.p[2] - '0');
-    if (!(n == 291 || n == 292 || (n >= 303 && n <= 305)))
-        return 0;
-    return system_is(system, icd9, sizeof(icd9) / sizeof(icd9[0]));
+    return dict_icd9_sensitivity(code) != NULL && dict_is_icd9(system);
 }
 
 /* ICD-10 (-CM) F10-F19: mental and behavioural disorders due to

@@ -1486,6 +1486,55 @@ Test(ccda_entries, a_problem_value_coded_as_a_snomed_substance_use_disorder_is_s
     }
 }
 
+/* F39: a problem coded in ICD-9-CM (codeSystem 2.16.840.1.113883.6.103,
+ * as CCDs made from pre-2015 problem lists still are), as its value or as
+ * a translation, is labelled by the one classifier HL7 v2 asks too:
+ * 291-292 and 303-305 are sud, with and without the dot. */
+Test(ccda_entries, a_problem_coded_in_icd9_cm_substance_use_is_sud,
+     .init = setup, .fini = teardown)
+{
+    static const char value_fmt[] =
+        PROBLEM_DOC("<value xsi:type=\"CD\" code=\"%s\" "
+                    "codeSystem=\"2.16.840.1.113883.6.103\">"
+                    "<translation code=\"Z59.0\" "
+                    "codeSystem=\"2.16.840.1.113883.6.90\"/></value>");
+    static const char translation_fmt[] =
+        PROBLEM_DOC("<value xsi:type=\"CD\" code=\"Z59.0\" "
+                    "codeSystem=\"2.16.840.1.113883.6.90\">"
+                    "<translation code=\"%s\" "
+                    "codeSystem=\"2.16.840.1.113883.6.103\"/></value>");
+    static const struct {
+        const char *code;
+        bool sud;
+    } c[] = {
+        { "303.90", true },         /* Alcohol dependence */
+        { "30400", true },          /* Opioid dependence, no dot */
+        { "292.0", true },          /* Drug withdrawal */
+        { "305.1", true },          /* Tobacco use disorder */
+        { "302.9", false },         /* Psychosexual disorder */
+        { "786.50", false },        /* Chest pain */
+    };
+    for (int t = 0; t < 2; t++) {
+        for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+            char doc[4096];
+            snprintf(doc, sizeof(doc), t ? translation_fmt : value_fmt,
+                     c[i].code);
+            struct run r = run_str(doc);
+            cJSON *ev = first_event(&r, 1);
+            cJSON *s = cJSON_GetObjectItem(ev, "sensitivity");
+            if (c[i].sud)
+                cr_expect(cJSON_GetArraySize(s) == 1 &&
+                          strcmp(cJSON_GetArrayItem(s, 0)->valuestring,
+                                 "sud") == 0, "%s case %zu",
+                          t ? "translation" : "value", i);
+            else
+                cr_expect_null(s, "%s case %zu", t ? "translation" : "value",
+                               i);
+            cJSON_Delete(ev);
+        }
+    }
+}
+
 /* Cerner's sample CCD (jmandel/sample_ccdas, Cerner Samples/
  * problems-and-medications.xml, finding F8) sends its ZIP codes as a
  * fixed-width ZIP+4 with the +4 left blank, "61550-    ": the ZIP alone

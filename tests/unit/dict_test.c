@@ -1217,3 +1217,71 @@ Test(ctl_dict, without_a_dir_reads_hub_dict_dir_as_hubd_does)
     free(buf);
     free(ebuf);
 }
+
+/* ---- diagnoses in any code system (dict_codes.c, F39) -------------------- */
+
+static const char *code_sens(const char *system, const char *code)
+{
+    return dict_code_sensitivity(D, slice_from_cstr(system),
+                                 slice_from_cstr(code));
+}
+
+/* One classifier for every adapter: ICD-9-CM 291-292 and 303-305 (the
+ * codes ICD-10's F10-F19 replaced) are sud in each of ICD-9-CM's names,
+ * with and without the dot; the chapter's neighbours and other systems'
+ * codes that look the same are not. */
+Test(dict, icd9_cm_substance_use_codes_are_sud_in_every_name_of_icd9)
+{
+    static const char *const systems[] = {
+        "http://hl7.org/fhir/sid/icd-9-cm", "2.16.840.1.113883.6.103",
+        "urn:oid:2.16.840.1.113883.6.103", "2.16.840.1.113883.6.2",
+        "I9", "i9cm", "ICD-9-CM",
+    };
+    static const char *const sud[] = {
+        "291", "291.81", "292.0", "303.90", "30390", "304.00", "305.1",
+        "3051", "305.90",
+    };
+    static const char *const not_sud[] = {
+        "290.0", "302.9", "306", "786.50", "303X", "30", "V11.3", "",
+    };
+    for (size_t s = 0; s < sizeof(systems) / sizeof(systems[0]); s++) {
+        cr_assert(dict_is_icd9(slice_from_cstr(systems[s])), "%s",
+                  systems[s]);
+        for (size_t i = 0; i < sizeof(sud) / sizeof(sud[0]); i++) {
+            const char *l = code_sens(systems[s], sud[i]);
+            cr_assert(l && strcmp(l, "sud") == 0, "%s %s", systems[s],
+                      sud[i]);
+        }
+        for (size_t i = 0; i < sizeof(not_sud) / sizeof(not_sud[0]); i++)
+            cr_assert_null(code_sens(systems[s], not_sud[i]), "%s %s",
+                           systems[s], not_sud[i]);
+    }
+    /* the same digits in another system, or in none, are no ICD-9 code */
+    cr_assert_null(code_sens("http://hl7.org/fhir/sid/icd-10-cm", "303.90"));
+    cr_assert_null(code_sens("http://snomed.info/sct", "303"));
+    cr_assert_null(code_sens("", "303.90"));
+    cr_assert(!dict_is_icd9(slice_from_cstr(" I9")));
+    cr_assert(!dict_is_icd9(slice_from_cstr("ICD-10-CM")));
+    /* no dictionary: ICD-9-CM still answers, the tables' systems do not */
+    cr_assert_str_eq(dict_code_sensitivity(NULL, SLICE_LIT("I9"),
+                                           SLICE_LIT("304.00")), "sud");
+    cr_assert_null(dict_code_sensitivity(
+        NULL, SLICE_LIT("http://hl7.org/fhir/sid/icd-10-cm"),
+        SLICE_LIT("F11.20")));
+}
+
+/* ICD-10 and SNOMED CT go to the dictionary's tables, by URI or OID */
+Test(dict, code_sensitivity_reads_icd10_and_snomed_by_uri_or_oid)
+{
+    cr_assert_str_eq(code_sens("http://hl7.org/fhir/sid/icd-10-cm",
+                               "F11.20"), "sud");
+    cr_assert_str_eq(code_sens("2.16.840.1.113883.6.90", "F10.20"), "sud");
+    cr_assert_str_eq(code_sens("urn:oid:2.16.840.1.113883.6.90", "F1920"),
+                     "sud");
+    cr_assert_str_eq(code_sens("http://hl7.org/fhir/sid/icd-10", "F11.11"),
+                     "sud");
+    cr_assert_str_eq(code_sens("http://snomed.info/sct", "5602001"), "sud");
+    cr_assert_str_eq(code_sens("2.16.840.1.113883.6.96", "66590003"), "sud");
+    cr_assert_null(code_sens("http://hl7.org/fhir/sid/icd-10-cm", "Z59.0"));
+    cr_assert_null(code_sens("http://loinc.org", "F11.20"));
+}

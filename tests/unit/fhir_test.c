@@ -299,9 +299,10 @@ static const struct sample SAMPLES[] = {
       { { 0, "sensitivity", "[\"restricted\",\"sud\"]" } } },
     /* shaped as the SHIFT Task Force's demo OUD Condition
      * (SHIFT-Task-Force/demo-fhir-data input/fsh/behavioral/OUD.fsh, as
-     * sayan801/demo-fhir-data codes it): WHO ICD-10, which implies no
-     * label here, beside SNOMED CT 5602001 Opioid abuse, a member of the
-     * eCQM value set Substance Use Disorder */
+     * sayan801/demo-fhir-data codes it): WHO ICD-10 F11.11 (sud since the
+     * classifier is shared, F39: ICD-10's F10-F19 are the same block in
+     * both) beside SNOMED CT 5602001 Opioid abuse, a member of the eCQM
+     * value set Substance Use Disorder; one label */
     { "a substance use disorder coded in snomed ct is labelled sud",
       "{\"resourceType\":\"Condition\",\"id\":\"c2\",\"subject\":"
       "{\"reference\":\"Patient/p1\"},\"clinicalStatus\":{\"coding\":"
@@ -312,6 +313,34 @@ static const struct sample SAMPLES[] = {
       "\"display\":\"Opioid abuse\"}]},\"recordedDate\":\"2025-04-06\"}",
       1, { "condition.recorded" },
       { { 0, "sensitivity", "[\"sud\"]" } } },
+    /* F39: ICD-9-CM 303.90 (alcohol dependence), as a Condition converted
+     * from pre-2015 claims codes it, by its FHIR URI and by the C-CDA OID
+     * with and without the dot: sud, as HL7 v2 DG1s already were (F36) */
+    { "an icd-9-cm substance use condition is labelled sud",
+      "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://hl7.org/fhir/sid/icd-9-cm\",\"code\":\"303.90\","
+      "\"display\":\"Alcohol dependence\"}]}}",
+      1, { "condition.recorded" },
+      { { 0, "sensitivity", "[\"sud\"]" } } },
+    { "an icd-9-cm code by its oid, no dot, is labelled sud",
+      "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"urn:oid:2.16.840.1.113883.6.103\",\"code\":\"30400\"}]}}",
+      1, { "condition.recorded" },
+      { { 0, "sensitivity", "[\"sud\"]" } } },
+    { "an icd-9-cm code outside 291-292 and 303-305 has no sensitivity",
+      "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://hl7.org/fhir/sid/icd-9-cm\",\"code\":\"786.50\"}]}}",
+      1, { "condition.recorded" },
+      { { 0, "sensitivity", "(absent)" } } },
+    { "icd-9-cm digits in another system have no sensitivity",
+      "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://example.org/local\",\"code\":\"303.90\"}]}}",
+      1, { "condition.recorded" },
+      { { 0, "sensitivity", "(absent)" } } },
     { "a snomed ct condition outside the value set has no sensitivity",
       "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
       "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
