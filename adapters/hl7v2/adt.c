@@ -1459,53 +1459,69 @@ static int is_icd9_sud(struct slice code, struct slice system)
 }
 
 /* ICD-10 (-CM) F10-F19: mental and behavioural disorders due to
- * psychoactive substance use, protected by 42 CFR Part 2 (and their
- * ICD-9-CM codes); or a SNOMED CT substance use disorder of the
- * dictionary's concept tables. */
-static __attribute__((noinline)) int
-is_sud_full(const struct ctx *c, struct slice code, struct slice system)
+ * psychoactive substance use, protected by 42 CFR Part 2, for a code that
+ * starts with F or f. A leaf (it calls nothing), so that it saves no
+ * registers: the F codes are the DG1s that get this far, about 90
+ * instructions each when this was one function with the SNOMED CT and
+ * ICD-9-CM paths. A SNOMED CT id is all digits, so an F code is none,
+ * whatever its system says. */
+static __attribute__((noinline)) int is_f1x_sud(struct slice code,
+                                                struct slice system)
 {
-    if (c->d && (dict_is_snomed(system) || snomed_alias(system)))
-        return dict_snomed_sensitivity(c->d, code) != NULL;
     static const char *const icd10[] = {
-        "I10", "I10C", "ICD10", "ICD-10", "ICD10CM", "ICD-10-CM",
+        "I10C", "ICD10", "ICD-10", "ICD10CM", "ICD-10-CM",
         "2.16.840.1.113883.6.90", "2.16.840.1.113883.6.3",
         "http://hl7.org/fhir/sid/icd-10-cm", "http://hl7.org/fhir/sid/icd-10",
     };
-    /* the code first: most are not F1x, and then the system is not read */
-    if (code.len < 3)
-        return 0;
-    char c0 = code.p[0];
-    if (c0 >= '2' && c0 <= '3')
-        return is_icd9_sud(code, system);
-    if (!((c0 == 'F' || c0 == 'f') && code.p[1] == '1' &&
-          code.p[2] >= '0' && code.p[2] <= '9' &&
+    if (!(code.p[1] == '1' && code.p[2] >= '0' && code.p[2] <= '9' &&
           (code.len == 3 || code.p[3] == '.' ||
            (code.p[3] >= '0' && code.p[3] <= '9') ||
            (code.p[3] >= 'A' && code.p[3] <= 'Z'))))
         return 0;
     if (system.len == 0)            /* unlabelled: err on the safe side */
         return 1;
+    /* I10 (table 0396), what nearly every feed sends, without the list */
+    if (system.len == 3 && (system.p[0] == 'I' || system.p[0] == 'i') &&
+        system.p[1] == '1' && system.p[2] == '0')
+        return 1;
     return system_is(system, icd10, sizeof(icd10) / sizeof(icd10[0]));
 }
 
-/* is_sud_full, inline where the answer is 0 for sure: a code that cannot
- * be F1x or ICD-9-CM 291-305 (most diagnoses), in no system that names
- * SNOMED CT (each of whose names, trimmed or not, starts with one of the
- * bytes tested) or with no dictionary. The call cost 45 instructions a
- * DG1. */
+/* A code that does not start with F: a SNOMED CT substance use disorder of
+ * the dictionary's concept tables, or ICD-9-CM 291-292 and 303-305. No
+ * code of fewer than three bytes is either (a SNOMED CT id has six digits
+ * or more). */
+static __attribute__((noinline)) int
+is_sud_other(const struct ctx *c, struct slice code, struct slice system)
+{
+    if (code.len < 3)
+        return 0;
+    if (c->d && (dict_is_snomed(system) || snomed_alias(system)))
+        return dict_snomed_sensitivity(c->d, code) != NULL;
+    if (code.p[0] >= '2' && code.p[0] <= '3')
+        return is_icd9_sud(code, system);
+    return 0;
+}
+
+/* Whether a DG1 code is a substance use disorder (sud), inline where the
+ * answer is 0 for sure: a code that cannot be F1x or ICD-9-CM 291-305
+ * (most diagnoses), in no system that names SNOMED CT (each of whose
+ * names, trimmed or not, starts with one of the bytes tested) or with no
+ * dictionary. The call cost 45 instructions a DG1. */
 ADT_ALWAYS_INLINE int is_sud(const struct ctx *c, struct slice code,
                              struct slice system)
 {
     unsigned char c0 = code.len >= 3 ? (unsigned char)code.p[0] : 0;
-    if ((c0 | 0x20) == 'f' || c0 == '2' || c0 == '3')
-        return is_sud_full(c, code, system);
+    if ((c0 | 0x20) == 'f')
+        return is_f1x_sud(code, system);
+    if (c0 == '2' || c0 == '3')
+        return is_sud_other(c, code, system);
     if (!c->d || system.len == 0)
         return 0;
     unsigned char s0 = (unsigned char)system.p[0];
     if ((s0 | 0x20) == 's' || s0 == 'h' || s0 == 'u' || s0 == '2' ||
         s0 == ' ' || s0 == '\t')
-        return is_sud_full(c, code, system);
+        return is_sud_other(c, code, system);
     return 0;
 }
 
