@@ -1774,31 +1774,28 @@ DECLARE
     v_serial boolean;
     v_bad boolean;
     v_any_sub boolean;          -- a live subscription before the match
-    v_route boolean;
+    v_route boolean;            -- route again under the lock (NULL: no)
     m_at timestamptz[];
     m_mid bigint[];             -- the stored (or, for a duplicate, earlier) id
     m_dup boolean[];
     m_skip boolean[];           -- a part of a duplicate: not stored
     n_part int := coalesce(cardinality(array_remove(p_part, NULL)), 0);
-    m_dup_reply bytea[];
+    m_dup_reply bytea[];        -- set (and read) only when n_dup > 0
     m_dup_evids text[];         -- a duplicate's answer: the first's events
-    m_evids text[] := p_mevids; -- ids of each message's events, as jsonb
-                                -- prints them (see p_mevids)
     m_first text[];             -- each message's first linked patient
     v_ins bigint[];
     n_dup int;
-    -- per event (of the new accepted messages), in batch order
-    e_msg int[] := p_emsg;
-    e_id text[] := p_eid;
-    e_type text[] := p_etype;
+    -- per event (of the new accepted messages), in batch order. The
+    -- per-event parameters (p_emsg, p_eid, p_etype, p_ecur, p_eocc,
+    -- p_eoccb, p_ebody, p_epos) and p_ik, p_isys, p_ival, p_mevids are
+    -- used as variables: the events of duplicates are left out of them,
+    -- and p_ik is NULL when there is nothing to link. A copy of each into
+    -- a variable of its own was an expression to compile in every
+    -- transaction and an array to copy (3.4k instructions a message at 16)
     e_pid text[] := coalesce(p_epid, p_ecur);  -- NULL: each as in p_ecur
-    e_cur text[] := p_ecur;     -- patient.hub_id now in the body, or NULL
-    e_occt text[] := p_eocc;
-    e_txt text[] := p_ebody;    -- the bodies' JSON text
-    e_pos int[] := p_epos;
     e_canon boolean[] := coalesce(p_ecanon,     -- NULL: all true
         array_fill(true, ARRAY[coalesce(cardinality(p_eid), 0)]));
-                                -- e_txt is jsonb's text form already
+                                -- p_ebody is jsonb's text form already
     e_bt text[];                -- the bodies as stored (jsonb's text form)
     e_body jsonb[];             -- the bodies as jsonb: read (v_jb), or as
                                 -- stored (before the lock)
@@ -1806,15 +1803,11 @@ DECLARE
     e_prep boolean[] := coalesce(p_eprep,       -- NULL: all true
         array_fill(true, ARRAY[coalesce(cardinality(p_eid), 0)]));
     e_occ timestamptz[];
-    e_occb timestamptz[] := p_eoccb;
     e_hub text[];
     e_seq bigint[];             -- only for routing: v_seq0 .. + n_ev - 1
     v_seq0 bigint;              -- the first event's seq
     n_ev int := coalesce(cardinality(p_eid), 0);
     -- linking: one row per (event, distinct identifier)
-    i_k int[];
-    i_sys text[];
-    i_val text[];
     i_owner text[];
     i_first int[];
     v_simple boolean;           -- no identifier owned, none shared
@@ -1830,9 +1823,12 @@ DECLARE
     v_all text[];
     v_any_dep boolean;
     -- identity.conflict audit rows, in event order
-    c_org text[] := '{}';
-    c_hub text[] := '{}';
-    c_all jsonb[] := '{}';
+    -- (NULL, not '{}': a default is an expression to compile in every
+    -- transaction; || appends to NULL as to '{}', and cardinality() of
+    -- NULL is no more than 0)
+    c_org text[];
+    c_hub text[];
+    c_all jsonb[];
     k int;
     v_n bigint;
     -- audit rows, in chain order
@@ -1949,7 +1945,7 @@ BEGIN
     -- text form (p_mevids); the usual batch: each accepted one came with it
     IF cardinality(array_remove(p_adetail, NULL))
        IS DISTINCT FROM cardinality(array_remove(p_ok, false)) THEN
-        m_evids := ARRAY(SELECT CASE WHEN p_adetail[o] IS NULL
+        p_mevids := ARRAY(SELECT CASE WHEN p_adetail[o] IS NULL
                                      THEN p_mevids[o]::jsonb::text
                                      ELSE p_mevids[o] END
                            FROM generate_series(1, n_msg) o);
@@ -1970,7 +1966,7 @@ BEGIN
                coalesce(p_raw[o], ''),
                CASE WHEN p_ok[o] THEN 'accepted' ELSE 'quarantined' END,
                p_err[o], p_reply[o],
-               CASE WHEN p_ok[o] THEN coalesce(m_evids[o], '[]') END,
+               CASE WHEN p_ok[o] THEN coalesce(p_mevids[o], '[]') END,
                m_at[o]
           -- the order sorted alone (OFFSET 0: not flattened), so that the
           -- sort does not carry the raw bytes
@@ -1988,7 +1984,7 @@ BEGIN
                    coalesce(p_raw[o], ''),
                    CASE WHEN p_ok[o] THEN 'accepted' ELSE 'quarantined' END,
                    p_err[o], p_reply[o],
-                   CASE WHEN p_ok[o] THEN coalesce(m_evids[o], '[]') END,
+                   CASE WHEN p_ok[o] THEN coalesce(p_mevids[o], '[]') END,
                    m_at[o]
               -- the order sorted alone (OFFSET 0: not flattened), so that the
               -- sort does not carry the raw bytes
@@ -2004,7 +2000,6 @@ BEGIN
         n_dup := n_msg - n_part - coalesce(cardinality(v_ins), 0);
     END;
     m_dup := array_fill(false, ARRAY[n_msg]);
-    m_dup_reply := array_fill(NULL::bytea, ARRAY[n_msg]);
     IF n_dup > 0 THEN
         -- which ones, and the accepted message each duplicates: committed
         -- before (the conflict waited for it) or earlier in this batch
@@ -2041,11 +2036,11 @@ BEGIN
                     THEN array_agg(p_eoccb[k2] ORDER BY k2) END,
                array_agg(p_epos[k2] ORDER BY k2),
                array_agg(e_canon[k2] ORDER BY k2)
-          INTO e_msg, e_id, e_type, e_pid, e_txt, e_cur, e_prep, e_occt,
-               e_occb, e_pos, e_canon
+          INTO p_emsg, p_eid, p_etype, e_pid, p_ebody, p_ecur, e_prep, p_eocc,
+               p_eoccb, p_epos, e_canon
           FROM generate_series(1, n_ev) k2
          WHERE NOT m_dup[p_emsg[k2]];
-        n_ev := coalesce(cardinality(e_id), 0);
+        n_ev := coalesce(cardinality(p_eid), 0);
     END IF;
     -- the refused parts (no key, never a conflict), but not those of a
     -- duplicate: they were stored with the message the first time
@@ -2060,31 +2055,32 @@ BEGIN
                coalesce(p_raw[o], ''),
                CASE WHEN p_ok[o] THEN 'accepted' ELSE 'quarantined' END,
                p_err[o], p_reply[o],
-               CASE WHEN p_ok[o] THEN coalesce(m_evids[o], '[]') END,
+               CASE WHEN p_ok[o] THEN coalesce(p_mevids[o], '[]') END,
                m_at[o]
           FROM generate_series(1, n_msg) o
          WHERE p_part[o] IS NOT NULL AND NOT m_skip[o]
          ORDER BY o;
     END IF;
 
-    IF n_ev > 0 AND (false = ANY (e_prep) OR '?' = ANY (e_occt)
-                     OR array_position(e_type, NULL) IS NOT NULL
+    IF n_ev > 0 AND (false = ANY (e_prep) OR '?' = ANY (p_eocc)
+                     OR array_position(p_etype, NULL) IS NOT NULL
                      OR p_ik IS NULL OR n_dup > 0) THEN
         -- a step below reads the bodies as jsonb (none does for the bodies
         -- store.c prepared and read whole)
-        e_body := e_txt::jsonb[];
+        e_body := p_ebody::jsonb[];
         v_jb := true;
     END IF;
     IF n_ev > 0 THEN
+        e_hub := array_fill(NULL::text, ARRAY[n_ev]);   -- linked below
         -- the hub fields the caller could not write (a body of an unusual
         -- shape), as hub_ingest_batch_serial() sets them
         IF false = ANY (e_prep) THEN
             e_body := array(
                 SELECT CASE WHEN e_prep[u.k] THEN u.b
-                       ELSE u.b || jsonb_build_object('id', e_id[u.k],
+                       ELSE u.b || jsonb_build_object('id', p_eid[u.k],
                            'source', coalesce(u.b->'source', '{}')
-                               || jsonb_build_object('org', p_org[e_msg[u.k]],
-                                   'received_at', to_char(m_at[e_msg[u.k]]
+                               || jsonb_build_object('org', p_org[p_emsg[u.k]],
+                                   'received_at', to_char(m_at[p_emsg[u.k]]
                                        AT TIME ZONE 'UTC',
                                        'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))) END
                   FROM unnest(e_body) WITH ORDINALITY u(b, k) ORDER BY u.k);
@@ -2092,27 +2088,26 @@ BEGIN
         -- occurred_at as store.c parsed it (hub_parse_ts's rules), or "?"
         -- where it left that to hub_parse_ts; in binary when it could
         -- (then without the text: p_eocc NULL)
-        IF e_occb IS NOT NULL THEN
-            e_occ := e_occb;
-        ELSIF '?' = ANY (e_occt) THEN
+        IF p_eoccb IS NOT NULL THEN
+            e_occ := p_eoccb;
+        ELSIF '?' = ANY (p_eocc) THEN
             e_occ := array(
                 SELECT CASE WHEN u.t = '?'
                             THEN hub_parse_ts(u.b->>'occurred_at')
                             ELSE u.t::timestamptz END
-                  FROM unnest(e_occt, e_body) WITH ORDINALITY u(t, b, k)
+                  FROM unnest(p_eocc, e_body) WITH ORDINALITY u(t, b, k)
                  ORDER BY u.k);
         ELSE
-            e_occ := e_occt::timestamptz[];
+            e_occ := p_eocc::timestamptz[];
         END IF;
     END IF;
     IF n_ev > 0 AND p_ik IS NOT NULL AND n_dup = 0 THEN
         -- read by store.c (the event indexes hold: no duplicate left out)
         IF cardinality(p_ik) > 0 THEN
-            i_k := p_ik;
-            i_sys := p_isys;
-            i_val := p_ival;
             i_first := coalesce(p_ifirst, p_ik);    -- NULL: each its own
-            v_simple := i_first = i_k;
+            v_simple := i_first = p_ik;
+        ELSE
+            p_ik := NULL;               -- none: nothing to link
         END IF;
     ELSIF n_ev > 0 THEN
         -- identifiers per event as hub_link_patient() reads them, with the
@@ -2122,7 +2117,7 @@ BEGIN
                array_agg(s.value ORDER BY s.k, s.system, s.value),
                array_agg(s.first ORDER BY s.k, s.system, s.value),
                bool_and(s.first = s.k)
-          INTO i_k, i_sys, i_val, i_first, v_simple
+          INTO p_ik, p_isys, p_ival, i_first, v_simple
           FROM (SELECT d.k, d.system, d.value,
                        min(d.k) OVER (PARTITION BY d.system, d.value) AS first
                   FROM (SELECT DISTINCT ev.k,
@@ -2131,7 +2126,7 @@ BEGIN
                                     ELSE x->>'system' END COLLATE "C"
                                     AS system,
                                (x->>'value') COLLATE "C" AS value
-                          FROM unnest(e_msg, e_body)
+                          FROM unnest(p_emsg, e_body)
                                WITH ORDINALITY AS ev(msg, body, k)
                          CROSS JOIN LATERAL jsonb_array_elements(
                              CASE WHEN jsonb_typeof(
@@ -2142,26 +2137,25 @@ BEGIN
                          WHERE jsonb_typeof(x) = 'object'
                            AND coalesce(x->>'value', '') <> '') d) s;
         -- a candidate written into a body that links to nobody goes again
-        IF EXISTS (SELECT 1 FROM unnest(e_cur) WITH ORDINALITY u(c, k)
+        IF EXISTS (SELECT 1 FROM unnest(p_ecur) WITH ORDINALITY u(c, k)
                     WHERE u.c IS NOT NULL
-                      AND NOT (u.k = ANY (coalesce(i_k, '{}')))) THEN
+                      AND NOT (u.k = ANY (coalesce(p_ik, '{}')))) THEN
             e_body := array(
                 SELECT CASE WHEN u.c IS NOT NULL
-                             AND NOT (u.k = ANY (coalesce(i_k, '{}')))
+                             AND NOT (u.k = ANY (coalesce(p_ik, '{}')))
                             THEN u.b #- '{patient,hub_id}' ELSE u.b END
-                  FROM unnest(e_body, e_cur) WITH ORDINALITY u(b, c, k)
+                  FROM unnest(e_body, p_ecur) WITH ORDINALITY u(b, c, k)
                  ORDER BY u.k);
-            e_cur := array(
-                SELECT CASE WHEN u.k = ANY (coalesce(i_k, '{}')) THEN u.c END
-                  FROM unnest(e_cur) WITH ORDINALITY u(c, k) ORDER BY u.k);
+            p_ecur := array(
+                SELECT CASE WHEN u.k = ANY (coalesce(p_ik, '{}')) THEN u.c END
+                  FROM unnest(p_ecur) WITH ORDINALITY u(c, k) ORDER BY u.k);
         END IF;
+    ELSE
+        p_ik := NULL;                   -- no event: nothing to link
     END IF;
 
     -- ---- identity, still before the lock (see above the function) -----
-    IF n_ev > 0 THEN
-        e_hub := array_fill(NULL::text, ARRAY[n_ev]);
-    END IF;
-    IF i_k IS NOT NULL THEN
+    IF p_ik IS NOT NULL THEN
         -- an index probe per identifier (LIMIT: see the header); with the
         -- count of the identifiers to record (new, first carried here)
         -- (one array unnested, the others subscripted: unnest() of n
@@ -2174,10 +2168,10 @@ BEGIN
         -- patient_merges: checked again under the lock).
         SELECT ARRAY(
             SELECT o.h
-              FROM unnest(i_k) WITH ORDINALITY AS u(k, n)
+              FROM unnest(p_ik) WITH ORDINALITY AS u(k, n)
               LEFT JOIN LATERAL (
                    SELECT pi.hub_id AS h FROM patient_identifiers pi
-                    WHERE pi.system = i_sys[u.n] AND pi.value = i_val[u.n]
+                    WHERE pi.system = p_isys[u.n] AND pi.value = p_ival[u.n]
                     LIMIT 1) o ON true
              ORDER BY u.n),
                coalesce((SELECT pm.n FROM patient_merges pm), -1)
@@ -2188,7 +2182,7 @@ BEGIN
         v_new := 0;
         IF NOT v_known THEN
             SELECT count(*) INTO v_new
-              FROM unnest(i_k) WITH ORDINALITY AS u(k, n)
+              FROM unnest(p_ik) WITH ORDINALITY AS u(k, n)
              WHERE i_owner[u.n] IS NULL AND i_first[u.n] = u.k;
         END IF;
         v_linked := false;
@@ -2201,8 +2195,8 @@ BEGIN
             -- the first event with two owners ends it, and the general
             -- case starts from no links
             v_linked := true;
-            FOR i IN 1 .. cardinality(i_k) LOOP
-                k := i_k[i];
+            FOR i IN 1 .. cardinality(p_ik) LOOP
+                k := p_ik[i];
                 IF e_hub[k] IS NULL THEN
                     e_hub[k] := i_owner[i];
                 ELSIF e_hub[k] <> i_owner[i] THEN
@@ -2222,7 +2216,7 @@ BEGIN
             -- every identifier is new and carried by one event only: each
             -- event with identifiers is a new patient, its candidate
             SELECT array_agg(DISTINCT k2 ORDER BY k2) INTO l_ev
-              FROM unnest(i_k) k2;
+              FROM unnest(p_ik) k2;
             FOREACH k IN ARRAY l_ev LOOP
                 e_hub[k] := e_pid[k];
             END LOOP;
@@ -2246,7 +2240,7 @@ BEGIN
                                     FILTER (WHERE i.owner IS NULL
                                               AND i.first < i.k),
                                     '{}')::text AS dep
-                      FROM unnest(i_k, i_owner, i_first) AS i(k, owner, first)
+                      FROM unnest(p_ik, i_owner, i_first) AS i(k, owner, first)
                      GROUP BY i.k) q;
             FOR i IN 1 .. cardinality(l_ev) LOOP
                 k := l_ev[i];
@@ -2262,7 +2256,7 @@ BEGIN
                 END IF;
                 e_hub[k] := coalesce(v_all[1], l_cand[i]);
                 IF cardinality(v_all) > 1 THEN
-                    c_org := c_org || p_org[e_msg[k]];
+                    c_org := c_org || p_org[p_emsg[k]];
                     c_hub := c_hub || e_hub[k];
                     c_all := c_all || jsonb_build_object('patients',
                                  to_jsonb(v_all), 'linked', e_hub[k]);
@@ -2281,8 +2275,8 @@ BEGIN
         -- never wait on each other's identifiers in a cycle.
         IF v_new > 0 THEN
             INSERT INTO patient_identifiers (system, value, hub_id, org_id)
-            SELECT i.system, i.value, e_hub[i.k], p_org[e_msg[i.k]]
-              FROM unnest(i_k, i_sys, i_val, i_owner, i_first)
+            SELECT i.system, i.value, e_hub[i.k], p_org[p_emsg[i.k]]
+              FROM unnest(p_ik, p_isys, p_ival, i_owner, i_first)
                    WITH ORDINALITY AS i(k, system, value, owner, first, o)
              WHERE i.owner IS NULL AND i.first = i.k
              ORDER BY i.system COLLATE "C", i.value COLLATE "C"
@@ -2300,8 +2294,8 @@ BEGIN
         -- p_mevids)
         m_first := array_fill(NULL::text, ARRAY[n_msg]);
         FOR i IN 1 .. n_ev LOOP
-            IF e_hub[i] IS NOT NULL AND m_first[e_msg[i]] IS NULL THEN
-                m_first[e_msg[i]] := e_hub[i];
+            IF e_hub[i] IS NOT NULL AND m_first[p_emsg[i]] IS NULL THEN
+                m_first[p_emsg[i]] := e_hub[i];
             END IF;
         END LOOP;
         -- the bodies as stored (see p_epos above): a body changes only
@@ -2309,7 +2303,7 @@ BEGIN
         -- it. In unnest's order (one function scan: no sort).
         IF v_jb THEN
             e_bt := ARRAY(
-                SELECT (CASE WHEN e_hub[u.k] IS NOT DISTINCT FROM e_cur[u.k]
+                SELECT (CASE WHEN e_hub[u.k] IS NOT DISTINCT FROM p_ecur[u.k]
                              THEN u.b
                              WHEN e_hub[u.k] IS NULL
                              THEN u.b #- '{patient,hub_id}'
@@ -2317,8 +2311,8 @@ BEGIN
                                             to_jsonb(e_hub[u.k])) END)::text
                   FROM unnest(e_body) WITH ORDINALITY AS u(b, k));
         ELSIF true = ALL (e_canon)
-              AND e_pos IS NOT NULL AND array_position(e_pos, NULL) IS NULL
-              AND e_cur IS NOT NULL AND array_position(e_cur, NULL) IS NULL
+              AND p_epos IS NOT NULL AND array_position(p_epos, NULL) IS NULL
+              AND p_ecur IS NOT NULL AND array_position(p_ecur, NULL) IS NULL
               AND array_position(e_hub, NULL) IS NULL
               AND array_to_string(e_hub, '') ~ '^[0-9A-Za-z]+$' THEN
             -- the steady state: every body is jsonb's text form with the
@@ -2327,10 +2321,10 @@ BEGIN
             -- loop of simple expressions (the statement below, a function
             -- scan that copies each body into a tuplestore and the array
             -- out again, cost about 15k instructions a message more)
-            e_bt := e_txt;
+            e_bt := p_ebody;
             FOR i IN 1 .. n_ev LOOP
-                IF e_hub[i] <> e_cur[i] THEN
-                    e_bt[i] := replace(e_txt[i], e_cur[i], e_hub[i]);
+                IF e_hub[i] <> p_ecur[i] THEN
+                    e_bt[i] := replace(p_ebody[i], p_ecur[i], e_hub[i]);
                 END IF;
             END LOOP;
         ELSE
@@ -2339,36 +2333,35 @@ BEGIN
             -- candidate (its one occurrence: see p_epos) keeps a text
             -- canonical (ids are plain)
             e_bt := ARRAY(
-                SELECT CASE WHEN e_hub[u.k] IS NOT DISTINCT FROM e_cur[u.k]
+                SELECT CASE WHEN e_hub[u.k] IS NOT DISTINCT FROM p_ecur[u.k]
                             THEN CASE WHEN e_canon[u.k] THEN u.t
                                       ELSE u.t::jsonb::text END
                             WHEN e_hub[u.k] IS NULL
                             THEN (u.t::jsonb #- '{patient,hub_id}')::text
-                            WHEN e_pos[u.k] IS NOT NULL
+                            WHEN p_epos[u.k] IS NOT NULL
                                  AND e_hub[u.k] ~ '^[0-9A-Za-z]+$'
                             THEN CASE WHEN e_canon[u.k]
-                                 THEN replace(u.t, e_cur[u.k], e_hub[u.k])
-                                 ELSE replace(u.t, e_cur[u.k],
+                                 THEN replace(u.t, p_ecur[u.k], e_hub[u.k])
+                                 ELSE replace(u.t, p_ecur[u.k],
                                               e_hub[u.k])::jsonb::text END
                             ELSE jsonb_set(u.t::jsonb, '{patient,hub_id}',
                                            to_jsonb(e_hub[u.k]))::text END
-                  FROM unnest(e_txt) WITH ORDINALITY AS u(t, k));
+                  FROM unnest(p_ebody) WITH ORDINALITY AS u(t, k));
+        END IF;
+        -- the event types (routing and the events INSERT read them): the
+        -- type a body names when the caller gave none
+        IF array_position(p_etype, NULL) IS NOT NULL THEN
+            p_etype := ARRAY(SELECT coalesce(u.t, u.b::jsonb->>'type')
+                              FROM unnest(p_etype, e_bt) u(t, b));
         END IF;
     END IF;
 
     -- routing, matched here (see "Routing before the lock" above the
     -- function); written under the lock, or made again there when the
-    -- subscriptions changed meanwhile. The event types first: the type a
-    -- body names when the caller gave none (as the events INSERT had it)
-    IF n_ev > 0 THEN
-        IF array_position(e_type, NULL) IS NOT NULL THEN
-            e_type := ARRAY(SELECT coalesce(u.t, u.b::jsonb->>'type')
-                              FROM unnest(e_type, e_bt) u(t, b));
-        END IF;
-    END IF;
+    -- subscriptions changed meanwhile
     IF n_ev > 0 AND v_any_sub THEN
         -- the senders per event: a variable, so that the match is inlined
-        e_org := ARRAY(SELECT p_org[m] FROM unnest(e_msg) m);
+        e_org := ARRAY(SELECT p_org[m] FROM unnest(p_emsg) m);
         -- the version of the live subscriptions (the set routing reads):
         -- any change of one (created, changed: a new row version, xmin;
         -- paused, disabled, deleted) changes it; NULL when there is none.
@@ -2384,7 +2377,7 @@ BEGIN
                SELECT array_agg(x.k) AS k, array_agg(x.sub_id) AS sub,
                       array_agg(x.org_id) AS org, array_agg(x.mode) AS mode,
                       array_agg(x.url) AS url, array_agg(x.endpoint) AS ep
-                 FROM hub_route_match(e_type, e_org, e_bt) x
+                 FROM hub_route_match(p_etype, e_org, e_bt) x
                 WHERE v.subs IS NOT NULL) m ON true;
     END IF;
 
@@ -2439,7 +2432,7 @@ BEGIN
                         WHEN p_ok[u.o] THEN
                        jsonb_build_object('sha256', p_sha[u.o],
                            'format', p_fmt[u.o], 'events',
-                           coalesce(m_evids[u.o], '[]')::jsonb)::text
+                           coalesce(p_mevids[u.o], '[]')::jsonb)::text
                         ELSE
                        jsonb_build_object('sha256', p_sha[u.o],
                            'format', p_fmt[u.o], 'error',
@@ -2475,12 +2468,12 @@ BEGIN
     IF r_k IS NOT NULL THEN
         SELECT a_actor || array_agg('hubd'::text),
                a_action || array_agg('event.routed'::text),
-               a_kind || array_agg('event'::text), a_id || array_agg(e_id[g.k]),
+               a_kind || array_agg('event'::text), a_id || array_agg(p_eid[g.k]),
                a_patient || array_agg(e_hub[g.k]),
                a_detail || array_agg(g.detail::text),
                a_rest || array_agg(', ' || to_json(v_at_text)::text
                                    || ', "hubd", "event.routed", "event", '
-                                   || to_json(e_id[g.k])::text || ', '
+                                   || to_json(p_eid[g.k])::text || ', '
                                    || coalesce(to_json(e_hub[g.k])::text,
                                                'null')
                                    || ', ' || g.detail::text || ']'),
@@ -2517,7 +2510,7 @@ BEGIN
                  WHERE s.deleted_at IS NULL AND s.status <> 'disabled') END,
            h.seq, h.hash,
            -- (its row gone, -2: never equal, the owners are looked at)
-           CASE WHEN i_k IS NOT NULL AND NOT v_simple THEN
+           CASE WHEN p_ik IS NOT NULL AND NOT v_simple THEN
                coalesce((SELECT pm.n FROM patient_merges pm), -2) END
       INTO v_seq0, v_subs_now, v_aseq, v_prev, v_merges_now
       FROM (SELECT) x
@@ -2542,10 +2535,9 @@ BEGIN
     -- the match holds if the subscriptions are those it read; else its
     -- audit rows go, and routing is done again below, as the serial path
     -- does it
-    v_route := v_subs_now IS NOT NULL
-               AND v_subs_now IS DISTINCT FROM v_subs;
     IF v_subs_now IS DISTINCT FROM v_subs THEN
         r_k := NULL;
+        v_route := v_subs_now IS NOT NULL;
     END IF;
     IF r_k IS NOT NULL OR v_route THEN
         e_seq := ARRAY(SELECT generate_series(v_seq0, v_seq0 + n_ev - 1));
@@ -2556,10 +2548,10 @@ BEGIN
         -- order; an ORDER BY u.k sorted every row, its body with it)
         INSERT INTO events (seq, id, message_id, org_id, type,
                             patient_hub_id, occurred_at, received_at, body)
-        SELECT v_seq0 + u.k - 1, e_id[u.k], m_mid[u.msg], p_org[u.msg],
-               e_type[u.k], e_hub[u.k],
+        SELECT v_seq0 + u.k - 1, p_eid[u.k], m_mid[u.msg], p_org[u.msg],
+               p_etype[u.k], e_hub[u.k],
                e_occ[u.k], m_at[u.msg], e_bt[u.k]
-          FROM unnest(e_msg) WITH ORDINALITY AS u(msg, k);
+          FROM unnest(p_emsg) WITH ORDINALITY AS u(msg, k);
     END IF;
 
     -- the chain: seq and hashes, the only part that needs the lock;
@@ -2593,7 +2585,7 @@ BEGIN
         ), dl AS (
             INSERT INTO deliveries (event_seq, event_id, subscription_id,
                                     org_id, patient_hub_id, url, endpoint)
-            SELECT e_seq[r_k[i]], e_id[r_k[i]], r_sub[i], r_org[i],
+            SELECT e_seq[r_k[i]], p_eid[r_k[i]], r_sub[i], r_org[i],
                    e_hub[r_k[i]], r_url[i], r_end[i]
               FROM generate_series(1, cardinality(r_k)) i
              WHERE r_mode[i] = 'webhook'
@@ -2648,7 +2640,7 @@ BEGIN
                              WHEN m_dup[i]
                              THEN coalesce(m_dup_evids[i], '[]')
                              WHEN p_ok[i]
-                             THEN coalesce(m_evids[i], '[]')
+                             THEN coalesce(p_mevids[i], '[]')
                              ELSE '[]' END;
         replies[i] := CASE WHEN m_dup[i] THEN m_dup_reply[i] END;
     END LOOP;
