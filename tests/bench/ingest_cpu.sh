@@ -20,6 +20,9 @@
 # that every backend it forks is counted; per message = (instructions of a
 # run of N2 messages - of a run of N1) / (N2 - N1), so start-up, warm-up and
 # the connection cancel out. Needs valgrind; about a minute per batch size.
+# PROF=N (with VALGRIND=1): also the N functions of the backend that cost
+# most per batch, inclusive (callgrind_annotate --inclusive=yes), the same
+# difference of the two runs; plpgsql.so has no symbols (its addresses).
 # shellcheck disable=SC2046,SC2086  # CFLAGS and pkg-config output split into flags
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -102,7 +105,9 @@ url="postgresql://postgres@/hub_ingest_cpu?host=$vg/run&port=$port"
 setup "$url"
 $out/ingest_cpu -u "$url" -f "$corpus" -b 16 -n 16 -w "${WARM:-2000}" >/dev/null
 
-# instructions of one run of N messages in batches of B (its backend's file)
+# instructions of one run of N messages in batches of B (its backend's
+# file, also left in $cgf)
+cgf=
 instr() {
     local pid f
     pid=$($out/ingest_cpu -u "$url" -f "$corpus" -b "$1" -n "$2" -w $(( $1 * 4 )) |
@@ -112,12 +117,28 @@ instr() {
         [ -s "$f" ] && grep -q '^totals:' "$f" && break
         sleep 0.2
     done
+    cgf=$f
     sed -n 's/^totals: *//p' "$f"
+}
+# the top PROF functions per batch: (inclusive of run 2 - of run 1) * B / dN
+prof() {
+    local b=$1 dn=$2 f1=$3 f2=$4
+    LC_ALL=C join -t $'\t' -j 1 -a 2 -e 0 -o 0,1.2,2.2 \
+        <(incl "$f1") <(incl "$f2") |
+        awk -F '\t' -v b="$b" -v dn="$dn" \
+            '{ d = ($3 - $2) * b / dn; if (d >= 1000) printf "%12d  %s\n", d, $1 }' |
+        sort -rn | head -n "$PROF"
+}
+incl() {
+    callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
+        sed -n 's/^ *\([0-9,][0-9,]*\) ([^)]*)  \(.*\)$/\2\t\1/p' |
+        tr -d , | LC_ALL=C sort -t $'\t' -k1,1
 }
 for b in $batches; do
     n1=$(( b * 20 > 100 ? b * 20 : 100 ))
     n2=$(( n1 * 3 ))
-    a=$(instr "$b" "$n1")
-    z=$(instr "$b" "$n2")
+    instr "$b" "$n1" >"$out/instr.txt"; a=$(cat "$out/instr.txt"); f1=$cgf
+    instr "$b" "$n2" >"$out/instr.txt"; z=$(cat "$out/instr.txt"); f2=$cgf
     echo "ingest_cpu batch=$b instructions_per_msg=$(( (z - a) / (n2 - n1) )) instructions_per_batch=$(( (z - a) * b / (n2 - n1) ))"
+    if [ "${PROF:-0}" -gt 0 ]; then prof "$b" $(( n2 - n1 )) "$f1" "$f2"; fi
 done
