@@ -1789,19 +1789,16 @@ DECLARE
     -- per-event parameters (p_emsg, p_eid, p_etype, p_ecur, p_eocc,
     -- p_eoccb, p_ebody, p_epos) and p_ik, p_isys, p_ival, p_mevids are
     -- used as variables: the events of duplicates are left out of them,
-    -- and p_ik is NULL when there is nothing to link. A copy of each into
+    -- and p_ik is NULL when there is nothing to link; p_eprep and
+    -- p_ecanon stay NULL for all true. A copy of each into
     -- a variable of its own was an expression to compile in every
     -- transaction and an array to copy (3.4k instructions a message at 16)
     e_pid text[] := coalesce(p_epid, p_ecur);  -- NULL: each as in p_ecur
-    e_canon boolean[] := coalesce(p_ecanon,     -- NULL: all true
-        array_fill(true, ARRAY[coalesce(cardinality(p_eid), 0)]));
-                                -- p_ebody is jsonb's text form already
     e_bt text[];                -- the bodies as stored (jsonb's text form)
     e_body jsonb[];             -- the bodies as jsonb: read (v_jb), or as
                                 -- stored (before the lock)
-    v_jb boolean := false;      -- e_body holds the bodies read as jsonb
-    e_prep boolean[] := coalesce(p_eprep,       -- NULL: all true
-        array_fill(true, ARRAY[coalesce(cardinality(p_eid), 0)]));
+    v_jb boolean;               -- e_body holds the bodies read as jsonb
+                                -- (NULL: no)
     e_occ timestamptz[];
     e_hub text[];
     e_seq bigint[];             -- only for routing: v_seq0 .. + n_ev - 1
@@ -1856,7 +1853,7 @@ DECLARE
     r_mode text[];
     r_url text[];
     r_end text[];
-    n_routed int := 0;          -- 'event.routed' rows, last in a_*
+    n_routed int;               -- 'event.routed' rows, last in a_*
     v_rows bigint;
     v_set text;                 -- set_config's answer (unused)
     v_locked boolean;           -- hub_chain_lock()'s (always true)
@@ -2029,15 +2026,17 @@ BEGIN
                array_agg(p_etype[k2] ORDER BY k2), array_agg(e_pid[k2] ORDER BY k2),
                array_agg(p_ebody[k2] ORDER BY k2),
                array_agg(p_ecur[k2] ORDER BY k2),
-               array_agg(e_prep[k2] ORDER BY k2),
+               CASE WHEN p_eprep IS NOT NULL
+                    THEN array_agg(p_eprep[k2] ORDER BY k2) END,
                CASE WHEN p_eocc IS NOT NULL
                     THEN array_agg(p_eocc[k2] ORDER BY k2) END,
                CASE WHEN p_eoccb IS NOT NULL
                     THEN array_agg(p_eoccb[k2] ORDER BY k2) END,
                array_agg(p_epos[k2] ORDER BY k2),
-               array_agg(e_canon[k2] ORDER BY k2)
-          INTO p_emsg, p_eid, p_etype, e_pid, p_ebody, p_ecur, e_prep, p_eocc,
-               p_eoccb, p_epos, e_canon
+               CASE WHEN p_ecanon IS NOT NULL
+                    THEN array_agg(p_ecanon[k2] ORDER BY k2) END
+          INTO p_emsg, p_eid, p_etype, e_pid, p_ebody, p_ecur, p_eprep, p_eocc,
+               p_eoccb, p_epos, p_ecanon
           FROM generate_series(1, n_ev) k2
          WHERE NOT m_dup[p_emsg[k2]];
         n_ev := coalesce(cardinality(p_eid), 0);
@@ -2062,7 +2061,7 @@ BEGIN
          ORDER BY o;
     END IF;
 
-    IF n_ev > 0 AND (false = ANY (e_prep) OR '?' = ANY (p_eocc)
+    IF n_ev > 0 AND (false = ANY (p_eprep) OR '?' = ANY (p_eocc)
                      OR array_position(p_etype, NULL) IS NOT NULL
                      OR p_ik IS NULL OR n_dup > 0) THEN
         -- a step below reads the bodies as jsonb (none does for the bodies
@@ -2074,9 +2073,9 @@ BEGIN
         e_hub := array_fill(NULL::text, ARRAY[n_ev]);   -- linked below
         -- the hub fields the caller could not write (a body of an unusual
         -- shape), as hub_ingest_batch_serial() sets them
-        IF false = ANY (e_prep) THEN
+        IF false = ANY (p_eprep) THEN
             e_body := array(
-                SELECT CASE WHEN e_prep[u.k] THEN u.b
+                SELECT CASE WHEN p_eprep[u.k] THEN u.b
                        ELSE u.b || jsonb_build_object('id', p_eid[u.k],
                            'source', coalesce(u.b->'source', '{}')
                                || jsonb_build_object('org', p_org[p_emsg[u.k]],
@@ -2179,14 +2178,12 @@ BEGIN
         v_known := array_position(i_owner, NULL) IS NULL;
         v_simple := v_simple
                     AND cardinality(array_remove(i_owner, NULL)) = 0;
-        v_new := 0;
-        IF NOT v_known THEN
+        IF NOT v_known THEN             -- (else v_new stays NULL: none)
             SELECT count(*) INTO v_new
               FROM unnest(p_ik) WITH ORDINALITY AS u(k, n)
              WHERE i_owner[u.n] IS NULL AND i_first[u.n] = u.k;
         END IF;
-        v_linked := false;
-        IF v_known AND NOT v_simple THEN
+        IF v_known AND NOT v_simple THEN    -- (else v_linked stays NULL)
             -- every identifier known before the batch (the steady state):
             -- an event whose identifiers all name one patient links to it,
             -- which is what the general case below makes of it. One pass
@@ -2310,7 +2307,7 @@ BEGIN
                              ELSE jsonb_set(u.b, '{patient,hub_id}',
                                             to_jsonb(e_hub[u.k])) END)::text
                   FROM unnest(e_body) WITH ORDINALITY AS u(b, k));
-        ELSIF true = ALL (e_canon)
+        ELSIF (p_ecanon IS NULL OR true = ALL (p_ecanon))
               AND p_epos IS NOT NULL AND array_position(p_epos, NULL) IS NULL
               AND p_ecur IS NOT NULL AND array_position(p_ecur, NULL) IS NULL
               AND array_position(e_hub, NULL) IS NULL
@@ -2329,18 +2326,18 @@ BEGIN
             END LOOP;
         ELSE
             -- text in, text out: jsonb's text form as store.c wrote it
-            -- (e_canon), else made here; the linked id written over the
+            -- (p_ecanon), else made here; the linked id written over the
             -- candidate (its one occurrence: see p_epos) keeps a text
             -- canonical (ids are plain)
             e_bt := ARRAY(
                 SELECT CASE WHEN e_hub[u.k] IS NOT DISTINCT FROM p_ecur[u.k]
-                            THEN CASE WHEN e_canon[u.k] THEN u.t
+                            THEN CASE WHEN coalesce(p_ecanon[u.k], true) THEN u.t
                                       ELSE u.t::jsonb::text END
                             WHEN e_hub[u.k] IS NULL
                             THEN (u.t::jsonb #- '{patient,hub_id}')::text
                             WHEN p_epos[u.k] IS NOT NULL
                                  AND e_hub[u.k] ~ '^[0-9A-Za-z]+$'
-                            THEN CASE WHEN e_canon[u.k]
+                            THEN CASE WHEN coalesce(p_ecanon[u.k], true)
                                  THEN replace(u.t, p_ecur[u.k], e_hub[u.k])
                                  ELSE replace(u.t, p_ecur[u.k],
                                               e_hub[u.k])::jsonb::text END
@@ -2559,7 +2556,7 @@ BEGIN
     -- hashes (hex is made once, in the INSERT; a recursive CTE measured
     -- no faster than this loop)
     n_a := coalesce(cardinality(a_rest), 0)
-           - CASE WHEN r_k IS NULL THEN n_routed ELSE 0 END;
+           - CASE WHEN r_k IS NULL THEN coalesce(n_routed, 0) ELSE 0 END;
     v_h := decode(v_prev, 'hex');
     a_h := array_fill(NULL::bytea, ARRAY[n_a]);
     FOR i IN 1 .. n_a LOOP
