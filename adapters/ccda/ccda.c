@@ -898,6 +898,47 @@ static bool in_list(const char *const *l, size_t n, const char *s)
     return false;
 }
 
+/* A participant's id as ccda_ii_string writes it: the role's own (an
+ * NPI), else the organization it acts for; a device's own id is not a
+ * party (FHIR's Observation.performer names no Device). NULL when none. */
+static const char *party_id(struct doc *dc, const struct ccda_node *role)
+{
+    if (ccda_child(role, "assignedAuthoringDevice") == NULL) {
+        CCDA_FOREACH(id, role, "id") {
+            const char *s = ccda_ii_string(dc->a, id);
+            if (s)
+                return s;
+        }
+    }
+    CCDA_FOREACH(id, ccda_child(role, "representedOrganization"), "id") {
+        const char *s = ccda_ii_string(dc->a, id);
+        if (s)
+            return s;
+    }
+    return NULL;
+}
+
+/* Who took the screening entry `n` (F59): its own author (C-CDA Author
+ * Participation, 4.119: the entry's author overrides the header's), else
+ * its performer (who carried the observation out). The C-CDA on FHIR
+ * mapping takes an observation's author to Observation.performer. The
+ * header's author is not read: it propagates to every entry, and is often
+ * the EHR or who signed the document, not who screened (F31). */
+static const char *entry_performer(struct doc *dc, const struct ccda_node *n)
+{
+    CCDA_FOREACH(au, n, "author") {
+        const char *s = party_id(dc, ccda_child(au, "assignedAuthor"));
+        if (s)
+            return s;
+    }
+    CCDA_FOREACH(pf, n, "performer") {
+        const char *s = party_id(dc, ccda_child(pf, "assignedEntity"));
+        if (s)
+            return s;
+    }
+    return NULL;
+}
+
 /* One screening event from `n` responses. */
 static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
                           struct resp *rs, size_t n,
@@ -1092,6 +1133,11 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
             jw_cstr(w, said_pos[k]);
         jw_arr_end(w);
     }
+    /* who took it: the panel's, else the first item's that says */
+    const char *perf = panel ? entry_performer(dc, panel) : NULL;
+    for (size_t i = 0; perf == NULL && i < n; i++)
+        perf = entry_performer(dc, rs[i].obs);
+    jw_kv_cstr(w, "performer", perf);
     /* the visit the document tells (F31; FHIR's Observation.encounter) */
     jw_kv_cstr(w, "encounter", dc->encounter_id);
     /* disagreements are kept as warnings, never overridden either way */

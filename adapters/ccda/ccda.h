@@ -45,6 +45,9 @@
  *     body when a domain is positive. The sender's own verdict (interpretationCode
  *     POS/NEG, a derived item such as 88124-3) is kept as
  *     sender_positive_domains, and a disagreement becomes a warning.
+ *     Its "performer" is the entry's own author (else performer): its id,
+ *     else its organization's; the panel's, else the first item's; never
+ *     the header's author.
  *     Smoking status, tobacco use and SOGI observations give no event: the
  *     hub has no topic for them and does not route them (they stay in the
  *     stored document).

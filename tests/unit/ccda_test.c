@@ -342,6 +342,73 @@ Test(ccda_screening, a_screening_names_the_documents_encounter,
     cJSON_Delete(ev);
 }
 
+/* F59: who took the screening is the entry's own author (else its
+ * performer), by id, else the organization's it acts for; the panel's
+ * first, then an item's. The header's author is not taken. */
+static void insert_after(char *doc, const char *mark, const char *what)
+{
+    char *at = strstr(doc, mark);
+    cr_assert_not_null(at, "%s", mark);
+    at += strlen(mark);
+    memmove(at + strlen(what), at, strlen(at) + 1);
+    memcpy(at, what, strlen(what));
+}
+
+static const char *performer_of(const char *header, const char *panel_part,
+                                const char *item)
+{
+    static char doc[8192];
+    snprintf(doc, sizeof(doc), "%s", hrsn_doc(item));
+    insert_after(doc, "<code code=\"96777-8\" codeSystem=\"2.16.840.1.113883."
+                 "6.1\"/>", panel_part);
+    insert_after(doc, "</recordTarget>", header);
+    arena_reset(&A);
+    struct run r = run_str(doc);
+    cJSON *ev = first_event(&r, 1);
+    const char *p = cJSON_GetStringValue(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(ev, "screening"), "performer"));
+    static char out[256];
+    snprintf(out, sizeof(out), "%s", p ? p : "(absent)");
+    cJSON_Delete(ev);
+    return out;
+}
+
+Test(ccda_screening, a_screening_names_who_took_it, .init = setup,
+     .fini = teardown)
+{
+    static const char item[] =
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"95615-1\"/>%s<value xsi:type=\"CD\" "
+        "code=\"LA6270-8\"/></observation></entryRelationship>";
+    char plain[1024], perf[1024];
+    snprintf(plain, sizeof(plain), item, "");
+    snprintf(perf, sizeof(perf), item,
+             "<performer><assignedEntity><id root=\"2.16.840.1.113883.4.6\" "
+             "extension=\"1234567893\"/></assignedEntity></performer>");
+    /* the panel's author, by its NPI */
+    cr_expect_str_eq(performer_of("",
+        "<author><templateId root=\"2.16.840.1.113883.10.20.22.4.119\"/>"
+        "<time value=\"2024\"/><assignedAuthor><id nullFlavor=\"UNK\"/>"
+        "<id root=\"2.16.840.1.113883.4.6\" extension=\"1111111112\"/>"
+        "</assignedAuthor></author>", perf),
+        "urn:hl7ii:2.16.840.1.113883.4.6:1111111112");
+    /* a device records for an organization: the organization */
+    cr_expect_str_eq(performer_of("",
+        "<author><time value=\"2024\"/><assignedAuthor><id root=\"1.2.9\"/>"
+        "<assignedAuthoringDevice><softwareName>EHR</softwareName>"
+        "</assignedAuthoringDevice><representedOrganization><id "
+        "root=\"1.2.3.4\"/></representedOrganization></assignedAuthor>"
+        "</author>", plain), "urn:oid:1.2.3.4");
+    /* none on the panel: an item's performer */
+    cr_expect_str_eq(performer_of("", "", perf),
+                     "urn:hl7ii:2.16.840.1.113883.4.6:1234567893");
+    /* none on the entry: none (the header's author is the document's) */
+    cr_expect_str_eq(performer_of(
+        "<author><time value=\"2024\"/><assignedAuthor><id root=\"2.16.840."
+        "1.113883.4.6\" extension=\"2222222224\"/></assignedAuthor></author>",
+        "", plain), "(absent)");
+}
+
 Test(ccda_screening, unknown_instrument_gives_no_event, .init = setup,
      .fini = teardown)
 {
