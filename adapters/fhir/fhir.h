@@ -27,7 +27,9 @@
  *        item is "asserted", positive as asserted, in the category's domain
  *        (not in a status domain; schemas/dict/README.md). For an
  *        effectivePeriod, occurred_at is its end (else issued, else its
- *        start) and the body keeps the period. Status entered-in-error / cancelled / in-progress: no event.
+ *        start) and the body keeps the period. "language" is the language
+ *        it was taken in, from SHIN-NY's observation-language extension
+ *        (never Resource.language, the language of the resource's text). Status entered-in-error / cancelled / in-progress: no event.
  *   Condition          condition.recorded (domain from the SDOH category, else
  *                      the ICD-10-CM Z code)
  *   Goal               goal.updated

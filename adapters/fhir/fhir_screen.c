@@ -742,6 +742,53 @@ static const char *performer_ref(const cJSON *o)
     return ref_member(o, "author");
 }
 
+/*
+ * The language the screening was taken in (F60), for a CBO that follows
+ * up: SHIN-NY's observation-language extension, its code (valueCode, or
+ * a valueCodeableConcept's first coding: BCP-47, "es", "kmv"). Not
+ * Resource.language: FHIR R4 makes it the language the resource's text
+ * is written in, which senders set once for everything (SHIN-NY's "en" on
+ * the Patient, and on the panel whose extension says "kmv"). A code that
+ * is no language tag is left out with a warning.
+ */
+#define LANG_EXT "/StructureDefinition/shinny-observation-language"
+
+static const char *screening_language(struct fx *x, const cJSON *o)
+{
+    const cJSON *ext = fx_get(o, "extension");
+    size_t i = 0;
+    for (const cJSON *c = cJSON_IsArray(ext) ? ext->child : NULL; c;
+         c = c->next, i++) {
+        const char *url = cJSON_GetStringValue(fx_get(c, "url"));
+        size_t n = url ? strlen(url) : 0;
+        if (n < sizeof(LANG_EXT) - 1 ||
+            strcmp(url + n - (sizeof(LANG_EXT) - 1), LANG_EXT) != 0)
+            continue;
+        const char *code = cJSON_GetStringValue(fx_get(c, "valueCode"));
+        if (code == NULL) {
+            const cJSON *k = fx_get(fx_get(c, "valueCodeableConcept"), "coding");
+            code = cJSON_GetStringValue(
+                fx_get(cJSON_IsArray(k) ? k->child : NULL, "code"));
+        }
+        /* BCP-47: alphanumeric subtags of 1-8, joined by '-' */
+        size_t run = 0, len = code ? strlen(code) : 0;
+        bool ok = len > 1 && len <= 35 && isalpha((unsigned char)code[0]);
+        for (size_t k = 0; ok && k < len; k++) {
+            run = code[k] == '-' ? 0 : run + 1;
+            ok = run <= 8 && (code[k] == '-' ? k + 1 < len && code[k + 1] != '-'
+                                             : isalnum((unsigned char)code[k]));
+        }
+        if (ok)
+            return code;
+        size_t old = fx_key(x, "extension");
+        fx_idx(x, i);
+        fx_warn(x, NULL, "screening language is not a BCP-47 tag; left out");
+        fx_pop(x, old);
+        return NULL;
+    }
+    return NULL;
+}
+
 static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
                   const struct dict_instrument *in, const char *status,
                   const char *occurred, const char *pstart,
@@ -796,6 +843,7 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
         jw_kv_cstr(&w, "instrument_name", s->inst_name);
     }
     jw_kv_cstr(&w, "status", status);
+    jw_kv_cstr(&w, "language", screening_language(x, e->res));
     if (pstart || pend) {
         jw_key(&w, "effective_period");
         jw_obj_begin(&w);

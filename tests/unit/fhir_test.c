@@ -2361,6 +2361,41 @@ Test(fhir, a_screening_carries_the_procedure_it_was_part_of)
                      "the screening it was part of was refused");
 }
 
+/* F60: the language the screening was taken in, from SHIN-NY's
+ * observation-language extension; never Resource.language. */
+Test(fhir, a_screening_carries_the_language_it_was_taken_in)
+{
+    struct canon_list out;
+    struct hub_err err;
+    char j[2048];
+    static const char ext[] =
+        ",\"language\":\"en\",\"extension\":[{\"url\":\"http://example.org/x\","
+        "\"valueString\":\"y\"},{\"url\":\"http://shinny.org/us/ny/hrsn/"
+        "StructureDefinition/shinny-observation-language\",%s}]";
+    char e[512];
+    snprintf(e, sizeof(e), ext, "\"valueCodeableConcept\":{\"coding\":"
+             "[{\"code\":\"kmv\"}]}");
+    snprintf(j, sizeof(j), obs_fmt, "", e);
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    cr_expect_str_eq(field_of(&out, 0, "screening.language"), "kmv");
+    snprintf(e, sizeof(e), ext, "\"valueCode\":\"es-419\"");
+    snprintf(j, sizeof(j), obs_fmt, "", e);
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
+    cr_expect_str_eq(field_of(&out, 0, "screening.language"), "es-419");
+    /* Resource.language alone is the text's language: not carried */
+    snprintf(j, sizeof(j), obs_fmt, "", ",\"language\":\"es\"");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
+    cr_expect_str_eq(field_of(&out, 0, "screening.language"), "(absent)");
+    /* no language tag: left out, said where */
+    snprintf(e, sizeof(e), ext, "\"valueCode\":\"Spanish (Mexico)\"");
+    snprintf(j, sizeof(j), obs_fmt, "", e);
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
+    cr_expect_str_eq(field_of(&out, 0, "screening.language"), "(absent)");
+    cr_expect_str_eq(field_of(&out, 0, "warnings.0.field"),
+                     "Observation.extension[1]");
+}
+
 /* Observation o1 with `subj` as its subject, for the reference shapes. */
 static void obs_with_subject(char *j, size_t n, const char *subj)
 {
