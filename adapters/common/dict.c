@@ -41,10 +41,21 @@ struct icd_row {
     const char *value;              /* domain or sensitivity label */
 };
 
+/* security-labels.json "loinc" `answers` / `above`: only these answers,
+ * or a value above this, imply the label (a disclosure, not the question
+ * asked: HITS "Never" discloses no abuse). */
+struct dict_sens_rule {
+    const char **answers;
+    size_t n_answers;
+    bool has_above;
+    int64_t above;
+};
+
 struct sec_row {
     const char *system;             /* NULL: any system */
     const char *code;
     const char *label;
+    const struct dict_sens_rule *rule;  /* loinc: NULL, any answer */
 };
 
 struct dict {
@@ -930,10 +941,73 @@ static bool loinc_ok(const char *s)
     return sum % 10 == 0;
 }
 
+/* A LOINC answer code: "LA", digits, '-', one digit (no check digit). */
+static bool loinc_answer_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 5 || n > 12 || s[0] != 'L' || s[1] != 'A' || s[n - 2] != '-' ||
+        !isdigit((unsigned char)s[n - 1]))
+        return false;
+    for (size_t i = 2; i + 2 < n; i++)
+        if (!isdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
 static int code_cmp(const void *x, const void *y)
 {
     const struct sec_row *a = x, *b = y;
     return strcmp(a->code, b->code);
+}
+
+/* A "loinc" row's optional `answers` (LOINC answer codes) and `above` (a
+ * number): the rule that only they imply its label. */
+static int load_sens_rule(struct ld *l, const cJSON *e, struct sec_row *r)
+{
+    const cJSON *ans = cJSON_GetObjectItemCaseSensitive(e, "answers");
+    const cJSON *above = cJSON_GetObjectItemCaseSensitive(e, "above");
+    if (ans == NULL && above == NULL)
+        return HUB_OK;
+    struct dict_sens_rule *rule = arena_zalloc(&l->d->a, sizeof(*rule));
+    if (ans) {
+        size_t n = (size_t)cJSON_GetArraySize(ans);
+        size_t old = ld_key(l, "answers");
+        if (!cJSON_IsArray(ans) || n == 0)
+            return ld_fail(l, HUB_EINVALID, "expected a non-empty array");
+        rule->answers = arena_zalloc(&l->d->a, n * sizeof(*rule->answers));
+        for (const cJSON *c = ans->child; c; c = c->next) {
+            size_t o2 = ld_idx(l, rule->n_answers);
+            if (!cJSON_IsString(c) || !loinc_answer_ok(c->valuestring))
+                return ld_fail(l, HUB_EINVALID, "not a LOINC answer code");
+            rule->answers[rule->n_answers++] = arena_strndup(
+                &l->d->a, c->valuestring, strlen(c->valuestring));
+            ld_pop(l, o2);
+        }
+        ld_pop(l, old);
+    }
+    if (above) {
+        if (!cJSON_IsNumber(above) || above->valuedouble != (double)(int64_t)above->valuedouble) {
+            ld_key(l, "above");
+            return ld_fail(l, HUB_EINVALID, "expected an integer");
+        }
+        rule->has_above = true;
+        rule->above = (int64_t)above->valuedouble;
+    }
+    r->rule = rule;
+    return HUB_OK;
+}
+
+/* Whether response `r` implies the label of a row with `rule`. */
+static bool sens_implied(const struct dict_sens_rule *rule,
+                         const struct dict_response *r)
+{
+    if (rule == NULL)
+        return true;
+    for (size_t i = 0; i < r->n_answers; i++)
+        for (size_t k = 0; k < rule->n_answers; k++)
+            if (slice_eq(trim(r->answers[i]), rule->answers[k]))
+                return true;
+    return rule->has_above && r->has_value && r->value > rule->above;
 }
 
 /* security-labels.json "loinc": questions whose answer is itself sensitive
@@ -941,7 +1015,8 @@ static int code_cmp(const void *x, const void *y)
  * carries the label, so it is routed only where the label is allowed. */
 static int load_loinc_labels(struct ld *l, const cJSON *root)
 {
-    static const char *const row[] = { "code", "label", "display", NULL };
+    static const char *const row[] = { "code", "label", "display", "answers",
+                                       "above", NULL };
     const cJSON *arr;
     size_t n;
     int rc;
@@ -968,6 +1043,8 @@ static int load_loinc_labels(struct ld *l, const cJSON *root)
             return ld_fail(l, HUB_EINVALID,
                            "label is not a short lowercase token");
         }
+        if ((rc = load_sens_rule(l, e, r)))
+            return rc;
         r->system = "http://loinc.org";
         l->d->n_loinc = i + 1;
         ld_pop(l, o2);
@@ -1172,7 +1249,8 @@ const char *dict_snomed_sensitivity(const struct dict *d, struct slice code)
     return r ? r->label : NULL;
 }
 
-const char *dict_loinc_sensitivity(const struct dict *d, struct slice code)
+static const struct sec_row *loinc_row(const struct dict *d,
+                                       struct slice code)
 {
     char key[16];
     code = trim(code);
@@ -1181,20 +1259,36 @@ const char *dict_loinc_sensitivity(const struct dict *d, struct slice code)
     memcpy(key, code.p, code.len);
     key[code.len] = '\0';
     struct sec_row probe = { .code = key };
-    const struct sec_row *r =
-        bsearch(&probe, d->loinc, d->n_loinc, sizeof(*d->loinc), code_cmp);
+    return bsearch(&probe, d->loinc, d->n_loinc, sizeof(*d->loinc), code_cmp);
+}
+
+const char *dict_loinc_sensitivity(const struct dict *d, struct slice code)
+{
+    const struct sec_row *r = loinc_row(d, code);
     return r ? r->label : NULL;
 }
 
-/* Each instrument item carries its question's label, so that scoring a
- * known question costs no lookup. The items are the loader's own rows. */
+/* Each instrument item carries its question's label, and each sum the
+ * label of a total past its `above`, so that scoring costs no lookup. The
+ * items and sums are the loader's own rows. */
 static void link_item_labels(struct dict *d)
 {
     for (size_t i = 0; i < d->n_inst; i++)
         for (size_t j = 0; j < d->inst[i].n_items; j++) {
             struct dict_item *it = (struct dict_item *)&d->inst[i].items[j];
-            it->sensitivity =
-                dict_loinc_sensitivity(d, slice_from_cstr(it->question));
+            const struct sec_row *r =
+                loinc_row(d, slice_from_cstr(it->question));
+            it->sensitivity = r ? r->label : NULL;
+            it->sens_rule = r ? r->rule : NULL;
+        }
+    for (size_t i = 0; i < d->n_inst; i++)
+        for (size_t j = 0; j < d->inst[i].n_sums; j++) {
+            struct dict_sum *sm = (struct dict_sum *)&d->inst[i].sums[j];
+            const struct sec_row *r = loinc_row(d, slice_from_cstr(sm->code));
+            if (r && r->rule && r->rule->has_above) {
+                sm->sensitivity = r->label;
+                sm->sens_above = r->rule->above;
+            }
         }
 }
 
@@ -1562,8 +1656,10 @@ int dict_score(const struct dict *d, struct arena *a,
         ir->declined = r[i].declined ||
                        (r[i].n_answers == 0 && !r[i].has_value && !r[i].has_text);
         if (it == NULL) {
-            if (!ir->declined)
-                add_label(out, dict_loinc_sensitivity(d, r[i].question));
+            const struct sec_row *sr =
+                ir->declined ? NULL : loinc_row(d, r[i].question);
+            if (sr && sens_implied(sr->rule, &r[i]))
+                add_label(out, sr->label);
             continue;
         }
         ir->domain = it->domain;
@@ -1598,7 +1694,8 @@ int dict_score(const struct dict *d, struct arena *a,
             ir->declined = true;        /* "I choose not to answer" */
             continue;
         }
-        add_label(out, it->sensitivity);
+        if (it->sensitivity && sens_implied(it->sens_rule, &r[i]))
+            add_label(out, it->sensitivity);
         if (known == 0 && !r[i].has_value) {
             continue;                   /* only unknown codes: UNKNOWN */
         }
@@ -1656,6 +1753,10 @@ int dict_score(const struct dict *d, struct arena *a,
             if (!inst && answered == 0 && !sr.complete)
                 continue;               /* nothing of this rule was sent */
             if (sr.complete) {
+                /* a total past a row's `above` implies its label however
+                 * it was reached (HITS: insults and screams alone) */
+                if (s->sensitivity && sr.value > s->sens_above)
+                    add_label(out, s->sensitivity);
                 sr.verdict = sr.value >= s->positive_at ? DICT_POSITIVE
                                                         : DICT_NEGATIVE;
                 add_domain(out->domains, &out->n_domains, s->domain);

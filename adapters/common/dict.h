@@ -116,6 +116,8 @@ struct dict_answer {
     struct dict_key key;        /* of code */
 };
 
+struct dict_sens_rule;          /* dict.c: the answers that imply a label */
+
 struct dict_item {
     const char *question;       /* LOINC "88122-7" */
     const char *display;
@@ -126,6 +128,9 @@ struct dict_item {
     bool numeric;               /* answered with a number, not a code */
     const char *sensitivity;    /* the label its answer implies ("psy":
                                    security-labels.json "loinc"), or NULL */
+    const struct dict_sens_rule *sens_rule;  /* when only some answers
+                                   imply it (HITS: all but Never); NULL:
+                                   any answer does */
     const struct dict_answer *answers;
     size_t n_answers;
     struct dict_key key;        /* of question */
@@ -143,6 +148,10 @@ struct dict_sum {
     bool require_all;           /* no score unless every item is answered */
     struct dict_key key;        /* of code */
     const struct dict_key *item_keys;   /* of items[] */
+    const char *sensitivity;    /* the label a total past `sens_above`
+                                   implies (security-labels.json "loinc"
+                                   `above`), or NULL */
+    int64_t sens_above;
 };
 
 /* An item derived from others: `positive_answer` when any source item is

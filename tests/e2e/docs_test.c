@@ -1006,10 +1006,13 @@ Test(docs, screening_positive_subscription_gets_the_fhir_event,
     char sub[512], first[64];
 
     cr_assert_not_null(rx);
+    /* the sample's HITS answers disclose violence (hurt Rarely): its
+     * screening is labelled sdv (F61), so the subscriber opts in to it */
     snprintf(sub, sizeof(sub),
              "{\"url\":\"http://127.0.0.1:%d/hook\",\"topics\":"
              "[\"screening.positive\"],\"filters\":{\"domains\":"
-             "[\"food-insecurity\"]},\"secrets\":[\"" SECRET "\"]}",
+             "[\"food-insecurity\"],\"sensitivity\":[\"sdv\"]},"
+             "\"secrets\":[\"" SECRET "\"]}",
              rx->port);
     cr_assert_eq(http_call(&hub, true, "POST", "/v1/subscriptions", "tok-cbo",
                            NULL, sub, strlen(sub), "application/json", &r), 0);

@@ -615,6 +615,57 @@ Test(dict, ahc_substance_use_answers_imply_no_label)
     cr_assert_eq(s.n_positive_domains, 1, "daily use is a positive answer");
 }
 
+/* F61: HITS measures abuse (Hurt, Insult, Threaten, Scream; the AHC asks
+ * it of "anyone, including family and friends"). An answer that discloses
+ * violence labels the screening "sdv" (v3 SDV: sexual assault, abuse, or
+ * domestic violence): physically hurt or threatened with harm at all, or a
+ * positive total (11 or more) however reached, and PRAPARE's afraid of a
+ * partner. "Never", insults or screams below the threshold, and a declined
+ * item disclose none: most AHC screenings stay unlabelled, for CBOs. */
+Test(dict, a_disclosure_of_violence_labels_the_screening_sdv)
+{
+#define HITS(h, i, t, s)                                                    \
+    { { "95618-5", { h }, 0, false }, { "95617-7", { i }, 0, false },       \
+      { "95616-9", { t }, 0, false }, { "95615-1", { s }, 0, false } }
+    struct resp never[] = HITS(NEVER, NEVER, NEVER, NEVER);
+    struct dict_scoring s = score("96777-8", never, 4);
+    cr_expect_eq(s.n_labels, 0);
+    struct resp hurt[] = HITS(RARELY, NEVER, NEVER, NEVER);
+    s = score("96777-8", hurt, 4);
+    cr_assert_eq(s.n_labels, 1);
+    cr_expect_str_eq(s.labels[0], "sdv");
+    struct resp threat[] = HITS(NEVER, NEVER, RARELY, NEVER);
+    s = score("NYSAHCHRSN", threat, 4);
+    cr_expect_eq(s.n_labels, 1);
+    /* insults and screams: below 11 nothing, at 12 a positive screen */
+    struct resp words[] = HITS(NEVER, FREQUENTLY, NEVER, RARELY);
+    s = score("96777-8", words, 4);
+    cr_expect_eq(s.n_labels, 0, "sum 9");
+    struct resp loud[] = HITS(NEVER, FREQUENTLY, NEVER, FREQUENTLY);
+    s = score("96777-8", loud, 4);
+    cr_assert_eq(s.n_labels, 1, "sum 12");
+    cr_expect_str_eq(s.labels[0], "sdv");
+    /* the sender's total alone, loose */
+    struct resp total[] = { { "95614-4", { NULL }, 12, false } };
+    s = score(NULL, total, 1);
+    cr_expect_eq(s.n_labels, 1);
+    total[0].value = 10;
+    s = score(NULL, total, 1);
+    cr_expect_eq(s.n_labels, 0);
+    /* declined reveals nothing */
+    struct resp declined[] = { { "95618-5", { RARELY }, 0, true } };
+    s = score("96777-8", declined, 1);
+    cr_expect_eq(s.n_labels, 0);
+    /* PRAPARE: afraid of a partner or ex-partner */
+    struct resp afraid[] = { { "76501-6", { "LA33-6" }, 0, false } };
+    s = score("93025-5", afraid, 1);
+    cr_expect_eq(s.n_labels, 1);
+    afraid[0].ans[0] = "LA32-8";
+    s = score("93025-5", afraid, 1);
+    cr_expect_eq(s.n_labels, 0);
+#undef HITS
+}
+
 /* ---- bad data files ------------------------------------------------------------ */
 
 static const char DOMAINS[] =
@@ -739,6 +790,18 @@ Test(dict_load, bad_files_are_refused_with_file_path_and_reason)
           "{\"labels\":[],\"loinc\":[{\"code\":\"44260-8\",\"label\":\"psy\"},"
           "{\"code\":\"44260-8\",\"label\":\"psy\"}]}",
           HUB_EINVALID, "/loinc", "duplicate code" },
+        { "security-labels.json",
+          "{\"labels\":[],\"loinc\":[{\"code\":\"95618-5\",\"label\":\"sdv\","
+          "\"answers\":[\"LA10066-1\",\"Rarely\"]}]}",
+          HUB_EINVALID, "/loinc/0/answers/1", "not a LOINC answer code" },
+        { "security-labels.json",
+          "{\"labels\":[],\"loinc\":[{\"code\":\"95618-5\",\"label\":\"sdv\","
+          "\"answers\":[]}]}",
+          HUB_EINVALID, "/loinc/0/answers", "expected a non-empty array" },
+        { "security-labels.json",
+          "{\"labels\":[],\"loinc\":[{\"code\":\"95614-4\",\"label\":\"sdv\","
+          "\"above\":10.5}]}",
+          HUB_EINVALID, "/loinc/0/above", "expected an integer" },
         { "security-labels.json",
           "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
           HUB_ELIMIT, "/", "nesting is deeper than the limit" },
@@ -961,7 +1024,7 @@ Test(ctl_dict, show_lists_the_safety_sum_and_a_usage_error_is_2)
     fclose(err);
     cr_assert_not_null(strstr(buf, "sum  95614-4"));
     cr_assert_not_null(strstr(buf, "positive at >= 11"));
-    cr_assert_not_null(strstr(buf, "## LOINC questions to sensitivity (28)"));
+    cr_assert_not_null(strstr(buf, "## LOINC questions to sensitivity (32)"));
     cr_assert_not_null(strstr(buf, "44260-8      psy        http://loinc.org"));
     free(buf);
     free(ebuf);
