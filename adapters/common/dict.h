@@ -357,11 +357,16 @@ bool dict_is_icd9(struct slice system);
  * dot: 291-292 and 303-305 (the substance use codes F10-F19 replaced) ->
  * "sud"; else NULL. ICD-9-CM is frozen: no dictionary row needed. */
 const char *dict_icd9_sensitivity(struct slice code);
+/* Whether `system` names ICD-10-CM or WHO ICD-10: FHIR's URIs, their
+ * OIDs (bare or urn:oid:), or HL7 v2's I10, I10C, ICD10, ICD-10, ICD10CM,
+ * ICD-10-CM; case aside, as sent. */
+bool dict_is_icd10(struct slice system);
 /* The sensitivity label of a diagnosis coded in `system`: ICD-9-CM as
  * above, ICD-10(-CM) (FHIR URI or OID) by dict_icd10_sensitivity, SNOMED
  * CT by dict_snomed_sensitivity; NULL for another or no system. `d` NULL:
  * ICD-9-CM only. The one classifier FHIR and C-CDA ask (HL7 v2 asks its
- * ICD-9-CM parts, beside its own reading of unlabelled F1x codes). */
+ * parts: it reads F10-F19 without a dictionary, and an unlabelled F1x
+ * code as sud). */
 const char *dict_code_sensitivity(const struct dict *d, struct slice system,
                                   struct slice code);
 

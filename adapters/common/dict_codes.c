@@ -57,11 +57,14 @@ const char *dict_icd9_sensitivity(struct slice code)
     return n == 291 || n == 292 || (n >= 303 && n <= 305) ? "sud" : NULL;
 }
 
-/* ICD-10-CM's and WHO ICD-10's URIs and OIDs: the dictionary's ICD-10
- * rows are chapter and block codes, the same in both. */
-static bool is_icd10(struct slice system)
+bool dict_is_icd10(struct slice system)
 {
+    /* FHIR's URIs and the OIDs of ICD-10-CM and WHO ICD-10 (the
+     * dictionary's ICD-10 rows are chapter and block codes, the same in
+     * both), bare or as urn:oid:; and what HL7 v2 feeds write (table 0396
+     * I10, I10C; ICD10, ICD-10, ICD10CM, ICD-10-CM) */
     static const char *const names[] = {
+        "I10", "I10C", "ICD10", "ICD-10", "ICD10CM", "ICD-10-CM",
         "http://hl7.org/fhir/sid/icd-10-cm", "http://hl7.org/fhir/sid/icd-10",
         "2.16.840.1.113883.6.90", "urn:oid:2.16.840.1.113883.6.90",
         "2.16.840.1.113883.6.3", "urn:oid:2.16.840.1.113883.6.3",
@@ -78,7 +81,7 @@ const char *dict_code_sensitivity(const struct dict *d, struct slice system,
         return dict_icd9_sensitivity(code);
     if (d == NULL)
         return NULL;
-    if (is_icd10(system))
+    if (dict_is_icd10(system))
         return dict_icd10_sensitivity(d, code);
     if (dict_is_snomed(system))
         return dict_snomed_sensitivity(d, code);

@@ -474,6 +474,14 @@ Test(hl7_to_events, labels_icd10_f10_to_f19_diagnoses_sud)
     cr_assert(!has_sud("DG1|1||4711^x^L^E11.9^Diabetes^I10"));
     cr_assert(!has_sud("DG1|1||4711^x^L^F10.20^x^SCT"));
     cr_assert(has_sud("DG1|1||4711^x^L^F10.20^x"), "no system: safe");
+    /* F59: ICD-10's URIs and urn:oid: forms, as a feed converted from FHIR
+     * writes them (the list held the URIs in lower case against an
+     * upper-casing compare, so they never matched) */
+    cr_assert(has_sud("DG1|1||F10.20^x^http://hl7.org/fhir/sid/icd-10-cm"));
+    cr_assert(has_sud("DG1|1||F11.20^x^http://hl7.org/fhir/sid/icd-10"));
+    cr_assert(has_sud("DG1|1||F12.9^x^urn:oid:2.16.840.1.113883.6.90"));
+    cr_assert(has_sud("DG1|1||F19^x^icd-10-cm"));
+    cr_assert(!has_sud("DG1|1||F10.20^x^http://hl7.org/fhir/sid/icd-9-cm"));
 }
 
 /* tests/data/real/SOURCES.md F36: the ICD-9-CM codes F10-F19 replaced
