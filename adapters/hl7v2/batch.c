@@ -25,9 +25,19 @@ static int is_blank(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* The bytes of a UTF-8 byte order mark at p[0..len): Windows tools write
+ * one at the start of an exported file. */
+static size_t bom_len(const char *p, size_t len)
+{
+    return len >= 3 && (unsigned char)p[0] == 0xef &&
+                   (unsigned char)p[1] == 0xbb && (unsigned char)p[2] == 0xbf
+               ? 3
+               : 0;
+}
+
 bool hl7_is_batch(const char *p, size_t len)
 {
-    size_t i = 0;
+    size_t i = bom_len(p, len);
     while (i < len && is_blank(p[i]))
         i++;
     return len - i >= 4 && (p[i] == 'F' || p[i] == 'B') &&
@@ -111,7 +121,7 @@ int hl7_batch_read(const char *p, size_t len, struct hl7_batch_file *f,
 {
     if (p == NULL)
         p = "";                     /* no bytes: an empty envelope */
-    const char *end = p + len, *q = p;
+    const char *end = p + len, *q = p + bom_len(p, len);
     const char *msg_start = NULL, *msg_end = NULL;
     struct hl7_batch *b = NULL;     /* the batch open now, if any */
     bool in_file = false, file_done = false, any_bhs = false;

@@ -135,9 +135,9 @@ int hl7_ack_warn(struct arena *a, const struct hl7_msg *m, const char *code,
 
 /*
  * Batch files (batch protocol, v2.5 ch. 2.10.3): [FHS] { [BHS] { MSH ... }
- * [BTS] } [FTS]. hl7_is_batch: the bytes (after blank lines) start with
- * FHS or BHS and a delimiter; a message does not pay for batch support
- * beyond that compare. hl7_batch_read checks the envelope and sets
+ * [BTS] } [FTS]. hl7_is_batch: the bytes (after a UTF-8 byte order mark
+ * and blank lines) start with FHS or BHS and a delimiter; a message does
+ * not pay for batch support beyond that compare. hl7_batch_read checks the envelope and sets
  * msgs[0..f->n_msgs) to the messages (each parsed later as if sent alone).
  * Refused whole, nothing taken: a BHS without BTS (or the reverse), an FHS
  * without FTS or not first, a segment outside any message, a segment after

@@ -66,6 +66,16 @@ Test(hl7_batch, tells_a_batch_from_a_message_by_its_first_bytes)
     cr_assert(!hl7_is_batch("FHSX|", 5));
     cr_assert(!hl7_is_batch("BHS", 3));
     cr_assert(!hl7_is_batch("", 0));
+    /* a Windows export's byte order mark before the header */
+    cr_assert(hl7_is_batch("\xef\xbb\xbf" "FHS|^~\\&", 11));
+    cr_assert(!hl7_is_batch("\xef\xbb\xbf" "MSH|^~\\&", 11));
+    struct hub_err err;
+    const char *s = "\xef\xbb\xbf" "BHS|^~\\&\r\n" MSG("1") "BTS|1\r\n";
+    cr_assert_eq(rd(s, &err), HUB_OK, "%s at %s", err.what, err.field);
+    cr_assert_eq(F->n_msgs, 1);
+    cr_assert(slice_is(M[0], MSG("1")));
+    /* offsets still count the body's bytes, the mark's too */
+    refused("\xef\xbb\xbf" "BHS|^~\\&\r" MSG("1"), HUB_ESYNTAX, "BHS", "BHS");
 }
 
 Test(hl7_batch, hands_back_each_message_as_if_sent_alone)
