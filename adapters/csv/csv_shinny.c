@@ -278,15 +278,17 @@ static int classify(struct csv_ctx *c, struct set *s, struct hub_err *err)
                                "file is not one of a SHIN-NY set "
                                "(SDOH_QEadmin, SDOH_ScreeningProf, "
                                "SDOH_ScreeningObs, SDOH_PtInfo)");
-        /* Winter'24 columns under a 1115 name (a set renamed, its columns
-         * not migrated): each row would fail for want of a start time,
-         * which says nothing of why (F57) */
+        /* an older generation's columns (Winter'24 under a 1115 name, a
+         * set renamed and its columns not migrated; Summer'24's pipe
+         * SCREENING_ file): each row would fail for want of a start time
+         * or the header for PATIENT_MR_ID_VALUE, which says nothing of
+         * why (F57) */
         if (kind == F_OBS &&
             csv_header_has(c, (unsigned)i, "RECORDED_TIME") &&
             !csv_header_has(c, (unsigned)i, "SCREENING_START_DATETIME"))
             return hub_err_set(err, HUB_EUNSUPPORTED, name, 0,
-                               "ScreeningObs has the older Winter'24 "
-                               "columns (RECORDED_TIME, no "
+                               "ScreeningObs has an older SHIN-NY "
+                               "generation's columns (RECORDED_TIME, no "
                                "SCREENING_START_DATETIME); send the 1115 "
                                "template's columns");
         if (s->file[kind] >= 0)

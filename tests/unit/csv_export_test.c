@@ -181,6 +181,26 @@ Test(csv_export, a_pipe_file_is_read_as_such_and_refused_by_its_columns)
     cr_assert_not_null(finding(&r.rep, 0, "'|'"));
 }
 
+/* A Summer'24 (QCS) SCREENING_ file, pipe-delimited, sent alone as a set:
+ * recognised as a ScreeningObs by its header and refused as an older
+ * generation, not for a missing PATIENT_MR_ID_VALUE (F57). */
+Test(csv_export, an_older_generation_screening_file_is_refused_as_such)
+{
+    static const char scr[] =
+        "PAT_MRN_ID|FACILITY_ID|ENCOUNTER_ID|SCREENING_CODE|RECORDED_TIME|"
+        "QUESTION_CODE|ANSWER_CODE|POTENTIAL_NEED_INDICATED\n"
+        "M1|F1|E1|96777-8|2023-04-02T08:41:20.000000+04:00|71802-3|"
+        "LA31994-9|Yes\n";
+    struct csv_file f = { "SCREENING_qcs-test-20240531-testcase1.csv", NULL,
+                          scr, sizeof(scr) - 1 };
+    struct csvrun r;
+    memset(&r, 0, sizeof(r));
+    r.rc = csv_to_events(&A, D, "shinny", &f, 1, &r.out, &r.rep, &r.err);
+    cr_assert_eq(r.rc, HUB_EUNSUPPORTED);
+    cr_assert_str_eq(r.err.field, "SCREENING_qcs-test-20240531-testcase1.csv");
+    cr_assert(strstr(r.err.what, "older SHIN-NY generation") != NULL);
+}
+
 /* ---- encodings ---------------------------------------------------------- */
 
 /* UTF-8 text `s` as UTF-16 (little- or big-endian), with or without a byte
