@@ -90,8 +90,9 @@ static void show(const struct dict *d, FILE *out)
             if (tabs[t].t == DICT_T_LABELS ||
                 tabs[t].t == DICT_T_SNOMED_LABELS ||
                 tabs[t].t == DICT_T_LOINC_LABELS)
-                fprintf(out, "%-12s %-10s %s\n", r.lo, r.value,
-                        r.system ? r.system : "(any system)");
+                fprintf(out, "%-12s %-10s %s%s\n", r.lo, r.value,
+                        r.system ? r.system : "(any system)",
+                        r.conditional ? " (some answers only)" : "");
             else if (strcmp(r.lo, r.hi) == 0)
                 fprintf(out, "%-12s %s\n", r.lo, r.value);
             else

@@ -1872,6 +1872,7 @@ bool dict_rows_at(const struct dict *d, enum dict_table t, size_t i,
         out->system = s->system;
         out->lo = out->hi = s->code;
         out->value = s->label;
+        out->conditional = s->rule != NULL;
         return true;
     }
     r = t == DICT_T_ZCODES ? &d->zc[i] : &d->icd_sens[i];

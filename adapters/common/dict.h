@@ -379,6 +379,8 @@ struct dict_row {
     const char *hi;             /* == lo for a single code */
     const char *system;         /* security labels: the system, or NULL */
     const char *value;          /* domain or hub label */
+    bool conditional;           /* loinc: only the row's answers, or a
+                                   value past its `above`, imply it */
 };
 
 enum dict_table { DICT_T_ZCODES, DICT_T_LABELS, DICT_T_ICD10_LABELS,

@@ -1025,7 +1025,10 @@ Test(ctl_dict, show_lists_the_safety_sum_and_a_usage_error_is_2)
     cr_assert_not_null(strstr(buf, "sum  95614-4"));
     cr_assert_not_null(strstr(buf, "positive at >= 11"));
     cr_assert_not_null(strstr(buf, "## LOINC questions to sensitivity (32)"));
-    cr_assert_not_null(strstr(buf, "44260-8      psy        http://loinc.org"));
+    cr_assert_not_null(strstr(buf, "44260-8      psy        http://loinc.org\n"));
+    /* a row that only some answers imply says so (F61) */
+    cr_assert_not_null(strstr(buf, "95618-5      sdv        http://loinc.org "
+                                   "(some answers only)\n"));
     free(buf);
     free(ebuf);
 }
