@@ -1794,12 +1794,10 @@ DECLARE
     -- a variable of its own was an expression to compile in every
     -- transaction and an array to copy (3.4k instructions a message at 16)
     e_pid text[] := coalesce(p_epid, p_ecur);  -- NULL: each as in p_ecur
-    e_bt text[];                -- the bodies as stored (jsonb's text form)
     e_body jsonb[];             -- the bodies as jsonb: read (v_jb), or as
                                 -- stored (before the lock)
     v_jb boolean;               -- e_body holds the bodies read as jsonb
                                 -- (NULL: no)
-    e_occ timestamptz[];
     e_hub text[];
     e_seq bigint[];             -- only for routing: v_seq0 .. + n_ev - 1
     v_seq0 bigint;              -- the first event's seq
@@ -1870,53 +1868,57 @@ BEGIN
 
     -- the shapes of the serial path: simple expressions (no statement to
     -- start), and a query only when one of them may be there
-    v_serial := coalesce('adt.merge' = ANY (p_etype), false);
-    IF NOT v_serial AND array_position(p_etype, NULL) IS NOT NULL THEN
-        v_serial := EXISTS (SELECT 1 FROM unnest(p_etype, p_ebody) u(t, b)
-                             WHERE u.t IS NULL
-                               AND u.b::jsonb->>'type' = 'adt.merge');
-    END IF;
-    IF NOT v_serial AND coalesce(false = ANY (p_ok), false) THEN
-        v_serial := EXISTS (SELECT 1 FROM unnest(p_key, p_ok) u(key, ok)
-                             WHERE u.key IS NOT NULL AND NOT u.ok);
-    END IF;
-    IF v_serial THEN
-        -- the serial path reads one jsonb document (see its header); the
-        -- bodies go back as the adapter wrote them plus the hub fields it
-        -- sets again
-        RETURN QUERY SELECT array_agg(r.dup ORDER BY r.o),
-                            array_agg(r.message_id ORDER BY r.o),
-                            array_agg(r.event_ids ORDER BY r.o),
-                            array_agg(r.reply ORDER BY r.o)
-          FROM hub_ingest_batch_serial(
-            (SELECT jsonb_agg(jsonb_build_object(
-                        'org', p_org[o], 'fmt', p_fmt[o], 'sha', p_sha[o],
-                        'at', m_at[o], 'ok', p_ok[o])
-                    || CASE WHEN p_key[o] IS NOT NULL
-                            THEN jsonb_build_object('key', p_key[o])
-                            ELSE '{}' END
-                    || CASE WHEN p_err[o] IS NOT NULL
-                            THEN jsonb_build_object('err', p_err[o])
-                            ELSE '{}' END
-                    || CASE WHEN p_part[o] IS NOT NULL
-                            THEN jsonb_build_object('part', p_part[o])
-                            ELSE '{}' END
-                    || jsonb_build_object('ev',
-                        (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                                    'id', p_eid[k2], 'type', p_etype[k2],
-                                    'pid', e_pid[k2], 'body',
-                                    CASE WHEN p_ecur[k2] IS NOT NULL
-                                         THEN p_ebody[k2]::jsonb
-                                              #- '{patient,hub_id}'
-                                         ELSE p_ebody[k2]::jsonb END)
-                                    ORDER BY k2), '[]')
-                           FROM generate_series(1, n_ev) k2
-                          WHERE p_emsg[k2] = o))
-                    ORDER BY o)
-               FROM generate_series(1, n_msg) o),
-            p_raw, p_reply) WITH ORDINALITY
-               AS r(dup, message_id, event_ids, reply, o);
-        RETURN;
+    -- (one test for all three in the usual batch: v_serial stays NULL)
+    IF 'adt.merge' = ANY (p_etype) OR array_position(p_etype, NULL) IS NOT NULL
+       OR false = ANY (p_ok) THEN
+        v_serial := coalesce('adt.merge' = ANY (p_etype), false);
+        IF NOT v_serial AND array_position(p_etype, NULL) IS NOT NULL THEN
+            v_serial := EXISTS (SELECT 1 FROM unnest(p_etype, p_ebody) u(t, b)
+                                 WHERE u.t IS NULL
+                                   AND u.b::jsonb->>'type' = 'adt.merge');
+        END IF;
+        IF NOT v_serial AND coalesce(false = ANY (p_ok), false) THEN
+            v_serial := EXISTS (SELECT 1 FROM unnest(p_key, p_ok) u(key, ok)
+                                 WHERE u.key IS NOT NULL AND NOT u.ok);
+        END IF;
+        IF v_serial THEN
+            -- the serial path reads one jsonb document (see its header); the
+            -- bodies go back as the adapter wrote them plus the hub fields it
+            -- sets again
+            RETURN QUERY SELECT array_agg(r.dup ORDER BY r.o),
+                                array_agg(r.message_id ORDER BY r.o),
+                                array_agg(r.event_ids ORDER BY r.o),
+                                array_agg(r.reply ORDER BY r.o)
+              FROM hub_ingest_batch_serial(
+                (SELECT jsonb_agg(jsonb_build_object(
+                            'org', p_org[o], 'fmt', p_fmt[o], 'sha', p_sha[o],
+                            'at', m_at[o], 'ok', p_ok[o])
+                        || CASE WHEN p_key[o] IS NOT NULL
+                                THEN jsonb_build_object('key', p_key[o])
+                                ELSE '{}' END
+                        || CASE WHEN p_err[o] IS NOT NULL
+                                THEN jsonb_build_object('err', p_err[o])
+                                ELSE '{}' END
+                        || CASE WHEN p_part[o] IS NOT NULL
+                                THEN jsonb_build_object('part', p_part[o])
+                                ELSE '{}' END
+                        || jsonb_build_object('ev',
+                            (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                        'id', p_eid[k2], 'type', p_etype[k2],
+                                        'pid', e_pid[k2], 'body',
+                                        CASE WHEN p_ecur[k2] IS NOT NULL
+                                             THEN p_ebody[k2]::jsonb
+                                                  #- '{patient,hub_id}'
+                                             ELSE p_ebody[k2]::jsonb END)
+                                        ORDER BY k2), '[]')
+                               FROM generate_series(1, n_ev) k2
+                              WHERE p_emsg[k2] = o))
+                        ORDER BY o)
+                   FROM generate_series(1, n_msg) o),
+                p_raw, p_reply) WITH ORDINALITY
+                   AS r(dup, message_id, event_ids, reply, o);
+            RETURN;
+        END IF;
     END IF;
 
     -- ---- before the lock ------------------------------------------------
@@ -2087,17 +2089,18 @@ BEGIN
         -- occurred_at as store.c parsed it (hub_parse_ts's rules), or "?"
         -- where it left that to hub_parse_ts; in binary when it could
         -- (then without the text: p_eocc NULL)
+        -- (p_eoccb holds them from here on)
         IF p_eoccb IS NOT NULL THEN
-            e_occ := p_eoccb;
+            NULL;
         ELSIF '?' = ANY (p_eocc) THEN
-            e_occ := array(
+            p_eoccb := array(
                 SELECT CASE WHEN u.t = '?'
                             THEN hub_parse_ts(u.b->>'occurred_at')
                             ELSE u.t::timestamptz END
                   FROM unnest(p_eocc, e_body) WITH ORDINALITY u(t, b, k)
                  ORDER BY u.k);
         ELSE
-            e_occ := p_eocc::timestamptz[];
+            p_eoccb := p_eocc::timestamptz[];
         END IF;
     END IF;
     IF n_ev > 0 AND p_ik IS NOT NULL AND n_dup = 0 THEN
@@ -2295,11 +2298,12 @@ BEGIN
                 m_first[p_emsg[i]] := e_hub[i];
             END IF;
         END LOOP;
-        -- the bodies as stored (see p_epos above): a body changes only
+        -- the bodies as stored (see p_epos above), in p_ebody from here
+        -- on (a copy was an array of every body): a body changes only
         -- where linking chose another patient than the one written into
         -- it. In unnest's order (one function scan: no sort).
         IF v_jb THEN
-            e_bt := ARRAY(
+            p_ebody := ARRAY(
                 SELECT (CASE WHEN e_hub[u.k] IS NOT DISTINCT FROM p_ecur[u.k]
                              THEN u.b
                              WHEN e_hub[u.k] IS NULL
@@ -2318,10 +2322,9 @@ BEGIN
             -- loop of simple expressions (the statement below, a function
             -- scan that copies each body into a tuplestore and the array
             -- out again, cost about 15k instructions a message more)
-            e_bt := p_ebody;
             FOR i IN 1 .. n_ev LOOP
                 IF e_hub[i] <> p_ecur[i] THEN
-                    e_bt[i] := replace(p_ebody[i], p_ecur[i], e_hub[i]);
+                    p_ebody[i] := replace(p_ebody[i], p_ecur[i], e_hub[i]);
                 END IF;
             END LOOP;
         ELSE
@@ -2329,7 +2332,7 @@ BEGIN
             -- (p_ecanon), else made here; the linked id written over the
             -- candidate (its one occurrence: see p_epos) keeps a text
             -- canonical (ids are plain)
-            e_bt := ARRAY(
+            p_ebody := ARRAY(
                 SELECT CASE WHEN e_hub[u.k] IS NOT DISTINCT FROM p_ecur[u.k]
                             THEN CASE WHEN coalesce(p_ecanon[u.k], true) THEN u.t
                                       ELSE u.t::jsonb::text END
@@ -2349,7 +2352,7 @@ BEGIN
         -- type a body names when the caller gave none
         IF array_position(p_etype, NULL) IS NOT NULL THEN
             p_etype := ARRAY(SELECT coalesce(u.t, u.b::jsonb->>'type')
-                              FROM unnest(p_etype, e_bt) u(t, b));
+                              FROM unnest(p_etype, p_ebody) u(t, b));
         END IF;
     END IF;
 
@@ -2374,7 +2377,7 @@ BEGIN
                SELECT array_agg(x.k) AS k, array_agg(x.sub_id) AS sub,
                       array_agg(x.org_id) AS org, array_agg(x.mode) AS mode,
                       array_agg(x.url) AS url, array_agg(x.endpoint) AS ep
-                 FROM hub_route_match(p_etype, e_org, e_bt) x
+                 FROM hub_route_match(p_etype, e_org, p_ebody) x
                 WHERE v.subs IS NOT NULL) m ON true;
     END IF;
 
@@ -2547,7 +2550,7 @@ BEGIN
                             patient_hub_id, occurred_at, received_at, body)
         SELECT v_seq0 + u.k - 1, p_eid[u.k], m_mid[u.msg], p_org[u.msg],
                p_etype[u.k], e_hub[u.k],
-               e_occ[u.k], m_at[u.msg], e_bt[u.k]
+               p_eoccb[u.k], m_at[u.msg], p_ebody[u.k]
           FROM unnest(p_emsg) WITH ORDINALITY AS u(msg, k);
     END IF;
 
