@@ -235,6 +235,23 @@ pg_ticks() {
     } | awk '{ s += $1 } END { print s + 0 }'
 }
 
+# pg_settle DB: wait (at most 5 s) until no backend of DB is left and the
+# postmaster has reaped every child (an autovacuum worker is not waited for).
+# pgbench's backends end as it exits, and a zombie shows no CPU in its
+# /proc/PID/stat until the postmaster reaps it into its cutime: a pg_ticks at
+# once could miss a whole run's backends (pgbench rows read 0.3 and 0.4 us
+# per transaction).
+pg_settle() {
+    local pm i
+    pm=$(head -1 "${HUB_VAR:-$root/var}/pg/data/postmaster.pid" 2>/dev/null) ||
+        return 0
+    for i in $(seq 50); do
+        pgrep -P "$pm" -f "^postgres: [a-z_]+ $1 " >/dev/null 2>&1 ||
+            ps --ppid "$pm" -o stat= 2>/dev/null | grep -q Z || return 0
+        sleep 0.1
+    done
+}
+
 # cpu_per TICKS N: TICKS of CPU per N units, in microseconds.
 cpu_per() {
     awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" \
@@ -348,6 +365,7 @@ want pgbench && for c in $CONNS; do
         >"$log/pgbench_$c.txt" 2>&1 || true; times; } | tail -1 |
         awk '{ for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } }
              END { print t }')
+    pg_settle hub_bench_pg
     p1=$(pg_ticks)
     tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$log/pgbench_$c.txt" | head -1)
     lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$log/pgbench_$c.txt")
