@@ -1378,6 +1378,24 @@ static void result_entry(struct fx *x, struct fhir_result *res, size_t i,
     x->n_ewarn = 0;
 }
 
+/* An entry's outcome recorded: its events kept, or undone (out back to
+ * `first`) and the entry refused. False when the refusal refuses the whole
+ * Bundle (anything but a batch). */
+static bool settle_entry(struct fx *x, struct fhir_result *res, size_t i,
+                         int erc, size_t first)
+{
+    if (erc != HUB_OK) {
+        x->out->n = first;
+        if (!x->batch)
+            return false;
+        x->ents[i].failed = true;
+        if (res)
+            res->n_failed++;
+    }
+    result_entry(x, res, i, erc, first);
+    return true;
+}
+
 int fhir_to_events(struct arena *a, const struct dict *d, const char *p,
                    size_t len, struct canon_list *out, struct fhir_result *res,
                    struct hub_err *err)
@@ -1561,17 +1579,10 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
                 continue;
             size_t first = out->n;
             int erc = one_entry(&x, e);
-            if (erc != HUB_OK) {
-                out->n = first;
-                if (!x.batch) {
-                    rc = erc;
-                    goto out;
-                }
-                e->failed = true;
-                if (res)
-                    res->n_failed++;
+            if (!settle_entry(&x, res, i, erc, first)) {
+                rc = erc;
+                goto out;
             }
-            result_entry(&x, res, i, erc, first);
         }
         /* a Procedure folded into another entry's event is never left
          * without one: batch, refused with the referral or screening that
@@ -1598,17 +1609,10 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
                 e->folded_into = NULL;
                 erc = one_entry(&x, e);
             }
-            if (erc != HUB_OK) {
-                out->n = first;
-                if (!x.batch) {
-                    rc = erc;
-                    goto out;
-                }
-                e->failed = true;
-                if (res)
-                    res->n_failed++;
+            if (!settle_entry(&x, res, i, erc, first)) {
+                rc = erc;
+                goto out;
             }
-            result_entry(&x, res, i, erc, first);
         }
         if (res && res->n_failed) {
             /* the refused entries' own bytes, for their quarantine */
