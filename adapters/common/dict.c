@@ -73,6 +73,7 @@ struct dict {
     size_t n_sec;
     struct icd_row *icd_sens;
     size_t n_icd_sens;
+    uint16_t icd_sens_pre[26];      /* dict_icd10_label_prefixes */
     struct sec_row *sct;            /* SNOMED CT concepts, sorted by code */
     size_t n_sct, cap_sct;
     struct sec_row *loinc;          /* LOINC questions, sorted by code */
@@ -727,24 +728,48 @@ static int load_instruments(struct ld *l, const cJSON *root, size_t *cap)
 
 /* ---- ICD-10 tables (zcodes.json, security-labels.json "icd10") ------------- */
 
-/* "z59.41 " -> "Z5941"; false when it is not an ICD-10 shaped code. */
-static bool icd_norm(struct slice s, char out[ICD_KEY_MAX], size_t *len)
+/* A byte of an ICD-10 code as its key has it: letters in upper case,
+ * digits; 0 for any other byte (the dot is passed by before). */
+#define ICD_D(c) [c] = c
+#define ICD_L(c) [c] = c, [c + 32] = c
+static const unsigned char icd_byte[256] = {
+    ICD_D('0'), ICD_D('1'), ICD_D('2'), ICD_D('3'), ICD_D('4'), ICD_D('5'),
+    ICD_D('6'), ICD_D('7'), ICD_D('8'), ICD_D('9'), ICD_L('A'), ICD_L('B'),
+    ICD_L('C'), ICD_L('D'), ICD_L('E'), ICD_L('F'), ICD_L('G'), ICD_L('H'),
+    ICD_L('I'), ICD_L('J'), ICD_L('K'), ICD_L('L'), ICD_L('M'), ICD_L('N'),
+    ICD_L('O'), ICD_L('P'), ICD_L('Q'), ICD_L('R'), ICD_L('S'), ICD_L('T'),
+    ICD_L('U'), ICD_L('V'), ICD_L('W'), ICD_L('X'), ICD_L('Y'), ICD_L('Z'),
+};
+#undef ICD_D
+#undef ICD_L
+
+/* "z59.41 " -> "Z5941"; false when it is not an ICD-10 shaped code, or
+ * `lead`: when its leading code bytes are none ("F10.20!x", "F10.2+" ->
+ * "F1020", "F102": a label errs on the safe side). By a table: <ctype.h>'s
+ * calls cost more than the code (HL7 v2 asks this for every F1x DG1). */
+static inline bool icd_norm(struct slice s, char out[ICD_KEY_MAX],
+                            size_t *len, bool lead)
 {
     size_t n = 0;
     s = trim(s);
     if (s.len == 0)
         return false;
     for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.p[i];
-        if (c == '.')
-            continue;
-        if (!isalnum(c) || n + 1 >= ICD_KEY_MAX)
+        unsigned char c = (unsigned char)s.p[i], u = icd_byte[c];
+        if (u == 0) {
+            if (c == '.')
+                continue;
+            if (lead)
+                break;
             return false;
-        out[n++] = (char)toupper(c);
+        }
+        if (n + 1 >= ICD_KEY_MAX)
+            return false;
+        out[n++] = (char)u;
     }
     out[n] = '\0';
     *len = n;
-    return n >= 3 && isalpha((unsigned char)out[0]);
+    return n >= 3 && out[0] >= 'A' && out[0] <= 'Z';
 }
 
 static int load_icd_rows(struct ld *l, const cJSON *arr, size_t n,
@@ -777,17 +802,18 @@ static int load_icd_rows(struct ld *l, const cJSON *arr, size_t n,
             return rc;
         size_t hl;
         if (code && !from && !to) {
-            if (!icd_norm(slice_from_cstr(code), r->lo, &r->len)) {
+            if (!icd_norm(slice_from_cstr(code), r->lo, &r->len, false)) {
                 ld_key(l, "code");
                 return ld_fail(l, HUB_EINVALID, "not an ICD-10 code");
             }
             memcpy(r->hi, r->lo, sizeof(r->hi));
         } else if (!code && from && to) {
-            if (!icd_norm(slice_from_cstr(from), r->lo, &r->len)) {
+            if (!icd_norm(slice_from_cstr(from), r->lo, &r->len, false)) {
                 ld_key(l, "from");
                 return ld_fail(l, HUB_EINVALID, "not an ICD-10 code");
             }
-            if (!icd_norm(slice_from_cstr(to), r->hi, &hl) || hl != r->len) {
+            if (!icd_norm(slice_from_cstr(to), r->hi, &hl, false) ||
+                hl != r->len) {
                 ld_key(l, "to");
                 return ld_fail(l, HUB_EINVALID,
                                "range end is not an ICD-10 code as long as its start");
@@ -826,12 +852,22 @@ static int load_zcodes(struct ld *l, const cJSON *root)
     return HUB_OK;
 }
 
-static const char *icd_lookup(const struct icd_row *rows, size_t n,
-                              struct slice code)
+/* strncmp of two normalised keys (no NUL before n in `row`), inline: a
+ * few bytes each */
+static inline int key_cmp(const char *key, const char *row, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (key[i] != row[i])
+            return (unsigned char)key[i] < (unsigned char)row[i] ? -1 : 1;
+    return 0;
+}
+
+static inline __attribute__((always_inline)) const char *
+icd_lookup(const struct icd_row *rows, size_t n, struct slice code, bool lead)
 {
     char key[ICD_KEY_MAX];
     size_t len;
-    if (!icd_norm(code, key, &len))
+    if (!icd_norm(code, key, &len, lead))
         return NULL;
     const struct icd_row *best = NULL;
     size_t best_score = 0;
@@ -839,9 +875,12 @@ static const char *icd_lookup(const struct icd_row *rows, size_t n,
         const struct icd_row *r = &rows[i];
         if (r->len > len)
             continue;
-        bool hit = r->range ? (strncmp(key, r->lo, r->len) >= 0 &&
-                               strncmp(key, r->hi, r->len) <= 0)
-                            : strncmp(key, r->lo, r->len) == 0;
+        /* the first byte alone passes most rows by */
+        if (key[0] < r->lo[0] || key[0] > r->hi[0])
+            continue;
+        bool hit = r->range ? (key_cmp(key, r->lo, r->len) >= 0 &&
+                               key_cmp(key, r->hi, r->len) <= 0)
+                            : key_cmp(key, r->lo, r->len) == 0;
         if (!hit)
             continue;
         /* longer keys are more specific; a code beats a range of its
@@ -860,12 +899,36 @@ static const char *icd_lookup(const struct icd_row *rows, size_t n,
 
 const char *dict_icd10_domain(const struct dict *d, struct slice code)
 {
-    return icd_lookup(d->zc, d->n_zc, code);
+    return icd_lookup(d->zc, d->n_zc, code, false);
 }
 
 const char *dict_icd10_sensitivity(const struct dict *d, struct slice code)
 {
-    return icd_lookup(d->icd_sens, d->n_icd_sens, code);
+    /* a label errs on the safe side: "F10.2+" is read as F10.2 */
+    return icd_lookup(d->icd_sens, d->n_icd_sens, code, true);
+}
+
+const uint16_t *dict_icd10_label_prefixes(const struct dict *d)
+{
+    return d->icd_sens_pre;
+}
+
+/* Bit 0-9 of pre[letter]: a row may match a code of that letter and that
+ * second digit; bit 10: of another second byte. A superset, from the rows
+ * as loaded: a range across letters or digits sets every bit between. */
+static void icd_prefixes(const struct icd_row *rows, size_t n,
+                         uint16_t pre[26])
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct icd_row *r = &rows[i];
+        int l0 = r->lo[0] - 'A', l1 = r->hi[0] - 'A';
+        int d0 = r->lo[1] - '0', d1 = r->hi[1] - '0';
+        uint16_t bits = 0x7ff;
+        if (l0 == l1 && d0 >= 0 && d0 <= 9 && d1 >= 0 && d1 <= 9)
+            bits = (uint16_t)(((1u << (d1 + 1)) - 1) & ~((1u << d0) - 1));
+        for (int l = l0 < 0 ? 0 : l0; l <= l1 && l < 26; l++)
+            pre[l] |= bits;
+    }
 }
 
 /* ---- task-status.json ---------------------------------------------------------- */
@@ -1104,6 +1167,7 @@ static int load_security(struct ld *l, const cJSON *root)
             return ld_fail(l, HUB_EINVALID,
                            "label is not a short lowercase token");
         }
+    icd_prefixes(l->d->icd_sens, l->d->n_icd_sens, l->d->icd_sens_pre);
     ld_pop(l, old);
     return load_loinc_labels(l, root);
 }

@@ -329,7 +329,8 @@ const struct dict_task_status *dict_task_status_at(const struct dict *d,
 const char *dict_security_label(const struct dict *d, struct slice system,
                                 struct slice code);
 /* The sensitivity label an ICD-10-CM diagnosis implies (F10-F19 -> "sud"),
- * or NULL. */
+ * or NULL. Read up to the first byte no code has, on the safe side:
+ * "F10.2+" or "F10.20!x" as sent by a broken feed are F10.2x. */
 const char *dict_icd10_sensitivity(const struct dict *d, struct slice code);
 
 /* The sensitivity label a LOINC question's answer implies (PHQ-9, GAD-7,
@@ -364,11 +365,16 @@ bool dict_is_icd10(struct slice system);
 /* The sensitivity label of a diagnosis coded in `system`: ICD-9-CM as
  * above, ICD-10(-CM) (FHIR URI or OID) by dict_icd10_sensitivity, SNOMED
  * CT by dict_snomed_sensitivity; NULL for another or no system. `d` NULL:
- * ICD-9-CM only. The one classifier FHIR and C-CDA ask (HL7 v2 asks its
- * parts: it reads F10-F19 without a dictionary, and an unlabelled F1x
- * code as sud). */
+ * ICD-9-CM only. The one classifier of every adapter (HL7 v2 DG1, FHIR,
+ * C-CDA): no adapter keeps a list of labelled codes of its own. */
 const char *dict_code_sensitivity(const struct dict *d, struct slice system,
                                   struct slice code);
+/* Which ICD-10 codes dict_icd10_sensitivity may label, by their first two
+ * bytes, for a caller that must pass most codes by cheaply (HL7 v2 reads
+ * a few DG1s a message): p[letter - 'A'] has bit (digit - '0') set when a
+ * row may match a code of that upper-case letter and second digit, bit 10
+ * for any other second byte. A bit clear: no label, for sure; set: ask. */
+const uint16_t *dict_icd10_label_prefixes(const struct dict *d);
 
 /* ---- listing, for `hubctl dict show` ------------------------------------------ */
 

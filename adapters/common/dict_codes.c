@@ -77,6 +77,11 @@ const char *dict_code_sensitivity(const struct dict *d, struct slice system,
 {
     if (code.len == 0 || system.len == 0)
         return NULL;
+    /* I10 (HL7 v2 table 0396), what nearly every feed's DG1 names, before
+     * the lists */
+    if (d && system.len == 3 && (system.p[0] | 0x20) == 'i' &&
+        system.p[1] == '1' && system.p[2] == '0')
+        return dict_icd10_sensitivity(d, code);
     if (dict_is_icd9(system))
         return dict_icd9_sensitivity(code);
     if (d == NULL)

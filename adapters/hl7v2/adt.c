@@ -56,6 +56,7 @@
 #include "common/jw.h"
 #include "common/postal.h"
 #include "common/ssn.h"
+#include "common/strset.h"
 #include "hl7v2/hl7v2_int.h"
 
 /*
@@ -89,7 +90,8 @@ typedef __m128i vec;
 
 struct ctx {
     struct arena *a;
-    const struct dict *d;       /* SNOMED CT labels; NULL: ICD-10 only */
+    const struct dict *d;       /* the labels of DG1 codes; NULL: ICD-9-CM
+                                   only */
     const struct hl7_msg *m;
     struct jw w;
     uint32_t lo, hi;            /* segment index range of this event */
@@ -102,7 +104,8 @@ struct ctx {
                                    (HL7 v2.5 ch. 3) */
     bool evn1_differs;          /* EVN-1 names another trigger than
                                    MSH-9.2, which was taken */
-    int sud;
+    const char *labels[4];      /* sensitivity, in the order met */
+    size_t nlabels;
     bool merged;                /* merged_from was written */
     bool pid3;                  /* PID-3.1 of the first repetition is not
                                    empty, or an id of PID-2, -3 or -4 was
@@ -1453,76 +1456,52 @@ static int snomed_alias(struct slice system)
     return system_is(system, names, sizeof(names) / sizeof(names[0]));
 }
 
-/* ICD-9-CM 291-292 and 303-305 (common/dict_codes.c, the classifier FHIR
- * and C-CDA ask too) in a system that names ICD-9: a bare number is no
- * ICD-9 code to go by. */
-static int is_icd9_sud(struct slice code, struct slice system)
+/* The label a DG1 code implies, by the classifier every adapter asks
+ * (dict_code_sensitivity): the HL7 v2 names of SNOMED CT read as SCT, and
+ * a code in no system read as ICD-10, the safe side (as C-CDA reads a
+ * reason without codeSystem). A number is asked only when it may be
+ * ICD-9-CM 291-305 or the system's first byte may start a name of SNOMED
+ * CT. Out of line: most DG1s never get here. */
+static __attribute__((noinline)) const char *
+dg1_label_ask(const struct ctx *c, struct slice code, struct slice system)
 {
-    return dict_icd9_sensitivity(code) != NULL && dict_is_icd9(system);
+    unsigned char c0 = (unsigned char)code.p[0];
+    if (c0 >= '0' && c0 <= '9' && c0 != '2' && c0 != '3') {
+        if (!c->d || system.len == 0)
+            return NULL;
+        unsigned char s0 = (unsigned char)system.p[0];
+        if (!((s0 | 0x20) == 's' || s0 == 'h' || s0 == 'u' || s0 == '2' ||
+              s0 == ' ' || s0 == '\t'))
+            return NULL;
+    }
+    if (system.len == 0)
+        return c->d ? dict_icd10_sensitivity(c->d, code) : NULL;
+    const char *l = dict_code_sensitivity(c->d, system, code);
+    if (l == NULL && c->d && snomed_alias(system))
+        l = dict_code_sensitivity(c->d, slice_from_cstr("SCT"), code);
+    return l;
 }
 
-/* ICD-10 (-CM) F10-F19: mental and behavioural disorders due to
- * psychoactive substance use, protected by 42 CFR Part 2, for a code that
- * starts with F or f. A leaf (it calls nothing), so that it saves no
- * registers: the F codes are the DG1s that get this far, about 90
- * instructions each when this was one function with the SNOMED CT and
- * ICD-9-CM paths. A SNOMED CT id is all digits, so an F code is none,
- * whatever its system says. */
-static __attribute__((noinline)) int is_f1x_sud(struct slice code,
-                                                struct slice system)
-{
-    if (!(code.p[1] == '1' && code.p[2] >= '0' && code.p[2] <= '9' &&
-          (code.len == 3 || code.p[3] == '.' ||
-           (code.p[3] >= '0' && code.p[3] <= '9') ||
-           (code.p[3] >= 'A' && code.p[3] <= 'Z'))))
-        return 0;
-    if (system.len == 0)            /* unlabelled: err on the safe side */
-        return 1;
-    /* I10 (table 0396), what nearly every feed sends, without a call */
-    if (system.len == 3 && (system.p[0] == 'I' || system.p[0] == 'i') &&
-        system.p[1] == '1' && system.p[2] == '0')
-        return 1;
-    /* the other names of ICD-10 (common/dict_codes.c, as FHIR and C-CDA
-     * read them): a tail call, so the I10 path stays a leaf */
-    return dict_is_icd10(system);
-}
-
-/* A code that does not start with F: a SNOMED CT substance use disorder of
- * the dictionary's concept tables, or ICD-9-CM 291-292 and 303-305. No
- * code of fewer than three bytes is either (a SNOMED CT id has six digits
- * or more). */
-static __attribute__((noinline)) int
-is_sud_other(const struct ctx *c, struct slice code, struct slice system)
+/* dg1_label_ask's answer, passed by inline where it is NULL for sure: a
+ * code that starts with a letter can only be ICD-10 (a SNOMED CT id is all
+ * digits, an ICD-9-CM code of 291-305 too), which no dictionary row may
+ * label unless its first two bytes say so (`pre`, the dictionary's
+ * dict_icd10_label_prefixes; all clear without one). No code of fewer than three
+ * bytes is labelled. */
+ADT_ALWAYS_INLINE const char *dg1_label(const struct ctx *c,
+                                        const uint16_t *pre,
+                                        struct slice code,
+                                        struct slice system)
 {
     if (code.len < 3)
-        return 0;
-    if (c->d && (dict_is_snomed(system) || snomed_alias(system)))
-        return dict_snomed_sensitivity(c->d, code) != NULL;
-    if (code.p[0] >= '2' && code.p[0] <= '3')
-        return is_icd9_sud(code, system);
-    return 0;
-}
-
-/* Whether a DG1 code is a substance use disorder (sud), inline where the
- * answer is 0 for sure: a code that cannot be F1x or ICD-9-CM 291-305
- * (most diagnoses), in no system that names SNOMED CT (each of whose
- * names, trimmed or not, starts with one of the bytes tested) or with no
- * dictionary. The call cost 45 instructions a DG1. */
-ADT_ALWAYS_INLINE int is_sud(const struct ctx *c, struct slice code,
-                             struct slice system)
-{
-    unsigned char c0 = code.len >= 3 ? (unsigned char)code.p[0] : 0;
-    if ((c0 | 0x20) == 'f')
-        return is_f1x_sud(code, system);
-    if (c0 == '2' || c0 == '3')
-        return is_sud_other(c, code, system);
-    if (!c->d || system.len == 0)
-        return 0;
-    unsigned char s0 = (unsigned char)system.p[0];
-    if ((s0 | 0x20) == 's' || s0 == 'h' || s0 == 'u' || s0 == '2' ||
-        s0 == ' ' || s0 == '\t')
-        return is_sud_other(c, code, system);
-    return 0;
+        return NULL;
+    unsigned char c0 = (unsigned char)code.p[0] | 0x20;
+    if (c0 >= 'a' && c0 <= 'z') {
+        unsigned char c1 = (unsigned char)code.p[1] - '0';
+        if (!((pre[c0 - 'a'] >> (c1 <= 9 ? c1 : 10)) & 1))
+            return NULL;
+    }
+    return dg1_label_ask(c, code, system);
 }
 
 /* ---- writers ------------------------------------------------------------ */
@@ -2195,7 +2174,10 @@ static void write_location(struct ctx *c, const char *chunk, size_t n,
  * closes it with the encounter. */
 static bool write_diagnoses(struct ctx *c)
 {
+    static const uint16_t none[26];
     unsigned n = 0;
+    const uint16_t *pre =
+        c->d && c->dg1 < c->hi ? dict_icd10_label_prefixes(c->d) : none;
     for (uint32_t k = c->dg1; k < c->hi; k++) {
         const struct hl7_seg *dg1 = &c->m->seg[k];
         if (memcmp(dg1->id, "DG1", 4) != 0)
@@ -2213,10 +2195,12 @@ static bool write_diagnoses(struct ctx *c)
             continue;
         /* the alternate code (CE/CWE 4-6) too: a local primary code
          * with its ICD-10 or SNOMED CT beside it is the same diagnosis */
-        if (is_sud(c, code.s, system.s) ||
-            (ce.n > 3 && is_sud(c, part(c, &ce, 4, 0).s,
-                                part(c, &ce, 6, 0).s)))
-            c->sud = 1;
+        strset_add(c->labels, &c->nlabels, 4,
+                   dg1_label(c, pre, code.s, system.s));
+        if (ce.n > 3)
+            strset_add(c->labels, &c->nlabels, 4,
+                       dg1_label(c, pre, part(c, &ce, 4, 0).s,
+                                 part(c, &ce, 6, 0).s));
         if (n++ == 0) {
             key_open(c, JW_KEY("diagnoses"), '[');
         }
@@ -2417,7 +2401,7 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     if (pid == NULL)
         return pid_missing(m, err);
     c->nwarn = 0;
-    c->sud = 0;
+    c->nlabels = 0;
     if (c->evn1_differs)
         warn(c, "EVN-1", "event type differs from MSH-9.2, which was taken");
     jw_init_cap(&c->w, c->a, ADT_MAX_JSON, ADT_JSON_CAP);
@@ -2489,9 +2473,10 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
         warn(c, "PV1", "required segment PV1 is missing");
     write_encounter(c, pv1, cancel_of);
 
-    if (c->sud) {
+    if (c->nlabels) {
         key_open(c, JW_KEY("sensitivity"), '[');
-        jw_cstr(w, "sud");
+        for (size_t k = 0; k < c->nlabels; k++)
+            jw_cstr(w, c->labels[k]);
         jw_arr_end(w);
     }
     if (c->nwarn) {
@@ -2563,7 +2548,7 @@ int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
     c.hi = m->nseg;
     c.nwarn = 0;
     c.all = warn;
-    c.sud = 0;
+    c.nlabels = 0;
     c.in = (uintptr_t)m->p;
     c.in16_end = c.in + (m->len >= 16 ? m->len - 15 : 0);
 #if defined(ADT_VEC)

@@ -98,10 +98,13 @@ int hl7_to_events_warn(struct arena *a, const struct hl7_msg *m,
                        struct hub_err *err)
     __attribute__((warn_unused_result));
 
-/* hl7_to_events_warn with the data dictionary: a DG1 coded in SNOMED CT
- * (SCT, or SNM, SNM3, SNOMED CT as feeds label it) is then labelled by its
- * concept tables (a substance use disorder: "sud"), as FHIR and C-CDA
- * diagnoses are. `d` NULL: ICD-10 and ICD-9-CM only. */
+/* hl7_to_events_warn with the data dictionary, as hubd normalizes: each
+ * DG1 code (and its alternate, CE/CWE 4-6) gets the sensitivity label the
+ * one classifier of every adapter gives it (dict_code_sensitivity: the
+ * dictionary's ICD-10 rows, sud for F10-F19 and hiv for B20 and Z21; its
+ * SNOMED CT tables, under SCT or SNM, SNM3, SNOMED CT as feeds name it;
+ * ICD-9-CM 291-305), as FHIR and C-CDA diagnoses get it; a code in no
+ * system is read as ICD-10. `d` NULL (hl7_to_events): ICD-9-CM only. */
 struct dict;
 int hl7_to_events_dict(struct arena *a, const struct dict *d,
                        const struct hl7_msg *m, struct canon_list *out,

@@ -439,18 +439,45 @@ Test(hl7_to_events, prefers_evn_6_then_evn_2_then_msh_7)
     cJSON_Delete(j);
 }
 
-static int has_sud(const char *dg1)
+/* The sensitivity labels of an ADT^A01 with these DG1s, normalized with
+ * `d`, joined by commas ("" for none). */
+static const char *labels_with(const struct dict *d, const char *dg1)
 {
+    static char out[128];
     char msg[2048];
+    struct hl7_msg *m;
+    struct canon_list l = { 0 };
+    struct hub_err err;
     snprintf(msg, sizeof(msg), MSH("ADT^A01", "2.5") PID "PV1|1|I\r%s\r",
              dg1);
-    cJSON *j = event_of(msg);
+    cr_assert_eq(hl7_parse(&A, msg, strlen(msg), &m, &err), HUB_OK);
+    cr_assert_eq(hl7_to_events_dict(&A, d, m, &l, NULL, &err), HUB_OK);
+    cJSON *j = cJSON_ParseWithLength(l.ev[0].json.p, l.ev[0].json.len);
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "sensitivity");
-    int yes = s && cJSON_GetArraySize(s) == 1 &&
-              strcmp(cJSON_GetArrayItem(s, 0)->valuestring, "sud") == 0;
-    cr_assert(s == NULL || yes, "unexpected sensitivity");
+    out[0] = '\0';
+    for (const cJSON *x = s ? s->child : NULL; x; x = x->next)
+        snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s",
+                 x == s->child ? "" : ",", x->valuestring);
+    cr_assert(s == NULL || out[0], "empty sensitivity");
     cJSON_Delete(j);
-    return yes;
+    return out;
+}
+
+/* The dictionary, loaded once a test process (hubd's labels come from
+ * it: there is no other list of labelled codes). */
+static const struct dict *project_dict(void)
+{
+    static struct dict *d;
+    if (d == NULL)
+        d = testdict_load();
+    return d;
+}
+
+static int has_sud(const char *dg1)
+{
+    const char *l = labels_with(project_dict(), dg1);
+    cr_assert(l[0] == '\0' || strcmp(l, "sud") == 0, "unexpected %s", l);
+    return l[0] != '\0';
 }
 
 Test(hl7_to_events, labels_icd10_f10_to_f19_diagnoses_sud)
@@ -509,24 +536,12 @@ Test(hl7_to_events, labels_icd9_cm_substance_use_diagnoses_sud)
 /* A DG1 coded in SNOMED CT (table 0396 SCT, or its OID) is a substance use
  * disorder when the dictionary's concept table (the eCQM value set
  * "Substance Use Disorder", security-labels-sud-snomed.json) has it, as in
- * FHIR and C-CDA; without a dictionary only ICD-10 is read. */
+ * FHIR and C-CDA; without a dictionary only ICD-9-CM is read. */
 static int has_sud_with(const struct dict *d, const char *dg1)
 {
-    char msg[2048];
-    struct hl7_msg *m;
-    struct canon_list l = { 0 };
-    struct hub_err err;
-    snprintf(msg, sizeof(msg), MSH("ADT^A01", "2.5") PID "PV1|1|I\r%s\r",
-             dg1);
-    cr_assert_eq(hl7_parse(&A, msg, strlen(msg), &m, &err), HUB_OK);
-    cr_assert_eq(hl7_to_events_dict(&A, d, m, &l, NULL, &err), HUB_OK);
-    cJSON *j = cJSON_ParseWithLength(l.ev[0].json.p, l.ev[0].json.len);
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "sensitivity");
-    int yes = s && cJSON_GetArraySize(s) == 1 &&
-              strcmp(cJSON_GetArrayItem(s, 0)->valuestring, "sud") == 0;
-    cr_assert(s == NULL || yes, "unexpected sensitivity");
-    cJSON_Delete(j);
-    return yes;
+    const char *l = labels_with(d, dg1);
+    cr_assert(l[0] == '\0' || strcmp(l, "sud") == 0, "unexpected %s", l);
+    return l[0] != '\0';
 }
 
 Test(hl7_to_events, labels_snomed_ct_substance_use_disorders_sud)
@@ -554,6 +569,52 @@ Test(hl7_to_events, labels_snomed_ct_substance_use_disorders_sud)
     cr_expect(has_sud_with(d, "DG1|1||4711^x^L^66590003^x^SCT"), "F44");
     cr_expect(has_sud_with(d, "DG1|1||F10.20^x^I10"), "ICD-10 as before");
     dict_free(d);
+}
+
+/* Every label a DG1 gets is the shared classifier's (dict_code_sensitivity,
+ * what FHIR and C-CDA ask): the dictionary's hiv rows (ICD-10 B20, Z21)
+ * label an ADT as they label a FHIR Condition, several DG1s give each
+ * label once in the order met, and without a dictionary only ICD-9-CM
+ * (compiled in, frozen) is labelled, as in FHIR. */
+Test(hl7_to_events, labels_dg1_diagnoses_as_fhir_does)
+{
+    const struct dict *d = project_dict();
+    cr_expect_str_eq(labels_with(d, "DG1|1||B20^HIV disease^I10"), "hiv");
+    cr_expect_str_eq(labels_with(d, "DG1|1||Z21^HIV status^I10"), "hiv");
+    cr_expect_str_eq(labels_with(d, "DG1|1|I10|B20.0^x"), "hiv"); /* DG1-2 */
+    cr_expect_str_eq(labels_with(d, "DG1|1||B20"), "hiv");        /* no system */
+    cr_expect_str_eq(labels_with(d, "DG1|1||z21^x^ICD-10-CM"), "hiv");
+    cr_expect_str_eq(labels_with(d, "DG1|1||4711^x^L^B20^x^I10"), "hiv");
+    cr_expect_str_eq(labels_with(d, "DG1|1||B20^x^I10\rDG1|2||F10.20^x^I10\r"
+                                    "DG1|3||Z21^x^I10"), "hiv,sud");
+    /* a code read up to the first byte no code has, on the safe side, as
+     * HL7 read F1x before (and FHIR and C-CDA now) */
+    cr_expect_str_eq(labels_with(d, "DG1|1||F10.2+^x^I10"), "sud");
+    cr_expect_str_eq(labels_with(d, "DG1|1||B20!x^x^I10"), "hiv");
+    cr_expect_str_eq(labels_with(d, "DG1|1||B21^x^I10"), "");
+    cr_expect_str_eq(labels_with(d, "DG1|1||Z22^x^I10"), "");
+    cr_expect_str_eq(labels_with(d, "DG1|1||B20^x^SCT"), "");
+    cr_expect_str_eq(labels_with(d, "DG1|1||B20^x^I9"), "");
+    /* the same answer as FHIR's for each code and system */
+    static const char *const codes[] = { "B20", "Z21", "F10.20", "F19",
+        "E11.9", "Z59.0", "303.90", "66590003", "44054006" };
+    static const char *const sys[][2] = {
+        { "I10", "http://hl7.org/fhir/sid/icd-10-cm" },
+        { "I9", "http://hl7.org/fhir/sid/icd-9-cm" },
+        { "SCT", "http://snomed.info/sct" },
+    };
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+        for (size_t k = 0; k < sizeof(sys) / sizeof(sys[0]); k++) {
+            char dg1[128];
+            snprintf(dg1, sizeof(dg1), "DG1|1||%s^x^%s", codes[i], sys[k][0]);
+            const char *want = dict_code_sensitivity(
+                d, slice_from_cstr(sys[k][1]), slice_from_cstr(codes[i]));
+            cr_expect_str_eq(labels_with(d, dg1), want ? want : "", "%s", dg1);
+        }
+    /* no dictionary: ICD-9-CM only */
+    cr_expect_str_eq(labels_with(NULL, "DG1|1||303.90^x^I9"), "sud");
+    cr_expect_str_eq(labels_with(NULL, "DG1|1||F10.20^x^I10"), "");
+    cr_expect_str_eq(labels_with(NULL, "DG1|1||B20^x^I10"), "");
 }
 
 Test(hl7_to_events, makes_one_merge_event_per_pid_mrg_group)

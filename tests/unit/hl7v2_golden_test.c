@@ -5,7 +5,9 @@
  * ({"code": "unsupported", "field": "MSH-9"}). Compared as JSON
  * (cJSON_Compare), so member order does not matter; a failure prints both
  * documents, one member per line, ready for diff.
- * The files are found under $HUB_ROOT, else the current directory.
+ * Normalized with the project's data dictionary, as hubd does (its rows
+ * label DG1 diagnoses). The files are found under $HUB_ROOT, else the
+ * current directory.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -15,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/dict.h"
 #include "common/hub_err.h"
 #include "hl7v2/hl7v2.h"
+#include "../lib/testdict.h"
 #include "../lib/testfile.h"
 
 #define GOLDEN_MAX 256
@@ -90,9 +94,10 @@ ParameterizedTest(struct golden *g, hl7_golden,
     struct hub_err err = { 0 };
     struct canon_list l = { 0 };
     arena_init(&a, 64 * 1024);
+    struct dict *d = testdict_load();
     int rc = hl7_parse(&a, msg, len, &m, &err);
     if (rc == HUB_OK)
-        rc = hl7_to_events(&a, m, &l, &err);
+        rc = hl7_to_events_dict(&a, d, m, &l, NULL, &err);
 
     if (want_err) {
         cJSON *w = cJSON_Parse(want_err);
@@ -137,6 +142,7 @@ ParameterizedTest(struct golden *g, hl7_golden,
         cJSON_Delete(got);
         cJSON_Delete(w);
     }
+    dict_free(d);
     arena_release(&a);
     free(msg);
     free(want_err);
