@@ -263,6 +263,7 @@ struct csv_scr_row {
 struct csv_screening {
     struct slice id;                /* the sender's screening (panel) id */
     struct slice status;            /* as sent (SHIN-NY ScreeningProf) */
+    struct slice language;          /* BCP-47, as sent (ScreeningProf) */
     struct slice encounter;         /* the sender's encounter id */
     struct slice instrument;
     struct slice instrument_name;   /* the sender's, if the dict has none */

@@ -544,6 +544,7 @@ static int write_event(struct emit *e, struct hub_err *err)
         write_cstrs(&w, e->sender_domains, e->n_sender_domains);
     }
     jw_kv(&w, JW_KV("status"), s->status);
+    jw_kv(&w, JW_KV("language"), s->language);
     jw_kv(&w, JW_KV("encounter"), s->encounter);
     jw_obj_end(&w);
 

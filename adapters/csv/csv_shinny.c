@@ -55,7 +55,10 @@ static const struct csv_col qe_cols[QE_N] = {
     [QE_ZIP] = { "FACILITY_ZIP", NULL, false },
 };
 
-enum { PR_MRN, PR_ENC, PR_ENC_TYPE, PR_START, PR_CONSENT, PR_STATUS, PR_N };
+enum {
+    PR_MRN, PR_ENC, PR_ENC_TYPE, PR_START, PR_CONSENT, PR_STATUS, PR_LANG,
+    PR_N
+};
 static const struct csv_col prof_cols[PR_N] = {
     [PR_MRN] = { "PATIENT_MR_ID_VALUE", NULL, true },
     [PR_ENC] = { "ENCOUNTER_ID", NULL, true },
@@ -63,6 +66,7 @@ static const struct csv_col prof_cols[PR_N] = {
     [PR_START] = { "ENCOUNTER_START_DATETIME", NULL, false, true },
     [PR_CONSENT] = { "CONSENT_STATUS", NULL, false },
     [PR_STATUS] = { "SCREENING_STATUS_CODE", NULL, false },
+    [PR_LANG] = { "SCREENING_LANGUAGE_CODE", NULL, false },
 };
 
 enum {
@@ -130,7 +134,7 @@ static const char *const prof_also[] = {
     "PROCEDURE_CODE_DESCRIPTION", "PROCEDURE_CODE_SYSTEM",
     "PROCEDURE_CODE_MODIFIER", "CONSENT_DATE_TIME", "SCREENING_LAST_UPDATED",
     "SCREENING_STATUS_CODE_DESCRIPTION", "SCREENING_STATUS_CODE_SYSTEM",
-    "SCREENING_LANGUAGE_CODE", "SCREENING_LANGUAGE_DESCRIPTION",
+    "SCREENING_LANGUAGE_DESCRIPTION",
     "SCREENING_LANGUAGE_CODE_SYSTEM", "SCREENING_ENTITY_ID",
     "SCREENING_ENTITY_ID_CODE_SYSTEM", NULL,
 };
@@ -163,6 +167,26 @@ static bool in_list(struct slice s, const char *const *list)
         if (csv_ieq(s, list[i]))
             return true;
     return false;
+}
+
+/* A BCP-47 tag ("es", "en-US", "kmv"): alphanumeric subtags of 1-8, the
+ * first starting with a letter, joined by '-'; the test FHIR's screening
+ * language (fhir_screen.c, F60) makes, so the field reads alike. */
+static bool is_lang_tag(struct slice s)
+{
+    size_t run = 0;
+    bool ok = s.len > 1 && s.len <= 35 &&
+              ((s.p[0] >= 'A' && s.p[0] <= 'Z') ||
+               (s.p[0] >= 'a' && s.p[0] <= 'z'));
+    for (size_t k = 0; ok && k < s.len; k++) {
+        char ch = s.p[k];
+        run = ch == '-' ? 0 : run + 1;
+        ok = run <= 8 && (ch == '-' ? k + 1 < s.len && s.p[k + 1] != '-'
+                                    : (ch >= '0' && ch <= '9') ||
+                                          (ch >= 'A' && ch <= 'Z') ||
+                                          (ch >= 'a' && ch <= 'z'));
+    }
+    return ok;
 }
 
 /* NY Medicaid CIN: two letters, five digits, one letter (AA12345C). */
@@ -421,6 +445,9 @@ static void load_prof(struct csv_ctx *c, struct set *s)
             csv_row_warn(c, t, ri, PR_STATUS,
                          "screening status is not final, corrected, "
                          "entered-in-error or unknown");
+        if (v[PR_LANG].len && !is_lang_tag(v[PR_LANG]))
+            csv_row_warn(c, t, ri, PR_LANG,
+                         "screening language is not a BCP-47 tag; left out");
         /* only checked here (the encounter start stands in for an
          * observation's missing start): read as spreadsheets write it, or
          * a warning, not an error */
@@ -692,6 +719,9 @@ int csv_shinny_to_events(struct csv_ctx *c, struct hub_err *err)
                 if (sc->occurred_at.len == 0)
                     sc->occurred_at = pv[PR_START];
                 sc->status = pv[PR_STATUS];
+                /* the language it was taken in, as FHIR's (F60, F65) */
+                if (is_lang_tag(pv[PR_LANG]))
+                    sc->language = pv[PR_LANG];
                 s.t[F_PROF].rows[pi].used = true;
             }
         }

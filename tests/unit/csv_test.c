@@ -1060,6 +1060,44 @@ Test(csv, shinny_entered_in_error_screening_makes_no_event)
     cr_assert_eq(r.out.n, 0);
 }
 
+/* SCREENING_LANGUAGE_CODE is the screening's language (F65), as FHIR's
+ * observation-language extension (F60): a BCP-47 tag as sent, trimmed;
+ * an empty cell gives none; a value that is no tag is left out with a
+ * warning on its row. */
+Test(csv, shinny_screening_language_comes_from_screeningprof)
+{
+    struct csvrun r = shinny2(
+        "SDOH_ScreeningProf_X_1.csv",
+        "PATIENT_MR_ID_VALUE,ENCOUNTER_ID,SCREENING_LANGUAGE_CODE\r\n"
+        "M1,E1, es \r\nM1,E2,\r\nM1,E3,en_US\r\nM1,E4,kmv\r\n",
+        OBS_HEADER
+        "M1,F1,E1,96777-8,93030-5,LA33-6,2026-01-02T10:00:00Z\r\n"
+        "M1,F1,E2,96777-8,93030-5,LA33-6,2026-01-02T10:00:00Z\r\n"
+        "M1,F1,E3,96777-8,93030-5,LA33-6,2026-01-02T10:00:00Z\r\n"
+        "M1,F1,E4,96777-8,93030-5,LA33-6,2026-01-02T10:00:00Z\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    /* each screening's language, by its encounter */
+    const char *want[] = { "\"language\":\"es\"", NULL, NULL,
+                           "\"language\":\"kmv\"" };
+    size_t seen = 0;
+    for (size_t i = 0; i < r.out.n; i++) {
+        const char *j = r.out.ev[i].json.p;
+        for (int e = 0; e < 4; e++) {
+            char enc[32];
+            snprintf(enc, sizeof(enc), "\"encounter\":\"E%d\"", e + 1);
+            if (!strstr(j, enc))
+                continue;
+            seen |= 1u << e;
+            if (want[e])
+                cr_assert_not_null(strstr(j, want[e]), "E%d", e + 1);
+            else
+                cr_assert_null(strstr(j, "\"language\""), "E%d", e + 1);
+        }
+    }
+    cr_assert_eq(seen, 15);
+    cr_assert_not_null(finding(&r.rep, 4, "not a BCP-47 tag"));
+}
+
 Test(csv, shinny_patient_demographics_come_from_ptinfo_with_mapped_sex)
 {
     struct csvrun r = shinny2(
