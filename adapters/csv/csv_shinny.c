@@ -29,6 +29,7 @@
 #include <strings.h>
 
 #include "csv/csv_int.h"
+#include "common/langtag.h"
 #include "common/ssn.h"
 
 enum { F_QE, F_PROF, F_OBS, F_PT, F_N };
@@ -169,24 +170,10 @@ static bool in_list(struct slice s, const char *const *list)
     return false;
 }
 
-/* A BCP-47 tag ("es", "en-US", "kmv"): alphanumeric subtags of 1-8, the
- * first starting with a letter, joined by '-'; the test FHIR's screening
- * language (fhir_screen.c, F60) makes, so the field reads alike. */
+/* the screening language's test: common/langtag.h, as FHIR's (F60, F65) */
 static bool is_lang_tag(struct slice s)
 {
-    size_t run = 0;
-    bool ok = s.len > 1 && s.len <= 35 &&
-              ((s.p[0] >= 'A' && s.p[0] <= 'Z') ||
-               (s.p[0] >= 'a' && s.p[0] <= 'z'));
-    for (size_t k = 0; ok && k < s.len; k++) {
-        char ch = s.p[k];
-        run = ch == '-' ? 0 : run + 1;
-        ok = run <= 8 && (ch == '-' ? k + 1 < s.len && s.p[k + 1] != '-'
-                                    : (ch >= '0' && ch <= '9') ||
-                                          (ch >= 'A' && ch <= 'Z') ||
-                                          (ch >= 'a' && ch <= 'z'));
-    }
-    return ok;
+    return langtag_ok(s.p, s.len);
 }
 
 /* NY Medicaid CIN: two letters, five digits, one letter (AA12345C). */

@@ -12,6 +12,7 @@
  * multi-select form), components as items, and loose items (one screening
  * per patient per message, instrument left out).
  */
+#include "common/langtag.h"
 #include "common/strset.h"
 #include "fhir/fhir_int.h"
 
@@ -770,15 +771,7 @@ static const char *screening_language(struct fx *x, const cJSON *o)
             code = cJSON_GetStringValue(
                 fx_get(cJSON_IsArray(k) ? k->child : NULL, "code"));
         }
-        /* BCP-47: alphanumeric subtags of 1-8, joined by '-' */
-        size_t run = 0, len = code ? strlen(code) : 0;
-        bool ok = len > 1 && len <= 35 && isalpha((unsigned char)code[0]);
-        for (size_t k = 0; ok && k < len; k++) {
-            run = code[k] == '-' ? 0 : run + 1;
-            ok = run <= 8 && (code[k] == '-' ? k + 1 < len && code[k + 1] != '-'
-                                             : isalnum((unsigned char)code[k]));
-        }
-        if (ok)
+        if (code && langtag_ok(code, strlen(code)))
             return code;
         size_t old = fx_key(x, "extension");
         fx_idx(x, i);
