@@ -11,19 +11,7 @@
 #include <string.h>
 
 #include "common/buf.h"
-#include "hl7v2.h"
-
-static int env_delim(unsigned char c)
-{
-    return c > 0x20 && c < 0x7f && !((c >= '0' && c <= '9') ||
-                                     (c >= 'A' && c <= 'Z') ||
-                                     (c >= 'a' && c <= 'z'));
-}
-
-static int is_blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
+#include "hl7v2/hl7v2_int.h"
 
 /* The bytes of a UTF-8 byte order mark at p[0..len): Windows tools write
  * one at the start of an exported file. */
@@ -38,11 +26,11 @@ static size_t bom_len(const char *p, size_t len)
 bool hl7_is_batch(const char *p, size_t len)
 {
     size_t i = bom_len(p, len);
-    while (i < len && is_blank(p[i]))
+    while (i < len && hl7_is_space((unsigned char)p[i]))
         i++;
     return len - i >= 4 && (p[i] == 'F' || p[i] == 'B') &&
            p[i + 1] == 'H' && p[i + 2] == 'S' &&
-           env_delim((unsigned char)p[i + 3]);
+           hl7_delim_ok((unsigned char)p[i + 3]);
 }
 
 /* The segment at p[0..len) is `id` followed by the field separator or by
@@ -151,7 +139,7 @@ int hl7_batch_read(const char *p, size_t len, struct hl7_batch_file *f,
                                "a segment after FTS, the end of the file");
         }
         if (sl >= 4 && memcmp(t, "FHS", 3) == 0 &&
-            env_delim((unsigned char)t[3])) {
+            hl7_delim_ok((unsigned char)t[3])) {
             if (in_file || f->nb || f->n_msgs)
                 return hub_err_set(err, HUB_ESYNTAX, "FHS", off,
                                    "FHS after the file's first segment: "
@@ -162,7 +150,7 @@ int hl7_batch_read(const char *p, size_t len, struct hl7_batch_file *f,
             continue;
         }
         if (sl >= 4 && memcmp(t, "BHS", 3) == 0 &&
-            env_delim((unsigned char)t[3])) {
+            hl7_delim_ok((unsigned char)t[3])) {
             if (b && b->has_bhs)
                 return hub_err_set(err, HUB_ESYNTAX, "BHS", b->offset,
                                    "BHS without BTS: the batch it opens "

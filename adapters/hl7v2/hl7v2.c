@@ -51,19 +51,6 @@ static const unsigned char high_of[256] = {
     [0x1b] = HL7_HIGH_ESC, [0x80 ... 0xff] = HL7_HIGH_8BIT,
 };
 
-static int is_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* HL7 v2.5.1 ch. 2.5.4: delimiters are printable, non-alphanumeric. */
-static int valid_delim(unsigned char c)
-{
-    return c > 0x20 && c < 0x7f && !((c >= '0' && c <= '9') ||
-                                     (c >= 'A' && c <= 'Z') ||
-                                     (c >= 'a' && c <= 'z'));
-}
-
 static inline int seg_id_char(unsigned char c, int first)
 {
     return (c >= 'A' && c <= 'Z') || (!first && c >= '0' && c <= '9');
@@ -520,14 +507,15 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
      * with the bytes of its transport) and a file's end (SUB, NUL
      * padding) are no part of the message */
     if (end > 0 && p[0] != 'M') {   /* nearly every message starts MSH */
-        while (i < end && (is_space((unsigned char)p[i]) || p[i] == '\x0b'))
+        while (i < end &&
+               (hl7_is_space((unsigned char)p[i]) || p[i] == '\x0b'))
             i++;
         if (end - i >= 3 && memcmp(p + i, "\xef\xbb\xbf", 3) == 0)
             i += 3;
-        while (i < end && is_space((unsigned char)p[i]))
+        while (i < end && hl7_is_space((unsigned char)p[i]))
             i++;
     }
-    while (end > i && (is_space((unsigned char)p[end - 1]) ||
+    while (end > i && (hl7_is_space((unsigned char)p[end - 1]) ||
                        p[end - 1] == '\x1c' || p[end - 1] == '\x1a' ||
                        p[end - 1] == '\0'))
         end--;
@@ -540,7 +528,7 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
          * which is answered by one ACK, it is refused, not malformed */
         if (end - i >= 4 && (memcmp(p + i, "FHS", 3) == 0 ||
                              memcmp(p + i, "BHS", 3) == 0) &&
-            valid_delim((unsigned char)p[i + 3]))
+            hl7_delim_ok((unsigned char)p[i + 3]))
             return hub_err_set(err, HUB_EUNSUPPORTED,
                                p[i] == 'F' ? "FHS" : "BHS", i,
                                "a batch file is taken whole by POST "
@@ -554,7 +542,7 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
      * MSH-2 holds component, repetition, escape, subcomponent (and from
      * v2.7 truncation) characters, in that order. */
     unsigned char fs = (unsigned char)p[i + 3];
-    if (!valid_delim(fs))
+    if (!hl7_delim_ok(fs))
         return hub_err_set(err, HUB_ESYNTAX, "MSH-1", i + 3,
                            "field separator is not a valid delimiter");
     size_t e = i + 4;
@@ -584,7 +572,7 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
         if (nenc == 5)
             return hub_err_set(err, HUB_ESYNTAX, "MSH-2", k,
                                "encoding characters are too many");
-        if (!valid_delim(c) || c == fs)
+        if (!hl7_delim_ok(c) || c == fs)
             return hub_err_set(err, HUB_ESYNTAX, "MSH-2", k,
                                "encoding character is not a valid delimiter");
         for (size_t q = 0; q < nenc; q++)
@@ -671,7 +659,7 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
          * checked: a test for them at the top of this loop cost 70
          * instructions a message (callgrind, bench corpus) */
         if (m->nseg == seglim) {    /* one test: see seglim */
-            if (is_space((unsigned char)p[s])) {
+            if (hl7_is_space((unsigned char)p[s])) {
                 s++;
                 continue;
             }
@@ -712,7 +700,7 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
                           seg_id_cls[(unsigned char)p[s + 2]] & 2))) ||
             (c3 != fs && cls[c3] != C_EOL)) {
         bad_id:
-            if (is_space((unsigned char)p[s])) {
+            if (hl7_is_space((unsigned char)p[s])) {
                 s++;
                 continue;
             }

@@ -26,6 +26,22 @@
 
 #define HL7_NO_SEP 256          /* an encoding character the sender omitted */
 
+/* Blank between segments or around a message: the parser's and the batch
+ * envelope reader's (batch.c) */
+static inline int hl7_is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* HL7 v2.5.1 ch. 2.5.4: delimiters are printable, non-alphanumeric (MSH's,
+ * and FHS's and BHS's in a batch file) */
+static inline int hl7_delim_ok(unsigned char c)
+{
+    return c > 0x20 && c < 0x7f && !((c >= '0' && c <= '9') ||
+                                     (c >= 'A' && c <= 'Z') ||
+                                     (c >= 'a' && c <= 'z'));
+}
+
 /* adt.c is built a second time for x86-64-v3 CPUs (adt_v3.c) where GCC
  * targets x86-64; HL7_SCAN_NO_AVX2 (the SSE2 check of hl7-equiv.sh) leaves
  * it out, so that the baseline build is the one checked there. */
