@@ -937,7 +937,7 @@ static int load_task_status(struct ld *l, const cJSON *root)
 {
     static const char *const top[] = { "system", "statuses", NULL };
     static const char *const row[] = { "code", "display", "terminal",
-        "referral", NULL };
+        "referral", "aliases", NULL };
     int rc;
     const char *s;
     const cJSON *arr;
@@ -960,9 +960,34 @@ static int load_task_status(struct ld *l, const cJSON *root)
             (rc = ld_bool(l, e, "terminal", &t->terminal)) ||
             (rc = ld_bool(l, e, "referral", &t->referral)))
             return rc;
-        if (dict_task_status_find(l->d, slice_from_cstr(t->code))) {
+        if (dict_task_status_find(l->d, slice_from_cstr(t->code)) ||
+            dict_task_status_alias(l->d, slice_from_cstr(t->code))) {
             ld_key(l, "code");
             return ld_fail(l, HUB_EINVALID, "duplicate status code");
+        }
+        if (cJSON_GetObjectItemCaseSensitive(e, "aliases") &&
+            (rc = ld_strs(l, e, "aliases", &t->aliases, &t->n_aliases)))
+            return rc;
+        for (size_t k = 0; k < t->n_aliases; k++) {
+            struct slice a = slice_from_cstr(t->aliases[k]);
+            bool lower = a.len > 0;
+            for (size_t j = 0; j < a.len; j++)
+                if (isupper((unsigned char)a.p[j]))
+                    lower = false;
+            const char *why = !lower ? "alias is not lowercase"
+                              : dict_task_status_find(l->d, a) ||
+                                        dict_task_status_alias(l->d, a) ||
+                                        strcmp(t->aliases[k], t->code) == 0
+                                  ? "duplicate status code"
+                                  : NULL;
+            for (size_t j = 0; !why && j < k; j++)
+                if (strcmp(t->aliases[j], t->aliases[k]) == 0)
+                    why = "duplicate status code";
+            if (why) {
+                ld_key(l, "aliases");
+                ld_idx(l, k);
+                return ld_fail(l, HUB_EINVALID, why);
+            }
         }
         l->d->n_ts = i + 1;
         ld_pop(l, o2);
@@ -1878,6 +1903,17 @@ const struct dict_task_status *dict_task_status_find(const struct dict *d,
     for (size_t i = 0; i < d->n_ts; i++)
         if (eq(d->ts[i].code, code))
             return &d->ts[i];
+    return NULL;
+}
+
+const struct dict_task_status *dict_task_status_alias(const struct dict *d,
+                                                      struct slice word)
+{
+    word = trim(word);
+    for (size_t i = 0; i < d->n_ts; i++)
+        for (size_t k = 0; k < d->ts[i].n_aliases; k++)
+            if (eq(d->ts[i].aliases[k], word))
+                return &d->ts[i];
     return NULL;
 }
 

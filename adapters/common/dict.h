@@ -311,10 +311,18 @@ struct dict_task_status {
     const char *display;
     bool terminal;              /* no further change expected */
     bool referral;              /* in the Gravity referral-management subset */
+    const char *const *aliases; /* words referral tools write for it
+                                   ("declined"), lowercase, never a code */
+    size_t n_aliases;
 };
 
+/* By its FHIR code only ("in-progress"): what a FHIR Task must send. */
 const struct dict_task_status *dict_task_status_find(const struct dict *d,
                                                      struct slice code);
+/* By one of its aliases ("declined" -> rejected), exact and lowercase: for
+ * flat files, whose tools write their own words. NULL for a code. */
+const struct dict_task_status *dict_task_status_alias(const struct dict *d,
+                                                      struct slice word);
 size_t dict_task_status_count(const struct dict *d);
 const struct dict_task_status *dict_task_status_at(const struct dict *d,
                                                    size_t i);

@@ -329,13 +329,16 @@ static const struct csv_col referral_cols[R_NCOLS] = {
 
 /*
  * The Task status as exports write it: "Completed", "In Progress",
- * "on_hold", and the IG prose's "canceled", to the FHIR code. Nothing else
- * is guessed: the dictionary decides what is a status.
+ * "on_hold" to the FHIR code, or a referral tool's own word ("Declined",
+ * "Pending", the IG prose's "canceled") by the dictionary's aliases, with
+ * *alias set. Nothing else is guessed: the dictionary decides what is a
+ * status.
  */
 static const struct dict_task_status *task_status(const struct dict *d,
-                                                  struct slice v)
+                                                  struct slice v, bool *alias)
 {
     char tmp[32];
+    *alias = false;
     if (v.len == 0 || v.len >= sizeof(tmp))
         return NULL;
     for (size_t i = 0; i < v.len; i++) {
@@ -347,9 +350,10 @@ static const struct dict_task_status *task_status(const struct dict *d,
         tmp[i] = ch;
     }
     struct slice n = { tmp, v.len };
-    if (slice_eq(n, "canceled"))
-        n = SLICE_LIT("cancelled");
-    return dict_task_status_find(d, n);
+    const struct dict_task_status *st = dict_task_status_find(d, n);
+    if (st == NULL && (st = dict_task_status_alias(d, n)) != NULL)
+        *alias = true;
+    return st;
 }
 
 /* The Gravity domain as exports write it ("Food-Insecurity", "FOOD
@@ -376,16 +380,18 @@ static int referral_row(struct csv_ctx *c, struct csv_table *t, size_t ri,
     const struct slice *v = t->rows[ri].v;
     const struct dict_task_status *st = NULL;
     const struct dict_domain *dom = NULL;
+    bool alias = false;
     bool ok = require(c, t, ri, R_REFERRAL_ID) &
               require(c, t, ri, R_STATUS) &
               require(c, t, ri, R_UPDATED_AT) &
               require(c, t, ri, R_PATIENT_ID) &
               patient_id_ok(c, t, ri, R_PATIENT_ID, R_PATIENT_ID_SYSTEM);
     if (v[R_STATUS].len) {
-        st = task_status(c->d, v[R_STATUS]);
+        st = task_status(c->d, v[R_STATUS], &alias);
         if (st == NULL) {
             csv_row_error(c, t, ri, R_STATUS,
-                          "status is not a FHIR Task status");
+                          "status is not a FHIR Task status nor an alias "
+                          "of one in task-status.json");
             ok = false;
         }
     }
@@ -435,6 +441,10 @@ static int referral_row(struct csv_ctx *c, struct csv_table *t, size_t ri,
     jw_key_chunk(&w, JW_KEY("terminal"));
     jw_bool(&w, st->terminal);
     jw_kv_str(&w, "status_reason", v[R_REASON]);
+    /* the tool's own word, as Task.businessStatus carries a workflow's
+     * nuance of the status: "Declined" is told from a FHIR "rejected" */
+    if (alias)
+        jw_kv_str(&w, "business_status", slice_trim(v[R_STATUS]));
     if (dom)
         jw_kv_cstr(&w, "domain", dom->code);
     if (v[R_SERVICE_CODE].len || v[R_SERVICE_DISPLAY].len) {

@@ -1156,6 +1156,44 @@ Test(csv, referral_status_words_as_exports_write_them_map_to_task_codes)
     cr_assert_not_null(finding(&r.rep, 5, "not a FHIR Task status"));
 }
 
+/* Referral tools write their own words: "Declined" is FHIR rejected (the
+ * performer decided not to do it), "Pending" requested (action is sought;
+ * Gravity's referral statuses leave received out), by task-status.json's
+ * aliases; the word is kept as business_status. A word that could be two
+ * statuses ("Closed") is refused, and the finding does not quote it. */
+Test(csv, referral_tool_words_map_by_the_dictionary_aliases)
+{
+    struct csvrun r = RUN("referral-status",
+        "referral_id,status,updated_at,patient_id\n"
+        "R1,Declined,2026-03-03T09:00:00Z,P1\n"
+        "R2,PENDING,2026-03-04T09:00:00Z,P2\n"
+        "R3,Accepted,2026-03-05T09:00:00Z,P3\n"
+        "R4,Completed,2026-03-06T09:00:00Z,P4\n"
+        "R5,Closed,2026-03-07T09:00:00Z,P5\n"
+        "R6,received,2026-03-08T09:00:00Z,P6\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 5, "%zu", r.out.n);
+    cr_assert(strstr(r.out.ev[0].json.p,
+                     "\"status\":\"rejected\",\"terminal\":true,"
+                     "\"business_status\":\"Declined\""),
+              "%s", r.out.ev[0].json.p);
+    cr_assert(strstr(r.out.ev[1].json.p,
+                     "\"status\":\"requested\",\"terminal\":false,"
+                     "\"business_status\":\"PENDING\""),
+              "%s", r.out.ev[1].json.p);
+    /* a FHIR code, however it is cased, is no alias: nothing more */
+    cr_assert(strstr(r.out.ev[2].json.p, "\"status\":\"accepted\""));
+    cr_assert_null(strstr(r.out.ev[2].json.p, "business_status"));
+    cr_assert(strstr(r.out.ev[3].json.p,
+                     "\"status\":\"completed\",\"terminal\":true"));
+    cr_assert_null(strstr(r.out.ev[3].json.p, "business_status"));
+    cr_assert(strstr(r.out.ev[4].json.p, "\"status\":\"received\""));
+    const struct csv_finding *f =
+        finding(&r.rep, 6, "not a FHIR Task status nor an alias");
+    cr_assert_not_null(f);
+    cr_assert_null(strstr(f->what, "Closed"));
+}
+
 Test(csv, lower_case_loinc_answer_codes_are_matched_as_the_spec_does)
 {
     struct csvrun r = RUN("screenings",

@@ -532,6 +532,16 @@ Test(dict, task_statuses_know_terminal_states)
     cr_assert(dict_task_status_find(D, SLICE_LIT("rejected"))->terminal);
     cr_assert(dict_task_status_find(D, SLICE_LIT("cancelled"))->terminal);
     cr_assert_null(dict_task_status_find(D, SLICE_LIT("canceled")));
+    /* the words of referral tools are aliases, never codes */
+    cr_assert_str_eq(dict_task_status_alias(D, SLICE_LIT("declined"))->code,
+                     "rejected");
+    cr_assert_str_eq(dict_task_status_alias(D, SLICE_LIT("pending"))->code,
+                     "requested");
+    cr_assert_str_eq(dict_task_status_alias(D, SLICE_LIT("canceled"))->code,
+                     "cancelled");
+    cr_assert_null(dict_task_status_alias(D, SLICE_LIT("rejected")));
+    cr_assert_null(dict_task_status_alias(D, SLICE_LIT("Declined")));
+    cr_assert_null(dict_task_status_find(D, SLICE_LIT("declined")));
     cr_assert_null(dict_task_status_find(D, SLICE_LIT("Completed")));
     cr_assert_eq(dict_task_status_count(D), 12);
 }
@@ -778,6 +788,22 @@ Test(dict_load, bad_files_are_refused_with_file_path_and_reason)
           HUB_EINVALID, "/codes/0/code", "not an ICD-10 code" },
         { "task-status.json", "{\"statuses\":[{\"code\":\"x\"}]}", HUB_EINVALID,
           "/statuses/0/display", "required member is missing" },
+        { "task-status.json",
+          "{\"statuses\":[{\"code\":\"rejected\",\"display\":\"R\","
+          "\"terminal\":true,\"referral\":true,\"aliases\":[\"Declined\"]}]}",
+          HUB_EINVALID, "/statuses/0/aliases/0", "alias is not lowercase" },
+        { "task-status.json",
+          "{\"statuses\":[{\"code\":\"requested\",\"display\":\"Q\","
+          "\"terminal\":false,\"referral\":true,\"aliases\":[\"pending\"]},"
+          "{\"code\":\"received\",\"display\":\"V\",\"terminal\":false,"
+          "\"referral\":false,\"aliases\":[\"pending\"]}]}",
+          HUB_EINVALID, "/statuses/1/aliases/0", "duplicate status code" },
+        { "task-status.json",
+          "{\"statuses\":[{\"code\":\"requested\",\"display\":\"Q\","
+          "\"terminal\":false,\"referral\":true,\"aliases\":[\"received\"]},"
+          "{\"code\":\"received\",\"display\":\"V\",\"terminal\":false,"
+          "\"referral\":false}]}",
+          HUB_EINVALID, "/statuses/1/code", "duplicate status code" },
         { "security-labels.json", "{\"labels\":[{\"code\":\"ETH\",\"label\":\"SUD!\"}]}",
           HUB_EINVALID, "/labels/0/label", "label is not a short lowercase token" },
         { "security-labels.json",
