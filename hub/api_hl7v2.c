@@ -249,6 +249,7 @@ static void ingest_all(struct api_req *r, struct slice *msgs, size_t n,
         jobs[i] = ingest_job_new();
         jobs[i]->t_start_ns = t0;
         ingest_prepare_hl7(jobs[i], api_server(r)->dict,
+                           api_server(r)->cfg->hl7_processing_ids,
                            api_principal(r)->org_id, msgs[i].p, msgs[i].len);
     }
     free(msgs);

@@ -71,6 +71,7 @@ static const struct key keys[] = {
     { "auth_cache_ttl", K_INT, F(auth_cache_ttl), 0, 0, 86400 },
     { "shutdown_timeout", K_INT, F(shutdown_timeout), 0, 0, 3600 },
     { "log_level", K_SPECIAL, 0, 0, 0, 0 },
+    { "hl7_processing_ids", K_SPECIAL, 0, 0, 0, 0 },
     { "dispatch", K_BOOL, F(dispatch), 0, 0, 1 },
     { "dispatch_max_inflight", K_INT, F(dispatch_max_inflight), 0, 1, 10000 },
     { "dispatch_per_endpoint", K_INT, F(dispatch_per_endpoint), 0, 1, 1000 },
@@ -150,6 +151,10 @@ void config_defaults(struct hub_config *c, enum config_profile profile)
     c->auth_cache_ttl = 30;
     c->shutdown_timeout = 10;
     copy(c->log_level, sizeof(c->log_level), "info");
+    /* a test system's training or debugging messages are not real
+     * admissions: production takes P alone (HL7 v2 ch. 2, table 0103) */
+    copy(c->hl7_processing_ids, sizeof(c->hl7_processing_ids),
+         profile == PROFILE_DEV ? "PTD" : "P");
     c->dispatch = true;
     c->dispatch_max_inflight = 64;
     c->dispatch_per_endpoint = 8;
@@ -287,6 +292,25 @@ static int set_special(struct hub_config *c, const char *key, const char *v)
         copy(c->log_level, sizeof(c->log_level), v);
         return HUB_OK;
     }
+    if (!strcmp(key, "hl7_processing_ids")) {
+        /* "P", "P T D", "P,T", "PTD": letters of table 0103, one at
+         * least (a hub that takes none would refuse every message) */
+        char ids[sizeof(c->hl7_processing_ids)] = "";
+        size_t n = 0;
+        for (const char *q = v; *q; q++) {
+            if (*q == ' ' || *q == ',' || *q == '\t')
+                continue;
+            if (*q != 'P' && *q != 'T' && *q != 'D')
+                return HUB_EINVALID;
+            if (memchr(ids, *q, n) == NULL)
+                ids[n++] = *q;
+        }
+        if (n == 0)
+            return HUB_EINVALID;
+        ids[n] = '\0';
+        copy(c->hl7_processing_ids, sizeof(c->hl7_processing_ids), ids);
+        return HUB_OK;
+    }
     if (!strcmp(key, "mllp_org")) {
         if (strlen(v) >= sizeof(c->mllp[0].org))
             return HUB_EINVALID;
@@ -392,6 +416,8 @@ static const char *expected(const char *key, char *buf, size_t n)
         { "mllp_listener", "\"[address:]port org\", several split by ','" },
         { "dispatch_lease_ms", "0 (the default lease) or 200 to 3600000" },
         { "log_level", "debug, info, warn or error" },
+        { "hl7_processing_ids", "one or more of P, T and D (HL7 table "
+          "0103), as \"P T D\"" },
     };
     char lo[24], hi[24];
 

@@ -75,6 +75,11 @@ struct hub_config {
 
     char log_level[16];
 
+    /* HL7 v2: the processing IDs (MSH-11.1, table 0103) taken, as letters
+     * ("P", "PTD"); a message with another is refused AR, ERR 202. An
+     * empty MSH-11 counts as P. Production: P; dev: P, T and D. */
+    char hl7_processing_ids[4];
+
     /* the webhook dispatcher (hub/dispatch.h); bounds as there */
     bool dispatch;                  /* run one in this process */
     int dispatch_max_inflight;      /* transfers at once, all endpoints */

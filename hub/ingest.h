@@ -98,11 +98,21 @@ void ingest_job_free(struct ingest_job *j);
  * sender) and prepare what the committer writes: accepted with its events and
  * an AA, or rejected (quarantine) with its error and an AE/AR. Copies `p`.
  * `d`, the data dictionary, labels SNOMED CT diagnoses (may be NULL).
+ * `pids`, the processing IDs taken (hub_config.hl7_processing_ids: "P",
+ * "PTD"; NULL takes any): a message whose MSH-11.1 is another (an empty
+ * one counts as P) is refused AR, ERR 202 at MSH-11, no events. HL7's
+ * order: an error in MSH-9, -10 or -12 is answered first, then MSH-11,
+ * then the message's content.
  * Always succeeds: bad input is a rejected job, not an error.
  */
 struct dict;
 void ingest_prepare_hl7(struct ingest_job *j, const struct dict *d,
-                        const char *org_id, const char *p, size_t len);
+                        const char *pids, const char *org_id, const char *p,
+                        size_t len);
+
+/* Whether `pids` ("P", "PTD"; NULL: any) takes the processing ID `id`
+ * (MSH-11.1, trimmed; empty counts as P). */
+bool ingest_hl7_pid_ok(const char *pids, struct slice id);
 
 /*
  * Prepare a rejected HL7 message that could not even be framed (e.g. an

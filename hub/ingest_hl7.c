@@ -4,6 +4,8 @@
  *   parsed + normalized  -> accepted, events, AA (with an ERR segment of
  *                           severity W per warning of its events)
  *   unsupported / limit  -> quarantine, AR with ERR
+ *   processing ID (MSH-11) the hub does not take (hl7_processing_ids)
+ *                        -> quarantine, AR with ERR 202
  *   syntax / invalid     -> quarantine, AE with ERR
  * Only accepted messages carry the idempotency key (MSH-10).
  * The error JSON and the ERR segment carry the place and static text only,
@@ -71,8 +73,26 @@ static void requarantine(struct ingest_job *j, const struct hub_err *err)
     reject(j, m, err);
 }
 
+bool ingest_hl7_pid_ok(const char *pids, struct slice id)
+{
+    if (pids == NULL)
+        return true;
+    if (id.len == 0)
+        return strchr(pids, 'P') != NULL;   /* absent: production */
+    return id.len == 1 && id.p[0] != '\0' && strchr(pids, id.p[0]) != NULL;
+}
+
+/* MSH-9, -10, -12: checked before the processing ID, as HL7's acceptance
+ * rules list them (message type, version, processing ID) */
+static bool header_error(const struct hub_err *err)
+{
+    return strncmp(err->field, "MSH-", 4) == 0 &&
+           strncmp(err->field, "MSH-11", 6) != 0;
+}
+
 void ingest_prepare_hl7(struct ingest_job *j, const struct dict *d,
-                        const char *org_id, const char *p, size_t len)
+                        const char *pids, const char *org_id, const char *p,
+                        size_t len)
 {
     struct hl7_msg *m = NULL;
     struct hub_err err = { 0 };
@@ -87,8 +107,18 @@ void ingest_prepare_hl7(struct ingest_job *j, const struct dict *d,
     rc = hl7_parse(&j->a, j->msg.raw.p, j->msg.raw.len, &m, &err);
     if (m)
         j->msg.key = hl7_control_id(m);
-    if (rc == HUB_OK)
+    if (rc == HUB_OK) {
         rc = hl7_to_events_dict(&j->a, d, m, &j->events, &warn, &err);
+        /* a training or debugging message is no real admission: refused
+         * whole (its events are dropped with it, never stored) */
+        if (pids && !ingest_hl7_pid_ok(pids, hl7_processing_id(m, NULL)) &&
+            (rc == HUB_OK || !header_error(&err))) {
+            size_t off;
+            (void)hl7_processing_id(m, &off);
+            rc = hub_err_set(&err, HUB_EUNSUPPORTED, "MSH-11", off,
+                             "processing id is not one this hub takes");
+        }
+    }
     if (rc != HUB_OK) {
         if (err.code == HUB_OK)
             hub_err_set(&err, rc, "", 0, "message rejected");

@@ -494,7 +494,8 @@ static void conn_process(struct conn *c)
         }
         struct ingest_job *j = ingest_job_new();
         j->t_start_ns = ingest_now_ns();
-        ingest_prepare_hl7(j, srv->dict, c->org, msg.p, msg.len);
+        ingest_prepare_hl7(j, srv->dict, cfg->hl7_processing_ids, c->org,
+                           msg.p, msg.len);
         evbuffer_drain(in, (size_t)used);
         c->scan = 0;
         c->frame_start = 0;

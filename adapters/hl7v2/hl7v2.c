@@ -1496,6 +1496,18 @@ struct slice hl7_version(const struct hl7_msg *m)
     return msh(m, 12, 1);
 }
 
+struct slice hl7_processing_id(const struct hl7_msg *m, size_t *offset)
+{
+    struct slice v = msh(m, 11, 1);
+    if (offset) {
+        size_t off = 0;
+        if (m && m->nseg)
+            off = v.p ? (size_t)(v.p - m->p) : m->seg[0].off;
+        *offset = hl7_sent_offset(m, off);
+    }
+    return v;
+}
+
 struct slice hl7_sending_application(const struct hl7_msg *m)
 {
     return msh(m, 3, 1);

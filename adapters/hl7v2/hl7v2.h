@@ -54,6 +54,11 @@ struct slice hl7_control_id(const struct hl7_msg *m);
 struct slice hl7_message_type(const struct hl7_msg *m);
 struct slice hl7_trigger(const struct hl7_msg *m);
 struct slice hl7_version(const struct hl7_msg *m);
+/* MSH-11.1, the processing ID (table 0103: P production, T training, D
+ * debugging), trimmed, empty when absent; *offset (when not NULL) its byte
+ * offset in the bytes sent (of the MSH segment when the field is absent),
+ * for the refusal that names it. The hub decides which it takes. */
+struct slice hl7_processing_id(const struct hl7_msg *m, size_t *offset);
 /* MSH-3.1 and MSH-4.1, raw: recorded, never trusted as identity. */
 struct slice hl7_sending_application(const struct hl7_msg *m);
 struct slice hl7_sending_facility(const struct hl7_msg *m);

@@ -186,7 +186,7 @@ int main(int argc, char **argv)
                 memcpy(id + 3, d, ID_DIGITS);
             }
             jobs[i] = ingest_job_new();
-            ingest_prepare_hl7(jobs[i], NULL, org, msg, lens[k]);
+            ingest_prepare_hl7(jobs[i], NULL, NULL, org, msg, lens[k]);
             free(msg);
             m[i] = jobs[i]->msg;
         }

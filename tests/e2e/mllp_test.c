@@ -514,3 +514,87 @@ Test(mllp, idle_connection_is_closed, .init = start_limited, .fini = stop,
     cr_expect(mllp_closed(&c, 8000));
     mllp_close(&c);
 }
+
+static void start_production_pids(void)
+{
+    /* the dev profile takes P, T and D; production's P alone, as here */
+    cr_assert_eq(hub_start(&hub, "hl7_processing_ids = P\ndispatch = off",
+                           false), 0, "hubd did not start");
+}
+
+/* hl7_sample with its MSH-11 ("|P|2.5.1") set to pid */
+static void sample_pid(char *msg, size_t size, const char *ctrl,
+                       const char *mrn, char pid)
+{
+    hl7_sample(msg, size, ctrl, mrn);
+    char *p = strstr(msg, "|P|2.5.1\r");
+    cr_assert_not_null(p);
+    p[1] = pid;
+}
+
+/* HL7 v2 ch. 2: the receiver rejects a processing ID (MSH-11, table 0103)
+ * it does not take with AR and ERR 202 "Unsupported processing id" (table
+ * 0357). A hospital test system's training admission, sent to a hub that
+ * takes production messages alone, is refused and quarantined, creates no
+ * event and reaches no subscriber; a production one is taken. The same
+ * over POST /v1/hl7v2, for a message and inside a batch file. */
+Test(mllp, training_message_gets_AR_202_and_quarantine_on_a_production_hub,
+     .init = start_production_pids, .fini = stop, .timeout = 30)
+{
+    struct mllp_client c;
+    struct http_resp r;
+    char msg[2048], ack[4096], code[3], ctrl[64];
+
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    sample_pid(msg, sizeof(msg), "TRAIN-1", "MRN-T1", 'T');
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AR", "ack: %s", ack);
+    cr_expect_str_eq(ctrl, "TRAIN-1");
+    cr_expect(strstr(ack, "\rERR||MSH^1^11|202^Unsupported processing id^"
+                          "HL70357|E|") != NULL, "ack: %s", ack);
+    cr_expect_eq(count("select count(*) from messages where status = "
+                       "'quarantined' and error->>'field' = 'MSH-11' and "
+                       "error->>'code' = 'unsupported'"), 1);
+    cr_expect_eq(count("select count(*) from events"), 0);
+
+    /* the connection stays usable: a production message is taken */
+    sample_pid(msg, sizeof(msg), "PROD-1", "MRN-P1", 'P');
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA", "ack: %s", ack);
+    cr_expect_str_eq(ctrl, "PROD-1");
+    cr_expect_eq(count("select count(*) from messages where idem_key = "
+                       "'PROD-1' and status = 'accepted'"), 1);
+    cr_expect_eq(count("select count(*) from events"), 1);
+    mllp_close(&c);
+
+    /* POST /v1/hl7v2: a debugging message alone, then a batch file */
+    sample_pid(msg, sizeof(msg), "DEBUG-1", "MRN-D1", 'D');
+    cr_assert_eq(http_call(&hub, true, "POST", "/v1/hl7v2", "tok-hosp", NULL,
+                           msg, strlen(msg), NULL, &r), 0);
+    cr_expect_eq(r.status, 400, "%s", r.body);
+    cr_expect(strstr(r.body, "MSA|AR|DEBUG-1") != NULL, "%s", r.body);
+    cr_expect(strstr(r.body, "|202^Unsupported processing id^") != NULL,
+              "%s", r.body);
+    http_resp_free(&r);
+
+    char a[2048], b[2048], body[8192];
+    sample_pid(a, sizeof(a), "BATCH-P", "MRN-B1", 'P');
+    sample_pid(b, sizeof(b), "BATCH-T", "MRN-B2", 'T');
+    snprintf(body, sizeof(body),
+             "BHS|^~\\&|TESTAPP|TESTFAC|HUB|HUB|20260115093000||||B-9\r"
+             "%s%sBTS|2\r", a, b);
+    cr_assert_eq(http_call(&hub, true, "POST", "/v1/hl7v2", "tok-hosp", NULL,
+                           body, strlen(body), NULL, &r), 0);
+    cr_expect_eq(r.status, 400, "%s", r.body);
+    cr_expect(strstr(r.body, "MSA|AA|BATCH-P") != NULL, "%s", r.body);
+    cr_expect(strstr(r.body, "MSA|AR|BATCH-T") != NULL, "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(count("select count(*) from messages where status = "
+                       "'quarantined' and error->>'field' = 'MSH-11'"), 3);
+    cr_expect_eq(count("select count(*) from events"), 2,
+                 "PROD-1 and BATCH-P alone");
+}

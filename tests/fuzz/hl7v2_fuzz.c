@@ -45,6 +45,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     (void)hl7_control_id(m);
     (void)hl7_message_type(m);
+    /* the processing ID's place (hubd's refusal of one it does not take)
+     * is in the bytes sent */
+    size_t pid_off;
+    (void)hl7_processing_id(m, &pid_off);
+    if (m && pid_off > size)
+        __builtin_trap();
     if (hl7_ack_warn(&a, m, rc == HUB_OK ? "AA" : "AE",
                      rc == HUB_OK ? NULL : &err, &warn, "ACK1",
                      "20260101000000+0000", &ack) != HUB_OK)

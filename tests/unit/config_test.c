@@ -211,6 +211,38 @@ Test(config, refusals_say_what_the_key_accepts, .fini = cleanup)
     cr_expect(strstr(err, "http_port = -1") != NULL, "%s", err);
 }
 
+/* The HL7 v2 processing IDs taken: production takes P alone (a test
+ * system's training messages are no real admissions), dev P, T and D; a
+ * value is letters of table 0103, one at least. */
+Test(config, hl7_processing_ids_defaults_and_values, .fini = cleanup)
+{
+    struct hub_config c;
+    char err[512];
+
+    config_defaults(&c, PROFILE_PRODUCTION);
+    cr_expect_str_eq(c.hl7_processing_ids, "P");
+    config_defaults(&c, PROFILE_DEV);
+    cr_expect_str_eq(c.hl7_processing_ids, "PTD");
+    cr_expect_eq(config_set(&c, "hl7_processing_ids", "T, D"), HUB_OK);
+    cr_expect_str_eq(c.hl7_processing_ids, "TD");
+    cr_expect_eq(config_set(&c, "hl7_processing_ids", "P P"), HUB_OK);
+    cr_expect_str_eq(c.hl7_processing_ids, "P");
+    cr_expect_eq(config_set(&c, "hl7_processing_ids", ""), HUB_EINVALID);
+    cr_expect_eq(config_set(&c, "hl7_processing_ids", " , "), HUB_EINVALID);
+    cr_expect_eq(config_set(&c, "hl7_processing_ids", "p"), HUB_EINVALID);
+    cr_expect_eq(config_set(&c, "hl7_processing_ids", "P X"), HUB_EINVALID);
+    cr_expect_str_eq(c.hl7_processing_ids, "P", "a refused value changes "
+                     "nothing");
+    write_conf("hl7_processing_ids = P Q\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
+    cr_expect(strstr(err, ":1: bad value for 'hl7_processing_ids': expected "
+                          "one or more of P, T and D") != NULL, "%s", err);
+    cleanup();
+    write_conf("profile = production\nhttp_port = -1\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_OK, "%s", err);
+    cr_expect_str_eq(c.hl7_processing_ids, "P");
+}
+
 Test(config, log_level_is_one_of_four, .fini = cleanup)
 {
     struct hub_config c;

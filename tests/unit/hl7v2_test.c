@@ -68,6 +68,22 @@ Test(hl7_parse, reads_msh_header_fields)
                  "20260322120000-0500");
 }
 
+/* MSH-11.1 and where it is, for the hub's refusal of a processing ID it
+ * does not take; empty when absent, the MSH segment's offset then */
+Test(hl7_parse, reads_the_processing_id_and_its_offset)
+{
+    static const char msg[] = "MSH|^~\\&|A|B|C|D|20260101||ADT^A04|1| T ^A|2.5\r"
+                              "PID|1||a1\r";
+    size_t off = 99;
+    struct hl7_msg *m = parse_ok(msg);
+    assert_slice(hl7_processing_id(m, &off), "T");
+    cr_expect_eq(off, (size_t)(strstr(msg, "T ^A") - msg));
+    m = parse_ok("MSH|^~\\&|A|B|C|D|20260101||ADT^A04|1\rPID|1||a1\r");
+    assert_slice(hl7_processing_id(m, &off), "");
+    cr_expect_eq(off, 0);
+    assert_slice(hl7_processing_id(NULL, NULL), "");
+}
+
 Test(hl7_parse, splits_repetitions_components_and_subcomponents)
 {
     struct hl7_msg *m = parse_ok(

@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/hub_err.h"
@@ -33,7 +34,7 @@ Test(ingest_prepare, accepted_message_has_events_ids_key_and_AA)
     struct ingest_job *j = ingest_job_new();
     char code[3];
 
-    ingest_prepare_hl7(j, NULL, "hosp", adt, sizeof(adt) - 1);
+    ingest_prepare_hl7(j, NULL, NULL, "hosp", adt, sizeof(adt) - 1);
     cr_assert(j->msg.accepted);
     cr_expect_str_eq(j->msg.org_id, "hosp");
     cr_expect_str_eq(j->msg.format, "hl7v2");
@@ -61,7 +62,7 @@ Test(ingest_prepare, accepted_message_with_warnings_gets_AA_and_err_w)
     struct ingest_job *j = ingest_job_new();
     char code[3];
 
-    ingest_prepare_hl7(j, NULL, "hosp", msg, sizeof(msg) - 1);
+    ingest_prepare_hl7(j, NULL, NULL, "hosp", msg, sizeof(msg) - 1);
     cr_assert(j->msg.accepted);
     cr_assert_eq(j->msg.n_ev, 1);
     ingest_job_ack_code(j, code);
@@ -85,7 +86,7 @@ Test(ingest_prepare, invalid_message_is_quarantined_without_key_with_AE)
     struct ingest_job *j = ingest_job_new();
     char code[3];
 
-    ingest_prepare_hl7(j, NULL, "hosp", bad, sizeof(bad) - 1);
+    ingest_prepare_hl7(j, NULL, NULL, "hosp", bad, sizeof(bad) - 1);
     cr_assert_not(j->msg.accepted);
     cr_expect_eq(j->msg.key.len, 0, "no idempotency key when refused");
     cr_expect_eq(j->msg.n_ev, 0);
@@ -107,10 +108,124 @@ Test(ingest_prepare, unsupported_type_gets_AR)
     struct ingest_job *j = ingest_job_new();
     char code[3];
 
-    ingest_prepare_hl7(j, NULL, "hosp", orm, sizeof(orm) - 1);
+    ingest_prepare_hl7(j, NULL, NULL, "hosp", orm, sizeof(orm) - 1);
     cr_assert_not(j->msg.accepted);
     ingest_job_ack_code(j, code);
     cr_expect_str_eq(code, "AR");
+    ingest_job_free(j);
+}
+
+/* HL7 v2 ch. 2: a receiver rejects a processing ID (MSH-11, table 0103) it
+ * does not take with AR and ERR 202 "Unsupported processing id" (table
+ * 0357). A hospital test system's training admission must not reach
+ * production subscribers as a real one: refused whole, no events, no
+ * idempotency key (a corrected re-send as P is judged afresh). */
+static struct ingest_job *prepare_pid(const char *pids, const char *msg)
+{
+    struct ingest_job *j = ingest_job_new();
+    ingest_prepare_hl7(j, NULL, pids, "hosp", msg, strlen(msg));
+    return j;
+}
+
+#define ADT_PID(pid)                                                       \
+    "MSH|^~\\&|TESTAPP|TESTFAC|HUB|HUB|20260115093000||ADT^A01^ADT_A01|"   \
+    "UNIT-T|" pid "|2.5.1\r"                                               \
+    "EVN|A01|20260115093000\r"                                             \
+    "PID|1||MRN-1^^^TESTFAC^MR||TESTPATIENT^ALPHA||19800101|F\r"           \
+    "PV1|1|I|WARD^101^A\r"
+
+Test(ingest_prepare, processing_id_not_taken_gets_AR_202_and_no_events)
+{
+    static const char msg[] = ADT_PID("T");
+    struct ingest_job *j = prepare_pid("P", msg);
+    char code[3];
+
+    cr_assert_not(j->msg.accepted);
+    cr_expect_eq(j->msg.n_ev, 0, "a refused message creates no event");
+    cr_expect_eq(j->msg.key.len, 0, "no idempotency key when refused");
+    ingest_job_ack_code(j, code);
+    cr_expect_str_eq(code, "AR");
+    cr_expect(has(j->msg.reply, "MSA|AR|UNIT-T\r"), "%.*s",
+              (int)j->msg.reply.len, j->msg.reply.p);
+    cr_expect(has(j->msg.reply, "ERR||MSH^1^11|202^Unsupported processing "
+                                "id^HL70357|E"), "%.*s",
+              (int)j->msg.reply.len, j->msg.reply.p);
+    cr_expect(has(j->msg.error_json, "\"code\":\"unsupported\""), "%.*s",
+              (int)j->msg.error_json.len, j->msg.error_json.p);
+    cr_expect(has(j->msg.error_json, "\"field\":\"MSH-11\""));
+    /* the byte offset of MSH-11.1 in the bytes sent */
+    char off[48];
+    snprintf(off, sizeof(off), "\"offset\":%zu",
+             (size_t)(strstr(msg, "|T|2.5.1") + 1 - msg));
+    cr_expect(has(j->msg.error_json, off), "%.*s want %s",
+              (int)j->msg.error_json.len, j->msg.error_json.p, off);
+    ingest_job_free(j);
+
+    /* D (debugging) too; and a value outside table 0103 */
+    j = prepare_pid("P", ADT_PID("D"));
+    cr_expect_not(j->msg.accepted);
+    cr_expect(has(j->msg.reply, "|202^"));
+    ingest_job_free(j);
+    j = prepare_pid("P", ADT_PID("PROD"));
+    cr_expect_not(j->msg.accepted);
+    cr_expect(has(j->msg.reply, "|202^"));
+    ingest_job_free(j);
+}
+
+Test(ingest_prepare, processing_ids_taken_and_empty_msh_11_counts_as_P)
+{
+    struct ingest_job *j;
+    char code[3];
+
+    /* P with its processing mode (MSH-11.2) still P */
+    j = prepare_pid("P", ADT_PID("P^T"));
+    cr_expect(j->msg.accepted);
+    ingest_job_ack_code(j, code);
+    cr_expect_str_eq(code, "AA");
+    ingest_job_free(j);
+    /* empty: today's behaviour, production */
+    j = prepare_pid("P", ADT_PID(""));
+    cr_expect(j->msg.accepted);
+    cr_expect_eq(j->msg.n_ev, 1);
+    ingest_job_free(j);
+    /* the dev profile's set takes T and D */
+    j = prepare_pid("PTD", ADT_PID("T"));
+    cr_expect(j->msg.accepted);
+    ingest_job_free(j);
+    /* a test hub that takes test traffic alone refuses P and empty */
+    j = prepare_pid("TD", ADT_PID("P"));
+    cr_expect_not(j->msg.accepted);
+    cr_expect(has(j->msg.reply, "|202^"));
+    ingest_job_free(j);
+    j = prepare_pid("TD", ADT_PID(""));
+    cr_expect_not(j->msg.accepted);
+    ingest_job_free(j);
+    /* NULL takes any (library callers, benches) */
+    j = prepare_pid(NULL, ADT_PID("X"));
+    cr_expect(j->msg.accepted);
+    ingest_job_free(j);
+}
+
+/* HL7's acceptance order: message type, version, then processing ID, then
+ * the content; so a training message of a type the hub does not take says
+ * its type, and a training message with a broken PID says its processing
+ * ID (the content of a message not taken is not judged). */
+Test(ingest_prepare, processing_id_is_checked_after_type_and_before_content)
+{
+    struct ingest_job *j = prepare_pid(
+        "P", "MSH|^~\\&|TESTAPP|TESTFAC|HUB|HUB|20260115093000||ORM^O01|"
+             "UNIT-O|T|2.5.1\rPID|1||MRN-1\r");
+    cr_expect_not(j->msg.accepted);
+    cr_expect(has(j->msg.reply, "|200^Unsupported message type^"), "%.*s",
+              (int)j->msg.reply.len, j->msg.reply.p);
+    ingest_job_free(j);
+    j = prepare_pid("P", "MSH|^~\\&|TESTAPP|TESTFAC|HUB|HUB|20260115093000|"
+                         "|ADT^A01^ADT_A01|UNIT-N|T|2.5.1\r"
+                         "EVN|A01|20260115093000\rPV1|1|I\r");
+    cr_expect_not(j->msg.accepted);
+    cr_expect(has(j->msg.reply, "MSA|AR|UNIT-N"));
+    cr_expect(has(j->msg.reply, "|202^Unsupported processing id^"), "%.*s",
+              (int)j->msg.reply.len, j->msg.reply.p);
     ingest_job_free(j);
 }
 
@@ -138,7 +253,7 @@ Test(ingest_prepare, duplicate_answer_and_code_come_from_the_stored_reply)
                                  "2.5.1\rMSA|AE|UNIT-1\r";
     char code[3];
 
-    ingest_prepare_hl7(j, NULL, "hosp", adt, sizeof(adt) - 1);
+    ingest_prepare_hl7(j, NULL, NULL, "hosp", adt, sizeof(adt) - 1);
     j->res.duplicate = true;
     j->res.reply = strdup(stored);
     j->res.reply_len = sizeof(stored) - 1;
