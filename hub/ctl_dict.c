@@ -29,6 +29,17 @@ static size_t count_items(const struct dict *d)
     return n;
 }
 
+/* "<lead> a, b\n": the other codes or words the dictionary reads as this
+ * entry, so that an operator can see why a sender's word was taken */
+static void print_aliases(FILE *out, const char *lead,
+                          const char *const *aliases, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        fprintf(out, "%s %s", k == 0 ? lead : ",", aliases[k]);
+    if (n)
+        fputc('\n', out);
+}
+
 static void show(const struct dict *d, FILE *out)
 {
     fprintf(out, "# Gravity SDOH Clinical Care IG %s\n", dict_ig_version(d));
@@ -41,6 +52,7 @@ static void show(const struct dict *d, FILE *out)
     for (size_t i = 0; i < dict_instrument_count(d); i++) {
         const struct dict_instrument *in = dict_instrument_at(d, i);
         fprintf(out, "\n%s  %s  (%s)\n", in->code, in->name, in->system);
+        print_aliases(out, "  also", in->aliases, in->n_aliases);
         for (size_t j = 0; j < in->n_items; j++) {
             const struct dict_item *it = &in->items[j];
             fprintf(out, "  item %-10s %-28s%s%s%s\n", it->question,
@@ -103,9 +115,12 @@ static void show(const struct dict *d, FILE *out)
             dict_task_status_count(d));
     for (size_t i = 0; i < dict_task_status_count(d); i++) {
         const struct dict_task_status *t = dict_task_status_at(d, i);
-        fprintf(out, "%-17s %-9s %s\n", t->code,
+        fprintf(out, "%-17s %-9s %s", t->code,
                 t->terminal ? "terminal" : "-",
                 t->referral ? "referral" : "");
+        print_aliases(out, "  also", t->aliases, t->n_aliases);
+        if (t->n_aliases == 0)
+            fputc('\n', out);
     }
 }
 

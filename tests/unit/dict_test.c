@@ -1055,6 +1055,13 @@ Test(ctl_dict, show_lists_the_safety_sum_and_a_usage_error_is_2)
     /* a row that only some answers imply says so (F61) */
     cr_assert_not_null(strstr(buf, "95618-5      sdv        http://loinc.org "
                                    "(some answers only)\n"));
+    /* the words read as another entry are listed with it */
+    cr_assert_not_null(strstr(buf, "(http://shinny.org/us/ny/hrsn/CodeSystem/"
+                                   "NYS-HRSN-Questionnaire)\n  also "
+                                   "NYS-AHC-HRSN\n"));
+    cr_assert_not_null(strstr(buf, "rejected          terminal  referral"
+                                   "  also declined\n"));
+    cr_assert_not_null(strstr(buf, "draft             -         referral\n"));
     free(buf);
     free(ebuf);
 }
