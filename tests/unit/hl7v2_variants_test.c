@@ -1,0 +1,273 @@
+/*
+ * hl7v2_variants_test.c - one message written another legal way gives the
+ * same canonical events. Every message of tests/data/hl7v2 and
+ * tests/data/real/hl7v2 that the adapter accepts is sent again
+ *   - with other delimiters: MSH-1 and each MSH-2 character replaced by a
+ *     character the message does not use (v2.5.1 ch. 2.5.4: the sender
+ *     chooses them, so the escape sequences keep their meaning);
+ *   - with LF, and with CRLF, after each segment (ch. 2.5.1 says CR; the
+ *     hub takes all three, as senders' files have them);
+ *   - with a Z segment after each segment (ch. 2.8.2: a site's own
+ *     segments may come anywhere, and the hub passes over them).
+ * Each variant must give what the message as sent gives, compared as JSON,
+ * and a message that is refused must be refused for the same reason at the
+ * same field. A difference would be code that assumes '|' or '^', or a
+ * reader that runs past a segment's end: what a real sender with its own
+ * choices would meet first.
+ */
+#include <criterion/criterion.h>
+#include <cJSON.h>
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/dict.h"
+#include "common/hub_err.h"
+#include "hl7v2/hl7v2.h"
+#include "../lib/testdict.h"
+#include "../lib/testfile.h"
+
+static const char *const dirs[] = { "tests/data/hl7v2",
+                                    "tests/data/real/hl7v2" };
+
+static const char *root(void)
+{
+    const char *r = getenv("HUB_ROOT");
+    return r && *r ? r : ".";
+}
+
+/* What the adapter made of one message: its events as one JSON array, or
+ * its refusal's code and field. */
+struct outcome {
+    int rc;
+    char field[128];
+    cJSON *events;
+};
+
+static struct outcome normalize(const struct dict *d, const char *p,
+                                size_t n)
+{
+    struct outcome o = { 0 };
+    struct arena a;
+    struct hl7_msg *m = NULL;
+    struct hub_err err = { 0 };
+    struct canon_list l = { 0 };
+    arena_init(&a, 64 * 1024);
+    o.rc = hl7_parse(&a, p, n, &m, &err);
+    if (o.rc == HUB_OK)
+        o.rc = hl7_to_events_dict(&a, d, m, &l, NULL, &err);
+    if (o.rc != HUB_OK) {
+        memcpy(o.field, err.field, sizeof(o.field));
+    } else {
+        o.events = cJSON_CreateArray();
+        for (size_t k = 0; k < l.n; k++)
+            cJSON_AddItemToArray(o.events,
+                                 cJSON_ParseWithLength(l.ev[k].json.p,
+                                                       l.ev[k].json.len));
+    }
+    arena_release(&a);
+    return o;
+}
+
+/* The segments of a message, whatever ends them (CR, LF or CRLF; blank
+ * lines are no segments), from its MSH on. */
+struct segs {
+    const char *p[512];
+    size_t len[512];
+    size_t n;
+};
+
+static bool split_segments(const char *msg, size_t len, struct segs *s)
+{
+    const char *msh = NULL;
+    for (size_t i = 0; i + 3 <= len && !msh; i++)
+        if (memcmp(msg + i, "MSH", 3) == 0)
+            msh = msg + i;
+    if (!msh)
+        return false;
+    s->n = 0;
+    const char *end = msg + len, *q = msh;
+    while (q < end) {
+        const char *e = q;
+        while (e < end && *e != '\r' && *e != '\n')
+            e++;
+        if (e > q) {
+            if (s->n == sizeof(s->p) / sizeof(s->p[0]))
+                return false;
+            s->p[s->n] = q;
+            s->len[s->n++] = (size_t)(e - q);
+        }
+        q = e + 1;
+    }
+    /* a file's last line may be blanks after the message */
+    while (s->n > 1 && strspn(s->p[s->n - 1], " \t") >= s->len[s->n - 1])
+        s->n--;
+    return s->n > 0;
+}
+
+/* The segments joined again with `eol` after each, and after each but
+ * the last a Z segment written with the message's own delimiters when
+ * `zseg`. */
+static char *join(const struct segs *s, const char *eol, bool zseg,
+                  size_t *out_len)
+{
+    size_t cap = 64, el = strlen(eol);
+    for (size_t i = 0; i < s->n; i++)
+        cap += s->len[i] + el + 32;
+    char *o = malloc(cap), *w = o;
+    char fs = s->p[0][3], cs = s->p[0][4];
+    for (size_t i = 0; i < s->n; i++) {
+        memcpy(w, s->p[i], s->len[i]);
+        w += s->len[i];
+        memcpy(w, eol, el);
+        w += el;
+        if (zseg && i + 1 < s->n)
+            w += sprintf(w, "ZVT%c1%c2%cx%s", fs, cs, fs, eol);
+    }
+    *out_len = (size_t)(w - o);
+    return o;
+}
+
+/* The message with MSH-1 and MSH-2's characters replaced, one for one, by
+ * characters it holds nowhere; false when the text would change (an
+ * escape of a delimiter) or it cannot be done safely (no MSH, ISO 2022
+ * shifts whose bytes could be any ASCII, too few unused characters). */
+static bool redelimit(const char *msg, size_t len, char *out)
+{
+    static const char pool[] = "!#$%*@;:?=+`'\"<>[]{}_,./";
+    const char *msh = NULL;
+    for (size_t i = 0; i + 3 <= len && !msh; i++)
+        if (memcmp(msg + i, "MSH", 3) == 0)
+            msh = msg + i;
+    if (!msh || msh + 5 > msg + len || memchr(msg, 0x1b, len))
+        return false;
+    char old[6], new[6];
+    size_t n = 0;
+    old[n++] = msh[3];
+    for (const char *q = msh + 4; q < msg + len && *q != msh[3] && n < 6; q++)
+        old[n++] = *q;
+    /* \F\ and its kind stand for the message's own delimiters: with
+     * others, their text changes as it should */
+    if (n >= 4)
+        for (size_t i = 0; i + 2 < len; i++)
+            if (msg[i] == old[3] && strchr("FSTRE", msg[i + 1]) &&
+                msg[i + 1] && msg[i + 2] == old[3])
+                return false;
+    bool used[256] = { false };
+    for (size_t i = 0; i < len; i++)
+        used[(unsigned char)msg[i]] = true;
+    size_t k = 0;
+    for (const char *c = pool; *c && k < n; c++)
+        if (!used[(unsigned char)*c])
+            new[k++] = *c;
+    if (k < n)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = msg[i];
+        for (size_t j = 0; j < n; j++)
+            if (ch == old[j]) {
+                ch = new[j];
+                break;
+            }
+        out[i] = ch;
+    }
+    return true;
+}
+
+static void expect_same(const char *name, const char *variant,
+                        const struct outcome *want, const struct outcome *got,
+                        unsigned *fails)
+{
+    bool same;
+    if (want->rc != HUB_OK)
+        same = got->rc == want->rc && strcmp(got->field, want->field) == 0;
+    else
+        same = got->rc == HUB_OK && cJSON_Compare(want->events, got->events, 1);
+    if (same)
+        return;
+    (*fails)++;
+    if (want->rc != HUB_OK || got->rc != HUB_OK) {
+        cr_log_error("%s %s: %s at %s, as sent %s at %s", name, variant,
+                     hub_strerror(got->rc), got->field, hub_strerror(want->rc),
+                     want->field);
+        return;
+    }
+    char *a = cJSON_Print(want->events), *b = cJSON_Print(got->events);
+    cr_log_error("%s %s: events differ\n--- as sent\n%s\n+++ variant\n%s", name,
+                 variant, a, b);
+    free(a);
+    free(b);
+}
+
+Test(hl7_variants, other_delimiters_line_ends_and_z_segments_change_nothing)
+{
+    struct dict *d = testdict_load();
+    unsigned files = 0, accepted = 0, redelimited = 0, fails = 0;
+    for (size_t di = 0; di < sizeof(dirs) / sizeof(dirs[0]); di++) {
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s/%s", root(), dirs[di]);
+        DIR *dh = opendir(dir);
+        cr_assert_not_null(dh, "cannot open %s", dir);
+        struct dirent *e;
+        while ((e = readdir(dh)) != NULL) {
+            size_t l = strlen(e->d_name);
+            if (l < 5 || strcmp(e->d_name + l - 4, ".hl7") != 0)
+                continue;
+            char path[8192];
+            size_t len;
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+            char *msg = testfile_read(path, &len);
+            cr_assert_not_null(msg, "cannot read %s", path);
+            struct segs s;
+            /* batch files (FHS/BHS first) are the batch reader's, and
+             * its own tests' */
+            if (!split_segments(msg, len, &s) || msg[0] == 'F' ||
+                msg[0] == 'B') {
+                free(msg);
+                continue;
+            }
+            files++;
+            struct outcome want = normalize(d, msg, len);
+            accepted += want.rc == HUB_OK;
+            static const struct { const char *name, *eol; bool z; } v[] = {
+                { "with CR segment ends", "\r", false },
+                { "with LF segment ends", "\n", false },
+                { "with CRLF segment ends", "\r\n", false },
+                { "with a Z segment after each", "\r", true },
+            };
+            for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+                size_t n;
+                char *alt = join(&s, v[k].eol, v[k].z, &n);
+                struct outcome got = normalize(d, alt, n);
+                expect_same(e->d_name, v[k].name, &want, &got, &fails);
+                cJSON_Delete(got.events);
+                free(alt);
+            }
+            char *alt = malloc(len ? len : 1);
+            if (redelimit(msg, len, alt)) {
+                redelimited++;
+                struct outcome got = normalize(d, alt, len);
+                expect_same(e->d_name, "with other delimiters", &want, &got,
+                            &fails);
+                cJSON_Delete(got.events);
+            }
+            free(alt);
+            cJSON_Delete(want.events);
+            free(msg);
+        }
+        closedir(dh);
+    }
+    dict_free(d);
+    /* the directories hold over ninety messages: a test that read none
+     * would prove nothing */
+    cr_assert_geq(files, 90, "%u messages read", files);
+    cr_assert_geq(accepted, 80, "%u messages accepted", accepted);
+    cr_assert_geq(redelimited, accepted / 2, "%u of %u redelimited",
+                  redelimited, accepted);
+    cr_log_info("%u messages, %u accepted, %u redelimited", files, accepted, redelimited);
+    cr_assert_eq(fails, 0, "%u variants differ from the message as sent "
+                           "(%u messages, %u accepted)", fails, files,
+                 accepted);
+}
