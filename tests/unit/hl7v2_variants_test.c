@@ -8,7 +8,9 @@
  *   - with LF, and with CRLF, after each segment (ch. 2.5.1 says CR; the
  *     hub takes all three, as senders' files have them);
  *   - with a Z segment after each segment (ch. 2.8.2: a site's own
- *     segments may come anywhere, and the hub passes over them).
+ *     segments may come anywhere, and the hub passes over them);
+ *   - with empty fields added at each segment's end (ch. 2.5.3: trailing
+ *     delimiters may be sent or left out, to the same meaning).
  * Each variant must give what the message as sent gives, compared as JSON,
  * and a message that is refused must be refused for the same reason at the
  * same field. A difference would be code that assumes '|' or '^', or a
@@ -109,9 +111,10 @@ static bool split_segments(const char *msg, size_t len, struct segs *s)
 
 /* The segments joined again with `eol` after each, and after each but
  * the last a Z segment written with the message's own delimiters when
- * `zseg`. */
+ * `zseg`, and three empty fields more at each segment's end when
+ * `trailing`. */
 static char *join(const struct segs *s, const char *eol, bool zseg,
-                  size_t *out_len)
+                  bool trailing, size_t *out_len)
 {
     size_t cap = 64, el = strlen(eol);
     for (size_t i = 0; i < s->n; i++)
@@ -121,6 +124,8 @@ static char *join(const struct segs *s, const char *eol, bool zseg,
     for (size_t i = 0; i < s->n; i++) {
         memcpy(w, s->p[i], s->len[i]);
         w += s->len[i];
+        if (trailing)
+            w += sprintf(w, "%c%c%c", fs, fs, fs);
         memcpy(w, eol, el);
         w += el;
         if (zseg && i + 1 < s->n)
@@ -231,15 +236,19 @@ Test(hl7_variants, other_delimiters_line_ends_and_z_segments_change_nothing)
             files++;
             struct outcome want = normalize(d, msg, len);
             accepted += want.rc == HUB_OK;
-            static const struct { const char *name, *eol; bool z; } v[] = {
-                { "with CR segment ends", "\r", false },
-                { "with LF segment ends", "\n", false },
-                { "with CRLF segment ends", "\r\n", false },
-                { "with a Z segment after each", "\r", true },
+            static const struct {
+                const char *name, *eol;
+                bool z, trailing;
+            } v[] = {
+                { "with CR segment ends", "\r", false, false },
+                { "with LF segment ends", "\n", false, false },
+                { "with CRLF segment ends", "\r\n", false, false },
+                { "with a Z segment after each", "\r", true, false },
+                { "with empty fields at each end", "\r", false, true },
             };
             for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
                 size_t n;
-                char *alt = join(&s, v[k].eol, v[k].z, &n);
+                char *alt = join(&s, v[k].eol, v[k].z, v[k].trailing, &n);
                 struct outcome got = normalize(d, alt, n);
                 expect_same(e->d_name, v[k].name, &want, &got, &fails);
                 cJSON_Delete(got.events);
