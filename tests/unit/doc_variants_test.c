@@ -1,0 +1,313 @@
+/*
+ * doc_variants_test.c - one FHIR resource or C-CDA document written
+ * another legal way gives the same canonical events. Every file of
+ * tests/data/{fhir,ccda} and tests/data/real/{fhir,ccda} is read again
+ *   FHIR: with its members in reverse order at every level (JSON objects
+ *         have no order, FHIR R4 "JSON representation": resourceType need
+ *         not come first), and minified, without the sender's blanks;
+ *   C-CDA: with the HL7 v3 namespace under a prefix (<v3:ClinicalDocument
+ *         xmlns:v3="urn:hl7-org:v3">, as XSLT and some exporters write
+ *         it), with each element's attributes in reverse order, and
+ *         encoded in UTF-16 (XML 1.0 4.3.3; libxml2 reads what its
+ *         declaration and byte-order mark say).
+ * Each variant must give what the file as sent gives, compared as JSON,
+ * or the same refusal at the same place: a difference would be a reader
+ * that keyed on spelling rather than meaning, the kind of defect an unseen
+ * sender finds first.
+ */
+#include <criterion/criterion.h>
+#include <cJSON.h>
+#include <dirent.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccda/ccda.h"
+#include "common/dict.h"
+#include "common/hub_err.h"
+#include "fhir/fhir.h"
+#include "../lib/testdict.h"
+#include "../lib/testfile.h"
+
+#define V3_NS "urn:hl7-org:v3"
+
+static struct dict *D;
+
+static void setup(void)
+{
+    ccda_global_init();                 /* before this file's own libxml2 */
+    D = testdict_load();
+}
+
+static void teardown(void)
+{
+    dict_free(D);
+}
+
+TestSuite(doc_variants, .init = setup, .fini = teardown);
+
+static const char *root(void)
+{
+    const char *r = getenv("HUB_ROOT");
+    return r && *r ? r : ".";
+}
+
+enum fmt { F_FHIR, F_CCDA };
+
+struct outcome {
+    int rc;
+    char field[128];
+    cJSON *events;
+};
+
+static struct outcome normalize(enum fmt f, const char *p, size_t n)
+{
+    struct outcome o = { 0 };
+    struct arena a;
+    struct hub_err err = { 0 };
+    struct canon_list l = { 0 };
+    arena_init(&a, 64 * 1024);
+    if (f == F_FHIR) {
+        struct fhir_result res;
+        o.rc = fhir_to_events(&a, D, p, n, &l, &res, &err);
+    } else {
+        struct slice mid;
+        o.rc = ccda_to_events(&a, D, p, n, &l, &mid, &err);
+    }
+    if (o.rc != HUB_OK) {
+        memcpy(o.field, err.field, sizeof(o.field));
+    } else {
+        o.events = cJSON_CreateArray();
+        for (size_t k = 0; k < l.n; k++)
+            cJSON_AddItemToArray(o.events,
+                                 cJSON_ParseWithLength(l.ev[k].json.p,
+                                                       l.ev[k].json.len));
+    }
+    arena_release(&a);
+    return o;
+}
+
+/* --- FHIR variants ------------------------------------------------------- */
+
+/* Every object's members in reverse order, at every depth. */
+static void reverse_members(cJSON *j)
+{
+    if (cJSON_IsObject(j)) {
+        cJSON *rev = NULL, *next;
+        for (cJSON *c = j->child; c; c = next) {
+            next = c->next;
+            c->next = rev;
+            c->prev = NULL;
+            if (rev)
+                rev->prev = c;
+            rev = c;
+        }
+        j->child = rev;
+        /* cJSON keeps the last item as the first's prev */
+        cJSON *last = rev;
+        while (last && last->next)
+            last = last->next;
+        if (rev)
+            rev->prev = last;
+    }
+    for (cJSON *c = j->child; c; c = c->next)
+        reverse_members(c);
+}
+
+static char *fhir_variant(const char *doc, size_t len, int which)
+{
+    cJSON *j = cJSON_ParseWithLength(doc, len);
+    if (!j)
+        return NULL;
+    if (which == 0)
+        reverse_members(j);
+    char *out = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return out;
+}
+
+/* --- C-CDA variants ------------------------------------------------------ */
+
+/* Elements of the v3 namespace moved under the prefix `v3`, declared on the
+ * root; the default declaration left in place but used by nothing. */
+static void prefix_v3(xmlNodePtr n, xmlNsPtr v3)
+{
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (n->ns && n->ns->href && xmlStrEqual(n->ns->href, BAD_CAST V3_NS))
+            xmlSetNs(n, v3);
+        prefix_v3(n->children, v3);
+    }
+}
+
+static void reverse_attributes(xmlNodePtr n)
+{
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        xmlAttrPtr rev = NULL, next;
+        for (xmlAttrPtr a = n->properties; a; a = next) {
+            next = a->next;
+            a->next = rev;
+            a->prev = NULL;
+            if (rev)
+                rev->prev = a;
+            rev = a;
+        }
+        n->properties = rev;
+        reverse_attributes(n->children);
+    }
+}
+
+static char *ccda_variant(const char *doc, size_t len, int which,
+                          size_t *out_len)
+{
+    xmlDocPtr x = xmlReadMemory(doc, (int)len, NULL, NULL,
+                                XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                    XML_PARSE_NOWARNING);
+    if (!x)
+        return NULL;
+    xmlNodePtr r = xmlDocGetRootElement(x);
+    if (!r) {
+        xmlFreeDoc(x);
+        return NULL;
+    }
+    if (which == 0)
+        prefix_v3(r, xmlNewNs(r, BAD_CAST V3_NS, BAD_CAST "v3"));
+    else if (which == 1)
+        reverse_attributes(r);
+    xmlChar *buf = NULL;
+    int n = 0;
+    xmlDocDumpMemoryEnc(x, &buf, &n, which == 2 ? "UTF-16" : "UTF-8");
+    xmlFreeDoc(x);
+    if (!buf)
+        return NULL;
+    char *out = malloc((size_t)n + 1);
+    memcpy(out, buf, (size_t)n);
+    out[n] = '\0';
+    xmlFree(buf);
+    *out_len = (size_t)n;
+    return out;
+}
+
+/* --- the test ------------------------------------------------------------ */
+
+static void expect_same(const char *name, const char *variant,
+                        const struct outcome *want, const struct outcome *got,
+                        unsigned *fails)
+{
+    bool same;
+    if (want->rc != HUB_OK)
+        same = got->rc == want->rc && strcmp(got->field, want->field) == 0;
+    else
+        same = got->rc == HUB_OK && cJSON_Compare(want->events, got->events, 1);
+    if (same)
+        return;
+    (*fails)++;
+    if (want->rc != HUB_OK || got->rc != HUB_OK) {
+        cr_log_error("%s %s: %s at %s, as sent %s at %s", name, variant,
+                     hub_strerror(got->rc), got->field, hub_strerror(want->rc),
+                     want->field);
+        return;
+    }
+    char *a = cJSON_Print(want->events), *b = cJSON_Print(got->events);
+    cr_log_error("%s %s: events differ\n--- as sent\n%s\n+++ variant\n%s", name,
+                 variant, a, b);
+    free(a);
+    free(b);
+}
+
+static bool is_input(enum fmt f, const char *name)
+{
+    size_t l = strlen(name);
+    if (f == F_FHIR)
+        return l > 5 && strcmp(name + l - 5, ".json") == 0 &&
+               !strstr(name, ".events.json") && !strstr(name, ".err.json") &&
+               !strstr(name, ".outcome.json");
+    return (l > 4 && strcmp(name + l - 4, ".xml") == 0) ||
+           (l > 5 && strcmp(name + l - 5, ".ccda") == 0);
+}
+
+/* Every input of the format's two directories through every variant;
+ * returns the number of inputs read and adds to *fails. */
+static unsigned run_format(enum fmt f, unsigned *accepted, unsigned *fails)
+{
+    static const char *const fhir_dirs[] = { "tests/data/fhir",
+                                             "tests/data/real/fhir" };
+    static const char *const ccda_dirs[] = { "tests/data/ccda",
+                                             "tests/data/real/ccda" };
+    static const char *const fhir_names[] = { "with its members reversed",
+                                              "minified" };
+    static const char *const ccda_names[] = { "with the v3 namespace "
+                                              "under a prefix",
+                                              "with attributes reversed",
+                                              "in UTF-16" };
+    const char *const *dirs = f == F_FHIR ? fhir_dirs : ccda_dirs;
+    unsigned files = 0, nvar = f == F_FHIR ? 2 : 3;
+    for (size_t di = 0; di < 2; di++) {
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s/%s", root(), dirs[di]);
+        DIR *dh = opendir(dir);
+        cr_assert_not_null(dh, "cannot open %s", dir);
+        struct dirent *e;
+        while ((e = readdir(dh)) != NULL) {
+            if (!is_input(f, e->d_name))
+                continue;
+            char path[8192];
+            size_t len;
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+            char *doc = testfile_read(path, &len);
+            cr_assert_not_null(doc, "cannot read %s", path);
+            struct outcome want = normalize(f, doc, len);
+            files++;
+            *accepted += want.rc == HUB_OK;
+            /* a file the adapter refuses as not well-formed has no
+             * variant: there is nothing to rewrite */
+            for (unsigned k = 0; want.rc != HUB_ESYNTAX && k < nvar; k++) {
+                size_t n = 0;
+                char *alt = f == F_FHIR ? fhir_variant(doc, len, (int)k)
+                                        : ccda_variant(doc, len, (int)k, &n);
+                if (!alt)
+                    continue;
+                if (f == F_FHIR)
+                    n = strlen(alt);
+                struct outcome got = normalize(f, alt, n);
+                expect_same(e->d_name,
+                            f == F_FHIR ? fhir_names[k] : ccda_names[k],
+                            &want, &got, fails);
+                cJSON_Delete(got.events);
+                free(alt);
+            }
+            cJSON_Delete(want.events);
+            free(doc);
+        }
+        closedir(dh);
+    }
+    return files;
+}
+
+Test(doc_variants, fhir_member_order_and_blanks_change_nothing)
+{
+    unsigned accepted = 0, fails = 0;
+    unsigned files = run_format(F_FHIR, &accepted, &fails);
+    cr_log_info("FHIR: %u files, %u accepted", files, accepted);
+    cr_assert_geq(files, 40, "%u FHIR files read", files);
+    cr_assert_geq(accepted, 30, "%u FHIR files accepted", accepted);
+    cr_assert_eq(fails, 0, "%u FHIR variants differ from the file as sent",
+                 fails);
+}
+
+Test(doc_variants, ccda_prefix_attribute_order_and_encoding_change_nothing)
+{
+    unsigned accepted = 0, fails = 0;
+    unsigned files = run_format(F_CCDA, &accepted, &fails);
+    cr_log_info("C-CDA: %u files, %u accepted", files, accepted);
+    cr_assert_geq(files, 15, "%u C-CDA files read", files);
+    cr_assert_geq(accepted, 8, "%u C-CDA files accepted", accepted);
+    cr_assert_eq(fails, 0, "%u C-CDA variants differ from the file as sent",
+                 fails);
+}
