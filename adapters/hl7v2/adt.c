@@ -1594,9 +1594,12 @@ static bool ssn_valid(struct slice v)
  * Asked only of a PID-19 that is no SSN. */
 static bool outside_us(const struct ctx *c, const struct hl7_seg *pid)
 {
-    struct slice cc = trim(hl7_piece(rep_raw(c, pid, 11, 0).v, c->m->cs, 5));
+    /* decoded, as the address is written: "\X55\SA" is USA too */
+    struct parts pt;
+    split(c, rep_raw(c, pid, 11, 0), &pt, 6);
+    struct slice cc = trim(part(c, &pt, 6, 0).s);
     if (cc.len == 0) {
-        cc = trim(msh_raw(c, 17, true).v);
+        cc = trim(msh_text(c, msh_raw(c, 17, true)).s);
         for (size_t k = 0; k < cc.len; k++)
             if (!((cc.p[k] >= 'A' && cc.p[k] <= 'Z') ||
                   (cc.p[k] >= 'a' && cc.p[k] <= 'z')))
@@ -1666,6 +1669,10 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
             struct slice whole = pt.quick ? rep.v : slice_trim(rep.v);
             if (whole.len == 0)     /* no CX.1 either */
                 continue;
+            /* escapes compared by what they stand for: PID-2 sent plain
+             * and PID-3 with \X41\ for an A are one identifier */
+            if (rep.special)
+                whole = hl7_unescape(c->a, c->m, whole);
             if (seen_has(seen, nseen, lens, whole))
                 continue;
             struct text v = part(c, &pt, 1, 0);

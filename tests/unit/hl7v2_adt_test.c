@@ -1527,6 +1527,13 @@ Test(hl7_to_events, keeps_a_national_number_in_pid_19_outside_the_us)
                     "PID|1||M1^^^F^MR||D^J||||||1 Main St^^X^NY^1^USA||||||"
                     "||78419876543210\rPV1|1|I\r"),
         "PID-19:SSN is not nine digits as the SSA issues them;");
+    /* the country read as it is written in the event: escaped, USA is
+     * still the US */
+    cr_assert_str_eq(
+        warnings_of(MSH("ADT^A01", "2.5")
+                    "PID|1||M1^^^F^MR||D^J||||||1 Main St^^X^NY^1^\\X55\\SA"
+                    "||||||||78419876543210\rPV1|1|I\r"),
+        "PID-19:SSN is not nine digits as the SSA issues them;");
     /* abroad, not a number */
     cr_assert_str_eq(
         warnings_of(MSH("ADT^A01", "2.3")
