@@ -4,12 +4,15 @@
  * tests/data/{fhir,ccda} and tests/data/real/{fhir,ccda} is read again
  *   FHIR: with its members in reverse order at every level (JSON objects
  *         have no order, FHIR R4 "JSON representation": resourceType need
- *         not come first), and minified, without the sender's blanks;
+ *         not come first), minified, without the sender's blanks, and
+ *         with an extension the hub does not know on every element (R4
+ *         2.4.1: a reader ignores those);
  *   C-CDA: with the HL7 v3 namespace under a prefix (<v3:ClinicalDocument
  *         xmlns:v3="urn:hl7-org:v3">, as XSLT and some exporters write
  *         it), with each element's attributes in reverse order, and
  *         encoded in UTF-16 (XML 1.0 4.3.3; libxml2 reads what its
- *         declaration and byte-order mark say).
+ *         declaration and byte-order mark say), and with comments around
+ *         and inside every element.
  * Each variant must give what the file as sent gives, compared as JSON,
  * or the same refusal at the same place: a difference would be a reader
  * that keyed on spelling rather than meaning, the kind of defect an unseen
@@ -117,6 +120,42 @@ static void reverse_members(cJSON *j)
         reverse_members(c);
 }
 
+/* An extension the hub does not know on every element object (FHIR R4
+ * 2.4.1: any element may carry one, and a reader ignores what it does not
+ * know, unless it is a modifierExtension). Not on a Bundle, a Resource
+ * that is no DomainResource, nor inside an extension. */
+static void add_extensions(cJSON *j, bool is_bundle)
+{
+    if (cJSON_IsObject(j)) {
+        for (cJSON *c = j->child; c; c = c->next)
+            if (strcmp(c->string, "extension") != 0 &&
+                strcmp(c->string, "modifierExtension") != 0)
+                add_extensions(c, cJSON_IsObject(c) &&
+                                      cJSON_GetObjectItemCaseSensitive(
+                                          c, "resourceType") &&
+                                      strcmp(cJSON_GetStringValue(
+                                                 cJSON_GetObjectItemCaseSensitive(
+                                                     c, "resourceType"))
+                                                 ?: "",
+                                             "Bundle") == 0);
+        if (is_bundle)
+            return;
+        cJSON *ext = cJSON_GetObjectItemCaseSensitive(j, "extension");
+        if (!ext)
+            ext = cJSON_AddArrayToObject(j, "extension");
+        if (!cJSON_IsArray(ext))
+            return;
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "url", "http://example.org/fhir/"
+                                          "StructureDefinition/unknown");
+        cJSON_AddStringToObject(e, "valueString", "ignored");
+        cJSON_AddItemToArray(ext, e);
+    } else if (cJSON_IsArray(j)) {
+        for (cJSON *c = j->child; c; c = c->next)
+            add_extensions(c, false);
+    }
+}
+
 static char *fhir_variant(const char *doc, size_t len, int which)
 {
     cJSON *j = cJSON_ParseWithLength(doc, len);
@@ -124,6 +163,11 @@ static char *fhir_variant(const char *doc, size_t len, int which)
         return NULL;
     if (which == 0)
         reverse_members(j);
+    if (which == 2) {
+        const char *rt = cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(j, "resourceType"));
+        add_extensions(j, rt && strcmp(rt, "Bundle") == 0);
+    }
     char *out = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     return out;
@@ -141,6 +185,26 @@ static void prefix_v3(xmlNodePtr n, xmlNsPtr v3)
         if (n->ns && n->ns->href && xmlStrEqual(n->ns->href, BAD_CAST V3_NS))
             xmlSetNs(n, v3);
         prefix_v3(n->children, v3);
+    }
+}
+
+/* A comment before each element and as each element's first child (XML
+ * 1.0 2.5: comments may come anywhere outside markup; exporters leave
+ * them). */
+static void add_comments(xmlNodePtr n)
+{
+    for (xmlNodePtr next; n; n = next) {
+        next = n->next;
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        add_comments(n->children);
+        xmlNodePtr first = xmlNewDocComment(n->doc, BAD_CAST " exported ");
+        if (n->children)
+            xmlAddPrevSibling(n->children, first);
+        else
+            xmlAddChild(n, first);
+        if (n->parent && n->parent->type == XML_ELEMENT_NODE)
+            xmlAddPrevSibling(n, xmlNewDocComment(n->doc, BAD_CAST " x "));
     }
 }
 
@@ -180,6 +244,8 @@ static char *ccda_variant(const char *doc, size_t len, int which,
         prefix_v3(r, xmlNewNs(r, BAD_CAST V3_NS, BAD_CAST "v3"));
     else if (which == 1)
         reverse_attributes(r);
+    else if (which == 3)
+        add_comments(r);
     xmlChar *buf = NULL;
     int n = 0;
     xmlDocDumpMemoryEnc(x, &buf, &n, which == 2 ? "UTF-16" : "UTF-8");
@@ -241,13 +307,14 @@ static unsigned run_format(enum fmt f, unsigned *accepted, unsigned *fails)
     static const char *const ccda_dirs[] = { "tests/data/ccda",
                                              "tests/data/real/ccda" };
     static const char *const fhir_names[] = { "with its members reversed",
-                                              "minified" };
+                                              "minified",
+                                              "with unknown extensions" };
     static const char *const ccda_names[] = { "with the v3 namespace "
                                               "under a prefix",
                                               "with attributes reversed",
-                                              "in UTF-16" };
+                                              "in UTF-16", "with comments" };
     const char *const *dirs = f == F_FHIR ? fhir_dirs : ccda_dirs;
-    unsigned files = 0, nvar = f == F_FHIR ? 2 : 3;
+    unsigned files = 0, nvar = f == F_FHIR ? 3 : 4;
     for (size_t di = 0; di < 2; di++) {
         char dir[4096];
         snprintf(dir, sizeof(dir), "%s/%s", root(), dirs[di]);
