@@ -1669,10 +1669,14 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
             struct slice whole = pt.quick ? rep.v : slice_trim(rep.v);
             if (whole.len == 0)     /* no CX.1 either */
                 continue;
-            /* escapes compared by what they stand for: PID-2 sent plain
-             * and PID-3 with \X41\ for an A are one identifier */
+            /* escapes compared by what they stand for, trailing
+             * separators left out (v2.5.1 2.5.3): PID-2 "1^^^H" and PID-3
+             * "1^^^\X48\^^" are one identifier */
             if (rep.special)
                 whole = hl7_unescape(c->a, c->m, whole);
+            while (whole.len && (whole.p[whole.len - 1] == c->m->cs ||
+                                 whole.p[whole.len - 1] == c->m->ss))
+                whole.len--;
             if (seen_has(seen, nseen, lens, whole))
                 continue;
             struct text v = part(c, &pt, 1, 0);
@@ -2211,7 +2215,8 @@ static bool write_diagnoses(struct ctx *c)
         if (n++ == 0) {
             key_open(c, JW_KEY("diagnoses"), '[');
         }
-        struct text type = val0(c, dg1, 6);
+        /* DG1-6: IS to v2.5, CWE from v2.6 ("A^Admitting^HL70052") */
+        struct text type = val1(c, dg1, 6);
         char *o = span_room(c, room(code) + room(system) + room(display) +
                                      room(type)),
              *start = o;

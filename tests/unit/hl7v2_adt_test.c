@@ -511,6 +511,24 @@ Test(hl7_to_events, labels_icd10_f10_to_f19_diagnoses_sud)
     cr_assert(!has_sud("DG1|1||F10.20^x^http://hl7.org/fhir/sid/icd-9-cm"));
 }
 
+/* DG1-6 is IS to v2.5 and CWE from v2.6: the type is its first component,
+ * never the raw field with its separators. A variant of every corpus
+ * message with "^^" after its composite fields found the raw one
+ * (hl7v2_variants_test.c). */
+Test(hl7_to_events, reads_the_diagnosis_type_of_v2_6_as_a_code)
+{
+    cJSON *j = event_of(MSH("ADT^A01", "2.8") PID
+                        "PV1|1|I\r"
+                        "DG1|1||E11.9^Diabetes^I10||20260101|A^Admitting^HL70052\r"
+                        "DG1|2||I10^Hypertension^I10||20260101|W^^\r");
+    const cJSON *dg = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "encounter"), "diagnoses");
+    cr_assert_eq(cJSON_GetArraySize(dg), 2);
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(dg, 0), "type", NULL), "A");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(dg, 1), "type", NULL), "W");
+    cJSON_Delete(j);
+}
+
 /* tests/data/real/SOURCES.md F36: the ICD-9-CM codes F10-F19 replaced
  * (291-292, 303-305), which v2.3/2.4 feeds sent until October 2015, in a
  * system that names ICD-9 */

@@ -256,6 +256,73 @@ static char *hex_escaped(const struct segs *s, size_t *out_len)
     return o;
 }
 
+/* Fields whose type has components in every version the hub reads, or in
+ * v2.6 and later where an older IS or ID became CWE (DG1-6, PID-8, PV1-2,
+ * PV1-10, PV1-36...): a sender may add trailing component separators to
+ * those (v2.5.1 2.5.3), where a '^' in an ST or DTM would be text. */
+static const struct { const char *id; unsigned field; } composite[] = {
+    { "MSH", 3 }, { "MSH", 4 }, { "MSH", 5 }, { "MSH", 6 }, { "MSH", 9 },
+    { "EVN", 4 }, { "EVN", 5 }, { "PID", 3 }, { "PID", 5 }, { "PID", 8 },
+    { "PID", 10 }, { "PID", 11 }, { "PID", 13 }, { "PID", 14 },
+    { "PID", 16 }, { "PID", 22 }, { "PV1", 2 }, { "PV1", 3 }, { "PV1", 4 },
+    { "PV1", 6 }, { "PV1", 7 }, { "PV1", 10 }, { "PV1", 14 }, { "PV1", 17 },
+    { "PV1", 18 }, { "PV1", 19 }, { "PV1", 36 }, { "DG1", 3 }, { "DG1", 6 },
+    { "MRG", 1 },
+};
+
+static bool is_composite(const char *seg, unsigned field)
+{
+    for (size_t k = 0; k < sizeof(composite) / sizeof(composite[0]); k++)
+        if (memcmp(seg, composite[k].id, 3) == 0 &&
+            field == composite[k].field)
+            return true;
+    return false;
+}
+
+/* The message with two empty components after every value of the fields
+ * above that is not empty (each repetition): "F^^" is "F". MSH is counted
+ * as HL7 numbers it (MSH-1 is the field separator). */
+static char *trailing_components(const struct segs *s, size_t *out_len)
+{
+    const char *msh = s->p[0];
+    char fs = msh[3], cs = msh[4], rs = s->len[0] > 5 ? msh[5] : fs;
+    size_t cap = 16;
+    for (size_t i = 0; i < s->n; i++)
+        cap += 3 * s->len[i] + 8;
+    char *o = malloc(cap), *w = o;
+    for (size_t i = 0; i < s->n; i++) {
+        const char *p = s->p[i];
+        size_t b = 0, value = 0, field = 0;
+        if (i == 0) {                   /* MSH-1 and MSH-2 as they are */
+            const char *e = memchr(p + 4, fs, s->len[0] - 4);
+            b = e ? (size_t)(e - p) : s->len[0];
+            memcpy(w, p, b);
+            w += b;
+            field = 2;
+        } else {
+            while (b < s->len[i] && p[b] != fs)
+                *w++ = p[b++];          /* the segment's ID */
+        }
+        for (; b <= s->len[i]; b++) {
+            char ch = b < s->len[i] ? p[b] : fs;
+            bool end = ch == fs || (ch == rs && field > 0);
+            if (end && value > 0 && is_composite(p, (unsigned)field)) {
+                *w++ = cs;
+                *w++ = cs;
+            }
+            if (b == s->len[i])
+                break;
+            if (ch == fs)
+                field++;
+            value = end ? 0 : value + 1;
+            *w++ = ch;
+        }
+        *w++ = '\r';
+    }
+    *out_len = (size_t)(w - o);
+    return o;
+}
+
 static void expect_same(const char *name, const char *variant,
                         const struct outcome *want, const struct outcome *got,
                         unsigned *fails)
@@ -339,6 +406,13 @@ Test(hl7_variants, other_delimiters_line_ends_and_z_segments_change_nothing)
                 cJSON_Delete(got.events);
                 free(hex);
             }
+            size_t tn;
+            char *tc = trailing_components(&s, &tn);
+            struct outcome tgot = normalize(d, tc, tn);
+            expect_same(e->d_name, "with empty components after each value",
+                        &want, &tgot, &fails);
+            cJSON_Delete(tgot.events);
+            free(tc);
             char *alt = malloc(len ? len : 1);
             if (redelimit(msg, len, alt)) {
                 redelimited++;
