@@ -258,8 +258,9 @@ static char *hex_escaped(const struct segs *s, size_t *out_len)
 
 /* Fields whose type has components in every version the hub reads, or in
  * v2.6 and later where an older IS or ID became CWE (DG1-6, PID-8, PV1-2,
- * PV1-10, PV1-36...): a sender may add trailing component separators to
- * those (v2.5.1 2.5.3), where a '^' in an ST or DTM would be text. */
+ * PV1-10, PV1-36...), or to v2.5 where a time is TS (time^precision): a
+ * sender may add trailing component separators to those (v2.5.1 2.5.3),
+ * where a '^' in an ST would be text. */
 static const struct { const char *id; unsigned field; } composite[] = {
     { "MSH", 3 }, { "MSH", 4 }, { "MSH", 5 }, { "MSH", 6 }, { "MSH", 9 },
     { "EVN", 4 }, { "EVN", 5 }, { "PID", 3 }, { "PID", 5 }, { "PID", 8 },
@@ -267,7 +268,8 @@ static const struct { const char *id; unsigned field; } composite[] = {
     { "PID", 16 }, { "PID", 22 }, { "PV1", 2 }, { "PV1", 3 }, { "PV1", 4 },
     { "PV1", 6 }, { "PV1", 7 }, { "PV1", 10 }, { "PV1", 14 }, { "PV1", 17 },
     { "PV1", 18 }, { "PV1", 19 }, { "PV1", 36 }, { "DG1", 3 }, { "DG1", 6 },
-    { "MRG", 1 },
+    { "MRG", 1 }, { "MSH", 7 }, { "EVN", 2 }, { "EVN", 6 }, { "PID", 7 },
+    { "PID", 29 }, { "PV1", 44 }, { "PV1", 45 }, { "DG1", 5 },
 };
 
 static bool is_composite(const char *seg, unsigned field)
