@@ -7,9 +7,11 @@
  *         not come first), minified, without the sender's blanks, and
  *         with an extension the hub does not know on every element (R4
  *         2.4.1: a reader ignores those);
- *   C-CDA: with the HL7 v3 namespace under a prefix (<v3:ClinicalDocument
- *         xmlns:v3="urn:hl7-org:v3">, as XSLT and some exporters write
- *         it), with each element's attributes in reverse order, and
+ *   C-CDA: with the HL7 v3 namespace under a prefix and no default one
+ *         (<v3:ClinicalDocument xmlns:v3="urn:hl7-org:v3">, xsi:type
+ *         "v3:CD", xsi itself under another prefix: as XSLT and some
+ *         exporters write it), with each element's attributes in reverse
+ *         order, and
  *         encoded in UTF-16 (XML 1.0 4.3.3; libxml2 reads what its
  *         declaration and byte-order mark say), and with comments around
  *         and inside every element.
@@ -208,6 +210,52 @@ static void add_comments(xmlNodePtr n)
     }
 }
 
+#define XSI_NS "http://www.w3.org/2001/XMLSchema-instance"
+
+/* xsi:type values are QNames: once the v3 namespace has no default
+ * declaration, "CD" must be written "v3:CD". */
+static void prefix_xsi_types(xmlNodePtr n)
+{
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        for (xmlAttrPtr a = n->properties; a; a = a->next) {
+            if (!a->ns || !xmlStrEqual(a->ns->href, BAD_CAST XSI_NS) ||
+                !xmlStrEqual(a->name, BAD_CAST "type"))
+                continue;
+            xmlChar *v = xmlNodeGetContent((xmlNodePtr)a);
+            if (v && !xmlStrchr(v, ':')) {
+                char q[256];
+                snprintf(q, sizeof(q), "v3:%s", (const char *)v);
+                xmlSetNsProp(n, a->ns, a->name, BAD_CAST q);
+            }
+            xmlFree(v);
+        }
+        prefix_xsi_types(n->children);
+    }
+}
+
+/* The root's default v3 declaration removed, and the xsi prefix renamed:
+ * what a document written with prefixes throughout looks like. */
+static void prefixes_throughout(xmlNodePtr r)
+{
+    for (xmlNsPtr *at = &r->nsDef; *at;) {
+        xmlNsPtr ns = *at;
+        if (ns->prefix == NULL && xmlStrEqual(ns->href, BAD_CAST V3_NS)) {
+            *at = ns->next;
+            ns->next = NULL;
+            xmlFreeNs(ns);
+            continue;
+        }
+        if (ns->prefix && xmlStrEqual(ns->href, BAD_CAST XSI_NS)) {
+            xmlFree((xmlChar *)ns->prefix);
+            ns->prefix = xmlStrdup(BAD_CAST "inst");
+        }
+        at = &ns->next;
+    }
+    prefix_xsi_types(r);
+}
+
 static void reverse_attributes(xmlNodePtr n)
 {
     for (; n; n = n->next) {
@@ -240,8 +288,10 @@ static char *ccda_variant(const char *doc, size_t len, int which,
         xmlFreeDoc(x);
         return NULL;
     }
-    if (which == 0)
+    if (which == 0) {
         prefix_v3(r, xmlNewNs(r, BAD_CAST V3_NS, BAD_CAST "v3"));
+        prefixes_throughout(r);
+    }
     else if (which == 1)
         reverse_attributes(r);
     else if (which == 3)
@@ -309,8 +359,7 @@ static unsigned run_format(enum fmt f, unsigned *accepted, unsigned *fails)
     static const char *const fhir_names[] = { "with its members reversed",
                                               "minified",
                                               "with unknown extensions" };
-    static const char *const ccda_names[] = { "with the v3 namespace "
-                                              "under a prefix",
+    static const char *const ccda_names[] = { "with prefixes throughout",
                                               "with attributes reversed",
                                               "in UTF-16", "with comments" };
     const char *const *dirs = f == F_FHIR ? fhir_dirs : ccda_dirs;
