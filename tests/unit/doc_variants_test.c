@@ -4,9 +4,10 @@
  * tests/data/{fhir,ccda} and tests/data/real/{fhir,ccda} is read again
  *   FHIR: with its members in reverse order at every level (JSON objects
  *         have no order, FHIR R4 "JSON representation": resourceType need
- *         not come first), minified, without the sender's blanks, and
- *         with an extension the hub does not know on every element (R4
- *         2.4.1: a reader ignores those);
+ *         not come first), minified, without the sender's blanks, with an
+ *         extension the hub does not know on every element (R4 2.4.1: a
+ *         reader ignores those), and with the vowels of every key and
+ *         string as \u escapes (RFC 8259 7);
  *   C-CDA: with the HL7 v3 namespace under a prefix and no default one
  *         (<v3:ClinicalDocument xmlns:v3="urn:hl7-org:v3">, xsi:type
  *         "v3:CD", xsi itself under another prefix: as XSLT and some
@@ -158,6 +159,31 @@ static void add_extensions(cJSON *j, bool is_bundle)
     }
 }
 
+/* Minified JSON with each vowel inside a string (keys and values) written
+ * as a \u escape (RFC 8259 7: the same string). */
+static char *escape_vowels(const char *j)
+{
+    size_t n = strlen(j);
+    char *o = malloc(6 * n + 1), *w = o;
+    bool in = false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = j[i];
+        if (in && ch == '\\') {           /* an escape as it was */
+            *w++ = ch;
+            *w++ = j[++i];
+            continue;
+        }
+        if (ch == '"')
+            in = !in;
+        if (in && ch && strchr("aeiouAEIOU", ch))
+            w += sprintf(w, "\\u%04x", (unsigned char)ch);
+        else
+            *w++ = ch;
+    }
+    *w = '\0';
+    return o;
+}
+
 static char *fhir_variant(const char *doc, size_t len, int which)
 {
     cJSON *j = cJSON_ParseWithLength(doc, len);
@@ -172,6 +198,11 @@ static char *fhir_variant(const char *doc, size_t len, int which)
     }
     char *out = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
+    if (which == 3) {
+        char *e = escape_vowels(out);
+        free(out);
+        out = e;
+    }
     return out;
 }
 
@@ -358,12 +389,13 @@ static unsigned run_format(enum fmt f, unsigned *accepted, unsigned *fails)
                                              "tests/data/real/ccda" };
     static const char *const fhir_names[] = { "with its members reversed",
                                               "minified",
-                                              "with unknown extensions" };
+                                              "with unknown extensions",
+                                              "with vowels as \\u escapes" };
     static const char *const ccda_names[] = { "with prefixes throughout",
                                               "with attributes reversed",
                                               "in UTF-16", "with comments" };
     const char *const *dirs = f == F_FHIR ? fhir_dirs : ccda_dirs;
-    unsigned files = 0, nvar = f == F_FHIR ? 3 : 4;
+    unsigned files = 0, nvar = 4;
     for (size_t di = 0; di < 2; di++) {
         char dir[4096];
         snprintf(dir, sizeof(dir), "%s/%s", root(), dirs[di]);
