@@ -1350,6 +1350,48 @@ Test(fhir, a_personal_characteristic_observation_is_not_a_screening)
     cr_assert_str_eq(out.ev[0].type, "screening.completed");
 }
 
+/* Finding F67: an SDOHCC Observation Enrollment Status (STU3; its only
+ * category US Core's "sdoh", which made it a screening.completed with no
+ * domain, counted among screenings) says whether the person is enrolled
+ * in a social care program: no screening. Alone, not one the hub knows;
+ * in a bundle, context. Its earlier form (the code in category) too. */
+#define ENROLL(where)                                                       \
+    OBS("\"category\":[{\"coding\":[{\"system\":\"http://hl7.org/fhir/us/" \
+        "core/CodeSystem/us-core-category\",\"code\":\"sdoh\"}]}" where   \
+        "\"effectivePeriod\":{\"start\":\"2025-05-21\",\"end\":"       \
+        "\"2029-05-20\"},\"focus\":[{\"reference\":\"HealthcareService/" \
+        "h1\"}],\"valueCodeableConcept\":{\"coding\":[{\"system\":\""    \
+        GRAVITY "\",\"code\":\"is-enrolled\"}]}")
+#define GRAVITY_CC(c)                                                       \
+    "{\"coding\":[{\"system\":\"" GRAVITY "\",\"code\":\"" c "\"}]}"
+Test(fhir, an_enrollment_status_observation_is_not_a_screening)
+{
+    struct canon_list out;
+    struct hub_err err;
+    static const char as_code[] =
+        ENROLL("],\"code\":" GRAVITY_CC("enrollment-status") ",");
+    static const char as_category[] =
+        ENROLL("," GRAVITY_CC("enrollment-status") "],\"code\":{\"text\":"
+               "\"enrollment\"},");
+    cr_assert_eq(run(as_code, &out, NULL, &err), HUB_EUNSUPPORTED);
+    cr_assert_str_eq(err.field, "Observation");
+    cr_assert_eq(out.n, 0);
+    cr_assert_eq(run(as_category, &out, NULL, &err), HUB_EUNSUPPORTED);
+    cr_assert_eq(out.n, 0);
+    /* in a bundle it is context: no event, no refusal */
+    char bundle[2048];
+    snprintf(bundle, sizeof(bundle),
+             "{\"resourceType\":\"Bundle\",\"type\":\"collection\","
+             "\"entry\":[{\"resource\":%s}]}", as_code);
+    cr_assert_eq(run(bundle, &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 0);
+    /* the same Observation with another SDOHCC code is still a screening */
+    cr_assert_eq(run(ENROLL("],\"code\":" GRAVITY_CC("food-insecurity") ","),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(out.ev[0].type, "screening.completed");
+}
+
 /* Finding F20: an instrument is inferred from a QuestionnaireResponse's
  * items only when the dictionary knows at least half of its questions. A
  * PHQ-9 (the behavioral health IG's phq-9-example-1) opens with the two
