@@ -1597,6 +1597,60 @@ Test(fhir, a_subreferral_carries_the_request_it_is_based_on)
     cr_assert_str_eq(field_of(&out, 0, "referral.part_of"), "[\"Task/t1\"]");
 }
 
+/* Finding F68: the SDOHCC Task For Referral Management (STU3) sends the
+ * content that comes with a referral as input[AdditionalContent] (type
+ * additional-content, a Reference to any resource): it was dropped. The
+ * references are the referral's supporting_info, after the focus
+ * request's supportingInfo when the request is in the message, each once;
+ * an input that is no Reference adds nothing. */
+#define TASK_IN(inputs)                                                     \
+    "{\"resourceType\":\"Task\",\"id\":\"t1\",\"status\":\"accepted\","     \
+    "\"intent\":\"order\",\"code\":{\"coding\":[{\"code\":\"fulfill\"}]},"  \
+    "\"focus\":{\"reference\":\"ServiceRequest/sr1\"},"                    \
+    "\"for\":{\"reference\":\"Patient/p1\"},\"input\":[" inputs "]}"
+#define ADDL(ref)                                                           \
+    "{\"type\":{\"coding\":[{\"system\":\"" GRAVITY "\",\"code\":"         \
+    "\"additional-content\"}]},\"valueReference\":{\"reference\":\"" ref   \
+    "\"}}"
+Test(fhir, a_referral_task_input_is_supporting_info)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(TASK_IN(ADDL("Observation/lab") ","
+                             "{\"type\":{\"text\":\"note\"},"
+                             "\"valueString\":\"x\"},"
+                             ADDL("Immunization/imm")),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "referral.supporting_info"),
+                     "[\"Observation/lab\",\"Immunization/imm\"]");
+    /* with its request in the message: the request's first, each once */
+    cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"collection\","
+                     "\"entry\":[{\"resource\":{\"resourceType\":"
+                     "\"ServiceRequest\",\"id\":\"sr1\",\"status\":\"active\","
+                     "\"intent\":\"order\",\"subject\":{\"reference\":"
+                     "\"Patient/p1\"},\"supportingInfo\":[{\"reference\":"
+                     "\"Observation/lab\"}]}},{\"resource\":"
+                     TASK_IN(ADDL("Observation/lab") "," ADDL("Observation/hgt"))
+                     "}]}",
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 0, "referral.supporting_info"),
+                     "[\"Observation/lab\"]");
+    cr_assert_str_eq(field_of(&out, 1, "type"), "referral.updated");
+    cr_assert_str_eq(field_of(&out, 1, "referral.supporting_info"),
+                     "[\"Observation/lab\",\"Observation/hgt\"]");
+    /* an input that is not an object is refused where it is */
+    cr_assert_eq(run(TASK_IN("\"x\""), &out, NULL, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "Task.input[0]");
+    /* no input that is a Reference: no supporting_info */
+    cr_assert_eq(run(TASK_IN("{\"type\":{\"text\":\"n\"},\"valueString\":"
+                             "\"x\"}"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "referral.supporting_info"),
+                     "(absent)");
+}
+
 /* Finding 14: SHIN-NY sends the middle name in an extension of the name. */
 Test(fhir, a_middle_name_extension_is_a_further_given_name)
 {
