@@ -373,6 +373,41 @@ static void code_labels(struct fx *x, const cJSON *o)
     }
 }
 
+#define SDOHCC_ASSERTER_EXT "http://hl7.org/fhir/us/sdoh-clinicalcare/" \
+                            "StructureDefinition/SDOHCC-ExtensionConditionAsserter"
+
+/* A Condition without asserter: the SDOHCC Extension Condition Asserter
+ * names it instead when it is a Device ("the software device that uses
+ * the answers to HVS questions 1 and 2 to derive the answer to HVS
+ * question 3"), which R4's Condition.asserter cannot reference (F69). */
+static int asserter_ext(struct fx *x, struct jw *w, const cJSON *o)
+{
+    const cJSON *exts;
+    size_t n;
+    int rc;
+    if ((rc = fx_arr(x, o, "extension", &exts, &n)) || n == 0)
+        return rc;
+    size_t old = fx_key(x, "extension");
+    size_t i = 0;
+    for (const cJSON *c = exts->child; c; c = c->next, i++) {
+        const cJSON *url = fx_get(c, "url");
+        if (!cJSON_IsString(url) ||
+            strcmp(url->valuestring, SDOHCC_ASSERTER_EXT) != 0)
+            continue;
+        size_t o2 = fx_idx(x, i);
+        const char *r = NULL;
+        if ((rc = fx_ref(x, c, "valueReference", false, &r)))
+            return rc;
+        fx_pop(x, o2);
+        if (r) {
+            jw_kv_cstr(w, "asserter", fx_ref_name(x, r));
+            break;
+        }
+    }
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
 int fx_condition(struct fx *x, struct fx_entry *e)
 {
     const cJSON *o = e->res;
@@ -436,7 +471,9 @@ int fx_condition(struct fx *x, struct fx_entry *e)
         return rc;
     jw_kv_cstr(&w, "onset", onset ? onset : ostart);
     jw_kv_cstr(&w, "abatement", abate ? abate : astart);
-    if ((rc = put_ref(x, &w, o, "asserter", "asserter", NULL)) ||
+    if ((rc = cJSON_GetObjectItemCaseSensitive(o, "asserter")
+                   ? put_ref(x, &w, o, "asserter", "asserter", NULL)
+                   : asserter_ext(x, &w, o)) ||
         (rc = put_ref(x, &w, o, "recorder", "recorder", NULL)))
         return rc;
     /* evidence[].detail[] references, flattened */

@@ -1651,6 +1651,30 @@ Test(fhir, a_referral_task_input_is_supporting_info)
                      "(absent)");
 }
 
+/* Finding F69: a Condition whose asserter is a Device (the software that
+ * derived the finding) names it in the SDOHCC Extension Condition
+ * Asserter, since R4's Condition.asserter cannot: it was dropped. It is
+ * the asserter when Condition.asserter is absent; Condition.asserter wins
+ * when both are sent. */
+#define COND_EXT(asserter)                                                  \
+    "{\"resourceType\":\"Condition\",\"id\":\"c1\",\"extension\":[{"        \
+    "\"url\":\"http://example.org/other\",\"valueString\":\"x\"},{"          \
+    "\"url\":\"http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/" \
+    "SDOHCC-ExtensionConditionAsserter\",\"valueReference\":{"               \
+    "\"reference\":\"Device/d1\"}}]," asserter "\"code\":{\"coding\":[{"   \
+    "\"system\":\"http://snomed.info/sct\",\"code\":\"733423003\"}]},"       \
+    "\"subject\":{\"reference\":\"Patient/p1\"}}"
+Test(fhir, a_device_asserter_extension_is_the_conditions_asserter)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(COND_EXT(""), &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "condition.asserter"), "Device/d1");
+    cr_assert_eq(run(COND_EXT("\"asserter\":{\"reference\":\"Patient/p1\"},"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "condition.asserter"), "Patient/p1");
+}
+
 /* Finding 14: SHIN-NY sends the middle name in an extension of the name. */
 Test(fhir, a_middle_name_extension_is_a_further_given_name)
 {
