@@ -247,6 +247,27 @@ static const struct ccda_node *icd10_of(const struct ccda_node *v)
     return NULL;
 }
 
+/* "codes": every coding of a problem value, its own code then each
+ * translation's, when there are two or more, as the FHIR adapter lists a
+ * Condition's codings. "code" is the ICD-10-CM one the domain comes from;
+ * a problem sent in SNOMED CT with its Z code as a translation (C-CDA
+ * Examples' "SDOH Problem": 445281000124101 and Z59.48) kept only the Z
+ * code, so a receiver reading SNOMED CT had it from FHIR, not C-CDA (F70). */
+static void write_value_codes(struct jw *w, const struct ccda_node *v)
+{
+    size_t n = ccda_attr(v, "code") && *ccda_attr(v, "code") ? 1 : 0;
+    CCDA_FOREACH(t, v, "translation")
+        n += ccda_attr(t, "code") && *ccda_attr(t, "code") ? 1 : 0;
+    if (n < 2)
+        return;
+    jw_key(w, "codes");
+    jw_arr_begin(w);
+    ccda_write_cd(w, NULL, v);
+    CCDA_FOREACH(t, v, "translation")
+        ccda_write_cd(w, NULL, t);
+    jw_arr_end(w);
+}
+
 static const char *z_domain(struct doc *dc, const struct ccda_node *icd)
 {
     if (icd == NULL)
@@ -1297,6 +1318,7 @@ static int do_problem(struct doc *dc, const struct ccda_node *obs, bool concern)
     ev_begin(dc, &e, "condition.recorded", NULL, "condition");
     jw_kv_cstr(&e.w, "id", ccda_ii_string(dc->a, ccda_child(obs, "id")));
     ccda_write_cd(&e.w, "code", icd);
+    write_value_codes(&e.w, v);
     jw_kv_cstr(&e.w, "domain", dom);
     jw_kv_cstr(&e.w, "category",
                concern ? "health-concern" : "problem-list-item");

@@ -373,6 +373,41 @@ static void code_labels(struct fx *x, const cJSON *o)
     }
 }
 
+#define SDOHCC_ASSERTER_EXT "http://hl7.org/fhir/us/sdoh-clinicalcare/" \
+                            "StructureDefinition/SDOHCC-ExtensionConditionAsserter"
+
+/* A Condition without asserter: the SDOHCC Extension Condition Asserter
+ * names it instead when it is a Device ("the software device that uses
+ * the answers to HVS questions 1 and 2 to derive the answer to HVS
+ * question 3"), which R4's Condition.asserter cannot reference (F69). */
+static int asserter_ext(struct fx *x, struct jw *w, const cJSON *o)
+{
+    const cJSON *exts;
+    size_t n;
+    int rc;
+    if ((rc = fx_arr(x, o, "extension", &exts, &n)) || n == 0)
+        return rc;
+    size_t old = fx_key(x, "extension");
+    size_t i = 0;
+    for (const cJSON *c = exts->child; c; c = c->next, i++) {
+        const cJSON *url = fx_get(c, "url");
+        if (!cJSON_IsString(url) ||
+            strcmp(url->valuestring, SDOHCC_ASSERTER_EXT) != 0)
+            continue;
+        size_t o2 = fx_idx(x, i);
+        const char *r = NULL;
+        if ((rc = fx_ref(x, c, "valueReference", false, &r)))
+            return rc;
+        fx_pop(x, o2);
+        if (r) {
+            jw_kv_cstr(w, "asserter", fx_ref_name(x, r));
+            break;
+        }
+    }
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
 int fx_condition(struct fx *x, struct fx_entry *e)
 {
     const cJSON *o = e->res;
@@ -436,7 +471,9 @@ int fx_condition(struct fx *x, struct fx_entry *e)
         return rc;
     jw_kv_cstr(&w, "onset", onset ? onset : ostart);
     jw_kv_cstr(&w, "abatement", abate ? abate : astart);
-    if ((rc = put_ref(x, &w, o, "asserter", "asserter", NULL)) ||
+    if ((rc = cJSON_GetObjectItemCaseSensitive(o, "asserter")
+                   ? put_ref(x, &w, o, "asserter", "asserter", NULL)
+                   : asserter_ext(x, &w, o)) ||
         (rc = put_ref(x, &w, o, "recorder", "recorder", NULL)))
         return rc;
     /* evidence[].detail[] references, flattened */
@@ -660,7 +697,9 @@ static void put_occurrence(struct fx *x, struct jw *w, const cJSON *sr)
     put_quantity(x, w, sr);
 }
 
-/* What a ServiceRequest says about the referral: domain, service, people. */
+/* What a ServiceRequest says about the referral: domain, service, people.
+ * Its supportingInfo too unless `authored` is NULL (a Task's focus: the
+ * Task writes the request's and its own, supporting_refs). */
 static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
                             bool with_status, const char **authored,
                             struct orgs *orgs)
@@ -717,9 +756,10 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
     if ((rc = put_refs(x, w, sr, "basedOn", NULL, "based_on")) ||
         (rc = put_cc_array(x, w, sr, "reasonCode", "reason")) ||
         (rc = put_refs(x, w, sr, "reasonReference", NULL, "reason_references")) ||
-        (rc = put_refs(x, w, sr, "supportingInfo", NULL, "supporting_info")) ||
-        (authored && (rc = put_date(x, w, sr, "authoredOn", "authored_at",
-                                    authored))))
+        (authored &&
+         ((rc = put_refs(x, w, sr, "supportingInfo", NULL,
+                         "supporting_info")) ||
+          (rc = put_date(x, w, sr, "authoredOn", "authored_at", authored)))))
         return rc;
     put_occurrence(x, w, sr);
     return HUB_OK;
@@ -1049,6 +1089,83 @@ int fx_service_request(struct fx *x, struct fx_entry *e)
                    authored, patient, "referral", body);
 }
 
+/* References of `arr` (its elements' `sub` member when `sub` is set) into
+ * the open-as-needed array `key` of `w`, each name once: `seen` holds the
+ * names written so far (at most `max`; past it, later names are written
+ * without the check). */
+static int refs_once(struct fx *x, struct jw *w, const cJSON *o,
+                     const char *arr_key, const char *sub, const char *key,
+                     bool *open, const char **seen, size_t *nseen, size_t max)
+{
+    const cJSON *arr;
+    size_t n;
+    int rc;
+    if ((rc = fx_arr(x, o, arr_key, &arr, &n)) || n == 0)
+        return rc;
+    size_t old = fx_key(x, arr_key);
+    size_t i = 0;
+    for (const cJSON *c = arr->child; c; c = c->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        const char *r = NULL;
+        if (sub) {
+            if (!cJSON_IsObject(c))
+                return fx_fail(x, HUB_EINVALID, "expected an object");
+            rc = fx_ref(x, c, sub, false, &r);
+        } else {
+            rc = fx_ref_node(x, c, &r);
+        }
+        if (rc)
+            return rc;
+        const char *name = r ? fx_ref_name(x, r) : NULL;
+        bool dup = false;
+        for (size_t k = 0; name && k < *nseen && !dup; k++)
+            dup = strcmp(seen[k], name) == 0;
+        if (name && !dup) {
+            jw_arr_lazy(w, key, open);
+            jw_cstr(w, name);
+            if (*nseen < max)
+                seen[(*nseen)++] = name;
+        }
+        fx_pop(x, o2);
+    }
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+/* supporting_info of a referral Task: its focus request's supportingInfo
+ * (when the request is in the message, `sr`), then the resources the Task
+ * gives as input. The SDOHCC Task For Referral Management (STU3) sends
+ * the content that comes with a referral (lab results, immunizations, an
+ * assessment) as input[AdditionalContent], type `additional-content`, a
+ * Reference to any resource; FHIR R4 Task.input is the "information used
+ * to perform the task". Every input that is a Reference is taken: the
+ * hub carries references, not the resources (F68). */
+static int supporting_refs(struct fx *x, struct jw *w, const struct fx_entry *sr,
+                           const struct fx_entry *task)
+{
+    const char *seen[32];
+    size_t nseen = 0;
+    bool open = false;
+    int rc;
+    if (sr) {
+        struct { char p[128]; size_t n; } sp;
+        memcpy(sp.p, x->path, sizeof(sp.p));
+        sp.n = x->plen;
+        fx_at_entry(x, sr);
+        rc = refs_once(x, w, sr->res, "supportingInfo", NULL,
+                       "supporting_info", &open, seen, &nseen, 32);
+        if (rc)
+            return rc;
+        memcpy(x->path, sp.p, sizeof(sp.p));
+        x->plen = sp.n;
+    }
+    if ((rc = refs_once(x, w, task->res, "input", "valueReference",
+                        "supporting_info", &open, seen, &nseen, 32)))
+        return rc;
+    jw_arr_end_if(w, open);
+    return HUB_OK;
+}
+
 static bool task_is_referral(const cJSON *o, const char *focus)
 {
     if (focus && strstr(focus, "ServiceRequest/"))
@@ -1155,7 +1272,10 @@ int fx_task(struct fx *x, struct fx_entry *e)
     jw_kv_cstr(&w, "service_request", sr_name);
     jw_kv_cstr(&w, "task", fx_entry_name(x, e));
     /* partOf: the Task this one is a sub-task of */
-    if ((rc = put_refs(x, &w, o, "partOf", NULL, "part_of")))
+    if ((rc = put_refs(x, &w, o, "partOf", NULL, "part_of")) ||
+        (rc = supporting_refs(x, &w,
+                              fe && strcmp(fe->type, "ServiceRequest") == 0
+                                  ? fe : NULL, e)))
         return rc;
     if ((rc = put_date(x, &w, o, "authoredOn", "authored_at", &authored)) ||
         (rc = put_date(x, &w, o, "lastModified", "last_modified", &modified)))

@@ -1084,18 +1084,45 @@ static const char *obs_when(struct fx *x, const cJSON *o, const char **pstart,
     return issued ? issued : *pstart;
 }
 
+/* Whether a CodeableConcept (or an array of them) holds `code` of the
+ * SDOHCC temporary code system. */
+static bool has_sdohcc_code(const cJSON *v, const char *code)
+{
+    const cJSON *one = cJSON_IsArray(v) ? v->child : v;
+    for (; one; one = cJSON_IsArray(v) ? one->next : NULL) {
+        const cJSON *codings = fx_get(one, "coding");
+        for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL;
+             k; k = k->next) {
+            const cJSON *c = fx_get(k, "code"), *sys = fx_get(k, "system");
+            if (cJSON_IsString(c) && cJSON_IsString(sys) &&
+                strcmp(sys->valuestring, DICT_SDOH_SYSTEM) == 0 &&
+                strcmp(c->valuestring, code) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
 /* Is this Observation about screening at all? A category of the SDOHCC
  * temporary code system says so when it names an SDOH domain; its other
  * codes do not: "personal-characteristic" is the category of the SDOHCC
  * race, ethnicity, gender identity, sexual orientation, pronoun and
  * recorded-sex Observations, which are no screening (the C-CDA adapter
- * gives SOGI observations no event either). */
+ * gives SOGI observations no event either). Nor is an SDOHCC Observation
+ * Enrollment Status (STU3: code, in earlier builds category, the SDOHCC
+ * "enrollment-status"; value is-enrolled, not-enrolled, ...; focus the
+ * social care program), although US Core makes its category "sdoh": it
+ * says whether the person is enrolled in a program, not what a screening
+ * found, and would be counted as one (finding F67). */
 static bool obs_is_screening(struct fx *x, const cJSON *o)
 {
     struct fx_code c;
     struct hub_err keep = *x->err;
     size_t saved = x->plen;
     bool yes = false;
+    if (has_sdohcc_code(fx_get(o, "code"), "enrollment-status") ||
+        has_sdohcc_code(fx_get(o, "category"), "enrollment-status"))
+        return false;
     if (fx_cc(x, o, "code", LOINC, &c) == HUB_OK && c.code) {
         struct slice q = slice_from_cstr(c.code);
         yes = code_instrument(x, o) || dict_item_find(x->d, NULL, q) ||

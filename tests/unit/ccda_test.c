@@ -829,6 +829,48 @@ Test(ccda_entries, scale_nested_in_a_problem_observation_is_scored,
     cr_expect_str_eq(r.out.ev[2].type, "condition.recorded");
 }
 
+/* F70: a problem sent in SNOMED CT with its Z code as a translation (the
+ * C-CDA Examples' "SDOH Problem") keeps both codings in "codes", as the
+ * FHIR adapter does for a Condition's; "code" stays the ICD-10-CM one. A
+ * problem with one coding has no "codes". */
+#define SDOH_PROBLEM(value)                                                  \
+    HEAD BODY_OPEN                                                           \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.2.5.1\"/>"                \
+    "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"               \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.4.4\"/>"                  \
+    "<id root=\"1.2.3\" extension=\"p\"/>" value "</observation></entry>"    \
+    BODY_CLOSE
+Test(ccda_entries, a_problem_keeps_its_snomed_code_beside_the_z_code,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(SDOH_PROBLEM(
+        "<value xsi:type=\"CD\" code=\"445281000124101\" "
+        "codeSystem=\"2.16.840.1.113883.6.96\"><translation code=\"Z59.48\" "
+        "codeSystem=\"2.16.840.1.113883.6.90\"/></value>"));
+    cJSON *ev = first_event(&r, 1);
+    cJSON *c = cJSON_GetObjectItem(ev, "condition");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetObjectItem(c, "code"), "code")), "Z59.48");
+    cJSON *codes = cJSON_GetObjectItem(c, "codes");
+    cr_assert_eq(cJSON_GetArraySize(codes), 2);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetArrayItem(codes, 0), "system")),
+                     "http://snomed.info/sct");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetArrayItem(codes, 0), "code")),
+                     "445281000124101");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetArrayItem(codes, 1), "code")), "Z59.48");
+    cJSON_Delete(ev);
+
+    r = run_str(SDOH_PROBLEM("<value xsi:type=\"CD\" code=\"Z59.48\" "
+                             "codeSystem=\"2.16.840.1.113883.6.90\"/>"));
+    ev = first_event(&r, 1);
+    cr_expect_null(cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "condition"),
+                                       "codes"));
+    cJSON_Delete(ev);
+}
+
 Test(ccda_entries, sender_negative_that_the_dictionary_finds_positive_warns,
      .init = setup, .fini = teardown)
 {

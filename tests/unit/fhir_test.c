@@ -1350,6 +1350,48 @@ Test(fhir, a_personal_characteristic_observation_is_not_a_screening)
     cr_assert_str_eq(out.ev[0].type, "screening.completed");
 }
 
+/* Finding F67: an SDOHCC Observation Enrollment Status (STU3; its only
+ * category US Core's "sdoh", which made it a screening.completed with no
+ * domain, counted among screenings) says whether the person is enrolled
+ * in a social care program: no screening. Alone, not one the hub knows;
+ * in a bundle, context. Its earlier form (the code in category) too. */
+#define ENROLL(where)                                                       \
+    OBS("\"category\":[{\"coding\":[{\"system\":\"http://hl7.org/fhir/us/" \
+        "core/CodeSystem/us-core-category\",\"code\":\"sdoh\"}]}" where   \
+        "\"effectivePeriod\":{\"start\":\"2025-05-21\",\"end\":"       \
+        "\"2029-05-20\"},\"focus\":[{\"reference\":\"HealthcareService/" \
+        "h1\"}],\"valueCodeableConcept\":{\"coding\":[{\"system\":\""    \
+        GRAVITY "\",\"code\":\"is-enrolled\"}]}")
+#define GRAVITY_CC(c)                                                       \
+    "{\"coding\":[{\"system\":\"" GRAVITY "\",\"code\":\"" c "\"}]}"
+Test(fhir, an_enrollment_status_observation_is_not_a_screening)
+{
+    struct canon_list out;
+    struct hub_err err;
+    static const char as_code[] =
+        ENROLL("],\"code\":" GRAVITY_CC("enrollment-status") ",");
+    static const char as_category[] =
+        ENROLL("," GRAVITY_CC("enrollment-status") "],\"code\":{\"text\":"
+               "\"enrollment\"},");
+    cr_assert_eq(run(as_code, &out, NULL, &err), HUB_EUNSUPPORTED);
+    cr_assert_str_eq(err.field, "Observation");
+    cr_assert_eq(out.n, 0);
+    cr_assert_eq(run(as_category, &out, NULL, &err), HUB_EUNSUPPORTED);
+    cr_assert_eq(out.n, 0);
+    /* in a bundle it is context: no event, no refusal */
+    char bundle[2048];
+    snprintf(bundle, sizeof(bundle),
+             "{\"resourceType\":\"Bundle\",\"type\":\"collection\","
+             "\"entry\":[{\"resource\":%s}]}", as_code);
+    cr_assert_eq(run(bundle, &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 0);
+    /* the same Observation with another SDOHCC code is still a screening */
+    cr_assert_eq(run(ENROLL("],\"code\":" GRAVITY_CC("food-insecurity") ","),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(out.ev[0].type, "screening.completed");
+}
+
 /* Finding F20: an instrument is inferred from a QuestionnaireResponse's
  * items only when the dictionary knows at least half of its questions. A
  * PHQ-9 (the behavioral health IG's phq-9-example-1) opens with the two
@@ -1553,6 +1595,84 @@ Test(fhir, a_subreferral_carries_the_request_it_is_based_on)
                      &out, NULL, &err), HUB_OK);
     cr_assert_eq(out.n, 1);
     cr_assert_str_eq(field_of(&out, 0, "referral.part_of"), "[\"Task/t1\"]");
+}
+
+/* Finding F68: the SDOHCC Task For Referral Management (STU3) sends the
+ * content that comes with a referral as input[AdditionalContent] (type
+ * additional-content, a Reference to any resource): it was dropped. The
+ * references are the referral's supporting_info, after the focus
+ * request's supportingInfo when the request is in the message, each once;
+ * an input that is no Reference adds nothing. */
+#define TASK_IN(inputs)                                                     \
+    "{\"resourceType\":\"Task\",\"id\":\"t1\",\"status\":\"accepted\","     \
+    "\"intent\":\"order\",\"code\":{\"coding\":[{\"code\":\"fulfill\"}]},"  \
+    "\"focus\":{\"reference\":\"ServiceRequest/sr1\"},"                    \
+    "\"for\":{\"reference\":\"Patient/p1\"},\"input\":[" inputs "]}"
+#define ADDL(ref)                                                           \
+    "{\"type\":{\"coding\":[{\"system\":\"" GRAVITY "\",\"code\":"         \
+    "\"additional-content\"}]},\"valueReference\":{\"reference\":\"" ref   \
+    "\"}}"
+Test(fhir, a_referral_task_input_is_supporting_info)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(TASK_IN(ADDL("Observation/lab") ","
+                             "{\"type\":{\"text\":\"note\"},"
+                             "\"valueString\":\"x\"},"
+                             ADDL("Immunization/imm")),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "referral.supporting_info"),
+                     "[\"Observation/lab\",\"Immunization/imm\"]");
+    /* with its request in the message: the request's first, each once */
+    cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"collection\","
+                     "\"entry\":[{\"resource\":{\"resourceType\":"
+                     "\"ServiceRequest\",\"id\":\"sr1\",\"status\":\"active\","
+                     "\"intent\":\"order\",\"subject\":{\"reference\":"
+                     "\"Patient/p1\"},\"supportingInfo\":[{\"reference\":"
+                     "\"Observation/lab\"}]}},{\"resource\":"
+                     TASK_IN(ADDL("Observation/lab") "," ADDL("Observation/hgt"))
+                     "}]}",
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 0, "referral.supporting_info"),
+                     "[\"Observation/lab\"]");
+    cr_assert_str_eq(field_of(&out, 1, "type"), "referral.updated");
+    cr_assert_str_eq(field_of(&out, 1, "referral.supporting_info"),
+                     "[\"Observation/lab\",\"Observation/hgt\"]");
+    /* an input that is not an object is refused where it is */
+    cr_assert_eq(run(TASK_IN("\"x\""), &out, NULL, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "Task.input[0]");
+    /* no input that is a Reference: no supporting_info */
+    cr_assert_eq(run(TASK_IN("{\"type\":{\"text\":\"n\"},\"valueString\":"
+                             "\"x\"}"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "referral.supporting_info"),
+                     "(absent)");
+}
+
+/* Finding F69: a Condition whose asserter is a Device (the software that
+ * derived the finding) names it in the SDOHCC Extension Condition
+ * Asserter, since R4's Condition.asserter cannot: it was dropped. It is
+ * the asserter when Condition.asserter is absent; Condition.asserter wins
+ * when both are sent. */
+#define COND_EXT(asserter)                                                  \
+    "{\"resourceType\":\"Condition\",\"id\":\"c1\",\"extension\":[{"        \
+    "\"url\":\"http://example.org/other\",\"valueString\":\"x\"},{"          \
+    "\"url\":\"http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/" \
+    "SDOHCC-ExtensionConditionAsserter\",\"valueReference\":{"               \
+    "\"reference\":\"Device/d1\"}}]," asserter "\"code\":{\"coding\":[{"   \
+    "\"system\":\"http://snomed.info/sct\",\"code\":\"733423003\"}]},"       \
+    "\"subject\":{\"reference\":\"Patient/p1\"}}"
+Test(fhir, a_device_asserter_extension_is_the_conditions_asserter)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(COND_EXT(""), &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "condition.asserter"), "Device/d1");
+    cr_assert_eq(run(COND_EXT("\"asserter\":{\"reference\":\"Patient/p1\"},"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "condition.asserter"), "Patient/p1");
 }
 
 /* Finding 14: SHIN-NY sends the middle name in an extension of the name. */
