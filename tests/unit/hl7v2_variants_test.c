@@ -8,7 +8,9 @@
  *   - with LF, and with CRLF, after each segment (ch. 2.5.1 says CR; the
  *     hub takes all three, as senders' files have them);
  *   - with a Z segment after each segment (ch. 2.8.2: a site's own
- *     segments may come anywhere, and the hub passes over them);
+ *     segments may come anywhere, and the hub passes over them), and with
+ *     standard segments it does not read (NK1, PV2, OBX, AL1, ROL, GT1,
+ *     IN1) between the others;
  *   - with empty fields added at each segment's end (ch. 2.5.3: trailing
  *     delimiters may be sent or left out, to the same meaning);
  *   - with the vowels of names, addresses, the attending doctor and the
@@ -111,16 +113,24 @@ static bool split_segments(const char *msg, size_t len, struct segs *s)
     return s->n > 0;
 }
 
-/* The segments joined again with `eol` after each, and after each but
- * the last a Z segment written with the message's own delimiters when
- * `zseg`, and three empty fields more at each segment's end when
- * `trailing`. */
-static char *join(const struct segs *s, const char *eol, bool zseg,
+/* What `join` adds after each segment but the last. */
+enum extra { NO_EXTRA, Z_SEGMENT, STANDARD_SEGMENT };
+
+/* The segments joined again with `eol` after each, three empty fields more
+ * at each segment's end when `trailing`, and after each but the last a
+ * segment the hub does not read, written with the message's own
+ * delimiters: a Z segment, or by turns one of the standard segments an
+ * ADT may carry (NK1, PV2, OBX, AL1, ROL, GT1, IN1). */
+static char *join(const struct segs *s, const char *eol, enum extra extra,
                   bool trailing, size_t *out_len)
 {
+    static const char *const standard[] = {
+        "NK1|1|Zz^Yy|SPO", "PV2|||^Rest", "OBX|1|NM|8867-4^HR^LN||72|/min",
+        "AL1|1|DA|^Dust", "ROL|1|AD|AT", "GT1|1||Zz^Yy", "IN1|1|PLAN^x",
+    };
     size_t cap = 64, el = strlen(eol);
     for (size_t i = 0; i < s->n; i++)
-        cap += s->len[i] + el + 32;
+        cap += s->len[i] + el + 48;
     char *o = malloc(cap), *w = o;
     char fs = s->p[0][3], cs = s->p[0][4];
     for (size_t i = 0; i < s->n; i++) {
@@ -130,8 +140,16 @@ static char *join(const struct segs *s, const char *eol, bool zseg,
             w += sprintf(w, "%c%c%c", fs, fs, fs);
         memcpy(w, eol, el);
         w += el;
-        if (zseg && i + 1 < s->n)
+        if (extra == Z_SEGMENT && i + 1 < s->n)
             w += sprintf(w, "ZVT%c1%c2%cx%s", fs, cs, fs, eol);
+        if (extra == STANDARD_SEGMENT && i + 1 < s->n) {
+            const char *t = standard[i % (sizeof(standard) /
+                                          sizeof(standard[0]))];
+            for (; *t; t++)             /* in the message's delimiters */
+                *w++ = *t == '|' ? fs : *t == '^' ? cs : *t;
+            memcpy(w, eol, el);
+            w += el;
+        }
     }
     *out_len = (size_t)(w - o);
     return o;
@@ -382,17 +400,20 @@ Test(hl7_variants, other_delimiters_line_ends_and_z_segments_change_nothing)
             accepted += want.rc == HUB_OK;
             static const struct {
                 const char *name, *eol;
-                bool z, trailing;
+                enum extra extra;
+                bool trailing;
             } v[] = {
-                { "with CR segment ends", "\r", false, false },
-                { "with LF segment ends", "\n", false, false },
-                { "with CRLF segment ends", "\r\n", false, false },
-                { "with a Z segment after each", "\r", true, false },
-                { "with empty fields at each end", "\r", false, true },
+                { "with CR segment ends", "\r", NO_EXTRA, false },
+                { "with LF segment ends", "\n", NO_EXTRA, false },
+                { "with CRLF segment ends", "\r\n", NO_EXTRA, false },
+                { "with a Z segment after each", "\r", Z_SEGMENT, false },
+                { "with standard segments the hub does not read", "\r",
+                  STANDARD_SEGMENT, false },
+                { "with empty fields at each end", "\r", NO_EXTRA, true },
             };
             for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
                 size_t n;
-                char *alt = join(&s, v[k].eol, v[k].z, v[k].trailing, &n);
+                char *alt = join(&s, v[k].eol, v[k].extra, v[k].trailing, &n);
                 struct outcome got = normalize(d, alt, n);
                 expect_same(e->d_name, v[k].name, &want, &got, &fails);
                 cJSON_Delete(got.events);
