@@ -14,7 +14,9 @@
  *   - with empty fields added at each segment's end (ch. 2.5.3: trailing
  *     delimiters may be sent or left out, to the same meaning);
  *   - with the vowels of names, addresses, the attending doctor and the
- *     diagnosis text sent as \Xhh\ escapes (ch. 2.7.4: the same text).
+ *     diagnosis text sent as \Xhh\ escapes (ch. 2.7.4: the same text);
+ *   - with "^^" after the values of composite fields, and with spaces
+ *     after every value, as fixed-width systems pad them.
  * Each variant must give what the message as sent gives, compared as JSON,
  * and a message that is refused must be refused for the same reason at the
  * same field. A difference would be code that assumes '|' or '^', or a
@@ -343,6 +345,58 @@ static char *trailing_components(const struct segs *s, size_t *out_len)
     return o;
 }
 
+/* The message with two spaces after every value that is not empty, at
+ * each component and subcomponent (MSH-3 on, but MSH-10, the control id
+ * the ACK echoes byte for byte, and MSH-18): what fixed-width systems
+ * send, "DOE     ^JOHN    ". The hub trims values, as v2.5.1 2.5.3's
+ * "ignore trailing spaces" has receivers do. */
+static char *padded(const struct segs *s, size_t *out_len)
+{
+    const char *msh = s->p[0];
+    char fs = msh[3], cs = msh[4];
+    char rs = s->len[0] > 5 ? msh[5] : fs, ss = s->len[0] > 7 ? msh[7] : fs;
+    /* ISO 2022 shifts: a kanji's second byte may be the '&' */
+    for (size_t i = 0; i < s->n; i++)
+        if (memchr(s->p[i], 0x1b, s->len[i]))
+            return NULL;
+    size_t cap = 16;
+    for (size_t i = 0; i < s->n; i++)
+        cap += 3 * s->len[i] + 8;
+    char *o = malloc(cap), *w = o;
+    for (size_t i = 0; i < s->n; i++) {
+        const char *p = s->p[i];
+        size_t b = 0, value = 0, field = 0;
+        if (i == 0) {
+            const char *e = memchr(p + 4, fs, s->len[0] - 4);
+            b = e ? (size_t)(e - p) : s->len[0];
+            memcpy(w, p, b);
+            w += b;
+            field = 2;
+        } else {
+            while (b < s->len[i] && p[b] != fs)
+                *w++ = p[b++];
+        }
+        for (; b <= s->len[i]; b++) {
+            char ch = b < s->len[i] ? p[b] : fs;
+            bool end = ch == fs || ch == cs || ch == rs || ch == ss;
+            bool skip = i == 0 && (field == 10 || field == 18);
+            if (end && value > 0 && !skip) {
+                *w++ = ' ';
+                *w++ = ' ';
+            }
+            if (b == s->len[i])
+                break;
+            if (ch == fs)
+                field++;
+            value = end ? 0 : value + 1;
+            *w++ = ch;
+        }
+        *w++ = '\r';
+    }
+    *out_len = (size_t)(w - o);
+    return o;
+}
+
 static void expect_same(const char *name, const char *variant,
                         const struct outcome *want, const struct outcome *got,
                         unsigned *fails)
@@ -428,6 +482,15 @@ Test(hl7_variants, other_delimiters_line_ends_and_z_segments_change_nothing)
                             &want, &got, &fails);
                 cJSON_Delete(got.events);
                 free(hex);
+            }
+            size_t pn;
+            char *pad = padded(&s, &pn);
+            if (pad) {
+                struct outcome pgot = normalize(d, pad, pn);
+                expect_same(e->d_name, "with spaces after each value", &want,
+                            &pgot, &fails);
+                cJSON_Delete(pgot.events);
+                free(pad);
             }
             size_t tn;
             char *tc = trailing_components(&s, &tn);
