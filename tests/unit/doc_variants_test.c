@@ -14,8 +14,9 @@
  *         exporters write it), with each element's attributes in reverse
  *         order, and
  *         encoded in UTF-16 (XML 1.0 4.3.3; libxml2 reads what its
- *         declaration and byte-order mark say), and with comments around
- *         and inside every element.
+ *         declaration and byte-order mark say), with comments around
+ *         and inside every element, and with each element's text between
+ *         a line break and indentation, as pretty-printers write it.
  * Each variant must give what the file as sent gives, compared as JSON,
  * or the same refusal at the same place: a difference would be a reader
  * that keyed on spelling rather than meaning, the kind of defect an unseen
@@ -287,6 +288,32 @@ static void prefixes_throughout(xmlNodePtr r)
     prefix_xsi_types(r);
 }
 
+/* The text of each element that holds text alone set between a line break
+ * and indentation, as pretty-printers and hand-edited exports write it
+ * (<given>\n    Jo\n  </given>); narrative blocks (section text) are left
+ * as they are. */
+static void pad_text(xmlNodePtr n)
+{
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (xmlStrEqual(n->name, BAD_CAST "text") && n->parent &&
+            xmlStrEqual(n->parent->name, BAD_CAST "section"))
+            continue;
+        xmlNodePtr c = n->children;
+        if (c && c->next == NULL && c->type == XML_TEXT_NODE && c->content &&
+            *c->content) {
+            size_t l = strlen((const char *)c->content);
+            char *t = malloc(l + 16);
+            snprintf(t, l + 16, "\n    %s\n  ", (const char *)c->content);
+            xmlNodeSetContent(c, BAD_CAST t);
+            free(t);
+            continue;
+        }
+        pad_text(n->children);
+    }
+}
+
 static void reverse_attributes(xmlNodePtr n)
 {
     for (; n; n = n->next) {
@@ -327,6 +354,8 @@ static char *ccda_variant(const char *doc, size_t len, int which,
         reverse_attributes(r);
     else if (which == 3)
         add_comments(r);
+    else if (which == 4)
+        pad_text(r);
     xmlChar *buf = NULL;
     int n = 0;
     xmlDocDumpMemoryEnc(x, &buf, &n, which == 2 ? "UTF-16" : "UTF-8");
@@ -393,9 +422,10 @@ static unsigned run_format(enum fmt f, unsigned *accepted, unsigned *fails)
                                               "with vowels as \\u escapes" };
     static const char *const ccda_names[] = { "with prefixes throughout",
                                               "with attributes reversed",
-                                              "in UTF-16", "with comments" };
+                                              "in UTF-16", "with comments",
+                                              "with its text indented" };
     const char *const *dirs = f == F_FHIR ? fhir_dirs : ccda_dirs;
-    unsigned files = 0, nvar = 4;
+    unsigned files = 0, nvar = f == F_FHIR ? 4 : 5;
     for (size_t di = 0; di < 2; di++) {
         char dir[4096];
         snprintf(dir, sizeof(dir), "%s/%s", root(), dirs[di]);
