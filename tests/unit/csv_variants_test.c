@@ -10,13 +10,17 @@
  *   - with every field quoted (RFC 4180 2.5: any field may be), but for
  *     Excel's ="text", which quoting would turn into other text;
  *   - with its columns in reverse order, when every record has the
- *     header's width (the layouts find columns by header name).
+ *     header's width (the layouts find columns by header name);
+ *   - with its header's names in lower case, in upper case, and with a
+ *     space on each side (exports differ in both; the names are the
+ *     same).
  * Each must give the same events and the same count of used, rejected and
  * blank rows, or the same refusal at the same place. The splitter here is
  * the test's own, so that the adapter's reader is not checked by itself.
  */
 #include <criterion/criterion.h>
 #include <cJSON.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -122,11 +126,14 @@ static bool split_csv(const char *p, size_t len, struct split *s)
     return s->n > 0;
 }
 
-enum variant { V_EOL, V_BOM, V_QUOTED, V_REVERSED, V_COUNT };
+enum variant { V_EOL, V_BOM, V_QUOTED, V_REVERSED, V_HEAD_LOWER,
+               V_HEAD_UPPER, V_HEAD_SPACED, V_COUNT };
 
 static const char *const variant_name[] = {
     "with the other line end", "with the byte-order mark toggled",
-    "with every field quoted", "with its columns reversed"
+    "with every field quoted", "with its columns reversed",
+    "with its header in lower case", "with its header in upper case",
+    "with spaces around its header's names"
 };
 
 /* The file written again as variant v; NULL when v does not apply. */
@@ -155,6 +162,21 @@ static char *rewrite(const struct split *s, enum variant v, size_t *out_len)
             size_t n = r->len[at];
             if (j)
                 *w++ = ',';
+            if (k == 0 && v >= V_HEAD_LOWER) {      /* the header's names */
+                bool q = n >= 2 && f[0] == '"';
+                const char *t = q ? f + 1 : f;
+                size_t tn = q ? n - 2 : n;
+                if (v == V_HEAD_SPACED)
+                    *w++ = ' ';
+                for (size_t b = 0; b < tn; b++)
+                    *w++ = v == V_HEAD_LOWER ? (char)tolower((unsigned char)t[b])
+                           : v == V_HEAD_UPPER
+                               ? (char)toupper((unsigned char)t[b])
+                               : t[b];
+                if (v == V_HEAD_SPACED)
+                    *w++ = ' ';
+                continue;
+            }
             /* a blank line stays blank: "" would be a field */
             bool wrap = v == V_QUOTED && r->n > 1 && !(n && f[0] == '"') &&
                         !(n >= 2 && f[0] == '=' && f[1] == '"');
