@@ -13,7 +13,9 @@
  *     header's width (the layouts find columns by header name);
  *   - with its header's names in lower case, in upper case, and with a
  *     space on each side (exports differ in both; the names are the
- *     same).
+ *     same);
+ *   - with every ISO date (a field that is exactly YYYY-MM-DD) as US
+ *     spreadsheets write it, MM/DD/YYYY.
  * Each must give the same events and the same count of used, rejected and
  * blank rows, or the same refusal at the same place. The splitter here is
  * the test's own, so that the adapter's reader is not checked by itself.
@@ -127,14 +129,37 @@ static bool split_csv(const char *p, size_t len, struct split *s)
 }
 
 enum variant { V_EOL, V_BOM, V_QUOTED, V_REVERSED, V_HEAD_LOWER,
-               V_HEAD_UPPER, V_HEAD_SPACED, V_COUNT };
+               V_HEAD_UPPER, V_HEAD_SPACED, V_US_DATES, V_COUNT };
 
 static const char *const variant_name[] = {
     "with the other line end", "with the byte-order mark toggled",
     "with every field quoted", "with its columns reversed",
     "with its header in lower case", "with its header in upper case",
-    "with spaces around its header's names"
+    "with spaces around its header's names",
+    "with its dates as MM/DD/YYYY"
 };
+
+/* "2026-01-15", a field that is exactly an ISO date, as US spreadsheets
+ * write it: "01/15/2026"; false for any other field. */
+static bool us_date(const char *f, size_t n, char out[11])
+{
+    bool q = n == 12 && f[0] == '"' && f[11] == '"';
+    if (q) {
+        f++;
+        n -= 2;
+    }
+    if (n != 10 || f[4] != '-' || f[7] != '-')
+        return false;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (f[i] < '0' || f[i] > '9'))
+            return false;
+    memcpy(out, f + 5, 2);
+    out[2] = '/';
+    memcpy(out + 3, f + 8, 2);
+    out[5] = '/';
+    memcpy(out + 6, f, 4);
+    return true;
+}
 
 /* The file written again as variant v; NULL when v does not apply. */
 static char *rewrite(const struct split *s, enum variant v, size_t *out_len)
@@ -175,6 +200,12 @@ static char *rewrite(const struct split *s, enum variant v, size_t *out_len)
                                : t[b];
                 if (v == V_HEAD_SPACED)
                     *w++ = ' ';
+                continue;
+            }
+            char d[11];
+            if (v == V_US_DATES && k > 0 && us_date(f, n, d)) {
+                memcpy(w, d, 10);
+                w += 10;
                 continue;
             }
             /* a blank line stays blank: "" would be a field */
