@@ -13,8 +13,9 @@
  *     IN1) between the others;
  *   - with empty fields added at each segment's end (ch. 2.5.3: trailing
  *     delimiters may be sent or left out, to the same meaning);
- *   - with the vowels of names, addresses, the attending doctor and the
- *     diagnosis text sent as \Xhh\ escapes (ch. 2.7.4: the same text);
+ *   - with the vowels of 24 fields (the sending application and
+ *     facility, names, addresses, doctors, locations, codes, the diagnosis
+ *     text) sent as \Xhh\ escapes (ch. 2.7.4: the same text);
  *   - with "^^" after the values of composite fields, and with spaces
  *     after every value, as fixed-width systems pad them.
  * Each variant must give what the message as sent gives, compared as JSON,
@@ -210,9 +211,10 @@ static bool seg_is(const char *seg, size_t len, const char *id)
 }
 
 /* The message with each vowel of the text fields below written as the hex
- * escape \Xhh\ (v2.5.1 2.7.4): the same text, so the same events. Names,
- * addresses, the attending doctor and the diagnosis text; false when the
- * message has no escape character or none of those fields has a vowel. */
+ * escape \Xhh\ (v2.5.1 2.7.4): the same text, so the same events. The
+ * sending application and facility, names, addresses, doctors, locations,
+ * codes and the diagnosis text; NULL when the message has no escape
+ * character or none of those fields has a vowel. */
 static char *hex_escaped(const struct segs *s, size_t *out_len)
 {
     static const struct { const char *id; unsigned field; } text[] = {
@@ -221,6 +223,7 @@ static char *hex_escaped(const struct segs *s, size_t *out_len)
         { "PV1", 3 }, { "PV1", 6 }, { "PV1", 7 }, { "PV1", 10 },
         { "PV1", 19 }, { "PV1", 36 }, { "PV1", 39 }, { "DG1", 3 },
         { "DG1", 4 }, { "DG1", 6 }, { "MRG", 1 }, { "EVN", 4 },
+        { "MSH", 3 }, { "MSH", 4 }, { "EVN", 5 }, { "PV1", 17 },
     };
     const char *msh = s->p[0];
     char fs = msh[3], ec = s->len[0] > 6 ? msh[6] : fs;
@@ -244,10 +247,11 @@ static char *hex_escaped(const struct segs *s, size_t *out_len)
             if (ch == fs) {
                 field++;
                 in_text = false;
-                for (size_t t = 0; i > 0 && t < sizeof(text) / sizeof(text[0]);
-                     t++)
+                /* MSH-1 is the separator itself: MSH's count is one on */
+                unsigned number = i == 0 ? field + 1 : field;
+                for (size_t t = 0; t < sizeof(text) / sizeof(text[0]); t++)
                     if (seg_is(p, s->len[i], text[t].id) &&
-                        field == text[t].field)
+                        number == text[t].field)
                         in_text = true;
             }
             /* a vowel inside an escape the sender wrote is left alone */
