@@ -24,22 +24,22 @@
  * reader that runs past a segment's end: what a real sender with its own
  * choices would meet first.
  */
-#include <criterion/criterion.h>
 #include <cJSON.h>
+#include <criterion/criterion.h>
 #include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/testdict.h"
+#include "../lib/testfile.h"
+#include "../lib/variant.h"
 #include "common/dict.h"
 #include "common/hub_err.h"
 #include "hl7v2/hl7v2.h"
-#include "../lib/testdict.h"
-#include "../lib/testfile.h"
 
-static const char *const dirs[] = { "tests/data/hl7v2",
-                                    "tests/data/real/hl7v2" };
+static const char *const dirs[] = {"tests/data/hl7v2", "tests/data/real/hl7v2"};
 
 static const char *root(void)
 {
@@ -47,35 +47,19 @@ static const char *root(void)
     return r && *r ? r : ".";
 }
 
-/* What the adapter made of one message: its events as one JSON array, or
- * its refusal's code and field. */
-struct outcome {
-    int rc;
-    char field[128];
-    cJSON *events;
-};
-
-static struct outcome normalize(const struct dict *d, const char *p,
-                                size_t n)
+/* What the adapter made of one message, as hubd normalizes it. */
+static struct variant_outcome normalize(const struct dict *d, const char *p,
+                                        size_t n)
 {
-    struct outcome o = { 0 };
     struct arena a;
     struct hl7_msg *m = NULL;
-    struct hub_err err = { 0 };
-    struct canon_list l = { 0 };
+    struct hub_err err = {0};
+    struct canon_list l = {0};
     arena_init(&a, 64 * 1024);
-    o.rc = hl7_parse(&a, p, n, &m, &err);
-    if (o.rc == HUB_OK)
-        o.rc = hl7_to_events_dict(&a, d, m, &l, NULL, &err);
-    if (o.rc != HUB_OK) {
-        memcpy(o.field, err.field, sizeof(o.field));
-    } else {
-        o.events = cJSON_CreateArray();
-        for (size_t k = 0; k < l.n; k++)
-            cJSON_AddItemToArray(o.events,
-                                 cJSON_ParseWithLength(l.ev[k].json.p,
-                                                       l.ev[k].json.len));
-    }
+    int rc = hl7_parse(&a, p, n, &m, &err);
+    if (rc == HUB_OK)
+        rc = hl7_to_events_dict(&a, d, m, &l, NULL, &err);
+    struct variant_outcome o = variant_outcome_of(rc, &err, &l);
     arena_release(&a);
     return o;
 }
@@ -129,7 +113,8 @@ static char *join(const struct segs *s, const char *eol, enum extra extra,
 {
     static const char *const standard[] = {
         "NK1|1|Zz^Yy|SPO", "PV2|||^Rest", "OBX|1|NM|8867-4^HR^LN||72|/min",
-        "AL1|1|DA|^Dust", "ROL|1|AD|AT", "GT1|1||Zz^Yy", "IN1|1|PLAN^x",
+        "AL1|1|DA|^Dust",  "ROL|1|AD|AT", "GT1|1||Zz^Yy",
+        "IN1|1|PLAN^x",
     };
     size_t cap = 64, el = strlen(eol);
     for (size_t i = 0; i < s->n; i++)
@@ -146,9 +131,9 @@ static char *join(const struct segs *s, const char *eol, enum extra extra,
         if (extra == Z_SEGMENT && i + 1 < s->n)
             w += sprintf(w, "ZVT%c1%c2%cx%s", fs, cs, fs, eol);
         if (extra == STANDARD_SEGMENT && i + 1 < s->n) {
-            const char *t = standard[i % (sizeof(standard) /
-                                          sizeof(standard[0]))];
-            for (; *t; t++)             /* in the message's delimiters */
+            const char *t =
+                standard[i % (sizeof(standard) / sizeof(standard[0]))];
+            for (; *t; t++) /* in the message's delimiters */
                 *w++ = *t == '|' ? fs : *t == '^' ? cs : *t;
             memcpy(w, eol, el);
             w += el;
@@ -180,10 +165,10 @@ static bool redelimit(const char *msg, size_t len, char *out)
      * others, their text changes as it should */
     if (n >= 4)
         for (size_t i = 0; i + 2 < len; i++)
-            if (msg[i] == old[3] && strchr("FSTRE", msg[i + 1]) &&
-                msg[i + 1] && msg[i + 2] == old[3])
+            if (msg[i] == old[3] && strchr("FSTRE", msg[i + 1]) && msg[i + 1] &&
+                msg[i + 2] == old[3])
                 return false;
-    bool used[256] = { false };
+    bool used[256] = {false};
     for (size_t i = 0; i < len; i++)
         used[(unsigned char)msg[i]] = true;
     size_t k = 0;
@@ -217,13 +202,15 @@ static bool seg_is(const char *seg, size_t len, const char *id)
  * character or none of those fields has a vowel. */
 static char *hex_escaped(const struct segs *s, size_t *out_len)
 {
-    static const struct { const char *id; unsigned field; } text[] = {
-        { "PID", 3 }, { "PID", 5 }, { "PID", 8 }, { "PID", 11 },
-        { "PID", 13 }, { "PID", 16 }, { "PID", 30 }, { "PV1", 2 },
-        { "PV1", 3 }, { "PV1", 6 }, { "PV1", 7 }, { "PV1", 10 },
-        { "PV1", 19 }, { "PV1", 36 }, { "PV1", 39 }, { "DG1", 3 },
-        { "DG1", 4 }, { "DG1", 6 }, { "MRG", 1 }, { "EVN", 4 },
-        { "MSH", 3 }, { "MSH", 4 }, { "EVN", 5 }, { "PV1", 17 },
+    static const struct {
+        const char *id;
+        unsigned field;
+    } text[] = {
+        {"PID", 3},  {"PID", 5},  {"PID", 8},  {"PID", 11}, {"PID", 13},
+        {"PID", 16}, {"PID", 30}, {"PV1", 2},  {"PV1", 3},  {"PV1", 6},
+        {"PV1", 7},  {"PV1", 10}, {"PV1", 19}, {"PV1", 36}, {"PV1", 39},
+        {"DG1", 3},  {"DG1", 4},  {"DG1", 6},  {"MRG", 1},  {"EVN", 4},
+        {"MSH", 3},  {"MSH", 4},  {"EVN", 5},  {"PV1", 17},
     };
     const char *msh = s->p[0];
     char fs = msh[3], ec = s->len[0] > 6 ? msh[6] : fs;
@@ -285,81 +272,50 @@ static char *hex_escaped(const struct segs *s, size_t *out_len)
  * PV1-10, PV1-36...), or to v2.5 where a time is TS (time^precision): a
  * sender may add trailing component separators to those (v2.5.1 2.5.3),
  * where a '^' in an ST would be text. */
-static const struct { const char *id; unsigned field; } composite[] = {
-    { "MSH", 3 }, { "MSH", 4 }, { "MSH", 5 }, { "MSH", 6 }, { "MSH", 9 },
-    { "EVN", 4 }, { "EVN", 5 }, { "PID", 3 }, { "PID", 5 }, { "PID", 8 },
-    { "PID", 10 }, { "PID", 11 }, { "PID", 13 }, { "PID", 14 },
-    { "PID", 16 }, { "PID", 22 }, { "PV1", 2 }, { "PV1", 3 }, { "PV1", 4 },
-    { "PV1", 6 }, { "PV1", 7 }, { "PV1", 10 }, { "PV1", 14 }, { "PV1", 17 },
-    { "PV1", 18 }, { "PV1", 19 }, { "PV1", 36 }, { "DG1", 3 }, { "DG1", 6 },
-    { "MRG", 1 }, { "MSH", 7 }, { "EVN", 2 }, { "EVN", 6 }, { "PID", 7 },
-    { "PID", 29 }, { "PV1", 44 }, { "PV1", 45 }, { "DG1", 5 },
+static const struct {
+    const char *id;
+    unsigned field;
+} composite[] = {
+    {"MSH", 3},  {"MSH", 4},  {"MSH", 5},  {"MSH", 6},  {"MSH", 9},
+    {"EVN", 4},  {"EVN", 5},  {"PID", 3},  {"PID", 5},  {"PID", 8},
+    {"PID", 10}, {"PID", 11}, {"PID", 13}, {"PID", 14}, {"PID", 16},
+    {"PID", 22}, {"PV1", 2},  {"PV1", 3},  {"PV1", 4},  {"PV1", 6},
+    {"PV1", 7},  {"PV1", 10}, {"PV1", 14}, {"PV1", 17}, {"PV1", 18},
+    {"PV1", 19}, {"PV1", 36}, {"DG1", 3},  {"DG1", 6},  {"MRG", 1},
+    {"MSH", 7},  {"EVN", 2},  {"EVN", 6},  {"PID", 7},  {"PID", 29},
+    {"PV1", 44}, {"PV1", 45}, {"DG1", 5},
 };
 
 static bool is_composite(const char *seg, unsigned field)
 {
     for (size_t k = 0; k < sizeof(composite) / sizeof(composite[0]); k++)
-        if (memcmp(seg, composite[k].id, 3) == 0 &&
-            field == composite[k].field)
+        if (memcmp(seg, composite[k].id, 3) == 0 && field == composite[k].field)
             return true;
     return false;
 }
 
-/* The message with two empty components after every value of the fields
- * above that is not empty (each repetition): "F^^" is "F". MSH is counted
- * as HL7 numbers it (MSH-1 is the field separator). */
-static char *trailing_components(const struct segs *s, size_t *out_len)
-{
-    const char *msh = s->p[0];
-    char fs = msh[3], cs = msh[4], rs = s->len[0] > 5 ? msh[5] : fs;
-    size_t cap = 16;
-    for (size_t i = 0; i < s->n; i++)
-        cap += 3 * s->len[i] + 8;
-    char *o = malloc(cap), *w = o;
-    for (size_t i = 0; i < s->n; i++) {
-        const char *p = s->p[i];
-        size_t b = 0, value = 0, field = 0;
-        if (i == 0) {                   /* MSH-1 and MSH-2 as they are */
-            const char *e = memchr(p + 4, fs, s->len[0] - 4);
-            b = e ? (size_t)(e - p) : s->len[0];
-            memcpy(w, p, b);
-            w += b;
-            field = 2;
-        } else {
-            while (b < s->len[i] && p[b] != fs)
-                *w++ = p[b++];          /* the segment's ID */
-        }
-        for (; b <= s->len[i]; b++) {
-            char ch = b < s->len[i] ? p[b] : fs;
-            bool end = ch == fs || (ch == rs && field > 0);
-            if (end && value > 0 && is_composite(p, (unsigned)field)) {
-                *w++ = cs;
-                *w++ = cs;
-            }
-            if (b == s->len[i])
-                break;
-            if (ch == fs)
-                field++;
-            value = end ? 0 : value + 1;
-            *w++ = ch;
-        }
-        *w++ = '\r';
-    }
-    *out_len = (size_t)(w - o);
-    return o;
-}
+/* What `at_value_ends` writes after a value. */
+enum value_end {
+    EMPTY_COMPONENTS, /* "^^" after each repetition of the composite
+                       * fields above: "F^^" is "F" */
+    SPACES,           /* two spaces after every value, at each component
+                       * and subcomponent (MSH-3 on, but MSH-10, the
+                       * control id the ACK echoes byte for byte, and
+                       * MSH-18): what fixed-width systems send, "DOE
+                       * ^JOHN  ". v2.5.1 2.5.3 has receivers ignore
+                       * trailing spaces; the hub trims. */
+};
 
-/* The message with two spaces after every value that is not empty, at
- * each component and subcomponent (MSH-3 on, but MSH-10, the control id
- * the ACK echoes byte for byte, and MSH-18): what fixed-width systems
- * send, "DOE     ^JOHN    ". The hub trims values, as v2.5.1 2.5.3's
- * "ignore trailing spaces" has receivers do. */
-static char *padded(const struct segs *s, size_t *out_len)
+/* The message with `what` after every value that is not empty (MSH is
+ * counted as HL7 numbers it: MSH-1 is the field separator). NULL when the
+ * message has ISO 2022 shifts, where a kanji's second byte may be a
+ * delimiter's. */
+static char *at_value_ends(const struct segs *s, enum value_end what,
+                           size_t *out_len)
 {
     const char *msh = s->p[0];
     char fs = msh[3], cs = msh[4];
     char rs = s->len[0] > 5 ? msh[5] : fs, ss = s->len[0] > 7 ? msh[7] : fs;
-    /* ISO 2022 shifts: a kanji's second byte may be the '&' */
     for (size_t i = 0; i < s->n; i++)
         if (memchr(s->p[i], 0x1b, s->len[i]))
             return NULL;
@@ -370,7 +326,7 @@ static char *padded(const struct segs *s, size_t *out_len)
     for (size_t i = 0; i < s->n; i++) {
         const char *p = s->p[i];
         size_t b = 0, value = 0, field = 0;
-        if (i == 0) {
+        if (i == 0) { /* MSH-1 and MSH-2 as they are */
             const char *e = memchr(p + 4, fs, s->len[0] - 4);
             b = e ? (size_t)(e - p) : s->len[0];
             memcpy(w, p, b);
@@ -378,15 +334,22 @@ static char *padded(const struct segs *s, size_t *out_len)
             field = 2;
         } else {
             while (b < s->len[i] && p[b] != fs)
-                *w++ = p[b++];
+                *w++ = p[b++]; /* the segment's ID */
         }
         for (; b <= s->len[i]; b++) {
             char ch = b < s->len[i] ? p[b] : fs;
-            bool end = ch == fs || ch == cs || ch == rs || ch == ss;
-            bool skip = i == 0 && (field == 10 || field == 18);
-            if (end && value > 0 && !skip) {
-                *w++ = ' ';
-                *w++ = ' ';
+            bool end, add;
+            if (what == EMPTY_COMPONENTS) {
+                end = ch == fs || (ch == rs && field > 0);
+                add = is_composite(p, (unsigned)field);
+            } else {
+                end = ch == fs || ch == cs || ch == rs || ch == ss;
+                add = !(i == 0 && (field == 10 || field == 18));
+            }
+            if (end && value > 0 && add) {
+                char c = what == EMPTY_COMPONENTS ? cs : ' ';
+                *w++ = c;
+                *w++ = c;
             }
             if (b == s->len[i])
                 break;
@@ -399,31 +362,6 @@ static char *padded(const struct segs *s, size_t *out_len)
     }
     *out_len = (size_t)(w - o);
     return o;
-}
-
-static void expect_same(const char *name, const char *variant,
-                        const struct outcome *want, const struct outcome *got,
-                        unsigned *fails)
-{
-    bool same;
-    if (want->rc != HUB_OK)
-        same = got->rc == want->rc && strcmp(got->field, want->field) == 0;
-    else
-        same = got->rc == HUB_OK && cJSON_Compare(want->events, got->events, 1);
-    if (same)
-        return;
-    (*fails)++;
-    if (want->rc != HUB_OK || got->rc != HUB_OK) {
-        cr_log_error("%s %s: %s at %s, as sent %s at %s", name, variant,
-                     hub_strerror(got->rc), got->field, hub_strerror(want->rc),
-                     want->field);
-        return;
-    }
-    char *a = cJSON_Print(want->events), *b = cJSON_Print(got->events);
-    cr_log_error("%s %s: events differ\n--- as sent\n%s\n+++ variant\n%s", name,
-                 variant, a, b);
-    free(a);
-    free(b);
 }
 
 Test(hl7_variants, other_delimiters_line_ends_and_z_segments_change_nothing)
@@ -454,65 +392,69 @@ Test(hl7_variants, other_delimiters_line_ends_and_z_segments_change_nothing)
                 continue;
             }
             files++;
-            struct outcome want = normalize(d, msg, len);
+            struct variant_outcome want = normalize(d, msg, len);
             accepted += want.rc == HUB_OK;
             static const struct {
                 const char *name, *eol;
                 enum extra extra;
                 bool trailing;
             } v[] = {
-                { "with CR segment ends", "\r", NO_EXTRA, false },
-                { "with LF segment ends", "\n", NO_EXTRA, false },
-                { "with CRLF segment ends", "\r\n", NO_EXTRA, false },
-                { "with a Z segment after each", "\r", Z_SEGMENT, false },
-                { "with standard segments the hub does not read", "\r",
-                  STANDARD_SEGMENT, false },
-                { "with empty fields at each end", "\r", NO_EXTRA, true },
+                {"with CR segment ends", "\r", NO_EXTRA, false},
+                {"with LF segment ends", "\n", NO_EXTRA, false},
+                {"with CRLF segment ends", "\r\n", NO_EXTRA, false},
+                {"with a Z segment after each", "\r", Z_SEGMENT, false},
+                {"with standard segments the hub does not read", "\r",
+                 STANDARD_SEGMENT, false},
+                {"with empty fields at each end", "\r", NO_EXTRA, true},
             };
             for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
                 size_t n;
                 char *alt = join(&s, v[k].eol, v[k].extra, v[k].trailing, &n);
-                struct outcome got = normalize(d, alt, n);
-                expect_same(e->d_name, v[k].name, &want, &got, &fails);
-                cJSON_Delete(got.events);
+                struct variant_outcome got = normalize(d, alt, n);
+                variant_expect_same(e->d_name, v[k].name, &want, &got, NULL,
+                                    &fails);
+                variant_outcome_release(&got);
                 free(alt);
             }
             size_t hn;
             char *hex = hex_escaped(&s, &hn);
             if (hex) {
                 hexed++;
-                struct outcome got = normalize(d, hex, hn);
-                expect_same(e->d_name, "with vowels as \\Xhh\\ escapes",
-                            &want, &got, &fails);
-                cJSON_Delete(got.events);
+                struct variant_outcome got = normalize(d, hex, hn);
+                variant_expect_same(e->d_name, "with vowels as \\Xhh\\ escapes",
+                                    &want, &got, NULL, &fails);
+                variant_outcome_release(&got);
                 free(hex);
             }
             size_t pn;
-            char *pad = padded(&s, &pn);
+            char *pad = at_value_ends(&s, SPACES, &pn);
             if (pad) {
-                struct outcome pgot = normalize(d, pad, pn);
-                expect_same(e->d_name, "with spaces after each value", &want,
-                            &pgot, &fails);
-                cJSON_Delete(pgot.events);
+                struct variant_outcome pgot = normalize(d, pad, pn);
+                variant_expect_same(e->d_name, "with spaces after each value",
+                                    &want, &pgot, NULL, &fails);
+                variant_outcome_release(&pgot);
                 free(pad);
             }
             size_t tn;
-            char *tc = trailing_components(&s, &tn);
-            struct outcome tgot = normalize(d, tc, tn);
-            expect_same(e->d_name, "with empty components after each value",
-                        &want, &tgot, &fails);
-            cJSON_Delete(tgot.events);
-            free(tc);
+            char *tc = at_value_ends(&s, EMPTY_COMPONENTS, &tn);
+            if (tc) {
+                struct variant_outcome tgot = normalize(d, tc, tn);
+                variant_expect_same(e->d_name,
+                                    "with empty components after each value",
+                                    &want, &tgot, NULL, &fails);
+                variant_outcome_release(&tgot);
+                free(tc);
+            }
             char *alt = malloc(len ? len : 1);
             if (redelimit(msg, len, alt)) {
                 redelimited++;
-                struct outcome got = normalize(d, alt, len);
-                expect_same(e->d_name, "with other delimiters", &want, &got,
-                            &fails);
-                cJSON_Delete(got.events);
+                struct variant_outcome got = normalize(d, alt, len);
+                variant_expect_same(e->d_name, "with other delimiters", &want,
+                                    &got, NULL, &fails);
+                variant_outcome_release(&got);
             }
             free(alt);
-            cJSON_Delete(want.events);
+            variant_outcome_release(&want);
             free(msg);
         }
         closedir(dh);
@@ -526,9 +468,9 @@ Test(hl7_variants, other_delimiters_line_ends_and_z_segments_change_nothing)
                   redelimited, accepted);
     cr_log_info("%u messages, %u accepted, %u redelimited, %u hex-escaped",
                 files, accepted, redelimited, hexed);
-    cr_assert_geq(hexed, accepted / 2, "%u of %u hex-escaped", hexed,
-                  accepted);
-    cr_assert_eq(fails, 0, "%u variants differ from the message as sent "
-                           "(%u messages, %u accepted)", fails, files,
-                 accepted);
+    cr_assert_geq(hexed, accepted / 2, "%u of %u hex-escaped", hexed, accepted);
+    cr_assert_eq(fails, 0,
+                 "%u variants differ from the message as sent "
+                 "(%u messages, %u accepted)",
+                 fails, files, accepted);
 }
