@@ -17,7 +17,8 @@
  *         exporters write it), with each element's attributes in reverse
  *         order, and
  *         encoded in UTF-16 (XML 1.0 4.3.3; libxml2 reads what its
- *         declaration and byte-order mark say), with comments around
+ *         declaration and byte-order mark say) and in ISO-8859-1 (what
+ *         Latin-1 cannot hold as character references), with comments around
  *         and inside every element, and with each element's text between
  *         a line break and indentation, as pretty-printers write it.
  * Each variant must give what the file as sent gives, compared as JSON,
@@ -347,7 +348,10 @@ static char *ccda_variant(const char *doc, size_t len, int which,
         pad_text(r);
     xmlChar *buf = NULL;
     int n = 0;
-    xmlDocDumpMemoryEnc(x, &buf, &n, which == 2 ? "UTF-16" : "UTF-8");
+    xmlDocDumpMemoryEnc(x, &buf, &n,
+                        which == 2   ? "UTF-16"
+                        : which == 5 ? "ISO-8859-1"
+                                     : "UTF-8");
     xmlFreeDoc(x);
     if (!buf)
         return NULL;
@@ -421,11 +425,14 @@ static unsigned run_format(enum fmt f, unsigned *accepted, unsigned *fails)
     static const char *const fhir_names[] = {
         "with its members reversed", "minified", "with unknown extensions",
         "with vowels as \\u escapes", "with its codings reversed"};
-    static const char *const ccda_names[] = {
-        "with prefixes throughout", "with attributes reversed", "in UTF-16",
-        "with comments", "with its text indented"};
+    static const char *const ccda_names[] = {"with prefixes throughout",
+                                             "with attributes reversed",
+                                             "in UTF-16",
+                                             "with comments",
+                                             "with its text indented",
+                                             "in ISO-8859-1"};
     const char *const *dirs = f == F_FHIR ? fhir_dirs : ccda_dirs;
-    unsigned files = 0, nvar = 5;
+    unsigned files = 0, nvar = f == F_FHIR ? 5 : 6;
     for (size_t di = 0; di < 2; di++) {
         char dir[4096];
         snprintf(dir, sizeof(dir), "%s/%s", root(), dirs[di]);
