@@ -15,12 +15,12 @@
  *         (<v3:ClinicalDocument xmlns:v3="urn:hl7-org:v3">, xsi:type
  *         "v3:CD", xsi itself under another prefix: as XSLT and some
  *         exporters write it), with each element's attributes in reverse
- *         order, and
- *         encoded in UTF-16 (XML 1.0 4.3.3; libxml2 reads what its
+ *         order, encoded in UTF-16 (XML 1.0 4.3.3; libxml2 reads what its
  *         declaration and byte-order mark say) and in ISO-8859-1 (what
- *         Latin-1 cannot hold as character references), with comments around
- *         and inside every element, and with each element's text between
- *         a line break and indentation, as pretty-printers write it.
+ *         Latin-1 cannot hold as character references), with comments
+ *         around and inside every element, and with each element's text
+ *         between a line break and indentation, as pretty-printers write
+ *         it.
  * Each variant must give what the file as sent gives, compared as JSON,
  * or the same refusal at the same place: a difference would be a reader
  * that keyed on spelling rather than meaning, the kind of defect an unseen
