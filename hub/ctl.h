@@ -31,7 +31,7 @@ struct ctl {
  */
 struct store *ctl_store(struct ctl *c);
 
-#define CTL_MAX_ARGS 32
+#define CTL_MAX_ARGS 1024           /* a shell glob of sample files */
 
 /* argv split into positionals and --name VALUE / --name=VALUE options.
  * Names listed in `flags` ("json,force") take no value and read as "1". */

@@ -36,6 +36,9 @@ CTL_COMMAND("deliveries", "replay-range", ctl_deliveries_replay_range, "deliveri
 CTL_COMMAND("dict", "check", ctl_dict_check, "dict check [DIR]   (validate $HUB_DICT_DIR or schemas/dict; exit 1 names file, JSON path and problem)")
 CTL_COMMAND("dict", "show", ctl_dict_show, "dict show [DIR]   (print every table of the data dictionary)")
 
+/* a sender's sample, dry (hub/ctl_normalize.c) */
+CTL_COMMAND("normalize", NULL, ctl_normalize, "normalize [--csv screenings|referral-status|shinny] [--config FILE] FILE...   (what hubd would make of a sample: events and the answer; stores nothing, needs no database; exit 1 when something is refused)")
+
 /* retention (hub/ctl_prune.c) */
 CTL_COMMAND("prune", NULL, ctl_prune, "prune [--dry-run] [--config FILE]   (the retention once, with hubd's settings: FILE, $HUB_CONFIG, HUB_RETAIN_*_DAYS)")
 

@@ -1,0 +1,334 @@
+/*
+ * ctl_normalize.c - `hubctl normalize [--csv KIND] [--config FILE] FILE...`:
+ * what hubd would make of a sender's sample, without a database and without
+ * storing anything. For an interface analyst before go-live: the canonical
+ * events, or the refusal with its place, and the very answer the sender
+ * would get (the HL7 ACK, or the HTTP body), from the same prepare
+ * functions hubd runs (ingest_prepare_hl7, _fhir, _ccda, _csv) with hubd's
+ * settings (FILE, else $HUB_CONFIG, then HUB_<KEY>) and dictionary.
+ *
+ * The format is read from the bytes: MLLP frames, MSH, FHS or BHS is HL7 v2
+ * (several messages per file, as POST /v1/hl7v2 takes them), '{' FHIR
+ * JSON, '<' C-CDA. CSV says its layout: --csv screenings|referral-status
+ * (one FILE) or --csv shinny (the set's files, sent as one multipart
+ * upload). What a database decides is not shown: duplicates, patient
+ * links, routing.
+ *
+ * stdout: each event as one JSON line, every other line starting "# " (so
+ * `grep -v '^#' | jq` reads the events). The output holds the sample's
+ * data, as the sample does: it is the operator's own terminal, never a
+ * log. Exit status 0 when everything was accepted, 1 when something was
+ * refused or could not be read, 2 for a usage error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/dict.h"
+#include "common/hub_err.h"
+#include "config.h"
+#include "ctl.h"
+#include "dict_files.h"
+#include "hl7v2/hl7v2.h"
+#include "ingest.h"
+#include "ingest_docs.h"
+
+int ctl_normalize(struct ctl *c, int argc, char **argv);
+
+#define CTL_ORG "hubctl"
+
+/* The whole file, NUL-terminated (not counted); NULL when unreadable. */
+static char *read_file(const char *path, size_t max, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 64 * 1024, n = 0;
+    char *b = malloc(cap + 1);
+    for (;;) {
+        if (n == cap) {
+            if (cap >= max)
+                break;
+            cap *= 2;
+            b = realloc(b, cap + 1);
+        }
+        size_t got = fread(b + n, 1, cap - n, f);
+        if (got == 0)
+            break;
+        n += got;
+    }
+    bool bad = ferror(f) || n > max;
+    fclose(f);
+    if (bad || b == NULL) {
+        free(b);
+        return NULL;
+    }
+    b[n] = '\0';
+    *len = n;
+    return b;
+}
+
+enum format { F_HL7, F_FHIR, F_CCDA, F_UNKNOWN };
+
+static enum format sniff(const char *p, size_t n)
+{
+    size_t i = n >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
+                     p[i] == '\n'))
+        i++;
+    if (i < n && p[i] == 0x0b)
+        return F_HL7;
+    if (n - i >= 3 && (memcmp(p + i, "MSH", 3) == 0 ||
+                       memcmp(p + i, "FHS", 3) == 0 ||
+                       memcmp(p + i, "BHS", 3) == 0))
+        return F_HL7;
+    if (i < n && p[i] == '{')
+        return F_FHIR;
+    if (i < n && p[i] == '<')
+        return F_CCDA;
+    return F_UNKNOWN;
+}
+
+/* The answer as the sender gets it: an HL7 ACK a segment a line, a body as
+ * it is; each line after "# ". */
+static void print_answer(struct slice a)
+{
+    fputs("# answer:\n#   ", stdout);
+    for (size_t i = 0; i < a.len; i++) {
+        char ch = a.p[i];
+        if (ch == '\r' || ch == '\n') {
+            if (i + 1 < a.len && ch == '\r' && a.p[i + 1] == '\n')
+                i++;
+            if (i + 1 < a.len)
+                fputs("\n#   ", stdout);
+        } else {
+            putchar(ch);
+        }
+    }
+    putchar('\n');
+}
+
+/* One prepared job: its summary, answer and events; whether accepted. */
+static bool report(const char *what, struct ingest_job *j, bool hl7)
+{
+    bool ok = j->msg.accepted;
+    if (ok) {
+        printf("# %s: accepted%s%s%s, %zu event%s\n", what, hl7 ? " (" : "",
+               hl7 ? j->ack_code : "", hl7 ? ")" : "", j->events.n,
+               j->events.n == 1 ? "" : "s");
+    } else {
+        printf("# %s: refused%s%s%s: %s at %s", what, hl7 ? " (" : "",
+               hl7 ? j->ack_code : "", hl7 ? ")" : "",
+               hub_strerror(j->err.code), j->err.field[0] ? j->err.field : "-");
+        if (j->err.offset)
+            printf(", byte %zu", j->err.offset);
+        printf(": %s\n", j->err.what ? j->err.what : "refused");
+    }
+    print_answer(ingest_job_answer(j));
+    if (j->n_parts)
+        printf("# %zu part%s refused (rows or entries: see the answer)\n",
+               j->n_parts, j->n_parts == 1 ? "" : "s");
+    for (size_t k = 0; ok && k < j->events.n; k++)
+        printf("%.*s\n", (int)j->events.ev[k].json.len, j->events.ev[k].json.p);
+    return ok;
+}
+
+static int hl7_file(const struct hub_config *cfg, const struct dict *d,
+                    const char *path, const char *p, size_t n)
+{
+    size_t max = cfg->max_messages_per_request;
+    struct slice *msgs = calloc(max ? max : 1, sizeof(*msgs));
+    struct hub_err err = { 0 };
+    long count;
+    if (msgs == NULL)
+        abort();
+    if (hl7_is_batch(p, n)) {
+        struct hl7_batch_file *f = malloc(sizeof(*f));
+        if (f == NULL)
+            abort();
+        int rc = hl7_batch_read(p, n, f, msgs, max, &err);
+        count = rc == HUB_OK ? (long)f->n_msgs : -3;
+        free(f);
+    } else {
+        count = ingest_hl7_split((struct slice){ p, n }, cfg->max_frame, msgs,
+                                 max);
+    }
+    if (count < 0) {
+        if (count == -3)
+            printf("# %s: batch refused: %s at %s, byte %zu: %s\n", path,
+                   hub_strerror(err.code), err.field, err.offset,
+                   err.what ? err.what : "refused");
+        else
+            printf("# %s: %s\n", path,
+                   count == -1 ? "more messages than max_messages_per_request"
+                               : "broken MLLP framing");
+        free(msgs);
+        return 1;
+    }
+    int status = count == 0 ? 1 : 0;
+    if (count == 0)
+        printf("# %s: no HL7 v2 message\n", path);
+    for (long i = 0; i < count; i++) {
+        struct ingest_job *j = ingest_job_new();
+        char what[4200];
+        ingest_prepare_hl7(j, d, cfg->hl7_processing_ids, CTL_ORG, msgs[i].p,
+                           msgs[i].len);
+        snprintf(what, sizeof(what), "%s: message %ld of %ld", path, i + 1,
+                 count);
+        if (!report(what, j, true))
+            status = 1;
+        ingest_job_free(j);
+    }
+    free(msgs);
+    return status;
+}
+
+static int doc_file(const struct dict *d, enum format f, const char *path,
+                    const char *p, size_t n)
+{
+    struct ingest_job *j = ingest_job_new();
+    struct docs_meta meta = { 0 };
+    if (f == F_FHIR)
+        ingest_prepare_fhir(j, d, CTL_ORG, &meta, p, n);
+    else
+        ingest_prepare_ccda(j, d, CTL_ORG, &meta, p, n);
+    bool ok = report(path, j, false);
+    ingest_job_free(j);
+    return ok ? 0 : 1;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* The files as one multipart/form-data body (RFC 7578), as `curl -F`
+ * sends a SHIN-NY set. */
+#define MP_BOUNDARY "hubctl-normalize-7f3a9c"
+static char *multipart(char **bodies, size_t *lens, const char **names,
+                       int n, size_t *out_len)
+{
+    size_t cap = 64;
+    for (int i = 0; i < n; i++)
+        cap += lens[i] + strlen(names[i]) + 160;
+    char *o = malloc(cap), *w = o;
+    for (int i = 0; i < n; i++) {
+        w += snprintf(w, cap - (size_t)(w - o),
+                      "--" MP_BOUNDARY "\r\nContent-Disposition: form-data; "
+                      "name=\"f%d\"; filename=\"%s\"\r\nContent-Type: "
+                      "text/csv\r\n\r\n",
+                      i, names[i]);
+        memcpy(w, bodies[i], lens[i]);
+        w += lens[i];
+        memcpy(w, "\r\n", 2);
+        w += 2;
+    }
+    w += snprintf(w, cap - (size_t)(w - o), "--" MP_BOUNDARY "--\r\n");
+    *out_len = (size_t)(w - o);
+    return o;
+}
+
+static int csv_files(const struct hub_config *cfg, const struct dict *d,
+                     const char *kind, int n, const char *const *paths)
+{
+    char *bodies[CTL_MAX_ARGS] = { NULL };
+    size_t lens[CTL_MAX_ARGS];
+    const char *names[CTL_MAX_ARGS];
+    int status = 0;
+    bool set = strcmp(kind, "shinny") == 0;
+    if (!set && n != 1) {
+        fprintf(stderr, "hubctl: --csv %s takes one file\n", kind);
+        return 2;
+    }
+    for (int i = 0; i < n; i++) {
+        names[i] = base_name(paths[i]);
+        bodies[i] = read_file(paths[i], cfg->max_body, &lens[i]);
+        if (bodies[i] == NULL) {
+            fprintf(stderr, "hubctl: cannot read %s (or it is over max_body)"
+                    "\n", paths[i]);
+            status = 1;
+        }
+    }
+    if (status == 0) {
+        struct ingest_job *j = ingest_job_new();
+        struct docs_meta meta = { 0 };
+        if (set) {
+            size_t len;
+            char *body = multipart(bodies, lens, names, n, &len);
+            meta.content_type = "multipart/form-data; boundary=" MP_BOUNDARY;
+            ingest_prepare_csv(j, d, CTL_ORG, kind, &meta, body, len);
+            free(body);
+        } else {
+            meta.file_name = names[0];
+            ingest_prepare_csv(j, d, CTL_ORG, kind, &meta, bodies[0], lens[0]);
+        }
+        status = report(set ? "the set" : paths[0], j, false) ? 0 : 1;
+        ingest_job_free(j);
+    }
+    for (int i = 0; i < n; i++)
+        free(bodies[i]);
+    return status;
+}
+
+int ctl_normalize(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    struct hub_config cfg;
+    struct dict *d;
+    struct dict_err derr;
+    char err[512];
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "csv,config", NULL, &a)) ||
+        a.npos == 0)
+        return rc ? rc : ctl_usage_error(c);
+    const char *kind = ctl_opt(&a, "csv");
+    if (kind && strcmp(kind, "screenings") != 0 &&
+        strcmp(kind, "referral-status") != 0 && strcmp(kind, "shinny") != 0)
+        return ctl_usage_error(c);
+    const char *path = ctl_opt(&a, "config");
+    if (path == NULL)
+        path = getenv("HUB_CONFIG");
+    if (config_load(&cfg, path, err, sizeof(err)) != HUB_OK) {
+        fprintf(stderr, "hubctl: %s\n", err);
+        return 2;
+    }
+    if ((rc = dict_files_load(cfg.dict_dir, &d, &derr)) != HUB_OK) {
+        fprintf(stderr, "hubctl: the data dictionary: %s: %s (%s)\n",
+                derr.file, derr.what ? derr.what : "failed",
+                hub_strerror(rc));
+        return 1;
+    }
+    int status = 0;
+    if (kind) {
+        status = csv_files(&cfg, d, kind, a.npos, a.pos);
+    } else {
+        for (int i = 0; i < a.npos; i++) {
+            size_t n;
+            char *p = read_file(a.pos[i], cfg.max_body, &n);
+            if (p == NULL) {
+                fprintf(stderr, "hubctl: cannot read %s (or it is over "
+                        "max_body)\n", a.pos[i]);
+                status = 1;
+                continue;
+            }
+            enum format f = sniff(p, n);
+            int one;
+            if (f == F_HL7)
+                one = hl7_file(&cfg, d, a.pos[i], p, n);
+            else if (f == F_FHIR || f == F_CCDA)
+                one = doc_file(d, f, a.pos[i], p, n);
+            else {
+                fprintf(stderr, "hubctl: %s is not HL7 v2, FHIR JSON or "
+                        "C-CDA; for a CSV file say --csv KIND\n", a.pos[i]);
+                one = 1;
+            }
+            free(p);
+            if (one > status)
+                status = one;
+        }
+    }
+    dict_free(d);
+    return status;
+}

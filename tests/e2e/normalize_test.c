@@ -1,0 +1,141 @@
+/*
+ * normalize_test.c - `hubctl normalize`, the dry run of a sender's sample:
+ * the binary, with no database at all (DATABASE_URL unset), on files of
+ * each format. It must print each event as one JSON line and every other
+ * line after "# ", answer as hubd would (the ACK, the HTTP body), and
+ * exit 0 only when everything was accepted.
+ */
+#include <criterion/criterion.h>
+#include <cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../lib/testdb.h"
+
+/* "hubctl normalize ARGS" from the repository root, DATABASE_URL unset;
+ * its exit status, stdout in out, stderr in err. */
+static int normalize(char *out, size_t size, char *err, size_t esize,
+                     const char *args)
+{
+    char cmd[2048], errpath[] = "/tmp/hub-normalize-XXXXXX";
+    const char *b = getenv("HUB_BUILD");
+    int fd = mkstemp(errpath);
+    cr_assert_geq(fd, 0);
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && env -u DATABASE_URL '%s/hubctl' normalize %s 2>%s",
+             testdb_root(), b && *b ? b : "build", args, errpath);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    FILE *e = fdopen(fd, "r");
+    n = fread(err, 1, esize - 1, e);
+    err[n] = '\0';
+    fclose(e);
+    unlink(errpath);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The events of the output (lines not starting "# "), checked to be JSON,
+ * their "type"s joined by spaces into types. */
+static int events_of(const char *out, char *types, size_t size)
+{
+    int n = 0;
+    types[0] = '\0';
+    for (const char *l = out; *l;) {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        if (len && l[0] != '#') {
+            cJSON *j = cJSON_ParseWithLength(l, len);
+            cr_assert_not_null(j, "not JSON: %.*s", (int)len, l);
+            const char *t = cJSON_GetStringValue(
+                cJSON_GetObjectItemCaseSensitive(j, "type"));
+            cr_assert_not_null(t);
+            size_t have = strlen(types);
+            snprintf(types + have, size - have, "%s%s", n ? " " : "", t);
+            cJSON_Delete(j);
+            n++;
+        } else {
+            cr_assert(len == 0 || strncmp(l, "# ", 2) == 0, "line: %.*s",
+                      (int)len, l);
+        }
+        l = e ? e + 1 : l + len;
+    }
+    return n;
+}
+
+Test(normalize, hl7_messages_of_one_file_each_get_their_answer)
+{
+    char path[] = "/tmp/hub-normalize-hl7-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    /* an admit, then a type the hub does not take, as a file of two */
+    const char msgs[] =
+        "MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000||ADT^A01|CTRL1|P|2.5\r"
+        "PID|1||MRN1^^^FAC^MR||Zzcanaryfam^Jo||19800131|F\r"
+        "PV1|1|I\r\n"
+        "MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000||ORU^R01|CTRL2|P|2.5\r"
+        "PID|1||MRN1^^^FAC^MR\r";
+    cr_assert_eq(write(fd, msgs, sizeof(msgs) - 1), (ssize_t)sizeof(msgs) - 1);
+    close(fd);
+    char out[16384], err[4096], types[256], args[256];
+    snprintf(args, sizeof(args), "%s", path);
+    cr_assert_eq(normalize(out, sizeof(out), err, sizeof(err), args), 1,
+                 "one refused: exit 1\n%s%s", out, err);
+    cr_assert_eq(events_of(out, types, sizeof(types)), 1);
+    cr_assert_str_eq(types, "adt.admit");
+    cr_assert_not_null(strstr(out, ": message 1 of 2: accepted (AA), 1 event"),
+                       "%s", out);
+    cr_assert_not_null(strstr(out, ": message 2 of 2: refused (AR): "
+                                   "unsupported at MSH-9"), "%s", out);
+    cr_assert_not_null(strstr(out, path), "the file is named: %s", out);
+    cr_assert_not_null(strstr(out, "#   MSA|AA|CTRL1\n"), "%s", out);
+    cr_assert_not_null(strstr(out, "#   MSA|AR|CTRL2\n"), "%s", out);
+    cr_assert_str_eq(err, "");
+    unlink(path);
+}
+
+Test(normalize, fhir_ccda_and_a_csv_set_without_a_database)
+{
+    char out[65536], err[4096], types[4096];
+    cr_assert_eq(normalize(out, sizeof(out), err, sizeof(err),
+                           "tests/data/real/fhir/"
+                           "Condition-SDOHCC-ConditionHomelessExample.json "
+                           "tests/data/ccda/Care_Plan.xml"),
+                 0, "%s%s", out, err);
+    cr_assert_eq(events_of(out, types, sizeof(types)), 3, "%s", types);
+    cr_assert_str_eq(types, "condition.recorded goal.updated careplan.updated");
+    cr_assert_not_null(strstr(out, "\"event_ids\":["), "%s", out);
+
+    cr_assert_eq(normalize(out, sizeof(out), err, sizeof(err),
+                           "--csv shinny tests/data/csv/"
+                           "shinny-1115-lakeside-set1/*.csv"),
+                 0, "%s%s", out, err);
+    cr_assert_not_null(strstr(out, "# the set: accepted, 6 events"), "%s",
+                       out);
+    cr_assert_eq(events_of(out, types, sizeof(types)), 6, "%s", types);
+}
+
+Test(normalize, refusals_and_usage_say_why_without_the_data)
+{
+    char out[8192], err[4096];
+    /* a CSV without --csv: the format is not guessed */
+    cr_assert_eq(normalize(out, sizeof(out), err, sizeof(err),
+                           "tests/data/csv/screenings-simple.csv"),
+                 1);
+    cr_assert_not_null(strstr(err, "for a CSV file say --csv KIND"), "%s",
+                       err);
+    cr_assert_eq(normalize(out, sizeof(out), err, sizeof(err),
+                           "--csv nonsense x.csv"),
+                 2);
+    cr_assert_eq(normalize(out, sizeof(out), err, sizeof(err),
+                           "no-such-file.hl7"),
+                 1);
+    cr_assert_not_null(strstr(err, "cannot read no-such-file.hl7"), "%s", err);
+    cr_assert_eq(normalize(out, sizeof(out), err, sizeof(err), ""), 2);
+    cr_assert_not_null(strstr(err, "usage: hubctl normalize"), "%s", err);
+}
