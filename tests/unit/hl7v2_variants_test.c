@@ -19,7 +19,8 @@
  *   - with "^^" after the values of composite fields, and with spaces
  *     after every value, as fixed-width systems pad them;
  *   - in ISO 8859-1 with MSH-18 saying so, when it is UTF-8 with letters
- *     past ASCII that Latin-1 holds.
+ *     past ASCII that Latin-1 holds;
+ *   - with v2.7's truncation character '#' as a fifth character of MSH-2.
  * Each variant must give what the message as sent gives, compared as JSON,
  * and a message that is refused must be refused for the same reason at the
  * same field. A difference would be code that assumes '|' or '^', or a
@@ -414,6 +415,27 @@ static char *as_latin1(const struct segs *s, size_t *out_len)
     return o;
 }
 
+/* The message with v2.7's truncation character added to an MSH-2 of four
+ * ("^~\\&#"): a fifth encoding character changes no value. NULL when
+ * MSH-2 is not four characters or '#' appears in the message. */
+static char *with_truncation_char(const char *msg, size_t len,
+                                  size_t *out_len)
+{
+    const char *msh = NULL;
+    for (size_t i = 0; i + 9 <= len && !msh; i++)
+        if (memcmp(msg + i, "MSH", 3) == 0)
+            msh = msg + i;
+    if (!msh || msh[8] != msh[3] || memchr(msg, '#', len))
+        return NULL;
+    size_t at = (size_t)(msh - msg) + 8;
+    char *o = malloc(len + 1);
+    memcpy(o, msg, at);
+    o[at] = '#';
+    memcpy(o + at + 1, msg + at, len - at);
+    *out_len = len + 1;
+    return o;
+}
+
 Test(hl7_variants, other_delimiters_line_ends_and_z_segments_change_nothing)
 {
     struct dict *d = testdict_load();
@@ -495,6 +517,16 @@ Test(hl7_variants, other_delimiters_line_ends_and_z_segments_change_nothing)
                                     &want, &tgot, NULL, &fails);
                 variant_outcome_release(&tgot);
                 free(tc);
+            }
+            size_t tcn;
+            char *trunc = with_truncation_char(msg, len, &tcn);
+            if (trunc) {
+                struct variant_outcome cgot = normalize(d, trunc, tcn);
+                variant_expect_same(e->d_name,
+                                    "with a truncation character in MSH-2",
+                                    &want, &cgot, NULL, &fails);
+                variant_outcome_release(&cgot);
+                free(trunc);
             }
             size_t ln;
             char *latin = as_latin1(&s, &ln);
