@@ -32,41 +32,12 @@
 #include "hl7v2/hl7v2.h"
 #include "ingest.h"
 #include "ingest_docs.h"
+#include "readfile.h"
 
 int ctl_normalize(struct ctl *c, int argc, char **argv);
 
 #define CTL_ORG "hubctl"
 
-/* The whole file, NUL-terminated (not counted); NULL when unreadable. */
-static char *read_file(const char *path, size_t max, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 64 * 1024, n = 0;
-    char *b = malloc(cap + 1);
-    for (;;) {
-        if (n == cap) {
-            if (cap >= max)
-                break;
-            cap *= 2;
-            b = realloc(b, cap + 1);
-        }
-        size_t got = fread(b + n, 1, cap - n, f);
-        if (got == 0)
-            break;
-        n += got;
-    }
-    bool bad = ferror(f) || n > max;
-    fclose(f);
-    if (bad || b == NULL) {
-        free(b);
-        return NULL;
-    }
-    b[n] = '\0';
-    *len = n;
-    return b;
-}
 
 enum format { F_HL7, F_FHIR, F_CCDA, F_UNKNOWN };
 
@@ -243,8 +214,8 @@ static int csv_files(const struct hub_config *cfg, const struct dict *d,
     }
     for (int i = 0; i < n; i++) {
         names[i] = base_name(paths[i]);
-        bodies[i] = read_file(paths[i], cfg->max_body, &lens[i]);
-        if (bodies[i] == NULL) {
+        if (read_file(paths[i], cfg->max_body, &bodies[i], &lens[i]) != HUB_OK) {
+            bodies[i] = NULL;
             fprintf(stderr, "hubctl: cannot read %s (or it is over max_body)"
                     "\n", paths[i]);
             status = 1;
@@ -306,8 +277,8 @@ int ctl_normalize(struct ctl *c, int argc, char **argv)
     } else {
         for (int i = 0; i < a.npos; i++) {
             size_t n;
-            char *p = read_file(a.pos[i], cfg.max_body, &n);
-            if (p == NULL) {
+            char *p;
+            if (read_file(a.pos[i], cfg.max_body, &p, &n) != HUB_OK) {
                 fprintf(stderr, "hubctl: cannot read %s (or it is over "
                         "max_body)\n", a.pos[i]);
                 status = 1;

@@ -41,6 +41,7 @@
 #include "body.h"
 #include "jcanon.h"
 #include "log.h"
+#include "readfile.h"
 
 #define MIGRATION_MAX_BYTES (4u << 20)
 #define MIGRATE_LOCK_KEY "7302100432"
@@ -567,27 +568,6 @@ static int is_migration_name(const struct dirent *d)
            strcmp(n + len - 4, ".sql") == 0;
 }
 
-static int read_file(const char *path, char **out, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *p;
-    size_t n;
-
-    if (f == NULL)
-        return HUB_EIO;
-    p = xmalloc(MIGRATION_MAX_BYTES + 1);
-    n = fread(p, 1, MIGRATION_MAX_BYTES + 1, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || n > MIGRATION_MAX_BYTES) {
-        free(p);
-        return bad ? HUB_EIO : HUB_ELIMIT;
-    }
-    p[n] = '\0';
-    *out = p;
-    *len = n;
-    return HUB_OK;
-}
 
 /*
  * One migration, in one transaction that first takes a transaction-scoped
@@ -607,7 +587,7 @@ static int apply_migration(struct store *s, const char *dir, const char *name)
 
     if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
         return HUB_ELIMIT;
-    rc = read_file(path, &sql, &len);
+    rc = read_file(path, MIGRATION_MAX_BYTES, &sql, &len);
     if (rc != HUB_OK) {
         log_error("store.migration_unreadable", "file=%s code=%s", name,
                   hub_strerror(rc));
