@@ -10,8 +10,8 @@
  * The format is read from the bytes: MLLP frames, MSH, FHS or BHS is HL7 v2
  * (several messages per file, as POST /v1/hl7v2 takes them), '{' FHIR
  * JSON, '<' C-CDA. CSV says its layout: --csv screenings|referral-status
- * (one FILE) or --csv shinny (the set's files, sent as one multipart
- * upload). What a database decides is not shown: duplicates, patient
+ * (one FILE) or --csv shinny (the set's files, or its directory, sent as
+ * one multipart upload). What a database decides is not shown: duplicates, patient
  * links, routing.
  *
  * stdout: each event as one JSON line, every other line starting "# " (so
@@ -20,9 +20,12 @@
  * log. Exit status 0 when everything was accepted, 1 when something was
  * refused or could not be read, 2 for a usage error.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "common/dict.h"
 #include "common/hub_err.h"
@@ -200,9 +203,52 @@ static char *multipart(char **bodies, size_t *lens, const char **names,
     return o;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.csv files of directory `dir`, sorted, into paths (malloc'd, at
+ * most max); their count, or -1 when it cannot be read. */
+static int csv_of_dir(const char *dir, char **paths, int max)
+{
+    DIR *dh = opendir(dir);
+    if (dh == NULL)
+        return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(dh)) != NULL && n < max) {
+        size_t l = strlen(e->d_name);
+        if (l < 5 || strcasecmp(e->d_name + l - 4, ".csv") != 0)
+            continue;
+        size_t size = strlen(dir) + l + 2;
+        paths[n] = malloc(size);
+        if (paths[n] == NULL)
+            abort();
+        snprintf(paths[n++], size, "%s/%s", dir, e->d_name);
+    }
+    closedir(dh);
+    qsort(paths, (size_t)n, sizeof(*paths), by_name);
+    return n;
+}
+
 static int csv_files(const struct hub_config *cfg, const struct dict *d,
                      const char *kind, int n, const char *const *paths)
 {
+    /* a SHIN-NY set given as its directory */
+    struct stat st;
+    if (n == 1 && stat(paths[0], &st) == 0 && S_ISDIR(st.st_mode)) {
+        char *in_dir[CTL_MAX_ARGS];
+        int k = csv_of_dir(paths[0], in_dir, CTL_MAX_ARGS);
+        if (k <= 0) {
+            fprintf(stderr, "hubctl: no .csv file in %s\n", paths[0]);
+            return 1;
+        }
+        int rc = csv_files(cfg, d, kind, k, (const char *const *)in_dir);
+        for (int i = 0; i < k; i++)
+            free(in_dir[i]);
+        return rc;
+    }
     char *bodies[CTL_MAX_ARGS] = { NULL };
     size_t lens[CTL_MAX_ARGS];
     const char *names[CTL_MAX_ARGS];

@@ -118,6 +118,16 @@ Test(normalize, fhir_ccda_and_a_csv_set_without_a_database)
     cr_assert_not_null(strstr(out, "# the set: accepted, 6 events"), "%s",
                        out);
     cr_assert_eq(events_of(out, types, sizeof(types)), 6, "%s", types);
+    /* the set's directory reads as its files */
+    char again[65536];
+    cr_assert_eq(normalize(again, sizeof(again), err, sizeof(err),
+                           "--csv shinny tests/data/csv/"
+                           "shinny-1115-lakeside-set1"),
+                 0, "%s%s", again, err);
+    char types2[4096];
+    cr_assert_eq(events_of(again, types2, sizeof(types2)), 6);
+    cr_assert_str_eq(types2, types);
+    cr_assert_not_null(strstr(again, "# the set: accepted, 6 events"));
 }
 
 Test(normalize, refusals_and_usage_say_why_without_the_data)
