@@ -166,7 +166,7 @@ static char *escape_vowels(const char *j)
         if (ch == '"')
             in = !in;
         if (in && ch && strchr("aeiouAEIOU", ch))
-            w += sprintf(w, "\\u%04x", (unsigned char)ch);
+            w += snprintf(w, 7, "\\u%04x", (unsigned char)ch);
         else
             *w++ = ch;
     }

@@ -128,11 +128,11 @@ static char *join(const struct segs *s, const char *eol, enum extra extra,
         memcpy(w, s->p[i], s->len[i]);
         w += s->len[i];
         if (trailing)
-            w += sprintf(w, "%c%c%c", fs, fs, fs);
+            w += snprintf(w, 4, "%c%c%c", fs, fs, fs);
         memcpy(w, eol, el);
         w += el;
         if (extra == Z_SEGMENT && i + 1 < s->n)
-            w += sprintf(w, "ZVT%c1%c2%cx%s", fs, cs, fs, eol);
+            w += snprintf(w, 16, "ZVT%c1%c2%cx%s", fs, cs, fs, eol);
         if (extra == STANDARD_SEGMENT && i + 1 < s->n) {
             const char *t =
                 standard[i % (sizeof(standard) / sizeof(standard[0]))];
@@ -254,7 +254,7 @@ static char *hex_escaped(const struct segs *s, size_t *out_len)
                 continue;
             }
             if (in_text && strchr("aeiouAEIOU", ch) && ch) {
-                w += sprintf(w, "%cX%02X%c", ec, (unsigned char)ch, ec);
+                w += snprintf(w, 6, "%cX%02X%c", ec, (unsigned char)ch, ec);
                 escaped++;
             } else {
                 *w++ = ch;
