@@ -86,7 +86,12 @@ static void rx_on_request(struct evhttp_request *req, void *arg)
         evhttp_send_reply(req, 204, "No Content", NULL);
         break;
     case RX_FAIL_N:
-        evhttp_send_reply(req, nth < fail_n ? 500 : 200, "x", NULL);
+        if (nth < fail_n && r->fail_header[0][0])
+            evhttp_add_header(evhttp_request_get_output_headers(req),
+                              r->fail_header[0], r->fail_header[1]);
+        evhttp_send_reply(req, nth >= fail_n ? 200 : r->fail_status
+                                                     ? r->fail_status : 500,
+                          "x", NULL);
         break;
     case RX_FAIL_MARKED:
         evhttp_send_reply(req, strstr(key, "poison") ? 500 : 200, "x", NULL);
