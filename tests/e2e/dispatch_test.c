@@ -317,6 +317,29 @@ Test(dispatch, receiver_closing_idle_connections_gets_the_next_delivery_at_once)
     rx_stop(r);
 }
 
+/* Issue 4: the dispatcher keeps connections alive. Five deliveries one
+ * after another (one patient: each waits for the one before) go over one
+ * TCP connection. */
+Test(dispatch, keeps_the_connection_to_a_receiver_alive)
+{
+    struct rx *r = rx_start(RX_OK, SECRET);
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    for (int i = 0; i < 5; i++) {
+        char key[8];
+        snprintf(key, sizeof(key), "k%d", i);
+        ingest(key, "adt.admit", "p1");
+    }
+    start_dispatcher(2000, 1000.0, false);
+
+    cr_assert_eq(wait_status(sub, "delivered", 5, 10000), 5);
+    cr_assert_eq(rx_requests(r), 5);
+    pthread_mutex_lock(&r->mu);
+    int conns = r->connections;
+    pthread_mutex_unlock(&r->mu);
+    cr_assert_eq(conns, 1, "%d connections for 5 deliveries", conns);
+    rx_stop(r);
+}
+
 Test(dispatch, failing_receiver_is_retried_with_the_same_id_until_it_succeeds)
 {
     struct rx *r = rx_start(RX_FAIL_N, SECRET);

@@ -42,6 +42,7 @@ struct rx {
     pthread_t th;
     pthread_mutex_t mu;
     int requests, bad_sigs;
+    int connections;                    /* TCP connections accepted */
     int no_user_agent;                  /* requests without ours */
     int n_ids;
     char ids[RX_MAX_IDS][40];
