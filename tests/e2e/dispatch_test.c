@@ -565,6 +565,10 @@ Test(dispatch, hanging_receiver_times_out_without_delaying_others)
     const char *sql = "SELECT count(*) FROM delivery_attempts WHERE error = "
                       "'timeout' AND outcome = 'retry'";
     cr_assert_geq(wait_for(sql, 4, 8000), 4);
+    /* each attempt records its latency: a timeout's is the timeout (3 s) */
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE error = "
+                       "'timeout' AND latency_ms NOT BETWEEN 2900 AND 10000"),
+                 0);
     dispatch_stop(disp);            /* before the receiver goes away */
     disp = NULL;
     rx_stop(hang);
