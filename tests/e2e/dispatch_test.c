@@ -752,6 +752,25 @@ Test(dispatch, production_profile_refuses_loopback_receivers)
     cr_assert_geq(wait_for(sql, 1, 10000), 1);
     cr_assert_eq(rx_requests(r), 0, "not a byte of the request was sent");
     cr_assert_eq(count_status(sub, "delivered"), 0);
+
+    /* "unless the operator allows them" (webhook_allow_private): the same
+     * delivery's retry then goes through */
+    dispatch_stop(disp);
+    disp = NULL;
+    struct dispatch_config c;
+    dispatch_config_defaults(&c);
+    c.database_url = url;
+    c.timeout_ms = 2000;
+    c.connect_timeout_ms = 2000;
+    c.lease_ms = 4000;
+    c.poll_ms = 50;
+    c.time_scale = 1000.0;
+    c.production = true;
+    c.allow_private = true;
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+    cr_assert_eq(wait_status(sub, "delivered", 1, 10000), 1);
+    cr_assert_eq(rx_requests(r), 1);
+    cr_assert_eq(r->bad_sigs, 0);
     rx_stop(r);
 }
 
