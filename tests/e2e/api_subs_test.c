@@ -232,6 +232,11 @@ Test(api_subs, hl7_admit_reaches_a_signed_webhook_and_is_accounted,
     /* replay it (delivered -> again), bounded, audited */
     char path[128];
     snprintf(path, sizeof(path), "/v1/deliveries/%s/replay", rx->ids[0]);
+    /* another organization cannot replay it: it does not exist for hosp */
+    cr_assert_eq(call("POST", path, "tok-hosp", "", &r), 404, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE action "
+                              "= 'delivery.replayed'"), 0);
     cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 202, "%s", r.body);
     cr_assert_not_null(strstr(r.body, "\"subscription_status\":\"active\","
                               "\"waiting\":false}"), "%s", r.body);
