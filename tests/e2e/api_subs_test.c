@@ -104,6 +104,16 @@ Test(api_subs, create_get_update_pause_delete_with_precise_errors,
     cr_assert_eq(call("GET", path, "tok-hosp", NULL, &r), 404,
                  "another org's subscription does not exist for it");
     http_resp_free(&r);
+    /* nor can it change one */
+    cr_assert_eq(call("PATCH", path, "tok-hosp", "{\"topics\":[\"*\"]}", &r),
+                 404);
+    http_resp_free(&r);
+    cr_assert_eq(call("DELETE", path, "tok-hosp", NULL, &r), 404);
+    http_resp_free(&r);
+    char other[200];
+    snprintf(other, sizeof(other), "%s/pause", path);
+    cr_assert_eq(call("POST", other, "tok-hosp", "", &r), 404);
+    http_resp_free(&r);
     cr_assert_eq(call("GET", path, "tok-cbo", NULL, &r), 200);
     http_resp_free(&r);
     cr_assert_eq(call("PATCH", path, "tok-cbo",
