@@ -17,6 +17,8 @@ CTL_COMMAND("token", "list", ctl_token_list, "token list")
 CTL_COMMAND("token", "revoke", ctl_token_revoke, "token revoke PREFIX")
 CTL_COMMAND("cert", "bind", ctl_cert_bind, "cert bind ORG FINGERPRINT | cert bind ORG --cert file.pem")
 CTL_COMMAND("cert", "fingerprint", ctl_cert_fingerprint, "cert fingerprint file.pem")
+CTL_COMMAND("cert", "list", ctl_cert_list, "cert list")
+CTL_COMMAND("cert", "revoke", ctl_cert_revoke, "cert revoke FINGERPRINT | cert revoke --cert file.pem")
 CTL_COMMAND("audit", "verify", ctl_audit_verify, "audit verify [--head SEQ:HASH]   (exit 0: chain holds, 1: broken, 2: could not check)")
 CTL_COMMAND("audit", "list", ctl_audit_list, "audit list [--patient HUBID] [--after SEQ] [--limit N] [--json]")
 

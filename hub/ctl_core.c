@@ -29,6 +29,8 @@ int ctl_token_list(struct ctl *c, int argc, char **argv);
 int ctl_token_revoke(struct ctl *c, int argc, char **argv);
 int ctl_cert_bind(struct ctl *c, int argc, char **argv);
 int ctl_cert_fingerprint(struct ctl *c, int argc, char **argv);
+int ctl_cert_list(struct ctl *c, int argc, char **argv);
+int ctl_cert_revoke(struct ctl *c, int argc, char **argv);
 int ctl_audit_verify(struct ctl *c, int argc, char **argv);
 int ctl_audit_list(struct ctl *c, int argc, char **argv);
 
@@ -411,6 +413,59 @@ int ctl_cert_bind(struct ctl *c, int argc, char **argv)
     if (rc != HUB_OK)
         return fail("cannot bind the certificate (is the org known?)", rc);
     printf("certificate %s bound to %s\n", fp, a.pos[0]);
+    return 0;
+}
+
+int ctl_cert_list(struct ctl *c, int argc, char **argv)
+{
+    static const char *const cols[] = { "fingerprint", "org", "created_at",
+                                        "revoked_at" };
+    struct ctl_args a;
+    char *json = NULL;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "", NULL, &a)) || a.npos)
+        return rc ? rc : ctl_usage_error(c);
+    if (ctl_store(c) == NULL)
+        return 1;
+    if ((rc = store_cert_list(c->s, &json)) != HUB_OK)
+        return fail("cannot list certificate bindings", rc);
+    rc = print_table(json, cols, sizeof(cols) / sizeof(cols[0]));
+    free(json);
+    return rc;
+}
+
+/* A partner's certificate that must no longer authenticate (lost key,
+ * partner gone): its binding is revoked, kept for the record. */
+int ctl_cert_revoke(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    char fp[65];
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "cert", NULL, &a)))
+        return rc;
+    if (ctl_opt(&a, "cert") && a.npos == 0) {
+        rc = pem_fingerprint(ctl_opt(&a, "cert"), fp);
+        if (rc != HUB_OK)
+            return fail("cannot read a PEM certificate from that file", rc);
+    } else if (a.npos == 1 && !ctl_opt(&a, "cert")) {
+        if (normalize_fingerprint(a.pos[0], fp) != HUB_OK) {
+            fputs("hubctl: a fingerprint is the SHA-256 of the DER, 64 hex "
+                  "digits (colons allowed)\n", stderr);
+            return 2;
+        }
+    } else {
+        return ctl_usage_error(c);
+    }
+    if (ctl_store(c) == NULL)
+        return 1;
+    rc = store_cert_revoke(c->s, ACTOR, fp);
+    if (rc == HUB_ENOTFOUND)
+        return fail("no live binding has that fingerprint", rc);
+    if (rc != HUB_OK)
+        return fail("cannot revoke the certificate binding", rc);
+    printf("certificate %s revoked\n", fp);
     return 0;
 }
 

@@ -1887,6 +1887,31 @@ int store_cert_bind(struct store *s, const char *actor, const char *org_id,
                    3, p);
 }
 
+int store_cert_revoke(struct store *s, const char *actor,
+                      const char *fingerprint)
+{
+    if (!is_hex64(fingerprint))
+        return HUB_EINVALID;
+    const char *p[] = { fingerprint, actor };
+    return one_row(s, "cert.revoke",
+                   "WITH c AS (UPDATE cert_bindings SET revoked_at = now() "
+                   "WHERE fingerprint = $1 AND revoked_at IS NULL "
+                   "RETURNING fingerprint, org_id) "
+                   "SELECT hub_audit_append($2, 'cert.revoked', "
+                   "'certificate', c.fingerprint, NULL, "
+                   "jsonb_build_object('org', c.org_id)) FROM c",
+                   2, p);
+}
+
+int store_cert_list(struct store *s, char **json_out)
+{
+    return store_query_text(s,
+        "SELECT coalesce(json_agg(json_build_object('fingerprint', "
+        "fingerprint, 'org', org_id, 'created_at', created_at, "
+        "'revoked_at', revoked_at) ORDER BY created_at, fingerprint), "
+        "'[]')::text FROM cert_bindings", 0, NULL, json_out);
+}
+
 /* --- audit --------------------------------------------------------------- */
 
 int store_audit_append(struct store *s, const char *actor, const char *action,

@@ -193,6 +193,13 @@ int store_token_list(struct store *s, char **json_out);
 /* Bind a certificate (hex SHA-256 of its DER) to an org. */
 int store_cert_bind(struct store *s, const char *actor, const char *org_id,
                     const char *fingerprint);
+/* Revoke the live binding of a certificate (hex SHA-256 of its DER): it
+ * authenticates no one from then on (hubd: after auth_cache_ttl).
+ * HUB_ENOTFOUND when no live binding has that fingerprint. */
+int store_cert_revoke(struct store *s, const char *actor,
+                      const char *fingerprint);
+/* *json_out: malloc'd [{"fingerprint","org","created_at","revoked_at"}] */
+int store_cert_list(struct store *s, char **json_out);
 
 /* --- the audit chain ---------------------------------------------------- */
 

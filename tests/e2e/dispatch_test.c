@@ -317,6 +317,29 @@ Test(dispatch, receiver_closing_idle_connections_gets_the_next_delivery_at_once)
     rx_stop(r);
 }
 
+/* Issue 4: the dispatcher keeps connections alive. Five deliveries one
+ * after another (one patient: each waits for the one before) go over one
+ * TCP connection. */
+Test(dispatch, keeps_the_connection_to_a_receiver_alive)
+{
+    struct rx *r = rx_start(RX_OK, SECRET);
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    for (int i = 0; i < 5; i++) {
+        char key[8];
+        snprintf(key, sizeof(key), "k%d", i);
+        ingest(key, "adt.admit", "p1");
+    }
+    start_dispatcher(2000, 1000.0, false);
+
+    cr_assert_eq(wait_status(sub, "delivered", 5, 10000), 5);
+    cr_assert_eq(rx_requests(r), 5);
+    pthread_mutex_lock(&r->mu);
+    int conns = r->connections;
+    pthread_mutex_unlock(&r->mu);
+    cr_assert_eq(conns, 1, "%d connections for 5 deliveries", conns);
+    rx_stop(r);
+}
+
 Test(dispatch, failing_receiver_is_retried_with_the_same_id_until_it_succeeds)
 {
     struct rx *r = rx_start(RX_FAIL_N, SECRET);
@@ -354,6 +377,119 @@ Test(dispatch, gone_disables_the_subscription)
     cr_assert_eq(rx_requests(r), 1, "nothing more after 410");
     cr_assert_eq(qlong("SELECT count(*) FROM deliveries"), 1,
                  "a disabled subscription is not routed to");
+    rx_stop(r);
+}
+
+/* A 3xx is not success and its Location is not followed (issue 4: "follows
+ * no redirects"): the receiver it points to gets nothing, the redirect is
+ * an attempt that failed (retried), and the delivery succeeds only at the
+ * subscription's own URL. */
+Test(dispatch, a_redirect_is_not_followed_and_counts_as_a_failure)
+{
+    struct rx *target = rx_start(RX_OK, SECRET);
+    struct rx *r = rx_start(RX_FAIL_N, SECRET);
+    r->fail_n = 1;
+    r->fail_status = 307;
+    snprintf(r->fail_header[0], sizeof(r->fail_header[0]), "Location");
+    snprintf(r->fail_header[1], sizeof(r->fail_header[1]),
+             "http://127.0.0.1:%d/elsewhere", target->port);
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    start_dispatcher(2000, 100000.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    cr_assert_eq(wait_status(sub, "delivered", 1, 10000), 1);
+    cr_assert_eq(rx_requests(r), 2, "the redirect, then the retry");
+    cr_assert_eq(rx_requests(target), 0, "a redirect is never followed");
+    cr_assert_str_eq(r->ids[1], r->ids[0], "webhook-id is stable");
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE "
+                       "status_code = 307 AND outcome = 'retry'"), 1);
+    rx_stop(r);
+    rx_stop(target);
+}
+
+/* 429 and 503 with Retry-After: the next attempt waits at least that long
+ * (here 3000 s, 3 s at time_scale 1000), where the schedule alone would
+ * retry after 5 s (5 ms). */
+Test(dispatch, retry_after_of_429_and_503_is_honoured)
+{
+    static const int codes[2] = { 429, 503 };
+    struct rx *r[2];
+    const char *sub[2];
+    for (int i = 0; i < 2; i++) {
+        r[i] = rx_start(RX_FAIL_N, SECRET);
+        r[i]->fail_n = 1;
+        r[i]->fail_status = codes[i];
+        snprintf(r[i]->fail_header[0], sizeof(r[i]->fail_header[0]),
+                 "Retry-After");
+        snprintf(r[i]->fail_header[1], sizeof(r[i]->fail_header[1]), "3000");
+        sub[i] = sub_for(r[i]->port, "[\"*\"]", "/");
+    }
+    start_dispatcher(2000, 1000.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(wait_status(sub[i], "delivered", 1, 20000), 1,
+                     "after %d", codes[i]);
+        cr_assert_eq(rx_requests(r[i]), 2);
+        int64_t gap = r[i]->at_ms[1] - r[i]->at_ms[0];
+        cr_assert_geq(gap, 2900, "%d: retried after %lld ms, Retry-After "
+                      "says 3000 ms", codes[i], (long long)gap);
+        cr_assert_str_eq(r[i]->ids[1], r[i]->ids[0]);
+        char sql[256];
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_attempts "
+                 "WHERE status_code = %d AND outcome = 'retry'", codes[i]);
+        cr_assert_eq(qlong(sql), 1);
+    }
+    for (int i = 0; i < 2; i++)
+        rx_stop(r[i]);
+}
+
+/* The circuit breaker: after breaker_failures failures in a row an
+ * endpoint gets nothing for breaker_open_ms, then one probe at a time.
+ * Eight patients' events (not held behind each other) at an endpoint that
+ * always fails: without the breaker, their retries (50 ms, 300 ms, 1.2 s
+ * at time_scale 100) make about 30 requests in 2 s; with it, at most the
+ * transfers started before the third failure (per_endpoint 4, plus the two
+ * that the first two failures let start), then one probe after 4 s. */
+Test(dispatch, the_circuit_breaker_stops_sending_to_a_failing_endpoint)
+{
+    struct rx *r = rx_start(RX_FAIL_N, SECRET);
+    r->fail_n = 100000;
+    sub_for(r->port, "[\"*\"]", "/");
+    for (int i = 0; i < 8; i++) {
+        char key[8], pid[8];
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(pid, sizeof(pid), "p%d", i);
+        ingest(key, "adt.admit", pid);
+    }
+    struct dispatch_config c;
+    dispatch_config_defaults(&c);
+    c.database_url = url;
+    c.timeout_ms = 2000;
+    c.connect_timeout_ms = 2000;
+    c.lease_ms = 60000;
+    c.poll_ms = 50;
+    c.time_scale = 100.0;
+    c.per_endpoint = 4;
+    c.breaker_failures = 3;
+    c.breaker_open_ms = 400000;         /* 4 s at time_scale 100 */
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+
+    int64_t end = now_ms() + 10000;
+    while (rx_requests(r) < 3 && now_ms() < end)
+        usleep(10 * 1000);
+    cr_assert_geq(rx_requests(r), 3);
+    usleep(2000 * 1000);
+    int open = rx_requests(r);
+    cr_assert_leq(open, 6, "%d requests while the breaker is open", open);
+    /* the breaker half-opens: one probe, which fails and opens it again */
+    end = now_ms() + 10000;
+    while (rx_requests(r) == open && now_ms() < end)
+        usleep(10 * 1000);
+    usleep(1000 * 1000);
+    cr_assert_eq(rx_requests(r), open + 1, "one probe at a time");
+    dispatch_stop(disp);
+    disp = NULL;
     rx_stop(r);
 }
 
@@ -429,6 +565,10 @@ Test(dispatch, hanging_receiver_times_out_without_delaying_others)
     const char *sql = "SELECT count(*) FROM delivery_attempts WHERE error = "
                       "'timeout' AND outcome = 'retry'";
     cr_assert_geq(wait_for(sql, 4, 8000), 4);
+    /* each attempt records its latency: a timeout's is the timeout (3 s) */
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE error = "
+                       "'timeout' AND latency_ms NOT BETWEEN 2900 AND 10000"),
+                 0);
     dispatch_stop(disp);            /* before the receiver goes away */
     disp = NULL;
     rx_stop(hang);
@@ -612,6 +752,25 @@ Test(dispatch, production_profile_refuses_loopback_receivers)
     cr_assert_geq(wait_for(sql, 1, 10000), 1);
     cr_assert_eq(rx_requests(r), 0, "not a byte of the request was sent");
     cr_assert_eq(count_status(sub, "delivered"), 0);
+
+    /* "unless the operator allows them" (webhook_allow_private): the same
+     * delivery's retry then goes through */
+    dispatch_stop(disp);
+    disp = NULL;
+    struct dispatch_config c;
+    dispatch_config_defaults(&c);
+    c.database_url = url;
+    c.timeout_ms = 2000;
+    c.connect_timeout_ms = 2000;
+    c.lease_ms = 4000;
+    c.poll_ms = 50;
+    c.time_scale = 1000.0;
+    c.production = true;
+    c.allow_private = true;
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+    cr_assert_eq(wait_status(sub, "delivered", 1, 10000), 1);
+    cr_assert_eq(rx_requests(r), 1);
+    cr_assert_eq(r->bad_sigs, 0);
     rx_stop(r);
 }
 

@@ -38,6 +38,13 @@ static void start_rate_limited(void)
                  "hubd did not start");
 }
 
+static void start_short_timeout(void)
+{
+    cr_assert_eq(hub_start(&hub, "http_timeout = 1\n"
+                           "max_messages_per_request = 2", false), 0,
+                 "hubd did not start");
+}
+
 static void stop(void)
 {
     hub_cleanup(&hub);
@@ -375,4 +382,53 @@ Test(http, readyz_is_false_while_a_commit_is_stuck, .init = start_stuck,
     cr_expect_str_eq(code, "AA");
     cr_expect(hub_wait_status(&hub, "/readyz", 200, 5000), "ready again");
     mllp_close(&c);
+}
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* DESIGN.md's limits on the HTTP side: a client that stops in the middle
+ * of its request is closed after http_timeout (a slow or stalled client
+ * cannot hold a connection for ever, as the MLLP slow-sender timeout does
+ * for MLLP), and a body of more HL7 messages than max_messages_per_request
+ * is refused whole with a 413 naming the body, nothing stored. */
+Test(http, a_stalled_request_is_closed_and_too_many_messages_are_413,
+     .init = start_short_timeout, .fini = stop, .timeout = 30)
+{
+    struct mllp_client c;
+    struct http_resp r;
+    const char *part = "POST /v1/hl7v2 HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+
+    cr_assert_eq(mllp_connect(&c, hub.http, &hub, NULL), 0);
+    cr_assert_eq(mllp_send_raw(&c, part, strlen(part)), 0);
+    double t0 = mono_ms();
+    cr_assert(mllp_closed(&c, 8000), "a stalled request is closed");
+    double waited = mono_ms() - t0;
+    cr_expect_geq(waited, 800, "closed by the timeout (1 s), not at once: "
+                  "%.0f ms", waited);
+    mllp_close(&c);
+
+    char a[1200], b[1200], d[1200], body[4000];
+    hl7_sample(a, sizeof(a), "MX-1", "MRN-M1");
+    hl7_sample(b, sizeof(b), "MX-2", "MRN-M2");
+    hl7_sample(d, sizeof(d), "MX-3", "MRN-M3");
+    int n = snprintf(body, sizeof(body), "%s%s%s", a, b, d);
+    cr_assert_eq(http_call(&hub, false, "POST", "/v1/hl7v2", "tok-hosp", NULL,
+                           body, (size_t)n, NULL, &r), 0);
+    cr_expect_eq(r.status, 413, "%s", r.body);
+    cr_expect(strstr(r.body, "{\"error\":{\"code\":\"limit\"") != NULL, "%s",
+              r.body);
+    cr_expect(strstr(r.body, "\"field\":\"body\"") != NULL, "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages"), 0);
+    n = snprintf(body, sizeof(body), "%s%s", a, b);
+    cr_assert_eq(http_call(&hub, false, "POST", "/v1/hl7v2", "tok-hosp", NULL,
+                           body, (size_t)n, NULL, &r), 0);
+    cr_expect_eq(r.status, 202, "%s", r.body);
+    cr_expect(strstr(r.body, "\"accepted\":2") != NULL, "%s", r.body);
+    http_resp_free(&r);
 }

@@ -76,6 +76,43 @@ Test(mllp, acks_AA_only_for_a_committed_message, .init = start_default,
     cr_expect_eq(hub_stop(&hub), 0);
 }
 
+/* The listener names the sending organization; MSH-4 is recorded (the
+ * event's source.sending_facility) but never trusted as identity (issue
+ * 3): a message whose MSH-4 names another organization of the hub ("cbo")
+ * is still hosp's, on the plain listener bound to hosp and on TLS with
+ * hosp's certificate. */
+Test(mllp, msh_4_is_recorded_but_the_listener_names_the_org,
+     .init = start_default, .fini = stop, .timeout = 30)
+{
+    static const char *const ids[2] = { "FAC-1", "FAC-2" };
+    struct mllp_client c;
+    char msg[2048], ack[4096], code[3], ctrl[64];
+
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(mllp_connect(&c, i ? hub.mllps : hub.mllp, &hub,
+                                  i ? "hosp" : NULL), 0);
+        hl7_sample(msg, sizeof(msg), ids[i], "MRN-F");
+        char *fac = strstr(msg, "|TESTFAC|");
+        cr_assert_not_null(fac);
+        memcpy(fac, "|cbo|", 5);
+        memmove(fac + 5, fac + 9, strlen(fac + 9) + 1);
+        cr_assert_eq(mllp_send(&c, msg), 0);
+        cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+        ack_fields(ack, code, ctrl, sizeof(ctrl));
+        cr_expect_str_eq(code, "AA", "ack: %s", ack);
+        mllp_close(&c);
+    }
+    cr_expect_eq(count("select count(*) from messages where idem_key in "
+                       "('FAC-1', 'FAC-2') and org_id = 'hosp'"), 2);
+    cr_expect_eq(count("select count(*) from events e join messages m on "
+                       "m.id = e.message_id where m.idem_key in ('FAC-1', "
+                       "'FAC-2') and e.body::jsonb->'source'->>'org' = 'hosp' "
+                       "and e.body::jsonb->'source'->>'sending_facility' = "
+                       "'cbo'"), 2);
+    cr_expect_eq(count("select count(*) from messages where org_id = 'cbo'"),
+                 0);
+}
+
 static void start_quiet(void)
 {
     cr_assert_eq(hub_start(&hub, "dispatch = off", false), 0,

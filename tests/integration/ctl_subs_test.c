@@ -88,13 +88,31 @@ Test(ctl_subs, add_list_pause_resume_delete)
     cr_assert_not_null(strstr(out, "\tstatus\thealth\t"), "%s", out);
     cr_assert_not_null(strstr(out, "\tactive\thealthy\t"), "%s", out);
 
+    /* get shows what each change did (issue 4: create, list, get,
+     * update, pause, resume and delete) */
+    char get[128];
+    snprintf(get, sizeof(get), "sub get %s", id);
+    cr_assert_eq(hubctl(out, sizeof(out), get), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "\"status\": \"active\""), "%s", out);
+    cr_assert_not_null(strstr(out, "\"topics\": [\"adt.*\", \"referral.*\"]"),
+                       "%s", out);
     snprintf(args, sizeof(args), "sub pause %s", id);
     cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), get), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "\"status\": \"paused\""), "%s", out);
     snprintf(args, sizeof(args), "sub resume %s", id);
     cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), get), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "\"status\": \"active\""), "%s", out);
     snprintf(args, sizeof(args), "sub update %s --json "
              "'{\"topics\":[\"*\"]}'", id);
     cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), get), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "\"topics\": [\"*\"]"), "%s", out);
+    cr_assert_not_null(strstr(out, "\"Queens\""), "an update keeps the "
+                       "members it does not name: %s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), "sub get sub_00000000000000000000"
+                        "000000000000"), 1, "%s", out);
     snprintf(args, sizeof(args), "sub delete %s", id);
     cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
     cr_assert_eq(hubctl(out, sizeof(out), args), 1, "deleted twice");

@@ -144,6 +144,62 @@ Test(hubctl, cert_bind_accepts_openssl_colon_fingerprints)
     store_free(s);
 }
 
+/* Issue 3: hubctl manages certificate bindings, which includes taking one
+ * back (a partner's lost key): cert list shows them, cert revoke stops the
+ * certificate authenticating, is audited, and a second revoke says there
+ * is no live binding; binding it again makes it live again. */
+Test(hubctl, cert_list_and_revoke)
+{
+    struct store *s;
+    struct principal p;
+    char out[4096], hex[65], cmd[160];
+
+    memset(hex, 0, sizeof(hex));
+    for (int i = 0; i < 32; i++)
+        memcpy(hex + 2 * i, "cd", 2);
+    cr_assert_eq(hubctl(NULL, 0, "org add org_cr --name CR --kind clinic "
+                                 "--scopes ingest"), 0);
+    snprintf(cmd, sizeof(cmd), "cert bind org_cr %s", hex);
+    cr_assert_eq(hubctl(NULL, 0, cmd), 0);
+    cr_assert_eq(hubctl(out, sizeof(out), "cert list"), 0, "%s", out);
+    cr_assert_not_null(strstr(out, hex), "%s", out);
+    cr_assert_not_null(strstr(out, "org_cr"), "%s", out);
+
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_auth_cert(s, hex, &p), HUB_OK);
+    /* openssl's colon form, upper case */
+    char colons[200] = "cert revoke ";
+    size_t len = strlen(colons);
+    for (int i = 0; i < 32; i++)
+        len += (size_t)snprintf(colons + len, sizeof(colons) - len, "%sCD",
+                                i ? ":" : "");
+    cr_assert_eq(hubctl(out, sizeof(out), colons), 0, "%s", out);
+    cr_assert_neq(store_auth_cert(s, hex, &p), HUB_OK,
+                  "a revoked certificate authenticates no one");
+    cr_assert_eq(hubctl_run(out, sizeof(out), colons, "&1"), 1,
+                 "already revoked: %s", out);
+    cr_assert_not_null(strstr(out, "no live binding"), "%s", out);
+    cr_assert_eq(hubctl(NULL, 0, "cert revoke 1234"), 2);
+    cr_assert_eq(hubctl(NULL, 0, "cert revoke"), 2);
+    char *n = NULL;
+    cr_assert_eq(store_query_text(s, "SELECT count(*) FROM audit WHERE "
+                                     "action = 'cert.revoked' AND actor = "
+                                     "'hubctl' AND detail::jsonb->>'org' = "
+                                     "'org_cr'", 0, NULL, &n), HUB_OK);
+    cr_assert_str_eq(n, "1");
+    free(n);
+    n = NULL;
+    cr_assert_eq(store_query_text(s, "SELECT count(*) FROM cert_bindings "
+                                     "WHERE revoked_at IS NOT NULL", 0, NULL,
+                                  &n), HUB_OK);
+    cr_assert_str_eq(n, "1", "kept for the record");
+    free(n);
+    cr_assert_eq(hubctl(NULL, 0, cmd), 0, "bound again");
+    cr_assert_eq(store_auth_cert(s, hex, &p), HUB_OK);
+    cr_assert_str_eq(p.org_id, "org_cr");
+    store_free(s);
+}
+
 Test(hubctl, cert_bind_from_a_pem_matches_openssl_fingerprint)
 {
     char dir[] = "/tmp/hubctl_certXXXXXX", cmd[1024], fp[160], out[256];

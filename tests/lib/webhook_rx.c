@@ -86,7 +86,12 @@ static void rx_on_request(struct evhttp_request *req, void *arg)
         evhttp_send_reply(req, 204, "No Content", NULL);
         break;
     case RX_FAIL_N:
-        evhttp_send_reply(req, nth < fail_n ? 500 : 200, "x", NULL);
+        if (nth < fail_n && r->fail_header[0][0])
+            evhttp_add_header(evhttp_request_get_output_headers(req),
+                              r->fail_header[0], r->fail_header[1]);
+        evhttp_send_reply(req, nth >= fail_n ? 200 : r->fail_status
+                                                     ? r->fail_status : 500,
+                          "x", NULL);
         break;
     case RX_FAIL_MARKED:
         evhttp_send_reply(req, strstr(key, "poison") ? 500 : 200, "x", NULL);
@@ -111,10 +116,25 @@ static void *rx_run(void *arg)
     return NULL;
 }
 
+static void rx_count_connection(struct rx *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->connections++;
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* each HTTP connection: a plain bufferevent, counted */
+static struct bufferevent *rx_plain_bev(struct event_base *base, void *arg)
+{
+    rx_count_connection(arg);
+    return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+}
+
 /* each HTTPS connection: a TLS server bufferevent */
 static struct bufferevent *rx_tls_bev(struct event_base *base, void *arg)
 {
     struct rx *r = arg;
+    rx_count_connection(r);
     return bufferevent_openssl_socket_new(base, -1, SSL_new(r->tls),
                                           BUFFEREVENT_SSL_ACCEPTING,
                                           BEV_OPT_CLOSE_ON_FREE);
@@ -163,6 +183,7 @@ struct rx *rx_start(enum rx_mode mode, const char *secret)
     r->base = event_base_new();
     r->http = evhttp_new(r->base);
     evhttp_set_gencb(r->http, rx_on_request, r);
+    evhttp_set_bevcb(r->http, rx_plain_bev, r);
     struct evhttp_bound_socket *bs =
         evhttp_bind_socket_with_handle(r->http, "127.0.0.1", 0);
     if (!bs) {

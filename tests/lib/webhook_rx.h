@@ -20,7 +20,8 @@
 
 enum rx_mode {
     RX_OK,              /* 204 */
-    RX_FAIL_N,          /* the first fail_n requests get 500, then 200 */
+    RX_FAIL_N,          /* the first fail_n requests get fail_status (500
+                         * when 0) and fail_header, then 200 */
     RX_GONE,            /* 410 */
     RX_HANG,            /* never answers */
     RX_SLOW,            /* 200 after delay_ms */
@@ -30,6 +31,8 @@ enum rx_mode {
 struct rx {
     enum rx_mode mode;
     int fail_n;
+    int fail_status;                    /* RX_FAIL_N's status; 0: 500 */
+    char fail_header[2][160];           /* and its headers: name, value */
     int delay_ms;
     int port;
     struct webhook_secret secret;
@@ -39,6 +42,7 @@ struct rx {
     pthread_t th;
     pthread_mutex_t mu;
     int requests, bad_sigs;
+    int connections;                    /* TCP connections accepted */
     int no_user_agent;                  /* requests without ours */
     int n_ids;
     char ids[RX_MAX_IDS][40];
