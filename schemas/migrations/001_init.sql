@@ -4199,13 +4199,14 @@ END $$;
 -- One page of deliveries as JSON (newest first, before cursor p_before, 0 =
 -- from the newest), optionally one subscription and/or one status; p_org
 -- NULL: operator. With each delivery its last attempts (at most 5). The
--- state as delivery_state derives it.
+-- state as delivery_state derives it. "next" is the cursor for before=, a
+-- decimal string as the feed's and the audit's are (null: no more).
 CREATE FUNCTION hub_deliveries_page(p_org text, p_sub text, p_status text,
     p_before bigint, p_limit int)
 RETURNS text LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('deliveries', coalesce(jsonb_agg(j ORDER BY id
                                                      DESC), '[]'),
-                              'next', min(id))::text
+                              'next', min(id)::text)::text
       FROM (SELECT d.id, jsonb_strip_nulls(jsonb_build_object(
                 'id', 'dlv_' || d.id, 'event', d.event_id,
                 'subscription', d.subscription_id, 'org', d.org_id,

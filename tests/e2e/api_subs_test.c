@@ -233,6 +233,8 @@ Test(api_subs, hl7_admit_reaches_a_signed_webhook_and_is_accounted,
     cr_assert_eq(call("GET", "/v1/deliveries?status=delivered", "tok-cbo",
                       NULL, &r), 200);
     cr_assert_not_null(strstr(r.body, rx->ids[0]), "%s", r.body);
+    /* the cursor is a decimal string, as the feed's and the audit's */
+    cr_assert_not_null(strstr(r.body, "\"next\": \""), "%s", r.body);
     cr_assert_not_null(strstr(r.body, "\"outcome\": \"retry\""), "%s", r.body);
     http_resp_free(&r);
     cr_assert_eq(call("GET", "/v1/deliveries", "tok-hosp", NULL, &r), 200);
