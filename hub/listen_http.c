@@ -485,13 +485,13 @@ static void on_request(struct evhttp_request *req, void *arg)
         return;
     }
     enum api_method m = api_method(r);
-    bool path_seen = false;
+    unsigned allowed = 0;           /* the path's methods, for a 405 */
     for (const struct api_route *const *t = api_route_tables; *t; t++) {
         for (const struct api_route *rt = *t; rt->methods; rt++) {
             const char *rest;
             if (!path_match(rt->path, r->path, &rest))
                 continue;
-            path_seen = true;
+            allowed |= rt->methods;
             if (!(rt->methods & m))
                 continue;
             r->route = rt;
@@ -502,10 +502,20 @@ static void on_request(struct evhttp_request *req, void *arg)
             break;
     }
     if (r->route == NULL) {
-        if (path_seen)
+        if (allowed) {              /* RFC 9110 15.5.6: say which */
+            static const char *const names[] = { "GET", "POST", "PUT",
+                                                 "PATCH", "DELETE" };
+            char list[64] = "";
+            for (unsigned b = 0; b < 5; b++)
+                if (allowed & (1u << b)) {
+                    size_t at = strlen(list);
+                    snprintf(list + at, sizeof(list) - at, "%s%s",
+                             at ? ", " : "", names[b]);
+                }
+            api_add_header(r, "Allow", list);
             api_reply_error(r, 405, "method_not_allowed",
                             "method not allowed on this path", NULL);
-        else
+        } else
             api_reply_error(r, 404, "not_found", "no such route", NULL);
         return;
     }

@@ -207,6 +207,13 @@ Test(http, health_and_metrics_are_public, .init = start_default, .fini = stop,
                            NULL, NULL, 0, NULL, &r), 0);
     cr_expect_eq(r.status, 404);
     http_resp_free(&r);
+    /* a method the path does not take: 405 naming those it does */
+    cr_assert_eq(http_call(&hub, false, "DELETE", "/v1/hl7v2", "tok-hosp",
+                           NULL, NULL, 0, NULL, &r), 0);
+    cr_expect_eq(r.status, 405);
+    cr_expect_str_eq(r.allow, "POST");
+    cr_expect(strstr(r.body, "\"method_not_allowed\"") != NULL, "%s", r.body);
+    http_resp_free(&r);
     mllp_close(&c);
 }
 

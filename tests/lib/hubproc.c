@@ -796,32 +796,35 @@ static size_t on_body(char *p, size_t sz, size_t n, void *arg)
     return add;
 }
 
+/* The value of header line p[0..len) into out when its name is `name`
+ * ("Retry-After:"), cut to size. */
+static void header_value(const char *p, size_t len, const char *name,
+                         char *out, size_t size)
+{
+    size_t nl = strlen(name);
+    if (len <= nl || strncasecmp(p, name, nl) != 0)
+        return;
+    const char *v = p + nl;
+    while (*v == ' ')
+        v++;
+    size_t k = strcspn(v, "\r\n");
+    if (k >= size)
+        k = size - 1;
+    memcpy(out, v, k);
+    out[k] = '\0';
+}
+
 static size_t on_header(char *p, size_t sz, size_t n, void *arg)
 {
     struct http_resp *r = arg;
     size_t len = sz * n;
-    if (len > 13 && strncasecmp(p, "Retry-After:", 12) == 0) {
-        const char *v = p + 12;
-        while (*v == ' ')
-            v++;
-        size_t k = strcspn(v, "\r\n");
-        if (k >= sizeof(r->retry_after))
-            k = sizeof(r->retry_after) - 1;
-        memcpy(r->retry_after, v, k);
-        r->retry_after[k] = '\0';
-    }
+    header_value(p, len, "Retry-After:", r->retry_after,
+                 sizeof(r->retry_after));
+    header_value(p, len, "Content-Type:", r->content_type,
+                 sizeof(r->content_type));
+    header_value(p, len, "Allow:", r->allow, sizeof(r->allow));
     if (len >= 20 && strncasecmp(p, "Idempotent-Replayed:", 20) == 0)
         r->replayed = true;
-    if (len > 14 && strncasecmp(p, "Content-Type:", 13) == 0) {
-        const char *v = p + 13;
-        while (*v == ' ')
-            v++;
-        size_t k = strcspn(v, "\r\n");
-        if (k >= sizeof(r->content_type))
-            k = sizeof(r->content_type) - 1;
-        memcpy(r->content_type, v, k);
-        r->content_type[k] = '\0';
-    }
     return len;
 }
 

@@ -113,6 +113,7 @@ struct http_resp {
     size_t len;
     char retry_after[16];
     char content_type[64];
+    char allow[64];                 /* Allow (a 405's) */
     bool replayed;                  /* Idempotent-Replayed: true */
 };
 /* tls: https port with the hub CA; token (may be NULL) as Bearer;
