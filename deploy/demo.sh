@@ -7,13 +7,17 @@
 #   until Ctrl-C (hubd shuts down cleanly on SIGINT).
 # Idempotent: what exists is kept; a token is made again only when the one
 # saved in var/demo/tokens/ is no longer live. Ports: the defaults, or
-# HUB_MLLP_PORT, HUB_MLLPS_PORT, HUB_HTTPS_PORT, HUB_HTTP_PORT.
+# HUB_MLLP_PORT, HUB_MLLPS_PORT, HUB_HTTPS_PORT, HUB_HTTP_PORT,
+# HUB_DEMO_CLINIC_PORT (0: any free one; the bound ports are in the
+# demo directory's `ports` file).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 build=${HUB_BUILD:-build}
 hubctl="$build/hubctl"
-demo=var/demo
+# where the demo's files go (tests/e2e/demo_test.c gives a directory of
+# its own, so that a developer's `make run` is left alone)
+demo=${HUB_DEMO_DIR:-var/demo}
 
 # DATABASE_URL may name the private database itself (the README's tour
 # exports it): start that one too, as after make db-stop
@@ -80,7 +84,7 @@ http_port = $http
 tls_cert = $root/var/certs/server.crt
 tls_key = $root/var/certs/server.key
 tls_ca = $root/var/certs/ca.crt
-ports_file = $root/$demo/ports
+ports_file = $(cd "$demo" && pwd)/ports
 EOF
 
 {

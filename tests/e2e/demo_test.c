@@ -1,0 +1,182 @@
+/*
+ * demo_test.c - `make run` (deploy/demo.sh), the first command a person
+ * types: on free ports, in a demo directory and a database of its own (a
+ * developer's own `make run` is left alone), it must seed the demo, print
+ * the how-to, take the sample ADT its how-to sends over MLLP, show it on
+ * the pull feed to the hospital's token from credentials.json, and stop
+ * cleanly on Ctrl-C (SIGINT).
+ */
+#include <criterion/criterion.h>
+#include <cJSON.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/hubproc.h"
+#include "../lib/testdb.h"
+
+extern char **environ;
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+/* The whole file, NUL-terminated, or NULL. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strdup(buf);
+}
+
+/* "name=N" of the ports file, a line each; 0 when absent. */
+static int port_in(const char *ports, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = ports; p && *p;) {
+        if (strncmp(p, name, n) == 0 && p[n] == '=')
+            return atoi(p + n + 1);
+        p = strchr(p, '\n');
+        if (p)
+            p++;
+    }
+    return 0;
+}
+
+/* The sample's segments as MLLP sends them: its line ends as CR. */
+static void sample_message(char *out, size_t size)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/tests/data/hl7v2/ADT-A01-01.hl7",
+             testdb_root());
+    char *m = slurp(path);
+    cr_assert_not_null(m, "cannot read %s", path);
+    size_t n = 0;
+    for (const char *p = m; *p && n + 1 < size; p++)
+        if (*p != '\r')
+            out[n++] = *p == '\n' ? '\r' : *p;
+    out[n] = '\0';
+    free(m);
+}
+
+Test(demo, make_run_serves_what_its_how_to_prints, .timeout = 180)
+{
+    char dir[] = "/tmp/hub-demo-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char out_path[512], ports_path[512], creds_path[512];
+    snprintf(out_path, sizeof(out_path), "%s/out.txt", dir);
+    snprintf(ports_path, sizeof(ports_path), "%s/ports", dir);
+    snprintf(creds_path, sizeof(creds_path), "%s/credentials.json", dir);
+
+    /* demo.sh with every port free and a database of the test's own */
+    setenv("HUB_DEMO_DIR", dir, 1);
+    setenv("HUB_PG_DB", "hub_demo_test", 1);
+    unsetenv("DATABASE_URL");
+    const char *const port_vars[] = { "HUB_MLLP_PORT", "HUB_MLLPS_PORT",
+                                      "HUB_HTTPS_PORT", "HUB_HTTP_PORT",
+                                      "HUB_DEMO_CLINIC_PORT" };
+    for (size_t i = 0; i < 5; i++)
+        setenv(port_vars[i], "0", 1);
+    char script[4096];
+    snprintf(script, sizeof(script), "%s/deploy/demo.sh", testdb_root());
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path,
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    char *argv[] = { "bash", script, NULL };
+    pid_t pid;
+    cr_assert_eq(posix_spawnp(&pid, "bash", &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+
+    /* up when hubd wrote its ports (certificates are made on a first run) */
+    char *ports = NULL;
+    for (int i = 0; i < 1500 && ports == NULL; i++) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            char *o = slurp(out_path);
+            cr_assert_fail("demo.sh exited (%d) before serving:\n%s",
+                     WIFEXITED(st) ? WEXITSTATUS(st) : -1, o ? o : "");
+        }
+        ports = slurp(ports_path);
+        if (ports == NULL)
+            sleep_ms(100);
+    }
+    cr_assert_not_null(ports, "no ports file after 150 s");
+    struct hubproc h = { .pid = pid };
+    h.mllp = port_in(ports, "mllp");
+    h.http = port_in(ports, "http");
+    cr_assert_gt(h.mllp, 0, "%s", ports);
+    cr_assert_gt(h.http, 0, "%s", ports);
+
+    char *how = slurp(out_path);
+    cr_assert_not_null(strstr(how, "Send a sample ADT over MLLP"), "%s", how);
+    cr_assert_not_null(strstr(how, "Read it back from the pull feed"));
+    free(how);
+
+    /* the how-to's sample over MLLP: an AA */
+    char msg[8192], ack[4096];
+    sample_message(msg, sizeof(msg));
+    struct mllp_client c;
+    cr_assert_eq(mllp_connect(&c, h.mllp, &h, NULL), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    cr_assert_not_null(strstr(ack, "MSA|AA|MSG00001"), "%s", ack);
+    mllp_close(&c);
+
+    /* the hospital's token from credentials.json reads it on the feed */
+    char *creds = slurp(creds_path);
+    cr_assert_not_null(creds);
+    cJSON *j = cJSON_Parse(creds);
+    cr_assert_not_null(j, "credentials.json is not JSON");
+    const char *token = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "organizations"), "hospital"),
+        "token"));
+    cr_assert_not_null(token);
+    struct http_resp r;
+    cr_assert_eq(http_call(&h, false, "GET", "/v1/events?after=0", token,
+                           NULL, NULL, 0, NULL, &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"adt.admit\""), "%s", r.body);
+    http_resp_free(&r);
+    cJSON_Delete(j);
+    free(creds);
+    free(ports);
+
+    /* Ctrl-C: hubd (demo.sh exec'd it) stops cleanly */
+    cr_assert_eq(kill(pid, SIGINT), 0);
+    int st = 0;
+    bool gone = false;
+    for (int i = 0; i < 300 && !gone; i++) {
+        gone = waitpid(pid, &st, WNOHANG) == pid;
+        if (!gone)
+            sleep_ms(100);
+    }
+    if (!gone) {                /* never leave a hubd behind */
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+        cr_assert_fail("hubd did not stop on SIGINT within 30 s");
+    }
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "hubd did not stop cleanly on SIGINT");
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
