@@ -47,14 +47,18 @@ mkdir -p "$demo/tokens"
 chmod 700 "$demo" "$demo/tokens"
 known=$("$hubctl" org list)
 live=$("$hubctl" token list)
+bound=$("$hubctl" cert list)
 for o in "${orgs[@]}"; do
     IFS='|' read -r id kind scopes name <<<"$o"
     if ! awk -F'\t' -v id="$id" '$1 == id {f = 1} END {exit !f}' <<<"$known"; then
         "$hubctl" org add "$id" --name "$name" --kind "$kind" \
             --scopes "$scopes" >/dev/null
     fi
-    # binding the same certificate again is harmless; errors are not fatal
-    "$hubctl" cert bind "$id" "$(cat "var/certs/$id.fp")" >/dev/null 2>&1 || true
+    # bound once and kept: a binding an operator revoked stays revoked
+    fp=$(cat "var/certs/$id.fp")
+    if ! awk -F'\t' -v fp="$fp" '$1 == fp {f = 1} END {exit !f}' <<<"$bound"; then
+        "$hubctl" cert bind "$id" "$fp" >/dev/null
+    fi
     tok="$demo/tokens/$id"
     prefix=$([ -s "$tok" ] && cut -d_ -f1-2 "$tok" || true)
     # live: listed without a revoked_at (5th column "-")

@@ -1,10 +1,11 @@
 /*
  * demo_test.c - `make run` (deploy/demo.sh), the first command a person
- * types: on free ports, in a demo directory and a database of its own (a
- * developer's own `make run` is left alone), it must seed the demo, print
- * the how-to, take the sample ADT its how-to sends over MLLP, show it on
- * the pull feed to the hospital's token from credentials.json, and stop
- * cleanly on Ctrl-C (SIGINT).
+ * types: on free ports, in a demo directory and a fresh database of its
+ * own (a developer's own `make run` is left alone), it must seed the
+ * demo, print the how-to, take the sample ADT its how-to sends over MLLP,
+ * show it on the pull feed to the hospital's token from credentials.json,
+ * and stop cleanly on Ctrl-C (SIGINT); run again, it must keep a
+ * certificate binding an operator revoked revoked.
  */
 #include <criterion/criterion.h>
 #include <cJSON.h>
@@ -75,25 +76,22 @@ static void sample_message(char *out, size_t size)
     free(m);
 }
 
-Test(demo, make_run_serves_what_its_how_to_prints, .timeout = 180)
+/* deploy/demo.sh in `dir` with every port free on database `db_url` (a
+ * fresh one of the test's own), its output in dir/out.txt; returns hubd's
+ * pid (demo.sh execs it) once its ports file is there, into *ports. */
+static pid_t demo_start(const char *dir, const char *db_url, char **ports)
 {
-    char dir[] = "/tmp/hub-demo-XXXXXX";
-    cr_assert_not_null(mkdtemp(dir));
-    char out_path[512], ports_path[512], creds_path[512];
+    char out_path[512], ports_path[512], script[4096];
     snprintf(out_path, sizeof(out_path), "%s/out.txt", dir);
     snprintf(ports_path, sizeof(ports_path), "%s/ports", dir);
-    snprintf(creds_path, sizeof(creds_path), "%s/credentials.json", dir);
-
-    /* demo.sh with every port free and a database of the test's own */
+    unlink(ports_path);
     setenv("HUB_DEMO_DIR", dir, 1);
-    setenv("HUB_PG_DB", "hub_demo_test", 1);
-    unsetenv("DATABASE_URL");
+    setenv("DATABASE_URL", db_url, 1);
     const char *const port_vars[] = { "HUB_MLLP_PORT", "HUB_MLLPS_PORT",
                                       "HUB_HTTPS_PORT", "HUB_HTTP_PORT",
                                       "HUB_DEMO_CLINIC_PORT" };
     for (size_t i = 0; i < 5; i++)
         setenv(port_vars[i], "0", 1);
-    char script[4096];
     snprintf(script, sizeof(script), "%s/deploy/demo.sh", testdb_root());
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -106,24 +104,82 @@ Test(demo, make_run_serves_what_its_how_to_prints, .timeout = 180)
     posix_spawn_file_actions_destroy(&fa);
 
     /* up when hubd wrote its ports (certificates are made on a first run) */
-    char *ports = NULL;
-    for (int i = 0; i < 1500 && ports == NULL; i++) {
+    *ports = NULL;
+    for (int i = 0; i < 1500 && *ports == NULL; i++) {
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {
             char *o = slurp(out_path);
             cr_assert_fail("demo.sh exited (%d) before serving:\n%s",
-                     WIFEXITED(st) ? WEXITSTATUS(st) : -1, o ? o : "");
+                           WIFEXITED(st) ? WEXITSTATUS(st) : -1, o ? o : "");
         }
-        ports = slurp(ports_path);
-        if (ports == NULL)
+        *ports = slurp(ports_path);
+        if (*ports == NULL)
             sleep_ms(100);
     }
-    cr_assert_not_null(ports, "no ports file after 150 s");
+    if (*ports == NULL) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        cr_assert_fail("no ports file after 150 s");
+    }
+    return pid;
+}
+
+/* Ctrl-C: hubd stops cleanly within 30 s (else killed, and the test
+ * fails: never a hubd left behind). */
+static void demo_stop(pid_t pid)
+{
+    cr_assert_eq(kill(pid, SIGINT), 0);
+    int st = 0;
+    bool gone = false;
+    for (int i = 0; i < 300 && !gone; i++) {
+        gone = waitpid(pid, &st, WNOHANG) == pid;
+        if (!gone)
+            sleep_ms(100);
+    }
+    if (!gone) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+        cr_assert_fail("hubd did not stop on SIGINT within 30 s");
+    }
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "hubd did not stop cleanly on SIGINT");
+}
+
+/* "hubctl ARGS" against the demo's database; its stdout in out. */
+static int demo_hubctl(const char *db_url, const char *args, char *out,
+                       size_t size)
+{
+    char cmd[4096];
+    const char *b = getenv("HUB_BUILD");
+    snprintf(cmd, sizeof(cmd), "DATABASE_URL='%s' '%s/%s/hubctl' %s 2>&1",
+             db_url, testdb_root(), b && *b ? b : "build", args);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* One test, so that two demo.sh never make the certificates at once. */
+Test(demo, make_run_serves_what_its_how_to_prints, .timeout = 240)
+{
+    char dir[] = "/tmp/hub-demo-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char out_path[512], creds_path[512];
+    snprintf(out_path, sizeof(out_path), "%s/out.txt", dir);
+    snprintf(creds_path, sizeof(creds_path), "%s/credentials.json", dir);
+
+    char *db_url = testdb_create();
+    cr_assert_not_null(db_url, "cannot create a test database");
+    char *ports;
+    pid_t pid = demo_start(dir, db_url, &ports);
     struct hubproc h = { .pid = pid };
     h.mllp = port_in(ports, "mllp");
     h.http = port_in(ports, "http");
     cr_assert_gt(h.mllp, 0, "%s", ports);
     cr_assert_gt(h.http, 0, "%s", ports);
+    free(ports);
 
     char *how = slurp(out_path);
     cr_assert_not_null(strstr(how, "Send a sample ADT over MLLP"), "%s", how);
@@ -145,37 +201,45 @@ Test(demo, make_run_serves_what_its_how_to_prints, .timeout = 180)
     cr_assert_not_null(creds);
     cJSON *j = cJSON_Parse(creds);
     cr_assert_not_null(j, "credentials.json is not JSON");
-    const char *token = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(j, "organizations"), "hospital"),
-        "token"));
-    cr_assert_not_null(token);
+    const cJSON *hosp = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "organizations"), "hospital");
+    const char *token = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(hosp, "token"));
+    const char *fp = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(hosp, "fingerprint"));
+    const char *db = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(j, "database_url"));
+    cr_assert(token && fp && db);
     struct http_resp r;
     cr_assert_eq(http_call(&h, false, "GET", "/v1/events?after=0", token,
                            NULL, NULL, 0, NULL, &r), 0);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_not_null(strstr(r.body, "\"adt.admit\""), "%s", r.body);
     http_resp_free(&r);
+    demo_stop(pid);
+
+    /* an operator revokes the hospital's certificate; the next make run
+     * keeps it revoked (it binds only what was never bound) */
+    char out[8192], args[256];
+    snprintf(args, sizeof(args), "cert revoke %s", fp);
+    cr_assert_eq(demo_hubctl(db, args, out, sizeof(out)), 0, "%s", out);
+    pid = demo_start(dir, db_url, &ports);
+    free(ports);
+    demo_stop(pid);
+    cr_assert_eq(demo_hubctl(db, "cert list", out, sizeof(out)), 0, "%s", out);
+    /* fingerprint, org, created_at, revoked_at ("-": live) */
+    const char *line = strstr(out, fp);
+    cr_assert_not_null(line, "%s", out);
+    const char *eol = strchr(line, '\n');
+    const char *last = eol ? eol : line + strlen(line);
+    while (last > line && last[-1] != '\t')
+        last--;
+    cr_assert(last[0] != '-' && last[0] != '\n',
+              "the revoked binding is live again:\n%s", out);
     cJSON_Delete(j);
     free(creds);
-    free(ports);
 
-    /* Ctrl-C: hubd (demo.sh exec'd it) stops cleanly */
-    cr_assert_eq(kill(pid, SIGINT), 0);
-    int st = 0;
-    bool gone = false;
-    for (int i = 0; i < 300 && !gone; i++) {
-        gone = waitpid(pid, &st, WNOHANG) == pid;
-        if (!gone)
-            sleep_ms(100);
-    }
-    if (!gone) {                /* never leave a hubd behind */
-        kill(pid, SIGKILL);
-        waitpid(pid, &st, 0);
-        cr_assert_fail("hubd did not stop on SIGINT within 30 s");
-    }
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-              "hubd did not stop cleanly on SIGINT");
+    testdb_drop(db_url);
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
