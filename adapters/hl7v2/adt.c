@@ -1894,12 +1894,23 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
  * the unformatted number (v2.5+; Japanese SS-MIX2 sends only that). E-mail
  * addresses (XTN.4; XTN.1 of a repetition whose use is NET, table 0201,
  * or that holds an '@', as senders of "a@b.de^NET^X.400" do) have no
- * place in "phones" and are left out. `pt` is split up to component 8. */
+ * place in "phones" and are left out, and so are the numbers whose
+ * equipment (XTN.3, table 0202) is no telephone: a fax (FX), a modem
+ * (MD), a pager (BP), as the FHIR adapter takes only telecom of system
+ * "phone" and C-CDA only tel: URLs (IHE PAM France senders list the fax
+ * among the phones, "^WPN^FX^..."; digits sent as Internet stay, F38).
+ * `pt` is split up to component 8. */
+static bool xtn_not_a_phone(struct slice use, struct slice equip)
+{
+    return upper_eq(use, "NET") || upper_eq(equip, "FX") ||
+           upper_eq(equip, "MD") || upper_eq(equip, "BP");
+}
+
 ADT_ALWAYS_INLINE struct text xtn_value(struct ctx *c,
                                         const struct parts *pt,
                                         struct slice use)
 {
-    if (upper_eq(use, "NET"))
+    if (xtn_not_a_phone(use, part(c, pt, 3, 0).s))
         return TEXT_NONE;
     struct text v = part(c, pt, 1, 0);
     if (v.s.len && has_byte(c, v.s, '@'))

@@ -1390,6 +1390,29 @@ Test(hl7_to_events, reads_xtn_12_and_leaves_email_addresses_out_of_phones)
     cJSON_Delete(ph);
 }
 
+/* A number whose equipment (XTN-3, table 0202) is no telephone is no
+ * phone: a fax (IHE PAM France lists it with the phones, "^WPN^FX^...",
+ * ben0it-t_pam_fr_a31.hl7, and it was written as a work phone), a modem
+ * or a pager; as the FHIR adapter takes only system "phone". */
+Test(hl7_to_events, leaves_fax_modem_and_pager_numbers_out_of_phones)
+{
+    cJSON *ph = phones_of("PID|1||M1||D^J||||||||^PRN^PH^^^^^^^^^0102030405~"
+                          "^WPN^FX^^^^^^^^^0302030405~^PRN^fx^^^^5550001~"
+                          "5550002^^MD~5550003^WPN^BP~^PRN^CP^^^^^^^^^0602|"
+                          "^WPN^FX^^^^5550004~^WPN^PH^^^^^^^^^0202030405");
+    cr_assert_eq(cJSON_GetArraySize(ph), 3, "%s", cJSON_PrintUnformatted(ph));
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 0), "value", NULL),
+                     "0102030405");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 1), "value", NULL),
+                     "0602");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 1), "use", NULL),
+                     "mobile");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 2), "value", NULL),
+                     "0202030405");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 2), "use", NULL), "work");
+    cJSON_Delete(ph);
+}
+
 /* PID-29 before PID-7 (diz-unimr_a08_test.hl7: a newborn with PID-30 Y and
  * a death date 14 years before its birth) is kept as sent, with a
  * warning. */
