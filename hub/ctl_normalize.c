@@ -82,7 +82,8 @@ static void print_answer(struct slice a)
     putchar('\n');
 }
 
-/* One prepared job: its summary, answer and events; whether accepted. */
+/* One prepared job: its summary, answer and events; whether it was
+ * accepted whole (no CSV row or FHIR batch entry refused). */
 static bool report(const char *what, struct ingest_job *j, bool hl7)
 {
     bool ok = j->msg.accepted;
@@ -104,7 +105,7 @@ static bool report(const char *what, struct ingest_job *j, bool hl7)
                j->n_parts, j->n_parts == 1 ? "" : "s");
     for (size_t k = 0; ok && k < j->events.n; k++)
         printf("%.*s\n", (int)j->events.ev[k].json.len, j->events.ev[k].json.p);
-    return ok;
+    return ok && j->n_parts == 0;   /* a refused row is a refusal too */
 }
 
 static int hl7_file(const struct hub_config *cfg, const struct dict *d,
