@@ -386,27 +386,37 @@ static int normalize_fingerprint(const char *in, char out[65])
     return n == 64 ? HUB_OK : HUB_EINVALID;
 }
 
+/* The certificate a command names: --cert FILE (its fingerprint), or a
+ * fingerprint as the positional after the first `before` ones. 0 with fp
+ * set, else the exit status (1: unreadable file, 2: usage). */
+static int fingerprint_arg(struct ctl *c, const struct ctl_args *a,
+                           int before, char fp[65])
+{
+    const char *file = ctl_opt(a, "cert");
+    if (file && a->npos == before) {
+        int rc = pem_fingerprint(file, fp);
+        return rc == HUB_OK ? 0 : fail("cannot read a PEM certificate from "
+                                       "that file", rc);
+    }
+    if (file || a->npos != before + 1)
+        return ctl_usage_error(c);
+    if (normalize_fingerprint(a->pos[before], fp) != HUB_OK) {
+        fputs("hubctl: a fingerprint is the SHA-256 of the DER, 64 hex "
+              "digits (colons allowed)\n", stderr);
+        return 2;
+    }
+    return 0;
+}
+
 int ctl_cert_bind(struct ctl *c, int argc, char **argv)
 {
     struct ctl_args a;
     char fp[65];
     int rc;
 
-    if ((rc = ctl_parse(c, argc, argv, "cert", NULL, &a)))
+    if ((rc = ctl_parse(c, argc, argv, "cert", NULL, &a)) ||
+        (rc = fingerprint_arg(c, &a, 1, fp)))
         return rc;
-    if (ctl_opt(&a, "cert") && a.npos == 1) {
-        rc = pem_fingerprint(ctl_opt(&a, "cert"), fp);
-        if (rc != HUB_OK)
-            return fail("cannot read a PEM certificate from that file", rc);
-    } else if (a.npos == 2 && !ctl_opt(&a, "cert")) {
-        if (normalize_fingerprint(a.pos[1], fp) != HUB_OK) {
-            fputs("hubctl: a fingerprint is the SHA-256 of the DER, 64 hex "
-                  "digits (colons allowed)\n", stderr);
-            return 2;
-        }
-    } else {
-        return ctl_usage_error(c);
-    }
     if (ctl_store(c) == NULL)
         return 1;
     rc = store_cert_bind(c->s, ACTOR, a.pos[0], fp);
@@ -443,21 +453,9 @@ int ctl_cert_revoke(struct ctl *c, int argc, char **argv)
     char fp[65];
     int rc;
 
-    if ((rc = ctl_parse(c, argc, argv, "cert", NULL, &a)))
+    if ((rc = ctl_parse(c, argc, argv, "cert", NULL, &a)) ||
+        (rc = fingerprint_arg(c, &a, 0, fp)))
         return rc;
-    if (ctl_opt(&a, "cert") && a.npos == 0) {
-        rc = pem_fingerprint(ctl_opt(&a, "cert"), fp);
-        if (rc != HUB_OK)
-            return fail("cannot read a PEM certificate from that file", rc);
-    } else if (a.npos == 1 && !ctl_opt(&a, "cert")) {
-        if (normalize_fingerprint(a.pos[0], fp) != HUB_OK) {
-            fputs("hubctl: a fingerprint is the SHA-256 of the DER, 64 hex "
-                  "digits (colons allowed)\n", stderr);
-            return 2;
-        }
-    } else {
-        return ctl_usage_error(c);
-    }
     if (ctl_store(c) == NULL)
         return 1;
     rc = store_cert_revoke(c->s, ACTOR, fp);

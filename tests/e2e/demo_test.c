@@ -24,6 +24,7 @@
 
 #include "../lib/hubproc.h"
 #include "../lib/testdb.h"
+#include "../lib/testfile.h"
 
 extern char **environ;
 
@@ -33,20 +34,15 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* The whole file, NUL-terminated, or NULL. */
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strdup(buf);
-}
 
 /* "name=N" of the ports file, a line each; 0 when absent. */
+/* The whole file, NUL-terminated, or NULL (testfile_read). */
+static char *read_whole(const char *path)
+{
+    size_t len;
+    return testfile_read(path, &len);
+}
+
 static int port_in(const char *ports, const char *name)
 {
     size_t n = strlen(name);
@@ -66,7 +62,7 @@ static void sample_message(char *out, size_t size)
     char path[4096];
     snprintf(path, sizeof(path), "%s/tests/data/hl7v2/ADT-A01-01.hl7",
              testdb_root());
-    char *m = slurp(path);
+    char *m = read_whole(path);
     cr_assert_not_null(m, "cannot read %s", path);
     size_t n = 0;
     for (const char *p = m; *p && n + 1 < size; p++)
@@ -108,11 +104,11 @@ static pid_t demo_start(const char *dir, const char *db_url, char **ports)
     for (int i = 0; i < 1500 && *ports == NULL; i++) {
         int st;
         if (waitpid(pid, &st, WNOHANG) == pid) {
-            char *o = slurp(out_path);
+            char *o = read_whole(out_path);
             cr_assert_fail("demo.sh exited (%d) before serving:\n%s",
                            WIFEXITED(st) ? WEXITSTATUS(st) : -1, o ? o : "");
         }
-        *ports = slurp(ports_path);
+        *ports = read_whole(ports_path);
         if (*ports == NULL)
             sleep_ms(100);
     }
@@ -181,7 +177,7 @@ Test(demo, make_run_serves_what_its_how_to_prints, .timeout = 240)
     cr_assert_gt(h.http, 0, "%s", ports);
     free(ports);
 
-    char *how = slurp(out_path);
+    char *how = read_whole(out_path);
     cr_assert_not_null(strstr(how, "Send a sample ADT over MLLP"), "%s", how);
     cr_assert_not_null(strstr(how, "Read it back from the pull feed"));
     free(how);
@@ -197,7 +193,7 @@ Test(demo, make_run_serves_what_its_how_to_prints, .timeout = 240)
     mllp_close(&c);
 
     /* the hospital's token from credentials.json reads it on the feed */
-    char *creds = slurp(creds_path);
+    char *creds = read_whole(creds_path);
     cr_assert_not_null(creds);
     cJSON *j = cJSON_Parse(creds);
     cr_assert_not_null(j, "credentials.json is not JSON");

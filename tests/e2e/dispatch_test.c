@@ -69,21 +69,29 @@ static void teardown(void)
 
 TestSuite(dispatch, .init = setup, .fini = teardown, .timeout = 90);
 
+/* The tests' dispatcher settings, for a test to adjust before it starts
+ * one itself. */
+static void test_config(struct dispatch_config *c, int timeout_ms,
+                        double scale, bool production)
+{
+    dispatch_config_defaults(c);
+    c->database_url = url;
+    c->timeout_ms = timeout_ms;
+    c->connect_timeout_ms = timeout_ms;
+    c->lease_ms = timeout_ms + 2000;
+    c->poll_ms = 50;
+    c->time_scale = scale;
+    c->production = production;
+    c->per_endpoint = 4;
+    /* a name that needs escaping in the attempt rows' details, which the
+     * dispatcher writes (attempt_details_are_exact) */
+    snprintf(c->node, sizeof(c->node), "test-node \"q\" \xc3\xa9\\");
+}
+
 static void start_dispatcher(int timeout_ms, double scale, bool production)
 {
     struct dispatch_config c;
-    dispatch_config_defaults(&c);
-    c.database_url = url;
-    c.timeout_ms = timeout_ms;
-    c.connect_timeout_ms = timeout_ms;
-    c.lease_ms = timeout_ms + 2000;
-    c.poll_ms = 50;
-    c.time_scale = scale;
-    c.production = production;
-    c.per_endpoint = 4;
-    /* a name that needs escaping in the attempt rows' details, which the
-     * dispatcher writes (attempt_details_are_exact) */
-    snprintf(c.node, sizeof(c.node), "test-node \"q\" \xc3\xa9\\");
+    test_config(&c, timeout_ms, scale, production);
     cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
 }
 
@@ -463,14 +471,8 @@ Test(dispatch, the_circuit_breaker_stops_sending_to_a_failing_endpoint)
         ingest(key, "adt.admit", pid);
     }
     struct dispatch_config c;
-    dispatch_config_defaults(&c);
-    c.database_url = url;
-    c.timeout_ms = 2000;
-    c.connect_timeout_ms = 2000;
+    test_config(&c, 2000, 100.0, false);
     c.lease_ms = 60000;
-    c.poll_ms = 50;
-    c.time_scale = 100.0;
-    c.per_endpoint = 4;
     c.breaker_failures = 3;
     c.breaker_open_ms = 400000;         /* 4 s at time_scale 100 */
     cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
@@ -758,14 +760,7 @@ Test(dispatch, production_profile_refuses_loopback_receivers)
     dispatch_stop(disp);
     disp = NULL;
     struct dispatch_config c;
-    dispatch_config_defaults(&c);
-    c.database_url = url;
-    c.timeout_ms = 2000;
-    c.connect_timeout_ms = 2000;
-    c.lease_ms = 4000;
-    c.poll_ms = 50;
-    c.time_scale = 1000.0;
-    c.production = true;
+    test_config(&c, 2000, 1000.0, true);
     c.allow_private = true;
     cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
     cr_assert_eq(wait_status(sub, "delivered", 1, 10000), 1);

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/testdb.h"
 #include "../lib/testdict.h"
 #include "../lib/testfile.h"
 #include "../lib/variant.h"
@@ -53,12 +54,6 @@ static void teardown(void)
 }
 
 TestSuite(csv_variants, .init = setup, .fini = teardown);
-
-static const char *root(void)
-{
-    const char *r = getenv("HUB_ROOT");
-    return r && *r ? r : ".";
-}
 
 /* One file split into records of raw fields (quotes and all, as sent). */
 struct record {
@@ -332,7 +327,7 @@ Test(csv_variants, line_ends_bom_quoting_and_column_order_change_nothing)
     unsigned uploads = 0, accepted = 0, variants = 0, fails = 0;
     for (size_t di = 0; di < 2; di++) {
         char dir[4096];
-        snprintf(dir, sizeof(dir), "%s/%s", root(), dirs[di]);
+        snprintf(dir, sizeof(dir), "%s/%s", testdb_root(), dirs[di]);
         DIR *dh = opendir(dir);
         cr_assert_not_null(dh, "cannot open %s", dir);
         struct dirent *e;

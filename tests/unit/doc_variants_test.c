@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/testdb.h"
 #include "../lib/testdict.h"
 #include "../lib/testfile.h"
 #include "../lib/variant.h"
@@ -60,12 +61,6 @@ static void teardown(void)
 }
 
 TestSuite(doc_variants, .init = setup, .fini = teardown);
-
-static const char *root(void)
-{
-    const char *r = getenv("HUB_ROOT");
-    return r && *r ? r : ".";
-}
 
 enum fmt { F_FHIR, F_CCDA };
 
@@ -435,7 +430,7 @@ static unsigned run_format(enum fmt f, unsigned *accepted, unsigned *fails)
     unsigned files = 0, nvar = f == F_FHIR ? 5 : 6;
     for (size_t di = 0; di < 2; di++) {
         char dir[4096];
-        snprintf(dir, sizeof(dir), "%s/%s", root(), dirs[di]);
+        snprintf(dir, sizeof(dir), "%s/%s", testdb_root(), dirs[di]);
         DIR *dh = opendir(dir);
         cr_assert_not_null(dh, "cannot open %s", dir);
         struct dirent *e;

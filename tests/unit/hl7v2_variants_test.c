@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/testdb.h"
 #include "../lib/testdict.h"
 #include "../lib/testfile.h"
 #include "../lib/variant.h"
@@ -43,12 +44,6 @@
 #include "hl7v2/hl7v2.h"
 
 static const char *const dirs[] = {"tests/data/hl7v2", "tests/data/real/hl7v2"};
-
-static const char *root(void)
-{
-    const char *r = getenv("HUB_ROOT");
-    return r && *r ? r : ".";
-}
 
 /* What the adapter made of one message, as hubd normalizes it. */
 static struct variant_outcome normalize(const struct dict *d, const char *p,
@@ -67,6 +62,15 @@ static struct variant_outcome normalize(const struct dict *d, const char *p,
     return o;
 }
 
+/* Where the message's MSH starts (after a BOM or blanks), or NULL. */
+static const char *find_msh(const char *msg, size_t len)
+{
+    for (size_t i = 0; i + 3 <= len; i++)
+        if (memcmp(msg + i, "MSH", 3) == 0)
+            return msg + i;
+    return NULL;
+}
+
 /* The segments of a message, whatever ends them (CR, LF or CRLF; blank
  * lines are no segments), from its MSH on. */
 struct segs {
@@ -77,10 +81,7 @@ struct segs {
 
 static bool split_segments(const char *msg, size_t len, struct segs *s)
 {
-    const char *msh = NULL;
-    for (size_t i = 0; i + 3 <= len && !msh; i++)
-        if (memcmp(msg + i, "MSH", 3) == 0)
-            msh = msg + i;
+    const char *msh = find_msh(msg, len);
     if (!msh)
         return false;
     s->n = 0;
@@ -153,10 +154,7 @@ static char *join(const struct segs *s, const char *eol, enum extra extra,
 static bool redelimit(const char *msg, size_t len, char *out)
 {
     static const char pool[] = "!#$%*@;:?=+`'\"<>[]{}_,./";
-    const char *msh = NULL;
-    for (size_t i = 0; i + 3 <= len && !msh; i++)
-        if (memcmp(msg + i, "MSH", 3) == 0)
-            msh = msg + i;
+    const char *msh = find_msh(msg, len);
     if (!msh || msh + 5 > msg + len || memchr(msg, 0x1b, len))
         return false;
     char old[6], new[6];
@@ -421,11 +419,8 @@ static char *as_latin1(const struct segs *s, size_t *out_len)
 static char *with_truncation_char(const char *msg, size_t len,
                                   size_t *out_len)
 {
-    const char *msh = NULL;
-    for (size_t i = 0; i + 9 <= len && !msh; i++)
-        if (memcmp(msg + i, "MSH", 3) == 0)
-            msh = msg + i;
-    if (!msh || msh[8] != msh[3] || memchr(msg, '#', len))
+    const char *msh = find_msh(msg, len);
+    if (!msh || msh + 9 > msg + len || msh[8] != msh[3] || memchr(msg, '#', len))
         return NULL;
     size_t at = (size_t)(msh - msg) + 8;
     char *o = malloc(len + 1);
@@ -443,7 +438,7 @@ Test(hl7_variants, other_delimiters_line_ends_and_z_segments_change_nothing)
              fails = 0;
     for (size_t di = 0; di < sizeof(dirs) / sizeof(dirs[0]); di++) {
         char dir[4096];
-        snprintf(dir, sizeof(dir), "%s/%s", root(), dirs[di]);
+        snprintf(dir, sizeof(dir), "%s/%s", testdb_root(), dirs[di]);
         DIR *dh = opendir(dir);
         cr_assert_not_null(dh, "cannot open %s", dir);
         struct dirent *e;
