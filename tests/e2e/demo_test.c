@@ -48,7 +48,7 @@ static int port_in(const char *ports, const char *name)
     size_t n = strlen(name);
     for (const char *p = ports; p && *p;) {
         if (strncmp(p, name, n) == 0 && p[n] == '=')
-            return atoi(p + n + 1);
+            return (int)strtol(p + n + 1, NULL, 10);
         p = strchr(p, '\n');
         if (p)
             p++;
