@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/hub_err.h"
+#include "config.h"
 #include "store.h"
 
 struct store *ctl_store(struct ctl *c)
@@ -45,6 +46,26 @@ int ctl_usage_error(struct ctl *c)
 {
     fprintf(stderr, "usage: hubctl %s\n", c->usage ? c->usage : "help");
     return 2;
+}
+
+int ctl_config(const struct ctl_args *a, struct hub_config *cfg)
+{
+    char err[512];
+    const char *path = ctl_opt(a, "config");
+
+    if (path == NULL)
+        path = getenv("HUB_CONFIG");
+    if (config_load(cfg, path, err, sizeof(err)) != HUB_OK) {
+        fprintf(stderr, "hubctl: %s\n", err);
+        return 2;
+    }
+    return 0;
+}
+
+int ctl_fail(const char *what, int code)
+{
+    fprintf(stderr, "hubctl: %s (%s)\n", what, hub_strerror(code));
+    return 1;
 }
 
 /* `name` (length n) in the comma-separated `list`? */

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 
 struct store;
+struct hub_config;
 
 struct ctl {
     const char *usage;              /* the running command's usage line */
@@ -51,5 +52,11 @@ int ctl_parse(struct ctl *c, int argc, char **argv, const char *known,
 const char *ctl_opt(const struct ctl_args *a, const char *name);
 /* Print "usage: hubctl <usage>" to stderr and return 2. */
 int ctl_usage_error(struct ctl *c);
+/* Print "hubctl: <what> (<the error code's text>)" to stderr and return 1. */
+int ctl_fail(const char *what, int code);
+/* The configuration of --config FILE, else of $HUB_CONFIG, else the
+ * defaults: 0, or prints why not and returns 2 (a usage error: the file
+ * named is wrong). */
+int ctl_config(const struct ctl_args *a, struct hub_config *cfg);
 
 #endif

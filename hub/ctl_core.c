@@ -34,12 +34,6 @@ int ctl_cert_revoke(struct ctl *c, int argc, char **argv);
 int ctl_audit_verify(struct ctl *c, int argc, char **argv);
 int ctl_audit_list(struct ctl *c, int argc, char **argv);
 
-static int fail(const char *what, int code)
-{
-    fprintf(stderr, "hubctl: %s (%s)\n", what, hub_strerror(code));
-    return 1;
-}
-
 int ctl_migrate(struct ctl *c, int argc, char **argv)
 {
     struct ctl_args a;
@@ -68,7 +62,7 @@ int ctl_migrate(struct ctl *c, int argc, char **argv)
         return 1;
     }
     if (rc != HUB_OK)
-        return fail("cannot apply the migrations", rc);
+        return ctl_fail("cannot apply the migrations", rc);
     char *n = NULL;
     (void)store_query_text(c->s, "SELECT max(version) FROM schema_migrations",
                            0, NULL, &n);
@@ -115,13 +109,13 @@ int ctl_org_add(struct ctl *c, int argc, char **argv)
                        ctl_opt(&a, "kind"), scopes);
     /* 23505: the primary key; else the id's CHECK */
     if (rc == HUB_EINVALID && !strcmp(store_last_sqlstate(c->s), "23505"))
-        return fail("cannot add the organization: that id is taken "
+        return ctl_fail("cannot add the organization: that id is taken "
                     "(hubctl org list)", rc);
     if (rc == HUB_EINVALID)
-        return fail("cannot add the organization: an id is 1 to 63 of "
+        return ctl_fail("cannot add the organization: an id is 1 to 63 of "
                     "a-z 0-9 _ . -, starting with a letter or digit", rc);
     if (rc != HUB_OK)
-        return fail("cannot add the organization", rc);
+        return ctl_fail("cannot add the organization", rc);
     printf("org %s added\n", a.pos[0]);
     return 0;
 }
@@ -147,9 +141,9 @@ int ctl_org_update(struct ctl *c, int argc, char **argv)
     rc = store_org_update(c->s, ACTOR, a.pos[0], ctl_opt(&a, "name"),
                           ctl_opt(&a, "scopes") ? (long)scopes : -1);
     if (rc == HUB_ENOTFOUND)
-        return fail("no organization has that id", rc);
+        return ctl_fail("no organization has that id", rc);
     if (rc != HUB_OK)
-        return fail("cannot update the organization", rc);
+        return ctl_fail("cannot update the organization", rc);
     printf("org %s updated\n", a.pos[0]);
     return 0;
 }
@@ -187,23 +181,37 @@ static int print_table(const char *json, const char *const *cols, size_t n)
     return 0;
 }
 
-int ctl_org_list(struct ctl *c, int argc, char **argv)
+/* A list command without arguments: what `list` returns (a JSON array of
+ * objects) printed as the columns `cols`, NULL-terminated; `what` is
+ * the error's wording ("cannot list ..."). */
+static int list_command(struct ctl *c, int argc, char **argv,
+                        int (*list)(struct store *, char **),
+                        const char *what, const char *const *cols)
 {
-    static const char *const cols[] = { "id", "kind", "scopes", "name",
-                                        "created_at" };
     struct ctl_args a;
     char *json = NULL;
+    size_t n = 0;
     int rc;
 
     if ((rc = ctl_parse(c, argc, argv, "", NULL, &a)) || a.npos)
         return rc ? rc : ctl_usage_error(c);
     if (ctl_store(c) == NULL)
         return 1;
-    if ((rc = store_org_list(c->s, &json)) != HUB_OK)
-        return fail("cannot list organizations", rc);
-    rc = print_table(json, cols, sizeof(cols) / sizeof(cols[0]));
+    if ((rc = list(c->s, &json)) != HUB_OK)
+        return ctl_fail(what, rc);
+    while (cols[n])
+        n++;
+    rc = print_table(json, cols, n);
     free(json);
     return rc;
+}
+
+int ctl_org_list(struct ctl *c, int argc, char **argv)
+{
+    static const char *const cols[] = { "id", "kind", "scopes", "name",
+                                        "created_at", NULL };
+    return list_command(c, argc, argv, store_org_list,
+                        "cannot list organizations", cols);
 }
 
 /* base64url without padding of n bytes into out (size >= 4n/3 + 2) */
@@ -241,7 +249,7 @@ static bool org_has_scopes(struct ctl *c, const char *org, unsigned want)
                          "organizations WHERE id = $1", 1, p, &v) != HUB_OK ||
         v == NULL) {
         free(v);
-        fail("no organization has that id (hubctl org list)", HUB_ENOTFOUND);
+        ctl_fail("no organization has that id (hubctl org list)", HUB_ENOTFOUND);
         return false;
     }
     (void)store_scopes_parse(v, &has);
@@ -281,7 +289,7 @@ int ctl_token_create(struct ctl *c, int argc, char **argv)
     }
     if (RAND_bytes(secret, sizeof(secret)) != 1 ||
         RAND_bytes(pub, sizeof(pub)) != 1)
-        return fail("no randomness", HUB_EIO);
+        return ctl_fail("no randomness", HUB_EIO);
     for (size_t i = 0; i < sizeof(pub); i++)   /* public part: 8 hex */
         snprintf(pub_txt + 2 * i, 3, "%02x", pub[i]);
     b64url(secret, sizeof(secret), sec_txt);
@@ -296,7 +304,7 @@ int ctl_token_create(struct ctl *c, int argc, char **argv)
     OPENSSL_cleanse(secret, sizeof(secret));
     if (rc != HUB_OK) {
         OPENSSL_cleanse(token, sizeof(token));
-        return fail("cannot create the token (is the org known?)", rc);
+        return ctl_fail("cannot create the token (is the org known?)", rc);
     }
     printf("%s\n", token);
     fprintf(stderr, "token %s created for %s; it is shown only now, keep it "
@@ -308,20 +316,9 @@ int ctl_token_create(struct ctl *c, int argc, char **argv)
 int ctl_token_list(struct ctl *c, int argc, char **argv)
 {
     static const char *const cols[] = { "prefix", "org", "scopes",
-                                        "created_at", "revoked_at" };
-    struct ctl_args a;
-    char *json = NULL;
-    int rc;
-
-    if ((rc = ctl_parse(c, argc, argv, "", NULL, &a)) || a.npos)
-        return rc ? rc : ctl_usage_error(c);
-    if (ctl_store(c) == NULL)
-        return 1;
-    if ((rc = store_token_list(c->s, &json)) != HUB_OK)
-        return fail("cannot list tokens", rc);
-    rc = print_table(json, cols, sizeof(cols) / sizeof(cols[0]));
-    free(json);
-    return rc;
+                                        "created_at", "revoked_at", NULL };
+    return list_command(c, argc, argv, store_token_list,
+                        "cannot list tokens", cols);
 }
 
 int ctl_token_revoke(struct ctl *c, int argc, char **argv)
@@ -335,11 +332,11 @@ int ctl_token_revoke(struct ctl *c, int argc, char **argv)
         return 1;
     rc = store_token_revoke(c->s, ACTOR, a.pos[0]);
     if (rc == HUB_ENOTFOUND)
-        return fail("no live token has that prefix", rc);
+        return ctl_fail("no live token has that prefix", rc);
     if (rc == HUB_EINVALID)
-        return fail("prefix too short or matches several tokens", rc);
+        return ctl_fail("prefix too short or matches several tokens", rc);
     if (rc != HUB_OK)
-        return fail("cannot revoke the token", rc);
+        return ctl_fail("cannot revoke the token", rc);
     printf("token %s revoked\n", a.pos[0]);
     return 0;
 }
@@ -395,7 +392,7 @@ static int fingerprint_arg(struct ctl *c, const struct ctl_args *a,
     const char *file = ctl_opt(a, "cert");
     if (file && a->npos == before) {
         int rc = pem_fingerprint(file, fp);
-        return rc == HUB_OK ? 0 : fail("cannot read a PEM certificate from "
+        return rc == HUB_OK ? 0 : ctl_fail("cannot read a PEM certificate from "
                                        "that file", rc);
     }
     if (file || a->npos != before + 1)
@@ -421,7 +418,7 @@ int ctl_cert_bind(struct ctl *c, int argc, char **argv)
         return 1;
     rc = store_cert_bind(c->s, ACTOR, a.pos[0], fp);
     if (rc != HUB_OK)
-        return fail("cannot bind the certificate (is the org known?)", rc);
+        return ctl_fail("cannot bind the certificate (is the org known?)", rc);
     printf("certificate %s bound to %s\n", fp, a.pos[0]);
     return 0;
 }
@@ -429,20 +426,9 @@ int ctl_cert_bind(struct ctl *c, int argc, char **argv)
 int ctl_cert_list(struct ctl *c, int argc, char **argv)
 {
     static const char *const cols[] = { "fingerprint", "org", "created_at",
-                                        "revoked_at" };
-    struct ctl_args a;
-    char *json = NULL;
-    int rc;
-
-    if ((rc = ctl_parse(c, argc, argv, "", NULL, &a)) || a.npos)
-        return rc ? rc : ctl_usage_error(c);
-    if (ctl_store(c) == NULL)
-        return 1;
-    if ((rc = store_cert_list(c->s, &json)) != HUB_OK)
-        return fail("cannot list certificate bindings", rc);
-    rc = print_table(json, cols, sizeof(cols) / sizeof(cols[0]));
-    free(json);
-    return rc;
+                                        "revoked_at", NULL };
+    return list_command(c, argc, argv, store_cert_list,
+                        "cannot list certificate bindings", cols);
 }
 
 /* A partner's certificate that must no longer authenticate (lost key,
@@ -460,9 +446,9 @@ int ctl_cert_revoke(struct ctl *c, int argc, char **argv)
         return 1;
     rc = store_cert_revoke(c->s, ACTOR, fp);
     if (rc == HUB_ENOTFOUND)
-        return fail("no live binding has that fingerprint", rc);
+        return ctl_fail("no live binding has that fingerprint", rc);
     if (rc != HUB_OK)
-        return fail("cannot revoke the certificate binding", rc);
+        return ctl_fail("cannot revoke the certificate binding", rc);
     printf("certificate %s revoked\n", fp);
     return 0;
 }
@@ -476,7 +462,7 @@ int ctl_cert_fingerprint(struct ctl *c, int argc, char **argv)
     if ((rc = ctl_parse(c, argc, argv, "", NULL, &a)) || a.npos != 1)
         return rc ? rc : ctl_usage_error(c);
     if ((rc = pem_fingerprint(a.pos[0], fp)) != HUB_OK)
-        return fail("cannot read a PEM certificate from that file", rc);
+        return ctl_fail("cannot read a PEM certificate from that file", rc);
     printf("%s\n", fp);
     return 0;
 }
@@ -505,7 +491,7 @@ int ctl_audit_verify(struct ctl *c, int argc, char **argv)
     if (ctl_store(c) == NULL)
         return 2;
     if ((rc = store_audit_verify(c->s, &chk)) != HUB_OK) {
-        fail("cannot read the audit chain", rc);
+        ctl_fail("cannot read the audit chain", rc);
         return 2;
     }
     if (chk.ok && head) {
@@ -523,7 +509,7 @@ int ctl_audit_verify(struct ctl *c, int argc, char **argv)
             return 1;
         }
         if (rc != HUB_OK) {
-            fail("cannot read the audit chain", rc);
+            ctl_fail("cannot read the audit chain", rc);
             return 2;
         }
     }
@@ -570,7 +556,7 @@ int ctl_audit_list(struct ctl *c, int argc, char **argv)
     rc = store_audit_list(c->s, ctl_opt(&a, "patient"), after, (int)limit,
                           &json);
     if (rc != HUB_OK)
-        return fail("cannot list the audit trail", rc);
+        return ctl_fail("cannot list the audit trail", rc);
     if (ctl_opt(&a, "json")) {
         printf("%s\n", json);
     } else {

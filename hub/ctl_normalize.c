@@ -295,7 +295,6 @@ int ctl_normalize(struct ctl *c, int argc, char **argv)
     struct hub_config cfg;
     struct dict *d;
     struct dict_err derr;
-    char err[512];
     int rc;
 
     if ((rc = ctl_parse(c, argc, argv, "csv,config", NULL, &a)) ||
@@ -305,13 +304,8 @@ int ctl_normalize(struct ctl *c, int argc, char **argv)
     if (kind && strcmp(kind, "screenings") != 0 &&
         strcmp(kind, "referral-status") != 0 && strcmp(kind, "shinny") != 0)
         return ctl_usage_error(c);
-    const char *path = ctl_opt(&a, "config");
-    if (path == NULL)
-        path = getenv("HUB_CONFIG");
-    if (config_load(&cfg, path, err, sizeof(err)) != HUB_OK) {
-        fprintf(stderr, "hubctl: %s\n", err);
-        return 2;
-    }
+    if ((rc = ctl_config(&a, &cfg)) != 0)
+        return rc;
     if ((rc = dict_files_load(cfg.dict_dir, &d, &derr)) != HUB_OK) {
         fprintf(stderr, "hubctl: the data dictionary: %s: %s (%s)\n",
                 derr.file, derr.what ? derr.what : "failed",

@@ -24,18 +24,12 @@ int ctl_prune(struct ctl *c, int argc, char **argv)
     struct hub_config cfg;
     struct prune_config pc;
     struct prune_report r;
-    char err[512];
     int rc;
 
     if ((rc = ctl_parse(c, argc, argv, "config", "dry-run", &a)) || a.npos)
         return rc ? rc : ctl_usage_error(c);
-    const char *path = ctl_opt(&a, "config");
-    if (path == NULL)
-        path = getenv("HUB_CONFIG");
-    if (config_load(&cfg, path, err, sizeof(err)) != HUB_OK) {
-        fprintf(stderr, "hubctl: %s\n", err);
-        return 2;
-    }
+    if ((rc = ctl_config(&a, &cfg)) != 0)
+        return rc;
     prune_config_from(&pc, &cfg);
     pc.actor = "hubctl";
     bool dry = ctl_opt(&a, "dry-run") != NULL;

@@ -38,12 +38,6 @@ int ctl_deliveries_list(struct ctl *c, int argc, char **argv);
 int ctl_deliveries_replay(struct ctl *c, int argc, char **argv);
 int ctl_deliveries_replay_range(struct ctl *c, int argc, char **argv);
 
-static int fail(const char *what, int code)
-{
-    fprintf(stderr, "hubctl: %s (%s)\n", what, hub_strerror(code));
-    return 1;
-}
-
 static int refused(const char *what, const struct hub_err *e, int code)
 {
     fprintf(stderr, "hubctl: %s refused: %s%s%s (%s)\n", what,
@@ -150,7 +144,7 @@ int ctl_sub_add(struct ctl *c, int argc, char **argv)
         rc == HUB_ELIMIT)
         return refused("subscription", &e, rc);
     if (rc != HUB_OK)
-        return fail("cannot create the subscription", rc);
+        return ctl_fail("cannot create the subscription", rc);
     /* printed once in full: the secret is needed by the receiver */
     printf("%s\n", out);
     free(out);
@@ -193,7 +187,7 @@ int ctl_sub_list(struct ctl *c, int argc, char **argv)
     if (ctl_store(c) == NULL)
         return 1;
     if ((rc = subs_list(c->s, ctl_opt(&a, "org"), &out)) != HUB_OK)
-        return fail("cannot list subscriptions", rc);
+        return ctl_fail("cannot list subscriptions", rc);
     if (ctl_opt(&a, "json"))
         printf("%s\n", out);
     else
@@ -213,7 +207,7 @@ int ctl_sub_get(struct ctl *c, int argc, char **argv)
     if (ctl_store(c) == NULL)
         return 1;
     if ((rc = subs_get(c->s, NULL, a.pos[0], &out)) != HUB_OK)
-        return fail("cannot get the subscription", rc);
+        return ctl_fail("cannot get the subscription", rc);
     printf("%s\n", out);
     free(out);
     return 0;
@@ -236,7 +230,7 @@ int ctl_sub_update(struct ctl *c, int argc, char **argv)
     if (rc == HUB_EINVALID || rc == HUB_ESYNTAX || rc == HUB_EUNSUPPORTED)
         return refused("subscription", &e, rc);
     if (rc != HUB_OK)
-        return fail("cannot update the subscription", rc);
+        return ctl_fail("cannot update the subscription", rc);
     printf("%s\n", out);
     free(out);
     return 0;
@@ -253,7 +247,7 @@ static int set_status(struct ctl *c, int argc, char **argv, const char *st)
     if (ctl_store(c) == NULL)
         return 1;
     if ((rc = subs_set_status(c->s, ACTOR, NULL, a.pos[0], st, &out)) != HUB_OK)
-        return fail("cannot change the subscription", rc);
+        return ctl_fail("cannot change the subscription", rc);
     printf("subscription %s %s\n", a.pos[0],
            strcmp(st, "paused") == 0 ? "paused" : "resumed");
     free(out);
@@ -280,7 +274,7 @@ int ctl_sub_delete(struct ctl *c, int argc, char **argv)
     if (ctl_store(c) == NULL)
         return 1;
     if ((rc = subs_delete(c->s, ACTOR, NULL, a.pos[0])) != HUB_OK)
-        return fail("cannot delete the subscription", rc);
+        return ctl_fail("cannot delete the subscription", rc);
     printf("subscription %s deleted\n", a.pos[0]);
     return 0;
 }
@@ -306,7 +300,7 @@ int ctl_deliveries_list(struct ctl *c, int argc, char **argv)
     rc = deliveries_list(c->s, NULL, ctl_opt(&a, "subscription"),
                          ctl_opt(&a, "status"), 0, (int)limit, &out);
     if (rc != HUB_OK)
-        return fail("cannot list deliveries (status: pending, delivering, "
+        return ctl_fail("cannot list deliveries (status: pending, delivering, "
                     "delivered, failed, dead, cancelled)", rc);
     if (ctl_opt(&a, "json")) {
         printf("%s\n", out);
@@ -347,7 +341,7 @@ int ctl_deliveries_replay(struct ctl *c, int argc, char **argv)
         return 1;
     rc = deliveries_replay(c->s, ACTOR, NULL, a.pos[0]);
     if (rc != HUB_OK)
-        return fail("cannot replay: no such delivery, or it is pending or "
+        return ctl_fail("cannot replay: no such delivery, or it is pending or "
                     "being delivered", rc);
     printf("delivery %s replayed\n", a.pos[0]);
     warn_if_waiting(c, a.pos[0], NULL);
@@ -380,7 +374,7 @@ int ctl_deliveries_replay_range(struct ctl *c, int argc, char **argv)
     if (rc == HUB_EINVALID)
         return refused("replay", &e, rc);
     if (rc != HUB_OK)
-        return fail("cannot replay", rc);
+        return ctl_fail("cannot replay", rc);
     printf("%d deliveries replayed\n", n);
     if (n > 0)
         warn_if_waiting(c, NULL, ctl_opt(&a, "subscription"));

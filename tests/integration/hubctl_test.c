@@ -117,6 +117,17 @@ Test(hubctl, token_is_printed_once_and_only_its_hash_is_stored)
     cr_assert_eq(hubctl(NULL, 0, cmd), 0);
     cr_assert_eq(store_auth_token(s, sha, &p), HUB_ENOTFOUND);
     cr_assert_eq(hubctl(NULL, 0, cmd), 1, "already revoked");
+    /* the list shows the prefix and the revocation, never the secret */
+    char out[4096], row[64];
+    cr_assert_eq(hubctl(out, sizeof(out), "token list"), 0);
+    static const char head[] = "prefix\torg\tscopes\tcreated_at\trevoked_at\n";
+    cr_assert_eq(strncmp(out, head, sizeof(head) - 1), 0, "%s", out);
+    snprintf(row, sizeof(row), "%.12s\torg_cbo\t[\"subscribe\"]\t", tok);
+    cr_assert_not_null(strstr(out, row), "%s", out);
+    cr_assert_null(strstr(out, tok + 12), "the secret's tail: %s", out);
+    cr_assert_not_null(strrchr(out, '\t'));
+    cr_assert_neq(strcmp(strrchr(out, '\t'), "\t-\n"), 0, "revoked: %s", out);
+    cr_assert_eq(hubctl(NULL, 0, "token list org_cbo"), 2, "no arguments");
     store_free(s);
 }
 
