@@ -299,10 +299,6 @@ int main(int argc, char **argv)
         log_error("hubd.start_failed", "why=%s", "a listener did not start");
         goto out;
     }
-    if (cfg.ports_file[0] && write_ports_file(&app.srv, cfg.ports_file) != HUB_OK) {
-        log_error("hubd.ports_file_failed", "errno=%d", errno);
-        goto out;
-    }
     {
         /* the webhook dispatcher: its own thread, loop and connection */
         struct dispatch_config dc;
@@ -321,6 +317,13 @@ int main(int argc, char **argv)
     app.sig_term = evsignal_new(app.srv.base, SIGTERM, on_signal, &app);
     evsignal_add(app.sig_int, NULL);
     evsignal_add(app.sig_term, NULL);
+    /* the ports file says "up" to whoever waits for it (tests, scripts):
+     * written last, once Ctrl-C stops hubd cleanly (a SIGINT before the
+     * handler was set ended it with no shutdown at all) */
+    if (cfg.ports_file[0] && write_ports_file(&app.srv, cfg.ports_file) != HUB_OK) {
+        log_error("hubd.ports_file_failed", "errno=%d", errno);
+        goto out;
+    }
     log_info("hubd.started", "profile=%s pid=%d",
              cfg.profile == PROFILE_DEV ? "dev" : "production", (int)getpid());
 

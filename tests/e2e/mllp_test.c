@@ -10,6 +10,8 @@
 #include <string.h>
 #include <signal.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/hub_err.h"
 #include "store.h"
@@ -468,6 +470,45 @@ Test(mllp, sigterm_finishes_in_flight_commits_and_their_acks,
     cr_expect_geq(stored, aa);
     cr_expect_geq(aa, 1);
     mllp_close(&c);
+}
+
+/* The ports file says "up" (tests and scripts wait for it, `make run`'s
+ * Ctrl-C comes any time after): a SIGINT as soon as it is there stops
+ * hubd cleanly, exit 0. It was written before the signal handlers were
+ * set, and such a SIGINT ended hubd with no shutdown at all (demo_test
+ * met it, now and then). Five starts, each stopped at once. */
+Test(mllp, sigint_as_soon_as_the_ports_file_is_there_is_a_clean_stop,
+     .init = start_default, .fini = stop, .timeout = 60)
+{
+    cr_assert_eq(hub_stop(&hub), 0);
+    for (int i = 0; i < 5; i++) {
+        pid_t pid = hub_spawn_node(hub.db_url, "sigint-node", NULL);
+        cr_assert_gt(pid, 0);
+        char path[64];
+        snprintf(path, sizeof(path), "/tmp/hub-e2e-ports-%d", (int)pid);
+        struct timespec ms = { 0, 1000000 };
+        int st = 0;
+        bool gone = false;
+        for (int t = 0; t < 30000 && access(path, F_OK) != 0; t++) {
+            gone = waitpid(pid, &st, WNOHANG) == pid;
+            cr_assert(!gone, "hubd exited before its ports file");
+            nanosleep(&ms, NULL);
+        }
+        cr_assert_eq(access(path, F_OK), 0, "no ports file in 30 s");
+        cr_assert_eq(kill(pid, SIGINT), 0);
+        for (int t = 0; t < 10000 && !gone; t++) {
+            gone = waitpid(pid, &st, WNOHANG) == pid;
+            if (!gone)
+                nanosleep(&ms, NULL);
+        }
+        if (!gone)
+            hub_node_stop(pid, SIGKILL);
+        unlink(path);
+        cr_assert(gone, "hubd did not stop within 10 s of SIGINT");
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                  "start %d: %s %d", i, WIFEXITED(st) ? "exit" : "signal",
+                  WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+    }
 }
 
 Test(mllp, tls_client_certificate_names_the_org, .init = start_default,
