@@ -23,7 +23,8 @@
  * Claims happen on a NOTIFY hub_deliveries (those that come while a
  * claim is out make one claim after it), after completions while the last
  * claim left due work behind, and every poll_ms; flushes DISPATCH_LINGER_MS after
- * completions (at once when many outcomes wait), one at a time, so they
+ * completions (at once when many outcomes wait, or when the last claim saw
+ * rows wait behind one of ours: order_waits), one at a time, so they
  * batch themselves under load.
  *
  * Invariants: an endpoint never has more than per_endpoint transfers; a
@@ -254,6 +255,10 @@ struct dispatch {
     bool db_ok;                         /* the last request reached the database */
     bool db_seen;                       /* ... and some request ever did */
     bool more_due;                      /* the last claim may have left some */
+    /* the last claim that looked saw due rows wait behind one of our
+     * deliveries (same subscription and patient): outcomes are recorded
+     * at once, without the linger, as their commit lets those rows go */
+    bool order_waits;
     struct outcome *req_results;        /* or NULL (flush worker) */
     int req_n_results;
     bool req_digest;                    /* flush worker: digests too */
@@ -995,7 +1000,7 @@ static void check_multi(struct dispatch *d)
                                        DISPATCH_CLAIMED_FACTOR /
                                        DISPATCH_REFILL_DIV)
         claim_turn(d);
-    if (d->n_results >= DISPATCH_FLUSH_BATCH) {
+    if (d->n_results >= DISPATCH_FLUSH_BATCH || d->order_waits) {
         flush_turn(d);
     } else if (!evtimer_pending(d->turn, NULL)) {
         struct timeval tv = { 0, DISPATCH_LINGER_MS * 1000 };
@@ -1380,9 +1385,18 @@ static int db_claim(struct dispatch *d, struct store *db,
                               d->req_skip };
     return store_query_prepared(db, "hub_claim_deliveries",
         "SELECT id, token, attempt, url, endpoint, secrets, client_cert, "
-        "client_key, ca_bundle, body, event, subscription, recipient "
-        "FROM hub_claim_deliveries($1, $2::int, $3::int, $4::int, $5::text[])",
+        "client_key, ca_bundle, body, event, subscription, recipient, "
+        "order_waits FROM hub_claim_deliveries($1, $2::int, $3::int, "
+        "$4::int, $5::text[], true)",
         5, params, rows);
+}
+
+/* The rows a claim leased: its reply's, less the one row with no id that
+ * says only that rows wait (order_waits, nothing leased). */
+static int claimed_count(const struct store_rows *rows)
+{
+    int n = store_rows_count(rows);
+    return n == 1 && store_rows_get(rows, 0, 0) == NULL ? 0 : n;
 }
 
 /* Loop side: claimed rows become queued jobs (which hold the rows: taken,
@@ -1390,12 +1404,16 @@ static int db_claim(struct dispatch *d, struct store *db,
 static void take_claimed(struct dispatch *d, struct store_rows *rows)
 {
     int64_t now = mono_ms();
-    int n = store_rows_count(rows);
+    int n = claimed_count(rows);
     struct claim_rows *held = calloc(1, sizeof(*held));
     if (!held)
         abort();
     held->rows = rows;
     held->holders = 1;                  /* ours, until the loop is done */
+    /* order_waits: the same in every row; NULL when not looked for */
+    const char *waits = store_rows_get(rows, 0, 13);
+    if (waits)
+        d->order_waits = waits[0] == 't';
     if (n > 0)
         stat_add(d, &d->stats.claims, (uint64_t)n);
     /* a NULL body: the same event as the row before (see
@@ -1663,12 +1681,15 @@ static void take_claim(struct dispatch *d)
     note_db(d, d->claimw.link_rc);
     if (d->rep_rows) {
         /* a full claim may have left due work behind */
-        if (store_rows_count(d->rep_rows) >= d->req_room)
+        if (claimed_count(d->rep_rows) >= d->req_room)
             d->more_due = true;
         take_claimed(d, d->rep_rows);   /* takes them */
         d->rep_rows = NULL;
     }
     pump(d);
+    /* outcomes already waiting may be what holds those rows back */
+    if (d->order_waits && d->n_results > 0)
+        flush_turn(d);
 }
 
 static void on_flush_reply(evutil_socket_t fd, short what, void *arg)

@@ -3028,14 +3028,24 @@ END $$;
 -- be claimed now (an endpoint whose breaker is open, events behind a
 -- failing one of their patient) are still walked past on every claim.
 CREATE FUNCTION hub_claim_deliveries(p_owner text, p_lease_ms int,
-    p_max int, p_per_endpoint int, p_skip text[])
+    p_max int, p_per_endpoint int, p_skip text[],
+    p_report_waits boolean DEFAULT false)
 -- (only what a dispatcher sends with, and the ids its attempt rows'
 -- details name: each column is copied into the function's result store and
 -- out again per delivery)
+-- order_waits (with p_report_waits): whether, after this claim, due rows
+-- wait behind an earlier delivery of their subscription and patient that
+-- p_owner holds (the per-patient order): the dispatcher then records that
+-- delivery's outcome at once instead of after its linger, since the
+-- outcome's commit is what lets them go (a burst of one patient's events,
+-- A04 then A08s, went out 50 ms apart). NULL: not looked for (a full
+-- claim: the dispatcher claims again soon). When such rows wait and
+-- nothing was leased, the one row returned has a NULL id.
 RETURNS TABLE (id bigint, token bigint, attempt int,
                url text, endpoint text, secrets text, client_cert text,
                client_key text, ca_bundle text, body text,
-               event text, subscription text, recipient text)
+               event text, subscription text, recipient text,
+               order_waits boolean)
 LANGUAGE plpgsql
 -- The plans must not depend on statistics, which lag behind a queue
 -- table's churn (a fresh database plans for an empty table; a scan and sort
@@ -3065,6 +3075,7 @@ DECLARE
     v_skip text[] COLLATE "C" := coalesce(p_skip, '{}');
     v_ids bigint[];
     v_attempts int[];
+    v_waits boolean;
     -- The active subscriptions, when there are few: a row's subscription
     -- is then looked for in this array, not probed in subscriptions (a
     -- B-tree descent and a subplan per row walked: 9k instructions a
@@ -3185,6 +3196,31 @@ BEGIN
           INTO v_ids, v_attempts
           FROM upd u;
     END IF;
+    -- Rows left due behind one of ours (see order_waits above): looked
+    -- for only when the walk ran out of rows to take, among the first 64
+    -- due rows not leased (rows that wait longer, behind a retry's
+    -- backoff, stay at the front: past them, nothing is found and the
+    -- outcome waits its linger, as before). This claim's own leases are
+    -- newer than v_now, so not among them.
+    IF p_report_waits AND coalesce(cardinality(v_ids), 0) < p_max THEN
+        v_waits := EXISTS (
+            SELECT 1
+              FROM (SELECT q0.subscription_id, q0.patient_hub_id,
+                           q0.event_seq
+                      FROM delivery_queue q0
+                     WHERE q0.due_at <= v_now
+                       AND (q0.lease_until IS NULL OR q0.lease_until < v_now)
+                       AND q0.endpoint <> ALL (v_skip)
+                     ORDER BY q0.due_at, q0.delivery_id
+                     LIMIT 64) c
+             WHERE (SELECT 1 FROM delivery_queue o
+                     WHERE o.subscription_id = c.subscription_id
+                       AND o.patient_hub_id = c.patient_hub_id
+                       AND o.event_seq < c.event_seq
+                       AND o.lease_owner = p_owner
+                       AND o.lease_until >= v_now
+                     LIMIT 1) IS NOT NULL);
+    END IF;
     -- nothing claimed (a NOTIFY whose rows an earlier claim took, a poll
     -- with nothing due): no query to start and stop (526k -> 407k
     -- instructions for such a claim)
@@ -3192,6 +3228,11 @@ BEGIN
         -- nothing leased, nothing to send: the commit need not wait for
         -- its WAL flush
         PERFORM set_config('synchronous_commit', 'off', true);
+        IF v_waits THEN
+            id := NULL;
+            order_waits := true;
+            RETURN NEXT;
+        END IF;
         RETURN;
     END IF;
     -- A claim that leased rows commits synchronously (hub_durable())
@@ -3214,7 +3255,7 @@ BEGIN
                      IS DISTINCT FROM d.event_seq
                 THEN (SELECT e.body FROM events e WHERE e.seq = d.event_seq)
            END,
-           d.event_id, d.subscription_id, d.org_id
+           d.event_id, d.subscription_id, d.org_id, v_waits
       FROM unnest(v_ids, v_attempts) WITH ORDINALITY AS u(id, attempts, k)
       JOIN deliveries d ON d.id = u.id
       JOIN subscriptions s ON s.id = d.subscription_id
