@@ -2750,3 +2750,44 @@ Test(fhir, a_snomed_only_condition_takes_its_domain_from_the_finding)
                          cases[i].domain, "case %zu", i);
     }
 }
+
+/* The SDOHCC IG's social isolation Observation Assessment puts its domain
+ * in a category of http://example.org/CodeSystem/other-code-system ("a
+ * category code that may not yet be included in the SDOHCC ValueSet SDOH
+ * Category"); the profile's SDOH category is 0..*, its social-history one
+ * 1..1. It was refused alone as no screening; its SNOMED CT finding
+ * (422650009 Social isolation) now names the domain, social-connection.
+ * Social history with a finding the table does not know stays refused. */
+#define ISOLATION(code, cat)                                                \
+    OBS("\"category\":[{\"coding\":[{\"system\":"                          \
+        "\"http://terminology.hl7.org/CodeSystem/observation-category\","  \
+        "\"code\":\"social-history\"}]},{\"coding\":[{\"system\":"         \
+        "\"http://example.org/CodeSystem/other-code-system\",\"code\":"    \
+        "\"" cat "\"}]}],\"code\":{\"coding\":[{\"system\":"               \
+        "\"http://snomed.info/sct\",\"code\":\"" code "\"}]},"             \
+        "\"effectiveDateTime\":\"2021-05-10\",\"valueBoolean\":true")
+Test(fhir, a_social_history_assessment_of_a_known_finding_is_a_screening)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(ISOLATION("422650009", "social-connection"), &out, NULL,
+                     &err), HUB_OK, "%s at %s", err.what ? err.what : "",
+                 err.field);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(out.ev[0].type, "screening.completed");
+    cr_assert_str_eq(out.ev[1].type, "screening.positive");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.domain"),
+                     "social-connection");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.asserted"), "true");
+    cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"),
+                     "[\"social-connection\"]");
+    /* the foreign category's code is not read as a domain */
+    cr_assert_eq(run(ISOLATION("422650009", "food-insecurity"), &out, NULL,
+                     &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "screening.domains"),
+                     "[\"social-connection\"]");
+    /* a finding the table does not have: no screening, as before */
+    cr_assert_eq(run(ISOLATION("105531004", "social-connection"), &out, NULL,
+                     &err), HUB_EUNSUPPORTED);
+    cr_assert_str_eq(err.field, "Observation");
+}
