@@ -93,6 +93,7 @@ static void show(const struct dict *d, FILE *out)
         { DICT_T_LABELS, "security labels" },
         { DICT_T_SNOMED_LABELS, "SNOMED CT to sensitivity" },
         { DICT_T_LOINC_LABELS, "LOINC questions to sensitivity" },
+        { DICT_T_SNOMED_DOMAINS, "SNOMED CT findings to domain" },
     };
     for (size_t t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++) {
         fprintf(out, "\n## %s (%zu)\n", tabs[t].name,

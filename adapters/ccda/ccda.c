@@ -275,6 +275,46 @@ static const char *z_domain(struct doc *dc, const struct ccda_node *icd)
     return dict_icd10_domain(dc->d, slice_from_cstr(ccda_attr(icd, "code")));
 }
 
+/* The SNOMED CT coding of a coded value (itself or a translation, as
+ * icd10_of) that snomed-domains.json gives a domain, or NULL. */
+static const struct ccda_node *finding_of(struct doc *dc,
+                                          const struct ccda_node *v,
+                                          const char **dom)
+{
+    *dom = NULL;
+    if (v == NULL || !value_cd_type(v))
+        return NULL;
+    if (!value_coded(v) && !ccda_attr_eq(v, "nullFlavor", "OTH"))
+        return NULL;
+    const char *sys = ccda_attr(v, "codeSystem"), *code = ccda_attr(v, "code");
+    if (sys && code && dict_is_snomed(slice_from_cstr(sys)) &&
+        (*dom = dict_snomed_domain(dc->d, slice_from_cstr(code))))
+        return v;
+    CCDA_FOREACH(t, v, "translation") {
+        sys = ccda_attr(t, "codeSystem");
+        code = ccda_attr(t, "code");
+        if (sys && code && dict_is_snomed(slice_from_cstr(sys)) &&
+            (*dom = dict_snomed_domain(dc->d, slice_from_cstr(code))))
+            return t;
+    }
+    return NULL;
+}
+
+/* The domain of a problem's value: its ICD-10-CM Z code (zcodes.json),
+ * else a SNOMED CT finding (snomed-domains.json): a problem coded in
+ * SNOMED CT alone was no SDOH finding, whatever its concept. *coded is
+ * the coding the domain comes from (NULL with no domain). */
+static const char *problem_domain(struct doc *dc, const struct ccda_node *v,
+                                  const struct ccda_node **coded)
+{
+    const struct ccda_node *c = icd10_of(v);
+    const char *dom = z_domain(dc, c);
+    if (dom == NULL)
+        c = finding_of(dc, v, &dom);
+    *coded = dom ? c : NULL;
+    return dom;
+}
+
 /* The domain of a concern the document defines elsewhere, by id. */
 static const char *concern_domain(const struct doc *dc, const char *id)
 {
@@ -285,9 +325,9 @@ static const char *concern_domain(const struct doc *dc, const char *id)
 }
 
 /* The domain an entry states or implies: sdtc:category with a Gravity
- * code, else the Z code of a reason (RSON), else the domain of a concern
- * it points to with an Entry Reference (4.122; C-CDA's way to cite an
- * entry of another section). */
+ * code, else the Z code or SNOMED CT finding of a reason (RSON), else the
+ * domain of a concern it points to with an Entry Reference (4.122; C-CDA's
+ * way to cite an entry of another section). */
 static const char *entry_domain(struct doc *dc, const struct ccda_node *n,
                                 const struct ccda_node **reason)
 {
@@ -304,10 +344,10 @@ static const char *entry_domain(struct doc *dc, const struct ccda_node *n,
         if (!ccda_attr_eq(er, "typeCode", "RSON"))
             continue;
         const struct ccda_node *o = ccda_child(er, "observation");
-        const struct ccda_node *icd = icd10_of(ccda_child(o, "value"));
-        const char *dom = z_domain(dc, icd);
+        const struct ccda_node *coded;
+        const char *dom = problem_domain(dc, ccda_child(o, "value"), &coded);
         if (dom) {
-            *reason = icd;
+            *reason = coded;
             return dom;
         }
     }
@@ -341,8 +381,9 @@ static void index_concerns(struct doc *dc, const struct ccda_node *sec,
         const char *dom = NULL;
         CCDA_FOREACH(er, act, "entryRelationship") {
             const struct ccda_node *o = ccda_child(er, "observation");
+            const struct ccda_node *coded;
             if (dom == NULL && o && !negated(o))
-                dom = z_domain(dc, icd10_of(ccda_child(o, "value")));
+                dom = problem_domain(dc, ccda_child(o, "value"), &coded);
         }
         if (id && dom && dc->n_known < MAX_KNOWN)
             dc->known[dc->n_known++] = (struct known){ id, dom };
@@ -1309,15 +1350,15 @@ static void cd_labels(struct doc *dc, struct ev *e, const struct ccda_node *v)
 static int do_problem(struct doc *dc, const struct ccda_node *obs, bool concern)
 {
     const struct ccda_node *v = ccda_child(obs, "value");
-    const struct ccda_node *icd = icd10_of(v);
-    const char *dom = z_domain(dc, icd);
+    const struct ccda_node *coded;
+    const char *dom = problem_domain(dc, v, &coded);
     struct ev e;
 
     if (dom == NULL || negated(obs))
         return HUB_OK;          /* not an SDOH finding: no event */
     ev_begin(dc, &e, "condition.recorded", NULL, "condition");
     jw_kv_cstr(&e.w, "id", ccda_ii_string(dc->a, ccda_child(obs, "id")));
-    ccda_write_cd(&e.w, "code", icd);
+    ccda_write_cd(&e.w, "code", coded);
     write_value_codes(&e.w, v);
     jw_kv_cstr(&e.w, "domain", dom);
     jw_kv_cstr(&e.w, "category",
@@ -1341,7 +1382,8 @@ static int do_concern(struct doc *dc, const struct ccda_node *act, bool concern)
         if (o == NULL || ccda_has_template(o, T_PRIORITY_PREF) ||
             ccda_has_template(o, T_ENTRY_REFERENCE))
             continue;
-        const char *dom = z_domain(dc, icd10_of(ccda_child(o, "value")));
+        const struct ccda_node *coded;
+        const char *dom = problem_domain(dc, ccda_child(o, "value"), &coded);
         if (dc->care_plan && dom && !negated(o) &&
             dc->n_concern_doms < 16 &&
             !in_list(dc->concern_doms, dc->n_concern_doms, dom))

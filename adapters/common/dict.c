@@ -78,6 +78,10 @@ struct dict {
     size_t n_sct, cap_sct;
     struct sec_row *loinc;          /* LOINC questions, sorted by code */
     size_t n_loinc;
+    struct sec_row *sctdom;         /* SNOMED CT findings to domains
+                                       (snomed-domains.json; `label` is the
+                                       domain), sorted by code */
+    size_t n_sctdom;
 };
 
 /* ---- loader context: the JSON path of what is being read ------------------ */
@@ -1314,6 +1318,83 @@ static int load_concepts(struct ld *l, const cJSON *root)
     return HUB_OK;
 }
 
+/* ---- snomed-domains.json: SNOMED CT findings to SDOH domains ---------------- */
+
+/* As zcodes.json for ICD-10-CM: a finding (a Condition's code, a C-CDA
+ * problem's value, an SDOHCC Observation Assessment's code) to the domain
+ * it names. Exact concepts only, each with the place it was read from
+ * (`source`, required): the Gravity value sets are VSAC expansions, so a
+ * row is a published pairing of the concept with its domain, never a
+ * guess from a display. */
+static int load_snomed_domains(struct ld *l, const cJSON *root)
+{
+    static const char *const top[] = { "system", "codes", NULL };
+    static const char *const row[] = { "code", "domain", "display", "source",
+        NULL };
+    int rc;
+    const char *sys;
+    const cJSON *arr;
+    size_t n;
+    if ((rc = ld_obj(l, root)) || (rc = ld_keys(l, root, top)) ||
+        (rc = ld_str(l, root, "system", true, &sys)) ||
+        (rc = ld_arr(l, root, "codes", true, &arr, &n)))
+        return rc;
+    if (strcmp(sys, DICT_SNOMED_SYSTEM) != 0) {
+        ld_key(l, "system");
+        return ld_fail(l, HUB_EINVALID, "only SNOMED CT concepts are read");
+    }
+    struct sec_row *rows = arena_zalloc(&l->d->a, (n ? n : 1) * sizeof(*rows));
+    size_t old = ld_key(l, "codes");
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        size_t o2 = ld_idx(l, i);
+        struct sec_row *r = &rows[i];
+        const char *disp, *src;
+        if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, row)) ||
+            (rc = ld_str(l, e, "code", true, &r->code)) ||
+            (rc = ld_domain(l, e, "domain", true, &r->label)) ||
+            (rc = ld_str(l, e, "display", false, &disp)) ||
+            (rc = ld_str(l, e, "source", true, &src)))
+            return rc;
+        if (!sctid_ok(r->code)) {
+            ld_key(l, "code");
+            return ld_fail(l, HUB_EINVALID, "not a SNOMED CT identifier");
+        }
+        r->system = DICT_SNOMED_SYSTEM;
+        ld_pop(l, o2);
+    }
+    ld_pop(l, old);
+    qsort(rows, n, sizeof(*rows), sct_cmp);
+    for (i = 1; i < n; i++)
+        if (sct_cmp(&rows[i - 1], &rows[i]) == 0) {
+            ld_key(l, "codes");
+            return ld_fail(l, HUB_EINVALID, "duplicate code");
+        }
+    l->d->sctdom = rows;
+    l->d->n_sctdom = n;
+    return HUB_OK;
+}
+
+static const struct sec_row *sct_find(const struct sec_row *rows, size_t n,
+                                      struct slice code)
+{
+    char key[20];
+    code = trim(code);
+    /* no table loaded: bsearch must not see its NULL base */
+    if (n == 0 || code.len == 0 || code.len >= sizeof(key))
+        return NULL;
+    memcpy(key, code.p, code.len);
+    key[code.len] = '\0';
+    struct sec_row probe = { .code = key };
+    return bsearch(&probe, rows, n, sizeof(*rows), sct_cmp);
+}
+
+const char *dict_snomed_domain(const struct dict *d, struct slice code)
+{
+    const struct sec_row *r = sct_find(d->sctdom, d->n_sctdom, code);
+    return r ? r->label : NULL;
+}
+
 bool dict_is_snomed(struct slice system)
 {
     system = trim(system);
@@ -1325,16 +1406,7 @@ bool dict_is_snomed(struct slice system)
 
 const char *dict_snomed_sensitivity(const struct dict *d, struct slice code)
 {
-    char key[20];
-    code = trim(code);
-    /* no table loaded: bsearch must not see its NULL base */
-    if (d->n_sct == 0 || code.len == 0 || code.len >= sizeof(key))
-        return NULL;
-    memcpy(key, code.p, code.len);
-    key[code.len] = '\0';
-    struct sec_row probe = { .code = key };
-    const struct sec_row *r =
-        bsearch(&probe, d->sct, d->n_sct, sizeof(*d->sct), sct_cmp);
+    const struct sec_row *r = sct_find(d->sct, d->n_sct, code);
     return r ? r->label : NULL;
 }
 
@@ -1384,7 +1456,8 @@ static void link_item_labels(struct dict *d)
 /* ---- dict_load ----------------------------------------------------------------- */
 
 enum kind { K_DOMAINS, K_INSTRUMENTS, K_ZCODES, K_TASK, K_SECURITY, K_N,
-            K_CONCEPTS = K_N };     /* optional: after the required kinds */
+            K_CONCEPTS = K_N,       /* optional: after the required kinds */
+            K_SCTDOM, K_LAST = K_SCTDOM };
 
 static int file_kind(const char *name)
 {
@@ -1399,6 +1472,8 @@ static int file_kind(const char *name)
         return K_TASK;
     if (strcmp(name, "security-labels.json") == 0)
         return K_SECURITY;
+    if (strcmp(name, "snomed-domains.json") == 0)
+        return K_SCTDOM;
     if (strncmp(name, "security-labels-", 16) == 0 && strlen(name) >= 22 &&
         strcmp(name + strlen(name) - 5, ".json") == 0)
         return K_CONCEPTS;
@@ -1430,7 +1505,7 @@ int dict_load(const struct dict_file *files, size_t n, struct dict **out,
 {
     struct dict *d = calloc(1, sizeof(*d));
     struct ld l = { .d = d, .err = err };
-    bool seen[K_N + 1] = { false };
+    bool seen[K_LAST + 1] = { false };
     size_t inst_cap = 0;
     int rc = HUB_OK;
 
@@ -1470,7 +1545,7 @@ int dict_load(const struct dict_file *files, size_t n, struct dict **out,
         goto out;
     }
     /* domains first: every other table is checked against them */
-    for (int k = 0; k <= K_CONCEPTS; k++) {
+    for (int k = 0; k <= K_LAST; k++) {
         for (size_t i = 0; i < n; i++) {
             if (file_kind(files[i].name) != k)
                 continue;
@@ -1484,6 +1559,7 @@ int dict_load(const struct dict_file *files, size_t n, struct dict **out,
             case K_TASK: rc = load_task_status(&l, root); break;
             case K_SECURITY: rc = load_security(&l, root); break;
             case K_CONCEPTS: rc = load_concepts(&l, root); break;
+            case K_SCTDOM: rc = load_snomed_domains(&l, root); break;
             }
             cJSON_Delete(root);
             if (rc)
@@ -1953,6 +2029,7 @@ size_t dict_rows_count(const struct dict *d, enum dict_table t)
     case DICT_T_ICD10_LABELS: return d->n_icd_sens;
     case DICT_T_SNOMED_LABELS: return d->n_sct;
     case DICT_T_LOINC_LABELS: return d->n_loinc;
+    case DICT_T_SNOMED_DOMAINS: return d->n_sctdom;
     }
     return 0;
 }
@@ -1965,10 +2042,11 @@ bool dict_rows_at(const struct dict *d, enum dict_table t, size_t i,
     if (i >= dict_rows_count(d, t))
         return false;
     if (t == DICT_T_LABELS || t == DICT_T_SNOMED_LABELS ||
-        t == DICT_T_LOINC_LABELS) {
+        t == DICT_T_LOINC_LABELS || t == DICT_T_SNOMED_DOMAINS) {
         const struct sec_row *s = t == DICT_T_LABELS ? &d->sec[i]
                                   : t == DICT_T_SNOMED_LABELS ? &d->sct[i]
-                                                              : &d->loinc[i];
+                                  : t == DICT_T_SNOMED_DOMAINS ? &d->sctdom[i]
+                                                               : &d->loinc[i];
         out->system = s->system;
         out->lo = out->hi = s->code;
         out->value = s->label;

@@ -1,7 +1,8 @@
 /*
  * dict.h - the common data dictionary: SDOH domains (Gravity), screening
  * instruments by LOINC panel with their items, answers and scoring rules,
- * ICD-10 Z codes to domains, referral (Task) statuses and security labels.
+ * ICD-10 Z codes and SNOMED CT findings to domains, referral (Task)
+ * statuses and security labels.
  *
  * The tables are data (schemas/dict/<table>.json), never compiled in: adding an
  * instrument is an edit and a restart. This module is pure: dict_load() takes
@@ -62,7 +63,9 @@ struct dict_err {
  * Load the dictionary from its data files. Every file must be one of
  * domains.json, instruments.json (or instruments-<anything>.json: several
  * instrument files are merged), zcodes.json, task-status.json,
- * security-labels.json; each of the five kinds is required. Returns HUB_OK
+ * security-labels.json; each of the five kinds is required. Optional:
+ * security-labels-<x>.json (several, merged) and snomed-domains.json
+ * (at most one). Returns HUB_OK
  * and *out (free with dict_free), or a negative HUB_E* with *err filled:
  * HUB_ESYNTAX (not JSON), HUB_EINVALID (a row is wrong: unknown domain,
  * duplicate code, missing member, bad threshold...), HUB_ELIMIT (size,
@@ -304,6 +307,17 @@ int dict_score(const struct dict *d, struct arena *a,
  */
 const char *dict_icd10_domain(const struct dict *d, struct slice code);
 
+/* ---- SNOMED CT findings to domain (snomed-domains.json) ------------------------ */
+
+/*
+ * The domain of a SNOMED CT finding ("733423003" Food insecurity ->
+ * food-insecurity), by an exact row of snomed-domains.json, or NULL: no
+ * hierarchy is read, so a concept the table leaves out (a child, a more
+ * general "finding of social status") names no domain. The caller checks
+ * the code system (dict_is_snomed).
+ */
+const char *dict_snomed_domain(const struct dict *d, struct slice code);
+
 /* ---- referral (Task) statuses -------------------------------------------- */
 
 struct dict_task_status {
@@ -387,7 +401,7 @@ const uint16_t *dict_icd10_label_prefixes(const struct dict *d);
 /* ---- listing, for `hubctl dict show` ------------------------------------------ */
 
 /* One ICD-10, security-label or SNOMED CT row as loaded (codes normalised:
- * no dot). */
+ * no dot). SNOMED CT to domain rows have the domain in `value`. */
 struct dict_row {
     const char *lo;             /* "Z5941" or the range start "Z55" */
     const char *hi;             /* == lo for a single code */
@@ -398,7 +412,8 @@ struct dict_row {
 };
 
 enum dict_table { DICT_T_ZCODES, DICT_T_LABELS, DICT_T_ICD10_LABELS,
-                  DICT_T_SNOMED_LABELS, DICT_T_LOINC_LABELS };
+                  DICT_T_SNOMED_LABELS, DICT_T_LOINC_LABELS,
+                  DICT_T_SNOMED_DOMAINS };
 size_t dict_rows_count(const struct dict *d, enum dict_table t);
 /* Row i of table t; false past the end. */
 bool dict_rows_at(const struct dict *d, enum dict_table t, size_t i,

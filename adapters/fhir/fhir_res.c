@@ -330,7 +330,11 @@ static int prologue(struct fx *x, struct fx_entry *e, const char *key,
 
 /* ---- Condition ------------------------------------------------------------------ */
 
-/* The domain of a Condition: its SDOH category, else an ICD-10-CM code. */
+/* The domain of a Condition: its SDOH category, else an ICD-10-CM code
+ * (zcodes.json), else a SNOMED CT finding (snomed-domains.json): US Core's
+ * SDOH problem example sends 445281000124101 alone, with the us-core
+ * `sdoh` category and no Gravity one. The Z code goes first, as before
+ * SNOMED CT was read, so a Condition coded in both keeps its domain. */
 static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
 {
     int rc = fx_domain_of(x, o, "category", dom);
@@ -338,17 +342,22 @@ static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
         return rc;
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
     const cJSON *codings = cJSON_GetObjectItemCaseSensitive(code, "coding");
-    for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL; k;
-         k = k->next) {
-        const cJSON *s = cJSON_GetObjectItemCaseSensitive(k, "system");
-        const cJSON *c = cJSON_GetObjectItemCaseSensitive(k, "code");
-        if (cJSON_IsString(s) && cJSON_IsString(c) &&
-            strcmp(s->valuestring, ICD10CM) == 0) {
-            *dom = dict_icd10_domain(x->d, slice_from_cstr(c->valuestring));
+    for (int pass = 0; pass < 2; pass++)
+        for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL;
+             k; k = k->next) {
+            const cJSON *s = cJSON_GetObjectItemCaseSensitive(k, "system");
+            const cJSON *c = cJSON_GetObjectItemCaseSensitive(k, "code");
+            if (!cJSON_IsString(s) || !cJSON_IsString(c))
+                continue;
+            struct slice cs = slice_from_cstr(c->valuestring);
+            if (pass == 0 && strcmp(s->valuestring, ICD10CM) == 0)
+                *dom = dict_icd10_domain(x->d, cs);
+            else if (pass == 1 &&
+                     dict_is_snomed(slice_from_cstr(s->valuestring)))
+                *dom = dict_snomed_domain(x->d, cs);
             if (*dom)
                 return HUB_OK;
         }
-    }
     return HUB_OK;
 }
 

@@ -445,6 +445,27 @@ static int obs_components(struct fx *x, const cJSON *o, struct scr *s,
 }
 
 #define SNOMED "http://snomed.info/sct"
+#define OBS_CATEGORY "http://terminology.hl7.org/CodeSystem/observation-category"
+
+/* The domain of an Observation's code when it is a SNOMED CT finding of
+ * snomed-domains.json (422650009 Social isolation -> social-connection),
+ * else NULL. */
+static const char *finding_domain(struct fx *x, const cJSON *o)
+{
+    const cJSON *cc = fx_get(fx_get(o, "code"), "coding");
+    for (const cJSON *k = cJSON_IsArray(cc) ? cc->child : NULL; k;
+         k = k->next) {
+        const cJSON *sys = fx_get(k, "system"), *code = fx_get(k, "code");
+        if (!cJSON_IsString(sys) || !cJSON_IsString(code) ||
+            !dict_is_snomed(slice_from_cstr(sys->valuestring)))
+            continue;
+        const char *dom =
+            dict_snomed_domain(x->d, slice_from_cstr(code->valuestring));
+        if (dom)
+            return dom;
+    }
+    return NULL;
+}
 
 /*
  * An SDOHCC Observation Assessment: an Observation with a Gravity SDOH
@@ -514,6 +535,11 @@ static int obs_collect(struct fx *x, const cJSON *o, struct scr *s, int depth)
             return rc;
         return HUB_OK;
     }
+    /* an SDOHCC Observation Assessment needs no SDOH category (0..*, its
+     * social-history one is 1..1): the IG's social isolation example puts
+     * its domain in a code system of its own, so the finding names it */
+    if (dom == NULL)
+        dom = finding_domain(x, o);
     struct rsp *r;
     size_t before = s->n;
     if ((rc = rsp_new(x, s, code.code, &r)))
@@ -1113,7 +1139,9 @@ static bool has_sdohcc_code(const cJSON *v, const char *code)
  * "enrollment-status"; value is-enrolled, not-enrolled, ...; focus the
  * social care program), although US Core makes its category "sdoh": it
  * says whether the person is enrolled in a program, not what a screening
- * found, and would be counted as one (finding F67). */
+ * found, and would be counted as one (finding F67). A social-history
+ * Observation whose code is a SNOMED CT finding of snomed-domains.json is
+ * an SDOHCC Observation Assessment even without an SDOH category. */
 static bool obs_is_screening(struct fx *x, const cJSON *o)
 {
     struct fx_code c;
@@ -1144,6 +1172,14 @@ static bool obs_is_screening(struct fx *x, const cJSON *o)
                 (cJSON_IsString(sys) &&
                  strcmp(sys->valuestring, DICT_SDOH_SYSTEM) == 0 &&
                  dict_domain_find(x->d, slice_from_cstr(code->valuestring))))
+                yes = true;
+            /* social history that asserts a finding of a domain: the
+             * SDOHCC Observation Assessment, whose SDOH category may be
+             * missing or of another system */
+            else if (strcmp(code->valuestring, "social-history") == 0 &&
+                     cJSON_IsString(sys) &&
+                     strcmp(sys->valuestring, OBS_CATEGORY) == 0 &&
+                     finding_domain(x, o))
                 yes = true;
         }
     }

@@ -39,15 +39,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     static const char *names[] = { "domains.json", "instruments.json",
                                    "zcodes.json", "task-status.json",
                                    "security-labels.json",
-                                   "security-labels-sud-snomed.json" };
-    struct dict_file f[6];
+                                   "security-labels-sud-snomed.json",
+                                   "snomed-domains.json" };
+    enum { N = sizeof(names) / sizeof(names[0]) };
+    struct dict_file f[N];
     struct dict_err err;
     char path[256];
 
     (void)argc;
     (void)argv;
     ccda_global_init();
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < N; i++) {
         snprintf(path, sizeof(path), "schemas/dict/%s", names[i]);
         f[i].name = names[i];
         f[i].p = slurp(path, &f[i].len);
@@ -56,9 +58,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
             abort();
         }
     }
-    if (dict_load(f, 6, &D, &err) != 0)
+    if (dict_load(f, N, &D, &err) != 0)
         abort();
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < N; i++)
         free((void *)f[i].p);
     return 0;
 }

@@ -1686,3 +1686,60 @@ Test(ccda_header, a_zip_plus_4_with_an_empty_plus_4_is_the_zip, .init = setup,
         cJSON_Delete(ev);
     }
 }
+
+/* A problem coded in SNOMED CT alone (no ICD-10-CM translation) gave no
+ * event: only a Z code made it an SDOH finding. A finding of
+ * schemas/dict/snomed-domains.json now names its domain, one per domain
+ * family the table has; the SNOMED CT coding is then the event's "code".
+ * A concept the table leaves out stays no SDOH finding. */
+Test(ccda_entries, a_snomed_only_problem_takes_its_domain_from_the_finding,
+     .init = setup, .fini = teardown)
+{
+    static const char fmt[] =
+        PROBLEM_DOC("<value xsi:type=\"CD\" code=\"%s\" "
+                    "codeSystem=\"2.16.840.1.113883.6.96\"/>");
+    static const struct {
+        const char *code, *domain;
+    } cases[] = {
+        { "445281000124101", "food-insecurity" },
+        { "32911000", "homelessness" },
+        { "266934004", "transportation-insecurity" },
+        { "73438004", "employment-status" },
+        { "423315002", "social-connection" },
+        { "73595000", "stress" },
+        { "706893006", "intimate-partner-violence" },
+        { "1137434003", "protective-factor" },
+    };
+    char doc[4096];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(doc, sizeof(doc), fmt, cases[i].code);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cr_assert_str_eq(r.out.ev[0].type, "condition.recorded", "%s",
+                         cases[i].code);
+        cJSON *c = cJSON_GetObjectItem(ev, "condition");
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "domain")),
+                         cases[i].domain, "%s", cases[i].code);
+        cJSON *code = cJSON_GetObjectItem(c, "code");
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(code, "code")),
+                         cases[i].code);
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(code,
+                                                                  "system")),
+                         "http://snomed.info/sct");
+        cJSON_Delete(ev);
+    }
+    /* the finding as a translation of an OTH value counts too */
+    struct run r = run_str(PROBLEM_DOC(
+        "<value xsi:type=\"CD\" nullFlavor=\"OTH\"><translation "
+        "code=\"733423003\" codeSystem=\"2.16.840.1.113883.6.96\"/></value>"));
+    cJSON *ev = first_event(&r, 1);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetObjectItem(ev, "condition"), "domain")),
+                     "food-insecurity");
+    cJSON_Delete(ev);
+    /* not in the table (a housing finding of no one domain): no event */
+    snprintf(doc, sizeof(doc), fmt, "105531004");
+    r = run_str(doc);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
+}

@@ -1384,3 +1384,117 @@ Test(dict, code_sensitivity_reads_icd10_and_snomed_by_uri_or_oid)
     cr_assert_null(code_sens("http://hl7.org/fhir/sid/icd-10-cm", "Z59.0"));
     cr_assert_null(code_sens("http://loinc.org", "F11.20"));
 }
+
+/* ---- SNOMED CT findings to domains (snomed-domains.json) ------------------ */
+
+static int load_sctdom(const char *text, const char *text2, struct dict_err *e,
+                       struct dict **out)
+{
+    struct dict_file f[7] = {
+        { "domains.json", DOMAINS, sizeof(DOMAINS) - 1 },
+        { "instruments.json", INSTR, sizeof(INSTR) - 1 },
+        { "zcodes.json", ZC, sizeof(ZC) - 1 },
+        { "task-status.json", TS, sizeof(TS) - 1 },
+        { "security-labels.json", SL, sizeof(SL) - 1 },
+        { "snomed-domains.json", text, strlen(text) },
+        { "snomed-domains.json", text2, text2 ? strlen(text2) : 0 },
+    };
+    return dict_load(f, text2 ? 7 : 6, out, e);
+}
+
+#define SCTDOM(sys, rows)                                                    \
+    "{\"system\":\"" sys "\",\"codes\":[" rows "]}"
+#define SCTROW(code, dom) \
+    "{\"code\":\"" code "\",\"domain\":\"" dom "\",\"source\":\"s\"}"
+
+/* The shipped table: each finding its named source pairs with a domain
+ * (the file's `source` members), exact concepts only. */
+Test(dict, snomed_findings_name_their_domain)
+{
+    static const struct {
+        const char *code, *domain;
+    } rows[] = {
+        { "733423003", "food-insecurity" },
+        { "445281000124101", "food-insecurity" },
+        { "32911000", "homelessness" },
+        { "551721000124101", "transportation-insecurity" },
+        { "160695008", "transportation-insecurity" },
+        { "713458007", "transportation-insecurity" },
+        { "266934004", "transportation-insecurity" },
+        { "73438004", "employment-status" },
+        { "422650009", "social-connection" },
+        { "423315002", "social-connection" },
+        { "73595000", "stress" },
+        { "706893006", "intimate-partner-violence" },
+        { "1137434003", "protective-factor" },
+        { " 32911000 ", "homelessness" },
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const char *dom = dict_snomed_domain(D, slice_from_cstr(rows[i].code));
+        cr_assert_not_null(dom, "%s", rows[i].code);
+        cr_assert_str_eq(dom, rows[i].domain, "%s", rows[i].code);
+    }
+    cr_assert_eq(dict_rows_count(D, DICT_T_SNOMED_DOMAINS), 13);
+    /* left out on purpose: no one domain, or not a need */
+    cr_assert_null(dict_snomed_domain(D, SLICE_LIT("105531004")),
+                   "Housing unsatisfactory: instability or inadequate housing");
+    cr_assert_null(dict_snomed_domain(D, SLICE_LIT("699653008")),
+                   "Inadequate oral food intake: clinical as often as social");
+    cr_assert_null(dict_snomed_domain(D, SLICE_LIT("160903007")),
+                   "Full-time employment");
+    cr_assert_null(dict_snomed_domain(D, SLICE_LIT("")));
+    cr_assert_null(dict_snomed_domain(D, SLICE_LIT("Z59.0")));
+}
+
+Test(dict_load, snomed_domain_rows_are_checked)
+{
+    struct dict *d;
+    struct dict_err e;
+    cr_assert_eq(load_sctdom(SCTDOM("http://snomed.info/sct",
+                                    SCTROW("733423003", "food-insecurity")),
+                             NULL, &e, &d), HUB_OK, "%s %s", e.path, e.what);
+    cr_assert_str_eq(dict_snomed_domain(d, SLICE_LIT("733423003")),
+                     "food-insecurity");
+    struct dict_row r;
+    cr_assert(dict_rows_at(d, DICT_T_SNOMED_DOMAINS, 0, &r));
+    cr_assert_str_eq(r.lo, "733423003");
+    cr_assert_str_eq(r.value, "food-insecurity");
+    dict_free(d);
+
+    static const struct {
+        const char *text, *path, *what;
+    } bad[] = {
+        { SCTDOM("http://snomed.info/sct", SCTROW("733423004", "food-insecurity")),
+          "/codes/0/code", "not a SNOMED CT identifier" },      /* check digit */
+        { SCTDOM("http://snomed.info/sct", SCTROW("733423003", "housing")),
+          "/codes/0/domain", "domain is not in domains.json" },
+        { SCTDOM("http://snomed.info/sct",
+                 SCTROW("733423003", "food-insecurity") ","
+                 SCTROW("733423003", "food-insecurity")),
+          "/codes", "duplicate code" },
+        { SCTDOM("http://hl7.org/fhir/sid/icd-10-cm",
+                 SCTROW("733423003", "food-insecurity")),
+          "/system", "only SNOMED CT concepts are read" },
+        /* where a row comes from is part of it */
+        { SCTDOM("http://snomed.info/sct",
+                 "{\"code\":\"733423003\",\"domain\":\"food-insecurity\"}"),
+          "/codes/0/source", "required member is missing" },
+        { SCTDOM("http://snomed.info/sct",
+                 "{\"code\":\"733423003\",\"domain\":\"food-insecurity\","
+                 "\"source\":\"s\",\"label\":\"sud\"}"),
+          "/codes/0/label", "unknown member" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        d = (struct dict *)1;
+        cr_assert_eq(load_sctdom(bad[i].text, NULL, &e, &d), HUB_EINVALID,
+                     "case %zu: %s %s", i, e.path, e.what ? e.what : "");
+        cr_assert_null(d);
+        cr_assert_str_eq(e.file, "snomed-domains.json", "case %zu", i);
+        cr_assert_str_eq(e.path, bad[i].path, "case %zu", i);
+        cr_assert_str_eq(e.what, bad[i].what, "case %zu", i);
+    }
+    /* one table only: a second would leave which row wins to file order */
+    static const char one[] = SCTDOM("http://snomed.info/sct", "");
+    cr_assert_eq(load_sctdom(one, one, &e, &d), HUB_EINVALID);
+    cr_assert_str_eq(e.what, "file given twice");
+}

@@ -2699,3 +2699,95 @@ Test(fhir, a_delete_or_read_entry_is_refused_at_its_method)
     cr_expect_eq(res.entries[3].status, HUB_EINVALID);
     cr_expect_str_eq(res.entries[3].err.field, "entry[3].resource");
 }
+
+/* A Condition coded in SNOMED CT alone, with no Gravity category and no
+ * Z code (US Core's SDOH problem example: 445281000124101 and the us-core
+ * "sdoh" category), takes its domain from schemas/dict/snomed-domains.json:
+ * one finding of each domain family the table has. It had none before. */
+#define SCT_CONDITION(code, extra)                                          \
+    "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"          \
+    "\"Patient/p1\"},\"category\":[{\"coding\":[{\"system\":"              \
+    "\"http://hl7.org/fhir/us/core/CodeSystem/us-core-category\","         \
+    "\"code\":\"sdoh\"}]}],\"code\":{\"coding\":[" extra "{\"system\":"    \
+    "\"http://snomed.info/sct\",\"code\":\"" code "\"}]}}"
+Test(fhir, a_snomed_only_condition_takes_its_domain_from_the_finding)
+{
+    static const struct {
+        const char *json, *domain;
+    } cases[] = {
+        { SCT_CONDITION("733423003", ""), "food-insecurity" },
+        { SCT_CONDITION("445281000124101", ""), "food-insecurity" },
+        { SCT_CONDITION("32911000", ""), "homelessness" },
+        { SCT_CONDITION("713458007", ""), "transportation-insecurity" },
+        { SCT_CONDITION("551721000124101", ""), "transportation-insecurity" },
+        { SCT_CONDITION("73438004", ""), "employment-status" },
+        { SCT_CONDITION("422650009", ""), "social-connection" },
+        { SCT_CONDITION("73595000", ""), "stress" },
+        { SCT_CONDITION("706893006", ""), "intimate-partner-violence" },
+        { SCT_CONDITION("1137434003", ""), "protective-factor" },
+        /* a Z code still comes first: the domain it always gave */
+        { SCT_CONDITION("733423003", "{\"system\":"
+                        "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":"
+                        "\"Z59.01\"},"), "homelessness" },
+        /* a concept the table leaves out names nothing: Synthea's housing
+         * worry finding could be instability or inadequate housing */
+        { SCT_CONDITION("105531004", ""), "(absent)" },
+        /* the code of another system is not read as SNOMED CT */
+        { "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+          "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+          "\"http://example.org/local\",\"code\":\"733423003\"}]}}",
+          "(absent)" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct canon_list out;
+        struct hub_err err;
+        arena_reset(&A);
+        cr_assert_eq(run(cases[i].json, &out, NULL, &err), HUB_OK,
+                     "case %zu: %s", i, err.what ? err.what : "");
+        cr_assert_eq(out.n, 1, "case %zu", i);
+        cr_assert_str_eq(out.ev[0].type, "condition.recorded", "case %zu", i);
+        cr_assert_str_eq(field_of(&out, 0, "condition.domain"),
+                         cases[i].domain, "case %zu", i);
+    }
+}
+
+/* The SDOHCC IG's social isolation Observation Assessment puts its domain
+ * in a category of http://example.org/CodeSystem/other-code-system ("a
+ * category code that may not yet be included in the SDOHCC ValueSet SDOH
+ * Category"); the profile's SDOH category is 0..*, its social-history one
+ * 1..1. It was refused alone as no screening; its SNOMED CT finding
+ * (422650009 Social isolation) now names the domain, social-connection.
+ * Social history with a finding the table does not know stays refused. */
+#define ISOLATION(code, cat)                                                \
+    OBS("\"category\":[{\"coding\":[{\"system\":"                          \
+        "\"http://terminology.hl7.org/CodeSystem/observation-category\","  \
+        "\"code\":\"social-history\"}]},{\"coding\":[{\"system\":"         \
+        "\"http://example.org/CodeSystem/other-code-system\",\"code\":"    \
+        "\"" cat "\"}]}],\"code\":{\"coding\":[{\"system\":"               \
+        "\"http://snomed.info/sct\",\"code\":\"" code "\"}]},"             \
+        "\"effectiveDateTime\":\"2021-05-10\",\"valueBoolean\":true")
+Test(fhir, a_social_history_assessment_of_a_known_finding_is_a_screening)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(ISOLATION("422650009", "social-connection"), &out, NULL,
+                     &err), HUB_OK, "%s at %s", err.what ? err.what : "",
+                 err.field);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(out.ev[0].type, "screening.completed");
+    cr_assert_str_eq(out.ev[1].type, "screening.positive");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.domain"),
+                     "social-connection");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.asserted"), "true");
+    cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"),
+                     "[\"social-connection\"]");
+    /* the foreign category's code is not read as a domain */
+    cr_assert_eq(run(ISOLATION("422650009", "food-insecurity"), &out, NULL,
+                     &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "screening.domains"),
+                     "[\"social-connection\"]");
+    /* a finding the table does not have: no screening, as before */
+    cr_assert_eq(run(ISOLATION("105531004", "social-connection"), &out, NULL,
+                     &err), HUB_EUNSUPPORTED);
+    cr_assert_str_eq(err.field, "Observation");
+}
