@@ -1504,6 +1504,36 @@ ADT_ALWAYS_INLINE const char *dg1_label(const struct ctx *c,
     return dg1_label_ask(c, code, system);
 }
 
+/* The SDOH domain a DG1 code names, by the dictionary every adapter
+ * reads (a Z code of ICD-10 by zcodes.json, a SNOMED CT finding by
+ * snomed-domains.json), so that a hospital's Z59.0 counts as a clinic's
+ * Condition does. A Z code in no system is read as ICD-10, as for the
+ * labels; a number only in a system that names SNOMED CT. Out of line:
+ * asked only for a Z code or a number. */
+static __attribute__((noinline)) const char *
+dg1_domain_ask(const struct ctx *c, struct slice code, struct slice system)
+{
+    if ((code.p[0] | 0x20) == 'z')
+        return system.len == 0 || dict_is_icd10(system)
+                   ? dict_icd10_domain(c->d, code)
+                   : NULL;
+    if (system.len && (dict_is_snomed(system) || snomed_alias(system)))
+        return dict_snomed_domain(c->d, code);
+    return NULL;
+}
+
+ADT_ALWAYS_INLINE const char *dg1_domain(const struct ctx *c,
+                                         struct slice code,
+                                         struct slice system)
+{
+    if (!c->d || code.len < 3)
+        return NULL;
+    unsigned char c0 = (unsigned char)code.p[0];
+    if ((c0 | 0x20) != 'z' && !(c0 >= '1' && c0 <= '9'))
+        return NULL;
+    return dg1_domain_ask(c, code, system);
+}
+
 /* ---- writers ------------------------------------------------------------ */
 
 /* Whether v (not empty) is among seen[0..n): `lens` has bit len % 64 of
@@ -2219,23 +2249,31 @@ static bool write_diagnoses(struct ctx *c)
          * with its ICD-10 or SNOMED CT beside it is the same diagnosis */
         strset_add(c->labels, &c->nlabels, 4,
                    dg1_label(c, pre, code.s, system.s));
-        if (ce.n > 3)
+        const char *domain = dg1_domain(c, code.s, system.s);
+        if (ce.n > 3) {
+            struct slice alt = part(c, &ce, 4, 0).s,
+                         alt_system = part(c, &ce, 6, 0).s;
             strset_add(c->labels, &c->nlabels, 4,
-                       dg1_label(c, pre, part(c, &ce, 4, 0).s,
-                                 part(c, &ce, 6, 0).s));
+                       dg1_label(c, pre, alt, alt_system));
+            if (!domain)
+                domain = dg1_domain(c, alt, alt_system);
+        }
+        struct text dom = { domain ? slice_from_cstr(domain) : SLICE_NULL,
+                            true };
         if (n++ == 0) {
             key_open(c, JW_KEY("diagnoses"), '[');
         }
         /* DG1-6: IS to v2.5, CWE from v2.6 ("A^Admitting^HL70052") */
         struct text type = val1(c, dg1, 6);
         char *o = span_room(c, room(code) + room(system) + room(display) +
-                                     room(type)),
+                                     room(type) + room(dom)),
              *start = o;
         char *obj = o = span_open(c, o);
         o = put_kv(c, o, JW_KV("code"), code);
         o = put_kv(c, o, JW_KV("system"), system);
         o = put_kv(c, o, JW_KV("display"), display);
         o = put_kv(c, o, JW_KV("type"), type);
+        o = put_lit(o, JW_KV("domain"), dom);
         o = span_seal(obj, o, '{', '}');
         jw_commit(&c->w, start, o);
     }

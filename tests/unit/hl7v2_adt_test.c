@@ -480,6 +480,66 @@ static int has_sud(const char *dg1)
     return l[0] != '\0';
 }
 
+/* The domains of the diagnoses of an ADT^A01 with these DG1s, normalized
+ * with `d`, joined by commas ("-" for a diagnosis without one). */
+static const char *dg1_domains_with(const struct dict *d, const char *dg1)
+{
+    static char out[256];
+    char msg[2048];
+    struct hl7_msg *m;
+    struct canon_list l = { 0 };
+    struct hub_err err;
+    snprintf(msg, sizeof(msg), MSH("ADT^A01", "2.5") PID "PV1|1|I\r%s\r",
+             dg1);
+    cr_assert_eq(hl7_parse(&A, msg, strlen(msg), &m, &err), HUB_OK);
+    cr_assert_eq(hl7_to_events_dict(&A, d, m, &l, NULL, &err), HUB_OK);
+    cJSON *j = cJSON_ParseWithLength(l.ev[0].json.p, l.ev[0].json.len);
+    const cJSON *dx = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "encounter"), "diagnoses");
+    out[0] = '\0';
+    for (const cJSON *x = dx ? dx->child : NULL; x; x = x->next) {
+        const char *v = cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(x, "domain"));
+        snprintf(out + strlen(out), sizeof(out) - strlen(out), "%s%s",
+                 x == dx->child ? "" : ",", v ? v : "-");
+    }
+    cJSON_Delete(j);
+    return out;
+}
+
+/* A hospital's Z code (or SNOMED CT finding) names its SDOH domain as a
+ * clinic's FHIR Condition does: the one dictionary (zcodes.json,
+ * snomed-domains.json) for every adapter. */
+Test(hl7_to_events, diagnoses_name_their_sdoh_domain_from_the_dictionary)
+{
+    const struct dict *d = project_dict();
+    cr_assert_str_eq(dg1_domains_with(d, "DG1|1||Z59.00^Homeless^I10|||F"),
+                     "homelessness");
+    cr_assert_str_eq(dg1_domains_with(d, "DG1|1||Z5941^x^ICD10"),
+                     "food-insecurity");
+    cr_assert_str_eq(dg1_domains_with(d, "DG1|1|I10|Z59.41"),   /* DG1-2 */
+                     "food-insecurity");
+    cr_assert_str_eq(dg1_domains_with(d, "DG1|1||Z59.0"),   /* no system */
+                     "homelessness");
+    cr_assert_str_eq(dg1_domains_with(d, "DG1|1||32911000^Homeless^SCT"),
+                     "homelessness");
+    cr_assert_str_eq(dg1_domains_with(d, "DG1|1||733423003^x^SNM"),
+                     "food-insecurity");
+    /* the alternate code when the first names none */
+    cr_assert_str_eq(dg1_domains_with(d, "DG1|1||4711^x^L^Z59.0^x^I10"),
+                     "homelessness");
+    cr_assert_str_eq(dg1_domains_with(d, "DG1|1||E11.9^Diabetes^I10\r"
+                                         "DG1|2||Z56.0^x^I10"),
+                     "-,employment-status");
+    /* a code no row names, another system, a local Z code: none */
+    cr_assert_str_eq(dg1_domains_with(d, "DG1|1||Z00.00^x^I10"), "-");
+    cr_assert_str_eq(dg1_domains_with(d, "DG1|1||32911000^x^L"), "-");
+    cr_assert_str_eq(dg1_domains_with(d, "DG1|1||Z59.0^x^99LOCAL"), "-");
+    cr_assert_str_eq(dg1_domains_with(d, "DG1|1||Z59.0^x^I9"), "-");
+    /* without a dictionary, no domain */
+    cr_assert_str_eq(dg1_domains_with(NULL, "DG1|1||Z59.0^x^I10"), "-");
+}
+
 Test(hl7_to_events, labels_icd10_f10_to_f19_diagnoses_sud)
 {
     cr_assert(has_sud("DG1|1||F10.20^Alcohol dependence^I10"));
