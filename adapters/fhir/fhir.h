@@ -61,7 +61,8 @@
  *                      message of context only is accepted with no event.
  *                      A referral or care plan lists the Organizations it
  *                      names that the message holds ("organizations"; a
- *                      referral's performer named by display alone, too).
+ *                      referral's performer named by display or identifier
+ *                      alone, too: an Organization or a HealthcareService).
  *                      An entry without id is named by its urn:uuid or
  *                      urn:oid fullUrl, else by its type.
  * A member name twice in one object (FHIR JSON has each element once) is

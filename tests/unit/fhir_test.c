@@ -2039,6 +2039,46 @@ Test(fhir, an_entry_without_id_is_its_urn_and_a_performer_its_display)
     cr_assert_str_eq(field_of(&out, 0, "referral.id"), "ServiceRequest");
 }
 
+/* F72: NHS BARS addresses a referral to a service by a logical reference
+ * alone (FHIR R4 Reference.identifier: its DoS service id, a display and
+ * type HealthcareService, no reference). Who the referral is for was
+ * dropped; it is kept among the organizations by name and identifier, as a
+ * display alone is (F46), unless the Reference says it is a person. */
+Test(fhir, a_performer_named_by_its_identifier_is_kept_among_organizations)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"transaction\","
+                     "\"entry\":[" CIE_SR("urn:uuid:sr-1", "{\"type\":"
+                     "\"HealthcareService\",\"identifier\":{\"system\":"
+                     "\"http://fhir.nhs.uk/Id/dos-service-id\",\"value\":"
+                     "\"111111111\"},\"display\":\"Emergency Department\"}") ","
+                     CIE_SR("urn:uuid:sr-2", "{\"identifier\":{\"system\":"
+                     "\"http://hl7.org/fhir/sid/us-npi\",\"value\":"
+                     "\"1234567893\"}}") ","
+                     CIE_SR("urn:uuid:sr-3", "{\"type\":\"PractitionerRole\","
+                     "\"identifier\":{\"value\":\"G823658\"},\"display\":"
+                     "\"Dr Who\"}") ","
+                     CIE_SR("urn:uuid:sr-4", "{\"type\":\"HealthcareService\","
+                     "\"display\":\"Food pantry\"}") "]}",
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 4);
+    cr_assert_str_eq(field_of(&out, 0, "referral.performer"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "referral.organizations"),
+                     "[{\"role\":\"performer\",\"name\":"
+                     "\"Emergency Department\",\"identifiers\":[{\"system\":"
+                     "\"http://fhir.nhs.uk/Id/dos-service-id\",\"value\":"
+                     "\"111111111\"}]}]");
+    cr_assert_str_eq(field_of(&out, 1, "referral.organizations"),
+                     "[{\"role\":\"performer\",\"identifiers\":[{\"system\":"
+                     "\"http://hl7.org/fhir/sid/us-npi\",\"value\":"
+                     "\"1234567893\"}]}]");
+    /* a reference that says it is a person is no organization */
+    cr_assert_str_eq(field_of(&out, 2, "referral.organizations"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 3, "referral.organizations"),
+                     "[{\"role\":\"performer\",\"name\":\"Food pantry\"}]");
+}
+
 /* A completed QuestionnaireResponse (one AHC housing answer) about a
  * contained Patient whose members after "id" are `members`. */
 #define QR_OF_PATIENT(members)                                               \
