@@ -748,6 +748,52 @@ Test(fhir, bare_patient_id_gets_the_callers_scope_not_the_orgs_mrn_scope)
                      "(absent)", "no scope given: no system");
 }
 
+/* F73: Denmark's eHealth CarePlan service PUTs a CarePlan whose subject is
+ * an absolute URL on the patient service ("https://patient.../fhir/
+ * Patient/24787"). Its id "24787" was scoped as the sender's own, where it
+ * is another patient of the sender: a wrong link. An absolute reference to
+ * a Patient the message does not hold keeps its server as the system; a
+ * relative one, and a Patient the message holds, keep the sender's scope. */
+Test(fhir, a_patient_on_another_server_is_that_servers_not_the_senders)
+{
+    struct canon_list out = { 0 };
+    struct hub_err err;
+    static const struct {
+        char ref[96], system[64];
+    } c[] = {
+        {"https://patient.example.org/fhir/Patient/24787",
+         "https://patient.example.org/fhir/Patient"},
+        {"http://x.org/Patient/24787/_history/2", "http://x.org/Patient"},
+        {"Patient/24787", "urn:hub:org:hosp:fhir:Patient"},
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char j[1024];
+        snprintf(j, sizeof(j), GOAL_X "\"subject\":{\"reference\":\"%s\"}}",
+                 c[i].ref);
+        out.n = 0;
+        cr_assert_eq(fhir_to_events_scoped(&A, D, "urn:hub:org:hosp:fhir", j,
+                                           strlen(j), &out, NULL, &err),
+                     HUB_OK, "%s %s", err.field, err.what);
+        cr_assert_str_eq(field_of(&out, 0, "patient.identifiers.0.system"),
+                         c[i].system, "%s", c[i].ref);
+        cr_assert_str_eq(field_of(&out, 0, "patient.identifiers.0.value"),
+                         "24787");
+    }
+    /* held in the message under an absolute fullUrl: the sender's */
+    const char *b = "{\"resourceType\":\"Bundle\",\"type\":\"collection\","
+                    "\"entry\":[{\"fullUrl\":\"https://patient.example.org/"
+                    "fhir/Patient/24787\",\"resource\":{\"resourceType\":"
+                    "\"Patient\",\"id\":\"24787\"}},{\"resource\":" GOAL_X
+                    "\"subject\":{\"reference\":\"https://patient.example.org/"
+                    "fhir/Patient/24787\"}}}]}";
+    out.n = 0;
+    cr_assert_eq(fhir_to_events_scoped(&A, D, "urn:hub:org:hosp:fhir", b,
+                                       strlen(b), &out, NULL, &err), HUB_OK,
+                 "%s %s", err.field, err.what);
+    cr_assert_str_eq(field_of(&out, 0, "patient.identifiers.0.system"),
+                     "urn:hub:org:hosp:fhir:Patient");
+}
+
 Test(fhir, warnings_reach_the_senders_outcome_once_per_entry)
 {
     char path[512];
