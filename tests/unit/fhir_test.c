@@ -266,6 +266,24 @@ static const struct sample SAMPLES[] = {
       { { 0, "screening.items.0.text", "2024-02-01" },
         { 0, "screening.items.0.declined", "(absent)" },
         { 0, "screening.items.1.text", "2024-02-20T10:00:00Z" } } },
+    { "an answer of a type the item has no field for (a Reference: NHS "
+      "e-RS) is answered, never declined, with a warning; a URI is its text "
+      "(F74)",
+      "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q3\","
+      "\"status\":\"completed\",\"subject\":{\"reference\":\"Patient/p1\"},"
+      "\"authored\":\"2024-01-01T00:00:00Z\",\"item\":[{\"linkId\":\"3.6\","
+      "\"item\":[{\"linkId\":\"3.6.1\",\"answer\":[{\"valueReference\":"
+      "{\"identifier\":{\"value\":\"021600556514\"},\"display\":\"x\"}}]}]},"
+      "{\"linkId\":\"u\",\"answer\":[{\"valueUri\":\"http://x.org/a\"}]},"
+      "{\"linkId\":\"f\",\"answer\":[{\"valueAttachment\":{\"title\":"
+      "\"a\"}}]}]}",
+      1, { NULL },
+      { { 0, "screening.items.0.question", "3.6.1" },
+        { 0, "screening.items.0.declined", "(absent)" },
+        { 0, "screening.items.1.text", "http://x.org/a" },
+        { 0, "screening.items.2.declined", "(absent)" },
+        { 0, "warnings.0.field",
+          "QuestionnaireResponse.item[0].item[0].answer[0].valueReference" } } },
     { "a questionnaire response with nested groups is scored and derives "
       "the Hunger Vital Sign",
       "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q1\","
