@@ -268,7 +268,7 @@ static const struct sample SAMPLES[] = {
         { 0, "screening.items.1.text", "2024-02-20T10:00:00Z" } } },
     { "an answer of a type the item has no field for (a Reference: NHS "
       "e-RS) is answered, never declined, with a warning; a URI is its text "
-      "(F74)",
+      "(F76)",
       "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q3\","
       "\"status\":\"completed\",\"subject\":{\"reference\":\"Patient/p1\"},"
       "\"authored\":\"2024-01-01T00:00:00Z\",\"item\":[{\"linkId\":\"3.6\","
@@ -766,7 +766,7 @@ Test(fhir, bare_patient_id_gets_the_callers_scope_not_the_orgs_mrn_scope)
                      "(absent)", "no scope given: no system");
 }
 
-/* F73: Denmark's eHealth CarePlan service PUTs a CarePlan whose subject is
+/* F75: Denmark's eHealth CarePlan service PUTs a CarePlan whose subject is
  * an absolute URL on the patient service ("https://patient.../fhir/
  * Patient/24787"). Its id "24787" was scoped as the sender's own, where it
  * is another patient of the sender: a wrong link. An absolute reference to
@@ -2103,7 +2103,7 @@ Test(fhir, an_entry_without_id_is_its_urn_and_a_performer_its_display)
     cr_assert_str_eq(field_of(&out, 0, "referral.id"), "ServiceRequest");
 }
 
-/* F72: NHS BARS addresses a referral to a service by a logical reference
+/* F74: NHS BARS addresses a referral to a service by a logical reference
  * alone (FHIR R4 Reference.identifier: its DoS service id, a display and
  * type HealthcareService, no reference). Who the referral is for was
  * dropped; it is kept among the organizations by name and identifier, as a

@@ -1428,7 +1428,7 @@ Test(hl7_to_events, warns_of_a_death_date_before_the_birth_date)
                      "");
 }
 
-/* F75: a death date after the message was sent cannot be true either (the
+/* F77: a death date after the message was sent cannot be true either (the
  * VA MPI's A08 of 2007 with a PID-29 of 2015): kept as sent, deceased, with
  * a warning, as a birth date after it is. The message's own day and an
  * earlier one: no word. */
