@@ -470,10 +470,6 @@ static void conn_process(struct conn *c)
             refuse(c, eb, HUB_ELIMIT, "frame exceeds the size limit");
             break;
         }
-        if (eb + 1 >= len) {
-            c->scan = eb;           /* the CR after EB is still to come */
-            break;
-        }
         if (!ingest_has_room(srv->ing, 1, eb)) {
             /* global cap: stop reading until committers catch up */
             bufferevent_disable(c->bev, EV_READ);
@@ -483,13 +479,16 @@ static void conn_process(struct conn *c)
             }
             break;
         }
-        const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)eb + 2);
+        /* the frame ends at EB; its CR, when here, is taken with it (one
+         * that comes later is whitespace before the next frame) */
+        size_t flen = eb + 2 <= len ? eb + 2 : eb + 1;
+        const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)flen);
         struct slice msg;
-        ssize_t used = mllp_frame(p, eb + 2, cfg->max_frame, &msg);
+        ssize_t used = mllp_frame(p, flen, cfg->max_frame, &msg);
         if (used <= 0) {
-            refuse(c, eb + 2, used == HUB_ELIMIT ? HUB_ELIMIT : HUB_ESYNTAX,
+            refuse(c, flen, used == HUB_ELIMIT ? HUB_ELIMIT : HUB_ESYNTAX,
                    used == HUB_ELIMIT ? "frame exceeds the size limit"
-                                      : "end block not followed by CR");
+                                      : "not an MLLP frame");
             break;
         }
         struct ingest_job *j = ingest_job_new();

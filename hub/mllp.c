@@ -5,6 +5,10 @@
  * are skipped (many senders end a frame with CRLF, or send a newline
  * keep-alive), but only up to `max` of them, so that a sender cannot grow
  * the caller's buffer with whitespace alone.
+ * The frame ends at EB: its CR is taken when it is there, but not waited
+ * for nor required. EB (0x1C) cannot occur in an HL7 message, and senders
+ * that end a frame with EB alone, or EB LF, exist; waiting for their CR
+ * would leave both sides waiting (they for the ACK) until a timeout.
  */
 #include "mllp.h"
 
@@ -33,10 +37,9 @@ ssize_t mllp_frame(const char *p, size_t len, size_t max, struct slice *msg)
     const char *eb = memchr(p + 1, MLLP_EB, window - 1);
     if (eb == NULL)
         return len >= max + 2 ? HUB_ELIMIT : 0;
-    if ((size_t)(eb - p) + 1 >= len)
-        return 0;                                     /* CR not here yet */
-    if (eb[1] != MLLP_CR)
-        return HUB_ESYNTAX;
+    size_t end = (size_t)(eb - p) + 1;                 /* past EB */
+    if (end < len && p[end] == MLLP_CR)
+        end++;
     *msg = (struct slice){ p + 1, (size_t)(eb - p) - 1 };
-    return (ssize_t)(ws + (size_t)(eb - p) + 2);
+    return (ssize_t)(ws + end);
 }

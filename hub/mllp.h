@@ -17,7 +17,9 @@
 /*
  * Find one frame at the start of p[0..len). Returns the bytes consumed and
  * sets *msg to the payload, 0 if more input is needed, or HUB_ESYNTAX (bytes
- * before SB, EB without CR) / HUB_ELIMIT (no EB within max payload bytes).
+ * before SB) / HUB_ELIMIT (no EB within max payload bytes). The frame ends
+ * at EB; the CR after it is consumed when present, never waited for (a
+ * CR that comes later is whitespace before the next frame).
  * Whitespace (CR, LF) between frames is skipped and counted as consumed when
  * it comes before SB. A return > 0 always means a frame: whitespace alone
  * returns 0 (need more), or HUB_ELIMIT once there is more of it than `max`.

@@ -206,6 +206,51 @@ Test(mllp, reassembles_a_frame_split_at_every_byte, .init = start_default,
     mllp_close(&c);
 }
 
+/* Senders that end a frame with EB alone (no CR), or EB LF, get their ACKs
+ * at once: the frame ends at EB. Waiting for the CR left both sides
+ * waiting (the sender for its ACK) until the idle timeout. */
+Test(mllp, a_frame_ended_by_the_end_block_alone_is_answered,
+     .init = start_default, .fini = stop, .timeout = 60)
+{
+    struct mllp_client c;
+    char msg[2048], all[8192], ack[4096], code[3], ctrl[64];
+    size_t len = 0;
+    const char *ends[] = { "\x1c", "\x1c\n", "\x1c" };
+
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    for (int i = 0; i < 3; i++) {       /* pipelined: EB, EB LF, EB */
+        char id[16];
+        snprintf(id, sizeof(id), "EBONLY-%d", i);
+        hl7_sample(msg, sizeof(msg), id, "MRN-EB");
+        all[len++] = 0x0b;
+        memcpy(all + len, msg, strlen(msg));
+        len += strlen(msg);
+        memcpy(all + len, ends[i], strlen(ends[i]));
+        len += strlen(ends[i]);
+    }
+    cr_assert_eq(mllp_send_raw(&c, all, len), 0);
+    for (int i = 0; i < 3; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "EBONLY-%d", i);
+        cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 5000), 0,
+                     "no ACK for frame %d (its CR was waited for)", i);
+        ack_fields(ack, code, ctrl, sizeof(ctrl));
+        cr_expect_str_eq(code, "AA");
+        cr_expect_str_eq(ctrl, id);
+    }
+    /* a CR that comes late is whitespace before the next frame */
+    cr_assert_eq(mllp_send_raw(&c, "\r", 1), 0);
+    hl7_sample(msg, sizeof(msg), "EBONLY-3", "MRN-EB");
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 5000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA");
+    cr_expect_str_eq(ctrl, "EBONLY-3");
+    mllp_close(&c);
+    cr_expect_eq(count("select count(*) from messages where idem_key like "
+                       "'EBONLY-%'"), 4);
+}
+
 Test(mllp, answers_pipelined_frames_in_frame_order, .init = start_default,
      .fini = stop, .timeout = 60)
 {

@@ -36,8 +36,11 @@ Test(mllp_frame, needs_more_input_when_cut_at_every_byte)
     char f[256];
     size_t n = frame_of(f, MSG);
     struct slice m;
-    for (size_t cut = 0; cut < n; cut++)
+    for (size_t cut = 0; cut + 1 < n; cut++)
         cr_assert_eq(mllp_frame(f, cut, 1024, &m), 0, "cut at %zu", cut);
+    /* cut before the CR: the frame ends at EB all the same */
+    cr_assert_eq(mllp_frame(f, n - 1, 1024, &m), (ssize_t)n - 1);
+    cr_assert_eq(m.len, strlen(MSG));
     cr_assert_eq(mllp_frame(f, n, 1024, &m), (ssize_t)n);
 }
 
@@ -77,7 +80,10 @@ Test(mllp_frame, delivers_pipelined_frames_in_order_whatever_the_split)
                 break;
         }
         cr_assert_eq(got, 3, "chunk %zu", chunk);
-        cr_assert_eq(have, 0);
+        /* at most the last frame's CR, when it came after its EB: the
+         * whitespace the next frame's call skips */
+        cr_assert(have == 0 || (have == 1 && buf[0] == '\r'), "chunk %zu",
+                  chunk);
     }
 }
 
@@ -121,11 +127,30 @@ Test(mllp_frame, rejects_junk_before_start_block)
     cr_assert_eq(mllp_frame(" ", 1, 1024, &m), HUB_ESYNTAX);
 }
 
-Test(mllp_frame, rejects_end_block_without_carriage_return)
+/* Some senders end a frame with EB alone (or EB LF): the frame ends at EB,
+ * whose CR is taken when it is there and never waited for; what follows
+ * is the next frame's business (junk there is refused as before SB). */
+Test(mllp_frame, ends_a_frame_at_the_end_block_with_or_without_its_cr)
 {
-    const char f[] = "\x0bMSH|x\x1cX";
-    struct slice m;
-    cr_assert_eq(mllp_frame(f, sizeof(f) - 1, 1024, &m), HUB_ESYNTAX);
+    struct slice m = { NULL, 0 };
+    const char alone[] = "\x0bMSH|x\x1c";
+    cr_assert_eq(mllp_frame(alone, sizeof(alone) - 1, 1024, &m), 7);
+    cr_assert_eq(m.len, 5);
+    cr_assert_eq(memcmp(m.p, "MSH|x", 5), 0);
+    const char lf[] = "\x0bMSH|x\x1c\n\x0bMSH|y\x1c\r";
+    cr_assert_eq(mllp_frame(lf, sizeof(lf) - 1, 1024, &m), 7);
+    cr_assert_eq(mllp_frame(lf + 7, sizeof(lf) - 8, 1024, &m), 9,
+                 "the LF skipped before the next frame");
+    cr_assert_eq(memcmp(m.p, "MSH|y", 5), 0);
+    const char next[] = "\x0bMSH|x\x1c\x0bMSH|y\x1c";
+    cr_assert_eq(mllp_frame(next, sizeof(next) - 1, 1024, &m), 7);
+    cr_assert_eq(mllp_frame(next + 7, sizeof(next) - 8, 1024, &m), 7);
+    cr_assert_eq(memcmp(m.p, "MSH|y", 5), 0);
+    const char junk[] = "\x0bMSH|x\x1cX";
+    cr_assert_eq(mllp_frame(junk, sizeof(junk) - 1, 1024, &m), 7);
+    cr_assert_eq(mllp_frame(junk + 7, 1, 1024, &m), HUB_ESYNTAX);
+    const char cr[] = "\x0bMSH|x\x1c\r";
+    cr_assert_eq(mllp_frame(cr, sizeof(cr) - 1, 1024, &m), 8, "CR taken");
 }
 
 Test(mllp_frame, accepts_an_empty_payload)
