@@ -39,6 +39,10 @@ struct icd_row {
     size_t len;                     /* compare this many leading bytes */
     bool range;
     const char *value;              /* domain or sensitivity label */
+    /* lo, hi and the mask of their len leading bytes, as big-endian
+     * numbers (icd_pack), when len <= 8 (every ICD-10-CM code: 7 at
+     * most): a row is then two compares, not two byte loops */
+    uint64_t lo64, hi64, mask64;
 };
 
 /* security-labels.json "loinc" `answers` / `above`: only these answers,
@@ -776,6 +780,20 @@ static inline bool icd_norm(struct slice s, char out[ICD_KEY_MAX],
     return n >= 3 && out[0] >= 'A' && out[0] <= 'Z';
 }
 
+/* The first 8 bytes of a normalised key as a big-endian number, zeros
+ * past its end: numbers compare as the keys do. */
+static inline uint64_t icd_pack(const char *key, size_t len)
+{
+    unsigned char b[8] = { 0 };
+    memcpy(b, key, len < 8 ? len : 8);
+    uint64_t v;
+    memcpy(&v, b, 8);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap64(v);
+#endif
+    return v;
+}
+
 static int load_icd_rows(struct ld *l, const cJSON *arr, size_t n,
                          const char *value_key, bool value_is_domain,
                          struct icd_row **out, size_t *nout)
@@ -831,6 +849,11 @@ static int load_icd_rows(struct ld *l, const cJSON *arr, size_t n,
             return ld_fail(l, HUB_EINVALID,
                            "row needs either \"code\" or both \"from\" and \"to\"");
         }
+        if (r->len <= 8) {
+            r->lo64 = icd_pack(r->lo, r->len);
+            r->hi64 = icd_pack(r->hi, r->len);
+            r->mask64 = ~(uint64_t)0 << (8 * (8 - r->len));
+        }
         *nout = i + 1;
         ld_pop(l, o2);
     }
@@ -875,16 +898,20 @@ icd_lookup(const struct icd_row *rows, size_t n, struct slice code, bool lead)
         return NULL;
     const struct icd_row *best = NULL;
     size_t best_score = 0;
+    uint64_t key64 = icd_pack(key, len);
     for (size_t i = 0; i < n; i++) {
         const struct icd_row *r = &rows[i];
         if (r->len > len)
             continue;
-        /* the first byte alone passes most rows by */
-        if (key[0] < r->lo[0] || key[0] > r->hi[0])
-            continue;
-        bool hit = r->range ? (key_cmp(key, r->lo, r->len) >= 0 &&
-                               key_cmp(key, r->hi, r->len) <= 0)
-                            : key_cmp(key, r->lo, r->len) == 0;
+        bool hit;
+        if (r->len <= 8) {
+            uint64_t k = key64 & r->mask64;
+            hit = r->range ? k >= r->lo64 && k <= r->hi64 : k == r->lo64;
+        } else {
+            hit = r->range ? (key_cmp(key, r->lo, r->len) >= 0 &&
+                              key_cmp(key, r->hi, r->len) <= 0)
+                           : key_cmp(key, r->lo, r->len) == 0;
+        }
         if (!hit)
             continue;
         /* longer keys are more specific; a code beats a range of its
