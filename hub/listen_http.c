@@ -11,7 +11,13 @@
  *
  * evhttp keeps an unanswered request alive even when its client goes away
  * (the reply then just frees it), so handlers may answer late safely.
- * Limits: body (evhttp_set_max_body_size: 413), headers, timeouts.
+ * Limits: body (evhttp_set_max_body_size: 413 from the Content-Length or a
+ * chunk size, before the body is read), headers, unread input (input_guard:
+ * a connection holding more is cut), timeouts. libevent 2.1 answers a body
+ * over max_body and a request it cannot parse itself, with an HTML page,
+ * before the request reaches on_request: it has no hook for either
+ * (evhttp_set_newreqcb and evhttp_set_errorcb come with 2.2), so those two
+ * are the API's only answers that are not JSON.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -528,6 +534,46 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 /* ---- listeners -------------------------------------------------------- */
 
+/* evhttp 2.1 keeps what it has not parsed yet in the connection's input
+ * buffer, and caps it in some states only: a chunk-size line that never
+ * ends is held whole (64 MiB sent, 64 MiB held, whatever max_body says),
+ * and so is what a client sends while its answer is being written. No
+ * request needs more there than its body (evhttp keeps a Content-Length
+ * body there until it is all in; max_body caps it) and a head, so a
+ * connection whose unread input passes max_body + INPUT_SLACK is cut: the
+ * input dropped, the socket shut for reading, and evhttp frees the
+ * connection when it reads the end. A read watermark would not do: a
+ * bufferevent whose reading is suspended has no read timeout either, and
+ * the connection would stay for ever. Set once by http_server_new. */
+#define INPUT_SLACK (256u * 1024)
+static size_t input_cap;
+
+static void input_guard(struct evbuffer *in,
+                        const struct evbuffer_cb_info *info, void *arg)
+{
+    struct bufferevent *bev = arg;
+    size_t n = evbuffer_get_length(in);
+
+    if (info->n_added == 0 || n <= input_cap)
+        return;
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    log_warn("http.input_cut", "fd=%d bytes=%zu cap=%zu", (int)fd, n,
+             input_cap);
+    if (fd >= 0)
+        (void)shutdown(fd, SHUT_RD);
+    evbuffer_drain(in, n);
+}
+
+static struct bufferevent *guarded(struct bufferevent *bev)
+{
+    if (bev && evbuffer_add_cb(bufferevent_get_input(bev), input_guard,
+                               bev) == NULL) {
+        bufferevent_free(bev);
+        return NULL;
+    }
+    return bev;
+}
+
 static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
 {
     struct server *srv = arg;
@@ -538,7 +584,14 @@ static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
         base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
     if (bev)
         bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    return bev;
+    return guarded(bev);
+}
+
+/* what evhttp makes when there is no bevcb (it closes the socket itself) */
+static struct bufferevent *make_plain_bev(struct event_base *base, void *arg)
+{
+    (void)arg;
+    return guarded(bufferevent_socket_new(base, -1, 0));
 }
 
 static int bind_ep(struct http_server *hs, const char *addr, int port,
@@ -562,8 +615,7 @@ static int bind_ep(struct http_server *hs, const char *addr, int port,
                                          EVHTTP_REQ_PATCH |
                                          EVHTTP_REQ_DELETE);
     evhttp_set_default_content_type(http, "application/json");
-    if (tls)
-        evhttp_set_bevcb(http, make_tls_bev, srv);
+    evhttp_set_bevcb(http, tls ? make_tls_bev : make_plain_bev, srv);
     evhttp_set_gencb(http, on_request, ep);
     ep->sock = evhttp_bind_socket_with_handle(http, addr, (ev_uint16_t)port);
     if (ep->sock == NULL) {
@@ -597,6 +649,7 @@ int http_server_new(struct server *srv, struct http_server **out)
     if (hs == NULL)
         abort();
     hs->srv = srv;
+    input_cap = cfg->max_body + INPUT_SLACK;
     if (cfg->https_port >= 0 && srv->tls_https)
         rc = bind_ep(hs, cfg->https_bind, cfg->https_port, true);
     if (rc == HUB_OK && cfg->http_port >= 0 && cfg->profile == PROFILE_DEV)

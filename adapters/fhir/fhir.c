@@ -1071,6 +1071,23 @@ static int ref_identifier(struct fx *x, struct jw *w, const cJSON *refobj,
     return HUB_OK;
 }
 
+/* The system of the id of a Patient the message does not hold. A relative
+ * reference is relative to the sender's own server (FHIR R4
+ * Reference.reference): its id is scoped by the sender (pid_system). An
+ * absolute URL "resolves to the location where the resource is found",
+ * another server's as often as not (Denmark's eHealth CarePlan service
+ * names its patients on the patient service): the id is that server's, so
+ * the system is the URL up to the type ("https://x.org/fhir/Patient"),
+ * never the sender's scope, where the same number would be another of the
+ * sender's patients. `t` is the type in `ref` (ref_type_id). */
+static const char *unheld_patient_system(struct fx *x, const char *ref,
+                                         struct slice t)
+{
+    if (strncmp(ref, "http://", 7) != 0 && strncmp(ref, "https://", 8) != 0)
+        return x->pid_system;
+    return arena_strndup(x->a, ref, (size_t)(t.p - ref) + t.len);
+}
+
 int fx_patient(struct fx *x, const cJSON *res, const char *key,
                struct slice *out)
 {
@@ -1147,7 +1164,7 @@ int fx_patient(struct fx *x, const cJSON *res, const char *key,
         jw_arr_begin(&w);
         jw_obj_begin(&w);
         jw_kv_str(&w, "value", id);
-        jw_kv_cstr(&w, "system", x->pid_system);
+        jw_kv_cstr(&w, "system", unheld_patient_system(x, ref, t));
         jw_kv_cstr(&w, "type", "fhir-id");
         jw_obj_end(&w);
         /* the MRN beside the id, when the reference gives both: the

@@ -61,7 +61,8 @@
  *                      message of context only is accepted with no event.
  *                      A referral or care plan lists the Organizations it
  *                      names that the message holds ("organizations"; a
- *                      referral's performer named by display alone, too).
+ *                      referral's performer named by display or identifier
+ *                      alone, too: an Organization or a HealthcareService).
  *                      An entry without id is named by its urn:uuid or
  *                      urn:oid fullUrl, else by its type.
  * A member name twice in one object (FHIR JSON has each element once) is
@@ -86,6 +87,9 @@
  * "123" of the same org (the hub passes id_scope "urn:hub:org:<org>:fhir",
  * fhir_to_events_scoped). Without a scope the identifier has no system
  * and the linker scopes it by the sending org like any bare identifier.
+ * A Patient the message does not hold, referenced by an absolute URL, is
+ * that server's: its fhir-id's system is the URL up to the type
+ * ("https://patient.example/fhir/Patient"), not the sender's scope.
  *
  * Bundles: transaction, batch, collection, document, searchset (entries of
  * search.mode outcome, the server's OperationOutcome, are left out),

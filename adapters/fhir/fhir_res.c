@@ -174,7 +174,10 @@ static void put_period(struct jw *w, const char *key, const char *start,
  * the resource the reference was read from: a "#id" reference names a
  * resource contained in it. */
 struct orgs {
-    struct { const char *role, *ref, *name; const cJSON *host; } r[ORGS_MAX];
+    struct {
+        const char *role, *ref, *name;
+        const cJSON *host, *ident;  /* ident: a logical Reference's */
+    } r[ORGS_MAX];
     size_t n;
 };
 
@@ -186,29 +189,39 @@ static void orgs_add(struct orgs *o, const char *role, const char *ref,
         o->r[o->n].ref = ref;
         o->r[o->n].name = NULL;
         o->r[o->n].host = host;
+        o->r[o->n].ident = NULL;
         o->n++;
     }
 }
 
-/* An organization named only by a Reference's display (Michigan CIE sends
- * a referral's performer so: "United Way of Bay County" and a directory id
- * in an extension, no reference): kept by name, when the Reference does not
- * say it is some other type than Organization (a Practitioner's name is no
- * organization). */
-static void orgs_add_display(struct orgs *o, const char *role,
+/* An organization named by a Reference without a reference: by its display
+ * (Michigan CIE sends a referral's performer so: "United Way of Bay County"
+ * and a directory id in an extension) or by its identifier, a logical
+ * reference (FHIR R4 Reference.identifier; NHS BARS addresses a referral to
+ * a service so: its DoS service id and display, type HealthcareService).
+ * Kept by name and identifier when the Reference does not say it is some
+ * other type than an Organization or one of its HealthcareServices (a
+ * Practitioner's name is no organization). */
+static void orgs_add_logical(struct orgs *o, const char *role,
                              const cJSON *refnode)
 {
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(refnode, "display");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(refnode, "type");
-    if (o == NULL || o->n >= ORGS_MAX || !cJSON_IsString(d) ||
-        d->valuestring[0] == '\0' ||
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(refnode, "identifier");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(id, "value");
+    bool named = cJSON_IsString(d) && d->valuestring[0] != '\0';
+    bool ided = cJSON_IsObject(id) && cJSON_IsString(v) &&
+                v->valuestring[0] != '\0';
+    if (o == NULL || o->n >= ORGS_MAX || !(named || ided) ||
         (cJSON_IsString(t) && t->valuestring[0] &&
-         strcmp(t->valuestring, "Organization") != 0))
+         strcmp(t->valuestring, "Organization") != 0 &&
+         strcmp(t->valuestring, "HealthcareService") != 0))
         return;
     o->r[o->n].role = role;
     o->r[o->n].ref = NULL;
-    o->r[o->n].name = d->valuestring;
+    o->r[o->n].name = named ? d->valuestring : NULL;
     o->r[o->n].host = NULL;
+    o->r[o->n].ident = ided ? id : NULL;
     o->n++;
 }
 
@@ -258,11 +271,21 @@ static void put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
     for (size_t i = 0; o && i < o->n; i++) {
         const char *ref = o->r[i].ref, *via = NULL, *type;
         const cJSON *host = o->r[i].host;
-        if (ref == NULL) {              /* named by display only */
+        if (ref == NULL) {      /* named by display or identifier only */
+            const cJSON *id = o->r[i].ident;
             jw_arr_lazy(w, "organizations", &open);
             jw_obj_begin(w);
             jw_kv_cstr(w, "role", o->r[i].role);
             jw_kv_cstr(w, "name", o->r[i].name);
+            if (id) {
+                jw_key(w, "identifiers");
+                jw_arr_begin(w);
+                jw_obj_begin(w);
+                jw_kv_cstr(w, "system", str_member(id, "system"));
+                jw_kv_cstr(w, "value", str_member(id, "value"));
+                jw_obj_end(w);
+                jw_arr_end(w);
+            }
             jw_obj_end(w);
             continue;
         }
@@ -758,7 +781,7 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
         jw_kv_cstr(w, "performer", fx_ref_name(x, r));
         orgs_add(orgs, "performer", r, sr);
         if (r == NULL)
-            orgs_add_display(orgs, "performer", perf->child);
+            orgs_add_logical(orgs, "performer", perf->child);
         fx_pop(x, old);
     }
     /* basedOn: the request this one fulfils (a sub-referral's parent) */

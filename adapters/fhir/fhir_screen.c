@@ -32,6 +32,8 @@ struct rsp {
     bool has_value;
     int64_t value;
     const char *text;
+    bool uncarried;                 /* answered with a value of a type the
+                                       item has no field for (a Reference) */
     bool declined;
     const char *absent;             /* dataAbsentReason code, if sent */
     bool pending;                   /* answers are in members not sent */
@@ -246,13 +248,27 @@ static int read_value(struct fx *x, const cJSON *o, struct rsp *r, bool *any)
     /* a date or time is an answer too (SHIN-NY's outreach dates): kept as
      * sent, never read as unanswered */
     static const char *const strs[] = { "valueString", "valueDate",
-        "valueDateTime", "valueTime", NULL };
+        "valueDateTime", "valueTime", "valueUri", NULL };
     for (size_t i = 0; strs[i]; i++)
         if ((v = fx_get(o, strs[i]))) {
             if ((rc = fx_str(x, o, strs[i], false, &r->text)))
                 return rc;
             *any = r->text != NULL;
             return i == 0 && r->text ? text_answer(x, r, strs[i]) : HUB_OK;
+        }
+    /* the other types R4 allows an answer (a Reference: NHS e-RS names the
+     * clinician so; an Attachment) or an Observation's value (Range, Ratio,
+     * Period, SampledData): an answer all the same, never a refusal, and
+     * not carried (the item has no field for it), which the sender is told */
+    static const char *const other[] = { "valueReference", "valueAttachment",
+        "valueRange", "valueRatio", "valuePeriod", "valueSampledData", NULL };
+    for (size_t i = 0; other[i]; i++)
+        if (fx_get(o, other[i])) {
+            *any = true;
+            r->uncarried = true;
+            fx_warn(x, other[i], "answer of this type is not carried; the "
+                                 "item is answered");
+            return HUB_OK;
         }
     return HUB_OK;
 }
@@ -823,7 +839,8 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
         resp[i] = (struct dict_response){
             .question = slice_from_cstr(s->r[i].question), .answers = codes,
             .n_answers = s->r[i].n_answers, .has_value = s->r[i].has_value,
-            .value = s->r[i].value, .has_text = s->r[i].text != NULL,
+            .value = s->r[i].value,
+            .has_text = s->r[i].text != NULL || s->r[i].uncarried,
             .declined = s->r[i].declined };
     }
     struct dict_scoring sc;

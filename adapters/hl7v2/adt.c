@@ -2059,6 +2059,21 @@ static bool before(struct slice a, struct slice b)
 }
 
 /*
+ * Whether DTM `v` (at least four digits) is after the message was sent
+ * (MSH-7), compared to the precision both have, in the sender's own time.
+ */
+static bool after_message(struct ctx *c, struct slice v)
+{
+    /* before() when both have eight digits (most do): MSH-7's first
+     * component and its trim then start with MSH-7's own eight */
+    struct slice t = msh_raw(c, 7, false).v;
+    if (t.len >= 8 && v.len >= 8 &&
+        (non_digits8(t.p) | non_digits8(v.p)) == 0)
+        return be8(t.p) < be8(v.p);
+    return before(trim(msh_raw(c, 7, true).v), v);
+}
+
+/*
  * A birth date that cannot be true (before 1880, or after the message was
  * sent: MSH-7, compared to the precision both have, in the sender's own
  * time) is kept as sent, since the sender may mean it (masked test data,
@@ -2078,16 +2093,7 @@ ADT_ALWAYS_INLINE void check_birth_date(struct ctx *c, struct slice v)
         warn(c, "PID-7", "birth date is before 1880");
         return;
     }
-    /* before() when both have eight digits (most do): MSH-7's first
-     * component and its trim then start with MSH-7's own eight */
-    struct slice t = msh_raw(c, 7, false).v;
-    if (t.len >= 8 && v.len >= 8 &&
-        (non_digits8(t.p) | non_digits8(v.p)) == 0) {
-        if (be8(t.p) < be8(v.p))
-            warn(c, "PID-7", "birth date is after the message time");
-        return;
-    }
-    if (before(trim(msh_raw(c, 7, true).v), v))
+    if (after_message(c, v))
         warn(c, "PID-7", "birth date is after the message time");
 }
 
@@ -2122,9 +2128,14 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
     if (upper_eq(dead, "Y") || upper_eq(dead, "TRUE") || died.s.len) {
         jw_key_chunk(&c->w, JW_KEY("deceased"));
         jw_bool(&c->w, true);
-        if (kv_time(c, JW_KV("deceased_at"), died, "PID-29", 0) &&
-            born_ok && before(died.s, born.s))
-            warn(c, "PID-29", "death date is before the birth date");
+        /* as a birth date: an impossible death date is kept as sent,
+         * with a warning (a typo of the year, a placeholder) */
+        if (kv_time(c, JW_KV("deceased_at"), died, "PID-29", 0)) {
+            if (born_ok && before(died.s, born.s))
+                warn(c, "PID-29", "death date is before the birth date");
+            else if (after_message(c, died.s))
+                warn(c, "PID-29", "death date is after the message time");
+        }
     }
     if (mrg) {
         /* MRG-1 prior identifiers; MRG-4 prior patient id (pre-2.7) */

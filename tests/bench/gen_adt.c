@@ -4,7 +4,13 @@
  * 1-2 KB with a varied set of PD1, NK1, PV1, PV2, DG1, AL1 and IN1 segments,
  * synthetic names and identifiers, and a unique MSH-10.
  *
- *   gen_adt [-n COUNT] [-s SEED] [-o FILE]
+ *   gen_adt [-n COUNT] [-s SEED] [-b BURST] [-o FILE]
+ *
+ * -b BURST: messages in runs of BURST for one patient, as a hospital sends
+ * an admit or a registration and its updates within moments: the run's
+ * first as without -b, the others the same message with their own MSH-10
+ * and the trigger A08 (the bench's ingest-to-delivery row for bursts: a
+ * patient's events are delivered in order, each after the one before).
  *
  * Output: one message per line; segments end in CR, messages in LF (LF never
  * occurs inside a message), so that C and Node readers split the same way.
@@ -276,6 +282,31 @@ static void gen_message(struct rng *top, uint64_t i, struct out *o)
 
 /* GEN_ADT_LIB: included by a test for gen_message() alone */
 #ifndef GEN_ADT_LIB
+/* The message in *o made an update of the same patient: MSH-9 ADT^A08^ADT_A01
+ * and EVN-1 A08, in place (every trigger and structure is three bytes). */
+static char *find(struct out *o, const char *what)
+{
+    size_t n = strlen(what);
+    for (size_t k = 0; k + n <= o->n; k++)
+        if (memcmp(o->b + k, what, n) == 0)
+            return o->b + k;
+    return NULL;
+}
+
+static void as_update(struct out *o)
+{
+    char *msh9 = find(o, "|ADT^");
+    char *evn = find(o, "\rEVN|");
+    if (msh9 == NULL || evn == NULL || msh9 + 15 > o->b + o->n ||
+        memcmp(msh9 + 8, "^ADT_", 5) != 0) {
+        fputs("gen_adt: a message without MSH-9 or EVN\n", stderr);
+        exit(1);
+    }
+    memcpy(msh9 + 5, "A08", 3);
+    memcpy(msh9 + 13, "A01", 3);
+    memcpy(evn + 5, "A08", 3);
+}
+
 static uint64_t parse_u64(const char *s, const char *what)
 {
     char *end;
@@ -292,30 +323,41 @@ static uint64_t parse_u64(const char *s, const char *what)
 
 int main(int argc, char **argv)
 {
-    uint64_t count = 20000, seed = 42, i;
+    uint64_t count = 20000, seed = 42, burst = 1, i;
     const char *path = NULL;
     FILE *f = stdout;
     struct out o;
     size_t total = 0, lo = SIZE_MAX, hi = 0;
     int c;
 
-    while ((c = getopt(argc, argv, "n:s:o:")) != -1) {
+    while ((c = getopt(argc, argv, "n:s:b:o:")) != -1) {
         switch (c) {
         case 'n': count = parse_u64(optarg, "-n"); break;
         case 's': seed = parse_u64(optarg, "-s"); break;
+        case 'b': burst = parse_u64(optarg, "-b"); break;
         case 'o': path = optarg; break;
         default:
-            fputs("usage: gen_adt [-n COUNT] [-s SEED] [-o FILE]\n", stderr);
+            fputs("usage: gen_adt [-n COUNT] [-s SEED] [-b BURST] "
+                  "[-o FILE]\n", stderr);
             return 2;
         }
     }
+    if (burst == 0)
+        burst = 1;
     if (path && !(f = fopen(path, "w"))) {
         perror("gen_adt: open output");
         return 1;
     }
-    struct rng top = { seed };
+    struct rng top = { seed }, run_start = top;
     for (i = 0; i < count; i++) {
-        gen_message(&top, i, &o);
+        if (i % burst == 0) {
+            run_start = top;            /* the run's message seed, again */
+            gen_message(&top, i, &o);
+        } else {
+            struct rng again = run_start;
+            gen_message(&again, i, &o);
+            as_update(&o);
+        }
         if (fwrite(o.b, 1, o.n, f) != o.n || fputc('\n', f) == EOF) {
             perror("gen_adt: write");
             return 1;

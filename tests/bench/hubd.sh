@@ -200,13 +200,16 @@ drain_rate() {
 # the messages sent in mllp_load's measured window (after its 1 s
 # warm-up, as its ACK latencies are); those of every delivery, warm-up
 # included, are recorded beside them (deliver.lat.all_p50/all_p99).
+# latency_at_rate [CORPUS KEY]: another corpus, its figures under
+# deliver.KEY.* (the bursts of one patient: deliver.burst).
 latency_at_rate() {
-    local line st
-    say "deliveries: ingest-to-delivery at 1,000 msg/s, ${SECS}s"
+    local line st src=${1:-$corpus} key=${2:-lat}
+    say "deliveries: ingest-to-delivery at 1,000 msg/s ($key), ${SECS}s"
     curl -fsS -o /dev/null "http://127.0.0.1:$recv_port/reset" || true
     dispatcher_start
     sleep 1
-    line=$($out/mllp_load -p "$hubd_mllp" -f "$corpus" -c 64 -r 1000 \
+    echo "== $key: $src" >>"$log/deliver_latency.txt"
+    line=$($out/mllp_load -p "$hubd_mllp" -f "$src" -c 64 -r 1000 \
         -d "$SECS" -w 1 2>>"$log/deliver_latency.txt" || true)
     echo "$line" >>"$log/deliver_latency.txt"
     # let the last deliveries land: every ACKed message, or 10 s
@@ -222,16 +225,16 @@ latency_at_rate() {
     # every sample (send time, latency; us), to place the slow ones in
     # time beside hubd's and PostgreSQL's logs
     curl -fsS "http://127.0.0.1:$recv_port/samples" \
-        >"$log/deliver_latency_samples.txt" || true
+        >"$log/deliver_latency_samples_$key.txt" || true
     dispatcher_stop
     if [ "$(field "$st" lat_n)" != "0" ] && [ -n "$(field "$st" lat_n)" ]; then
-        put deliver.lat.p50 "$(field "$st" from_p50_ms)"
-        put deliver.lat.p99 "$(field "$st" from_p99_ms)"
-        put deliver.lat.all_p50 "$(field "$st" p50_ms)"
-        put deliver.lat.all_p99 "$(field "$st" p99_ms)"
-        put deliver.lat.achieved "$(field "$line" msgs_per_s)"
-        put deliver.lat.n "$(field "$st" lat_n)"
-        put deliver.lat.acked "$(field "$line" acked)"
+        put "deliver.$key.p50" "$(field "$st" from_p50_ms)"
+        put "deliver.$key.p99" "$(field "$st" from_p99_ms)"
+        put "deliver.$key.all_p50" "$(field "$st" p50_ms)"
+        put "deliver.$key.all_p99" "$(field "$st" p99_ms)"
+        put "deliver.$key.achieved" "$(field "$line" msgs_per_s)"
+        put "deliver.$key.n" "$(field "$st" lat_n)"
+        put "deliver.$key.acked" "$(field "$line" acked)"
     fi
 }
 
@@ -374,5 +377,8 @@ HUB_DISPATCH=1
 if [ "$dispatch_ok" = 1 ] && [ -n "${recv_port:-}" ] && hubd_start &&
    add_cbo && subscribe 1; then
     latency_at_rate
+    # a hospital's bursts: an admit or registration and three updates of
+    # the same patient at once, each delivered only after the one before
+    latency_at_rate "$corpus_burst" burst
 fi
 hubd_stop

@@ -214,22 +214,27 @@ for (const c of conns) {
       ratio(d, ceil), '>= 0.5x plain POST ceiling',
       d === null || ceil === null ? null : d >= 0.5 * ceil);
   }
-  const p50 = num('deliver.lat.p50'), p99 = num('deliver.lat.p99');
-  const got = num('deliver.lat.achieved');
-  const nDel = num('deliver.lat.n'), nAck = num('deliver.lat.acked');
-  /* p50/p99: messages sent after the load client's warm-up (as its ACK
-   * latencies); allP99: every delivery, the warm-up's included */
-  const allP99 = num('deliver.lat.all_p99');
-  /* Percentiles over what arrived; when some never did (10 s after the
-   * run), the true ones are higher: say so, and the target is not met. */
-  const short = nDel !== null && nAck !== null && nDel < nAck;
-  row('ingest-to-delivery p50 / p99 at 1,000 msg/s offered (ms)',
-    p99 === null ? na('dispatch') : `${short ? '>= ' : ''}${fmt(p50, 1)} / ` +
-      `${short ? '>= ' : ''}${fmt(p99, 1)}` +
-      (got === null ? '' : ` (ingest achieved ${fmt(got)} msg/s)`) +
-      (allP99 === null ? '' : `; p99 with the 1 s warm-up: ${fmt(allP99, 1)}`) +
-      (short ? `; only ${fmt(nDel)} of ${fmt(nAck)} ACKed messages delivered within 10 s` : ''),
-    '', '', 'p99 < 100 ms', p99 === null ? null : p99 < 100 && !short);
+  /* key lat: the corpus as it is; burst: its messages in runs of four of
+   * one patient (gen_adt -b 4), delivered in order, one after another */
+  for (const [key, what] of [['lat', ''],
+                             ['burst', ', bursts of 4 events a patient']]) {
+    const p50 = num(`deliver.${key}.p50`), p99 = num(`deliver.${key}.p99`);
+    const got = num(`deliver.${key}.achieved`);
+    const nDel = num(`deliver.${key}.n`), nAck = num(`deliver.${key}.acked`);
+    /* p50/p99: messages sent after the load client's warm-up (as its ACK
+     * latencies); allP99: every delivery, the warm-up's included */
+    const allP99 = num(`deliver.${key}.all_p99`);
+    /* Percentiles over what arrived; when some never did (10 s after the
+     * run), the true ones are higher: say so, and the target is not met. */
+    const short = nDel !== null && nAck !== null && nDel < nAck;
+    row(`ingest-to-delivery p50 / p99 at 1,000 msg/s offered${what} (ms)`,
+      p99 === null ? na('dispatch') : `${short ? '>= ' : ''}${fmt(p50, 1)} / ` +
+        `${short ? '>= ' : ''}${fmt(p99, 1)}` +
+        (got === null ? '' : ` (ingest achieved ${fmt(got)} msg/s)`) +
+        (allP99 === null ? '' : `; p99 with the 1 s warm-up: ${fmt(allP99, 1)}`) +
+        (short ? `; only ${fmt(nDel)} of ${fmt(nAck)} ACKed messages delivered within 10 s` : ''),
+      '', '', 'p99 < 100 ms', p99 === null ? null : p99 < 100 && !short);
+  }
   row('plain libcurl multi POSTs/s, 8 at once, same receiver (ceiling)', '',
     ceil === null ? na('curl') : `${fmt(ceil)} POST/s`, '', '', null);
 }

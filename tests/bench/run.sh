@@ -123,6 +123,9 @@ say "corpus: $NMSG ADT messages, seed $SEED"
 corpus=$out/adt.hl7
 $out/gen_adt -n "$NMSG" -s "$SEED" -o "$corpus" 2>"$log/gen_adt.txt"
 cat "$log/gen_adt.txt" >&2
+# the same messages in runs of four for one patient (ingest-to-delivery)
+corpus_burst=$out/adt_burst.hl7
+$out/gen_adt -n "$NMSG" -s "$SEED" -b 4 -o "$corpus_burst" 2>/dev/null
 put corpus.info "$(sed 's/^gen_adt: //' "$log/gen_adt.txt")"
 put load.start "$(cut -d' ' -f1 /proc/loadavg)"
 put config.seconds "$SECS"

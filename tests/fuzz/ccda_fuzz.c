@@ -12,56 +12,17 @@
 
 #include "ccda/ccda.h"
 #include "common/dict.h"
+#include "fuzz_dict.h"
 
 static struct dict *D;
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *p;
-    long n;
-
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    p = malloc((size_t)n + 1);
-    if (p == NULL || fread(p, 1, (size_t)n, f) != (size_t)n)
-        abort();
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    static const char *names[] = { "domains.json", "instruments.json",
-                                   "zcodes.json", "task-status.json",
-                                   "security-labels.json",
-                                   "security-labels-sud-snomed.json",
-                                   "snomed-domains.json" };
-    enum { N = sizeof(names) / sizeof(names[0]) };
-    struct dict_file f[N];
-    struct dict_err err;
-    char path[256];
-
     (void)argc;
     (void)argv;
     ccda_global_init();
-    for (int i = 0; i < N; i++) {
-        snprintf(path, sizeof(path), "schemas/dict/%s", names[i]);
-        f[i].name = names[i];
-        f[i].p = slurp(path, &f[i].len);
-        if (f[i].p == NULL) {
-            fprintf(stderr, "ccda_fuzz: run from the repo root\n");
-            abort();
-        }
-    }
-    if (dict_load(f, N, &D, &err) != 0)
-        abort();
-    for (int i = 0; i < N; i++)
-        free((void *)f[i].p);
+    D = fuzz_dict_load("ccda_fuzz");
     return 0;
 }
 

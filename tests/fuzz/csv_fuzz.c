@@ -23,50 +23,17 @@
 
 #include "common/arena.h"
 #include "common/dict.h"
+#include "fuzz_dict.h"
 #include "csv/csv.h"
 
 static struct dict *D;
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    if (p == NULL || fread(p, 1, (size_t)n, f) != (size_t)n)
-        abort();
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    static const char *names[] = { "domains.json", "instruments.json",
-                                   "zcodes.json", "task-status.json",
-                                   "security-labels.json" };
-    struct dict_file f[5];
-    struct dict_err err;
-    char path[256];
-
     (void)argc;
     (void)argv;
-    for (int i = 0; i < 5; i++) {
-        snprintf(path, sizeof(path), "schemas/dict/%s", names[i]);
-        f[i].name = names[i];
-        f[i].p = slurp(path, &f[i].len);
-        if (f[i].p == NULL) {
-            fprintf(stderr, "csv_fuzz: run from the repo root\n");
-            abort();
-        }
-    }
-    if (dict_load(f, 5, &D, &err) != 0)
-        abort();
-    for (int i = 0; i < 5; i++)
-        free((void *)f[i].p);
+    D = fuzz_dict_load("csv_fuzz");
     return 0;
 }
 

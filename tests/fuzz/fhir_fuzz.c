@@ -7,66 +7,23 @@
  * The dictionary is loaded once from schemas/dict (run from the repo root).
  */
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/dict.h"
+#include "fuzz_dict.h"
 #include "fhir/fhir.h"
 
 static struct dict *D;
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    if (p == NULL || fread(p, 1, (size_t)n, f) != (size_t)n)
-        abort();
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    struct dict_file f[32];
-    struct dict_err err;
-    size_t n = 0;
     (void)argc;
     (void)argv;
-    DIR *dp = opendir("schemas/dict");
-    if (dp == NULL) {
-        fprintf(stderr, "fhir_fuzz: run from the repo root\n");
-        abort();
-    }
-    struct dirent *de;
-    while ((de = readdir(dp)) != NULL && n < 32) {
-        size_t l = strlen(de->d_name);
-        if (l < 6 || strcmp(de->d_name + l - 5, ".json") != 0)
-            continue;
-        char path[512];
-        snprintf(path, sizeof(path), "schemas/dict/%s", de->d_name);
-        f[n].name = strdup(de->d_name);
-        f[n].p = slurp(path, &f[n].len);
-        n++;
-    }
-    closedir(dp);
-    if (dict_load(f, n, &D, &err) != 0) {
-        fprintf(stderr, "fhir_fuzz: dict: %s %s %s\n", err.file, err.path,
-                err.what);
-        abort();
-    }
-    for (size_t i = 0; i < n; i++) {
-        free((void *)f[i].name);
-        free((void *)f[i].p);
-    }
+    D = fuzz_dict_load("fhir_fuzz");
     return 0;
 }
 

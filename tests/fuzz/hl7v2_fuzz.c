@@ -5,13 +5,25 @@
  * a message whose MSH alone was
  * readable, and on segments whose fields are found on access (IN1, NK1).
  * Every event must be JSON with no raw control byte: values the normalizer
- * copies without a look must really be plain.
+ * copies without a look must really be plain. Normalized with the data
+ * dictionary, as hubd does (the DG1 labels and domains come from it).
  */
 #include <cJSON.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "hl7v2/hl7v2.h"
+#include "fuzz_dict.h"
+
+static struct dict *D;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    D = fuzz_dict_load("hl7v2_fuzz");
+    return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -25,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     arena_init(&a, 16 * 1024);
     int rc = hl7_parse(&a, (const char *)data, size, &m, &err);
     if (rc == HUB_OK) {
-        rc = hl7_to_events_warn(&a, m, &l, &warn, &err);
+        rc = hl7_to_events_dict(&a, D, m, &l, &warn, &err);
         for (size_t k = 0; k < l.n; k++) {
             struct slice j = l.ev[k].json;
             for (size_t i = 0; i < j.len; i++)

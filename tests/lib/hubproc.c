@@ -718,6 +718,46 @@ long mllp_read(struct mllp_client *c, char *buf, size_t size, int timeout_ms)
     }
 }
 
+bool mllp_readable(struct mllp_client *c)
+{
+    struct pollfd pf = { c->fd, POLLIN, 0 };
+    if (c->ssl && SSL_pending(c->ssl) > 0)
+        return true;
+    if (poll(&pf, 1, 0) <= 0)
+        return false;
+    if (c->ssl == NULL)
+        return true;
+    /* TLS records that are no data (TLS 1.3 session tickets) make the
+     * socket readable too: peek without waiting */
+    int fl = fcntl(c->fd, F_GETFL);
+    char b;
+    fcntl(c->fd, F_SETFL, fl | O_NONBLOCK);
+    int r = SSL_peek(c->ssl, &b, 1);
+    bool data = r > 0 || SSL_get_error(c->ssl, r) != SSL_ERROR_WANT_READ;
+    fcntl(c->fd, F_SETFL, fl);
+    ERR_clear_error();
+    return data;
+}
+
+long http_raw_response(struct mllp_client *c, char *buf, size_t size,
+                       int timeout_ms)
+{
+    double deadline = now_ms() + timeout_ms;
+    size_t n = 0, head = 0, body = 0;
+
+    while (head == 0 || n < head + body) {
+        if (n + 1 >= size || read_byte(c, &buf[n], deadline) != 1)
+            return -1;
+        buf[++n] = '\0';
+        if (head == 0 && n >= 4 && memcmp(buf + n - 4, "\r\n\r\n", 4) == 0) {
+            head = n;
+            const char *cl = strcasestr(buf, "\r\nContent-Length:");
+            body = cl ? strtoul(cl + 17, NULL, 10) : 0;
+        }
+    }
+    return (long)n;
+}
+
 bool mllp_closed(struct mllp_client *c, int timeout_ms)
 {
     double deadline = now_ms() + timeout_ms;

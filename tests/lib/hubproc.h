@@ -98,6 +98,14 @@ long mllp_read(struct mllp_client *c, char *buf, size_t size, int timeout_ms);
 bool mllp_closed(struct mllp_client *c, int timeout_ms);
 void mllp_close(struct mllp_client *c);
 
+/* True when a read would not wait: bytes (or the peer's close) are there. */
+bool mllp_readable(struct mllp_client *c);
+/* Raw HTTP on the same connection: read one response, its head and its
+ * Content-Length body, into buf (NUL-terminated). Returns its length, -1
+ * on a close before its end, an error or the timeout. */
+long http_raw_response(struct mllp_client *c, char *buf, size_t size,
+                       int timeout_ms);
+
 /* A synthetic ADT^A01 (no real person) with MSH-10 = control_id, segments
  * ending in CR; PID-3.1 is CANARY_MRN followed by mrn, and the name, birth
  * date, address and phone are the canary values of canary.h. */

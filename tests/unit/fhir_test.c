@@ -266,6 +266,24 @@ static const struct sample SAMPLES[] = {
       { { 0, "screening.items.0.text", "2024-02-01" },
         { 0, "screening.items.0.declined", "(absent)" },
         { 0, "screening.items.1.text", "2024-02-20T10:00:00Z" } } },
+    { "an answer of a type the item has no field for (a Reference: NHS "
+      "e-RS) is answered, never declined, with a warning; a URI is its text "
+      "(F76)",
+      "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q3\","
+      "\"status\":\"completed\",\"subject\":{\"reference\":\"Patient/p1\"},"
+      "\"authored\":\"2024-01-01T00:00:00Z\",\"item\":[{\"linkId\":\"3.6\","
+      "\"item\":[{\"linkId\":\"3.6.1\",\"answer\":[{\"valueReference\":"
+      "{\"identifier\":{\"value\":\"021600556514\"},\"display\":\"x\"}}]}]},"
+      "{\"linkId\":\"u\",\"answer\":[{\"valueUri\":\"http://x.org/a\"}]},"
+      "{\"linkId\":\"f\",\"answer\":[{\"valueAttachment\":{\"title\":"
+      "\"a\"}}]}]}",
+      1, { NULL },
+      { { 0, "screening.items.0.question", "3.6.1" },
+        { 0, "screening.items.0.declined", "(absent)" },
+        { 0, "screening.items.1.text", "http://x.org/a" },
+        { 0, "screening.items.2.declined", "(absent)" },
+        { 0, "warnings.0.field",
+          "QuestionnaireResponse.item[0].item[0].answer[0].valueReference" } } },
     { "a questionnaire response with nested groups is scored and derives "
       "the Hunger Vital Sign",
       "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q1\","
@@ -746,6 +764,52 @@ Test(fhir, bare_patient_id_gets_the_callers_scope_not_the_orgs_mrn_scope)
     cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
     cr_assert_str_eq(field_of(&out, 1, "patient.identifiers.0.system"),
                      "(absent)", "no scope given: no system");
+}
+
+/* F75: Denmark's eHealth CarePlan service PUTs a CarePlan whose subject is
+ * an absolute URL on the patient service ("https://patient.../fhir/
+ * Patient/24787"). Its id "24787" was scoped as the sender's own, where it
+ * is another patient of the sender: a wrong link. An absolute reference to
+ * a Patient the message does not hold keeps its server as the system; a
+ * relative one, and a Patient the message holds, keep the sender's scope. */
+Test(fhir, a_patient_on_another_server_is_that_servers_not_the_senders)
+{
+    struct canon_list out = { 0 };
+    struct hub_err err;
+    static const struct {
+        char ref[96], system[64];
+    } c[] = {
+        {"https://patient.example.org/fhir/Patient/24787",
+         "https://patient.example.org/fhir/Patient"},
+        {"http://x.org/Patient/24787/_history/2", "http://x.org/Patient"},
+        {"Patient/24787", "urn:hub:org:hosp:fhir:Patient"},
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char j[1024];
+        snprintf(j, sizeof(j), GOAL_X "\"subject\":{\"reference\":\"%s\"}}",
+                 c[i].ref);
+        out.n = 0;
+        cr_assert_eq(fhir_to_events_scoped(&A, D, "urn:hub:org:hosp:fhir", j,
+                                           strlen(j), &out, NULL, &err),
+                     HUB_OK, "%s %s", err.field, err.what);
+        cr_assert_str_eq(field_of(&out, 0, "patient.identifiers.0.system"),
+                         c[i].system, "%s", c[i].ref);
+        cr_assert_str_eq(field_of(&out, 0, "patient.identifiers.0.value"),
+                         "24787");
+    }
+    /* held in the message under an absolute fullUrl: the sender's */
+    const char *b = "{\"resourceType\":\"Bundle\",\"type\":\"collection\","
+                    "\"entry\":[{\"fullUrl\":\"https://patient.example.org/"
+                    "fhir/Patient/24787\",\"resource\":{\"resourceType\":"
+                    "\"Patient\",\"id\":\"24787\"}},{\"resource\":" GOAL_X
+                    "\"subject\":{\"reference\":\"https://patient.example.org/"
+                    "fhir/Patient/24787\"}}}]}";
+    out.n = 0;
+    cr_assert_eq(fhir_to_events_scoped(&A, D, "urn:hub:org:hosp:fhir", b,
+                                       strlen(b), &out, NULL, &err), HUB_OK,
+                 "%s %s", err.field, err.what);
+    cr_assert_str_eq(field_of(&out, 0, "patient.identifiers.0.system"),
+                     "urn:hub:org:hosp:fhir:Patient");
 }
 
 Test(fhir, warnings_reach_the_senders_outcome_once_per_entry)
@@ -2037,6 +2101,46 @@ Test(fhir, an_entry_without_id_is_its_urn_and_a_performer_its_display)
                      "\"entry\":[" CIE_SR("http://x.org/fhir/ServiceRequest",
                      "") "]}", &out, NULL, &err), HUB_OK, "%s", err.field);
     cr_assert_str_eq(field_of(&out, 0, "referral.id"), "ServiceRequest");
+}
+
+/* F74: NHS BARS addresses a referral to a service by a logical reference
+ * alone (FHIR R4 Reference.identifier: its DoS service id, a display and
+ * type HealthcareService, no reference). Who the referral is for was
+ * dropped; it is kept among the organizations by name and identifier, as a
+ * display alone is (F46), unless the Reference says it is a person. */
+Test(fhir, a_performer_named_by_its_identifier_is_kept_among_organizations)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"transaction\","
+                     "\"entry\":[" CIE_SR("urn:uuid:sr-1", "{\"type\":"
+                     "\"HealthcareService\",\"identifier\":{\"system\":"
+                     "\"http://fhir.nhs.uk/Id/dos-service-id\",\"value\":"
+                     "\"111111111\"},\"display\":\"Emergency Department\"}") ","
+                     CIE_SR("urn:uuid:sr-2", "{\"identifier\":{\"system\":"
+                     "\"http://hl7.org/fhir/sid/us-npi\",\"value\":"
+                     "\"1234567893\"}}") ","
+                     CIE_SR("urn:uuid:sr-3", "{\"type\":\"PractitionerRole\","
+                     "\"identifier\":{\"value\":\"G823658\"},\"display\":"
+                     "\"Dr Who\"}") ","
+                     CIE_SR("urn:uuid:sr-4", "{\"type\":\"HealthcareService\","
+                     "\"display\":\"Food pantry\"}") "]}",
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 4);
+    cr_assert_str_eq(field_of(&out, 0, "referral.performer"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "referral.organizations"),
+                     "[{\"role\":\"performer\",\"name\":"
+                     "\"Emergency Department\",\"identifiers\":[{\"system\":"
+                     "\"http://fhir.nhs.uk/Id/dos-service-id\",\"value\":"
+                     "\"111111111\"}]}]");
+    cr_assert_str_eq(field_of(&out, 1, "referral.organizations"),
+                     "[{\"role\":\"performer\",\"identifiers\":[{\"system\":"
+                     "\"http://hl7.org/fhir/sid/us-npi\",\"value\":"
+                     "\"1234567893\"}]}]");
+    /* a reference that says it is a person is no organization */
+    cr_assert_str_eq(field_of(&out, 2, "referral.organizations"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 3, "referral.organizations"),
+                     "[{\"role\":\"performer\",\"name\":\"Food pantry\"}]");
 }
 
 /* A completed QuestionnaireResponse (one AHC housing answer) about a

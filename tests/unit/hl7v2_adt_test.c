@@ -1488,6 +1488,31 @@ Test(hl7_to_events, warns_of_a_death_date_before_the_birth_date)
                      "");
 }
 
+/* F77: a death date after the message was sent cannot be true either (the
+ * VA MPI's A08 of 2007 with a PID-29 of 2015): kept as sent, deceased, with
+ * a warning, as a birth date after it is. The message's own day and an
+ * earlier one: no word. */
+Test(hl7_to_events, warns_of_a_death_date_after_the_message_time)
+{
+    cr_assert_str_eq(warnings_of(MSH("ADT^A08", "2.5")
+                                 "PID|1||M1^^^F^MR||D^J||19800202|M||||||||"
+                                 "|||||||||||||20270512|Y\rPV1|1|I\r"),
+                     "PID-29:death date is after the message time;");
+    cJSON *j = event_of(MSH("ADT^A08", "2.5")
+                        "PID|1||M1^^^F^MR||D^J||19800202|M||||||||"
+                        "|||||||||||||202701|Y\rPV1|1|I\r");
+    cr_assert_str_eq(str_at(j, "patient", "deceased_at"), "2027-01");
+    cJSON_Delete(j);
+    cr_assert_str_eq(warnings_of(MSH("ADT^A08", "2.5")
+                                 "PID|1||M1^^^F^MR||D^J||19800202|M||||||||"
+                                 "|||||||||||||20260115|Y\rPV1|1|I\r"),
+                     "");
+    cr_assert_str_eq(warnings_of(MSH("ADT^A08", "2.5")
+                                 "PID|1||M1^^^F^MR||D^J||19800202|M||||||||"
+                                 "|||||||||||||2025|Y\rPV1|1|I\r"),
+                     "");
+}
+
 /* HL7 v2.5 ch. 3 keeps EVN-1 for backward compatibility only: MSH-9.2 says
  * the event. ORBIS sends ADT^A08 with EVN-1 A04 (tests/data/real/hl7v2/
  * diz-unimr_a04_amb_notfall.hl7): taken as A08, and the sender is told

@@ -98,8 +98,11 @@ static bool split_segments(const char *msg, size_t len, struct segs *s)
         }
         q = e + 1;
     }
-    /* a file's last line may be blanks after the message */
-    while (s->n > 1 && strspn(s->p[s->n - 1], " \t") >= s->len[s->n - 1])
+    /* a file's last line may be blanks after the message, or the end of
+     * the MLLP frame it was captured in (FS, which the hub passes over:
+     * F33); the variants are written without the frame */
+    while (s->n > 1 && (strspn(s->p[s->n - 1], " \t") >= s->len[s->n - 1] ||
+                        (s->len[s->n - 1] == 1 && s->p[s->n - 1][0] == 0x1c)))
         s->n--;
     return s->n > 0;
 }
