@@ -910,12 +910,12 @@ static void read_response(const struct ccda_node *obs, struct resp *r)
     r->r.answers = r->ans;
     r->sender = interp_of(obs);
     CCDA_FOREACH(v, obs, "value") {
-        const char *na = ccda_attr(v, "nullFlavor");
-        if (na) {
-            /* ASKU asked but unknown (declined), NASK not asked, UNK... */
-            r->r.declined = true;
+        /* ASKU asked but unknown (declined), NASK not asked, UNK...: no
+         * answer; the item is unanswered when no other value answers it
+         * (Epic writes a nullFlavor OTH value, the code in a translation,
+         * beside a coded one: F93) */
+        if (ccda_attr(v, "nullFlavor"))
             continue;
-        }
         if (value_coded(v)) {
             if (r->r.n_answers < MAX_ANSWERS)
                 r->ans[r->r.n_answers++] =

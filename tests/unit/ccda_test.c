@@ -411,6 +411,30 @@ Test(ccda_screening, a_screening_names_who_took_it, .init = setup,
         "", plain), "(absent)");
 }
 
+/* F93: an item answered by a coded value beside a nullFlavor one (Epic
+ * writes `nullFlavor="OTH"` with the code in a translation, then a LOINC
+ * value) is answered, not declined: its answer counts in the sum. */
+Test(ccda_screening, a_coded_value_beside_a_null_one_answers_the_item,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(hrsn_doc(
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"95615-1\"/><value xsi:type=\"CD\" "
+        "nullFlavor=\"OTH\"><translation code=\"42\" codeSystem=\"1.2.3.4\"/>"
+        "</value><value xsi:type=\"CD\" code=\"LA6270-8\"/></observation>"
+        "</entryRelationship>"));
+    cJSON *ev = first_event(&r, 1);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *it = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "items"), 3);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(it, "answer")),
+                     "LA6270-8");
+    cr_expect_null(cJSON_GetObjectItem(it, "declined"));
+    cJSON *s0 = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "scores"), 0);
+    cr_assert(s0, "the sum is complete");
+    cr_expect_eq(cJSON_GetObjectItem(s0, "value")->valueint, 10);
+    cJSON_Delete(ev);
+}
+
 /* A scale whose code is no instrument of the dictionary and none of whose
  * questions the dictionary knows (a clinical scale): no event. */
 Test(ccda_screening, a_scale_of_questions_the_dictionary_does_not_know_gives_no_event,
