@@ -27,7 +27,24 @@ if [ -z "${DATABASE_URL:-}" ] || [ "$DATABASE_URL" = "$private" ]; then
     DATABASE_URL=$private
 fi
 export DATABASE_URL
-"$hubctl" migrate >/dev/null
+# A migration edited since it was applied is not applied again (hubctl
+# says so, store.migration_changed): the private demo database is then made
+# anew, as after a pull that changed the schema it would lack what the
+# binaries expect; someone else's database is only told about.
+if ! said=$("$hubctl" migrate 2>&1 >/dev/null); then
+    printf '%s\n' "$said" >&2
+    exit 1
+fi
+if grep -q migration_changed <<<"$said"; then
+    if [ "$DATABASE_URL" = "$private" ]; then
+        echo "demo: the schema changed since the demo database was made:" \
+             "making it anew (demo data only)" >&2
+        deploy/devdb.sh createdb "${HUB_PG_DB:-hub}" >/dev/null
+        "$hubctl" migrate >/dev/null
+    else
+        printf '%s\n' "$said" >&2
+    fi
+fi
 
 # id kind scopes name
 orgs=(

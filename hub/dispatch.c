@@ -23,8 +23,8 @@
  * Claims happen on a NOTIFY hub_deliveries (those that come while a
  * claim is out make one claim after it), after completions while the last
  * claim left due work behind, and every poll_ms; flushes DISPATCH_LINGER_MS after
- * completions (at once when many outcomes wait, or when the last claim saw
- * rows wait behind one of ours: order_waits), one at a time, so they
+ * completions (at once when many outcomes wait, or for the outcome of a
+ * delivery that rows wait behind: order_waits), one at a time, so they
  * batch themselves under load.
  *
  * Invariants: an endpoint never has more than per_endpoint transfers; a
@@ -79,6 +79,9 @@
  * a flush of ~10 outcomes a hundred times a second, each paying a call's
  * fixed cost (~1.5M instructions in PostgreSQL, 100k+ per delivery). */
 #define DISPATCH_LINGER_MS 50
+/* at most this many deliveries of ours that others wait behind, kept from
+ * a claim (it looks at 64 waiting rows) */
+#define DISPATCH_WAITS_MAX 64
 #define DISPATCH_FLUSH_BATCH 64
 /* At most this many outcomes per transaction: the chain lock is held for
  * their audit rows (ingest waits meanwhile), and every claim walks past
@@ -255,10 +258,13 @@ struct dispatch {
     bool db_ok;                         /* the last request reached the database */
     bool db_seen;                       /* ... and some request ever did */
     bool more_due;                      /* the last claim may have left some */
-    /* the last claim that looked saw due rows wait behind one of our
-     * deliveries (same subscription and patient): outcomes are recorded
-     * at once, without the linger, as their commit lets those rows go */
-    bool order_waits;
+    /* the deliveries of ours that due rows wait behind (same subscription
+     * and patient), as the last claim that looked named them: the outcome
+     * of one is recorded at once, without the linger, as its commit lets
+     * those rows go (flush_now); other outcomes keep the linger */
+    int64_t waits_on[DISPATCH_WAITS_MAX];
+    int n_waits_on;
+    bool flush_now;
     struct outcome *req_results;        /* or NULL (flush worker) */
     int req_n_results;
     bool req_digest;                    /* flush worker: digests too */
@@ -427,6 +433,12 @@ static void result_add(struct dispatch *d, const struct job *j, long code,
                        const char *outcome, int64_t delay_ms)
 {
     assert(strlen(outcome) < 32 && (!error || strlen(error) < 32));
+    for (int k = 0; k < d->n_waits_on; k++)
+        if (d->waits_on[k] == j->id) {
+            d->flush_now = true;        /* rows wait for this commit */
+            d->waits_on[k] = d->waits_on[--d->n_waits_on];
+            break;
+        }
     outcomes_room(&d->results, &d->results_cap, d->n_results + 1);
     d->results[d->n_results++] = (struct outcome){
         .id = j->id, .token = j->token, .attempt = j->attempt,
@@ -1000,7 +1012,7 @@ static void check_multi(struct dispatch *d)
                                        DISPATCH_CLAIMED_FACTOR /
                                        DISPATCH_REFILL_DIV)
         claim_turn(d);
-    if (d->n_results >= DISPATCH_FLUSH_BATCH || d->order_waits) {
+    if (d->n_results >= DISPATCH_FLUSH_BATCH || d->flush_now) {
         flush_turn(d);
     } else if (!evtimer_pending(d->turn, NULL)) {
         struct timeval tv = { 0, DISPATCH_LINGER_MS * 1000 };
@@ -1391,6 +1403,30 @@ static int db_claim(struct dispatch *d, struct store *db,
         5, params, rows);
 }
 
+/* A claim's order_waits ("{12,15}": the deliveries of ours that rows
+ * wait behind) as d->waits_on; an outcome of one already buffered is
+ * recorded at once (flush_now). */
+static void waits_on_set(struct dispatch *d, const char *text)
+{
+    const char *p = text + (*text == '{');
+    d->n_waits_on = 0;
+    while (*p && *p != '}' && d->n_waits_on < DISPATCH_WAITS_MAX) {
+        char *end;
+        long long id = strtoll(p, &end, 10);
+        if (end == p)
+            break;
+        d->waits_on[d->n_waits_on++] = id;
+        p = end + (*end == ',');
+    }
+    for (int r = 0; r < d->n_results; r++)
+        for (int k = 0; k < d->n_waits_on; k++)
+            if (d->results[r].id == d->waits_on[k]) {
+                d->flush_now = true;
+                d->waits_on[k] = d->waits_on[--d->n_waits_on];
+                break;
+            }
+}
+
 /* The rows a claim leased: its reply's, less the one row with no id that
  * says only that rows wait (order_waits, nothing leased). */
 static int claimed_count(const struct store_rows *rows)
@@ -1413,7 +1449,7 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
     /* order_waits: the same in every row; NULL when not looked for */
     const char *waits = store_rows_get(rows, 0, 13);
     if (waits)
-        d->order_waits = waits[0] == 't';
+        waits_on_set(d, waits);
     if (n > 0)
         stat_add(d, &d->stats.claims, (uint64_t)n);
     /* a NULL body: the same event as the row before (see
@@ -1601,6 +1637,7 @@ static void flush_turn(struct dispatch *d)
     bool sweep = now >= d->sweep_at_ms && !atomic_load(&d->stopping);
     if (d->n_results == 0 && !digest && !sweep)
         return;
+    d->flush_now = false;               /* taken now, or when this is back */
     if (d->flushw.busy) {
         d->flushw.wanted = true;        /* again when this one is back */
         return;
@@ -1687,8 +1724,8 @@ static void take_claim(struct dispatch *d)
         d->rep_rows = NULL;
     }
     pump(d);
-    /* outcomes already waiting may be what holds those rows back */
-    if (d->order_waits && d->n_results > 0)
+    /* an outcome already buffered may be what holds rows back */
+    if (d->flush_now && d->n_results > 0)
         flush_turn(d);
 }
 

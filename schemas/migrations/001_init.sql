@@ -3033,19 +3033,20 @@ CREATE FUNCTION hub_claim_deliveries(p_owner text, p_lease_ms int,
 -- (only what a dispatcher sends with, and the ids its attempt rows'
 -- details name: each column is copied into the function's result store and
 -- out again per delivery)
--- order_waits (with p_report_waits): whether, after this claim, due rows
--- wait behind an earlier delivery of their subscription and patient that
--- p_owner holds (the per-patient order): the dispatcher then records that
--- delivery's outcome at once instead of after its linger, since the
--- outcome's commit is what lets them go (a burst of one patient's events,
--- A04 then A08s, went out 50 ms apart). NULL: not looked for (a full
--- claim: the dispatcher claims again soon). When such rows wait and
--- nothing was leased, the one row returned has a NULL id.
+-- order_waits (with p_report_waits): after this claim, the deliveries
+-- p_owner holds that due rows wait behind (the first open delivery of
+-- their subscription and patient: the per-patient order). The dispatcher
+-- records the outcome of one of those at once instead of after its
+-- linger, since that commit is what lets the rows behind it go (a burst
+-- of one patient's events, A04 then A08s, went out 50 ms apart); other
+-- outcomes keep the linger. NULL: not looked for (a full claim: the
+-- dispatcher claims again soon). When some are named and nothing was
+-- leased, the one row returned has a NULL id.
 RETURNS TABLE (id bigint, token bigint, attempt int,
                url text, endpoint text, secrets text, client_cert text,
                client_key text, ca_bundle text, body text,
                event text, subscription text, recipient text,
-               order_waits boolean)
+               order_waits bigint[])
 LANGUAGE plpgsql
 -- The plans must not depend on statistics, which lag behind a queue
 -- table's churn (a fresh database plans for an empty table; a scan and sort
@@ -3075,7 +3076,7 @@ DECLARE
     v_skip text[] COLLATE "C" := coalesce(p_skip, '{}');
     v_ids bigint[];
     v_attempts int[];
-    v_waits boolean;
+    v_waits bigint[];
     -- The active subscriptions, when there are few: a row's subscription
     -- is then looked for in this array, not probed in subscriptions (a
     -- B-tree descent and a subplan per row walked: 9k instructions a
@@ -3196,30 +3197,32 @@ BEGIN
           INTO v_ids, v_attempts
           FROM upd u;
     END IF;
-    -- Rows left due behind one of ours (see order_waits above): looked
-    -- for only when the walk ran out of rows to take, among the first 64
-    -- due rows not leased (rows that wait longer, behind a retry's
-    -- backoff, stay at the front: past them, nothing is found and the
-    -- outcome waits its linger, as before). This claim's own leases are
-    -- newer than v_now, so not among them.
+    -- The deliveries of ours that due rows wait behind (see order_waits
+    -- above): looked for only when the walk ran out of rows to take, for
+    -- the first 64 due rows not leased (rows that wait longer, behind a
+    -- retry's backoff, stay at the front: past them nothing is found, and
+    -- an outcome waits its linger, as before). Each one's chain head by
+    -- the order index; this claim's own leases are newer than v_now, so
+    -- none of them is among the rows looked at, and a head that is not
+    -- ours, or not leased, is left out.
     IF p_report_waits AND coalesce(cardinality(v_ids), 0) < p_max THEN
-        v_waits := EXISTS (
-            SELECT 1
-              FROM (SELECT q0.subscription_id, q0.patient_hub_id,
-                           q0.event_seq
+        v_waits := ARRAY(
+            SELECT h.delivery_id
+              FROM (SELECT q0.subscription_id, q0.patient_hub_id
                       FROM delivery_queue q0
                      WHERE q0.due_at <= v_now
                        AND (q0.lease_until IS NULL OR q0.lease_until < v_now)
                        AND q0.endpoint <> ALL (v_skip)
                      ORDER BY q0.due_at, q0.delivery_id
                      LIMIT 64) c
-             WHERE (SELECT 1 FROM delivery_queue o
+             CROSS JOIN LATERAL (
+                    SELECT o.delivery_id, o.lease_owner, o.lease_until
+                      FROM delivery_queue o
                      WHERE o.subscription_id = c.subscription_id
                        AND o.patient_hub_id = c.patient_hub_id
-                       AND o.event_seq < c.event_seq
-                       AND o.lease_owner = p_owner
-                       AND o.lease_until >= v_now
-                     LIMIT 1) IS NOT NULL);
+                     ORDER BY o.event_seq
+                     LIMIT 1) h
+             WHERE h.lease_owner = p_owner AND h.lease_until >= v_now);
     END IF;
     -- nothing claimed (a NOTIFY whose rows an earlier claim took, a poll
     -- with nothing due): no query to start and stop (526k -> 407k
@@ -3228,9 +3231,9 @@ BEGIN
         -- nothing leased, nothing to send: the commit need not wait for
         -- its WAL flush
         PERFORM set_config('synchronous_commit', 'off', true);
-        IF v_waits THEN
+        IF cardinality(v_waits) > 0 THEN
             id := NULL;
-            order_waits := true;
+            order_waits := v_waits;
             RETURN NEXT;
         END IF;
         RETURN;

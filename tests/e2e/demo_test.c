@@ -5,7 +5,8 @@
  * demo, print the how-to, take the sample ADT its how-to sends over MLLP,
  * show it on the pull feed to the hospital's token from credentials.json,
  * and stop cleanly on Ctrl-C (SIGINT); run again, it must keep a
- * certificate binding an operator revoked revoked.
+ * certificate binding an operator revoked revoked; run after the schema
+ * changed, it must make its private database anew.
  */
 #include <criterion/criterion.h>
 #include <cJSON.h>
@@ -234,6 +235,35 @@ Test(demo, make_run_serves_what_its_how_to_prints, .timeout = 240)
               "the revoked binding is live again:\n%s", out);
     cJSON_Delete(j);
     free(creds);
+
+    /* a pull edited the schema since the demo database was made (the
+     * migration is not applied again): make run makes its private
+     * database anew, and says so. Here the test's database stands in for
+     * the private one (HUB_PG_DB names it to deploy/devdb.sh). */
+    struct hubproc q = { .pid = 0 };
+    snprintf(q.db_url, sizeof(q.db_url), "%s", db_url);
+    cr_assert_eq(hub_sql_long(&q, "WITH u AS (UPDATE schema_migrations SET "
+                                  "sha256 = 'edited' RETURNING 1) "
+                                  "SELECT count(*) FROM u"), 1);
+    const char *name = strstr(db_url, "://");
+    cr_assert_not_null(name);
+    name = strchr(name + 3, '/');           /* the path: the database */
+    cr_assert_not_null(name);
+    char dbname[128];
+    snprintf(dbname, sizeof(dbname), "%.*s", (int)strcspn(name + 1, "?"),
+             name + 1);
+    setenv("HUB_PG_DB", dbname, 1);
+    pid = demo_start(dir, db_url, &ports);
+    free(ports);
+    demo_stop(pid);
+    unsetenv("HUB_PG_DB");
+    how = read_whole(out_path);
+    cr_assert_not_null(strstr(how, "making it anew"), "%s", how);
+    free(how);
+    cr_assert_eq(hub_sql_long(&q, "SELECT count(*) FROM schema_migrations "
+                                  "WHERE sha256 = 'edited'"), 0);
+    cr_assert_eq(hub_sql_long(&q, "SELECT count(*) FROM organizations"), 7,
+                 "the demo seeded again");
 
     testdb_drop(db_url);
     char cmd[600];

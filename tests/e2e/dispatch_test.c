@@ -773,6 +773,44 @@ Test(dispatch, a_patients_burst_is_not_held_back_by_the_outcome_linger)
     rx_stop(r);
 }
 
+/* Only the outcome that rows wait behind skips the linger: while one
+ * patient's next event waits behind a slow delivery, other patients'
+ * outcomes are still recorded together, as before (a flush per outcome
+ * costs the database a transaction each). Six updates of six patients,
+ * 10 ms apart, to a fast receiver: their attempt rows come from at most
+ * three flushes (six when every outcome went at once). */
+Test(dispatch, outcomes_nobody_waits_for_keep_the_linger)
+{
+    struct rx *slow = rx_start(RX_SLOW, SECRET);
+    slow->delay_ms = 800;
+    struct rx *fast = rx_start(RX_OK, SECRET);
+    sub_for(slow->port, "[\"adt.admit\"]", "/");
+    const char *fsub = sub_for(fast->port, "[\"adt.update\"]", "/");
+    start_dispatcher(5000, 1.0, false);
+
+    ingest("w0", "adt.admit", "waited-patient");
+    ingest("w1", "adt.admit", "waited-patient");  /* waits behind w0 */
+    usleep(100 * 1000);
+    for (int i = 0; i < 6; i++) {
+        char key[8], pat[16];
+        snprintf(key, sizeof(key), "f%d", i);
+        snprintf(pat, sizeof(pat), "other-%d", i);
+        ingest(key, "adt.update", pat);
+        usleep(10 * 1000);
+    }
+    cr_assert_eq(wait_status(fsub, "delivered", 6, 15000), 6);
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT count(DISTINCT a.xmin::text) FROM "
+             "audit a JOIN delivery_state d ON 'dlv_' || d.id = a.object_id "
+             "WHERE a.action = 'delivery.attempt' AND "
+             "d.subscription_id = '%s'", fsub);
+    long flushes = qlong(sql);
+    cr_assert_leq(flushes, 3, "%ld flushes for six outcomes", flushes);
+    cr_assert_eq(fast->n_ids, 6);
+    rx_stop(fast);
+    rx_stop(slow);
+}
+
 Test(dispatch, production_profile_refuses_loopback_receivers)
 {
     struct rx *r = rx_start(RX_OK, SECRET);
