@@ -32,6 +32,7 @@
 #define MAX_ACTIVITIES 500      /* activities of one care plan */
 #define MAX_LOOSE 200           /* loose screening items per document */
 #define MAX_KNOWN 64            /* concerns indexed for Entry References */
+#define MAX_SKIPPED 8           /* non-LOINC components warned of, a scale */
 
 /* template ids (C-CDA R2.1; 2.16.840.1.113883.10.20.22 unless noted) */
 #define T_CARE_PLAN_DOC "2.16.840.1.113883.10.20.22.1.15"
@@ -73,7 +74,7 @@ enum section_kind {
 };
 
 struct warn {
-    char field[128];
+    char field[320];                /* an item four levels deep: ~160 */
     const char *what;
 };
 
@@ -126,6 +127,9 @@ struct doc {
     size_t n_loose;
     struct known known[MAX_KNOWN];
     size_t n_known;
+    /* the components of the scale being read that are no items (F91) */
+    const struct ccda_node *skipped[MAX_SKIPPED];
+    size_t n_skipped;
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -136,8 +140,9 @@ static void warn_add(struct ev *e, const struct ccda_node *n, const char *leaf,
     if (e->n_warn >= MAX_WARN)
         return;
     struct warn *w = &e->warn[e->n_warn++];
-    ccda_xpath(n, w->field, sizeof(w->field));
-    if (leaf) {
+    /* a path cut at the buffer ends at an element above the one meant:
+     * no leaf then, which would name a child of that other element (F92) */
+    if (ccda_xpath(n, w->field, sizeof(w->field)) && leaf) {
         size_t l = strlen(w->field);
         if (l + strlen(leaf) + 2 <= sizeof(w->field)) {
             w->field[l] = '/';
@@ -905,12 +910,12 @@ static void read_response(const struct ccda_node *obs, struct resp *r)
     r->r.answers = r->ans;
     r->sender = interp_of(obs);
     CCDA_FOREACH(v, obs, "value") {
-        const char *na = ccda_attr(v, "nullFlavor");
-        if (na) {
-            /* ASKU asked but unknown (declined), NASK not asked, UNK... */
-            r->r.declined = true;
+        /* ASKU asked but unknown (declined), NASK not asked, UNK...: no
+         * answer; the item is unanswered when no other value answers it
+         * (Epic writes a nullFlavor OTH value, the code in a translation,
+         * beside a coded one: F93) */
+        if (ccda_attr(v, "nullFlavor"))
             continue;
-        }
         if (value_coded(v)) {
             if (r->r.n_answers < MAX_ANSWERS)
                 r->ans[r->r.n_answers++] =
@@ -935,6 +940,16 @@ static void collect_items(struct doc *dc, const struct ccda_node *scale,
         const struct ccda_node *o = ccda_child(er, "observation");
         if (o == NULL || ccda_code_of(o) == NULL || negated(o))
             continue;
+        /* an item is a LOINC question (screening.schema.json); a component
+         * coded in another system is the sender's own note on the panel
+         * (Epic's "Domain ID", X-SDOH-DOMAIN-ID of 1.2.840.114350.1.72.1.8.1):
+         * left out, with a warning (F91) */
+        const char *cs = ccda_attr(ccda_child(o, "code"), "codeSystem");
+        if (cs && *cs && strcmp(cs, OID_LOINC) != 0) {
+            if (dc->n_skipped < MAX_SKIPPED)
+                dc->skipped[dc->n_skipped++] = o;
+            continue;
+        }
         bool group = false;
         CCDA_FOREACH(er2, o, "entryRelationship")
             if (ccda_child(er2, "observation"))
@@ -1086,10 +1101,23 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
         warn_add(&e, et, NULL, "time is not an HL7 TS");
     if (truncated)
         warn_add(&e, panel, NULL, "too many items; the rest are ignored");
+    for (size_t k = 0; k < dc->n_skipped; k++)
+        warn_add(&e, dc->skipped[k], "code",
+                 "component coded in another system than LOINC: not an item");
+    dc->n_skipped = 0;
     if (inst) {
         jw_kv_cstr(w, "instrument", inst->code);
         jw_kv_cstr(w, "instrument_system", inst->system);
         jw_kv_cstr(w, "instrument_name", inst->name);
+    } else if (panel && ccda_code_of(panel) && *ccda_code_of(panel)) {
+        /* a panel the dictionary does not know: its code as sent */
+        const struct ccda_node *pc = ccda_child(panel, "code");
+        char sysbuf[280];
+        jw_kv_cstr(w, "instrument", ccda_code_of(panel));
+        jw_kv_cstr(w, "instrument_system",
+                   ccda_system_uri(ccda_attr(pc, "codeSystem"), sysbuf,
+                                   sizeof(sysbuf)));
+        jw_kv_cstr(w, "instrument_name", ccda_attr(pc, "displayName"));
     }
     if (panel)
         jw_kv_cstr(w, "id", ccda_ii_string(dc->a, ccda_child(panel, "id")));
@@ -1223,6 +1251,31 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     return rc;
 }
 
+/* Whether a scale is a screening: its code an instrument of the
+ * dictionary, else (F90) one of its items a question the dictionary knows.
+ * Epic sends each domain of the AHC HRSN as an Assessment Scale Observation
+ * of its own whose code is nullFlavor OTH (the form's name in originalText,
+ * Epic's code in a translation), its 4.86 items in LOINC; a clinical scale
+ * (Braden, Glasgow) has none of the dictionary's questions. */
+static bool scale_is_screening(struct doc *dc, const struct ccda_node *obs,
+                               int depth)
+{
+    if (dict_instrument_find(dc->d, slice_from_cstr(ccda_code_of(obs))))
+        return true;
+    if (depth > MAX_ER_NEST)
+        return false;
+    CCDA_FOREACH(er, obs, "entryRelationship") {
+        const struct ccda_node *o = ccda_child(er, "observation");
+        const char *q = o ? ccda_code_of(o) : NULL;
+        if (q && dict_item_find(dc->d, NULL, slice_from_cstr(q)))
+            return true;
+        if (o && ccda_child(o, "value") == NULL &&
+            scale_is_screening(dc, o, depth + 1))
+            return true;        /* a group of items (PRAPARE sections) */
+    }
+    return false;
+}
+
 static int do_scale(struct doc *dc, const struct ccda_node *obs)
 {
     const struct dict_instrument *inst =
@@ -1231,12 +1284,16 @@ static int do_scale(struct doc *dc, const struct ccda_node *obs)
     size_t n = 0;
     bool truncated = false;
 
-    if (inst == NULL)
+    if (inst == NULL && !scale_is_screening(dc, obs, 0))
         return HUB_OK;          /* not a screening the dictionary knows */
     rs = arena_alloc(dc->a, MAX_RESPONSES * sizeof(*rs));
+    dc->n_skipped = 0;
     collect_items(dc, obs, rs, &n, 0, &truncated);
     if (n == 0)
         return HUB_OK;          /* a bare total: nothing to score */
+    /* a panel the dictionary does not name is a screening with no
+     * instrument, or its own code as one, as FHIR carries a panel's
+     * (F90); its items are scored each by the question */
     return emit_screening(dc, inst, rs, n, obs, truncated);
 }
 
@@ -1799,7 +1856,7 @@ static int scan_nested_scales(struct doc *dc, const struct ccda_node *n,
             continue;
         if (ccda_is(c, "observation") &&
             ccda_has_template(c, T_ASSESSMENT_SCALE) &&
-            dict_instrument_find(dc->d, slice_from_cstr(ccda_code_of(c))))
+            scale_is_screening(dc, c, 0))
             rc = do_scale(dc, c);
         else
             rc = scan_nested_scales(dc, c, depth + 1);

@@ -39,7 +39,12 @@
  *     code is an instrument of the dictionary (Hunger Vital Sign 88121-9, AHC
  *     HRSN 96777-8, PRAPARE 93025-5, ...) -> one screening event with its
  *     items (4.86 / 4.69 / 4.38 components), domains and positive domains
- *     computed from the dictionary; loose Social History Observations whose
+ *     computed from the dictionary; a 4.69 whose code the dictionary does
+ *     not name (Epic's per-domain AHC HRSN forms, code nullFlavor OTH) but
+ *     one of whose questions it knows -> a screening with no instrument (or
+ *     the panel's own code), as FHIR makes of any panel; a component coded
+ *     in another system than LOINC is no item (Epic's "Domain ID"), with a
+ *     warning; loose Social History Observations whose
  *     code is a screening item of the dictionary -> one screening event per
  *     instrument: screening.completed, and screening.positive with the same
  *     body when a domain is positive. The sender's own verdict (interpretationCode

@@ -119,8 +119,10 @@ bool ccda_attr_eq(const struct ccda_node *n, const char *name, const char *lit);
 
 /* XPath of `n` ("/ClinicalDocument/component/structuredBody/component[3]
  * /section"), positions only where siblings share the name, into `buf`;
- * a path longer than `cap` is cut. Never holds a value. */
-void ccda_xpath(const struct ccda_node *n, char *buf, size_t cap);
+ * a path longer than `cap` is cut after the last element that fits, and
+ * false returned (the path then names an ancestor of `n`). Never holds a
+ * value. */
+bool ccda_xpath(const struct ccda_node *n, char *buf, size_t cap);
 /* Fill *err with the XPath of `n` (+ "/" `leaf` when not NULL). */
 int ccda_err_at(struct hub_err *err, int code, const struct ccda_node *n,
                 const char *leaf, const char *what);

@@ -681,14 +681,14 @@ const char *ccda_code_of(const struct ccda_node *n)
     return ccda_attr(ccda_child(n, "code"), "code");
 }
 
-void ccda_xpath(const struct ccda_node *n, char *buf, size_t cap)
+bool ccda_xpath(const struct ccda_node *n, char *buf, size_t cap)
 {
     const struct ccda_node *chain[CCDA_MAX_DEPTH + 2];
     int k = 0;
     size_t len = 0;
 
     if (cap == 0)
-        return;
+        return false;
     buf[0] = '\0';
     for (const struct ccda_node *c = n;
          c && c->type == CCDA_ELEMENT &&
@@ -700,7 +700,7 @@ void ccda_xpath(const struct ccda_node *n, char *buf, size_t cap)
             buf[0] = '/';
             buf[1] = '\0';
         }
-        return;
+        return cap > 1;
     }
     while (k-- > 0) {
         const struct ccda_node *c = chain[k];
@@ -728,10 +728,11 @@ void ccda_xpath(const struct ccda_node *n, char *buf, size_t cap)
             m = snprintf(piece, sizeof(piece), "/%s%.48s", prefix,
                          c->name);
         if (m < 0 || len + (size_t)m >= cap)
-            return;             /* cut: keep the head of the path */
+            return false;       /* cut: keep the head of the path */
         memcpy(buf + len, piece, (size_t)m + 1);
         len += (size_t)m;
     }
+    return true;
 }
 
 int ccda_err_at(struct hub_err *err, int code, const struct ccda_node *n,
@@ -739,8 +740,7 @@ int ccda_err_at(struct hub_err *err, int code, const struct ccda_node *n,
 {
     char path[sizeof(err->field)];
 
-    ccda_xpath(n, path, sizeof(path));
-    if (leaf) {
+    if (ccda_xpath(n, path, sizeof(path)) && leaf) {
         size_t l = strlen(path);
         int m = snprintf(path + l, sizeof(path) - l, "/%s", leaf);
         (void)m;

@@ -411,17 +411,163 @@ Test(ccda_screening, a_screening_names_who_took_it, .init = setup,
         "", plain), "(absent)");
 }
 
-Test(ccda_screening, unknown_instrument_gives_no_event, .init = setup,
-     .fini = teardown)
+/* F93: an item answered by a coded value beside a nullFlavor one (Epic
+ * writes `nullFlavor="OTH"` with the code in a translation, then a LOINC
+ * value) is answered, not declined: its answer counts in the sum. */
+Test(ccda_screening, a_coded_value_beside_a_null_one_answers_the_item,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(hrsn_doc(
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"95615-1\"/><value xsi:type=\"CD\" "
+        "nullFlavor=\"OTH\"><translation code=\"42\" codeSystem=\"1.2.3.4\"/>"
+        "</value><value xsi:type=\"CD\" code=\"LA6270-8\"/></observation>"
+        "</entryRelationship>"));
+    cJSON *ev = first_event(&r, 1);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *it = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "items"), 3);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(it, "answer")),
+                     "LA6270-8");
+    cr_expect_null(cJSON_GetObjectItem(it, "declined"));
+    cJSON *s0 = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "scores"), 0);
+    cr_assert(s0, "the sum is complete");
+    cr_expect_eq(cJSON_GetObjectItem(s0, "value")->valueint, 10);
+    cJSON_Delete(ev);
+}
+
+/* A scale whose code is no instrument of the dictionary and none of whose
+ * questions the dictionary knows (a clinical scale): no event. */
+Test(ccda_screening, a_scale_of_questions_the_dictionary_does_not_know_gives_no_event,
+     .init = setup, .fini = teardown)
 {
     char doc[8192];
     snprintf(doc, sizeof(doc), "%s",
              hrsn_doc("<entryRelationship typeCode=\"COMP\"/>"));
     char *c = strstr(doc, "96777-8");
     memcpy(c, "12345-6", 7);    /* a scale that is not a screening */
+    for (const char *q = "95618-5"; (c = strstr(doc, q)) != NULL;)
+        memcpy(c, "38221-8", 7);
+    for (const char *q = "95617-7"; (c = strstr(doc, q)) != NULL;)
+        memcpy(c, "38222-6", 7);
+    for (const char *q = "95616-9"; (c = strstr(doc, q)) != NULL;)
+        memcpy(c, "38223-4", 7);
     struct run r = run_str(doc);
     cr_assert_eq(r.rc, HUB_OK);
     cr_expect_eq(r.out.n, 0);
+}
+
+/* F90, F91: Epic sends each AHC HRSN domain as an Assessment Scale
+ * Observation of its own, in a Social History Observation (8689-2), whose
+ * code is nullFlavor OTH (the form's name in originalText, Epic's code in
+ * a translation), its items LOINC questions, and beside them a component
+ * in Epic's code system naming the domain. The panel is a screening with
+ * no instrument (its answers were dropped); the Epic component is no item,
+ * with a warning. A panel with a code the dictionary does not name carries
+ * it as its instrument (as FHIR carries a panel's code). */
+#define EPIC_ITEM(q, vals)                                                  \
+    "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "    \
+    "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.10.20.22.4.86\"/>" \
+    "<code code=\"" q "\" codeSystem=\"2.16.840.1.113883.6.1\"/>"             \
+    "<statusCode code=\"completed\"/>" vals                                  \
+    "</observation></entryRelationship>"
+#define EPIC_VALUE(a)                                                       \
+    "<value xsi:type=\"CD\" code=\"" a "\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+
+static const char epic_panel[] =
+    HEAD "<component><structuredBody><component><section>"
+    "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+    "<code code=\"29762-2\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+    "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+    "<templateId root=\"2.16.840.1.113883.10.20.22.4.38\"/>"
+    "<code code=\"8689-2\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+    "<statusCode code=\"completed\"/><effectiveTime value=\"20250203\"/>"
+    "<entryRelationship typeCode=\"SPRT\"><observation classCode=\"OBS\" "
+    "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+    "<id root=\"1.2.3.4\" extension=\"P-97062\"/>"
+    "PANEL_CODE"
+    "<statusCode code=\"completed\"/><effectiveTime value=\"20250203\"/>"
+    "<value xsi:type=\"CD\" nullFlavor=\"UNK\"/>"
+    EPIC_ITEM("71802-3", EPIC_VALUE("LA31994-9"))
+    EPIC_ITEM("96778-6", EPIC_VALUE("LA31998-0") EPIC_VALUE("LA31999-8"))
+    "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+    "moodCode=\"EVN\"><code code=\"X-SDOH-DOMAIN-ID\" "
+    "codeSystem=\"1.2.840.114350.1.72.1.8.1\"/><value xsi:type=\"CD\" "
+    "code=\"X-SDOH-DOMAIN-10\" codeSystem=\"1.2.840.114350.1.72.1.8.1\"/>"
+    "</observation></entryRelationship>"
+    "</observation></entryRelationship>"
+    "</observation></entry></section></component></structuredBody>"
+    "</component></ClinicalDocument>";
+
+static cJSON *epic_screening(const char *panel_code, size_t n_events)
+{
+    static char doc[8192];
+    const char *at = strstr(epic_panel, "PANEL_CODE");
+    cr_assert_not_null(at);
+    snprintf(doc, sizeof(doc), "%.*s%s%s", (int)(at - epic_panel),
+             epic_panel, panel_code, at + strlen("PANEL_CODE"));
+    arena_reset(&A);
+    struct run r = run_str(doc);
+    return first_event(&r, n_events);
+}
+
+Test(ccda_screening, a_panel_the_dictionary_does_not_name_is_a_screening_of_its_items,
+     .init = setup, .fini = teardown)
+{
+    cJSON *ev = epic_screening(
+        "<code nullFlavor=\"OTH\"><originalText>AHC - Inadequate Housing"
+        "</originalText><translation code=\"X-SDOH-SDC-97062\" "
+        "codeSystem=\"1.2.840.114350.1.72.1.8.1\"/></code>", 2);
+    cJSON *scr = cJSON_GetObjectItem(ev, "screening");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type")),
+                     "screening.completed");
+    cr_expect_null(cJSON_GetObjectItem(scr, "instrument"));
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(scr, "id")),
+                     "urn:hl7ii:1.2.3.4:P-97062");
+    cJSON *items = cJSON_GetObjectItem(scr, "items");
+    cr_assert_eq(cJSON_GetArraySize(items), 2, "the Epic component is no item");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+        cJSON_GetArrayItem(items, 0), "question")), "71802-3");
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(
+        cJSON_GetArrayItem(items, 1), "answers")), 2);
+    char *pos = cJSON_PrintUnformatted(cJSON_GetObjectItem(scr,
+                                                           "positive_domains"));
+    cr_expect_str_eq(pos, "[\"housing-instability\",\"inadequate-housing\"]");
+    free(pos);
+    char *warn = cJSON_PrintUnformatted(cJSON_GetObjectItem(ev, "warnings"));
+    cr_expect(strstr(warn, "another system than LOINC") != NULL, "%s", warn);
+    cr_expect(strstr(warn, "X-SDOH") == NULL, "no value in a warning");
+    free(warn);
+    /* F92: the place is the Epic component's own code, four levels down
+     * (it was cut at 128 bytes to the panel's and given the leaf "code") */
+    const char *place = cJSON_GetStringValue(cJSON_GetObjectItem(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"), 0), "field"));
+    cr_expect_str_eq(place, "/ClinicalDocument/component/structuredBody/"
+                     "component/section/entry/observation/entryRelationship/"
+                     "observation/entryRelationship[3]/observation/code");
+    cJSON_Delete(ev);
+
+    /* a local LOINC panel code: carried as the instrument, as sent */
+    ev = epic_screening("<code code=\"12345-6\" codeSystem=\"2.16.840.1."
+                        "113883.6.1\" displayName=\"Local housing form\"/>", 2);
+    scr = cJSON_GetObjectItem(ev, "screening");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(scr,
+                                                              "instrument")),
+                     "12345-6");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         scr, "instrument_system")), "http://loinc.org");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         scr, "instrument_name")), "Local housing form");
+    cJSON_Delete(ev);
+
+    /* the dictionary's instrument code: as before */
+    ev = epic_screening("<code code=\"96777-8\" codeSystem=\"2.16.840.1."
+                        "113883.6.1\"/>", 2);
+    scr = cJSON_GetObjectItem(ev, "screening");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(scr,
+                                                              "instrument")),
+                     "96777-8");
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(scr, "items")), 2);
+    cJSON_Delete(ev);
 }
 
 /* ---- header ------------------------------------------------------------ */

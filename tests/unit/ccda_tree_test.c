@@ -604,3 +604,34 @@ Test(ccda_fast, long_and_deep_documents_read_as_libxml2_reads_them)
                      depth <= CCDA_MAX_DEPTH ? 1 : 0, "depth %d", depth);
     }
 }
+
+/* F92: a path longer than the buffer is cut after the last element that
+ * fits and says so, so that no caller gives it a leaf of another element. */
+Test(ccda_tree, a_cut_xpath_says_it_was_cut)
+{
+    static const char doc[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><component><structuredBody>"
+        "<component><section><entry><observation><entryRelationship>"
+        "<observation><code code=\"1\"/></observation></entryRelationship>"
+        "</observation></entry></section></component></structuredBody>"
+        "</component></ClinicalDocument>";
+    struct arena a;
+    arena_init(&a, 64 * 1024);
+    struct ccda_tree t;
+    struct hub_err err = { 0 };
+    ccda_global_init();
+    cr_assert_eq(ccda_xml_parse(&a, doc, sizeof(doc) - 1, &t, &err), HUB_OK);
+    const struct ccda_node *n = t.root;
+    while (ccda_first_elem(n))
+        n = ccda_first_elem(n);         /* the code element */
+    char path[256];
+    cr_expect(ccda_xpath(n, path, sizeof(path)));
+    cr_expect_str_eq(path, "/ClinicalDocument/component/structuredBody/"
+                     "component/section/entry/observation/entryRelationship/"
+                     "observation/code");
+    cr_expect_not(ccda_xpath(n, path, 60));
+    cr_expect_str_eq(path, "/ClinicalDocument/component/structuredBody/"
+                     "component");
+    ccda_tree_free(&t);
+    arena_release(&a);
+}
