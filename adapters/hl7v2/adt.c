@@ -11,10 +11,12 @@
  *       still sent by v2.3/2.4 systems): same PID/MRG groups as A40, so
  *       a merge is not lost to an AR because the sender predates A40.
  *   A46, A47, A48 -> adt.merge   change patient id / identifier list /
- *       alternate id (ADT_A30): the id in MRG-1 (MRG-4 for A48) was wrong
- *       and is now PID-3's (PID-4's); a subscriber that knows the patient
- *       by the old id re-keys as for a merge (Epic sends A47 for a
- *       corrected MRN).
+ *       alternate id (ADT_A30): the id in MRG-4 / MRG-1 / MRG-2 was wrong
+ *       and is now PID-2's / PID-3's / PID-4's; a subscriber that knows
+ *       the patient by the old id re-keys as for a merge (Epic sends A47
+ *       for a corrected MRN). merged_from holds MRG-1, -4 and -2, less
+ *       any id the PID still carries (the superior ids HL7 repeats in
+ *       both segments): only what was retired.
  *   A05, A14 -> adt.register   pre-admit / pending admit: the patient is
  *       registered for a visit but not in a bed; a subscriber (care manager,
  *       health plan) acts on adt.admit as "this member is in the hospital
@@ -107,6 +109,8 @@ struct ctx {
     const char *labels[4];      /* sensitivity, in the order met */
     size_t nlabels;
     bool merged;                /* merged_from was written */
+    bool merged_kept;           /* a prior identifier was the patient's
+                                   own, not written (pid_keeps) */
     bool pid3;                  /* PID-3.1 of the first repetition is not
                                    empty, or an id of PID-2, -3 or -4 was
                                    written (write_identifiers) */
@@ -1652,6 +1656,31 @@ static bool national_number(struct slice v)
     return digits >= 6;
 }
 
+/* A placeholder in place of a national number: the same digit throughout
+ * ("111-11-1111", SAP IS-H's German test message) or the digits counted
+ * up from 1 ("123456789"). Kept, it would link every patient of the sender
+ * who carries it into one (identity links on system + value, and an
+ * identifier without a system takes the sender's), as ssn_issuable()
+ * says of an SSN. `v` is a national_number(). */
+static bool placeholder_number(struct slice v)
+{
+    static const char run[] = "1234567890";
+    char first = 0;
+    size_t n = 0;
+    bool same = true, counted = true;
+    for (size_t k = 0; k < v.len; k++) {
+        char ch = v.p[k];
+        if (ch < '0' || ch > '9')
+            continue;
+        if (n == 0)
+            first = ch;
+        same = same && ch == first;
+        counted = counted && n < sizeof(run) - 1 && ch == run[n];
+        n++;
+    }
+    return same || counted;
+}
+
 static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                               struct text ssn)
 {
@@ -1673,10 +1702,12 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
     if (ssn.s.len && !ssn_valid(ssn.s)) {
         if (!outside_us(c, pid))
             warn(c, "PID-19", "SSN is not nine digits as the SSA issues them");
-        else if (national_number(ssn.s))
-            foreign = true;
-        else
+        else if (!national_number(ssn.s))
             warn(c, "PID-19", "national number is not a number");
+        else if (placeholder_number(ssn.s))
+            warn(c, "PID-19", "national number is a placeholder; left out");
+        else
+            foreign = true;
         if (!foreign)
             ssn = TEXT_NONE;
     } else if (ssn.s.len > 9) {
@@ -2097,6 +2128,43 @@ ADT_ALWAYS_INLINE void check_birth_date(struct ctx *c, struct slice v)
         warn(c, "PID-7", "birth date is after the message time");
 }
 
+/* The system write_cx gives a CX: HD-1 of its authority, else HD-2. */
+static struct text cx_system(const struct ctx *c, const struct parts *pt)
+{
+    struct text sys = part(c, pt, 4, 1);
+    if (sys.s.len == 0)
+        sys = part(c, pt, 4, 2);
+    return sys;
+}
+
+static bool text_same(struct text a, struct text b)
+{
+    return a.s.len == b.s.len &&
+           (a.s.len == 0 || memcmp(a.s.p, b.s.p, a.s.len) == 0);
+}
+
+/* Whether PID-2, -3 or -4 of pid carries value v under system sys (both
+ * as write_cx writes them): an identifier the patient keeps. Asked of a
+ * merge's prior identifiers only. */
+static bool pid_keeps(struct ctx *c, const struct hl7_seg *pid, struct text v,
+                      struct text sys)
+{
+    static const unsigned fields[] = { 3, 2, 4 };
+    for (unsigned f = 0; f < 3; f++) {
+        struct rep_iter it;
+        struct raw rep;
+        reps_init(c, pid, fields[f], &it);
+        while (reps_next(c, &it, &rep)) {
+            struct parts pt;
+            split(c, rep, &pt, 5);
+            if (text_same(part(c, &pt, 1, 0), v) &&
+                text_same(cx_system(c, &pt), sys))
+                return true;
+        }
+    }
+    return false;
+}
+
 static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                           const struct hl7_seg *mrg)
 {
@@ -2138,10 +2206,12 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
         }
     }
     if (mrg) {
-        /* MRG-1 prior identifiers; MRG-4 prior patient id (pre-2.7) */
-        static const unsigned fields[] = { 1, 4 };
+        /* MRG-1 prior identifiers; MRG-4 prior patient id and MRG-2
+         * prior alternate patient id (pre-2.7), the counterparts of
+         * PID-3, PID-2 and PID-4, which write_identifiers wrote */
+        static const unsigned fields[] = { 1, 4, 2 };
         unsigned n = 0;
-        for (unsigned f = 0; f < 2; f++) {
+        for (unsigned f = 0; f < 3; f++) {
             struct rep_iter it;
             struct raw rep;
             reps_init(c, mrg, fields[f], &it);
@@ -2151,6 +2221,14 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                 struct text v = part(c, &pt, 1, 0);
                 if (v.s.len == 0)
                     continue;
+                /* an id the patient keeps was not merged away: HL7 v2.5
+                 * 3.3.40 and 3.3.48 send the superior identifiers "with
+                 * the same value in both the PID and MRG segments" (an
+                 * A48 changes PID-4 and names PID-3's id in MRG-1) */
+                if (pid_keeps(c, pid, v, cx_system(c, &pt))) {
+                    c->merged_kept = true;
+                    continue;
+                }
                 if (n++ == 0) {
                     key_open(c, JW_KEY("merged_from"), '[');
                 }
@@ -2527,7 +2605,7 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     }
 
     bool merge = memcmp(topic, "adt.merge", 9) == 0;
-    c->merged = false;
+    c->merged = c->merged_kept = false;
     write_patient(c, pid, merge ? mrg : NULL);
     /* a merge that names no prior identifier (MRG, MRG-1 and MRG-4 are
      * required in ADT_A39 and ADT_A30) cannot be applied by anyone: the
@@ -2535,9 +2613,12 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     if (merge && !c->merged)
         return hub_err_set(err, HUB_EINVALID, mrg ? "MRG-1" : "MRG",
                            mrg ? mrg->off : pid->off,
-                           mrg ? "required field prior patient identifier "
-                                 "is missing"
-                               : "required segment MRG is missing");
+                           !mrg ? "required segment MRG is missing"
+                           : c->merged_kept
+                               ? "prior patient identifier is one the "
+                                 "patient keeps: nothing was merged"
+                               : "required field prior patient identifier "
+                                 "is missing");
     /* accepted as HL7 v2 receivers commonly do (the patient is news
      * enough), with an empty visit: said so, to the sender and on the
      * event */

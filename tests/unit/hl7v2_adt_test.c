@@ -750,6 +750,72 @@ Test(hl7_to_events, refuses_a_merge_that_names_no_prior_identifier)
                      &err), HUB_OK);
 }
 
+/* The values of merged_from, "value|system" joined by ';'. */
+static const char *merged_from_of(const char *msg)
+{
+    static char out[512];
+    cJSON *j = event_of(msg);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "merged_from");
+    out[0] = 0;
+    const cJSON *id;
+    cJSON_ArrayForEach(id, m) {
+        const char *sys = str_at(id, "system", NULL);
+        size_t n = strlen(out);
+        snprintf(out + n, sizeof(out) - n, "%s|%s;",
+                 str_at(id, "value", NULL), sys ? sys : "");
+    }
+    cJSON_Delete(j);
+    return out;
+}
+
+/* merged_from is what the merge retired, and only that. MRG-2 (prior
+ * alternate patient id, PID-4's counterpart) is read as MRG-1 and MRG-4
+ * are: an A48 names the wrong alternate id there (HL7 v2.5 3.3.48), and
+ * Cerner's A34 sends the retired patient's alternate id there (mps-gmbh's
+ * HNAM_PM test message, tests/data/real/hl7v2/
+ * r18-mps_hnam_a34_no_version.hl7). An id the PID still carries is the
+ * patient's, not merged away: HL7 v2.5 3.3.40 and 3.3.48 send the
+ * superior identifiers "with the same value in both the PID and MRG
+ * segments" (an A48 names PID-3's id in MRG-1, an A40 may give PID-2's in
+ * MRG-4); written in merged_from they would tell subscribers to retire
+ * the surviving patient's own id. A merge whose every prior id is kept is
+ * refused: nothing was merged. */
+Test(hl7_to_events, merged_from_names_only_the_identifiers_merged_away)
+{
+    /* A48: PID-4 changed; MRG-1 repeats PID-3 */
+    cr_assert_str_eq(merged_from_of(MSH("ADT^A48^ADT_A30", "2.5")
+                                    "PID|1||M1^^^H^MR|ALT2^^^H\r"
+                                    "MRG|M1^^^H^MR|ALT1^^^H\r"),
+                     "ALT1|H;");
+    /* A40 with the superior external id in both PID-2 and MRG-4 */
+    cr_assert_str_eq(merged_from_of(MSH("ADT^A40^ADT_A39", "2.5")
+                                    "PID|1|E1^^^X|M1^^^H^MR\r"
+                                    "MRG|M2^^^H^MR|||E1^^^X\r"),
+                     "M2|H;");
+    /* Cerner's A34: MRG-1 and the retired alternate id in MRG-2 */
+    cr_assert_str_eq(
+        merged_from_of(MSH("ADT^A34", "2.3")
+                       "PID|1||3790333^^^MSH_MRN^MRN^MTSN|Q3790333^^^MSQ_MRN"
+                       "^KMRN||EVERYMAN^ADAM\r"
+                       "MRG|3150123^^^MSH_MRN^MRN^MTSN|Q3150123\r"),
+        "3150123|MSH_MRN;Q3150123|;");
+    /* the same value under another authority is another id */
+    cr_assert_str_eq(merged_from_of(MSH("ADT^A40", "2.5")
+                                    "PID|1||M1^^^H^MR\rMRG|M1^^^K^MR\r"),
+                     "M1|K;");
+    /* nothing merged: refused, and said why */
+    struct canon_list l;
+    struct hub_err err;
+    cr_assert_eq(run(MSH("ADT^A40", "2.5")
+                     "PID|1||M1^^^H^MR\rMRG|M1^^^H^MR\r", &l, &err),
+                 HUB_EINVALID);
+    cr_assert_str_eq(err.field, "MRG-1");
+    cr_assert_str_eq(err.what, "prior patient identifier is one the patient "
+                               "keeps: nothing was merged");
+    cr_assert_eq(l.n, 0);
+}
+
 Test(hl7_to_events, writes_unescaped_values_as_json_strings)
 {
     cJSON *j = event_of(MSH("ADT^A08", "2.5")
@@ -1666,4 +1732,51 @@ Test(hl7_to_events, keeps_a_national_number_in_pid_19_outside_the_us)
                     "PID|1||M1^^^F^MR||D^J||||||1 High St^^Croydon^^X^GBR||"
                     "||||||SSN-48383\rPV1|1|I\r"),
         "PID-19:national number is not a number;");
+}
+
+/* A placeholder is no national number: SAP IS-H's German test A01 fills
+ * PID-19 with "111-11-1111" (tests/data/real/hl7v2/
+ * r18-ipf_sap_ish_a01_v22.hl7). Kept without a system, it takes the
+ * sender's, and every patient of that sender who carries it would be
+ * linked into one, as the US SSN placeholders are left out for
+ * (common/ssn.h). The same digit throughout, or the digits counted up
+ * from 1, is left out abroad too, with a warning; a real number is kept. */
+Test(hl7_to_events, leaves_a_placeholder_national_number_out)
+{
+    static const char *const placeholders[] = {
+        "111-11-1111", "000000", "9999999999", "123456789", "1234567",
+        "12 34 56 78 90",
+    };
+    for (size_t k = 0; k < sizeof(placeholders) / sizeof(*placeholders);
+         k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg),
+                 "MSH|^~\\&|SAP-ISH|HZL|||20040805152637||ADT^A01|1|T|2.2\r"
+                 "PID|1||79471||D^J||||||Platz 1^^Foo^NW^11000^DE^H||||||"
+                 "||%s\rPV1|1|I\r", placeholders[k]);
+        cJSON *j = event_of(msg);
+        cr_assert_eq(cJSON_GetArraySize(identifiers_of(j)), 1, "%s",
+                     placeholders[k]);
+        cJSON_Delete(j);
+        cr_assert_str_eq(warnings_of(msg),
+                         "PID-19:national number is a placeholder; left "
+                         "out;", "%s", placeholders[k]);
+    }
+    /* numbers that only look alike are kept */
+    static const char *const numbers[] = { "11-111-11112", "1234568",
+                                           "0123456789", "784-1990-1234567-1" };
+    for (size_t k = 0; k < sizeof(numbers) / sizeof(*numbers); k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg),
+                 "MSH|^~\\&|SAP-ISH|HZL|||20040805152637||ADT^A01|1|T|2.2\r"
+                 "PID|1||79471||D^J||||||Platz 1^^Foo^NW^11000^DE^H||||||"
+                 "||%s\rPV1|1|I\r", numbers[k]);
+        cJSON *j = event_of(msg);
+        const cJSON *ids = identifiers_of(j);
+        cr_assert_eq(cJSON_GetArraySize(ids), 2, "%s", numbers[k]);
+        cr_assert_str_eq(str_at(cJSON_GetArrayItem(ids, 1), "value", NULL),
+                         numbers[k]);
+        cJSON_Delete(j);
+        cr_assert_str_eq(warnings_of(msg), "", "%s", numbers[k]);
+    }
 }
