@@ -1461,6 +1461,29 @@ CREATE TRIGGER subscriptions_notify AFTER INSERT OR UPDATE ON subscriptions
 
 -- --- ingest ----------------------------------------------------------------
 
+-- A message whose key (an HL7 MSH-10, a document's idempotency key) an
+-- accepted message of the same sender holds, with other bytes: a sender
+-- that used its control id again for another message (a counter that
+-- restarted). The ingest answers it as the duplicate (HL7: the key is what
+-- idempotency goes by; a document's Idempotency-Key used again for another
+-- body is answered 422 by hubd) and keeps its bytes here, in quarantine
+-- with the reason, so that nothing sent is dropped: an operator finds it
+-- by its key. Its audit row is the duplicate's ('message.duplicate',
+-- detail "kept": "quarantine").
+CREATE FUNCTION hub_dup_kept(p_org text, p_fmt text, p_key text,
+    p_sha text, p_raw bytea, p_at timestamptz)
+RETURNS void LANGUAGE sql AS $$
+    INSERT INTO messages (org_id, format, idem_key, sha256, raw, status,
+                          error, received_at)
+    VALUES (p_org, p_fmt, p_key, p_sha, coalesce(p_raw, ''), 'quarantined',
+            jsonb_build_object('code', 'conflict', 'field', 'key',
+                'offset', 0, 'message',
+                'the key of an accepted message of this sender (HL7 '
+                || 'MSH-10, an Idempotency-Key) sent again with other '
+                || 'bytes: kept here'),
+            p_at)
+$$;
+
 -- The ingest batch message by message, event by event: for the batches
 -- whose order of effects a set cannot reproduce (see hub_ingest_fast()).
 -- p_batch is a JSON array, one object per message:
@@ -1492,6 +1515,7 @@ DECLARE
     v_seqs bigint[] := '{}';
     v_reply bytea;
     v_evids text;
+    v_sha text;
     v_dups boolean[] := '{}';   -- which messages were duplicates
     -- audit rows of the batch, appended in one call at the end
     a_actor text[] := '{}';
@@ -1524,7 +1548,8 @@ BEGIN
         v_at_text := to_char(v_at AT TIME ZONE 'UTC',
                              'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
         IF v_key IS NOT NULL THEN
-            SELECT ms.id, ms.reply, ms.event_ids INTO v_mid, v_reply, v_evids
+            SELECT ms.id, ms.reply, ms.event_ids, ms.sha256
+              INTO v_mid, v_reply, v_evids, v_sha
               FROM messages ms
              WHERE ms.org_id = v_org AND ms.idem_key = v_key
                AND ms.status = 'accepted';
@@ -1541,6 +1566,13 @@ BEGIN
                 a_patient[k] := NULL;
                 a_detail[k] := jsonb_build_object('sha256', m->>'sha',
                                                   'format', m->>'fmt');
+                -- other bytes under the same key: kept (hub_ingest_fast)
+                IF v_sha IS DISTINCT FROM m->>'sha' THEN
+                    PERFORM hub_dup_kept(v_org, m->>'fmt', v_key,
+                                         m->>'sha', p_raw[i], v_at);
+                    a_detail[k] := a_detail[k]
+                                   || '{"kept": "quarantine"}'::jsonb;
+                END IF;
                 RETURN NEXT;
                 CONTINUE;
             END IF;
@@ -1782,6 +1814,7 @@ DECLARE
     n_part int := coalesce(cardinality(array_remove(p_part, NULL)), 0);
     m_dup_reply bytea[];        -- set (and read) only when n_dup > 0
     m_dup_evids text[];         -- a duplicate's answer: the first's events
+    m_dup_sha text[];           -- the first's sha256: other bytes, kept
     m_first text[];             -- each message's first linked patient
     v_ins bigint[];
     n_dup int;
@@ -2005,14 +2038,15 @@ BEGIN
         SELECT array_agg(d.o IS NOT NULL ORDER BY g.o),
                array_agg(coalesce(d.id, m_mid[g.o]) ORDER BY g.o),
                array_agg(d.reply ORDER BY g.o),
-               array_agg(d.event_ids ORDER BY g.o)
-          INTO m_dup, m_mid, m_dup_reply, m_dup_evids
+               array_agg(d.event_ids ORDER BY g.o),
+               array_agg(d.sha256 ORDER BY g.o)
+          INTO m_dup, m_mid, m_dup_reply, m_dup_evids, m_dup_sha
           FROM generate_series(1, n_msg) g(o)
-          LEFT JOIN (SELECT u.o, x.id, x.reply, x.event_ids
+          LEFT JOIN (SELECT u.o, x.id, x.reply, x.event_ids, x.sha256
                        FROM generate_series(1, n_msg) u(o)
                        LEFT JOIN unnest(v_ins) i(id) ON i.id = m_mid[u.o]
                       CROSS JOIN LATERAL (
-                           SELECT ms.id, ms.reply, ms.event_ids
+                           SELECT ms.id, ms.reply, ms.event_ids, ms.sha256
                              FROM messages ms
                             WHERE ms.org_id = p_org[u.o]
                               AND ms.idem_key = p_key[u.o]
@@ -2023,6 +2057,15 @@ BEGIN
             RAISE EXCEPTION 'hub_ingest_fast: duplicate not found'
                   USING ERRCODE = '40001';      -- retried by the caller
         END IF;
+        -- A duplicate key with other bytes: the sender used its key (an
+        -- HL7 MSH-10) again for another message, as a counter that
+        -- restarted does. It is answered as the duplicate (the key is what
+        -- idempotency goes by), and its bytes are kept in quarantine with
+        -- the reason (hub_dup_kept), never dropped.
+        PERFORM hub_dup_kept(p_org[o], p_fmt[o], p_key[o], p_sha[o],
+                             p_raw[o], m_at[o])
+           FROM generate_series(1, n_msg) o
+          WHERE m_dup[o] AND m_dup_sha[o] IS DISTINCT FROM p_sha[o];
         -- the events of duplicates are not stored
         SELECT array_agg(p_emsg[k2] ORDER BY k2), array_agg(p_eid[k2] ORDER BY k2),
                array_agg(p_etype[k2] ORDER BY k2), array_agg(e_pid[k2] ORDER BY k2),
@@ -2425,8 +2468,11 @@ BEGIN
                    -- hubd's text stored as it is (jsonb's text form:
                    -- hub/store.c; the tests check it)
                    CASE WHEN m_dup[u.o] THEN
-                       jsonb_build_object('sha256', p_sha[u.o],
-                                          'format', p_fmt[u.o])::text
+                       (jsonb_build_object('sha256', p_sha[u.o],
+                                           'format', p_fmt[u.o])
+                        || CASE WHEN m_dup_sha[u.o] IS DISTINCT FROM p_sha[u.o]
+                                THEN '{"kept": "quarantine"}'::jsonb
+                                ELSE '{}'::jsonb END)::text
                         WHEN p_ok[u.o] AND p_adetail[u.o] IS NOT NULL THEN
                        p_adetail[u.o]
                         WHEN p_ok[u.o] THEN

@@ -272,7 +272,11 @@ Test(docs, fhir_task_is_referral_updated_and_idempotency_key_wins,
                              task, len, &r), 0);
     cr_expect_eq(r.status, 403);
     http_resp_free(&r);
-    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages"), 3);
+    /* three accepted; the other body under the used key kept, refused */
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages"), 4);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'quarantined' AND error->>'code' = "
+                              "'conflict' AND idem_key LIKE '%retry-7f3a'"), 1);
     free(task);
 }
 

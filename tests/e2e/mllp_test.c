@@ -402,6 +402,44 @@ Test(mllp, duplicate_gets_the_same_ack_and_no_second_event,
     mllp_close(&c);
 }
 
+/* A sender whose control ids restart (a counter reset) sends another
+ * message under a used MSH-10: it is answered as the duplicate (the key is
+ * what idempotency goes by), and its bytes are kept in quarantine with
+ * the reason, never dropped; a byte-identical re-send keeps nothing. */
+Test(mllp, a_used_control_id_with_other_bytes_is_kept_in_quarantine,
+     .init = start_default, .fini = stop, .timeout = 30)
+{
+    struct mllp_client c;
+    char msg[2048], other[2048], ack1[4096], ack2[4096], ack3[4096];
+
+    hl7_sample(msg, sizeof(msg), "REUSED-1", "MRN-R1");
+    hl7_sample(other, sizeof(other), "REUSED-1", "MRN-R2");
+    cr_assert_str_neq(msg, other);
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack1, sizeof(ack1), 10000), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);            /* a true re-send */
+    cr_assert_gt(mllp_read(&c, ack2, sizeof(ack2), 10000), 0);
+    cr_assert_eq(mllp_send(&c, other), 0);          /* another message */
+    cr_assert_gt(mllp_read(&c, ack3, sizeof(ack3), 10000), 0);
+    mllp_close(&c);
+    cr_expect_str_eq(ack2, ack1);
+    cr_expect_str_eq(ack3, ack1, "answered as the duplicate");
+    cr_expect_eq(count("select count(*) from events e join messages m on "
+                       "m.id = e.message_id where m.idem_key = 'REUSED-1'"),
+                 1);
+    cr_expect_eq(count("select count(*) from messages where idem_key = "
+                       "'REUSED-1' and status = 'quarantined' and "
+                       "error->>'code' = 'conflict' and position("
+                       "'MRN-R2'::bytea in raw) > 0"), 1,
+                 "the other message's bytes kept, once");
+    cr_expect_eq(count("select count(*) from audit where action = "
+                       "'message.duplicate' and detail::jsonb->>'kept' = "
+                       "'quarantine'"), 1);
+    cr_expect_eq(count("select count(*) from audit where action = "
+                       "'message.duplicate'"), 2);
+}
+
 Test(mllp, bad_message_gets_AE_after_its_quarantine_commit,
      .init = start_default, .fini = stop, .timeout = 30)
 {

@@ -1677,3 +1677,51 @@ Test(store, parts_of_a_resent_message_are_not_stored_again_on_the_serial_path)
     free(first);
     free(now);
 }
+
+/* Another message under a used key (a sender whose control ids restarted)
+ * is answered as the duplicate and kept in quarantine with the reason;
+ * the same bytes again keep nothing. On both paths: the set (hub_ingest_
+ * fast) and the serial one (a merge in the batch). */
+static void other_bytes_under_a_used_key(bool serial)
+{
+    struct fixture f;
+    struct store_msg_result res[2];
+    size_t n = serial ? 2 : 1;
+
+    add_msg(&f, 0, "org_a", "k-1", "adt.admit", "MRN", "500");
+    if (serial)
+        add_msg(&f, 1, "org_a", "mrg-k", "adt.merge", "MRN", "500");
+    ingest(&f, n, res);
+    release(res, n);
+    ingest(&f, n, res);                             /* the same bytes */
+    cr_assert(res[0].duplicate);
+    release(res, n);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages "
+                       "WHERE status = 'quarantined'"), 0);
+    f.m[0].raw = slice_from_cstr("MSH|^~\\&|other bytes\r");
+    store_sha256_hex(f.m[0].raw.p, f.m[0].raw.len, f.m[0].sha256);
+    ingest(&f, n, res);
+    cr_assert(res[0].duplicate, "answered as the duplicate");
+    release(res, n);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages WHERE status = "
+                       "'quarantined' AND idem_key = 'k-1' AND "
+                       "error->>'code' = 'conflict' AND "
+                       "convert_from(raw, 'UTF8') = 'MSH|^~\\&|other bytes\r'"),
+                 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages WHERE status = "
+                       "'accepted' AND idem_key = 'k-1'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM events"), serial ? 2 : 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.duplicate' AND detail::jsonb->>'kept' = "
+                       "'quarantine'"), 1);
+}
+
+Test(store, other_bytes_under_a_used_key_are_kept_in_quarantine)
+{
+    other_bytes_under_a_used_key(false);
+}
+
+Test(store, other_bytes_under_a_used_key_are_kept_on_the_serial_path)
+{
+    other_bytes_under_a_used_key(true);
+}
