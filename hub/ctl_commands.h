@@ -21,6 +21,8 @@ CTL_COMMAND("cert", "list", ctl_cert_list, "cert list")
 CTL_COMMAND("cert", "revoke", ctl_cert_revoke, "cert revoke FINGERPRINT | cert revoke --cert file.pem")
 CTL_COMMAND("audit", "verify", ctl_audit_verify, "audit verify [--head SEQ:HASH]   (exit 0: chain holds, 1: broken, 2: could not check)")
 CTL_COMMAND("audit", "list", ctl_audit_list, "audit list [--patient HUBID] [--after SEQ] [--limit N] [--json]")
+CTL_COMMAND("quarantine", "list", ctl_quarantine_list, "quarantine list [--org ORG] [--before TIME] [--limit N] [--json]   (newest first; no message bytes)")
+CTL_COMMAND("quarantine", "show", ctl_quarantine_show, "quarantine show ID   (the message's bytes on stdout; the reading is audited)")
 
 /* dispatch: subscriptions and deliveries (hub/ctl_subs.c) */
 CTL_COMMAND("sub", "add", ctl_sub_add, "sub add --org ORG (--url URL | --pull) --topics adt.*,... [--orgs ..] [--facilities ..] [--patient-classes ..] [--domains ..] [--counties ..] [--sensitivity ..] [--secret whsec_..] [--client-cert P --client-key P] [--ca-bundle P] [--paused] | sub add --org ORG --json DOC")

@@ -1912,6 +1912,65 @@ int store_cert_list(struct store *s, char **json_out)
         "'[]')::text FROM cert_bindings", 0, NULL, json_out);
 }
 
+/* --- quarantine --------------------------------------------------------- */
+
+int store_quarantine_list(struct store *s, const char *org,
+                          const char *before, int limit, char **json_out)
+{
+    char lim[16];
+    snprintf(lim, sizeof(lim), "%d", limit > 0 ? limit : 50);
+    const char *p[] = { org, before, lim };
+    /* by the partial index messages_quarantined (received_at) */
+    return store_query_text(s,
+        "SELECT coalesce(json_agg(json_build_object('id', q.id::text, "
+        "'org', q.org_id, 'format', q.format, 'key', q.idem_key, "
+        "'received_at', q.received_at, 'code', q.error->>'code', "
+        "'field', q.error->>'field', 'offset', q.error->'offset', "
+        "'message', q.error->>'message') ORDER BY q.received_at DESC, "
+        "q.id DESC), '[]')::text FROM (SELECT * FROM messages m "
+        "WHERE m.status = 'quarantined' "
+        "AND ($1::text IS NULL OR m.org_id = $1) "
+        "AND ($2::timestamptz IS NULL OR m.received_at < $2::timestamptz) "
+        "ORDER BY m.received_at DESC, m.id DESC LIMIT $3::int) q",
+        3, p, json_out);
+}
+
+int store_quarantine_raw(struct store *s, const char *actor, const char *id,
+                         char **raw, size_t *len)
+{
+    char *hex = NULL;
+    const char *p[] = { id, actor };
+    *raw = NULL;
+    *len = 0;
+    if (id == NULL || !*id || strspn(id, "0123456789") != strlen(id) ||
+        strlen(id) > 18)
+        return HUB_EINVALID;
+    int rc = store_query_text(s,
+        "WITH q AS (SELECT m.id, m.sha256, m.raw FROM messages m "
+        "WHERE m.id = $1::bigint AND m.status = 'quarantined'), "
+        "a AS (SELECT hub_audit_append($2, 'quarantine.read', 'message', "
+        "q.id::text, NULL, jsonb_build_object('sha256', q.sha256)) FROM q) "
+        "SELECT encode(q.raw, 'hex') FROM q, a", 2, p, &hex);
+    if (rc != HUB_OK)
+        return rc;
+    if (hex == NULL)
+        return HUB_ENOTFOUND;
+    size_t n = strlen(hex) / 2;
+    char *out = xmalloc(n + 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned hi = (unsigned)(hex[2 * i] <= '9' ? hex[2 * i] - '0'
+                                                   : hex[2 * i] - 'a' + 10);
+        unsigned lo = (unsigned)(hex[2 * i + 1] <= '9' ? hex[2 * i + 1] - '0'
+                                                       : hex[2 * i + 1] - 'a' + 10);
+        out[i] = (char)(hi << 4 | lo);
+    }
+    out[n] = '\0';
+    free(hex);
+    *raw = out;
+    *len = n;
+    return HUB_OK;
+}
+
 /* --- audit --------------------------------------------------------------- */
 
 int store_audit_append(struct store *s, const char *actor, const char *action,

@@ -201,6 +201,21 @@ int store_cert_revoke(struct store *s, const char *actor,
 /* *json_out: malloc'd [{"fingerprint","org","created_at","revoked_at"}] */
 int store_cert_list(struct store *s, char **json_out);
 
+/* --- quarantine: what was refused, kept raw ------------------------------ */
+
+/* The newest `limit` quarantined messages (of `org`, or every sender when
+ * NULL), received before `before` (an ISO time, or NULL: now). *json_out:
+ * malloc'd [{"id","org","format","key","received_at","code","field",
+ * "offset","message"}]: the hub's own error, never the message's bytes. */
+int store_quarantine_list(struct store *s, const char *org,
+                          const char *before, int limit, char **json_out);
+/* The raw bytes of quarantined message `id` (malloc'd, *len of them), for
+ * an operator to mend and send again; the reading is audited
+ * ('quarantine.read' by `actor`): the bytes hold personal data.
+ * HUB_ENOTFOUND when no quarantined message has that id. */
+int store_quarantine_raw(struct store *s, const char *actor, const char *id,
+                         char **raw, size_t *len);
+
 /* --- the audit chain ---------------------------------------------------- */
 
 /* Append one row (the chain lock is taken inside). detail_json: ids and

@@ -1468,7 +1468,7 @@ CREATE TRIGGER subscriptions_notify AFTER INSERT OR UPDATE ON subscriptions
 -- idempotency goes by; a document's Idempotency-Key used again for another
 -- body is answered 422 by hubd) and keeps its bytes here, in quarantine
 -- with the reason, so that nothing sent is dropped: an operator finds it
--- by its key. Its audit row is the duplicate's ('message.duplicate',
+-- by its key (hubctl quarantine list). Its audit row is the duplicate's ('message.duplicate',
 -- detail "kept": "quarantine").
 CREATE FUNCTION hub_dup_kept(p_org text, p_fmt text, p_key text,
     p_sha text, p_raw bytea, p_at timestamptz)

@@ -424,3 +424,60 @@ Test(hubctl, migrate_follows_hub_migrations_dir_and_names_a_missing_one)
     cr_assert_neq(pclose(p), 0, "%s", out);
     cr_assert_not_null(strstr(out, "migrations in /nonexistent"), "%s", out);
 }
+
+/* Issue 3: nothing refused is dropped, and an operator can find it: the
+ * quarantine listed (the hub's own error, never the bytes) and one
+ * message's bytes read back as they came, the reading audited. */
+Test(hubctl, quarantine_list_and_show)
+{
+    char out[8192], cmd[128];
+    struct store *s;
+    char *id = NULL;
+
+    cr_assert_eq(hubctl(NULL, 0, "org add org_gh --name GH --kind hospital "
+                                 "--scopes ingest"), 0);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_query_text(s,
+        "INSERT INTO messages (org_id, format, idem_key, sha256, raw, "
+        "status, error, received_at) VALUES ('org_gh', 'hl7v2', 'CTRL-Q1', "
+        "'ab', "
+        "convert_to('MSH|^~\\&|SENDER\rEVN|A01\rPV1|1|I\r', 'UTF8'), "
+        "'quarantined', "
+        "'{\"code\": \"invalid\", \"field\": \"PID\", \"offset\": 0, "
+        "\"message\": \"required segment PID is missing\"}', now()) "
+        "RETURNING id::text", 0, NULL, &id), HUB_OK);
+    cr_assert_not_null(id);
+
+    cr_assert_eq(hubctl(out, sizeof(out), "quarantine list"), 0);
+    static const char head[] = "id\torg\tformat\tkey\treceived_at\tcode\t"
+                               "field\tmessage\n";
+    cr_assert_eq(strncmp(out, head, sizeof(head) - 1), 0, "%s", out);
+    char row[128];
+    snprintf(row, sizeof(row), "%s\torg_gh\thl7v2\tCTRL-Q1\t", id);
+    cr_assert_not_null(strstr(out, row), "%s", out);
+    cr_assert_not_null(strstr(out, "\tinvalid\tPID\trequired segment PID "
+                                   "is missing\n"), "%s", out);
+    cr_assert_null(strstr(out, "SENDER"), "no bytes in the list: %s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), "quarantine list --org org_x"), 0);
+    cr_assert_null(strstr(out, "CTRL-Q1"), "%s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), "quarantine list --before "
+                                          "2000-01-01T00:00:00Z"), 0);
+    cr_assert_null(strstr(out, "CTRL-Q1"), "%s", out);
+    cr_assert_eq(hubctl(NULL, 0, "quarantine list --limit 0"), 2);
+
+    snprintf(cmd, sizeof(cmd), "quarantine show %s", id);
+    cr_assert_eq(hubctl(out, sizeof(out), cmd), 0);
+    cr_assert_str_eq(out, "MSH|^~\\&|SENDER\rEVN|A01\rPV1|1|I\r");
+    char *n = NULL;
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE action = "
+             "'quarantine.read' AND object_id = '%s' AND actor = 'hubctl'",
+             id);
+    cr_assert_eq(store_query_text(s, sql, 0, NULL, &n), HUB_OK);
+    cr_assert_str_eq(n, "1", "the reading is audited");
+    free(n);
+    cr_assert_eq(hubctl(NULL, 0, "quarantine show 999999999"), 1);
+    cr_assert_eq(hubctl(NULL, 0, "quarantine show abc"), 2);
+    free(id);
+    store_free(s);
+}
