@@ -530,6 +530,22 @@ int ctl_audit_verify(struct ctl *c, int argc, char **argv)
     return 1;
 }
 
+/* --limit N (1..STORE_FEED_MAX) into *limit, left as it is when absent;
+ * false when it is not such a number. */
+static bool limit_arg(const struct ctl_args *a, long *limit)
+{
+    const char *v = ctl_opt(a, "limit");
+    char *end;
+    if (v == NULL)
+        return true;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || *end || n <= 0 || n > STORE_FEED_MAX)
+        return false;
+    *limit = n;
+    return true;
+}
+
 int ctl_audit_list(struct ctl *c, int argc, char **argv)
 {
     struct ctl_args a;
@@ -547,12 +563,8 @@ int ctl_audit_list(struct ctl *c, int argc, char **argv)
         if (errno || *end || after < 0)
             return ctl_usage_error(c);
     }
-    if (ctl_opt(&a, "limit")) {
-        errno = 0;
-        limit = strtol(ctl_opt(&a, "limit"), &end, 10);
-        if (errno || *end || limit <= 0 || limit > STORE_FEED_MAX)
-            return ctl_usage_error(c);
-    }
+    if (!limit_arg(&a, &limit))
+        return ctl_usage_error(c);
     if (ctl_store(c) == NULL)
         return 1;
     rc = store_audit_list(c->s, ctl_opt(&a, "patient"), after, (int)limit,
@@ -592,19 +604,15 @@ int ctl_quarantine_list(struct ctl *c, int argc, char **argv)
                                         "received_at", "code", "field",
                                         "message" };
     struct ctl_args a;
-    char *json = NULL, *end;
+    char *json = NULL;
     long limit = 50;
     int rc;
 
     if ((rc = ctl_parse(c, argc, argv, "org,before,limit", "json", &a)) ||
         a.npos)
         return rc ? rc : ctl_usage_error(c);
-    if (ctl_opt(&a, "limit")) {
-        errno = 0;
-        limit = strtol(ctl_opt(&a, "limit"), &end, 10);
-        if (errno || *end || limit <= 0 || limit > STORE_FEED_MAX)
-            return ctl_usage_error(c);
-    }
+    if (!limit_arg(&a, &limit))
+        return ctl_usage_error(c);
     if (ctl_store(c) == NULL)
         return 1;
     rc = store_quarantine_list(c->s, ctl_opt(&a, "org"),

@@ -439,11 +439,10 @@ Test(hl7_to_events, prefers_evn_6_then_evn_2_then_msh_7)
     cJSON_Delete(j);
 }
 
-/* The sensitivity labels of an ADT^A01 with these DG1s, normalized with
- * `d`, joined by commas ("" for none). */
-static const char *labels_with(const struct dict *d, const char *dg1)
+/* The event of an ADT^A01 with these DG1s, normalized with `d` (the
+ * caller deletes it). */
+static cJSON *a01_with(const struct dict *d, const char *dg1)
 {
-    static char out[128];
     char msg[2048];
     struct hl7_msg *m;
     struct canon_list l = { 0 };
@@ -453,6 +452,16 @@ static const char *labels_with(const struct dict *d, const char *dg1)
     cr_assert_eq(hl7_parse(&A, msg, strlen(msg), &m, &err), HUB_OK);
     cr_assert_eq(hl7_to_events_dict(&A, d, m, &l, NULL, &err), HUB_OK);
     cJSON *j = cJSON_ParseWithLength(l.ev[0].json.p, l.ev[0].json.len);
+    cr_assert_not_null(j);
+    return j;
+}
+
+/* The sensitivity labels of an ADT^A01 with these DG1s, normalized with
+ * `d`, joined by commas ("" for none). */
+static const char *labels_with(const struct dict *d, const char *dg1)
+{
+    static char out[128];
+    cJSON *j = a01_with(d, dg1);
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "sensitivity");
     out[0] = '\0';
     for (const cJSON *x = s ? s->child : NULL; x; x = x->next)
@@ -485,15 +494,7 @@ static int has_sud(const char *dg1)
 static const char *dg1_domains_with(const struct dict *d, const char *dg1)
 {
     static char out[256];
-    char msg[2048];
-    struct hl7_msg *m;
-    struct canon_list l = { 0 };
-    struct hub_err err;
-    snprintf(msg, sizeof(msg), MSH("ADT^A01", "2.5") PID "PV1|1|I\r%s\r",
-             dg1);
-    cr_assert_eq(hl7_parse(&A, msg, strlen(msg), &m, &err), HUB_OK);
-    cr_assert_eq(hl7_to_events_dict(&A, d, m, &l, NULL, &err), HUB_OK);
-    cJSON *j = cJSON_ParseWithLength(l.ev[0].json.p, l.ev[0].json.len);
+    cJSON *j = a01_with(d, dg1);
     const cJSON *dx = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(j, "encounter"), "diagnoses");
     out[0] = '\0';
