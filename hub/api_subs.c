@@ -333,15 +333,15 @@ static bool parse_ll(const char *v, long long min, long long max,
     return true;
 }
 
-/* A bad query parameter: 400 naming it in error.field (DESIGN.md's error
- * shape), as GET /v1/events does; false when `bad` is NULL. */
-static bool refuse_param(struct api_req *r, struct job *j, const char *bad,
-                         const char *what)
+/* Unless `ok`, a bad query parameter: 400 naming it in error.field
+ * (DESIGN.md's error shape), as GET /v1/events does; true when refused. */
+static bool refuse_param(struct api_req *r, struct job *j, bool ok,
+                         const char *field, const char *what)
 {
-    if (!bad)
+    if (ok)
         return false;
     job_free(j);
-    api_reply_error(r, 400, "invalid", what, bad);
+    api_reply_error(r, 400, "invalid", what, field);
     return true;
 }
 
@@ -356,20 +356,18 @@ static void deliveries_root(struct api_req *r)
 
     for (size_t i = 0; !known && statuses[i]; i++)
         known = strcmp(status, statuses[i]) == 0;
-    if (refuse_param(r, j, !copy_param(j->sub, sizeof(j->sub),
-                                       api_query(r, "subscription"))
-                     ? "subscription" : NULL,
-                     "subscription is not a subscription id") ||
-        refuse_param(r, j, !known || !copy_param(j->status,
-                                                 sizeof(j->status), status)
-                     ? "status" : NULL,
-                     "status is not one of pending, delivering, delivered, "
-                     "failed, dead, cancelled") ||
-        refuse_param(r, j, !parse_ll(api_query(r, "limit"), 1, 1000, &limit)
-                     ? "limit" : NULL, "limit is not 1..1000") ||
-        refuse_param(r, j, !parse_ll(api_query(r, "before"), 0, INT64_MAX,
-                                     &before) ? "before" : NULL,
-                     "before is not a cursor (the next of a page)"))
+    if (refuse_param(r, j, copy_param(j->sub, sizeof(j->sub),
+                                      api_query(r, "subscription")),
+                     "subscription", "subscription is not a subscription id") ||
+        refuse_param(r, j, known && copy_param(j->status, sizeof(j->status),
+                                               status),
+                     "status", "status is not one of pending, delivering, "
+                     "delivered, failed, dead, cancelled") ||
+        refuse_param(r, j, parse_ll(api_query(r, "limit"), 1, 1000, &limit),
+                     "limit", "limit is not 1..1000") ||
+        refuse_param(r, j, parse_ll(api_query(r, "before"), 0, INT64_MAX,
+                                    &before),
+                     "before", "before is not a cursor (the next of a page)"))
         return;
     j->limit = (int)limit;
     j->before = before;
@@ -439,13 +437,13 @@ static void audit_list(struct api_req *r)
     long long limit = 100, after = 0;
     const char *pat = api_query(r, "patient");
 
-    if (refuse_param(r, j, !copy_param(j->patient, sizeof(j->patient), pat)
-                     ? "patient" : NULL, "patient is not a hub id") ||
-        refuse_param(r, j, !parse_ll(api_query(r, "limit"), 1, 1000, &limit)
-                     ? "limit" : NULL, "limit is not 1..1000") ||
-        refuse_param(r, j, !parse_ll(api_query(r, "after"), 0, INT64_MAX,
-                                     &after) ? "after" : NULL,
-                     "after is not a cursor (the next of a page)"))
+    if (refuse_param(r, j, copy_param(j->patient, sizeof(j->patient), pat),
+                     "patient", "patient is not a hub id") ||
+        refuse_param(r, j, parse_ll(api_query(r, "limit"), 1, 1000, &limit),
+                     "limit", "limit is not 1..1000") ||
+        refuse_param(r, j, parse_ll(api_query(r, "after"), 0, INT64_MAX,
+                                    &after),
+                     "after", "after is not a cursor (the next of a page)"))
         return;
     j->limit = (int)limit;
     j->after = after;

@@ -426,6 +426,18 @@ static void outcomes_room(struct outcome **v, int *cap, int need)
     *cap = c;
 }
 
+/* Delivery `id` off d->waits_on, if there: rows wait for its outcome's
+ * commit, so the next flush goes at once (flush_now). */
+static void waits_on_take(struct dispatch *d, int64_t id)
+{
+    for (int k = 0; k < d->n_waits_on; k++)
+        if (d->waits_on[k] == id) {
+            d->flush_now = true;
+            d->waits_on[k] = d->waits_on[--d->n_waits_on];
+            return;
+        }
+}
+
 /* error is a static token ("timeout", "connect", ...) or NULL; so is
  * outcome: neither needs escaping. */
 static void result_add(struct dispatch *d, const struct job *j, long code,
@@ -433,12 +445,7 @@ static void result_add(struct dispatch *d, const struct job *j, long code,
                        const char *outcome, int64_t delay_ms)
 {
     assert(strlen(outcome) < 32 && (!error || strlen(error) < 32));
-    for (int k = 0; k < d->n_waits_on; k++)
-        if (d->waits_on[k] == j->id) {
-            d->flush_now = true;        /* rows wait for this commit */
-            d->waits_on[k] = d->waits_on[--d->n_waits_on];
-            break;
-        }
+    waits_on_take(d, j->id);
     outcomes_room(&d->results, &d->results_cap, d->n_results + 1);
     d->results[d->n_results++] = (struct outcome){
         .id = j->id, .token = j->token, .attempt = j->attempt,
@@ -1419,12 +1426,7 @@ static void waits_on_set(struct dispatch *d, const char *text)
         p = end + (*end == ',');
     }
     for (int r = 0; r < d->n_results; r++)
-        for (int k = 0; k < d->n_waits_on; k++)
-            if (d->results[r].id == d->waits_on[k]) {
-                d->flush_now = true;
-                d->waits_on[k] = d->waits_on[--d->n_waits_on];
-                break;
-            }
+        waits_on_take(d, d->results[r].id);
 }
 
 /* The rows a claim leased: its reply's, less the one row with no id that

@@ -568,7 +568,6 @@ static int is_migration_name(const struct dirent *d)
            strcmp(n + len - 4, ".sql") == 0;
 }
 
-
 /*
  * One migration, in one transaction that first takes a transaction-scoped
  * advisory lock: several hubd starting at once apply it once, and nothing
@@ -1938,7 +1937,7 @@ int store_quarantine_list(struct store *s, const char *org,
 int store_quarantine_raw(struct store *s, const char *actor, const char *id,
                          char **raw, size_t *len)
 {
-    char *hex = NULL;
+    char *text = NULL;
     const char *p[] = { id, actor };
     *raw = NULL;
     *len = 0;
@@ -1950,24 +1949,22 @@ int store_quarantine_raw(struct store *s, const char *actor, const char *id,
         "WHERE m.id = $1::bigint AND m.status = 'quarantined'), "
         "a AS (SELECT hub_audit_append($2, 'quarantine.read', 'message', "
         "q.id::text, NULL, jsonb_build_object('sha256', q.sha256)) FROM q) "
-        "SELECT encode(q.raw, 'hex') FROM q, a", 2, p, &hex);
+        "SELECT q.raw FROM q, a", 2, p, &text);
     if (rc != HUB_OK)
         return rc;
-    if (hex == NULL)
+    if (text == NULL)
         return HUB_ENOTFOUND;
-    size_t n = strlen(hex) / 2;
-    char *out = xmalloc(n + 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned hi = (unsigned)(hex[2 * i] <= '9' ? hex[2 * i] - '0'
-                                                   : hex[2 * i] - 'a' + 10);
-        unsigned lo = (unsigned)(hex[2 * i + 1] <= '9' ? hex[2 * i + 1] - '0'
-                                                       : hex[2 * i + 1] - 'a' + 10);
-        out[i] = (char)(hi << 4 | lo);
-    }
-    out[n] = '\0';
-    free(hex);
-    *raw = out;
+    /* bytea's text form (hex) to its bytes, by libpq */
+    size_t n;
+    unsigned char *b = PQunescapeBytea((const unsigned char *)text, &n);
+    free(text);
+    if (b == NULL)
+        abort();                        /* out of memory, as xmalloc */
+    *raw = xmalloc(n + 1);
+    memcpy(*raw, b, n);
+    (*raw)[n] = '\0';
     *len = n;
+    PQfreemem(b);
     return HUB_OK;
 }
 

@@ -280,6 +280,16 @@ static const char *z_domain(struct doc *dc, const struct ccda_node *icd)
     return dict_icd10_domain(dc->d, slice_from_cstr(ccda_attr(icd, "code")));
 }
 
+/* The domain snomed-domains.json gives coding `c` when it is SNOMED CT,
+ * or NULL. */
+static const char *snomed_domain(struct doc *dc, const struct ccda_node *c)
+{
+    const char *sys = ccda_attr(c, "codeSystem"), *code = ccda_attr(c, "code");
+    if (sys == NULL || code == NULL || !dict_is_snomed(slice_from_cstr(sys)))
+        return NULL;
+    return dict_snomed_domain(dc->d, slice_from_cstr(code));
+}
+
 /* The SNOMED CT coding of a coded value (itself or a translation, as
  * icd10_of) that snomed-domains.json gives a domain, or NULL. */
 static const struct ccda_node *finding_of(struct doc *dc,
@@ -291,15 +301,10 @@ static const struct ccda_node *finding_of(struct doc *dc,
         return NULL;
     if (!value_coded(v) && !ccda_attr_eq(v, "nullFlavor", "OTH"))
         return NULL;
-    const char *sys = ccda_attr(v, "codeSystem"), *code = ccda_attr(v, "code");
-    if (sys && code && dict_is_snomed(slice_from_cstr(sys)) &&
-        (*dom = dict_snomed_domain(dc->d, slice_from_cstr(code))))
+    if ((*dom = snomed_domain(dc, v)))
         return v;
     CCDA_FOREACH(t, v, "translation") {
-        sys = ccda_attr(t, "codeSystem");
-        code = ccda_attr(t, "code");
-        if (sys && code && dict_is_snomed(slice_from_cstr(sys)) &&
-            (*dom = dict_snomed_domain(dc->d, slice_from_cstr(code))))
+        if ((*dom = snomed_domain(dc, t)))
             return t;
     }
     return NULL;

@@ -2137,12 +2137,6 @@ static struct text cx_system(const struct ctx *c, const struct parts *pt)
     return sys;
 }
 
-static bool text_same(struct text a, struct text b)
-{
-    return a.s.len == b.s.len &&
-           (a.s.len == 0 || memcmp(a.s.p, b.s.p, a.s.len) == 0);
-}
-
 /* Whether PID-2, -3 or -4 of pid carries value v under system sys (both
  * as write_cx writes them): an identifier the patient keeps. Asked of a
  * merge's prior identifiers only. */
@@ -2157,8 +2151,8 @@ static bool pid_keeps(struct ctx *c, const struct hl7_seg *pid, struct text v,
         while (reps_next(c, &it, &rep)) {
             struct parts pt;
             split(c, rep, &pt, 5);
-            if (text_same(part(c, &pt, 1, 0), v) &&
-                text_same(cx_system(c, &pt), sys))
+            if (slice_eq_slice(part(c, &pt, 1, 0).s, v.s) &&
+                slice_eq_slice(cx_system(c, &pt).s, sys.s))
                 return true;
         }
     }

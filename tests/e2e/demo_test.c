@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "../lib/hubproc.h"
+#include "../lib/testctl.h"
 #include "../lib/testdb.h"
 #include "../lib/testfile.h"
 
@@ -142,20 +143,14 @@ static void demo_stop(pid_t pid)
               "hubd did not stop cleanly on SIGINT");
 }
 
-/* "hubctl ARGS" against the demo's database; its stdout in out. */
+/* "hubctl ARGS" against the demo's database; its stdout and stderr in
+ * out. */
 static int demo_hubctl(const char *db_url, const char *args, char *out,
                        size_t size)
 {
-    char cmd[4096];
-    const char *b = getenv("HUB_BUILD");
-    snprintf(cmd, sizeof(cmd), "DATABASE_URL='%s' '%s/%s/hubctl' %s 2>&1",
-             db_url, testdb_root(), b && *b ? b : "build", args);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    char env[1200];
+    snprintf(env, sizeof(env), "DATABASE_URL='%s'", db_url);
+    return testctl_run(env, args, "&1", out, size);
 }
 
 /* One test, so that two demo.sh never make the certificates at once. */

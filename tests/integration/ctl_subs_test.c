@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 
 #include "../lib/storetest.h"
+#include "../lib/testctl.h"
 #include "../lib/testdb.h"
 #include "common/hub_err.h"
 #include "store.h"
@@ -41,21 +42,7 @@ TestSuite(ctl_subs, .init = setup, .fini = teardown, .timeout = 60);
 /* run "hubctl ARGS"; exit status, stdout (and stderr) in out */
 static int hubctl(char *out, size_t size, const char *args)
 {
-    char cmd[2048];
-    const char *b = getenv("HUB_BUILD");
-    FILE *p;
-
-    if (b && b[0] == '/')
-        snprintf(cmd, sizeof(cmd), "'%s/hubctl' %s 2>&1", b, args);
-    else
-        snprintf(cmd, sizeof(cmd), "'%s/%s/hubctl' %s 2>&1", testdb_root(),
-                 b && *b ? b : "build", args);
-    p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return testctl_run(NULL, args, "&1", out, size);
 }
 
 static long qlong(const char *sql)

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "../lib/testctl.h"
 #include "../lib/testdb.h"
 #include "common/hub_err.h"
 #include "store.h"
@@ -36,25 +37,7 @@ TestSuite(hubctl, .init = setup, .fini = teardown, .timeout = 60);
 static int hubctl_run(char *out, size_t size, const char *args,
                       const char *err)
 {
-    char cmd[1024];
-    const char *b = getenv("HUB_BUILD");
-    FILE *p;
-    size_t n = 0;
-
-    snprintf(cmd, sizeof(cmd), "'%s/%s/hubctl' %s 2>%s", testdb_root(),
-             b && *b ? b : "build", args, err);
-    p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    if (out && size) {
-        n = fread(out, 1, size - 1, p);
-        out[n] = '\0';
-    } else {
-        char sink[512];
-        while (fread(sink, 1, sizeof(sink), p) > 0)
-            ;
-    }
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return testctl_run(NULL, args, err, out, size);
 }
 
 static int hubctl(char *out, size_t size, const char *args)

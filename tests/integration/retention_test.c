@@ -23,6 +23,7 @@
 #include "prune.h"
 #include "store.h"
 #include "../lib/storetest.h"
+#include "../lib/testctl.h"
 #include "../lib/testdb.h"
 
 static char *url;
@@ -567,18 +568,8 @@ Test(retention, a_second_run_waits_for_nothing)
 /* run "hubctl ARGS" with DATABASE_URL set; exit status, stdout in out */
 static int hubctl(char *out, size_t size, const char *args)
 {
-    char cmd[1024];
-    const char *b = getenv("HUB_BUILD");
-
     setenv("DATABASE_URL", url, 1);
-    snprintf(cmd, sizeof(cmd), "'%s/%s/hubctl' %s 2>/dev/null",
-             testdb_root(), b && *b ? b : "build", args);
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return testctl_run(NULL, args, "/dev/null", out, size);
 }
 
 /* hubctl prune [--dry-run] with hubd's settings from the environment. */
