@@ -392,14 +392,44 @@ static void idents_push(struct idents *l, struct ident v)
     l->v[l->n++] = v;
 }
 
-/* The system of an identifier without one: the sending org's */
-static struct slice org_system(struct arena *a, const char *org)
+/* Whether sys starts with a URI scheme and its colon (RFC 3986 3.1) */
+static bool has_scheme(struct slice sys)
 {
-    size_t ol = strlen(org);
-    char *u = arena_alloc(a, 12 + ol);
+    for (size_t i = 0; i < sys.len; i++) {
+        unsigned char ch = (unsigned char)sys.p[i];
+        bool alpha = ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z');
+        if (i > 0 && ch == ':')
+            return true;
+        if (!alpha && (i == 0 || !((ch >= '0' && ch <= '9') || ch == '+' ||
+                                   ch == '-' || ch == '.')))
+            return false;
+    }
+    return false;
+}
+
+/*
+ * The system an identifier links by, as the SQL's hub_id_system() makes
+ * it: an absolute URI names one authority for everyone; any other name
+ * (an HL7 v2 namespace, a CSV facility code) is the sender's own, scoped
+ * by its organization, so that two hospitals' "MRN" 1234 never link; none
+ * at all is the sender's.
+ */
+static struct slice id_system(struct arena *a, const char *org,
+                              struct slice sys)
+{
+    static const char ns[] = ":ns:";
+    if (sys.p != NULL && sys.len > 0 && has_scheme(sys))
+        return sys;
+    bool local = sys.p != NULL && sys.len > 0;
+    size_t ol = strlen(org), n = 12 + ol + (local ? 4 + sys.len : 0);
+    char *u = arena_alloc(a, n);
     memcpy(u, "urn:hub:org:", 12);
     memcpy(u + 12, org, ol);
-    return (struct slice){ u, 12 + ol };
+    if (local) {
+        memcpy(u + 12 + ol, ns, 4);
+        memcpy(u + 16 + ol, sys.p, sys.len);
+    }
+    return (struct slice){ u, n };
 }
 
 /* this event's pairs (from l->v[n0] on) in (system, value) order, once
@@ -474,8 +504,7 @@ static bool body_idents(struct arena *a, struct slice j,
             if (r < 0)
                 goto fail;
             if (val.p != NULL && val.len > 0) {
-                if (sys.p == NULL || sys.len == 0)
-                    sys = org_system(a, org);
+                sys = id_system(a, org, sys);
                 idents_push(l, (struct ident){ k, k, sys, val });
             }
         }
@@ -607,8 +636,7 @@ static bool doc_idents(struct arena *a, const struct jcanon_doc *d,
             has_val |= is_val;
         }
         if (val.p != NULL && val.len > 0) {
-            if (sys.p == NULL || sys.len == 0)
-                sys = org_system(a, org);
+            sys = id_system(a, org, sys);
             idents_push(l, (struct ident){ k, k, sys, val });
         }
     }

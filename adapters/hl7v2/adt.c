@@ -1564,14 +1564,114 @@ static inline bool seen_has(const struct slice *seen, unsigned n,
     return false;
 }
 
-/* CX: value, assigning authority (HD.1 namespace, else HD.2 universal id),
- * identifier type. `v` is CX.1 and `type` CX.5, already read; v not empty. */
-ADT_ALWAYS_INLINE void write_cx(struct ctx *c, const struct parts *pt,
-                                struct text v, struct text type)
+/* Whether s is an ISO OID as senders write one: arcs of digits with no
+ * leading zero, the first 0, 1 or 2, at least three of them ("2.16.840",
+ * so that a version or a ward "1.2" is none). */
+static bool is_oid(struct slice s)
 {
-    struct text sys = part(c, pt, 4, 1);
-    if (sys.s.len == 0)
-        sys = part(c, pt, 4, 2);
+    size_t arcs = 0, i = 0;
+    if (s.len < 5 || s.p[0] < '0' || s.p[0] > '2' || s.p[1] != '.')
+        return false;
+    while (i < s.len) {
+        size_t st = i;
+        while (i < s.len && s.p[i] >= '0' && s.p[i] <= '9')
+            i++;
+        if (i == st || (s.p[st] == '0' && i - st > 1))
+            return false;
+        arcs++;
+        if (i < s.len && (s.p[i++] != '.' || i == s.len))
+            return false;
+    }
+    return arcs >= 3;
+}
+
+/* Whether s starts with a URI scheme and its colon (RFC 3986 3.1), as
+ * the hub's hub_id_system() asks of a system */
+static bool has_scheme(struct slice s)
+{
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char ch = (unsigned char)s.p[i];
+        bool alpha = (ch | 0x20) >= 'a' && (ch | 0x20) <= 'z';
+        if (i > 0 && ch == ':')
+            return true;
+        if (!alpha && (i == 0 || !((ch >= '0' && ch <= '9') || ch == '+' ||
+                                   ch == '-' || ch == '.')))
+            return false;
+    }
+    return false;
+}
+
+static struct text prefixed(const struct ctx *c, const char *pre, size_t n,
+                            struct slice s)
+{
+    char *p = arena_alloc(c->a, n + s.len);
+    memcpy(p, pre, n);
+    memcpy(p + n, s.p, s.len);
+    return (struct text){ { p, n + s.len }, false };   /* checked */
+}
+
+/*
+ * CX-4, the assigning authority, as the identifier's system. A universal
+ * id (HD-2, its type in HD-3) names the authority for everyone: an ISO
+ * OID is written urn:oid:, as C-CDA and FHIR write it, a UUID urn:uuid:,
+ * a URI as it is. A namespace (HD-1: HL7 v2 table 0363 is user-defined)
+ * names it only inside the sender and is written as sent; the hub scopes
+ * a system that is no URI by the sending organization, so two hospitals'
+ * "MRN" 1234 never link (hub_id_system). So HD-2 first: a sender that
+ * writes the authority as its OID alone, or as both, gets one system
+ * (F113). An OID in HD-1 with no HD-2 is an OID too. Out of line: most
+ * CX carry a namespace alone.
+ */
+static __attribute__((noinline)) struct text
+cx_authority(const struct ctx *c, struct text ns, const struct parts *pt)
+{
+    struct text uid = part(c, pt, 4, 2);
+    if (uid.s.len) {
+        struct slice type = trim(part(c, pt, 4, 3).s);
+        if (is_oid(uid.s) && (type.len == 0 || upper_eq(type, "ISO")))
+            return prefixed(c, "urn:oid:", 8, uid.s);
+        if ((upper_eq(type, "UUID") || upper_eq(type, "GUID")) &&
+            uid.s.len == 36)
+            return prefixed(c, "urn:uuid:", 9, uid.s);
+        if (has_scheme(uid.s))
+            return uid;
+        if (ns.s.len == 0)
+            return uid;         /* another kind (DNS, L): the sender's */
+    }
+    if (is_oid(ns.s))
+        return prefixed(c, "urn:oid:", 8, ns.s);
+    return ns;
+}
+
+/* The system write_cx writes for CX `pt` */
+ADT_ALWAYS_INLINE struct text cx_system(const struct ctx *c,
+                                        const struct parts *pt)
+{
+    struct text ns = part(c, pt, 4, 1);
+    /* the common case inline: a namespace alone, that is no OID */
+    if (pt->quick && (ns.s.len == 0 || ns.s.p[0] < '0' || ns.s.p[0] > '2'))
+        return ns;              /* no subcomponent, so no HD-2 */
+    return cx_authority(c, ns, pt);
+}
+
+/* The system of an SSN (CX-5 SS) whose authority names the US Social
+ * Security Administration (HL7 table 0363 USSSA, or SSA, or the SSN's
+ * OID): the us-ssn URI that PID-19 and the other adapters write, so that
+ * one SSN is one identifier whichever field or format carried it. Any
+ * other authority as it is. Cold: an SSN in PID-3 is rare. */
+__attribute__((noinline, cold)) static struct text ssa_system(struct text sys)
+{
+    if (upper_eq(sys.s, "USSSA") || upper_eq(sys.s, "SSA") ||
+        slice_eq(sys.s, "urn:oid:2.16.840.1.113883.4.1"))
+        return TEXT_LIT(SSN_SYSTEM);
+    return sys;
+}
+
+/* CX: value, assigning authority (cx_system), identifier type. `v` is
+ * CX.1 and `type` CX.5, already read; v not empty. */
+ADT_ALWAYS_INLINE void write_cx(struct ctx *c, struct text v, struct text sys,
+                                struct text type)
+{
     char *o = span_room(c, room(v) + room(sys) + room(type)), *start = o;
     char *obj = o = span_open(c, o);
     o = put_kv(c, o, JW_KV("value"), v);
@@ -1749,8 +1849,10 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
              * long needs nothing), or left out when the SSA never issues
              * it: the classic example's 123456789^^^USSSA^SS, copied by
              * test feeds, would link strangers (common/ssn.h) */
-            struct text type = part(c, &pt, 5, 0);
-            if (upper_eq(type.s, "SS")) {
+            struct text type = part(c, &pt, 5, 0), sys;
+            if (!upper_eq(type.s, "SS")) {
+                sys = cx_system(c, &pt);
+            } else {
                 char d[9];
                 if (!ssn_usable(v.s.p, v.s.len, d)) {
                     warn(c, cx_field[f], "SSN is not nine digits as the SSA "
@@ -1761,6 +1863,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                     ssn = TEXT_NONE;
                 if (v.s.len > 9)
                     v = ssn_canon(c, v);
+                sys = ssa_system(cx_system(c, &pt));
             }
             if (nseen < 64) {
                 seen[nseen++] = whole;
@@ -1769,7 +1872,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
             if (n++ == 0) {
                 key_open(c, JW_KEY("identifiers"), '[');
             }
-            write_cx(c, &pt, v, type);
+            write_cx(c, v, sys, type);
             /* an id in a later repetition, after an empty first one
              * ("~123^^^H^MR", `""~...`), identifies the patient too */
             c->pid3 = true;
@@ -2129,14 +2232,6 @@ ADT_ALWAYS_INLINE void check_birth_date(struct ctx *c, struct slice v)
 }
 
 /* The system write_cx gives a CX: HD-1 of its authority, else HD-2. */
-static struct text cx_system(const struct ctx *c, const struct parts *pt)
-{
-    struct text sys = part(c, pt, 4, 1);
-    if (sys.s.len == 0)
-        sys = part(c, pt, 4, 2);
-    return sys;
-}
-
 /* Whether PID-2, -3 or -4 of pid carries value v under system sys (both
  * as write_cx writes them): an identifier the patient keeps. Asked of a
  * merge's prior identifiers only. */
@@ -2226,7 +2321,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                 if (n++ == 0) {
                     key_open(c, JW_KEY("merged_from"), '[');
                 }
-                write_cx(c, &pt, v, part(c, &pt, 5, 0));
+                write_cx(c, v, cx_system(c, &pt), part(c, &pt, 5, 0));
             }
         }
         if (n)

@@ -559,6 +559,24 @@ $$;
 
 -- --- identity: linking and merging -----------------------------------------
 
+-- The system an identifier links by (patient_identifiers.system). An
+-- absolute URI (a scheme and a colon: urn:oid:..., http://...) names one
+-- authority for everyone. Anything else is the sender's own name for it:
+-- an HL7 v2 namespace (HD-1, from the user-defined table 0363), a CSV
+-- facility code; it is scoped by the sending organization, so that two
+-- hospitals' "MRN" 1234 are two patients, never one. No system at all:
+-- the sender's own. hub/body.c (id_system) does the same in C for the
+-- fast path; store::identifiers_read_in_c_link_as_the_sql_reads_them
+-- holds the two together. Inlined by the planner (one SQL expression).
+CREATE FUNCTION hub_id_system(p_org text, p_system text)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN coalesce(p_system, '') = ''
+                THEN 'urn:hub:org:' || p_org
+                WHEN p_system COLLATE "C" ~ '^[A-Za-z][A-Za-z0-9+.-]*:'
+                THEN p_system
+                ELSE 'urn:hub:org:' || p_org || ':ns:' || p_system END
+$$;
+
 -- Link a patient by its identifiers (system + value). A known identifier
 -- links to its patient; otherwise p_candidate becomes a new patient. Unknown
 -- identifiers of the message are then recorded for that patient. NULL when
@@ -583,9 +601,7 @@ BEGIN
     END IF;
     SELECT array_agg(q.system), array_agg(q.value) INTO v_sys, v_val
       FROM (SELECT DISTINCT
-                   CASE WHEN coalesce(x->>'system', '') = ''
-                        THEN 'urn:hub:org:' || p_org
-                        ELSE x->>'system' END AS system,
+                   hub_id_system(p_org, x->>'system') AS system,
                    x->>'value' AS value
               FROM jsonb_array_elements(p_ids) x
              WHERE jsonb_typeof(x) = 'object'
@@ -643,9 +659,7 @@ BEGIN
     PERFORM pg_advisory_xact_lock(7302100431);      -- hub_chain_lock()
     SELECT array_agg(q.system), array_agg(q.value) INTO v_sys, v_val
       FROM (SELECT DISTINCT
-                   CASE WHEN coalesce(x->>'system', '') = ''
-                        THEN 'urn:hub:org:' || p_org
-                        ELSE x->>'system' END AS system,
+                   hub_id_system(p_org, x->>'system') AS system,
                    x->>'value' AS value
               FROM jsonb_array_elements(p_from) x
              WHERE jsonb_typeof(x) = 'object'
@@ -2166,10 +2180,8 @@ BEGIN
           FROM (SELECT d.k, d.system, d.value,
                        min(d.k) OVER (PARTITION BY d.system, d.value) AS first
                   FROM (SELECT DISTINCT ev.k,
-                               CASE WHEN coalesce(x->>'system', '') = ''
-                                    THEN 'urn:hub:org:' || p_org[ev.msg]
-                                    ELSE x->>'system' END COLLATE "C"
-                                    AS system,
+                               hub_id_system(p_org[ev.msg], x->>'system')
+                                   COLLATE "C" AS system,
                                (x->>'value') COLLATE "C" AS value
                           FROM unnest(p_emsg, e_body)
                                WITH ORDINALITY AS ev(msg, body, k)

@@ -777,8 +777,10 @@ Test(dispatch, a_patients_burst_is_not_held_back_by_the_outcome_linger)
  * patient's next event waits behind a slow delivery, other patients'
  * outcomes are still recorded together, as before (a flush per outcome
  * costs the database a transaction each). Six updates of six patients,
- * 10 ms apart, to a fast receiver: their attempt rows come from at most
- * three flushes (six when every outcome went at once). */
+ * sent one after another, to a fast receiver: their attempt rows come
+ * from at most four flushes (six when every outcome went at once; one or
+ * two on a quiet machine, more when a loaded one spreads the ingests
+ * over several lingers). */
 Test(dispatch, outcomes_nobody_waits_for_keep_the_linger)
 {
     struct rx *slow = rx_start(RX_SLOW, SECRET);
@@ -796,7 +798,6 @@ Test(dispatch, outcomes_nobody_waits_for_keep_the_linger)
         snprintf(key, sizeof(key), "f%d", i);
         snprintf(pat, sizeof(pat), "other-%d", i);
         ingest(key, "adt.update", pat);
-        usleep(10 * 1000);
     }
     cr_assert_eq(wait_status(fsub, "delivered", 6, 15000), 6);
     char sql[512];
@@ -805,7 +806,7 @@ Test(dispatch, outcomes_nobody_waits_for_keep_the_linger)
              "WHERE a.action = 'delivery.attempt' AND "
              "d.subscription_id = '%s'", fsub);
     long flushes = qlong(sql);
-    cr_assert_leq(flushes, 3, "%ld flushes for six outcomes", flushes);
+    cr_assert_leq(flushes, 4, "%ld flushes for six outcomes", flushes);
     cr_assert_eq(fast->n_ids, 6);
     rx_stop(fast);
     rx_stop(slow);

@@ -414,6 +414,35 @@ Test(store, identifier_without_system_is_scoped_by_sending_org)
     release(res, 3);
 }
 
+Test(store, a_namespace_names_an_authority_only_inside_its_sender)
+{
+    struct fixture f;
+    struct store_msg_result res[3];
+
+    /* two hospitals' "MRN" 1234 are two people; an OID is everyone's */
+    add_msg(&f, 0, "org_a", "n1", "adt.admit", "MRN", "1234");
+    add_msg(&f, 1, "org_b", "n2", "adt.admit", "MRN", "1234");
+    add_msg(&f, 2, "org_a", "n3", "adt.update", "MRN", "1234");
+    ingest(&f, 3, res);
+    release(res, 3);
+    add_msg(&f, 0, "org_a", "n4", "adt.admit", "urn:oid:1.2.9", "55");
+    add_msg(&f, 1, "org_b", "n5", "adt.update", "urn:oid:1.2.9", "55");
+    ingest(&f, 2, res);
+    cr_assert_eq(qlong("SELECT count(DISTINCT patient_hub_id) FROM events "
+                       "WHERE message_id IN (SELECT id FROM messages WHERE "
+                       "idem_key IN ('n1', 'n3'))"), 1, "one sender: one");
+    cr_assert_eq(qlong("SELECT count(DISTINCT patient_hub_id) FROM events "
+                       "WHERE message_id IN (SELECT id FROM messages WHERE "
+                       "idem_key IN ('n1', 'n2'))"), 2, "two senders: two");
+    cr_assert_eq(qlong("SELECT count(DISTINCT patient_hub_id) FROM events "
+                       "WHERE message_id IN (SELECT id FROM messages WHERE "
+                       "idem_key IN ('n4', 'n5'))"), 1, "an OID links");
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers WHERE "
+                       "system IN ('urn:hub:org:org_a:ns:MRN', "
+                       "'urn:hub:org:org_b:ns:MRN')"), 2);
+    release(res, 2);
+}
+
 Test(store, merge_moves_the_old_identifiers_to_the_surviving_patient)
 {
     struct fixture f;
@@ -479,7 +508,7 @@ Test(store, identifiers_naming_two_patients_link_to_the_oldest_and_are_audited)
     char both[512];
 
     add_msg(&f, 0, "org_a", "c1", "adt.admit", "MRN", "A1");
-    add_msg(&f, 1, "org_b", "c2", "adt.admit", "PLAN", "M9");
+    add_msg(&f, 1, "org_b", "c2", "adt.admit", "urn:x:plan", "M9");
     ingest(&f, 2, res);
     release(res, 2);
     /* the lowest hub id: ids are time-ordered, so the oldest patient
@@ -487,7 +516,7 @@ Test(store, identifiers_naming_two_patients_link_to_the_oldest_and_are_audited)
     char *p1 = q1("SELECT min(patient_hub_id) FROM events");
     snprintf(both, sizeof(both),
              "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":["
-             "{\"value\":\"M9\",\"system\":\"PLAN\"},"
+             "{\"value\":\"M9\",\"system\":\"urn:x:plan\"},"
              "{\"value\":\"A1\",\"system\":\"MRN\"}]}}");
     add_msg(&f, 0, "org_a", "c3", "adt.update", "MRN", "A1");
     f.ev[0].json = slice_from_cstr(both);
@@ -513,14 +542,14 @@ Test(store, batch_links_each_event_after_the_earlier_events_of_the_batch)
     char both[512];
 
     add_msg(&f, 0, "org_a", "d1", "adt.admit", "MRN", "A1");
-    add_msg(&f, 1, "org_b", "d2", "adt.admit", "PLAN", "M9");
+    add_msg(&f, 1, "org_b", "d2", "adt.admit", "urn:x:plan", "M9");
     add_msg(&f, 2, "org_a", "d3", "adt.update", "MRN", "A1");
     snprintf(both, sizeof(both),
              "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":["
-             "{\"value\":\"M9\",\"system\":\"PLAN\"},"
+             "{\"value\":\"M9\",\"system\":\"urn:x:plan\"},"
              "{\"value\":\"A1\",\"system\":\"MRN\"}]}}");
     f.ev[2].json = slice_from_cstr(both);
-    add_msg(&f, 3, "org_a", "d4", "adt.discharge", "PLAN", "M9");
+    add_msg(&f, 3, "org_a", "d4", "adt.discharge", "urn:x:plan", "M9");
     ingest(&f, 4, res);
     release(res, 4);
     /* two new patients; the third event names both, links to the lower
@@ -972,7 +1001,7 @@ static void *writer_main(void *arg)
             snprintf(key[i], sizeof(key[i]), "w%d-%d-%d", w->idx, b, i);
             snprintf(val[i], sizeof(val[i]), "M%d", (b * W_BATCH + i) % 7);
             add_msg(&f, (size_t)i, w->idx ? "org_b" : "org_a", key[i],
-                    "adt.update", "MRN", val[i]);
+                    "adt.update", "urn:oid:1.2.9", val[i]);
         }
         w->rc = store_ingest_batch(ws, f.m, W_BATCH, res);
         if (w->rc == HUB_OK)
@@ -1219,8 +1248,7 @@ static void ingest_bodies(const char *const *bodies, size_t n,
  * from plain bodies, and must agree. */
 #define IDENTS_SQL                                                           \
     "WITH x AS (SELECT e.seq, e.patient_hub_id AS hub, "                     \
-    "CASE WHEN coalesce(i->>'system', '') = '' THEN 'urn:hub:org:' || "     \
-    "e.org_id ELSE i->>'system' END AS sys, i->>'value' AS val "             \
+    "hub_id_system(e.org_id, i->>'system') AS sys, i->>'value' AS val "     \
     "FROM events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN "       \
     "jsonb_typeof(e.body::jsonb->'patient'->'identifiers') = 'array' THEN "         \
     "e.body::jsonb->'patient'->'identifiers' ELSE '[]' END) i "                     \
@@ -1251,7 +1279,16 @@ Test(store, identifiers_read_in_c_link_as_the_sql_reads_them)
         "{\"type\":\"adt.admit\",\"patient\":{\"identifiers\":["
         "{\"system\":\"MRN\",\"value\":\"A1\"},{\"value\":\"L1\"},"
         "{\"system\":\"\",\"value\":\"L2\"},{\"system\":null,"
-        "\"value\":\"L3\"}]}}",
+        "\"value\":\"L3\"},"
+        /* URIs are global, other names the sender's (hub_id_system) */
+        "{\"system\":\"urn:oid:1.2.3\",\"value\":\"S1\"},"
+        "{\"system\":\"2.16.840.1\",\"value\":\"S1\"},"
+        "{\"system\":\"x+y.Z-9:q\",\"value\":\"S1\"},"
+        "{\"system\":\":x\",\"value\":\"S1\"},"
+        "{\"system\":\"1a:b\",\"value\":\"S1\"},"
+        "{\"system\":\"a_b:c\",\"value\":\"S1\"},"
+        "{\"system\":\"\xc3\xa9:x\",\"value\":\"S1\"},"
+        "{\"system\":\"HTTP:\",\"value\":\"S1\"}]}}",
         "{\"type\":\"adt.admit\",\"patient\":{\"name\":\"x\",\"identifiers\""
         " : [ {\"value\":\"B1\",\"system\":\"MRN\"} , {\"value\":\"B1\","
         "\"system\":\"MRN\"},\"str\",7,[{\"value\":\"Z\"}],{\"value\":\"\"},"
@@ -1290,13 +1327,17 @@ Test(store, identifiers_read_in_c_link_as_the_sql_reads_them)
     };
 
     ingest_bodies(plain, 7, "plain");
-    /* A1 L1 L2 L3 | B1 B2 | C1 (with B2: the second event's patient) */
-    check_links_match_bodies(7, 2);
+    /* A1 L1 L2 L3 S1 x8 | B1 B2 | C1 (with B2: the second event's
+     * patient) */
+    check_links_match_bodies(15, 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers WHERE "
+                       "value = 'S1' AND system LIKE 'urn:hub:org:%:ns:%'"),
+                 5, "2.16.840.1, :x, 1a:b, a_b:c and \\u00e9:x are local");
     ingest_bodies(odd, 4, "odd");
     /* "A\u0031" is A1 and the repeated key's last value B1: known; 5 new */
-    check_links_match_bodies(8, 3);
+    check_links_match_bodies(16, 3);
     ingest_bodies(known, 2, "known");
-    check_links_match_bodies(8, 3);
+    check_links_match_bodies(16, 3);
     cr_assert_eq(qlong("SELECT count(DISTINCT patient_hub_id) FROM events "
                        "WHERE patient_hub_id IS NOT NULL"), 3);
     cr_assert_eq(qlong("SELECT count(*) FROM events WHERE "

@@ -1236,8 +1236,9 @@ Test(hl7_to_events, writes_an_ssn_of_pid_3_type_ss_as_nine_digits)
     cr_assert_eq(cJSON_GetArraySize(ids), 3);
     cr_expect_str_eq(str_at(cJSON_GetArrayItem(ids, 1), "value", NULL),
                      "123548888");
+    /* the SSA's namespace is the us-ssn URI every adapter writes */
     cr_expect_str_eq(str_at(cJSON_GetArrayItem(ids, 1), "system", NULL),
-                     "USSSA");
+                     "http://hl7.org/fhir/sid/us-ssn");
     cr_expect_str_eq(str_at(cJSON_GetArrayItem(ids, 2), "value", NULL), "1-2");
     cr_expect_str_eq(warnings_of(msg),
                      "PID-3:SSN is not nine digits as the SSA issues them; "
@@ -1780,4 +1781,81 @@ Test(hl7_to_events, leaves_a_placeholder_national_number_out)
         cJSON_Delete(j);
         cr_assert_str_eq(warnings_of(msg), "", "%s", numbers[k]);
     }
+}
+
+/* The systems of PID-3's identifiers, "value|system" joined by ';'. */
+static const char *systems_of(const char *pid3)
+{
+    static char out[1024];
+    char msg[1024];
+    snprintf(msg, sizeof(msg), MSH("ADT^A28", "2.5") "PID|1||%s||D^J\r"
+             "PV1|1|N\r", pid3);
+    cJSON *j = event_of(msg);
+    out[0] = 0;
+    const cJSON *id;
+    cJSON_ArrayForEach(id, identifiers_of(j)) {
+        const char *sys = str_at(id, "system", NULL);
+        size_t n = strlen(out);
+        snprintf(out + n, sizeof(out) - n, "%s|%s;",
+                 str_at(id, "value", NULL), sys ? sys : "");
+    }
+    cJSON_Delete(j);
+    return out;
+}
+
+/* CX-4: a universal id (HD-2) names the authority for everyone, so it is
+ * the system: an ISO OID as urn:oid: (as C-CDA and FHIR write it), a
+ * UUID as urn:uuid:, a URI as it is. A namespace alone is the sender's
+ * own name (the hub scopes it by the sender). One authority sent as its
+ * OID alone or as namespace and OID is one system (F113). */
+Test(hl7_to_events, an_assigning_authoritys_universal_id_is_its_system)
+{
+    cr_assert_str_eq(systems_of("A1^^^HOSP^MR"), "A1|HOSP;");
+    cr_assert_str_eq(systems_of("A1^^^&2.16.840.1.113883.19.5&ISO^MR~"
+                                "A1^^^HOSP&2.16.840.1.113883.19.5&ISO^MR"),
+                     "A1|urn:oid:2.16.840.1.113883.19.5;"
+                     "A1|urn:oid:2.16.840.1.113883.19.5;");
+    /* an OID with no type, and an OID in HD-1 with no HD-2 */
+    cr_assert_str_eq(systems_of("A1^^^&1.3.6.1.4.1.21367~"
+                                "A2^^^2.16.840.1.113883.19.5^MR"),
+                     "A1|urn:oid:1.3.6.1.4.1.21367;"
+                     "A2|urn:oid:2.16.840.1.113883.19.5;");
+    cr_assert_str_eq(systems_of("A1^^^&f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
+                                "&UUID~A2^^^H&http://h.example/mrn&URI"),
+                     "A1|urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6;"
+                     "A2|http://h.example/mrn;");
+    /* no OID: too few arcs, a leading zero, letters; a type that is no
+     * universal one; these keep the namespace */
+    cr_assert_str_eq(systems_of("A1^^^H&1.2&ISO~A2^^^H&2.016.1&ISO~"
+                                "A3^^^H&2.16.x&ISO~A4^^^H&2.16.1&HCD~"
+                                "A5^^^H&h.example.org&DNS~A6^^^1.2"),
+                     "A1|H;A2|H;A3|H;A4|H;A5|H;A6|1.2;");
+    /* with no namespace, a universal id of another kind is the sender's
+     * name, as sent */
+    cr_assert_str_eq(systems_of("A1^^^&h.example.org&DNS"),
+                     "A1|h.example.org;");
+}
+
+/* A merge's prior id named by the OID that PID-3 names with namespace and
+ * OID is the same id: kept, not merged away (F111 compares systems). */
+Test(hl7_to_events, a_merge_compares_authorities_by_their_universal_id)
+{
+    cr_assert_str_eq(merged_from_of(MSH("ADT^A40", "2.5")
+                                    "PID|1||N1^^^H&1.2.840.9&ISO^MR~"
+                                    "X1^^^H^MR||D^J\rPV1|1|N\r"
+                                    "MRG|N1^^^&1.2.840.9&ISO^MR~"
+                                    "O1^^^&1.2.840.9&ISO^MR\r"),
+                     "O1|urn:oid:1.2.840.9;");
+}
+
+/* An SSN in PID-3 under the SSA's namespace or OID has the us-ssn system
+ * of PID-19 and the other adapters; under another authority it keeps it. */
+Test(hl7_to_events, an_ssn_of_the_ssa_has_the_us_ssn_system)
+{
+    cr_assert_str_eq(systems_of("123548888^^^SSA^SS~223548888^^^"
+                                "&2.16.840.1.113883.4.1&ISO^SS~"
+                                "323548888^^^H^SS"),
+                     "123548888|http://hl7.org/fhir/sid/us-ssn;"
+                     "223548888|http://hl7.org/fhir/sid/us-ssn;"
+                     "323548888|H;");
 }
