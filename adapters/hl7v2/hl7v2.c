@@ -1698,6 +1698,22 @@ static void put_err(struct buf *b, const struct hl7_msg *m, int vn,
     buf_putc(b, '\r');
 }
 
+/* MSH-10 for MSA-2: its value with the blanks before it. ST is left
+ * justified with trailing blanks optional (HL7 v2.5.1 2.A.74), so a blank
+ * before the value is part of it: Sunnybrook's feed in the ConnectingGTA
+ * test data right-justifies its counter ("          13"), and a sender
+ * matches the ACK by what it sent (F114). hl7_control_id (the event's
+ * message_id, the idempotency key) still trims both ends. */
+static struct slice control_id_sent(const struct hl7_msg *m)
+{
+    if (m == NULL || m->nseg == 0)
+        return SLICE_NULL;
+    struct slice v = hl7_piece(hl7_seg_field(m, &m->seg[0], 10), m->rs, 0);
+    while (v.len && (v.p[v.len - 1] == ' ' || v.p[v.len - 1] == '\t'))
+        v.len--;
+    return v;
+}
+
 int hl7_ack(struct arena *a, const struct hl7_msg *m, const char *code,
             const struct hub_err *err, const char *ack_id, const char *now,
             struct slice *out)
@@ -1775,7 +1791,7 @@ int hl7_ack_warn(struct arena *a, const struct hl7_msg *m, const char *code,
     buf_putc(&b, '\r');
 
     /* MSA-2 echoes MSH-10 so the sender can match ACK to message */
-    struct slice cid = as_sent(m, hl7_control_id(m));
+    struct slice cid = as_sent(m, control_id_sent(m));
     buf_puts(&b, "MSA");
     buf_putc(&b, (char)fs);
     buf_puts(&b, code);

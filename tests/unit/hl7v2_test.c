@@ -785,6 +785,20 @@ Test(hl7_ack, echoes_control_id_in_senders_version_and_swaps_apps)
     assert_slice(ack, want);
 }
 
+/* tests/data/real/SOURCES.md F114: ST is left justified, so the blanks
+ * before a control id are the sender's (the ConnectingGTA test data of
+ * Sunnybrook right-justifies its counter); trailing ones are optional */
+Test(hl7_ack, echoes_the_blanks_before_the_control_id)
+{
+    struct hl7_msg *m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|          13 "
+                                 "|T|2.5\rPID|1||42\r");
+    struct slice ack;
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &ack), HUB_OK);
+    cr_assert(strstr(ack.p, "\rMSA|AA|          13\r") != NULL, "%.*s",
+              (int)ack.len, ack.p);
+    assert_slice(hl7_control_id(m), "13");
+}
+
 Test(hl7_ack, writes_err_segment_with_location_code_and_static_text)
 {
     struct hl7_msg *m = parse_ok(ADT_A01);
