@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/hub_err.h"
+#include "common/idsys.h"
 #include "common/utf8.h"
 #include "jcanon.h"
 #include "store.h"
@@ -392,21 +393,6 @@ static void idents_push(struct idents *l, struct ident v)
     l->v[l->n++] = v;
 }
 
-/* Whether sys starts with a URI scheme and its colon (RFC 3986 3.1) */
-static bool has_scheme(struct slice sys)
-{
-    for (size_t i = 0; i < sys.len; i++) {
-        unsigned char ch = (unsigned char)sys.p[i];
-        bool alpha = ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z');
-        if (i > 0 && ch == ':')
-            return true;
-        if (!alpha && (i == 0 || !((ch >= '0' && ch <= '9') || ch == '+' ||
-                                   ch == '-' || ch == '.')))
-            return false;
-    }
-    return false;
-}
-
 /*
  * The system an identifier links by, as the SQL's hub_id_system() makes
  * it: an absolute URI names one authority for everyone; any other name
@@ -418,7 +404,7 @@ static struct slice id_system(struct arena *a, const char *org,
                               struct slice sys)
 {
     static const char ns[] = ":ns:";
-    if (sys.p != NULL && sys.len > 0 && has_scheme(sys))
+    if (sys.p != NULL && sys.len > 0 && idsys_is_uri(sys))
         return sys;
     bool local = sys.p != NULL && sys.len > 0;
     size_t ol = strlen(org), n = 12 + ol + (local ? 4 + sys.len : 0);

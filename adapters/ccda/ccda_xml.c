@@ -45,6 +45,7 @@
 #include <libxml/xmlerror.h>
 
 #include "ccda/ccda.h"
+#include "common/idsys.h"
 
 /* ---- libxml2's memory ------------------------------------------------------- */
 
@@ -894,22 +895,6 @@ static bool is_oid(const char *s)
     return true;
 }
 
-static bool is_uuid(const char *s)
-{
-    if (strlen(s) != 36)
-        return false;
-    for (int i = 0; i < 36; i++) {
-        char c = s[i];
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-')
-                return false;
-        } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-                     (c >= 'A' && c <= 'F')))
-            return false;
-    }
-    return true;
-}
-
 const char *ccda_ii_string(struct arena *a, const struct ccda_node *id)
 {
     const char *root = ccda_attr(id, "root");
@@ -922,7 +907,7 @@ const char *ccda_ii_string(struct arena *a, const struct ccda_node *id)
     buf_init(&b, a, 2048);
     if (ext && *ext)
         buf_printf(&b, "urn:hl7ii:%s:%s", root, ext);
-    else if (is_uuid(root)) {
+    else if (idsys_is_uuid(slice_from_cstr(root))) {
         buf_puts(&b, "urn:uuid:");
         for (const char *s = root; *s; s++)
             buf_putc(&b, (*s >= 'A' && *s <= 'F') ? (char)(*s + 32) : *s);

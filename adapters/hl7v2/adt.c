@@ -55,6 +55,7 @@
 #include <strings.h>
 
 #include "common/dict.h"
+#include "common/idsys.h"
 #include "common/jw.h"
 #include "common/postal.h"
 #include "common/ssn.h"
@@ -1564,49 +1565,15 @@ static inline bool seen_has(const struct slice *seen, unsigned n,
     return false;
 }
 
-/* Whether s is an ISO OID as senders write one: arcs of digits with no
- * leading zero, the first 0, 1 or 2, at least three of them ("2.16.840",
- * so that a version or a ward "1.2" is none). */
-static bool is_oid(struct slice s)
-{
-    size_t arcs = 0, i = 0;
-    if (s.len < 5 || s.p[0] < '0' || s.p[0] > '2' || s.p[1] != '.')
-        return false;
-    while (i < s.len) {
-        size_t st = i;
-        while (i < s.len && s.p[i] >= '0' && s.p[i] <= '9')
-            i++;
-        if (i == st || (s.p[st] == '0' && i - st > 1))
-            return false;
-        arcs++;
-        if (i < s.len && (s.p[i++] != '.' || i == s.len))
-            return false;
-    }
-    return arcs >= 3;
-}
-
-/* Whether s starts with a URI scheme and its colon (RFC 3986 3.1), as
- * the hub's hub_id_system() asks of a system */
-static bool has_scheme(struct slice s)
-{
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char ch = (unsigned char)s.p[i];
-        bool alpha = (ch | 0x20) >= 'a' && (ch | 0x20) <= 'z';
-        if (i > 0 && ch == ':')
-            return true;
-        if (!alpha && (i == 0 || !((ch >= '0' && ch <= '9') || ch == '+' ||
-                                   ch == '-' || ch == '.')))
-            return false;
-    }
-    return false;
-}
-
+/* pre (n bytes) and s, in the arena; lower: s in lower case (a UUID) */
 static struct text prefixed(const struct ctx *c, const char *pre, size_t n,
-                            struct slice s)
+                            struct slice s, bool lower)
 {
     char *p = arena_alloc(c->a, n + s.len);
     memcpy(p, pre, n);
-    memcpy(p + n, s.p, s.len);
+    for (size_t i = 0; i < s.len; i++)
+        p[n + i] = lower && s.p[i] >= 'A' && s.p[i] <= 'Z' ? (char)(s.p[i] | 0x20)
+                                                        : s.p[i];
     return (struct text){ { p, n + s.len }, false };   /* checked */
 }
 
@@ -1628,18 +1595,18 @@ cx_authority(const struct ctx *c, struct text ns, const struct parts *pt)
     struct text uid = part(c, pt, 4, 2);
     if (uid.s.len) {
         struct slice type = trim(part(c, pt, 4, 3).s);
-        if (is_oid(uid.s) && (type.len == 0 || upper_eq(type, "ISO")))
-            return prefixed(c, "urn:oid:", 8, uid.s);
+        if (idsys_is_oid(uid.s) && (type.len == 0 || upper_eq(type, "ISO")))
+            return prefixed(c, "urn:oid:", 8, uid.s, false);
         if ((upper_eq(type, "UUID") || upper_eq(type, "GUID")) &&
-            uid.s.len == 36)
-            return prefixed(c, "urn:uuid:", 9, uid.s);
-        if (has_scheme(uid.s))
+            idsys_is_uuid(uid.s))
+            return prefixed(c, "urn:uuid:", 9, uid.s, true);   /* as C-CDA */
+        if (idsys_is_uri(uid.s))
             return uid;
         if (ns.s.len == 0)
             return uid;         /* another kind (DNS, L): the sender's */
     }
-    if (is_oid(ns.s))
-        return prefixed(c, "urn:oid:", 8, ns.s);
+    if (idsys_is_oid(ns.s))
+        return prefixed(c, "urn:oid:", 8, ns.s, false);
     return ns;
 }
 
@@ -1663,7 +1630,8 @@ __attribute__((noinline, cold)) static struct text ssa_system(struct text sys)
 {
     if (upper_eq(sys.s, "USSSA") || upper_eq(sys.s, "SSA") ||
         slice_eq(sys.s, "urn:oid:2.16.840.1.113883.4.1"))
-        return TEXT_LIT(SSN_SYSTEM);
+        return (struct text){ SLICE_LIT(SSN_SYSTEM), false };  /* checked:
+                                            plain ones lie in the input */
     return sys;
 }
 

@@ -1805,7 +1805,7 @@ static const char *systems_of(const char *pid3)
 
 /* CX-4: a universal id (HD-2) names the authority for everyone, so it is
  * the system: an ISO OID as urn:oid: (as C-CDA and FHIR write it), a
- * UUID as urn:uuid:, a URI as it is. A namespace alone is the sender's
+ * UUID as urn:uuid: in lower case (as C-CDA writes it), a URI as it is. A namespace alone is the sender's
  * own name (the hub scopes it by the sender). One authority sent as its
  * OID alone or as namespace and OID is one system (F113). */
 Test(hl7_to_events, an_assigning_authoritys_universal_id_is_its_system)
@@ -1820,7 +1820,7 @@ Test(hl7_to_events, an_assigning_authoritys_universal_id_is_its_system)
                                 "A2^^^2.16.840.1.113883.19.5^MR"),
                      "A1|urn:oid:1.3.6.1.4.1.21367;"
                      "A2|urn:oid:2.16.840.1.113883.19.5;");
-    cr_assert_str_eq(systems_of("A1^^^&f81d4fae-7dec-11d0-a765-00a0c91e6bf6"
+    cr_assert_str_eq(systems_of("A1^^^&F81D4FAE-7dec-11d0-a765-00a0c91e6bf6"
                                 "&UUID~A2^^^H&http://h.example/mrn&URI"),
                      "A1|urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6;"
                      "A2|http://h.example/mrn;");

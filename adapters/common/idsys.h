@@ -1,0 +1,72 @@
+/*
+ * idsys.h - what an identifier's system says about its authority. The hub
+ * links a person across organizations only by a system that names one
+ * authority for everyone: an absolute URI (urn:oid:..., http://...). Any
+ * other text is the sender's own name for its authority, which the hub
+ * scopes by the sending organization (hub_id_system() in the schema,
+ * hub/body.c in C); the adapters write what they can as a URI.
+ */
+#ifndef HUB_IDSYS_H
+#define HUB_IDSYS_H
+
+#include <stdbool.h>
+
+#include "common/slice.h"
+
+/* Whether s starts with a URI scheme and its colon (RFC 3986 3.1: a letter,
+ * then letters, digits, '+', '-', '.'), as hub_id_system()'s pattern
+ * '^[A-Za-z][A-Za-z0-9+.-]*:' asks */
+static inline bool idsys_is_uri(struct slice s)
+{
+    for (size_t i = 0; i < s.len; i++) {
+        unsigned char ch = (unsigned char)s.p[i];
+        bool alpha = (ch | 0x20) >= 'a' && (ch | 0x20) <= 'z';
+        if (i > 0 && ch == ':')
+            return true;
+        if (!alpha && (i == 0 || !((ch >= '0' && ch <= '9') || ch == '+' ||
+                                   ch == '-' || ch == '.')))
+            return false;
+    }
+    return false;
+}
+
+/* Whether s is an ISO OID as senders write one: arcs of digits with no
+ * leading zero, the first 0, 1 or 2, at least three of them ("2.16.840";
+ * a version or a ward "1.2" is none) */
+static inline bool idsys_is_oid(struct slice s)
+{
+    size_t arcs = 0, i = 0;
+    if (s.len < 5 || s.p[0] < '0' || s.p[0] > '2' || s.p[1] != '.')
+        return false;
+    while (i < s.len) {
+        size_t st = i;
+        while (i < s.len && s.p[i] >= '0' && s.p[i] <= '9')
+            i++;
+        if (i == st || (s.p[st] == '0' && i - st > 1))
+            return false;
+        arcs++;
+        if (i < s.len && (s.p[i++] != '.' || i == s.len))
+            return false;
+    }
+    return arcs >= 3;
+}
+
+/* Whether s is a UUID in its 8-4-4-4-12 hex form */
+static inline bool idsys_is_uuid(struct slice s)
+{
+    if (s.len != 36)
+        return false;
+    for (size_t i = 0; i < 36; i++) {
+        char c = s.p[i];
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-')
+                return false;
+        } else if (!((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' &&
+                                                (c | 0x20) <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+#endif
