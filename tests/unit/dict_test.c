@@ -676,6 +676,30 @@ Test(dict, a_disclosure_of_violence_labels_the_screening_sdv)
 #undef HITS
 }
 
+/* SOURCES.md F78: the Adverse Childhood Experiences items of abuse and
+ * domestic violence, answered Yes (an ACE QuestionnaireResponse of the US
+ * Behavioral Health Profiles, no instrument the dictionary names), disclose
+ * violence as PRAPARE 76501-6 does; No, and the neglect and household
+ * items, label nothing. */
+Test(dict, an_ace_disclosure_of_abuse_labels_the_screening_sdv)
+{
+    static const char *const abuse[] = { "82814-5", "82815-2", "82816-0",
+                                         "82820-2" };
+    for (size_t i = 0; i < sizeof(abuse) / sizeof(abuse[0]); i++) {
+        struct resp yes[] = { { abuse[i], { "LA33-6" }, 0, false } };
+        struct dict_scoring s = score(NULL, yes, 1);
+        cr_assert_eq(s.n_labels, 1, "%s Yes", abuse[i]);
+        cr_expect_str_eq(s.labels[0], "sdv");
+        yes[0].ans[0] = "LA32-8";
+        s = score(NULL, yes, 1);
+        cr_expect_eq(s.n_labels, 0, "%s No", abuse[i]);
+    }
+    struct resp neglect[] = { { "82817-8", { "LA33-6" }, 0, false },
+                              { "82818-6", { "LA33-6" }, 0, false },
+                              { "82822-8", { "LA33-6" }, 0, false } };
+    cr_expect_eq(score(NULL, neglect, 3).n_labels, 0);
+}
+
 /* ---- bad data files ------------------------------------------------------------ */
 
 static const char DOMAINS[] =
@@ -1050,7 +1074,8 @@ Test(ctl_dict, show_lists_the_safety_sum_and_a_usage_error_is_2)
     fclose(err);
     cr_assert_not_null(strstr(buf, "sum  95614-4"));
     cr_assert_not_null(strstr(buf, "positive at >= 11"));
-    cr_assert_not_null(strstr(buf, "## LOINC questions to sensitivity (32)"));
+    /* 32 rows, and the four ACE disclosures of F78 */
+    cr_assert_not_null(strstr(buf, "## LOINC questions to sensitivity (36)"));
     cr_assert_not_null(strstr(buf, "44260-8      psy        http://loinc.org\n"));
     /* a row that only some answers imply says so (F61) */
     cr_assert_not_null(strstr(buf, "95618-5      sdv        http://loinc.org "
