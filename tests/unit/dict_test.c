@@ -561,8 +561,14 @@ Test(dict, security_labels_map_to_hub_sensitivity)
     cr_assert_null(dict_security_label(D, ac, SLICE_LIT("TREAT")));
     cr_assert_str_eq(dict_icd10_sensitivity(D, SLICE_LIT("F11.20")), "sud");
     cr_assert_str_eq(dict_icd10_sensitivity(D, SLICE_LIT("F19")), "sud");
-    cr_assert_null(dict_icd10_sensitivity(D, SLICE_LIT("F20.9")));
+    cr_assert_str_eq(dict_icd10_sensitivity(D, SLICE_LIT("F20.9")), "psy");
+    cr_assert_str_eq(dict_icd10_sensitivity(D, SLICE_LIT("F32.A")), "psy");
+    cr_assert_str_eq(dict_icd10_sensitivity(D, SLICE_LIT("F99")), "psy");
+    cr_assert_str_eq(dict_icd10_sensitivity(D, SLICE_LIT("R45.851")), "psy");
     cr_assert_null(dict_icd10_sensitivity(D, SLICE_LIT("F09")));
+    cr_assert_null(dict_icd10_sensitivity(D, SLICE_LIT("F49")));
+    cr_assert_null(dict_icd10_sensitivity(D, SLICE_LIT("F70")));
+    cr_assert_null(dict_icd10_sensitivity(D, SLICE_LIT("F84.0")));
 }
 
 /* A screening that answers a question of a mental health instrument

@@ -550,7 +550,6 @@ Test(hl7_to_events, labels_icd10_f10_to_f19_diagnoses_sud)
     cr_assert(has_sud("DG1|1|I10|F15.10^Stimulant"));    /* DG1-2 method */
     cr_assert(has_sud("DG1|1||F10.1"));                   /* no system: safe */
     cr_assert(has_sud("DG1|1||E11.9^Diabetes^I10\rDG1|2||F14.20^x^I10"));
-    cr_assert(!has_sud("DG1|1||F20.9^Schizophrenia^I10"));
     cr_assert(!has_sud("DG1|1||F09^x^I10"));
     cr_assert(!has_sud("DG1|1||F1^x^I10"));
     cr_assert(!has_sud("DG1|1||F10.20^x^SCT"));   /* another code system */
@@ -1858,4 +1857,24 @@ Test(hl7_to_events, an_ssn_of_the_ssa_has_the_us_ssn_system)
                      "123548888|http://hl7.org/fhir/sid/us-ssn;"
                      "223548888|http://hl7.org/fhir/sid/us-ssn;"
                      "323548888|H;");
+}
+
+/* Psychiatric diagnoses label an ADT psy (F80), as PHQ-9 answers label a
+ * screening: F20-F48, F50-F69, F90-F99 and suicidal ideation; not the
+ * organic disorders (F01-F09: dementia), intellectual disabilities
+ * (F70-F79) or developmental disorders (F80-F89), which the social care
+ * partners serving the person need to know. */
+Test(hl7_to_events, labels_psychiatric_diagnoses_psy)
+{
+    const struct dict *d = project_dict();
+    cr_assert_str_eq(labels_with(d, "DG1|1||F20.9^Schizophrenia^I10"), "psy");
+    cr_assert_str_eq(labels_with(d, "DG1|1||F32.A^Depression^I10"), "psy");
+    cr_assert_str_eq(labels_with(d, "DG1|1||F41.1^x^I10"), "psy");
+    cr_assert_str_eq(labels_with(d, "DG1|1||F60.3^x^I10"), "psy");
+    cr_assert_str_eq(labels_with(d, "DG1|1||F90.0^x^I10"), "psy");
+    cr_assert_str_eq(labels_with(d, "DG1|1||R45.851^x^I10"), "psy");
+    cr_assert_str_eq(labels_with(d, "DG1|1||F03.90^x^I10"), "");
+    cr_assert_str_eq(labels_with(d, "DG1|1||F71^x^I10"), "");
+    cr_assert_str_eq(labels_with(d, "DG1|1||F84.0^x^I10"), "");
+    cr_assert_str_eq(labels_with(d, "DG1|1||R45.85^x^I10"), "");
 }
