@@ -842,13 +842,67 @@ static const char *str_of(const cJSON *o, const char *key)
 }
 
 /* An Identifier as read: its value (NULL when absent or left out), system
- * and type; an SSN's nine digits in `ssn`. */
+ * and type; an SSN's nine digits in `ssn`; whether it was out of effect
+ * when the body was made. */
 struct fx_ident {
     const char *value, *system;
     struct fx_code type;
     bool is_ssn;
+    bool inactive;
     char ssn[9];
 };
+
+/* The length of the date of a FHIR date or dateTime: up to its 'T'. */
+static size_t date_part(const char *s)
+{
+    const char *t = strchr(s, 'T');
+    return t ? (size_t)(t - s) : strlen(s);
+}
+
+/*
+ * Whether the Identifier `c` (the path at it) was out of effect when the
+ * body was made (x->sent_at): its use "old" (FHIR R4: no longer
+ * considered valid), or its period ended before that day or starts after
+ * it, each date in its sender's own time, to the precision both have (as
+ * HL7 v2 CX-8 and CX-7, which HL7's v2-to-FHIR map makes period.end and
+ * period.start: the day of either is in effect). An old member id or a
+ * superseded MRN may since name someone else: the linker passes such an
+ * identifier by. A period date that is not ISO 8601 is a warning, and
+ * leaves the identifier in effect.
+ */
+static int identifier_out_of_effect(struct fx *x, const cJSON *c, bool *out)
+{
+    static const char *const keys[] = { "start", "end" };
+    const char *use, *d;
+    const cJSON *period;
+    int rc;
+    *out = false;
+    if ((rc = fx_str(x, c, "use", false, &use)) ||
+        (rc = fx_obj(x, c, "period", false, &period)))
+        return rc;
+    if (use && strcmp(use, "old") == 0) {
+        *out = true;
+        return HUB_OK;
+    }
+    if (period == NULL || x->sent_at == NULL)
+        return HUB_OK;
+    size_t old = fx_key(x, "period"), m = date_part(x->sent_at);
+    for (int k = 0; k < 2 && !*out; k++) {
+        if ((rc = fx_str(x, period, keys[k], false, &d)))
+            return rc;
+        if (d == NULL)
+            continue;
+        if (!fx_iso_ok(d)) {
+            fx_warn(x, keys[k], "date is not ISO 8601; left unread");
+            continue;
+        }
+        size_t n = date_part(d);
+        int cmp = memcmp(d, x->sent_at, n < m ? n : m);
+        *out = k == 0 ? cmp > 0 : cmp < 0;
+    }
+    fx_pop(x, old);
+    return HUB_OK;
+}
 
 /* Read the Identifier `c` (the path at it). An SSN the SSA never issues is
  * left out with a warning: a placeholder or a masked SSN would link
@@ -858,7 +912,8 @@ static int read_identifier(struct fx *x, const cJSON *c, struct fx_ident *id)
     int rc;
     if ((rc = fx_str(x, c, "value", false, &id->value)) ||
         (rc = fx_str(x, c, "system", false, &id->system)) ||
-        (rc = fx_cc(x, c, "type", NULL, &id->type)))
+        (rc = fx_cc(x, c, "type", NULL, &id->type)) ||
+        (rc = identifier_out_of_effect(x, c, &id->inactive)))
         return rc;
     id->is_ssn = id->value && id->system &&
                  strcmp(id->system, SSN_SYSTEM) == 0;
@@ -880,6 +935,10 @@ static void write_identifier(struct jw *w, const struct fx_ident *id)
         jw_kv_cstr(w, "value", id->value);
     jw_kv_cstr(w, "system", id->system);
     jw_kv_cstr(w, "type", id->type.code);
+    if (id->inactive) {
+        jw_key(w, "inactive");
+        jw_bool(w, true);
+    }
     jw_obj_end(w);
 }
 
@@ -1242,6 +1301,17 @@ int fx_emit(struct fx *x, const struct fx_entry *e, const char *type,
 
 /* ---- the entry point --------------------------------------------------------------- */
 
+/* When the sender made the body: Bundle.timestamp, else its
+ * meta.lastUpdated (a resource's, when the body is one); NULL when it
+ * says neither as ISO 8601. */
+static const char *sent_at_of(const cJSON *root)
+{
+    const char *t = str_of(root, "timestamp");
+    if (t == NULL || !fx_iso_ok(t))
+        t = str_of(fx_get(root, "meta"), "lastUpdated");
+    return t && fx_iso_ok(t) ? t : NULL;
+}
+
 static const char *message_id_of(struct fx *x, const cJSON *root,
                                  const char *type, const char *id,
                                  const char *version)
@@ -1483,6 +1553,7 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
     if (res)
         res->resource_type = type_label(top.type);
     x.message_id = message_id_of(&x, root, top.type, top.id, top.version);
+    x.sent_at = sent_at_of(root);
     if (res)
         res->message_id = x.message_id;
 
