@@ -942,6 +942,72 @@ static void write_identifier(struct jw *w, const struct fx_ident *id)
     jw_obj_end(w);
 }
 
+/* Whether ContactPoint array `tel` holds phone number `value`. */
+static bool has_phone(const cJSON *tel, const char *value)
+{
+    for (const cJSON *c = cJSON_IsArray(tel) ? tel->child : NULL; c;
+         c = c->next) {
+        const char *sys = str_of(c, "system"), *v = str_of(c, "value");
+        if (sys && strcmp(sys, "phone") == 0 && v && strcmp(v, value) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The phones (system "phone", with a value) of ContactPoint array `tel`
+ * as items of "phones" (opened lazily: *open), less those `seen` (a
+ * ContactPoint array, or NULL) holds already. */
+static void write_phones(struct jw *w, const cJSON *tel, const cJSON *seen,
+                         bool *open)
+{
+    for (const cJSON *c = cJSON_IsArray(tel) ? tel->child : NULL; c;
+         c = c->next) {
+        const char *sys = str_of(c, "system"), *v = str_of(c, "value");
+        if (!sys || strcmp(sys, "phone") != 0 || !v ||
+            (seen && has_phone(seen, v)))
+            continue;
+        jw_arr_lazy(w, "phones", open);
+        jw_obj_begin(w);
+        jw_kv_cstr(w, "value", v);
+        jw_kv_cstr(w, "use", str_of(c, "use"));
+        jw_obj_end(w);
+    }
+}
+
+/*
+ * Whether Patient.contact `c` is the patient: a relationship coded "self"
+ * (HL7 v3 RoleCode ONESELF, or HL7 v2 table 0063 SEL). UK Core ranks the
+ * patient's own phones and e-mail this way (NHS BaRS sends them only
+ * there), so its phones are the patient's; any other contact's are
+ * someone else's (an emergency contact, a next of kin).
+ */
+static bool contact_is_self(const cJSON *c)
+{
+    static const struct {
+        const char *system, *code;
+    } self[] = {
+        { "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "ONESELF" },
+        { "urn:oid:2.16.840.1.113883.5.111", "ONESELF" },
+        { "http://terminology.hl7.org/CodeSystem/v2-0063", "SEL" },
+        { "urn:oid:2.16.840.1.113883.12.63", "SEL" },
+    };
+    const cJSON *rel = fx_get(c, "relationship");
+    for (const cJSON *cc = cJSON_IsArray(rel) ? rel->child : NULL; cc;
+         cc = cc->next) {
+        const cJSON *codings = fx_get(cc, "coding");
+        for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL;
+             k; k = k->next) {
+            const char *sys = str_of(k, "system"), *code = str_of(k, "code");
+            for (size_t i = 0; sys && code && i < sizeof(self) /
+                                                      sizeof(self[0]); i++)
+                if (strcmp(sys, self[i].system) == 0 &&
+                    strcmp(code, self[i].code) == 0)
+                    return true;
+        }
+    }
+    return false;
+}
+
 /* Patient resource demographics; type errors fail with the Patient's path.
  * `contained` >= 0: pe->res is contained[contained] of the resource whose
  * path is the current one (its id is local to it: no fhir-id identifier). */
@@ -1073,16 +1139,14 @@ static int write_patient_resource(struct fx *x, struct jw *w,
     if ((rc = fx_arr(x, p, "telecom", &arr, &n)))
         return rc;
     bool phones = false;
-    for (const cJSON *c = arr ? arr->child : NULL; c; c = c->next) {
-        const char *sys = str_of(c, "system");
-        if (!sys || strcmp(sys, "phone") != 0 || !str_of(c, "value"))
-            continue;
-        jw_arr_lazy(w, "phones", &phones);
-        jw_obj_begin(w);
-        jw_kv_cstr(w, "value", str_of(c, "value"));
-        jw_kv_cstr(w, "use", str_of(c, "use"));
-        jw_obj_end(w);
-    }
+    write_phones(w, arr, NULL, &phones);
+    /* the patient's own contact details, sent as a contact of theirs */
+    const cJSON *tel = arr;
+    if ((rc = fx_arr(x, p, "contact", &arr, &n)))
+        return rc;
+    for (const cJSON *c = arr ? arr->child : NULL; c; c = c->next)
+        if (contact_is_self(c))
+            write_phones(w, fx_get(c, "telecom"), tel, &phones);
     jw_arr_end_if(w, phones);
     int dec;
     const char *dec_at;

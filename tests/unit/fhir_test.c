@@ -2967,3 +2967,65 @@ Test(fhir, an_identifier_out_of_effect_when_sent_is_marked_inactive)
                      "[{\"field\":\"entry[0].resource.identifier[0].period."
                      "end\",\"what\":\"date is not ISO 8601; left unread\"}]");
 }
+
+/* NHS BaRS (UK Core) sends the patient's own phones in a Patient.contact
+ * whose relationship is "self" (v3 RoleCode ONESELF; v2 table 0063 SEL
+ * likewise): they are the patient's, after Patient.telecom's, each once.
+ * Another contact's (an emergency contact, next of kin) are not, nor is
+ * an e-mail address. */
+Test(fhir, phones_of_a_contact_that_is_the_patient_are_the_patients)
+{
+    static const char fmt[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\","
+        "\"telecom\":[%s],\"contact\":[%s]}},"
+        "{\"resource\":" GOAL_X "\"subject\":{\"reference\":"
+        "\"Patient/p1\"}}}]}";
+#define SELF(sys, code, tel)                                                 \
+    "{\"relationship\":[{\"coding\":[{\"system\":\"" sys "\",\"code\":\""   \
+    code "\"}]}],\"telecom\":[" tel "]}"
+#define V3 "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+#define PHONE(v, use) "{\"system\":\"phone\",\"value\":\"" v "\",\"use\":\"" \
+                      use "\"}"
+    static const struct {
+        const char *telecom, *contact, *want;
+    } c[] = {
+        { "", SELF(V3, "ONESELF", PHONE("5550100", "home") ","
+                   "{\"system\":\"email\",\"value\":\"zz@example.org\"},"
+                   PHONE("5550101", "mobile")),
+          "[{\"value\":\"5550100\",\"use\":\"home\"},"
+          "{\"value\":\"5550101\",\"use\":\"mobile\"}]" },
+        /* after the patient's own, a number they both give once */
+        { PHONE("5550100", "home"),
+          SELF(V3, "ONESELF", PHONE("5550100", "home") ","
+               PHONE("5550102", "work")),
+          "[{\"value\":\"5550100\",\"use\":\"home\"},"
+          "{\"value\":\"5550102\",\"use\":\"work\"}]" },
+        { "", SELF("http://terminology.hl7.org/CodeSystem/v2-0063", "SEL",
+                   PHONE("5550103", "home")),
+          "[{\"value\":\"5550103\",\"use\":\"home\"}]" },
+        /* someone else's */
+        { "", SELF(V3, "ECON", PHONE("5550104", "mobile")) ","
+              SELF("http://terminology.hl7.org/CodeSystem/v2-0131", "N",
+                   PHONE("5550105", "mobile")) ","
+              SELF("urn:x", "ONESELF", PHONE("5550106", "mobile")),
+          "(absent)" },
+        { PHONE("5550100", "home"),
+          "{\"telecom\":[" PHONE("5550107", "home") "]}",
+          "[{\"value\":\"5550100\",\"use\":\"home\"}]" },
+    };
+#undef SELF
+#undef V3
+#undef PHONE
+    char json[4096];
+    struct canon_list out;
+    struct hub_err err;
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        snprintf(json, sizeof(json), fmt, c[i].telecom, c[i].contact);
+        cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s %s", err.field,
+                     err.what);
+        cr_assert_eq(out.n, 1);
+        cr_assert_str_eq(field_of(&out, 0, "patient.phones"), c[i].want,
+                         "case %zu", i);
+    }
+}
