@@ -434,10 +434,11 @@ static void idents_sort(struct idents *l, size_t n0)
 
 /*
  * Append the identifiers of event k (body j, whose top level body_scan()
- * read into *t) to l, sorted and without repeats. False when the body
- * holds a shape read otherwise: an escaped key on the way, a repeated
- * "identifiers", "system" or "value", a system or value that is not a
- * plain string or null. Then nothing is appended and the SQL reads the
+ * read into *t) to l, sorted and without repeats, less those marked
+ * "inactive": true (never linked on). False when the body holds a shape
+ * read otherwise: an escaped key on the way, a repeated "identifiers",
+ * "system", "value" or "inactive", a system or value that is not a plain
+ * string or null. Then nothing is appended and the SQL reads the
  * identifiers of the whole batch.
  */
 static bool body_idents(struct arena *a, struct slice j,
@@ -473,23 +474,29 @@ static bool body_idents(struct arena *a, struct slice j,
             goto fail;
         if (p[es] == '{') {
             struct slice sys = SLICE_NULL, val = SLICE_NULL;
-            bool has_sys = false, has_val = false;
+            bool has_sys = false, has_val = false, has_off = false;
+            bool off = false;
             size_t m = es + 1;
             while ((r = json_member(p, n, &m, &ks, &klen, &vs, &ve)) == 1) {
                 bool is_sys = key_is(p, ks, klen, "system");
                 bool is_val = key_is(p, ks, klen, "value");
-                if ((is_sys && has_sys) || (is_val && has_val))
+                bool is_off = key_is(p, ks, klen, "inactive");
+                if ((is_sys && has_sys) || (is_val && has_val) ||
+                    (is_off && has_off))
                     goto fail;
                 if (is_sys && !json_plain_str(p, n, vs, ve, &sys))
                     goto fail;
                 if (is_val && !json_plain_str(p, n, vs, ve, &val))
                     goto fail;
+                if (is_off)
+                    off = ve - vs == 4 && memcmp(p + vs, "true", 4) == 0;
                 has_sys |= is_sys;
                 has_val |= is_val;
+                has_off |= is_off;
             }
             if (r < 0)
                 goto fail;
-            if (val.p != NULL && val.len > 0) {
+            if (val.p != NULL && val.len > 0 && !off) {
                 sys = id_system(a, org, sys);
                 idents_push(l, (struct ident){ k, k, sys, val });
             }
@@ -606,22 +613,28 @@ static bool doc_idents(struct arena *a, const struct jcanon_doc *d,
         if (v[e].type != JCANON_OBJECT)
             continue;
         struct slice sys = SLICE_NULL, val = SLICE_NULL;
-        bool has_sys = false, has_val = false;
+        bool has_sys = false, has_val = false, has_off = false, off = false;
         for (uint32_t x = e + 1; x < v[e].end; x = v[x].end) {
             if (v[x].kesc)
                 goto fail;
             bool is_sys = node_key_is(&v[x], "system", 6);
             bool is_val = node_key_is(&v[x], "value", 5);
-            if ((is_sys && has_sys) || (is_val && has_val))
+            bool is_off = node_key_is(&v[x], "inactive", 8);
+            if ((is_sys && has_sys) || (is_val && has_val) ||
+                (is_off && has_off))
                 goto fail;
             if (is_sys && !node_plain_str(&v[x], &sys))
                 goto fail;
             if (is_val && !node_plain_str(&v[x], &val))
                 goto fail;
+            if (is_off)
+                off = v[x].type == JCANON_OTHER && v[x].len == 4 &&
+                      memcmp(v[x].p, "true", 4) == 0;
             has_sys |= is_sys;
             has_val |= is_val;
+            has_off |= is_off;
         }
-        if (val.p != NULL && val.len > 0) {
+        if (val.p != NULL && val.len > 0 && !off) {
             sys = id_system(a, org, sys);
             idents_push(l, (struct ident){ k, k, sys, val });
         }

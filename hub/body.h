@@ -33,7 +33,9 @@ struct occ {
  * One (system, value) of an event, as hub_ingest_fast's SQL reads
  * patient.identifiers from the stored jsonb: each element that is an
  * object, system = x->>'system' or 'urn:hub:org:<org>' when that is absent,
- * null or "", value = x->>'value', left out when absent, null or "". k is
+ * null or "", value = x->>'value', left out when absent, null or "", or
+ * when the identifier is marked inactive (x->'inactive' is true: out of
+ * effect when sent, schemas/canonical-event.schema.json). k is
  * the event's 1-based index in the batch, first the lowest k that carries
  * the same pair.
  */

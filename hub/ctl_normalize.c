@@ -94,7 +94,8 @@ static bool report(const char *what, struct ingest_job *j, bool hl7)
     } else {
         printf("# %s: refused%s%s%s: %s at %s", what, hl7 ? " (" : "",
                hl7 ? j->ack_code : "", hl7 ? ")" : "",
-               hub_strerror(j->err.code), j->err.field[0] ? j->err.field : "-");
+               hub_strerror(j->err.code),
+               j->err.field[0] ? hub_err_field(&j->err) : "-");
         if (j->err.offset)
             printf(", byte %zu", j->err.offset);
         printf(": %s\n", j->err.what ? j->err.what : "refused");
@@ -131,7 +132,7 @@ static int hl7_file(const struct hub_config *cfg, const struct dict *d,
     if (count < 0) {
         if (count == -3)
             printf("# %s: batch refused: %s at %s, byte %zu: %s\n", path,
-                   hub_strerror(err.code), err.field, err.offset,
+                   hub_strerror(err.code), hub_err_field(&err), err.offset,
                    err.what ? err.what : "refused");
         else
             printf("# %s: %s\n", path,

@@ -225,7 +225,7 @@ void ingest_job_reject(struct ingest_job *j, const struct hub_err *err,
     jw_init(&w, &j->a, 4096);
     jw_obj_begin(&w);
     jw_kv_cstr(&w, "code", hub_strerror(err->code));
-    jw_kv_cstr(&w, "field", err->field);
+    jw_kv_cstr(&w, "field", hub_err_field(err));
     jw_key(&w, "offset");
     jw_int(&w, (int64_t)err->offset);
     jw_kv_cstr(&w, "message", j->err.what);

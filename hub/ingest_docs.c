@@ -125,7 +125,7 @@ static struct slice hub_error_answer(struct arena *a, const struct hub_err *err,
     jw_kv_cstr(&w, "code", hub_strerror(err->code));
     jw_kv_cstr(&w, "message", err->what ? err->what : "rejected");
     if (err->field[0])
-        jw_kv_cstr(&w, "field", err->field);
+        jw_kv_cstr(&w, "field", hub_err_field(err));
     jw_obj_end(&w);
     if (report.len) {
         jw_key(&w, "report");
@@ -151,7 +151,7 @@ static void quarantine(struct ingest_job *j, const struct hub_err *err,
     j->msg.ev_id = NULL;
     log_info("docs.rejected", "org=%s format=%s sha=%.12s code=%s "
              "field=\"%s\" offset=%zu", j->org_id, j->msg.format, j->msg.sha256,
-             hub_strerror(j->err.code), j->err.field, j->err.offset);
+             hub_strerror(j->err.code), hub_err_field(&j->err), j->err.offset);
 }
 
 /* ---- refused parts of an accepted message ------------------------------ */
@@ -320,7 +320,7 @@ static void fhir_quarantine_entries(struct ingest_job *j,
         jw_init(&w, &j->a, 4096);
         jw_obj_begin(&w);
         jw_kv_cstr(&w, "code", hub_strerror(e->status));
-        jw_kv_cstr(&w, "field", e->err.field);
+        jw_kv_cstr(&w, "field", hub_err_field(&e->err));
         jw_key(&w, "offset");
         jw_int(&w, (int64_t)(raw.p - j->msg.raw.p));
         jw_kv_cstr(&w, "message", e->err.what ? e->err.what : "rejected");

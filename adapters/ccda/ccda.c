@@ -74,11 +74,12 @@ enum section_kind {
 };
 
 struct warn {
-    char field[320];                /* an item four levels deep: ~160 */
+    const char *field;              /* whole (ccda_xpath_in), in ev.a */
     const char *what;
 };
 
 struct ev {
+    struct arena *a;                /* the caller's: warnings' places */
     struct jw w;
     const char *type;
     struct warn warn[MAX_WARN];
@@ -140,15 +141,9 @@ static void warn_add(struct ev *e, const struct ccda_node *n, const char *leaf,
     if (e->n_warn >= MAX_WARN)
         return;
     struct warn *w = &e->warn[e->n_warn++];
-    /* a path cut at the buffer ends at an element above the one meant:
-     * no leaf then, which would name a child of that other element (F92) */
-    if (ccda_xpath(n, w->field, sizeof(w->field)) && leaf) {
-        size_t l = strlen(w->field);
-        if (l + strlen(leaf) + 2 <= sizeof(w->field)) {
-            w->field[l] = '/';
-            memcpy(w->field + l + 1, leaf, strlen(leaf) + 1);
-        }
-    }
+    /* whole, however deep: a path cut short names an element above the
+     * one meant, of no use to the sender (F92) */
+    w->field = ccda_xpath_in(e->a, n, leaf);
     w->what = what;
 }
 
@@ -406,6 +401,7 @@ static void index_concerns(struct doc *dc, const struct ccda_node *sec,
 
 static void ev_init(struct doc *dc, struct ev *e)
 {
+    e->a = dc->a;
     e->n_warn = 0;
     e->n_sens = 0;
     sens_add(e, dc->doc_sens);
@@ -467,16 +463,16 @@ static int ev_tail(struct doc *dc, struct ev *e, const struct ccda_node *where)
     }
     jw_obj_end(&e->w);
     if (jw_finish(&e->w, &json) != HUB_OK)
-        return ccda_err_at(dc->err, HUB_ELIMIT, where, NULL,
+        return ccda_err_at(dc->err, dc->a, HUB_ELIMIT, where, NULL,
                            "event larger than the limit");
     /* each event repeats the patient: bound what one document can make */
     dc->out_bytes += json.len;
     if (dc->out_bytes > CCDA_MAX_OUTPUT)
-        return ccda_err_at(dc->err, HUB_ELIMIT, where, NULL,
+        return ccda_err_at(dc->err, dc->a, HUB_ELIMIT, where, NULL,
                            "document gives more event data than the limit");
     if (dc->out->n >= CCDA_MAX_EVENTS ||
         canon_list_push(dc->a, dc->out, e->type, json) != HUB_OK)
-        return ccda_err_at(dc->err, HUB_ELIMIT, where, NULL,
+        return ccda_err_at(dc->err, dc->a, HUB_ELIMIT, where, NULL,
                            "document gives too many events");
     return HUB_OK;
 }
@@ -720,14 +716,14 @@ static int read_patient(struct doc *dc)
     char tmp[48];
 
     if (rt == NULL)
-        return ccda_err_at(dc->err, HUB_EINVALID, dc->root, "recordTarget",
-                           "document has no recordTarget");
+        return ccda_err_at(dc->err, dc->a, HUB_EINVALID, dc->root,
+                           "recordTarget", "document has no recordTarget");
     if (ccda_next(rt, "recordTarget"))
-        return ccda_err_at(dc->err, HUB_EUNSUPPORTED,
+        return ccda_err_at(dc->err, dc->a, HUB_EUNSUPPORTED,
                            ccda_next(rt, "recordTarget"), NULL,
                            "more than one recordTarget");
     if (pr == NULL)
-        return ccda_err_at(dc->err, HUB_EINVALID, rt, "patientRole",
+        return ccda_err_at(dc->err, dc->a, HUB_EINVALID, rt, "patientRole",
                            "recordTarget has no patientRole");
     jw_init(&w, dc->a, CCDA_MAX_PATIENT);
     jw_obj_begin(&w);
@@ -748,7 +744,7 @@ static int read_patient(struct doc *dc)
     }
     jw_arr_end(&w);
     if (n_id == 0)
-        return ccda_err_at(dc->err, HUB_EINVALID, pr, "id",
+        return ccda_err_at(dc->err, dc->a, HUB_EINVALID, pr, "id",
                            "patient has no usable id");
     bool open = false;
     CCDA_FOREACH(nm, pt, "name") {
@@ -761,7 +757,7 @@ static int read_patient(struct doc *dc)
     const struct ccda_node *bt = ccda_child(pt, "birthTime");
     if (bt && !ccda_null(bt)) {
         if (!ccda_ts_date(ccda_attr(bt, "value"), tmp, sizeof(tmp)))
-            return ccda_err_at(dc->err, HUB_EINVALID, bt, "@value",
+            return ccda_err_at(dc->err, dc->a, HUB_EINVALID, bt, "@value",
                                "birth time is not an HL7 TS");
         jw_kv_cstr(&w, "birth_date", tmp);
     }
@@ -810,7 +806,7 @@ static int read_patient(struct doc *dc)
     }
     jw_obj_end(&w);
     if (jw_finish(&w, &dc->patient) != HUB_OK)
-        return ccda_err_at(dc->err, HUB_ELIMIT, pr, NULL,
+        return ccda_err_at(dc->err, dc->a, HUB_ELIMIT, pr, NULL,
                            "patient larger than the limit");
     return HUB_OK;
 }
@@ -823,13 +819,13 @@ static int read_header(struct doc *dc, struct slice *message_id)
 
     dc->message_id = ccda_ii_string(dc->a, id);
     if (dc->message_id == NULL)
-        return ccda_err_at(dc->err, HUB_EINVALID, id ? id : root,
+        return ccda_err_at(dc->err, dc->a, HUB_EINVALID, id ? id : root,
                            id ? NULL : "id", "document has no usable id");
     *message_id = slice_from_cstr(dc->message_id);
     dc->set_id = ccda_ii_string(dc->a, ccda_child(root, "setId"));
     if (et == NULL || !ccda_ts_iso(ccda_attr(et, "value"), dc->time,
                                    sizeof(dc->time)))
-        return ccda_err_at(dc->err, HUB_EINVALID, et ? et : root,
+        return ccda_err_at(dc->err, dc->a, HUB_EINVALID, et ? et : root,
                            et ? "@value" : "effectiveTime",
                            "document effectiveTime missing or not an HL7 TS");
     const struct ccda_node *cust = ccda_path(
@@ -1045,7 +1041,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     }
     rc = dict_score(dc->d, dc->a, inst, r, n, &sc);
     if (rc != HUB_OK)
-        return ccda_err_at(dc->err, rc, where, NULL,
+        return ccda_err_at(dc->err, dc->a, rc, where, NULL,
                            "screening has too many items");
 
     /* what the sender said: derived items and interpretation codes */
@@ -1246,7 +1242,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
                      "sender says negative, dictionary says positive");
     jw_obj_end(&body);
     if (jw_finish(&body, &body_json) != HUB_OK)
-        return ccda_err_at(dc->err, HUB_ELIMIT, where, NULL,
+        return ccda_err_at(dc->err, dc->a, HUB_ELIMIT, where, NULL,
                            "event larger than the limit");
     rc = ev_write(dc, &e, "screening.completed", occurred, "screening",
                   body_json, where);
@@ -1918,7 +1914,7 @@ static int do_section(struct doc *dc, const struct ccda_node *sec, int depth)
     enum section_kind kind = section_kind(sec);
 
     if (depth > MAX_SECTION_NEST)
-        return ccda_err_at(dc->err, HUB_ELIMIT, sec, NULL,
+        return ccda_err_at(dc->err, dc->a, HUB_ELIMIT, sec, NULL,
                            "sections nested too deep");
     CCDA_FOREACH(en, sec, "entry") {
         const struct ccda_node *st = ccda_first_elem(en);
@@ -2016,7 +2012,7 @@ int ccda_to_events(struct arena *a, const struct dict *d, const char *p,
      * document fault its pages back in) */
     arena_init(&xa, len < 8192 ? 65536 : len < (1u << 19) ? len * 6 + 16384
                                                          : (4u << 20));
-    rc = ccda_xml_parse(&xa, p, len, &tree, err);
+    rc = ccda_xml_parse(&xa, a, p, len, &tree, err);
     if (rc != HUB_OK) {
         arena_release(&xa);
         return rc;

@@ -117,9 +117,10 @@ struct dict;                            /* common/dict.h */
  * without an extension; in `a`), the sender's idempotency key. Zero events
  * is a success (see above).
  *
- * Or returns a negative HUB_E* and fills *err, whose `field` is the XPath of
- * the problem ("/ClinicalDocument/recordTarget/patientRole/id") and `what`
- * static text; neither ever holds a value from the document. *out may then
+ * Or returns a negative HUB_E* and fills *err, whose place is the XPath of
+ * the problem ("/ClinicalDocument/recordTarget/patientRole/id"; whole, in
+ * `a`, when longer than err->field holds: read it with hub_err_field())
+ * and `what` static text; neither ever holds a value from the document. *out may then
  * hold events already made: the caller discards them. The caller answers
  * HTTP 400 (HUB_ESYNTAX, HUB_EINVALID), 413 (HUB_ELIMIT) or 422
  * (HUB_EUNSUPPORTED) and quarantines the document.

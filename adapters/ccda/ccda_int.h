@@ -66,17 +66,20 @@ struct ccda_tree {
  * Parse `p` with the guards of ccda.h into a tree in `xa`, libxml2's memory
  * taken from `xa` too. Returns HUB_OK and *t (call ccda_tree_free, then
  * release `xa`; never the other way round), or an error with *err filled
- * (offset = byte where libxml2 stopped) and nothing to free. Checks size,
- * DOCTYPE, well-formedness, depth and element count.
+ * (offset = byte where libxml2 stopped; a place too long for err->field
+ * whole in `a`, the caller's arena, which outlives `xa`: ccda_err_at) and
+ * nothing to free. Checks size, DOCTYPE, well-formedness, depth and
+ * element count.
  */
-int ccda_xml_parse(struct arena *xa, const char *p, size_t len,
-                   struct ccda_tree *t, struct hub_err *err);
+int ccda_xml_parse(struct arena *xa, struct arena *a, const char *p,
+                   size_t len, struct ccda_tree *t, struct hub_err *err);
 /* The two ways ccda_xml_parse takes (exposed for the tests that compare
  * them): libxml2's, with the guards and errors above; and the one-pass
  * reader of ccda_fast.c for plain documents, which returns false (having
  * made nothing to free) on anything else. Its tree has no ctxt. */
-int ccda_xml_parse_libxml(struct arena *xa, const char *p, size_t len,
-                          struct ccda_tree *t, struct hub_err *err);
+int ccda_xml_parse_libxml(struct arena *xa, struct arena *a, const char *p,
+                          size_t len, struct ccda_tree *t,
+                          struct hub_err *err);
 bool ccda_xml_parse_fast(struct arena *xa, const char *p, size_t len,
                          struct ccda_tree *t);
 /* Free what libxml2 holds for the tree (its names); NULL-safe. */
@@ -123,9 +126,18 @@ bool ccda_attr_eq(const struct ccda_node *n, const char *name, const char *lit);
  * false returned (the path then names an ancestor of `n`). Never holds a
  * value. */
 bool ccda_xpath(const struct ccda_node *n, char *buf, size_t cap);
-/* Fill *err with the XPath of `n` (+ "/" `leaf` when not NULL). */
-int ccda_err_at(struct hub_err *err, int code, const struct ccda_node *n,
-                const char *leaf, const char *what);
+/* The XPath of `n` whole (+ "/" `leaf` when not NULL), in `a`: never cut,
+ * at most CCDA_XPATH_MAX bytes and the leaf's, as a tree is at most
+ * CCDA_MAX_DEPTH deep (ccda_xml_parse checks) and each of its pieces at
+ * most 66 bytes ("/sdtc:", a name cut at 48, "[n]" of up to ten digits). */
+#define CCDA_XPATH_MAX ((CCDA_MAX_DEPTH + 2) * 68)
+const char *ccda_xpath_in(struct arena *a, const struct ccda_node *n,
+                          const char *leaf);
+/* Fill *err with the XPath of `n` (+ "/" `leaf` when not NULL): whole,
+ * from `a` (hub_err_set_in), or cut to err->field when `a` is NULL. */
+int ccda_err_at(struct hub_err *err, struct arena *a, int code,
+                const struct ccda_node *n, const char *leaf,
+                const char *what);
 
 /*
  * HL7 v3 TS "YYYY[MM[DD[HH[MM[SS[.f]]]]]][+-ZZZZ]" to ISO 8601: "2013",

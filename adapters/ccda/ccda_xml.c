@@ -389,7 +389,8 @@ static void on_ignorable(void *ctx, const xmlChar *s, int len)
 }
 
 /* Iterative walk: depth and element count, without recursion. */
-static int check_shape(struct ccda_node *root, struct hub_err *err)
+static int check_shape(struct ccda_node *root, struct arena *a,
+                       struct hub_err *err)
 {
     size_t count = 0;
     int depth = 1;
@@ -398,10 +399,10 @@ static int check_shape(struct ccda_node *root, struct hub_err *err)
     while (n) {
         if (n->type == CCDA_ELEMENT) {
             if (++count > CCDA_MAX_ELEMENTS)
-                return ccda_err_at(err, HUB_ELIMIT, n, NULL,
+                return ccda_err_at(err, a, HUB_ELIMIT, n, NULL,
                                    "document has too many elements");
             if (depth > CCDA_MAX_DEPTH)
-                return ccda_err_at(err, HUB_ELIMIT, n->parent, NULL,
+                return ccda_err_at(err, a, HUB_ELIMIT, n->parent, NULL,
                                    "elements nested too deep");
             if (n->children) {
                 n = n->children;
@@ -422,19 +423,20 @@ static int check_shape(struct ccda_node *root, struct hub_err *err)
     return HUB_OK;
 }
 
-int ccda_xml_parse(struct arena *xa, const char *p, size_t len,
-                   struct ccda_tree *t, struct hub_err *err)
+int ccda_xml_parse(struct arena *xa, struct arena *a, const char *p,
+                   size_t len, struct ccda_tree *t, struct hub_err *err)
 {
     /* plain documents: the one-pass reader of ccda_fast.c; anything it
      * does not take goes to libxml2, which decides alone */
     if (len > 0 && len <= CCDA_MAX_DOCUMENT &&
         ccda_xml_parse_fast(xa, p, len, t))
         return HUB_OK;
-    return ccda_xml_parse_libxml(xa, p, len, t, err);
+    return ccda_xml_parse_libxml(xa, a, p, len, t, err);
 }
 
-int ccda_xml_parse_libxml(struct arena *xa, const char *p, size_t len,
-                          struct ccda_tree *t, struct hub_err *err)
+int ccda_xml_parse_libxml(struct arena *xa, struct arena *a, const char *p,
+                          size_t len, struct ccda_tree *t,
+                          struct hub_err *err)
 {
     struct parse_state st = { 0 };
     xmlParserCtxtPtr ctxt;
@@ -516,7 +518,7 @@ int ccda_xml_parse_libxml(struct arena *xa, const char *p, size_t len,
         rc = hub_err_set(err, HUB_ESYNTAX, "/", 0, "document has no root");
         goto fail;
     }
-    rc = check_shape(st.root, err);
+    rc = check_shape(st.root, a, err);
     if (rc != HUB_OK)
         goto fail;
     t->root = st.root;
@@ -736,11 +738,34 @@ bool ccda_xpath(const struct ccda_node *n, char *buf, size_t cap)
     return true;
 }
 
-int ccda_err_at(struct hub_err *err, int code, const struct ccda_node *n,
-                const char *leaf, const char *what)
+const char *ccda_xpath_in(struct arena *a, const struct ccda_node *n,
+                          const char *leaf)
+{
+    char path[CCDA_XPATH_MAX];
+    size_t l, k = leaf ? strlen(leaf) : 0;
+
+    (void)ccda_xpath(n, path, sizeof(path));   /* never cut: ccda_int.h */
+    l = strlen(path);
+    char *out = arena_alloc(a, l + (leaf ? 1 + k : 0) + 1);
+    memcpy(out, path, l);
+    if (leaf) {
+        out[l++] = '/';
+        memcpy(out + l, leaf, k);
+        l += k;
+    }
+    out[l] = '\0';
+    return out;
+}
+
+int ccda_err_at(struct hub_err *err, struct arena *a, int code,
+                const struct ccda_node *n, const char *leaf,
+                const char *what)
 {
     char path[sizeof(err->field)];
 
+    if (a)
+        return hub_err_set_in(err, a, code, ccda_xpath_in(a, n, leaf), 0,
+                              what);
     if (ccda_xpath(n, path, sizeof(path)) && leaf) {
         size_t l = strlen(path);
         int m = snprintf(path + l, sizeof(path) - l, "/%s", leaf);

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "common/arena.h"
+
 const char *hub_strerror(int code)
 {
     switch (code) {
@@ -34,8 +36,21 @@ int hub_err_set(struct hub_err *err, int code, const char *field,
         if (n)
             memcpy(err->field, field, n);
         err->field[n] = '\0';
+        err->long_field = NULL;
         err->offset = offset;
         err->what = what;
+    }
+    return code;
+}
+
+int hub_err_set_in(struct hub_err *err, struct arena *a, int code,
+                   const char *field, size_t offset, const char *what)
+{
+    hub_err_set(err, code, field, offset, what);
+    if (err && a && field) {
+        size_t n = strlen(field);
+        if (n >= sizeof(err->field))
+            err->long_field = arena_strndup(a, field, n);
     }
     return code;
 }

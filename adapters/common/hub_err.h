@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+struct arena;                   /* common/arena.h */
+
 enum hub_status {
     HUB_OK = 0,
     HUB_ESYNTAX = -1,       /* input is not well formed */
@@ -27,11 +29,22 @@ struct hub_err {
     enum hub_status code;
     /* where: "PID-7.1", "entry[3].resource", or a C-CDA XPath such as
      * "/ClinicalDocument/component/structuredBody/component[3]/section";
-     * 128 so that such paths fit (longer ones are cut at the end) */
+     * 128 so that most such paths fit (longer ones are cut at the end
+     * here, and kept whole in long_field) */
     char field[128];
+    /* the whole place when `field` could not hold it (an XPath deep in a
+     * C-CDA body), in the arena the parser was given, so it lives as long
+     * as that does; else NULL. Read the place with hub_err_field(). */
+    const char *long_field;
     size_t offset;          /* byte offset into the input */
     const char *what;       /* static: "date is not YYYYMMDD" */
 };
+
+/* The place of *err, whole: long_field when set, else field. */
+static inline const char *hub_err_field(const struct hub_err *err)
+{
+    return err->long_field ? err->long_field : err->field;
+}
 
 /* Short stable name of a status: "syntax", "limit", ... */
 const char *hub_strerror(int code);
@@ -43,5 +56,13 @@ const char *hub_strerror(int code);
  */
 int hub_err_set(struct hub_err *err, int code, const char *field,
                 size_t offset, const char *what);
+
+/*
+ * hub_err_set, and a `field` longer than err->field holds kept whole in
+ * long_field, copied into `a` (NULL: cut, as hub_err_set does). Callers
+ * bound `field` (a C-CDA XPath: its depth).
+ */
+int hub_err_set_in(struct hub_err *err, struct arena *a, int code,
+                   const char *field, size_t offset, const char *what);
 
 #endif

@@ -842,13 +842,67 @@ static const char *str_of(const cJSON *o, const char *key)
 }
 
 /* An Identifier as read: its value (NULL when absent or left out), system
- * and type; an SSN's nine digits in `ssn`. */
+ * and type; an SSN's nine digits in `ssn`; whether it was out of effect
+ * when the body was made. */
 struct fx_ident {
     const char *value, *system;
     struct fx_code type;
     bool is_ssn;
+    bool inactive;
     char ssn[9];
 };
+
+/* The length of the date of a FHIR date or dateTime: up to its 'T'. */
+static size_t date_part(const char *s)
+{
+    const char *t = strchr(s, 'T');
+    return t ? (size_t)(t - s) : strlen(s);
+}
+
+/*
+ * Whether the Identifier `c` (the path at it) was out of effect when the
+ * body was made (x->sent_at): its use "old" (FHIR R4: no longer
+ * considered valid), or its period ended before that day or starts after
+ * it, each date in its sender's own time, to the precision both have (as
+ * HL7 v2 CX-8 and CX-7, which HL7's v2-to-FHIR map makes period.end and
+ * period.start: the day of either is in effect). An old member id or a
+ * superseded MRN may since name someone else: the linker passes such an
+ * identifier by. A period date that is not ISO 8601 is a warning, and
+ * leaves the identifier in effect.
+ */
+static int identifier_out_of_effect(struct fx *x, const cJSON *c, bool *out)
+{
+    static const char *const keys[] = { "start", "end" };
+    const char *use, *d;
+    const cJSON *period;
+    int rc;
+    *out = false;
+    if ((rc = fx_str(x, c, "use", false, &use)) ||
+        (rc = fx_obj(x, c, "period", false, &period)))
+        return rc;
+    if (use && strcmp(use, "old") == 0) {
+        *out = true;
+        return HUB_OK;
+    }
+    if (period == NULL || x->sent_at == NULL)
+        return HUB_OK;
+    size_t old = fx_key(x, "period"), m = date_part(x->sent_at);
+    for (int k = 0; k < 2 && !*out; k++) {
+        if ((rc = fx_str(x, period, keys[k], false, &d)))
+            return rc;
+        if (d == NULL)
+            continue;
+        if (!fx_iso_ok(d)) {
+            fx_warn(x, keys[k], "date is not ISO 8601; left unread");
+            continue;
+        }
+        size_t n = date_part(d);
+        int cmp = memcmp(d, x->sent_at, n < m ? n : m);
+        *out = k == 0 ? cmp > 0 : cmp < 0;
+    }
+    fx_pop(x, old);
+    return HUB_OK;
+}
 
 /* Read the Identifier `c` (the path at it). An SSN the SSA never issues is
  * left out with a warning: a placeholder or a masked SSN would link
@@ -858,7 +912,8 @@ static int read_identifier(struct fx *x, const cJSON *c, struct fx_ident *id)
     int rc;
     if ((rc = fx_str(x, c, "value", false, &id->value)) ||
         (rc = fx_str(x, c, "system", false, &id->system)) ||
-        (rc = fx_cc(x, c, "type", NULL, &id->type)))
+        (rc = fx_cc(x, c, "type", NULL, &id->type)) ||
+        (rc = identifier_out_of_effect(x, c, &id->inactive)))
         return rc;
     id->is_ssn = id->value && id->system &&
                  strcmp(id->system, SSN_SYSTEM) == 0;
@@ -880,7 +935,77 @@ static void write_identifier(struct jw *w, const struct fx_ident *id)
         jw_kv_cstr(w, "value", id->value);
     jw_kv_cstr(w, "system", id->system);
     jw_kv_cstr(w, "type", id->type.code);
+    if (id->inactive) {
+        jw_key(w, "inactive");
+        jw_bool(w, true);
+    }
     jw_obj_end(w);
+}
+
+/* Whether ContactPoint array `tel` holds phone number `value`. */
+static bool has_phone(const cJSON *tel, const char *value)
+{
+    for (const cJSON *c = cJSON_IsArray(tel) ? tel->child : NULL; c;
+         c = c->next) {
+        const char *sys = str_of(c, "system"), *v = str_of(c, "value");
+        if (sys && strcmp(sys, "phone") == 0 && v && strcmp(v, value) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The phones (system "phone", with a value) of ContactPoint array `tel`
+ * as items of "phones" (opened lazily: *open), less those `seen` (a
+ * ContactPoint array, or NULL) holds already. */
+static void write_phones(struct jw *w, const cJSON *tel, const cJSON *seen,
+                         bool *open)
+{
+    for (const cJSON *c = cJSON_IsArray(tel) ? tel->child : NULL; c;
+         c = c->next) {
+        const char *sys = str_of(c, "system"), *v = str_of(c, "value");
+        if (!sys || strcmp(sys, "phone") != 0 || !v ||
+            (seen && has_phone(seen, v)))
+            continue;
+        jw_arr_lazy(w, "phones", open);
+        jw_obj_begin(w);
+        jw_kv_cstr(w, "value", v);
+        jw_kv_cstr(w, "use", str_of(c, "use"));
+        jw_obj_end(w);
+    }
+}
+
+/*
+ * Whether Patient.contact `c` is the patient: a relationship coded "self"
+ * (HL7 v3 RoleCode ONESELF, or HL7 v2 table 0063 SEL). UK Core ranks the
+ * patient's own phones and e-mail this way (NHS BaRS sends them only
+ * there), so its phones are the patient's; any other contact's are
+ * someone else's (an emergency contact, a next of kin).
+ */
+static bool contact_is_self(const cJSON *c)
+{
+    static const struct {
+        const char *system, *code;
+    } self[] = {
+        { "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "ONESELF" },
+        { "urn:oid:2.16.840.1.113883.5.111", "ONESELF" },
+        { "http://terminology.hl7.org/CodeSystem/v2-0063", "SEL" },
+        { "urn:oid:2.16.840.1.113883.12.63", "SEL" },
+    };
+    const cJSON *rel = fx_get(c, "relationship");
+    for (const cJSON *cc = cJSON_IsArray(rel) ? rel->child : NULL; cc;
+         cc = cc->next) {
+        const cJSON *codings = fx_get(cc, "coding");
+        for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL;
+             k; k = k->next) {
+            const char *sys = str_of(k, "system"), *code = str_of(k, "code");
+            for (size_t i = 0; sys && code && i < sizeof(self) /
+                                                      sizeof(self[0]); i++)
+                if (strcmp(sys, self[i].system) == 0 &&
+                    strcmp(code, self[i].code) == 0)
+                    return true;
+        }
+    }
+    return false;
 }
 
 /* Patient resource demographics; type errors fail with the Patient's path.
@@ -1014,16 +1139,14 @@ static int write_patient_resource(struct fx *x, struct jw *w,
     if ((rc = fx_arr(x, p, "telecom", &arr, &n)))
         return rc;
     bool phones = false;
-    for (const cJSON *c = arr ? arr->child : NULL; c; c = c->next) {
-        const char *sys = str_of(c, "system");
-        if (!sys || strcmp(sys, "phone") != 0 || !str_of(c, "value"))
-            continue;
-        jw_arr_lazy(w, "phones", &phones);
-        jw_obj_begin(w);
-        jw_kv_cstr(w, "value", str_of(c, "value"));
-        jw_kv_cstr(w, "use", str_of(c, "use"));
-        jw_obj_end(w);
-    }
+    write_phones(w, arr, NULL, &phones);
+    /* the patient's own contact details, sent as a contact of theirs */
+    const cJSON *tel = arr;
+    if ((rc = fx_arr(x, p, "contact", &arr, &n)))
+        return rc;
+    for (const cJSON *c = arr ? arr->child : NULL; c; c = c->next)
+        if (contact_is_self(c))
+            write_phones(w, fx_get(c, "telecom"), tel, &phones);
     jw_arr_end_if(w, phones);
     int dec;
     const char *dec_at;
@@ -1241,6 +1364,17 @@ int fx_emit(struct fx *x, const struct fx_entry *e, const char *type,
 }
 
 /* ---- the entry point --------------------------------------------------------------- */
+
+/* When the sender made the body: Bundle.timestamp, else its
+ * meta.lastUpdated (a resource's, when the body is one); NULL when it
+ * says neither as ISO 8601. */
+static const char *sent_at_of(const cJSON *root)
+{
+    const char *t = str_of(root, "timestamp");
+    if (t == NULL || !fx_iso_ok(t))
+        t = str_of(fx_get(root, "meta"), "lastUpdated");
+    return t && fx_iso_ok(t) ? t : NULL;
+}
 
 static const char *message_id_of(struct fx *x, const cJSON *root,
                                  const char *type, const char *id,
@@ -1483,6 +1617,7 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
     if (res)
         res->resource_type = type_label(top.type);
     x.message_id = message_id_of(&x, root, top.type, top.id, top.version);
+    x.sent_at = sent_at_of(root);
     if (res)
         res->message_id = x.message_id;
 

@@ -63,6 +63,8 @@ struct fx {
     uint32_t *by_url, *by_tid;
     size_t slot_mask;
     const char *message_id;
+    const char *sent_at;        /* when the sender made the body, or NULL:
+                                   what identifiers' periods are held to */
     const char *pid_system;     /* system of bare Patient ids, or NULL */
     const char *blabels[FX_MAX_LABELS];   /* Bundle.meta.security labels */
     size_t n_blabels;

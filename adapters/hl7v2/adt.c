@@ -46,8 +46,11 @@
  * no SSN) is left out and named in "warnings" by field, never by value; a
  * doubtful one (a birth date before 1880 or after MSH-7) is kept as sent
  * with a warning, and so is a message without the PV1 its trigger
- * requires (an empty encounter). hl7_to_events_warn gives the warnings to
- * the ACK too (ERR segments of severity W).
+ * requires (an empty encounter). An identifier of PID-2, -3 or -4 that was
+ * out of effect at MSH-7 (CX-8 expiration date before it, CX-7 effective
+ * date after it) is kept and marked "inactive": the linker passes it by.
+ * hl7_to_events_warn gives the warnings to the ACK too (ERR segments of
+ * severity W).
  */
 #include <assert.h>
 #include <stdbool.h>
@@ -1638,16 +1641,24 @@ ADT_ALWAYS_INLINE struct text ssa_system(struct text sys)
     return sys;
 }
 
-/* CX: value, assigning authority (cx_system), identifier type. `v` is
- * CX.1 and `type` CX.5, already read; v not empty. */
+/* CX: value, assigning authority (cx_system), identifier type, and
+ * "inactive" when it was not in effect as the message was sent
+ * (cx_out_of_effect). `v` is CX.1 and `type` CX.5, already read; v not
+ * empty. */
 ADT_ALWAYS_INLINE void write_cx(struct ctx *c, struct text v, struct text sys,
-                                struct text type)
+                                struct text type, bool inactive)
 {
-    char *o = span_room(c, room(v) + room(sys) + room(type)), *start = o;
+    static const char mark[] = ",\"inactive\":true";
+    char *o = span_room(c, room(v) + room(sys) + room(type) + ROOM_MEMBER),
+         *start = o;
     char *obj = o = span_open(c, o);
     o = put_kv(c, o, JW_KV("value"), v);
     o = put_kv(c, o, JW_KV("system"), sys);
     o = put_kv(c, o, JW_KV("type"), type);
+    if (inactive) {
+        memcpy(o, mark, sizeof(mark) - 1);
+        o += sizeof(mark) - 1;
+    }
     o = span_seal(obj, o, '{', '}');
     jw_commit(&c->w, start, o);
 }
@@ -1752,6 +1763,48 @@ static bool placeholder_number(struct slice v)
     return same || counted;
 }
 
+/*
+ * Whether the CX `rep` (of PID-3, -2 or -4: f indexes cx_field below; its
+ * CX-6 was found) was out of effect when the message was sent (MSH-7):
+ * its expiration date (CX-8) before the message's day, or its effective
+ * date (CX-7) after it (HL7 v2.5 2.A.14: the first and the last date the
+ * identifier is valid, so the day of either is in effect; HL7's v2-to-FHIR
+ * map makes them Identifier.period). Each is a DT in the sender's own time, as
+ * MSH-7 is, compared to the precision both have. An old member id or a
+ * superseded MRN may have been given to another person since, and linked
+ * on it would join two people: it is kept, marked inactive, and the
+ * linker passes it by. A date that is no HL7 date is left unread, with a
+ * warning (the identifier stays in effect); so is everything when MSH-7
+ * is no date. Cold: most CX end at CX-5.
+ */
+static __attribute__((noinline, cold)) bool
+cx_out_of_effect(struct ctx *c, struct raw rep, unsigned f)
+{
+    static const char *const field[3][2] = { { "PID-3.7", "PID-3.8" },
+                                             { "PID-2.7", "PID-2.8" },
+                                             { "PID-4.7", "PID-4.8" } };
+    char sent[ISO_MAX], d[ISO_MAX];
+    size_t slen, dlen;
+    struct slice t = msh_text(c, msh_raw(c, 7, true)).s;
+    if (iso_time(sent, t, 1, &slen) < 0 &&
+        iso_time_ext(sent, t, 1, &slen) < 0)
+        return false;
+    struct parts pt;
+    split(c, rep, &pt, 8);
+    for (unsigned k = 0; k < 2; k++) {
+        struct slice v = part(c, &pt, 7 + k, 0).s;
+        if (v.len == 0 || slice_eq(v, "\"\""))     /* "": HL7's null */
+            continue;
+        if (iso_time(d, v, 1, &dlen) < 0 &&
+            iso_time_repair(c, d, v, field[f][k], 1, &dlen) < 0)
+            continue;
+        int cmp = memcmp(d, sent, dlen < slen ? dlen : slen);
+        if (k == 0 ? cmp > 0 : cmp < 0)
+            return true;
+    }
+    return false;
+}
+
 static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                               struct text ssn)
 {
@@ -1843,7 +1896,9 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
             if (n++ == 0) {
                 key_open(c, JW_KEY("identifiers"), '[');
             }
-            write_cx(c, v, sys, type);
+            /* CX-7 and CX-8 follow CX-6, which split_quick's rest holds */
+            write_cx(c, v, sys, type,
+                     pt.n > 5 && cx_out_of_effect(c, rep, f));
             /* an id in a later repetition, after an empty first one
              * ("~123^^^H^MR", `""~...`), identifies the patient too */
             c->pid3 = true;
@@ -2292,7 +2347,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                 if (n++ == 0) {
                     key_open(c, JW_KEY("merged_from"), '[');
                 }
-                write_cx(c, v, cx_system(c, &pt), part(c, &pt, 5, 0));
+                write_cx(c, v, cx_system(c, &pt), part(c, &pt, 5, 0), false);
             }
         }
         if (n)

@@ -580,7 +580,10 @@ $$;
 -- Link a patient by its identifiers (system + value). A known identifier
 -- links to its patient; otherwise p_candidate becomes a new patient. Unknown
 -- identifiers of the message are then recorded for that patient. NULL when
--- the event names no identifier.
+-- the event names no identifier. An identifier marked "inactive": true (out
+-- of effect when the message was sent: expired, or not yet in effect) is
+-- neither linked on nor recorded: an old member id or a superseded MRN may
+-- since name someone else.
 -- When the identifiers name two or more patients (say MRN and member id were
 -- linked to different records), the lowest hub id wins (the oldest patient:
 -- ids are time-ordered), and one 'identity.conflict' audit row names every
@@ -605,7 +608,8 @@ BEGIN
                    x->>'value' AS value
               FROM jsonb_array_elements(p_ids) x
              WHERE jsonb_typeof(x) = 'object'
-               AND coalesce(x->>'value', '') <> '') q;
+               AND coalesce(x->>'value', '') <> ''
+               AND x->'inactive' IS DISTINCT FROM 'true') q;
     IF v_sys IS NULL THEN
         RETURN NULL;
     END IF;
@@ -2192,7 +2196,8 @@ BEGIN
                                   THEN ev.body->'patient'->'identifiers'
                                   ELSE '[]' END) x
                          WHERE jsonb_typeof(x) = 'object'
-                           AND coalesce(x->>'value', '') <> '') d) s;
+                           AND coalesce(x->>'value', '') <> ''
+                           AND x->'inactive' IS DISTINCT FROM 'true') d) s;
         -- a candidate written into a body that links to nobody goes again
         IF EXISTS (SELECT 1 FROM unnest(p_ecur) WITH ORDINALITY u(c, k)
                     WHERE u.c IS NOT NULL

@@ -97,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ft.root == NULL || ft.ctxt != NULL)
             abort();
         arena_init(&la, 16 * 1024);
-        if (ccda_xml_parse_libxml(&la, (const char *)data, size, &lt,
+        if (ccda_xml_parse_libxml(&la, NULL, (const char *)data, size, &lt,
                                   &err) != HUB_OK) {
             fprintf(stderr, "ccda_tree_fuzz: libxml2 refused it: %s\n",
                     err.what);

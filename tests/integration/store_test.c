@@ -1212,9 +1212,10 @@ Test(store, hub_fields_go_into_bodies_of_every_shape_as_the_sql_set_them)
                        "= '}\"{'"), 1);
 }
 
-/* ingest the bodies as one batch of one-event messages from org_a */
-static void ingest_bodies(const char *const *bodies, size_t n,
-                          const char *key_prefix)
+/* ingest the bodies as one batch of one-event messages of `type` from
+ * org_a */
+static void ingest_bodies_as(const char *const *bodies, size_t n,
+                             const char *key_prefix, const char *type)
 {
     struct store_msg m[8];
     struct canon_event ev[8];
@@ -1234,13 +1235,18 @@ static void ingest_bodies(const char *const *bodies, size_t n,
         m[i].reply = slice_from_cstr("reply");
         /* a type given: the bodies go to SQL as text, read as jsonb only
          * once linked (a NULL type makes SQL read them first) */
-        ev[i] = (struct canon_event){ "adt.update",
-                                      slice_from_cstr(bodies[i]) };
+        ev[i] = (struct canon_event){ type, slice_from_cstr(bodies[i]) };
         m[i].ev = &ev[i];
         m[i].n_ev = 1;
     }
     cr_assert_eq(store_ingest_batch(s, m, n, res), HUB_OK);
     release(res, n);
+}
+
+static void ingest_bodies(const char *const *bodies, size_t n,
+                          const char *key_prefix)
+{
+    ingest_bodies_as(bodies, n, key_prefix, "adt.update");
 }
 
 /* Each event's identifiers as the SQL reads them from its stored body,
@@ -1252,7 +1258,8 @@ static void ingest_bodies(const char *const *bodies, size_t n,
     "FROM events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN "       \
     "jsonb_typeof(e.body::jsonb->'patient'->'identifiers') = 'array' THEN "         \
     "e.body::jsonb->'patient'->'identifiers' ELSE '[]' END) i "                     \
-    "WHERE jsonb_typeof(i) = 'object' AND coalesce(i->>'value', '') <> '') "
+    "WHERE jsonb_typeof(i) = 'object' AND coalesce(i->>'value', '') <> '' " \
+    "AND i->'inactive' IS DISTINCT FROM 'true') "
 
 static void check_links_match_bodies(long pairs, long patients)
 {
@@ -1348,6 +1355,63 @@ Test(store, identifiers_read_in_c_link_as_the_sql_reads_them)
     cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
     cr_assert(c.ok, "%s at %lld", c.problem, (long long)c.bad_seq);
     cr_assert_eq(c.rows_checked, qlong("SELECT count(*) FROM audit"));
+}
+
+/* An identifier marked inactive (out of effect when it was sent: an
+ * expired member id, which the plan may since have given to someone else)
+ * links no one and is not recorded, whoever reads the batch: store.c
+ * (plain bodies), the SQL (a shape only a JSON parser reads) or
+ * hub_link_patient() (a merge in the batch: the serial path). Only true
+ * marks one. */
+Test(store, an_identifier_marked_inactive_links_no_one)
+{
+    static const char *const plain[] = {
+        "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":["
+        "{\"system\":\"MRN\",\"value\":\"P1\"},{\"system\":\"PLAN\","
+        "\"value\":\"OLD\",\"inactive\":true}]}}",
+        "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":["
+        "{\"system\":\"PLAN\",\"value\":\"OLD\",\"inactive\": true },"
+        "{\"system\":\"MRN\",\"value\":\"P2\"}]}}",
+        /* its only identifier: linked to no one */
+        "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":["
+        "{\"inactive\":true,\"system\":\"PLAN\",\"value\":\"OLD\"}]}}",
+        "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":["
+        "{\"system\":\"MRN\",\"value\":\"P3\"},{\"system\":\"PLAN\","
+        "\"value\":\"CUR\",\"inactive\":false}]}}",
+    };
+    static const char *const odd[] = {
+        "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":["
+        "{\"system\":\"MRN\",\"value\":\"P\\u0034\"},"
+        "{\"system\":\"PLAN\",\"value\":\"OLD\",\"inactive\":true}]}}",
+        "{\"type\":\"adt.update\",\"patient\":{\"identifiers\":["
+        "{\"system\":\"MRN\",\"value\":\"P5\"},{\"system\":\"PLAN\","
+        "\"value\":\"OLD\",\"inactive\":false,\"inactive\":true}]}}",
+    };
+    static const char *const merge[] = {
+        "{\"type\":\"adt.merge\",\"patient\":{\"identifiers\":["
+        "{\"system\":\"MRN\",\"value\":\"P6\"},{\"system\":\"PLAN\","
+        "\"value\":\"OLD\",\"inactive\":true}],\"merged_from\":["
+        "{\"system\":\"MRN\",\"value\":\"Q6\"}]}}",
+    };
+
+    ingest_bodies(plain, 4, "plain");
+    /* P1 | P2 | - | P3 CUR */
+    check_links_match_bodies(4, 3);
+    ingest_bodies(odd, 2, "odd");
+    check_links_match_bodies(6, 5);
+    ingest_bodies_as(merge, 1, "merge", "adt.merge");
+    cr_assert_eq(qlong("SELECT count(*) FROM patients"), 6);
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers "
+                       "WHERE value = 'OLD'"), 0);
+    cr_assert_eq(qlong("SELECT count(DISTINCT patient_hub_id) FROM events"),
+                 6);
+    cr_assert_eq(qlong("SELECT count(*) FROM events "
+                       "WHERE patient_hub_id IS NULL"), 1);
+    /* kept as sent in the events */
+    cr_assert_eq(qlong("SELECT count(*) FROM events e, jsonb_array_elements("
+                       "e.body::jsonb->'patient'->'identifiers') i "
+                       "WHERE i->>'value' = 'OLD' AND i->'inactive' = 'true'"),
+                 6);
 }
 
 Test(store, a_message_of_an_unknown_organization_is_refused)

@@ -68,6 +68,7 @@ const mustFail = {
   'empty string member': mutate((e) => { e.source.sending_facility = ''; }),
   'unknown member': mutate((e) => { e.patient.ssn = '1'; }),
   'unknown topic': mutate((e) => { e.type = 'adt.teleport'; }),
+  'an identifier marked inactive false': mutate((e) => { e.patient.identifiers[0].inactive = false; }),
   'merged_from outside adt.merge': mutate((e) => { e.patient.merged_from = [{ value: '2' }]; }),
   'bad timestamp': mutate((e) => { e.occurred_at = '20260115'; }),
   'bad sex': mutate((e) => { e.patient.sex = '2'; }),

@@ -287,6 +287,14 @@ Test(body, hand_made_shapes_go_in_the_same_both_ways)
         "{\"patient\":{\"identifiers\":[{\"v\\u0061lue\":\"F\"}]}}",
         "{\"patient\":{\"identifiers\":[{\"value\":\"G\",\"system\":true}]}}",
         "{\"patient\":{\"identifiers\":[{\"value\":\"G\",\"system\":\"a\\/b\"}]}}",
+        /* marked inactive: true only, once, its key plain */
+        "{\"patient\":{\"identifiers\":[{\"value\":\"I1\",\"inactive\":true},"
+        "{\"value\":\"I2\",\"inactive\":false},{\"value\":\"I3\","
+        "\"inactive\":\"true\"},{\"inactive\" : true ,\"value\":\"I4\"}]}}",
+        "{\"patient\":{\"identifiers\":[{\"value\":\"I5\",\"inactive\":true,"
+        "\"inactive\":false}]}}",
+        "{\"patient\":{\"identifiers\":[{\"value\":\"I6\",\"in\\u0061ctive\":"
+        "true}]}}",
         /* occurred_at in every form, the last one counting */
         "{\"occurred_at\":\"2026-01-02T03:04:05Z\"}",
         "{\"occurred_at\":\"2026-01-02\",\"occurred_at\":null}",
@@ -302,6 +310,37 @@ Test(body, hand_made_shapes_go_in_the_same_both_ways)
     for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
         same(bodies[i], strlen(bodies[i]));
         same_mutated(bodies[i], strlen(bodies[i]), 100);
+    }
+}
+
+/* An identifier marked "inactive": true (out of effect when sent) is not
+ * read for linking, either way; false, or any other value, is. */
+Test(body, identifiers_marked_inactive_are_not_read_for_linking)
+{
+    static const char body[] =
+        "{\"patient\":{\"identifiers\":[{\"value\":\"A\",\"system\":\"S\","
+        "\"inactive\":true},{\"value\":\"B\",\"system\":\"S\",\"inactive\":"
+        "false},{\"inactive\":true,\"value\":\"C\"}]}}";
+    for (int way = 0; way < 2; way++) {
+        struct arena a, sc;
+        struct idents l = { NULL, 0, 0, true };
+        struct body_hub h = { hubs[0].id, hubs[0].org, hubs[0].at, PID };
+        struct body_out e = { { body, sizeof(body) - 1 },
+                              { OCC_SQL, SLICE_NULL }, 0, 0, 0, 0 };
+        arena_init(&a, 4096);
+        arena_init(&sc, 4096);
+        if (way == 0)
+            body_prepare(&a, &sc, true, &h, 1, &l, &e);
+        else
+            body_prepare_text(&a, &sc, true, &h, 1, &l, &e);
+        cr_assert(l.ok, "way %d", way);
+        cr_assert_eq(l.n, 1, "way %d: %zu identifiers", way, l.n);
+        cr_assert(slice_eq(l.v[0].val, "B"));
+        cr_assert(e.pid_in, "way %d: a patient that links gets a candidate",
+                  way);
+        free(l.v);
+        arena_release(&sc);
+        arena_release(&a);
     }
 }
 

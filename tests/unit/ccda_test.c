@@ -510,6 +510,69 @@ static cJSON *epic_screening(const char *panel_code, size_t n_events)
     return first_event(&r, n_events);
 }
 
+/* The Epic panel's section `levels` sections down, each the 13th
+ * component of its parent; in `buf`. */
+static void deep_panel(char *buf, size_t cap, int levels)
+{
+    const char *in = strstr(epic_panel, "<component><section>");
+    const char *out = strstr(epic_panel, "</section></component>"
+                                         "</structuredBody>");
+    cr_assert(in && out);
+    in += strlen("<component><section>");
+    size_t n = (size_t)snprintf(buf, cap, "%.*s", (int)(in - epic_panel -
+                                strlen("<component><section>")), epic_panel);
+    for (int i = 0; i < levels; i++) {
+        for (int k = 0; k < 12; k++)
+            n += (size_t)snprintf(buf + n, cap - n, "<component/>");
+        n += (size_t)snprintf(buf + n, cap - n, "<component><section>");
+    }
+    n += (size_t)snprintf(buf + n, cap - n, "%.*s", (int)(out - in), in);
+    for (int i = 0; i < levels; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "</section></component>");
+    n += (size_t)snprintf(buf + n, cap - n, "%s",
+                          out + strlen("</section></component>"));
+    cr_assert(n < cap);
+}
+
+/* A place is whole however deep, for the sender to find it: a warning
+ * nine sections down (332 bytes; warnings were cut at 320) and the
+ * refusal of a tenth section (262 bytes; refusals were cut at 128, to an
+ * ancestor of the element meant). The refusal's err->field keeps its
+ * first 127 bytes; hub_err_field() gives it whole. */
+Test(ccda_hostile, places_deep_in_a_document_are_whole, .init = setup,
+     .fini = teardown)
+{
+    static char doc[16384];
+    char want[1024];
+    size_t n = (size_t)snprintf(want, sizeof(want),
+                                "/ClinicalDocument/component/structuredBody");
+    for (int i = 0; i < 9; i++)
+        n += (size_t)snprintf(want + n, sizeof(want) - n,
+                              "/component[13]/section");
+    snprintf(want + n, sizeof(want) - n, "/entry/observation/"
+             "entryRelationship/observation/entryRelationship[3]/"
+             "observation/code");
+    deep_panel(doc, sizeof(doc), 9);
+    struct run r = run_str(doc);
+    cr_assert_eq(r.rc, HUB_OK, "%s: %s", hub_err_field(&r.err), r.err.what);
+    cJSON *ev = first_event(&r, 2);
+    const char *place = cJSON_GetStringValue(cJSON_GetObjectItem(
+        cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"), 0), "field"));
+    cr_assert(strlen(want) > 320);
+    cr_expect_str_eq(place, want);
+    cJSON_Delete(ev);
+
+    deep_panel(doc, sizeof(doc), 10);
+    r = run_str(doc);
+    cr_assert_eq(r.rc, HUB_ELIMIT);
+    snprintf(want + n, sizeof(want) - n, "/component[13]/section");
+    cr_assert(strlen(want) > sizeof(r.err.field));
+    cr_expect_str_eq(hub_err_field(&r.err), want);
+    cr_expect(strncmp(r.err.field, want, sizeof(r.err.field) - 1) == 0 &&
+              strlen(r.err.field) == sizeof(r.err.field) - 1);
+    cr_expect_str_eq(r.err.what, "sections nested too deep");
+}
+
 Test(ccda_screening, a_panel_the_dictionary_does_not_name_is_a_screening_of_its_items,
      .init = setup, .fini = teardown)
 {
@@ -787,6 +850,12 @@ Test(ccda_hostile, nesting_one_past_the_limit_is_refused, .init = setup,
     cr_expect_eq(r.rc, HUB_ELIMIT);
     cr_expect(strncmp(r.err.field, "/ClinicalDocument/component/", 28) == 0,
               "field %s", r.err.field);
+    /* whole: the element at the limit, all 64 levels of it */
+    char want[1024];
+    size_t n = (size_t)snprintf(want, sizeof(want), "/ClinicalDocument");
+    for (int i = 0; i < CCDA_MAX_DEPTH - 1; i++)
+        n += (size_t)snprintf(want + n, sizeof(want) - n, "/component");
+    cr_expect_str_eq(hub_err_field(&r.err), want);
     free(p);
 }
 

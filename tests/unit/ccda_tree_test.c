@@ -157,7 +157,7 @@ static int compare(const char *p, size_t len, const char *name)
     ccda_global_init();
     xmlDocPtr doc = dom_parse(p, len);
     arena_init(&xa, 16 * 1024);
-    rc = ccda_xml_parse(&xa, p, len, &t, &err);
+    rc = ccda_xml_parse(&xa, NULL, p, len, &t, &err);
     if (doc == NULL || rc != HUB_OK) {
         /* refused by both, or a refusal of ours past the parse (limits) */
         if (doc && rc != HUB_ELIMIT) {
@@ -188,7 +188,7 @@ static bool reads(const char *p, size_t len)
     int rc;
 
     arena_init(&xa, 16 * 1024);
-    rc = ccda_xml_parse(&xa, p, len, &t, &err);
+    rc = ccda_xml_parse(&xa, NULL, p, len, &t, &err);
     if (rc == HUB_OK)
         ccda_tree_free(&t);
     arena_release(&xa);
@@ -412,7 +412,7 @@ static int fast_vs_libxml(const char *p, size_t len, const char *name)
     arena_init(&la, 16 * 1024);
     if (!ccda_xml_parse_fast(&fa, p, len, &ft)) {
         r = 0;
-    } else if (ccda_xml_parse_libxml(&la, p, len, &lt, &err) != HUB_OK) {
+    } else if (ccda_xml_parse_libxml(&la, NULL, p, len, &lt, &err) != HUB_OK) {
         cr_log_error("%s: the reader took what libxml2 refused", name);
         r = -1;
     } else {
@@ -620,7 +620,8 @@ Test(ccda_tree, a_cut_xpath_says_it_was_cut)
     struct ccda_tree t;
     struct hub_err err = { 0 };
     ccda_global_init();
-    cr_assert_eq(ccda_xml_parse(&a, doc, sizeof(doc) - 1, &t, &err), HUB_OK);
+    cr_assert_eq(ccda_xml_parse(&a, NULL, doc, sizeof(doc) - 1, &t, &err),
+                 HUB_OK);
     const struct ccda_node *n = t.root;
     while (ccda_first_elem(n))
         n = ccda_first_elem(n);         /* the code element */

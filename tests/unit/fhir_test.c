@@ -2895,3 +2895,137 @@ Test(fhir, a_social_history_assessment_of_a_known_finding_is_a_screening)
                      &err), HUB_EUNSUPPORTED);
     cr_assert_str_eq(err.field, "Observation");
 }
+
+/* An Identifier that was out of effect when the body was made
+ * (Bundle.timestamp, else meta.lastUpdated: 2026-01-15 here): use "old",
+ * or a period that ended before that day or starts after it. It is kept,
+ * marked "inactive", which the linker passes by: an old member id or a
+ * superseded MRN may since name someone else. The day itself is in
+ * effect, and so is a date of less precision that holds it; a period date
+ * that is not ISO 8601 is a warning. Without a time of the body only "old"
+ * says so. A logical reference's identifier likewise. */
+Test(fhir, an_identifier_out_of_effect_when_sent_is_marked_inactive)
+{
+    static const char fmt[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",%s"
+        "\"entry\":[{\"resource\":{\"resourceType\":\"Patient\","
+        "\"id\":\"p1\",\"identifier\":[{\"system\":\"urn:x\",\"value\":"
+        "\"X1\"%s},{\"system\":\"urn:x\",\"value\":\"X2\"}]}},"
+        "{\"resource\":" GOAL_X "\"subject\":{\"reference\":"
+        "\"Patient/p1\"}}},{\"resource\":" GOAL_X "\"subject\":"
+        "{\"identifier\":{\"system\":\"urn:x\",\"value\":\"X3\"%s}}}}]}";
+    static const char ts[] = "\"timestamp\":\"2026-01-15T09:30:00+01:00\",";
+    static const char lu[] = "\"meta\":{\"lastUpdated\":\"2026-01-15\"},";
+    static const struct {
+        const char *when, *ident;
+        bool inactive;
+    } c[] = {
+        { ts, ",\"period\":{\"end\":\"2026-01-14\"}", true },
+        { ts, ",\"period\":{\"end\":\"2026-01-15T00:00:00Z\"}", false },
+        { ts, ",\"period\":{\"end\":\"2025\"}", true },
+        { ts, ",\"period\":{\"end\":\"2026-01\"}", false },
+        { ts, ",\"period\":{\"start\":\"2026-01-16\"}", true },
+        { ts, ",\"period\":{\"start\":\"2026-01-15\",\"end\":\"2027\"}",
+          false },
+        { ts, ",\"period\":{\"start\":\"2025-01-01\",\"end\":\"2025-12-31\"}",
+          true },
+        { ts, ",\"use\":\"old\"", true },
+        { ts, ",\"use\":\"official\"", false },
+        { lu, ",\"period\":{\"end\":\"2026-01-14\"}", true },
+        { "", ",\"period\":{\"end\":\"2026-01-14\"}", false },
+        { "", ",\"use\":\"old\"", true },
+        { "\"timestamp\":\"soon\",", ",\"period\":{\"end\":\"2020\"}", false },
+    };
+    char json[4096];
+    struct canon_list out;
+    struct hub_err err;
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        snprintf(json, sizeof(json), fmt, c[i].when, c[i].ident,
+                 c[i].ident);
+        cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s %s", err.field,
+                     err.what);
+        cr_assert_eq(out.n, 2);
+        cr_assert_str_eq(field_of(&out, 0, "patient.identifiers.0.inactive"),
+                         c[i].inactive ? "true" : "(absent)", "case %zu", i);
+        cr_assert_str_eq(field_of(&out, 0, "patient.identifiers.1.inactive"),
+                         "(absent)", "case %zu", i);
+        cr_assert_str_eq(field_of(&out, 0, "patient.identifiers.0.value"),
+                         "X1");
+        cr_assert_str_eq(field_of(&out, 1, "patient.identifiers.0.inactive"),
+                         c[i].inactive ? "true" : "(absent)",
+                         "case %zu: the reference's", i);
+        cr_assert_str_eq(field_of(&out, 0, "warnings"), "(absent)",
+                         "case %zu", i);
+    }
+
+    snprintf(json, sizeof(json), fmt, ts,
+             ",\"period\":{\"end\":\"14/01/2026\"}", "");
+    cr_assert_eq(run(json, &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "patient.identifiers.0.inactive"),
+                     "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "warnings"),
+                     "[{\"field\":\"entry[0].resource.identifier[0].period."
+                     "end\",\"what\":\"date is not ISO 8601; left unread\"}]");
+}
+
+/* NHS BaRS (UK Core) sends the patient's own phones in a Patient.contact
+ * whose relationship is "self" (v3 RoleCode ONESELF; v2 table 0063 SEL
+ * likewise): they are the patient's, after Patient.telecom's, each once.
+ * Another contact's (an emergency contact, next of kin) are not, nor is
+ * an e-mail address. */
+Test(fhir, phones_of_a_contact_that_is_the_patient_are_the_patients)
+{
+    static const char fmt[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\","
+        "\"telecom\":[%s],\"contact\":[%s]}},"
+        "{\"resource\":" GOAL_X "\"subject\":{\"reference\":"
+        "\"Patient/p1\"}}}]}";
+#define SELF(sys, code, tel)                                                 \
+    "{\"relationship\":[{\"coding\":[{\"system\":\"" sys "\",\"code\":\""   \
+    code "\"}]}],\"telecom\":[" tel "]}"
+#define V3 "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+#define PHONE(v, use) "{\"system\":\"phone\",\"value\":\"" v "\",\"use\":\"" \
+                      use "\"}"
+    static const struct {
+        const char *telecom, *contact, *want;
+    } c[] = {
+        { "", SELF(V3, "ONESELF", PHONE("5550100", "home") ","
+                   "{\"system\":\"email\",\"value\":\"zz@example.org\"},"
+                   PHONE("5550101", "mobile")),
+          "[{\"value\":\"5550100\",\"use\":\"home\"},"
+          "{\"value\":\"5550101\",\"use\":\"mobile\"}]" },
+        /* after the patient's own, a number they both give once */
+        { PHONE("5550100", "home"),
+          SELF(V3, "ONESELF", PHONE("5550100", "home") ","
+               PHONE("5550102", "work")),
+          "[{\"value\":\"5550100\",\"use\":\"home\"},"
+          "{\"value\":\"5550102\",\"use\":\"work\"}]" },
+        { "", SELF("http://terminology.hl7.org/CodeSystem/v2-0063", "SEL",
+                   PHONE("5550103", "home")),
+          "[{\"value\":\"5550103\",\"use\":\"home\"}]" },
+        /* someone else's */
+        { "", SELF(V3, "ECON", PHONE("5550104", "mobile")) ","
+              SELF("http://terminology.hl7.org/CodeSystem/v2-0131", "N",
+                   PHONE("5550105", "mobile")) ","
+              SELF("urn:x", "ONESELF", PHONE("5550106", "mobile")),
+          "(absent)" },
+        { PHONE("5550100", "home"),
+          "{\"telecom\":[" PHONE("5550107", "home") "]}",
+          "[{\"value\":\"5550100\",\"use\":\"home\"}]" },
+    };
+#undef SELF
+#undef V3
+#undef PHONE
+    char json[4096];
+    struct canon_list out;
+    struct hub_err err;
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        snprintf(json, sizeof(json), fmt, c[i].telecom, c[i].contact);
+        cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s %s", err.field,
+                     err.what);
+        cr_assert_eq(out.n, 1);
+        cr_assert_str_eq(field_of(&out, 0, "patient.phones"), c[i].want,
+                         "case %zu", i);
+    }
+}

@@ -1330,6 +1330,88 @@ Test(hl7_to_events, carries_nhs_numbers_as_each_sender_scopes_them)
     cJSON_Delete(j);
 }
 
+/* An identifier that was not in effect when the message was sent (MSH-7,
+ * 2026-01-15 here): CX-8 (expiration date) before that day, or CX-7
+ * (effective date) after it. It is kept, marked "inactive", which the
+ * linker passes by (hub/body.c, hub_link_patient): an old member id or a
+ * superseded MRN may since belong to someone else. The day itself is in
+ * effect, and so is a date of less precision that holds the message's
+ * day; a date that is no HL7 date is a warning, and leaves the identifier
+ * in effect. A merge's prior identifiers are retired anyway: never
+ * marked. */
+Test(hl7_to_events, marks_an_identifier_out_of_effect_at_the_message_time)
+{
+    static const struct {
+        const char *cx;
+        bool inactive;
+    } cases[] = {
+        { "X1^^^F^MR^^^20260114", true },       /* expired the day before */
+        { "X1^^^F^MR^^^20260115", false },      /* its last day */
+        { "X1^^^F^MR^^^2025", true },
+        { "X1^^^F^MR^^^2026", false },
+        { "X1^^^F^MR^^^202601", false },
+        { "X1^^^F^MR^^^2026-01-14", true },     /* ISO form, warned */
+        { "X1^^^F^MR^^20260116", true },        /* not yet in effect */
+        { "X1^^^F^MR^^20260115", false },
+        { "X1^^^F^MR^^20250101^20270101", false },
+        { "X1^^^F^MR^^20250101^20251231", true },
+        { "X1^^^F^MR^^\"\"^\"\"", false },       /* HL7 nulls */
+        { "X1^^^F^MR^FAC^^", false },
+        { "X1^^^F^MR^^^  20260114  ", true },   /* padded */
+        { "X1^^^F^MR^^^20260114^^^", true },
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), MSH("ADT^A08", "2.5")
+                 "PID|1||%s~X2^^^F^PI||Doe^Jo\rPV1|1|I\r", cases[k].cx);
+        cJSON *j = event_of(msg);
+        const cJSON *ids = identifiers_of(j);
+        cr_assert_eq(cJSON_GetArraySize(ids), 2, "%s", cases[k].cx);
+        const cJSON *id = cJSON_GetArrayItem(ids, 0);
+        cr_assert_str_eq(str_at(id, "value", NULL), "X1");
+        cr_assert_str_eq(str_at(id, "system", NULL), "F");
+        cr_assert_str_eq(str_at(id, "type", NULL), "MR");
+        const cJSON *in = cJSON_GetObjectItemCaseSensitive(id, "inactive");
+        if (cases[k].inactive)
+            cr_assert(cJSON_IsTrue(in), "%s", cases[k].cx);
+        else
+            cr_assert_null(in, "%s", cases[k].cx);
+        cr_assert_null(cJSON_GetObjectItemCaseSensitive(
+                           cJSON_GetArrayItem(ids, 1), "inactive"));
+        cJSON_Delete(j);
+    }
+
+    /* PID-2 and PID-4 the same way; a date that is not one is named */
+    const char *msg = MSH("ADT^A08", "2.5")
+        "PID|1|E1^^^F^PI^^^20251231|X1^^^F^MR^^^20261301|A1^^^F^PI^^20270101"
+        "||Doe^Jo\rPV1|1|I\r";
+    cJSON *j = event_of(msg);
+    const cJSON *ids = identifiers_of(j);
+    cr_assert_eq(cJSON_GetArraySize(ids), 3);
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ids, 0), "value", NULL), "X1");
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ids, 0),
+                                                    "inactive"));
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ids, 1), "value", NULL), "E1");
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetArrayItem(ids, 1), "inactive")));
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ids, 2), "value", NULL), "A1");
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetArrayItem(ids, 2), "inactive")));
+    cr_assert_str_eq(warnings_of(msg), "PID-3.8:date is not an HL7 date;");
+    cJSON_Delete(j);
+
+    /* a merge's prior identifier is retired whatever its dates say */
+    j = event_of(MSH("ADT^A40", "2.5")
+                 "PID|1||X1^^^F^MR||Doe^Jo\r"
+                 "MRG|OLD1^^^F^MR^^^20200101\rPV1|1|I\r");
+    const cJSON *mf = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "merged_from");
+    cr_assert_eq(cJSON_GetArraySize(mf), 1);
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(mf, 0),
+                                                    "inactive"));
+    cJSON_Delete(j);
+}
+
 /* A location sent only as its description (PL-9: "My Ward Corrected" in
  * tests/data/real/hl7v2/medplum_adt_a08_nhs_lf.hl7) is carried, beside
  * the other components when there are some. */

@@ -424,6 +424,38 @@ Test(ingest_docs, ccda_doctype_is_refused_with_its_place)
     cJSON_Delete(j);
 }
 
+/* A refusal deep in a document names its place whole in the answer and
+ * in the error kept with the quarantined bytes (it was cut at 128 bytes,
+ * to an ancestor of the element meant): one element past the depth
+ * limit, "/ClinicalDocument" and 63 components. */
+Test(ingest_docs, ccda_refusal_deep_in_the_document_names_its_whole_place)
+{
+    char doc[2048], want[1024];
+    size_t n = (size_t)snprintf(doc, sizeof(doc),
+                                "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">");
+    size_t w = (size_t)snprintf(want, sizeof(want), "/ClinicalDocument");
+    for (int i = 0; i < 64; i++) {
+        n += (size_t)snprintf(doc + n, sizeof(doc) - n, "<component>");
+        if (i < 63)
+            w += (size_t)snprintf(want + w, sizeof(want) - w, "/component");
+    }
+    for (int i = 0; i < 64; i++)
+        n += (size_t)snprintf(doc + n, sizeof(doc) - n, "</component>");
+    n += (size_t)snprintf(doc + n, sizeof(doc) - n, "</ClinicalDocument>");
+    cr_assert(n < sizeof(doc) && w > 128);
+
+    cr_assert_eq(ingest_prepare_ccda(J, D, "hosp", NULL, doc, n), 413);
+    cJSON *j = reply_json();
+    const cJSON *e = cJSON_GetObjectItem(j, "error");
+    cr_assert_not_null(e);
+    cr_expect_str_eq(cJSON_GetObjectItem(e, "field")->valuestring, want);
+    cJSON_Delete(j);
+    j = cJSON_ParseWithLength(J->msg.error_json.p, J->msg.error_json.len);
+    cr_assert_not_null(j);
+    cr_expect_str_eq(cJSON_GetObjectItem(j, "field")->valuestring, want);
+    cJSON_Delete(j);
+}
+
 Test(ingest_docs, csv_file_name_loses_its_directories)
 {
     static const char csv[] =
