@@ -1784,17 +1784,21 @@ cx_out_of_effect(struct ctx *c, struct raw rep, unsigned f)
                                              { "PID-2.7", "PID-2.8" },
                                              { "PID-4.7", "PID-4.8" } };
     char sent[ISO_MAX], d[ISO_MAX];
-    size_t slen, dlen;
-    struct slice t = msh_text(c, msh_raw(c, 7, true)).s;
-    if (iso_time(sent, t, 1, &slen) < 0 &&
-        iso_time_ext(sent, t, 1, &slen) < 0)
-        return false;
+    size_t slen = 0, dlen;
     struct parts pt;
     split(c, rep, &pt, 8);
+    if (pt.n < 7)
+        return false;           /* CX-6 alone, as most senders write */
     for (unsigned k = 0; k < 2; k++) {
         struct slice v = part(c, &pt, 7 + k, 0).s;
         if (v.len == 0 || slice_eq(v, "\"\""))     /* "": HL7's null */
             continue;
+        if (slen == 0) {        /* MSH-7, read once a date is there */
+            struct slice t = msh_text(c, msh_raw(c, 7, true)).s;
+            if (iso_time(sent, t, 1, &slen) < 0 &&
+                iso_time_ext(sent, t, 1, &slen) < 0)
+                return false;
+        }
         if (iso_time(d, v, 1, &dlen) < 0 &&
             iso_time_repair(c, d, v, field[f][k], 1, &dlen) < 0)
             continue;
@@ -1896,9 +1900,12 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
             if (n++ == 0) {
                 key_open(c, JW_KEY("identifiers"), '[');
             }
-            /* CX-7 and CX-8 follow CX-6, which split_quick's rest holds */
+            /* CX-7 and CX-8 follow CX-6 in split_quick's rest: asked only
+             * when a component separator there says they may be sent */
+            struct slice rest = pt.n > 5 ? raw_part(&pt, 6) : SLICE_NULL;
             write_cx(c, v, sys, type,
-                     pt.n > 5 && cx_out_of_effect(c, rep, f));
+                     rest.len && memchr(rest.p, c->m->cs, rest.len) &&
+                         cx_out_of_effect(c, rep, f));
             /* an id in a later repetition, after an empty first one
              * ("~123^^^H^MR", `""~...`), identifies the patient too */
             c->pid3 = true;
