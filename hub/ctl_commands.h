@@ -12,6 +12,8 @@ CTL_COMMAND("migrate", NULL, ctl_migrate, "migrate [--dir DIR]   (default: $HUB_
 CTL_COMMAND("org", "add", ctl_org_add, "org add ID --name NAME --kind hospital|clinic|cbo|plan|state|operator --scopes ingest,subscribe,roster,report,admin")
 CTL_COMMAND("org", "update", ctl_org_update, "org update ID [--name NAME] [--scopes ingest,...]")
 CTL_COMMAND("org", "list", ctl_org_list, "org list")
+CTL_COMMAND("org", "authority", ctl_org_authority, "org authority ORG NAMESPACE (SYSTEM | --clear)   (what ORG means by its own authority name, e.g. HL7 v2 namespace MRN = urn:oid:...: its identifiers then link with everyone's)")
+CTL_COMMAND("org", "authorities", ctl_org_authorities, "org authorities [ORG] [--json]")
 CTL_COMMAND("token", "create", ctl_token_create, "token create ORG [--scopes ingest,...]   (prints the token once)")
 CTL_COMMAND("token", "list", ctl_token_list, "token list")
 CTL_COMMAND("token", "revoke", ctl_token_revoke, "token revoke PREFIX")

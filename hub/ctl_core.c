@@ -24,6 +24,8 @@ int ctl_migrate(struct ctl *c, int argc, char **argv);
 int ctl_org_add(struct ctl *c, int argc, char **argv);
 int ctl_org_update(struct ctl *c, int argc, char **argv);
 int ctl_org_list(struct ctl *c, int argc, char **argv);
+int ctl_org_authority(struct ctl *c, int argc, char **argv);
+int ctl_org_authorities(struct ctl *c, int argc, char **argv);
 int ctl_token_create(struct ctl *c, int argc, char **argv);
 int ctl_token_list(struct ctl *c, int argc, char **argv);
 int ctl_token_revoke(struct ctl *c, int argc, char **argv);
@@ -214,6 +216,68 @@ int ctl_org_list(struct ctl *c, int argc, char **argv)
                                         "created_at", NULL };
     return list_command(c, argc, argv, store_org_list,
                         "cannot list organizations", cols);
+}
+
+int ctl_org_authority(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    char *json = NULL;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "clear", "clear", &a)))
+        return rc;
+    bool clear = ctl_opt(&a, "clear") != NULL;
+    if (a.npos != (clear ? 2 : 3))
+        return ctl_usage_error(c);
+    if (ctl_store(c) == NULL)
+        return 1;
+    store_quiet_refusals(c->s, true);
+    rc = store_authority_set(c->s, ACTOR, a.pos[0], a.pos[1],
+                             clear ? NULL : a.pos[2], &json);
+    if (rc == HUB_ENOTFOUND)
+        return ctl_fail(clear ? "no such organization or map"
+                              : "no organization has that id", rc);
+    if (rc == HUB_EINVALID)
+        return ctl_fail("a NAMESPACE is the sender's own name (not empty, "
+                        "no URI); a SYSTEM an absolute URI such as "
+                        "urn:oid:2.16.840.1.113883.19.5", rc);
+    if (rc != HUB_OK)
+        return ctl_fail("cannot set the authority", rc);
+    cJSON *r = cJSON_Parse(json ? json : "");
+    const cJSON *cp = cJSON_GetObjectItemCaseSensitive(r, "copied");
+    const cJSON *cf = cJSON_GetObjectItemCaseSensitive(r, "conflicts");
+    if (clear)
+        printf("org %s: %s is its own name again\n", a.pos[0], a.pos[1]);
+    else
+        printf("org %s: %s is %s (%.0f identifiers recorded under it too, "
+               "%.0f already another patient's)\n", a.pos[0], a.pos[1],
+               a.pos[2], cJSON_IsNumber(cp) ? cp->valuedouble : 0,
+               cJSON_IsNumber(cf) ? cf->valuedouble : 0);
+    cJSON_Delete(r);
+    free(json);
+    return 0;
+}
+
+int ctl_org_authorities(struct ctl *c, int argc, char **argv)
+{
+    static const char *const cols[] = { "org", "namespace", "system",
+                                        "created_at" };
+    struct ctl_args a;
+    char *json = NULL;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "json", "json", &a)) || a.npos > 1)
+        return rc ? rc : ctl_usage_error(c);
+    if (ctl_store(c) == NULL)
+        return 1;
+    if ((rc = store_authority_list(c->s, a.npos ? a.pos[0] : NULL, &json)))
+        return ctl_fail("cannot list the authority maps", rc);
+    if (ctl_opt(&a, "json"))
+        puts(json);
+    else
+        rc = print_table(json, cols, 4);
+    free(json);
+    return rc;
 }
 
 /* base64url without padding of n bytes into out (size >= 4n/3 + 2) */

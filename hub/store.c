@@ -1804,6 +1804,29 @@ int store_org_list(struct store *s, char **json_out)
         "ORDER BY id), '[]')::text FROM organizations", 0, NULL, json_out);
 }
 
+int store_authority_set(struct store *s, const char *actor, const char *org,
+                        const char *ns, const char *system, char **json_out)
+{
+    const char *p[] = { actor, org, ns, system };
+    *json_out = NULL;
+    int rc = store_query_text(s, "SELECT hub_authority_set($1, $2, $3, $4)"
+                              "::text", 4, p, json_out);
+    const char *st = store_last_sqlstate(s);
+    if (rc != HUB_OK && (!strcmp(st, "23503") || !strcmp(st, "P0002")))
+        return HUB_ENOTFOUND;       /* no such org; no map to clear */
+    return rc;
+}
+
+int store_authority_list(struct store *s, const char *org, char **json_out)
+{
+    const char *p[] = { org };
+    return store_query_text(s,
+        "SELECT coalesce(json_agg(json_build_object('org', org_id, "
+        "'namespace', namespace, 'system', system, 'created_at', created_at) "
+        "ORDER BY org_id, namespace), '[]')::text FROM org_authorities "
+        "WHERE $1::text IS NULL OR org_id = $1", 1, p, json_out);
+}
+
 int store_token_add(struct store *s, const char *actor, const char *org_id,
                     const char *token_sha256, const char *prefix,
                     unsigned scopes)

@@ -178,6 +178,17 @@ int store_org_update(struct store *s, const char *actor, const char *id,
                      const char *name, long scopes);
 /* *json_out: malloc'd [{"id","name","kind","scopes":[..],"created_at"}] */
 int store_org_list(struct store *s, char **json_out);
+/* Say which authority org means by its own name `ns` (an HL7 v2
+ * namespace): `system`, an absolute URI, or NULL to clear it
+ * (hub_authority_set in the schema: identifiers recorded under the name
+ * are recorded under the URI too). *json_out: malloc'd {"copied",
+ * "conflicts"}. HUB_ENOTFOUND: unknown org, or no map to clear;
+ * HUB_EINVALID: ns empty or a URI, system no URI or one of the hub's. */
+int store_authority_set(struct store *s, const char *actor, const char *org,
+                        const char *ns, const char *system, char **json_out);
+/* *json_out: malloc'd [{"org","namespace","system","created_at"}], of one
+ * org or (org NULL) all */
+int store_authority_list(struct store *s, const char *org, char **json_out);
 /* Record a token by the hex SHA-256 of the whole token and its public
  * prefix. Its scopes are `scopes` narrowed to the org's; HUB_ENOTFOUND when
  * the org is unknown. */

@@ -559,23 +559,104 @@ $$;
 
 -- --- identity: linking and merging -----------------------------------------
 
+-- What a sender means by its own names for assigning authorities, set by
+-- the operator (hubctl org authority; hub_authority_set()): hub_id_system()
+-- reads it. The name is never a URI (a URI needs no map), the system
+-- always one.
+CREATE TABLE org_authorities (
+    org_id      text COLLATE "C" NOT NULL REFERENCES organizations (id),
+    namespace   text COLLATE "C" NOT NULL
+                CHECK (namespace <> ''
+                       AND namespace !~ '^[A-Za-z][A-Za-z0-9+.-]*:'),
+    system      text COLLATE "C" NOT NULL
+                CHECK (system ~ '^[A-Za-z][A-Za-z0-9+.-]*:'
+                       AND system NOT LIKE 'urn:hub:%'),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (org_id, namespace)
+);
+
 -- The system an identifier links by (patient_identifiers.system). An
 -- absolute URI (a scheme and a colon: urn:oid:..., http://...) names one
 -- authority for everyone. Anything else is the sender's own name for it:
 -- an HL7 v2 namespace (HD-1, from the user-defined table 0363), a CSV
 -- facility code; it is scoped by the sending organization, so that two
 -- hospitals' "MRN" 1234 are two patients, never one. No system at all:
--- the sender's own. hub/body.c (id_system) does the same in C for the
--- fast path; store::identifiers_read_in_c_link_as_the_sql_reads_them
--- holds the two together. Inlined by the planner (one SQL expression).
+-- the sender's own. Unless the operator has said which authority the
+-- sender means by that name (org_authorities, below): then it is that
+-- authority's URI. hub/body.c (id_system) does the same in C for the fast
+-- path, without the map: hub_ingest_fast() reads the identifiers of a
+-- batch from a mapped sender itself.
+-- store::identifiers_read_in_c_link_as_the_sql_reads_them holds the two
+-- together. Inlined by the planner (one SQL expression).
 CREATE FUNCTION hub_id_system(p_org text, p_system text)
-RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+RETURNS text LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN coalesce(p_system, '') = ''
                 THEN 'urn:hub:org:' || p_org
                 WHEN p_system COLLATE "C" ~ '^[A-Za-z][A-Za-z0-9+.-]*:'
                 THEN p_system
-                ELSE 'urn:hub:org:' || p_org || ':ns:' || p_system END
+                ELSE coalesce((SELECT a.system FROM org_authorities a
+                                WHERE a.org_id = p_org
+                                  AND a.namespace = p_system),
+                              'urn:hub:org:' || p_org || ':ns:' || p_system)
+           END
 $$;
+
+-- Set (or clear, p_system NULL) what a sender means by one of its own
+-- names for an assigning authority: hospital A's HL7 v2 namespace 'MRN'
+-- is urn:oid:..., so that its namespace-only identifiers link with
+-- everyone's who names that authority by its OID (IHE ITI-8 makes this
+-- the registry's configuration). Under the chain lock, as linking is:
+-- the identifiers already recorded under the sender's own name are
+-- recorded under the URI too (for the same patient), so a patient known
+-- before the map is found after it; where the URI form already names
+-- another patient it is left there, counted as a conflict and audited.
+-- Clearing keeps what was recorded. Returns {"copied": n, "conflicts": n}
+-- (both 0 when clearing); raises when the org is unknown, a name is no
+-- namespace (empty, or a URI itself) or the system is no URI.
+CREATE FUNCTION hub_authority_set(p_actor text, p_org text,
+    p_namespace text, p_system text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    v_local text := 'urn:hub:org:' || p_org || ':ns:' || p_namespace;
+    v_copied bigint := 0;
+    v_conflicts bigint := 0;
+    v_old text;
+BEGIN
+    PERFORM pg_advisory_xact_lock(7302100431);      -- hub_chain_lock()
+    SELECT system INTO v_old FROM org_authorities
+     WHERE org_id = p_org AND namespace = p_namespace;
+    IF p_system IS NULL THEN
+        DELETE FROM org_authorities
+         WHERE org_id = p_org AND namespace = p_namespace;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'no such authority map' USING ERRCODE = 'P0002';
+        END IF;
+    ELSE
+        INSERT INTO org_authorities (org_id, namespace, system)
+        VALUES (p_org, p_namespace, p_system)
+        ON CONFLICT (org_id, namespace) DO UPDATE SET system = EXCLUDED.system,
+                                                  created_at = now();
+        INSERT INTO patient_identifiers (system, value, hub_id, org_id)
+        SELECT p_system, pi.value, pi.hub_id, pi.org_id
+          FROM patient_identifiers pi
+         WHERE pi.system = v_local
+        ON CONFLICT DO NOTHING;
+        GET DIAGNOSTICS v_copied = ROW_COUNT;
+        SELECT count(*) INTO v_conflicts
+          FROM patient_identifiers pi
+          JOIN patient_identifiers u ON u.system = p_system
+                                    AND u.value = pi.value
+         WHERE pi.system = v_local AND u.hub_id <> pi.hub_id;
+    END IF;
+    PERFORM hub_audit_append(p_actor,
+        CASE WHEN p_system IS NULL THEN 'authority.cleared'
+             ELSE 'authority.set' END,
+        'organization', p_org, NULL,
+        jsonb_build_object('namespace', p_namespace, 'system', p_system,
+                           'was', v_old, 'copied', v_copied,
+                           'conflicts', v_conflicts));
+    RETURN jsonb_build_object('copied', v_copied, 'conflicts', v_conflicts);
+END $$;
 
 -- Link a patient by its identifiers (system + value). A known identifier
 -- links to its patient; otherwise p_candidate becomes a new patient. Unknown
@@ -1824,6 +1905,7 @@ DECLARE
     v_serial boolean;
     v_bad boolean;
     v_any_sub boolean;          -- a live subscription before the match
+    v_mapped boolean;           -- a sender has an authority map
     v_route boolean;            -- route again under the lock (NULL: no)
     m_at timestamptz[];
     m_mid bigint[];             -- the stored (or, for a duplicate, earlier) id
@@ -1985,8 +2067,10 @@ BEGIN
            ARRAY(SELECT nextval('messages_id_seq')
                    FROM generate_series(1, n_msg)),
            EXISTS (SELECT 1 FROM subscriptions s
-                    WHERE s.deleted_at IS NULL AND s.status <> 'disabled')
-      INTO v_bad, m_mid, v_any_sub;
+                    WHERE s.deleted_at IS NULL AND s.status <> 'disabled'),
+           EXISTS (SELECT 1 FROM org_authorities a
+                    WHERE a.org_id = ANY (p_org))
+      INTO v_bad, m_mid, v_any_sub, v_mapped;
     IF v_bad THEN
         RAISE EXCEPTION 'hub_ingest_fast: unknown organization'
               USING ERRCODE = '23503', CONSTRAINT = 'messages_org_id_fkey';
@@ -2126,7 +2210,7 @@ BEGIN
 
     IF n_ev > 0 AND (false = ANY (p_eprep) OR '?' = ANY (p_eocc)
                      OR array_position(p_etype, NULL) IS NOT NULL
-                     OR p_ik IS NULL OR n_dup > 0) THEN
+                     OR p_ik IS NULL OR n_dup > 0 OR v_mapped) THEN
         -- a step below reads the bodies as jsonb (none does for the bodies
         -- store.c prepared and read whole)
         e_body := p_ebody::jsonb[];
@@ -2164,7 +2248,9 @@ BEGIN
             p_eoccb := p_eocc::timestamptz[];
         END IF;
     END IF;
-    IF n_ev > 0 AND p_ik IS NOT NULL AND n_dup = 0 THEN
+    -- the identifiers as hubd read them, unless a sender of the batch has
+    -- an authority map, which hubd does not know (hub_id_system)
+    IF n_ev > 0 AND p_ik IS NOT NULL AND n_dup = 0 AND NOT v_mapped THEN
         -- read by store.c (the event indexes hold: no duplicate left out)
         IF cardinality(p_ik) > 0 THEN
             i_first := coalesce(p_ifirst, p_ik);    -- NULL: each its own

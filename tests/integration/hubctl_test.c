@@ -464,3 +464,32 @@ Test(hubctl, quarantine_list_and_show)
     free(id);
     store_free(s);
 }
+
+/* org authority / authorities: the map is set, listed, refused in hubctl's
+ * own words, and cleared */
+Test(hubctl, org_authority_sets_lists_and_clears_a_map)
+{
+    char out[2048];
+
+    cr_assert_eq(hubctl(NULL, 0, "migrate"), 0);
+    cr_assert_eq(hubctl(NULL, 0, "org add gh --name GH --kind hospital "
+                        "--scopes ingest"), 0);
+    cr_assert_eq(hubctl(out, sizeof(out), "org authority gh MRN "
+                        "urn:oid:2.16.840.1.113883.19.5"), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "org gh: MRN is urn:oid:2.16.840.1."
+                              "113883.19.5 (0 identifiers"), "%s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), "org authorities gh"), 0);
+    cr_assert_not_null(strstr(out, "gh\tMRN\turn:oid:2.16.840.1.113883.19.5"),
+                       "%s", out);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "org authority gh MRN "
+                            "2.16.840.1", "&1"), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "an absolute URI"), "%s", out);
+    cr_assert_null(strstr(out, "store.db_error"), "%s", out);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "org authority nobody MRN "
+                            "urn:oid:1.2.3", "&1"), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "no organization has that id"), "%s", out);
+    cr_assert_eq(hubctl(NULL, 0, "org authority gh MRN"), 2, "no SYSTEM");
+    cr_assert_eq(hubctl(out, sizeof(out), "org authority gh MRN --clear"), 0);
+    cr_assert_eq(hubctl(out, sizeof(out), "org authorities --json"), 0);
+    cr_assert_not_null(strstr(out, "[]"), "%s", out);
+}

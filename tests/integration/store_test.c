@@ -443,6 +443,83 @@ Test(store, a_namespace_names_an_authority_only_inside_its_sender)
     release(res, 2);
 }
 
+/* The operator says what a sender means by its own name (F113): hospital
+ * A's namespace MRN is urn:oid:1.2.9. Identifiers A recorded under the
+ * name before are found by the URI after; A's later messages link by the
+ * URI (hub_ingest_fast reads a mapped sender's identifiers itself); a URI
+ * form that already names another patient is left there and counted;
+ * cleared, the name is A's own again. */
+Test(store, an_authority_map_links_a_senders_namespace_with_everyones)
+{
+    struct fixture f;
+    struct store_msg_result res[3];
+    char *json = NULL;
+
+    add_msg(&f, 0, "org_a", "m1", "adt.admit", "MRN", "5678");
+    add_msg(&f, 1, "org_a", "m2", "adt.admit", "MRN", "1234");
+    add_msg(&f, 2, "org_b", "m3", "adt.admit", "urn:oid:1.2.9", "1234");
+    ingest(&f, 3, res);
+    release(res, 3);
+    cr_assert_eq(qlong("SELECT count(*) FROM patients"), 3);
+
+    cr_assert_eq(store_authority_set(s, "test", "org_a", "MRN",
+                                     "urn:oid:1.2.9", &json), HUB_OK);
+    cr_assert_str_eq(json, "{\"copied\": 1, \"conflicts\": 1}");
+    free(json);
+    /* B's 5678 by the URI finds the patient A named by MRN before */
+    add_msg(&f, 0, "org_b", "m4", "adt.update", "urn:oid:1.2.9", "5678");
+    /* A's MRN now is the URI: 5678 is that patient, 9999 new by the URI */
+    add_msg(&f, 1, "org_a", "m5", "adt.update", "MRN", "5678");
+    add_msg(&f, 2, "org_a", "m6", "adt.admit", "MRN", "9999");
+    ingest(&f, 3, res);
+    release(res, 3);
+    cr_assert_eq(qlong("SELECT count(DISTINCT e.patient_hub_id) FROM events e "
+                       "JOIN messages m ON m.id = e.message_id WHERE "
+                       "m.idem_key IN ('m1', 'm4', 'm5')"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers WHERE "
+                       "system = 'urn:oid:1.2.9' AND value = '9999'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers WHERE "
+                       "value = '9999'"), 1);
+    /* the conflict: 1234 by the URI stays B's patient */
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers a JOIN "
+                       "patient_identifiers b ON a.value = b.value WHERE "
+                       "a.value = '1234' AND a.system = 'urn:oid:1.2.9' AND "
+                       "b.system = 'urn:hub:org:org_a:ns:MRN' AND "
+                       "a.hub_id <> b.hub_id"), 1);
+
+    /* refused: a URI as the name, no URI as the system, another org */
+    cr_assert_eq(store_authority_set(s, "test", "org_a", "urn:x:MRN",
+                                     "urn:oid:1.2.9", &json), HUB_EINVALID);
+    free(json);
+    cr_assert_eq(store_authority_set(s, "test", "org_a", "PLAN", "1.2.9",
+                                     &json), HUB_EINVALID);
+    free(json);
+    cr_assert_eq(store_authority_set(s, "test", "org_nobody", "MRN",
+                                     "urn:oid:1.2.9", &json), HUB_ENOTFOUND);
+    free(json);
+    cr_assert_eq(store_authority_list(s, "org_a", &json), HUB_OK);
+    cr_assert(strstr(json, "\"namespace\" : \"MRN\"") ||
+              strstr(json, "\"namespace\": \"MRN\""), "%s", json);
+    free(json);
+
+    cr_assert_eq(store_authority_set(s, "test", "org_a", "MRN", NULL, &json),
+                 HUB_OK);
+    free(json);
+    cr_assert_eq(store_authority_set(s, "test", "org_a", "MRN", NULL, &json),
+                 HUB_ENOTFOUND);
+    free(json);
+    add_msg(&f, 0, "org_a", "m7", "adt.admit", "MRN", "7777");
+    ingest(&f, 1, res);
+    release(res, 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers WHERE "
+                       "value = '7777' AND "
+                       "system = 'urn:hub:org:org_a:ns:MRN'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action IN "
+                       "('authority.set', 'authority.cleared')"), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"),
+                 1);
+}
+
 Test(store, merge_moves_the_old_identifiers_to_the_surviving_patient)
 {
     struct fixture f;
