@@ -1763,6 +1763,35 @@ static bool placeholder_number(struct slice v)
     return same || counted;
 }
 
+/* Whether CX-5 `t` names a number one authority gives a whole nation,
+ * province or programme (HL7 table 0203: JHN jurisdictional health
+ * number, NH national health plan, NI national unique individual, NNxxx
+ * national person identifier, MA Medicaid, MC Medicare), where a sender
+ * fills an unknown one with a placeholder. Inline: most CX are MR or PI. */
+ADT_ALWAYS_INLINE bool national_type(struct slice t)
+{
+    if (t.len < 2 || t.len > 5)
+        return false;
+    switch (t.p[0] | 0x20) {
+    case 'j':
+        return upper_eq(t, "JHN");
+    case 'n':
+        return upper_eq(t, "NH") || upper_eq(t, "NI") ||
+               (t.len == 5 && (t.p[1] | 0x20) == 'n');
+    case 'm':
+        return upper_eq(t, "MA") || upper_eq(t, "MC");
+    }
+    return false;
+}
+
+static size_t digit_count(struct slice v)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < v.len; k++)
+        n += v.p[k] >= '0' && v.p[k] <= '9';
+    return n;
+}
+
 /*
  * Whether the CX `rep` (of PID-3, -2 or -4: f indexes cx_field below; its
  * CX-6 was found) was out of effect when the message was sent (MSH-7):
@@ -1879,6 +1908,14 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
              * test feeds, would link strangers (common/ssn.h) */
             struct text type = part(c, &pt, 5, 0), sys;
             if (!upper_eq(type.s, "SS")) {
+                /* a national, health-card or Medicaid number (F116): a
+                 * placeholder in it is left out, as in PID-19 */
+                if (national_type(type.s) && placeholder_number(v.s) &&
+                    digit_count(v.s) >= 6) {
+                    warn(c, cx_field[f], "national number is a "
+                                         "placeholder; left out");
+                    continue;
+                }
                 sys = cx_system(c, &pt);
             } else {
                 char d[9];

@@ -1313,13 +1313,13 @@ Test(hl7_to_events, reads_pid_19_as_an_ssn_identifier_once)
 Test(hl7_to_events, carries_nhs_numbers_as_each_sender_scopes_them)
 {
     cJSON *j = event_of(MSH("ADT^A08", "2.4")
-                        "PID|1||9999999999^^^NHS^HN~9999999999^^^NHS^NH"
-                        "~999 999 9999^^^NHSNBR^NHSNMBR||Doe^Jo\rPV1|1|I\r");
+                        "PID|1||9990001234^^^NHS^HN~9990001234^^^NHS^NH"
+                        "~999 000 1234^^^NHSNBR^NHSNMBR||Doe^Jo\rPV1|1|I\r");
     const cJSON *ids = identifiers_of(j);
     cr_assert_eq(cJSON_GetArraySize(ids), 3);
-    static const char *want[3][3] = { { "9999999999", "NHS", "HN" },
-                                      { "9999999999", "NHS", "NH" },
-                                      { "999 999 9999", "NHSNBR",
+    static const char *want[3][3] = { { "9990001234", "NHS", "HN" },
+                                      { "9990001234", "NHS", "NH" },
+                                      { "999 000 1234", "NHSNBR",
                                         "NHSNMBR" } };
     for (int k = 0; k < 3; k++) {
         const cJSON *id = cJSON_GetArrayItem(ids, k);
@@ -1959,4 +1959,38 @@ Test(hl7_to_events, labels_psychiatric_diagnoses_psy)
     cr_assert_str_eq(labels_with(d, "DG1|1||F71^x^I10"), "");
     cr_assert_str_eq(labels_with(d, "DG1|1||F84.0^x^I10"), "");
     cr_assert_str_eq(labels_with(d, "DG1|1||R45.85^x^I10"), "");
+}
+
+/* A placeholder in a national, health-card or Medicaid number of PID-3
+ * (F116: one digit throughout, or counted up from 1) is left out with a
+ * warning, as PID-19's (F110): kept, it would link every patient of the
+ * sender who carries it into one. An MRN of the same digits is kept: a
+ * hospital's own counter may reach it. */
+Test(hl7_to_events, leaves_a_placeholder_out_of_a_national_number_of_pid_3)
+{
+    static const char *const pid3[] = {
+        "2222222222^AD^^^JHN", "9999999999^^^NHS^NH", "0000000^^^M^MA",
+        "123456789^^^^NI", "1111111111^^^^NNGBR", "888888^^^^MC",
+    };
+    for (size_t k = 0; k < sizeof(pid3) / sizeof(*pid3); k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), MSH("ADT^A28", "2.5")
+                 "PID|1||M1^^^H^MR~%s||D^J\rPV1|1|N\r", pid3[k]);
+        cJSON *j = event_of(msg);
+        cr_assert_eq(cJSON_GetArraySize(identifiers_of(j)), 1, "%s", pid3[k]);
+        cJSON_Delete(j);
+        cr_assert_str_eq(warnings_of(msg), "PID-3:national number is a "
+                         "placeholder; left out;", "%s", pid3[k]);
+    }
+    static const char *const kept[] = {
+        "1111111^^^H^MR", "22222^^^^JHN", "9990001234^^^NHS^NH",
+    };
+    for (size_t k = 0; k < sizeof(kept) / sizeof(*kept); k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), MSH("ADT^A28", "2.5")
+                 "PID|1||M1^^^H^MR~%s||D^J\rPV1|1|N\r", kept[k]);
+        cJSON *j = event_of(msg);
+        cr_assert_eq(cJSON_GetArraySize(identifiers_of(j)), 2, "%s", kept[k]);
+        cJSON_Delete(j);
+    }
 }
