@@ -46,9 +46,12 @@
  * no SSN) is left out and named in "warnings" by field, never by value; a
  * doubtful one (a birth date before 1880 or after MSH-7) is kept as sent
  * with a warning, and so is a message without the PV1 its trigger
- * requires (an empty encounter). An identifier of PID-2, -3 or -4 that was
- * out of effect at MSH-7 (CX-8 expiration date before it, CX-7 effective
- * date after it) is kept and marked "inactive": the linker passes it by.
+ * requires (an empty encounter), or without a field HL7 marks required
+ * among those read (PID-3 when PID-2 or PID-4 stands in, PID-5, PV1-2 of
+ * a PV1 sent): its events are the same, the warning named by the field.
+ * An identifier of PID-2, -3 or -4 that was out of effect at MSH-7 (CX-8
+ * expiration date before it, CX-7 effective date after it) is kept and
+ * marked "inactive": the linker passes it by.
  * hl7_to_events_warn gives the warnings to the ACK too (ERR segments of
  * severity W).
  */
@@ -115,9 +118,10 @@ struct ctx {
     bool merged;                /* merged_from was written */
     bool merged_kept;           /* a prior identifier was the patient's
                                    own, not written (pid_keeps) */
-    bool pid3;                  /* PID-3.1 of the first repetition is not
-                                   empty, or an id of PID-2, -3 or -4 was
-                                   written (write_identifiers) */
+    bool has_id[4];             /* PID-3, -2, -4 (write_identifiers): an
+                                   id of the field was written, or (PID-3)
+                                   CX.1 of its first repetition is not
+                                   empty; the fourth pads to one store */
     uintptr_t in;               /* m->p, and how many of its bytes start */
     uintptr_t in16_end;         /* where the bytes that start 16 readable
                                    ones end (see put_bytes), */
@@ -1871,7 +1875,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
         ssn = ssn_canon(c, ssn);
     }
 
-    c->pid3 = false;
+    memset(c->has_id, 0, sizeof(c->has_id));
     for (unsigned f = 0; f < 3; f++) {
         struct rep_iter it;
         struct raw rep;
@@ -1901,7 +1905,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
             if (v.s.len == 0)
                 continue;
             if (f == 0 && r == 0)
-                c->pid3 = true;     /* PID-3.1 of its first repetition */
+                c->has_id[0] = true;    /* PID-3.1 of its first repetition */
             /* type SS: the SSN's nine digits (one that is already nine
              * long needs nothing), or left out when the SSA never issues
              * it: the classic example's 123456789^^^USSSA^SS, copied by
@@ -1945,9 +1949,21 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                          cx_out_of_effect(c, rep, f));
             /* an id in a later repetition, after an empty first one
              * ("~123^^^H^MR", `""~...`), identifies the patient too */
-            c->pid3 = true;
+            c->has_id[f] = true;
         }
     }
+    /* PID-3 is R in every version (2.1-2.8); PID-2 and PID-4 (B from
+     * v2.3.1, W from v2.7) may stand in for it (one_event's check): the
+     * sender is told which did. With neither, one_event refuses the
+     * message. */
+    if (!c->has_id[0] && (c->has_id[1] || c->has_id[2]))
+        warn(c, "PID-3",
+             !c->has_id[2] ? "required field PID-3 patient identifier list "
+                             "is missing; PID-2 used"
+             : !c->has_id[1] ? "required field PID-3 patient identifier "
+                               "list is missing; PID-4 used"
+                             : "required field PID-3 patient identifier "
+                               "list is missing; PID-2 and PID-4 used");
     if (ssn.s.len) {
         if (n++ == 0)
             key_open(c, JW_KEY("identifiers"), '[');
@@ -2016,6 +2032,9 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
     }
     if (n)
         arr_end(c);
+    else                            /* R in every version (2.1-2.8) */
+        warn(c, "PID-5", "required field PID-5 patient name is missing; "
+                         "accepted without it");
 }
 
 /* Whether `part` (not empty) occurs in `whole`. */
@@ -2578,6 +2597,11 @@ static void write_encounter(struct ctx *c, const struct hl7_seg *pv1,
     if (pv1) {
         vals1(c, pv1, pv1_fields, 6, pv);
         pclass = pv[0];
+        /* R in every version (2.1-2.8), whatever the trigger: an A28 or
+         * A31 with no visit sends "N" (not applicable), a value */
+        if (!pclass.s.len)
+            warn(c, "PV1-2", "required field PV1-2 patient class is "
+                             "missing; accepted without it");
         cls = class_of(pclass.s);
         split_quick(c, rep_raw(c, pv1, 3, 0), &loc, ADT_PL_LAST);
         pl_read(c, &loc, &l);
@@ -2807,7 +2831,8 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
      * or -4, else PID-2.1 or PID-4.1: checked here, as the identifiers
      * read PID-3 already (the event written so far is dropped when it
      * fails) */
-    if (!c->pid3 && val1(c, pid, 2).s.len == 0 &&
+    if (!c->has_id[0] && !c->has_id[1] && !c->has_id[2] &&
+        val1(c, pid, 2).s.len == 0 &&
         val1(c, pid, 4).s.len == 0)
         return hub_err_set(err, HUB_EINVALID, "PID-3", pid->off,
                            "required field patient identifier is missing");

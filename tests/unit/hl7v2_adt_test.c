@@ -1155,6 +1155,123 @@ Test(hl7_to_events, warns_of_a_missing_pv1_where_the_trigger_requires_it)
     cr_assert_str_eq(warnings_of(MSH("ADT^A01", "2.5") PID "PV1|1|I\r"), "");
 }
 
+/* F117: a field HL7 marks required among those the hub reads (PID-3,
+ * PID-5, PV1-2: R in v2.3, v2.5.1 and v2.8) that is missing is a warning
+ * naming the field and what was done, never a refusal: the event is the
+ * one the message gave before, with the warning beside it. PV1-2 is
+ * required in every PV1 sent (an A28 or A31 without a visit sends "N",
+ * a value); PID-3 may be stood in for by PID-2 or PID-4 (B from v2.3.1,
+ * W from v2.7), and the warning says which; the HL7 null "" is no value. */
+#define W_PV1_2 "PV1-2:required field PV1-2 patient class is missing; " \
+                "accepted without it;"
+#define W_PID_5 "PID-5:required field PID-5 patient name is missing; " \
+                "accepted without it;"
+#define W_PID_3(by) "PID-3:required field PID-3 patient identifier list " \
+                    "is missing; " by " used;"
+
+Test(hl7_to_events, warns_of_each_missing_required_field_it_reads)
+{
+    static const struct {
+        const char *msg, *want;
+    } t[] = {
+        /* complete: nothing to say */
+        { MSH("ADT^A01", "2.5") PID "PV1|1|I\r", "" },
+        { MSH("ADT^A28", "2.5") PID "PV1|1|N\r", "" },
+        { MSH("ADT^A01", "2.8") "PID|1|X1^^^FAC|MRN1^^^FAC^MR|A1^^^FAC|"
+          "Doe^Jo\rPV1|1|E\r", "" },
+        /* PV1-2 */
+        { MSH("ADT^A01", "2.5") PID "PV1|1||W^101\r", W_PV1_2 },
+        { MSH("ADT^A01", "2.3") PID "PV1|1|\"\"|W^101\r", W_PV1_2 },
+        { MSH("ADT^A01", "2.5") PID "PV1\r", W_PV1_2 },
+        { MSH("ADT^A31", "2.5") PID "PV1|1|^Inpatient\r", W_PV1_2 },
+        { MSH("ADT^A40", "2.5") PID "MRG|OLD1^^^FAC^MR\rPV1|1\r", W_PV1_2 },
+        /* PID-5 */
+        { MSH("ADT^A01", "2.5") "PID|1||MRN1^^^FAC^MR\rPV1|1|I\r", W_PID_5 },
+        { MSH("ADT^A01", "2.5") "PID|1||MRN1^^^FAC^MR||\"\"\rPV1|1|I\r",
+          W_PID_5 },
+        { MSH("ADT^A01", "2.5") "PID|1||MRN1^^^FAC^MR||^^^^DR~\rPV1|1|I\r",
+          W_PID_5 },
+        { MSH("ADT^A01", "2.5") "PID|1||MRN1^^^FAC^MR||~^Jo\rPV1|1|I\r", "" },
+        /* PID-3, and which field stood in */
+        { MSH("ADT^A04", "2.8") "PID|1|X1^^^FAC|||Doe^Jo\rPV1|1|O\r",
+          W_PID_3("PID-2") },
+        { MSH("ADT^A04", "2.5") "PID|1|||A1^^^FAC|Doe^Jo\rPV1|1|O\r",
+          W_PID_3("PID-4") },
+        { MSH("ADT^A04", "2.4") "PID|1|X1^^^FAC||A1^^^FAC|Doe^Jo\rPV1|1|O\r",
+          W_PID_3("PID-2 and PID-4") },
+        { MSH("ADT^A04", "2.4") "PID|1|X1^^^FAC||X1^^^FAC|Doe^Jo\r"
+          "PV1|1|O\r", W_PID_3("PID-2") },
+        { MSH("ADT^A04", "2.5") "PID|1|X1^^^FAC|^^^FAC^MR~\"\"||Doe^Jo\r"
+          "PV1|1|O\r", W_PID_3("PID-2") },
+        { MSH("ADT^A04", "2.5") "PID|1|X1^^^FAC|~MRN2^^^FAC^MR||Doe^Jo\r"
+          "PV1|1|O\r", "" },
+        /* all three, in the order read; with the PV1 missing too */
+        { MSH("ADT^A04", "2.8") "PID|1|X1\rPV1|1\r",
+          W_PID_3("PID-2") W_PID_5 W_PV1_2 },
+        { MSH("ADT^A01", "2.5") "PID|1|X1\r",
+          W_PID_3("PID-2") W_PID_5 "PV1:required segment PV1 is missing;" },
+    };
+    for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
+        cr_expect_str_eq(warnings_of(t[k].msg), t[k].want, "%zu", k);
+
+    /* the events are those the message gave: no class, the stand-in's id
+     * (PID-2 first, then PID-4), no names; the warnings ride beside */
+    cJSON *j = event_of(MSH("ADT^A04", "2.4")
+                        "PID|1|X1^^^FAC||A1^^^FAC\rPV1|1||W^101\r");
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "patient");
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(p, "identifiers");
+    cr_assert_eq(cJSON_GetArraySize(ids), 2);
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ids, 0), "value", NULL), "X1");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ids, 1), "value", NULL), "A1");
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(p, "names"));
+    const cJSON *enc = cJSON_GetObjectItemCaseSensitive(j, "encounter");
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(enc, "patient_class"));
+    cr_assert_str_eq(str_at(enc, "location", "point_of_care"), "W");
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(j, "warnings");
+    cr_assert_eq(cJSON_GetArraySize(w), 3);
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(w, 0), "field", NULL),
+                     "PID-3");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(w, 2), "field", NULL),
+                     "PV1-2");
+    cJSON_Delete(j);
+
+    /* still refused with no identifier at all */
+    struct canon_list l;
+    struct hub_err err;
+    cr_assert_eq(run(MSH("ADT^A01", "2.5") "PID|1||||Doe^Jo\rPV1|1|I\r", &l,
+                     &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "PID-3");
+}
+
+/* The sender hears of each in its ACK: an ERR of severity W at the field,
+ * HL7 table 0357 code 101. */
+Test(hl7_to_events, acks_a_missing_required_field_as_a_warning)
+{
+    const char *msg = "MSH|^~\\&|A|B|C|D|2026||ADT^A01|M1|P|2.5\r"
+                      "PID|1|X1^^^F|||D^J\rPV1|1||W^1\r";
+    struct hl7_msg *m;
+    struct canon_list l = { 0 };
+    struct hl7_warnings w;
+    struct hub_err err = { 0 };
+    struct slice ack;
+    cr_assert_eq(hl7_parse(&A, msg, strlen(msg), &m, &err), HUB_OK);
+    cr_assert_eq(hl7_to_events_warn(&A, m, &l, &w, &err), HUB_OK);
+    cr_assert_eq(l.n, 1);
+    cr_assert_eq(hl7_ack_warn(&A, m, "AA", NULL, &w, "K", "2026", &ack),
+                 HUB_OK);
+    const char *want =
+        "MSH|^~\\&|C|D|A|B|2026||ACK^A01^ACK|K|P|2.5\r"
+        "MSA|AA|M1\r"
+        "ERR||PID^1^3|101^Required field missing^HL70357|W||||"
+        "required field PID-3 patient identifier list is missing; PID-2 "
+        "used\r"
+        "ERR||PV1^1^2|101^Required field missing^HL70357|W||||"
+        "required field PV1-2 patient class is missing; accepted without "
+        "it\r";
+    cr_assert(ack.len == strlen(want) && memcmp(ack.p, want, ack.len) == 0,
+              "got %.*s", (int)ack.len, ack.p);
+}
+
 /* PID-7 before 1880, or after the message was sent (MSH-7, to the
  * precision both have), is kept as sent with a warning that names the
  * field and the reason only. */
@@ -1384,7 +1501,7 @@ Test(hl7_to_events, marks_an_identifier_out_of_effect_at_the_message_time)
     /* PID-2 and PID-4 the same way; a date that is not one is named */
     const char *msg = MSH("ADT^A08", "2.5")
         "PID|1|E1^^^F^PI^^^20251231|X1^^^F^MR^^^20261301|A1^^^F^PI^^20270101"
-        "||Doe^Jo\rPV1|1|I\r";
+        "|Doe^Jo\rPV1|1|I\r";
     cJSON *j = event_of(msg);
     const cJSON *ids = identifiers_of(j);
     cr_assert_eq(cJSON_GetArraySize(ids), 3);

@@ -955,7 +955,8 @@ Test(hl7_ack, carries_each_warning_as_an_err_segment_beside_aa)
         "required segment PV1 is missing\r";
     assert_slice(ack, want);
 
-    /* v2.3: ERR-1, no severity field; MSA-3 stays empty */
+    /* v2.3: ERR-1, no severity field; MSA-3 stays empty (no name and no
+     * PV1: two required elements missing, each its ERR) */
     m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A01|M2|P|2.3\r"
                  "PID|1||M1^^^F^MR\r");
     cr_assert_eq(hl7_to_events_warn(&A, m, &l, &w, &err), HUB_OK);
@@ -963,6 +964,7 @@ Test(hl7_ack, carries_each_warning_as_an_err_segment_beside_aa)
                  HUB_OK);
     assert_slice(ack, "MSH|^~\\&|C|D|A|B|2026||ACK^A01|K|P|2.3\r"
                       "MSA|AA|M2\r"
+                      "ERR|PID^1^5^101&Required field missing&HL70357\r"
                       "ERR|PV1^1^^101&Required field missing&HL70357\r");
 
     /* none: the ACK hl7_ack makes */
