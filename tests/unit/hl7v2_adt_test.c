@@ -750,6 +750,19 @@ Test(hl7_to_events, refuses_a_merge_that_names_no_prior_identifier)
                      &err), HUB_OK);
 }
 
+/* The identifiers of `ids`, "value|system" joined by ';', into out. */
+static void ids_joined(const cJSON *ids, char *out, size_t size)
+{
+    const cJSON *id;
+    out[0] = 0;
+    cJSON_ArrayForEach(id, ids) {
+        const char *sys = str_at(id, "system", NULL);
+        size_t n = strlen(out);
+        snprintf(out + n, size - n, "%s|%s;", str_at(id, "value", NULL),
+                 sys ? sys : "");
+    }
+}
+
 /* The values of merged_from, "value|system" joined by ';'. */
 static const char *merged_from_of(const char *msg)
 {
@@ -757,14 +770,7 @@ static const char *merged_from_of(const char *msg)
     cJSON *j = event_of(msg);
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(j, "patient"), "merged_from");
-    out[0] = 0;
-    const cJSON *id;
-    cJSON_ArrayForEach(id, m) {
-        const char *sys = str_at(id, "system", NULL);
-        size_t n = strlen(out);
-        snprintf(out + n, sizeof(out) - n, "%s|%s;",
-                 str_at(id, "value", NULL), sys ? sys : "");
-    }
+    ids_joined(m, out, sizeof(out));
     cJSON_Delete(j);
     return out;
 }
@@ -1989,23 +1995,17 @@ static const char *systems_of(const char *pid3)
     snprintf(msg, sizeof(msg), MSH("ADT^A28", "2.5") "PID|1||%s||D^J\r"
              "PV1|1|N\r", pid3);
     cJSON *j = event_of(msg);
-    out[0] = 0;
-    const cJSON *id;
-    cJSON_ArrayForEach(id, identifiers_of(j)) {
-        const char *sys = str_at(id, "system", NULL);
-        size_t n = strlen(out);
-        snprintf(out + n, sizeof(out) - n, "%s|%s;",
-                 str_at(id, "value", NULL), sys ? sys : "");
-    }
+    ids_joined(identifiers_of(j), out, sizeof(out));
     cJSON_Delete(j);
     return out;
 }
 
 /* CX-4: a universal id (HD-2) names the authority for everyone, so it is
  * the system: an ISO OID as urn:oid: (as C-CDA and FHIR write it), a
- * UUID as urn:uuid: in lower case (as C-CDA writes it), a URI as it is. A namespace alone is the sender's
- * own name (the hub scopes it by the sender). One authority sent as its
- * OID alone or as namespace and OID is one system (F113). */
+ * UUID as urn:uuid: in lower case (as C-CDA writes it), a URI as it is.
+ * A namespace alone is the sender's own name (the hub scopes it by the
+ * sender). One authority sent as its OID alone or as namespace and OID
+ * is one system (F113). */
 Test(hl7_to_events, an_assigning_authoritys_universal_id_is_its_system)
 {
     cr_assert_str_eq(systems_of("A1^^^HOSP^MR"), "A1|HOSP;");
