@@ -502,6 +502,21 @@ Test(store, an_authority_map_links_a_senders_namespace_with_everyones)
               strstr(json, "\"namespace\": \"MRN\""), "%s", json);
     free(json);
 
+    /* a merge from A (the serial path, hub_link_patient and
+     * hub_merge_patient) reads the map too: MRN 9999 absorbs MRN 5678 */
+    char merge[512];
+    snprintf(merge, sizeof(merge),
+             "{\"type\":\"adt.merge\",\"patient\":{\"identifiers\":"
+             "[{\"value\":\"9999\",\"system\":\"MRN\"}],"
+             "\"merged_from\":[{\"value\":\"5678\",\"system\":\"MRN\"}]}}");
+    add_msg(&f, 0, "org_a", "m8", "adt.merge", "MRN", "9999");
+    f.ev[0].json = slice_from_cstr(merge);
+    ingest(&f, 1, res);
+    release(res, 1);
+    cr_assert_eq(qlong("SELECT count(DISTINCT hub_id) FROM patient_identifiers "
+                       "WHERE system = 'urn:oid:1.2.9' AND value IN "
+                       "('5678', '9999')"), 1, "merged by the URI");
+
     cr_assert_eq(store_authority_set(s, "test", "org_a", "MRN", NULL, &json),
                  HUB_OK);
     free(json);
