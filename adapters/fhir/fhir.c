@@ -27,7 +27,7 @@
 
 static void path_append(struct fx *x, const char *s)
 {
-    /* truncates: a path is for people, 127 bytes say enough */
+    /* truncates: a path is for people, FX_PATH_MAX - 1 bytes say enough */
     size_t room = sizeof(x->path) - 1 - x->plen;
     size_t n = strlen(s);
     if (n > room)
@@ -64,6 +64,18 @@ void fx_pop(struct fx *x, size_t old)
 {
     x->plen = old;
     x->path[old] = '\0';
+}
+
+void fx_path_save(const struct fx *x, struct fx_saved_path *s)
+{
+    memcpy(s->p, x->path, x->plen + 1);
+    s->n = x->plen;
+}
+
+void fx_path_restore(struct fx *x, const struct fx_saved_path *s)
+{
+    memcpy(x->path, s->p, s->n + 1);
+    x->plen = s->n;
 }
 
 /* The resource type as the sender's feedback may name it: a type of FHIR R4
@@ -110,7 +122,7 @@ void fx_at_entry(struct fx *x, const struct fx_entry *e)
 
 int fx_fail(struct fx *x, int code, const char *what)
 {
-    return hub_err_set(x->err, code, x->path, 0, what);
+    return hub_err_set_in(x->err, x->a, code, x->path, 0, what);
 }
 
 void fx_warn(struct fx *x, const char *key, const char *what)
@@ -1018,9 +1030,8 @@ static int write_patient_resource(struct fx *x, struct jw *w,
     size_t n, i;
     int rc;
     bool ids = false;
-    size_t saved = x->plen;
-    char save[sizeof(x->path)];
-    memcpy(save, x->path, sizeof(save));
+    struct fx_saved_path save;
+    fx_path_save(x, &save);
     if (contained >= 0) {
         fx_key(x, "contained");
         fx_idx(x, (size_t)contained);
@@ -1158,8 +1169,7 @@ static int write_patient_resource(struct fx *x, struct jw *w,
         jw_bool(w, true);
         jw_kv_cstr(w, "deceased_at", dec_at);
     }
-    memcpy(x->path, save, sizeof(save));
-    x->plen = saved;
+    fx_path_restore(x, &save);
     return HUB_OK;
 }
 
@@ -1821,21 +1831,23 @@ static void write_issue(struct jw *w, struct arena *a, const struct hub_err *e,
     jw_kv_cstr(w, "code", e->code == HUB_OK ? "business-rule"
                                             : issue_code(e->code));
     jw_kv_cstr(w, "diagnostics", e->what ? e->what : hub_strerror(e->code));
-    if (e->field[0] && strcmp(e->field, "$") != 0) {
-        char buf[sizeof(e->field) + 64];
+    const char *field = hub_err_field(e);   /* whole, however deep */
+    if (field[0] && strcmp(field, "$") != 0) {
         const char *prefix = "";
-        if (strncmp(e->field, "entry[", 6) == 0)
+        if (strncmp(field, "entry[", 6) == 0)
             prefix = "Bundle.";
-        else if (resource_type && strncmp(e->field, resource_type,
+        else if (resource_type && strncmp(field, resource_type,
                                           strlen(resource_type)) != 0)
             prefix = resource_type;
-        snprintf(buf, sizeof(buf), "%s%s%s", prefix,
-                 (prefix[0] && prefix[strlen(prefix) - 1] != '.') ? "." : "",
-                 e->field);
+        size_t pl = strlen(prefix), fl = strlen(field);
+        bool dot = pl && prefix[pl - 1] != '.';
+        char *buf = arena_alloc(a, pl + dot + fl + 1);
+        memcpy(buf, prefix, pl);
+        buf[pl] = '.';
+        memcpy(buf + pl + dot, field, fl + 1);
         jw_key(w, "expression");
         jw_arr_begin(w);
-        jw_str(w, (struct slice){ arena_strndup(a, buf, strlen(buf)),
-                                  strlen(buf) });
+        jw_str(w, (struct slice){ buf, pl + dot + fl });
         jw_arr_end(w);
     }
     jw_obj_end(w);
@@ -1875,8 +1887,8 @@ int fhir_result_outcome(struct arena *a, const struct fhir_result *res,
         }
         for (size_t k = 0; k < r->n_warnings; k++) {
             struct hub_err e = { .code = HUB_OK, .what = r->warnings[k].what };
-            hub_err_set(&e, HUB_OK, r->warnings[k].field, 0,
-                        r->warnings[k].what);
+            hub_err_set_in(&e, a, HUB_OK, r->warnings[k].field, 0,
+                           r->warnings[k].what);
             write_issue(&w, a, &e, res->bundle_type ? NULL
                                                     : res->resource_type);
             issues++;

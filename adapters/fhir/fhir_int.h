@@ -45,12 +45,18 @@ struct fx_warn {
     const char *what;           /* static */
 };
 
+/* A refusal's or warning's place: a JSON path as deep as a Bundle's nested
+ * QuestionnaireResponse items go, with room to spare (hub_err.field holds
+ * 127 bytes; a longer place is kept whole in long_field) */
+#define FX_PATH_MAX 512
+
 struct fx {
     struct arena *a;
     const struct dict *d;
     struct hub_err *err;
     struct canon_list *out;
-    char path[128];
+    char path[FX_PATH_MAX];     /* where the reading is; cut (never
+                                   overrun) past FX_PATH_MAX - 1 bytes */
     size_t plen;
     bool bundle;
     bool batch;
@@ -80,6 +86,14 @@ struct fx {
 };
 
 /* ---- paths and errors ---- */
+/* The path set aside while another entry's resource is read, and back */
+struct fx_saved_path {
+    char p[FX_PATH_MAX];
+    size_t n;
+};
+void fx_path_save(const struct fx *x, struct fx_saved_path *s);
+void fx_path_restore(struct fx *x, const struct fx_saved_path *s);
+
 size_t fx_key(struct fx *x, const char *k);     /* ".k"; returns old length */
 size_t fx_idx(struct fx *x, size_t i);          /* "[i]" */
 void fx_pop(struct fx *x, size_t old);

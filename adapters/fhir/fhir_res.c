@@ -819,11 +819,10 @@ static int put_procedure(struct fx *x, struct jw *w, struct fx_entry *pe,
     const char *st, *dom, *at, *ps, *pend, *actor = NULL, *behalf = NULL;
     struct fx_code reason;
     size_t np;
-    char save[sizeof(x->path)];
-    size_t saved = x->plen;
+    struct fx_saved_path save;
     int rc;
 
-    memcpy(save, x->path, sizeof(save));
+    fx_path_save(x, &save);
     fx_at_entry(x, pe);
     if ((rc = fx_enum(x, o, "status", true, EVENT_STATUS, &st)) ||
         (rc = fx_domain_of(x, o, "category", &dom)))
@@ -863,8 +862,7 @@ static int put_procedure(struct fx *x, struct jw *w, struct fx_entry *pe,
         *domain = dom;
     if (when)
         *when = at ? at : ps;
-    memcpy(x->path, save, sizeof(save));
-    x->plen = saved;
+    fx_path_restore(x, &save);
     return HUB_OK;
 }
 
@@ -1180,16 +1178,14 @@ static int supporting_refs(struct fx *x, struct jw *w, const struct fx_entry *sr
     bool open = false;
     int rc;
     if (sr) {
-        struct { char p[128]; size_t n; } sp;
-        memcpy(sp.p, x->path, sizeof(sp.p));
-        sp.n = x->plen;
+        struct fx_saved_path sp;
+        fx_path_save(x, &sp);
         fx_at_entry(x, sr);
         rc = refs_once(x, w, sr->res, "supportingInfo", NULL,
                        "supporting_info", &open, seen, &nseen, 32);
         if (rc)
             return rc;
-        memcpy(x->path, sp.p, sizeof(sp.p));
-        x->plen = sp.n;
+        fx_path_restore(x, &sp);
     }
     if ((rc = refs_once(x, w, task->res, "input", "valueReference",
                         "supporting_info", &open, seen, &nseen, 32)))
@@ -1265,14 +1261,12 @@ int fx_task(struct fx *x, struct fx_entry *e)
     jw_kv_cstr(&w, "intent", intent);
     if (fe && strcmp(fe->type, "ServiceRequest") == 0) {
         /* the focus is in this message: take domain and service from it */
-        struct saved { char p[128]; size_t n; } sp;
-        memcpy(sp.p, x->path, sizeof(sp.p));
-        sp.n = x->plen;
+        struct fx_saved_path sp;
+        fx_path_save(x, &sp);
         fx_at_entry(x, fe);
         if ((rc = referral_from_sr(x, &w, fe->res, false, NULL, &orgs)))
             return rc;
-        memcpy(x->path, sp.p, sizeof(sp.p));
-        x->plen = sp.n;
+        fx_path_restore(x, &sp);
     }
     if (!fe || !cJSON_GetObjectItemCaseSensitive(fe->res, "requester")) {
         if ((rc = put_ref(x, &w, o, "requester", "requester", &req)))

@@ -308,21 +308,6 @@ static const char *const OBS_STATUS[] = { "registered", "preliminary",
     "final", "amended", "corrected", "cancelled", "entered-in-error",
     "unknown", NULL };
 
-/* Switch the path to another entry's resource, and back. */
-struct saved_path {
-    char p[128];
-    size_t n;
-};
-static void path_save(struct fx *x, struct saved_path *s)
-{
-    memcpy(s->p, x->path, sizeof(s->p));
-    s->n = x->plen;
-}
-static void path_restore(struct fx *x, const struct saved_path *s)
-{
-    memcpy(x->path, s->p, sizeof(s->p));
-    x->plen = s->n;
-}
 
 /* The instrument an Observation.code names in any of its codings: SHIN-NY
  * sends LOINC 100698-0 (a report document code) beside NYSAHCHRSN. */
@@ -402,8 +387,8 @@ static int obs_members(struct fx *x, const cJSON *o, const char *code,
             continue;
         }
         me->seen = x->gen;
-        struct saved_path sp;
-        path_save(x, &sp);
+        struct fx_saved_path sp;
+        fx_path_save(x, &sp);
         fx_at_entry(x, me);
         struct fx_code mc;
         if ((rc = fx_cc(x, me->res, "code", LOINC, &mc)))
@@ -416,7 +401,7 @@ static int obs_members(struct fx *x, const cJSON *o, const char *code,
         }
         if (rc)
             return rc;
-        path_restore(x, &sp);
+        fx_path_restore(x, &sp);
         fx_pop(x, o2);
     }
     fx_pop(x, old);

@@ -3029,3 +3029,44 @@ Test(fhir, phones_of_a_contact_that_is_the_patient_are_the_patients)
                          "case %zu", i);
     }
 }
+
+/* A refusal deep in a QuestionnaireResponse names its whole place (the
+ * path was cut at 127 bytes: "...item[10].an"), in the error and in the
+ * OperationOutcome's expression. */
+Test(fhir, a_refusal_deep_in_nested_items_names_its_whole_place)
+{
+    char j[16384], want[1024];
+    size_t n = 0;
+    n += (size_t)snprintf(j + n, sizeof(j) - n,
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[{"
+        "\"fullUrl\":\"urn:uuid:11111111-1111-1111-1111-111111111111\","
+        "\"resource\":{\"resourceType\":\"QuestionnaireResponse\","
+        "\"status\":\"completed\",\"subject\":{\"reference\":\"Patient/p1\"},"
+        "\"authored\":\"2026-01-01T00:00:00Z\",\"item\":[");
+    strcpy(want, "entry[0].resource.item[0]");
+    for (int d = 0; d < 11; d++) {
+        n += (size_t)snprintf(j + n, sizeof(j) - n, "{\"linkId\":\"g\","
+                              "\"item\":[");
+        for (int k = 0; k < 10; k++)
+            n += (size_t)snprintf(j + n, sizeof(j) - n, "{\"linkId\":\"p\"},");
+        strcat(want, ".item[10]");
+    }
+    n += (size_t)snprintf(j + n, sizeof(j) - n, "{\"linkId\":\"q\",\"answer\":"
+                          "[{\"valueCoding\":\"oops\"}]}");
+    for (int d = 0; d < 11; d++)
+        n += (size_t)snprintf(j + n, sizeof(j) - n, "]}");
+    n += (size_t)snprintf(j + n, sizeof(j) - n, "]}}]}");
+    cr_assert_lt(n, sizeof(j) - 1);
+    strcat(want, ".answer[0].valueCoding");
+    cr_assert_gt(strlen(want), 127);
+
+    struct hub_err err;
+    struct canon_list out;
+    struct slice oo;
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_EINVALID);
+    cr_assert_str_eq(hub_err_field(&err), want);
+    cr_assert_eq(fhir_operation_outcome(&A, &err, "Bundle", &oo), HUB_OK);
+    char expr[1100];
+    snprintf(expr, sizeof(expr), "\"Bundle.%s\"", want);
+    cr_assert_not_null(strstr(oo.p, expr), "%s", oo.p);
+}
