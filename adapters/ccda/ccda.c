@@ -32,6 +32,7 @@
 #define MAX_ACTIVITIES 500      /* activities of one care plan */
 #define MAX_LOOSE 200           /* loose screening items per document */
 #define MAX_KNOWN 64            /* concerns indexed for Entry References */
+#define MAX_OUTCOMES 64         /* outcome observations indexed by goal */
 #define MAX_SKIPPED 8           /* non-LOINC components warned of, a scale */
 
 /* template ids (C-CDA R2.1; 2.16.840.1.113883.10.20.22 unless noted) */
@@ -52,6 +53,8 @@
 #define T_TOBACCO_USE "2.16.840.1.113883.10.20.22.4.85"
 #define T_GOAL_OBS "2.16.840.1.113883.10.20.22.4.121"
 #define T_ENTRY_REFERENCE "2.16.840.1.113883.10.20.22.4.122"
+#define T_OUTCOME_OBS "2.16.840.1.113883.10.20.22.4.144"
+#define T_PROGRESS_GOAL "2.16.840.1.113883.10.20.22.4.110"
 #define T_INTERVENTION "2.16.840.1.113883.10.20.22.4.131"
 #define T_HEALTH_CONCERN "2.16.840.1.113883.10.20.22.4.132"
 #define T_RISK_CONCERN "2.16.840.1.113883.10.20.22.4.136"
@@ -96,6 +99,11 @@ struct known {
     const char *domain;
 };
 
+struct outcome {
+    const char *goal_id;            /* the goal it evaluates (II string) */
+    const char *status;             /* FHIR goal-achievement code */
+};
+
 struct loose {
     const struct ccda_node *obs;
     const struct dict_instrument *inst;
@@ -134,6 +142,8 @@ struct doc {
     size_t n_loose;
     struct known known[MAX_KNOWN];
     size_t n_known;
+    struct outcome outcomes[MAX_OUTCOMES];
+    size_t n_outcomes;
     /* the components of the scale being read that are no items (F91) */
     const struct ccda_node *skipped[MAX_SKIPPED];
     size_t n_skipped;
@@ -462,6 +472,60 @@ static void index_concerns(struct doc *dc, const struct ccda_node *sec,
     }
     CCDA_FOREACH(comp, sec, "component")
         index_concerns(dc, ccda_child(comp, "section"), depth + 1);
+}
+
+/* C-CDA Progress Toward Goal (4.110) value, SNOMED CT, to FHIR
+ * goal-achievement; NULL for another (no code of the FHIR set is guessed) */
+static const char *achievement_of(const struct ccda_node *v)
+{
+    const char *c = ccda_attr(v, "code");
+
+    if (c == NULL || !dict_is_snomed(slice_from_cstr(
+                         ccda_attr(v, "codeSystem") ? ccda_attr(v, "codeSystem")
+                                                    : "")))
+        return NULL;
+    if (strcmp(c, "390802008") == 0)        /* Goal achieved */
+        return "achieved";
+    if (strcmp(c, "390801001") == 0)        /* Goal not achieved */
+        return "not-achieved";
+    return NULL;
+}
+
+/* F97: Outcome Observations (4.144) of a Care Plan's Outcomes section say
+ * how far each goal got: GEVL names the goal (an Entry Reference or the
+ * goal itself), SPRT a Progress Toward Goal observation. Read before the
+ * goals are, wherever the section stands; a later outcome of the same goal
+ * overrides an earlier one (document order). */
+static void index_outcomes(struct doc *dc, const struct ccda_node *sec,
+                           int depth)
+{
+    if (depth > MAX_SECTION_NEST)
+        return;
+    CCDA_FOREACH(en, sec, "entry") {
+        const struct ccda_node *o = ccda_first_elem(en);
+        const char *goal = NULL, *status = NULL;
+        if (!ccda_is(o, "observation") || !ccda_has_template(o, T_OUTCOME_OBS))
+            continue;
+        CCDA_FOREACH(er, o, "entryRelationship") {
+            const struct ccda_node *c = ccda_first_elem(er);
+            if (ccda_attr_eq(er, "typeCode", "GEVL") && goal == NULL)
+                goal = ccda_ii_string(dc->a, ccda_child(c, "id"));
+            else if (ccda_attr_eq(er, "typeCode", "SPRT") &&
+                     ccda_has_template(c, T_PROGRESS_GOAL) && status == NULL)
+                status = achievement_of(ccda_child(c, "value"));
+        }
+        if (goal == NULL || status == NULL)
+            continue;
+        size_t i = 0;
+        while (i < dc->n_outcomes && strcmp(dc->outcomes[i].goal_id, goal))
+            i++;
+        if (i < dc->n_outcomes)
+            dc->outcomes[i].status = status;
+        else if (dc->n_outcomes < MAX_OUTCOMES)
+            dc->outcomes[dc->n_outcomes++] = (struct outcome){ goal, status };
+    }
+    CCDA_FOREACH(comp, sec, "component")
+        index_outcomes(dc, ccda_child(comp, "section"), depth + 1);
 }
 
 /* ---- events -------------------------------------------------------------- */
@@ -1599,10 +1663,14 @@ static int do_goal(struct doc *dc, const struct ccda_node *obs)
 
     if (dc->care_plan)
         push_node(dc->a, &dc->goals, &dc->n_goals, obs, MAX_ACTIVITIES);
+    const char *gid = ccda_ii_string(dc->a, ccda_child(obs, "id"));
     ev_begin(dc, &e, "goal.updated", NULL, "goal");
-    jw_kv_cstr(&e.w, "id", ccda_ii_string(dc->a, ccda_child(obs, "id")));
+    jw_kv_cstr(&e.w, "id", gid);
     jw_kv_cstr(&e.w, "lifecycle_status",
                goal_status(ccda_attr(ccda_child(obs, "statusCode"), "code")));
+    for (size_t i = 0; gid && i < dc->n_outcomes; i++)
+        if (strcmp(dc->outcomes[i].goal_id, gid) == 0)
+            jw_kv_cstr(&e.w, "achievement_status", dc->outcomes[i].status);
     /* C-CDA Goal Observation: code = what is measured, value = the target
      * (a coded state such as "Housing adequate", or a quantity), or the
      * goal in words (xsi:type ST: "Need to gain more energy", code
@@ -2061,6 +2129,7 @@ static int read_body(struct doc *dc)
     CCDA_FOREACH(comp, body, "component") {
         const struct ccda_node *sec = ccda_child(comp, "section");
         index_concerns(dc, sec, 0);
+        index_outcomes(dc, sec, 0);
         /* DS4P: the Privacy Markings section labels the whole document,
          * wherever it stands (F96) */
         if (sec && ccda_has_template(sec, T_PRIVACY_MARKINGS_SEC))

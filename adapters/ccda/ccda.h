@@ -69,7 +69,10 @@
  *   Goals section (2.60 / 61146-7): every Goal Observation (4.121) ->
  *     goal.updated; domain from a Z-coded reason, or from the concern an
  *     Entry Reference (4.122) points to; addresses = those reasons' ids;
- *     a goal in words (value ST) has them as its description.
+ *     a goal in words (value ST) has them as its description; an Outcome
+ *     Observation (4.144, Outcomes section) that evaluates it (GEVL) with a
+ *     Progress Toward Goal of "Goal achieved" / "Goal not achieved" gives
+ *     achievement_status achieved / not-achieved.
  *   Plan of Treatment (2.10 / 18776-5) and Interventions (21.2.3 / 62387-6):
  *     a Planned Procedure, Act or Encounter in request mood (moodCode RQO) is
  *     an order for service -> referral.created (status from statusCode,

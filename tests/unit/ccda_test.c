@@ -2135,3 +2135,57 @@ Test(ccda_entries, ds4p_section_and_entry_labels_reach_their_events,
     cr_expect_null(cJSON_GetObjectItem(ev, "sensitivity"));
     cJSON_Delete(ev);
 }
+
+/* F97: a Care Plan's Outcomes section (Outcome Observation 4.144, GEVL to
+ * the goal, SPRT to a Progress Toward Goal 4.110 "Goal achieved" or "Goal
+ * not achieved") was not read: the goal went out with no achievement
+ * status although the document said it was reached. Outcomes after the
+ * goals count (the ONC Amrita Care Plan puts them there). */
+Test(ccda_entries, an_outcome_gives_its_goal_an_achievement_status,
+     .init = setup, .fini = teardown)
+{
+    static const char doc_fmt[] =
+        HEAD "<component><structuredBody><component><section>" GOALS_SEC
+        GOAL_ENTRY("<code code=\"29463-7\" "
+                   "codeSystem=\"2.16.840.1.113883.6.1\"/>", "", "")
+        "</section></component><component><section>"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.61\"/>"
+        "<code code=\"11383-7\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.144\"/>"
+        "<id root=\"1.2.34\" extension=\"1\"/>"
+        "<entryRelationship typeCode=\"GEVL\"><act classCode=\"ACT\" "
+        "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.10.20.22.4.122\"/>"
+        "<id root=\"1.2.9\" extension=\"%s\"/><code nullFlavor=\"NP\"/></act>"
+        "</entryRelationship><entryRelationship typeCode=\"SPRT\" "
+        "inversionInd=\"true\"><observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.110\"/>"
+        "<code code=\"ASSERTION\" codeSystem=\"2.16.840.1.113883.5.4\"/>"
+        "<value xsi:type=\"CD\" code=\"%s\" "
+        "codeSystem=\"2.16.840.1.113883.6.96\"/></observation>"
+        "</entryRelationship></observation></entry></section></component>"
+        "</structuredBody></component></ClinicalDocument>";
+    static const struct {
+        const char *goal, *code, *want;
+    } c[] = {
+        { "G1", "390802008", "achieved" },
+        { "G1", "390801001", "not-achieved" },
+        { "G2", "390802008", NULL },        /* another goal's outcome */
+        { "G1", "385633008", NULL },        /* a code of no known meaning */
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc), doc_fmt, c[i].goal, c[i].code);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        const char *got = cJSON_GetStringValue(cJSON_GetObjectItem(
+            cJSON_GetObjectItem(ev, "goal"), "achievement_status"));
+        if (c[i].want)
+            cr_expect(got && strcmp(got, c[i].want) == 0, "case %zu: %s", i,
+                      got ? got : "none");
+        else
+            cr_expect_null(got, "case %zu", i);
+        cJSON_Delete(ev);
+    }
+}
