@@ -32,6 +32,7 @@
 #define MAX_ACTIVITIES 500      /* activities of one care plan */
 #define MAX_LOOSE 200           /* loose screening items per document */
 #define MAX_KNOWN 64            /* concerns indexed for Entry References */
+#define MAX_OUTCOMES 64         /* outcome observations indexed by goal */
 #define MAX_SKIPPED 8           /* non-LOINC components warned of, a scale */
 
 /* template ids (C-CDA R2.1; 2.16.840.1.113883.10.20.22 unless noted) */
@@ -52,6 +53,8 @@
 #define T_TOBACCO_USE "2.16.840.1.113883.10.20.22.4.85"
 #define T_GOAL_OBS "2.16.840.1.113883.10.20.22.4.121"
 #define T_ENTRY_REFERENCE "2.16.840.1.113883.10.20.22.4.122"
+#define T_OUTCOME_OBS "2.16.840.1.113883.10.20.22.4.144"
+#define T_PROGRESS_GOAL "2.16.840.1.113883.10.20.22.4.110"
 #define T_INTERVENTION "2.16.840.1.113883.10.20.22.4.131"
 #define T_HEALTH_CONCERN "2.16.840.1.113883.10.20.22.4.132"
 #define T_RISK_CONCERN "2.16.840.1.113883.10.20.22.4.136"
@@ -60,6 +63,9 @@
 #define T_PLANNED_INTERVENTION "2.16.840.1.113883.10.20.22.4.146"
 #define T_PLANNED_COVERAGE "2.16.840.1.113883.10.20.22.4.129"
 #define T_PATIENT_REFERRAL "2.16.840.1.113883.10.20.22.4.140"
+/* HL7 CDA R2 IG: Data Segmentation for Privacy (DS4P) */
+#define T_SECURITY_OBS "2.16.840.1.113883.3.445.21"
+#define T_PRIVACY_MARKINGS_SEC "2.16.840.1.113883.3.3251.1.5"
 
 #define CONFIDENTIALITY_SYSTEM \
     "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
@@ -84,13 +90,18 @@ struct ev {
     const char *type;
     struct warn warn[MAX_WARN];
     size_t n_warn;
-    const char *sens[4];
+    const char *sens[8];            /* more than the labels there are */
     size_t n_sens;
 };
 
 struct known {
     const char *id;                 /* a concern act's id (II string) */
     const char *domain;
+};
+
+struct outcome {
+    const char *goal_id;            /* the goal it evaluates (II string) */
+    const char *status;             /* FHIR goal-achievement code */
 };
 
 struct loose {
@@ -112,7 +123,10 @@ struct doc {
     struct slice encounter_org;     /* the encompassing encounter's */
     const char *encounter_id;       /* its id, as ccda_ii_string writes */
     struct slice patient;           /* the patient object, JSON */
-    const char *doc_sens;           /* confidentiality R/V -> "restricted" */
+    /* the header's confidentiality R/V -> "restricted", and the labels of
+     * the DS4P Privacy Markings section, which speak for the document */
+    const char *doc_sens[8];
+    size_t n_doc_sens;
     const struct ccda_node *ssn_left_out;   /* the patient's unusable SSN */
     size_t out_bytes;               /* all events so far, for the budget */
     bool care_plan;
@@ -128,6 +142,8 @@ struct doc {
     size_t n_loose;
     struct known known[MAX_KNOWN];
     size_t n_known;
+    struct outcome outcomes[MAX_OUTCOMES];
+    size_t n_outcomes;
     /* the components of the scale being read that are no items (F91) */
     const struct ccda_node *skipped[MAX_SKIPPED];
     size_t n_skipped;
@@ -151,6 +167,67 @@ static void sens_add(struct ev *e, const char *label)
 {
     strset_add(e->sens, &e->n_sens, sizeof(e->sens) / sizeof(e->sens[0]),
                label);
+}
+
+/* The hub label of a security label the document codes: a
+ * confidentialityCode, or the value of a DS4P Security Observation. By its
+ * code in any system (dict_security_label): DS4P senders give the same
+ * codes under Confidentiality, ActCode, ObservationValue (5.1063) or the
+ * OID of a value set (1.11.20428), and no two of them share a code. */
+static const char *code_label(const struct doc *dc, const struct ccda_node *cd)
+{
+    const char *c = ccda_attr(cd, "code");
+
+    return c ? dict_security_label(dc->d, SLICE_NULL,
+                                   slice_from_cstr(c))
+             : NULL;
+}
+
+/* The labels inside `n`: confidentialityCodes of its clinical statements
+ * and the values of its Security Observations (DS4P Privacy Annotations,
+ * an entryRelationship of the statement they label). */
+static void labels_within(const struct doc *dc, const char **set, size_t *n_set,
+                          size_t cap, const struct ccda_node *n, int depth)
+{
+    if (depth > CCDA_MAX_DEPTH)
+        return;
+    for (const struct ccda_node *c = n->children; c; c = c->next) {
+        if (c->type != CCDA_ELEMENT || ccda_is(c, "text"))
+            continue;
+        if (ccda_is(c, "confidentialityCode"))
+            strset_add(set, n_set, cap, code_label(dc, c));
+        else if (ccda_is(c, "observation") &&
+                 ccda_has_template(c, T_SECURITY_OBS))
+            strset_add(set, n_set, cap, code_label(dc, ccda_child(c, "value")));
+        else
+            labels_within(dc, set, n_set, cap, c, depth + 1);
+    }
+}
+
+/* F96: what labels the part of the body an event comes from, beyond the
+ * header: the confidentialityCode of every section around `n` (a DS4P
+ * Privacy Segmented Section), and the labels inside the entry that holds
+ * `n`. The header's confidentiality alone let a restricted section, or a
+ * substance use entry marked ETH in a normal document, go where it must
+ * not. A label too many only holds data back. */
+static void entry_labels(const struct doc *dc, struct ev *e,
+                         const struct ccda_node *n)
+{
+    const size_t cap = sizeof(e->sens) / sizeof(e->sens[0]);
+    const struct ccda_node *top = NULL;
+
+    for (const struct ccda_node *p = n; p && p != dc->root; p = p->parent) {
+        if (p->parent && ccda_is(p->parent, "entry"))
+            top = p;
+        if (ccda_is(p, "section"))
+            strset_add(e->sens, &e->n_sens, cap,
+                       code_label(dc, ccda_child(p, "confidentialityCode")));
+    }
+    if (top) {
+        strset_add(e->sens, &e->n_sens, cap,
+                   code_label(dc, ccda_child(top, "confidentialityCode")));
+        labels_within(dc, e->sens, &e->n_sens, cap, top, 0);
+    }
 }
 
 static bool push_node(struct arena *a, const struct ccda_node ***arr, size_t *n,
@@ -397,6 +474,60 @@ static void index_concerns(struct doc *dc, const struct ccda_node *sec,
         index_concerns(dc, ccda_child(comp, "section"), depth + 1);
 }
 
+/* C-CDA Progress Toward Goal (4.110) value, SNOMED CT, to FHIR
+ * goal-achievement; NULL for another (no code of the FHIR set is guessed) */
+static const char *achievement_of(const struct ccda_node *v)
+{
+    const char *c = ccda_attr(v, "code");
+
+    if (c == NULL || !dict_is_snomed(slice_from_cstr(
+                         ccda_attr(v, "codeSystem") ? ccda_attr(v, "codeSystem")
+                                                    : "")))
+        return NULL;
+    if (strcmp(c, "390802008") == 0)        /* Goal achieved */
+        return "achieved";
+    if (strcmp(c, "390801001") == 0)        /* Goal not achieved */
+        return "not-achieved";
+    return NULL;
+}
+
+/* F97: Outcome Observations (4.144) of a Care Plan's Outcomes section say
+ * how far each goal got: GEVL names the goal (an Entry Reference or the
+ * goal itself), SPRT a Progress Toward Goal observation. Read before the
+ * goals are, wherever the section stands; a later outcome of the same goal
+ * overrides an earlier one (document order). */
+static void index_outcomes(struct doc *dc, const struct ccda_node *sec,
+                           int depth)
+{
+    if (depth > MAX_SECTION_NEST)
+        return;
+    CCDA_FOREACH(en, sec, "entry") {
+        const struct ccda_node *o = ccda_first_elem(en);
+        const char *goal = NULL, *status = NULL;
+        if (!ccda_is(o, "observation") || !ccda_has_template(o, T_OUTCOME_OBS))
+            continue;
+        CCDA_FOREACH(er, o, "entryRelationship") {
+            const struct ccda_node *c = ccda_first_elem(er);
+            if (ccda_attr_eq(er, "typeCode", "GEVL") && goal == NULL)
+                goal = ccda_ii_string(dc->a, ccda_child(c, "id"));
+            else if (ccda_attr_eq(er, "typeCode", "SPRT") &&
+                     ccda_has_template(c, T_PROGRESS_GOAL) && status == NULL)
+                status = achievement_of(ccda_child(c, "value"));
+        }
+        if (goal == NULL || status == NULL)
+            continue;
+        size_t i = 0;
+        while (i < dc->n_outcomes && strcmp(dc->outcomes[i].goal_id, goal))
+            i++;
+        if (i < dc->n_outcomes)
+            dc->outcomes[i].status = status;
+        else if (dc->n_outcomes < MAX_OUTCOMES)
+            dc->outcomes[dc->n_outcomes++] = (struct outcome){ goal, status };
+    }
+    CCDA_FOREACH(comp, sec, "component")
+        index_outcomes(dc, ccda_child(comp, "section"), depth + 1);
+}
+
 /* ---- events -------------------------------------------------------------- */
 
 static void ev_init(struct doc *dc, struct ev *e)
@@ -404,7 +535,8 @@ static void ev_init(struct doc *dc, struct ev *e)
     e->a = dc->a;
     e->n_warn = 0;
     e->n_sens = 0;
-    sens_add(e, dc->doc_sens);
+    for (size_t i = 0; i < dc->n_doc_sens; i++)
+        sens_add(e, dc->doc_sens[i]);
     if (dc->ssn_left_out)
         warn_add(e, dc->ssn_left_out, "@extension",
                  "SSN is not nine digits as the SSA issues them; left out");
@@ -443,6 +575,7 @@ static int ev_tail(struct doc *dc, struct ev *e, const struct ccda_node *where)
 {
     struct slice json;
 
+    entry_labels(dc, e, where);
     if (e->n_sens) {
         jw_key(&e->w, "sensitivity");
         jw_arr_begin(&e->w);
@@ -856,8 +989,11 @@ static int read_header(struct doc *dc, struct slice *message_id)
     const struct ccda_node *conf = ccda_child(root, "confidentialityCode");
     const char *cc = ccda_attr(conf, "code");
     if (cc)
-        dc->doc_sens = dict_security_label(
-            dc->d, SLICE_LIT(CONFIDENTIALITY_SYSTEM), slice_from_cstr(cc));
+        strset_add(dc->doc_sens, &dc->n_doc_sens,
+                   sizeof(dc->doc_sens) / sizeof(dc->doc_sens[0]),
+                   dict_security_label(dc->d,
+                                       SLICE_LIT(CONFIDENTIALITY_SYSTEM),
+                                       slice_from_cstr(cc)));
     dc->care_plan = ccda_has_template(root, T_CARE_PLAN_DOC) ||
                     (ccda_code_of(root) &&
                      strcmp(ccda_code_of(root), "52521-2") == 0);
@@ -1094,6 +1230,8 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     struct jw *w = &body;
     struct slice body_json;
     ev_init(dc, &e);
+    for (size_t i = 0; i < n; i++)     /* loose items: an entry each */
+        entry_labels(dc, &e, rs[i].obs);
     for (size_t k = 0; k < sc.n_labels; k++)
         sens_add(&e, sc.labels[k]);     /* an answer that is itself sensitive */
     jw_init(&body, dc->a, CCDA_MAX_EVENT);
@@ -1469,35 +1607,50 @@ static const char *goal_status(const char *s)
 }
 
 /* A PQ or IVL_PQ target as detail_value (a whole number) and detail_text
- * ("92 %", ">= 92 %", "<= 140 mm[Hg]"). */
+ * ("92 %", ">= 92 %", "<= 140 mm[Hg]", ">= 98 [degF], <= 99 [degF]": a
+ * range keeps both its ends, F95). False when there is no value. */
+static bool quantity_text(const struct ccda_node *pq, const char *op,
+                          char *out, size_t cap)
+{
+    const char *val = ccda_attr(pq, "value");
+    const char *unit = ccda_attr(pq, "unit");
+
+    if (val == NULL || *val == '\0' || strlen(val) > 40)
+        return false;
+    int m = snprintf(out, cap, "%s%s%s%.60s", op, val,
+                     unit && *unit ? " " : "", unit ? unit : "");
+    return m > 0 && (size_t)m < cap;
+}
+
+static bool has_quantity(const struct ccda_node *v)
+{
+    return ccda_attr(v, "value") ||
+           ccda_attr(ccda_child(v, "low"), "value") ||
+           ccda_attr(ccda_child(v, "high"), "value");
+}
+
 static void write_quantity(struct jw *w, const struct ccda_node *v)
 {
-    const struct ccda_node *pq = v;
-    const char *op = "";
     const char *val = ccda_attr(v, "value");
     int64_t iv;
-    char text[160];
+    char lo[160], hi[160], text[330];
 
-    if (val == NULL) {
-        pq = ccda_child(v, "low");
-        op = ">= ";
-        if (ccda_attr(pq, "value") == NULL) {
-            pq = ccda_child(v, "high");
-            op = "<= ";
+    if (val) {
+        if (parse_int(val, &iv)) {
+            jw_key(w, "detail_value");
+            jw_int(w, iv);
         }
-        val = ccda_attr(pq, "value");
-    }
-    if (val == NULL || strlen(val) > 40)
+        if (quantity_text(v, "", text, sizeof(text)))
+            jw_kv_cstr(w, "detail_text", text);
         return;
-    if (*op == '\0' && parse_int(val, &iv)) {
-        jw_key(w, "detail_value");
-        jw_int(w, iv);
     }
-    const char *unit = ccda_attr(pq, "unit");
-    int m = snprintf(text, sizeof(text), "%s%s%s%.60s", op, val,
-                     unit && *unit ? " " : "", unit ? unit : "");
-    if (m > 0 && (size_t)m < sizeof(text))
+    bool l = quantity_text(ccda_child(v, "low"), ">= ", lo, sizeof(lo));
+    bool h = quantity_text(ccda_child(v, "high"), "<= ", hi, sizeof(hi));
+    if (l && h) {
+        snprintf(text, sizeof(text), "%s, %s", lo, hi);
         jw_kv_cstr(w, "detail_text", text);
+    } else if (l || h)
+        jw_kv_cstr(w, "detail_text", l ? lo : hi);
 }
 
 static int do_goal(struct doc *dc, const struct ccda_node *obs)
@@ -1510,29 +1663,54 @@ static int do_goal(struct doc *dc, const struct ccda_node *obs)
 
     if (dc->care_plan)
         push_node(dc->a, &dc->goals, &dc->n_goals, obs, MAX_ACTIVITIES);
+    const char *gid = ccda_ii_string(dc->a, ccda_child(obs, "id"));
     ev_begin(dc, &e, "goal.updated", NULL, "goal");
-    jw_kv_cstr(&e.w, "id", ccda_ii_string(dc->a, ccda_child(obs, "id")));
+    jw_kv_cstr(&e.w, "id", gid);
     jw_kv_cstr(&e.w, "lifecycle_status",
                goal_status(ccda_attr(ccda_child(obs, "statusCode"), "code")));
+    for (size_t i = 0; gid && i < dc->n_outcomes; i++)
+        if (strcmp(dc->outcomes[i].goal_id, gid) == 0)
+            jw_kv_cstr(&e.w, "achievement_status", dc->outcomes[i].status);
     /* C-CDA Goal Observation: code = what is measured, value = the target
-     * (a coded state such as "Housing adequate", or a quantity) */
+     * (a coded state such as "Housing adequate", or a quantity), or the
+     * goal in words (xsi:type ST: "Need to gain more energy", code
+     * nullFlavor UNK), which is then its description (F94) */
     const struct ccda_node *code = ccda_child(obs, "code");
-    if (v && value_coded(v))
+    bool coded = v && value_coded(v);
+    bool measured = ccda_attr(code, "code") && *ccda_attr(code, "code");
+    struct slice words = v && !coded && !ccda_null(v) ? ccda_text(dc->a, v)
+                                                      : (struct slice){ 0 };
+    bool quantity = v && !coded && !ccda_null(v) && has_quantity(v);
+    const char *due = ccda_attr(ccda_child(et, "high"), "value");
+    if (coded)
         ccda_write_cd(&e.w, "description", v);
-    else
+    else if (measured)
         ccda_write_cd(&e.w, "description", code);
+    else if (!slice_empty(words)) {
+        jw_key(&e.w, "description");
+        jw_obj_begin(&e.w);
+        jw_kv_str(&e.w, "text", words);
+        jw_obj_end(&e.w);
+    }
     kv_time(&e, "start", ts_of(et), et);
-    jw_key(&e.w, "targets");
-    jw_arr_begin(&e.w);
-    jw_obj_begin(&e.w);
-    ccda_write_cd(&e.w, "measure", code);
-    if (v && value_coded(v))
-        ccda_write_cd(&e.w, "detail", v);
-    else if (v && !ccda_null(v))
-        write_quantity(&e.w, v);
-    kv_time(&e, "due", ccda_attr(ccda_child(et, "high"), "value"), et);
-    jw_obj_end(&e.w);
-    jw_arr_end(&e.w);
+    /* a target only with something in it (the schema: minProperties 1) */
+    char due_iso[48];
+    if (measured || coded || quantity ||
+        (due && ccda_ts_iso(due, due_iso, sizeof(due_iso)))) {
+        jw_key(&e.w, "targets");
+        jw_arr_begin(&e.w);
+        jw_obj_begin(&e.w);
+        ccda_write_cd(&e.w, "measure", code);
+        if (coded)
+            ccda_write_cd(&e.w, "detail", v);
+        else if (quantity)
+            write_quantity(&e.w, v);
+        else if (!slice_empty(words))
+            jw_kv_str(&e.w, "detail_text", words);
+        kv_time(&e, "due", due, et);
+        jw_obj_end(&e.w);
+        jw_arr_end(&e.w);
+    }
     jw_kv_cstr(&e.w, "domain", dom);
     /* what the goal addresses: its reasons, as references (the reason
      * observation's id, or the concern an Entry Reference points to) */
@@ -1758,6 +1936,13 @@ static int emit_careplan(struct doc *dc)
     if (!dc->care_plan && dc->n_acts == 0)
         return HUB_OK;
     ev_begin(dc, &e, "careplan.updated", NULL, "careplan");
+    /* the plan carries what its parts came from: each part's labels */
+    for (size_t i = 0; i < dc->n_acts; i++)
+        entry_labels(dc, &e, dc->acts[i]);
+    for (size_t i = 0; i < dc->n_concerns; i++)
+        entry_labels(dc, &e, dc->concerns[i]);
+    for (size_t i = 0; i < dc->n_goals; i++)
+        entry_labels(dc, &e, dc->goals[i]);
     /* CDA R2: setId is common to all revisions of a document, and a
      * replacement (relatedDocument RPLC) is a new version of its parent:
      * the plan is the set, each document one version of it. */
@@ -1941,8 +2126,17 @@ static int read_body(struct doc *dc)
         ccda_path(dc->root, "component/structuredBody");
     int rc;
 
-    CCDA_FOREACH(comp, body, "component")
-        index_concerns(dc, ccda_child(comp, "section"), 0);
+    CCDA_FOREACH(comp, body, "component") {
+        const struct ccda_node *sec = ccda_child(comp, "section");
+        index_concerns(dc, sec, 0);
+        index_outcomes(dc, sec, 0);
+        /* DS4P: the Privacy Markings section labels the whole document,
+         * wherever it stands (F96) */
+        if (sec && ccda_has_template(sec, T_PRIVACY_MARKINGS_SEC))
+            labels_within(dc, dc->doc_sens, &dc->n_doc_sens,
+                          sizeof(dc->doc_sens) / sizeof(dc->doc_sens[0]),
+                          sec, 0);
+    }
     CCDA_FOREACH(comp, body, "component") {
         const struct ccda_node *sec = ccda_child(comp, "section");
         if (sec && (rc = do_section(dc, sec, 0)) != HUB_OK)

@@ -26,7 +26,12 @@
  * system + value: root OID "urn:oid:..." or the FHIR URI of SSN, NPI, MBI;
  * names, birth date, sex, addresses with county, phones); sensitivity
  * "restricted" when confidentialityCode is R or V (dictionary), plus what a
- * Z code implies; warnings (XPath + static text) for what was skipped.
+ * Z code implies, plus the DS4P labels (security-labels.json, by code) of
+ * the part the event comes from: the confidentialityCode of each section
+ * around it and of the statements of its entry, the Security Observations
+ * (3.445.21) of its Privacy Annotations, and those of a Privacy Markings
+ * section (3.3251.1.5), which label every event; warnings (XPath + static
+ * text) for what was skipped.
  * The author's organization is the care plan's author and the referral's
  * requester (an entry's own author organization first; without either, the
  * organization of componentOf/encompassingEncounter's responsibleParty,
@@ -63,7 +68,11 @@
  *     domain give no event (minimum necessary: the hub routes social needs).
  *   Goals section (2.60 / 61146-7): every Goal Observation (4.121) ->
  *     goal.updated; domain from a Z-coded reason, or from the concern an
- *     Entry Reference (4.122) points to; addresses = those reasons' ids.
+ *     Entry Reference (4.122) points to; addresses = those reasons' ids;
+ *     a goal in words (value ST) has them as its description; an Outcome
+ *     Observation (4.144, Outcomes section) that evaluates it (GEVL) with a
+ *     Progress Toward Goal of "Goal achieved" / "Goal not achieved" gives
+ *     achievement_status achieved / not-achieved.
  *   Plan of Treatment (2.10 / 18776-5) and Interventions (21.2.3 / 62387-6):
  *     a Planned Procedure, Act or Encounter in request mood (moodCode RQO) is
  *     an order for service -> referral.created (status from statusCode,

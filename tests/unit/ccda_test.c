@@ -1958,3 +1958,234 @@ Test(ccda_entries, a_snomed_only_problem_takes_its_domain_from_the_finding,
     cr_assert_eq(r.rc, HUB_OK);
     cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
 }
+
+/* ---- round 22: the ONC DS4P sample and its goals ---------------------- */
+
+#define GOAL_ENTRY(code, value, extra)                                       \
+    "<entry><observation classCode=\"OBS\" moodCode=\"GOL\">"                \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.4.121\"/>"                \
+    "<id root=\"1.2.9\" extension=\"G1\"/>" code                             \
+    "<statusCode code=\"active\"/>"                                          \
+    "<effectiveTime value=\"20170713121320-0400\"/>" value extra             \
+    "</observation></entry>"
+#define GOALS_SEC "<code code=\"61146-7\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+
+/* F94: a goal in words (value xsi:type ST, code nullFlavor UNK, as the
+ * ONC certification DS4P sample sends "Need to gain more energy to do
+ * regular activities") had no description and a target {} that the goal
+ * schema refuses (minProperties 1): the words are its description, and a
+ * goal with nothing to measure has no target. */
+Test(ccda_entries, a_goal_in_words_is_its_description, .init = setup,
+     .fini = teardown)
+{
+    struct run r = run_str(
+        HEAD BODY_OPEN GOALS_SEC
+        GOAL_ENTRY("<code nullFlavor=\"UNK\"/>",
+                   "<value xsi:type=\"ST\">Walk to the store again</value>", "")
+        BODY_CLOSE);
+    cJSON *ev = first_event(&r, 1);
+    cJSON *g = cJSON_GetObjectItem(ev, "goal");
+    cJSON *d = cJSON_GetObjectItem(g, "description");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(d, "text")),
+                     "Walk to the store again");
+    cr_expect_null(cJSON_GetObjectItem(g, "targets"));
+    cJSON_Delete(ev);
+
+    /* measured and said in words: the words are the target's detail */
+    arena_reset(&A);
+    r = run_str(HEAD BODY_OPEN GOALS_SEC
+                GOAL_ENTRY("<code code=\"8310-5\" "
+                           "codeSystem=\"2.16.840.1.113883.6.1\"/>",
+                           "<value xsi:type=\"ST\">normal</value>", "")
+                BODY_CLOSE);
+    ev = first_event(&r, 1);
+    g = cJSON_GetObjectItem(ev, "goal");
+    cJSON *t = cJSON_GetArrayItem(cJSON_GetObjectItem(g, "targets"), 0);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(t,
+                                                              "detail_text")),
+                     "normal");
+    cJSON_Delete(ev);
+}
+
+/* F95: a target range (IVL_PQ with low and high: body temperature 98-99
+ * [degF]) kept only its low end, ">= 98.0 [degF]", a goal met by any
+ * fever. */
+Test(ccda_entries, a_goal_range_keeps_both_ends, .init = setup,
+     .fini = teardown)
+{
+    struct run r = run_str(
+        HEAD BODY_OPEN GOALS_SEC
+        GOAL_ENTRY("<code code=\"8310-5\" "
+                   "codeSystem=\"2.16.840.1.113883.6.1\"/>",
+                   "<value xsi:type=\"IVL_PQ\"><low value=\"98.0\" "
+                   "unit=\"[degF]\"/><high value=\"99.0\" unit=\"[degF]\"/>"
+                   "</value>", "")
+        BODY_CLOSE);
+    cJSON *ev = first_event(&r, 1);
+    cJSON *t = cJSON_GetArrayItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "goal"), "targets"), 0);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(t,
+                                                              "detail_text")),
+                     ">= 98.0 [degF], <= 99.0 [degF]");
+    cJSON_Delete(ev);
+}
+
+/* Whether the first event's sensitivity is exactly `want` (a list). */
+static bool labels_are(struct run *r, size_t n_events, const char *const *want,
+                       size_t n)
+{
+    cJSON *ev = first_event(r, n_events);
+    cJSON *s = cJSON_GetObjectItem(ev, "sensitivity");
+    bool ok = (size_t)cJSON_GetArraySize(s) == n;
+    for (size_t i = 0; ok && i < n; i++) {
+        bool found = false;
+        cJSON *x;
+        cJSON_ArrayForEach(x, s)
+            found = found || strcmp(cJSON_GetStringValue(x), want[i]) == 0;
+        ok = found;
+    }
+    if (!ok) {
+        char *p = cJSON_PrintUnformatted(s);
+        cr_log_error("sensitivity %s", p ? p : "none");
+        free(p);
+    }
+    cJSON_Delete(ev);
+    return ok;
+}
+
+#define PRIVACY_ANNOTATION(code, system)                                     \
+    "<entryRelationship typeCode=\"COMP\"><organizer classCode=\"CLUSTER\" " \
+    "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.3.3251.1.4\"/>"   \
+    "<statusCode code=\"active\"/><component><observation classCode=\"OBS\" "\
+    "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.3.445.21\"/>"     \
+    "<code code=\"SECCLASSOBS\" codeSystem=\"2.16.840.1.113883.1.11.20471\"/>"\
+    "<value xsi:type=\"CE\" code=\"" code "\" codeSystem=\"" system "\"/>"   \
+    "</observation></component></organizer></entryRelationship>"
+#define PLAIN_GOAL                                                           \
+    GOAL_ENTRY("<code code=\"8310-5\" codeSystem=\"2.16.840.1.113883.6.1\"/>",\
+               "", "")
+
+/* F96: the hub read the header's confidentialityCode only. DS4P (HL7 CDA
+ * R2 IG: Data Segmentation for Privacy) labels a section by its
+ * confidentialityCode, an entry by its own or by the Security Observations
+ * of its Privacy Annotation, and the whole document by its Privacy Markings
+ * section: each must reach the events that part gives, and no further. */
+Test(ccda_entries, ds4p_section_and_entry_labels_reach_their_events,
+     .init = setup, .fini = teardown)
+{
+    static const char *const restricted[] = { "restricted" };
+    static const char *const sud[] = { "sud" };
+    static const char *const psy_restricted[] = { "psy", "restricted" };
+
+    /* a restricted section in a normal document */
+    struct run r = run_str(
+        HEAD BODY_OPEN GOALS_SEC
+        "<confidentialityCode code=\"R\" "
+        "codeSystem=\"2.16.840.1.113883.5.25\"/>" PLAIN_GOAL BODY_CLOSE);
+    cr_expect(labels_are(&r, 1, restricted, 1), "section R");
+
+    /* an entry marked ETH by its Privacy Annotation (ActCode) */
+    arena_reset(&A);
+    r = run_str(HEAD BODY_OPEN GOALS_SEC
+                GOAL_ENTRY("<code code=\"8310-5\" "
+                           "codeSystem=\"2.16.840.1.113883.6.1\"/>", "",
+                           PRIVACY_ANNOTATION("ETH", "2.16.840.1.113883.5.4"))
+                BODY_CLOSE);
+    cr_expect(labels_are(&r, 1, sud, 1), "entry ETH");
+
+    /* an entry's own confidentialityCode V, and PSY under the value set's
+     * OID as some senders code it */
+    arena_reset(&A);
+    r = run_str(HEAD BODY_OPEN GOALS_SEC
+                GOAL_ENTRY("<code code=\"8310-5\" "
+                           "codeSystem=\"2.16.840.1.113883.6.1\"/>",
+                           "<confidentialityCode code=\"V\" "
+                           "codeSystem=\"2.16.840.1.113883.5.25\"/>",
+                           PRIVACY_ANNOTATION("PSY",
+                                              "2.16.840.1.113883.1.11.20428"))
+                BODY_CLOSE);
+    cr_expect(labels_are(&r, 1, psy_restricted, 2), "entry V and PSY");
+
+    /* the Privacy Markings section, after the data it labels */
+    arena_reset(&A);
+    r = run_str(HEAD "<component><structuredBody>"
+                "<component><section>" GOALS_SEC PLAIN_GOAL
+                "</section></component><component><section>"
+                "<templateId root=\"2.16.840.1.113883.3.3251.1.5\"/>"
+                "<code code=\"57017-6\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+                "<entry><organizer classCode=\"CLUSTER\" moodCode=\"EVN\">"
+                "<templateId root=\"2.16.840.1.113883.3.3251.1.4\"/>"
+                "<component><observation classCode=\"OBS\" moodCode=\"EVN\">"
+                "<templateId root=\"2.16.840.1.113883.3.445.21\"/>"
+                "<value xsi:type=\"CE\" code=\"42CFRPart2\" "
+                "codeSystem=\"2.16.840.1.113883.5.4\"/></observation>"
+                "</component></organizer></entry></section></component>"
+                "</structuredBody></component></ClinicalDocument>");
+    cr_expect(labels_are(&r, 1, sud, 1), "Privacy Markings section");
+
+    /* a label stays in its section: the goal of another section has none */
+    arena_reset(&A);
+    r = run_str(HEAD "<component><structuredBody>"
+                "<component><section>" GOALS_SEC PLAIN_GOAL
+                "</section></component><component><section>" GOALS_SEC
+                "<confidentialityCode code=\"R\"/>"
+                "</section></component>"
+                "</structuredBody></component></ClinicalDocument>");
+    cJSON *ev = first_event(&r, 1);
+    cr_expect_null(cJSON_GetObjectItem(ev, "sensitivity"));
+    cJSON_Delete(ev);
+}
+
+/* F97: a Care Plan's Outcomes section (Outcome Observation 4.144, GEVL to
+ * the goal, SPRT to a Progress Toward Goal 4.110 "Goal achieved" or "Goal
+ * not achieved") was not read: the goal went out with no achievement
+ * status although the document said it was reached. Outcomes after the
+ * goals count (the ONC Amrita Care Plan puts them there). */
+Test(ccda_entries, an_outcome_gives_its_goal_an_achievement_status,
+     .init = setup, .fini = teardown)
+{
+    static const char doc_fmt[] =
+        HEAD "<component><structuredBody><component><section>" GOALS_SEC
+        GOAL_ENTRY("<code code=\"29463-7\" "
+                   "codeSystem=\"2.16.840.1.113883.6.1\"/>", "", "")
+        "</section></component><component><section>"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.61\"/>"
+        "<code code=\"11383-7\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.144\"/>"
+        "<id root=\"1.2.34\" extension=\"1\"/>"
+        "<entryRelationship typeCode=\"GEVL\"><act classCode=\"ACT\" "
+        "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.10.20.22.4.122\"/>"
+        "<id root=\"1.2.9\" extension=\"%s\"/><code nullFlavor=\"NP\"/></act>"
+        "</entryRelationship><entryRelationship typeCode=\"SPRT\" "
+        "inversionInd=\"true\"><observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.110\"/>"
+        "<code code=\"ASSERTION\" codeSystem=\"2.16.840.1.113883.5.4\"/>"
+        "<value xsi:type=\"CD\" code=\"%s\" "
+        "codeSystem=\"2.16.840.1.113883.6.96\"/></observation>"
+        "</entryRelationship></observation></entry></section></component>"
+        "</structuredBody></component></ClinicalDocument>";
+    static const struct {
+        const char *goal, *code, *want;
+    } c[] = {
+        { "G1", "390802008", "achieved" },
+        { "G1", "390801001", "not-achieved" },
+        { "G2", "390802008", NULL },        /* another goal's outcome */
+        { "G1", "385633008", NULL },        /* a code of no known meaning */
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc), doc_fmt, c[i].goal, c[i].code);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        const char *got = cJSON_GetStringValue(cJSON_GetObjectItem(
+            cJSON_GetObjectItem(ev, "goal"), "achievement_status"));
+        if (c[i].want)
+            cr_expect(got && strcmp(got, c[i].want) == 0, "case %zu: %s", i,
+                      got ? got : "none");
+        else
+            cr_expect_null(got, "case %zu", i);
+        cJSON_Delete(ev);
+    }
+}
