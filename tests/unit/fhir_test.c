@@ -3036,20 +3036,21 @@ Test(fhir, phones_of_a_contact_that_is_the_patient_are_the_patients)
 Test(fhir, a_refusal_deep_in_nested_items_names_its_whole_place)
 {
     char j[16384], want[1024];
-    size_t n = 0;
+    size_t n = 0, w = 0;
     n += (size_t)snprintf(j + n, sizeof(j) - n,
         "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[{"
         "\"fullUrl\":\"urn:uuid:11111111-1111-1111-1111-111111111111\","
         "\"resource\":{\"resourceType\":\"QuestionnaireResponse\","
         "\"status\":\"completed\",\"subject\":{\"reference\":\"Patient/p1\"},"
         "\"authored\":\"2026-01-01T00:00:00Z\",\"item\":[");
-    strcpy(want, "entry[0].resource.item[0]");
+    w += (size_t)snprintf(want + w, sizeof(want) - w,
+                          "entry[0].resource.item[0]");
     for (int d = 0; d < 11; d++) {
         n += (size_t)snprintf(j + n, sizeof(j) - n, "{\"linkId\":\"g\","
                               "\"item\":[");
         for (int k = 0; k < 10; k++)
             n += (size_t)snprintf(j + n, sizeof(j) - n, "{\"linkId\":\"p\"},");
-        strcat(want, ".item[10]");
+        w += (size_t)snprintf(want + w, sizeof(want) - w, ".item[10]");
     }
     n += (size_t)snprintf(j + n, sizeof(j) - n, "{\"linkId\":\"q\",\"answer\":"
                           "[{\"valueCoding\":\"oops\"}]}");
@@ -3057,7 +3058,8 @@ Test(fhir, a_refusal_deep_in_nested_items_names_its_whole_place)
         n += (size_t)snprintf(j + n, sizeof(j) - n, "]}");
     n += (size_t)snprintf(j + n, sizeof(j) - n, "]}}]}");
     cr_assert_lt(n, sizeof(j) - 1);
-    strcat(want, ".answer[0].valueCoding");
+    w += (size_t)snprintf(want + w, sizeof(want) - w,
+                          ".answer[0].valueCoding");
     cr_assert_gt(strlen(want), 127);
 
     struct hub_err err;
