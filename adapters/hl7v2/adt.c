@@ -1569,7 +1569,8 @@ static inline bool seen_has(const struct slice *seen, unsigned n,
             if (a != b)
                 continue;
         }
-        if (memcmp(seen[k].p, v.p, v.len) == 0)
+        /* (two empty ones are the same, and may be NULL: no memcmp) */
+        if (v.len == 0 || memcmp(seen[k].p, v.p, v.len) == 0)
             return true;
     }
     return false;

@@ -2111,3 +2111,17 @@ Test(hl7_to_events, leaves_a_placeholder_out_of_a_national_number_of_pid_3)
         cJSON_Delete(j);
     }
 }
+
+/* Two repetitions that are each nothing once read (an escaped separator
+ * the trim takes away, HL7's null) compare as the same empty identifier:
+ * found by the fuzzer, memcmp was handed a NULL pointer there (the
+ * sanitizer builds abort on it). */
+Test(hl7_to_events, empty_repetitions_after_unescaping_compare_safely)
+{
+    struct canon_list l;
+    struct hub_err err;
+    /* PID-4's "D" stands in for the missing PID-3 */
+    cr_assert_eq(run(MSH("ADT^A08", "2.5") "PID||\\T\\~\"\"||D^J\r"
+                     "PV1|1|I\r", &l, &err), HUB_OK);
+    cr_assert_eq(l.n, 1);
+}
