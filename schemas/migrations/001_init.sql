@@ -913,6 +913,10 @@ CREATE TABLE subscriptions (
                 CHECK (health IN ('healthy', 'failing', 'dead-lettering',
                                   'disabled')),
     health_since timestamptz,           -- NULL: healthy since created
+    -- the claim (its lease token) of the delivery that last made it
+    -- healthy: a failure of an attempt claimed before it is older news,
+    -- which a flush of another node may bring only now
+    health_token bigint,
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
     deleted_at  timestamptz,            -- soft delete: history stays
@@ -3943,7 +3947,7 @@ BEGIN
     IF v_hsubs IS NOT NULL THEN
         PERFORM hub_health_apply(v_hsubs, a_id, a_outcome, a_mine, a_sub,
                                  a_k, a_patient, p_attempt, p_code, p_error,
-                                 p_failing_after);
+                                 p_failing_after, p_token);
     END IF;
     RETURN v_rel + (SELECT count(*) FROM unnest(a_mine) m WHERE m)::int;
 END $$;
@@ -4056,10 +4060,11 @@ END $$;
 CREATE FUNCTION hub_health_apply(p_subs text[], a_id bigint[],
     a_outcome text[], a_mine boolean[], a_sub text[], a_k bigint[],
     a_patient text[], p_attempt int[], p_code int[], p_error text[],
-    p_failing_after int)
+    p_failing_after int, p_token bigint[])
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     h text[];                       -- health of p_subs[j], as it goes
+    t bigint[];                     -- their health_token, as it goes
     moved boolean[];                -- whether p_subs[j] changed at all
     own text[];                     -- their owners
     j int;
@@ -4073,8 +4078,9 @@ DECLARE
     v_last bigint;
     v_n int;
 BEGIN
-    SELECT array_agg(s.health ORDER BY s.id), array_agg(s.org_id ORDER BY s.id)
-      INTO h, own
+    SELECT array_agg(s.health ORDER BY s.id), array_agg(s.org_id ORDER BY s.id),
+           array_agg(coalesce(s.health_token, 0) ORDER BY s.id)
+      INTO h, own, t
       FROM subscriptions s WHERE s.id = ANY (p_subs);
     moved := array_fill(false, ARRAY[cardinality(p_subs)]);
     FOR i IN 1 .. coalesce(cardinality(a_id), 0) LOOP
@@ -4086,9 +4092,13 @@ BEGIN
         WHEN 'delivered' THEN
             IF h[j] <> 'healthy' THEN
                 v_to := 'healthy'; v_why := 'delivered';
+                t[j] := greatest(t[j], p_token[a_k[i]]);
             END IF;
         WHEN 'retry' THEN
-            IF h[j] = 'healthy' AND p_attempt[a_k[i]] = p_failing_after THEN
+            -- (not a failure claimed before the success that made it
+            -- healthy: two nodes flush in their own order)
+            IF h[j] = 'healthy' AND p_attempt[a_k[i]] = p_failing_after
+               AND p_token[a_k[i]] > t[j] THEN
                 v_to := 'failing'; v_why := 'failed_attempts';
             END IF;
         WHEN 'dead' THEN
@@ -4122,8 +4132,9 @@ BEGIN
     END IF;
     -- (back where it was, healthy>failing>healthy in one flush: changed
     -- too, since now)
-    UPDATE subscriptions s SET health = x.health, health_since = now()
-      FROM unnest(p_subs, h, moved) AS x(id, health, moved)
+    UPDATE subscriptions s SET health = x.health, health_since = now(),
+                               health_token = nullif(x.token, 0)
+      FROM unnest(p_subs, h, moved, t) AS x(id, health, moved, token)
      WHERE s.id = x.id AND x.moved;
     PERFORM hub_chain_lock();
     v_last := hub_audit_append_many(

@@ -1125,3 +1125,51 @@ Test(routing, an_outcome_notifies_only_when_a_later_delivery_waits_for_it)
     cr_assert_gt(notified(l), 0, "patient 1's next event is due now");
     store_free(l);
 }
+
+/* One outcome through hub_health_apply (as a flush of one node hands it):
+ * delivery `id` of sub, its attempt and lease token. */
+static void health_step(const char *sub_id, const char *outcome, int id,
+                        int attempt, long token)
+{
+    char sql[1024];
+    snprintf(sql, sizeof(sql),
+             "SELECT count(*) FROM (SELECT hub_health_apply(ARRAY['%s'], "
+             "ARRAY[%d::bigint], ARRAY['%s'], ARRAY[true], ARRAY['%s'], "
+             "ARRAY[1::bigint], ARRAY['p1'], ARRAY[%d], ARRAY[500], "
+             "ARRAY[NULL::text], 3, ARRAY[%ld::bigint])) x",
+             sub_id, id, outcome, sub_id, attempt, token);
+    cr_assert_eq(qlong(sql), 1);
+}
+
+/* Health moves by the news, not by the order two nodes flush it: a
+ * failure of an attempt claimed before the success that made the
+ * subscription healthy again (a smaller lease token; the other node's
+ * flush brought it late) changes nothing; a later one does. Seen in CI:
+ * two hubd, an endpoint failing its first requests, alerted twice. */
+Test(routing, a_failure_older_than_the_recovery_does_not_alert_again)
+{
+    const char *w = sub("cbo", "{\"url\":\"http://127.0.0.1:9/h\","
+                        "\"topics\":[\"adt.*\"]}");
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT health FROM subscriptions "
+             "WHERE id = '%s'", w);
+    health_step(w, "retry", 1, 3, 5);
+    char *h = q1(sql);
+    cr_assert_str_eq(h, "failing");
+    free(h);
+    health_step(w, "delivered", 2, 4, 10);
+    h = q1(sql);
+    cr_assert_str_eq(h, "healthy");
+    free(h);
+    health_step(w, "retry", 3, 3, 7);           /* claimed before 10 */
+    h = q1(sql);
+    cr_assert_str_eq(h, "healthy");
+    free(h);
+    health_step(w, "retry", 4, 3, 12);          /* claimed after */
+    h = q1(sql);
+    cr_assert_str_eq(h, "failing");
+    free(h);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE action = "
+             "'subscription.health' AND object_id = '%s'", w);
+    cr_assert_eq(qlong(sql), 3);
+}
