@@ -404,9 +404,9 @@ static struct slice id_system(struct arena *a, const char *org,
                               struct slice sys)
 {
     static const char ns[] = ":ns:";
-    if (sys.p != NULL && sys.len > 0 && idsys_is_uri(sys))
-        return sys;
     bool local = sys.p != NULL && sys.len > 0;
+    if (local && idsys_is_uri(sys))
+        return sys;
     size_t ol = strlen(org), n = 12 + ol + (local ? 4 + sys.len : 0);
     char *u = arena_alloc(a, n);
     memcpy(u, "urn:hub:org:", 12);

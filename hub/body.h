@@ -32,12 +32,13 @@ struct occ {
 /*
  * One (system, value) of an event, as hub_ingest_fast's SQL reads
  * patient.identifiers from the stored jsonb: each element that is an
- * object, system = x->>'system' or 'urn:hub:org:<org>' when that is absent,
- * null or "", value = x->>'value', left out when absent, null or "", or
- * when the identifier is marked inactive (x->'inactive' is true: out of
- * effect when sent, schemas/canonical-event.schema.json). k is
- * the event's 1-based index in the batch, first the lowest k that carries
- * the same pair.
+ * object, system = hub_id_system(org, x->>'system') (a URI as it is; any
+ * other name 'urn:hub:org:<org>:ns:<name>'; 'urn:hub:org:<org>' when
+ * absent, null or ""), value = x->>'value', left out when absent, null
+ * or "", or when the identifier is marked inactive (x->'inactive' is
+ * true: out of effect when sent, schemas/canonical-event.schema.json). k
+ * is the event's 1-based index in the batch, first the lowest k that
+ * carries the same pair.
  */
 struct ident {
     uint32_t k, first;

@@ -185,6 +185,17 @@ static int print_table(const char *json, const char *const *cols, size_t n)
     return 0;
 }
 
+/* json as it is with --json, else as the columns `cols` (print_table) */
+static int print_list(const struct ctl_args *a, const char *json,
+                      const char *const *cols, size_t n)
+{
+    if (ctl_opt(a, "json")) {
+        puts(json);
+        return 0;
+    }
+    return print_table(json, cols, n);
+}
+
 /* A list command without arguments: what `list` returns (a JSON array of
  * objects) printed as the columns `cols`, NULL-terminated; `what` is
  * the error's wording ("cannot list ..."). */
@@ -272,10 +283,7 @@ int ctl_org_authorities(struct ctl *c, int argc, char **argv)
         return 1;
     if ((rc = store_authority_list(c->s, a.npos ? a.pos[0] : NULL, &json)))
         return ctl_fail("cannot list the authority maps", rc);
-    if (ctl_opt(&a, "json"))
-        puts(json);
-    else
-        rc = print_table(json, cols, 4);
+    rc = print_list(&a, json, cols, 4);
     free(json);
     return rc;
 }
@@ -684,12 +692,7 @@ int ctl_quarantine_list(struct ctl *c, int argc, char **argv)
     if (rc != HUB_OK)
         return ctl_fail("cannot list the quarantine (is --before a time?)",
                         rc);
-    if (ctl_opt(&a, "json")) {
-        printf("%s\n", json);
-        rc = 0;
-    } else {
-        rc = print_table(json, cols, sizeof(cols) / sizeof(cols[0]));
-    }
+    rc = print_list(&a, json, cols, sizeof(cols) / sizeof(cols[0]));
     free(json);
     return rc;
 }

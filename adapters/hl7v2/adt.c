@@ -1583,8 +1583,9 @@ static struct text prefixed(const struct ctx *c, const char *pre, size_t n,
     char *p = arena_alloc(c->a, n + s.len);
     memcpy(p, pre, n);
     for (size_t i = 0; i < s.len; i++)
-        p[n + i] = lower && s.p[i] >= 'A' && s.p[i] <= 'Z' ? (char)(s.p[i] | 0x20)
-                                                        : s.p[i];
+        p[n + i] = lower && s.p[i] >= 'A' && s.p[i] <= 'Z'
+                       ? (char)(s.p[i] | 0x20)
+                       : s.p[i];
     return (struct text){ { p, n + s.len }, false };   /* checked */
 }
 
@@ -1743,12 +1744,12 @@ static bool national_number(struct slice v)
     return digits >= 6;
 }
 
-/* A placeholder in place of a national number: the same digit throughout
- * ("111-11-1111", SAP IS-H's German test message) or the digits counted
- * up from 1 ("123456789"). Kept, it would link every patient of the sender
- * who carries it into one (identity links on system + value, and an
- * identifier without a system takes the sender's), as ssn_issuable()
- * says of an SSN. `v` is a national_number(). */
+/* A placeholder in place of a national number: six digits or more, the
+ * same digit throughout ("111-11-1111", SAP IS-H's German test message)
+ * or counted up from 1 ("123456789"). Kept, it would link every patient
+ * of the sender who carries it into one (identity links on system +
+ * value, and an identifier without a system takes the sender's), as
+ * ssn_issuable() says of an SSN. */
 static bool placeholder_number(struct slice v)
 {
     static const char run[] = "1234567890";
@@ -1765,7 +1766,7 @@ static bool placeholder_number(struct slice v)
         counted = counted && n < sizeof(run) - 1 && ch == run[n];
         n++;
     }
-    return same || counted;
+    return n >= 6 && (same || counted);
 }
 
 /* Whether CX-5 `t` names a number one authority gives a whole nation,
@@ -1787,14 +1788,6 @@ ADT_ALWAYS_INLINE bool national_type(struct slice t)
         return upper_eq(t, "MA") || upper_eq(t, "MC");
     }
     return false;
-}
-
-static size_t digit_count(struct slice v)
-{
-    size_t n = 0;
-    for (size_t k = 0; k < v.len; k++)
-        n += v.p[k] >= '0' && v.p[k] <= '9';
-    return n;
 }
 
 /*
@@ -1915,8 +1908,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
             if (!upper_eq(type.s, "SS")) {
                 /* a national, health-card or Medicaid number (F116): a
                  * placeholder in it is left out, as in PID-19 */
-                if (national_type(type.s) && placeholder_number(v.s) &&
-                    digit_count(v.s) >= 6) {
+                if (national_type(type.s) && placeholder_number(v.s)) {
                     warn(c, cx_field[f], "national number is a "
                                          "placeholder; left out");
                     continue;
@@ -2321,7 +2313,6 @@ ADT_ALWAYS_INLINE void check_birth_date(struct ctx *c, struct slice v)
         warn(c, "PID-7", "birth date is after the message time");
 }
 
-/* The system write_cx gives a CX: HD-1 of its authority, else HD-2. */
 /* Whether PID-2, -3 or -4 of pid carries value v under system sys (both
  * as write_cx writes them): an identifier the patient keeps. Asked of a
  * merge's prior identifiers only. */
