@@ -13,8 +13,11 @@
  * Body size is capped by max_body (evhttp answers 413 before we see it)
  * and again by each adapter's own limit (413, quarantined). Scope ingest.
  * What the answers hold is described in ingest_docs.h. A re-send answered
- * from the store carries "Idempotent-Replayed: true"; an Idempotency-Key
- * used again for a different body is answered 422 (nothing stored).
+ * from the store carries "Idempotent-Replayed: true". A key that names a
+ * message (an Idempotency-Key, a ClinicalDocument/id, a Bundle.identifier,
+ * a versioned resource id) used again for other bytes is answered 422, not
+ * with the first one's answer: the store kept those bytes in quarantine
+ * (hub_dup_kept), and the sender must learn that nothing was accepted.
  * FHIR errors (also 415 and 503) are OperationOutcomes; the others are the
  * hub's {"error":{...}}.
  */
@@ -90,11 +93,13 @@ static void busy(struct api_req *r, enum docs_format f, const char *what)
     fhir_error(r, 503, HUB_EBUSY, NULL, what);
 }
 
-/* A re-send under the sender's own Idempotency-Key: is it the same body?
+/* A re-send under a key that names the message: is it the same body?
  * (IETF draft-ietf-httpapi-idempotency-key-header: a key reused for another
- * payload is answered 422, not with the first request's answer.) */
+ * payload is answered 422, not with the first request's answer; a document
+ * id is such a key too.) */
 struct replay {
     bool fhir;
+    const char *field;              /* the key's origin, static */
     int status;
     const char *ctype;              /* static */
     char *answer;                   /* the stored answer, copied */
@@ -121,9 +126,13 @@ static void replay_done(struct api_req *r, int rc, void *arg)
     struct replay *p = arg;
 
     if (rc == HUB_OK && p->stored_sha && strcmp(p->stored_sha, p->sha)) {
+        bool header = strcmp(p->field, "Idempotency-Key") == 0;
         refuse(r, p->fhir ? DOCS_FHIR : DOCS_CSV, 422, HUB_EINVALID,
-               "Idempotency-Key",
-               "idempotency key was already used for another body");
+               p->field,
+               header ? "idempotency key was already used for another body; "
+                        "not accepted, kept in quarantine"
+                      : "this id was already used for another message of "
+                        "this sender; not accepted, kept in quarantine");
     } else {
         /* same body, or the check could not run: the first answer stands,
          * since that message did commit */
@@ -156,11 +165,12 @@ static void on_done(struct api_req *r, struct ingest_job **jobs, size_t n,
     struct slice answer = ingest_job_answer(j);
     const char *ctype = ingest_docs_content_type(j, status);
     metrics_ack_latency((double)(ingest_now_ns() - j->t_start_ns) / 1e9);
-    if (j->res.duplicate && api_header(r, "Idempotency-Key")) {
+    if (j->res.duplicate && j->key_field) {
         struct replay *p = calloc(1, sizeof(*p));
         if (p == NULL || (p->answer = malloc(answer.len + 1)) == NULL)
             abort();
         p->fhir = fhir;
+        p->field = j->key_field;
         p->status = status;
         p->ctype = ctype;
         memcpy(p->answer, answer.p, answer.len);

@@ -82,6 +82,12 @@ struct ingest_job {
      * store_ingest_batch). Runs on a committer thread; pure. */
     void (*requarantine)(struct ingest_job *j, const struct hub_err *err);
 
+    /* Documents (ingest_docs.c): where an accepted job's key came from
+     * ("Idempotency-Key", "/ClinicalDocument/id", ...) when it names the
+     * message rather than hashing its bytes, so that a duplicate of it may
+     * carry other bytes (answered 422 by api_docs.c); NULL else. Static. */
+    const char *key_field;
+
     /* internal */
     ingest_done_fn done;
     void *arg;

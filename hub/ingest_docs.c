@@ -93,11 +93,18 @@ static struct slice make_key(struct arena *a, const char *prefix,
     return buf_slice(&b);
 }
 
-/* Accepted with `key`: ingest_job_accept gives every event its hub id, and
- * the answer, which names those ids, is built afterwards into the job's
- * arena and then becomes the stored reply. */
-static void accept_job(struct ingest_job *j, struct slice key)
+/* Accepted, keyed by make_key(): ingest_job_accept gives every event its
+ * hub id, and the answer, which names those ids, is built afterwards into
+ * the job's arena and then becomes the stored reply. `id_field` names the
+ * adapter's id when that id does not hash the bytes (NULL when it does). */
+static void accept_job(struct ingest_job *j, const char *prefix,
+                       const struct docs_meta *meta, const char *adapter_id,
+                       const char *id_field)
 {
+    struct slice key = make_key(&j->a, prefix, meta, adapter_id);
+    if (key.len > 0)
+        j->key_field = meta && meta->idem_key && meta->idem_key[0]
+                           ? "Idempotency-Key" : id_field;
     ingest_job_accept(j, key, SLICE_LIT(""));
 }
 
@@ -340,14 +347,17 @@ static void fhir_quarantine_entries(struct ingest_job *j,
  * (the same bytes again still de-duplicate). No id at all: the hash alone.
  */
 static const char *fhir_key(struct arena *a, const struct fhir_result *res,
-                            const char *sha)
+                            const char *sha, const char **id_field)
 {
     const char *id = res->message_id;
     struct buf b;
 
     buf_init(&b, a, 4096);
-    if (id && (strchr(id, '|') || strstr(id, "/_history/")))
+    *id_field = NULL;
+    if (id && (strchr(id, '|') || strstr(id, "/_history/"))) {
+        *id_field = strchr(id, '|') ? "Bundle.identifier" : "meta.versionId";
         return id;
+    }
     if (id) {
         buf_puts(&b, id);
         buf_putc(&b, '#');
@@ -395,8 +405,9 @@ int ingest_prepare_fhir(struct ingest_job *j, const struct dict *d,
         }
         return ingest_docs_error_status(j->err.code);
     }
-    accept_job(j, make_key(&j->a, "fhir:", meta,
-                           fhir_key(&j->a, &res, j->msg.sha256)));
+    const char *id_field;
+    const char *id = fhir_key(&j->a, &res, j->msg.sha256, &id_field);
+    accept_job(j, "fhir:", meta, id, id_field);
     bool batch = res.bundle_type && strcmp(res.bundle_type, "batch") == 0;
     rc = batch ? fhir_batch_answer(j, &res, &answer)
                : fhir_accept_answer(j, &res, &answer);
@@ -445,7 +456,7 @@ int ingest_prepare_ccda(struct ingest_job *j, const struct dict *d,
         return ingest_docs_error_status(j->err.code);
     }
     char *mid_s = arena_slice_dup(&j->a, mid);
-    accept_job(j, make_key(&j->a, "ccda:", meta, mid_s));
+    accept_job(j, "ccda:", meta, mid_s, "/ClinicalDocument/id");
     jw_init(&w, &j->a, ANSWER_MAX);
     jw_obj_begin(&w);
     jw_kv_cstr(&w, "message_id", mid_s);
@@ -664,7 +675,8 @@ int ingest_prepare_csv(struct ingest_job *j, const struct dict *d,
     }
     char prefix[64];
     snprintf(prefix, sizeof(prefix), "csv:%s:", kind);
-    accept_job(j, make_key(&j->a, prefix, meta, rep.message_id));
+    /* an upload's own key is its files' hashes (csv.h) */
+    accept_job(j, prefix, meta, rep.message_id, NULL);
     struct jw w;
     jw_init(&w, &j->a, ANSWER_MAX);
     jw_obj_begin(&w);

@@ -1568,8 +1568,9 @@ CREATE TRIGGER subscriptions_notify AFTER INSERT OR UPDATE ON subscriptions
 -- accepted message of the same sender holds, with other bytes: a sender
 -- that used its control id again for another message (a counter that
 -- restarted). The ingest answers it as the duplicate (HL7: the key is what
--- idempotency goes by; a document's Idempotency-Key used again for another
--- body is answered 422 by hubd) and keeps its bytes here, in quarantine
+-- idempotency goes by; a document key that names the message, such as an
+-- Idempotency-Key or a ClinicalDocument/id, used again for another body is
+-- answered 422 by hubd: api_docs.c) and keeps its bytes here, in quarantine
 -- with the reason, so that nothing sent is dropped: an operator finds it
 -- by its key (hubctl quarantine list). Its audit row is the duplicate's ('message.duplicate',
 -- detail "kept": "quarantine").

@@ -191,6 +191,24 @@ Test(docs, fhir_positive_screening_bundle_is_in_the_feed_and_idempotent,
     http_resp_free(&r2);
     http_resp_free(&r);
 
+    /* another bundle under the same Bundle.identifier: refused 422 naming
+     * it, not given the first one's answer; its bytes kept in quarantine */
+    size_t len;
+    char *other = data_file("fhir/bundle-ahc-panel-transaction.json", &len);
+    char *ts = strstr(other, "#rq5cL5w");
+    cr_assert_not_null(ts);
+    ts[1] = 'R';                    /* one byte else: meta.source */
+    cr_assert_eq(post("/v1/fhir", "application/fhir+json", NULL, other, len,
+                      &r2), 422, "%s", r2.body);
+    free(other);
+    cr_expect(!r2.replayed);
+    cr_expect(strstr(r2.body, "Bundle.identifier") != NULL, "%s", r2.body);
+    http_resp_free(&r2);
+    cr_expect_eq(events_total(), 2);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'quarantined' AND error->>'code' = "
+                              "'conflict'"), 1);
+
     cr_assert_eq(http_call(&hub, true, "GET",
                            "/v1/events?after=0&topic=screening.positive",
                            "tok-hosp", NULL, NULL, 0, NULL, &r), 0);
@@ -553,6 +571,25 @@ Test(docs, ccda_document_is_stored_once_and_billion_laughs_only_quarantined,
     http_resp_free(&r2);
     http_resp_free(&r);
     cr_expect_eq(events_total(), 4, "no new event on a re-send");
+    /* another document under the same ClinicalDocument/id: 422 naming it
+     * (the sender must learn that this one was not accepted), its bytes in
+     * quarantine, no event */
+    size_t len;
+    char *other = data_file("ccda/synthetic-ahc-hrsn.xml", &len);
+    char *title = strstr(other, "<title>Synthetic");
+    cr_assert_not_null(title);
+    title[7] = 's';                 /* one byte else */
+    cr_assert_eq(post("/v1/ccda", "application/xml", NULL, other, len, &r2),
+                 422, "%s", r2.body);
+    free(other);
+    cr_expect(!r2.replayed);
+    cr_expect(strstr(r2.body, "\"field\":\"/ClinicalDocument/id\"") != NULL,
+              "%s", r2.body);
+    http_resp_free(&r2);
+    cr_expect_eq(events_total(), 4);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'quarantined' AND error->>'code' = "
+                              "'conflict'"), 1);
 
     /* a DOCTYPE (entity expansion) is refused before expansion: 422 (well-
      * formed XML of a media type we take, refused by policy: C-CDA has no
@@ -575,9 +612,9 @@ Test(docs, ccda_document_is_stored_once_and_billion_laughs_only_quarantined,
     http_resp_free(&r);
     cr_expect_eq(events_total(), 4);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
-                              "format = 'ccda' AND status = 'quarantined'"), 1);
+                              "format = 'ccda' AND status = 'quarantined'"), 2);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
-                              "format = 'ccda'"), 2);
+                              "format = 'ccda'"), 3);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE action "
                               "= 'message.quarantined'"), 1);
 
@@ -595,7 +632,7 @@ Test(docs, ccda_document_is_stored_once_and_billion_laughs_only_quarantined,
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
                               "status = 'quarantined' AND position('root:' in "
                               "convert_from(raw, 'UTF8') || error::text) = 0"),
-                 2);
+                 3);
     cr_expect_eq(events_total(), 4);
 
     /* a document without a patient id: 400 naming the XPath */
