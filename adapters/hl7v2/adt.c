@@ -1598,13 +1598,22 @@ static struct text prefixed(const struct ctx *c, const char *pre, size_t n,
  * a system that is no URI by the sending organization, so two hospitals'
  * "MRN" 1234 never link (hub_id_system). So HD-2 first: a sender that
  * writes the authority as its OID alone, or as both, gets one system
- * (F113). An OID in HD-1 with no HD-2 is an OID too. Out of line: most
+ * (F113). An OID in HD-1 with no HD-2 is an OID too. With no CX-4 at
+ * all, CX-9 (the assigning jurisdiction, 2.5 on: a province's health
+ * card is often sent as `^^^^JHN^^^^CANON`) stands in as the namespace,
+ * so that its numbers are not taken for the sender's unqualified ones and
+ * an operator can map it (hubctl org authority; F115). Out of line: most
  * CX carry a namespace alone.
  */
 static __attribute__((noinline)) struct text
 cx_authority(const struct ctx *c, struct text ns, const struct parts *pt)
 {
     struct text uid = part(c, pt, 4, 2);
+    if (ns.s.len == 0 && uid.s.len == 0 && pt->n > 5) {
+        /* CX-9.1: the CX is split at 5, its rest (CX-6 on) component 6 */
+        struct slice j = hl7_piece(raw_part(pt, 6), c->m->cs, 3);
+        ns = text_of(c, hl7_piece(j, c->m->ss, 0), pt->special);
+    }
     if (uid.s.len) {
         struct slice type = trim(part(c, pt, 4, 3).s);
         if (idsys_is_oid(uid.s) && (type.len == 0 || upper_eq(type, "ISO")))
@@ -1622,13 +1631,15 @@ cx_authority(const struct ctx *c, struct text ns, const struct parts *pt)
     return ns;
 }
 
-/* The system write_cx writes for CX `pt` */
+/* The system write_cx writes for CX `pt`, split at 5 (split_as) */
 ADT_ALWAYS_INLINE struct text cx_system(const struct ctx *c,
                                         const struct parts *pt)
 {
     struct text ns = part(c, pt, 4, 1);
-    /* the common case inline: a namespace alone, that is no OID */
-    if (pt->quick && (ns.s.len == 0 || ns.s.p[0] < '0' || ns.s.p[0] > '2'))
+    /* the common case inline: a namespace alone, that is no OID, or none
+     * and no CX-9 */
+    if (pt->quick && (ns.s.len ? ns.s.p[0] < '0' || ns.s.p[0] > '2'
+                               : pt->n < 6))
         return ns;              /* no subcomponent, so no HD-2 */
     return cx_authority(c, ns, pt);
 }

@@ -2034,6 +2034,21 @@ Test(hl7_to_events, an_assigning_authoritys_universal_id_is_its_system)
                      "A1|h.example.org;");
 }
 
+/* With no CX-4, the assigning jurisdiction (CX-9) is the namespace: an
+ * Ontario health number is not one of the sender's unqualified numbers
+ * (F115); CX-4 wins when both are sent. */
+Test(hl7_to_events, an_assigning_jurisdiction_stands_in_for_no_authority)
+{
+    cr_assert_str_eq(systems_of("9087654321^AD^^^JHN^^^^CANON&Ontario&HL70363~"
+                                "9087654322^^^^JHN^^^^CANON~"
+                                "9087654323^^^^JHN^^^^2.16.840.1.113883.4.59~"
+                                "9087654324^^^H^JHN^^^^CANON~"
+                                "9087654325^^^^MR"),
+                     "9087654321|CANON;9087654322|CANON;"
+                     "9087654323|urn:oid:2.16.840.1.113883.4.59;"
+                     "9087654324|H;9087654325|;");
+}
+
 /* A merge's prior id named by the OID that PID-3 names with namespace and
  * OID is the same id: kept, not merged away (F111 compares systems). */
 Test(hl7_to_events, a_merge_compares_authorities_by_their_universal_id)
