@@ -1574,6 +1574,19 @@ CREATE TRIGGER subscriptions_notify AFTER INSERT OR UPDATE ON subscriptions
 -- with the reason, so that nothing sent is dropped: an operator finds it
 -- by its key (hubctl quarantine list). Its audit row is the duplicate's ('message.duplicate',
 -- detail "kept": "quarantine").
+-- Whether a duplicate under p_key (the accepted message's bytes hashed
+-- p_first, this one's p_sha) is another message: its bytes differ, and
+-- the key names the message rather than its content. A CSV upload's own
+-- key is its files' hashes ("csv:<kind>:<name>:<sha256>", a set's four),
+-- so other bytes under it are the same files in another multipart
+-- envelope (curl -F draws a new boundary each time): a re-send.
+CREATE FUNCTION hub_dup_differs(p_key text, p_first text, p_sha text)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p_first IS DISTINCT FROM p_sha
+       AND (p_key COLLATE "C" !~ '^csv:[a-z-]+:'
+            OR p_key COLLATE "C" ~ '^csv:[a-z-]+:idem:')
+$$;
+
 CREATE FUNCTION hub_dup_kept(p_org text, p_fmt text, p_key text,
     p_sha text, p_raw bytea, p_at timestamptz)
 RETURNS void LANGUAGE sql AS $$
@@ -1671,7 +1684,7 @@ BEGIN
                 a_detail[k] := jsonb_build_object('sha256', m->>'sha',
                                                   'format', m->>'fmt');
                 -- other bytes under the same key: kept (hub_ingest_fast)
-                IF v_sha IS DISTINCT FROM m->>'sha' THEN
+                IF hub_dup_differs(v_key, v_sha, m->>'sha') THEN
                     PERFORM hub_dup_kept(v_org, m->>'fmt', v_key,
                                          m->>'sha', p_raw[i], v_at);
                     a_detail[k] := a_detail[k]
@@ -2172,7 +2185,7 @@ BEGIN
         PERFORM hub_dup_kept(p_org[o], p_fmt[o], p_key[o], p_sha[o],
                              p_raw[o], m_at[o])
            FROM generate_series(1, n_msg) o
-          WHERE m_dup[o] AND m_dup_sha[o] IS DISTINCT FROM p_sha[o];
+          WHERE m_dup[o] AND hub_dup_differs(p_key[o], m_dup_sha[o], p_sha[o]);
         -- the events of duplicates are not stored
         SELECT array_agg(p_emsg[k2] ORDER BY k2), array_agg(p_eid[k2] ORDER BY k2),
                array_agg(p_etype[k2] ORDER BY k2), array_agg(e_pid[k2] ORDER BY k2),
@@ -2578,7 +2591,8 @@ BEGIN
                    CASE WHEN m_dup[u.o] THEN
                        (jsonb_build_object('sha256', p_sha[u.o],
                                            'format', p_fmt[u.o])
-                        || CASE WHEN m_dup_sha[u.o] IS DISTINCT FROM p_sha[u.o]
+                        || CASE WHEN hub_dup_differs(p_key[u.o], m_dup_sha[u.o],
+                                                     p_sha[u.o])
                                 THEN '{"kept": "quarantine"}'::jsonb
                                 ELSE '{}'::jsonb END)::text
                         WHEN p_ok[u.o] AND p_adetail[u.o] IS NOT NULL THEN
