@@ -574,6 +574,15 @@ CREATE TABLE org_authorities (
     created_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (org_id, namespace)
 );
+-- Counts the changes of org_authorities (hub_authority_set), in one row:
+-- a batch of hub_ingest_fast() reads the systems of its identifiers before
+-- the chain lock and the counter both before and under it, so that a map
+-- committed in between makes it start again instead of recording a new
+-- patient's identifiers under the sender's own name only (a split).
+CREATE TABLE org_authorities_version (
+    n bigint NOT NULL
+);
+INSERT INTO org_authorities_version VALUES (0);
 
 -- The system an identifier links by (patient_identifiers.system). An
 -- absolute URI (a scheme and a colon: urn:oid:..., http://...) names one
@@ -648,6 +657,7 @@ BEGIN
                                     AND u.value = pi.value
          WHERE pi.system = v_local AND u.hub_id <> pi.hub_id;
     END IF;
+    UPDATE org_authorities_version SET n = n + 1;
     PERFORM hub_audit_append(p_actor,
         CASE WHEN p_system IS NULL THEN 'authority.cleared'
              ELSE 'authority.set' END,
@@ -1924,6 +1934,8 @@ DECLARE
     v_bad boolean;
     v_any_sub boolean;          -- a live subscription before the match
     v_mapped boolean;           -- a sender has an authority map
+    v_maps bigint;              -- org_authorities_version before the lock
+    v_maps_now bigint;          -- and under it
     v_route boolean;            -- route again under the lock (NULL: no)
     m_at timestamptz[];
     m_mid bigint[];             -- the stored (or, for a duplicate, earlier) id
@@ -2087,8 +2099,9 @@ BEGIN
            EXISTS (SELECT 1 FROM subscriptions s
                     WHERE s.deleted_at IS NULL AND s.status <> 'disabled'),
            EXISTS (SELECT 1 FROM org_authorities a
-                    WHERE a.org_id = ANY (p_org))
-      INTO v_bad, m_mid, v_any_sub, v_mapped;
+                    WHERE a.org_id = ANY (p_org)),
+           (SELECT v.n FROM org_authorities_version v)
+      INTO v_bad, m_mid, v_any_sub, v_mapped, v_maps;
     IF v_bad THEN
         RAISE EXCEPTION 'hub_ingest_fast: unknown organization'
               USING ERRCODE = '23503', CONSTRAINT = 'messages_org_id_fkey';
@@ -2679,8 +2692,9 @@ BEGIN
            h.seq, h.hash,
            -- (its row gone, -2: never equal, the owners are looked at)
            CASE WHEN p_ik IS NOT NULL AND NOT v_simple THEN
-               coalesce((SELECT pm.n FROM patient_merges pm), -2) END
-      INTO v_seq0, v_subs_now, v_aseq, v_prev, v_merges_now
+               coalesce((SELECT pm.n FROM patient_merges pm), -2) END,
+           (SELECT v.n FROM org_authorities_version v)
+      INTO v_seq0, v_subs_now, v_aseq, v_prev, v_merges_now, v_maps_now
       FROM (SELECT) x
       LEFT JOIN (SELECT a.seq, a.hash FROM audit a
                   ORDER BY a.seq DESC LIMIT 1) h ON true;
@@ -2691,6 +2705,12 @@ BEGIN
     -- by the shortcut, each event's one owner is in l_cand: a third of
     -- the ids to sort and probe of i_owner (one per identifier) at three
     -- identifiers an event
+    -- an authority map set or cleared since the systems were read: they
+    -- may be stale, so start again (hub_authority_set holds the lock)
+    IF v_maps_now <> v_maps THEN
+        RAISE EXCEPTION 'hub_ingest_fast: authority map changed meanwhile'
+              USING ERRCODE = '40001';
+    END IF;
     IF v_merges_now <> v_merges         -- NULL: no owner to check
        AND hub_any_merged(CASE WHEN v_linked THEN l_cand ELSE i_owner END) THEN
         RAISE EXCEPTION 'hub_ingest_fast: patient merged meanwhile'

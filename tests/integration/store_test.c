@@ -1726,6 +1726,62 @@ Test(store, a_merge_committed_while_a_batch_waits_for_the_lock_relinks_it)
     free(p2);
 }
 
+/* An authority map committed while a batch waits for the chain lock: the
+ * batch read its sender's systems before (no map: the sender's own name),
+ * so it starts again, and the new patient's identifier is recorded under
+ * the map's URI, where the sender's next message looks for it. Before,
+ * it stayed under the name alone, and that next message made a second
+ * patient. */
+struct late_mapped {
+    int rc;
+};
+
+static void *late_mapped_main(void *arg)
+{
+    struct late_mapped *lm = arg;
+    struct store *ws;
+    struct fixture f;
+    struct store_msg_result r;
+
+    lm->rc = store_connect(url, &ws);
+    if (lm->rc != HUB_OK)
+        return NULL;
+    add_msg(&f, 0, "org_a", "map-1", "adt.admit", "MRN", "4242");
+    lm->rc = store_ingest_batch(ws, f.m, 1, &r);
+    if (lm->rc == HUB_OK)
+        release(&r, 1);
+    store_free(ws);
+    return NULL;
+}
+
+Test(store, an_authority_map_set_while_a_batch_waits_for_the_lock_applies_to_it)
+{
+    struct fixture f;
+    struct store_msg_result res[1];
+    struct store *other;
+    struct late_mapped lm = { 0 };
+    pthread_t t;
+
+    cr_assert_eq(store_connect(url, &other), HUB_OK);
+    cr_assert_eq(store_exec(other, "BEGIN; SELECT hub_chain_lock()"), HUB_OK);
+    pthread_create(&t, NULL, late_mapped_main, &lm);
+    struct timespec ts = { 0, 300 * 1000000L };
+    nanosleep(&ts, NULL);
+    cr_assert_eq(store_exec(other, "SELECT hub_authority_set('test', "
+                            "'org_a', 'MRN', 'urn:oid:1.2.9'); COMMIT"),
+                 HUB_OK);
+    pthread_join(t, NULL);
+    store_free(other);
+    cr_assert_eq(lm.rc, HUB_OK);
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers WHERE "
+                       "value = '4242' AND system = 'urn:oid:1.2.9'"), 1);
+    add_msg(&f, 0, "org_a", "map-2", "adt.update", "MRN", "4242");
+    ingest(&f, 1, res);
+    release(res, 1);
+    cr_assert_eq(qlong("SELECT count(DISTINCT patient_hub_id) FROM events"),
+                 1, "one patient");
+}
+
 /* --- plans that must not depend on a fresh database's statistics ------- */
 
 /* A batch linking to a known patient checks, under the chain lock, that no
