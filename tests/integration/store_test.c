@@ -1665,7 +1665,10 @@ Test(store, times_sent_in_binary_are_what_their_casts_give)
 
 /* --- linking before the chain lock meets a merge under it ---------------- */
 
+/* one message of org_a (key, type, system, value) on a connection of its
+ * own, in a thread: a batch that waits for the chain lock the test holds */
 struct late_ingest {
+    const char *key, *type, *sys, *val;
     int rc;
 };
 
@@ -1679,7 +1682,7 @@ static void *late_ingest_main(void *arg)
     li->rc = store_connect(url, &ws);
     if (li->rc != HUB_OK)
         return NULL;
-    add_msg(&f, 0, "org_a", "late-3", "adt.update", "S", "B");
+    add_msg(&f, 0, "org_a", li->key, li->type, li->sys, li->val);
     li->rc = store_ingest_batch(ws, f.m, 1, &r);
     if (li->rc == HUB_OK)
         release(&r, 1);
@@ -1692,7 +1695,7 @@ Test(store, a_merge_committed_while_a_batch_waits_for_the_lock_relinks_it)
     struct fixture f;
     struct store_msg_result res[2];
     struct store *other;
-    struct late_ingest li = { 0 };
+    struct late_ingest li = { "late-3", "adt.update", "S", "B", 0 };
     pthread_t t;
     char sql[512];
 
@@ -1732,39 +1735,17 @@ Test(store, a_merge_committed_while_a_batch_waits_for_the_lock_relinks_it)
  * the map's URI, where the sender's next message looks for it. Before,
  * it stayed under the name alone, and that next message made a second
  * patient. */
-struct late_mapped {
-    int rc;
-};
-
-static void *late_mapped_main(void *arg)
-{
-    struct late_mapped *lm = arg;
-    struct store *ws;
-    struct fixture f;
-    struct store_msg_result r;
-
-    lm->rc = store_connect(url, &ws);
-    if (lm->rc != HUB_OK)
-        return NULL;
-    add_msg(&f, 0, "org_a", "map-1", "adt.admit", "MRN", "4242");
-    lm->rc = store_ingest_batch(ws, f.m, 1, &r);
-    if (lm->rc == HUB_OK)
-        release(&r, 1);
-    store_free(ws);
-    return NULL;
-}
-
 Test(store, an_authority_map_set_while_a_batch_waits_for_the_lock_applies_to_it)
 {
     struct fixture f;
     struct store_msg_result res[1];
     struct store *other;
-    struct late_mapped lm = { 0 };
+    struct late_ingest lm = { "map-1", "adt.admit", "MRN", "4242", 0 };
     pthread_t t;
 
     cr_assert_eq(store_connect(url, &other), HUB_OK);
     cr_assert_eq(store_exec(other, "BEGIN; SELECT hub_chain_lock()"), HUB_OK);
-    pthread_create(&t, NULL, late_mapped_main, &lm);
+    pthread_create(&t, NULL, late_ingest_main, &lm);
     struct timespec ts = { 0, 300 * 1000000L };
     nanosleep(&ts, NULL);
     cr_assert_eq(store_exec(other, "SELECT hub_authority_set('test', "
