@@ -2059,6 +2059,77 @@ Test(fhir, a_referral_carries_when_and_how_much_of_the_service)
     cr_assert_str_eq(field_of(&out, 1, "referral.occurrence_at"), "2024-03-01");
 }
 
+/* F99: a Goal target's detailRange and detailQuantity as C-CDA writes an
+ * IVL_PQ and a PQ target (F95): detail_text the quantity with its unit
+ * (UCUM code first) and comparator, a range with both its ends;
+ * detail_value only a whole number with no comparator. Before, a range was
+ * not read at all and a quantity kept its number cut to an integer ("< 7
+ * %" was 7, 7.5 h was 7). A quantity of the wrong shape is left out with a
+ * warning; a target with nothing read is not written as {}. */
+#define GOAL_T(targets)                                                     \
+    GOAL_X "\"subject\":{\"reference\":\"Patient/p\"},\"target\":[" targets "]}"
+#define UCUM_Q(v, unit, code)                                               \
+    "{\"value\":" v ",\"unit\":\"" unit "\",\"system\":"                    \
+    "\"http://unitsofmeasure.org\",\"code\":\"" code "\"}"
+
+Test(fhir, a_goal_target_keeps_its_range_units_and_comparator)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(GOAL_T("{\"measure\":{\"coding\":[{\"system\":"
+                            "\"http://loinc.org\",\"code\":\"8310-5\"}]},"
+                            "\"detailRange\":{\"low\":" UCUM_Q("98.6", "F",
+                            "[degF]") ",\"high\":" UCUM_Q("100.4", "F",
+                            "[degF]") "}},"
+                            "{\"detailQuantity\":{\"value\":7,\"comparator\":"
+                            "\"<\",\"unit\":\"%\",\"system\":"
+                            "\"http://unitsofmeasure.org\",\"code\":\"%\"}},"
+                            "{\"detailQuantity\":{\"value\":160,\"unit\":"
+                            "\"lb\"}},"
+                            "{\"detailQuantity\":" UCUM_Q("7.5", "hours", "h")
+                            "},"
+                            "{\"detailRange\":{\"high\":{\"value\":3}}},"
+                            "{\"detailInteger\":5}"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets.0.detail_text"),
+                     ">= 98.6 [degF], <= 100.4 [degF]");
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets.0.detail_value"),
+                     "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets.0.measure.code"),
+                     "8310-5");
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets.1"),
+                     "{\"detail_text\":\"< 7 %\"}");
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets.2"),
+                     "{\"detail_value\":160,\"detail_text\":\"160 lb\"}");
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets.3"),
+                     "{\"detail_text\":\"7.5 h\"}");
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets.4"),
+                     "{\"detail_text\":\"<= 3\"}");
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets.5"),
+                     "{\"detail_value\":5}");
+    cr_assert_str_eq(field_of(&out, 0, "warnings"), "(absent)");
+
+    /* not a Quantity (a value in quotes; a comparator in a range, whose
+     * ends are SimpleQuantity): left out, said where, the goal kept; a
+     * target with nothing the hub reads is left out */
+    cr_assert_eq(run(GOAL_T("{\"measure\":{\"text\":\"weight\"},"
+                            "\"detailQuantity\":{\"value\":\"160\"}},"
+                            "{\"detailRange\":{\"low\":{\"value\":1,"
+                            "\"comparator\":\">\"},\"high\":{\"value\":2}}},"
+                            "{\"detailBoolean\":true}"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets"),
+                     "[{\"measure\":{\"text\":\"weight\"}},"
+                     "{\"detail_text\":\"<= 2\"}]");
+    cr_assert_str_eq(field_of(&out, 0, "warnings.0.field"),
+                     "Goal.target[0].detailQuantity");
+    cr_assert_str_eq(field_of(&out, 0, "warnings.1.field"),
+                     "Goal.target[1].detailRange.low");
+    cr_assert_eq(run(GOAL_T("{\"detailBoolean\":true}"), &out, NULL, &err),
+                 HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets"), "(absent)");
+}
+
 /* F46: Michigan CIE POSTs its ServiceRequest without an id, named by its
  * entry's fullUrl urn:uuid:sr-1, and the CBO it is for only by the
  * performer's display. The referral is that urn (by its type alone two
