@@ -1372,6 +1372,16 @@ int fx_task(struct fx *x, struct fx_entry *e)
     jw_kv_cstr(&w, "status_reason", reason.code ? reason.code : reason.text);
     jw_kv_cstr(&w, "business_status", biz.code ? biz.code : biz.text);
     jw_kv_cstr(&w, "intent", intent);
+    /* how soon: the Task's own priority (RequestPriority, as the
+     * request's), else its request's when that is in the message. Before,
+     * a Task's event had none, so the referral.updated of an urgent
+     * referral read as if nobody had said (F81) */
+    const char *prio;
+    if ((rc = fx_str(x, o, "priority", false, &prio)))
+        return rc;
+    if (prio == NULL && fe && strcmp(fe->type, "ServiceRequest") == 0)
+        prio = cJSON_GetStringValue(fx_get(fe->res, "priority"));
+    jw_kv_cstr(&w, "priority", prio);
     if (fe && strcmp(fe->type, "ServiceRequest") == 0) {
         /* the focus is in this message: take domain and service from it */
         struct fx_saved_path sp;

@@ -1916,6 +1916,49 @@ Test(fhir, a_task_for_another_patient_than_its_request_warns)
     cr_assert_str_eq(field_of(&out, 1, "warnings"), "(absent)");
 }
 
+/* F81: the Nigeria Core referral Task (r24-ngcore_Task-NgTask-001) is
+ * urgent, as its ServiceRequest is; the Task's referral.updated said
+ * nothing of it. It carries the Task's own priority, else the request's
+ * when that is in the message; neither, none. */
+Test(fhir, a_referral_task_carries_its_priority_else_its_requests)
+{
+    static const char fmt[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"ServiceRequest\",\"id\":\"sr\","
+        "\"status\":\"active\",\"intent\":\"order\",%s\"subject\":"
+        "{\"reference\":\"Patient/a\"}}},"
+        "{\"resource\":{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+        "\"requested\",\"intent\":\"order\",%s\"focus\":{\"reference\":"
+        "\"ServiceRequest/sr\"},\"for\":{\"reference\":\"Patient/a\"}}}]}";
+    static const struct {
+        const char *sr, *task, *want;
+    } c[] = {
+        { "", "\"priority\":\"urgent\",", "urgent" },
+        { "\"priority\":\"stat\",", "", "stat" },
+        { "\"priority\":\"routine\",", "\"priority\":\"asap\",", "asap" },
+        { "", "", "(absent)" },
+    };
+    char json[1024];
+    struct canon_list out;
+    struct hub_err err;
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        snprintf(json, sizeof(json), fmt, c[i].sr, c[i].task);
+        cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s", err.field);
+        cr_assert_eq(out.n, 2);
+        cr_assert_str_eq(field_of(&out, 1, "type"), "referral.updated");
+        cr_assert_str_eq(field_of(&out, 1, "referral.priority"), c[i].want,
+                         "case %zu", i);
+    }
+    /* a Task alone, its request elsewhere */
+    cr_assert_eq(run("{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+                     "\"requested\",\"intent\":\"order\",\"priority\":"
+                     "\"urgent\",\"focus\":{\"reference\":"
+                     "\"ServiceRequest/sr\"},\"for\":{\"reference\":"
+                     "\"Patient/a\"}}", &out, NULL, &err), HUB_OK, "%s",
+                 err.field);
+    cr_assert_str_eq(field_of(&out, 0, "referral.priority"), "urgent");
+}
+
 /* The same sample's Task is requested by the SCN that coordinates the
  * referral while its ServiceRequest names the practitioner who ordered
  * the service: the SCN is kept as task_requester (not when the same). */
