@@ -549,6 +549,139 @@ int fx_condition(struct fx *x, struct fx_entry *e)
 
 /* ---- Goal --------------------------------------------------------------------------- */
 
+#define UCUM "http://unitsofmeasure.org"
+
+/* Quantity `q` (the current path's `key`) as C-CDA writes a PQ target:
+ * "[op ]value[ unit]" in `out` ("92 %", "< 7 %", ">= 98.6 [degF]"), its
+ * comparator for `op` when `op` is NULL; *whole set when the value is a
+ * whole number with no comparator. The unit is the UCUM code, as C-CDA's
+ * PQ unit is, else the unit as written, else the code. False when there is
+ * no value. One that is not a FHIR Quantity (nor, where `op` is given, a
+ * SimpleQuantity: no comparator) is left out with a warning: the hub read
+ * no unit of a target before F99, and a sender's slip there must not now
+ * cost the goal. */
+static bool target_quantity(struct fx *x, const cJSON *q, const char *key,
+                            const char *op, char *out, size_t cap,
+                            bool *has_whole, int64_t *whole)
+{
+    static const char *const keys[] = { "unit", "system", "code",
+                                        "comparator" };
+    const char *txt[4] = { NULL, NULL, NULL, NULL };
+    if (q == NULL || cJSON_IsNull(q))
+        return false;
+    const cJSON *v = fx_get(q, "value");
+    bool ok = cJSON_IsObject(q) &&
+              (v == NULL || (cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
+                             fabs(v->valuedouble) <= 1e12));
+    for (size_t i = 0; ok && i < 4; i++) {
+        const cJSON *t = fx_get(q, keys[i]);
+        if (t && !(cJSON_IsString(t) && t->valuestring))
+            ok = false;
+        else if (t && t->valuestring[0])
+            txt[i] = t->valuestring;
+    }
+    const char *c = txt[3];     /* FHIR R4 QuantityComparator */
+    if (ok && c)
+        ok = op == NULL && (strcmp(c, "<") == 0 || strcmp(c, "<=") == 0 ||
+                            strcmp(c, ">=") == 0 || strcmp(c, ">") == 0);
+    if (!ok) {
+        size_t old = fx_key(x, key);
+        fx_warn(x, NULL, "quantity is not a FHIR Quantity; left out");
+        fx_pop(x, old);
+        return false;
+    }
+    if (v == NULL)
+        return false;
+    const char *unit = txt[1] && txt[2] && strcmp(txt[1], UCUM) == 0 ? txt[2]
+                       : txt[0]                                       ? txt[0]
+                                                                      : txt[2];
+    double d = v->valuedouble;
+    if (has_whole && c == NULL && d == floor(d)) {
+        *has_whole = true;
+        *whole = (int64_t)d;
+    }
+    int m = snprintf(out, cap, "%s%s%.15g%s%.60s", op ? op : c ? c : "",
+                     c ? " " : "", d, unit ? " " : "", unit ? unit : "");
+    return m > 0 && (size_t)m < cap;
+}
+
+/* F99: a target's detailQuantity and detailRange as C-CDA writes a PQ and
+ * an IVL_PQ (F95): the quantity with its unit in `text`, a range with both
+ * its ends (">= 98.6 [degF], <= 100.4 [degF]"), and the number for
+ * detail_value only where it stands alone (a whole number, no
+ * comparator). Before, a range was not read, and a quantity kept only its
+ * number, cut to an integer, without its unit or comparator ("< 7 %" was
+ * 7). False when there is no quantity. */
+static bool target_text(struct fx *x, const cJSON *t, char *text, size_t cap,
+                        bool *has_whole, int64_t *whole)
+{
+    const cJSON *q = fx_get(t, "detailQuantity");
+    const cJSON *r = fx_get(t, "detailRange");
+    char lo[128], hi[128];
+
+    if (q)
+        return target_quantity(x, q, "detailQuantity", NULL, text, cap,
+                               has_whole, whole);
+    if (r == NULL || cJSON_IsNull(r))
+        return false;
+    if (!cJSON_IsObject(r)) {
+        fx_warn(x, "detailRange", "expected an object; left out");
+        return false;
+    }
+    size_t old = fx_key(x, "detailRange");
+    bool l = target_quantity(x, fx_get(r, "low"), "low", ">= ", lo,
+                             sizeof(lo), NULL, NULL);
+    bool h = target_quantity(x, fx_get(r, "high"), "high", "<= ", hi,
+                             sizeof(hi), NULL, NULL);
+    fx_pop(x, old);
+    int m = snprintf(text, cap, "%s%s%s", l ? lo : "", l && h ? ", " : "",
+                     h ? hi : "");
+    return (l || h) && m > 0 && (size_t)m < cap;
+}
+
+/* One Goal.target into "targets"; nothing when it holds nothing the hub
+ * reads (detailRatio, detailBoolean): never {}, the schema's
+ * minProperties. */
+static int put_target(struct fx *x, struct jw *w, const cJSON *t, bool *open)
+{
+    struct fx_code measure, detail;
+    const char *due, *dstr;
+    char text[260];
+    bool has_whole = false;
+    int64_t whole = 0;
+    int rc;
+    if (!cJSON_IsObject(t))
+        return fx_fail(x, HUB_EINVALID, "expected a target object");
+    if ((rc = fx_cc(x, t, "measure", NULL, &measure)) ||
+        (rc = fx_cc(x, t, "detailCodeableConcept", NULL, &detail)) ||
+        (rc = fx_str(x, t, "detailString", false, &dstr)) ||
+        (rc = fx_date(x, t, "dueDate", &due)))
+        return rc;
+    const cJSON *iv = fx_get(t, "detailInteger");
+    if (cJSON_IsNumber(iv)) {
+        has_whole = true;
+        whole = (int64_t)iv->valuedouble;
+    }
+    if (dstr == NULL && target_text(x, t, text, sizeof(text), &has_whole,
+                                    &whole))
+        dstr = text;
+    if (fx_code_empty(&measure) && fx_code_empty(&detail) && !dstr &&
+        !due && !has_whole)
+        return HUB_OK;
+    jw_arr_lazy(w, "targets", open);
+    jw_obj_begin(w);
+    fx_jw_code(w, "measure", &measure);
+    fx_jw_code(w, "detail", &detail);
+    if (has_whole) {
+        jw_key(w, "detail_value");
+        jw_int(w, whole);
+    }
+    jw_kv_cstr(w, "detail_text", dstr);
+    jw_kv_cstr(w, "due", due);
+    jw_obj_end(w);
+    return HUB_OK;
+}
+
 int fx_goal(struct fx *x, struct fx_entry *e)
 {
     static const char *const life[] = { "proposed", "planned", "accepted",
@@ -588,35 +721,15 @@ int fx_goal(struct fx *x, struct fx_entry *e)
         return rc;
     if (nt) {
         size_t old = fx_key(x, "target");
-        jw_key(&w, "targets");
-        jw_arr_begin(&w);
+        bool open = false;
         size_t i = 0;
         for (const cJSON *t = tg->child; t; t = t->next, i++) {
             size_t o2 = fx_idx(x, i);
-            const char *due, *dstr;
-            if (!cJSON_IsObject(t))
-                return fx_fail(x, HUB_EINVALID, "expected a target object");
-            jw_obj_begin(&w);
-            if ((rc = put_cc(x, &w, t, "measure", "measure", NULL, NULL)) ||
-                (rc = put_cc(x, &w, t, "detailCodeableConcept", "detail", NULL,
-                             NULL)) ||
-                (rc = fx_str(x, t, "detailString", false, &dstr)) ||
-                (rc = fx_date(x, t, "dueDate", &due)))
+            if ((rc = put_target(x, &w, t, &open)))
                 return rc;
-            const cJSON *q = cJSON_GetObjectItemCaseSensitive(t, "detailQuantity");
-            const cJSON *qv = cJSON_GetObjectItemCaseSensitive(q, "value");
-            const cJSON *iv = cJSON_GetObjectItemCaseSensitive(t, "detailInteger");
-            const cJSON *num = cJSON_IsNumber(qv) ? qv : cJSON_IsNumber(iv) ? iv : NULL;
-            if (num) {
-                jw_key(&w, "detail_value");
-                jw_int(&w, (int64_t)num->valuedouble);
-            }
-            jw_kv_cstr(&w, "detail_text", dstr);
-            jw_kv_cstr(&w, "due", due);
-            jw_obj_end(&w);
             fx_pop(x, o2);
         }
-        jw_arr_end(&w);
+        jw_arr_end_if(&w, open);
         fx_pop(x, old);
     }
     if ((rc = end_body(x, &w, &body)))
@@ -1259,6 +1372,16 @@ int fx_task(struct fx *x, struct fx_entry *e)
     jw_kv_cstr(&w, "status_reason", reason.code ? reason.code : reason.text);
     jw_kv_cstr(&w, "business_status", biz.code ? biz.code : biz.text);
     jw_kv_cstr(&w, "intent", intent);
+    /* how soon: the Task's own priority (RequestPriority, as the
+     * request's), else its request's when that is in the message. Before,
+     * a Task's event had none, so the referral.updated of an urgent
+     * referral read as if nobody had said (F81) */
+    const char *prio;
+    if ((rc = fx_str(x, o, "priority", false, &prio)))
+        return rc;
+    if (prio == NULL && fe && strcmp(fe->type, "ServiceRequest") == 0)
+        prio = cJSON_GetStringValue(fx_get(fe->res, "priority"));
+    jw_kv_cstr(&w, "priority", prio);
     if (fe && strcmp(fe->type, "ServiceRequest") == 0) {
         /* the focus is in this message: take domain and service from it */
         struct fx_saved_path sp;

@@ -1916,6 +1916,49 @@ Test(fhir, a_task_for_another_patient_than_its_request_warns)
     cr_assert_str_eq(field_of(&out, 1, "warnings"), "(absent)");
 }
 
+/* F81: the Nigeria Core referral Task (r24-ngcore_Task-NgTask-001) is
+ * urgent, as its ServiceRequest is; the Task's referral.updated said
+ * nothing of it. It carries the Task's own priority, else the request's
+ * when that is in the message; neither, none. */
+Test(fhir, a_referral_task_carries_its_priority_else_its_requests)
+{
+    static const char fmt[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"ServiceRequest\",\"id\":\"sr\","
+        "\"status\":\"active\",\"intent\":\"order\",%s\"subject\":"
+        "{\"reference\":\"Patient/a\"}}},"
+        "{\"resource\":{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+        "\"requested\",\"intent\":\"order\",%s\"focus\":{\"reference\":"
+        "\"ServiceRequest/sr\"},\"for\":{\"reference\":\"Patient/a\"}}}]}";
+    static const struct {
+        const char *sr, *task, *want;
+    } c[] = {
+        { "", "\"priority\":\"urgent\",", "urgent" },
+        { "\"priority\":\"stat\",", "", "stat" },
+        { "\"priority\":\"routine\",", "\"priority\":\"asap\",", "asap" },
+        { "", "", "(absent)" },
+    };
+    char json[1024];
+    struct canon_list out;
+    struct hub_err err;
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        snprintf(json, sizeof(json), fmt, c[i].sr, c[i].task);
+        cr_assert_eq(run(json, &out, NULL, &err), HUB_OK, "%s", err.field);
+        cr_assert_eq(out.n, 2);
+        cr_assert_str_eq(field_of(&out, 1, "type"), "referral.updated");
+        cr_assert_str_eq(field_of(&out, 1, "referral.priority"), c[i].want,
+                         "case %zu", i);
+    }
+    /* a Task alone, its request elsewhere */
+    cr_assert_eq(run("{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+                     "\"requested\",\"intent\":\"order\",\"priority\":"
+                     "\"urgent\",\"focus\":{\"reference\":"
+                     "\"ServiceRequest/sr\"},\"for\":{\"reference\":"
+                     "\"Patient/a\"}}", &out, NULL, &err), HUB_OK, "%s",
+                 err.field);
+    cr_assert_str_eq(field_of(&out, 0, "referral.priority"), "urgent");
+}
+
 /* The same sample's Task is requested by the SCN that coordinates the
  * referral while its ServiceRequest names the practitioner who ordered
  * the service: the SCN is kept as task_requester (not when the same). */
@@ -2057,6 +2100,77 @@ Test(fhir, a_referral_carries_when_and_how_much_of_the_service)
                      &out, NULL, &err), HUB_OK, "%s", err.field);
     cr_assert_eq(out.n, 2);
     cr_assert_str_eq(field_of(&out, 1, "referral.occurrence_at"), "2024-03-01");
+}
+
+/* F99: a Goal target's detailRange and detailQuantity as C-CDA writes an
+ * IVL_PQ and a PQ target (F95): detail_text the quantity with its unit
+ * (UCUM code first) and comparator, a range with both its ends;
+ * detail_value only a whole number with no comparator. Before, a range was
+ * not read at all and a quantity kept its number cut to an integer ("< 7
+ * %" was 7, 7.5 h was 7). A quantity of the wrong shape is left out with a
+ * warning; a target with nothing read is not written as {}. */
+#define GOAL_T(targets)                                                     \
+    GOAL_X "\"subject\":{\"reference\":\"Patient/p\"},\"target\":[" targets "]}"
+#define UCUM_Q(v, unit, code)                                               \
+    "{\"value\":" v ",\"unit\":\"" unit "\",\"system\":"                    \
+    "\"http://unitsofmeasure.org\",\"code\":\"" code "\"}"
+
+Test(fhir, a_goal_target_keeps_its_range_units_and_comparator)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(GOAL_T("{\"measure\":{\"coding\":[{\"system\":"
+                            "\"http://loinc.org\",\"code\":\"8310-5\"}]},"
+                            "\"detailRange\":{\"low\":" UCUM_Q("98.6", "F",
+                            "[degF]") ",\"high\":" UCUM_Q("100.4", "F",
+                            "[degF]") "}},"
+                            "{\"detailQuantity\":{\"value\":7,\"comparator\":"
+                            "\"<\",\"unit\":\"%\",\"system\":"
+                            "\"http://unitsofmeasure.org\",\"code\":\"%\"}},"
+                            "{\"detailQuantity\":{\"value\":160,\"unit\":"
+                            "\"lb\"}},"
+                            "{\"detailQuantity\":" UCUM_Q("7.5", "hours", "h")
+                            "},"
+                            "{\"detailRange\":{\"high\":{\"value\":3}}},"
+                            "{\"detailInteger\":5}"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets.0.detail_text"),
+                     ">= 98.6 [degF], <= 100.4 [degF]");
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets.0.detail_value"),
+                     "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets.0.measure.code"),
+                     "8310-5");
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets.1"),
+                     "{\"detail_text\":\"< 7 %\"}");
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets.2"),
+                     "{\"detail_value\":160,\"detail_text\":\"160 lb\"}");
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets.3"),
+                     "{\"detail_text\":\"7.5 h\"}");
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets.4"),
+                     "{\"detail_text\":\"<= 3\"}");
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets.5"),
+                     "{\"detail_value\":5}");
+    cr_assert_str_eq(field_of(&out, 0, "warnings"), "(absent)");
+
+    /* not a Quantity (a value in quotes; a comparator in a range, whose
+     * ends are SimpleQuantity): left out, said where, the goal kept; a
+     * target with nothing the hub reads is left out */
+    cr_assert_eq(run(GOAL_T("{\"measure\":{\"text\":\"weight\"},"
+                            "\"detailQuantity\":{\"value\":\"160\"}},"
+                            "{\"detailRange\":{\"low\":{\"value\":1,"
+                            "\"comparator\":\">\"},\"high\":{\"value\":2}}},"
+                            "{\"detailBoolean\":true}"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets"),
+                     "[{\"measure\":{\"text\":\"weight\"}},"
+                     "{\"detail_text\":\"<= 2\"}]");
+    cr_assert_str_eq(field_of(&out, 0, "warnings.0.field"),
+                     "Goal.target[0].detailQuantity");
+    cr_assert_str_eq(field_of(&out, 0, "warnings.1.field"),
+                     "Goal.target[1].detailRange.low");
+    cr_assert_eq(run(GOAL_T("{\"detailBoolean\":true}"), &out, NULL, &err),
+                 HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "goal.targets"), "(absent)");
 }
 
 /* F46: Michigan CIE POSTs its ServiceRequest without an id, named by its
