@@ -69,7 +69,8 @@ void dispatch_config_from(struct dispatch_config *c,
 int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
     __attribute__((warn_unused_result));
 
-/* Look for due work now (thread-safe; e.g. after an ingest commit). */
+/* Look for due work now (thread-safe). dispatch_stop uses it; routing in
+ * an ingest wakes every dispatcher by NOTIFY hub_deliveries instead. */
 void dispatch_kick(struct dispatch *d);
 
 struct dispatch_stats {
@@ -83,7 +84,8 @@ struct dispatch_stats {
      * loop bound a drain (tests/bench/deliver_bench prints them). */
     uint64_t claim_busy_ms, flush_busy_ms, sending_ms, inflight_ms;
 };
-/* A snapshot (thread-safe), for /metrics. */
+/* A snapshot (thread-safe), for the benchmarks (tests/bench/deliver_bench);
+ * /metrics reads the counters of metrics.h instead. */
 void dispatch_stats(struct dispatch *d, struct dispatch_stats *out);
 
 /* Stop claiming, let transfers in flight finish (at most timeout_ms), record
