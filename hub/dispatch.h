@@ -40,7 +40,8 @@ struct dispatch_config {
     int lease_ms;               /* claim lease (timeout + 30 s) */
     int poll_ms;                /* look for due work without NOTIFY (1000) */
     double time_scale;          /* key time_scale: >1 speeds up the retry
-                                   schedule, Retry-After and the breaker */
+                                   schedule, Retry-After, the breaker and
+                                   the digest interval */
     bool production;            /* SSRF: refuse internal addresses ... */
     bool allow_private;         /* ... unless the operator allows them */
     int breaker_failures;       /* consecutive failures that open (5) */
