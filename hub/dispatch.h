@@ -64,8 +64,8 @@ void dispatch_config_from(struct dispatch_config *c,
                           const struct hub_config *h);
 
 /* Start the dispatcher thread. The database need not be up: the
- * dispatcher connects (and reconnects) on its own, once a second, and
- * sends nothing meanwhile. HUB_EIO when a thread or the loop cannot be
+ * dispatcher connects (and reconnects) on its own, every poll_ms (once a
+ * second by default), and sends nothing meanwhile. HUB_EIO when a thread or the loop cannot be
  * made. The config is copied. */
 int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
     __attribute__((warn_unused_result));
