@@ -14,8 +14,9 @@
  * Every request is authenticated before its handler runs (client
  * certificate fingerprint, else bearer token where allowed) unless the
  * route's `scopes` is API_PUBLIC; a principal without any of `scopes` gets
- * 403. Handlers run on the loop thread and must not block: database work
- * goes through api_db(), which runs `work` on a worker thread (with its own
+ * 403, unless it has SCOPE_ADMIN, which passes every route's check.
+ * Handlers run on the loop thread and must not block: database work goes
+ * through api_db(), which runs `work` on a worker thread (with its own
  * struct store) and then `done` back on the loop thread.
  *
  * A handler (or its done) answers exactly once with one of api_reply*(),

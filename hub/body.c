@@ -132,7 +132,7 @@ struct body_top {
  * Read a canonical event's top level for body_write() (and body_idents(),
  * which starts at its "patient"). False for a shape read otherwise: not
  * one object, an escaped or repeated "source"/"patient" key, a "source"
- * that is not an object; the SQL then does it, as 011.
+ * that is not an object; hub_ingest_fast then does it itself.
  */
 static bool body_scan(struct slice j, struct body_top *t)
 {
@@ -233,7 +233,7 @@ bool body_id_only_at(struct slice t, const char *id, size_t at)
  * object and h->pid is set (*pid_in then, and *pid_at is the byte offset
  * of its first character). Each is appended as the last member of its
  * object, and jsonb keeps the last of duplicate keys, so the stored jsonb
- * equals 011's
+ * equals what hub_ingest_fast makes of a body not prepared here,
  *   body || {id, source: (body->'source' or {}) || {org, received_at}}
  * with patient.hub_id set. False (nothing written) when the text did not
  * fit.

@@ -5,8 +5,8 @@
  * top-level occurred_at found and its patient identifiers read, so that
  * hub_ingest_fast (001_init.sql) does none of that per event. Whatever is
  * not read here (an unusual shape, text jsonb would print otherwise) is
- * left to the SQL, which then does it as 011 did: the stored body is the
- * same either way.
+ * left to hub_ingest_fast, which then does it itself: the stored body is
+ * the same either way.
  */
 #ifndef HUB_BODY_H
 #define HUB_BODY_H
@@ -64,7 +64,8 @@ struct body_out {
 
 /*
  * Event k (1-based in the batch) of a message received at h->received_at
- * (at_exact: that is 011's millisecond form, else nothing is written):
+ * (at_exact: that is hub_ingest_fast's millisecond form, else nothing is
+ * written):
  * the hub fields into e->body, memory from `scratch` (reset by the caller
  * once the body is in the arrays); its identifiers appended to *ids
  * (memory from `a`), or ids->ok cleared when the SQL must read the

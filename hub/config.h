@@ -85,7 +85,8 @@ struct hub_config {
     int dispatch_max_inflight;      /* transfers at once, all endpoints */
     int dispatch_per_endpoint;      /* transfers at once per endpoint */
     int dispatch_timeout_ms;        /* whole request */
-    int dispatch_lease_ms;          /* claim lease; 0: timeout + 30 s */
+    int dispatch_lease_ms;          /* claim lease; 0 (or one not longer
+                                       than the timeout): timeout + 30 s */
     int dispatch_poll_ms;           /* look for due work without NOTIFY */
     int dispatch_breaker_failures;  /* consecutive failures that open */
     int dispatch_breaker_open_ms;   /* how long it stays open (scaled) */

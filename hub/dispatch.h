@@ -40,7 +40,8 @@ struct dispatch_config {
     int lease_ms;               /* claim lease (timeout + 30 s) */
     int poll_ms;                /* look for due work without NOTIFY (1000) */
     double time_scale;          /* key time_scale: >1 speeds up the retry
-                                   schedule, Retry-After and the breaker */
+                                   schedule, Retry-After, the breaker and
+                                   the digest interval */
     bool production;            /* SSRF: refuse internal addresses ... */
     bool allow_private;         /* ... unless the operator allows them */
     int breaker_failures;       /* consecutive failures that open (5) */
@@ -63,13 +64,14 @@ void dispatch_config_from(struct dispatch_config *c,
                           const struct hub_config *h);
 
 /* Start the dispatcher thread. The database need not be up: the
- * dispatcher connects (and reconnects) on its own, once a second, and
- * sends nothing meanwhile. HUB_EIO when a thread or the loop cannot be
+ * dispatcher connects (and reconnects) on its own, every poll_ms (once a
+ * second by default), and sends nothing meanwhile. HUB_EIO when a thread or the loop cannot be
  * made. The config is copied. */
 int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
     __attribute__((warn_unused_result));
 
-/* Look for due work now (thread-safe; e.g. after an ingest commit). */
+/* Look for due work now (thread-safe). dispatch_stop uses it; routing in
+ * an ingest wakes every dispatcher by NOTIFY hub_deliveries instead. */
 void dispatch_kick(struct dispatch *d);
 
 struct dispatch_stats {
@@ -83,7 +85,8 @@ struct dispatch_stats {
      * loop bound a drain (tests/bench/deliver_bench prints them). */
     uint64_t claim_busy_ms, flush_busy_ms, sending_ms, inflight_ms;
 };
-/* A snapshot (thread-safe), for /metrics. */
+/* A snapshot (thread-safe), for the benchmarks (tests/bench/deliver_bench);
+ * /metrics reads the counters of metrics.h instead. */
 void dispatch_stats(struct dispatch *d, struct dispatch_stats *out);
 
 /* Stop claiming, let transfers in flight finish (at most timeout_ms), record

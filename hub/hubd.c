@@ -5,8 +5,8 @@
  *   config -> logging -> data dictionary (refuse to start when invalid)
  *   -> (dev, no DATABASE_URL: the private PostgreSQL) -> migrate (when
  *   configured) -> TLS contexts -> ingest committers, database workers, auth
- *   -> MLLP and HTTP listeners -> ports file -> dispatcher and pruner
- *   (threads of their own) -> loop
+ *   -> MLLP and HTTP listeners -> dispatcher and pruner (threads of their
+ *   own) -> signal handlers -> ports file (last: it says "up") -> loop
  *
  * SIGINT/SIGTERM: stop accepting and reading, let the committers finish
  * what is in flight (retrying a database outage up to shutdown_timeout),
@@ -300,7 +300,7 @@ int main(int argc, char **argv)
         goto out;
     }
     {
-        /* the webhook dispatcher: its own thread, loop and connection */
+        /* the webhook dispatcher: its own thread, loop and connections */
         struct dispatch_config dc;
         dispatch_config_from(&dc, &cfg);
         if (dc.enabled && dispatch_start(&dc, &app.dispatch) != HUB_OK) {

@@ -5,8 +5,9 @@
  *   TLS only: HANDSHAKE --cert ok--> AUTH --fingerprint known--> OPEN
  *   OPEN: READING --frame--> job submitted (in frame order) --committed-->
  *         answer written when every earlier frame's answer is written
- *      \__ frame over the limit, bytes before SB, EB without CR: the part
- *          received is quarantined, AR written after that commit, CLOSING
+ *      \__ frame over the limit, bytes before SB: the part received is
+ *          quarantined, AR written after that commit, CLOSING (a frame
+ *          ends at EB: a CR after it is taken, never required, mllp.h)
  *   CLOSING: no more reads; closed once every pending answer is flushed
  *
  * Invariant: an AA (or AE/AR) is written only after the transaction holding

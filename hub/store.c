@@ -823,7 +823,8 @@ static bool occ_text(struct slice v, char *out)
     return true;
 }
 
-/* 2026-12-02T01:40:34.654Z exactly: what 011's to_char() wrote back. */
+/* 2026-12-02T01:40:34.654Z exactly: what hub_ingest_fast's to_char()
+ * writes. */
 static bool is_iso_ms(const char *t)
 {
     static const char pat[] = "dddd-dd-ddTdd:dd:dd.dddZ";
@@ -1173,7 +1174,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
         struct slice key = text_clean(a, m[i].key);
         const char *at = m[i].received_at;
         if (at[0] == '\0') {
-            /* as 011's now(): the time of this call */
+            /* as the SQL's now() would: the time of this call */
             if (now[0] == '\0')
                 now_iso_ms(now);
             at = now;

@@ -170,6 +170,8 @@ enum webhook_mode { WEBHOOK_MODE_WEBHOOK = 0, WEBHOOK_MODE_PULL };
  *                "domains": [..], "counties": [..], "sensitivity": [..]},
  *    "secrets": ["whsec_..."], "client_cert": "/path", "client_key": "/path",
  *    "ca_bundle": "/path", "status": "active"|"paused"}
+ * "format": "fhir" is refused (HUB_EUNSUPPORTED: FHIR payloads are not
+ * built); every delivery is the canonical event.
  * A pull subscription has no URL and no secrets: it makes events visible in
  * the pull feed of its owner. `filters.sensitivity` lists the sensitivity
  * labels (e.g. "sud") the subscriber may receive: an event carrying any

@@ -1292,7 +1292,9 @@ $$;
 --   condition.domain, condition.domains[*];
 --   goal.domain, goal.domains[*];
 --   careplan.domains[*], careplan.activities[*].domain.
--- (consent and encounter bodies carry none.) Each path is one
+-- (consent bodies carry none; encounter.diagnoses[*].domain, a plain
+-- string there, is not read yet: README, "The common data dictionary".)
+-- Each path is one
 -- jsonb_path_query_array() in lax mode on the decompressed body: a
 -- built-in (nothing to inline), and lax mode never raises on a missing
 -- member or an unexpected type, so an odd body cannot fail the ingest
