@@ -59,8 +59,9 @@ struct ep {
 };
 
 #define RATE_SLOTS 256
+#define RATE_PROBES 8
 
-/* token bucket of one organization (direct-mapped by org id) */
+/* token bucket of one organization (its slot found by rate_ok) */
 struct bucket {
     char org[64];
     double tokens;
@@ -325,9 +326,13 @@ static bool path_match(const char *pattern, const char *path,
     return strcmp(pattern, path) == 0;
 }
 
-/* Per-org request rate: true when this request may go on. A collision of
- * two orgs in one slot resets the bucket (full), which errs on the side of
- * serving. */
+/* Per-org request rate: true when this request may go on. An org's
+ * bucket is one of RATE_PROBES slots from its hash on: its own, else the
+ * one filled longest ago (an empty one first), which starts full. So two
+ * orgs whose hashes meet keep a bucket each (before, the one slot they
+ * shared was reset to full at every turn, which lifted the limit of
+ * both); only with more than RATE_PROBES orgs busy in one run of slots
+ * does one lose its bucket, which errs on the side of serving. */
 static bool rate_ok(struct http_server *hs, const char *org)
 {
     const struct hub_config *cfg = hs->srv->cfg;
@@ -338,8 +343,16 @@ static bool rate_ok(struct http_server *hs, const char *org)
         return true;
     for (const char *p = org; *p; p++)
         h = (h ^ (unsigned char)*p) * 16777619u;
-    struct bucket *b = &hs->rate[h % RATE_SLOTS];
-    if (strcmp(b->org, org) != 0) {
+    struct bucket *b = NULL, *oldest = NULL;
+    for (unsigned i = 0; i < RATE_PROBES && b == NULL; i++) {
+        struct bucket *x = &hs->rate[(h + i) % RATE_SLOTS];
+        if (strcmp(x->org, org) == 0)
+            b = x;
+        else if (oldest == NULL || x->at < oldest->at)
+            oldest = x;
+    }
+    if (b == NULL) {
+        b = oldest;
         snprintf(b->org, sizeof(b->org), "%s", org);
         b->tokens = cfg->rate_burst;
         b->at = now;

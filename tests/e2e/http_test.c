@@ -5,6 +5,7 @@
  * Retry-After) when the in-flight cap is reached.
  */
 #include <criterion/criterion.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -332,11 +333,40 @@ Test(http, mllp_framed_body_and_limits, .init = start_small_body,
     cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages"), 2);
 }
 
+/* rate_ok's slot of an org id: its FNV-1a hash mod 256 */
+static unsigned rate_slot(const char *org)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = org; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h % 256;
+}
+
+/* An org whose id lands in hosp's rate slot, with the token tok-peer */
+static void add_slot_peer(void)
+{
+    struct store *s;
+    char id[32], sha[65];
+    unsigned n = 0;
+    do
+        snprintf(id, sizeof(id), "peer%u", n++);
+    while (rate_slot(id) != rate_slot("hosp"));
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", id, "Slot Peer", "cbo",
+                               SCOPE_SUBSCRIBE), HUB_OK);
+    store_sha256_hex("tok-peer", 8, sha);
+    cr_assert_eq(store_token_add(s, "test", id, sha, "peer-t1",
+                                 SCOPE_SUBSCRIBE), HUB_OK);
+    store_free(s);
+}
+
 Test(http, per_org_rate_limit_answers_429, .init = start_rate_limited,
      .fini = stop, .timeout = 30)
 {
     struct http_resp r;
     long st[5];
+
+    add_slot_peer();
 
     /* five requests within a second (a token a second comes back): each
      * one refused by the feed's own check (400), which needs no database.
@@ -353,7 +383,16 @@ Test(http, per_org_rate_limit_answers_429, .init = start_rate_limited,
     cr_expect_eq(st[0], 400, "served (and refused by the feed)");
     cr_expect_eq(st[2], 400, "the burst allows three");
     cr_expect_eq(st[4], 429, "then the rate applies");
-    /* another organization has its own bucket */
+    /* another organization has its own bucket, also one whose id hashes
+     * to hosp's slot; and its request leaves hosp's bucket as it was */
+    cr_assert_eq(http_call(&hub, false, "GET", "/v1/events?limit=5000",
+                           "tok-peer", NULL, NULL, 0, NULL, &r), 0);
+    cr_expect_eq(r.status, 400, "served (and refused by the feed)");
+    http_resp_free(&r);
+    cr_assert_eq(http_call(&hub, false, "GET", "/v1/events?limit=5000",
+                           "tok-hosp", NULL, NULL, 0, NULL, &r), 0);
+    cr_expect_eq(r.status, 429, "hosp's bucket was not reset");
+    http_resp_free(&r);
     cr_assert_eq(http_call(&hub, false, "GET", "/v1/events", "tok-cbo", NULL,
                            NULL, 0, NULL, &r), 0);
     cr_expect_eq(r.status, 200);
