@@ -186,6 +186,27 @@ static void malloc_limits(void)
 #endif
 }
 
+/* The production profile's TLS listeners need their certificate and key:
+ * without them hubd would run with no API at all (plain HTTP is the dev
+ * profile's alone), so it refuses to start, as --check-config does. The
+ * dev profile starts without them, with a warning (make run makes them). */
+static bool tls_files_ok(void)
+{
+    if (cfg.profile == PROFILE_DEV ||
+        (cfg.mllps_port < 0 && cfg.https_port < 0))
+        return true;
+    const char *missing = access(cfg.tls_cert, R_OK) != 0 ? "tls_cert"
+                          : access(cfg.tls_key, R_OK) != 0 ? "tls_key"
+                                                           : NULL;
+    if (missing == NULL)
+        return true;
+    fprintf(stderr, "hubd: %s (%s) is not readable; the production profile "
+            "needs it for https_port and mllps_port (set both to -1 to run "
+            "without TLS listeners)\n", missing,
+            missing[4] == 'c' ? cfg.tls_cert : cfg.tls_key);
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = NULL;
@@ -221,6 +242,8 @@ int main(int argc, char **argv)
         log_set_level(LOG_WARN);
     else if (!strcmp(cfg.log_level, "error"))
         log_set_level(LOG_ERROR);
+    if (!tls_files_ok())
+        return 2;
     if (load_dict() != HUB_OK)
         return 2;
     if (check_only) {

@@ -1033,6 +1033,46 @@ Test(docs, a_port_in_use_is_named_with_the_reason,
     close(fd);
 }
 
+/* `hubd --check-config` with the config text `conf`: its exit status,
+ * stderr and stdout into out */
+static int check_config(const char *conf, char *out, size_t size)
+{
+    char path[] = "/tmp/hub-conf-XXXXXX", cmd[2048];
+    const char *b = getenv("HUB_BUILD");
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, conf, strlen(conf)), (ssize_t)strlen(conf));
+    close(fd);
+    snprintf(cmd, sizeof(cmd), "cd '%s' && '%s/%s/hubd' -c '%s' "
+             "--check-config 2>&1", testdb_root(), testdb_root(),
+             b && *b ? b : "build", path);
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    unlink(path);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The production profile's TLS listeners without their certificate would
+ * leave hubd with no API at all: it refuses to start, and --check-config
+ * says so; with those listeners off it starts. */
+Test(docs, production_without_its_certificate_refuses_to_start)
+{
+    char out[4096];
+
+    cr_expect_eq(check_config("profile = production\n"
+                              "tls_cert = /nonexistent/server.crt\n",
+                              out, sizeof(out)), 2, "%s", out);
+    cr_expect(strstr(out, "tls_cert (/nonexistent/server.crt) is not "
+                          "readable") != NULL, "%s", out);
+    cr_expect_eq(check_config("profile = production\nhttps_port = -1\n"
+                              "mllps_port = -1\n", out, sizeof(out)), 0,
+                 "%s", out);
+    cr_expect(strstr(out, "configuration ok") != NULL, "%s", out);
+}
+
 Test(docs, hubd_help_prints_the_usage_on_stdout_and_exits_0)
 {
     char cmd[1024], out[2048];
