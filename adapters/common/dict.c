@@ -1269,32 +1269,83 @@ static int sct_cmp(const void *x, const void *y)
     return la != lb ? (la < lb ? -1 : 1) : strcmp(a->code, b->code);
 }
 
-/* One table of concepts that imply a label (schemas/dict/README.md),
- * generated from a published value set; only SNOMED CT is read. */
-static int load_concepts(struct ld *l, const cJSON *root)
+/* Where a table of concepts comes from: one value set (an object) or
+ * several merged (a non-empty array of them). Required, not read. */
+static int load_concept_source(struct ld *l, const cJSON *source)
 {
-    static const char *const top[] = { "source", "system", "label", "codes",
-        NULL };
     static const char *const src[] = { "valueset", "title", "version",
         "expansion", "repository", "path", "commit", NULL };
-    static const char *const row[] = { "code", "display", NULL };
     int rc;
-    const char *sys, *label;
-    const cJSON *arr, *source;
-    size_t n;
-    if ((rc = ld_obj(l, root)) || (rc = ld_keys(l, root, top)) ||
-        (rc = ld_str(l, root, "system", true, &sys)) ||
-        (rc = ld_str(l, root, "label", true, &label)) ||
-        (rc = ld_arr(l, root, "codes", true, &arr, &n)))
-        return rc;
-    /* where the table comes from is part of it: required, not read */
-    source = cJSON_GetObjectItemCaseSensitive(root, "source");
     size_t old = ld_key(l, "source");
     if (source == NULL)
         return ld_fail(l, HUB_EINVALID, "required member is missing");
-    if ((rc = ld_obj(l, source)) || (rc = ld_keys(l, source, src)))
+    if (cJSON_IsArray(source)) {
+        size_t i = 0;
+        if (source->child == NULL)
+            return ld_fail(l, HUB_EINVALID, "no value set named");
+        for (const cJSON *e = source->child; e; e = e->next, i++) {
+            size_t o2 = ld_idx(l, i);
+            if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, src)))
+                return rc;
+            ld_pop(l, o2);
+        }
+    } else if ((rc = ld_obj(l, source)) || (rc = ld_keys(l, source, src))) {
         return rc;
+    }
     ld_pop(l, old);
+    return HUB_OK;
+}
+
+/* The members of the value sets a table leaves out, each with its reason
+ * (an organic disorder in a set of psychiatric ones): checked as the codes
+ * are, never read, so that the reason stays beside the data. */
+static int load_concept_excluded(struct ld *l, const cJSON *root)
+{
+    static const char *const row[] = { "code", "display", "reason", NULL };
+    const cJSON *arr;
+    size_t n, i = 0;
+    int rc = ld_arr(l, root, "excluded", false, &arr, &n);
+    if (rc || arr == NULL)
+        return rc;
+    size_t old = ld_key(l, "excluded");
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        size_t o2 = ld_idx(l, i);
+        const char *code, *disp, *why;
+        if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, row)) ||
+            (rc = ld_str(l, e, "code", true, &code)) ||
+            (rc = ld_str(l, e, "display", false, &disp)) ||
+            (rc = ld_str(l, e, "reason", true, &why)))
+            return rc;
+        if (!sctid_ok(code)) {
+            ld_key(l, "code");
+            return ld_fail(l, HUB_EINVALID, "not a SNOMED CT identifier");
+        }
+        ld_pop(l, o2);
+    }
+    ld_pop(l, old);
+    return HUB_OK;
+}
+
+/* One table of concepts that imply a label (schemas/dict/README.md),
+ * generated from one or more published value sets; only SNOMED CT is
+ * read. */
+static int load_concepts(struct ld *l, const cJSON *root)
+{
+    static const char *const top[] = { "source", "system", "label", "codes",
+        "excluded", NULL };
+    static const char *const row[] = { "code", "display", NULL };
+    int rc;
+    const char *sys, *label;
+    const cJSON *arr;
+    size_t n, old;
+    if ((rc = ld_obj(l, root)) || (rc = ld_keys(l, root, top)) ||
+        (rc = ld_str(l, root, "system", true, &sys)) ||
+        (rc = ld_str(l, root, "label", true, &label)) ||
+        (rc = ld_arr(l, root, "codes", true, &arr, &n)) ||
+        (rc = load_concept_source(
+             l, cJSON_GetObjectItemCaseSensitive(root, "source"))) ||
+        (rc = load_concept_excluded(l, root)))
+        return rc;
     if (strcmp(sys, DICT_SNOMED_SYSTEM) != 0) {
         ld_key(l, "system");
         return ld_fail(l, HUB_EINVALID, "only SNOMED CT concepts are read");

@@ -365,7 +365,9 @@ const char *dict_loinc_sensitivity(const struct dict *d, struct slice code);
 bool dict_is_snomed(struct slice system);
 /* The sensitivity label a SNOMED CT concept implies (a member of a
  * security-labels-<x>.json table: the substance use disorders of the eCQM
- * value set -> "sud"), or NULL. Exact concepts only: no hierarchy is read. */
+ * value set -> "sud", the psychiatric disorders of the eCQM value sets of
+ * depression, bipolar, personality and psychotic disorders -> "psy"), or
+ * NULL. Exact concepts only: no hierarchy is read. */
 const char *dict_snomed_sensitivity(const struct dict *d, struct slice code);
 
 /* ---- diagnoses in any code system (dict_codes.c) --------------------------- */

@@ -388,7 +388,7 @@ static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
  * (dict_code_sensitivity): ICD-10-CM by range (F10-F19 -> sud), ICD-9-CM
  * 291-292 and 303-305 (sud, F39), SNOMED CT by the concept tables of the
  * dictionary (security-labels-*: substance use disorders and their
- * treatments). */
+ * treatments -> sud, psychiatric disorders -> psy). */
 static void code_labels(struct fx *x, const cJSON *o)
 {
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");

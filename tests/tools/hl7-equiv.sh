@@ -34,7 +34,9 @@ inputs=(-l "$tmp/adt.hl7" -m "$mutants" -s "$seed" tests/data/hl7v2/*.hl7)
 [ -n "${HL7_EQUIV_EXTRA:-}" ] && inputs+=($HL7_EQUIV_EXTRA)
 
 rc=0
-"$tmp/old/hl7_equiv" "${inputs[@]}" >"$tmp/old.out"
+# the old adapters with the old ref's dictionary (its reader may refuse
+# a table or member this tree added)
+equiv_old "$tmp/old/hl7_equiv" "${inputs[@]}" >"$tmp/old.out"
 for v in new sse2; do
     "$tmp/$v/hl7_equiv" "${inputs[@]}" >"$tmp/$v.out"
     if cmp -s "$tmp/old.out" "$tmp/$v.out"; then

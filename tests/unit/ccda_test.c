@@ -1812,6 +1812,42 @@ Test(ccda_entries, a_problem_value_coded_as_a_snomed_substance_use_disorder_is_s
     }
 }
 
+/* The same for psychiatric disorders (F80): a SNOMED CT member of the
+ * eCQM value sets of security-labels-psy-snomed.json is psy; dementia and
+ * the organic bipolar disorder the table leaves out are not. */
+Test(ccda_entries, a_problem_value_coded_as_a_snomed_psychiatric_disorder_is_psy,
+     .init = setup, .fini = teardown)
+{
+    static const char fmt[] =
+        PROBLEM_DOC("<value xsi:type=\"CD\" code=\"%s\" "
+                    "codeSystem=\"2.16.840.1.113883.6.96\">"
+                    "<translation code=\"Z59.0\" "
+                    "codeSystem=\"2.16.840.1.113883.6.90\"/></value>");
+    static const struct {
+        const char *code;
+        bool psy;
+    } c[] = {
+        { "370143000", true },      /* Major depressive disorder */
+        { "20010003", true },       /* Borderline personality disorder */
+        { "52448006", false },      /* Dementia */
+        { "231444002", false },     /* Organic bipolar disorder: excluded */
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc), fmt, c[i].code);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *s = cJSON_GetObjectItem(ev, "sensitivity");
+        if (c[i].psy)
+            cr_expect(cJSON_GetArraySize(s) == 1 &&
+                      strcmp(cJSON_GetArrayItem(s, 0)->valuestring, "psy") == 0,
+                      "case %zu", i);
+        else
+            cr_expect_null(s, "case %zu", i);
+        cJSON_Delete(ev);
+    }
+}
+
 /* F39: a problem coded in ICD-9-CM (codeSystem 2.16.840.1.113883.6.103,
  * as CCDs made from pre-2015 problem lists still are), as its value or as
  * a translation, is labelled by the one classifier HL7 v2 asks too:

@@ -1289,6 +1289,97 @@ Test(dict, snomed_substance_use_disorders_imply_the_sud_label)
     cr_assert_not(dict_is_snomed(SLICE_LIT("I10")));
 }
 
+/* The shipped psy table is the SNOMED CT part of the eCQM value sets of
+ * CMS159's depression and mental health diagnoses and of "Major
+ * Depressive Disorder Active", less Pervasive Developmental Disorder (not
+ * taken) and the one organic member it lists under `excluded`:
+ * psychiatric disorders as the ICD-10-CM rows have them, never dementia. */
+Test(dict, snomed_psychiatric_disorders_imply_the_psy_label)
+{
+    static const char *const psy[] = {
+        "370143000",            /* Major depressive disorder */
+        "42810003",             /* Major depression in remission */
+        "104851000119103",      /* Postpartum major depression in remission */
+        "16265301000119106",    /* ... with anxiety: in the 1491 set alone */
+        "78667006",             /* Dysthymia */
+        "13746004",             /* Bipolar disorder */
+        "16238741000119105",    /* Bipolar disorder caused by drug */
+        "20010003",             /* Borderline personality disorder */
+        "76105009",             /* Cyclothymia */
+        "58214004",             /* Schizophrenia */
+        "68890003",             /* Schizoaffective disorder */
+    };
+    static const char *const none[] = {
+        "231444002",    /* Organic bipolar disorder: excluded, as F06 */
+        "52448006",     /* Dementia */
+        "26929004",     /* Alzheimer's disease */
+        "310496002",    /* Moderate depression: in none of the sets */
+        "35489007",     /* Depressive disorder: a parent, never inferred */
+    };
+    for (size_t i = 0; i < sizeof(psy) / sizeof(psy[0]); i++) {
+        const char *l = dict_snomed_sensitivity(D, slice_from_cstr(psy[i]));
+        cr_assert(l && strcmp(l, "psy") == 0, "%s", psy[i]);
+    }
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+        cr_assert_null(dict_snomed_sensitivity(D, slice_from_cstr(none[i])),
+                       "%s", none[i]);
+    /* the two labels' tables stay apart */
+    cr_assert_str_eq(dict_snomed_sensitivity(D, SLICE_LIT("66590003")), "sud");
+    cr_assert_str_eq(dict_code_sensitivity(D, SLICE_LIT("SCT"),
+                                           SLICE_LIT("64905009")), "psy",
+                     "Paranoid schizophrenia, as HL7 v2 names SNOMED CT");
+}
+
+/* A table may merge several value sets (`source` an array of them) and
+ * list the members it leaves out (`excluded`, with a reason): both are
+ * checked, neither is read. */
+Test(dict_load, a_concept_table_of_several_value_sets_lists_what_it_leaves_out)
+{
+    struct dict *d;
+    struct dict_err e;
+    static const char ok[] =
+        "{\"source\":[{\"valueset\":\"a\"},{\"valueset\":\"b\"}],"
+        "\"system\":\"http://snomed.info/sct\",\"label\":\"psy\","
+        "\"codes\":[{\"code\":\"370143000\"}],\"excluded\":[{\"code\":"
+        "\"231444002\",\"display\":\"x\",\"reason\":\"organic\"}]}";
+    cr_assert_eq(load_concepts(ok, &e, &d), HUB_OK, "%s %s", e.path, e.what);
+    cr_assert_str_eq(dict_snomed_sensitivity(d, SLICE_LIT("370143000")),
+                     "psy");
+    cr_assert_null(dict_snomed_sensitivity(d, SLICE_LIT("231444002")));
+    dict_free(d);
+
+    static const struct {
+        const char *text, *path, *what;
+    } bad[] = {
+        { "{\"source\":[],\"system\":\"http://snomed.info/sct\","
+          "\"label\":\"psy\",\"codes\":[]}", "/source", "no value set named" },
+        { "{\"source\":[{\"valueset\":\"a\"},\"b\"],\"system\":"
+          "\"http://snomed.info/sct\",\"label\":\"psy\",\"codes\":[]}",
+          "/source/1", "expected an object" },
+        { "{\"source\":[{\"valueset\":\"a\",\"by\":\"me\"}],\"system\":"
+          "\"http://snomed.info/sct\",\"label\":\"psy\",\"codes\":[]}",
+          "/source/0/by", "unknown member" },
+        { "{\"source\":{},\"system\":\"http://snomed.info/sct\",\"label\":"
+          "\"psy\",\"codes\":[],\"excluded\":[{\"code\":\"231444002\"}]}",
+          "/excluded/0/reason", "required member is missing" },
+        { "{\"source\":{},\"system\":\"http://snomed.info/sct\",\"label\":"
+          "\"psy\",\"codes\":[],\"excluded\":[{\"code\":\"231444003\","
+          "\"reason\":\"r\"}]}",
+          "/excluded/0/code", "not a SNOMED CT identifier" },
+        { "{\"source\":{},\"system\":\"http://snomed.info/sct\",\"label\":"
+          "\"psy\",\"codes\":[],\"excluded\":{}}",
+          "/excluded", "expected an array" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        d = (struct dict *)1;
+        cr_assert_eq(load_concepts(bad[i].text, &e, &d), HUB_EINVALID,
+                     "case %zu: %s %s", i, e.path, e.what ? e.what : "");
+        cr_assert_null(d);
+        cr_assert_str_eq(e.path, bad[i].path, "case %zu", i);
+        cr_assert_str_eq(e.what, bad[i].what, "case %zu", i);
+    }
+}
+
 Test(dict_load, concept_tables_are_merged_and_checked)
 {
     struct dict *d;

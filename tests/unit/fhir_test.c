@@ -365,6 +365,41 @@ static const struct sample SAMPLES[] = {
       "\"http://snomed.info/sct\",\"code\":\"1297194009\"}]}}",
       1, { "condition.recorded" },
       { { 0, "sensitivity", "(absent)" } } },
+    /* F80: SNOMED CT psychiatric disorders, the members of the eCQM value
+     * sets of security-labels-psy-snomed.json, are psy as their ICD-10-CM
+     * codes are; dementia is not, nor the organic member the table
+     * leaves out */
+    { "a major depressive disorder coded in snomed ct alone is labelled psy",
+      "{\"resourceType\":\"Condition\",\"id\":\"c3\",\"subject\":"
+      "{\"reference\":\"Patient/p1\"},\"category\":[{\"coding\":[{\"system\":"
+      "\"http://terminology.hl7.org/CodeSystem/condition-category\","
+      "\"code\":\"problem-list-item\"}]}],\"code\":{\"coding\":[{\"system\":"
+      "\"http://snomed.info/sct\",\"code\":\"370143000\",\"display\":"
+      "\"Major depressive disorder\"}]},\"recordedDate\":\"2025-04-06\"}",
+      1, { "condition.recorded" },
+      { { 0, "sensitivity", "[\"psy\"]" } } },
+    { "a schizophrenia and an alcohol dependence coded in snomed ct are psy "
+      "and sud",
+      "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://snomed.info/sct\",\"code\":\"58214004\"},{\"system\":"
+      "\"http://snomed.info/sct\",\"code\":\"66590003\"}]}}",
+      1, { "condition.recorded" },
+      { { 0, "sensitivity", "[\"psy\",\"sud\"]" } } },
+    { "a dementia coded in snomed ct has no sensitivity",
+      "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://snomed.info/sct\",\"code\":\"52448006\",\"display\":"
+      "\"Dementia\"}]}}",
+      1, { "condition.recorded" },
+      { { 0, "sensitivity", "(absent)" } } },
+    { "the organic bipolar disorder the psy table leaves out has no "
+      "sensitivity",
+      "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://snomed.info/sct\",\"code\":\"231444002\"}]}}",
+      1, { "condition.recorded" },
+      { { 0, "sensitivity", "(absent)" } } },
     { "a Z code gives the condition its domain and no sensitivity",
       "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":\"Patient/p1\"},"
       "\"code\":{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\","

@@ -2093,6 +2093,34 @@ Test(hl7_to_events, labels_psychiatric_diagnoses_psy)
     cr_assert_str_eq(labels_with(d, "DG1|1||R45.85^x^I10"), "");
 }
 
+/* The same in SNOMED CT (F80): a DG1 coded SCT (or its OID, or an older
+ * name of SNOMED) with a member of the eCQM value sets of
+ * security-labels-psy-snomed.json is psy. Exact concepts: dementia, the
+ * set's one organic member it leaves out, and a depression concept none
+ * of the sets holds are not labelled. */
+Test(hl7_to_events, labels_snomed_ct_psychiatric_disorders_psy)
+{
+    const struct dict *d = project_dict();
+    cr_assert_str_eq(labels_with(d, "DG1|1||370143000^Major depressive "
+                                    "disorder^SCT"), "psy");
+    cr_assert_str_eq(labels_with(d, "DG1|1|SCT|13746004^Bipolar disorder"),
+                     "psy");
+    cr_assert_str_eq(labels_with(d, "DG1|1||58214004^Schizophrenia^"
+                                    "2.16.840.1.113883.6.96"), "psy");
+    cr_assert_str_eq(labels_with(d, "DG1|1||20010003^x^SNOMEDCT"), "psy");
+    cr_assert_str_eq(labels_with(d, "DG1|1||78667006^Dysthymia^SCT"), "psy");
+    cr_assert_str_eq(labels_with(d, "DG1|1||44054006^Diabetes^SCT\r"
+                                    "DG1|2||87512008^x^SCT"), "psy");
+    cr_assert_str_eq(labels_with(d, "DG1|1||52448006^Dementia^SCT"), "");
+    cr_assert_str_eq(labels_with(d, "DG1|1||231444002^Organic bipolar "
+                                    "disorder^SCT"), "");
+    cr_assert_str_eq(labels_with(d, "DG1|1||310496002^Moderate "
+                                    "depression^SCT"), "");
+    cr_assert_str_eq(labels_with(d, "DG1|1||370143000^x^I10"), "");
+    cr_assert_str_eq(labels_with(d, "DG1|1||370143000^x^L"), "");
+    cr_assert_str_eq(labels_with(NULL, "DG1|1||370143000^x^SCT"), "");
+}
+
 /* A placeholder in a national, health-card or Medicaid number of PID-3
  * (F116: one digit throughout, or counted up from 1) is left out with a
  * warning, as PID-19's (F110): kept, it would link every patient of the
