@@ -247,7 +247,9 @@ static bool push_node(struct arena *a, const struct ccda_node ***arr, size_t *n,
     return true;
 }
 
-/* Time of an element holding a TS: @value, else low/@value. */
+/* Time of an element holding a TS: @value, else low/@value, else
+ * center/@value (an IVL_TS given by its middle, as HL7's Discharge
+ * Summary plans a colonoscopy; F104). */
 static const char *ts_of(const struct ccda_node *t)
 {
     const char *v;
@@ -257,7 +259,10 @@ static const char *ts_of(const struct ccda_node *t)
     v = ccda_attr(t, "value");
     if (v)
         return v;
-    return ccda_attr(ccda_child(t, "low"), "value");
+    v = ccda_attr(ccda_child(t, "low"), "value");
+    if (v)
+        return v;
+    return ccda_attr(ccda_child(t, "center"), "value");
 }
 
 /* Write "key": ISO time of `ts`, or a warning when malformed. */

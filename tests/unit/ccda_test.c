@@ -2306,6 +2306,46 @@ Test(ccda_entries, a_planned_medication_is_the_activity_of_its_product,
     cJSON_Delete(ev);
 }
 
+/* F104: HL7's Discharge Summary plans a colonoscopy (62959-2, RQO) with
+ * <effectiveTime><center value="20141012"/></effectiveTime>: an IVL_TS
+ * given by its middle, neither @value nor low, so the activity had no
+ * "scheduled". A low still comes before a center. */
+Test(ccda_entries, a_planned_activity_timed_by_its_center_is_scheduled,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(
+        HEAD BODY_OPEN
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.10\"/>"
+        "<code code=\"18776-5\"/>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"RQO\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.44\"/>"
+        "<id root=\"1.2.7\" extension=\"C1\"/>"
+        "<code code=\"62959-2\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<statusCode code=\"active\"/>"
+        "<effectiveTime><center value=\"20141012\"/></effectiveTime>"
+        "</observation></entry>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"RQO\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.44\"/>"
+        "<id root=\"1.2.7\" extension=\"C2\"/>"
+        "<code code=\"62959-2\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<statusCode code=\"active\"/>"
+        "<effectiveTime><low value=\"20141001\"/>"
+        "<center value=\"20141012\"/></effectiveTime>"
+        "</observation></entry>" BODY_CLOSE);
+    cJSON *ev = first_event(&r, 1);
+    cr_assert_str_eq(r.out.ev[0].type, "careplan.updated");
+    cJSON *acts = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "careplan"),
+                                      "activities");
+    cr_assert_eq(cJSON_GetArraySize(acts), 2);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetArrayItem(acts, 0), "scheduled")),
+                     "2014-10-12");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetArrayItem(acts, 1), "scheduled")),
+                     "2014-10-01");
+    cJSON_Delete(ev);
+}
+
 /* F102: the ONC USCDI v3 CCD plans 467771000124109 "Assistance with
  * application for food pantry program" as a Planned Procedure in RQO with
  * no sdtc:category (C-CDA's 2022 templates added it) and no reason: the
