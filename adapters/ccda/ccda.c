@@ -43,6 +43,7 @@
 #define T_HEALTH_CONCERN_SEC "2.16.840.1.113883.10.20.22.2.58"
 #define T_GOALS_SEC "2.16.840.1.113883.10.20.22.2.60"
 #define T_PLAN_SEC "2.16.840.1.113883.10.20.22.2.10"
+#define T_ASSESS_PLAN_SEC "2.16.840.1.113883.10.20.22.2.9"
 #define T_INTERVENTIONS_SEC "2.16.840.1.113883.10.20.21.2.3"
 #define T_PROBLEM_CONCERN "2.16.840.1.113883.10.20.22.4.3"
 #define T_PROBLEM_OBS "2.16.840.1.113883.10.20.22.4.4"
@@ -2109,9 +2110,13 @@ static enum section_kind section_kind(const struct ccda_node *sec)
     if (ccda_has_template(sec, T_GOALS_SEC) ||
         (code && strcmp(code, "61146-7") == 0))
         return SEC_GOALS;
+    /* the Assessment and Plan section stands for the Plan of Treatment
+     * when a document combines the two (C-CDA: not both; F105) */
     if (ccda_has_template(sec, T_PLAN_SEC) ||
+        ccda_has_template(sec, T_ASSESS_PLAN_SEC) ||
         ccda_has_template(sec, T_INTERVENTIONS_SEC) ||
         (code && (strcmp(code, "18776-5") == 0 ||
+                  strcmp(code, "51847-2") == 0 ||
                   strcmp(code, "62387-6") == 0)))
         return SEC_PLAN;
     return SEC_OTHER;

@@ -74,7 +74,8 @@
  *     Observation (4.144, Outcomes section) that evaluates it (GEVL) with a
  *     Progress Toward Goal of "Goal achieved" / "Goal not achieved" gives
  *     achievement_status achieved / not-achieved.
- *   Plan of Treatment (2.10 / 18776-5) and Interventions (21.2.3 / 62387-6):
+ *   Plan of Treatment (2.10 / 18776-5), Assessment and Plan (2.9 / 51847-2,
+ *   the two combined) and Interventions (21.2.3 / 62387-6):
  *     a Planned Procedure, Act or Encounter in request mood (moodCode RQO) is
  *     an order for service -> referral.created (status from statusCode,
  *     domain from an SDOH category, a Z-coded reason, a cited concern, else

@@ -2306,6 +2306,57 @@ Test(ccda_entries, a_planned_medication_is_the_activity_of_its_product,
     cJSON_Delete(ev);
 }
 
+/* F105: a document that combines assessment and plan (Assessment and Plan
+ * section, 2.9 / 51847-2; C-CDA: then no Plan of Treatment) keeps its
+ * planned entries there. Practice Fusion's Referral Note plans its care
+ * plan (a Planned Act, INT) in it, and the section allows Planned
+ * Procedures: neither was read, the document gave no event. */
+Test(ccda_entries, the_assessment_and_plan_section_is_a_plan,
+     .init = setup, .fini = teardown)
+{
+    static const char *const sections[] = {
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.9\"/>",
+        "<code code=\"51847-2\" codeSystem=\"2.16.840.1.113883.6.1\"/>",
+    };
+    for (size_t k = 0; k < 2; k++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc), "%s%s%s%s", HEAD BODY_OPEN, sections[k],
+                 "<entry><procedure classCode=\"PROC\" moodCode=\"RQO\">"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.4.41\"/>"
+                 "<id root=\"1.2.9\" extension=\"P1\"/>"
+                 "<code code=\"73761001\" codeSystem=\"2.16.840.1.113883."
+                 "6.96\"/><statusCode code=\"active\"/></procedure></entry>"
+                 "<entry><act classCode=\"ACT\" moodCode=\"INT\">"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.4.39\"/>"
+                 "<id root=\"1.2.9\" extension=\"A1\"/>"
+                 "<code code=\"278448002\" codeSystem=\"2.16.840.1.113883."
+                 "6.96\"/><statusCode code=\"active\"/>"
+                 "<effectiveTime value=\"20150722\"/></act></entry>",
+                 BODY_CLOSE);
+        struct run r = run_str(doc);
+        cr_assert_eq(r.rc, HUB_OK, "section %zu", k);
+        cr_assert_eq(r.out.n, 2, "section %zu: %zu events", k, r.out.n);
+        cr_expect_str_eq(r.out.ev[0].type, "referral.created", "section %zu",
+                         k);
+        cr_expect_str_eq(r.out.ev[1].type, "careplan.updated", "section %zu",
+                         k);
+        cJSON *ev = cJSON_ParseWithLength(r.out.ev[1].json.p,
+                                          r.out.ev[1].json.len);
+        cr_assert(ev);
+        cJSON *act = cJSON_GetArrayItem(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "careplan"),
+                                "activities"), 0);
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                             cJSON_GetObjectItem(act, "code"), "code")),
+                         "278448002");
+        cr_expect_str_eq(
+            cJSON_GetStringValue(cJSON_GetObjectItem(act, "scheduled")),
+            "2015-07-22");
+        cJSON_Delete(ev);
+        arena_reset(&A);
+    }
+}
+
 /* F104: HL7's Discharge Summary plans a colonoscopy (62959-2, RQO) with
  * <effectiveTime><center value="20141012"/></effectiveTime>: an IVL_TS
  * given by its middle, neither @value nor low, so the activity had no
