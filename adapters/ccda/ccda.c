@@ -43,6 +43,7 @@
 #define T_HEALTH_CONCERN_SEC "2.16.840.1.113883.10.20.22.2.58"
 #define T_GOALS_SEC "2.16.840.1.113883.10.20.22.2.60"
 #define T_PLAN_SEC "2.16.840.1.113883.10.20.22.2.10"
+#define T_ASSESS_PLAN_SEC "2.16.840.1.113883.10.20.22.2.9"
 #define T_INTERVENTIONS_SEC "2.16.840.1.113883.10.20.21.2.3"
 #define T_PROBLEM_CONCERN "2.16.840.1.113883.10.20.22.4.3"
 #define T_PROBLEM_OBS "2.16.840.1.113883.10.20.22.4.4"
@@ -247,7 +248,9 @@ static bool push_node(struct arena *a, const struct ccda_node ***arr, size_t *n,
     return true;
 }
 
-/* Time of an element holding a TS: @value, else low/@value. */
+/* Time of an element holding a TS: @value, else low/@value, else
+ * center/@value (an IVL_TS given by its middle, as HL7's Discharge
+ * Summary plans a colonoscopy; F104). */
 static const char *ts_of(const struct ccda_node *t)
 {
     const char *v;
@@ -257,7 +260,10 @@ static const char *ts_of(const struct ccda_node *t)
     v = ccda_attr(t, "value");
     if (v)
         return v;
-    return ccda_attr(ccda_child(t, "low"), "value");
+    v = ccda_attr(ccda_child(t, "low"), "value");
+    if (v)
+        return v;
+    return ccda_attr(ccda_child(t, "center"), "value");
 }
 
 /* Write "key": ISO time of `ts`, or a warning when malformed. */
@@ -409,7 +415,11 @@ static const char *concern_domain(const struct doc *dc, const char *id)
 /* The domain an entry states or implies: sdtc:category with a Gravity
  * code, else the Z code or SNOMED CT finding of a reason (RSON), else the
  * domain of a concern it points to with an Entry Reference (4.122; C-CDA's
- * way to cite an entry of another section). */
+ * way to cite an entry of another section), else its own code when
+ * snomed-domains.json names it (an intervention such as 467771000124109
+ * "Assistance with application for food pantry program": a Planned
+ * Procedure had no sdtc:category before C-CDA's 2022 templates, and the
+ * ONC USCDI v3 test document sends it with no reason). */
 static const char *entry_domain(struct doc *dc, const struct ccda_node *n,
                                 const struct ccda_node **reason)
 {
@@ -442,7 +452,12 @@ static const char *entry_domain(struct doc *dc, const struct ccda_node *n,
                 return dom;
         }
     }
-    return NULL;
+    const struct ccda_node *code = ccda_child(n, "code");
+    const char *dom = snomed_domain(dc, code);
+    CCDA_FOREACH(t, code, "translation")
+        if (dom == NULL)
+            dom = snomed_domain(dc, t);
+    return dom;
 }
 
 /* Remember each concern act's id and SDOH domain, before the walk, so
@@ -724,7 +739,39 @@ static bool addr_has_content(struct doc *dc, const struct ccda_node *ad)
     return false;
 }
 
-static void write_name(struct doc *dc, struct jw *w, const struct ccda_node *nm)
+/* Whether the set of codes `q` (ENXP/@qualifier, space-separated) holds
+ * `code`. */
+static bool qualifier_has(const char *q, const char *code)
+{
+    size_t len = strlen(code);
+
+    while (q && *q) {
+        while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+            q++;
+        size_t n = 0;
+        while (q[n] && q[n] != ' ' && q[n] != '\t' && q[n] != '\n' &&
+               q[n] != '\r')
+            n++;
+        if (n == len && memcmp(q, code, n) == 0)
+            return true;
+        q += n;
+    }
+    return false;
+}
+
+/* A given name part the person is called by (qualifier CL, "callme": the
+ * Progress Note's "Adam" with "Frankie"), which is no part of the name it
+ * sits in. */
+static bool given_is_callme(const struct ccda_node *g)
+{
+    return qualifier_has(ccda_attr(g, "qualifier"), "CL");
+}
+
+/* The name `nm`: its family, given parts (those of `callme` or the others),
+ * prefix, suffix, and `use` (NULL: EN/@use's own). */
+static void write_name_parts(struct doc *dc, struct jw *w,
+                             const struct ccda_node *nm, bool callme,
+                             const char *use)
 {
     bool given = false;
     struct slice fam = SLICE_NULL;
@@ -740,19 +787,44 @@ static void write_name(struct doc *dc, struct jw *w, const struct ccda_node *nm)
     jw_kv_str(w, "family", fam);
     CCDA_FOREACH(g, nm, "given") {
         struct slice s = ccda_text(dc->a, g);
-        if (slice_empty(s))
+        if (slice_empty(s) || given_is_callme(g) != callme)
             continue;
         jw_arr_lazy(w, "given", &given);
         jw_str(w, s);
     }
     jw_arr_end_if(w, given);
-    kv_text(dc, w, "prefix", ccda_child(nm, "prefix"));
-    kv_text(dc, w, "suffix", ccda_child(nm, "suffix"));
-    const char *use, *repr;
-    name_use(ccda_attr(nm, "use"), &use, &repr);
-    jw_kv_cstr(w, "use", use);
+    if (!callme) {
+        kv_text(dc, w, "prefix", ccda_child(nm, "prefix"));
+        kv_text(dc, w, "suffix", ccda_child(nm, "suffix"));
+    }
+    const char *own, *repr;
+    name_use(ccda_attr(nm, "use"), &own, &repr);
+    jw_kv_cstr(w, "use", use ? use : own);
     jw_kv_cstr(w, "representation", repr);
     jw_obj_end(w);
+}
+
+/* A person name. A given part qualified CL is the name the person is
+ * called by, not a part of the legal name beside it (HL7 v3
+ * EntityNamePartQualifier): it is written as a name of its own, the same
+ * family with that given and use nickname, as C-CDA to FHIR converters map
+ * it, so that the legal name keeps only the legal given names. */
+static void write_name(struct doc *dc, struct jw *w, const struct ccda_node *nm)
+{
+    bool plain = false, callme = false;
+
+    CCDA_FOREACH(g, nm, "given") {
+        if (slice_empty(ccda_text(dc->a, g)))
+            continue;
+        if (given_is_callme(g))
+            callme = true;
+        else
+            plain = true;
+    }
+    if (plain || !callme)
+        write_name_parts(dc, w, nm, false, NULL);
+    if (callme)
+        write_name_parts(dc, w, nm, true, "nickname");
 }
 
 static void write_addr(struct doc *dc, struct jw *w, const struct ccda_node *ad)
@@ -1885,6 +1957,24 @@ static int do_planned(struct doc *dc, const struct ccda_node *n, int depth)
     return HUB_OK;
 }
 
+/* What an activity is: its code; a planned medication or immunization
+ * (substanceAdministration, 4.42 / 4.120) and a planned supply (4.43) have
+ * none of their own, their product's is the drug or vaccine (RxNorm, CVX). */
+static const struct ccda_node *activity_code(const struct ccda_node *n)
+{
+    const struct ccda_node *c = ccda_child(n, "code");
+
+    if (c)
+        return c;
+    if (ccda_is(n, "substanceAdministration"))
+        return ccda_path(n, "consumable/manufacturedProduct/"
+                            "manufacturedMaterial/code");
+    if (ccda_is(n, "supply"))
+        return ccda_path(n, "product/manufacturedProduct/"
+                            "manufacturedMaterial/code");
+    return NULL;
+}
+
 static void write_activity(struct doc *dc, struct ev *e,
                            const struct ccda_node *n)
 {
@@ -1894,7 +1984,7 @@ static void write_activity(struct doc *dc, struct ev *e,
     const struct ccda_node *et = ccda_child(n, "effectiveTime");
 
     jw_obj_begin(w);
-    ccda_write_cd(w, "code", ccda_child(n, "code"));
+    ccda_write_cd(w, "code", activity_code(n));
     jw_kv_cstr(w, "reference", ccda_ii_string(dc->a, ccda_child(n, "id")));
     jw_kv_cstr(w, "status", ccda_attr(ccda_child(n, "statusCode"), "code"));
     /* an event-mood part (an Intervention Act's Procedure Activity) says
@@ -2020,9 +2110,13 @@ static enum section_kind section_kind(const struct ccda_node *sec)
     if (ccda_has_template(sec, T_GOALS_SEC) ||
         (code && strcmp(code, "61146-7") == 0))
         return SEC_GOALS;
+    /* the Assessment and Plan section stands for the Plan of Treatment
+     * when a document combines the two (C-CDA: not both; F105) */
     if (ccda_has_template(sec, T_PLAN_SEC) ||
+        ccda_has_template(sec, T_ASSESS_PLAN_SEC) ||
         ccda_has_template(sec, T_INTERVENTIONS_SEC) ||
         (code && (strcmp(code, "18776-5") == 0 ||
+                  strcmp(code, "51847-2") == 0 ||
                   strcmp(code, "62387-6") == 0)))
         return SEC_PLAN;
     return SEC_OTHER;

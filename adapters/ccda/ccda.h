@@ -24,7 +24,8 @@
  * represented organization}; occurred_at = the screening's effectiveTime,
  * else the document's; the patient of recordTarget/patientRole (ids as
  * system + value: root OID "urn:oid:..." or the FHIR URI of SSN, NPI, MBI;
- * names, birth date, sex, addresses with county, phones); sensitivity
+ * names, a given name qualified CL (call me) as a nickname of its own,
+ * birth date, sex, addresses with county, phones); sensitivity
  * "restricted" when confidentialityCode is R or V (dictionary), plus what a
  * Z code implies, plus the DS4P labels (security-labels.json, by code) of
  * the part the event comes from: the confidentialityCode of each section
@@ -73,14 +74,17 @@
  *     Observation (4.144, Outcomes section) that evaluates it (GEVL) with a
  *     Progress Toward Goal of "Goal achieved" / "Goal not achieved" gives
  *     achievement_status achieved / not-achieved.
- *   Plan of Treatment (2.10 / 18776-5) and Interventions (21.2.3 / 62387-6):
+ *   Plan of Treatment (2.10 / 18776-5), Assessment and Plan (2.9 / 51847-2,
+ *   the two combined) and Interventions (21.2.3 / 62387-6):
  *     a Planned Procedure, Act or Encounter in request mood (moodCode RQO) is
  *     an order for service -> referral.created (status from statusCode,
- *     domain from a Z-coded reason or an SDOH category when present; its
+ *     domain from an SDOH category, a Z-coded reason, a cited concern, else
+ *     its own SNOMED CT code in snomed-domains.json; its
  *     effectiveTime, when the service is to be given, as occurrence_at and
  *     occurrence_period); every
  *     other planned or intervention entry (moodCode INT, PRP, ...) is an
- *     activity of the plan -> one careplan.updated per document.
+ *     activity of the plan -> one careplan.updated per document (a planned
+ *     medication's, immunization's or supply's code is its product's).
  *   Patient Referral Act (4.140, class PCPR) in a planned mood, in any
  *     section (a Referral Note's Reason for Referral, 42349-1, or a plan):
  *     the referral itself -> referral.created.

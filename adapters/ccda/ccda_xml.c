@@ -892,6 +892,7 @@ static const struct {
     { "2.16.840.1.113883.6.103", "http://hl7.org/fhir/sid/icd-9-cm" },
     { "2.16.840.1.113883.6.88", "http://www.nlm.nih.gov/research/umls/rxnorm" },
     { "2.16.840.1.113883.6.12", "http://www.ama-assn.org/go/cpt" },
+    { "2.16.840.1.113883.12.292", "http://hl7.org/fhir/sid/cvx" },
     { "2.16.840.1.113883.6.285", "urn:oid:2.16.840.1.113883.6.285" },
     { "2.16.840.1.113883.6.101", "http://nucc.org/provider-taxonomy" },
     { "2.16.840.1.113883.5.4", "http://terminology.hl7.org/CodeSystem/v3-ActCode" },

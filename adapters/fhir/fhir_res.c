@@ -384,6 +384,30 @@ static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
     return HUB_OK;
 }
 
+/* The domain snomed-domains.json gives the first SNOMED CT coding of
+ * `o`.code it names, or NULL: a ServiceRequest for an SDOH intervention
+ * (467771000124109 "Assistance with application for food pantry
+ * program") whose categories name no Gravity domain, as US Core's
+ * food pantry referral sends it (category `sdoh` only). */
+static const char *code_snomed_domain(struct fx *x, const cJSON *o)
+{
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
+    const cJSON *codings = cJSON_GetObjectItemCaseSensitive(code, "coding");
+    for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL; k;
+         k = k->next) {
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(k, "system");
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(k, "code");
+        if (!cJSON_IsString(s) || !cJSON_IsString(c) ||
+            !dict_is_snomed(slice_from_cstr(s->valuestring)))
+            continue;
+        const char *dom =
+            dict_snomed_domain(x->d, slice_from_cstr(c->valuestring));
+        if (dom)
+            return dom;
+    }
+    return NULL;
+}
+
 /* The labels a diagnosis or a procedure implies, by each coding
  * (dict_code_sensitivity): ICD-10-CM by range (F10-F19 -> sud), ICD-9-CM
  * 291-292 and 303-305 (sud, F39), SNOMED CT by the concept tables of the
@@ -855,6 +879,8 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
     int rc;
     if ((rc = fx_domain_of(x, sr, "category", &dom)))
         return rc;
+    if (dom == NULL)
+        dom = code_snomed_domain(x, sr);
     if (with_status) {
         static const char *const intents[] = { "proposal", "plan",
             "directive", "order", "original-order", "reflex-order",

@@ -2225,3 +2225,249 @@ Test(ccda_entries, an_outcome_gives_its_goal_an_achievement_status,
         cJSON_Delete(ev);
     }
 }
+
+/* F100: the HL7 C-CDA R2 Progress Note's patient is <given>Adam</given>
+ * <given qualifier="CL">Frankie</given> (CL: "call me"). The call-me name
+ * was read as a second legal given name ("Adam Frankie"), which a record
+ * of "Adam" then matched less well; it is a name of its own, nickname. A
+ * name whose only given part is a call-me name is that nickname alone. */
+Test(ccda_header, a_call_me_given_name_is_a_nickname_not_a_legal_given_name,
+     .init = setup, .fini = teardown)
+{
+    static const struct {
+        const char *name;
+        int n_names;
+        const char *given0, *use0, *given1, *use1;
+    } c[] = {
+        { "<name use=\"L\"><prefix>Mr.</prefix><given>Adam</given>"
+          "<given qualifier=\"CL\">Frankie</given><family>Everyman</family>"
+          "</name>", 2, "Adam", "official", "Frankie", "nickname" },
+        { "<name><given qualifier=\"CL\">Frankie</given><family>Everyman"
+          "</family></name>", 1, "Frankie", "nickname", NULL, NULL },
+        { "<name use=\"L\"><given qualifier=\"IN CL\">Bo</given><given>"
+          "Adam</given><family>Everyman</family></name>", 2, "Adam",
+          "official", "Bo", "nickname" },
+    };
+    char doc[4096];
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        snprintf(doc, sizeof(doc),
+                 "<ClinicalDocument xmlns=\"urn:hl7-org:v3\" "
+                 "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">"
+                 "<id root=\"2.16.840.1.113883.19.5\" extension=\"D1\"/>"
+                 "<effectiveTime value=\"20240102030405+0100\"/>"
+                 "<recordTarget><patientRole><id root=\"2.16.840.1.113883.19.6\""
+                 " extension=\"P1\"/><patient>%s<birthTime value=\"19800131\"/>"
+                 "</patient></patientRole></recordTarget>" BODY_OPEN
+                 "<code code=\"62387-6\"/><entry><act classCode=\"ACT\" "
+                 "moodCode=\"INT\"><id root=\"1.2.7\" extension=\"P1\"/>"
+                 "<code code=\"423171007\" codeSystem=\"2.16.840.1.113883.6."
+                 "96\"/><statusCode code=\"active\"/></act></entry>"
+                 BODY_CLOSE, c[i].name);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *names = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "patient"),
+                                           "names");
+        cr_assert_eq(cJSON_GetArraySize(names), c[i].n_names, "case %zu", i);
+        for (int k = 0; k < c[i].n_names; k++) {
+            cJSON *nm = cJSON_GetArrayItem(names, k);
+            cJSON *given = cJSON_GetObjectItem(nm, "given");
+            cr_expect_eq(cJSON_GetArraySize(given), 1, "case %zu name %d", i,
+                         k);
+            cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(given, 0)),
+                             k ? c[i].given1 : c[i].given0, "case %zu", i);
+            cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(nm,
+                                                                      "use")),
+                             k ? c[i].use1 : c[i].use0, "case %zu", i);
+            cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(nm,
+                                                                      "family")),
+                             "Everyman", "case %zu", i);
+        }
+        cJSON_Delete(ev);
+    }
+}
+
+/* F101: a Planned Medication Activity (4.42) or Planned Immunization
+ * Activity (4.120) has no <code>: what is planned is its product's code
+ * (RxNorm, CVX). The ONC USCDI v3 CCD's "Clindamycin 300mg" and the HL7
+ * Referral Note's influenza vaccine were activities of no code at all. */
+Test(ccda_entries, a_planned_medication_is_the_activity_of_its_product,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(
+        HEAD BODY_OPEN
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.10\"/>"
+        "<code code=\"18776-5\"/>"
+        "<entry><substanceAdministration moodCode=\"INT\" classCode=\"SBADM\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.42\"/>"
+        "<id root=\"1.2.7\" extension=\"M1\"/><statusCode code=\"active\"/>"
+        "<effectiveTime value=\"20150623\"/><consumable><manufacturedProduct>"
+        "<manufacturedMaterial><code code=\"284215\" codeSystem=\"2.16.840.1."
+        "113883.6.88\" displayName=\"Clindamycin 300mg\"/>"
+        "</manufacturedMaterial></manufacturedProduct></consumable>"
+        "</substanceAdministration></entry>"
+        "<entry><substanceAdministration moodCode=\"INT\" classCode=\"SBADM\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.120\"/>"
+        "<id root=\"1.2.7\" extension=\"I1\"/><statusCode code=\"active\"/>"
+        "<consumable><manufacturedProduct><manufacturedMaterial><code "
+        "code=\"88\" codeSystem=\"2.16.840.1.113883.12.292\"/>"
+        "</manufacturedMaterial></manufacturedProduct></consumable>"
+        "</substanceAdministration></entry>"
+        "<entry><supply moodCode=\"INT\" classCode=\"SPLY\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.43\"/>"
+        "<id root=\"1.2.7\" extension=\"S1\"/><statusCode code=\"active\"/>"
+        "<product><manufacturedProduct><manufacturedMaterial><code "
+        "code=\"197380\" codeSystem=\"2.16.840.1.113883.6.88\"/>"
+        "</manufacturedMaterial></manufacturedProduct></product>"
+        "</supply></entry>" BODY_CLOSE);
+    cJSON *ev = first_event(&r, 1);
+    cr_assert_str_eq(r.out.ev[0].type, "careplan.updated");
+    cJSON *acts = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "careplan"),
+                                      "activities");
+    cr_assert_eq(cJSON_GetArraySize(acts), 3);
+    static const char *const code[] = { "284215", "88", "197380" };
+    static const char *const sys[] = {
+        "http://www.nlm.nih.gov/research/umls/rxnorm",
+        "http://hl7.org/fhir/sid/cvx",
+        "http://www.nlm.nih.gov/research/umls/rxnorm",
+    };
+    for (int i = 0; i < 3; i++) {
+        cJSON *c = cJSON_GetObjectItem(cJSON_GetArrayItem(acts, i), "code");
+        cr_assert(c, "activity %d has no code", i);
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c, "code")),
+                         code[i]);
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(c,
+                                                                  "system")),
+                         sys[i]);
+    }
+    cJSON_Delete(ev);
+}
+
+/* F105: a document that combines assessment and plan (Assessment and Plan
+ * section, 2.9 / 51847-2; C-CDA: then no Plan of Treatment) keeps its
+ * planned entries there. Practice Fusion's Referral Note plans its care
+ * plan (a Planned Act, INT) in it, and the section allows Planned
+ * Procedures: neither was read, the document gave no event. */
+Test(ccda_entries, the_assessment_and_plan_section_is_a_plan,
+     .init = setup, .fini = teardown)
+{
+    static const char *const sections[] = {
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.9\"/>",
+        "<code code=\"51847-2\" codeSystem=\"2.16.840.1.113883.6.1\"/>",
+    };
+    for (size_t k = 0; k < 2; k++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc), "%s%s%s%s", HEAD BODY_OPEN, sections[k],
+                 "<entry><procedure classCode=\"PROC\" moodCode=\"RQO\">"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.4.41\"/>"
+                 "<id root=\"1.2.9\" extension=\"P1\"/>"
+                 "<code code=\"73761001\" codeSystem=\"2.16.840.1.113883."
+                 "6.96\"/><statusCode code=\"active\"/></procedure></entry>"
+                 "<entry><act classCode=\"ACT\" moodCode=\"INT\">"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.4.39\"/>"
+                 "<id root=\"1.2.9\" extension=\"A1\"/>"
+                 "<code code=\"278448002\" codeSystem=\"2.16.840.1.113883."
+                 "6.96\"/><statusCode code=\"active\"/>"
+                 "<effectiveTime value=\"20150722\"/></act></entry>",
+                 BODY_CLOSE);
+        struct run r = run_str(doc);
+        cr_assert_eq(r.rc, HUB_OK, "section %zu", k);
+        cr_assert_eq(r.out.n, 2, "section %zu: %zu events", k, r.out.n);
+        cr_expect_str_eq(r.out.ev[0].type, "referral.created", "section %zu",
+                         k);
+        cr_expect_str_eq(r.out.ev[1].type, "careplan.updated", "section %zu",
+                         k);
+        cJSON *ev = cJSON_ParseWithLength(r.out.ev[1].json.p,
+                                          r.out.ev[1].json.len);
+        cr_assert(ev);
+        cJSON *act = cJSON_GetArrayItem(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "careplan"),
+                                "activities"), 0);
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                             cJSON_GetObjectItem(act, "code"), "code")),
+                         "278448002");
+        cr_expect_str_eq(
+            cJSON_GetStringValue(cJSON_GetObjectItem(act, "scheduled")),
+            "2015-07-22");
+        cJSON_Delete(ev);
+        arena_reset(&A);
+    }
+}
+
+/* F104: HL7's Discharge Summary plans a colonoscopy (62959-2, RQO) with
+ * <effectiveTime><center value="20141012"/></effectiveTime>: an IVL_TS
+ * given by its middle, neither @value nor low, so the activity had no
+ * "scheduled". A low still comes before a center. */
+Test(ccda_entries, a_planned_activity_timed_by_its_center_is_scheduled,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(
+        HEAD BODY_OPEN
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.10\"/>"
+        "<code code=\"18776-5\"/>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"RQO\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.44\"/>"
+        "<id root=\"1.2.7\" extension=\"C1\"/>"
+        "<code code=\"62959-2\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<statusCode code=\"active\"/>"
+        "<effectiveTime><center value=\"20141012\"/></effectiveTime>"
+        "</observation></entry>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"RQO\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.44\"/>"
+        "<id root=\"1.2.7\" extension=\"C2\"/>"
+        "<code code=\"62959-2\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<statusCode code=\"active\"/>"
+        "<effectiveTime><low value=\"20141001\"/>"
+        "<center value=\"20141012\"/></effectiveTime>"
+        "</observation></entry>" BODY_CLOSE);
+    cJSON *ev = first_event(&r, 1);
+    cr_assert_str_eq(r.out.ev[0].type, "careplan.updated");
+    cJSON *acts = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "careplan"),
+                                      "activities");
+    cr_assert_eq(cJSON_GetArraySize(acts), 2);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetArrayItem(acts, 0), "scheduled")),
+                     "2014-10-12");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetArrayItem(acts, 1), "scheduled")),
+                     "2014-10-01");
+    cJSON_Delete(ev);
+}
+
+/* F102: the ONC USCDI v3 CCD plans 467771000124109 "Assistance with
+ * application for food pantry program" as a Planned Procedure in RQO with
+ * no sdtc:category (C-CDA's 2022 templates added it) and no reason: the
+ * referral took no domain. Its own code is food-insecurity in
+ * snomed-domains.json; a coded reason still comes first. */
+Test(ccda_entries, a_planned_sdoh_intervention_takes_its_domain_from_its_code,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(
+        HEAD BODY_OPEN
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.10\"/>"
+        "<code code=\"18776-5\"/>"
+        "<entry><procedure moodCode=\"RQO\" classCode=\"PROC\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.41\"/>"
+        "<id root=\"1.2.7\" extension=\"R1\"/>"
+        "<code code=\"467771000124109\" codeSystem=\"2.16.840.1.113883.6.96\"/>"
+        "<statusCode code=\"active\"/></procedure></entry>"
+        "<entry><procedure moodCode=\"RQO\" classCode=\"PROC\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.41\"/>"
+        "<id root=\"1.2.7\" extension=\"R2\"/>"
+        "<code code=\"467771000124109\" codeSystem=\"2.16.840.1.113883.6.96\"/>"
+        "<statusCode code=\"active\"/><entryRelationship typeCode=\"RSON\">"
+        "<observation classCode=\"OBS\" moodCode=\"EVN\"><value "
+        "xsi:type=\"CD\" code=\"Z59.01\" codeSystem=\"2.16.840.1.113883.6.90\"/>"
+        "</observation></entryRelationship></procedure></entry>" BODY_CLOSE);
+    cJSON *a = first_event(&r, 2);
+    cr_assert_str_eq(r.out.ev[0].type, "referral.created");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetObjectItem(a, "referral"), "domain")),
+                     "food-insecurity");
+    cJSON_Delete(a);
+    cJSON *ev = events_json(&r.out);
+    cJSON *b = cJSON_GetArrayItem(ev, 1);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetObjectItem(b, "referral"), "domain")),
+                     "homelessness");
+    cJSON_Delete(ev);
+}

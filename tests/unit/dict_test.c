@@ -1549,6 +1549,7 @@ Test(dict, snomed_findings_name_their_domain)
         { "73595000", "stress" },
         { "706893006", "intimate-partner-violence" },
         { "1137434003", "protective-factor" },
+        { "467771000124109", "food-insecurity" },
         { " 32911000 ", "homelessness" },
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -1556,7 +1557,7 @@ Test(dict, snomed_findings_name_their_domain)
         cr_assert_not_null(dom, "%s", rows[i].code);
         cr_assert_str_eq(dom, rows[i].domain, "%s", rows[i].code);
     }
-    cr_assert_eq(dict_rows_count(D, DICT_T_SNOMED_DOMAINS), 13);
+    cr_assert_eq(dict_rows_count(D, DICT_T_SNOMED_DOMAINS), 14);
     /* left out on purpose: no one domain, or not a need */
     cr_assert_null(dict_snomed_domain(D, SLICE_LIT("105531004")),
                    "Housing unsatisfactory: instability or inadequate housing");

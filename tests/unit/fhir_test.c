@@ -3221,3 +3221,35 @@ Test(fhir, a_refusal_deep_in_nested_items_names_its_whole_place)
     snprintf(expr, sizeof(expr), "\"Bundle.%s\"", want);
     cr_assert_not_null(strstr(oo.p, expr), "%s", oo.p);
 }
+
+/* F102: a ServiceRequest for an SDOH intervention whose categories name
+ * no Gravity domain (US Core's food pantry referral: category `sdoh`
+ * only) took no domain, so a food-insecurity subscriber never saw it; the
+ * intervention code 467771000124109 is food-insecurity in
+ * snomed-domains.json (the SDOHCC IG's ServiceRequest example). A Gravity
+ * category still comes first. */
+Test(fhir, a_service_request_for_an_sdoh_intervention_takes_its_domain)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run("{\"resourceType\":\"ServiceRequest\",\"id\":\"fp\","
+                     "\"status\":\"active\",\"intent\":\"order\","
+                     "\"category\":[{\"coding\":[{\"system\":\"http://hl7.org"
+                     "/fhir/us/core/CodeSystem/us-core-category\",\"code\":"
+                     "\"sdoh\"}]}],\"code\":{\"coding\":[{\"system\":"
+                     "\"http://snomed.info/sct\",\"code\":\"467771000124109\"}]},"
+                     "\"subject\":{\"reference\":\"Patient/p1\"}}",
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "referral.domain"), "food-insecurity");
+    cr_assert_eq(run("{\"resourceType\":\"ServiceRequest\",\"id\":\"fp\","
+                     "\"status\":\"active\",\"intent\":\"order\","
+                     "\"category\":[{\"coding\":[{\"system\":\"" GRAVITY
+                     "\",\"code\":\"housing-instability\"}]}],"
+                     "\"code\":{\"coding\":[{\"system\":"
+                     "\"http://snomed.info/sct\",\"code\":\"467771000124109\"}]},"
+                     "\"subject\":{\"reference\":\"Patient/p1\"}}",
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "referral.domain"),
+                     "housing-instability");
+}
