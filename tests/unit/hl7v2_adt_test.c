@@ -822,6 +822,22 @@ Test(hl7_to_events, merged_from_names_only_the_identifiers_merged_away)
     cr_assert_eq(l.n, 0);
 }
 
+/* One prior id sent in MRG-1 and again in MRG-4 is one id merged away:
+ * ORBIS repeats MRG-1 in MRG-4 as it repeats PID-3 in PID-2
+ * (r23-diz-unimr_orbis_a40_blank_phone.hl7), and merged_from held it
+ * twice. The same value under another authority is still another id. */
+Test(hl7_to_events, merged_from_writes_an_id_sent_twice_once)
+{
+    cr_assert_str_eq(merged_from_of(MSH("ADT^A40^ADT_A39", "2.5")
+                                    "PID|1|1234567|1234567\r"
+                                    "MRG|09876543|||09876543\r"),
+                     "09876543|;");
+    cr_assert_str_eq(merged_from_of(MSH("ADT^A40^ADT_A39", "2.5")
+                                    "PID|1||M1^^^H^MR\r"
+                                    "MRG|M2^^^H^MR~M2^^^K^MR|M2^^^K||M2^^^H\r"),
+                     "M2|H;M2|K;");
+}
+
 Test(hl7_to_events, writes_unescaped_values_as_json_strings)
 {
     cJSON *j = event_of(MSH("ADT^A08", "2.5")
@@ -1742,6 +1758,22 @@ Test(hl7_to_events, leaves_fax_modem_and_pager_numbers_out_of_phones)
     cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 2), "value", NULL),
                      "0202030405");
     cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 2), "use", NULL), "work");
+    cJSON_Delete(ph);
+}
+
+/* XTN-2 PRS, personal, is a mobile phone (HL7 v2-to-FHIR, table 0201 to
+ * ContactPoint.use: PRS is equivalent to mobile): the Welsh chemotherapy
+ * feed's "07000000001^PRS" in PID-13 was written as a home phone
+ * (r23-dhcw_chemo_a28_southwest_prs.hl7). */
+Test(hl7_to_events, reads_a_personal_phone_as_mobile)
+{
+    cJSON *ph = phones_of("PID|1||M1||D^J||||||||5551^PRN~5552^PRS~5553^prs"
+                          "|5554^PRS");
+    cr_assert_eq(cJSON_GetArraySize(ph), 4, "%s", cJSON_PrintUnformatted(ph));
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 0), "use", NULL), "home");
+    for (int i = 1; i < 4; i++)
+        cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, i), "use", NULL),
+                         "mobile", "phone %d", i);
     cJSON_Delete(ph);
 }
 
