@@ -2205,6 +2205,17 @@ ADT_ALWAYS_INLINE struct text xtn_value(struct ctx *c,
     return (struct text){ buf_slice(&b), false };   /* not in the input */
 }
 
+/* Whether the message is v2.7 or later: MSH-12 passed hl7_to_events's
+ * check ("2." and a digit 1-9), so its third byte says. Out of line: asked
+ * only of a PID-40 with content. */
+static __attribute__((noinline)) bool v27_or_later(const struct ctx *c)
+{
+    struct slice ver, ver2;
+    comps12(c, msh_raw(c, 12, false).v, &ver, &ver2);
+    ver = trim(ver);
+    return ver.len >= 3 && ver.p[2] >= '7';
+}
+
 static void write_phones(struct ctx *c, const struct hl7_seg *pid)
 {
     /* PID-13 home, PID-14 business, PID-40 (v2.7+) replaces both */
@@ -2223,6 +2234,12 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
         while (reps_next(c, &it, &rep)) {
             if (rep.v.len == 0)     /* no XTN.1, no number: nothing */
                 continue;
+            /* PID-40 came in v2.7; before it, PID ends at PID-39 (v2.5),
+             * and what a sender has past it is no phone of the patient
+             * (HAPI's v2.2 example runs its PV1 into PID: PID-40 holds a
+             * doctor) */
+            if (s == 2 && !v27_or_later(c))
+                break;
             struct parts pt;
             split(c, rep, &pt, 8);
             struct slice use = part(c, &pt, 2, 0).s;   /* XTN.2 */

@@ -1764,7 +1764,7 @@ Test(hl7_to_events, leaves_fax_modem_and_pager_numbers_out_of_phones)
 /* XTN-2 PRS, personal, is a mobile phone (HL7 v2-to-FHIR, table 0201 to
  * ContactPoint.use: PRS is equivalent to mobile): the Welsh chemotherapy
  * feed's "07000000001^PRS" in PID-13 was written as a home phone
- * (r23-dhcw_chemo_a28_southwest_prs.hl7). */
+ * (tests/data/real/SOURCES.md, F119). */
 Test(hl7_to_events, reads_a_personal_phone_as_mobile)
 {
     cJSON *ph = phones_of("PID|1||M1||D^J||||||||5551^PRN~5552^PRS~5553^prs"
@@ -1775,6 +1775,36 @@ Test(hl7_to_events, reads_a_personal_phone_as_mobile)
         cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, i), "use", NULL),
                          "mobile", "phone %d", i);
     cJSON_Delete(ph);
+}
+
+/* PID-40 (patient telecommunication information) came in v2.7; before it
+ * PID ends at PID-39, and what stands past it is no phone of the patient:
+ * HAPI's v2.2 example A01 runs its PV1 into PID, and PID-40 holds a
+ * consulting doctor (r23-hieos_hapi_a01_v22_pv1_in_pid.hl7), whose id was
+ * written as the patient's phone. */
+Test(hl7_to_events, reads_pid_40_as_phones_only_from_v2_7)
+{
+    static const char pid[] = "PID|1||M1^^^H^MR||D^J||||||||5551|||||||||||"
+                              "||||||||||||||||777889^DOC^SAM~^PRN^CP^^^^5552"
+                              "\r";
+    static const char *const vers[] = { "2.2", "2.5.1", "2.6", "2.7",
+                                        "2.8.2" };
+    for (size_t i = 0; i < sizeof(vers) / sizeof(vers[0]); i++) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), MSH("ADT^A08", "%s") "%s", vers[i], pid);
+        cJSON *j = event_of(msg);
+        const cJSON *ph = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "patient"), "phones");
+        bool v27 = vers[i][2] >= '7';
+        cr_assert_eq(cJSON_GetArraySize(ph), v27 ? 3 : 1, "v%s: %s",
+                     vers[i], cJSON_PrintUnformatted(ph));
+        cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 0), "value", NULL),
+                         "5551");
+        if (v27)
+            cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 2), "use", NULL),
+                             "mobile");
+        cJSON_Delete(j);
+    }
 }
 
 /* PID-29 before PID-7 (diz-unimr_a08_test.hl7: a newborn with PID-30 Y and
