@@ -1436,7 +1436,9 @@ static struct text addr_use(struct slice v)
 static struct text phone_use(struct slice use, struct slice equip,
                              const char *dflt)
 {
-    if (upper_eq(equip, "CP"))
+    /* PRS, personal: mobile, as HL7's v2-to-FHIR map (table 0201 to
+     * ContactPoint.use) has it */
+    if (upper_eq(equip, "CP") || upper_eq(use, "PRS"))
         return TEXT_LIT("mobile");
     if (upper_eq(use, "PRN") || upper_eq(use, "ORN") ||
         upper_eq(use, "VHN") || upper_eq(use, "HOME"))
@@ -2203,6 +2205,17 @@ ADT_ALWAYS_INLINE struct text xtn_value(struct ctx *c,
     return (struct text){ buf_slice(&b), false };   /* not in the input */
 }
 
+/* Whether the message is v2.7 or later: MSH-12 passed hl7_to_events's
+ * check ("2." and a digit 1-9), so its third byte says. Out of line: asked
+ * only of a PID-40 with content. */
+static __attribute__((noinline)) bool v27_or_later(const struct ctx *c)
+{
+    struct slice ver, ver2;
+    comps12(c, msh_raw(c, 12, false).v, &ver, &ver2);
+    ver = trim(ver);
+    return ver.len >= 3 && ver.p[2] >= '7';
+}
+
 static void write_phones(struct ctx *c, const struct hl7_seg *pid)
 {
     /* PID-13 home, PID-14 business, PID-40 (v2.7+) replaces both */
@@ -2221,6 +2234,12 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
         while (reps_next(c, &it, &rep)) {
             if (rep.v.len == 0)     /* no XTN.1, no number: nothing */
                 continue;
+            /* PID-40 came in v2.7; before it, PID ends at PID-39 (v2.5),
+             * and what a sender has past it is no phone of the patient
+             * (HAPI's v2.2 example runs its PV1 into PID: PID-40 holds a
+             * doctor) */
+            if (s == 2 && !v27_or_later(c))
+                break;
             struct parts pt;
             split(c, rep, &pt, 8);
             struct slice use = part(c, &pt, 2, 0).s;   /* XTN.2 */
@@ -2391,6 +2410,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
          * prior alternate patient id (pre-2.7), the counterparts of
          * PID-3, PID-2 and PID-4, which write_identifiers wrote */
         static const unsigned fields[] = { 1, 4, 2 };
+        struct text done[16][2];    /* value and system written */
         unsigned n = 0;
         for (unsigned f = 0; f < 3; f++) {
             struct rep_iter it;
@@ -2402,18 +2422,32 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                 struct text v = part(c, &pt, 1, 0);
                 if (v.s.len == 0)
                     continue;
+                struct text sys = cx_system(c, &pt);
                 /* an id the patient keeps was not merged away: HL7 v2.5
                  * 3.3.40 and 3.3.48 send the superior identifiers "with
                  * the same value in both the PID and MRG segments" (an
                  * A48 changes PID-4 and names PID-3's id in MRG-1) */
-                if (pid_keeps(c, pid, v, cx_system(c, &pt))) {
+                if (pid_keeps(c, pid, v, sys)) {
                     c->merged_kept = true;
                     continue;
+                }
+                /* one id once: ORBIS repeats MRG-1 in MRG-4, as it
+                 * repeats PID-3 in PID-2 */
+                unsigned k = 0;
+                while (k < n && k < 16 &&
+                       !(slice_eq_slice(done[k][0].s, v.s) &&
+                         slice_eq_slice(done[k][1].s, sys.s)))
+                    k++;
+                if (k < n && k < 16)
+                    continue;
+                if (n < 16) {
+                    done[n][0] = v;
+                    done[n][1] = sys;
                 }
                 if (n++ == 0) {
                     key_open(c, JW_KEY("merged_from"), '[');
                 }
-                write_cx(c, v, cx_system(c, &pt), part(c, &pt, 5, 0), false);
+                write_cx(c, v, sys, part(c, &pt, 5, 0), false);
             }
         }
         if (n)

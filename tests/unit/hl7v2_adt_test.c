@@ -822,6 +822,22 @@ Test(hl7_to_events, merged_from_names_only_the_identifiers_merged_away)
     cr_assert_eq(l.n, 0);
 }
 
+/* One prior id sent in MRG-1 and again in MRG-4 is one id merged away:
+ * ORBIS repeats MRG-1 in MRG-4 as it repeats PID-3 in PID-2
+ * (r23-diz-unimr_orbis_a40_blank_phone.hl7), and merged_from held it
+ * twice. The same value under another authority is still another id. */
+Test(hl7_to_events, merged_from_writes_an_id_sent_twice_once)
+{
+    cr_assert_str_eq(merged_from_of(MSH("ADT^A40^ADT_A39", "2.5")
+                                    "PID|1|1234567|1234567\r"
+                                    "MRG|09876543|||09876543\r"),
+                     "09876543|;");
+    cr_assert_str_eq(merged_from_of(MSH("ADT^A40^ADT_A39", "2.5")
+                                    "PID|1||M1^^^H^MR\r"
+                                    "MRG|M2^^^H^MR~M2^^^K^MR|M2^^^K||M2^^^H\r"),
+                     "M2|H;M2|K;");
+}
+
 Test(hl7_to_events, writes_unescaped_values_as_json_strings)
 {
     cJSON *j = event_of(MSH("ADT^A08", "2.5")
@@ -1743,6 +1759,52 @@ Test(hl7_to_events, leaves_fax_modem_and_pager_numbers_out_of_phones)
                      "0202030405");
     cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 2), "use", NULL), "work");
     cJSON_Delete(ph);
+}
+
+/* XTN-2 PRS, personal, is a mobile phone (HL7 v2-to-FHIR, table 0201 to
+ * ContactPoint.use: PRS is equivalent to mobile): the Welsh chemotherapy
+ * feed's "07000000001^PRS" in PID-13 was written as a home phone
+ * (tests/data/real/SOURCES.md, F119). */
+Test(hl7_to_events, reads_a_personal_phone_as_mobile)
+{
+    cJSON *ph = phones_of("PID|1||M1||D^J||||||||5551^PRN~5552^PRS~5553^prs"
+                          "|5554^PRS");
+    cr_assert_eq(cJSON_GetArraySize(ph), 4, "%s", cJSON_PrintUnformatted(ph));
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 0), "use", NULL), "home");
+    for (int i = 1; i < 4; i++)
+        cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, i), "use", NULL),
+                         "mobile", "phone %d", i);
+    cJSON_Delete(ph);
+}
+
+/* PID-40 (patient telecommunication information) came in v2.7; before it
+ * PID ends at PID-39, and what stands past it is no phone of the patient:
+ * HAPI's v2.2 example A01 runs its PV1 into PID, and PID-40 holds a
+ * consulting doctor (r23-hieos_hapi_a01_v22_pv1_in_pid.hl7), whose id was
+ * written as the patient's phone. */
+Test(hl7_to_events, reads_pid_40_as_phones_only_from_v2_7)
+{
+    static const char pid[] = "PID|1||M1^^^H^MR||D^J||||||||5551|||||||||||"
+                              "||||||||||||||||777889^DOC^SAM~^PRN^CP^^^^5552"
+                              "\r";
+    static const char *const vers[] = { "2.2", "2.5.1", "2.6", "2.7",
+                                        "2.8.2" };
+    for (size_t i = 0; i < sizeof(vers) / sizeof(vers[0]); i++) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), MSH("ADT^A08", "%s") "%s", vers[i], pid);
+        cJSON *j = event_of(msg);
+        const cJSON *ph = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "patient"), "phones");
+        bool v27 = vers[i][2] >= '7';
+        cr_assert_eq(cJSON_GetArraySize(ph), v27 ? 3 : 1, "v%s: %s",
+                     vers[i], cJSON_PrintUnformatted(ph));
+        cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 0), "value", NULL),
+                         "5551");
+        if (v27)
+            cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 2), "use", NULL),
+                             "mobile");
+        cJSON_Delete(j);
+    }
 }
 
 /* PID-29 before PID-7 (diz-unimr_a08_test.hl7: a newborn with PID-30 Y and
