@@ -1436,15 +1436,17 @@ static struct text addr_use(struct slice v)
 static struct text phone_use(struct slice use, struct slice equip,
                              const char *dflt)
 {
-    /* PRS, personal: mobile, as HL7's v2-to-FHIR map (table 0201 to
-     * ContactPoint.use) has it */
-    if (upper_eq(equip, "CP") || upper_eq(use, "PRS"))
+    if (upper_eq(equip, "CP"))
         return TEXT_LIT("mobile");
     if (upper_eq(use, "PRN") || upper_eq(use, "ORN") ||
         upper_eq(use, "VHN") || upper_eq(use, "HOME"))
         return TEXT_LIT("home");
     if (upper_eq(use, "WPN") || upper_eq(use, "WORK"))
         return TEXT_LIT("work");
+    /* PRS, personal: mobile, as HL7's v2-to-FHIR map (table 0201 to
+     * ContactPoint.use) has it; asked last, as it is the rarest */
+    if (upper_eq(use, "PRS"))
+        return TEXT_LIT("mobile");
     return dflt ? (struct text){ slice_from_cstr(dflt), true } : TEXT_NONE;
 }
 
