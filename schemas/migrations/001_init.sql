@@ -1250,7 +1250,9 @@ RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
                   || jsonb_path_query_array(b, 'lax $.goal.domains[*]')
                   || jsonb_path_query_array(b, 'lax $.careplan.domains[*]')
                   || jsonb_path_query_array(b,
-                         'lax $.careplan.activities[*].domain')))
+                         'lax $.careplan.activities[*].domain')
+                  || jsonb_path_query_array(b,
+                         'lax $.encounter.diagnoses[*].domain')))
               && hub_jsonb_texts(p_filters->'domains'))
       AND (NOT p_filters ? 'counties'
            OR ARRAY(SELECT lower(a->>'county')
@@ -1291,9 +1293,11 @@ $$;
 --   referral.domain, referral.domains[*], referral.performed[*].domain;
 --   condition.domain, condition.domains[*];
 --   goal.domain, goal.domains[*];
---   careplan.domains[*], careplan.activities[*].domain.
--- (consent bodies carry none; encounter.diagnoses[*].domain, a plain
--- string there, is not read yet: README, "The common data dictionary".)
+--   careplan.domains[*], careplan.activities[*].domain;
+--   encounter.diagnoses[*].domain (an ADT's DG1 Z59.0 names homelessness
+--   as a Condition's does: a subscription of adt.* filtered on a domain
+--   gets the encounters whose diagnoses name it, never all of them).
+-- (consent bodies carry none.)
 -- Each path is one
 -- jsonb_path_query_array() in lax mode on the decompressed body: a
 -- built-in (nothing to inline), and lax mode never raises on a missing
@@ -1433,6 +1437,10 @@ LANGUAGE sql STABLE AS $$
                                'lax $.careplan.domains[*]')
                            || jsonb_path_query_array(b.body,
                                   'lax $.careplan.activities[*].domain')
+                       ELSE '[]' END
+                       || CASE WHEN b.body ? 'encounter' THEN
+                           jsonb_path_query_array(b.body,
+                               'lax $.encounter.diagnoses[*].domain')
                        ELSE '[]' END)) END AS domains,
                CASE WHEN f.counties THEN
                    ARRAY(SELECT lower(a->>'county')

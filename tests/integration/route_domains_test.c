@@ -2,8 +2,9 @@
  * route_domains_test.c - the SDOH-domain filter of subscriptions against a
  * real PostgreSQL (hub_route_match, 001_init.sql): an event is routed to a
  * subscription filtered on domain X when X sits at any domain path of its
- * body (screening, referral, condition, goal, careplan; single or array,
- * top level or inside items/scores/performed/activities), and not to one
+ * body (screening, referral, condition, goal, careplan, an encounter's
+ * diagnoses; single or array, top level or inside items/scores/performed/
+ * activities/diagnoses), and not to one
  * filtered on a domain it does not carry. Once with minimal canonical
  * bodies, one path each, and once with the adapters' own output (the
  * goldens of tests/data). hub_sub_matches(), the reference matcher, must
@@ -142,6 +143,11 @@ static const struct {
       "{\"description\":\"x\"},"
       "{\"status\":\"completed\",\"domain\":" FOOD "}]}",
       "careplan.activities[*].domain" },
+    { "enc-diagnosis", "adt.admit",
+      "\"encounter\":{\"patient_class\":\"E\",\"diagnoses\":["
+      "{\"code\":\"R07.9\"},"
+      "{\"code\":\"Z59.41\",\"domain\":" FOOD "}]}",
+      "encounter.diagnoses[*].domain" },
 };
 
 Test(route_domains, every_domain_path_routes_to_its_filter_and_no_other)
@@ -170,8 +176,8 @@ Test(route_domains, every_domain_path_routes_to_its_filter_and_no_other)
     cr_expect_eq(routed(housing, "cp-housing"), 1);
     cr_expect_eq(routed(food, "cp-housing"), 0);
 
-    /* a domain's name outside a domain path is no domain; consent and
-     * encounter bodies carry none */
+    /* a domain's name outside a domain path is no domain; consent bodies
+     * carry none, nor an encounter without a diagnosis naming one */
     ingest("cp-title", "careplan.updated",
            "{\"type\":\"careplan.updated\"," PAT ",\"careplan\":{"
            "\"title\":\"food-insecurity\",\"activities\":[{\"description\":"
