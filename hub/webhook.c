@@ -580,6 +580,43 @@ static const char *const filter_names[] = {
     "sensitivity", NULL,
 };
 
+/* Whether an event of topic `t` can carry a value for filter `f`: a
+ * patient class only an encounter (adt.*); an SDOH domain every body but
+ * a consent's. The other filters any event may carry. */
+static bool topic_carries(const char *f, const char *t)
+{
+    if (strcmp(f, "patient_classes") == 0)
+        return strncmp(t, "adt.", 4) == 0;
+    if (strcmp(f, "domains") == 0)
+        return strcmp(t, "consent.updated") != 0;
+    return true;
+}
+
+/* A filter that no event of the subscription's topics carries makes it
+ * match nothing, with no sign of it (an event without the field does not
+ * match): refused, naming the filter. */
+static int check_filters_reachable(const cJSON *topics, const cJSON *filters,
+                                   struct hub_err *err)
+{
+    for (const cJSON *f = filters->child; f; f = f->next) {
+        bool reachable = false;
+        for (const cJSON *t = topics->child; t && !reachable; t = t->next)
+            for (size_t i = 0; canon_topics[i] && !reachable; i++)
+                reachable = webhook_topic_match(t->valuestring,
+                                                canon_topics[i]) &&
+                            topic_carries(f->string, canon_topics[i]);
+        if (!reachable) {
+            char field[32];
+            snprintf(field, sizeof(field), "filters.%s", f->string);
+            return hub_err_set(err, HUB_EINVALID, field, 0,
+                               "no event of the subscription's topics "
+                               "carries this filter's field, so it would "
+                               "match nothing");
+        }
+    }
+    return HUB_OK;
+}
+
 static int check_str_array(const cJSON *a, size_t max_n, size_t max_len,
                            const char *field, struct hub_err *err)
 {
@@ -746,6 +783,10 @@ int webhook_sub_validate(const char *json, size_t len,
                                       err)) != HUB_OK)
                 goto out;
         }
+        /* (an update that names one of the two alone is not checked) */
+        if (topics &&
+            (rc = check_filters_reachable(topics, filters, err)) != HUB_OK)
+            goto out;
     }
 
     const cJSON *secrets = cJSON_GetObjectItemCaseSensitive(doc, "secrets");

@@ -366,6 +366,38 @@ Test(webhook_sub, refuses_bad_scheme_secret_filter_and_format)
                           "\"colour\":1}", false, &e, NULL), HUB_EINVALID);
 }
 
+/* A filter that no event of the topics carries would match nothing, with
+ * no sign of it: refused, naming the filter. */
+Test(webhook_sub, refuses_a_filter_no_event_of_its_topics_carries)
+{
+    struct hub_err e;
+
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\","
+                          "\"topics\":[\"screening.*\",\"referral.*\"],"
+                          "\"filters\":{\"patient_classes\":[\"E\"]}}",
+                          false, &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "filters.patient_classes");
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\","
+                          "\"topics\":[\"consent.updated\",\"hub.*\"],"
+                          "\"filters\":{\"domains\":[\"homelessness\"]}}",
+                          false, &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "filters.domains");
+    /* one topic that carries it is enough; other filters any event may */
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\","
+                          "\"topics\":[\"screening.*\",\"adt.admit\"],"
+                          "\"filters\":{\"patient_classes\":[\"E\"],"
+                          "\"domains\":[\"homelessness\"],"
+                          "\"counties\":[\"Kings\"]}}",
+                          false, &e, NULL), HUB_OK);
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+                          "\"filters\":{\"patient_classes\":[\"E\"]}}",
+                          false, &e, NULL), HUB_OK);
+    /* an update of the filters alone is not checked against topics it
+     * does not name */
+    cr_assert_eq(validate("{\"filters\":{\"patient_classes\":[\"E\"]}}",
+                          true, &e, NULL), HUB_OK);
+}
+
 Test(webhook_sub, generates_a_secret_when_none_given)
 {
     struct hub_err e;
