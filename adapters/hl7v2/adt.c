@@ -2218,13 +2218,32 @@ static __attribute__((noinline)) bool v27_or_later(const struct ctx *c)
     return ver.len >= 3 && ver.p[2] >= '7';
 }
 
+/* Why v is no phone number, or NULL: no digit in it (a word where the
+ * number belongs), or zeros alone (a placeholder for no number, as
+ * ORBIS's "0000000000000"). Out of line: asked only of a value with no
+ * digit 1-9 in its first two bytes. */
+static __attribute__((noinline)) const char *phone_not_a_number(
+    struct slice v)
+{
+    bool zero = false;
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.p[i] >= '1' && v.p[i] <= '9')
+            return NULL;
+        zero |= v.p[i] == '0';
+    }
+    return zero ? "phone number is a placeholder of zeros; left out"
+                : "phone number has no digit; left out";
+}
+
 static void write_phones(struct ctx *c, const struct hl7_seg *pid)
 {
     /* PID-13 home, PID-14 business, PID-40 (v2.7+) replaces both */
     static const struct {
         unsigned f;
-        const char *dflt;
-    } src[] = { { 13, "home" }, { 14, "work" }, { 40, NULL } };
+        const char *dflt, *name;
+    } src[] = { { 13, "home", "PID-13" },
+                { 14, "work", "PID-14" },
+                { 40, NULL, "PID-40" } };
     struct slice seen[32];
     uint64_t lens = 0;
     unsigned nseen = 0, n = 0;
@@ -2248,6 +2267,18 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
             struct text v = xtn_value(c, &pt, use);
             if (!v.s.len)
                 continue;
+            /* no number: a word, as from a sender writing XTN one
+             * component early ("PRN^PH^0145123456", "Internet^X.400^a@b"),
+             * or zeros alone; most numbers have a digit 1-9 first or
+             * second ("(555)", "+1", "0151") and are not asked */
+            if ((unsigned char)(v.s.p[0] - '1') > 8 &&
+                (v.s.len < 2 || (unsigned char)(v.s.p[1] - '1') > 8)) {
+                const char *why = phone_not_a_number(v.s);
+                if (why) {
+                    warn(c, src[s].name, why);
+                    continue;
+                }
+            }
             if (seen_has(seen, nseen, lens, v.s))
                 continue;
             if (nseen < 32) {

@@ -1761,6 +1761,46 @@ Test(hl7_to_events, leaves_fax_modem_and_pager_numbers_out_of_phones)
     cJSON_Delete(ph);
 }
 
+/* A value with no digit is no phone number: a French FHIRHub test A04
+ * sends its XTN one component early ("PRN^PH^0145123456~PRN^CP^06...~
+ * Internet^X.400^a@b.fr"), and "PRN" and "Internet" were written as the
+ * patient's phones (tests/data/real/SOURCES.md, F122). Nor is one of
+ * zeros alone, the placeholder ORBIS sends for no number (F123). Both are
+ * left out with a warning; a number with a digit 1-9 anywhere stays. */
+Test(hl7_to_events, leaves_a_phone_with_no_digit_or_zeros_alone_out)
+{
+    char msg[1024];
+    snprintf(msg, sizeof(msg), MSH("ADT^A08", "2.5") "%s\r",
+             "PID|1||M1||D^J||||||||PRN^PH^0145123456~PRN^CP^0687654321~"
+             "Internet^X.400^a@b.fr~(555)1^PRN~+33 1^PRN~01^PRN|"
+             "NONE^WPN~x1^WPN~0000000000000^WPN^PH^^^00000^0000000~"
+             "(000) 000-0000^WPN");
+    cJSON *j = event_of(msg);
+    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "phones");
+    cr_assert_eq(cJSON_GetArraySize(ph), 4, "%s", cJSON_PrintUnformatted(ph));
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 0), "value", NULL),
+                     "(555)1");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 1), "value", NULL),
+                     "+33 1");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 2), "value", NULL), "01");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 3), "value", NULL), "x1");
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(j, "warnings");
+    /* and PV1's, which ADT_A01 requires */
+    cr_assert_eq(cJSON_GetArraySize(w), 4, "%s", cJSON_PrintUnformatted(w));
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(w, 0), "field", NULL),
+                     "PID-13");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(w, 0), "what", NULL),
+                     "phone number has no digit; left out");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(w, 1), "field", NULL),
+                     "PID-14");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(w, 2), "field", NULL),
+                     "PID-14");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(w, 2), "what", NULL),
+                     "phone number is a placeholder of zeros; left out");
+    cJSON_Delete(j);
+}
+
 /* XTN-2 PRS, personal, is a mobile phone (HL7 v2-to-FHIR, table 0201 to
  * ContactPoint.use: PRS is equivalent to mobile): the Welsh chemotherapy
  * feed's "07000000001^PRS" in PID-13 was written as a home phone
