@@ -466,26 +466,37 @@ static int asserter_ext(struct fx *x, struct jw *w, const cJSON *o)
 
 /*
  * The system a Condition's code is written in when it has codings of
- * several: ICD-10-CM (its Z codes name SDOH domains), else SNOMED CT,
+ * several: ICD-10-CM (its Z codes name SDOH domains), else SNOMED CT
+ * (by any of its names), else another ICD-10 (WHO's, the German GM),
  * else the first coding's. FHIR gives the order of codings no meaning, so
- * an ICD-10 (WHO) and a SNOMED CT coding of one problem (the IPS) must
- * give the same code whichever comes first.
+ * an ICD-10 and a SNOMED CT coding of one problem (the IPS), or an
+ * ICD-10-GM, Alpha-ID and Orphanet coding (MII), must give the same code
+ * whichever comes first. The coding's own system string is returned, for
+ * fx_cc's exact match.
  */
 static const char *condition_code_system(const cJSON *o)
 {
-    static const char *const pref[] = { ICD10CM, "http://snomed.info/sct" };
     const cJSON *codings = cJSON_GetObjectItemCaseSensitive(
         cJSON_GetObjectItemCaseSensitive(o, "code"), "coding");
-    for (size_t i = 0; i < sizeof(pref) / sizeof(pref[0]); i++)
-        for (const cJSON *c = cJSON_IsArray(codings) ? codings->child : NULL;
-             c; c = c->next) {
-            const char *sys = cJSON_GetStringValue(fx_get(c, "system"));
-            if (sys && strcmp(sys, pref[i]) == 0 &&
-                (cJSON_GetStringValue(fx_get(c, "code")) ||
-                 cJSON_GetStringValue(fx_get(c, "display"))))
-                return pref[i];
+    const char *best = NULL;
+    int best_rank = 3;
+    for (const cJSON *c = cJSON_IsArray(codings) ? codings->child : NULL; c;
+         c = c->next) {
+        const char *sys = cJSON_GetStringValue(fx_get(c, "system"));
+        if (!sys || !(cJSON_GetStringValue(fx_get(c, "code")) ||
+                      cJSON_GetStringValue(fx_get(c, "display"))))
+            continue;
+        struct slice ss = slice_from_cstr(sys);
+        int rank = strcmp(sys, ICD10CM) == 0 ? 0
+                   : dict_is_snomed(ss)      ? 1
+                   : dict_is_icd10(ss)       ? 2
+                                             : 3;
+        if (rank < best_rank) {
+            best = sys;
+            best_rank = rank;
         }
-    return NULL;
+    }
+    return best;
 }
 
 int fx_condition(struct fx *x, struct fx_entry *e)

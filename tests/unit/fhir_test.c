@@ -3357,9 +3357,21 @@ Test(fhir, a_condition_code_does_not_depend_on_the_order_of_its_codings)
     cr_assert_eq(run(COND(ICD "," SCT "," CM), &out, NULL, &err), HUB_OK);
     cr_assert_str_eq(field_of(&out, 0, "condition.code.system"),
                      "http://hl7.org/fhir/sid/icd-10-cm");
-    cr_assert_eq(run(COND(ICD "," "{\"system\":\"urn:x\",\"code\":\"1\"}"),
+    cr_assert_eq(run(COND("{\"system\":\"urn:x\",\"code\":\"1\"}," ICD),
                      &out, NULL, &err), HUB_OK);
     cr_assert_str_eq(field_of(&out, 0, "condition.code.code"), "N95.1");
+    /* MII: ICD-10-GM before Orphanet whichever comes first; SNOMED CT by
+     * its OID before both */
+#define GM "{\"system\":\"http://fhir.de/CodeSystem/bfarm/icd-10-gm\",\"code\":\"H83.8\"}"
+#define ORPHA "{\"system\":\"http://www.orpha.net\",\"code\":\"420402\"}"
+    cr_assert_eq(run(COND(ORPHA "," GM), &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "condition.code.code"), "H83.8");
+    cr_assert_eq(run(COND(ORPHA "," GM ",{\"system\":\"urn:oid:2.16.840.1."
+                          "113883.6.96\",\"code\":\"1\"}"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "condition.code.code"), "1");
+#undef GM
+#undef ORPHA
 #undef COND
 #undef SCT
 #undef ICD
