@@ -1477,6 +1477,7 @@ bool dict_is_snomed(struct slice system)
 {
     system = trim(system);
     return eq(DICT_SNOMED_SYSTEM, system) ||
+           eq("https://snomed.info/sct", system) ||
            eq("2.16.840.1.113883.6.96", system) ||
            eq("urn:oid:2.16.840.1.113883.6.96", system) ||
            (system.len == 3 && strncasecmp(system.p, "SCT", 3) == 0);

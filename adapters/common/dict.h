@@ -359,7 +359,8 @@ const char *dict_icd10_sensitivity(const struct dict *d, struct slice code);
  * C-SSRS items -> "psy"), or NULL; dict_score applies it. */
 const char *dict_loinc_sensitivity(const struct dict *d, struct slice code);
 
-/* Whether `system` names SNOMED CT: its FHIR URI, its OID (C-CDA
+/* Whether `system` names SNOMED CT: its FHIR URI (also as https://, as
+ * NHS England's Reasonable Adjustments examples send it), its OID (C-CDA
  * codeSystem, bare or urn:oid:) or HL7 v2 table 0396 "SCT". */
 #define DICT_SNOMED_SYSTEM "http://snomed.info/sct"
 bool dict_is_snomed(struct slice system);
@@ -383,8 +384,8 @@ bool dict_is_icd9(struct slice system);
  * "sud"; else NULL. ICD-9-CM is frozen: no dictionary row needed. */
 const char *dict_icd9_sensitivity(struct slice code);
 /* Whether `system` names ICD-10-CM or WHO ICD-10: FHIR's URIs, their
- * OIDs (bare or urn:oid:), or HL7 v2's I10, I10C, ICD10, ICD-10, ICD10CM,
- * ICD-10-CM; case aside, as sent. */
+ * OIDs (bare or urn:oid:), ICD-10-GM's FHIR URIs (BfArM, DIMDI), or HL7
+ * v2's I10, I10C, ICD10, ICD-10, ICD10CM, ICD-10-CM; case aside, as sent. */
 bool dict_is_icd10(struct slice system);
 /* The sensitivity label of a diagnosis coded in `system`: ICD-9-CM as
  * above, ICD-10(-CM) (FHIR URI or OID) by dict_icd10_sensitivity, SNOMED

@@ -61,11 +61,15 @@ bool dict_is_icd10(struct slice system)
 {
     /* FHIR's URIs and the OIDs of ICD-10-CM and WHO ICD-10 (the
      * dictionary's ICD-10 rows are chapter and block codes, the same in
-     * both), bare or as urn:oid:; and what HL7 v2 feeds write (table 0396
-     * I10, I10C; ICD10, ICD-10, ICD10CM, ICD-10-CM) */
+     * both), bare or as urn:oid:; the German modification ICD-10-GM by
+     * its FHIR URIs (BfArM's, and DIMDI's before 2020: the same chapters
+     * and blocks as WHO's); and what HL7 v2 feeds write (table 0396 I10,
+     * I10C; ICD10, ICD-10, ICD10CM, ICD-10-CM) */
     static const char *const names[] = {
         "I10", "I10C", "ICD10", "ICD-10", "ICD10CM", "ICD-10-CM",
         "http://hl7.org/fhir/sid/icd-10-cm", "http://hl7.org/fhir/sid/icd-10",
+        "http://fhir.de/CodeSystem/bfarm/icd-10-gm",
+        "http://fhir.de/CodeSystem/dimdi/icd-10-gm",
         "2.16.840.1.113883.6.90", "urn:oid:2.16.840.1.113883.6.90",
         "2.16.840.1.113883.6.3", "urn:oid:2.16.840.1.113883.6.3",
     };

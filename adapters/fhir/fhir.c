@@ -916,17 +916,38 @@ static int identifier_out_of_effect(struct fx *x, const cJSON *c, bool *out)
     return HUB_OK;
 }
 
+/* Whether `system` names HL7 table 0203 (identifier type): R4's URL,
+ * STU3's, or the table's OID. */
+static bool is_table_0203(const char *system)
+{
+    static const char *const names[] = {
+        "http://terminology.hl7.org/CodeSystem/v2-0203",
+        "http://hl7.org/fhir/v2/0203",
+        "urn:oid:2.16.840.1.113883.18.108",
+    };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(system, names[i]) == 0)
+            return true;
+    return false;
+}
+
 /* Read the Identifier `c` (the path at it). An SSN the SSA never issues is
  * left out with a warning: a placeholder or a masked SSN would link
- * strangers. */
+ * strangers. The type is the table 0203 coding (the schema's `type`; one
+ * with no system is taken as such); a type coded only in another system
+ * (German identifier-type-de-basis KVZ10, a local list) is not written
+ * there: its code would be read as a table 0203 code. */
 static int read_identifier(struct fx *x, const cJSON *c, struct fx_ident *id)
 {
     int rc;
     if ((rc = fx_str(x, c, "value", false, &id->value)) ||
         (rc = fx_str(x, c, "system", false, &id->system)) ||
-        (rc = fx_cc(x, c, "type", NULL, &id->type)) ||
+        (rc = fx_cc(x, c, "type", "http://terminology.hl7.org/CodeSystem/v2-0203",
+                    &id->type)) ||
         (rc = identifier_out_of_effect(x, c, &id->inactive)))
         return rc;
+    if (id->type.system && !is_table_0203(id->type.system))
+        id->type.code = NULL;
     id->is_ssn = id->value && id->system &&
                  strcmp(id->system, SSN_SYSTEM) == 0;
     if (id->is_ssn && !ssn_usable(id->value, strlen(id->value), id->ssn)) {

@@ -464,6 +464,41 @@ static int asserter_ext(struct fx *x, struct jw *w, const cJSON *o)
     return HUB_OK;
 }
 
+/*
+ * The system a Condition's code is written in when it has codings of
+ * several: ICD-10-CM (its Z codes name SDOH domains), else SNOMED CT
+ * (by any of its names), else another ICD-10 (WHO's, the German GM),
+ * else the first coding's. FHIR gives the order of codings no meaning, so
+ * an ICD-10 and a SNOMED CT coding of one problem (the IPS), or an
+ * ICD-10-GM, Alpha-ID and Orphanet coding (MII), must give the same code
+ * whichever comes first. The coding's own system string is returned, for
+ * fx_cc's exact match.
+ */
+static const char *condition_code_system(const cJSON *o)
+{
+    const cJSON *codings = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(o, "code"), "coding");
+    const char *best = NULL;
+    int best_rank = 3;
+    for (const cJSON *c = cJSON_IsArray(codings) ? codings->child : NULL; c;
+         c = c->next) {
+        const char *sys = cJSON_GetStringValue(fx_get(c, "system"));
+        if (!sys || !(cJSON_GetStringValue(fx_get(c, "code")) ||
+                      cJSON_GetStringValue(fx_get(c, "display"))))
+            continue;
+        struct slice ss = slice_from_cstr(sys);
+        int rank = strcmp(sys, ICD10CM) == 0 ? 0
+                   : dict_is_snomed(ss)      ? 1
+                   : dict_is_icd10(ss)       ? 2
+                                             : 3;
+        if (rank < best_rank) {
+            best = sys;
+            best_rank = rank;
+        }
+    }
+    return best;
+}
+
 int fx_condition(struct fx *x, struct fx_entry *e)
 {
     const cJSON *o = e->res;
@@ -477,7 +512,8 @@ int fx_condition(struct fx *x, struct fx_entry *e)
         return rc;
     code_labels(x, o);
     begin_body(x, &w, e);
-    if ((rc = put_cc(x, &w, o, "code", "code", ICD10CM, NULL)))
+    if ((rc = put_cc(x, &w, o, "code", "code", condition_code_system(o),
+                     NULL)))
         return rc;
     /* all codings, for receivers that want SNOMED and ICD-10 both */
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
@@ -1673,31 +1709,37 @@ int fx_consent(struct fx *x, struct fx_entry *e)
         if ((rc = fx_arr(x, prov, "purpose", &purp, &npu)) ||
             (rc = fx_arr(x, prov, "securityLabel", &sec, &ns)))
             return rc;
-        if (npu) {
-            jw_key(&w, "purposes");
-            jw_arr_begin(&w);
-            for (const cJSON *p = purp->child; p; p = p->next) {
-                struct fx_code c = { 0 };
-                const cJSON *v;
-                if ((v = cJSON_GetObjectItemCaseSensitive(p, "code")) && cJSON_IsString(v))
-                    c.code = v->valuestring;
-                if ((v = cJSON_GetObjectItemCaseSensitive(p, "system")) && cJSON_IsString(v))
-                    c.system = v->valuestring;
-                if (c.code)
-                    fx_jw_code(&w, NULL, &c);
+        /* purpose and securityLabel are Codings: those with a code, the
+         * purpose with its display; a list with none is left out (the
+         * schema's purposes has minItems 1) */
+        bool open = false;
+        size_t i = 0;
+        for (const cJSON *p = npu ? purp->child : NULL; p; p = p->next, i++) {
+            size_t o2 = fx_key(x, "purpose");
+            fx_idx(x, i);
+            struct fx_code c = { 0 };
+            if (!cJSON_IsObject(p))
+                return fx_fail(x, HUB_EINVALID, "expected a Coding object");
+            if ((rc = fx_str(x, p, "code", false, &c.code)) ||
+                (rc = fx_str(x, p, "system", false, &c.system)) ||
+                (rc = fx_str(x, p, "display", false, &c.display)))
+                return rc;
+            if (c.code) {
+                jw_arr_lazy(&w, "purposes", &open);
+                fx_jw_code(&w, NULL, &c);
             }
-            jw_arr_end(&w);
+            fx_pop(x, o2);
         }
-        if (ns) {
-            jw_key(&w, "security_labels");
-            jw_arr_begin(&w);
-            for (const cJSON *p = sec->child; p; p = p->next) {
-                const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "code");
-                if (cJSON_IsString(v))
-                    jw_cstr(&w, v->valuestring);
+        jw_arr_end_if(&w, open);
+        open = false;
+        for (const cJSON *p = ns ? sec->child : NULL; p; p = p->next) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "code");
+            if (cJSON_IsString(v) && *v->valuestring) {
+                jw_arr_lazy(&w, "security_labels", &open);
+                jw_cstr(&w, v->valuestring);
             }
-            jw_arr_end(&w);
         }
+        jw_arr_end_if(&w, open);
         fx_pop(x, old);
     }
     if ((rc = end_body(x, &w, &body)))

@@ -1285,6 +1285,12 @@ Test(dict, snomed_substance_use_disorders_imply_the_sud_label)
     cr_assert(dict_is_snomed(SLICE_LIT("urn:oid:2.16.840.1.113883.6.96")));
     cr_assert(dict_is_snomed(SLICE_LIT("SCT")));
     cr_assert(dict_is_snomed(SLICE_LIT("sct")));
+    /* F87: the FHIR URI written with https (NHS England's Reasonable
+     * Adjustments examples): a psy or sud concept so sent kept no label */
+    cr_assert(dict_is_snomed(SLICE_LIT("https://snomed.info/sct")));
+    cr_assert_str_eq(dict_code_sensitivity(D, SLICE_LIT("https://snomed.info/sct"),
+                                           SLICE_LIT("66590003")), "sud");
+    cr_assert_not(dict_is_snomed(SLICE_LIT("https://snomed.info/sct/900000000000207008")));
     cr_assert_not(dict_is_snomed(SLICE_LIT("SNM")), "SNOMED International 3.x");
     cr_assert_not(dict_is_snomed(SLICE_LIT("I10")));
 }
@@ -1505,6 +1511,22 @@ Test(dict, code_sensitivity_reads_icd10_and_snomed_by_uri_or_oid)
     cr_assert_str_eq(code_sens("2.16.840.1.113883.6.96", "66590003"), "sud");
     cr_assert_null(code_sens("http://hl7.org/fhir/sid/icd-10-cm", "Z59.0"));
     cr_assert_null(code_sens("http://loinc.org", "F11.20"));
+}
+
+/* F86: the German modification ICD-10-GM (MII, ISiK, KBV) shares WHO's
+ * chapters and blocks: its F10.2 is a substance use disorder, its F32.1 a
+ * depression. Before, its system was no ICD-10 to the dictionary and a
+ * German Condition went out with no label. */
+Test(dict, icd10_gm_is_labelled_as_icd10)
+{
+    cr_assert_str_eq(code_sens("http://fhir.de/CodeSystem/bfarm/icd-10-gm",
+                               "F10.2"), "sud");
+    cr_assert_str_eq(code_sens("http://fhir.de/CodeSystem/dimdi/icd-10-gm",
+                               "F32.1"), "psy");
+    cr_assert_null(code_sens("http://fhir.de/CodeSystem/bfarm/icd-10-gm",
+                             "M73.04"));
+    cr_assert(dict_is_icd10(SLICE_LIT("http://fhir.de/CodeSystem/bfarm/icd-10-gm")));
+    cr_assert(!dict_is_icd10(SLICE_LIT("http://fhir.de/CodeSystem/bfarm/ops")));
 }
 
 /* ---- SNOMED CT findings to domains (snomed-domains.json) ------------------ */

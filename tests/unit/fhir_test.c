@@ -3253,3 +3253,142 @@ Test(fhir, a_service_request_for_an_sdoh_intervention_takes_its_domain)
     cr_assert_str_eq(field_of(&out, 0, "referral.domain"),
                      "housing-instability");
 }
+
+/* F83: a Consent's provision.purpose is a list of Codings: each keeps its
+ * display (NHS Reasonable Adjustments: SNOMED CT 370856009 "Limiting
+ * access to confidential patient information"); one with no code is
+ * left out, and a list left with none is not written (an empty purposes
+ * broke the schema's minItems), nor an empty security_labels. */
+Test(fhir, a_consent_purpose_keeps_its_display_and_no_list_is_left_empty)
+{
+    struct canon_list out;
+    struct hub_err err;
+#define CONSENT_P(prov)                                                       \
+    "{\"resourceType\":\"Consent\",\"id\":\"c1\",\"status\":\"active\","      \
+    "\"patient\":{\"reference\":\"Patient/p1\"},\"provision\":" prov "}"
+    cr_assert_eq(run(CONSENT_P("{\"purpose\":[{\"system\":\"http://snomed."
+                               "info/sct\",\"code\":\"370856009\",\"display\":"
+                               "\"Limiting access\"},{\"display\":\"x\"}]}"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "consent.purposes"),
+                     "[{\"code\":\"370856009\",\"system\":\"http://snomed."
+                     "info/sct\",\"display\":\"Limiting access\"}]");
+    cr_assert_eq(run(CONSENT_P("{\"type\":\"deny\",\"purpose\":[{\"display\":"
+                               "\"treatment\"}],\"securityLabel\":[{\"display\":"
+                               "\"restricted\"}]}"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "consent.provision"), "deny");
+    cr_assert_str_eq(field_of(&out, 0, "consent.purposes"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "consent.security_labels"), "(absent)");
+    cr_assert_eq(run(CONSENT_P("{\"securityLabel\":[{\"code\":\"R\"}]}"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "consent.security_labels"), "[\"R\"]");
+    cr_assert_eq(run(CONSENT_P("{\"purpose\":[\"TREAT\"]}"), &out, NULL, &err),
+                 HUB_EINVALID);
+    cr_assert_str_eq(err.field, "Consent.provision.purpose[0]");
+#undef CONSENT_P
+}
+
+/* F84: an Identifier's type is written as the schema's table 0203 type only
+ * when coded in table 0203 (R4's or STU3's URL, or no system): the MII /
+ * German base profile's KVID-10 is typed KVZ10 of identifier-type-de-basis,
+ * which went out as if it were a table 0203 code. */
+Test(fhir, an_identifier_type_of_another_code_system_is_not_a_table_0203_type)
+{
+    struct canon_list out;
+    struct hub_err err;
+#define TYPED(ty1, ty2, ty3)                                                  \
+    "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["       \
+    "{\"fullUrl\":\"urn:uuid:p\",\"resource\":{\"resourceType\":\"Patient\","  \
+    "\"identifier\":[{\"type\":{\"coding\":[" ty1 "]},\"system\":\"urn:x:a\","  \
+    "\"value\":\"1\"},{\"type\":{\"coding\":[" ty2 "]},\"system\":\"urn:x:b\"," \
+    "\"value\":\"2\"},{\"type\":{\"coding\":[" ty3 "]},\"system\":\"urn:x:c\"," \
+    "\"value\":\"3\"}]}},{\"resource\":{\"resourceType\":\"Condition\","       \
+    "\"subject\":{\"reference\":\"urn:uuid:p\"},\"code\":{\"text\":\"x\"}}}]}"
+    cr_assert_eq(run(TYPED("{\"system\":\"http://fhir.de/CodeSystem/identifier-"
+                           "type-de-basis\",\"code\":\"KVZ10\"}",
+                           "{\"system\":\"http://fhir.de/CodeSystem/identifier-"
+                           "type-de-basis\",\"code\":\"GKV\"},{\"system\":\"http:"
+                           "//terminology.hl7.org/CodeSystem/v2-0203\",\"code\":"
+                           "\"MR\"}",
+                           "{\"code\":\"MR\"}"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "patient.identifiers.0.value"), "1");
+    cr_assert_str_eq(field_of(&out, 0, "patient.identifiers.0.type"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "patient.identifiers.1.type"), "MR");
+    cr_assert_str_eq(field_of(&out, 0, "patient.identifiers.2.type"), "MR");
+    cr_assert_eq(run(TYPED("{\"system\":\"http://hl7.org/fhir/v2/0203\","
+                           "\"code\":\"NI\"}",
+                           "{\"system\":\"urn:oid:2.16.840.1.113883.18.108\","
+                           "\"code\":\"PI\"}",
+                           "{\"system\":\"urn:x:local\",\"code\":\"MR\"}"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "patient.identifiers.0.type"), "NI");
+    cr_assert_str_eq(field_of(&out, 0, "patient.identifiers.1.type"), "PI");
+    cr_assert_str_eq(field_of(&out, 0, "patient.identifiers.2.type"), "(absent)");
+#undef TYPED
+}
+
+/* F85: a Condition coded in ICD-10 (WHO) and SNOMED CT (the IPS's problem)
+ * is written with its SNOMED CT code whichever coding comes first (FHIR
+ * gives their order no meaning); ICD-10-CM still comes before both. */
+Test(fhir, a_condition_code_does_not_depend_on_the_order_of_its_codings)
+{
+    struct canon_list out;
+    struct hub_err err;
+#define COND(codings)                                                         \
+    "{\"resourceType\":\"Condition\",\"id\":\"c1\",\"subject\":{\"reference\":" \
+    "\"Patient/p1\"},\"code\":{\"coding\":[" codings "]}}"
+#define SCT "{\"system\":\"http://snomed.info/sct\",\"code\":\"198436008\"}"
+#define ICD "{\"system\":\"http://hl7.org/fhir/sid/icd-10\",\"code\":\"N95.1\"}"
+#define CM "{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"N95.1\"}"
+    static const char *const docs[] = { COND(SCT "," ICD), COND(ICD "," SCT) };
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert_eq(run(docs[i], &out, NULL, &err), HUB_OK);
+        cr_assert_eq(out.n, 1);
+        cr_assert_str_eq(field_of(&out, 0, "condition.code.code"), "198436008",
+                         "document %zu", i);
+        cr_assert_str_eq(field_of(&out, 0, "condition.codes.1.code"),
+                         i == 0 ? "N95.1" : "198436008");
+    }
+    cr_assert_eq(run(COND(ICD "," SCT "," CM), &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "condition.code.system"),
+                     "http://hl7.org/fhir/sid/icd-10-cm");
+    cr_assert_eq(run(COND("{\"system\":\"urn:x\",\"code\":\"1\"}," ICD),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "condition.code.code"), "N95.1");
+    /* MII: ICD-10-GM before Orphanet whichever comes first; SNOMED CT by
+     * its OID before both */
+#define GM "{\"system\":\"http://fhir.de/CodeSystem/bfarm/icd-10-gm\",\"code\":\"H83.8\"}"
+#define ORPHA "{\"system\":\"http://www.orpha.net\",\"code\":\"420402\"}"
+    cr_assert_eq(run(COND(ORPHA "," GM), &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "condition.code.code"), "H83.8");
+    cr_assert_eq(run(COND(ORPHA "," GM ",{\"system\":\"urn:oid:2.16.840.1."
+                          "113883.6.96\",\"code\":\"1\"}"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "condition.code.code"), "1");
+#undef GM
+#undef ORPHA
+#undef COND
+#undef SCT
+#undef ICD
+#undef CM
+}
+
+/* F86: a German Condition coded in ICD-10-GM takes the label its WHO
+ * chapter gives (F10.2 alcohol dependence: sud), as one in ICD-10-CM. */
+Test(fhir, a_condition_in_icd_10_gm_takes_its_sensitivity)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run("{\"resourceType\":\"Condition\",\"id\":\"c1\","
+                     "\"subject\":{\"reference\":\"Patient/p1\"},\"code\":"
+                     "{\"coding\":[{\"system\":\"http://fhir.de/CodeSystem/"
+                     "bfarm/icd-10-gm\",\"version\":\"2020\",\"code\":"
+                     "\"F10.2\"}]}}", &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "sensitivity"), "[\"sud\"]");
+}
