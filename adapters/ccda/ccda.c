@@ -129,6 +129,7 @@ struct doc {
     const char *doc_sens[8];
     size_t n_doc_sens;
     const struct ccda_node *ssn_left_out;   /* the patient's unusable SSN */
+    const struct ccda_node *sys_left_out;   /* a national system, no number */
     size_t out_bytes;               /* all events so far, for the budget */
     bool care_plan;
     const struct ccda_node **acts;  /* careplan activities, document order */
@@ -555,6 +556,10 @@ static void ev_init(struct doc *dc, struct ev *e)
     if (dc->ssn_left_out)
         warn_add(e, dc->ssn_left_out, "@extension",
                  "SSN is not nine digits as the SSA issues them; left out");
+    if (dc->sys_left_out)
+        warn_add(e, dc->sys_left_out, "@root",
+                 "id names a national identifier system and no number; "
+                 "left out");
 }
 
 /* Envelope up to the body's key. */
@@ -875,7 +880,11 @@ static const char *id_system(const char *root, char *buf, size_t cap,
 
 /* One identifier object; false when the id is unusable. An SSN that the
  * SSA never issues (a placeholder, a masked one) is unusable: it would
- * link strangers; it is noted in dc->ssn_left_out for a warning. */
+ * link strangers; it is noted in dc->ssn_left_out for a warning. So is a
+ * root alone that is one of id_systems (an Agastha certification CCD sends
+ * the patient as <id root="2.16.840.1.113883.4.1"/>): that OID names the
+ * SSN system, never one person, and as an RFC 3986 id it would join every
+ * patient sent so (dc->sys_left_out). */
 static bool write_ident(struct doc *dc, struct jw *w,
                         const struct ccda_node *id)
 {
@@ -902,7 +911,15 @@ static bool write_ident(struct doc *dc, struct jw *w,
         jw_kv_cstr(w, "system", system);
         jw_kv_cstr(w, "type", type);
     } else {
-        /* root alone is the identifier (RFC 3986 form, as C-CDA on FHIR) */
+        /* root alone is the identifier (RFC 3986 form, as C-CDA on FHIR),
+         * unless it is a system that needs a number */
+        const char *type;
+        char sys[300];
+        id_system(root, sys, sizeof(sys), &type);
+        if (type) {
+            dc->sys_left_out = id;
+            return false;
+        }
         jw_obj_begin(w);
         jw_kv_cstr(w, "value", ccda_ii_string(dc->a, id));
         jw_kv_cstr(w, "system", "urn:ietf:rfc:3986");
@@ -937,9 +954,10 @@ static int read_patient(struct doc *dc)
     CCDA_FOREACH(id, pr, "id")
         if (write_ident(dc, &w, id))
             n_id++;
-    if (n_id == 0 && dc->ssn_left_out) {
-        /* the only id was an SSN no one holds: the patient is known by
-         * this document (its set, when it has one) and links to no one,
+    if (n_id == 0 && (dc->ssn_left_out || dc->sys_left_out)) {
+        /* the only id was an SSN no one holds, or a system with no
+         * number: the patient is known by this document (its set, when it
+         * has one) and links to no one,
          * a missed link rather than strangers joined */
         jw_obj_begin(&w);
         jw_kv_cstr(&w, "value", dc->set_id ? dc->set_id : dc->message_id);

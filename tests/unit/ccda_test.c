@@ -1775,6 +1775,66 @@ Test(ccda_header, a_placeholder_ssn_alone_identifies_by_the_document,
     }
 }
 
+/* An id that is a national system's OID alone (F106: an Agastha
+ * certification CCD sends the patient as <id root="2.16.840.1.113883.4.1"/>)
+ * names the system, never one person: as an RFC 3986 id it would join every
+ * patient sent so. It is left out with a warning; an id beside it is kept,
+ * and alone the patient is known by the document as for a placeholder SSN.
+ * A root alone that is no such system (a UUID, a facility's OID) is still
+ * the identifier. */
+Test(ccda_header, a_national_system_root_alone_is_no_patient_id,
+     .init = setup, .fini = teardown)
+{
+    static const char fmt[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+        "<id root=\"1.2.7\" extension=\"D1\"/>"
+        "<effectiveTime value=\"20130820\"/>"
+        "<recordTarget><patientRole><id root=\"%s\"/>%s"
+        "<patient/></patientRole></recordTarget>"
+        "<component><structuredBody/></component></ClinicalDocument>";
+    static const char other[] = "<id root=\"1.2.3\" extension=\"P1\"/>";
+    static const struct {
+        const char *root, *also, *want;
+        bool warned;
+    } c[] = {
+        { "2.16.840.1.113883.4.1", "", "urn:hl7ii:1.2.7:D1", true },
+        { "2.16.840.1.113883.4.6", "", "urn:hl7ii:1.2.7:D1", true },
+        { "2.16.840.1.113883.4.927", "", "urn:hl7ii:1.2.7:D1", true },
+        { "2.16.840.1.113883.4.1", other, "P1", true },
+        { "2.16.840.1.113883.19.5", "", "urn:oid:2.16.840.1.113883.19.5",
+          false },
+        { "9f27eaec-bbb7-4a5d-879f-ee1fe4ba2e59", "",
+          "urn:uuid:9f27eaec-bbb7-4a5d-879f-ee1fe4ba2e59", false },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[1024];
+        snprintf(doc, sizeof(doc), fmt, c[i].root, c[i].also);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *ids = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "patient"),
+                                         "identifiers");
+        cr_expect_eq(cJSON_GetArraySize(ids), 1, "case %zu", i);
+        cJSON *id = cJSON_GetArrayItem(ids, 0);
+        cr_expect_str_eq(cJSON_GetObjectItem(id, "value")->valuestring,
+                         c[i].want, "case %zu", i);
+        cJSON *warn = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"),
+                                         0);
+        if (c[i].warned) {
+            cr_assert_not_null(warn, "case %zu", i);
+            cr_expect_str_eq(cJSON_GetObjectItem(warn, "field")->valuestring,
+                             *c[i].also ? "/ClinicalDocument/recordTarget/"
+                                          "patientRole/id[1]/@root"
+                                        : "/ClinicalDocument/recordTarget/"
+                                          "patientRole/id/@root",
+                             "case %zu", i);
+        } else {
+            cr_expect_null(warn, "case %zu", i);
+        }
+        cJSON_Delete(ev);
+    }
+}
+
 /* A problem's labels come from every code of its value, as FHIR's from
  * every coding: ICD-10-CM by range, SNOMED CT by the dictionary's concept
  * tables (the eCQM value set Substance Use Disorder). Only SDOH problems
