@@ -2064,10 +2064,16 @@ static int emit_careplan(struct doc *dc)
                                       "effectiveTime");
         if (se) {
             char lo[48], hi[48];
-            bool l = ccda_ts_iso(ccda_attr(ccda_child(se, "low"), "value"),
-                                 lo, sizeof(lo));
-            bool h = ccda_ts_iso(ccda_attr(ccda_child(se, "high"), "value"),
-                                 hi, sizeof(hi));
+            const struct ccda_node *ln = ccda_child(se, "low");
+            const struct ccda_node *hn = ccda_child(se, "high");
+            bool l = ccda_ts_iso(ccda_attr(ln, "value"), lo, sizeof(lo));
+            bool h = ccda_ts_iso(ccda_attr(hn, "value"), hi, sizeof(hi));
+            /* a bound that is no TS (an offset of -5000, F107) is left
+             * out, and said, as an entry's time is */
+            if (!l && ccda_attr(ln, "value"))
+                warn_add(&e, ln, NULL, "time is not an HL7 TS");
+            if (!h && ccda_attr(hn, "value"))
+                warn_add(&e, hn, NULL, "time is not an HL7 TS");
             if (l || h) {
                 jw_key(w, "period");
                 jw_obj_begin(w);

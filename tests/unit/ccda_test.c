@@ -1488,6 +1488,68 @@ Test(ccda_entries, a_care_plan_is_identified_by_its_document_set,
     cJSON_Delete(ev);
 }
 
+/* A Care Plan's period is its serviceEvent's. A bound that is no HL7 TS
+ * (F107: the HL7 Task Force's empty CCD ends its serviceEvent at
+ * 20150722230000-5000, an offset of fifty hours) is left out with a
+ * warning naming it, as an entry's time is, not silently; the other bound
+ * is kept. */
+Test(ccda_entries, a_care_plan_period_bound_that_is_no_ts_is_warned,
+     .init = setup, .fini = teardown)
+{
+    static const char fmt[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+        "<id root=\"1.2.7\" extension=\"D1\"/>"
+        "<effectiveTime value=\"20130820\"/>"
+        "<recordTarget><patientRole><id root=\"2.16.840.1.113883.19.6\" "
+        "extension=\"P1\"/><patient/></patientRole></recordTarget>"
+        "<documentationOf><serviceEvent classCode=\"PCPR\"><effectiveTime>"
+        "<low value=\"%s\"/><high value=\"%s\"/></effectiveTime>"
+        "</serviceEvent></documentationOf>"
+        "<component><structuredBody/></component></ClinicalDocument>";
+    static const struct {
+        const char *lo, *hi, *start, *end, *bad;
+    } c[] = {
+        { "20150722180000-0500", "20150722230000-5000",
+          "2015-07-22T18:00:00-05:00", NULL, "high" },
+        { "2015-07-22", "20150723", NULL, "2015-07-23", "low" },
+        { "20150722", "20150723", "2015-07-22", "2015-07-23", NULL },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[2048];
+        snprintf(doc, sizeof(doc), fmt, c[i].lo, c[i].hi);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *per = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "careplan"),
+                                         "period");
+        cr_assert_not_null(per, "case %zu", i);
+        const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(per,
+                                                                  "start"));
+        const char *en = cJSON_GetStringValue(cJSON_GetObjectItem(per, "end"));
+        if (c[i].start)
+            cr_expect_str_eq(st ? st : "", c[i].start, "case %zu", i);
+        else
+            cr_expect_null(st, "case %zu", i);
+        if (c[i].end)
+            cr_expect_str_eq(en ? en : "", c[i].end, "case %zu", i);
+        else
+            cr_expect_null(en, "case %zu", i);
+        cJSON *warn = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"),
+                                         0);
+        if (c[i].bad) {
+            char want[128];
+            snprintf(want, sizeof(want), "/ClinicalDocument/documentationOf/"
+                     "serviceEvent/effectiveTime/%s", c[i].bad);
+            cr_assert_not_null(warn, "case %zu", i);
+            cr_expect_str_eq(cJSON_GetObjectItem(warn, "field")->valuestring,
+                             want, "case %zu", i);
+        } else {
+            cr_expect_null(warn, "case %zu", i);
+        }
+        cJSON_Delete(ev);
+    }
+}
+
 /* Vendors send <name nullFlavor="UNK"/>, names of null parts and
  * <addr nullFlavor="NI"/> (Cerner's sample CCD); the canonical schema has
  * no empty names or addresses array and no empty name or address. */
