@@ -24,6 +24,7 @@
  * represented organization}; occurred_at = the screening's effectiveTime,
  * else the document's; the patient of recordTarget/patientRole (ids as
  * system + value: root OID "urn:oid:..." or the FHIR URI of SSN, NPI, MBI;
+ * a root alone as an RFC 3986 id, but not the SSN, NPI or MBI root, F106;
  * names, a given name qualified CL (call me) as a nickname of its own,
  * birth date, sex, addresses with county, phones); sensitivity
  * "restricted" when confidentialityCode is R or V (dictionary), plus what a
