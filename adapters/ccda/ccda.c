@@ -1850,6 +1850,32 @@ static const char *referral_status(const char *s)
     return NULL;
 }
 
+/* How soon (F133): the entry's priorityCode (HL7 v3 ActPriority,
+ * 2.16.840.1.113883.5.7) as the schema's priority (FHIR RequestPriority),
+ * for the four codes both systems define alike: R routine, UR urgent,
+ * A ASAP, S stat. Others (EM, EL, callback, timing) name no one of them
+ * and are left out, as is a code of another system. */
+static const char *request_priority(const struct ccda_node *n)
+{
+    static const struct {
+        const char *code, *priority;
+    } map[] = {
+        { "R", "routine" }, { "UR", "urgent" }, { "A", "asap" },
+        { "S", "stat" },
+    };
+    const struct ccda_node *pc = ccda_child(n, "priorityCode");
+    const char *code = ccda_attr(pc, "code");
+    const char *sys = ccda_attr(pc, "codeSystem");
+
+    if (code == NULL || ccda_null(pc) ||
+        (sys && strcmp(sys, "2.16.840.1.113883.5.7") != 0))
+        return NULL;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(code, map[i].code) == 0)
+            return map[i].priority;
+    return NULL;
+}
+
 /* The organization a planned entry names as performer, or empty. */
 static struct slice performer_org(struct doc *dc, const struct ccda_node *n)
 {
@@ -1909,6 +1935,7 @@ static int do_referral(struct doc *dc, const struct ccda_node *n)
         warn_add(&e, ccda_child(n, "statusCode"), NULL,
                  "status has no referral status");
     jw_kv_cstr(&e.w, "intent", "order");
+    jw_kv_cstr(&e.w, "priority", request_priority(n));
     jw_kv_cstr(&e.w, "domain", dom);
     ccda_write_cd(&e.w, "service", ccda_child(n, "code"));
     /* who asks: the act's author's organization, else the document

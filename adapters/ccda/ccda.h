@@ -89,6 +89,9 @@
  *   Patient Referral Act (4.140, class PCPR) in a planned mood, in any
  *     section (a Referral Note's Reason for Referral, 42349-1, or a plan):
  *     the referral itself -> referral.created.
+ *   A referral's priorityCode (ActPriority R, UR, A, S) is its priority
+ *     (routine, urgent, asap, stat: FHIR RequestPriority); other codes are
+ *     left out (F133).
  *   inFulfillmentOf/order in the header (the orders this document
  *     fulfils: a Consultation Note closing the referral that asked for it)
  *     -> referral.updated, completed, for the order's id, the document as

@@ -1181,6 +1181,59 @@ Test(ccda_entries, patient_referral_act_is_a_referral_in_any_section,
     cr_expect_eq(r.out.n, 0, "a reported referral made an event");
 }
 
+/* F133: how soon a referral is wanted. A Patient Referral Act (the HL7
+ * Referral Note's, the Task Force's closed-loop referral) or a requested
+ * Planned Procedure carries priorityCode in HL7 ActPriority; the FHIR
+ * adapter writes a ServiceRequest's priority, the C-CDA one wrote none, so
+ * an ASAP referral read as if nobody had said. The four codes FHIR's
+ * RequestPriority defines alike are written; another ActPriority code
+ * (CR, callback results) or another system's code (the Referral Note's
+ * SNOMED CT 255216001 "First") is left out. */
+Test(ccda_entries, a_referral_carries_its_priority, .init = setup,
+     .fini = teardown)
+{
+    static const struct {
+        const char *pc, *want;
+    } c[] = {
+        { "<priorityCode code=\"A\" codeSystem=\"2.16.840.1.113883.5.7\"/>",
+          "asap" },
+        { "<priorityCode code=\"R\" codeSystem=\"2.16.840.1.113883.5.7\"/>",
+          "routine" },
+        { "<priorityCode code=\"UR\"/>", "urgent" },
+        { "<priorityCode code=\"S\" codeSystem=\"2.16.840.1.113883.5.7\"/>",
+          "stat" },
+        { "<priorityCode code=\"CR\" codeSystem=\"2.16.840.1.113883.5.7\"/>",
+          NULL },
+        { "<priorityCode code=\"255216001\" "
+          "codeSystem=\"2.16.840.1.113883.6.96\"/>", NULL },
+        { "<priorityCode nullFlavor=\"UNK\"/>", NULL },
+        { "", NULL },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc),
+                 "%s<code code=\"42349-1\"/><entry><act classCode=\"PCPR\" "
+                 "moodCode=\"INT\"><templateId "
+                 "root=\"2.16.840.1.113883.10.20.22.4.140\"/>"
+                 "<id root=\"1.2.9\" extension=\"RF1\"/>"
+                 "<code code=\"44383000\" "
+                 "codeSystem=\"2.16.840.1.113883.6.96\"/>"
+                 "<statusCode code=\"active\"/>%s</act></entry>%s",
+                 HEAD BODY_OPEN, c[i].pc, BODY_CLOSE);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *ref = cJSON_GetObjectItem(ev, "referral");
+        const char *got = cJSON_GetStringValue(cJSON_GetObjectItem(ref,
+                                                                   "priority"));
+        if (c[i].want)
+            cr_expect_str_eq(got ? got : "", c[i].want, "case %zu", i);
+        else
+            cr_expect_null(got, "case %zu", i);
+        cJSON_Delete(ev);
+        arena_reset(&A);
+    }
+}
+
 /* F30: a planned entry's effectiveTime is when the service is to be given
  * (FHIR ServiceRequest.occurrence[x]): its value, or an interval's low and
  * high; a high that is not an HL7 TS is left out with a warning. */
