@@ -1751,6 +1751,12 @@ static int do_goal(struct doc *dc, const struct ccda_node *obs)
     const struct ccda_node *v = ccda_child(obs, "value");
     const struct ccda_node *et = ccda_child(obs, "effectiveTime");
 
+    /* a negated goal is no goal (F131): Allscripts TouchWorks writes
+     * "Planned Goals not documented" as <observation moodCode="GOL"
+     * negationInd="true"> with a null code and id, which went out as a
+     * goal.updated with a status and nothing else */
+    if (negated(obs))
+        return HUB_OK;
     if (dc->care_plan)
         push_node(dc->a, &dc->goals, &dc->n_goals, obs, MAX_ACTIVITIES);
     const char *gid = ccda_ii_string(dc->a, ccda_child(obs, "id"));

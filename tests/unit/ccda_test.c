@@ -2181,6 +2181,73 @@ Test(ccda_entries, a_snomed_only_problem_takes_its_domain_from_the_finding,
     "</observation></entry>"
 #define GOALS_SEC "<code code=\"61146-7\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
 
+/* F131: a negated goal is no goal. Allscripts TouchWorks' certification
+ * Referral Note says "Planned Goals not documented" in its Plan of
+ * Treatment as a Planned Observation (4.44) in goal mood with
+ * negationInd="true", a null id and code: it went out as goal.updated
+ * with lifecycle_status alone. Nor is it one of a Care Plan's goals. The
+ * same goal not negated is still a goal. */
+Test(ccda_entries, a_negated_goal_is_no_goal, .init = setup,
+     .fini = teardown)
+{
+    static const char neg[] =
+        "<entry><observation classCode=\"OBS\" moodCode=\"GOL\" "
+        "negationInd=\"%s\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.44\"/>"
+        "<id nullFlavor=\"NI\"/><code nullFlavor=\"NI\"><originalText>"
+        "Planned Goals not documented</originalText></code>"
+        "<statusCode code=\"active\"/></observation></entry>";
+    char entry[1024], doc[4096];
+
+    snprintf(entry, sizeof(entry), neg, "true");
+    snprintf(doc, sizeof(doc), "%s<code code=\"18776-5\"/>%s%s",
+             HEAD BODY_OPEN, entry, BODY_CLOSE);
+    struct run r = run_str(doc);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
+
+    /* in a Goals section, as a Goal Observation */
+    arena_reset(&A);
+    r = run_str(HEAD BODY_OPEN GOALS_SEC
+                "<entry><observation classCode=\"OBS\" moodCode=\"GOL\" "
+                "negationInd=\"true\">"
+                "<templateId root=\"2.16.840.1.113883.10.20.22.4.121\"/>"
+                "<id root=\"1.2.9\" extension=\"G1\"/>"
+                "<code nullFlavor=\"NI\"/><statusCode code=\"active\"/>"
+                "</observation></entry>" BODY_CLOSE);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
+
+    /* a Care Plan lists no such goal */
+    arena_reset(&A);
+    snprintf(doc, sizeof(doc),
+             "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+             "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+             "<id root=\"1.2.7\" extension=\"D1\"/>"
+             "<effectiveTime value=\"20130820\"/>"
+             "<recordTarget><patientRole><id root=\"1.2.3\" "
+             "extension=\"P1\"/><patient/></patientRole></recordTarget>"
+             "<component><structuredBody><component><section>"
+             GOALS_SEC "%s</section></component></structuredBody>"
+             "</component></ClinicalDocument>", entry);
+    r = run_str(doc);
+    cJSON *ev = first_event(&r, 1);
+    cr_expect_str_eq(r.out.ev[0].type, "careplan.updated");
+    cr_expect_null(cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "careplan"),
+                                       "goals"));
+    cJSON_Delete(ev);
+
+    /* not negated: a goal (its words in originalText) */
+    arena_reset(&A);
+    snprintf(entry, sizeof(entry), neg, "false");
+    snprintf(doc, sizeof(doc), "%s<code code=\"18776-5\"/>%s%s",
+             HEAD BODY_OPEN, entry, BODY_CLOSE);
+    r = run_str(doc);
+    ev = first_event(&r, 1);
+    cr_expect_str_eq(r.out.ev[0].type, "goal.updated");
+    cJSON_Delete(ev);
+}
+
 /* F94: a goal in words (value xsi:type ST, code nullFlavor UNK, as the
  * ONC certification DS4P sample sends "Need to gain more energy to do
  * regular activities") had no description and a target {} that the goal
