@@ -69,7 +69,8 @@
  *     condition.recorded with that domain. Clinical problems without an SDOH
  *     domain give no event (minimum necessary: the hub routes social needs).
  *   Goals section (2.60 / 61146-7): every Goal Observation (4.121) ->
- *     goal.updated; domain from a Z-coded reason, or from the concern an
+ *     goal.updated (a negated one, "goals not documented", is none: F131);
+ *     domain from a Z-coded reason, or from the concern an
  *     Entry Reference (4.122) points to; addresses = those reasons' ids;
  *     a goal in words (value ST) has them as its description; an Outcome
  *     Observation (4.144, Outcomes section) that evaluates it (GEVL) with a
