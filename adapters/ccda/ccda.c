@@ -129,6 +129,7 @@ struct doc {
     const char *doc_sens[8];
     size_t n_doc_sens;
     const struct ccda_node *ssn_left_out;   /* the patient's unusable SSN */
+    const struct ccda_node *sys_left_out;   /* a national system, no number */
     size_t out_bytes;               /* all events so far, for the budget */
     bool care_plan;
     const struct ccda_node **acts;  /* careplan activities, document order */
@@ -555,6 +556,10 @@ static void ev_init(struct doc *dc, struct ev *e)
     if (dc->ssn_left_out)
         warn_add(e, dc->ssn_left_out, "@extension",
                  "SSN is not nine digits as the SSA issues them; left out");
+    if (dc->sys_left_out)
+        warn_add(e, dc->sys_left_out, "@root",
+                 "id names a national identifier system and no number; "
+                 "left out");
 }
 
 /* Envelope up to the body's key. */
@@ -875,7 +880,11 @@ static const char *id_system(const char *root, char *buf, size_t cap,
 
 /* One identifier object; false when the id is unusable. An SSN that the
  * SSA never issues (a placeholder, a masked one) is unusable: it would
- * link strangers; it is noted in dc->ssn_left_out for a warning. */
+ * link strangers; it is noted in dc->ssn_left_out for a warning. So is a
+ * root alone that is one of id_systems (an Agastha certification CCD sends
+ * the patient as <id root="2.16.840.1.113883.4.1"/>): that OID names the
+ * SSN system, never one person, and as an RFC 3986 id it would join every
+ * patient sent so (dc->sys_left_out). */
 static bool write_ident(struct doc *dc, struct jw *w,
                         const struct ccda_node *id)
 {
@@ -902,7 +911,15 @@ static bool write_ident(struct doc *dc, struct jw *w,
         jw_kv_cstr(w, "system", system);
         jw_kv_cstr(w, "type", type);
     } else {
-        /* root alone is the identifier (RFC 3986 form, as C-CDA on FHIR) */
+        /* root alone is the identifier (RFC 3986 form, as C-CDA on FHIR),
+         * unless it is a system that needs a number */
+        const char *type;
+        char sys[300];
+        id_system(root, sys, sizeof(sys), &type);
+        if (type) {
+            dc->sys_left_out = id;
+            return false;
+        }
         jw_obj_begin(w);
         jw_kv_cstr(w, "value", ccda_ii_string(dc->a, id));
         jw_kv_cstr(w, "system", "urn:ietf:rfc:3986");
@@ -937,9 +954,10 @@ static int read_patient(struct doc *dc)
     CCDA_FOREACH(id, pr, "id")
         if (write_ident(dc, &w, id))
             n_id++;
-    if (n_id == 0 && dc->ssn_left_out) {
-        /* the only id was an SSN no one holds: the patient is known by
-         * this document (its set, when it has one) and links to no one,
+    if (n_id == 0 && (dc->ssn_left_out || dc->sys_left_out)) {
+        /* the only id was an SSN no one holds, or a system with no
+         * number: the patient is known by this document (its set, when it
+         * has one) and links to no one,
          * a missed link rather than strangers joined */
         jw_obj_begin(&w);
         jw_kv_cstr(&w, "value", dc->set_id ? dc->set_id : dc->message_id);
@@ -1733,6 +1751,12 @@ static int do_goal(struct doc *dc, const struct ccda_node *obs)
     const struct ccda_node *v = ccda_child(obs, "value");
     const struct ccda_node *et = ccda_child(obs, "effectiveTime");
 
+    /* a negated goal is no goal (F131): Allscripts TouchWorks writes
+     * "Planned Goals not documented" as <observation moodCode="GOL"
+     * negationInd="true"> with a null code and id, which went out as a
+     * goal.updated with a status and nothing else */
+    if (negated(obs))
+        return HUB_OK;
     if (dc->care_plan)
         push_node(dc->a, &dc->goals, &dc->n_goals, obs, MAX_ACTIVITIES);
     const char *gid = ccda_ii_string(dc->a, ccda_child(obs, "id"));
@@ -1832,6 +1856,32 @@ static const char *referral_status(const char *s)
     return NULL;
 }
 
+/* How soon (F133): the entry's priorityCode (HL7 v3 ActPriority,
+ * 2.16.840.1.113883.5.7) as the schema's priority (FHIR RequestPriority),
+ * for the four codes both systems define alike: R routine, UR urgent,
+ * A ASAP, S stat. Others (EM, EL, callback, timing) name no one of them
+ * and are left out, as is a code of another system. */
+static const char *request_priority(const struct ccda_node *n)
+{
+    static const struct {
+        const char *code, *priority;
+    } map[] = {
+        { "R", "routine" }, { "UR", "urgent" }, { "A", "asap" },
+        { "S", "stat" },
+    };
+    const struct ccda_node *pc = ccda_child(n, "priorityCode");
+    const char *code = ccda_attr(pc, "code");
+    const char *sys = ccda_attr(pc, "codeSystem");
+
+    if (code == NULL || ccda_null(pc) ||
+        (sys && strcmp(sys, "2.16.840.1.113883.5.7") != 0))
+        return NULL;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(code, map[i].code) == 0)
+            return map[i].priority;
+    return NULL;
+}
+
 /* The organization a planned entry names as performer, or empty. */
 static struct slice performer_org(struct doc *dc, const struct ccda_node *n)
 {
@@ -1891,6 +1941,7 @@ static int do_referral(struct doc *dc, const struct ccda_node *n)
         warn_add(&e, ccda_child(n, "statusCode"), NULL,
                  "status has no referral status");
     jw_kv_cstr(&e.w, "intent", "order");
+    jw_kv_cstr(&e.w, "priority", request_priority(n));
     jw_kv_cstr(&e.w, "domain", dom);
     ccda_write_cd(&e.w, "service", ccda_child(n, "code"));
     /* who asks: the act's author's organization, else the document
@@ -2046,10 +2097,16 @@ static int emit_careplan(struct doc *dc)
                                       "effectiveTime");
         if (se) {
             char lo[48], hi[48];
-            bool l = ccda_ts_iso(ccda_attr(ccda_child(se, "low"), "value"),
-                                 lo, sizeof(lo));
-            bool h = ccda_ts_iso(ccda_attr(ccda_child(se, "high"), "value"),
-                                 hi, sizeof(hi));
+            const struct ccda_node *ln = ccda_child(se, "low");
+            const struct ccda_node *hn = ccda_child(se, "high");
+            bool l = ccda_ts_iso(ccda_attr(ln, "value"), lo, sizeof(lo));
+            bool h = ccda_ts_iso(ccda_attr(hn, "value"), hi, sizeof(hi));
+            /* a bound that is no TS (an offset of -5000, F107) is left
+             * out, and said, as an entry's time is */
+            if (!l && ccda_attr(ln, "value"))
+                warn_add(&e, ln, NULL, "time is not an HL7 TS");
+            if (!h && ccda_attr(hn, "value"))
+                warn_add(&e, hn, NULL, "time is not an HL7 TS");
             if (l || h) {
                 jw_key(w, "period");
                 jw_obj_begin(w);

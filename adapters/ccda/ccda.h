@@ -24,6 +24,7 @@
  * represented organization}; occurred_at = the screening's effectiveTime,
  * else the document's; the patient of recordTarget/patientRole (ids as
  * system + value: root OID "urn:oid:..." or the FHIR URI of SSN, NPI, MBI;
+ * a root alone as an RFC 3986 id, but not the SSN, NPI or MBI root, F106;
  * names, a given name qualified CL (call me) as a nickname of its own,
  * birth date, sex, addresses with county, phones); sensitivity
  * "restricted" when confidentialityCode is R or V (dictionary), plus what a
@@ -68,7 +69,8 @@
  *     condition.recorded with that domain. Clinical problems without an SDOH
  *     domain give no event (minimum necessary: the hub routes social needs).
  *   Goals section (2.60 / 61146-7): every Goal Observation (4.121) ->
- *     goal.updated; domain from a Z-coded reason, or from the concern an
+ *     goal.updated (a negated one, "goals not documented", is none: F131);
+ *     domain from a Z-coded reason, or from the concern an
  *     Entry Reference (4.122) points to; addresses = those reasons' ids;
  *     a goal in words (value ST) has them as its description; an Outcome
  *     Observation (4.144, Outcomes section) that evaluates it (GEVL) with a
@@ -88,6 +90,9 @@
  *   Patient Referral Act (4.140, class PCPR) in a planned mood, in any
  *     section (a Referral Note's Reason for Referral, 42349-1, or a plan):
  *     the referral itself -> referral.created.
+ *   A referral's priorityCode (ActPriority R, UR, A, S) is its priority
+ *     (routine, urgent, asap, stat: FHIR RequestPriority); other codes are
+ *     left out (F133).
  *   inFulfillmentOf/order in the header (the orders this document
  *     fulfils: a Consultation Note closing the referral that asked for it)
  *     -> referral.updated, completed, for the order's id, the document as

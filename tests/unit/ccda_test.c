@@ -1181,6 +1181,59 @@ Test(ccda_entries, patient_referral_act_is_a_referral_in_any_section,
     cr_expect_eq(r.out.n, 0, "a reported referral made an event");
 }
 
+/* F133: how soon a referral is wanted. A Patient Referral Act (the HL7
+ * Referral Note's, the Task Force's closed-loop referral) or a requested
+ * Planned Procedure carries priorityCode in HL7 ActPriority; the FHIR
+ * adapter writes a ServiceRequest's priority, the C-CDA one wrote none, so
+ * an ASAP referral read as if nobody had said. The four codes FHIR's
+ * RequestPriority defines alike are written; another ActPriority code
+ * (CR, callback results) or another system's code (the Referral Note's
+ * SNOMED CT 255216001 "First") is left out. */
+Test(ccda_entries, a_referral_carries_its_priority, .init = setup,
+     .fini = teardown)
+{
+    static const struct {
+        const char *pc, *want;
+    } c[] = {
+        { "<priorityCode code=\"A\" codeSystem=\"2.16.840.1.113883.5.7\"/>",
+          "asap" },
+        { "<priorityCode code=\"R\" codeSystem=\"2.16.840.1.113883.5.7\"/>",
+          "routine" },
+        { "<priorityCode code=\"UR\"/>", "urgent" },
+        { "<priorityCode code=\"S\" codeSystem=\"2.16.840.1.113883.5.7\"/>",
+          "stat" },
+        { "<priorityCode code=\"CR\" codeSystem=\"2.16.840.1.113883.5.7\"/>",
+          NULL },
+        { "<priorityCode code=\"255216001\" "
+          "codeSystem=\"2.16.840.1.113883.6.96\"/>", NULL },
+        { "<priorityCode nullFlavor=\"UNK\"/>", NULL },
+        { "", NULL },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc),
+                 "%s<code code=\"42349-1\"/><entry><act classCode=\"PCPR\" "
+                 "moodCode=\"INT\"><templateId "
+                 "root=\"2.16.840.1.113883.10.20.22.4.140\"/>"
+                 "<id root=\"1.2.9\" extension=\"RF1\"/>"
+                 "<code code=\"44383000\" "
+                 "codeSystem=\"2.16.840.1.113883.6.96\"/>"
+                 "<statusCode code=\"active\"/>%s</act></entry>%s",
+                 HEAD BODY_OPEN, c[i].pc, BODY_CLOSE);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *ref = cJSON_GetObjectItem(ev, "referral");
+        const char *got = cJSON_GetStringValue(cJSON_GetObjectItem(ref,
+                                                                   "priority"));
+        if (c[i].want)
+            cr_expect_str_eq(got ? got : "", c[i].want, "case %zu", i);
+        else
+            cr_expect_null(got, "case %zu", i);
+        cJSON_Delete(ev);
+        arena_reset(&A);
+    }
+}
+
 /* F30: a planned entry's effectiveTime is when the service is to be given
  * (FHIR ServiceRequest.occurrence[x]): its value, or an interval's low and
  * high; a high that is not an HL7 TS is left out with a warning. */
@@ -1488,6 +1541,68 @@ Test(ccda_entries, a_care_plan_is_identified_by_its_document_set,
     cJSON_Delete(ev);
 }
 
+/* A Care Plan's period is its serviceEvent's. A bound that is no HL7 TS
+ * (F107: the HL7 Task Force's empty CCD ends its serviceEvent at
+ * 20150722230000-5000, an offset of fifty hours) is left out with a
+ * warning naming it, as an entry's time is, not silently; the other bound
+ * is kept. */
+Test(ccda_entries, a_care_plan_period_bound_that_is_no_ts_is_warned,
+     .init = setup, .fini = teardown)
+{
+    static const char fmt[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+        "<id root=\"1.2.7\" extension=\"D1\"/>"
+        "<effectiveTime value=\"20130820\"/>"
+        "<recordTarget><patientRole><id root=\"2.16.840.1.113883.19.6\" "
+        "extension=\"P1\"/><patient/></patientRole></recordTarget>"
+        "<documentationOf><serviceEvent classCode=\"PCPR\"><effectiveTime>"
+        "<low value=\"%s\"/><high value=\"%s\"/></effectiveTime>"
+        "</serviceEvent></documentationOf>"
+        "<component><structuredBody/></component></ClinicalDocument>";
+    static const struct {
+        const char *lo, *hi, *start, *end, *bad;
+    } c[] = {
+        { "20150722180000-0500", "20150722230000-5000",
+          "2015-07-22T18:00:00-05:00", NULL, "high" },
+        { "2015-07-22", "20150723", NULL, "2015-07-23", "low" },
+        { "20150722", "20150723", "2015-07-22", "2015-07-23", NULL },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[2048];
+        snprintf(doc, sizeof(doc), fmt, c[i].lo, c[i].hi);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *per = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "careplan"),
+                                         "period");
+        cr_assert_not_null(per, "case %zu", i);
+        const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(per,
+                                                                  "start"));
+        const char *en = cJSON_GetStringValue(cJSON_GetObjectItem(per, "end"));
+        if (c[i].start)
+            cr_expect_str_eq(st ? st : "", c[i].start, "case %zu", i);
+        else
+            cr_expect_null(st, "case %zu", i);
+        if (c[i].end)
+            cr_expect_str_eq(en ? en : "", c[i].end, "case %zu", i);
+        else
+            cr_expect_null(en, "case %zu", i);
+        cJSON *warn = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"),
+                                         0);
+        if (c[i].bad) {
+            char want[128];
+            snprintf(want, sizeof(want), "/ClinicalDocument/documentationOf/"
+                     "serviceEvent/effectiveTime/%s", c[i].bad);
+            cr_assert_not_null(warn, "case %zu", i);
+            cr_expect_str_eq(cJSON_GetObjectItem(warn, "field")->valuestring,
+                             want, "case %zu", i);
+        } else {
+            cr_expect_null(warn, "case %zu", i);
+        }
+        cJSON_Delete(ev);
+    }
+}
+
 /* Vendors send <name nullFlavor="UNK"/>, names of null parts and
  * <addr nullFlavor="NI"/> (Cerner's sample CCD); the canonical schema has
  * no empty names or addresses array and no empty name or address. */
@@ -1775,6 +1890,66 @@ Test(ccda_header, a_placeholder_ssn_alone_identifies_by_the_document,
     }
 }
 
+/* An id that is a national system's OID alone (F106: an Agastha
+ * certification CCD sends the patient as <id root="2.16.840.1.113883.4.1"/>)
+ * names the system, never one person: as an RFC 3986 id it would join every
+ * patient sent so. It is left out with a warning; an id beside it is kept,
+ * and alone the patient is known by the document as for a placeholder SSN.
+ * A root alone that is no such system (a UUID, a facility's OID) is still
+ * the identifier. */
+Test(ccda_header, a_national_system_root_alone_is_no_patient_id,
+     .init = setup, .fini = teardown)
+{
+    static const char fmt[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+        "<id root=\"1.2.7\" extension=\"D1\"/>"
+        "<effectiveTime value=\"20130820\"/>"
+        "<recordTarget><patientRole><id root=\"%s\"/>%s"
+        "<patient/></patientRole></recordTarget>"
+        "<component><structuredBody/></component></ClinicalDocument>";
+    static const char other[] = "<id root=\"1.2.3\" extension=\"P1\"/>";
+    static const struct {
+        const char *root, *also, *want;
+        bool warned;
+    } c[] = {
+        { "2.16.840.1.113883.4.1", "", "urn:hl7ii:1.2.7:D1", true },
+        { "2.16.840.1.113883.4.6", "", "urn:hl7ii:1.2.7:D1", true },
+        { "2.16.840.1.113883.4.927", "", "urn:hl7ii:1.2.7:D1", true },
+        { "2.16.840.1.113883.4.1", other, "P1", true },
+        { "2.16.840.1.113883.19.5", "", "urn:oid:2.16.840.1.113883.19.5",
+          false },
+        { "9f27eaec-bbb7-4a5d-879f-ee1fe4ba2e59", "",
+          "urn:uuid:9f27eaec-bbb7-4a5d-879f-ee1fe4ba2e59", false },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[1024];
+        snprintf(doc, sizeof(doc), fmt, c[i].root, c[i].also);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *ids = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "patient"),
+                                         "identifiers");
+        cr_expect_eq(cJSON_GetArraySize(ids), 1, "case %zu", i);
+        cJSON *id = cJSON_GetArrayItem(ids, 0);
+        cr_expect_str_eq(cJSON_GetObjectItem(id, "value")->valuestring,
+                         c[i].want, "case %zu", i);
+        cJSON *warn = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"),
+                                         0);
+        if (c[i].warned) {
+            cr_assert_not_null(warn, "case %zu", i);
+            cr_expect_str_eq(cJSON_GetObjectItem(warn, "field")->valuestring,
+                             *c[i].also ? "/ClinicalDocument/recordTarget/"
+                                          "patientRole/id[1]/@root"
+                                        : "/ClinicalDocument/recordTarget/"
+                                          "patientRole/id/@root",
+                             "case %zu", i);
+        } else {
+            cr_expect_null(warn, "case %zu", i);
+        }
+        cJSON_Delete(ev);
+    }
+}
+
 /* A problem's labels come from every code of its value, as FHIR's from
  * every coding: ICD-10-CM by range, SNOMED CT by the dictionary's concept
  * tables (the eCQM value set Substance Use Disorder). Only SDOH problems
@@ -2005,6 +2180,73 @@ Test(ccda_entries, a_snomed_only_problem_takes_its_domain_from_the_finding,
     "<effectiveTime value=\"20170713121320-0400\"/>" value extra             \
     "</observation></entry>"
 #define GOALS_SEC "<code code=\"61146-7\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+
+/* F131: a negated goal is no goal. Allscripts TouchWorks' certification
+ * Referral Note says "Planned Goals not documented" in its Plan of
+ * Treatment as a Planned Observation (4.44) in goal mood with
+ * negationInd="true", a null id and code: it went out as goal.updated
+ * with lifecycle_status alone. Nor is it one of a Care Plan's goals. The
+ * same goal not negated is still a goal. */
+Test(ccda_entries, a_negated_goal_is_no_goal, .init = setup,
+     .fini = teardown)
+{
+    static const char neg[] =
+        "<entry><observation classCode=\"OBS\" moodCode=\"GOL\" "
+        "negationInd=\"%s\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.44\"/>"
+        "<id nullFlavor=\"NI\"/><code nullFlavor=\"NI\"><originalText>"
+        "Planned Goals not documented</originalText></code>"
+        "<statusCode code=\"active\"/></observation></entry>";
+    char entry[1024], doc[4096];
+
+    snprintf(entry, sizeof(entry), neg, "true");
+    snprintf(doc, sizeof(doc), "%s<code code=\"18776-5\"/>%s%s",
+             HEAD BODY_OPEN, entry, BODY_CLOSE);
+    struct run r = run_str(doc);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
+
+    /* in a Goals section, as a Goal Observation */
+    arena_reset(&A);
+    r = run_str(HEAD BODY_OPEN GOALS_SEC
+                "<entry><observation classCode=\"OBS\" moodCode=\"GOL\" "
+                "negationInd=\"true\">"
+                "<templateId root=\"2.16.840.1.113883.10.20.22.4.121\"/>"
+                "<id root=\"1.2.9\" extension=\"G1\"/>"
+                "<code nullFlavor=\"NI\"/><statusCode code=\"active\"/>"
+                "</observation></entry>" BODY_CLOSE);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
+
+    /* a Care Plan lists no such goal */
+    arena_reset(&A);
+    snprintf(doc, sizeof(doc),
+             "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+             "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+             "<id root=\"1.2.7\" extension=\"D1\"/>"
+             "<effectiveTime value=\"20130820\"/>"
+             "<recordTarget><patientRole><id root=\"1.2.3\" "
+             "extension=\"P1\"/><patient/></patientRole></recordTarget>"
+             "<component><structuredBody><component><section>"
+             GOALS_SEC "%s</section></component></structuredBody>"
+             "</component></ClinicalDocument>", entry);
+    r = run_str(doc);
+    cJSON *ev = first_event(&r, 1);
+    cr_expect_str_eq(r.out.ev[0].type, "careplan.updated");
+    cr_expect_null(cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "careplan"),
+                                       "goals"));
+    cJSON_Delete(ev);
+
+    /* not negated: a goal (its words in originalText) */
+    arena_reset(&A);
+    snprintf(entry, sizeof(entry), neg, "false");
+    snprintf(doc, sizeof(doc), "%s<code code=\"18776-5\"/>%s%s",
+             HEAD BODY_OPEN, entry, BODY_CLOSE);
+    r = run_str(doc);
+    ev = first_event(&r, 1);
+    cr_expect_str_eq(r.out.ev[0].type, "goal.updated");
+    cJSON_Delete(ev);
+}
 
 /* F94: a goal in words (value xsi:type ST, code nullFlavor UNK, as the
  * ONC certification DS4P sample sends "Need to gain more energy to do
