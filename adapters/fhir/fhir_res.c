@@ -607,6 +607,34 @@ int fx_condition(struct fx *x, struct fx_entry *e)
                    "condition", body);
 }
 
+/* ---- Quantity (a Goal's target, a ServiceRequest's quantity) ------------- */
+
+/* The text members of a FHIR Quantity the hub reads, in this order. */
+static const char *const quantity_keys[] = { "unit", "system", "code",
+                                             "comparator" };
+
+/* Whether `q` has a Quantity's shape: an object whose value, if any, is a
+ * finite number of at most 1e12, and whose first `n` quantity_keys, where
+ * present, are strings; their non-empty values go to txt[0..n-1] (else
+ * NULL). */
+static bool quantity_read(const cJSON *q, size_t n, const char **txt)
+{
+    const cJSON *v = fx_get(q, "value");
+    bool ok = cJSON_IsObject(q) &&
+              (v == NULL || (cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
+                             fabs(v->valuedouble) <= 1e12));
+    for (size_t i = 0; i < n; i++)
+        txt[i] = NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        const cJSON *t = fx_get(q, quantity_keys[i]);
+        if (t && !(cJSON_IsString(t) && t->valuestring))
+            ok = false;
+        else if (t && t->valuestring[0])
+            txt[i] = t->valuestring;
+    }
+    return ok;
+}
+
 /* ---- Goal --------------------------------------------------------------------------- */
 
 #define UCUM "http://unitsofmeasure.org"
@@ -624,22 +652,11 @@ static bool target_quantity(struct fx *x, const cJSON *q, const char *key,
                             const char *op, char *out, size_t cap,
                             bool *has_whole, int64_t *whole)
 {
-    static const char *const keys[] = { "unit", "system", "code",
-                                        "comparator" };
-    const char *txt[4] = { NULL, NULL, NULL, NULL };
+    const char *txt[4];
     if (q == NULL || cJSON_IsNull(q))
         return false;
     const cJSON *v = fx_get(q, "value");
-    bool ok = cJSON_IsObject(q) &&
-              (v == NULL || (cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
-                             fabs(v->valuedouble) <= 1e12));
-    for (size_t i = 0; ok && i < 4; i++) {
-        const cJSON *t = fx_get(q, keys[i]);
-        if (t && !(cJSON_IsString(t) && t->valuestring))
-            ok = false;
-        else if (t && t->valuestring[0])
-            txt[i] = t->valuestring;
-    }
+    bool ok = quantity_read(q, 4, txt);
     const char *c = txt[3];     /* FHIR R4 QuantityComparator */
     if (ok && c)
         ok = op == NULL && (strcmp(c, "<") == 0 || strcmp(c, "<=") == 0 ||
@@ -827,18 +844,8 @@ static void put_quantity(struct fx *x, struct jw *w, const cJSON *sr)
         return;
     size_t old = fx_key(x, "quantityQuantity");
     const cJSON *v = fx_get(q, "value");
-    static const char *const keys[] = { "unit", "system", "code" };
-    const char *txt[3] = { NULL, NULL, NULL };
-    bool ok = cJSON_IsObject(q) &&
-              (v == NULL || (cJSON_IsNumber(v) && isfinite(v->valuedouble) &&
-                             fabs(v->valuedouble) <= 1e12));
-    for (size_t i = 0; ok && i < 3; i++) {
-        const cJSON *t = fx_get(q, keys[i]);
-        if (t && !(cJSON_IsString(t) && t->valuestring))
-            ok = false;
-        else if (t && t->valuestring[0])
-            txt[i] = t->valuestring;
-    }
+    const char *txt[3];
+    bool ok = quantity_read(q, 3, txt);
     if (!ok)
         fx_warn(x, NULL, "quantity is not a FHIR Quantity; left out");
     fx_pop(x, old);
@@ -853,7 +860,7 @@ static void put_quantity(struct fx *x, struct jw *w, const cJSON *sr)
         jw_raw(w, (struct slice){ num, (size_t)n });
     }
     for (size_t i = 0; i < 3; i++)
-        jw_kv_cstr(w, keys[i], txt[i]);
+        jw_kv_cstr(w, quantity_keys[i], txt[i]);
     jw_obj_end(w);
 }
 
