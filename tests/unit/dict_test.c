@@ -569,6 +569,12 @@ Test(dict, security_labels_map_to_hub_sensitivity)
     cr_assert_null(dict_icd10_sensitivity(D, SLICE_LIT("F49")));
     cr_assert_null(dict_icd10_sensitivity(D, SLICE_LIT("F70")));
     cr_assert_null(dict_icd10_sensitivity(D, SLICE_LIT("F84.0")));
+    /* ICD-10-CM's block of sexually transmitted infections: std */
+    cr_assert_str_eq(dict_icd10_sensitivity(D, SLICE_LIT("A50.9")), "std");
+    cr_assert_str_eq(dict_icd10_sensitivity(D, SLICE_LIT("A54.09")), "std");
+    cr_assert_str_eq(dict_icd10_sensitivity(D, SLICE_LIT("A64")), "std");
+    cr_assert_null(dict_icd10_sensitivity(D, SLICE_LIT("A49.9")));
+    cr_assert_null(dict_icd10_sensitivity(D, SLICE_LIT("A65")));
 }
 
 /* A screening that answers a question of a mental health instrument

@@ -669,6 +669,7 @@ Test(hl7_to_events, labels_dg1_diagnoses_as_fhir_does)
      * HL7 read F1x before (and FHIR and C-CDA now) */
     cr_expect_str_eq(labels_with(d, "DG1|1||F10.2+^x^I10"), "sud");
     cr_expect_str_eq(labels_with(d, "DG1|1||B20!x^x^I10"), "hiv");
+    cr_expect_str_eq(labels_with(d, "DG1|1||A54.00^x^I10"), "std");
     cr_expect_str_eq(labels_with(d, "DG1|1||B21^x^I10"), "");
     cr_expect_str_eq(labels_with(d, "DG1|1||Z22^x^I10"), "");
     cr_expect_str_eq(labels_with(d, "DG1|1||B20^x^SCT"), "");
