@@ -59,12 +59,19 @@ int subs_update(struct store *s, const char *actor, const char *org,
                 struct hub_err *err)
 {
     struct webhook_sub_check c = { .partial = true };
+    char *current = NULL;
     int rc;
 
     *out = NULL;
     if (!sub_id_ok(id))
         return HUB_ENOTFOUND;
+    /* the stored topics and filters, for the check of the ones the update
+     * names against the ones it leaves (none found: the update below says
+     * so) */
+    if (subs_get(s, org, id, &current) == HUB_OK)
+        c.current = current;
     rc = webhook_sub_validate(json, len, &c, err);
+    free(current);
     if (rc != HUB_OK)
         return rc;
     const char *p[] = { actor, org, id, c.json_out };

@@ -651,11 +651,13 @@ int webhook_sub_validate(const char *json, size_t len,
                          struct webhook_sub_check *out, struct hub_err *err)
 {
     bool partial = out->partial;
+    const char *current = out->current;
     int rc = HUB_EINVALID;
-    cJSON *doc = NULL, *norm = NULL;
+    cJSON *doc = NULL, *norm = NULL, *cur = NULL;
 
     memset(out, 0, sizeof(*out));
     out->partial = partial;
+    out->current = current;
     if (len > 64 * 1024)
         return hub_err_set(err, HUB_ELIMIT, "", 0, "subscription is too big");
     doc = cJSON_ParseWithLength(json, len);
@@ -783,11 +785,19 @@ int webhook_sub_validate(const char *json, size_t len,
                                       err)) != HUB_OK)
                 goto out;
         }
-        /* (an update that names one of the two alone is not checked) */
-        if (topics &&
-            (rc = check_filters_reachable(topics, filters, err)) != HUB_OK)
-            goto out;
     }
+    /* the filters against the topics, an update's with the stored ones it
+     * leaves as they are */
+    if (partial && current && (topics == NULL) != (filters == NULL))
+        cur = cJSON_Parse(current);
+    const cJSON *eff_topics = topics ? topics
+                              : cJSON_GetObjectItemCaseSensitive(cur, "topics");
+    const cJSON *eff_filters =
+        filters ? filters : cJSON_GetObjectItemCaseSensitive(cur, "filters");
+    if (cJSON_IsArray(eff_topics) && cJSON_IsObject(eff_filters) &&
+        (rc = check_filters_reachable(eff_topics, eff_filters, err)) != HUB_OK)
+        goto out;
+    rc = HUB_EINVALID;
 
     const cJSON *secrets = cJSON_GetObjectItemCaseSensitive(doc, "secrets");
     out->has_secrets = secrets != NULL;
@@ -843,6 +853,7 @@ int webhook_sub_validate(const char *json, size_t len,
         abort();
     rc = HUB_OK;
 out:
+    cJSON_Delete(cur);
     cJSON_Delete(norm);
     cJSON_Delete(doc);
     return rc;

@@ -181,6 +181,12 @@ enum webhook_mode { WEBHOOK_MODE_WEBHOOK = 0, WEBHOOK_MODE_PULL };
  */
 struct webhook_sub_check {
     bool partial;               /* update: absent members keep their value */
+    const char *current;        /* update: the stored subscription's JSON
+                                   (hub_sub_json), whose topics or filters
+                                   stand in for those the update leaves out
+                                   when the filters are checked against the
+                                   topics; NULL: an update naming one of
+                                   the two alone is not checked */
     bool has_url, has_topics, has_secrets;
     enum webhook_mode mode;
     char *json_out;             /* malloc'd normalized JSON; caller frees */

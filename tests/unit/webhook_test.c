@@ -392,10 +392,43 @@ Test(webhook_sub, refuses_a_filter_no_event_of_its_topics_carries)
     cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
                           "\"filters\":{\"patient_classes\":[\"E\"]}}",
                           false, &e, NULL), HUB_OK);
-    /* an update of the filters alone is not checked against topics it
-     * does not name */
+    /* an update of the filters alone, with no stored subscription at
+     * hand, is not checked against topics it does not name */
     cr_assert_eq(validate("{\"filters\":{\"patient_classes\":[\"E\"]}}",
                           true, &e, NULL), HUB_OK);
+}
+
+/* An update naming only its topics or only its filters is checked with
+ * the stored subscription's other half. */
+Test(webhook_sub, an_update_is_checked_with_the_stored_topics_or_filters)
+{
+    static const char stored[] =
+        "{\"id\":\"sub_1\",\"topics\":[\"adt.*\"],"
+        "\"filters\":{\"patient_classes\":[\"E\"]},\"status\":\"active\"}";
+    struct hub_err e;
+    struct webhook_sub_check c = { .partial = true, .current = stored };
+    static const char topics[] = "{\"topics\":[\"screening.*\"]}";
+
+    cr_assert_eq(webhook_sub_validate(topics, strlen(topics), &c, &e),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.field, "filters.patient_classes");
+    free(c.json_out);
+    static const char filters[] =
+        "{\"filters\":{\"domains\":[\"homelessness\"]}}";
+    c = (struct webhook_sub_check){ .partial = true, .current = stored };
+    cr_assert_eq(webhook_sub_validate(filters, strlen(filters), &c, &e),
+                 HUB_OK);
+    free(c.json_out);
+    static const char both[] = "{\"topics\":[\"consent.updated\"],"
+                               "\"filters\":{\"counties\":[\"Kings\"]}}";
+    c = (struct webhook_sub_check){ .partial = true, .current = stored };
+    cr_assert_eq(webhook_sub_validate(both, strlen(both), &c, &e), HUB_OK);
+    free(c.json_out);
+    static const char status[] = "{\"status\":\"paused\"}";
+    c = (struct webhook_sub_check){ .partial = true, .current = stored };
+    cr_assert_eq(webhook_sub_validate(status, strlen(status), &c, &e),
+                 HUB_OK);
+    free(c.json_out);
 }
 
 Test(webhook_sub, generates_a_secret_when_none_given)
