@@ -195,15 +195,16 @@ static bool tls_files_ok(void)
     if (cfg.profile == PROFILE_DEV ||
         (cfg.mllps_port < 0 && cfg.https_port < 0))
         return true;
-    const char *missing = access(cfg.tls_cert, R_OK) != 0 ? "tls_cert"
-                          : access(cfg.tls_key, R_OK) != 0 ? "tls_key"
-                                                           : NULL;
-    if (missing == NULL)
-        return true;
+    const char *key = "tls_cert", *path = cfg.tls_cert;
+    if (access(path, R_OK) == 0) {
+        key = "tls_key";
+        path = cfg.tls_key;
+        if (access(path, R_OK) == 0)
+            return true;
+    }
     fprintf(stderr, "hubd: %s (%s) is not readable; the production profile "
             "needs it for https_port and mllps_port (set both to -1 to run "
-            "without TLS listeners)\n", missing,
-            missing[4] == 'c' ? cfg.tls_cert : cfg.tls_key);
+            "without TLS listeners)\n", key, path);
     return false;
 }
 

@@ -675,7 +675,8 @@ int ingest_prepare_csv(struct ingest_job *j, const struct dict *d,
     }
     char prefix[64];
     snprintf(prefix, sizeof(prefix), "csv:%s:", kind);
-    /* an upload's own key is its files' hashes (csv.h) */
+    /* an upload's own key is its files' hashes (csv.h): other bytes under
+     * it are the same files (the store's hub_dup_differs says so too) */
     accept_job(j, prefix, meta, rep.message_id, NULL);
     struct jw w;
     jw_init(&w, &j->a, ANSWER_MAX);

@@ -369,8 +369,24 @@ static const char *snomed_domain(struct doc *dc, const struct ccda_node *c)
     return dict_snomed_domain(dc->d, slice_from_cstr(code));
 }
 
-/* The SNOMED CT coding of a coded value (itself or a translation, as
- * icd10_of) that snomed-domains.json gives a domain, or NULL. */
+/* The SNOMED CT coding of code `c` (itself or a translation, as
+ * icd10_of) that snomed-domains.json gives a domain, into *dom; NULL (and
+ * *dom NULL) when none does. */
+static const struct ccda_node *snomed_coding(struct doc *dc,
+                                             const struct ccda_node *c,
+                                             const char **dom)
+{
+    if ((*dom = snomed_domain(dc, c)))
+        return c;
+    CCDA_FOREACH(t, c, "translation") {
+        if ((*dom = snomed_domain(dc, t)))
+            return t;
+    }
+    return NULL;
+}
+
+/* The SNOMED CT coding of a coded value that snomed-domains.json gives a
+ * domain, or NULL. */
 static const struct ccda_node *finding_of(struct doc *dc,
                                           const struct ccda_node *v,
                                           const char **dom)
@@ -380,13 +396,7 @@ static const struct ccda_node *finding_of(struct doc *dc,
         return NULL;
     if (!value_coded(v) && !ccda_attr_eq(v, "nullFlavor", "OTH"))
         return NULL;
-    if ((*dom = snomed_domain(dc, v)))
-        return v;
-    CCDA_FOREACH(t, v, "translation") {
-        if ((*dom = snomed_domain(dc, t)))
-            return t;
-    }
-    return NULL;
+    return snomed_coding(dc, v, dom);
 }
 
 /* The domain of a problem's value: its ICD-10-CM Z code (zcodes.json),
@@ -453,11 +463,8 @@ static const char *entry_domain(struct doc *dc, const struct ccda_node *n,
                 return dom;
         }
     }
-    const struct ccda_node *code = ccda_child(n, "code");
-    const char *dom = snomed_domain(dc, code);
-    CCDA_FOREACH(t, code, "translation")
-        if (dom == NULL)
-            dom = snomed_domain(dc, t);
+    const char *dom;
+    (void)snomed_coding(dc, ccda_child(n, "code"), &dom);
     return dom;
 }
 
