@@ -11,7 +11,8 @@
  * SIGINT/SIGTERM: stop accepting and reading, let the committers finish
  * what is in flight (retrying a database outage up to shutdown_timeout),
  * write the last ACKs, close, exit 0. A second signal exits at once (still
- * safe: nothing unACKed was promised).
+ * safe: nothing unACKed was promised). SIGHUP: load the TLS certificate,
+ * key and CA again (load_tls), nothing else.
  *
  * Usage: hubd [-c FILE] [--check-config]
  */
@@ -38,6 +39,7 @@
 #include "dict_files.h"
 #include "ingest.h"
 #include "log.h"
+#include "metrics.h"
 #include "prune.h"
 #include "server.h"
 #include "store.h"
@@ -84,7 +86,7 @@ struct app {
     struct server srv;
     struct mllp_server *mllp;
     struct http_server *http;
-    struct event *sig_int, *sig_term, *drain_timer;
+    struct event *sig_int, *sig_term, *sig_hup, *drain_timer;
     double stop_deadline;
     int signals;
     struct dispatch *dispatch;  /* webhook deliveries (issue 4) */
@@ -129,6 +131,73 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
         (double)ingest_now_ns() / 1e9 + cfg.shutdown_timeout + 1;
     app->drain_timer = evtimer_new(app->srv.base, drain_check, app);
     drain_check(-1, 0, app);
+}
+
+/*
+ * The TLS contexts of the listeners asked for, from tls_cert, tls_key and
+ * tls_ca. At start a failure stops hubd. On SIGHUP (a renewed certificate
+ * or key, a CA bundle with a new partner CA) the new contexts replace the
+ * old only when every one loaded: a half-written file keeps the ones in
+ * use, with the reason in the log. Connections already open keep the
+ * context they were accepted with (each SSL holds a reference to it); new
+ * ones get the new. Loop thread only, as the listeners read them there.
+ */
+static int load_tls(struct server *srv, bool https, bool mllps,
+                    const char *event)
+{
+    char err[512];
+    SSL_CTX *h = NULL, *m = NULL;
+
+    if (https && (h = tls_server_ctx(cfg.tls_cert, cfg.tls_key, cfg.tls_ca,
+                                     false, err, sizeof(err))) == NULL) {
+        log_error("hubd.tls_failed", "listener=https why=\"%s\"", err);
+        return HUB_EINVALID;
+    }
+    if (mllps && (m = tls_server_ctx(cfg.tls_cert, cfg.tls_key, cfg.tls_ca,
+                                     true, err, sizeof(err))) == NULL) {
+        log_error("hubd.tls_failed", "listener=mllps why=\"%s\"", err);
+        SSL_CTX_free(h);
+        return HUB_EINVALID;
+    }
+    SSL_CTX *loaded[2] = { h, m };
+    for (int i = 0; i < 2; i++) {
+        char fp[65];
+        long long not_after;
+        if (loaded[i] == NULL ||
+            tls_ctx_certificate(loaded[i], fp, &not_after) != HUB_OK)
+            continue;
+        metrics_tls_not_after(i == 0 ? METRIC_TLS_HTTPS : METRIC_TLS_MLLPS,
+                              not_after);
+        log_info(event, "listener=%s sha256=%s not_after=%lld",
+                 i == 0 ? "https" : "mllps", fp, not_after);
+    }
+    if (https) {
+        SSL_CTX_free(srv->tls_https);
+        srv->tls_https = h;
+    }
+    if (mllps) {
+        SSL_CTX_free(srv->tls_mllp);
+        srv->tls_mllp = m;
+    }
+    return HUB_OK;
+}
+
+/* SIGHUP: load the TLS files again (only for the listeners that run) */
+static void on_reload(evutil_socket_t sig, short what, void *arg)
+{
+    struct app *app = arg;
+    (void)sig;
+    (void)what;
+    if (app->srv.stopping)
+        return;
+    if (app->srv.tls_https == NULL && app->srv.tls_mllp == NULL) {
+        log_info("hubd.reload", "tls=%s", "none");
+        return;
+    }
+    if (load_tls(&app->srv, app->srv.tls_https != NULL,
+                 app->srv.tls_mllp != NULL, "hubd.tls_reloaded") != HUB_OK)
+        log_warn("hubd.tls_reload_failed", "kept=%s",
+                 "the certificates in use");
 }
 
 /* dev profile without DATABASE_URL: start the private PostgreSQL in ./var */
@@ -294,23 +363,9 @@ int main(int argc, char **argv)
                  "no server certificate (run certs/mkcerts.sh)");
         want_tls = false;
     }
-    if (want_tls && cfg.https_port >= 0) {
-        app.srv.tls_https = tls_server_ctx(cfg.tls_cert, cfg.tls_key,
-                                           cfg.tls_ca, false, err,
-                                           sizeof(err));
-        if (app.srv.tls_https == NULL) {
-            log_error("hubd.tls_failed", "listener=https why=\"%s\"", err);
-            goto out;
-        }
-    }
-    if (want_tls && cfg.mllps_port >= 0) {
-        app.srv.tls_mllp = tls_server_ctx(cfg.tls_cert, cfg.tls_key,
-                                          cfg.tls_ca, true, err, sizeof(err));
-        if (app.srv.tls_mllp == NULL) {
-            log_error("hubd.tls_failed", "listener=mllps why=\"%s\"", err);
-            goto out;
-        }
-    }
+    if (want_tls && load_tls(&app.srv, cfg.https_port >= 0,
+                             cfg.mllps_port >= 0, "hubd.tls_loaded") != HUB_OK)
+        goto out;
 
     if (ingest_new(app.srv.base, &cfg, &app.srv.ing) != HUB_OK ||
         dbpool_new(app.srv.base, cfg.database_url, cfg.db_threads, 4096,
@@ -339,8 +394,10 @@ int main(int argc, char **argv)
     }
     app.sig_int = evsignal_new(app.srv.base, SIGINT, on_signal, &app);
     app.sig_term = evsignal_new(app.srv.base, SIGTERM, on_signal, &app);
+    app.sig_hup = evsignal_new(app.srv.base, SIGHUP, on_reload, &app);
     evsignal_add(app.sig_int, NULL);
     evsignal_add(app.sig_term, NULL);
+    evsignal_add(app.sig_hup, NULL);
     /* the ports file says "up" to whoever waits for it (tests, scripts):
      * written last, once Ctrl-C stops hubd cleanly (a SIGINT before the
      * handler was set ended it with no shutdown at all) */
@@ -373,6 +430,8 @@ out:
         event_free(app.sig_int);
     if (app.sig_term)
         event_free(app.sig_term);
+    if (app.sig_hup)
+        event_free(app.sig_hup);
     if (app.drain_timer)
         event_free(app.drain_timer);
     SSL_CTX_free(app.srv.tls_https);

@@ -40,6 +40,8 @@ static int64_t dlv_state[5] = { -1, -1, -1, -1, -1 };
 static int64_t dlv_oldest_ms = -1;
 /* subscriptions by health: -1 until read */
 static int64_t sub_health[4] = { -1, -1, -1, -1 };
+/* TLS certificates' notAfter: -1 until loaded */
+static int64_t tls_not_after[2] = { -1, -1 };
 
 void metrics_message(enum metrics_outcome o)
 {
@@ -119,6 +121,13 @@ void metrics_health_set(const long long n[4])
 {
     for (int i = 0; i < 4; i++)
         __atomic_store_n(&sub_health[i], n[i], __ATOMIC_RELAXED);
+}
+
+void metrics_tls_not_after(enum metrics_tls_listener l, long long not_after)
+{
+    if ((unsigned)l < 2)
+        __atomic_store_n(&tls_not_after[l], (int64_t)not_after,
+                         __ATOMIC_RELAXED);
 }
 
 struct out {
@@ -244,6 +253,17 @@ char *metrics_render(size_t *len)
         for (int i = 0; i < 4; i++)
             put(&o, "hub_subscriptions{health=\"%s\"} %lld\n", hs[i],
                 (long long)GET(sub_health[i]));
+    }
+    static const char *const tl[] = { "https", "mllps" };
+    if (GET(tls_not_after[0]) >= 0 || GET(tls_not_after[1]) >= 0) {
+        put(&o, "# HELP hub_tls_certificate_expiry_seconds When the server "
+                "certificate a TLS listener presents expires (Unix time); "
+                "SIGHUP loads a renewed one.\n"
+                "# TYPE hub_tls_certificate_expiry_seconds gauge\n");
+        for (int i = 0; i < 2; i++)
+            if (GET(tls_not_after[i]) >= 0)
+                put(&o, "hub_tls_certificate_expiry_seconds{listener=\"%s\"} "
+                        "%lld\n", tl[i], (long long)GET(tls_not_after[i]));
     }
     *len = o.len;
     return o.p;

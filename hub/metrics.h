@@ -36,6 +36,11 @@ void metrics_deliveries_set(long long due, long long scheduled,
  * SUBS_HEALTH_NAMES (subs.h). Not rendered before the first call. */
 void metrics_health_set(const long long n[4]);
 
+/* the notAfter (Unix time) of a TLS listener's certificate as loaded at
+ * start or by the last reload (hubd.c); a listener never set is left out */
+enum metrics_tls_listener { METRIC_TLS_HTTPS, METRIC_TLS_MLLPS };
+void metrics_tls_not_after(enum metrics_tls_listener l, long long not_after);
+
 /* malloc'd text/plain; version=0.0.4 exposition; caller frees */
 char *metrics_render(size_t *len);
 

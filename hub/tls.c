@@ -4,6 +4,7 @@
 #include "tls.h"
 
 #include <stdio.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -62,21 +63,42 @@ fail:
     return NULL;
 }
 
-int tls_peer_fingerprint(SSL *ssl, char out[65])
+/* lower-case hex SHA-256 of x's DER */
+static bool fingerprint_of(X509 *x, char out[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
+
+    if (X509_digest(x, EVP_sha256(), md, &n) != 1 || n != 32)
+        return false;
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    return true;
+}
+
+int tls_peer_fingerprint(SSL *ssl, char out[65])
+{
     X509 *x = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
 
     if (x == NULL)
         return HUB_ENOTFOUND;
-    if (SSL_get_verify_result(ssl) != X509_V_OK ||
-        X509_digest(x, EVP_sha256(), md, &n) != 1 || n != 32) {
-        X509_free(x);
-        return HUB_EAUTH;
-    }
+    bool ok = SSL_get_verify_result(ssl) == X509_V_OK &&
+              fingerprint_of(x, out);
     X509_free(x);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    return ok ? HUB_OK : HUB_EAUTH;
+}
+
+int tls_ctx_certificate(SSL_CTX *ctx, char fingerprint[65],
+                        long long *not_after)
+{
+    X509 *x = ctx ? SSL_CTX_get0_certificate(ctx) : NULL;
+    struct tm tm;
+
+    if (x == NULL)
+        return HUB_ENOTFOUND;
+    if (!fingerprint_of(x, fingerprint) ||
+        ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) != 1)
+        return HUB_EINVALID;
+    *not_after = (long long)timegm(&tm);
     return HUB_OK;
 }

@@ -26,4 +26,12 @@ SSL_CTX *tls_server_ctx(const char *cert, const char *key, const char *ca,
  * the peer sent none. */
 int tls_peer_fingerprint(SSL *ssl, char out[65]);
 
+/*
+ * The context's own (server) certificate: its SHA-256 fingerprint, as
+ * tls_peer_fingerprint gives a peer's, and its notAfter as Unix time.
+ * A certificate is public: both may be logged. HUB_ENOTFOUND without one.
+ */
+int tls_ctx_certificate(SSL_CTX *ctx, char fingerprint[65],
+                        long long *not_after);
+
 #endif
