@@ -228,8 +228,10 @@ static void usage(FILE *out)
           "  configuration: FILE (key = value; else $HUB_CONFIG), then\n"
           "  HUB_<KEY> and DATABASE_URL from the environment; every key is\n"
           "  in deploy/hubd.conf.example\n"
-          "  --check-config  load the configuration and the data dictionary,\n"
-          "                  then exit (0: ok, 2: refused, with the reason)\n",
+          "  --check-config  load the configuration, the data dictionary and\n"
+          "                  the TLS files, then exit (0: ok, 2: refused,\n"
+          "                  with the reason)\n"
+          "  SIGHUP loads the TLS certificate, key and CA again\n",
           out);
 }
 
@@ -277,6 +279,32 @@ static bool tls_files_ok(void)
     return false;
 }
 
+/* --check-config: the TLS files load as hubd would load them at start (a
+ * key that does not match its certificate, a CA bundle that does not parse)
+ * rather than only being readable. Without a certificate the dev profile
+ * starts without TLS (warned at start), as tls_files_ok allows. */
+static bool tls_files_load(void)
+{
+    char err[512];
+    bool on[2] = { cfg.https_port >= 0, cfg.mllps_port >= 0 };
+
+    if (access(cfg.tls_cert, R_OK) != 0)
+        return true;
+    for (int i = 0; i < 2; i++) {
+        if (!on[i])
+            continue;
+        SSL_CTX *ctx = tls_server_ctx(cfg.tls_cert, cfg.tls_key, cfg.tls_ca,
+                                      i == 1, err, sizeof(err));
+        if (ctx == NULL) {
+            fprintf(stderr, "hubd: the %s listener's TLS files do not "
+                    "load: %s\n", i == 1 ? "mllps" : "https", err);
+            return false;
+        }
+        SSL_CTX_free(ctx);
+    }
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = NULL;
@@ -317,7 +345,10 @@ int main(int argc, char **argv)
     if (load_dict() != HUB_OK)
         return 2;
     if (check_only) {
+        bool tls_ok = tls_files_load();
         dict_free(dict);
+        if (!tls_ok)
+            return 2;
         puts("hubd: configuration ok");
         return 0;
     }

@@ -1073,6 +1073,32 @@ Test(docs, production_without_its_certificate_refuses_to_start)
     cr_expect(strstr(out, "configuration ok") != NULL, "%s", out);
 }
 
+/* --check-config (systemd's ExecStartPre) loads the TLS files as hubd
+ * will: a key that is not the certificate's is refused there, with the
+ * file named, instead of at start. */
+Test(docs, check_config_loads_the_tls_files)
+{
+    char dir[] = "/tmp/hub-certs-XXXXXX", cmd[1024], conf[2048], out[4096];
+
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(cmd, sizeof(cmd), "'%s/certs/mkcerts.sh' '%s' hosp "
+             ">/dev/null 2>&1", testdb_root(), dir);
+    cr_assert_eq(system(cmd), 0, "mkcerts.sh failed");
+    snprintf(conf, sizeof(conf), "profile = production\n"
+             "tls_cert = %s/server.crt\ntls_key = %s/hosp.key\n"
+             "tls_ca = %s/ca.crt\n", dir, dir, dir);
+    cr_expect_eq(check_config(conf, out, sizeof(out)), 2, "%s", out);
+    cr_expect(strstr(out, "hosp.key: cannot load the private key") != NULL,
+              "%s", out);
+    snprintf(conf, sizeof(conf), "profile = production\n"
+             "tls_cert = %s/server.crt\ntls_key = %s/server.key\n"
+             "tls_ca = %s/ca.crt\n", dir, dir, dir);
+    cr_expect_eq(check_config(conf, out, sizeof(out)), 0, "%s", out);
+    cr_expect(strstr(out, "configuration ok") != NULL, "%s", out);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    cr_expect_eq(system(cmd), 0);
+}
+
 Test(docs, hubd_help_prints_the_usage_on_stdout_and_exits_0)
 {
     char cmd[1024], out[2048];
