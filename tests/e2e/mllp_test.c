@@ -78,6 +78,41 @@ Test(mllp, acks_AA_only_for_a_committed_message, .init = start_default,
     cr_expect_eq(hub_stop(&hub), 0);
 }
 
+/* Enhanced acknowledgment mode is not taken up (README, "What the hub
+ * promises"): a message whose MSH-15/MSH-16 ask for it (NE/AL, AL/NE,
+ * ER/SU) gets one original-mode AA after its commit, on its connection,
+ * like any other, and the answer itself asks for no acknowledgment. */
+Test(mllp, enhanced_mode_requests_get_one_original_mode_ack,
+     .init = start_default, .fini = stop, .timeout = 30)
+{
+    static const char *const modes[3] = { "NE|AL", "AL|NE", "ER|SU" };
+    struct mllp_client c;
+    char msg[2048], ack[4096], code[3], ctrl[64], id[16];
+
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    for (int i = 0; i < 3; i++) {
+        snprintf(id, sizeof(id), "ENH-%d", i);
+        hl7_sample(msg, sizeof(msg), id, "MRN-E");
+        /* MSH-13 and -14 empty, then MSH-15 and MSH-16 */
+        char *v = strstr(msg, "|P|2.5.1\r");
+        cr_assert_not_null(v);
+        char rest[2048];
+        snprintf(rest, sizeof(rest), "|P|2.5.1|||%s%s", modes[i], v + 8);
+        snprintf(v, sizeof(msg) - (size_t)(v - msg), "%s", rest);
+        cr_assert_eq(mllp_send(&c, msg), 0);
+        cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+        ack_fields(ack, code, ctrl, sizeof(ctrl));
+        cr_expect_str_eq(code, "AA", "ack to %s: %s", modes[i], ack);
+        cr_expect_str_eq(ctrl, id);
+        /* the ACK's MSH ends at MSH-12: it asks for nothing back */
+        cr_expect(strstr(ack, "|P|2.5.1\rMSA|") != NULL, "ack: %s", ack);
+    }
+    cr_expect(!mllp_readable(&c), "a second answer came");
+    mllp_close(&c);
+    cr_expect_eq(count("select count(*) from messages where idem_key like "
+                       "'ENH-%' and status = 'accepted'"), 3);
+}
+
 /* The listener names the sending organization; MSH-4 is recorded (the
  * event's source.sending_facility) but never trusted as identity (issue
  * 3): a message whose MSH-4 names another organization of the hub ("cbo")
