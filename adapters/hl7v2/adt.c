@@ -2752,19 +2752,35 @@ struct source {
  * event, so no more). */
 #define ADT_JSON_CAP 4096
 
+/* Where "PID" and the field separator stand inside segment k, past its
+ * own ID; SIZE_MAX if nowhere. */
+static size_t pid_inside(const struct hl7_msg *m, uint32_t k)
+{
+    size_t end = m->seg[k].end < m->len ? m->seg[k].end : m->len;
+    for (size_t i = m->seg[k].off + 3; i + 3 < end; i++)
+        if (m->p[i] == 'P' && m->p[i + 1] == 'I' && m->p[i + 2] == 'D' &&
+            (unsigned char)m->p[i + 3] == m->fs)
+            return i;
+    return SIZE_MAX;
+}
+
 /* The refusal of a message without PID; when its segments seem to run
- * together (spaces where CRs belong), the reason says so and the offset
- * is the first such space. Out of line: the error path. */
+ * together (spaces where CRs belong, or nothing at all: a string joined
+ * without its CRs, "...^UUIDPID|1||..."), the reason says so and the
+ * offset is the first such space, else the PID inside another segment.
+ * Out of line: the error path. */
 static __attribute__((noinline)) int pid_missing(const struct hl7_msg *m,
                                                  struct hub_err *err)
 {
-    for (uint32_t k = 0; k < m->nseg; k++) {
-        size_t at = hl7_segment_run_on(m, m->seg[k].off, m->seg[k].end);
-        if (at != SIZE_MAX)
-            return hub_err_set(err, HUB_EINVALID, "PID", at,
-                               "required segment PID is missing: segment "
-                               "separators (CR) are likely missing");
-    }
+    size_t at = SIZE_MAX;
+    for (uint32_t k = 0; k < m->nseg && at == SIZE_MAX; k++)
+        at = hl7_segment_run_on(m, m->seg[k].off, m->seg[k].end);
+    for (uint32_t k = 0; k < m->nseg && at == SIZE_MAX; k++)
+        at = pid_inside(m, k);
+    if (at != SIZE_MAX)
+        return hub_err_set(err, HUB_EINVALID, "PID", at,
+                           "required segment PID is missing: segment "
+                           "separators (CR) are likely missing");
     return hub_err_set(err, HUB_EINVALID, "PID", 0,
                        "required segment PID is missing");
 }

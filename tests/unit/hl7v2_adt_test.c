@@ -1618,6 +1618,29 @@ Test(hl7_to_events, says_the_segment_separator_is_likely_missing)
     cr_assert_str_eq(err.what, "required segment PID is missing");
 }
 
+/* Segments joined with no separator at all, as a string concatenated
+ * without its CRs (tests/data/real/hl7v2/r29-practicefusion_ss_a01_
+ * no_separators.hl7: "...^UUIDPID|1||..."): the PID is there, inside
+ * another segment, and the reason says so, at that PID (F124). */
+Test(hl7_to_events, says_the_separators_are_missing_when_pid_runs_on)
+{
+    static const char msg[] = "MSH|^~\\&|A|F|H|H|2026||ADT^A01|C1|P|2.5"
+                              "EVN||2026^UUIDPID|1||M1^^^F^MR||D^J||PV1|1";
+    struct canon_list l;
+    struct hub_err err;
+    cr_assert_eq(run(msg, &l, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "PID");
+    cr_assert_str_eq(err.what, "required segment PID is missing: segment "
+                               "separators (CR) are likely missing");
+    cr_assert_eq(err.offset, (size_t)(strstr(msg, "PID|") - msg));
+    /* the letters of a value that only end in "PID" before a component
+     * separator, and a PID that is really missing, say only that */
+    cr_assert_eq(run(MSH("ADT^A01", "2.5") "EVN|A01|RAPID^x\rPV1|1|I\r", &l,
+                     &err),
+                 HUB_EINVALID);
+    cr_assert_str_eq(err.what, "required segment PID is missing");
+}
+
 /* ORBIS sends MSH-9 "ADT^A11_A09": the trigger and the message structure
  * joined in one component (tests/data/real/hl7v2/diz-unimr_a11_test.hl7,
  * refused as unsupported before); read as the trigger. Other shapes stay
