@@ -111,7 +111,7 @@ static long long expiry_gauge(const char *listener)
              "hub_tls_certificate_expiry_seconds{listener=\"%s\"} ", listener);
     const char *p = strstr(r.body, key);
     if (p)
-        v = atoll(p + strlen(key));
+        v = strtoll(p + strlen(key), NULL, 10);
     http_resp_free(&r);
     return v;
 }
