@@ -963,12 +963,17 @@ static int read_patient(struct doc *dc)
             n_id++;
     if (n_id == 0 && (dc->ssn_left_out || dc->sys_left_out)) {
         /* the only id was an SSN no one holds, or a system with no
-         * number: the patient is known by this document (its set, when it
-         * has one) and links to no one,
-         * a missed link rather than strangers joined */
+         * number: the patient is known by this document alone and links
+         * to no one, a missed link rather than strangers joined. Its id,
+         * with no system: the sender's own (identity scopes it to the
+         * sending organization), so another sender's document can never
+         * share it. Not the setId, which versions share: senders fill it
+         * from a template (Agastha's certification CCDs all send HL7's
+         * example setId, F132), and one constant setId would join every
+         * unidentified patient of the sender; a document id used again for
+         * other bytes is refused (F98). */
         jw_obj_begin(&w);
-        jw_kv_cstr(&w, "value", dc->set_id ? dc->set_id : dc->message_id);
-        jw_kv_cstr(&w, "system", "urn:ietf:rfc:3986");
+        jw_kv_cstr(&w, "value", dc->message_id);
         jw_obj_end(&w);
         n_id++;
     }
