@@ -889,6 +889,36 @@ Test(fhir, message_id_is_bundle_identifier_or_resource_version)
     cr_assert_str_eq(field_of(&out, 0, "source.message_id"), "Goal/g1/_history/7");
 }
 
+/* F88: a transaction Bundle with neither identifier nor id (a developer's
+ * test bundle of the Michigan CIE IG; Synthea writes its bundles so too)
+ * gave events with no source.message_id, which the canonical schema
+ * requires of every event. An unnamed message is named by its type, as an
+ * entry without id is; the result's message_id stays NULL, so the hub
+ * still keys it by its content hash. */
+Test(fhir, an_unnamed_message_is_named_by_its_type)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{"
+        "\"fullUrl\":\"urn:uuid:0d3f2a56-4c1b-4e8a-9f7e-1a2b3c4d5e6f\","
+        "\"request\":{\"method\":\"POST\",\"url\":\"ServiceRequest\"},"
+        "\"resource\":{\"resourceType\":\"ServiceRequest\",\"status\":"
+        "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":"
+        "\"Patient/p1\"}}}]}";
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s", err.field);
+    cr_assert_null(res.message_id);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "source.message_id"), "Bundle");
+    j = "{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+        "\"description\":{\"text\":\"x\"},\"subject\":{\"reference\":"
+        "\"Patient/p1\"}}";
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s", err.field);
+    cr_assert_null(res.message_id);
+    cr_assert_str_eq(field_of(&out, 0, "source.message_id"), "Goal");
+}
+
 /* ---- bundles: references, a bad entry, batch ------------------------------------ */
 
 Test(fhir, unresolved_urn_reference_refuses_the_bundle_with_its_path)
