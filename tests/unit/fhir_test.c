@@ -1701,6 +1701,40 @@ Test(fhir, a_screening_names_its_encounter_and_performer)
     cr_assert_str_eq(field_of(&out, 0, "screening.performer"), "(absent)");
 }
 
+/* F135: a QuestionnaireResponse with no author names who answered it in
+ * source (FHIR R4: "the person who answered the questions"); the SDOHCC
+ * Hunger Vital Sign response does so, and the Observations derived from
+ * it carry that person as performer, so the same screening sent as
+ * Observations named a performer and sent as the response did not. The
+ * author still comes first; an Observation has no source, and one sent
+ * with such a member does not take it as performer. */
+#define QR_WHO(who)                                                         \
+    "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q\","             \
+    "\"status\":\"completed\",\"subject\":{\"reference\":\"Patient/p1\"},"  \
+    who "\"item\":[" QR_ITEM("88122-7", "LA28398-8") "]}"
+Test(fhir, a_questionnaire_response_without_author_names_its_source)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(QR_WHO("\"source\":{\"reference\":\"Patient/p1\"},"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "screening.performer"), "Patient/p1");
+    cr_assert_eq(run(QR_WHO("\"source\":{\"reference\":\"RelatedPerson/m\"},"
+                            "\"author\":{\"reference\":\"Practitioner/cw\"},"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "screening.performer"),
+                     "Practitioner/cw");
+    cr_assert_eq(run(QR_WHO("\"source\":{\"display\":\"the patient\"},"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "screening.performer"), "(absent)");
+    cr_assert_eq(run(OBS("\"source\":{\"reference\":\"Patient/p1\"},"
+                         "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+                         "\"code\":\"88122-7\"}]},\"valueCodeableConcept\":"
+                         "{\"coding\":[{\"code\":\"LA28398-8\"}]}"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "screening.performer"), "(absent)");
+}
+
 /* Finding 10: a sub-referral names its parent request; a sub-task its
  * parent task. */
 Test(fhir, a_subreferral_carries_the_request_it_is_based_on)
