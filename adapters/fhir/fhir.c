@@ -1651,6 +1651,13 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
     x.sent_at = sent_at_of(root);
     if (res)
         res->message_id = x.message_id;
+    /* the canonical schema requires source.message_id of every event: a
+     * message with neither Bundle.identifier nor id (a transaction as
+     * Synthea or a developer's test writes it) is named by its type, as
+     * an entry without id is (F88); the result keeps NULL, so the caller
+     * still keys it by the Idempotency-Key header or its content hash */
+    if (x.message_id == NULL)
+        x.message_id = type_label(top.type);
 
     if (strcmp(top.type, "Bundle") == 0) {
         /* searchset (a server's answer to a query, as an EHR exports

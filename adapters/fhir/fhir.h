@@ -154,7 +154,9 @@ struct fhir_result {
     /* The idempotency key and source.message_id: "system|value" of
      * Bundle.identifier, else "Type/id/_history/versionId" or "Type/id" of
      * the resource or Bundle; NULL when the message has none (the caller
-     * then uses the Idempotency-Key header or a content hash). */
+     * then uses the Idempotency-Key header or a content hash; the events,
+     * whose source.message_id the canonical schema requires, then name
+     * the message by its type alone, "Bundle", as an entry without id). */
     const char *message_id;
     const char *resource_type;  /* "Bundle", "Observation", ... */
     const char *bundle_type;    /* "transaction", "batch", ...; or NULL */

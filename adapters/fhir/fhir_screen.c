@@ -761,13 +761,21 @@ static const char *ref_member_of(const cJSON *ref)
 }
 
 /* Who took the screening: an Observation's first performer, a
- * QuestionnaireResponse's author (who recorded the answers). */
-static const char *performer_ref(const cJSON *o)
+ * QuestionnaireResponse's author (who recorded the answers), else its
+ * source (FHIR R4: "the person who answered the questions"). The SDOHCC
+ * Hunger Vital Sign response names only its source, and the Observations
+ * derived from it carry that person as performer: without the source the
+ * same screening named a performer as Observations and none as the
+ * response (F135). An Observation has no source element. */
+static const char *performer_ref(const struct fx_entry *e)
 {
-    const cJSON *p = fx_get(o, "performer");
+    const cJSON *p = fx_get(e->res, "performer");
     if (cJSON_IsArray(p))
         return p->child ? ref_member_of(p->child) : NULL;
-    return ref_member(o, "author");
+    if (strcmp(e->type, "QuestionnaireResponse") != 0)
+        return NULL;
+    const char *a = ref_member(e->res, "author");
+    return a ? a : ref_member(e->res, "source");
 }
 
 /*
@@ -1013,7 +1021,7 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
         dom_array(&w, "sender_positive_domains", sender, ns, true);
     /* where and by whom it was taken (F31), as the CSV adapter carries
      * ENCOUNTER_ID: a subscriber ties the screening to its visit */
-    jw_kv_cstr(&w, "performer", fx_ref_name(x, performer_ref(e->res)));
+    jw_kv_cstr(&w, "performer", fx_ref_name(x, performer_ref(e)));
     jw_kv_cstr(&w, "encounter", fx_ref_name(x, ref_member(e->res, "encounter")));
     /* the Procedure it was taken as part of (its administration, G0136) */
     if ((rc = fx_put_screening_procedures(x, &w, e)))

@@ -889,6 +889,36 @@ Test(fhir, message_id_is_bundle_identifier_or_resource_version)
     cr_assert_str_eq(field_of(&out, 0, "source.message_id"), "Goal/g1/_history/7");
 }
 
+/* F88: a transaction Bundle with neither identifier nor id (a developer's
+ * test bundle of the Michigan CIE IG; Synthea writes its bundles so too)
+ * gave events with no source.message_id, which the canonical schema
+ * requires of every event. An unnamed message is named by its type, as an
+ * entry without id is; the result's message_id stays NULL, so the hub
+ * still keys it by its content hash. */
+Test(fhir, an_unnamed_message_is_named_by_its_type)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    const char *j =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":[{"
+        "\"fullUrl\":\"urn:uuid:0d3f2a56-4c1b-4e8a-9f7e-1a2b3c4d5e6f\","
+        "\"request\":{\"method\":\"POST\",\"url\":\"ServiceRequest\"},"
+        "\"resource\":{\"resourceType\":\"ServiceRequest\",\"status\":"
+        "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":"
+        "\"Patient/p1\"}}}]}";
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s", err.field);
+    cr_assert_null(res.message_id);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "source.message_id"), "Bundle");
+    j = "{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+        "\"description\":{\"text\":\"x\"},\"subject\":{\"reference\":"
+        "\"Patient/p1\"}}";
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s", err.field);
+    cr_assert_null(res.message_id);
+    cr_assert_str_eq(field_of(&out, 0, "source.message_id"), "Goal");
+}
+
 /* ---- bundles: references, a bad entry, batch ------------------------------------ */
 
 Test(fhir, unresolved_urn_reference_refuses_the_bundle_with_its_path)
@@ -1668,6 +1698,40 @@ Test(fhir, a_screening_names_its_encounter_and_performer)
                          "{\"coding\":[{\"code\":\"LA28398-8\"}]}"),
                      &out, NULL, &err), HUB_OK, "%s", err.field);
     cr_assert_str_eq(field_of(&out, 0, "screening.encounter"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "screening.performer"), "(absent)");
+}
+
+/* F135: a QuestionnaireResponse with no author names who answered it in
+ * source (FHIR R4: "the person who answered the questions"); the SDOHCC
+ * Hunger Vital Sign response does so, and the Observations derived from
+ * it carry that person as performer, so the same screening sent as
+ * Observations named a performer and sent as the response did not. The
+ * author still comes first; an Observation has no source, and one sent
+ * with such a member does not take it as performer. */
+#define QR_WHO(who)                                                         \
+    "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q\","             \
+    "\"status\":\"completed\",\"subject\":{\"reference\":\"Patient/p1\"},"  \
+    who "\"item\":[" QR_ITEM("88122-7", "LA28398-8") "]}"
+Test(fhir, a_questionnaire_response_without_author_names_its_source)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(QR_WHO("\"source\":{\"reference\":\"Patient/p1\"},"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "screening.performer"), "Patient/p1");
+    cr_assert_eq(run(QR_WHO("\"source\":{\"reference\":\"RelatedPerson/m\"},"
+                            "\"author\":{\"reference\":\"Practitioner/cw\"},"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "screening.performer"),
+                     "Practitioner/cw");
+    cr_assert_eq(run(QR_WHO("\"source\":{\"display\":\"the patient\"},"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "screening.performer"), "(absent)");
+    cr_assert_eq(run(OBS("\"source\":{\"reference\":\"Patient/p1\"},"
+                         "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+                         "\"code\":\"88122-7\"}]},\"valueCodeableConcept\":"
+                         "{\"coding\":[{\"code\":\"LA28398-8\"}]}"),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
     cr_assert_str_eq(field_of(&out, 0, "screening.performer"), "(absent)");
 }
 
