@@ -311,6 +311,11 @@ int ctl_normalize(struct ctl *c, int argc, char **argv)
         fprintf(stderr, "hubctl: the data dictionary: %s: %s (%s)\n",
                 derr.file, derr.what ? derr.what : "failed",
                 hub_strerror(rc));
+        if (rc == HUB_EIO || rc == HUB_ENOTFOUND)
+            fprintf(stderr, "hubctl: dict_dir is %s, relative to the "
+                    "current directory unless absolute: run from the "
+                    "hub's directory, or set dict_dir (--config FILE, or "
+                    "HUB_DICT_DIR)\n", cfg.dict_dir);
         return 1;
     }
     int status = 0;

@@ -159,3 +159,41 @@ Test(normalize, refusals_and_usage_say_why_without_the_data)
     cr_assert_eq(normalize(out, sizeof(out), err, sizeof(err), ""), 2);
     cr_assert_not_null(strstr(err, "usage: hubctl normalize"), "%s", err);
 }
+
+/* Run from another directory, the relative dict_dir finds no dictionary:
+ * hubctl says which directory it looked for and how to name another;
+ * HUB_DICT_DIR then works from anywhere. */
+Test(normalize, a_dictionary_not_found_says_how_to_name_it)
+{
+    char cmd[2048], out[8192];
+    const char *b = getenv("HUB_BUILD");
+    const char *root = testdb_root();
+
+    for (int named = 0; named < 2; named++) {
+        snprintf(cmd, sizeof(cmd),
+                 "cd /tmp && env -u DATABASE_URL -u HUB_CONFIG %s%s%s "
+                 "'%s/%s/hubctl' normalize '%s/tests/data/hl7v2/"
+                 "ADT-A01-01.hl7' 2>&1",
+                 named ? "HUB_DICT_DIR='" : "-u HUB_DICT_DIR",
+                 named ? root : "", named ? "/schemas/dict'" : "", root,
+                 b && *b ? b : "build", root);
+        FILE *p = popen(cmd, "r");
+        cr_assert_not_null(p);
+        size_t n = fread(out, 1, sizeof(out) - 1, p);
+        out[n] = '\0';
+        char sink[4096];
+        while (fread(sink, 1, sizeof(sink), p) > 0)
+            ;
+        int st = pclose(p);
+        cr_assert(WIFEXITED(st));
+        if (named) {
+            cr_expect_eq(WEXITSTATUS(st), 0, "%s", out);
+            cr_expect_not_null(strstr(out, ": accepted (AA)"), "%s", out);
+        } else {
+            cr_expect_eq(WEXITSTATUS(st), 1, "%s", out);
+            cr_expect_not_null(strstr(out, "dict_dir is schemas/dict"), "%s",
+                               out);
+            cr_expect_not_null(strstr(out, "HUB_DICT_DIR"), "%s", out);
+        }
+    }
+}
