@@ -1928,6 +1928,28 @@ static void put_occurrence(struct ev *e, const struct ccda_node *et)
     jw_obj_end(&e->w);
 }
 
+/* When the request was written: its own author's time (C-CDA Planned
+ * Procedure: "authorTime indicates when the documentation of the plan
+ * occurred"; FHIR's ServiceRequest.authoredOn), else the document's. A
+ * document often carries requests written long before it (F140). */
+static void put_authored(struct doc *dc, struct ev *e,
+                         const struct ccda_node *n)
+{
+    char iso[48];
+    CCDA_FOREACH(au, n, "author") {
+        const struct ccda_node *t = ccda_child(au, "time");
+        const char *ts = ccda_attr(t, "value");
+        if (ts == NULL || *ts == '\0')
+            continue;
+        if (ccda_ts_iso(ts, iso, sizeof(iso))) {
+            jw_kv_cstr(&e->w, "authored_at", iso);
+            return;
+        }
+        warn_add(e, t, NULL, "time is not an HL7 TS");
+    }
+    jw_kv_cstr(&e->w, "authored_at", dc->time);
+}
+
 static int do_referral(struct doc *dc, const struct ccda_node *n)
 {
     struct ev e;
@@ -1962,7 +1984,7 @@ static int do_referral(struct doc *dc, const struct ccda_node *n)
         req = slice_empty(dc->author_org) ? dc->encounter_org : dc->author_org;
     jw_kv_str(&e.w, "requester", req);
     jw_kv_str(&e.w, "performer", performer_org(dc, n));
-    jw_kv_cstr(&e.w, "authored_at", dc->time);
+    put_authored(dc, &e, n);
     put_occurrence(&e, ccda_child(n, "effectiveTime"));
     if (reason) {
         jw_key(&e.w, "reason");

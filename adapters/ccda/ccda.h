@@ -83,7 +83,8 @@
  *     domain from an SDOH category, a Z-coded reason, a cited concern, else
  *     its own SNOMED CT code in snomed-domains.json; its
  *     effectiveTime, when the service is to be given, as occurrence_at and
- *     occurrence_period); every
+ *     occurrence_period; its author's time, when the request was written,
+ *     as authored_at, else the document's, F140); every
  *     other planned or intervention entry (moodCode INT, PRP, ...) is an
  *     activity of the plan -> one careplan.updated per document (a planned
  *     medication's, immunization's or supply's code is its product's).

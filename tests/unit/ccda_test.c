@@ -1234,6 +1234,62 @@ Test(ccda_entries, a_referral_carries_its_priority, .init = setup,
     }
 }
 
+/* F140: a request is authored when its own author wrote it (C-CDA
+ * Planned Procedure: "authorTime indicates when the documentation of the
+ * plan occurred"), not when the document carrying it was made; the
+ * Companion Guide's Discharge Summary of 2021 carries a referral written
+ * in 2022. An author time that is no HL7 TS is warned and the next
+ * author's (else the document's) taken; with no author time, the
+ * document's, as before. */
+Test(ccda_entries, a_referral_is_authored_when_its_author_wrote_it,
+     .init = setup, .fini = teardown)
+{
+    static const struct {
+        const char *authors, *want;
+        bool warned;
+    } c[] = {
+        { "<author><time value=\"20220412113717-0500\"/><assignedAuthor>"
+          "<id root=\"1.2.9\" extension=\"A1\"/></assignedAuthor></author>",
+          "2022-04-12T11:37:17-05:00", false },
+        { "<author><time value=\"2022-04-12\"/></author>"
+          "<author><time value=\"20220301\"/></author>",
+          "2022-03-01", true },
+        { "<author><time value=\"20220412T\"/></author>",
+          "2024-01-02T03:04:05+01:00", true },
+        { "<author><time nullFlavor=\"UNK\"/></author>",
+          "2024-01-02T03:04:05+01:00", false },
+        { "", "2024-01-02T03:04:05+01:00", false },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc),
+                 "%s<code code=\"18776-5\"/><entry><procedure "
+                 "classCode=\"PROC\" moodCode=\"RQO\"><templateId "
+                 "root=\"2.16.840.1.113883.10.20.22.4.41\"/>"
+                 "<id root=\"1.2.9\" extension=\"RF1\"/>"
+                 "<code code=\"464171000124102\" "
+                 "codeSystem=\"2.16.840.1.113883.6.96\"/>"
+                 "<statusCode code=\"active\"/>"
+                 "<effectiveTime value=\"20220413\"/>%s</procedure></entry>%s",
+                 HEAD BODY_OPEN, c[i].authors, BODY_CLOSE);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *ref = cJSON_GetObjectItem(ev, "referral");
+        const char *got = cJSON_GetStringValue(
+            cJSON_GetObjectItem(ref, "authored_at"));
+        cr_expect_str_eq(got ? got : "", c[i].want, "case %zu", i);
+        cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"), 0);
+        const char *what = cJSON_GetStringValue(cJSON_GetObjectItem(w, "what"));
+        if (c[i].warned)
+            cr_expect_str_eq(what ? what : "", "time is not an HL7 TS",
+                             "case %zu", i);
+        else
+            cr_expect_null(w, "case %zu", i);
+        cJSON_Delete(ev);
+        arena_reset(&A);
+    }
+}
+
 /* F30: a planned entry's effectiveTime is when the service is to be given
  * (FHIR ServiceRequest.occurrence[x]): its value, or an interval's low and
  * high; a high that is not an HL7 TS is left out with a warning. */
