@@ -59,7 +59,9 @@
  *     sender_positive_domains, and a disagreement becomes a warning.
  *     Its "performer" is the entry's own author (else performer): its id,
  *     else its organization's; the panel's, else the first item's; never
- *     the header's author.
+ *     the header's author. Its "encounter" is componentOf's, unless the
+ *     screening is dated more than a day outside that encounter's period
+ *     (a screening of an earlier visit the document carries: F141).
  *     Smoking status, tobacco use and SOGI observations give no event: the
  *     hub has no topic for them and does not route them (they stay in the
  *     stored document).

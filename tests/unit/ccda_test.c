@@ -2769,3 +2769,71 @@ Test(ccda_entries, a_planned_sdoh_intervention_takes_its_domain_from_its_code,
                      "homelessness");
     cJSON_Delete(ev);
 }
+
+/* F141: a screening dated outside the document's encounter was not taken
+ * in it. The Companion Guide's Discharge Summary (a stay of 2021-06-18 to
+ * 06-25) carries a Hunger Vital Sign of 2012 as its SDOH problem's
+ * evidence; it named the 2021 stay as its encounter. The encounter is now
+ * left out, with a warning, when the screening's day is more than a day
+ * before the encounter's start or after its end; a time not precise to
+ * the day, a screening without time and a bound not given keep it. */
+Test(ccda_screening, a_screening_dated_outside_the_encounter_names_none,
+     .init = setup, .fini = teardown)
+{
+    static const char item[] =
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"95615-1\"/><value xsi:type=\"CD\" "
+        "code=\"LA6270-8\"/></observation></entryRelationship>";
+    static const char stay[] =
+        "<effectiveTime><low value=\"20210618115807-0500\"/>"
+        "<high value=\"20210625150000-0500\"/></effectiveTime>";
+    static const struct {
+        const char *enc_time, *when;
+        bool named;
+    } c[] = {
+        { stay, "<effectiveTime value=\"20120214\"/>", false },
+        { stay, "<effectiveTime value=\"20210620\"/>", true },
+        { stay, "<effectiveTime value=\"20210617233000-0800\"/>", true },
+        { stay, "<effectiveTime value=\"20210616\"/>", false },
+        { stay, "<effectiveTime value=\"20210626\"/>", true },
+        { stay, "<effectiveTime value=\"20210627\"/>", false },
+        { stay, "<effectiveTime value=\"2012\"/>", true },
+        { stay, "", true },
+        { "<effectiveTime value=\"20210618\"/>",
+          "<effectiveTime><low value=\"20210701\"/></effectiveTime>", false },
+        { "<effectiveTime><low value=\"20210618\"/></effectiveTime>",
+          "<effectiveTime value=\"20230101\"/>", true },
+        { "<effectiveTime><low value=\"20210618\"/></effectiveTime>",
+          "<effectiveTime value=\"20200101\"/>", false },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[8192], enc[512];
+        snprintf(doc, sizeof(doc), "%s", hrsn_doc(item));
+        snprintf(enc, sizeof(enc),
+                 "<componentOf><encompassingEncounter><id root=\"1.2.840.9\" "
+                 "extension=\"V7\"/>%s</encompassingEncounter></componentOf>",
+                 c[i].enc_time);
+        insert_after(doc, "</recordTarget>", enc);
+        insert_after(doc, "<code code=\"96777-8\" codeSystem=\"2.16.840.1."
+                          "113883.6.1\"/>", c[i].when);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *scr = cJSON_GetObjectItem(ev, "screening");
+        const char *got =
+            cJSON_GetStringValue(cJSON_GetObjectItem(scr, "encounter"));
+        char *warn =
+            cJSON_PrintUnformatted(cJSON_GetObjectItem(ev, "warnings"));
+        bool warned = warn && strstr(warn, "outside the document's encounter");
+        if (c[i].named) {
+            cr_expect_str_eq(got ? got : "", "urn:hl7ii:1.2.840.9:V7",
+                             "case %zu", i);
+            cr_expect(!warned, "case %zu", i);
+        } else {
+            cr_expect_null(got, "case %zu", i);
+            cr_expect(warned, "case %zu", i);
+        }
+        free(warn);
+        cJSON_Delete(ev);
+        arena_reset(&A);
+    }
+}
