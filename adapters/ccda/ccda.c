@@ -1153,7 +1153,7 @@ static void read_response(const struct ccda_node *obs, struct resp *r)
 {
     memset(r, 0, sizeof(*r));
     r->obs = obs;
-    r->r.question = slice_from_cstr(ccda_code_of(obs));
+    r->r.question = ccda_token(ccda_code_of(obs));
     r->r.answers = r->ans;
     r->sender = interp_of(obs);
     CCDA_FOREACH(v, obs, "value") {
@@ -1165,8 +1165,7 @@ static void read_response(const struct ccda_node *obs, struct resp *r)
             continue;
         if (value_coded(v)) {
             if (r->r.n_answers < MAX_ANSWERS)
-                r->ans[r->r.n_answers++] =
-                    slice_from_cstr(ccda_attr(v, "code"));
+                r->ans[r->r.n_answers++] = ccda_token(ccda_attr(v, "code"));
         } else if (parse_int(ccda_attr(v, "value"), &r->r.value)) {
             r->r.has_value = true;
         }
@@ -1391,7 +1390,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
         /* a panel the dictionary does not know: its code as sent */
         const struct ccda_node *pc = ccda_child(panel, "code");
         char sysbuf[280];
-        jw_kv_cstr(w, "instrument", ccda_code_of(panel));
+        jw_kv_str(w, "instrument", ccda_token(ccda_code_of(panel)));
         jw_kv_cstr(w, "instrument_system",
                    ccda_system_uri(ccda_attr(pc, "codeSystem"), sysbuf,
                                    sizeof(sysbuf)));

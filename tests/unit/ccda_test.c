@@ -2837,3 +2837,54 @@ Test(ccda_screening, a_screening_dated_outside_the_encounter_names_none,
         arena_reset(&A);
     }
 }
+
+/* F145: a code is an XML Schema token (CDA's cs), whose white space
+ * collapses: the Companion Guide's Care Plan sends its social isolation
+ * concern as code="422650009 ". The domain was found (the dictionary trims
+ * what it looks up) but the event carried "422650009 ", a code no FHIR
+ * coding may have and no subscriber's exact match finds; screening items
+ * likewise. Now every code written is the token without the white space
+ * around it. */
+Test(ccda_entries, a_code_is_written_without_the_white_space_around_it,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(
+        HEAD BODY_OPEN
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.58\"/>"
+        "<entry><act classCode=\"ACT\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.132\"/>"
+        "<id root=\"1.2.3\" extension=\"hc\"/><statusCode code=\"active\"/>"
+        "<entryRelationship typeCode=\"REFR\">"
+        "<observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.4\"/>"
+        "<id root=\"1.2.3\" extension=\"p\"/>"
+        "<value xsi:type=\"CD\" code=\"422650009 \" "
+        "codeSystem=\"2.16.840.1.113883.6.96\"><translation code=\" Z60.2\" "
+        "codeSystem=\"2.16.840.1.113883.6.90\"/></value>"
+        "</observation></entryRelationship></act></entry>"
+        "</section></component><component><section>"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+        "<code code=\" 88121-9 \" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"88122-7 \"/><value xsi:type=\"CD\" "
+        "code=\" LA28397-0\"/></observation></entryRelationship>"
+        "</observation></entry>" BODY_CLOSE);
+    cr_assert_eq(r.rc, HUB_OK, "%s at %s", r.err.what, r.err.field);
+    cr_assert_eq(r.out.n, 3);
+    char *all = NULL;
+    size_t n_all = 0;
+    FILE *f = open_memstream(&all, &n_all);
+    for (size_t i = 0; i < r.out.n; i++)
+        fprintf(f, "%.*s\n", (int)r.out.ev[i].json.len, r.out.ev[i].json.p);
+    fclose(f);
+    cr_expect(strstr(all, "\"code\":\"Z60.2\""), "%s", all);
+    cr_expect(strstr(all, "\"code\":\"422650009\""), "%s", all);
+    cr_expect(strstr(all, "\"question\":\"88122-7\""), "%s", all);
+    cr_expect(strstr(all, "\"answer\":\"LA28397-0\""), "%s", all);
+    cr_expect(strstr(all, "\"instrument\":\"88121-9\""), "%s", all);
+    cr_expect_null(strstr(all, " \""), "no code ends in a space: %s", all);
+    cr_expect_null(strstr(all, "\" "), "no code starts with one: %s", all);
+    free(all);
+}
