@@ -123,6 +123,7 @@ struct doc {
     struct slice author_org;        /* author's represented organization */
     struct slice encounter_org;     /* the encompassing encounter's */
     const char *encounter_id;       /* its id, as ccda_ii_string writes */
+    char enc_lo[48], enc_hi[48];    /* its period's bounds, ISO; "" unknown */
     struct slice patient;           /* the patient object, JSON */
     /* the header's confidentiality R/V -> "restricted", and the labels of
      * the DS4P Privacy Markings section, which speak for the document */
@@ -1081,6 +1082,18 @@ static int read_header(struct doc *dc, struct slice *message_id)
     const struct ccda_node *enc =
         ccda_path(root, "componentOf/encompassingEncounter");
     dc->encounter_id = ccda_ii_string(dc->a, ccda_child(enc, "id"));
+    /* its period (a value is one moment; low and high bound an interval):
+     * kept to tell a screening the document only carries (F141) */
+    const struct ccda_node *eet = ccda_child(enc, "effectiveTime");
+    const char *elo = ccda_attr(eet, "value"), *ehi = elo;
+    if (elo == NULL) {
+        elo = ccda_attr(ccda_child(eet, "low"), "value");
+        ehi = ccda_attr(ccda_child(eet, "high"), "value");
+    }
+    if (elo == NULL || !ccda_ts_iso(elo, dc->enc_lo, sizeof(dc->enc_lo)))
+        dc->enc_lo[0] = '\0';
+    if (ehi == NULL || !ccda_ts_iso(ehi, dc->enc_hi, sizeof(dc->enc_hi)))
+        dc->enc_hi[0] = '\0';
     dc->encounter_org = ccda_text(
         dc->a, ccda_path(enc, "responsibleParty/assignedEntity/"
                               "representedOrganization/name"));
@@ -1145,7 +1158,7 @@ static void read_response(const struct ccda_node *obs, struct resp *r)
 {
     memset(r, 0, sizeof(*r));
     r->obs = obs;
-    r->r.question = slice_from_cstr(ccda_code_of(obs));
+    r->r.question = ccda_token(ccda_code_of(obs));
     r->r.answers = r->ans;
     r->sender = interp_of(obs);
     CCDA_FOREACH(v, obs, "value") {
@@ -1157,8 +1170,7 @@ static void read_response(const struct ccda_node *obs, struct resp *r)
             continue;
         if (value_coded(v)) {
             if (r->r.n_answers < MAX_ANSWERS)
-                r->ans[r->r.n_answers++] =
-                    slice_from_cstr(ccda_attr(v, "code"));
+                r->ans[r->r.n_answers++] = ccda_token(ccda_attr(v, "code"));
         } else if (parse_int(ccda_attr(v, "value"), &r->r.value)) {
             r->r.has_value = true;
         }
@@ -1253,6 +1265,35 @@ static const char *entry_performer(struct doc *dc, const struct ccda_node *n)
             return s;
     }
     return NULL;
+}
+
+/* Days since 1970-01-01 of an ISO time of at least day precision
+ * ("2021-06-18..."), or -1. */
+static long iso_day(const char *iso)
+{
+    size_t n = strlen(iso);
+    for (size_t i = 0; i < 10; i++)
+        if (i >= n || (i == 4 || i == 7 ? iso[i] != '-'
+                                         : iso[i] < '0' || iso[i] > '9'))
+            return -1;
+    long y = strtol(iso, NULL, 10), m = strtol(iso + 5, NULL, 10),
+         d = strtol(iso + 8, NULL, 10);
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400;
+    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* A screening dated `iso` falls outside the document's encounter: more
+ * than a day before its start or after its end (a day either way for
+ * offsets; only day-precise times are compared, a bound unknown is no
+ * bound). */
+static bool outside_encounter(const struct doc *dc, const char *iso)
+{
+    long d = iso_day(iso), lo = iso_day(dc->enc_lo), hi = iso_day(dc->enc_hi);
+    return d >= 0 && ((lo >= 0 && d < lo - 1) || (hi >= 0 && d > hi + 1));
 }
 
 /* One screening event from `n` responses. */
@@ -1354,7 +1395,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
         /* a panel the dictionary does not know: its code as sent */
         const struct ccda_node *pc = ccda_child(panel, "code");
         char sysbuf[280];
-        jw_kv_cstr(w, "instrument", ccda_code_of(panel));
+        jw_kv_str(w, "instrument", ccda_token(ccda_code_of(panel)));
         jw_kv_cstr(w, "instrument_system",
                    ccda_system_uri(ccda_attr(pc, "codeSystem"), sysbuf,
                                    sizeof(sysbuf)));
@@ -1469,8 +1510,16 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     for (size_t i = 0; perf == NULL && i < n; i++)
         perf = entry_performer(dc, rs[i].obs);
     jw_kv_cstr(w, "performer", perf);
-    /* the visit the document tells (F31; FHIR's Observation.encounter) */
-    jw_kv_cstr(w, "encounter", dc->encounter_id);
+    /* the visit the document tells (F31; FHIR's Observation.encounter),
+     * unless the screening is dated outside it: a document also carries
+     * screenings of earlier visits, as evidence of a problem (F141) */
+    bool elsewhere = dc->encounter_id && occurred &&
+                     outside_encounter(dc, occurred);
+    if (elsewhere)
+        warn_add(&e, et, NULL,
+                 "screening is dated outside the document's encounter; "
+                 "encounter left out");
+    jw_kv_cstr(w, "encounter", elsewhere ? NULL : dc->encounter_id);
     /* disagreements are kept as warnings, never overridden either way */
     for (size_t k = 0; k < n_pos; k++)
         if (!in_list(sc.positive_domains, sc.n_positive_domains, said_pos[k]))
@@ -1933,6 +1982,28 @@ static void put_occurrence(struct ev *e, const struct ccda_node *et)
     jw_obj_end(&e->w);
 }
 
+/* When the request was written: its own author's time (C-CDA Planned
+ * Procedure: "authorTime indicates when the documentation of the plan
+ * occurred"; FHIR's ServiceRequest.authoredOn), else the document's. A
+ * document often carries requests written long before it (F140). */
+static void put_authored(struct doc *dc, struct ev *e,
+                         const struct ccda_node *n)
+{
+    char iso[48];
+    CCDA_FOREACH(au, n, "author") {
+        const struct ccda_node *t = ccda_child(au, "time");
+        const char *ts = ccda_attr(t, "value");
+        if (ts == NULL || *ts == '\0')
+            continue;
+        if (ccda_ts_iso(ts, iso, sizeof(iso))) {
+            jw_kv_cstr(&e->w, "authored_at", iso);
+            return;
+        }
+        warn_add(e, t, NULL, "time is not an HL7 TS");
+    }
+    jw_kv_cstr(&e->w, "authored_at", dc->time);
+}
+
 static int do_referral(struct doc *dc, const struct ccda_node *n)
 {
     struct ev e;
@@ -1967,7 +2038,7 @@ static int do_referral(struct doc *dc, const struct ccda_node *n)
         req = slice_empty(dc->author_org) ? dc->encounter_org : dc->author_org;
     jw_kv_str(&e.w, "requester", req);
     jw_kv_str(&e.w, "performer", performer_org(dc, n));
-    jw_kv_cstr(&e.w, "authored_at", dc->time);
+    put_authored(dc, &e, n);
     put_occurrence(&e, ccda_child(n, "effectiveTime"));
     if (reason) {
         jw_key(&e.w, "reason");

@@ -59,7 +59,9 @@
  *     sender_positive_domains, and a disagreement becomes a warning.
  *     Its "performer" is the entry's own author (else performer): its id,
  *     else its organization's; the panel's, else the first item's; never
- *     the header's author.
+ *     the header's author. Its "encounter" is componentOf's, unless the
+ *     screening is dated more than a day outside that encounter's period
+ *     (a screening of an earlier visit the document carries: F141).
  *     Smoking status, tobacco use and SOGI observations give no event: the
  *     hub has no topic for them and does not route them (they stay in the
  *     stored document).
@@ -83,7 +85,8 @@
  *     domain from an SDOH category, a Z-coded reason, a cited concern, else
  *     its own SNOMED CT code in snomed-domains.json; its
  *     effectiveTime, when the service is to be given, as occurrence_at and
- *     occurrence_period); every
+ *     occurrence_period; its author's time, when the request was written,
+ *     as authored_at, else the document's, F140); every
  *     other planned or intervention entry (moodCode INT, PRP, ...) is an
  *     activity of the plan -> one careplan.updated per document (a planned
  *     medication's, immunization's or supply's code is its product's).

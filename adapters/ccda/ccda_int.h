@@ -106,6 +106,10 @@ struct ccda_node *ccda_path(const struct ccda_node *n, const char *path);
 
 /* Unprefixed attribute value (borrowed from the tree) or NULL. */
 const char *ccda_attr(const struct ccda_node *n, const char *name);
+/* A token-typed attribute value (a code: CDA's cs, xs:token, whose white
+ * space XML Schema collapses) without the XML white space around it;
+ * empty for NULL. Borrows `v`. */
+struct slice ccda_token(const char *v);
 /* Namespaced attribute (xsi:type) or NULL. */
 const char *ccda_attr_ns(const struct ccda_node *n, const char *ns,
                          const char *name);

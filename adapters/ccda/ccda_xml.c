@@ -944,17 +944,34 @@ const char *ccda_ii_string(struct arena *a, const struct ccda_node *id)
     return b.err ? NULL : b.p;
 }
 
+struct slice ccda_token(const char *v)
+{
+    struct slice s = slice_from_cstr(v);
+    while (s.len && (s.p[0] == ' ' || s.p[0] == '\t' || s.p[0] == '\n' ||
+                     s.p[0] == '\r')) {
+        s.p++;
+        s.len--;
+    }
+    while (s.len && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t' ||
+                     s.p[s.len - 1] == '\n' || s.p[s.len - 1] == '\r'))
+        s.len--;
+    return s;
+}
+
+/* A CD as {"code", "system", "display"}; its code without the white space
+ * around it (F145: "422650009 " is SNOMED CT 422650009, XML Schema's
+ * token; an event's code is FHIR's, which has none). */
 bool ccda_write_cd(struct jw *w, const char *key, const struct ccda_node *cd)
 {
-    const char *code = ccda_attr(cd, "code");
+    struct slice code = ccda_token(ccda_attr(cd, "code"));
     char sysbuf[280];
 
-    if (code == NULL || *code == '\0')
+    if (code.len == 0)
         return false;
     if (key)
         jw_key(w, key);
     jw_obj_begin(w);
-    jw_kv_cstr(w, "code", code);
+    jw_kv_str(w, "code", code);
     jw_kv_cstr(w, "system",
                ccda_system_uri(ccda_attr(cd, "codeSystem"), sysbuf,
                                sizeof(sysbuf)));

@@ -1234,6 +1234,62 @@ Test(ccda_entries, a_referral_carries_its_priority, .init = setup,
     }
 }
 
+/* F140: a request is authored when its own author wrote it (C-CDA
+ * Planned Procedure: "authorTime indicates when the documentation of the
+ * plan occurred"), not when the document carrying it was made; the
+ * Companion Guide's Discharge Summary of 2021 carries a referral written
+ * in 2022. An author time that is no HL7 TS is warned and the next
+ * author's (else the document's) taken; with no author time, the
+ * document's, as before. */
+Test(ccda_entries, a_referral_is_authored_when_its_author_wrote_it,
+     .init = setup, .fini = teardown)
+{
+    static const struct {
+        const char *authors, *want;
+        bool warned;
+    } c[] = {
+        { "<author><time value=\"20220412113717-0500\"/><assignedAuthor>"
+          "<id root=\"1.2.9\" extension=\"A1\"/></assignedAuthor></author>",
+          "2022-04-12T11:37:17-05:00", false },
+        { "<author><time value=\"2022-04-12\"/></author>"
+          "<author><time value=\"20220301\"/></author>",
+          "2022-03-01", true },
+        { "<author><time value=\"20220412T\"/></author>",
+          "2024-01-02T03:04:05+01:00", true },
+        { "<author><time nullFlavor=\"UNK\"/></author>",
+          "2024-01-02T03:04:05+01:00", false },
+        { "", "2024-01-02T03:04:05+01:00", false },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc),
+                 "%s<code code=\"18776-5\"/><entry><procedure "
+                 "classCode=\"PROC\" moodCode=\"RQO\"><templateId "
+                 "root=\"2.16.840.1.113883.10.20.22.4.41\"/>"
+                 "<id root=\"1.2.9\" extension=\"RF1\"/>"
+                 "<code code=\"464171000124102\" "
+                 "codeSystem=\"2.16.840.1.113883.6.96\"/>"
+                 "<statusCode code=\"active\"/>"
+                 "<effectiveTime value=\"20220413\"/>%s</procedure></entry>%s",
+                 HEAD BODY_OPEN, c[i].authors, BODY_CLOSE);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *ref = cJSON_GetObjectItem(ev, "referral");
+        const char *got = cJSON_GetStringValue(
+            cJSON_GetObjectItem(ref, "authored_at"));
+        cr_expect_str_eq(got ? got : "", c[i].want, "case %zu", i);
+        cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"), 0);
+        const char *what = cJSON_GetStringValue(cJSON_GetObjectItem(w, "what"));
+        if (c[i].warned)
+            cr_expect_str_eq(what ? what : "", "time is not an HL7 TS",
+                             "case %zu", i);
+        else
+            cr_expect_null(w, "case %zu", i);
+        cJSON_Delete(ev);
+        arena_reset(&A);
+    }
+}
+
 /* F30: a planned entry's effectiveTime is when the service is to be given
  * (FHIR ServiceRequest.occurrence[x]): its value, or an interval's low and
  * high; a high that is not an HL7 TS is left out with a warning. */
@@ -2714,4 +2770,123 @@ Test(ccda_entries, a_planned_sdoh_intervention_takes_its_domain_from_its_code,
                          cJSON_GetObjectItem(b, "referral"), "domain")),
                      "homelessness");
     cJSON_Delete(ev);
+}
+
+/* F141: a screening dated outside the document's encounter was not taken
+ * in it. The Companion Guide's Discharge Summary (a stay of 2021-06-18 to
+ * 06-25) carries a Hunger Vital Sign of 2012 as its SDOH problem's
+ * evidence; it named the 2021 stay as its encounter. The encounter is now
+ * left out, with a warning, when the screening's day is more than a day
+ * before the encounter's start or after its end; a time not precise to
+ * the day, a screening without time and a bound not given keep it. */
+Test(ccda_screening, a_screening_dated_outside_the_encounter_names_none,
+     .init = setup, .fini = teardown)
+{
+    static const char item[] =
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"95615-1\"/><value xsi:type=\"CD\" "
+        "code=\"LA6270-8\"/></observation></entryRelationship>";
+    static const char stay[] =
+        "<effectiveTime><low value=\"20210618115807-0500\"/>"
+        "<high value=\"20210625150000-0500\"/></effectiveTime>";
+    static const struct {
+        const char *enc_time, *when;
+        bool named;
+    } c[] = {
+        { stay, "<effectiveTime value=\"20120214\"/>", false },
+        { stay, "<effectiveTime value=\"20210620\"/>", true },
+        { stay, "<effectiveTime value=\"20210617233000-0800\"/>", true },
+        { stay, "<effectiveTime value=\"20210616\"/>", false },
+        { stay, "<effectiveTime value=\"20210626\"/>", true },
+        { stay, "<effectiveTime value=\"20210627\"/>", false },
+        { stay, "<effectiveTime value=\"2012\"/>", true },
+        { stay, "", true },
+        { "<effectiveTime value=\"20210618\"/>",
+          "<effectiveTime><low value=\"20210701\"/></effectiveTime>", false },
+        { "<effectiveTime><low value=\"20210618\"/></effectiveTime>",
+          "<effectiveTime value=\"20230101\"/>", true },
+        { "<effectiveTime><low value=\"20210618\"/></effectiveTime>",
+          "<effectiveTime value=\"20200101\"/>", false },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[8192], enc[512];
+        snprintf(doc, sizeof(doc), "%s", hrsn_doc(item));
+        snprintf(enc, sizeof(enc),
+                 "<componentOf><encompassingEncounter><id root=\"1.2.840.9\" "
+                 "extension=\"V7\"/>%s</encompassingEncounter></componentOf>",
+                 c[i].enc_time);
+        insert_after(doc, "</recordTarget>", enc);
+        insert_after(doc, "<code code=\"96777-8\" codeSystem=\"2.16.840.1."
+                          "113883.6.1\"/>", c[i].when);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *scr = cJSON_GetObjectItem(ev, "screening");
+        const char *got =
+            cJSON_GetStringValue(cJSON_GetObjectItem(scr, "encounter"));
+        char *warn =
+            cJSON_PrintUnformatted(cJSON_GetObjectItem(ev, "warnings"));
+        bool warned = warn && strstr(warn, "outside the document's encounter");
+        if (c[i].named) {
+            cr_expect_str_eq(got ? got : "", "urn:hl7ii:1.2.840.9:V7",
+                             "case %zu", i);
+            cr_expect(!warned, "case %zu", i);
+        } else {
+            cr_expect_null(got, "case %zu", i);
+            cr_expect(warned, "case %zu", i);
+        }
+        free(warn);
+        cJSON_Delete(ev);
+        arena_reset(&A);
+    }
+}
+
+/* F145: a code is an XML Schema token (CDA's cs), whose white space
+ * collapses: the Companion Guide's Care Plan sends its social isolation
+ * concern as code="422650009 ". The domain was found (the dictionary trims
+ * what it looks up) but the event carried "422650009 ", a code no FHIR
+ * coding may have and no subscriber's exact match finds; screening items
+ * likewise. Now every code written is the token without the white space
+ * around it. */
+Test(ccda_entries, a_code_is_written_without_the_white_space_around_it,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(
+        HEAD BODY_OPEN
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.58\"/>"
+        "<entry><act classCode=\"ACT\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.132\"/>"
+        "<id root=\"1.2.3\" extension=\"hc\"/><statusCode code=\"active\"/>"
+        "<entryRelationship typeCode=\"REFR\">"
+        "<observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.4\"/>"
+        "<id root=\"1.2.3\" extension=\"p\"/>"
+        "<value xsi:type=\"CD\" code=\"422650009 \" "
+        "codeSystem=\"2.16.840.1.113883.6.96\"><translation code=\" Z60.2\" "
+        "codeSystem=\"2.16.840.1.113883.6.90\"/></value>"
+        "</observation></entryRelationship></act></entry>"
+        "</section></component><component><section>"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+        "<code code=\" 88121-9 \" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"88122-7 \"/><value xsi:type=\"CD\" "
+        "code=\" LA28397-0\"/></observation></entryRelationship>"
+        "</observation></entry>" BODY_CLOSE);
+    cr_assert_eq(r.rc, HUB_OK, "%s at %s", r.err.what, r.err.field);
+    cr_assert_eq(r.out.n, 3);
+    char *all = NULL;
+    size_t n_all = 0;
+    FILE *f = open_memstream(&all, &n_all);
+    for (size_t i = 0; i < r.out.n; i++)
+        fprintf(f, "%.*s\n", (int)r.out.ev[i].json.len, r.out.ev[i].json.p);
+    fclose(f);
+    cr_expect(strstr(all, "\"code\":\"Z60.2\""), "%s", all);
+    cr_expect(strstr(all, "\"code\":\"422650009\""), "%s", all);
+    cr_expect(strstr(all, "\"question\":\"88122-7\""), "%s", all);
+    cr_expect(strstr(all, "\"answer\":\"LA28397-0\""), "%s", all);
+    cr_expect(strstr(all, "\"instrument\":\"88121-9\""), "%s", all);
+    cr_expect_null(strstr(all, " \""), "no code ends in a space: %s", all);
+    cr_expect_null(strstr(all, "\" "), "no code starts with one: %s", all);
+    free(all);
 }
