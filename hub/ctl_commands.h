@@ -14,7 +14,7 @@ CTL_COMMAND("org", "update", ctl_org_update, "org update ID [--name NAME] [--sco
 CTL_COMMAND("org", "list", ctl_org_list, "org list")
 CTL_COMMAND("org", "authority", ctl_org_authority, "org authority ORG NAMESPACE (SYSTEM | --clear)   (what ORG means by its own authority name, e.g. HL7 v2 namespace MRN = urn:oid:...: its identifiers then link with everyone's)")
 CTL_COMMAND("org", "authorities", ctl_org_authorities, "org authorities [ORG] [--json]")
-CTL_COMMAND("token", "create", ctl_token_create, "token create ORG [--scopes ingest,...]   (prints the token once)")
+CTL_COMMAND("token", "create", ctl_token_create, "token create ORG [--scopes ingest,...] [--expires-in DAYS]   (prints the token once)")
 CTL_COMMAND("token", "list", ctl_token_list, "token list")
 CTL_COMMAND("token", "revoke", ctl_token_revoke, "token revoke PREFIX")
 CTL_COMMAND("cert", "bind", ctl_cert_bind, "cert bind ORG FINGERPRINT | cert bind ORG --cert file.pem")

@@ -350,10 +350,23 @@ int ctl_token_create(struct ctl *c, int argc, char **argv)
     char sec_txt[48], pub_txt[12], token[80], prefix[24], sha[65];
     int rc;
 
-    if ((rc = ctl_parse(c, argc, argv, "scopes", NULL, &a)))
+    if ((rc = ctl_parse(c, argc, argv, "scopes,expires-in", NULL, &a)))
         return rc;
     if (a.npos != 1)
         return ctl_usage_error(c);
+    /* --expires-in DAYS (1 to 3650); none: the token lasts until revoked */
+    int days = 0;
+    const char *exp = ctl_opt(&a, "expires-in");
+    if (exp) {
+        char *end;
+        long v = strtol(exp, &end, 10);
+        if (end == exp || *end != '\0' || v < 1 || v > 3650) {
+            fputs("hubctl: --expires-in is a number of days, 1 to 3650\n",
+                  stderr);
+            return 2;
+        }
+        days = (int)v;
+    }
     /* default: every scope the org has (the token narrows, never widens) */
     if (store_scopes_parse(ctl_opt(&a, "scopes") ? ctl_opt(&a, "scopes")
                            : "ingest,subscribe,roster,report,admin",
@@ -374,7 +387,7 @@ int ctl_token_create(struct ctl *c, int argc, char **argv)
         return 1;
     if (ctl_opt(&a, "scopes") && !org_has_scopes(c, a.pos[0], scopes))
         return 1;
-    rc = store_token_add(c->s, ACTOR, a.pos[0], sha, prefix, scopes);
+    rc = store_token_add(c->s, ACTOR, a.pos[0], sha, prefix, scopes, days);
     OPENSSL_cleanse(secret, sizeof(secret));
     if (rc != HUB_OK) {
         OPENSSL_cleanse(token, sizeof(token));
@@ -383,6 +396,9 @@ int ctl_token_create(struct ctl *c, int argc, char **argv)
     printf("%s\n", token);
     fprintf(stderr, "token %s created for %s; it is shown only now, keep it "
             "(use: Authorization: Bearer <token>)\n", prefix, a.pos[0]);
+    if (days)
+        fprintf(stderr, "token %s expires in %d days (hubctl token list "
+                "shows when)\n", prefix, days);
     OPENSSL_cleanse(token, sizeof(token));
     return 0;
 }
@@ -390,7 +406,8 @@ int ctl_token_create(struct ctl *c, int argc, char **argv)
 int ctl_token_list(struct ctl *c, int argc, char **argv)
 {
     static const char *const cols[] = { "prefix", "org", "scopes",
-                                        "created_at", "revoked_at", NULL };
+                                        "created_at", "expires_at",
+                                        "revoked_at", NULL };
     return list_command(c, argc, argv, store_token_list,
                         "cannot list tokens", cols);
 }

@@ -1649,7 +1649,8 @@ int store_auth_token(struct store *s, const char *token_sha256,
     return auth_query(s, "auth.token",
                       "SELECT o.id, o.scopes, t.scopes FROM api_tokens t "
                       "JOIN organizations o ON o.id = t.org_id "
-                      "WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL",
+                      "WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL "
+                      "AND (t.expires_at IS NULL OR t.expires_at > now())",
                       token_sha256, out);
 }
 
@@ -1830,24 +1831,28 @@ int store_authority_list(struct store *s, const char *org, char **json_out)
 
 int store_token_add(struct store *s, const char *actor, const char *org_id,
                     const char *token_sha256, const char *prefix,
-                    unsigned scopes)
+                    unsigned scopes, int expires_days)
 {
-    char arr[160];
+    char arr[160], days[16];
 
-    if (!is_hex64(token_sha256))
+    if (!is_hex64(token_sha256) || expires_days < 0)
         return HUB_EINVALID;
     scopes_to_array(scopes, arr, sizeof(arr));
-    const char *p[] = { token_sha256, prefix, org_id, arr, actor };
+    snprintf(days, sizeof(days), "%d", expires_days);
+    const char *p[] = { token_sha256, prefix, org_id, arr, actor, days };
     return one_row(s, "token.add",
                    "WITH t AS (INSERT INTO api_tokens (token_sha256, prefix, "
-                   "org_id, scopes) SELECT $1, $2, o.id, ARRAY(SELECT x FROM "
-                   "unnest($4::text[]) x WHERE x = ANY (o.scopes)) "
+                   "org_id, scopes, expires_at) SELECT $1, $2, o.id, "
+                   "ARRAY(SELECT x FROM unnest($4::text[]) x "
+                   "WHERE x = ANY (o.scopes)), CASE WHEN $6::int > 0 THEN "
+                   "now() + make_interval(days => $6::int) END "
                    "FROM organizations o WHERE o.id = $3 "
-                   "RETURNING prefix, org_id, scopes) "
+                   "RETURNING prefix, org_id, scopes, expires_at) "
                    "SELECT hub_audit_append($5, 'token.created', 'token', "
-                   "t.prefix, NULL, jsonb_build_object('org', t.org_id, "
-                   "'scopes', t.scopes)) FROM t",
-                   5, p);
+                   "t.prefix, NULL, jsonb_strip_nulls(jsonb_build_object("
+                   "'org', t.org_id, 'scopes', t.scopes, 'expires_at', "
+                   "t.expires_at))) FROM t",
+                   6, p);
 }
 
 int store_token_revoke(struct store *s, const char *actor, const char *prefix)
@@ -1889,7 +1894,8 @@ int store_token_list(struct store *s, char **json_out)
     return store_query_text(s,
         "SELECT coalesce(json_agg(json_build_object('prefix', prefix, "
         "'org', org_id, 'scopes', scopes, 'created_at', created_at, "
-        "'revoked_at', revoked_at) ORDER BY created_at), '[]')::text "
+        "'revoked_at', revoked_at, 'expires_at', expires_at) "
+        "ORDER BY created_at), '[]')::text "
         "FROM api_tokens", 0, NULL, json_out);
 }
 

@@ -190,11 +190,12 @@ int store_authority_set(struct store *s, const char *actor, const char *org,
  * org or (org NULL) all */
 int store_authority_list(struct store *s, const char *org, char **json_out);
 /* Record a token by the hex SHA-256 of the whole token and its public
- * prefix. Its scopes are `scopes` narrowed to the org's; HUB_ENOTFOUND when
- * the org is unknown. */
+ * prefix. Its scopes are `scopes` narrowed to the org's; it expires
+ * `expires_days` days from now (0: never; store_auth_token then refuses
+ * it). HUB_ENOTFOUND when the org is unknown. */
 int store_token_add(struct store *s, const char *actor, const char *org_id,
                     const char *token_sha256, const char *prefix,
-                    unsigned scopes);
+                    unsigned scopes, int expires_days);
 /* Revoke the one live token whose prefix is `prefix`, or whose hash starts
  * with it (at least 8 hex digits). HUB_ENOTFOUND when none, HUB_EINVALID
  * when several match. */

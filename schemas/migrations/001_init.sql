@@ -62,7 +62,9 @@ CREATE TABLE api_tokens (
                 CHECK (scopes <@ ARRAY['ingest', 'subscribe', 'roster',
                                        'report', 'admin']),
     created_at  timestamptz NOT NULL DEFAULT now(),
-    revoked_at  timestamptz
+    revoked_at  timestamptz,
+    -- NULL: never; past it the token authenticates nothing, as if revoked
+    expires_at  timestamptz
 );
 
 -- Mutual TLS: hex SHA-256 of the client certificate's DER -> organization.

@@ -34,8 +34,8 @@ static void start(void)
     cr_assert_eq(store_org_add(s, "test", "ops", "Operator", "operator",
                                SCOPE_ADMIN), HUB_OK);
     store_sha256_hex("tok-ops", 7, sha);
-    cr_assert_eq(store_token_add(s, "test", "ops", sha, "ops-t1", SCOPE_ADMIN),
-                 HUB_OK);
+    cr_assert_eq(store_token_add(s, "test", "ops", sha, "ops-t1", SCOPE_ADMIN,
+                                 0), HUB_OK);
     store_free(s);
 }
 

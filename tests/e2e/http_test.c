@@ -356,7 +356,7 @@ static void add_slot_peer(void)
                                SCOPE_SUBSCRIBE), HUB_OK);
     store_sha256_hex("tok-peer", 8, sha);
     cr_assert_eq(store_token_add(s, "test", id, sha, "peer-t1",
-                                 SCOPE_SUBSCRIBE), HUB_OK);
+                                 SCOPE_SUBSCRIBE, 0), HUB_OK);
     store_free(s);
 }
 

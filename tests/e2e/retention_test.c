@@ -36,8 +36,8 @@ static void start(void)
     cr_assert_eq(store_org_add(s, "test", "ops", "Operator", "operator",
                                SCOPE_ADMIN), HUB_OK);
     store_sha256_hex("tok-ops", 7, sha);
-    cr_assert_eq(store_token_add(s, "test", "ops", sha, "ops-t1", SCOPE_ADMIN),
-                 HUB_OK);
+    cr_assert_eq(store_token_add(s, "test", "ops", sha, "ops-t1", SCOPE_ADMIN,
+                                 0), HUB_OK);
     /* makes every row 100 days older, the audit chain rehashed from the
      * anchor under the chain lock (hubd's pruner appends meanwhile); the
      * retention's map of messages forgets what it read (rows changed by

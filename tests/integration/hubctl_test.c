@@ -103,7 +103,8 @@ Test(hubctl, token_is_printed_once_and_only_its_hash_is_stored)
     /* the list shows the prefix and the revocation, never the secret */
     char out[4096], row[64];
     cr_assert_eq(hubctl(out, sizeof(out), "token list"), 0);
-    static const char head[] = "prefix\torg\tscopes\tcreated_at\trevoked_at\n";
+    static const char head[] =
+        "prefix\torg\tscopes\tcreated_at\texpires_at\trevoked_at\n";
     cr_assert_eq(strncmp(out, head, sizeof(head) - 1), 0, "%s", out);
     snprintf(row, sizeof(row), "%.12s\torg_cbo\t[\"subscribe\"]\t", tok);
     cr_assert_not_null(strstr(out, row), "%s", out);
@@ -378,6 +379,52 @@ Test(hubctl, token_create_says_which_asked_scopes_the_org_lacks)
     cr_assert_eq(hubctl_run(out, sizeof(out), "token create nobody "
                             "--scopes ingest", "&1"), 1, "%s", out);
     cr_assert_not_null(strstr(out, "no organization has that id"), "%s", out);
+}
+
+/* A token made with --expires-in authenticates until then and nothing
+ * after, as a revoked one; the list and the audit say when. */
+Test(hubctl, a_token_expires_after_its_days)
+{
+    char tok[256], out[4096], sha[65], *n = NULL;
+    struct store *s;
+    struct principal p;
+
+    cr_assert_eq(hubctl(NULL, 0, "migrate"), 0);
+    cr_assert_eq(hubctl(NULL, 0, "org add cbo1 --name X --kind cbo "
+                        "--scopes subscribe"), 0);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "token create cbo1 "
+                            "--expires-in 0", "&1"), 2, "%s", out);
+    cr_assert_not_null(strstr(out, "1 to 3650"), "%s", out);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "token create cbo1 "
+                            "--expires-in 30d", "&1"), 2, "%s", out);
+    cr_assert_eq(hubctl(tok, sizeof(tok),
+                        "token create cbo1 --expires-in 30"), 0);
+    tok[strcspn(tok, "\n")] = '\0';
+    store_sha256_hex(tok, strlen(tok), sha);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_auth_token(s, sha, &p), HUB_OK);
+    cr_assert_eq(store_query_text(s, "SELECT (expires_at - created_at = "
+                                  "interval '30 days')::text || ':' || "
+                                  "(SELECT count(*) FROM audit WHERE action "
+                                  "= 'token.created' AND detail::jsonb ? "
+                                  "'expires_at') FROM api_tokens",
+                                  0, NULL, &n), HUB_OK);
+    cr_expect_str_eq(n, "true:1");
+    free(n);
+    cr_assert_eq(hubctl(out, sizeof(out), "token list"), 0);
+    cr_assert_not_null(strstr(out, "\texpires_at\trevoked_at\n"), "%s", out);
+    /* its day comes */
+    cr_assert_eq(store_query_text(s, "UPDATE api_tokens SET expires_at = "
+                                  "now() - interval '1 second' RETURNING "
+                                  "prefix", 0, NULL, &n), HUB_OK);
+    free(n);
+    cr_expect_eq(store_auth_token(s, sha, &p), HUB_ENOTFOUND);
+    /* without --expires-in a token does not expire */
+    cr_assert_eq(hubctl(tok, sizeof(tok), "token create cbo1"), 0);
+    tok[strcspn(tok, "\n")] = '\0';
+    store_sha256_hex(tok, strlen(tok), sha);
+    cr_expect_eq(store_auth_token(s, sha, &p), HUB_OK);
+    store_free(s);
 }
 
 /* away from the tree (a container, a package): hubctl migrate finds the

@@ -856,7 +856,7 @@ Test(store, token_and_cert_authenticate_and_revoked_token_does_not)
     store_sha256_hex("hubtok_secret", 13, sha);
     store_sha256_hex("der bytes", 9, fp);
     cr_assert_eq(store_token_add(s, "test", "org_a", sha, "hubtok_abcd1234",
-                                 SCOPE_INGEST), HUB_OK);
+                                 SCOPE_INGEST, 0), HUB_OK);
     cr_assert_eq(store_auth_token(s, sha, &p), HUB_OK);
     cr_assert_str_eq(p.org_id, "org_a");
     cr_assert_eq(p.scopes, SCOPE_INGEST, "the token narrows the org's scopes");

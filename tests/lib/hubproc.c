@@ -279,13 +279,13 @@ static const char *seed(struct hubproc *h)
     }
     store_sha256_hex("tok-hosp", 8, sha);
     if (store_token_add(s, "test", "hosp", sha, "hosp-t1",
-                        SCOPE_INGEST | SCOPE_SUBSCRIBE) != HUB_OK) {
+                        SCOPE_INGEST | SCOPE_SUBSCRIBE, 0) != HUB_OK) {
         failed = "add token of hosp";
         goto out;
     }
     store_sha256_hex("tok-cbo", 7, sha);
-    if (store_token_add(s, "test", "cbo", sha, "cbo-t1", SCOPE_SUBSCRIBE) !=
-        HUB_OK) {
+    if (store_token_add(s, "test", "cbo", sha, "cbo-t1", SCOPE_SUBSCRIBE,
+                        0) != HUB_OK) {
         failed = "add token of cbo";
         goto out;
     }
