@@ -7,6 +7,7 @@
  *   DELETE /v1/subscriptions/{id}           delete (204)
  *   POST   /v1/subscriptions/{id}/pause     stop sending and retrying now
  *   POST   /v1/subscriptions/{id}/resume
+ *   POST   /v1/subscriptions/{id}/test      send it a test event (hub.test)
  *   GET    /v1/deliveries?subscription=&status=&before=&limit=
  *   POST   /v1/deliveries/{id}/replay       one delivery (dead, failed or
  *                                           delivered) again
@@ -33,7 +34,7 @@
 
 enum op {
     OP_CREATE, OP_LIST, OP_GET, OP_UPDATE, OP_DELETE, OP_PAUSE, OP_RESUME,
-    OP_DLIST, OP_REPLAY_ONE, OP_REPLAY_RANGE, OP_AUDIT, OP_VERIFY,
+    OP_TEST, OP_DLIST, OP_REPLAY_ONE, OP_REPLAY_RANGE, OP_AUDIT, OP_VERIFY,
 };
 
 struct job {
@@ -83,6 +84,8 @@ static int work(struct store *s, void *arg)
         return subs_set_status(s, j->actor, scope_org(j), j->id,
                                j->op == OP_PAUSE ? "paused" : "active",
                                &j->json);
+    case OP_TEST:
+        return subs_test(s, j->actor, scope_org(j), j->id, &j->json);
     case OP_DLIST:
         return deliveries_list(s, scope_org(j), j->sub[0] ? j->sub : NULL,
                                j->status[0] ? j->status : NULL, j->before,
@@ -153,11 +156,42 @@ static void replay_reply(struct api_req *r, const struct job *j)
     api_reply_json(r, 202, buf, (size_t)n);
 }
 
+/* 202 {"event","delivery","subscription","subscription_status"}, with a
+ * note when it waits for a resume; a pull subscription has nowhere to send
+ * one (409) */
+static void test_reply(struct api_req *r, int rc, const struct job *j)
+{
+    char buf[768];
+
+    if (rc == HUB_EUNSUPPORTED) {
+        api_reply_error(r, 409, "conflict", "a pull subscription has no "
+                        "endpoint to test: read GET /v1/events", NULL);
+        return;
+    }
+    size_t n = strlen(j->json);
+    bool waiting = strstr(j->json, "\"subscription_status\": \"active\"")
+                   == NULL;
+    if (!waiting || n < 2 || n + 96 > sizeof(buf)) {
+        api_reply_json(r, 202, j->json, n);
+        return;
+    }
+    /* jsonb's text form ends in "}": the note goes before it */
+    int k = snprintf(buf, sizeof(buf), "%.*s, \"note\": \"the test waits "
+                     "until the subscription is resumed\"}", (int)(n - 1),
+                     j->json);
+    api_reply_json(r, 202, buf, (size_t)k);
+}
+
 static void done(struct api_req *r, int rc, void *arg)
 {
     struct job *j = arg;
     char buf[512];
 
+    if (j->op == OP_TEST && (rc == HUB_OK || rc == HUB_EUNSUPPORTED)) {
+        test_reply(r, rc, j);
+        job_free(j);
+        return;
+    }
     switch (rc) {
     case HUB_OK:
         break;
@@ -284,7 +318,7 @@ static void subs_root(struct api_req *r)
     api_db(r, work, done, j);
 }
 
-/* /v1/subscriptions/{id}[/pause|/resume] */
+/* /v1/subscriptions/{id}[/pause|/resume|/test] */
 static void subs_one(struct api_req *r)
 {
     const char *rest = api_path_rest(r);
@@ -301,12 +335,15 @@ static void subs_one(struct api_req *r)
             op = OP_PAUSE;
         else if (strcmp(tail, "/resume") == 0)
             op = OP_RESUME;
+        else if (strcmp(tail, "/test") == 0)
+            op = OP_TEST;
         else {
             api_reply_error(r, 404, "not_found", "no such route", NULL);
             return;
         }
     }
-    if ((op != OP_PAUSE && op != OP_RESUME && *tail) || idl == 0 ||
+    if ((op != OP_PAUSE && op != OP_RESUME && op != OP_TEST && *tail) ||
+        idl == 0 ||
         idl >= sizeof(((struct job *)0)->id)) {
         api_reply_error(r, 404, "not_found", "no such subscription", NULL);
         return;

@@ -34,6 +34,7 @@ int ctl_sub_update(struct ctl *c, int argc, char **argv);
 int ctl_sub_pause(struct ctl *c, int argc, char **argv);
 int ctl_sub_resume(struct ctl *c, int argc, char **argv);
 int ctl_sub_delete(struct ctl *c, int argc, char **argv);
+int ctl_sub_test(struct ctl *c, int argc, char **argv);
 int ctl_deliveries_list(struct ctl *c, int argc, char **argv);
 int ctl_deliveries_replay(struct ctl *c, int argc, char **argv);
 int ctl_deliveries_replay_range(struct ctl *c, int argc, char **argv);
@@ -262,6 +263,32 @@ int ctl_sub_pause(struct ctl *c, int argc, char **argv)
 int ctl_sub_resume(struct ctl *c, int argc, char **argv)
 {
     return set_status(c, argc, argv, "active");
+}
+
+int ctl_sub_test(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    char *json = NULL;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "", NULL, &a)) || a.npos != 1)
+        return rc ? rc : ctl_usage_error(c);
+    if (ctl_store(c) == NULL)
+        return 1;
+    rc = subs_test(c->s, ACTOR, NULL, a.pos[0], &json);
+    if (rc == HUB_EUNSUPPORTED) {
+        fprintf(stderr, "hubctl: subscription %s is a pull subscription: it "
+                "has no endpoint to test\n", a.pos[0]);
+        return 1;
+    }
+    if (rc != HUB_OK)
+        return ctl_fail("cannot test the subscription", rc);
+    printf("%s\n", json);
+    if (strstr(json, "\"subscription_status\": \"active\"") == NULL)
+        fprintf(stderr, "hubctl: subscription %s is not active: the test "
+                "waits until 'hubctl sub resume %s'\n", a.pos[0], a.pos[0]);
+    free(json);
+    return 0;
 }
 
 int ctl_sub_delete(struct ctl *c, int argc, char **argv)

@@ -112,6 +112,22 @@ int subs_delete(struct store *s, const char *actor, const char *org,
     return rc;
 }
 
+int subs_test(struct store *s, const char *actor, const char *org,
+              const char *id, char **out)
+{
+    *out = NULL;
+    if (!sub_id_ok(id))
+        return HUB_ENOTFOUND;
+    const char *p[] = { actor, org, id };
+    int rc = one_text(s, "SELECT hub_sub_test($1, $2, $3)::text", 3, p, out);
+    if (rc == HUB_OK && strstr(*out, "\"mode\"") != NULL) {
+        free(*out);
+        *out = NULL;
+        rc = HUB_EUNSUPPORTED;
+    }
+    return rc;
+}
+
 int subs_get(struct store *s, const char *org, const char *id, char **out)
 {
     *out = NULL;

@@ -32,6 +32,13 @@ int subs_set_status(struct store *s, const char *actor, const char *org,
     __attribute__((warn_unused_result));
 int subs_delete(struct store *s, const char *actor, const char *org,
                 const char *id) __attribute__((warn_unused_result));
+/* A test event (hub.test, no patient) to the webhook subscription `id`
+ * alone, sent by the dispatcher as any delivery (hub_sub_test):
+ * {"event","delivery","subscription","subscription_status"} into *out.
+ * HUB_ENOTFOUND when `org` (NULL: an operator) has no such live
+ * subscription, HUB_EUNSUPPORTED for a pull subscription. */
+int subs_test(struct store *s, const char *actor, const char *org,
+              const char *id, char **out) __attribute__((warn_unused_result));
 /* With its secrets (the owner or the operator asked for this one). */
 int subs_get(struct store *s, const char *org, const char *id, char **out)
     __attribute__((warn_unused_result));

@@ -4360,6 +4360,63 @@ BEGIN
     RETURN true;
 END $$;
 
+-- A test event for one webhook subscription (POST
+-- /v1/subscriptions/{id}/test, hubctl sub test): 'hub.test', no patient,
+-- a body that names only the subscription and who asked, so that a partner
+-- sees its endpoint, its TLS and its signature check work before any data
+-- flows. It goes to that subscription alone, whatever its topics and
+-- filters, as a delivery like any other (signed, retried on the schedule,
+-- listed in /v1/deliveries, its outcome moving the subscription's health;
+-- an alert loop cannot start: it has no patient, see "Alert loop"); held
+-- until resume when the subscription is paused or disabled. Lock order as
+-- a replay: the subscription (FOR SHARE: a pause or delete waits for it),
+-- then the chain lock (hub_publish takes the event's seq under it).
+-- Returns {"event","delivery","subscription","subscription_status"}, or
+-- {"mode":"pull"} for a pull subscription (nothing to send to), or NULL
+-- when p_org (NULL: an operator) has no such live subscription.
+CREATE FUNCTION hub_sub_test(p_actor text, p_org text, p_sub text)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    s subscriptions;
+    v_seq bigint;
+    v_event text;
+    v_dlv bigint;
+    v_due timestamptz;
+BEGIN
+    SELECT * INTO s FROM subscriptions
+     WHERE id = p_sub AND deleted_at IS NULL
+       AND (p_org IS NULL OR org_id = p_org)
+       FOR SHARE;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF s.mode <> 'webhook' THEN
+        RETURN jsonb_build_object('mode', s.mode);
+    END IF;
+    PERFORM hub_chain_lock();
+    v_seq := hub_publish('hub.test', s.org_id, 'test:' || s.id,
+                         jsonb_build_object('test', jsonb_build_object(
+                             'subscription', s.id, 'requested_by', p_actor)),
+                         false);
+    SELECT e.id INTO v_event FROM events e WHERE e.seq = v_seq;
+    INSERT INTO deliveries (event_seq, event_id, subscription_id, org_id,
+                            patient_hub_id, url, endpoint)
+    VALUES (v_seq, v_event, s.id, s.org_id, NULL, s.url,
+            hub_url_endpoint(s.url))
+    RETURNING id, next_attempt_at INTO v_dlv, v_due;
+    INSERT INTO delivery_queue (delivery_id, subscription_id, patient_hub_id,
+                                event_seq, endpoint, due_at)
+    VALUES (v_dlv, s.id, NULL, v_seq, hub_url_endpoint(s.url),
+            CASE WHEN s.status = 'active' THEN v_due ELSE 'infinity' END);
+    PERFORM hub_audit_append(p_actor, 'subscription.tested', 'subscription',
+        s.id, NULL, jsonb_build_object('event', v_event,
+                                       'delivery', 'dlv_' || v_dlv));
+    PERFORM pg_notify('hub_deliveries', '');
+    RETURN jsonb_build_object('event', v_event, 'delivery', 'dlv_' || v_dlv,
+                              'subscription', s.id,
+                              'subscription_status', s.status);
+END $$;
+
 CREATE FUNCTION hub_replay_range(p_actor text, p_org text, p_sub text,
     p_from timestamptz, p_to timestamptz, p_status text[], p_max int)
 RETURNS int LANGUAGE plpgsql AS $$

@@ -415,3 +415,85 @@ Test(api_subs, metrics_show_the_delivery_backlog_and_dead_letters,
     http_resp_free(&r);
     rx_stop(rx);
 }
+
+/* POST /v1/subscriptions/{id}/test: one hub.test event, signed, to that
+ * subscription alone whatever its topics (here screening.positive only),
+ * listed as a delivery and audited; it waits for a resume when paused;
+ * another organization's subscription is not found, a pull one has
+ * nothing to send to. */
+Test(api_subs, a_test_event_reaches_the_endpoint_signed,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    struct rx *rx = rx_start(RX_OK, SECRET);
+    char sub[512], id[80], path[160], dlv[40];
+
+    cr_assert_not_null(rx);
+    snprintf(sub, sizeof(sub), "{\"url\":\"http://127.0.0.1:%d/hook\","
+             "\"topics\":[\"screening.positive\"],\"secrets\":[\"" SECRET
+             "\"]}", rx->port);
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", sub, &r), 201,
+                 "%s", r.body);
+    json_str(r.body, "id", id, sizeof(id));
+    http_resp_free(&r);
+
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s/test", id);
+    cr_assert_eq(call("POST", path, "tok-hosp", "", &r), 404, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 202, "%s", r.body);
+    json_str(r.body, "delivery", dlv, sizeof(dlv));
+    cr_assert_not_null(strstr(r.body, "\"subscription_status\": \"active\""),
+                       "%s", r.body);
+    cr_assert_null(strstr(r.body, "note"), "%s", r.body);
+    http_resp_free(&r);
+    int64_t end = rx_now_ms() + 15000;
+    while (rx_requests(rx) < 1 && rx_now_ms() < end)
+        usleep(20000);
+    cr_assert_eq(rx_requests(rx), 1);
+    cr_expect_eq(rx->bad_sigs, 0);
+    cr_expect_str_eq(rx->ids[0], dlv, "the webhook-id is the delivery's");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
+                              "= 'hub.test' AND patient_hub_id IS NULL AND "
+                              "body::jsonb #>> '{test,requested_by}' = "
+                              "'cbo'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE action "
+                              "= 'subscription.tested'"), 1);
+    end = rx_now_ms() + 15000;
+    while (hub_sql_long(&hub, "SELECT count(*) FROM delivery_state WHERE "
+                        "status = 'delivered'") < 1 && rx_now_ms() < end)
+        usleep(20000);
+    cr_assert_eq(call("GET", "/v1/deliveries?status=delivered", "tok-cbo",
+                      NULL, &r), 200);
+    cr_expect_not_null(strstr(r.body, dlv), "%s", r.body);
+    http_resp_free(&r);
+
+    /* paused: answered, held until the resume */
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s/pause", id);
+    cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 200, "%s", r.body);
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s/test", id);
+    cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 202, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "waits until the subscription is "
+                              "resumed"), "%s", r.body);
+    http_resp_free(&r);
+    usleep(300000);
+    cr_expect_eq(rx_requests(rx), 1, "sent while paused");
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s/resume", id);
+    cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 200, "%s", r.body);
+    http_resp_free(&r);
+    end = rx_now_ms() + 15000;
+    while (rx_requests(rx) < 2 && rx_now_ms() < end)
+        usleep(20000);
+    cr_expect_eq(rx_requests(rx), 2, "the held test after the resume");
+
+    /* a pull subscription: nothing to send to */
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
+                      "{\"mode\":\"pull\",\"topics\":[\"adt.*\"]}", &r), 201,
+                 "%s", r.body);
+    json_str(r.body, "id", id, sizeof(id));
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s/test", id);
+    cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 409, "%s", r.body);
+    http_resp_free(&r);
+    rx_stop(rx);
+}

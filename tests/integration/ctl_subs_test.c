@@ -194,3 +194,41 @@ Test(ctl_subs, replay_says_when_it_waits_for_a_paused_subscription)
     cr_assert_null(strstr(out, "store.db_error"), "hubctl's words only: %s",
                    out);
 }
+
+/* hubctl sub test: a hub.test delivery queued for that subscription alone
+ * (held while it is paused, with the hint), none for a pull one. */
+Test(ctl_subs, sub_test_queues_one_test_delivery)
+{
+    char out[8192], args[256], id[64], pull[64];
+
+    cr_assert_eq(hubctl(out, sizeof(out), "sub add --org cbo --url "
+                        "http://cbo.example/h --topics 'referral.*'"), 0,
+                 "%s", out);
+    storetest_json_id(out, id);
+    snprintf(args, sizeof(args), "sub test %s", id);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "\"delivery\": \"dlv_"), "%s", out);
+    cr_expect_eq(qlong("SELECT count(*) FROM deliveries d JOIN events e ON "
+                       "e.seq = d.event_seq JOIN delivery_queue q ON "
+                       "q.delivery_id = d.id WHERE e.type = 'hub.test' AND "
+                       "q.due_at < 'infinity' AND d.patient_hub_id IS NULL"),
+                 1);
+    snprintf(args, sizeof(args), "sub pause %s", id);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
+    snprintf(args, sizeof(args), "sub test %s", id);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "the test waits until 'hubctl sub "
+                              "resume"), "%s", out);
+    cr_expect_eq(qlong("SELECT count(*) FROM delivery_queue WHERE due_at = "
+                       "'infinity'"), 2, "the first is held by the pause too");
+    cr_expect_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'subscription.tested' AND actor = 'hubctl'"), 2);
+    cr_assert_eq(hubctl(out, sizeof(out), "sub add --org cbo --pull "
+                        "--topics 'adt.*'"), 0, "%s", out);
+    storetest_json_id(out, pull);
+    snprintf(args, sizeof(args), "sub test %s", pull);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "no endpoint to test"), "%s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), "sub test sub_00000000000000000000"
+                        "000000000000"), 1, "%s", out);
+}
