@@ -19,6 +19,25 @@ hubctl="$build/hubctl"
 # its own, so that a developer's `make run` is left alone)
 demo=${HUB_DEMO_DIR:-var/demo}
 
+mllp=${HUB_MLLP_PORT:-2575}
+mllps=${HUB_MLLPS_PORT:-2576}
+https=${HUB_HTTPS_PORT:-8443}
+http=${HUB_HTTP_PORT:-8080}
+clinic_port=${HUB_DEMO_CLINIC_PORT:-2577}
+
+# a port someone else listens on: said now, with the variable that moves
+# it, rather than after the how-to as hubd's mllp.bind_failed
+for pv in "$mllp HUB_MLLP_PORT" "$clinic_port HUB_DEMO_CLINIC_PORT" \
+          "$mllps HUB_MLLPS_PORT" "$https HUB_HTTPS_PORT" "$http HUB_HTTP_PORT"; do
+    read -r port var <<<"$pv"
+    if [ "$port" -gt 0 ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "demo: 127.0.0.1:$port is in use (another hubd, or make run" \
+             "already running?): stop it, or move this one with" \
+             "$var=<free port> (README, \"The two commands\")" >&2
+        exit 1
+    fi
+done
+
 # DATABASE_URL may name the private database itself (the README's tour
 # exports it): start that one too, as after make db-stop
 private=$(deploy/devdb.sh url)
@@ -85,12 +104,6 @@ for o in "${orgs[@]}"; do
         chmod 600 "$tok"
     fi
 done
-
-mllp=${HUB_MLLP_PORT:-2575}
-mllps=${HUB_MLLPS_PORT:-2576}
-https=${HUB_HTTPS_PORT:-8443}
-http=${HUB_HTTP_PORT:-8080}
-clinic_port=${HUB_DEMO_CLINIC_PORT:-2577}
 
 cat >"$demo/hubd.conf" <<EOF
 # written by deploy/demo.sh; see deploy/hubd.conf.example

@@ -588,6 +588,11 @@ int config_load(struct hub_config *c, const char *path, char *errbuf,
         envp = getenv(name);
         if (envp == NULL || !strcmp(keys[i].name, "profile"))
             continue;
+        /* the file's extra listeners are replaced, not added to, as every
+         * other key is: a second node on one machine moves them all (an
+         * empty value keeps the primary listener alone) */
+        if (!strcmp(keys[i].name, "mllp_listener"))
+            c->n_mllp = 1;
         if (config_set(c, keys[i].name, envp) != HUB_OK) {
             char why[256];
             refusal(keys[i].name, why, sizeof(why));

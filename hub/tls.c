@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <time.h>
 
+#include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -30,9 +32,22 @@ SSL_CTX *tls_server_ctx(const char *cert, const char *key, const char *ca,
         snprintf(err, errlen, "%s: cannot load the server certificate", cert);
         goto fail;
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_check_private_key(ctx) != 1) {
+    /* read apart from the check, so that a key that is not the
+     * certificate's (a renewal's files mixed up) is not called unreadable */
+    BIO *kb = BIO_new_file(key, "r");
+    EVP_PKEY *pk = kb ? PEM_read_bio_PrivateKey(
+                            kb, NULL, SSL_CTX_get_default_passwd_cb(ctx),
+                            SSL_CTX_get_default_passwd_cb_userdata(ctx))
+                      : NULL;
+    BIO_free(kb);
+    if (pk == NULL) {
         snprintf(err, errlen, "%s: cannot load the private key", key);
+        goto fail;
+    }
+    int used = SSL_CTX_use_PrivateKey(ctx, pk);
+    EVP_PKEY_free(pk);              /* the context holds its own reference */
+    if (used != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "%s: not the private key of %s", key, cert);
         goto fail;
     }
     if (ca && *ca) {

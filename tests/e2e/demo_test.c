@@ -6,7 +6,8 @@
  * show it on the pull feed to the hospital's token from credentials.json,
  * and stop cleanly on Ctrl-C (SIGINT); run again, it must keep a
  * certificate binding an operator revoked revoked; run after the schema
- * changed, it must make its private database anew.
+ * changed, it must make its private database anew; run while one of its
+ * ports is taken, it must say which and how to move it, and stop.
  */
 #include <criterion/criterion.h>
 #include <cJSON.h>
@@ -22,6 +23,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "../lib/hubproc.h"
 #include "../lib/testctl.h"
@@ -261,6 +266,68 @@ Test(demo, make_run_serves_what_its_how_to_prints, .timeout = 240)
                  "the demo seeded again");
 
     testdb_drop(db_url);
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* A port someone else listens on is named before anything is set up, with
+ * the variable that moves it (hubd's own bind_failed came after the whole
+ * how-to, and said nothing of HUB_MLLP_PORT). */
+Test(demo, a_port_in_use_is_named_with_the_variable_that_moves_it,
+     .timeout = 60)
+{
+    char dir[] = "/tmp/hub-demo-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(s, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof(a);
+    cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(listen(s, 4), 0);
+    cr_assert_eq(getsockname(s, (struct sockaddr *)&a, &alen), 0);
+    char port[16], script[4096], out_path[512];
+    snprintf(port, sizeof(port), "%d", ntohs(a.sin_port));
+    snprintf(out_path, sizeof(out_path), "%s/out.txt", dir);
+    snprintf(script, sizeof(script), "%s/deploy/demo.sh", testdb_root());
+    setenv("HUB_DEMO_DIR", dir, 1);
+    const char *const port_vars[] = { "HUB_MLLPS_PORT", "HUB_HTTPS_PORT",
+                                      "HUB_HTTP_PORT",
+                                      "HUB_DEMO_CLINIC_PORT" };
+    for (size_t i = 0; i < 4; i++)
+        setenv(port_vars[i], "0", 1);
+    setenv("HUB_MLLP_PORT", port, 1);
+    /* a database nobody serves: a demo.sh that went on would stop at its
+     * migration, before the certificates, touching nothing shared */
+    setenv("DATABASE_URL", "postgresql://127.0.0.1:1/none", 1);
+
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path,
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    char *argv[] = { "bash", script, NULL };
+    pid_t pid;
+    cr_assert_eq(posix_spawnp(&pid, "bash", &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    int st = 0;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    close(s);
+    char *out = read_whole(out_path);
+    cr_assert_not_null(out);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "%s", out);
+    char want[64];
+    snprintf(want, sizeof(want), "127.0.0.1:%s is in use", port);
+    cr_expect_not_null(strstr(out, want), "%s", out);
+    cr_expect_not_null(strstr(out, "HUB_MLLP_PORT="), "%s", out);
+    cr_expect_null(strstr(out, "Care hub demo"), "the how-to was printed:\n%s",
+                   out);
+    free(out);
+    char creds[600];
+    snprintf(creds, sizeof(creds), "%s/credentials.json", dir);
+    cr_expect_neq(access(creds, F_OK), 0, "set up although it cannot serve");
+    unsetenv("HUB_MLLP_PORT");
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);

@@ -1087,8 +1087,18 @@ Test(docs, check_config_loads_the_tls_files)
     snprintf(conf, sizeof(conf), "profile = production\n"
              "tls_cert = %s/server.crt\ntls_key = %s/hosp.key\n"
              "tls_ca = %s/ca.crt\n", dir, dir, dir);
+    /* a key that loads but is another certificate's is named as such,
+     * not as unreadable (the operator looks at the pair, not the file) */
     cr_expect_eq(check_config(conf, out, sizeof(out)), 2, "%s", out);
-    cr_expect(strstr(out, "hosp.key: cannot load the private key") != NULL,
+    cr_expect(strstr(out, "hosp.key: not the private key of ") != NULL,
+              "%s", out);
+    cr_expect(strstr(out, "/server.crt") != NULL, "%s", out);
+    /* a file that holds no key at all cannot be loaded */
+    snprintf(conf, sizeof(conf), "profile = production\n"
+             "tls_cert = %s/server.crt\ntls_key = %s/ca.crt\n"
+             "tls_ca = %s/ca.crt\n", dir, dir, dir);
+    cr_expect_eq(check_config(conf, out, sizeof(out)), 2, "%s", out);
+    cr_expect(strstr(out, "ca.crt: cannot load the private key") != NULL,
               "%s", out);
     snprintf(conf, sizeof(conf), "profile = production\n"
              "tls_cert = %s/server.crt\ntls_key = %s/server.key\n"

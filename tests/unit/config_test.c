@@ -29,6 +29,7 @@ static void cleanup(void)
         unlink(path);
     unsetenv("HUB_MLLP_PORT");
     unsetenv("DATABASE_URL");
+    unsetenv("HUB_MLLP_LISTENER");
     unsetenv("HUB_PROFILE");
 }
 
@@ -81,6 +82,21 @@ Test(config, environment_overrides_the_file, .fini = cleanup)
     cr_assert_eq(c.n_mllp, 2);
     cr_expect_eq(c.mllp[1].port, 2577);
     cr_expect_str_eq(c.mllp[1].org, "clinic");
+
+    /* HUB_MLLP_LISTENER replaces the file's listeners, as any key does
+     * (a second node on one machine moves them), and empty drops them */
+    setenv("HUB_MLLP_LISTENER", "3577 clinic,3578 plan", 1);
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_OK, "%s", err);
+    cr_assert_eq(c.n_mllp, 3);
+    cr_expect_eq(c.mllp[0].port, 4000);
+    cr_expect_eq(c.mllp[1].port, 3577);
+    cr_expect_str_eq(c.mllp[1].org, "clinic");
+    cr_expect_eq(c.mllp[2].port, 3578);
+    cr_expect_str_eq(c.mllp[2].org, "plan");
+    setenv("HUB_MLLP_LISTENER", "", 1);
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_OK, "%s", err);
+    cr_expect_eq(c.n_mllp, 1);
+    unsetenv("HUB_MLLP_LISTENER");
 }
 
 Test(config, rejects_unknown_keys_and_out_of_range_values, .fini = cleanup)
