@@ -574,9 +574,19 @@ int ctl_audit_verify(struct ctl *c, int argc, char **argv)
         /* SEQ:HASH, as printed by an earlier verify */
         errno = 0;
         head_seq = strtoll(head, &end, 10);
-        if (errno || end == head || *end != ':' || head_seq <= 0 ||
-            strlen(end + 1) != 64)
-            return ctl_usage_error(c);
+        if (errno || end == head || *end != ':' || head_seq <= 0) {
+            fputs("hubctl: --head is SEQ:HASH as an earlier verify printed "
+                  "it; SEQ is not a positive number followed by ':'\n",
+                  stderr);
+            return 2;
+        }
+        if (strlen(end + 1) != 64 || strspn(end + 1, "0123456789abcdef")
+                                         != 64) {
+            fprintf(stderr, "hubctl: --head is SEQ:HASH as an earlier "
+                    "verify printed it; the HASH after seq %lld is not 64 "
+                    "lower-case hex digits\n", head_seq);
+            return 2;
+        }
         snprintf(head_hash, sizeof(head_hash), "%s", end + 1);
     }
     if (ctl_store(c) == NULL)

@@ -251,6 +251,17 @@ Test(hubctl, audit_verify_exits_0_then_1_after_tampering)
     snprintf(cmd, sizeof(cmd), "audit verify --head %.*s",
              (int)strcspn(head, "\n"), head);
     cr_assert_eq(hubctl(NULL, 0, cmd), 0, "%s", cmd);
+    /* a head mistyped is named as such (exit 2: a usage error) */
+    char bad[160];
+    snprintf(bad, sizeof(bad), "audit verify --head %.*s",
+             (int)strcspn(head, "\n") - 1, head);
+    cr_assert_eq(hubctl_run(out, sizeof(out), bad, "&1"), 2, "%s", out);
+    cr_assert_not_null(strstr(out, "is not 64 lower-case hex digits"), "%s",
+                       out);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "audit verify --head x:0",
+                            "&1"), 2, "%s", out);
+    cr_assert_not_null(strstr(out, "SEQ is not a positive number"), "%s",
+                       out);
     cr_assert_eq(store_connect(url, &s), HUB_OK);
     cr_assert_eq(store_exec(s, "DELETE FROM audit WHERE seq = 3"), HUB_OK);
     cr_assert_eq(hubctl(out, sizeof(out), "audit verify"), 0,
