@@ -11,8 +11,9 @@
  * SIGINT/SIGTERM: stop accepting and reading, let the committers finish
  * what is in flight (retrying a database outage up to shutdown_timeout),
  * write the last ACKs, close, exit 0. A second signal exits at once (still
- * safe: nothing unACKed was promised). SIGHUP: load the TLS certificate,
- * key and CA again (load_tls), nothing else.
+ * safe: nothing unACKed was promised). SIGHUP: load the data dictionary
+ * (reload_dict) and the TLS certificate, key and CA (load_tls) again, each
+ * only when its files load whole; nothing else.
  *
  * Usage: hubd [-c FILE] [--check-config]
  */
@@ -47,15 +48,22 @@
 
 static struct hub_config cfg;
 static struct dict *dict;       /* immutable once loaded; adapters share it */
+/* Dictionaries a SIGHUP replaced: kept until exit, never freed before, as
+ * a body being normalized on a database worker holds the one it started
+ * with (api_docs.c). A reload is an operator's edit: a few a day at most. */
+#define DICTS_RETIRED_MAX 64
+static struct dict *dicts_retired[DICTS_RETIRED_MAX];
+static int n_dicts_retired;
 
 /* The dictionary is data the adapters cannot work without: refuse to start
- * (naming the file and JSON path, never guessing) when it does not load. */
-static int load_dict(void)
+ * (naming the file and JSON path, never guessing) when it does not load;
+ * on SIGHUP keep the one in use. `event` names the log line. */
+static int load_dict(struct dict **out, const char *event)
 {
     struct dict_err derr;
 
     memset(&derr, 0, sizeof(derr));
-    int drc = dict_files_load(cfg.dict_dir, &dict, &derr);
+    int drc = dict_files_load(cfg.dict_dir, out, &derr);
     if (drc != HUB_OK) {
         log_error("hubd.dict_invalid", "dir=%s file=%s path=%s why=\"%s\" "
                   "code=%s", cfg.dict_dir, derr.file,
@@ -63,8 +71,7 @@ static int load_dict(void)
                   derr.what ? derr.what : "cannot load", hub_strerror(drc));
         return drc;
     }
-    log_info("hubd.dict_loaded", "dir=%s ig=%s", cfg.dict_dir,
-             dict_ig_version(dict));
+    log_info(event, "dir=%s ig=%s", cfg.dict_dir, dict_ig_version(*out));
     return HUB_OK;
 }
 
@@ -182,7 +189,31 @@ static int load_tls(struct server *srv, bool https, bool mllps,
     return HUB_OK;
 }
 
-/* SIGHUP: load the TLS files again (only for the listeners that run) */
+/* SIGHUP, the data dictionary: a new one replaces it for every message
+ * read from now on when it loads and validates whole; else the one in use
+ * stays. Loop thread (the listeners read srv.dict there). */
+static void reload_dict(struct app *app)
+{
+    struct dict *d = NULL;
+
+    if (n_dicts_retired == DICTS_RETIRED_MAX) {
+        log_warn("hubd.dict_reload_failed", "kept=%s why=%s",
+                 "the dictionary in use", "too many reloads: restart hubd");
+        return;
+    }
+    if (load_dict(&d, "hubd.dict_reloaded") != HUB_OK) {
+        log_warn("hubd.dict_reload_failed", "kept=%s",
+                 "the dictionary in use");
+        return;
+    }
+    dicts_retired[n_dicts_retired++] = dict;
+    dict = d;
+    app->srv.dict = d;
+}
+
+/* SIGHUP: load the data dictionary and the TLS files (only for the
+ * listeners that run) again, each kept as it was when its new files do
+ * not load */
 static void on_reload(evutil_socket_t sig, short what, void *arg)
 {
     struct app *app = arg;
@@ -190,10 +221,9 @@ static void on_reload(evutil_socket_t sig, short what, void *arg)
     (void)what;
     if (app->srv.stopping)
         return;
-    if (app->srv.tls_https == NULL && app->srv.tls_mllp == NULL) {
-        log_info("hubd.reload", "tls=%s", "none");
+    reload_dict(app);
+    if (app->srv.tls_https == NULL && app->srv.tls_mllp == NULL)
         return;
-    }
     if (load_tls(&app->srv, app->srv.tls_https != NULL,
                  app->srv.tls_mllp != NULL, "hubd.tls_reloaded") != HUB_OK)
         log_warn("hubd.tls_reload_failed", "kept=%s",
@@ -231,7 +261,8 @@ static void usage(FILE *out)
           "  --check-config  load the configuration, the data dictionary and\n"
           "                  the TLS files, then exit (0: ok, 2: refused,\n"
           "                  with the reason)\n"
-          "  SIGHUP loads the TLS certificate, key and CA again\n",
+          "  SIGHUP loads the data dictionary and the TLS certificate, key\n"
+          "  and CA again\n",
           out);
 }
 
@@ -342,7 +373,7 @@ int main(int argc, char **argv)
         log_set_level(LOG_ERROR);
     if (!tls_files_ok())
         return 2;
-    if (load_dict() != HUB_OK)
+    if (load_dict(&dict, "hubd.dict_loaded") != HUB_OK)
         return 2;
     if (check_only) {
         bool tls_ok = tls_files_load();
@@ -469,6 +500,8 @@ out:
     SSL_CTX_free(app.srv.tls_mllp);
     event_base_free(app.srv.base);
     dict_free(dict);
+    for (int i = 0; i < n_dicts_retired; i++)
+        dict_free(dicts_retired[i]);
     libevent_global_shutdown();
     return rc;
 }
