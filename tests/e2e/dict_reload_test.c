@@ -14,7 +14,6 @@
 
 #include "../lib/hubproc.h"
 #include "../lib/testdb.h"
-#include "../lib/testfile.h"
 
 static struct hubproc hub;
 static char dict_dir[64];
@@ -48,28 +47,9 @@ static void stop(void)
     cr_expect_eq(system(cmd), 0);
 }
 
-static void sleep_ms(long ms)
+static void wait_log(const char *what)
 {
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
-static int log_count(const char *what)
-{
-    size_t len;
-    char *log = testfile_read(hub_path(&hub, "hubd.log"), &len);
-    int n = 0;
-    for (const char *p = log; p && (p = strstr(p, what)) != NULL; p++)
-        n++;
-    free(log);
-    return n;
-}
-
-static void wait_log(const char *what, int n)
-{
-    for (int waited = 0; waited < 10000 && log_count(what) < n; waited += 20)
-        sleep_ms(20);
-    cr_assert_geq(log_count(what), n, "no %s in the log", what);
+    cr_assert(hub_wait_log(&hub, what, 1, 10000), "no %s in the log", what);
 }
 
 /* An admit with DG1 Z59.0 over MLLP (AA), then the domain its event's
@@ -105,7 +85,7 @@ Test(dict_reload, sighup_applies_an_edited_dictionary_to_later_messages,
              dict_dir, dict_dir);
     cr_assert_eq(system(cmd), 0);
     cr_assert_eq(kill(hub.pid, SIGHUP), 0);
-    wait_log("hubd.dict_reloaded", 1);
+    wait_log("hubd.dict_reloaded");
     cr_expect_eq(send_admit("DICT-2", "homelessness"), 1);
     /* the event stored before keeps what it was given */
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE "
@@ -125,9 +105,9 @@ Test(dict_reload, a_dictionary_that_does_not_load_keeps_the_one_in_use,
           f);                           /* cut off mid-write */
     fclose(f);
     cr_assert_eq(kill(hub.pid, SIGHUP), 0);
-    wait_log("hubd.dict_reload_failed", 1);
-    cr_expect_eq(log_count("hubd.dict_reloaded"), 0);
-    cr_expect_geq(log_count("zcodes.json"), 1, "the file is named");
+    wait_log("hubd.dict_reload_failed");
+    cr_expect_eq(hub_log_count(&hub, "hubd.dict_reloaded"), 0);
+    cr_expect_geq(hub_log_count(&hub, "zcodes.json"), 1, "the file is named");
     cr_expect_eq(send_admit("DICT-3", "sdoh-category-unspecified"), 1,
                  "the dictionary in use stays");
     cr_expect(hub_wait_status(&hub, "/readyz", 200, 5000));

@@ -18,7 +18,6 @@
 
 #include "../lib/hubproc.h"
 #include "../lib/testdb.h"
-#include "../lib/testfile.h"
 
 static struct hubproc hub;
 
@@ -30,12 +29,6 @@ static void start(void)
 static void stop(void)
 {
     hub_cleanup(&hub);
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
 }
 
 /* lower-case hex SHA-256 of x's DER */
@@ -116,28 +109,6 @@ static long long expiry_gauge(const char *listener)
     return v;
 }
 
-/* Occurrences of `what` in hubd.log */
-static int log_count(const char *what)
-{
-    size_t len;
-    char *log = testfile_read(hub_path(&hub, "hubd.log"), &len);
-    int n = 0;
-    for (const char *p = log; p && (p = strstr(p, what)) != NULL; p++)
-        n++;
-    free(log);
-    return n;
-}
-
-static bool wait_log(const char *what, int ms)
-{
-    for (int waited = 0; waited < ms; waited += 20) {
-        if (log_count(what) > 0)
-            return true;
-        sleep_ms(20);
-    }
-    return false;
-}
-
 Test(tls, sighup_loads_a_renewed_certificate_and_open_connections_keep_theirs,
      .init = start, .fini = stop, .timeout = 60)
 {
@@ -156,7 +127,8 @@ Test(tls, sighup_loads_a_renewed_certificate_and_open_connections_keep_theirs,
     cr_assert_str_neq(renewed, first);
     cr_assert_neq(renewed_expiry, first_expiry);
     cr_assert_eq(kill(hub.pid, SIGHUP), 0);
-    cr_assert(wait_log("hubd.tls_reloaded", 10000), "no reload logged");
+    cr_assert(hub_wait_log(&hub, "hubd.tls_reloaded", 1, 10000),
+              "no reload logged");
 
     presented(&fresh, hub.mllps, "hosp", fp);
     cr_expect_str_eq(fp, renewed, "MLLP/TLS still shows the old certificate");
@@ -196,9 +168,9 @@ Test(tls, a_file_that_does_not_load_keeps_the_certificate_in_use,
     fputs("-----BEGIN PRIVATE KEY-----\ntruncated\n", f);
     fclose(f);
     cr_assert_eq(kill(hub.pid, SIGHUP), 0);
-    cr_assert(wait_log("hubd.tls_reload_failed", 10000),
+    cr_assert(hub_wait_log(&hub, "hubd.tls_reload_failed", 1, 10000),
               "no failed reload logged");
-    cr_expect_eq(log_count("hubd.tls_reloaded"), 0);
+    cr_expect_eq(hub_log_count(&hub, "hubd.tls_reloaded"), 0);
 
     presented(&c, hub.mllps, "hosp", fp);
     cr_expect_str_eq(fp, first, "a broken file replaced the certificate");

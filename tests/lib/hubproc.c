@@ -30,6 +30,7 @@
 #include "common/hub_err.h"
 #include "store.h"
 #include "testdb.h"
+#include "testfile.h"
 
 static double now_ms(void)
 {
@@ -533,6 +534,28 @@ void hub_kill9(struct hubproc *h)
 const char *hub_log_leak(const struct hubproc *h, char *line, size_t size)
 {
     return canary_find_file(hub_path(h, "hubd.log"), line, size);
+}
+
+int hub_log_count(const struct hubproc *h, const char *what)
+{
+    size_t len;
+    char *log = testfile_read(hub_path(h, "hubd.log"), &len);
+    int n = 0;
+    for (const char *p = log; p && (p = strstr(p, what)) != NULL; p++)
+        n++;
+    free(log);
+    return n;
+}
+
+bool hub_wait_log(const struct hubproc *h, const char *what, int n, int ms)
+{
+    struct timespec ts = { 0, 20 * 1000000L };
+    for (int waited = 0; waited < ms; waited += 20) {
+        if (hub_log_count(h, what) >= n)
+            return true;
+        nanosleep(&ts, NULL);
+    }
+    return hub_log_count(h, what) >= n;
 }
 
 void hub_cleanup(struct hubproc *h)

@@ -74,6 +74,10 @@ void hub_cleanup(struct hubproc *h);
 /* The canary value in hubd.log (its line into `line`), or NULL: for a test
  * that asserts it in its body. */
 const char *hub_log_leak(const struct hubproc *h, char *line, size_t size);
+/* Occurrences of `what` in hubd.log; hub_wait_log polls until there are
+ * at least n (bounded by ms) and says whether there were. */
+int hub_log_count(const struct hubproc *h, const char *what);
+bool hub_wait_log(const struct hubproc *h, const char *what, int n, int ms);
 /* path of a file in h->dir */
 const char *hub_path(const struct hubproc *h, const char *name);
 
