@@ -108,6 +108,10 @@ struct outcome {
 struct loose {
     const struct ccda_node *obs;
     const struct dict_instrument *inst;
+    /* an assessment (note_assessment): the finding's domain and the coding
+     * it comes from; inst is then NULL */
+    const char *domain;
+    const struct ccda_node *finding;
 };
 
 struct doc {
@@ -1123,6 +1127,8 @@ struct resp {
     const struct ccda_node *obs;
     int sender;                 /* interpretation: 1 positive, -1 negative */
     const struct dict_derived *derived;     /* a sender-stated derived item */
+    const char *assessed;       /* an assessment's domain, else NULL */
+    bool asserted;              /* its finding asserted (not a status) */
 };
 
 static int interp_of(const struct ccda_node *obs)
@@ -1322,6 +1328,21 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     if (rc != HUB_OK)
         return ccda_err_at(dc->err, dc->a, rc, where, NULL,
                            "screening has too many items");
+    /* the domains scored, then those of the assessments' findings (in the
+     * order the FHIR adapter lists them); an asserted finding is positive */
+    size_t cap = n + sc.n_domains + sc.n_positive_domains + 1;
+    size_t n_doms = 0, n_posd = 0;
+    const char **doms = arena_alloc(dc->a, cap * sizeof(*doms));
+    const char **posd = arena_alloc(dc->a, cap * sizeof(*posd));
+    for (size_t k = 0; k < sc.n_domains; k++)
+        strset_add(doms, &n_doms, cap, sc.domains[k]);
+    for (size_t k = 0; k < sc.n_positive_domains; k++)
+        strset_add(posd, &n_posd, cap, sc.positive_domains[k]);
+    for (size_t i = 0; i < n; i++) {
+        strset_add(doms, &n_doms, cap, rs[i].assessed);
+        if (rs[i].asserted)
+            strset_add(posd, &n_posd, cap, rs[i].assessed);
+    }
 
     /* what the sender said: derived items and interpretation codes */
     for (size_t i = 0; i < n; i++) {
@@ -1334,7 +1355,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
             else if (slice_eq(rs[i].ans[0], rs[i].derived->negative_answer))
                 said = -1;
         } else if (rs[i].sender) {
-            dom = sc.items[i].domain;
+            dom = rs[i].assessed ? rs[i].assessed : sc.items[i].domain;
             said = rs[i].sender;
         }
         if (dom == NULL || said == 0)
@@ -1351,11 +1372,10 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     }
     if (panel) {
         int said = interp_of(panel);
-        for (size_t k = 0; said && k < sc.n_domains && n_pos < MAX_RESPONSES;
-             k++) {
-            if (said > 0 && !in_list(said_pos, n_pos, sc.domains[k])) {
+        for (size_t k = 0; said && k < n_doms && n_pos < MAX_RESPONSES; k++) {
+            if (said > 0 && !in_list(said_pos, n_pos, doms[k])) {
                 said_pos_at[n_pos] = panel;
-                said_pos[n_pos++] = sc.domains[k];
+                said_pos[n_pos++] = doms[k];
             }
         }
     }
@@ -1432,6 +1452,12 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
             for (size_t k = 0; k < sc.n_derived; k++)
                 if (sc.derived[k].rule == rs[i].derived)
                     v = sc.derived[k].verdict;
+        } else if (rs[i].assessed) {
+            /* the sender's assertion of a finding, not an answer to score
+             * (as the FHIR adapter reads an SDOHCC Observation Assessment);
+             * a status domain's finding is carried, not scored */
+            dom = rs[i].assessed;
+            v = rs[i].asserted ? DICT_POSITIVE : DICT_UNKNOWN;
         }
         jw_kv_cstr(w, "domain", dom);
         if (it && !rs[i].derived)
@@ -1439,6 +1465,10 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
         if (v != DICT_UNKNOWN) {
             jw_key(w, "positive");
             jw_bool(w, v == DICT_POSITIVE);
+        }
+        if (rs[i].asserted) {
+            jw_key(w, "asserted");
+            jw_bool(w, true);
         }
         if (ir->declined && !rs[i].derived) {
             jw_key(w, "declined");
@@ -1453,6 +1483,8 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
             jw_bool(w, rs[i].sender > 0);
         }
         jw_obj_end(w);
+        if (rs[i].assessed)
+            continue;
         if (ir->item == NULL && !rs[i].derived && !dict_sum_find(dc->d, inst,
                                                    rs[i].r.question))
             warn_add(&e, rs[i].obs, "code",
@@ -1462,18 +1494,18 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
                      "answer not in the dictionary's answer list");
     }
     jw_arr_end(w);
-    if (sc.n_domains) {
+    if (n_doms) {
         jw_key(w, "domains");
         jw_arr_begin(w);
-        for (size_t k = 0; k < sc.n_domains; k++)
-            jw_cstr(w, sc.domains[k]);
+        for (size_t k = 0; k < n_doms; k++)
+            jw_cstr(w, doms[k]);
         jw_arr_end(w);
     }
-    if (sc.n_positive_domains) {
+    if (n_posd) {
         jw_key(w, "positive_domains");
         jw_arr_begin(w);
-        for (size_t k = 0; k < sc.n_positive_domains; k++)
-            jw_cstr(w, sc.positive_domains[k]);
+        for (size_t k = 0; k < n_posd; k++)
+            jw_cstr(w, posd[k]);
         jw_arr_end(w);
     }
     bool scores = false;
@@ -1522,11 +1554,11 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     jw_kv_cstr(w, "encounter", elsewhere ? NULL : dc->encounter_id);
     /* disagreements are kept as warnings, never overridden either way */
     for (size_t k = 0; k < n_pos; k++)
-        if (!in_list(sc.positive_domains, sc.n_positive_domains, said_pos[k]))
+        if (!in_list(posd, n_posd, said_pos[k]))
             warn_add(&e, said_pos_at[k], NULL,
                      "sender says positive, dictionary says not positive");
     for (size_t k = 0; k < n_neg; k++)
-        if (in_list(sc.positive_domains, sc.n_positive_domains, said_neg[k]))
+        if (in_list(posd, n_posd, said_neg[k]))
             warn_add(&e, said_neg_at[k], NULL,
                      "sender says negative, dictionary says positive");
     jw_obj_end(&body);
@@ -1535,7 +1567,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
                            "event larger than the limit");
     rc = ev_write(dc, &e, "screening.completed", occurred, "screening",
                   body_json, where);
-    if (rc == HUB_OK && sc.n_positive_domains)
+    if (rc == HUB_OK && n_posd)
         rc = ev_write(dc, &e, "screening.positive", occurred, "screening",
                       body_json, where);
     return rc;
@@ -1587,9 +1619,69 @@ static int do_scale(struct doc *dc, const struct ccda_node *obs)
     return emit_screening(dc, inst, rs, n, obs, truncated);
 }
 
+/* The question of an assessment: the observation's code, or its LOINC
+ * translation when the code is in another system (the C-CDA Companion
+ * Guide codes its SDOH Social History Observation 160476009 "Social /
+ * personal history observable" with 8689-2 "History of Social function"
+ * as a translation), as the FHIR adapter picks an Observation.code's
+ * LOINC coding: the question is a LOINC code where there is one. */
+static struct slice assessment_question(const struct ccda_node *obs)
+{
+    const struct ccda_node *c = ccda_child(obs, "code");
+    if (c && !ccda_attr_eq(c, "codeSystem", OID_LOINC)) {
+        CCDA_FOREACH(t, c, "translation")
+            if (ccda_attr_eq(t, "codeSystem", OID_LOINC) &&
+                ccda_token(ccda_attr(t, "code")).len)
+                return ccda_token(ccda_attr(t, "code"));
+    }
+    return ccda_token(ccda_code_of(obs));
+}
+
+/*
+ * A Social History Observation (4.38) that asserts an SDOH finding: its
+ * value an ICD-10-CM Z code of zcodes.json or a SNOMED CT finding of
+ * snomed-domains.json (problem_domain: the value or a translation), its
+ * code no question, instrument, sum or derived item of the dictionary
+ * (160476009 / 8689-2). The C-CDA Companion Guide's SDOH Social History
+ * Observation is C-CDA's form of the SDOHCC Observation Assessment (C-CDA
+ * on FHIR maps 4.38 to an Observation, its value to valueCodeableConcept),
+ * which the FHIR adapter makes an asserted item of a screening in the
+ * finding's domain: the same statement gives the same screening here
+ * (F143). Remembered as a loose item with no instrument. A negated one
+ * (negationInd: the finding is not there), one in another mood, or one
+ * whose value names no domain gives nothing.
+ */
+static void note_assessment(struct doc *dc, const struct ccda_node *obs)
+{
+    struct slice q = assessment_question(obs), code =
+        ccda_token(ccda_code_of(obs));
+    const char *dom = NULL;
+    const struct ccda_node *finding = NULL;
+
+    if (q.len == 0 || dc->n_loose >= MAX_LOOSE || negated(obs) ||
+        !ccda_has_template(obs, T_SOCIAL_OBS))
+        return;
+    for (size_t k = 0; k < 2; k++) {
+        struct slice c = k ? code : q;
+        if (dict_instrument_find(dc->d, c) ||
+            dict_item_find(dc->d, NULL, c) || dict_sum_find(dc->d, NULL, c) ||
+            dict_derived_find(dc->d, NULL, c))
+            return;
+    }
+    CCDA_FOREACH(v, obs, "value")
+        if (dom == NULL)
+            dom = problem_domain(dc, v, &finding);
+    if (dom == NULL)
+        return;
+    if (dc->loose == NULL)
+        dc->loose = arena_alloc(dc->a, MAX_LOOSE * sizeof(*dc->loose));
+    dc->loose[dc->n_loose++] = (struct loose){ obs, NULL, dom, finding };
+}
+
 /* A loose observation whose code is a screening item: remember it, with
  * the instrument whose answer list knows its answer (71802-3 is in AHC and
- * in PRAPARE, with different answers), else the first that has the item. */
+ * in PRAPARE, with different answers), else the first that has the item.
+ * Any other is read as an assessment (note_assessment). */
 static void note_loose(struct doc *dc, const struct ccda_node *obs)
 {
     struct slice q = slice_from_cstr(ccda_code_of(obs));
@@ -1613,11 +1705,33 @@ static void note_loose(struct doc *dc, const struct ccda_node *obs)
     }
     if (inst == NULL)
         inst = first;
-    if (inst == NULL)
+    if (inst == NULL) {
+        note_assessment(dc, obs);
         return;
+    }
     if (dc->loose == NULL)
         dc->loose = arena_alloc(dc->a, MAX_LOOSE * sizeof(*dc->loose));
-    dc->loose[dc->n_loose++] = (struct loose){ obs, inst };
+    dc->loose[dc->n_loose++] = (struct loose){ obs, inst, NULL, NULL };
+}
+
+/* An assessment as an item: its question (assessment_question), its
+ * answer the value's code as sent (else the coding of a translation that
+ * named the domain: a value of nullFlavor OTH), its domain the finding's,
+ * asserted unless the domain names a status (dict.h), as the FHIR adapter
+ * writes an SDOHCC Observation Assessment. */
+static void read_assessment(struct doc *dc, const struct loose *l,
+                            struct resp *r)
+{
+    read_response(l->obs, r);
+    r->r.question = assessment_question(l->obs);
+    if (r->r.n_answers == 0 && l->finding) {
+        r->ans[r->r.n_answers++] = ccda_token(ccda_attr(l->finding, "code"));
+        r->r.declined = false;
+    }
+    const struct dict_domain *dm =
+        dict_domain_find(dc->d, slice_from_cstr(l->domain));
+    r->assessed = l->domain;
+    r->asserted = dm != NULL && !dm->status;
 }
 
 static int flush_loose(struct doc *dc)
@@ -1635,7 +1749,10 @@ static int flush_loose(struct doc *dc)
         for (size_t j = i; j < dc->n_loose; j++) {
             if (done[j] || dc->loose[j].inst != dc->loose[i].inst)
                 continue;
-            read_response(dc->loose[j].obs, &rs[n++]);
+            if (dc->loose[j].domain)
+                read_assessment(dc, &dc->loose[j], &rs[n++]);
+            else
+                read_response(dc->loose[j].obs, &rs[n++]);
             done[j] = true;
         }
         int rc = emit_screening(dc, dc->loose[i].inst, rs, n, NULL, false);

@@ -54,7 +54,16 @@
  *     warning; loose Social History Observations whose
  *     code is a screening item of the dictionary -> one screening event per
  *     instrument: screening.completed, and screening.positive with the same
- *     body when a domain is positive. The sender's own verdict (interpretationCode
+ *     body when a domain is positive. A Social History Observation (4.38,
+ *     event mood, not negated) whose code is none of the dictionary's
+ *     (160476009 / 8689-2) and whose value (or a translation) is an
+ *     ICD-10-CM Z code of zcodes.json or a SNOMED CT finding of
+ *     snomed-domains.json is an assessment, as FHIR's SDOHCC Observation
+ *     Assessment (F143): an item whose question is the code (its LOINC
+ *     translation first), answer the value's code, domain the finding's,
+ *     "asserted" and positive (a status domain's: carried, not scored);
+ *     a document's assessments make one screening with no instrument. One
+ *     whose value names no domain, or a negated one, gives nothing. The sender's own verdict (interpretationCode
  *     POS/NEG, a derived item such as 88124-3) is kept as
  *     sender_positive_domains, and a disagreement becomes a warning.
  *     Its "performer" is the entry's own author (else performer): its id,

@@ -23,9 +23,13 @@
  *        POS/NEG that disagrees becomes a warning on the event, never an
  *        override. An SDOHCC Observation Assessment (SDOH category, a code
  *        that is no dictionary question, valueBoolean or a SNOMED CT
- *        finding as value) is the sender's assertion of that finding: its
- *        item is "asserted", positive as asserted, in the category's domain
- *        (not in a status domain; schemas/dict/README.md). For an
+ *        finding or SDOH Z code as value) is the sender's assertion of
+ *        that finding: its item is "asserted", positive as asserted, in the
+ *        category's domain (not in a status domain; schemas/dict/README.md);
+ *        with no SDOH category, a social-history Observation takes the
+ *        domain of its code's finding, else of its value's Z code or
+ *        finding (C-CDA on FHIR's form of C-CDA's SDOH Social History
+ *        Observation, which the C-CDA adapter reads the same way: F143). For an
  *        effectivePeriod, occurred_at is its end (else issued, else its
  *        start) and the body keeps the period. "language" is the language
  *        it was taken in, from SHIN-NY's observation-language extension

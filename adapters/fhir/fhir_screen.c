@@ -448,23 +448,47 @@ static int obs_components(struct fx *x, const cJSON *o, struct scr *s,
 #define SNOMED "http://snomed.info/sct"
 #define OBS_CATEGORY "http://terminology.hl7.org/CodeSystem/observation-category"
 
-/* The domain of an Observation's code when it is a SNOMED CT finding of
- * snomed-domains.json (422650009 Social isolation -> social-connection),
- * else NULL. */
+#define ICD10CM "http://hl7.org/fhir/sid/icd-10-cm"
+
+/* The domain coding `k` names: a SNOMED CT finding of snomed-domains.json
+ * or, when `zcodes`, an ICD-10-CM code of zcodes.json; else NULL. */
+static const char *coding_domain(struct fx *x, const cJSON *k, bool zcodes)
+{
+    const cJSON *sys = fx_get(k, "system"), *code = fx_get(k, "code");
+    if (!cJSON_IsString(sys) || !cJSON_IsString(code))
+        return NULL;
+    struct slice c = slice_from_cstr(code->valuestring);
+    if (dict_is_snomed(slice_from_cstr(sys->valuestring)))
+        return dict_snomed_domain(x->d, c);
+    if (zcodes && strcmp(sys->valuestring, ICD10CM) == 0)
+        return dict_icd10_domain(x->d, c);
+    return NULL;
+}
+
+/* The domain of an Observation's finding: its code when that is a SNOMED
+ * CT finding of snomed-domains.json (422650009 Social isolation ->
+ * social-connection), else its valueCodeableConcept's Z code or SNOMED CT
+ * finding, as a C-CDA problem's value is read: C-CDA on FHIR maps the
+ * Companion Guide's SDOH Social History Observation (code 160476009 /
+ * 8689-2, the finding its value) so, and the C-CDA adapter reads that
+ * observation as this assessment (F143); NULL else. */
 static const char *finding_domain(struct fx *x, const cJSON *o)
 {
     const cJSON *cc = fx_get(fx_get(o, "code"), "coding");
     for (const cJSON *k = cJSON_IsArray(cc) ? cc->child : NULL; k;
          k = k->next) {
-        const cJSON *sys = fx_get(k, "system"), *code = fx_get(k, "code");
-        if (!cJSON_IsString(sys) || !cJSON_IsString(code) ||
-            !dict_is_snomed(slice_from_cstr(sys->valuestring)))
-            continue;
-        const char *dom =
-            dict_snomed_domain(x->d, slice_from_cstr(code->valuestring));
+        const char *dom = coding_domain(x, k, false);
         if (dom)
             return dom;
     }
+    cc = fx_get(fx_get(o, "valueCodeableConcept"), "coding");
+    for (int zcodes = 1; zcodes >= 0; zcodes--)
+        for (const cJSON *k = cJSON_IsArray(cc) ? cc->child : NULL; k;
+             k = k->next) {
+            const char *dom = coding_domain(x, k, zcodes);
+            if (dom)
+                return dom;
+        }
     return NULL;
 }
 
@@ -475,10 +499,11 @@ static const char *finding_domain(struct fx *x, const cJSON *o)
  * The SDOHCC IG makes it the assessor's statement of that finding, not an
  * answer to score, so its value says whether the finding holds: valueBoolean
  * true 1, false 0; a valueCodeableConcept that is a SNOMED CT finding
- * (value[x] < 441742003 |Evaluation finding| in the IG's mappings) asserts
- * it, 1. -1 for anything else: not an assessment, no value, a
- * dataAbsentReason, or a status domain (dict.h), where a finding names a
- * status rather than a need.
+ * (value[x] < 441742003 |Evaluation finding| in the IG's mappings), or an
+ * ICD-10-CM Z code of zcodes.json (a C-CDA Social History Observation
+ * may send one: F143), asserts it, 1. -1 for anything else: not an
+ * assessment, no value, a dataAbsentReason, or a status domain (dict.h),
+ * where a finding names a status rather than a need.
  */
 static int assessment(struct fx *x, const cJSON *o, const char *q,
                       const char *dom)
@@ -499,6 +524,10 @@ static int assessment(struct fx *x, const cJSON *o, const char *q,
         const cJSON *sys = fx_get(k, "system"), *code = fx_get(k, "code");
         if (cJSON_IsString(sys) && cJSON_IsString(code) &&
             strcmp(sys->valuestring, SNOMED) == 0 && code->valuestring[0])
+            return 1;
+        if (cJSON_IsString(sys) && cJSON_IsString(code) &&
+            strcmp(sys->valuestring, ICD10CM) == 0 &&
+            dict_icd10_domain(x->d, slice_from_cstr(code->valuestring)))
             return 1;
     }
     return -1;
@@ -1150,8 +1179,9 @@ static bool has_sdohcc_code(const cJSON *v, const char *code)
  * social care program), although US Core makes its category "sdoh": it
  * says whether the person is enrolled in a program, not what a screening
  * found, and would be counted as one (finding F67). A social-history
- * Observation whose code is a SNOMED CT finding of snomed-domains.json is
- * an SDOHCC Observation Assessment even without an SDOH category. */
+ * Observation whose code is a SNOMED CT finding of snomed-domains.json, or
+ * whose value is one or a Z code of zcodes.json (finding_domain), is an
+ * SDOHCC Observation Assessment even without an SDOH category. */
 static bool obs_is_screening(struct fx *x, const cJSON *o)
 {
     struct fx_code c;

@@ -24,6 +24,7 @@
 #include "ccda/ccda_int.h"
 #include "common/dict.h"
 #include "dict_files.h"
+#include "fhir/fhir.h"
 #include "../lib/testfile.h"
 #include "../lib/testdict.h"
 
@@ -2226,6 +2227,316 @@ Test(ccda_entries, a_snomed_only_problem_takes_its_domain_from_the_finding,
     r = run_str(doc);
     cr_assert_eq(r.rc, HUB_OK);
     cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
+}
+
+/* ---- F143: an SDOH finding sent as a Social History Observation ------- */
+
+/* The C-CDA Companion Guide's SDOH Social History Observation (4.38,
+ * 160476009 with 8689-2 as a translation, its value a SNOMED CT finding),
+ * in a Social History section; `attrs` go on the observation. */
+#define SH_TEMPLATE "<templateId root=\"2.16.840.1.113883.10.20.22.4.38\"/>"
+#define SH_CODE                                                              \
+    "<code code=\"160476009\" codeSystem=\"2.16.840.1.113883.6.96\">"        \
+    "<translation code=\"8689-2\" codeSystem=\"2.16.840.1.113883.6.1\"/>"    \
+    "</code>"
+#define SOCIAL_OBS_DOC(attrs, tmpl, code, value)                             \
+    HEAD BODY_OPEN                                                           \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"                 \
+    "<code code=\"29762-2\" codeSystem=\"2.16.840.1.113883.6.1\"/>"          \
+    "<entry><observation classCode=\"OBS\" " attrs ">" tmpl                  \
+    "<id root=\"1.2.8\" extension=\"SH1\"/>" code                            \
+    "<statusCode code=\"completed\"/><effectiveTime value=\"20210412\"/>"    \
+    value "</observation></entry>" BODY_CLOSE
+#define SNOMED_VALUE(c)                                                      \
+    "<value xsi:type=\"CD\" code=\"" c "\" "                                 \
+    "codeSystem=\"2.16.840.1.113883.6.96\"/>"
+
+/* The one item of a screening event, and the event's domains. */
+static cJSON *only_item(cJSON *ev)
+{
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *items = cJSON_GetObjectItem(sc, "items");
+    cr_assert_eq(cJSON_GetArraySize(items), 1);
+    return cJSON_GetArrayItem(items, 0);
+}
+
+static const char *str_of(cJSON *o, const char *key)
+{
+    return cJSON_GetStringValue(cJSON_GetObjectItem(o, key));
+}
+
+static void expect_one_domain(cJSON *sc, const char *key, const char *dom)
+{
+    cJSON *l = cJSON_GetObjectItem(sc, key);
+    if (dom == NULL) {
+        cr_expect_null(l, "%s", key);
+        return;
+    }
+    cr_assert_eq(cJSON_GetArraySize(l), 1, "%s", key);
+    cr_expect_str_eq(cJSON_GetArrayItem(l, 0)->valuestring, dom, "%s", key);
+}
+
+Test(ccda_screening, a_social_history_observation_of_an_sdoh_finding_is_an_asserted_item,
+     .init = setup, .fini = teardown)
+{
+    static const struct {
+        const char *value, *answer, *domain;
+    } cases[] = {
+        { SNOMED_VALUE("733423003"), "733423003", "food-insecurity" },
+        { SNOMED_VALUE("160695008"), "160695008",
+          "transportation-insecurity" },
+        /* an ICD-10-CM Z code, alone or as the finding's translation */
+        { "<value xsi:type=\"CD\" code=\"Z59.4\" "
+          "codeSystem=\"2.16.840.1.113883.6.90\"/>", "Z59.4",
+          "food-insecurity" },
+        { "<value xsi:type=\"CD\" code=\"706875005\" "
+          "codeSystem=\"2.16.840.1.113883.6.96\"><translation code=\"Z59.4\" "
+          "codeSystem=\"2.16.840.1.113883.6.90\"/></value>", "706875005",
+          "food-insecurity" },
+        /* nullFlavor OTH, the finding in a translation: that is the answer */
+        { "<value xsi:type=\"CD\" nullFlavor=\"OTH\"><translation "
+          "code=\"32911000\" codeSystem=\"2.16.840.1.113883.6.96\"/></value>",
+          "32911000", "homelessness" },
+    };
+    char doc[4096];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(doc, sizeof(doc), "%s",
+                 SOCIAL_OBS_DOC("moodCode=\"EVN\"", SH_TEMPLATE, SH_CODE,
+                                "VALUE"));
+        char *at = strstr(doc, "VALUE");
+        char tail[2048];
+        snprintf(tail, sizeof(tail), "%s", at + 5);
+        snprintf(at, sizeof(doc) - (size_t)(at - doc), "%s%s",
+                 cases[i].value, tail);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 2);
+        cr_expect_str_eq(r.out.ev[0].type, "screening.completed");
+        cr_expect_str_eq(r.out.ev[1].type, "screening.positive");
+        cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+        cr_expect_null(cJSON_GetObjectItem(sc, "instrument"));
+        cJSON *it = only_item(ev);
+        cr_expect_str_eq(str_of(it, "question"), "8689-2", "%zu", i);
+        cr_expect_str_eq(str_of(it, "answer"), cases[i].answer, "%zu", i);
+        cr_expect_str_eq(str_of(it, "domain"), cases[i].domain, "%zu", i);
+        cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(it, "positive")));
+        cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(it, "asserted")));
+        cr_expect_null(cJSON_GetObjectItem(it, "declined"));
+        expect_one_domain(sc, "domains", cases[i].domain);
+        expect_one_domain(sc, "positive_domains", cases[i].domain);
+        cr_expect_str_eq(str_of(ev, "occurred_at"), "2021-04-12");
+        cr_expect_null(cJSON_GetObjectItem(ev, "warnings"), "%zu", i);
+        cJSON_Delete(ev);
+    }
+
+    /* a code in LOINC alone is the question as sent */
+    arena_reset(&A);
+    struct run r = run_str(SOCIAL_OBS_DOC(
+        "moodCode=\"EVN\"", SH_TEMPLATE,
+        "<code code=\"8689-2\" codeSystem=\"2.16.840.1.113883.6.1\"/>",
+        SNOMED_VALUE("422650009")));
+    cJSON *ev = first_event(&r, 2);
+    cr_expect_str_eq(str_of(only_item(ev), "question"), "8689-2");
+    cr_expect_str_eq(str_of(only_item(ev), "domain"), "social-connection");
+    cJSON_Delete(ev);
+
+    /* a finding of a status domain is carried, not asserted nor scored
+     * (an SDOHCC Observation Assessment of 73438004 is the same) */
+    arena_reset(&A);
+    r = run_str(SOCIAL_OBS_DOC("moodCode=\"EVN\"", SH_TEMPLATE, SH_CODE,
+                               SNOMED_VALUE("73438004")));
+    ev = first_event(&r, 1);
+    cr_expect_str_eq(r.out.ev[0].type, "screening.completed");
+    cJSON *it = only_item(ev);
+    cr_expect_str_eq(str_of(it, "domain"), "employment-status");
+    cr_expect_null(cJSON_GetObjectItem(it, "positive"));
+    cr_expect_null(cJSON_GetObjectItem(it, "asserted"));
+    expect_one_domain(cJSON_GetObjectItem(ev, "screening"), "domains",
+                      "employment-status");
+    expect_one_domain(cJSON_GetObjectItem(ev, "screening"),
+                      "positive_domains", NULL);
+    cJSON_Delete(ev);
+
+    /* two findings of one document: one screening, both items */
+    arena_reset(&A);
+    char two[8192];
+    snprintf(two, sizeof(two), "%s",
+             SOCIAL_OBS_DOC("moodCode=\"EVN\"", SH_TEMPLATE, SH_CODE,
+                            SNOMED_VALUE("733423003") "</observation></entry>"
+                            "<entry><observation classCode=\"OBS\" "
+                            "moodCode=\"EVN\">" SH_TEMPLATE SH_CODE
+                            SNOMED_VALUE("32911000")));
+    r = run_str(two);
+    ev = first_event(&r, 2);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(sc, "items")), 2);
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(sc,
+                                                        "positive_domains")),
+                 2);
+    cJSON_Delete(ev);
+}
+
+Test(ccda_screening, a_social_history_observation_that_asserts_no_sdoh_finding_gives_nothing,
+     .init = setup, .fini = teardown)
+{
+    static const char *const docs[] = {
+        /* negated: the finding is not there */
+        SOCIAL_OBS_DOC("moodCode=\"EVN\" negationInd=\"true\"", SH_TEMPLATE,
+                       SH_CODE, SNOMED_VALUE("733423003")),
+        /* a finding no table names (F143's document: 706875005) */
+        SOCIAL_OBS_DOC("moodCode=\"EVN\"", SH_TEMPLATE, SH_CODE,
+                       SNOMED_VALUE("706875005")),
+        /* a Z code outside the SDOH ones */
+        SOCIAL_OBS_DOC("moodCode=\"EVN\"", SH_TEMPLATE, SH_CODE,
+                       "<value xsi:type=\"CD\" code=\"Z00.00\" "
+                       "codeSystem=\"2.16.840.1.113883.6.90\"/>"),
+        /* another mood: not an observation of what is */
+        SOCIAL_OBS_DOC("moodCode=\"INT\"", SH_TEMPLATE, SH_CODE,
+                       SNOMED_VALUE("733423003")),
+        /* not a Social History Observation (no 4.38), nor smoking status */
+        SOCIAL_OBS_DOC("moodCode=\"EVN\"", "", SH_CODE,
+                       SNOMED_VALUE("733423003")),
+        SOCIAL_OBS_DOC("moodCode=\"EVN\"",
+                       "<templateId root=\"2.16.840.1.113883.10.20.22.4.78\"/>",
+                       "<code code=\"72166-2\" "
+                       "codeSystem=\"2.16.840.1.113883.6.1\"/>",
+                       SNOMED_VALUE("449868002")),
+        /* social history of no domain: alcohol intake, a number */
+        SOCIAL_OBS_DOC("moodCode=\"EVN\"", SH_TEMPLATE,
+                       "<code code=\"160573003\" "
+                       "codeSystem=\"2.16.840.1.113883.6.96\"/>",
+                       "<value xsi:type=\"PQ\" value=\"12\"/>"),
+        /* a finding as text, no code */
+        SOCIAL_OBS_DOC("moodCode=\"EVN\"", SH_TEMPLATE, SH_CODE,
+                       "<value xsi:type=\"ST\">food insecurity</value>"),
+    };
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        arena_reset(&A);
+        struct run r = run_str(docs[i]);
+        cr_assert_eq(r.rc, HUB_OK, "%zu", i);
+        cr_expect_eq(r.out.n, 0, "%zu: %zu events", i, r.out.n);
+    }
+}
+
+/* A question of the dictionary in a 4.38 is still an answer the hub
+ * scores, not an assertion */
+Test(ccda_screening, a_social_history_observation_of_a_dictionary_question_is_scored,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(SOCIAL_OBS_DOC(
+        "moodCode=\"EVN\"", SH_TEMPLATE,
+        "<code code=\"88122-7\" codeSystem=\"2.16.840.1.113883.6.1\"/>",
+        "<value xsi:type=\"CD\" code=\"LA28397-0\" "
+        "codeSystem=\"2.16.840.1.113883.6.1\"/>"));
+    cJSON *ev = first_event(&r, 2);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cr_expect_not_null(str_of(sc, "instrument"));
+    cJSON *items = cJSON_GetObjectItem(sc, "items");
+    cJSON *it = cJSON_GetArrayItem(items, 0);
+    cr_expect_str_eq(str_of(it, "question"), "88122-7");
+    cr_expect_str_eq(str_of(it, "answer"), "LA28397-0");
+    cr_expect_str_eq(str_of(it, "domain"), "food-insecurity");
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(it, "positive")));
+    cr_expect_null(cJSON_GetObjectItem(it, "asserted"));
+    cJSON_Delete(ev);
+}
+
+/* The same statement through both adapters (DESIGN.md 4: one dictionary):
+ * C-CDA's Social History Observation, and FHIR's Observation as C-CDA on
+ * FHIR maps it (code 8689-2 and 160476009, the finding its
+ * valueCodeableConcept; with no SDOH category, and with one) and as the
+ * SDOHCC IG writes an
+ * Observation Assessment (the finding its code, valueBoolean true). The
+ * topics, the item's domain, positive and asserted, and the screening's
+ * domains and positive domains agree; the mapped form also has the same
+ * question and answer. */
+static cJSON *fhir_screening(const char *json, size_t *n_events,
+                             const char **types)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    memset(&out, 0, sizeof(out));
+    int rc = fhir_to_events(&A, D, json, strlen(json), &out, &res, &err);
+    cr_assert_eq(rc, HUB_OK, "fhir rc %d: %s at %s", rc,
+                 err.what ? err.what : "", err.field);
+    cr_assert(out.n >= 1);
+    *n_events = out.n;
+    for (size_t i = 0; i < out.n && i < 2; i++)
+        types[i] = out.ev[i].type;
+    cJSON *ev = cJSON_ParseWithLength(out.ev[0].json.p, out.ev[0].json.len);
+    cr_assert(ev);
+    return ev;
+}
+
+#define FHIR_ASSESSMENT(code, value)                                          \
+    "{\"resourceType\":\"Observation\",\"id\":\"a1\",\"status\":\"final\","  \
+    "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/"   \
+    "CodeSystem/observation-category\",\"code\":\"social-history\"}]},"      \
+    "{\"coding\":[{\"system\":\"http://hl7.org/fhir/us/sdoh-clinicalcare/"   \
+    "CodeSystem/SDOHCC-CodeSystemTemporaryCodes\",\"code\":\""               \
+    "food-insecurity\"}]}],\"code\":{\"coding\":[" code "]},"                \
+    "\"subject\":{\"reference\":\"Patient/p1\"},"                            \
+    "\"effectiveDateTime\":\"2021-04-12\"," value "}"
+
+Test(ccda_screening, an_sdoh_assessment_gives_the_same_screening_in_fhir_and_ccda,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(SOCIAL_OBS_DOC("moodCode=\"EVN\"", SH_TEMPLATE,
+                                          SH_CODE,
+                                          SNOMED_VALUE("733423003")));
+    cJSON *cev = first_event(&r, 2);
+    cJSON *csc = cJSON_GetObjectItem(cev, "screening");
+    cJSON *cit = only_item(cev);
+    static const char *const fhir[] = {
+        /* as C-CDA on FHIR maps it, with no SDOH category */
+        "{\"resourceType\":\"Observation\",\"id\":\"a1\",\"status\":"
+        "\"final\",\"category\":[{\"coding\":[{\"system\":\"http://"
+        "terminology.hl7.org/CodeSystem/observation-category\",\"code\":"
+        "\"social-history\"}]}],\"code\":{\"coding\":[{\"system\":"
+        "\"http://snomed.info/sct\",\"code\":\"160476009\"},{\"system\":"
+        "\"http://loinc.org\",\"code\":\"8689-2\"}]},\"subject\":"
+        "{\"reference\":\"Patient/p1\"},\"effectiveDateTime\":"
+        "\"2021-04-12\",\"valueCodeableConcept\":{\"coding\":[{"
+        "\"system\":\"http://snomed.info/sct\",\"code\":\"733423003\"}]}}",
+        FHIR_ASSESSMENT("{\"system\":\"http://snomed.info/sct\","
+                        "\"code\":\"160476009\"},{\"system\":"
+                        "\"http://loinc.org\",\"code\":\"8689-2\"}",
+                        "\"valueCodeableConcept\":{\"coding\":[{\"system\":"
+                        "\"http://snomed.info/sct\",\"code\":\"733423003\"}]}"),
+        FHIR_ASSESSMENT("{\"system\":\"http://snomed.info/sct\","
+                        "\"code\":\"733423003\"}",
+                        "\"valueBoolean\":true"),
+    };
+    for (size_t k = 0; k < sizeof(fhir) / sizeof(fhir[0]); k++) {
+        size_t n;
+        const char *types[2] = { NULL, NULL };
+        cJSON *fev = fhir_screening(fhir[k], &n, types);
+        cr_expect_eq(n, r.out.n, "%zu", k);
+        for (size_t i = 0; i < n && i < 2; i++)
+            cr_expect_str_eq(types[i], r.out.ev[i].type, "%zu", k);
+        cJSON *fsc = cJSON_GetObjectItem(fev, "screening");
+        cJSON *fit = only_item(fev);
+        cr_expect_str_eq(str_of(fit, "domain"), str_of(cit, "domain"));
+        static const char *const flags[] = { "positive", "asserted" };
+        for (size_t i = 0; i < 2; i++)
+            cr_expect(cJSON_Compare(cJSON_GetObjectItem(fit, flags[i]),
+                                    cJSON_GetObjectItem(cit, flags[i]), 1),
+                      "%zu: %s", k, flags[i]);
+        static const char *const lists[] = { "domains", "positive_domains" };
+        for (size_t i = 0; i < 2; i++)
+            cr_expect(cJSON_Compare(cJSON_GetObjectItem(fsc, lists[i]),
+                                    cJSON_GetObjectItem(csc, lists[i]), 1),
+                      "%zu: %s", k, lists[i]);
+        if (k < 2) {
+            cr_expect_str_eq(str_of(fit, "question"), str_of(cit, "question"));
+            cr_expect_str_eq(str_of(fit, "answer"), str_of(cit, "answer"));
+        }
+        cr_expect_str_eq(str_of(fev, "occurred_at"),
+                         str_of(cev, "occurred_at"));
+        cJSON_Delete(fev);
+    }
+    cJSON_Delete(cev);
 }
 
 /* ---- round 22: the ONC DS4P sample and its goals ---------------------- */

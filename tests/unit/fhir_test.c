@@ -3109,6 +3109,62 @@ Test(fhir, a_social_history_assessment_of_a_known_finding_is_a_screening)
     cr_assert_str_eq(err.field, "Observation");
 }
 
+/* F143: C-CDA on FHIR maps the Companion Guide's SDOH Social History
+ * Observation (code 160476009 / 8689-2, the finding as its value) to a
+ * social-history Observation whose valueCodeableConcept is the finding,
+ * with no SDOH category: an assessment in the finding's domain, as the
+ * C-CDA adapter reads the same statement; an SDOH Z code as the value too.
+ * A value no table names is still refused. */
+#define SH_VALUE(coding)                                                     \
+    "{\"resourceType\":\"Observation\",\"id\":\"sh1\",\"status\":\"final\"," \
+    "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/"  \
+    "CodeSystem/observation-category\",\"code\":\"social-history\"}]}],"     \
+    "\"code\":{\"coding\":[{\"system\":\"http://snomed.info/sct\",\"code\":" \
+    "\"160476009\"},{\"system\":\"http://loinc.org\",\"code\":\"8689-2\"}]}," \
+    "\"subject\":{\"reference\":\"Patient/p1\"},"                            \
+    "\"effectiveDateTime\":\"2021-04-12\","                                  \
+    "\"valueCodeableConcept\":{\"coding\":[" coding "]}}"
+
+Test(fhir, a_social_history_observation_whose_value_is_a_finding_is_an_assessment)
+{
+    static const struct {
+        const char *json, *answer, *domain;
+    } c[] = {
+        { SH_VALUE("{\"system\":\"http://snomed.info/sct\","
+                   "\"code\":\"733423003\"}"), "733423003", "food-insecurity" },
+        { SH_VALUE("{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\","
+                   "\"code\":\"Z59.4\"}"), "Z59.4", "food-insecurity" },
+        /* a finding no table names, the Z code its translation */
+        { SH_VALUE("{\"system\":\"http://snomed.info/sct\","
+                   "\"code\":\"706875005\"},{\"system\":"
+                   "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"Z59.4\"}"),
+          "706875005", "food-insecurity" },
+    };
+    struct canon_list out;
+    struct hub_err err;
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        cr_assert_eq(run(c[i].json, &out, NULL, &err), HUB_OK, "%zu: %s at %s",
+                     i, err.what ? err.what : "", err.field);
+        cr_assert_eq(out.n, 2, "%zu", i);
+        cr_expect_str_eq(out.ev[1].type, "screening.positive");
+        cr_expect_str_eq(field_of(&out, 0, "screening.items.0.question"),
+                         "8689-2");
+        cr_expect_str_eq(field_of(&out, 0, "screening.items.0.answer"),
+                         c[i].answer, "%zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "screening.items.0.domain"),
+                         c[i].domain, "%zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "screening.items.0.asserted"),
+                         "true");
+        cr_expect_str_eq(field_of(&out, 0, "screening.items.0.positive"),
+                         "true");
+    }
+    /* a value no table names: no screening, as before */
+    cr_assert_eq(run(SH_VALUE("{\"system\":\"http://snomed.info/sct\","
+                              "\"code\":\"706875005\"}"), &out, NULL, &err),
+                 HUB_EUNSUPPORTED);
+    cr_assert_str_eq(err.field, "Observation");
+}
+
 /* An Identifier that was out of effect when the body was made
  * (Bundle.timestamp, else meta.lastUpdated: 2026-01-15 here): use "old",
  * or a period that ended before that day or starts after it. It is kept,
