@@ -629,6 +629,52 @@ Test(csv_export, blank_lines_above_the_header_are_skipped)
     cr_assert_eq(s.rep.rows_used, 1);
 }
 
+/* Excel's `sep=X` first line (written by tools that export for Excel, and
+ * by hand, so that Excel splits the file whatever the locale) names the
+ * delimiter and is no header: the file was refused, its `sep=` line taken
+ * as the header and every column "missing" (F146). It is skipped as a
+ * blank line above the header is (the header keeps row 2); `sep=;` makes
+ * a ';' file whatever its header counts, and a `sep=` that is a data
+ * value further down is a value. */
+Test(csv_export, excel_sep_line_names_the_delimiter_and_is_skipped)
+{
+    struct csvrun r = RUN("screenings",
+        "sep=,\r\n"
+        "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
+        "S1,P1,96777-8,2026-01-02,71802-3,LA31994-9\r\n"
+        "S1,P1,96777-8,2026-01-02,88122-7\r\n");
+    cr_assert_eq(r.rc, HUB_OK, "%s: %s", r.err.field,
+                 r.err.what ? r.err.what : "");
+    cr_assert_eq(r.rep.rows, 2);
+    cr_assert_eq(r.rep.rows_used, 1);
+    cr_assert_eq(r.rep.rows_blank, 0);
+    const struct csv_finding *f = finding(&r.rep, 4, "fewer columns");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 6);
+    HAS(ev(&r, 0), "\"message_id\":\"t.csv#3\"");
+
+    /* with a byte order mark, ';' (the header alone would say ','),
+     * upper case, a CR line end */
+    struct csvrun s = RUN("referral-status",
+        "\xef\xbb\xbfSEP=;\r"
+        "referral_id;status;updated_at;patient_id;status_reason\r"
+        "R-1;accepted;2026-03-03T09:00:00Z;C-1;called, then, texted\r");
+    cr_assert_eq(s.rc, HUB_OK, "%s: %s", s.err.field,
+                 s.err.what ? s.err.what : "");
+    cr_assert_eq(s.rep.rows_used, 1);
+    cr_assert_not_null(finding(&s.rep, 0, "semicolons"));
+    HAS(ev(&s, 0), "\"status_reason\":\"called, then, texted\"");
+
+    /* not the first line: a row like any other (here, one too short) */
+    struct csvrun t = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,question\r\n"
+        "sep=,\r\n"
+        "S1,P1,96777-8,2026-01-02,71802-3\r\n");
+    cr_assert_eq(t.rc, HUB_OK);
+    cr_assert_eq(t.rep.rows_rejected, 1);
+    cr_assert_not_null(finding(&t.rep, 2, "fewer columns"));
+}
+
 /* A no-break space (U+00A0, pasted from a web page or Word) at either end
  * of a value or a header name is trimmed like a space: "LA31994-9\u00a0"
  * is the answer code, in a UTF-8 file or a Windows-1252 one (0xA0). */
