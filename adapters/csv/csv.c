@@ -135,6 +135,10 @@ static bool screening_row_ok(struct csv_ctx *c, struct csv_table *t, size_t ri,
     if (v[S_SEX].len && csv_sex_code(v[S_SEX]) == NULL)
         csv_row_warn(c, t, ri, S_SEX, "sex is not male, female, other or "
                                       "unknown; left out");
+    if (csv_id_rounded(v[S_PHONE])) {
+        csv_row_warn(c, t, ri, S_PHONE, CSV_PHONE_ROUNDED);
+        v[S_PHONE] = SLICE_NULL;
+    }
     return ok;
 }
 

@@ -209,6 +209,10 @@ static inline bool csv_id_rounded(struct slice s)
 }
 #define CSV_ID_ROUNDED "id is in scientific notation: a spreadsheet " \
                        "rounded it and its digits are lost"
+/* A phone number so rounded (5.55556E+09) is no number to call: left out
+ * of the patient, with this warning on its row (the row is used). */
+#define CSV_PHONE_ROUNDED "phone is in scientific notation: a spreadsheet " \
+                          "rounded it and its digits are lost; left out"
 
 /* A decimal number as JSON writes it: -?digits(.digits)? */
 bool csv_is_number(struct slice s);
