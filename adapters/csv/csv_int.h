@@ -103,6 +103,7 @@ struct csv_table {
     int8_t serial_1900;     /* its Excel serials: 0 not looked at yet, 1
                                the 1900 system for sure, -1 ambiguous */
     bool text_answer_warned; /* an answer given as its text was reported */
+    bool flag_warned;       /* a sender's flag not read was reported */
 };
 
 /*

@@ -733,6 +733,38 @@ Test(csv_export, answers_as_text_and_flags_in_any_case_are_read)
     cr_assert_not_null(finding(&r.rep, 6, "sender flags no need"));
 }
 
+/* A sender's flag the hub does not read (1/0 from a database export,
+ * Spanish Si, "unknown", a dash) was dropped without a word: the sender
+ * believed it compared (F148). It is still not read (what 1 meant is the
+ * sender's to say), with one warning a file at its first row; "NA" and
+ * "N/A" are none, as documented, and say nothing. */
+Test(csv_export, a_sender_flag_not_read_is_said_once_a_file)
+{
+    struct csvrun r = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,question,answer,"
+        "sender_positive\r\n"
+        "S1,P1,88121-9,2026-01-02,88122-7,LA28397-0,NA\r\n"
+        "S1,P1,88121-9,2026-01-02,88123-5,LA28398-8,1\r\n"
+        "S2,P2,88121-9,2026-01-02,88122-7,LA28397-0,Si\r\n"
+        "S2,P2,88121-9,2026-01-02,88123-5,LA28398-8,N/A\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 4);
+    cr_assert_eq(r.rep.warnings, 1);
+    const struct csv_finding *f = finding(&r.rep, 3, "flag is not");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->severity, CSV_SEV_WARNING);
+    cr_assert_str_eq(f->column, "sender_positive");
+    cr_assert_null(strstr(ev(&r, 0), "sender_positive"), "%s", ev(&r, 0));
+
+    struct csvrun n = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,question,answer,"
+        "sender_positive\r\n"
+        "S1,P1,88121-9,2026-01-02,88122-7,LA28398-8,na\r\n"
+        "S1,P1,88121-9,2026-01-02,88123-5,LA28398-8,NEG\r\n");
+    cr_assert_eq(n.rc, HUB_OK);
+    cr_assert_eq(n.rep.warnings, 0);
+}
+
 /* A referral's domain as exports write it ("Food-Insecurity", "FOOD
  * INSECURITY") is the Gravity code; a word that is none is refused. */
 Test(csv_export, referral_domains_in_any_case_are_read)
