@@ -572,6 +572,33 @@ Test(csv_export, excel_text_formulas_keep_leading_zeros)
 
 /* ---- what the sender is told ------------------------------------------- */
 
+/* A ZIP Excel read as a number lost its leading zero (07102 as 7102): it
+ * reached the event with no word, while SHIN-NY's PtInfo warns of the same
+ * (F150). A postal code of 3 or 4 digits now has a warning on its row and
+ * is kept as sent (padding would guess); 5 digits, ZIP+4, ="07102" and
+ * text (a Canadian code) say nothing. */
+Test(csv_export, a_zip_short_of_its_leading_zeros_is_warned_and_kept)
+{
+    struct csvrun r = RUN("screenings",
+        "screening_id,patient_id,postal_code,instrument,screened_at,"
+        "question,answer\r\n"
+        "S1,P1,7102,96777-8,2026-01-02,71802-3,LA31993-1\r\n"
+        "S2,P2,=\"07102\",96777-8,2026-01-02,71802-3,LA31993-1\r\n"
+        "S3,P3,12534-0001,96777-8,2026-01-02,71802-3,LA31993-1\r\n"
+        "S4,P4,K1A 0B1,96777-8,2026-01-02,71802-3,LA31993-1\r\n"
+        "S5,P5,501,96777-8,2026-01-02,71802-3,LA31993-1\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 5);
+    cr_assert_eq(r.rep.warnings, 2);
+    const struct csv_finding *f = finding(&r.rep, 2, "leading zeros");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->severity, CSV_SEV_WARNING);
+    cr_assert_str_eq(f->column, "postal_code");
+    cr_assert_not_null(finding(&r.rep, 6, "leading zeros"));
+    HAS(ev(&r, 0), "\"postal_code\":\"7102\"");
+    HAS(ev(&r, 1), "\"postal_code\":\"07102\"");
+}
+
 /* Findings stop at CSV_MAX_FINDINGS; the report still names every row that
  * was not used, as ranges per file. */
 Test(csv_export, the_report_names_every_rejected_row_past_the_findings_limit)
