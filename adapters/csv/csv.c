@@ -105,6 +105,21 @@ struct dt_seen {
     struct slice raw, iso;
 };
 
+/* A postal code of 3 or 4 digits is no US ZIP: a spreadsheet read 07102
+ * as the number 7102 (F150). Kept as sent (four digits are a postal code
+ * elsewhere; padding would guess), with a warning on its row. */
+#define CSV_ZIP_SHORT "postal code has 3 or 4 digits: a spreadsheet " \
+                      "dropped a ZIP's leading zeros? kept as sent " \
+                      "(write =\"07102\" to keep them)"
+
+static bool zip_lost_zeros(struct slice z)
+{
+    for (size_t i = 0; i < z.len; i++)
+        if (z.p[i] < '0' || z.p[i] > '9')
+            return false;
+    return true;
+}
+
 static bool screening_row_ok(struct csv_ctx *c, struct csv_table *t, size_t ri,
                              struct dt_seen *dt)
 {
@@ -135,6 +150,13 @@ static bool screening_row_ok(struct csv_ctx *c, struct csv_table *t, size_t ri,
     if (v[S_SEX].len && csv_sex_code(v[S_SEX]) == NULL)
         csv_row_warn(c, t, ri, S_SEX, "sex is not male, female, other or "
                                       "unknown; left out");
+    if ((v[S_POSTAL].len == 3 || v[S_POSTAL].len == 4) &&
+        zip_lost_zeros(v[S_POSTAL]))
+        csv_row_warn(c, t, ri, S_POSTAL, CSV_ZIP_SHORT);
+    if (csv_id_rounded(v[S_PHONE])) {
+        csv_row_warn(c, t, ri, S_PHONE, CSV_PHONE_ROUNDED);
+        v[S_PHONE] = SLICE_NULL;
+    }
     return ok;
 }
 

@@ -70,7 +70,10 @@ struct csv_row {
     size_t n;               /* fields stored in f (at most max_cols) */
     size_t ncols;           /* fields seen (may exceed max_cols) */
     const struct slice *f;
-    bool empty;             /* every field is empty: ",,,," or a blank line */
+    bool empty;             /* every field is empty: ",,,," or a blank line;
+                             * or the first record is Excel's `sep=X` (X
+                             * the delimiter), which names it and is no
+                             * header */
     int err;                /* HUB_OK, or HUB_EINVALID for a bad record */
     size_t err_col;         /* 1-based column of the first problem */
     const char *err_what;   /* static text */

@@ -103,6 +103,7 @@ struct csv_table {
     int8_t serial_1900;     /* its Excel serials: 0 not looked at yet, 1
                                the 1900 system for sure, -1 ambiguous */
     bool text_answer_warned; /* an answer given as its text was reported */
+    bool flag_warned;       /* a sender's flag not read was reported */
 };
 
 /*
@@ -209,6 +210,10 @@ static inline bool csv_id_rounded(struct slice s)
 }
 #define CSV_ID_ROUNDED "id is in scientific notation: a spreadsheet " \
                        "rounded it and its digits are lost"
+/* A phone number so rounded (5.55556E+09) is no number to call: left out
+ * of the patient, with this warning on its row (the row is used). */
+#define CSV_PHONE_ROUNDED "phone is in scientific notation: a spreadsheet " \
+                          "rounded it and its digits are lost; left out"
 
 /* A decimal number as JSON writes it: -?digits(.digits)? */
 bool csv_is_number(struct slice s);

@@ -440,7 +440,12 @@ int csv_read_row(struct csv_reader *r, struct csv_row *row,
         if (n > r->lim.max_cols)
             return fatal(r, err, HUB_ELIMIT, row->row, r->lim.max_cols + 1,
                          row->offset, "header has more columns than the limit");
-        if (!empty || row->err)
+        if (row->row == 1 && !row->err && n == 2 && f[1].len == 0 &&
+            f[0].len == 4 && (f[0].p[0] | 0x20) == 's' &&
+            (f[0].p[1] | 0x20) == 'e' && (f[0].p[2] | 0x20) == 'p' &&
+            f[0].p[3] == '=')
+            row->empty = true;  /* Excel's sep=X line: above the header */
+        else if (!empty || row->err)
             r->header_cols = n;
     } else if (!empty && n != r->header_cols) {
         if (n > r->header_cols)

@@ -77,6 +77,22 @@ static enum flag sender_flag(struct slice f)
     return FLAG_NONE;           /* empty, NA, or another interpretation */
 }
 
+/* A flag that is neither positive nor negative, nor "NA" for none (1/0,
+ * Si, unknown, a dash): it was dropped unseen, and the sender thought it
+ * compared. Said once a file, at its first row; the flag is still not
+ * read (what 1 or Si meant is the sender's to say: F148). */
+static __attribute__((noinline)) void flag_unread(struct csv_ctx *c,
+                                                  struct csv_scr_row *r)
+{
+    if (r->t->flag_warned || csv_ieq(r->flag, "NA") ||
+        csv_ieq(r->flag, "N/A"))
+        return;
+    r->t->flag_warned = true;
+    csv_row_warn(c, r->t, r->ri, r->col_flag,
+                 "sender's flag is not POS/NEG, Y/N, yes/no or true/false: "
+                 "not read, not compared (first such row)");
+}
+
 /* One distinct question of the screening, in order of first appearance. */
 struct q {
     struct slice question;
@@ -282,6 +298,8 @@ static int score(struct emit *e, struct hub_err *err)
             q->declined = true;
         enum flag fl = sender_flag(r->flag);
         e->flags[i] = fl;
+        if (fl == FLAG_NONE && r->flag.len)
+            flag_unread(c, r);
         if (fl == FLAG_POS || (fl == FLAG_NEG && q->flag == FLAG_NONE))
             q->flag = fl;
     }

@@ -506,6 +506,10 @@ static void load_pt(struct csv_ctx *c, struct set *s)
                                            "SSA issues them; left out");
         if (v[PT_ZIP].len && !is_zip(v[PT_ZIP]))
             csv_row_warn(c, t, ri, PT_ZIP, "ZIP is not 5 or 5+4 digits");
+        if (csv_id_rounded(v[PT_PHONE])) {
+            csv_row_warn(c, t, ri, PT_PHONE, CSV_PHONE_ROUNDED);
+            t->rows[ri].v[PT_PHONE] = SLICE_NULL;
+        }
         if (v[PT_GENDER_ID].len && !in_list(v[PT_GENDER_ID], gender_ids))
             csv_row_warn(c, t, ri, PT_GENDER_ID,
                          "gender identity code is not in the allowed list");

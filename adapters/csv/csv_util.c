@@ -521,11 +521,37 @@ int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
     return HUB_OK;
 }
 
-/* Where the header row starts: after a byte order mark and the blank
- * lines above it (only spaces and delimiters), as the reader takes it. */
+/* Excel's delimiter line: a first line (after a byte order mark) that is
+ * exactly `sep=X`, X one of , ; TAB |, names the file's delimiter; Excel
+ * reads it and hides it, and other tools that write for Excel put it
+ * there. Returns X, or 0 when the file has none; *next is where the line
+ * after it starts. */
+static char sep_line(const char *p, size_t len, size_t *next)
+{
+    size_t i = len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    if (len - i < 5 || !csv_ieq((struct slice){ p + i, 4 }, "sep="))
+        return 0;
+    char d = p[i + 4];
+    if (d != ',' && d != ';' && d != '\t' && d != '|')
+        return 0;
+    i += 5;
+    if (i < len && p[i] != '\n' && p[i] != '\r')
+        return 0;
+    if (i < len && p[i] == '\r')
+        i++;
+    if (i < len && p[i] == '\n')
+        i++;
+    *next = i;
+    return d;
+}
+
+/* Where the header row starts: after a byte order mark, Excel's `sep=`
+ * line and the blank lines above it (only spaces and delimiters), as the
+ * reader takes it. */
 static size_t header_start(const char *p, size_t len)
 {
     size_t i = len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+    (void)sep_line(p, len, &i);
     for (size_t s = i; i < len; i++) {
         char ch = p[i];
         if (ch == '\n' || ch == '\r')
@@ -569,7 +595,11 @@ char csv_delimiter(const char *p, size_t len)
     static const char cand[5] = { 0, ',', ';', '\t', '|' };
     size_t count[5] = { 0 };
     bool quoted = false;
-    size_t i = header_start(p, len);
+    size_t i;
+    char said = sep_line(p, len, &i);
+    if (said)
+        return said;            /* the sender's word, as Excel takes it */
+    i = header_start(p, len);
     /* the header row only (a quoted name may hold a line break); 64 KiB
      * is more than any header of CSV_MAX_COLS names needs */
     for (size_t end = len < i + 65536 ? len : i + 65536; i < end; i++) {

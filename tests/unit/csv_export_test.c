@@ -572,6 +572,33 @@ Test(csv_export, excel_text_formulas_keep_leading_zeros)
 
 /* ---- what the sender is told ------------------------------------------- */
 
+/* A ZIP Excel read as a number lost its leading zero (07102 as 7102): it
+ * reached the event with no word, while SHIN-NY's PtInfo warns of the same
+ * (F150). A postal code of 3 or 4 digits now has a warning on its row and
+ * is kept as sent (padding would guess); 5 digits, ZIP+4, ="07102" and
+ * text (a Canadian code) say nothing. */
+Test(csv_export, a_zip_short_of_its_leading_zeros_is_warned_and_kept)
+{
+    struct csvrun r = RUN("screenings",
+        "screening_id,patient_id,postal_code,instrument,screened_at,"
+        "question,answer\r\n"
+        "S1,P1,7102,96777-8,2026-01-02,71802-3,LA31993-1\r\n"
+        "S2,P2,=\"07102\",96777-8,2026-01-02,71802-3,LA31993-1\r\n"
+        "S3,P3,12534-0001,96777-8,2026-01-02,71802-3,LA31993-1\r\n"
+        "S4,P4,K1A 0B1,96777-8,2026-01-02,71802-3,LA31993-1\r\n"
+        "S5,P5,501,96777-8,2026-01-02,71802-3,LA31993-1\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 5);
+    cr_assert_eq(r.rep.warnings, 2);
+    const struct csv_finding *f = finding(&r.rep, 2, "leading zeros");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->severity, CSV_SEV_WARNING);
+    cr_assert_str_eq(f->column, "postal_code");
+    cr_assert_not_null(finding(&r.rep, 6, "leading zeros"));
+    HAS(ev(&r, 0), "\"postal_code\":\"7102\"");
+    HAS(ev(&r, 1), "\"postal_code\":\"07102\"");
+}
+
 /* Findings stop at CSV_MAX_FINDINGS; the report still names every row that
  * was not used, as ranges per file. */
 Test(csv_export, the_report_names_every_rejected_row_past_the_findings_limit)
@@ -627,6 +654,52 @@ Test(csv_export, blank_lines_above_the_header_are_skipped)
     cr_assert_eq(s.rc, HUB_OK, "%s: %s", s.err.field,
                  s.err.what ? s.err.what : "");
     cr_assert_eq(s.rep.rows_used, 1);
+}
+
+/* Excel's `sep=X` first line (written by tools that export for Excel, and
+ * by hand, so that Excel splits the file whatever the locale) names the
+ * delimiter and is no header: the file was refused, its `sep=` line taken
+ * as the header and every column "missing" (F146). It is skipped as a
+ * blank line above the header is (the header keeps row 2); `sep=;` makes
+ * a ';' file whatever its header counts, and a `sep=` that is a data
+ * value further down is a value. */
+Test(csv_export, excel_sep_line_names_the_delimiter_and_is_skipped)
+{
+    struct csvrun r = RUN("screenings",
+        "sep=,\r\n"
+        "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
+        "S1,P1,96777-8,2026-01-02,71802-3,LA31994-9\r\n"
+        "S1,P1,96777-8,2026-01-02,88122-7\r\n");
+    cr_assert_eq(r.rc, HUB_OK, "%s: %s", r.err.field,
+                 r.err.what ? r.err.what : "");
+    cr_assert_eq(r.rep.rows, 2);
+    cr_assert_eq(r.rep.rows_used, 1);
+    cr_assert_eq(r.rep.rows_blank, 0);
+    const struct csv_finding *f = finding(&r.rep, 4, "fewer columns");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 6);
+    HAS(ev(&r, 0), "\"message_id\":\"t.csv#3\"");
+
+    /* with a byte order mark, ';' (the header alone would say ','),
+     * upper case, a CR line end */
+    struct csvrun s = RUN("referral-status",
+        "\xef\xbb\xbfSEP=;\r"
+        "referral_id;status;updated_at;patient_id;status_reason\r"
+        "R-1;accepted;2026-03-03T09:00:00Z;C-1;called, then, texted\r");
+    cr_assert_eq(s.rc, HUB_OK, "%s: %s", s.err.field,
+                 s.err.what ? s.err.what : "");
+    cr_assert_eq(s.rep.rows_used, 1);
+    cr_assert_not_null(finding(&s.rep, 0, "semicolons"));
+    HAS(ev(&s, 0), "\"status_reason\":\"called, then, texted\"");
+
+    /* not the first line: a row like any other (here, one too short) */
+    struct csvrun t = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,question\r\n"
+        "sep=,\r\n"
+        "S1,P1,96777-8,2026-01-02,71802-3\r\n");
+    cr_assert_eq(t.rc, HUB_OK);
+    cr_assert_eq(t.rep.rows_rejected, 1);
+    cr_assert_not_null(finding(&t.rep, 2, "fewer columns"));
 }
 
 /* A no-break space (U+00A0, pasted from a web page or Word) at either end
@@ -685,6 +758,38 @@ Test(csv_export, answers_as_text_and_flags_in_any_case_are_read)
                    "insecurity\",\"positive\":false,\"sender_positive\":false");
     /* "No" on a positive answer is a disagreement, reported */
     cr_assert_not_null(finding(&r.rep, 6, "sender flags no need"));
+}
+
+/* A sender's flag the hub does not read (1/0 from a database export,
+ * Spanish Si, "unknown", a dash) was dropped without a word: the sender
+ * believed it compared (F148). It is still not read (what 1 meant is the
+ * sender's to say), with one warning a file at its first row; "NA" and
+ * "N/A" are none, as documented, and say nothing. */
+Test(csv_export, a_sender_flag_not_read_is_said_once_a_file)
+{
+    struct csvrun r = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,question,answer,"
+        "sender_positive\r\n"
+        "S1,P1,88121-9,2026-01-02,88122-7,LA28397-0,NA\r\n"
+        "S1,P1,88121-9,2026-01-02,88123-5,LA28398-8,1\r\n"
+        "S2,P2,88121-9,2026-01-02,88122-7,LA28397-0,Si\r\n"
+        "S2,P2,88121-9,2026-01-02,88123-5,LA28398-8,N/A\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 4);
+    cr_assert_eq(r.rep.warnings, 1);
+    const struct csv_finding *f = finding(&r.rep, 3, "flag is not");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->severity, CSV_SEV_WARNING);
+    cr_assert_str_eq(f->column, "sender_positive");
+    cr_assert_null(strstr(ev(&r, 0), "sender_positive"), "%s", ev(&r, 0));
+
+    struct csvrun n = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,question,answer,"
+        "sender_positive\r\n"
+        "S1,P1,88121-9,2026-01-02,88122-7,LA28398-8,na\r\n"
+        "S1,P1,88121-9,2026-01-02,88123-5,LA28398-8,NEG\r\n");
+    cr_assert_eq(n.rc, HUB_OK);
+    cr_assert_eq(n.rep.warnings, 0);
 }
 
 /* A referral's domain as exports write it ("Food-Insecurity", "FOOD

@@ -1124,6 +1124,49 @@ Test(csv, shinny_patient_demographics_come_from_ptinfo_with_mapped_sex)
     cr_assert(strstr(r.out.ev[1].json.p, "patient is not in the PtInfo file"));
 }
 
+/* A phone number Excel turned into a number shows as 5.55556E+09: its
+ * last digits are gone, and the event carried "5.55556E+09" as the
+ * person's phone, to every partner (F147). It is left out with a warning
+ * on its row, which is still used (the phone is no key, unlike an id);
+ * in the hub's layout and in SHIN-NY's PtInfo alike. */
+Test(csv, a_phone_a_spreadsheet_rounded_is_left_out_with_a_warning)
+{
+    struct csvrun r = RUN("screenings",
+        "screening_id,patient_id,phone,instrument,screened_at,question,"
+        "answer\r\n"
+        "S1,P1,5.55556E+09,96777-8,2026-01-02,71802-3,LA31993-1\r\n"
+        "S2,P2,5555550100,96777-8,2026-01-02,71802-3,LA31993-1\r\n"
+        "S3,P3,555-0100 x12,96777-8,2026-01-02,71802-3,LA31993-1\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 3);
+    const struct csv_finding *f = finding(&r.rep, 2, "scientific notation");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->severity, CSV_SEV_WARNING);
+    cr_assert_str_eq(f->column, "phone");
+    cr_assert_null(finding(&r.rep, 3, "scientific notation"));
+    cr_assert_null(finding(&r.rep, 4, "scientific notation"));
+    cr_assert_null(strstr(r.out.ev[0].json.p, "\"phones\""), "%s",
+                   r.out.ev[0].json.p);
+    cr_assert(strstr(r.out.ev[1].json.p, "{\"value\":\"5555550100\"}"));
+    cr_assert(strstr(r.out.ev[2].json.p, "{\"value\":\"555-0100 x12\"}"));
+
+    struct csvrun s = shinny2(
+        "SDOH_PtInfo_X_1.csv",
+        "PATIENT_MR_ID_VALUE,FAMILY_NAME,GIVEN_NAME,PATIENT_BIRTH_DATE,"
+        "TELCOM_USE,TELECOM_VALUE\r\n"
+        "M1,Testperson,Kim,1990-11-02,home,5.55556E+09\r\n",
+        OBS_HEADER
+        "M1,F1,E1,96777-8,93030-5,LA32-8,2026-01-02T10:00:00Z\r\n");
+    cr_assert_eq(s.rc, HUB_OK);
+    cr_assert_eq(s.out.n, 1);
+    f = finding(&s.rep, 2, "scientific notation");
+    cr_assert_not_null(f);
+    cr_assert_str_eq(f->column, "TELECOM_VALUE");
+    cr_assert_null(strstr(s.out.ev[0].json.p, "\"phones\""), "%s",
+                   s.out.ev[0].json.p);
+    cr_assert(strstr(s.out.ev[0].json.p, "\"family\":\"Testperson\""));
+}
+
 Test(csv, multi_select_rows_are_compared_with_their_own_choice)
 {
     /* "none of the above" flagged NEG beside a positive choice agrees;
