@@ -120,6 +120,22 @@ static bool zip_lost_zeros(struct slice z)
     return true;
 }
 
+/* The words exports write in an optional date that has no value (F149):
+ * such a birth date is left out with a warning rather than rejecting the
+ * row and the screening answers on it. Only in an optional coded column:
+ * in text columns they stay as written ("Null" is a surname). */
+static bool no_value_marker(struct slice s)
+{
+    static const char *const words[] = { "N/A", "NA", "NULL", "none",
+                                         "unknown", "unk", "-", "--", "?" };
+    if (s.len == 0 || s.len > 7)
+        return false;
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+        if (csv_ieq(s, words[i]))
+            return true;
+    return false;
+}
+
 static bool screening_row_ok(struct csv_ctx *c, struct csv_table *t, size_t ri,
                              struct dt_seen *dt)
 {
@@ -141,8 +157,13 @@ static bool screening_row_ok(struct csv_ctx *c, struct csv_table *t, size_t ri,
             ok = false;
         }
     }
-    if (!csv_date_col(c, t, ri, S_BIRTH_DATE, true, DT_DATE_BAD))
+    if (no_value_marker(v[S_BIRTH_DATE])) {
+        csv_row_warn(c, t, ri, S_BIRTH_DATE, "birth date says there is none "
+                     "(N/A, unknown, ...); left out");
+        v[S_BIRTH_DATE] = SLICE_NULL;
+    } else if (!csv_date_col(c, t, ri, S_BIRTH_DATE, true, DT_DATE_BAD)) {
         ok = false;
+    }
     if (v[S_VALUE].len && !csv_is_number(v[S_VALUE])) {
         csv_row_error(c, t, ri, S_VALUE, "value is not a number");
         ok = false;

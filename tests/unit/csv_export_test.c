@@ -599,6 +599,34 @@ Test(csv_export, a_zip_short_of_its_leading_zeros_is_warned_and_kept)
     HAS(ev(&r, 1), "\"postal_code\":\"07102\"");
 }
 
+/* A birth date an export filled with a no-value word (N/A, unknown, -)
+ * rejected its row, and the screening answers on it with it (F149): it is
+ * left out with a warning, the row used; a date that is no date still
+ * rejects its row, and the words stay as written in text columns. */
+Test(csv_export, a_birth_date_that_says_none_is_left_out_not_the_row)
+{
+    struct csvrun r = RUN("screenings",
+        "screening_id,patient_id,family_name,birth_date,instrument,"
+        "screened_at,question,answer\r\n"
+        "S1,P1,Null,N/A,96777-8,2026-01-02,71802-3,LA31993-1\r\n"
+        "S2,P2,Testa,unknown,96777-8,2026-01-02,71802-3,LA31993-1\r\n"
+        "S3,P3,Testb,-,96777-8,2026-01-02,71802-3,LA31993-1\r\n"
+        "S4,P4,Testc,1980-13-45,96777-8,2026-01-02,71802-3,LA31993-1\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 3);
+    cr_assert_eq(r.rep.rows_rejected, 1);
+    for (size_t row = 2; row <= 4; row++) {
+        const struct csv_finding *f = finding(&r.rep, row, "says there is "
+                                              "none");
+        cr_assert_not_null(f, "row %zu", row);
+        cr_assert_eq(f->severity, CSV_SEV_WARNING);
+        cr_assert_str_eq(f->column, "birth_date");
+    }
+    cr_assert_not_null(finding(&r.rep, 5, "date is not YYYY-MM-DD"));
+    HAS(ev(&r, 0), "\"family\":\"Null\"");
+    cr_assert_null(strstr(ev(&r, 0), "birth_date"), "%s", ev(&r, 0));
+}
+
 /* Findings stop at CSV_MAX_FINDINGS; the report still names every row that
  * was not used, as ranges per file. */
 Test(csv_export, the_report_names_every_rejected_row_past_the_findings_limit)
