@@ -1207,6 +1207,19 @@ LANGUAGE sql IMMUTABLE AS $$
                 ELSE '{}'::text[] END
 $$;
 
+-- A county as routing compares it (filters.counties against
+-- patient.addresses[*].county): without case, surrounding spaces, or a
+-- trailing kind of county, so that "Kings County", "KINGS" and "kings" are
+-- one, and "Orleans Parish" is "Orleans". Never a FIPS code for a name
+-- (which needs the state, and a table): the event keeps the sender's form.
+-- Inlined by the planner.
+CREATE FUNCTION hub_county_key(p text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT regexp_replace(lower(btrim(p)),
+        '\s+(county|parish|borough|census area|city and borough|'
+        'municipality)$', '')
+$$;
+
 -- Does an event match a subscription? Filters are ANDed, values within one
 -- filter ORed; a filter the event has no value for does not match. The
 -- paths are those of CANON.md; the domains are read where every body schema
@@ -1257,13 +1270,13 @@ RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
                          'lax $.encounter.diagnoses[*].domain')))
               && hub_jsonb_texts(p_filters->'domains'))
       AND (NOT p_filters ? 'counties'
-           OR ARRAY(SELECT lower(a->>'county')
+           OR ARRAY(SELECT hub_county_key(a->>'county')
                       FROM jsonb_array_elements(
                                CASE WHEN jsonb_typeof(b->'patient'->'addresses')
                                          = 'array'
                                     THEN b->'patient'->'addresses'
                                     ELSE '[]' END) a)
-              && ARRAY(SELECT lower(x) FROM unnest(
+              && ARRAY(SELECT hub_county_key(x) FROM unnest(
                            hub_jsonb_texts(p_filters->'counties')) x))
       -- sensitive data (42 CFR Part 2 ...) only to who opted in to its label
       AND hub_jsonb_texts(b->'sensitivity')
@@ -1359,7 +1372,7 @@ LANGUAGE sql STABLE AS $$
                     THEN ARRAY(SELECT jsonb_array_elements_text(s.filters->'domains'))
                     ELSE '{}'::text[] END AS domains,
                s.filters ? 'counties' AS has_counties,
-               ARRAY(SELECT lower(x) FROM jsonb_array_elements_text(
+               ARRAY(SELECT hub_county_key(x) FROM jsonb_array_elements_text(
                    CASE WHEN jsonb_typeof(s.filters->'counties') = 'array'
                         THEN s.filters->'counties' ELSE '[]' END) x)
                    AS counties,
@@ -1445,7 +1458,7 @@ LANGUAGE sql STABLE AS $$
                                'lax $.encounter.diagnoses[*].domain')
                        ELSE '[]' END)) END AS domains,
                CASE WHEN f.counties THEN
-                   ARRAY(SELECT lower(a->>'county')
+                   ARRAY(SELECT hub_county_key(a->>'county')
                            FROM jsonb_array_elements(
                                     CASE WHEN jsonb_typeof(
                                              b.body->'patient'->'addresses')

@@ -150,6 +150,9 @@ Test(routing, each_filter_routes_only_matching_events)
                           "\"filters\":{\"domains\":[\"food-insecurity\"]}}");
     const char *cty = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"],"
                           "\"filters\":{\"counties\":[\"Kings\"]}}");
+    const char *cty2 = sub("cbo", "{\"url\":\"http://a.example/\","
+                           "\"topics\":[\"*\"],\"filters\":{\"counties\":"
+                           "[\"Kings County\",\"Orleans Parish\"]}}");
     const char *both = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"adt.*\"],"
                            "\"filters\":{\"orgs\":[\"hosp\"],"
                            "\"patient_classes\":[\"I\"]}}");
@@ -176,6 +179,15 @@ Test(routing, each_filter_routes_only_matching_events)
     ingest("hosp", "k5", "condition.recorded",
            "{\"type\":\"condition.recorded\"," PAT("5") "},"
            "\"condition\":{\"domain\":\"food-insecurity\"}}");
+    /* k6, k7: the county with its kind, as C-CDA and FHIR senders write it */
+    ingest("clinic", "k6", "screening.completed",
+           "{\"type\":\"screening.completed\"," PAT("6")
+           ",\"addresses\":[{\"county\":\" KINGS COUNTY \"}]},"
+           "\"screening\":{}}");
+    ingest("clinic", "k7", "screening.completed",
+           "{\"type\":\"screening.completed\"," PAT("7")
+           ",\"addresses\":[{\"county\":\"Orleans\"}]},"
+           "\"screening\":{}}");
 
     cr_assert_eq(routed(org, "k1"), 0);
     cr_assert_eq(routed(org, "k2"), 1);
@@ -194,7 +206,12 @@ Test(routing, each_filter_routes_only_matching_events)
     cr_assert_eq(routed(dom, "k4") + routed(dom, "k1"), 0);
 
     cr_assert_eq(routed(cty, "k1"), 1, "county compared without case");
-    cr_assert_eq(routed(cty, "k3") + routed(cty, "k4"), 0);
+    cr_assert_eq(routed(cty, "k6"), 1, "nor its kind or spaces");
+    cr_assert_eq(routed(cty, "k3") + routed(cty, "k4") + routed(cty, "k7"),
+                 0);
+    cr_assert_eq(routed(cty2, "k1") + routed(cty2, "k6") + routed(cty2, "k7"),
+                 3, "a filter that names the kind");
+    cr_assert_eq(routed(cty2, "k3"), 0);
 
     cr_assert_eq(routed(both, "k1"), 1);
     cr_assert_eq(routed(both, "k2"), 0, "filters are ANDed");
