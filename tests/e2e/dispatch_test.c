@@ -9,7 +9,9 @@
  * middle of deliveries.
  */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -837,6 +839,47 @@ Test(dispatch, production_profile_refuses_loopback_receivers)
     cr_assert_eq(rx_requests(r), 1);
     cr_assert_eq(r->bad_sigs, 0);
     rx_stop(r);
+}
+
+/* The address is refused before it is connected to, not after: an open
+ * internal port (a listener that never accepts, the kernel completes the
+ * handshake for it) sees no connection, and its attempt's error is the
+ * same "ssrf" as a closed port's, so that a subscriber cannot map which
+ * internal ports are open from its deliveries' errors. */
+Test(dispatch, production_profile_never_connects_to_a_refused_address)
+{
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof(a);
+    cr_assert_geq(ls, 0);
+    cr_assert_eq(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(listen(ls, 16), 0);
+    cr_assert_eq(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
+    int closed = rx_down_port();
+    const char *open_sub = sub_for(ntohs(a.sin_port), "[\"*\"]", "/");
+    const char *closed_sub = sub_for(closed, "[\"*\"]", "/");
+    start_dispatcher(2000, 1000.0, true);
+
+    ingest("k1", "adt.admit", "p1");
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT count(DISTINCT d.subscription_id) "
+             "FROM delivery_attempts t JOIN deliveries d ON d.id = "
+             "t.delivery_id WHERE d.subscription_id IN ('%s', '%s')",
+             open_sub, closed_sub);
+    cr_assert_eq(wait_for(sql, 2, 10000), 2);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_attempts t "
+             "JOIN deliveries d ON d.id = t.delivery_id WHERE "
+             "d.subscription_id IN ('%s', '%s') AND t.error IS DISTINCT "
+             "FROM 'ssrf'", open_sub, closed_sub);
+    cr_assert_eq(qlong(sql), 0, "open and closed ports look alike");
+    dispatch_stop(disp);
+    disp = NULL;
+    cr_assert_eq(fcntl(ls, F_SETFL, O_NONBLOCK), 0);
+    int c = accept(ls, NULL, NULL);
+    cr_assert_lt(c, 0, "the refused address was connected to");
+    cr_assert(errno == EAGAIN || errno == EWOULDBLOCK);
+    close(ls);
 }
 
 /* --- several processes ----------------------------------------------------- */
