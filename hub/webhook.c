@@ -667,7 +667,7 @@ int webhook_sub_validate(const char *json, size_t len,
     memset(out, 0, sizeof(*out));
     out->partial = partial;
     out->current = current;
-    if (len > 64 * 1024)
+    if (len > WEBHOOK_SUB_MAX)
         return hub_err_set(err, HUB_ELIMIT, "", 0, "subscription is too big");
     doc = cJSON_ParseWithLength(json, len);
     if (!cJSON_IsObject(doc)) {
