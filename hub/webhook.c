@@ -7,6 +7,7 @@
 #include "webhook.h"
 
 #include "common/canon.h"
+#include "common/utf8.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -669,6 +670,11 @@ int webhook_sub_validate(const char *json, size_t len,
     out->current = current;
     if (len > WEBHOOK_SUB_MAX)
         return hub_err_set(err, HUB_ELIMIT, "", 0, "subscription is too big");
+    /* cJSON takes any bytes in a string; jsonb refuses them, which the
+     * store's answer would only call an invalid subscription */
+    size_t good = utf8_valid_prefix((const unsigned char *)json, len);
+    if (good < len)
+        return hub_err_set(err, HUB_ESYNTAX, "", good, "body is not UTF-8");
     doc = cJSON_ParseWithLength(json, len);
     if (!cJSON_IsObject(doc)) {
         rc = hub_err_set(err, HUB_ESYNTAX, "", 0, "body is not a JSON object");

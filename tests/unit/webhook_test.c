@@ -485,6 +485,22 @@ Test(webhook_sub, refuses_a_member_or_filter_given_twice)
                           "\"paused\"}", false, &e, NULL), HUB_OK);
 }
 
+/* jsonb refuses what is not UTF-8, and the store's refusal named the
+ * organization: the validator says it, with the offset of the bad byte */
+Test(webhook_sub, refuses_a_body_that_is_not_utf8)
+{
+    static const char bad[] = "{\"url\":\"https://a.example/\",\"topics\":"
+                              "[\"*\"],\"filters\":{\"orgs\":[\"\xff\xfe\"]}}";
+    struct hub_err e;
+
+    cr_assert_eq(validate(bad, false, &e, NULL), HUB_ESYNTAX);
+    cr_assert_str_eq(e.what, "body is not UTF-8");
+    cr_assert_eq(e.offset, strchr(bad, '\xff') - bad);
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":"
+                          "[\"*\"],\"filters\":{\"counties\":"
+                          "[\"M\xc3\xa9rida\"]}}", false, &e, NULL), HUB_OK);
+}
+
 Test(webhook_sub, pull_subscription_needs_no_url_and_update_may_be_partial)
 {
     struct hub_err e;
