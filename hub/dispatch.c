@@ -915,7 +915,11 @@ static void job_free(struct job *j)
 
 static const char *curl_error_token(CURLcode rc, const struct job *j)
 {
-    if (j->ssrf_refused)
+    /* an address refused, and none other reached: on_open's refusal
+     * leaves curl nothing to connect to, on_prereq's aborts (a refused
+     * IPv6 address before an IPv4 one that then timed out is a timeout) */
+    if (j->ssrf_refused && (rc == CURLE_COULDNT_CONNECT ||
+                            rc == CURLE_ABORTED_BY_CALLBACK))
         return "ssrf";
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT: return "timeout";
@@ -979,7 +983,7 @@ static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
             delay = scaled(d, b);
             stat_add(d, &d->stats.retried, 1);
         }
-        if (j->ssrf_refused)
+        if (err && strcmp(err, "ssrf") == 0)
             stat_add(d, &d->stats.refused_ssrf, 1);
     }
     /* the breaker counts what says "this endpoint is unwell": network
