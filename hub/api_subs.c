@@ -31,6 +31,7 @@
 #include "api.h"
 #include "common/hub_err.h"
 #include "subs.h"
+#include "webhook.h"
 
 enum op {
     OP_CREATE, OP_LIST, OP_GET, OP_UPDATE, OP_DELETE, OP_PAUSE, OP_RESUME,
@@ -298,6 +299,48 @@ static bool take_body(struct api_req *r, struct job *j)
     return true;
 }
 
+/* client_cert, client_key and ca_bundle name files on the hub's own host
+ * (hubctl sub add --client-cert): an operator's to set. A partner naming
+ * them would have the hub read a file of its choosing (a delivery's error,
+ * tls_ca_bundle or not, says whether it is there and what it holds) and
+ * present a key the hub holds (the server's own, one made for another
+ * partner's endpoint) to an endpoint of its choosing. The member of
+ * `body` that names one, or NULL; a body too big or not an object is
+ * left to webhook_sub_validate to refuse. */
+static const char *host_file_member(const char *body, size_t len)
+{
+    static const char *const files[] = { "client_cert", "client_key",
+                                         "ca_bundle", NULL };
+    const char *found = NULL;
+
+    if (len > WEBHOOK_SUB_MAX)
+        return NULL;
+    cJSON *doc = cJSON_ParseWithLength(body, len);
+    for (const cJSON *m = cJSON_IsObject(doc) ? doc->child : NULL;
+         m && !found; m = m->next)
+        for (size_t i = 0; files[i] && !found; i++)
+            if (strcmp(m->string, files[i]) == 0)
+                found = files[i];
+    cJSON_Delete(doc);
+    return found;
+}
+
+/* take the body of a create or update; false (answered 403) when a
+ * partner names a file of the hub's host */
+static bool take_sub_body(struct api_req *r, struct job *j)
+{
+    take_body(r, j);
+    const char *f = j->operator_ ? NULL : host_file_member(j->body, j->len);
+    if (f) {
+        job_free(j);
+        api_reply_error(r, 403, "forbidden", "only an operator names files "
+                        "of the hub's host (client_cert, client_key, "
+                        "ca_bundle)", f);
+        return false;
+    }
+    return true;
+}
+
 static void subs_root(struct api_req *r)
 {
     if (api_method(r) == API_GET) {
@@ -314,8 +357,8 @@ static void subs_root(struct api_req *r)
             return;
         }
     }
-    take_body(r, j);
-    api_db(r, work, done, j);
+    if (take_sub_body(r, j))
+        api_db(r, work, done, j);
 }
 
 /* /v1/subscriptions/{id}[/pause|/resume|/test] */
@@ -351,8 +394,8 @@ static void subs_one(struct api_req *r)
     struct job *j = job_new(r, op);
     memcpy(j->id, rest, idl);
     j->id[idl] = '\0';
-    if (op == OP_UPDATE)
-        take_body(r, j);
+    if (op == OP_UPDATE && !take_sub_body(r, j))
+        return;
     api_db(r, work, done, j);
 }
 

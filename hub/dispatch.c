@@ -33,6 +33,7 @@
  */
 #include "dispatch.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -774,9 +775,24 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
-/* SSRF: called once connected (after DNS, before a byte of the request is
- * sent), with the address actually connected to, also for a reused
- * connection. DNS rebinding cannot slip past it. */
+/* SSRF: whether the job may reach `ip` (text); a refusal is marked on the
+ * job and logged. */
+static bool ssrf_refuse(struct job *j, const char *ip)
+{
+    enum webhook_addr_class c = webhook_addr_classify(ip);
+    if (webhook_addr_allowed(c, j->d->cfg.production,
+                             j->d->cfg.allow_private))
+        return false;
+    j->ssrf_refused = true;
+    log_warn("dispatch.ssrf_refused", "delivery=dlv_%" PRId64 " class=%s",
+             j->id, webhook_addr_class_name(c));
+    return true;
+}
+
+/* SSRF, again: called once connected (after DNS, before a byte of the
+ * request is sent), with the address actually connected to, also for a
+ * reused connection. on_open has refused a new connection's address
+ * already; DNS rebinding cannot slip past either. */
 static int on_prereq(void *arg, char *primary_ip, char *local_ip,
                      int primary_port, int local_port)
 {
@@ -784,15 +800,8 @@ static int on_prereq(void *arg, char *primary_ip, char *local_ip,
     (void)local_ip;
     (void)primary_port;
     (void)local_port;
-    enum webhook_addr_class c = webhook_addr_classify(primary_ip);
-    if (!webhook_addr_allowed(c, j->d->cfg.production,
-                              j->d->cfg.allow_private)) {
-        j->ssrf_refused = true;
-        log_warn("dispatch.ssrf_refused", "delivery=dlv_%" PRId64 " class=%s",
-                 j->id, webhook_addr_class_name(c));
-        return CURL_PREREQFUNC_ABORT;
-    }
-    return CURL_PREREQFUNC_OK;
+    return ssrf_refuse(j, primary_ip) ? CURL_PREREQFUNC_ABORT
+                                      : CURL_PREREQFUNC_OK;
 }
 
 static void running_unlink(struct dispatch *d, struct job *j)
@@ -906,7 +915,11 @@ static void job_free(struct job *j)
 
 static const char *curl_error_token(CURLcode rc, const struct job *j)
 {
-    if (j->ssrf_refused)
+    /* an address refused, and none other reached: on_open's refusal
+     * leaves curl nothing to connect to, on_prereq's aborts (a refused
+     * IPv6 address before an IPv4 one that then timed out is a timeout) */
+    if (j->ssrf_refused && (rc == CURLE_COULDNT_CONNECT ||
+                            rc == CURLE_ABORTED_BY_CALLBACK))
         return "ssrf";
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT: return "timeout";
@@ -970,7 +983,7 @@ static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
             delay = scaled(d, b);
             stat_add(d, &d->stats.retried, 1);
         }
-        if (j->ssrf_refused)
+        if (err && strcmp(err, "ssrf") == 0)
             stat_add(d, &d->stats.refused_ssrf, 1);
     }
     /* the breaker counts what says "this endpoint is unwell": network
@@ -1103,12 +1116,28 @@ static int on_socket(CURL *e, curl_socket_t s, int what, void *arg,
 }
 
 /* curl's connection sockets: made (as curl makes them) and closed here, so
- * that their events can outlive a transfer. */
+ * that their events can outlive a transfer. The SSRF check runs first, on
+ * the address about to be connected to (after DNS): a refused address is
+ * never connected, so no TCP handshake (nor, for https, a TLS one with
+ * the client certificate) reaches it, and no error tells an open internal
+ * port from a closed one (on_prereq alone saw "ssrf" for an open port,
+ * "connect" for a closed one). curl tries the next address, if any. */
 static curl_socket_t on_open(void *arg, curlsocktype purpose,
                              struct curl_sockaddr *addr)
 {
-    struct dispatch *d = arg;
+    struct job *j = arg;
+    struct dispatch *d = j->d;
+    char ip[INET6_ADDRSTRLEN] = "";
     (void)purpose;
+    if (addr->family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)&addr->addr)->sin_addr,
+                  ip, sizeof(ip));
+    else if (addr->family == AF_INET6)
+        inet_ntop(AF_INET6,
+                  &((const struct sockaddr_in6 *)&addr->addr)->sin6_addr, ip,
+                  sizeof(ip));
+    if (ssrf_refuse(j, ip))            /* another family: "" is invalid */
+        return CURL_SOCKET_BAD;
     curl_socket_t s = socket(addr->family, addr->socktype, addr->protocol);
     if (s < 0)
         return CURL_SOCKET_BAD;
@@ -1188,7 +1217,6 @@ static void easy_setup(struct dispatch *d, CURL *e)
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, d);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, d);
 }
@@ -1252,6 +1280,7 @@ static int job_start(struct dispatch *d, struct job *j)
     curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, j);
     curl_easy_setopt(e, CURLOPT_PREREQDATA, j);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, j);
     curl_easy_setopt(e, CURLOPT_PRIVATE, j);
     if (j->ca_bundle)
         curl_easy_setopt(e, CURLOPT_CAINFO, j->ca_bundle);

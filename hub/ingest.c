@@ -190,9 +190,25 @@ void ingest_job_init(struct ingest_job *j, const char *org_id,
         j->t_start_ns = ingest_now_ns();
 }
 
+/* A key longer than this is stored as "sha256:" and its hash. The
+ * idempotency index (messages_org_key_accepted) takes an entry of at most
+ * about 2.7 kB: a longer key (an MSH-10 of 9 kB that does not compress)
+ * failed the whole group commit with SQLSTATE 54000, and the committers
+ * retried it for ever, answering no sender of any organization. 512
+ * bytes, three times that once invalid bytes become U+FFFD, stay well
+ * under; HL7 v2.7 gives MSH-10 199 characters. The same key still hashes
+ * the same, so a re-send is still found. */
+#define INGEST_KEY_MAX 512
+
 void ingest_job_accept(struct ingest_job *j, struct slice key,
                        struct slice reply)
 {
+    if (key.len > INGEST_KEY_MAX) {
+        char *k = arena_alloc(&j->a, 7 + 65);
+        memcpy(k, "sha256:", 7);
+        store_sha256_hex(key.p, key.len, k + 7);
+        key = (struct slice){ k, 7 + 64 };
+    }
     char(*ids)[STORE_ID_LEN + 1] =
         arena_alloc(&j->a, (j->events.n + 1) * sizeof(*ids));
     for (size_t i = 0; i < j->events.n; i++)

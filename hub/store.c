@@ -117,8 +117,12 @@ static void quiet_notice(void *arg, const PGresult *res)
 
 /*
  * Classify a failed result, log it as SQLSTATE + constraint, remember the
- * SQLSTATE. Data exceptions (22) and constraint violations (23) are the
- * caller's values: HUB_EINVALID; everything else HUB_EDB.
+ * SQLSTATE. Data exceptions (22), constraint violations (23) and program
+ * limits (54: an index entry over its 2.7 kB, as a 9 kB identifier value
+ * makes) are the caller's values: HUB_EINVALID, which the ingest answers
+ * by quarantining the message that holds them; everything else HUB_EDB,
+ * retried. A 54 retried was retried for ever, and held every sender's
+ * batch with it.
  */
 static int db_fail(struct store *s, const char *op, const PGresult *r)
 {
@@ -130,7 +134,8 @@ static int db_fail(struct store *s, const char *op, const PGresult *r)
         st = PQstatus(s->c) == CONNECTION_OK ? "XX000" : "08006";
     memcpy(s->sqlstate, st, strlen(st) < 5 ? strlen(st) : 5);
     s->sqlstate[strlen(st) < 5 ? strlen(st) : 5] = '\0';
-    bool refused = st[0] == '2' && (st[1] == '2' || st[1] == '3');
+    bool refused = (st[0] == '2' && (st[1] == '2' || st[1] == '3')) ||
+                   (st[0] == '5' && st[1] == '4');
     if (!refused || !s->quiet_refusals)
         log_warn("store.db_error", "op=%s sqlstate=%s constraint=%s", op,
                  s->sqlstate, cons ? cons : "-");

@@ -7,6 +7,7 @@
 #include "webhook.h"
 
 #include "common/canon.h"
+#include "common/utf8.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -638,6 +639,15 @@ static int check_str_array(const cJSON *a, size_t max_n, size_t max_len,
     return HUB_OK;
 }
 
+/* index of `name` in the NULL-terminated `names`, -1 when not there */
+static int name_index(const char *name, const char *const *names)
+{
+    for (int i = 0; names[i]; i++)
+        if (strcmp(name, names[i]) == 0)
+            return i;
+    return -1;
+}
+
 static int check_path(const cJSON *v, const char *field, struct hub_err *err)
 {
     if (!cJSON_IsString(v) || v->valuestring[0] != '/' ||
@@ -658,26 +668,39 @@ int webhook_sub_validate(const char *json, size_t len,
     memset(out, 0, sizeof(*out));
     out->partial = partial;
     out->current = current;
-    if (len > 64 * 1024)
+    if (len > WEBHOOK_SUB_MAX)
         return hub_err_set(err, HUB_ELIMIT, "", 0, "subscription is too big");
+    /* cJSON takes any bytes in a string; jsonb refuses them, which the
+     * store's answer would only call an invalid subscription */
+    size_t good = utf8_valid_prefix((const unsigned char *)json, len);
+    if (good < len)
+        return hub_err_set(err, HUB_ESYNTAX, "", good, "body is not UTF-8");
     doc = cJSON_ParseWithLength(json, len);
     if (!cJSON_IsObject(doc)) {
         rc = hub_err_set(err, HUB_ESYNTAX, "", 0, "body is not a JSON object");
         goto out;
     }
+    /* cJSON keeps every member of a name and reads the first; the stored
+     * jsonb keeps the last: a name given twice would store a value never
+     * checked here, so it is refused */
+    unsigned seen = 0;
     for (const cJSON *m = doc->child; m; m = m->next) {
         static const char *const known[] = {
             "url", "topics", "mode", "format", "filters", "secrets",
             "client_cert", "client_key", "ca_bundle", "status", NULL,
         };
-        bool ok = false;
-        for (size_t i = 0; known[i]; i++)
-            ok |= strcmp(m->string, known[i]) == 0;
-        if (!ok) {
+        int k = name_index(m->string, known);
+        if (k < 0) {
             rc = hub_err_set(err, HUB_EINVALID, "", 0,
                              "unknown member in subscription");
             goto out;
         }
+        if (seen & 1u << k) {
+            rc = hub_err_set(err, HUB_EINVALID, m->string, 0,
+                             "member is given more than once");
+            goto out;
+        }
+        seen |= 1u << k;
     }
 
     const cJSON *mode = cJSON_GetObjectItemCaseSensitive(doc, "mode");
@@ -769,17 +792,22 @@ int webhook_sub_validate(const char *json, size_t len,
                              "filters is not an object");
             goto out;
         }
+        unsigned fseen = 0;
         for (const cJSON *f = filters->child; f; f = f->next) {
-            bool ok = false;
-            for (size_t i = 0; filter_names[i]; i++)
-                ok |= strcmp(f->string, filter_names[i]) == 0;
+            int k = name_index(f->string, filter_names);
             char field[32];
             snprintf(field, sizeof(field), "filters.%s", f->string);
-            if (!ok) {
+            if (k < 0) {
                 rc = hub_err_set(err, HUB_EINVALID, field, 0,
                                  "unknown filter");
                 goto out;
             }
+            if (fseen & 1u << k) {      /* as the members above */
+                rc = hub_err_set(err, HUB_EINVALID, field, 0,
+                                 "filter is given more than once");
+                goto out;
+            }
+            fseen |= 1u << k;
             if ((rc = check_str_array(f, WEBHOOK_MAX_FILTER_VALUES,
                                       WEBHOOK_FILTER_VALUE_MAX, field,
                                       err)) != HUB_OK)

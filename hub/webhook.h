@@ -192,6 +192,8 @@ struct webhook_sub_check {
     char *json_out;             /* malloc'd normalized JSON; caller frees */
 };
 
+#define WEBHOOK_SUB_MAX (64 * 1024)     /* bytes of a subscription document */
+
 int webhook_sub_validate(const char *json, size_t len,
                          struct webhook_sub_check *out, struct hub_err *err);
 

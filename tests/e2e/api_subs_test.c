@@ -137,6 +137,59 @@ Test(api_subs, create_get_update_pause_delete_with_precise_errors,
                               "LIKE 'subscription.%'"), 5);
 }
 
+/* client_cert, client_key and ca_bundle are files of the hub's host: a
+ * partner that names one (to have the hub read a file of its choosing, or
+ * present a key the hub holds to its endpoint) is refused, at creation and
+ * at update, and nothing is stored; an operator still sets them. */
+Test(api_subs, only_an_operator_names_files_of_the_hub_host,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char *const members[] = { "client_cert", "client_key",
+                                           "ca_bundle" };
+    struct http_resp r;
+    char body[512], id[80], path[160], field[64];
+
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
+                      "{\"url\":\"https://cbo.example/h\","
+                      "\"topics\":[\"adt.*\"]}", &r), 201, "%s", r.body);
+    json_str(r.body, "id", id, sizeof(id));
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
+    for (int i = 0; i < 3; i++) {
+        snprintf(field, sizeof(field), "\"field\":\"%s\"", members[i]);
+        snprintf(body, sizeof(body), "{\"url\":\"https://cbo.example/h\","
+                 "\"topics\":[\"*\"],\"%s\":\"/etc/hub/server.key\"}",
+                 members[i]);
+        cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", body, &r),
+                     403, "%s: %s", members[i], r.body);
+        cr_assert_not_null(strstr(r.body, field), "%s", r.body);
+        http_resp_free(&r);
+        snprintf(body, sizeof(body), "{\"%s\":\"/etc/hub/server.key\"}",
+                 members[i]);
+        cr_assert_eq(call("PATCH", path, "tok-cbo", body, &r), 403,
+                     "%s: %s", members[i], r.body);
+        cr_assert_not_null(strstr(r.body, field), "%s", r.body);
+        http_resp_free(&r);
+        /* null too: a partner does not clear what the operator set */
+        snprintf(body, sizeof(body), "{\"%s\":null}", members[i]);
+        cr_assert_eq(call("PATCH", path, "tok-cbo", body, &r), 403,
+                     "%s: %s", members[i], r.body);
+        http_resp_free(&r);
+    }
+    cr_assert_eq(hub_sql_long(&hub, "SELECT count(*) FROM subscriptions "
+                              "WHERE client_cert IS NOT NULL OR client_key "
+                              "IS NOT NULL OR ca_bundle IS NOT NULL"), 0);
+    cr_assert_eq(hub_sql_long(&hub, "SELECT count(*) FROM subscriptions"), 1);
+
+    /* the operator sets them, for the partner's subscription */
+    cr_assert_eq(call("PATCH", path, "tok-ops",
+                      "{\"ca_bundle\":\"/etc/hub/partners/cbo-ca.crt\"}",
+                      &r), 200, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(hub_sql_long(&hub, "SELECT count(*) FROM subscriptions "
+                              "WHERE ca_bundle IS NOT NULL"), 1);
+}
+
 /* A bad query parameter of the delivery and audit lists is a 400 whose
  * error names it in "field", as DESIGN.md's error shape and GET /v1/events
  * do; what is valid still answers 200. */

@@ -9,7 +9,9 @@
  * middle of deliveries.
  */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -837,6 +839,104 @@ Test(dispatch, production_profile_refuses_loopback_receivers)
     cr_assert_eq(rx_requests(r), 1);
     cr_assert_eq(r->bad_sigs, 0);
     rx_stop(r);
+}
+
+/* The address is refused before it is connected to, not after: an open
+ * internal port (a listener that never accepts, the kernel completes the
+ * handshake for it) sees no connection, and its attempt's error is the
+ * same "ssrf" as a closed port's, so that a subscriber cannot map which
+ * internal ports are open from its deliveries' errors. */
+Test(dispatch, production_profile_never_connects_to_a_refused_address)
+{
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof(a);
+    cr_assert_geq(ls, 0);
+    cr_assert_eq(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(listen(ls, 16), 0);
+    cr_assert_eq(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
+    int closed = rx_down_port();
+    const char *open_sub = sub_for(ntohs(a.sin_port), "[\"*\"]", "/");
+    const char *closed_sub = sub_for(closed, "[\"*\"]", "/");
+    start_dispatcher(2000, 1000.0, true);
+
+    ingest("k1", "adt.admit", "p1");
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT count(DISTINCT d.subscription_id) "
+             "FROM delivery_attempts t JOIN deliveries d ON d.id = "
+             "t.delivery_id WHERE d.subscription_id IN ('%s', '%s')",
+             open_sub, closed_sub);
+    cr_assert_eq(wait_for(sql, 2, 10000), 2);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_attempts t "
+             "JOIN deliveries d ON d.id = t.delivery_id WHERE "
+             "d.subscription_id IN ('%s', '%s') AND t.error IS DISTINCT "
+             "FROM 'ssrf'", open_sub, closed_sub);
+    cr_assert_eq(qlong(sql), 0, "open and closed ports look alike");
+    dispatch_stop(disp);
+    disp = NULL;
+    cr_assert_eq(fcntl(ls, F_SETFL, O_NONBLOCK), 0);
+    int c = accept(ls, NULL, NULL);
+    cr_assert_lt(c, 0, "the refused address was connected to");
+    cr_assert(errno == EAGAIN || errno == EWOULDBLOCK);
+    close(ls);
+}
+
+/* Every way to write an internal address in a URL ends at the address
+ * connected to, which is what is checked: decimal, hex, octal and short
+ * IPv4, a name that resolves to loopback, IPv6 loopback and IPv4-mapped
+ * loopback, the unspecified addresses (Linux connects 0.0.0.0 to the
+ * host itself), link-local with a zone, private and cloud-metadata ones.
+ * Each records "ssrf" (a closed port would say "connect", a timeout
+ * "timeout", had it been tried), or "dns" where the resolver does not
+ * know "localhost.", and the loopback listener sees no connection. */
+Test(dispatch, production_profile_refuses_every_spelling_of_an_internal_address)
+{
+    static const char *const hosts[] = {
+        "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "localhost",
+        "localhost.", "[::1]", "[::ffff:127.0.0.1]",
+        "[0:0:0:0:0:ffff:7f00:1]", "0.0.0.0", "[::]", "[fe80::1%25lo]",
+        "10.255.255.1", "169.254.169.254",
+    };
+    enum { N = sizeof(hosts) / sizeof(hosts[0]) };
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof(a);
+    cr_assert_geq(ls, 0);
+    cr_assert_eq(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(listen(ls, 64), 0);
+    cr_assert_eq(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
+    for (int i = 0; i < N; i++) {
+        char json[512], id[64];
+        snprintf(json, sizeof(json), "{\"url\":\"http://%s:%d/\","
+                 "\"topics\":[\"*\"],\"secrets\":[\"" SECRET "\"]}",
+                 hosts[i], ntohs(a.sin_port));
+        storetest_sub(s, "cbo", json, id);
+    }
+    start_dispatcher(2000, 1000.0, true);
+
+    ingest("k1", "adt.admit", "p1");
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(DISTINCT d.subscription_id) "
+             "FROM delivery_attempts t JOIN deliveries d ON d.id = "
+             "t.delivery_id");
+    cr_assert_eq(wait_for(sql, N, 15000), N);
+    char *bad = storetest_text(s, "SELECT coalesce(string_agg(DISTINCT "
+                               "d.url || ' ' || coalesce(t.error, '-'), "
+                               "', '), '') FROM delivery_attempts t JOIN "
+                               "deliveries d ON d.id = t.delivery_id WHERE "
+                               "t.error IS DISTINCT FROM 'ssrf' AND NOT "
+                               "(t.error = 'dns' AND d.url LIKE "
+                               "'http://localhost.:%')");
+    cr_assert_str_eq(bad, "", "not refused as ssrf: %s", bad);
+    free(bad);
+    dispatch_stop(disp);
+    disp = NULL;
+    cr_assert_eq(fcntl(ls, F_SETFL, O_NONBLOCK), 0);
+    int c = accept(ls, NULL, NULL);
+    cr_assert_lt(c, 0, "a refused address was connected to");
+    close(ls);
 }
 
 /* --- several processes ----------------------------------------------------- */

@@ -437,6 +437,96 @@ Test(mllp, duplicate_gets_the_same_ack_and_no_second_event,
     mllp_close(&c);
 }
 
+/* An MSH-10 too long for the idempotency index (9,000 characters that do
+ * not compress) failed the group commit it was in, and the committers
+ * retried it for ever: that sender, and every other, waited without an
+ * answer and /readyz said the database was away. It is taken now (its
+ * ACK echoes the control id whole), a re-send of it is the duplicate,
+ * and another sender's message that follows is answered. */
+Test(mllp, a_control_id_too_long_for_the_index_blocks_no_one,
+     .init = start_default, .fini = stop, .timeout = 60)
+{
+    enum { KEY = 9000 };
+    static char key[KEY + 1], msg[2 * KEY + 4096], ack1[KEY + 4096],
+        ack2[KEY + 4096], ctrl[KEY + 1];
+    char small[2048], ack[4096], code[3], sctrl[64];
+    struct mllp_client c, d;
+    unsigned x = 2463534242u;
+
+    for (int i = 0; i < KEY; i++) {    /* xorshift: nothing to compress */
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        key[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+            [x % 62];
+    }
+    hl7_sample(msg, sizeof(msg), key, "MRN-LONG");
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack1, sizeof(ack1), 15000), 0,
+                 "no answer to the long control id");
+    ack_fields(ack1, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA", "%.200s", ack1);
+    cr_expect_str_eq(ctrl, key, "MSA-2 echoes MSH-10 whole");
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack2, sizeof(ack2), 15000), 0);
+    cr_expect_str_eq(ack2, ack1, "a re-send gets the stored ACK");
+    cr_expect_eq(count("select count(*) from messages where org_id = 'hosp' "
+                       "and status = 'accepted'"), 1);
+    mllp_close(&c);
+
+    hl7_sample(small, sizeof(small), "AFTER-1", "MRN-AFTER");
+    cr_assert_eq(mllp_connect(&d, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send(&d, small), 0);
+    cr_assert_gt(mllp_read(&d, ack, sizeof(ack), 15000), 0);
+    ack_fields(ack, code, sctrl, sizeof(sctrl));
+    cr_expect_str_eq(code, "AA");
+    cr_expect_str_eq(sctrl, "AFTER-1");
+    mllp_close(&d);
+}
+
+/* A value the database refuses for its size (a patient identifier of
+ * 9,000 characters that do not compress: over the 2.7 kB an index entry
+ * takes, SQLSTATE 54000) is the message's fault: it is quarantined with an
+ * AE, as a refused value is, not retried for ever with every other
+ * sender's messages waiting behind it. */
+Test(mllp, a_value_too_long_for_an_index_is_quarantined_not_retried,
+     .init = start_default, .fini = stop, .timeout = 60)
+{
+    enum { LEN = 9000 };
+    static char mrn[LEN + 1], msg[2 * LEN + 4096];
+    char small[2048], ack[4096], code[3], ctrl[64];
+    struct mllp_client c;
+    unsigned x = 88172645u;
+
+    for (int i = 0; i < LEN; i++) {    /* xorshift: nothing to compress */
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        mrn[i] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+            [x % 62];
+    }
+    hl7_sample(msg, sizeof(msg), "LONG-MRN-1", mrn);
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 15000), 0,
+                 "no answer: the batch is retried for ever");
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AE", "%s", ack);
+    cr_expect_str_eq(ctrl, "LONG-MRN-1");
+    cr_expect_eq(count("select count(*) from messages where org_id = 'hosp' "
+                       "and status = 'quarantined'"), 1);
+    cr_expect_eq(count("select count(*) from events"), 0);
+
+    hl7_sample(small, sizeof(small), "AFTER-2", "MRN-AFTER");
+    cr_assert_eq(mllp_send(&c, small), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 15000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA", "%s", ack);
+    cr_expect_str_eq(ctrl, "AFTER-2");
+    mllp_close(&c);
+}
+
 /* A sender whose control ids restart (a counter reset) sends another
  * message under a used MSH-10: it is answered as the duplicate (the key is
  * what idempotency goes by), and its bytes are kept in quarantine with

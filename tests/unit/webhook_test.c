@@ -443,6 +443,64 @@ Test(webhook_sub, generates_a_secret_when_none_given)
     free(norm);
 }
 
+/* cJSON reads the first of two members of one name, PostgreSQL's jsonb
+ * keeps the last: a second "topics", "secrets", "url" or filter would be
+ * stored unchecked, so a name given twice is refused, naming it. */
+Test(webhook_sub, refuses_a_member_or_filter_given_twice)
+{
+    static const struct { const char *json, *field; } cases[] = {
+        { "{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+          "\"topics\":[\"no.such\"]}", "topics" },
+        { "{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+          "\"secrets\":[\"" SW_KEY "\"],\"secrets\":[\"plain\"]}",
+          "secrets" },
+        { "{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+          "\"url\":\"ftp://a b/\"}", "url" },
+        { "{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+          "\"status\":\"active\",\"status\":\"disabled\"}", "status" },
+        { "{\"mode\":\"pull\",\"topics\":[\"*\"],\"mode\":\"webhook\"}",
+          "mode" },
+        { "{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+          "\"filters\":{\"orgs\":[\"a\"],\"orgs\":[1]}}", "filters.orgs" },
+        { "{\"url\":\"https://a.example/\",\"topics\":[\"adt.*\"],"
+          "\"filters\":{\"sensitivity\":[\"sud\"],\"patient_classes\":"
+          "[\"I\"],\"sensitivity\":[\"sud\",\"psy\"]}}",
+          "filters.sensitivity" },
+    };
+    struct hub_err e;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&e, 0, sizeof(e));
+        cr_assert_eq(validate(cases[i].json, false, &e, NULL), HUB_EINVALID,
+                     "case %zu", i);
+        cr_assert_str_eq(e.field, cases[i].field, "case %zu", i);
+        memset(&e, 0, sizeof(e));
+        cr_assert_eq(validate(cases[i].json, true, &e, NULL), HUB_EINVALID,
+                     "update, case %zu", i);
+    }
+    /* the same members once each are taken */
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":"
+                          "[\"adt.*\"],\"filters\":{\"orgs\":[\"a\"],"
+                          "\"patient_classes\":[\"I\"]},\"status\":"
+                          "\"paused\"}", false, &e, NULL), HUB_OK);
+}
+
+/* jsonb refuses what is not UTF-8, and the store's refusal named the
+ * organization: the validator says it, with the offset of the bad byte */
+Test(webhook_sub, refuses_a_body_that_is_not_utf8)
+{
+    static const char bad[] = "{\"url\":\"https://a.example/\",\"topics\":"
+                              "[\"*\"],\"filters\":{\"orgs\":[\"\xff\xfe\"]}}";
+    struct hub_err e;
+
+    cr_assert_eq(validate(bad, false, &e, NULL), HUB_ESYNTAX);
+    cr_assert_str_eq(e.what, "body is not UTF-8");
+    cr_assert_eq(e.offset, strchr(bad, '\xff') - bad);
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":"
+                          "[\"*\"],\"filters\":{\"counties\":"
+                          "[\"M\xc3\xa9rida\"]}}", false, &e, NULL), HUB_OK);
+}
+
 Test(webhook_sub, pull_subscription_needs_no_url_and_update_may_be_partial)
 {
     struct hub_err e;
