@@ -97,9 +97,11 @@ for o in "${orgs[@]}"; do
     fi
     tok="$demo/tokens/$id"
     prefix=$([ -s "$tok" ] && cut -d_ -f1-2 "$tok" || true)
-    # live: listed without a revoked_at (5th column "-")
-    if [ -z "$prefix" ] || ! awk -F'\t' -v p="$prefix" \
-            '$1 == p && ($5 == "-" || $5 == "") {f = 1} END {exit !f}' <<<"$live"; then
+    # live: listed without a revoked_at (the column the header names)
+    if [ -z "$prefix" ] || ! awk -F'\t' -v p="$prefix" '
+            NR == 1 { for (i = 1; i <= NF; i++) if ($i == "revoked_at") r = i }
+            NR > 1 && $1 == p && ($r == "-" || $r == "") {f = 1}
+            END {exit !f}' <<<"$live"; then
         "$hubctl" token create "$id" 2>/dev/null >"$tok"
         chmod 600 "$tok"
     fi

@@ -220,9 +220,20 @@ Test(demo, make_run_serves_what_its_how_to_prints, .timeout = 240)
     char out[8192], args[256];
     snprintf(args, sizeof(args), "cert revoke %s", fp);
     cr_assert_eq(demo_hubctl(db, args, out, sizeof(out)), 0, "%s", out);
+    /* and its token: the next make run makes a new one (it keeps a token
+     * only while token list shows it with no revoked_at) */
+    snprintf(args, sizeof(args), "token revoke %.12s", token);
+    cr_assert_eq(demo_hubctl(db, args, out, sizeof(out)), 0, "%s", out);
+    char old_token[128];
+    snprintf(old_token, sizeof(old_token), "%s", token);
     pid = demo_start(dir, db_url, &ports);
     free(ports);
     demo_stop(pid);
+    char *creds2 = read_whole(creds_path);
+    cr_assert_not_null(creds2);
+    cr_assert_null(strstr(creds2, old_token),
+                   "make run kept the revoked token in credentials.json");
+    free(creds2);
     cr_assert_eq(demo_hubctl(db, "cert list", out, sizeof(out)), 0, "%s", out);
     /* fingerprint, org, created_at, revoked_at ("-": live) */
     const char *line = strstr(out, fp);
