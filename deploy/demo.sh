@@ -65,12 +65,12 @@ if grep -q migration_changed <<<"$said"; then
     fi
 fi
 
-# id kind scopes name
+# id kind scopes name [labels]
 orgs=(
     "hospital|hospital|ingest,subscribe|Riverside General Hospital"
     "clinic|clinic|ingest,subscribe|Eastside Community Clinic"
-    "foodbank|cbo|ingest,subscribe|County Food Bank"
-    "housing|cbo|ingest,subscribe|Housing Help Agency"
+    "foodbank|cbo|ingest,subscribe|County Food Bank|sdv"
+    "housing|cbo|ingest,subscribe|Housing Help Agency|sdv"
     "plan|plan|ingest,subscribe,roster|Medicaid Health Plan"
     "state|state|subscribe,report|State Medicaid Agency"
     "operator|operator|admin,subscribe,report|Hub Operator"
@@ -85,10 +85,12 @@ known=$("$hubctl" org list)
 live=$("$hubctl" token list)
 bound=$("$hubctl" cert list)
 for o in "${orgs[@]}"; do
-    IFS='|' read -r id kind scopes name <<<"$o"
+    IFS='|' read -r id kind scopes name labels <<<"$o"
     if ! awk -F'\t' -v id="$id" '$1 == id {f = 1} END {exit !f}' <<<"$known"; then
+        # labels: the sensitive data its subscriptions may opt in to (the
+        # tour's screening discloses violence: sdv), an operator's grant
         "$hubctl" org add "$id" --name "$name" --kind "$kind" \
-            --scopes "$scopes" >/dev/null
+            --scopes "$scopes" --labels "$labels" >/dev/null
     fi
     # bound once and kept: a binding an operator revoked stays revoked
     fp=$(cat "var/certs/$id.fp")

@@ -210,6 +210,12 @@ static void done(struct api_req *r, int rc, void *arg)
                         "delivery, or not in a state for this", NULL);
         job_free(j);
         return;
+    case HUB_EAUTH:             /* a label not granted (subs.c) */
+        api_reply_error(r, 403, "forbidden",
+                        j->err.what ? j->err.what : "not allowed",
+                        j->err.field[0] ? j->err.field : NULL);
+        job_free(j);
+        return;
     default:
         api_reply_busy(r, "database unavailable, retry");
         job_free(j);

@@ -9,8 +9,8 @@
 
 /* store: schema, organizations, credentials, audit chain (hub/ctl_core.c) */
 CTL_COMMAND("migrate", NULL, ctl_migrate, "migrate [--dir DIR]   (default: $HUB_MIGRATIONS_DIR, else schemas/migrations)")
-CTL_COMMAND("org", "add", ctl_org_add, "org add ID --name NAME --kind hospital|clinic|cbo|plan|state|operator --scopes ingest,subscribe,roster,report,admin")
-CTL_COMMAND("org", "update", ctl_org_update, "org update ID [--name NAME] [--scopes ingest,...]")
+CTL_COMMAND("org", "add", ctl_org_add, "org add ID --name NAME --kind hospital|clinic|cbo|plan|state|operator --scopes ingest,subscribe,roster,report,admin [--labels sud,psy,...]   (labels: the sensitive data its subscriptions may opt in to)")
+CTL_COMMAND("org", "update", ctl_org_update, "org update ID [--name NAME] [--scopes ingest,...] [--labels sud,psy,... | --labels '']")
 CTL_COMMAND("org", "list", ctl_org_list, "org list")
 CTL_COMMAND("org", "authority", ctl_org_authority, "org authority ORG NAMESPACE (SYSTEM | --clear)   (what ORG means by its own authority name, e.g. HL7 v2 namespace MRN = urn:oid:...: its identifiers then link with everyone's)")
 CTL_COMMAND("org", "authorities", ctl_org_authorities, "org authorities [ORG] [--json]")

@@ -87,13 +87,36 @@ static bool known_kind(const char *kind)
     return false;
 }
 
+/* --labels a,b: the sensitivity labels org's subscriptions may opt in to
+ * (an operator's grant, audited); "" grants none. 0, or hubctl's exit
+ * status with the reason said. */
+static int set_labels(struct ctl *c, const char *id, const char *csv)
+{
+    int rc = store_org_set_labels(c->s, ACTOR, id, csv);
+    if (rc == HUB_ENOTFOUND)
+        return ctl_fail("no organization has that id", rc);
+    if (rc == HUB_EINVALID &&
+        strcmp(store_last_sqlstate(c->s), "23H01") == 0)
+        return ctl_fail("cannot take a label away while a live subscription "
+                        "of the organization lists it in "
+                        "filters.sensitivity (hubctl sub list --org ...; "
+                        "sub update it first)", rc);
+    if (rc == HUB_EINVALID)
+        return ctl_fail("cannot set the labels: each is a-z 0-9 -, "
+                        "starting with a letter (sud, psy, sdv, ...)", rc);
+    if (rc != HUB_OK)
+        return ctl_fail("cannot set the labels", rc);
+    return 0;
+}
+
 int ctl_org_add(struct ctl *c, int argc, char **argv)
 {
     struct ctl_args a;
     unsigned scopes = 0;
     int rc;
 
-    if ((rc = ctl_parse(c, argc, argv, "name,kind,scopes", NULL, &a)))
+    if ((rc = ctl_parse(c, argc, argv, "name,kind,scopes,labels", NULL,
+                        &a)))
         return rc;
     if (a.npos != 1 || !ctl_opt(&a, "name") || !ctl_opt(&a, "kind"))
         return ctl_usage_error(c);
@@ -120,6 +143,9 @@ int ctl_org_add(struct ctl *c, int argc, char **argv)
                     "a-z 0-9 _ . -, starting with a letter or digit", rc);
     if (rc != HUB_OK)
         return ctl_fail("cannot add the organization", rc);
+    if (ctl_opt(&a, "labels") && (rc = set_labels(c, a.pos[0],
+                                                  ctl_opt(&a, "labels"))))
+        return rc;
     printf("org %s added\n", a.pos[0]);
     return 0;
 }
@@ -130,9 +156,10 @@ int ctl_org_update(struct ctl *c, int argc, char **argv)
     unsigned scopes = 0;
     int rc;
 
-    if ((rc = ctl_parse(c, argc, argv, "name,scopes", NULL, &a)))
+    if ((rc = ctl_parse(c, argc, argv, "name,scopes,labels", NULL, &a)))
         return rc;
-    if (a.npos != 1 || (!ctl_opt(&a, "name") && !ctl_opt(&a, "scopes")))
+    if (a.npos != 1 || (!ctl_opt(&a, "name") && !ctl_opt(&a, "scopes") &&
+                        !ctl_opt(&a, "labels")))
         return ctl_usage_error(c);
     if (ctl_opt(&a, "scopes") &&
         store_scopes_parse(ctl_opt(&a, "scopes"), &scopes) != HUB_OK) {
@@ -142,12 +169,17 @@ int ctl_org_update(struct ctl *c, int argc, char **argv)
     }
     if (ctl_store(c) == NULL)
         return 1;
-    rc = store_org_update(c->s, ACTOR, a.pos[0], ctl_opt(&a, "name"),
-                          ctl_opt(&a, "scopes") ? (long)scopes : -1);
-    if (rc == HUB_ENOTFOUND)
-        return ctl_fail("no organization has that id", rc);
-    if (rc != HUB_OK)
-        return ctl_fail("cannot update the organization", rc);
+    if (ctl_opt(&a, "name") || ctl_opt(&a, "scopes")) {
+        rc = store_org_update(c->s, ACTOR, a.pos[0], ctl_opt(&a, "name"),
+                              ctl_opt(&a, "scopes") ? (long)scopes : -1);
+        if (rc == HUB_ENOTFOUND)
+            return ctl_fail("no organization has that id", rc);
+        if (rc != HUB_OK)
+            return ctl_fail("cannot update the organization", rc);
+    }
+    if (ctl_opt(&a, "labels") && (rc = set_labels(c, a.pos[0],
+                                                  ctl_opt(&a, "labels"))))
+        return rc;
     printf("org %s updated\n", a.pos[0]);
     return 0;
 }
@@ -224,7 +256,7 @@ static int list_command(struct ctl *c, int argc, char **argv,
 int ctl_org_list(struct ctl *c, int argc, char **argv)
 {
     static const char *const cols[] = { "id", "kind", "scopes", "name",
-                                        "created_at", NULL };
+                                        "created_at", "labels", NULL };
     return list_command(c, argc, argv, store_org_list,
                         "cannot list organizations", cols);
 }

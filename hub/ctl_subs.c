@@ -142,7 +142,7 @@ int ctl_sub_add(struct ctl *c, int argc, char **argv)
                      &e);
     free(doc);
     if (rc == HUB_EINVALID || rc == HUB_ESYNTAX || rc == HUB_EUNSUPPORTED ||
-        rc == HUB_ELIMIT)
+        rc == HUB_ELIMIT || rc == HUB_EAUTH)
         return refused("subscription", &e, rc);
     if (rc != HUB_OK)
         return ctl_fail("cannot create the subscription", rc);
@@ -228,7 +228,8 @@ int ctl_sub_update(struct ctl *c, int argc, char **argv)
         return 1;
     const char *doc = ctl_opt(&a, "json");
     rc = subs_update(c->s, ACTOR, NULL, a.pos[0], doc, strlen(doc), &out, &e);
-    if (rc == HUB_EINVALID || rc == HUB_ESYNTAX || rc == HUB_EUNSUPPORTED)
+    if (rc == HUB_EINVALID || rc == HUB_ESYNTAX || rc == HUB_EUNSUPPORTED ||
+        rc == HUB_EAUTH)
         return refused("subscription", &e, rc);
     if (rc != HUB_OK)
         return ctl_fail("cannot update the subscription", rc);

@@ -1803,12 +1803,28 @@ int store_org_update(struct store *s, const char *actor, const char *id,
                    4, p);
 }
 
+int store_org_set_labels(struct store *s, const char *actor, const char *id,
+                         const char *csv)
+{
+    const char *p[] = { id, csv, actor };
+    return one_row(s, "org.labels",
+                   "WITH o AS (UPDATE organizations SET labels = "
+                   "ARRAY(SELECT DISTINCT btrim(x) FROM unnest("
+                   "string_to_array($2, ',')) x WHERE btrim(x) <> '' "
+                   "ORDER BY 1) WHERE id = $1 RETURNING id, labels) "
+                   "SELECT hub_audit_append($3, 'org.labels', "
+                   "'organization', o.id, NULL, jsonb_build_object("
+                   "'labels', o.labels)) FROM o",
+                   3, p);
+}
+
 int store_org_list(struct store *s, char **json_out)
 {
     return store_query_text(s,
         "SELECT coalesce(json_agg(json_build_object('id', id, 'name', name, "
-        "'kind', kind, 'scopes', scopes, 'created_at', created_at) "
-        "ORDER BY id), '[]')::text FROM organizations", 0, NULL, json_out);
+        "'kind', kind, 'scopes', scopes, 'labels', labels, 'created_at', "
+        "created_at) ORDER BY id), '[]')::text FROM organizations", 0, NULL,
+        json_out);
 }
 
 int store_authority_set(struct store *s, const char *actor, const char *org,

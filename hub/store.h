@@ -176,7 +176,15 @@ int store_org_add(struct store *s, const char *actor, const char *id,
  * HUB_ENOTFOUND when the org is unknown. */
 int store_org_update(struct store *s, const char *actor, const char *id,
                      const char *name, long scopes);
-/* *json_out: malloc'd [{"id","name","kind","scopes":[..],"created_at"}] */
+/* Grant org exactly the sensitivity labels of `csv` ("sud,psy"; "" none)
+ * that its subscriptions may opt in to (filters.sensitivity). HUB_ENOTFOUND
+ * when the org is unknown; HUB_EINVALID for a label that is no
+ * [a-z][a-z0-9-]*, or (store_last_sqlstate "23H01") one taken away that a
+ * live subscription of the org still lists. */
+int store_org_set_labels(struct store *s, const char *actor, const char *id,
+                         const char *csv);
+/* *json_out: malloc'd [{"id","name","kind","scopes":[..],"labels":[..],
+ * "created_at"}] */
 int store_org_list(struct store *s, char **json_out);
 /* Say which authority org means by its own name `ns` (an HL7 v2
  * namespace): `system`, an absolute URI, or NULL to clear it

@@ -30,6 +30,20 @@ static int one_text(struct store *s, const char *sql, int n,
     return *out ? HUB_OK : HUB_ENOTFOUND;
 }
 
+/* The database refused a sensitivity label the organization was not
+ * granted (hub_sub_labels_granted, SQLSTATE 23H01): say so, and who
+ * grants it. */
+static bool labels_refused(struct store *s, struct hub_err *err)
+{
+    if (strcmp(store_last_sqlstate(s), "23H01") != 0)
+        return false;
+    hub_err_set(err, HUB_EAUTH, "filters.sensitivity", 0,
+                "the organization is not granted a label listed: sensitive "
+                "data is opt-in by an operator's grant (hubctl org update "
+                "ORG --labels ...)");
+    return true;
+}
+
 int subs_create(struct store *s, const char *actor, const char *org,
                 const char *json, size_t len, char **out,
                 struct hub_err *err)
@@ -48,6 +62,8 @@ int subs_create(struct store *s, const char *actor, const char *org,
     rc = one_text(s, "SELECT hub_sub_create($1, $2, $3::jsonb)::text", 3, p,
                   out);
     free(c.json_out);
+    if (rc == HUB_EINVALID && labels_refused(s, err))
+        return HUB_EAUTH;
     if (rc == HUB_EINVALID)
         hub_err_set(err, rc, "org", 0,
                     "no such organization (hubctl org list)");
@@ -78,6 +94,8 @@ int subs_update(struct store *s, const char *actor, const char *org,
     rc = one_text(s, "SELECT hub_sub_update($1, $2, $3, $4::jsonb)::text", 4,
                   p, out);
     free(c.json_out);
+    if (rc == HUB_EINVALID && labels_refused(s, err))
+        return HUB_EAUTH;
     if (rc == HUB_EINVALID)     /* a CHECK: e.g. a pull subscription given
                                    a URL, a webhook one left without */
         hub_err_set(err, rc, "mode", 0,

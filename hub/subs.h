@@ -20,6 +20,10 @@
 
 #define SUBS_REPLAY_MAX 10000       /* deliveries per replay command */
 
+/* create and update: HUB_EAUTH (err names filters.sensitivity) when a label
+ * listed there was not granted to the organization (hubctl org update
+ * --labels); HUB_EINVALID and the like for what webhook_sub_validate or the
+ * schema refuse. */
 int subs_create(struct store *s, const char *actor, const char *org,
                 const char *json, size_t len, char **out,
                 struct hub_err *err) __attribute__((warn_unused_result));

@@ -49,6 +49,11 @@ CREATE TABLE organizations (
     scopes      text[] NOT NULL DEFAULT '{}'
                 CHECK (scopes <@ ARRAY['ingest', 'subscribe', 'roster',
                                        'report', 'admin']),
+    -- the sensitivity labels (sud, psy, sdv, ...) its subscriptions may opt
+    -- in to: an operator's grant (hubctl org add|update --labels), see
+    -- hub_sub_labels_granted below
+    labels      text[] NOT NULL DEFAULT '{}'
+                CHECK (array_to_string(labels, ',') ~ '^([a-z][a-z0-9-]*(,|$))*$'),
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 
@@ -2933,6 +2938,61 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
         'health_since', s.health_since,
         'created_at', s.created_at, 'updated_at', s.updated_at))
 $$;
+
+-- Sensitive data is opt-in, and the opt-in is an operator's to grant: a
+-- subscription may list in filters.sensitivity only labels its
+-- organization holds (organizations.labels). Without the grant any partner
+-- with the subscribe scope could opt itself in to 42 CFR Part 2 (sud) or
+-- psychotherapy (psy) data by writing the label. Checked on every write
+-- of a subscription's filters or owner, and on a change of an org's
+-- labels (one still listed by a live subscription cannot be taken away:
+-- change the subscription first). SQLSTATE 23H01, a refusal of the
+-- caller's values (store.c), which subs.c and hubctl name.
+CREATE FUNCTION hub_sub_labels_granted() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_label text;
+BEGIN
+    IF NEW.deleted_at IS NULL
+       AND jsonb_typeof(NEW.filters->'sensitivity') = 'array' THEN
+        SELECT l INTO v_label
+          FROM jsonb_array_elements_text(NEW.filters->'sensitivity') l
+         WHERE l <> ALL (coalesce((SELECT o.labels FROM organizations o
+                                    WHERE o.id = NEW.org_id), '{}'))
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'organization % is not granted label %',
+                NEW.org_id, v_label USING ERRCODE = '23H01';
+        END IF;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER subscriptions_labels_granted
+    BEFORE INSERT OR UPDATE OF filters, org_id ON subscriptions
+    FOR EACH ROW EXECUTE FUNCTION hub_sub_labels_granted();
+
+CREATE FUNCTION hub_org_labels_kept() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_sub text;
+BEGIN
+    SELECT s.id INTO v_sub
+      FROM subscriptions s,
+           jsonb_array_elements_text(
+               CASE WHEN jsonb_typeof(s.filters->'sensitivity') = 'array'
+                    THEN s.filters->'sensitivity' ELSE '[]' END) l
+     WHERE s.org_id = NEW.id AND s.deleted_at IS NULL
+       AND l <> ALL (NEW.labels)
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'subscription % still opts in to a label taken away',
+            v_sub USING ERRCODE = '23H01';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER organizations_labels_kept
+    BEFORE UPDATE OF labels ON organizations
+    FOR EACH ROW EXECUTE FUNCTION hub_org_labels_kept();
 
 -- p_doc was validated by webhook_sub_validate() (hub/webhook.c).
 CREATE FUNCTION hub_sub_create(p_actor text, p_org text, p_doc jsonb)

@@ -234,6 +234,12 @@ Test(demo, make_run_serves_what_its_how_to_prints, .timeout = 240)
     cr_assert_null(strstr(creds2, old_token),
                    "make run kept the revoked token in credentials.json");
     free(creds2);
+    /* the tour's subscriptions opt in to sdv: the CBOs hold the grant */
+    cr_assert_eq(demo_hubctl(db, "org list", out, sizeof(out)), 0, "%s", out);
+    const char *housing = strstr(out, "\nhousing\t");
+    cr_assert_not_null(housing, "%s", out);
+    cr_assert(strncmp(housing + strcspn(housing + 1, "\n") - 6, "[\"sdv\"]",
+                      7) == 0, "%s", out);
     cr_assert_eq(demo_hubctl(db, "cert list", out, sizeof(out)), 0, "%s", out);
     /* fingerprint, org, created_at, revoked_at ("-": live) */
     const char *line = strstr(out, fp);

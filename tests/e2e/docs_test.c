@@ -1136,7 +1136,22 @@ Test(docs, screening_positive_subscription_gets_the_fhir_event,
 
     cr_assert_not_null(rx);
     /* the sample's HITS answers disclose violence (hurt Rarely): its
-     * screening is labelled sdv (F61), so the subscriber opts in to it */
+     * screening is labelled sdv (F61), so the subscriber opts in to it,
+     * which an operator grants first (hubctl org update --labels); without
+     * the grant the opt-in is refused, naming the filter */
+    snprintf(sub, sizeof(sub),
+             "{\"url\":\"http://127.0.0.1:%d/hook\",\"topics\":"
+             "[\"screening.positive\"],\"filters\":{\"sensitivity\":"
+             "[\"sdv\"]},\"secrets\":[\"" SECRET "\"]}", rx->port);
+    cr_assert_eq(http_call(&hub, true, "POST", "/v1/subscriptions", "tok-cbo",
+                           NULL, sub, strlen(sub), "application/json", &r), 0);
+    cr_assert_eq(r.status, 403, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"field\":\"filters.sensitivity\""),
+                       "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(hub_sql_long(&hub, "WITH u AS (UPDATE organizations SET "
+                              "labels = '{sdv}' WHERE id = 'cbo' RETURNING 1) "
+                              "SELECT count(*) FROM u"), 1);
     snprintf(sub, sizeof(sub),
              "{\"url\":\"http://127.0.0.1:%d/hook\",\"topics\":"
              "[\"screening.positive\"],\"filters\":{\"domains\":"

@@ -52,6 +52,9 @@ static void sub_domain(const char *domain, bool restricted, char id[64])
     snprintf(json, sizeof(json), "{\"url\":\"http://a.example/\","
              "\"topics\":[\"*\"],\"filters\":{\"domains\":[\"%s\"]%s}}", domain,
              restricted ? ",\"sensitivity\":[\"restricted\"]" : "");
+    if (restricted)             /* an operator's grant (hubctl --labels) */
+        cr_assert_eq(store_org_set_labels(s, "test", "cbo", "restricted"),
+                     HUB_OK);
     storetest_sub(s, "cbo", json, id);
 }
 

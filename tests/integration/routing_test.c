@@ -220,6 +220,8 @@ Test(routing, each_filter_routes_only_matching_events)
 Test(routing, sensitive_events_go_only_to_who_opted_in_to_the_label)
 {
     const char *plain = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
+    /* the opt-in is an operator's grant to the organization */
+    cr_assert_eq(store_org_set_labels(s, "test", "plan", "sud"), HUB_OK);
     const char *sud = sub("plan", "{\"url\":\"http://b.example/\",\"topics\":[\"*\"],"
                           "\"filters\":{\"sensitivity\":[\"sud\"]}}");
 
@@ -1189,4 +1191,41 @@ Test(routing, a_failure_older_than_the_recovery_does_not_alert_again)
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM audit WHERE action = "
              "'subscription.health' AND object_id = '%s'", w);
     cr_assert_eq(qlong(sql), 3);
+}
+
+/* Sensitive data is opt-in by an operator's grant: a subscription may list
+ * in filters.sensitivity only labels its organization holds; a label a
+ * live subscription lists cannot be taken away from under it. */
+Test(routing, a_label_opted_in_must_be_granted_to_the_organization)
+{
+    static const char doc[] = "{\"url\":\"http://a.example/\","
+        "\"topics\":[\"*\"],\"filters\":{\"sensitivity\":[\"sud\"]}}";
+    char *out = NULL;
+    struct hub_err err = { 0 };
+
+    cr_assert_eq(subs_create(s, "test", "cbo", doc, strlen(doc), &out, &err),
+                 HUB_EAUTH);
+    cr_assert_null(out);
+    cr_assert_str_eq(err.field, "filters.sensitivity");
+    cr_assert_eq(qlong("SELECT count(*) FROM subscriptions"), 0);
+
+    cr_assert_eq(store_org_set_labels(s, "test", "cbo", "sud,psy"), HUB_OK);
+    cr_assert_eq(subs_create(s, "test", "cbo", doc, strlen(doc), &out, &err),
+                 HUB_OK);
+    char id[64];
+    storetest_json_id(out, id);
+    free(out);
+    /* psy is not listed: it may go; sud is: it stays */
+    cr_assert_eq(store_org_set_labels(s, "test", "cbo", "sud"), HUB_OK);
+    cr_assert_eq(store_org_set_labels(s, "test", "cbo", ""), HUB_EINVALID);
+    cr_assert_str_eq(store_last_sqlstate(s), "23H01");
+    /* an update that adds a label not granted is refused too */
+    static const char upd[] = "{\"filters\":{\"sensitivity\":"
+                              "[\"sud\",\"psy\"]}}";
+    cr_assert_eq(subs_update(s, "test", NULL, id, upd, strlen(upd), &out,
+                             &err), HUB_EAUTH);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'org.labels'"), 2);
+    cr_assert_eq(store_org_set_labels(s, "test", "nobody", "sud"),
+                 HUB_ENOTFOUND);
 }
