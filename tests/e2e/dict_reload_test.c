@@ -60,7 +60,9 @@ static long send_admit(const char *ctrl, const char *domain)
     char msg[2400], ack[4096], code[3], got[64], sql[256];
 
     hl7_sample(msg, sizeof(msg) - 64, ctrl, "MRN-D");
-    strcat(msg, "DG1|1||Z59.0^Homelessness^I10||20260115\r");
+    size_t n = strlen(msg);
+    snprintf(msg + n, sizeof(msg) - n, "%s",
+             "DG1|1||Z59.0^Homelessness^I10||20260115\r");
     cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
     cr_assert_eq(mllp_send(&c, msg), 0);
     cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
