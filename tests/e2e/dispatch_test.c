@@ -841,6 +841,22 @@ Test(dispatch, production_profile_refuses_loopback_receivers)
     rx_stop(r);
 }
 
+/* A loopback listener that never accepts (the kernel completes the
+ * handshakes for it), its address in *a: what it sees shows whether the
+ * dispatcher connected. */
+static int loopback_listener(struct sockaddr_in *a, int backlog)
+{
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    socklen_t alen = sizeof(*a);
+    *a = (struct sockaddr_in){ .sin_family = AF_INET,
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    cr_assert_geq(ls, 0);
+    cr_assert_eq(bind(ls, (struct sockaddr *)a, sizeof(*a)), 0);
+    cr_assert_eq(listen(ls, backlog), 0);
+    cr_assert_eq(getsockname(ls, (struct sockaddr *)a, &alen), 0);
+    return ls;
+}
+
 /* The address is refused before it is connected to, not after: an open
  * internal port (a listener that never accepts, the kernel completes the
  * handshake for it) sees no connection, and its attempt's error is the
@@ -848,14 +864,8 @@ Test(dispatch, production_profile_refuses_loopback_receivers)
  * internal ports are open from its deliveries' errors. */
 Test(dispatch, production_profile_never_connects_to_a_refused_address)
 {
-    int ls = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET,
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t alen = sizeof(a);
-    cr_assert_geq(ls, 0);
-    cr_assert_eq(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
-    cr_assert_eq(listen(ls, 16), 0);
-    cr_assert_eq(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
+    struct sockaddr_in a;
+    int ls = loopback_listener(&a, 16);
     int closed = rx_down_port();
     const char *open_sub = sub_for(ntohs(a.sin_port), "[\"*\"]", "/");
     const char *closed_sub = sub_for(closed, "[\"*\"]", "/");
@@ -899,14 +909,8 @@ Test(dispatch, production_profile_refuses_every_spelling_of_an_internal_address)
         "10.255.255.1", "169.254.169.254",
     };
     enum { N = sizeof(hosts) / sizeof(hosts[0]) };
-    int ls = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET,
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t alen = sizeof(a);
-    cr_assert_geq(ls, 0);
-    cr_assert_eq(bind(ls, (struct sockaddr *)&a, sizeof(a)), 0);
-    cr_assert_eq(listen(ls, 64), 0);
-    cr_assert_eq(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
+    struct sockaddr_in a;
+    int ls = loopback_listener(&a, 64);
     for (int i = 0; i < N; i++) {
         char json[512], id[64];
         snprintf(json, sizeof(json), "{\"url\":\"http://%s:%d/\","
