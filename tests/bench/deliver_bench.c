@@ -62,6 +62,13 @@ static int make_subs(const char *url, const char *org, unsigned long n,
         fputs("deliver_bench: cannot connect to the database\n", stderr);
         return 1;
     }
+    /* the corpus holds sud-labelled admits: the subscriptions opt in to
+     * them, which the organization must be granted first */
+    if (store_org_set_labels(s, "bench", org, "sud") != HUB_OK) {
+        fputs("deliver_bench: cannot grant the organization sud\n", stderr);
+        store_free(s);
+        return 1;
+    }
     for (i = 0; i < n; i++) {
         char json[512], *out = NULL;
         struct hub_err err = { 0 };
