@@ -1207,6 +1207,10 @@ static void easy_setup(struct dispatch *d, CURL *e)
 {
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    /* straight to the subscription's address: libcurl would follow
+     * http_proxy & co. of hubd's environment, and the SSRF guard would then
+     * see only the proxy's address, never the one the proxy reaches */
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)d->cfg.timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,

@@ -350,6 +350,34 @@ Test(dispatch, keeps_the_connection_to_a_receiver_alive)
     rx_stop(r);
 }
 
+/* Deliveries connect to the subscription's address itself: proxy
+ * variables in hubd's environment (here pointing at a port nobody listens
+ * on) are not followed, as a proxy would be the only address the SSRF
+ * guard sees. */
+Test(dispatch, proxy_variables_of_the_environment_are_not_followed)
+{
+    static const char *const vars[] = { "http_proxy", "HTTP_PROXY",
+                                        "https_proxy", "HTTPS_PROXY",
+                                        "all_proxy", "ALL_PROXY" };
+    char proxy[64];
+    struct rx *r = rx_start(RX_OK, SECRET);
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+
+    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", rx_down_port());
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        setenv(vars[i], proxy, 1);
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    ingest("k1", "adt.admit", "p1");
+    start_dispatcher(2000, 1000.0, false);
+    long got = wait_status(sub, "delivered", 1, 10000);
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        unsetenv(vars[i]);
+    cr_assert_eq(got, 1, "the delivery went to the proxy");
+    cr_assert_eq(rx_requests(r), 1);
+    rx_stop(r);
+}
+
 Test(dispatch, failing_receiver_is_retried_with_the_same_id_until_it_succeeds)
 {
     struct rx *r = rx_start(RX_FAIL_N, SECRET);
