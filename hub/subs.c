@@ -64,9 +64,14 @@ int subs_create(struct store *s, const char *actor, const char *org,
     free(c.json_out);
     if (rc == HUB_EINVALID && labels_refused(s, err))
         return HUB_EAUTH;
-    if (rc == HUB_EINVALID)
+    if (rc == HUB_EINVALID &&
+        strcmp(store_last_sqlstate(s), "23503") == 0)  /* the owner's key */
         hub_err_set(err, rc, "org", 0,
                     "no such organization (hubctl org list)");
+    else if (rc == HUB_EINVALID)    /* a CHECK the validator let through */
+        hub_err_set(err, rc, "", 0,
+                    "the subscription is inconsistent (a check of the "
+                    "database refused it)");
     return rc;
 }
 
