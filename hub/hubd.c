@@ -474,6 +474,11 @@ int main(int argc, char **argv)
     rc = 0;
     log_info("hubd.stopped", "inflight=%zu",
              app.srv.ing ? ingest_inflight(app.srv.ing) : (size_t)0);
+    /* the file says "up": a stopped hubd takes it back, so that whoever
+     * waits for the next start does not read these ports (a kill -9
+     * leaves it; the next start replaces it) */
+    if (cfg.ports_file[0])
+        (void)unlink(cfg.ports_file);
 out:
     /* order: no new input, then the pipeline (its last callbacks still
      * reach their connections), then the connections, then the rest */

@@ -74,8 +74,11 @@ Test(mllp, acks_AA_only_for_a_committed_message, .init = start_default,
                        "m.id = e.message_id where m.idem_key = 'CTRL-1'"),
                  1);
     mllp_close(&c);
-    /* SIGTERM: a clean exit 0 (under ASan: no leak either) */
+    /* SIGTERM: a clean exit 0 (under ASan: no leak either), and the ports
+     * file, which says "up", taken back */
     cr_expect_eq(hub_stop(&hub), 0);
+    cr_expect_neq(access(hub_path(&hub, "ports"), F_OK), 0,
+                  "the ports file outlived hubd");
 }
 
 /* Enhanced acknowledgment mode is not taken up (README, "What the hub
