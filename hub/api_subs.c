@@ -170,8 +170,7 @@ static void test_reply(struct api_req *r, int rc, const struct job *j)
         return;
     }
     size_t n = strlen(j->json);
-    bool waiting = strstr(j->json, "\"subscription_status\": \"active\"")
-                   == NULL;
+    bool waiting = subs_test_waits(j->json);
     if (!waiting || n < 2 || n + 96 > sizeof(buf)) {
         api_reply_json(r, 202, j->json, n);
         return;

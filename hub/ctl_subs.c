@@ -285,7 +285,7 @@ int ctl_sub_test(struct ctl *c, int argc, char **argv)
     if (rc != HUB_OK)
         return ctl_fail("cannot test the subscription", rc);
     printf("%s\n", json);
-    if (strstr(json, "\"subscription_status\": \"active\"") == NULL)
+    if (subs_test_waits(json))
         fprintf(stderr, "hubctl: subscription %s is not active: the test "
                 "waits until 'hubctl sub resume %s'\n", a.pos[0], a.pos[0]);
     free(json);

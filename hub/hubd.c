@@ -310,30 +310,23 @@ static bool tls_files_ok(void)
     return false;
 }
 
-/* --check-config: the TLS files load as hubd would load them at start (a
- * key that does not match its certificate, a CA bundle that does not parse)
- * rather than only being readable. Without a certificate the dev profile
- * starts without TLS (warned at start), as tls_files_ok allows. */
+/* --check-config: the TLS files load as hubd will load them at start
+ * (load_tls: a key that does not match its certificate, a CA bundle that
+ * does not parse, named in the log), rather than only being readable.
+ * Without a certificate the dev profile starts without TLS (warned at
+ * start), as tls_files_ok allows. */
 static bool tls_files_load(void)
 {
-    char err[512];
-    bool on[2] = { cfg.https_port >= 0, cfg.mllps_port >= 0 };
+    struct server scratch;
 
     if (access(cfg.tls_cert, R_OK) != 0)
         return true;
-    for (int i = 0; i < 2; i++) {
-        if (!on[i])
-            continue;
-        SSL_CTX *ctx = tls_server_ctx(cfg.tls_cert, cfg.tls_key, cfg.tls_ca,
-                                      i == 1, err, sizeof(err));
-        if (ctx == NULL) {
-            fprintf(stderr, "hubd: the %s listener's TLS files do not "
-                    "load: %s\n", i == 1 ? "mllps" : "https", err);
-            return false;
-        }
-        SSL_CTX_free(ctx);
-    }
-    return true;
+    memset(&scratch, 0, sizeof(scratch));
+    int rc = load_tls(&scratch, cfg.https_port >= 0, cfg.mllps_port >= 0,
+                      "hubd.tls_checked");
+    SSL_CTX_free(scratch.tls_https);
+    SSL_CTX_free(scratch.tls_mllp);
+    return rc == HUB_OK;
 }
 
 int main(int argc, char **argv)

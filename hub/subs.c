@@ -151,6 +151,12 @@ int subs_test(struct store *s, const char *actor, const char *org,
     return rc;
 }
 
+bool subs_test_waits(const char *answer)
+{
+    /* jsonb's text form, as hub_sub_test returns it */
+    return strstr(answer, "\"subscription_status\": \"active\"") == NULL;
+}
+
 int subs_get(struct store *s, const char *org, const char *id, char **out)
 {
     *out = NULL;

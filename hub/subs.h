@@ -43,6 +43,9 @@ int subs_delete(struct store *s, const char *actor, const char *org,
  * subscription, HUB_EUNSUPPORTED for a pull subscription. */
 int subs_test(struct store *s, const char *actor, const char *org,
               const char *id, char **out) __attribute__((warn_unused_result));
+/* Whether a subs_test answer's subscription is not active, so that its test
+ * waits for a resume. */
+bool subs_test_waits(const char *answer);
 /* With its secrets (the owner or the operator asked for this one). */
 int subs_get(struct store *s, const char *org, const char *id, char **out)
     __attribute__((warn_unused_result));

@@ -138,6 +138,18 @@ void fx_warn(struct fx *x, const char *key, const char *what)
 
 /* ---- readers ------------------------------------------------------------- */
 
+int fx_coding(struct fx *x, const cJSON *c, struct fx_code *out)
+{
+    int rc;
+    if (!cJSON_IsObject(c))
+        return fx_fail(x, HUB_EINVALID, "expected a Coding object");
+    if ((rc = fx_str(x, c, "code", false, &out->code)) ||
+        (rc = fx_str(x, c, "system", false, &out->system)) ||
+        (rc = fx_str(x, c, "display", false, &out->display)))
+        return rc;
+    return HUB_OK;
+}
+
 int fx_str(struct fx *x, const cJSON *o, const char *key, bool required,
            const char **out)
 {
@@ -317,11 +329,7 @@ int fx_cc_node(struct fx *x, const cJSON *cc, const char *prefer,
     for (const cJSON *c = codings ? codings->child : NULL; c; c = c->next, i++) {
         size_t o2 = fx_idx(x, i);
         struct fx_code k = { 0 };
-        if (!cJSON_IsObject(c))
-            return fx_fail(x, HUB_EINVALID, "expected a Coding object");
-        if ((rc = fx_str(x, c, "code", false, &k.code)) ||
-            (rc = fx_str(x, c, "system", false, &k.system)) ||
-            (rc = fx_str(x, c, "display", false, &k.display)))
+        if ((rc = fx_coding(x, c, &k)))
             return rc;
         bool better = !picked ||
                       (prefer && k.system && strcmp(k.system, prefer) == 0 &&

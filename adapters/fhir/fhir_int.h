@@ -139,6 +139,9 @@ int fx_cc(struct fx *x, const cJSON *o, const char *key, const char *prefer,
 int fx_cc_node(struct fx *x, const cJSON *cc, const char *prefer,
                struct fx_code *out);
 bool fx_code_empty(const struct fx_code *c);
+/* One Coding object's code, system and display into out (text untouched);
+ * not an object fails with "expected a Coding object". */
+int fx_coding(struct fx *x, const cJSON *c, struct fx_code *out);
 /* The Gravity SDOH domain a CodeableConcept array names (category), or NULL;
  * also accepts the legacy sdoh-cc "<domain>-domain" codes. */
 int fx_domain_of(struct fx *x, const cJSON *o, const char *key,

@@ -1725,11 +1725,7 @@ int fx_consent(struct fx *x, struct fx_entry *e)
             size_t o2 = fx_key(x, "purpose");
             fx_idx(x, i);
             struct fx_code c = { 0 };
-            if (!cJSON_IsObject(p))
-                return fx_fail(x, HUB_EINVALID, "expected a Coding object");
-            if ((rc = fx_str(x, p, "code", false, &c.code)) ||
-                (rc = fx_str(x, p, "system", false, &c.system)) ||
-                (rc = fx_str(x, p, "display", false, &c.display)))
+            if ((rc = fx_coding(x, p, &c)))
                 return rc;
             if (c.code) {
                 jw_arr_lazy(&w, "purposes", &open);

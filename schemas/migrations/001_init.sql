@@ -4455,6 +4455,7 @@ DECLARE
     v_event text;
     v_dlv bigint;
     v_due timestamptz;
+    v_endpoint text;
 BEGIN
     SELECT * INTO s FROM subscriptions
      WHERE id = p_sub AND deleted_at IS NULL
@@ -4472,14 +4473,14 @@ BEGIN
                              'subscription', s.id, 'requested_by', p_actor)),
                          false);
     SELECT e.id INTO v_event FROM events e WHERE e.seq = v_seq;
+    v_endpoint := hub_url_endpoint(s.url);
     INSERT INTO deliveries (event_seq, event_id, subscription_id, org_id,
                             patient_hub_id, url, endpoint)
-    VALUES (v_seq, v_event, s.id, s.org_id, NULL, s.url,
-            hub_url_endpoint(s.url))
+    VALUES (v_seq, v_event, s.id, s.org_id, NULL, s.url, v_endpoint)
     RETURNING id, next_attempt_at INTO v_dlv, v_due;
     INSERT INTO delivery_queue (delivery_id, subscription_id, patient_hub_id,
                                 event_seq, endpoint, due_at)
-    VALUES (v_dlv, s.id, NULL, v_seq, hub_url_endpoint(s.url),
+    VALUES (v_dlv, s.id, NULL, v_seq, v_endpoint,
             CASE WHEN s.status = 'active' THEN v_due ELSE 'infinity' END);
     PERFORM hub_audit_append(p_actor, 'subscription.tested', 'subscription',
         s.id, NULL, jsonb_build_object('event', v_event,
