@@ -1215,14 +1215,62 @@ $$;
 -- A county as routing compares it (filters.counties against
 -- patient.addresses[*].county): without case, surrounding spaces, or a
 -- trailing kind of county, so that "Kings County", "KINGS" and "kings" are
--- one, and "Orleans Parish" is "Orleans". Never a FIPS code for a name
--- (which needs the state, and a table): the event keeps the sender's form.
--- Inlined by the planner.
+-- one, and "Orleans Parish" is "Orleans" ("Baltimore city" keeps its
+-- "city": Baltimore County is another). Inlined by the planner; also
+-- us_counties.name_key (002_us_counties.sql), so the two stay one rule.
 CREATE FUNCTION hub_county_key(p text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT regexp_replace(lower(btrim(p)),
         '\s+(county|parish|borough|census area|city and borough|'
-        'municipality)$', '')
+        'municipality|municipio|planning region)$', '')
+$$;
+
+-- The keys an address's county matches a filter by: its own key (above),
+-- and, when the address names a US county, that county's five-digit FIPS
+-- code and its name's key (us_counties, 002_us_counties.sql). So "36047",
+-- "047" in state NY and "Kings County" in "New York" are one county to a
+-- filter of "Kings" or of "36047", while "Kings" in CA is not 36047. A
+-- name or a three-digit code needs the address's state (USPS code, FIPS
+-- code or name): a name alone is many counties. A five-digit code whose
+-- state is not the address's stated one is taken for what it is not (a
+-- ZIP code in the wrong field) and names nothing. The event keeps the
+-- sender's form. PL/pgSQL: the table comes in a later migration.
+CREATE FUNCTION hub_county_keys(p_county text, p_state text)
+RETURNS text[] LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    v_key text := hub_county_key(p_county);
+    v_st text := nullif(btrim(p_state), '');
+    v_state text;               -- the address's state, USPS code
+    v_fips text;
+    v_name text;
+BEGIN
+    IF v_key IS NULL OR v_key = '' THEN
+        RETURN '{}';
+    END IF;
+    IF v_st IS NOT NULL THEN
+        SELECT s.code INTO v_state FROM us_states s
+         WHERE s.code = upper(v_st) OR s.fips = v_st
+            OR lower(s.name) = lower(v_st);
+    END IF;
+    IF v_key ~ '^[0-9]{5}$' THEN
+        SELECT c.fips, c.name_key INTO v_fips, v_name FROM us_counties c
+         WHERE c.fips = v_key
+           AND (v_st IS NULL OR c.state = v_state);
+    ELSIF v_state IS NULL THEN
+        RETURN ARRAY[v_key];
+    ELSIF v_key ~ '^[0-9]{3}$' THEN
+        SELECT c.fips, c.name_key INTO v_fips, v_name FROM us_counties c
+         WHERE c.fips = (SELECT s.fips FROM us_states s
+                          WHERE s.code = v_state) || v_key;
+    ELSE
+        SELECT c.fips, c.name_key INTO v_fips, v_name FROM us_counties c
+         WHERE c.name_key = v_key AND c.state = v_state;
+    END IF;
+    IF v_fips IS NULL THEN
+        RETURN ARRAY[v_key];
+    END IF;
+    RETURN ARRAY[v_key, v_fips, v_name];
+END
 $$;
 
 -- Does an event match a subscription? Filters are ANDed, values within one
@@ -1232,7 +1280,7 @@ $$;
 -- hub_route_events() follows term by term: keep the two in step.
 CREATE FUNCTION hub_sub_matches(p_topics text[], p_filters jsonb,
     p_type text, p_org text, b jsonb)
-RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
+RETURNS boolean LANGUAGE sql STABLE AS $$
     SELECT EXISTS (SELECT 1 FROM unnest(p_topics) t
                     WHERE p_type LIKE hub_topic_like(t)
                       -- the hub family only by its own patterns (whose
@@ -1275,12 +1323,14 @@ RETURNS boolean LANGUAGE sql IMMUTABLE AS $$
                          'lax $.encounter.diagnoses[*].domain')))
               && hub_jsonb_texts(p_filters->'domains'))
       AND (NOT p_filters ? 'counties'
-           OR ARRAY(SELECT hub_county_key(a->>'county')
+           OR ARRAY(SELECT k
                       FROM jsonb_array_elements(
                                CASE WHEN jsonb_typeof(b->'patient'->'addresses')
                                          = 'array'
                                     THEN b->'patient'->'addresses'
-                                    ELSE '[]' END) a)
+                                    ELSE '[]' END) a,
+                           unnest(hub_county_keys(a->>'county',
+                                                  a->>'state')) k)
               && ARRAY(SELECT hub_county_key(x) FROM unnest(
                            hub_jsonb_texts(p_filters->'counties')) x))
       -- sensitive data (42 CFR Part 2 ...) only to who opted in to its label
@@ -1463,13 +1513,16 @@ LANGUAGE sql STABLE AS $$
                                'lax $.encounter.diagnoses[*].domain')
                        ELSE '[]' END)) END AS domains,
                CASE WHEN f.counties THEN
-                   ARRAY(SELECT hub_county_key(a->>'county')
+                   ARRAY(SELECT k
                            FROM jsonb_array_elements(
                                     CASE WHEN jsonb_typeof(
                                              b.body->'patient'->'addresses')
                                              = 'array'
                                          THEN b.body->'patient'->'addresses'
-                                         ELSE '[]' END) a) END AS counties,
+                                         ELSE '[]' END) a,
+                                unnest(hub_county_keys(a->>'county',
+                                                       a->>'state')) k)
+                   END AS counties,
                CASE WHEN jsonb_typeof(b.body->'sensitivity') = 'array'
                     THEN ARRAY(SELECT jsonb_array_elements_text(
                                           b.body->'sensitivity'))

@@ -260,7 +260,8 @@ Test(demo, make_run_serves_what_its_how_to_prints, .timeout = 240)
     struct hubproc q = { .pid = 0 };
     snprintf(q.db_url, sizeof(q.db_url), "%s", db_url);
     cr_assert_eq(hub_sql_long(&q, "WITH u AS (UPDATE schema_migrations SET "
-                                  "sha256 = 'edited' RETURNING 1) "
+                                  "sha256 = 'edited' WHERE version = '001' "
+                                  "RETURNING 1) "
                                   "SELECT count(*) FROM u"), 1);
     const char *name = strstr(db_url, "://");
     cr_assert_not_null(name);

@@ -217,6 +217,80 @@ Test(routing, each_filter_routes_only_matching_events)
     cr_assert_eq(routed(both, "k2"), 0, "filters are ANDed");
 }
 
+/* A county by its FIPS code or by its name (002_us_counties.sql): "36047",
+ * "047" with state NY and "Kings County" in "New York" are one county to a
+ * filter of "Kings" or of "36047"; Kings in California is not 36047; a
+ * five-digit value whose state is another (a ZIP code in the county field)
+ * names no county; a code with no state is taken as it is written. */
+Test(routing, a_county_filter_knows_fips_codes_and_names)
+{
+    const char *fips = sub("plan", "{\"url\":\"http://a.example/\","
+                           "\"topics\":[\"*\"],\"filters\":{\"counties\":"
+                           "[\"36047\"]}}");
+    const char *name = sub("plan", "{\"url\":\"http://a.example/\","
+                           "\"topics\":[\"*\"],\"filters\":{\"counties\":"
+                           "[\"Kings\"]}}");
+    const char *wi = sub("plan", "{\"url\":\"http://a.example/\","
+                         "\"topics\":[\"*\"],\"filters\":{\"counties\":"
+                         "[\"Ozaukee County\"]}}");
+    const char *kent = sub("plan", "{\"url\":\"http://a.example/\","
+                           "\"topics\":[\"*\"],\"filters\":{\"counties\":"
+                           "[\"Kent\"]}}");
+    const char *ct = sub("plan", "{\"url\":\"http://a.example/\","
+                         "\"topics\":[\"*\"],\"filters\":{\"counties\":"
+                         "[\"09110\"]}}");
+#define ADDR(c, st) ",\"addresses\":[{\"county\":\"" c "\"" st "}]},"   \
+                    "\"screening\":{}}"
+#define ST(v) ",\"state\":\"" v "\""
+    ingest("clinic", "f1", "screening.completed",
+           "{\"type\":\"screening.completed\"," PAT("f1")
+           ADDR("36047", ""));
+    ingest("clinic", "f2", "screening.completed",
+           "{\"type\":\"screening.completed\"," PAT("f2")
+           ADDR("047", ST("NY")));
+    ingest("clinic", "f3", "screening.completed",
+           "{\"type\":\"screening.completed\"," PAT("f3")
+           ADDR("Kings County", ST("New York")));
+    ingest("clinic", "f4", "screening.completed",
+           "{\"type\":\"screening.completed\"," PAT("f4")
+           ADDR("KINGS", ST("CA")));
+    ingest("clinic", "f5", "screening.completed",
+           "{\"type\":\"screening.completed\"," PAT("f5")
+           ADDR("55089", ST("55")));
+    ingest("clinic", "f6", "screening.completed",
+           "{\"type\":\"screening.completed\"," PAT("f6")
+           ADDR("10001", ST("NY")));
+    ingest("clinic", "f7", "screening.completed",
+           "{\"type\":\"screening.completed\"," PAT("f7")
+           ADDR("047", ""));
+    ingest("clinic", "f8", "screening.completed",
+           "{\"type\":\"screening.completed\"," PAT("f8")
+           ADDR("Capitol Planning Region", ST("CT")));
+#undef ADDR
+#undef ST
+
+    for (int i = 1; i <= 3; i++) {
+        char key[8];
+        snprintf(key, sizeof(key), "f%d", i);
+        cr_assert_eq(routed(fips, key), 1, "%s to 36047", key);
+        cr_assert_eq(routed(name, key), 1, "%s to Kings", key);
+    }
+    cr_assert_eq(routed(fips, "f4"), 0, "Kings County, CA is 06031");
+    cr_assert_eq(routed(name, "f4"), 1, "a name filter takes every Kings");
+    cr_assert_eq(routed(wi, "f5"), 1, "55089 is Ozaukee County, WI");
+    cr_assert_eq(routed(kent, "f6"), 0, "10001 in NY is no county (a ZIP)");
+    cr_assert_eq(routed(fips, "f7") + routed(name, "f7"), 0,
+                 "a three-digit code without its state is no county");
+    cr_assert_eq(routed(ct, "f8"), 1, "a planning region by its name");
+    cr_assert_eq(routed(fips, "f5") + routed(name, "f5") + routed(wi, "f1") +
+                 routed(kent, "f1") + routed(ct, "f3"), 0);
+    /* the reference matcher agrees with routing (topics_test.c) */
+    cr_assert_eq(qlong("SELECT count(*) FROM events e JOIN subscriptions s "
+                       "ON s.org_id = 'plan' WHERE hub_sub_matches(s.topics, "
+                       "s.filters, e.type, e.org_id, e.body::jsonb)"),
+                 qlong("SELECT count(*) FROM deliveries"));
+}
+
 Test(routing, sensitive_events_go_only_to_who_opted_in_to_the_label)
 {
     const char *plain = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
@@ -1228,4 +1302,20 @@ Test(routing, a_label_opted_in_must_be_granted_to_the_organization)
                        "'org.labels'"), 2);
     cr_assert_eq(store_org_set_labels(s, "test", "nobody", "sud"),
                  HUB_ENOTFOUND);
+}
+
+/* The county table (002_us_counties.sql) is whole: every county's state is
+ * a state of us_states, no state has two counties of one name key (a name
+ * lookup finds one county), and the Census file's 3,235 rows and the 13
+ * codes made since are all there. */
+Test(routing, the_county_table_is_consistent)
+{
+    cr_assert_eq(qlong("SELECT count(*) FROM us_counties c WHERE NOT EXISTS "
+                       "(SELECT 1 FROM us_states s WHERE s.code = c.state "
+                       "AND left(c.fips, 2) = s.fips)"), 0);
+    cr_assert_eq(qlong("SELECT count(*) FROM (SELECT 1 FROM us_counties "
+                       "GROUP BY state, name_key HAVING count(*) > 1) d"), 0);
+    cr_assert_eq(qlong("SELECT count(*) FROM us_counties"), 3235 + 13);
+    cr_assert_eq(qlong("SELECT count(*) FROM us_counties WHERE fips !~ "
+                       "'^[0-9]{5}$' OR name_key = ''"), 0);
 }
