@@ -1217,7 +1217,7 @@ $$;
 -- trailing kind of county, so that "Kings County", "KINGS" and "kings" are
 -- one, and "Orleans Parish" is "Orleans" ("Baltimore city" keeps its
 -- "city": Baltimore County is another). Inlined by the planner; also
--- us_counties.name_key (002_us_counties.sql), so the two stay one rule.
+-- us_counties.name_key (below), so the two stay one rule.
 CREATE FUNCTION hub_county_key(p text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT regexp_replace(lower(btrim(p)),
@@ -1225,52 +1225,50 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
         'municipality|municipio|planning region)$', '')
 $$;
 
+-- The United States' counties and county equivalents, so that a county
+-- filter knows "36047", "047" in NY and "Kings County" in "New York" for
+-- one county, whichever form a sender writes. Reference data, filled by
+-- 002_us_counties.sql (the Census Bureau's FIPS codes).
+CREATE TABLE us_states (
+    code text PRIMARY KEY,              -- USPS: NY
+    fips text NOT NULL UNIQUE,          -- 36
+    name text NOT NULL UNIQUE           -- New York
+);
+CREATE TABLE us_counties (
+    fips text PRIMARY KEY,              -- state and county: 36047
+    state text NOT NULL,                -- us_states.code
+    name text NOT NULL,                 -- as the Census writes it
+    name_key text GENERATED ALWAYS AS (hub_county_key(name)) STORED
+);
+-- Every form an address may name a county by: (its county's key, its
+-- state's as lower(btrim())) -> the county. The county as its five digits
+-- with the state in any form or none; as its three digits or its name's
+-- key with the state as USPS code, FIPS code or name (a name alone is many
+-- counties). A five-digit code with another state is no row: a ZIP code
+-- in the county field names no county.
+CREATE TABLE us_county_keys (
+    county text NOT NULL,
+    state text NOT NULL,                -- '' for none
+    fips text NOT NULL,
+    name_key text NOT NULL,
+    PRIMARY KEY (county, state)
+);
+
 -- The keys an address's county matches a filter by: its own key (above),
--- and, when the address names a US county, that county's five-digit FIPS
--- code and its name's key (us_counties, 002_us_counties.sql). So "36047",
--- "047" in state NY and "Kings County" in "New York" are one county to a
--- filter of "Kings" or of "36047", while "Kings" in CA is not 36047. A
--- name or a three-digit code needs the address's state (USPS code, FIPS
--- code or name): a name alone is many counties. A five-digit code whose
--- state is not the address's stated one is taken for what it is not (a
--- ZIP code in the wrong field) and names nothing. The event keeps the
--- sender's form. PL/pgSQL: the table comes in a later migration.
+-- and, when the address names a US county (us_county_keys), that county's
+-- FIPS code and its name's key. So a filter of "Kings" or of "36047" takes
+-- 36047, 047 in NY and Kings County in New York, while Kings in CA is not
+-- 36047. The event keeps the sender's form. A SQL function of one SELECT,
+-- inlined into its caller's FROM: one index probe an address.
 CREATE FUNCTION hub_county_keys(p_county text, p_state text)
-RETURNS text[] LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-DECLARE
-    v_key text := hub_county_key(p_county);
-    v_st text := nullif(btrim(p_state), '');
-    v_state text;               -- the address's state, USPS code
-    v_fips text;
-    v_name text;
-BEGIN
-    IF v_key IS NULL OR v_key = '' THEN
-        RETURN '{}';
-    END IF;
-    IF v_st IS NOT NULL THEN
-        SELECT s.code INTO v_state FROM us_states s
-         WHERE s.code = upper(v_st) OR s.fips = v_st
-            OR lower(s.name) = lower(v_st);
-    END IF;
-    IF v_key ~ '^[0-9]{5}$' THEN
-        SELECT c.fips, c.name_key INTO v_fips, v_name FROM us_counties c
-         WHERE c.fips = v_key
-           AND (v_st IS NULL OR c.state = v_state);
-    ELSIF v_state IS NULL THEN
-        RETURN ARRAY[v_key];
-    ELSIF v_key ~ '^[0-9]{3}$' THEN
-        SELECT c.fips, c.name_key INTO v_fips, v_name FROM us_counties c
-         WHERE c.fips = (SELECT s.fips FROM us_states s
-                          WHERE s.code = v_state) || v_key;
-    ELSE
-        SELECT c.fips, c.name_key INTO v_fips, v_name FROM us_counties c
-         WHERE c.name_key = v_key AND c.state = v_state;
-    END IF;
-    IF v_fips IS NULL THEN
-        RETURN ARRAY[v_key];
-    END IF;
-    RETURN ARRAY[v_key, v_fips, v_name];
-END
+RETURNS SETOF text LANGUAGE sql STABLE AS $$
+    SELECT x
+      FROM (SELECT hub_county_key(p_county) AS key) v
+      LEFT JOIN us_county_keys u
+             ON u.county = v.key
+            AND u.state = coalesce(lower(btrim(p_state)), '')
+     CROSS JOIN LATERAL unnest(ARRAY[v.key, u.fips, u.name_key]) x
+     WHERE x <> ''
 $$;
 
 -- Does an event match a subscription? Filters are ANDed, values within one
@@ -1329,8 +1327,7 @@ RETURNS boolean LANGUAGE sql STABLE AS $$
                                          = 'array'
                                     THEN b->'patient'->'addresses'
                                     ELSE '[]' END) a,
-                           unnest(hub_county_keys(a->>'county',
-                                                  a->>'state')) k)
+                           hub_county_keys(a->>'county', a->>'state') k)
               && ARRAY(SELECT hub_county_key(x) FROM unnest(
                            hub_jsonb_texts(p_filters->'counties')) x))
       -- sensitive data (42 CFR Part 2 ...) only to who opted in to its label
@@ -1520,8 +1517,8 @@ LANGUAGE sql STABLE AS $$
                                              = 'array'
                                          THEN b.body->'patient'->'addresses'
                                          ELSE '[]' END) a,
-                                unnest(hub_county_keys(a->>'county',
-                                                       a->>'state')) k)
+                                hub_county_keys(a->>'county',
+                                                a->>'state') k)
                    END AS counties,
                CASE WHEN jsonb_typeof(b.body->'sensitivity') = 'array'
                     THEN ARRAY(SELECT jsonb_array_elements_text(

@@ -1,7 +1,8 @@
 -- 002_us_counties.sql - the United States' counties and county
--- equivalents by FIPS code, so that a county filter of routing
--- (hub_county_keys() in 001_init.sql) knows "36047", "047" in NY, and
--- "Kings County, NY" for one county, whichever form a sender writes.
+-- equivalents by FIPS code, and the forms an address may name each by
+-- (us_states, us_counties and us_county_keys of 001_init.sql), so that a
+-- county filter of routing knows "36047", "047" in NY, and "Kings County,
+-- NY" for one county, whichever form a sender writes.
 --
 -- Rows: the Census Bureau's national_county.txt (FIPS codes of the 2010
 -- census; a work of the United States government, public domain), as the
@@ -16,24 +17,6 @@
 -- senders keep writing them. Each row is one line of the file, its
 -- state and county codes joined.
 --
--- A state is its USPS code, its FIPS code or its name (us_states).
-
-CREATE TABLE us_states (
-    code text PRIMARY KEY,              -- USPS: NY
-    fips text NOT NULL UNIQUE,          -- 36
-    name text NOT NULL UNIQUE           -- New York
-);
-
-CREATE TABLE us_counties (
-    fips text PRIMARY KEY,              -- state and county: 36047
-    state text NOT NULL,                -- us_states.code (no foreign key:
-                                        -- its check per row was half the load)
-    name text NOT NULL,                 -- as the Census writes it
-    -- the name as routing compares it ("kings")
-    name_key text GENERATED ALWAYS AS (hub_county_key(name)) STORED
-);
-CREATE INDEX us_counties_by_name ON us_counties (name_key, state);
-
 INSERT INTO us_states (code, fips, name) VALUES
 ('AL','01','Alabama'),
 ('AK','02','Alaska'),
@@ -3348,3 +3331,15 @@ SELECT split_part(l, '|', 1), split_part(l, '|', 2), split_part(l, '|', 3)
 09190|CT|Western Connecticut Planning Region
 $counties$, E'\n') l
  WHERE l <> '';
+
+-- each county by every form of it (us_county_keys, 001_init.sql)
+INSERT INTO us_county_keys (county, state, fips, name_key)
+SELECT c.fips, '', c.fips, c.name_key FROM us_counties c
+UNION ALL
+SELECT k.county, st.state, c.fips, c.name_key
+  FROM us_counties c
+  JOIN us_states s ON s.code = c.state
+ CROSS JOIN LATERAL (VALUES (c.fips), (right(c.fips, 3)), (c.name_key))
+       k(county)
+ CROSS JOIN LATERAL (VALUES (lower(s.code)), (s.fips), (lower(s.name)))
+       st(state);

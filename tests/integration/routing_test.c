@@ -1304,10 +1304,11 @@ Test(routing, a_label_opted_in_must_be_granted_to_the_organization)
                  HUB_ENOTFOUND);
 }
 
-/* The county table (002_us_counties.sql) is whole: every county's state is
- * a state of us_states, no state has two counties of one name key (a name
- * lookup finds one county), and the Census file's 3,235 rows and the 13
- * codes made since are all there. */
+/* The county tables (001_init.sql, filled by 002_us_counties.sql) are
+ * whole: every county's state is a state of us_states, no state has two
+ * counties of one name key (a name finds one county), and the Census
+ * file's 3,235 rows and the 13 codes made since are all there, each by
+ * every form of it. */
 Test(routing, the_county_table_is_consistent)
 {
     cr_assert_eq(qlong("SELECT count(*) FROM us_counties c WHERE NOT EXISTS "
@@ -1316,6 +1317,11 @@ Test(routing, the_county_table_is_consistent)
     cr_assert_eq(qlong("SELECT count(*) FROM (SELECT 1 FROM us_counties "
                        "GROUP BY state, name_key HAVING count(*) > 1) d"), 0);
     cr_assert_eq(qlong("SELECT count(*) FROM us_counties"), 3235 + 13);
+    /* each by its five digits alone, and by three forms of it (five
+     * digits, three, its name) with three of its state's (USPS, FIPS,
+     * name) */
+    cr_assert_eq(qlong("SELECT count(*) FROM us_county_keys"),
+                 (3235 + 13) * 10);
     cr_assert_eq(qlong("SELECT count(*) FROM us_counties WHERE fips !~ "
                        "'^[0-9]{5}$' OR name_key = ''"), 0);
 }
