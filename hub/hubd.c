@@ -497,6 +497,12 @@ out:
     SSL_CTX_free(app.srv.tls_https);
     SSL_CTX_free(app.srv.tls_mllp);
     event_base_free(app.srv.base);
+    /* every HTTPS connection's SSL is freed by now (libevent ran its
+     * finalizers): a count left would be a connection that leaked */
+    if (http_tls_open() != 0)
+        log_warn("hubd.exited", "https_conns=%zu", http_tls_open());
+    else if (app.srv.base)
+        log_info("hubd.exited", "https_conns=0");
     dict_free(dict);
     for (int i = 0; i < n_dicts_retired; i++)
         dict_free(dicts_retired[i]);

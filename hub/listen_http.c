@@ -18,8 +18,23 @@
  * before the request reaches on_request: it has no hook for either
  * (evhttp_set_newreqcb and evhttp_set_errorcb come with 2.2), so those two
  * are the API's only answers that are not JSON.
+ *
+ * Connections: HTTPS ones are limited (https_max_connections). evhttp 2.1
+ * says nothing when a connection ends, but each HTTPS connection is one SSL
+ * object, made in make_tls_bev and freed with its bufferevent
+ * (BEV_OPT_CLOSE_ON_FREE) however the connection ends: the client, a
+ * timeout, a failed handshake, an error, evhttp_free at shutdown. OpenSSL
+ * calls the free function of an ex_data index when it frees the SSL, so
+ * the gate below counts SSL objects exactly: one up in make_tls_bev, one
+ * down in gate_ssl_freed. At the limit the listener stops accepting
+ * (evconnlistener_disable): further clients wait in the kernel's listen
+ * queue, holding no SSL and no buffer; the first SSL freed enables it again.
+ *
+ *   ACCEPTING --open reaches max--> PAUSED --an SSL freed--> ACCEPTING
+ *   either --http_server_stop--> STOPPED (never enabled again)
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -37,6 +52,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <openssl/ssl.h>
 
 #include "api.h"
@@ -68,8 +84,26 @@ struct bucket {
     double at;                      /* monotonic seconds of the last fill */
 };
 
+/* The HTTPS connection count (see the file's header). Each SSL it counted
+ * holds a reference, and so does the http_server until http_server_free:
+ * SSL objects that evhttp_free leaves to libevent's finalizers are freed as
+ * late as event_base_free, after the http_server. Loop thread only (hubd's
+ * main thread, which also runs event_base_free). */
+struct conn_gate {
+    size_t open;                    /* SSL objects made and not yet freed */
+    size_t max;
+    size_t refs;                    /* open, + 1 while the server holds it */
+    struct evconnlistener *lst;     /* the HTTPS listener; NULL: stopped */
+    struct event *quiet;            /* ends an episode at the limit */
+    bool paused;                    /* lst disabled at the limit */
+    bool episode;                   /* "reached" logged, "left" not yet */
+    uint64_t pauses;                /* in this episode */
+    uint64_t since_ns;              /* the episode's start */
+};
+
 struct http_server {
     struct server *srv;
+    struct conn_gate *gate;         /* NULL when HTTPS is off */
     struct ep eps[2];
     size_t n_eps;
     size_t pending;                 /* requests not yet answered */
@@ -587,17 +621,125 @@ static struct bufferevent *guarded(struct bufferevent *bev)
     return bev;
 }
 
+/* ---- the HTTPS connection limit -------------------------------------- */
+
+static int gate_idx = -1;           /* the SSL ex_data index of the gate */
+static size_t tls_conns;            /* every gate's open, for http_tls_open */
+
+static void gate_unref(struct conn_gate *g)
+{
+    if (--g->refs == 0)
+        free(g);
+}
+
+/* A second after the listener was last enabled again, a run of pauses
+ * (the limit reached, one closed, the limit reached again ...) is over:
+ * one line for the run, not two a connection while it is saturated. */
+static void gate_quiet(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn_gate *g = arg;
+    (void)fd;
+    (void)what;
+    if (g->paused || !g->episode)
+        return;
+    g->episode = false;
+    log_info("http.conn_limit_left", "open=%zu max=%zu pauses=%" PRIu64
+             " ms=%" PRIu64, g->open, g->max, g->pauses,
+             (ingest_now_ns() - g->since_ns) / 1000000u);
+}
+
+static void gate_pause(struct conn_gate *g)
+{
+    if (g->paused || g->lst == NULL)
+        return;
+    if (evconnlistener_disable(g->lst) != 0)
+        return;                     /* cannot happen (epoll: event_del) */
+    g->paused = true;
+    metrics_https_paused(1);
+    if (!g->episode) {
+        g->episode = true;
+        g->pauses = 0;
+        g->since_ns = ingest_now_ns();
+        log_warn("http.conn_limit_reached", "open=%zu max=%zu", g->open,
+                 g->max);
+    }
+    g->pauses++;
+}
+
+static void gate_resume(struct conn_gate *g)
+{
+    struct timeval second = { 1, 0 };
+    if (!g->paused)
+        return;
+    g->paused = false;
+    metrics_https_paused(0);
+    if (g->lst == NULL)             /* stopped: it stays closed */
+        return;
+    (void)evconnlistener_enable(g->lst);
+    if (g->quiet)
+        evtimer_add(g->quiet, &second);
+}
+
+/* OpenSSL's CRYPTO_EX_free: called by SSL_free for every SSL of the
+ * process, ours (ptr: the gate) and others (ptr NULL: MLLP over TLS,
+ * libcurl's in the dispatcher's thread, which return at once). */
+static void gate_ssl_freed(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
+                           int idx, long argl, void *argp)
+{
+    struct conn_gate *g = ptr;
+    (void)parent;
+    (void)ad;
+    (void)idx;
+    (void)argl;
+    (void)argp;
+    if (g == NULL)
+        return;
+    assert(g->open > 0 && tls_conns > 0);
+    g->open--;
+    tls_conns--;
+    metrics_https_connections(g->open, g->max);
+    if (g->open < g->max)
+        gate_resume(g);
+    gate_unref(g);
+}
+
+size_t http_tls_open(void)
+{
+    return tls_conns;
+}
+
+/* evhttp's bevcb, called from its accept callback: the SSL is counted
+ * before anything else can free it, so that every SSL_free below (the
+ * bufferevent's, or ours when there is none) gives its slot back. A NULL
+ * here would make evhttp read plain HTTP on the HTTPS port (evhttp 2.1
+ * makes a socket bufferevent of its own), so a failure aborts, as out of
+ * memory does everywhere in the hub. At the limit the listener is
+ * disabled here; libevent's accept loop checks that after each callback
+ * and accepts no more. */
 static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
 {
-    struct server *srv = arg;
-    SSL *ssl = SSL_new(srv->tls_https);
-    if (ssl == NULL)
-        return NULL;
+    struct ep *ep = arg;
+    struct conn_gate *g = ep->hs->gate;
+    SSL *ssl = SSL_new(ep->hs->srv->tls_https);
+    if (ssl == NULL || SSL_set_ex_data(ssl, gate_idx, g) != 1)
+        abort();
+    g->open++;
+    g->refs++;
+    tls_conns++;
+    metrics_https_connections(g->open, g->max);
+    if (g->open >= g->max)
+        gate_pause(g);
     struct bufferevent *bev = bufferevent_openssl_socket_new(
         base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
-    if (bev)
-        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    return guarded(bev);
+    if (bev == NULL) {
+        SSL_free(ssl);              /* libevent 2.1 leaves it to us here */
+        abort();
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    bev = guarded(bev);
+    if (bev == NULL)
+        abort();
+    return bev;
 }
 
 /* what evhttp makes when there is no bevcb (it closes the socket itself) */
@@ -628,7 +770,10 @@ static int bind_ep(struct http_server *hs, const char *addr, int port,
                                          EVHTTP_REQ_PATCH |
                                          EVHTTP_REQ_DELETE);
     evhttp_set_default_content_type(http, "application/json");
-    evhttp_set_bevcb(http, tls ? make_tls_bev : make_plain_bev, srv);
+    if (tls)
+        evhttp_set_bevcb(http, make_tls_bev, ep);
+    else
+        evhttp_set_bevcb(http, make_plain_bev, NULL);
     evhttp_set_gencb(http, on_request, ep);
     ep->sock = evhttp_bind_socket_with_handle(http, addr, (ev_uint16_t)port);
     if (ep->sock == NULL) {
@@ -648,6 +793,8 @@ static int bind_ep(struct http_server *hs, const char *addr, int port,
                           ? ((struct sockaddr_in6 *)&got)->sin6_port
                           : ((struct sockaddr_in *)&got)->sin_port);
     hs->n_eps++;
+    if (tls)
+        hs->gate->lst = evhttp_bound_socket_get_listener(ep->sock);
     server_report_port(srv, tls ? "https" : "http", bound);
     log_info("http.listening", "addr=%s port=%d tls=%d", addr, bound, tls);
     return HUB_OK;
@@ -663,8 +810,23 @@ int http_server_new(struct server *srv, struct http_server **out)
         abort();
     hs->srv = srv;
     input_cap = cfg->max_body + INPUT_SLACK;
-    if (cfg->https_port >= 0 && srv->tls_https)
+    if (cfg->https_port >= 0 && srv->tls_https) {
+        if (gate_idx < 0 &&
+            (gate_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+                                             gate_ssl_freed)) < 0)
+            abort();
+        struct conn_gate *g = calloc(1, sizeof(*g));
+        if (g == NULL)
+            abort();
+        g->max = (size_t)cfg->https_max_connections;
+        g->refs = 1;
+        g->quiet = evtimer_new(srv->base, gate_quiet, g);
+        if (g->quiet == NULL)
+            abort();
+        hs->gate = g;
+        metrics_https_connections(0, g->max);
         rc = bind_ep(hs, cfg->https_bind, cfg->https_port, true);
+    }
     if (rc == HUB_OK && cfg->http_port >= 0 && cfg->profile == PROFILE_DEV)
         rc = bind_ep(hs, cfg->http_bind, cfg->http_port, false);
     if (rc != HUB_OK) {
@@ -679,6 +841,8 @@ void http_server_stop(struct http_server *hs)
 {
     if (hs == NULL)
         return;
+    if (hs->gate)
+        hs->gate->lst = NULL;       /* freed below; never enabled again */
     for (size_t i = 0; i < hs->n_eps; i++) {
         if (hs->eps[i].sock) {
             evhttp_del_accept_socket(hs->eps[i].http, hs->eps[i].sock);
@@ -699,5 +863,18 @@ void http_server_free(struct http_server *hs)
     for (size_t i = 0; i < hs->n_eps; i++)
         if (hs->eps[i].http)
             evhttp_free(hs->eps[i].http);
+    struct conn_gate *g = hs->gate;
+    if (g) {
+        /* evhttp_free freed its connections' bufferevents; their SSLs go
+         * with libevent's finalizers (at the latest in event_base_free),
+         * each dropping its reference then */
+        g->lst = NULL;
+        event_free(g->quiet);
+        g->quiet = NULL;
+        if (g->episode)
+            log_info("http.conn_limit_left", "open=%zu max=%zu pauses=%"
+                     PRIu64 " why=stopped", g->open, g->max, g->pauses);
+        gate_unref(g);
+    }
     free(hs);
 }

@@ -29,6 +29,7 @@ static uint64_t batch_sum;
 static uint64_t commit_retries;
 
 static int64_t open_conns;
+static uint64_t https_open, https_max, https_paused, https_pauses;
 static uint64_t inflight;
 static uint64_t http_by_class[6];   /* 1xx..5xx, index 0 unused */
 static uint64_t http_pending;
@@ -75,6 +76,19 @@ void metrics_commit_retry(void)
 void metrics_connections(int delta)
 {
     ADD(open_conns, delta);
+}
+
+void metrics_https_connections(size_t open, size_t max)
+{
+    __atomic_store_n(&https_open, open, __ATOMIC_RELAXED);
+    __atomic_store_n(&https_max, max, __ATOMIC_RELAXED);
+}
+
+void metrics_https_paused(int paused)
+{
+    __atomic_store_n(&https_paused, paused ? 1 : 0, __ATOMIC_RELAXED);
+    if (paused)
+        ADD(https_pauses, 1);
 }
 
 void metrics_inflight_set(size_t n)
@@ -200,6 +214,26 @@ char *metrics_render(size_t *len)
     put(&o, "# HELP hub_open_connections Open MLLP connections.\n"
             "# TYPE hub_open_connections gauge\nhub_open_connections %lld\n",
         (long long)GET(open_conns));
+    put(&o, "# HELP hub_https_open_connections Open HTTPS connections (each "
+            "an SSL object, from accept until freed).\n"
+            "# TYPE hub_https_open_connections gauge\n"
+            "hub_https_open_connections %llu\n"
+            "# HELP hub_https_max_connections The limit of open HTTPS "
+            "connections (https_max_connections).\n"
+            "# TYPE hub_https_max_connections gauge\n"
+            "hub_https_max_connections %llu\n"
+            "# HELP hub_https_accept_paused 1 while the HTTPS listener does "
+            "not accept, at the limit (new clients wait in the listen "
+            "queue).\n# TYPE hub_https_accept_paused gauge\n"
+            "hub_https_accept_paused %llu\n"
+            "# HELP hub_https_accept_pauses_total Times the HTTPS listener "
+            "stopped accepting at the limit.\n"
+            "# TYPE hub_https_accept_pauses_total counter\n"
+            "hub_https_accept_pauses_total %llu\n",
+        (unsigned long long)GET(https_open),
+        (unsigned long long)GET(https_max),
+        (unsigned long long)GET(https_paused),
+        (unsigned long long)GET(https_pauses));
     put(&o, "# HELP hub_inflight_messages Messages received, not yet "
             "answered.\n# TYPE hub_inflight_messages gauge\n"
             "hub_inflight_messages %llu\n",

@@ -17,6 +17,11 @@ void metrics_ack_latency(double seconds);
 void metrics_commit_batch(size_t messages);
 void metrics_commit_retry(void);
 void metrics_connections(int delta);       /* open MLLP connections */
+/* open HTTPS connections (SSL objects) and their limit (listen_http.c) */
+void metrics_https_connections(size_t open, size_t max);
+/* the HTTPS listener stopped accepting at the limit (counted) or accepts
+ * again */
+void metrics_https_paused(int paused);
 void metrics_inflight_set(size_t n);
 void metrics_http_request(int status);
 void metrics_http_pending(size_t n);      /* requests not yet answered */

@@ -53,6 +53,12 @@ int http_server_new(struct server *srv, struct http_server **out)
     __attribute__((warn_unused_result));
 void http_server_stop(struct http_server *hs);
 size_t http_server_pending(const struct http_server *hs);
+/* Free the listeners and their connections. The SSL objects of HTTPS
+ * connections may outlive it until event_base_free (libevent's
+ * finalizers); each gives its connection slot back when freed. */
 void http_server_free(struct http_server *hs);
+/* HTTPS connections whose SSL object is not freed yet, over every
+ * http_server of the process: 0 after event_base_free, unless one leaked. */
+size_t http_tls_open(void);
 
 #endif

@@ -1,0 +1,301 @@
+/*
+ * https_limit_test.c - the HTTPS API's connection limit
+ * (https_max_connections), over real TLS on loopback: at the limit the
+ * listener stops accepting, so the next client waits in the kernel's
+ * listen queue (its handshake unanswered) until one connection closes,
+ * then is served; every way a connection ends gives its slot back (the
+ * count in /metrics, read over the dev profile's plain HTTP port, which
+ * takes no HTTPS slot); hubd stops cleanly with connections open at the
+ * limit (run under AddressSanitizer by `make test`).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "../lib/hubproc.h"
+
+static struct hubproc hub;
+
+static void start_limit_3(void)
+{
+    cr_assert_eq(hub_start(&hub, "https_max_connections = 3", false), 0,
+                 "hubd did not start");
+}
+
+static void start_limit_1_short_timeout(void)
+{
+    cr_assert_eq(hub_start(&hub, "https_max_connections = 1\n"
+                           "http_timeout = 1", false), 0,
+                 "hubd did not start");
+}
+
+static void stop(void)
+{
+    hub_cleanup(&hub);
+}
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+/* The value of an unlabelled /metrics line `name`, -1 when absent. Over
+ * plain HTTP: a scrape over HTTPS would take one of the slots counted. */
+static long metric(const char *name)
+{
+    struct http_resp r;
+    long v = -1;
+    char key[96];
+
+    if (http_call(&hub, false, "GET", "/metrics", NULL, NULL, NULL, 0, NULL,
+                  &r) != 0)
+        return -1;
+    snprintf(key, sizeof(key), "\n%s ", name);
+    const char *p = r.body ? strstr(r.body, key) : NULL;
+    if (p)
+        v = strtol(p + strlen(key), NULL, 10);
+    http_resp_free(&r);
+    return v;
+}
+
+/* polls metric(name) until it is want (bounded) */
+static bool wait_metric(const char *name, long want, int ms)
+{
+    double deadline = mono_ms() + ms;
+    for (;;) {
+        if (metric(name) == want)
+            return true;
+        if (mono_ms() > deadline)
+            return false;
+        sleep_ms(20);
+    }
+}
+
+/* GET /healthz on an open connection: its status, -1 with no answer */
+static long healthz(struct mllp_client *c, int timeout_ms)
+{
+    const char *req = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    char resp[2048];
+    if (mllp_send_raw(c, req, strlen(req)) != 0 ||
+        http_raw_response(c, resp, sizeof(resp), timeout_ms) <= 0)
+        return -1;
+    return strncmp(resp, "HTTP/1.1 ", 9) == 0 ? strtol(resp + 9, NULL, 10)
+                                              : -1;
+}
+
+/* A TLS connection whose handshake is started and not waited for: the
+ * TCP connect completes in the kernel's listen queue whether or not hubd
+ * accepts; the ClientHello is sent; the answer comes only once hubd has
+ * accepted the connection. Returns true when the handshake is still
+ * waiting (false: done already, or failed). */
+static bool tls_begin(struct mllp_client *c, int port)
+{
+    struct sockaddr_in a = { 0 };
+    memset(c, 0, sizeof(*c));
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    cr_assert_geq(c->fd, 0);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(c->fd, (struct sockaddr *)&a, sizeof(a)), 0,
+                 "connect: errno %d", errno);
+    cr_assert_eq(fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK),
+                 0);
+    c->ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_load_verify_locations(c->ctx, hub_path(&hub, "certs/ca.crt"),
+                                  NULL);
+    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    c->ssl = SSL_new(c->ctx);
+    SSL_set_fd(c->ssl, c->fd);
+    SSL_set_tlsext_host_name(c->ssl, "localhost");
+    int r = SSL_connect(c->ssl);
+    bool waiting = r < 0 && SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ;
+    ERR_clear_error();
+    return waiting;
+}
+
+/* the handshake of tls_begin, finished within ms: 0, or -1 */
+static int tls_finish(struct mllp_client *c, int ms)
+{
+    double deadline = mono_ms() + ms;
+    for (;;) {
+        int r = SSL_connect(c->ssl);
+        if (r == 1)
+            return 0;
+        int e = SSL_get_error(c->ssl, r);
+        int left = (int)(deadline - mono_ms());
+        if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) ||
+            left <= 0) {
+            ERR_clear_error();
+            return -1;
+        }
+        struct pollfd pf = { c->fd, e == SSL_ERROR_WANT_READ ? POLLIN
+                                                             : POLLOUT, 0 };
+        (void)poll(&pf, 1, left);
+    }
+}
+
+/* true when hubd sent anything (its ServerHello) within ms */
+static bool answered(const struct mllp_client *c, int ms)
+{
+    struct pollfd pf = { c->fd, POLLIN, 0 };
+    return poll(&pf, 1, ms) > 0;
+}
+
+/* A small limit: N connections are served; the N+1th connects (the
+ * kernel's queue) but its handshake gets no answer, so it costs hubd no
+ * SSL and no buffer, until one of the N closes; then it is served. The
+ * gauges and the counter follow, and the log says when the limit is
+ * reached and left (no address: counts only). */
+Test(https_limit, the_connection_past_the_limit_waits_until_one_closes,
+     .init = start_limit_3, .fini = stop, .timeout = 60)
+{
+    struct mllp_client c[3], late;
+
+    cr_expect_eq(metric("hub_https_max_connections"), 3);
+    cr_expect_eq(metric("hub_https_open_connections"), 0);
+    cr_expect_eq(metric("hub_https_accept_paused"), 0);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(mllp_connect(&c[i], hub.https, &hub, ""), 0,
+                     "connection %d of 3", i + 1);
+        cr_expect_eq(healthz(&c[i], 5000), 200, "connection %d served",
+                     i + 1);
+    }
+    cr_expect(wait_metric("hub_https_open_connections", 3, 5000));
+    cr_expect_eq(metric("hub_https_accept_paused"), 1);
+    cr_expect_eq(metric("hub_https_accept_pauses_total"), 1);
+    cr_expect(hub_wait_log(&hub, "http.conn_limit_reached open=3 max=3", 1,
+                           5000), "the log says the limit was reached");
+
+    cr_expect(tls_begin(&late, hub.https) && !answered(&late, 1500),
+              "the 4th connection is not served while 3 are open");
+    cr_expect_eq(metric("hub_https_open_connections"), 3);
+    /* the ones open are still served meanwhile */
+    cr_expect_eq(healthz(&c[2], 5000), 200);
+
+    mllp_close(&c[0]);
+    cr_assert_eq(tls_finish(&late, 5000), 0, "served once one closed");
+    cr_expect_eq(healthz(&late, 5000), 200);
+    cr_expect(wait_metric("hub_https_open_connections", 3, 5000));
+    cr_expect_eq(metric("hub_https_accept_paused"), 1, "full again");
+    cr_expect_eq(metric("hub_https_accept_pauses_total"), 2);
+
+    mllp_close(&late);
+    mllp_close(&c[1]);
+    mllp_close(&c[2]);
+    cr_expect(wait_metric("hub_https_open_connections", 0, 5000));
+    cr_expect_eq(metric("hub_https_accept_paused"), 0);
+    cr_expect(hub_wait_log(&hub, "http.conn_limit_left open=", 1, 5000),
+              "the log says the limit was left");
+    cr_expect_eq(hub_log_count(&hub, "http.conn_limit_reached"), 1,
+                 "one line for the run of pauses, not one per pause");
+}
+
+/* Each way a connection ends gives its slot back, with a limit of one:
+ * the client closes it, the idle timeout (http_timeout) closes it after a
+ * request, a handshake fails (bytes that are not TLS), a client never
+ * sends its ClientHello (closed by the timeout). After each the count in
+ * /metrics is back to 0 and the next client is served: a slot not given
+ * back would leave it waiting in the listen queue for ever. */
+static void next_client_is_served(const char *after)
+{
+    struct mllp_client c;
+    cr_expect(wait_metric("hub_https_open_connections", 0, 5000),
+              "the count is 0 again after %s", after);
+    cr_expect_eq(metric("hub_https_accept_paused"), 0, "after %s", after);
+    (void)tls_begin(&c, hub.https);     /* done or waiting: finished below */
+    cr_expect_eq(tls_finish(&c, 5000), 0, "a client is served after %s",
+                 after);
+    cr_expect_eq(healthz(&c, 5000), 200, "after %s", after);
+    mllp_close(&c);
+}
+
+Test(https_limit, every_way_a_connection_ends_gives_its_slot_back,
+     .init = start_limit_1_short_timeout, .fini = stop, .timeout = 60)
+{
+    struct mllp_client c;
+    const char *o = "hub_https_open_connections";
+
+    cr_assert_eq(metric(o), 0);
+
+    /* closed by the client */
+    cr_assert_eq(mllp_connect(&c, hub.https, &hub, ""), 0);
+    cr_expect_eq(healthz(&c, 5000), 200);
+    cr_expect_eq(metric(o), 1);
+    cr_expect_eq(metric("hub_https_accept_paused"), 1);
+    mllp_close(&c);
+    next_client_is_served("a close by the client");
+
+    /* closed by the idle timeout, after a request */
+    cr_assert_eq(mllp_connect(&c, hub.https, &hub, ""), 0);
+    cr_expect_eq(healthz(&c, 5000), 200);
+    double t0 = mono_ms();
+    cr_expect(mllp_closed(&c, 8000), "closed by hubd when idle");
+    cr_expect_geq(mono_ms() - t0, 500, "by the timeout, not at once");
+    next_client_is_served("the idle timeout");
+    mllp_close(&c);
+
+    /* a failed handshake: plain HTTP sent to the TLS port */
+    const char *plain = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    cr_assert_eq(mllp_connect(&c, hub.https, &hub, NULL), 0);
+    cr_assert_eq(mllp_send_raw(&c, plain, strlen(plain)), 0);
+    cr_expect(mllp_closed(&c, 5000), "hubd closes a handshake that fails");
+    next_client_is_served("a failed handshake");
+    mllp_close(&c);
+
+    /* a handshake never started: the timeout closes it */
+    cr_assert_eq(mllp_connect(&c, hub.https, &hub, NULL), 0);
+    cr_expect(wait_metric(o, 1, 5000));
+    cr_expect(mllp_closed(&c, 8000), "a silent client is closed");
+    next_client_is_served("a handshake never started");
+    mllp_close(&c);
+    cr_expect_geq(metric("hub_https_accept_pauses_total"), 4);
+}
+
+/* SIGTERM while the limit holds: connections open (one idle after a
+ * request, one in the middle of a request head), one waiting in the
+ * listen queue with its handshake unanswered. hubd exits 0 in time, and
+ * after its event base is freed every SSL it made is freed too (the count
+ * is 0). Under `make test`'s AddressSanitizer pass a use after free or a
+ * leak of these connections makes hubd's exit status non-zero. */
+Test(https_limit, hubd_stops_cleanly_with_connections_open_at_the_limit,
+     .init = start_limit_3, .fini = stop, .timeout = 60)
+{
+    struct mllp_client c[3], late;
+    const char *part = "POST /v1/hl7v2 HTTP/1.1\r\nHost: localhost\r\n";
+
+    cr_assert_eq(mllp_connect(&c[0], hub.https, &hub, ""), 0);
+    cr_expect_eq(healthz(&c[0], 5000), 200);
+    cr_assert_eq(mllp_connect(&c[1], hub.https, &hub, ""), 0);
+    cr_assert_eq(mllp_send_raw(&c[1], part, strlen(part)), 0);
+    cr_assert_eq(mllp_connect(&c[2], hub.https, &hub, NULL), 0);
+    cr_expect(wait_metric("hub_https_open_connections", 3, 5000));
+    cr_expect(tls_begin(&late, hub.https) && !answered(&late, 500),
+              "the 4th waits in the queue");
+
+    cr_expect_eq(hub_stop(&hub), 0, "hubd exits 0 with connections open");
+    cr_expect_eq(hub_log_count(&hub, "hubd.exited https_conns=0"), 1,
+                 "every SSL object freed at exit");
+    for (int i = 0; i < 3; i++)
+        mllp_close(&c[i]);
+    mllp_close(&late);
+}
