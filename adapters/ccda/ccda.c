@@ -112,6 +112,7 @@ struct loose {
      * it comes from; inst is then NULL */
     const char *domain;
     const struct ccda_node *finding;
+    bool absent;                    /* negated: the finding is not there */
 };
 
 struct doc {
@@ -296,6 +297,25 @@ static bool negated(const struct ccda_node *n)
     return ccda_attr_eq(n, "negationInd", "true");
 }
 
+/* The observation an entryRelationship holds, unless either denies it:
+ * the observation's negationInd, or the relationship's (CDA R2:
+ * ActRelationship.negationInd, "the relationship does not hold"). A denied
+ * answer, reason or problem is never read as one that holds (F170). */
+static const struct ccda_node *held_obs(const struct ccda_node *er)
+{
+    const struct ccda_node *o = ccda_child(er, "observation");
+    return o && !negated(er) && !negated(o) ? o : NULL;
+}
+
+/* A value element with a nullFlavor other than OTH is no value, whatever
+ * else it carries (HL7 v3 data types: a null value has no code; OTH alone
+ * says the concept is in a translation), so it never names a finding
+ * (F171). */
+static bool value_null(const struct ccda_node *v)
+{
+    return ccda_attr(v, "nullFlavor") && !ccda_attr_eq(v, "nullFlavor", "OTH");
+}
+
 /* Value element `v` is of a coded type (CD, CE, CO, CV), or of no type. */
 static bool value_cd_type(const struct ccda_node *v)
 {
@@ -323,7 +343,7 @@ static bool value_coded(const struct ccda_node *v)
  * sample CCD does so for every problem). */
 static const struct ccda_node *icd10_of(const struct ccda_node *v)
 {
-    if (v == NULL || !value_cd_type(v))
+    if (v == NULL || !value_cd_type(v) || value_null(v))
         return NULL;
     if (!value_coded(v) && !ccda_attr_eq(v, "nullFlavor", "OTH"))
         return NULL;
@@ -397,7 +417,7 @@ static const struct ccda_node *finding_of(struct doc *dc,
                                           const char **dom)
 {
     *dom = NULL;
-    if (v == NULL || !value_cd_type(v))
+    if (v == NULL || !value_cd_type(v) || value_null(v))
         return NULL;
     if (!value_coded(v) && !ccda_attr_eq(v, "nullFlavor", "OTH"))
         return NULL;
@@ -449,9 +469,9 @@ static const char *entry_domain(struct doc *dc, const struct ccda_node *n,
             return dom->code;
     }
     CCDA_FOREACH(er, n, "entryRelationship") {
-        if (!ccda_attr_eq(er, "typeCode", "RSON"))
+        const struct ccda_node *o = held_obs(er);
+        if (o == NULL || !ccda_attr_eq(er, "typeCode", "RSON"))
             continue;
-        const struct ccda_node *o = ccda_child(er, "observation");
         const struct ccda_node *coded;
         const char *dom = problem_domain(dc, ccda_child(o, "value"), &coded);
         if (dom) {
@@ -482,7 +502,7 @@ static void index_concerns(struct doc *dc, const struct ccda_node *sec,
         return;
     CCDA_FOREACH(en, sec, "entry") {
         const struct ccda_node *act = ccda_first_elem(en);
-        if (!ccda_is(act, "act") ||
+        if (!ccda_is(act, "act") || negated(act) ||
             !(ccda_has_template(act, T_PROBLEM_CONCERN) ||
               ccda_has_template(act, T_HEALTH_CONCERN) ||
               ccda_has_template(act, T_RISK_CONCERN)))
@@ -490,9 +510,9 @@ static void index_concerns(struct doc *dc, const struct ccda_node *sec,
         const char *id = ccda_ii_string(dc->a, ccda_child(act, "id"));
         const char *dom = NULL;
         CCDA_FOREACH(er, act, "entryRelationship") {
-            const struct ccda_node *o = ccda_child(er, "observation");
+            const struct ccda_node *o = held_obs(er);
             const struct ccda_node *coded;
-            if (dom == NULL && o && !negated(o))
+            if (dom == NULL && o)
                 dom = problem_domain(dc, ccda_child(o, "value"), &coded);
         }
         if (id && dom && dc->n_known < MAX_KNOWN)
@@ -1129,6 +1149,7 @@ struct resp {
     const struct dict_derived *derived;     /* a sender-stated derived item */
     const char *assessed;       /* an assessment's domain, else NULL */
     bool asserted;              /* its finding asserted (not a status) */
+    bool absent;                /* its finding denied (negationInd) */
 };
 
 static int interp_of(const struct ccda_node *obs)
@@ -1194,8 +1215,8 @@ static void collect_items(struct doc *dc, const struct ccda_node *scale,
     if (depth > MAX_ER_NEST)
         return;
     CCDA_FOREACH(er, scale, "entryRelationship") {
-        const struct ccda_node *o = ccda_child(er, "observation");
-        if (o == NULL || ccda_code_of(o) == NULL || negated(o))
+        const struct ccda_node *o = held_obs(er);
+        if (o == NULL || ccda_code_of(o) == NULL)
             continue;
         /* an item is a LOINC question (screening.schema.json); a component
          * coded in another system is the sender's own note on the panel
@@ -1457,7 +1478,8 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
              * (as the FHIR adapter reads an SDOHCC Observation Assessment);
              * a status domain's finding is carried, not scored */
             dom = rs[i].assessed;
-            v = rs[i].asserted ? DICT_POSITIVE : DICT_UNKNOWN;
+            v = rs[i].asserted ? DICT_POSITIVE
+                : rs[i].absent ? DICT_NEGATIVE : DICT_UNKNOWN;
         }
         jw_kv_cstr(w, "domain", dom);
         if (it && !rs[i].derived)
@@ -1466,7 +1488,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
             jw_key(w, "positive");
             jw_bool(w, v == DICT_POSITIVE);
         }
-        if (rs[i].asserted) {
+        if (rs[i].asserted || rs[i].absent) {
             jw_key(w, "asserted");
             jw_bool(w, true);
         }
@@ -1606,6 +1628,10 @@ static int do_scale(struct doc *dc, const struct ccda_node *obs)
     size_t n = 0;
     bool truncated = false;
 
+    /* a negated panel denies what it holds: its items are no answers
+     * that were given (F170) */
+    if (negated(obs))
+        return HUB_OK;
     if (inst == NULL && !scale_is_screening(dc, obs, 0))
         return HUB_OK;          /* not a screening the dictionary knows */
     rs = arena_alloc(dc->a, MAX_RESPONSES * sizeof(*rs));
@@ -1647,9 +1673,19 @@ static struct slice assessment_question(const struct ccda_node *obs)
  * on FHIR maps 4.38 to an Observation, its value to valueCodeableConcept),
  * which the FHIR adapter makes an asserted item of a screening in the
  * finding's domain: the same statement gives the same screening here
- * (F143). Remembered as a loose item with no instrument. A negated one
- * (negationInd: the finding is not there), one in another mood, or one
- * whose value names no domain gives nothing.
+ * (F143). Remembered as a loose item with no instrument.
+ *
+ * A negated one (negationInd="true") is the same statement denied: CDA
+ * R2's Observation.negationInd "is a positive assertion that the
+ * Observation as a whole is negated" (a negated finding means the author
+ * denies it), C-CDA's Problem Observation uses it "to indicate the
+ * absence of the condition in observation/value". It is the item answered
+ * negative for the finding's domain (positive false, asserted), as the
+ * FHIR adapter reads an SDOHCC Observation Assessment whose valueBoolean
+ * is false (F168): never a positive, and nothing for a status domain's
+ * finding, whose denial names no status. One in another mood, or whose
+ * value names no domain (a nullFlavor value other than OTH: no value),
+ * gives nothing.
  */
 static void note_assessment(struct doc *dc, const struct ccda_node *obs)
 {
@@ -1658,7 +1694,7 @@ static void note_assessment(struct doc *dc, const struct ccda_node *obs)
     const char *dom = NULL;
     const struct ccda_node *finding = NULL;
 
-    if (q.len == 0 || dc->n_loose >= MAX_LOOSE || negated(obs) ||
+    if (q.len == 0 || dc->n_loose >= MAX_LOOSE ||
         !ccda_has_template(obs, T_SOCIAL_OBS))
         return;
     for (size_t k = 0; k < 2; k++) {
@@ -1673,23 +1709,37 @@ static void note_assessment(struct doc *dc, const struct ccda_node *obs)
             dom = problem_domain(dc, v, &finding);
     if (dom == NULL)
         return;
+    bool absent = negated(obs);
+    if (absent) {
+        const struct dict_domain *dm =
+            dict_domain_find(dc->d, slice_from_cstr(dom));
+        if (dm == NULL || dm->status)
+            return;
+    }
     if (dc->loose == NULL)
         dc->loose = arena_alloc(dc->a, MAX_LOOSE * sizeof(*dc->loose));
-    dc->loose[dc->n_loose++] = (struct loose){ obs, NULL, dom, finding };
+    dc->loose[dc->n_loose++] =
+        (struct loose){ obs, NULL, dom, finding, absent };
 }
 
 /* A loose observation whose code is a screening item: remember it, with
  * the instrument whose answer list knows its answer (71802-3 is in AHC and
  * in PRAPARE, with different answers), else the first that has the item.
- * Any other is read as an assessment (note_assessment). */
+ * Any other is read as an assessment (note_assessment). A negated answer
+ * to a question is no answer (which other answer holds is not said); a
+ * negated assessment is a denied finding (F168). */
 static void note_loose(struct doc *dc, const struct ccda_node *obs)
 {
     struct slice q = slice_from_cstr(ccda_code_of(obs));
     struct slice ans = SLICE_NULL;
     const struct dict_instrument *inst = NULL, *first = NULL;
 
-    if (q.len == 0 || dc->n_loose >= MAX_LOOSE || negated(obs))
+    if (q.len == 0 || dc->n_loose >= MAX_LOOSE)
         return;
+    if (negated(obs)) {
+        note_assessment(dc, obs);
+        return;
+    }
     CCDA_FOREACH(v, obs, "value")
         if (slice_empty(ans) && value_coded(v))
             ans = slice_from_cstr(ccda_attr(v, "code"));
@@ -1711,14 +1761,15 @@ static void note_loose(struct doc *dc, const struct ccda_node *obs)
     }
     if (dc->loose == NULL)
         dc->loose = arena_alloc(dc->a, MAX_LOOSE * sizeof(*dc->loose));
-    dc->loose[dc->n_loose++] = (struct loose){ obs, inst, NULL, NULL };
+    dc->loose[dc->n_loose++] = (struct loose){ obs, inst, NULL, NULL, false };
 }
 
 /* An assessment as an item: its question (assessment_question), its
  * answer the value's code as sent (else the coding of a translation that
  * named the domain: a value of nullFlavor OTH), its domain the finding's,
  * asserted unless the domain names a status (dict.h), as the FHIR adapter
- * writes an SDOHCC Observation Assessment. */
+ * writes an SDOHCC Observation Assessment; a negated one denied (absent,
+ * F168). */
 static void read_assessment(struct doc *dc, const struct loose *l,
                             struct resp *r)
 {
@@ -1730,8 +1781,10 @@ static void read_assessment(struct doc *dc, const struct loose *l,
     }
     const struct dict_domain *dm =
         dict_domain_find(dc->d, slice_from_cstr(l->domain));
+    bool finding = dm != NULL && !dm->status;
     r->assessed = l->domain;
-    r->asserted = dm != NULL && !dm->status;
+    r->asserted = finding && !l->absent;
+    r->absent = finding && l->absent;
 }
 
 static int flush_loose(struct doc *dc)
@@ -1836,19 +1889,46 @@ static int do_problem(struct doc *dc, const struct ccda_node *obs, bool concern)
 }
 
 /* A concern act: its problem observations, one level down. */
+/* A concern act that denies all it holds: negated itself, or each of its
+ * problem observations negated (by its own negationInd or its
+ * entryRelationship's). C-CDA says "no known problems" so (a Problem
+ * Concern Act whose observation is negated, 64572001 "Disease"), and a
+ * Health Concern Act may say "no food insecurity" the same way: that is
+ * no concern of the care plan (F169). A concern holding another act, or
+ * nothing, is not denied. */
+static bool concern_denied(const struct ccda_node *act)
+{
+    bool any = false;
+
+    if (negated(act))
+        return true;
+    CCDA_FOREACH(er, act, "entryRelationship") {
+        const struct ccda_node *c = ccda_first_elem(er);
+        if (c == NULL || ccda_has_template(c, T_PRIORITY_PREF) ||
+            ccda_has_template(c, T_ENTRY_REFERENCE))
+            continue;
+        if (!ccda_is(c, "observation") ? !negated(er) : held_obs(er) != NULL)
+            return false;
+        any = true;
+    }
+    return any;
+}
+
 static int do_concern(struct doc *dc, const struct ccda_node *act, bool concern)
 {
+    if (concern_denied(act))
+        return HUB_OK;
     if (dc->care_plan && concern)
         push_node(dc->a, &dc->concerns, &dc->n_concerns, act,
                   MAX_ACTIVITIES);
     CCDA_FOREACH(er, act, "entryRelationship") {
-        const struct ccda_node *o = ccda_child(er, "observation");
+        const struct ccda_node *o = held_obs(er);
         if (o == NULL || ccda_has_template(o, T_PRIORITY_PREF) ||
             ccda_has_template(o, T_ENTRY_REFERENCE))
             continue;
         const struct ccda_node *coded;
         const char *dom = problem_domain(dc, ccda_child(o, "value"), &coded);
-        if (dc->care_plan && dom && !negated(o) &&
+        if (dc->care_plan && dom &&
             dc->n_concern_doms < 16 &&
             !in_list(dc->concern_doms, dc->n_concern_doms, dom))
             dc->concern_doms[dc->n_concern_doms++] = dom;
@@ -1998,8 +2078,9 @@ static int do_goal(struct doc *dc, const struct ccda_node *obs)
         bool refr = ccda_attr_eq(er, "typeCode", "REFR") &&
                     ccda_has_template(c, T_ENTRY_REFERENCE);
         if (c == NULL || n_refs >= 16 || !(rson || refr) ||
-            ccda_has_template(c, T_PRIORITY_PREF))
-            continue;
+            ccda_has_template(c, T_PRIORITY_PREF) ||
+            negated(er) || (rson && negated(c)))
+            continue;           /* a denied reason is none (F170) */
         const char *rid = ccda_ii_string(dc->a, ccda_child(c, "id"));
         if (rid && !in_list(refs, n_refs, rid))
             refs[n_refs++] = rid;
@@ -2389,7 +2470,7 @@ static int scan_nested_scales(struct doc *dc, const struct ccda_node *n,
     CCDA_FOREACH(er, n, "entryRelationship") {
         const struct ccda_node *c = ccda_first_elem(er);
         int rc;
-        if (c == NULL)
+        if (c == NULL || negated(er))
             continue;
         if (ccda_is(c, "observation") &&
             ccda_has_template(c, T_ASSESSMENT_SCALE) &&

@@ -55,16 +55,27 @@
  *     code is a screening item of the dictionary -> one screening event per
  *     instrument: screening.completed, and screening.positive with the same
  *     body when a domain is positive. A Social History Observation (4.38,
- *     event mood, not negated) whose code is none of the dictionary's
+ *     event mood) whose code is none of the dictionary's
  *     (160476009 / 8689-2) and whose value (or a translation) is an
  *     ICD-10-CM Z code of zcodes.json or a SNOMED CT finding of
  *     snomed-domains.json is an assessment, as FHIR's SDOHCC Observation
  *     Assessment (F143): an item whose question is the code (its LOINC
  *     translation first), answer the value's code, domain the finding's,
  *     "asserted" and positive (a status domain's: carried, not scored);
- *     a document's assessments make one screening with no instrument. One
- *     whose value names no domain, or a negated one, gives nothing. The sender's own verdict (interpretationCode
- *     POS/NEG, a derived item such as 88124-3) is kept as
+ *     a document's assessments make one screening with no instrument.
+ *     A negated one (negationInd="true": the finding is denied) is the
+ *     same item answered negative: "asserted", positive false, its domain
+ *     screened and not positive, as FHIR's Observation Assessment with
+ *     valueBoolean false (F168); a status domain's finding denied gives
+ *     nothing. One whose value names no domain gives nothing. Nowhere
+ *     is a denial read as what it denies (F169-F171): a value whose
+ *     nullFlavor is not OTH is no value, whatever code it carries; an
+ *     item, problem or reason whose entryRelationship or own negationInd
+ *     is "true" is none; a negated panel gives no screening; a concern
+ *     act negated, or whose every problem is, is no concern (no
+ *     condition, not among a Care Plan's "addresses"). The sender's own
+ *     verdict (interpretationCode POS/NEG, a derived item such as 88124-3)
+ *     is kept as
  *     sender_positive_domains, and a disagreement becomes a warning.
  *     Its "performer" is the entry's own author (else performer): its id,
  *     else its organization's; the panel's, else the first item's; never

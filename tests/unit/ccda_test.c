@@ -2380,9 +2380,6 @@ Test(ccda_screening, a_social_history_observation_that_asserts_no_sdoh_finding_g
      .init = setup, .fini = teardown)
 {
     static const char *const docs[] = {
-        /* negated: the finding is not there */
-        SOCIAL_OBS_DOC("moodCode=\"EVN\" negationInd=\"true\"", SH_TEMPLATE,
-                       SH_CODE, SNOMED_VALUE("733423003")),
         /* a finding no table names (F143's document: 706875005) */
         SOCIAL_OBS_DOC("moodCode=\"EVN\"", SH_TEMPLATE, SH_CODE,
                        SNOMED_VALUE("706875005")),
@@ -2537,6 +2534,353 @@ Test(ccda_screening, an_sdoh_assessment_gives_the_same_screening_in_fhir_and_ccd
         cJSON_Delete(fev);
     }
     cJSON_Delete(cev);
+}
+
+/* ---- F168-F171: a denial, or a null value, is never a positive -------- */
+
+/* The F143 document with `attrs` on the observation and `value` as its
+ * value, run on a fresh arena. */
+static struct run social_run(const char *attrs, const char *value)
+{
+    static char doc[8192];
+    snprintf(doc, sizeof(doc),
+             SOCIAL_OBS_DOC("%s", SH_TEMPLATE, SH_CODE, "%s"), attrs, value);
+    arena_reset(&A);
+    return run_str(doc);
+}
+
+/* F168: a Social History Observation of an SDOH finding with
+ * negationInd="true" denies the finding (CDA R2: "the author positively
+ * denies" it). It is the finding's domain answered negative, as the FHIR
+ * adapter reads an SDOHCC Observation Assessment whose valueBoolean is
+ * false: one screening.completed, the item asserted and not positive, the
+ * domain screened and not positive. It gave no event. */
+Test(ccda_screening, a_negated_sdoh_finding_is_its_domain_answered_negative,
+     .init = setup, .fini = teardown)
+{
+    static const struct {
+        const char *value, *answer, *domain;
+    } cases[] = {
+        { SNOMED_VALUE("733423003"), "733423003", "food-insecurity" },
+        { "<value xsi:type=\"CD\" code=\"Z59.4\" "
+          "codeSystem=\"2.16.840.1.113883.6.90\"/>", "Z59.4",
+          "food-insecurity" },
+        { "<value xsi:type=\"CD\" nullFlavor=\"OTH\"><translation "
+          "code=\"32911000\" codeSystem=\"2.16.840.1.113883.6.96\"/></value>",
+          "32911000", "homelessness" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct run r = social_run("moodCode=\"EVN\" negationInd=\"true\"",
+                                  cases[i].value);
+        cJSON *ev = first_event(&r, 1);
+        cr_expect_str_eq(r.out.ev[0].type, "screening.completed");
+        cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+        cJSON *it = only_item(ev);
+        cr_expect_str_eq(str_of(it, "question"), "8689-2", "%zu", i);
+        cr_expect_str_eq(str_of(it, "answer"), cases[i].answer, "%zu", i);
+        cr_expect_str_eq(str_of(it, "domain"), cases[i].domain, "%zu", i);
+        cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(it, "positive")), "%zu",
+                  i);
+        cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(it, "asserted")), "%zu",
+                  i);
+        cr_expect_null(cJSON_GetObjectItem(it, "declined"));
+        expect_one_domain(sc, "domains", cases[i].domain);
+        expect_one_domain(sc, "positive_domains", NULL);
+        cr_expect_null(cJSON_GetObjectItem(ev, "warnings"), "%zu", i);
+        cJSON_Delete(ev);
+    }
+
+    /* beside a finding asserted in another domain: one screening, only
+     * the asserted one positive */
+    struct run r = social_run(
+        "moodCode=\"EVN\" negationInd=\"true\"",
+        SNOMED_VALUE("733423003") "</observation></entry>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+        SH_TEMPLATE SH_CODE SNOMED_VALUE("32911000"));
+    cJSON *ev = first_event(&r, 2);
+    cr_expect_str_eq(r.out.ev[1].type, "screening.positive");
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *items = cJSON_GetObjectItem(sc, "items");
+    cr_assert_eq(cJSON_GetArraySize(items), 2);
+    cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 0),
+                                                "positive")));
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 1),
+                                               "positive")));
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(sc, "domains")), 2);
+    expect_one_domain(sc, "positive_domains", "homelessness");
+    cJSON_Delete(ev);
+}
+
+/* F168, F171: what is no statement of a finding gives nothing, negated or
+ * not: a status domain's finding denied (it names no status), a value
+ * that is null (a nullFlavor other than OTH, whatever code or translation
+ * it carries), a negated answer to a dictionary question (which answer
+ * holds is not said). */
+Test(ccda_screening, a_denied_status_or_a_null_value_gives_nothing,
+     .init = setup, .fini = teardown)
+{
+    static const struct {
+        const char *attrs, *value;
+    } cases[] = {
+        { "moodCode=\"EVN\" negationInd=\"true\"", SNOMED_VALUE("73438004") },
+        { "moodCode=\"EVN\" negationInd=\"true\"",
+          "<value xsi:type=\"CD\" nullFlavor=\"UNK\"/>" },
+        { "moodCode=\"EVN\" negationInd=\"true\"",
+          "<value xsi:type=\"CD\" nullFlavor=\"NI\"><translation "
+          "code=\"Z59.4\" codeSystem=\"2.16.840.1.113883.6.90\"/></value>" },
+        /* a null value that still carries a code (F171) */
+        { "moodCode=\"EVN\"",
+          "<value xsi:type=\"CD\" nullFlavor=\"UNK\" code=\"733423003\" "
+          "codeSystem=\"2.16.840.1.113883.6.96\"/>" },
+        { "moodCode=\"EVN\" negationInd=\"true\"",
+          "<value xsi:type=\"CD\" nullFlavor=\"ASKU\" code=\"Z59.4\" "
+          "codeSystem=\"2.16.840.1.113883.6.90\"/>" },
+        { "moodCode=\"EVN\"",
+          "<value xsi:type=\"CD\" nullFlavor=\"NA\"><translation "
+          "code=\"Z59.4\" codeSystem=\"2.16.840.1.113883.6.90\"/></value>" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct run r = social_run(cases[i].attrs, cases[i].value);
+        cr_assert_eq(r.rc, HUB_OK, "%zu", i);
+        cr_expect_eq(r.out.n, 0, "%zu: %zu events", i, r.out.n);
+    }
+    arena_reset(&A);
+    struct run r = run_str(SOCIAL_OBS_DOC(
+        "moodCode=\"EVN\" negationInd=\"true\"", SH_TEMPLATE,
+        "<code code=\"88122-7\" codeSystem=\"2.16.840.1.113883.6.1\"/>",
+        "<value xsi:type=\"CD\" code=\"LA28397-0\" "
+        "codeSystem=\"2.16.840.1.113883.6.1\"/>"));
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
+}
+
+/* F168 in both adapters: the denied finding as C-CDA sends it and as the
+ * SDOHCC IG writes it (the finding its code, valueBoolean false) give the
+ * same topics, item domain, positive and asserted, domains and positive
+ * domains. */
+Test(ccda_screening, a_denied_sdoh_finding_gives_the_same_screening_in_fhir_and_ccda,
+     .init = setup, .fini = teardown)
+{
+    struct run r = social_run("moodCode=\"EVN\" negationInd=\"true\"",
+                              SNOMED_VALUE("733423003"));
+    cJSON *cev = first_event(&r, 1);
+    cJSON *csc = cJSON_GetObjectItem(cev, "screening");
+    cJSON *cit = only_item(cev);
+    size_t n;
+    const char *types[2] = { NULL, NULL };
+    cJSON *fev = fhir_screening(
+        FHIR_ASSESSMENT("{\"system\":\"http://snomed.info/sct\","
+                        "\"code\":\"733423003\"}",
+                        "\"valueBoolean\":false"),
+        &n, types);
+    cr_expect_eq(n, 1);
+    cr_expect_str_eq(types[0], "screening.completed");
+    cJSON *fsc = cJSON_GetObjectItem(fev, "screening");
+    cJSON *fit = only_item(fev);
+    cr_expect_str_eq(str_of(fit, "domain"), str_of(cit, "domain"));
+    static const char *const flags[] = { "positive", "asserted" };
+    for (size_t i = 0; i < 2; i++)
+        cr_expect(cJSON_Compare(cJSON_GetObjectItem(fit, flags[i]),
+                                cJSON_GetObjectItem(cit, flags[i]), 1),
+                  "%s", flags[i]);
+    /* no positive domain: FHIR writes [], C-CDA leaves the list out, which
+     * the schema reads alike (F172) */
+    static const char *const lists[] = { "domains", "positive_domains" };
+    for (size_t i = 0; i < 2; i++) {
+        cJSON *fl = cJSON_GetObjectItem(fsc, lists[i]),
+              *cl = cJSON_GetObjectItem(csc, lists[i]);
+        if (cl == NULL && cJSON_GetArraySize(fl) == 0)
+            continue;
+        cr_expect(cJSON_Compare(fl, cl, 1), "%s", lists[i]);
+    }
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(csc, "domains")), 1);
+    cJSON_Delete(fev);
+    cJSON_Delete(cev);
+}
+
+/* A Health Concern Act (4.132) in a Health Concerns section holding one
+ * Problem Observation of Z59.4 (food insecurity); the three attribute
+ * lists go on the act, its entryRelationship and the observation. */
+#define DENIED_CONCERN(id, act, er, obs, z)                                  \
+    "<entry><act classCode=\"ACT\" moodCode=\"EVN\" " act ">"               \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.4.132\"/>"                \
+    "<id root=\"1.2.5\" extension=\"" id "\"/>"                              \
+    "<code code=\"75310-3\" codeSystem=\"2.16.840.1.113883.6.1\"/>"          \
+    "<entryRelationship typeCode=\"REFR\" " er ">"                           \
+    "<observation classCode=\"OBS\" moodCode=\"EVN\" " obs ">"               \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.4.4\"/>"                  \
+    "<id root=\"1.2.6\" extension=\"" id "\"/>"                              \
+    "<effectiveTime><low value=\"20230101\"/></effectiveTime>"               \
+    "<value xsi:type=\"CD\" code=\"" z "\" "                                 \
+    "codeSystem=\"2.16.840.1.113883.6.90\"/>"                                \
+    "</observation></entryRelationship></act></entry>"
+#define CONCERN_SEC                                                          \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.2.58\"/>"                 \
+    "<code code=\"75310-3\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+
+/* F169: a concern whose problem is denied (the observation's negationInd,
+ * its entryRelationship's, or the act's own) is no SDOH condition and no
+ * concern a care plan addresses. The entryRelationship's negationInd was
+ * not read: its problem went out as condition.recorded; and a Care Plan
+ * listed every concern act among "addresses", the denied ones too. */
+Test(ccda_entries, a_denied_sdoh_concern_is_no_condition_nor_addressed,
+     .init = setup, .fini = teardown)
+{
+    static const char *const denied[] = {
+        HEAD BODY_OPEN CONCERN_SEC
+        DENIED_CONCERN("C1", "", "", "negationInd=\"true\"", "Z59.4")
+        BODY_CLOSE,
+        HEAD BODY_OPEN CONCERN_SEC
+        DENIED_CONCERN("C1", "", "negationInd=\"true\"", "", "Z59.4")
+        BODY_CLOSE,
+        HEAD BODY_OPEN CONCERN_SEC
+        DENIED_CONCERN("C1", "negationInd=\"true\"", "", "", "Z59.4")
+        BODY_CLOSE,
+    };
+    for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
+        arena_reset(&A);
+        struct run r = run_str(denied[i]);
+        cr_assert_eq(r.rc, HUB_OK, "%zu", i);
+        cr_expect_eq(r.out.n, 0, "%zu: %zu events", i, r.out.n);
+    }
+    /* the same concern held: a condition */
+    arena_reset(&A);
+    struct run r = run_str(HEAD BODY_OPEN CONCERN_SEC
+                           DENIED_CONCERN("C1", "", "", "", "Z59.4")
+                           BODY_CLOSE);
+    cJSON *ev = first_event(&r, 1);
+    cr_expect_str_eq(r.out.ev[0].type, "condition.recorded");
+    cJSON_Delete(ev);
+
+    /* a Care Plan with a denied concern (each way) and a held one
+     * addresses the held one alone, in its domain alone */
+    static const char *const ways[][3] = {
+        { "", "", "negationInd=\"true\"" },
+        { "", "negationInd=\"true\"", "" },
+        { "negationInd=\"true\"", "", "" },
+    };
+    for (size_t i = 0; i < 3; i++) {
+        char doc[8192], concern[2048];
+        snprintf(concern, sizeof(concern),
+                 DENIED_CONCERN("C1", "%s", "%s", "%s", "Z59.4"),
+                 ways[i][0], ways[i][1], ways[i][2]);
+        snprintf(doc, sizeof(doc),
+                 "<ClinicalDocument xmlns=\"urn:hl7-org:v3\" "
+                 "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+                 "<id root=\"1.2.7\" extension=\"D1\"/>"
+                 "<effectiveTime value=\"20230820\"/>"
+                 "<recordTarget><patientRole><id root=\"1.2.3\" "
+                 "extension=\"P1\"/><patient/></patientRole></recordTarget>"
+                 "<component><structuredBody><component><section>"
+                 CONCERN_SEC "%s"
+                 DENIED_CONCERN("C2", "", "", "", "Z59.0")
+                 "</section></component></structuredBody></component>"
+                 "</ClinicalDocument>", concern);
+        arena_reset(&A);
+        r = run_str(doc);
+        cr_assert_eq(r.rc, HUB_OK, "%zu", i);
+        cr_assert_eq(r.out.n, 2, "%zu: %zu events", i, r.out.n);
+        cr_expect_str_eq(r.out.ev[0].type, "condition.recorded");
+        cr_expect_str_eq(r.out.ev[1].type, "careplan.updated");
+        cJSON *cp = cJSON_ParseWithLength(r.out.ev[1].json.p,
+                                          r.out.ev[1].json.len);
+        cJSON *plan = cJSON_GetObjectItem(cp, "careplan");
+        expect_one_domain(plan, "addresses", "urn:hl7ii:1.2.5:C2");
+        expect_one_domain(plan, "domains", "homelessness");
+        cJSON_Delete(cp);
+    }
+}
+
+/* F170: an answer or a reason whose entryRelationship says negationInd
+ * ("the relationship does not hold") is none: a Hunger Vital Sign item so
+ * denied is no answer, a panel itself negated gives no screening, and a
+ * goal's denied reason gives it no domain nor anything it addresses. The
+ * denied item was scored, and made the screening positive. */
+#define HVS_ITEM(er, obs, q, a)                                              \
+    "<entryRelationship typeCode=\"COMP\" " er "><observation "              \
+    "classCode=\"OBS\" moodCode=\"EVN\" " obs "><templateId "                \
+    "root=\"2.16.840.1.113883.10.20.22.4.86\"/><code code=\"" q "\" "        \
+    "codeSystem=\"2.16.840.1.113883.6.1\"/><value xsi:type=\"CD\" "          \
+    "code=\"" a "\" codeSystem=\"2.16.840.1.113883.6.1\"/>"                  \
+    "</observation></entryRelationship>"
+#define HVS_PANEL(attrs, items)                                              \
+    HEAD BODY_OPEN "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"  \
+    "<entry><observation classCode=\"OBS\" moodCode=\"EVN\" " attrs ">"      \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"                 \
+    "<code code=\"88121-9\" codeSystem=\"2.16.840.1.113883.6.1\"/>"          \
+    "<effectiveTime value=\"20230101\"/>" items                              \
+    "</observation></entry>" BODY_CLOSE
+Test(ccda_screening, a_denied_answer_or_reason_is_none,
+     .init = setup, .fini = teardown)
+{
+    /* 88122-7 "often true" denied by its relationship, 88123-5 "never" */
+    struct run r = run_str(HVS_PANEL(
+        "", HVS_ITEM("negationInd=\"true\"", "", "88122-7", "LA28397-0")
+            HVS_ITEM("", "", "88123-5", "LA28398-8")));
+    cJSON *ev = first_event(&r, 1);
+    cr_expect_str_eq(r.out.ev[0].type, "screening.completed");
+    cJSON *it = only_item(ev);
+    cr_expect_str_eq(str_of(it, "question"), "88123-5");
+    expect_one_domain(cJSON_GetObjectItem(ev, "screening"),
+                      "positive_domains", NULL);
+    cJSON_Delete(ev);
+
+    /* the panel negated */
+    arena_reset(&A);
+    r = run_str(HVS_PANEL("negationInd=\"true\"",
+                          HVS_ITEM("", "", "88122-7", "LA28397-0")));
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
+
+    /* a goal whose one reason is denied */
+    static const char *const ways[] = { "negationInd=\"true\"", "" };
+    for (size_t i = 0; i < 2; i++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc),
+                 HEAD BODY_OPEN "<code code=\"61146-7\" "
+                 "codeSystem=\"2.16.840.1.113883.6.1\"/>"
+                 "<entry><observation classCode=\"OBS\" moodCode=\"GOL\">"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.4.121\"/>"
+                 "<id root=\"1.2.9\" extension=\"G1\"/>"
+                 "<code code=\"8689-2\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+                 "<statusCode code=\"active\"/>"
+                 "<entryRelationship typeCode=\"RSON\" %s>"
+                 "<observation classCode=\"OBS\" moodCode=\"EVN\" %s>"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.4.4\"/>"
+                 "<id root=\"1.2.6\" extension=\"R1\"/>"
+                 "<value xsi:type=\"CD\" code=\"Z59.4\" "
+                 "codeSystem=\"2.16.840.1.113883.6.90\"/>"
+                 "</observation></entryRelationship></observation></entry>"
+                 BODY_CLOSE, ways[i], ways[1 - i]);
+        arena_reset(&A);
+        r = run_str(doc);
+        ev = first_event(&r, 1);
+        cr_expect_str_eq(r.out.ev[0].type, "goal.updated");
+        cJSON *g = cJSON_GetObjectItem(ev, "goal");
+        cr_expect_null(cJSON_GetObjectItem(g, "domain"), "%zu", i);
+        cr_expect_null(cJSON_GetObjectItem(g, "addresses"), "%zu", i);
+        cJSON_Delete(ev);
+    }
+}
+
+/* F171: a problem whose value is null (nullFlavor UNK) is no SDOH
+ * condition though the value carries a Z code; it went out as
+ * condition.recorded. OTH, the concept in a translation, still counts. */
+Test(ccda_entries, a_null_problem_value_is_no_condition, .init = setup,
+     .fini = teardown)
+{
+    struct run r = run_str(PROBLEM_DOC(
+        "<value xsi:type=\"CD\" nullFlavor=\"UNK\" code=\"Z59.0\" "
+        "codeSystem=\"2.16.840.1.113883.6.90\"/>"));
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events", r.out.n);
+    arena_reset(&A);
+    r = run_str(PROBLEM_DOC("<value xsi:type=\"CD\" nullFlavor=\"OTH\">"
+                            "<translation code=\"Z59.0\" "
+                            "codeSystem=\"2.16.840.1.113883.6.90\"/></value>"));
+    cJSON *ev = first_event(&r, 1);
+    cJSON_Delete(ev);
 }
 
 /* ---- round 22: the ONC DS4P sample and its goals ---------------------- */
