@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -329,6 +330,35 @@ static bool tls_files_load(void)
     return rc == HUB_OK;
 }
 
+/*
+ * Descriptors enough for the connections the configuration allows: the
+ * soft limit raised to the hard one (a shell's default soft limit, 1024,
+ * is below max_connections' 4096; hubd.service sets LimitNOFILE), and a
+ * warning naming the settings when even the hard limit is short. Past the
+ * limit the listeners wait (accept_guard.h), they do not fail.
+ */
+static void raise_fd_limit(const struct hub_config *c)
+{
+    struct rlimit rl;
+    /* connections, the database's, the dispatcher's, files and slack */
+    rlim_t want = (rlim_t)c->max_connections +
+                  (rlim_t)c->https_max_connections + 256;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+        (void)getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur < want)
+        log_warn("hubd.fd_limit", "nofile=%llu want=%llu fix=\"raise "
+                 "LimitNOFILE (hubd.service) or ulimit -n, or lower "
+                 "max_connections and https_max_connections\"",
+                 (unsigned long long)rl.rlim_cur,
+                 (unsigned long long)want);
+}
+
 int main(int argc, char **argv)
 {
     const char *path = NULL;
@@ -401,6 +431,7 @@ int main(int argc, char **argv)
         log_info("hubd.migrated", "dir=%s", cfg.migrations_dir);
     }
 
+    raise_fd_limit(&cfg);
     memset(&app, 0, sizeof(app));
     if (evthread_use_pthreads() != 0) {
         log_error("hubd.start_failed", "why=%s", "evthread_use_pthreads");

@@ -57,6 +57,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "accept_guard.h"
 #include "common/arena.h"
 #include "common/jw.h"
 #include "config.h"
@@ -71,6 +72,7 @@ struct ep {
     struct http_server *hs;
     struct evhttp *http;
     struct evhttp_bound_socket *sock;
+    struct accept_guard *guard;     /* accept() out of descriptors */
     bool tls;
 };
 
@@ -94,6 +96,7 @@ struct conn_gate {
     size_t max;
     size_t refs;                    /* open, + 1 while the server holds it */
     struct evconnlistener *lst;     /* the HTTPS listener; NULL: stopped */
+    struct accept_guard *guard;     /* its accept guard, which also stops it */
     struct event *quiet;            /* ends an episode at the limit */
     bool paused;                    /* lst disabled at the limit */
     bool episode;                   /* "reached" logged, "left" not yet */
@@ -675,9 +678,26 @@ static void gate_resume(struct conn_gate *g)
     metrics_https_paused(0);
     if (g->lst == NULL)             /* stopped: it stays closed */
         return;
+    if (accept_guard_holding(g->guard))
+        return;                     /* out of descriptors: it enables it */
     (void)evconnlistener_enable(g->lst);
     if (g->quiet)
         evtimer_add(g->quiet, &second);
+}
+
+/* The accept guard's question before it enables the HTTPS listener again:
+ * not while the limit holds it, nor once stopped. */
+static bool gate_may_enable(void *arg)
+{
+    const struct conn_gate *g = arg;
+    return g->lst != NULL && !g->paused;
+}
+
+/* Either listener, after its accept guard held it: not once stopped. */
+static bool ep_may_enable(void *arg)
+{
+    const struct ep *ep = arg;
+    return ep->sock != NULL;
 }
 
 /* OpenSSL's CRYPTO_EX_free: called by SSL_free for every SSL of the
@@ -793,8 +813,17 @@ static int bind_ep(struct http_server *hs, const char *addr, int port,
                           ? ((struct sockaddr_in6 *)&got)->sin6_port
                           : ((struct sockaddr_in *)&got)->sin_port);
     hs->n_eps++;
-    if (tls)
-        hs->gate->lst = evhttp_bound_socket_get_listener(ep->sock);
+    struct evconnlistener *lst = evhttp_bound_socket_get_listener(ep->sock);
+    if (tls) {
+        hs->gate->lst = lst;
+        ep->guard = accept_guard_new(lst, "https", gate_may_enable,
+                                     hs->gate);
+        hs->gate->guard = ep->guard;
+    } else {
+        ep->guard = accept_guard_new(lst, "http", ep_may_enable, ep);
+    }
+    if (ep->guard == NULL)
+        abort();
     server_report_port(srv, tls ? "https" : "http", bound);
     log_info("http.listening", "addr=%s port=%d tls=%d", addr, bound, tls);
     return HUB_OK;
@@ -841,9 +870,13 @@ void http_server_stop(struct http_server *hs)
 {
     if (hs == NULL)
         return;
-    if (hs->gate)
+    if (hs->gate) {
         hs->gate->lst = NULL;       /* freed below; never enabled again */
+        hs->gate->guard = NULL;
+    }
     for (size_t i = 0; i < hs->n_eps; i++) {
+        accept_guard_free(hs->eps[i].guard);
+        hs->eps[i].guard = NULL;
         if (hs->eps[i].sock) {
             evhttp_del_accept_socket(hs->eps[i].http, hs->eps[i].sock);
             hs->eps[i].sock = NULL;
@@ -860,9 +893,11 @@ void http_server_free(struct http_server *hs)
 {
     if (hs == NULL)
         return;
-    for (size_t i = 0; i < hs->n_eps; i++)
+    for (size_t i = 0; i < hs->n_eps; i++) {
+        accept_guard_free(hs->eps[i].guard);
         if (hs->eps[i].http)
             evhttp_free(hs->eps[i].http);
+    }
     struct conn_gate *g = hs->gate;
     if (g) {
         /* evhttp_free freed its connections' bufferevents; their SSLs go

@@ -52,6 +52,7 @@
 #include <event2/listener.h>
 #include <openssl/ssl.h>
 
+#include "accept_guard.h"
 #include "auth.h"
 #include "config.h"
 #include "ingest.h"
@@ -100,6 +101,7 @@ struct conn {
 struct lst {
     struct mllp_server *ms;
     struct evconnlistener *l;
+    struct accept_guard *guard;     /* accept() out of descriptors */
     bool tls;
     char org[64];
 };
@@ -700,6 +702,10 @@ static int bind_one(struct mllp_server *ms, const char *addr, int port,
         bound = ntohs(got.ss_family == AF_INET6
                           ? ((struct sockaddr_in6 *)&got)->sin6_port
                           : ((struct sockaddr_in *)&got)->sin_port);
+    ls->guard = accept_guard_new(ls->l, tls ? "mllps" : "mllp", NULL,
+                                 NULL);
+    if (ls->guard == NULL)
+        abort();
     ms->n_lst++;
     server_report_port(srv, tls ? "mllps" : "mllp", bound);
     log_info("mllp.listening", "addr=%s port=%d tls=%d org=%s", addr, bound,
@@ -744,8 +750,11 @@ void mllp_server_stop(struct mllp_server *ms)
 {
     if (ms == NULL)
         return;
-    for (size_t i = 0; i < ms->n_lst; i++)
+    for (size_t i = 0; i < ms->n_lst; i++) {
+        accept_guard_free(ms->lst[i].guard);    /* its retry enables */
+        ms->lst[i].guard = NULL;
         evconnlistener_disable(ms->lst[i].l);
+    }
     struct conn *c = ms->conns;
     while (c) {
         struct conn *next = c->next;
@@ -772,8 +781,10 @@ void mllp_server_free(struct mllp_server *ms)
 {
     if (ms == NULL)
         return;
-    for (size_t i = 0; i < ms->n_lst; i++)
+    for (size_t i = 0; i < ms->n_lst; i++) {
+        accept_guard_free(ms->lst[i].guard);
         evconnlistener_free(ms->lst[i].l);
+    }
     /* after the ingest pipeline is drained and freed: no job is out */
     while (ms->conns) {
         struct conn *c = ms->conns;
