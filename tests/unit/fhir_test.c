@@ -210,6 +210,34 @@ static const struct sample SAMPLES[] = {
         { 0, "screening.items.0.sender_positive", "true" },
         { 0, "screening.sender_positive_domains", "[\"food-insecurity\"]" },
         { 0, "warnings.0.field", "Observation.interpretation" } } },
+    /* F161: a quantity's unit stays with its number (SDOHCC NHANES 76508-1
+     * "7 wk", SHIN-NY 77594-0 "120 minutes per week") */
+    { "a quantity answer keeps its ucum code as unit",
+      OBS("\"category\":[{\"coding\":[{\"system\":\"" GRAVITY "\",\"code\":"
+          "\"social-connection\"}]}],"
+          "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"76508-1\"}]},"
+          "\"valueQuantity\":{\"value\":7,\"unit\":\"week\",\"system\":"
+          "\"http://unitsofmeasure.org\",\"code\":\"wk\"}"),
+      1, { NULL },
+      { { 0, "screening.items.0.value", "7" },
+        { 0, "screening.items.0.unit", "wk" } } },
+    { "a quantity answer without a ucum code keeps its unit as written",
+      OBS("\"category\":[{\"coding\":[{\"system\":\"" GRAVITY "\",\"code\":"
+          "\"social-connection\"}]}],"
+          "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"77594-0\"}]},"
+          "\"valueQuantity\":{\"value\":120,\"unit\":\"minutes per week\","
+          "\"system\":\"http://unitsofmeasure.org\"}"),
+      1, { NULL },
+      { { 0, "screening.items.0.value", "120" },
+        { 0, "screening.items.0.unit", "minutes per week" } } },
+    { "a bare number has no unit, and a unit that is no string is passed over",
+      OBS("\"category\":[{\"coding\":[{\"system\":\"" GRAVITY "\",\"code\":"
+          "\"social-connection\"}]}],"
+          "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"77594-0\"}]},"
+          "\"valueQuantity\":{\"value\":120,\"unit\":5}"),
+      1, { NULL },
+      { { 0, "screening.items.0.value", "120" },
+        { 0, "screening.items.0.unit", "(absent)" } } },
     { "a declined observation is marked and not scored",
       OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"71802-3\"}]},"
           "\"dataAbsentReason\":{\"coding\":[{\"system\":"
@@ -398,6 +426,30 @@ static const struct sample SAMPLES[] = {
       "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
       "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
       "\"http://snomed.info/sct\",\"code\":\"231444002\"}]}}",
+      1, { "condition.recorded" },
+      { { 0, "sensitivity", "(absent)" } } },
+    /* F160: the depressive disorders of CMS2's "Depression Diagnosis"
+     * that no other table has (security-labels-psy-depression-snomed.json),
+     * the parent concept "Depressive disorder" among them, are psy; the
+     * mood disorders due to a general medical condition are not */
+    { "a depressive disorder coded in snomed ct alone is labelled psy",
+      "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://snomed.info/sct\",\"code\":\"35489007\",\"display\":"
+      "\"Depressive disorder\"}]},\"recordedDate\":\"2005-02-12\"}",
+      1, { "condition.recorded" },
+      { { 0, "sensitivity", "[\"psy\"]" } } },
+    { "a mixed anxiety and depressive disorder in snomed ct is labelled psy",
+      "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://snomed.info/sct\",\"code\":\"231504006\"}]}}",
+      1, { "condition.recorded" },
+      { { 0, "sensitivity", "[\"psy\"]" } } },
+    { "a mood disorder due to a general medical condition has no "
+      "sensitivity",
+      "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://snomed.info/sct\",\"code\":\"75837004\"}]}}",
       1, { "condition.recorded" },
       { { 0, "sensitivity", "(absent)" } } },
     { "a Z code gives the condition its domain and no sensitivity",
