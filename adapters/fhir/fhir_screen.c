@@ -1173,7 +1173,7 @@ static const char *obs_when(struct fx *x, const cJSON *o, const char **pstart,
 }
 
 /* Whether a CodeableConcept (or an array of them) holds `code` of the
- * SDOHCC temporary code system. */
+ * SDOHCC temporary code system (or its Chilean copy, F166). */
 static bool has_sdohcc_code(const cJSON *v, const char *code)
 {
     const cJSON *one = cJSON_IsArray(v) ? v->child : v;
@@ -1183,7 +1183,7 @@ static bool has_sdohcc_code(const cJSON *v, const char *code)
              k; k = k->next) {
             const cJSON *c = fx_get(k, "code"), *sys = fx_get(k, "system");
             if (cJSON_IsString(c) && cJSON_IsString(sys) &&
-                strcmp(sys->valuestring, DICT_SDOH_SYSTEM) == 0 &&
+                fx_is_sdoh_system(sys->valuestring) &&
                 strcmp(c->valuestring, code) == 0)
                 return true;
         }
@@ -1232,8 +1232,7 @@ static bool obs_is_screening(struct fx *x, const cJSON *o)
                 continue;
             if (strcmp(code->valuestring, "survey") == 0 ||
                 strcmp(code->valuestring, "sdoh") == 0 ||
-                (cJSON_IsString(sys) &&
-                 strcmp(sys->valuestring, DICT_SDOH_SYSTEM) == 0 &&
+                (cJSON_IsString(sys) && fx_is_sdoh_system(sys->valuestring) &&
                  dict_domain_find(x->d, slice_from_cstr(code->valuestring))))
                 yes = true;
             /* social history that asserts a finding of a domain: the

@@ -194,6 +194,8 @@ struct sample {
 
 #define GRAVITY "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/" \
                 "SDOHCC-CodeSystemTemporaryCodes"
+#define CL_TMP "https://hl7chile.cl/fhir/ig/gravitycl/CodeSystem/" \
+               "SDOHCC-CodeSystemTemporaryCodesCL"
 #define GOAL_X "{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\"," \
                "\"description\":{\"text\":\"x\"},"
 
@@ -238,6 +240,34 @@ static const struct sample SAMPLES[] = {
       1, { NULL },
       { { 0, "screening.items.0.value", "120" },
         { 0, "screening.items.0.unit", "(absent)" } } },
+    /* F166: HL7 Chile's copy of the Gravity temporary code system names
+     * the same SDOH domains (SDOH-CL's food security Goal and food pantry
+     * ServiceRequest); a code of it that is no domain, or another
+     * system's copy, names none */
+    { "a goal whose category is sdoh-cl's food-insecurity has that domain",
+      "{\"resourceType\":\"Goal\",\"id\":\"g-cl\",\"lifecycleStatus\":"
+      "\"active\",\"category\":[{\"coding\":[{\"system\":\"" CL_TMP "\","
+      "\"code\":\"food-insecurity\"}]}],\"description\":{\"text\":"
+      "\"Seguridad alimentaria\"},\"subject\":{\"reference\":\"Patient/p1\"}}",
+      1, { "goal.updated" },
+      { { 0, "goal.domain", "food-insecurity" } } },
+    { "a referral whose only sdoh category is sdoh-cl's has that domain",
+      "{\"resourceType\":\"ServiceRequest\",\"id\":\"sr-cl\",\"status\":"
+      "\"active\",\"intent\":\"order\",\"category\":[{\"coding\":[{"
+      "\"system\":\"" CL_TMP "\",\"code\":\"transportation-insecurity\"}]}],"
+      "\"code\":{\"text\":\"Traslado\"},\"subject\":{\"reference\":"
+      "\"Patient/p1\"}}",
+      1, { "referral.created" },
+      { { 0, "referral.domain", "transportation-insecurity" } } },
+    { "an sdoh-cl code that is no domain, and another copy's, name none",
+      "{\"resourceType\":\"Goal\",\"id\":\"g-x\",\"lifecycleStatus\":"
+      "\"active\",\"category\":[{\"coding\":[{\"system\":\"" CL_TMP "\","
+      "\"code\":\"resulting-activity\"}]},{\"coding\":[{\"system\":"
+      "\"https://example.org/CodeSystem/SDOHCC-CodeSystemTemporaryCodes\","
+      "\"code\":\"food-insecurity\"}]}],\"description\":{\"text\":\"x\"},"
+      "\"subject\":{\"reference\":\"Patient/p1\"}}",
+      1, { "goal.updated" },
+      { { 0, "goal.domain", "(absent)" } } },
     { "a declined observation is marked and not scored",
       OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"71802-3\"}]},"
           "\"dataAbsentReason\":{\"coding\":[{\"system\":"
