@@ -363,7 +363,8 @@ int fx_cc(struct fx *x, const cJSON *o, const char *key, const char *prefer,
 #define SDOH_LEGACY "http://hl7.org/fhir/us/sdoh-cc/CodeSystem/sdohcc-temporary-codes"
 
 /* The first SDOH domain among the codings of one CodeableConcept (the
- * Gravity code system, or the STU1 "<domain>-domain" codes). */
+ * Gravity code system or HL7 Chile's copy of it, F166, or the STU1
+ * "<domain>-domain" codes). */
 static int cc_domain(struct fx *x, const cJSON *cc, const char **domain)
 {
     const cJSON *codings;
@@ -382,7 +383,7 @@ static int cc_domain(struct fx *x, const cJSON *cc, const char **domain)
         if (strcmp(sys->valuestring, SDOH_LEGACY) == 0 && cs.len > 7 &&
             memcmp(cs.p + cs.len - 7, "-domain", 7) == 0)
             cs.len -= 7;    /* STU1 "food-insecurity-domain" */
-        else if (strcmp(sys->valuestring, DICT_SDOH_SYSTEM) != 0)
+        else if (!fx_is_sdoh_system(sys->valuestring))
             continue;
         const struct dict_domain *dm = dict_domain_find(x->d, cs);
         if (dm && *domain == NULL)

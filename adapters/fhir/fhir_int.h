@@ -114,6 +114,22 @@ static inline const cJSON *fx_get(const cJSON *o, const char *key)
     return NULL;
 }
 
+/* F166: HL7 Chile's Gravity adaptation (GravityCL) copies the SDOHCC
+ * temporary code system under its own canonical: the same codes, Spanish
+ * displays, the definitions translated. Its SDOH category codes are read
+ * as Gravity's (only codes of the domain table count, as for Gravity's). */
+#define FX_SDOH_SYSTEM_CL \
+    "https://hl7chile.cl/fhir/ig/gravitycl/CodeSystem/" \
+    "SDOHCC-CodeSystemTemporaryCodesCL"
+
+/* Whether `sys` is the Gravity SDOHCC temporary code system or a national
+ * copy of it the hub reads as such. */
+static inline bool fx_is_sdoh_system(const char *sys)
+{
+    return strcmp(sys, DICT_SDOH_SYSTEM) == 0 ||
+           strcmp(sys, FX_SDOH_SYSTEM_CL) == 0;
+}
+
 /* ---- readers: absent is fine unless required; a wrong type fails ---- */
 int fx_str(struct fx *x, const cJSON *o, const char *key, bool required,
            const char **out);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #define LOINC "http://loinc.org"
+#define UCUM "http://unitsofmeasure.org"
 #define INTERP_SYS "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 #define MAX_ANSWERS 64              /* codes in one multi-select item */
 
@@ -31,6 +32,7 @@ struct rsp {
     size_t n_answers;
     bool has_value;
     int64_t value;
+    const char *unit;               /* a Quantity's UCUM code, else its unit */
     const char *text;
     bool uncarried;                 /* answered with a value of a type the
                                        item has no field for (a Reference) */
@@ -108,6 +110,7 @@ static int num_value(struct fx *x, const cJSON *v, const char *key,
     }
     r->has_value = true;
     r->value = (int64_t)llround(d);
+    r->unit = NULL;                 /* a Quantity sets its own after */
     return HUB_OK;
 }
 
@@ -177,6 +180,15 @@ static int text_answer(struct fx *x, struct rsp *r, const char *key)
     return rsp_answer(x, r, hit->code);
 }
 
+/* A Quantity's text member `key`, if it is a non-empty string. */
+static const char *q_text(const cJSON *q, const char *key)
+{
+    const cJSON *t = fx_get(q, key);
+    return cJSON_IsString(t) && t->valuestring && t->valuestring[0]
+               ? t->valuestring
+               : NULL;
+}
+
 /* Observation.value[x] / QuestionnaireResponse.item.answer.value[x]. */
 static int read_value(struct fx *x, const cJSON *o, struct rsp *r, bool *any)
 {
@@ -234,6 +246,16 @@ static int read_value(struct fx *x, const cJSON *o, struct rsp *r, bool *any)
         if ((rc = num_value(x, qv, "value", r)))
             return rc;
         fx_pop(x, old);
+        /* F161: the unit stays with the number ("7" of 76508-1 is 7 a
+         * week, "2" of an exercise item may be hours): the UCUM code when
+         * the system is UCUM, else the unit as written, else the code, as
+         * a Goal's target quantity is read. A member that is not a
+         * string is passed over, as before F161 (the number still counts) */
+        const char *sys = q_text(q, "system"), *code = q_text(q, "code"),
+                   *unit = q_text(q, "unit");
+        r->unit = code && sys && strcmp(sys, UCUM) == 0 ? code
+                  : unit                                 ? unit
+                                                         : code;
         *any = true;
         return HUB_OK;
     }
@@ -952,6 +974,7 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
         if (r->has_value) {
             jw_key(&w, "value");
             jw_int(&w, r->value);
+            jw_kv_cstr(&w, "unit", r->unit);
         }
         jw_kv_cstr(&w, "text", r->text);
         jw_kv_cstr(&w, "domain", dom);
@@ -1150,7 +1173,7 @@ static const char *obs_when(struct fx *x, const cJSON *o, const char **pstart,
 }
 
 /* Whether a CodeableConcept (or an array of them) holds `code` of the
- * SDOHCC temporary code system. */
+ * SDOHCC temporary code system (or its Chilean copy, F166). */
 static bool has_sdohcc_code(const cJSON *v, const char *code)
 {
     const cJSON *one = cJSON_IsArray(v) ? v->child : v;
@@ -1160,7 +1183,7 @@ static bool has_sdohcc_code(const cJSON *v, const char *code)
              k; k = k->next) {
             const cJSON *c = fx_get(k, "code"), *sys = fx_get(k, "system");
             if (cJSON_IsString(c) && cJSON_IsString(sys) &&
-                strcmp(sys->valuestring, DICT_SDOH_SYSTEM) == 0 &&
+                fx_is_sdoh_system(sys->valuestring) &&
                 strcmp(c->valuestring, code) == 0)
                 return true;
         }
@@ -1209,8 +1232,7 @@ static bool obs_is_screening(struct fx *x, const cJSON *o)
                 continue;
             if (strcmp(code->valuestring, "survey") == 0 ||
                 strcmp(code->valuestring, "sdoh") == 0 ||
-                (cJSON_IsString(sys) &&
-                 strcmp(sys->valuestring, DICT_SDOH_SYSTEM) == 0 &&
+                (cJSON_IsString(sys) && fx_is_sdoh_system(sys->valuestring) &&
                  dict_domain_find(x->d, slice_from_cstr(code->valuestring))))
                 yes = true;
             /* social history that asserts a finding of a domain: the

@@ -19,11 +19,16 @@
 //                               listed under `excluded` (code, display,
 //                               reason). CODE must be a SNOMED CT member of
 //                               a value set given, or the run fails.
+//   --known TABLE.json          leave out the members another table (one
+//                               made by this script) already has: the
+//                               dictionary refuses a concept in two tables.
+//                               The output's $comment names TABLE's file.
 'use strict';
 const fs = require('fs');
 
 const USAGE = 'usage: valueset-labels.js [--also VALUESET.json PATH]... ' +
-              '[--exclude CODE=REASON]... VALUESET.json LABEL REPO PATH ' +
+              '[--exclude CODE=REASON]... [--known TABLE.json]... ' +
+              'VALUESET.json LABEL REPO PATH ' +
               'COMMIT\n';
 
 function die(msg, status) {
@@ -33,6 +38,8 @@ function die(msg, status) {
 
 const also = [];
 const exclude = new Map();
+const known = new Set();
+const knownFiles = [];
 const pos = [];
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
@@ -46,6 +53,14 @@ for (let i = 0; i < argv.length; i++) {
         if (!m)
             die('valueset-labels: --exclude takes CODE=REASON\n', 2);
         exclude.set(m[1], m[2]);
+        i += 1;
+    } else if (argv[i] === '--known') {
+        if (i + 1 >= argv.length)
+            die(USAGE, 2);
+        const t = JSON.parse(fs.readFileSync(argv[i + 1], 'utf8'));
+        for (const c of (t.codes || []).concat(t.excluded || []))
+            known.add(c.code);
+        knownFiles.push(argv[i + 1].replace(/^.*\//, ''));
         i += 1;
     } else {
         pos.push(argv[i]);
@@ -77,6 +92,8 @@ for (const vsin of [{ file: file, path: path }].concat(also)) {
         if (c.system !== SCT || seen.has(c.code))
             continue;
         seen.add(c.code);
+        if (known.has(c.code) && !exclude.has(c.code))
+            continue;
         if (exclude.has(c.code))
             excluded.push({ code: c.code, display: c.display,
                             reason: exclude.get(c.code) });
@@ -100,6 +117,8 @@ const out = {
               (sources.length > 1 ? 'their' : 'its') + ' SNOMED CT ' +
               'members' + (excluded.length ? ', less those in "excluded"'
                                            : '') +
+              (knownFiles.length ? ' and those already in ' +
+                                   knownFiles.join(', ') : '') +
               '): do not edit, regenerate. See schemas/dict/README.md.',
     source: sources.length > 1 ? sources : sources[0],
     system: SCT,

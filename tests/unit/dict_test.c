@@ -1301,11 +1301,14 @@ Test(dict, snomed_substance_use_disorders_imply_the_sud_label)
     cr_assert_not(dict_is_snomed(SLICE_LIT("I10")));
 }
 
-/* The shipped psy table is the SNOMED CT part of the eCQM value sets of
+/* The shipped psy tables are the SNOMED CT part of the eCQM value sets of
  * CMS159's depression and mental health diagnoses and of "Major
  * Depressive Disorder Active", less Pervasive Developmental Disorder (not
- * taken) and the one organic member it lists under `excluded`:
- * psychiatric disorders as the ICD-10-CM rows have them, never dementia. */
+ * taken) and the one organic member it lists under `excluded`, and (F160)
+ * of CMS2's "Depression Diagnosis", less its two organic members:
+ * psychiatric disorders as the ICD-10-CM rows have them, never dementia.
+ * A concept in none of the sets (310496002) is never inferred from its
+ * parents. */
 Test(dict, snomed_psychiatric_disorders_imply_the_psy_label)
 {
     static const char *const psy[] = {
@@ -1320,13 +1323,18 @@ Test(dict, snomed_psychiatric_disorders_imply_the_psy_label)
         "76105009",             /* Cyclothymia */
         "58214004",             /* Schizophrenia */
         "68890003",             /* Schizoaffective disorder */
+        "35489007",             /* Depressive disorder: F160, a member of
+                                   CMS2's Depression Diagnosis */
+        "231504006",            /* Mixed anxiety and depressive disorder:
+                                   the same set */
     };
     static const char *const none[] = {
         "231444002",    /* Organic bipolar disorder: excluded, as F06 */
         "52448006",     /* Dementia */
         "26929004",     /* Alzheimer's disease */
         "310496002",    /* Moderate depression: in none of the sets */
-        "35489007",     /* Depressive disorder: a parent, never inferred */
+        "75837004",     /* Mood disorder with depressive features due to
+                           a general medical condition: excluded, as F06 */
     };
     for (size_t i = 0; i < sizeof(psy) / sizeof(psy[0]); i++) {
         const char *l = dict_snomed_sensitivity(D, slice_from_cstr(psy[i]));

@@ -194,6 +194,8 @@ struct sample {
 
 #define GRAVITY "http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/" \
                 "SDOHCC-CodeSystemTemporaryCodes"
+#define CL_TMP "https://hl7chile.cl/fhir/ig/gravitycl/CodeSystem/" \
+               "SDOHCC-CodeSystemTemporaryCodesCL"
 #define GOAL_X "{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\"," \
                "\"description\":{\"text\":\"x\"},"
 
@@ -210,6 +212,62 @@ static const struct sample SAMPLES[] = {
         { 0, "screening.items.0.sender_positive", "true" },
         { 0, "screening.sender_positive_domains", "[\"food-insecurity\"]" },
         { 0, "warnings.0.field", "Observation.interpretation" } } },
+    /* F161: a quantity's unit stays with its number (SDOHCC NHANES 76508-1
+     * "7 wk", SHIN-NY 77594-0 "120 minutes per week") */
+    { "a quantity answer keeps its ucum code as unit",
+      OBS("\"category\":[{\"coding\":[{\"system\":\"" GRAVITY "\",\"code\":"
+          "\"social-connection\"}]}],"
+          "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"76508-1\"}]},"
+          "\"valueQuantity\":{\"value\":7,\"unit\":\"week\",\"system\":"
+          "\"http://unitsofmeasure.org\",\"code\":\"wk\"}"),
+      1, { NULL },
+      { { 0, "screening.items.0.value", "7" },
+        { 0, "screening.items.0.unit", "wk" } } },
+    { "a quantity answer without a ucum code keeps its unit as written",
+      OBS("\"category\":[{\"coding\":[{\"system\":\"" GRAVITY "\",\"code\":"
+          "\"social-connection\"}]}],"
+          "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"77594-0\"}]},"
+          "\"valueQuantity\":{\"value\":120,\"unit\":\"minutes per week\","
+          "\"system\":\"http://unitsofmeasure.org\"}"),
+      1, { NULL },
+      { { 0, "screening.items.0.value", "120" },
+        { 0, "screening.items.0.unit", "minutes per week" } } },
+    { "a bare number has no unit, and a unit that is no string is passed over",
+      OBS("\"category\":[{\"coding\":[{\"system\":\"" GRAVITY "\",\"code\":"
+          "\"social-connection\"}]}],"
+          "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"77594-0\"}]},"
+          "\"valueQuantity\":{\"value\":120,\"unit\":5}"),
+      1, { NULL },
+      { { 0, "screening.items.0.value", "120" },
+        { 0, "screening.items.0.unit", "(absent)" } } },
+    /* F166: HL7 Chile's copy of the Gravity temporary code system names
+     * the same SDOH domains (SDOH-CL's food security Goal and food pantry
+     * ServiceRequest); a code of it that is no domain, or another
+     * system's copy, names none */
+    { "a goal whose category is sdoh-cl's food-insecurity has that domain",
+      "{\"resourceType\":\"Goal\",\"id\":\"g-cl\",\"lifecycleStatus\":"
+      "\"active\",\"category\":[{\"coding\":[{\"system\":\"" CL_TMP "\","
+      "\"code\":\"food-insecurity\"}]}],\"description\":{\"text\":"
+      "\"Seguridad alimentaria\"},\"subject\":{\"reference\":\"Patient/p1\"}}",
+      1, { "goal.updated" },
+      { { 0, "goal.domain", "food-insecurity" } } },
+    { "a referral whose only sdoh category is sdoh-cl's has that domain",
+      "{\"resourceType\":\"ServiceRequest\",\"id\":\"sr-cl\",\"status\":"
+      "\"active\",\"intent\":\"order\",\"category\":[{\"coding\":[{"
+      "\"system\":\"" CL_TMP "\",\"code\":\"transportation-insecurity\"}]}],"
+      "\"code\":{\"text\":\"Traslado\"},\"subject\":{\"reference\":"
+      "\"Patient/p1\"}}",
+      1, { "referral.created" },
+      { { 0, "referral.domain", "transportation-insecurity" } } },
+    { "an sdoh-cl code that is no domain, and another copy's, name none",
+      "{\"resourceType\":\"Goal\",\"id\":\"g-x\",\"lifecycleStatus\":"
+      "\"active\",\"category\":[{\"coding\":[{\"system\":\"" CL_TMP "\","
+      "\"code\":\"resulting-activity\"}]},{\"coding\":[{\"system\":"
+      "\"https://example.org/CodeSystem/SDOHCC-CodeSystemTemporaryCodes\","
+      "\"code\":\"food-insecurity\"}]}],\"description\":{\"text\":\"x\"},"
+      "\"subject\":{\"reference\":\"Patient/p1\"}}",
+      1, { "goal.updated" },
+      { { 0, "goal.domain", "(absent)" } } },
     { "a declined observation is marked and not scored",
       OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"71802-3\"}]},"
           "\"dataAbsentReason\":{\"coding\":[{\"system\":"
@@ -398,6 +456,30 @@ static const struct sample SAMPLES[] = {
       "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
       "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
       "\"http://snomed.info/sct\",\"code\":\"231444002\"}]}}",
+      1, { "condition.recorded" },
+      { { 0, "sensitivity", "(absent)" } } },
+    /* F160: the depressive disorders of CMS2's "Depression Diagnosis"
+     * that no other table has (security-labels-psy-depression-snomed.json),
+     * the parent concept "Depressive disorder" among them, are psy; the
+     * mood disorders due to a general medical condition are not */
+    { "a depressive disorder coded in snomed ct alone is labelled psy",
+      "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://snomed.info/sct\",\"code\":\"35489007\",\"display\":"
+      "\"Depressive disorder\"}]},\"recordedDate\":\"2005-02-12\"}",
+      1, { "condition.recorded" },
+      { { 0, "sensitivity", "[\"psy\"]" } } },
+    { "a mixed anxiety and depressive disorder in snomed ct is labelled psy",
+      "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://snomed.info/sct\",\"code\":\"231504006\"}]}}",
+      1, { "condition.recorded" },
+      { { 0, "sensitivity", "[\"psy\"]" } } },
+    { "a mood disorder due to a general medical condition has no "
+      "sensitivity",
+      "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://snomed.info/sct\",\"code\":\"75837004\"}]}}",
       1, { "condition.recorded" },
       { { 0, "sensitivity", "(absent)" } } },
     { "a Z code gives the condition its domain and no sensitivity",
