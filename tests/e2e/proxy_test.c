@@ -156,12 +156,12 @@ static void start_dispatcher(const char *proxy, bool production,
 
 static const char *sub_url(const char *endpoint, const char *extra)
 {
-    static char ids[8][64];
+    static char ids[16][64];
     static int next;
     char json[1024];
     snprintf(json, sizeof(json), "{\"url\":\"%s\",\"topics\":[\"*\"],"
              "\"secrets\":[\"" SECRET "\"]%s}", endpoint, extra ? extra : "");
-    char *slot = ids[next++ % 8];
+    char *slot = ids[next++ % 16];
     storetest_sub(s, "cbo", json, slot);
     return slot;
 }
@@ -257,6 +257,71 @@ Test(proxy, production_refuses_a_name_resolving_to_loopback_before_the_proxy)
     cr_assert_null(strstr(log, "localhost"), "%s", log);
     free(log);
     rx_stop(r);
+}
+
+/* Every way to write an internal address in a URL (as in
+ * dispatch::production_profile_refuses_every_spelling_of_an_internal_address)
+ * is refused through the proxy too, by the address hubd resolved it to:
+ * "ssrf" for each ("dns" where the resolver does not know "localhost."),
+ * and the proxy hears of none. */
+Test(proxy, production_refuses_every_spelling_of_an_internal_address)
+{
+    static const char *const hosts[] = {
+        "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "localhost",
+        "localhost.", "[::1]", "[::ffff:127.0.0.1]",
+        "[0:0:0:0:0:ffff:7f00:1]", "0.0.0.0", "[::]", "[fe80::1%25lo]",
+        "10.255.255.1", "169.254.169.254",
+    };
+    enum { N = sizeof(hosts) / sizeof(hosts[0]) };
+    /* a proxy that refuses every tunnel: were an address let through by
+     * mistake, nothing would be dialled (10/8 and 169.254/16 included) */
+    const char *const refuse[] = { "--answer", "403", NULL };
+    int port = rx_down_port();
+
+    proxy_start(&px, refuse);
+    for (int i = 0; i < N; i++) {
+        char ep[128];
+        snprintf(ep, sizeof(ep), "http://%s:%d/", hosts[i], port);
+        sub_url(ep, NULL);
+    }
+    ingest("k1");
+    start_dispatcher(px.url, true, false);
+    cr_assert_eq(wait_for("SELECT count(DISTINCT delivery_id) FROM "
+                          "delivery_attempts", N, 20000), N);
+    dispatch_stop(disp);
+    disp = NULL;
+    char *bad = storetest_text(s, "SELECT coalesce(string_agg(DISTINCT "
+                               "d.url || ' ' || coalesce(t.error, '-'), "
+                               "', '), '') FROM delivery_attempts t JOIN "
+                               "deliveries d ON d.id = t.delivery_id WHERE "
+                               "t.error IS DISTINCT FROM 'ssrf' AND NOT "
+                               "(t.error = 'dns' AND d.url LIKE "
+                               "'http://localhost.:%')");
+    cr_assert_str_eq(bad, "", "not refused as ssrf: %s", bad);
+    free(bad);
+    char *log = proxy_log(&px);
+    cr_assert_str_eq(log, "", "the proxy was contacted: %s", log);
+    free(log);
+    proxy_stop(&px);
+
+    /* the operator allows private addresses: the retries go to the proxy
+     * as the addresses checked, never as a name */
+    proxy_start(&px, refuse);
+    start_dispatcher(px.url, true, true);
+    char want[64];
+    snprintf(want, sizeof(want), "CONNECT 127.0.0.1:%d auth=no", port);
+    int64_t end = rx_now_ms() + 15000;
+    do {
+        log = proxy_log(&px);
+        if (strstr(log, want))
+            break;
+        free(log);
+        log = NULL;
+        usleep(50000);
+    } while (rx_now_ms() < end);
+    cr_assert_not_null(log, "no CONNECT to the address of localhost");
+    cr_assert_null(strstr(log, "localhost"), "%s", log);
+    free(log);
 }
 
 /* A proxy that refuses the tunnel (407: it wants credentials the hub does
