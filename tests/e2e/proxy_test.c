@@ -136,8 +136,8 @@ static void teardown(void)
 TestSuite(proxy, .init = setup, .fini = teardown, .timeout = 90);
 
 /* A dispatcher that sends through `proxy`, the retry schedule fast. */
-static void start_dispatcher(const char *proxy, bool production,
-                             bool allow_private)
+static void start_dispatcher_ca(const char *proxy, const char *proxy_ca,
+                                bool production, bool allow_private)
 {
     struct dispatch_config c;
     dispatch_config_defaults(&c);
@@ -150,8 +150,15 @@ static void start_dispatcher(const char *proxy, bool production,
     c.production = production;
     c.allow_private = allow_private;
     c.proxy = proxy;
+    c.proxy_ca = proxy_ca;
     snprintf(c.node, sizeof(c.node), "proxy-test");
     cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
+}
+
+static void start_dispatcher(const char *proxy, bool production,
+                             bool allow_private)
+{
+    start_dispatcher_ca(proxy, NULL, production, allow_private);
 }
 
 static const char *sub_url(const char *endpoint, const char *extra)
@@ -487,6 +494,57 @@ Test(proxy, an_https_endpoint_is_verified_by_its_name_through_the_tunnel)
     snprintf(want, sizeof(want), "CONNECT 127.0.0.1:%d auth=no", r->port);
     cr_assert_not_null(strstr(log, want), "%s", log);
     cr_assert_null(strstr(log, "localhost"), "%s", log);
+    free(log);
+    rx_stop(r);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* An https:// proxy: TLS to the proxy, verified against webhook_proxy_ca
+ * (without it, against the system's CAs, which do not know the test CA:
+ * "proxy_tls", the proxy's, not the receiver's "tls"), the CONNECT inside
+ * it to the checked address. */
+Test(proxy, an_https_proxy_is_reached_over_tls_verified_by_its_ca)
+{
+    char dir[] = "/tmp/hub-proxy-certs-XXXXXX", cmd[512], crt[300], key[300];
+    char ca[300], ep[128], purl[128], want[64];
+
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(cmd, sizeof(cmd), "'%s/certs/mkcerts.sh' '%s' cbo >/dev/null",
+             testdb_root(), dir);
+    cr_assert_eq(system(cmd), 0, "mkcerts.sh");
+    snprintf(crt, sizeof(crt), "%s/server.crt", dir);
+    snprintf(key, sizeof(key), "%s/server.key", dir);
+    snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
+    const char *const args[] = { "--tls", crt, key, NULL };
+    struct rx *r = rx_start(RX_OK, SECRET);
+    cr_assert_not_null(r);
+    proxy_start(&px, args);
+    snprintf(purl, sizeof(purl), "https://localhost:%d", px.port);
+    snprintf(ep, sizeof(ep), "http://localhost:%d/hook", r->port);
+    sub_url(ep, NULL);
+    ingest("k1");
+
+    start_dispatcher(purl, false, false);
+    cr_assert_geq(wait_for("SELECT count(*) FROM delivery_attempts WHERE "
+                           "error = 'proxy_tls'", 1, 15000), 1);
+    cr_assert_eq(storetest_long(s, "SELECT count(*) FROM delivery_attempts "
+                                "WHERE error IS DISTINCT FROM 'proxy_tls'"),
+                 0);
+    dispatch_stop(disp);
+    disp = NULL;
+    char *log = proxy_log(&px);
+    cr_assert_str_eq(log, "", "a CONNECT before TLS was verified: %s", log);
+    free(log);
+
+    start_dispatcher_ca(purl, ca, false, false);
+    cr_assert_eq(wait_for("SELECT count(*) FROM delivery_state WHERE status "
+                          "= 'delivered'", 1, 15000), 1);
+    cr_assert_eq(rx_requests(r), 1);
+    cr_assert_eq(r->bad_sigs, 0);
+    log = proxy_log(&px);
+    snprintf(want, sizeof(want), "CONNECT 127.0.0.1:%d auth=no\n", r->port);
+    cr_assert_str_eq(log, want, "%s", log);
     free(log);
     rx_stop(r);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);

@@ -5,6 +5,7 @@
  * the hub asked it for.
  *
  *   connect-proxy [--log FILE] [--answer CODE] [--auth USER:PASSWORD]
+ *                 [--tls CERT KEY]
  *
  * Listens on 127.0.0.1, an ephemeral port, and prints "port N" on stdout
  * once it does. Each request's first line goes to the log as
@@ -17,6 +18,8 @@
  *   - else a TCP connection to the target (host:port, [v6]:port), 502 when
  *     it cannot be made, 200 and bytes relayed both ways until either side
  *     closes.
+ * --tls: the client speaks TLS to the proxy (an https:// proxy) with that
+ * certificate; the tunnel inside is relayed as it comes.
  * A thread per connection; heads are capped (8 KiB); it runs until killed.
  */
 #include <arpa/inet.h>
@@ -24,6 +27,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -42,6 +46,21 @@ static FILE *log_file;
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 static int answer;                      /* 0: tunnel */
 static char auth_want[512];             /* "Basic <base64>", or "" */
+static SSL_CTX *tls;                    /* --tls, or NULL */
+
+/* The client's side: a socket, TLS over it with --tls. */
+struct peer {
+    int fd;
+    SSL *ssl;
+};
+
+static ssize_t peer_read(struct peer *p, char *buf, size_t n)
+{
+    if (!p->ssl)
+        return recv(p->fd, buf, n, 0);
+    int r = SSL_read(p->ssl, buf, (int)n);
+    return r > 0 ? r : -1;
+}
 
 static void log_line(const char *method, const char *target, bool auth)
 {
@@ -51,6 +70,15 @@ static void log_line(const char *method, const char *target, bool auth)
     fprintf(log_file, "%s %s auth=%s\n", method, target, auth ? "yes" : "no");
     fflush(log_file);
     pthread_mutex_unlock(&log_mu);
+}
+
+static bool send_all(int fd, const char *p, size_t n);
+
+static bool peer_write(struct peer *c, const char *p, size_t n)
+{
+    if (!c->ssl)
+        return send_all(c->fd, p, n);
+    return n == 0 || SSL_write(c->ssl, p, (int)n) == (int)n;
 }
 
 static bool send_all(int fd, const char *p, size_t n)
@@ -67,7 +95,7 @@ static bool send_all(int fd, const char *p, size_t n)
     return true;
 }
 
-static void reply(int fd, int code, const char *extra)
+static void reply(struct peer *c, int code, const char *extra)
 {
     char buf[512];
     const char *reason = code == 407 ? "Proxy Authentication Required"
@@ -80,7 +108,7 @@ static void reply(int fd, int code, const char *extra)
                      "0\r\nConnection: close\r\n\r\n", code, reason,
                      extra ? extra : "");
     if (n > 0 && (size_t)n < sizeof(buf))
-        send_all(fd, buf, (size_t)n);
+        peer_write(c, buf, (size_t)n);
 }
 
 /* The value of header `name` in the head (NUL-terminated, CRLF lines),
@@ -136,18 +164,24 @@ static int dial(const char *target)
     return fd;
 }
 
-static void relay(int a, int b)
+/* Bytes both ways between the client and the target until either
+ * closes (TLS records the client already sent count as readable). */
+static void relay(struct peer *c, int up)
 {
     char buf[16384];
-    struct pollfd p[2] = { { a, POLLIN, 0 }, { b, POLLIN, 0 } };
+    struct pollfd p[2] = { { c->fd, POLLIN, 0 }, { up, POLLIN, 0 } };
     for (;;) {
-        if (poll(p, 2, 60000) <= 0)
+        bool pending = c->ssl && SSL_pending(c->ssl) > 0;
+        if (!pending && poll(p, 2, 60000) <= 0)
             return;
-        for (int i = 0; i < 2; i++) {
-            if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            ssize_t r = recv(p[i].fd, buf, sizeof(buf), 0);
-            if (r <= 0 || !send_all(p[1 - i].fd, buf, (size_t)r))
+        if (pending || (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+            ssize_t r = peer_read(c, buf, sizeof(buf));
+            if (r <= 0 || !send_all(up, buf, (size_t)r))
+                return;
+        }
+        if (!pending && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+            ssize_t r = recv(up, buf, sizeof(buf), 0);
+            if (r <= 0 || !peer_write(c, buf, (size_t)r))
                 return;
         }
     }
@@ -155,13 +189,20 @@ static void relay(int a, int b)
 
 static void *serve(void *arg)
 {
-    int fd = (int)(intptr_t)arg;
+    struct peer cl = { (int)(intptr_t)arg, NULL };
+    struct peer *c = &cl;
     char head[HEAD_MAX + 1];
     size_t len = 0;
     char *end = NULL;
 
+    if (tls) {
+        cl.ssl = SSL_new(tls);
+        if (!cl.ssl || SSL_set_fd(cl.ssl, cl.fd) != 1 ||
+            SSL_accept(cl.ssl) != 1)
+            goto out;
+    }
     while (len < HEAD_MAX) {
-        ssize_t r = recv(fd, head + len, HEAD_MAX - len, 0);
+        ssize_t r = peer_read(c, head + len, HEAD_MAX - len);
         if (r <= 0)
             goto out;
         len += (size_t)r;
@@ -185,30 +226,34 @@ static void *serve(void *arg)
     bool has_auth = header(head, "Proxy-Authorization", cred, sizeof(cred));
     log_line(method, target, has_auth);
     if (strcmp(method, "CONNECT") != 0) {
-        reply(fd, 405, NULL);
+        reply(c, 405, NULL);
         goto out;
     }
     if (auth_want[0] && (!has_auth || strcmp(cred, auth_want) != 0)) {
-        reply(fd, 407, "Proxy-Authenticate: Basic realm=\"test\"\r\n");
+        reply(c, 407, "Proxy-Authenticate: Basic realm=\"test\"\r\n");
         goto out;
     }
     if (answer) {
-        reply(fd, answer, NULL);
+        reply(c, answer, NULL);
         goto out;
     }
     int up = dial(target);
     if (up < 0) {
-        reply(fd, 502, NULL);
+        reply(c, 502, NULL);
         goto out;
     }
     static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
     size_t rest = len - (size_t)(end + 4 - head);
-    if (send_all(fd, ok, sizeof(ok) - 1) &&
+    if (peer_write(c, ok, sizeof(ok) - 1) &&
         (rest == 0 || send_all(up, end + 4, rest)))
-        relay(fd, up);
+        relay(c, up);
     close(up);
 out:
-    close(fd);
+    if (cl.ssl) {
+        SSL_shutdown(cl.ssl);
+        SSL_free(cl.ssl);
+    }
+    close(cl.fd);
     return NULL;
 }
 
@@ -231,9 +276,20 @@ int main(int argc, char **argv)
             int n = EVP_EncodeBlock(b64, (const unsigned char *)up,
                                     (int)strlen(up));
             snprintf(auth_want, sizeof(auth_want), "Basic %.*s", n, b64);
+        } else if (!strcmp(argv[i], "--tls") && i + 2 < argc) {
+            tls = SSL_CTX_new(TLS_server_method());
+            if (!tls ||
+                SSL_CTX_use_certificate_chain_file(tls, argv[i + 1]) != 1 ||
+                SSL_CTX_use_PrivateKey_file(tls, argv[i + 2],
+                                            SSL_FILETYPE_PEM) != 1) {
+                fprintf(stderr, "connect-proxy: --tls: cannot load\n");
+                return 2;
+            }
+            i += 2;
         } else {
             fprintf(stderr, "usage: connect-proxy [--log FILE] "
-                    "[--answer CODE] [--auth USER:PASSWORD]\n");
+                    "[--answer CODE] [--auth USER:PASSWORD] "
+                    "[--tls CERT KEY]\n");
             return 2;
         }
     }
