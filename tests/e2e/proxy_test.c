@@ -88,7 +88,13 @@ static void proxy_start(struct proxy *p, const char *const *args)
     cr_assert_not_null(fgets(line, sizeof(line), f), "%s did not start",
                        bin);
     fclose(f);
-    cr_assert_eq(sscanf(line, "port %d", &p->port), 1, "%s", line);
+    char *end = NULL;
+    cr_assert_eq(strncmp(line, "port ", 5), 0, "%s", line);
+    errno = 0;
+    long port = strtol(line + 5, &end, 10);
+    cr_assert(!errno && end != line + 5 && *end == '\n' && port > 0 &&
+              port < 65536, "%s", line);
+    p->port = (int)port;
     snprintf(p->url, sizeof(p->url), "http://127.0.0.1:%d", p->port);
 }
 
