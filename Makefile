@@ -41,7 +41,8 @@ FUZZ_SRC    := $(wildcard tests/fuzz/*_fuzz.c)
 BENCH_SRC   := $(wildcard tests/bench/*.c)
 
 BINS := $(BUILD)/hubd $(BUILD)/hubctl
-TEST_BINS := $(BUILD)/bin/test-unit $(BUILD)/bin/test-integration $(BUILD)/bin/test-e2e
+TEST_BINS := $(BUILD)/bin/test-unit $(BUILD)/bin/test-integration $(BUILD)/bin/test-e2e \
+             $(BUILD)/bin/connect-proxy
 
 .PHONY: all deps build tests run test test-fast fuzz bench lint clean \
         db-start db-stop db-url certs format
@@ -97,6 +98,11 @@ $(BUILD)/bin/test-integration: $(INTEG_SRC:%.c=$(BUILD)/%.o) $(TESTLIB_OBJ) $(LI
 $(BUILD)/bin/test-e2e: $(E2E_SRC:%.c=$(BUILD)/%.o) $(TESTLIB_OBJ) $(LIBHUB) $(LIBADAPTERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcriterion -o $@
+
+# the e2e tests' CONNECT proxy (the hub's egress proxy, webhook_proxy)
+$(BUILD)/bin/connect-proxy: $(BUILD)/tests/tools/connect_proxy.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # libFuzzer harnesses: clang, the adapters rebuilt with coverage.
 FUZZ_BUILD := build/fuzz

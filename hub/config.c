@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/hub_err.h"
+#include "webhook.h"
 
 enum kind { K_STR, K_INT, K_SIZE, K_BOOL, K_PORT, K_DOUBLE, K_SPECIAL };
 
@@ -86,6 +87,9 @@ static const struct key keys[] = {
       3600000 },
     { "dispatch_node", K_STR, F(dispatch_node), S(dispatch_node), 0, 0 },
     { "webhook_allow_private", K_BOOL, F(webhook_allow_private), 0, 0, 1 },
+    { "webhook_proxy", K_SPECIAL, 0, 0, 0, 0 },
+    { "webhook_proxy_ca", K_STR, F(webhook_proxy_ca), S(webhook_proxy_ca), 0,
+      0 },
     { "alert_failing_after", K_INT, F(alert_failing_after), 0, 1, 14 },
     { "alert_digest_s", K_INT, F(alert_digest_s), 0, 0, 7 * 86400 },
     { "alert_digest_all", K_BOOL, F(alert_digest_all), 0, 0, 1 },
@@ -314,6 +318,15 @@ static int set_special(struct hub_config *c, const char *key, const char *v)
         copy(c->hl7_processing_ids, sizeof(c->hl7_processing_ids), ids);
         return HUB_OK;
     }
+    if (!strcmp(key, "webhook_proxy")) {
+        /* checked whole here, so that hubd --check-config refuses what
+         * the dispatcher could not use; never echoed (a password) */
+        if (strlen(v) >= sizeof(c->webhook_proxy) ||
+            webhook_proxy_check(v, NULL) != HUB_OK)
+            return HUB_EINVALID;
+        copy(c->webhook_proxy, sizeof(c->webhook_proxy), v);
+        return HUB_OK;
+    }
     if (!strcmp(key, "mllp_org")) {
         if (strlen(v) >= sizeof(c->mllp[0].org))
             return HUB_EINVALID;
@@ -419,6 +432,9 @@ static const char *expected(const char *key, char *buf, size_t n)
         { "mllp_listener", "\"[address:]port org\", several split by ','" },
         { "dispatch_lease_ms", "0 (the default lease) or 200 to 3600000" },
         { "log_level", "debug, info, warn or error" },
+        { "webhook_proxy", "empty (none) or http[s]://[user:password@]host:"
+          "port of an HTTP proxy (CONNECT), such as "
+          "http://proxy.example:3128" },
         { "hl7_processing_ids", "one or more of P, T and D (HL7 table "
           "0103), as \"P T D\"" },
     };

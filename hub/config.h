@@ -93,6 +93,11 @@ struct hub_config {
     int dispatch_breaker_open_ms;   /* how long it stays open (scaled) */
     char dispatch_node[64];         /* lease owner; "": <host>:<pid> */
     bool webhook_allow_private;     /* production: allow internal addresses */
+    /* the egress proxy of deliveries (webhook.h, webhook_proxy_check):
+     * "" none, or http[s]://[user:password@]host:port; its CA bundle for
+     * an https:// proxy ("": the system's) */
+    char webhook_proxy[1024];
+    char webhook_proxy_ca[1024];
     /* subscription health and digests (001_init.sql, "Health") */
     int alert_failing_after;        /* failing at this failed attempt (3) */
     int alert_digest_s;             /* digest interval (scaled); 0: none */

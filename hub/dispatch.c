@@ -41,11 +41,14 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -184,6 +187,38 @@ struct job {
     /* heap strings, NULL when the subscription has none */
     char *url, *client_cert, *client_key, *ca_bundle;
     struct signer *signer;          /* held: signer_put when done */
+    /* through the proxy: the endpoint's name resolved and checked here
+     * (RESOLVING: lookup set, easy not yet in the multi), then the
+     * address the proxy is told to CONNECT to, as CURLOPT_CONNECT_TO's
+     * one entry "::ADDRESS:PORT" (any host and port of the URL) */
+    struct lookup *lookup;
+    struct event *dns_timer;
+    struct curl_slist connect_to;
+    char connect_to_text[INET6_ADDRSTRLEN + 16];
+};
+
+/* A lookup of an endpoint's name for the proxy path, on a thread of its
+ * own (getaddrinfo blocks, and is what curl's own resolver calls without
+ * a proxy, so the names resolve alike). The thread hands it back through
+ * the resolver's pipe; `j` is the loop's alone: NULL once the job gave up
+ * waiting (its deadline, or the stop), and the lookup is freed when it
+ * comes back. */
+struct lookup {
+    struct resolver *r;
+    struct job *j;
+    char host[256], port[8];
+    struct addrinfo *res;
+    int gai;
+};
+
+/* The lookups' way back, shared with their threads: freed by the last of
+ * the dispatcher and the lookups still running (refs, under mu). Once
+ * closed, a lookup that ends frees itself. */
+struct resolver {
+    pthread_mutex_t mu;
+    int refs;
+    bool closed;
+    int pipe[2];
 };
 
 /* An attempt's outcome, until a flush records it (hub_deliveries_done). */
@@ -291,6 +326,11 @@ struct dispatch {
     struct endpoint **eps;
     size_t n_eps;
     struct signer *signers[DISPATCH_SIGNER_BUCKETS];   /* loop thread */
+    bool proxied;                       /* cfg.proxy: every delivery by it */
+    bool proxy_tls;                     /* ... an https:// one */
+    char proxy_log[WEBHOOK_PROXY_MAX + 1];  /* no credentials */
+    struct resolver *resolver;          /* proxied: the lookups' pipe */
+    struct event *resolve_ev;
     struct sock_ev **conns;             /* connection sockets, by fd */
     int n_conns;
     struct outcome *results;            /* buffered, in order of completion */
@@ -384,6 +424,8 @@ void dispatch_config_from(struct dispatch_config *c,
     c->digest_ms = h->alert_digest_s * 1000;
     c->digest_all = h->alert_digest_all;
     c->allow_private = h->webhook_allow_private;
+    c->proxy = h->webhook_proxy;
+    c->proxy_ca = h->webhook_proxy_ca;
     c->time_scale = h->time_scale;
     snprintf(c->node, sizeof(c->node), "%s", h->dispatch_node);
 }
@@ -792,7 +834,10 @@ static bool ssrf_refuse(struct job *j, const char *ip)
 /* SSRF, again: called once connected (after DNS, before a byte of the
  * request is sent), with the address actually connected to, also for a
  * reused connection. on_open has refused a new connection's address
- * already; DNS rebinding cannot slip past either. */
+ * already; DNS rebinding cannot slip past either. Through the proxy the
+ * address connected to is the proxy's (the operator's, not checked): the
+ * receiver's was checked before the transfer began (lookup_done), and
+ * the proxy was told that address, not the name. */
 static int on_prereq(void *arg, char *primary_ip, char *local_ip,
                      int primary_port, int local_port)
 {
@@ -800,6 +845,8 @@ static int on_prereq(void *arg, char *primary_ip, char *local_ip,
     (void)local_ip;
     (void)primary_port;
     (void)local_port;
+    if (j->d->proxied)
+        return CURL_PREREQFUNC_OK;
     return ssrf_refuse(j, primary_ip) ? CURL_PREREQFUNC_ABORT
                                       : CURL_PREREQFUNC_OK;
 }
@@ -897,6 +944,8 @@ static void job_free(struct job *j)
     if (j->easy) {
         struct dispatch *d = j->d;
         curl_multi_remove_handle(d->multi, j->easy);
+        if (d->proxied)                 /* points into j */
+            curl_easy_setopt(j->easy, CURLOPT_CONNECT_TO, NULL);
         if (d->n_easy_pool < d->easy_pool_cap) {
             d->easy_pool_tls[d->n_easy_pool] = j->easy_tls;
             d->easy_pool[d->n_easy_pool++] = j->easy;
@@ -904,6 +953,10 @@ static void job_free(struct job *j)
             curl_easy_cleanup(j->easy);
         }
     }
+    if (j->lookup)
+        j->lookup->j = NULL;        /* freed when it comes back */
+    if (j->dns_timer)
+        event_free(j->dns_timer);
     rows_put(j->rows);
     free(j->url);
     free(j->client_cert);
@@ -913,8 +966,48 @@ static void job_free(struct job *j)
     free(j);
 }
 
+/* A failure that was the proxy's, or NULL: the CONNECT's own answer
+ * (CURLINFO_HTTP_CONNECTCODE: a status other than 2xx, the proxy refused
+ * the tunnel), or, with no answer to a CONNECT, what curl could not do
+ * with the proxy itself (every socket is the proxy's: a refused connect
+ * is the proxy down). A reused tunnel has no CONNECT answer, and its
+ * errors are the receiver's. */
+static const char *proxy_error_token(CURLcode rc, const struct job *j)
+{
+    long cc = 0;
+
+    curl_easy_getinfo(j->easy, CURLINFO_HTTP_CONNECTCODE, &cc);
+    if (cc >= 200 && cc < 300)
+        return NULL;                /* the tunnel was up */
+    switch (cc) {
+    case 0: break;
+    case 407: return "proxy_auth";
+    case 403: return "proxy_forbidden";
+    case 502: return "proxy_bad_gateway";
+    case 503: return "proxy_unavailable";
+    case 504: return "proxy_gateway_timeout";
+    default: return "proxy_refused";
+    }
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_PROXY: return "proxy_dns";
+    case CURLE_COULDNT_CONNECT: return "proxy_connect";
+    case CURLE_PROXY: return "proxy_refused";
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+        /* before any CONNECT answer, the only TLS is the proxy's own */
+        return j->d->proxy_tls ? "proxy_tls" : NULL;
+    default: return NULL;
+    }
+}
+
 static const char *curl_error_token(CURLcode rc, const struct job *j)
 {
+    if (j->d->proxied) {
+        const char *p = proxy_error_token(rc, j);
+        if (p)
+            return p;
+    }
     /* an address refused, and none other reached: on_open's refusal
      * leaves curl nothing to connect to, on_prereq's aborts (a refused
      * IPv6 address before an IPv4 one that then timed out is a timeout) */
@@ -938,21 +1031,16 @@ static const char *curl_error_token(CURLcode rc, const struct job *j)
     }
 }
 
-static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
+/* The outcome of an attempt: the receiver's status `code` (0: none) and
+ * the static error token (NULL: none). */
+static void job_finish(struct dispatch *d, struct job *j, long code,
+                       const char *err)
 {
-    long code = 0;
     int64_t latency = mono_ms() - j->started_ms;
-    const char *err = NULL;
     const char *outcome;
     enum metrics_webhook m;
     int64_t delay = 0;
 
-    curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
-    if (rc != CURLE_OK) {
-        err = curl_error_token(rc, j);
-        if (rc == CURLE_WRITE_ERROR && code >= 200 && code < 300)
-            err = NULL;             /* 2xx with a huge body is still 2xx */
-    }
     if (!err && code >= 200 && code < 300) {
         outcome = "delivered";
         m = METRIC_WH_DELIVERED;
@@ -1004,9 +1092,27 @@ static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
     job_free(j);
 }
 
+static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
+{
+    long code = 0;
+    const char *err = NULL;
+
+    curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
+    if (rc != CURLE_OK) {
+        err = curl_error_token(rc, j);
+        if (rc == CURLE_WRITE_ERROR && code >= 200 && code < 300)
+            err = NULL;             /* 2xx with a huge body is still 2xx */
+        else if (strncmp(err, "proxy_", 6) == 0)
+            code = 0;               /* no answer of the receiver's */
+    }
+    job_finish(d, j, code, err);
+}
+
 static void pump(struct dispatch *d);
 static void claim_turn(struct dispatch *d);
 static void flush_turn(struct dispatch *d);
+
+static void jobs_finished(struct dispatch *d);
 
 static void check_multi(struct dispatch *d)
 {
@@ -1023,8 +1129,13 @@ static void check_multi(struct dispatch *d)
         job_done(d, j, rc);
         any = true;
     }
-    if (!any)
-        return;
+    if (any)
+        jobs_finished(d);
+}
+
+/* After outcomes were added: the next sends, a refill, the flush. */
+static void jobs_finished(struct dispatch *d)
+{
     pump(d);            /* the next claimed sends at once, no database */
     /* refill while the queue runs low, if the last claim left work behind
      * (new work wakes us by NOTIFY, the rest by the poll) */
@@ -1136,7 +1247,9 @@ static curl_socket_t on_open(void *arg, curlsocktype purpose,
         inet_ntop(AF_INET6,
                   &((const struct sockaddr_in6 *)&addr->addr)->sin6_addr, ip,
                   sizeof(ip));
-    if (ssrf_refuse(j, ip))            /* another family: "" is invalid */
+    /* through the proxy, every socket is the proxy's (CURLOPT_NOPROXY ""
+     * leaves no host to reach directly): its address is the operator's */
+    if (!d->proxied && ssrf_refuse(j, ip))  /* another family: "" is invalid */
         return CURL_SOCKET_BAD;
     curl_socket_t s = socket(addr->family, addr->socktype, addr->protocol);
     if (s < 0)
@@ -1199,6 +1312,255 @@ static int on_timer(CURLM *multi, long timeout_ms, void *arg)
     return 0;
 }
 
+/* --- through the proxy: the endpoint's name resolved and checked here --------
+ * A job RESOLVING has its easy handle set up but not in the multi. Its
+ * lookup runs on a thread; the loop takes it back from the resolver's pipe
+ * (on_resolved), refuses the addresses the SSRF policy refuses, as on_open
+ * does without a proxy, and has the proxy CONNECT to the first address
+ * allowed (CURLOPT_CONNECT_TO "::ADDRESS:PORT"): the proxy never resolves
+ * the name itself, so a name that answers another address to it (DNS
+ * rebinding) changes nothing. The attempt's whole time, the lookup
+ * included, stays within timeout_ms (the lease is sized for it): the
+ * lookup waits at most connect_timeout_ms, and the transfer gets what is
+ * left. */
+
+static void lookup_free(struct lookup *l)
+{
+    if (l->res)
+        freeaddrinfo(l->res);
+    free(l);
+}
+
+/* Drop one reference; the last frees the resolver. */
+static void resolver_put(struct resolver *r)
+{
+    pthread_mutex_lock(&r->mu);
+    bool last = --r->refs == 0;
+    pthread_mutex_unlock(&r->mu);
+    if (!last)
+        return;
+    close(r->pipe[0]);
+    close(r->pipe[1]);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+static void *lookup_main(void *arg)
+{
+    struct lookup *l = arg;
+    struct resolver *r = l->r;
+    struct addrinfo hints;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    l->gai = getaddrinfo(l->host, l->port, &hints, &l->res);
+    pthread_mutex_lock(&r->mu);
+    /* a full pipe (thousands of lookups back at once) loses this one:
+     * its job gives up at its deadline, as for a lookup that hangs */
+    if (r->closed || write(r->pipe[1], &l, sizeof(l)) != (ssize_t)sizeof(l))
+        lookup_free(l);
+    pthread_mutex_unlock(&r->mu);
+    resolver_put(r);
+    return NULL;
+}
+
+static void on_lookup_late(evutil_socket_t fd, short what, void *arg)
+{
+    struct job *j = arg;
+    struct dispatch *d = j->d;
+    (void)fd;
+    (void)what;
+    if (j->lookup) {
+        j->lookup->j = NULL;            /* freed when it comes back */
+        j->lookup = NULL;
+    }
+    job_finish(d, j, 0, "dns");
+    jobs_finished(d);
+}
+
+/* Start resolving the job's endpoint; on a failure to, the job is
+ * finished (its outcome recorded) here. */
+static void lookup_start(struct dispatch *d, struct job *j)
+{
+    CURLU *u = curl_url();
+    char *host = NULL, *port = NULL;
+    const char *err = "protocol";
+    struct lookup *l = NULL;
+
+    if (!u)
+        abort();
+    /* the host as curl sends it (IDN as punycode); the port the URL's or
+     * its scheme's */
+    if (curl_url_set(u, CURLUPART_URL, j->url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, CURLU_PUNYCODE) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+            CURLUE_OK)
+        goto fail;
+    const char *h = host;
+    size_t hl = strlen(host);
+    if (hl >= 2 && host[0] == '[') {    /* an IPv6 literal, bracketed */
+        h++;
+        hl -= 2;
+    }
+    l = calloc(1, sizeof(*l));
+    if (!l)
+        abort();
+    err = "dns";
+    if (hl == 0 || hl >= sizeof(l->host) || strlen(port) >= sizeof(l->port))
+        goto fail;
+    memcpy(l->host, h, hl);
+    memcpy(l->port, port, strlen(port) + 1);
+    l->r = d->resolver;
+    l->j = j;
+    j->dns_timer = evtimer_new(d->base, on_lookup_late, j);
+    if (!j->dns_timer)
+        abort();
+    pthread_attr_t at;
+    pthread_t th;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    pthread_mutex_lock(&d->resolver->mu);
+    d->resolver->refs++;
+    pthread_mutex_unlock(&d->resolver->mu);
+    if (pthread_create(&th, &at, lookup_main, l) != 0) {
+        pthread_attr_destroy(&at);
+        resolver_put(d->resolver);
+        log_warn("dispatch.lookup_thread_failed", "delivery=dlv_%" PRId64,
+                 j->id);
+        goto fail;
+    }
+    pthread_attr_destroy(&at);
+    j->lookup = l;
+    int64_t wait = d->cfg.connect_timeout_ms < d->cfg.timeout_ms
+                       ? d->cfg.connect_timeout_ms : d->cfg.timeout_ms;
+    struct timeval tv = { wait / 1000, (wait % 1000) * 1000 };
+    evtimer_add(j->dns_timer, &tv);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    return;
+fail:
+    free(l);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
+    job_finish(d, j, 0, err);
+}
+
+/* A lookup is back for job j: the first address the SSRF policy allows
+ * goes to the proxy, an IPv4 one before any IPv6 one (one address only
+ * can be given to the proxy, which has no second try as curl's happy
+ * eyeballs have; IPv4 is what a proxy reaches wherever it reaches the
+ * Internet, and the hub's own routes, which order getaddrinfo's answer,
+ * say nothing of the proxy's); or the job fails ("ssrf": every address
+ * refused, each logged by its class; "dns": none). */
+static void lookup_done(struct dispatch *d, struct job *j, struct lookup *l)
+{
+    char ip[INET6_ADDRSTRLEN] = "";
+    const struct addrinfo *ai = NULL;
+    static const int families[2] = { AF_INET, AF_INET6 };
+
+    event_free(j->dns_timer);
+    j->dns_timer = NULL;
+    for (int f = 0; f < 2 && !ai; f++) {
+        for (ai = l->gai == 0 ? l->res : NULL; ai; ai = ai->ai_next) {
+            if (ai->ai_family != families[f])
+                continue;
+            if (ai->ai_family == AF_INET)
+                inet_ntop(AF_INET,
+                          &((const struct sockaddr_in *)ai->ai_addr)->sin_addr,
+                          ip, sizeof(ip));
+            else
+                inet_ntop(AF_INET6,
+                          &((const struct sockaddr_in6 *)ai->ai_addr)
+                               ->sin6_addr,
+                          ip, sizeof(ip));
+            if (!ssrf_refuse(j, ip))
+                break;
+        }
+    }
+    if (!ai) {
+        job_finish(d, j, 0, j->ssrf_refused ? "ssrf" : "dns");
+        return;
+    }
+    snprintf(j->connect_to_text, sizeof(j->connect_to_text),
+             ai->ai_family == AF_INET6 ? "::[%s]:%s" : "::%s:%s", ip,
+             l->port);
+    j->connect_to.data = j->connect_to_text;
+    j->connect_to.next = NULL;
+    curl_easy_setopt(j->easy, CURLOPT_CONNECT_TO, &j->connect_to);
+    int64_t left = d->cfg.timeout_ms - (mono_ms() - j->started_ms);
+    curl_easy_setopt(j->easy, CURLOPT_TIMEOUT_MS, (long)(left > 1 ? left : 1));
+    if (curl_multi_add_handle(d->multi, j->easy) != CURLM_OK)
+        abort();
+}
+
+static void on_resolved(evutil_socket_t fd, short what, void *arg)
+{
+    struct dispatch *d = arg;
+    struct lookup *l;
+    bool any = false;
+    (void)what;
+
+    while (read(fd, &l, sizeof(l)) == (ssize_t)sizeof(l)) {
+        struct job *j = l->j;
+        if (j) {
+            j->lookup = NULL;
+            lookup_done(d, j, l);
+            any = true;
+        }
+        lookup_free(l);
+    }
+    if (any)
+        jobs_finished(d);
+}
+
+/* The stop: no lookup comes back to the loop any more (those on the way
+ * are freed here, those still running free themselves); the jobs that
+ * waited for one are the caller's. */
+static void resolver_close(struct dispatch *d)
+{
+    struct resolver *r = d->resolver;
+    struct lookup *l;
+
+    if (!r)
+        return;
+    for (struct job *j = d->running; j; j = j->rnext) {
+        if (j->lookup) {
+            j->lookup->j = NULL;
+            j->lookup = NULL;
+        }
+    }
+    pthread_mutex_lock(&r->mu);
+    r->closed = true;
+    while (read(r->pipe[0], &l, sizeof(l)) == (ssize_t)sizeof(l))
+        lookup_free(l);
+    pthread_mutex_unlock(&r->mu);
+    d->resolver = NULL;
+    resolver_put(r);
+}
+
+int dispatch_proxy_usable(const char *proxy, const char **why)
+{
+    *why = NULL;
+    if (!proxy || !*proxy)
+        return HUB_OK;
+    if (webhook_proxy_check(proxy, NULL) != HUB_OK) {
+        *why = "not http[s]://[user:password@]host:port";
+        return HUB_EINVALID;
+    }
+    if (strncasecmp(proxy, "https://", 8) == 0) {
+        const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+        if (!(v->features & CURL_VERSION_HTTPS_PROXY)) {
+            *why = "this libcurl has no TLS to a proxy (https://)";
+            return HUB_EUNSUPPORTED;
+        }
+    }
+    return HUB_OK;
+}
+
 /* --- starting transfers ------------------------------------------------------ */
 
 /* The options every transfer sets alike: once per handle (made, or
@@ -1207,10 +1569,28 @@ static void easy_setup(struct dispatch *d, CURL *e)
 {
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    /* straight to the subscription's address: libcurl would follow
-     * http_proxy & co. of hubd's environment, and the SSRF guard would then
-     * see only the proxy's address, never the one the proxy reaches */
-    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    if (d->proxied) {
+        /* the operator's proxy, for every host (NOPROXY "": no_proxy of
+         * hubd's environment exempts none, so no socket bypasses it and
+         * on_open's exemption holds); a tunnel (CONNECT) for http://
+         * endpoints too, so that the proxy is always told the address
+         * checked here (CURLOPT_CONNECT_TO, set per job), where a
+         * forwarded "POST http://name/" would have it resolve the name
+         * again. The CONNECT's headers are the proxy's: not the
+         * receiver's Retry-After. */
+        curl_easy_setopt(e, CURLOPT_PROXY, d->cfg.proxy);
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+        curl_easy_setopt(e, CURLOPT_HTTPPROXYTUNNEL, 1L);
+        curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
+        if (d->cfg.proxy_ca && d->cfg.proxy_ca[0])
+            curl_easy_setopt(e, CURLOPT_PROXY_CAINFO, d->cfg.proxy_ca);
+    } else {
+        /* straight to the subscription's address: libcurl would follow
+         * http_proxy & co. of hubd's environment, and the SSRF guard would
+         * then see only the proxy's address, never the one the proxy
+         * reaches */
+        curl_easy_setopt(e, CURLOPT_PROXY, "");
+    }
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)d->cfg.timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
@@ -1303,6 +1683,11 @@ static int job_start(struct dispatch *d, struct job *j)
         d->running->rprev = j;
     d->running = j;
     stat_add(d, &d->stats.attempts, 1);
+    if (d->proxied) {
+        lookup_start(d, j);             /* the transfer starts once it is
+                                           back: lookup_done */
+        return HUB_OK;
+    }
     if (curl_multi_add_handle(d->multi, e) != CURLM_OK)
         abort();
     return HUB_OK;
@@ -1992,6 +2377,7 @@ static void *run(void *arg)
         d->req_results = NULL;
     }
 
+    resolver_close(d);
     /* transfers cut short by the stop deadline: recorded as an attempt
      * to retry at once; another node (or this one, restarted) sends it */
     while (d->running) {
@@ -2070,6 +2456,15 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
             memcpy(d->node_q, q.p, q.len + 1);
         arena_release(&a);
     }
+    const char *why;
+    if (dispatch_proxy_usable(c->proxy, &why) != HUB_OK) {
+        log_error("dispatch.proxy_unusable", "reason=\"%s\"", why);
+        free(d);
+        return HUB_EINVALID;
+    }
+    d->proxied = c->proxy && c->proxy[0];
+    d->proxy_tls = d->proxied && strncasecmp(c->proxy, "https://", 8) == 0;
+    webhook_proxy_redact(c->proxy, d->proxy_log, sizeof(d->proxy_log));
     d->rand_state = (unsigned)time(NULL) ^ (unsigned)getpid();
     pthread_mutex_init(&d->stats_mu, NULL);
     atomic_init(&d->stopping, false);
@@ -2114,6 +2509,25 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
                            on_wake, d);
     if (!d->tick || !d->curl_timer || !d->turn || !d->wake_ev)
         goto fail;
+    if (d->proxied) {
+        struct resolver *r = calloc(1, sizeof(*r));
+        if (!r)
+            abort();
+        if (pipe(r->pipe) != 0) {
+            free(r);
+            goto fail;
+        }
+        fcntl(r->pipe[0], F_SETFL, O_NONBLOCK);
+        fcntl(r->pipe[1], F_SETFL, O_NONBLOCK);
+        pthread_mutex_init(&r->mu, NULL);
+        r->refs = 1;
+        d->resolver = r;
+        d->resolve_ev = event_new(d->base, r->pipe[0], EV_READ | EV_PERSIST,
+                                  on_resolved, d);
+        if (!d->resolve_ev)
+            goto fail;
+        event_add(d->resolve_ev, NULL);
+    }
     if (worker_init(d, &d->flushw, false, on_flush_reply) != HUB_OK ||
         worker_init(d, &d->claimw, true, on_claim_reply) != HUB_OK)
         goto fail;
@@ -2134,8 +2548,9 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
     if (pthread_create(&d->thread, NULL, run, d) != 0)
         goto fail;
     log_info("dispatch.started", "node=%s max_inflight=%d per_endpoint=%d "
-             "timeout_ms=%d time_scale=%g", d->node, d->cfg.max_inflight,
-             d->cfg.per_endpoint, d->cfg.timeout_ms, d->cfg.time_scale);
+             "timeout_ms=%d time_scale=%g proxy=%s", d->node,
+             d->cfg.max_inflight, d->cfg.per_endpoint, d->cfg.timeout_ms,
+             d->cfg.time_scale, d->proxied ? d->proxy_log : "none");
     *out = d;
     return HUB_OK;
 fail:
@@ -2154,6 +2569,10 @@ fail:
         event_free(d->curl_timer);
     if (d->turn)
         event_free(d->turn);
+    if (d->resolve_ev)
+        event_free(d->resolve_ev);
+    if (d->resolver)
+        resolver_put(d->resolver);      /* no lookup ran */
     if (d->multi)
         curl_multi_cleanup(d->multi);
     free(d->easy_pool);                 /* empty: nothing ran */
@@ -2210,6 +2629,8 @@ void dispatch_stop(struct dispatch *d)
     event_free(d->tick);
     event_free(d->curl_timer);
     event_free(d->turn);
+    if (d->resolve_ev)
+        event_free(d->resolve_ev);
     event_base_free(d->base);
     close(d->wake_pipe[0]);
     close(d->wake_pipe[1]);

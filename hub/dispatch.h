@@ -44,6 +44,17 @@ struct dispatch_config {
                                    the digest interval */
     bool production;            /* SSRF: refuse internal addresses ... */
     bool allow_private;         /* ... unless the operator allows them */
+    /* The egress proxy (key webhook_proxy; NULL or "": none): every
+     * delivery goes through it by CONNECT (a tunnel for http:// endpoints
+     * too). The dispatcher resolves the endpoint's name itself, applies
+     * the SSRF policy above to the addresses, and has the proxy connect to
+     * the address it checked (CURLOPT_CONNECT_TO), never to the name; TLS
+     * to an https endpoint still verifies its name and sends it as SNI and
+     * Host. The proxy's own address is the operator's and is not checked.
+     * proxy_ca: the CA bundle of an https:// proxy (NULL or "": the
+     * system's). Both borrowed. */
+    const char *proxy;
+    const char *proxy_ca;
     int breaker_failures;       /* consecutive failures that open (5) */
     int breaker_open_ms;        /* how long it stays open (30000, scaled) */
     int failing_after;          /* health: failing at this failed attempt
@@ -88,6 +99,11 @@ struct dispatch_stats {
 /* A snapshot (thread-safe), for the benchmarks (tests/bench/deliver_bench);
  * /metrics reads the counters of metrics.h instead. */
 void dispatch_stats(struct dispatch *d, struct dispatch_stats *out);
+
+/* Whether this libcurl can use `proxy` (an https:// proxy needs TLS to
+ * proxies, CURL_VERSION_HTTPS_PROXY): HUB_OK, or HUB_EUNSUPPORTED with a
+ * static reason in *why. hubd --check-config and hubd's start call it. */
+int dispatch_proxy_usable(const char *proxy, const char **why);
 
 /* Stop claiming, let transfers in flight finish (at most timeout_ms), record
  * their outcomes, hand back claimed work not yet started, join the thread

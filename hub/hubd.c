@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -311,6 +312,32 @@ static bool tls_files_ok(void)
     return false;
 }
 
+/* The egress proxy (webhook_proxy): config_load checked its form; here
+ * what this libcurl can do with it (an https:// proxy needs TLS to
+ * proxies), and that its CA bundle, when named, is readable. Neither
+ * message quotes the URL (it may hold a password). */
+static bool proxy_ok(void)
+{
+    const char *why;
+
+    if (dispatch_proxy_usable(cfg.webhook_proxy, &why) != HUB_OK) {
+        fprintf(stderr, "hubd: webhook_proxy cannot be used: %s\n", why);
+        return false;
+    }
+    if (cfg.webhook_proxy_ca[0] && access(cfg.webhook_proxy_ca, R_OK) != 0) {
+        fprintf(stderr, "hubd: webhook_proxy_ca (%s) is not readable\n",
+                cfg.webhook_proxy_ca);
+        return false;
+    }
+    if (cfg.webhook_proxy_ca[0] && strncasecmp(cfg.webhook_proxy, "https://",
+                                               8) != 0) {
+        fprintf(stderr, "hubd: webhook_proxy_ca is set, but webhook_proxy "
+                "is not an https:// proxy\n");
+        return false;
+    }
+    return true;
+}
+
 /* --check-config: the TLS files load as hubd will load them at start
  * (load_tls: a key that does not match its certificate, a CA bundle that
  * does not parse, named in the log), rather than only being readable.
@@ -394,7 +421,7 @@ int main(int argc, char **argv)
         log_set_level(LOG_WARN);
     else if (!strcmp(cfg.log_level, "error"))
         log_set_level(LOG_ERROR);
-    if (!tls_files_ok())
+    if (!tls_files_ok() || !proxy_ok())
         return 2;
     if (load_dict(&dict, "hubd.dict_loaded") != HUB_OK)
         return 2;

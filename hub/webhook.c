@@ -574,6 +574,100 @@ int webhook_url_check(const char *url, struct hub_err *err)
     return HUB_OK;
 }
 
+/* The parts of a proxy URL: scheme length, where the host (after any
+ * userinfo) starts, its length with the port, and where it ends. */
+struct proxy_parts {
+    size_t scheme;                  /* "http://" or "https://": 7 or 8 */
+    const char *host;               /* host:port, or [v6]:port */
+    size_t host_len;
+};
+
+static int proxy_split(const char *url, struct proxy_parts *pp,
+                       struct hub_err *err)
+{
+    const char *f = "webhook_proxy";
+    size_t n = strlen(url);
+
+    if (n > WEBHOOK_PROXY_MAX)
+        return hub_err_set(err, HUB_EINVALID, f, 0, "proxy url is too long");
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f)
+            return hub_err_set(err, HUB_EINVALID, f, i,
+                               "proxy url has a space, control or non-ASCII "
+                               "byte");
+    if (strncasecmp(url, "https://", 8) == 0)
+        pp->scheme = 8;
+    else if (strncasecmp(url, "http://", 7) == 0)
+        pp->scheme = 7;
+    else
+        return hub_err_set(err, HUB_EINVALID, f, 0,
+                           "proxy scheme is not http or https (SOCKS is not "
+                           "supported)");
+    const char *auth = url + pp->scheme;
+    size_t al = strcspn(auth, "/?#");
+    if (auth[al] == '/' && auth[al + 1] != '\0')
+        return hub_err_set(err, HUB_EINVALID, f, (size_t)(auth + al - url),
+                           "proxy url has a path");
+    if (auth[al] == '?' || auth[al] == '#')
+        return hub_err_set(err, HUB_EINVALID, f, (size_t)(auth + al - url),
+                           "proxy url has a query or fragment");
+    /* userinfo ends at the last '@' of the authority (a password may hold
+     * '@' only percent-encoded, but be lenient as libcurl is) */
+    const char *host = auth;
+    for (const char *q = auth; q < auth + al; q++)
+        if (*q == '@')
+            host = q + 1;
+    size_t hl = al - (size_t)(host - auth);
+    if (hl == 0 || host[0] == ':')
+        return hub_err_set(err, HUB_EINVALID, f, (size_t)(host - url),
+                           "proxy url has no host");
+    const char *colon = host;
+    if (host[0] == '[') {
+        colon = memchr(host, ']', hl);
+        if (!colon || colon == host + 1)
+            return hub_err_set(err, HUB_EINVALID, f, (size_t)(host - url),
+                               "proxy url has no host");
+    }
+    colon = memchr(colon, ':', hl - (size_t)(colon - host));
+    if (!colon)
+        return hub_err_set(err, HUB_EINVALID, f, (size_t)(host + hl - url),
+                           "proxy url has no port");
+    size_t pl = hl - (size_t)(colon + 1 - host);
+    int port = pl >= 1 && pl <= 5 ? digits(colon + 1, (int)pl) : -1;
+    if (port < 1 || port > 65535)
+        return hub_err_set(err, HUB_EINVALID, f, (size_t)(colon - url),
+                           "proxy url port is not 1-65535");
+    pp->host = host;
+    pp->host_len = hl;
+    return HUB_OK;
+}
+
+int webhook_proxy_check(const char *url, struct hub_err *err)
+{
+    struct proxy_parts pp;
+
+    if (!url || !*url)
+        return HUB_OK;                  /* none */
+    return proxy_split(url, &pp, err);
+}
+
+void webhook_proxy_redact(const char *url, char *out, size_t n)
+{
+    struct proxy_parts pp;
+    struct hub_err err;
+
+    if (!url || !*url) {
+        snprintf(out, n, "%s", "");
+        return;
+    }
+    if (proxy_split(url, &pp, &err) != HUB_OK) {
+        snprintf(out, n, "%s", "-");
+        return;
+    }
+    snprintf(out, n, "%.*s%.*s", (int)pp.scheme, url, (int)pp.host_len,
+             pp.host);
+}
+
 /* --- subscription documents --------------------------------------------- */
 
 static const char *const filter_names[] = {

@@ -159,6 +159,20 @@ bool webhook_topic_match(const char *pattern, const char *type);
  */
 int webhook_url_check(const char *url, struct hub_err *err);
 
+/*
+ * The egress proxy (key webhook_proxy): "" (none), or
+ * http[s]://[user[:password]@]host:port[/] -- an HTTP proxy that deliveries
+ * reach their receivers through by CONNECT, over TLS to the proxy for
+ * https://. The port is required (libcurl would pick 1080 otherwise); no
+ * path, query or fragment; no SOCKS. At most WEBHOOK_PROXY_MAX bytes.
+ * Errors never quote the value (it may hold a password).
+ */
+#define WEBHOOK_PROXY_MAX 1023
+int webhook_proxy_check(const char *url, struct hub_err *err);
+/* The proxy as a log may show it: scheme://host:port, no credentials
+ * ("" for none, "-" when it does not pass webhook_proxy_check). */
+void webhook_proxy_redact(const char *url, char *out, size_t n);
+
 enum webhook_mode { WEBHOOK_MODE_WEBHOOK = 0, WEBHOOK_MODE_PULL };
 
 /*

@@ -1073,6 +1073,41 @@ Test(docs, production_without_its_certificate_refuses_to_start)
     cr_expect(strstr(out, "configuration ok") != NULL, "%s", out);
 }
 
+/* --check-config validates the egress proxy (webhook_proxy): a URL it
+ * could not use (no port, SOCKS, a path) is refused, exit 2, and the
+ * message never quotes it (it may hold a password); a CA bundle for the
+ * proxy must be readable and only goes with an https:// proxy; a good
+ * one passes, credentials and all. */
+Test(docs, check_config_validates_the_webhook_proxy)
+{
+    static const char *const bad[] = {
+        "webhook_proxy = http://hub:s3cr3t-pw@proxy.example\n",
+        "webhook_proxy = socks5://hub:s3cr3t-pw@proxy.example:1080\n",
+        "webhook_proxy = http://hub:s3cr3t-pw@proxy.example:3128/x\n",
+        "webhook_proxy = http://hub:s3cr3t-pw@:3128\n",
+        "webhook_proxy = http://hub:s3cr3t-pw@proxy.example:99999\n",
+        "webhook_proxy = https://hub:s3cr3t-pw@proxy.example:3128\n"
+        "webhook_proxy_ca = /nonexistent/proxy-ca.crt\n",
+        "webhook_proxy = http://hub:s3cr3t-pw@proxy.example:3128\n"
+        "webhook_proxy_ca = /etc/hostname\n",
+    };
+    char out[4096];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_expect_eq(check_config(bad[i], out, sizeof(out)), 2, "%s: %s",
+                     bad[i], out);
+        cr_expect(strstr(out, "webhook_proxy") != NULL, "%s", out);
+        cr_expect(strstr(out, "s3cr3t-pw") == NULL, "the password: %s", out);
+    }
+    cr_expect_eq(check_config("webhook_proxy = "
+                              "http://hub:s3cr3t-pw@proxy.example:3128\n",
+                              out, sizeof(out)), 0, "%s", out);
+    cr_expect(strstr(out, "configuration ok") != NULL, "%s", out);
+    cr_expect_eq(check_config("webhook_proxy = https://[2001:db8::1]:443/\n"
+                              "webhook_proxy_ca = /etc/hostname\n", out,
+                              sizeof(out)), 0, "%s", out);
+}
+
 /* --check-config (systemd's ExecStartPre) loads the TLS files as hubd
  * will: a key that is not the certificate's is refused there, with the
  * file named, instead of at start. */

@@ -394,6 +394,31 @@ static int readme_defaults(const char *sec, size_t seclen,
  * commented lines name is one hubd accepts. A key added to config.c
  * without its documentation, or a default changed on one side only, fails
  * here. */
+/* webhook_proxy: none by default; an http or https proxy with its port
+ * (and credentials) is taken from the file or HUB_WEBHOOK_PROXY; what the
+ * dispatcher could not use is refused. */
+Test(config, webhook_proxy_is_none_by_default_and_checked)
+{
+    struct hub_config c;
+    config_defaults(&c, PROFILE_PRODUCTION);
+    cr_expect_str_eq(c.webhook_proxy, "");
+    cr_expect_str_eq(c.webhook_proxy_ca, "");
+    cr_expect_eq(config_set(&c, "webhook_proxy",
+                            "http://u:p@proxy.example:3128"), HUB_OK);
+    cr_expect_str_eq(c.webhook_proxy, "http://u:p@proxy.example:3128");
+    cr_expect_eq(config_set(&c, "webhook_proxy", ""), HUB_OK);
+    cr_expect_str_eq(c.webhook_proxy, "");
+    static const char *const bad[] = {
+        "proxy.example:3128", "http://proxy.example", "ftp://p:21",
+        "socks5h://p:1080", "http://p:3128/path", "http://p:3128?q",
+        "http://p:0", "http://:3128", "http://[::1:3128", "http://p :3128",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_expect_eq(config_set(&c, "webhook_proxy", bad[i]), HUB_EINVALID,
+                     "%s", bad[i]);
+    cr_expect_str_eq(c.webhook_proxy, "", "a refused value is not kept");
+}
+
 Test(config, every_key_is_documented_with_its_default, .fini = cleanup)
 {
     char *ex = root_file("deploy/hubd.conf.example");

@@ -300,6 +300,50 @@ Test(webhook_url, accepts_http_and_https_only)
     cr_assert_eq(webhook_url_check("", &e), HUB_EINVALID);
 }
 
+/* The egress proxy's URL: http or https, a host and its port, userinfo
+ * allowed, nothing after the authority but "/"; each refusal says what is
+ * wrong without the value; the redacted form drops the credentials. */
+Test(webhook_proxy, takes_an_http_proxy_with_its_port_and_redacts_it)
+{
+    struct hub_err e;
+    char out[128];
+
+    cr_assert_eq(webhook_proxy_check("", &e), HUB_OK);
+    cr_assert_eq(webhook_proxy_check("http://proxy.example:3128", &e), HUB_OK);
+    cr_assert_eq(webhook_proxy_check("HTTPS://u:p%40ss@10.0.0.1:443/", &e),
+                 HUB_OK);
+    cr_assert_eq(webhook_proxy_check("http://u:p@ss@[::1]:8080", &e), HUB_OK);
+    cr_assert_eq(webhook_proxy_check("http://proxy.example", &e),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.what, "proxy url has no port");
+    cr_assert_eq(webhook_proxy_check("socks5://proxy.example:1080", &e),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.what, "proxy scheme is not http or https (SOCKS is "
+                     "not supported)");
+    cr_assert_eq(webhook_proxy_check("http://p.example:3128/x", &e),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.what, "proxy url has a path");
+    cr_assert_eq(webhook_proxy_check("http://p.example:3128#f", &e),
+                 HUB_EINVALID);
+    cr_assert_eq(webhook_proxy_check("http://u:p@:3128", &e), HUB_EINVALID);
+    cr_assert_str_eq(e.what, "proxy url has no host");
+    cr_assert_eq(webhook_proxy_check("http://[]:3128", &e), HUB_EINVALID);
+    cr_assert_eq(webhook_proxy_check("http://p.example:65536", &e),
+                 HUB_EINVALID);
+    cr_assert_eq(webhook_proxy_check("http://p.example:3128\r\nX: y", &e),
+                 HUB_EINVALID);
+
+    webhook_proxy_redact("http://hub:s3cr3t@proxy.example:3128/", out,
+                         sizeof(out));
+    cr_assert_str_eq(out, "http://proxy.example:3128");
+    webhook_proxy_redact("https://u:p@ss@[::1]:8443", out, sizeof(out));
+    cr_assert_str_eq(out, "https://[::1]:8443");
+    webhook_proxy_redact("http://hub:s3cr3t@proxy.example", out, sizeof(out));
+    cr_assert_str_eq(out, "-");
+    webhook_proxy_redact("", out, sizeof(out));
+    cr_assert_str_eq(out, "");
+}
+
 static int validate(const char *json, bool partial, struct hub_err *e,
                     char **norm)
 {
