@@ -691,8 +691,17 @@ int webhook_sub_validate(const char *json, size_t len,
         };
         int k = name_index(m->string, known);
         if (k < 0) {
-            rc = hub_err_set(err, HUB_EINVALID, "", 0,
-                             "unknown member in subscription");
+            /* the member is named, so that "topic" or "secret" (for
+             * topics, secrets) is found at once; only a plain short name
+             * is echoed, never other bytes of the body */
+            size_t n = strlen(m->string);
+            bool plain = n > 0 && n <= 64 &&
+                strspn(m->string, "abcdefghijklmnopqrstuvwxyz"
+                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == n;
+            rc = hub_err_set(err, HUB_EINVALID, plain ? m->string : "", 0,
+                             "unknown member: a subscription has url, mode, "
+                             "topics, filters, secrets, format, status, "
+                             "client_cert, client_key and ca_bundle");
             goto out;
         }
         if (seen & 1u << k) {

@@ -364,6 +364,32 @@ Test(webhook_sub, refuses_bad_scheme_secret_filter_and_format)
     cr_assert_eq(validate("[1]", false, &e, NULL), HUB_ESYNTAX);
     cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
                           "\"colour\":1}", false, &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "colour");
+}
+
+/* A partner that writes "topic" or "secret" learns which member is wrong
+ * and what the members are; a name that is not plain is not echoed. */
+#define LONG65 "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcde"
+Test(webhook_sub, names_an_unknown_member)
+{
+    struct hub_err e;
+
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\","
+                          "\"topic\":[\"adt.*\"]}", false, &e, NULL),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.field, "topic");
+    cr_assert(strstr(e.what, "topics") != NULL);
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+                          "\"secret\":\"" SW_KEY "\"}", true, &e, NULL),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.field, "secret");
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+                          "\"a\\\"b\":1}", false, &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "");
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+                          "\"" LONG65 "\":1}", false,
+                          &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "");
 }
 
 /* A filter that no event of the topics carries would match nothing, with
