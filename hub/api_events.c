@@ -64,9 +64,15 @@ static void events(struct api_req *r)
     const char *topic = api_query(r, "topic");
     const char *since = api_query(r, "since");
     const char *limit = api_query(r, "limit");
-    struct page *p = calloc(1, sizeof(*p));
+    static const char *const known[] = { "after", "topic", "since", "limit",
+                                         NULL };
+    struct page *p;
     char *end;
 
+    if (api_refuse_unknown_query(r, known, "unknown query parameter: the "
+                                 "feed takes after, topic, since and limit"))
+        return;
+    p = calloc(1, sizeof(*p));
     if (p == NULL)
         abort();
     p->who = *api_principal(r);

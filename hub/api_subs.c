@@ -434,6 +434,12 @@ static void deliveries_root(struct api_req *r)
 {
     static const char *const statuses[] = { "pending", "delivering",
         "delivered", "failed", "dead", "cancelled", NULL };
+    static const char *const params[] = { "subscription", "status",
+                                          "before", "limit", NULL };
+    if (api_refuse_unknown_query(r, params, "unknown query parameter: the "
+                                 "delivery list takes subscription, status, "
+                                 "before and limit"))
+        return;
     struct job *j = job_new(r, OP_DLIST);
     long long limit = 100, before = 0;
     const char *status = api_query(r, "status");
@@ -518,6 +524,11 @@ static void deliveries_replay_many(struct api_req *r)
 
 static void audit_list(struct api_req *r)
 {
+    static const char *const params[] = { "patient", "after", "limit",
+                                          NULL };
+    if (api_refuse_unknown_query(r, params, "unknown query parameter: the "
+                                 "audit list takes patient, after and limit"))
+        return;
     struct job *j = job_new(r, OP_AUDIT);
     long long limit = 100, after = 0;
     const char *pat = api_query(r, "patient");
@@ -537,6 +548,10 @@ static void audit_list(struct api_req *r)
 
 static void audit_verify(struct api_req *r)
 {
+    static const char *const params[] = { "anchor", NULL };
+    if (api_refuse_unknown_query(r, params, "unknown query parameter: the "
+                                 "chain check takes anchor"))
+        return;
     struct job *j = job_new(r, OP_VERIFY);
     const char *a = api_query(r, "anchor");
 

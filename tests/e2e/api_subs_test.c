@@ -235,6 +235,44 @@ Test(api_subs, bad_list_parameters_are_named_in_the_error_field,
     http_resp_free(&r);
 }
 
+/* A misspelt filter (topics= for topic=, subscripton=) was ignored, and
+ * the whole feed or list read as the filtered one: each read route names
+ * the parameter it does not take. */
+Test(api_subs, unknown_query_parameters_are_named_in_the_error_field,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const struct {
+        const char *path, *token, *field, *takes;
+    } bad[] = {
+        { "/v1/events?after=0&topics=adt.*", "tok-cbo", "topics",
+          "after, topic, since and limit" },
+        { "/v1/events?type=adt.admit", "tok-cbo", "type", "topic" },
+        { "/v1/deliveries?subscripton=sub_1", "tok-cbo", "subscripton",
+          "subscription, status, before and limit" },
+        { "/v1/deliveries?after=3", "tok-cbo", "after", "before" },
+        { "/v1/audit?patient_id=x", "tok-ops", "patient_id",
+          "patient, after and limit" },
+        { "/v1/audit/verify?head=1", "tok-ops", "head", "anchor" },
+        { "/v1/events?%3Cb%3E=1", "tok-cbo", "query", "topic" },
+    };
+    struct http_resp r;
+    char want[64];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert_eq(call("GET", bad[i].path, bad[i].token, NULL, &r), 400,
+                     "%s: %s", bad[i].path, r.body);
+        snprintf(want, sizeof(want), "\"field\":\"%s\"", bad[i].field);
+        cr_assert_not_null(strstr(r.body, want), "%s: %s", bad[i].path,
+                           r.body);
+        cr_assert_not_null(strstr(r.body, bad[i].takes), "%s: %s",
+                           bad[i].path, r.body);
+        http_resp_free(&r);
+    }
+    cr_assert_eq(call("GET", "/v1/events?after=0&topic=adt.*&since=2026-01-01"
+                      "&limit=5", "tok-cbo", NULL, &r), 200, "%s", r.body);
+    http_resp_free(&r);
+}
+
 /* A subscription to adt.* at rx's port (its id into id when not NULL),
  * then one ADT (control id ctrl, patient mrn) over MLLP, ACKed. */
 static void subscribe_and_send(struct rx *rx, const char *ctrl,
