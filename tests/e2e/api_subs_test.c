@@ -273,6 +273,32 @@ Test(api_subs, unknown_query_parameters_are_named_in_the_error_field,
     http_resp_free(&r);
 }
 
+/* A since= that the store could not read as a time (a month 13, February
+ * 30) was answered "bad feed parameters" with no field: it is named, with
+ * the forms the feed takes, as one that is no date at all. */
+Test(api_subs, a_since_that_is_no_time_is_named_with_the_forms_taken,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char *const bad[] = {
+        "/v1/events?since=2026-13-45", "/v1/events?since=2026-02-30",
+        "/v1/events?since=1", "/v1/events?since=yesterday",
+    };
+    struct http_resp r;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert_eq(call("GET", bad[i], "tok-cbo", NULL, &r), 400, "%s: %s",
+                     bad[i], r.body);
+        cr_assert_not_null(strstr(r.body, "\"field\":\"since\""), "%s: %s",
+                           bad[i], r.body);
+        cr_assert_not_null(strstr(r.body, "2026-12-05T04:00:00Z"), "%s: %s",
+                           bad[i], r.body);
+        http_resp_free(&r);
+    }
+    cr_assert_eq(call("GET", "/v1/events?since=2026-02-28T10:00:00%2B01:00",
+                      "tok-cbo", NULL, &r), 200, "%s", r.body);
+    http_resp_free(&r);
+}
+
 /* A subscription to adt.* at rx's port (its id into id when not NULL),
  * then one ADT (control id ctrl, patient mrn) over MLLP, ACKed. */
 static void subscribe_and_send(struct rx *rx, const char *ctrl,
