@@ -36,7 +36,7 @@ static uint64_t wh_attempts[4];
 static uint64_t wh_lat_bucket[NLAT + 1];
 static uint64_t wh_lat_sum_us;
 /* delivery backlog gauges: -1 until read (left out of the text) */
-static int64_t dlv_state[5] = { -1, -1, -1, -1, -1 };
+static int64_t dlv_state[6] = { -1, -1, -1, -1, -1, -1 };
 static int64_t dlv_oldest_ms = -1;
 /* subscriptions by health: -1 until read */
 static int64_t sub_health[4] = { -1, -1, -1, -1 };
@@ -107,10 +107,11 @@ void metrics_webhook_attempt(enum metrics_webhook o, double s)
 
 void metrics_deliveries_set(long long due, long long scheduled,
                             long long leased, long long held,
-                            long long dead, double oldest_due_s)
+                            long long dead, long long blocked,
+                            double oldest_due_s)
 {
-    long long v[5] = { due, scheduled, leased, held, dead };
-    for (int i = 0; i < 5; i++)
+    long long v[6] = { due, scheduled, leased, held, dead, blocked };
+    for (int i = 0; i < 6; i++)
         if (v[i] >= 0)
             __atomic_store_n(&dlv_state[i], v[i], __ATOMIC_RELAXED);
     __atomic_store_n(&dlv_oldest_ms, (int64_t)(oldest_due_s * 1000),
@@ -225,15 +226,17 @@ char *metrics_render(size_t *len)
     histogram(&o, "hub_webhook_latency_seconds", lat_bounds, NLAT,
               wh_lat_bucket, (double)GET(wh_lat_sum_us) / 1e6);
     static const char *const ds[] = { "due", "scheduled", "leased", "held",
-                                       "dead" };
+                                       "dead", "blocked" };
     if (GET(dlv_state[0]) >= 0) {
         put(&o, "# HELP hub_deliveries Webhook deliveries by state: due "
                 "(waiting for a sender), scheduled (a retry's back-off), "
                 "leased (being sent), held (of a paused, disabled or "
-                "deleted subscription), dead (dead letters); read from the "
+                "deleted subscription), dead (dead letters), blocked (due "
+                "but behind an earlier delivery of the same patient and "
+                "subscription); read from the "
                 "database at most every 5 s (dead: 60 s).\n"
                 "# TYPE hub_deliveries gauge\n");
-        for (int i = 0; i < 5; i++)
+        for (int i = 0; i < 6; i++)
             if (GET(dlv_state[i]) >= 0)
                 put(&o, "hub_deliveries{state=\"%s\"} %lld\n", ds[i],
                     (long long)GET(dlv_state[i]));

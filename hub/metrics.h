@@ -30,7 +30,8 @@ void metrics_webhook_attempt(enum metrics_webhook o, double seconds);
  * last dead-letter count. Not rendered before the first call. */
 void metrics_deliveries_set(long long due, long long scheduled,
                             long long leased, long long held,
-                            long long dead, double oldest_due_s);
+                            long long dead, long long blocked,
+                            double oldest_due_s);
 
 /* subscriptions by health as last read (api_core.c), in the order of
  * SUBS_HEALTH_NAMES (subs.h). Not rendered before the first call. */
