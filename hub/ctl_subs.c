@@ -20,10 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/dict.h"
 #include "common/hub_err.h"
 #include "ctl.h"
+#include "dict_files.h"
 #include "store.h"
 #include "subs.h"
+#include "webhook.h"
 
 #define ACTOR "hubctl"
 
@@ -83,6 +86,21 @@ static cJSON *csv_array(const char *v)
     return arr;
 }
 
+/* The data dictionary, as hubd reads it (HUB_DICT_DIR, else the one of
+ * the current directory), so that filters.domains is checked as the API
+ * checks it; one that does not load leaves the domains unchecked, as
+ * before (hubctl dict check says why). Kept until exit. */
+static void use_dict(void)
+{
+    static struct dict *d;
+    struct dict_err err;
+    const char *env = getenv("HUB_DICT_DIR");
+
+    if (d == NULL &&
+        dict_files_load(env && *env ? env : NULL, &d, &err) == HUB_OK)
+        webhook_sub_use_dict(d);
+}
+
 int ctl_sub_add(struct ctl *c, int argc, char **argv)
 {
     static const char *const filters[][2] = {
@@ -138,6 +156,7 @@ int ctl_sub_add(struct ctl *c, int argc, char **argv)
         free(doc);
         return 1;
     }
+    use_dict();
     rc = subs_create(c->s, ACTOR, ctl_opt(&a, "org"), doc, strlen(doc), &out,
                      &e);
     free(doc);
@@ -227,6 +246,7 @@ int ctl_sub_update(struct ctl *c, int argc, char **argv)
     if (ctl_store(c) == NULL)
         return 1;
     const char *doc = ctl_opt(&a, "json");
+    use_dict();
     rc = subs_update(c->s, ACTOR, NULL, a.pos[0], doc, strlen(doc), &out, &e);
     if (rc == HUB_EINVALID || rc == HUB_ESYNTAX || rc == HUB_EUNSUPPORTED ||
         rc == HUB_EAUTH)

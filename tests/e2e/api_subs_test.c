@@ -299,6 +299,27 @@ Test(api_subs, a_since_that_is_no_time_is_named_with_the_forms_taken,
     http_resp_free(&r);
 }
 
+/* hubd checks filters.domains against the dictionary it loaded: a food
+ * bank that wrote "food" got 201 and a subscription that matched nothing. */
+Test(api_subs, a_domain_the_dictionary_does_not_have_is_refused,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
+                      "{\"mode\":\"pull\",\"topics\":[\"screening.*\"],"
+                      "\"filters\":{\"domains\":[\"food\"]}}", &r), 400,
+                 "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"field\":\"filters.domains[0]\""),
+                       "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
+                      "{\"mode\":\"pull\",\"topics\":[\"screening.*\"],"
+                      "\"filters\":{\"domains\":[\"food-insecurity\"]}}",
+                      &r), 201, "%s", r.body);
+    http_resp_free(&r);
+}
+
 /* A subscription to adt.* at rx's port (its id into id when not NULL),
  * then one ADT (control id ctrl, patient mrn) over MLLP, ACKed. */
 static void subscribe_and_send(struct rx *rx, const char *ctrl,
