@@ -938,6 +938,26 @@ static const char *curl_error_token(CURLcode rc, const struct job *j)
     }
 }
 
+/* what failed, for hub_webhook_failures_total: the error token of
+ * curl_error_token(), else the HTTP status */
+static enum metrics_wh_fail fail_reason(const char *err, long code)
+{
+    if (err == NULL)
+        return code == 429 ? METRIC_WHF_THROTTLED
+             : code >= 500 ? METRIC_WHF_HTTP_5XX
+             : code >= 400 ? METRIC_WHF_HTTP_4XX
+             : code >= 300 ? METRIC_WHF_REDIRECT : METRIC_WHF_OTHER;
+    if (strcmp(err, "timeout") == 0)
+        return METRIC_WHF_TIMEOUT;
+    if (strcmp(err, "connect") == 0 || strcmp(err, "dns") == 0)
+        return METRIC_WHF_CONNECT;
+    if (strncmp(err, "tls", 3) == 0)
+        return METRIC_WHF_TLS;
+    if (strcmp(err, "ssrf") == 0)
+        return METRIC_WHF_REFUSED;
+    return METRIC_WHF_OTHER;
+}
+
 static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
 {
     long code = 0;
@@ -985,6 +1005,7 @@ static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
         }
         if (err && strcmp(err, "ssrf") == 0)
             stat_add(d, &d->stats.refused_ssrf, 1);
+        metrics_webhook_failure(fail_reason(err, code));
     }
     /* the breaker counts what says "this endpoint is unwell": network
      * errors, timeouts, 5xx and 429; not a 4xx about one payload */

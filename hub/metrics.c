@@ -35,6 +35,7 @@ static uint64_t http_pending;
 static uint64_t wh_attempts[4];
 static uint64_t wh_lat_bucket[NLAT + 1];
 static uint64_t wh_lat_sum_us;
+static uint64_t wh_fail[METRIC_WHF_N];
 /* delivery backlog gauges: -1 until read (left out of the text) */
 static int64_t dlv_state[6] = { -1, -1, -1, -1, -1, -1 };
 static int64_t dlv_oldest_ms = -1;
@@ -103,6 +104,12 @@ void metrics_webhook_attempt(enum metrics_webhook o, double s)
         i++;
     ADD(wh_lat_bucket[i], 1);
     ADD(wh_lat_sum_us, (uint64_t)(s * 1e6));
+}
+
+void metrics_webhook_failure(enum metrics_wh_fail reason)
+{
+    if ((unsigned)reason < METRIC_WHF_N)
+        ADD(wh_fail[reason], 1);
 }
 
 void metrics_deliveries_set(long long due, long long scheduled,
@@ -220,6 +227,16 @@ char *metrics_render(size_t *len)
     for (int i = 0; i < 4; i++)
         put(&o, "hub_webhook_attempts_total{outcome=\"%s\"} %llu\n", wh[i],
             (unsigned long long)GET(wh_attempts[i]));
+    static const char *const whf[] = METRICS_WH_FAIL_NAMES;
+    put(&o, "# HELP hub_webhook_failures_total Failed webhook attempts "
+            "(retried or dead; a 410 is outcome gone) by reason: timeout, "
+            "connect (refused, unreachable, no DNS answer), tls, throttled "
+            "(429), redirect (3xx: not followed), http_4xx, http_5xx, refused (an address the SSRF check "
+            "refuses), other (the connection cut, an empty answer).\n"
+            "# TYPE hub_webhook_failures_total counter\n");
+    for (int i = 0; i < METRIC_WHF_N; i++)
+        put(&o, "hub_webhook_failures_total{reason=\"%s\"} %llu\n", whf[i],
+            (unsigned long long)GET(wh_fail[i]));
     put(&o, "# HELP hub_webhook_latency_seconds One webhook request, from "
             "send to answer or error.\n# TYPE hub_webhook_latency_seconds "
             "histogram\n");

@@ -25,6 +25,16 @@ void metrics_http_pending(size_t n);      /* requests not yet answered */
 enum metrics_webhook { METRIC_WH_DELIVERED, METRIC_WH_RETRY, METRIC_WH_DEAD,
                        METRIC_WH_GONE };
 void metrics_webhook_attempt(enum metrics_webhook o, double seconds);
+/* a failed attempt (retried or dead; not a 410) by what failed, so that
+ * on-call tells an endpoint that hangs from one that refuses or answers
+ * 5xx: names in METRICS_WH_FAIL_NAMES order */
+enum metrics_wh_fail { METRIC_WHF_TIMEOUT, METRIC_WHF_CONNECT,
+                       METRIC_WHF_TLS, METRIC_WHF_THROTTLED,
+                       METRIC_WHF_REDIRECT, METRIC_WHF_HTTP_4XX, METRIC_WHF_HTTP_5XX,
+                       METRIC_WHF_REFUSED, METRIC_WHF_OTHER, METRIC_WHF_N };
+#define METRICS_WH_FAIL_NAMES { "timeout", "connect", "tls", "throttled", \
+    "redirect", "http_4xx", "http_5xx", "refused", "other" }
+void metrics_webhook_failure(enum metrics_wh_fail reason);
 
 /* the delivery backlog as last read (api_core.c); dead < 0: keep the
  * last dead-letter count. Not rendered before the first call. */

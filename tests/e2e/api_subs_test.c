@@ -554,6 +554,56 @@ Test(api_subs, metrics_show_the_delivery_backlog_and_dead_letters,
     rx_stop(rx);
 }
 
+/* hub_webhook_attempts_total said only "retry": on-call could not tell an
+ * endpoint that answers 5xx from one that throttles or is down. Each
+ * failed attempt is counted by reason. */
+static unsigned long long failures(const char *reason)
+{
+    struct http_resp r;
+    char pat[96];
+    unsigned long long n = 0;
+
+    cr_assert_eq(call("GET", "/metrics", NULL, NULL, &r), 200);
+    snprintf(pat, sizeof(pat), "hub_webhook_failures_total{reason=\"%s\"} ",
+             reason);
+    const char *p = strstr(r.body, pat);
+    cr_assert_not_null(p, "%s", r.body);
+    n = strtoull(p + strlen(pat), NULL, 10);
+    http_resp_free(&r);
+    return n;
+}
+
+Test(api_subs, failed_attempts_are_counted_by_reason,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct rx *five = rx_start(RX_FAIL_N, SECRET);
+    struct rx *slow = rx_start(RX_FAIL_N, SECRET);
+    struct http_resp r;
+    char body[256];
+
+    five->fail_n = 1;
+    slow->fail_n = 1;
+    slow->fail_status = 429;
+    snprintf(body, sizeof(body), "{\"url\":\"http://127.0.0.1:%d/hook\","
+             "\"topics\":[\"adt.*\"],\"secrets\":[\"" SECRET "\"]}",
+             rx_down_port());
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", body, &r), 201);
+    http_resp_free(&r);
+    subscribe_and_send(five, "FAIL-1", "MRN-F1", NULL, 0);
+    subscribe_and_send(slow, "FAIL-2", "MRN-F2", NULL, 0);
+    int64_t end = rx_now_ms() + 20000;
+    while ((failures("http_5xx") < 1 || failures("throttled") < 1 ||
+            failures("connect") < 1) && rx_now_ms() < end)
+        usleep(50000);
+    cr_assert_geq(failures("http_5xx"), 1);
+    cr_assert_geq(failures("throttled"), 1);
+    cr_assert_geq(failures("connect"), 1);
+    cr_assert_eq(failures("timeout"), 0);
+    cr_assert_eq(failures("tls"), 0);
+    rx_stop(five);
+    rx_stop(slow);
+}
+
 /* POST /v1/subscriptions/{id}/test: one hub.test event, signed, to that
  * subscription alone whatever its topics (here screening.positive only),
  * listed as a delivery and audited; it waits for a resume when paused;
