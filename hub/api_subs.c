@@ -480,6 +480,16 @@ static void deliveries_replay_one(struct api_req *r)
     api_db(r, work, done, j);
 }
 
+/* a member's name for error.field when plain and short, else "body":
+ * never other bytes of the request */
+static const char *plain_name(const char *n)
+{
+    size_t l = strlen(n);
+    return l > 0 && l <= 64 &&
+           strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789_-.") == l ? n : "body";
+}
+
 /* {"subscription","from","to","status","max"} */
 static void deliveries_replay_many(struct api_req *r)
 {
@@ -492,6 +502,19 @@ static void deliveries_replay_many(struct api_req *r)
     if (!cJSON_IsObject(doc)) {
         bad = "";
     } else {
+        /* a member it does not take ("statuses", "limit") was ignored, and
+         * the replay ran with the defaults (dead letters only, 1000) */
+        for (const cJSON *m = doc->child; m && !bad; m = m->next)
+            if (strcmp(m->string, "subscription") && strcmp(m->string, "from")
+                && strcmp(m->string, "to") && strcmp(m->string, "status") &&
+                strcmp(m->string, "max")) {
+                job_free(j);
+                api_reply_error(r, 400, "invalid", "unknown member: a replay "
+                                "takes subscription, from, to, status (dead "
+                                "when absent) and max", plain_name(m->string));
+                cJSON_Delete(doc);
+                return;
+            }
         static const char *const names[] = { "subscription", "from", "to",
                                              "status" };
         char *dst[] = { j->sub, j->from, j->to, j->status };

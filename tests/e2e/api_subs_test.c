@@ -320,6 +320,40 @@ Test(api_subs, a_domain_the_dictionary_does_not_have_is_refused,
     http_resp_free(&r);
 }
 
+/* A replay by range that wrote "statuses" (or "limit") ran with the
+ * defaults, dead letters only, and answered {"replayed":0}: the member it
+ * does not take is named. */
+Test(api_subs, a_replay_names_a_member_it_does_not_take,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const struct {
+        const char *body, *field;
+    } bad[] = {
+        { "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","
+          "\"to\":\"2027-01-01\",\"statuses\":[\"delivered\"]}", "statuses" },
+        { "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","
+          "\"to\":\"2027-01-01\",\"limit\":5}", "limit" },
+        { "{\"subscription\":\"sub_00\",\"a b\":1}", "body" },
+    };
+    struct http_resp r;
+    char want[64];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
+                          bad[i].body, &r), 400, "%s: %s", bad[i].body,
+                     r.body);
+        snprintf(want, sizeof(want), "\"field\":\"%s\"", bad[i].field);
+        cr_assert_not_null(strstr(r.body, want), "%s", r.body);
+        cr_assert_not_null(strstr(r.body, "dead when absent"), "%s", r.body);
+        http_resp_free(&r);
+    }
+    cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
+                      "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","
+                      "\"to\":\"2027-01-01\",\"status\":\"delivered\","
+                      "\"max\":5}", &r), 202, "%s", r.body);
+    http_resp_free(&r);
+}
+
 /* A subscription to adt.* at rx's port (its id into id when not NULL),
  * then one ADT (control id ctrl, patient mrn) over MLLP, ACKed. */
 static void subscribe_and_send(struct rx *rx, const char *ctrl,
