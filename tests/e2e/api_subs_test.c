@@ -638,6 +638,26 @@ Test(api_subs, failed_attempts_are_counted_by_reason,
     rx_stop(slow);
 }
 
+/* "dispatch.breaker_open failures=5 open_ms=30000" named no endpoint:
+ * on-call could not tell whose endpoint the hub had stopped sending to.
+ * The line names the endpoint (no path), the subscription and the
+ * delivery. */
+Test(api_subs, the_breaker_log_names_the_endpoint_and_subscription,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct rx *bad = rx_start(RX_FAIL_N, SECRET);
+    char id[80], want[200];
+
+    bad->fail_n = 1000;
+    subscribe_and_send(bad, "BRK-1", "MRN-B1", id, sizeof(id));
+    snprintf(want, sizeof(want), "dispatch.breaker_open endpoint="
+             "http://127.0.0.1:%d subscription=%s delivery=dlv_", bad->port,
+             id);
+    cr_assert(hub_wait_log(&hub, want, 1, 20000), "no \"%s\" in hubd.log",
+              want);
+    rx_stop(bad);
+}
+
 /* POST /v1/subscriptions/{id}/test: one hub.test event, signed, to that
  * subscription alone whatever its topics (here screening.positive only),
  * listed as a delivery and audited; it waits for a resume when paused;
