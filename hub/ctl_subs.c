@@ -355,21 +355,32 @@ int ctl_deliveries_list(struct ctl *c, int argc, char **argv)
     } else {
         cJSON *doc = cJSON_Parse(out);
         const cJSON *d;
+        /* next_attempt last, so that a script reading the columns before
+         * it reads them as before: when an open delivery is tried again
+         * (a failed one's back-off), "-" for a finished one */
         printf("id\tstatus\tattempts\tevent\tsubscription\tlast_status\t"
-               "last_error\n");
+               "last_error\tnext_attempt\n");
         cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(doc,
                                                                "deliveries")) {
             const char *k[] = { "id", "status", "attempts", "event",
-                                "subscription", "last_status", "last_error" };
-            for (int i = 0; i < 7; i++) {
+                                "subscription", "last_status", "last_error",
+                                "next_attempt_at" };
+            const cJSON *st = cJSON_GetObjectItemCaseSensitive(d, "status");
+            bool open = cJSON_IsString(st) &&
+                        (strcmp(st->valuestring, "pending") == 0 ||
+                         strcmp(st->valuestring, "delivering") == 0 ||
+                         strcmp(st->valuestring, "failed") == 0);
+            for (int i = 0; i < 8; i++) {
                 const cJSON *v = cJSON_GetObjectItemCaseSensitive(d, k[i]);
-                if (cJSON_IsString(v))
+                if (i == 7 && !open)
+                    printf("-");
+                else if (cJSON_IsString(v))
                     printf("%s", v->valuestring);
                 else if (cJSON_IsNumber(v))
                     printf("%g", v->valuedouble);
                 else
                     printf("-");
-                putchar(i < 6 ? '\t' : '\n');
+                putchar(i < 7 ? '\t' : '\n');
             }
         }
         cJSON_Delete(doc);
