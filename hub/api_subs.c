@@ -373,7 +373,25 @@ static void subs_one(struct api_req *r)
     size_t idl = strcspn(rest, "/");
     const char *tail = rest + idl;
     enum op op;
+    bool action = strcmp(tail, "/pause") == 0 ||
+                  strcmp(tail, "/resume") == 0 || strcmp(tail, "/test") == 0;
 
+    /* a method the path does not take is 405 with Allow (RFC 9110), as the
+     * router answers for its own paths: a partner that POSTed an update
+     * to the subscription was told "no such route" */
+    if (action && api_method(r) != API_POST) {
+        api_add_header(r, "Allow", "POST");
+        api_reply_error(r, 405, "method_not_allowed", "pause, resume and "
+                        "test take POST", NULL);
+        return;
+    }
+    if (*tail == '\0' && idl > 0 && api_method(r) == API_POST) {
+        api_add_header(r, "Allow", "GET, PATCH, DELETE");
+        api_reply_error(r, 405, "method_not_allowed", "a subscription is "
+                        "updated with PATCH (POST is for .../pause, "
+                        ".../resume, .../test)", NULL);
+        return;
+    }
     switch (api_method(r)) {
     case API_GET: op = OP_GET; break;
     case API_PATCH: op = OP_UPDATE; break;

@@ -354,6 +354,38 @@ Test(api_subs, a_replay_names_a_member_it_does_not_take,
     http_resp_free(&r);
 }
 
+/* POST to a subscription (an update, as many APIs take it) was answered
+ * 404 "no such route", GET of .../pause 404 "no such subscription": each
+ * is 405 with Allow and the method to use. */
+Test(api_subs, a_method_a_subscription_path_does_not_take_is_405_with_allow,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const struct {
+        const char *method, *path, *allow, *says;
+    } bad[] = {
+        { "POST", "/v1/subscriptions/sub_0123", "GET, PATCH, DELETE", "PATCH" },
+        { "GET", "/v1/subscriptions/sub_0123/pause", "POST", "take POST" },
+        { "PATCH", "/v1/subscriptions/sub_0123/resume", "POST", "take POST" },
+        { "DELETE", "/v1/subscriptions/sub_0123/test", "POST", "take POST" },
+    };
+    struct http_resp r;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert_eq(call(bad[i].method, bad[i].path, "tok-cbo", "{}", &r), 405,
+                     "%s %s: %s", bad[i].method, bad[i].path, r.body);
+        cr_assert_str_eq(r.allow, bad[i].allow, "%s %s", bad[i].method,
+                         bad[i].path);
+        cr_assert_not_null(strstr(r.body, bad[i].says), "%s", r.body);
+        http_resp_free(&r);
+    }
+    cr_assert_eq(call("POST", "/v1/subscriptions/sub_0123/nope", "tok-cbo",
+                      "{}", &r), 404, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("POST", "/v1/subscriptions/sub_0123/pause", "tok-cbo",
+                      NULL, &r), 404, "%s", r.body);
+    http_resp_free(&r);
+}
+
 /* A subscription to adt.* at rx's port (its id into id when not NULL),
  * then one ADT (control id ctrl, patient mrn) over MLLP, ACKed. */
 static void subscribe_and_send(struct rx *rx, const char *ctrl,
