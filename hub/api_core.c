@@ -81,7 +81,8 @@ static void backlog_done(struct api_req *r, int rc, void *arg)
         metrics_health_set(j->health);
     if (rc == HUB_OK) {
         metrics_deliveries_set(j->b.due, j->b.scheduled, j->b.leased,
-                               j->b.held, j->b.dead, j->b.oldest_due_s);
+                               j->b.held, j->b.dead, j->b.blocked,
+                               j->b.oldest_due_s);
         if (j->with_dead)
             dead_at_ns = now_ns();
     }

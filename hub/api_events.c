@@ -4,7 +4,7 @@
  *   after  cursor from the previous page's "next" (decimal, default 0)
  *   topic  a topic or a pattern ("adt.*", "*.positive") that matches a
  *          known topic
- *   since  lower bound on occurred_at (ISO 8601)
+ *   since  lower bound on occurred_at (ISO 8601; no offset: UTC)
  *   limit  1..1000, default 100
  * The store decides what the caller may see (what it sent, what was routed
  * to it; everything for admin) and audits the read.
@@ -50,8 +50,10 @@ static void done(struct api_req *r, int rc, void *arg)
     struct page *p = arg;
     if (rc == HUB_OK && p->json)
         api_reply_json(r, 200, p->json, strlen(p->json));
-    else if (rc == HUB_EINVALID)
-        api_reply_error(r, 400, "invalid", "bad feed parameters", NULL);
+    else if (rc == HUB_EINVALID)    /* the store's one refusal left: the
+                                       other parameters are checked above */
+        api_reply_error(r, 400, "invalid", "since is not a date or time "
+                        "(2026-12-05, 2026-12-05T04:00:00Z)", "since");
     else
         api_reply_busy(r, "event feed unavailable, retry");
     free(p->json);
@@ -64,9 +66,15 @@ static void events(struct api_req *r)
     const char *topic = api_query(r, "topic");
     const char *since = api_query(r, "since");
     const char *limit = api_query(r, "limit");
-    struct page *p = calloc(1, sizeof(*p));
+    static const char *const known[] = { "after", "topic", "since", "limit",
+                                         NULL };
+    struct page *p;
     char *end;
 
+    if (api_refuse_unknown_query(r, known, "unknown query parameter: the "
+                                 "feed takes after, topic, since and limit"))
+        return;
+    p = calloc(1, sizeof(*p));
     if (p == NULL)
         abort();
     p->who = *api_principal(r);
@@ -110,7 +118,8 @@ static void events(struct api_req *r)
         if (strlen(since) >= sizeof(p->since) ||
             !only(since, "0123456789-T:.+Z ")) {
             free(p);
-            api_reply_error(r, 400, "invalid", "since is not ISO 8601",
+            api_reply_error(r, 400, "invalid", "since is not a date or "
+                            "time (2026-12-05, 2026-12-05T04:00:00Z)",
                             "since");
             return;
         }

@@ -373,7 +373,25 @@ static void subs_one(struct api_req *r)
     size_t idl = strcspn(rest, "/");
     const char *tail = rest + idl;
     enum op op;
+    bool action = strcmp(tail, "/pause") == 0 ||
+                  strcmp(tail, "/resume") == 0 || strcmp(tail, "/test") == 0;
 
+    /* a method the path does not take is 405 with Allow (RFC 9110), as the
+     * router answers for its own paths: a partner that POSTed an update
+     * to the subscription was told "no such route" */
+    if (action && api_method(r) != API_POST) {
+        api_add_header(r, "Allow", "POST");
+        api_reply_error(r, 405, "method_not_allowed", "pause, resume and "
+                        "test take POST", NULL);
+        return;
+    }
+    if (*tail == '\0' && idl > 0 && api_method(r) == API_POST) {
+        api_add_header(r, "Allow", "GET, PATCH, DELETE");
+        api_reply_error(r, 405, "method_not_allowed", "a subscription is "
+                        "updated with PATCH (POST is for .../pause, "
+                        ".../resume, .../test)", NULL);
+        return;
+    }
     switch (api_method(r)) {
     case API_GET: op = OP_GET; break;
     case API_PATCH: op = OP_UPDATE; break;
@@ -434,6 +452,12 @@ static void deliveries_root(struct api_req *r)
 {
     static const char *const statuses[] = { "pending", "delivering",
         "delivered", "failed", "dead", "cancelled", NULL };
+    static const char *const params[] = { "subscription", "status",
+                                          "before", "limit", NULL };
+    if (api_refuse_unknown_query(r, params, "unknown query parameter: the "
+                                 "delivery list takes subscription, status, "
+                                 "before and limit"))
+        return;
     struct job *j = job_new(r, OP_DLIST);
     long long limit = 100, before = 0;
     const char *status = api_query(r, "status");
@@ -474,6 +498,16 @@ static void deliveries_replay_one(struct api_req *r)
     api_db(r, work, done, j);
 }
 
+/* a member's name for error.field when plain and short, else "body":
+ * never other bytes of the request */
+static const char *plain_name(const char *n)
+{
+    size_t l = strlen(n);
+    return l > 0 && l <= 64 &&
+           strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                  "0123456789_-.") == l ? n : "body";
+}
+
 /* {"subscription","from","to","status","max"} */
 static void deliveries_replay_many(struct api_req *r)
 {
@@ -486,6 +520,19 @@ static void deliveries_replay_many(struct api_req *r)
     if (!cJSON_IsObject(doc)) {
         bad = "";
     } else {
+        /* a member it does not take ("statuses", "limit") was ignored, and
+         * the replay ran with the defaults (dead letters only, 1000) */
+        for (const cJSON *m = doc->child; m && !bad; m = m->next)
+            if (strcmp(m->string, "subscription") && strcmp(m->string, "from")
+                && strcmp(m->string, "to") && strcmp(m->string, "status") &&
+                strcmp(m->string, "max")) {
+                job_free(j);
+                api_reply_error(r, 400, "invalid", "unknown member: a replay "
+                                "takes subscription, from, to, status (dead "
+                                "when absent) and max", plain_name(m->string));
+                cJSON_Delete(doc);
+                return;
+            }
         static const char *const names[] = { "subscription", "from", "to",
                                              "status" };
         char *dst[] = { j->sub, j->from, j->to, j->status };
@@ -518,6 +565,11 @@ static void deliveries_replay_many(struct api_req *r)
 
 static void audit_list(struct api_req *r)
 {
+    static const char *const params[] = { "patient", "after", "limit",
+                                          NULL };
+    if (api_refuse_unknown_query(r, params, "unknown query parameter: the "
+                                 "audit list takes patient, after and limit"))
+        return;
     struct job *j = job_new(r, OP_AUDIT);
     long long limit = 100, after = 0;
     const char *pat = api_query(r, "patient");
@@ -537,6 +589,10 @@ static void audit_list(struct api_req *r)
 
 static void audit_verify(struct api_req *r)
 {
+    static const char *const params[] = { "anchor", NULL };
+    if (api_refuse_unknown_query(r, params, "unknown query parameter: the "
+                                 "chain check takes anchor"))
+        return;
     struct job *j = job_new(r, OP_VERIFY);
     const char *a = api_query(r, "anchor");
 

@@ -20,10 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/dict.h"
 #include "common/hub_err.h"
 #include "ctl.h"
+#include "dict_files.h"
 #include "store.h"
 #include "subs.h"
+#include "webhook.h"
 
 #define ACTOR "hubctl"
 
@@ -83,6 +86,21 @@ static cJSON *csv_array(const char *v)
     return arr;
 }
 
+/* The data dictionary, as hubd reads it (HUB_DICT_DIR, else the one of
+ * the current directory), so that filters.domains is checked as the API
+ * checks it; one that does not load leaves the domains unchecked, as
+ * before (hubctl dict check says why). Kept until exit. */
+static void use_dict(void)
+{
+    static struct dict *d;
+    struct dict_err err;
+    const char *env = getenv("HUB_DICT_DIR");
+
+    if (d == NULL &&
+        dict_files_load(env && *env ? env : NULL, &d, &err) == HUB_OK)
+        webhook_sub_use_dict(d);
+}
+
 int ctl_sub_add(struct ctl *c, int argc, char **argv)
 {
     static const char *const filters[][2] = {
@@ -138,6 +156,7 @@ int ctl_sub_add(struct ctl *c, int argc, char **argv)
         free(doc);
         return 1;
     }
+    use_dict();
     rc = subs_create(c->s, ACTOR, ctl_opt(&a, "org"), doc, strlen(doc), &out,
                      &e);
     free(doc);
@@ -227,6 +246,7 @@ int ctl_sub_update(struct ctl *c, int argc, char **argv)
     if (ctl_store(c) == NULL)
         return 1;
     const char *doc = ctl_opt(&a, "json");
+    use_dict();
     rc = subs_update(c->s, ACTOR, NULL, a.pos[0], doc, strlen(doc), &out, &e);
     if (rc == HUB_EINVALID || rc == HUB_ESYNTAX || rc == HUB_EUNSUPPORTED ||
         rc == HUB_EAUTH)
@@ -335,21 +355,32 @@ int ctl_deliveries_list(struct ctl *c, int argc, char **argv)
     } else {
         cJSON *doc = cJSON_Parse(out);
         const cJSON *d;
+        /* next_attempt last, so that a script reading the columns before
+         * it reads them as before: when an open delivery is tried again
+         * (a failed one's back-off), "-" for a finished one */
         printf("id\tstatus\tattempts\tevent\tsubscription\tlast_status\t"
-               "last_error\n");
+               "last_error\tnext_attempt\n");
         cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(doc,
                                                                "deliveries")) {
             const char *k[] = { "id", "status", "attempts", "event",
-                                "subscription", "last_status", "last_error" };
-            for (int i = 0; i < 7; i++) {
+                                "subscription", "last_status", "last_error",
+                                "next_attempt_at" };
+            const cJSON *st = cJSON_GetObjectItemCaseSensitive(d, "status");
+            bool open = cJSON_IsString(st) &&
+                        (strcmp(st->valuestring, "pending") == 0 ||
+                         strcmp(st->valuestring, "delivering") == 0 ||
+                         strcmp(st->valuestring, "failed") == 0);
+            for (int i = 0; i < 8; i++) {
                 const cJSON *v = cJSON_GetObjectItemCaseSensitive(d, k[i]);
-                if (cJSON_IsString(v))
+                if (i == 7 && !open)
+                    printf("-");
+                else if (cJSON_IsString(v))
                     printf("%s", v->valuestring);
                 else if (cJSON_IsNumber(v))
                     printf("%g", v->valuedouble);
                 else
                     printf("-");
-                putchar(i < 6 ? '\t' : '\n');
+                putchar(i < 7 ? '\t' : '\n');
             }
         }
         cJSON_Delete(doc);

@@ -764,11 +764,25 @@ static bool endpoint_can_send(struct dispatch *d, struct endpoint *e,
     return true;
 }
 
-static void endpoint_outcome(struct dispatch *d, struct endpoint *e, bool ok)
+/* The breaker's log lines name the endpoint (scheme://host:port: no
+ * path, which may carry a partner's token) and the attempt's delivery and
+ * subscription, so that on-call knows whose endpoint it is. */
+static void endpoint_outcome(struct dispatch *d, struct endpoint *e, bool ok,
+                             const struct job *j)
 {
+    int sbl = (int)j->ids.sb;
+    const char *sb = j->ids.buf + j->ids.ev + j->ids.rc;
+
+    if (sbl >= 2 && sb[0] == '"') {     /* held as a JSON string */
+        sb++;
+        sbl -= 2;
+    }
+
     if (ok) {
         if (e->half_open || e->failures >= d->cfg.breaker_failures)
-            log_info("dispatch.breaker_closed", "inflight=%d", e->inflight);
+            log_info("dispatch.breaker_closed", "endpoint=%s "
+                     "subscription=%.*s delivery=dlv_%" PRId64 " inflight=%d",
+                     e->key, sbl, sb, j->id, e->inflight);
         e->failures = 0;
         e->half_open = false;
         e->open_until_ms = 0;
@@ -779,8 +793,10 @@ static void endpoint_outcome(struct dispatch *d, struct endpoint *e, bool ok)
         e->open_until_ms = mono_ms() + scaled(d, d->cfg.breaker_open_ms);
         e->half_open = true;        /* after the pause: one probe */
         if (e->failures == d->cfg.breaker_failures)
-            log_warn("dispatch.breaker_open", "failures=%d open_ms=%" PRId64,
-                     e->failures, scaled(d, d->cfg.breaker_open_ms));
+            log_warn("dispatch.breaker_open", "endpoint=%s "
+                     "subscription=%.*s delivery=dlv_%" PRId64 " failures=%d "
+                     "open_ms=%" PRId64, e->key, sbl, sb, j->id, e->failures,
+                     scaled(d, d->cfg.breaker_open_ms));
     }
 }
 
@@ -1031,6 +1047,28 @@ static const char *curl_error_token(CURLcode rc, const struct job *j)
     }
 }
 
+/* what failed, for hub_webhook_failures_total: the error token of
+ * curl_error_token(), else the HTTP status */
+static enum metrics_wh_fail fail_reason(const char *err, long code)
+{
+    if (err == NULL)
+        return code == 429 ? METRIC_WHF_THROTTLED
+             : code >= 500 ? METRIC_WHF_HTTP_5XX
+             : code >= 400 ? METRIC_WHF_HTTP_4XX
+             : code >= 300 ? METRIC_WHF_REDIRECT : METRIC_WHF_OTHER;
+    if (strncmp(err, "proxy_", 6) == 0)
+        return METRIC_WHF_PROXY;
+    if (strcmp(err, "timeout") == 0)
+        return METRIC_WHF_TIMEOUT;
+    if (strcmp(err, "connect") == 0 || strcmp(err, "dns") == 0)
+        return METRIC_WHF_CONNECT;
+    if (strncmp(err, "tls", 3) == 0)
+        return METRIC_WHF_TLS;
+    if (strcmp(err, "ssrf") == 0)
+        return METRIC_WHF_REFUSED;
+    return METRIC_WHF_OTHER;
+}
+
 /* The outcome of an attempt: the receiver's status `code` (0: none) and
  * the static error token (NULL: none). */
 static void job_finish(struct dispatch *d, struct job *j, long code,
@@ -1073,11 +1111,12 @@ static void job_finish(struct dispatch *d, struct job *j, long code,
         }
         if (err && strcmp(err, "ssrf") == 0)
             stat_add(d, &d->stats.refused_ssrf, 1);
+        metrics_webhook_failure(fail_reason(err, code));
     }
     /* the breaker counts what says "this endpoint is unwell": network
      * errors, timeouts, 5xx and 429; not a 4xx about one payload */
     bool unwell = err != NULL || code >= 500 || code == 429;
-    endpoint_outcome(d, j->ep, !unwell);
+    endpoint_outcome(d, j->ep, !unwell, j);
     /* a success is in the database and the metrics; the log line is for
      * what needs a look (thousands of successes a second would drown it) */
     log_write(m == METRIC_WH_DELIVERED ? LOG_DEBUG : LOG_INFO,

@@ -47,6 +47,7 @@
 #include "server.h"
 #include "store.h"
 #include "tls.h"
+#include "webhook.h"
 
 static struct hub_config cfg;
 static struct dict *dict;       /* immutable once loaded; adapters share it */
@@ -211,6 +212,7 @@ static void reload_dict(struct app *app)
     dicts_retired[n_dicts_retired++] = dict;
     dict = d;
     app->srv.dict = d;
+    webhook_sub_use_dict(d);
 }
 
 /* SIGHUP: load the data dictionary and the TLS files (only for the
@@ -467,6 +469,7 @@ int main(int argc, char **argv)
     app.srv.base = event_base_new();
     app.srv.cfg = &cfg;
     app.srv.dict = dict;
+    webhook_sub_use_dict(dict);
     if (app.srv.base == NULL)
         return 1;
 

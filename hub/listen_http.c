@@ -165,6 +165,29 @@ const char *api_query(const struct api_req *r, const char *name)
     return evhttp_find_header(&r->query, name);
 }
 
+bool api_refuse_unknown_query(struct api_req *r, const char *const *known,
+                              const char *what)
+{
+    const struct evkeyval *kv;
+
+    TAILQ_FOREACH(kv, &r->query, next) {
+        size_t i = 0;
+        while (known[i] && strcmp(kv->key, known[i]) != 0)
+            i++;
+        if (known[i])
+            continue;
+        /* the name is echoed only when plain and short (a partner's
+         * misspelling, "topics" for "topic"), never other request bytes */
+        size_t n = strlen(kv->key);
+        bool plain = n > 0 && n <= 64 &&
+            strspn(kv->key, "abcdefghijklmnopqrstuvwxyz"
+                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.[]") == n;
+        api_reply_error(r, 400, "invalid", what, plain ? kv->key : "query");
+        return true;
+    }
+    return false;
+}
+
 const char *api_header(const struct api_req *r, const char *name)
 {
     return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);

@@ -36,8 +36,9 @@ static uint64_t http_pending;
 static uint64_t wh_attempts[4];
 static uint64_t wh_lat_bucket[NLAT + 1];
 static uint64_t wh_lat_sum_us;
+static uint64_t wh_fail[METRIC_WHF_N];
 /* delivery backlog gauges: -1 until read (left out of the text) */
-static int64_t dlv_state[5] = { -1, -1, -1, -1, -1 };
+static int64_t dlv_state[6] = { -1, -1, -1, -1, -1, -1 };
 static int64_t dlv_oldest_ms = -1;
 /* subscriptions by health: -1 until read */
 static int64_t sub_health[4] = { -1, -1, -1, -1 };
@@ -119,12 +120,19 @@ void metrics_webhook_attempt(enum metrics_webhook o, double s)
     ADD(wh_lat_sum_us, (uint64_t)(s * 1e6));
 }
 
+void metrics_webhook_failure(enum metrics_wh_fail reason)
+{
+    if ((unsigned)reason < METRIC_WHF_N)
+        ADD(wh_fail[reason], 1);
+}
+
 void metrics_deliveries_set(long long due, long long scheduled,
                             long long leased, long long held,
-                            long long dead, double oldest_due_s)
+                            long long dead, long long blocked,
+                            double oldest_due_s)
 {
-    long long v[5] = { due, scheduled, leased, held, dead };
-    for (int i = 0; i < 5; i++)
+    long long v[6] = { due, scheduled, leased, held, dead, blocked };
+    for (int i = 0; i < 6; i++)
         if (v[i] >= 0)
             __atomic_store_n(&dlv_state[i], v[i], __ATOMIC_RELAXED);
     __atomic_store_n(&dlv_oldest_ms, (int64_t)(oldest_due_s * 1000),
@@ -253,21 +261,33 @@ char *metrics_render(size_t *len)
     for (int i = 0; i < 4; i++)
         put(&o, "hub_webhook_attempts_total{outcome=\"%s\"} %llu\n", wh[i],
             (unsigned long long)GET(wh_attempts[i]));
+    static const char *const whf[] = METRICS_WH_FAIL_NAMES;
+    put(&o, "# HELP hub_webhook_failures_total Failed webhook attempts "
+            "(retried or dead; a 410 is outcome gone) by reason: timeout, "
+            "connect (refused, unreachable, no DNS answer), tls, throttled "
+            "(429), redirect (3xx: not followed), http_4xx, http_5xx, refused (an address the SSRF check "
+            "refuses), other (the connection cut, an empty answer).\n"
+            "# TYPE hub_webhook_failures_total counter\n");
+    for (int i = 0; i < METRIC_WHF_N; i++)
+        put(&o, "hub_webhook_failures_total{reason=\"%s\"} %llu\n", whf[i],
+            (unsigned long long)GET(wh_fail[i]));
     put(&o, "# HELP hub_webhook_latency_seconds One webhook request, from "
             "send to answer or error.\n# TYPE hub_webhook_latency_seconds "
             "histogram\n");
     histogram(&o, "hub_webhook_latency_seconds", lat_bounds, NLAT,
               wh_lat_bucket, (double)GET(wh_lat_sum_us) / 1e6);
     static const char *const ds[] = { "due", "scheduled", "leased", "held",
-                                       "dead" };
+                                       "dead", "blocked" };
     if (GET(dlv_state[0]) >= 0) {
         put(&o, "# HELP hub_deliveries Webhook deliveries by state: due "
                 "(waiting for a sender), scheduled (a retry's back-off), "
                 "leased (being sent), held (of a paused, disabled or "
-                "deleted subscription), dead (dead letters); read from the "
+                "deleted subscription), dead (dead letters), blocked (due "
+                "but behind an earlier delivery of the same patient and "
+                "subscription); read from the "
                 "database at most every 5 s (dead: 60 s).\n"
                 "# TYPE hub_deliveries gauge\n");
-        for (int i = 0; i < 5; i++)
+        for (int i = 0; i < 6; i++)
             if (GET(dlv_state[i]) >= 0)
                 put(&o, "hub_deliveries{state=\"%s\"} %lld\n", ds[i],
                     (long long)GET(dlv_state[i]));

@@ -30,12 +30,24 @@ void metrics_http_pending(size_t n);      /* requests not yet answered */
 enum metrics_webhook { METRIC_WH_DELIVERED, METRIC_WH_RETRY, METRIC_WH_DEAD,
                        METRIC_WH_GONE };
 void metrics_webhook_attempt(enum metrics_webhook o, double seconds);
+/* a failed attempt (retried or dead; not a 410) by what failed, so that
+ * on-call tells an endpoint that hangs from one that refuses or answers
+ * 5xx: names in METRICS_WH_FAIL_NAMES order */
+enum metrics_wh_fail { METRIC_WHF_TIMEOUT, METRIC_WHF_CONNECT,
+                       METRIC_WHF_TLS, METRIC_WHF_THROTTLED,
+                       METRIC_WHF_REDIRECT, METRIC_WHF_HTTP_4XX, METRIC_WHF_HTTP_5XX,
+                       METRIC_WHF_REFUSED, METRIC_WHF_PROXY, METRIC_WHF_OTHER,
+                       METRIC_WHF_N };
+#define METRICS_WH_FAIL_NAMES { "timeout", "connect", "tls", "throttled", \
+    "redirect", "http_4xx", "http_5xx", "refused", "proxy", "other" }
+void metrics_webhook_failure(enum metrics_wh_fail reason);
 
 /* the delivery backlog as last read (api_core.c); dead < 0: keep the
  * last dead-letter count. Not rendered before the first call. */
 void metrics_deliveries_set(long long due, long long scheduled,
                             long long leased, long long held,
-                            long long dead, double oldest_due_s);
+                            long long dead, long long blocked,
+                            double oldest_due_s);
 
 /* subscriptions by health as last read (api_core.c), in the order of
  * SUBS_HEALTH_NAMES (subs.h). Not rendered before the first call. */

@@ -318,27 +318,39 @@ int deliveries_backlog(struct store *s, bool with_dead,
     int rc = one_text(s,
         /* on_: claimable but for its time (the row not held: due_at not
          * 'infinity'; its subscription active: a row the sweep has not
-         * held yet counts as held, as no claim takes it) */
+         * held yet counts as held, as no claim takes it). behind_: due,
+         * but an earlier open row of its subscription and patient comes
+         * first, as hub_claim_deliveries() finds it (the order index),
+         * probed for due rows only (a CASE: not for held or scheduled
+         * ones) */
         "SELECT concat_ws(' ', "
-        "count(*) FILTER (WHERE q.lease_until IS NULL AND on_ "
-        "AND q.due_at <= now()), "
+        "count(*) FILTER (WHERE due_ AND NOT behind_), "
         "count(*) FILTER (WHERE q.lease_until IS NULL AND on_ "
         "AND q.due_at > now()), "
         "count(*) FILTER (WHERE q.lease_until IS NOT NULL), "
         "count(*) FILTER (WHERE q.lease_until IS NULL AND NOT on_), "
         "CASE WHEN $1::boolean THEN (SELECT count(*) FROM deliveries "
         "WHERE status = 'dead') ELSE -1 END, "
+        "count(*) FILTER (WHERE behind_), "
         "coalesce(extract(epoch FROM now() - min(q.due_at) FILTER "
-        "(WHERE q.lease_until IS NULL AND on_ AND q.due_at <= now())), 0)) "
+        "(WHERE due_ AND NOT behind_)), 0)) "
+        "FROM (SELECT q.*, CASE WHEN due_ THEN EXISTS ("
+        "SELECT 1 FROM delivery_queue o "
+        "WHERE o.subscription_id = q.subscription_id "
+        "AND o.patient_hub_id = q.patient_hub_id "
+        "AND o.event_seq < q.event_seq) ELSE false END AS behind_ "
+        "FROM (SELECT q.*, q.lease_until IS NULL AND on_ "
+        "AND q.due_at <= now() AS due_ "
         "FROM (SELECT q.*, q.due_at <> 'infinity' AND s.id IS NOT NULL AS on_ "
         "FROM delivery_queue q LEFT JOIN subscriptions s "
         "ON s.id = q.subscription_id COLLATE \"default\" "
-        "AND s.status = 'active' AND s.deleted_at IS NULL) q", 1, p, &v);
+        "AND s.status = 'active' AND s.deleted_at IS NULL) q) q) q",
+        1, p, &v);
     if (rc == HUB_OK) {
         long long *n[] = { &b->due, &b->scheduled, &b->leased, &b->held,
-                           &b->dead };
+                           &b->dead, &b->blocked };
         char *p1 = v, *end;
-        for (int i = 0; i < 5 && rc == HUB_OK; i++, p1 = end) {
+        for (int i = 0; i < 6 && rc == HUB_OK; i++, p1 = end) {
             *n[i] = strtoll(p1, &end, 10);
             if (end == p1 || *end != ' ')
                 rc = HUB_EDB;

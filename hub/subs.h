@@ -89,6 +89,12 @@ int subs_replay_state(struct store *s, const char *dlv, const char *sub,
  * instead of a HOT update: not done). */
 struct deliveries_backlog {
     long long due, scheduled, leased, held, dead;
+    /* due by their time, but behind an earlier open delivery of their
+     * subscription and patient (the per-patient order): no claim takes
+     * them until that one is delivered or dead; not in due, nor in
+     * oldest_due_s, which would otherwise grow through a retry schedule
+     * of days while the dispatcher is well */
+    long long blocked;
     double oldest_due_s;
 };
 int deliveries_backlog(struct store *s, bool with_dead,

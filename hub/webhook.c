@@ -7,6 +7,7 @@
 #include "webhook.h"
 
 #include "common/canon.h"
+#include "common/dict.h"
 #include "common/utf8.h"
 
 #include <arpa/inet.h>
@@ -670,6 +671,39 @@ void webhook_proxy_redact(const char *url, char *out, size_t n)
 
 /* --- subscription documents --------------------------------------------- */
 
+/* the dictionary whose domains filters.domains may name; retired ones are
+ * never freed while hubd runs (hubd.c), so a reader may keep the pointer */
+static const struct dict *sub_dict;
+
+void webhook_sub_use_dict(const struct dict *d)
+{
+    __atomic_store_n(&sub_dict, d, __ATOMIC_RELEASE);
+}
+
+/* An SDOH domain the dictionary does not have matches no event (every
+ * domain an event carries is one of the dictionary's codes): refused,
+ * naming the value by index, as a topic that matches no known topic. */
+static int check_domains(const cJSON *a, struct hub_err *err)
+{
+    const struct dict *d = __atomic_load_n(&sub_dict, __ATOMIC_ACQUIRE);
+    int i = 0;
+
+    if (d == NULL)
+        return HUB_OK;
+    for (const cJSON *e = a->child; e; e = e->next, i++) {
+        if (dict_domain_find(d, slice_from_cstr(e->valuestring)) == NULL) {
+            char f[40];
+            snprintf(f, sizeof(f), "filters.domains[%d]", i);
+            return hub_err_set(err, HUB_EINVALID, f, 0,
+                               "not an SDOH domain of the data dictionary, "
+                               "so no event carries it (food-insecurity, "
+                               "housing-instability, ...: hubctl dict show "
+                               "lists them)");
+        }
+    }
+    return HUB_OK;
+}
+
 static const char *const filter_names[] = {
     "orgs", "facilities", "patient_classes", "domains", "counties",
     "sensitivity", NULL,
@@ -785,8 +819,17 @@ int webhook_sub_validate(const char *json, size_t len,
         };
         int k = name_index(m->string, known);
         if (k < 0) {
-            rc = hub_err_set(err, HUB_EINVALID, "", 0,
-                             "unknown member in subscription");
+            /* the member is named, so that "topic" or "secret" (for
+             * topics, secrets) is found at once; only a plain short name
+             * is echoed, never other bytes of the body */
+            size_t n = strlen(m->string);
+            bool plain = n > 0 && n <= 64 &&
+                strspn(m->string, "abcdefghijklmnopqrstuvwxyz"
+                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == n;
+            rc = hub_err_set(err, HUB_EINVALID, plain ? m->string : "", 0,
+                             "unknown member: a subscription has url, mode, "
+                             "topics, filters, secrets, format, status, "
+                             "client_cert, client_key and ca_bundle");
             goto out;
         }
         if (seen & 1u << k) {
@@ -905,6 +948,9 @@ int webhook_sub_validate(const char *json, size_t len,
             if ((rc = check_str_array(f, WEBHOOK_MAX_FILTER_VALUES,
                                       WEBHOOK_FILTER_VALUE_MAX, field,
                                       err)) != HUB_OK)
+                goto out;
+            if (strcmp(f->string, "domains") == 0 &&
+                (rc = check_domains(f, err)) != HUB_OK)
                 goto out;
         }
     }

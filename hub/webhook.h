@@ -208,6 +208,13 @@ struct webhook_sub_check {
 
 #define WEBHOOK_SUB_MAX (64 * 1024)     /* bytes of a subscription document */
 
+/* The data dictionary whose SDOH domains a subscription's filters.domains
+ * may name (another is refused, field filters.domains[i]); NULL (the
+ * default): not checked. hubd sets it at start and on each reload; hubctl
+ * when the dictionary loads. `d` must outlive every validation after. */
+struct dict;
+void webhook_sub_use_dict(const struct dict *d);
+
 int webhook_sub_validate(const char *json, size_t len,
                          struct webhook_sub_check *out, struct hub_err *err);
 

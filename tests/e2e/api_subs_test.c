@@ -235,6 +235,157 @@ Test(api_subs, bad_list_parameters_are_named_in_the_error_field,
     http_resp_free(&r);
 }
 
+/* A misspelt filter (topics= for topic=, subscripton=) was ignored, and
+ * the whole feed or list read as the filtered one: each read route names
+ * the parameter it does not take. */
+Test(api_subs, unknown_query_parameters_are_named_in_the_error_field,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const struct {
+        const char *path, *token, *field, *takes;
+    } bad[] = {
+        { "/v1/events?after=0&topics=adt.*", "tok-cbo", "topics",
+          "after, topic, since and limit" },
+        { "/v1/events?type=adt.admit", "tok-cbo", "type", "topic" },
+        { "/v1/deliveries?subscripton=sub_1", "tok-cbo", "subscripton",
+          "subscription, status, before and limit" },
+        { "/v1/deliveries?after=3", "tok-cbo", "after", "before" },
+        { "/v1/audit?patient_id=x", "tok-ops", "patient_id",
+          "patient, after and limit" },
+        { "/v1/audit/verify?head=1", "tok-ops", "head", "anchor" },
+        { "/v1/events?%3Cb%3E=1", "tok-cbo", "query", "topic" },
+    };
+    struct http_resp r;
+    char want[64];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert_eq(call("GET", bad[i].path, bad[i].token, NULL, &r), 400,
+                     "%s: %s", bad[i].path, r.body);
+        snprintf(want, sizeof(want), "\"field\":\"%s\"", bad[i].field);
+        cr_assert_not_null(strstr(r.body, want), "%s: %s", bad[i].path,
+                           r.body);
+        cr_assert_not_null(strstr(r.body, bad[i].takes), "%s: %s",
+                           bad[i].path, r.body);
+        http_resp_free(&r);
+    }
+    cr_assert_eq(call("GET", "/v1/events?after=0&topic=adt.*&since=2026-01-01"
+                      "&limit=5", "tok-cbo", NULL, &r), 200, "%s", r.body);
+    http_resp_free(&r);
+}
+
+/* A since= that the store could not read as a time (a month 13, February
+ * 30) was answered "bad feed parameters" with no field: it is named, with
+ * the forms the feed takes, as one that is no date at all. */
+Test(api_subs, a_since_that_is_no_time_is_named_with_the_forms_taken,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char *const bad[] = {
+        "/v1/events?since=2026-13-45", "/v1/events?since=2026-02-30",
+        "/v1/events?since=1", "/v1/events?since=yesterday",
+    };
+    struct http_resp r;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert_eq(call("GET", bad[i], "tok-cbo", NULL, &r), 400, "%s: %s",
+                     bad[i], r.body);
+        cr_assert_not_null(strstr(r.body, "\"field\":\"since\""), "%s: %s",
+                           bad[i], r.body);
+        cr_assert_not_null(strstr(r.body, "2026-12-05T04:00:00Z"), "%s: %s",
+                           bad[i], r.body);
+        http_resp_free(&r);
+    }
+    cr_assert_eq(call("GET", "/v1/events?since=2026-02-28T10:00:00%2B01:00",
+                      "tok-cbo", NULL, &r), 200, "%s", r.body);
+    http_resp_free(&r);
+}
+
+/* hubd checks filters.domains against the dictionary it loaded: a food
+ * bank that wrote "food" got 201 and a subscription that matched nothing. */
+Test(api_subs, a_domain_the_dictionary_does_not_have_is_refused,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
+                      "{\"mode\":\"pull\",\"topics\":[\"screening.*\"],"
+                      "\"filters\":{\"domains\":[\"food\"]}}", &r), 400,
+                 "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"field\":\"filters.domains[0]\""),
+                       "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
+                      "{\"mode\":\"pull\",\"topics\":[\"screening.*\"],"
+                      "\"filters\":{\"domains\":[\"food-insecurity\"]}}",
+                      &r), 201, "%s", r.body);
+    http_resp_free(&r);
+}
+
+/* A replay by range that wrote "statuses" (or "limit") ran with the
+ * defaults, dead letters only, and answered {"replayed":0}: the member it
+ * does not take is named. */
+Test(api_subs, a_replay_names_a_member_it_does_not_take,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const struct {
+        const char *body, *field;
+    } bad[] = {
+        { "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","
+          "\"to\":\"2027-01-01\",\"statuses\":[\"delivered\"]}", "statuses" },
+        { "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","
+          "\"to\":\"2027-01-01\",\"limit\":5}", "limit" },
+        { "{\"subscription\":\"sub_00\",\"a b\":1}", "body" },
+    };
+    struct http_resp r;
+    char want[64];
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
+                          bad[i].body, &r), 400, "%s: %s", bad[i].body,
+                     r.body);
+        snprintf(want, sizeof(want), "\"field\":\"%s\"", bad[i].field);
+        cr_assert_not_null(strstr(r.body, want), "%s", r.body);
+        cr_assert_not_null(strstr(r.body, "dead when absent"), "%s", r.body);
+        http_resp_free(&r);
+    }
+    cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
+                      "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","
+                      "\"to\":\"2027-01-01\",\"status\":\"delivered\","
+                      "\"max\":5}", &r), 202, "%s", r.body);
+    http_resp_free(&r);
+}
+
+/* POST to a subscription (an update, as many APIs take it) was answered
+ * 404 "no such route", GET of .../pause 404 "no such subscription": each
+ * is 405 with Allow and the method to use. */
+Test(api_subs, a_method_a_subscription_path_does_not_take_is_405_with_allow,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const struct {
+        const char *method, *path, *allow, *says;
+    } bad[] = {
+        { "POST", "/v1/subscriptions/sub_0123", "GET, PATCH, DELETE", "PATCH" },
+        { "GET", "/v1/subscriptions/sub_0123/pause", "POST", "take POST" },
+        { "PATCH", "/v1/subscriptions/sub_0123/resume", "POST", "take POST" },
+        { "DELETE", "/v1/subscriptions/sub_0123/test", "POST", "take POST" },
+    };
+    struct http_resp r;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_assert_eq(call(bad[i].method, bad[i].path, "tok-cbo", "{}", &r), 405,
+                     "%s %s: %s", bad[i].method, bad[i].path, r.body);
+        cr_assert_str_eq(r.allow, bad[i].allow, "%s %s", bad[i].method,
+                         bad[i].path);
+        cr_assert_not_null(strstr(r.body, bad[i].says), "%s", r.body);
+        http_resp_free(&r);
+    }
+    cr_assert_eq(call("POST", "/v1/subscriptions/sub_0123/nope", "tok-cbo",
+                      "{}", &r), 404, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("POST", "/v1/subscriptions/sub_0123/pause", "tok-cbo",
+                      NULL, &r), 404, "%s", r.body);
+    http_resp_free(&r);
+}
+
 /* A subscription to adt.* at rx's port (its id into id when not NULL),
  * then one ADT (control id ctrl, patient mrn) over MLLP, ACKed. */
 static void subscribe_and_send(struct rx *rx, const char *ctrl,
@@ -467,6 +618,76 @@ Test(api_subs, metrics_show_the_delivery_backlog_and_dead_letters,
     cr_assert_not_null(strstr(r.body, "\"health_since\": "), "%s", r.body);
     http_resp_free(&r);
     rx_stop(rx);
+}
+
+/* hub_webhook_attempts_total said only "retry": on-call could not tell an
+ * endpoint that answers 5xx from one that throttles or is down. Each
+ * failed attempt is counted by reason. */
+static unsigned long long failures(const char *reason)
+{
+    struct http_resp r;
+    char pat[96];
+    unsigned long long n = 0;
+
+    cr_assert_eq(call("GET", "/metrics", NULL, NULL, &r), 200);
+    snprintf(pat, sizeof(pat), "hub_webhook_failures_total{reason=\"%s\"} ",
+             reason);
+    const char *p = strstr(r.body, pat);
+    cr_assert_not_null(p, "%s", r.body);
+    n = strtoull(p + strlen(pat), NULL, 10);
+    http_resp_free(&r);
+    return n;
+}
+
+Test(api_subs, failed_attempts_are_counted_by_reason,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct rx *five = rx_start(RX_FAIL_N, SECRET);
+    struct rx *slow = rx_start(RX_FAIL_N, SECRET);
+    struct http_resp r;
+    char body[256];
+
+    five->fail_n = 1;
+    slow->fail_n = 1;
+    slow->fail_status = 429;
+    snprintf(body, sizeof(body), "{\"url\":\"http://127.0.0.1:%d/hook\","
+             "\"topics\":[\"adt.*\"],\"secrets\":[\"" SECRET "\"]}",
+             rx_down_port());
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", body, &r), 201);
+    http_resp_free(&r);
+    subscribe_and_send(five, "FAIL-1", "MRN-F1", NULL, 0);
+    subscribe_and_send(slow, "FAIL-2", "MRN-F2", NULL, 0);
+    int64_t end = rx_now_ms() + 20000;
+    while ((failures("http_5xx") < 1 || failures("throttled") < 1 ||
+            failures("connect") < 1) && rx_now_ms() < end)
+        usleep(50000);
+    cr_assert_geq(failures("http_5xx"), 1);
+    cr_assert_geq(failures("throttled"), 1);
+    cr_assert_geq(failures("connect"), 1);
+    cr_assert_eq(failures("timeout"), 0);
+    cr_assert_eq(failures("tls"), 0);
+    rx_stop(five);
+    rx_stop(slow);
+}
+
+/* "dispatch.breaker_open failures=5 open_ms=30000" named no endpoint:
+ * on-call could not tell whose endpoint the hub had stopped sending to.
+ * The line names the endpoint (no path), the subscription and the
+ * delivery. */
+Test(api_subs, the_breaker_log_names_the_endpoint_and_subscription,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct rx *bad = rx_start(RX_FAIL_N, SECRET);
+    char id[80], want[200];
+
+    bad->fail_n = 1000;
+    subscribe_and_send(bad, "BRK-1", "MRN-B1", id, sizeof(id));
+    snprintf(want, sizeof(want), "dispatch.breaker_open endpoint="
+             "http://127.0.0.1:%d subscription=%s delivery=dlv_", bad->port,
+             id);
+    cr_assert(hub_wait_log(&hub, want, 1, 20000), "no \"%s\" in hubd.log",
+              want);
+    rx_stop(bad);
 }
 
 /* POST /v1/subscriptions/{id}/test: one hub.test event, signed, to that

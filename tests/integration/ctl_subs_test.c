@@ -195,6 +195,49 @@ Test(ctl_subs, replay_says_when_it_waits_for_a_paused_subscription)
                    out);
 }
 
+/* hubctl deliveries list said how often a failed delivery was tried, not
+ * when it will be tried next: on-call had to ask for --json. The last
+ * column says it for an open delivery, "-" for a finished one. */
+Test(ctl_subs, deliveries_list_says_when_a_failed_one_is_tried_next)
+{
+    char out[8192];
+    struct store *s;
+
+    cr_assert_eq(hubctl(out, sizeof(out), "sub add --org cbo --url "
+                        "http://cbo.example/h --topics 'adt.*'"), 0, "%s", out);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "hosp", "Hospital", "hospital",
+                               SCOPE_INGEST), HUB_OK);
+    storetest_ingest(s, "hosp", "hl7v2", "k1", "adt.admit",
+                     "{\"type\":\"adt.admit\",\"patient\":{\"identifiers\":"
+                     "[{\"system\":\"MRN\",\"value\":\"1\"}]}}");
+    storetest_ingest(s, "hosp", "hl7v2", "k2", "adt.admit",
+                     "{\"type\":\"adt.admit\",\"patient\":{\"identifiers\":"
+                     "[{\"system\":\"MRN\",\"value\":\"2\"}]}}");
+    store_free(s);
+    /* one in a back-off until 2031, the other delivered */
+    cr_assert_eq(qlong("WITH d AS (UPDATE deliveries SET status = 'failed', "
+                       "attempts = 3, next_attempt_at = "
+                       "'2031-01-02 03:04:05+00' WHERE id = (SELECT min(id) "
+                       "FROM deliveries) RETURNING id) SELECT count(*) FROM d"),
+                 1);
+    cr_assert_eq(qlong("WITH d AS (UPDATE deliveries SET last_status = 200, "
+                       "delivered_at = now() WHERE id = (SELECT "
+                       "max(id) FROM deliveries) RETURNING id), q AS (DELETE "
+                       "FROM delivery_queue WHERE delivery_id IN (SELECT id "
+                       "FROM d)) SELECT count(*) FROM d"), 1);
+    cr_assert_eq(hubctl(out, sizeof(out), "deliveries list"), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "\tnext_attempt\n"), "%s", out);
+    cr_assert_not_null(strstr(out, "\tfailed\t"), "%s", out);
+    cr_assert_not_null(strstr(out, "\t2031-01-02T03:04:05+00:00\n"), "%s",
+                       out);
+    cr_assert_not_null(strstr(out, "\tdelivered\t"), "%s", out);
+    const char *dl = strstr(out, "\tdelivered\t");
+    const char *eol = strchr(dl, '\n');
+    cr_assert(eol - dl >= 2 && eol[-1] == '-' && eol[-2] == '\t',
+              "a finished delivery has no next attempt: %s", out);
+}
+
 /* hubctl sub test: a hub.test delivery queued for that subscription alone
  * (held while it is paused, with the hint), none for a pull one. */
 Test(ctl_subs, sub_test_queues_one_test_delivery)

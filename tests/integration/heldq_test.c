@@ -418,6 +418,40 @@ Test(heldq, the_backlog_gauges_count_held_rows_apart_from_due_ones)
                  b.oldest_due_s);
 }
 
+/* A patient's later deliveries wait behind its first while that one is in
+ * a retry's back-off (the per-patient order): they are due by their time,
+ * but no claim takes them. Counted as due, they made
+ * hub_deliveries_oldest_due_seconds grow through the whole retry schedule
+ * (days) while the dispatcher was well, paging on-call for a partner's
+ * failing endpoint: they are blocked, and the oldest due is that of a row
+ * a claim can take. */
+Test(heldq, rows_behind_their_patient_earlier_delivery_are_blocked_not_due)
+{
+    char a[64], p[64];
+    struct deliveries_backlog b;
+
+    subs_make(a, p);
+    backlog(a, 150);        /* 50 patients, 3 rows each, due an hour ago */
+    /* the first row of each patient in a back-off, due in 10 minutes */
+    exec("UPDATE delivery_queue q SET due_at = now() + interval '10 min' "
+         "WHERE NOT EXISTS (SELECT 1 FROM delivery_queue o WHERE "
+         "o.subscription_id = q.subscription_id AND "
+         "o.patient_hub_id = q.patient_hub_id AND o.event_seq < q.event_seq)");
+    cr_assert_eq(deliveries_backlog(s, true, &b), HUB_OK);
+    cr_assert_eq(b.scheduled, 50);
+    cr_assert_eq(b.blocked, 100);
+    cr_assert_eq(b.due, 0);
+    cr_assert_eq(b.oldest_due_s, 0, "%g", b.oldest_due_s);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_claim_deliveries('n', "
+                       "60000, 100, 8, '{}')"), 0, "no claim takes them");
+    /* another patient's row, claimable: due, and the oldest due is its */
+    ingest_a("k1", "m1");
+    cr_assert_eq(deliveries_backlog(s, true, &b), HUB_OK);
+    cr_assert_eq(b.due, 1);
+    cr_assert_eq(b.blocked, 100);
+    cr_assert_lt(b.oldest_due_s, 600, "%g", b.oldest_due_s);
+}
+
 /* The dead-letter gauge reads the dead letters (deliveries_dead), not the
  * table: 6,000 deliveries, 7 of them dead; the count is right and reads at
  * most 20 of the table's pages (a scan read all of them), and follows a
@@ -449,7 +483,7 @@ Test(heldq, the_dead_gauge_reads_the_dead_letters_not_the_table)
                     b.dead, read, pages);
         cr_assert_eq(b.dead, round == 1 ? 6 : 7, "round %d", round);
         cr_assert_leq(read, 20, "read %ld of %ld pages", read, pages);
-        cr_assert_eq(b.held + b.due + b.scheduled + b.leased,
+        cr_assert_eq(b.held + b.due + b.blocked + b.scheduled + b.leased,
                      round == 1 ? 5994 : 5993, "round %d", round);
         if (round == 0)             /* one replayed: open again */
             cr_assert_eq(qlong("SELECT hub_replay_delivery('test', NULL, "

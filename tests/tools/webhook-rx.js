@@ -26,9 +26,14 @@ http.createServer((req, res) => {
     const body = Buffer.concat(chunks);
     const id = req.headers['webhook-id'] || '-';
     const ts = req.headers['webhook-timestamp'] || '-';
-    const want = 'v1,' + crypto.createHmac('sha256', key)
-      .update(`${id}.${ts}.`).update(body).digest('base64');
+    const want = Buffer.from('v1,' + crypto.createHmac('sha256', key)
+      .update(`${id}.${ts}.`).update(body).digest('base64'));
     const sigs = (req.headers['webhook-signature'] || '').split(' ');
+    // as a receiver should: a constant-time comparison with each value,
+    // and a timestamp within 5 minutes of this clock (a replayed capture)
+    const signed = sigs.some((s) => Buffer.byteLength(s) === want.length &&
+      crypto.timingSafeEqual(Buffer.from(s), want));
+    const fresh = /^\d+$/.test(ts) && Math.abs(Date.now() / 1000 - Number(ts)) <= 300;
     let type = '-', event = '-';
     try {
       const ev = JSON.parse(body);
@@ -36,7 +41,8 @@ http.createServer((req, res) => {
       event = ev.id;
     } catch (e) { /* not JSON: printed as "-" */ }
     console.log(`${new Date().toISOString()} ${req.method} ${req.url} ` +
-      `webhook-id=${id} signature=${sigs.includes(want) ? 'ok' : 'BAD'} ` +
+      `webhook-id=${id} signature=${signed ? 'ok' : 'BAD'}` +
+      `${fresh ? '' : ' timestamp=STALE'} ` +
       `type=${type} event=${event} answer=${status}`);
     res.writeHead(Number(status), { 'content-length': '0' });
     res.end();

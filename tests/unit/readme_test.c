@@ -139,7 +139,7 @@ Test(readme, every_metrics_family_is_described, .init = load, .fini = unload)
     size_t len;
     int families = 0;
 
-    metrics_deliveries_set(1, 2, 3, 4, 5, 6.0);
+    metrics_deliveries_set(1, 2, 3, 4, 5, 6, 7.0);
     metrics_health_set(health);
     metrics_tls_not_after(METRIC_TLS_HTTPS, 1);
     char *text = metrics_render(&len);

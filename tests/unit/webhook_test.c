@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/dict.h"
 #include "webhook.h"
+#include "../lib/testdict.h"
 
 /* The vector of standard-webhooks/standard-webhooks libraries/go
  * webhook_test.go TestWebhookSign (same in every reference library). */
@@ -408,6 +410,59 @@ Test(webhook_sub, refuses_bad_scheme_secret_filter_and_format)
     cr_assert_eq(validate("[1]", false, &e, NULL), HUB_ESYNTAX);
     cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
                           "\"colour\":1}", false, &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "colour");
+}
+
+/* A partner that writes "topic" or "secret" learns which member is wrong
+ * and what the members are; a name that is not plain is not echoed. */
+#define LONG65 "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcde"
+Test(webhook_sub, names_an_unknown_member)
+{
+    struct hub_err e;
+
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\","
+                          "\"topic\":[\"adt.*\"]}", false, &e, NULL),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.field, "topic");
+    cr_assert(strstr(e.what, "topics") != NULL);
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+                          "\"secret\":\"" SW_KEY "\"}", true, &e, NULL),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.field, "secret");
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+                          "\"a\\\"b\":1}", false, &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "");
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+                          "\"" LONG65 "\":1}", false,
+                          &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "");
+}
+
+/* filters.domains: ["food"] (for food-insecurity) was taken, and the
+ * subscription matched nothing, with no sign of it: a domain the data
+ * dictionary does not have is refused by index; its codes are taken. */
+Test(webhook_sub, refuses_a_domain_the_dictionary_does_not_have)
+{
+    struct dict *d = testdict_load();
+    struct hub_err e;
+
+    webhook_sub_use_dict(d);
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\","
+                          "\"topics\":[\"screening.*\"],\"filters\":{"
+                          "\"domains\":[\"food-insecurity\",\"food\"]}}",
+                          false, &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "filters.domains[1]");
+    cr_assert(strstr(e.what, "hubctl dict show") != NULL, "%s", e.what);
+    cr_assert_eq(validate("{\"filters\":{\"domains\":[\"Food-Insecurity\"]}}",
+                          true, &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "filters.domains[0]");
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\","
+                          "\"topics\":[\"screening.*\",\"adt.*\"],"
+                          "\"filters\":{\"domains\":[\"food-insecurity\","
+                          "\"homelessness\",\"sdoh-category-unspecified\"]}}",
+                          false, &e, NULL), HUB_OK);
+    webhook_sub_use_dict(NULL);
+    dict_free(d);
 }
 
 /* A filter that no event of the topics carries would match nothing, with
