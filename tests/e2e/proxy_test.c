@@ -611,3 +611,59 @@ Test(proxy, hubd_sends_the_subscription_test_through_the_proxy)
     hub_cleanup(&hub);
     rx_stop(r);
 }
+
+/* A proxy that refuses the tunnel (407: hubd has no credentials for it) is
+ * counted in /metrics as hub_webhook_failures_total{reason="proxy"}, so
+ * on-call tells the hub's way out from a partner's endpoint. */
+Test(proxy, a_proxy_refusal_is_counted_as_a_proxy_failure)
+{
+    struct hubproc hub;
+    struct http_resp resp;
+    char env[160], body[512], path[160];
+    const char *const auth[] = { "--auth", "hub:pr0xy-pw", NULL };
+    struct rx *r = rx_start(RX_OK, SECRET);
+
+    cr_assert_not_null(r);
+    proxy_start(&px, auth);
+    snprintf(env, sizeof(env), "http://127.0.0.1:%d", px.port);
+    setenv("HUB_WEBHOOK_PROXY", env, 1);
+    setenv("HUB_DISPATCH_POLL_MS", "50", 1);
+    int started = hub_start(&hub, NULL, false);
+    unsetenv("HUB_WEBHOOK_PROXY");
+    cr_assert_eq(started, 0, "hubd did not start");
+
+    snprintf(body, sizeof(body), "{\"url\":\"http://localhost:%d/hook\","
+             "\"topics\":[\"screening.positive\"],\"secrets\":[\"" SECRET
+             "\"]}", r->port);
+    cr_assert_eq(http_call(&hub, true, "POST", "/v1/subscriptions", "tok-cbo",
+                           NULL, body, strlen(body), "application/json",
+                           &resp), 0);
+    cr_assert_eq(resp.status, 201, "%s", resp.body);
+    const char *id = strstr(resp.body, "\"id\": \"");
+    cr_assert_not_null(id);
+    id += 7;
+    snprintf(path, sizeof(path), "/v1/subscriptions/%.*s/test",
+             (int)strcspn(id, "\""), id);
+    http_resp_free(&resp);
+    cr_assert_eq(http_call(&hub, true, "POST", path, "tok-cbo", NULL, "", 0,
+                           "application/json", &resp), 0);
+    cr_assert_eq(resp.status, 202, "%s", resp.body);
+    http_resp_free(&resp);
+
+    const char *pat = "hub_webhook_failures_total{reason=\"proxy\"} ";
+    unsigned long long n = 0;
+    int64_t end = rx_now_ms() + 15000;
+    while (n == 0 && rx_now_ms() < end) {
+        usleep(50000);
+        cr_assert_eq(http_call(&hub, true, "GET", "/metrics", NULL, NULL,
+                               NULL, 0, NULL, &resp), 0);
+        const char *p = strstr(resp.body, pat);
+        cr_assert_not_null(p, "%s", resp.body);
+        n = strtoull(p + strlen(pat), NULL, 10);
+        http_resp_free(&resp);
+    }
+    cr_assert_geq(n, 1, "no failure counted as the proxy's");
+    cr_assert_eq(rx_requests(r), 0, "delivered past a refusing proxy");
+    hub_cleanup(&hub);
+    rx_stop(r);
+}
