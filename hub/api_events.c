@@ -10,6 +10,7 @@
  * to it; everything for admin) and audits the read.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,15 @@ static void done(struct api_req *r, int rc, void *arg)
                                        other parameters are checked above */
         api_reply_error(r, 400, "invalid", "since is not a date or time "
                         "(2026-12-05, 2026-12-05T04:00:00Z)", "since");
+    else if (rc == HUB_ENOTFOUND && p->json) {
+        /* never an empty page: the partner would wait past events */
+        char msg[300];
+        snprintf(msg, sizeof(msg), "cursor is past the end of the feed "
+                 "(%s): the hub's database was restored from a backup, or "
+                 "the cursor is another hub's; read again from after=0 and "
+                 "skip the event ids already taken", p->json);
+        api_reply_error(r, 409, "cursor_ahead", msg, "after");
+    }
     else
         api_reply_busy(r, "event feed unavailable, retry");
     free(p->json);

@@ -37,6 +37,7 @@ int ctl_audit_verify(struct ctl *c, int argc, char **argv);
 int ctl_audit_list(struct ctl *c, int argc, char **argv);
 int ctl_quarantine_list(struct ctl *c, int argc, char **argv);
 int ctl_quarantine_show(struct ctl *c, int argc, char **argv);
+int ctl_restored(struct ctl *c, int argc, char **argv);
 
 int ctl_migrate(struct ctl *c, int argc, char **argv)
 {
@@ -779,4 +780,39 @@ int ctl_quarantine_show(struct ctl *c, int argc, char **argv)
     rc = fwrite(raw, 1, len, stdout) == len ? 0 : 1;
     free(raw);
     return rc;
+}
+
+/* After a restore from a backup: hub_after_restore() in 001_init.sql says
+ * why. The gap must cover every number issued after the restore point. */
+int ctl_restored(struct ctl *c, int argc, char **argv)
+{
+    struct ctl_args a;
+    const char *gap = "1000000000";
+    char *end, *out = NULL;
+    int rc;
+
+    if ((rc = ctl_parse(c, argc, argv, "gap", NULL, &a)) || a.npos)
+        return rc ? rc : ctl_usage_error(c);
+    if (ctl_opt(&a, "gap")) {
+        gap = ctl_opt(&a, "gap");
+        errno = 0;
+        long long v = strtoll(gap, &end, 10);
+        if (errno || end == gap || *end || v < 1) {
+            fprintf(stderr, "hubctl: --gap must be a whole number of at "
+                    "least 1\n");
+            return ctl_usage_error(c);
+        }
+    }
+    if (ctl_store(c) == NULL)
+        return 1;
+    const char *p[] = { "hubctl", gap };
+    rc = store_query_text(c->s, "SELECT hub_after_restore($1, $2::bigint)"
+                          "::text", 2, p, &out);
+    if (rc != HUB_OK || out == NULL) {
+        free(out);
+        return ctl_fail("cannot move the sequences", rc);
+    }
+    printf("restored: numbers moved %s past the backup's: %s\n", gap, out);
+    free(out);
+    return 0;
 }

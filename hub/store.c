@@ -1742,6 +1742,11 @@ int store_events_page(struct store *s, const struct principal *who,
                       "hub_feed_page($1, $2, $3, $4::text[], hub_parse_ts($5),"
                       " $6) END",
                       6, p, &rc);
+    if (r == NULL && strcmp(s->sqlstate, "22H10") == 0)
+        return store_query_text(s, "SELECT CASE WHEN is_called THEN "
+                                "last_value ELSE 0 END FROM events_seq", 0,
+                                NULL, json_out) == HUB_OK && *json_out
+                   ? HUB_ENOTFOUND : HUB_EDB;
     if (r == NULL)
         return rc;
     if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {

@@ -144,8 +144,11 @@ int store_auth_cert(struct store *s, const char *fingerprint,
  * lower bound on occurred_at (no offset: UTC). limit <= 0 means
  * STORE_FEED_DEFAULT, capped at STORE_FEED_MAX. *json_out is a malloc'd
  * {"events":[...],"next":"<cursor>"}; "next" stays `after` on an empty page.
- * HUB_EINVALID for a bad topic or since. The read is audited: one
- * 'feed.read' row per patient disclosed (hub_feed_page in SQL).
+ * HUB_EINVALID for a bad topic or since. HUB_ENOTFOUND for a cursor past
+ * every event the hub ever numbered (a database restored from a backup,
+ * another hub's cursor): *json_out is then the feed's head, the highest
+ * cursor there is, as decimal text. The read is audited: one 'feed.read'
+ * row per patient disclosed (hub_feed_page in SQL).
  */
 int store_events_page(struct store *s, const struct principal *who,
                       int64_t after, const char *topic, const char *since,

@@ -2947,6 +2947,18 @@ BEGIN
                AND (p_since IS NULL OR e.occurred_at >= p_since)
              ORDER BY e.seq
              LIMIT p_limit) p;
+    -- A cursor past every event the hub ever numbered was never one of
+    -- its pages: the database was restored from a backup (its sequence
+    -- went back) or the cursor is another hub's. Answered as such
+    -- (22H10; store.c names the feed's head), never as an empty page:
+    -- the partner would wait there, and miss every event numbered below
+    -- its cursor once the sequence caught up (deploy/postgresql.md,
+    -- "Backup and restore").
+    IF v_n = 0 AND p_after > (SELECT CASE WHEN is_called THEN last_value
+                                          ELSE 0 END FROM events_seq) THEN
+        RAISE EXCEPTION 'cursor % is past the end of the feed', p_after
+            USING ERRCODE = '22H10';
+    END IF;
     v_next := coalesce(v_next, p_after);
     -- the page leaves the hub after this transaction's commit, which is
     -- synchronous and follows the commits of the events it holds: they
@@ -2969,6 +2981,37 @@ BEGIN
                  GROUP BY u.pid) g;
     END IF;
     RETURN '{"events":[' || v_json || '],"next":"' || v_next || '"}';
+END $$;
+
+-- After the database was restored from a backup (`hubctl restored`, before
+-- hubd starts): the numbers partners hold from before the restore point,
+-- pull-feed cursors (events.seq) and webhook-ids (dlv_<deliveries.id>),
+-- would be issued again to other events, so that a partner's cursor
+-- passes over new events and its de-duplication by webhook-id drops new
+-- deliveries, silently. Each sequence a partner or an operator sees moves
+-- p_gap past where the restore left it; under the chain lock, where events
+-- and deliveries are numbered. Audited ('hub.restored').
+CREATE FUNCTION hub_after_restore(p_actor text, p_gap bigint)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    v jsonb := '{}';
+    v_seq text;
+    v_new bigint;
+BEGIN
+    IF p_gap IS NULL OR p_gap < 1 THEN
+        RAISE EXCEPTION 'gap must be at least 1' USING ERRCODE = '22023';
+    END IF;
+    PERFORM hub_chain_lock();
+    FOREACH v_seq IN ARRAY ARRAY['events_seq', 'deliveries_id_seq',
+                                 'messages_id_seq'] LOOP
+        v_new := setval(v_seq::regclass,
+                        coalesce(pg_sequence_last_value(v_seq::regclass), 0)
+                        + p_gap);
+        v := v || jsonb_build_object(v_seq, v_new);
+    END LOOP;
+    PERFORM hub_audit_append(p_actor, 'hub.restored', 'database', 'sequences',
+                             NULL, v || jsonb_build_object('gap', p_gap));
+    RETURN v;
 END $$;
 
 -- --- subscriptions: API and hubctl go through these (audited) --------------

@@ -273,6 +273,34 @@ Test(api_subs, unknown_query_parameters_are_named_in_the_error_field,
     http_resp_free(&r);
 }
 
+/* A cursor past every event the hub numbered (its database restored from a
+ * backup, or another hub's cursor) was answered as an empty page: the
+ * partner waited there and, once the sequence caught up, missed every
+ * event numbered below its cursor. It is 409 naming `after` and the feed's
+ * head; the head itself is an empty page as before. */
+Test(api_subs, a_cursor_past_the_feed_is_refused_naming_the_head,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    char path[96];
+
+    cr_assert_eq(call("GET", "/v1/events?after=5000000", "tok-cbo", NULL, &r),
+                 409, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"field\":\"after\""), "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "cursor_ahead"), "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "past the end of the feed (0)"), "%s",
+                       r.body);
+    http_resp_free(&r);
+    long head = hub_sql_long(&hub, "SELECT CASE WHEN is_called THEN "
+                                   "last_value ELSE 0 END FROM events_seq");
+    snprintf(path, sizeof(path), "/v1/events?after=%ld", head);
+    cr_assert_eq(call("GET", path, "tok-cbo", NULL, &r), 200, "%s", r.body);
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/events?after=%ld", head + 1);
+    cr_assert_eq(call("GET", path, "tok-cbo", NULL, &r), 409, "%s", r.body);
+    http_resp_free(&r);
+}
+
 /* A since= that the store could not read as a time (a month 13, February
  * 30) was answered "bad feed parameters" with no field: it is named, with
  * the forms the feed takes, as one that is no date at all. */
