@@ -258,6 +258,17 @@ static void done(struct api_req *r, int rc, void *arg)
         break;
     }
     default:
+        if (j->json && j->op == OP_CREATE) {
+            /* where the new subscription is (RFC 9110 201): its id */
+            const char *id = strstr(j->json, "\"id\": \"");
+            char loc[160];
+            if (id) {
+                id += 7;
+                snprintf(loc, sizeof(loc), "/v1/subscriptions/%.*s",
+                         (int)strcspn(id, "\""), id);
+                api_add_header(r, "Location", loc);
+            }
+        }
         if (j->json)
             api_reply_json(r, j->op == OP_CREATE ? 201 : 200, j->json,
                            strlen(j->json));

@@ -94,8 +94,9 @@ Test(api_subs, create_get_update_pause_delete_with_precise_errors,
                  "%s", r.body);
     json_str(r.body, "id", id, sizeof(id));
     cr_assert_not_null(strstr(r.body, "whsec_"), "the secret, once");
-    http_resp_free(&r);
     snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
+    cr_assert_str_eq(r.location, path, "a 201 says where the new one is");
+    http_resp_free(&r);
 
     cr_assert_eq(call("GET", "/v1/subscriptions", "tok-cbo", NULL, &r), 200);
     cr_assert_not_null(strstr(r.body, id));

@@ -886,6 +886,7 @@ static size_t on_header(char *p, size_t sz, size_t n, void *arg)
     header_value(p, len, "Content-Type:", r->content_type,
                  sizeof(r->content_type));
     header_value(p, len, "Allow:", r->allow, sizeof(r->allow));
+    header_value(p, len, "Location:", r->location, sizeof(r->location));
     if (len >= 20 && strncasecmp(p, "Idempotent-Replayed:", 20) == 0)
         r->replayed = true;
     return len;

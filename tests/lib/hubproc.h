@@ -126,6 +126,7 @@ struct http_resp {
     char retry_after[16];
     char content_type[64];
     char allow[64];                 /* Allow (a 405's) */
+    char location[160];             /* Location (a 201's) */
     bool replayed;                  /* Idempotent-Replayed: true */
 };
 /* tls: https port with the hub CA; token (may be NULL) as Bearer;
