@@ -199,25 +199,31 @@ struct job {
 
 /* A lookup of an endpoint's name for the proxy path, on a thread of its
  * own (getaddrinfo blocks, and is what curl's own resolver calls without
- * a proxy, so the names resolve alike). The thread hands it back through
- * the resolver's pipe; `j` is the loop's alone: NULL once the job gave up
- * waiting (its deadline, or the stop), and the lookup is freed when it
- * comes back. */
+ * a proxy, so the names resolve alike). The thread hands it back on the
+ * resolver's done list and wakes the loop by its pipe; `j` is the loop's
+ * alone: NULL once the job gave up waiting (its deadline, or the stop),
+ * and the lookup is freed when it comes back. Only the loop frees a
+ * lookup it may still point to (j->lookup): a lookup is never lost on the
+ * way back, whatever the pipe holds. */
 struct lookup {
     struct resolver *r;
     struct job *j;
+    struct lookup *next;            /* on r->done */
     char host[256], port[8];
     struct addrinfo *res;
     int gai;
 };
 
 /* The lookups' way back, shared with their threads: freed by the last of
- * the dispatcher and the lookups still running (refs, under mu). Once
- * closed, a lookup that ends frees itself. */
+ * the dispatcher and the lookups still running (refs, under mu). `done`:
+ * the lookups back and not yet taken by the loop (under mu); the pipe only
+ * wakes the loop (a byte, or none when it is full: a wake-up is then
+ * pending already). Once closed, a lookup that ends frees itself. */
 struct resolver {
     pthread_mutex_t mu;
     int refs;
     bool closed;
+    struct lookup *done;
     int pipe[2];
 };
 
@@ -1353,8 +1359,8 @@ static int on_timer(CURLM *multi, long timeout_ms, void *arg)
 
 /* --- through the proxy: the endpoint's name resolved and checked here --------
  * A job RESOLVING has its easy handle set up but not in the multi. Its
- * lookup runs on a thread; the loop takes it back from the resolver's pipe
- * (on_resolved), refuses the addresses the SSRF policy refuses, as on_open
+ * lookup runs on a thread; the loop takes it back from the resolver's done
+ * list when its pipe wakes it (on_resolved), refuses the addresses the SSRF policy refuses, as on_open
  * does without a proxy, and has the proxy CONNECT to the first address
  * allowed (CURLOPT_CONNECT_TO "::ADDRESS:PORT"): the proxy never resolves
  * the name itself, so a name that answers another address to it (DNS
@@ -1396,10 +1402,14 @@ static void *lookup_main(void *arg)
     hints.ai_flags = AI_NUMERICSERV;
     l->gai = getaddrinfo(l->host, l->port, &hints, &l->res);
     pthread_mutex_lock(&r->mu);
-    /* a full pipe (thousands of lookups back at once) loses this one:
-     * its job gives up at its deadline, as for a lookup that hangs */
-    if (r->closed || write(r->pipe[1], &l, sizeof(l)) != (ssize_t)sizeof(l))
+    if (r->closed) {
         lookup_free(l);
+    } else {
+        l->next = r->done;
+        r->done = l;
+        /* full (EAGAIN): the loop has a wake-up to read already */
+        (void)!write(r->pipe[1], "", 1);
+    }
     pthread_mutex_unlock(&r->mu);
     resolver_put(r);
     return NULL;
@@ -1539,11 +1549,23 @@ static void lookup_done(struct dispatch *d, struct job *j, struct lookup *l)
 static void on_resolved(evutil_socket_t fd, short what, void *arg)
 {
     struct dispatch *d = arg;
-    struct lookup *l;
+    struct lookup *l, *next;
+    char wake[256];
     bool any = false;
     (void)what;
 
-    while (read(fd, &l, sizeof(l)) == (ssize_t)sizeof(l)) {
+    if (!d->resolver)
+        return;                         /* closed: the stop */
+    /* the wake-ups first: one written after this read comes with a
+     * lookup that the next call takes, if this one does not */
+    while (read(fd, wake, sizeof(wake)) > 0)
+        ;
+    pthread_mutex_lock(&d->resolver->mu);
+    l = d->resolver->done;
+    d->resolver->done = NULL;
+    pthread_mutex_unlock(&d->resolver->mu);
+    for (; l; l = next) {
+        next = l->next;
         struct job *j = l->j;
         if (j) {
             j->lookup = NULL;
@@ -1562,7 +1584,7 @@ static void on_resolved(evutil_socket_t fd, short what, void *arg)
 static void resolver_close(struct dispatch *d)
 {
     struct resolver *r = d->resolver;
-    struct lookup *l;
+    struct lookup *l, *next;
 
     if (!r)
         return;
@@ -1574,9 +1596,13 @@ static void resolver_close(struct dispatch *d)
     }
     pthread_mutex_lock(&r->mu);
     r->closed = true;
-    while (read(r->pipe[0], &l, sizeof(l)) == (ssize_t)sizeof(l))
-        lookup_free(l);
+    l = r->done;
+    r->done = NULL;
     pthread_mutex_unlock(&r->mu);
+    for (; l; l = next) {
+        next = l->next;
+        lookup_free(l);
+    }
     d->resolver = NULL;
     resolver_put(r);
 }

@@ -1258,16 +1258,24 @@ CREATE TABLE us_county_keys (
 -- and, when the address names a US county (us_county_keys), that county's
 -- FIPS code and its name's key. So a filter of "Kings" or of "36047" takes
 -- 36047, 047 in NY and Kings County in New York, while Kings in CA is not
--- 36047. The event keeps the sender's form. A SQL function of one SELECT,
--- inlined into its caller's FROM: one index probe an address.
+-- 36047. A code (digits) with a state that has no county of that code is
+-- no key at all, not even as written: "10001" in NY is a ZIP code, and a
+-- plan of Kent County, DE (10001) must not get that New York patient. The
+-- event keeps the sender's form. A SQL function of one SELECT, inlined
+-- into its caller's FROM: one index probe an address.
 CREATE FUNCTION hub_county_keys(p_county text, p_state text)
 RETURNS SETOF text LANGUAGE sql STABLE AS $$
     SELECT x
-      FROM (SELECT hub_county_key(p_county) AS key) v
+      FROM (SELECT hub_county_key(p_county) AS key,
+                   coalesce(lower(btrim(p_state)), '') AS state) v
       LEFT JOIN us_county_keys u
              ON u.county = v.key
-            AND u.state = coalesce(lower(btrim(p_state)), '')
-     CROSS JOIN LATERAL unnest(ARRAY[v.key, u.fips, u.name_key]) x
+            AND u.state = v.state
+     CROSS JOIN LATERAL unnest(ARRAY[
+                CASE WHEN u.fips IS NULL AND v.state <> ''
+                          AND v.key ~ '^[0-9]+$' THEN NULL
+                     ELSE v.key END,
+                u.fips, u.name_key]) x
      WHERE x <> ''
 $$;
 

@@ -239,6 +239,9 @@ Test(routing, a_county_filter_knows_fips_codes_and_names)
     const char *ct = sub("plan", "{\"url\":\"http://a.example/\","
                          "\"topics\":[\"*\"],\"filters\":{\"counties\":"
                          "[\"09110\"]}}");
+    const char *kent_de = sub("plan", "{\"url\":\"http://a.example/\","
+                              "\"topics\":[\"*\"],\"filters\":{"
+                              "\"counties\":[\"10001\"]}}");
 #define ADDR(c, st) ",\"addresses\":[{\"county\":\"" c "\"" st "}]},"   \
                     "\"screening\":{}}"
 #define ST(v) ",\"state\":\"" v "\""
@@ -266,6 +269,9 @@ Test(routing, a_county_filter_knows_fips_codes_and_names)
     ingest("clinic", "f8", "screening.completed",
            "{\"type\":\"screening.completed\"," PAT("f8")
            ADDR("Capitol Planning Region", ST("CT")));
+    ingest("clinic", "f9", "screening.completed",
+           "{\"type\":\"screening.completed\"," PAT("f9")
+           ADDR("10001", ST("DE")));
 #undef ADDR
 #undef ST
 
@@ -284,6 +290,12 @@ Test(routing, a_county_filter_knows_fips_codes_and_names)
     cr_assert_eq(routed(ct, "f8"), 1, "a planning region by its name");
     cr_assert_eq(routed(fips, "f5") + routed(name, "f5") + routed(wi, "f1") +
                  routed(kent, "f1") + routed(ct, "f3"), 0);
+    /* nor by the five digits as written: 10001 is Kent County, DE, and a
+     * plan of Kent County, DE by its code gets no New York patient whose
+     * county field holds the ZIP 10001 */
+    cr_assert_eq(routed(kent_de, "f6"), 0,
+                 "10001 in NY is not Kent County, DE (a ZIP)");
+    cr_assert_eq(routed(kent_de, "f9"), 1, "10001 in DE is Kent County, DE");
     /* the reference matcher agrees with routing (topics_test.c) */
     cr_assert_eq(qlong("SELECT count(*) FROM events e JOIN subscriptions s "
                        "ON s.org_id = 'plan' WHERE hub_sub_matches(s.topics, "
