@@ -2720,6 +2720,11 @@ static void write_encounter(struct ctx *c, const struct hl7_seg *pv1,
         o = put_member(c, o, &f, JW_KV("hospital_service"), svc);
         o = put_time(c, o, &f, JW_KV("admitted_at"), adm, "PV1-44", 0);
         o = put_time(c, o, &f, JW_KV("discharged_at"), dis, "PV1-45", 0);
+        /* as a death date before the birth: a discharge dated before the
+         * admission (to the day, each in its sender's own time) is kept
+         * as sent, with a warning (F154) */
+        if (dis.s.len && adm.s.len && before(dis.s, adm.s))
+            warn(c, "PV1-45", "discharge time is before the admission time");
         o = put_member(c, o, &f, JW_KV("discharge_disposition"), disp);
         o = put_member(c, o, &f, JW_KV("visit_number"), visit);
         *first = f;

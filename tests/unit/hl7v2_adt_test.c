@@ -1964,6 +1964,45 @@ Test(hl7_to_events, warns_of_a_death_date_after_the_message_time)
                      "");
 }
 
+/* tests/data/real/SOURCES.md F154: a discharge dated before the admission
+ * (PV1-45 before PV1-44; a syndromic surveillance test A01 sends one 78
+ * days early) is kept as sent, with a warning, as a death date before the
+ * birth is. Compared to the day, each in the sender's own time: the same
+ * day, whatever the hours or offsets, says nothing; a malformed time (left
+ * out with its own warning) is compared by the digits it starts with. */
+Test(hl7_to_events, warns_of_a_discharge_before_the_admission)
+{
+#define PV1T(adm, dis) "PV1|1|E|||||||||||||||||V1|||||||||||||||||09||||||||" \
+                       adm "|" dis "\r"
+    const char *msg = MSH("ADT^A03", "2.5") PID
+        PV1T("201104011406-0500", "20110113164512-0500");
+    cr_assert_str_eq(warnings_of(msg),
+                     "PV1-45:discharge time is before the admission time;");
+    cJSON *j = event_of(msg);
+    cr_assert_str_eq(str_at(j, "encounter", "admitted_at"),
+                     "2011-04-01T14:06:00-05:00");
+    cr_assert_str_eq(str_at(j, "encounter", "discharged_at"),
+                     "2011-01-13T16:45:12-05:00");
+    cJSON_Delete(j);
+    cr_assert_str_eq(warnings_of(MSH("ADT^A03", "2.5") PID
+                                 PV1T("20110401", "201103")),
+                     "PV1-45:discharge time is before the admission time;");
+    /* in order, the same day, either alone, or a malformed one: nothing */
+    cr_assert_str_eq(warnings_of(MSH("ADT^A03", "2.5") PID
+                                 PV1T("201104011406", "201104051200")), "");
+    cr_assert_str_eq(warnings_of(MSH("ADT^A03", "2.5") PID
+                                 PV1T("201104011406-0500",
+                                      "201104010900+0900")), "");
+    cr_assert_str_eq(warnings_of(MSH("ADT^A03", "2.5") PID
+                                 PV1T("201104011406", "")), "");
+    cr_assert_str_eq(warnings_of(MSH("ADT^A03", "2.5") PID
+                                 PV1T("", "20110113")), "");
+    cr_assert_str_eq(warnings_of(MSH("ADT^A03", "2.5") PID
+                                 PV1T("20110401", "2011-01-13X")),
+                     "PV1-45:timestamp is not an HL7 DTM;");
+#undef PV1T
+}
+
 /* HL7 v2.5 ch. 3 keeps EVN-1 for backward compatibility only: MSH-9.2 says
  * the event. ORBIS sends ADT^A08 with EVN-1 A04 (tests/data/real/hl7v2/
  * diz-unimr_a04_amb_notfall.hl7): taken as A08, and the sender is told
