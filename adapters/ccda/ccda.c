@@ -1827,8 +1827,8 @@ static const char *clinical_status(const struct ccda_node *obs)
 
 /* The labels a problem value implies, by its code and its translations
  * (dict_code_sensitivity): ICD-10-CM by range (F10-F19 -> sud), ICD-9-CM
- * 291-292 and 303-305 (sud, F39), SNOMED CT by the concept tables of the
- * dictionary (security-labels-*). */
+ * 291-292 and 303-305 (sud, F39) and its psychiatric codes (psy, F153),
+ * SNOMED CT by the concept tables of the dictionary (security-labels-*). */
 static void cd_label(struct doc *dc, struct ev *e, const struct ccda_node *x)
 {
     const char *code = ccda_attr(x, "code");

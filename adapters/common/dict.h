@@ -375,13 +375,15 @@ const char *dict_snomed_sensitivity(const struct dict *d, struct slice code);
 
 /* Whether `system` names ICD-9-CM: its FHIR URI, the OIDs of ICD-9-CM
  * diagnoses (C-CDA 2.16.840.1.113883.6.103), ICD-9-CM and ICD-9 (bare or
- * urn:oid:), or what HL7 v2 feeds write (I9, I9C, I9CM, ICD9, ICD-9,
- * ICD9CM, ICD-9-CM); case aside, as sent. */
+ * urn:oid:), or what HL7 v2 feeds write (I9, I9C, I9CM, I9CDX, ICD9,
+ * ICD-9, ICD9CM, ICD-9-CM); case aside, as sent. */
 #define DICT_ICD9_SYSTEM "http://hl7.org/fhir/sid/icd-9-cm"
 bool dict_is_icd9(struct slice system);
 /* The sensitivity label an ICD-9-CM code implies, with or without its
  * dot: 291-292 and 303-305 (the substance use codes F10-F19 replaced) ->
- * "sud"; else NULL. ICD-9-CM is frozen: no dictionary row needed. */
+ * "sud"; 295-298, 300-302, 306-309, 311-314, 316 and V62.84 (the codes of
+ * the ICD-10 blocks the dictionary labels psy) -> "psy"; else NULL.
+ * ICD-9-CM is frozen: no dictionary row needed. */
 const char *dict_icd9_sensitivity(struct slice code);
 /* Whether `system` names ICD-10-CM or WHO ICD-10: FHIR's URIs, their
  * OIDs (bare or urn:oid:), ICD-10-GM's FHIR URIs (BfArM, DIMDI), or HL7

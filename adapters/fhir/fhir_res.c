@@ -410,7 +410,8 @@ static const char *code_snomed_domain(struct fx *x, const cJSON *o)
 
 /* The labels a diagnosis or a procedure implies, by each coding
  * (dict_code_sensitivity): ICD-10-CM by range (F10-F19 -> sud), ICD-9-CM
- * 291-292 and 303-305 (sud, F39), SNOMED CT by the concept tables of the
+ * 291-292 and 303-305 (sud, F39) and its psychiatric codes (psy, F153),
+ * SNOMED CT by the concept tables of the
  * dictionary (security-labels-*: substance use disorders and their
  * treatments -> sud, psychiatric disorders -> psy). */
 static void code_labels(struct fx *x, const cJSON *o)

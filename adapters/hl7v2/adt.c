@@ -1479,8 +1479,8 @@ static int snomed_alias(struct slice system)
  * (dict_code_sensitivity): the HL7 v2 names of SNOMED CT read as SCT, and
  * a code in no system read as ICD-10, the safe side (as C-CDA reads a
  * reason without codeSystem). A number is asked only when it may be
- * ICD-9-CM 291-305 or the system's first byte may start a name of SNOMED
- * CT. Out of line: most DG1s never get here. */
+ * ICD-9-CM 291-316 (sud, psy) or the system's first byte may start a name
+ * of SNOMED CT. Out of line: most DG1s never get here. */
 static __attribute__((noinline)) const char *
 dg1_label_ask(const struct ctx *c, struct slice code, struct slice system)
 {
@@ -1503,10 +1503,11 @@ dg1_label_ask(const struct ctx *c, struct slice code, struct slice system)
 
 /* dg1_label_ask's answer, passed by inline where it is NULL for sure: a
  * code that starts with a letter can only be ICD-10 (a SNOMED CT id is all
- * digits, an ICD-9-CM code of 291-305 too), which no dictionary row may
+ * digits, an ICD-9-CM code of 291-316 too), which no dictionary row may
  * label unless its first two bytes say so (`pre`, the dictionary's
- * dict_icd10_label_prefixes; all clear without one). No code of fewer than three
- * bytes is labelled. */
+ * dict_icd10_label_prefixes; all clear without one), or ICD-9-CM's V62.84
+ * (suicidal ideation, psy: F153), asked whenever it starts "V6". No code
+ * of fewer than three bytes is labelled. */
 ADT_ALWAYS_INLINE const char *dg1_label(const struct ctx *c,
                                         const uint16_t *pre,
                                         struct slice code,
@@ -1517,7 +1518,8 @@ ADT_ALWAYS_INLINE const char *dg1_label(const struct ctx *c,
     unsigned char c0 = (unsigned char)code.p[0] | 0x20;
     if (c0 >= 'a' && c0 <= 'z') {
         unsigned char c1 = (unsigned char)code.p[1] - '0';
-        if (!((pre[c0 - 'a'] >> (c1 <= 9 ? c1 : 10)) & 1))
+        if (!((pre[c0 - 'a'] >> (c1 <= 9 ? c1 : 10)) & 1) &&
+            !(c0 == 'v' && c1 == 6))
             return NULL;
     }
     return dg1_label_ask(c, code, system);
@@ -2718,6 +2720,11 @@ static void write_encounter(struct ctx *c, const struct hl7_seg *pv1,
         o = put_member(c, o, &f, JW_KV("hospital_service"), svc);
         o = put_time(c, o, &f, JW_KV("admitted_at"), adm, "PV1-44", 0);
         o = put_time(c, o, &f, JW_KV("discharged_at"), dis, "PV1-45", 0);
+        /* as a death date before the birth: a discharge dated before the
+         * admission (to the day, each in its sender's own time) is kept
+         * as sent, with a warning (F154) */
+        if (dis.s.len && adm.s.len && before(dis.s, adm.s))
+            warn(c, "PV1-45", "discharge time is before the admission time");
         o = put_member(c, o, &f, JW_KV("discharge_disposition"), disp);
         o = put_member(c, o, &f, JW_KV("visit_number"), visit);
         *first = f;

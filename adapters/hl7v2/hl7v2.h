@@ -108,7 +108,8 @@ int hl7_to_events_warn(struct arena *a, const struct hl7_msg *m,
  * one classifier of every adapter gives it (dict_code_sensitivity: the
  * dictionary's ICD-10 rows, sud for F10-F19 and hiv for B20 and Z21; its
  * SNOMED CT tables, under SCT or SNM, SNM3, SNOMED CT as feeds name it;
- * ICD-9-CM 291-305), as FHIR and C-CDA diagnoses get it; a code in no
+ * ICD-9-CM 291-305 sud and its psychiatric codes psy, under I9, I9C,
+ * I9CM, I9CDX...), as FHIR and C-CDA diagnoses get it; a code in no
  * system is read as ICD-10. `d` NULL (hl7_to_events): ICD-9-CM only. */
 struct dict;
 int hl7_to_events_dict(struct arena *a, const struct dict *d,

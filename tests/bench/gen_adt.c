@@ -176,6 +176,16 @@ static void build(struct out *o, uint64_t seed, uint64_t seq,
     ts(&r, t_evn, sizeof(t_evn));
     ts(&r, t_adm, sizeof(t_adm));
     ts(&r, t_dis, sizeof(t_dis));
+    /* a discharge after its admission, as a hospital sends it (the two
+     * drawn independently gave half the A03s a discharge before the
+     * admission, which the adapter warns of since F154): the same
+     * draws, the two swapped */
+    if (strcmp(t_dis, t_adm) < 0) {
+        char t[sizeof(t_adm)];
+        memcpy(t, t_adm, sizeof(t));
+        memcpy(t_adm, t_dis, sizeof(t));
+        memcpy(t_dis, t, sizeof(t));
+    }
     o->n = 0;
     put(o, "MSH|^~\\&|ADTAPP|%s^2.16.840.1.113883.3.%u^ISO|HUB|HUBFAC|%s||"
         "ADT^%s^ADT_%s|BM%018" PRIu64 "|P|%s|||AL|NE|USA\r",

@@ -2107,7 +2107,7 @@ Test(ccda_entries, a_problem_coded_in_icd9_cm_substance_use_is_sud,
         { "30400", true },          /* Opioid dependence, no dot */
         { "292.0", true },          /* Drug withdrawal */
         { "305.1", true },          /* Tobacco use disorder */
-        { "302.9", false },         /* Psychosexual disorder */
+        { "294.10", false },        /* Dementia (F153: 302.9 is psy) */
         { "786.50", false },        /* Chest pain */
     };
     for (int t = 0; t < 2; t++) {

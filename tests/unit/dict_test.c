@@ -1476,14 +1476,14 @@ Test(dict, icd9_cm_substance_use_codes_are_sud_in_every_name_of_icd9)
     static const char *const systems[] = {
         "http://hl7.org/fhir/sid/icd-9-cm", "2.16.840.1.113883.6.103",
         "urn:oid:2.16.840.1.113883.6.103", "2.16.840.1.113883.6.2",
-        "I9", "i9cm", "ICD-9-CM",
+        "I9", "i9cm", "ICD-9-CM", "I9CDX",
     };
     static const char *const sud[] = {
         "291", "291.81", "292.0", "303.90", "30390", "304.00", "305.1",
         "3051", "305.90",
     };
     static const char *const not_sud[] = {
-        "290.0", "302.9", "306", "786.50", "303X", "30", "V11.3", "",
+        "290.0", "299.00", "315.9", "786.50", "303X", "30", "V11.3", "",
     };
     for (size_t s = 0; s < sizeof(systems) / sizeof(systems[0]); s++) {
         cr_assert(dict_is_icd9(slice_from_cstr(systems[s])), "%s",
@@ -1509,6 +1509,43 @@ Test(dict, icd9_cm_substance_use_codes_are_sud_in_every_name_of_icd9)
     cr_assert_null(dict_code_sensitivity(
         NULL, SLICE_LIT("http://hl7.org/fhir/sid/icd-10-cm"),
         SLICE_LIT("F11.20")));
+}
+
+/* F153: an ICD-9-CM psychiatric diagnosis carries the label the
+ * dictionary gives its ICD-10-CM successor (CMS's general equivalence of
+ * the two chapters 5): each pair below answers alike, psy or nothing, so
+ * the frozen ICD-9-CM list follows the dictionary's decision (F80). */
+Test(dict, icd9_cm_psychiatric_codes_answer_as_their_icd10_successors)
+{
+    static const char *const pairs[][2] = {
+        { "295.30", "F20.0" },  { "296.20", "F32.9" },  { "296.7", "F31.9" },
+        { "297.1", "F22" },     { "298.9", "F29" },     { "300.02", "F41.1" },
+        { "300.4", "F34.1" },   { "301.83", "F60.3" },  { "302.85", "F64.1" },
+        { "306.1", "F45.8" },   { "307.1", "F50.00" },  { "307.42", "F51.01" },
+        { "308.3", "F43.0" },   { "309.81", "F43.10" }, { "311", "F32.A" },
+        { "312.34", "F63.81" }, { "313.81", "F91.3" },  { "314.01", "F90.2" },
+        { "316", "F54" },       { "V62.84", "R45.851" },
+        /* not psy in either */
+        { "290.0", "F03.90" },  { "294.10", "F02.80" }, { "299.00", "F84.0" },
+        { "310.1", "F07.0" },   { "315.9", "F89" },     { "317", "F70" },
+        { "319", "F79" },       { "V62.89", "R45.89" },
+    };
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        const char *l9 = code_sens("I9", pairs[i][0]);
+        const char *l10 = code_sens("I10", pairs[i][1]);
+        cr_expect((l9 == NULL) == (l10 == NULL) &&
+                      (l9 == NULL || strcmp(l9, l10) == 0),
+                  "%s (%s) vs %s (%s)", pairs[i][0], l9 ? l9 : "-",
+                  pairs[i][1], l10 ? l10 : "-");
+    }
+    cr_assert_str_eq(code_sens("http://hl7.org/fhir/sid/icd-9-cm", "311"),
+                     "psy");
+    cr_assert_str_eq(code_sens("urn:oid:2.16.840.1.113883.6.103", "30981"),
+                     "psy");
+    cr_assert_str_eq(dict_code_sensitivity(NULL, SLICE_LIT("I9CDX"),
+                                           SLICE_LIT("V62.84")), "psy");
+    cr_assert_null(code_sens("I9", "V62"));
+    cr_assert_null(code_sens("I9", "V6"));
 }
 
 /* ICD-10 and SNOMED CT go to the dictionary's tables, by URI or OID */

@@ -603,12 +603,65 @@ Test(hl7_to_events, labels_icd9_cm_substance_use_diagnoses_sud)
     cr_assert(has_sud("DG1|1||786.50^Chest pain^I9\rDG1|2||304.90^x^I9"));
     cr_assert(!has_sud("DG1|1||303.90"), "a bare number is no ICD-9 code");
     cr_assert(!has_sud("DG1|1||786.50^Chest pain^I9"));
-    cr_assert(!has_sud("DG1|1||302.9^Psychosexual^I9"));
-    cr_assert(!has_sud("DG1|1||306^x^I9"));
+    cr_assert(!has_sud("DG1|1||299.00^Autistic disorder^I9"));
+    cr_assert(!has_sud("DG1|1||315.9^Developmental delay^I9"));
     cr_assert(!has_sud("DG1|1||290.0^Senile dementia^I9"));
     cr_assert(!has_sud("DG1|1||303X^x^I9"));
     cr_assert(!has_sud("DG1|1||303.90^x^I10"));
     cr_assert(!has_sud("DG1|1||3039^x^L"));
+}
+
+/* tests/data/real/SOURCES.md F153: an ICD-9-CM psychiatric diagnosis is
+ * psy as its ICD-10-CM successor is (the dictionary's F20-F48, F50-F69,
+ * F90-F99, R45.851): ICD-9-CM 295-298, 300-302, 306-309, 311-314, 316 and
+ * V62.84; not dementia and the other organic disorders, autism and the
+ * developmental delays, or intellectual disability, as in ICD-10. */
+Test(hl7_to_events, labels_icd9_cm_psychiatric_diagnoses_psy)
+{
+    const struct dict *d = project_dict();
+    static const char *const psy[] = {
+        "295.30", "29620", "296.89", "297.1", "298.9", "300.02", "300.4",
+        "301.83", "302.85", "306.1", "307.1", "307.51", "308.3", "309.81",
+        "311", "312.34", "313.81", "314.01", "316", "V62.84", "v6284",
+    };
+    static const char *const none[] = {
+        "290.0", "293.0", "294.10", "299.00", "310.1", "315.9", "317",
+        "319", "V62.8", "V62.89", "V62", "786.50", "31X",
+    };
+    char dg1[96];
+    for (size_t i = 0; i < sizeof(psy) / sizeof(psy[0]); i++) {
+        snprintf(dg1, sizeof(dg1), "DG1|1||%s^x^I9CDX|||F", psy[i]);
+        cr_expect_str_eq(labels_with(d, dg1), "psy", "%s", dg1);
+        snprintf(dg1, sizeof(dg1), "DG1|1||%s^x^I9", psy[i]);
+        cr_expect_str_eq(labels_with(NULL, dg1), "psy", "no dict: %s", dg1);
+    }
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        snprintf(dg1, sizeof(dg1), "DG1|1||%s^x^I9", none[i]);
+        cr_expect_str_eq(labels_with(d, dg1), "", "%s", dg1);
+    }
+    /* with its substance use code, both labels, in the order met */
+    cr_expect_str_eq(labels_with(d, "DG1|1||311^Depression^I9\r"
+                                    "DG1|2||303.90^Alcohol dependence^I9"),
+                     "psy,sud");
+    /* the same digits in ICD-10 or in no system are no ICD-9 code */
+    cr_expect_str_eq(labels_with(d, "DG1|1||311^x^I10"), "");
+    cr_expect_str_eq(labels_with(d, "DG1|1||V62.84^x^L"), "");
+}
+
+/* tests/data/real/SOURCES.md F152: table 0396's I9CDX ("ICD-9CM
+ * diagnosis codes"), the name syndromic surveillance senders give ICD-9-CM
+ * in every DG1 (NIST's test messages; an EHR's public health export), is
+ * ICD-9-CM: its substance use codes are sud as under I9 */
+Test(hl7_to_events, labels_icd9_cm_named_i9cdx_sud)
+{
+    cr_assert(has_sud("DG1|1||30500^Alcohol abuse^I9CDX|||W"));
+    cr_assert(has_sud("DG1|1||303.90^Alcohol dependence^i9cdx|||F"));
+    cr_assert(has_sud("DG1|1|I9CDX|304.00^Opioid dependence|||A"));
+    cr_assert(has_sud("DG1|1||78900^Abdominal pain^I9CDX\r"
+                      "DG1|2||29181^Alcohol withdrawal^I9CDX"));
+    cr_assert(has_sud("DG1|1||4711^x^L^305.1^x^I9CDX"));
+    cr_assert(!has_sud("DG1|1||78791^Diarrhea^I9CDX"));
+    cr_assert(!has_sud("DG1|1||3039^x^I9CP"), "procedures: another table");
 }
 
 /* A DG1 coded in SNOMED CT (table 0396 SCT, or its OID) is a substance use
@@ -1909,6 +1962,45 @@ Test(hl7_to_events, warns_of_a_death_date_after_the_message_time)
                                  "PID|1||M1^^^F^MR||D^J||19800202|M||||||||"
                                  "|||||||||||||2025|Y\rPV1|1|I\r"),
                      "");
+}
+
+/* tests/data/real/SOURCES.md F154: a discharge dated before the admission
+ * (PV1-45 before PV1-44; a syndromic surveillance test A01 sends one 78
+ * days early) is kept as sent, with a warning, as a death date before the
+ * birth is. Compared to the day, each in the sender's own time: the same
+ * day, whatever the hours or offsets, says nothing; a malformed time (left
+ * out with its own warning) is compared by the digits it starts with. */
+Test(hl7_to_events, warns_of_a_discharge_before_the_admission)
+{
+#define PV1T(adm, dis) "PV1|1|E|||||||||||||||||V1|||||||||||||||||09||||||||" \
+                       adm "|" dis "\r"
+    const char *msg = MSH("ADT^A03", "2.5") PID
+        PV1T("201104011406-0500", "20110113164512-0500");
+    cr_assert_str_eq(warnings_of(msg),
+                     "PV1-45:discharge time is before the admission time;");
+    cJSON *j = event_of(msg);
+    cr_assert_str_eq(str_at(j, "encounter", "admitted_at"),
+                     "2011-04-01T14:06:00-05:00");
+    cr_assert_str_eq(str_at(j, "encounter", "discharged_at"),
+                     "2011-01-13T16:45:12-05:00");
+    cJSON_Delete(j);
+    cr_assert_str_eq(warnings_of(MSH("ADT^A03", "2.5") PID
+                                 PV1T("20110401", "201103")),
+                     "PV1-45:discharge time is before the admission time;");
+    /* in order, the same day, either alone, or a malformed one: nothing */
+    cr_assert_str_eq(warnings_of(MSH("ADT^A03", "2.5") PID
+                                 PV1T("201104011406", "201104051200")), "");
+    cr_assert_str_eq(warnings_of(MSH("ADT^A03", "2.5") PID
+                                 PV1T("201104011406-0500",
+                                      "201104010900+0900")), "");
+    cr_assert_str_eq(warnings_of(MSH("ADT^A03", "2.5") PID
+                                 PV1T("201104011406", "")), "");
+    cr_assert_str_eq(warnings_of(MSH("ADT^A03", "2.5") PID
+                                 PV1T("", "20110113")), "");
+    cr_assert_str_eq(warnings_of(MSH("ADT^A03", "2.5") PID
+                                 PV1T("20110401", "2011-01-13X")),
+                     "PV1-45:timestamp is not an HL7 DTM;");
+#undef PV1T
 }
 
 /* HL7 v2.5 ch. 3 keeps EVN-1 for backward compatibility only: MSH-9.2 says
