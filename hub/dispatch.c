@@ -1120,9 +1120,12 @@ static void job_finish(struct dispatch *d, struct job *j, long code,
         metrics_webhook_failure(fail_reason(err, code));
     }
     /* the breaker counts what says "this endpoint is unwell": network
-     * errors, timeouts, 5xx and 429; not a 4xx about one payload */
+     * errors, timeouts, 5xx and 429; not a 4xx about one payload, nor a
+     * failure of the hub's own egress proxy (proxy_*: every endpoint would
+     * open its breaker at once, for a fault that is none of theirs) */
     bool unwell = err != NULL || code >= 500 || code == 429;
-    endpoint_outcome(d, j->ep, !unwell, j);
+    if (err == NULL || strncmp(err, "proxy_", 6) != 0)
+        endpoint_outcome(d, j->ep, !unwell, j);
     /* a success is in the database and the metrics; the log line is for
      * what needs a look (thousands of successes a second would drown it) */
     log_write(m == METRIC_WH_DELIVERED ? LOG_DEBUG : LOG_INFO,

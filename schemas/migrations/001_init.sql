@@ -4317,9 +4317,11 @@ BEGIN
             END IF;
         WHEN 'retry' THEN
             -- (not a failure claimed before the success that made it
-            -- healthy: two nodes flush in their own order)
+            -- healthy: two nodes flush in their own order; nor one of the
+            -- hub's own egress proxy, proxy_*: the partner is not failing)
             IF h[j] = 'healthy' AND p_attempt[a_k[i]] = p_failing_after
-               AND p_token[a_k[i]] > t[j] THEN
+               AND p_token[a_k[i]] > t[j]
+               AND coalesce(p_error[a_k[i]], '') NOT LIKE 'proxy\_%' THEN
                 v_to := 'failing'; v_why := 'failed_attempts';
             END IF;
         WHEN 'dead' THEN

@@ -357,12 +357,16 @@ Test(proxy, a_proxy_answering_407_fails_the_attempt_naming_the_proxy_then_retrie
 
     cr_assert_geq(wait_for("SELECT count(*) FROM delivery_attempts WHERE "
                            "error = 'proxy_auth' AND outcome = 'retry' AND "
-                           "coalesce(status_code, 0) = 0", 2,
-                           15000), 2, "two attempts refused by the proxy");
+                           "coalesce(status_code, 0) = 0", 4,
+                           15000), 4, "four attempts refused by the proxy");
     cr_assert_eq(storetest_long(s, "SELECT count(*) FROM delivery_attempts "
                                 "WHERE error IS DISTINCT FROM "
                                 "'proxy_auth'"), 0);
     cr_assert_eq(rx_requests(r), 0);
+    /* the hub's own way out failed, not the partner: its subscription
+     * stays healthy past alert_failing_after (3), no hub.health alert */
+    cr_assert_eq(storetest_long(s, "SELECT count(*) FROM subscriptions "
+                                "WHERE health <> 'healthy'"), 0);
     dispatch_stop(disp);
     disp = NULL;
 
