@@ -561,43 +561,51 @@ Test(proxy, an_https_proxy_is_reached_over_tls_verified_by_its_ca)
     cr_assert_eq(system(cmd), 0);
 }
 
-/* hubd itself: webhook_proxy from its environment (credentials in the
- * URL), and POST /v1/subscriptions/{id}/test goes through the proxy as any
- * delivery; the proxy's password is in no line of hubd.log. */
-Test(proxy, hubd_sends_the_subscription_test_through_the_proxy)
+/* hubd with webhook_proxy = proxy_url (from its environment), a
+ * subscription of cbo to receiver r's /hook, and its test event sent
+ * (POST /v1/subscriptions/{id}/test answered 202). */
+static void hub_sends_a_test_through(struct hubproc *hub,
+                                     const char *proxy_url,
+                                     const struct rx *r)
 {
-    struct hubproc hub;
     struct http_resp resp;
-    char env[160], body[512], path[160], want[64];
-    const char *const auth[] = { "--auth", "hub:pr0xy-pw", NULL };
-    struct rx *r = rx_start(RX_OK, SECRET);
+    char body[512], path[sizeof(resp.location) + 8];
 
-    cr_assert_not_null(r);
-    proxy_start(&px, auth);
-    snprintf(env, sizeof(env), "http://hub:pr0xy-pw@127.0.0.1:%d", px.port);
-    setenv("HUB_WEBHOOK_PROXY", env, 1);
+    setenv("HUB_WEBHOOK_PROXY", proxy_url, 1);
     setenv("HUB_DISPATCH_POLL_MS", "50", 1);
-    int started = hub_start(&hub, NULL, false);
+    int started = hub_start(hub, NULL, false);
     unsetenv("HUB_WEBHOOK_PROXY");
     cr_assert_eq(started, 0, "hubd did not start");
 
     snprintf(body, sizeof(body), "{\"url\":\"http://localhost:%d/hook\","
              "\"topics\":[\"screening.positive\"],\"secrets\":[\"" SECRET
              "\"]}", r->port);
-    cr_assert_eq(http_call(&hub, true, "POST", "/v1/subscriptions", "tok-cbo",
+    cr_assert_eq(http_call(hub, true, "POST", "/v1/subscriptions", "tok-cbo",
                            NULL, body, strlen(body), "application/json",
                            &resp), 0);
     cr_assert_eq(resp.status, 201, "%s", resp.body);
-    const char *id = strstr(resp.body, "\"id\": \"");
-    cr_assert_not_null(id);
-    id += 7;
-    snprintf(path, sizeof(path), "/v1/subscriptions/%.*s/test",
-             (int)strcspn(id, "\""), id);
+    snprintf(path, sizeof(path), "%s/test", resp.location);
     http_resp_free(&resp);
-    cr_assert_eq(http_call(&hub, true, "POST", path, "tok-cbo", NULL, "", 0,
+    cr_assert_eq(http_call(hub, true, "POST", path, "tok-cbo", NULL, "", 0,
                            "application/json", &resp), 0);
     cr_assert_eq(resp.status, 202, "%s", resp.body);
     http_resp_free(&resp);
+}
+
+/* hubd itself: webhook_proxy from its environment (credentials in the
+ * URL), and POST /v1/subscriptions/{id}/test goes through the proxy as any
+ * delivery; the proxy's password is in no line of hubd.log. */
+Test(proxy, hubd_sends_the_subscription_test_through_the_proxy)
+{
+    struct hubproc hub;
+    char env[160], want[64];
+    const char *const auth[] = { "--auth", "hub:pr0xy-pw", NULL };
+    struct rx *r = rx_start(RX_OK, SECRET);
+
+    cr_assert_not_null(r);
+    proxy_start(&px, auth);
+    snprintf(env, sizeof(env), "http://hub:pr0xy-pw@127.0.0.1:%d", px.port);
+    hub_sends_a_test_through(&hub, env, r);
 
     int64_t end = rx_now_ms() + 15000;
     while (rx_requests(r) < 1 && rx_now_ms() < end)
@@ -623,36 +631,14 @@ Test(proxy, a_proxy_refusal_is_counted_as_a_proxy_failure)
 {
     struct hubproc hub;
     struct http_resp resp;
-    char env[160], body[512], path[160];
+    char env[160];
     const char *const auth[] = { "--auth", "hub:pr0xy-pw", NULL };
     struct rx *r = rx_start(RX_OK, SECRET);
 
     cr_assert_not_null(r);
     proxy_start(&px, auth);
     snprintf(env, sizeof(env), "http://127.0.0.1:%d", px.port);
-    setenv("HUB_WEBHOOK_PROXY", env, 1);
-    setenv("HUB_DISPATCH_POLL_MS", "50", 1);
-    int started = hub_start(&hub, NULL, false);
-    unsetenv("HUB_WEBHOOK_PROXY");
-    cr_assert_eq(started, 0, "hubd did not start");
-
-    snprintf(body, sizeof(body), "{\"url\":\"http://localhost:%d/hook\","
-             "\"topics\":[\"screening.positive\"],\"secrets\":[\"" SECRET
-             "\"]}", r->port);
-    cr_assert_eq(http_call(&hub, true, "POST", "/v1/subscriptions", "tok-cbo",
-                           NULL, body, strlen(body), "application/json",
-                           &resp), 0);
-    cr_assert_eq(resp.status, 201, "%s", resp.body);
-    const char *id = strstr(resp.body, "\"id\": \"");
-    cr_assert_not_null(id);
-    id += 7;
-    snprintf(path, sizeof(path), "/v1/subscriptions/%.*s/test",
-             (int)strcspn(id, "\""), id);
-    http_resp_free(&resp);
-    cr_assert_eq(http_call(&hub, true, "POST", path, "tok-cbo", NULL, "", 0,
-                           "application/json", &resp), 0);
-    cr_assert_eq(resp.status, 202, "%s", resp.body);
-    http_resp_free(&resp);
+    hub_sends_a_test_through(&hub, env, r);
 
     const char *pat = "hub_webhook_failures_total{reason=\"proxy\"} ";
     unsigned long long n = 0;

@@ -242,38 +242,27 @@ Test(routing, a_county_filter_knows_fips_codes_and_names)
     const char *kent_de = sub("plan", "{\"url\":\"http://a.example/\","
                               "\"topics\":[\"*\"],\"filters\":{"
                               "\"counties\":[\"10001\"]}}");
-#define ADDR(c, st) ",\"addresses\":[{\"county\":\"" c "\"" st "}]},"   \
-                    "\"screening\":{}}"
-#define ST(v) ",\"state\":\"" v "\""
-    ingest("clinic", "f1", "screening.completed",
-           "{\"type\":\"screening.completed\"," PAT("f1")
-           ADDR("36047", ""));
-    ingest("clinic", "f2", "screening.completed",
-           "{\"type\":\"screening.completed\"," PAT("f2")
-           ADDR("047", ST("NY")));
-    ingest("clinic", "f3", "screening.completed",
-           "{\"type\":\"screening.completed\"," PAT("f3")
-           ADDR("Kings County", ST("New York")));
-    ingest("clinic", "f4", "screening.completed",
-           "{\"type\":\"screening.completed\"," PAT("f4")
-           ADDR("KINGS", ST("CA")));
-    ingest("clinic", "f5", "screening.completed",
-           "{\"type\":\"screening.completed\"," PAT("f5")
-           ADDR("55089", ST("55")));
-    ingest("clinic", "f6", "screening.completed",
-           "{\"type\":\"screening.completed\"," PAT("f6")
-           ADDR("10001", ST("NY")));
-    ingest("clinic", "f7", "screening.completed",
-           "{\"type\":\"screening.completed\"," PAT("f7")
-           ADDR("047", ""));
-    ingest("clinic", "f8", "screening.completed",
-           "{\"type\":\"screening.completed\"," PAT("f8")
-           ADDR("Capitol Planning Region", ST("CT")));
-    ingest("clinic", "f9", "screening.completed",
-           "{\"type\":\"screening.completed\"," PAT("f9")
-           ADDR("10001", ST("DE")));
-#undef ADDR
-#undef ST
+    static const struct { const char *key, *county, *state; } addr[] = {
+        { "f1", "36047", NULL },
+        { "f2", "047", "NY" },
+        { "f3", "Kings County", "New York" },
+        { "f4", "KINGS", "CA" },
+        { "f5", "55089", "55" },
+        { "f6", "10001", "NY" },
+        { "f7", "047", NULL },
+        { "f8", "Capitol Planning Region", "CT" },
+        { "f9", "10001", "DE" },
+    };
+    for (size_t i = 0; i < sizeof(addr) / sizeof(addr[0]); i++) {
+        char body[512], st[64] = "";
+        if (addr[i].state)
+            snprintf(st, sizeof(st), ",\"state\":\"%s\"", addr[i].state);
+        snprintf(body, sizeof(body), "{\"type\":\"screening.completed\","
+                 "\"patient\":{\"identifiers\":[{\"system\":\"MRN\","
+                 "\"value\":\"%s\"}],\"addresses\":[{\"county\":\"%s\"%s}]},"
+                 "\"screening\":{}}", addr[i].key, addr[i].county, st);
+        ingest("clinic", addr[i].key, "screening.completed", body);
+    }
 
     for (int i = 1; i <= 3; i++) {
         char key[8];
