@@ -423,23 +423,38 @@ enum webhook_addr_class webhook_addr_classify(const char *ip)
     static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
                                               0, 0, 0xff, 0xff };
     static const unsigned char zero[16];
+    static const unsigned char nat64[12] = { 0, 0x64, 0xff, 0x9b, 0, 0, 0, 0,
+                                             0, 0, 0, 0 };
     if (memcmp(a, mapped, 12) == 0)
         return classify_v4(a + 12);
     if (memcmp(a, zero, 15) == 0)
         return a[15] == 1 ? ADDR_LOOPBACK : ADDR_RESERVED;   /* ::1, :: */
+    /* the IPv6 forms that carry an IPv4 address: by the address they
+     * reach, or refused where it cannot be told (an internal IPv4 must not
+     * be reached by its IPv6 spelling) */
+    if (memcmp(a, zero, 12) == 0)
+        return ADDR_RESERVED;       /* ::a.b.c.d, IPv4-compatible, retired */
+    if (memcmp(a, nat64, 12) == 0)
+        return classify_v4(a + 12);                 /* 64:ff9b::/96 NAT64 */
+    if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b)
+        return a[4] == 0 && a[5] == 1 ? ADDR_PRIVATE   /* 64:ff9b:1::/48 */
+                                      : ADDR_RESERVED; /* rest of /32 */
+    if (a[0] == 0x20 && a[1] == 0x02)
+        return classify_v4(a + 2);                  /* 2002::/16 6to4 */
+    if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x00 && a[3] == 0x00)
+        return ADDR_RESERVED;       /* 2001::/32 Teredo: the IPv4 hidden */
+    if (a[0] == 0x01 && a[1] == 0x00 && memcmp(a + 2, zero, 6) == 0)
+        return ADDR_RESERVED;                       /* 100::/64 discard */
     if ((a[0] & 0xfe) == 0xfc)
         return ADDR_PRIVATE;                                /* fc00::/7 */
     if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
         return ADDR_LINKLOCAL;                              /* fe80::/10 */
+    if (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0)
+        return ADDR_PRIVATE;                    /* fec0::/10 site-local */
     if (a[0] == 0xff)
         return ADDR_RESERVED;                               /* multicast */
     if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8)
         return ADDR_RESERVED;                               /* 2001:db8::/32 */
-    if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b) {
-        unsigned char v4[4];                                /* NAT64 */
-        memcpy(v4, a + 12, 4);
-        return classify_v4(v4);
-    }
     return ADDR_PUBLIC;
 }
 

@@ -200,6 +200,20 @@ static struct addr_case addr_cases[] = {
     { "ff02::1", ADDR_RESERVED },
     { "2606:4700::1111", ADDR_PUBLIC },
     { "64:ff9b::a9fe:a9fe", ADDR_LINKLOCAL },
+    { "64:ff9b::808:808", ADDR_PUBLIC },
+    /* IPv6 spellings of internal IPv4 addresses (the review, r42) */
+    { "::10.0.0.1", ADDR_RESERVED },            /* IPv4-compatible */
+    { "::127.0.0.1", ADDR_RESERVED },
+    { "2002:a00:1::1", ADDR_PRIVATE },          /* 6to4 of 10.0.0.1 */
+    { "2002:7f00:1::1", ADDR_LOOPBACK },        /* 6to4 of 127.0.0.1 */
+    { "2002:a9fe:a9fe::", ADDR_LINKLOCAL },     /* 6to4 of 169.254.169.254 */
+    { "2002:808:808::1", ADDR_PUBLIC },         /* 6to4 of 8.8.8.8 */
+    { "2001:0:4136:e378:8000:63bf:f5ff:fffe", ADDR_RESERVED },  /* Teredo */
+    { "64:ff9b:1::a00:1", ADDR_PRIVATE },       /* local-use NAT64 */
+    { "64:ff9b:2::1", ADDR_RESERVED },
+    { "100::1", ADDR_RESERVED },                /* discard-only */
+    { "fec0::1", ADDR_PRIVATE },                /* site-local */
+    { "2001:4860:4860::8888", ADDR_PUBLIC },
     { "localhost", ADDR_INVALID },
     { "", ADDR_INVALID },
 };
