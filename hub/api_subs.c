@@ -47,6 +47,7 @@ struct job {
     char *body;
     size_t len;
     char sub[80], status[16], from[40], to[40], patient[64];
+    char identifier[256];           /* audit: SYSTEM|VALUE or VALUE */
     char sub_state[16];         /* after a replay; "" when not known */
     long long before, after;
     int limit, max, n;
@@ -112,6 +113,7 @@ static int work(struct store *s, void *arg)
     }
     case OP_AUDIT:
         return store_audit_list(s, j->patient[0] ? j->patient : NULL,
+                                j->identifier[0] ? j->identifier : NULL,
                                 j->after, j->limit, &j->json);
     case OP_VERIFY:
         if (j->anchor_seq > 0)
@@ -576,17 +578,26 @@ static void deliveries_replay_many(struct api_req *r)
 
 static void audit_list(struct api_req *r)
 {
-    static const char *const params[] = { "patient", "after", "limit",
-                                          NULL };
+    static const char *const params[] = { "patient", "identifier", "after",
+                                          "limit", NULL };
     if (api_refuse_unknown_query(r, params, "unknown query parameter: the "
-                                 "audit list takes patient, after and limit"))
+                                 "audit list takes patient, identifier, "
+                                 "after and limit"))
         return;
     struct job *j = job_new(r, OP_AUDIT);
     long long limit = 100, after = 0;
     const char *pat = api_query(r, "patient");
+    const char *ident = api_query(r, "identifier");
 
     if (refuse_param(r, j, copy_param(j->patient, sizeof(j->patient), pat),
                      "patient", "patient is not a hub id") ||
+        refuse_param(r, j, copy_param(j->identifier, sizeof(j->identifier),
+                                      ident) &&
+                               (!ident || !*ident ||
+                                ident[strlen(ident) - 1] != '|'),
+                     "identifier", "identifier is not SYSTEM|VALUE or VALUE") ||
+        refuse_param(r, j, !(pat && *pat && ident && *ident), "identifier",
+                     "give patient or identifier, not both") ||
         refuse_param(r, j, parse_ll(api_query(r, "limit"), 1, 1000, &limit),
                      "limit", "limit is not 1..1000") ||
         refuse_param(r, j, parse_ll(api_query(r, "after"), 0, INT64_MAX,

@@ -686,8 +686,9 @@ int ctl_audit_list(struct ctl *c, int argc, char **argv)
     long limit = STORE_FEED_MAX;
     int rc;
 
-    if ((rc = ctl_parse(c, argc, argv, "patient,after,limit", "json", &a)) ||
-        a.npos)
+    if ((rc = ctl_parse(c, argc, argv, "patient,identifier,after,limit",
+                        "json", &a)) || a.npos ||
+        (ctl_opt(&a, "patient") && ctl_opt(&a, "identifier")))
         return rc ? rc : ctl_usage_error(c);
     if (ctl_opt(&a, "after")) {
         errno = 0;
@@ -699,8 +700,12 @@ int ctl_audit_list(struct ctl *c, int argc, char **argv)
         return ctl_usage_error(c);
     if (ctl_store(c) == NULL)
         return 1;
-    rc = store_audit_list(c->s, ctl_opt(&a, "patient"), after, (int)limit,
-                          &json);
+    rc = store_audit_list(c->s, ctl_opt(&a, "patient"),
+                          ctl_opt(&a, "identifier"), after, (int)limit, &json);
+    if (rc == HUB_EINVALID) {
+        fprintf(stderr, "hubctl: --identifier is SYSTEM|VALUE or VALUE\n");
+        return ctl_usage_error(c);
+    }
     if (rc != HUB_OK)
         return ctl_fail("cannot list the audit trail", rc);
     if (ctl_opt(&a, "json")) {
@@ -716,11 +721,21 @@ int ctl_audit_list(struct ctl *c, int argc, char **argv)
                   : 1;
         const cJSON *items = cJSON_GetObjectItemCaseSensitive(doc, "audit");
         const cJSON *next = cJSON_GetObjectItemCaseSensitive(doc, "next");
+        const cJSON *pats = cJSON_GetObjectItemCaseSensitive(doc, "patients");
+        if (rc == 0 && cJSON_IsArray(pats)) {
+            /* which patients the identifier named (hub ids) */
+            char *ids = cJSON_PrintUnformatted(pats);
+            fprintf(stderr, "patients: %s\n", ids ? ids : "?");
+            cJSON_free(ids);
+        }
         if (rc == 0 && cJSON_GetArraySize(items) == (int)limit &&
             cJSON_IsString(next))
-            fprintf(stderr, "more: hubctl audit list --after %s%s%s\n",
+            fprintf(stderr, "more: hubctl audit list --after %s%s%s%s%s\n",
                     next->valuestring, ctl_opt(&a, "patient") ? " --patient "
-                    : "", ctl_opt(&a, "patient") ? ctl_opt(&a, "patient") : "");
+                    : "", ctl_opt(&a, "patient") ? ctl_opt(&a, "patient") : "",
+                    ctl_opt(&a, "identifier") ? " --identifier " : "",
+                    ctl_opt(&a, "identifier") ? ctl_opt(&a, "identifier")
+                                              : "");
         cJSON_free(rows);
         cJSON_Delete(doc);
     }

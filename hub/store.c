@@ -2094,29 +2094,55 @@ int store_audit_check_anchor(struct store *s, int64_t seq, const char *hash)
 }
 
 int store_audit_list(struct store *s, const char *patient_hub_id,
-                     int64_t after, int limit, char **json_out)
+                     const char *identifier, int64_t after, int limit,
+                     char **json_out)
 {
-    char after_s[24], limit_s[16];
+    char after_s[24], limit_s[16], system[512];
+    const char *value = NULL, *sys = NULL;
 
     if (limit <= 0)
         limit = STORE_FEED_DEFAULT;
     if (limit > STORE_FEED_MAX)
         limit = STORE_FEED_MAX;
+    if (identifier) {
+        /* SYSTEM|VALUE (a FHIR token), or VALUE in every system */
+        const char *bar = strchr(identifier, '|');
+        value = bar ? bar + 1 : identifier;
+        if (bar && bar > identifier) {
+            if ((size_t)(bar - identifier) >= sizeof(system))
+                return HUB_EINVALID;
+            memcpy(system, identifier, (size_t)(bar - identifier));
+            system[bar - identifier] = '\0';
+            sys = system;
+        }
+        if (*value == '\0')
+            return HUB_EINVALID;
+    }
     snprintf(after_s, sizeof(after_s), "%lld", (long long)after);
     snprintf(limit_s, sizeof(limit_s), "%d", limit);
-    const char *p[] = { patient_hub_id, after_s, limit_s };
+    const char *p[] = { patient_hub_id, after_s, limit_s, value, sys };
+    /* the patients: the one named, or those the identifier names; each
+     * with the patients merged into it */
     int rc = store_query_text(s,
+        "WITH named AS ("
+        "  SELECT $1::text AS id WHERE $1::text IS NOT NULL UNION "
+        "  SELECT i.hub_id FROM patient_identifiers i WHERE $4::text IS NOT "
+        "  NULL AND i.value = $4 AND ($5::text IS NULL OR i.system = $5)), "
+        "ids AS (SELECT id FROM named UNION "
+        "  SELECT hub_id FROM patients WHERE merged_into IN "
+        "  (SELECT id FROM named)) "
         "SELECT json_build_object('audit', coalesce(json_agg(json_build_object("
         "'seq', a.seq, 'at', a.at, 'actor', a.actor, 'action', a.action, "
         "'object_kind', a.object_kind, 'object_id', a.object_id, "
         "'patient', a.patient_hub_id, 'detail', a.detail::json) ORDER BY a.seq), "
-        "'[]'), 'next', coalesce(max(a.seq), $2::bigint)::text)::text "
+        "'[]'), 'next', coalesce(max(a.seq), $2::bigint)::text, "
+        "'patients', CASE WHEN $4::text IS NOT NULL THEN (SELECT "
+        "coalesce(json_agg(id ORDER BY id), '[]') FROM named) END)::text "
         "FROM (SELECT * FROM audit WHERE seq > $2::bigint AND "
-        "($1::text IS NULL OR patient_hub_id = ANY (ARRAY("
-        "  SELECT $1::text UNION ALL "
-        "  SELECT hub_id FROM patients WHERE merged_into = $1))) "
+        "(($1::text IS NULL AND $4::text IS NULL) OR patient_hub_id = ANY "
+        "(ARRAY(SELECT id FROM ids))) "
         "ORDER BY seq LIMIT $3::int) a",
-        3, p, json_out);
+        5, p, json_out);
     /* the rows may be an ingest's not yet flushed: durable before shown */
     if (rc == HUB_OK && (rc = store_durable(s)) != HUB_OK) {
         free(*json_out);

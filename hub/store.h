@@ -269,11 +269,16 @@ int store_audit_verify(struct store *s, struct store_audit_check *c);
 int store_audit_check_anchor(struct store *s, int64_t seq, const char *hash);
 /* Audit rows after seq `after`, of one patient when patient_hub_id is not
  * NULL (the accounting of disclosures; rows of the patients merged into it
- * included). *json_out: malloc'd
+ * included), or of the patients an identifier names when `identifier` is
+ * not NULL: "SYSTEM|VALUE" or "VALUE" in any system (a hospital's MRN, as
+ * a patient's request for an accounting gives it). *json_out: malloc'd
  * {"audit":[{"seq","at","actor","action","object_kind","object_id",
- * "patient","detail"}],"next":"<seq>"}. limit capped at STORE_FEED_MAX. */
+ * "patient","detail"}],"next":"<seq>","patients":[hub ids the identifier
+ * named] or null}. limit capped at STORE_FEED_MAX. HUB_EINVALID for an
+ * identifier with no value. */
 int store_audit_list(struct store *s, const char *patient_hub_id,
-                     int64_t after, int limit, char **json_out);
+                     const char *identifier, int64_t after, int limit,
+                     char **json_out);
 
 /* --- plain SQL, for hubctl commands, tests and small modules that need a
  * query without a dedicated function. Text parameters and results. --------

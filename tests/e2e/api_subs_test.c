@@ -252,7 +252,11 @@ Test(api_subs, unknown_query_parameters_are_named_in_the_error_field,
           "subscription, status, before and limit" },
         { "/v1/deliveries?after=3", "tok-cbo", "after", "before" },
         { "/v1/audit?patient_id=x", "tok-ops", "patient_id",
-          "patient, after and limit" },
+          "patient, identifier, after and limit" },
+        { "/v1/audit?patient=hub_1&identifier=MRN|1", "tok-ops", "identifier",
+          "not both" },
+        { "/v1/audit?identifier=MRN|", "tok-ops", "identifier",
+          "SYSTEM|VALUE or VALUE" },
         { "/v1/audit/verify?head=1", "tok-ops", "head", "anchor" },
         { "/v1/events?%3Cb%3E=1", "tok-cbo", "query", "topic" },
     };
@@ -271,6 +275,10 @@ Test(api_subs, unknown_query_parameters_are_named_in_the_error_field,
     }
     cr_assert_eq(call("GET", "/v1/events?after=0&topic=adt.*&since=2026-01-01"
                       "&limit=5", "tok-cbo", NULL, &r), 200, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("GET", "/v1/audit?identifier=MRN%7C12345", "tok-ops",
+                      NULL, &r), 200, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"patients\""), "%s", r.body);
     http_resp_free(&r);
 }
 

@@ -188,7 +188,7 @@ Test(store, feed_and_audit_reads_wait_for_durability_before_answering)
     free(flushed);
 
     from = storetest_wal_insert(s);
-    cr_assert_eq(store_audit_list(s, NULL, 0, 10, &page), HUB_OK);
+    cr_assert_eq(store_audit_list(s, NULL, NULL, 0, 10, &page), HUB_OK);
     flushed = storetest_wal_flushed(s);
     cr_assert(storetest_durable_between(s, from, flushed), "audit list");
     free(page);
@@ -581,7 +581,7 @@ Test(store, merge_moves_the_old_identifiers_to_the_surviving_patient)
 
     /* the survivor's accounting includes the merged patient's history */
     char *list = NULL;
-    cr_assert_eq(store_audit_list(s, new_p, 0, 100, &list), HUB_OK);
+    cr_assert_eq(store_audit_list(s, new_p, NULL, 0, 100, &list), HUB_OK);
     cr_assert_not_null(strstr(list, "patient.merged"), "%s", list);
     cr_assert_not_null(strstr(list, old_p), "%s", list);
     struct store_audit_check c;
@@ -1013,13 +1013,43 @@ Test(store, audit_list_for_a_patient_is_its_accounting_of_disclosures)
     cr_assert_eq(store_events_page(s, &ops, 0, NULL, NULL, 10, &page), HUB_OK);
     free(page);
     pid = q1("SELECT patient_hub_id FROM events ORDER BY seq LIMIT 1");
-    cr_assert_eq(store_audit_list(s, pid, 0, 100, &list), HUB_OK);
+    cr_assert_eq(store_audit_list(s, pid, NULL, 0, 100, &list), HUB_OK);
     cr_assert_not_null(strstr(list, "message.received"), "%s", list);
     cr_assert_not_null(strstr(list, "feed.read"), "%s", list);
     free(list);
     snprintf(q, sizeof(q), "SELECT count(*) FROM audit WHERE patient_hub_id "
              "= '%s'", pid);
     cr_assert_eq(qlong(q), 2);
+
+    /* by the identifier a sender gives (a patient's request names an MRN,
+     * not a hub id): the same rows, and the patients it named */
+    char *sys = q1("SELECT system FROM patient_identifiers WHERE value = "
+                   "'V0'");
+    char *by_hub = NULL, *by_value = NULL, *by_token = NULL, *none = NULL;
+    char token[300], want[96];
+    snprintf(token, sizeof(token), "%s|V0", sys);
+    cr_assert_eq(store_audit_list(s, pid, NULL, 0, 100, &by_hub), HUB_OK);
+    cr_assert_eq(store_audit_list(s, NULL, "V0", 0, 100, &by_value), HUB_OK);
+    cr_assert_eq(store_audit_list(s, NULL, token, 0, 100, &by_token), HUB_OK);
+    snprintf(want, sizeof(want), "\"patients\" : [\"%s\"]", pid);
+    cr_assert_not_null(strstr(by_value, want), "%s", by_value);
+    cr_assert_not_null(strstr(by_token, want), "%s", by_token);
+    /* the rows are the hub id's, nothing more (the answers differ only
+     * after "next", in "patients") */
+    cr_assert_not_null(strstr(by_hub, "\"next\""));
+    cr_assert_eq(strncmp(by_value, by_hub, (size_t)(strstr(by_hub, "\"next\"")
+                                                     - by_hub)), 0,
+                 "%s\n%s", by_value, by_hub);
+    cr_assert_eq(store_audit_list(s, NULL, "other-system|V0", 0, 100, &none),
+                 HUB_OK);
+    cr_assert_not_null(strstr(none, "\"audit\" : []"), "%s", none);
+    cr_assert_eq(store_audit_list(s, NULL, "MRN|", 0, 100, &list),
+                 HUB_EINVALID);
+    free(by_hub);
+    free(by_value);
+    free(by_token);
+    free(none);
+    free(sys);
     free(pid);
 }
 
