@@ -19,6 +19,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define LOINC "http://loinc.org"
@@ -31,7 +32,9 @@ struct rsp {
     const char **answers;
     size_t n_answers;
     bool has_value;
-    int64_t value;
+    int64_t value;                  /* as scored: a decimal rounded */
+    const char *value_text;         /* a decimal that is no integer, as a
+                                       JSON number (1.5): written as sent */
     const char *unit;               /* a Quantity's UCUM code, else its unit */
     const char *text;
     bool uncarried;                 /* answered with a value of a type the
@@ -94,8 +97,9 @@ static int rsp_answer(struct fx *x, struct rsp *r, const char *code)
     return HUB_OK;
 }
 
-/* A JSON number as an integer answer: integers as they are, decimals
- * rounded (scores are integers; a decimal count is still a count). */
+/* A JSON number as an answer: scored as an integer (a decimal rounded:
+ * scores are integers, a decimal count is still a count), and written as
+ * sent (1.5 hours stays 1.5: the item's value is a number). */
 static int num_value(struct fx *x, const cJSON *v, const char *key,
                      struct rsp *r)
 {
@@ -110,6 +114,15 @@ static int num_value(struct fx *x, const cJSON *v, const char *key,
     }
     r->has_value = true;
     r->value = (int64_t)llround(d);
+    r->value_text = NULL;
+    if ((double)r->value != d) {
+        /* the shortest text that reads back as d, as cJSON prints it */
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%1.15g", d);
+        if (strtod(buf, NULL) != d)
+            snprintf(buf, sizeof(buf), "%1.17g", d);
+        r->value_text = arena_strndup(x->a, buf, strlen(buf));
+    }
     r->unit = NULL;                 /* a Quantity sets its own after */
     return HUB_OK;
 }
@@ -973,7 +986,10 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
         }
         if (r->has_value) {
             jw_key(&w, "value");
-            jw_int(&w, r->value);
+            if (r->value_text)
+                jw_raw(&w, slice_from_cstr(r->value_text));
+            else
+                jw_int(&w, r->value);
             jw_kv_cstr(&w, "unit", r->unit);
         }
         jw_kv_cstr(&w, "text", r->text);

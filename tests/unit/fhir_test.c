@@ -232,6 +232,23 @@ static const struct sample SAMPLES[] = {
       1, { NULL },
       { { 0, "screening.items.0.value", "120" },
         { 0, "screening.items.0.unit", "minutes per week" } } },
+    /* a decimal answer is written as sent (1.5 hours was written 2) */
+    { "a decimal answer keeps its fraction",
+      OBS("\"category\":[{\"coding\":[{\"system\":\"" GRAVITY "\",\"code\":"
+          "\"social-connection\"}]}],"
+          "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"77594-0\"}]},"
+          "\"valueQuantity\":{\"value\":1.5,\"unit\":\"h\","
+          "\"system\":\"http://unitsofmeasure.org\",\"code\":\"h\"}"),
+      1, { NULL },
+      { { 0, "screening.items.0.value", "1.5" },
+        { 0, "screening.items.0.unit", "h" } } },
+    { "a decimal that is an integer is written as one",
+      OBS("\"category\":[{\"coding\":[{\"system\":\"" GRAVITY "\",\"code\":"
+          "\"social-connection\"}]}],"
+          "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"77594-0\"}]},"
+          "\"valueDecimal\":3.0"),
+      1, { NULL },
+      { { 0, "screening.items.0.value", "3" } } },
     { "a bare number has no unit, and a unit that is no string is passed over",
       OBS("\"category\":[{\"coding\":[{\"system\":\"" GRAVITY "\",\"code\":"
           "\"social-connection\"}]}],"
