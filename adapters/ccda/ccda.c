@@ -1523,13 +1523,13 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
             jw_cstr(w, doms[k]);
         jw_arr_end(w);
     }
-    if (n_posd) {
-        jw_key(w, "positive_domains");
-        jw_arr_begin(w);
-        for (size_t k = 0; k < n_posd; k++)
-            jw_cstr(w, posd[k]);
-        jw_arr_end(w);
-    }
+    /* present even when empty, as FHIR and CSV write it (F172): "screened
+     * and nothing positive" is a fact that partners and reports read */
+    jw_key(w, "positive_domains");
+    jw_arr_begin(w);
+    for (size_t k = 0; k < n_posd; k++)
+        jw_cstr(w, posd[k]);
+    jw_arr_end(w);
     bool scores = false;
     for (size_t k = 0; k < sc.n_sums; k++) {
         if (!sc.sums[k].complete)
