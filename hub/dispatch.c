@@ -151,6 +151,7 @@ struct endpoint {
     int failures;                       /* consecutive */
     int64_t open_until_ms;              /* breaker open until (monotonic) */
     bool half_open;                     /* one probe at a time */
+    bool counted_open;                  /* in hub_webhook_breakers_open */
     struct job *queue, *queue_tail;     /* claimed, waiting for a slot */
     int queued;
 };
@@ -736,6 +737,8 @@ static struct endpoint *endpoint_get(struct dispatch *d, const char *key)
         for (size_t i = 0; i < d->n_eps; i++) {
             struct endpoint *e = d->eps[i];
             if (e->inflight == 0 && e->queued == 0) {
+                if (e->counted_open)
+                    metrics_breakers_open(-1);
                 free(e);
                 d->eps[i] = d->eps[--d->n_eps];
                 break;
@@ -792,12 +795,20 @@ static void endpoint_outcome(struct dispatch *d, struct endpoint *e, bool ok,
         e->failures = 0;
         e->half_open = false;
         e->open_until_ms = 0;
+        if (e->counted_open) {
+            e->counted_open = false;
+            metrics_breakers_open(-1);
+        }
         return;
     }
     e->failures++;
     if (e->half_open || e->failures >= d->cfg.breaker_failures) {
         e->open_until_ms = mono_ms() + scaled(d, d->cfg.breaker_open_ms);
         e->half_open = true;        /* after the pause: one probe */
+        if (!e->counted_open) {
+            e->counted_open = true;
+            metrics_breakers_open(1);
+        }
         if (e->failures == d->cfg.breaker_failures)
             log_warn("dispatch.breaker_open", "endpoint=%s "
                      "subscription=%.*s delivery=dlv_%" PRId64 " failures=%d "
@@ -2677,8 +2688,11 @@ void dispatch_stop(struct dispatch *d)
     atomic_store(&d->stopping, true);
     dispatch_kick(d);
     pthread_join(d->thread, NULL);
-    for (size_t i = 0; i < d->n_eps; i++)
+    for (size_t i = 0; i < d->n_eps; i++) {
+        if (d->eps[i]->counted_open)
+            metrics_breakers_open(-1);
         free(d->eps[i]);
+    }
     free(d->eps);
     for (int i = 0; i < d->n_easy_pool; i++)
         curl_easy_cleanup(d->easy_pool[i]);     /* out of the multi already */

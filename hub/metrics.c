@@ -37,6 +37,7 @@ static uint64_t wh_attempts[4];
 static uint64_t wh_lat_bucket[NLAT + 1];
 static uint64_t wh_lat_sum_us;
 static uint64_t wh_fail[METRIC_WHF_N];
+static int64_t breakers_open;           /* this node's endpoints */
 /* delivery backlog gauges: -1 until read (left out of the text) */
 static int64_t dlv_state[6] = { -1, -1, -1, -1, -1, -1 };
 static int64_t dlv_oldest_ms = -1;
@@ -124,6 +125,11 @@ void metrics_webhook_failure(enum metrics_wh_fail reason)
 {
     if ((unsigned)reason < METRIC_WHF_N)
         ADD(wh_fail[reason], 1);
+}
+
+void metrics_breakers_open(int delta)
+{
+    ADD(breakers_open, delta);
 }
 
 void metrics_deliveries_set(long long due, long long scheduled,
@@ -266,11 +272,18 @@ char *metrics_render(size_t *len)
             "(retried or dead; a 410 is outcome gone) by reason: timeout, "
             "connect (refused, unreachable, no DNS answer), tls, throttled "
             "(429), redirect (3xx: not followed), http_4xx, http_5xx, refused (an address the SSRF check "
-            "refuses), other (the connection cut, an empty answer).\n"
+            "refuses), proxy (the hub's egress proxy refused, failed or was "
+            "down), other (the connection cut, an empty answer).\n"
             "# TYPE hub_webhook_failures_total counter\n");
     for (int i = 0; i < METRIC_WHF_N; i++)
         put(&o, "hub_webhook_failures_total{reason=\"%s\"} %llu\n", whf[i],
             (unsigned long long)GET(wh_fail[i]));
+    put(&o, "# HELP hub_webhook_breakers_open Endpoints (scheme://host:port) "
+            "whose circuit breaker this node holds open: deliveries to them "
+            "wait, one probe at a time (the log's dispatch.breaker_open names "
+            "them).\n# TYPE hub_webhook_breakers_open gauge\n"
+            "hub_webhook_breakers_open %lld\n",
+        (long long)GET(breakers_open));
     put(&o, "# HELP hub_webhook_latency_seconds One webhook request, from "
             "send to answer or error.\n# TYPE hub_webhook_latency_seconds "
             "histogram\n");

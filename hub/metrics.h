@@ -41,6 +41,8 @@ enum metrics_wh_fail { METRIC_WHF_TIMEOUT, METRIC_WHF_CONNECT,
 #define METRICS_WH_FAIL_NAMES { "timeout", "connect", "tls", "throttled", \
     "redirect", "http_4xx", "http_5xx", "refused", "proxy", "other" }
 void metrics_webhook_failure(enum metrics_wh_fail reason);
+/* endpoints whose breaker opened (+1) or closed or was forgotten (-1) */
+void metrics_breakers_open(int delta);
 
 /* the delivery backlog as last read (api_core.c); dead < 0: keep the
  * last dead-letter count. Not rendered before the first call. */

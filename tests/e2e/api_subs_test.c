@@ -724,6 +724,12 @@ Test(api_subs, the_breaker_log_names_the_endpoint_and_subscription,
              id);
     cr_assert(hub_wait_log(&hub, want, 1, 20000), "no \"%s\" in hubd.log",
               want);
+    /* and /metrics counts it, for an alert that needs no log search */
+    struct http_resp r;
+    cr_assert_eq(call("GET", "/metrics", NULL, NULL, &r), 200);
+    cr_assert_not_null(strstr(r.body, "\nhub_webhook_breakers_open 1\n"),
+                       "%s", r.body);
+    http_resp_free(&r);
     rx_stop(bad);
 }
 
