@@ -13,6 +13,7 @@
 #include "ccda/ccda.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1150,6 +1151,9 @@ struct resp {
     const char *assessed;       /* an assessment's domain, else NULL */
     bool asserted;              /* its finding asserted (not a status) */
     bool absent;                /* its finding denied (negationInd) */
+    bool decimal;               /* r.value is `dvalue` rounded (REAL, PQ) */
+    double dvalue;
+    const char *unit;           /* a PQ's unit (UCUM), "1" left out */
 };
 
 static int interp_of(const struct ccda_node *obs)
@@ -1180,6 +1184,22 @@ static bool parse_int(const char *s, int64_t *v)
     return true;
 }
 
+/* A REAL or PQ value that is no integer (1.5 hours): whole, finite, in the
+ * bounds parse_int keeps. */
+static bool parse_decimal(const char *s, double *v)
+{
+    char *end;
+
+    if (s == NULL || *s == '\0')
+        return false;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(d) || d < -1e6 || d > 1e6)
+        return false;
+    *v = d;
+    return true;
+}
+
 /* Read one answered question into *r. */
 static void read_response(const struct ccda_node *obs, struct resp *r)
 {
@@ -1200,6 +1220,17 @@ static void read_response(const struct ccda_node *obs, struct resp *r)
                 r->ans[r->r.n_answers++] = ccda_token(ccda_attr(v, "code"));
         } else if (parse_int(ccda_attr(v, "value"), &r->r.value)) {
             r->r.has_value = true;
+        } else if (parse_decimal(ccda_attr(v, "value"), &r->dvalue)) {
+            /* scored rounded, written as sent (a decimal was read as no
+             * answer at all: declined) */
+            r->r.has_value = true;
+            r->r.value = (int64_t)llround(r->dvalue);
+            r->decimal = (double)r->r.value != r->dvalue;
+        }
+        if (r->r.has_value && !r->unit) {
+            const char *u = ccda_attr(v, "unit");
+            if (u && *u && strcmp(u, "1") != 0)
+                r->unit = u;        /* as FHIR's valueQuantity code (F161) */
         }
     }
     if (r->r.n_answers == 0 && !r->r.has_value)
@@ -1462,7 +1493,17 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
         }
         if (rs[i].r.has_value) {
             jw_key(w, "value");
-            jw_int(w, rs[i].r.value);
+            if (rs[i].decimal) {
+                /* the shortest text that reads back as it, as FHIR's */
+                char buf[32];
+                snprintf(buf, sizeof(buf), "%1.15g", rs[i].dvalue);
+                if (strtod(buf, NULL) != rs[i].dvalue)
+                    snprintf(buf, sizeof(buf), "%1.17g", rs[i].dvalue);
+                jw_raw(w, slice_from_cstr(buf));
+            } else {
+                jw_int(w, rs[i].r.value);
+            }
+            jw_kv_cstr(w, "unit", rs[i].unit);
         }
         const char *dom = ir->domain;
         enum dict_verdict v = ir->verdict;

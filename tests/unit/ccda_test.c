@@ -247,6 +247,43 @@ Test(ccda_screening, safety_sum_of_10_is_not_positive, .init = setup,
     cJSON_Delete(ev);
 }
 
+/* A numeric answer as a REAL or PQ value: a decimal was read as no answer
+ * at all (declined); it is the number as sent, with its PQ unit (UCUM),
+ * as FHIR's valueQuantity is (F161); an INT has no unit. */
+Test(ccda_screening, a_decimal_or_quantity_answer_keeps_its_number_and_unit,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(hrsn_doc(
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"77594-0\"/><value xsi:type=\"PQ\" "
+        "value=\"1.5\" unit=\"h\"/></observation></entryRelationship>"
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"68516-4\"/><value xsi:type=\"INT\" "
+        "value=\"3\"/></observation></entryRelationship>"));
+    cJSON *ev = first_event(&r, 1);
+    cJSON *items = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "screening"),
+                                       "items");
+    cJSON *pq = NULL, *in = NULL, *it;
+    cJSON_ArrayForEach(it, items) {
+        const char *q =
+            cJSON_GetStringValue(cJSON_GetObjectItem(it, "question"));
+        if (q && strcmp(q, "77594-0") == 0)
+            pq = it;
+        if (q && strcmp(q, "68516-4") == 0)
+            in = it;
+    }
+    cr_assert_not_null(pq);
+    cr_assert_not_null(in);
+    cr_expect(cJSON_IsNumber(cJSON_GetObjectItem(pq, "value")) &&
+              cJSON_GetObjectItem(pq, "value")->valuedouble == 1.5);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(pq, "unit")),
+                     "h");
+    cr_expect_null(cJSON_GetObjectItem(pq, "declined"));
+    cr_expect_eq(cJSON_GetObjectItem(in, "value")->valueint, 3);
+    cr_expect_null(cJSON_GetObjectItem(in, "unit"));
+    cJSON_Delete(ev);
+}
+
 Test(ccda_screening, safety_sum_of_11_is_positive, .init = setup,
      .fini = teardown)
 {
