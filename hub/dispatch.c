@@ -1064,6 +1064,13 @@ static const char *curl_error_token(CURLcode rc, const struct job *j)
     }
 }
 
+/* An error of the hub's own egress proxy (proxy_error_token's proxy_*):
+ * no answer of the receiver's, and no fault of the partner's. */
+static bool is_proxy_error(const char *err)
+{
+    return err != NULL && strncmp(err, "proxy_", 6) == 0;
+}
+
 /* what failed, for hub_webhook_failures_total: the error token of
  * curl_error_token(), else the HTTP status */
 static enum metrics_wh_fail fail_reason(const char *err, long code)
@@ -1073,7 +1080,7 @@ static enum metrics_wh_fail fail_reason(const char *err, long code)
              : code >= 500 ? METRIC_WHF_HTTP_5XX
              : code >= 400 ? METRIC_WHF_HTTP_4XX
              : code >= 300 ? METRIC_WHF_REDIRECT : METRIC_WHF_OTHER;
-    if (strncmp(err, "proxy_", 6) == 0)
+    if (is_proxy_error(err))
         return METRIC_WHF_PROXY;
     if (strcmp(err, "timeout") == 0)
         return METRIC_WHF_TIMEOUT;
@@ -1135,7 +1142,7 @@ static void job_finish(struct dispatch *d, struct job *j, long code,
      * failure of the hub's own egress proxy (proxy_*: every endpoint would
      * open its breaker at once, for a fault that is none of theirs) */
     bool unwell = err != NULL || code >= 500 || code == 429;
-    if (err == NULL || strncmp(err, "proxy_", 6) != 0)
+    if (!is_proxy_error(err))
         endpoint_outcome(d, j->ep, !unwell, j);
     /* a success is in the database and the metrics; the log line is for
      * what needs a look (thousands of successes a second would drown it) */
@@ -1161,7 +1168,7 @@ static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
         err = curl_error_token(rc, j);
         if (rc == CURLE_WRITE_ERROR && code >= 200 && code < 300)
             err = NULL;             /* 2xx with a huge body is still 2xx */
-        else if (strncmp(err, "proxy_", 6) == 0)
+        else if (is_proxy_error(err))
             code = 0;               /* no answer of the receiver's */
     }
     job_finish(d, j, code, err);

@@ -1493,16 +1493,10 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
         }
         if (rs[i].r.has_value) {
             jw_key(w, "value");
-            if (rs[i].decimal) {
-                /* the shortest text that reads back as it, as FHIR's */
-                char buf[32];
-                snprintf(buf, sizeof(buf), "%1.15g", rs[i].dvalue);
-                if (strtod(buf, NULL) != rs[i].dvalue)
-                    snprintf(buf, sizeof(buf), "%1.17g", rs[i].dvalue);
-                jw_raw(w, slice_from_cstr(buf));
-            } else {
+            if (rs[i].decimal)
+                jw_number(w, rs[i].dvalue);
+            else
                 jw_int(w, rs[i].r.value);
-            }
             jw_kv_cstr(w, "unit", rs[i].unit);
         }
         const char *dom = ir->domain;

@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -368,6 +369,17 @@ void jw_int(struct jw *w, int64_t v)
         *--o = '-';
     jw_sep(w);
     buf_append(&w->b, o, (size_t)(end - o));
+    jw_sync(w);
+}
+
+void jw_number(struct jw *w, double v)
+{
+    char tmp[32];
+    snprintf(tmp, sizeof(tmp), "%1.15g", v);
+    if (strtod(tmp, NULL) != v)
+        snprintf(tmp, sizeof(tmp), "%1.17g", v);
+    jw_sep(w);
+    buf_puts(&w->b, tmp);
     jw_sync(w);
 }
 

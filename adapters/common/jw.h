@@ -42,6 +42,9 @@ void jw_cstr(struct jw *w, const char *s);
  * look. */
 void jw_str_text(struct jw *w, struct slice s, bool plain);
 void jw_int(struct jw *w, int64_t v);
+/* A finite number as the shortest text that reads back as it (1.5, 0.1),
+ * as cJSON prints: a decimal answer written as sent. */
+void jw_number(struct jw *w, double v);
 void jw_bool(struct jw *w, bool v);
 void jw_null(struct jw *w);
 /* Already-encoded JSON, inserted as one value. */

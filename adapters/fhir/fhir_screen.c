@@ -19,7 +19,6 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define LOINC "http://loinc.org"
@@ -33,8 +32,8 @@ struct rsp {
     size_t n_answers;
     bool has_value;
     int64_t value;                  /* as scored: a decimal rounded */
-    const char *value_text;         /* a decimal that is no integer, as a
-                                       JSON number (1.5): written as sent */
+    bool decimal;                   /* value is `dvalue` (1.5) rounded: */
+    double dvalue;                  /* written as sent */
     const char *unit;               /* a Quantity's UCUM code, else its unit */
     const char *text;
     bool uncarried;                 /* answered with a value of a type the
@@ -114,15 +113,8 @@ static int num_value(struct fx *x, const cJSON *v, const char *key,
     }
     r->has_value = true;
     r->value = (int64_t)llround(d);
-    r->value_text = NULL;
-    if ((double)r->value != d) {
-        /* the shortest text that reads back as d, as cJSON prints it */
-        char buf[32];
-        snprintf(buf, sizeof(buf), "%1.15g", d);
-        if (strtod(buf, NULL) != d)
-            snprintf(buf, sizeof(buf), "%1.17g", d);
-        r->value_text = arena_strndup(x->a, buf, strlen(buf));
-    }
+    r->dvalue = d;
+    r->decimal = (double)r->value != d;
     r->unit = NULL;                 /* a Quantity sets its own after */
     return HUB_OK;
 }
@@ -986,8 +978,8 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
         }
         if (r->has_value) {
             jw_key(&w, "value");
-            if (r->value_text)
-                jw_raw(&w, slice_from_cstr(r->value_text));
+            if (r->decimal)
+                jw_number(&w, r->dvalue);
             else
                 jw_int(&w, r->value);
             jw_kv_cstr(&w, "unit", r->unit);
