@@ -137,6 +137,7 @@ struct doc {
     size_t n_doc_sens;
     const struct ccda_node *ssn_left_out;   /* the patient's unusable SSN */
     const struct ccda_node *sys_left_out;   /* a national system, no number */
+    const struct ccda_node *birth_left_out; /* a birthTime that is no TS */
     size_t out_bytes;               /* all events so far, for the budget */
     bool care_plan;
     const struct ccda_node **acts;  /* careplan activities, document order */
@@ -593,6 +594,9 @@ static void ev_init(struct doc *dc, struct ev *e)
         warn_add(e, dc->sys_left_out, "@root",
                  "id names a national identifier system and no number; "
                  "left out");
+    if (dc->birth_left_out)
+        warn_add(e, dc->birth_left_out, "@value",
+                 "birth time is not an HL7 TS; left out");
 }
 
 /* Envelope up to the body's key. */
@@ -1017,10 +1021,16 @@ static int read_patient(struct doc *dc)
     jw_arr_end_if(&w, open);
     const struct ccda_node *bt = ccda_child(pt, "birthTime");
     if (bt && !ccda_null(bt)) {
-        if (!ccda_ts_date(ccda_attr(bt, "value"), tmp, sizeof(tmp)))
-            return ccda_err_at(dc->err, dc->a, HUB_EINVALID, bt, "@value",
-                               "birth time is not an HL7 TS");
-        jw_kv_cstr(&w, "birth_date", tmp);
+        /* A birth time that is no TS (a template's field name, a date in
+         * another form) is left out with a warning, and the document kept,
+         * as HL7 v2 keeps a message whose PID-7 is no date: the entries
+         * are the sender's record of the visit, the patient is linked by
+         * the ids above, and a refusal would lose every screening and
+         * referral for one header field (F173). */
+        if (ccda_ts_date(ccda_attr(bt, "value"), tmp, sizeof(tmp)))
+            jw_kv_cstr(&w, "birth_date", tmp);
+        else
+            dc->birth_left_out = bt;
     }
     const char *g = ccda_attr(ccda_child(pt, "administrativeGenderCode"),
                               "code");

@@ -26,7 +26,8 @@
  * system + value: root OID "urn:oid:..." or the FHIR URI of SSN, NPI, MBI;
  * a root alone as an RFC 3986 id, but not the SSN, NPI or MBI root, F106;
  * names, a given name qualified CL (call me) as a nickname of its own,
- * birth date, sex, addresses with county, phones); sensitivity
+ * birth date (a birthTime that is no HL7 TS is left out with a warning,
+ * F173), sex, addresses with county, phones); sensitivity
  * "restricted" when confidentialityCode is R or V (dictionary), plus what a
  * Z code implies, plus the DS4P labels (security-labels.json, by code) of
  * the part the event comes from: the confidentialityCode of each section

@@ -699,21 +699,45 @@ Test(ccda_header, missing_document_id_is_refused_at_its_xpath,
     cr_expect_str_eq(r.err.field, "/ClinicalDocument/id");
 }
 
-Test(ccda_header, bad_birth_time_names_the_place_never_the_value,
+Test(ccda_header, bad_birth_time_is_left_out_with_a_warning_and_the_document_kept,
      .init = setup, .fini = teardown)
 {
-    char doc[2048];
-    snprintf(doc, sizeof(doc), "%s</ClinicalDocument>", HEAD);
-    char *b = strstr(doc, "19800131");
-    memcpy(b, "19801399", 8);
-    struct run r = run_str(doc);
-    cr_assert_eq(r.rc, HUB_EINVALID);
-    cr_expect_str_eq(r.err.field, "/ClinicalDocument/recordTarget/"
-                                  "patientRole/patient/birthTime/@value");
-    cr_expect_null(strstr(r.err.field, "1980"));
-    cr_expect_null(strstr(r.err.what, "1980"));
-    cr_expect(slice_eq(r.mid, "urn:hl7ii:2.16.840.1.113883.19.5:D1"),
-              "the message id is known even on failure");
+    /* a day past the month, a template's field name, an ISO date, none:
+     * each left out, the screening kept, the warning names the place and
+     * never the value (F173) */
+    static const char *const bad[] = { "19801399", "BIRTH_DT", "1980-01-31",
+                                       NULL };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char doc[8192];
+        snprintf(doc, sizeof(doc), "%s", hrsn_doc(""));
+        char *b = strstr(doc, "<birthTime value=\"19800131\"/>");
+        cr_assert(b);
+        char bt[64];
+        if (bad[i])
+            snprintf(bt, sizeof(bt), "<birthTime value=\"%s\"/>", bad[i]);
+        else
+            snprintf(bt, sizeof(bt), "<birthTime/>");
+        char rest[8192];
+        snprintf(rest, sizeof(rest), "%s", b + strlen("<birthTime value=\"19800131\"/>"));
+        snprintf(b, sizeof(doc) - (size_t)(b - doc), "%s%s", bt, rest);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *pt = cJSON_GetObjectItem(ev, "patient");
+        cr_expect_null(cJSON_GetObjectItem(pt, "birth_date"), "case %zu", i);
+        cJSON *w = cJSON_GetObjectItem(ev, "warnings");
+        cr_assert_eq(cJSON_GetArraySize(w), 1, "case %zu", i);
+        cJSON *w0 = cJSON_GetArrayItem(w, 0);
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w0, "field")),
+                         "/ClinicalDocument/recordTarget/patientRole/patient/"
+                         "birthTime/@value");
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w0, "what")),
+                         "birth time is not an HL7 TS; left out");
+        char *all = cJSON_PrintUnformatted(w);
+        cr_expect_null(strstr(all, "1980"));
+        cr_expect_null(strstr(all, "BIRTH"));
+        free(all);
+        cJSON_Delete(ev);
+    }
 }
 
 Test(ccda_header, two_record_targets_are_refused, .init = setup,
