@@ -577,6 +577,28 @@ Test(dict, security_labels_map_to_hub_sensitivity)
     cr_assert_null(dict_icd10_sensitivity(D, SLICE_LIT("A65")));
 }
 
+/* F185: a diagnosis that discloses abuse is sdv, as a screening answer
+ * that discloses violence is; neglect, forced labor, financial abuse and
+ * unspecified maltreatment are not */
+Test(dict, a_diagnosis_of_abuse_implies_sdv)
+{
+    static const char *const sdv[] = { "T74.11", "T74.11XA", "T74.11XS",
+                                       "T74.22XA", "T74.31XD", "T74.4XXA",
+                                       "T74.51XA", "T76.11XA", "T76.21XA",
+                                       "T76.32XA", "T76.52XA", "Z62.810" };
+    static const char *const none[] = { "T74.01XA", "T74.61XA", "T74.91XA",
+                                        "T74.A1XA", "T76.01XA", "T76.61XA",
+                                        "T76.91XA", "T73.0XXA", "T75.1XXA",
+                                        "Z62.812", "Z62.0" };
+    for (size_t i = 0; i < sizeof(sdv) / sizeof(sdv[0]); i++) {
+        const char *l = dict_icd10_sensitivity(D, slice_from_cstr(sdv[i]));
+        cr_expect(l && strcmp(l, "sdv") == 0, "%s: %s", sdv[i], l ? l : "-");
+    }
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+        cr_expect_null(dict_icd10_sensitivity(D, slice_from_cstr(none[i])),
+                       "%s", none[i]);
+}
+
 /* A screening that answers a question of a mental health instrument
  * (PHQ-9 item 9 on self-harm, the C-SSRS) carries "psy", so that it is
  * routed only where that label is allowed; a declined question reveals

@@ -461,6 +461,21 @@ static const struct sample SAMPLES[] = {
       "\"http://snomed.info/sct\",\"code\":\"66590003\"}]}}",
       1, { "condition.recorded" },
       { { 0, "sensitivity", "[\"psy\",\"sud\"]" } } },
+    /* F185: a diagnosis of abuse is sdv without the sender's label, as
+     * the SHIFT Task Force's demo Bundle labels its own; neglect is not */
+    { "an adult physical abuse diagnosis is labelled sdv",
+      "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"T74.11XA\"},"
+      "{\"system\":\"http://snomed.info/sct\",\"code\":\"706893006\"}]}}",
+      1, { "condition.recorded" },
+      { { 0, "sensitivity", "[\"sdv\"]" } } },
+    { "an adult neglect diagnosis has no sensitivity",
+      "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"T74.01XA\"}]}}",
+      1, { "condition.recorded" },
+      { { 0, "sensitivity", "(absent)" } } },
     { "a dementia coded in snomed ct has no sensitivity",
       "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
       "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
