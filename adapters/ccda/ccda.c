@@ -2270,6 +2270,7 @@ static int do_referral(struct doc *dc, const struct ccda_node *n)
     jw_kv_cstr(&e.w, "priority", request_priority(n));
     jw_kv_cstr(&e.w, "domain", dom);
     ccda_write_cd(&e.w, "service", ccda_child(n, "code"));
+    cd_labels(dc, &e, ccda_child(n, "code"));     /* F190 */
     /* who asks: the act's author's organization, else the document
      * author's, else the encounter's (C-CDA R2.1 US Realm Header). Not the
      * custodian: it keeps the document (the Referral Note's is an HIE) and
@@ -2362,6 +2363,9 @@ static void write_activity(struct doc *dc, struct ev *e,
 
     jw_obj_begin(w);
     ccda_write_cd(w, "code", activity_code(n));
+    /* a substance use disorder treatment planned or done is told in the
+     * event: it carries the label, as FHIR's Procedure does (F190) */
+    cd_labels(dc, e, activity_code(n));
     jw_kv_cstr(w, "reference", ccda_ii_string(dc->a, ccda_child(n, "id")));
     jw_kv_cstr(w, "status", ccda_attr(ccda_child(n, "statusCode"), "code"));
     /* an event-mood part (an Intervention Act's Procedure Activity) says

@@ -29,7 +29,9 @@
  * birth date (a birthTime that is no HL7 TS is left out with a warning,
  * F173), sex, addresses with county, phones); sensitivity
  * "restricted" when confidentialityCode is R or V (dictionary), plus what a
- * Z code implies, plus the DS4P labels (security-labels.json, by code) of
+ * Z code implies (and a problem's, a referral's reason's, a referral's
+ * service's or a plan activity's code: a SUD treatment is sud, F190),
+ * plus the DS4P labels (security-labels.json, by code) of
  * the part the event comes from: the confidentialityCode of each section
  * around it and of the statements of its entry, the Security Observations
  * (3.445.21) of its Privacy Annotations, and those of a Privacy Markings

@@ -78,7 +78,10 @@
  * a resource or Bundle.entry carrying one at any depth is refused
  * (HUB_EUNSUPPORTED, the path of the first), in a batch that entry alone.
  * meta.security labels (of the resource and of the Bundle) and sensitive
- * diagnoses become "sensitivity" labels through the dictionary.
+ * diagnoses and treatments (the code of a Condition, a Procedure, a
+ * ServiceRequest or a CarePlan activity, a ServiceRequest's reasonCode:
+ * what the event tells) become "sensitivity" labels through the
+ * dictionary.
  * A logical reference (identifier alone, FHIR R4 Reference.identifier) is
  * the patient by that identifier; beside a reference to a Patient not in
  * the message, it is kept with the fhir-id.

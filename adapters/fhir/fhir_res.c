@@ -414,10 +414,9 @@ static const char *code_snomed_domain(struct fx *x, const cJSON *o)
  * SNOMED CT by the concept tables of the
  * dictionary (security-labels-*: substance use disorders and their
  * treatments -> sud, psychiatric disorders -> psy). */
-static void code_labels(struct fx *x, const cJSON *o)
+static void cc_labels(struct fx *x, const cJSON *cc)
 {
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
-    const cJSON *codings = cJSON_GetObjectItemCaseSensitive(code, "coding");
+    const cJSON *codings = cJSON_GetObjectItemCaseSensitive(cc, "coding");
     for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL; k;
          k = k->next) {
         const cJSON *s = cJSON_GetObjectItemCaseSensitive(k, "system");
@@ -428,6 +427,21 @@ static void code_labels(struct fx *x, const cJSON *o)
                             x->d, slice_from_cstr(s->valuestring),
                             slice_from_cstr(c->valuestring)));
     }
+}
+
+static void code_labels(struct fx *x, const cJSON *o)
+{
+    cc_labels(x, cJSON_GetObjectItemCaseSensitive(o, "code"));
+}
+
+/* The labels of each reasonCode (0..* CodeableConcept): the event carries
+ * them as "reason", so a request for a diagnosis discloses it as the
+ * Condition would */
+static void reason_labels(struct fx *x, const cJSON *o)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reasonCode");
+    for (const cJSON *k = cJSON_IsArray(r) ? r->child : NULL; k; k = k->next)
+        cc_labels(x, k);
 }
 
 #define SDOHCC_ASSERTER_EXT "http://hl7.org/fhir/us/sdoh-clinicalcare/" \
@@ -925,6 +939,11 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
         return rc;
     if (dom == NULL)
         dom = code_snomed_domain(x, sr);
+    /* the service and its reasons go into the event: a referral for a
+     * diagnosis or a treatment that the dictionary labels is labelled as
+     * the Condition or the Procedure is (F189) */
+    code_labels(x, sr);
+    reason_labels(x, sr);
     if (with_status) {
         static const char *const intents[] = { "proposal", "plan",
             "directive", "order", "original-order", "reflex-order",
@@ -1601,6 +1620,8 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
                     (rc = fx_str(x, det, "description", false, &ddesc)) ||
                     (rc = fx_domain_of(x, det, "reasonCode", &ddom)))
                     return rc;
+                /* a planned SUD treatment is told in the event (F189) */
+                code_labels(x, det);
                 jw_kv_cstr(&w, "status", dst);
                 jw_kv_cstr(&w, "description", ddesc);
                 jw_kv_cstr(&w, "domain", ddom);

@@ -3495,6 +3495,43 @@ Test(ccda_entries, a_planned_sdoh_intervention_takes_its_domain_from_its_code,
     cJSON_Delete(ev);
 }
 
+/* F190: a referral to, or a planned, substance use disorder treatment
+ * (24165007 "Alcoholism counseling", of the eCQM SUD treatment set) is
+ * told in the event and carries sud, as FHIR's Procedure always did; a
+ * service no table knows carries nothing */
+Test(ccda_entries, a_referral_or_plan_of_a_sud_treatment_is_labelled_sud,
+     .init = setup, .fini = teardown)
+{
+    static const struct {
+        const char *mood, *code, *type;
+        bool sud;
+    } c[] = {
+        { "RQO", "24165007", "referral.created", true },
+        { "INT", "24165007", "careplan.updated", true },
+        { "RQO", "183524004", "referral.created", false },
+        { "INT", "183524004", "careplan.updated", false },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc),
+                 HEAD BODY_OPEN
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.2.10\"/>"
+                 "<code code=\"18776-5\"/>"
+                 "<entry><procedure moodCode=\"%s\" classCode=\"PROC\">"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.4.41\"/>"
+                 "<id root=\"1.2.7\" extension=\"R1\"/>"
+                 "<code code=\"%s\" codeSystem=\"2.16.840.1.113883.6.96\"/>"
+                 "<statusCode code=\"active\"/></procedure></entry>"
+                 BODY_CLOSE, c[i].mood, c[i].code);
+        struct run r = run_str(doc);
+        cr_assert_eq(r.rc, HUB_OK, "case %zu", i);
+        cr_assert_eq(r.out.n, 1, "case %zu", i);
+        cr_expect_str_eq(r.out.ev[0].type, c[i].type, "case %zu", i);
+        static const char *const sud[] = { "sud" };
+        cr_expect(labels_are(&r, 1, sud, c[i].sud ? 1 : 0), "case %zu", i);
+    }
+}
+
 /* F141: a screening dated outside the document's encounter was not taken
  * in it. The Companion Guide's Discharge Summary (a stay of 2021-06-18 to
  * 06-25) carries a Hunger Vital Sign of 2012 as its SDOH problem's

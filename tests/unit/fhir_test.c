@@ -476,6 +476,40 @@ static const struct sample SAMPLES[] = {
       "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"T74.01XA\"}]}}",
       1, { "condition.recorded" },
       { { 0, "sensitivity", "(absent)" } } },
+    /* F189: a referral and a care plan activity tell their service and
+     * the referral its reasons; a diagnosis or a SUD treatment among them
+     * labels the event as the Condition or the Procedure would */
+    { "a referral whose reason is a depressive disorder is labelled psy",
+      "{\"resourceType\":\"ServiceRequest\",\"id\":\"sr1\",\"status\":"
+      "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://snomed.info/sct\",\"code\":\"183524004\"}]},"
+      "\"reasonCode\":[{\"text\":\"low mood\"},{\"coding\":[{\"system\":"
+      "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"F32.9\"}]}]}",
+      1, { "referral.created" },
+      { { 0, "sensitivity", "[\"psy\"]" } } },
+    { "a referral to alcoholism counseling is labelled sud",
+      "{\"resourceType\":\"ServiceRequest\",\"id\":\"sr2\",\"status\":"
+      "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://snomed.info/sct\",\"code\":\"24165007\"}]}}",
+      1, { "referral.created" },
+      { { 0, "sensitivity", "[\"sud\"]" } } },
+    { "a care plan activity of alcoholism counseling is labelled sud",
+      "{\"resourceType\":\"CarePlan\",\"id\":\"cp1\",\"status\":"
+      "\"active\",\"intent\":\"plan\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"activity\":[{\"detail\":{\"status\":"
+      "\"scheduled\",\"code\":{\"coding\":[{\"system\":"
+      "\"http://snomed.info/sct\",\"code\":\"24165007\"}]}}}]}",
+      1, { "careplan.updated" },
+      { { 0, "sensitivity", "[\"sud\"]" } } },
+    { "a referral to psychiatry with no reason has no sensitivity",
+      "{\"resourceType\":\"ServiceRequest\",\"id\":\"sr3\",\"status\":"
+      "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://snomed.info/sct\",\"code\":\"183524004\"}]}}",
+      1, { "referral.created" },
+      { { 0, "sensitivity", "(absent)" } } },
     { "a dementia coded in snomed ct has no sensitivity",
       "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
       "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
