@@ -1428,6 +1428,10 @@ static struct text addr_use(struct slice v)
         return TEXT_LIT("temp");    /* current or temporary */
     if (upper_eq(v, "BA"))
         return TEXT_LIT("old");     /* bad address */
+    /* Cerner Millennium (UK) writes its own words: "home", "Previous" for
+     * an address the patient has left (table 0190 has no code for it) */
+    if (upper_eq(v, "PREVIOUS"))
+        return TEXT_LIT("old");
     return TEXT_NONE;
 }
 
@@ -1446,6 +1450,10 @@ static struct text phone_use(struct slice use, struct slice equip,
     /* PRS, personal: mobile, as HL7's v2-to-FHIR map (table 0201 to
      * ContactPoint.use) has it; asked last, as it is the rarest */
     if (upper_eq(use, "PRS"))
+        return TEXT_LIT("mobile");
+    /* Cerner Millennium (UK) names the use in words, as "HOME" above:
+     * "Mobile Number" (in PID-13, which would make it home) */
+    if (use.len >= 6 && upper_eq_chars(use.p, "MOBILE", 6))
         return TEXT_LIT("mobile");
     return dflt ? (struct text){ slice_from_cstr(dflt), true } : TEXT_NONE;
 }
@@ -2056,6 +2064,26 @@ static bool holds(struct slice whole, struct slice part)
     return false;
 }
 
+/* The n pieces that are not empty (unescaped: HL7's null "" is empty
+ * too), joined by spaces. */
+static __attribute__((noinline, cold)) struct text
+join_subs(struct ctx *c, const struct text *parts, unsigned n)
+{
+    size_t l = 0, q = 0;
+    for (unsigned k = 0; k < n; k++)
+        l += parts[k].s.len + 1;
+    char *o = arena_alloc(c->a, l);
+    for (unsigned k = 0; k < n; k++) {
+        if (!parts[k].s.len)
+            continue;
+        if (q)
+            o[q++] = ' ';
+        memcpy(o + q, parts[k].s.p, parts[k].s.len);
+        q += parts[k].s.len;
+    }
+    return (struct text){ { o, q }, false };    /* not in the input */
+}
+
 /* XAD.1 is SAD since v2.5: street or mailing address, street name,
  * dwelling number. Most senders that split it (German KIS: "Büchenweg
  * 12&Büchenweg&12") give the whole line in SAD.1 and its parts after it:
@@ -2068,26 +2096,34 @@ ADT_ALWAYS_INLINE struct text street(struct ctx *c, const struct parts *pt)
     if (sad1.len == sad.len)        /* not split: the common case */
         return text_of(c, sad, pt->special);
     struct text parts[3];
-    size_t l1 = 0;
-    for (unsigned k = 0; k < 3; k++) {
+    for (unsigned k = 0; k < 3; k++)
         parts[k] = text_of(c, hl7_piece(sad, c->m->ss, k), pt->special);
-        l1 += parts[k].s.len + 1;
-    }
     if (!parts[1].s.len && !parts[2].s.len)
         return parts[0];
     if (holds(parts[0].s, parts[1].s.len ? parts[1].s : parts[2].s))
         return parts[0];
-    char *o = arena_alloc(c->a, l1);
-    size_t q = 0;
-    for (unsigned k = 0; k < 3; k++) {
-        if (!parts[k].s.len)
-            continue;
-        if (q)
-            o[q++] = ' ';
-        memcpy(o + q, parts[k].s.p, parts[k].s.len);
-        q += parts[k].s.len;
-    }
-    return (struct text){ { o, q }, false };    /* not in the input */
+    return join_subs(c, parts, 3);
+}
+
+/* XAD-2, other designation, is ST: it has no subcomponents. A Polish HIS
+ * (Eskulap) splits the number there into house and flat ("112a&2b"), and
+ * writes HL7's null in each (""&""): read whole, the separator and the
+ * quotes became the address line. Its subcomponents are joined by a
+ * space, as SAD's parts are, nulls left out (the eighth keeps the rest);
+ * else `whole`, XAD-2 as read. Cold: asked only of an XAD-2 with text in
+ * a repetition that split_quick() could not take the quick way. */
+static __attribute__((noinline, cold)) struct text
+designation(struct ctx *c, const struct parts *pt, struct text whole)
+{
+    struct slice v = raw_part(pt, 2);
+    if ((pt->masked && pt->subs == 0) || first_sub(c, pt, v).len == v.len)
+        return whole;
+    struct slice s[8];
+    struct text parts[8];
+    unsigned n = hl7_split(v, c->m->ss, s, 8);
+    for (unsigned k = 0; k < n; k++)
+        parts[k] = text_of(c, s[k], pt->special);
+    return join_subs(c, parts, n);
 }
 
 static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
@@ -2104,8 +2140,10 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
             r++;                    /* PID-12 stays with the first one */
             continue;
         }
-        struct text line1 = street(c, &pt);
         struct text line2 = part(c, &pt, 2, 0);
+        if (!pt.quick && line2.s.len)
+            line2 = designation(c, &pt, line2);
+        struct text line1 = street(c, &pt);
         struct text city = part(c, &pt, 3, 0);
         struct text state = part(c, &pt, 4, 0);
         struct text zip = part(c, &pt, 5, 0);

@@ -1776,6 +1776,88 @@ Test(hl7_to_events, takes_xad_8_as_the_line_of_an_address_that_has_no_other)
                      "1 Main");
 }
 
+/* The lines of the first address of PID, as one string "a|b" (or
+ * "(none)" when no address was written). */
+static const char *lines_of(const char *pid)
+{
+    static char out[256];
+    char msg[1024];
+    snprintf(msg, sizeof(msg), MSH("ADT^A01", "2.3") "%s\r", pid);
+    cJSON *j = event_of(msg);
+    const cJSON *ad = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "addresses");
+    const cJSON *lines = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetArrayItem(ad, 0), "lines");
+    size_t q = 0;
+    out[0] = '\0';
+    for (int i = 0; i < cJSON_GetArraySize(lines); i++)
+        q += (size_t)snprintf(out + q, sizeof(out) - q, "%s%s", i ? "|" : "",
+                              cJSON_GetStringValue(cJSON_GetArrayItem(lines,
+                                                                      i)));
+    if (!ad)
+        snprintf(out, sizeof(out), "(none)");
+    cJSON_Delete(j);
+    return out;
+}
+
+/* SOURCES.md F176: XAD-2 (other designation) is ST, with no
+ * subcomponents, but Eskulap (a Polish HIS) splits the number there into
+ * house and flat, "Piłsudskiego^112a&2b^Poznań", and writes HL7's null
+ * in each when it has no address, ""^""&""^""^^"" (tests/data/real/
+ * hl7v2/r43-icupad_eskulap_a01_*.hl7): the line was "112a&2b", and
+ * ""&"" an address of its own. The pieces are joined by a space, as
+ * SAD's are; nulls are none. */
+Test(hl7_to_events, joins_the_subcomponents_of_xad_2_and_drops_their_nulls)
+{
+    cr_assert_str_eq(lines_of("PID|1||M1||D^J||||||Main^112a&2b^X"),
+                     "Main|112a 2b");
+    cr_assert_str_eq(lines_of("PID|1||M1||D^J||||||\"\"^\"\"&\"\"^\"\"^^\"\""),
+                     "(none)");
+    cr_assert_str_eq(lines_of("PID|1||M1||D^J||||||Main^&2b&^X"),
+                     "Main|2b");
+    cr_assert_str_eq(lines_of("PID|1||M1||D^J||||||Main^a&b\\T\\c^X"),
+                     "Main|a b&c");
+    /* a long repetition (past the 64 bytes the masks cover) */
+    cr_assert_str_eq(lines_of("PID|1||M1||D^J||||||Ulica Marszalka Jozefa "
+                              "Pilsudskiego^112a&2b^Poznan^^64-500^POL^H"),
+                     "Ulica Marszalka Jozefa Pilsudskiego|112a 2b");
+    /* nothing else changes: one piece, or subcomponents elsewhere */
+    cr_assert_str_eq(lines_of("PID|1||M1||D^J||||||Main^Apt 2^X"),
+                     "Main|Apt 2");
+    cr_assert_str_eq(lines_of("PID|1||M1||D^J||||||1&Main^Apt 2^X"),
+                     "1 Main|Apt 2");
+}
+
+/* SOURCES.md F177, F178: Cerner Millennium (UK, Homerton's A31,
+ * r43-hl7proxy_homerton_a31_cerner_text_codes.hl7) names XTN-2 and XAD-7
+ * in words, as the "HOME" its US feeds send: "07777111111^Mobile
+ * Number^Tel" in PID-13 was written as a home phone, and the address of
+ * type "Previous" as one the patient lives at, with no use. */
+Test(hl7_to_events, reads_cerner_words_for_a_mobile_and_a_previous_address)
+{
+    char msg[512];
+    snprintf(msg, sizeof(msg), "%s", MSH("ADT^A31", "2.3")
+             "PID|1||M1||D^J||||||Flat 1^15 Main^^^N1 1AA^^home~MAJOR HOUSE^"
+             "^^^^^Previous~2 Side St^^^^^^PREVIOUS~3 Rd^^^^^^Prev||^Home^Tel~"
+             "07777111111^Mobile Number^Tel~0208^MOBILE~0209^Mob\r");
+    cJSON *j = event_of(msg);
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "patient");
+    const cJSON *ad = cJSON_GetObjectItemCaseSensitive(p, "addresses");
+    cr_assert_eq(cJSON_GetArraySize(ad), 4);
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ad, 0), "use", NULL), "home");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ad, 1), "use", NULL), "old");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ad, 2), "use", NULL), "old");
+    cr_assert_null(str_at(cJSON_GetArrayItem(ad, 3), "use", NULL));
+    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(p, "phones");
+    cr_assert_eq(cJSON_GetArraySize(ph), 3);
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 0), "use", NULL),
+                     "mobile");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 1), "use", NULL),
+                     "mobile");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 2), "use", NULL), "home");
+    cJSON_Delete(j);
+}
+
 static cJSON *phones_of(const char *pid)
 {
     char msg[1024];
