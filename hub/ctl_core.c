@@ -541,8 +541,13 @@ int ctl_cert_bind(struct ctl *c, int argc, char **argv)
     if (ctl_store(c) == NULL)
         return 1;
     rc = store_cert_bind(c->s, ACTOR, a.pos[0], fp);
+    if (rc == HUB_ENOTFOUND)
+        return ctl_fail("no organization has that id", rc);
+    if (rc == HUB_EINVALID)
+        return ctl_fail("that certificate is bound to another organization: "
+                        "revoke that binding first (hubctl cert list)", rc);
     if (rc != HUB_OK)
-        return ctl_fail("cannot bind the certificate (is the org known?)", rc);
+        return ctl_fail("cannot bind the certificate", rc);
     printf("certificate %s bound to %s\n", fp, a.pos[0]);
     return 0;
 }

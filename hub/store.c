@@ -1931,15 +1931,22 @@ int store_cert_bind(struct store *s, const char *actor, const char *org_id,
     if (!is_hex64(fingerprint))
         return HUB_EINVALID;
     const char *p[] = { fingerprint, org_id, actor };
-    return one_row(s, "cert.bind",
-                   "WITH c AS (INSERT INTO cert_bindings (fingerprint, org_id)"
-                   " VALUES ($1, $2) ON CONFLICT (fingerprint) DO UPDATE SET "
-                   "org_id = EXCLUDED.org_id, revoked_at = NULL, created_at = "
-                   "now() RETURNING fingerprint, org_id) "
-                   "SELECT hub_audit_append($3, 'cert.bound', 'certificate', "
-                   "c.fingerprint, NULL, jsonb_build_object('org', c.org_id))"
-                   " FROM c",
-                   3, p);
+    int rc = one_row(s, "cert.bind",
+                     "WITH c AS (INSERT INTO cert_bindings (fingerprint, "
+                     "org_id) VALUES ($1, $2) ON CONFLICT (fingerprint) DO "
+                     "UPDATE SET org_id = EXCLUDED.org_id, revoked_at = NULL, "
+                     "created_at = now() WHERE cert_bindings.revoked_at IS "
+                     "NOT NULL OR cert_bindings.org_id = EXCLUDED.org_id "
+                     "RETURNING fingerprint, org_id) "
+                     "SELECT hub_audit_append($3, 'cert.bound', "
+                     "'certificate', c.fingerprint, NULL, "
+                     "jsonb_build_object('org', c.org_id)) FROM c",
+                     3, p);
+    if (rc == HUB_ENOTFOUND)
+        return HUB_EINVALID;        /* no row: live-bound to another org */
+    if (rc != HUB_OK && strcmp(store_last_sqlstate(s), "23503") == 0)
+        return HUB_ENOTFOUND;       /* no such org */
+    return rc;
 }
 
 int store_cert_revoke(struct store *s, const char *actor,
