@@ -424,14 +424,15 @@ int ctl_token_create(struct ctl *c, int argc, char **argv)
     OPENSSL_cleanse(secret, sizeof(secret));
     if (rc != HUB_OK) {
         OPENSSL_cleanse(token, sizeof(token));
-        return ctl_fail("cannot create the token (is the org known?)", rc);
+        return ctl_fail(rc == HUB_ENOTFOUND ? "no organization has that id"
+                                            : "cannot create the token", rc);
     }
     printf("%s\n", token);
     fprintf(stderr, "token %s created for %s; it is shown only now, keep it "
             "(use: Authorization: Bearer <token>)\n", prefix, a.pos[0]);
     if (days)
-        fprintf(stderr, "token %s expires in %d days (hubctl token list "
-                "shows when)\n", prefix, days);
+        fprintf(stderr, "token %s expires in %d day%s (hubctl token list "
+                "shows when)\n", prefix, days, days == 1 ? "" : "s");
     OPENSSL_cleanse(token, sizeof(token));
     return 0;
 }

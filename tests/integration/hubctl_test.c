@@ -433,6 +433,23 @@ Test(hubctl, token_create_says_which_asked_scopes_the_org_lacks)
     cr_assert_not_null(strstr(out, "no organization has that id"), "%s", out);
 }
 
+/* Without --scopes it is the store that finds no org: said as plainly as
+ * with them, and one day is a day (F199) */
+Test(hubctl, token_create_names_an_unknown_org_and_counts_days_right)
+{
+    char out[2048];
+
+    cr_assert_eq(hubctl(NULL, 0, "migrate"), 0);
+    cr_assert_eq(hubctl(NULL, 0, "org add cbo1 --name X --kind cbo "
+                        "--scopes ingest,subscribe"), 0);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "token create nobody", "&1"),
+                 1, "%s", out);
+    cr_assert_not_null(strstr(out, "no organization has that id"), "%s", out);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "token create cbo1 "
+                            "--expires-in 1", "&1"), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "expires in 1 day ("), "%s", out);
+}
+
 /* A token made with --expires-in authenticates until then and nothing
  * after, as a revoked one; the list and the audit say when. */
 Test(hubctl, a_token_expires_after_its_days)
