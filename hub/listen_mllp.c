@@ -156,8 +156,12 @@ static void conn_close(struct conn *c, const char *why)
 {
     if (c->bev == NULL)
         return;
-    log_info("mllp.closed", "conn=%" PRIu64 " org=%s why=%s pending=%zu",
-             c->id, c->org[0] ? c->org : "-", why, c->n_pending);
+    /* partial: bytes of a frame not finished (the sender cut, stalled or
+     * closed mid-frame), dropped unanswered: a sender that says it sent a
+     * message the hub never answered is found here */
+    log_info("mllp.closed", "conn=%" PRIu64 " org=%s why=%s pending=%zu "
+             "partial=%zu", c->id, c->org[0] ? c->org : "-", why,
+             c->n_pending, evbuffer_get_length(bufferevent_get_input(c->bev)));
     if (c->waiting_room) {
         ingest_cancel_wait(c->ms->srv->ing, c);
         c->waiting_room = false;
