@@ -96,6 +96,9 @@ struct store_msg {
 
 struct store_msg_result {
     bool duplicate;                 /* (org, key) seen before: nothing new */
+    bool kept;                      /* a duplicate with other bytes: the key
+                                       used again for another message, its
+                                       bytes kept in quarantine */
     char *reply;                    /* malloc'd stored reply, when duplicate */
     size_t reply_len;
     char *event_ids_json;           /* malloc'd JSON array of the event ids

@@ -548,9 +548,13 @@ Test(mllp, a_used_control_id_with_other_bytes_is_kept_in_quarantine,
     cr_assert_gt(mllp_read(&c, ack1, sizeof(ack1), 10000), 0);
     cr_assert_eq(mllp_send(&c, msg), 0);            /* a true re-send */
     cr_assert_gt(mllp_read(&c, ack2, sizeof(ack2), 10000), 0);
+    cr_expect_eq(hub_log_count(&hub, "ingest.key_reused"), 0);
     cr_assert_eq(mllp_send(&c, other), 0);          /* another message */
     cr_assert_gt(mllp_read(&c, ack3, sizeof(ack3), 10000), 0);
     mllp_close(&c);
+    /* the sender sees the AA it saw before; the operator is told (F202) */
+    cr_expect(hub_wait_log(&hub, "ingest.key_reused org=hosp format=hl7v2 "
+                           "sha=", 1, 5000));
     cr_expect_str_eq(ack2, ack1);
     cr_expect_str_eq(ack3, ack1, "answered as the duplicate");
     cr_expect_eq(count("select count(*) from events e join messages m on "
