@@ -103,6 +103,53 @@ static const struct key keys[] = {
     { "prune_interval", K_INT, F(prune_interval), 0, 0, 604800 },
 };
 
+extern char **environ;
+
+/* HUB_<NAME> (len bytes of name) is a key's variable: its name in upper
+ * case, as config_load reads it */
+static bool env_names_key(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const char *k = keys[i].name;
+        size_t j = 0;
+        while (j < len && k[j] && name[j] == toupper((unsigned char)k[j]))
+            j++;
+        if (j == len && k[j] == '\0')
+            return true;
+    }
+    return false;
+}
+
+/* the variables of make run, the tests and the benchmark */
+static bool env_names_tool(const char *name, size_t len)
+{
+    static const char *const names[] = { "CONFIG", "ROOT", "BUILD", "VAR" };
+    static const char *const prefixes[] = { "PG_", "TEST_", "DEMO_", "E2E_",
+                                            "FUZZ_", "BENCH_" };
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strlen(names[i]) == len && memcmp(name, names[i], len) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+            return true;
+    return false;
+}
+
+size_t config_env_unknown(const char **out, size_t max)
+{
+    size_t n = 0;
+
+    for (char **e = environ; e && *e && n < max; e++) {
+        if (strncmp(*e, "HUB_", 4) != 0)
+            continue;
+        const char *name = *e + 4;
+        size_t len = strcspn(name, "=");
+        if (!env_names_key(name, len) && !env_names_tool(name, len))
+            out[n++] = *e;
+    }
+    return n;
+}
+
 static void copy(char *dst, size_t n, const char *src)
 {
     snprintf(dst, n, "%s", src);

@@ -128,6 +128,16 @@ void config_defaults(struct hub_config *c, enum config_profile profile);
 int config_load(struct hub_config *c, const char *path, char *errbuf,
                 size_t errlen) __attribute__((warn_unused_result));
 
+/*
+ * The environment's HUB_ variables that name no key (a typo such as
+ * HUB_MAX_FRAMES, or a key in lower case) and are none of the tools' own
+ * (HUB_CONFIG, HUB_ROOT, HUB_BUILD, HUB_VAR, HUB_PG_*, HUB_TEST_*,
+ * HUB_DEMO_*, HUB_E2E_*, HUB_FUZZ_*, HUB_BENCH_*): at most `max` of them,
+ * each the "NAME=value" entry of environ. A file's unknown key is refused;
+ * the environment is shared with other programs, so hubd warns instead.
+ */
+size_t config_env_unknown(const char **out, size_t max);
+
 /* The i-th key hubd accepts, NULL past the last (tests: every key is
  * documented). */
 const char *config_key_name(size_t i);

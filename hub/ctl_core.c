@@ -424,14 +424,15 @@ int ctl_token_create(struct ctl *c, int argc, char **argv)
     OPENSSL_cleanse(secret, sizeof(secret));
     if (rc != HUB_OK) {
         OPENSSL_cleanse(token, sizeof(token));
-        return ctl_fail("cannot create the token (is the org known?)", rc);
+        return ctl_fail(rc == HUB_ENOTFOUND ? "no organization has that id"
+                                            : "cannot create the token", rc);
     }
     printf("%s\n", token);
     fprintf(stderr, "token %s created for %s; it is shown only now, keep it "
             "(use: Authorization: Bearer <token>)\n", prefix, a.pos[0]);
     if (days)
-        fprintf(stderr, "token %s expires in %d days (hubctl token list "
-                "shows when)\n", prefix, days);
+        fprintf(stderr, "token %s expires in %d day%s (hubctl token list "
+                "shows when)\n", prefix, days, days == 1 ? "" : "s");
     OPENSSL_cleanse(token, sizeof(token));
     return 0;
 }
@@ -541,8 +542,13 @@ int ctl_cert_bind(struct ctl *c, int argc, char **argv)
     if (ctl_store(c) == NULL)
         return 1;
     rc = store_cert_bind(c->s, ACTOR, a.pos[0], fp);
+    if (rc == HUB_ENOTFOUND)
+        return ctl_fail("no organization has that id", rc);
+    if (rc == HUB_EINVALID)
+        return ctl_fail("that certificate is bound to another organization: "
+                        "revoke that binding first (hubctl cert list)", rc);
     if (rc != HUB_OK)
-        return ctl_fail("cannot bind the certificate (is the org known?)", rc);
+        return ctl_fail("cannot bind the certificate", rc);
     printf("certificate %s bound to %s\n", fp, a.pos[0]);
     return 0;
 }

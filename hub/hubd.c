@@ -423,6 +423,15 @@ int main(int argc, char **argv)
         log_set_level(LOG_WARN);
     else if (!strcmp(cfg.log_level, "error"))
         log_set_level(LOG_ERROR);
+    /* a mistyped variable would be ignored without a word: the file's
+     * unknown keys are refused, the environment's are named (never their
+     * values) */
+    const char *unknown[16];
+    size_t n_unknown = config_env_unknown(unknown, 16);
+    for (size_t i = 0; i < n_unknown; i++)
+        log_warn("hubd.env_unknown", "name=%.*s why=\"%s\"",
+                 (int)strcspn(unknown[i], "="), unknown[i],
+                 "no such key, ignored");
     if (!tls_files_ok() || !proxy_ok())
         return 2;
     if (load_dict(&dict, "hubd.dict_loaded") != HUB_OK)

@@ -735,6 +735,14 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
         __atomic_store_n(&ing->inflight_now, ing->inflight, __ATOMIC_RELAXED);
         ing->inflight_bytes -= j->bytes;
         if (j->rc == HUB_OK) {
+            /* answered as the duplicate it claims to be, but other bytes:
+             * a sender whose control ids restarted would see AA after AA
+             * while its messages go to quarantine, so the operator is told
+             * (the key itself is not logged: hubctl quarantine list) */
+            if (j->res.duplicate && j->res.kept)
+                log_warn("ingest.key_reused", "org=%s format=%s sha=%.12s "
+                         "kept=quarantine", j->org_id, j->msg.format,
+                         j->msg.sha256);
             if (j->res.duplicate)
                 j->outcome = INGEST_DUPLICATE;
             else

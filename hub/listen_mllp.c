@@ -8,6 +8,8 @@
  *      \__ frame over the limit, bytes before SB: the part received is
  *          quarantined, AR written after that commit, CLOSING (a frame
  *          ends at EB: a CR after it is taken, never required, mllp.h)
+ *      \__ an HTTP request line before SB: answered 400 in HTTP, not
+ *          quarantined (its headers hold credentials), CLOSING
  *   CLOSING: no more reads; closed once every pending answer is flushed
  *
  * Invariant: an AA (or AE/AR) is written only after the transaction holding
@@ -154,8 +156,12 @@ static void conn_close(struct conn *c, const char *why)
 {
     if (c->bev == NULL)
         return;
-    log_info("mllp.closed", "conn=%" PRIu64 " org=%s why=%s pending=%zu",
-             c->id, c->org[0] ? c->org : "-", why, c->n_pending);
+    /* partial: bytes of a frame not finished (the sender cut, stalled or
+     * closed mid-frame), dropped unanswered: a sender that says it sent a
+     * message the hub never answered is found here */
+    log_info("mllp.closed", "conn=%" PRIu64 " org=%s why=%s pending=%zu "
+             "partial=%zu", c->id, c->org[0] ? c->org : "-", why,
+             c->n_pending, evbuffer_get_length(bufferevent_get_input(c->bev)));
     if (c->waiting_room) {
         ingest_cancel_wait(c->ms->srv->ing, c);
         c->waiting_room = false;
@@ -250,6 +256,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
 /* ---- answers, in frame order ------------------------------------------ */
 
+static void send_soon(struct conn *c);
+
 static void write_frame(struct conn *c, struct slice ack)
 {
     static const char sb = MLLP_SB, tail[2] = { MLLP_EB, MLLP_CR };
@@ -257,6 +265,13 @@ static void write_frame(struct conn *c, struct slice ack)
     evbuffer_add(out, &sb, 1);
     evbuffer_add(out, ack.p, ack.len);
     evbuffer_add(out, tail, 2);
+    send_soon(c);
+}
+
+/* What was added to a plain connection's output goes out at the end of
+ * this loop pass (send_pass); a TLS one's bufferevent writes it. */
+static void send_soon(struct conn *c)
+{
     if (!c->tls && !c->write_armed && !c->to_send) {
         struct mllp_server *ms = c->ms;
         c->to_send = true;
@@ -405,6 +420,52 @@ static void refuse(struct conn *c, size_t nbytes, int code, const char *what)
     enqueue(c, j, true);
 }
 
+/* An HTTP request line: a client pointed at the wrong port. */
+static bool looks_like_http(struct evbuffer *in)
+{
+    static const char *const methods[] = { "GET ", "POST ", "PUT ", "HEAD ",
+                                           "DELETE ", "PATCH ", "OPTIONS ",
+                                           "CONNECT ", "TRACE ", "PRI " };
+    char head[8];
+    ev_ssize_t n = evbuffer_copyout(in, head, sizeof(head));
+
+    for (size_t k = 0; n > 0 && k < sizeof(methods) / sizeof(*methods); k++) {
+        size_t len = strlen(methods[k]);
+        if ((size_t)n >= len && memcmp(head, methods[k], len) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* An HTTP request on an MLLP port is no HL7 message, and its headers carry
+ * credentials (a bearer token, which the hub keeps only as its hash): it
+ * is not quarantined. The client reads why in HTTP (when no ACK is due
+ * before it), then the connection closes. */
+static void refuse_http(struct conn *c)
+{
+    static const char body[] =
+        "{\"error\":{\"code\":\"wrong_port\",\"message\":\"this port "
+        "takes HL7 v2 in MLLP frames, not HTTP: the API is on the HTTPS "
+        "port\"}}";
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+
+    log_warn("mllp.http_refused", "conn=%" PRIu64 " org=%s bytes=%zu", c->id,
+             c->org[0] ? c->org : "-", evbuffer_get_length(in));
+    evbuffer_drain(in, evbuffer_get_length(in));
+    c->frame_start = 0;
+    c->scan = 0;
+    if (c->n_pending == 0) {
+        evbuffer_add_printf(bufferevent_get_output(c->bev),
+                            "HTTP/1.1 400 Bad Request\r\n"
+                            "Content-Type: application/json\r\n"
+                            "Content-Length: %zu\r\n"
+                            "Connection: close\r\n\r\n%s",
+                            sizeof(body) - 1, body);
+        send_soon(c);
+    }
+    conn_finish(c);
+}
+
 /* ---- reading ---------------------------------------------------------- */
 
 static void on_room(void *arg)
@@ -450,6 +511,10 @@ static void conn_process(struct conn *c)
         }
         if (len == 0) {
             c->frame_start = 0;
+            break;
+        }
+        if (c->scan == 0 && first != MLLP_SB && looks_like_http(in)) {
+            refuse_http(c);
             break;
         }
         if (c->scan == 0 && first != MLLP_SB) {

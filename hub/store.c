@@ -1359,7 +1359,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
 
 #define INGEST_STMT "hub_ingest_fast"
 #define INGEST_SQL                                                         \
-    "SELECT dups, message_ids, event_ids, replies "                        \
+    "SELECT dups, message_ids, event_ids, replies, kept "                  \
     "FROM hub_ingest_fast($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "  \
     "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, " \
     "$26, $27, $28)"
@@ -1559,13 +1559,13 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
         goto out;
     }
     /* one row of arrays, an element per message (hub_ingest_fast): the
-     * message ids always; dups, event_ids and replies NULL when none is a
-     * duplicate (event_ids then as build_batch wrote them) */
-    const char **v = arena_alloc(&a, 4 * n * sizeof(*v));
-    int *l = arena_alloc(&a, 4 * n * sizeof(*l));
-    bool shape = PQntuples(r) == 1 && PQnfields(r) == 4 &&
+     * message ids always; dups, event_ids, replies and kept NULL when none
+     * is a duplicate (event_ids then as build_batch wrote them) */
+    const char **v = arena_alloc(&a, 5 * n * sizeof(*v));
+    int *l = arena_alloc(&a, 5 * n * sizeof(*l));
+    bool shape = PQntuples(r) == 1 && PQnfields(r) == 5 &&
                  !PQgetisnull(r, 0, 1);
-    for (int c = 0; shape && c < 4; c++)
+    for (int c = 0; shape && c < 5; c++)
         shape = PQgetisnull(r, 0, c) ||
                 arr_read(PQgetvalue(r, 0, c), (size_t)PQgetlength(r, 0, c),
                          n, v + c * n, l + c * n);
@@ -1578,6 +1578,8 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
     }
     for (size_t i = 0; i < n; i++) {
         res[i].duplicate = !PQgetisnull(r, 0, 0) && l[i] == 1 && v[i][0] != 0;
+        res[i].kept = !PQgetisnull(r, 0, 4) && l[4 * n + i] == 1 &&
+                      v[4 * n + i][0] != 0;
         if (l[n + i] == 8)
             res[i].message_seq = be64(v[n + i]);
         res[i].event_ids_json =
@@ -1931,15 +1933,22 @@ int store_cert_bind(struct store *s, const char *actor, const char *org_id,
     if (!is_hex64(fingerprint))
         return HUB_EINVALID;
     const char *p[] = { fingerprint, org_id, actor };
-    return one_row(s, "cert.bind",
-                   "WITH c AS (INSERT INTO cert_bindings (fingerprint, org_id)"
-                   " VALUES ($1, $2) ON CONFLICT (fingerprint) DO UPDATE SET "
-                   "org_id = EXCLUDED.org_id, revoked_at = NULL, created_at = "
-                   "now() RETURNING fingerprint, org_id) "
-                   "SELECT hub_audit_append($3, 'cert.bound', 'certificate', "
-                   "c.fingerprint, NULL, jsonb_build_object('org', c.org_id))"
-                   " FROM c",
-                   3, p);
+    int rc = one_row(s, "cert.bind",
+                     "WITH c AS (INSERT INTO cert_bindings (fingerprint, "
+                     "org_id) VALUES ($1, $2) ON CONFLICT (fingerprint) DO "
+                     "UPDATE SET org_id = EXCLUDED.org_id, revoked_at = NULL, "
+                     "created_at = now() WHERE cert_bindings.revoked_at IS "
+                     "NOT NULL OR cert_bindings.org_id = EXCLUDED.org_id "
+                     "RETURNING fingerprint, org_id) "
+                     "SELECT hub_audit_append($3, 'cert.bound', "
+                     "'certificate', c.fingerprint, NULL, "
+                     "jsonb_build_object('org', c.org_id)) FROM c",
+                     3, p);
+    if (rc == HUB_ENOTFOUND)
+        return HUB_EINVALID;        /* no row: live-bound to another org */
+    if (rc != HUB_OK && strcmp(store_last_sqlstate(s), "23503") == 0)
+        return HUB_ENOTFOUND;       /* no such org */
+    return rc;
 }
 
 int store_cert_revoke(struct store *s, const char *actor,

@@ -96,6 +96,9 @@ struct store_msg {
 
 struct store_msg_result {
     bool duplicate;                 /* (org, key) seen before: nothing new */
+    bool kept;                      /* a duplicate with other bytes: the key
+                                       used again for another message, its
+                                       bytes kept in quarantine */
     char *reply;                    /* malloc'd stored reply, when duplicate */
     size_t reply_len;
     char *event_ids_json;           /* malloc'd JSON array of the event ids
@@ -213,7 +216,12 @@ int store_token_add(struct store *s, const char *actor, const char *org_id,
 int store_token_revoke(struct store *s, const char *actor, const char *prefix);
 /* *json_out: malloc'd [{"prefix","org","scopes","created_at","revoked_at"}] */
 int store_token_list(struct store *s, char **json_out);
-/* Bind a certificate (hex SHA-256 of its DER) to an org. */
+/* Bind a certificate (hex SHA-256 of its DER) to an org: a new binding,
+ * a revoked one made live for this org, or this org's own again.
+ * HUB_ENOTFOUND when the org is unknown; HUB_EINVALID when the
+ * certificate is live-bound to another org (that binding is revoked
+ * first: a certificate names one org, and a mistyped bind must not move
+ * a partner's identity to another). */
 int store_cert_bind(struct store *s, const char *actor, const char *org_id,
                     const char *fingerprint);
 /* Revoke the live binding of a certificate (hex SHA-256 of its DER): it

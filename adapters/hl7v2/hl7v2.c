@@ -1580,6 +1580,14 @@ static int err_0357(const struct hub_err *e, const char **text)
         *text = "Data type error";
         return 102;
     case HUB_EINVALID:
+        /* a place that is a segment alone ("PID", "MRG") is a required
+         * segment missing: 100 says "required segments are missing",
+         * 101 "a required field is missing from a segment" */
+        if (e->what && strstr(e->what, "missing") && f[0] &&
+            strchr(f, '-') == NULL) {
+            *text = "Segment sequence error";
+            return 100;
+        }
         if (e->what && strstr(e->what, "missing")) {
             *text = "Required field missing";
             return 101;
@@ -1690,8 +1698,14 @@ static void put_err(struct buf *b, const struct hl7_msg *m, int vn,
         buf_printf(b, "%cHL70357", cs);
         buf_putc(b, (char)fs);
         buf_putc(b, sev);
-        for (int k = 0; k < 4; k++)
+        for (int k = 0; k < 3; k++)
             buf_putc(b, (char)fs);
+        /* ERR-7 diagnostic information: the byte offset of an error, for
+         * the analyst who mends the message (a bad segment ID has no
+         * ERR-2, as ERL must name a segment); warnings have no offset */
+        if (sev == 'E')
+            buf_printf(b, "byte offset %zu", e->offset);
+        buf_putc(b, (char)fs);
         if (e->what)
             put_escaped(b, m, e->what, fs, cs, rs, ec, ss);
     }

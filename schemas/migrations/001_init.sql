@@ -1709,7 +1709,8 @@ $$;
 -- message, in order, as hub_ingest_fast() does.
 CREATE FUNCTION hub_ingest_batch_serial(p_batch jsonb, p_raw bytea[],
     p_reply bytea[])
-RETURNS TABLE (dup boolean, message_id bigint, event_ids text, reply bytea)
+RETURNS TABLE (dup boolean, message_id bigint, event_ids text, reply bytea,
+    kept boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
     m jsonb;
@@ -1753,6 +1754,7 @@ BEGIN
             message_id := NULL;
             event_ids := '[]';
             reply := NULL;
+            kept := false;
             RETURN NEXT;
             CONTINUE;
         END IF;
@@ -1774,6 +1776,7 @@ BEGIN
                 message_id := v_mid;
                 reply := v_reply;
                 event_ids := coalesce(v_evids, '[]');
+                kept := false;
                 k := k + 1;
                 a_actor[k] := v_org;
                 a_action[k] := 'message.duplicate';
@@ -1787,6 +1790,7 @@ BEGIN
                                          m->>'sha', p_raw[i], v_at);
                     a_detail[k] := a_detail[k]
                                    || '{"kept": "quarantine"}'::jsonb;
+                    kept := true;
                 END IF;
                 RETURN NEXT;
                 CONTINUE;
@@ -1855,6 +1859,7 @@ BEGIN
         message_id := v_mid;
         event_ids := to_jsonb(v_ids)::text;
         reply := NULL;
+        kept := false;
         RETURN NEXT;
     END LOOP;
     PERFORM hub_audit_append_many(a_actor, a_action,
@@ -1994,7 +1999,9 @@ END $$;
 -- event_ids as hub_ingest_batch_serial() gives them (NULL as a whole when
 -- the batch has no duplicate or part and each accepted message came with
 -- p_adetail: the caller knows them, the p_mevids it sent as jsonb prints
--- them), replies (a duplicate's stored reply; NULL: none is).
+-- them), replies (a duplicate's stored reply; NULL: none is), kept (a
+-- duplicate whose other bytes were kept in quarantine: a key used again
+-- for another message; NULL: none is).
 CREATE FUNCTION hub_ingest_fast(p_org text[], p_fmt text[], p_key text[],
     p_sha text[], p_at text[], p_ok boolean[], p_err jsonb[], p_raw bytea[],
     p_reply bytea[], p_part int[], p_emsg int[], p_eid text[], p_etype text[],
@@ -2003,7 +2010,7 @@ CREATE FUNCTION hub_ingest_fast(p_org text[], p_fmt text[], p_key text[],
     p_ifirst int[], p_mevids text[], p_epos int[], p_ecanon boolean[],
     p_adetail text[], p_atb timestamptz[], p_eoccb timestamptz[])
 RETURNS TABLE (dups boolean[], message_ids bigint[], event_ids text[],
-    replies bytea[])
+    replies bytea[], kept boolean[])
 LANGUAGE plpgsql
 -- generic plans, made once per connection: custom plans (chosen because a
 -- constant array bound makes generate_series look cheaper) re-planned each
@@ -2139,7 +2146,8 @@ BEGIN
             RETURN QUERY SELECT array_agg(r.dup ORDER BY r.o),
                                 array_agg(r.message_id ORDER BY r.o),
                                 array_agg(r.event_ids ORDER BY r.o),
-                                array_agg(r.reply ORDER BY r.o)
+                                array_agg(r.reply ORDER BY r.o),
+                                array_agg(r.kept ORDER BY r.o)
               FROM hub_ingest_batch_serial(
                 (SELECT jsonb_agg(jsonb_build_object(
                             'org', p_org[o], 'fmt', p_fmt[o], 'sha', p_sha[o],
@@ -2167,7 +2175,7 @@ BEGIN
                         ORDER BY o)
                    FROM generate_series(1, n_msg) o),
                 p_raw, p_reply) WITH ORDINALITY
-                   AS r(dup, message_id, event_ids, reply, o);
+                   AS r(dup, message_id, event_ids, reply, kept, o);
             RETURN;
         END IF;
     END IF;
@@ -2907,6 +2915,7 @@ BEGIN
     dups := array_fill(NULL::boolean, ARRAY[n_msg]);
     event_ids := array_fill(NULL::text, ARRAY[n_msg]);
     replies := array_fill(NULL::bytea, ARRAY[n_msg]);
+    kept := array_fill(false, ARRAY[n_msg]);
     FOR i IN 1 .. n_msg LOOP
         dups[i] := m_dup[i] OR m_skip[i];
         IF m_skip[i] THEN
@@ -2919,6 +2928,8 @@ BEGIN
                              THEN coalesce(p_mevids[i], '[]')
                              ELSE '[]' END;
         replies[i] := CASE WHEN m_dup[i] THEN m_dup_reply[i] END;
+        kept[i] := m_dup[i] AND hub_dup_differs(p_key[i], m_dup_sha[i],
+                                                p_sha[i]);
     END LOOP;
     RETURN NEXT;
 END $$;

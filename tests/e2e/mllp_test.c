@@ -548,9 +548,13 @@ Test(mllp, a_used_control_id_with_other_bytes_is_kept_in_quarantine,
     cr_assert_gt(mllp_read(&c, ack1, sizeof(ack1), 10000), 0);
     cr_assert_eq(mllp_send(&c, msg), 0);            /* a true re-send */
     cr_assert_gt(mllp_read(&c, ack2, sizeof(ack2), 10000), 0);
+    cr_expect_eq(hub_log_count(&hub, "ingest.key_reused"), 0);
     cr_assert_eq(mllp_send(&c, other), 0);          /* another message */
     cr_assert_gt(mllp_read(&c, ack3, sizeof(ack3), 10000), 0);
     mllp_close(&c);
+    /* the sender sees the AA it saw before; the operator is told (F202) */
+    cr_expect(hub_wait_log(&hub, "ingest.key_reused org=hosp format=hl7v2 "
+                           "sha=", 1, 5000));
     cr_expect_str_eq(ack2, ack1);
     cr_expect_str_eq(ack3, ack1, "answered as the duplicate");
     cr_expect_eq(count("select count(*) from events e join messages m on "
@@ -623,6 +627,38 @@ Test(mllp, oversize_frame_gets_AR_then_close, .init = start_small_frames,
     mllp_close(&c);
 }
 
+/* A client pointed at the MLLP port with HTTP (curl to 2575 instead of
+ * 8443) is told so in HTTP, and its request, whose headers hold a bearer
+ * token, is not kept in quarantine: the hub keeps tokens only as hashes */
+Test(mllp, an_http_request_is_answered_in_http_and_not_kept,
+     .init = start_default, .fini = stop, .timeout = 30)
+{
+    struct mllp_client c;
+    char resp[2048];
+    const char req[] = "GET /v1/events HTTP/1.1\r\nHost: hub\r\n"
+                       "Authorization: Bearer hub_test_wrongport_secret\r\n"
+                       "\r\n";
+
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send_raw(&c, req, sizeof(req) - 1), 0);
+    cr_assert_gt(http_raw_response(&c, resp, sizeof(resp), 10000), 0);
+    cr_expect(strncmp(resp, "HTTP/1.1 400 ", 13) == 0, "%s", resp);
+    cr_expect(strstr(resp, "\"code\":\"wrong_port\"") != NULL, "%s", resp);
+    cr_expect(mllp_closed(&c, 5000), "closed after the answer");
+    mllp_close(&c);
+    cr_expect_eq(count("select count(*) from messages"), 0,
+                 "the request, token and all, is not kept");
+    /* the port still takes MLLP */
+    char msg[2048], ack[4096], code[3], ctrl[64];
+    hl7_sample(msg, sizeof(msg), "AFTER-HTTP-1", "MRN-11");
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA");
+    mllp_close(&c);
+}
+
 Test(mllp, slow_sender_is_closed, .init = start_small_frames, .fini = stop,
      .timeout = 30)
 {
@@ -635,6 +671,15 @@ Test(mllp, slow_sender_is_closed, .init = start_small_frames, .fini = stop,
     cr_expect(mllp_closed(&c, 5000));
     cr_expect_eq(count("select count(*) from messages"), 0);
     mllp_close(&c);
+    /* the log says how much of a frame went unanswered, as it does for a
+     * sender that closes mid-frame (F201) */
+    cr_expect(hub_wait_log(&hub, "why=slow_sender pending=0 partial=17", 1,
+                           2000));
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send_raw(&c, part, sizeof(part) - 1), 0);
+    mllp_close(&c);
+    cr_expect(hub_wait_log(&hub, "why=eof pending=0 partial=17", 1, 5000));
+    cr_expect_eq(count("select count(*) from messages"), 0);
     /* a TLS client that never finishes its handshake is closed too */
     struct mllp_client t;
     cr_assert_eq(mllp_connect(&t, hub.mllps, &hub, NULL), 0);

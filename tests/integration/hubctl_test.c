@@ -195,6 +195,47 @@ Test(hubctl, cert_list_and_revoke)
     store_free(s);
 }
 
+/* A certificate names one organization: binding a live-bound one to
+ * another (the wrong partner's file) is refused and moves nothing, so a
+ * partner's messages are never recorded as another's; once revoked it may
+ * be bound anew (F197). An unknown org is said as such. */
+Test(hubctl, cert_bind_refuses_to_move_a_live_binding_to_another_org)
+{
+    struct store *s;
+    struct principal p;
+    char out[4096], hex[65], cmd[200];
+
+    memset(hex, 0, sizeof(hex));
+    for (int i = 0; i < 32; i++)
+        memcpy(hex + 2 * i, "e7", 2);
+    cr_assert_eq(hubctl(NULL, 0, "org add org_m1 --name M1 --kind plan "
+                                 "--scopes ingest"), 0);
+    cr_assert_eq(hubctl(NULL, 0, "org add org_m2 --name M2 --kind clinic "
+                                 "--scopes ingest"), 0);
+    snprintf(cmd, sizeof(cmd), "cert bind org_m1 %s", hex);
+    cr_assert_eq(hubctl(NULL, 0, cmd), 0);
+    cr_assert_eq(hubctl(NULL, 0, cmd), 0, "the same binding again is fine");
+    snprintf(cmd, sizeof(cmd), "cert bind org_m2 %s", hex);
+    cr_assert_eq(hubctl_run(out, sizeof(out), cmd, "&1"), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "bound to another organization"), "%s",
+                       out);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_auth_cert(s, hex, &p), HUB_OK);
+    cr_assert_str_eq(p.org_id, "org_m1", "the binding did not move");
+
+    snprintf(cmd, sizeof(cmd), "cert bind org_none %.63s0", hex);
+    cr_assert_eq(hubctl_run(out, sizeof(out), cmd, "&1"), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "no organization has that id"), "%s", out);
+
+    snprintf(cmd, sizeof(cmd), "cert revoke %s", hex);
+    cr_assert_eq(hubctl(NULL, 0, cmd), 0);
+    snprintf(cmd, sizeof(cmd), "cert bind org_m2 %s", hex);
+    cr_assert_eq(hubctl(NULL, 0, cmd), 0, "a revoked one is bound anew");
+    cr_assert_eq(store_auth_cert(s, hex, &p), HUB_OK);
+    cr_assert_str_eq(p.org_id, "org_m2");
+    store_free(s);
+}
+
 Test(hubctl, cert_bind_from_a_pem_matches_openssl_fingerprint)
 {
     char dir[] = "/tmp/hubctl_certXXXXXX", cmd[1024], fp[160], out[256];
@@ -390,6 +431,23 @@ Test(hubctl, token_create_says_which_asked_scopes_the_org_lacks)
     cr_assert_eq(hubctl_run(out, sizeof(out), "token create nobody "
                             "--scopes ingest", "&1"), 1, "%s", out);
     cr_assert_not_null(strstr(out, "no organization has that id"), "%s", out);
+}
+
+/* Without --scopes it is the store that finds no org: said as plainly as
+ * with them, and one day is a day (F199) */
+Test(hubctl, token_create_names_an_unknown_org_and_counts_days_right)
+{
+    char out[2048];
+
+    cr_assert_eq(hubctl(NULL, 0, "migrate"), 0);
+    cr_assert_eq(hubctl(NULL, 0, "org add cbo1 --name X --kind cbo "
+                        "--scopes ingest,subscribe"), 0);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "token create nobody", "&1"),
+                 1, "%s", out);
+    cr_assert_not_null(strstr(out, "no organization has that id"), "%s", out);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "token create cbo1 "
+                            "--expires-in 1", "&1"), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "expires in 1 day ("), "%s", out);
 }
 
 /* A token made with --expires-in authenticates until then and nothing

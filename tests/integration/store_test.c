@@ -1959,6 +1959,7 @@ static void other_bytes_under_a_used_key(bool serial)
     release(res, n);
     ingest(&f, n, res);                             /* the same bytes */
     cr_assert(res[0].duplicate);
+    cr_assert_not(res[0].kept, "a re-send keeps nothing");
     release(res, n);
     cr_assert_eq(qlong("SELECT count(*) FROM messages "
                        "WHERE status = 'quarantined'"), 0);
@@ -1966,6 +1967,8 @@ static void other_bytes_under_a_used_key(bool serial)
     store_sha256_hex(f.m[0].raw.p, f.m[0].raw.len, f.m[0].sha256);
     ingest(&f, n, res);
     cr_assert(res[0].duplicate, "answered as the duplicate");
+    cr_assert(res[0].kept, "and hubd is told its bytes were kept (F202)");
+    cr_assert_not(serial && res[1].kept);
     release(res, n);
     cr_assert_eq(qlong("SELECT count(*) FROM messages WHERE status = "
                        "'quarantined' AND idem_key = 'k-1' AND "

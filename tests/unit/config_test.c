@@ -3,6 +3,7 @@
  * environment over the file, and refusal of bad keys and values.
  */
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,33 @@ Test(config, rejects_unknown_keys_and_out_of_range_values, .fini = cleanup)
                  "a listener needs its org");
     cr_expect_eq(config_set(&c, "commit_threads", "4"), HUB_OK);
     cr_expect_eq(c.commit_threads, 4);
+}
+
+/* A mistyped variable (HUB_MAX_FRAMES for HUB_MAX_FRAME) was ignored
+ * without a word, where the file's unknown key is refused: hubd names it
+ * (F200). A key's variable, in upper case, and the tools' own are not. */
+Test(config, names_the_environment_variables_that_are_no_key)
+{
+    const char *u[64];
+    bool typo = false, lower = false, other = false;
+
+    setenv("HUB_MAX_FRAMES", "1", 1);
+    setenv("HUB_max_frame", "1", 1);
+    setenv("HUB_MAX_FRAME", "2048", 1);
+    setenv("HUB_PG_PORT", "54329", 1);
+    setenv("HUB_CONFIG", "/dev/null", 1);
+    size_t n = config_env_unknown(u, 64);
+    for (size_t i = 0; i < n; i++) {
+        typo |= strcmp(u[i], "HUB_MAX_FRAMES=1") == 0;
+        lower |= strcmp(u[i], "HUB_max_frame=1") == 0;
+        other |= strncmp(u[i], "HUB_MAX_FRAME=", 14) == 0 ||
+                 strncmp(u[i], "HUB_PG_PORT=", 12) == 0 ||
+                 strncmp(u[i], "HUB_CONFIG=", 11) == 0;
+    }
+    cr_expect(typo, "HUB_MAX_FRAMES is named");
+    cr_expect(lower, "a key in lower case is not read: named");
+    cr_expect_not(other, "a key's variable and a tool's are not named");
+    cr_expect_eq(config_env_unknown(u, 1), 1, "at most max");
 }
 
 Test(config, dict_dir_defaults_to_schemas_dict_and_follows_the_environment,

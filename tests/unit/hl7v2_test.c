@@ -301,8 +301,8 @@ Test(hl7_parse, refuses_a_batch_file_as_unsupported_at_its_header)
     cr_assert_eq(err.offset, 2);
     struct slice ack;
     cr_assert_eq(hl7_ack(&A, NULL, "AR", &err, "K", "2026", &ack), HUB_OK);
-    cr_assert(strstr(ack.p, "ERR||BHS^1|200^Unsupported message type^HL70357|E||||"
-                            "a batch file is taken whole by POST /v1/hl7v2, "
+    cr_assert(strstr(ack.p, "ERR||BHS^1|200^Unsupported message type^HL70357|E|||"
+                            "byte offset 2|a batch file is taken whole by POST /v1/hl7v2, "
                             "not as one message: send each message alone\r") != NULL, "%.*s", (int)ack.len, ack.p);
     /* FHS as the start of other text is still no MSH */
     cr_assert_eq(parse_rc("FHSX|1", 6, &err, &m), HUB_ESYNTAX);
@@ -809,7 +809,8 @@ Test(hl7_ack, writes_err_segment_with_location_code_and_static_text)
     const char *want =
         "MSH|^~\\&|LAB|LABFAC|ADM|HOSP|2026||ACK^A01^ACK|ACK2|P|2.5.1\r"
         "MSA|AE|MSG101\r"
-        "ERR||PID^1^7|102^Data type error^HL70357|E||||date is not YYYYMMDD\r";
+        "ERR||PID^1^7|102^Data type error^HL70357|E|||byte offset 120|"
+        "date is not YYYYMMDD\r";
     assert_slice(ack, want);
 }
 
@@ -851,7 +852,7 @@ Test(hl7_ack, uses_the_senders_delimiters_and_escapes_its_text)
     const char *want =
         "MSH#:;!*#C#D#A#B#2026##ACK:A08:ACK#K#P#2.6\r"
         "MSA#AE#M3\r"
-        "ERR##PID:1:5:1:1#102:Data type error:HL70357#E####"
+        "ERR##PID:1:5:1:1#102:Data type error:HL70357#E###byte offset 0#"
         "bad !F!name!S! here\r";
     assert_slice(ack, want);
 }
@@ -864,9 +865,52 @@ Test(hl7_ack, builds_a_default_ack_when_msh_was_unreadable)
     cr_assert_eq(parse_rc("garbage", 7, &err, &m), HUB_ESYNTAX);
     cr_assert_eq(hl7_ack(&A, m, "AR", &err, "K", "2026", &ack), HUB_OK);
     const char *want = "MSH|^~\\&|||||2026||ACK|K|P|2.5\rMSA|AR|\r"
-                       "ERR||MSH^1|100^Segment sequence error^HL70357|E||||"
-                       "message does not start with an MSH segment\r";
+                       "ERR||MSH^1|100^Segment sequence error^HL70357|E|||"
+                       "byte offset 0|message does not start with an MSH segment\r";
     assert_slice(ack, want);
+}
+
+/* HL7 table 0357: 100 is "required segments are missing", 101 "a
+ * required field is missing from a segment" (F195) */
+Test(hl7_ack, a_missing_required_segment_is_code_100_not_101)
+{
+    struct hl7_msg *m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A01|M4|P|2.5\r"
+                                 "EVN|A01|2026\rPV1|1|I\r");
+    struct hub_err err = { 0 };
+    struct canon_list l = { 0 };
+    struct slice ack;
+    cr_assert_eq(hl7_to_events(&A, m, &l, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "PID");
+    cr_assert_eq(hl7_ack(&A, m, "AE", &err, "K", "2026", &ack), HUB_OK);
+    cr_assert(strstr(ack.p, "ERR||PID^1|100^Segment sequence error^HL70357|E"
+                            "|||byte offset 0|required segment PID is "
+                            "missing\r") != NULL, "%.*s", (int)ack.len,
+              ack.p);
+    /* a field missing is still 101 */
+    hub_err_set(&err, HUB_EINVALID, "MSH-10", 0,
+                "required field message control id is missing");
+    cr_assert_eq(hl7_ack(&A, m, "AE", &err, "K", "2026", &ack), HUB_OK);
+    cr_assert(strstr(ack.p, "ERR||MSH^1^10|101^Required field missing^")
+              != NULL, "%.*s", (int)ack.len, ack.p);
+}
+
+/* An MLLP sender reads where its message broke in the ACK: a segment ID
+ * that is not one has no ERR-2 (ERL must name a segment), so ERR-7 says
+ * the byte (F196) */
+Test(hl7_ack, an_error_gives_its_byte_offset_in_err_7)
+{
+    const char *msg = "MSH|^~\\&|A|B|C|D|2026||ADT^A01|M5|P|2.5\r"
+                      "EVN#A01#2026\r";
+    struct hub_err err = { 0 };
+    struct hl7_msg *m;
+    struct slice ack;
+    cr_assert_eq(parse_rc(msg, strlen(msg), &err, &m), HUB_ESYNTAX);
+    cr_assert_eq(err.offset, 40);
+    cr_assert_eq(hl7_ack(&A, NULL, "AE", &err, "K", "2026", &ack), HUB_OK);
+    cr_assert(strstr(ack.p, "ERR|||100^Segment sequence error^HL70357|E|||"
+                            "byte offset 40|segment ID is not three letters "
+                            "or digits\r") != NULL, "%.*s", (int)ack.len,
+              ack.p);
 }
 
 Test(hl7_ack, refuses_an_unknown_ack_code)
@@ -951,7 +995,7 @@ Test(hl7_ack, carries_each_warning_as_an_err_segment_beside_aa)
         "birth date is before 1880\r"
         "ERR||PID^1^8|103^Table value not found^HL70357|W||||"
         "sex is not in HL7 table 0001\r"
-        "ERR||PV1^1|101^Required field missing^HL70357|W||||"
+        "ERR||PV1^1|100^Segment sequence error^HL70357|W||||"
         "required segment PV1 is missing\r";
     assert_slice(ack, want);
 
@@ -965,7 +1009,7 @@ Test(hl7_ack, carries_each_warning_as_an_err_segment_beside_aa)
     assert_slice(ack, "MSH|^~\\&|C|D|A|B|2026||ACK^A01|K|P|2.3\r"
                       "MSA|AA|M2\r"
                       "ERR|PID^1^5^101&Required field missing&HL70357\r"
-                      "ERR|PV1^1^^101&Required field missing&HL70357\r");
+                      "ERR|PV1^1^^100&Segment sequence error&HL70357\r");
 
     /* none: the ACK hl7_ack makes */
     w.n = 0;

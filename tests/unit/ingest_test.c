@@ -71,7 +71,7 @@ Test(ingest_prepare, accepted_message_with_warnings_gets_AA_and_err_w)
               (int)j->msg.reply.len, j->msg.reply.p);
     cr_expect(has(j->msg.reply, "ERR||PID^1^7|102^Data type error^HL70357|W"
                                 "||||birth date is after the message time\r"));
-    cr_expect(has(j->msg.reply, "ERR||PV1^1|101^Required field missing^"
+    cr_expect(has(j->msg.reply, "ERR||PV1^1|100^Segment sequence error^"
                                 "HL70357|W||||required segment PV1 is "
                                 "missing\r"));
     cr_expect_not(has(j->msg.reply, "20270101"));
