@@ -286,3 +286,51 @@ Test(authz, scopes_expiry_and_revocation_bound_every_route, .init = start,
     cr_expect_eq(status_of("GET", "/v1/events", "tok-hosp", NULL, NULL), 401);
     cr_expect_eq(hub_log_count(&hub, "tok-"), 0, "no token in the log");
 }
+
+/*
+ * An MLLP over TLS connection is authenticated by its client certificate
+ * at the handshake; a sender that keeps its connection busy must not keep
+ * an identity revoked since. Once the binding is revoked (auth_cache_ttl
+ * is 1 s here) the next frame is not taken: no ACK, nothing stored, the
+ * connection closed.
+ */
+Test(authz, a_revoked_certificate_ends_an_open_mllp_tls_connection,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct mllp_client c;
+    struct store *s;
+    char msg[2048], ack[4096], fp[128], code[3], ctrl[32];
+    FILE *f;
+
+    cr_assert_eq(mllp_connect(&c, hub.mllps, &hub, "hosp"), 0);
+    hl7_sample(msg, sizeof(msg), "REVOKE-1", "MRN-R1");
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_assert_str_eq(code, "AA");
+
+    f = fopen(hub_path(&hub, "certs/hosp.fp"), "r");
+    cr_assert_not_null(f);
+    cr_assert_not_null(fgets(fp, sizeof(fp), f));
+    fclose(f);
+    fp[strcspn(fp, "\n")] = '\0';
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_cert_revoke(s, "test", fp), HUB_OK);
+    store_free(s);
+    usleep(2300 * 1000);            /* the cache's 1 s, and a second */
+
+    hl7_sample(msg, sizeof(msg), "REVOKE-2", "MRN-R2");
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_expect_leq(mllp_read(&c, ack, sizeof(ack), 5000), 0,
+                  "no answer after the revocation: %s", ack);
+    mllp_close(&c);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "idem_key = 'REVOKE-2'"), 0);
+    cr_expect(hub_wait_log(&hub, "mllp.auth_refused", 1, 5000));
+    /* a new connection is refused at once */
+    if (mllp_connect(&c, hub.mllps, &hub, "hosp") == 0) {
+        (void)mllp_send(&c, msg);
+        cr_expect_leq(mllp_read(&c, ack, sizeof(ack), 5000), 0);
+        mllp_close(&c);
+    }
+}
