@@ -521,10 +521,21 @@ static const char *plain_name(const char *n)
                   "0123456789_-.") == l ? n : "body";
 }
 
+/* A replay's body: five short members. Bounded before it is parsed: a
+ * body of max_body bytes of JSON is millions of values, each a cJSON node
+ * on the heap, parsed on the loop thread that serves every connection. */
+#define REPLAY_BODY_MAX 4096
+
 /* {"subscription","from","to","status","max"} */
 static void deliveries_replay_many(struct api_req *r)
 {
     struct slice b = api_body(r);
+
+    if (b.len > REPLAY_BODY_MAX) {
+        api_reply_error(r, 413, "limit", "a replay's body is at most 4096 "
+                        "bytes", "body");
+        return;
+    }
     cJSON *doc = cJSON_ParseWithLength(b.p, b.len);
     struct job *j = job_new(r, OP_REPLAY_RANGE);
     const char *bad = NULL;

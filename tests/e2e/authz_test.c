@@ -334,3 +334,38 @@ Test(authz, a_revoked_certificate_ends_an_open_mllp_tls_connection,
         mllp_close(&c);
     }
 }
+
+/*
+ * POST /v1/deliveries/replay takes five short members; its body is bounded
+ * before it is parsed: a body of max_body bytes of JSON (millions of
+ * values, parsed into a tree on the thread that serves every connection)
+ * is refused unread, and the hub answers the next request at once.
+ */
+Test(authz, a_replay_body_is_bounded_before_it_is_parsed, .init = start,
+     .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    size_t n = 15u << 20;
+    char *big = malloc(n + 1);
+
+    cr_assert_not_null(big);
+    memcpy(big, "{\"x\":[", 6);
+    for (size_t i = 6; i + 2 < n; i += 2)
+        memcpy(big + i, "0,", 2);
+    memcpy(big + n - 3, "0]}", 3);
+    big[n] = '\0';
+    int64_t t0 = rx_now_ms();
+    cr_assert_eq(http_call(&hub, true, "POST", "/v1/deliveries/replay",
+                           "tok-cbo", NULL, big, n, "application/json", &r),
+                 0);
+    int64_t ms = rx_now_ms() - t0;
+    free(big);
+    cr_expect_eq(r.status, 413, "%s (%lld ms)", r.body, (long long)ms);
+    cr_expect_not_null(strstr(r.body, "\"field\":\"body\""), "%s", r.body);
+    http_resp_free(&r);
+    /* the same members, in a body of ordinary size, are still read */
+    cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
+                      "{\"subscription\":\"sub_00\",\"from\":\"2000-01-01\","
+                      "\"to\":\"2100-01-01\"}", &r), 404, "%s", r.body);
+    http_resp_free(&r);
+}
