@@ -6,11 +6,15 @@
  * to another organization, no credentials; and hostile bodies that must be
  * bounded before they are looked at.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <event2/thread.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/hub_err.h"
@@ -368,4 +372,75 @@ Test(authz, a_replay_body_is_bounded_before_it_is_parsed, .init = start,
                       "{\"subscription\":\"sub_00\",\"from\":\"2000-01-01\","
                       "\"to\":\"2100-01-01\"}", &r), 404, "%s", r.body);
     http_resp_free(&r);
+}
+
+/* GET /v1/events with `token` on a plain HTTP connection of its own; the
+ * answer is not read here */
+static int send_unanswered(int port, const char *token)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port) };
+    char req[256];
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    int n = snprintf(req, sizeof(req), "GET /v1/events HTTP/1.1\r\n"
+                     "Host: localhost\r\nAuthorization: Bearer %s\r\n\r\n",
+                     token);
+    cr_assert_eq(write(fd, req, (size_t)n), n);
+    return fd;
+}
+
+/* the status of the answer on fd within ms, 0 when none came */
+static int status_within(int fd, int ms)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    char buf[64] = "";
+
+    if (poll(&p, 1, ms) != 1 || read(fd, buf, sizeof(buf) - 1) < 12)
+        return 0;
+    return (int)strtol(buf + 9, NULL, 10);
+}
+
+/*
+ * Sending a token takes no credentials, and each unknown one is a query:
+ * while the database is slow to answer them (here: api_tokens locked), a
+ * flood of distinct tokens waits in at most 256 look-ups, and the next
+ * one is answered 503 at once instead of queueing ahead of every
+ * partner's database work.
+ */
+Test(authz, a_flood_of_unknown_tokens_waits_in_a_bounded_number_of_lookups,
+     .init = start, .fini = stop, .timeout = 90)
+{
+    enum { FLOOD = 256 };
+    static int fds[FLOOD];
+    struct store *lock;
+    char tok[32];
+    int got = 0;
+
+    cr_assert_eq(store_connect(hub.db_url, &lock), HUB_OK);
+    cr_assert_eq(store_exec(lock, "BEGIN"), HUB_OK);
+    cr_assert_eq(store_exec(lock, "LOCK TABLE api_tokens IN ACCESS "
+                            "EXCLUSIVE MODE"), HUB_OK);
+    for (int i = 0; i < FLOOD; i++) {
+        snprintf(tok, sizeof(tok), "tok-flood-%d", i);
+        fds[i] = send_unanswered(hub.http, tok);
+    }
+    int64_t end = rx_now_ms() + 20000;
+    for (int i = 0; got != 503 && rx_now_ms() < end; i++) {
+        snprintf(tok, sizeof(tok), "tok-probe-%d", i);
+        int fd = send_unanswered(hub.http, tok);
+        got = status_within(fd, 500);
+        close(fd);
+    }
+    cr_expect_eq(got, 503, "a look-up past the bound is refused at once");
+    cr_assert_eq(store_exec(lock, "COMMIT"), HUB_OK);
+    store_free(lock);
+    /* those that waited are answered once the database answers */
+    cr_expect_eq(status_within(fds[0], 10000), 401);
+    for (int i = 0; i < FLOOD; i++)
+        close(fds[i]);
+    cr_expect_eq(status_of("GET", "/v1/events", "tok-cbo", NULL, NULL), 200);
 }
