@@ -65,11 +65,12 @@ const char *api_path(const struct api_req *r);       /* decoded, no query */
 const char *api_path_rest(const struct api_req *r);  /* after a "/+" prefix */
 /* Query parameter, decoded; NULL when absent. */
 const char *api_query(const struct api_req *r, const char *name);
-/* A query parameter not in `known` (NULL-terminated): answers 400 with
- * `what` (static: the parameters the route takes) and the parameter's name
- * in error.field, and returns true; false when every one is known. A
- * misspelt filter (topics= for topic=) would otherwise be ignored and
- * the answer read as filtered. */
+/* A query parameter not in `known` (NULL-terminated), or one of them given
+ * twice: answers 400 with `what` (static: the parameters the route takes)
+ * or "given more than once", the parameter's name in error.field, and
+ * returns true; false when every one is known and given once. A misspelt
+ * filter (topics= for topic=), or a second value of one, would otherwise
+ * be ignored and the answer read as filtered. */
 bool api_refuse_unknown_query(struct api_req *r, const char *const *known,
                               const char *what);
 const char *api_header(const struct api_req *r, const char *name);

@@ -361,10 +361,18 @@ static bool take_sub_body(struct api_req *r, struct job *j)
 
 static void subs_root(struct api_req *r)
 {
+    static const char *const none[] = { NULL };
+    static const char *const create[] = { "org", NULL };
+
     if (api_method(r) == API_GET) {
-        api_db(r, work, done, job_new(r, OP_LIST));
+        if (!api_refuse_unknown_query(r, none, "unknown query parameter: "
+                                      "the subscription list takes none"))
+            api_db(r, work, done, job_new(r, OP_LIST));
         return;
     }
+    if (api_refuse_unknown_query(r, create, "unknown query parameter: a "
+                                 "creation takes org (an operator's)"))
+        return;
     struct job *j = job_new(r, OP_CREATE);
     const char *org = api_query(r, "org");
     if (org && *org) {
@@ -427,6 +435,10 @@ static void subs_one(struct api_req *r)
         api_reply_error(r, 404, "not_found", "no such subscription", NULL);
         return;
     }
+    static const char *const none[] = { NULL };
+    if (api_refuse_unknown_query(r, none, "unknown query parameter: a "
+                                 "subscription's routes take none"))
+        return;
     struct job *j = job_new(r, op);
     memcpy(j->id, rest, idl);
     j->id[idl] = '\0';
@@ -521,10 +533,21 @@ static const char *plain_name(const char *n)
                   "0123456789_-.") == l ? n : "body";
 }
 
+/* A replay's body: five short members. Bounded before it is parsed: a
+ * body of max_body bytes of JSON is millions of values, each a cJSON node
+ * on the heap, parsed on the loop thread that serves every connection. */
+#define REPLAY_BODY_MAX 4096
+
 /* {"subscription","from","to","status","max"} */
 static void deliveries_replay_many(struct api_req *r)
 {
     struct slice b = api_body(r);
+
+    if (b.len > REPLAY_BODY_MAX) {
+        api_reply_error(r, 413, "limit", "a replay's body is at most 4096 "
+                        "bytes", "body");
+        return;
+    }
     cJSON *doc = cJSON_ParseWithLength(b.p, b.len);
     struct job *j = job_new(r, OP_REPLAY_RANGE);
     const char *bad = NULL;

@@ -3,8 +3,12 @@
  * The cache lives on the loop thread only (no locks). Keys are hashes
  * already ("t:" + SHA-256 of the token, "c:" + certificate fingerprint), so
  * a collision simply evicts. Unknown credentials are cached for a shorter
- * time, so that a new token works quickly and a flood of bad ones cannot
- * turn into a flood of queries.
+ * time, so that a new token works quickly and one bad token sent again
+ * and again is one query. Distinct bad tokens are a query each, and
+ * sending one takes no credentials: at most AUTH_INFLIGHT_MAX look-ups
+ * wait for the database at once, so that such a flood cannot queue ahead
+ * of every partner's database work; past it a look-up is refused as busy
+ * (503 with Retry-After), and credentials in the cache still pass.
  */
 #include "auth.h"
 
@@ -17,6 +21,7 @@
 #include "log.h"
 
 #define AUTH_SLOTS 1024
+#define AUTH_INFLIGHT_MAX 256
 
 struct slot {
     char key[72];
@@ -28,6 +33,7 @@ struct slot {
 struct auth {
     struct dbpool *db;
     int ttl;
+    size_t inflight;                /* look-ups submitted, not yet done */
     struct slot slots[AUTH_SLOTS];
 };
 
@@ -84,6 +90,7 @@ static void done(int rc, void *arg)
     struct lookup *l = arg;
     struct auth *a = l->a;
 
+    a->inflight--;
     if (rc == HUB_OK || rc == HUB_EAUTH) {
         struct slot *s = slot_of(a, l->key);
         snprintf(s->key, sizeof(s->key), "%s", l->key);
@@ -107,6 +114,8 @@ static int lookup(struct auth *a, const char *key, struct principal *out,
             *out = s->who;
         return s->rc;
     }
+    if (a->inflight >= AUTH_INFLIGHT_MAX)
+        return HUB_EBUSY;
     struct lookup *l = calloc(1, sizeof(*l));
     if (l == NULL)
         abort();
@@ -118,6 +127,7 @@ static int lookup(struct auth *a, const char *key, struct principal *out,
         free(l);
         return HUB_EBUSY;
     }
+    a->inflight++;
     return HUB_ESHORT;
 }
 

@@ -23,7 +23,9 @@ void auth_free(struct auth *a);
 /*
  * Resolve a bearer token or a certificate fingerprint (hex SHA-256 of the
  * DER). Returns HUB_OK with *out filled when known from the cache,
- * HUB_EAUTH when known to be bad, or HUB_ESHORT when a lookup was started:
+ * HUB_EAUTH when known to be bad, HUB_EBUSY when it is not in the cache
+ * and too many look-ups wait already (or the pool's queue is full), or
+ * HUB_ESHORT when a lookup was started:
  * then cb(rc, who, arg) runs later on the loop thread with HUB_OK,
  * HUB_EAUTH, or HUB_EDB/HUB_EBUSY (cannot tell now). `arg` must stay valid
  * until then.

@@ -432,6 +432,8 @@ int ctl_deliveries_replay_range(struct ctl *c, int argc, char **argv)
                                  ctl_opt(&a, "status"), (int)max, &n, &e);
     if (rc == HUB_EINVALID)
         return refused("replay", &e, rc);
+    if (rc == HUB_ENOTFOUND)
+        return ctl_fail("cannot replay: no such subscription", rc);
     if (rc != HUB_OK)
         return ctl_fail("cannot replay", rc);
     printf("%d deliveries replayed\n", n);

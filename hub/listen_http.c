@@ -169,13 +169,23 @@ bool api_refuse_unknown_query(struct api_req *r, const char *const *known,
                               const char *what)
 {
     const struct evkeyval *kv;
+    uint64_t seen = 0;
 
     TAILQ_FOREACH(kv, &r->query, next) {
         size_t i = 0;
         while (known[i] && strcmp(kv->key, known[i]) != 0)
             i++;
-        if (known[i])
+        if (known[i] && i < 64 && (seen & (uint64_t)1 << i)) {
+            /* api_query reads the first: "topic=a&topic=b" would be
+             * answered as if filtered by both */
+            api_reply_error(r, 400, "invalid", "query parameter is given "
+                            "more than once", known[i]);
+            return true;
+        }
+        if (known[i]) {
+            seen |= i < 64 ? (uint64_t)1 << i : 0;
             continue;
+        }
         /* the name is echoed only when plain and short (a partner's
          * misspelling, "topics" for "topic"), never other request bytes */
         size_t n = strlen(kv->key);

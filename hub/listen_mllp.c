@@ -33,7 +33,11 @@
  *
  * Identity: a plain listener is bound to one organization by configuration;
  * a TLS connection gets the organization of its client certificate's
- * fingerprint. MSH-4 is recorded in the event, never used as identity.
+ * fingerprint, looked up again before a frame is taken once a second has
+ * passed (the auth cache answers most; frames wait while the database is
+ * asked): a binding revoked, or the ingest scope withdrawn, ends a
+ * connection that never pauses within auth_cache_ttl, as it does for
+ * HTTPS. MSH-4 is recorded in the event, never used as identity.
  * Timers: idle (no byte for idle_timeout with nothing pending) and slow
  * sender (a frame started but not finished within slow_sender_timeout).
  */
@@ -69,6 +73,9 @@ enum cstate { C_HANDSHAKE, C_AUTH, C_OPEN, C_CLOSING };
 /* unread ACK bytes after which a connection is no longer read */
 #define MLLP_OUT_MAX (256 * 1024)
 
+/* seconds after which a TLS connection's certificate is looked up again */
+#define MLLP_REAUTH_S 1.0
+
 struct pend {
     struct ingest_job *job;
     struct conn *c;
@@ -84,6 +91,8 @@ struct conn {
     bool tls;
     enum cstate state;
     char org[64];
+    char fp[65];                    /* TLS: the client certificate's */
+    double auth_at;                 /* TLS: when fp was last looked up */
     struct pend *q_head, *q_tail;   /* frame order */
     size_t n_pending;
     bool waiting_room;              /* registered with ingest_wait_room */
@@ -120,6 +129,7 @@ struct mllp_server {
 
 static void conn_process(struct conn *c);
 static void conn_close(struct conn *c, const char *why);
+static bool conn_auth_fresh(struct conn *c);
 
 static double now_s(void)
 {
@@ -490,6 +500,8 @@ static void conn_process(struct conn *c)
         unsigned char first = 0;
         struct evbuffer_ptr pos;
 
+        if (!conn_auth_fresh(c))
+            break;                  /* its answer goes on, or it closed */
         if (c->n_pending >= cfg->conn_inflight_max) {
             bufferevent_disable(c->bev, EV_READ);
             break;
@@ -568,7 +580,8 @@ static void conn_process(struct conn *c)
         c->frame_start = 0;
         enqueue(c, j, false);
     }
-    if (c->bev && c->state == C_OPEN && c->eof && c->n_pending == 0)
+    if (c->bev && c->state == C_OPEN && c->eof && c->n_pending == 0 &&
+        !c->auth_pending)
         conn_finish(c);
     arm_timer(c);
 }
@@ -596,6 +609,7 @@ static void on_cert_auth(int rc, const struct principal *who, void *arg)
     } else {
         snprintf(c->org, sizeof(c->org), "%s", who->org_id);
         c->state = C_OPEN;
+        c->auth_at = now_s();
         log_info("mllp.authenticated", "conn=%" PRIu64 " org=%s", c->id,
                  c->org);
         conn_process(c);
@@ -607,6 +621,63 @@ static void on_cert_auth_cb(int rc, const struct principal *who, void *arg)
     struct conn *c = arg;
     on_cert_auth(rc, who, c);
     conn_maybe_free(c);
+}
+
+/* The answer of a look-up again of an open connection's certificate: it
+ * still names the connection's organization with the ingest scope, or the
+ * connection takes no more frames (those pending are answered). A lookup
+ * that cannot tell now (the database away) keeps the identity until the
+ * next, as no frame commits meanwhile anyway. */
+static void recheck_answer(struct conn *c, int rc,
+                           const struct principal *who)
+{
+    c->auth_pending = false;
+    if (c->bev == NULL || rc == HUB_EDB || rc == HUB_EBUSY)
+        return;
+    if (rc == HUB_OK && (who->scopes & SCOPE_INGEST) &&
+        strcmp(who->org_id, c->org) == 0)
+        return;
+    log_warn("mllp.auth_refused", "conn=%" PRIu64 " org=%s code=%s", c->id,
+             c->org, hub_strerror(rc == HUB_OK ? HUB_EAUTH : rc));
+    if (c->n_pending == 0 &&
+        evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        conn_close(c, "auth");
+    else
+        conn_finish(c);
+}
+
+static void on_recheck_cb(int rc, const struct principal *who, void *arg)
+{
+    struct conn *c = arg;
+    recheck_answer(c, rc, who);
+    if (c->bev && c->state == C_OPEN) {
+        conn_process(c);
+        if (c->bev && c->eof && c->n_pending)
+            conn_finish(c);         /* as on_event does at the end */
+    }
+    conn_maybe_free(c);
+}
+
+/* Whether the connection may take a frame now: a plain one always; a TLS
+ * one when its certificate was looked up within MLLP_REAUTH_S, or is now
+ * from the cache. False while a lookup runs (on_recheck_cb goes on) or
+ * once refused. */
+static bool conn_auth_fresh(struct conn *c)
+{
+    struct principal who;
+    double now = now_s();
+
+    if (c->auth_pending)
+        return false;
+    if (!c->tls || now - c->auth_at < MLLP_REAUTH_S)
+        return true;
+    c->auth_at = now;
+    c->auth_pending = true;
+    int rc = auth_cert(c->ms->srv->auth, c->fp, &who, on_recheck_cb, c);
+    if (rc == HUB_ESHORT)
+        return false;
+    recheck_answer(c, rc, &who);
+    return c->bev != NULL && c->state == C_OPEN;
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)
@@ -623,6 +694,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
         if (rc != HUB_OK) {
             conn_close(c, "no_client_cert");
         } else {
+            memcpy(c->fp, fp, sizeof(c->fp));
             c->state = C_AUTH;
             c->auth_pending = true;
             rc = auth_cert(c->ms->srv->auth, fp, &who, on_cert_auth_cb, c);

@@ -64,7 +64,8 @@ int deliveries_replay(struct store *s, const char *actor, const char *org,
                       const char *id) __attribute__((warn_unused_result));
 /* Replay a subscription's deliveries created in [from, to) (ISO 8601) in
  * status `status` (NULL: dead), at most max (capped at SUBS_REPLAY_MAX).
- * *n_out: how many. */
+ * *n_out: how many. HUB_ENOTFOUND: no subscription `sub` of `org` (NULL:
+ * of any). */
 int deliveries_replay_range(struct store *s, const char *actor,
                             const char *org, const char *sub,
                             const char *from, const char *to,

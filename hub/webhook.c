@@ -950,7 +950,14 @@ int webhook_sub_validate(const char *json, size_t len,
             char field[32];
             snprintf(field, sizeof(field), "filters.%s", f->string);
             if (k < 0) {
-                rc = hub_err_set(err, HUB_EINVALID, field, 0,
+                /* named when plain and short, as a member is above: never
+                 * other bytes of the body (nor a name cut in two) */
+                size_t n = strlen(f->string);
+                bool plain = n > 0 && n < sizeof(field) - 8 &&
+                    strspn(f->string, "abcdefghijklmnopqrstuvwxyz"
+                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == n;
+                rc = hub_err_set(err, HUB_EINVALID,
+                                 plain ? field : "filters", 0,
                                  "unknown filter");
                 goto out;
             }

@@ -4614,10 +4614,17 @@ DECLARE
     v_ids bigint[];
     v_sub text;
 BEGIN
-    -- the subscription first, FOR SHARE (see hub_replay_delivery)
+    -- the subscription first, FOR SHARE (see hub_replay_delivery); one of
+    -- another organization (p_org NULL: an operator's) is not there: NULL,
+    -- nothing locked or audited (an audit row of a partner's replay of
+    -- another's subscription would account a disclosure that never was)
     SELECT CASE WHEN s.deleted_at IS NOT NULL THEN 'deleted'
                 ELSE s.status END INTO v_sub
-      FROM subscriptions s WHERE s.id = p_sub FOR SHARE;
+      FROM subscriptions s
+     WHERE s.id = p_sub AND (p_org IS NULL OR s.org_id = p_org) FOR SHARE;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
     CREATE TEMP TABLE IF NOT EXISTS hub_replay_tmp (id bigint, pid text,
         event_id text) ON COMMIT DELETE ROWS;
     DELETE FROM hub_replay_tmp;

@@ -259,6 +259,19 @@ Test(api_subs, unknown_query_parameters_are_named_in_the_error_field,
           "SYSTEM|VALUE or VALUE" },
         { "/v1/audit/verify?head=1", "tok-ops", "head", "anchor" },
         { "/v1/events?%3Cb%3E=1", "tok-cbo", "query", "topic" },
+        /* a second value was ignored: the answer read as filtered by both */
+        { "/v1/events?topic=adt.*&topic=screening.*", "tok-cbo", "topic",
+          "more than once" },
+        { "/v1/deliveries?status=dead&limit=5&status=failed", "tok-cbo",
+          "status", "more than once" },
+        { "/v1/audit?limit=5&limit=6", "tok-ops", "limit", "more than once" },
+        /* the subscription routes take none: a filter was ignored */
+        { "/v1/subscriptions?status=paused", "tok-cbo", "status",
+          "the subscription list takes none" },
+        { "/v1/subscriptions?org=hosp", "tok-ops", "org",
+          "the subscription list takes none" },
+        { "/v1/subscriptions/sub_00?secrets=0", "tok-cbo", "secrets",
+          "take none" },
     };
     struct http_resp r;
     char want[64];
@@ -279,6 +292,14 @@ Test(api_subs, unknown_query_parameters_are_named_in_the_error_field,
     cr_assert_eq(call("GET", "/v1/audit?identifier=MRN%7C12345", "tok-ops",
                       NULL, &r), 200, "%s", r.body);
     cr_assert_not_null(strstr(r.body, "\"patients\""), "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("POST", "/v1/subscriptions?org=hosp&org=cbo", "tok-ops",
+                      "{\"mode\":\"pull\",\"topics\":[\"*\"]}", &r), 400,
+                 "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"field\":\"org\""), "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(hub_sql_long(&hub, "SELECT count(*) FROM subscriptions"), 0);
+    cr_assert_eq(call("GET", "/v1/subscriptions", "tok-ops", NULL, &r), 200);
     http_resp_free(&r);
 }
 
@@ -384,10 +405,11 @@ Test(api_subs, a_replay_names_a_member_it_does_not_take,
         cr_assert_not_null(strstr(r.body, "dead when absent"), "%s", r.body);
         http_resp_free(&r);
     }
+    /* every member taken: past them to the subscription, not cbo's */
     cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
                       "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","
                       "\"to\":\"2027-01-01\",\"status\":\"delivered\","
-                      "\"max\":5}", &r), 202, "%s", r.body);
+                      "\"max\":5}", &r), 404, "%s", r.body);
     http_resp_free(&r);
 }
 

@@ -450,6 +450,15 @@ Test(webhook_sub, names_an_unknown_member)
                           "\"" LONG65 "\":1}", false,
                           &e, NULL), HUB_EINVALID);
     cr_assert_str_eq(e.field, "");
+    /* a filter's name too: "filters.zip", but not other bytes */
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+                          "\"filters\":{\"Zz canary\":[\"1\"]}}", false,
+                          &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "filters");
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":[\"*\"],"
+                          "\"filters\":{\"" LONG65 "\":[\"1\"]}}", false,
+                          &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "filters");
 }
 
 /* filters.domains: ["food"] (for food-insecurity) was taken, and the
