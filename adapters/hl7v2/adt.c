@@ -1440,7 +1440,10 @@ static struct text addr_use(struct slice v)
 static struct text phone_use(struct slice use, struct slice equip,
                              const char *dflt)
 {
-    if (upper_eq(equip, "CP"))
+    /* CP, table 0202's cellular phone; M, Epic's: Epic writes XTN-3 H,
+     * M or W (home, mobile, work) beside its XTN-2 P, so its mobile in
+     * PID-13 ("(555)777-5554^P^M^^^555^7775554") would be read as home */
+    if (upper_eq(equip, "CP") || upper_eq(equip, "M"))
         return TEXT_LIT("mobile");
     if (upper_eq(use, "PRN") || upper_eq(use, "ORN") ||
         upper_eq(use, "VHN") || upper_eq(use, "HOME"))

@@ -1897,6 +1897,28 @@ Test(hl7_to_events, reads_xtn_12_and_leaves_email_addresses_out_of_phones)
     cJSON_Delete(ph);
 }
 
+/* SOURCES.md F231: Epic writes XTN-3 H, M or W (home, mobile, work)
+ * beside XTN-2 P (r48-elixir_hl7_demo_epic_memorial_a08.hl7, and Epic's
+ * orders from Manchester and Riyadh): its mobile in PID-13 was written
+ * as a home phone, a care team calling it would not know to text it. */
+Test(hl7_to_events, reads_epic_equipment_m_as_a_mobile)
+{
+    cJSON *ph = phones_of("PID|1||M1||D^J||||||||(555)777-5554^P^H^^^555^"
+                          "7775554~^NET^Internet^a@b.org~(555)777-5500^P^M^^^"
+                          "555^7775500~5550006^PRN^m|(555)777-5511^P^W^^^555^"
+                          "7775511");
+    cr_assert_eq(cJSON_GetArraySize(ph), 4, "%s", cJSON_PrintUnformatted(ph));
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 0), "use", NULL), "home");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 1), "value", NULL),
+                     "(555)777-5500");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 1), "use", NULL),
+                     "mobile");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 2), "use", NULL),
+                     "mobile");     /* equipment over use, as for CP */
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 3), "use", NULL), "work");
+    cJSON_Delete(ph);
+}
+
 /* A number whose equipment (XTN-3, table 0202) is no telephone is no
  * phone: a fax (IHE PAM France lists it with the phones, "^WPN^FX^...",
  * ben0it-t_pam_fr_a31.hl7, and it was written as a work phone), a modem
