@@ -99,6 +99,27 @@ Test(csv_export, every_missing_required_column_is_named_at_once)
     }
 }
 
+/* An instrument or a question the dictionary does not know is kept with a
+ * warning that names its column, as every other row finding does (F217: a
+ * hospital export whose "Question" column held the question's text had 27
+ * such warnings by row alone). */
+Test(csv_export, codes_not_in_the_dictionary_are_warned_at_their_column)
+{
+    struct csvrun r = RUN("screenings",
+        "screening_id,patient_id,screened_at,instrument,answer,question\r\n"
+        "S1,P1,2026-01-02,AHCHRSN,LA31993-1,What is your living situation "
+        "today?\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    const struct csv_finding *f = finding(&r.rep, 2, "instrument is not");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 4);
+    cr_assert_str_eq(f->column, "instrument");
+    f = finding(&r.rep, 2, "question is not");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 6);
+    cr_assert_str_eq(f->column, "question");
+}
+
 /* Two columns that name the same layout column: which one is meant cannot
  * be told, so the file is refused, at the second one's place. */
 Test(csv_export, a_layout_column_named_twice_refuses_the_file_at_the_second)
