@@ -232,6 +232,8 @@ static int simple_screenings(struct csv_ctx *c, struct hub_err *err)
 
     if ((rc = csv_table_load(c, 0, screening_cols, S_NCOLS, NULL, &t, err)))
         return rc;
+    c->col_instrument = S_INSTRUMENT;
+    c->col_question = S_QUESTION;
     /* a key a screening: at most one a run of rows with the same id (one
      * a row was 24 bytes a row twice over) */
     size_t runs = t.n ? 1 : 0;
@@ -627,7 +629,7 @@ int csv_to_events_at(struct arena *a, const struct dict *d, const char *kind,
                      struct csv_report *report, struct hub_err *err)
 {
     struct csv_ctx c = { a, d, files, n, out, report, { 0 }, { 0 }, 0, 0, 0,
-                         csv_serial_of(received_at) };
+                         csv_serial_of(received_at), -1, -1 };
 
     memset(report, 0, sizeof(*report));
     report->kind = kind;

@@ -28,6 +28,8 @@ struct csv_ctx {
     size_t ev_offset;
     long upload_serial;         /* the upload's day as an Excel serial
                                    (1900 system), or 0: not known */
+    int col_instrument;         /* the screening layout's columns, for */
+    int col_question;           /* findings made from a csv_screening */
 };
 
 /* The delimiter of a file as its header row shows it: the one of ',' ';'

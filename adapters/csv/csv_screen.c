@@ -340,7 +340,7 @@ static void compare(struct emit *e)
                                                   : NULL;
 
         if (ir->item == NULL && q->sum == NULL) {
-            csv_row_warn(c, r->t, r->ri, -1,
+            csv_row_warn(c, r->t, r->ri, c->col_question,
                          "question is not in the dictionary");
             add_warning(e, item_field(c->a, qi, ".question"),
                         "question is not in the dictionary");
@@ -625,7 +625,7 @@ int csv_screening_emit(struct csv_ctx *c, struct csv_screening *s,
         return HUB_OK;
     e.inst = dict_instrument_find(c->d, s->instrument);
     if (e.inst == NULL) {
-        csv_row_warn(c, s->rows[0].t, s->rows[0].ri, -1,
+        csv_row_warn(c, s->rows[0].t, s->rows[0].ri, c->col_instrument,
                      "instrument is not in the dictionary");
         add_warning(&e, "screening.instrument",
                     "instrument is not in the dictionary");

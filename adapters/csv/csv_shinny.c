@@ -638,6 +638,8 @@ int csv_shinny_to_events(struct csv_ctx *c, struct hub_err *err)
                                                   obs_also, pt_also };
 
     memset(&s, 0, sizeof(s));
+    c->col_instrument = OB_SCREENING_CODE;
+    c->col_question = OB_QUESTION;
     if ((rc = classify(c, &s, err)))
         return rc;
     check_tails(c, &s);

@@ -359,13 +359,22 @@ static int map_header(struct csv_ctx *c, unsigned file,
         bool known = k < ncols || ka < na;
         unknown[i] = !known && h.len;
     }
+    /* each missing column is a finding, so that a header from another
+     * tool is put right in one go; the error names the first */
+    size_t first = ncols;
     for (size_t k = 0; k < ncols; k++) {
         if (cols[k].required && t->hidx[k] < 0) {
-            char field[128];
-            snprintf(field, sizeof(field), "%u:%s", file, cols[k].name);
-            return hub_err_set(err, HUB_EINVALID, field, 0,
-                               "required column is missing");
+            csv_finding(c, file, row->row, 0, cols[k].name, CSV_SEV_ERROR,
+                        "required column is missing");
+            if (first == ncols)
+                first = k;
         }
+    }
+    if (first < ncols) {
+        char field[128];
+        snprintf(field, sizeof(field), "%u:%s", file, cols[first].name);
+        return hub_err_set(err, HUB_EINVALID, field, 0,
+                           "required column is missing");
     }
     for (size_t i = 0; i < hn; i++)
         if (unknown[i])
@@ -733,6 +742,9 @@ static bool serials_1900(const struct csv_ctx *c, struct csv_table *t)
                          "from the Mac 1904 one (4 years apart): write " \
                          "YYYY-MM-DD"
 
+#define YY_FUTURE "two-digit year read as 20YY puts the date after the " \
+                  "upload: write the year in full"
+
 bool csv_date_fix(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
                   bool date_only, const char *bad)
 {
@@ -760,6 +772,18 @@ bool csv_date_fix(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
                           ? "date is day/month/year; dates with '/' are "
                             "read month/day/year: write YYYY-MM-DD"
                           : bad);
+        return false;
+    }
+    if (f == CSV_DT_US_YY && c->upload_serial > 0 &&
+        csv_serial_of(out) > c->upload_serial + 1) {
+        /* 20YY after the upload cannot be when something happened (Excel
+         * itself reads YY of 30 to 99 as 19YY); never read as 19YY either */
+        if (bad == NULL) {
+            csv_row_warn(c, t, ri, col, YY_FUTURE "; not used");
+            *v = SLICE_NULL;
+            return true;
+        }
+        csv_row_error(c, t, ri, col, YY_FUTURE);
         return false;
     }
     if (f == CSV_DT_SERIAL && !serials_1900(c, t)) {

@@ -75,6 +75,51 @@ Test(csv_export, header_names_match_without_case_spaces_or_underscores)
     HAS(e, "\"sender_positive\":true");
 }
 
+/* A header from another tool lacks several of the layout's columns: each
+ * is a finding, so the sender renames them in one go; the error names the
+ * first (F215: a hospital's AHC HRSN export, refused for screening_id
+ * alone, then for patient_id, ...). */
+Test(csv_export, every_missing_required_column_is_named_at_once)
+{
+    struct csvrun r = RUN("screenings",
+        "PAT_MRN_ID,SURVEY_ID,RECORDED_TIME,QUESTION,ANSWER_CODE\r\n"
+        "P1,S1,2026-01-02,71802-3,LA31993-1\r\n");
+    cr_assert_eq(r.rc, HUB_EINVALID);
+    cr_assert_str_eq(r.err.field, "0:screening_id");
+    cr_assert_str_eq(r.err.what, "required column is missing");
+    static const char *const missing[] = { "screening_id", "patient_id",
+                                           "instrument", "screened_at" };
+    cr_assert_eq(r.rep.errors, 4);
+    cr_assert_eq(r.rep.n, 4);
+    for (size_t i = 0; i < 4; i++) {
+        cr_assert_eq(r.rep.f[i].row, 1);
+        cr_assert_eq(r.rep.f[i].col, 0);
+        cr_assert_str_eq(r.rep.f[i].column, missing[i]);
+        cr_assert_str_eq(r.rep.f[i].what, "required column is missing");
+    }
+}
+
+/* An instrument or a question the dictionary does not know is kept with a
+ * warning that names its column, as every other row finding does (F217: a
+ * hospital export whose "Question" column held the question's text had 27
+ * such warnings by row alone). */
+Test(csv_export, codes_not_in_the_dictionary_are_warned_at_their_column)
+{
+    struct csvrun r = RUN("screenings",
+        "screening_id,patient_id,screened_at,instrument,answer,question\r\n"
+        "S1,P1,2026-01-02,AHCHRSN,LA31993-1,What is your living situation "
+        "today?\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    const struct csv_finding *f = finding(&r.rep, 2, "instrument is not");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 4);
+    cr_assert_str_eq(f->column, "instrument");
+    f = finding(&r.rep, 2, "question is not");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 6);
+    cr_assert_str_eq(f->column, "question");
+}
+
 /* Two columns that name the same layout column: which one is meant cannot
  * be told, so the file is refused, at the second one's place. */
 Test(csv_export, a_layout_column_named_twice_refuses_the_file_at_the_second)
@@ -116,7 +161,8 @@ Test(csv_export, unknown_columns_are_ignored_with_a_warning_by_number)
 }
 
 /* A first row that is data, not a header, is refused as a missing column
- * and no finding repeats what it holds. */
+ * and no finding repeats what it holds: the findings name the layout's
+ * missing columns (F215), not the row's values. */
 Test(csv_export, a_file_without_a_header_row_quotes_nothing_back)
 {
     struct csvrun r = RUN("screenings",
@@ -124,7 +170,14 @@ Test(csv_export, a_file_without_a_header_row_quotes_nothing_back)
         "S1,P1,96777-8,2026-01-02,88122-7,LA28397-0\r\n");
     cr_assert_eq(r.rc, HUB_EINVALID);
     cr_assert_str_eq(r.err.field, "0:screening_id");
-    cr_assert_eq(r.rep.n, 0);
+    static const char *const layout[] = { "screening_id", "patient_id",
+                                          "instrument", "screened_at",
+                                          "question" };
+    cr_assert_eq(r.rep.n, 5);
+    for (size_t i = 0; i < 5; i++) {
+        cr_assert_str_eq(r.rep.f[i].column, layout[i]);
+        cr_assert_str_eq(r.rep.f[i].what, "required column is missing");
+    }
 }
 
 /* ---- delimiters --------------------------------------------------------- */
@@ -406,6 +459,32 @@ Test(csv_export, dates_that_cannot_be_read_for_sure_are_refused_by_place)
     HAS(ev(&r, 0), "\"birth_date\":\"1985-01-02\"");
     cr_assert_eq(r.out.n, 1);
     cr_assert_not_null(finding(&r.rep, 7, "Mac 1904"));
+}
+
+/* A two-digit year is read 20YY, for when something happened; one that
+ * puts the date after the upload (a day of slack for time zones) cannot
+ * be, and Excel itself reads 96 as 1996: refused by place, never read as
+ * 19YY (F216: a New York QE's export dated every screening 12/06/96,
+ * which reached the event as 2096-12-06). csvrun's upload day is
+ * 2026-12-04. */
+Test(csv_export, a_two_digit_year_after_the_upload_is_refused_by_place)
+{
+    struct csvrun r = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
+        "S1,P1,96777-8,12/06/96 05:40,71802-3,LA31993-1\r\n"
+        "S2,P2,96777-8,09/26/07 20:56,71802-3,LA31993-1\r\n"
+        "S3,P3,96777-8,12/05/26,71802-3,LA31993-1\r\n"
+        "S4,P4,96777-8,12/06/26,71802-3,LA31993-1\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_rejected, 2);
+    const struct csv_finding *f = finding(&r.rep, 2, "after the upload");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 4);
+    cr_assert_str_eq(f->column, "screened_at");
+    cr_assert_not_null(finding(&r.rep, 5, "after the upload"));
+    cr_assert_eq(r.out.n, 2);
+    HAS(ev(&r, 0), "\"occurred_at\":\"2007-09-26T20:56:00\"");
+    HAS(ev(&r, 1), "\"occurred_at\":\"2026-12-05\"");
 }
 
 /* Mac Excel's 1904 date system puts a serial 1,462 days before the 1900
