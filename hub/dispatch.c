@@ -22,7 +22,7 @@
  *   (digest_ms), the digests (hub_digest) after the outcomes.
  * Claims happen on a NOTIFY hub_deliveries (those that come while a
  * claim is out make one claim after it), after completions while the last
- * claim left due work behind, and every poll_ms; flushes DISPATCH_LINGER_MS after
+ * claim left due work behind, and every poll_ms; flushes linger_ms after
  * completions (at once when many outcomes wait, or for the outcome of a
  * delivery that rows wait behind: order_waits), one at a time, so they
  * batch themselves under load.
@@ -404,6 +404,7 @@ void dispatch_config_defaults(struct dispatch_config *c)
     c->connect_timeout_ms = 5000;
     c->lease_ms = 0;                    /* 0: timeout + 30 s */
     c->poll_ms = 1000;
+    c->linger_ms = DISPATCH_LINGER_MS;
     c->time_scale = 1.0;
     c->breaker_failures = 5;
     c->breaker_open_ms = 30000;
@@ -1212,7 +1213,8 @@ static void jobs_finished(struct dispatch *d)
     if (d->n_results >= DISPATCH_FLUSH_BATCH || d->flush_now) {
         flush_turn(d);
     } else if (!evtimer_pending(d->turn, NULL)) {
-        struct timeval tv = { 0, DISPATCH_LINGER_MS * 1000 };
+        struct timeval tv = { d->cfg.linger_ms / 1000,
+                              (d->cfg.linger_ms % 1000) * 1000 };
         evtimer_add(d->turn, &tv);
     }
 }

@@ -39,6 +39,9 @@ struct dispatch_config {
     int connect_timeout_ms;     /* (5000) */
     int lease_ms;               /* claim lease (timeout + 30 s) */
     int poll_ms;                /* look for due work without NOTIFY (1000) */
+    int linger_ms;              /* outcomes gathered this long before a
+                                   flush, unless rows wait behind one (50;
+                                   not a hubd key: tests lengthen it) */
     double time_scale;          /* key time_scale: >1 speeds up the retry
                                    schedule, Retry-After, the breaker and
                                    the digest interval */
