@@ -298,6 +298,19 @@ Test(api_subs, unknown_query_parameters_are_named_in_the_error_field,
                  "%s", r.body);
     cr_assert_not_null(strstr(r.body, "\"field\":\"org\""), "%s", r.body);
     http_resp_free(&r);
+    /* a replay takes none: a filter there was ignored (F238) */
+    cr_assert_eq(call("POST", "/v1/deliveries/dlv_1/replay?status=dead",
+                      "tok-cbo", "", &r), 400, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"field\":\"status\""), "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("POST", "/v1/deliveries/replay?subscription=sub_00",
+                      "tok-cbo", "{\"subscription\":\"sub_00\",\"from\":"
+                      "\"2026-01-01\",\"to\":\"2027-01-01\"}", &r), 400,
+                 "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"field\":\"subscription\""), "%s",
+                       r.body);
+    cr_assert_not_null(strstr(r.body, "replay takes none"), "%s", r.body);
+    http_resp_free(&r);
     cr_assert_eq(hub_sql_long(&hub, "SELECT count(*) FROM subscriptions"), 0);
     cr_assert_eq(call("GET", "/v1/subscriptions", "tok-ops", NULL, &r), 200);
     http_resp_free(&r);
@@ -405,6 +418,14 @@ Test(api_subs, a_replay_names_a_member_it_does_not_take,
         cr_assert_not_null(strstr(r.body, "dead when absent"), "%s", r.body);
         http_resp_free(&r);
     }
+    /* a member given twice was read by its first value (F237) */
+    cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
+                      "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","
+                      "\"to\":\"2027-01-01\",\"status\":\"dead\","
+                      "\"status\":\"delivered\"}", &r), 400, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"field\":\"status\""), "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "more than once"), "%s", r.body);
+    http_resp_free(&r);
     /* every member taken: past them to the subscription, not cbo's */
     cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
                       "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","
