@@ -235,8 +235,10 @@ static void arm_timer(struct conn *c)
         due = c->frame_start + cfg->slow_sender_timeout;
     else
         due = c->last_read + cfg->idle_timeout;
-    if (c->auth_unknown && c->auth_at + MLLP_REAUTH_S < due)
-        due = c->auth_at + MLLP_REAUTH_S;   /* the look-up asked again */
+    /* the look-up asked again (not while one runs: its answer goes on) */
+    if (c->auth_unknown && !c->auth_pending &&
+        c->auth_at + MLLP_REAUTH_S < due)
+        due = c->auth_at + MLLP_REAUTH_S;
     double wait = due - now;
     if (wait < 0.001)
         wait = 0.001;
@@ -263,7 +265,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     } else {
         if (c->frame_start == 0 && now - c->last_read >= cfg->idle_timeout)
             c->last_read = now;     /* waiting on us, not on the sender */
-        if (c->auth_unknown && c->state == C_OPEN)
+        if (c->auth_unknown && !c->auth_pending && c->state == C_OPEN)
             conn_process(c);        /* asks again; arms the timer */
         else
             arm_timer(c);
@@ -642,6 +644,8 @@ static void recheck_answer(struct conn *c, int rc,
 {
     c->auth_pending = false;
     c->auth_unknown = rc == HUB_EDB || rc == HUB_EBUSY;
+    if (c->auth_unknown)
+        c->auth_at = now_s();       /* asked again a second after this */
     if (c->bev == NULL || c->auth_unknown)
         return;
     if (rc == HUB_OK && (who->scopes & SCOPE_INGEST) &&
