@@ -53,20 +53,6 @@ static long call(const char *method, const char *path, const char *token,
     return r->status;
 }
 
-/* "id": "..." of a JSON answer into out */
-static void json_str(const char *body, const char *key, char *out, size_t n)
-{
-    char pat[64];
-    snprintf(pat, sizeof(pat), "\"%s\": \"", key);
-    const char *p = strstr(body, pat);
-    cr_assert_not_null(p, "%s in %s", key, body);
-    p += strlen(pat);
-    size_t l = strcspn(p, "\"");
-    cr_assert_lt(l, n);
-    memcpy(out, p, l);
-    out[l] = '\0';
-}
-
 Test(api_subs, create_get_update_pause_delete_with_precise_errors,
      .init = start, .fini = stop, .timeout = 60)
 {
@@ -92,7 +78,7 @@ Test(api_subs, create_get_update_pause_delete_with_precise_errors,
                       "{\"url\":\"https://cbo.example/h\",\"topics\":[\"adt.*\"],"
                       "\"filters\":{\"counties\":[\"Kings\"]}}", &r), 201,
                  "%s", r.body);
-    json_str(r.body, "id", id, sizeof(id));
+    hub_json_str(r.body, "id", id, sizeof(id));
     cr_assert_not_null(strstr(r.body, "whsec_"), "the secret, once");
     snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
     cr_assert_str_eq(r.location, path, "a 201 says where the new one is");
@@ -153,7 +139,7 @@ Test(api_subs, only_an_operator_names_files_of_the_hub_host,
     cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
                       "{\"url\":\"https://cbo.example/h\","
                       "\"topics\":[\"adt.*\"]}", &r), 201, "%s", r.body);
-    json_str(r.body, "id", id, sizeof(id));
+    hub_json_str(r.body, "id", id, sizeof(id));
     http_resp_free(&r);
     snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
     for (int i = 0; i < 3; i++) {
@@ -478,7 +464,7 @@ static void subscribe_and_send(struct rx *rx, const char *ctrl,
              "\"secrets\":[\"" SECRET "\"]}", rx->port);
     cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", body, &r), 201);
     if (id)
-        json_str(r.body, "id", id, id_size);
+        hub_json_str(r.body, "id", id, id_size);
     http_resp_free(&r);
 
     struct mllp_client c;
@@ -794,14 +780,14 @@ Test(api_subs, a_test_event_reaches_the_endpoint_signed,
              "\"]}", rx->port);
     cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", sub, &r), 201,
                  "%s", r.body);
-    json_str(r.body, "id", id, sizeof(id));
+    hub_json_str(r.body, "id", id, sizeof(id));
     http_resp_free(&r);
 
     snprintf(path, sizeof(path), "/v1/subscriptions/%s/test", id);
     cr_assert_eq(call("POST", path, "tok-hosp", "", &r), 404, "%s", r.body);
     http_resp_free(&r);
     cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 202, "%s", r.body);
-    json_str(r.body, "delivery", dlv, sizeof(dlv));
+    hub_json_str(r.body, "delivery", dlv, sizeof(dlv));
     cr_assert_not_null(strstr(r.body, "\"subscription_status\": \"active\""),
                        "%s", r.body);
     cr_assert_null(strstr(r.body, "note"), "%s", r.body);
@@ -850,7 +836,7 @@ Test(api_subs, a_test_event_reaches_the_endpoint_signed,
     cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
                       "{\"mode\":\"pull\",\"topics\":[\"adt.*\"]}", &r), 201,
                  "%s", r.body);
-    json_str(r.body, "id", id, sizeof(id));
+    hub_json_str(r.body, "id", id, sizeof(id));
     http_resp_free(&r);
     snprintf(path, sizeof(path), "/v1/subscriptions/%s/test", id);
     cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 409, "%s", r.body);

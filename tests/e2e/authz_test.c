@@ -104,19 +104,6 @@ static long status_of(const char *method, const char *path,
     return st;
 }
 
-static void json_str(const char *body, const char *key, char *out, size_t n)
-{
-    char pat[64];
-    snprintf(pat, sizeof(pat), "\"%s\": \"", key);
-    const char *p = strstr(body, pat);
-    cr_assert_not_null(p, "%s in %s", key, body);
-    p += strlen(pat);
-    size_t l = strcspn(p, "\"");
-    cr_assert_lt(l, n);
-    memcpy(out, p, l);
-    out[l] = '\0';
-}
-
 static long audit_rows(void)
 {
     return hub_sql_long(&hub, "SELECT count(*) FROM audit");
@@ -141,7 +128,7 @@ Test(authz, another_organizations_objects_are_not_found_by_any_route,
              "\"secrets\":[\"" SECRET "\"]}", rx->port);
     cr_assert_eq(call("POST", "/v1/subscriptions", "tok-hosp", body, &r), 201,
                  "%s", r.body);
-    json_str(r.body, "id", sub, sizeof(sub));
+    hub_json_str(r.body, "id", sub, sizeof(sub));
     http_resp_free(&r);
 
     struct mllp_client c;
@@ -158,7 +145,7 @@ Test(authz, another_organizations_objects_are_not_found_by_any_route,
     cr_assert_eq(rx_requests(rx), 1);
     snprintf(dlv, sizeof(dlv), "%s", rx->ids[0]);
     cr_assert_eq(call("GET", "/v1/events", "tok-hosp", NULL, &r), 200);
-    json_str(r.body, "id", event, sizeof(event));
+    hub_json_str(r.body, "id", event, sizeof(event));
     http_resp_free(&r);
 
     long audit_before = audit_rows();
