@@ -359,13 +359,15 @@ static bool take_sub_body(struct api_req *r, struct job *j)
     return true;
 }
 
+/* for api_refuse_unknown_query: a route that takes no query parameter */
+static const char *const no_params[] = { NULL };
+
 static void subs_root(struct api_req *r)
 {
-    static const char *const none[] = { NULL };
     static const char *const create[] = { "org", NULL };
 
     if (api_method(r) == API_GET) {
-        if (!api_refuse_unknown_query(r, none, "unknown query parameter: "
+        if (!api_refuse_unknown_query(r, no_params, "unknown query parameter: "
                                       "the subscription list takes none"))
             api_db(r, work, done, job_new(r, OP_LIST));
         return;
@@ -435,8 +437,7 @@ static void subs_one(struct api_req *r)
         api_reply_error(r, 404, "not_found", "no such subscription", NULL);
         return;
     }
-    static const char *const none[] = { NULL };
-    if (api_refuse_unknown_query(r, none, "unknown query parameter: a "
+    if (api_refuse_unknown_query(r, no_params, "unknown query parameter: a "
                                  "subscription's routes take none"))
         return;
     struct job *j = job_new(r, op);
@@ -517,6 +518,11 @@ static void deliveries_replay_one(struct api_req *r)
         api_reply_error(r, 404, "not_found", "no such route", NULL);
         return;
     }
+    /* a filter there (?status=dead) was ignored and the delivery replayed
+     * whatever its state (F238) */
+    if (api_refuse_unknown_query(r, no_params, "unknown query parameter: a "
+                                 "replay takes none (its body names a range)"))
+        return;
     struct job *j = job_new(r, OP_REPLAY_ONE);
     memcpy(j->id, rest, idl);
     j->id[idl] = '\0';
@@ -543,6 +549,9 @@ static void deliveries_replay_many(struct api_req *r)
 {
     struct slice b = api_body(r);
 
+    if (api_refuse_unknown_query(r, no_params, "unknown query parameter: a "
+                                 "replay takes none (its body names a range)"))
+        return;
     if (b.len > REPLAY_BODY_MAX) {
         api_reply_error(r, 413, "limit", "a replay's body is at most 4096 "
                         "bytes", "body");
@@ -557,18 +566,30 @@ static void deliveries_replay_many(struct api_req *r)
         bad = "";
     } else {
         /* a member it does not take ("statuses", "limit") was ignored, and
-         * the replay ran with the defaults (dead letters only, 1000) */
-        for (const cJSON *m = doc->child; m && !bad; m = m->next)
-            if (strcmp(m->string, "subscription") && strcmp(m->string, "from")
-                && strcmp(m->string, "to") && strcmp(m->string, "status") &&
-                strcmp(m->string, "max")) {
+         * the replay ran with the defaults (dead letters only, 1000); one
+         * given twice was read by its first value, as a query parameter
+         * was (F237) */
+        for (const cJSON *m = doc->child; m; m = m->next) {
+            const cJSON *o = doc->child;
+            while (o != m && strcmp(o->string, m->string) != 0)
+                o = o->next;
+            bool known = !strcmp(m->string, "subscription") ||
+                         !strcmp(m->string, "from") ||
+                         !strcmp(m->string, "to") ||
+                         !strcmp(m->string, "status") ||
+                         !strcmp(m->string, "max");
+            if (!known || o != m) {
                 job_free(j);
-                api_reply_error(r, 400, "invalid", "unknown member: a replay "
-                                "takes subscription, from, to, status (dead "
-                                "when absent) and max", plain_name(m->string));
+                api_reply_error(r, 400, "invalid", !known
+                                ? "unknown member: a replay takes "
+                                  "subscription, from, to, status (dead when "
+                                  "absent) and max"
+                                : "member is given more than once",
+                                plain_name(m->string));
                 cJSON_Delete(doc);
                 return;
             }
+        }
         static const char *const names[] = { "subscription", "from", "to",
                                              "status" };
         char *dst[] = { j->sub, j->from, j->to, j->status };

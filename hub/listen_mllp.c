@@ -93,6 +93,8 @@ struct conn {
     char org[64];
     char fp[65];                    /* TLS: the client certificate's */
     double auth_at;                 /* TLS: when fp was last looked up */
+    bool auth_unknown;              /* TLS: that look-up could not tell:
+                                       frames wait, asked again */
     struct pend *q_head, *q_tail;   /* frame order */
     size_t n_pending;
     bool waiting_room;              /* registered with ingest_wait_room */
@@ -233,6 +235,10 @@ static void arm_timer(struct conn *c)
         due = c->frame_start + cfg->slow_sender_timeout;
     else
         due = c->last_read + cfg->idle_timeout;
+    /* the look-up asked again (not while one runs: its answer goes on) */
+    if (c->auth_unknown && !c->auth_pending &&
+        c->auth_at + MLLP_REAUTH_S < due)
+        due = c->auth_at + MLLP_REAUTH_S;
     double wait = due - now;
     if (wait < 0.001)
         wait = 0.001;
@@ -259,7 +265,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     } else {
         if (c->frame_start == 0 && now - c->last_read >= cfg->idle_timeout)
             c->last_read = now;     /* waiting on us, not on the sender */
-        arm_timer(c);
+        if (c->auth_unknown && !c->auth_pending && c->state == C_OPEN)
+            conn_process(c);        /* asks again; arms the timer */
+        else
+            arm_timer(c);
     }
     conn_maybe_free(c);
 }
@@ -581,7 +590,7 @@ static void conn_process(struct conn *c)
         enqueue(c, j, false);
     }
     if (c->bev && c->state == C_OPEN && c->eof && c->n_pending == 0 &&
-        !c->auth_pending)
+        !c->auth_pending && !c->auth_unknown)
         conn_finish(c);
     arm_timer(c);
 }
@@ -626,13 +635,18 @@ static void on_cert_auth_cb(int rc, const struct principal *who, void *arg)
 /* The answer of a look-up again of an open connection's certificate: it
  * still names the connection's organization with the ingest scope, or the
  * connection takes no more frames (those pending are answered). A lookup
- * that cannot tell now (the database away) keeps the identity until the
- * next, as no frame commits meanwhile anyway. */
+ * that cannot tell now (the database away, or the look-ups at their cap)
+ * takes no frame either: they wait, and it is asked again MLLP_REAUTH_S
+ * later (a frame taken meanwhile would commit once the database is back,
+ * under an identity perhaps revoked, F235). */
 static void recheck_answer(struct conn *c, int rc,
                            const struct principal *who)
 {
     c->auth_pending = false;
-    if (c->bev == NULL || rc == HUB_EDB || rc == HUB_EBUSY)
+    c->auth_unknown = rc == HUB_EDB || rc == HUB_EBUSY;
+    if (c->auth_unknown)
+        c->auth_at = now_s();       /* asked again a second after this */
+    if (c->bev == NULL || c->auth_unknown)
         return;
     if (rc == HUB_OK && (who->scopes & SCOPE_INGEST) &&
         strcmp(who->org_id, c->org) == 0)
@@ -660,8 +674,8 @@ static void on_recheck_cb(int rc, const struct principal *who, void *arg)
 
 /* Whether the connection may take a frame now: a plain one always; a TLS
  * one when its certificate was looked up within MLLP_REAUTH_S, or is now
- * from the cache. False while a lookup runs (on_recheck_cb goes on) or
- * once refused. */
+ * from the cache. False while a lookup runs (on_recheck_cb goes on), when
+ * the last could not tell (on_timer asks again) or once refused. */
 static bool conn_auth_fresh(struct conn *c)
 {
     struct principal who;
@@ -669,15 +683,17 @@ static bool conn_auth_fresh(struct conn *c)
 
     if (c->auth_pending)
         return false;
-    if (!c->tls || now - c->auth_at < MLLP_REAUTH_S)
+    if (!c->tls)
         return true;
+    if (now - c->auth_at < MLLP_REAUTH_S)
+        return !c->auth_unknown;
     c->auth_at = now;
     c->auth_pending = true;
     int rc = auth_cert(c->ms->srv->auth, c->fp, &who, on_recheck_cb, c);
     if (rc == HUB_ESHORT)
         return false;
     recheck_answer(c, rc, &who);
-    return c->bev != NULL && c->state == C_OPEN;
+    return c->bev != NULL && c->state == C_OPEN && !c->auth_unknown;
 }
 
 static void on_event(struct bufferevent *bev, short what, void *arg)

@@ -53,20 +53,6 @@ static long call(const char *method, const char *path, const char *token,
     return r->status;
 }
 
-/* "id": "..." of a JSON answer into out */
-static void json_str(const char *body, const char *key, char *out, size_t n)
-{
-    char pat[64];
-    snprintf(pat, sizeof(pat), "\"%s\": \"", key);
-    const char *p = strstr(body, pat);
-    cr_assert_not_null(p, "%s in %s", key, body);
-    p += strlen(pat);
-    size_t l = strcspn(p, "\"");
-    cr_assert_lt(l, n);
-    memcpy(out, p, l);
-    out[l] = '\0';
-}
-
 Test(api_subs, create_get_update_pause_delete_with_precise_errors,
      .init = start, .fini = stop, .timeout = 60)
 {
@@ -92,7 +78,7 @@ Test(api_subs, create_get_update_pause_delete_with_precise_errors,
                       "{\"url\":\"https://cbo.example/h\",\"topics\":[\"adt.*\"],"
                       "\"filters\":{\"counties\":[\"Kings\"]}}", &r), 201,
                  "%s", r.body);
-    json_str(r.body, "id", id, sizeof(id));
+    hub_json_str(r.body, "id", id, sizeof(id));
     cr_assert_not_null(strstr(r.body, "whsec_"), "the secret, once");
     snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
     cr_assert_str_eq(r.location, path, "a 201 says where the new one is");
@@ -153,7 +139,7 @@ Test(api_subs, only_an_operator_names_files_of_the_hub_host,
     cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
                       "{\"url\":\"https://cbo.example/h\","
                       "\"topics\":[\"adt.*\"]}", &r), 201, "%s", r.body);
-    json_str(r.body, "id", id, sizeof(id));
+    hub_json_str(r.body, "id", id, sizeof(id));
     http_resp_free(&r);
     snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
     for (int i = 0; i < 3; i++) {
@@ -298,6 +284,19 @@ Test(api_subs, unknown_query_parameters_are_named_in_the_error_field,
                  "%s", r.body);
     cr_assert_not_null(strstr(r.body, "\"field\":\"org\""), "%s", r.body);
     http_resp_free(&r);
+    /* a replay takes none: a filter there was ignored (F238) */
+    cr_assert_eq(call("POST", "/v1/deliveries/dlv_1/replay?status=dead",
+                      "tok-cbo", "", &r), 400, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"field\":\"status\""), "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("POST", "/v1/deliveries/replay?subscription=sub_00",
+                      "tok-cbo", "{\"subscription\":\"sub_00\",\"from\":"
+                      "\"2026-01-01\",\"to\":\"2027-01-01\"}", &r), 400,
+                 "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"field\":\"subscription\""), "%s",
+                       r.body);
+    cr_assert_not_null(strstr(r.body, "replay takes none"), "%s", r.body);
+    http_resp_free(&r);
     cr_assert_eq(hub_sql_long(&hub, "SELECT count(*) FROM subscriptions"), 0);
     cr_assert_eq(call("GET", "/v1/subscriptions", "tok-ops", NULL, &r), 200);
     http_resp_free(&r);
@@ -405,6 +404,14 @@ Test(api_subs, a_replay_names_a_member_it_does_not_take,
         cr_assert_not_null(strstr(r.body, "dead when absent"), "%s", r.body);
         http_resp_free(&r);
     }
+    /* a member given twice was read by its first value (F237) */
+    cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
+                      "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","
+                      "\"to\":\"2027-01-01\",\"status\":\"dead\","
+                      "\"status\":\"delivered\"}", &r), 400, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"field\":\"status\""), "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "more than once"), "%s", r.body);
+    http_resp_free(&r);
     /* every member taken: past them to the subscription, not cbo's */
     cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
                       "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","
@@ -457,7 +464,7 @@ static void subscribe_and_send(struct rx *rx, const char *ctrl,
              "\"secrets\":[\"" SECRET "\"]}", rx->port);
     cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", body, &r), 201);
     if (id)
-        json_str(r.body, "id", id, id_size);
+        hub_json_str(r.body, "id", id, id_size);
     http_resp_free(&r);
 
     struct mllp_client c;
@@ -773,14 +780,14 @@ Test(api_subs, a_test_event_reaches_the_endpoint_signed,
              "\"]}", rx->port);
     cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", sub, &r), 201,
                  "%s", r.body);
-    json_str(r.body, "id", id, sizeof(id));
+    hub_json_str(r.body, "id", id, sizeof(id));
     http_resp_free(&r);
 
     snprintf(path, sizeof(path), "/v1/subscriptions/%s/test", id);
     cr_assert_eq(call("POST", path, "tok-hosp", "", &r), 404, "%s", r.body);
     http_resp_free(&r);
     cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 202, "%s", r.body);
-    json_str(r.body, "delivery", dlv, sizeof(dlv));
+    hub_json_str(r.body, "delivery", dlv, sizeof(dlv));
     cr_assert_not_null(strstr(r.body, "\"subscription_status\": \"active\""),
                        "%s", r.body);
     cr_assert_null(strstr(r.body, "note"), "%s", r.body);
@@ -829,7 +836,7 @@ Test(api_subs, a_test_event_reaches_the_endpoint_signed,
     cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
                       "{\"mode\":\"pull\",\"topics\":[\"adt.*\"]}", &r), 201,
                  "%s", r.body);
-    json_str(r.body, "id", id, sizeof(id));
+    hub_json_str(r.body, "id", id, sizeof(id));
     http_resp_free(&r);
     snprintf(path, sizeof(path), "/v1/subscriptions/%s/test", id);
     cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 409, "%s", r.body);

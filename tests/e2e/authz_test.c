@@ -38,7 +38,7 @@ static void add_token(struct store *s, const char *org, const char *token,
 /* hosp and cbo as hub_start seeds them, plus: an operator (tok-ops), a
  * token of hosp narrowed to ingest (tok-hosp-in), the client certificate
  * "cbo" bound to cbo */
-static void start(void)
+static void start_with(bool via_proxy)
 {
     struct store *s;
     char fp[128];
@@ -47,7 +47,7 @@ static void start(void)
     evthread_use_pthreads();
     setenv("HUB_TIME_SCALE", "1000", 1);
     setenv("HUB_DISPATCH_POLL_MS", "50", 1);
-    cr_assert_eq(hub_start(&hub, NULL, false), 0, "hubd did not start");
+    cr_assert_eq(hub_start(&hub, NULL, via_proxy), 0, "hubd did not start");
     cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
     cr_assert_eq(store_org_add(s, "test", "ops", "Operator", "operator",
                                SCOPE_ADMIN), HUB_OK);
@@ -60,6 +60,17 @@ static void start(void)
     fp[strcspn(fp, "\n")] = '\0';
     cr_assert_eq(store_cert_bind(s, "test", "cbo", fp), HUB_OK);
     store_free(s);
+}
+
+static void start(void)
+{
+    start_with(false);
+}
+
+/* hubd reaches the database through a proxy the test can take away */
+static void start_proxied(void)
+{
+    start_with(true);
 }
 
 static void stop(void)
@@ -93,19 +104,6 @@ static long status_of(const char *method, const char *path,
     return st;
 }
 
-static void json_str(const char *body, const char *key, char *out, size_t n)
-{
-    char pat[64];
-    snprintf(pat, sizeof(pat), "\"%s\": \"", key);
-    const char *p = strstr(body, pat);
-    cr_assert_not_null(p, "%s in %s", key, body);
-    p += strlen(pat);
-    size_t l = strcspn(p, "\"");
-    cr_assert_lt(l, n);
-    memcpy(out, p, l);
-    out[l] = '\0';
-}
-
 static long audit_rows(void)
 {
     return hub_sql_long(&hub, "SELECT count(*) FROM audit");
@@ -130,7 +128,7 @@ Test(authz, another_organizations_objects_are_not_found_by_any_route,
              "\"secrets\":[\"" SECRET "\"]}", rx->port);
     cr_assert_eq(call("POST", "/v1/subscriptions", "tok-hosp", body, &r), 201,
                  "%s", r.body);
-    json_str(r.body, "id", sub, sizeof(sub));
+    hub_json_str(r.body, "id", sub, sizeof(sub));
     http_resp_free(&r);
 
     struct mllp_client c;
@@ -147,7 +145,7 @@ Test(authz, another_organizations_objects_are_not_found_by_any_route,
     cr_assert_eq(rx_requests(rx), 1);
     snprintf(dlv, sizeof(dlv), "%s", rx->ids[0]);
     cr_assert_eq(call("GET", "/v1/events", "tok-hosp", NULL, &r), 200);
-    json_str(r.body, "id", event, sizeof(event));
+    hub_json_str(r.body, "id", event, sizeof(event));
     http_resp_free(&r);
 
     long audit_before = audit_rows();
@@ -337,6 +335,54 @@ Test(authz, a_revoked_certificate_ends_an_open_mllp_tls_connection,
         cr_expect_leq(mllp_read(&c, ack, sizeof(ack), 5000), 0);
         mllp_close(&c);
     }
+}
+
+/*
+ * A look-up again that cannot tell (the database away, or the look-ups
+ * at their cap) must not let frames in under an identity revoked
+ * meanwhile: they wait for an answer. Revoked, then the database taken
+ * away past the cache's second: the frame sent then is not taken, and
+ * once the database is back the look-up refuses the connection; the
+ * frame is never stored nor acknowledged (F235).
+ */
+Test(authz, a_frame_waits_while_the_certificate_cannot_be_looked_up,
+     .init = start_proxied, .fini = stop, .timeout = 60)
+{
+    struct mllp_client c;
+    struct store *s;
+    char msg[2048], ack[4096], fp[128], code[3], ctrl[32];
+    FILE *f;
+
+    cr_assert_eq(mllp_connect(&c, hub.mllps, &hub, "hosp"), 0);
+    hl7_sample(msg, sizeof(msg), "REVOKE-DB-1", "MRN-R1");
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_assert_str_eq(code, "AA");
+
+    f = fopen(hub_path(&hub, "certs/hosp.fp"), "r");
+    cr_assert_not_null(f);
+    cr_assert_not_null(fgets(fp, sizeof(fp), f));
+    fclose(f);
+    fp[strcspn(fp, "\n")] = '\0';
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_cert_revoke(s, "test", fp), HUB_OK);
+    store_free(s);
+    dbproxy_set_down(hub.proxy, true);
+    usleep(2300 * 1000);            /* the cache's 1 s, and a second */
+
+    hl7_sample(msg, sizeof(msg), "REVOKE-DB-2", "MRN-R2");
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_expect_leq(mllp_read(&c, ack, sizeof(ack), 2500), 0,
+                  "no answer while the database is away: %s", ack);
+    dbproxy_set_down(hub.proxy, false);
+    cr_expect_leq(mllp_read(&c, ack, sizeof(ack), 8000), 0,
+                  "no answer once the look-up refuses: %s", ack);
+    mllp_close(&c);
+    cr_expect(hub_wait_log(&hub, "mllp.auth_refused", 1, 5000));
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "idem_key = 'REVOKE-DB-2'"), 0,
+                 "the frame sent after the revocation is not stored");
 }
 
 /*

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <openssl/err.h>
 
@@ -1098,4 +1099,17 @@ void hub_node_stop(pid_t pid, int sig)
     waitpid(pid, NULL, 0);
     node_ports_path(pid, path, sizeof(path));
     unlink(path);
+}
+
+void hub_json_str(const char *body, const char *key, char *out, size_t n)
+{
+    char pat[64];
+    snprintf(pat, sizeof(pat), "\"%s\": \"", key);
+    const char *p = strstr(body, pat);
+    cr_assert_not_null(p, "%s in %s", key, body);
+    p += strlen(pat);
+    size_t l = strcspn(p, "\"");
+    cr_assert_lt(l, n);
+    memcpy(out, p, l);
+    out[l] = '\0';
 }

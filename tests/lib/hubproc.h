@@ -148,4 +148,8 @@ long hub_get_status(const struct hubproc *h, const char *path);
 bool hub_wait_status(const struct hubproc *h, const char *path, long want,
                      int ms);
 
+/* The string member `key` ("key": "...", as the hub writes it) of a JSON
+ * answer into out (n bytes); the test fails when it is absent or longer. */
+void hub_json_str(const char *body, const char *key, char *out, size_t n);
+
 #endif
