@@ -168,11 +168,12 @@ static void conn_close(struct conn *c, const char *why)
 {
     if (c->bev == NULL)
         return;
-    /* partial: bytes of a frame not finished (the sender cut, stalled or
-     * closed mid-frame), dropped unanswered: a sender that says it sent a
-     * message the hub never answered is found here */
+    /* unread: bytes received and dropped unanswered (a frame the sender
+     * cut, stalled or closed mid-way; or whole frames not yet taken when
+     * the close was the hub's, auth or not_committed): a sender that says
+     * it sent a message the hub never answered is found here */
     log_info("mllp.closed", "conn=%" PRIu64 " org=%s why=%s pending=%zu "
-             "partial=%zu", c->id, c->org[0] ? c->org : "-", why,
+             "unread=%zu", c->id, c->org[0] ? c->org : "-", why,
              c->n_pending, evbuffer_get_length(bufferevent_get_input(c->bev)));
     if (c->waiting_room) {
         ingest_cancel_wait(c->ms->srv->ing, c);

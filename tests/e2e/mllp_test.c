@@ -673,12 +673,12 @@ Test(mllp, slow_sender_is_closed, .init = start_small_frames, .fini = stop,
     mllp_close(&c);
     /* the log says how much of a frame went unanswered, as it does for a
      * sender that closes mid-frame (F201) */
-    cr_expect(hub_wait_log(&hub, "why=slow_sender pending=0 partial=17", 1,
+    cr_expect(hub_wait_log(&hub, "why=slow_sender pending=0 unread=17", 1,
                            2000));
     cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
     cr_assert_eq(mllp_send_raw(&c, part, sizeof(part) - 1), 0);
     mllp_close(&c);
-    cr_expect(hub_wait_log(&hub, "why=eof pending=0 partial=17", 1, 5000));
+    cr_expect(hub_wait_log(&hub, "why=eof pending=0 unread=17", 1, 5000));
     cr_expect_eq(count("select count(*) from messages"), 0);
     /* a TLS client that never finishes its handshake is closed too */
     struct mllp_client t;
