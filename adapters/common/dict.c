@@ -468,11 +468,121 @@ static int load_answer(struct ld *l, const cJSON *e, struct dict_item *it,
     return HUB_OK;
 }
 
+/* ---- question wordings ------------------------------------------------- */
+
+static inline bool word_byte(unsigned char c)
+{
+    return (unsigned char)((c | 0x20) - 'a') < 26 ||
+           (unsigned char)(c - '0') < 10;
+}
+
+bool dict_text_eq(struct slice a, const char *b)
+{
+    const unsigned char *p = (const unsigned char *)a.p;
+    const unsigned char *q = (const unsigned char *)b;
+    size_t i = 0, n = a.len;
+    for (;;) {
+        while (i < n && !word_byte(p[i]))
+            i++;
+        while (*q && !word_byte(*q))
+            q++;
+        if (i == n || *q == '\0')
+            return i == n && *q == '\0';
+        /* one word each: letters compare without case */
+        while (i < n && word_byte(p[i]) && word_byte(*q)) {
+            if ((p[i] | 0x20) != (*q | 0x20))
+                return false;
+            i++;
+            q++;
+        }
+        if ((i < n && word_byte(p[i])) || word_byte(*q))
+            return false;       /* one word is longer */
+    }
+}
+
+/* Does the item read as `text` (its display or one of its texts)? */
+static bool item_reads_as(const struct dict_item *it, struct slice text)
+{
+    if (it->display && dict_text_eq(text, it->display))
+        return true;
+    for (size_t k = 0; k < it->n_texts; k++)
+        if (dict_text_eq(text, it->texts[k]))
+            return true;
+    return false;
+}
+
+/* The instrument's item (before `upto`) other than `self` that reads as
+ * `text`, or NULL. */
+static const struct dict_item *item_text_in(const struct dict_instrument *in,
+                                            size_t upto, struct slice text,
+                                            const struct dict_item *self)
+{
+    for (size_t i = 0; i < upto; i++)
+        if (&in->items[i] != self && item_reads_as(&in->items[i], text))
+            return &in->items[i];
+    return NULL;
+}
+
+const struct dict_item *dict_item_by_text(const struct dict *d,
+                                          const struct dict_instrument *inst,
+                                          struct slice text, bool *ambiguous)
+{
+    const struct dict_item *hit = NULL;
+    *ambiguous = false;
+    size_t n = inst ? 1 : d->n_inst;
+    for (size_t j = 0; j < n; j++) {
+        const struct dict_instrument *in = inst ? inst : &d->inst[j];
+        for (size_t i = 0; i < in->n_items; i++) {
+            const struct dict_item *it = &in->items[i];
+            if (!item_reads_as(it, text))
+                continue;
+            if (hit && strcmp(hit->question, it->question) != 0) {
+                *ambiguous = true;
+                return NULL;
+            }
+            if (hit == NULL)
+                hit = it;
+        }
+    }
+    return hit;
+}
+
+/* No wording of the item may be another item's of the same instrument:
+ * the CSV adapter reads a question by its wording and never guesses. */
+static int check_texts(struct ld *l, const struct dict_instrument *in,
+                       size_t upto, const struct dict_item *it)
+{
+    if (it->display &&
+        item_text_in(in, upto, slice_from_cstr(it->display), it)) {
+        ld_key(l, "display");
+        return ld_fail(l, HUB_EINVALID,
+                       "wording of another item of this instrument");
+    }
+    for (size_t k = 0; k < it->n_texts; k++) {
+        const unsigned char *t = (const unsigned char *)it->texts[k];
+        while (*t && !word_byte(*t))
+            t++;
+        if (*t == '\0') {
+            ld_key(l, "texts");
+            ld_idx(l, k);
+            return ld_fail(l, HUB_EINVALID, "wording has no word");
+        }
+    }
+    for (size_t k = 0; k < it->n_texts; k++)
+        if (item_text_in(in, upto, slice_from_cstr(it->texts[k]), it)) {
+            ld_key(l, "texts");
+            ld_idx(l, k);
+            return ld_fail(l, HUB_EINVALID,
+                           "wording of another item of this instrument");
+        }
+    return HUB_OK;
+}
+
 static int load_item(struct ld *l, const cJSON *e, struct dict_instrument *in,
                      struct dict_item *it)
 {
-    static const char *const keys[] = { "question", "display", "domain",
-        "label", "multi", "numeric", "answers", NULL };
+    static const char *const keys[] = { "question", "display", "texts",
+        "domain", "label", "multi", "numeric", "answers", NULL };
     int rc;
     if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, keys)) ||
         (rc = ld_str(l, e, "question", true, &it->question)) ||
@@ -487,6 +597,12 @@ static int load_item(struct ld *l, const cJSON *e, struct dict_instrument *in,
         ld_key(l, "question");
         return ld_fail(l, HUB_EINVALID, "duplicate question in instrument");
     }
+    if (cJSON_GetObjectItemCaseSensitive(e, "texts") &&
+        (rc = ld_strs(l, e, "texts", &it->texts, &it->n_texts)))
+        return rc;
+    /* the items before this one (n_items counts them while loading) */
+    if ((rc = check_texts(l, in, in->n_items, it)))
+        return rc;
     const cJSON *arr;
     size_t n;
     if ((rc = ld_arr(l, e, "answers", !it->numeric, &arr, &n)))

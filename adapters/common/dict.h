@@ -124,6 +124,9 @@ struct dict_sens_rule;          /* dict.c: the answers that imply a label */
 struct dict_item {
     const char *question;       /* LOINC "88122-7" */
     const char *display;
+    const char *const *texts;   /* other published wordings of the question
+                                   (the instrument as printed) */
+    size_t n_texts;
     const char *domain;         /* Gravity code */
     const char *label;          /* finer name where the domain is coarse
                                    ("Interpersonal Safety"), or NULL */
@@ -203,6 +206,23 @@ const struct dict_item *dict_item_find(const struct dict *d,
                                        struct slice question);
 const struct dict_answer *dict_answer_find(const struct dict_item *it,
                                            struct slice code);
+/*
+ * A question written as its wording instead of its code: the item whose
+ * display or one of whose `texts` reads as `text` (dict_text_eq). With
+ * `inst`, only that instrument's items; with NULL, every instrument's, and
+ * items of the same question code in two instruments are one. Two items
+ * of different codes read so: NULL, with *ambiguous set (nothing is
+ * guessed); no item: NULL.
+ */
+const struct dict_item *dict_item_by_text(const struct dict *d,
+                                          const struct dict_instrument *inst,
+                                          struct slice text, bool *ambiguous);
+/* Wordings equal but for ASCII case, and punctuation and white space
+ * between words: each side read as its words (runs of ASCII letters and
+ * digits; every other byte separates), compared word by word.
+ * "Feeling down, depressed, or hopeless?" reads as "feeling down
+ * depressed or hopeless". */
+bool dict_text_eq(struct slice a, const char *b);
 /* A sum or derived rule by its own code ("95614-4", "88124-3"), any
  * instrument when `inst` is NULL. Lets adapters recognise a sender's total. */
 const struct dict_sum *dict_sum_find(const struct dict *d,

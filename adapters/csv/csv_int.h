@@ -105,6 +105,7 @@ struct csv_table {
     int8_t serial_1900;     /* its Excel serials: 0 not looked at yet, 1
                                the 1900 system for sure, -1 ambiguous */
     bool text_answer_warned; /* an answer given as its text was reported */
+    bool text_question_warned; /* a question given as its wording was */
     bool flag_warned;       /* a sender's flag not read was reported */
 };
 
@@ -259,6 +260,7 @@ struct csv_scr_row {
     int col_answer;         /* layout columns, for findings (-1: none) */
     int col_flag;
     int col_number;
+    bool q_ambiguous;       /* its question's wording reads as two items */
     struct slice question;
     struct slice answer;    /* answer code */
     struct slice number;    /* a numeric answer (SHIN-NY: the description

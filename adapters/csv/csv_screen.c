@@ -246,6 +246,40 @@ static struct slice answer_by_text(struct emit *e, struct csv_scr_row *r)
     return slice_from_cstr(hit->code);
 }
 
+/*
+ * A question written as its wording ("What is your living situation
+ * today?", a hospital export's QUESTION column, a form tool's labels
+ * export) where a LOINC code belongs: the code of the one item, of the
+ * screening's instrument (of any when the instrument is unknown), whose
+ * display or published wording (instruments.json `texts`) reads the same
+ * but for case, punctuation and white space, with a warning once per
+ * file. A code the dictionary knows is left as it is; a wording that two
+ * items read as is marked for compare() to report; anything else is left
+ * to be reported as a question the dictionary does not know.
+ */
+static __attribute__((noinline)) void question_by_text(struct emit *e,
+                                                       struct csv_scr_row *r)
+{
+    const struct dict *d = e->c->d;
+    if (dict_item_find(d, e->inst, r->question) ||
+        dict_sum_find(d, e->inst, r->question))
+        return;
+    bool ambiguous;
+    const struct dict_item *it = dict_item_by_text(d, e->inst, r->question,
+                                                   &ambiguous);
+    if (it == NULL) {
+        r->q_ambiguous = ambiguous;
+        return;
+    }
+    if (!r->t->text_question_warned) {
+        r->t->text_question_warned = true;
+        csv_row_warn(e->c, r->t, r->ri, e->c->col_question,
+                     "questions given as their wording read as the LOINC "
+                     "code of that question (first such row)");
+    }
+    r->question = slice_from_cstr(it->question);
+}
+
 /* Gather the rows into distinct questions and score them. */
 static int score(struct emit *e, struct hub_err *err)
 {
@@ -261,6 +295,9 @@ static int score(struct emit *e, struct hub_err *err)
     for (size_t i = 0; i < s->n; i++) {
         struct csv_scr_row *r = &s->rows[i];
         size_t qi;
+        /* not a digit first (a LOINC code: nearly every row) */
+        if (r->question.len && (unsigned char)(r->question.p[0] - '0') >= 10)
+            question_by_text(e, r);
         for (qi = 0; qi < e->nq; qi++)
             if (slice_eq_slice(e->qs[qi].question, r->question))
                 break;
@@ -340,10 +377,12 @@ static void compare(struct emit *e)
                                                   : NULL;
 
         if (ir->item == NULL && q->sum == NULL) {
-            csv_row_warn(c, r->t, r->ri, c->col_question,
-                         "question is not in the dictionary");
-            add_warning(e, item_field(c->a, qi, ".question"),
-                        "question is not in the dictionary");
+            const char *what = r->q_ambiguous
+                ? "question wording reads as more than one question of the "
+                  "dictionary: not read"
+                : "question is not in the dictionary";
+            csv_row_warn(c, r->t, r->ri, c->col_question, what);
+            add_warning(e, item_field(c->a, qi, ".question"), what);
             continue;
         }
         /* dict_score looked up every answer of the question (it has one,

@@ -102,13 +102,14 @@ Test(csv_export, every_missing_required_column_is_named_at_once)
 /* An instrument or a question the dictionary does not know is kept with a
  * warning that names its column, as every other row finding does (F217: a
  * hospital export whose "Question" column held the question's text had 27
- * such warnings by row alone). */
+ * such warnings by row alone; since F218 the wordings the dictionary
+ * holds are read, so the question here is one it does not). */
 Test(csv_export, codes_not_in_the_dictionary_are_warned_at_their_column)
 {
     struct csvrun r = RUN("screenings",
         "screening_id,patient_id,screened_at,instrument,answer,question\r\n"
-        "S1,P1,2026-01-02,AHCHRSN,LA31993-1,What is your living situation "
-        "today?\r\n");
+        "S1,P1,2026-01-02,AHCHRSN,LA31993-1,Where did you sleep last "
+        "night?\r\n");
     cr_assert_eq(r.rc, HUB_OK);
     const struct csv_finding *f = finding(&r.rep, 2, "instrument is not");
     cr_assert_not_null(f);
@@ -971,4 +972,477 @@ Test(csv_export, a_repeated_header_is_skipped_with_a_warning)
     cr_assert_not_null(f);
     cr_assert_eq(f->severity, CSV_SEV_WARNING);
     cr_assert_not_null(finding(&r.rep, 5, "repeats the header"));
+}
+
+/* ---- questions written as their wording (F218) ------------------------ */
+
+/* The events of a file, joined, for comparing two runs. */
+static char *all_events(const struct csvrun *r)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < r->out.n; i++)
+        n += r->out.ev[i].json.len + 1;
+    char *p = arena_alloc(&A, n), *q = p;
+    for (size_t i = 0; i < r->out.n; i++) {
+        memcpy(q, r->out.ev[i].json.p, r->out.ev[i].json.len);
+        q += r->out.ev[i].json.len;
+        *q++ = '\n';
+    }
+    *q = '\0';
+    return p;
+}
+
+/* A screening whose question column holds the questions' wording (the
+ * CMS tool as printed, LOINC's names; any case, punctuation and spacing)
+ * gives the events the same file gives with the codes: domains and
+ * positives, the Hunger Vital Sign's derived risk, the safety sum. One
+ * warning a file says so, at its first such row and its column. */
+Test(csv_export, questions_as_their_wording_give_the_events_of_their_codes)
+{
+#define HDR "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
+    struct csvrun c = RUN("screenings", HDR
+        "S1,P1,96777-8,2026-01-02,71802-3,LA31994-9\r\n"
+        "S1,P1,96777-8,2026-01-02,96778-6,LA28580-1\r\n"
+        "S1,P1,96777-8,2026-01-02,88122-7,LA6729-3\r\n"
+        "S1,P1,96777-8,2026-01-02,88123-5,LA28398-8\r\n"
+        "S1,P1,96777-8,2026-01-02,93030-5,LA32-8\r\n"
+        "S1,P1,96777-8,2026-01-02,95618-5,LA16644-9\r\n"
+        "S1,P1,96777-8,2026-01-02,95617-7,LA6482-9\r\n"
+        "S1,P1,96777-8,2026-01-02,95616-9,LA6270-8\r\n"
+        "S1,P1,96777-8,2026-01-02,95615-1,LA10082-8\r\n"
+        "S2,P2,88121-9,2026-01-02,88122-7,LA28398-8\r\n"
+        "S2,P2,88121-9,2026-01-02,88123-5,LA6729-3\r\n");
+    struct csvrun w = RUN("screenings", HDR
+        "S1,P1,96777-8,2026-01-02,What is your living situation today?,"
+        "LA31994-9\r\n"
+        "S1,P1,96777-8,2026-01-02,\"Think about the place you live. Do you "
+        "have problems with any of the following?\",LA28580-1\r\n"
+        "S1,P1,96777-8,2026-01-02,\"WITHIN THE PAST 12 MONTHS, YOU WORRIED "
+        "THAT YOUR FOOD WOULD RUN OUT BEFORE YOU GOT MONEY TO BUY MORE.\","
+        "LA6729-3\r\n"
+        "S1,P1,96777-8,2026-01-02,\"  Within the past 12 months,  the food "
+        "you bought just didn\xe2\x80\x99t last and you didn\xe2\x80\x99t "
+        "have money to get more\",LA28398-8\r\n"
+        "S1,P1,96777-8,2026-01-02,\"Has lack of transportation kept you from "
+        "medical appointments, meetings, work, or from getting things needed "
+        "for daily living\",LA32-8\r\n"
+        "S1,P1,96777-8,2026-01-02,\"How often does anyone, including family "
+        "and friends, physically hurt you?\",LA16644-9\r\n"
+        "S1,P1,96777-8,2026-01-02,Insult you or talk down to you [HITS],"
+        "LA6482-9\r\n"
+        "S1,P1,96777-8,2026-01-02,\"How often does anyone, including family "
+        "and friends, threaten you with harm?\",LA6270-8\r\n"
+        "S1,P1,96777-8,2026-01-02,\"How often does anyone, including family "
+        "and friends, scream or curse at you?\",LA10082-8\r\n"
+        "S2,P2,88121-9,2026-01-02,Within the past 12 months we worried "
+        "whether our food would run out before we got money to buy more,"
+        "LA28398-8\r\n"
+        "S2,P2,88121-9,2026-01-02,within the past 12 months the food we "
+        "bought just didn't last and we didn't have money to get more,"
+        "LA6729-3\r\n");
+#undef HDR
+    cr_assert_eq(c.rc, HUB_OK);
+    cr_assert_eq(w.rc, HUB_OK);
+    cr_assert_eq(c.rep.warnings, 0);
+    cr_assert_eq(w.rep.warnings, 1);
+    const struct csv_finding *f = finding(&w.rep, 2, "given as their wording");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 5);
+    cr_assert_str_eq(f->column, "question");
+    cr_assert_eq(w.out.n, c.out.n);
+    cr_assert_str_eq(all_events(&w), all_events(&c));
+    /* what the codes give: housing, inadequate housing, food, safety */
+    const char *e = all_events(&w);
+    HAS(e, "\"type\":\"screening.positive\"");
+    HAS(e, "{\"question\":\"71802-3\",\"answer\":\"LA31994-9\",\"domain\":"
+           "\"housing-instability\",\"positive\":true");
+    HAS(e, "{\"question\":\"88122-7\",\"answer\":\"LA6729-3\",\"domain\":"
+           "\"food-insecurity\",\"positive\":true");
+}
+
+/* A wording the dictionary does not hold, or a prefix of one, stays a
+ * question the dictionary does not know, at its row and column; a wording
+ * that two questions of the dictionary read as (two instruments, and the
+ * upload's instrument is none of them) is not guessed between: a warning
+ * that says so, at its row and column. */
+Test(csv_export, an_unknown_or_ambiguous_question_wording_is_warned_in_place)
+{
+    struct csvrun r = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,answer,question\r\n"
+        "S1,P1,96777-8,2026-01-02,LA31994-9,What is your living situation\r\n"
+        "S1,P1,96777-8,2026-01-02,LA33-6,\"Are you worried about losing your "
+        "housing?\"\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    const struct csv_finding *f = finding(&r.rep, 2, "question is not in");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 6);
+    /* a PRAPARE question is not the AHC tool's */
+    f = finding(&r.rep, 3, "question is not in");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 6);
+    cr_assert_null(finding(&r.rep, 2, "given as their wording"));
+    HAS(ev(&r, 0), "\"question\":\"What is your living situation\"");
+
+    static const char dom[] =
+        "{\"ig\":{\"version\":\"t\"},\"domains\":["
+        "{\"code\":\"food-insecurity\",\"display\":\"Food\"}]}";
+    static const char ins[] =
+        "{\"instruments\":["
+        "{\"code\":\"X1\",\"system\":\"s\",\"name\":\"n\",\"items\":["
+        "{\"question\":\"1-1\",\"display\":\"Do you have enough food?\","
+        "\"domain\":\"food-insecurity\",\"answers\":[{\"code\":\"LA33-6\","
+        "\"positive\":true}]}]},"
+        "{\"code\":\"X2\",\"system\":\"s\",\"name\":\"n\",\"items\":["
+        "{\"question\":\"2-2\",\"display\":\"Other\",\"texts\":[\"Do you have "
+        "enough food\"],\"domain\":\"food-insecurity\",\"answers\":["
+        "{\"code\":\"LA33-6\",\"positive\":true}]}]}]}";
+    static const char zc[] =
+        "{\"codes\":[{\"code\":\"Z59.4\",\"domain\":\"food-insecurity\"}]}";
+    static const char ts[] = "{\"statuses\":[{\"code\":\"completed\","
+                             "\"display\":\"C\",\"terminal\":true}]}";
+    static const char sl[] =
+        "{\"labels\":[{\"code\":\"ETH\",\"label\":\"sud\"}]}";
+    const struct dict_file files[] = {
+        { "domains.json", dom, sizeof(dom) - 1 },
+        { "instruments.json", ins, sizeof(ins) - 1 },
+        { "zcodes.json", zc, sizeof(zc) - 1 },
+        { "task-status.json", ts, sizeof(ts) - 1 },
+        { "security-labels.json", sl, sizeof(sl) - 1 },
+    };
+    struct dict *d;
+    struct dict_err de;
+    cr_assert_eq(dict_load(files, 5, &d, &de), HUB_OK, "%s %s %s", de.file,
+                 de.path, de.what);
+    static const char two[] =
+        "screening_id,patient_id,instrument,screened_at,answer,question\r\n"
+        "S1,P1,LOCAL,2026-01-02,LA33-6,do you have enough food?\r\n"
+        "S2,P1,X2,2026-01-02,LA33-6,do you have enough food?\r\n";
+    struct csvrun a = csvrun(&A, d, "screenings", "t.csv", two,
+                             sizeof(two) - 1);
+    cr_assert_eq(a.rc, HUB_OK);
+    f = finding(&a.rep, 2, "reads as more than one question");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 6);
+    cr_assert_str_eq(f->column, "question");
+    cr_assert_null(finding(&a.rep, 2, "question is not in"), "one warning");
+    HAS(ev(&a, 0), "\"question\":\"do you have enough food?\"");
+    /* the upload's instrument says which */
+    cr_assert_null(finding(&a.rep, 3, "more than one"));
+    HAS(ev(&a, 1), "\"question\":\"2-2\"");
+    dict_free(d);
+}
+
+/* Round 47's CUMC flat export (qe-collaborative-services/1115-hub
+ * src/synthetic-content/ahc-hrsn-12-12-2023-valid.csv, commit 4cbffdb,
+ * 27 rows, CRLF, its synthetic patient), with the header renamed as a CBO
+ * staffer does after reading the README: once with its QUESTION column
+ * (the CMS AHC HRSN tool's questions as printed, one with a leading TAB,
+ * three with a leading space) as `question`, once with QUESTION_CODE.
+ * The wording gives each item the code's domain and positivity (F218):
+ * housing, inadequate housing, food, financial strain, employment,
+ * education, substance use; the two physical activity items, which the
+ * dictionary does not hold (F221), stay unknown questions either way. */
+static const char cumc_rows[] =
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12345,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,What is your living situation today?,I have a stead"
+    "y place to live,71802-3,LN,LA31993-1,LN,Homelessness,FALSE,FALSE,F"
+    "ALSE,FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12346,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,Think about the place you live. Do you have problem"
+    "s with any of the following?,Mold,\"96778-6\t\",LN,LA28580-1,LN,In"
+    "adequate Housng,TRUE,FALSE,FALSE,FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12347,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,\"Within the past 12 months, you worried that your "
+    "food would run out before you got money to buy more.\",Often true,"
+    "88122-7,LN,LA28397-0,LN,Food Insecurity,TRUE,FALSE,FALSE,FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12348,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,\"Within the past 12 months, the food you bought ju"
+    "st didn't last and you didn't have money to get more.\",Often true"
+    ",88123-5,LN,LA28397-0,LN,Food Insecurity,TRUE,FALSE,FALSE,FALSE\r"
+    "\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12349,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,\"In the past 12 months, has lack of reliable trans"
+    "portation kept you from medical appointments, meetings, work or fr"
+    "om getting things needed for daily living?\",No,93030-5,LN,LA32-8,"
+    "LN,Transportation Insecurity,FALSE,FALSE,FALSE,FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12350,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,\"In the past 12 months has the electric, gas, oil,"
+    " or water company threatened to shut off services in your home?\","
+    "No,96779-4,LN,LA32-8,LN,Utility Insecurity,FALSE,FALSE,FALSE,FALSE"
+    "\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12351,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,\" How often does anyone, including family and frie"
+    "nds, physically hurt you?\",Never ,95618-5,LN,LA6270-8,LN,Safey,FA"
+    "LSE,FALSE,FALSE,FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12352,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,\" How often does anyone, including family and frie"
+    "nds, insult or talk down to you?\",Never ,95617-7,LN,LA6270-8,LN,S"
+    "afey,FALSE,FALSE,FALSE,FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12353,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,\"How often does anyone, including family and frien"
+    "ds, threaten you with harm?\",Never ,95616-9,LN,LA6270-8,LN,Safey,"
+    "FALSE,FALSE,FALSE,FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12354,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,\" How often does anyone, including family and frie"
+    "nds, scream or curse at you?\",Never ,95615-1,LN,LA6270-8,LN,Safey"
+    ",FALSE,FALSE,FALSE,FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12355,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,\"How hard is it for you to pay for the very basics"
+    " like food, housing, medical care, and heating?\",Somewhat Hard,76"
+    "513-1,LN,LA22683-9,LN,Financial Insecurity,TRUE,FALSE,FALSE,FALSE"
+    "\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12356,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,Do you want help finding or keeping work or a job?,"
+    "\"Yes, help finding work\",96780-2,LN,LA31981-6,LN,Employment Stat"
+    "us,TRUE,FALSE,FALSE,FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12357,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,\"If for any reason you need help with day-to-day a"
+    "ctivities such as bathing, preparing meals, shopping, managing fin"
+    "ances, etc., do you get the help you need?\",I don't need any help"
+    ",96781-0,LN,LA31976-6,LN,Social Connection,FALSE,FALSE,FALSE,FALSE"
+    "\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12358,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,How often do you feel lonely or isolated from those"
+    " around you?,Never ,\"93159-2\t\",LN,LA6270-8,LN,Social Connection"
+    ",FALSE,FALSE,FALSE,FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12359,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,Do you speak a language other than English at home?"
+    ",Yes,97027-7,LN,LA33-6,LN,Language Accessibility,FALSE,FALSE,FALSE"
+    ",FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12360,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,\"Do you want help with school or training? For exa"
+    "mple, starting or completing job training or getting a high school"
+    " diploma, GED or equivalent.\",Yes,\"96782-8\t\",LN,\"\tLA33-6\",L"
+    "N,Educational Attainment,TRUE,FALSE,FALSE,FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12361,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,\"In the last 30 days, other than the activities yo"
+    "u did for work, on average, how many days per week did you engage "
+    "in moderate exercise (like walking fast, running, jogging, dancing"
+    ", swimming, biking, or other similar activities)?\",3,89555-7,LN,"
+    "\"\tLA6114-8\",LN,Physical Activity,FALSE,FALSE,FALSE,FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12362,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,\"On average, how many minutes did you usually spen"
+    "d exercising at this level on one of those days?\",40,\"68516-4\t"
+    "\",LN,\"\tLA28858-1\",LN,Physical Activity,FALSE,FALSE,FALSE,FALSE"
+    "\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12363,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,How many times in the past 12 months have you had 5"
+    " or more drinks in a day (males) or 4 or more drinks in a day (fem"
+    "ales)?,Once or twice,68517-2,LN,LA26460-8,LN,Substance Use,TRUE,TR"
+    "UE,FALSE,FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12364,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,How often have you used any tobacco product in past"
+    " 12 months?,Once or twice,96842-0,LN,LA26460-8,LN,Substance Use,TR"
+    "UE,TRUE,FALSE,FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12365,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,How many times in the past year have you used presc"
+    "ription drugs for non-medical reasons?,Once or twice,95530-2,LN,LA"
+    "26460-8,LN,Substance Use,TRUE,TRUE,FALSE,FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12366,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,How many times in the past year have you used illeg"
+    "al drugs?,Once or twice,68524-8,LN,LA26460-8,LN,Substance Use,TRUE"
+    ",TRUE,FALSE,FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12367,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,Little interest or pleasure in doing things?,Not at"
+    " all,44250-9,LN,\"\tLA6568-5\",LN,Mental Health,FALSE,FALSE,FALSE,"
+    "FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12368,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,\"\tFeeling down, depressed, or hopeless?\",Not at "
+    "all,44255-8,LN,\"\tLA6568-5\",LN,Mental Health,FALSE,FALSE,FALSE,F"
+    "ALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12369,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,\"Stress means a situation in which a person feels "
+    "tense, restless, nervous, or anxious, or is unable to sleep at nig"
+    "ht because his or her mind is troubled all the time. Do you feel t"
+    "his kind of stress these days?\",Not at all,93038-8,LN,\"\tLA6568-"
+    "5\",LN,Mental Health,FALSE,FALSE,FALSE,FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12370,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,\"Because of a physical, mental, or emotional condi"
+    "tion, do you have serious difficulty concentrating, remembering, o"
+    "r making decisions?\",No,69858-9,LN,LA32-8,LN,Disability,FALSE,FAL"
+    "SE,FALSE,FALSE\r\n"
+    "11223344,CUMC,Jon,Doe,7/16/1981,1234567890,CUMC12371,AHCHRSN,AHCHR"
+    "SN01,12/7/2023,\"Because of a physical, mental, or emotional condi"
+    "tion, do you have difficulty doing errands alone such as visiting "
+    "a physician's office or shopping?\",No,\"69861-3\t\",LN,LA32-8,LN,"
+    "Disability,FALSE,FALSE,FALSE,FALSE\r\n";
+
+Test(csv_export, the_cumc_export_reads_by_its_question_wording_as_by_code)
+{
+    static const char by_text[] =
+        "patient_id,FACILITY,FIRST_NAME,LAST_NAME,PAT_BIRTH_DATE,MEDICAID_CIN,"
+        "ENCOUNTER_ID,instrument,screening_id ,screened_at,question,"
+        "MEAS_VALUE,QUESTION_CODE,QUESTION_CODE_SYSTEM_NAME,answer,"
+        "ANSWER_CODE_SYSTEM_NAME,SDOH_Domain ,sender_positive,"
+        "VISIT_PART_2_FLAG,VISIT_OMH_FLAG,VISIT_OPWDD_FLAG\r\n";
+    static const char by_code[] =
+        "patient_id,FACILITY,FIRST_NAME,LAST_NAME,PAT_BIRTH_DATE,MEDICAID_CIN,"
+        "ENCOUNTER_ID,instrument,screening_id ,screened_at,QUESTION_TEXT,"
+        "MEAS_VALUE,question,QUESTION_CODE_SYSTEM_NAME,answer,"
+        "ANSWER_CODE_SYSTEM_NAME,SDOH_Domain ,sender_positive,"
+        "VISIT_PART_2_FLAG,VISIT_OMH_FLAG,VISIT_OPWDD_FLAG\r\n";
+    size_t nr = sizeof(cumc_rows) - 1;
+    char *t = arena_alloc(&A, sizeof(by_text) - 1 + nr);
+    memcpy(t, by_text, sizeof(by_text) - 1);
+    memcpy(t + sizeof(by_text) - 1, cumc_rows, nr);
+    char *c = arena_alloc(&A, sizeof(by_code) - 1 + nr);
+    memcpy(c, by_code, sizeof(by_code) - 1);
+    memcpy(c + sizeof(by_code) - 1, cumc_rows, nr);
+    struct csvrun w = csvrun(&A, D, "screenings", "t.csv", t,
+                             sizeof(by_text) - 1 + nr);
+    struct csvrun k = csvrun(&A, D, "screenings", "t.csv", c,
+                             sizeof(by_code) - 1 + nr);
+    cr_assert_eq(w.rc, HUB_OK, "%s", w.err.what ? w.err.what : "");
+    cr_assert_eq(k.rc, HUB_OK, "%s", k.err.what ? k.err.what : "");
+    cr_assert_eq(w.rep.rows_used, 27);
+    cr_assert_eq(w.out.n, k.out.n);
+    /* one warning for the wording, at the first row's question column */
+    const struct csv_finding *f = finding(&w.rep, 2, "given as their wording");
+    cr_assert_not_null(f);
+    cr_assert_eq(f->col, 11);
+    /* unknown: the physical activity items only (rows 18 and 19) */
+    size_t unknown = 0;
+    for (size_t i = 0; i < w.rep.n; i++)
+        if (strstr(w.rep.f[i].what, "question is not in")) {
+            unknown++;
+            cr_assert(w.rep.f[i].row == 18 || w.rep.f[i].row == 19,
+                      "row %zu", w.rep.f[i].row);
+        }
+    cr_assert_eq(unknown, 2);
+    /* every item the codes give is in the wording's event, as given */
+    static const char *const codes[] = {
+        "71802-3", "96778-6", "88122-7", "88123-5", "93030-5", "96779-4",
+        "95618-5", "95617-7", "95616-9", "95615-1", "76513-1", "96780-2",
+        "96781-0", "93159-2", "97027-7", "96782-8", "68517-2", "96842-0",
+        "95530-2", "68524-8", "44250-9", "44255-8", "93038-8", "69858-9",
+        "69861-3",
+    };
+    const char *ek = ev(&k, 0), *ew = ev(&w, 0);
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        char key[40];
+        snprintf(key, sizeof(key), "{\"question\":\"%s\"", codes[i]);
+        const char *a = strstr(ek, key);
+        cr_assert_not_null(a, "%s", codes[i]);
+        const char *end = strchr(a, '}');
+        cr_assert_not_null(end);
+        char *item = arena_strndup(&A, a, (size_t)(end - a + 1));
+        HAS(ew, item);
+    }
+    HAS(ew, "{\"question\":\"88122-7\",\"answer\":\"LA28397-0\",\"domain\":"
+            "\"food-insecurity\",\"positive\":true");
+    HAS(ew, "\"answer\":\"LA28580-1\",\"domain\":\"inadequate-housing\","
+            "\"positive\":true");
+    cr_assert_eq(ev(&w, 1) != NULL, true);
+    HAS(ev(&w, 1), "\"type\":\"screening.positive\"");
+}
+
+/* Round 47's Healthelink test case 2 (qe-collaborative-services/1115-hub
+ * support/assurance/ahc-hrsn-elt/screening/fixtures-sftp-simulator/
+ * SCREENING_healthelink-20240305-testcase2.csv, commit 6f8f942): each
+ * coded row's QUESTION_CODE_DESCRIPTION (the CMS tool's wording, "Would
+ * you say it is" and the tobacco item's examples included) and answer,
+ * in the hub's layout, once with the wording as `question` and once with
+ * QUESTION_CODE: the same events. Its 95614-4 "Total Safety Score" row (a
+ * sum the hub computes itself) and the "Calculated ..." rows without a
+ * code are left out. */
+Test(csv_export, healthelink_question_descriptions_read_as_their_codes)
+{
+    static const struct { const char *inst, *code, *text, *answer; } rows[] = {
+        { "96777-8", "71802-3", "What is your living situation today?",
+          "LA31993-1" },
+        { "96777-8", "96778-6", "Think about the place you live. Do you "
+          "have problems with any of the following?", "LA31997-2" },
+        { "96777-8", "88122-7", "Within the past 12 months, you worried "
+          "that your food would run out before you got money to buy more.",
+          "LA28397-0" },
+        { "96777-8", "88123-5", "Within the past 12 months, the food you "
+          "bought just didn't last and you didn't have money to get more.",
+          "LA28397-0" },
+        { "96777-8", "93030-5", "In the past 12 months, has lack of reliable "
+          "transportation kept you from medical appointments, meetings, work "
+          "or from getting things needed for daily living?", "LA33-6" },
+        { "96777-8", "96779-4", "In the past 12 months has the electric, "
+          "gas, oil, or water company threatened to shut off services in "
+          "your home?", "LA33-6" },
+        { "96777-8", "95618-5", "How often does anyone, including family "
+          "and friends, physically hurt you?", "LA6482-9" },
+        { "96777-8", "95617-7", "How often does anyone, including family "
+          "and friends, insult or talk down to you?", "LA16644-9" },
+        { "96777-8", "95616-9", "How often does anyone, including family "
+          "and friends, threaten you with harm?", "LA6482-9" },
+        { "96777-8", "95615-1", "How often does anyone, including family "
+          "and friends, scream or curse at you?", "LA6270-8" },
+        { "97023-6", "76513-1", "How hard is it for you to pay for the very "
+          "basics like food, housing, medical care, and heating? Would you "
+          "say it is", "LA22683-9" },
+        { "97023-6", "96780-2", "Do you want help finding or keeping work "
+          "or a job?", "LA31983-2" },
+        { "97023-6", "96781-0", "If for any reason you need help with "
+          "day-to-day activities such as bathing, preparing meals, shopping, "
+          "managing finances, etc., do you get the help you need?",
+          "LA31979-0" },
+        { "97023-6", "93159-2", "How often do you feel lonely or isolated "
+          "from those around you?", "LA10044-8" },
+        { "97023-6", "97027-7", "Do you speak a language other than English "
+          "at home?", "LA32-8" },
+        { "97023-6", "96782-8", "Do you want help with school or training? "
+          "For example, starting or completing job training or getting a "
+          "high school diploma, GED or equivalent.", "LA33-6" },
+        { "97023-6", "68517-2", "How many times in the past 12 months have "
+          "you had 5 or more drinks in a day (males) or 4 or more drinks in "
+          "a day (females)?", "LA18891-4" },
+        { "97023-6", "96842-0", "How many times in the past 12 months have "
+          "you used tobacco products (like cigarettes, cigars, snuff, chew, "
+          "electronic cigarettes)?", "LA18934-2" },
+        { "97023-6", "95530-2", "How many times in the past year have you "
+          "used prescription drugs for non-medical reasons?", "LA18876-5" },
+        { "97023-6", "68524-8", "How many times in the past year have you "
+          "used illegal drugs?", "LA18876-5" },
+        { "97023-6", "44250-9", "Little interest or pleasure in doing "
+          "things?", "LA6568-5" },
+        { "97023-6", "44255-8", "Feeling down, depressed, or hopeless?",
+          "LA6568-5" },
+        { "97023-6", "93038-8", "Stress means a situation in which a person "
+          "feels tense, restless, nervous, or anxious, or is unable to sleep "
+          "at night because his or her mind is troubled all the time. Do you "
+          "feel this kind of stress these days?", "LA13902-4" },
+        { "97023-6", "69858-9", "Because of a physical, mental, or "
+          "emotional condition, do you have serious difficulty "
+          "concentrating, remembering, or making decisions?", "LA32-8" },
+        { "97023-6", "69861-3", "Because of a physical, mental, or "
+          "emotional condition, do you have difficulty doing errands alone "
+          "such as visiting a physician's office or shopping", "LA33-6" },
+    };
+    static const char hdr[] =
+        "screening_id|patient_id|instrument|screened_at|question|answer\r\n";
+    size_t cap = 8192;
+    char *t = arena_alloc(&A, cap), *c = arena_alloc(&A, cap);
+    size_t nt = 0, nc = 0;
+    nt += (size_t)snprintf(t, cap, "%s", hdr);
+    nc += (size_t)snprintf(c, cap, "%s", hdr);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const char *enc = rows[i].inst[1] == '6' ? "E1" : "E2";
+        nt += (size_t)snprintf(t + nt, cap - nt,
+                               "%s|P1|%s|2007-09-26|%s|%s\r\n", enc,
+                               rows[i].inst, rows[i].text,
+                               rows[i].answer);
+        nc += (size_t)snprintf(c + nc, cap - nc,
+                               "%s|P1|%s|2007-09-26|%s|%s\r\n", enc,
+                               rows[i].inst, rows[i].code,
+                               rows[i].answer);
+        cr_assert_lt(nt, cap);
+    }
+    struct csvrun w = csvrun(&A, D, "screenings", "t.csv", t, nt);
+    struct csvrun k = csvrun(&A, D, "screenings", "t.csv", c, nc);
+    cr_assert_eq(w.rc, HUB_OK);
+    cr_assert_eq(k.rc, HUB_OK);
+    /* the file's own warning: pipe-delimited */
+    cr_assert_eq(k.rep.warnings, 1);
+    cr_assert_eq(w.rep.warnings, 2, "and the once-a-file warning");
+    cr_assert_not_null(finding(&w.rep, 2, "given as their wording"));
+    cr_assert_str_eq(all_events(&w), all_events(&k));
+    /* food, housing problems, transportation, utilities: flagged */
+    HAS(all_events(&w), "\"type\":\"screening.positive\"");
+    HAS(ev(&w, 0), "\"answer\":\"LA28397-0\",\"domain\":\"food-insecurity\","
+                   "\"positive\":true");
 }

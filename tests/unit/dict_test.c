@@ -923,6 +923,26 @@ Test(dict_load, instrument_arrays_are_refused_with_the_path_of_the_bad_row)
         { "instruments.json", INST ",\"items\":[" ITEM("Q") "," ITEM("Q") "]}]}",
           HUB_EINVALID, "/instruments/0/items/1/question",
           "duplicate question in instrument" },
+        /* a wording the CSV adapter would read as two questions (F218) */
+        { "instruments.json", INST ",\"items\":["
+          "{\"question\":\"Q\",\"display\":\"Are you safe?\","
+          "\"domain\":\"food-insecurity\",\"answers\":[{\"code\":\"A\"}]},"
+          "{\"question\":\"R\",\"texts\":[\"Other\",\" are YOU  safe\"],"
+          "\"domain\":\"food-insecurity\",\"answers\":[{\"code\":\"A\"}]}"
+          "]}]}",
+          HUB_EINVALID, "/instruments/0/items/1/texts/1",
+          "wording of another item of this instrument" },
+        { "instruments.json", INST ",\"items\":["
+          "{\"question\":\"Q\",\"texts\":[\" ?! \"],"
+          "\"domain\":\"food-insecurity\",\"answers\":[{\"code\":\"A\"}]}"
+          "]}]}",
+          HUB_EINVALID, "/instruments/0/items/0/texts/0",
+          "wording has no word" },
+        { "instruments.json", INST ",\"items\":["
+          "{\"question\":\"Q\",\"texts\":[],"
+          "\"domain\":\"food-insecurity\",\"answers\":[{\"code\":\"A\"}]}"
+          "]}]}",
+          HUB_EINVALID, "/instruments/0/items/0/texts", "array is empty" },
         { "instruments.json", INST ",\"items\":[" ITEM("Q") "],\"sums\":{}}]}",
           HUB_EINVALID, "/instruments/0/sums", "expected an array" },
         { "instruments.json",
@@ -1715,4 +1735,65 @@ Test(dict_load, snomed_domain_rows_are_checked)
     static const char one[] = SCTDOM("http://snomed.info/sct", "");
     cr_assert_eq(load_sctdom(one, one, &e, &d), HUB_EINVALID);
     cr_assert_str_eq(e.what, "file given twice");
+}
+
+/* Question wordings (F218): words compared without case, whatever
+ * punctuation and white space lie between them; never a prefix. */
+Test(dict, question_wording_compares_by_words)
+{
+    cr_assert(dict_text_eq(SLICE_LIT("  feeling DOWN depressed or hopeless"),
+                           "Feeling down, depressed, or hopeless?"));
+    cr_assert(dict_text_eq(SLICE_LIT("didn\xe2\x80\x99t last"), "didn't last"));
+    cr_assert(!dict_text_eq(SLICE_LIT("Feeling down"),
+                            "Feeling down, depressed, or hopeless?"));
+    cr_assert(!dict_text_eq(SLICE_LIT("Feeling down, depressed, or hopeless,"
+                                      " often"),
+                            "Feeling down, depressed, or hopeless?"));
+    cr_assert(!dict_text_eq(SLICE_LIT("feelingdown"), "feeling down"));
+    cr_assert(!dict_text_eq(SLICE_LIT("feeling downs"), "feeling down"));
+    cr_assert(!dict_text_eq(SLICE_LIT("feeling dow"), "feeling down"));
+    cr_assert(dict_text_eq(SLICE_LIT(""), ""));
+}
+
+/* The shipped dictionary reads the CMS AHC HRSN tool's printed questions,
+ * the LOINC names and PRAPARE's, each as its own code; with no instrument,
+ * the same code in two instruments is one answer, not an ambiguity. */
+Test(dict, shipped_question_wordings_read_as_their_codes)
+{
+    const struct dict *d = D;
+    static const struct { const char *text, *code, *inst; } cases[] = {
+        { "Think about the place you live. Do you have problems with any of "
+          "the following?", "96778-6", "96777-8" },
+        { "within the past 12 months, you worried that your food would run "
+          "out before you got money to buy more", "88122-7", NULL },
+        { "Within the past 12 months we worried whether our food would run "
+          "out before we got money to buy more", "88122-7", "88121-9" },
+        { "How often does anyone, including family and friends, threaten you "
+          "with harm?", "95616-9", "NYSAHCHRSN" },
+        { "Stress level", "93038-8", NULL },
+        { "Stress is when someone feels tense, nervous, anxious or can't "
+          "sleep at night because their mind is troubled. How stressed are "
+          "you?", "93038-8", "93025-5" },
+        { "Are you worried about losing your housing?", "93033-9", NULL },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct dict_instrument *in = cases[i].inst
+            ? dict_instrument_find(d, slice_from_cstr(cases[i].inst)) : NULL;
+        bool amb = true;
+        const struct dict_item *it = dict_item_by_text(
+            d, in, slice_from_cstr(cases[i].text), &amb);
+        cr_assert_not_null(it, "%s", cases[i].text);
+        cr_assert_str_eq(it->question, cases[i].code);
+        cr_assert(!amb);
+    }
+    /* PRAPARE's stress wording is not the AHC tool's */
+    bool amb;
+    cr_assert_null(dict_item_by_text(
+        d, dict_instrument_find(d, SLICE_LIT("96777-8")),
+        SLICE_LIT("Stress is when someone feels tense, nervous, anxious or "
+                  "can't sleep at night because their mind is troubled. How "
+                  "stressed are you?"), &amb));
+    cr_assert(!amb);
+    cr_assert_null(dict_item_by_text(d, NULL, SLICE_LIT("How are you?"), &amb));
+    cr_assert(!amb);
 }
