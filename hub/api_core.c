@@ -1,7 +1,8 @@
 /*
  * api_core.c - operations routes: GET /healthz (the process answers),
- * GET /readyz (the database is reachable: 503 otherwise, so that a load
- * balancer sends traffic elsewhere), GET /metrics (Prometheus text).
+ * GET /readyz (the database is reachable, and the hub_auth link has been
+ * up since start: 503 otherwise, so that a load balancer sends traffic
+ * elsewhere), GET /metrics (Prometheus text).
  * Public: they reveal counts and states only.
  */
 #include <stdbool.h>
@@ -10,6 +11,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "auth.h"
 #include "ingest.h"
 #include "metrics.h"
 #include "server.h"
@@ -53,6 +55,8 @@ static void readyz(struct api_req *r)
         api_reply_busy(r, "shutting down");
     } else if (!ingest_ready(srv->ing)) {
         api_reply_busy(r, "database unreachable");
+    } else if (srv->auth && !auth_ready(srv->auth)) {
+        api_reply_busy(r, "not yet listening for credential changes");
     } else {
         api_reply_json(r, 200, ok, sizeof(ok) - 1);
     }

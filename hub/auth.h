@@ -3,7 +3,9 @@
  * stored or logged in clear) and client-certificate fingerprints, both
  * resolved to a principal (organization + scopes) through the store, with a
  * small TTL cache on the loop thread so that a busy sender does not cost a
- * query per request. Revocation takes effect within the TTL.
+ * query per request. A credential revoked, or a scope withdrawn, takes
+ * effect at once on every hubd that listens (auth_listen: NOTIFY hub_auth
+ * from the database's triggers flushes the cache), within the TTL at worst.
  */
 #ifndef HUB_AUTH_H
 #define HUB_AUTH_H
@@ -16,9 +18,37 @@ struct dbpool;
 
 typedef void (*auth_cb)(int rc, const struct principal *who, void *arg);
 
+#include <stdbool.h>
+#include <stdint.h>
+
+struct event_base;
+
 int auth_new(struct dbpool *db, int ttl_seconds, struct auth **out)
     __attribute__((warn_unused_result));
 void auth_free(struct auth *a);
+
+/*
+ * LISTEN hub_auth on a connection of its own to `url`, made (and made
+ * again whenever it breaks, every second until it works) by a job of the
+ * pool: the loop never waits on it. Each notification flushes the cache,
+ * and so does the link's return after a loss (notifications may have been
+ * missed). Until it listens, nothing new is cached longer than a second. Without auth_listen, the TTL alone bounds
+ * how long a revoked credential works.
+ */
+int auth_listen(struct auth *a, struct event_base *base, const char *url)
+    __attribute__((warn_unused_result));
+/* Whether the hub_auth link has been up since auth_listen: until then
+ * hubd is not ready (GET /readyz), so that no node takes traffic before it
+ * can hear a revocation. A later loss does not make it unready (a node
+ * that cannot open one more connection keeps serving; its cache waits for
+ * the link, see above). */
+bool auth_ready(const struct auth *a);
+/* Forget every cached answer (a lookup in flight is not cached either). */
+void auth_flush(struct auth *a);
+/* A number that changes with each flush (notifications read first): a
+ * long-lived connection that checked its credential at one value checks it
+ * again when it differs. */
+uint64_t auth_generation(struct auth *a);
 
 /*
  * Resolve a bearer token or a certificate fingerprint (hex SHA-256 of the

@@ -495,7 +495,8 @@ int main(int argc, char **argv)
     if (ingest_new(app.srv.base, &cfg, &app.srv.ing) != HUB_OK ||
         dbpool_new(app.srv.base, cfg.database_url, cfg.db_threads, 4096,
                    &app.srv.db) != HUB_OK ||
-        auth_new(app.srv.db, cfg.auth_cache_ttl, &app.srv.auth) != HUB_OK)
+        auth_new(app.srv.db, cfg.auth_cache_ttl, &app.srv.auth) != HUB_OK ||
+        auth_listen(app.srv.auth, app.srv.base, cfg.database_url) != HUB_OK)
         goto out;
     if (mllp_server_new(&app.srv, &app.mllp) != HUB_OK ||
         http_server_new(&app.srv, &app.http) != HUB_OK) {

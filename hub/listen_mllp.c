@@ -34,9 +34,11 @@
  * Identity: a plain listener is bound to one organization by configuration;
  * a TLS connection gets the organization of its client certificate's
  * fingerprint, looked up again before a frame is taken once a second has
- * passed (the auth cache answers most; frames wait while the database is
- * asked): a binding revoked, or the ingest scope withdrawn, ends a
- * connection that never pauses within auth_cache_ttl, as it does for
+ * passed, or at once when the auth cache was flushed since (a credential
+ * or scope changed: NOTIFY hub_auth); the cache answers most, frames wait
+ * while the database is asked. A binding revoked, or the ingest scope
+ * withdrawn, ends a connection that never pauses at its next frame (within
+ * auth_cache_ttl when hubd's hub_auth link is down), as it does for
  * HTTPS. MSH-4 is recorded in the event, never used as identity.
  * Timers: idle (no byte for idle_timeout with nothing pending) and slow
  * sender (a frame started but not finished within slow_sender_timeout).
@@ -95,6 +97,7 @@ struct conn {
     double auth_at;                 /* TLS: when fp was last looked up */
     bool auth_unknown;              /* TLS: that look-up could not tell:
                                        frames wait, asked again */
+    uint64_t auth_gen;              /* auth_generation() then */
     struct pend *q_head, *q_tail;   /* frame order */
     size_t n_pending;
     bool waiting_room;              /* registered with ingest_wait_room */
@@ -674,9 +677,10 @@ static void on_recheck_cb(int rc, const struct principal *who, void *arg)
 }
 
 /* Whether the connection may take a frame now: a plain one always; a TLS
- * one when its certificate was looked up within MLLP_REAUTH_S, or is now
- * from the cache. False while a lookup runs (on_recheck_cb goes on), when
- * the last could not tell (on_timer asks again) or once refused. */
+ * one when its certificate was looked up within MLLP_REAUTH_S and the auth
+ * cache has not been flushed since, or is now from the cache. False while
+ * a lookup runs (on_recheck_cb goes on), when the last could not tell
+ * (on_timer asks again) or once refused. */
 static bool conn_auth_fresh(struct conn *c)
 {
     struct principal who;
@@ -686,9 +690,12 @@ static bool conn_auth_fresh(struct conn *c)
         return false;
     if (!c->tls)
         return true;
-    if (now - c->auth_at < MLLP_REAUTH_S)
+    /* a flush (a credential or scope changed somewhere) asks again now */
+    uint64_t gen = auth_generation(c->ms->srv->auth);
+    if (now - c->auth_at < MLLP_REAUTH_S && gen == c->auth_gen)
         return !c->auth_unknown;
     c->auth_at = now;
+    c->auth_gen = gen;
     c->auth_pending = true;
     int rc = auth_cert(c->ms->srv->auth, c->fp, &who, on_recheck_cb, c);
     if (rc == HUB_ESHORT)
@@ -714,6 +721,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
             memcpy(c->fp, fp, sizeof(c->fp));
             c->state = C_AUTH;
             c->auth_pending = true;
+            c->auth_gen = auth_generation(c->ms->srv->auth);
             rc = auth_cert(c->ms->srv->auth, fp, &who, on_cert_auth_cb, c);
             if (rc != HUB_ESHORT)
                 on_cert_auth(rc, &who, c);

@@ -2266,5 +2266,9 @@ int store_notifications(struct store *s)
         n++;
         PQfreemem(nt);
     }
+    /* the server's FATAL (pg_terminate_backend, a shutdown) may come in
+     * one read with its close: the link is gone even though the read was */
+    if (PQstatus(s->c) != CONNECTION_OK)
+        return HUB_EDB;
     return n;
 }

@@ -225,7 +225,8 @@ int store_token_list(struct store *s, char **json_out);
 int store_cert_bind(struct store *s, const char *actor, const char *org_id,
                     const char *fingerprint);
 /* Revoke the live binding of a certificate (hex SHA-256 of its DER): it
- * authenticates no one from then on (hubd: after auth_cache_ttl).
+ * authenticates no one from then on (hubd: at its next request, by NOTIFY
+ * hub_auth; within auth_cache_ttl while its hub_auth link is down).
  * HUB_ENOTFOUND when no live binding has that fingerprint. */
 int store_cert_revoke(struct store *s, const char *actor,
                       const char *fingerprint);

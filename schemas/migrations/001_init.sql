@@ -80,6 +80,34 @@ CREATE TABLE cert_bindings (
     revoked_at  timestamptz
 );
 
+-- Each hubd caches who a token or a certificate is (hub/auth.c,
+-- auth_cache_ttl). A statement that adds, revokes, removes or rebinds a
+-- credential, or changes an organization's scopes or removes it, sends
+-- NOTIFY hub_auth in its own transaction: delivered when, and only if, it
+-- commits, to every hubd, which then drops its whole cache (before the next
+-- request it answers). The TTL stays the backstop for a hubd whose LISTEN
+-- link is down (it flushes again when the link is back).
+CREATE FUNCTION hub_auth_notify() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('hub_auth', TG_TABLE_NAME);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER api_tokens_notify
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON api_tokens
+    FOR EACH STATEMENT EXECUTE FUNCTION hub_auth_notify();
+CREATE TRIGGER cert_bindings_notify
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON cert_bindings
+    FOR EACH STATEMENT EXECUTE FUNCTION hub_auth_notify();
+-- a rename or a label grant leaves every credential as it was
+CREATE TRIGGER organizations_notify_update AFTER UPDATE ON organizations
+    FOR EACH ROW WHEN (OLD.scopes IS DISTINCT FROM NEW.scopes
+                       OR OLD.id IS DISTINCT FROM NEW.id)
+    EXECUTE FUNCTION hub_auth_notify();
+CREATE TRIGGER organizations_notify_delete
+    AFTER DELETE OR TRUNCATE ON organizations
+    FOR EACH STATEMENT EXECUTE FUNCTION hub_auth_notify();
+
 -- --- messages, patients, events, the audit chain ---------------------------
 
 -- Keys that are only matched for equality or uniqueness (org and patient

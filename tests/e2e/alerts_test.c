@@ -345,8 +345,9 @@ Test(alerts, two_hubd_flushing_one_subscription_alert_once_per_change,
     spawn_hubd(0, "node-a");
     spawn_hubd(1, "node-b");
     cr_assert_eq(wait_for("SELECT count(*) FROM pg_stat_activity WHERE "
-                          "datname = current_database() AND query LIKE "
-                          "'LISTEN%'", 2, 60000), 2, "both hubd listening");
+                          "datname = current_database() AND query = "
+                          "'LISTEN hub_deliveries'", 2, 60000), 2,
+                 "both dispatchers listening");
     for (int i = 0; i < n_events; i++) {
         char k[8];
         snprintf(k, sizeof(k), "m%d", i);

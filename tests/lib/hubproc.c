@@ -426,10 +426,11 @@ static int split_url(const char *url, int *port, char *db, size_t dbsize)
     return 0;
 }
 
+static int write_config(struct hubproc *h, const char *extra);
+
 int hub_start(struct hubproc *h, const char *extra, bool via_proxy)
 {
     char cmd[2048];
-    FILE *f;
 
     memset(h, 0, sizeof(*h));
     snprintf(h->dir, sizeof(h->dir), "/tmp/hub-e2e-XXXXXX");
@@ -469,7 +470,13 @@ int hub_start(struct hubproc *h, const char *extra, bool via_proxy)
         fprintf(stderr, "hubproc: seed failed: %s\n", failed);
         return -1;
     }
-    f = fopen(hub_path(h, "hubd.conf"), "w");
+    return write_config(h, extra) == 0 ? spawn(h) : -1;
+}
+
+/* hubd.conf in h->dir: the test profile, then `extra` (later lines win) */
+static int write_config(struct hubproc *h, const char *extra)
+{
+    FILE *f = fopen(hub_path(h, "hubd.conf"), "w");
     if (f == NULL)
         return -1;
     fprintf(f,
@@ -489,8 +496,26 @@ int hub_start(struct hubproc *h, const char *extra, bool via_proxy)
             "%s\n",
             h->hub_db_url, h->dir, h->dir, h->dir, h->dir,
             extra ? extra : "");
-    fclose(f);
-    return spawn(h);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+int hub_start_peer(struct hubproc *peer, const struct hubproc *first,
+                   const char *extra)
+{
+    char certs[512];
+
+    memset(peer, 0, sizeof(*peer));
+    snprintf(peer->dir, sizeof(peer->dir), "/tmp/hub-e2e-XXXXXX");
+    if (mkdtemp(peer->dir) == NULL)
+        return -1;
+    snprintf(peer->hub_db_url, sizeof(peer->hub_db_url), "%s",
+             first->hub_db_url);
+    snprintf(certs, sizeof(certs), "%s/certs", first->dir);
+    if (symlink(certs, hub_path(peer, "certs")) != 0) {
+        fprintf(stderr, "hubproc: symlink certs failed (errno %d)\n", errno);
+        return -1;
+    }
+    return write_config(peer, extra) == 0 ? spawn(peer) : -1;
 }
 
 int hub_restart(struct hubproc *h)

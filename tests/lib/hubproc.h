@@ -46,6 +46,12 @@ struct hubproc {
  * Returns 0, or -1 (with a message on stderr).
  */
 int hub_start(struct hubproc *h, const char *extra, bool via_proxy);
+/* A second hubd on the database of `first` (started with hub_start), with
+ * the same configuration, certificates (a link to first's) and `extra`
+ * lines, in a dir of its own (its own ports and hubd.log). hub_cleanup of
+ * it stops it and leaves the database; clean it up before `first`. */
+int hub_start_peer(struct hubproc *peer, const struct hubproc *first,
+                   const char *extra);
 /* A bare hubd child on database `url` (dev profile, no migration, MLLP and
  * plain HTTP on ephemeral ports written to a ports file named by its pid,
  * TLS listeners off, log level warn), dispatching as `node` with a 1 s
