@@ -748,7 +748,9 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
             else
                 j->outcome = j->msg.accepted ? INGEST_ACCEPTED
                                              : INGEST_REJECTED;
-            metrics_message((enum metrics_outcome)j->outcome);
+            metrics_message(j->res.duplicate && j->res.kept
+                                ? METRIC_KEY_REUSED
+                                : (enum metrics_outcome)j->outcome);
         }
         j->done(j, j->arg);         /* may free j */
         j = next;

@@ -13,7 +13,7 @@
 #define ADD(x, v) __atomic_fetch_add(&(x), (v), __ATOMIC_RELAXED)
 #define GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
-static uint64_t messages[3];
+static uint64_t messages[METRIC_OUTCOMES];
 
 static const double lat_bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025,
                                      0.05,  0.1,    0.25,  0.5,  1,
@@ -48,7 +48,7 @@ static int64_t tls_not_after[2] = { -1, -1 };
 
 void metrics_message(enum metrics_outcome o)
 {
-    if ((unsigned)o < 3)
+    if ((unsigned)o < METRIC_OUTCOMES)
         ADD(messages[o], 1);
 }
 
@@ -202,14 +202,16 @@ static void histogram(struct out *o, const char *name, const double *bounds,
 
 char *metrics_render(size_t *len)
 {
-    static const char *const names[] = { "accepted", "rejected", "duplicate" };
+    static const char *const names[METRIC_OUTCOMES] = {
+        "accepted", "rejected", "duplicate", "key_reused"
+    };
     struct out o = { malloc(4096), 0, 4096 };
     if (o.p == NULL)
         abort();
 
     put(&o, "# HELP hub_messages_total Inbound messages by outcome.\n"
             "# TYPE hub_messages_total counter\n");
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < METRIC_OUTCOMES; i++)
         put(&o, "hub_messages_total{outcome=\"%s\"} %llu\n", names[i],
             (unsigned long long)GET(messages[i]));
     put(&o, "# HELP hub_ack_latency_seconds From a complete message to its "

@@ -9,7 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum metrics_outcome { METRIC_ACCEPTED, METRIC_REJECTED, METRIC_DUPLICATE };
+/* key_reused: answered as a duplicate, but with other bytes, which were
+ * kept in quarantine (a sender whose control ids restarted) */
+enum metrics_outcome { METRIC_ACCEPTED, METRIC_REJECTED, METRIC_DUPLICATE,
+                       METRIC_KEY_REUSED, METRIC_OUTCOMES };
 
 void metrics_message(enum metrics_outcome o);
 /* seconds from a complete message to its answer being written */

@@ -570,6 +570,15 @@ Test(mllp, a_used_control_id_with_other_bytes_is_kept_in_quarantine,
                        "'quarantine'"), 1);
     cr_expect_eq(count("select count(*) from audit where action = "
                        "'message.duplicate'"), 2);
+    /* and counted apart from the true re-send */
+    struct http_resp r;
+    cr_assert_eq(http_call(&hub, false, "GET", "/metrics", NULL, NULL, NULL,
+                           0, NULL, &r), 0);
+    cr_expect(strstr(r.body, "hub_messages_total{outcome=\"duplicate\"} 1\n")
+                  != NULL, "%s", r.body);
+    cr_expect(strstr(r.body, "hub_messages_total{outcome=\"key_reused\"} "
+                             "1\n") != NULL, "%s", r.body);
+    http_resp_free(&r);
 }
 
 Test(mllp, bad_message_gets_AE_after_its_quarantine_commit,
