@@ -285,6 +285,9 @@ static void done(int rc, void *arg)
         int ttl = rc == HUB_OK ? a->ttl : a->ttl / 6;
         if (a->listen_db == NULL && ttl > AUTH_UNHEARD_TTL)
             ttl = AUTH_UNHEARD_TTL;
+        /* a token's expiry sends no notification: its entry ends with it */
+        if (rc == HUB_OK && l->who.valid_s >= 0 && ttl > l->who.valid_s)
+            ttl = (int)l->who.valid_s;
         snprintf(s->key, sizeof(s->key), "%s", l->key);
         s->rc = rc;
         s->who = l->who;

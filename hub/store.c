@@ -1644,8 +1644,11 @@ static int auth_query(struct store *s, const char *op, const char *sql,
     memset(out, 0, sizeof(*out));
     snprintf(out->org_id, sizeof(out->org_id), "%s", PQgetvalue(r, 0, 0));
     out->scopes = scopes_from_array(PQgetvalue(r, 0, 1));
+    out->valid_s = -1;
     if (PQnfields(r) > 2)           /* a token narrows its org's scopes */
         out->scopes &= scopes_from_array(PQgetvalue(r, 0, 2));
+    if (PQnfields(r) > 3 && !PQgetisnull(r, 0, 3))
+        out->valid_s = strtol(PQgetvalue(r, 0, 3), NULL, 10);
     PQclear(r);
     return HUB_OK;
 }
@@ -1654,7 +1657,9 @@ int store_auth_token(struct store *s, const char *token_sha256,
                      struct principal *out)
 {
     return auth_query(s, "auth.token",
-                      "SELECT o.id, o.scopes, t.scopes FROM api_tokens t "
+                      "SELECT o.id, o.scopes, t.scopes, "
+                      "floor(extract(epoch FROM t.expires_at - now()))"
+                      "::bigint FROM api_tokens t "
                       "JOIN organizations o ON o.id = t.org_id "
                       "WHERE t.token_sha256 = $1 AND t.revoked_at IS NULL "
                       "AND (t.expires_at IS NULL OR t.expires_at > now())",

@@ -43,6 +43,8 @@ enum store_scope {
 struct principal {
     char org_id[64];
     unsigned scopes;                /* enum store_scope bits */
+    long valid_s;                   /* a token: seconds before it expires,
+                                       by the database's clock; -1: never */
 };
 
 /* Connect to a libpq URL, e.g. postgresql://postgres@127.0.0.1:54329/hub

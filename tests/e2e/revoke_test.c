@@ -262,3 +262,30 @@ Test(revoke, a_revocation_while_the_link_is_down_holds_after_it_is_back,
     wait_flushed(one, 1, 1);
     cr_expect_eq(status_at(&hub, "GET", "/v1/events", "tok-cbo", NULL), 401);
 }
+
+/* A token's expiry is no change anyone makes, so nothing is notified: its
+ * cached entry (TTL 600 s here) ends when the token does. Set to expire in
+ * 3 s before its first use (that change is notified, and heard), the
+ * token works, then is refused once the 3 s have passed. */
+Test(revoke, an_expired_token_is_refused_whatever_the_cache_holds,
+     .init = start_one, .fini = stop, .timeout = 60)
+{
+    const struct hubproc *one[] = { &hub };
+    char *out = NULL;
+    struct store *s;
+
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_query_text(s, "UPDATE api_tokens SET expires_at = "
+                                  "now() + interval '3 seconds' WHERE "
+                                  "prefix = 'hosp-t1'", 0, NULL, &out),
+                 HUB_OK);
+    free(out);
+    store_free(s);
+    wait_flushed(one, 1, 1);
+    cr_assert_eq(status_at(&hub, "GET", "/v1/events", "tok-hosp", NULL), 200,
+                 "valid for 3 s more");
+    sleep(4);
+    cr_expect_eq(status_at(&hub, "GET", "/v1/events", "tok-hosp", NULL), 401,
+                 "expired, though cached for 600 s");
+    cr_expect_eq(status_at(&hub, "GET", "/v1/events", "tok-cbo", NULL), 200);
+}

@@ -382,7 +382,7 @@ Test(retention, a_daily_run_reads_the_pages_that_expired)
  * kept: the feed goes on from what is kept, the page is empty. */
 Test(retention, cursors_before_the_oldest_row_kept)
 {
-    struct principal ops = { "hosp", SCOPE_ADMIN };
+    struct principal ops = { .org_id = "hosp", .scopes = SCOPE_ADMIN };
     struct prune_config pc;
     struct prune_report r;
     char *page = NULL;

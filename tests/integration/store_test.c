@@ -173,7 +173,7 @@ static void ingest_many(const char *org, int n);
  * flush). */
 Test(store, feed_and_audit_reads_wait_for_durability_before_answering)
 {
-    struct principal ops = { "org_ops", SCOPE_ADMIN };
+    struct principal ops = { .org_id = "org_ops", .scopes = SCOPE_ADMIN };
     struct store_audit_check chk;
     char *page = NULL;
 
@@ -698,7 +698,7 @@ static int count_events(const char *json)
 
 Test(store, feed_pages_with_a_cursor_until_empty)
 {
-    struct principal ops = { "org_ops", SCOPE_ADMIN };
+    struct principal ops = { .org_id = "org_ops", .scopes = SCOPE_ADMIN };
     char *page = NULL;
     int64_t after = 0;
     int total = 0, pages = 0;
@@ -731,7 +731,7 @@ Test(store, feed_pages_with_a_cursor_until_empty)
 
 Test(store, feed_filters_by_topic_pattern)
 {
-    struct principal ops = { "org_ops", SCOPE_ADMIN };
+    struct principal ops = { .org_id = "org_ops", .scopes = SCOPE_ADMIN };
     char *page = NULL;
 
     ingest_many("org_a", 6);
@@ -751,9 +751,9 @@ Test(store, feed_filters_by_topic_pattern)
 
 Test(store, feed_shows_an_org_only_what_it_sent_and_admin_everything)
 {
-    struct principal a = { "org_a", SCOPE_SUBSCRIBE };
-    struct principal b = { "org_b", SCOPE_SUBSCRIBE };
-    struct principal ops = { "org_ops", SCOPE_ADMIN };
+    struct principal a = { .org_id = "org_a", .scopes = SCOPE_SUBSCRIBE };
+    struct principal b = { .org_id = "org_b", .scopes = SCOPE_SUBSCRIBE };
+    struct principal ops = { .org_id = "org_ops", .scopes = SCOPE_ADMIN };
     char *page;
 
     ingest_many("org_a", 2);
@@ -772,7 +772,7 @@ Test(store, feed_shows_an_org_only_what_it_sent_and_admin_everything)
 
 Test(store, feed_since_filters_on_occurred_at_and_rejects_garbage)
 {
-    struct principal ops = { "org_ops", SCOPE_ADMIN };
+    struct principal ops = { .org_id = "org_ops", .scopes = SCOPE_ADMIN };
     char *page;
 
     ingest_many("org_a", 2);
@@ -1005,7 +1005,7 @@ Test(store, audit_anchor_shows_removal_of_the_newest_rows)
 
 Test(store, audit_list_for_a_patient_is_its_accounting_of_disclosures)
 {
-    struct principal ops = { "org_ops", SCOPE_ADMIN };
+    struct principal ops = { .org_id = "org_ops", .scopes = SCOPE_ADMIN };
     char *page, *list, *pid;
     char q[256];
 
@@ -1143,7 +1143,7 @@ struct reader {
 static void *reader_main(void *arg)
 {
     struct reader *r = arg;
-    struct principal ops = { "org_ops", SCOPE_ADMIN };
+    struct principal ops = { .org_id = "org_ops", .scopes = SCOPE_ADMIN };
     struct store *rs;
     int64_t after = 0;
     int quiet = 0;
