@@ -1702,8 +1702,10 @@ static void put_err(struct buf *b, const struct hl7_msg *m, int vn,
             buf_putc(b, (char)fs);
         /* ERR-7 diagnostic information: the byte offset of an error, for
          * the analyst who mends the message (a bad segment ID has no
-         * ERR-2, as ERL must name a segment); warnings have no offset */
-        if (sev == 'E')
+         * ERR-2, as ERL must name a segment); warnings have no offset, nor
+         * has a required segment that is missing (it has no place in the
+         * bytes: "byte offset 0" pointed at MSH) */
+        if (sev == 'E' && !(ecode == 100 && e->code == HUB_EINVALID))
             buf_printf(b, "byte offset %zu", e->offset);
         buf_putc(b, (char)fs);
         if (e->what)
