@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "echo_name.h"
 #include "common/hub_err.h"
 #include "subs.h"
 #include "webhook.h"
@@ -529,20 +530,12 @@ static void deliveries_replay_one(struct api_req *r)
     api_db(r, work, done, j);
 }
 
-/* a member's name for error.field when plain and short, else "body":
- * never other bytes of the request */
-static const char *plain_name(const char *n)
-{
-    size_t l = strlen(n);
-    return l > 0 && l <= 64 &&
-           strspn(n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                  "0123456789_-.") == l ? n : "body";
-}
-
-/* A replay's body: five short members. Bounded before it is parsed: a
+/* A replay's body: these five short members. Bounded before it is parsed: a
  * body of max_body bytes of JSON is millions of values, each a cJSON node
  * on the heap, parsed on the loop thread that serves every connection. */
 #define REPLAY_BODY_MAX 4096
+static const char *const replay_members[] = { "subscription", "from", "to",
+                                              "status", "max", NULL };
 
 /* {"subscription","from","to","status","max"} */
 static void deliveries_replay_many(struct api_req *r)
@@ -573,11 +566,9 @@ static void deliveries_replay_many(struct api_req *r)
             const cJSON *o = doc->child;
             while (o != m && strcmp(o->string, m->string) != 0)
                 o = o->next;
-            bool known = !strcmp(m->string, "subscription") ||
-                         !strcmp(m->string, "from") ||
-                         !strcmp(m->string, "to") ||
-                         !strcmp(m->string, "status") ||
-                         !strcmp(m->string, "max");
+            bool known = false;
+            for (int k = 0; replay_members[k] && !known; k++)
+                known = strcmp(m->string, replay_members[k]) == 0;
             if (!known || o != m) {
                 job_free(j);
                 api_reply_error(r, 400, "invalid", !known
@@ -585,13 +576,14 @@ static void deliveries_replay_many(struct api_req *r)
                                   "subscription, from, to, status (dead when "
                                   "absent) and max"
                                 : "member is given more than once",
-                                plain_name(m->string));
+                                echo_name_ok(m->string, 64, NULL)
+                                    ? m->string : "body");
                 cJSON_Delete(doc);
                 return;
             }
         }
-        static const char *const names[] = { "subscription", "from", "to",
-                                             "status" };
+        /* the four text members, then max */
+        const char *const *names = replay_members;
         char *dst[] = { j->sub, j->from, j->to, j->status };
         size_t cap[] = { sizeof(j->sub), sizeof(j->from), sizeof(j->to),
                          sizeof(j->status) };

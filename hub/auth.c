@@ -122,7 +122,8 @@ void auth_free(struct auth *a)
     free(a);
 }
 
-void auth_flush(struct auth *a)
+/* Forget every cached answer (a lookup in flight is not cached either). */
+static void auth_flush(struct auth *a)
 {
     a->gen++;
 }

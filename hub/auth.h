@@ -10,18 +10,17 @@
 #ifndef HUB_AUTH_H
 #define HUB_AUTH_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "common/hub_err.h"
 #include "store.h"
 
 struct auth;
 struct dbpool;
+struct event_base;
 
 typedef void (*auth_cb)(int rc, const struct principal *who, void *arg);
-
-#include <stdbool.h>
-#include <stdint.h>
-
-struct event_base;
 
 int auth_new(struct dbpool *db, int ttl_seconds, struct auth **out)
     __attribute__((warn_unused_result));
@@ -32,8 +31,9 @@ void auth_free(struct auth *a);
  * again whenever it breaks, every second until it works) by a job of the
  * pool: the loop never waits on it. Each notification flushes the cache,
  * and so does the link's return after a loss (notifications may have been
- * missed). Until it listens, nothing new is cached longer than a second. Without auth_listen, the TTL alone bounds
- * how long a revoked credential works.
+ * missed). Until it listens, nothing new is cached longer than a second.
+ * Without auth_listen, the TTL alone bounds how long a revoked credential
+ * works.
  */
 int auth_listen(struct auth *a, struct event_base *base, const char *url)
     __attribute__((warn_unused_result));
@@ -43,8 +43,6 @@ int auth_listen(struct auth *a, struct event_base *base, const char *url)
  * that cannot open one more connection keeps serving; its cache waits for
  * the link, see above). */
 bool auth_ready(const struct auth *a);
-/* Forget every cached answer (a lookup in flight is not cached either). */
-void auth_flush(struct auth *a);
 /* A number that changes with each flush (notifications read first): a
  * long-lived connection that checked its credential at one value checks it
  * again when it differs. */

@@ -58,6 +58,7 @@
 #include "api.h"
 #include "auth.h"
 #include "accept_guard.h"
+#include "echo_name.h"
 #include "common/arena.h"
 #include "common/jw.h"
 #include "config.h"
@@ -188,11 +189,8 @@ bool api_refuse_unknown_query(struct api_req *r, const char *const *known,
         }
         /* the name is echoed only when plain and short (a partner's
          * misspelling, "topics" for "topic"), never other request bytes */
-        size_t n = strlen(kv->key);
-        bool plain = n > 0 && n <= 64 &&
-            strspn(kv->key, "abcdefghijklmnopqrstuvwxyz"
-                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.[]") == n;
-        api_reply_error(r, 400, "invalid", what, plain ? kv->key : "query");
+        api_reply_error(r, 400, "invalid", what,
+                        echo_name_ok(kv->key, 64, "[]") ? kv->key : "query");
         return true;
     }
     return false;

@@ -9,6 +9,7 @@
 #include "common/canon.h"
 #include "common/dict.h"
 #include "common/utf8.h"
+#include "echo_name.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -837,11 +838,9 @@ int webhook_sub_validate(const char *json, size_t len,
             /* the member is named, so that "topic" or "secret" (for
              * topics, secrets) is found at once; only a plain short name
              * is echoed, never other bytes of the body */
-            size_t n = strlen(m->string);
-            bool plain = n > 0 && n <= 64 &&
-                strspn(m->string, "abcdefghijklmnopqrstuvwxyz"
-                       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == n;
-            rc = hub_err_set(err, HUB_EINVALID, plain ? m->string : "", 0,
+            rc = hub_err_set(err, HUB_EINVALID,
+                             echo_name_ok(m->string, 64, NULL) ? m->string
+                                                               : "", 0,
                              "unknown member: a subscription has url, mode, "
                              "topics, filters, secrets, format, status, "
                              "client_cert, client_key and ca_bundle");
@@ -952,10 +951,8 @@ int webhook_sub_validate(const char *json, size_t len,
             if (k < 0) {
                 /* named when plain and short, as a member is above: never
                  * other bytes of the body (nor a name cut in two) */
-                size_t n = strlen(f->string);
-                bool plain = n > 0 && n < sizeof(field) - 8 &&
-                    strspn(f->string, "abcdefghijklmnopqrstuvwxyz"
-                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == n;
+                bool plain = echo_name_ok(f->string, sizeof(field) - 9,
+                                          NULL);
                 rc = hub_err_set(err, HUB_EINVALID,
                                  plain ? field : "filters", 0,
                                  "unknown filter");
