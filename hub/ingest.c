@@ -739,7 +739,8 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
              * a sender whose control ids restarted would see AA after AA
              * while its messages go to quarantine, so the operator is told
              * (the key itself is not logged: hubctl quarantine list) */
-            if (j->res.duplicate && j->res.kept)
+            bool reused = j->res.duplicate && j->res.kept;
+            if (reused)
                 log_warn("ingest.key_reused", "org=%s format=%s sha=%.12s "
                          "kept=quarantine", j->org_id, j->msg.format,
                          j->msg.sha256);
@@ -748,9 +749,8 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
             else
                 j->outcome = j->msg.accepted ? INGEST_ACCEPTED
                                              : INGEST_REJECTED;
-            metrics_message(j->res.duplicate && j->res.kept
-                                ? METRIC_KEY_REUSED
-                                : (enum metrics_outcome)j->outcome);
+            metrics_message(reused ? METRIC_KEY_REUSED
+                                   : (enum metrics_outcome)j->outcome);
         }
         j->done(j, j->arg);         /* may free j */
         j = next;

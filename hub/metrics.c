@@ -273,8 +273,8 @@ char *metrics_render(size_t *len)
     put(&o, "# HELP hub_webhook_failures_total Failed webhook attempts "
             "(retried or dead; a 410 is outcome gone) by reason: timeout, "
             "connect (refused, unreachable, no DNS answer), tls, throttled "
-            "(429), redirect (3xx: not followed), http_4xx, http_5xx, refused (an address the SSRF check "
-            "refuses), proxy (the hub's egress proxy refused, failed or was "
+            "(429), redirect (3xx: not followed), http_4xx, http_5xx, "
+            "refused (an address the SSRF check refuses), proxy (the hub's egress proxy refused, failed or was "
             "down), other (the connection cut, an empty answer).\n"
             "# TYPE hub_webhook_failures_total counter\n");
     for (int i = 0; i < METRIC_WHF_N; i++)
