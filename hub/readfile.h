@@ -1,5 +1,5 @@
 /*
- * readfile.h - a whole file into memory, bounded: migrations (store.c) and
+ * readfile.h - a whole file into memory, bounded: migrations (store_migrate.c) and
  * the samples of `hubctl normalize`.
  */
 #ifndef HUB_READFILE_H

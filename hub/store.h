@@ -1,6 +1,6 @@
 /*
- * store.h - the hub's only door to PostgreSQL (store.c alone includes
- * <libpq-fe.h>). One `struct store` is one connection, used by one thread at
+ * store.h - the hub's only door to PostgreSQL (the store files alone include
+ * <libpq-fe.h>: store_int.h). One `struct store` is one connection, used by one thread at
  * a time. Database errors are logged as SQLSTATE and constraint name, never
  * PQerrorMessage(), whose DETAIL can quote row values.
  *

@@ -3,7 +3,7 @@
  * and the one reading of Latin text (Windows-1252, ISO 8859-15) that the
  * HL7 v2 and CSV adapters apply to input that is not UTF-8.
  *
- * Why one check: jw.c (canonical JSON) and store.c (text parameters) must
+ * Why one check: jw.c (canonical JSON) and store_ingest.c (text parameters) must
  * turn exactly the same bytes into U+FFFD, or a key would compare
  * differently after it travelled one way or the other.
  */

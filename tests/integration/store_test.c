@@ -1267,7 +1267,7 @@ Test(store, concurrent_resends_of_one_key_store_it_once)
     cr_assert(c.ok, "%s at %lld", c.problem, (long long)c.bad_seq);
 }
 
-/* --- the hub fields, written into the body by store.c ---------------------- */
+/* --- the hub fields, written into the body by store_ingest.c -------------- */
 
 Test(store, hub_fields_go_into_bodies_of_every_shape_as_the_sql_set_them)
 {
@@ -1372,7 +1372,7 @@ static void ingest_bodies(const char *const *bodies, size_t n,
 }
 
 /* Each event's identifiers as the SQL reads them from its stored body,
- * and whether they name the event's patient: store.c reads them itself
+ * and whether they name the event's patient: store_ingest.c reads them itself
  * from plain bodies, and must agree. */
 #define IDENTS_SQL                                                           \
     "WITH x AS (SELECT e.seq, e.patient_hub_id AS hub, "                     \
@@ -1403,7 +1403,7 @@ static void check_links_match_bodies(long pairs, long patients)
 
 Test(store, identifiers_read_in_c_link_as_the_sql_reads_them)
 {
-    /* plain shapes: store.c reads the identifiers of this batch */
+    /* plain shapes: store_ingest.c reads the identifiers of this batch */
     static const char *const plain[] = {
         "{\"type\":\"adt.admit\",\"patient\":{\"identifiers\":["
         "{\"system\":\"MRN\",\"value\":\"A1\"},{\"value\":\"L1\"},"
@@ -1481,7 +1481,7 @@ Test(store, identifiers_read_in_c_link_as_the_sql_reads_them)
 
 /* An identifier marked inactive (out of effect when it was sent: an
  * expired member id, which the plan may since have given to someone else)
- * links no one and is not recorded, whoever reads the batch: store.c
+ * links no one and is not recorded, whoever reads the batch: store_ingest.c
  * (plain bodies), the SQL (a shape only a JSON parser reads) or
  * hub_link_patient() (a merge in the batch: the serial path). Only true
  * marks one. */
@@ -1560,7 +1560,7 @@ Test(store, body_of_an_unusual_shape_gets_the_hub_fields_in_sql)
 {
     struct fixture f;
     struct store_msg_result r;
-    /* "source" is not an object: store.c leaves it to hub_ingest_fast,
+    /* "source" is not an object: store_ingest.c leaves it to hub_ingest_fast,
      * which sets the fields as 011 did (jsonb || makes an array of it) */
     static const char ev[] = "{\"type\":\"adt.admit\",\"source\":\"x\","
         "\"patient\":{\"identifiers\":[{\"value\":\"U1\",\"system\":\"S\"}]}}";
@@ -1648,8 +1648,8 @@ static void ingest_times(const char *const *when, size_t n, const char *tag)
     release(res, n);
 }
 
-/* store.c parses occurred_at itself (hub_parse_ts's rules in C); the stored
- * column must be what hub_parse_ts() makes of the body's value */
+/* store_ingest.c parses occurred_at itself (hub_parse_ts's rules in C);
+ * the stored column must be what hub_parse_ts() makes of the body's value */
 Test(store, occurred_at_is_parsed_as_hub_parse_ts_does)
 {
     static const char *const when[] = {
@@ -1671,8 +1671,9 @@ Test(store, occurred_at_is_parsed_as_hub_parse_ts_does)
 }
 
 /* A batch whose times all convert goes to the SQL as timestamptz binary
- * (store.c's occ_micros): each stored time must be what the cast of its text
- * gives, offsets, fractions, dates alone and times before 2000 included */
+ * (store_ingest.c's occ_micros): each stored time must be what the cast
+ * of its text gives, offsets, fractions, dates alone and times before 2000
+ * included */
 Test(store, times_sent_in_binary_are_what_their_casts_give)
 {
     static const char *const when[] = {

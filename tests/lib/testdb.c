@@ -1,6 +1,6 @@
 /*
  * testdb.c - see testdb.h. Talks to PostgreSQL only through store.h, so that
- * libpq stays behind hub/store.c.
+ * libpq stays behind the store files (hub/store_int.h).
  */
 #include "testdb.h"
 

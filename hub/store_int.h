@@ -1,0 +1,68 @@
+/*
+ * store_int.h - what the store files share, and nothing else includes:
+ * the session behind a struct store and the statement runners. The store
+ * files (store.c: the session; store_ingest.c: the ingest batch;
+ * store_admin.c: credentials, the feed, organizations and the audit;
+ * store_migrate.c: migrations) are the hub's only door to PostgreSQL and
+ * the only files that include <libpq-fe.h>.
+ */
+#ifndef HUB_STORE_INT_H
+#define HUB_STORE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+#include "store.h"
+
+/* The wait for durability (hub_durable(), 001_init.sql): a transaction of
+ * its own, after the ingest's or the read's, which writes WAL and commits
+ * synchronously; its commit record follows the commit record of all it
+ * could see, so its flush covers them. */
+#define DURABLE_STMT "hub_durable"
+#define DURABLE_SQL "SELECT hub_durable()"
+
+/* Statements store_query_prepared() keeps prepared on one session. */
+#define STORE_PREPARED_MAX 8
+
+struct store {
+    PGconn *c;
+    char sqlstate[6];
+    bool ingest_prepared;           /* INGEST_STMT exists on this session */
+    bool quiet_refusals;            /* store_quiet_refusals */
+    /* the names given to store_query_prepared() that exist on this session
+     * (static strings, compared by address) */
+    const char *prepared[STORE_PREPARED_MAX];
+    int n_prepared;
+};
+
+struct store_rows {
+    PGresult *r;
+};
+
+/* malloc and a copy of n bytes plus NUL; out of memory aborts (STYLE.md 4) */
+void *db_xmalloc(size_t n);
+char *db_xstrndup(const char *p, size_t n);
+
+/* A failed result logged by SQLSTATE and constraint and remembered:
+ * HUB_EINVALID for the caller's values (22, 23, 54), else HUB_EDB. */
+int db_fail(struct store *s, const char *op, const PGresult *r);
+
+/* The link up, a broken connection reset once: HUB_OK or HUB_EDB. */
+int db_ensure_conn(struct store *s);
+
+/* A statement without parameters whose rows are not wanted. */
+int db_exec_cmd(struct store *s, const char *op, const char *sql);
+
+/* A parameterised statement (text in, text out), prepared as `name` on
+ * its first use in a session (NULL: unnamed), run again after a deadlock
+ * or serialization failure when it is a transaction of its own. NULL on
+ * failure with *rc set; else the result, which the caller clears. */
+PGresult *db_run_named(struct store *s, const char *op, const char *name,
+                       const char *sql, int n, const char *const *params,
+                       int *rc);
+PGresult *db_run(struct store *s, const char *op, const char *sql, int n,
+                 const char *const *params, int *rc);
+
+#endif
