@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -77,6 +78,18 @@ static void sample_message(char *out, size_t size)
             out[n++] = *p == '\n' ? '\r' : *p;
     out[n] = '\0';
     free(m);
+}
+
+/* Held by each test that runs demo.sh through to its certificates: two
+ * at once would make var/certs at once (one's CA, the other's server
+ * certificate). Released when the test's process ends. */
+static void demo_lock(void)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/var/demo-test.lock", testdb_root());
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    cr_assert_geq(fd, 0, "cannot open %s", path);
+    cr_assert_eq(flock(fd, LOCK_EX), 0);
 }
 
 /* deploy/demo.sh in `dir` with every port free on database `db_url` (a
@@ -158,9 +171,9 @@ static int demo_hubctl(const char *db_url, const char *args, char *out,
     return testctl_run(env, args, "&1", out, size);
 }
 
-/* One test, so that two demo.sh never make the certificates at once. */
 Test(demo, make_run_serves_what_its_how_to_prints, .timeout = 240)
 {
+    demo_lock();
     char dir[] = "/tmp/hub-demo-XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
     char out_path[512], creds_path[512];
@@ -349,4 +362,256 @@ Test(demo, a_port_in_use_is_named_with_the_variable_that_moves_it,
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
+}
+
+/* --- the README's quick tour, run as written ------------------------------ */
+
+/* A free loopback port (bound and closed: the receivers take it next). */
+static int free_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(s, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof(a);
+    cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(getsockname(s, (struct sockaddr *)&a, &alen), 0);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+/* Every `from` in *text replaced by `to` (a new string; *text freed). */
+static void replace_all(char **text, const char *from, const char *to)
+{
+    size_t nf = strlen(from), nt = strlen(to), count = 0;
+    for (const char *p = *text; (p = strstr(p, from)) != NULL; p += nf)
+        count++;
+    char *out = malloc(strlen(*text) + count * nt + 1);
+    cr_assert_not_null(out);
+    char *w = out;
+    const char *p = *text, *hit;
+    while ((hit = strstr(p, from)) != NULL) {
+        memcpy(w, p, (size_t)(hit - p));
+        w += hit - p;
+        memcpy(w, to, nt);
+        w += nt;
+        p = hit + nf;
+    }
+    memcpy(w, p, strlen(p) + 1);
+    free(*text);
+    *text = out;
+}
+
+/* The first ``` block after the heading "## A quick tour" of README.md. */
+static char *tour_block(void)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/README.md", testdb_root());
+    char *readme = read_whole(path);
+    cr_assert_not_null(readme);
+    const char *h = strstr(readme, "\n## A quick tour\n");
+    cr_assert_not_null(h, "README.md has no quick tour");
+    const char *open = strstr(h, "\n```\n");
+    cr_assert_not_null(open);
+    open += 5;
+    const char *close = strstr(open, "\n```\n");
+    cr_assert_not_null(close);
+    char *block = strndup(open, (size_t)(close - open + 1));
+    free(readme);
+    return block;
+}
+
+/* The count of lines of `text` holding every one of the NULL-ended
+ * needles. */
+static int lines_with(const char *text, const char *const *needles)
+{
+    int n = 0;
+    for (const char *p = text; p && *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        char *line = strndup(p, len);
+        bool all = true;
+        for (const char *const *q = needles; *q && all; q++)
+            all = strstr(line, *q) != NULL;
+        n += all;
+        free(line);
+        p = eol ? eol + 1 : NULL;
+    }
+    return n;
+}
+
+/* A pause after each command of a shell text (not after a comment, a
+ * blank line or a line continued by a backslash): a person types one
+ * command, reads what it says, then types the next. */
+static void pause_after_commands(char **text)
+{
+    size_t n = strlen(*text);
+    char *out = malloc(n * 2 + 64), *w = out;
+    cr_assert_not_null(out);
+    for (const char *p = *text; *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        memcpy(w, p, len);
+        w += len;
+        *w++ = '\n';
+        const char *s = p + strspn(p, " ");
+        if (len && *s != '#' && *s != '\n' && p[len - 1] != '\\') {
+            memcpy(w, "sleep 1\n", 8);
+            w += 8;
+        }
+        p = eol ? eol + 1 : p + len;
+    }
+    *w = '\0';
+    free(*text);
+    *text = out;
+}
+
+/* Whether the file at path comes to hold a line with every needle within
+ * ms (polled). */
+static bool file_gets(const char *path, const char *const *needles, int want,
+                      int ms)
+{
+    for (int waited = 0;; waited += 100) {
+        char *text = read_whole(path);
+        bool ok = text && lines_with(text, needles) >= want;
+        free(text);
+        if (ok || waited >= ms)
+            return ok;
+        sleep_ms(100);
+    }
+}
+
+/*
+ * What a person reads first after `make run`: every command of README's
+ * quick tour, in order, a second apart (as typed), against a demo hub on
+ * free ports, with only what the README tells a person to fill in filled
+ * in: the ports it printed, the subscription id `sub add` printed, and a
+ * patient's hub id from the feed; each receiver waited for until it says
+ * it listens. Each command must succeed (a curl answered 2xx), and what
+ * the tour's comments promise must happen.
+ */
+Test(demo, the_readme_quick_tour_runs_as_written, .timeout = 240)
+{
+    demo_lock();
+    char dir[] = "/tmp/hub-tour-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char *db_url = testdb_create();
+    cr_assert_not_null(db_url, "cannot create a test database");
+    char *ports;
+    pid_t pid = demo_start(dir, db_url, &ports);
+    struct hubproc h = { .pid = pid };
+    int mllp = port_in(ports, "mllp"), https = port_in(ports, "https");
+    h.http = port_in(ports, "http");
+    cr_assert(mllp > 0 && h.http > 0 && https > 0, "%s", ports);
+    free(ports);
+    int rx1 = free_port(), rx2 = free_port();
+    cr_assert_neq(rx1, rx2);
+
+    char *tour = tour_block(), v[1024];
+    const char *build = getenv("HUB_BUILD") ? getenv("HUB_BUILD") : "build";
+    /* what the README says to fill in, and where the test's demo lives */
+    snprintf(v, sizeof(v), "'%s'", db_url);
+    replace_all(&tour, "$(deploy/devdb.sh url)", v);
+    snprintf(v, sizeof(v), "127.0.0.1 %d", mllp);
+    replace_all(&tour, "127.0.0.1 2575", v);
+    snprintf(v, sizeof(v), "localhost:%d", https);
+    replace_all(&tour, "localhost:8443", v);
+    snprintf(v, sizeof(v), "127.0.0.1:%d", h.http);
+    replace_all(&tour, "127.0.0.1:8080", v);
+    snprintf(v, sizeof(v), "webhook-rx.js %d \"$secret\" >$T/rx1.log 2>&1 &"
+             "\nlistening $T/rx1.log", rx1);
+    replace_all(&tour, "webhook-rx.js 9000 \"$secret\" &", v);
+    snprintf(v, sizeof(v), "webhook-rx.js %d \"$secret\" 410 >$T/rx2.log "
+             "2>&1 &\nlistening $T/rx2.log", rx2);
+    replace_all(&tour, "webhook-rx.js 9001 \"$secret\" 410 &", v);
+    snprintf(v, sizeof(v), "127.0.0.1:%d/", rx1);
+    replace_all(&tour, "127.0.0.1:9000/", v);
+    snprintf(v, sizeof(v), "127.0.0.1:%d/", rx2);
+    replace_all(&tour, "127.0.0.1:9001/", v);
+    snprintf(v, sizeof(v), "%s/", dir);
+    replace_all(&tour, "var/demo/", v);
+    replace_all(&tour, "build/hubctl", "hubctl_t");
+    replace_all(&tour, "curl ", "curl_t ");
+    replace_all(&tour, "SUB_ID", "$(sub_id_t)");
+    replace_all(&tour, "HUBID", "$(hub_id_t)");
+    pause_after_commands(&tour);
+
+    char script_path[512], log_path[512];
+    snprintf(script_path, sizeof(script_path), "%s/tour.sh", dir);
+    snprintf(log_path, sizeof(log_path), "%s/tour.log", dir);
+    FILE *f = fopen(script_path, "w");
+    cr_assert_not_null(f);
+    fprintf(f,
+        "set -e -x\ncd '%s'\nT='%s'\n"
+        /* the receivers' pids, however the tour ends */
+        "trap 'jobs -p >\"$T/rx.pids\"' EXIT\n"
+        "hubctl_t() { '%s/hubctl' \"$@\" | tee -a \"$T/hubctl.log\"; "
+        "return ${PIPESTATUS[0]}; }\n"
+        /* curl as typed, failing unless answered 2xx */
+        "curl_t() { local c; c=$(command curl -sS -o \"$T/curl.body\" "
+        "-w '%%{http_code}' \"$@\") || return 1; cat \"$T/curl.body\"; "
+        "echo; case $c in 2[0-9][0-9]) ;; *) echo \"HTTP $c\" >&2; "
+        "return 1;; esac; }\n"
+        "listening() { for i in $(seq 300); do grep -q listening \"$1\" "
+        "2>/dev/null && return 0; sleep 0.1; done; return 1; }\n"
+        "sub_id_t() { grep -o 'sub_[0-9a-f]\\{32\\}' \"$T/hubctl.log\" | "
+        "head -1; }\n"
+        "hub_id_t() { command curl -s -H \"Authorization: Bearer $(cat "
+        "$T/tokens/operator)\" 'http://127.0.0.1:%d/v1/events?after=0' | "
+        "grep -o '\"hub_id\": *\"[^\"]*\"' | head -1 | cut -d'\"' -f4; }\n"
+        "%s\necho tour: done\n",
+        testdb_root(), dir, build, h.http, tour);
+    fclose(f);
+    free(tour);
+
+    char cmd[1100];
+    snprintf(cmd, sizeof(cmd), "timeout 200 bash '%s' >'%s' 2>&1",
+             script_path, log_path);
+    int rc = system(cmd);
+    char *log = read_whole(log_path);
+    cr_assert_not_null(log);
+    size_t n = strlen(log);
+    const char *tail = n > 6000 ? log + n - 6000 : log;
+    cr_expect_eq(rc, 0, "a command of the tour failed:\n%s", tail);
+    cr_expect_not_null(strstr(log, "tour: done"), "%s", tail);
+    cr_expect_not_null(strstr(log, "MSA|AA|"), "the MLLP admit's ACK");
+    free(log);
+
+    /* what the tour's comments promise, given the time to happen */
+    char p1[512], p2[512];
+    snprintf(p1, sizeof(p1), "%s/rx1.log", dir);
+    snprintf(p2, sizeof(p2), "%s/rx2.log", dir);
+    const char *const test_ok[] = { "signature=ok", "type=hub.test", NULL };
+    const char *const screening[] = { "signature=ok", "type=screening.",
+                                      NULL };
+    const char *const bad[] = { "signature=BAD", NULL };
+    const char *const gone[] = { "answer=410", NULL };
+    int wait_ms = rc == 0 ? 30000 : 0;      /* not after a failed tour */
+    cr_expect(file_gets(p1, test_ok, 1, wait_ms), "the signed test event");
+    cr_expect(file_gets(p1, screening, 2, wait_ms), "two deliveries");
+    cr_expect(file_gets(p2, gone, 1, wait_ms), "the 410 receiver");
+    char *r1 = read_whole(p1);
+    cr_expect(r1 && lines_with(r1, bad) == 0, "%s", r1 ? r1 : "");
+    free(r1);
+    bool disabled = false;
+    for (int i = 0; i <= wait_ms / 100 && !disabled; i++) {
+        struct http_resp r;
+        if (http_call(&h, false, "GET", "/metrics", NULL, NULL, NULL, 0,
+                      NULL, &r) == 0) {
+            disabled = strstr(r.body, "hub_subscriptions{health="
+                                      "\"disabled\"} 1") != NULL;
+            http_resp_free(&r);
+        }
+        if (!disabled)
+            sleep_ms(100);
+    }
+    cr_expect(disabled, "the 410 disabled the food bank's subscription");
+
+    /* the receivers, as the README stops them */
+    snprintf(cmd, sizeof(cmd), "kill $(cat '%s/rx.pids') 2>/dev/null", dir);
+    cr_expect_eq(system(cmd), 0, "the receivers were gone before the end");
+    demo_stop(pid);
+    testdb_drop(db_url);
+    snprintf(v, sizeof(v), "rm -rf '%s'", dir);
+    cr_assert_eq(system(v), 0);
 }
