@@ -464,26 +464,36 @@ static void put_received_detail(struct arena *a, struct bin *p,
     arr_bytes(p, d.p, d.len);
 }
 
-/* Fill the arrays of one batch; evtext[i]: message i's event ids as
- * hub_ingest_fast answers them (jsonb's text form), NULL if not written. */
-static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
-                        struct bin *p, const char **evtext)
-{
-    size_t n_ev = 0, k_ev = 0;
-    size_t owner = 0;               /* 1-based: the message parts belong to */
-    char now[32];
-    struct idents ids = { NULL, 0, 0, true };
+/* What filling one batch's arrays keeps between its messages. */
+struct batch {
+    struct arena *a;                /* the call's: what the arrays point to */
     /* what one event's (or message's) text needs only until it is in the
      * arrays: the written body, its canonical text (jcanon asks for six
      * times the body), the audit detail. Reset after each, so that a batch
      * of thousands of events (a CSV upload) reuses one chunk instead of
      * growing `a` by tens of megabytes that the allocator then keeps. */
     struct arena scratch;
+    struct bin *p;
+    struct idents ids;
+    char now[32];                   /* "" until a message needs it */
+    size_t k_ev;                    /* events so far, 1-based when put */
+    size_t owner;                   /* 1-based: the message parts belong to */
+    /* the times in binary too, while every one of them converts exactly */
+    bool atb, eoccb;
+    /* arrays the SQL does without when each element says the usual
+     * (001_init.sql: p_eprep, p_ecanon, p_epid; p_at, p_eocc beside their
+     * binary forms): sent NULL, one array fewer to receive */
+    bool all_prep, all_canon, all_pid_in;
+};
 
-    arena_init(&scratch, 64 * 1024);
+/* The arrays begun, the big ones sized once (each realloc copies what is
+ * there): the raw messages, the replies, and the bodies, whose canonical
+ * text with the hub fields is rarely more than 1.25 times the adapter's. */
+static void batch_open(struct batch *b, const struct store_msg *m, size_t n)
+{
+    struct bin *p = b->p;
+    size_t n_ev = 0, raw = 0, reply = 0, json = 0;
 
-    now[0] = '\0';
-    size_t raw = 0, reply = 0, json = 0;
     for (size_t i = 0; i < n; i++) {
         raw += m[i].raw.len;
         reply += m[i].reply.len;
@@ -493,9 +503,6 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
                 json += m[i].ev[k].json.len;
         }
     }
-    /* the big arrays sized once (each realloc copies what is there): the
-     * raw messages, the replies, and the bodies, whose canonical text with
-     * the hub fields is rarely more than 1.25 times the adapter's */
     bin_grow(&p[P_RAW], raw + 4 * n + 32);
     bin_grow(&p[P_REPLY], reply + 4 * n + 32);
     bin_grow(&p[P_EBODY], json + json / 4 + 256 * n_ev + 32);
@@ -521,195 +528,261 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
     arr_begin(&p[P_ECANON], BOOLOID, n_ev);
     arr_begin(&p[P_MEVIDS], TEXTOID, n);
     arr_begin(&p[P_ADETAIL], TEXTOID, n);
-    /* the times in binary too, while every one of them converts exactly */
-    bool atb = true, eoccb = true;
-    /* arrays the SQL does without when each element says the usual
-     * (001_init.sql: p_eprep, p_ecanon, p_epid; p_at, p_eocc beside their
-     * binary forms): sent NULL, one array fewer to receive */
-    bool all_prep = true, all_canon = true, all_pid_in = true;
     arr_begin(&p[P_ATB], TIMESTAMPTZOID, n);
     arr_begin(&p[P_EOCCB], TIMESTAMPTZOID, n_ev);
-    for (size_t i = 0; i < n; i++) {
-        struct slice org = text_clean(a, slice_from_cstr(m[i].org_id));
-        struct slice key = text_clean(a, m[i].key);
-        const char *at = m[i].received_at;
-        if (at[0] == '\0') {
-            /* as the SQL's now() would: the time of this call */
-            if (now[0] == '\0')
-                now_iso_ms(now);
-            at = now;
-        }
-        bool at_exact = is_iso_ms(at);
+}
 
-        arr_bytes(&p[P_ORG], org.p, org.len);
-        arr_cstr(&p[P_FMT], m[i].format);
-        if (key.len)
-            arr_bytes(&p[P_KEY], key.p, key.len);
-        else
-            arr_null(&p[P_KEY]);
-        arr_cstr(&p[P_SHA], m[i].sha256);
-        arr_cstr(&p[P_AT], at);
-        atb = atb && at_exact;          /* with its zone: "Z" */
-        if (atb) {
-            char t[40];
-            int64_t us;
-            size_t tl = strlen(at);
-            atb = tl < sizeof(t) - 2 && occ_text((struct slice){ at, tl }, t) &&
-                  occ_micros(at, tl, &us);
-            if (atb)
-                arr_int8(&p[P_ATB], us);
-        }
-        arr_bool(&p[P_OK], m[i].accepted);
-        if (!m[i].accepted && m[i].error_json.len)
-            arr_jsonb(&p[P_ERR], json_no_nul(a, m[i].error_json));
-        else
-            arr_null(&p[P_ERR]);
-        arr_bytes(&p[P_RAW], m[i].raw.p ? m[i].raw.p : "", m[i].raw.len);
-        if (m[i].reply.p)
-            arr_bytes(&p[P_REPLY], m[i].reply.p, m[i].reply.len);
-        else
-            arr_null(&p[P_REPLY]);
-        if (!m[i].part)
-            owner = i + 1;
-        if (m[i].part && owner)
-            arr_int4(&p[P_PART], (uint32_t)owner);
-        else
-            arr_null(&p[P_PART]);
-        evtext[i] = "[]";
-        if (!m[i].accepted || m[i].n_ev == 0) {
-            arr_null(&p[P_MEVIDS]);
-            if (!m[i].accepted) {
-                arr_null(&p[P_ADETAIL]);
-                continue;
-            }
-        }
-        /* org id as the body gets it: the cleaned text */
-        char *org_c = arena_strndup(a, org.p, org.len);
-        struct buf evids, cev;
-        bool cev_ok = true;
-        /* the ceiling fits any id: each byte escaped as \u00XX at most */
-        buf_init(&evids, a, 2 + m[i].n_ev * (6 * STORE_ID_LEN + 3));
-        buf_init(&cev, a, 2 + m[i].n_ev * (6 * STORE_ID_LEN + 4));
-        buf_putc(&evids, '[');
-        for (size_t k = 0; k < m[i].n_ev; k++) {
-            char id[STORE_ID_LEN + 1], pid[STORE_ID_LEN + 1];
-            const char *eid = id;
-            struct slice body = json_no_nul(a, m[i].ev[k].json);
+/* Message i's own elements (not its events); returns its received_at. */
+static const char *batch_put_message(struct batch *b,
+                                     const struct store_msg *m, size_t i,
+                                     struct slice org)
+{
+    struct bin *p = b->p;
+    struct slice key = text_clean(b->a, m->key);
+    const char *at = m->received_at;
 
-            if (m[i].ev_id)
-                eid = m[i].ev_id[k];
-            else
-                store_new_id(id);
-            store_new_id(pid);      /* used only if the patient is new */
-            k_ev++;
-            struct body_out e = { body, { OCC_SQL, SLICE_NULL }, false,
-                                  false, false, 0 };
-            struct body_hub h = { eid, org_c, at, pid };
-            body_prepare(a, &scratch, at_exact, &h, (uint32_t)k_ev, &ids, &e);
-            arr_int4(&p[P_EMSG], (uint32_t)(i + 1));
-            arr_cstr(&p[P_EID], eid);
-            if (m[i].ev[k].type)
-                arr_cstr(&p[P_ETYPE], m[i].ev[k].type);
-            else
-                arr_null(&p[P_ETYPE]);
-            arr_cstr(&p[P_EPID], pid);
-            if (e.pid_in)
-                arr_cstr(&p[P_ECUR], pid);
-            else
-                arr_null(&p[P_ECUR]);
-            arr_bool(&p[P_EPREP], e.prep);
-            all_prep = all_prep && e.prep;
-            all_pid_in = all_pid_in && e.pid_in;
-            /* occurred_at: parsed here, or "?" for hub_parse_ts() in SQL */
-            if (e.occ.state == OCC_TEXT) {
-                char *t = arena_alloc(&scratch, e.occ.v.len + 2);
-                int64_t us;
-                if (occ_text(e.occ.v, t)) {
-                    arr_cstr(&p[P_EOCC], t);
-                    if (eoccb && occ_micros(e.occ.v.p, e.occ.v.len, &us))
-                        arr_int8(&p[P_EOCCB], us);
-                    else
-                        eoccb = false;
-                } else {
-                    arr_null(&p[P_EOCC]);
-                    arr_null(&p[P_EOCCB]);
-                }
-            } else if (e.occ.state == OCC_SQL) {
-                arr_cstr(&p[P_EOCC], "?");
-                eoccb = false;
-            } else {
-                arr_null(&p[P_EOCC]);
-                arr_null(&p[P_EOCCB]);
-            }
-            /* the text, cast to jsonb in SQL once the patient is known */
-            arr_bytes(&p[P_EBODY], e.body.p, e.body.len);
-            if (e.pid_in && body_id_only_at(e.body, pid, e.pid_at))
-                arr_int4(&p[P_EPOS], (uint32_t)e.pid_at + 1);  /* 1-based */
-            else
-                arr_null(&p[P_EPOS]);
-            arr_bool(&p[P_ECANON], e.canon);
-            all_canon = all_canon && e.canon;
-            if (k)
-                buf_putc(&evids, ',');
-            body_put_str(&evids, eid);
-            struct slice q;
-            if (k)
-                buf_puts(&cev, ", ");
-            if (jcanon_quote(&scratch, eid, strlen(eid), &q))
-                buf_append(&cev, q.p, q.len);
-            else
-                cev_ok = false;
-            arena_reset(&scratch);
-        }
-        if (m[i].n_ev) {
-            buf_putc(&evids, ']');
-            /* as jsonb prints the ids: the ids as jcanon quotes them,
-             * stored as they are (messages.event_ids); else the plain
-             * text, which the SQL casts (p_adetail is NULL then) */
-            struct buf t;
-            buf_init(&t, a, cev.len + 3);
-            buf_putc(&t, '[');
-            buf_append(&t, cev.p, cev.len);
-            buf_putc(&t, ']');
-            if (cev_ok)
-                arr_bytes(&p[P_MEVIDS], t.p, t.len);
-            else
-                arr_bytes(&p[P_MEVIDS], evids.p, evids.len);
-            buf_putc(&t, '\0');
-            evtext[i] = cev_ok ? t.p : NULL;
-        }
-        put_received_detail(&scratch, &p[P_ADETAIL], &m[i], buf_slice(&cev),
-                            cev_ok);
-        arena_reset(&scratch);
+    if (at[0] == '\0') {
+        /* as the SQL's now() would: the time of this call */
+        if (b->now[0] == '\0')
+            now_iso_ms(b->now);
+        at = b->now;
     }
-    bin_drop(atb ? &p[P_AT] : &p[P_ATB]);
-    bin_drop(eoccb ? &p[P_EOCC] : &p[P_EOCCB]);
-    if (all_prep)
+    arr_bytes(&p[P_ORG], org.p, org.len);
+    arr_cstr(&p[P_FMT], m->format);
+    if (key.len)
+        arr_bytes(&p[P_KEY], key.p, key.len);
+    else
+        arr_null(&p[P_KEY]);
+    arr_cstr(&p[P_SHA], m->sha256);
+    arr_cstr(&p[P_AT], at);
+    b->atb = b->atb && is_iso_ms(at);   /* with its zone: "Z" */
+    if (b->atb) {
+        char t[40];
+        int64_t us;
+        size_t tl = strlen(at);
+        b->atb = tl < sizeof(t) - 2 &&
+                 occ_text((struct slice){ at, tl }, t) &&
+                 occ_micros(at, tl, &us);
+        if (b->atb)
+            arr_int8(&p[P_ATB], us);
+    }
+    arr_bool(&p[P_OK], m->accepted);
+    if (!m->accepted && m->error_json.len)
+        arr_jsonb(&p[P_ERR], json_no_nul(b->a, m->error_json));
+    else
+        arr_null(&p[P_ERR]);
+    arr_bytes(&p[P_RAW], m->raw.p ? m->raw.p : "", m->raw.len);
+    if (m->reply.p)
+        arr_bytes(&p[P_REPLY], m->reply.p, m->reply.len);
+    else
+        arr_null(&p[P_REPLY]);
+    if (!m->part)
+        b->owner = i + 1;
+    if (m->part && b->owner)
+        arr_int4(&p[P_PART], (uint32_t)b->owner);
+    else
+        arr_null(&p[P_PART]);
+    return at;
+}
+
+/* occurred_at: parsed here, or "?" for hub_parse_ts() in SQL */
+static void batch_put_occurred(struct batch *b, const struct body_out *e)
+{
+    struct bin *p = b->p;
+
+    if (e->occ.state == OCC_TEXT) {
+        char *t = arena_alloc(&b->scratch, e->occ.v.len + 2);
+        int64_t us;
+        if (occ_text(e->occ.v, t)) {
+            arr_cstr(&p[P_EOCC], t);
+            if (b->eoccb && occ_micros(e->occ.v.p, e->occ.v.len, &us))
+                arr_int8(&p[P_EOCCB], us);
+            else
+                b->eoccb = false;
+        } else {
+            arr_null(&p[P_EOCC]);
+            arr_null(&p[P_EOCCB]);
+        }
+    } else if (e->occ.state == OCC_SQL) {
+        arr_cstr(&p[P_EOCC], "?");
+        b->eoccb = false;
+    } else {
+        arr_null(&p[P_EOCC]);
+        arr_null(&p[P_EOCCB]);
+    }
+}
+
+/* One accepted message's events as they are put: where they come from,
+ * and their ids so far, as text (evids) and as jcanon quotes them (cev;
+ * cev_ok false once one cannot be). */
+struct batch_msg {
+    const struct store_msg *m;
+    size_t i;                       /* its index in the batch */
+    const char *org_c;              /* its org id as the body gets it */
+    const char *at;                 /* its received_at */
+    bool at_exact;                  /* at in the form is_iso_ms() takes */
+    struct buf evids, cev;
+    bool cev_ok;
+};
+
+/* Event k of x's message: its elements, and its id added to x's. */
+static void batch_put_event(struct batch *b, struct batch_msg *x, size_t k)
+{
+    struct bin *p = b->p;
+    const struct store_msg *m = x->m;
+    char id[STORE_ID_LEN + 1], pid[STORE_ID_LEN + 1];
+    const char *eid = id;
+    struct slice body = json_no_nul(b->a, m->ev[k].json);
+
+    if (m->ev_id)
+        eid = m->ev_id[k];
+    else
+        store_new_id(id);
+    store_new_id(pid);              /* used only if the patient is new */
+    b->k_ev++;
+    struct body_out e = { body, { OCC_SQL, SLICE_NULL }, false, false,
+                          false, 0 };
+    struct body_hub h = { eid, x->org_c, x->at, pid };
+    body_prepare(b->a, &b->scratch, x->at_exact, &h, (uint32_t)b->k_ev,
+                 &b->ids, &e);
+    arr_int4(&p[P_EMSG], (uint32_t)(x->i + 1));
+    arr_cstr(&p[P_EID], eid);
+    if (m->ev[k].type)
+        arr_cstr(&p[P_ETYPE], m->ev[k].type);
+    else
+        arr_null(&p[P_ETYPE]);
+    arr_cstr(&p[P_EPID], pid);
+    if (e.pid_in)
+        arr_cstr(&p[P_ECUR], pid);
+    else
+        arr_null(&p[P_ECUR]);
+    arr_bool(&p[P_EPREP], e.prep);
+    b->all_prep = b->all_prep && e.prep;
+    b->all_pid_in = b->all_pid_in && e.pid_in;
+    batch_put_occurred(b, &e);
+    /* the text, cast to jsonb in SQL once the patient is known */
+    arr_bytes(&p[P_EBODY], e.body.p, e.body.len);
+    if (e.pid_in && body_id_only_at(e.body, pid, e.pid_at))
+        arr_int4(&p[P_EPOS], (uint32_t)e.pid_at + 1);  /* 1-based */
+    else
+        arr_null(&p[P_EPOS]);
+    arr_bool(&p[P_ECANON], e.canon);
+    b->all_canon = b->all_canon && e.canon;
+    if (k)
+        buf_putc(&x->evids, ',');
+    body_put_str(&x->evids, eid);
+    struct slice q;
+    if (k)
+        buf_puts(&x->cev, ", ");
+    if (jcanon_quote(&b->scratch, eid, strlen(eid), &q))
+        buf_append(&x->cev, q.p, q.len);
+    else
+        x->cev_ok = false;
+    arena_reset(&b->scratch);
+}
+
+/* Accepted message i's events, its event ids (messages.event_ids) and its
+ * audit detail; returns the ids as hub_ingest_fast answers them (jsonb's
+ * text form), or NULL when the SQL must make them. */
+static const char *batch_put_events(struct batch *b, const struct store_msg *m,
+                                    size_t i, struct slice org,
+                                    const char *at)
+{
+    struct bin *p = b->p;
+    const char *evtext = "[]";
+    struct batch_msg x = { .m = m, .i = i, .at = at,
+                           .org_c = arena_strndup(b->a, org.p, org.len),
+                           .at_exact = is_iso_ms(at), .cev_ok = true };
+
+    /* the ceiling fits any id: each byte escaped as \u00XX at most */
+    buf_init(&x.evids, b->a, 2 + m->n_ev * (6 * STORE_ID_LEN + 3));
+    buf_init(&x.cev, b->a, 2 + m->n_ev * (6 * STORE_ID_LEN + 4));
+    buf_putc(&x.evids, '[');
+    for (size_t k = 0; k < m->n_ev; k++)
+        batch_put_event(b, &x, k);
+    if (m->n_ev) {
+        buf_putc(&x.evids, ']');
+        /* as jsonb prints the ids: the ids as jcanon quotes them, stored
+         * as they are (messages.event_ids); else the plain text, which
+         * the SQL casts (p_adetail is NULL then) */
+        struct buf t;
+        buf_init(&t, b->a, x.cev.len + 3);
+        buf_putc(&t, '[');
+        buf_append(&t, x.cev.p, x.cev.len);
+        buf_putc(&t, ']');
+        if (x.cev_ok)
+            arr_bytes(&p[P_MEVIDS], t.p, t.len);
+        else
+            arr_bytes(&p[P_MEVIDS], x.evids.p, x.evids.len);
+        buf_putc(&t, '\0');
+        evtext = x.cev_ok ? t.p : NULL;
+    }
+    put_received_detail(&b->scratch, &p[P_ADETAIL], m, buf_slice(&x.cev),
+                        x.cev_ok);
+    arena_reset(&b->scratch);
+    return evtext;
+}
+
+/* The arrays that say the usual dropped, and the identifiers as the SQL
+ * would read them, or NULL: it reads them. */
+static void batch_close(struct batch *b)
+{
+    struct bin *p = b->p;
+
+    bin_drop(b->atb ? &p[P_AT] : &p[P_ATB]);
+    bin_drop(b->eoccb ? &p[P_EOCC] : &p[P_EOCCB]);
+    if (b->all_prep)
         bin_drop(&p[P_EPREP]);
-    if (all_canon)
+    if (b->all_canon)
         bin_drop(&p[P_ECANON]);
-    if (all_pid_in)
+    if (b->all_pid_in)
         bin_drop(&p[P_EPID]);
-    /* the identifiers as the SQL would read them, or NULL: it reads them */
-    if (ids.ok) {
-        body_idents_first(&ids);
-        arr_begin(&p[P_IK], INT4OID, ids.n);
-        arr_begin(&p[P_ISYS], TEXTOID, ids.n);
-        arr_begin(&p[P_IVAL], TEXTOID, ids.n);
-        arr_begin(&p[P_IFIRST], INT4OID, ids.n);
+    if (b->ids.ok) {
+        struct idents *ids = &b->ids;
+        body_idents_first(ids);
+        arr_begin(&p[P_IK], INT4OID, ids->n);
+        arr_begin(&p[P_ISYS], TEXTOID, ids->n);
+        arr_begin(&p[P_IVAL], TEXTOID, ids->n);
+        arr_begin(&p[P_IFIRST], INT4OID, ids->n);
         bool all_first = true;      /* NULL p_ifirst: each is its p_ik */
-        for (size_t x = 0; x < ids.n; x++) {
-            arr_int4(&p[P_IK], ids.v[x].k);
-            arr_bytes(&p[P_ISYS], ids.v[x].sys.p, ids.v[x].sys.len);
-            arr_bytes(&p[P_IVAL], ids.v[x].val.p, ids.v[x].val.len);
-            arr_int4(&p[P_IFIRST], ids.v[x].first);
-            all_first = all_first && ids.v[x].first == ids.v[x].k;
+        for (size_t x = 0; x < ids->n; x++) {
+            arr_int4(&p[P_IK], ids->v[x].k);
+            arr_bytes(&p[P_ISYS], ids->v[x].sys.p, ids->v[x].sys.len);
+            arr_bytes(&p[P_IVAL], ids->v[x].val.p, ids->v[x].val.len);
+            arr_int4(&p[P_IFIRST], ids->v[x].first);
+            all_first = all_first && ids->v[x].first == ids->v[x].k;
         }
         if (all_first)
             bin_drop(&p[P_IFIRST]);
     }
-    free(ids.v);
-    arena_release(&scratch);
+    free(b->ids.v);
+    arena_release(&b->scratch);
+}
+
+/* Fill the arrays of one batch; evtext[i]: message i's event ids as
+ * hub_ingest_fast answers them (jsonb's text form), NULL if not written. */
+static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
+                        struct bin *p, const char **evtext)
+{
+    struct batch b = { .a = a, .p = p, .ids = { NULL, 0, 0, true },
+                       .atb = true, .eoccb = true, .all_prep = true,
+                       .all_canon = true, .all_pid_in = true };
+
+    arena_init(&b.scratch, 64 * 1024);
+    batch_open(&b, m, n);
+    for (size_t i = 0; i < n; i++) {
+        struct slice org = text_clean(a, slice_from_cstr(m[i].org_id));
+        const char *at = batch_put_message(&b, &m[i], i, org);
+        evtext[i] = "[]";
+        if (!m[i].accepted || m[i].n_ev == 0)
+            arr_null(&p[P_MEVIDS]);
+        if (!m[i].accepted) {
+            arr_null(&p[P_ADETAIL]);
+            continue;
+        }
+        evtext[i] = batch_put_events(&b, &m[i], i, org, at);
+    }
+    batch_close(&b);
 }
 
 #define INGEST_STMT "hub_ingest_fast"
