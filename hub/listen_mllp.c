@@ -36,10 +36,13 @@
  * fingerprint, looked up again before a frame is taken once a second has
  * passed, or at once when the auth cache was flushed since (a credential
  * or scope changed: NOTIFY hub_auth); the cache answers most, frames wait
- * while the database is asked. A binding revoked, or the ingest scope
- * withdrawn, ends a connection that never pauses at its next frame (within
- * auth_cache_ttl when hubd's hub_auth link is down), as it does for
- * HTTPS. MSH-4 is recorded in the event, never used as identity.
+ * while the database is asked. A look-up past the cap of credential
+ * look-ups waits for a slot, ahead of tokens (auth_cert_wait), rather than
+ * closing the connection: a flood of unknown tokens, which anyone can
+ * send, must not cut partners' feeds off (F236). A binding revoked, or
+ * the ingest scope withdrawn, ends a connection that never pauses at its
+ * next frame (within auth_cache_ttl when hubd's hub_auth link is down), as
+ * it does for HTTPS. MSH-4 is recorded in the event, never used as identity.
  * Timers: idle (no byte for idle_timeout with nothing pending) and slow
  * sender (a frame started but not finished within slow_sender_timeout).
  */
@@ -182,6 +185,9 @@ static void conn_close(struct conn *c, const char *why)
         ingest_cancel_wait(c->ms->srv->ing, c);
         c->waiting_room = false;
     }
+    /* a look-up still waiting for a slot is dropped, not made for no one */
+    if (c->auth_pending && auth_cancel(c->ms->srv->auth, c))
+        c->auth_pending = false;
     bufferevent_free(c->bev);
     c->bev = NULL;
     c->state = C_CLOSING;
@@ -639,7 +645,7 @@ static void on_cert_auth_cb(int rc, const struct principal *who, void *arg)
 /* The answer of a look-up again of an open connection's certificate: it
  * still names the connection's organization with the ingest scope, or the
  * connection takes no more frames (those pending are answered). A lookup
- * that cannot tell now (the database away, or the look-ups at their cap)
+ * that cannot tell now (the database away, or the pool's queue full)
  * takes no frame either: they wait, and it is asked again MLLP_REAUTH_S
  * later (a frame taken meanwhile would commit once the database is back,
  * under an identity perhaps revoked, F235). */
@@ -697,7 +703,7 @@ static bool conn_auth_fresh(struct conn *c)
     c->auth_at = now;
     c->auth_gen = gen;
     c->auth_pending = true;
-    int rc = auth_cert(c->ms->srv->auth, c->fp, &who, on_recheck_cb, c);
+    int rc = auth_cert_wait(c->ms->srv->auth, c->fp, &who, on_recheck_cb, c);
     if (rc == HUB_ESHORT)
         return false;
     recheck_answer(c, rc, &who);
@@ -722,7 +728,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
             c->state = C_AUTH;
             c->auth_pending = true;
             c->auth_gen = auth_generation(c->ms->srv->auth);
-            rc = auth_cert(c->ms->srv->auth, fp, &who, on_cert_auth_cb, c);
+            rc = auth_cert_wait(c->ms->srv->auth, fp, &who,
+                                on_cert_auth_cb, c);
             if (rc != HUB_ESHORT)
                 on_cert_auth(rc, &who, c);
         }
