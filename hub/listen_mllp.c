@@ -8,7 +8,8 @@
  *      \__ frame over the limit, bytes before SB: the part received is
  *          quarantined, AR written after that commit, CLOSING (a frame
  *          ends at EB: a CR after it is taken, never required, mllp.h)
- *      \__ an HTTP request line before SB: answered 400 in HTTP, not
+ *      \__ an HTTP request line before SB, however its bytes were split
+ *          across reads (mllp_lead): answered 400 in HTTP, not
  *          quarantined (its headers hold credentials), CLOSING
  *   CLOSING: no more reads; closed once every pending answer is flushed
  *
@@ -449,23 +450,6 @@ static void refuse(struct conn *c, size_t nbytes, int code, const char *what)
     enqueue(c, j, true);
 }
 
-/* An HTTP request line: a client pointed at the wrong port. */
-static bool looks_like_http(struct evbuffer *in)
-{
-    static const char *const methods[] = { "GET ", "POST ", "PUT ", "HEAD ",
-                                           "DELETE ", "PATCH ", "OPTIONS ",
-                                           "CONNECT ", "TRACE ", "PRI " };
-    char head[8];
-    ev_ssize_t n = evbuffer_copyout(in, head, sizeof(head));
-
-    for (size_t k = 0; n > 0 && k < sizeof(methods) / sizeof(*methods); k++) {
-        size_t len = strlen(methods[k]);
-        if ((size_t)n >= len && memcmp(head, methods[k], len) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* An HTTP request on an MLLP port is no HL7 message, and its headers carry
  * credentials (a bearer token, which the hub keeps only as its hash): it
  * is not quarantined. The client reads why in HTTP (when no ACK is due
@@ -544,12 +528,23 @@ static void conn_process(struct conn *c)
             c->frame_start = 0;
             break;
         }
-        if (c->scan == 0 && first != MLLP_SB && looks_like_http(in)) {
-            refuse_http(c);
-            break;
-        }
         if (c->scan == 0 && first != MLLP_SB) {
-            refuse(c, len, HUB_ESYNTAX, "bytes before the MLLP start block");
+            /* an HTTP request line (a client at the wrong port), told from
+             * junk however its bytes were split: the beginning of a method
+             * waits for more (within slow_sender_timeout), a few bytes */
+            char head[MLLP_LEAD_MAX];
+            ev_ssize_t n = evbuffer_copyout(in, head, sizeof(head));
+            enum mllp_lead lead = mllp_lead(head, n > 0 ? (size_t)n : 0,
+                                            c->eof);
+            if (lead == MLLP_LEAD_HTTP) {
+                refuse_http(c);
+            } else if (lead == MLLP_LEAD_MORE) {
+                if (c->frame_start == 0)
+                    c->frame_start = now_s();
+            } else {
+                refuse(c, len, HUB_ESYNTAX,
+                       "bytes before the MLLP start block");
+            }
             break;
         }
         if (c->frame_start == 0)
