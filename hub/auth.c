@@ -7,8 +7,16 @@
  * and again is one query. Distinct bad tokens are a query each, and
  * sending one takes no credentials: at most AUTH_INFLIGHT_MAX look-ups
  * wait for the database at once, so that such a flood cannot queue ahead
- * of every partner's database work; past it a look-up is refused as busy
- * (503 with Retry-After), and credentials in the cache still pass.
+ * of every partner's database work; past it a token's look-up is refused
+ * as busy (503 with Retry-After), and credentials in the cache still pass.
+ * A certificate's look-up for an MLLP over TLS connection (auth_cert_wait)
+ * is not refused there (F236: a flood of tokens, which anyone can send,
+ * closed new hospital feeds): it waits in a FIFO for the next slot that a
+ * finished look-up frees, ahead of any new token. Only a partner can make
+ * one (the handshake verified its certificate against the partners' CA),
+ * each connection has at most one out, and a closed connection takes its
+ * own back (auth_cancel), so the queue is bounded by the MLLP connection
+ * limit and the database work by AUTH_INFLIGHT_MAX as before.
  *
  * Revocation at once (F211): a connection of its own LISTENs on hub_auth,
  * which the triggers of api_tokens, cert_bindings and organizations
@@ -60,6 +68,8 @@ struct auth {
     struct dbpool *db;
     int ttl;
     size_t inflight;                /* look-ups submitted, not yet done */
+    struct lookup *wait_head;       /* certificates waiting for a slot */
+    struct lookup *wait_tail;
     uint64_t gen;                   /* a flush makes every slot stale */
     /* the LISTEN hub_auth link (auth_listen), loop thread only */
     struct event_base *base;
@@ -79,6 +89,7 @@ struct lookup {
     uint64_t gen;                   /* a->gen when submitted */
     auth_cb cb;
     void *arg;
+    struct lookup *next;            /* in the waiting queue */
 };
 
 struct listen_job {
@@ -115,6 +126,11 @@ void auth_free(struct auth *a)
 {
     if (a == NULL)
         return;
+    while (a->wait_head) {          /* never submitted: no callback */
+        struct lookup *l = a->wait_head;
+        a->wait_head = l->next;
+        free(l);
+    }
     listen_down(a);
     if (a->retry_ev)
         event_free(a->retry_ev);
@@ -273,12 +289,37 @@ static int work(struct store *s, void *arg)
     return rc;
 }
 
+static void done(int rc, void *arg);
+
+/* Start look-ups that wait while there is a slot. Called before the
+ * callback of the look-up that freed one runs, so that no look-up the
+ * callback makes takes the slot first. One the pool cannot queue now (its
+ * queue full) is answered busy, as it would have been at once. */
+static void start_waiting(struct auth *a)
+{
+    while (a->wait_head && a->inflight < AUTH_INFLIGHT_MAX) {
+        struct lookup *l = a->wait_head;
+        a->wait_head = l->next;
+        if (a->wait_head == NULL)
+            a->wait_tail = NULL;
+        l->next = NULL;
+        l->gen = a->gen;
+        if (dbpool_submit(a->db, work, done, l) != HUB_OK) {
+            l->cb(HUB_EBUSY, NULL, l->arg);
+            free(l);
+            continue;
+        }
+        a->inflight++;
+    }
+}
+
 static void done(int rc, void *arg)
 {
     struct lookup *l = arg;
     struct auth *a = l->a;
 
     a->inflight--;
+    start_waiting(a);
     /* an answer read before a flush may predate the revocation that
      * caused it: it serves this request, it is not kept */
     if ((rc == HUB_OK || rc == HUB_EAUTH) && l->gen == a->gen) {
@@ -303,7 +344,7 @@ static void done(int rc, void *arg)
 }
 
 static int lookup(struct auth *a, const char *key, struct principal *out,
-                  auth_cb cb, void *arg)
+                  auth_cb cb, void *arg, bool wait)
 {
     struct slot *s = slot_of(a, key);
     listen_poll(a);                 /* a revocation that just arrived */
@@ -313,7 +354,9 @@ static int lookup(struct auth *a, const char *key, struct principal *out,
             *out = s->who;
         return s->rc;
     }
-    if (a->inflight >= AUTH_INFLIGHT_MAX)
+    /* those already waiting go first */
+    bool full = a->inflight >= AUTH_INFLIGHT_MAX || a->wait_head != NULL;
+    if (full && !wait)
         return HUB_EBUSY;
     struct lookup *l = calloc(1, sizeof(*l));
     if (l == NULL)
@@ -323,6 +366,14 @@ static int lookup(struct auth *a, const char *key, struct principal *out,
     snprintf(l->key, sizeof(l->key), "%s", key);
     l->cb = cb;
     l->arg = arg;
+    if (full) {
+        if (a->wait_tail)
+            a->wait_tail->next = l;
+        else
+            a->wait_head = l;
+        a->wait_tail = l;
+        return HUB_ESHORT;
+    }
     if (dbpool_submit(a->db, work, done, l) != HUB_OK) {
         free(l);
         return HUB_EBUSY;
@@ -339,15 +390,44 @@ int auth_token(struct auth *a, const char *token, struct principal *out,
     if (n == 0 || n > 512)
         return HUB_EAUTH;
     auth_sha256_hex(token, n, key + 2);
-    return lookup(a, key, out, cb, arg);
+    return lookup(a, key, out, cb, arg, false);
 }
 
-int auth_cert(struct auth *a, const char *fingerprint, struct principal *out,
-              auth_cb cb, void *arg)
+static int cert(struct auth *a, const char *fingerprint,
+                struct principal *out, auth_cb cb, void *arg, bool wait)
 {
     char key[72] = "c:";
     if (strlen(fingerprint) != 64)
         return HUB_EAUTH;
     memcpy(key + 2, fingerprint, 65);
-    return lookup(a, key, out, cb, arg);
+    return lookup(a, key, out, cb, arg, wait);
+}
+
+int auth_cert(struct auth *a, const char *fingerprint, struct principal *out,
+              auth_cb cb, void *arg)
+{
+    return cert(a, fingerprint, out, cb, arg, false);
+}
+
+int auth_cert_wait(struct auth *a, const char *fingerprint,
+                   struct principal *out, auth_cb cb, void *arg)
+{
+    return cert(a, fingerprint, out, cb, arg, true);
+}
+
+bool auth_cancel(struct auth *a, void *arg)
+{
+    struct lookup **pp = &a->wait_head, *prev = NULL;
+
+    for (; *pp; prev = *pp, pp = &(*pp)->next) {
+        struct lookup *l = *pp;
+        if (l->arg != arg)
+            continue;
+        *pp = l->next;
+        if (a->wait_tail == l)
+            a->wait_tail = prev;
+        free(l);
+        return true;
+    }
+    return false;
 }

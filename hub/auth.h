@@ -62,6 +62,21 @@ int auth_token(struct auth *a, const char *token, struct principal *out,
                auth_cb cb, void *arg);
 int auth_cert(struct auth *a, const char *fingerprint, struct principal *out,
               auth_cb cb, void *arg);
+/*
+ * As auth_cert, but at the cap the look-up is not refused: it waits for
+ * the next slot a finished look-up frees (HUB_ESHORT, cb later), ahead of
+ * any look-up made after it, token or certificate; HUB_EBUSY only when
+ * the pool's queue is full. For MLLP over TLS, whose senders cannot be
+ * told to come back later as an HTTP client is (a closed connection is a
+ * feed down until the sender's retry): only a certificate the partners'
+ * CA signed reaches a look-up, so floods of look-ups that anyone can send
+ * stay refused at the cap. At most one per `arg` should wait.
+ */
+int auth_cert_wait(struct auth *a, const char *fingerprint,
+                   struct principal *out, auth_cb cb, void *arg);
+/* Drop the waiting look-up made with `arg`, if one has not started: its
+ * cb will not run (returns true). One already started runs to its cb. */
+bool auth_cancel(struct auth *a, void *arg);
 
 /* hex SHA-256 of a string (the form tokens are stored in) */
 void auth_sha256_hex(const char *s, size_t len, char out[65]);

@@ -8,7 +8,8 @@
  *      \__ frame over the limit, bytes before SB: the part received is
  *          quarantined, AR written after that commit, CLOSING (a frame
  *          ends at EB: a CR after it is taken, never required, mllp.h)
- *      \__ an HTTP request line before SB: answered 400 in HTTP, not
+ *      \__ an HTTP request line before SB, however its bytes were split
+ *          across reads (mllp_lead): answered 400 in HTTP, not
  *          quarantined (its headers hold credentials), CLOSING
  *   CLOSING: no more reads; closed once every pending answer is flushed
  *
@@ -36,10 +37,13 @@
  * fingerprint, looked up again before a frame is taken once a second has
  * passed, or at once when the auth cache was flushed since (a credential
  * or scope changed: NOTIFY hub_auth); the cache answers most, frames wait
- * while the database is asked. A binding revoked, or the ingest scope
- * withdrawn, ends a connection that never pauses at its next frame (within
- * auth_cache_ttl when hubd's hub_auth link is down), as it does for
- * HTTPS. MSH-4 is recorded in the event, never used as identity.
+ * while the database is asked. A look-up past the cap of credential
+ * look-ups waits for a slot, ahead of tokens (auth_cert_wait), rather than
+ * closing the connection: a flood of unknown tokens, which anyone can
+ * send, must not cut partners' feeds off (F236). A binding revoked, or
+ * the ingest scope withdrawn, ends a connection that never pauses at its
+ * next frame (within auth_cache_ttl when hubd's hub_auth link is down), as
+ * it does for HTTPS. MSH-4 is recorded in the event, never used as identity.
  * Timers: idle (no byte for idle_timeout with nothing pending) and slow
  * sender (a frame started but not finished within slow_sender_timeout).
  */
@@ -182,6 +186,9 @@ static void conn_close(struct conn *c, const char *why)
         ingest_cancel_wait(c->ms->srv->ing, c);
         c->waiting_room = false;
     }
+    /* a look-up still waiting for a slot is dropped, not made for no one */
+    if (c->auth_pending && auth_cancel(c->ms->srv->auth, c))
+        c->auth_pending = false;
     bufferevent_free(c->bev);
     c->bev = NULL;
     c->state = C_CLOSING;
@@ -443,23 +450,6 @@ static void refuse(struct conn *c, size_t nbytes, int code, const char *what)
     enqueue(c, j, true);
 }
 
-/* An HTTP request line: a client pointed at the wrong port. */
-static bool looks_like_http(struct evbuffer *in)
-{
-    static const char *const methods[] = { "GET ", "POST ", "PUT ", "HEAD ",
-                                           "DELETE ", "PATCH ", "OPTIONS ",
-                                           "CONNECT ", "TRACE ", "PRI " };
-    char head[8];
-    ev_ssize_t n = evbuffer_copyout(in, head, sizeof(head));
-
-    for (size_t k = 0; n > 0 && k < sizeof(methods) / sizeof(*methods); k++) {
-        size_t len = strlen(methods[k]);
-        if ((size_t)n >= len && memcmp(head, methods[k], len) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* An HTTP request on an MLLP port is no HL7 message, and its headers carry
  * credentials (a bearer token, which the hub keeps only as its hash): it
  * is not quarantined. The client reads why in HTTP (when no ACK is due
@@ -538,12 +528,23 @@ static void conn_process(struct conn *c)
             c->frame_start = 0;
             break;
         }
-        if (c->scan == 0 && first != MLLP_SB && looks_like_http(in)) {
-            refuse_http(c);
-            break;
-        }
         if (c->scan == 0 && first != MLLP_SB) {
-            refuse(c, len, HUB_ESYNTAX, "bytes before the MLLP start block");
+            /* an HTTP request line (a client at the wrong port), told from
+             * junk however its bytes were split: the beginning of a method
+             * waits for more (within slow_sender_timeout), a few bytes */
+            char head[MLLP_LEAD_MAX];
+            ev_ssize_t n = evbuffer_copyout(in, head, sizeof(head));
+            enum mllp_lead lead = mllp_lead(head, n > 0 ? (size_t)n : 0,
+                                            c->eof);
+            if (lead == MLLP_LEAD_HTTP) {
+                refuse_http(c);
+            } else if (lead == MLLP_LEAD_MORE) {
+                if (c->frame_start == 0)
+                    c->frame_start = now_s();
+            } else {
+                refuse(c, len, HUB_ESYNTAX,
+                       "bytes before the MLLP start block");
+            }
             break;
         }
         if (c->frame_start == 0)
@@ -639,7 +640,7 @@ static void on_cert_auth_cb(int rc, const struct principal *who, void *arg)
 /* The answer of a look-up again of an open connection's certificate: it
  * still names the connection's organization with the ingest scope, or the
  * connection takes no more frames (those pending are answered). A lookup
- * that cannot tell now (the database away, or the look-ups at their cap)
+ * that cannot tell now (the database away, or the pool's queue full)
  * takes no frame either: they wait, and it is asked again MLLP_REAUTH_S
  * later (a frame taken meanwhile would commit once the database is back,
  * under an identity perhaps revoked, F235). */
@@ -697,7 +698,7 @@ static bool conn_auth_fresh(struct conn *c)
     c->auth_at = now;
     c->auth_gen = gen;
     c->auth_pending = true;
-    int rc = auth_cert(c->ms->srv->auth, c->fp, &who, on_recheck_cb, c);
+    int rc = auth_cert_wait(c->ms->srv->auth, c->fp, &who, on_recheck_cb, c);
     if (rc == HUB_ESHORT)
         return false;
     recheck_answer(c, rc, &who);
@@ -722,7 +723,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
             c->state = C_AUTH;
             c->auth_pending = true;
             c->auth_gen = auth_generation(c->ms->srv->auth);
-            rc = auth_cert(c->ms->srv->auth, fp, &who, on_cert_auth_cb, c);
+            rc = auth_cert_wait(c->ms->srv->auth, fp, &who,
+                                on_cert_auth_cb, c);
             if (rc != HUB_ESHORT)
                 on_cert_auth(rc, &who, c);
         }

@@ -9,6 +9,9 @@
  * for nor required. EB (0x1C) cannot occur in an HL7 message, and senders
  * that end a frame with EB alone, or EB LF, exist; waiting for their CR
  * would leave both sides waiting (they for the ACK) until a timeout.
+ * mllp_lead tells a frame from an HTTP request sent to the wrong port and
+ * from junk, from as many bytes as have come (F240: a request line whose
+ * method was cut across reads was junk).
  */
 #include "mllp.h"
 
@@ -42,4 +45,30 @@ ssize_t mllp_frame(const char *p, size_t len, size_t max, struct slice *msg)
         end++;
     *msg = (struct slice){ p + 1, (size_t)(eb - p) - 1 };
     return (ssize_t)(ws + end);
+}
+
+/* RFC 9110's methods, and HTTP/2's preface ("PRI * HTTP/2.0"); methods
+ * are case-sensitive */
+static const char *const http_methods[] = { "GET ",     "POST ",  "PUT ",
+                                            "HEAD ",    "DELETE ", "PATCH ",
+                                            "OPTIONS ", "CONNECT ", "TRACE ",
+                                            "PRI " };
+
+enum mllp_lead mllp_lead(const char *p, size_t len, bool eof)
+{
+    bool begun = false;
+
+    if (len == 0)
+        return MLLP_LEAD_MORE;
+    if ((unsigned char)p[0] == MLLP_SB)
+        return MLLP_LEAD_FRAME;
+    for (size_t k = 0; k < sizeof(http_methods) / sizeof(*http_methods);
+         k++) {
+        size_t n = strlen(http_methods[k]);
+        if (len >= n && memcmp(p, http_methods[k], n) == 0)
+            return MLLP_LEAD_HTTP;
+        if (len < n && memcmp(p, http_methods[k], len) == 0)
+            begun = true;
+    }
+    return begun && !eof ? MLLP_LEAD_MORE : MLLP_LEAD_JUNK;
 }

@@ -443,6 +443,34 @@ static int status_within(int fd, int ms)
     return (int)strtol(buf + 9, NULL, 10);
 }
 
+/* api_tokens locked in *lock's open transaction, then `n` distinct
+ * unknown tokens sent, each on a plain HTTP connection of its own (fds,
+ * unanswered while the lock holds), then probes with more until one is
+ * refused at once. Returns the status that last probe got: 503 once the
+ * look-ups are at their cap. */
+static int flood_lookups(struct store **lock, int *fds, int n)
+{
+    char tok[32];
+    int got = 0;
+
+    cr_assert_eq(store_connect(hub.db_url, lock), HUB_OK);
+    cr_assert_eq(store_exec(*lock, "BEGIN"), HUB_OK);
+    cr_assert_eq(store_exec(*lock, "LOCK TABLE api_tokens IN ACCESS "
+                            "EXCLUSIVE MODE"), HUB_OK);
+    for (int i = 0; i < n; i++) {
+        snprintf(tok, sizeof(tok), "tok-flood-%d", i);
+        fds[i] = send_unanswered(hub.http, tok);
+    }
+    int64_t end = rx_now_ms() + 20000;
+    for (int i = 0; got != 503 && rx_now_ms() < end; i++) {
+        snprintf(tok, sizeof(tok), "tok-probe-%d", i);
+        int fd = send_unanswered(hub.http, tok);
+        got = status_within(fd, 500);
+        close(fd);
+    }
+    return got;
+}
+
 /*
  * Sending a token takes no credentials, and each unknown one is a query:
  * while the database is slow to answer them (here: api_tokens locked), a
@@ -456,25 +484,9 @@ Test(authz, a_flood_of_unknown_tokens_waits_in_a_bounded_number_of_lookups,
     enum { FLOOD = 256 };
     static int fds[FLOOD];
     struct store *lock;
-    char tok[32];
-    int got = 0;
 
-    cr_assert_eq(store_connect(hub.db_url, &lock), HUB_OK);
-    cr_assert_eq(store_exec(lock, "BEGIN"), HUB_OK);
-    cr_assert_eq(store_exec(lock, "LOCK TABLE api_tokens IN ACCESS "
-                            "EXCLUSIVE MODE"), HUB_OK);
-    for (int i = 0; i < FLOOD; i++) {
-        snprintf(tok, sizeof(tok), "tok-flood-%d", i);
-        fds[i] = send_unanswered(hub.http, tok);
-    }
-    int64_t end = rx_now_ms() + 20000;
-    for (int i = 0; got != 503 && rx_now_ms() < end; i++) {
-        snprintf(tok, sizeof(tok), "tok-probe-%d", i);
-        int fd = send_unanswered(hub.http, tok);
-        got = status_within(fd, 500);
-        close(fd);
-    }
-    cr_expect_eq(got, 503, "a look-up past the bound is refused at once");
+    cr_expect_eq(flood_lookups(&lock, fds, FLOOD), 503,
+                 "a look-up past the bound is refused at once");
     cr_assert_eq(store_exec(lock, "COMMIT"), HUB_OK);
     store_free(lock);
     /* those that waited are answered once the database answers */
@@ -482,4 +494,58 @@ Test(authz, a_flood_of_unknown_tokens_waits_in_a_bounded_number_of_lookups,
     for (int i = 0; i < FLOOD; i++)
         close(fds[i]);
     cr_expect_eq(status_of("GET", "/v1/events", "tok-cbo", NULL, NULL), 200);
+}
+
+/*
+ * Such a flood must not cut a hospital's feed off (F236). A certificate
+ * is looked up only once the partners' CA has vouched for it in the
+ * handshake, so only a partner makes certificate look-ups: an MLLP over
+ * TLS connection's look-up past the cap waits for the next slot, ahead of
+ * any token, where it was refused as busy and the connection closed. The
+ * cap held full by unknown tokens (api_tokens locked), hosp connects
+ * (its binding not cached yet) and sends a frame: the connection stays
+ * open and unanswered while tokens are still refused 503, and the frame
+ * is answered AA once the database answers.
+ */
+Test(authz, a_certificate_lookup_waits_through_a_flood_of_unknown_tokens,
+     .init = start, .fini = stop, .timeout = 90)
+{
+    enum { FLOOD = 256 };
+    static int fds[FLOOD];
+    struct store *lock;
+    struct mllp_client c;
+    char msg[2048], ack[4096], code[3], ctrl[64];
+
+    cr_assert_eq(flood_lookups(&lock, fds, FLOOD), 503,
+                 "the look-ups are at their cap");
+    cr_assert_eq(mllp_connect(&c, hub.mllps, &hub, "hosp"), 0);
+    hl7_sample(msg, sizeof(msg), "FLOOD-CERT-1", "MRN-F1");
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_expect_eq(mllp_read(&c, ack, sizeof(ack), 1500), -1,
+                 "neither closed nor answered while its look-up waits");
+    int fd = send_unanswered(hub.http, "tok-probe-after");
+    cr_expect_eq(status_within(fd, 2000), 503,
+                 "a token still finds the look-ups at their cap");
+    close(fd);
+    /* a sender that gives up while its look-up waits is closed at once
+     * (its look-up dropped: under ASan, nothing is left that points to
+     * the connection) */
+    struct mllp_client gone;
+    cr_assert_eq(mllp_connect(&gone, hub.mllps, &hub, "hosp"), 0);
+    cr_assert_eq(mllp_send(&gone, msg), 0);
+    usleep(300 * 1000);
+    mllp_close(&gone);
+    cr_expect(hub_wait_log(&hub, "why=eof", 1, 5000));
+    cr_assert_eq(store_exec(lock, "COMMIT"), HUB_OK);
+    store_free(lock);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 15000), 0,
+                 "the frame is answered once the database answers");
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA");
+    cr_expect_str_eq(ctrl, "FLOOD-CERT-1");
+    mllp_close(&c);
+    cr_expect_eq(hub_log_count(&hub, "mllp.auth_refused"), 0);
+    cr_expect_eq(status_within(fds[0], 10000), 401);
+    for (int i = 0; i < FLOOD; i++)
+        close(fds[i]);
 }

@@ -668,6 +668,75 @@ Test(mllp, an_http_request_is_answered_in_http_and_not_kept,
     mllp_close(&c);
 }
 
+/* The same mistake with the method cut across TCP segments ("PO", a
+ * pause, then the rest, as a client may write it): the bytes tell, not
+ * how they came, so it is answered in HTTP and not kept either (F240) */
+Test(mllp, an_http_request_split_across_reads_is_answered_in_http,
+     .init = start_default, .fini = stop, .timeout = 30)
+{
+    struct mllp_client c;
+    char resp[2048];
+    const char req[] = "POST /v1/hl7v2 HTTP/1.1\r\nHost: hub\r\n"
+                       "Authorization: Bearer hub_test_wrongport_secret\r\n"
+                       "Content-Length: 0\r\n\r\n";
+
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send_raw(&c, req, 2), 0);
+    usleep(300 * 1000);             /* read alone by hubd */
+    cr_expect(!mllp_readable(&c), "two bytes are neither answered nor "
+              "refused");
+    cr_assert_eq(mllp_send_raw(&c, req + 2, sizeof(req) - 3), 0);
+    cr_assert_gt(http_raw_response(&c, resp, sizeof(resp), 10000), 0);
+    cr_expect(strncmp(resp, "HTTP/1.1 400 ", 13) == 0, "%s", resp);
+    cr_expect(strstr(resp, "\"code\":\"wrong_port\"") != NULL, "%s", resp);
+    cr_expect(mllp_closed(&c, 5000), "closed after the answer");
+    mllp_close(&c);
+    cr_expect_eq(count("select count(*) from messages"), 0,
+                 "the request, token and all, is not kept");
+    /* a frame whose SB came alone is not held back by the wait */
+    char msg[2048], ack[4096], code[3], ctrl[64];
+    hl7_sample(msg, sizeof(msg), "AFTER-SPLIT-1", "MRN-12");
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send_raw(&c, "\x0b", 1), 0);
+    usleep(300 * 1000);
+    cr_assert_eq(mllp_send_raw(&c, msg, strlen(msg)), 0);
+    cr_assert_eq(mllp_send_raw(&c, "\x1c\r", 2), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA");
+    mllp_close(&c);
+}
+
+/* The beginning of a method waits for its end no longer than a frame
+ * waits for its own (slow_sender_timeout), and no more than a few bytes:
+ * "OPTIO" that stops is closed unanswered; "POX" is junk at its third
+ * byte, quarantined and answered AE as before */
+Test(mllp, the_beginning_of_a_method_waits_no_longer_than_a_frame,
+     .init = start_small_frames, .fini = stop, .timeout = 30)
+{
+    struct mllp_client c;
+    char ack[4096], code[3], ctrl[64];
+
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send_raw(&c, "OPTIO", 5), 0);
+    cr_expect(mllp_closed(&c, 5000));
+    mllp_close(&c);
+    cr_expect(hub_wait_log(&hub, "why=slow_sender pending=0 unread=5", 1,
+                           2000));
+    cr_expect_eq(count("select count(*) from messages"), 0);
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send_raw(&c, "PO", 2), 0);
+    usleep(300 * 1000);
+    cr_assert_eq(mllp_send_raw(&c, "X|not a frame\r", 14), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AE");
+    cr_expect(mllp_closed(&c, 5000));
+    mllp_close(&c);
+    cr_expect_eq(count("select count(*) from messages where status = "
+                       "'quarantined'"), 1);
+}
+
 Test(mllp, slow_sender_is_closed, .init = start_small_frames, .fini = stop,
      .timeout = 30)
 {
