@@ -29,7 +29,9 @@
  *        with no SDOH category, a social-history Observation takes the
  *        domain of its code's finding, else of its value's Z code or
  *        finding (C-CDA on FHIR's form of C-CDA's SDOH Social History
- *        Observation, which the C-CDA adapter reads the same way: F143). For an
+ *        Observation, which the C-CDA adapter reads the same way: F143); a
+ *        dictionary question answered with a finding of its own domain
+ *        and none of its answers is that assertion too (F281). For an
  *        effectivePeriod, occurred_at is its end (else issued, else its
  *        start) and the body keeps the period. "language" is the language
  *        it was taken in, from SHIN-NY's observation-language extension

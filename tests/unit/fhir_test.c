@@ -1600,6 +1600,64 @@ Test(fhir, an_sdohcc_assessment_asserts_its_finding_in_its_domain)
     cr_assert_str_eq(field_of(&out, 0, "screening.items.0.asserted"), "(absent)");
 }
 
+/* F281: a question of the dictionary answered with a SNOMED CT finding of
+ * the question's own domain, not one of its answers (the Czech HDR's SDOH
+ * Observation: 88124-3 "Food insecurity risk" valued 733423003 "Food
+ * insecurity"), is the sender's statement of the need: asserted, positive
+ * in that domain. A finding of another domain, or of a status domain, is
+ * still an answer the hub cannot read. */
+#define HVS_RISK(val)                                                       \
+    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":"      \
+    "\"88124-3\"}]},\"valueCodeableConcept\":{\"coding\":[{\"system\":"     \
+    "\"http://snomed.info/sct\",\"code\":\"" val "\"}]}"
+Test(fhir, a_question_answered_with_its_domains_finding_asserts_it)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(OBS(HVS_RISK("733423003")), &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(out.ev[1].type, "screening.positive");
+    cr_assert_str_eq(field_of(&out, 1, "screening.domains"),
+                     "[\"food-insecurity\"]");
+    cr_assert_str_eq(field_of(&out, 1, "screening.positive_domains"),
+                     "[\"food-insecurity\"]");
+    cr_assert_str_eq(field_of(&out, 1, "screening.items.0.answer"), "733423003");
+    cr_assert_str_eq(field_of(&out, 1, "screening.items.0.positive"), "true");
+    cr_assert_str_eq(field_of(&out, 1, "screening.items.0.asserted"), "true");
+
+    /* homelessness is not the question's domain: unread, as before */
+    cr_assert_eq(run(OBS(HVS_RISK("32911000")), &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"), "[]");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.asserted"), "(absent)");
+
+    /* a status domain's question (PRAPARE employment) answered with its
+     * finding (Unemployed) names a status, not a need */
+    cr_assert_eq(run(OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+                         "\"code\":\"67875-5\"}]},\"valueCodeableConcept\":{"
+                         "\"coding\":[{\"system\":\"http://snomed.info/sct\","
+                         "\"code\":\"73438004\"}]}"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "(absent)");
+
+    /* beside the two questions it is derived from, the finding agrees with
+     * the hub's own "At risk": no warning */
+    cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"collection\","
+                     "\"entry\":[{\"resource\":" OBS("\"code\":{\"coding\":[{"
+                     "\"system\":\"http://loinc.org\",\"code\":\"88122-7\"}]},"
+                     "\"valueCodeableConcept\":{\"coding\":[{\"system\":"
+                     "\"http://loinc.org\",\"code\":\"LA28397-0\"}]}") "},"
+                     "{\"resource\":{\"resourceType\":\"Observation\",\"id\":"
+                     "\"o2\",\"status\":\"final\",\"subject\":{\"reference\":"
+                     "\"Patient/p1\"}," HVS_RISK("733423003") "}}]}",
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 0, "warnings"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 1, "screening.positive_domains"),
+                     "[\"food-insecurity\"]");
+}
+
 /* Finding F19: the SDOHCC personal characteristic Observations (gender
  * identity, sexual orientation, race, pronouns: category
  * "personal-characteristic" of the SDOHCC code system) are no screening:
