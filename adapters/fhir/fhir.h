@@ -37,7 +37,9 @@
  *        it was taken in, from SHIN-NY's observation-language extension
  *        (never Resource.language, the language of the resource's text). Status entered-in-error / cancelled / in-progress: no event.
  *   Condition          condition.recorded (domain from the SDOH category, else
- *                      the ICD-10-CM Z code)
+ *                      the ICD-10-CM Z code); occurred_at its recordedDate,
+ *                      else its condition-assertedDate extension (F280),
+ *                      else its onset
  *   Goal               goal.updated
  *   ServiceRequest     referral.created (draft, active, on-hold) or
  *                      referral.updated (completed, revoked, ...); basedOn

@@ -2044,6 +2044,43 @@ Test(fhir, a_device_asserter_extension_is_the_conditions_asserter)
     cr_assert_str_eq(field_of(&out, 0, "condition.asserter"), "Patient/p1");
 }
 
+/* F280: a US Core Condition that gives only the condition-assertedDate
+ * extension (PACIO Transitions of Care's depression diagnosis) occurred
+ * then: before, it had no occurred_at, and a feed read with since= never
+ * showed it. recordedDate, when sent, still wins; a malformed extension
+ * date is left out with a warning, the Condition kept. */
+#define COND_ASSERTED(date, more)                                           \
+    "{\"resourceType\":\"Condition\",\"id\":\"c1\",\"extension\":[{"        \
+    "\"url\":\"http://hl7.org/fhir/StructureDefinition/condition-"         \
+    "assertedDate\",\"valueDateTime\":\"" date "\"}]," more                 \
+    "\"code\":{\"coding\":[{\"system\":\"http://snomed.info/sct\","         \
+    "\"code\":\"733423003\"}]},\"subject\":{\"reference\":\"Patient/p1\"}}"
+Test(fhir, a_condition_asserted_on_a_date_occurred_then)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(COND_ASSERTED("2005-02", ""), &out, NULL, &err), HUB_OK,
+                 "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "occurred_at"), "2005-02");
+    cr_assert_str_eq(field_of(&out, 0, "warnings"), "(absent)");
+    /* before the onset, after the record */
+    cr_assert_eq(run(COND_ASSERTED("2005-02-12", "\"onsetDateTime\":"
+                                   "\"2004-11-01\","), &out, NULL, &err),
+                 HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "occurred_at"), "2005-02-12");
+    cr_assert_eq(run(COND_ASSERTED("2005-02-12", "\"recordedDate\":"
+                                   "\"2005-03-01\","), &out, NULL, &err),
+                 HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "occurred_at"), "2005-03-01");
+    /* not a date: left out, the onset is the time, a warning names it */
+    cr_assert_eq(run(COND_ASSERTED("Feb 2005", "\"onsetDateTime\":"
+                                   "\"2004-11-01\","), &out, NULL, &err),
+                 HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "occurred_at"), "2004-11-01");
+    cr_assert_str_eq(field_of(&out, 0, "warnings.0.field"),
+                     "Condition.extension[0].valueDateTime");
+}
+
 /* Finding 14: SHIN-NY sends the middle name in an extension of the name. */
 Test(fhir, a_middle_name_extension_is_a_further_given_name)
 {
