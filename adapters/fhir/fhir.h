@@ -23,7 +23,8 @@
  *        POS/NEG that disagrees becomes a warning on the event, never an
  *        override. An SDOHCC Observation Assessment (SDOH category, a code
  *        that is no dictionary question, valueBoolean or a SNOMED CT
- *        finding or SDOH Z code as value) is the sender's assertion of
+ *        finding or SDOH Z code as value; "Known absent" denies it,
+ *        "Unknown" asserts nothing: F282) is the sender's assertion of
  *        that finding: its item is "asserted", positive as asserted, in the
  *        category's domain (not in a status domain; schemas/dict/README.md);
  *        with no SDOH category, a social-history Observation takes the

@@ -534,6 +534,35 @@ static const char *finding_domain(struct fx *x, const cJSON *o)
  * assessment, no value, a dataAbsentReason, or a status domain (dict.h),
  * where a finding names a status rather than a need.
  */
+/*
+ * SNOMED CT qualifier values that say whether the finding in
+ * Observation.code holds, rather than name a finding: the 2020 SDOH-CC
+ * examples send 733423003 "Food insecurity" valued 410515003 "Known
+ * present" and, at the next visit, 410516002 "Known absent" (SNOMED CT's
+ * finding status values, which its situation model and the IPS use for
+ * an absent problem). An absence denies the finding, as valueBoolean
+ * false does; "Unknown" asserts nothing (F282). Any other SNOMED CT value
+ * (a finding, "Known present", "Yes") asserts it, as before.
+ */
+static const char *const SCT_DENIES[] = {
+    "410516002",        /* Known absent (qualifier value) */
+    "2667000",          /* Absent (qualifier value) */
+    "373067005",        /* No (qualifier value) */
+    NULL
+};
+static const char *const SCT_UNSAID[] = {
+    "261665006",        /* Unknown (qualifier value) */
+    NULL
+};
+
+static bool in_list(const char *const *l, const char *code)
+{
+    for (size_t i = 0; l[i]; i++)
+        if (strcmp(l[i], code) == 0)
+            return true;
+    return false;
+}
+
 static int assessment(struct fx *x, const cJSON *o, const char *q,
                       const char *dom)
 {
@@ -553,7 +582,9 @@ static int assessment(struct fx *x, const cJSON *o, const char *q,
         const cJSON *sys = fx_get(k, "system"), *code = fx_get(k, "code");
         if (cJSON_IsString(sys) && cJSON_IsString(code) &&
             strcmp(sys->valuestring, SNOMED) == 0 && code->valuestring[0])
-            return 1;
+            return in_list(SCT_DENIES, code->valuestring)   ? 0
+                   : in_list(SCT_UNSAID, code->valuestring) ? -1
+                                                            : 1;
         if (cJSON_IsString(sys) && cJSON_IsString(code) &&
             strcmp(sys->valuestring, ICD10CM) == 0 &&
             dict_icd10_domain(x->d, slice_from_cstr(code->valuestring)))

@@ -1600,6 +1600,47 @@ Test(fhir, an_sdohcc_assessment_asserts_its_finding_in_its_domain)
     cr_assert_str_eq(field_of(&out, 0, "screening.items.0.asserted"), "(absent)");
 }
 
+/* F282: the 2020 SDOH-CC examples send the finding in code and its
+ * presence in value, SNOMED CT qualifier values: 410515003 "Known
+ * present" asserts it, 410516002 "Known absent" denies it (before, any
+ * SNOMED CT value asserted it: a false screening.positive), "Unknown"
+ * says nothing. */
+#define SH_FINDING(val)                                                     \
+    "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/"  \
+    "CodeSystem/observation-category\",\"code\":\"social-history\"}]}],"    \
+    SCT_CODE("733423003") "\"valueCodeableConcept\":{\"coding\":[{"         \
+    "\"system\":\"http://snomed.info/sct\",\"code\":\"" val "\"}]}"
+Test(fhir, a_finding_valued_known_absent_is_denied)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(OBS(SH_FINDING("410515003")), &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 1, "screening.positive_domains"),
+                     "[\"food-insecurity\"]");
+
+    static const char *const denied[] = { "410516002", "2667000",
+                                          "373067005" };
+    char json[1024];
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(json, sizeof(json), OBS(SH_FINDING("%s")), denied[i]);
+        cr_assert_eq(run(json, &out, NULL, &err), HUB_OK);
+        cr_assert_eq(out.n, 1, "%s", denied[i]);
+        cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"),
+                         "false", "%s", denied[i]);
+        cr_assert_str_eq(field_of(&out, 0, "screening.items.0.asserted"),
+                         "true");
+        cr_assert_str_eq(field_of(&out, 0, "screening.domains"),
+                         "[\"food-insecurity\"]");
+        cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"), "[]");
+    }
+
+    cr_assert_eq(run(OBS(SH_FINDING("261665006")), &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.asserted"), "(absent)");
+}
+
 /* F281: a question of the dictionary answered with a SNOMED CT finding of
  * the question's own domain, not one of its answers (the Czech HDR's SDOH
  * Observation: 88124-3 "Food insecurity risk" valued 733423003 "Food
