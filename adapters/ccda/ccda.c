@@ -1364,6 +1364,47 @@ static bool outside_encounter(const struct doc *dc, const char *iso)
     return d >= 0 && ((lo >= 0 && d < lo - 1) || (hi >= 0 && d > hi + 1));
 }
 
+/*
+ * A question of the dictionary answered with a finding of the question's
+ * own domain instead of one of its answers (88124-3 "Food insecurity risk"
+ * valued SNOMED CT 733423003 "Food insecurity", as the Czech HDR's FHIR
+ * SDOH Observation sends it): the sender's statement of the need, read as
+ * an assessment of that finding (asserted, positive), as the FHIR adapter
+ * reads the same Observation (F281). Not for an answer of the list, a
+ * finding of another domain or of a status domain (dict.h), a number, or
+ * a negated observation. Sets rs->assessed and rs->asserted; true when so.
+ */
+static bool question_finding(struct doc *dc, const struct dict_instrument *inst,
+                             struct resp *rs)
+{
+    if (rs->assessed || rs->obs == NULL || rs->r.declined ||
+        rs->r.has_value || negated(rs->obs))
+        return false;
+    const struct dict_item *it = dict_item_find(dc->d, inst, rs->r.question);
+    if (it == NULL)
+        it = dict_item_find(dc->d, NULL, rs->r.question);
+    if (it == NULL || it->domain == NULL)
+        return false;
+    const struct dict_domain *dm =
+        dict_domain_find(dc->d, slice_from_cstr(it->domain));
+    if (dm == NULL || dm->status)
+        return false;
+    for (size_t k = 0; k < rs->r.n_answers; k++)
+        if (dict_answer_find(it, rs->ans[k]))
+            return false;
+    bool found = false;
+    CCDA_FOREACH(v, rs->obs, "value") {
+        const struct ccda_node *coded;
+        const char *dom = problem_domain(dc, v, &coded);
+        found |= dom != NULL && strcmp(dom, it->domain) == 0;
+    }
+    if (!found)
+        return false;
+    rs->assessed = it->domain;
+    rs->asserted = true;
+    return true;
+}
+
 /* One screening event from `n` responses. */
 static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
                           struct resp *rs, size_t n,
@@ -1384,6 +1425,8 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     for (size_t i = 0; i < n; i++) {
         rs[i].r.answers = rs[i].ans;
         rs[i].derived = dict_derived_find(dc->d, inst, rs[i].r.question);
+        if (question_finding(dc, inst, &rs[i]))
+            rs[i].derived = NULL;   /* the finding, not a derived answer */
         r[i] = rs[i].r;
     }
     rc = dict_score(dc->d, dc->a, inst, r, n, &sc);

@@ -66,6 +66,9 @@
  *     translation first), answer the value's code, domain the finding's,
  *     "asserted" and positive (a status domain's: carried, not scored);
  *     a document's assessments make one screening with no instrument.
+ *     A question of the dictionary answered with a finding of its own
+ *     domain, none of its answers (88124-3 valued 733423003), is that
+ *     assertion too, in its instrument's screening (F281).
  *     A negated one (negationInd="true": the finding is denied) is the
  *     same item answered negative: "asserted", positive false, its domain
  *     screened and not positive, as FHIR's Observation Assessment with

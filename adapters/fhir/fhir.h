@@ -23,19 +23,24 @@
  *        POS/NEG that disagrees becomes a warning on the event, never an
  *        override. An SDOHCC Observation Assessment (SDOH category, a code
  *        that is no dictionary question, valueBoolean or a SNOMED CT
- *        finding or SDOH Z code as value) is the sender's assertion of
+ *        finding or SDOH Z code as value; "Known absent" denies it,
+ *        "Unknown" asserts nothing: F282) is the sender's assertion of
  *        that finding: its item is "asserted", positive as asserted, in the
  *        category's domain (not in a status domain; schemas/dict/README.md);
  *        with no SDOH category, a social-history Observation takes the
  *        domain of its code's finding, else of its value's Z code or
  *        finding (C-CDA on FHIR's form of C-CDA's SDOH Social History
- *        Observation, which the C-CDA adapter reads the same way: F143). For an
+ *        Observation, which the C-CDA adapter reads the same way: F143); a
+ *        dictionary question answered with a finding of its own domain
+ *        and none of its answers is that assertion too (F281). For an
  *        effectivePeriod, occurred_at is its end (else issued, else its
  *        start) and the body keeps the period. "language" is the language
  *        it was taken in, from SHIN-NY's observation-language extension
  *        (never Resource.language, the language of the resource's text). Status entered-in-error / cancelled / in-progress: no event.
  *   Condition          condition.recorded (domain from the SDOH category, else
- *                      the ICD-10-CM Z code)
+ *                      the ICD-10-CM Z code); occurred_at its recordedDate,
+ *                      else its condition-assertedDate extension (F280),
+ *                      else its onset
  *   Goal               goal.updated
  *   ServiceRequest     referral.created (draft, active, on-hold) or
  *                      referral.updated (completed, revoked, ...); basedOn

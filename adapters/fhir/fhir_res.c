@@ -479,6 +479,38 @@ static int asserter_ext(struct fx *x, struct jw *w, const cJSON *o)
     return HUB_OK;
 }
 
+#define ASSERTED_DATE_EXT "http://hl7.org/fhir/StructureDefinition/" \
+                          "condition-assertedDate"
+
+/*
+ * A Condition's condition-assertedDate extension (FHIR R4 core, "the date
+ * on which the existence of the Condition was first asserted or
+ * acknowledged"; US Core's date of diagnosis): its valueDateTime, or NULL.
+ * One that is no ISO 8601 date is left out with a warning, never the
+ * Condition: an extension the hub reads for a time only.
+ */
+static const char *asserted_date(struct fx *x, const cJSON *o)
+{
+    const cJSON *exts = fx_get(o, "extension");
+    size_t i = 0;
+    for (const cJSON *c = cJSON_IsArray(exts) ? exts->child : NULL; c;
+         c = c->next, i++) {
+        const cJSON *url = fx_get(c, "url"), *v = fx_get(c, "valueDateTime");
+        if (!cJSON_IsString(url) ||
+            strcmp(url->valuestring, ASSERTED_DATE_EXT) != 0 ||
+            !cJSON_IsString(v))
+            continue;
+        if (fx_iso_ok(v->valuestring))
+            return v->valuestring;
+        size_t old = fx_key(x, "extension");
+        fx_idx(x, i);
+        fx_warn(x, "valueDateTime", "asserted date is not ISO 8601; left out");
+        fx_pop(x, old);
+        return NULL;
+    }
+    return NULL;
+}
+
 /*
  * The system a Condition's code is written in when it has codings of
  * several: ICD-10-CM (its Z codes name SDOH domains), else SNOMED CT
@@ -617,9 +649,12 @@ int fx_condition(struct fx *x, struct fx_entry *e)
     jw_arr_end_if(&w, open);
     if ((rc = end_body(x, &w, &body)))
         return rc;
+    /* when it was recorded, else first asserted (a US Core Condition may
+     * send only the extension: F280), else its onset */
+    const char *asserted = recorded ? NULL : asserted_date(x, o);
     return fx_emit(x, e, "condition.recorded",
-                   recorded ? recorded : onset ? onset : ostart, patient,
-                   "condition", body);
+                   recorded ? recorded : asserted ? asserted
+                   : onset ? onset : ostart, patient, "condition", body);
 }
 
 /* ---- Quantity (a Goal's target, a ServiceRequest's quantity) ------------- */

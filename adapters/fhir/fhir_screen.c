@@ -45,6 +45,8 @@ struct rsp {
     const char *cat_domain;         /* the sender's Gravity category */
     int asserted;                   /* an assessment's finding: -1 not an
                                        assessment, 0 absent, 1 present */
+    const char *q_finding;          /* a question answered with a finding
+                                       of its own domain: that domain */
     const char *field;              /* where it was read, for warnings */
 };
 
@@ -532,6 +534,35 @@ static const char *finding_domain(struct fx *x, const cJSON *o)
  * assessment, no value, a dataAbsentReason, or a status domain (dict.h),
  * where a finding names a status rather than a need.
  */
+/*
+ * SNOMED CT qualifier values that say whether the finding in
+ * Observation.code holds, rather than name a finding: the 2020 SDOH-CC
+ * examples send 733423003 "Food insecurity" valued 410515003 "Known
+ * present" and, at the next visit, 410516002 "Known absent" (SNOMED CT's
+ * finding status values, which its situation model and the IPS use for
+ * an absent problem). An absence denies the finding, as valueBoolean
+ * false does; "Unknown" asserts nothing (F282). Any other SNOMED CT value
+ * (a finding, "Known present", "Yes") asserts it, as before.
+ */
+static const char *const SCT_DENIES[] = {
+    "410516002",        /* Known absent (qualifier value) */
+    "2667000",          /* Absent (qualifier value) */
+    "373067005",        /* No (qualifier value) */
+    NULL
+};
+static const char *const SCT_UNSAID[] = {
+    "261665006",        /* Unknown (qualifier value) */
+    NULL
+};
+
+static bool in_list(const char *const *l, const char *code)
+{
+    for (size_t i = 0; l[i]; i++)
+        if (strcmp(l[i], code) == 0)
+            return true;
+    return false;
+}
+
 static int assessment(struct fx *x, const cJSON *o, const char *q,
                       const char *dom)
 {
@@ -551,13 +582,47 @@ static int assessment(struct fx *x, const cJSON *o, const char *q,
         const cJSON *sys = fx_get(k, "system"), *code = fx_get(k, "code");
         if (cJSON_IsString(sys) && cJSON_IsString(code) &&
             strcmp(sys->valuestring, SNOMED) == 0 && code->valuestring[0])
-            return 1;
+            return in_list(SCT_DENIES, code->valuestring)   ? 0
+                   : in_list(SCT_UNSAID, code->valuestring) ? -1
+                                                            : 1;
         if (cJSON_IsString(sys) && cJSON_IsString(code) &&
             strcmp(sys->valuestring, ICD10CM) == 0 &&
             dict_icd10_domain(x->d, slice_from_cstr(code->valuestring)))
             return 1;
     }
     return -1;
+}
+
+/*
+ * A question of the dictionary answered with a finding of the question's
+ * own domain instead of one of its answers: the Czech HDR's SDOH
+ * Observation sends 88124-3 "Food insecurity risk [HVS]" valued SNOMED CT
+ * 733423003 "Food insecurity". The finding is the sender's statement of
+ * the need, as an SDOHCC Observation Assessment's is (assessment()): that
+ * domain, which the caller makes the item's asserted positive when no
+ * answer of the list was sent (F281). A finding of another domain, of a
+ * status domain, or beside a dataAbsentReason says nothing the hub can
+ * score: NULL.
+ */
+static const char *question_finding(struct fx *x, const cJSON *o,
+                                    const char *q)
+{
+    const struct dict_item *it = dict_item_find(x->d, NULL,
+                                                slice_from_cstr(q));
+    if (it == NULL || it->domain == NULL || fx_get(o, "dataAbsentReason"))
+        return NULL;
+    const struct dict_domain *dm =
+        dict_domain_find(x->d, slice_from_cstr(it->domain));
+    if (dm == NULL || dm->status)
+        return NULL;
+    const cJSON *cc = fx_get(fx_get(o, "valueCodeableConcept"), "coding");
+    for (const cJSON *k = cJSON_IsArray(cc) ? cc->child : NULL; k;
+         k = k->next) {
+        const char *dom = coding_domain(x, k, true);
+        if (dom && strcmp(dom, it->domain) == 0)
+            return it->domain;
+    }
+    return NULL;
 }
 
 /* One Observation: a panel (its members), an item, or both. */
@@ -614,6 +679,8 @@ static int obs_collect(struct fx *x, const cJSON *o, struct scr *s, int depth)
         r->absent = k.code;
     }
     r->asserted = assessment(x, o, code.code, dom);
+    if (r->asserted < 0)
+        r->q_finding = question_finding(x, o, code.code);
     size_t idx = (size_t)(r - s->r);
     size_t same;
     /* members may grow s->r: keep the index, not the pointer */
@@ -964,6 +1031,16 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
             if (r->asserted)
                 strset_add(positive, &np, cap, r->cat_domain);
         }
+        /* a question answered with its domain's finding, no answer of its
+         * list: the finding asserted (question_finding) */
+        if (ir->item && r->q_finding && verdict == DICT_UNKNOWN &&
+            ir->unknown_answer && !ir->declined && !r->has_value) {
+            asserted = true;
+            verdict = DICT_POSITIVE;
+            dom = r->q_finding;
+            strset_add(domains, &nd, cap, dom);
+            strset_add(positive, &np, cap, dom);
+        }
         jw_obj_begin(&w);
         jw_kv_cstr(&w, "question", r->question);
         bool multi = r->n_answers > 1 || (ir->item && ir->item->multi);
@@ -1029,8 +1106,9 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
             continue;
         const struct rsp *sent = find_q(s, dr->rule->code);
         if (sent) {
-            bool same = sent->n_answers == 1 &&
-                        strcmp(sent->answers[0], dr->answer) == 0;
+            bool same = (sent->n_answers == 1 &&
+                         strcmp(sent->answers[0], dr->answer) == 0) ||
+                        (sent->q_finding && dr->verdict == DICT_POSITIVE);
             if (!same && !sent->declined && x->n_warns < FX_MAX_WARN)
                 x->warns[x->n_warns++] = (struct fx_warn){
                     sent->field,

@@ -2344,6 +2344,45 @@ static void expect_one_domain(cJSON *sc, const char *key, const char *dom)
     cr_expect_str_eq(cJSON_GetArrayItem(l, 0)->valuestring, dom, "%s", key);
 }
 
+/* F281: a question of the dictionary answered with a finding of its own
+ * domain asserts the finding, as the FHIR adapter reads the Czech HDR's
+ * 88124-3 valued 733423003; a finding of another domain stays an answer
+ * the list does not know. */
+Test(ccda_screening, a_question_answered_with_its_domains_finding_asserts_it,
+     .init = setup, .fini = teardown)
+{
+#define HVS_RISK_CODE "<code code=\"88124-3\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+    struct run r = run_str(SOCIAL_OBS_DOC("moodCode=\"EVN\"", SH_TEMPLATE,
+                                          HVS_RISK_CODE,
+                                          SNOMED_VALUE("733423003")));
+    cJSON *ev = first_event(&r, 2);
+    cr_expect_str_eq(r.out.ev[1].type, "screening.positive");
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *it = only_item(ev);
+    cr_expect_str_eq(str_of(it, "question"), "88124-3");
+    cr_expect_str_eq(str_of(it, "answer"), "733423003");
+    cr_expect_str_eq(str_of(it, "domain"), "food-insecurity");
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(it, "positive")));
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(it, "asserted")));
+    cr_expect_null(cJSON_GetObjectItem(it, "derived"));
+    expect_one_domain(sc, "domains", "food-insecurity");
+    expect_one_domain(sc, "positive_domains", "food-insecurity");
+    cr_expect_null(cJSON_GetObjectItem(ev, "warnings"));
+    cJSON_Delete(ev);
+
+    /* homelessness is not the question's domain: unread, as before */
+    arena_reset(&A);
+    r = run_str(SOCIAL_OBS_DOC("moodCode=\"EVN\"", SH_TEMPLATE, HVS_RISK_CODE,
+                               SNOMED_VALUE("32911000")));
+    ev = first_event(&r, 1);
+    it = only_item(ev);
+    cr_expect_null(cJSON_GetObjectItem(it, "positive"));
+    cr_expect_null(cJSON_GetObjectItem(it, "asserted"));
+    cr_expect_not_null(cJSON_GetObjectItem(ev, "warnings"));
+    cJSON_Delete(ev);
+#undef HVS_RISK_CODE
+}
+
 Test(ccda_screening, a_social_history_observation_of_an_sdoh_finding_is_an_asserted_item,
      .init = setup, .fini = teardown)
 {

@@ -1600,6 +1600,105 @@ Test(fhir, an_sdohcc_assessment_asserts_its_finding_in_its_domain)
     cr_assert_str_eq(field_of(&out, 0, "screening.items.0.asserted"), "(absent)");
 }
 
+/* F282: the 2020 SDOH-CC examples send the finding in code and its
+ * presence in value, SNOMED CT qualifier values: 410515003 "Known
+ * present" asserts it, 410516002 "Known absent" denies it (before, any
+ * SNOMED CT value asserted it: a false screening.positive), "Unknown"
+ * says nothing. */
+#define SH_FINDING(val)                                                     \
+    "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7.org/"  \
+    "CodeSystem/observation-category\",\"code\":\"social-history\"}]}],"    \
+    SCT_CODE("733423003") "\"valueCodeableConcept\":{\"coding\":[{"         \
+    "\"system\":\"http://snomed.info/sct\",\"code\":\"" val "\"}]}"
+Test(fhir, a_finding_valued_known_absent_is_denied)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(OBS(SH_FINDING("410515003")), &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 1, "screening.positive_domains"),
+                     "[\"food-insecurity\"]");
+
+    static const char *const denied[] = { "410516002", "2667000",
+                                          "373067005" };
+    char json[1024];
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(json, sizeof(json), OBS(SH_FINDING("%s")), denied[i]);
+        cr_assert_eq(run(json, &out, NULL, &err), HUB_OK);
+        cr_assert_eq(out.n, 1, "%s", denied[i]);
+        cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"),
+                         "false", "%s", denied[i]);
+        cr_assert_str_eq(field_of(&out, 0, "screening.items.0.asserted"),
+                         "true");
+        cr_assert_str_eq(field_of(&out, 0, "screening.domains"),
+                         "[\"food-insecurity\"]");
+        cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"), "[]");
+    }
+
+    cr_assert_eq(run(OBS(SH_FINDING("261665006")), &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.asserted"), "(absent)");
+}
+
+/* F281: a question of the dictionary answered with a SNOMED CT finding of
+ * the question's own domain, not one of its answers (the Czech HDR's SDOH
+ * Observation: 88124-3 "Food insecurity risk" valued 733423003 "Food
+ * insecurity"), is the sender's statement of the need: asserted, positive
+ * in that domain. A finding of another domain, or of a status domain, is
+ * still an answer the hub cannot read. */
+#define HVS_RISK(val)                                                       \
+    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":"      \
+    "\"88124-3\"}]},\"valueCodeableConcept\":{\"coding\":[{\"system\":"     \
+    "\"http://snomed.info/sct\",\"code\":\"" val "\"}]}"
+Test(fhir, a_question_answered_with_its_domains_finding_asserts_it)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(OBS(HVS_RISK("733423003")), &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(out.ev[1].type, "screening.positive");
+    cr_assert_str_eq(field_of(&out, 1, "screening.domains"),
+                     "[\"food-insecurity\"]");
+    cr_assert_str_eq(field_of(&out, 1, "screening.positive_domains"),
+                     "[\"food-insecurity\"]");
+    cr_assert_str_eq(field_of(&out, 1, "screening.items.0.answer"), "733423003");
+    cr_assert_str_eq(field_of(&out, 1, "screening.items.0.positive"), "true");
+    cr_assert_str_eq(field_of(&out, 1, "screening.items.0.asserted"), "true");
+
+    /* homelessness is not the question's domain: unread, as before */
+    cr_assert_eq(run(OBS(HVS_RISK("32911000")), &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"), "[]");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.asserted"), "(absent)");
+
+    /* a status domain's question (PRAPARE employment) answered with its
+     * finding (Unemployed) names a status, not a need */
+    cr_assert_eq(run(OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+                         "\"code\":\"67875-5\"}]},\"valueCodeableConcept\":{"
+                         "\"coding\":[{\"system\":\"http://snomed.info/sct\","
+                         "\"code\":\"73438004\"}]}"),
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "(absent)");
+
+    /* beside the two questions it is derived from, the finding agrees with
+     * the hub's own "At risk": no warning */
+    cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"collection\","
+                     "\"entry\":[{\"resource\":" OBS("\"code\":{\"coding\":[{"
+                     "\"system\":\"http://loinc.org\",\"code\":\"88122-7\"}]},"
+                     "\"valueCodeableConcept\":{\"coding\":[{\"system\":"
+                     "\"http://loinc.org\",\"code\":\"LA28397-0\"}]}") "},"
+                     "{\"resource\":{\"resourceType\":\"Observation\",\"id\":"
+                     "\"o2\",\"status\":\"final\",\"subject\":{\"reference\":"
+                     "\"Patient/p1\"}," HVS_RISK("733423003") "}}]}",
+                     &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 0, "warnings"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 1, "screening.positive_domains"),
+                     "[\"food-insecurity\"]");
+}
+
 /* Finding F19: the SDOHCC personal characteristic Observations (gender
  * identity, sexual orientation, race, pronouns: category
  * "personal-characteristic" of the SDOHCC code system) are no screening:
@@ -1984,6 +2083,43 @@ Test(fhir, a_device_asserter_extension_is_the_conditions_asserter)
     cr_assert_eq(run(COND_EXT("\"asserter\":{\"reference\":\"Patient/p1\"},"),
                      &out, NULL, &err), HUB_OK);
     cr_assert_str_eq(field_of(&out, 0, "condition.asserter"), "Patient/p1");
+}
+
+/* F280: a US Core Condition that gives only the condition-assertedDate
+ * extension (PACIO Transitions of Care's depression diagnosis) occurred
+ * then: before, it had no occurred_at, and a feed read with since= never
+ * showed it. recordedDate, when sent, still wins; a malformed extension
+ * date is left out with a warning, the Condition kept. */
+#define COND_ASSERTED(date, more)                                           \
+    "{\"resourceType\":\"Condition\",\"id\":\"c1\",\"extension\":[{"        \
+    "\"url\":\"http://hl7.org/fhir/StructureDefinition/condition-"         \
+    "assertedDate\",\"valueDateTime\":\"" date "\"}]," more                 \
+    "\"code\":{\"coding\":[{\"system\":\"http://snomed.info/sct\","         \
+    "\"code\":\"733423003\"}]},\"subject\":{\"reference\":\"Patient/p1\"}}"
+Test(fhir, a_condition_asserted_on_a_date_occurred_then)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(COND_ASSERTED("2005-02", ""), &out, NULL, &err), HUB_OK,
+                 "%s", err.field);
+    cr_assert_str_eq(field_of(&out, 0, "occurred_at"), "2005-02");
+    cr_assert_str_eq(field_of(&out, 0, "warnings"), "(absent)");
+    /* before the onset, after the record */
+    cr_assert_eq(run(COND_ASSERTED("2005-02-12", "\"onsetDateTime\":"
+                                   "\"2004-11-01\","), &out, NULL, &err),
+                 HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "occurred_at"), "2005-02-12");
+    cr_assert_eq(run(COND_ASSERTED("2005-02-12", "\"recordedDate\":"
+                                   "\"2005-03-01\","), &out, NULL, &err),
+                 HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "occurred_at"), "2005-03-01");
+    /* not a date: left out, the onset is the time, a warning names it */
+    cr_assert_eq(run(COND_ASSERTED("Feb 2005", "\"onsetDateTime\":"
+                                   "\"2004-11-01\","), &out, NULL, &err),
+                 HUB_OK);
+    cr_assert_str_eq(field_of(&out, 0, "occurred_at"), "2004-11-01");
+    cr_assert_str_eq(field_of(&out, 0, "warnings.0.field"),
+                     "Condition.extension[0].valueDateTime");
 }
 
 /* Finding 14: SHIN-NY sends the middle name in an extension of the name. */
