@@ -758,6 +758,29 @@ Test(routing, replay_by_range_is_bounded_and_audited)
                                          "2999-01-01", NULL, 0, &n, &e),
                  HUB_EINVALID);
     cr_assert_str_eq(e.field, "max");
+    /* each end is an ISO 8601 time, named when it is not; a cast took
+     * "tomorrow", "epoch" and 12/05/2026 (DateStyle's order), and a bad
+     * "to" was named "from" (F301) */
+    static const struct {
+        const char *from, *to, *field;
+    } bad[] = {
+        { "2000-01-01", "garbage", "to" },
+        { "2000-01-01", "tomorrow", "to" },
+        { "epoch", "2999-01-01", "from" },
+        { "12/05/2026", "2999-01-01", "from" },
+        { "2000-01-01", "infinity", "to" },
+        { "2999-01-01", "2000-01-01", "to" },   /* ends before it starts */
+        { "2000-01-01", "2000-01-01", "to" },   /* [t, t): nothing */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        n = -1;
+        cr_assert_eq(deliveries_replay_range(s, "op", NULL, a, bad[i].from,
+                                             bad[i].to, "dead", 10, &n, &e),
+                     HUB_EINVALID, "%s %s", bad[i].from, bad[i].to);
+        cr_assert_str_eq(e.field, bad[i].field, "%s %s", bad[i].from,
+                         bad[i].to);
+        cr_assert_eq(n, 0);
+    }
     cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
                        "'delivery.replay_range'"), 1,
                  "another org's attempt is not accounted as a replay");
