@@ -812,6 +812,23 @@ Test(api_subs, a_test_event_reaches_the_endpoint_signed,
                       NULL, &r), 200);
     cr_expect_not_null(strstr(r.body, dlv), "%s", r.body);
     http_resp_free(&r);
+    /* the test event is in the asker's feed, under hub.* and by its own
+     * name, which the feed's topic refused (F302); never under * */
+    static const struct {
+        const char *q;
+        bool has;
+    } feeds[] = {
+        { "/v1/events?after=0&topic=hub.test", true },
+        { "/v1/events?after=0&topic=hub.*", true },
+        { "/v1/events?after=0&topic=*", false },
+    };
+    for (size_t i = 0; i < sizeof(feeds) / sizeof(feeds[0]); i++) {
+        cr_assert_eq(call("GET", feeds[i].q, "tok-cbo", NULL, &r), 200,
+                     "%s: %s", feeds[i].q, r.body);
+        cr_expect_eq(strstr(r.body, "\"hub.test\"") != NULL, feeds[i].has,
+                     "%s: %s", feeds[i].q, r.body);
+        http_resp_free(&r);
+    }
 
     /* paused: answered, held until the resume */
     snprintf(path, sizeof(path), "/v1/subscriptions/%s/pause", id);
