@@ -208,8 +208,20 @@ static void done(struct api_req *r, int rc, void *arg)
         job_free(j);
         return;
     case HUB_ENOTFOUND:
-        api_reply_error(r, 404, "not_found", "no such subscription or "
-                        "delivery, or not in a state for this", NULL);
+        /* what was not found, and for a replay of one why it may be
+         * there and still not taken: one text for every route left a
+         * partner guessing which (F304) */
+        api_reply_error(r, 404, "not_found",
+                        j->op == OP_REPLAY_ONE
+                        ? "no such delivery, or it is still pending or "
+                          "being sent: a delivered, failed or dead one is "
+                          "replayed (GET /v1/deliveries says its status)"
+                        : j->op == OP_CREATE || j->op == OP_LIST ||
+                          j->op == OP_DLIST || j->op == OP_AUDIT ||
+                          j->op == OP_VERIFY
+                        ? "not found"
+                        : "no such subscription (a deleted one is gone)",
+                        NULL);
         job_free(j);
         return;
     case HUB_EAUTH:             /* a label not granted (subs.c) */

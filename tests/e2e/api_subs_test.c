@@ -577,6 +577,56 @@ Test(api_subs, hl7_admit_reaches_a_signed_webhook_and_is_accounted,
     rx_stop(rx);
 }
 
+/* Every 404 of these routes said "no such subscription or delivery, or
+ * not in a state for this": a partner could not tell a mistyped id from a
+ * replay of a delivery still waiting (F304). */
+Test(api_subs, a_404_says_what_was_not_found_and_why_a_replay_was_not_taken,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    struct rx *rx = rx_start(RX_OK, SECRET);
+    char id[80], path[160], dlv[40];
+
+    cr_assert_not_null(rx);
+    static const char *const subs[] = {
+        "/v1/subscriptions/sub_00000000000000000000000000000000",
+        "/v1/subscriptions/sub_00000000000000000000000000000000/pause",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert_eq(call(i ? "POST" : "GET", subs[i], "tok-cbo", i ? "" :
+                          NULL, &r), 404, "%s", r.body);
+        cr_expect_not_null(strstr(r.body, "no such subscription"), "%s",
+                           r.body);
+        cr_expect_null(strstr(r.body, "delivery"), "%s", r.body);
+        http_resp_free(&r);
+    }
+    /* a delivery held by a pause is pending: not replayed, and said so */
+    subscribe_and_send(rx, "SUB-404", "MRN-404", id, sizeof(id));
+    int64_t end = rx_now_ms() + 15000;
+    while (rx_requests(rx) < 1 && rx_now_ms() < end)
+        usleep(20000);
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s/pause", id);
+    cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 200, "%s", r.body);
+    http_resp_free(&r);
+    struct mllp_client c;
+    char msg[2048], ack[4096];
+    hl7_sample(msg, sizeof(msg), "SUB-404b", "MRN-404");
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    mllp_close(&c);
+    cr_assert_eq(call("GET", "/v1/deliveries?status=pending", "tok-cbo",
+                      NULL, &r), 200, "%s", r.body);
+    hub_json_str(r.body, "id", dlv, sizeof(dlv));
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/deliveries/%s/replay", dlv);
+    cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 404, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "still pending or being sent"), "%s",
+                       r.body);
+    http_resp_free(&r);
+    rx_stop(rx);
+}
+
 /* A replay answers 202 whatever the subscription's state; the answer says
  * whether it is sent now, waits for a resume, or is never sent. */
 Test(api_subs, replay_answer_says_when_the_subscription_holds_it,
