@@ -1007,6 +1007,44 @@ int webhook_sub_validate(const char *json, size_t len,
             goto out;
         }
     }
+    /* an update that leaves a webhook subscription (by its mode, or the
+     * stored one) without a url or a secret: a switch from pull, which has
+     * neither, named here; the table's CHECK refused it as "update leaves
+     * the subscription inconsistent", field mode (F305) */
+    if (partial && current) {
+        cJSON *stored = cJSON_Parse(current);
+        const cJSON *smode = cJSON_GetObjectItemCaseSensitive(stored, "mode");
+        const cJSON *scount =
+            cJSON_GetObjectItemCaseSensitive(stored, "secret_count");
+        bool webhook = mode ? out->mode == WEBHOOK_MODE_WEBHOOK
+                            : !(cJSON_IsString(smode) &&
+                                strcmp(smode->valuestring, "pull") == 0);
+        bool stored_url = cJSON_IsString(
+            cJSON_GetObjectItemCaseSensitive(stored, "url"));
+        bool stored_secret = cJSON_IsNumber(scount) && scount->valueint > 0;
+        bool known = cJSON_IsString(smode);     /* hub_sub_json's */
+        cJSON_Delete(stored);
+        if (known && webhook && !out->has_url && (url || !stored_url)) {
+            rc = hub_err_set(err, HUB_EINVALID, "url", 0,
+                             "webhook subscription has no url: give url "
+                             "with mode webhook");
+            goto out;
+        }
+        if (known && !webhook && stored_url && !url) {
+            rc = hub_err_set(err, HUB_EINVALID, "mode", 0,
+                             "a pull subscription has no url: give "
+                             "\"url\": null with mode pull");
+            goto out;
+        }
+        if (known && webhook && !secrets && !stored_secret) {
+            rc = hub_err_set(err, HUB_EINVALID, "secrets", 0,
+                             "webhook subscription has no secret: give "
+                             "secrets with mode webhook (a pull "
+                             "subscription has none, and an update makes "
+                             "none)");
+            goto out;
+        }
+    }
     static const char *const paths[] = { "client_cert", "client_key",
                                          "ca_bundle", NULL };
     for (size_t i = 0; paths[i]; i++) {

@@ -496,6 +496,36 @@ Test(routing, an_update_that_would_leave_a_subscription_unusable_is_refused)
     cr_assert_eq(routed(a, "k1"), 0);
     cr_assert_eq(qlong("SELECT count(*) FROM event_routes WHERE org_id = "
                        "'cbo'"), 1, "a pull subscription's route");
+    /* back to webhook: a pull subscription has no url and no secret, and
+     * the switch names the one it lacks; the table's CHECK said "update
+     * leaves the subscription inconsistent", field mode (F305) */
+#define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    static const struct { const char *doc, *field, *what; } back[] = {
+        { "{\"mode\":\"webhook\",\"url\":\"http://a.example/in\"}",
+          "secrets", "no secret" },
+        { "{\"mode\":\"webhook\",\"secrets\":[\"" SECRET "\"]}", "url",
+          "no url" },
+        { "{\"mode\":\"webhook\"}", "url", "no url" },
+    };
+    const char *p = sub("cbo", "{\"mode\":\"pull\",\"topics\":[\"*\"]}");
+    for (size_t i = 0; i < sizeof(back) / sizeof(back[0]); i++) {
+        e = (struct hub_err){ 0 };
+        out = NULL;
+        cr_expect_eq(subs_update(s, "t", "cbo", p, back[i].doc,
+                                 strlen(back[i].doc), &out, &e),
+                     HUB_EINVALID, "%s", back[i].doc);
+        cr_expect_str_eq(e.field, back[i].field, "%s", back[i].doc);
+        cr_expect_not_null(e.what && strstr(e.what, back[i].what) ? e.what
+                                                                  : NULL,
+                           "%s: %s", back[i].doc, e.what);
+        free(out);
+    }
+    const char *hook = "{\"mode\":\"webhook\",\"url\":\"http://a.example/"
+                       "in\",\"secrets\":[\"" SECRET "\"]}";
+    out = NULL;
+    cr_assert_eq(subs_update(s, "t", "cbo", p, hook, strlen(hook), &out, &e),
+                 HUB_OK, "%s", e.what);
+    free(out);
 }
 
 /* --- the dispatcher's SQL ------------------------------------------------- */
