@@ -616,9 +616,23 @@ static void deliveries_replay_many(struct api_req *r)
     }
     cJSON_Delete(doc);
     if (bad) {
+        /* what the member should be: "member has a bad value" left a
+         * partner to guess that a time is a string, max a number (F306) */
+        static const char *const want[] = {
+            "subscription is not a subscription id (sub_...)",
+            "is not a date or time string (2026-12-05, "
+            "2026-12-05T04:00:00Z; no offset: UTC)",
+            "is not a date or time string (2026-12-05, "
+            "2026-12-05T04:00:00Z; no offset: UTC)",
+            "status is not dead, failed or delivered",
+            "max is not a number from 1 to 10000",
+        };
+        const char *what = "body is not a JSON object";
+        for (int k = 0; *bad && replay_members[k]; k++)
+            if (strcmp(bad, replay_members[k]) == 0)
+                what = want[k];
         job_free(j);
-        api_reply_error(r, 400, "invalid", *bad ? "member has a bad value"
-                        : "body is not a JSON object", *bad ? bad : NULL);
+        api_reply_error(r, 400, "invalid", what, *bad ? bad : NULL);
         return;
     }
     api_db(r, work, done, j);

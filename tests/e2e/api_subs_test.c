@@ -412,6 +412,30 @@ Test(api_subs, a_replay_names_a_member_it_does_not_take,
     cr_assert_not_null(strstr(r.body, "\"field\":\"status\""), "%s", r.body);
     cr_assert_not_null(strstr(r.body, "more than once"), "%s", r.body);
     http_resp_free(&r);
+    /* a member of the wrong type says what it should be, not "member has
+     * a bad value" (F306) */
+    static const struct {
+        const char *body, *field, *what;
+    } types[] = {
+        { "{\"subscription\":\"sub_00\",\"from\":1796463500,"
+          "\"to\":\"2027-01-01\"}", "from", "date or time string" },
+        { "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","
+          "\"to\":\"2027-01-01\",\"max\":\"5\"}", "max", "1 to 10000" },
+        { "{\"subscription\":5,\"from\":\"2026-01-01\","
+          "\"to\":\"2027-01-01\"}", "subscription", "sub_" },
+        { "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","
+          "\"to\":\"2027-01-01\",\"status\":[\"dead\"]}", "status",
+          "dead, failed or delivered" },
+    };
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
+                          types[i].body, &r), 400, "%s: %s", types[i].body,
+                     r.body);
+        snprintf(want, sizeof(want), "\"field\":\"%s\"", types[i].field);
+        cr_expect_not_null(strstr(r.body, want), "%s", r.body);
+        cr_expect_not_null(strstr(r.body, types[i].what), "%s", r.body);
+        http_resp_free(&r);
+    }
     /* every member taken: past them to the subscription, not cbo's */
     cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
                       "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","
