@@ -762,14 +762,27 @@ static int check_filters_reachable(const cJSON *topics, const cJSON *filters,
     return HUB_OK;
 }
 
+/* the bounds that check_str_array's texts spell out */
+_Static_assert(WEBHOOK_MAX_SECRETS == 4 && WEBHOOK_MAX_TOPICS == 32 &&
+               WEBHOOK_MAX_FILTER_VALUES == 64 && WEBHOOK_TOPIC_MAX == 64 &&
+               WEBHOOK_FILTER_VALUE_MAX == 128,
+               "check_str_array's messages name these numbers");
+
 static int check_str_array(const cJSON *a, size_t max_n, size_t max_len,
                            const char *field, struct hub_err *err)
 {
     if (!cJSON_IsArray(a))
         return hub_err_set(err, HUB_EINVALID, field, 0, "is not an array");
     int n = cJSON_GetArraySize(a);
-    if ((size_t)n > max_n)
-        return hub_err_set(err, HUB_EINVALID, field, 0, "has too many values");
+    if ((size_t)n > max_n)      /* the bound said (static text): F307 */
+        return hub_err_set(err, HUB_EINVALID, field, 0,
+                           max_n == WEBHOOK_MAX_SECRETS
+                           ? "has more than 4 secrets (two at once rotate)"
+                           : max_n == WEBHOOK_MAX_TOPICS
+                           ? "has more than 32 topics"
+                           : max_n == WEBHOOK_MAX_FILTER_VALUES
+                           ? "has more than 64 values"
+                           : "has too many values");
     int i = 0;
     for (const cJSON *e = a->child; e; e = e->next, i++) {
         if (!cJSON_IsString(e) || e->valuestring[0] == '\0' ||
@@ -777,7 +790,14 @@ static int check_str_array(const cJSON *a, size_t max_n, size_t max_len,
             char f[32];
             snprintf(f, sizeof(f), "%s[%d]", field, i);
             return hub_err_set(err, HUB_EINVALID, f, 0,
-                               "is not a non-empty string of bounded length");
+                               max_len == WEBHOOK_TOPIC_MAX
+                               ? "is not a string of 1 to 64 bytes"
+                               : max_len == WEBHOOK_FILTER_VALUE_MAX
+                               ? "is not a string of 1 to 128 bytes"
+                               : max_len == 200
+                               ? "is not a string of 1 to 200 bytes"
+                               : "is not a non-empty string of bounded "
+                                 "length");
         }
     }
     return HUB_OK;
