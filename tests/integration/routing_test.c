@@ -817,6 +817,13 @@ Test(routing, replay_by_range_is_bounded_and_audited)
     char *page = NULL;
     cr_assert_eq(deliveries_list(s, NULL, a, "dead", 0, 10, &page), HUB_OK);
     cr_assert_not_null(strstr(page, "\"history\""), "%s", page);
+    /* a finished delivery has no next attempt; it showed its creation
+     * time (F310) */
+    cr_assert_null(strstr(page, "next_attempt_at"), "%s", page);
+    free(page);
+    cr_assert_eq(deliveries_list(s, NULL, a, "pending", 0, 10, &page),
+                 HUB_OK);
+    cr_assert_not_null(strstr(page, "next_attempt_at"), "%s", page);
     free(page);
 }
 
