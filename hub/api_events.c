@@ -113,10 +113,14 @@ static void events(struct api_req *r)
     }
     if (topic && *topic) {
         /* as a subscription's topics are checked: a typo ("adt.admitted")
-         * would otherwise read as an empty feed */
+         * would otherwise read as an empty feed. hub.test too, which no
+         * subscription routes by topic but the feed of the organization
+         * that asked for a test holds (hub.* gave it, its name was
+         * refused: F302) */
         struct hub_err e = { 0 };
         if (strlen(topic) >= sizeof(p->topic) ||
-            webhook_topic_check(topic, &e) != HUB_OK) {
+            (strcmp(topic, "hub.test") != 0 &&
+             webhook_topic_check(topic, &e) != HUB_OK)) {
             free(p);
             api_reply_error(r, 400, "invalid", e.what ? e.what :
                             "topic is not a topic pattern", "topic");

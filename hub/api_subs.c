@@ -208,8 +208,20 @@ static void done(struct api_req *r, int rc, void *arg)
         job_free(j);
         return;
     case HUB_ENOTFOUND:
-        api_reply_error(r, 404, "not_found", "no such subscription or "
-                        "delivery, or not in a state for this", NULL);
+        /* what was not found, and for a replay of one why it may be
+         * there and still not taken: one text for every route left a
+         * partner guessing which (F304) */
+        api_reply_error(r, 404, "not_found",
+                        j->op == OP_REPLAY_ONE
+                        ? "no such delivery, or it is still pending or "
+                          "being sent: a delivered, failed or dead one is "
+                          "replayed (GET /v1/deliveries says its status)"
+                        : j->op == OP_CREATE || j->op == OP_LIST ||
+                          j->op == OP_DLIST || j->op == OP_AUDIT ||
+                          j->op == OP_VERIFY
+                        ? "not found"
+                        : "no such subscription (a deleted one is gone)",
+                        NULL);
         job_free(j);
         return;
     case HUB_EAUTH:             /* a label not granted (subs.c) */
@@ -604,9 +616,23 @@ static void deliveries_replay_many(struct api_req *r)
     }
     cJSON_Delete(doc);
     if (bad) {
+        /* what the member should be: "member has a bad value" left a
+         * partner to guess that a time is a string, max a number (F306) */
+        static const char *const want[] = {
+            "subscription is not a subscription id (sub_...)",
+            "is not a date or time string (2026-12-05, "
+            "2026-12-05T04:00:00Z; no offset: UTC)",
+            "is not a date or time string (2026-12-05, "
+            "2026-12-05T04:00:00Z; no offset: UTC)",
+            "status is not dead, failed or delivered",
+            "max is not a number from 1 to 10000",
+        };
+        const char *what = "body is not a JSON object";
+        for (int k = 0; *bad && replay_members[k]; k++)
+            if (strcmp(bad, replay_members[k]) == 0)
+                what = want[k];
         job_free(j);
-        api_reply_error(r, 400, "invalid", *bad ? "member has a bad value"
-                        : "body is not a JSON object", *bad ? bad : NULL);
+        api_reply_error(r, 400, "invalid", what, *bad ? bad : NULL);
         return;
     }
     api_db(r, work, done, j);

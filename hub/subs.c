@@ -264,13 +264,32 @@ int deliveries_replay_range(struct store *s, const char *actor,
     snprintf(m, sizeof(m), "%d", max);
     const char *p[] = { actor, org, sub, from, to, status ? status : "dead",
                         m };
+    /* the times as the feed's since= reads them (hub_parse_ts: ISO 8601, no
+     * offset is UTC), each named when it is none: a ::timestamptz cast
+     * took "tomorrow", "epoch" and 12/05/2026 (month first or day first by
+     * the server's DateStyle), read a time without an offset in the
+     * server's zone, and a bad "to" was reported as "from" (F301); a range
+     * that ends before it starts replayed nothing, said as {"replayed":0} */
     int rc = one_text(s,
-        "SELECT hub_replay_range($1, $2, $3, $4::timestamptz, $5::timestamptz, "
-        "ARRAY[$6::text], $7::int)::text", 7, p, &v);
-    if (rc == HUB_EINVALID)
-        return hub_err_set(err, rc, "from", 0, "is not an ISO 8601 time");
-    if (rc == HUB_OK)
+        "SELECT CASE WHEN hub_parse_ts($4) IS NULL THEN 'from' "
+        "WHEN hub_parse_ts($5) IS NULL THEN 'to' "
+        "WHEN hub_parse_ts($4) >= hub_parse_ts($5) THEN 'order' "
+        "ELSE hub_replay_range($1, $2, $3, hub_parse_ts($4), "
+        "hub_parse_ts($5), ARRAY[$6::text], $7::int)::text END", 7, p, &v);
+    if (rc == HUB_OK && (strcmp(v, "from") == 0 || strcmp(v, "to") == 0)) {
+        hub_err_set(err, HUB_EINVALID, v[0] == 'f' ? "from" : "to", 0,
+                    "is not a date or time (2026-12-05, "
+                    "2026-12-05T04:00:00Z; no offset: UTC)");
+        rc = HUB_EINVALID;
+    } else if (rc == HUB_OK && strcmp(v, "order") == 0) {
+        hub_err_set(err, HUB_EINVALID, "to", 0,
+                    "is not after from: the range is from up to to");
+        rc = HUB_EINVALID;
+    } else if (rc == HUB_EINVALID) {
+        hub_err_set(err, rc, "from", 0, "is not a date or time");
+    } else if (rc == HUB_OK) {
         *n_out = (int)strtol(v, NULL, 10);
+    }
     free(v);
     return rc;
 }

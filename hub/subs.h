@@ -62,10 +62,12 @@ int deliveries_list(struct store *s, const char *org, const char *sub,
  * (pending or being delivered). */
 int deliveries_replay(struct store *s, const char *actor, const char *org,
                       const char *id) __attribute__((warn_unused_result));
-/* Replay a subscription's deliveries created in [from, to) (ISO 8601) in
- * status `status` (NULL: dead), at most max (capped at SUBS_REPLAY_MAX).
- * *n_out: how many. HUB_ENOTFOUND: no subscription `sub` of `org` (NULL:
- * of any). */
+/* Replay a subscription's deliveries created in [from, to) (ISO 8601 as
+ * hub_parse_ts() reads it: no offset is UTC) in status `status` (NULL:
+ * dead), at most max (capped at SUBS_REPLAY_MAX). *n_out: how many.
+ * HUB_EINVALID with err naming "from" or "to" when one is no time or to is
+ * not after from; HUB_ENOTFOUND: no subscription `sub` of `org` (NULL: of
+ * any). */
 int deliveries_replay_range(struct store *s, const char *actor,
                             const char *org, const char *sub,
                             const char *from, const char *to,

@@ -762,14 +762,27 @@ static int check_filters_reachable(const cJSON *topics, const cJSON *filters,
     return HUB_OK;
 }
 
+/* the bounds that check_str_array's texts spell out */
+_Static_assert(WEBHOOK_MAX_SECRETS == 4 && WEBHOOK_MAX_TOPICS == 32 &&
+               WEBHOOK_MAX_FILTER_VALUES == 64 && WEBHOOK_TOPIC_MAX == 64 &&
+               WEBHOOK_FILTER_VALUE_MAX == 128,
+               "check_str_array's messages name these numbers");
+
 static int check_str_array(const cJSON *a, size_t max_n, size_t max_len,
                            const char *field, struct hub_err *err)
 {
     if (!cJSON_IsArray(a))
         return hub_err_set(err, HUB_EINVALID, field, 0, "is not an array");
     int n = cJSON_GetArraySize(a);
-    if ((size_t)n > max_n)
-        return hub_err_set(err, HUB_EINVALID, field, 0, "has too many values");
+    if ((size_t)n > max_n)      /* the bound said (static text): F307 */
+        return hub_err_set(err, HUB_EINVALID, field, 0,
+                           max_n == WEBHOOK_MAX_SECRETS
+                           ? "has more than 4 secrets (two at once rotate)"
+                           : max_n == WEBHOOK_MAX_TOPICS
+                           ? "has more than 32 topics"
+                           : max_n == WEBHOOK_MAX_FILTER_VALUES
+                           ? "has more than 64 values"
+                           : "has too many values");
     int i = 0;
     for (const cJSON *e = a->child; e; e = e->next, i++) {
         if (!cJSON_IsString(e) || e->valuestring[0] == '\0' ||
@@ -777,7 +790,14 @@ static int check_str_array(const cJSON *a, size_t max_n, size_t max_len,
             char f[32];
             snprintf(f, sizeof(f), "%s[%d]", field, i);
             return hub_err_set(err, HUB_EINVALID, f, 0,
-                               "is not a non-empty string of bounded length");
+                               max_len == WEBHOOK_TOPIC_MAX
+                               ? "is not a string of 1 to 64 bytes"
+                               : max_len == WEBHOOK_FILTER_VALUE_MAX
+                               ? "is not a string of 1 to 128 bytes"
+                               : max_len == 200
+                               ? "is not a string of 1 to 200 bytes"
+                               : "is not a non-empty string of bounded "
+                                 "length");
         }
     }
     return HUB_OK;
@@ -1004,6 +1024,44 @@ int webhook_sub_validate(const char *json, size_t len,
         if (cJSON_GetArraySize(secrets) == 0) {
             rc = hub_err_set(err, HUB_EINVALID, "secrets", 0,
                              "subscription has no secret");
+            goto out;
+        }
+    }
+    /* an update that leaves a webhook subscription (by its mode, or the
+     * stored one) without a url or a secret: a switch from pull, which has
+     * neither, named here; the table's CHECK refused it as "update leaves
+     * the subscription inconsistent", field mode (F305) */
+    if (partial && current) {
+        cJSON *stored = cJSON_Parse(current);
+        const cJSON *smode = cJSON_GetObjectItemCaseSensitive(stored, "mode");
+        const cJSON *scount =
+            cJSON_GetObjectItemCaseSensitive(stored, "secret_count");
+        bool webhook = mode ? out->mode == WEBHOOK_MODE_WEBHOOK
+                            : !(cJSON_IsString(smode) &&
+                                strcmp(smode->valuestring, "pull") == 0);
+        bool stored_url = cJSON_IsString(
+            cJSON_GetObjectItemCaseSensitive(stored, "url"));
+        bool stored_secret = cJSON_IsNumber(scount) && scount->valueint > 0;
+        bool known = cJSON_IsString(smode);     /* hub_sub_json's */
+        cJSON_Delete(stored);
+        if (known && webhook && !out->has_url && (url || !stored_url)) {
+            rc = hub_err_set(err, HUB_EINVALID, "url", 0,
+                             "webhook subscription has no url: give url "
+                             "with mode webhook");
+            goto out;
+        }
+        if (known && !webhook && stored_url && !url) {
+            rc = hub_err_set(err, HUB_EINVALID, "mode", 0,
+                             "a pull subscription has no url: give "
+                             "\"url\": null with mode pull");
+            goto out;
+        }
+        if (known && webhook && !secrets && !stored_secret) {
+            rc = hub_err_set(err, HUB_EINVALID, "secrets", 0,
+                             "webhook subscription has no secret: give "
+                             "secrets with mode webhook (a pull "
+                             "subscription has none, and an update makes "
+                             "none)");
             goto out;
         }
     }

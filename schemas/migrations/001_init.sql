@@ -4742,7 +4742,12 @@ RETURNS text LANGUAGE sql STABLE AS $$
                 'id', 'dlv_' || d.id, 'event', d.event_id,
                 'subscription', d.subscription_id, 'org', d.org_id,
                 'url', d.url, 'status', d.status, 'attempts', d.attempts,
-                'replays', d.replays, 'next_attempt_at', d.next_attempt_at,
+                'replays', d.replays,
+                -- when an open one is tried next; none for a finished one
+                -- (as hubctl prints "-"): a delivered or dead one showed
+                -- its creation time, a next attempt long past (F310)
+                'next_attempt_at', CASE WHEN d.status IN ('pending',
+                    'delivering', 'failed') THEN d.next_attempt_at END,
                 'last_status', d.last_status, 'last_error', d.last_error,
                 'created_at', d.created_at, 'delivered_at', d.delivered_at,
                 'history', (SELECT jsonb_agg(jsonb_strip_nulls(

@@ -412,6 +412,30 @@ Test(api_subs, a_replay_names_a_member_it_does_not_take,
     cr_assert_not_null(strstr(r.body, "\"field\":\"status\""), "%s", r.body);
     cr_assert_not_null(strstr(r.body, "more than once"), "%s", r.body);
     http_resp_free(&r);
+    /* a member of the wrong type says what it should be, not "member has
+     * a bad value" (F306) */
+    static const struct {
+        const char *body, *field, *what;
+    } types[] = {
+        { "{\"subscription\":\"sub_00\",\"from\":1796463500,"
+          "\"to\":\"2027-01-01\"}", "from", "date or time string" },
+        { "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","
+          "\"to\":\"2027-01-01\",\"max\":\"5\"}", "max", "1 to 10000" },
+        { "{\"subscription\":5,\"from\":\"2026-01-01\","
+          "\"to\":\"2027-01-01\"}", "subscription", "sub_" },
+        { "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","
+          "\"to\":\"2027-01-01\",\"status\":[\"dead\"]}", "status",
+          "dead, failed or delivered" },
+    };
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
+                          types[i].body, &r), 400, "%s: %s", types[i].body,
+                     r.body);
+        snprintf(want, sizeof(want), "\"field\":\"%s\"", types[i].field);
+        cr_expect_not_null(strstr(r.body, want), "%s", r.body);
+        cr_expect_not_null(strstr(r.body, types[i].what), "%s", r.body);
+        http_resp_free(&r);
+    }
     /* every member taken: past them to the subscription, not cbo's */
     cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
                       "{\"subscription\":\"sub_00\",\"from\":\"2026-01-01\","
@@ -573,6 +597,56 @@ Test(api_subs, hl7_admit_reaches_a_signed_webhook_and_is_accounted,
     cr_assert_eq(call("GET", "/v1/audit/verify", "tok-ops", NULL, &r), 200);
     cr_assert_not_null(strstr(r.body, "\"ok\":false"), "%s", r.body);
     cr_assert_not_null(strstr(r.body, "\"bad_seq\":3"), "%s", r.body);
+    http_resp_free(&r);
+    rx_stop(rx);
+}
+
+/* Every 404 of these routes said "no such subscription or delivery, or
+ * not in a state for this": a partner could not tell a mistyped id from a
+ * replay of a delivery still waiting (F304). */
+Test(api_subs, a_404_says_what_was_not_found_and_why_a_replay_was_not_taken,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    struct rx *rx = rx_start(RX_OK, SECRET);
+    char id[80], path[160], dlv[40];
+
+    cr_assert_not_null(rx);
+    static const char *const subs[] = {
+        "/v1/subscriptions/sub_00000000000000000000000000000000",
+        "/v1/subscriptions/sub_00000000000000000000000000000000/pause",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert_eq(call(i ? "POST" : "GET", subs[i], "tok-cbo", i ? "" :
+                          NULL, &r), 404, "%s", r.body);
+        cr_expect_not_null(strstr(r.body, "no such subscription"), "%s",
+                           r.body);
+        cr_expect_null(strstr(r.body, "delivery"), "%s", r.body);
+        http_resp_free(&r);
+    }
+    /* a delivery held by a pause is pending: not replayed, and said so */
+    subscribe_and_send(rx, "SUB-404", "MRN-404", id, sizeof(id));
+    int64_t end = rx_now_ms() + 15000;
+    while (rx_requests(rx) < 1 && rx_now_ms() < end)
+        usleep(20000);
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s/pause", id);
+    cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 200, "%s", r.body);
+    http_resp_free(&r);
+    struct mllp_client c;
+    char msg[2048], ack[4096];
+    hl7_sample(msg, sizeof(msg), "SUB-404b", "MRN-404");
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    mllp_close(&c);
+    cr_assert_eq(call("GET", "/v1/deliveries?status=pending", "tok-cbo",
+                      NULL, &r), 200, "%s", r.body);
+    hub_json_str(r.body, "id", dlv, sizeof(dlv));
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/deliveries/%s/replay", dlv);
+    cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 404, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "still pending or being sent"), "%s",
+                       r.body);
     http_resp_free(&r);
     rx_stop(rx);
 }
@@ -812,6 +886,23 @@ Test(api_subs, a_test_event_reaches_the_endpoint_signed,
                       NULL, &r), 200);
     cr_expect_not_null(strstr(r.body, dlv), "%s", r.body);
     http_resp_free(&r);
+    /* the test event is in the asker's feed, under hub.* and by its own
+     * name, which the feed's topic refused (F302); never under * */
+    static const struct {
+        const char *q;
+        bool has;
+    } feeds[] = {
+        { "/v1/events?after=0&topic=hub.test", true },
+        { "/v1/events?after=0&topic=hub.*", true },
+        { "/v1/events?after=0&topic=*", false },
+    };
+    for (size_t i = 0; i < sizeof(feeds) / sizeof(feeds[0]); i++) {
+        cr_assert_eq(call("GET", feeds[i].q, "tok-cbo", NULL, &r), 200,
+                     "%s: %s", feeds[i].q, r.body);
+        cr_expect_eq(strstr(r.body, "\"hub.test\"") != NULL, feeds[i].has,
+                     "%s: %s", feeds[i].q, r.body);
+        http_resp_free(&r);
+    }
 
     /* paused: answered, held until the resume */
     snprintf(path, sizeof(path), "/v1/subscriptions/%s/pause", id);

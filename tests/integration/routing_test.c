@@ -496,6 +496,36 @@ Test(routing, an_update_that_would_leave_a_subscription_unusable_is_refused)
     cr_assert_eq(routed(a, "k1"), 0);
     cr_assert_eq(qlong("SELECT count(*) FROM event_routes WHERE org_id = "
                        "'cbo'"), 1, "a pull subscription's route");
+    /* back to webhook: a pull subscription has no url and no secret, and
+     * the switch names the one it lacks; the table's CHECK said "update
+     * leaves the subscription inconsistent", field mode (F305) */
+#define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    static const struct { const char *doc, *field, *what; } back[] = {
+        { "{\"mode\":\"webhook\",\"url\":\"http://a.example/in\"}",
+          "secrets", "no secret" },
+        { "{\"mode\":\"webhook\",\"secrets\":[\"" SECRET "\"]}", "url",
+          "no url" },
+        { "{\"mode\":\"webhook\"}", "url", "no url" },
+    };
+    const char *p = sub("cbo", "{\"mode\":\"pull\",\"topics\":[\"*\"]}");
+    for (size_t i = 0; i < sizeof(back) / sizeof(back[0]); i++) {
+        e = (struct hub_err){ 0 };
+        out = NULL;
+        cr_expect_eq(subs_update(s, "t", "cbo", p, back[i].doc,
+                                 strlen(back[i].doc), &out, &e),
+                     HUB_EINVALID, "%s", back[i].doc);
+        cr_expect_str_eq(e.field, back[i].field, "%s", back[i].doc);
+        cr_expect_not_null(e.what && strstr(e.what, back[i].what) ? e.what
+                                                                  : NULL,
+                           "%s: %s", back[i].doc, e.what);
+        free(out);
+    }
+    const char *hook = "{\"mode\":\"webhook\",\"url\":\"http://a.example/"
+                       "in\",\"secrets\":[\"" SECRET "\"]}";
+    out = NULL;
+    cr_assert_eq(subs_update(s, "t", "cbo", p, hook, strlen(hook), &out, &e),
+                 HUB_OK, "%s", e.what);
+    free(out);
 }
 
 /* --- the dispatcher's SQL ------------------------------------------------- */
@@ -758,12 +788,42 @@ Test(routing, replay_by_range_is_bounded_and_audited)
                                          "2999-01-01", NULL, 0, &n, &e),
                  HUB_EINVALID);
     cr_assert_str_eq(e.field, "max");
+    /* each end is an ISO 8601 time, named when it is not; a cast took
+     * "tomorrow", "epoch" and 12/05/2026 (DateStyle's order), and a bad
+     * "to" was named "from" (F301) */
+    static const struct {
+        const char *from, *to, *field;
+    } bad[] = {
+        { "2000-01-01", "garbage", "to" },
+        { "2000-01-01", "tomorrow", "to" },
+        { "epoch", "2999-01-01", "from" },
+        { "12/05/2026", "2999-01-01", "from" },
+        { "2000-01-01", "infinity", "to" },
+        { "2999-01-01", "2000-01-01", "to" },   /* ends before it starts */
+        { "2000-01-01", "2000-01-01", "to" },   /* [t, t): nothing */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        n = -1;
+        cr_assert_eq(deliveries_replay_range(s, "op", NULL, a, bad[i].from,
+                                             bad[i].to, "dead", 10, &n, &e),
+                     HUB_EINVALID, "%s %s", bad[i].from, bad[i].to);
+        cr_assert_str_eq(e.field, bad[i].field, "%s %s", bad[i].from,
+                         bad[i].to);
+        cr_assert_eq(n, 0);
+    }
     cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
                        "'delivery.replay_range'"), 1,
                  "another org's attempt is not accounted as a replay");
     char *page = NULL;
     cr_assert_eq(deliveries_list(s, NULL, a, "dead", 0, 10, &page), HUB_OK);
     cr_assert_not_null(strstr(page, "\"history\""), "%s", page);
+    /* a finished delivery has no next attempt; it showed its creation
+     * time (F310) */
+    cr_assert_null(strstr(page, "next_attempt_at"), "%s", page);
+    free(page);
+    cr_assert_eq(deliveries_list(s, NULL, a, "pending", 0, 10, &page),
+                 HUB_OK);
+    cr_assert_not_null(strstr(page, "next_attempt_at"), "%s", page);
     free(page);
 }
 

@@ -5,6 +5,7 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -380,6 +381,36 @@ Test(webhook_sub, refuses_subscription_without_url)
                  HUB_EINVALID);
     cr_assert_str_eq(e.field, "url");
     cr_assert_str_eq(e.what, "webhook subscription has no url");
+}
+
+/* "has too many values" did not say how many are taken: a partner
+ * rotating with a fifth secret learnt nothing (F307) */
+Test(webhook_sub, a_list_over_its_bound_says_the_bound)
+{
+    struct hub_err e;
+    char doc[4096], *p;
+    static const char k[] = "\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"";
+
+    snprintf(doc, sizeof(doc), "{\"url\":\"https://a.example/\","
+             "\"topics\":[\"*\"],\"secrets\":[%s,%s,%s,%s,%s]}", k, k, k,
+             k, k);
+    cr_assert_eq(validate(doc, false, &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "secrets");
+    cr_assert_not_null(strstr(e.what, "more than 4"), "%s", e.what);
+
+    p = doc + snprintf(doc, sizeof(doc), "{\"url\":\"https://a.example/\","
+                       "\"topics\":[");
+    for (int i = 0; i < 33; i++)
+        p += sprintf(p, "%s\"adt.admit\"", i ? "," : "");
+    strcpy(p, "]}");
+    cr_assert_eq(validate(doc, false, &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "topics");
+    cr_assert_not_null(strstr(e.what, "more than 32"), "%s", e.what);
+
+    cr_assert_eq(validate("{\"url\":\"https://a.example/\",\"topics\":"
+                          "[\"\"]}", false, &e, NULL), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "topics[0]");
+    cr_assert_not_null(strstr(e.what, "1 to 64 bytes"), "%s", e.what);
 }
 
 Test(webhook_sub, names_the_bad_topic_by_index)
