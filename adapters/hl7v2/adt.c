@@ -1797,6 +1797,23 @@ static bool placeholder_number(struct slice v)
     return n >= 6 && (same || counted);
 }
 
+/* Whether v holds neither a letter nor a digit: a mask ("*********", a
+ * Portuguese A34 published with every value starred), "-", "?". A byte
+ * past ASCII counts as a letter: an id in kanji or Cyrillic is an id.
+ * Kept, such an id would link every patient it stands for into one, as a
+ * placeholder number would (identity links on system + value). Cold: the
+ * first byte of an id is nearly always a letter or a digit. */
+static bool no_alnum(struct slice v)
+{
+    for (size_t k = 0; k < v.len; k++) {
+        unsigned char ch = (unsigned char)v.p[k];
+        if (ch >= 0x80 || (ch >= '0' && ch <= '9') ||
+            ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z'))
+            return false;
+    }
+    return true;
+}
+
 /* Whether CX-5 `t` names a number one authority gives a whole nation,
  * province or programme (HL7 table 0203: JHN jurisdictional health
  * number, NH national health plan, NI national unique individual, NNxxx
@@ -1928,6 +1945,11 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                 continue;
             if (f == 0 && r == 0)
                 c->has_id[0] = true;    /* PID-3.1 of its first repetition */
+            if (no_alnum(v.s)) {
+                warn(c, cx_field[f], "identifier has no letter or digit; "
+                                     "left out");
+                continue;
+            }
             /* type SS: the SSN's nine digits (one that is already nine
              * long needs nothing), or left out when the SSA never issues
              * it: the classic example's 123456789^^^USSSA^SS, copied by
