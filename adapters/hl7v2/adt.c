@@ -1953,8 +1953,10 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
             /* type SS: the SSN's nine digits (one that is already nine
              * long needs nothing), or left out when the SSA never issues
              * it: the classic example's 123456789^^^USSSA^SS, copied by
-             * test feeds, would link strangers (common/ssn.h) */
-            struct text type = part(c, &pt, 5, 0), sys;
+             * test feeds, would link strangers (common/ssn.h). CX-5 is
+             * one code (ID, table 0203): its first subcomponent, as an
+             * Epic feed sends "MR&1.2.3.4" (F261) */
+            struct text type = part(c, &pt, 5, 1), sys;
             if (!upper_eq(type.s, "SS")) {
                 /* a national, health-card or Medicaid number (F116): a
                  * placeholder in it is left out, as in PID-19 */
@@ -2545,7 +2547,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                 if (n++ == 0) {
                     key_open(c, JW_KEY("merged_from"), '[');
                 }
-                write_cx(c, v, sys, part(c, &pt, 5, 0), false);
+                write_cx(c, v, sys, part(c, &pt, 5, 1), false);
             }
         }
         if (n)

@@ -2521,6 +2521,26 @@ Test(hl7_to_events, leaves_an_identifier_with_no_letter_or_digit_out)
     }
 }
 
+/* CX-5, the identifier type, is one code (ID, HL7 table 0203). An Epic
+ * feed (r53-hl7lw_epic_v23_a08_newborn_mother_ids_no_pv1.hl7) sends
+ * "900070078^^^EPI^MR&1.2.3.4", and the type was written "MR&1.2.3.4",
+ * separator and all: a value that changed with the sender's delimiters.
+ * Its first subcomponent is the type, in PID-3 and in MRG-1 (F261). */
+Test(hl7_to_events, reads_the_first_subcomponent_of_an_identifier_type)
+{
+    cJSON *j = event_of(MSH("ADT^A40^ADT_A39", "2.5")
+                        "PID|1||E1^^^EPIC^MRN~9^^^EPI^MR&1.2.3.4||D^J\r"
+                        "MRG|8^^^EPI^MR&1.2.3.4\r");
+    const cJSON *ids = identifiers_of(j);
+    cr_assert_eq(cJSON_GetArraySize(ids), 2);
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ids, 1), "type", NULL), "MR");
+    const cJSON *from = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "merged_from");
+    cr_assert_eq(cJSON_GetArraySize(from), 1);
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(from, 0), "type", NULL), "MR");
+    cJSON_Delete(j);
+}
+
 /* Two repetitions that are each nothing once read (an escaped separator
  * the trim takes away, HL7's null) compare as the same empty identifier:
  * found by the fuzzer, memcmp was handed a NULL pointer there (the
