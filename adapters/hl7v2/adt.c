@@ -43,12 +43,13 @@
  * adt.merge per PID/MRG group. Values are written as sent (unescaped,
  * trimmed); codes are mapped only where the mapping is obvious. A value that
  * cannot be read (a malformed date, an unknown sex code, a PID-19 that is
- * no SSN) is left out and named in "warnings" by field, never by value; a
- * doubtful one (a birth date before 1880 or after MSH-7) is kept as sent
- * with a warning, and so is a message without the PV1 its trigger
- * requires (an empty encounter), or without a field HL7 marks required
- * among those read (PID-3 when PID-2 or PID-4 stands in, PID-5, PV1-2 of
- * a PV1 sent): its events are the same, the warning named by the field.
+ * no SSN, an identifier of marks alone: "*****") is left out and named in
+ * "warnings" by field, never by value; a doubtful one (a birth date
+ * before 1880 or after MSH-7) is kept as sent with a warning, and so is
+ * a message without the PV1 its trigger requires (an empty encounter), or
+ * without a field HL7 marks required among those read (PID-3 when PID-2
+ * or PID-4 stands in, PID-5, PV1-2 of a PV1 sent): its events are the
+ * same, the warning named by the field.
  * An identifier of PID-2, -3 or -4 that was out of effect at MSH-7 (CX-8
  * expiration date before it, CX-7 effective date after it) is kept and
  * marked "inactive": the linker passes it by.
