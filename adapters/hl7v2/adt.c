@@ -43,12 +43,13 @@
  * adt.merge per PID/MRG group. Values are written as sent (unescaped,
  * trimmed); codes are mapped only where the mapping is obvious. A value that
  * cannot be read (a malformed date, an unknown sex code, a PID-19 that is
- * no SSN) is left out and named in "warnings" by field, never by value; a
- * doubtful one (a birth date before 1880 or after MSH-7) is kept as sent
- * with a warning, and so is a message without the PV1 its trigger
- * requires (an empty encounter), or without a field HL7 marks required
- * among those read (PID-3 when PID-2 or PID-4 stands in, PID-5, PV1-2 of
- * a PV1 sent): its events are the same, the warning named by the field.
+ * no SSN, an identifier of marks alone: "*****") is left out and named in
+ * "warnings" by field, never by value; a doubtful one (a birth date
+ * before 1880 or after MSH-7) is kept as sent with a warning, and so is
+ * a message without the PV1 its trigger requires (an empty encounter), or
+ * without a field HL7 marks required among those read (PID-3 when PID-2
+ * or PID-4 stands in, PID-5, PV1-2 of a PV1 sent): its events are the
+ * same, the warning named by the field.
  * An identifier of PID-2, -3 or -4 that was out of effect at MSH-7 (CX-8
  * expiration date before it, CX-7 effective date after it) is kept and
  * marked "inactive": the linker passes it by.
@@ -1797,6 +1798,23 @@ static bool placeholder_number(struct slice v)
     return n >= 6 && (same || counted);
 }
 
+/* Whether v holds neither a letter nor a digit: a mask ("*********", a
+ * Portuguese A34 published with every value starred), "-", "?". A byte
+ * past ASCII counts as a letter: an id in kanji or Cyrillic is an id.
+ * Kept, such an id would link every patient it stands for into one, as a
+ * placeholder number would (identity links on system + value). Cold: the
+ * first byte of an id is nearly always a letter or a digit. */
+static bool no_alnum(struct slice v)
+{
+    for (size_t k = 0; k < v.len; k++) {
+        unsigned char ch = (unsigned char)v.p[k];
+        if (ch >= 0x80 || (ch >= '0' && ch <= '9') ||
+            ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z'))
+            return false;
+    }
+    return true;
+}
+
 /* Whether CX-5 `t` names a number one authority gives a whole nation,
  * province or programme (HL7 table 0203: JHN jurisdictional health
  * number, NH national health plan, NI national unique individual, NNxxx
@@ -1928,11 +1946,18 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                 continue;
             if (f == 0 && r == 0)
                 c->has_id[0] = true;    /* PID-3.1 of its first repetition */
+            if (no_alnum(v.s)) {
+                warn(c, cx_field[f], "identifier has no letter or digit; "
+                                     "left out");
+                continue;
+            }
             /* type SS: the SSN's nine digits (one that is already nine
              * long needs nothing), or left out when the SSA never issues
              * it: the classic example's 123456789^^^USSSA^SS, copied by
-             * test feeds, would link strangers (common/ssn.h) */
-            struct text type = part(c, &pt, 5, 0), sys;
+             * test feeds, would link strangers (common/ssn.h). CX-5 is
+             * one code (ID, table 0203): its first subcomponent, as an
+             * Epic feed sends "MR&1.2.3.4" (F261) */
+            struct text type = part(c, &pt, 5, 1), sys;
             if (!upper_eq(type.s, "SS")) {
                 /* a national, health-card or Medicaid number (F116): a
                  * placeholder in it is left out, as in PID-19 */
@@ -2523,7 +2548,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                 if (n++ == 0) {
                     key_open(c, JW_KEY("merged_from"), '[');
                 }
-                write_cx(c, v, sys, part(c, &pt, 5, 0), false);
+                write_cx(c, v, sys, part(c, &pt, 5, 1), false);
             }
         }
         if (n)

@@ -207,7 +207,11 @@ int hl7_batch_read(const char *p, size_t len, struct hl7_batch_file *f,
                 return hub_err_set(err, HUB_EINVALID, "FTS-1", off,
                                    "FTS-1 (file batch count) is not a "
                                    "number");
-            if (declared >= 0 && (size_t)declared != f->nb)
+            /* a file whose messages come with no BHS holds the one
+             * batch the hub reads them as, and no batch header: Oazis
+             * (a Belgian HIS) counts the headers, FTS|0 (F265) */
+            if (declared >= 0 && (size_t)declared != f->nb &&
+                !(declared == 0 && !any_bhs))
                 return hub_err_set(err, HUB_EINVALID, "FTS-1", off,
                                    "FTS-1 (file batch count) differs from "
                                    "the batches in the file: the file may "

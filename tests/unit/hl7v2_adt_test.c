@@ -2477,6 +2477,70 @@ Test(hl7_to_events, leaves_a_placeholder_out_of_a_national_number_of_pid_3)
     }
 }
 
+/* An identifier with neither a letter nor a digit is a mask, not an id
+ * (F260): the Portuguese A34 of r53-hl7pt_mcdts_a34_v24_masked_asterisks
+ * stars its PID-4 ("*********^^^***^**"), which was written as an
+ * identifier and would have linked every patient so masked into one.
+ * Left out with a warning, from PID-3, -2 and -4; an id in letters past
+ * ASCII, or with one letter or digit among its marks, is kept. */
+Test(hl7_to_events, leaves_an_identifier_with_no_letter_or_digit_out)
+{
+    static const struct {
+        char pid[64], warning[64];
+    } masked[] = {
+        { "|M1^^^H^MR~*********^^^***^**||", "PID-3" },
+        { "|M1^^^H^MR~-^^^H^MR||", "PID-3" },
+        { "|M1^^^H^MR~?? ?^^^H^PI||", "PID-3" },
+        { "|M1^^^H^MR~*\\T\\*^^^H^MR||", "PID-3" },
+        { "|M1^^^H^MR|*********^^^***^**~***|", "PID-4" },
+        { "*******|M1^^^H^MR||", "PID-2" },
+    };
+    for (size_t k = 0; k < sizeof(masked) / sizeof(*masked); k++) {
+        char msg[1024], want[192];
+        snprintf(msg, sizeof(msg), MSH("ADT^A34", "2.4")
+                 "PID|1|%sD^J\rMRG|M0^^^H^MR\r", masked[k].pid);
+        cJSON *j = event_of(msg);
+        cr_assert_eq(cJSON_GetArraySize(identifiers_of(j)), 1, "%s",
+                     masked[k].pid);
+        cJSON_Delete(j);
+        snprintf(want, sizeof(want), "%s:identifier has no letter or digit; "
+                 "left out;", masked[k].warning);
+        cr_assert_str_eq(warnings_of(msg), want, "%s", masked[k].pid);
+    }
+    static const char *const kept[] = {
+        "\xe6\x82\xa3\xe8\x80\x85^^^H^PI", "*-1^^^H^PI", "x^^^H^PI",
+    };
+    for (size_t k = 0; k < sizeof(kept) / sizeof(*kept); k++) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), MSH("ADT^A34", "2.4")
+                 "PID|1||M1^^^H^MR~%s||D^J\rMRG|M0^^^H^MR\r", kept[k]);
+        cJSON *j = event_of(msg);
+        cr_assert_eq(cJSON_GetArraySize(identifiers_of(j)), 2, "%s", kept[k]);
+        cJSON_Delete(j);
+        cr_assert_str_eq(warnings_of(msg), "", "%s", kept[k]);
+    }
+}
+
+/* CX-5, the identifier type, is one code (ID, HL7 table 0203). An Epic
+ * feed (r53-hl7lw_epic_v23_a08_newborn_mother_ids_no_pv1.hl7) sends
+ * "900070078^^^EPI^MR&1.2.3.4", and the type was written "MR&1.2.3.4",
+ * separator and all: a value that changed with the sender's delimiters.
+ * Its first subcomponent is the type, in PID-3 and in MRG-1 (F261). */
+Test(hl7_to_events, reads_the_first_subcomponent_of_an_identifier_type)
+{
+    cJSON *j = event_of(MSH("ADT^A40^ADT_A39", "2.5")
+                        "PID|1||E1^^^EPIC^MRN~9^^^EPI^MR&1.2.3.4||D^J\r"
+                        "MRG|8^^^EPI^MR&1.2.3.4\r");
+    const cJSON *ids = identifiers_of(j);
+    cr_assert_eq(cJSON_GetArraySize(ids), 2);
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ids, 1), "type", NULL), "MR");
+    const cJSON *from = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "merged_from");
+    cr_assert_eq(cJSON_GetArraySize(from), 1);
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(from, 0), "type", NULL), "MR");
+    cJSON_Delete(j);
+}
+
 /* Two repetitions that are each nothing once read (an escaped separator
  * the trim takes away, HL7's null) compare as the same empty identifier:
  * found by the fuzzer, memcmp was handed a NULL pointer there (the

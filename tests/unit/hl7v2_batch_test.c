@@ -153,6 +153,27 @@ Test(hl7_batch, refuses_a_batch_whose_count_differs_naming_bts_1)
     cr_assert_eq(rd("BHS|^~\\&\r" MSG("1") "BTS| 1 \r", &err), HUB_OK);
 }
 
+/* FTS-1 is "the number of batches contained in this file". Messages
+ * directly under FHS are one batch to the hub, but a file without any BHS
+ * holds no batch header, and Oazis (a Belgian HIS, its A28 in a public
+ * parser's test program) counts those: FHS, one message, FTS|0. The file
+ * was refused whole at FTS-1 (F265); a count of 0 is taken where the file
+ * has no BHS, and nowhere else. */
+Test(hl7_batch, takes_an_fts_count_of_zero_for_a_file_without_bhs)
+{
+    struct hub_err err;
+    const char *f = "FHS|^~\\&|OAZIS||||20140318114932||ADT||9568180\r"
+                    MSG("1") "FTS|0|9568180\r";
+    cr_assert_eq(rd(f, &err), HUB_OK, "%s at %s", err.what, err.field);
+    cr_assert_eq(F->n_msgs, 1);
+    cr_assert_eq(F->nb, 1);
+    cr_assert(slice_is(M[0], MSG("1")));
+    refused("FHS|^~\\&\rBHS|^~\\&\r" MSG("1") "BTS|1\rFTS|0\r", HUB_EINVALID,
+            "FTS-1", "FTS|0");
+    refused("FHS|^~\\&\r" MSG("1") "FTS|2\r", HUB_EINVALID, "FTS-1",
+            "FTS|2");
+}
+
 Test(hl7_batch, refuses_a_malformed_envelope_at_its_segment_and_offset)
 {
     refused("BHS|^~\\&\r" MSG("1"), HUB_ESYNTAX, "BHS", "BHS");

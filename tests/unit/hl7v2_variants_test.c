@@ -165,6 +165,19 @@ static bool redelimit(const char *msg, size_t len, char *out)
     old[n++] = msh[3];
     for (const char *q = msh + 4; q < msg + len && *q != msh[3] && n < 6; q++)
         old[n++] = *q;
+    /* MSH-10 is kept byte for byte (message_id, the ACK's MSA-2): a
+     * delimiter in it (HealthShare's "100000^111222333", r53) is text
+     * that would change with the others */
+    const char *end = msh, *f = msh + 4;
+    while (end < msg + len && *end != '\r' && *end != '\n')
+        end++;
+    for (unsigned k = 2; k < 10 && f < end; k++) {  /* past MSH-2..MSH-9 */
+        const char *q = memchr(f, msh[3], (size_t)(end - f));
+        f = q ? q + 1 : end;
+    }
+    for (; f < end && *f != msh[3]; f++)
+        if (memchr(old + 1, *f, n - 1))
+            return false;
     /* \F\ and its kind stand for the message's own delimiters: with
      * others, their text changes as it should */
     if (n >= 4)
@@ -319,7 +332,13 @@ static char *at_value_ends(const struct segs *s, enum value_end what,
 {
     const char *msh = s->p[0];
     char fs = msh[3], cs = msh[4];
-    char rs = s->len[0] > 5 ? msh[5] : fs, ss = s->len[0] > 7 ? msh[7] : fs;
+    /* MSH-2's characters before the next field separator: a sender may
+     * send fewer than four ("^~", r53's HealthShare A03: no escape and no
+     * subcomponent separator) */
+    size_t n2 = 0;
+    while (4 + n2 < s->len[0] && msh[4 + n2] != fs)
+        n2++;
+    char rs = n2 > 1 ? msh[5] : fs, ss = n2 > 3 ? msh[7] : fs;
     for (size_t i = 0; i < s->n; i++)
         if (memchr(s->p[i], 0x1b, s->len[i]))
             return NULL;
