@@ -302,6 +302,20 @@ Test(demo, make_run_serves_what_its_how_to_prints, .timeout = 240)
     cr_assert_eq(system(cmd), 0);
 }
 
+/* A TCP socket bound to a free loopback port, into *port. */
+static int bind_loopback(int *port)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(s, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t alen = sizeof(a);
+    cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(getsockname(s, (struct sockaddr *)&a, &alen), 0);
+    *port = ntohs(a.sin_port);
+    return s;
+}
+
 /* A port someone else listens on is named before anything is set up, with
  * the variable that moves it (hubd's own bind_failed came after the whole
  * how-to, and said nothing of HUB_MLLP_PORT). */
@@ -310,16 +324,11 @@ Test(demo, a_port_in_use_is_named_with_the_variable_that_moves_it,
 {
     char dir[] = "/tmp/hub-demo-XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_geq(s, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET,
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t alen = sizeof(a);
-    cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+    int bound;
+    int s = bind_loopback(&bound);
     cr_assert_eq(listen(s, 4), 0);
-    cr_assert_eq(getsockname(s, (struct sockaddr *)&a, &alen), 0);
     char port[16], script[4096], out_path[512];
-    snprintf(port, sizeof(port), "%d", ntohs(a.sin_port));
+    snprintf(port, sizeof(port), "%d", bound);
     snprintf(out_path, sizeof(out_path), "%s/out.txt", dir);
     snprintf(script, sizeof(script), "%s/deploy/demo.sh", testdb_root());
     setenv("HUB_DEMO_DIR", dir, 1);
@@ -369,15 +378,9 @@ Test(demo, a_port_in_use_is_named_with_the_variable_that_moves_it,
 /* A free loopback port (bound and closed: the receivers take it next). */
 static int free_port(void)
 {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_geq(s, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET,
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t alen = sizeof(a);
-    cr_assert_eq(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
-    cr_assert_eq(getsockname(s, (struct sockaddr *)&a, &alen), 0);
-    close(s);
-    return ntohs(a.sin_port);
+    int port;
+    close(bind_loopback(&port));
+    return port;
 }
 
 /* Every `from` in *text replaced by `to` (a new string; *text freed). */
