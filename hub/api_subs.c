@@ -504,9 +504,11 @@ static void deliveries_root(struct api_req *r)
 
     for (size_t i = 0; !known && statuses[i]; i++)
         known = strcmp(status, statuses[i]) == 0;
-    if (refuse_param(r, j, copy_param(j->sub, sizeof(j->sub),
-                                      api_query(r, "subscription")),
-                     "subscription", "subscription is not a subscription id") ||
+    const char *sub = api_query(r, "subscription");
+    if (refuse_param(r, j, copy_param(j->sub, sizeof(j->sub), sub) &&
+                               (!sub || !*sub || subs_id_ok(sub)),
+                     "subscription", "subscription is not a subscription id "
+                     "(sub_ and hex, as the subscription's id)") ||
         refuse_param(r, j, known && copy_param(j->status, sizeof(j->status),
                                                status),
                      "status", "status is not one of pending, delivering, "

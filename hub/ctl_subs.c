@@ -348,8 +348,10 @@ int ctl_deliveries_list(struct ctl *c, int argc, char **argv)
     rc = deliveries_list(c->s, NULL, ctl_opt(&a, "subscription"),
                          ctl_opt(&a, "status"), 0, (int)limit, &out);
     if (rc != HUB_OK)
-        return ctl_fail("cannot list deliveries (status: pending, delivering, "
-                    "delivered, failed, dead, cancelled)", rc);
+        return ctl_fail("cannot list deliveries (subscription: a "
+                        "subscription's id, sub_ and hex; status: pending, "
+                        "delivering, delivered, failed, dead, cancelled)",
+                        rc);
     if (ctl_opt(&a, "json")) {
         printf("%s\n", out);
     } else {

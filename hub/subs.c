@@ -12,9 +12,7 @@
 
 #include "webhook.h"
 
-/* ids come from URLs and command lines: bound and shape-check them before
- * they reach SQL (parameters anyway, never spliced) */
-static bool sub_id_ok(const char *id)
+bool subs_id_ok(const char *id)
 {
     size_t n = id ? strlen(id) : 0;
     return n > 4 && n <= 64 && strncmp(id, "sub_", 4) == 0 &&
@@ -84,7 +82,7 @@ int subs_update(struct store *s, const char *actor, const char *org,
     int rc;
 
     *out = NULL;
-    if (!sub_id_ok(id))
+    if (!subs_id_ok(id))
         return HUB_ENOTFOUND;
     /* the stored topics and filters, for the check of the ones the update
      * names against the ones it leaves (none found: the update below says
@@ -125,7 +123,7 @@ int subs_delete(struct store *s, const char *actor, const char *org,
 {
     char *v = NULL;
 
-    if (!sub_id_ok(id))
+    if (!subs_id_ok(id))
         return HUB_ENOTFOUND;
     const char *p[] = { actor, org, id };
     int rc = one_text(s, "SELECT hub_sub_delete($1, $2, $3)::text", 3, p, &v);
@@ -139,7 +137,7 @@ int subs_test(struct store *s, const char *actor, const char *org,
               const char *id, char **out)
 {
     *out = NULL;
-    if (!sub_id_ok(id))
+    if (!subs_id_ok(id))
         return HUB_ENOTFOUND;
     const char *p[] = { actor, org, id };
     int rc = one_text(s, "SELECT hub_sub_test($1, $2, $3)::text", 3, p, out);
@@ -160,7 +158,7 @@ bool subs_test_waits(const char *answer)
 int subs_get(struct store *s, const char *org, const char *id, char **out)
 {
     *out = NULL;
-    if (!sub_id_ok(id))
+    if (!subs_id_ok(id))
         return HUB_ENOTFOUND;
     const char *p[] = { org, id };
     return one_text(s,
@@ -190,7 +188,8 @@ int deliveries_list(struct store *s, const char *org, const char *sub,
 
     for (size_t i = 0; !ok && statuses[i]; i++)
         ok = strcmp(status, statuses[i]) == 0;
-    if (!ok)
+    /* a mistyped subscription listed nothing, as if it had no deliveries */
+    if (!ok || (sub && !subs_id_ok(sub)))
         return HUB_EINVALID;
     snprintf(b, sizeof(b), "%lld", before < 0 ? 0 : before);
     snprintf(l, sizeof(l), "%d", limit < 1 ? 100 : limit > 1000 ? 1000 : limit);
@@ -248,7 +247,7 @@ int deliveries_replay_range(struct store *s, const char *actor,
     char m[16], *v = NULL;
 
     *n_out = 0;
-    if (!sub_id_ok(sub))
+    if (!subs_id_ok(sub))
         return hub_err_set(err, HUB_EINVALID, "subscription", 0,
                            "is not a subscription id");
     if (!from || !to || !*from || !*to)
@@ -312,7 +311,7 @@ int subs_replay_state(struct store *s, const char *dlv, const char *sub,
                       "deliveries d JOIN subscriptions s "
                       "ON s.id = d.subscription_id WHERE d.id = $1::bigint",
                       1, p, &v);
-    else if (!dlv && sub_id_ok(sub))
+    else if (!dlv && subs_id_ok(sub))
         rc = one_text(s, "SELECT s.id || ' ' || " SUB_STATE " FROM "
                       "subscriptions s WHERE s.id = $1", 1, &sub, &v);
     if (rc == HUB_OK && ((st = strchr(v, ' ')) == NULL ||

@@ -53,8 +53,14 @@ int subs_get(struct store *s, const char *org, const char *id, char **out)
 int subs_list(struct store *s, const char *org, char **out)
     __attribute__((warn_unused_result));
 
-/* {"deliveries":[...],"next":<id>}: newest first; sub, status may be NULL;
- * before = 0 from the newest; limit 1..1000. */
+/* Whether id has a subscription id's shape ("sub_" and lower-case hex, at
+ * most 64 bytes): ids come from URLs and command lines, and are checked
+ * before they reach SQL (as parameters anyway, never spliced). */
+bool subs_id_ok(const char *id);
+
+/* {"deliveries":[...],"next":<id>}: newest first; sub, status may be NULL
+ * (HUB_EINVALID when either is malformed); before = 0 from the newest;
+ * limit 1..1000. */
 int deliveries_list(struct store *s, const char *org, const char *sub,
                     const char *status, long long before, int limit,
                     char **out) __attribute__((warn_unused_result));

@@ -193,6 +193,9 @@ Test(api_subs, bad_list_parameters_are_named_in_the_error_field,
         { "/v1/deliveries?subscription=sub_0123456789012345678901234567890"
           "1234567890123456789012345678901234567890123456789", "tok-cbo",
           "subscription" },
+        /* a mistyped id listed nothing, as if it had no deliveries */
+        { "/v1/deliveries?subscription=sub_XYZ", "tok-cbo", "subscription" },
+        { "/v1/deliveries?subscription=dlv_1", "tok-cbo", "subscription" },
         { "/v1/audit?limit=abc", "tok-ops", "limit" },
         { "/v1/audit?after=-1", "tok-ops", "after" },
         { "/v1/audit?patient=0123456789012345678901234567890123456789"
@@ -216,6 +219,10 @@ Test(api_subs, bad_list_parameters_are_named_in_the_error_field,
     http_resp_free(&r);
     cr_assert_eq(call("GET", "/v1/deliveries?status=", "tok-cbo", NULL, &r),
                  200, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("GET", "/v1/deliveries?subscription="
+                      "sub_0123456789abcdef0123456789abcdef", "tok-cbo", NULL,
+                      &r), 200, "%s", r.body);
     http_resp_free(&r);
     cr_assert_eq(call("GET", "/v1/audit?limit=1&after=0", "tok-ops", NULL, &r),
                  200, "%s", r.body);

@@ -139,6 +139,10 @@ Test(ctl_subs, deliveries_list_and_replay_exit_codes)
                  "%s", out);
     cr_assert_not_null(strstr(out, "status"), "%s", out);
     cr_assert_eq(hubctl(out, sizeof(out), "deliveries list --status nope"), 1);
+    /* a mistyped subscription is refused, not listed as having none */
+    cr_assert_eq(hubctl(out, sizeof(out), "deliveries list --subscription "
+                        "sub_XYZ"), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "subscription"), "%s", out);
     cr_assert_eq(hubctl(out, sizeof(out), "deliveries replay dlv_42"), 1);
     cr_assert_eq(hubctl(out, sizeof(out), "deliveries replay-range "
                         "--subscription sub_00 --from 2000-01-01 "
