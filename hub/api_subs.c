@@ -377,28 +377,35 @@ static const char *const no_params[] = { NULL };
 
 static void subs_root(struct api_req *r)
 {
-    static const char *const create[] = { "org", NULL };
+    static const char *const org_only[] = { "org", NULL };
+    bool list = api_method(r) == API_GET;
 
-    if (api_method(r) == API_GET) {
-        if (!api_refuse_unknown_query(r, no_params, "unknown query parameter: "
-                                      "the subscription list takes none"))
-            api_db(r, work, done, job_new(r, OP_LIST));
+    if (api_refuse_unknown_query(r, org_only, list
+                                 ? "unknown query parameter: the "
+                                   "subscription list takes org (an "
+                                   "operator's)"
+                                 : "unknown query parameter: a creation "
+                                   "takes org (an operator's)"))
         return;
-    }
-    if (api_refuse_unknown_query(r, create, "unknown query parameter: a "
-                                 "creation takes org (an operator's)"))
-        return;
-    struct job *j = job_new(r, OP_CREATE);
+    struct job *j = job_new(r, list ? OP_LIST : OP_CREATE);
+    /* an operator's: the list of one organization (hubctl sub list
+     * --org), or a subscription made for it */
     const char *org = api_query(r, "org");
     if (org && *org) {
         if (!j->operator_ || !copy_param(j->org, sizeof(j->org), org)) {
             job_free(j);
-            api_reply_error(r, 403, "forbidden", "only an operator creates a "
-                            "subscription for another organization", "org");
+            api_reply_error(r, 403, "forbidden", list
+                            ? "only an operator lists another "
+                              "organization's subscriptions"
+                            : "only an operator creates a subscription for "
+                              "another organization", "org");
             return;
         }
+        j->operator_ = !list;       /* the list: that organization's */
     }
-    if (take_sub_body(r, j))
+    if (list)
+        api_db(r, work, done, j);
+    else if (take_sub_body(r, j))
         api_db(r, work, done, j);
 }
 

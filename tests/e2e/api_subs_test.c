@@ -260,9 +260,9 @@ Test(api_subs, unknown_query_parameters_are_named_in_the_error_field,
         { "/v1/audit?limit=5&limit=6", "tok-ops", "limit", "more than once" },
         /* the subscription routes take none: a filter was ignored */
         { "/v1/subscriptions?status=paused", "tok-cbo", "status",
-          "the subscription list takes none" },
-        { "/v1/subscriptions?org=hosp", "tok-ops", "org",
-          "the subscription list takes none" },
+          "the subscription list takes org" },
+        { "/v1/subscriptions?organization=hosp", "tok-ops", "organization",
+          "the subscription list takes org" },
         { "/v1/subscriptions/sub_00?secrets=0", "tok-cbo", "secrets",
           "take none" },
     };
@@ -940,4 +940,34 @@ Test(api_subs, a_test_event_reaches_the_endpoint_signed,
     cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 409, "%s", r.body);
     http_resp_free(&r);
     rx_stop(rx);
+}
+
+/* An operator lists one organization's subscriptions (?org=, as hubctl sub
+ * list --org does); anyone else naming an organization is refused, their
+ * own included, as a creation for another organization is. */
+Test(api_subs, an_operator_lists_one_organizations_subscriptions,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    const char *pull = "{\"mode\":\"pull\",\"topics\":[\"*\"]}";
+
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", pull, &r), 201,
+                 "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("POST", "/v1/subscriptions?org=hosp", "tok-ops", pull,
+                      &r), 201, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("GET", "/v1/subscriptions?org=hosp", "tok-ops", NULL,
+                      &r), 200, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"org\": \"hosp\""), "%s", r.body);
+    cr_assert_null(strstr(r.body, "\"org\": \"cbo\""), "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("GET", "/v1/subscriptions", "tok-ops", NULL, &r), 200);
+    cr_assert_not_null(strstr(r.body, "\"org\": \"hosp\""), "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"org\": \"cbo\""), "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("GET", "/v1/subscriptions?org=hosp", "tok-cbo", NULL,
+                      &r), 403, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"field\":\"org\""), "%s", r.body);
+    http_resp_free(&r);
 }
