@@ -1714,20 +1714,21 @@ static void put_err(struct buf *b, const struct hl7_msg *m, int vn,
     buf_putc(b, '\r');
 }
 
-/* MSH-10 for MSA-2: its value with the blanks before it. ST is left
- * justified with trailing blanks optional (HL7 v2.5.1 2.A.74), so a blank
- * before the value is part of it: Sunnybrook's feed in the ConnectingGTA
- * test data right-justifies its counter ("          13"), and a sender
- * matches the ACK by what it sent (F114). hl7_control_id (the event's
- * message_id, the idempotency key) still trims both ends. */
+/* MSH-10 for MSA-2: its first repetition byte for byte, blanks and
+ * escapes included. ST is left justified with trailing blanks optional
+ * (HL7 v2.5.1 2.A.74), so a blank before the value is part of it:
+ * Sunnybrook's feed in the ConnectingGTA test data right-justifies its
+ * counter ("          13"), and a sender matches the ACK by what it sent
+ * (F114). Nor are the blanks after it dropped: an engine that compares
+ * MSA-2 with the MSH-10 it keeps (a Mirth response transformer, a
+ * Cloverleaf or Rhapsody match on the control id) compares strings, and
+ * one that trims matches the exact echo as well (F320). hl7_control_id
+ * (the event's message_id, the idempotency key) still trims both ends. */
 static struct slice control_id_sent(const struct hl7_msg *m)
 {
     if (m == NULL || m->nseg == 0)
         return SLICE_NULL;
-    struct slice v = hl7_piece(hl7_seg_field(m, &m->seg[0], 10), m->rs, 0);
-    while (v.len && (v.p[v.len - 1] == ' ' || v.p[v.len - 1] == '\t'))
-        v.len--;
-    return v;
+    return hl7_piece(hl7_seg_field(m, &m->seg[0], 10), m->rs, 0);
 }
 
 int hl7_ack(struct arena *a, const struct hl7_msg *m, const char *code,

@@ -787,16 +787,28 @@ Test(hl7_ack, echoes_control_id_in_senders_version_and_swaps_apps)
 
 /* tests/data/real/SOURCES.md F114: ST is left justified, so the blanks
  * before a control id are the sender's (the ConnectingGTA test data of
- * Sunnybrook right-justifies its counter); trailing ones are optional */
+ * Sunnybrook right-justifies its counter); the blanks after it too (F320) */
 Test(hl7_ack, echoes_the_blanks_before_the_control_id)
 {
     struct hl7_msg *m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|          13 "
                                  "|T|2.5\rPID|1||42\r");
     struct slice ack;
     cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &ack), HUB_OK);
-    cr_assert(strstr(ack.p, "\rMSA|AA|          13\r") != NULL, "%.*s",
+    cr_assert(strstr(ack.p, "\rMSA|AA|          13 \r") != NULL, "%.*s",
               (int)ack.len, ack.p);
     assert_slice(hl7_control_id(m), "13");
+}
+
+/* F320: MSA-2 is MSH-10 byte for byte, the blanks after it and its
+ * escapes included: an engine compares it with what it sent */
+Test(hl7_ack, echoes_the_control_id_byte_for_byte)
+{
+    struct hl7_msg *m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|X\\T\\1  "
+                                 "|T|2.5\rPID|1||42\r");
+    struct slice ack;
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &ack), HUB_OK);
+    cr_assert(strstr(ack.p, "\rMSA|AA|X\\T\\1  \r") != NULL, "%.*s",
+              (int)ack.len, ack.p);
 }
 
 Test(hl7_ack, writes_err_segment_with_location_code_and_static_text)
