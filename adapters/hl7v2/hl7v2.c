@@ -1805,6 +1805,18 @@ int hl7_ack_warn(struct arena *a, const struct hl7_msg *m, const char *code,
         buf_putc(&b, 'P');
     buf_putc(&b, (char)fs);
     buf_append(&b, ver.p, ver.len);
+    /* MSH-18: the ACK echoes the sender's values in the sender's bytes, so
+     * it is in the sender's character set and says so; an engine that
+     * decodes by MSH-18 (HAPI's MLLP reader) would read an ACK without
+     * it as ASCII or its default (F321) */
+    struct slice cset = m ? as_sent(m, slice_trim(hl7_seg_field(
+                                           m, &m->seg[0], 18)))
+                          : SLICE_NULL;
+    if (cset.len) {
+        for (int k = 13; k <= 18; k++)
+            buf_putc(&b, (char)fs);
+        buf_append(&b, cset.p, cset.len);
+    }
     buf_putc(&b, '\r');
 
     /* MSA-2 echoes MSH-10 so the sender can match ACK to message */

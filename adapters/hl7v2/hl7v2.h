@@ -123,7 +123,7 @@ int hl7_to_events_dict(struct arena *a, const struct dict *d,
  * when not NULL, adds an ERR segment (location and static text only).
  * The ACK is in the sender's version and delimiters, MSA-2 = MSH-10 (as
  * sent: see hl7_ack_warn), sending and receiving application/facility
- * swapped. `ack_id` becomes the ACK's own
+ * swapped, MSH-18 (character set) as sent when there was one. `ack_id` becomes the ACK's own
  * MSH-10 and `now` (YYYYMMDDHHMMSS+ZZZZ) its MSH-7: the caller supplies both
  * because adapters read no clock. Segments end in CR.
  */

@@ -811,6 +811,31 @@ Test(hl7_ack, echoes_the_control_id_byte_for_byte)
               (int)ack.len, ack.p);
 }
 
+/* F321: the ACK is in the sender's character set (its echoed values are
+ * the sender's bytes) and says so in MSH-18, as sent */
+Test(hl7_ack, declares_the_senders_character_set)
+{
+    static const char msg[] = "MSH|^~\\&|A|H\xc3\xb4pital|C|D|2026||ADT^A08|"
+                              "M1|P|2.5||||||UNICODE UTF-8|FR\rPID|1||42\r";
+    struct hl7_msg *m = parse_ok(msg);
+    struct slice ack;
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &ack), HUB_OK);
+    assert_slice(ack, "MSH|^~\\&|C|D|A|H\xc3\xb4pital|2026||ACK^A08^ACK|K|P|"
+                      "2.5||||||UNICODE UTF-8\rMSA|AA|M1\r");
+    /* Latin-1 bytes under 8859/1 are answered in Latin-1, declared so */
+    static const char latin[] = "MSH|^~\\&|A|H\xf4pital|C|D|2026||ADT^A08|"
+                                "M1|P|2.3.1||||||8859/1\rPID|1||42\r";
+    m = parse_ok(latin);
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &ack), HUB_OK);
+    assert_slice(ack, "MSH|^~\\&|C|D|A|H\xf4pital|2026||ACK^A08^ACK|K|P|"
+                      "2.3.1||||||8859/1\rMSA|AA|M1\r");
+    /* none sent, none declared */
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|M1|P|2.5\rPID|1||42\r");
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &ack), HUB_OK);
+    assert_slice(ack, "MSH|^~\\&|C|D|A|B|2026||ACK^A08^ACK|K|P|2.5\r"
+                      "MSA|AA|M1\r");
+}
+
 Test(hl7_ack, writes_err_segment_with_location_code_and_static_text)
 {
     struct hl7_msg *m = parse_ok(ADT_A01);
@@ -1033,7 +1058,8 @@ Test(hl7_ack, carries_each_warning_as_an_err_segment_beside_aa)
 }
 
 /* A Latin-1 message is read from its UTF-8 translation; its ACK echoes
- * MSH-3 to -6 and MSH-10 as the bytes the sender sent, in its own set. */
+ * MSH-3 to -6 and MSH-10 as the bytes the sender sent, in its own set,
+ * and MSH-18 that names it (F321). */
 Test(hl7_ack, echoes_a_latin_message_in_the_bytes_it_sent)
 {
     static const char msg[] =
@@ -1044,7 +1070,8 @@ Test(hl7_ack, echoes_a_latin_message_in_the_bytes_it_sent)
     struct slice ack;
     cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &ack), HUB_OK);
     assert_slice(ack, "MSH|^~\\&|R\xc9" "C|F\xc2" "C|GAP\xc9|H\xd4PITAL|2026||"
-                      "ACK^A08^ACK|K|P|2.5\rMSA|AA|N\xb0" "1\r");
+                      "ACK^A08^ACK|K|P|2.5||||||8859/1\r"
+                      "MSA|AA|N\xb0" "1\r");
     /* the events are UTF-8 all the same */
     struct canon_list l = { 0 };
     struct hub_err err = { 0 };
