@@ -139,6 +139,17 @@ void ingest_prepare_hl7(struct ingest_job *j, const struct dict *d,
     if (rc != HUB_OK) {
         if (err.code == HUB_OK)
             hub_err_set(&err, rc, "", 0, "message rejected");
+        /* MSH itself over a limit: segments run together on one line (CRs
+         * lost to a web page or a shell) make MSH hold the whole message.
+         * Its bytes up to where the limit was met are still the header,
+         * so that the AR echoes MSH-10 and the sender's version and
+         * applications, as an engine that matches its ACK needs (F323) */
+        if (m == NULL && err.code == HUB_ELIMIT &&
+            strcmp(err.field, "MSH") == 0 && err.offset > 8 &&
+            err.offset < j->msg.raw.len) {
+            struct hub_err perr;
+            (void)!hl7_parse(&j->a, j->msg.raw.p, err.offset, &m, &perr);
+        }
         reject(j, m, &err);
         return;
     }
