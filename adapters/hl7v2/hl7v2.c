@@ -1796,7 +1796,14 @@ int hl7_ack_warn(struct arena *a, const struct hl7_msg *m, const char *code,
         }
     }
     buf_putc(&b, (char)fs);
-    buf_puts(&b, ack_id ? ack_id : "");
+    /* MSH-10 is ST of 20 characters until v2.7 (199 from it), and an
+     * engine that validates the ACK by its version refuses a longer one
+     * ("field too long"): the id's last 20, its most varying (F324) */
+    const char *id = ack_id ? ack_id : "";
+    size_t idlen = strlen(id);
+    if (vn < 270 && idlen > HL7_ACK_ID_MAX)
+        id += idlen - HL7_ACK_ID_MAX;
+    buf_puts(&b, id);
     buf_putc(&b, (char)fs);
     struct slice pid = as_sent(m, msh(m, 11, 0));
     if (pid.len)

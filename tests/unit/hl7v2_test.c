@@ -836,6 +836,27 @@ Test(hl7_ack, declares_the_senders_character_set)
                       "MSA|AA|M1\r");
 }
 
+/* F324: MSH-10 is ST of 20 until v2.7; a 26-character id is cut to its
+ * last 20 there, kept whole from v2.7 (199) */
+Test(hl7_ack, keeps_its_control_id_within_the_versions_length)
+{
+    static const char id[] = "01M92TEJ486M7JESBZJ25XMGQC";
+    struct slice ack;
+    struct hl7_msg *m =
+        parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|M1|P|2.5\rPID|1||42\r");
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, id, "2026", &ack), HUB_OK);
+    cr_assert(strstr(ack.p, "|ACK^A08^ACK|EJ486M7JESBZJ25XMGQC|P|") != NULL,
+              "%.*s", (int)ack.len, ack.p);
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|M1|P|2.7\rPID|1||42\r");
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, id, "2026", &ack), HUB_OK);
+    cr_assert(strstr(ack.p, "|ACK^A08^ACK|01M92TEJ486M7JESBZJ25XMGQC|P|") !=
+              NULL, "%.*s", (int)ack.len, ack.p);
+    /* no MSH at all: the hub's v2.5 */
+    cr_assert_eq(hl7_ack(&A, NULL, "AR", NULL, id, "2026", &ack), HUB_OK);
+    cr_assert(strstr(ack.p, "||ACK|EJ486M7JESBZJ25XMGQC|P|2.5\r") != NULL,
+              "%.*s", (int)ack.len, ack.p);
+}
+
 Test(hl7_ack, writes_err_segment_with_location_code_and_static_text)
 {
     struct hl7_msg *m = parse_ok(ADT_A01);
