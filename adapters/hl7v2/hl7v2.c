@@ -1641,7 +1641,9 @@ static struct slice as_sent(const struct hl7_msg *m, struct slice v)
     size_t from = m->jis ? jis_sent_offset(m, off, true)
                          : hl7_sent_offset(m, off);
     size_t to = hl7_sent_offset(m, off + v.len);
-    return (struct slice){ m->sent + from, to - from };
+    /* an empty value where ISO-2022-JP runs meet maps to no bytes (its
+     * run's escape sequence may start after it) */
+    return (struct slice){ m->sent + from, to > from ? to - from : 0 };
 }
 
 /* One ERR segment for `e`, severity `sev` ('E' or 'W'): ERR-1 (ELD) before

@@ -857,6 +857,24 @@ Test(hl7_ack, keeps_its_control_id_within_the_versions_length)
               "%.*s", (int)ack.len, ack.p);
 }
 
+/* F321, found by the fuzzer: an ESC that opens JIS inside MSH-9 makes
+ * the rest of the line JIS, and MSH-18, empty in the translation, mapped
+ * back to a negative length: the ACK failed. It is still made. */
+Test(hl7_ack, is_made_when_jis_swallows_the_rest_of_the_header)
+{
+    static const char msg[] = "MSH|^~\\&|HIS\x13|SEND|GW|RCV|2011||ADT^A0"
+                              "\x1b$(ADT^A13D8^ADT_A01|1|P|2.5||||||~ISO IR87~"
+                              "\r";
+    struct hl7_msg *m = NULL;
+    struct hub_err err = { 0 };
+    struct slice ack;
+    (void)!hl7_parse(&A, msg, sizeof(msg) - 1, &m, &err);
+    cr_assert_not_null(m);
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &ack), HUB_OK);
+    cr_assert(ack.len > 0 && memcmp(ack.p, "MSH|^~\\&|GW|RCV|", 16) == 0,
+              "%.*s", (int)ack.len, ack.p);
+}
+
 Test(hl7_ack, writes_err_segment_with_location_code_and_static_text)
 {
     struct hl7_msg *m = parse_ok(ADT_A01);
