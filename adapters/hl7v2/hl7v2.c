@@ -1765,8 +1765,11 @@ int hl7_ack_warn(struct arena *a, const struct hl7_msg *m, const char *code,
         for (int k = 0; k < 5 && set[k] != HL7_NO_SEP; k++)
             e[ne++] = (char)set[k];
         enc = (struct slice){ e, ne };
+        /* MSH-12 whole, its internationalization code and international
+         * version (IHE PAM France's "2.5^FRA^2.11") with it: the ACK is of
+         * the same version and national profile (F333) */
         if (version_num(hl7_version(m)))
-            ver = as_sent(m, hl7_version(m));
+            ver = as_sent(m, msh(m, 12, 0));
     }
     int vn = version_num(ver);
     buf_init(&b, a, 64 * 1024);

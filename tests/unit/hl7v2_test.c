@@ -875,6 +875,18 @@ Test(hl7_ack, is_made_when_jis_swallows_the_rest_of_the_header)
               "%.*s", (int)ack.len, ack.p);
 }
 
+/* F333: MSH-12 is echoed whole: a national profile's ACK carries its
+ * internationalization code and international version too */
+Test(hl7_ack, echoes_the_whole_version_id)
+{
+    struct hl7_msg *m = parse_ok("MSH|^~\\&|GAM|CHU|DPI|CHU|2024||ADT^A01^"
+                                 "ADT_A01|3975|P|2.5^FRA^2.11\rPID|1||42\r");
+    struct slice ack;
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &ack), HUB_OK);
+    assert_slice(ack, "MSH|^~\\&|DPI|CHU|GAM|CHU|2026||ACK^A01^ACK|K|P|"
+                      "2.5^FRA^2.11\rMSA|AA|3975\r");
+}
+
 Test(hl7_ack, writes_err_segment_with_location_code_and_static_text)
 {
     struct hl7_msg *m = parse_ok(ADT_A01);
