@@ -6,6 +6,9 @@
  *   unsupported / limit  -> quarantine, AR with ERR
  *   processing ID (MSH-11) the hub does not take (hl7_processing_ids)
  *                        -> quarantine, AR with ERR 202
+ *   MSH-9 or MSH-12 missing or unreadable
+ *                        -> quarantine, AR with ERR (table 0008: AR is
+ *                           for a problem with MSH-9, -11 or -12)
  *   syntax / invalid     -> quarantine, AE with ERR
  * Only accepted messages carry the idempotency key (MSH-10).
  * The error JSON and the ERR segment carry the place and static text only,
@@ -37,13 +40,26 @@ void ingest_hl7_now(char out[32])
     memcpy(out, text, 32);
 }
 
+/* HL7 table 0008: AR when the receiver cannot take the message for its
+ * MSH-9 (message type), MSH-11 (processing ID) or MSH-12 (version ID),
+ * the acceptance checks of original mode, whatever is wrong with them:
+ * not taken, or missing (a shifted header). AE is for the content. */
+static bool acceptance_field(const char *f)
+{
+    if (strncmp(f, "MSH-9", 5) == 0)
+        return f[5] == '\0' || f[5] == '.';
+    return strncmp(f, "MSH-11", 6) == 0 || strncmp(f, "MSH-12", 6) == 0;
+}
+
 static void reject(struct ingest_job *j, const struct hl7_msg *m,
                    const struct hub_err *err)
 {
     char now[32], ack_id[STORE_ID_LEN + 1];
-    const char *code =
-        err->code == HUB_EUNSUPPORTED || err->code == HUB_ELIMIT ? "AR"
-                                                                 : "AE";
+    const char *code = err->code == HUB_EUNSUPPORTED ||
+                               err->code == HUB_ELIMIT ||
+                               acceptance_field(err->field)
+                           ? "AR"
+                           : "AE";
     struct hub_err e = *err;
     struct slice ack = SLICE_NULL;
 
@@ -123,6 +139,17 @@ void ingest_prepare_hl7(struct ingest_job *j, const struct dict *d,
     if (rc != HUB_OK) {
         if (err.code == HUB_OK)
             hub_err_set(&err, rc, "", 0, "message rejected");
+        /* MSH itself over a limit: segments run together on one line (CRs
+         * lost to a web page or a shell) make MSH hold the whole message.
+         * Its bytes up to where the limit was met are still the header,
+         * so that the AR echoes MSH-10 and the sender's version and
+         * applications, as an engine that matches its ACK needs (F323) */
+        if (m == NULL && err.code == HUB_ELIMIT &&
+            strcmp(err.field, "MSH") == 0 && err.offset > 8 &&
+            err.offset < j->msg.raw.len) {
+            struct hub_err perr;
+            (void)!hl7_parse(&j->a, j->msg.raw.p, err.offset, &m, &perr);
+        }
         reject(j, m, &err);
         return;
     }

@@ -286,7 +286,9 @@ static void answer_header(struct buf *o, const char *id, struct slice hdr,
     buf_puts(o, sep);
     buf_puts(o, sep);
     buf_puts(o, sep);
-    buf_puts(o, ctl_id);
+    /* FHS-11/BHS-11 are ST of 20 (F324) */
+    size_t n = strlen(ctl_id);
+    buf_puts(o, n > HL7_ACK_ID_MAX ? ctl_id + n - HL7_ACK_ID_MAX : ctl_id);
     struct slice ref = raw_field(hdr, fs, 11, true);
     buf_puts(o, sep);
     buf_append(o, ref.p, ref.len);

@@ -1641,7 +1641,9 @@ static struct slice as_sent(const struct hl7_msg *m, struct slice v)
     size_t from = m->jis ? jis_sent_offset(m, off, true)
                          : hl7_sent_offset(m, off);
     size_t to = hl7_sent_offset(m, off + v.len);
-    return (struct slice){ m->sent + from, to - from };
+    /* an empty value where ISO-2022-JP runs meet maps to no bytes (its
+     * run's escape sequence may start after it) */
+    return (struct slice){ m->sent + from, to > from ? to - from : 0 };
 }
 
 /* One ERR segment for `e`, severity `sev` ('E' or 'W'): ERR-1 (ELD) before
@@ -1714,20 +1716,21 @@ static void put_err(struct buf *b, const struct hl7_msg *m, int vn,
     buf_putc(b, '\r');
 }
 
-/* MSH-10 for MSA-2: its value with the blanks before it. ST is left
- * justified with trailing blanks optional (HL7 v2.5.1 2.A.74), so a blank
- * before the value is part of it: Sunnybrook's feed in the ConnectingGTA
- * test data right-justifies its counter ("          13"), and a sender
- * matches the ACK by what it sent (F114). hl7_control_id (the event's
- * message_id, the idempotency key) still trims both ends. */
+/* MSH-10 for MSA-2: its first repetition byte for byte, blanks and
+ * escapes included. ST is left justified with trailing blanks optional
+ * (HL7 v2.5.1 2.A.74), so a blank before the value is part of it:
+ * Sunnybrook's feed in the ConnectingGTA test data right-justifies its
+ * counter ("          13"), and a sender matches the ACK by what it sent
+ * (F114). Nor are the blanks after it dropped: an engine that compares
+ * MSA-2 with the MSH-10 it keeps (a Mirth response transformer, a
+ * Cloverleaf or Rhapsody match on the control id) compares strings, and
+ * one that trims matches the exact echo as well (F320). hl7_control_id
+ * (the event's message_id, the idempotency key) still trims both ends. */
 static struct slice control_id_sent(const struct hl7_msg *m)
 {
     if (m == NULL || m->nseg == 0)
         return SLICE_NULL;
-    struct slice v = hl7_piece(hl7_seg_field(m, &m->seg[0], 10), m->rs, 0);
-    while (v.len && (v.p[v.len - 1] == ' ' || v.p[v.len - 1] == '\t'))
-        v.len--;
-    return v;
+    return hl7_piece(hl7_seg_field(m, &m->seg[0], 10), m->rs, 0);
 }
 
 int hl7_ack(struct arena *a, const struct hl7_msg *m, const char *code,
@@ -1762,8 +1765,11 @@ int hl7_ack_warn(struct arena *a, const struct hl7_msg *m, const char *code,
         for (int k = 0; k < 5 && set[k] != HL7_NO_SEP; k++)
             e[ne++] = (char)set[k];
         enc = (struct slice){ e, ne };
+        /* MSH-12 whole, its internationalization code and international
+         * version (IHE PAM France's "2.5^FRA^2.11") with it: the ACK is of
+         * the same version and national profile (F333) */
         if (version_num(hl7_version(m)))
-            ver = as_sent(m, hl7_version(m));
+            ver = as_sent(m, msh(m, 12, 0));
     }
     int vn = version_num(ver);
     buf_init(&b, a, 64 * 1024);
@@ -1795,7 +1801,14 @@ int hl7_ack_warn(struct arena *a, const struct hl7_msg *m, const char *code,
         }
     }
     buf_putc(&b, (char)fs);
-    buf_puts(&b, ack_id ? ack_id : "");
+    /* MSH-10 is ST of 20 characters until v2.7 (199 from it), and an
+     * engine that validates the ACK by its version refuses a longer one
+     * ("field too long"): the id's last 20, its most varying (F324) */
+    const char *id = ack_id ? ack_id : "";
+    size_t idlen = strlen(id);
+    if (vn < 270 && idlen > HL7_ACK_ID_MAX)
+        id += idlen - HL7_ACK_ID_MAX;
+    buf_puts(&b, id);
     buf_putc(&b, (char)fs);
     struct slice pid = as_sent(m, msh(m, 11, 0));
     if (pid.len)
@@ -1804,6 +1817,18 @@ int hl7_ack_warn(struct arena *a, const struct hl7_msg *m, const char *code,
         buf_putc(&b, 'P');
     buf_putc(&b, (char)fs);
     buf_append(&b, ver.p, ver.len);
+    /* MSH-18: the ACK echoes the sender's values in the sender's bytes, so
+     * it is in the sender's character set and says so; an engine that
+     * decodes by MSH-18 (HAPI's MLLP reader) would read an ACK without
+     * it as ASCII or its default (F321) */
+    struct slice cset = m ? as_sent(m, slice_trim(hl7_seg_field(
+                                           m, &m->seg[0], 18)))
+                          : SLICE_NULL;
+    if (cset.len) {
+        for (int k = 13; k <= 18; k++)
+            buf_putc(&b, (char)fs);
+        buf_append(&b, cset.p, cset.len);
+    }
     buf_putc(&b, '\r');
 
     /* MSA-2 echoes MSH-10 so the sender can match ACK to message */

@@ -123,10 +123,13 @@ int hl7_to_events_dict(struct arena *a, const struct dict *d,
  * when not NULL, adds an ERR segment (location and static text only).
  * The ACK is in the sender's version and delimiters, MSA-2 = MSH-10 (as
  * sent: see hl7_ack_warn), sending and receiving application/facility
- * swapped. `ack_id` becomes the ACK's own
- * MSH-10 and `now` (YYYYMMDDHHMMSS+ZZZZ) its MSH-7: the caller supplies both
- * because adapters read no clock. Segments end in CR.
+ * swapped, MSH-18 (character set) as sent when there was one. `ack_id`
+ * becomes the ACK's own MSH-10 (its last HL7_ACK_ID_MAX characters before
+ * v2.7, where MSH-10 is ST of 20) and `now` (YYYYMMDDHHMMSS+ZZZZ) its
+ * MSH-7: the caller supplies both because adapters read no clock.
+ * Segments end in CR.
  */
+#define HL7_ACK_ID_MAX 20
 int hl7_ack(struct arena *a, const struct hl7_msg *m, const char *code,
             const struct hub_err *err, const char *ack_id, const char *now,
             struct slice *out);

@@ -215,6 +215,25 @@ Test(hl7_batch, stops_at_the_message_limit)
     cr_assert_eq(err.offset, (size_t)(strstr(s, MSG("3")) - s));
 }
 
+/* F324: FHS-11 and BHS-11 are ST of 20; a longer id keeps its last 20 */
+Test(hl7_batch, its_response_control_id_fits_twenty_characters)
+{
+    const char *s = "BHS|^~\\&|ADM|HOSP|HUB|HUBFAC|20260322||||B1\r"
+                    MSG("1") "BTS|1\r";
+    struct hub_err err;
+    cr_assert_eq(rd(s, &err), HUB_OK);
+    struct slice acks[1] = { SLICE_LIT("MSH|^~\\&|HUB|HUBFAC|ADM|HOSP|2026||"
+                                       "ACK|K1|P|2.5.1\rMSA|AA|1\r") };
+    struct slice out;
+    cr_assert_eq(hl7_batch_ack(&A, F, acks, "01M92TEJ486M7JESBZJ25XMGQC",
+                               "20260101000000+0000", &out), HUB_OK);
+    cr_assert(slice_is(out, "BHS|^~\\&|HUB|HUBFAC|ADM|HOSP|"
+                            "20260101000000+0000||||EJ486M7JESBZJ25XMGQC|B1\r"
+                            "MSH|^~\\&|HUB|HUBFAC|ADM|HOSP|2026||ACK|K1|P|"
+                            "2.5.1\rMSA|AA|1\rBTS|1\r"),
+              "%.*s", (int)out.len, out.p);
+}
+
 Test(hl7_batch, answers_with_a_response_batch_echoing_the_control_ids)
 {
     const char *s = "FHS|^~\\&|ADM|HOSP|HUB|HUBFAC|20260322||||F1\r"

@@ -787,16 +787,104 @@ Test(hl7_ack, echoes_control_id_in_senders_version_and_swaps_apps)
 
 /* tests/data/real/SOURCES.md F114: ST is left justified, so the blanks
  * before a control id are the sender's (the ConnectingGTA test data of
- * Sunnybrook right-justifies its counter); trailing ones are optional */
+ * Sunnybrook right-justifies its counter); the blanks after it too (F320) */
 Test(hl7_ack, echoes_the_blanks_before_the_control_id)
 {
     struct hl7_msg *m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|          13 "
                                  "|T|2.5\rPID|1||42\r");
     struct slice ack;
     cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &ack), HUB_OK);
-    cr_assert(strstr(ack.p, "\rMSA|AA|          13\r") != NULL, "%.*s",
+    cr_assert(strstr(ack.p, "\rMSA|AA|          13 \r") != NULL, "%.*s",
               (int)ack.len, ack.p);
     assert_slice(hl7_control_id(m), "13");
+}
+
+/* F320: MSA-2 is MSH-10 byte for byte, the blanks after it and its
+ * escapes included: an engine compares it with what it sent */
+Test(hl7_ack, echoes_the_control_id_byte_for_byte)
+{
+    struct hl7_msg *m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|X\\T\\1  "
+                                 "|T|2.5\rPID|1||42\r");
+    struct slice ack;
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &ack), HUB_OK);
+    cr_assert(strstr(ack.p, "\rMSA|AA|X\\T\\1  \r") != NULL, "%.*s",
+              (int)ack.len, ack.p);
+}
+
+/* F321: the ACK is in the sender's character set (its echoed values are
+ * the sender's bytes) and says so in MSH-18, as sent */
+Test(hl7_ack, declares_the_senders_character_set)
+{
+    static const char msg[] = "MSH|^~\\&|A|H\xc3\xb4pital|C|D|2026||ADT^A08|"
+                              "M1|P|2.5||||||UNICODE UTF-8|FR\rPID|1||42\r";
+    struct hl7_msg *m = parse_ok(msg);
+    struct slice ack;
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &ack), HUB_OK);
+    assert_slice(ack, "MSH|^~\\&|C|D|A|H\xc3\xb4pital|2026||ACK^A08^ACK|K|P|"
+                      "2.5||||||UNICODE UTF-8\rMSA|AA|M1\r");
+    /* Latin-1 bytes under 8859/1 are answered in Latin-1, declared so */
+    static const char latin[] = "MSH|^~\\&|A|H\xf4pital|C|D|2026||ADT^A08|"
+                                "M1|P|2.3.1||||||8859/1\rPID|1||42\r";
+    m = parse_ok(latin);
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &ack), HUB_OK);
+    assert_slice(ack, "MSH|^~\\&|C|D|A|H\xf4pital|2026||ACK^A08^ACK|K|P|"
+                      "2.3.1||||||8859/1\rMSA|AA|M1\r");
+    /* none sent, none declared */
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|M1|P|2.5\rPID|1||42\r");
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &ack), HUB_OK);
+    assert_slice(ack, "MSH|^~\\&|C|D|A|B|2026||ACK^A08^ACK|K|P|2.5\r"
+                      "MSA|AA|M1\r");
+}
+
+/* F324: MSH-10 is ST of 20 until v2.7; a 26-character id is cut to its
+ * last 20 there, kept whole from v2.7 (199) */
+Test(hl7_ack, keeps_its_control_id_within_the_versions_length)
+{
+    static const char id[] = "01M92TEJ486M7JESBZJ25XMGQC";
+    struct slice ack;
+    struct hl7_msg *m =
+        parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|M1|P|2.5\rPID|1||42\r");
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, id, "2026", &ack), HUB_OK);
+    cr_assert(strstr(ack.p, "|ACK^A08^ACK|EJ486M7JESBZJ25XMGQC|P|") != NULL,
+              "%.*s", (int)ack.len, ack.p);
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|M1|P|2.7\rPID|1||42\r");
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, id, "2026", &ack), HUB_OK);
+    cr_assert(strstr(ack.p, "|ACK^A08^ACK|01M92TEJ486M7JESBZJ25XMGQC|P|") !=
+              NULL, "%.*s", (int)ack.len, ack.p);
+    /* no MSH at all: the hub's v2.5 */
+    cr_assert_eq(hl7_ack(&A, NULL, "AR", NULL, id, "2026", &ack), HUB_OK);
+    cr_assert(strstr(ack.p, "||ACK|EJ486M7JESBZJ25XMGQC|P|2.5\r") != NULL,
+              "%.*s", (int)ack.len, ack.p);
+}
+
+/* F321, found by the fuzzer: an ESC that opens JIS inside MSH-9 makes
+ * the rest of the line JIS, and MSH-18, empty in the translation, mapped
+ * back to a negative length: the ACK failed. It is still made. */
+Test(hl7_ack, is_made_when_jis_swallows_the_rest_of_the_header)
+{
+    static const char msg[] = "MSH|^~\\&|HIS\x13|SEND|GW|RCV|2011||ADT^A0"
+                              "\x1b$(ADT^A13D8^ADT_A01|1|P|2.5||||||~ISO IR87~"
+                              "\r";
+    struct hl7_msg *m = NULL;
+    struct hub_err err = { 0 };
+    struct slice ack;
+    (void)!hl7_parse(&A, msg, sizeof(msg) - 1, &m, &err);
+    cr_assert_not_null(m);
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &ack), HUB_OK);
+    cr_assert(ack.len > 0 && memcmp(ack.p, "MSH|^~\\&|GW|RCV|", 16) == 0,
+              "%.*s", (int)ack.len, ack.p);
+}
+
+/* F333: MSH-12 is echoed whole: a national profile's ACK carries its
+ * internationalization code and international version too */
+Test(hl7_ack, echoes_the_whole_version_id)
+{
+    struct hl7_msg *m = parse_ok("MSH|^~\\&|GAM|CHU|DPI|CHU|2024||ADT^A01^"
+                                 "ADT_A01|3975|P|2.5^FRA^2.11\rPID|1||42\r");
+    struct slice ack;
+    cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &ack), HUB_OK);
+    assert_slice(ack, "MSH|^~\\&|DPI|CHU|GAM|CHU|2026||ACK^A01^ACK|K|P|"
+                      "2.5^FRA^2.11\rMSA|AA|3975\r");
 }
 
 Test(hl7_ack, writes_err_segment_with_location_code_and_static_text)
@@ -1021,7 +1109,8 @@ Test(hl7_ack, carries_each_warning_as_an_err_segment_beside_aa)
 }
 
 /* A Latin-1 message is read from its UTF-8 translation; its ACK echoes
- * MSH-3 to -6 and MSH-10 as the bytes the sender sent, in its own set. */
+ * MSH-3 to -6 and MSH-10 as the bytes the sender sent, in its own set,
+ * and MSH-18 that names it (F321). */
 Test(hl7_ack, echoes_a_latin_message_in_the_bytes_it_sent)
 {
     static const char msg[] =
@@ -1032,7 +1121,8 @@ Test(hl7_ack, echoes_a_latin_message_in_the_bytes_it_sent)
     struct slice ack;
     cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &ack), HUB_OK);
     assert_slice(ack, "MSH|^~\\&|R\xc9" "C|F\xc2" "C|GAP\xc9|H\xd4PITAL|2026||"
-                      "ACK^A08^ACK|K|P|2.5\rMSA|AA|N\xb0" "1\r");
+                      "ACK^A08^ACK|K|P|2.5||||||8859/1\r"
+                      "MSA|AA|N\xb0" "1\r");
     /* the events are UTF-8 all the same */
     struct canon_list l = { 0 };
     struct hub_err err = { 0 };

@@ -115,6 +115,68 @@ Test(ingest_prepare, unsupported_type_gets_AR)
     ingest_job_free(j);
 }
 
+/* F322: table 0008 gives AR to a problem with MSH-9, -11 or -12, the
+ * acceptance checks, missing as much as not taken: a header whose fields
+ * are shifted by one has no message type, one without MSH-12 no version */
+Test(ingest_prepare, missing_type_or_version_gets_AR)
+{
+    static const char shifted[] =
+        "MSH|^~\\&|TESTAPP|TESTFAC||||20260115093000||ADT^A04|UNIT-S|P|2.5\r"
+        "PID|1||MRN-1\r";
+    static const char noversion[] =
+        "MSH|^~\\&|TESTAPP|TESTFAC|HUB|HUB|20260115093000||ADT^A34|UNIT-V\r"
+        "PID|1||MRN-1\r";
+    static const char notrigger[] =
+        "MSH|^~\\&|TESTAPP|TESTFAC|HUB|HUB|20260115093000||ADT|UNIT-E|P|2.5\r"
+        "PID|1||MRN-1\r";
+    const char *msgs[] = { shifted, noversion, notrigger };
+    const char *want[] = { "|101^Required field missing^",
+                           "|101^Required field missing^",
+                           "|101^Required field missing^" };
+    char code[3];
+
+    for (int k = 0; k < 3; k++) {
+        struct ingest_job *j = ingest_job_new();
+        ingest_prepare_hl7(j, NULL, NULL, "hosp", msgs[k], strlen(msgs[k]));
+        cr_assert_not(j->msg.accepted);
+        ingest_job_ack_code(j, code);
+        cr_expect_str_eq(code, "AR", "message %d", k);
+        cr_expect(has(j->msg.reply, want[k]), "%.*s", (int)j->msg.reply.len,
+                  j->msg.reply.p);
+        ingest_job_free(j);
+    }
+}
+
+/* F323: a message on one line (its CRs became spaces) is MSH over the
+ * field limit; the AR still echoes MSH-10, the version and the swapped
+ * applications from the header's own bytes */
+Test(ingest_prepare, one_line_message_gets_an_AR_that_echoes_its_header)
+{
+    char msg[4096];
+    int n = snprintf(msg, sizeof(msg),
+                     "MSH|^~\\&|TESTAPP|TESTFAC|HUB|HUBFAC|20260115093000||"
+                     "ADT^A01|UNIT-L|P|2.3||| EVN|A01|20260115093000| PID|1||"
+                     "MRN-1||TESTPATIENT^ALPHA");
+    for (int k = 0; k < 300; k++)
+        msg[n++] = '|';
+    msg[n] = '\0';
+    struct ingest_job *j = ingest_job_new();
+    char code[3];
+
+    ingest_prepare_hl7(j, NULL, NULL, "hosp", msg, (size_t)n);
+    cr_assert_not(j->msg.accepted);
+    ingest_job_ack_code(j, code);
+    cr_expect_str_eq(code, "AR");
+    cr_expect(has(j->msg.reply, "MSH|^~\\&|HUB|HUBFAC|TESTAPP|TESTFAC|"),
+              "%.*s", (int)j->msg.reply.len, j->msg.reply.p);
+    cr_expect(has(j->msg.reply, "||ACK^A01|"), "%.*s",
+              (int)j->msg.reply.len, j->msg.reply.p);
+    cr_expect(has(j->msg.reply, "|P|2.3\rMSA|AR|UNIT-L|"), "%.*s",
+              (int)j->msg.reply.len, j->msg.reply.p);
+    cr_expect(has(j->msg.error_json, "\"code\":\"limit\""));
+    ingest_job_free(j);
+}
+
 /* HL7 v2 ch. 2: a receiver rejects a processing ID (MSH-11, table 0103) it
  * does not take with AR and ERR 202 "Unsupported processing id" (table
  * 0357). A hospital test system's training admission must not reach
