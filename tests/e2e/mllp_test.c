@@ -17,6 +17,7 @@
 #include "store.h"
 #include "subs.h"
 #include "../lib/hubproc.h"
+#include "../lib/webhook_rx.h"
 
 static struct hubproc hub;
 
@@ -755,6 +756,33 @@ Test(mllp, an_http_request_with_a_long_body_still_reads_its_400,
     cr_expect_eq(got, ROUNDS, "the 400 was read each time");
     cr_expect_eq(count("select count(*) from messages"), 0,
                  "nothing of the requests is kept");
+}
+
+/* ... and the reading after the 400 is bounded: a client that never stops
+ * sending is closed once 1 MiB or 1 s has gone (F341) */
+Test(mllp, the_reading_after_an_http_400_is_bounded,
+     .init = start_default, .fini = stop, .timeout = 60)
+{
+    enum { PIECE = 32 * 1024 };
+    static char piece[PIECE];
+    const char head[] = "POST /v1/hl7v2 HTTP/1.1\r\nHost: hub\r\n"
+                        "Content-Length: 100000000\r\n\r\n";
+    struct mllp_client c;
+    char resp[2048];
+
+    memset(piece, 'X', sizeof(piece));
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send_raw(&c, head, sizeof(head) - 1), 0);
+    int64_t t0 = rx_now_ms();
+    while (rx_now_ms() - t0 < 10000 &&
+           mllp_send_raw(&c, piece, sizeof(piece)) == 0)
+        pause_us(10 * 1000);
+    int64_t ms = rx_now_ms() - t0;
+    cr_expect_lt(ms, 5000, "closed after %lld ms", (long long)ms);
+    cr_expect(hub_wait_log(&hub, "why=linger_", 1, 5000));
+    cr_expect_gt(http_raw_response(&c, resp, sizeof(resp), 5000), 0);
+    cr_expect(strncmp(resp, "HTTP/1.1 400 ", 13) == 0, "%s", resp);
+    mllp_close(&c);
 }
 
 /* The beginning of a method waits for its end no longer than a frame
