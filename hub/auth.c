@@ -9,14 +9,16 @@
  * wait for the database at once, so that such a flood cannot queue ahead
  * of every partner's database work; past it a token's look-up is refused
  * as busy (503 with Retry-After), and credentials in the cache still pass.
- * A certificate's look-up for an MLLP over TLS connection (auth_cert_wait)
- * is not refused there (F236: a flood of tokens, which anyone can send,
- * closed new hospital feeds): it waits in a FIFO for the next slot that a
- * finished look-up frees, ahead of any new token. Only a partner can make
- * one (the handshake verified its certificate against the partners' CA),
- * each connection has at most one out, and a closed connection takes its
- * own back (auth_cancel), so the queue is bounded by the MLLP connection
- * limit and the database work by AUTH_INFLIGHT_MAX as before.
+ * A certificate's look-up for an MLLP over TLS connection or an HTTPS
+ * request (auth_cert_wait) is not refused there (F236, F340: a flood of
+ * tokens, which anyone can send, cut off hospital feeds): it waits in a
+ * FIFO for the next slot that a finished look-up frees, ahead of any new
+ * token. Only a partner can make one (the handshake verified its
+ * certificate against the partners' CA), each connection has at most one
+ * out (an MLLP one that closes takes its own back, auth_cancel; evhttp
+ * reads nothing more of an HTTPS one until its request is answered), so
+ * the queue is bounded by the two connection limits and the database
+ * work by AUTH_INFLIGHT_MAX as before.
  *
  * Revocation at once (F211): a connection of its own LISTENs on hub_auth,
  * which the triggers of api_tokens, cert_bindings and organizations

@@ -66,11 +66,13 @@ int auth_cert(struct auth *a, const char *fingerprint, struct principal *out,
  * As auth_cert, but at the cap the look-up is not refused: it waits for
  * the next slot a finished look-up frees (HUB_ESHORT, cb later), ahead of
  * any look-up made after it, token or certificate; HUB_EBUSY only when
- * the pool's queue is full. For MLLP over TLS, whose senders cannot be
- * told to come back later as an HTTP client is (a closed connection is a
- * feed down until the sender's retry): only a certificate the partners'
- * CA signed reaches a look-up, so floods of look-ups that anyone can send
- * stay refused at the cap. At most one per `arg` should wait.
+ * the pool's queue is full. For certificates the partners' CA verified,
+ * over MLLP over TLS (a closed connection is a feed down until the
+ * sender's retry) and HTTPS (F340: a 503 cut partners off while anyone's
+ * tokens held the cap): only a partner can make one, so floods of
+ * look-ups that anyone can send stay refused at the cap. At most one per
+ * `arg` should wait, and the caller bounds how many args there are (one
+ * per connection).
  */
 int auth_cert_wait(struct auth *a, const char *fingerprint,
                    struct principal *out, auth_cb cb, void *arg);

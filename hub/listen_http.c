@@ -10,7 +10,10 @@
  *   handler or its api_db() done -> api_reply*() exactly once
  *
  * evhttp keeps an unanswered request alive even when its client goes away
- * (the reply then just frees it), so handlers may answer late safely.
+ * (the reply then just frees it), so handlers may answer late safely: in
+ * 2.1 a connection is not read while its request is in our hands (its
+ * read is disabled once the body is in), so neither a close nor a
+ * pipelined request is seen until the answer is written.
  * Limits: body (evhttp_set_max_body_size: 413 from the Content-Length or a
  * chunk size, before the body is read), headers, unread input (input_guard:
  * a connection holding more is cut), timeouts. libevent 2.1 answers a body
@@ -492,7 +495,18 @@ static void authenticate(struct api_req *r)
         SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
         int frc = tls_peer_fingerprint(ssl, fp);
         if (frc == HUB_OK) {
-            rc = auth_cert(srv->auth, fp, &who, on_auth, r);
+            /* verified by the partners' CA: waits for a look-up slot
+             * rather than 503 at the cap, as MLLP over TLS does (F340:
+             * a flood of unknown tokens, which anyone can send, cut off
+             * partners' HTTPS posts). evhttp 2.1 stops reading a
+             * connection once a request is whole (its body in) until it
+             * is answered, so each HTTPS connection has at most one
+             * request here and the waiting ones are bounded by
+             * https_max_connections. Nor does it see a client that goes
+             * meanwhile: the request, and the connection's slot, live
+             * until the answer, which then frees both (see the file's
+             * header), so the callback never meets a freed request. */
+            rc = auth_cert_wait(srv->auth, fp, &who, on_auth, r);
             have = true;
         }
     }

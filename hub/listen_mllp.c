@@ -74,10 +74,15 @@
 #include "server.h"
 #include "tls.h"
 
-enum cstate { C_HANDSHAKE, C_AUTH, C_OPEN, C_CLOSING };
+enum cstate { C_HANDSHAKE, C_AUTH, C_OPEN, C_CLOSING, C_LINGER };
 
 /* unread ACK bytes after which a connection is no longer read */
 #define MLLP_OUT_MAX (256 * 1024)
+
+/* After an HTTP request's 400 (refuse_http): how long, and how many
+ * bytes, the rest of the request is read and dropped before the close */
+#define MLLP_LINGER_S 1.0
+#define MLLP_LINGER_MAX (1024u * 1024)
 
 /* seconds after which a TLS connection's certificate is looked up again */
 #define MLLP_REAUTH_S 1.0
@@ -108,6 +113,9 @@ struct conn {
     bool auth_pending;              /* an auth lookup holds a pointer */
     bool eof;                       /* peer closed its sending side */
     bool out_full;                  /* reading paused: ACKs not read */
+    bool linger;                    /* an HTTP request: linger, then close */
+    double linger_until;            /* C_LINGER: closed then at the latest */
+    size_t lingered;                /* C_LINGER: bytes read and dropped */
     bool write_armed;               /* plain: EV_WRITE on, libevent writes */
     bool to_send;                   /* plain: in ms->send_head */
     struct conn *send_next;
@@ -138,6 +146,7 @@ struct mllp_server {
 
 static void conn_process(struct conn *c);
 static void conn_close(struct conn *c, const char *why);
+static void arm_timer(struct conn *c);
 static bool conn_auth_fresh(struct conn *c);
 
 static double now_s(void)
@@ -196,11 +205,64 @@ static void conn_close(struct conn *c, const char *why)
     metrics_connections(-1);
 }
 
+/* After refuse_http, a close would leave the rest of the request unread,
+ * and a close over unread bytes is a reset: the client's writes fail
+ * before it reads its 400 (and on some systems the reset drops the 400
+ * from the client's buffer unread). So, its answers written, the hub
+ * ends its side (the client reads the 400 and then the end), then reads
+ * and drops what comes for at most MLLP_LINGER_S and MLLP_LINGER_MAX
+ * bytes, and closes at the client's end or either bound (RFC 9112 9.6,
+ * nginx's lingering close). Reading takes one buffer of the bufferevent
+ * at a time, dropped at once, so the loop is not held and memory does
+ * not grow (F341). */
+static void conn_linger(struct conn *c)
+{
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+    /* TLS: its close_notify first (written at once: the output is empty),
+     * so that the client reads a clean end; reading goes on after it */
+    if (c->tls && !c->eof && fd >= 0)
+        (void)SSL_shutdown(bufferevent_openssl_get_ssl(c->bev));
+    if (c->eof || fd < 0 || shutdown(fd, SHUT_WR) != 0) {
+        conn_close(c, c->eof ? "eof" : "done");
+        return;
+    }
+    c->state = C_LINGER;
+    c->linger_until = now_s() + MLLP_LINGER_S;
+    c->lingered = 0;
+    evbuffer_drain(bufferevent_get_input(c->bev),
+                   evbuffer_get_length(bufferevent_get_input(c->bev)));
+    bufferevent_enable(c->bev, EV_READ);
+    arm_timer(c);
+}
+
+/* Drop what came while lingering; close at the byte bound. */
+static void linger_read(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t n = evbuffer_get_length(in);
+
+    c->lingered += n;
+    evbuffer_drain(in, n);
+    if (c->lingered > MLLP_LINGER_MAX)
+        conn_close(c, "linger_bytes");
+}
+
+/* Everything answered is written and nothing is pending: close, or first
+ * linger after an HTTP request. */
+static void conn_end(struct conn *c)
+{
+    if (c->linger)
+        conn_linger(c);
+    else
+        conn_close(c, c->eof ? "eof" : "done");
+}
+
 /* The output buffer is empty: everything answered is written. */
 static void after_flush(struct conn *c)
 {
     if (c->state == C_CLOSING && c->n_pending == 0) {
-        conn_close(c, c->eof ? "eof" : "done");
+        conn_end(c);
     } else if (c->state == C_OPEN && c->out_full) {
         /* the sender read its ACKs: take frames again */
         c->out_full = false;
@@ -230,7 +292,7 @@ static void conn_finish(struct conn *c)
     bufferevent_disable(c->bev, EV_READ);
     if (c->n_pending == 0 &&
         evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-        conn_close(c, c->eof ? "eof" : "done");
+        conn_end(c);
 }
 
 /* ---- timers ----------------------------------------------------------- */
@@ -242,7 +304,9 @@ static void arm_timer(struct conn *c)
 
     if (c->bev == NULL)
         return;
-    if (c->frame_start > 0)
+    if (c->state == C_LINGER)
+        due = c->linger_until;
+    else if (c->frame_start > 0)
         due = c->frame_start + cfg->slow_sender_timeout;
     else
         due = c->last_read + cfg->idle_timeout;
@@ -268,7 +332,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 
     if (c->bev == NULL)
         return;
-    if (c->frame_start > 0 && now - c->frame_start >= cfg->slow_sender_timeout) {
+    if (c->state == C_LINGER) {
+        if (now >= c->linger_until)
+            conn_close(c, "linger_time");
+        else
+            arm_timer(c);
+    } else if (c->frame_start > 0 &&
+               now - c->frame_start >= cfg->slow_sender_timeout) {
         conn_close(c, "slow_sender");
     } else if (c->frame_start == 0 && now - c->last_read >= cfg->idle_timeout &&
                c->n_pending == 0) {
@@ -453,7 +523,7 @@ static void refuse(struct conn *c, size_t nbytes, int code, const char *what)
 /* An HTTP request on an MLLP port is no HL7 message, and its headers carry
  * credentials (a bearer token, which the hub keeps only as its hash): it
  * is not quarantined. The client reads why in HTTP (when no ACK is due
- * before it), then the connection closes. */
+ * before it), then the connection ends (conn_linger). */
 static void refuse_http(struct conn *c)
 {
     static const char body[] =
@@ -467,6 +537,7 @@ static void refuse_http(struct conn *c)
     evbuffer_drain(in, evbuffer_get_length(in));
     c->frame_start = 0;
     c->scan = 0;
+    c->linger = true;
     if (c->n_pending == 0) {
         evbuffer_add_printf(bufferevent_get_output(c->bev),
                             "HTTP/1.1 400 Bad Request\r\n"
@@ -607,6 +678,8 @@ static void on_read(struct bufferevent *bev, void *arg)
     c->last_read = now_s();
     if (c->state == C_OPEN)
         conn_process(c);
+    else if (c->state == C_LINGER)
+        linger_read(c);
     conn_maybe_free(c);
 }
 

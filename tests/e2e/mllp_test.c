@@ -17,6 +17,7 @@
 #include "store.h"
 #include "subs.h"
 #include "../lib/hubproc.h"
+#include "../lib/webhook_rx.h"
 
 static struct hubproc hub;
 
@@ -704,6 +705,83 @@ Test(mllp, an_http_request_split_across_reads_is_answered_in_http,
     cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
     ack_fields(ack, code, ctrl, sizeof(ctrl));
     cr_expect_str_eq(code, "AA");
+    mllp_close(&c);
+}
+
+/* An HTTP request with a long body (256 KiB, still coming when hubd has
+ * answered its head) still gets its 400 read by the client: hubd ends its
+ * side (shutdown) and reads what is left before it closes, so the kernel
+ * does not reset the connection over unread bytes (F341). Without that,
+ * every round's later writes failed on the reset, and a client that
+ * writes its whole request before it reads (curl, most engines) gave up
+ * without reading its 400 (some systems also drop it from the client's
+ * buffer). Plain and over TLS; nothing is kept. */
+Test(mllp, an_http_request_with_a_long_body_still_reads_its_400,
+     .init = start_default, .fini = stop, .timeout = 60)
+{
+    enum { BODY = 256 * 1024, PIECE = 32 * 1024, ROUNDS = 10 };
+    static char req[BODY + 512];
+    char resp[2048];
+    int got = 0, sent = 0;
+
+    int n = snprintf(req, sizeof(req), "POST /v1/hl7v2 HTTP/1.1\r\n"
+                     "Host: hub\r\nContent-Type: x-application/hl7-v2+er7"
+                     "\r\nContent-Length: %d\r\n\r\n", BODY);
+    memset(req + n, 'X', BODY);
+    for (int i = 0; i < ROUNDS; i++) {
+        struct mllp_client c;
+        /* the last rounds over MLLP/TLS (hosp's certificate) */
+        bool tls = i >= ROUNDS - 3;
+        cr_assert_eq(mllp_connect(&c, tls ? hub.mllps : hub.mllp, &hub,
+                                  tls ? "hosp" : NULL), 0);
+        /* a client writes its whole request, then reads; the body comes
+         * in pieces, as over a network slower than loopback, so that
+         * hubd has answered the head before the body is all in */
+        int rc = mllp_send_raw(&c, req, (size_t)n + PIECE);
+        for (size_t at = (size_t)n + PIECE; rc == 0 && at < (size_t)n + BODY;
+             at += PIECE) {
+            pause_us(20 * 1000);
+            rc = mllp_send_raw(&c, req + at, PIECE);
+        }
+        if (rc == 0)
+            sent++;
+        if (http_raw_response(&c, resp, sizeof(resp), 10000) > 0 &&
+            strncmp(resp, "HTTP/1.1 400 ", 13) == 0 &&
+            strstr(resp, "\"code\":\"wrong_port\"") != NULL)
+            got++;
+        cr_expect(mllp_closed(&c, 5000), "closed after the answer");
+        mllp_close(&c);
+    }
+    cr_expect_eq(sent, ROUNDS, "the whole request was taken each time");
+    cr_expect_eq(got, ROUNDS, "the 400 was read each time");
+    cr_expect_eq(count("select count(*) from messages"), 0,
+                 "nothing of the requests is kept");
+}
+
+/* ... and the reading after the 400 is bounded: a client that never stops
+ * sending is closed once 1 MiB or 1 s has gone (F341) */
+Test(mllp, the_reading_after_an_http_400_is_bounded,
+     .init = start_default, .fini = stop, .timeout = 60)
+{
+    enum { PIECE = 32 * 1024 };
+    static char piece[PIECE];
+    const char head[] = "POST /v1/hl7v2 HTTP/1.1\r\nHost: hub\r\n"
+                        "Content-Length: 100000000\r\n\r\n";
+    struct mllp_client c;
+    char resp[2048];
+
+    memset(piece, 'X', sizeof(piece));
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send_raw(&c, head, sizeof(head) - 1), 0);
+    int64_t t0 = rx_now_ms();
+    while (rx_now_ms() - t0 < 10000 &&
+           mllp_send_raw(&c, piece, sizeof(piece)) == 0)
+        pause_us(10 * 1000);
+    int64_t ms = rx_now_ms() - t0;
+    cr_expect_lt(ms, 5000, "closed after %lld ms", (long long)ms);
+    cr_expect(hub_wait_log(&hub, "why=linger_", 1, 5000));
+    cr_expect_gt(http_raw_response(&c, resp, sizeof(resp), 5000), 0);
+    cr_expect(strncmp(resp, "HTTP/1.1 400 ", 13) == 0, "%s", resp);
     mllp_close(&c);
 }
 
