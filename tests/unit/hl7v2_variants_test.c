@@ -163,12 +163,15 @@ static bool escape_left_open(const char *msg, size_t len, const char *old,
         return false;
     unsigned opened = 0;
     for (size_t i = 0; i < len; i++) {
-        size_t h = i;               /* a segment's start, past blanks
-                                     * and an MLLP start block */
-        if (i == 0 || msg[i - 1] == '\r' || msg[i - 1] == '\n')
+        size_t h = i;               /* a segment's start, past blanks,
+                                     * an MLLP start block, a BOM */
+        if (i == 0 || msg[i - 1] == '\r' || msg[i - 1] == '\n') {
             while (h < len && (msg[h] == ' ' || msg[h] == '\t' ||
                                msg[h] == '\x0b'))
                 h++;
+            if (len - h > 3 && memcmp(msg + h, "\xef\xbb\xbf", 3) == 0)
+                h += 3;
+        }
         if ((i == 0 || msg[i - 1] == '\r' || msg[i - 1] == '\n') &&
             len - h > 4 && (memcmp(msg + h, "MSH", 3) == 0 ||
                             memcmp(msg + h, "FHS", 3) == 0 ||
