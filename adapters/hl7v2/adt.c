@@ -1739,6 +1739,26 @@ static bool ssn_valid(struct slice v)
     return ssn_usable(v.p, v.len, d);
 }
 
+/* Whether XAD-6 value v can be a country: ISO 3166's numeric code (three
+ * digits), else a code or a name, which holds a letter and no digit (a
+ * byte past ASCII counts as a letter). An iSOFT feed sends a locality
+ * code there ("ZZ993CZ", r58), a mask sends "*": neither is a country,
+ * and written as one a subscriber would show it as the patient's. */
+static bool country_like(struct slice v)
+{
+    if (v.len == 3 && v.p[0] >= '0' && v.p[0] <= '9' && v.p[1] >= '0' &&
+        v.p[1] <= '9' && v.p[2] >= '0' && v.p[2] <= '9')
+        return true;
+    bool letter = false;
+    for (size_t k = 0; k < v.len; k++) {
+        unsigned char ch = (unsigned char)v.p[k];
+        if (ch >= '0' && ch <= '9')
+            return false;
+        letter |= ch >= 0x80 || ((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z');
+    }
+    return letter;
+}
+
 /* Whether the patient lives outside the US: the country of the first
  * PID-11 address (XAD-6), else MSH-17, names another country (ISO 3166
  * alpha: test feeds fill MSH-17 with dialling codes, "44", "+91").
@@ -1749,6 +1769,8 @@ static bool outside_us(const struct ctx *c, const struct hl7_seg *pid)
     struct parts pt;
     split(c, rep_raw(c, pid, 11, 0), &pt, 6);
     struct slice cc = trim(part(c, &pt, 6, 0).s);
+    if (!country_like(cc))
+        cc.len = 0;                 /* no country: MSH-17's */
     if (cc.len == 0) {
         cc = trim(msh_text(c, msh_raw(c, 17, true)).s);
         for (size_t k = 0; k < cc.len; k++)
@@ -2177,6 +2199,11 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
         struct text zip = part(c, &pt, 5, 0);
         zip.s = postal_code(zip.s);     /* "61550-": the ZIP */
         struct text country = part(c, &pt, 6, 0);
+        if (country.s.len && !country_like(country.s)) {
+            warn(c, "PID-11", "country is neither an ISO 3166 code nor a "
+                              "name; left out");
+            country.s.len = 0;
+        }
         struct text county = part(c, &pt, 9, 1);   /* XAD-9 county/parish */
         /* XAD-8, other geographic designation: where it is the only text
          * of the address (SS-MIX2 sends the whole address there), a line */

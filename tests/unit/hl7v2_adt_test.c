@@ -2554,3 +2554,55 @@ Test(hl7_to_events, empty_repetitions_after_unescaping_compare_safely)
                      "PV1|1|I\r", &l, &err), HUB_OK);
     cr_assert_eq(l.n, 1);
 }
+
+/* XAD-6 is the country (ISO 3166: HL7 table 0399). An iSOFT feed
+ * (r58-renalware_isoft_a31_v23_deceased_msh2_three_chars.hl7) sends a
+ * locality code there, "CR2 0PP^ZZ993CZ^HOME", and a published message's
+ * mask sends "*": written as the country, a subscriber would show either
+ * as the patient's. A value with a digit (but ISO's three-digit numeric
+ * code) or with no letter is left out with a warning; a code or a name
+ * is kept as sent, and no longer stands for a country when PID-19 asks
+ * where the patient lives. */
+Test(hl7_to_events, leaves_a_country_that_is_no_country_out)
+{
+    static const char *const gone[] = { "ZZ993CZ", "*", "12", "-", "0044" };
+    for (size_t k = 0; k < sizeof(gone) / sizeof(*gone); k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), MSH("ADT^A31^ADT_A05", "2.3")
+                 "PID|1||MRN1^^^FAC^MR||Doe^Jo||19800131|F|||"
+                 "1 High St^^Croydon^^CR2 0PP^%s^H\rPV1|1|N\r", gone[k]);
+        cJSON *j = event_of(msg);
+        const cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "patient"), "addresses"), 0);
+        cr_assert_not_null(a, "%s", gone[k]);
+        cr_assert_null(cJSON_GetObjectItemCaseSensitive(a, "country"), "%s",
+                       gone[k]);
+        cr_assert_str_eq(str_at(a, "postal_code", NULL), "CR2 0PP");
+        cJSON_Delete(j);
+        cr_assert_str_eq(warnings_of(msg), "PID-11:country is neither an "
+                         "ISO 3166 code nor a name; left out;", "%s", gone[k]);
+    }
+    static const char *const kept[] = { "GBR", "GB", "826", "United Kingdom",
+                                        "D", "\xd8\xa7\xd9\x84" };
+    for (size_t k = 0; k < sizeof(kept) / sizeof(*kept); k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), MSH("ADT^A31^ADT_A05", "2.3")
+                 "PID|1||MRN1^^^FAC^MR||Doe^Jo||19800131|F|||"
+                 "1 High St^^Croydon^^CR2 0PP^%s^H\rPV1|1|N\r", kept[k]);
+        cJSON *j = event_of(msg);
+        const cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "patient"), "addresses"), 0);
+        cr_assert_str_eq(str_at(a, "country", NULL), kept[k]);
+        cJSON_Delete(j);
+        cr_assert_str_eq(warnings_of(msg), "", "%s", kept[k]);
+    }
+    /* a PID-19 that is no SSN: with no country in XAD-6 the message is
+     * read as a US one (MSH-17 empty), as if XAD-6 were empty */
+    cr_assert_str_eq(warnings_of(MSH("ADT^A31^ADT_A05", "2.3")
+                                 "PID|1||MRN1^^^FAC^MR||Doe^Jo||19800131|F|||"
+                                 "1 High St^^X^^1^*^H||||||||*********\r"
+                                 "PV1|1|N\r"),
+                     "PID-19:SSN is not nine digits as the SSA issues them;"
+                     "PID-11:country is neither an ISO 3166 code nor a "
+                     "name; left out;");
+}

@@ -150,6 +150,53 @@ static char *join(const struct segs *s, const char *eol, enum extra extra,
     return o;
 }
 
+/* Whether an escape character stands in the text as itself: one that
+ * opens an escape its value never closes (a Go raw string's "2.5.1\n" at
+ * each segment end, r58), which the hub keeps literally (hl7v2.c), so
+ * that its text changes with the delimiters. `old` holds MSH-1 and
+ * MSH-2's characters (the escape character fourth); a header's MSH-2 is
+ * passed over. */
+static bool escape_left_open(const char *msg, size_t len, const char *old,
+                             size_t n)
+{
+    if (n < 4)
+        return false;
+    unsigned opened = 0;
+    for (size_t i = 0; i < len; i++) {
+        size_t h = i;               /* a segment's start, past blanks,
+                                     * an MLLP start block, a BOM */
+        if (i == 0 || msg[i - 1] == '\r' || msg[i - 1] == '\n') {
+            while (h < len && (msg[h] == ' ' || msg[h] == '\t' ||
+                               msg[h] == '\x0b'))
+                h++;
+            if (len - h > 3 && memcmp(msg + h, "\xef\xbb\xbf", 3) == 0)
+                h += 3;
+        }
+        if ((i == 0 || msg[i - 1] == '\r' || msg[i - 1] == '\n') &&
+            len - h > 4 && (memcmp(msg + h, "MSH", 3) == 0 ||
+                            memcmp(msg + h, "FHS", 3) == 0 ||
+                            memcmp(msg + h, "BHS", 3) == 0)) {
+            const char *e = memchr(msg + h + 4, old[0], len - h - 4);
+            if (e == NULL)
+                return false;
+            i = (size_t)(e - msg);  /* on the separator after MSH-2 */
+            opened = 0;
+            continue;
+        }
+        char ch = msg[i];
+        bool delim = ch == '\r' || ch == '\n' || ch == old[0] ||
+                     ch == old[1] || ch == old[2] || (n > 4 && ch == old[4]);
+        if (delim) {
+            if (opened % 2)
+                return true;
+            opened = 0;
+        } else if (ch == old[3]) {
+            opened++;
+        }
+    }
+    return opened % 2 == 1;
+}
+
 /* The message with MSH-1 and MSH-2's characters replaced, one for one, by
  * characters it holds nowhere; false when the text would change (an
  * escape of a delimiter) or it cannot be done safely (no MSH, ISO 2022
@@ -185,6 +232,9 @@ static bool redelimit(const char *msg, size_t len, char *out)
             if (msg[i] == old[3] && strchr("FSTRE", msg[i + 1]) && msg[i + 1] &&
                 msg[i + 2] == old[3])
                 return false;
+    /* an escape left open is text that would change as well */
+    if (escape_left_open(msg, len, old, n))
+        return false;
     bool used[256] = {false};
     for (size_t i = 0; i < len; i++)
         used[(unsigned char)msg[i]] = true;
