@@ -15,7 +15,9 @@
  *        form one screening (named by their questions when they are of
  *        one encounter, as a response without a known questionnaire is:
  *        schemas/dict/README.md); an Observation derived from a
- *        QuestionnaireResponse in the same message is folded into it.
+ *        QuestionnaireResponse in the same message is folded into it, and
+ *        so is one that only repeats an answer of such a response of the
+ *        same patient and encounter (same question, same value: F370).
  *        An answer sent as text (valueString, a CodeableConcept's text)
  *        that is the display of one of its question's answers is read as
  *        that answer's code, with a warning.

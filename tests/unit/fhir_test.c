@@ -3796,3 +3796,53 @@ Test(fhir, a_condition_in_icd_10_gm_takes_its_sensitivity)
     cr_assert_eq(out.n, 1);
     cr_assert_str_eq(field_of(&out, 0, "sensitivity"), "[\"sud\"]");
 }
+
+/* F370: a transaction that sends a QuestionnaireResponse and again, as
+ * Observations without derivedFrom, some of its answers (a developer's NY
+ * HRSN bundle: the response, then transportation, employment, education
+ * and the safety total as SHIN-NY screening-response Observations of the
+ * same encounter) gave two screenings of one visit, each with its own
+ * screening.positive for transportation. An Observation of the same
+ * patient and encounter that answers a question of such a response with
+ * the same value is folded into it, as one derived from it is. Not folded:
+ * another answer (the sender says something else), no encounter named on
+ * either side, another encounter. */
+#define QR_ENC(enc, items)                                                  \
+    "{\"resource\":{\"resourceType\":\"QuestionnaireResponse\",\"id\":"     \
+    "\"q7\",\"status\":\"completed\",\"subject\":{\"reference\":"           \
+    "\"Patient/p1\"}," enc "\"authored\":\"2024-02-23\",\"item\":["         \
+    items "]}}"
+Test(fhir, an_observation_repeating_a_response_of_its_encounter_is_folded)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *same = COLLECTION(
+        QR_ENC(ENC("e1"), QR_ITEM("93030-5", "LA33-6") ","
+                          QR_ITEM("88122-7", "LA28398-8")) ","
+        LOOSE("o1", ENC("e1"), "93030-5", "LA33-6"));
+    cr_assert_eq(run(same, &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(out.ev[1].type, "screening.positive");
+    cr_assert_str_eq(field_of(&out, 1, "screening.id"),
+                     "QuestionnaireResponse/q7");
+
+    /* another answer to the same question: the sender's, kept apart */
+    const char *other = COLLECTION(
+        QR_ENC(ENC("e1"), QR_ITEM("93030-5", "LA33-6")) ","
+        LOOSE("o1", ENC("e1"), "93030-5", "LA32-8"));
+    cr_assert_eq(run(other, &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 3);
+    cr_assert_str_eq(field_of(&out, 2, "screening.id"), "Observation/o1");
+
+    /* no encounter on either side, or another encounter: kept apart */
+    const char *none = COLLECTION(
+        QR_ENC("", QR_ITEM("93030-5", "LA33-6")) ","
+        LOOSE("o1", "", "93030-5", "LA33-6"));
+    cr_assert_eq(run(none, &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 4);
+    const char *elsewhere = COLLECTION(
+        QR_ENC(ENC("e1"), QR_ITEM("93030-5", "LA33-6")) ","
+        LOOSE("o1", ENC("e2"), "93030-5", "LA33-6"));
+    cr_assert_eq(run(elsewhere, &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 4);
+}
