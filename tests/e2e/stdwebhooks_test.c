@@ -80,7 +80,7 @@ static void start(void)
     }
     cr_assert(buf[0], "tests/tools/webhook-verify.js did not start (node and "
               "tests/tools/node_modules/standardwebhooks come from make deps)");
-    rx_port = atoi(buf);
+    rx_port = (int)strtol(buf, NULL, 10);
 }
 
 static void stop(void)

@@ -401,8 +401,9 @@ Test(webhook_sub, a_list_over_its_bound_says_the_bound)
     p = doc + snprintf(doc, sizeof(doc), "{\"url\":\"https://a.example/\","
                        "\"topics\":[");
     for (int i = 0; i < 33; i++)
-        p += sprintf(p, "%s\"adt.admit\"", i ? "," : "");
-    strcpy(p, "]}");
+        p += snprintf(p, sizeof(doc) - (size_t)(p - doc), "%s\"adt.admit\"",
+                      i ? "," : "");
+    snprintf(p, sizeof(doc) - (size_t)(p - doc), "]}");
     cr_assert_eq(validate(doc, false, &e, NULL), HUB_EINVALID);
     cr_assert_str_eq(e.field, "topics");
     cr_assert_not_null(strstr(e.what, "more than 32"), "%s", e.what);
