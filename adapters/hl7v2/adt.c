@@ -739,6 +739,17 @@ ADT_ALWAYS_INLINE struct raw msh_raw(const struct ctx *c, unsigned f,
     return (struct raw){ v, (a & HL7_FLD_SPECIAL) != 0 };
 }
 
+/* The byte offset of v in the message, or the MSH segment's when v is
+ * not there (a field the header does not have): ERR-7 says where an MSH
+ * field's error is, which was always the segment's 0 (F328). */
+static size_t msh_field_at(const struct ctx *c, struct slice v)
+{
+    const struct hl7_msg *m = c->m;
+    if (v.p != NULL && v.p >= m->p && v.p <= m->p + m->len)
+        return (size_t)(v.p - m->p);
+    return m->seg[0].off;
+}
+
 /* text_of for the MSH values read once a message (msh_raw): a plain one
  * (most are) is trimmed here, inline; text_of's hl7_text is called out of
  * line there (GCC's choice), a call each. */
@@ -3089,7 +3100,6 @@ int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
 
     /* MSH-9 (type, trigger), -10 and -12 read once, raw and trimmed as
      * hl7v2.h's accessors give them */
-    const struct hl7_seg *msh = &m->seg[0];
     struct raw type = msh_raw(&c, 9, false);
     struct slice type1, type2;
     comps12(&c, type.v, &type1, &type2);
@@ -3097,9 +3107,11 @@ int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
         /* an empty MSH-9 is a broken header, not a type the hub does not
          * take (a field added before it shifts every later field) */
         if (trim(type1).len == 0 && trim(type2).len == 0)
-            return hub_err_set(err, HUB_EINVALID, "MSH-9", msh->off,
+            return hub_err_set(err, HUB_EINVALID, "MSH-9",
+                               msh_field_at(&c, type.v),
                                "required field message type is missing");
-        return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-9", msh->off,
+        return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-9",
+                           msh_field_at(&c, type.v),
                            "message type is not supported");
     }
 
@@ -3108,15 +3120,18 @@ int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
     comps12(&c, vers.v, &ver, &ver2);
     ver = trim(ver);
     if (ver.len == 0)
-        return hub_err_set(err, HUB_EINVALID, "MSH-12", msh->off,
+        return hub_err_set(err, HUB_EINVALID, "MSH-12",
+                           msh_field_at(&c, vers.v),
                            "required field version id is missing");
     if (ver.len < 3 || ver.p[0] != '2' || ver.p[1] != '.' ||
         ver.p[2] < '1' || ver.p[2] > '9')
-        return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-12", msh->off,
+        return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-12",
+                           msh_field_at(&c, vers.v),
                            "version is not HL7 v2.1 to v2.9");
     struct raw ctrl = msh_raw(&c, 10, false);
     if (trim(ctrl.v).len == 0)
-        return hub_err_set(err, HUB_EINVALID, "MSH-10", msh->off,
+        return hub_err_set(err, HUB_EINVALID, "MSH-10",
+                           msh_field_at(&c, ctrl.v),
                            "required field message control id is missing");
 
     struct source src;
@@ -3160,9 +3175,11 @@ int ADT_TO_EVENTS(struct arena *a, const struct dict *d,
          * MSH-9 is, not an event the hub does not take */
         if (trig.len == 0 ||        /* or the HL7 null "" */
             (trig.len == 2 && trig.p[0] == '"' && trig.p[1] == '"'))
-            return hub_err_set(err, HUB_EINVALID, "MSH-9.2", msh->off,
+            return hub_err_set(err, HUB_EINVALID, "MSH-9.2",
+                               msh_field_at(&c, type2.p ? type2 : type.v),
                                "required field trigger event is missing");
-        return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-9.2", msh->off,
+        return hub_err_set(err, HUB_EUNSUPPORTED, "MSH-9.2",
+                           msh_field_at(&c, type2.p ? type2 : type.v),
                            "event type is not supported");
     }
     /* HL7 v2.5 ch. 3: PV1 is required in the message structure of every

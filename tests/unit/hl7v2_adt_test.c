@@ -1671,6 +1671,43 @@ Test(hl7_to_events, says_the_segment_separator_is_likely_missing)
     cr_assert_str_eq(err.what, "required segment PID is missing");
 }
 
+/* An MSH field's error says where that field is (ERR-7's byte offset),
+ * not where MSH starts: every one said 0 (F328). A field the header does
+ * not have at all is the segment's place. */
+Test(hl7_to_events, an_msh_fields_error_is_at_that_field)
+{
+    static const struct {
+        const char *msg, *field, *at;
+    } cases[] = {
+        { "MSH|^~\\&|A|F|H|H|2026||ORU^R01|C1|P|2.5\rPID|1||M1\r",
+          "MSH-9", "ORU^" },
+        { "MSH|^~\\&|A|F|H|H|2026||ADT^A17|C1|P|2.5\rPID|1||M1\r",
+          "MSH-9.2", "A17|" },
+        { "MSH|^~\\&|A|F|H|H|2026||ADT^A01|C1|P|3.0\rPID|1||M1\r",
+          "MSH-12", "3.0" },
+        { "MSH|^~\\&|A|F|H|H|2026||ADT^A01|C1|P|\rPID|1||M1\r",
+          "MSH-12", "\rPID" },
+        { "MSH|^~\\&|A|F|H|H|2026||ADT^A01||P|2.5\rPID|1||M1\r",
+          "MSH-10", "|P|2.5" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct canon_list l;
+        struct hub_err err;
+        const char *m = cases[i].msg;
+        cr_assert_neq(run(m, &l, &err), HUB_OK, "%s", m);
+        cr_assert_str_eq(err.field, cases[i].field, "%s", m);
+        cr_assert_eq(err.offset, (size_t)(strstr(m, cases[i].at) - m),
+                     "%s: %s at %zu", m, err.field, err.offset);
+    }
+    /* a header that ends before MSH-12: the segment's place */
+    struct canon_list l;
+    struct hub_err err;
+    cr_assert_neq(run("MSH|^~\\&|A|F|H|H|2026||ADT^A01|C1|P\rPID|1||M1\r",
+                      &l, &err), HUB_OK);
+    cr_assert_str_eq(err.field, "MSH-12");
+    cr_assert_eq(err.offset, 0);
+}
+
 /* Segments joined with no separator at all, as a string concatenated
  * without its CRs (tests/data/real/hl7v2/r29-practicefusion_ss_a01_
  * no_separators.hl7: "...^UUIDPID|1||..."): the PID is there, inside
