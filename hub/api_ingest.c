@@ -41,6 +41,17 @@ void api_ingest(struct api_req *r, struct ingest_job **jobs, size_t n,
 {
     struct server *srv = api_server(r);
 
+    /* the loop has ended and the pipeline is freed: a credential look-up
+     * or a worker's step answered only then (the database slow past the
+     * drain's deadline; dbpool_free hands out the last answers after
+     * ingest_free) submits nothing (F391) */
+    if (srv->down) {
+        for (size_t i = 0; i < n; i++)
+            ingest_job_free(jobs[i]);
+        free(jobs);
+        api_reply_busy(r, "hubd is stopping, retry later");
+        return;
+    }
     /* room for one more is enough: a request may overshoot the cap by its
      * own size, which max_body bounds; each check asked once, so that
      * the answer names the one that failed */

@@ -547,6 +547,7 @@ out:
     /* order: no new input, then the pipeline (its last callbacks still
      * reach their connections), then the connections, then the rest */
     app.srv.stopping = true;
+    app.srv.down = true;
     dispatch_stop(app.dispatch);
     pruner_stop(app.pruner);
     mllp_server_stop(app.mllp);

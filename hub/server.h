@@ -27,6 +27,9 @@ struct server {
     SSL_CTX *tls_mllp;              /* client certificate required */
     SSL_CTX *tls_https;             /* client certificate optional */
     bool stopping;
+    /* the loop has ended and the ingest pipeline is freed: a request
+     * answered while the pool stops submits nothing (api_ingest, F391) */
+    bool down;
     uint64_t next_conn_id;
     char ports[1024];               /* "name=port\n" lines, see below */
     size_t ports_len;

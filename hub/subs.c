@@ -285,7 +285,16 @@ int deliveries_replay_range(struct store *s, const char *actor,
                     "is not after from: the range is from up to to");
         rc = HUB_EINVALID;
     } else if (rc == HUB_EINVALID) {
-        hub_err_set(err, rc, "from", 0, "is not a date or time");
+        /* the shape holds but the cast refused it (an offset past
+         * +-15:59): which one is asked alone, so that a bad "to" is not
+         * named "from" (F390) */
+        char *one = NULL;
+        bool from_bad = one_text(s, "SELECT hub_parse_ts($1)::text", 1,
+                                 &from, &one) == HUB_EINVALID;
+        free(one);
+        hub_err_set(err, rc, from_bad ? "from" : "to", 0,
+                    "is not a date or time (2026-12-05, "
+                    "2026-12-05T04:00:00Z; no offset: UTC)");
     } else if (rc == HUB_OK) {
         *n_out = (int)strtol(v, NULL, 10);
     }

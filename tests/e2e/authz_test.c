@@ -11,6 +11,7 @@
 #include <event2/thread.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -626,4 +627,53 @@ Test(authz, an_https_certificate_lookup_waits_through_a_flood_of_tokens,
     cr_expect_eq(status_of("GET", "/v1/events", "tok-cbo", NULL, NULL), 200);
     /* and stops cleanly (under ASan: no error, no leak at exit) */
     cr_expect_eq(hub_stop(&hub), 0);
+}
+
+/* hubd with a drain of 1 s (shutdown_timeout 0 and its second) */
+static void start_short_drain(void)
+{
+    evthread_use_pthreads();
+    cr_assert_eq(hub_start(&hub, "shutdown_timeout = 0", false), 0,
+                 "hubd did not start");
+}
+
+/*
+ * A token's look-up still out when the drain's deadline ends hubd's loop
+ * (the database slow at shutdown: api_tokens locked) is answered while
+ * the pool stops, after the ingest pipeline was freed: its handler must
+ * submit nothing, where it reached the freed pipeline (F391; under ASan
+ * a use after free in ingest_has_room), and hubd exits cleanly.
+ */
+Test(authz, a_lookup_answered_after_the_loop_ended_submits_nothing,
+     .init = start_short_drain, .fini = stop, .timeout = 60)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)hub.http) };
+    struct store *lock;
+    char msg[2048], req[3072];
+
+    cr_assert_eq(store_connect(hub.db_url, &lock), HUB_OK);
+    cr_assert_eq(store_exec(lock, "BEGIN"), HUB_OK);
+    cr_assert_eq(store_exec(lock, "LOCK TABLE api_tokens IN ACCESS "
+                            "EXCLUSIVE MODE"), HUB_OK);
+    hl7_sample(msg, sizeof(msg), "DRAIN-LOOKUP-1", "MRN-F391");
+    int n = snprintf(req, sizeof(req), "POST /v1/hl7v2 HTTP/1.1\r\n"
+                     "Host: localhost\r\nAuthorization: Bearer tok-hosp\r\n"
+                     "Content-Type: x-application/hl7-v2+er7\r\n"
+                     "Content-Length: %zu\r\n\r\n%s", strlen(msg), msg);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(write(fd, req, (size_t)n), n);
+    usleep(500 * 1000);             /* read, its look-up out */
+    cr_assert_eq(kill(hub.pid, SIGTERM), 0);
+    cr_expect(hub_wait_log(&hub, "hubd.drained", 1, 10000));
+    usleep(300 * 1000);             /* the loop has ended */
+    cr_assert_eq(store_exec(lock, "COMMIT"), HUB_OK);
+    store_free(lock);
+    cr_expect_eq(hub_wait(&hub, 20000), 0, "hubd exits cleanly");
+    close(fd);
+    cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages"), 0,
+                 "nothing taken after the pipeline stopped");
 }
