@@ -165,13 +165,20 @@ static bool occ_text(struct slice v, char *out)
         zone = true;
         i++;
     } else if (i < n && (p[i] == '+' || p[i] == '-')) {
+        size_t mm;                  /* where the offset's minutes are */
         if (n - i >= 6 && digits(p + i + 1, 2) && p[i + 3] == ':' &&
             digits(p + i + 4, 2))
-            i += 6;
+            mm = 4;
         else if (n - i >= 5 && digits(p + i + 1, 4))
-            i += 5;
+            mm = 3;
         else
             return false;
+        /* an offset PostgreSQL takes (up to 15:59), as hub_parse_ts: one
+         * past it was stored here and refused there, so a message was
+         * accepted or quarantined by the path its batch took */
+        if (num2(p + i + 1) > 15 || num2(p + i + mm) > 59)
+            return false;
+        i += mm + 2;
         zone = true;
     }
     if (i != n)

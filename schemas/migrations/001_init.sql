@@ -571,16 +571,17 @@ END $$;
 -- an offset is read as UTC. One SQL expression, so that the planner inlines
 -- it (a PL/pgSQL function cost a call per event); STABLE, as its
 -- text-to-timestamptz cast is: declared IMMUTABLE it would never be inlined.
--- The regular expression admits only in-range months, days, hours, minutes
--- and seconds and no year 0000, so the nested CASEs (which also keep
--- constant folding from evaluating a later arm early) never reach a cast
--- that raises.
+-- The regular expression admits only in-range months, days, hours, minutes,
+-- seconds and offsets (PostgreSQL takes up to 15:59: one past it raised and
+-- failed the whole batch it was in) and no year 0000, so the nested CASEs
+-- (which also keep constant folding from evaluating a later arm early) never
+-- reach a cast that raises.
 CREATE FUNCTION hub_parse_ts(p text) RETURNS timestamptz
 LANGUAGE sql STABLE AS $$
     SELECT CASE WHEN p ~ ('^(?!0000)\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])'
                           '(?:[T ]([01]\d|2[0-3]):[0-5]\d'
                           '(?::[0-5]\d(?:\.\d{1,9})?)?)?'
-                          '(Z|[+-]\d{2}:?\d{2})?$')
+                          '(Z|[+-](0\d|1[0-5]):?[0-5]\d)?$')
         THEN CASE WHEN substr(p, 9, 2)::int <= extract(day FROM
                            make_date(substr(p, 1, 4)::int,
                                      substr(p, 6, 2)::int, 1)

@@ -1661,13 +1661,16 @@ Test(store, occurred_at_is_parsed_as_hub_parse_ts_does)
         "\"2026-01-15T09:30:00.Z\"", "\"2026-01-15T09:30+05\"",
         "\"2026-01-15T09:30:00\\u002B01:00\"", "20260115", "null",
         "\"1900-02-29\"", "\"2000-02-29T23:59:59.5-12:00\"",
+        /* offsets past PostgreSQL's 15:59, and its last one */
+        "\"2026-01-15T09:30+16:00\"", "\"2026-01-15T09:30-1600\"",
+        "\"2026-01-15T09:30+05:75\"", "\"2026-01-15T09:30-15:59\"",
     };
     enum { N = sizeof(when) / sizeof(when[0]) };
     ingest_times(when, N, "T");
     cr_assert_eq(qlong("SELECT count(*) FROM events WHERE occurred_at IS NOT "
                        "DISTINCT FROM hub_parse_ts(body::jsonb->>'occurred_at')"), N);
     cr_assert_eq(qlong("SELECT count(*) FROM events WHERE occurred_at IS "
-                       "NOT NULL"), 7);
+                       "NOT NULL"), 8);
 }
 
 /* A batch whose times all convert goes to the SQL as timestamptz binary
