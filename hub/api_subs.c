@@ -44,6 +44,7 @@ struct job {
     char actor[64];
     char org[64];
     bool operator_;             /* org scope: all */
+    bool one_org;               /* an operator's list of org alone */
     char id[80];
     char *body;
     size_t len;
@@ -62,7 +63,7 @@ struct job {
 
 static const char *scope_org(const struct job *j)
 {
-    return j->operator_ ? NULL : j->org;
+    return j->operator_ && !j->one_org ? NULL : j->org;
 }
 
 static int work(struct store *s, void *arg)
@@ -401,11 +402,9 @@ static void subs_root(struct api_req *r)
                               "another organization", "org");
             return;
         }
-        j->operator_ = !list;       /* the list: that organization's */
+        j->one_org = list;
     }
-    if (list)
-        api_db(r, work, done, j);
-    else if (take_sub_body(r, j))
+    if (list || take_sub_body(r, j))
         api_db(r, work, done, j);
 }
 

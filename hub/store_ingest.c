@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/digits.h"
 #include "common/hub_err.h"
 #include "common/jw.h"
 #include "common/utf8.h"
@@ -101,19 +102,6 @@ static struct slice json_no_nul(struct arena *a, struct slice j)
     return copy ? (struct slice){ copy, j.len } : j;
 }
 
-static bool digits(const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-    return true;
-}
-
-static int num2(const char *p)
-{
-    return (p[0] - '0') * 10 + (p[1] - '0');
-}
-
 /*
  * hub_parse_ts() of 001 in C: ISO 8601 text that it turns into a
  * timestamptz, written to `out` as the text it casts (a time without an
@@ -129,24 +117,26 @@ static bool occ_text(struct slice v, char *out)
     static const int mdays[12] = { 31, 29, 31, 30, 31, 30,
                                    31, 31, 30, 31, 30, 31 };
 
-    if (n < 10 || !digits(p, 4) || p[4] != '-' || !digits(p + 5, 2) ||
-        p[7] != '-' || !digits(p + 8, 2) || memcmp(p, "0000", 4) == 0)
+    if (n < 10 || !ascii_digits(p, 4) || p[4] != '-' ||
+        !ascii_digits(p + 5, 2) || p[7] != '-' || !ascii_digits(p + 8, 2) ||
+        memcmp(p, "0000", 4) == 0)
         return false;
-    int y = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + num2(p + 2);
-    int mo = num2(p + 5), d = num2(p + 8);
+    int y = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + ascii_num2(p + 2);
+    int mo = ascii_num2(p + 5), d = ascii_num2(p + 8);
     if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1])
         return false;
     if (mo == 2 && d == 29 &&
         !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
         return false;
     if (i < n && (p[i] == 'T' || p[i] == ' ')) {
-        if (n - i < 6 || !digits(p + i + 1, 2) || p[i + 3] != ':' ||
-            !digits(p + i + 4, 2) || num2(p + i + 1) > 23 ||
-            num2(p + i + 4) > 59)
+        if (n - i < 6 || !ascii_digits(p + i + 1, 2) || p[i + 3] != ':' ||
+            !ascii_digits(p + i + 4, 2) || ascii_num2(p + i + 1) > 23 ||
+            ascii_num2(p + i + 4) > 59)
             return false;
         i += 6;
         if (i < n && p[i] == ':') {
-            if (n - i < 3 || !digits(p + i + 1, 2) || num2(p + i + 1) > 59)
+            if (n - i < 3 || !ascii_digits(p + i + 1, 2) ||
+                ascii_num2(p + i + 1) > 59)
                 return false;
             i += 3;
             if (i < n && p[i] == '.') {
@@ -166,17 +156,17 @@ static bool occ_text(struct slice v, char *out)
         i++;
     } else if (i < n && (p[i] == '+' || p[i] == '-')) {
         size_t mm;                  /* where the offset's minutes are */
-        if (n - i >= 6 && digits(p + i + 1, 2) && p[i + 3] == ':' &&
-            digits(p + i + 4, 2))
+        if (n - i >= 6 && ascii_digits(p + i + 1, 2) && p[i + 3] == ':' &&
+            ascii_digits(p + i + 4, 2))
             mm = 4;
-        else if (n - i >= 5 && digits(p + i + 1, 4))
+        else if (n - i >= 5 && ascii_digits(p + i + 1, 4))
             mm = 3;
         else
             return false;
         /* an offset PostgreSQL takes (up to 15:59), as hub_parse_ts: one
          * past it was stored here and refused there, so a message was
          * accepted or quarantined by the path its batch took */
-        if (num2(p + i + 1) > 15 || num2(p + i + mm) > 59)
+        if (ascii_num2(p + i + 1) > 15 || ascii_num2(p + i + mm) > 59)
             return false;
         i += mm + 2;
         zone = true;
@@ -211,16 +201,16 @@ static bool is_iso_ms(const char *t)
  */
 static bool occ_micros(const char *p, size_t n, int64_t *out)
 {
-    int y = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + num2(p + 2);
-    int mo = num2(p + 5), d = num2(p + 8);
+    int y = (p[0] - '0') * 1000 + (p[1] - '0') * 100 + ascii_num2(p + 2);
+    int mo = ascii_num2(p + 5), d = ascii_num2(p + 8);
     int64_t sec = 0, us = 0;
     size_t i = 10;
 
     if (i < n && (p[i] == 'T' || p[i] == ' ')) {
-        sec = num2(p + i + 1) * 3600 + num2(p + i + 4) * 60;
+        sec = ascii_num2(p + i + 1) * 3600 + ascii_num2(p + i + 4) * 60;
         i += 6;
         if (i < n && p[i] == ':') {
-            sec += num2(p + i + 1);
+            sec += ascii_num2(p + i + 1);
             i += 3;
             if (i < n && p[i] == '.') {
                 size_t f = 0;
@@ -234,8 +224,8 @@ static bool occ_micros(const char *p, size_t n, int64_t *out)
         }
     }
     if (i < n && (p[i] == '+' || p[i] == '-')) {
-        int hh = num2(p + i + 1);
-        int mm = num2(p + i + (p[i + 3] == ':' ? 4 : 3));
+        int hh = ascii_num2(p + i + 1);
+        int mm = ascii_num2(p + i + (p[i + 3] == ':' ? 4 : 3));
         if (hh > 15 || mm > 59)
             return false;
         int64_t off = hh * 3600 + mm * 60;
@@ -539,10 +529,11 @@ static void batch_open(struct batch *b, const struct store_msg *m, size_t n)
     arr_begin(&p[P_EOCCB], TIMESTAMPTZOID, n_ev);
 }
 
-/* Message i's own elements (not its events); returns its received_at. */
+/* Message i's own elements (not its events); returns its received_at,
+ * and whether it is in the form is_iso_ms() takes in *exact. */
 static const char *batch_put_message(struct batch *b,
                                      const struct store_msg *m, size_t i,
-                                     struct slice org)
+                                     struct slice org, bool *exact)
 {
     struct bin *p = b->p;
     struct slice key = text_clean(b->a, m->key);
@@ -562,7 +553,8 @@ static const char *batch_put_message(struct batch *b,
         arr_null(&p[P_KEY]);
     arr_cstr(&p[P_SHA], m->sha256);
     arr_cstr(&p[P_AT], at);
-    b->atb = b->atb && is_iso_ms(at);   /* with its zone: "Z" */
+    *exact = is_iso_ms(at);
+    b->atb = b->atb && *exact;      /* with its zone: "Z" */
     if (b->atb) {
         char t[40];
         int64_t us;
@@ -693,13 +685,13 @@ static void batch_put_event(struct batch *b, struct batch_msg *x, size_t k)
  * text form), or NULL when the SQL must make them. */
 static const char *batch_put_events(struct batch *b, const struct store_msg *m,
                                     size_t i, struct slice org,
-                                    const char *at)
+                                    const char *at, bool at_exact)
 {
     struct bin *p = b->p;
     const char *evtext = "[]";
     struct batch_msg x = { .m = m, .i = i, .at = at,
                            .org_c = arena_strndup(b->a, org.p, org.len),
-                           .at_exact = is_iso_ms(at), .cev_ok = true };
+                           .at_exact = at_exact, .cev_ok = true };
 
     /* the ceiling fits any id: each byte escaped as \u00XX at most */
     buf_init(&x.evids, b->a, 2 + m->n_ev * (6 * STORE_ID_LEN + 3));
@@ -779,7 +771,8 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
     batch_open(&b, m, n);
     for (size_t i = 0; i < n; i++) {
         struct slice org = text_clean(a, slice_from_cstr(m[i].org_id));
-        const char *at = batch_put_message(&b, &m[i], i, org);
+        bool at_exact;
+        const char *at = batch_put_message(&b, &m[i], i, org, &at_exact);
         evtext[i] = "[]";
         if (!m[i].accepted || m[i].n_ev == 0)
             arr_null(&p[P_MEVIDS]);
@@ -787,7 +780,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
             arr_null(&p[P_ADETAIL]);
             continue;
         }
-        evtext[i] = batch_put_events(&b, &m[i], i, org, at);
+        evtext[i] = batch_put_events(&b, &m[i], i, org, at, at_exact);
     }
     batch_close(&b);
 }

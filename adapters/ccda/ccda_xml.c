@@ -45,6 +45,7 @@
 #include <libxml/xmlerror.h>
 
 #include "ccda/ccda.h"
+#include "common/digits.h"
 #include "common/idsys.h"
 
 /* ---- libxml2's memory ------------------------------------------------------- */
@@ -774,14 +775,6 @@ int ccda_err_at(struct hub_err *err, struct arena *a, int code,
     return hub_err_set(err, code, path, 0, what);
 }
 
-static bool digits(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
 static int num(const char *s, size_t n)
 {
     int v = 0;
@@ -801,20 +794,20 @@ bool ccda_ts_iso(const char *ts, char *out, size_t cap)
     body = strcspn(ts, "+-");
     if (body < n) {
         tz = ts + body;
-        if (strlen(tz) != 5 || !digits(tz + 1, 4) || num(tz + 1, 2) > 14 ||
-            num(tz + 3, 2) > 59)
+        if (strlen(tz) != 5 || !ascii_digits(tz + 1, 4) ||
+            num(tz + 1, 2) > 14 || num(tz + 3, 2) > 59)
             return false;
     }
     /* fraction: digits after '.', only after seconds */
     size_t dot = strcspn(ts, ".");
     size_t whole = dot < body ? dot : body;
-    if (!digits(ts, whole))
+    if (!ascii_digits(ts, whole))
         return false;
     if (!(whole == 4 || whole == 6 || whole == 8 || whole == 10 ||
           whole == 12 || whole == 14))
         return false;
     if (dot < body && (whole != 14 || body - dot < 2 || body - dot > 5 ||
-                       !digits(ts + dot + 1, body - dot - 1)))
+                       !ascii_digits(ts + dot + 1, body - dot - 1)))
         return false;
     int y = num(ts, 4);
     int mo = whole >= 6 ? num(ts + 4, 2) : 1;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/digits.h"
 #include "csv/csv_int.h"
 #include "common/postal.h"
 #include "common/ssn.h"
@@ -633,39 +634,26 @@ char csv_delimiter(const char *p, size_t len)
 
 /* ---- value shapes ------------------------------------------------------ */
 
-static bool digits(const char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] < '0' || p[i] > '9')
-            return false;
-    return true;
-}
-
-static int num2(const char *p)
-{
-    return (p[0] - '0') * 10 + (p[1] - '0');
-}
-
 bool csv_is_date(struct slice s)
 {
     if (s.len != 4 && s.len != 7 && s.len != 10)
         return false;
-    if (!digits(s.p, 4))
+    if (!ascii_digits(s.p, 4))
         return false;
     if (s.len >= 7) {
-        if (s.p[4] != '-' || !digits(s.p + 5, 2))
+        if (s.p[4] != '-' || !ascii_digits(s.p + 5, 2))
             return false;
-        int m = num2(s.p + 5);
+        int m = ascii_num2(s.p + 5);
         if (m < 1 || m > 12)
             return false;
         if (s.len == 10) {
-            if (s.p[7] != '-' || !digits(s.p + 8, 2))
+            if (s.p[7] != '-' || !ascii_digits(s.p + 8, 2))
                 return false;
             static const int mdays[] = { 31, 29, 31, 30, 31, 30,
                                          31, 31, 30, 31, 30, 31 };
-            int d = num2(s.p + 8);
+            int d = ascii_num2(s.p + 8);
             int y = (s.p[0] - '0') * 1000 + (s.p[1] - '0') * 100 +
-                    num2(s.p + 2);
+                    ascii_num2(s.p + 2);
             bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
             int max = m == 2 && !leap ? 28 : mdays[m - 1];
             if (d < 1 || d > max)
@@ -683,13 +671,14 @@ bool csv_is_datetime(struct slice s)
         return false;
     const char *p = s.p + 11, *end = s.p + s.len;
     /* hh:mm */
-    if (end - p < 5 || !digits(p, 2) || p[2] != ':' || !digits(p + 3, 2))
+    if (end - p < 5 || !ascii_digits(p, 2) || p[2] != ':' ||
+        !ascii_digits(p + 3, 2))
         return false;
-    if (num2(p) > 23 || num2(p + 3) > 59)
+    if (ascii_num2(p) > 23 || ascii_num2(p + 3) > 59)
         return false;
     p += 5;
     if (p < end && *p == ':') {
-        if (end - p < 3 || !digits(p + 1, 2) || num2(p + 1) > 60)
+        if (end - p < 3 || !ascii_digits(p + 1, 2) || ascii_num2(p + 1) > 60)
             return false;
         p += 3;
         if (p < end && *p == '.') {
@@ -704,9 +693,9 @@ bool csv_is_datetime(struct slice s)
         return true;
     if (*p == 'Z')
         return p + 1 == end;
-    if ((*p == '+' || *p == '-') && end - p == 6 && digits(p + 1, 2) &&
-        p[3] == ':' && digits(p + 4, 2))
-        return num2(p + 1) <= 14 && num2(p + 4) <= 59;
+    if ((*p == '+' || *p == '-') && end - p == 6 && ascii_digits(p + 1, 2) &&
+        p[3] == ':' && ascii_digits(p + 4, 2))
+        return ascii_num2(p + 1) <= 14 && ascii_num2(p + 4) <= 59;
     return false;
 }
 

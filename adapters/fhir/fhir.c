@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/digits.h"
 #include "common/jsontree.h"
 #include "common/postal.h"
 #include "common/ssn.h"
@@ -226,36 +227,28 @@ int fx_bool(struct fx *x, const cJSON *o, const char *key, int *out)
     return HUB_OK;
 }
 
-static bool digits(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!isdigit((unsigned char)s[i]))
-            return false;
-    return true;
-}
-
 /* FHIR date/dateTime/instant: YYYY[-MM[-DD[Thh:mm[:ss[.f]][Z|+hh:mm]]]] */
 bool fx_iso_ok(const char *s)
 {
     size_t n = strlen(s);
-    if (n < 4 || !digits(s, 4))
+    if (n < 4 || !ascii_digits(s, 4))
         return false;
     if (n == 4)
         return true;
-    if (n < 7 || s[4] != '-' || !digits(s + 5, 2))
+    if (n < 7 || s[4] != '-' || !ascii_digits(s + 5, 2))
         return false;
     if (n == 7)
         return true;
-    if (n < 10 || s[7] != '-' || !digits(s + 8, 2))
+    if (n < 10 || s[7] != '-' || !ascii_digits(s + 8, 2))
         return false;
     if (n == 10)
         return true;
-    if (s[10] != 'T' || n < 16 || !digits(s + 11, 2) || s[13] != ':' ||
-        !digits(s + 14, 2))
+    if (s[10] != 'T' || n < 16 || !ascii_digits(s + 11, 2) || s[13] != ':' ||
+        !ascii_digits(s + 14, 2))
         return false;
     size_t i = 16;
     if (i < n && s[i] == ':') {
-        if (i + 3 > n || !digits(s + i + 1, 2))
+        if (i + 3 > n || !ascii_digits(s + i + 1, 2))
             return false;
         i += 3;
         if (i < n && s[i] == '.') {
@@ -271,8 +264,9 @@ bool fx_iso_ok(const char *s)
         return true;
     if (s[i] == 'Z')
         return i + 1 == n;
-    if ((s[i] == '+' || s[i] == '-') && i + 6 == n && digits(s + i + 1, 2) &&
-        s[i + 3] == ':' && digits(s + i + 4, 2))
+    if ((s[i] == '+' || s[i] == '-') && i + 6 == n &&
+        ascii_digits(s + i + 1, 2) && s[i + 3] == ':' &&
+        ascii_digits(s + i + 4, 2))
         return true;
     return false;
 }
