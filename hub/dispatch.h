@@ -2,7 +2,7 @@
  * dispatch.h - the webhook dispatcher: claims due deliveries from the
  * outbox (deliveries table, 001_init.sql) and sends them, signed the
  * Standard Webhooks way, with libcurl multi on its own libevent loop.
- * dispatch.c alone includes <curl/curl.h>.
+ * Only its own files (dispatch*.c, dispatch_int.h) include <curl/curl.h>.
  *
  * One dispatcher per hubd process, any number of processes per database:
  * claims are leases (FOR UPDATE SKIP LOCKED); a process that dies loses its

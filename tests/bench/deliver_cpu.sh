@@ -3,7 +3,7 @@
 # outcome flush), without ingest running beside it: a backlog is ingested
 # (tests/bench/ingest_cpu, the hub's own store_ingest_batch) into a scratch
 # cluster with the dispatcher off, then a dispatcher node (deliver_bench run,
-# hub/dispatch.c) drains it to a loopback receiver (webhook_recv). Not part
+# hub/dispatch*.c) drains it to a loopback receiver (webhook_recv). Not part
 # of `make bench`.
 #
 #   tests/bench/deliver_cpu.sh [SUBS...]          (default: 1 10)
@@ -181,7 +181,7 @@ for n in $subs_list; do
     pmpid=$(head -1 "$pg/data/postmaster.pid")
     if [ "${SERIAL:-0}" != 0 ]; then
         batch=${BATCH:-256}
-        # each attempt row's detail as the dispatcher writes it (dispatch.c
+        # each attempt row's detail as the dispatcher writes it (dispatch_db.c
         # put_detail, one a line), from the ids the claim returned: made
         # here, by awk (psql's backquotes), not by the server, as hubd
         # makes it outside

@@ -270,7 +270,7 @@ https_row() {
 }
 
 # Phase 1, hubd's own dispatcher off: the ingest rows, then the delivery
-# rates: a dispatcher node (the hub's dispatch.c) drains a backlog.
+# rates: a dispatcher node (the hub's dispatcher) drains a backlog.
 HUB_DISPATCH=0
 # https_doc_row KEY PATH TYPE LOAD_ARGS...: documents POSTed again and again
 # at 8 connections (https_load template mode: LOAD_ARGS are its -b BODY -m

@@ -1189,7 +1189,7 @@ Test(routing, attempt_details_written_by_the_dispatcher_are_kept_or_made_lost)
         ingest("hosp", key, "adt.admit", body);
     }
     cr_assert_eq(claim_per(3, 3, ids, tok), 3);
-    /* as dispatch.c writes them: keys by length, then bytes */
+    /* as dispatch_db.c writes them: keys by length, then bytes */
     snprintf(sql, sizeof(sql),
              "SELECT '{\"code\": 204, \"node\": \"n\", \"error\": null, "
              "\"event\": ' || to_json(event_id) || ', \"attempt\": 1, "
