@@ -54,6 +54,8 @@ static const struct key keys[] = {
     { "max_messages_per_request", K_SIZE, F(max_messages_per_request), 0, 1,
       100000 },
     { "max_connections", K_INT, F(max_connections), 0, 1, 1000000 },
+    { "max_connections_per_org", K_INT, F(max_connections_per_org), 0, 1,
+      1000000 },
     { "https_max_connections", K_INT, F(https_max_connections), 0, 1,
       1000000 },
     { "idle_timeout", K_INT, F(idle_timeout), 0, 1, 86400 },
@@ -187,6 +189,7 @@ void config_defaults(struct hub_config *c, enum config_profile profile)
     c->max_body = 16u << 20;
     c->max_messages_per_request = 1000;
     c->max_connections = 4096;
+    c->max_connections_per_org = 1024;
     c->https_max_connections = 1024;
     c->idle_timeout = 300;
     c->slow_sender_timeout = 30;

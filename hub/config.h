@@ -54,6 +54,7 @@ struct hub_config {
     size_t max_body;                /* HTTP body bytes */
     size_t max_messages_per_request;
     int max_connections;            /* MLLP connections, all listeners */
+    int max_connections_per_org;    /* ... of one sending organization */
     int https_max_connections;      /* HTTPS connections (SSL objects) */
     int idle_timeout;               /* seconds without a byte */
     int slow_sender_timeout;        /* seconds to finish a started frame */

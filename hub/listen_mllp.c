@@ -111,6 +111,7 @@ struct conn {
     size_t n_pending;
     bool waiting_room;              /* registered with ingest_wait_room */
     bool auth_pending;              /* an auth lookup holds a pointer */
+    bool org_counted;               /* in its organization's count */
     bool eof;                       /* peer closed its sending side */
     bool out_full;                  /* reading paused: ACKs not read */
     bool linger;                    /* an HTTP request: linger, then close */
@@ -134,12 +135,20 @@ struct lst {
     char org[64];
 };
 
+/* The open connections of one sending organization (max_connections_per_org) */
+struct org_conns {
+    char org[64];
+    size_t n;
+};
+
 struct mllp_server {
     struct server *srv;
     struct lst lst[CONFIG_MAX_MLLP_LISTENERS + 1];
     size_t n_lst;
     struct conn *conns;
     size_t n_conns;
+    struct org_conns *orgs;         /* those with a connection open */
+    size_t n_orgs, cap_orgs;
     struct event *send_ev;          /* send_pass, made active by answers */
     struct conn *send_head;         /* plain connections with answers */
 };
@@ -161,11 +170,60 @@ static const struct hub_config *cfg_of(const struct conn *c)
 
 /* ---- lifecycle -------------------------------------------------------- */
 
+/* The count of org's open connections; NULL when it has none. Few
+ * organizations send at once: a list is enough. */
+static struct org_conns *org_conns_of(struct mllp_server *ms, const char *org)
+{
+    for (size_t i = 0; i < ms->n_orgs; i++)
+        if (strcmp(ms->orgs[i].org, org) == 0)
+            return &ms->orgs[i];
+    return NULL;
+}
+
+/* Whether org holds its share of the connections already. */
+static bool org_conns_full(struct mllp_server *ms, const char *org)
+{
+    const struct org_conns *o = org_conns_of(ms, org);
+    return o && o->n >= (size_t)ms->srv->cfg->max_connections_per_org;
+}
+
+/* c counts against its organization's share from now on. */
+static void org_conns_add(struct conn *c)
+{
+    struct mllp_server *ms = c->ms;
+    struct org_conns *o = org_conns_of(ms, c->org);
+    if (o == NULL) {
+        if (ms->n_orgs == ms->cap_orgs) {
+            ms->cap_orgs = ms->cap_orgs ? ms->cap_orgs * 2 : 16;
+            ms->orgs = realloc(ms->orgs, ms->cap_orgs * sizeof(*ms->orgs));
+            if (ms->orgs == NULL)
+                abort();
+        }
+        o = &ms->orgs[ms->n_orgs++];
+        snprintf(o->org, sizeof(o->org), "%s", c->org);
+        o->n = 0;
+    }
+    o->n++;
+    c->org_counted = true;
+}
+
+static void org_conns_sub(struct conn *c)
+{
+    struct mllp_server *ms = c->ms;
+    struct org_conns *o = org_conns_of(ms, c->org);
+    c->org_counted = false;
+    if (o == NULL || --o->n > 0)
+        return;
+    *o = ms->orgs[--ms->n_orgs];        /* none left: forget it */
+}
+
 static void conn_maybe_free(struct conn *c)
 {
     if (c->bev || c->n_pending || c->auth_pending || c->to_send)
         return;
     struct mllp_server *ms = c->ms;
+    if (c->org_counted)
+        org_conns_sub(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -693,8 +751,14 @@ static void on_cert_auth(int rc, const struct principal *who, void *arg)
         log_warn("mllp.auth_refused", "conn=%" PRIu64 " code=%s", c->id,
                  hub_strerror(rc == HUB_OK ? HUB_EAUTH : rc));
         conn_close(c, "auth");
+    } else if (org_conns_full(c->ms, who->org_id)) {
+        snprintf(c->org, sizeof(c->org), "%s", who->org_id);
+        log_warn("mllp.refused_connection", "why=org_connections conn=%"
+                 PRIu64 " org=%s", c->id, c->org);
+        conn_close(c, "org_connections");
     } else {
         snprintf(c->org, sizeof(c->org), "%s", who->org_id);
+        org_conns_add(c);
         c->state = C_OPEN;
         c->auth_at = now_s();
         log_info("mllp.authenticated", "conn=%" PRIu64 " org=%s", c->id,
@@ -836,6 +900,14 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
         evutil_closesocket(fd);
         return;
     }
+    /* a plain listener's organization is known now; a certificate's once
+     * it is looked up (on_cert_auth) */
+    if (!ls->tls && org_conns_full(ms, ls->org)) {
+        log_warn("mllp.refused_connection", "why=org_connections org=%s",
+                 ls->org);
+        evutil_closesocket(fd);
+        return;
+    }
     /* an ACK is one small write that must leave now: over TLS it can be
      * more than one record, and Nagle would hold the later ones for the
      * sender's delayed ACK (tens of ms) */
@@ -868,6 +940,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
     c->tls = ls->tls;
     c->state = ls->tls ? C_HANDSHAKE : C_OPEN;
     snprintf(c->org, sizeof(c->org), "%s", ls->org);
+    if (!ls->tls)
+        org_conns_add(c);
     c->last_read = now_s();
     /* the handshake must finish like a frame: within slow_sender_timeout */
     if (ls->tls)
@@ -1037,5 +1111,6 @@ void mllp_server_free(struct mllp_server *ms)
     }
     ms->send_head = NULL;
     event_free(ms->send_ev);
+    free(ms->orgs);
     free(ms);
 }

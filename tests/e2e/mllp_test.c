@@ -994,6 +994,87 @@ Test(mllp, connection_over_the_limit_is_closed, .init = start_limited,
     mllp_close(&b);
 }
 
+static void start_org_limited(void)
+{
+    struct store *s;
+    char fp[128];
+    FILE *f;
+
+    cr_assert_eq(hub_start(&hub, "max_connections_per_org = 2", false), 0,
+                 "hubd did not start");
+    /* a second sender, a clinic, on the TLS port with certificate "cbo" */
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "clinic", "Test Clinic", "clinic",
+                               SCOPE_INGEST), HUB_OK);
+    f = fopen(hub_path(&hub, "certs/cbo.fp"), "r");
+    cr_assert_not_null(f);
+    cr_assert_not_null(fgets(fp, sizeof(fp), f));
+    fclose(f);
+    fp[strcspn(fp, "\n")] = '\0';
+    cr_assert_eq(store_cert_bind(s, "test", "clinic", fp), HUB_OK);
+    store_free(s);
+}
+
+/* c sends one message and reads its ACK: "AA", or "" when the connection
+ * was closed instead */
+static void send_one(struct mllp_client *c, const char *id, char code[3])
+{
+    char msg[2048], ack[4096], ctrl[64];
+
+    hl7_sample(msg, sizeof(msg), id, "MRN-PO");
+    code[0] = '\0';
+    if (mllp_send(c, msg) == 0 && mllp_read(c, ack, sizeof(ack), 10000) > 0)
+        ack_fields(ack, code, ctrl, sizeof(ctrl));
+}
+
+/* One sender's share of the MLLP connections (max_connections_per_org):
+ * its third connection is closed, on its plain listener at accept and on
+ * the TLS port once its certificate named it, and takes nothing; another
+ * sender connects and is answered meanwhile; once one of the first two
+ * has closed, the sender connects again. */
+Test(mllp, one_senders_connections_are_capped_and_others_still_connect,
+     .init = start_org_limited, .fini = stop, .timeout = 60)
+{
+    struct mllp_client a, b, x, t, k;
+    char code[3];
+
+    cr_assert_eq(mllp_connect(&a, hub.mllp, &hub, NULL), 0);
+    send_one(&a, "ORG-A", code);
+    cr_assert_str_eq(code, "AA");
+    cr_assert_eq(mllp_connect(&b, hub.mllps, &hub, "hosp"), 0);  /* TLS */
+    send_one(&b, "ORG-B", code);
+    cr_assert_str_eq(code, "AA");
+    /* hosp holds two: a third, plain or TLS, is closed unanswered */
+    cr_assert_eq(mllp_connect(&x, hub.mllp, &hub, NULL), 0);
+    cr_expect(mllp_closed(&x, 3000), "a third plain connection of hosp");
+    mllp_close(&x);
+    if (mllp_connect(&t, hub.mllps, &hub, "hosp") == 0) {
+        send_one(&t, "ORG-T", code);
+        cr_expect_str_eq(code, "", "a third TLS connection of hosp");
+        mllp_close(&t);
+    }
+    /* the clinic is another sender */
+    cr_assert_eq(mllp_connect(&k, hub.mllps, &hub, "cbo"), 0);
+    send_one(&k, "ORG-K", code);
+    cr_expect_str_eq(code, "AA", "another sender connects");
+    mllp_close(&k);
+    /* a share freed is taken again (hubd sees the close a moment later) */
+    mllp_close(&a);
+    code[0] = '\0';
+    for (int i = 0; i < 30 && strcmp(code, "AA") != 0; i++) {
+        pause_us(100000);
+        cr_assert_eq(mllp_connect(&x, hub.mllp, &hub, NULL), 0);
+        send_one(&x, "ORG-X", code);
+        mllp_close(&x);
+    }
+    cr_expect_str_eq(code, "AA", "hosp connects again after a close");
+    mllp_close(&b);
+    cr_expect_eq(count("select count(*) from messages where idem_key = "
+                       "'ORG-T'"), 0, "the refused connection took nothing");
+    cr_expect_eq(count("select count(*) from messages where idem_key in "
+                       "('ORG-A', 'ORG-B', 'ORG-K', 'ORG-X')"), 4);
+}
+
 Test(mllp, idle_connection_is_closed, .init = start_limited, .fini = stop,
      .timeout = 30)
 {
