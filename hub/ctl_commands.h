@@ -21,7 +21,7 @@ CTL_COMMAND("cert", "bind", ctl_cert_bind, "cert bind ORG FINGERPRINT | cert bin
 CTL_COMMAND("cert", "fingerprint", ctl_cert_fingerprint, "cert fingerprint file.pem")
 CTL_COMMAND("cert", "list", ctl_cert_list, "cert list")
 CTL_COMMAND("cert", "revoke", ctl_cert_revoke, "cert revoke FINGERPRINT | cert revoke --cert file.pem   (every hubd refuses it at its next request, an open MLLP over TLS connection at its next frame: NOTIFY hub_auth)")
-CTL_COMMAND("audit", "verify", ctl_audit_verify, "audit verify [--head SEQ:HASH]   (exit 0: chain holds, 1: broken, 2: could not check)")
+CTL_COMMAND("audit", "verify", ctl_audit_verify, "audit verify [--head SEQ:HASH] [--from SEQ:HASH] [--step N]   (exit 0: chain holds, 1: broken, 2: could not check)")
 CTL_COMMAND("audit", "list", ctl_audit_list, "audit list [--patient HUBID | --identifier SYSTEM|VALUE] [--after SEQ] [--limit N] [--json]   (--identifier: a patient's id as a sender gives it, e.g. an MRN: the accounting of disclosures of the patients it names)")
 CTL_COMMAND("quarantine", "list", ctl_quarantine_list, "quarantine list [--org ORG] [--before TIME] [--limit N] [--json]   (newest first; no message bytes)")
 CTL_COMMAND("restored", NULL, ctl_restored, "restored [--gap N]   (after restoring the database from a backup, before hubd starts: moves the pull feed's cursors and the webhook-ids N (default 1000000000) past any issued before the restore; audited)")

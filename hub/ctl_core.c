@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cJSON.h>
 #include <openssl/evp.h>
@@ -597,75 +598,153 @@ int ctl_cert_fingerprint(struct ctl *c, int argc, char **argv)
     return 0;
 }
 
+/* Rows one step of `audit verify` reads, each a statement and a snapshot
+ * of its own (about half a second of the database's time); --step. */
+#define CTL_AUDIT_STEP 50000
+#define CTL_PROGRESS_S 2
+
+/* --NAME SEQ:HASH, as an earlier verify printed it, into seq and hash;
+ * false (said on stderr) when it is not. */
+static bool seq_hash_arg(const char *name, const char *v, long long *seq,
+                         char hash[65])
+{
+    char *end;
+    errno = 0;
+    *seq = strtoll(v, &end, 10);
+    if (errno || end == v || *end != ':' || *seq <= 0) {
+        fprintf(stderr, "hubctl: --%s is SEQ:HASH as an earlier verify "
+                "printed it; SEQ is not a positive number followed by ':'\n",
+                name);
+        return false;
+    }
+    if (strlen(end + 1) != 64 || strspn(end + 1, "0123456789abcdef") != 64) {
+        fprintf(stderr, "hubctl: --%s is SEQ:HASH as an earlier verify "
+                "printed it; the HASH after seq %lld is not 64 lower-case "
+                "hex digits\n", name, *seq);
+        return false;
+    }
+    snprintf(hash, 65, "%s", end + 1);
+    return true;
+}
+
+/* Row `seq` of a recorded head still has `hash`: 0; else what
+ * `audit verify` exits with (1: changed or removed, said; 2: could not
+ * tell). *pruned: the retention pruned it, nothing to compare. */
+static int head_still_there(struct ctl *c, const char *what, long long seq,
+                            const char *hash, bool *pruned)
+{
+    int rc = store_audit_check_anchor(c->s, seq, hash);
+    *pruned = rc == HUB_EUNSUPPORTED;
+    if (rc == HUB_OK || rc == HUB_EUNSUPPORTED)
+        return 0;
+    if (rc == HUB_ENOTFOUND || rc == HUB_EINVALID) {
+        printf("audit: chain BROKEN at seq %lld: row %s since the %s was "
+               "recorded\n", seq, rc == HUB_ENOTFOUND ? "removed" : "changed",
+               what);
+        return 1;
+    }
+    ctl_fail("cannot read the audit chain", rc);
+    return 2;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The chain walked in steps (hub_audit_verify_step), from the retention
+ * anchor or from --from SEQ:HASH (a head an earlier walk printed: only
+ * that row and those after it are read), its progress on stderr every
+ * CTL_PROGRESS_S. */
 int ctl_audit_verify(struct ctl *c, int argc, char **argv)
 {
     struct ctl_args a;
     struct store_audit_check chk;
+    long long head_seq = 0, from_seq = 0, step = CTL_AUDIT_STEP, total = 0;
+    char head_hash[65] = "", prev[65] = "", *end;
+    const char *head, *from, *step_arg;
+    int64_t after = -1;
+    bool done = false, pruned = false, chk_seen = false;
     int rc;
 
-    long long head_seq = 0;
-    char head_hash[65] = "", *end;
-    const char *head;
-
-    if ((rc = ctl_parse(c, argc, argv, "head", NULL, &a)) || a.npos)
+    if ((rc = ctl_parse(c, argc, argv, "head,from,step", NULL, &a)) ||
+        a.npos)
         return rc ? rc : ctl_usage_error(c);
-    if ((head = ctl_opt(&a, "head")) != NULL) {
-        /* SEQ:HASH, as printed by an earlier verify */
+    if ((head = ctl_opt(&a, "head")) != NULL &&
+        !seq_hash_arg("head", head, &head_seq, head_hash))
+        return 2;
+    if ((from = ctl_opt(&a, "from")) != NULL &&
+        !seq_hash_arg("from", from, &from_seq, prev))
+        return 2;
+    if ((step_arg = ctl_opt(&a, "step")) != NULL) {
         errno = 0;
-        head_seq = strtoll(head, &end, 10);
-        if (errno || end == head || *end != ':' || head_seq <= 0) {
-            fputs("hubctl: --head is SEQ:HASH as an earlier verify printed "
-                  "it; SEQ is not a positive number followed by ':'\n",
-                  stderr);
+        step = strtoll(step_arg, &end, 10);
+        if (errno || end == step_arg || *end || step < 1 || step > 10000000) {
+            fputs("hubctl: --step is the rows a statement reads, 1 to "
+                  "10000000\n", stderr);
             return 2;
         }
-        if (strlen(end + 1) != 64 || strspn(end + 1, "0123456789abcdef")
-                                         != 64) {
-            fprintf(stderr, "hubctl: --head is SEQ:HASH as an earlier "
-                    "verify printed it; the HASH after seq %lld is not 64 "
-                    "lower-case hex digits\n", head_seq);
-            return 2;
-        }
-        snprintf(head_hash, sizeof(head_hash), "%s", end + 1);
     }
     if (ctl_store(c) == NULL)
         return 2;
-    if ((rc = store_audit_verify(c->s, &chk)) != HUB_OK) {
-        ctl_fail("cannot read the audit chain", rc);
-        return 2;
+    if (from) {
+        if ((rc = head_still_there(c, "--from head", from_seq, prev,
+                                   &pruned)) != 0)
+            return rc;
+        if (pruned)
+            printf("from: seq %lld was pruned by the retention: walked "
+                   "from the anchor\n", from_seq);
+        else
+            after = from_seq - 1;       /* that row's content checked too */
     }
-    if (chk.ok && head) {
-        rc = store_audit_check_anchor(c->s, head_seq, head_hash);
-        if (rc == HUB_EUNSUPPORTED) {
-            printf("head: seq %lld was pruned by the retention (anchor "
-                   "%lld): not compared\n", head_seq,
-                   (long long)chk.anchor_seq);
-            rc = HUB_OK;
-        }
-        if (rc == HUB_ENOTFOUND || rc == HUB_EINVALID) {
-            printf("audit: chain BROKEN at seq %lld: row %s since the head "
-                   "was recorded\n", head_seq,
-                   rc == HUB_ENOTFOUND ? "removed" : "changed");
-            return 1;
-        }
-        if (rc != HUB_OK) {
+    bool from_anchor = !from || pruned;
+    double t0 = mono_s(), said = t0;
+    while (!done) {
+        /* from a recorded head: its own previous hash, the first time */
+        const char *step_prev = from_anchor || chk_seen ? prev : NULL;
+        if ((rc = store_audit_verify_step(c->s, after, step_prev, (int)step,
+                                          &chk, &done)) != HUB_OK) {
             ctl_fail("cannot read the audit chain", rc);
             return 2;
         }
+        chk_seen = true;
+        total += chk.rows_checked;
+        if (chk.head_seq) {             /* the next step starts there */
+            after = chk.head_seq;
+            snprintf(prev, sizeof(prev), "%s", chk.head_hash);
+        }
+        if (!done && mono_s() - said >= CTL_PROGRESS_S) {
+            said = mono_s();
+            fprintf(stderr, "audit: %lld rows checked, at seq %lld (%.0f s)\n",
+                    total, (long long)after, said - t0);
+        }
     }
-    if (chk.ok) {
-        printf("audit: chain holds, %lld rows\n", (long long)chk.rows_checked);
-        if (chk.head_seq)
-            printf("head: %lld:%s\n", (long long)chk.head_seq, chk.head_hash);
-        if (chk.anchor_seq)
-            printf("from the retention anchor: seq %lld (the rows up to it "
-                   "were pruned)\n", (long long)chk.anchor_seq);
-        return 0;
+    if (chk.ok && head) {
+        if ((rc = head_still_there(c, "head", head_seq, head_hash,
+                                   &pruned)) != 0)
+            return rc;
+        if (pruned)
+            printf("head: seq %lld was pruned by the retention (anchor "
+                   "%lld): not compared\n", head_seq,
+                   (long long)chk.anchor_seq);
     }
-    printf("audit: chain BROKEN at seq %lld: row %s (%lld rows before it "
-           "hold)\n", (long long)chk.bad_seq, chk.problem,
-           (long long)chk.rows_checked);
-    return 1;
+    if (!chk.ok) {
+        printf("audit: chain BROKEN at seq %lld: row %s (%lld rows before "
+               "it hold)\n", (long long)chk.bad_seq, chk.problem, total);
+        return 1;
+    }
+    printf("audit: chain holds, %lld rows", total);
+    if (!from_anchor)
+        printf(" from seq %lld", from_seq);
+    putchar('\n');
+    if (after > 0)
+        printf("head: %lld:%s\n", (long long)after, prev);
+    if (from_anchor && chk.anchor_seq)
+        printf("from the retention anchor: seq %lld (the rows up to it "
+               "were pruned)\n", (long long)chk.anchor_seq);
+    return 0;
 }
 
 /* --limit N (1..STORE_FEED_MAX) into *limit, left as it is when absent;

@@ -273,6 +273,16 @@ struct store_audit_check {
 /* Walk the chain from the retention anchor; HUB_OK when the walk ran (see
  * c->ok). */
 int store_audit_verify(struct store *s, struct store_audit_check *c);
+/* One step of such a walk, a statement of its own: at most `limit` rows
+ * after seq `after`, the first naming `prev` as its previous hash (NULL:
+ * its own is taken, its content still checked against its hash; after <
+ * 0: from the retention anchor, prev unused). c->rows_checked counts
+ * this step's rows; c->head_seq/head_hash, the last row checked (0: none),
+ * are where the next step starts; *done once the step reached the end of
+ * the chain or a bad row (then durable: its head may be recorded). */
+int store_audit_verify_step(struct store *s, int64_t after, const char *prev,
+                            int limit, struct store_audit_check *c,
+                            bool *done);
 /* Does row `seq` still have hash `hash` (an anchor recorded earlier)?
  * HUB_OK yes, HUB_ENOTFOUND the row is gone, HUB_EINVALID it differs,
  * HUB_EUNSUPPORTED the retention pruned it (seq before the retention

@@ -529,6 +529,20 @@ int store_audit_append(struct store *s, const char *actor, const char *action,
                    6, p);
 }
 
+/* The first seven columns of hub_audit_verify() or a step of it. */
+static void audit_check_read(const PGresult *r, struct store_audit_check *c)
+{
+    c->ok = PQgetvalue(r, 0, 0)[0] == 't';
+    c->rows_checked = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    c->bad_seq = PQgetisnull(r, 0, 2) ? 0
+                                      : strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+    snprintf(c->problem, sizeof(c->problem), "%s", PQgetvalue(r, 0, 3));
+    c->head_seq = PQgetisnull(r, 0, 4) ? 0
+                                       : strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+    snprintf(c->head_hash, sizeof(c->head_hash), "%s", PQgetvalue(r, 0, 5));
+    c->anchor_seq = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
+}
+
 int store_audit_verify(struct store *s, struct store_audit_check *c)
 {
     int rc;
@@ -549,17 +563,41 @@ int store_audit_verify(struct store *s, struct store_audit_check *c)
         PQclear(r);
         return HUB_EDB;
     }
-    c->ok = PQgetvalue(r, 0, 0)[0] == 't';
-    c->rows_checked = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-    c->bad_seq = PQgetisnull(r, 0, 2) ? 0
-                                      : strtoll(PQgetvalue(r, 0, 2), NULL, 10);
-    snprintf(c->problem, sizeof(c->problem), "%s", PQgetvalue(r, 0, 3));
-    c->head_seq = PQgetisnull(r, 0, 4) ? 0
-                                       : strtoll(PQgetvalue(r, 0, 4), NULL, 10);
-    snprintf(c->head_hash, sizeof(c->head_hash), "%s", PQgetvalue(r, 0, 5));
-    c->anchor_seq = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
+    audit_check_read(r, c);
     PQclear(r);
     return HUB_OK;
+}
+
+int store_audit_verify_step(struct store *s, int64_t after, const char *prev,
+                            int limit, struct store_audit_check *c,
+                            bool *done)
+{
+    char after_s[24], limit_s[16];
+    int rc;
+
+    snprintf(after_s, sizeof(after_s), "%lld", (long long)after);
+    snprintf(limit_s, sizeof(limit_s), "%d", limit);
+    const char *p[] = { after < 0 ? NULL : after_s, after < 0 ? NULL : prev,
+                        limit_s };
+    PGresult *r = db_run(s, "audit.verify_step",
+                         "SELECT ok, rows_checked, bad_seq, problem, "
+                         "head_seq, head_hash, anchor_seq, done FROM "
+                         "hub_audit_verify_step($1::bigint, $2, $3::int)",
+                         3, p, &rc);
+
+    memset(c, 0, sizeof(*c));
+    *done = true;
+    if (r == NULL)
+        return rc;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return HUB_EDB;
+    }
+    audit_check_read(r, c);
+    *done = PQgetvalue(r, 0, 7)[0] == 't';
+    PQclear(r);
+    /* the last head may be recorded as an anchor: durable first */
+    return *done ? store_durable(s) : HUB_OK;
 }
 
 int store_audit_check_anchor(struct store *s, int64_t seq, const char *hash)
