@@ -242,6 +242,16 @@ Test(routing, a_county_filter_knows_fips_codes_and_names)
     const char *kent_de = sub("plan", "{\"url\":\"http://a.example/\","
                               "\"topics\":[\"*\"],\"filters\":{"
                               "\"counties\":[\"10001\"]}}");
+    /* names as people write them, the Census's in ASCII (004) */
+    const char *pr = sub("plan", "{\"url\":\"http://a.example/\","
+                         "\"topics\":[\"*\"],\"filters\":{\"counties\":"
+                         "[\"72021\"]}}");
+    const char *pr_name = sub("plan", "{\"url\":\"http://a.example/\","
+                              "\"topics\":[\"*\"],\"filters\":{"
+                              "\"counties\":[\"Bayamón\"]}}");
+    const char *nm_md = sub("plan", "{\"url\":\"http://a.example/\","
+                            "\"topics\":[\"*\"],\"filters\":{"
+                            "\"counties\":[\"Dona Ana County\",\"24033\"]}}");
     static const struct { const char *key, *county, *state; } addr[] = {
         { "f1", "36047", NULL },
         { "f2", "047", "NY" },
@@ -252,6 +262,10 @@ Test(routing, a_county_filter_knows_fips_codes_and_names)
         { "f7", "047", NULL },
         { "f8", "Capitol Planning Region", "CT" },
         { "f9", "10001", "DE" },
+        { "f10", "Bayamón", "PR" },
+        { "f11", "BAYAMÓN MUNICIPIO", "72" },
+        { "f12", "Doña Ana", "NM" },
+        { "f13", "Prince George’s County", "MD" },
     };
     for (size_t i = 0; i < sizeof(addr) / sizeof(addr[0]); i++) {
         char body[512], st[64] = "";
@@ -285,6 +299,13 @@ Test(routing, a_county_filter_knows_fips_codes_and_names)
     cr_assert_eq(routed(kent_de, "f6"), 0,
                  "10001 in NY is not Kent County, DE (a ZIP)");
     cr_assert_eq(routed(kent_de, "f9"), 1, "10001 in DE is Kent County, DE");
+    cr_assert_eq(routed(pr, "f10"), 1, "Bayamón, PR is 72021");
+    cr_assert_eq(routed(pr, "f11"), 1, "in capitals, by the state's FIPS");
+    cr_assert_eq(routed(pr_name, "f10") + routed(pr_name, "f11"), 2,
+                 "a filter written with the accent");
+    cr_assert_eq(routed(nm_md, "f12"), 1, "Doña Ana is Dona Ana County");
+    cr_assert_eq(routed(nm_md, "f13"), 1, "a curly apostrophe is 24033's");
+    cr_assert_eq(routed(pr, "f12") + routed(nm_md, "f10"), 0);
     /* the reference matcher agrees with routing (topics_test.c) */
     cr_assert_eq(qlong("SELECT count(*) FROM events e JOIN subscriptions s "
                        "ON s.org_id = 'plan' WHERE hub_sub_matches(s.topics, "
