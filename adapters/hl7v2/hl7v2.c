@@ -705,8 +705,11 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
                 continue;
             }
             snprintf(name, sizeof(name), "segment[%u]", (unsigned)m->nseg);
+            /* "capital": a lowercase "pid" is three letters, and the
+             * sender reads this text (ERR-8) to find what is wrong */
             return hub_err_set(err, HUB_ESYNTAX, name, s,
-                               "segment ID is not three letters or digits");
+                               "segment ID is not three capital letters "
+                               "or digits");
         }
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
         memcpy(sg->id, &id, 4);         /* with its NUL */
