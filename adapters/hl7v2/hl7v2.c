@@ -1065,15 +1065,15 @@ static int latin_alias(struct slice cs)
  * (latin_alias). A message that is valid UTF-8 stays as it is whatever
  * MSH-18 says (senders declare 8859/1 and send UTF-8: reading that as
  * Latin-1 would garble it); another declared set is not guessed at, and
- * *unread says so (its letters past ASCII become U+FFFD).
+ * m->high says so (HL7_HIGH_UNREAD: its letters past ASCII become U+FFFD).
  */
-static const char *from_latin(struct arena *a, const struct hl7_msg *m,
+static const char *from_latin(struct arena *a, struct hl7_msg *m,
                               const char *p, size_t len, size_t *out_len,
-                              bool *out_l9, bool *unread)
+                              bool *out_l9)
 {
     /* the parse noted a byte from 0x80 up in the message (none can be
-     * outside what it read but a BOM, which is UTF-8) */
-    if (p == NULL || !(m->high & HL7_HIGH_8BIT) || len > HL7_MAX_MESSAGE ||
+     * outside what it read but a BOM, which is UTF-8); asked only then */
+    if (p == NULL || len > HL7_MAX_MESSAGE ||
         utf8_valid_prefix((const unsigned char *)p, len) == len ||
         names_iso2022_jp(m))
         return NULL;
@@ -1087,7 +1087,7 @@ static const char *from_latin(struct arena *a, const struct hl7_msg *m,
     else if ((alias = latin_alias(cs)) != 0)
         l9 = alias == 2;
     else {
-        *unread = true;
+        m->high |= HL7_HIGH_UNREAD;     /* adt.c warns */
         return NULL;
     }
     *out_l9 = l9;
@@ -1107,12 +1107,11 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
         return rc;
     size_t ulen;
     bool l9 = false;
-    bool unread = false;
     struct jis_out j;
     j.nrun = 0;
-    const char *u = from_latin(a, *out, p, len, &ulen, &l9, &unread);
-    if (unread)
-        (*out)->high |= HL7_HIGH_UNREAD;
+    const char *u = NULL;
+    if ((*out)->high & HL7_HIGH_8BIT)
+        u = from_latin(a, *out, p, len, &ulen, &l9);
     if (u == NULL && ((*out)->high & HL7_HIGH_ESC))
         u = from_iso2022_jp(a, *out, p, len, &ulen, &j);
     /* the same message, two bytes for each accented letter: it parsed once,
