@@ -2934,6 +2934,11 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     c->nlabels = 0;
     if (c->evn1_differs)
         warn(c, "EVN-1", "event type differs from MSH-9.2, which was taken");
+    /* hl7_parse read the text in none of the sets it knows (hl7v2.c,
+     * from_latin): its letters past ASCII are U+FFFD on the event */
+    if (__builtin_expect(m->high & HL7_HIGH_UNREAD, 0))
+        warn(c, "MSH-18", "text is not UTF-8 nor in a character set read "
+                          "here; letters past ASCII replaced");
     jw_init_cap(&c->w, c->a, ADT_MAX_JSON, ADT_JSON_CAP);
     struct jw *w = &c->w;
     {

@@ -705,8 +705,11 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
                 continue;
             }
             snprintf(name, sizeof(name), "segment[%u]", (unsigned)m->nseg);
+            /* "capital": a lowercase "pid" is three letters, and the
+             * sender reads this text (ERR-8) to find what is wrong */
             return hub_err_set(err, HUB_ESYNTAX, name, s,
-                               "segment ID is not three letters or digits");
+                               "segment ID is not three capital letters "
+                               "or digits");
         }
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
         memcpy(sg->id, &id, 4);         /* with its NUL */
@@ -1031,32 +1034,62 @@ static const char *from_iso2022_jp(struct arena *a, const struct hl7_msg *m,
 }
 
 /*
+ * The Latin set an MSH-18 that is no table 0211 code names by its IANA
+ * name, as engines that hand MSH-18 to their platform's charset lookup
+ * write it (HAPI falls back to Java's Charset.forName: "CP1252",
+ * "ISO-8859-1"): 1 for ISO 8859-1 or Windows-1252, 2 for ISO 8859-15,
+ * 0 for anything else. Case does not matter in those names.
+ */
+static int latin_alias(struct slice cs)
+{
+    static const char *const l1[] = { "CP1252", "WINDOWS-1252",
+                                      "ISO-8859-1", "ISO_8859-1",
+                                      "ISO8859-1", "LATIN1" };
+    static const char *const l9[] = { "ISO-8859-15", "ISO_8859-15",
+                                      "ISO8859-15", "LATIN9" };
+    for (size_t k = 0; k < sizeof(l1) / sizeof(l1[0]); k++)
+        if (cs.len == strlen(l1[k]) && strncasecmp(cs.p, l1[k], cs.len) == 0)
+            return 1;
+    for (size_t k = 0; k < sizeof(l9) / sizeof(l9[0]); k++)
+        if (cs.len == strlen(l9[k]) && strncasecmp(cs.p, l9[k], cs.len) == 0)
+            return 2;
+    return 0;
+}
+
+/*
  * A message whose bytes are not valid UTF-8, as UTF-8 in `a` (else NULL).
  * MSH-18 (table 0211) "8859/15": ISO 8859-15. "8859/1", "ASCII" (7-bit:
  * not what was sent) or none: Windows-1252, as the WHATWG Encoding
  * Standard reads Latin-1; US feeds often leave MSH-18 empty and send
- * Windows text. A message that is valid UTF-8 stays as it is whatever
+ * Windows text. The IANA names of those sets are read as the codes
+ * (latin_alias). A message that is valid UTF-8 stays as it is whatever
  * MSH-18 says (senders declare 8859/1 and send UTF-8: reading that as
- * Latin-1 would garble it); another declared set is not guessed at.
+ * Latin-1 would garble it); another declared set is not guessed at, and
+ * m->high says so (HL7_HIGH_UNREAD: its letters past ASCII become U+FFFD).
  */
-static const char *from_latin(struct arena *a, const struct hl7_msg *m,
+static const char *from_latin(struct arena *a, struct hl7_msg *m,
                               const char *p, size_t len, size_t *out_len,
                               bool *out_l9)
 {
     /* the parse noted a byte from 0x80 up in the message (none can be
-     * outside what it read but a BOM, which is UTF-8) */
-    if (p == NULL || !(m->high & HL7_HIGH_8BIT) || len > HL7_MAX_MESSAGE ||
+     * outside what it read but a BOM, which is UTF-8); asked only then */
+    if (p == NULL || len > HL7_MAX_MESSAGE ||
         utf8_valid_prefix((const unsigned char *)p, len) == len ||
         names_iso2022_jp(m))
         return NULL;
-    struct slice cs = msh(m, 18, 0);
+    struct slice cs = slice_trim(msh(m, 18, 0));
     bool l9;
+    int alias;
     if (slice_eq(cs, "8859/15"))
         l9 = true;
     else if (cs.len == 0 || slice_eq(cs, "8859/1") || slice_eq(cs, "ASCII"))
         l9 = false;
-    else
+    else if ((alias = latin_alias(cs)) != 0)
+        l9 = alias == 2;
+    else {
+        m->high |= HL7_HIGH_UNREAD;     /* adt.c warns */
         return NULL;
+    }
     *out_l9 = l9;
     /* every byte of p becomes at most three (U+20AC, the euro sign, and
      * the other cp1252 code points above U+07FF) */
@@ -1076,7 +1109,9 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
     bool l9 = false;
     struct jis_out j;
     j.nrun = 0;
-    const char *u = from_latin(a, *out, p, len, &ulen, &l9);
+    const char *u = NULL;
+    if ((*out)->high & HL7_HIGH_8BIT)
+        u = from_latin(a, *out, p, len, &ulen, &l9);
     if (u == NULL && ((*out)->high & HL7_HIGH_ESC))
         u = from_iso2022_jp(a, *out, p, len, &ulen, &j);
     /* the same message, two bytes for each accented letter: it parsed once,

@@ -141,6 +141,9 @@ struct hl7_msg {
 /* m->high: a byte from 0x80 up was read; an ESC (0x1B) was read */
 #define HL7_HIGH_8BIT 1u
 #define HL7_HIGH_ESC 2u
+/* ... and the text is not UTF-8 in a set MSH-18 names that hl7_parse does
+ * not read (its letters past ASCII are written as U+FFFD: adt.c warns) */
+#define HL7_HIGH_UNREAD 4u
 
 /*
  * One run of an ISO-2022-JP text read through its UTF-8 translation: from

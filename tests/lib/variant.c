@@ -49,7 +49,13 @@ bool variant_expect_same(const char *name, const char *variant,
 {
     bool same;
     if (want->rc != HUB_OK || got->rc != HUB_OK)
-        same = got->rc == want->rc && strcmp(got->field, want->field) == 0;
+        same = got->rc == want->rc &&
+               (strcmp(got->field, want->field) == 0 ||
+                /* an HL7 segment whose ID cannot be read is named by its
+                 * index, which moves with the segments a variant adds
+                 * (a lowercase "pid", r64) */
+                (strncmp(got->field, "segment[", 8) == 0 &&
+                 strncmp(want->field, "segment[", 8) == 0));
     else
         same = got->used == want->used && got->rejected == want->rejected &&
                got->blank == want->blank &&

@@ -1143,6 +1143,67 @@ static const char *warnings_of(const char *msg)
     return out;
 }
 
+/* MSH-18 in the IANA names an engine takes from its platform (HAPI hands
+ * MSH-18 to Java's Charset.forName; EffortlessMetrics/hl7v2-rs's
+ * legacy-encoding fixture declares "CP1252", tests/data/real/hl7v2/
+ * r64-hl7v2rs_legacy_a04_v23_cp1252_no_evn.hl7) is read as the table 0211
+ * code of the same set; a message that is not UTF-8 in a set the hub does
+ * not read (8859/2, CP1250) keeps U+FFFD for its letters, and says so
+ * (SOURCES.md F460). */
+Test(hl7_to_events, reads_msh18_iana_latin_names_and_warns_of_unread_text)
+{
+    static const struct {
+        char cs[16], family[16];
+    } latin[] = {
+        { "CP1252", "Pe\xc3\xb1" "a" },
+        { "windows-1252", "Pe\xc3\xb1" "a" },
+        { "ISO-8859-1", "Pe\xc3\xb1" "a" },
+        { "latin1", "Pe\xc3\xb1" "a" },
+        { "ISO-8859-15", "Pe\xc3\xb1" "a" },
+    };
+    for (size_t k = 0; k < sizeof(latin) / sizeof(latin[0]); k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg),
+                 "MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000||ADT^A04|C1|P|"
+                 "2.3||||||%s\rEVN|A04\rPID|1||MRN1^^^FAC^MR||Pe\xf1" "a^Jo"
+                 "\rPV1|1|O\r", latin[k].cs);
+        cJSON *j = event_of(msg);
+        const cJSON *name = cJSON_GetArrayItem(
+            cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(j, "patient"), "names"), 0);
+        cr_assert_str_eq(str_at(name, "family", NULL), latin[k].family,
+                         "%s", latin[k].cs);
+        cr_assert_str_eq(warnings_of(msg), "", "%s", latin[k].cs);
+        cJSON_Delete(j);
+    }
+    /* the euro sign: 0xA4 in 8859-15, the currency sign in Latin-1 */
+    cJSON *j = event_of("MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000||ADT^A04|"
+                        "C1|P|2.3||||||Latin9\rEVN|A04\rPID|1||MRN1^^^FAC^"
+                        "MR||A\xa4^Jo\rPV1|1|O\r");
+    const cJSON *name = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "names"), 0);
+    cr_assert_str_eq(str_at(name, "family", NULL), "A\xe2\x82\xac");
+    cJSON_Delete(j);
+    static const char *const unread[] = { "8859/2", "CP1250", "UNICODE" };
+    for (size_t k = 0; k < sizeof(unread) / sizeof(unread[0]); k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg),
+                 "MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000||ADT^A04|C1|P|"
+                 "2.3||||||%s\rEVN|A04\rPID|1||MRN1^^^FAC^MR||Pe\xf1" "a^Jo"
+                 "\rPV1|1|O\r", unread[k]);
+        cr_assert_str_eq(warnings_of(msg),
+                         "MSH-18:text is not UTF-8 nor in a character set "
+                         "read here; letters past ASCII replaced;",
+                         "%s", unread[k]);
+        /* the same set declared, the text UTF-8 or ASCII: nothing to say */
+        snprintf(msg, sizeof(msg),
+                 "MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000||ADT^A04|C1|P|"
+                 "2.3||||||%s\rEVN|A04\rPID|1||MRN1^^^FAC^MR||Pe\xc3\xb1"
+                 "a^Jo\rPV1|1|O\r", unread[k]);
+        cr_assert_str_eq(warnings_of(msg), "", "%s", unread[k]);
+    }
+}
+
 /* HL7 v2.5 ch. 3 makes PV1 required in the structure of every trigger the
  * hub takes but the merges of ADT_A30 and ADT_A39: without it the message
  * is still taken (its encounter empty, as before), and the sender and the

@@ -248,6 +248,24 @@ static int parse_rc(const char *p, size_t n, struct hub_err *err,
     return hl7_parse(&A, p, n, m, err);
 }
 
+/* A segment ID in lower case (cosyte/hl7's "segment-case" fixture,
+ * tests/data/real/hl7v2/r64-cosyte_vq_segment_case_a01_lowercase_pid.hl7)
+ * is refused at its index; the reason says what an ID must be, which
+ * "pid" (three letters) did not learn from "three letters or digits"
+ * (SOURCES.md F461). */
+Test(hl7_parse, refuses_a_lowercase_segment_id_saying_capital)
+{
+    struct hub_err err;
+    struct hl7_msg *m;
+    const char *msg = "MSH|^~\\&|A|B|C|D|2026||ADT^A01|9|P|2.5\r"
+                      "EVN|A01|2026\rpid|1||42\rPV1|1|I\r";
+    cr_assert_eq(parse_rc(msg, strlen(msg), &err, &m), HUB_ESYNTAX);
+    cr_assert_str_eq(err.field, "segment[2]");
+    cr_assert_eq(err.offset, (size_t)(strstr(msg, "pid|") - msg));
+    cr_assert_str_eq(err.what,
+                     "segment ID is not three capital letters or digits");
+}
+
 /* F35: segments indented as a document or a string literal shows them */
 Test(hl7_parse, passes_over_blanks_before_a_segment_id)
 {
@@ -996,8 +1014,8 @@ Test(hl7_ack, an_error_gives_its_byte_offset_in_err_7)
     cr_assert_eq(err.offset, 40);
     cr_assert_eq(hl7_ack(&A, NULL, "AE", &err, "K", "2026", &ack), HUB_OK);
     cr_assert(strstr(ack.p, "ERR|||100^Segment sequence error^HL70357|E|||"
-                            "byte offset 40|segment ID is not three letters "
-                            "or digits\r") != NULL, "%.*s", (int)ack.len,
+                            "byte offset 40|segment ID is not three capital "
+                            "letters or digits\r") != NULL, "%.*s", (int)ack.len,
               ack.p);
 }
 

@@ -104,6 +104,11 @@ static bool split_segments(const char *msg, size_t len, struct segs *s)
     while (s->n > 1 && (strspn(s->p[s->n - 1], " \t") >= s->len[s->n - 1] ||
                         (s->len[s->n - 1] == 1 && s->p[s->n - 1][0] == 0x1c)))
         s->n--;
+    /* ... or that frame's FS right after the last segment, with no line
+     * end between them (cosyte/hl7's framed fixture, r64) */
+    if (s->n > 0 && s->len[s->n - 1] > 1 &&
+        s->p[s->n - 1][s->len[s->n - 1] - 1] == 0x1c)
+        s->len[s->n - 1]--;
     return s->n > 0;
 }
 
