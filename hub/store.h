@@ -73,6 +73,13 @@ int store_durable(struct store *s) __attribute__((warn_unused_result));
  * An applied file that was edited since is logged, not applied again. */
 int store_migrate(struct store *s, const char *dir);
 
+/* The first file of `dir` (NNN_*.sql, in order) not recorded in
+ * schema_migrations, copied to `name` ("" when every one is): a hubd that
+ * does not migrate checks at start that `hubctl migrate` ran. HUB_EDB
+ * when the database cannot be asked, HUB_EIO when `dir` cannot be read. */
+int store_migration_missing(struct store *s, const char *dir, char *name,
+                            size_t n) __attribute__((warn_unused_result));
+
 /* One inbound message, as the ingest transaction sees it. */
 struct store_msg {
     const char *org_id;             /* authenticated sender, never MSH-4 */
