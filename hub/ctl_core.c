@@ -230,9 +230,9 @@ static int print_list(const struct ctl_args *a, const char *json,
     return print_table(json, cols, n);
 }
 
-/* A list command without arguments: what `list` returns (a JSON array of
- * objects) printed as the columns `cols`, NULL-terminated; `what` is
- * the error's wording ("cannot list ..."). */
+/* A list command without arguments but --json: what `list` returns (a
+ * JSON array of objects) as it is, or printed as the columns `cols`,
+ * NULL-terminated; `what` is the error's wording ("cannot list ..."). */
 static int list_command(struct ctl *c, int argc, char **argv,
                         int (*list)(struct store *, char **),
                         const char *what, const char *const *cols)
@@ -242,7 +242,7 @@ static int list_command(struct ctl *c, int argc, char **argv,
     size_t n = 0;
     int rc;
 
-    if ((rc = ctl_parse(c, argc, argv, "", NULL, &a)) || a.npos)
+    if ((rc = ctl_parse(c, argc, argv, "", "json", &a)) || a.npos)
         return rc ? rc : ctl_usage_error(c);
     if (ctl_store(c) == NULL)
         return 1;
@@ -250,7 +250,7 @@ static int list_command(struct ctl *c, int argc, char **argv,
         return ctl_fail(what, rc);
     while (cols[n])
         n++;
-    rc = print_table(json, cols, n);
+    rc = print_list(&a, json, cols, n);
     free(json);
     return rc;
 }

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include <cjson/cJSON.h>
+
 #include "../lib/testctl.h"
 #include "../lib/testdb.h"
 #include "common/hub_err.h"
@@ -709,4 +711,48 @@ Test(hubctl, restored_moves_the_partners_numbers_past_the_backup)
     free(v);
     store_free(s);
     cr_assert_eq(hubctl(out, sizeof(out), "audit verify"), 0, "%s", out);
+}
+
+/* An operator scripts the inventory (organizations, tokens, certificate
+ * bindings) as it scripts subscriptions and deliveries: each list takes
+ * --json and prints one JSON array of the rows, whose members are the
+ * table's columns (F442); the table is unchanged without it. */
+Test(hubctl, org_token_and_cert_lists_print_json)
+{
+    static const struct {
+        const char *cmd, *first, *member;
+    } lists[] = {
+        { "org list --json", "org_js", "kind" },
+        { "token list --json", "org_js", "expires_at" },
+        { "cert list --json", "org_js", "fingerprint" },
+    };
+    char out[4096], cmd[160], hex[65];
+
+    memset(hex, 0, sizeof(hex));
+    memset(hex, 'e', 64);
+    cr_assert_eq(hubctl(NULL, 0, "org add org_js --name JS --kind clinic "
+                                 "--scopes ingest"), 0);
+    cr_assert_eq(hubctl(NULL, 0, "token create org_js --expires-in 7"), 0);
+    snprintf(cmd, sizeof(cmd), "cert bind org_js %s", hex);
+    cr_assert_eq(hubctl(NULL, 0, cmd), 0);
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        cr_assert_eq(hubctl(out, sizeof(out), lists[i].cmd), 0, "%s: %s",
+                     lists[i].cmd, out);
+        cJSON *arr = cJSON_Parse(out);
+        cr_assert(cJSON_IsArray(arr), "%s: %s", lists[i].cmd, out);
+        cr_assert_eq(cJSON_GetArraySize(arr), 1, "%s", out);
+        const cJSON *row = cJSON_GetArrayItem(arr, 0);
+        const cJSON *org = cJSON_GetObjectItemCaseSensitive(row, "org");
+        if (org == NULL)
+            org = cJSON_GetObjectItemCaseSensitive(row, "id");
+        cr_expect(cJSON_IsString(org) &&
+                  !strcmp(org->valuestring, lists[i].first), "%s", out);
+        cr_expect_not_null(cJSON_GetObjectItemCaseSensitive(row,
+                                                           lists[i].member),
+                           "%s: %s", lists[i].member, out);
+        cJSON_Delete(arr);
+    }
+    cr_assert_eq(hubctl(out, sizeof(out), "cert list"), 0);
+    cr_expect_eq(strncmp(out, "fingerprint\torg\t", 16), 0, "%s", out);
+    cr_expect_eq(hubctl(NULL, 0, "org list --yaml"), 2);
 }
