@@ -58,6 +58,12 @@ int store_connect(const char *url, struct store **out)
  * operator (or a test) can tell hubd's connections apart. */
 int store_connect_as(const char *url, const char *app, struct store **out)
     __attribute__((warn_unused_result));
+/* store_connect, and on failure why in `why` (else ""), for an operator's
+ * terminal (hubctl), never a log (STYLE.md 7): libpq's words, which name
+ * the host, port, role and database but never the password; a URL that
+ * does not parse is said to, not quoted (its text may hold a password). */
+int store_connect_why(const char *url, struct store **out, char *why,
+                      size_t n) __attribute__((warn_unused_result));
 void store_free(struct store *s);
 /* Cheap liveness check (SELECT 1); reconnects once if the link broke. */
 int store_ping(struct store *s);

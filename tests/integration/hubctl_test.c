@@ -756,3 +756,43 @@ Test(hubctl, org_token_and_cert_lists_print_json)
     cr_expect_eq(strncmp(out, "fingerprint\torg\t", 16), 0, "%s", out);
     cr_expect_eq(hubctl(NULL, 0, "org list --yaml"), 2);
 }
+
+/* An operator whose DATABASE_URL names a database or role that does not
+ * exist was told only "is its server running?" (F444): hubctl now says
+ * what the server answered (the database named), still without the URL,
+ * and a URL that does not parse is said to be one, never quoted: its text
+ * may hold the password. */
+Test(hubctl, a_connection_refusal_says_what_the_server_answered)
+{
+    char bad[1200], cmd[2048], out[2048];
+    const char *b = getenv("HUB_BUILD");
+    const char *q = strchr(url, '?');
+    cr_assert_not_null(q, "%s", url);
+    const char *slash = q;
+
+    while (slash > url && *slash != '/')
+        slash--;
+    cr_assert(slash > url, "%s", url);
+    snprintf(bad, sizeof(bad), "%.*s/hub_no_such_db_r63%s",
+             (int)(slash - url), url, q);
+    const struct {
+        const char *url, *want;
+    } cases[] = {
+        { bad, "database \"hub_no_such_db_r63\" does not exist" },
+        { "postgresql://u:s3cr3t-pw@h:5432/x?sslmode=%zz", "is not a libpq "
+          "URL" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(cmd, sizeof(cmd), "DATABASE_URL='%s' '%s/%s/hubctl' org "
+                 "list 2>&1", cases[i].url, testdb_root(),
+                 b && *b ? b : "build");
+        FILE *p = popen(cmd, "r");
+        cr_assert_not_null(p);
+        size_t n = fread(out, 1, sizeof(out) - 1, p);
+        out[n] = '\0';
+        cr_expect_eq(WEXITSTATUS(pclose(p)), 1, "%s", out);
+        cr_expect_not_null(strstr(out, cases[i].want), "%s", out);
+        cr_expect_null(strstr(out, "s3cr3t-pw"), "the password: %s", out);
+        cr_expect_null(strstr(out, "/x?"), "the URL: %s", out);
+    }
+}
