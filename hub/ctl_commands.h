@@ -38,7 +38,7 @@ CTL_COMMAND("sub", "delete", ctl_sub_delete, "sub delete ID")
 CTL_COMMAND("sub", "test", ctl_sub_test, "sub test ID   (sends it a hub.test event, as any delivery)")
 CTL_COMMAND("deliveries", "list", ctl_deliveries_list, "deliveries list [--subscription ID] [--status pending|delivering|delivered|failed|dead|cancelled] [--limit N] [--json]")
 CTL_COMMAND("deliveries", "replay", ctl_deliveries_replay, "deliveries replay DLV_ID")
-CTL_COMMAND("deliveries", "replay-range", ctl_deliveries_replay_range, "deliveries replay-range --subscription ID --from TIME --to TIME [--status dead|failed|delivered] [--max N]")
+CTL_COMMAND("deliveries", "replay-range", ctl_deliveries_replay_range, "deliveries replay-range --subscription ID --from TIME --to TIME [--status dead|failed|delivered] [--max N]   (default: the dead letters)")
 
 /* dictfhir: data dictionary (hub/ctl_dict.c) */
 CTL_COMMAND("dict", "check", ctl_dict_check, "dict check [DIR]   (validate $HUB_DICT_DIR or schemas/dict; exit 1 names file, JSON path and problem)")
