@@ -471,6 +471,13 @@ int main(int argc, char **argv)
         dict_free(dict);
         if (!tls_ok)
             return 2;
+        /* the production profile has no private database to fall back
+         * on: say so here (systemd's ExecStartPre), not at the start */
+        if (cfg.profile == PROFILE_PRODUCTION && !cfg.database_url[0]) {
+            fprintf(stderr, "hubd: database_url: the production profile "
+                    "needs one (DATABASE_URL, e.g. in /etc/hub/hubd.env)\n");
+            return 2;
+        }
         puts("hubd: configuration ok");
         return 0;
     }

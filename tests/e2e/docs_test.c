@@ -1033,6 +1033,10 @@ Test(docs, a_port_in_use_is_named_with_the_reason,
     close(fd);
 }
 
+/* a production configuration names its database (never connected to by
+ * --check-config) */
+#define DB_LINE "database_url = postgresql://hub@db.example/hub\n"
+
 /* `hubd --check-config` with the config text `conf`: its exit status,
  * stderr and stdout into out */
 static int check_config(const char *conf, char *out, size_t size)
@@ -1068,9 +1072,25 @@ Test(docs, production_without_its_certificate_refuses_to_start)
     cr_expect(strstr(out, "tls_cert (/nonexistent/server.crt) is not "
                           "readable") != NULL, "%s", out);
     cr_expect_eq(check_config("profile = production\nhttps_port = -1\n"
-                              "mllps_port = -1\n", out, sizeof(out)), 0,
-                 "%s", out);
+                              "mllps_port = -1\n" DB_LINE, out, sizeof(out)),
+                 0, "%s", out);
     cr_expect(strstr(out, "configuration ok") != NULL, "%s", out);
+}
+
+/* The production profile has no private database to fall back on: a
+ * configuration without database_url passed --check-config (systemd's
+ * ExecStartPre) and hubd stopped at start with hubd.no_database (F447). */
+Test(docs, production_without_a_database_url_fails_check_config)
+{
+    char out[4096];
+
+    unsetenv("DATABASE_URL");
+    cr_expect_eq(check_config("profile = production\nhttps_port = -1\n"
+                              "mllps_port = -1\n", out, sizeof(out)), 2,
+                 "%s", out);
+    cr_expect(strstr(out, "database_url: the production profile needs "
+                          "one") != NULL, "%s", out);
+    cr_expect(strstr(out, "configuration ok") == NULL, "%s", out);
 }
 
 /* hubd in the production profile (no migration at start) on `url` with no
@@ -1194,7 +1214,7 @@ Test(docs, check_config_loads_the_tls_files)
     cr_expect_eq(check_config(conf, out, sizeof(out)), 2, "%s", out);
     cr_expect(strstr(out, "ca.crt: cannot load the private key") != NULL,
               "%s", out);
-    snprintf(conf, sizeof(conf), "profile = production\n"
+    snprintf(conf, sizeof(conf), "profile = production\n" DB_LINE
              "tls_cert = %s/server.crt\ntls_key = %s/server.key\n"
              "tls_ca = %s/ca.crt\n", dir, dir, dir);
     cr_expect_eq(check_config(conf, out, sizeof(out)), 0, "%s", out);

@@ -3,6 +3,7 @@
  * environment over the file, and refusal of bad keys and values.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -557,4 +558,18 @@ Test(config, the_example_file_as_production_gives_production_defaults,
                  "the example sets a value over a production default");
     free(prod);
     free(ex);
+}
+
+/* hubd.service runs hubd as the user hub: a file it may not read said
+ * only "cannot open", as a missing one did (F446). The reason is said. */
+Test(config, a_file_that_cannot_be_opened_says_why, .fini = cleanup)
+{
+    struct hub_config c;
+    char err[512];
+
+    cr_assert_eq(config_load(&c, "/nonexistent/hubd.conf", err, sizeof(err)),
+                 HUB_EINVALID);
+    cr_expect(strstr(err, "/nonexistent/hubd.conf: cannot open (") != NULL,
+              "%s", err);
+    cr_expect(strstr(err, strerror(ENOENT)) != NULL, "%s", err);
 }
