@@ -849,9 +849,12 @@ int ctl_quarantine_list(struct ctl *c, int argc, char **argv)
         return 1;
     rc = store_quarantine_list(c->s, ctl_opt(&a, "org"),
                                ctl_opt(&a, "before"), (int)limit, &json);
-    if (rc != HUB_OK)
-        return ctl_fail("cannot list the quarantine (is --before a time?)",
+    if (rc == HUB_EINVALID)
+        return ctl_fail("--before is a time as the feed's since= takes it "
+                        "(2026-12-05, 2026-12-05T04:00:00Z; no offset: UTC)",
                         rc);
+    if (rc != HUB_OK)
+        return ctl_fail("cannot list the quarantine", rc);
     rc = print_list(&a, json, cols, sizeof(cols) / sizeof(cols[0]));
     free(json);
     return rc;

@@ -251,7 +251,9 @@ int store_cert_list(struct store *s, char **json_out);
 /* --- quarantine: what was refused, kept raw ------------------------------ */
 
 /* The newest `limit` quarantined messages (of `org`, or every sender when
- * NULL), received before `before` (an ISO time, or NULL: now). *json_out:
+ * NULL), received before `before` (an ISO time as the feed's since= reads
+ * it, hub_parse_ts: no offset is UTC; HUB_EINVALID when it is none; or
+ * NULL: now). *json_out:
  * malloc'd [{"id","org","format","key","received_at","code","field",
  * "offset","message"}]: the hub's own error, never the message's bytes. */
 int store_quarantine_list(struct store *s, const char *org,

@@ -796,3 +796,43 @@ Test(hubctl, a_connection_refusal_says_what_the_server_answered)
         cr_expect_null(strstr(out, "/x?"), "the URL: %s", out);
     }
 }
+
+/* quarantine list --before is read as the feed's since= and a replay's
+ * range are (hub_parse_ts): a plain cast took "epoch", "yesterday" and a
+ * month-first 05/12/2026, and read a time without an offset in the
+ * session's zone, here New York's by PGTZ (F451). No offset is UTC. */
+Test(hubctl, quarantine_before_is_read_as_the_feed_reads_since)
+{
+    char out[8192];
+    struct store *s;
+    char *id = NULL;
+
+    cr_assert_eq(hubctl(NULL, 0, "org add org_gh --name GH --kind hospital "
+                                 "--scopes ingest"), 0);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_query_text(s,
+        "INSERT INTO messages (org_id, format, idem_key, sha256, raw, "
+        "status, error, received_at) VALUES ('org_gh', 'hl7v2', 'CTRL-TZ', "
+        "'ab', convert_to('MSH|^~\\&|S\r', 'UTF8'), 'quarantined', "
+        "'{\"code\": \"invalid\"}', '2026-12-05T12:00:00Z') "
+        "RETURNING id::text", 0, NULL, &id), HUB_OK);
+    free(id);
+    store_free(s);
+    setenv("PGTZ", "America/New_York", 1);
+    cr_expect_eq(hubctl(out, sizeof(out), "quarantine list --before "
+                                          "2026-12-05T10:00"), 0);
+    cr_expect_null(strstr(out, "CTRL-TZ"), "10:00 is UTC: %s", out);
+    cr_expect_eq(hubctl(out, sizeof(out), "quarantine list --before "
+                                          "2026-12-05T13:00"), 0);
+    cr_expect_not_null(strstr(out, "CTRL-TZ"), "%s", out);
+    static const char *const bad[] = { "epoch", "yesterday", "05/12/2026",
+                                       "2026-02-30" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "quarantine list --before '%s'", bad[i]);
+        cr_expect_eq(hubctl_run(out, sizeof(out), cmd, "&1"), 1, "%s: %s",
+                     bad[i], out);
+        cr_expect_not_null(strstr(out, "--before is a time"), "%s", out);
+    }
+    unsetenv("PGTZ");
+}
