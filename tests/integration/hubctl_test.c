@@ -293,7 +293,11 @@ Test(hubctl, audit_verify_exits_0_then_1_after_tampering)
     head += 6;
     snprintf(cmd, sizeof(cmd), "audit verify --head %.*s",
              (int)strcspn(head, "\n"), head);
-    cr_assert_eq(hubctl(NULL, 0, cmd), 0, "%s", cmd);
+    char held[1024];
+    cr_assert_eq(hubctl(held, sizeof(held), cmd), 0, "%s", cmd);
+    /* the output says the recorded head was compared, not only that the
+     * chain holds (F454) */
+    cr_assert_not_null(strstr(held, "recorded head 3: holds\n"), "%s", held);
     /* a head mistyped is named as such (exit 2: a usage error) */
     char bad[160];
     snprintf(bad, sizeof(bad), "audit verify --head %.*s",
