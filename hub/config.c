@@ -585,7 +585,8 @@ int config_load(struct hub_config *c, const char *path, char *errbuf,
     if (path) {
         FILE *f = fopen(path, "r");
         if (f == NULL) {
-            snprintf(errbuf, errlen, "%s: cannot open", path);
+            snprintf(errbuf, errlen, "%s: cannot open (%s)", path,
+                     strerror(errno));
             return HUB_EINVALID;
         }
         text = malloc(CONFIG_MAX_FILE + 1);

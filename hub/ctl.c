@@ -26,13 +26,22 @@ struct store *ctl_store(struct ctl *c)
               "export DATABASE_URL=$(deploy/devdb.sh url)\n", stderr);
         return NULL;
     }
-    if (store_connect(url, &c->s) != HUB_OK) {
-        /* the URL is not printed: it may hold a password */
+    char why[1024];
+    if (store_connect_why(url, &c->s, why, sizeof(why)) != HUB_OK) {
+        /* the URL is not printed: it may hold a password; libpq's reason
+         * (a server down, a database or role that does not exist, a
+         * password refused) names neither */
         fputs("hubctl: cannot connect to the database named by "
-              "DATABASE_URL\n"
-              "  is its server running? the private development one:\n"
-              "    deploy/devdb.sh start && "
-              "export DATABASE_URL=$(deploy/devdb.sh url)\n"
+              "DATABASE_URL:\n", stderr);
+        for (char *l = why, *e; *l; l = e) {
+            l += strspn(l, " \t");
+            e = l + strcspn(l, "\n");
+            if (e > l)
+                fprintf(stderr, "  %.*s\n", (int)(e - l), l);
+            e += *e == '\n';
+        }
+        fputs("  the private development database: deploy/devdb.sh start "
+              "&& export DATABASE_URL=$(deploy/devdb.sh url)\n"
               "  (with the HUB_PG_PORT of make run, if it had one)\n",
               stderr);
         return NULL;

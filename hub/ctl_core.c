@@ -230,9 +230,9 @@ static int print_list(const struct ctl_args *a, const char *json,
     return print_table(json, cols, n);
 }
 
-/* A list command without arguments: what `list` returns (a JSON array of
- * objects) printed as the columns `cols`, NULL-terminated; `what` is
- * the error's wording ("cannot list ..."). */
+/* A list command without arguments but --json: what `list` returns (a
+ * JSON array of objects) as it is, or printed as the columns `cols`,
+ * NULL-terminated; `what` is the error's wording ("cannot list ..."). */
 static int list_command(struct ctl *c, int argc, char **argv,
                         int (*list)(struct store *, char **),
                         const char *what, const char *const *cols)
@@ -242,7 +242,7 @@ static int list_command(struct ctl *c, int argc, char **argv,
     size_t n = 0;
     int rc;
 
-    if ((rc = ctl_parse(c, argc, argv, "", NULL, &a)) || a.npos)
+    if ((rc = ctl_parse(c, argc, argv, "", "json", &a)) || a.npos)
         return rc ? rc : ctl_usage_error(c);
     if (ctl_store(c) == NULL)
         return 1;
@@ -250,7 +250,7 @@ static int list_command(struct ctl *c, int argc, char **argv,
         return ctl_fail(what, rc);
     while (cols[n])
         n++;
-    rc = print_table(json, cols, n);
+    rc = print_list(&a, json, cols, n);
     free(json);
     return rc;
 }
@@ -721,6 +721,7 @@ int ctl_audit_verify(struct ctl *c, int argc, char **argv)
                     total, (long long)after, said - t0);
         }
     }
+    bool compared = false;
     if (chk.ok && head) {
         if ((rc = head_still_there(c, "head", head_seq, head_hash,
                                    &pruned)) != 0)
@@ -729,6 +730,7 @@ int ctl_audit_verify(struct ctl *c, int argc, char **argv)
             printf("head: seq %lld was pruned by the retention (anchor "
                    "%lld): not compared\n", head_seq,
                    (long long)chk.anchor_seq);
+        compared = !pruned;
     }
     if (!chk.ok) {
         printf("audit: chain BROKEN at seq %lld: row %s (%lld rows before "
@@ -741,6 +743,10 @@ int ctl_audit_verify(struct ctl *c, int argc, char **argv)
     putchar('\n');
     if (after > 0)
         printf("head: %lld:%s\n", (long long)after, prev);
+    /* said, so that a log of the periodic check shows the recorded head
+     * was compared, not only that the chain holds */
+    if (compared)
+        printf("recorded head %lld: holds\n", head_seq);
     if (from_anchor && chk.anchor_seq)
         printf("from the retention anchor: seq %lld (the rows up to it "
                "were pruned)\n", (long long)chk.anchor_seq);
@@ -849,9 +855,12 @@ int ctl_quarantine_list(struct ctl *c, int argc, char **argv)
         return 1;
     rc = store_quarantine_list(c->s, ctl_opt(&a, "org"),
                                ctl_opt(&a, "before"), (int)limit, &json);
-    if (rc != HUB_OK)
-        return ctl_fail("cannot list the quarantine (is --before a time?)",
+    if (rc == HUB_EINVALID)
+        return ctl_fail("--before is a time as the feed's since= takes it "
+                        "(2026-12-05, 2026-12-05T04:00:00Z; no offset: UTC)",
                         rc);
+    if (rc != HUB_OK)
+        return ctl_fail("cannot list the quarantine", rc);
     rc = print_list(&a, json, cols, sizeof(cols) / sizeof(cols[0]));
     free(json);
     return rc;

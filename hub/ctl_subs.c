@@ -438,7 +438,10 @@ int ctl_deliveries_replay_range(struct ctl *c, int argc, char **argv)
         return ctl_fail("cannot replay: no such subscription", rc);
     if (rc != HUB_OK)
         return ctl_fail("cannot replay", rc);
-    printf("%d deliveries replayed\n", n);
+    /* which ones: a range without --status takes the dead letters alone,
+     * and "0 deliveries replayed" read as "none in that range" */
+    printf("%d deliveries replayed (status %s)\n", n,
+           ctl_opt(&a, "status") ? ctl_opt(&a, "status") : "dead");
     if (n > 0)
         warn_if_waiting(c, NULL, ctl_opt(&a, "subscription"));
     return 0;

@@ -388,6 +388,36 @@ static void raise_fd_limit(const struct hub_config *c)
                  (unsigned long long)want);
 }
 
+/*
+ * Without migrate_at_start (production), a database that `hubctl migrate`
+ * has not brought to this binary's files is refused at start, naming the
+ * first file missing: it would start, say ready, and fail every query
+ * (SQLSTATE 42883, 42P01) instead. A database that cannot be reached, or
+ * migrations_dir that cannot be read, is no reason to stop: hubd waits for
+ * its database, and needs no migration files to run.
+ */
+static int schema_missing(void)
+{
+    struct store *s;
+    char missing[256];
+
+    if (store_connect(cfg.database_url, &s) != HUB_OK)
+        return HUB_OK;
+    int rc = store_migration_missing(s, cfg.migrations_dir, missing,
+                                     sizeof(missing));
+    store_free(s);
+    if (rc == HUB_OK && missing[0]) {
+        log_error("hubd.not_migrated", "file=%s fix=\"hubctl migrate (it "
+                  "reads DATABASE_URL and HUB_MIGRATIONS_DIR), then start "
+                  "hubd\"", missing);
+        return HUB_EINVALID;
+    }
+    if (rc == HUB_EIO)
+        log_warn("hubd.schema_unchecked", "dir=%s why=%s",
+                 cfg.migrations_dir, "cannot read the migration files");
+    return HUB_OK;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = NULL;
@@ -441,6 +471,13 @@ int main(int argc, char **argv)
         dict_free(dict);
         if (!tls_ok)
             return 2;
+        /* the production profile has no private database to fall back
+         * on: say so here (systemd's ExecStartPre), not at the start */
+        if (cfg.profile == PROFILE_PRODUCTION && !cfg.database_url[0]) {
+            fprintf(stderr, "hubd: database_url: the production profile "
+                    "needs one (DATABASE_URL, e.g. in /etc/hub/hubd.env)\n");
+            return 2;
+        }
         puts("hubd: configuration ok");
         return 0;
     }
@@ -467,6 +504,8 @@ int main(int argc, char **argv)
             return 1;
         }
         log_info("hubd.migrated", "dir=%s", cfg.migrations_dir);
+    } else if (schema_missing() != HUB_OK) {
+        return 2;
     }
 
     raise_fd_limit(&cfg);

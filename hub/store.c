@@ -270,7 +270,34 @@ int store_connect(const char *url, struct store **out)
     return store_connect_as(url, "hub", out);
 }
 
+static int connect_as(const char *url, const char *app, struct store **out,
+                      char *why, size_t n);
+
 int store_connect_as(const char *url, const char *app, struct store **out)
+{
+    return connect_as(url, app, out, NULL, 0);
+}
+
+int store_connect_why(const char *url, struct store **out, char *why,
+                      size_t n)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &perr);
+
+    why[0] = '\0';
+    PQfreemem(perr);            /* it may quote the URL, password and all */
+    if (opts == NULL) {
+        *out = NULL;
+        snprintf(why, n, "DATABASE_URL is not a libpq URL "
+                 "(postgresql://USER@HOST:PORT/DB) or key=value string");
+        return HUB_EINVALID;
+    }
+    PQconninfoFree(opts);
+    return connect_as(url, "hub", out, why, n);
+}
+
+static int connect_as(const char *url, const char *app, struct store **out,
+                      char *why, size_t n)
 {
     struct store *s;
 
@@ -290,6 +317,9 @@ int store_connect_as(const char *url, const char *app, struct store **out)
     s->c = PQconnectdbParams(keys, vals, 1);
     if (s->c == NULL || PQstatus(s->c) != CONNECTION_OK) {
         link_failed("store.connect_failed", "08001");
+        if (why && n)
+            snprintf(why, n, "%s", s->c ? PQerrorMessage(s->c)
+                                        : "out of memory");
         PQfinish(s->c);
         free(s);
         return HUB_EDB;

@@ -58,6 +58,12 @@ int store_connect(const char *url, struct store **out)
  * operator (or a test) can tell hubd's connections apart. */
 int store_connect_as(const char *url, const char *app, struct store **out)
     __attribute__((warn_unused_result));
+/* store_connect, and on failure why in `why` (else ""), for an operator's
+ * terminal (hubctl), never a log (STYLE.md 7): libpq's words, which name
+ * the host, port, role and database but never the password; a URL that
+ * does not parse is said to, not quoted (its text may hold a password). */
+int store_connect_why(const char *url, struct store **out, char *why,
+                      size_t n) __attribute__((warn_unused_result));
 void store_free(struct store *s);
 /* Cheap liveness check (SELECT 1); reconnects once if the link broke. */
 int store_ping(struct store *s);
@@ -72,6 +78,13 @@ int store_durable(struct store *s) __attribute__((warn_unused_result));
  * lock (safe with several hubd at once, and behind a transaction pooler).
  * An applied file that was edited since is logged, not applied again. */
 int store_migrate(struct store *s, const char *dir);
+
+/* The first file of `dir` (NNN_*.sql, in order) not recorded in
+ * schema_migrations, copied to `name` ("" when every one is): a hubd that
+ * does not migrate checks at start that `hubctl migrate` ran. HUB_EDB
+ * when the database cannot be asked, HUB_EIO when `dir` cannot be read. */
+int store_migration_missing(struct store *s, const char *dir, char *name,
+                            size_t n) __attribute__((warn_unused_result));
 
 /* One inbound message, as the ingest transaction sees it. */
 struct store_msg {
@@ -238,7 +251,9 @@ int store_cert_list(struct store *s, char **json_out);
 /* --- quarantine: what was refused, kept raw ------------------------------ */
 
 /* The newest `limit` quarantined messages (of `org`, or every sender when
- * NULL), received before `before` (an ISO time, or NULL: now). *json_out:
+ * NULL), received before `before` (an ISO time as the feed's since= reads
+ * it, hub_parse_ts: no offset is UTC; HUB_EINVALID when it is none; or
+ * NULL: now). *json_out:
  * malloc'd [{"id","org","format","key","received_at","code","field",
  * "offset","message"}]: the hub's own error, never the message's bytes. */
 int store_quarantine_list(struct store *s, const char *org,

@@ -467,6 +467,20 @@ int store_quarantine_list(struct store *s, const char *org,
     char lim[16];
     snprintf(lim, sizeof(lim), "%d", limit > 0 ? limit : 50);
     const char *p[] = { org, before, lim };
+    if (before) {
+        /* read as the feed's since= and a replay's range are
+         * (hub_parse_ts): a plain cast took "epoch", "yesterday", a
+         * month-first 05/12/2026 and the server's zone */
+        char *ts = NULL;
+        int rc = store_query_text(s, "SELECT hub_parse_ts($1)::text", 1,
+                                  &before, &ts);
+        bool ok = ts != NULL;
+        free(ts);
+        if (rc != HUB_OK)
+            return rc;
+        if (!ok)
+            return HUB_EINVALID;
+    }
     /* by the partial index messages_quarantined (received_at) */
     return store_query_text(s,
         "SELECT coalesce(json_agg(json_build_object('id', q.id::text, "
@@ -477,7 +491,7 @@ int store_quarantine_list(struct store *s, const char *org,
         "q.id DESC), '[]')::text FROM (SELECT * FROM messages m "
         "WHERE m.status = 'quarantined' "
         "AND ($1::text IS NULL OR m.org_id = $1) "
-        "AND ($2::timestamptz IS NULL OR m.received_at < $2::timestamptz) "
+        "AND ($2::text IS NULL OR m.received_at < hub_parse_ts($2)) "
         "ORDER BY m.received_at DESC, m.id DESC LIMIT $3::int) q",
         3, p, json_out);
 }

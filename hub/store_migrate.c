@@ -133,3 +133,45 @@ int store_migrate(struct store *s, const char *dir)
     free(list);
     return rc;
 }
+
+int store_migration_missing(struct store *s, const char *dir, char *name,
+                            size_t n)
+{
+    struct dirent **list = NULL;
+    int count, rc;
+    bool table = false;
+
+    name[0] = '\0';
+    rc = db_ensure_conn(s);
+    if (rc != HUB_OK)
+        return rc;
+    PGresult *t = db_run(s, "migrate.table_exists",
+                         "SELECT to_regclass('schema_migrations') IS NOT "
+                         "NULL", 0, NULL, &rc);
+    if (t && PQntuples(t) == 1)
+        table = PQgetvalue(t, 0, 0)[0] == 't';
+    PQclear(t);
+    if (rc != HUB_OK)
+        return rc;
+    count = scandir(dir, &list, is_migration_name, alphasort);
+    if (count < 0)
+        return HUB_EIO;
+    for (int i = 0; i < count; i++) {
+        const char *f = list[i]->d_name;
+        char version[4] = { f[0], f[1], f[2], '\0' };
+        bool have = false;
+        if (rc == HUB_OK && name[0] == '\0' && table) {
+            const char *p[] = { version };
+            PGresult *r = db_run(s, "migrate.check",
+                                 "SELECT 1 FROM schema_migrations "
+                                 "WHERE version = $1", 1, p, &rc);
+            have = r && PQntuples(r) > 0;
+            PQclear(r);
+        }
+        if (rc == HUB_OK && name[0] == '\0' && !have)
+            snprintf(name, n, "%s", f);
+        free(list[i]);
+    }
+    free(list);
+    return rc;
+}

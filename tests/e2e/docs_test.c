@@ -1033,6 +1033,10 @@ Test(docs, a_port_in_use_is_named_with_the_reason,
     close(fd);
 }
 
+/* a production configuration names its database (never connected to by
+ * --check-config) */
+#define DB_LINE "database_url = postgresql://hub@db.example/hub\n"
+
 /* `hubd --check-config` with the config text `conf`: its exit status,
  * stderr and stdout into out */
 static int check_config(const char *conf, char *out, size_t size)
@@ -1068,9 +1072,84 @@ Test(docs, production_without_its_certificate_refuses_to_start)
     cr_expect(strstr(out, "tls_cert (/nonexistent/server.crt) is not "
                           "readable") != NULL, "%s", out);
     cr_expect_eq(check_config("profile = production\nhttps_port = -1\n"
-                              "mllps_port = -1\n", out, sizeof(out)), 0,
-                 "%s", out);
+                              "mllps_port = -1\n" DB_LINE, out, sizeof(out)),
+                 0, "%s", out);
     cr_expect(strstr(out, "configuration ok") != NULL, "%s", out);
+}
+
+/* The production profile has no private database to fall back on: a
+ * configuration without database_url passed --check-config (systemd's
+ * ExecStartPre) and hubd stopped at start with hubd.no_database (F447). */
+Test(docs, production_without_a_database_url_fails_check_config)
+{
+    char out[4096];
+
+    unsetenv("DATABASE_URL");
+    cr_expect_eq(check_config("profile = production\nhttps_port = -1\n"
+                              "mllps_port = -1\n", out, sizeof(out)), 2,
+                 "%s", out);
+    cr_expect(strstr(out, "database_url: the production profile needs "
+                          "one") != NULL, "%s", out);
+    cr_expect(strstr(out, "configuration ok") == NULL, "%s", out);
+}
+
+/* hubd in the production profile (no migration at start) on `url` with no
+ * listener, for at most two seconds: its exit status (124: still running
+ * at the deadline) and its log into out */
+static int run_production(const char *url, char *out, size_t size)
+{
+    char cmd[4096];
+    const char *b = getenv("HUB_BUILD");
+
+    snprintf(cmd, sizeof(cmd), "cd '%s' && DATABASE_URL='%s' "
+             "HUB_PROFILE=production HUB_HTTPS_PORT=-1 HUB_MLLPS_PORT=-1 "
+             "HUB_MLLP_PORT=-1 HUB_DISPATCH=0 HUB_PRUNE_INTERVAL=0 "
+             "HUB_MIGRATIONS_DIR='%s' timeout 2 '%s/%s/hubd' 2>&1",
+             testdb_root(), url, testdb_migrations_dir(), testdb_root(),
+             b && *b ? b : "build");
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The production profile does not migrate at start: on a database that
+ * `hubctl migrate` has not brought to the binary's files (a first start,
+ * an upgrade) hubd stopped being useful without saying why, every query
+ * failing with SQLSTATE 42883 or 42P01 in the log. It refuses to start,
+ * naming the first file missing and the fix (F441); migrated, it runs. */
+Test(docs, production_refuses_a_database_not_migrated, .timeout = 30)
+{
+    char out[8192], *url = testdb_create(), *gone = NULL;
+    struct store *s;
+
+    cr_assert_not_null(url);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_query_text(s, "DELETE FROM schema_migrations WHERE "
+                                  "version = '002' RETURNING name", 0, NULL,
+                                  &gone), HUB_OK);
+    cr_assert_not_null(gone);
+    cr_expect_eq(run_production(url, out, sizeof(out)), 2, "%s", out);
+    cr_expect(strstr(out, "hubd.not_migrated file=002_") != NULL, "%s", out);
+    cr_expect(strstr(out, "hubctl migrate") != NULL, "%s", out);
+    cr_expect(strstr(out, "hubd.started") == NULL, "%s", out);
+    /* as `hubctl migrate` records it (the file itself is still applied) */
+    const char *p[] = { gone };
+    char *back = NULL;
+    cr_assert_eq(store_query_text(s, "INSERT INTO schema_migrations "
+                                  "(version, name, sha256) VALUES ('002', "
+                                  "$1, '') RETURNING version", 1, p, &back),
+                 HUB_OK);
+    free(back);
+    free(gone);
+    cr_expect_eq(run_production(url, out, sizeof(out)), 124, "%s", out);
+    cr_expect(strstr(out, "hubd.started profile=production") != NULL, "%s",
+              out);
+    cr_expect(strstr(out, "not_migrated") == NULL, "%s", out);
+    store_free(s);
+    testdb_drop(url);
 }
 
 /* --check-config validates the egress proxy (webhook_proxy): a URL it
@@ -1135,7 +1214,7 @@ Test(docs, check_config_loads_the_tls_files)
     cr_expect_eq(check_config(conf, out, sizeof(out)), 2, "%s", out);
     cr_expect(strstr(out, "ca.crt: cannot load the private key") != NULL,
               "%s", out);
-    snprintf(conf, sizeof(conf), "profile = production\n"
+    snprintf(conf, sizeof(conf), "profile = production\n" DB_LINE
              "tls_cert = %s/server.crt\ntls_key = %s/server.key\n"
              "tls_ca = %s/ca.crt\n", dir, dir, dir);
     cr_expect_eq(check_config(conf, out, sizeof(out)), 0, "%s", out);

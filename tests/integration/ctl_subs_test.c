@@ -199,6 +199,39 @@ Test(ctl_subs, replay_says_when_it_waits_for_a_paused_subscription)
                    out);
 }
 
+/* A range replay without --status takes the dead letters alone; its
+ * answer said "0 deliveries replayed" whatever it looked for, which an
+ * operator read as "nothing in that range" (F445). It names the status. */
+Test(ctl_subs, a_range_replay_says_which_deliveries_it_took)
+{
+    char out[4096], args[512], id[64];
+    struct store *s;
+
+    cr_assert_eq(hubctl(out, sizeof(out), "sub add --org cbo --url "
+                        "http://cbo.example/h --topics 'adt.*'"), 0, "%s", out);
+    storetest_json_id(out, id);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "hosp", "Hospital", "hospital",
+                               SCOPE_INGEST), HUB_OK);
+    storetest_ingest(s, "hosp", "hl7v2", "k1", "adt.admit",
+                     "{\"type\":\"adt.admit\",\"patient\":{\"identifiers\":"
+                     "[{\"system\":\"MRN\",\"value\":\"1\"}]}}");
+    store_free(s);
+    cr_assert_eq(qlong("WITH d AS (UPDATE deliveries SET status = 'dead' "
+                       "RETURNING id), q AS (DELETE FROM delivery_queue) "
+                       "SELECT count(*) FROM d"), 1);
+    snprintf(args, sizeof(args), "deliveries replay-range --subscription %s "
+             "--from 2000-01-01 --to 2100-01-01 --status delivered", id);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
+    cr_expect_not_null(strstr(out, "0 deliveries replayed (status "
+                                   "delivered)"), "%s", out);
+    snprintf(args, sizeof(args), "deliveries replay-range --subscription %s "
+             "--from 2000-01-01 --to 2100-01-01", id);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 0, "%s", out);
+    cr_expect_not_null(strstr(out, "1 deliveries replayed (status dead)"),
+                       "%s", out);
+}
+
 /* hubctl deliveries list said how often a failed delivery was tried, not
  * when it will be tried next: on-call had to ask for --json. The last
  * column says it for an open delivery, "-" for a finished one. */

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include <cjson/cJSON.h>
+
 #include "../lib/testctl.h"
 #include "../lib/testdb.h"
 #include "common/hub_err.h"
@@ -291,7 +293,11 @@ Test(hubctl, audit_verify_exits_0_then_1_after_tampering)
     head += 6;
     snprintf(cmd, sizeof(cmd), "audit verify --head %.*s",
              (int)strcspn(head, "\n"), head);
-    cr_assert_eq(hubctl(NULL, 0, cmd), 0, "%s", cmd);
+    char held[1024];
+    cr_assert_eq(hubctl(held, sizeof(held), cmd), 0, "%s", cmd);
+    /* the output says the recorded head was compared, not only that the
+     * chain holds (F454) */
+    cr_assert_not_null(strstr(held, "recorded head 3: holds\n"), "%s", held);
     /* a head mistyped is named as such (exit 2: a usage error) */
     char bad[160];
     snprintf(bad, sizeof(bad), "audit verify --head %.*s",
@@ -709,4 +715,128 @@ Test(hubctl, restored_moves_the_partners_numbers_past_the_backup)
     free(v);
     store_free(s);
     cr_assert_eq(hubctl(out, sizeof(out), "audit verify"), 0, "%s", out);
+}
+
+/* An operator scripts the inventory (organizations, tokens, certificate
+ * bindings) as it scripts subscriptions and deliveries: each list takes
+ * --json and prints one JSON array of the rows, whose members are the
+ * table's columns (F442); the table is unchanged without it. */
+Test(hubctl, org_token_and_cert_lists_print_json)
+{
+    static const struct {
+        const char *cmd, *first, *member;
+    } lists[] = {
+        { "org list --json", "org_js", "kind" },
+        { "token list --json", "org_js", "expires_at" },
+        { "cert list --json", "org_js", "fingerprint" },
+    };
+    char out[4096], cmd[160], hex[65];
+
+    memset(hex, 0, sizeof(hex));
+    memset(hex, 'e', 64);
+    cr_assert_eq(hubctl(NULL, 0, "org add org_js --name JS --kind clinic "
+                                 "--scopes ingest"), 0);
+    cr_assert_eq(hubctl(NULL, 0, "token create org_js --expires-in 7"), 0);
+    snprintf(cmd, sizeof(cmd), "cert bind org_js %s", hex);
+    cr_assert_eq(hubctl(NULL, 0, cmd), 0);
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        cr_assert_eq(hubctl(out, sizeof(out), lists[i].cmd), 0, "%s: %s",
+                     lists[i].cmd, out);
+        cJSON *arr = cJSON_Parse(out);
+        cr_assert(cJSON_IsArray(arr), "%s: %s", lists[i].cmd, out);
+        cr_assert_eq(cJSON_GetArraySize(arr), 1, "%s", out);
+        const cJSON *row = cJSON_GetArrayItem(arr, 0);
+        const cJSON *org = cJSON_GetObjectItemCaseSensitive(row, "org");
+        if (org == NULL)
+            org = cJSON_GetObjectItemCaseSensitive(row, "id");
+        cr_expect(cJSON_IsString(org) &&
+                  !strcmp(org->valuestring, lists[i].first), "%s", out);
+        cr_expect_not_null(cJSON_GetObjectItemCaseSensitive(row,
+                                                           lists[i].member),
+                           "%s: %s", lists[i].member, out);
+        cJSON_Delete(arr);
+    }
+    cr_assert_eq(hubctl(out, sizeof(out), "cert list"), 0);
+    cr_expect_eq(strncmp(out, "fingerprint\torg\t", 16), 0, "%s", out);
+    cr_expect_eq(hubctl(NULL, 0, "org list --yaml"), 2);
+}
+
+/* An operator whose DATABASE_URL names a database or role that does not
+ * exist was told only "is its server running?" (F444): hubctl now says
+ * what the server answered (the database named), still without the URL,
+ * and a URL that does not parse is said to be one, never quoted: its text
+ * may hold the password. */
+Test(hubctl, a_connection_refusal_says_what_the_server_answered)
+{
+    char bad[1200], cmd[2048], out[2048];
+    const char *b = getenv("HUB_BUILD");
+    const char *q = strchr(url, '?');
+    cr_assert_not_null(q, "%s", url);
+    const char *slash = q;
+
+    while (slash > url && *slash != '/')
+        slash--;
+    cr_assert(slash > url, "%s", url);
+    snprintf(bad, sizeof(bad), "%.*s/hub_no_such_db_r63%s",
+             (int)(slash - url), url, q);
+    const struct {
+        const char *url, *want;
+    } cases[] = {
+        { bad, "database \"hub_no_such_db_r63\" does not exist" },
+        { "postgresql://u:s3cr3t-pw@h:5432/x?sslmode=%zz", "is not a libpq "
+          "URL" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(cmd, sizeof(cmd), "DATABASE_URL='%s' '%s/%s/hubctl' org "
+                 "list 2>&1", cases[i].url, testdb_root(),
+                 b && *b ? b : "build");
+        FILE *p = popen(cmd, "r");
+        cr_assert_not_null(p);
+        size_t n = fread(out, 1, sizeof(out) - 1, p);
+        out[n] = '\0';
+        cr_expect_eq(WEXITSTATUS(pclose(p)), 1, "%s", out);
+        cr_expect_not_null(strstr(out, cases[i].want), "%s", out);
+        cr_expect_null(strstr(out, "s3cr3t-pw"), "the password: %s", out);
+        cr_expect_null(strstr(out, "/x?"), "the URL: %s", out);
+    }
+}
+
+/* quarantine list --before is read as the feed's since= and a replay's
+ * range are (hub_parse_ts): a plain cast took "epoch", "yesterday" and a
+ * month-first 05/12/2026, and read a time without an offset in the
+ * session's zone, here New York's by PGTZ (F451). No offset is UTC. */
+Test(hubctl, quarantine_before_is_read_as_the_feed_reads_since)
+{
+    char out[8192];
+    struct store *s;
+    char *id = NULL;
+
+    cr_assert_eq(hubctl(NULL, 0, "org add org_gh --name GH --kind hospital "
+                                 "--scopes ingest"), 0);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_query_text(s,
+        "INSERT INTO messages (org_id, format, idem_key, sha256, raw, "
+        "status, error, received_at) VALUES ('org_gh', 'hl7v2', 'CTRL-TZ', "
+        "'ab', convert_to('MSH|^~\\&|S\r', 'UTF8'), 'quarantined', "
+        "'{\"code\": \"invalid\"}', '2026-12-05T12:00:00Z') "
+        "RETURNING id::text", 0, NULL, &id), HUB_OK);
+    free(id);
+    store_free(s);
+    setenv("PGTZ", "America/New_York", 1);
+    cr_expect_eq(hubctl(out, sizeof(out), "quarantine list --before "
+                                          "2026-12-05T10:00"), 0);
+    cr_expect_null(strstr(out, "CTRL-TZ"), "10:00 is UTC: %s", out);
+    cr_expect_eq(hubctl(out, sizeof(out), "quarantine list --before "
+                                          "2026-12-05T13:00"), 0);
+    cr_expect_not_null(strstr(out, "CTRL-TZ"), "%s", out);
+    static const char *const bad[] = { "epoch", "yesterday", "05/12/2026",
+                                       "2026-02-30" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "quarantine list --before '%s'", bad[i]);
+        cr_expect_eq(hubctl_run(out, sizeof(out), cmd, "&1"), 1, "%s: %s",
+                     bad[i], out);
+        cr_expect_not_null(strstr(out, "--before is a time"), "%s", out);
+    }
+    unsetenv("PGTZ");
 }

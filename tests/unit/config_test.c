@@ -3,6 +3,7 @@
  * environment over the file, and refusal of bad keys and values.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -518,4 +519,57 @@ Test(config, every_key_is_documented_with_its_default, .fini = cleanup)
     cr_expect_gt(readme_defaults(sec, seclen, &def), 25);
     free(readme);
     free(ex);
+}
+
+/* deploy/hubd.service says: copy the example to /etc/hub/hubd.conf and set
+ * profile = production (the unit sets HUB_PROFILE=production too). That
+ * copy runs with production's defaults: no dev value set in the example
+ * (plain HTTP, tokens, loopback binds, var/certs, processing ids T and D,
+ * migration at start) overrides them (F440). */
+Test(config, the_example_file_as_production_gives_production_defaults,
+     .fini = cleanup)
+{
+    struct hub_config c, want;
+    char err[256];
+    char *ex = root_file("deploy/hubd.conf.example");
+    char *at = strstr(ex, "\nprofile = dev\n");
+    cr_assert_not_null(at, "the example sets no 'profile = dev' line");
+    size_t head = (size_t)(at - ex) + 1;
+    char *prod = malloc(strlen(ex) + 16);
+    cr_assert_not_null(prod);
+    snprintf(prod, strlen(ex) + 16, "%.*sprofile = production%s", (int)head,
+             ex, at + strlen("\nprofile = dev"));
+
+    config_defaults(&want, PROFILE_PRODUCTION);
+    write_conf(prod);
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_OK, "%s", err);
+    cr_expect_eq(memcmp(&c, &want, sizeof(c)), 0,
+                 "the example sets a value over a production default");
+    cr_expect_eq(c.http_port, -1);
+    cr_expect_not(c.allow_tokens);
+    cr_expect_not(c.migrate_at_start);
+    cr_expect_str_eq(c.tls_cert, "/etc/hub/server.crt");
+    cr_expect_str_eq(c.hl7_processing_ids, "P");
+    cleanup();
+    setenv("HUB_PROFILE", "production", 1);
+    write_conf(ex);
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_OK, "%s", err);
+    cr_expect_eq(memcmp(&c, &want, sizeof(c)), 0,
+                 "the example sets a value over a production default");
+    free(prod);
+    free(ex);
+}
+
+/* hubd.service runs hubd as the user hub: a file it may not read said
+ * only "cannot open", as a missing one did (F446). The reason is said. */
+Test(config, a_file_that_cannot_be_opened_says_why, .fini = cleanup)
+{
+    struct hub_config c;
+    char err[512];
+
+    cr_assert_eq(config_load(&c, "/nonexistent/hubd.conf", err, sizeof(err)),
+                 HUB_EINVALID);
+    cr_expect(strstr(err, "/nonexistent/hubd.conf: cannot open (") != NULL,
+              "%s", err);
+    cr_expect(strstr(err, strerror(ENOENT)) != NULL, "%s", err);
 }

@@ -324,3 +324,24 @@ Test(readme, every_test_tests_readme_names_exists)
     cr_expect_gt(named, 50);
     free(text);
 }
+
+/* deploy/Containerfile builds with `COPY . .` from the top of the tree:
+ * without an ignore file the context held build/ (whose objects make in
+ * the image took as up to date, shipping this machine's binaries) and
+ * var/ (the private PostgreSQL's files, development keys, demo tokens)
+ * (F443). */
+Test(readme, the_container_build_context_leaves_out_build_and_var)
+{
+    char *cf = root_file("deploy/Containerfile");
+    cr_assert_not_null(strstr(cf, "\nCOPY . .\n"), "the context is not the "
+                       "whole tree any more: look at this test again");
+    free(cf);
+    char *ign = testfile_root_read(".dockerignore");
+    cr_assert_not_null(ign, "no .dockerignore beside the Containerfile's "
+                       "build context");
+    static const char *const out[] = { "\nbuild\n", "\nvar\n", "\n.git\n" };
+    for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++)
+        cr_expect_not_null(strstr(ign, out[i]), ".dockerignore does not "
+                           "leave out %s", out[i] + 1);
+    free(ign);
+}
