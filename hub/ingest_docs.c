@@ -365,6 +365,19 @@ static const char *fhir_key(struct arena *a, const struct fhir_result *res,
     buf_puts(&b, "sha256:");
     buf_puts(&b, sha);
     buf_putc(&b, '\0');
+    if (b.err && id) {
+        /* an id longer than a key should be: its hash stands for it, as
+         * make_key() does for the others (NULL here left the message with
+         * no key at all, so every re-send made new events: F520) */
+        char h[65];
+        store_sha256_hex(id, strlen(id), h);
+        buf_init(&b, a, 256);
+        buf_puts(&b, "id-sha256:");
+        buf_puts(&b, h);
+        buf_puts(&b, "#sha256:");
+        buf_puts(&b, sha);
+        buf_putc(&b, '\0');
+    }
     return b.err ? NULL : b.p;
 }
 

@@ -557,3 +557,27 @@ Test(ingest_docs, csv_unterminated_quote_is_a_whole_file_syntax_error)
     cr_expect_eq(J->err.code, HUB_ESYNTAX);
     cr_expect_neq(J->err.field[0], '\0', "the place is named");
 }
+
+Test(ingest_docs, fhir_unversioned_id_too_long_for_a_key_is_still_keyed)
+{
+    /* a Patient id of 5000 characters, no meta.versionId: the key is the
+     * id's hash and the content hash, never none (a re-send would be new) */
+    size_t n = 5000, len;
+    char *id = malloc(n + 1), *body = malloc(n + 256);
+    memset(id, 'i', n);
+    id[n] = '\0';
+    len = (size_t)snprintf(body, n + 256, "{\"resourceType\":\"Patient\","
+                           "\"id\":\"%s\"}", id);
+    int st = ingest_prepare_fhir(J, D, "hosp", NULL, body, len);
+    cr_assert_eq(st, 202, "%.*s", (int)J->msg.reply.len, J->msg.reply.p);
+    cr_expect_gt(J->msg.key.len, 0, "no idempotency key");
+    char want[256], h[65];
+    memcpy(body, "Patient/", 8);    /* the resource's name: Patient/<id> */
+    memcpy(body + 8, id, n + 1);
+    store_sha256_hex(body, n + 8, h);
+    snprintf(want, sizeof(want), "fhir:id-sha256:%s#sha256:%s", h,
+             J->msg.sha256);
+    cr_expect(key_is(want), "%.*s", (int)J->msg.key.len, J->msg.key.p);
+    free(id);
+    free(body);
+}
