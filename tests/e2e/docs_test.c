@@ -1293,3 +1293,40 @@ Test(docs, database_down_is_503_with_retry_after_and_nothing_stored,
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
                               "status = 'accepted'"), 1);
 }
+
+Test(docs, csv_file_named_like_a_header_key_is_a_resend_in_a_new_envelope,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    /* a file whose name begins "idem:" in a multipart upload: its key is
+     * the upload's own (the file's hash), so the same file in another
+     * envelope is a re-send, not a key reused for another body (F521) */
+    static const char csv[] =
+        "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
+        "S-1,C-001,88121-9,2026-03-01T10:00:00-05:00,88122-7,LA28397-0\r\n";
+    char body[1024];
+    struct http_resp r, r2;
+    int len = snprintf(body, sizeof(body),
+                       "--" BOUNDARY "\r\nContent-Disposition: form-data; "
+                       "name=\"f\"; filename=\"idem:pantry.csv\"\r\n"
+                       "Content-Type: text/csv\r\n\r\n%s\r\n--" BOUNDARY
+                       "--\r\n", csv);
+    cr_assert_lt(len, (int)sizeof(body));
+    cr_assert_eq(post("/v1/csv/screenings",
+                      "multipart/form-data; boundary=" BOUNDARY, NULL, body,
+                      (size_t)len, &r), 202, "%s", r.body);
+    for (char *b = body; (b = strstr(b, BOUNDARY)) != NULL; b++)
+        b[sizeof(BOUNDARY) - 2] = '8';
+    cr_assert_eq(post("/v1/csv/screenings",
+                      "multipart/form-data; boundary=hubE2Eb0undary8", NULL,
+                      body, (size_t)len, &r2), 202, "%s", r2.body);
+    cr_expect_str_eq(r2.body, r.body);
+    cr_expect(r2.replayed);
+    http_resp_free(&r);
+    http_resp_free(&r2);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "error->>'code' = 'conflict'"), 0,
+                 "a re-send kept as a conflict");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
+                              "detail::jsonb->>'kept' = 'quarantine'"), 0);
+    cr_expect_eq(events_total(), 2, "%ld", events_total());
+}
