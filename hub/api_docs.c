@@ -93,57 +93,21 @@ static void busy(struct api_req *r, enum docs_format f, const char *what)
     fhir_error(r, 503, HUB_EBUSY, NULL, what);
 }
 
-/* A re-send under a key that names the message: is it the same body?
+/* A re-send under a key that names the message, with another body
  * (IETF draft-ietf-httpapi-idempotency-key-header: a key reused for another
  * payload is answered 422, not with the first request's answer; a document
- * id is such a key too.) */
-struct replay {
-    bool fhir;
-    const char *field;              /* the key's origin, static */
-    int status;
-    const char *ctype;              /* static */
-    char *answer;                   /* the stored answer, copied */
-    size_t len;
-    char *org;                      /* the first one's (org, key) */
-    char *key;
-    char sha[65];                   /* of this body */
-    char *stored_sha;
-};
-
-static int replay_work(struct store *s, void *arg)
+ * id is such a key too). The store decided it (res.kept: hub_dup_differs,
+ * in the transaction that kept this body in quarantine); a second read of
+ * the first one's hash, which this was, answered the first message's 202
+ * whenever that read failed (F522). */
+static void refuse_reused_key(struct api_req *r, bool fhir, const char *field)
 {
-    struct replay *p = arg;
-    const char *params[] = { p->key, p->org };
-    /* by the idempotency index (messages has no index by id: 001_init) */
-    return store_query_text(s, "SELECT sha256 FROM messages "
-                            "WHERE idem_key = $1 AND org_id = $2 "
-                            "AND status = 'accepted' AND idem_key IS NOT NULL",
-                            2, params, &p->stored_sha);
-}
-
-static void replay_done(struct api_req *r, int rc, void *arg)
-{
-    struct replay *p = arg;
-
-    if (rc == HUB_OK && p->stored_sha && strcmp(p->stored_sha, p->sha)) {
-        bool header = strcmp(p->field, "Idempotency-Key") == 0;
-        refuse(r, p->fhir ? DOCS_FHIR : DOCS_CSV, 422, HUB_EINVALID,
-               p->field,
-               header ? "idempotency key was already used for another body; "
-                        "not accepted, kept in quarantine"
-                      : "this id was already used for another message of "
-                        "this sender; not accepted, kept in quarantine");
-    } else {
-        /* same body, or the check could not run: the first answer stands,
-         * since that message did commit */
-        api_add_header(r, "Idempotent-Replayed", "true");
-        api_reply(r, p->status, p->ctype, p->answer, p->len);
-    }
-    free(p->stored_sha);
-    free(p->answer);
-    free(p->org);
-    free(p->key);
-    free(p);
+    bool header = strcmp(field, "Idempotency-Key") == 0;
+    refuse(r, fhir ? DOCS_FHIR : DOCS_CSV, 422, HUB_EINVALID, field,
+           header ? "idempotency key was already used for another body; "
+                    "not accepted, kept in quarantine"
+                  : "this id was already used for another message of "
+                    "this sender; not accepted, kept in quarantine");
 }
 
 /* api_ingest's done: the one job committed (or the database failed). The
@@ -165,22 +129,8 @@ static void on_done(struct api_req *r, struct ingest_job **jobs, size_t n,
     struct slice answer = ingest_job_answer(j);
     const char *ctype = ingest_docs_content_type(j, status);
     metrics_ack_latency((double)(ingest_now_ns() - j->t_start_ns) / 1e9);
-    if (j->res.duplicate && j->key_field) {
-        struct replay *p = calloc(1, sizeof(*p));
-        if (p == NULL || (p->answer = malloc(answer.len + 1)) == NULL)
-            abort();
-        p->fhir = fhir;
-        p->field = j->key_field;
-        p->status = status;
-        p->ctype = ctype;
-        memcpy(p->answer, answer.p, answer.len);
-        p->len = answer.len;
-        p->org = strdup(j->msg.org_id);
-        p->key = strndup(j->msg.key.p, j->msg.key.len);
-        if (p->org == NULL || p->key == NULL)
-            abort();
-        memcpy(p->sha, j->msg.sha256, sizeof(p->sha));
-        api_db(r, replay_work, replay_done, p);
+    if (j->res.duplicate && j->res.kept && j->key_field) {
+        refuse_reused_key(r, fhir, j->key_field);
         return;
     }
     if (j->res.duplicate)

@@ -1330,3 +1330,45 @@ Test(docs, csv_file_named_like_a_header_key_is_a_resend_in_a_new_envelope,
                               "detail::jsonb->>'kept' = 'quarantine'"), 0);
     cr_expect_eq(events_total(), 2, "%ld", events_total());
 }
+
+static void start_one_db_thread(void)
+{
+    start_with("db_threads = 1\n", false);
+}
+
+Test(docs, a_key_reused_for_another_body_is_422_even_when_a_read_fails,
+     .init = start_one_db_thread, .fini = stop, .timeout = 60)
+{
+    /* the store decides, in the transaction that kept the other body in
+     * quarantine, whether a re-send under a key is another message: the
+     * answer follows that decision, not a second read that may fail
+     * (F522: a failed read answered the first message's 202) */
+    static const char a[] = "{\"resourceType\":\"Patient\",\"id\":\"pa\"}";
+    static const char b[] = "{\"resourceType\":\"Patient\",\"id\":\"pb\"}";
+    struct http_resp r;
+
+    cr_assert_eq(post("/v1/fhir", "application/json", "k-522", a,
+                      sizeof(a) - 1, &r), 202, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(post("/v1/fhir", "application/json", "k-522", a,
+                      sizeof(a) - 1, &r), 202, "%s", r.body);
+    cr_expect(r.replayed);
+    http_resp_free(&r);
+    /* the database worker's link dies (its last use just now: no ping);
+     * the committers' and the credential listener's stay */
+    cr_assert_geq(hub_sql_long(&hub, "SELECT count(pg_terminate_backend(pid)) "
+                               "FROM pg_stat_activity WHERE datname = "
+                               "current_database() AND pid <> "
+                               "pg_backend_pid() AND application_name NOT "
+                               "LIKE 'hubd-commit%' AND application_name <> "
+                               "'hub-auth-listen' AND backend_type = "
+                               "'client backend'"), 1);
+    cr_assert_eq(post("/v1/fhir", "application/json", "k-522", b,
+                      sizeof(b) - 1, &r), 422, "%s", r.body);
+    cr_expect(!r.replayed);
+    cr_expect(strstr(r.body, "Idempotency-Key") != NULL, "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'quarantined' AND error->>'code' = "
+                              "'conflict'"), 1);
+}
