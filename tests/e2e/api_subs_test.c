@@ -361,6 +361,14 @@ Test(api_subs, a_since_that_is_no_time_is_named_with_the_forms_taken,
     cr_assert_eq(call("GET", "/v1/events?since=2026-02-28T10:00:00%2B01:00",
                       "tok-cbo", NULL, &r), 200, "%s", r.body);
     http_resp_free(&r);
+    /* a space between date and time, as hub_parse_ts reads occurred_at,
+     * with an offset whose '+' came unencoded, or none (F524) */
+    cr_assert_eq(call("GET", "/v1/events?since=2026-02-28%2010:00:00%2001:00",
+                      "tok-cbo", NULL, &r), 200, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("GET", "/v1/events?since=2026-02-28%2010:00:00Z",
+                      "tok-cbo", NULL, &r), 200, "%s", r.body);
+    http_resp_free(&r);
 }
 
 /* hubd checks filters.domains against the dictionary it loaded: a food
