@@ -329,7 +329,14 @@ static void fhir_quarantine_entries(struct ingest_job *j,
         if (e->status == HUB_OK)
             continue;
         struct slice raw = e->raw.len ? e->raw : j->msg.raw;
-        jw_init(&w, &j->a, 4096);
+        /* room for what it holds, each byte escaped at worst (\u00XX):
+         * an id is as long as the sender made it, and past a fixed 4 KiB
+         * the whole error was {"code":"limit"}, its entry, element and
+         * batch lost (F525) */
+        size_t var = (e->resource ? strlen(e->resource) : 0) +
+                     (e->err.what ? strlen(e->err.what) : 0) +
+                     strlen(hub_err_field(&e->err));
+        jw_init(&w, &j->a, 4096 + 6 * var);
         jw_obj_begin(&w);
         jw_kv_cstr(&w, "code", hub_strerror(e->status));
         jw_kv_cstr(&w, "field", hub_err_field(&e->err));

@@ -581,3 +581,38 @@ Test(ingest_docs, fhir_unversioned_id_too_long_for_a_key_is_still_keyed)
     free(id);
     free(body);
 }
+
+Test(ingest_docs, fhir_refused_entry_with_a_long_id_keeps_its_place_and_batch)
+{
+    /* the refused entry's id of 5000 characters: its part's error still
+     * names the entry, the element and the batch it came in (F525: past
+     * 4 KiB the whole error was {"code":"limit"}) */
+    size_t len, n = 5000;
+    char *p = slurp("fhir/bundle-referral-batch-partial.json", &len);
+    char *at = strstr(p, "\"bad-task\"");
+    cr_assert_not_null(at);
+    char *body = malloc(len + n + 1);
+    size_t head = (size_t)(at - p) + 1;
+    memcpy(body, p, head);
+    memset(body + head, 'b', n);
+    memcpy(body + head + n, at + 9, len - head - 8);
+    size_t blen = len - 8 + n;
+
+    cr_assert_eq(ingest_prepare_fhir(J, D, "hosp", NULL, body, blen), 200,
+                 "%.*s", (int)J->msg.reply.len, J->msg.reply.p);
+    cr_assert_eq(J->n_parts, 1);
+    cJSON *e = cJSON_ParseWithLength(J->parts[0].error_json.p,
+                                     J->parts[0].error_json.len);
+    cr_assert_not_null(e);
+    cr_assert_not_null(cJSON_GetObjectItem(e, "part_of"), "%.*s",
+                       (int)J->parts[0].error_json.len,
+                       J->parts[0].error_json.p);
+    cr_expect_str_eq(cJSON_GetObjectItem(e, "part_of")->valuestring,
+                     J->msg.sha256);
+    cr_expect_eq(cJSON_GetObjectItem(e, "entry")->valueint, 2);
+    cr_expect_str_eq(cJSON_GetObjectItem(e, "field")->valuestring,
+                     "entry[2].resource.status");
+    cJSON_Delete(e);
+    free(body);
+    free(p);
+}
