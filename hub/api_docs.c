@@ -173,14 +173,22 @@ static bool admit(struct api_req *r, enum docs_format f, struct slice body,
     return true;
 }
 
-static void submit(struct api_req *r, struct ingest_job *j, int status)
+/* api_ingest's 503 for FHIR: an OperationOutcome, as every other FHIR
+ * refusal (it answered the hub's JSON: F526) */
+static void fhir_busy(struct api_req *r, const char *what)
+{
+    busy(r, DOCS_FHIR, what);
+}
+
+static void submit(struct api_req *r, enum docs_format f,
+                   struct ingest_job *j, int status)
 {
     struct ingest_job **jobs = malloc(sizeof(*jobs));
     if (jobs == NULL)
         abort();
     jobs[0] = j;
     api_set_data(r, (void *)(intptr_t)status);
-    api_ingest(r, jobs, 1, on_done, NULL);
+    api_ingest(r, jobs, 1, on_done, f == DOCS_FHIR ? fhir_busy : NULL, NULL);
 }
 
 /* One body to normalize. Inline it borrows from the request; for a worker
@@ -249,7 +257,7 @@ static void prep_done(struct api_req *r, int rc, void *arg)
         ingest_job_free(p->j);      /* NULL when the work never ran */
         busy(r, p->f, "cannot take the body now, retry later");
     } else {
-        submit(r, p->j, p->status);
+        submit(r, p->f, p->j, p->status);
     }
     prep_free(p);
 }
@@ -277,7 +285,7 @@ static void prepare_and_submit(struct api_req *r, enum docs_format f,
         p->meta = *meta;
         p->body = body;
         prep_run(p);
-        submit(r, p->j, p->status);
+        submit(r, p->f, p->j, p->status);
         prep_free(p);
         return;
     }

@@ -8,6 +8,8 @@
  */
 #include <criterion/criterion.h>
 #include <event2/thread.h>
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1371,4 +1373,127 @@ Test(docs, a_key_reused_for_another_body_is_422_even_when_a_read_fails,
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
                               "status = 'quarantined' AND error->>'code' = "
                               "'conflict'"), 1);
+}
+
+/* a request on a thread of its own */
+struct bg_call {
+    pthread_t t;
+    const char *method, *path, *token, *ctype;
+    const char *body;
+    size_t len;
+    struct http_resp r;
+    int rc;
+};
+
+static void *bg_run(void *arg)
+{
+    struct bg_call *c = arg;
+    char ct[128];
+    const char *hd[2] = { NULL, NULL };
+    if (c->ctype) {
+        snprintf(ct, sizeof(ct), "Content-Type: %s", c->ctype);
+        hd[0] = ct;
+    }
+    c->rc = http_call_h(&hub, true, c->method, c->path, c->token, hd,
+                        c->body, c->len, &c->r);
+    return NULL;
+}
+
+static void bg_start(struct bg_call *c)
+{
+    cr_assert_eq(pthread_create(&c->t, NULL, bg_run, c), 0);
+}
+
+static void start_one_in_flight(void)
+{
+    start_with("db_threads = 1\ninflight_max = 1\n", false);
+}
+
+static void sql_ok(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    cr_assert(PQresultStatus(r) == PGRES_COMMAND_OK ||
+              PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql,
+              PQerrorMessage(c));
+    PQclear(r);
+}
+
+/* A FHIR body the ingest has no room for once it was normalized (a large
+ * one, on a worker, while another took the last place) is refused 503 as
+ * every FHIR refusal is, an OperationOutcome (F526: api_ingest answered
+ * the hub's JSON error) */
+Test(docs, fhir_busy_after_normalizing_is_an_operation_outcome,
+     .init = start_one_in_flight, .fini = stop, .timeout = 60)
+{
+    size_t big_len = 300u << 10;
+    char *big = malloc(big_len + 128);
+    int n = snprintf(big, 128, "{\"resourceType\":\"Patient\",\"id\":"
+                     "\"pb\",\"text\":{\"status\":\"generated\",\"div\":\"");
+    memset(big + n, 'x', big_len);
+    size_t len = (size_t)n + big_len;
+    len += (size_t)snprintf(big + len, 128, "\"}}");
+    struct http_resp r;
+
+    /* tok-hosp cached (after the flushes the seeding of the test's
+     * organizations notified), so that B is admitted at once */
+    usleep(500000);
+    static const char p0[] = "{\"resourceType\":\"Patient\",\"id\":\"p0\"}";
+    cr_assert_eq(post("/v1/fhir", "application/json", NULL, p0,
+                      sizeof(p0) - 1, &r), 202, "%s", r.body);
+    http_resp_free(&r);
+    PGconn *db = PQconnectdb(hub.db_url);
+    cr_assert_eq(PQstatus(db), CONNECTION_OK);
+    /* the chain lock keeps a commit in flight; the lock on subscriptions
+     * keeps the one database worker on a list of them */
+    sql_ok(db, "SELECT pg_advisory_lock(7302100431)");
+    sql_ok(db, "BEGIN");
+    sql_ok(db, "LOCK TABLE subscriptions IN ACCESS EXCLUSIVE MODE");
+    struct bg_call list = { .method = "GET", .path = "/v1/subscriptions",
+                            .token = "tok-hosp" };
+    bg_start(&list);
+    int waited = 0;
+    while (hub_sql_long(&hub, "SELECT count(*) FROM pg_stat_activity WHERE "
+                        "application_name NOT LIKE 'hubd-commit%' AND "
+                        "query LIKE '%hub_sub_json(s, false)%' AND "
+                        "wait_event_type = 'Lock'") < 1 && waited++ < 500)
+        usleep(10000);
+    /* B: admitted with room; normalized on the worker, after the list */
+    struct bg_call b = { .method = "POST", .path = "/v1/fhir",
+                         .token = "tok-hosp", .ctype = "application/json",
+                         .body = big, .len = len };
+    bg_start(&b);
+    usleep(300000);
+    /* the last place, over the plain MLLP listener (no credential to look
+     * up): its commit waits for the locks */
+    struct mllp_client mc;
+    char msg[2048];
+    cr_assert_eq(mllp_connect(&mc, hub.mllp, &hub, NULL), 0);
+    hl7_sample(msg, sizeof(msg), "F526-1", "MRN-F526");
+    cr_assert_eq(mllp_send(&mc, msg), 0);
+    waited = 0;
+    while (hub_sql_long(&hub, "SELECT count(*) FROM pg_stat_activity WHERE "
+                        "application_name LIKE 'hubd-commit%' AND "
+                        "wait_event_type = 'Lock'") < 1 && waited++ < 500)
+        usleep(10000);
+    cr_expect_lt(waited, 500, "the commit never waited");
+    sql_ok(db, "ROLLBACK");             /* the list ends, the worker goes on */
+    pthread_join(b.t, NULL);
+    cr_assert_eq(b.rc, 0);
+    cr_expect_eq(b.r.status, 503, "%s", b.r.body);
+    cr_expect(b.r.retry_after[0] != '\0');
+    cr_expect_str_eq(b.r.content_type, "application/fhir+json");
+    cr_expect(strstr(b.r.body, "\"OperationOutcome\"") != NULL, "%s",
+              b.r.body);
+    http_resp_free(&b.r);
+    sql_ok(db, "SELECT pg_advisory_unlock(7302100431)");
+    char ack[2048], code[3], ctrl[64];
+    cr_assert_gt(mllp_read(&mc, ack, sizeof(ack), 10000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA");
+    mllp_close(&mc);
+    pthread_join(list.t, NULL);
+    cr_expect_eq(list.r.status, 200, "%s", list.r.body);
+    http_resp_free(&list.r);
+    PQfinish(db);
+    free(big);
 }
