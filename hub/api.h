@@ -121,11 +121,14 @@ struct ingest_job;
  * be acknowledged (answer api_reply_busy). api_ingest takes the jobs array
  * and the jobs, and frees them after done returns. When the in-flight cap is
  * reached or the database is known to be down, it answers 503 with
- * Retry-After itself (done is not called).
+ * Retry-After itself, by busy (done is not called).
  */
 typedef void (*api_ingest_done_fn)(struct api_req *r, struct ingest_job **jobs,
                                    size_t n, void *arg);
+/* How a route answers 503 in its own shape (FHIR: an OperationOutcome);
+ * NULL: api_reply_busy */
+typedef void (*api_busy_fn)(struct api_req *r, const char *what);
 void api_ingest(struct api_req *r, struct ingest_job **jobs, size_t n,
-                api_ingest_done_fn done, void *arg);
+                api_ingest_done_fn done, api_busy_fn busy, void *arg);
 
 #endif

@@ -111,6 +111,10 @@ static void metrics(struct api_req *r)
     backlog_at_ns = now;
     backlog_reading = true;
     j->with_dead = !dead_at_ns || now - dead_at_ns >= DEAD_NS;
+    /* until backlog_work ran: a job the pool never ran (its queue full,
+     * its link down) read nothing, and the gauges keep what they showed
+     * (calloc's 0 is HUB_OK: they were set to 0 each, F523) */
+    j->health_rc = HUB_EDB;
     api_db(r, backlog_work, backlog_done, j);
 }
 

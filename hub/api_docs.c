@@ -93,57 +93,21 @@ static void busy(struct api_req *r, enum docs_format f, const char *what)
     fhir_error(r, 503, HUB_EBUSY, NULL, what);
 }
 
-/* A re-send under a key that names the message: is it the same body?
+/* A re-send under a key that names the message, with another body
  * (IETF draft-ietf-httpapi-idempotency-key-header: a key reused for another
  * payload is answered 422, not with the first request's answer; a document
- * id is such a key too.) */
-struct replay {
-    bool fhir;
-    const char *field;              /* the key's origin, static */
-    int status;
-    const char *ctype;              /* static */
-    char *answer;                   /* the stored answer, copied */
-    size_t len;
-    char *org;                      /* the first one's (org, key) */
-    char *key;
-    char sha[65];                   /* of this body */
-    char *stored_sha;
-};
-
-static int replay_work(struct store *s, void *arg)
+ * id is such a key too). The store decided it (res.kept: hub_dup_differs,
+ * in the transaction that kept this body in quarantine); a second read of
+ * the first one's hash, which this was, answered the first message's 202
+ * whenever that read failed (F522). */
+static void refuse_reused_key(struct api_req *r, bool fhir, const char *field)
 {
-    struct replay *p = arg;
-    const char *params[] = { p->key, p->org };
-    /* by the idempotency index (messages has no index by id: 001_init) */
-    return store_query_text(s, "SELECT sha256 FROM messages "
-                            "WHERE idem_key = $1 AND org_id = $2 "
-                            "AND status = 'accepted' AND idem_key IS NOT NULL",
-                            2, params, &p->stored_sha);
-}
-
-static void replay_done(struct api_req *r, int rc, void *arg)
-{
-    struct replay *p = arg;
-
-    if (rc == HUB_OK && p->stored_sha && strcmp(p->stored_sha, p->sha)) {
-        bool header = strcmp(p->field, "Idempotency-Key") == 0;
-        refuse(r, p->fhir ? DOCS_FHIR : DOCS_CSV, 422, HUB_EINVALID,
-               p->field,
-               header ? "idempotency key was already used for another body; "
-                        "not accepted, kept in quarantine"
-                      : "this id was already used for another message of "
-                        "this sender; not accepted, kept in quarantine");
-    } else {
-        /* same body, or the check could not run: the first answer stands,
-         * since that message did commit */
-        api_add_header(r, "Idempotent-Replayed", "true");
-        api_reply(r, p->status, p->ctype, p->answer, p->len);
-    }
-    free(p->stored_sha);
-    free(p->answer);
-    free(p->org);
-    free(p->key);
-    free(p);
+    bool header = strcmp(field, "Idempotency-Key") == 0;
+    refuse(r, fhir ? DOCS_FHIR : DOCS_CSV, 422, HUB_EINVALID, field,
+           header ? "idempotency key was already used for another body; "
+                    "not accepted, kept in quarantine"
+                  : "this id was already used for another message of "
+                    "this sender; not accepted, kept in quarantine");
 }
 
 /* api_ingest's done: the one job committed (or the database failed). The
@@ -165,22 +129,8 @@ static void on_done(struct api_req *r, struct ingest_job **jobs, size_t n,
     struct slice answer = ingest_job_answer(j);
     const char *ctype = ingest_docs_content_type(j, status);
     metrics_ack_latency((double)(ingest_now_ns() - j->t_start_ns) / 1e9);
-    if (j->res.duplicate && j->key_field) {
-        struct replay *p = calloc(1, sizeof(*p));
-        if (p == NULL || (p->answer = malloc(answer.len + 1)) == NULL)
-            abort();
-        p->fhir = fhir;
-        p->field = j->key_field;
-        p->status = status;
-        p->ctype = ctype;
-        memcpy(p->answer, answer.p, answer.len);
-        p->len = answer.len;
-        p->org = strdup(j->msg.org_id);
-        p->key = strndup(j->msg.key.p, j->msg.key.len);
-        if (p->org == NULL || p->key == NULL)
-            abort();
-        memcpy(p->sha, j->msg.sha256, sizeof(p->sha));
-        api_db(r, replay_work, replay_done, p);
+    if (j->res.duplicate && j->res.kept && j->key_field) {
+        refuse_reused_key(r, fhir, j->key_field);
         return;
     }
     if (j->res.duplicate)
@@ -223,14 +173,22 @@ static bool admit(struct api_req *r, enum docs_format f, struct slice body,
     return true;
 }
 
-static void submit(struct api_req *r, struct ingest_job *j, int status)
+/* api_ingest's 503 for FHIR: an OperationOutcome, as every other FHIR
+ * refusal (it answered the hub's JSON: F526) */
+static void fhir_busy(struct api_req *r, const char *what)
+{
+    busy(r, DOCS_FHIR, what);
+}
+
+static void submit(struct api_req *r, enum docs_format f,
+                   struct ingest_job *j, int status)
 {
     struct ingest_job **jobs = malloc(sizeof(*jobs));
     if (jobs == NULL)
         abort();
     jobs[0] = j;
     api_set_data(r, (void *)(intptr_t)status);
-    api_ingest(r, jobs, 1, on_done, NULL);
+    api_ingest(r, jobs, 1, on_done, f == DOCS_FHIR ? fhir_busy : NULL, NULL);
 }
 
 /* One body to normalize. Inline it borrows from the request; for a worker
@@ -299,7 +257,7 @@ static void prep_done(struct api_req *r, int rc, void *arg)
         ingest_job_free(p->j);      /* NULL when the work never ran */
         busy(r, p->f, "cannot take the body now, retry later");
     } else {
-        submit(r, p->j, p->status);
+        submit(r, p->f, p->j, p->status);
     }
     prep_free(p);
 }
@@ -327,7 +285,7 @@ static void prepare_and_submit(struct api_req *r, enum docs_format f,
         p->meta = *meta;
         p->body = body;
         prep_run(p);
-        submit(r, p->j, p->status);
+        submit(r, p->f, p->j, p->status);
         prep_free(p);
         return;
     }

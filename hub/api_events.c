@@ -138,9 +138,11 @@ static void events(struct api_req *r)
             return;
         }
         memcpy(p->since, since, strlen(since) + 1);
-        /* a '+' of a UTC offset arrives as ' ' when not percent-encoded */
+        /* a '+' of a UTC offset arrives as ' ' when not percent-encoded;
+         * not the date's separator from the time ("2026-12-05 04:00:00",
+         * which hub_parse_ts reads: made '+', it was refused, F524) */
         for (char *c = p->since; *c; c++)
-            if (*c == ' ')
+            if (*c == ' ' && c - p->since != 10)
                 *c = '+';
     }
     api_db(r, work, done, p);

@@ -206,7 +206,7 @@ static void ingest_all(struct api_req *r, struct slice *msgs, size_t n,
         return;
     }
     /* 503 at once when at capacity or the database is known down */
-    api_ingest(r, jobs, n, respond, batch ? (void *)1 : NULL);
+    api_ingest(r, jobs, n, respond, NULL, batch ? (void *)1 : NULL);
 }
 
 /* A batch file: the envelope checked whole before any message is taken. */

@@ -37,9 +37,12 @@ static void on_job(struct ingest_job *j, void *arg)
 }
 
 void api_ingest(struct api_req *r, struct ingest_job **jobs, size_t n,
-                api_ingest_done_fn done, void *arg)
+                api_ingest_done_fn done, api_busy_fn busy, void *arg)
 {
     struct server *srv = api_server(r);
+
+    if (busy == NULL)
+        busy = api_reply_busy;
 
     /* the loop has ended and the pipeline is freed: a credential look-up
      * or a worker's step answered only then (the database slow past the
@@ -49,7 +52,7 @@ void api_ingest(struct api_req *r, struct ingest_job **jobs, size_t n,
         for (size_t i = 0; i < n; i++)
             ingest_job_free(jobs[i]);
         free(jobs);
-        api_reply_busy(r, "hubd is stopping, retry later");
+        busy(r, "hubd is stopping, retry later");
         return;
     }
     /* room for one more is enough: a request may overshoot the cap by its
@@ -65,9 +68,9 @@ void api_ingest(struct api_req *r, struct ingest_job **jobs, size_t n,
             api_reply_error(r, 400, "invalid", "nothing to ingest", "body");
         } else if (room) {
             ingest_log_unready(srv->ing);
-            api_reply_busy(r, "database unreachable, retry later");
+            busy(r, "database unreachable, retry later");
         } else {
-            api_reply_busy(r, "ingest is at capacity, retry later");
+            busy(r, "ingest is at capacity, retry later");
         }
         return;
     }

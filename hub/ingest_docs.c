@@ -70,10 +70,11 @@ static struct slice make_key(struct arena *a, const char *prefix,
                              const char *adapter_id)
 {
     struct buf b;
+    bool header = meta && meta->idem_key && meta->idem_key[0];
 
     buf_init(&b, a, 64 + INGEST_DOCS_KEY_MAX + 4096);
     buf_puts(&b, prefix);
-    if (meta && meta->idem_key && meta->idem_key[0]) {
+    if (header) {
         buf_puts(&b, "idem:");
         buf_puts(&b, meta->idem_key);
     } else if (adapter_id && adapter_id[0]) {
@@ -81,7 +82,11 @@ static struct slice make_key(struct arena *a, const char *prefix,
     } else {
         return SLICE_NULL;
     }
-    if (b.err) {
+    /* an adapter's id that begins as a header's key does ("idem:", a
+     * multipart file's name) is hashed too: else it reads as one, and the
+     * store takes a re-send of the same files in another envelope for a
+     * key used again for other bytes (hub_dup_differs; F521) */
+    if (b.err || (!header && strncmp(adapter_id, "idem:", 5) == 0)) {
         /* an id longer than a key should be: its hash stands for it */
         char h[65];
         store_sha256_hex(adapter_id, strlen(adapter_id), h);
@@ -324,7 +329,14 @@ static void fhir_quarantine_entries(struct ingest_job *j,
         if (e->status == HUB_OK)
             continue;
         struct slice raw = e->raw.len ? e->raw : j->msg.raw;
-        jw_init(&w, &j->a, 4096);
+        /* room for what it holds, each byte escaped at worst (\u00XX):
+         * an id is as long as the sender made it, and past a fixed 4 KiB
+         * the whole error was {"code":"limit"}, its entry, element and
+         * batch lost (F525) */
+        size_t var = (e->resource ? strlen(e->resource) : 0) +
+                     (e->err.what ? strlen(e->err.what) : 0) +
+                     strlen(hub_err_field(&e->err));
+        jw_init(&w, &j->a, 4096 + 6 * var);
         jw_obj_begin(&w);
         jw_kv_cstr(&w, "code", hub_strerror(e->status));
         jw_kv_cstr(&w, "field", hub_err_field(&e->err));
@@ -365,6 +377,19 @@ static const char *fhir_key(struct arena *a, const struct fhir_result *res,
     buf_puts(&b, "sha256:");
     buf_puts(&b, sha);
     buf_putc(&b, '\0');
+    if (b.err && id) {
+        /* an id longer than a key should be: its hash stands for it, as
+         * make_key() does for the others (NULL here left the message with
+         * no key at all, so every re-send made new events: F520) */
+        char h[65];
+        store_sha256_hex(id, strlen(id), h);
+        buf_init(&b, a, 256);
+        buf_puts(&b, "id-sha256:");
+        buf_puts(&b, h);
+        buf_puts(&b, "#sha256:");
+        buf_puts(&b, sha);
+        buf_putc(&b, '\0');
+    }
     return b.err ? NULL : b.p;
 }
 

@@ -162,8 +162,8 @@ CREATE INDEX messages_quarantined ON messages (received_at)
 -- No primary key: ids come from messages_id_seq only (hub_ingest_fast
 -- takes them by nextval, the serial path by the DEFAULT), and nothing that
 -- runs with the traffic reads a message by id: a re-send is found by the
--- idempotency index above, and so is the body a docs re-send is compared
--- with (api_docs.c). The unique index cost an entry per message, about
+-- idempotency index above, with the hash a re-send is compared with
+-- (hub_dup_differs). The unique index cost an entry per message, about
 -- 7.5k instructions of ingest. Rows go in in about id order, so a block
 -- range index serves an operator's lookup by id (an audit row's
 -- object_id, an event's message_id): a range is summarized by autovacuum

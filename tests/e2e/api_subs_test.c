@@ -361,6 +361,14 @@ Test(api_subs, a_since_that_is_no_time_is_named_with_the_forms_taken,
     cr_assert_eq(call("GET", "/v1/events?since=2026-02-28T10:00:00%2B01:00",
                       "tok-cbo", NULL, &r), 200, "%s", r.body);
     http_resp_free(&r);
+    /* a space between date and time, as hub_parse_ts reads occurred_at,
+     * with an offset whose '+' came unencoded, or none (F524) */
+    cr_assert_eq(call("GET", "/v1/events?since=2026-02-28%2010:00:00%2001:00",
+                      "tok-cbo", NULL, &r), 200, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("GET", "/v1/events?since=2026-02-28%2010:00:00Z",
+                      "tok-cbo", NULL, &r), 200, "%s", r.body);
+    http_resp_free(&r);
 }
 
 /* hubd checks filters.domains against the dictionary it loaded: a food
@@ -970,4 +978,39 @@ Test(api_subs, an_operator_lists_one_organizations_subscriptions,
                       &r), 403, "%s", r.body);
     cr_assert_not_null(strstr(r.body, "\"field\":\"org\""), "%s", r.body);
     http_resp_free(&r);
+}
+
+static void start_proxied(void)
+{
+    evthread_use_pthreads();
+    setenv("HUB_TIME_SCALE", "1000", 1);
+    setenv("HUB_DISPATCH_POLL_MS", "50", 1);
+    cr_assert_eq(hub_start(&hub, "auth_cache_ttl = 300\n", true), 0,
+                 "hubd did not start");
+}
+
+/* A scrape whose read of the database did not run (the database away, the
+ * workers' queue full) leaves the gauges by health as last read (F523:
+ * they were set to 0 each, as if every subscription had gone) */
+Test(api_subs, metrics_keep_the_health_gauges_while_the_database_is_away,
+     .init = start_proxied, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000));
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
+                      "{\"mode\":\"pull\",\"topics\":[\"screening.*\"]}",
+                      &r), 201, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("GET", "/metrics", NULL, NULL, &r), 200);
+    cr_assert_not_null(strstr(r.body, "hub_subscriptions{health=\"healthy\"} "
+                                      "1\n"), "%s", r.body);
+    http_resp_free(&r);
+    dbproxy_set_down(hub.proxy, true);
+    sleep(6);                       /* past the gauges' 5 s between reads */
+    cr_assert_eq(call("GET", "/metrics", NULL, NULL, &r), 200);
+    cr_expect_not_null(strstr(r.body, "hub_subscriptions{health=\"healthy\"} "
+                                      "1\n"), "%s", r.body);
+    http_resp_free(&r);
+    dbproxy_set_down(hub.proxy, false);
 }

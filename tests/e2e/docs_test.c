@@ -8,6 +8,8 @@
  */
 #include <criterion/criterion.h>
 #include <event2/thread.h>
+#include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1371,4 +1373,206 @@ Test(docs, database_down_is_503_with_retry_after_and_nothing_stored,
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages"), 2);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
                               "status = 'accepted'"), 1);
+}
+
+Test(docs, csv_file_named_like_a_header_key_is_a_resend_in_a_new_envelope,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    /* a file whose name begins "idem:" in a multipart upload: its key is
+     * the upload's own (the file's hash), so the same file in another
+     * envelope is a re-send, not a key reused for another body (F521) */
+    static const char csv[] =
+        "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
+        "S-1,C-001,88121-9,2026-03-01T10:00:00-05:00,88122-7,LA28397-0\r\n";
+    char body[1024];
+    struct http_resp r, r2;
+    int len = snprintf(body, sizeof(body),
+                       "--" BOUNDARY "\r\nContent-Disposition: form-data; "
+                       "name=\"f\"; filename=\"idem:pantry.csv\"\r\n"
+                       "Content-Type: text/csv\r\n\r\n%s\r\n--" BOUNDARY
+                       "--\r\n", csv);
+    cr_assert_lt(len, (int)sizeof(body));
+    cr_assert_eq(post("/v1/csv/screenings",
+                      "multipart/form-data; boundary=" BOUNDARY, NULL, body,
+                      (size_t)len, &r), 202, "%s", r.body);
+    for (char *b = body; (b = strstr(b, BOUNDARY)) != NULL; b++)
+        b[sizeof(BOUNDARY) - 2] = '8';
+    cr_assert_eq(post("/v1/csv/screenings",
+                      "multipart/form-data; boundary=hubE2Eb0undary8", NULL,
+                      body, (size_t)len, &r2), 202, "%s", r2.body);
+    cr_expect_str_eq(r2.body, r.body);
+    cr_expect(r2.replayed);
+    http_resp_free(&r);
+    http_resp_free(&r2);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "error->>'code' = 'conflict'"), 0,
+                 "a re-send kept as a conflict");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
+                              "detail::jsonb->>'kept' = 'quarantine'"), 0);
+    cr_expect_eq(events_total(), 2, "%ld", events_total());
+}
+
+static void start_one_db_thread(void)
+{
+    start_with("db_threads = 1\n", false);
+}
+
+Test(docs, a_key_reused_for_another_body_is_422_even_when_a_read_fails,
+     .init = start_one_db_thread, .fini = stop, .timeout = 60)
+{
+    /* the store decides, in the transaction that kept the other body in
+     * quarantine, whether a re-send under a key is another message: the
+     * answer follows that decision, not a second read that may fail
+     * (F522: a failed read answered the first message's 202) */
+    static const char a[] = "{\"resourceType\":\"Patient\",\"id\":\"pa\"}";
+    static const char b[] = "{\"resourceType\":\"Patient\",\"id\":\"pb\"}";
+    struct http_resp r;
+
+    cr_assert_eq(post("/v1/fhir", "application/json", "k-522", a,
+                      sizeof(a) - 1, &r), 202, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(post("/v1/fhir", "application/json", "k-522", a,
+                      sizeof(a) - 1, &r), 202, "%s", r.body);
+    cr_expect(r.replayed);
+    http_resp_free(&r);
+    /* the database worker's link dies (its last use just now: no ping);
+     * the committers' and the credential listener's stay */
+    cr_assert_geq(hub_sql_long(&hub, "SELECT count(pg_terminate_backend(pid)) "
+                               "FROM pg_stat_activity WHERE datname = "
+                               "current_database() AND pid <> "
+                               "pg_backend_pid() AND application_name NOT "
+                               "LIKE 'hubd-commit%' AND application_name <> "
+                               "'hub-auth-listen' AND backend_type = "
+                               "'client backend'"), 1);
+    cr_assert_eq(post("/v1/fhir", "application/json", "k-522", b,
+                      sizeof(b) - 1, &r), 422, "%s", r.body);
+    cr_expect(!r.replayed);
+    cr_expect(strstr(r.body, "Idempotency-Key") != NULL, "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'quarantined' AND error->>'code' = "
+                              "'conflict'"), 1);
+}
+
+/* a request on a thread of its own */
+struct bg_call {
+    pthread_t t;
+    const char *method, *path, *token, *ctype;
+    const char *body;
+    size_t len;
+    struct http_resp r;
+    int rc;
+};
+
+static void *bg_run(void *arg)
+{
+    struct bg_call *c = arg;
+    char ct[128];
+    const char *hd[2] = { NULL, NULL };
+    if (c->ctype) {
+        snprintf(ct, sizeof(ct), "Content-Type: %s", c->ctype);
+        hd[0] = ct;
+    }
+    c->rc = http_call_h(&hub, true, c->method, c->path, c->token, hd,
+                        c->body, c->len, &c->r);
+    return NULL;
+}
+
+static void bg_start(struct bg_call *c)
+{
+    cr_assert_eq(pthread_create(&c->t, NULL, bg_run, c), 0);
+}
+
+static void start_one_in_flight(void)
+{
+    start_with("db_threads = 1\ninflight_max = 1\n", false);
+}
+
+static void sql_ok(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    cr_assert(PQresultStatus(r) == PGRES_COMMAND_OK ||
+              PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql,
+              PQerrorMessage(c));
+    PQclear(r);
+}
+
+/* A FHIR body the ingest has no room for once it was normalized (a large
+ * one, on a worker, while another took the last place) is refused 503 as
+ * every FHIR refusal is, an OperationOutcome (F526: api_ingest answered
+ * the hub's JSON error) */
+Test(docs, fhir_busy_after_normalizing_is_an_operation_outcome,
+     .init = start_one_in_flight, .fini = stop, .timeout = 60)
+{
+    size_t big_len = 300u << 10;
+    char *big = malloc(big_len + 128);
+    int n = snprintf(big, 128, "{\"resourceType\":\"Patient\",\"id\":"
+                     "\"pb\",\"text\":{\"status\":\"generated\",\"div\":\"");
+    memset(big + n, 'x', big_len);
+    size_t len = (size_t)n + big_len;
+    len += (size_t)snprintf(big + len, 128, "\"}}");
+    struct http_resp r;
+
+    /* tok-hosp cached (after the flushes the seeding of the test's
+     * organizations notified), so that B is admitted at once */
+    usleep(500000);
+    static const char p0[] = "{\"resourceType\":\"Patient\",\"id\":\"p0\"}";
+    cr_assert_eq(post("/v1/fhir", "application/json", NULL, p0,
+                      sizeof(p0) - 1, &r), 202, "%s", r.body);
+    http_resp_free(&r);
+    PGconn *db = PQconnectdb(hub.db_url);
+    cr_assert_eq(PQstatus(db), CONNECTION_OK);
+    /* the chain lock keeps a commit in flight; the lock on subscriptions
+     * keeps the one database worker on a list of them */
+    sql_ok(db, "SELECT pg_advisory_lock(7302100431)");
+    sql_ok(db, "BEGIN");
+    sql_ok(db, "LOCK TABLE subscriptions IN ACCESS EXCLUSIVE MODE");
+    struct bg_call list = { .method = "GET", .path = "/v1/subscriptions",
+                            .token = "tok-hosp" };
+    bg_start(&list);
+    int waited = 0;
+    while (hub_sql_long(&hub, "SELECT count(*) FROM pg_stat_activity WHERE "
+                        "application_name NOT LIKE 'hubd-commit%' AND "
+                        "query LIKE '%hub_sub_json(s, false)%' AND "
+                        "wait_event_type = 'Lock'") < 1 && waited++ < 500)
+        usleep(10000);
+    /* B: admitted with room; normalized on the worker, after the list */
+    struct bg_call b = { .method = "POST", .path = "/v1/fhir",
+                         .token = "tok-hosp", .ctype = "application/json",
+                         .body = big, .len = len };
+    bg_start(&b);
+    usleep(300000);
+    /* the last place, over the plain MLLP listener (no credential to look
+     * up): its commit waits for the locks */
+    struct mllp_client mc;
+    char msg[2048];
+    cr_assert_eq(mllp_connect(&mc, hub.mllp, &hub, NULL), 0);
+    hl7_sample(msg, sizeof(msg), "F526-1", "MRN-F526");
+    cr_assert_eq(mllp_send(&mc, msg), 0);
+    waited = 0;
+    while (hub_sql_long(&hub, "SELECT count(*) FROM pg_stat_activity WHERE "
+                        "application_name LIKE 'hubd-commit%' AND "
+                        "wait_event_type = 'Lock'") < 1 && waited++ < 500)
+        usleep(10000);
+    cr_expect_lt(waited, 500, "the commit never waited");
+    sql_ok(db, "ROLLBACK");             /* the list ends, the worker goes on */
+    pthread_join(b.t, NULL);
+    cr_assert_eq(b.rc, 0);
+    cr_expect_eq(b.r.status, 503, "%s", b.r.body);
+    cr_expect(b.r.retry_after[0] != '\0');
+    cr_expect_str_eq(b.r.content_type, "application/fhir+json");
+    cr_expect(strstr(b.r.body, "\"OperationOutcome\"") != NULL, "%s",
+              b.r.body);
+    http_resp_free(&b.r);
+    sql_ok(db, "SELECT pg_advisory_unlock(7302100431)");
+    char ack[2048], code[3], ctrl[64];
+    cr_assert_gt(mllp_read(&mc, ack, sizeof(ack), 10000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA");
+    mllp_close(&mc);
+    pthread_join(list.t, NULL);
+    cr_expect_eq(list.r.status, 200, "%s", list.r.body);
+    http_resp_free(&list.r);
+    PQfinish(db);
+    free(big);
 }

@@ -557,3 +557,62 @@ Test(ingest_docs, csv_unterminated_quote_is_a_whole_file_syntax_error)
     cr_expect_eq(J->err.code, HUB_ESYNTAX);
     cr_expect_neq(J->err.field[0], '\0', "the place is named");
 }
+
+Test(ingest_docs, fhir_unversioned_id_too_long_for_a_key_is_still_keyed)
+{
+    /* a Patient id of 5000 characters, no meta.versionId: the key is the
+     * id's hash and the content hash, never none (a re-send would be new) */
+    size_t n = 5000, len;
+    char *id = malloc(n + 1), *body = malloc(n + 256);
+    memset(id, 'i', n);
+    id[n] = '\0';
+    len = (size_t)snprintf(body, n + 256, "{\"resourceType\":\"Patient\","
+                           "\"id\":\"%s\"}", id);
+    int st = ingest_prepare_fhir(J, D, "hosp", NULL, body, len);
+    cr_assert_eq(st, 202, "%.*s", (int)J->msg.reply.len, J->msg.reply.p);
+    cr_expect_gt(J->msg.key.len, 0, "no idempotency key");
+    char want[256], h[65];
+    memcpy(body, "Patient/", 8);    /* the resource's name: Patient/<id> */
+    memcpy(body + 8, id, n + 1);
+    store_sha256_hex(body, n + 8, h);
+    snprintf(want, sizeof(want), "fhir:id-sha256:%s#sha256:%s", h,
+             J->msg.sha256);
+    cr_expect(key_is(want), "%.*s", (int)J->msg.key.len, J->msg.key.p);
+    free(id);
+    free(body);
+}
+
+Test(ingest_docs, fhir_refused_entry_with_a_long_id_keeps_its_place_and_batch)
+{
+    /* the refused entry's id of 5000 characters: its part's error still
+     * names the entry, the element and the batch it came in (F525: past
+     * 4 KiB the whole error was {"code":"limit"}) */
+    size_t len, n = 5000;
+    char *p = slurp("fhir/bundle-referral-batch-partial.json", &len);
+    char *at = strstr(p, "\"bad-task\"");
+    cr_assert_not_null(at);
+    char *body = malloc(len + n + 1);
+    size_t head = (size_t)(at - p) + 1;
+    memcpy(body, p, head);
+    memset(body + head, 'b', n);
+    memcpy(body + head + n, at + 9, len - head - 8);
+    size_t blen = len - 8 + n;
+
+    cr_assert_eq(ingest_prepare_fhir(J, D, "hosp", NULL, body, blen), 200,
+                 "%.*s", (int)J->msg.reply.len, J->msg.reply.p);
+    cr_assert_eq(J->n_parts, 1);
+    cJSON *e = cJSON_ParseWithLength(J->parts[0].error_json.p,
+                                     J->parts[0].error_json.len);
+    cr_assert_not_null(e);
+    cr_assert_not_null(cJSON_GetObjectItem(e, "part_of"), "%.*s",
+                       (int)J->parts[0].error_json.len,
+                       J->parts[0].error_json.p);
+    cr_expect_str_eq(cJSON_GetObjectItem(e, "part_of")->valuestring,
+                     J->msg.sha256);
+    cr_expect_eq(cJSON_GetObjectItem(e, "entry")->valueint, 2);
+    cr_expect_str_eq(cJSON_GetObjectItem(e, "field")->valuestring,
+                     "entry[2].resource.status");
+    cJSON_Delete(e);
+    free(body);
+    free(p);
+}
