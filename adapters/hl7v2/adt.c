@@ -1618,6 +1618,23 @@ static struct text prefixed(const struct ctx *c, const char *pre, size_t n,
     return (struct text){ { p, n + s.len }, false };   /* checked */
 }
 
+/* An ISO OID as a system: the FHIR URI of the NPI's or the MBI's OID, as
+ * C-CDA and FHIR write them (idsys_national), so that a Medicare number
+ * sent by a hospital and by a plan's C-CDA is one identifier; any other
+ * OID as urn:oid:. The SSN's OID stays urn:oid: here: it becomes the
+ * us-ssn URI only for CX-5 SS, whose value is checked as an SSN
+ * (ssa_system). */
+static struct text oid_system(const struct ctx *c, struct slice oid)
+{
+    const struct idsys_national *nat = idsys_national(oid);
+    if (nat && strcmp(nat->type, "SS") != 0) {
+        _Static_assert(sizeof("http://hl7.org/fhir/sid/us-npi") - 1 > 16,
+                       "put_bytes: a plain literal");
+        return (struct text){ slice_from_cstr(nat->uri), true };
+    }
+    return prefixed(c, "urn:oid:", 8, oid, false);
+}
+
 /*
  * CX-4, the assigning authority, as the identifier's system. A universal
  * id (HD-2, its type in HD-3) names the authority for everyone: an ISO
@@ -1646,7 +1663,7 @@ cx_authority(const struct ctx *c, struct text ns, const struct parts *pt)
     if (uid.s.len) {
         struct slice type = trim(part(c, pt, 4, 3).s);
         if (idsys_is_oid(uid.s) && (type.len == 0 || upper_eq(type, "ISO")))
-            return prefixed(c, "urn:oid:", 8, uid.s, false);
+            return oid_system(c, uid.s);
         if ((upper_eq(type, "UUID") || upper_eq(type, "GUID")) &&
             idsys_is_uuid(uid.s))
             return prefixed(c, "urn:uuid:", 9, uid.s, true);   /* as C-CDA */
@@ -1656,7 +1673,7 @@ cx_authority(const struct ctx *c, struct text ns, const struct parts *pt)
             return uid;         /* another kind (DNS, L): the sender's */
     }
     if (idsys_is_oid(ns.s))
-        return prefixed(c, "urn:oid:", 8, ns.s, false);
+        return oid_system(c, ns.s);
     return ns;
 }
 

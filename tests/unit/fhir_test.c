@@ -2704,6 +2704,70 @@ Test(fhir, an_ssn_is_written_as_nine_digits)
     }
 }
 
+/* The same national number in every format is one identifier: a FHIR
+ * system that names the SSN, NPI or MBI by its OID (as converters from
+ * C-CDA write urn:oid:2.16.840.1.113883.4.1), or the SSN by the SSA's web
+ * address (SHIN-NY's FHIR), is written with the URI HL7 v2 and C-CDA
+ * write (common/idsys.h), its type when none is coded; the SSN is then
+ * checked as one (an unissued one left out, with its warning). */
+Test(fhir, a_national_system_named_by_its_oid_or_the_ssa_is_its_uri)
+{
+    static const struct {
+        const char *sys, *type, *v, *want_sys, *want_type, *want_v;
+    } c[] = {
+        { "urn:oid:2.16.840.1.113883.4.1", "", "444-22-2222",
+          "http://hl7.org/fhir/sid/us-ssn", "SS", "444222222" },
+        { "http://www.ssa.gov/", "SS", "444-22-2222",
+          "http://hl7.org/fhir/sid/us-ssn", "SS", "444222222" },
+        { "https://www.ssa.gov", "", "444222222",
+          "http://hl7.org/fhir/sid/us-ssn", "SS", "444222222" },
+        { "urn:oid:2.16.840.1.113883.4.927", "", "1EG4TE5MK73",
+          "http://hl7.org/fhir/sid/us-mbi", "MC", "1EG4TE5MK73" },
+        { "urn:oid:2.16.840.1.113883.4.927", "MB", "1EG4TE5MK73",
+          "http://hl7.org/fhir/sid/us-mbi", "MB", "1EG4TE5MK73" },
+        { "urn:oid:2.16.840.1.113883.4.6", "", "1234567893",
+          "http://hl7.org/fhir/sid/us-npi", "NPI", "1234567893" },
+        /* the same arcs under another parent, or another web address */
+        { "urn:oid:2.16.840.1.113883.4.10", "", "44", "urn:oid:"
+          "2.16.840.1.113883.4.10", "(absent)", "44" },
+        { "http://www.ssa.gov/x", "", "44", "http://www.ssa.gov/x",
+          "(absent)", "44" },
+        /* an unissued SSN under the SSA's address is left out */
+        { "http://www.ssa.gov/", "SS", "999-34-2964", NULL, NULL, NULL },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char j[1024], type[200] = "";
+        struct canon_list out;
+        struct hub_err err;
+        if (c[i].type[0])
+            snprintf(type, sizeof(type),
+                     "\"type\":{\"coding\":[{\"system\":\"http://"
+                     "terminology.hl7.org/CodeSystem/v2-0203\",\"code\":"
+                     "\"%s\"}]},", c[i].type);
+        snprintf(j, sizeof(j),
+                 QR_OF_PATIENT("\"identifier\":[{%s\"system\":\"%s\","
+                               "\"value\":\"%s\"},{\"system\":"
+                               "\"urn:other\",\"value\":\"M1\"}]"),
+                 type, c[i].sys, c[i].v);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s: %s", err.field,
+                     err.what);
+        if (c[i].want_sys == NULL) {
+            cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.value"),
+                             "M1", "case %zu", i);
+            cr_expect_str_eq(field_of(&out, 0, "warnings.0.what"),
+                             "SSN is not nine digits as the SSA issues "
+                             "them; left out", "case %zu", i);
+            continue;
+        }
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.system"),
+                         c[i].want_sys, "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.type"),
+                         c[i].want_type, "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.value"),
+                         c[i].want_v, "case %zu", i);
+    }
+}
+
 /* As every adapter (common/postal.h): a ZIP+4 sent with an empty +4 is
  * the ZIP; anything else as sent. */
 Test(fhir, a_zip_plus_4_with_an_empty_plus_4_is_the_zip)

@@ -1506,6 +1506,37 @@ Test(hl7_to_events, writes_an_ssn_of_pid_3_type_ss_as_nine_digits)
     cJSON_Delete(j);
 }
 
+/* An assigning authority whose universal id is the NPI's or the MBI's OID
+ * is the FHIR URI C-CDA and FHIR write for it (common/idsys.h), so that a
+ * Medicare number sent by a hospital and in a plan's C-CDA is one
+ * identifier; the SSN's OID is the us-ssn URI for type SS (checked as an
+ * SSN), and any other OID urn:oid:. */
+Test(hl7_to_events, an_authority_named_by_a_national_oid_is_its_uri)
+{
+    cJSON *j = event_of(MSH("ADT^A28", "2.5")
+        "PID|1||1EG4TE5MK73^^^CMS&2.16.840.1.113883.4.927&ISO^MC~"
+        "1234567893^^^&2.16.840.1.113883.4.6&ISO^NPI~"
+        "444-22-2222^^^&2.16.840.1.113883.4.1&ISO^SS~"
+        "M1^^^2.16.840.1.113883.4.927^MR~"
+        "M2^^^&2.16.840.1.113883.4.92&ISO^MR||D^J\r"
+        "PV1|1|N\r");
+    const cJSON *ids = identifiers_of(j);
+    cr_assert_eq(cJSON_GetArraySize(ids), 5);
+    static const char *const want[][2] = {
+        { "1EG4TE5MK73", "http://hl7.org/fhir/sid/us-mbi" },
+        { "1234567893", "http://hl7.org/fhir/sid/us-npi" },
+        { "444222222", "http://hl7.org/fhir/sid/us-ssn" },
+        { "M1", "http://hl7.org/fhir/sid/us-mbi" },
+        { "M2", "urn:oid:2.16.840.1.113883.4.92" },
+    };
+    for (int i = 0; i < 5; i++) {
+        const cJSON *id = cJSON_GetArrayItem(ids, i);
+        cr_expect_str_eq(str_at(id, "value", NULL), want[i][0], "id %d", i);
+        cr_expect_str_eq(str_at(id, "system", NULL), want[i][1], "id %d", i);
+    }
+    cJSON_Delete(j);
+}
+
 /* PID-19 (SSN) becomes an identifier as the C-CDA and CSV adapters write
  * it (system us-ssn, type SS), once: not again when PID-3 carries it with
  * type SS; a value that is no issued SSN is left out with a warning. */
