@@ -1363,14 +1363,18 @@ static struct text sex_of(struct slice v)
     return TEXT_NONE;
 }
 
-/* HL7 table 0004 patient class to v3 ActEncounterCode. */
+/* HL7 table 0004 patient class to v3 ActEncounterCode, as HL7's v2-to-FHIR
+ * ConceptMap table-hl70004-to-v3-actcode (STU1) maps it: E, I, O and P
+ * alone. It keeps R (recurring patient), B (obstetrics), C (commercial
+ * account, a billing class), N and U in table 0004, with no ActCode: no
+ * class here, the code itself in patient_class, which a subscription's
+ * patient_classes filter matches as it matches class. */
 static struct text class_of(struct slice v)
 {
-    if (upper_eq(v, "I") || upper_eq(v, "B") || upper_eq(v, "INPATIENT"))
-        return TEXT_LIT("IMP");     /* B obstetrics is an inpatient stay */
-    if (upper_eq(v, "O") || upper_eq(v, "R") || upper_eq(v, "C") ||
-        upper_eq(v, "OUTPATIENT"))
-        return TEXT_LIT("AMB");     /* R recurring, C commercial account */
+    if (upper_eq(v, "I") || upper_eq(v, "INPATIENT"))
+        return TEXT_LIT("IMP");
+    if (upper_eq(v, "O") || upper_eq(v, "OUTPATIENT"))
+        return TEXT_LIT("AMB");
     if (upper_eq(v, "E") || upper_eq(v, "EMERGENCY"))
         return TEXT_LIT("EMER");
     if (upper_eq(v, "P") || upper_eq(v, "PREADMIT"))

@@ -945,6 +945,31 @@ Test(hl7_to_events, maps_sex_and_patient_class_only_where_obvious)
     cJSON_Delete(j);
 }
 
+/* Table 0004 to v3 ActEncounterCode as HL7's v2-to-FHIR ConceptMap
+ * table-hl70004-to-v3-actcode has it: E, I, O and P map; R, B, C, N and U
+ * stay in table 0004 (no class), the code kept in patient_class. */
+Test(hl7_to_events, maps_patient_class_as_the_v2_to_fhir_concept_map)
+{
+    static const char *const pc[][2] = {
+        { "E", "EMER" }, { "I", "IMP" }, { "O", "AMB" }, { "P", "PRENC" },
+        { "R", NULL },   { "B", NULL },  { "C", NULL },  { "N", NULL },
+        { "U", NULL },
+    };
+    for (size_t k = 0; k < sizeof(pc) / sizeof(pc[0]); k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), MSH("ADT^A01", "2.5") PID "PV1|1|%s\r",
+                 pc[k][0]);
+        cJSON *j = event_of(msg);
+        if (pc[k][1])
+            cr_expect_str_eq(str_at(j, "encounter", "class"), pc[k][1], "%s",
+                             pc[k][0]);
+        else
+            cr_expect_null(str_at(j, "encounter", "class"), "%s", pc[k][0]);
+        cr_expect_str_eq(str_at(j, "encounter", "patient_class"), pc[k][0]);
+        cJSON_Delete(j);
+    }
+}
+
 Test(hl7_to_events, never_puts_patient_data_in_errors_or_warnings)
 {
     /* every value is the marker; each message breaks in another place */
