@@ -1136,6 +1136,8 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
         jw_arr_lazy(&w, "scores", &scores);
         jw_obj_begin(&w);
         jw_kv_cstr(&w, "code", sr->sum->code);
+        /* the dictionary's name of the total, as C-CDA and CSV write it */
+        jw_kv_cstr(&w, "display", sr->sum->display);
         jw_key(&w, "value");
         jw_int(&w, sr->value);
         jw_key(&w, "positive");

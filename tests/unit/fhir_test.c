@@ -611,6 +611,8 @@ static const struct sample SAMPLES[] = {
       "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA6270-8\"}]}}}]}",
       2, { NULL },
       { { 0, "screening.scores.0.value", "12" },
+        /* the total named as C-CDA and CSV name it (F503) */
+        { 0, "screening.scores.0.display", "Total score [HITS]" },
         { 0, "screening.positive_domains", "[\"sdoh-category-unspecified\"]" } } },
     { "a consent gives its provision, actors and policy",
       "{\"resourceType\":\"Consent\",\"id\":\"c1\",\"status\":\"active\","
