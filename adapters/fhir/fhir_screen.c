@@ -1225,7 +1225,12 @@ int fx_screening_qr(struct fx *x, struct fx_entry *e)
     }
     if (in == NULL)
         in = infer_instrument(x, &s);
-    return finish(x, e, &s, in, status, authored, NULL, NULL, patient);
+    /* the screening's status in one vocabulary, FHIR ObservationStatus, as
+     * an Observation panel and the CSV layouts give it: a completed
+     * response is a final result (its amended one amended) */
+    return finish(x, e, &s, in,
+                  strcmp(status, "completed") == 0 ? "final" : status,
+                  authored, NULL, NULL, patient);
 }
 
 /* When an Observation's screening took place. FHIR R4 effective[x] is "the

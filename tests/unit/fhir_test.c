@@ -666,6 +666,9 @@ static const struct sample SAMPLES[] = {
       "\"answer\":[{\"valueCoding\":{\"code\":\"LA33-6\"}}]}]}",
       2, { "screening.completed", "screening.positive" },
       { { 0, "screening.instrument", "96777-8" },
+        /* a completed response is a final result, as a panel
+         * Observation's status says it (F504) */
+        { 0, "screening.status", "final" },
         { 0, "screening.positive_domains", "[\"transportation-insecurity\"]" } } },
     { "a panel's components are its items and the panel code the instrument",
       OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":"
