@@ -1113,7 +1113,10 @@ Test(csv, shinny_patient_demographics_come_from_ptinfo_with_mapped_sex)
     cr_assert_eq(r.rc, HUB_OK);
     cr_assert_eq(r.out.n, 2);
     const char *j = r.out.ev[0].json.p;
-    cr_assert(strstr(j, "{\"value\":\"M1\",\"system\":\"F1\",\"type\":\"MR\"},"
+    /* the MRN's system as SHIN-NY's FHIR conversion of the same files
+     * writes it (F505) */
+    cr_assert(strstr(j, "{\"value\":\"M1\",\"system\":"
+                        "\"http://www.scn.gov/facility/F1\",\"type\":\"MR\"},"
                         "{\"value\":\"AB12345C\",\"system\":"
                         "\"http://www.medicaid.gov/\",\"type\":\"MA\"}"),
               "%s", j);
