@@ -2571,6 +2571,38 @@ Test(fhir, a_goal_target_keeps_its_range_units_and_comparator)
     "\"ServiceRequest\",\"status\":\"active\",\"intent\":\"original-order\"," \
     "\"subject\":{\"reference\":\"Patient/p\"},\"performer\":[" perf "]}}"
 
+/* A ServiceRequest alone gives the referral a status of the Task status
+ * subset of the Gravity closed loop, as a Task, a C-CDA referral and a CSV
+ * row do: active is requested, revoked cancelled (F506); the topic and
+ * terminal follow the request's own status. */
+Test(fhir, a_service_request_alone_has_a_task_status)
+{
+    static const char *const c[][4] = {
+        { "active", "requested", "false", "referral.created" },
+        { "revoked", "cancelled", "true", "referral.updated" },
+        { "completed", "completed", "true", "referral.updated" },
+        { "on-hold", "on-hold", "false", "referral.created" },
+        { "draft", "draft", "false", "referral.created" },
+        { "entered-in-error", "entered-in-error", "true",
+          "referral.updated" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char j[512];
+        struct canon_list out;
+        struct hub_err err;
+        snprintf(j, sizeof(j),
+                 "{\"resourceType\":\"ServiceRequest\",\"id\":\"s\","
+                 "\"status\":\"%s\",\"intent\":\"order\",\"subject\":"
+                 "{\"reference\":\"Patient/p\"}}", c[i][0]);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s", err.field);
+        cr_expect_str_eq(field_of(&out, 0, "referral.status"), c[i][1],
+                         "%s", c[i][0]);
+        cr_expect_str_eq(field_of(&out, 0, "referral.terminal"), c[i][2],
+                         "%s", c[i][0]);
+        cr_expect_str_eq(field_of(&out, 0, "type"), c[i][3], "%s", c[i][0]);
+    }
+}
+
 Test(fhir, an_entry_without_id_is_its_urn_and_a_performer_its_display)
 {
     struct canon_list out;
