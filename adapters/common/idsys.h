@@ -82,11 +82,11 @@ struct idsys_national {
 };
 
 /*
- * The national system (the SSN, NPI and MBI) whose OID s is, bare (C-CDA's
- * root, HL7 v2's HD-2) or as urn:oid: (FHIR, and what HL7 v2 makes of
- * HD-2), or, for the SSN, the SSA's web address, which SHIN-NY's FHIR
- * writes as the system of an identifier of type SS (http://www.ssa.gov/);
- * NULL for any other.
+ * The national system (the SSN, NPI and MBI) that s names: its FHIR URI
+ * itself, its OID bare (C-CDA's root, HL7 v2's HD-2) or as urn:oid: (FHIR,
+ * and what HL7 v2 makes of HD-2), or, for the SSN, the SSA's web address,
+ * which SHIN-NY's FHIR writes as the system of an identifier of type SS
+ * (http://www.ssa.gov/); NULL for any other.
  */
 static inline const struct idsys_national *idsys_national(struct slice s)
 {
@@ -103,6 +103,9 @@ static inline const struct idsys_national *idsys_national(struct slice s)
         s.p += 8;
         s.len -= 8;
     } else if (s.len >= 18 && s.p[0] == 'h') {
+        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+            if (slice_eq(s, known[i].uri))
+                return &known[i];
         for (size_t i = 0; i < sizeof(ssa) / sizeof(ssa[0]); i++)
             if (slice_eq(s, ssa[i]))
                 return &known[0];

@@ -954,9 +954,10 @@ static int read_identifier(struct fx *x, const cJSON *c, struct fx_ident *id)
         id->type.code = NULL;
     /* a national system named by its OID (urn:oid:2.16.840.1.113883.4.1,
      * as converters from C-CDA write it) or, for the SSN, by the SSA's
-     * web address (SHIN-NY): the URI that HL7 v2 and C-CDA write for it,
-     * and its type when none is coded, so that one number is one
-     * identifier whichever format carried it */
+     * web address (SHIN-NY): the URI that HL7 v2 and C-CDA write for it;
+     * and, named so or by that URI, its type when none is coded (SS, as
+     * PID-19 and a C-CDA SSN have it), so that one number is one
+     * identifier of one shape whichever format carried it */
     const struct idsys_national *nat =
         id->system ? idsys_national(slice_from_cstr(id->system)) : NULL;
     if (nat) {

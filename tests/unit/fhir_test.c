@@ -2764,6 +2764,11 @@ Test(fhir, a_national_system_named_by_its_oid_or_the_ssa_is_its_uri)
           "http://hl7.org/fhir/sid/us-mbi", "MB", "1EG4TE5MK73" },
         { "urn:oid:2.16.840.1.113883.4.6", "", "1234567893",
           "http://hl7.org/fhir/sid/us-npi", "NPI", "1234567893" },
+        /* the URI itself, with no type coded: the type too (F507) */
+        { "http://hl7.org/fhir/sid/us-ssn", "", "444-22-2222",
+          "http://hl7.org/fhir/sid/us-ssn", "SS", "444222222" },
+        { "http://hl7.org/fhir/sid/us-mbi", "", "1EG4TE5MK73",
+          "http://hl7.org/fhir/sid/us-mbi", "MC", "1EG4TE5MK73" },
         /* the same arcs under another parent, or another web address */
         { "urn:oid:2.16.840.1.113883.4.10", "", "44", "urn:oid:"
           "2.16.840.1.113883.4.10", "(absent)", "44" },
