@@ -1393,18 +1393,24 @@ static struct text class_of(struct slice v)
     return TEXT_NONE;
 }
 
-/* HL7 table 0200 name type to FHIR HumanName.use. */
+/* HL7 table 0200 name type to FHIR HumanName.use, as HL7's v2-to-FHIR
+ * ConceptMap table-hl70200-to-name-use maps it (L official, D usual, M
+ * maiden, N nickname), with C (adopted: the legal name) official, A
+ * (alias) usual and S (a coded pseudo-name, for anonymity) anonymous. T
+ * is an indigenous or tribal name, not a temporary one (FHIR's temp is
+ * v2.9's TEMP), and B the name at birth, which is no longer the official
+ * one when another is (FHIR has no use for it; maiden is a name before
+ * marriage): neither has a use. */
 static struct text name_use(struct slice v)
 {
     if (v.len != 1)
         return TEXT_NONE;
     switch (v.p[0] >= 'a' && v.p[0] <= 'z' ? v.p[0] - 32 : v.p[0]) {
-    case 'L': case 'C': case 'B': return TEXT_LIT("official");
+    case 'L': case 'C': return TEXT_LIT("official");
     case 'D': case 'A': return TEXT_LIT("usual");
     case 'M': return TEXT_LIT("maiden");
     case 'N': return TEXT_LIT("nickname");
     case 'S': return TEXT_LIT("anonymous");
-    case 'T': return TEXT_LIT("temp");
     }
     return TEXT_NONE;
 }

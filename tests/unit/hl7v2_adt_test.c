@@ -2336,6 +2336,33 @@ Test(hl7_to_events, carries_the_representation_of_each_name)
     cJSON_Delete(j);
 }
 
+/* XPN-7 (table 0200) to FHIR name use as the v2-to-FHIR ConceptMap has
+ * it: T is an indigenous or tribal name, not FHIR's temp, and B the name
+ * at birth, not the official one: neither has a use (F508); L and C
+ * official, D and A usual, M maiden, N nickname, S anonymous. */
+Test(hl7_to_events, maps_name_type_as_the_v2_to_fhir_concept_map)
+{
+    cJSON *j = event_of(MSH("ADT^A28", "2.5")
+                        "PID|1||M1^^^F^MR||A^B^^^^^T~C^D^^^^^B~E^F^^^^^L~"
+                        "G^H^^^^^C~I^J^^^^^D~K^L^^^^^A~M^N^^^^^M~O^P^^^^^N~"
+                        "Q^R^^^^^S\rPV1|1|O\r");
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "names");
+    cr_assert_eq(cJSON_GetArraySize(names), 9);
+    static const char *want[] = { NULL, NULL, "official", "official",
+                                  "usual", "usual", "maiden", "nickname",
+                                  "anonymous" };
+    for (int k = 0; k < 9; k++) {
+        const char *got = str_at(cJSON_GetArrayItem(names, k), "use", NULL);
+        if (want[k])
+            cr_expect(got && strcmp(got, want[k]) == 0, "name %d: %s", k,
+                      got ? got : "(none)");
+        else
+            cr_expect_null(got, "name %d: %s", k, got);
+    }
+    cJSON_Delete(j);
+}
+
 /* HL7 v2.3's own character set escapes (MSH-20 "2.3"): the name reaches
  * the event in UTF-8, as the same name sent in ISO 2022 (ESC) does. */
 Test(hl7_to_events, writes_a_name_sent_in_charset_escapes_as_utf8)
