@@ -1348,18 +1348,21 @@ ADT_ALWAYS_INLINE const char *topic_of(struct slice trig,
     return map[k].topic;
 }
 
-/* HL7 table 0001 administrative sex to the canonical F/M/O/U. */
+/* HL7 table 0001 administrative sex to the canonical F/M/O/U, FHIR's
+ * female, male, other, unknown, as HL7's v2-to-FHIR ConceptMap
+ * table-hl70001-to-administrative-gender maps it: A (ambiguous) and N
+ * (not applicable) are other, as is X (non-binary, v2.9). */
 static struct text sex_of(struct slice v)
 {
     if (upper_eq(v, "F") || upper_eq(v, "FEMALE"))
         return TEXT_LIT("F");
     if (upper_eq(v, "M") || upper_eq(v, "MALE"))
         return TEXT_LIT("M");
-    if (upper_eq(v, "O") || upper_eq(v, "A") || upper_eq(v, "X") ||
-        upper_eq(v, "OTHER"))
-        return TEXT_LIT("O");       /* other, ambiguous, non-binary */
-    if (upper_eq(v, "U") || upper_eq(v, "N") || upper_eq(v, "UNKNOWN"))
-        return TEXT_LIT("U");       /* unknown, not applicable */
+    if (upper_eq(v, "O") || upper_eq(v, "A") || upper_eq(v, "N") ||
+        upper_eq(v, "X") || upper_eq(v, "OTHER"))
+        return TEXT_LIT("O");       /* other, ambiguous, not applicable */
+    if (upper_eq(v, "U") || upper_eq(v, "UNKNOWN"))
+        return TEXT_LIT("U");
     return TEXT_NONE;
 }
 

@@ -2340,6 +2340,26 @@ Test(hl7_to_events, carries_the_representation_of_each_name)
  * it: T is an indigenous or tribal name, not FHIR's temp, and B the name
  * at birth, not the official one: neither has a use (F508); L and C
  * official, D and A usual, M maiden, N nickname, S anonymous. */
+/* PID-8 (table 0001) as the v2-to-FHIR ConceptMap
+ * table-hl70001-to-administrative-gender maps it: A and N are other
+ * (F509: N, not applicable, was unknown), U unknown. */
+Test(hl7_to_events, maps_sex_as_the_v2_to_fhir_concept_map)
+{
+    static const char *const c[][2] = {
+        { "F", "F" }, { "M", "M" }, { "O", "O" }, { "A", "O" },
+        { "N", "O" }, { "U", "U" },
+    };
+    for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg),
+                 MSH("ADT^A28", "2.5") "PID|1||M1^^^F^MR||D^J||1980|%s\r"
+                 "PV1|1|O\r", c[k][0]);
+        cJSON *j = event_of(msg);
+        cr_expect_str_eq(str_at(j, "patient", "sex"), c[k][1], "%s", c[k][0]);
+        cJSON_Delete(j);
+    }
+}
+
 Test(hl7_to_events, maps_name_type_as_the_v2_to_fhir_concept_map)
 {
     cJSON *j = event_of(MSH("ADT^A28", "2.5")
