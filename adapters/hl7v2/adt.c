@@ -1453,6 +1453,8 @@ static struct text addr_use(struct slice v)
         return TEXT_LIT("temp");    /* current or temporary */
     if (upper_eq(v, "BA"))
         return TEXT_LIT("old");     /* bad address */
+    if (upper_eq(v, "BI"))
+        return TEXT_LIT("billing"); /* as the v2-to-FHIR ConceptMap has it */
     /* Cerner Millennium (UK) writes its own words: "home", "Previous" for
      * an address the patient has left (table 0190 has no code for it) */
     if (upper_eq(v, "PREVIOUS"))

@@ -2360,6 +2360,26 @@ Test(hl7_to_events, maps_sex_as_the_v2_to_fhir_concept_map)
     }
 }
 
+/* XAD-7 (table 0190) as the v2-to-FHIR ConceptMap
+ * table-hl70190-to-address-use maps it: H home, B and O work, C temp, BA
+ * old, and BI billing (F510: BI had no use). */
+Test(hl7_to_events, maps_address_type_as_the_v2_to_fhir_concept_map)
+{
+    cJSON *j = event_of(MSH("ADT^A28", "2.5")
+                        "PID|1||M1^^^F^MR||D^J||||||1 A St^^X^^^^H~"
+                        "2 B St^^X^^^^B~3 C St^^X^^^^O~4 D St^^X^^^^C~"
+                        "5 E St^^X^^^^BA~6 F St^^X^^^^BI\rPV1|1|O\r");
+    const cJSON *ad = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "addresses");
+    cr_assert_eq(cJSON_GetArraySize(ad), 6);
+    static const char *want[] = { "home", "work", "work", "temp", "old",
+                                  "billing" };
+    for (int k = 0; k < 6; k++)
+        cr_expect_str_eq(str_at(cJSON_GetArrayItem(ad, k), "use", NULL),
+                         want[k], "address %d", k);
+    cJSON_Delete(j);
+}
+
 Test(hl7_to_events, maps_name_type_as_the_v2_to_fhir_concept_map)
 {
     cJSON *j = event_of(MSH("ADT^A28", "2.5")
