@@ -20,6 +20,7 @@
 
 #include "ccda/ccda_int.h"
 #include "common/dict.h"
+#include "common/idsys.h"
 #include "common/jw.h"
 #include "common/postal.h"
 #include "common/ssn.h"
@@ -893,25 +894,19 @@ static void write_addr(struct doc *dc, struct jw *w, const struct ccda_node *ad)
     jw_obj_end(w);
 }
 
-/* Identifier systems with a FHIR URI, so that the same number sent as C-CDA
- * and as FHIR links to the same person (identity reads system + value). */
-static const struct {
-    const char *root, *uri, *type;
-} id_systems[] = {
-    { "2.16.840.1.113883.4.1", SSN_SYSTEM, "SS" },
-    { "2.16.840.1.113883.4.6", "http://hl7.org/fhir/sid/us-npi", "NPI" },
-    { "2.16.840.1.113883.4.927", "http://hl7.org/fhir/sid/us-mbi", "MC" },
-};
-
+/* The system of root: a national one's FHIR URI (idsys_national), so that
+ * the same number sent as C-CDA, FHIR and HL7 v2 links to the same person
+ * (identity reads system + value), with its type in *type; else the root
+ * as a URI. */
 static const char *id_system(const char *root, char *buf, size_t cap,
                              const char **type)
 {
+    const struct idsys_national *nat = idsys_national(slice_from_cstr(root));
     *type = NULL;
-    for (size_t i = 0; i < sizeof(id_systems) / sizeof(id_systems[0]); i++)
-        if (strcmp(root, id_systems[i].root) == 0) {
-            *type = id_systems[i].type;
-            return id_systems[i].uri;
-        }
+    if (nat) {
+        *type = nat->type;
+        return nat->uri;
+    }
     return ccda_system_uri(root, buf, cap);
 }
 

@@ -10,8 +10,10 @@
 #define HUB_IDSYS_H
 
 #include <stdbool.h>
+#include <string.h>
 
 #include "common/slice.h"
+#include "common/ssn.h"
 
 /* Whether s starts with a URI scheme and its colon (RFC 3986 3.1: a letter,
  * then letters, digits, '+', '-', '.'), as hub_id_system()'s pattern
@@ -67,6 +69,52 @@ static inline bool idsys_is_uuid(struct slice s)
         }
     }
     return true;
+}
+
+/*
+ * A national identifier system that has a FHIR URI: its OID, the URI and
+ * its HL7 table 0203 type. The same number sent as HL7 v2 (CX-4 HD-2),
+ * C-CDA (id/@root) and FHIR (Identifier.system urn:oid:...) is one
+ * identifier (system + value) only when each adapter writes this URI.
+ */
+struct idsys_national {
+    const char *oid, *uri, *type;
+};
+
+/*
+ * The national system (the SSN, NPI and MBI) that s names: its FHIR URI
+ * itself, its OID bare (C-CDA's root, HL7 v2's HD-2) or as urn:oid: (FHIR,
+ * and what HL7 v2 makes of HD-2), or, for the SSN, the SSA's web address,
+ * which SHIN-NY's FHIR writes as the system of an identifier of type SS
+ * (http://www.ssa.gov/); NULL for any other.
+ */
+static inline const struct idsys_national *idsys_national(struct slice s)
+{
+    static const struct idsys_national known[] = {
+        { "2.16.840.1.113883.4.1", SSN_SYSTEM, "SS" },
+        { "2.16.840.1.113883.4.6", "http://hl7.org/fhir/sid/us-npi", "NPI" },
+        { "2.16.840.1.113883.4.927", "http://hl7.org/fhir/sid/us-mbi", "MC" },
+    };
+    static const char *const ssa[] = { "http://www.ssa.gov/",
+                                       "http://www.ssa.gov",
+                                       "https://www.ssa.gov/",
+                                       "https://www.ssa.gov" };
+    if (s.len > 8 && memcmp(s.p, "urn:oid:", 8) == 0) {
+        s.p += 8;
+        s.len -= 8;
+    } else if (s.len >= 18 && s.p[0] == 'h') {
+        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+            if (slice_eq(s, known[i].uri))
+                return &known[i];
+        for (size_t i = 0; i < sizeof(ssa) / sizeof(ssa[0]); i++)
+            if (slice_eq(s, ssa[i]))
+                return &known[0];
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (slice_eq(s, known[i].oid))
+            return &known[i];
+    return NULL;
 }
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "csv/csv_int.h"
+#include "common/idsys.h"
 #include "common/ssn.h"
 #include "common/utf8.h"
 
@@ -72,8 +73,11 @@ patient_id_check(struct csv_ctx *c, struct csv_table *t, size_t ri,
         csv_row_error(c, t, ri, col_id, CSV_ID_ROUNDED);
         return false;
     }
-    if (!slice_eq(v[col_system], SSN_SYSTEM) || v[col_id].len == 0 ||
-        ssn_usable(v[col_id].p, v[col_id].len, d))
+    /* the us-ssn system by its URI, OID or the SSA's address (idsys.h) */
+    const struct idsys_national *nat =
+        v[col_system].len ? idsys_national(v[col_system]) : NULL;
+    if (nat == NULL || strcmp(nat->uri, SSN_SYSTEM) != 0 ||
+        v[col_id].len == 0 || ssn_usable(v[col_id].p, v[col_id].len, d))
         return true;
     csv_row_error(c, t, ri, col_id,
                   "SSN is not nine digits as the SSA issues them");

@@ -525,9 +525,21 @@ static struct csv_patient *make_patient(struct csv_ctx *c, struct set *s,
                                         const struct slice *ob)
 {
     struct csv_patient *p = arena_zalloc(c->a, sizeof(*p));
-    /* the MRN is the facility's record number: FACILITY_ID scopes it */
+    /* the MRN is the facility's record number: FACILITY_ID scopes it, in
+     * the system SHIN-NY's own conversion of these files to FHIR gives it
+     * (http://www.scn.gov/facility/ and the id, as its FHIR bundles send
+     * it), so that one MRN is one identifier in either format */
+    struct slice fac = ob[OB_FACILITY_ID];
+    if (fac.len) {
+        static const char pre[] = "http://www.scn.gov/facility/";
+        size_t n = sizeof(pre) - 1;
+        char *sys = arena_alloc(c->a, n + fac.len);
+        memcpy(sys, pre, n);
+        memcpy(sys + n, fac.p, fac.len);
+        fac = (struct slice){ sys, n + fac.len };
+    }
     p->ids[p->n_ids++] = (struct csv_ident){
-        .value = ob[OB_MRN], .system_s = ob[OB_FACILITY_ID], .type = "MR" };
+        .value = ob[OB_MRN], .system_s = fac, .type = "MR" };
     if (s->file[F_PT] < 0)
         return p;
     size_t ri = csv_map_get(&s->key[F_PT], ob[OB_MRN]);

@@ -11,6 +11,7 @@
 
 #include "common/buf.h"
 #include "common/digits.h"
+#include "common/idsys.h"
 #include "csv/csv_int.h"
 #include "common/postal.h"
 #include "common/ssn.h"
@@ -888,17 +889,26 @@ void csv_write_patient(struct jw *w, const struct csv_patient *p)
             const struct csv_ident *id = &p->ids[i];
             jw_obj_begin(w);
             char ssn[9];
-            bool is_ssn = id->system ? strcmp(id->system, SSN_SYSTEM) == 0
-                                     : slice_eq(id->system_s, SSN_SYSTEM);
+            struct slice sys = id->system ? slice_from_cstr(id->system)
+                                          : id->system_s;
+            const char *type = id->type;
+            /* a national system named by its OID or the SSA's address is
+             * written with its URI (and type, when none was given), as
+             * every adapter writes it (common/idsys.h) */
+            const struct idsys_national *nat =
+                sys.len ? idsys_national(sys) : NULL;
+            if (nat) {
+                sys = slice_from_cstr(nat->uri);
+                if (type == NULL)
+                    type = nat->type;
+            }
+            bool is_ssn = slice_eq(sys, SSN_SYSTEM);
             if (is_ssn && ssn_digits(id->value.p, id->value.len, ssn))
                 jw_kv(w, JW_KV("value"), (struct slice){ ssn, sizeof(ssn) });
             else
                 jw_kv(w, JW_KV("value"), id->value);
-            if (id->system)
-                jw_kv(w, JW_KV("system"), slice_from_cstr(id->system));
-            else
-                jw_kv(w, JW_KV("system"), id->system_s);
-            jw_kv(w, JW_KV("type"), slice_from_cstr(id->type));
+            jw_kv(w, JW_KV("system"), sys);
+            jw_kv(w, JW_KV("type"), slice_from_cstr(type));
             jw_obj_end(w);
         }
         jw_arr_end(w);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "common/digits.h"
+#include "common/idsys.h"
 #include "common/jsontree.h"
 #include "common/postal.h"
 #include "common/ssn.h"
@@ -951,6 +952,19 @@ static int read_identifier(struct fx *x, const cJSON *c, struct fx_ident *id)
         return rc;
     if (id->type.system && !is_table_0203(id->type.system))
         id->type.code = NULL;
+    /* a national system named by its OID (urn:oid:2.16.840.1.113883.4.1,
+     * as converters from C-CDA write it) or, for the SSN, by the SSA's
+     * web address (SHIN-NY): the URI that HL7 v2 and C-CDA write for it;
+     * and, named so or by that URI, its type when none is coded (SS, as
+     * PID-19 and a C-CDA SSN have it), so that one number is one
+     * identifier of one shape whichever format carried it */
+    const struct idsys_national *nat =
+        id->system ? idsys_national(slice_from_cstr(id->system)) : NULL;
+    if (nat) {
+        id->system = nat->uri;
+        if (id->type.code == NULL)
+            id->type.code = nat->type;
+    }
     id->is_ssn = id->value && id->system &&
                  strcmp(id->system, SSN_SYSTEM) == 0;
     if (id->is_ssn && !ssn_usable(id->value, strlen(id->value), id->ssn)) {

@@ -959,6 +959,22 @@ static void put_occurrence(struct fx *x, struct jw *w, const cJSON *sr)
     put_quantity(x, w, sr);
 }
 
+/* A ServiceRequest's status (FHIR RequestStatus) as the referral's, in the
+ * FHIR Task status subset of the Gravity closed loop that a Task, a C-CDA
+ * referral and a CSV row give it (schemas/dict/task-status.json): an
+ * active request alone is requested (Gravity: the ServiceRequest is active
+ * while its Task is requested), revoked is cancelled; draft, on-hold,
+ * completed and entered-in-error are both systems' codes. "unknown" has
+ * no Task status and stays. */
+static const char *referral_status(const char *request_status)
+{
+    if (strcmp(request_status, "active") == 0)
+        return "requested";
+    if (strcmp(request_status, "revoked") == 0)
+        return "cancelled";
+    return request_status;
+}
+
 /* What a ServiceRequest says about the referral: domain, service, people.
  * Its supportingInfo too unless `authored` is NULL (a Task's focus: the
  * Task writes the request's and its own, supporting_refs). */
@@ -988,7 +1004,7 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
             (rc = fx_enum(x, sr, "intent", true, intents, &intent)) ||
             (rc = fx_str(x, sr, "priority", false, &prio)))
             return rc;
-        jw_kv_cstr(w, "status", st);
+        jw_kv_cstr(w, "status", referral_status(st));
         bool terminal = strcmp(st, "completed") == 0 ||
                         strcmp(st, "revoked") == 0 ||
                         strcmp(st, "entered-in-error") == 0;

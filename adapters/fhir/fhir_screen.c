@@ -1136,6 +1136,8 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
         jw_arr_lazy(&w, "scores", &scores);
         jw_obj_begin(&w);
         jw_kv_cstr(&w, "code", sr->sum->code);
+        /* the dictionary's name of the total, as C-CDA and CSV write it */
+        jw_kv_cstr(&w, "display", sr->sum->display);
         jw_key(&w, "value");
         jw_int(&w, sr->value);
         jw_key(&w, "positive");
@@ -1223,7 +1225,12 @@ int fx_screening_qr(struct fx *x, struct fx_entry *e)
     }
     if (in == NULL)
         in = infer_instrument(x, &s);
-    return finish(x, e, &s, in, status, authored, NULL, NULL, patient);
+    /* the screening's status in one vocabulary, FHIR ObservationStatus, as
+     * an Observation panel and the CSV layouts give it: a completed
+     * response is a final result (its amended one amended) */
+    return finish(x, e, &s, in,
+                  strcmp(status, "completed") == 0 ? "final" : status,
+                  authored, NULL, NULL, patient);
 }
 
 /* When an Observation's screening took place. FHIR R4 effective[x] is "the

@@ -1348,29 +1348,36 @@ ADT_ALWAYS_INLINE const char *topic_of(struct slice trig,
     return map[k].topic;
 }
 
-/* HL7 table 0001 administrative sex to the canonical F/M/O/U. */
+/* HL7 table 0001 administrative sex to the canonical F/M/O/U, FHIR's
+ * female, male, other, unknown, as HL7's v2-to-FHIR ConceptMap
+ * table-hl70001-to-administrative-gender maps it: A (ambiguous) and N
+ * (not applicable) are other, as is X (non-binary, v2.9). */
 static struct text sex_of(struct slice v)
 {
     if (upper_eq(v, "F") || upper_eq(v, "FEMALE"))
         return TEXT_LIT("F");
     if (upper_eq(v, "M") || upper_eq(v, "MALE"))
         return TEXT_LIT("M");
-    if (upper_eq(v, "O") || upper_eq(v, "A") || upper_eq(v, "X") ||
-        upper_eq(v, "OTHER"))
-        return TEXT_LIT("O");       /* other, ambiguous, non-binary */
-    if (upper_eq(v, "U") || upper_eq(v, "N") || upper_eq(v, "UNKNOWN"))
-        return TEXT_LIT("U");       /* unknown, not applicable */
+    if (upper_eq(v, "O") || upper_eq(v, "A") || upper_eq(v, "N") ||
+        upper_eq(v, "X") || upper_eq(v, "OTHER"))
+        return TEXT_LIT("O");       /* other, ambiguous, not applicable */
+    if (upper_eq(v, "U") || upper_eq(v, "UNKNOWN"))
+        return TEXT_LIT("U");
     return TEXT_NONE;
 }
 
-/* HL7 table 0004 patient class to v3 ActEncounterCode. */
+/* HL7 table 0004 patient class to v3 ActEncounterCode, as HL7's v2-to-FHIR
+ * ConceptMap table-hl70004-to-v3-actcode (STU1) maps it: E, I, O and P
+ * alone. It keeps R (recurring patient), B (obstetrics), C (commercial
+ * account, a billing class), N and U in table 0004, with no ActCode: no
+ * class here, the code itself in patient_class, which a subscription's
+ * patient_classes filter matches as it matches class. */
 static struct text class_of(struct slice v)
 {
-    if (upper_eq(v, "I") || upper_eq(v, "B") || upper_eq(v, "INPATIENT"))
-        return TEXT_LIT("IMP");     /* B obstetrics is an inpatient stay */
-    if (upper_eq(v, "O") || upper_eq(v, "R") || upper_eq(v, "C") ||
-        upper_eq(v, "OUTPATIENT"))
-        return TEXT_LIT("AMB");     /* R recurring, C commercial account */
+    if (upper_eq(v, "I") || upper_eq(v, "INPATIENT"))
+        return TEXT_LIT("IMP");
+    if (upper_eq(v, "O") || upper_eq(v, "OUTPATIENT"))
+        return TEXT_LIT("AMB");
     if (upper_eq(v, "E") || upper_eq(v, "EMERGENCY"))
         return TEXT_LIT("EMER");
     if (upper_eq(v, "P") || upper_eq(v, "PREADMIT"))
@@ -1389,18 +1396,24 @@ static struct text class_of(struct slice v)
     return TEXT_NONE;
 }
 
-/* HL7 table 0200 name type to FHIR HumanName.use. */
+/* HL7 table 0200 name type to FHIR HumanName.use, as HL7's v2-to-FHIR
+ * ConceptMap table-hl70200-to-name-use maps it (L official, D usual, M
+ * maiden, N nickname), with C (adopted: the legal name) official, A
+ * (alias) usual and S (a coded pseudo-name, for anonymity) anonymous. T
+ * is an indigenous or tribal name, not a temporary one (FHIR's temp is
+ * v2.9's TEMP), and B the name at birth, which is no longer the official
+ * one when another is (FHIR has no use for it; maiden is a name before
+ * marriage): neither has a use. */
 static struct text name_use(struct slice v)
 {
     if (v.len != 1)
         return TEXT_NONE;
     switch (v.p[0] >= 'a' && v.p[0] <= 'z' ? v.p[0] - 32 : v.p[0]) {
-    case 'L': case 'C': case 'B': return TEXT_LIT("official");
+    case 'L': case 'C': return TEXT_LIT("official");
     case 'D': case 'A': return TEXT_LIT("usual");
     case 'M': return TEXT_LIT("maiden");
     case 'N': return TEXT_LIT("nickname");
     case 'S': return TEXT_LIT("anonymous");
-    case 'T': return TEXT_LIT("temp");
     }
     return TEXT_NONE;
 }
@@ -1440,6 +1453,8 @@ static struct text addr_use(struct slice v)
         return TEXT_LIT("temp");    /* current or temporary */
     if (upper_eq(v, "BA"))
         return TEXT_LIT("old");     /* bad address */
+    if (upper_eq(v, "BI"))
+        return TEXT_LIT("billing"); /* as the v2-to-FHIR ConceptMap has it */
     /* Cerner Millennium (UK) writes its own words: "home", "Previous" for
      * an address the patient has left (table 0190 has no code for it) */
     if (upper_eq(v, "PREVIOUS"))
@@ -1618,6 +1633,23 @@ static struct text prefixed(const struct ctx *c, const char *pre, size_t n,
     return (struct text){ { p, n + s.len }, false };   /* checked */
 }
 
+/* An ISO OID as a system: the FHIR URI of the NPI's or the MBI's OID, as
+ * C-CDA and FHIR write them (idsys_national), so that a Medicare number
+ * sent by a hospital and by a plan's C-CDA is one identifier; any other
+ * OID as urn:oid:. The SSN's OID stays urn:oid: here: it becomes the
+ * us-ssn URI only for CX-5 SS, whose value is checked as an SSN
+ * (ssa_system). */
+static struct text oid_system(const struct ctx *c, struct slice oid)
+{
+    const struct idsys_national *nat = idsys_national(oid);
+    if (nat && strcmp(nat->type, "SS") != 0) {
+        _Static_assert(sizeof("http://hl7.org/fhir/sid/us-npi") - 1 > 16,
+                       "put_bytes: a plain literal");
+        return (struct text){ slice_from_cstr(nat->uri), true };
+    }
+    return prefixed(c, "urn:oid:", 8, oid, false);
+}
+
 /*
  * CX-4, the assigning authority, as the identifier's system. A universal
  * id (HD-2, its type in HD-3) names the authority for everyone: an ISO
@@ -1646,7 +1678,7 @@ cx_authority(const struct ctx *c, struct text ns, const struct parts *pt)
     if (uid.s.len) {
         struct slice type = trim(part(c, pt, 4, 3).s);
         if (idsys_is_oid(uid.s) && (type.len == 0 || upper_eq(type, "ISO")))
-            return prefixed(c, "urn:oid:", 8, uid.s, false);
+            return oid_system(c, uid.s);
         if ((upper_eq(type, "UUID") || upper_eq(type, "GUID")) &&
             idsys_is_uuid(uid.s))
             return prefixed(c, "urn:uuid:", 9, uid.s, true);   /* as C-CDA */
@@ -1656,7 +1688,7 @@ cx_authority(const struct ctx *c, struct text ns, const struct parts *pt)
             return uid;         /* another kind (DNS, L): the sender's */
     }
     if (idsys_is_oid(ns.s))
-        return prefixed(c, "urn:oid:", 8, ns.s, false);
+        return oid_system(c, ns.s);
     return ns;
 }
 

@@ -1113,7 +1113,10 @@ Test(csv, shinny_patient_demographics_come_from_ptinfo_with_mapped_sex)
     cr_assert_eq(r.rc, HUB_OK);
     cr_assert_eq(r.out.n, 2);
     const char *j = r.out.ev[0].json.p;
-    cr_assert(strstr(j, "{\"value\":\"M1\",\"system\":\"F1\",\"type\":\"MR\"},"
+    /* the MRN's system as SHIN-NY's FHIR conversion of the same files
+     * writes it (F505) */
+    cr_assert(strstr(j, "{\"value\":\"M1\",\"system\":"
+                        "\"http://www.scn.gov/facility/F1\",\"type\":\"MR\"},"
                         "{\"value\":\"AB12345C\",\"system\":"
                         "\"http://www.medicaid.gov/\",\"type\":\"MA\"}"),
               "%s", j);
@@ -1287,6 +1290,39 @@ Test(csv, an_ssn_is_written_as_nine_digits)
                              "SSN is not nine digits as the SSA issues "
                              "them") == 0;
     cr_expect_eq(ssn_errors, 3);
+}
+
+/* As every adapter (common/idsys.h): a patient_id_system that names the
+ * SSN by its OID or the SSA's address, or the MBI by its OID, is written
+ * as its URI, with its type when none is given; such an SSN is checked as
+ * one (F511). */
+Test(csv, a_national_system_named_by_its_oid_is_its_uri)
+{
+    struct csvrun r = RUN("screenings",
+        "screening_id,patient_id,patient_id_system,patient_id_type,"
+        "instrument,screened_at,question,answer\r\n"
+        "S1,444-22-2222,urn:oid:2.16.840.1.113883.4.1,,96777-8,2026-01-02,"
+        "93030-5,LA33-6\r\n"
+        "S2,444222222,http://www.ssa.gov/,SS,96777-8,2026-01-02,"
+        "93030-5,LA33-6\r\n"
+        "S3,1EG4TE5MK73,urn:oid:2.16.840.1.113883.4.927,,96777-8,"
+        "2026-01-02,93030-5,LA33-6\r\n"
+        "S4,000-00-0000,urn:oid:2.16.840.1.113883.4.1,,96777-8,2026-01-02,"
+        "93030-5,LA33-6\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 6, "%zu", r.out.n);
+    static const char *const want[] = {
+        "{\"value\":\"444222222\",\"system\":"
+        "\"http://hl7.org/fhir/sid/us-ssn\",\"type\":\"SS\"}",
+        "{\"value\":\"444222222\",\"system\":"
+        "\"http://hl7.org/fhir/sid/us-ssn\",\"type\":\"SS\"}",
+        "{\"value\":\"1EG4TE5MK73\",\"system\":"
+        "\"http://hl7.org/fhir/sid/us-mbi\",\"type\":\"MC\"}",
+    };
+    for (size_t i = 0; i < 3; i++)
+        cr_expect(strstr(r.out.ev[2 * i].json.p, want[i]) != NULL, "%s",
+                  r.out.ev[2 * i].json.p);
+    cr_expect_eq(r.rep.rows_rejected, 1);
 }
 
 /* As every adapter (common/postal.h): a ZIP+4 sent with an empty +4 is

@@ -611,6 +611,8 @@ static const struct sample SAMPLES[] = {
       "\"valueCodeableConcept\":{\"coding\":[{\"code\":\"LA6270-8\"}]}}}]}",
       2, { NULL },
       { { 0, "screening.scores.0.value", "12" },
+        /* the total named as C-CDA and CSV name it (F503) */
+        { 0, "screening.scores.0.display", "Total score [HITS]" },
         { 0, "screening.positive_domains", "[\"sdoh-category-unspecified\"]" } } },
     { "a consent gives its provision, actors and policy",
       "{\"resourceType\":\"Consent\",\"id\":\"c1\",\"status\":\"active\","
@@ -664,6 +666,9 @@ static const struct sample SAMPLES[] = {
       "\"answer\":[{\"valueCoding\":{\"code\":\"LA33-6\"}}]}]}",
       2, { "screening.completed", "screening.positive" },
       { { 0, "screening.instrument", "96777-8" },
+        /* a completed response is a final result, as a panel
+         * Observation's status says it (F504) */
+        { 0, "screening.status", "final" },
         { 0, "screening.positive_domains", "[\"transportation-insecurity\"]" } } },
     { "a panel's components are its items and the panel code the instrument",
       OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":"
@@ -2566,6 +2571,38 @@ Test(fhir, a_goal_target_keeps_its_range_units_and_comparator)
     "\"ServiceRequest\",\"status\":\"active\",\"intent\":\"original-order\"," \
     "\"subject\":{\"reference\":\"Patient/p\"},\"performer\":[" perf "]}}"
 
+/* A ServiceRequest alone gives the referral a status of the Task status
+ * subset of the Gravity closed loop, as a Task, a C-CDA referral and a CSV
+ * row do: active is requested, revoked cancelled (F506); the topic and
+ * terminal follow the request's own status. */
+Test(fhir, a_service_request_alone_has_a_task_status)
+{
+    static const char *const c[][4] = {
+        { "active", "requested", "false", "referral.created" },
+        { "revoked", "cancelled", "true", "referral.updated" },
+        { "completed", "completed", "true", "referral.updated" },
+        { "on-hold", "on-hold", "false", "referral.created" },
+        { "draft", "draft", "false", "referral.created" },
+        { "entered-in-error", "entered-in-error", "true",
+          "referral.updated" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char j[512];
+        struct canon_list out;
+        struct hub_err err;
+        snprintf(j, sizeof(j),
+                 "{\"resourceType\":\"ServiceRequest\",\"id\":\"s\","
+                 "\"status\":\"%s\",\"intent\":\"order\",\"subject\":"
+                 "{\"reference\":\"Patient/p\"}}", c[i][0]);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s", err.field);
+        cr_expect_str_eq(field_of(&out, 0, "referral.status"), c[i][1],
+                         "%s", c[i][0]);
+        cr_expect_str_eq(field_of(&out, 0, "referral.terminal"), c[i][2],
+                         "%s", c[i][0]);
+        cr_expect_str_eq(field_of(&out, 0, "type"), c[i][3], "%s", c[i][0]);
+    }
+}
+
 Test(fhir, an_entry_without_id_is_its_urn_and_a_performer_its_display)
 {
     struct canon_list out;
@@ -2701,6 +2738,75 @@ Test(fhir, an_ssn_is_written_as_nine_digits)
         cr_expect_str_eq(field_of(&out, 0, "warnings.0.field"),
                          "QuestionnaireResponse.contained[0].identifier[0]"
                          ".value", "case %zu", i);
+    }
+}
+
+/* The same national number in every format is one identifier: a FHIR
+ * system that names the SSN, NPI or MBI by its OID (as converters from
+ * C-CDA write urn:oid:2.16.840.1.113883.4.1), or the SSN by the SSA's web
+ * address (SHIN-NY's FHIR), is written with the URI HL7 v2 and C-CDA
+ * write (common/idsys.h), its type when none is coded; the SSN is then
+ * checked as one (an unissued one left out, with its warning). */
+Test(fhir, a_national_system_named_by_its_oid_or_the_ssa_is_its_uri)
+{
+    static const struct {
+        const char *sys, *type, *v, *want_sys, *want_type, *want_v;
+    } c[] = {
+        { "urn:oid:2.16.840.1.113883.4.1", "", "444-22-2222",
+          "http://hl7.org/fhir/sid/us-ssn", "SS", "444222222" },
+        { "http://www.ssa.gov/", "SS", "444-22-2222",
+          "http://hl7.org/fhir/sid/us-ssn", "SS", "444222222" },
+        { "https://www.ssa.gov", "", "444222222",
+          "http://hl7.org/fhir/sid/us-ssn", "SS", "444222222" },
+        { "urn:oid:2.16.840.1.113883.4.927", "", "1EG4TE5MK73",
+          "http://hl7.org/fhir/sid/us-mbi", "MC", "1EG4TE5MK73" },
+        { "urn:oid:2.16.840.1.113883.4.927", "MB", "1EG4TE5MK73",
+          "http://hl7.org/fhir/sid/us-mbi", "MB", "1EG4TE5MK73" },
+        { "urn:oid:2.16.840.1.113883.4.6", "", "1234567893",
+          "http://hl7.org/fhir/sid/us-npi", "NPI", "1234567893" },
+        /* the URI itself, with no type coded: the type too (F507) */
+        { "http://hl7.org/fhir/sid/us-ssn", "", "444-22-2222",
+          "http://hl7.org/fhir/sid/us-ssn", "SS", "444222222" },
+        { "http://hl7.org/fhir/sid/us-mbi", "", "1EG4TE5MK73",
+          "http://hl7.org/fhir/sid/us-mbi", "MC", "1EG4TE5MK73" },
+        /* the same arcs under another parent, or another web address */
+        { "urn:oid:2.16.840.1.113883.4.10", "", "44", "urn:oid:"
+          "2.16.840.1.113883.4.10", "(absent)", "44" },
+        { "http://www.ssa.gov/x", "", "44", "http://www.ssa.gov/x",
+          "(absent)", "44" },
+        /* an unissued SSN under the SSA's address is left out */
+        { "http://www.ssa.gov/", "SS", "999-34-2964", NULL, NULL, NULL },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char j[1024], type[200] = "";
+        struct canon_list out;
+        struct hub_err err;
+        if (c[i].type[0])
+            snprintf(type, sizeof(type),
+                     "\"type\":{\"coding\":[{\"system\":\"http://"
+                     "terminology.hl7.org/CodeSystem/v2-0203\",\"code\":"
+                     "\"%s\"}]},", c[i].type);
+        snprintf(j, sizeof(j),
+                 QR_OF_PATIENT("\"identifier\":[{%s\"system\":\"%s\","
+                               "\"value\":\"%s\"},{\"system\":"
+                               "\"urn:other\",\"value\":\"M1\"}]"),
+                 type, c[i].sys, c[i].v);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s: %s", err.field,
+                     err.what);
+        if (c[i].want_sys == NULL) {
+            cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.value"),
+                             "M1", "case %zu", i);
+            cr_expect_str_eq(field_of(&out, 0, "warnings.0.what"),
+                             "SSN is not nine digits as the SSA issues "
+                             "them; left out", "case %zu", i);
+            continue;
+        }
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.system"),
+                         c[i].want_sys, "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.type"),
+                         c[i].want_type, "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.value"),
+                         c[i].want_v, "case %zu", i);
     }
 }
 

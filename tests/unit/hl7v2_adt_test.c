@@ -945,6 +945,31 @@ Test(hl7_to_events, maps_sex_and_patient_class_only_where_obvious)
     cJSON_Delete(j);
 }
 
+/* Table 0004 to v3 ActEncounterCode as HL7's v2-to-FHIR ConceptMap
+ * table-hl70004-to-v3-actcode has it: E, I, O and P map; R, B, C, N and U
+ * stay in table 0004 (no class), the code kept in patient_class. */
+Test(hl7_to_events, maps_patient_class_as_the_v2_to_fhir_concept_map)
+{
+    static const char *const pc[][2] = {
+        { "E", "EMER" }, { "I", "IMP" }, { "O", "AMB" }, { "P", "PRENC" },
+        { "R", NULL },   { "B", NULL },  { "C", NULL },  { "N", NULL },
+        { "U", NULL },
+    };
+    for (size_t k = 0; k < sizeof(pc) / sizeof(pc[0]); k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), MSH("ADT^A01", "2.5") PID "PV1|1|%s\r",
+                 pc[k][0]);
+        cJSON *j = event_of(msg);
+        if (pc[k][1])
+            cr_expect_str_eq(str_at(j, "encounter", "class"), pc[k][1], "%s",
+                             pc[k][0]);
+        else
+            cr_expect_null(str_at(j, "encounter", "class"), "%s", pc[k][0]);
+        cr_expect_str_eq(str_at(j, "encounter", "patient_class"), pc[k][0]);
+        cJSON_Delete(j);
+    }
+}
+
 Test(hl7_to_events, never_puts_patient_data_in_errors_or_warnings)
 {
     /* every value is the marker; each message breaks in another place */
@@ -1503,6 +1528,37 @@ Test(hl7_to_events, writes_an_ssn_of_pid_3_type_ss_as_nine_digits)
     j = event_of(MSH("ADT^A28", "2.5")
                  "PID|1||123456789^^^USSSA^SS||D^J\rPV1|1|N\r");
     cr_expect_null(identifiers_of(j));
+    cJSON_Delete(j);
+}
+
+/* An assigning authority whose universal id is the NPI's or the MBI's OID
+ * is the FHIR URI C-CDA and FHIR write for it (common/idsys.h), so that a
+ * Medicare number sent by a hospital and in a plan's C-CDA is one
+ * identifier; the SSN's OID is the us-ssn URI for type SS (checked as an
+ * SSN), and any other OID urn:oid:. */
+Test(hl7_to_events, an_authority_named_by_a_national_oid_is_its_uri)
+{
+    cJSON *j = event_of(MSH("ADT^A28", "2.5")
+        "PID|1||1EG4TE5MK73^^^CMS&2.16.840.1.113883.4.927&ISO^MC~"
+        "1234567893^^^&2.16.840.1.113883.4.6&ISO^NPI~"
+        "444-22-2222^^^&2.16.840.1.113883.4.1&ISO^SS~"
+        "M1^^^2.16.840.1.113883.4.927^MR~"
+        "M2^^^&2.16.840.1.113883.4.92&ISO^MR||D^J\r"
+        "PV1|1|N\r");
+    const cJSON *ids = identifiers_of(j);
+    cr_assert_eq(cJSON_GetArraySize(ids), 5);
+    static const char *const want[][2] = {
+        { "1EG4TE5MK73", "http://hl7.org/fhir/sid/us-mbi" },
+        { "1234567893", "http://hl7.org/fhir/sid/us-npi" },
+        { "444222222", "http://hl7.org/fhir/sid/us-ssn" },
+        { "M1", "http://hl7.org/fhir/sid/us-mbi" },
+        { "M2", "urn:oid:2.16.840.1.113883.4.92" },
+    };
+    for (int i = 0; i < 5; i++) {
+        const cJSON *id = cJSON_GetArrayItem(ids, i);
+        cr_expect_str_eq(str_at(id, "value", NULL), want[i][0], "id %d", i);
+        cr_expect_str_eq(str_at(id, "system", NULL), want[i][1], "id %d", i);
+    }
     cJSON_Delete(j);
 }
 
@@ -2276,6 +2332,73 @@ Test(hl7_to_events, carries_the_representation_of_each_name)
             cr_assert_null(got, "name %d: %s", k, got);
         cr_assert_str_eq(str_at(cJSON_GetArrayItem(names, k), "use", NULL),
                          "official");
+    }
+    cJSON_Delete(j);
+}
+
+/* XPN-7 (table 0200) to FHIR name use as the v2-to-FHIR ConceptMap has
+ * it: T is an indigenous or tribal name, not FHIR's temp, and B the name
+ * at birth, not the official one: neither has a use (F508); L and C
+ * official, D and A usual, M maiden, N nickname, S anonymous. */
+/* PID-8 (table 0001) as the v2-to-FHIR ConceptMap
+ * table-hl70001-to-administrative-gender maps it: A and N are other
+ * (F509: N, not applicable, was unknown), U unknown. */
+Test(hl7_to_events, maps_sex_as_the_v2_to_fhir_concept_map)
+{
+    static const char *const c[][2] = {
+        { "F", "F" }, { "M", "M" }, { "O", "O" }, { "A", "O" },
+        { "N", "O" }, { "U", "U" },
+    };
+    for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg),
+                 MSH("ADT^A28", "2.5") "PID|1||M1^^^F^MR||D^J||1980|%s\r"
+                 "PV1|1|O\r", c[k][0]);
+        cJSON *j = event_of(msg);
+        cr_expect_str_eq(str_at(j, "patient", "sex"), c[k][1], "%s", c[k][0]);
+        cJSON_Delete(j);
+    }
+}
+
+/* XAD-7 (table 0190) as the v2-to-FHIR ConceptMap
+ * table-hl70190-to-address-use maps it: H home, B and O work, C temp, BA
+ * old, and BI billing (F510: BI had no use). */
+Test(hl7_to_events, maps_address_type_as_the_v2_to_fhir_concept_map)
+{
+    cJSON *j = event_of(MSH("ADT^A28", "2.5")
+                        "PID|1||M1^^^F^MR||D^J||||||1 A St^^X^^^^H~"
+                        "2 B St^^X^^^^B~3 C St^^X^^^^O~4 D St^^X^^^^C~"
+                        "5 E St^^X^^^^BA~6 F St^^X^^^^BI\rPV1|1|O\r");
+    const cJSON *ad = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "addresses");
+    cr_assert_eq(cJSON_GetArraySize(ad), 6);
+    static const char *want[] = { "home", "work", "work", "temp", "old",
+                                  "billing" };
+    for (int k = 0; k < 6; k++)
+        cr_expect_str_eq(str_at(cJSON_GetArrayItem(ad, k), "use", NULL),
+                         want[k], "address %d", k);
+    cJSON_Delete(j);
+}
+
+Test(hl7_to_events, maps_name_type_as_the_v2_to_fhir_concept_map)
+{
+    cJSON *j = event_of(MSH("ADT^A28", "2.5")
+                        "PID|1||M1^^^F^MR||A^B^^^^^T~C^D^^^^^B~E^F^^^^^L~"
+                        "G^H^^^^^C~I^J^^^^^D~K^L^^^^^A~M^N^^^^^M~O^P^^^^^N~"
+                        "Q^R^^^^^S\rPV1|1|O\r");
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "patient"), "names");
+    cr_assert_eq(cJSON_GetArraySize(names), 9);
+    static const char *want[] = { NULL, NULL, "official", "official",
+                                  "usual", "usual", "maiden", "nickname",
+                                  "anonymous" };
+    for (int k = 0; k < 9; k++) {
+        const char *got = str_at(cJSON_GetArrayItem(names, k), "use", NULL);
+        if (want[k])
+            cr_expect(got && strcmp(got, want[k]) == 0, "name %d: %s", k,
+                      got ? got : "(none)");
+        else
+            cr_expect_null(got, "name %d: %s", k, got);
     }
     cJSON_Delete(j);
 }
