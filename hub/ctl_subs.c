@@ -22,6 +22,7 @@
 
 #include "common/dict.h"
 #include "common/hub_err.h"
+#include "config.h"
 #include "ctl.h"
 #include "dict_files.h"
 #include "store.h"
@@ -101,6 +102,21 @@ static void use_dict(void)
         webhook_sub_use_dict(d);
 }
 
+/* The hub's address policy for URLs (its profile and
+ * webhook_allow_private, from $HUB_CONFIG and HUB_<KEY> as hubd reads
+ * them), so that a URL hubd would never deliver to is refused here as the
+ * API refuses it; a configuration that does not load leaves the
+ * development profile's. */
+static void use_address_policy(void)
+{
+    struct hub_config cfg;
+    char err[512];
+
+    if (config_load(&cfg, getenv("HUB_CONFIG"), err, sizeof(err)) == HUB_OK)
+        webhook_sub_use_address_policy(cfg.profile == PROFILE_PRODUCTION,
+                                       cfg.webhook_allow_private);
+}
+
 int ctl_sub_add(struct ctl *c, int argc, char **argv)
 {
     static const char *const filters[][2] = {
@@ -157,6 +173,7 @@ int ctl_sub_add(struct ctl *c, int argc, char **argv)
         return 1;
     }
     use_dict();
+    use_address_policy();
     rc = subs_create(c->s, ACTOR, ctl_opt(&a, "org"), doc, strlen(doc), &out,
                      &e);
     free(doc);
@@ -247,6 +264,7 @@ int ctl_sub_update(struct ctl *c, int argc, char **argv)
         return 1;
     const char *doc = ctl_opt(&a, "json");
     use_dict();
+    use_address_policy();
     rc = subs_update(c->s, ACTOR, NULL, a.pos[0], doc, strlen(doc), &out, &e);
     if (rc == HUB_EINVALID || rc == HUB_ESYNTAX || rc == HUB_EUNSUPPORTED ||
         rc == HUB_EAUTH)

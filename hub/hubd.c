@@ -518,6 +518,8 @@ int main(int argc, char **argv)
     app.srv.cfg = &cfg;
     app.srv.dict = dict;
     webhook_sub_use_dict(dict);
+    webhook_sub_use_address_policy(cfg.profile == PROFILE_PRODUCTION,
+                                   cfg.webhook_allow_private);
     if (app.srv.base == NULL)
         return 1;
 

@@ -696,6 +696,69 @@ void webhook_sub_use_dict(const struct dict *d)
     __atomic_store_n(&sub_dict, d, __ATOMIC_RELEASE);
 }
 
+/* The address policy of a URL whose host is an IP literal: the
+ * development profile's until hubd or hubctl says otherwise. */
+static bool sub_production, sub_allow_private;
+
+void webhook_sub_use_address_policy(bool production, bool allow_private)
+{
+    __atomic_store_n(&sub_production, production, __ATOMIC_RELEASE);
+    __atomic_store_n(&sub_allow_private, allow_private, __ATOMIC_RELEASE);
+}
+
+/* In the production profile, a URL (already webhook_url_check'ed) whose
+ * host is an IP literal the dispatcher would never connect to is refused
+ * now, naming why, rather than taken and dead-lettered after days of
+ * "ssrf" attempts. A name is not resolved here (its addresses may
+ * change): they are checked at connect time, as is every address in the
+ * development profile, which takes what its operator types. */
+static int check_url_address(const char *url, struct hub_err *err)
+{
+    if (!__atomic_load_n(&sub_production, __ATOMIC_ACQUIRE))
+        return HUB_OK;
+    const char *host = url + (strncasecmp(url, "https://", 8) == 0 ? 8 : 7);
+    size_t hl, at = (size_t)(host - url);
+    char ip[64];
+
+    if (host[0] == '[') {                   /* [v6]:port */
+        host++;
+        hl = strcspn(host, "]");
+    } else {
+        hl = strcspn(host, ":/?#");
+    }
+    if (hl >= sizeof(ip))
+        return HUB_OK;
+    memcpy(ip, host, hl);
+    ip[hl] = '\0';
+    enum webhook_addr_class c = webhook_addr_classify(ip);
+    if (c == ADDR_INVALID ||
+        webhook_addr_allowed(c, true, __atomic_load_n(&sub_allow_private,
+                                                      __ATOMIC_ACQUIRE)))
+        return HUB_OK;
+    switch (c) {
+    case ADDR_LOOPBACK:
+        return hub_err_set(err, HUB_EINVALID, "url", at,
+                           "url's host is a loopback address, which the "
+                           "production profile does not deliver to (key "
+                           "webhook_allow_private)");
+    case ADDR_PRIVATE:
+        return hub_err_set(err, HUB_EINVALID, "url", at,
+                           "url's host is a private address, which the "
+                           "production profile does not deliver to (key "
+                           "webhook_allow_private)");
+    case ADDR_LINKLOCAL:
+        return hub_err_set(err, HUB_EINVALID, "url", at,
+                           "url's host is a link-local address, which the "
+                           "production profile does not deliver to (key "
+                           "webhook_allow_private)");
+    default:
+        return hub_err_set(err, HUB_EINVALID, "url", at,
+                           "url's host is a reserved address (unspecified, "
+                           "documentation, multicast, ...), which the "
+                           "dispatcher never delivers to");
+    }
+}
+
 /* An SDOH domain the dictionary does not have matches no event (every
  * domain an event carries is one of the dictionary's codes): refused,
  * naming the value by index, as a topic that matches no known topic. */
@@ -893,7 +956,8 @@ int webhook_sub_validate(const char *json, size_t len,
             rc = hub_err_set(err, HUB_EINVALID, "url", 0, "url is not a string");
             goto out;
         }
-        if ((rc = webhook_url_check(url->valuestring, err)) != HUB_OK)
+        if ((rc = webhook_url_check(url->valuestring, err)) != HUB_OK ||
+            (rc = check_url_address(url->valuestring, err)) != HUB_OK)
             goto out;
         rc = HUB_EINVALID;
         if (out->mode == WEBHOOK_MODE_PULL) {

@@ -215,6 +215,14 @@ struct webhook_sub_check {
 struct dict;
 void webhook_sub_use_dict(const struct dict *d);
 
+/* The address policy (webhook_addr_allowed) a subscription's URL is
+ * checked by in the production profile when its host is an IP literal:
+ * refused at creation or update as the dispatcher would refuse it at
+ * connect time. Default: the development profile's (no check here). hubd
+ * sets it at start from its profile and webhook_allow_private; hubctl
+ * from $HUB_CONFIG. */
+void webhook_sub_use_address_policy(bool production, bool allow_private);
+
 int webhook_sub_validate(const char *json, size_t len,
                          struct webhook_sub_check *out, struct hub_err *err);
 

@@ -383,6 +383,53 @@ Test(webhook_sub, refuses_subscription_without_url)
     cr_assert_str_eq(e.what, "webhook subscription has no url");
 }
 
+/* In production, a URL whose host is an IP literal the dispatcher would
+ * never connect to is refused at creation, naming why (F459): a loopback,
+ * private or link-local one unless webhook_allow_private, a reserved one
+ * always; names, and the development profile, are left to the
+ * connect-time check. */
+Test(webhook_sub, a_url_the_dispatcher_would_refuse_is_refused_at_creation)
+{
+    static const struct {
+        const char *url;
+        bool dev, prod, prod_private;   /* taken? */
+    } cases[] = {
+        { "https://8.8.8.8/hook", true, true, true },
+        { "https://partner.example/hook", true, true, true },
+        { "http://localhost:9000/", true, true, true },     /* a name */
+        { "http://127.0.0.1:9000/x", true, false, true },
+        { "http://[::1]:9000/x", true, false, true },
+        { "https://10.1.2.3/x?a=b", true, false, true },
+        { "https://[fd00::5]/x", true, false, true },
+        { "http://169.254.169.254/latest", true, false, true },
+        { "http://[::ffff:192.168.1.1]/x", true, false, true },
+        { "http://0.0.0.0:8080/", true, false, false },
+        { "https://192.0.2.7/x", true, false, false },
+        { "http://224.0.0.1/", true, false, false },
+    };
+    struct hub_err e;
+    char doc[512];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(doc, sizeof(doc), "{\"url\":\"%s\",\"topics\":[\"*\"]}",
+                 cases[i].url);
+        for (int p = 0; p < 3; p++) {
+            bool want = p == 0 ? cases[i].dev : p == 1 ? cases[i].prod
+                                                       : cases[i].prod_private;
+            webhook_sub_use_address_policy(p > 0, p == 2);
+            int rc = validate(doc, false, &e, NULL);
+            cr_expect_eq(rc, want ? HUB_OK : HUB_EINVALID, "%s, policy %d",
+                         cases[i].url, p);
+            if (rc != HUB_OK) {
+                cr_expect_str_eq(e.field, "url");
+                cr_expect_not_null(strstr(e.what, "url's host is a"), "%s",
+                                   e.what);
+            }
+        }
+    }
+    webhook_sub_use_address_policy(false, false);
+}
+
 /* "has too many values" did not say how many are taken: a partner
  * rotating with a fifth secret learnt nothing (F307) */
 Test(webhook_sub, a_list_over_its_bound_says_the_bound)
