@@ -575,6 +575,30 @@ static void set_nodelay(struct evhttp_request *req)
 
 static void request_whole(struct evhttp_request *req);
 
+/* Request smuggling (F421): true when the request's Content-Length is
+ * given twice or is not digits alone. libevent 2.1 reads the first of two
+ * ("0" then "36": no body, and the 36 bytes are the next request) and
+ * "+36" as 36; a load balancer in front (deploy/multi-node.md) that reads
+ * the last, or a plain number only, sends the rest as the start of the
+ * next request on its shared connection, another partner's maybe. Its
+ * own refusals (two Transfer-Encoding headers, one not chunked,
+ * Content-Length with chunked) come before the hub sees the request. */
+static bool length_unclear(struct evhttp_request *req)
+{
+    const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    const struct evkeyval *kv;
+    int n = 0;
+
+    TAILQ_FOREACH(kv, h, next) {
+        if (strcasecmp(kv->key, "Content-Length") != 0)
+            continue;
+        if (++n > 1 || kv->value[0] == '\0' ||
+            kv->value[strspn(kv->value, "0123456789")] != '\0')
+            return true;
+    }
+    return false;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct ep *ep = arg;
@@ -601,6 +625,16 @@ static void on_request(struct evhttp_request *req, void *arg)
                                NULL);
     if (r->path == NULL)
         abort();
+    if (length_unclear(req)) {
+        /* what follows on the connection cannot be told from this
+         * request's body: answered, then closed (libevent closes after an
+         * answer that says so) */
+        api_add_header(r, "Connection", "close");
+        api_reply_error(r, 400, "invalid", "the request's length is "
+                        "unclear: send one Content-Length of digits",
+                        "Content-Length");
+        return;
+    }
     if (q && evhttp_parse_query_str(q, &r->query) != 0) {
         api_reply_error(r, 400, "invalid", "malformed query string", "query");
         return;

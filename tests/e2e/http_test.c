@@ -590,3 +590,68 @@ Test(http, a_body_over_max_body_is_refused_before_it_is_read,
      * being written may be cut too */
     cr_expect_geq(cuts, 2, "a cut per endless chunk-size line: %d", cuts);
 }
+
+/* ---- a request whose length is unclear is refused, and its connection
+ * closed (F421) ---------------------------------------------------------
+ * Behind an HTTP load balancer (deploy/multi-node.md) that reads a
+ * request's length another way than libevent does, the rest of one
+ * partner's request became the start of the next request on the shared
+ * connection (request smuggling). libevent 2.1 read the first of two
+ * Content-Length headers (another reader takes the last, or refuses) and
+ * "+36" as 36. RFC 9112 6.3: a 400 and a close. Each request below
+ * carries a second, smuggled one (GET /healthz) where one reading or the
+ * other puts it: the answer is one 400 naming the header, then the close,
+ * over plain HTTP and HTTPS. Four that libevent refuses and closes itself
+ * (with its HTML page, before the hub sees the request: two
+ * Transfer-Encoding headers, one that is not chunked, Content-Length with
+ * chunked) are held to that. */
+Test(http, a_request_whose_length_is_unclear_is_refused_and_closed,
+     .init = start_default, .fini = stop, .timeout = 120)
+{
+    static const struct { const char *head, *field, *body; } cases[] = {
+        { "Content-Length: 0\r\nContent-Length: 36\r\n", "Content-Length",
+          "" },
+        { "Content-Length: 36\r\nContent-Length: 0\r\n", "Content-Length",
+          "" },
+        { "Content-Length: +36\r\n", "Content-Length", "" },
+        /* libevent's own refusals */
+        { "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n",
+          NULL, "0\r\n\r\n" },
+        { "Transfer-Encoding: gzip, chunked\r\n", NULL, "" },
+        { "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n",
+          NULL, "" },
+        { "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", NULL,
+          "0\r\n\r\n" },
+    };
+    const char *smuggled = "GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n";
+    char req[1024], resp[4096], field[64];
+
+    cr_assert_eq(strlen(smuggled), 36);
+    for (int tls = 0; tls < 2; tls++) {
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            struct mllp_client c;
+            int n = snprintf(req, sizeof(req), "POST /v1/hl7v2 HTTP/1.1\r\n"
+                             "Host: hub\r\nAuthorization: Bearer tok-hosp\r\n"
+                             "%s\r\n%s%s", cases[i].head, cases[i].body,
+                             smuggled);
+            cr_assert_eq(raw_connect(&c, tls), 0);
+            cr_assert_eq(mllp_send_raw(&c, req, (size_t)n), 0);
+            cr_assert_gt(http_raw_response(&c, resp, sizeof(resp), 10000), 0,
+                         "tls=%d case %zu: no answer", tls, i);
+            if (cases[i].field) {
+                snprintf(field, sizeof(field), "\"field\":\"%s\"",
+                         cases[i].field);
+                cr_expect(strncmp(resp, "HTTP/1.1 400 ", 13) == 0 &&
+                          strstr(resp, field) != NULL,
+                          "tls=%d case %zu: %s", tls, i, resp);
+            } else {
+                cr_expect(strncmp(resp, "HTTP/1.1 4", 10) == 0,
+                          "tls=%d case %zu: %s", tls, i, resp);
+            }
+            cr_expect(mllp_closed(&c, 5000), "tls=%d case %zu: closed, the "
+                      "smuggled request not answered", tls, i);
+            mllp_close(&c);
+        }
+    }
+    cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages"), 0);
+}
