@@ -124,6 +124,8 @@ struct conn_gate {
     uint64_t pauses;                /* in this episode */
     uint64_t since_ns;              /* the episode's start */
     struct hconn *conns;            /* every one open */
+    size_t receiving;               /* bytes of their requests being read */
+    size_t receive_max;             /* F422 */
     struct event *sweep;            /* gate_sweep, once a second */
     uint64_t timeout_ns;            /* http_timeout */
 };
@@ -818,18 +820,63 @@ static bool ep_may_enable(void *arg)
  * of their own. */
 #define HTTP_MIN_RATE 8192u
 
+/* hc's request no longer held as being received: whole, cut or freed */
+static void receiving_done(struct hconn *hc)
+{
+    if (hc->start_ns && !hc->cut) {
+        assert(hc->g->receiving >= hc->bytes);
+        hc->g->receiving -= hc->bytes;
+    }
+}
+
+/* Cut hc: the reads that follow end it, as input_guard's cut does */
+static void hconn_cut(struct hconn *hc)
+{
+    evutil_socket_t s = bufferevent_getfd(hc->bev);
+
+    receiving_done(hc);
+    hc->cut = true;
+    if (s >= 0)
+        (void)shutdown(s, SHUT_RDWR);
+}
+
+/* Memory (F422): libevent holds a request's body until it is whole, and
+ * the hub learns who sent it only then, so https_max_connections clients
+ * sending max_body each, with no credentials, made hubd hold 1024 x 16
+ * MiB. The bytes of the requests being received, over every HTTPS
+ * connection, are held to inflight_max_bytes (at least one max_body):
+ * past it the connection holding the most is cut, which a large upload
+ * sent slowly is, not the small requests of everyone else. */
+static void receiving_over(struct conn_gate *g)
+{
+    while (g->receiving > g->receive_max) {
+        struct hconn *big = NULL;
+        for (struct hconn *hc = g->conns; hc; hc = hc->next)
+            if (hc->start_ns && !hc->cut && (!big || hc->bytes > big->bytes))
+                big = hc;
+        if (big == NULL)
+            return;                 /* cannot be: the sum is theirs */
+        log_warn("http.receive_cap", "fd=%d bytes=%zu held=%zu max=%zu",
+                 (int)bufferevent_getfd(big->bev), big->bytes, g->receiving,
+                 g->receive_max);
+        hconn_cut(big);
+    }
+}
+
 static void request_clock(struct evbuffer *in,
                           const struct evbuffer_cb_info *info, void *arg)
 {
     struct hconn *hc = arg;
     (void)in;
-    if (info->n_added == 0)
+    if (info->n_added == 0 || hc->cut)
         return;
     if (hc->start_ns == 0) {
         hc->start_ns = ingest_now_ns();
         hc->bytes = 0;
     }
     hc->bytes += info->n_added;
+    hc->g->receiving += info->n_added;
+    receiving_over(hc->g);
 }
 
 static void gate_sweep(evutil_socket_t fd, short what, void *arg)
@@ -861,15 +908,11 @@ static void gate_sweep(evutil_socket_t fd, short what, void *arg)
             hc->idle_ns = 0;
         if (phase == NULL)
             continue;
-        /* the reads that follow end it, as input_guard's cut does */
-        evutil_socket_t s = bufferevent_getfd(hc->bev);
         log_warn("http.slow_client", "fd=%d phase=%s bytes=%zu ms=%" PRIu64,
-                 (int)s, phase, hc->bytes,
+                 (int)bufferevent_getfd(hc->bev), phase, hc->bytes,
                  (now - (hc->start_ns ? hc->start_ns : hc->accepted_ns)) /
                      1000000u);
-        hc->cut = true;
-        if (s >= 0)
-            (void)shutdown(s, SHUT_RDWR);
+        hconn_cut(hc);
     }
 }
 
@@ -883,6 +926,7 @@ static void request_whole(struct evhttp_request *req)
     struct hconn *hc = ssl ? SSL_get_ex_data(ssl, gate_idx) : NULL;
 
     if (hc) {
+        receiving_done(hc);
         hc->start_ns = 0;
         hc->idle_ns = 0;
     }
@@ -903,6 +947,7 @@ static void gate_ssl_freed(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
     if (hc == NULL)
         return;
     struct conn_gate *g = hc->g;
+    receiving_done(hc);
     if (hc->prev)
         hc->prev->next = hc->next;
     else
@@ -1058,6 +1103,8 @@ int http_server_new(struct server *srv, struct http_server **out)
         g->quiet = evtimer_new(srv->base, gate_quiet, g);
         g->sweep = event_new(srv->base, -1, EV_PERSIST, gate_sweep, g);
         g->timeout_ns = (uint64_t)cfg->http_timeout * 1000000000u;
+        g->receive_max = cfg->inflight_max_bytes > input_cap
+                             ? cfg->inflight_max_bytes : input_cap;
         struct timeval second = { 1, 0 };
         if (g->quiet == NULL || g->sweep == NULL ||
             event_add(g->sweep, &second) != 0)

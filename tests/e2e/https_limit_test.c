@@ -405,3 +405,63 @@ Test(https_limit, a_client_that_trickles_loses_its_slot,
     mllp_close(&c);
     next_client_is_served("key updates while idle");
 }
+
+/* ---- what clients with no credentials can make hubd hold (F422) ----------
+ * libevent keeps a request's body until it is whole, and the hub learns who
+ * sent it only then: https_max_connections clients each sending max_body
+ * (and not the last byte) made hubd hold 1024 x 16 MiB. With max_body and
+ * inflight_max_bytes 4 MiB, eight connections each send a head saying 4
+ * MiB and 3 MiB of it, no credentials: hubd cuts the one holding the most
+ * whenever the sum passes 4 MiB, so its peak memory grows by well under
+ * the 24 MiB sent (without the cap by all of it), the log says so (counts
+ * only), and a small request is still served. */
+static void start_small_receive_cap(void)
+{
+    cr_assert_eq(hub_start(&hub, "max_body = 4M\ninflight_max_bytes = 4M",
+                           false), 0, "hubd did not start");
+}
+
+static long hub_peak_kib(void)
+{
+    char path[64], line[256];
+    long kib = -1;
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)hub.pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            kib = strtol(line + 6, NULL, 10);
+    fclose(f);
+    return kib;
+}
+
+Test(https_limit, bodies_being_received_are_held_to_inflight_max_bytes,
+     .init = start_small_receive_cap, .fini = stop, .timeout = 90)
+{
+    enum { N = 8, PART = 3 << 20 };
+    static struct mllp_client c[N];
+    static char part[PART];
+    const char *head = "POST /v1/hl7v2 HTTP/1.1\r\nHost: localhost\r\n"
+                       "Content-Length: 4194304\r\n\r\n";
+
+    signal(SIGPIPE, SIG_IGN);
+    memset(part, 'x', sizeof(part));
+    long peak0 = hub_peak_kib();
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(mllp_connect(&c[i], hub.https, &hub, ""), 0);
+        (void)mllp_send_raw(&c[i], head, strlen(head));
+        (void)mllp_send_raw(&c[i], part, sizeof(part));  /* may be cut */
+    }
+    cr_expect(hub_wait_log(&hub, "http.receive_cap fd=", N - 1, 10000),
+              "the log says a connection was cut at the cap");
+    long peak = hub_peak_kib();
+    cr_expect(peak0 > 0 && peak - peak0 < 14 * 1024, "hubd's peak memory "
+              "grew by %ld KiB for %d MiB sent", peak - peak0, N * 3);
+    struct mllp_client s;
+    cr_assert_eq(mllp_connect(&s, hub.https, &hub, ""), 0);
+    cr_expect_eq(healthz(&s, 5000), 200, "a small request is served");
+    mllp_close(&s);
+    for (int i = 0; i < N; i++)
+        mllp_close(&c[i]);
+}
