@@ -637,6 +637,16 @@ static void on_request(struct evhttp_request *req, void *arg)
                         "Content-Length");
         return;
     }
+    /* %00 decodes to the end of a C string: "/v1/events%00x" was served
+     * as /v1/events, and "since=%00" or "subscription=%00" read as absent,
+     * so the answer, unfiltered, looked filtered (F423) */
+    const char *nul = raw_path && strstr(raw_path, "%00") ? "path"
+                      : q && strstr(q, "%00") ? "query" : NULL;
+    if (nul) {
+        api_reply_error(r, 400, "invalid", "a NUL byte (%00) in the "
+                        "request's target", nul);
+        return;
+    }
     if (q && evhttp_parse_query_str(q, &r->query) != 0) {
         api_reply_error(r, 400, "invalid", "malformed query string", "query");
         return;

@@ -655,3 +655,35 @@ Test(http, a_request_whose_length_is_unclear_is_refused_and_closed,
     }
     cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages"), 0);
 }
+
+/* ---- %00 in a request's target is refused (F423) --------------------------
+ * A decoded NUL ends a C string: "/v1/events%00x" was served as /v1/events,
+ * and a filter "since=%00" or "subscription=%00" was read as absent, so
+ * the answer, unfiltered, looked filtered to the partner that sent it. */
+Test(http, a_nul_in_the_path_or_a_query_parameter_is_refused,
+     .init = start_default, .fini = stop)
+{
+    static const char *const targets[][2] = {
+        { "/v1/events%00x", "path" },
+        { "/v1/events?since=%00", "query" },
+        { "/v1/events?topic=adt.%00", "query" },
+        { "/v1/deliveries?subscription=%00", "query" },
+    };
+    struct http_resp r;
+    char field[32];
+
+    for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+        cr_assert_eq(http_call(&hub, false, "GET", targets[i][0], "tok-hosp",
+                               NULL, NULL, 0, NULL, &r), 0);
+        snprintf(field, sizeof(field), "\"field\":\"%s\"", targets[i][1]);
+        cr_expect(r.status == 400 && strstr(r.body, field) != NULL,
+                  "%s: %ld %s", targets[i][0], r.status, r.body);
+        http_resp_free(&r);
+    }
+    /* %2500 is the text "%00", not a NUL */
+    cr_assert_eq(http_call(&hub, false, "GET", "/v1/events?topic=%2500",
+                           "tok-hosp", NULL, NULL, 0, NULL, &r), 0);
+    cr_expect(r.status == 400 && strstr(r.body, "\"field\":\"topic\"") != NULL,
+              "%ld %s", r.status, r.body);
+    http_resp_free(&r);
+}
