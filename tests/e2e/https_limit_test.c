@@ -412,9 +412,10 @@ Test(https_limit, a_client_that_trickles_loses_its_slot,
  * (and not the last byte) made hubd hold 1024 x 16 MiB. With max_body and
  * inflight_max_bytes 4 MiB, eight connections each send a head saying 4
  * MiB and 3 MiB of it, no credentials: hubd cuts the one holding the most
- * whenever the sum passes 4 MiB, so its peak memory grows by well under
- * the 24 MiB sent (without the cap by all of it), the log says so (counts
- * only), and a small request is still served. */
+ * whenever the sum passes 4 MiB, so one connection is left (without the
+ * cap all eight, holding 24 MiB until http_timeout) and its peak memory
+ * grows by well under the 24 MiB sent, the log says so (counts only), and
+ * a small request is still served. */
 static void start_small_receive_cap(void)
 {
     cr_assert_eq(hub_start(&hub, "max_body = 4M\ninflight_max_bytes = 4M",
@@ -455,9 +456,21 @@ Test(https_limit, bodies_being_received_are_held_to_inflight_max_bytes,
     }
     cr_expect(hub_wait_log(&hub, "http.receive_cap fd=", N - 1, 10000),
               "the log says a connection was cut at the cap");
+    /* 3 MiB each against 4 MiB + 256 KiB: one is left, the rest closed */
+    long open = -1;
+    for (double t0 = mono_ms(); mono_ms() - t0 < 5000; sleep_ms(20))
+        if ((open = metric("hub_https_open_connections")) <= 1)
+            break;
+    cr_expect(open >= 0 && open <= 1, "%ld of %d connections left", open, N);
+#ifndef __SANITIZE_ADDRESS__
+    /* (AddressSanitizer keeps what is freed in quarantine a while: its
+     * peak is what was allocated, not what is held) */
     long peak = hub_peak_kib();
     cr_expect(peak0 > 0 && peak - peak0 < 14 * 1024, "hubd's peak memory "
               "grew by %ld KiB for %d MiB sent", peak - peak0, N * 3);
+#else
+    (void)peak0;
+#endif
     struct mllp_client s;
     cr_assert_eq(mllp_connect(&s, hub.https, &hub, ""), 0);
     cr_expect_eq(healthz(&s, 5000), 200, "a small request is served");
