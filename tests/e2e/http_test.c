@@ -495,22 +495,6 @@ static int raw_connect(struct mllp_client *c, bool tls)
     return mllp_connect(c, tls ? hub.https : hub.http, &hub, tls ? "" : NULL);
 }
 
-/* hubd's peak resident memory (VmHWM) in KiB, -1 when unknown */
-static long hub_peak_kib(void)
-{
-    char path[64], line[256];
-    long kib = -1;
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)hub.pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (strncmp(line, "VmHWM:", 6) == 0)
-            kib = strtol(line + 6, NULL, 10);
-    fclose(f);
-    return kib;
-}
-
 /* Send `head`, then `piece` again and again, up to `total` bytes, until
  * hubd answers or closes; returns the bytes of pieces sent. */
 static size_t send_until_answered(struct mllp_client *c, const char *head,
@@ -536,7 +520,7 @@ Test(http, a_body_over_max_body_is_refused_before_it_is_read,
 
     for (int tls = 0; tls < 2; tls++) {
         struct mllp_client c;
-        long peak0 = hub_peak_kib();
+        long peak0 = hub_peak_kib(&hub);
 
         /* a Content-Length of 64 MiB and no body at all: answered */
         snprintf(head, sizeof(head), "%sContent-Length: %zu\r\n\r\n", post,
@@ -574,7 +558,7 @@ Test(http, a_body_over_max_body_is_refused_before_it_is_read,
         cr_expect(mllp_closed(&c, 10000), "tls=%d: cut", tls);
         mllp_close(&c);
 
-        long peak = hub_peak_kib();
+        long peak = hub_peak_kib(&hub);
         cr_expect(peak0 > 0 && peak - peak0 < 16 * 1024, "tls=%d: hubd's "
                   "peak memory grew by %ld KiB", tls, peak - peak0);
     }

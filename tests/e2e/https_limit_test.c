@@ -422,21 +422,6 @@ static void start_small_receive_cap(void)
                            false), 0, "hubd did not start");
 }
 
-static long hub_peak_kib(void)
-{
-    char path[64], line[256];
-    long kib = -1;
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)hub.pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (strncmp(line, "VmHWM:", 6) == 0)
-            kib = strtol(line + 6, NULL, 10);
-    fclose(f);
-    return kib;
-}
-
 Test(https_limit, bodies_being_received_are_held_to_inflight_max_bytes,
      .init = start_small_receive_cap, .fini = stop, .timeout = 90)
 {
@@ -448,7 +433,7 @@ Test(https_limit, bodies_being_received_are_held_to_inflight_max_bytes,
 
     signal(SIGPIPE, SIG_IGN);
     memset(part, 'x', sizeof(part));
-    long peak0 = hub_peak_kib();
+    long peak0 = hub_peak_kib(&hub);
     for (int i = 0; i < N; i++) {
         cr_assert_eq(mllp_connect(&c[i], hub.https, &hub, ""), 0);
         (void)mllp_send_raw(&c[i], head, strlen(head));
@@ -465,7 +450,7 @@ Test(https_limit, bodies_being_received_are_held_to_inflight_max_bytes,
 #ifndef __SANITIZE_ADDRESS__
     /* (AddressSanitizer keeps what is freed in quarantine a while: its
      * peak is what was allocated, not what is held) */
-    long peak = hub_peak_kib();
+    long peak = hub_peak_kib(&hub);
     cr_expect(peak0 > 0 && peak - peak0 < 14 * 1024, "hubd's peak memory "
               "grew by %ld KiB for %d MiB sent", peak - peak0, N * 3);
 #else
