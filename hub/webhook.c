@@ -460,11 +460,12 @@ enum webhook_addr_class webhook_addr_classify(const char *ip)
 }
 
 bool webhook_addr_allowed(enum webhook_addr_class c, bool production,
-                          bool allow_private)
+                          bool allow_private, bool cleartext)
 {
     switch (c) {
     case ADDR_PUBLIC:
-        return true;
+        /* patients' data in clear text across the Internet (F424) */
+        return !(production && cleartext);
     case ADDR_LOOPBACK:
     case ADDR_PRIVATE:
     case ADDR_LINKLOCAL:

@@ -233,15 +233,29 @@ ParameterizedTest(struct addr_case *c, webhook_ssrf, classifies_addresses)
 
 Test(webhook_ssrf, production_refuses_internal_addresses_unless_allowed)
 {
-    cr_assert(webhook_addr_allowed(ADDR_PUBLIC, true, false));
-    cr_assert_not(webhook_addr_allowed(ADDR_LOOPBACK, true, false));
-    cr_assert_not(webhook_addr_allowed(ADDR_PRIVATE, true, false));
-    cr_assert_not(webhook_addr_allowed(ADDR_LINKLOCAL, true, false));
-    cr_assert(webhook_addr_allowed(ADDR_LOOPBACK, true, true));
-    cr_assert(webhook_addr_allowed(ADDR_LOOPBACK, false, false));
-    cr_assert_not(webhook_addr_allowed(ADDR_RESERVED, true, true));
-    cr_assert_not(webhook_addr_allowed(ADDR_RESERVED, false, false));
-    cr_assert_not(webhook_addr_allowed(ADDR_INVALID, false, true));
+    cr_assert(webhook_addr_allowed(ADDR_PUBLIC, true, false, false));
+    cr_assert_not(webhook_addr_allowed(ADDR_LOOPBACK, true, false, false));
+    cr_assert_not(webhook_addr_allowed(ADDR_PRIVATE, true, false, false));
+    cr_assert_not(webhook_addr_allowed(ADDR_LINKLOCAL, true, false, false));
+    cr_assert(webhook_addr_allowed(ADDR_LOOPBACK, true, true, false));
+    cr_assert(webhook_addr_allowed(ADDR_LOOPBACK, false, false, false));
+    cr_assert_not(webhook_addr_allowed(ADDR_RESERVED, true, true, false));
+    cr_assert_not(webhook_addr_allowed(ADDR_RESERVED, false, false, false));
+    cr_assert_not(webhook_addr_allowed(ADDR_INVALID, false, true, false));
+}
+
+/* DESIGN.md: webhooks go over TLS. In production an http:// URL reaches
+ * no public address, the operator's opt-in or not; only a relay inside
+ * its network that it allowed (F424). */
+Test(webhook_ssrf, production_sends_clear_text_to_no_public_address)
+{
+    cr_assert_not(webhook_addr_allowed(ADDR_PUBLIC, true, false, true));
+    cr_assert_not(webhook_addr_allowed(ADDR_PUBLIC, true, true, true));
+    cr_assert(webhook_addr_allowed(ADDR_PUBLIC, true, false, false));
+    cr_assert(webhook_addr_allowed(ADDR_PUBLIC, false, false, true));
+    cr_assert(webhook_addr_allowed(ADDR_LOOPBACK, true, true, true));
+    cr_assert(webhook_addr_allowed(ADDR_PRIVATE, true, true, true));
+    cr_assert_not(webhook_addr_allowed(ADDR_PRIVATE, true, false, true));
 }
 
 Test(webhook_topic, wildcards_match_whole_segments)
