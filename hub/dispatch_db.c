@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "common/arena.h"
@@ -457,6 +458,7 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
                             false);
         if (!j->url)
             j->url = copy_field("", 0, false);
+        j->cleartext = strncasecmp(j->url, "http://", 7) == 0;
         const char *epk = store_rows_get(rows, r, 4);
         j->client_cert = copy_field(store_rows_get(rows, r, 6),
                                     WEBHOOK_PATH_MAX, true);

@@ -145,6 +145,8 @@ struct job {
     int64_t claimed_ms, started_ms;
     size_t resp_bytes;
     bool ssrf_refused;
+    bool cleartext;                 /* an http:// URL */
+    bool cleartext_refused;         /* production: http:// to the Internet */
     char retry_after[64];
     /* the request headers: list nodes and text live here (curl only reads
      * them, until the transfer is done), no allocation per header */

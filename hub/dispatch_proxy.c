@@ -192,7 +192,9 @@ static void lookup_done(struct dispatch *d, struct job *j, struct lookup *l)
         }
     }
     if (!ai) {
-        job_finish(d, j, 0, j->ssrf_refused ? "ssrf" : "dns");
+        job_finish(d, j, 0, j->ssrf_refused        ? "ssrf"
+                            : j->cleartext_refused ? "cleartext"
+                                                   : "dns");
         return;
     }
     snprintf(j->connect_to_text, sizeof(j->connect_to_text),

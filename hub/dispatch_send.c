@@ -152,10 +152,18 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
  * job and logged. */
 bool ssrf_refuse(struct job *j, const char *ip)
 {
+    const struct dispatch *d = j->d;
     enum webhook_addr_class c = webhook_addr_classify(ip);
-    if (webhook_addr_allowed(c, j->d->cfg.production,
-                             j->d->cfg.allow_private))
+    if (webhook_addr_allowed(c, d->cfg.production, d->cfg.allow_private,
+                             j->cleartext))
         return false;
+    if (webhook_addr_allowed(c, d->cfg.production, d->cfg.allow_private,
+                             false)) {
+        j->cleartext_refused = true;        /* F424 */
+        log_warn("dispatch.cleartext_refused", "delivery=dlv_%" PRId64
+                 " class=%s", j->id, webhook_addr_class_name(c));
+        return true;
+    }
     j->ssrf_refused = true;
     log_warn("dispatch.ssrf_refused", "delivery=dlv_%" PRId64 " class=%s",
              j->id, webhook_addr_class_name(c));
@@ -342,9 +350,9 @@ static const char *curl_error_token(CURLcode rc, const struct job *j)
     /* an address refused, and none other reached: on_open's refusal
      * leaves curl nothing to connect to, on_prereq's aborts (a refused
      * IPv6 address before an IPv4 one that then timed out is a timeout) */
-    if (j->ssrf_refused && (rc == CURLE_COULDNT_CONNECT ||
-                            rc == CURLE_ABORTED_BY_CALLBACK))
-        return "ssrf";
+    if ((j->ssrf_refused || j->cleartext_refused) &&
+        (rc == CURLE_COULDNT_CONNECT || rc == CURLE_ABORTED_BY_CALLBACK))
+        return j->ssrf_refused ? "ssrf" : "cleartext";
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT: return "timeout";
     case CURLE_COULDNT_RESOLVE_HOST: return "dns";
@@ -386,7 +394,7 @@ static enum metrics_wh_fail fail_reason(const char *err, long code)
         return METRIC_WHF_CONNECT;
     if (strncmp(err, "tls", 3) == 0)
         return METRIC_WHF_TLS;
-    if (strcmp(err, "ssrf") == 0)
+    if (strcmp(err, "ssrf") == 0 || strcmp(err, "cleartext") == 0)
         return METRIC_WHF_REFUSED;
     return METRIC_WHF_OTHER;
 }

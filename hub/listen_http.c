@@ -16,11 +16,13 @@
  * pipelined request is seen until the answer is written.
  * Limits: body (evhttp_set_max_body_size: 413 from the Content-Length or a
  * chunk size, before the body is read), headers, unread input (input_guard:
- * a connection holding more is cut), timeouts. libevent 2.1 answers a body
- * over max_body and a request it cannot parse itself, with an HTML page,
- * before the request reaches on_request: it has no hook for either
- * (evhttp_set_newreqcb and evhttp_set_errorcb come with 2.2), so those two
- * are the API's only answers that are not JSON.
+ * a connection holding more is cut), timeouts (evhttp's read timeout,
+ * which each byte starts again, and for HTTPS the clocks of gate_sweep: a
+ * handshake, a request, a wait for one, however slowly bytes come, F420).
+ * libevent 2.1 answers a body over max_body and a request it cannot parse
+ * itself, with an HTML page, before the request reaches on_request: it
+ * has no hook for either (evhttp_set_newreqcb and evhttp_set_errorcb come
+ * with 2.2), so those two are the API's only answers that are not JSON.
  *
  * Connections: HTTPS ones are limited (https_max_connections). evhttp 2.1
  * says nothing when a connection ends, but each HTTPS connection is one SSL
@@ -90,6 +92,21 @@ struct bucket {
     double at;                      /* monotonic seconds of the last fill */
 };
 
+/* One HTTPS connection: the ex_data of its SSL, made with it in
+ * make_tls_bev and freed with it in gate_ssl_freed. The clock of its
+ * handshake and of the request it is receiving (gate_sweep, F420). */
+struct hconn {
+    struct conn_gate *g;
+    SSL *ssl;
+    struct bufferevent *bev;
+    uint64_t accepted_ns;
+    uint64_t start_ns;              /* a request's first byte; 0: none */
+    uint64_t idle_ns;               /* seen waiting for a request; 0: not */
+    size_t bytes;                   /* of that request so far */
+    bool cut;                       /* shut by gate_sweep */
+    struct hconn *prev, *next;      /* g->conns */
+};
+
 /* The HTTPS connection count (see the file's header). Each SSL it counted
  * holds a reference, and so does the http_server until http_server_free:
  * SSL objects that evhttp_free leaves to libevent's finalizers are freed as
@@ -106,6 +123,11 @@ struct conn_gate {
     bool episode;                   /* "reached" logged, "left" not yet */
     uint64_t pauses;                /* in this episode */
     uint64_t since_ns;              /* the episode's start */
+    struct hconn *conns;            /* every one open */
+    size_t receiving;               /* bytes of their requests being read */
+    size_t receive_max;             /* F422 */
+    struct event *sweep;            /* gate_sweep, once a second */
+    uint64_t timeout_ns;            /* http_timeout */
 };
 
 struct http_server {
@@ -553,6 +575,32 @@ static void set_nodelay(struct evhttp_request *req)
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+static void request_whole(struct evhttp_request *req);
+
+/* Request smuggling (F421): true when the request's Content-Length is
+ * given twice or is not digits alone. libevent 2.1 reads the first of two
+ * ("0" then "36": no body, and the 36 bytes are the next request) and
+ * "+36" as 36; a load balancer in front (deploy/multi-node.md) that reads
+ * the last, or a plain number only, sends the rest as the start of the
+ * next request on its shared connection, another partner's maybe. Its
+ * own refusals (two Transfer-Encoding headers, one not chunked,
+ * Content-Length with chunked) come before the hub sees the request. */
+static bool length_unclear(struct evhttp_request *req)
+{
+    const struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    const struct evkeyval *kv;
+    int n = 0;
+
+    TAILQ_FOREACH(kv, h, next) {
+        if (strcasecmp(kv->key, "Content-Length") != 0)
+            continue;
+        if (++n > 1 || kv->value[0] == '\0' ||
+            kv->value[strspn(kv->value, "0123456789")] != '\0')
+            return true;
+    }
+    return false;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct ep *ep = arg;
@@ -566,6 +614,8 @@ static void on_request(struct evhttp_request *req, void *arg)
     if (r == NULL)
         abort();
     set_nodelay(req);
+    if (ep->tls)
+        request_whole(req);
     r->req = req;
     r->hs = hs;
     r->tls = ep->tls;
@@ -577,6 +627,26 @@ static void on_request(struct evhttp_request *req, void *arg)
                                NULL);
     if (r->path == NULL)
         abort();
+    if (length_unclear(req)) {
+        /* what follows on the connection cannot be told from this
+         * request's body: answered, then closed (libevent closes after an
+         * answer that says so) */
+        api_add_header(r, "Connection", "close");
+        api_reply_error(r, 400, "invalid", "the request's length is "
+                        "unclear: send one Content-Length of digits",
+                        "Content-Length");
+        return;
+    }
+    /* %00 decodes to the end of a C string: "/v1/events%00x" was served
+     * as /v1/events, and "since=%00" or "subscription=%00" read as absent,
+     * so the answer, unfiltered, looked filtered (F423) */
+    const char *nul = raw_path && strstr(raw_path, "%00") ? "path"
+                      : q && strstr(q, "%00") ? "query" : NULL;
+    if (nul) {
+        api_reply_error(r, 400, "invalid", "a NUL byte (%00) in the "
+                        "request's target", nul);
+        return;
+    }
     if (q && evhttp_parse_query_str(q, &r->query) != 0) {
         api_reply_error(r, 400, "invalid", "malformed query string", "query");
         return;
@@ -745,20 +815,156 @@ static bool ep_may_enable(void *arg)
     return ep->sock != NULL;
 }
 
+/* A slow client (F420). evhttp's http_timeout is a read timeout, which
+ * every byte starts again: a client that sends its request a byte every
+ * few seconds, or whose handshake does, or that sends TLS records holding
+ * no request byte (a key update) while it waits, held its HTTPS slot for
+ * ever, and https_max_connections such clients, from one host, kept every
+ * partner out. So a connection is cut when its handshake is not done
+ * within http_timeout of the accept, when a request is not whole within
+ * http_timeout of its first byte plus a second for each HTTP_MIN_RATE
+ * bytes of it received (a large body on a slow link keeps its time), and
+ * when it has waited for a request longer than http_timeout. A request
+ * in the hub's hands is not read meanwhile (the file's header), so no
+ * clock runs on it. Checked once a second: bytes arriving need no timer
+ * of their own. */
+#define HTTP_MIN_RATE 8192u
+
+/* hc's request no longer held as being received: whole, cut or freed */
+static void receiving_done(struct hconn *hc)
+{
+    if (hc->start_ns && !hc->cut) {
+        assert(hc->g->receiving >= hc->bytes);
+        hc->g->receiving -= hc->bytes;
+    }
+}
+
+/* Cut hc: the reads that follow end it, as input_guard's cut does */
+static void hconn_cut(struct hconn *hc)
+{
+    evutil_socket_t s = bufferevent_getfd(hc->bev);
+
+    receiving_done(hc);
+    hc->cut = true;
+    if (s >= 0)
+        (void)shutdown(s, SHUT_RDWR);
+}
+
+/* Memory (F422): libevent holds a request's body until it is whole, and
+ * the hub learns who sent it only then, so https_max_connections clients
+ * sending max_body each, with no credentials, made hubd hold 1024 x 16
+ * MiB. The bytes of the requests being received, over every HTTPS
+ * connection, are held to inflight_max_bytes (at least one max_body):
+ * past it the connection holding the most is cut, which a large upload
+ * sent slowly is, not the small requests of everyone else. */
+static void receiving_over(struct conn_gate *g)
+{
+    while (g->receiving > g->receive_max) {
+        struct hconn *big = NULL;
+        for (struct hconn *hc = g->conns; hc; hc = hc->next)
+            if (hc->start_ns && !hc->cut && (!big || hc->bytes > big->bytes))
+                big = hc;
+        if (big == NULL)
+            return;                 /* cannot be: the sum is theirs */
+        log_warn("http.receive_cap", "fd=%d bytes=%zu held=%zu max=%zu",
+                 (int)bufferevent_getfd(big->bev), big->bytes, g->receiving,
+                 g->receive_max);
+        hconn_cut(big);
+    }
+}
+
+static void request_clock(struct evbuffer *in,
+                          const struct evbuffer_cb_info *info, void *arg)
+{
+    struct hconn *hc = arg;
+    (void)in;
+    if (info->n_added == 0 || hc->cut)
+        return;
+    if (hc->start_ns == 0) {
+        hc->start_ns = ingest_now_ns();
+        hc->bytes = 0;
+    }
+    hc->bytes += info->n_added;
+    hc->g->receiving += info->n_added;
+    receiving_over(hc->g);
+}
+
+static void gate_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn_gate *g = arg;
+    uint64_t now = ingest_now_ns();
+    (void)fd;
+    (void)what;
+    for (struct hconn *hc = g->conns; hc; hc = hc->next) {
+        const char *phase = NULL;
+        bool reading = bufferevent_get_enabled(hc->bev) & EV_READ;
+        if (hc->cut)
+            continue;
+        if (!SSL_is_init_finished(hc->ssl)) {
+            if (now - hc->accepted_ns > g->timeout_ns)
+                phase = "handshake";
+        } else if (hc->start_ns) {
+            uint64_t due = hc->start_ns + g->timeout_ns +
+                           hc->bytes * (1000000000u / HTTP_MIN_RATE);
+            if (now > due)
+                phase = "request";
+        } else if (reading) {       /* waiting for a request */
+            if (hc->idle_ns == 0)
+                hc->idle_ns = now;
+            else if (now - hc->idle_ns > g->timeout_ns)
+                phase = "idle";
+        }
+        if (hc->start_ns || !reading)
+            hc->idle_ns = 0;
+        if (phase == NULL)
+            continue;
+        log_warn("http.slow_client", "fd=%d phase=%s bytes=%zu ms=%" PRIu64,
+                 (int)bufferevent_getfd(hc->bev), phase, hc->bytes,
+                 (now - (hc->start_ns ? hc->start_ns : hc->accepted_ns)) /
+                     1000000u);
+        hconn_cut(hc);
+    }
+}
+
+/* on_request: the connection's request is whole; its clock stops */
+static void request_whole(struct evhttp_request *req)
+{
+    struct evhttp_connection *evc = evhttp_request_get_connection(req);
+    struct bufferevent *bev =
+        evc ? evhttp_connection_get_bufferevent(evc) : NULL;
+    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+    struct hconn *hc = ssl ? SSL_get_ex_data(ssl, gate_idx) : NULL;
+
+    if (hc) {
+        receiving_done(hc);
+        hc->start_ns = 0;
+        hc->idle_ns = 0;
+    }
+}
+
 /* OpenSSL's CRYPTO_EX_free: called by SSL_free for every SSL of the
- * process, ours (ptr: the gate) and others (ptr NULL: MLLP over TLS,
- * libcurl's in the dispatcher's thread, which return at once). */
+ * process, ours (ptr: its struct hconn) and others (ptr NULL: MLLP over
+ * TLS, libcurl's in the dispatcher's thread, which return at once). */
 static void gate_ssl_freed(void *parent, void *ptr, CRYPTO_EX_DATA *ad,
                            int idx, long argl, void *argp)
 {
-    struct conn_gate *g = ptr;
+    struct hconn *hc = ptr;
     (void)parent;
     (void)ad;
     (void)idx;
     (void)argl;
     (void)argp;
-    if (g == NULL)
+    if (hc == NULL)
         return;
+    struct conn_gate *g = hc->g;
+    receiving_done(hc);
+    if (hc->prev)
+        hc->prev->next = hc->next;
+    else
+        g->conns = hc->next;
+    if (hc->next)
+        hc->next->prev = hc->prev;
+    free(hc);
     assert(g->open > 0 && tls_conns > 0);
     g->open--;
     tls_conns--;
@@ -786,8 +992,16 @@ static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
     struct ep *ep = arg;
     struct conn_gate *g = ep->hs->gate;
     SSL *ssl = SSL_new(ep->hs->srv->tls_https);
-    if (ssl == NULL || SSL_set_ex_data(ssl, gate_idx, g) != 1)
+    struct hconn *hc = calloc(1, sizeof(*hc));
+    if (ssl == NULL || hc == NULL || SSL_set_ex_data(ssl, gate_idx, hc) != 1)
         abort();
+    hc->g = g;
+    hc->ssl = ssl;
+    hc->accepted_ns = ingest_now_ns();
+    hc->next = g->conns;
+    if (g->conns)
+        g->conns->prev = hc;
+    g->conns = hc;
     g->open++;
     g->refs++;
     tls_conns++;
@@ -802,8 +1016,10 @@ static struct bufferevent *make_tls_bev(struct event_base *base, void *arg)
     }
     bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     bev = guarded(bev);
-    if (bev == NULL)
+    if (bev == NULL || evbuffer_add_cb(bufferevent_get_input(bev),
+                                       request_clock, hc) == NULL)
         abort();
+    hc->bev = bev;
     return bev;
 }
 
@@ -895,7 +1111,13 @@ int http_server_new(struct server *srv, struct http_server **out)
         g->max = (size_t)cfg->https_max_connections;
         g->refs = 1;
         g->quiet = evtimer_new(srv->base, gate_quiet, g);
-        if (g->quiet == NULL)
+        g->sweep = event_new(srv->base, -1, EV_PERSIST, gate_sweep, g);
+        g->timeout_ns = (uint64_t)cfg->http_timeout * 1000000000u;
+        g->receive_max = cfg->inflight_max_bytes > input_cap
+                             ? cfg->inflight_max_bytes : input_cap;
+        struct timeval second = { 1, 0 };
+        if (g->quiet == NULL || g->sweep == NULL ||
+            event_add(g->sweep, &second) != 0)
             abort();
         hs->gate = g;
         metrics_https_connections(0, g->max);
@@ -951,6 +1173,8 @@ void http_server_free(struct http_server *hs)
         g->lst = NULL;
         event_free(g->quiet);
         g->quiet = NULL;
+        event_free(g->sweep);
+        g->sweep = NULL;
         if (g->episode)
             log_info("http.conn_limit_left", "open=%zu max=%zu pauses=%"
                      PRIu64 " why=stopped", g->open, g->max, g->pauses);

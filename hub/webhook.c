@@ -460,11 +460,12 @@ enum webhook_addr_class webhook_addr_classify(const char *ip)
 }
 
 bool webhook_addr_allowed(enum webhook_addr_class c, bool production,
-                          bool allow_private)
+                          bool allow_private, bool cleartext)
 {
     switch (c) {
     case ADDR_PUBLIC:
-        return true;
+        /* patients' data in clear text across the Internet (F424) */
+        return !(production && cleartext);
     case ADDR_LOOPBACK:
     case ADDR_PRIVATE:
     case ADDR_LINKLOCAL:
@@ -731,10 +732,16 @@ static int check_url_address(const char *url, struct hub_err *err)
     memcpy(ip, host, hl);
     ip[hl] = '\0';
     enum webhook_addr_class c = webhook_addr_classify(ip);
+    bool priv = __atomic_load_n(&sub_allow_private, __ATOMIC_ACQUIRE);
     if (c == ADDR_INVALID ||
-        webhook_addr_allowed(c, true, __atomic_load_n(&sub_allow_private,
-                                                      __ATOMIC_ACQUIRE)))
+        webhook_addr_allowed(c, true, priv, strncasecmp(url, "http://", 7)
+                                                == 0))
         return HUB_OK;
+    if (webhook_addr_allowed(c, true, priv, false))
+        return hub_err_set(err, HUB_EINVALID, "url", 0,
+                           "url is http:// to a public address: the "
+                           "production profile sends webhooks over TLS "
+                           "(https://)");
     switch (c) {
     case ADDR_LOOPBACK:
         return hub_err_set(err, HUB_EINVALID, "url", at,

@@ -131,9 +131,11 @@ enum webhook_addr_class webhook_addr_classify(const char *ip);
  * production profile only public addresses are, unless allow_private (the
  * operator's explicit opt-in, which admits loopback, private and
  * link-local, never reserved). The development profile allows all but
- * reserved and invalid. */
+ * reserved and invalid. `cleartext`: the URL is http://, which in the
+ * production profile never goes to a public address (DESIGN.md: webhooks
+ * go over TLS; only to a relay the operator allowed inside its network). */
 bool webhook_addr_allowed(enum webhook_addr_class c, bool production,
-                          bool allow_private);
+                          bool allow_private, bool cleartext);
 const char *webhook_addr_class_name(enum webhook_addr_class c);
 
 /* --- topics and subscriptions ------------------------------------------- */

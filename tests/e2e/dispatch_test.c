@@ -875,6 +875,27 @@ Test(dispatch, production_profile_refuses_loopback_receivers)
     rx_stop(r);
 }
 
+/* DESIGN.md: webhooks go over TLS. In production an http:// URL whose
+ * address is public is refused before anything is connected (on_open),
+ * error "cleartext": patients' data in clear text across the Internet
+ * (F424). An http:// relay inside the operator's network that it allowed
+ * still gets its deliveries (the test above). 1.1.1.1 is public; nothing
+ * is sent to it. */
+Test(dispatch, production_profile_sends_no_clear_text_to_the_internet)
+{
+    char sub[64];
+    storetest_sub(s, "cbo", "{\"url\":\"http://1.1.1.1:9/hook\","
+                  "\"topics\":[\"*\"],\"secrets\":[\"" SECRET "\"]}", sub);
+    start_dispatcher(2000, 1000.0, true);
+
+    ingest("k1", "adt.admit", "p1");
+    cr_assert_geq(wait_for("SELECT count(*) FROM delivery_attempts WHERE "
+                           "error = 'cleartext'", 1, 10000), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE error "
+                       "IS DISTINCT FROM 'cleartext'"), 0);
+    cr_assert_eq(count_status(sub, "delivered"), 0);
+}
+
 /* A loopback listener that never accepts (the kernel completes the
  * handshakes for it), its address in *a: what it sees shows whether the
  * dispatcher connected. */

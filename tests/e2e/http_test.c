@@ -495,22 +495,6 @@ static int raw_connect(struct mllp_client *c, bool tls)
     return mllp_connect(c, tls ? hub.https : hub.http, &hub, tls ? "" : NULL);
 }
 
-/* hubd's peak resident memory (VmHWM) in KiB, -1 when unknown */
-static long hub_peak_kib(void)
-{
-    char path[64], line[256];
-    long kib = -1;
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)hub.pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (strncmp(line, "VmHWM:", 6) == 0)
-            kib = strtol(line + 6, NULL, 10);
-    fclose(f);
-    return kib;
-}
-
 /* Send `head`, then `piece` again and again, up to `total` bytes, until
  * hubd answers or closes; returns the bytes of pieces sent. */
 static size_t send_until_answered(struct mllp_client *c, const char *head,
@@ -536,7 +520,7 @@ Test(http, a_body_over_max_body_is_refused_before_it_is_read,
 
     for (int tls = 0; tls < 2; tls++) {
         struct mllp_client c;
-        long peak0 = hub_peak_kib();
+        long peak0 = hub_peak_kib(&hub);
 
         /* a Content-Length of 64 MiB and no body at all: answered */
         snprintf(head, sizeof(head), "%sContent-Length: %zu\r\n\r\n", post,
@@ -574,7 +558,7 @@ Test(http, a_body_over_max_body_is_refused_before_it_is_read,
         cr_expect(mllp_closed(&c, 10000), "tls=%d: cut", tls);
         mllp_close(&c);
 
-        long peak = hub_peak_kib();
+        long peak = hub_peak_kib(&hub);
         cr_expect(peak0 > 0 && peak - peak0 < 16 * 1024, "tls=%d: hubd's "
                   "peak memory grew by %ld KiB", tls, peak - peak0);
     }
@@ -589,4 +573,101 @@ Test(http, a_body_over_max_body_is_refused_before_it_is_read,
     /* at least one per line; a client that goes on sending while its 413 is
      * being written may be cut too */
     cr_expect_geq(cuts, 2, "a cut per endless chunk-size line: %d", cuts);
+}
+
+/* ---- a request whose length is unclear is refused, and its connection
+ * closed (F421) ---------------------------------------------------------
+ * Behind an HTTP load balancer (deploy/multi-node.md) that reads a
+ * request's length another way than libevent does, the rest of one
+ * partner's request became the start of the next request on the shared
+ * connection (request smuggling). libevent 2.1 read the first of two
+ * Content-Length headers (another reader takes the last, or refuses) and
+ * "+36" as 36. RFC 9112 6.3: a 400 and a close. Each request below
+ * carries a second, smuggled one (GET /healthz) where one reading or the
+ * other puts it: the answer is one 400 naming the header, then the close,
+ * over plain HTTP and HTTPS. Four that libevent refuses and closes itself
+ * (with its HTML page, before the hub sees the request: two
+ * Transfer-Encoding headers, one that is not chunked, Content-Length with
+ * chunked) are held to that. */
+Test(http, a_request_whose_length_is_unclear_is_refused_and_closed,
+     .init = start_default, .fini = stop, .timeout = 120)
+{
+    static const struct { const char *head, *field, *body; } cases[] = {
+        { "Content-Length: 0\r\nContent-Length: 36\r\n", "Content-Length",
+          "" },
+        { "Content-Length: 36\r\nContent-Length: 0\r\n", "Content-Length",
+          "" },
+        { "Content-Length: +36\r\n", "Content-Length", "" },
+        /* libevent's own refusals */
+        { "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n",
+          NULL, "0\r\n\r\n" },
+        { "Transfer-Encoding: gzip, chunked\r\n", NULL, "" },
+        { "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n",
+          NULL, "" },
+        { "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", NULL,
+          "0\r\n\r\n" },
+    };
+    const char *smuggled = "GET /healthz HTTP/1.1\r\nHost: hub\r\n\r\n";
+    char req[1024], resp[4096], field[64];
+
+    cr_assert_eq(strlen(smuggled), 36);
+    for (int tls = 0; tls < 2; tls++) {
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            struct mllp_client c;
+            int n = snprintf(req, sizeof(req), "POST /v1/hl7v2 HTTP/1.1\r\n"
+                             "Host: hub\r\nAuthorization: Bearer tok-hosp\r\n"
+                             "%s\r\n%s%s", cases[i].head, cases[i].body,
+                             smuggled);
+            cr_assert_eq(raw_connect(&c, tls), 0);
+            cr_assert_eq(mllp_send_raw(&c, req, (size_t)n), 0);
+            cr_assert_gt(http_raw_response(&c, resp, sizeof(resp), 10000), 0,
+                         "tls=%d case %zu: no answer", tls, i);
+            if (cases[i].field) {
+                snprintf(field, sizeof(field), "\"field\":\"%s\"",
+                         cases[i].field);
+                cr_expect(strncmp(resp, "HTTP/1.1 400 ", 13) == 0 &&
+                          strstr(resp, field) != NULL,
+                          "tls=%d case %zu: %s", tls, i, resp);
+            } else {
+                cr_expect(strncmp(resp, "HTTP/1.1 4", 10) == 0,
+                          "tls=%d case %zu: %s", tls, i, resp);
+            }
+            cr_expect(mllp_closed(&c, 5000), "tls=%d case %zu: closed, the "
+                      "smuggled request not answered", tls, i);
+            mllp_close(&c);
+        }
+    }
+    cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages"), 0);
+}
+
+/* ---- %00 in a request's target is refused (F423) --------------------------
+ * A decoded NUL ends a C string: "/v1/events%00x" was served as /v1/events,
+ * and a filter "since=%00" or "subscription=%00" was read as absent, so
+ * the answer, unfiltered, looked filtered to the partner that sent it. */
+Test(http, a_nul_in_the_path_or_a_query_parameter_is_refused,
+     .init = start_default, .fini = stop)
+{
+    static const char *const targets[][2] = {
+        { "/v1/events%00x", "path" },
+        { "/v1/events?since=%00", "query" },
+        { "/v1/events?topic=adt.%00", "query" },
+        { "/v1/deliveries?subscription=%00", "query" },
+    };
+    struct http_resp r;
+    char field[32];
+
+    for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+        cr_assert_eq(http_call(&hub, false, "GET", targets[i][0], "tok-hosp",
+                               NULL, NULL, 0, NULL, &r), 0);
+        snprintf(field, sizeof(field), "\"field\":\"%s\"", targets[i][1]);
+        cr_expect(r.status == 400 && strstr(r.body, field) != NULL,
+                  "%s: %ld %s", targets[i][0], r.status, r.body);
+        http_resp_free(&r);
+    }
+    /* %2500 is the text "%00", not a NUL */
+    cr_assert_eq(http_call(&hub, false, "GET", "/v1/events?topic=%2500",
+                           "tok-hosp", NULL, NULL, 0, NULL, &r), 0);
+    cr_expect(r.status == 400 && strstr(r.body, "\"field\":\"topic\"") != NULL,
+              "%ld %s", r.status, r.body);
+    http_resp_free(&r);
 }

@@ -232,6 +232,21 @@ const char *hub_path(const struct hubproc *h, const char *name)
     return path[k];
 }
 
+long hub_peak_kib(const struct hubproc *h)
+{
+    char path[64], line[256];
+    long kib = -1;
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)h->pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            kib = strtol(line + 6, NULL, 10);
+    fclose(f);
+    return kib;
+}
+
 static int read_file(const char *path, char *buf, size_t size)
 {
     FILE *f = fopen(path, "r");

@@ -86,6 +86,8 @@ int hub_log_count(const struct hubproc *h, const char *what);
 bool hub_wait_log(const struct hubproc *h, const char *what, int n, int ms);
 /* path of a file in h->dir */
 const char *hub_path(const struct hubproc *h, const char *name);
+/* hubd's peak resident memory (VmHWM) in KiB, -1 when unknown */
+long hub_peak_kib(const struct hubproc *h);
 
 /* ---- SQL (through store.h) ------------------------------------------- */
 long hub_sql_long(const struct hubproc *h, const char *sql);

@@ -233,15 +233,29 @@ ParameterizedTest(struct addr_case *c, webhook_ssrf, classifies_addresses)
 
 Test(webhook_ssrf, production_refuses_internal_addresses_unless_allowed)
 {
-    cr_assert(webhook_addr_allowed(ADDR_PUBLIC, true, false));
-    cr_assert_not(webhook_addr_allowed(ADDR_LOOPBACK, true, false));
-    cr_assert_not(webhook_addr_allowed(ADDR_PRIVATE, true, false));
-    cr_assert_not(webhook_addr_allowed(ADDR_LINKLOCAL, true, false));
-    cr_assert(webhook_addr_allowed(ADDR_LOOPBACK, true, true));
-    cr_assert(webhook_addr_allowed(ADDR_LOOPBACK, false, false));
-    cr_assert_not(webhook_addr_allowed(ADDR_RESERVED, true, true));
-    cr_assert_not(webhook_addr_allowed(ADDR_RESERVED, false, false));
-    cr_assert_not(webhook_addr_allowed(ADDR_INVALID, false, true));
+    cr_assert(webhook_addr_allowed(ADDR_PUBLIC, true, false, false));
+    cr_assert_not(webhook_addr_allowed(ADDR_LOOPBACK, true, false, false));
+    cr_assert_not(webhook_addr_allowed(ADDR_PRIVATE, true, false, false));
+    cr_assert_not(webhook_addr_allowed(ADDR_LINKLOCAL, true, false, false));
+    cr_assert(webhook_addr_allowed(ADDR_LOOPBACK, true, true, false));
+    cr_assert(webhook_addr_allowed(ADDR_LOOPBACK, false, false, false));
+    cr_assert_not(webhook_addr_allowed(ADDR_RESERVED, true, true, false));
+    cr_assert_not(webhook_addr_allowed(ADDR_RESERVED, false, false, false));
+    cr_assert_not(webhook_addr_allowed(ADDR_INVALID, false, true, false));
+}
+
+/* DESIGN.md: webhooks go over TLS. In production an http:// URL reaches
+ * no public address, the operator's opt-in or not; only a relay inside
+ * its network that it allowed (F424). */
+Test(webhook_ssrf, production_sends_clear_text_to_no_public_address)
+{
+    cr_assert_not(webhook_addr_allowed(ADDR_PUBLIC, true, false, true));
+    cr_assert_not(webhook_addr_allowed(ADDR_PUBLIC, true, true, true));
+    cr_assert(webhook_addr_allowed(ADDR_PUBLIC, true, false, false));
+    cr_assert(webhook_addr_allowed(ADDR_PUBLIC, false, false, true));
+    cr_assert(webhook_addr_allowed(ADDR_LOOPBACK, true, true, true));
+    cr_assert(webhook_addr_allowed(ADDR_PRIVATE, true, true, true));
+    cr_assert_not(webhook_addr_allowed(ADDR_PRIVATE, true, false, true));
 }
 
 Test(webhook_topic, wildcards_match_whole_segments)
@@ -386,8 +400,8 @@ Test(webhook_sub, refuses_subscription_without_url)
 /* In production, a URL whose host is an IP literal the dispatcher would
  * never connect to is refused at creation, naming why (F459): a loopback,
  * private or link-local one unless webhook_allow_private, a reserved one
- * always; names, and the development profile, are left to the
- * connect-time check. */
+ * always, and an http:// one to a public address (F424); names, and the
+ * development profile, are left to the connect-time check. */
 Test(webhook_sub, a_url_the_dispatcher_would_refuse_is_refused_at_creation)
 {
     static const struct {
@@ -395,6 +409,8 @@ Test(webhook_sub, a_url_the_dispatcher_would_refuse_is_refused_at_creation)
         bool dev, prod, prod_private;   /* taken? */
     } cases[] = {
         { "https://8.8.8.8/hook", true, true, true },
+        { "http://8.8.8.8/hook", true, false, false },     /* clear text */
+        { "http://10.1.2.3/relay", true, false, true },
         { "https://partner.example/hook", true, true, true },
         { "http://localhost:9000/", true, true, true },     /* a name */
         { "http://127.0.0.1:9000/x", true, false, true },
@@ -422,8 +438,9 @@ Test(webhook_sub, a_url_the_dispatcher_would_refuse_is_refused_at_creation)
                          cases[i].url, p);
             if (rc != HUB_OK) {
                 cr_expect_str_eq(e.field, "url");
-                cr_expect_not_null(strstr(e.what, "url's host is a"), "%s",
-                                   e.what);
+                cr_expect(strstr(e.what, "url's host is a") ||
+                          strstr(e.what, "url is http:// to a public"),
+                          "%s", e.what);
             }
         }
     }
