@@ -442,6 +442,16 @@ Test(hubctl, audit_verify_counts_the_chain_a_prune_left_between_steps)
     cr_assert_not_null(strstr(out, "from the retention anchor: seq 5"),
                        "%s", out);
 
+    /* the anchor itself as --from: the walk from it, said so */
+    cr_assert_eq(store_query_text(s, "SELECT hash FROM audit_anchor", 0,
+                                  NULL, &h), HUB_OK);
+    snprintf(cmd, sizeof(cmd), "audit verify --from 5:%s", h);
+    free(h);
+    cr_assert_eq(hubctl(out, sizeof(out), cmd), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "chain holds, 2 rows\n"), "%s", out);
+    cr_assert_not_null(strstr(out, "from the retention anchor: seq 5"),
+                       "%s", out);
+
     /* from the anchor: 6 and 7, the prune up to 9, then 10 and 11 */
     for (int i = 7; i < 11; i++) {
         snprintf(cmd, sizeof(cmd), "org add org_%d --name O --kind clinic",
