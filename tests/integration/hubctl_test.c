@@ -390,6 +390,85 @@ Test(hubctl, audit_verify_walks_in_steps_and_from_a_recorded_head)
                                    "before it hold)"), "%s", out);
 }
 
+/* A prune between two steps of `audit verify` (F543): the walk goes on
+ * from the new anchor (hub_audit_verify_step) and says what the whole walk
+ * would say after the prune: the rows of the chain as it is now, from the
+ * anchor; not the pruned rows it had counted as well, nor "from seq" of a
+ * --from head it no longer walked from. A wrapper of the step prunes up
+ * to verify_calls.upto at its second call. */
+Test(hubctl, audit_verify_counts_the_chain_a_prune_left_between_steps)
+{
+    char out[2048], cmd[256];
+    struct store *s;
+    char *h = NULL;
+
+    for (int i = 0; i < 7; i++) {
+        snprintf(cmd, sizeof(cmd), "org add org_%d --name O --kind clinic",
+                 i);
+        cr_assert_eq(hubctl(NULL, 0, cmd), 0);
+    }
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_query_text(s, "SELECT hash FROM audit WHERE seq = 2",
+                                  0, NULL, &h), HUB_OK);
+    cr_assert_eq(store_exec(s,
+        "CREATE TABLE verify_calls (n int, upto bigint); "
+        "INSERT INTO verify_calls VALUES (0, 5); "
+        "ALTER FUNCTION hub_audit_verify_step(bigint, text, int) "
+        "  RENAME TO hub_audit_verify_step_real; "
+        "CREATE FUNCTION hub_audit_verify_step(p_after bigint, p_prev text, "
+        "    p_limit int, OUT ok boolean, OUT rows_checked bigint, "
+        "    OUT bad_seq bigint, OUT problem text, OUT head_seq bigint, "
+        "    OUT head_hash text, OUT anchor_seq bigint, OUT done boolean) "
+        "LANGUAGE plpgsql AS $$ DECLARE v bigint; BEGIN "
+        "  UPDATE verify_calls SET n = n + 1 WHERE n = 1 RETURNING upto "
+        "    INTO v; "
+        "  UPDATE verify_calls SET n = 1 WHERE n = 0; "
+        "  IF v IS NOT NULL THEN "
+        "    UPDATE audit_anchor SET seq = v, "
+        "      hash = (SELECT a.hash FROM audit a WHERE a.seq = v); "
+        "    DELETE FROM audit a WHERE a.seq <= v; "
+        "  END IF; "
+        "  SELECT * INTO ok, rows_checked, bad_seq, problem, head_seq, "
+        "    head_hash, anchor_seq, done "
+        "    FROM hub_audit_verify_step_real(p_after, p_prev, p_limit); "
+        "END $$"), HUB_OK);
+
+    /* from a recorded head, 2: rows 2 and 3, the prune up to 5, then 6
+     * and 7 from the anchor */
+    snprintf(cmd, sizeof(cmd), "audit verify --step 2 --from 2:%s", h);
+    free(h);
+    cr_assert_eq(hubctl(out, sizeof(out), cmd), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "chain holds, 2 rows\n"), "%s", out);
+    cr_assert_not_null(strstr(out, "from the retention anchor: seq 5"),
+                       "%s", out);
+
+    /* the anchor itself as --from: the walk from it, said so */
+    cr_assert_eq(store_query_text(s, "SELECT hash FROM audit_anchor", 0,
+                                  NULL, &h), HUB_OK);
+    snprintf(cmd, sizeof(cmd), "audit verify --from 5:%s", h);
+    free(h);
+    cr_assert_eq(hubctl(out, sizeof(out), cmd), 0, "%s", out);
+    cr_assert_not_null(strstr(out, "chain holds, 2 rows\n"), "%s", out);
+    cr_assert_not_null(strstr(out, "from the retention anchor: seq 5"),
+                       "%s", out);
+
+    /* from the anchor: 6 and 7, the prune up to 9, then 10 and 11 */
+    for (int i = 7; i < 11; i++) {
+        snprintf(cmd, sizeof(cmd), "org add org_%d --name O --kind clinic",
+                 i);
+        cr_assert_eq(hubctl(NULL, 0, cmd), 0);
+    }
+    cr_assert_eq(store_exec(s, "UPDATE verify_calls SET n = 0, upto = 9"),
+                 HUB_OK);
+    store_free(s);
+    cr_assert_eq(hubctl(out, sizeof(out), "audit verify --step 2"), 0, "%s",
+                 out);
+    cr_assert_not_null(strstr(out, "chain holds, 2 rows\n"), "%s", out);
+    cr_assert_not_null(strstr(out, "head: 11:"), "%s", out);
+    cr_assert_not_null(strstr(out, "from the retention anchor: seq 9"),
+                       "%s", out);
+}
+
 Test(hubctl, unset_database_url_says_how_to_get_one)
 {
     char cmd[1024], out[1024];

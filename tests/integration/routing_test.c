@@ -313,6 +313,50 @@ Test(routing, a_county_filter_knows_fips_codes_and_names)
                  qlong("SELECT count(*) FROM deliveries"));
 }
 
+/* County names as senders' systems type them (F540-F542): the okina or
+ * apostrophe as U+2018, U+02BC or U+00B4 as well as ' ’ ʻ; letters with
+ * marks as a base letter and a combining mark (NFD, as macOS and some
+ * engines write them) as well as precomposed; and the state with them too
+ * (Hawaiʻi). */
+Test(routing, county_names_as_senders_type_them)
+{
+    const char *hi = sub("plan", "{\"url\":\"http://a.example/\","
+                         "\"topics\":[\"*\"],\"filters\":{\"counties\":"
+                         "[\"15001\",\"15003\"]}}");
+    const char *pr = sub("plan", "{\"url\":\"http://a.example/\","
+                         "\"topics\":[\"*\"],\"filters\":{\"counties\":"
+                         "[\"72021\",\"24033\"]}}");
+    static const struct { const char *key, *county, *state; } addr[] = {
+        { "g1", "Hawai\u2018i County", "HI" },     /* left quote as okina */
+        { "g2", "Prince George\u02bcs", "MD" },    /* modifier apostrophe */
+        { "g3", "Prince George\u00b4s County", "MD" },   /* acute accent */
+        { "g4", "Bayamo\u0301n", "PR" },           /* o + combining acute */
+        { "g5", "Honolulu", "Hawai\u02bbi" },      /* the state's okina */
+        { "g6", "Honolulu County", "Hawai\u2018i" },
+    };
+    for (size_t i = 0; i < sizeof(addr) / sizeof(addr[0]); i++) {
+        char body[512];
+        snprintf(body, sizeof(body), "{\"type\":\"screening.completed\","
+                 "\"patient\":{\"identifiers\":[{\"system\":\"MRN\","
+                 "\"value\":\"%s\"}],\"addresses\":[{\"county\":\"%s\","
+                 "\"state\":\"%s\"}]},\"screening\":{}}", addr[i].key,
+                 addr[i].county, addr[i].state);
+        ingest("clinic", addr[i].key, "screening.completed", body);
+    }
+    cr_assert_eq(routed(hi, "g1"), 1, "Hawai\u2018i County is 15001");
+    cr_assert_eq(routed(pr, "g2"), 1, "U+02BC is an apostrophe");
+    cr_assert_eq(routed(pr, "g3"), 1, "U+00B4 is an apostrophe");
+    cr_assert_eq(routed(pr, "g4"), 1, "a decomposed \u00f3 is an o");
+    cr_assert_eq(routed(hi, "g5"), 1, "Honolulu, Hawai\u02bbi is 15003");
+    cr_assert_eq(routed(hi, "g6"), 1, "Honolulu, Hawai\u2018i is 15003");
+    cr_assert_eq(routed(pr, "g1") + routed(pr, "g5") + routed(hi, "g4"), 0);
+    /* the reference matcher agrees with routing (topics_test.c) */
+    cr_assert_eq(qlong("SELECT count(*) FROM events e JOIN subscriptions s "
+                       "ON s.org_id = 'plan' WHERE hub_sub_matches(s.topics, "
+                       "s.filters, e.type, e.org_id, e.body::jsonb)"),
+                 qlong("SELECT count(*) FROM deliveries"));
+}
+
 Test(routing, sensitive_events_go_only_to_who_opted_in_to_the_label)
 {
     const char *plain = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");
