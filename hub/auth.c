@@ -89,7 +89,7 @@ struct lookup {
     char key[72];
     struct principal who;
     uint64_t gen;                   /* a->gen when submitted */
-    uint64_t asked_ns;              /* when submitted: the entry's age */
+    uint64_t asked_ns;              /* submitted: its entry's age counts */
     auth_cb cb;
     void *arg;
     struct lookup *next;            /* in the waiting queue */
