@@ -62,7 +62,7 @@ struct slot {
     char key[72];
     int rc;                         /* HUB_OK or HUB_EAUTH */
     struct principal who;
-    time_t expires;
+    uint64_t expires_ns;            /* monotonic (mono_ns) */
     uint64_t gen;                   /* a->gen when filled */
 };
 
@@ -89,6 +89,7 @@ struct lookup {
     char key[72];
     struct principal who;
     uint64_t gen;                   /* a->gen when submitted */
+    uint64_t asked_ns;              /* submitted: its entry's age counts */
     auth_cb cb;
     void *arg;
     struct lookup *next;            /* in the waiting queue */
@@ -98,6 +99,19 @@ struct listen_job {
     struct auth *a;
     struct store *s;                /* connected and listening, or NULL */
 };
+
+/* The cache's clock: an entry lives `ttl` seconds from its look-up's
+ * submission, before the database read it, so never longer than that
+ * after the read; not whole seconds of time(), which gave an entry
+ * between ttl - 1 and ttl (none at all for a look-up answered just
+ * before a second turned, with auth_cache_ttl = 1: F580), and a wall
+ * clock stepped back kept entries past any revocation's bound. */
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 void auth_sha256_hex(const char *s, size_t len, char out[65])
 {
@@ -306,6 +320,7 @@ static void start_waiting(struct auth *a)
             a->wait_tail = NULL;
         l->next = NULL;
         l->gen = a->gen;
+        l->asked_ns = mono_ns();
         if (dbpool_submit(a->db, work, done, l) != HUB_OK) {
             l->cb(HUB_EBUSY, NULL, l->arg);
             free(l);
@@ -335,7 +350,7 @@ static void done(int rc, void *arg)
         snprintf(s->key, sizeof(s->key), "%s", l->key);
         s->rc = rc;
         s->who = l->who;
-        s->expires = time(NULL) + ttl;
+        s->expires_ns = l->asked_ns + (uint64_t)ttl * 1000000000u;
         s->gen = a->gen;
     }
     if (rc != HUB_OK && rc != HUB_EAUTH)
@@ -351,7 +366,7 @@ static int lookup(struct auth *a, const char *key, struct principal *out,
     struct slot *s = slot_of(a, key);
     listen_poll(a);                 /* a revocation that just arrived */
     if (a->ttl > 0 && s->gen == a->gen && !strcmp(s->key, key) &&
-        s->expires > time(NULL)) {
+        s->expires_ns > mono_ns()) {
         if (s->rc == HUB_OK)
             *out = s->who;
         return s->rc;
@@ -376,6 +391,7 @@ static int lookup(struct auth *a, const char *key, struct principal *out,
         a->wait_tail = l;
         return HUB_ESHORT;
     }
+    l->asked_ns = mono_ns();
     if (dbpool_submit(a->db, work, done, l) != HUB_OK) {
         free(l);
         return HUB_EBUSY;

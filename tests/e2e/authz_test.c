@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/hub_err.h"
@@ -495,6 +496,51 @@ Test(authz, a_flood_of_unknown_tokens_waits_in_a_bounded_number_of_lookups,
     for (int i = 0; i < FLOOD; i++)
         close(fds[i]);
     cr_expect_eq(status_of("GET", "/v1/events", "tok-cbo", NULL, NULL), 200);
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A credential is cached auth_cache_ttl seconds from its look-up, whatever
+ * second of the wall clock it was looked up in (F580: the entry ended when
+ * time() next turned, so with auth_cache_ttl = 1, as here, a token looked
+ * up late in a second was looked up again a few milliseconds later, on a
+ * database worker; behind a worker held by a lock, an HTTPS request went
+ * unanswered while the same token had just been served). tok-cbo looked up
+ * 200 ms before a second turns, api_tokens then locked: 300 ms later,
+ * in the next second, tok-cbo is still served at once, from the cache.
+ */
+Test(authz, a_credential_is_cached_for_its_whole_ttl_across_a_second,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct store *lock;
+
+    usleep(500 * 1000);             /* the seeding's flushes heard */
+    cr_assert_eq(store_connect(hub.db_url, &lock), HUB_OK);
+    usleep((useconds_t)((1800 - wall_ms() % 1000) % 1000) * 1000);
+    int64_t asked = wall_ms();      /* .800 of a second */
+    int fd = send_unanswered(hub.http, "tok-cbo");
+    cr_assert_eq(status_within(fd, 2000), 200);
+    close(fd);
+    cr_assert_eq(store_exec(lock, "BEGIN"), HUB_OK);
+    cr_assert_eq(store_exec(lock, "LOCK TABLE api_tokens IN ACCESS "
+                            "EXCLUSIVE MODE"), HUB_OK);
+    int64_t next = asked - asked % 1000 + 1100;     /* .100 of the next */
+    if (wall_ms() < next)
+        usleep((useconds_t)(next - wall_ms()) * 1000);
+    int64_t age = wall_ms() - asked;
+    fd = send_unanswered(hub.http, "tok-cbo");
+    int got = status_within(fd, 2000);
+    close(fd);
+    cr_assert_eq(store_exec(lock, "COMMIT"), HUB_OK);
+    store_free(lock);
+    cr_assert_lt(age, 800, "too slow to tell: %lld ms", (long long)age);
+    cr_expect_eq(got, 200, "a cached token waited for a look-up (%d)", got);
 }
 
 /*
