@@ -318,6 +318,26 @@ static const struct sample SAMPLES[] = {
       "\"subject\":{\"reference\":\"Patient/p1\"}}",
       1, { "goal.updated" },
       { { 0, "goal.categories.0.code", "a" } } },
+    /* F561: a Chilean transport IG asks PRAPARE 93030-5 as a boolean
+     * item; "true" stays text, not scored (F52), and now the sender is
+     * told so. A boolean to a question outside the dictionary (WellRx
+     * 93671-6) has no answers to be scored against: no warning */
+    { "a boolean answer to a coded question is kept, not scored, warned",
+      OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"93030-5\"}]},"
+          "\"valueBoolean\":true"),
+      1, { NULL },
+      { { 0, "screening.items.0.text", "true" },
+        { 0, "screening.items.0.positive", "(absent)" },
+        { 0, "screening.domains", "[]" },
+        { 0, "warnings.0.field", "Observation.valueBoolean" } } },
+    { "a boolean answer to a question outside the dictionary is no warning",
+      OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"93671-6\"}]},"
+          "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7."
+          "org/CodeSystem/observation-category\",\"code\":\"survey\"}]}],"
+          "\"valueBoolean\":true"),
+      1, { NULL },
+      { { 0, "screening.items.0.text", "true" },
+        { 0, "warnings", "(absent)" } } },
     { "a declined observation is marked and not scored",
       OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"71802-3\"}]},"
           "\"dataAbsentReason\":{\"coding\":[{\"system\":"
