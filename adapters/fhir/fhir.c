@@ -304,6 +304,58 @@ bool fx_code_empty(const struct fx_code *c)
     return !c->code && !c->system && !c->display && !c->text;
 }
 
+/*
+ * How standard a coding's system is, lower first (F560): FHIR's own code
+ * systems (the ones R4 binds its category and status elements to; not the
+ * external systems HL7 names under /fhir/sid/), then SNOMED CT, LOINC and
+ * ICD-10 (by any of their names; a finding before its Z code translation),
+ * then any other system (a vendor's code set: Cerner writes its own coding
+ * first, flagged userSelected, and the HL7 one after it), then none.
+ */
+static int system_rank(const char *sys)
+{
+    if (sys == NULL)
+        return 5;
+    struct slice ss = slice_from_cstr(sys);
+    if (strncmp(sys, "http://terminology.hl7.org/CodeSystem/", 38) == 0 ||
+        (strncmp(sys, "http://hl7.org/fhir/", 20) == 0 &&
+         strncmp(sys + 20, "sid/", 4) != 0))
+        return 0;
+    if (dict_is_snomed(ss))
+        return 1;
+    if (strcmp(sys, "http://loinc.org") == 0)
+        return 2;
+    if (dict_is_icd10(ss))
+        return 3;
+    return 4;
+}
+
+/* Whether coding `k` is a better pick than `cur`: the preferred system,
+ * else the more standard system, else the smaller system and code. FHIR
+ * gives the codings of a CodeableConcept no order, so the pick never
+ * depends on it (F560; a Condition's code has its own order, F85). */
+static bool better_coding(const struct fx_code *k, const struct fx_code *cur,
+                          const char *prefer)
+{
+    if (prefer) {
+        bool kp = k->system && strcmp(k->system, prefer) == 0;
+        bool cp = cur->system && strcmp(cur->system, prefer) == 0;
+        if (kp != cp)
+            return kp;
+    }
+    int rk = system_rank(k->system), rc = system_rank(cur->system);
+    if (rk != rc)
+        return rk < rc;
+    int c = strcmp(k->system ? k->system : "", cur->system ? cur->system : "");
+    if (c != 0)
+        return c < 0;
+    c = strcmp(k->code ? k->code : "", cur->code ? cur->code : "");
+    if (c != 0)
+        return c < 0;
+    return strcmp(k->display ? k->display : "",
+                  cur->display ? cur->display : "") < 0;
+}
+
 int fx_cc_node(struct fx *x, const cJSON *cc, const char *prefer,
                struct fx_code *out)
 {
@@ -326,10 +378,8 @@ int fx_cc_node(struct fx *x, const cJSON *cc, const char *prefer,
         struct fx_code k = { 0 };
         if ((rc = fx_coding(x, c, &k)))
             return rc;
-        bool better = !picked ||
-                      (prefer && k.system && strcmp(k.system, prefer) == 0 &&
-                       !(out->system && strcmp(out->system, prefer) == 0));
-        if (better && (k.code || k.display)) {
+        if ((k.code || k.display) &&
+            (!picked || better_coding(&k, out, prefer))) {
             k.text = out->text;
             *out = k;
             picked = true;

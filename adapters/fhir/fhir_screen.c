@@ -272,6 +272,15 @@ static int read_value(struct fx *x, const cJSON *o, struct rsp *r, bool *any)
             return rc;
         r->text = b ? "true" : "false";
         *any = true;
+        /* F561: a boolean to a question whose answers are codes (a
+         * Chilean IG's PRAPARE 93030-5, "true") is kept and not scored,
+         * as F52 decided (which "Yes" it means is not guessed); the
+         * sender is told, as for every answer the hub cannot read */
+        const struct dict_item *it =
+            dict_item_find(x->d, NULL, slice_from_cstr(r->question));
+        if (it && it->n_answers > 0)
+            fx_warn(x, "valueBoolean", "boolean answer to a question whose "
+                                       "answers are codes is not scored");
         return HUB_OK;
     }
     /* a date or time is an answer too (SHIN-NY's outreach dates): kept as

@@ -285,6 +285,59 @@ static const struct sample SAMPLES[] = {
       "\"subject\":{\"reference\":\"Patient/p1\"}}",
       1, { "goal.updated" },
       { { 0, "goal.domain", "(absent)" } } },
+    /* F560: a Goal category of Cerner's (its own code set first, flagged
+     * userSelected, then HL7 goal-category) gave the vendor's code, and
+     * with the codings the other way round the HL7 one: FHIR gives
+     * codings no order, so the pick is by system, the same either way */
+    { "a category's hl7 coding is picked over a vendor's, vendor first",
+      GOAL_X "\"category\":[{\"coding\":[{\"system\":\"https://fhir.cerner."
+      "com/ec2458f2-1e24-41c8-b71b-0e701af7583d/codeSet/4003016\",\"code\":"
+      "\"25481501\",\"userSelected\":true},{\"system\":\"http://terminology."
+      "hl7.org/CodeSystem/goal-category\",\"code\":\"physiotherapy\"}],"
+      "\"text\":\"Physiologic\"}],\"subject\":{\"reference\":\"Patient/p1\"}}",
+      1, { "goal.updated" },
+      { { 0, "goal.categories.0.code", "physiotherapy" },
+        { 0, "goal.categories.0.text", "Physiologic" } } },
+    { "a category's hl7 coding is picked over a vendor's, hl7 first",
+      GOAL_X "\"category\":[{\"coding\":[{\"system\":\"http://terminology."
+      "hl7.org/CodeSystem/goal-category\",\"code\":\"physiotherapy\"},"
+      "{\"system\":\"https://fhir.cerner.com/ec2458f2-1e24-41c8-b71b-"
+      "0e701af7583d/codeSet/4003016\",\"code\":\"25481501\"}]}],"
+      "\"subject\":{\"reference\":\"Patient/p1\"}}",
+      1, { "goal.updated" },
+      { { 0, "goal.categories.0.code", "physiotherapy" } } },
+    { "of two codings of local systems the pick is the same in any order",
+      GOAL_X "\"category\":[{\"coding\":[{\"system\":\"urn:oid:1.2.3\","
+      "\"code\":\"b\"},{\"system\":\"urn:oid:1.2.2\",\"code\":\"a\"}]}],"
+      "\"subject\":{\"reference\":\"Patient/p1\"}}",
+      1, { "goal.updated" },
+      { { 0, "goal.categories.0.code", "a" } } },
+    { "of two codings of local systems the pick is the same, reversed",
+      GOAL_X "\"category\":[{\"coding\":[{\"system\":\"urn:oid:1.2.2\","
+      "\"code\":\"a\"},{\"system\":\"urn:oid:1.2.3\",\"code\":\"b\"}]}],"
+      "\"subject\":{\"reference\":\"Patient/p1\"}}",
+      1, { "goal.updated" },
+      { { 0, "goal.categories.0.code", "a" } } },
+    /* F561: a Chilean transport IG asks PRAPARE 93030-5 as a boolean
+     * item; "true" stays text, not scored (F52), and now the sender is
+     * told so. A boolean to a question outside the dictionary (WellRx
+     * 93671-6) has no answers to be scored against: no warning */
+    { "a boolean answer to a coded question is kept, not scored, warned",
+      OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"93030-5\"}]},"
+          "\"valueBoolean\":true"),
+      1, { NULL },
+      { { 0, "screening.items.0.text", "true" },
+        { 0, "screening.items.0.positive", "(absent)" },
+        { 0, "screening.domains", "[]" },
+        { 0, "warnings.0.field", "Observation.valueBoolean" } } },
+    { "a boolean answer to a question outside the dictionary is no warning",
+      OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"93671-6\"}]},"
+          "\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7."
+          "org/CodeSystem/observation-category\",\"code\":\"survey\"}]}],"
+          "\"valueBoolean\":true"),
+      1, { NULL },
+      { { 0, "screening.items.0.text", "true" },
+        { 0, "warnings", "(absent)" } } },
     { "a declined observation is marked and not scored",
       OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"71802-3\"}]},"
           "\"dataAbsentReason\":{\"coding\":[{\"system\":"
