@@ -666,7 +666,7 @@ int ctl_audit_verify(struct ctl *c, int argc, char **argv)
     char head_hash[65] = "", prev[65] = "", *end;
     const char *head, *from, *step_arg;
     int64_t after = -1;
-    bool done = false, pruned = false, chk_seen = false;
+    bool done = false, pruned = false;
     int rc;
 
     if ((rc = ctl_parse(c, argc, argv, "head,from,step", NULL, &a)) ||
@@ -701,15 +701,16 @@ int ctl_audit_verify(struct ctl *c, int argc, char **argv)
     }
     bool from_anchor = !from || pruned;
     double t0 = mono_s(), said = t0;
+    /* from a recorded head, the first step takes that row's own previous
+     * hash (its content is checked against the hash recorded) */
+    const char *step_prev = from_anchor ? prev : NULL;
     while (!done) {
-        /* from a recorded head: its own previous hash, the first time */
-        const char *step_prev = from_anchor || chk_seen ? prev : NULL;
         if ((rc = store_audit_verify_step(c->s, after, step_prev, (int)step,
                                           &chk, &done)) != HUB_OK) {
             ctl_fail("cannot read the audit chain", rc);
             return 2;
         }
-        chk_seen = true;
+        step_prev = prev;
         if (after >= 0 && after < chk.anchor_seq) {
             /* the retention pruned past the walk since the last step: it
              * went on from the anchor, and the chain is what follows it

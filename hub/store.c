@@ -265,37 +265,6 @@ PGresult *db_run(struct store *s, const char *op, const char *sql,
 
 /* --- connection ---------------------------------------------------------- */
 
-int store_connect(const char *url, struct store **out)
-{
-    return store_connect_as(url, "hub", out);
-}
-
-static int connect_as(const char *url, const char *app, struct store **out,
-                      char *why, size_t n);
-
-int store_connect_as(const char *url, const char *app, struct store **out)
-{
-    return connect_as(url, app, out, NULL, 0);
-}
-
-int store_connect_why(const char *url, struct store **out, char *why,
-                      size_t n)
-{
-    char *perr = NULL;
-    PQconninfoOption *opts = PQconninfoParse(url, &perr);
-
-    why[0] = '\0';
-    PQfreemem(perr);            /* it may quote the URL, password and all */
-    if (opts == NULL) {
-        *out = NULL;
-        snprintf(why, n, "DATABASE_URL is not a libpq URL "
-                 "(postgresql://USER@HOST:PORT/DB) or key=value string");
-        return HUB_EINVALID;
-    }
-    PQconninfoFree(opts);
-    return connect_as(url, "hub", out, why, n);
-}
-
 static int connect_as(const char *url, const char *app, struct store **out,
                       char *why, size_t n)
 {
@@ -328,6 +297,34 @@ static int connect_as(const char *url, const char *app, struct store **out,
     PQsetNoticeReceiver(s->c, quiet_notice, NULL);
     *out = s;
     return HUB_OK;
+}
+
+int store_connect(const char *url, struct store **out)
+{
+    return store_connect_as(url, "hub", out);
+}
+
+int store_connect_as(const char *url, const char *app, struct store **out)
+{
+    return connect_as(url, app, out, NULL, 0);
+}
+
+int store_connect_why(const char *url, struct store **out, char *why,
+                      size_t n)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &perr);
+
+    why[0] = '\0';
+    PQfreemem(perr);            /* it may quote the URL, password and all */
+    if (opts == NULL) {
+        *out = NULL;
+        snprintf(why, n, "DATABASE_URL is not a libpq URL "
+                 "(postgresql://USER@HOST:PORT/DB) or key=value string");
+        return HUB_EINVALID;
+    }
+    PQconninfoFree(opts);
+    return connect_as(url, "hub", out, why, n);
 }
 
 void store_free(struct store *s)
