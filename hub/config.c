@@ -73,6 +73,8 @@ static const struct key keys[] = {
     { "commit_wait_us", K_INT, F(commit_wait_us), 0, 0, 1000000 },
     { "commit_stuck_timeout", K_INT, F(commit_stuck_timeout), 0, 1, 3600 },
     { "db_threads", K_INT, F(db_threads), 0, 1, 64 },
+    { "db_wait_timeout", K_INT, F(db_wait_timeout), 0, 0, 3600 },
+    { "db_lock_timeout", K_INT, F(db_lock_timeout), 0, 0, 3600 },
     { "auth_cache_ttl", K_INT, F(auth_cache_ttl), 0, 0, 86400 },
     { "shutdown_timeout", K_INT, F(shutdown_timeout), 0, 0, 3600 },
     { "log_level", K_SPECIAL, 0, 0, 0, 0 },
@@ -205,6 +207,8 @@ void config_defaults(struct hub_config *c, enum config_profile profile)
     c->commit_wait_us = 0;
     c->commit_stuck_timeout = 10;
     c->db_threads = 2;
+    c->db_wait_timeout = 10;
+    c->db_lock_timeout = 10;
     c->auth_cache_ttl = 30;
     c->shutdown_timeout = 10;
     copy(c->log_level, sizeof(c->log_level), "info");

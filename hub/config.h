@@ -72,6 +72,8 @@ struct hub_config {
     int commit_wait_us;             /* linger to gather a bigger batch */
     int commit_stuck_timeout;       /* seconds in one commit: not ready */
     int db_threads;                 /* API reads and auth lookups */
+    int db_wait_timeout;            /* seconds for a worker, then 503 */
+    int db_lock_timeout;            /* seconds a worker waits on a lock */
     int auth_cache_ttl;             /* seconds */
     int shutdown_timeout;           /* seconds to finish in-flight commits */
 

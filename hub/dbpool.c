@@ -7,6 +7,8 @@
 
 #include <event2/event.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -18,12 +20,16 @@ struct dbjob {
     dbpool_done_fn done;
     void *arg;
     int rc;
+    uint64_t queued_ns;
     struct dbjob *next;
 };
 
 struct dbpool {
     struct event_base *base;
     struct event *done_ev;
+    struct event *expire_ev;        /* the oldest queued job's deadline */
+    uint64_t wait_ns;
+    int lock_timeout_ms;
     char url[1024];
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -36,11 +42,16 @@ struct dbpool {
     int n;
 };
 
-static double mono_s(void)
+static uint64_t mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static double mono_s(void)
+{
+    return (double)mono_ns() / 1e9;
 }
 
 static void *worker(void *arg)
@@ -70,7 +81,9 @@ static void *worker(void *arg)
             store_free(s);
             s = NULL;
         }
-        if (s == NULL && store_connect(p->url, &s) != HUB_OK)
+        if (s == NULL &&
+            store_connect_limited(p->url, "hub", p->lock_timeout_ms, &s) !=
+                HUB_OK)
             s = NULL;
         last_used = mono_s();
         j->rc = s ? j->work(s, j->arg) : HUB_EDB;
@@ -109,22 +122,82 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-int dbpool_new(struct event_base *base, const char *url, int threads,
-               size_t max_queue, struct dbpool **out)
+/* Set the timer for the deadline of the oldest job still queued, unless it
+ * is set: it is then for that job or an older one, taken since (the queue
+ * is in order of submission, and only its head leaves by a worker). */
+static void arm_expiry(struct dbpool *p)
 {
+    if (p->wait_ns == 0 || evtimer_pending(p->expire_ev, NULL))
+        return;
+    pthread_mutex_lock(&p->mu);
+    uint64_t queued_ns = p->head ? p->head->queued_ns : 0;
+    bool any = p->head != NULL;
+    pthread_mutex_unlock(&p->mu);
+    if (!any)
+        return;
+    uint64_t now = mono_ns(), due = queued_ns + p->wait_ns;
+    uint64_t in = due > now ? due - now : 0;
+    struct timeval tv = { (time_t)(in / 1000000000u),
+                          (suseconds_t)(in % 1000000000u / 1000u) };
+    evtimer_add(p->expire_ev, &tv);
+}
+
+/* Answer busy the jobs that waited longer than wait_ms for a worker: each
+ * is taken off the queue before any worker starts it, so it never ran. */
+static void on_expire(evutil_socket_t fd, short what, void *arg)
+{
+    struct dbpool *p = arg;
+    struct dbjob *gone = NULL, **tail = &gone;
+    size_t n = 0;
+    (void)fd;
+    (void)what;
+
+    uint64_t now = mono_ns();
+    pthread_mutex_lock(&p->mu);
+    while (p->head && now - p->head->queued_ns >= p->wait_ns) {
+        struct dbjob *j = p->head;
+        p->head = j->next;
+        if (p->head == NULL)
+            p->tail = NULL;
+        p->queued--;
+        j->next = NULL;
+        *tail = j;
+        tail = &j->next;
+        n++;
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (n)
+        log_warn("db.wait_expired", "jobs=%zu wait_ms=%llu", n,
+                 (unsigned long long)(p->wait_ns / 1000000u));
+    while (gone) {
+        struct dbjob *next = gone->next;
+        gone->done(HUB_EBUSY, gone->arg);
+        free(gone);
+        gone = next;
+    }
+    arm_expiry(p);
+}
+
+int dbpool_new(struct event_base *base, const char *url,
+               const struct dbpool_limits *limits, struct dbpool **out)
+{
+    int threads = limits->threads;
     struct dbpool *p = calloc(1, sizeof(*p));
     if (p == NULL)
         abort();
     p->base = base;
     snprintf(p->url, sizeof(p->url), "%s", url);
-    p->max_queue = max_queue;
+    p->max_queue = limits->max_queue;
+    p->wait_ns = (uint64_t)limits->wait_ms * 1000000u;
+    p->lock_timeout_ms = limits->lock_timeout_ms;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     pthread_mutex_init(&p->done_mu, NULL);
     p->done_ev = event_new(base, -1, 0, on_done, p);
+    p->expire_ev = evtimer_new(base, on_expire, p);
     p->n = threads;
     p->tids = calloc((size_t)threads, sizeof(*p->tids));
-    if (p->done_ev == NULL || p->tids == NULL)
+    if (p->done_ev == NULL || p->expire_ev == NULL || p->tids == NULL)
         abort();
     for (int i = 0; i < threads; i++)
         if (pthread_create(&p->tids[i], NULL, worker, p) != 0)
@@ -145,6 +218,7 @@ void dbpool_free(struct dbpool *p)
         pthread_join(p->tids[i], NULL);
     on_done(-1, 0, p);              /* finished jobs still get their done */
     event_free(p->done_ev);
+    event_free(p->expire_ev);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->done_mu);
@@ -168,6 +242,7 @@ int dbpool_submit(struct dbpool *p, dbpool_work_fn work, dbpool_done_fn done,
     j->work = work;
     j->done = done;
     j->arg = arg;
+    j->queued_ns = mono_ns();
     if (p->tail)
         p->tail->next = j;
     else
@@ -176,5 +251,6 @@ int dbpool_submit(struct dbpool *p, dbpool_work_fn work, dbpool_done_fn done,
     p->queued++;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
+    arm_expiry(p);
     return HUB_OK;
 }

@@ -7,6 +7,12 @@
  * A worker whose connection broke reconnects before its next job; a job that
  * meets a dead database gets HUB_EDB (reads are not retried: the caller
  * answers 503 and the client retries).
+ *
+ * Nothing waits for ever behind a held lock (F582): a job not started within
+ * wait_ms of its submission gets HUB_EBUSY without running (so a write never
+ * half happens), and each worker's session has lock_timeout_ms, so that a
+ * statement queued behind another session's lock gives up with HUB_EBUSY
+ * (store.h) and frees its worker.
  */
 #ifndef HUB_DBPOOL_H
 #define HUB_DBPOOL_H
@@ -20,14 +26,22 @@ struct dbpool;
 typedef int (*dbpool_work_fn)(struct store *s, void *arg);
 typedef void (*dbpool_done_fn)(int rc, void *arg);
 
-int dbpool_new(struct event_base *base, const char *url, int threads,
-               size_t max_queue, struct dbpool **out)
+struct dbpool_limits {
+    int threads;
+    size_t max_queue;
+    int wait_ms;                    /* 0: a queued job waits as it must */
+    int lock_timeout_ms;            /* 0: PostgreSQL's own (none) */
+};
+
+int dbpool_new(struct event_base *base, const char *url,
+               const struct dbpool_limits *limits, struct dbpool **out)
     __attribute__((warn_unused_result));
 /* Stop the threads after the queued jobs (their done callbacks still run
  * while the loop runs; jobs left at free get HUB_EDB). */
 void dbpool_free(struct dbpool *p);
 
-/* Queue a job; HUB_EBUSY when the queue is full (done will not run). */
+/* Queue a job, from the loop thread; HUB_EBUSY when the queue is full (done
+ * will not run). */
 int dbpool_submit(struct dbpool *p, dbpool_work_fn work, dbpool_done_fn done,
                   void *arg) __attribute__((warn_unused_result));
 

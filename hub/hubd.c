@@ -533,9 +533,13 @@ int main(int argc, char **argv)
                              cfg.mllps_port >= 0, "hubd.tls_loaded") != HUB_OK)
         goto out;
 
+    const struct dbpool_limits pool = {
+        .threads = cfg.db_threads, .max_queue = 4096,
+        .wait_ms = cfg.db_wait_timeout * 1000,
+        .lock_timeout_ms = cfg.db_lock_timeout * 1000 };
     if (ingest_new(app.srv.base, &cfg, &app.srv.ing) != HUB_OK ||
-        dbpool_new(app.srv.base, cfg.database_url, cfg.db_threads, 4096,
-                   &app.srv.db) != HUB_OK ||
+        dbpool_new(app.srv.base, cfg.database_url, &pool, &app.srv.db) !=
+            HUB_OK ||
         auth_new(app.srv.db, cfg.auth_cache_ttl, &app.srv.auth) != HUB_OK ||
         auth_listen(app.srv.auth, app.srv.base, cfg.database_url) != HUB_OK)
         goto out;

@@ -69,9 +69,11 @@ static void quiet_notice(void *arg, const PGresult *res)
  * SQLSTATE. Data exceptions (22), constraint violations (23) and program
  * limits (54: an index entry over its 2.7 kB, as a 9 kB identifier value
  * makes) are the caller's values: HUB_EINVALID, which the ingest answers
- * by quarantining the message that holds them; everything else HUB_EDB,
- * retried. A 54 retried was retried for ever, and held every sender's
- * batch with it.
+ * by quarantining the message that holds them; a lock not granted within
+ * the session's lock_timeout (55P03, store_connect_limited) outside an
+ * explicit transaction, so that the link is as good as before, is
+ * HUB_EBUSY; everything else HUB_EDB, retried. A 54 retried was retried
+ * for ever, and held every sender's batch with it.
  */
 int db_fail(struct store *s, const char *op, const PGresult *r)
 {
@@ -88,7 +90,12 @@ int db_fail(struct store *s, const char *op, const PGresult *r)
     if (!refused || !s->quiet_refusals)
         log_warn("store.db_error", "op=%s sqlstate=%s constraint=%s", op,
                  s->sqlstate, cons ? cons : "-");
-    return refused ? HUB_EINVALID : HUB_EDB;
+    if (refused)
+        return HUB_EINVALID;
+    if (strcmp(s->sqlstate, "55P03") == 0 &&
+        PQtransactionStatus(s->c) == PQTRANS_IDLE)
+        return HUB_EBUSY;
+    return HUB_EDB;
 }
 
 void store_quiet_refusals(struct store *s, bool on)
@@ -265,8 +272,8 @@ PGresult *db_run(struct store *s, const char *op, const char *sql,
 
 /* --- connection ---------------------------------------------------------- */
 
-static int connect_as(const char *url, const char *app, struct store **out,
-                      char *why, size_t n)
+static int connect_as(const char *url, const char *app, int lock_timeout_ms,
+                      struct store **out, char *why, size_t n)
 {
     struct store *s;
 
@@ -280,9 +287,15 @@ static int connect_as(const char *url, const char *app, struct store **out,
      * seconds rather than the kernel's two hours */
     static const char *const keys[] = {
         "connect_timeout", "keepalives_idle", "keepalives_interval",
-        "keepalives_count", "tcp_user_timeout", "application_name", "dbname",
-        NULL };
-    const char *vals[] = { "5", "15", "5", "3", "30000", app, url, NULL };
+        "keepalives_count", "tcp_user_timeout", "application_name",
+        "options", "dbname", NULL };
+    /* as a connection option, not a SET: a link reset keeps it */
+    char options[48] = "";
+    if (lock_timeout_ms > 0)
+        snprintf(options, sizeof(options), "-c lock_timeout=%d",
+                 lock_timeout_ms);
+    const char *vals[] = { "5", "15", "5", "3", "30000", app, options, url,
+                           NULL };
     s->c = PQconnectdbParams(keys, vals, 1);
     if (s->c == NULL || PQstatus(s->c) != CONNECTION_OK) {
         link_failed("store.connect_failed", "08001");
@@ -306,7 +319,13 @@ int store_connect(const char *url, struct store **out)
 
 int store_connect_as(const char *url, const char *app, struct store **out)
 {
-    return connect_as(url, app, out, NULL, 0);
+    return connect_as(url, app, 0, out, NULL, 0);
+}
+
+int store_connect_limited(const char *url, const char *app,
+                          int lock_timeout_ms, struct store **out)
+{
+    return connect_as(url, app, lock_timeout_ms, out, NULL, 0);
 }
 
 int store_connect_why(const char *url, struct store **out, char *why,
@@ -324,7 +343,7 @@ int store_connect_why(const char *url, struct store **out, char *why,
         return HUB_EINVALID;
     }
     PQconninfoFree(opts);
-    return connect_as(url, "hub", out, why, n);
+    return connect_as(url, "hub", 0, out, why, n);
 }
 
 void store_free(struct store *s)

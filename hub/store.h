@@ -58,6 +58,13 @@ int store_connect(const char *url, struct store **out)
  * operator (or a test) can tell hubd's connections apart. */
 int store_connect_as(const char *url, const char *app, struct store **out)
     __attribute__((warn_unused_result));
+/* store_connect_as whose session waits at most lock_timeout_ms (0: as
+ * long as PostgreSQL's default) for a lock: a statement that waited
+ * longer fails with HUB_EBUSY and the link stays usable. A URL's own
+ * `options` replace this one. */
+int store_connect_limited(const char *url, const char *app,
+                          int lock_timeout_ms, struct store **out)
+    __attribute__((warn_unused_result));
 /* store_connect, and on failure why in `why` (else ""), for an operator's
  * terminal (hubctl), never a log (STYLE.md 7): libpq's words, which name
  * the host, port, role and database but never the password; a URL that

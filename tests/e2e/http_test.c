@@ -5,6 +5,7 @@
  * Retry-After) when the in-flight cap is reached.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -435,6 +436,76 @@ static double mono_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* one database worker; a request waits a second for it, four for a lock */
+static void start_db_bounded(void)
+{
+    cr_assert_eq(hub_start(&hub, "db_threads = 1\ndb_wait_timeout = 1\n"
+                           "db_lock_timeout = 4\nretry_after = 2", false),
+                 0, "hubd did not start");
+}
+
+struct feed_call {
+    struct http_resp resp;
+    int rc;
+    double ms;
+};
+
+static void *read_feed(void *arg)
+{
+    struct feed_call *f = arg;
+    double t0 = mono_ms();
+    f->rc = http_call(&hub, true, "GET", "/v1/events", "tok-hosp", NULL,
+                      NULL, 0, NULL, &f->resp);
+    f->ms = mono_ms() - t0;
+    return NULL;
+}
+
+/* F582: a lock held by another session (a migration, an operator's open
+ * transaction) used to hold the one worker, and every request queued
+ * behind it, until the lock went: the clients timed out with no answer.
+ * Now the request on the worker gives up at db_lock_timeout and the one
+ * queued behind it at db_wait_timeout, each with 503 and Retry-After. */
+Test(http, a_request_waits_a_bounded_time_for_a_held_database,
+     .init = start_db_bounded, .fini = stop, .timeout = 60)
+{
+    struct store *s;
+    struct feed_call held = { 0 }, queued = { 0 }, after = { 0 };
+    pthread_t t;
+
+    read_feed(&after);              /* the token cached, the worker linked */
+    cr_assert_eq(after.rc, 0);
+    cr_assert_eq(after.resp.status, 200);
+    http_resp_free(&after.resp);
+
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_exec(s, "BEGIN; LOCK TABLE events IN ACCESS "
+                               "EXCLUSIVE MODE"), HUB_OK);
+    cr_assert_eq(pthread_create(&t, NULL, read_feed, &held), 0);
+    sleep_ms(300);                  /* it has the worker, waiting on the lock */
+    read_feed(&queued);
+    cr_expect_eq(queued.rc, 0);
+    cr_expect_eq(queued.resp.status, 503, "queued: %ld", queued.resp.status);
+    cr_expect_str_eq(queued.resp.retry_after, "2");
+    cr_expect_lt(queued.ms, 3000, "answered after %.0f ms", queued.ms);
+    pthread_join(t, NULL);
+    cr_expect_eq(held.rc, 0);
+    cr_expect_eq(held.resp.status, 503, "held: %ld", held.resp.status);
+    cr_expect_str_eq(held.resp.retry_after, "2");
+    cr_expect(held.ms > 3000 && held.ms < 9000, "answered after %.0f ms",
+              held.ms);
+    cr_expect(hub_wait_log(&hub, "db.wait_expired", 1, 2000));
+    cr_expect(hub_wait_log(&hub, "sqlstate=55P03", 1, 2000));
+    cr_assert_eq(store_exec(s, "COMMIT"), HUB_OK);
+    store_free(s);
+
+    read_feed(&after);              /* and the worker serves again */
+    cr_expect_eq(after.resp.status, 200);
+    cr_expect_lt(after.ms, 3000);
+    http_resp_free(&after.resp);
+    http_resp_free(&held.resp);
+    http_resp_free(&queued.resp);
 }
 
 /* DESIGN.md's limits on the HTTP side: a client that stops in the middle
