@@ -333,6 +333,9 @@ Test(routing, county_names_as_senders_type_them)
         { "g4", "Bayamo\u0301n", "PR" },           /* o + combining acute */
         { "g5", "Honolulu", "Hawai\u02bbi" },      /* the state's okina */
         { "g6", "Honolulu County", "Hawai\u2018i" },
+        { "g7", "Bayam\u00f3n\u00a0Municipio", "PR" },  /* no-break space */
+        { "g8", " Prince  George's\\tCounty\u00a0", "MD" },  /* runs, tab */
+        { "g9", "Honolulu", "HI\u00a0" },      /* a padded export's state */
     };
     for (size_t i = 0; i < sizeof(addr) / sizeof(addr[0]); i++) {
         char body[512];
@@ -349,7 +352,11 @@ Test(routing, county_names_as_senders_type_them)
     cr_assert_eq(routed(pr, "g4"), 1, "a decomposed \u00f3 is an o");
     cr_assert_eq(routed(hi, "g5"), 1, "Honolulu, Hawai\u02bbi is 15003");
     cr_assert_eq(routed(hi, "g6"), 1, "Honolulu, Hawai\u2018i is 15003");
-    cr_assert_eq(routed(pr, "g1") + routed(pr, "g5") + routed(hi, "g4"), 0);
+    cr_assert_eq(routed(pr, "g7"), 1, "U+00A0 is a space");
+    cr_assert_eq(routed(pr, "g8"), 1, "spaces and a tab are one space");
+    cr_assert_eq(routed(hi, "g9"), 1, "HI and a no-break space is HI");
+    cr_assert_eq(routed(pr, "g1") + routed(pr, "g5") + routed(hi, "g4") +
+                 routed(hi, "g7") + routed(hi, "g8") + routed(pr, "g9"), 0);
     /* the reference matcher agrees with routing (topics_test.c) */
     cr_assert_eq(qlong("SELECT count(*) FROM events e JOIN subscriptions s "
                        "ON s.org_id = 'plan' WHERE hub_sub_matches(s.topics, "
