@@ -104,15 +104,25 @@ $(BUILD)/bin/connect-proxy: $(BUILD)/tests/tools/connect_proxy.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# libFuzzer harnesses: clang, the adapters rebuilt with coverage.
+# libFuzzer harnesses: clang, the adapters rebuilt with coverage once, into
+# an archive every harness links (each harness compiled them all again:
+# minutes of make test)
 FUZZ_BUILD := build/fuzz
 FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
                -Iadapters -Ihub $(PKG_CFLAGS) \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
-$(FUZZ_BUILD)/%: tests/fuzz/%.c $(ADAPTER_SRC) $(wildcard hub/mllp.c)
+FUZZ_LIB_OBJ := $(ADAPTER_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) \
+                $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(wildcard hub/mllp.c))
+FUZZ_LIB := $(FUZZ_BUILD)/libfuzzed.a
+$(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) $^ $(PKG_LIBS) -lm -o $@
+	clang $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+$(FUZZ_LIB): $(FUZZ_LIB_OBJ)
+	$(AR) rcs $@ $^
+$(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -MMD -MP $< $(FUZZ_LIB) $(PKG_LIBS) -lm -o $@
 
 FUZZ_SECONDS ?= 60
 fuzz: $(FUZZ_BINS)
