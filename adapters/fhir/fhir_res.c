@@ -1708,8 +1708,8 @@ static int put_consent_ref(struct fx *x, struct jw *w, const cJSON *o,
     const cJSON *ref, *id = NULL;
     const char *r, *type, *sys = NULL, *val = NULL;
     int rc;
-    if ((rc = fx_obj(x, o, key, true, &ref)) || (rc = fx_ref(x, o, key,
-                                                            false, &r)))
+    if ((rc = fx_obj(x, o, key, true, &ref)) ||
+        (rc = fx_ref(x, o, key, false, &r)))
         return rc;
     size_t old = fx_key(x, key);
     if ((rc = fx_str(x, ref, "type", false, &type)) ||
