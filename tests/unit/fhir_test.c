@@ -3854,6 +3854,9 @@ Test(fhir, a_consent_purpose_keeps_its_display_and_no_list_is_left_empty)
     cr_assert_eq(run(CONSENT_P("{\"purpose\":[\"TREAT\"]}"), &out, NULL, &err),
                  HUB_EINVALID);
     cr_assert_str_eq(err.field, "Consent.provision.purpose[0]");
+    cr_assert_eq(run(CONSENT_P("{\"securityLabel\":[\"R\"]}"), &out, NULL,
+                     &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "Consent.provision.securityLabel[0]");
 #undef CONSENT_P
 }
 
