@@ -57,7 +57,14 @@
  *                      against schemas/dict/task-status.json; partOf
  *                      (a sub-task's parent Task) as "part_of"
  *   CarePlan           careplan.updated
- *   Consent            consent.updated
+ *   Consent            consent.updated: the base rule (provision type,
+ *                      period, actors with their roles, actions, purposes,
+ *                      security labels and the hub labels they name,
+ *                      classes, codes, data period, data) and its nested
+ *                      provisions as exceptions, at most 8 deep; an actor
+ *                      or data item is kept by reference or identifier,
+ *                      and one with neither is refused; policyRule apart
+ *                      from the policy URIs
  *   Procedure          a performed intervention: folded into the referral
  *                      event of the same message that it fulfils (a
  *                      referral Task listing it in output, else the

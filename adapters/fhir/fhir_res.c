@@ -8,6 +8,7 @@
  * body's "organizations": who asked, who performs, by name and identifier.
  */
 #include "fhir/fhir_int.h"
+#include "common/strset.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -1694,6 +1695,218 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
 
 /* ---- Consent -------------------------------------------------------------------------- */
 
+/* A Reference that a consent check must be able to match (an actor, a
+ * data item): "reference" as "Type/id" when literal, and/or "identifier"
+ * {system, value} when logical (FHIR R4 Reference.identifier: Da Vinci
+ * HRex names the payers of a payer-to-payer consent by NPI alone), and
+ * its "type" when sent. One with neither is refused: a permit whose
+ * grantee is unknown cannot be honoured, and dropping it would widen it
+ * to everyone. */
+static int put_consent_ref(struct fx *x, struct jw *w, const cJSON *o,
+                           const char *key)
+{
+    const cJSON *ref, *id = NULL;
+    const char *r, *type, *sys = NULL, *val = NULL;
+    int rc;
+    if ((rc = fx_obj(x, o, key, true, &ref)) ||
+        (rc = fx_ref(x, o, key, false, &r)))
+        return rc;
+    size_t old = fx_key(x, key);
+    if ((rc = fx_str(x, ref, "type", false, &type)) ||
+        (rc = fx_obj(x, ref, "identifier", false, &id)))
+        return rc;
+    if (id) {
+        size_t o2 = fx_key(x, "identifier");
+        if ((rc = fx_str(x, id, "system", false, &sys)) ||
+            (rc = fx_str(x, id, "value", false, &val)))
+            return rc;
+        fx_pop(x, o2);
+    }
+    if (r == NULL && val == NULL)
+        return fx_fail(x, HUB_EINVALID,
+                       "reference names no resource and no identifier");
+    jw_kv_cstr(w, "reference", r ? fx_ref_name(x, r) : NULL);
+    if (val) {
+        jw_key(w, "identifier");
+        jw_obj_begin(w);
+        jw_kv_cstr(w, "system", sys);
+        jw_kv_cstr(w, "value", val);
+        jw_obj_end(w);
+    }
+    jw_kv_cstr(w, "type", type);
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+/* provision.actor[]: who the rule is about, each with its role. */
+static int put_consent_actors(struct fx *x, struct jw *w, const cJSON *prov)
+{
+    const cJSON *actors;
+    size_t n;
+    int rc;
+    if ((rc = fx_arr(x, prov, "actor", &actors, &n)) || n == 0)
+        return rc;
+    size_t old = fx_key(x, "actor");
+    jw_key(w, "actors");
+    jw_arr_begin(w);
+    size_t i = 0;
+    for (const cJSON *a = actors->child; a; a = a->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        if (!cJSON_IsObject(a))
+            return fx_fail(x, HUB_EINVALID, "expected an actor object");
+        jw_obj_begin(w);
+        if ((rc = put_cc(x, w, a, "role", "role", NULL, NULL)) ||
+            (rc = put_consent_ref(x, w, a, "reference")))
+            return rc;
+        jw_obj_end(w);
+        fx_pop(x, o2);
+    }
+    jw_arr_end(w);
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+/* provision.purpose[], securityLabel[] and class[] are Codings: each with
+ * a code, as a code object; a list with none is left out (the schema's
+ * lists have minItems 1). A security label the dictionary knows also
+ * gives its hub label ("sud" for 42CFRPart2 or ETH) in "labels", the
+ * names events carry in "sensitivity", so that a consent check compares
+ * like with like. */
+static int put_consent_codings(struct fx *x, struct jw *w, const cJSON *prov,
+                               const char *key, const char *out_key,
+                               bool labels)
+{
+    const cJSON *arr;
+    size_t n;
+    int rc;
+    if ((rc = fx_arr(x, prov, key, &arr, &n)) || n == 0)
+        return rc;
+    const char *lab[FX_MAX_LABELS];
+    size_t nl = 0;
+    bool open = false;
+    size_t old = fx_key(x, key);
+    size_t i = 0;
+    for (const cJSON *p = arr->child; p; p = p->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        struct fx_code c = { 0 };
+        if ((rc = fx_coding(x, p, &c)))
+            return rc;
+        if (c.code) {
+            jw_arr_lazy(w, out_key, &open);
+            fx_jw_code(w, NULL, &c);
+        }
+        const char *l = labels && c.code ?
+            dict_security_label(x->d, slice_from_cstr(c.system),
+                                slice_from_cstr(c.code)) : NULL;
+        if (l)
+            strset_add(lab, &nl, FX_MAX_LABELS, l);
+        fx_pop(x, o2);
+    }
+    jw_arr_end_if(w, open);
+    fx_pop(x, old);
+    if (nl) {
+        jw_key(w, "labels");
+        jw_arr_begin(w);
+        for (size_t k = 0; k < nl; k++)
+            jw_cstr(w, lab[k]);
+        jw_arr_end(w);
+    }
+    return HUB_OK;
+}
+
+/* provision.data[]: resources the rule is about, by what they mean to it
+ * (R4 consent-data-meaning, a required binding). */
+static int put_consent_data(struct fx *x, struct jw *w, const cJSON *prov)
+{
+    static const char *const meanings[] = { "instance", "related",
+        "dependents", "authoredby", NULL };
+    const cJSON *arr;
+    size_t n;
+    int rc;
+    if ((rc = fx_arr(x, prov, "data", &arr, &n)) || n == 0)
+        return rc;
+    size_t old = fx_key(x, "data");
+    jw_key(w, "data");
+    jw_arr_begin(w);
+    size_t i = 0;
+    for (const cJSON *d = arr->child; d; d = d->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        const char *m;
+        if (!cJSON_IsObject(d))
+            return fx_fail(x, HUB_EINVALID, "expected a data object");
+        if ((rc = fx_enum(x, d, "meaning", true, meanings, &m)))
+            return rc;
+        jw_obj_begin(w);
+        jw_kv_cstr(w, "meaning", m);
+        if ((rc = put_consent_ref(x, w, d, "reference")))
+            return rc;
+        jw_obj_end(w);
+        fx_pop(x, o2);
+    }
+    jw_arr_end(w);
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+#define CONSENT_MAX_DEPTH 8     /* nested provisions (R4 sets no limit;
+                                   IHE PCF allows two levels) */
+
+/* One rule of Consent.provision, into the object being written: its
+ * conditions (period, actors, actions, purposes, security labels, classes,
+ * codes, data period, data) and its nested rules, each an exception to
+ * the rule that holds it, under "provisions" with their own "type". The
+ * root's type is written by the caller (as "provision"). */
+static int put_consent_rule(struct fx *x, struct jw *w, const cJSON *prov,
+                            int depth)
+{
+    static const char *const types[] = { "deny", "permit", NULL };
+    const char *ps, *pe, *ds, *de;
+    int rc;
+    if ((rc = period_start(x, prov, "period", &ps, &pe)))
+        return rc;
+    put_period(w, "period", ps, pe);
+    if ((rc = put_consent_actors(x, w, prov)) ||
+        (rc = put_cc_array(x, w, prov, "action", "actions")) ||
+        (rc = put_consent_codings(x, w, prov, "purpose", "purposes",
+                                  false)) ||
+        (rc = put_consent_codings(x, w, prov, "securityLabel",
+                                  "security_labels", true)) ||
+        (rc = put_consent_codings(x, w, prov, "class", "classes", false)) ||
+        (rc = put_cc_array(x, w, prov, "code", "codes")) ||
+        (rc = period_start(x, prov, "dataPeriod", &ds, &de)))
+        return rc;
+    put_period(w, "data_period", ds, de);
+    if ((rc = put_consent_data(x, w, prov)))
+        return rc;
+    const cJSON *subs;
+    size_t n;
+    if ((rc = fx_arr(x, prov, "provision", &subs, &n)) || n == 0)
+        return rc;
+    size_t old = fx_key(x, "provision");
+    if (depth >= CONSENT_MAX_DEPTH)
+        return fx_fail(x, HUB_ELIMIT, "provisions are nested deeper than 8");
+    jw_key(w, "provisions");
+    jw_arr_begin(w);
+    size_t i = 0;
+    for (const cJSON *p = subs->child; p; p = p->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        const char *t;
+        if (!cJSON_IsObject(p))
+            return fx_fail(x, HUB_EINVALID, "expected a provision object");
+        if ((rc = fx_enum(x, p, "type", false, types, &t)))
+            return rc;
+        jw_obj_begin(w);
+        jw_kv_cstr(w, "type", t);
+        if ((rc = put_consent_rule(x, w, p, depth + 1)))
+            return rc;
+        jw_obj_end(w);
+        fx_pop(x, o2);
+    }
+    jw_arr_end(w);
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
 int fx_consent(struct fx *x, struct fx_entry *e)
 {
     static const char *const sts[] = { "draft", "proposed", "active",
@@ -1714,35 +1927,32 @@ int fx_consent(struct fx *x, struct fx_entry *e)
     jw_kv_cstr(&w, "scope", scope.code);
     if ((rc = put_cc_array(x, &w, o, "category", "categories")))
         return rc;
-    /* policy[].uri and policyRule codes, as one list */
+    /* policy[]: the policies by URI (or authority); policyRule, a code,
+     * keeps its system apart (F564: SNOMED CT 425691002 is no URI) */
     const cJSON *pol;
     size_t np;
-    struct fx_code rule;
-    if ((rc = fx_arr(x, o, "policy", &pol, &np)) ||
-        (rc = fx_cc(x, o, "policyRule", NULL, &rule)))
+    if ((rc = fx_arr(x, o, "policy", &pol, &np)))
         return rc;
-    if (np || rule.code) {
-        jw_key(&w, "policy");
-        jw_arr_begin(&w);
-        size_t i = 0;
-        for (const cJSON *p = pol ? pol->child : NULL; p; p = p->next, i++) {
-            size_t old = fx_key(x, "policy");
-            fx_idx(x, i);
-            const char *uri, *auth;
-            if (!cJSON_IsObject(p))
-                return fx_fail(x, HUB_EINVALID, "expected a policy object");
-            if ((rc = fx_str(x, p, "uri", false, &uri)) ||
-                (rc = fx_str(x, p, "authority", false, &auth)))
-                return rc;
-            if (uri || auth)
-                jw_cstr(&w, uri ? uri : auth);
-            fx_pop(x, old);
+    bool open = false;
+    size_t i = 0;
+    for (const cJSON *p = np ? pol->child : NULL; p; p = p->next, i++) {
+        size_t old = fx_key(x, "policy");
+        fx_idx(x, i);
+        const char *uri, *auth;
+        if (!cJSON_IsObject(p))
+            return fx_fail(x, HUB_EINVALID, "expected a policy object");
+        if ((rc = fx_str(x, p, "uri", false, &uri)) ||
+            (rc = fx_str(x, p, "authority", false, &auth)))
+            return rc;
+        if (uri || auth) {
+            jw_arr_lazy(&w, "policy", &open);
+            jw_cstr(&w, uri ? uri : auth);
         }
-        if (rule.code)
-            jw_cstr(&w, rule.code);
-        jw_arr_end(&w);
+        fx_pop(x, old);
     }
-    if ((rc = put_date(x, &w, o, "dateTime", "date_time", &when)) ||
+    jw_arr_end_if(&w, open);
+    if ((rc = put_cc(x, &w, o, "policyRule", "policy_rule", NULL, NULL)) ||
+        (rc = put_date(x, &w, o, "dateTime", "date_time", &when)) ||
         (rc = put_refs(x, &w, o, "organization", NULL, "organization")) ||
         (rc = put_ref(x, &w, o, "sourceReference", "source", NULL)))
         return rc;
@@ -1752,70 +1962,12 @@ int fx_consent(struct fx *x, struct fx_entry *e)
     if (prov) {
         static const char *const types[] = { "deny", "permit", NULL };
         size_t old = fx_key(x, "provision");
-        const char *ptype, *ps, *pe;
-        if ((rc = fx_enum(x, prov, "type", false, types, &ptype)) ||
-            (rc = period_start(x, prov, "period", &ps, &pe)))
+        const char *ptype;
+        if ((rc = fx_enum(x, prov, "type", false, types, &ptype)))
             return rc;
         jw_kv_cstr(&w, "provision", ptype);
-        put_period(&w, "period", ps, pe);
-        const cJSON *actors;
-        size_t nact;
-        if ((rc = fx_arr(x, prov, "actor", &actors, &nact)))
+        if ((rc = put_consent_rule(x, &w, prov, 0)))
             return rc;
-        if (nact) {
-            jw_key(&w, "actors");
-            jw_arr_begin(&w);
-            size_t i = 0;
-            for (const cJSON *a = actors->child; a; a = a->next, i++) {
-                size_t o2 = fx_key(x, "actor");
-                fx_idx(x, i);
-                struct fx_code role;
-                const char *r;
-                if (!cJSON_IsObject(a))
-                    return fx_fail(x, HUB_EINVALID, "expected an actor object");
-                if ((rc = fx_cc(x, a, "role", NULL, &role)) ||
-                    (rc = fx_ref(x, a, "reference", true, &r)))
-                    return rc;
-                jw_obj_begin(&w);
-                jw_kv_cstr(&w, "role", role.code);
-                jw_kv_cstr(&w, "reference", fx_ref_name(x, r));
-                jw_obj_end(&w);
-                fx_pop(x, o2);
-            }
-            jw_arr_end(&w);
-        }
-        const cJSON *purp, *sec;
-        size_t npu, ns;
-        if ((rc = fx_arr(x, prov, "purpose", &purp, &npu)) ||
-            (rc = fx_arr(x, prov, "securityLabel", &sec, &ns)))
-            return rc;
-        /* purpose and securityLabel are Codings: those with a code, the
-         * purpose with its display; a list with none is left out (the
-         * schema's purposes has minItems 1) */
-        bool open = false;
-        size_t i = 0;
-        for (const cJSON *p = npu ? purp->child : NULL; p; p = p->next, i++) {
-            size_t o2 = fx_key(x, "purpose");
-            fx_idx(x, i);
-            struct fx_code c = { 0 };
-            if ((rc = fx_coding(x, p, &c)))
-                return rc;
-            if (c.code) {
-                jw_arr_lazy(&w, "purposes", &open);
-                fx_jw_code(&w, NULL, &c);
-            }
-            fx_pop(x, o2);
-        }
-        jw_arr_end_if(&w, open);
-        open = false;
-        for (const cJSON *p = ns ? sec->child : NULL; p; p = p->next) {
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "code");
-            if (cJSON_IsString(v) && *v->valuestring) {
-                jw_arr_lazy(&w, "security_labels", &open);
-                jw_cstr(&w, v->valuestring);
-            }
-        }
-        jw_arr_end_if(&w, open);
         fx_pop(x, old);
     }
     if ((rc = end_body(x, &w, &body)))

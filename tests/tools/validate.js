@@ -97,7 +97,37 @@ const mustFail = {
     e.digest = { from: '2026-01-01T00:00:00Z', to: '2026-01-01T01:00:00Z',
                  subscriptions: [{ subscription: 's', health: 'healthy' }] };
   }),
+  // the consent body (F564, F640): a rule's actor names its party by
+  // reference or identifier, a role is a code object, nested rules are
+  // rules and nothing else
+  'a consent actor with neither reference nor identifier': consent((c) => {
+    c.actors = [{ role: { code: 'IRCP' } }];
+  }),
+  'a consent actor role as a bare code': consent((c) => {
+    c.actors = [{ role: 'IRCP', reference: 'Organization/o' }];
+  }),
+  'a nested consent rule with an unknown member': consent((c) => {
+    c.provisions = [{ type: 'deny', provisions: [{ type: 'permit', actor: [] }] }];
+  }),
+  'a consent data item of an unknown meaning': consent((c) => {
+    c.provisions = [{ type: 'deny', data: [{ meaning: 'all', reference: 'Encounter/e' }] }];
+  }),
+  'a consent label that is no hub label': consent((c) => { c.labels = ['42CFRPart2']; }),
 };
+function consent(f) {
+  const e = mutate((x) => {
+    x.type = 'consent.updated'; delete x.encounter;
+    x.consent = { status: 'active', provision: 'permit',
+                  actors: [{ role: { code: 'IRCP' }, identifier: { value: '1' } }],
+                  provisions: [{ type: 'deny', labels: ['sud'] }] };
+  });
+  f(e.consent);
+  return e;
+}
+if (!validate(consent(() => {}))) {
+  console.log('validate: the minimal good consent is refused: ' + JSON.stringify(validate.errors));
+  failed++;
+}
 if (!validate(good)) {
   console.log('validate: the minimal good event is refused: ' + JSON.stringify(validate.errors));
   failed++;

@@ -440,6 +440,38 @@ Test(dict, prapare_items_score_with_their_own_answer_lists)
     cr_assert_eq(s.items[0].verdict, DICT_UNKNOWN);
 }
 
+/* F562: the CMS post-acute assessments (OASIS-E, MDS 3.0, ...) ask
+ * PRAPARE's transportation question as item A1250, LOINC 101351-5, with
+ * PRAPARE's two "Yes" answers, No, and "unable" / "declines to respond"
+ * (LOINC's OASIS-E Start of Care form 99131-5). The dictionary had no
+ * instrument for it, so an answered A1250 screened no domain, in its
+ * panel or loose (the Chilean transport response of round 68). */
+Test(dict, the_cms_assessment_transport_item_scores_as_prapare_does)
+{
+    static const struct item_case cases[] = {
+        { "101351-5", "LA30133-5", DICT_POSITIVE, "transportation-insecurity" },
+        { "101351-5", "LA30134-3", DICT_POSITIVE, "transportation-insecurity" },
+        { "101351-5", "LA32-8", DICT_NEGATIVE, "transportation-insecurity" },
+    };
+    for (int panel = 0; panel < 2; panel++)
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            struct resp r = { cases[i].q, { cases[i].a }, 0, false };
+            struct dict_scoring s = score(panel ? "99131-5" : NULL, &r, 1);
+            cr_assert_eq(s.items[0].verdict, cases[i].want, "%s=%s",
+                         cases[i].q, cases[i].a);
+            cr_assert_str_eq(s.items[0].domain, cases[i].domain, "%s",
+                             cases[i].q);
+        }
+    const char *declined[] = { "LA30435-4", "LA33608-3" };
+    for (size_t i = 0; i < 2; i++) {
+        struct resp d = { "101351-5", { declined[i] }, 0, false };
+        struct dict_scoring s = score("99131-5", &d, 1);
+        cr_assert(s.items[0].declined, "%s", declined[i]);
+        cr_assert_eq(s.items[0].verdict, DICT_UNKNOWN);
+        cr_assert_eq(s.n_domains, 0);
+    }
+}
+
 /* PRAPARE items with a Gravity domain but no official positive rule
  * (finding F1 of tests/data/real/SOURCES.md): answered, each counts its
  * domain as screened, and none is positive or negative; declined, none

@@ -681,7 +681,7 @@ static const struct sample SAMPLES[] = {
       1, { "consent.updated" },
       { { 0, "consent.provision", "permit" },
         { 0, "consent.actors.0.reference", "Organization/cbo1" },
-        { 0, "consent.actors.0.role", "IRCP" },
+        { 0, "consent.actors.0.role.code", "IRCP" },
         { 0, "consent.period.end", "2027-01-15" },
         { 0, "consent.purposes.0.code", "TREAT" },
         { 0, "occurred_at", "2026-01-15" } } },
@@ -3847,11 +3847,171 @@ Test(fhir, a_consent_purpose_keeps_its_display_and_no_list_is_left_empty)
     cr_assert_str_eq(field_of(&out, 0, "consent.security_labels"), "(absent)");
     cr_assert_eq(run(CONSENT_P("{\"securityLabel\":[{\"code\":\"R\"}]}"),
                      &out, NULL, &err), HUB_OK);
-    cr_assert_str_eq(field_of(&out, 0, "consent.security_labels"), "[\"R\"]");
+    cr_assert_str_eq(field_of(&out, 0, "consent.security_labels"),
+                     "[{\"code\":\"R\"}]");
+    /* an empty system matches the code in any (dict_security_label) */
+    cr_assert_str_eq(field_of(&out, 0, "consent.labels"), "[\"restricted\"]");
     cr_assert_eq(run(CONSENT_P("{\"purpose\":[\"TREAT\"]}"), &out, NULL, &err),
                  HUB_EINVALID);
     cr_assert_str_eq(err.field, "Consent.provision.purpose[0]");
+    cr_assert_eq(run(CONSENT_P("{\"securityLabel\":[\"R\"]}"), &out, NULL,
+                     &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "Consent.provision.securityLabel[0]");
 #undef CONSENT_P
+}
+
+/* F564: what a consent permits or denies is in its provision: the actions
+ * (consentaction disclose, access, correct), and the nested provisions,
+ * each an exception to the rule holding it, with their own actors,
+ * purposes, security labels (42 CFR Part 2), classes, codes, data and
+ * data period. The event carried the root's type, period, actors and
+ * purposes only, so a later check could not tell "disclose to the CBO
+ * for treatment, but not Part 2 data" from "disclose everything"; and
+ * policyRule went into "policy" as a bare code. */
+Test(fhir, a_consent_carries_its_actions_nested_rules_and_labels)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *c =
+        "{\"resourceType\":\"Consent\",\"id\":\"c1\",\"status\":\"active\","
+        "\"patient\":{\"reference\":\"Patient/p1\"},"
+        "\"policyRule\":{\"coding\":[{\"system\":\"http://snomed.info/sct\","
+        "\"code\":\"425691002\"}]},"
+        "\"provision\":{\"type\":\"deny\",\"action\":[{\"coding\":[{\"system\":"
+        "\"http://terminology.hl7.org/CodeSystem/consentaction\",\"code\":"
+        "\"disclose\"}]}],\"provision\":[{\"type\":\"permit\",\"actor\":[{"
+        "\"role\":{\"coding\":[{\"system\":\"http://terminology.hl7.org/"
+        "CodeSystem/v3-ParticipationType\",\"code\":\"IRCP\"}]},\"reference\":"
+        "{\"reference\":\"Organization/cbo1\"}}],\"purpose\":[{\"system\":"
+        "\"http://terminology.hl7.org/CodeSystem/v3-ActReason\",\"code\":"
+        "\"TREAT\"}],\"class\":[{\"system\":\"http://hl7.org/fhir/"
+        "resource-types\",\"code\":\"Observation\"}],\"code\":[{\"coding\":[{"
+        "\"system\":\"http://loinc.org\",\"code\":\"88122-7\"}]}],"
+        "\"dataPeriod\":{\"start\":\"2026-01-01\"},\"data\":[{\"meaning\":"
+        "\"related\",\"reference\":{\"reference\":\"Encounter/e1\"}}],"
+        "\"provision\":[{\"type\":\"deny\",\"securityLabel\":[{\"system\":"
+        "\"http://terminology.hl7.org/CodeSystem/v3-ActCode\",\"code\":"
+        "\"42CFRPart2\"},{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+        "v3-ActCode\",\"code\":\"ETH\"}]}]}]}}";
+    cr_assert_eq(run(c, &out, NULL, &err), HUB_OK, "%s", err.what);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "consent.provision"), "deny");
+    cr_assert_str_eq(field_of(&out, 0, "consent.actions.0.code"), "disclose");
+    cr_assert_str_eq(field_of(&out, 0, "consent.policy"), "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "consent.policy_rule"),
+                     "{\"code\":\"425691002\",\"system\":"
+                     "\"http://snomed.info/sct\"}");
+    cr_assert_str_eq(field_of(&out, 0, "consent.provisions.0.type"), "permit");
+    cr_assert_str_eq(field_of(&out, 0,
+                              "consent.provisions.0.actors.0.reference"),
+                     "Organization/cbo1");
+    cr_assert_str_eq(field_of(&out, 0,
+                              "consent.provisions.0.actors.0.role.code"),
+                     "IRCP");
+    cr_assert_str_eq(field_of(&out, 0,
+                              "consent.provisions.0.purposes.0.code"),
+                     "TREAT");
+    cr_assert_str_eq(field_of(&out, 0, "consent.provisions.0.classes.0.code"),
+                     "Observation");
+    cr_assert_str_eq(field_of(&out, 0, "consent.provisions.0.codes.0.code"),
+                     "88122-7");
+    cr_assert_str_eq(field_of(&out, 0,
+                              "consent.provisions.0.data_period.start"),
+                     "2026-01-01");
+    cr_assert_str_eq(field_of(&out, 0, "consent.provisions.0.data"),
+                     "[{\"meaning\":\"related\",\"reference\":"
+                     "\"Encounter/e1\"}]");
+    cr_assert_str_eq(field_of(&out, 0,
+                              "consent.provisions.0.provisions.0.type"),
+                     "deny");
+    /* two Part 2 labels name one hub label, the events' own name */
+    cr_assert_str_eq(field_of(&out, 0,
+                              "consent.provisions.0.provisions.0.labels"),
+                     "[\"sud\"]");
+    cr_assert_str_eq(field_of(&out, 0, "consent.provisions.0.provisions.0."
+                                       "security_labels.0.code"),
+                     "42CFRPart2");
+    /* what FHIR binds required is checked where it is */
+    const char *bad = "{\"resourceType\":\"Consent\",\"id\":\"c1\","
+        "\"status\":\"active\",\"patient\":{\"reference\":\"Patient/p1\"},"
+        "\"provision\":{\"provision\":[{\"data\":[{\"meaning\":\"all\","
+        "\"reference\":{\"reference\":\"Encounter/e1\"}}]}]}}";
+    cr_assert_eq(run(bad, &out, NULL, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "Consent.provision.provision[0].data[0]."
+                                "meaning");
+}
+
+/* Nested provisions are read with a depth: nine levels below the root are
+ * refused at the ninth, eight are taken. */
+Test(fhir, consent_provisions_nested_past_the_limit_are_refused)
+{
+    struct canon_list out;
+    struct hub_err err;
+    char buf[2048];
+    for (int levels = 8; levels <= 9; levels++) {
+        size_t n = (size_t)snprintf(buf, sizeof(buf),
+            "{\"resourceType\":\"Consent\",\"id\":\"c1\",\"status\":"
+            "\"active\",\"patient\":{\"reference\":\"Patient/p1\"},"
+            "\"provision\":{");
+        for (int i = 0; i < levels; i++)
+            n += (size_t)snprintf(buf + n, sizeof(buf) - n,
+                                  "\"provision\":[{\"type\":\"deny\",");
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\"action\":[]");
+        for (int i = 0; i < levels; i++)
+            n += (size_t)snprintf(buf + n, sizeof(buf) - n, "}]");
+        snprintf(buf + n, sizeof(buf) - n, "}}");
+        int rc = run(buf, &out, NULL, &err);
+        if (levels == 8) {
+            cr_assert_eq(rc, HUB_OK, "%s at %s", err.what, err.field);
+            cr_assert_str_eq(field_of(&out, 0, "consent.provisions.0."
+                                               "provisions.0.provisions.0."
+                                               "provisions.0.provisions.0."
+                                               "provisions.0.provisions.0."
+                                               "provisions.0.type"),
+                             "deny");
+        } else {
+            /* the place is the ninth level's (the field is cut short) */
+            cr_assert_eq(rc, HUB_ELIMIT);
+            cr_assert_str_eq(err.what, "provisions are nested deeper than 8");
+            cr_assert(strncmp(err.field, "Consent.provision.provision[0]."
+                              "provision[0].provision[0]", 55) == 0,
+                      "%s", err.field);
+        }
+    }
+}
+
+/* F640: a Reference may name its target by identifier alone (FHIR R4
+ * Reference.identifier). Da Vinci HRex's payer-to-payer Consent names
+ * both payers so, by NPI: the hub refused the whole Consent ("reference
+ * is missing"). The actor is now kept by its identifier; one that names
+ * neither a resource nor an identifier is still refused, as a permit to
+ * an unknown grantee cannot be honoured. */
+Test(fhir, a_consent_actor_named_by_identifier_is_kept)
+{
+    struct canon_list out;
+    struct hub_err err;
+#define CONSENT_A(ref)                                                        \
+    "{\"resourceType\":\"Consent\",\"id\":\"c1\",\"status\":\"active\","      \
+    "\"patient\":{\"reference\":\"Patient/p1\"},\"provision\":{\"type\":"     \
+    "\"permit\",\"actor\":[{\"role\":{\"coding\":[{\"code\":\"IRCP\"}]},"     \
+    "\"reference\":" ref "}]}}"
+    cr_assert_eq(run(CONSENT_A("{\"identifier\":{\"system\":\"http://hl7.org/"
+                               "fhir/sid/us-npi\",\"value\":\"0123456789\"},"
+                               "\"type\":\"Organization\",\"display\":"
+                               "\"New Health Plan\"}"),
+                     &out, NULL, &err), HUB_OK, "%s at %s", err.what,
+                 err.field);
+    cr_assert_str_eq(field_of(&out, 0, "consent.actors.0"),
+                     "{\"role\":{\"code\":\"IRCP\"},\"identifier\":{"
+                     "\"system\":\"http://hl7.org/fhir/sid/us-npi\","
+                     "\"value\":\"0123456789\"},\"type\":\"Organization\"}");
+    cr_assert_eq(run(CONSENT_A("{\"display\":\"New Health Plan\"}"), &out,
+                     NULL, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "Consent.provision.actor[0].reference");
+    cr_assert_eq(run(CONSENT_A("{\"identifier\":{\"system\":\"http://hl7.org/"
+                               "fhir/sid/us-npi\"}}"), &out, NULL, &err),
+                 HUB_EINVALID);
+#undef CONSENT_A
 }
 
 /* F84: an Identifier's type is written as the schema's table 0203 type only
