@@ -154,8 +154,8 @@ bool ccda_ts_date(const char *ts, char *out, size_t cap);
 
 /* FHIR system URI for a code system or II root: a known one's
  * ("http://loinc.org"), else "urn:oid:<oid>" or "urn:uuid:<uuid>" written
- * into `buf`, else the name as sent (no URI: the sender's own); NULL when
- * empty or longer than `buf` holds. */
+ * into `buf`, else `oid` itself, as sent (no URI: the sender's own name);
+ * NULL when empty or longer than `buf` holds. */
 const char *ccda_system_uri(const char *oid, char *buf, size_t cap);
 /* II as a string: "urn:hl7ii:root:ext", "urn:oid:root", "urn:uuid:root";
  * NULL when the id has no usable root. In `a`. */
