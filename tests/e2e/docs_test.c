@@ -562,8 +562,10 @@ Test(docs, a_ccda_id_root_that_is_no_oid_links_as_the_hl7_namespace_does,
     } c[] = {
         { "ROOT-1", CANARY_MRN "1234^^^MRN", "D-ROOT-1", "MRN",
           CANARY_MRN "1234" },
-        { "ROOT-2", CANARY_MRN "55^^^&9f27eaec-bbb7-4a5d-879f-ee1fe4ba2e59&UUID",
-          "D-ROOT-2", "9F27EAEC-BBB7-4A5D-879F-EE1FE4BA2E59", CANARY_MRN "55" },
+        { "ROOT-2",
+          CANARY_MRN "55^^^&9f27eaec-bbb7-4a5d-879f-ee1fe4ba2e59&UUID",
+          "D-ROOT-2", "9F27EAEC-BBB7-4A5D-879F-EE1FE4BA2E59",
+          CANARY_MRN "55" },
     };
     for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
         char msg[512], doc[1024];
