@@ -947,14 +947,19 @@ static bool write_ident(struct doc *dc, struct jw *w,
          * unless it is a system that needs a number */
         const char *type;
         char sys[300];
-        id_system(root, sys, sizeof(sys), &type);
+        const char *as = id_system(root, sys, sizeof(sys), &type);
         if (type) {
             dc->sys_left_out = id;
             return false;
         }
         jw_obj_begin(w);
         jw_kv_cstr(w, "value", ccda_ii_string(dc->a, id));
-        jw_kv_cstr(w, "system", "urn:ietf:rfc:3986");
+        /* an OID, a UUID or a URI is an RFC 3986 id for everyone; a root
+         * that id_system keeps as sent ("PatientExample") is no URI but
+         * the sender's own name: no system, so identity scopes it by the
+         * sender (F621) */
+        if (as != root || idsys_is_uri(slice_from_cstr(root)))
+            jw_kv_cstr(w, "system", "urn:ietf:rfc:3986");
     }
     jw_obj_end(w);
     return true;

@@ -23,8 +23,11 @@
  * sending_facility = the custodian organization's name, else the author's
  * represented organization}; occurred_at = the screening's effectiveTime,
  * else the document's; the patient of recordTarget/patientRole (ids as
- * system + value: root OID "urn:oid:..." or the FHIR URI of SSN, NPI, MBI;
- * a root alone as an RFC 3986 id, but not the SSN, NPI or MBI root, F106;
+ * system + value: root OID "urn:oid:...", UUID "urn:uuid:...", the FHIR URI
+ * of SSN, NPI, MBI, any other root as sent, the sender's own name, F620;
+ * a root alone as an RFC 3986 id when it is an OID, UUID or URI (any
+ * other, no system: the sender's, F621), but not the SSN, NPI or MBI
+ * root, F106;
  * names, a given name qualified CL (call me) as a nickname of its own,
  * birth date (a birthTime that is no HL7 TS is left out with a warning,
  * F173), sex, addresses with county, phones); sensitivity

@@ -152,8 +152,10 @@ bool ccda_ts_iso(const char *ts, char *out, size_t cap);
 /* Same, date part only ("1975-05-01"), for birth dates. */
 bool ccda_ts_date(const char *ts, char *out, size_t cap);
 
-/* FHIR system URI for a code system OID ("http://loinc.org"), or
- * "urn:oid:<oid>" written into `buf`. */
+/* FHIR system URI for a code system or II root: a known one's
+ * ("http://loinc.org"), else "urn:oid:<oid>" or "urn:uuid:<uuid>" written
+ * into `buf`, else `oid` itself, as sent (no URI: the sender's own name);
+ * NULL when empty or longer than `buf` holds. */
 const char *ccda_system_uri(const char *oid, char *buf, size_t cap);
 /* II as a string: "urn:hl7ii:root:ext", "urn:oid:root", "urn:uuid:root";
  * NULL when the id has no usable root. In `a`. */

@@ -893,17 +893,6 @@ static const struct {
       "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation" },
 };
 
-const char *ccda_system_uri(const char *oid, char *buf, size_t cap)
-{
-    if (oid == NULL || *oid == '\0')
-        return NULL;
-    for (size_t i = 0; i < sizeof(systems) / sizeof(systems[0]); i++)
-        if (strcmp(systems[i].oid, oid) == 0)
-            return systems[i].uri;
-    int m = snprintf(buf, cap, "urn:oid:%.200s", oid);
-    return m > 0 && (size_t)m < cap ? buf : NULL;
-}
-
 static bool is_oid(const char *s)
 {
     if (*s < '0' || *s > '9')
@@ -912,6 +901,37 @@ static bool is_oid(const char *s)
         if (!((*s >= '0' && *s <= '9') || *s == '.'))
             return false;
     return true;
+}
+
+/* An II root or code system as a URI, as HL7 (THO NamingSystem "uri") and
+ * the hub's HL7 v2 adapter write one: an OID urn:oid:, a UUID urn:uuid: in
+ * lower case; anything else (a HealthShare facility code "FHCN-PV", a bare
+ * "MRN") as sent, never urn:oid: (F620): a name that is no URI is the
+ * sender's own, which identity scopes by the sending organization, where
+ * "urn:oid:MRN" would be one authority for everyone and join two senders'
+ * patient 1234. */
+const char *ccda_system_uri(const char *oid, char *buf, size_t cap)
+{
+    if (oid == NULL || *oid == '\0')
+        return NULL;
+    for (size_t i = 0; i < sizeof(systems) / sizeof(systems[0]); i++)
+        if (strcmp(systems[i].oid, oid) == 0)
+            return systems[i].uri;
+    size_t n = strlen(oid);
+    if (idsys_is_uuid((struct slice){ oid, n })) {
+        if (cap < 9 + n + 1)
+            return NULL;
+        memcpy(buf, "urn:uuid:", 9);
+        for (size_t i = 0; i < n; i++)
+            buf[9 + i] = (oid[i] >= 'A' && oid[i] <= 'F') ? (char)(oid[i] + 32)
+                                                          : oid[i];
+        buf[9 + n] = '\0';
+        return buf;
+    }
+    if (!is_oid(oid))
+        return n < cap ? oid : NULL;
+    int m = snprintf(buf, cap, "urn:oid:%.200s", oid);
+    return m > 0 && (size_t)m < cap ? buf : NULL;
 }
 
 const char *ccda_ii_string(struct arena *a, const struct ccda_node *id)

@@ -535,6 +535,62 @@ Test(docs, fhir_patient_id_never_meets_an_mrn_of_the_same_value,
                               "= 'identity.conflict'"), 0);
 }
 
+/* F620: a C-CDA patient id under a root that is no OID is the sender's
+ * namespace, as HL7 v2's CX-4 is: the hospital's MRN sent as an A04
+ * (PID-3 `^^^MRN`) and as a C-CDA (`<id root="MRN"/>`) is one person, and
+ * so is a number under a UUID authority (CX-4.2 with type UUID; the C-CDA
+ * root in upper case). Before, the C-CDA's systems were urn:oid:MRN and
+ * urn:oid:<UUID>, which met neither the A04's nor each other's. */
+Test(docs, a_ccda_id_root_that_is_no_oid_links_as_the_hl7_namespace_does,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char adt_fmt[] =
+        "MSH|^~\\&|EHR|HOSP|HUB|HUB|20260101120000||ADT^A04|%s|P|2.5.1\r"
+        "EVN|A04|20260101120000\r"
+        "PID|1||%s||" CANARY_FAMILY "^" CANARY_GIVEN "||" CANARY_DOB "|F\r"
+        "PV1|1|O\r";
+    static const char doc_fmt[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+        "<id root=\"1.2.7\" extension=\"%s\"/>"
+        "<effectiveTime value=\"20260101\"/>"
+        "<recordTarget><patientRole><id root=\"%s\" extension=\"%s\"/>"
+        "<patient/></patientRole></recordTarget>"
+        "<component><structuredBody/></component></ClinicalDocument>";
+    static const struct {
+        const char *ctl, *cx, *doc_id, *root, *ext;
+    } c[] = {
+        { "ROOT-1", CANARY_MRN "1234^^^MRN", "D-ROOT-1", "MRN",
+          CANARY_MRN "1234" },
+        { "ROOT-2",
+          CANARY_MRN "55^^^&9f27eaec-bbb7-4a5d-879f-ee1fe4ba2e59&UUID",
+          "D-ROOT-2", "9F27EAEC-BBB7-4A5D-879F-EE1FE4BA2E59",
+          CANARY_MRN "55" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char msg[512], doc[1024];
+        struct http_resp r;
+        snprintf(msg, sizeof(msg), adt_fmt, c[i].ctl, c[i].cx);
+        cr_assert_eq(post("/v1/hl7v2", NULL, NULL, msg, strlen(msg), &r), 202,
+                     "%s", r.body);
+        http_resp_free(&r);
+        snprintf(doc, sizeof(doc), doc_fmt, c[i].doc_id, c[i].root,
+                 c[i].ext);
+        cr_assert_eq(post("/v1/ccda", "application/xml", NULL, doc,
+                          strlen(doc), &r), 202, "%s", r.body);
+        http_resp_free(&r);
+    }
+    cr_expect_eq(events_total(), 4);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT body::jsonb->"
+                              "'patient'->>'hub_id') FROM events"), 2,
+                 "each number is one person in both formats");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT hub_id) FROM "
+                              "patient_identifiers WHERE system = "
+                              "'urn:hub:org:hosp:ns:MRN'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM patient_identifiers "
+                              "WHERE system LIKE 'urn:oid:%'"), 0);
+}
+
 /* ---- C-CDA ------------------------------------------------------------ */
 
 static const char laughs[] =

@@ -2072,6 +2072,102 @@ Test(ccda_header, a_national_system_root_alone_is_no_patient_id,
     }
 }
 
+/* F620: a patient id's root with an extension is its system: an OID as
+ * urn:oid:, a UUID as urn:uuid: in lower case (as the HL7 v2 adapter
+ * writes a UUID authority, so the same patient links across formats), and
+ * a root that is neither (a HealthShare facility code, a bare "MRN") as
+ * sent, which identity scopes by the sender: never urn:oid:, a URI that
+ * would make two senders' MRN 1234 one person. */
+Test(ccda_header, a_patient_id_root_is_an_oid_a_uuid_or_the_senders_own,
+     .init = setup, .fini = teardown)
+{
+    static const char fmt[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+        "<id root=\"1.2.7\" extension=\"D1\"/>"
+        "<effectiveTime value=\"20130820\"/>"
+        "<recordTarget><patientRole><id root=\"%s\" extension=\"1234\"/>"
+        "<patient/></patientRole></recordTarget>"
+        "<component><structuredBody/></component></ClinicalDocument>";
+    static const struct {
+        const char *root, *want;
+    } c[] = {
+        { "2.16.840.1.113883.19.5", "urn:oid:2.16.840.1.113883.19.5" },
+        { "9F27EAEC-BBB7-4A5D-879F-EE1FE4BA2E59",
+          "urn:uuid:9f27eaec-bbb7-4a5d-879f-ee1fe4ba2e59" },
+        { "9f27eaec-bbb7-4a5d-879f-ee1fe4ba2e59",
+          "urn:uuid:9f27eaec-bbb7-4a5d-879f-ee1fe4ba2e59" },
+        { "FHCN-PV", "FHCN-PV" },
+        { "MRN", "MRN" },
+        { "&amp;FHCN", "&FHCN" },
+        { "http://hospital.example/mrn", "http://hospital.example/mrn" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[1024];
+        snprintf(doc, sizeof(doc), fmt, c[i].root);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *ids = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "patient"),
+                                         "identifiers");
+        cr_assert_eq(cJSON_GetArraySize(ids), 1, "case %zu", i);
+        cJSON *id = cJSON_GetArrayItem(ids, 0);
+        cr_expect_str_eq(cJSON_GetObjectItem(id, "value")->valuestring, "1234",
+                         "case %zu", i);
+        cr_expect_str_eq(cJSON_GetObjectItem(id, "system")->valuestring,
+                         c[i].want, "case %zu", i);
+        cJSON_Delete(ev);
+    }
+}
+
+/* F621: a root alone is the identifier, in RFC 3986 form when it is one
+ * (an OID, a UUID, a URI); a root that is none of them (techbd's AHC HRSN
+ * CCD example sends <id root="PatientExample"/>) is the sender's own name,
+ * sent with no system so that identity scopes it by the sender: in
+ * urn:ietf:rfc:3986 every sender's "PatientExample" was one person. */
+Test(ccda_header, a_root_alone_that_is_no_uri_is_the_senders_own,
+     .init = setup, .fini = teardown)
+{
+    static const char fmt[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+        "<id root=\"1.2.7\" extension=\"D1\"/>"
+        "<effectiveTime value=\"20130820\"/>"
+        "<recordTarget><patientRole><id root=\"%s\"/>"
+        "<patient/></patientRole></recordTarget>"
+        "<component><structuredBody/></component></ClinicalDocument>";
+    static const struct {
+        const char *root, *value;
+        bool rfc3986;
+    } c[] = {
+        { "PatientExample", "PatientExample", false },
+        { "FHCN-PV", "FHCN-PV", false },
+        { "2.16.840.1.113883.19.5", "urn:oid:2.16.840.1.113883.19.5", true },
+        { "9F27EAEC-BBB7-4A5D-879F-EE1FE4BA2E59",
+          "urn:uuid:9f27eaec-bbb7-4a5d-879f-ee1fe4ba2e59", true },
+        { "urn:example:patient:7", "urn:example:patient:7", true },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[1024];
+        snprintf(doc, sizeof(doc), fmt, c[i].root);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *ids = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "patient"),
+                                         "identifiers");
+        cr_assert_eq(cJSON_GetArraySize(ids), 1, "case %zu", i);
+        cJSON *id = cJSON_GetArrayItem(ids, 0);
+        cr_expect_str_eq(cJSON_GetObjectItem(id, "value")->valuestring,
+                         c[i].value, "case %zu", i);
+        cJSON *sys = cJSON_GetObjectItem(id, "system");
+        if (c[i].rfc3986)
+            cr_expect(sys && cJSON_IsString(sys) &&
+                          strcmp(sys->valuestring, "urn:ietf:rfc:3986") == 0,
+                      "case %zu", i);
+        else
+            cr_expect_null(sys, "case %zu", i);
+        cJSON_Delete(ev);
+    }
+}
+
 /* A problem's labels come from every code of its value, as FHIR's from
  * every coding: ICD-10-CM by range, SNOMED CT by the dictionary's concept
  * tables (the eCQM value set Substance Use Disorder). Only SDOH problems
