@@ -589,6 +589,42 @@ Test(hl7_to_events, reads_the_diagnosis_type_of_v2_6_as_a_code)
     cJSON_Delete(j);
 }
 
+/* F602: DG1-4 (description, ST) and DG1-2 (coding method, ID) have no
+ * components; Auriga's Infinity A01 sends "Appendicitis^Inflammation of
+ * Veriform Appendix" in DG1-4. The display was the raw field, the
+ * sender's component separator in it (so "$" under other delimiters);
+ * now the first component, as HL7 has receivers ignore components they
+ * do not expect. */
+Test(hl7_to_events, reads_dg1_description_and_coding_method_up_to_a_component)
+{
+    static const char *const msgs[] = {
+        "MSH|^~\\&|HIS||Infinity||199903291650||ADT^A01|C1|P|2.4\r"
+        "PID|||M1||Smith^Wally\rPV1||I\r"
+        "DG1|24232|I10^ICD-10|01|Appendicitis^Inflammation of Veriform "
+        "Appendix||A\r",
+        "MSH$^~\\&$HIS$$Infinity$$199903291650$$ADT^A01$C1$P$2.4\r"
+        "PID$$$M1$$Smith^Wally\rPV1$$I\r"
+        "DG1$24232$I10^ICD-10$01$Appendicitis^Inflammation of Veriform "
+        "Appendix$$A\r",
+        "MSH|$~\\&|HIS||Infinity||199903291650||ADT$A01|C1|P|2.4\r"
+        "PID|||M1||Smith$Wally\rPV1||I\r"
+        "DG1|24232|I10$ICD-10|01|Appendicitis$Inflammation of Veriform "
+        "Appendix||A\r",
+    };
+    for (size_t k = 0; k < sizeof(msgs) / sizeof(msgs[0]); k++) {
+        cJSON *j = event_of(msgs[k]);
+        const cJSON *dg = cJSON_GetArrayItem(
+            cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(j, "encounter"),
+                "diagnoses"), 0);
+        cr_assert_str_eq(str_at(dg, "code", NULL), "01", "%zu", k);
+        cr_assert_str_eq(str_at(dg, "display", NULL), "Appendicitis", "%zu",
+                         k);
+        cr_assert_str_eq(str_at(dg, "system", NULL), "I10", "%zu", k);
+        cJSON_Delete(j);
+    }
+}
+
 /* tests/data/real/SOURCES.md F36: the ICD-9-CM codes F10-F19 replaced
  * (291-292, 303-305), which v2.3/2.4 feeds sent until October 2015, in a
  * system that names ICD-9 */
