@@ -625,14 +625,6 @@ ADT_ALWAYS_INLINE struct text part(const struct ctx *c, const struct parts *pt,
     return text_of(c, v, pt->special);
 }
 
-/* The whole first repetition of SEG-f, unescaped. */
-ADT_INLINE struct text val0(const struct ctx *c, const struct hl7_seg *s,
-                            unsigned f)
-{
-    struct raw r = rep_raw(c, s, f, 0);
-    return text_of(c, r.v, r.special);
-}
-
 /* val1 for what its fast path below leaves: MSH, MRG, a field not
  * indexed, a special field. Out of line: the fast path then needs no
  * callee-saved registers. */
@@ -2714,10 +2706,14 @@ static bool write_diagnoses(struct ctx *c)
         struct text code = part(c, &ce, 1, 0);
         struct text system = part(c, &ce, 3, 0);
         struct text display = part(c, &ce, 2, 0);
+        /* DG1-2 (ID) and DG1-4 (ST) have no components: a component
+         * separator in them ends the value, as HL7 has receivers ignore
+         * components they do not expect (F602; Auriga's Infinity A01
+         * sends "Appendicitis^Inflammation of ...") */
         if (!system.s.len)
-            system = val0(c, dg1, 2);   /* DG1-2 coding method */
+            system = val1(c, dg1, 2);   /* DG1-2 coding method */
         if (!display.s.len)
-            display = val0(c, dg1, 4);  /* DG1-4 description */
+            display = val1(c, dg1, 4);  /* DG1-4 description */
         if (!code.s.len && !display.s.len)
             continue;
         /* the alternate code (CE/CWE 4-6) too: a local primary code

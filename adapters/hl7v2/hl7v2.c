@@ -41,6 +41,7 @@
 #endif
 
 #include "common/buf.h"
+#include "common/sbcs.h"
 #include "common/utf8.h"
 
 enum { C_PLAIN = 0, C_FS, C_EOL, C_NUL, C_RS, C_SPECIAL };
@@ -1062,14 +1063,17 @@ static int latin_alias(struct slice cs)
  * not what was sent) or none: Windows-1252, as the WHATWG Encoding
  * Standard reads Latin-1; US feeds often leave MSH-18 empty and send
  * Windows text. The IANA names of those sets are read as the codes
- * (latin_alias). A message that is valid UTF-8 stays as it is whatever
- * MSH-18 says (senders declare 8859/1 and send UTF-8: reading that as
- * Latin-1 would garble it); another declared set is not guessed at, and
- * m->high says so (HL7_HIGH_UNREAD: its letters past ASCII become U+FFFD).
+ * (latin_alias). The other single-byte sets of table 0211 ("8859/2" to
+ * "8859/9") and the Windows pages named for them ("CP1250", "CP1251")
+ * are read by their tables (sbcs.h; *out_sb says which). A message that
+ * is valid UTF-8 stays as it is whatever MSH-18 says (senders declare
+ * 8859/1 and send UTF-8: reading that as Latin-1 would garble it);
+ * another declared set is not guessed at, and m->high says so
+ * (HL7_HIGH_UNREAD: its letters past ASCII become U+FFFD).
  */
 static const char *from_latin(struct arena *a, struct hl7_msg *m,
                               const char *p, size_t len, size_t *out_len,
-                              bool *out_l9)
+                              bool *out_l9, const uint16_t **out_sb)
 {
     /* the parse noted a byte from 0x80 up in the message (none can be
      * outside what it read but a BOM, which is UTF-8); asked only then */
@@ -1086,7 +1090,13 @@ static const char *from_latin(struct arena *a, struct hl7_msg *m,
         l9 = false;
     else if ((alias = latin_alias(cs)) != 0)
         l9 = alias == 2;
-    else {
+    else if ((*out_sb = sbcs_by_name(cs.p, cs.len)) != NULL) {
+        /* every byte becomes at most three, as below */
+        char *u = arena_alloc(a, 3 * len);
+        char *o = sbcs_to_utf8(*out_sb, u, (const unsigned char *)p, len);
+        *out_len = (size_t)(o - u);
+        return u;
+    } else {
         m->high |= HL7_HIGH_UNREAD;     /* adt.c warns */
         return NULL;
     }
@@ -1107,11 +1117,12 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
         return rc;
     size_t ulen;
     bool l9 = false;
+    const uint16_t *sb = NULL;
     struct jis_out j;
     j.nrun = 0;
     const char *u = NULL;
     if ((*out)->high & HL7_HIGH_8BIT)
-        u = from_latin(a, *out, p, len, &ulen, &l9);
+        u = from_latin(a, *out, p, len, &ulen, &l9, &sb);
     if (u == NULL && ((*out)->high & HL7_HIGH_ESC))
         u = from_iso2022_jp(a, *out, p, len, &ulen, &j);
     /* the same message, two bytes for each accented letter: it parsed once,
@@ -1124,6 +1135,7 @@ int hl7_parse(struct arena *a, const char *p, size_t len,
         m2->sent = p;
         m2->sent_len = len;
         m2->sent_l9 = l9;
+        m2->sent_sb = sb;
         m2->jis = j.nrun ? j.run : NULL;
         m2->njis = j.nrun;
         *out = m2;
@@ -1178,6 +1190,9 @@ size_t hl7_sent_offset(const struct hl7_msg *m, size_t off)
         return off;
     if (m->jis)
         return jis_sent_offset(m, off, false);
+    if (m->sent_sb)
+        return sbcs_sent_offset(m->sent_sb, (const unsigned char *)m->sent,
+                                m->sent_len, off);
     return latin_sent_offset((const unsigned char *)m->sent, m->sent_len,
                              m->sent_l9, off);
 }

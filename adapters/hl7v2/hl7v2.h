@@ -32,7 +32,9 @@ struct hl7_msg;                     /* opaque; fields point into the input */
  * Character set: a message whose bytes are not valid UTF-8 is read from
  * its UTF-8 translation (made in `a`; *out then borrows that, and later
  * offsets count its bytes): ISO 8859-15 when MSH-18 says "8859/15",
- * Windows-1252 when it says "8859/1" or "ASCII" or nothing. A 7-bit
+ * Windows-1252 when it says "8859/1" or "ASCII" or nothing, the set's
+ * table (common/sbcs.h) for "8859/2" to "8859/9", "CP1250" and "CP1251"
+ * (and the IANA names of all of these). A 7-bit
  * message with an ESC byte whose MSH-18 names "ISO IR87" or "ISO IR159" in
  * any repetition (SS-MIX2 sends "~ISO IR87") is read from its UTF-8
  * translation as ISO-2022-JP (glibc iconv; only such a message pays for

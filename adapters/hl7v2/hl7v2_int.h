@@ -134,6 +134,7 @@ struct hl7_msg {
                                    bytes sent */
     size_t sent_len;
     bool sent_l9;               /* ... read as ISO 8859-15, else cp1252 */
+    const uint16_t *sent_sb;    /* ... read by this table of sbcs.h */
     const struct hl7_jis_run *jis;  /* ... read as ISO-2022-JP: its runs */
     uint32_t njis;
 };

@@ -589,6 +589,42 @@ Test(hl7_to_events, reads_the_diagnosis_type_of_v2_6_as_a_code)
     cJSON_Delete(j);
 }
 
+/* F602: DG1-4 (description, ST) and DG1-2 (coding method, ID) have no
+ * components; Auriga's Infinity A01 sends "Appendicitis^Inflammation of
+ * Veriform Appendix" in DG1-4. The display was the raw field, the
+ * sender's component separator in it (so "$" under other delimiters);
+ * now the first component, as HL7 has receivers ignore components they
+ * do not expect. */
+Test(hl7_to_events, reads_dg1_description_and_coding_method_up_to_a_component)
+{
+    static const char *const msgs[] = {
+        "MSH|^~\\&|HIS||Infinity||199903291650||ADT^A01|C1|P|2.4\r"
+        "PID|||M1||Smith^Wally\rPV1||I\r"
+        "DG1|24232|I10^ICD-10|01|Appendicitis^Inflammation of Veriform "
+        "Appendix||A\r",
+        "MSH$^~\\&$HIS$$Infinity$$199903291650$$ADT^A01$C1$P$2.4\r"
+        "PID$$$M1$$Smith^Wally\rPV1$$I\r"
+        "DG1$24232$I10^ICD-10$01$Appendicitis^Inflammation of Veriform "
+        "Appendix$$A\r",
+        "MSH|$~\\&|HIS||Infinity||199903291650||ADT$A01|C1|P|2.4\r"
+        "PID|||M1||Smith$Wally\rPV1||I\r"
+        "DG1|24232|I10$ICD-10|01|Appendicitis$Inflammation of Veriform "
+        "Appendix||A\r",
+    };
+    for (size_t k = 0; k < sizeof(msgs) / sizeof(msgs[0]); k++) {
+        cJSON *j = event_of(msgs[k]);
+        const cJSON *dg = cJSON_GetArrayItem(
+            cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(j, "encounter"),
+                "diagnoses"), 0);
+        cr_assert_str_eq(str_at(dg, "code", NULL), "01", "%zu", k);
+        cr_assert_str_eq(str_at(dg, "display", NULL), "Appendicitis", "%zu",
+                         k);
+        cr_assert_str_eq(str_at(dg, "system", NULL), "I10", "%zu", k);
+        cJSON_Delete(j);
+    }
+}
+
 /* tests/data/real/SOURCES.md F36: the ICD-9-CM codes F10-F19 replaced
  * (291-292, 303-305), which v2.3/2.4 feeds sent until October 2015, in a
  * system that names ICD-9 */
@@ -1209,7 +1245,7 @@ Test(hl7_to_events, reads_msh18_iana_latin_names_and_warns_of_unread_text)
         cJSON_GetObjectItemCaseSensitive(j, "patient"), "names"), 0);
     cr_assert_str_eq(str_at(name, "family", NULL), "A\xe2\x82\xac");
     cJSON_Delete(j);
-    static const char *const unread[] = { "8859/2", "CP1250", "UNICODE" };
+    static const char *const unread[] = { "KS X 1001", "BIG-5", "UNICODE" };
     for (size_t k = 0; k < sizeof(unread) / sizeof(unread[0]); k++) {
         char msg[512];
         snprintf(msg, sizeof(msg),
@@ -1226,6 +1262,69 @@ Test(hl7_to_events, reads_msh18_iana_latin_names_and_warns_of_unread_text)
                  "2.3||||||%s\rEVN|A04\rPID|1||MRN1^^^FAC^MR||Pe\xc3\xb1"
                  "a^Jo\rPV1|1|O\r", unread[k]);
         cr_assert_str_eq(warnings_of(msg), "", "%s", unread[k]);
+    }
+}
+
+/* F600: the single-byte sets of table 0211 past Latin-1 and Latin-9
+ * ("8859/2" to "8859/9") and the Windows pages Central and Eastern
+ * European senders name (an Eskulap feed declares "CP1250") are read by
+ * their tables: each letter was U+FFFD, with a warning, before. A
+ * refusal's byte offset and the ACK's echoed fields are the bytes sent. */
+Test(hl7_to_events, reads_the_single_byte_sets_of_table_0211)
+{
+    static const struct {
+        const char *cs, *sent, *utf8;
+    } sb[] = {
+        { "8859/2", "\xa3\xf3" "d\xbc", "\xc5\x81\xc3\xb3" "d\xc5\xba" },
+        { "ISO-8859-2", "\xa3\xf3" "d\xbc", "\xc5\x81\xc3\xb3" "d\xc5\xba" },
+        { "CP1250", "\x8akoda", "\xc5\xa0koda" },
+        { "8859/5", "\xb8\xd2\xd0\xdd", "\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd" },
+        { "windows-1251", "\xcf\xe5\xf2\xf0\xee\xe2",
+          "\xd0\x9f\xd0\xb5\xd1\x82\xd1\x80\xd0\xbe\xd0\xb2" },
+        /* the 2003 edition's euro sign (A4): three bytes in UTF-8 */
+        { "8859/7", "\xd0\xe1\xf0\xe1\xa4",
+          "\xce\xa0\xce\xb1\xcf\x80\xce\xb1\xe2\x82\xac" },
+        { "8859/8", "\xeb\xe4\xef", "\xd7\x9b\xd7\x94\xd7\x9f" },
+        { "8859/9", "\xde" "ahin", "\xc5\x9e" "ahin" },
+    };
+    for (size_t k = 0; k < sizeof(sb) / sizeof(sb[0]); k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg),
+                 "MSH|^~\\&|APP|%s|HUB|HUB|20260115093000||ADT^A04|C1|P|"
+                 "2.5||||||%s\rEVN|A04\rPID|1||MRN1^^^FAC^MR||%s^Jo\r"
+                 "PV1|1|O\r", sb[k].sent, sb[k].cs, sb[k].sent);
+        cJSON *j = event_of(msg);
+        const cJSON *name = cJSON_GetArrayItem(
+            cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(j, "patient"), "names"), 0);
+        cr_assert_str_eq(str_at(name, "family", NULL), sb[k].utf8, "%s",
+                         sb[k].cs);
+        cr_assert_str_eq(str_at(j, "source", "sending_facility"), sb[k].utf8,
+                         "%s", sb[k].cs);
+        cr_assert_str_eq(warnings_of(msg), "", "%s", sb[k].cs);
+        cJSON_Delete(j);
+
+        /* the ACK echoes MSH-4 in the sender's bytes, as MSH-6 */
+        struct hl7_msg *m;
+        struct hub_err err;
+        struct slice ack;
+        cr_assert_eq(hl7_parse(&A, msg, strlen(msg), &m, &err), HUB_OK);
+        cr_assert_eq(hl7_ack(&A, m, "AA", NULL, "K", "2026", &ack), HUB_OK);
+        char want[64], got[1024];
+        snprintf(want, sizeof(want), "|HUB|HUB|APP|%s|", sb[k].sent);
+        snprintf(got, sizeof(got), "%.*s", (int)ack.len, ack.p);
+        cr_assert(strstr(got, want) != NULL, "%s: %s", sb[k].cs, got);
+
+        /* a refusal after the letters names the byte sent */
+        snprintf(msg, sizeof(msg),
+                 "MSH|^~\\&|APP|%s|HUB|HUB|20260115093000||ADT^A04|C1|P|"
+                 "2.5||||||%s\rEVN|A04\rPID|1||||%s^Jo\rPV1|1|O\r",
+                 sb[k].sent, sb[k].cs, sb[k].sent);
+        struct canon_list l;
+        cr_assert_eq(run(msg, &l, &err), HUB_EINVALID, "%s", sb[k].cs);
+        cr_assert_str_eq(err.field, "PID-3", "%s", sb[k].cs);
+        cr_assert_eq(err.offset, (size_t)(strstr(msg, "PID|") - msg),
+                     "%s: %zu", sb[k].cs, err.offset);
     }
 }
 

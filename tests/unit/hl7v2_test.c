@@ -390,9 +390,13 @@ Test(hl7_parse, reads_latin_text_as_utf8_unless_it_is_utf8)
     m = parse_ok("\xef\xbb\xbfMSH|^~\\&|A|B|C|D|2026||ADT^A08|13|P|2.5\r"
                  "PID|1||42||Pe\xf1" "a\r");
     assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "Pe\xc3\xb1" "a");
-    /* another declared set is not guessed at */
+    /* 8859/2 by its table (F600): F1 is n acute there */
     m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|12|P|2.5|||||POL|8859/2\r"
                  "PID|1||42||Pe\xf1" "a\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "Pe\xc5\x84" "a");
+    /* a set the hub does not read is not guessed at */
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|14|P|2.5|||||KOR|"
+                 "KS X 1001\rPID|1||42||Pe\xf1" "a\r");
     assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "Pe\xf1" "a");
 }
 
