@@ -1,0 +1,253 @@
+/*
+ * dbslow_test.c - the API's database work when the database is slow or
+ * held, as deployed: a DATABASE_URL with its own session options, a
+ * PgBouncer in front (a real one, the Debian package), an ingest whose
+ * commit waits on a lock another session holds. Each request is answered
+ * in a bounded time (success, or 503 with Retry-After), and nothing is
+ * acknowledged before its commit.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "common/hub_err.h"
+#include "store.h"
+#include "../lib/hubproc.h"
+#include "../lib/testdb.h"
+
+static struct hubproc hub;
+
+static void stop(void)
+{
+    hub_cleanup(&hub);
+}
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* hubd again on the same dir with `line` appended to its config (later
+ * lines win): a database URL the test makes from the one it was given */
+static char also_log[128] = "";     /* shown too when hubd fails */
+
+static void restart_with(const char *line)
+{
+    cr_assert_eq(hub_stop(&hub), 0);
+    FILE *f = fopen(hub_path(&hub, "hubd.conf"), "a");
+    cr_assert_not_null(f);
+    fprintf(f, "%s\n", line);
+    cr_assert_eq(fclose(f), 0);
+    if (hub_restart(&hub) != 0) {
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "tail -n 20 '%s' %s >&2",
+                 hub_path(&hub, "hubd.log"), also_log);
+        cr_assert_eq(system(cmd), 0);
+        cr_assert_fail("hubd did not start again");
+    }
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+}
+
+struct feed_call {
+    struct http_resp resp;
+    int rc;
+    double ms;
+};
+
+static void *read_feed(void *arg)
+{
+    struct feed_call *f = arg;
+    double t0 = mono_ms();
+    memset(&f->resp, 0, sizeof(f->resp));
+    f->rc = http_call(&hub, true, "GET", "/v1/events", "tok-hosp", NULL,
+                      NULL, 0, NULL, &f->resp);
+    f->ms = mono_ms() - t0;
+    return NULL;
+}
+
+/* F660: the pool's lock bound went to the server as the `options` startup
+ * parameter placed before the URL, whose own options (an operator's
+ * search_path, statement_timeout) replaced it: the request on the worker
+ * waited for as long as another session held the lock. */
+Test(dbslow, a_database_url_with_its_own_options_keeps_the_lock_bound,
+     .fini = stop, .timeout = 90)
+{
+    char line[1200];
+    struct feed_call held = { 0 };
+    struct store *s;
+
+    cr_assert_eq(hub_start(&hub, "db_threads = 1\ndb_wait_timeout = 1\n"
+                           "db_lock_timeout = 2\nretry_after = 2\n"
+                           "auth_cache_ttl = 300", false), 0);
+    snprintf(line, sizeof(line), "database_url = %s%soptions=-c%%20"
+             "search_path%%3Dpublic", hub.db_url,
+             strchr(hub.db_url, '?') ? "&" : "?");
+    restart_with(line);
+    read_feed(&held);               /* the token cached, the worker linked */
+    cr_assert_eq(held.resp.status, 200, "%s", held.resp.body);
+    http_resp_free(&held.resp);
+
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_exec(s, "BEGIN; LOCK TABLE events IN ACCESS "
+                               "EXCLUSIVE MODE"), HUB_OK);
+    read_feed(&held);               /* the client gives up at 15 s */
+    cr_expect_eq(held.rc, 0);
+    cr_expect_eq(held.resp.status, 503, "held: %ld after %.0f ms",
+                 held.resp.status, held.ms);
+    cr_expect_str_eq(held.resp.retry_after, "2");
+    cr_expect_lt(held.ms, 6000, "answered after %.0f ms", held.ms);
+    cr_expect(hub_wait_log(&hub, "sqlstate=55P03", 1, 2000));
+    http_resp_free(&held.resp);
+    cr_assert_eq(store_exec(s, "COMMIT"), HUB_OK);
+    store_free(s);
+    read_feed(&held);
+    cr_expect_eq(held.resp.status, 200);
+    http_resp_free(&held.resp);
+}
+
+/* ---- a real PgBouncer in front of the test's database ------------------ */
+
+struct bouncer {
+    pid_t pid;
+    int port;
+    char dir[64];
+};
+
+static int free_port(void)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    socklen_t n = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert(fd >= 0);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &n), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* PgBouncer in transaction mode, with its Debian defaults otherwise (it
+ * takes no `options` startup parameter), forwarding every database to the
+ * test server; run as postgres when the tests run as root (it refuses
+ * root), as deploy/devdb.sh does for PostgreSQL. */
+static void bouncer_start(struct bouncer *b)
+{
+    char path[128];
+    const char *pg = getenv("HUB_PG_PORT");
+
+    cr_assert_eq(access("/usr/sbin/pgbouncer", X_OK), 0,
+                 "pgbouncer is not installed (make deps)");
+    snprintf(b->dir, sizeof(b->dir), "/tmp/hub-pgb-XXXXXX");
+    cr_assert_not_null(mkdtemp(b->dir));
+    b->port = free_port();
+    snprintf(path, sizeof(path), "%s/pgb.ini", b->dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "[databases]\n* = host=127.0.0.1 port=%s\n[pgbouncer]\n"
+            "listen_addr = 127.0.0.1\nlisten_port = %d\nunix_socket_dir =\n"
+            "auth_type = trust\nauth_file = %s/users.txt\n"
+            "pool_mode = transaction\nlogfile = %s/pgb.log\n",
+            pg ? pg : "5432", b->port, b->dir, b->dir);
+    cr_assert_eq(fclose(f), 0);
+    snprintf(path, sizeof(path), "%s/users.txt", b->dir);
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "\"postgres\" \"\"\n");
+    cr_assert_eq(fclose(f), 0);
+    if (geteuid() == 0) {
+        char cmd[160];
+        snprintf(cmd, sizeof(cmd), "chown -R postgres '%s'", b->dir);
+        cr_assert_eq(system(cmd), 0);
+    }
+    b->pid = fork();
+    cr_assert(b->pid >= 0);
+    if (b->pid == 0) {
+        snprintf(path, sizeof(path), "%s/pgb.ini", b->dir);
+        struct passwd *pw = geteuid() == 0 ? getpwnam("postgres") : NULL;
+        if (geteuid() == 0 && (pw == NULL || setgid(pw->pw_gid) != 0 ||
+                               setuid(pw->pw_uid) != 0))
+            _exit(126);
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 1);              /* not Criterion's pipes */
+        dup2(null, 2);
+        execl("/usr/sbin/pgbouncer", "pgbouncer", "-q", path, (char *)NULL);
+        _exit(127);
+    }
+    /* listening: a connection is accepted */
+    for (int i = 0; i < 100; i++) {
+        struct sockaddr_in a = { .sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)b->port) };
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        int ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+        close(fd);
+        if (ok)
+            return;
+        usleep(50 * 1000);
+    }
+    cr_assert_fail("pgbouncer did not listen (see %s/pgb.log)", b->dir);
+}
+
+static void bouncer_stop(struct bouncer *b)
+{
+    char cmd[128];
+    if (b->pid > 0) {
+        kill(b->pid, SIGTERM);
+        waitpid(b->pid, NULL, 0);
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "dbslow: cannot remove %s\n", b->dir);
+}
+
+/* F661: deploy/postgresql.md puts PgBouncer in transaction mode in front
+ * of many nodes; it refuses a connection that sends `options` ("FATAL:
+ * unsupported startup parameter: options"), so after the lock bound came
+ * every pool worker failed to connect and every credential look-up and
+ * API read was answered 503, for as long as hubd ran. */
+Test(dbslow, behind_pgbouncer_the_api_pool_connects, .fini = stop,
+     .timeout = 90)
+{
+    struct bouncer b = { 0 };
+    char line[1200], db[256] = "";
+    struct feed_call f = { 0 };
+
+    cr_assert_eq(hub_start(&hub, "db_threads = 1\ndb_lock_timeout = 2",
+                           false), 0);
+    PQconninfoOption *opts = PQconninfoParse(hub.db_url, NULL);
+    cr_assert_not_null(opts);
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (strcmp(o->keyword, "dbname") == 0 && o->val)
+            snprintf(db, sizeof(db), "%s", o->val);
+    PQconninfoFree(opts);
+    bouncer_start(&b);
+    snprintf(also_log, sizeof(also_log), "'%s/pgb.log'", b.dir);
+    snprintf(line, sizeof(line), "database_url = postgresql://postgres@"
+             "127.0.0.1:%d/%s", b.port, db);
+    restart_with(line);
+    /* not cached: the token is looked up by a pool worker */
+    read_feed(&f);
+    cr_expect_eq(f.rc, 0);
+    cr_expect_eq(f.resp.status, 200, "%ld: %s", f.resp.status,
+                 f.resp.body ? f.resp.body : "");
+    http_resp_free(&f.resp);
+    cr_expect_eq(hub_log_count(&hub, "store.lock_timeout_refused"), 1);
+    hub_stop(&hub);
+    bouncer_stop(&b);
+}
