@@ -251,3 +251,120 @@ Test(dbslow, behind_pgbouncer_the_api_pool_connects, .fini = stop,
     hub_stop(&hub);
     bouncer_stop(&b);
 }
+
+struct post_call {
+    const char *path, *ctype;
+    const char *body;
+    struct http_resp resp;
+    int rc;
+    double ms;
+};
+
+static void *post(void *arg)
+{
+    struct post_call *p = arg;
+    char ct[128];
+    const char *hd[] = { ct, NULL };
+    snprintf(ct, sizeof(ct), "Content-Type: %s", p->ctype);
+    double t0 = mono_ms();
+    memset(&p->resp, 0, sizeof(p->resp));
+    p->rc = http_call_h(&hub, true, "POST", p->path, "tok-hosp", hd, p->body,
+                        strlen(p->body), &p->resp);
+    p->ms = mono_ms() - t0;
+    return NULL;
+}
+
+/* F662: an ingest request handed to the committers before their commit
+ * met another session's lock (an operator's open transaction, a
+ * migration) waited for as long as the lock was held, though /readyz said
+ * not ready and new requests were answered 503 at once: its client timed
+ * out with no answer. Now it is answered 503 with Retry-After at
+ * db_wait_timeout, nothing acknowledged; its message commits once the lock
+ * goes, and the client's retry is answered as the duplicate it is. */
+Test(dbslow, an_ingest_held_by_a_lock_is_answered_503_and_its_retry_is_a_duplicate,
+     .fini = stop, .timeout = 90)
+{
+    char msg[2048];
+    struct store *s;
+    struct mllp_client c;
+    char ack[4096], code[3], ctrl[64];
+    static const char csv[] =
+        "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
+        "S-1,C-001,88121-9,2026-03-01T10:00:00-05:00,88122-7,LA28397-0\r\n";
+    char fhir[65536];
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/tests/data/fhir/"
+             "bundle-ahc-panel-transaction.json", testdb_root());
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    size_t fn = fread(fhir, 1, sizeof(fhir) - 1, f);
+    fclose(f);
+    cr_assert(fn > 0 && fn < sizeof(fhir) - 1);
+    fhir[fn] = '\0';
+
+    cr_assert_eq(hub_start(&hub, "db_wait_timeout = 2\n"
+                           "commit_stuck_timeout = 1\nretry_after = 2\n"
+                           "auth_cache_ttl = 300", false), 0);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000));
+    hl7_sample(msg, sizeof(msg), "HELD-1", "MRN-H1");
+    struct post_call calls[] = {
+        { "/v1/hl7v2", "x-application/hl7-v2+er7", msg, { 0 }, 0, 0 },
+        { "/v1/csv/screenings", "text/csv", csv, { 0 }, 0, 0 },
+        { "/v1/fhir", "application/fhir+json", fhir, { 0 }, 0, 0 },
+    };
+    size_t n = sizeof(calls) / sizeof(calls[0]);
+    pthread_t t[3];
+
+    post(&calls[0]);                /* the credential cached */
+    cr_assert_eq(calls[0].resp.status, 202, "%s", calls[0].resp.body);
+    http_resp_free(&calls[0].resp);
+    hl7_sample(msg, sizeof(msg), "HELD-2", "MRN-H2");
+
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_exec(s, "BEGIN; LOCK TABLE messages IN ACCESS "
+                               "EXCLUSIVE MODE"), HUB_OK);
+    /* an MLLP sender beside them: no ACK while nothing commits */
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    char m2[2048];
+    hl7_sample(m2, sizeof(m2), "HELD-M", "MRN-HM");
+    cr_assert_eq(mllp_send(&c, m2), 0);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, post, &calls[i]), 0);
+    for (size_t i = 0; i < n; i++)
+        pthread_join(t[i], NULL);   /* the lock is held all along */
+    for (size_t i = 0; i < n; i++) {
+        cr_expect_eq(calls[i].rc, 0, "%s", calls[i].path);
+        cr_expect_eq(calls[i].resp.status, 503, "%s: %ld after %.0f ms",
+                     calls[i].path, calls[i].resp.status, calls[i].ms);
+        cr_expect_str_eq(calls[i].resp.retry_after, "2", "%s",
+                         calls[i].path);
+        cr_expect_lt(calls[i].ms, 6000, "%s answered after %.0f ms",
+                     calls[i].path, calls[i].ms);
+        http_resp_free(&calls[i].resp);
+    }
+    cr_expect_lt(mllp_read(&c, ack, sizeof(ack), 200), 0, "an early ACK");
+    cr_expect_eq(hub_get_status(&hub, "/readyz"), 503);
+    cr_assert_eq(store_exec(s, "COMMIT"), HUB_OK);
+    store_free(s);
+
+    /* what was handed over commits; the MLLP sender gets its AA */
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 15000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA");
+    cr_expect_str_eq(ctrl, "HELD-M");
+    mllp_close(&c);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000));
+    /* each retry: the duplicate's answer, and the message stored once */
+    for (size_t i = 0; i < n; i++) {
+        post(&calls[i]);
+        cr_expect_eq(calls[i].resp.status, 202, "%s: %ld %s", calls[i].path,
+                     calls[i].resp.status, calls[i].resp.body);
+        http_resp_free(&calls[i].resp);
+    }
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "idem_key IN ('HELD-2', 'HELD-M')"), 2);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "format = 'csv'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "format = 'fhir'"), 1);
+}
