@@ -31,9 +31,18 @@
 
 static struct hubproc hub;
 
+struct bouncer {
+    pid_t pid;
+    int port;
+    char dir[64];
+};
+static struct bouncer bouncer;      /* stopped by stop() when started */
+static void bouncer_stop(struct bouncer *b);
+
 static void stop(void)
 {
     hub_cleanup(&hub);
+    bouncer_stop(&bouncer);
 }
 
 static double mono_ms(void)
@@ -123,12 +132,6 @@ Test(dbslow, a_database_url_with_its_own_options_keeps_the_lock_bound,
 
 /* ---- a real PgBouncer in front of the test's database ------------------ */
 
-struct bouncer {
-    pid_t pid;
-    int port;
-    char dir[64];
-};
-
 static int free_port(void)
 {
     struct sockaddr_in a = { .sin_family = AF_INET };
@@ -207,11 +210,15 @@ static void bouncer_start(struct bouncer *b)
 static void bouncer_stop(struct bouncer *b)
 {
     char cmd[128];
+    if (b->dir[0] == '\0')
+        return;
     if (b->pid > 0) {
         kill(b->pid, SIGTERM);
         waitpid(b->pid, NULL, 0);
+        b->pid = 0;
     }
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->dir);
+    b->dir[0] = '\0';
     if (system(cmd) != 0)
         fprintf(stderr, "dbslow: cannot remove %s\n", b->dir);
 }
@@ -224,7 +231,7 @@ static void bouncer_stop(struct bouncer *b)
 Test(dbslow, behind_pgbouncer_the_api_pool_connects, .fini = stop,
      .timeout = 90)
 {
-    struct bouncer b = { 0 };
+    struct bouncer *b = &bouncer;
     char line[1200], db[256] = "";
     struct feed_call f = { 0 };
 
@@ -236,10 +243,10 @@ Test(dbslow, behind_pgbouncer_the_api_pool_connects, .fini = stop,
         if (strcmp(o->keyword, "dbname") == 0 && o->val)
             snprintf(db, sizeof(db), "%s", o->val);
     PQconninfoFree(opts);
-    bouncer_start(&b);
-    snprintf(also_log, sizeof(also_log), "'%s/pgb.log'", b.dir);
+    bouncer_start(b);
+    snprintf(also_log, sizeof(also_log), "'%s/pgb.log'", b->dir);
     snprintf(line, sizeof(line), "database_url = postgresql://postgres@"
-             "127.0.0.1:%d/%s", b.port, db);
+             "127.0.0.1:%d/%s", b->port, db);
     restart_with(line);
     /* not cached: the token is looked up by a pool worker */
     read_feed(&f);
@@ -248,8 +255,6 @@ Test(dbslow, behind_pgbouncer_the_api_pool_connects, .fini = stop,
                  f.resp.body ? f.resp.body : "");
     http_resp_free(&f.resp);
     cr_expect_eq(hub_log_count(&hub, "store.lock_timeout_refused"), 1);
-    hub_stop(&hub);
-    bouncer_stop(&b);
 }
 
 struct post_call {
