@@ -6,7 +6,8 @@ PKGS     := libevent libevent_openssl libevent_pthreads libcjson libcurl \
 DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev llvm \
             libevent-dev libssl-dev libcurl4-openssl-dev libxml2-dev \
             libcjson-dev libpq-dev libcriterion-dev postgresql \
-            postgresql-contrib openssl curl netcat-openbsd nodejs npm
+            postgresql-contrib pgbouncer openssl curl netcat-openbsd nodejs \
+            npm
 
 BUILD    ?= build
 CC       ?= cc

@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +273,50 @@ PGresult *db_run(struct store *s, const char *op, const char *sql,
 
 /* --- connection ---------------------------------------------------------- */
 
+/* The session options to send with a lock_timeout of ms (> 0): the URL's
+ * own `options`, else PGOPTIONS (libpq reads the environment only for a
+ * key not given), then ours, which PostgreSQL applies last. Sent alone, ours
+ * replaced an operator's search_path; sent before dbname, the URL's
+ * options replaced ours, and the pool waited on locks for ever (F660).
+ * `own` gets the operator's part alone. Both malloc'd. */
+static char *session_options(const char *url, int ms, char **own)
+{
+    const char *o = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, NULL);
+
+    for (PQconninfoOption *k = opts; k && k->keyword; k++)
+        if (strcmp(k->keyword, "options") == 0 && k->val && *k->val)
+            o = k->val;
+    if (o == NULL)
+        o = getenv("PGOPTIONS");
+    if (o == NULL)
+        o = "";
+    size_t n = strlen(o) + 48;
+    char *all = db_xmalloc(n);
+    snprintf(all, n, "%s%s-c lock_timeout=%d", o, *o ? " " : "", ms);
+    *own = db_xmalloc(strlen(o) + 1);
+    memcpy(*own, o, strlen(o) + 1);
+    PQconninfoFree(opts);
+    return all;
+}
+
+/* A pooler that takes no `options` startup parameter (PgBouncer answers
+ * "unsupported startup parameter: options" unless told to ignore it)
+ * refused every pool connection, so every API read and credential look-up
+ * was 503 (F661): the session is opened without the lock bound, said once
+ * in the log; db_wait_timeout still bounds the jobs queued behind it. */
+static bool options_refused(const PGconn *c)
+{
+    static atomic_bool said;
+    if (c == NULL || strstr(PQerrorMessage(c), "unsupported startup "
+                                                "parameter") == NULL)
+        return false;
+    if (!atomic_exchange(&said, true))
+        log_warn("store.lock_timeout_refused", "why=\"the server or pooler "
+                 "takes no options startup parameter\"");
+    return true;
+}
+
 static int connect_as(const char *url, const char *app, int lock_timeout_ms,
                       struct store **out, char *why, size_t n)
 {
@@ -282,21 +327,29 @@ static int connect_as(const char *url, const char *app, int lock_timeout_ms,
         return HUB_EINVALID;
     s = db_xmalloc(sizeof(*s));
     memset(s, 0, sizeof(*s));
-    /* defaults that the URL may override (dbname is expanded last): do not
-     * wait forever for a server that is gone, and notice a dead TCP link in
-     * seconds rather than the kernel's two hours */
+    /* defaults that the URL may override (dbname is expanded after them):
+     * do not wait forever for a server that is gone, and notice a dead TCP
+     * link in seconds rather than the kernel's two hours. The options come
+     * after dbname, so that the URL's own cannot drop the lock bound. */
     static const char *const keys[] = {
         "connect_timeout", "keepalives_idle", "keepalives_interval",
         "keepalives_count", "tcp_user_timeout", "application_name",
-        "options", "dbname", NULL };
+        "dbname", "options", NULL };
     /* as a connection option, not a SET: a link reset keeps it */
-    char options[48] = "";
-    if (lock_timeout_ms > 0)
-        snprintf(options, sizeof(options), "-c lock_timeout=%d",
-                 lock_timeout_ms);
-    const char *vals[] = { "5", "15", "5", "3", "30000", app, options, url,
+    char *own = NULL;
+    char *options = lock_timeout_ms > 0
+                        ? session_options(url, lock_timeout_ms, &own) : NULL;
+    const char *vals[] = { "5", "15", "5", "3", "30000", app, url, options,
                            NULL };
     s->c = PQconnectdbParams(keys, vals, 1);
+    if (options && PQstatus(s->c) != CONNECTION_OK &&
+        options_refused(s->c)) {
+        PQfinish(s->c);
+        vals[7] = own;
+        s->c = PQconnectdbParams(keys, vals, 1);
+    }
+    free(options);
+    free(own);
     if (s->c == NULL || PQstatus(s->c) != CONNECTION_OK) {
         link_failed("store.connect_failed", "08001");
         if (why && n)

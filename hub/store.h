@@ -60,8 +60,10 @@ int store_connect_as(const char *url, const char *app, struct store **out)
     __attribute__((warn_unused_result));
 /* store_connect_as whose session waits at most lock_timeout_ms (0: as
  * long as PostgreSQL's default) for a lock: a statement that waited
- * longer fails with HUB_EBUSY and the link stays usable. A URL's own
- * `options` replace this one. */
+ * longer fails with HUB_EBUSY and the link stays usable. The URL's own
+ * `options` (else PGOPTIONS) are kept before it; a server or pooler that
+ * takes no `options` (PgBouncer's default) gets a session without the
+ * bound, said once in the log as store.lock_timeout_refused. */
 int store_connect_limited(const char *url, const char *app,
                           int lock_timeout_ms, struct store **out)
     __attribute__((warn_unused_result));

@@ -1,0 +1,375 @@
+/*
+ * dbslow_test.c - the API's database work when the database is slow or
+ * held, as deployed: a DATABASE_URL with its own session options, a
+ * PgBouncer in front (a real one, the Debian package), an ingest whose
+ * commit waits on a lock another session holds. Each request is answered
+ * in a bounded time (success, or 503 with Retry-After), and nothing is
+ * acknowledged before its commit.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "common/hub_err.h"
+#include "store.h"
+#include "../lib/hubproc.h"
+#include "../lib/testdb.h"
+
+static struct hubproc hub;
+
+struct bouncer {
+    pid_t pid;
+    int port;
+    char dir[64];
+};
+static struct bouncer bouncer;      /* stopped by stop() when started */
+static void bouncer_stop(struct bouncer *b);
+
+static void stop(void)
+{
+    hub_cleanup(&hub);
+    bouncer_stop(&bouncer);
+}
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* hubd again on the same dir with `line` appended to its config (later
+ * lines win): a database URL the test makes from the one it was given */
+static char also_log[128] = "";     /* shown too when hubd fails */
+
+static void restart_with(const char *line)
+{
+    cr_assert_eq(hub_stop(&hub), 0);
+    FILE *f = fopen(hub_path(&hub, "hubd.conf"), "a");
+    cr_assert_not_null(f);
+    fprintf(f, "%s\n", line);
+    cr_assert_eq(fclose(f), 0);
+    if (hub_restart(&hub) != 0) {
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "tail -n 20 '%s' %s >&2",
+                 hub_path(&hub, "hubd.log"), also_log);
+        cr_assert_eq(system(cmd), 0);
+        cr_assert_fail("hubd did not start again");
+    }
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+}
+
+struct feed_call {
+    struct http_resp resp;
+    int rc;
+    double ms;
+};
+
+static void *read_feed(void *arg)
+{
+    struct feed_call *f = arg;
+    double t0 = mono_ms();
+    memset(&f->resp, 0, sizeof(f->resp));
+    f->rc = http_call(&hub, true, "GET", "/v1/events", "tok-hosp", NULL,
+                      NULL, 0, NULL, &f->resp);
+    f->ms = mono_ms() - t0;
+    return NULL;
+}
+
+/* F660: the pool's lock bound went to the server as the `options` startup
+ * parameter placed before the URL, whose own options (an operator's
+ * search_path, statement_timeout) replaced it: the request on the worker
+ * waited for as long as another session held the lock. */
+Test(dbslow, a_database_url_with_its_own_options_keeps_the_lock_bound,
+     .fini = stop, .timeout = 90)
+{
+    char line[1200];
+    struct feed_call held = { 0 };
+    struct store *s;
+
+    cr_assert_eq(hub_start(&hub, "db_threads = 1\ndb_wait_timeout = 1\n"
+                           "db_lock_timeout = 2\nretry_after = 2\n"
+                           "auth_cache_ttl = 300", false), 0);
+    snprintf(line, sizeof(line), "database_url = %s%soptions=-c%%20"
+             "search_path%%3Dpublic", hub.db_url,
+             strchr(hub.db_url, '?') ? "&" : "?");
+    restart_with(line);
+    read_feed(&held);               /* the token cached, the worker linked */
+    cr_assert_eq(held.resp.status, 200, "%s", held.resp.body);
+    http_resp_free(&held.resp);
+
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_exec(s, "BEGIN; LOCK TABLE events IN ACCESS "
+                               "EXCLUSIVE MODE"), HUB_OK);
+    read_feed(&held);               /* the client gives up at 15 s */
+    cr_expect_eq(held.rc, 0);
+    cr_expect_eq(held.resp.status, 503, "held: %ld after %.0f ms",
+                 held.resp.status, held.ms);
+    cr_expect_str_eq(held.resp.retry_after, "2");
+    cr_expect_lt(held.ms, 6000, "answered after %.0f ms", held.ms);
+    cr_expect(hub_wait_log(&hub, "sqlstate=55P03", 1, 2000));
+    http_resp_free(&held.resp);
+    cr_assert_eq(store_exec(s, "COMMIT"), HUB_OK);
+    store_free(s);
+    read_feed(&held);
+    cr_expect_eq(held.resp.status, 200);
+    http_resp_free(&held.resp);
+}
+
+/* ---- a real PgBouncer in front of the test's database ------------------ */
+
+static int free_port(void)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    socklen_t n = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert(fd >= 0);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &n), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* PgBouncer in transaction mode, with its Debian defaults otherwise (it
+ * takes no `options` startup parameter), forwarding every database to the
+ * test server; run as postgres when the tests run as root (it refuses
+ * root), as deploy/devdb.sh does for PostgreSQL. */
+static void bouncer_start(struct bouncer *b)
+{
+    char path[128];
+    const char *pg = getenv("HUB_PG_PORT");
+
+    cr_assert_eq(access("/usr/sbin/pgbouncer", X_OK), 0,
+                 "pgbouncer is not installed (make deps)");
+    snprintf(b->dir, sizeof(b->dir), "/tmp/hub-pgb-XXXXXX");
+    cr_assert_not_null(mkdtemp(b->dir));
+    b->port = free_port();
+    snprintf(path, sizeof(path), "%s/pgb.ini", b->dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "[databases]\n* = host=127.0.0.1 port=%s\n[pgbouncer]\n"
+            "listen_addr = 127.0.0.1\nlisten_port = %d\nunix_socket_dir =\n"
+            "auth_type = trust\nauth_file = %s/users.txt\n"
+            "pool_mode = transaction\nlogfile = %s/pgb.log\n",
+            pg ? pg : "5432", b->port, b->dir, b->dir);
+    cr_assert_eq(fclose(f), 0);
+    snprintf(path, sizeof(path), "%s/users.txt", b->dir);
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "\"postgres\" \"\"\n");
+    cr_assert_eq(fclose(f), 0);
+    if (geteuid() == 0) {
+        char cmd[160];
+        snprintf(cmd, sizeof(cmd), "chown -R postgres '%s'", b->dir);
+        cr_assert_eq(system(cmd), 0);
+    }
+    b->pid = fork();
+    cr_assert(b->pid >= 0);
+    if (b->pid == 0) {
+        snprintf(path, sizeof(path), "%s/pgb.ini", b->dir);
+        struct passwd *pw = geteuid() == 0 ? getpwnam("postgres") : NULL;
+        if (geteuid() == 0 && (pw == NULL || setgid(pw->pw_gid) != 0 ||
+                               setuid(pw->pw_uid) != 0))
+            _exit(126);
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 1);              /* not Criterion's pipes */
+        dup2(null, 2);
+        execl("/usr/sbin/pgbouncer", "pgbouncer", "-q", path, (char *)NULL);
+        _exit(127);
+    }
+    /* listening: a connection is accepted */
+    for (int i = 0; i < 100; i++) {
+        struct sockaddr_in a = { .sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)b->port) };
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        int ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+        close(fd);
+        if (ok)
+            return;
+        usleep(50 * 1000);
+    }
+    cr_assert_fail("pgbouncer did not listen (see %s/pgb.log)", b->dir);
+}
+
+static void bouncer_stop(struct bouncer *b)
+{
+    char cmd[128];
+    if (b->dir[0] == '\0')
+        return;
+    if (b->pid > 0) {
+        kill(b->pid, SIGTERM);
+        waitpid(b->pid, NULL, 0);
+        b->pid = 0;
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->dir);
+    b->dir[0] = '\0';
+    if (system(cmd) != 0)
+        fprintf(stderr, "dbslow: cannot remove %s\n", b->dir);
+}
+
+/* F661: deploy/postgresql.md puts PgBouncer in transaction mode in front
+ * of many nodes; it refuses a connection that sends `options` ("FATAL:
+ * unsupported startup parameter: options"), so after the lock bound came
+ * every pool worker failed to connect and every credential look-up and
+ * API read was answered 503, for as long as hubd ran. */
+Test(dbslow, behind_pgbouncer_the_api_pool_connects, .fini = stop,
+     .timeout = 90)
+{
+    struct bouncer *b = &bouncer;
+    char line[1200], db[256] = "";
+    struct feed_call f = { 0 };
+
+    cr_assert_eq(hub_start(&hub, "db_threads = 1\ndb_lock_timeout = 2",
+                           false), 0);
+    PQconninfoOption *opts = PQconninfoParse(hub.db_url, NULL);
+    cr_assert_not_null(opts);
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (strcmp(o->keyword, "dbname") == 0 && o->val)
+            snprintf(db, sizeof(db), "%s", o->val);
+    PQconninfoFree(opts);
+    bouncer_start(b);
+    snprintf(also_log, sizeof(also_log), "'%s/pgb.log'", b->dir);
+    snprintf(line, sizeof(line), "database_url = postgresql://postgres@"
+             "127.0.0.1:%d/%s", b->port, db);
+    restart_with(line);
+    /* not cached: the token is looked up by a pool worker */
+    read_feed(&f);
+    cr_expect_eq(f.rc, 0);
+    cr_expect_eq(f.resp.status, 200, "%ld: %s", f.resp.status,
+                 f.resp.body ? f.resp.body : "");
+    http_resp_free(&f.resp);
+    cr_expect_eq(hub_log_count(&hub, "store.lock_timeout_refused"), 1);
+}
+
+struct post_call {
+    const char *path, *ctype;
+    const char *body;
+    struct http_resp resp;
+    int rc;
+    double ms;
+};
+
+static void *post(void *arg)
+{
+    struct post_call *p = arg;
+    char ct[128];
+    const char *hd[] = { ct, NULL };
+    snprintf(ct, sizeof(ct), "Content-Type: %s", p->ctype);
+    double t0 = mono_ms();
+    memset(&p->resp, 0, sizeof(p->resp));
+    p->rc = http_call_h(&hub, true, "POST", p->path, "tok-hosp", hd, p->body,
+                        strlen(p->body), &p->resp);
+    p->ms = mono_ms() - t0;
+    return NULL;
+}
+
+/* F662: an ingest request handed to the committers before their commit
+ * met another session's lock (an operator's open transaction, a
+ * migration) waited for as long as the lock was held, though /readyz said
+ * not ready and new requests were answered 503 at once: its client timed
+ * out with no answer. Now it is answered 503 with Retry-After at
+ * db_wait_timeout, nothing acknowledged; its message commits once the lock
+ * goes, and the client's retry is answered as the duplicate it is. */
+Test(dbslow, an_ingest_held_by_a_lock_is_answered_503_and_its_retry_is_a_duplicate,
+     .fini = stop, .timeout = 90)
+{
+    char msg[2048];
+    struct store *s;
+    struct mllp_client c;
+    char ack[4096], code[3], ctrl[64];
+    static const char csv[] =
+        "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
+        "S-1,C-001,88121-9,2026-03-01T10:00:00-05:00,88122-7,LA28397-0\r\n";
+    char fhir[65536];
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/tests/data/fhir/"
+             "bundle-ahc-panel-transaction.json", testdb_root());
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    size_t fn = fread(fhir, 1, sizeof(fhir) - 1, f);
+    fclose(f);
+    cr_assert(fn > 0 && fn < sizeof(fhir) - 1);
+    fhir[fn] = '\0';
+
+    cr_assert_eq(hub_start(&hub, "db_wait_timeout = 2\n"
+                           "commit_stuck_timeout = 1\nretry_after = 2\n"
+                           "auth_cache_ttl = 300", false), 0);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000));
+    hl7_sample(msg, sizeof(msg), "HELD-1", "MRN-H1");
+    struct post_call calls[] = {
+        { "/v1/hl7v2", "x-application/hl7-v2+er7", msg, { 0 }, 0, 0 },
+        { "/v1/csv/screenings", "text/csv", csv, { 0 }, 0, 0 },
+        { "/v1/fhir", "application/fhir+json", fhir, { 0 }, 0, 0 },
+    };
+    size_t n = sizeof(calls) / sizeof(calls[0]);
+    pthread_t t[3];
+
+    post(&calls[0]);                /* the credential cached */
+    cr_assert_eq(calls[0].resp.status, 202, "%s", calls[0].resp.body);
+    http_resp_free(&calls[0].resp);
+    hl7_sample(msg, sizeof(msg), "HELD-2", "MRN-H2");
+
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_exec(s, "BEGIN; LOCK TABLE messages IN ACCESS "
+                               "EXCLUSIVE MODE"), HUB_OK);
+    /* an MLLP sender beside them: no ACK while nothing commits */
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    char m2[2048];
+    hl7_sample(m2, sizeof(m2), "HELD-M", "MRN-HM");
+    cr_assert_eq(mllp_send(&c, m2), 0);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, post, &calls[i]), 0);
+    for (size_t i = 0; i < n; i++)
+        pthread_join(t[i], NULL);   /* the lock is held all along */
+    for (size_t i = 0; i < n; i++) {
+        cr_expect_eq(calls[i].rc, 0, "%s", calls[i].path);
+        cr_expect_eq(calls[i].resp.status, 503, "%s: %ld after %.0f ms",
+                     calls[i].path, calls[i].resp.status, calls[i].ms);
+        cr_expect_str_eq(calls[i].resp.retry_after, "2", "%s",
+                         calls[i].path);
+        cr_expect_lt(calls[i].ms, 6000, "%s answered after %.0f ms",
+                     calls[i].path, calls[i].ms);
+        http_resp_free(&calls[i].resp);
+    }
+    cr_expect_lt(mllp_read(&c, ack, sizeof(ack), 200), 0, "an early ACK");
+    cr_expect_eq(hub_get_status(&hub, "/readyz"), 503);
+    cr_assert_eq(store_exec(s, "COMMIT"), HUB_OK);
+    store_free(s);
+
+    /* what was handed over commits; the MLLP sender gets its AA */
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 15000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_eq(code, "AA");
+    cr_expect_str_eq(ctrl, "HELD-M");
+    mllp_close(&c);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000));
+    /* each retry: the duplicate's answer, and the message stored once */
+    for (size_t i = 0; i < n; i++) {
+        post(&calls[i]);
+        cr_expect_eq(calls[i].resp.status, 202, "%s: %ld %s", calls[i].path,
+                     calls[i].resp.status, calls[i].resp.body);
+        http_resp_free(&calls[i].resp);
+    }
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "idem_key IN ('HELD-2', 'HELD-M')"), 2);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "format = 'csv'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "format = 'fhir'"), 1);
+}
