@@ -2290,6 +2290,38 @@ static void put_authored(struct doc *dc, struct ev *e,
     jw_kv_cstr(&e->w, "authored_at", dc->time);
 }
 
+/* The referral's business identifiers (F700): every usable id of the
+ * entry (or order) `n`, as C-CDA on FHIR maps an II to an Identifier and
+ * the patient's ids are written: root and extension as system (the OID's
+ * URI, or the root as sent when it is no OID: the sender's own name) and
+ * value; a root alone as the value (urn:oid:, urn:uuid:) in system
+ * urn:ietf:rfc:3986 when it is a URI. An II has no type. A CBO's system
+ * knows the referral by such a number; "id" keeps the first id alone. */
+static void put_ids(struct doc *dc, struct ev *e, const struct ccda_node *n)
+{
+    bool open = false;
+    CCDA_FOREACH(id, n, "id") {
+        const char *root = ccda_attr(id, "root");
+        const char *ext = ccda_attr(id, "extension");
+        char sys[300];
+        if (ccda_null(id) || root == NULL || *root == '\0')
+            continue;
+        const char *system = ccda_system_uri(root, sys, sizeof(sys));
+        const char *value = ext && *ext ? ext : ccda_ii_string(dc->a, id);
+        if (system == NULL || value == NULL)
+            continue;           /* a root too long for any system */
+        jw_arr_lazy(&e->w, "identifiers", &open);
+        jw_obj_begin(&e->w);
+        jw_kv_cstr(&e->w, "value", value);
+        if (ext && *ext)
+            jw_kv_cstr(&e->w, "system", system);
+        else if (system != root || idsys_is_uri(slice_from_cstr(root)))
+            jw_kv_cstr(&e->w, "system", "urn:ietf:rfc:3986");
+        jw_obj_end(&e->w);
+    }
+    jw_arr_end_if(&e->w, open);
+}
+
 static int do_referral(struct doc *dc, const struct ccda_node *n)
 {
     struct ev e;
@@ -2300,6 +2332,7 @@ static int do_referral(struct doc *dc, const struct ccda_node *n)
 
     ev_begin(dc, &e, "referral.created", NULL, "referral");
     jw_kv_cstr(&e.w, "id", ccda_ii_string(dc->a, ccda_child(n, "id")));
+    put_ids(dc, &e, n);
     const struct dict_task_status *ts =
         st ? dict_task_status_find(dc->d, slice_from_cstr(st)) : NULL;
     if (ts) {
@@ -2697,6 +2730,7 @@ static int do_fulfilment(struct doc *dc)
         struct ev e;
         ev_begin(dc, &e, "referral.updated", NULL, "referral");
         jw_kv_cstr(&e.w, "id", id);
+        put_ids(dc, &e, order);
         jw_kv_cstr(&e.w, "status", "completed");
         jw_key(&e.w, "terminal");
         jw_bool(&e.w, ts ? ts->terminal : true);

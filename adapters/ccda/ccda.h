@@ -122,6 +122,8 @@
  *   Patient Referral Act (4.140, class PCPR) in a planned mood, in any
  *     section (a Referral Note's Reason for Referral, 42349-1, or a plan):
  *     the referral itself -> referral.created.
+ *   A referral's ids (and a fulfilled order's) are its "identifiers",
+ *     root and extension as system and value, as the patient's (F700).
  *   A referral's priorityCode (ActPriority R, UR, A, S) is its priority
  *     (routine, urgent, asap, stat: FHIR RequestPriority); other codes are
  *     left out (F133).

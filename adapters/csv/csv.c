@@ -354,7 +354,8 @@ enum {
     R_REFERRAL_ID, R_STATUS, R_UPDATED_AT, R_PATIENT_ID, R_PATIENT_ID_SYSTEM,
     R_PATIENT_ID_TYPE, R_DOMAIN, R_SERVICE_CODE, R_SERVICE_SYSTEM,
     R_SERVICE_DISPLAY, R_REQUESTER, R_PERFORMER, R_TASK_ID,
-    R_SERVICE_REQUEST_ID, R_REASON, R_FACILITY, R_NCOLS
+    R_SERVICE_REQUEST_ID, R_REASON, R_FACILITY, R_IDENT, R_IDENT_SYSTEM,
+    R_IDENT_TYPE, R_NCOLS
 };
 
 static const struct csv_col referral_cols[R_NCOLS] = {
@@ -374,6 +375,9 @@ static const struct csv_col referral_cols[R_NCOLS] = {
     [R_SERVICE_REQUEST_ID] = { "service_request_id", NULL, false },
     [R_REASON] = { "status_reason", NULL, false },
     [R_FACILITY] = { "facility", NULL, false },
+    [R_IDENT] = { "referral_identifier", NULL, false },
+    [R_IDENT_SYSTEM] = { "referral_identifier_system", NULL, false },
+    [R_IDENT_TYPE] = { "referral_identifier_type", NULL, false },
 };
 
 /*
@@ -467,6 +471,20 @@ static int referral_row(struct csv_ctx *c, struct csv_table *t, size_t ri,
         if (csv_ieq(v[R_PATIENT_ID_TYPE], types[i]))
             p.ids[0].type = types[i];
     p.n_ids = 1;
+    /* the referral's own number (F700): the placer's (the referrer's,
+     * PLAC) or the filler's (the organization's that serves it, FILL), as
+     * BSeR types them; another type is left out with a warning */
+    const char *ident_type = NULL;
+    if (v[R_IDENT].len && v[R_IDENT_TYPE].len) {
+        if (csv_ieq(v[R_IDENT_TYPE], "PLAC"))
+            ident_type = "PLAC";
+        else if (csv_ieq(v[R_IDENT_TYPE], "FILL"))
+            ident_type = "FILL";
+        else
+            csv_row_warn(c, t, ri, R_IDENT_TYPE,
+                         "referral_identifier_type is not PLAC or FILL "
+                         "(HL7 table 0203): left out");
+    }
 
     struct jw w;
     jw_init(&w, c->a, CSV_MAX_EVENT_BYTES);
@@ -508,6 +526,16 @@ static int referral_row(struct csv_ctx *c, struct csv_table *t, size_t ri,
     jw_kv_str(&w, "performer", v[R_PERFORMER]);
     jw_kv_str(&w, "service_request", v[R_SERVICE_REQUEST_ID]);
     jw_kv_str(&w, "task", v[R_TASK_ID]);
+    if (v[R_IDENT].len) {
+        jw_key_chunk(&w, JW_KEY("identifiers"));
+        jw_arr_begin(&w);
+        jw_obj_begin(&w);
+        jw_kv_str(&w, "value", v[R_IDENT]);
+        jw_kv_str(&w, "system", v[R_IDENT_SYSTEM]);
+        jw_kv_cstr(&w, "type", ident_type);
+        jw_obj_end(&w);
+        jw_arr_end(&w);
+    }
     jw_obj_end(&w);
     jw_obj_end(&w);
     t->rows[ri].used = true;

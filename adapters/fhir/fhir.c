@@ -970,21 +970,6 @@ static int identifier_out_of_effect(struct fx *x, const cJSON *c, bool *out)
     return HUB_OK;
 }
 
-/* Whether `system` names HL7 table 0203 (identifier type): R4's URL,
- * STU3's, or the table's OID. */
-static bool is_table_0203(const char *system)
-{
-    static const char *const names[] = {
-        "http://terminology.hl7.org/CodeSystem/v2-0203",
-        "http://hl7.org/fhir/v2/0203",
-        "urn:oid:2.16.840.1.113883.18.108",
-    };
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strcmp(system, names[i]) == 0)
-            return true;
-    return false;
-}
-
 /* Read the Identifier `c` (the path at it). An SSN the SSA never issues is
  * left out with a warning: a placeholder or a masked SSN would link
  * strangers. The type is the table 0203 coding (the schema's `type`; one
@@ -1000,7 +985,7 @@ static int read_identifier(struct fx *x, const cJSON *c, struct fx_ident *id)
                     &id->type)) ||
         (rc = identifier_out_of_effect(x, c, &id->inactive)))
         return rc;
-    if (id->type.system && !is_table_0203(id->type.system))
+    if (id->type.system && !fx_is_table_0203(id->type.system))
         id->type.code = NULL;
     /* a national system named by its OID (urn:oid:2.16.840.1.113883.4.1,
      * as converters from C-CDA write it) or, for the SSN, by the SSA's

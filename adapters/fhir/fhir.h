@@ -51,9 +51,13 @@
  *                      occurrenceTiming's repeat.boundsPeriod) and
  *                      quantityQuantity as "occurrence_at",
  *                      "occurrence_period", "quantity" (a malformed one
- *                      is left out with a warning)
+ *                      is left out with a warning); identifier (BSeR's
+ *                      PLAC and FILL numbers) as "identifiers"
  *   Task               referral.updated, when it is a referral task (focus is
- *                      a ServiceRequest, or code "fulfill"); status checked
+ *                      a ServiceRequest, or code "fulfill"); its identifier,
+ *                      its focus request's and the request's as focus or
+ *                      basedOn name it by identifier, as "identifiers",
+ *                      each once; status checked
  *                      against schemas/dict/task-status.json; partOf
  *                      (a sub-task's parent Task) as "part_of"
  *   CarePlan           careplan.updated

@@ -130,6 +130,16 @@ static inline bool fx_is_sdoh_system(const char *sys)
            strcmp(sys, FX_SDOH_SYSTEM_CL) == 0;
 }
 
+/* Whether `system` names HL7 table 0203 (identifier type): R4's URL,
+ * STU3's, or the table's OID. */
+static inline bool fx_is_table_0203(const char *system)
+{
+    return strcmp(system, "http://terminology.hl7.org/CodeSystem/v2-0203") ==
+               0 ||
+           strcmp(system, "http://hl7.org/fhir/v2/0203") == 0 ||
+           strcmp(system, "urn:oid:2.16.840.1.113883.18.108") == 0;
+}
+
 /* ---- readers: absent is fine unless required; a wrong type fails ---- */
 int fx_str(struct fx *x, const cJSON *o, const char *key, bool required,
            const char **out);

@@ -1348,6 +1348,139 @@ int fx_procedure(struct fx *x, struct fx_entry *e)
     return fx_emit(x, e, "careplan.updated", when, patient, "careplan", body);
 }
 
+/* ---- a referral's business identifiers ---------------------------------- */
+
+/* The referral numbers written so far: a Task, its request and its
+ * basedOn often repeat one number (BSeR sends PLAC and FILL on both), and
+ * it is written once. Past REF_IDS_MAX, later ones are written unchecked. */
+#define REF_IDS_MAX 16
+struct ref_ids {
+    const char *system[REF_IDS_MAX], *value[REF_IDS_MAX];
+    size_t n;
+    bool open;                  /* "identifiers" is open in the body */
+};
+
+static bool same_or_both_null(const char *a, const char *b)
+{
+    return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* The Identifier `c` (the path at it) as an item of the referral's
+ * "identifiers": {value, system, type} as the patient's are written, the
+ * type its HL7 table 0203 code (PLAC the placer's number, FILL the
+ * filler's: BSeR), a type of another system left out. One with no value
+ * names nothing and is passed by. A CBO's system knows the referral by
+ * such a number, not by the sender's resource id (F700). */
+static int ref_ident(struct fx *x, struct jw *w, const cJSON *c,
+                     struct ref_ids *ids)
+{
+    const char *value, *system;
+    struct fx_code type;
+    int rc;
+    if (!cJSON_IsObject(c))
+        return fx_fail(x, HUB_EINVALID, "expected an Identifier object");
+    if ((rc = fx_str(x, c, "value", false, &value)) ||
+        (rc = fx_str(x, c, "system", false, &system)) ||
+        (rc = fx_cc(x, c, "type",
+                    "http://terminology.hl7.org/CodeSystem/v2-0203", &type)))
+        return rc;
+    if (value == NULL || *value == '\0')
+        return HUB_OK;
+    if (system && *system == '\0')
+        system = NULL;
+    if (type.system && !fx_is_table_0203(type.system))
+        type.code = NULL;
+    for (size_t k = 0; k < ids->n; k++)
+        if (strcmp(ids->value[k], value) == 0 &&
+            same_or_both_null(ids->system[k], system))
+            return HUB_OK;
+    if (ids->n < REF_IDS_MAX) {
+        ids->system[ids->n] = system;
+        ids->value[ids->n++] = value;
+    }
+    jw_arr_lazy(w, "identifiers", &ids->open);
+    jw_obj_begin(w);
+    jw_kv_cstr(w, "value", value);
+    jw_kv_cstr(w, "system", system);
+    jw_kv_cstr(w, "type", type.code);
+    jw_obj_end(w);
+    return HUB_OK;
+}
+
+/* The identifiers of resource `o` (its "identifier" array; the path at
+ * `o`) into the referral's "identifiers". */
+static int ref_idents(struct fx *x, struct jw *w, const cJSON *o,
+                      struct ref_ids *ids)
+{
+    const cJSON *arr;
+    size_t n;
+    int rc;
+    if ((rc = fx_arr(x, o, "identifier", &arr, &n)) || n == 0)
+        return rc;
+    size_t old = fx_key(x, "identifier");
+    size_t i = 0;
+    for (const cJSON *c = arr->child; c; c = c->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        if ((rc = ref_ident(x, w, c, ids)))
+            return rc;
+        fx_pop(x, o2);
+    }
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+/* Whether Reference `ref` names a ServiceRequest: its type says so, or
+ * its reference is one (of the message, or "ServiceRequest/id"). With
+ * neither, `untyped` decides. */
+static bool ref_is_request(struct fx *x, const cJSON *ref, bool untyped)
+{
+    const char *type = cJSON_GetStringValue(fx_get(ref, "type"));
+    const char *r = cJSON_GetStringValue(fx_get(ref, "reference"));
+    if (type)
+        return strcmp(type, "ServiceRequest") == 0;
+    if (r == NULL)
+        return untyped;
+    const struct fx_entry *re = fx_resolve(x, r);
+    if (re)
+        return strcmp(re->type, "ServiceRequest") == 0;
+    return strncmp(fx_ref_name(x, r), "ServiceRequest/", 15) == 0;
+}
+
+/* A Task's references to its request by identifier (FHIR R4
+ * Reference.identifier): focus, which a referral Task's is, unless its
+ * type names another resource, and each basedOn that names a
+ * ServiceRequest (its type or reference says so: basedOn may be a
+ * CarePlan, whose number is not the referral's). */
+static int task_request_idents(struct fx *x, struct jw *w, const cJSON *task,
+                               struct ref_ids *ids)
+{
+    const cJSON *focus = fx_get(task, "focus");
+    const cJSON *bo = fx_get(task, "basedOn");
+    int rc;
+    if (cJSON_IsObject(focus) && fx_get(focus, "identifier") &&
+        ref_is_request(x, focus, true)) {
+        size_t old = fx_key(x, "focus");
+        fx_key(x, "identifier");
+        if ((rc = ref_ident(x, w, fx_get(focus, "identifier"), ids)))
+            return rc;
+        fx_pop(x, old);
+    }
+    size_t i = 0;
+    for (const cJSON *c = cJSON_IsArray(bo) ? bo->child : NULL; c;
+         c = c->next, i++) {
+        if (!cJSON_IsObject(c) || fx_get(c, "identifier") == NULL ||
+            !ref_is_request(x, c, false))
+            continue;
+        size_t old = fx_key(x, "basedOn");
+        fx_idx(x, i);
+        fx_key(x, "identifier");
+        if ((rc = ref_ident(x, w, fx_get(c, "identifier"), ids)))
+            return rc;
+        fx_pop(x, old);
+    }
+    return HUB_OK;
+}
+
 int fx_service_request(struct fx *x, struct fx_entry *e)
 {
     struct slice patient, body;
@@ -1360,6 +1493,10 @@ int fx_service_request(struct fx *x, struct fx_entry *e)
         return rc;
     begin_body(x, &w, e);
     jw_kv_cstr(&w, "service_request", fx_entry_name(x, e));
+    struct ref_ids ids = { .n = 0, .open = false };
+    if ((rc = ref_idents(x, &w, e->res, &ids)))
+        return rc;
+    jw_arr_end_if(&w, ids.open);
     if ((rc = referral_from_sr(x, &w, e->res, true, &authored, &orgs)) ||
         (rc = put_performed(x, &w, e, &orgs)))
         return rc;
@@ -1561,6 +1698,22 @@ int fx_task(struct fx *x, struct fx_entry *e)
     orgs_add(&orgs, "owner", owner, o);
     jw_kv_cstr(&w, "service_request", sr_name);
     jw_kv_cstr(&w, "task", fx_entry_name(x, e));
+    /* the referral's numbers: the Task's own, its request's when the
+     * message holds it, and the request's as the Task names it */
+    struct ref_ids ids = { .n = 0, .open = false };
+    if ((rc = ref_idents(x, &w, o, &ids)))
+        return rc;
+    if (fe && strcmp(fe->type, "ServiceRequest") == 0) {
+        struct fx_saved_path sp;
+        fx_path_save(x, &sp);
+        fx_at_entry(x, fe);
+        if ((rc = ref_idents(x, &w, fe->res, &ids)))
+            return rc;
+        fx_path_restore(x, &sp);
+    }
+    if ((rc = task_request_idents(x, &w, o, &ids)))
+        return rc;
+    jw_arr_end_if(&w, ids.open);
     /* partOf: the Task this one is a sub-task of */
     if ((rc = put_refs(x, &w, o, "partOf", NULL, "part_of")) ||
         (rc = supporting_refs(x, &w,
