@@ -59,7 +59,10 @@
  *                      basedOn name it by identifier, as "identifiers",
  *                      each once; status checked
  *                      against schemas/dict/task-status.json; partOf
- *                      (a sub-task's parent Task) as "part_of"
+ *                      (a sub-task's parent Task) as "part_of"; without
+ *                      "for", the patient of its focal ServiceRequest in
+ *                      the message; an owner named by identifier alone
+ *                      kept among "organizations"
  *   CarePlan           careplan.updated
  *   Consent            consent.updated: the base rule (provision type,
  *                      period, actors with their roles, actions, purposes,

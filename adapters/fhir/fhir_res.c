@@ -1625,8 +1625,20 @@ int fx_task(struct fx *x, struct fx_entry *e)
     if (!task_is_referral(o, focus) &&
         !(fe && strcmp(fe->type, "ServiceRequest") == 0))
         return HUB_OK;          /* a patient task (questionnaire, ...) */
-    if ((rc = prologue(x, e, "for", &patient)))
+    bool sr_focus = fe && strcmp(fe->type, "ServiceRequest") == 0;
+    if (sr_focus && fx_get(o, "for") == NULL) {
+        /* Task.for is 0..1 in R4 (the Dutch shared care plan's Tasks leave
+         * it out); the request's subject is 1..1: the referral's patient
+         * is the one the ServiceRequest in this message names */
+        if ((rc = fx_labels(x, o)))
+            return rc;
+        fx_at_entry(x, fe);
+        if ((rc = fx_patient(x, fe->res, "subject", &patient)))
+            return rc;
+        fx_at_entry(x, e);
+    } else if ((rc = prologue(x, e, "for", &patient))) {
         return rc;
+    }
     /* the Task and the request it fulfils are about one person; a Task
      * "for" someone else (a copy-paste slip in a sender's template) is
      * carried as sent, with a warning, since either may be the mistake */
@@ -1696,6 +1708,16 @@ int fx_task(struct fx *x, struct fx_entry *e)
         orgs_add(&orgs, "performer", owner, o);
     }
     orgs_add(&orgs, "owner", owner, o);
+    if (owner == NULL && fx_get(o, "owner")) {
+        /* an owner named by its identifier alone (the Dutch shared care
+         * plan's SCPTask requires owner.identifier, its URA number): the
+         * organization the referral is addressed to, as a performer so
+         * named is kept */
+        const cJSON *on = fx_get(o, "owner");
+        if (!(fe && cJSON_GetObjectItemCaseSensitive(fe->res, "performer")))
+            orgs_add_logical(&orgs, "performer", on);
+        orgs_add_logical(&orgs, "owner", on);
+    }
     jw_kv_cstr(&w, "service_request", sr_name);
     jw_kv_cstr(&w, "task", fx_entry_name(x, e));
     /* the referral's numbers: the Task's own, its request's when the

@@ -2730,6 +2730,86 @@ Test(fhir, a_performer_named_by_its_identifier_is_kept_among_organizations)
                      "[{\"role\":\"performer\",\"name\":\"Food pantry\"}]");
 }
 
+/* A Task whose owner is named by its identifier alone, as the Dutch shared
+ * care plan's SCPTask requires (orca's Bundle-cps-bundle-01: URA-2): the
+ * organization the referral is addressed to is kept among organizations,
+ * as owner and, the request naming no performer, as performer. */
+Test(fhir, a_task_owner_named_by_its_identifier_is_kept_among_organizations)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"transaction\","
+                     "\"entry\":[{\"fullUrl\":\"urn:uuid:t\",\"resource\":{"
+                     "\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+                     "\"accepted\",\"intent\":\"order\",\"focus\":{"
+                     "\"reference\":\"urn:uuid:s\"},\"for\":{\"reference\":"
+                     "\"Patient/p\"},\"owner\":{\"type\":\"Organization\","
+                     "\"identifier\":{\"system\":"
+                     "\"http://fhir.nl/fhir/NamingSystem/ura\",\"value\":"
+                     "\"URA-2\"}}}},{\"fullUrl\":\"urn:uuid:s\",\"resource\":{"
+                     "\"resourceType\":\"ServiceRequest\",\"id\":\"s\","
+                     "\"status\":\"active\",\"intent\":\"order\",\"subject\":"
+                     "{\"reference\":\"Patient/p\"}}}]}",
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 0, "type"), "referral.updated");
+    cr_assert_str_eq(field_of(&out, 0, "referral.status"), "accepted");
+    cr_assert_str_eq(field_of(&out, 0, "referral.organizations"),
+                     "[{\"role\":\"performer\",\"identifiers\":[{\"system\":"
+                     "\"http://fhir.nl/fhir/NamingSystem/ura\",\"value\":"
+                     "\"URA-2\"}]},{\"role\":\"owner\",\"identifiers\":[{"
+                     "\"system\":\"http://fhir.nl/fhir/NamingSystem/ura\","
+                     "\"value\":\"URA-2\"}]}]");
+}
+
+/* Task.for is 0..1 in FHIR R4 and the Dutch shared care plan's Tasks leave
+ * it out (SanteonNL's minimal enrollment Bundle): a referral Task without
+ * it whose focal ServiceRequest is in the message is about that request's
+ * subject. Without the request there is no patient, and the refusal says
+ * where. */
+Test(fhir, a_task_without_for_is_about_its_focal_requests_subject)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *sr = "{\"fullUrl\":\"urn:uuid:s\",\"resource\":{"
+                     "\"resourceType\":\"ServiceRequest\",\"id\":\"s\","
+                     "\"status\":\"active\",\"intent\":\"order\","
+                     "\"subject\":{\"reference\":\"Patient/p7\"}}}";
+    char j[1024];
+    snprintf(j, sizeof(j),
+             "{\"resourceType\":\"Bundle\",\"type\":\"transaction\","
+             "\"entry\":[{\"fullUrl\":\"urn:uuid:t\",\"resource\":{"
+             "\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+             "\"requested\",\"intent\":\"order\",\"focus\":{"
+             "\"reference\":\"urn:uuid:s\"}}},%s]}", sr);
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s: %s", err.field,
+                 err.what ? err.what : "");
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 0, "type"), "referral.updated");
+    cr_assert_str_eq(field_of(&out, 0, "patient.identifiers"),
+                     "[{\"value\":\"p7\",\"type\":\"fhir-id\"}]");
+    cr_assert_str_eq(field_of(&out, 0, "referral.service_request"),
+                     "ServiceRequest/s");
+    /* the request's own patient must be one: its error is its own place */
+    snprintf(j, sizeof(j),
+             "{\"resourceType\":\"Bundle\",\"type\":\"transaction\","
+             "\"entry\":[{\"fullUrl\":\"urn:uuid:t\",\"resource\":{"
+             "\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+             "\"requested\",\"intent\":\"order\",\"focus\":{"
+             "\"reference\":\"urn:uuid:s\"}}},{\"fullUrl\":\"urn:uuid:s\","
+             "\"resource\":{\"resourceType\":\"ServiceRequest\",\"id\":"
+             "\"s\",\"status\":\"active\",\"intent\":\"order\","
+             "\"subject\":{\"reference\":\"Group/g\"}}}]}");
+    cr_assert_neq(run(j, &out, NULL, &err), HUB_OK);
+    cr_assert_str_eq(err.field, "entry[1].resource.subject");
+    /* a Task alone without for still names no patient */
+    cr_assert_eq(run("{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+                     "\"requested\",\"intent\":\"order\",\"focus\":{"
+                     "\"reference\":\"ServiceRequest/s\"}}",
+                     &out, NULL, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "Task.for");
+}
+
 /* A completed QuestionnaireResponse (one AHC housing answer) about a
  * contained Patient whose members after "id" are `members`. */
 #define QR_OF_PATIENT(members)                                               \
