@@ -952,8 +952,13 @@ static bool write_ident(struct doc *dc, struct jw *w,
             dc->sys_left_out = id;
             return false;
         }
+        /* a root past ccda_ii_string's 256 bytes has no value to write:
+         * an identifier without one broke the schema (F721) */
+        const char *value = ccda_ii_string(dc->a, id);
+        if (value == NULL)
+            return false;
         jw_obj_begin(w);
-        jw_kv_cstr(w, "value", ccda_ii_string(dc->a, id));
+        jw_kv_cstr(w, "value", value);
         /* an OID, a UUID or a URI is an RFC 3986 id for everyone; a root
          * that id_system keeps as sent ("PatientExample") is no URI but
          * the sender's own name: no system, so identity scopes it by the

@@ -27,7 +27,7 @@
  * of SSN, NPI, MBI, any other root as sent, the sender's own name, F620;
  * a root alone as an RFC 3986 id when it is an OID, UUID or URI (any
  * other, no system: the sender's, F621), but not the SSN, NPI or MBI
- * root, F106;
+ * root, F106, nor one past 256 bytes, which has no value, F721;
  * names, a given name qualified CL (call me) as a nickname of its own,
  * birth date (a birthTime that is no HL7 TS is left out with a warning,
  * F173), sex, addresses with county, phones); sensitivity

@@ -364,6 +364,33 @@ Test(routing, county_names_as_senders_type_them)
                  qlong("SELECT count(*) FROM deliveries"));
 }
 
+/* F720: the spaces a county or state name folds are Unicode's White_Space,
+ * whatever the database's LC_CTYPE. Past ASCII, PostgreSQL's \s is the
+ * locale's: a database made with the C locale kept the em space of
+ * "Kings<U+2003>County", which one made with C.UTF-8 folded, so the same
+ * address matched 36047 on one hub and no county on another. COLLATE "C"
+ * reads the key as a C-locale database does. A zero-width space is no
+ * space (not White_Space) and stays. */
+Test(routing, county_spaces_are_the_same_in_every_locale)
+{
+    static const char *const white =
+        "ARRAY[9, 10, 11, 12, 13, 32, 133, 160, 5760, 8192, 8193, 8194, "
+        "8195, 8196, 8197, 8198, 8199, 8200, 8201, 8202, 8232, 8233, 8239, "
+        "8287, 12288]";
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM unnest(%s) cp "
+             "WHERE hub_county_key(('Kings' || chr(cp) || 'County') "
+             "COLLATE \"C\") = 'kings'", white);
+    cr_assert_eq(qlong(sql), 25, "each White_Space code point is a space");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM unnest(%s) cp "
+             "WHERE '36047' IN (SELECT hub_county_keys('Kings', "
+             "('New' || chr(cp) || 'York') COLLATE \"C\"))", white);
+    cr_assert_eq(qlong(sql), 25, "and in a state's name");
+    cr_assert_eq(qlong("SELECT count(*) WHERE hub_county_key(('Kings' || "
+                       "chr(8203) || 'County') COLLATE \"C\") = 'kings'"),
+                 0, "U+200B is no space");
+}
+
 Test(routing, sensitive_events_go_only_to_who_opted_in_to_the_label)
 {
     const char *plain = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"]}");

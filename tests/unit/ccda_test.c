@@ -3785,3 +3785,41 @@ Test(ccda_entries, a_code_is_written_without_the_white_space_around_it,
     cr_expect_null(strstr(all, "\" "), "no code starts with one: %s", all);
     free(all);
 }
+
+/* F721: a root alone longer than an II string holds (256 bytes, an OID
+ * or a sender's name) has no value: it was written as an identifier
+ * without one ({} or only the RFC 3986 system), which the canonical
+ * schema refuses (an identifier requires its value). It is left out as
+ * unusable; the patient keeps the ids that are. */
+Test(ccda_header, a_root_alone_too_long_for_an_id_is_left_out,
+     .init = setup, .fini = teardown)
+{
+    char name[300], oid[300], doc[2048];
+    memset(name, 'A', 270);
+    name[270] = '\0';
+    for (int i = 0; i < 279; i++)
+        oid[i] = (i % 2) ? '.' : '1';
+    oid[279] = '\0';
+    const char *roots[] = { name, oid };
+    for (size_t k = 0; k < 2; k++) {
+        snprintf(doc, sizeof(doc),
+                 "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+                 "<id root=\"1.2.7\" extension=\"D1\"/>"
+                 "<effectiveTime value=\"20130820\"/>"
+                 "<recordTarget><patientRole><id root=\"%s\"/>"
+                 "<id root=\"1.2.3\" extension=\"X7\"/>"
+                 "<patient/></patientRole></recordTarget>"
+                 "<component><structuredBody/></component>"
+                 "</ClinicalDocument>", roots[k]);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *ids = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "patient"),
+                                         "identifiers");
+        cr_assert_eq(cJSON_GetArraySize(ids), 1, "case %zu", k);
+        cJSON *v = cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 0), "value");
+        cr_assert(cJSON_IsString(v) && strcmp(v->valuestring, "X7") == 0,
+                  "case %zu", k);
+        cJSON_Delete(ev);
+    }
+}
