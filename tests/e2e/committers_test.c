@@ -74,12 +74,6 @@ static void stop(void)
     hub_cleanup(&hub);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
 static long now_ms(void)
 {
     struct timespec ts;
@@ -132,7 +126,7 @@ static bool wait_backend(const char *app, int ms)
     for (int t = 0; t < ms; t += 100) {
         if (backends(app) == 1)
             return true;
-        sleep_ms(100);
+        hub_sleep_ms(100);
     }
     return false;
 }
@@ -262,7 +256,7 @@ Test(committers, an_outage_is_retried_with_backoff_and_readiness_returns,
     hl7_sample(msg, sizeof(msg), "BACKOFF-1", "MRN-CM4");
     cr_assert_eq(mllp_send(&c, msg), 0);
     int before = dbproxy_refused(hub.proxy);
-    sleep_ms(4000);
+    hub_sleep_ms(4000);
     int tries = dbproxy_refused(hub.proxy) - before;
     cr_log_info("%d connection attempts in 4 s of outage", tries);
     cr_expect_geq(tries, 3, "it keeps trying (%d)", tries);

@@ -45,13 +45,6 @@ static void stop(void)
     bouncer_stop(&bouncer);
 }
 
-static double mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 /* hubd again on the same dir with `line` appended to its config (later
  * lines win): a database URL the test makes from the one it was given */
 static char also_log[128] = "";     /* shown too when hubd fails */
@@ -82,11 +75,11 @@ struct feed_call {
 static void *read_feed(void *arg)
 {
     struct feed_call *f = arg;
-    double t0 = mono_ms();
+    double t0 = hub_mono_ms();
     memset(&f->resp, 0, sizeof(f->resp));
     f->rc = http_call(&hub, true, "GET", "/v1/events", "tok-hosp", NULL,
                       NULL, 0, NULL, &f->resp);
-    f->ms = mono_ms() - t0;
+    f->ms = hub_mono_ms() - t0;
     return NULL;
 }
 
@@ -271,11 +264,11 @@ static void *post(void *arg)
     char ct[128];
     const char *hd[] = { ct, NULL };
     snprintf(ct, sizeof(ct), "Content-Type: %s", p->ctype);
-    double t0 = mono_ms();
+    double t0 = hub_mono_ms();
     memset(&p->resp, 0, sizeof(p->resp));
     p->rc = http_call_h(&hub, true, "POST", p->path, "tok-hosp", hd, p->body,
                         strlen(p->body), &p->resp);
-    p->ms = mono_ms() - t0;
+    p->ms = hub_mono_ms() - t0;
     return NULL;
 }
 

@@ -36,12 +36,6 @@
 
 extern char **environ;
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
 
 /* "name=N" of the ports file, a line each; 0 when absent. */
 /* The whole file, NUL-terminated, or NULL (testfile_read). */
@@ -130,7 +124,7 @@ static pid_t demo_start(const char *dir, const char *db_url, char **ports)
         }
         *ports = read_whole(ports_path);
         if (*ports == NULL)
-            sleep_ms(100);
+            hub_sleep_ms(100);
     }
     if (*ports == NULL) {
         kill(pid, SIGKILL);
@@ -150,7 +144,7 @@ static void demo_stop(pid_t pid)
     for (int i = 0; i < 300 && !gone; i++) {
         gone = waitpid(pid, &st, WNOHANG) == pid;
         if (!gone)
-            sleep_ms(100);
+            hub_sleep_ms(100);
     }
     if (!gone) {
         kill(pid, SIGKILL);
@@ -480,7 +474,7 @@ static bool file_gets(const char *path, const char *const *needles, int want,
         free(text);
         if (ok || waited >= ms)
             return ok;
-        sleep_ms(100);
+        hub_sleep_ms(100);
     }
 }
 
@@ -606,7 +600,7 @@ Test(demo, the_readme_quick_tour_runs_as_written, .timeout = 240)
             http_resp_free(&r);
         }
         if (!disabled)
-            sleep_ms(100);
+            hub_sleep_ms(100);
     }
     cr_expect(disabled, "the 410 disabled the food bank's subscription");
 

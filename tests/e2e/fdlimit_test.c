@@ -89,12 +89,6 @@ static long cpu_ticks(pid_t pid)
     return v[11] + v[12];
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
 /* A shell's soft limit (here 256) is below what max_connections (4096)
  * and https_max_connections (1024) need: hubd raises it to what they need
  * when the hard limit allows, and says which settings to change when it
@@ -131,11 +125,11 @@ Test(fdlimit, out_of_descriptors_hubd_waits_instead_of_spinning,
     cr_assert_eq(prlimit(hub.pid, RLIMIT_NOFILE, &low, NULL), 0);
     for (int i = 0; i < N; i++)
         cr_assert_eq(mllp_connect(&c[i], hub.mllp, &hub, NULL), 0);
-    sleep_ms(300);
+    hub_sleep_ms(300);
 
     long hz = sysconf(_SC_CLK_TCK);
     long before = cpu_ticks(hub.pid);
-    sleep_ms(1000);
+    hub_sleep_ms(1000);
     long used = cpu_ticks(hub.pid) - before;
     cr_expect_lt(used * 1000 / hz, 250, "hubd used %ld ms of CPU in 1 s "
                  "while out of descriptors", used * 1000 / hz);

@@ -52,12 +52,6 @@ static void stop(void)
     hub_cleanup(&hub);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
 /* the first "event_ids":["..."] value of a response, or "" */
 static void first_event_id(const char *body, char *out, size_t size)
 {
@@ -230,7 +224,7 @@ Test(http, readyz_is_false_while_the_database_is_unreachable,
     cr_expect(hub_wait_status(&hub, "/readyz", 200, 15000), "ready again by itself");
     /* the API's database workers recover too, on the first request */
     struct http_resp r;
-    sleep_ms(1200);                 /* past the token cache's TTL */
+    hub_sleep_ms(1200);                 /* past the token cache's TTL */
     cr_assert_eq(http_call(&hub, false, "GET", "/v1/events", "tok-hosp", NULL,
                            NULL, 0, NULL, &r), 0);
     cr_expect_eq(r.status, 200, "%s", r.body);
@@ -431,13 +425,6 @@ Test(http, readyz_is_false_while_a_commit_is_stuck, .init = start_stuck,
     mllp_close(&c);
 }
 
-static double mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 /* one database worker; a request waits a second for it, four for a lock */
 static void start_db_bounded(void)
 {
@@ -455,10 +442,10 @@ struct feed_call {
 static void *read_feed(void *arg)
 {
     struct feed_call *f = arg;
-    double t0 = mono_ms();
+    double t0 = hub_mono_ms();
     f->rc = http_call(&hub, true, "GET", "/v1/events", "tok-hosp", NULL,
                       NULL, 0, NULL, &f->resp);
-    f->ms = mono_ms() - t0;
+    f->ms = hub_mono_ms() - t0;
     return NULL;
 }
 
@@ -483,7 +470,7 @@ Test(http, a_request_waits_a_bounded_time_for_a_held_database,
     cr_assert_eq(store_exec(s, "BEGIN; LOCK TABLE events IN ACCESS "
                                "EXCLUSIVE MODE"), HUB_OK);
     cr_assert_eq(pthread_create(&t, NULL, read_feed, &held), 0);
-    sleep_ms(300);                  /* it has the worker, waiting on the lock */
+    hub_sleep_ms(300);                  /* it has the worker, waiting on the lock */
     read_feed(&queued);
     cr_expect_eq(queued.rc, 0);
     cr_expect_eq(queued.resp.status, 503, "queued: %ld", queued.resp.status);
@@ -522,9 +509,9 @@ Test(http, a_stalled_request_is_closed_and_too_many_messages_are_413,
 
     cr_assert_eq(mllp_connect(&c, hub.http, &hub, NULL), 0);
     cr_assert_eq(mllp_send_raw(&c, part, strlen(part)), 0);
-    double t0 = mono_ms();
+    double t0 = hub_mono_ms();
     cr_assert(mllp_closed(&c, 8000), "a stalled request is closed");
-    double waited = mono_ms() - t0;
+    double waited = hub_mono_ms() - t0;
     cr_expect_geq(waited, 800, "closed by the timeout (1 s), not at once: "
                   "%.0f ms", waited);
     mllp_close(&c);

@@ -46,19 +46,6 @@ static void stop(void)
     hub_cleanup(&hub);
 }
 
-static double mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
 /* The value of an unlabelled /metrics line `name`, -1 when absent. Over
  * plain HTTP: a scrape over HTTPS would take one of the slots counted. */
 static long metric(const char *name)
@@ -81,13 +68,13 @@ static long metric(const char *name)
 /* polls metric(name) until it is want (bounded) */
 static bool wait_metric(const char *name, long want, int ms)
 {
-    double deadline = mono_ms() + ms;
+    double deadline = hub_mono_ms() + ms;
     for (;;) {
         if (metric(name) == want)
             return true;
-        if (mono_ms() > deadline)
+        if (hub_mono_ms() > deadline)
             return false;
-        sleep_ms(20);
+        hub_sleep_ms(20);
     }
 }
 
@@ -137,13 +124,13 @@ static bool tls_begin(struct mllp_client *c, int port)
 /* the handshake of tls_begin, finished within ms: 0, or -1 */
 static int tls_finish(struct mllp_client *c, int ms)
 {
-    double deadline = mono_ms() + ms;
+    double deadline = hub_mono_ms() + ms;
     for (;;) {
         int r = SSL_connect(c->ssl);
         if (r == 1)
             return 0;
         int e = SSL_get_error(c->ssl, r);
-        int left = (int)(deadline - mono_ms());
+        int left = (int)(deadline - hub_mono_ms());
         if ((e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) ||
             left <= 0) {
             ERR_clear_error();
@@ -249,9 +236,9 @@ Test(https_limit, every_way_a_connection_ends_gives_its_slot_back,
     /* closed by the idle timeout, after a request */
     cr_assert_eq(mllp_connect(&c, hub.https, &hub, ""), 0);
     cr_expect_eq(healthz(&c, 5000), 200);
-    double t0 = mono_ms();
+    double t0 = hub_mono_ms();
     cr_expect(mllp_closed(&c, 8000), "closed by hubd when idle");
-    cr_expect_geq(mono_ms() - t0, 500, "by the timeout, not at once");
+    cr_expect_geq(hub_mono_ms() - t0, 500, "by the timeout, not at once");
     next_client_is_served("the idle timeout");
     mllp_close(&c);
 
@@ -317,10 +304,10 @@ Test(https_limit, hubd_stops_cleanly_with_connections_open_at_the_limit,
 static double trickle_until_cut(struct mllp_client *c, const char *p,
                                 size_t n)
 {
-    double t0 = mono_ms();
+    double t0 = hub_mono_ms();
     size_t i = 0;
 
-    while (mono_ms() - t0 < 8000) {
+    while (hub_mono_ms() - t0 < 8000) {
         if (p && i < n) {
             if (c->ssl)
                 (void)mllp_send_raw(c, p + i, 1);
@@ -333,9 +320,9 @@ static double trickle_until_cut(struct mllp_client *c, const char *p,
                 ERR_clear_error();
         }
         ERR_clear_error();
-        sleep_ms(200);
+        hub_sleep_ms(200);
         if (metric("hub_https_open_connections") == 0)
-            return mono_ms() - t0;
+            return hub_mono_ms() - t0;
     }
     return -1;
 }
@@ -443,7 +430,7 @@ Test(https_limit, bodies_being_received_are_held_to_inflight_max_bytes,
               "the log says a connection was cut at the cap");
     /* 3 MiB each against 4 MiB + 256 KiB: one is left, the rest closed */
     long open = -1;
-    for (double t0 = mono_ms(); mono_ms() - t0 < 5000; sleep_ms(20))
+    for (double t0 = hub_mono_ms(); hub_mono_ms() - t0 < 5000; hub_sleep_ms(20))
         if ((open = metric("hub_https_open_connections")) <= 1)
             break;
     cr_expect(open >= 0 && open <= 1, "%ld of %d connections left", open, N);

@@ -33,17 +33,24 @@
 #include "testdb.h"
 #include "testfile.h"
 
+void hub_sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    nanosleep(&ts, NULL);
+}
+
+double hub_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
 static double now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
 }
 
 /* ---- database proxy --------------------------------------------------- */
@@ -412,11 +419,11 @@ static int spawn(struct hubproc *h)
                 http_resp_free(&r);
                 if (status == 200)
                     return 0;
-                sleep_ms(20);
+                hub_sleep_ms(20);
             }
             break;
         }
-        sleep_ms(20);
+        hub_sleep_ms(20);
     }
     fprintf(stderr, "hubproc: hubd not ready within %.0f ms (%s; see %s)\n",
             start_bound_ms(), why, hub_path(h, "hubd.log"));
@@ -557,7 +564,7 @@ int hub_wait(struct hubproc *h, int ms)
             h->pid = 0;
             return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
         }
-        sleep_ms(10);
+        hub_sleep_ms(10);
     }
     hub_kill9(h);
     return -1;

@@ -89,6 +89,11 @@ const char *hub_path(const struct hubproc *h, const char *name);
 /* hubd's peak resident memory (VmHWM) in KiB, -1 when unknown */
 long hub_peak_kib(const struct hubproc *h);
 
+/* ---- time ------------------------------------------------------------ */
+void hub_sleep_ms(long ms);
+/* a monotonic clock in milliseconds, for timing an answer */
+double hub_mono_ms(void);
+
 /* ---- SQL (through store.h) ------------------------------------------- */
 long hub_sql_long(const struct hubproc *h, const char *sql);
 
