@@ -1821,6 +1821,53 @@ Test(hl7_to_events, marks_an_identifier_out_of_effect_at_the_message_time)
     cJSON_Delete(j);
 }
 
+/* A name that had ended when the message was sent (MSH-7, 2026-01-15):
+ * XPN-13 (expiration date, v2.5+) before that day, or the end of XPN-10
+ * (validity range, DR, v2.3-2.6). It is written with use "old" whatever
+ * its type: FHIR-Converter's v2.8 samples send a second official name
+ * closed in 1924 (tests/data/real/hl7v2/r78-fhir-converter_ADT_A05_v28_
+ * preadmit.hl7), which read "official" beside the current one. The day
+ * itself is in effect; a start date alone, HL7's null and a value that is
+ * no date (ORBIS's "B" in XPN-13) change nothing and warn of nothing. */
+Test(hl7_to_events, writes_a_name_ended_before_the_message_as_old)
+{
+    static const struct {
+        const char *xpn, *use;
+    } cases[] = {
+        { "Old^Jo^^^^^L^^^^^20200101^20251231", "old" },
+        { "Old^Jo^^^^^L^^^^^20200101^2025", "old" },
+        { "Cur^Jo^^^^^L^^^^^20200101^20260115", "official" },  /* last day */
+        { "Cur^Jo^^^^^L^^^^^20200101^20270101", "official" },
+        { "Cur^Jo^^^^^L^^^^^20270101", "official" },   /* not yet: no use */
+        { "Old^Jo^^^^^M^^^20100101&20251231", "old" },  /* v2.5 DR */
+        { "Cur^Jo^^^^^M^^^20100101&20261231", "maiden" },
+        { "Cur^Jo^^^^^L^^^19241012", "official" },      /* start alone */
+        { "Old^Jo^^^^^^^^^^^20251231", "old" },        /* no type */
+        { "Cur^Jo^^^^^L^^^^^\"\"^\"\"", "official" },    /* HL7 nulls */
+        { "Cur^Jo^^^^^L^^^^^^B", "official" },          /* ORBIS */
+        { "Old^Jo^^^^^L^^^^^^  20251231  ^PF", "old" },  /* padded */
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), MSH("ADT^A08", "2.8")
+                 "PID|1||X1^^^F^MR||Doe^Ann^^^^^D~%s\rPV1|1|I\r",
+                 cases[k].xpn);
+        cJSON *j = event_of(msg);
+        const cJSON *names = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "patient"), "names");
+        cr_assert_eq(cJSON_GetArraySize(names), 2, "%s", cases[k].xpn);
+        cr_assert_str_eq(str_at(cJSON_GetArrayItem(names, 0), "use", NULL),
+                         "usual");
+        const cJSON *n = cJSON_GetArrayItem(names, 1);
+        cr_assert_str_eq(str_at(n, "family", NULL), cases[k].xpn[0] == 'O'
+                                                        ? "Old" : "Cur");
+        cr_assert_str_eq(str_at(n, "use", NULL), cases[k].use, "%s",
+                         cases[k].xpn);
+        cr_assert_str_eq(warnings_of(msg), "", "%s", cases[k].xpn);
+        cJSON_Delete(j);
+    }
+}
+
 /* A location sent only as its description (PL-9: "My Ward Corrected" in
  * tests/data/real/hl7v2/medplum_adt_a08_nhs_lf.hl7) is carried, beside
  * the other components when there are some. */
