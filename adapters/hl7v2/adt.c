@@ -1215,6 +1215,24 @@ static __attribute__((noinline)) int iso_time_repair(struct ctx *c,
                                                      int date_only,
                                                      size_t *len)
 {
+    /* NHS Wales's PIMS ends its dates with an offset sign and no offset
+     * ("20000101+^D" in PID-7): the value before the sign is whole and
+     * the sign says nothing, so it is read without it, with a warning;
+     * left out, every PIMS patient lost the birth date */
+    char sign = v.len > 8 ? v.p[v.len - 1] : 0;
+    bool bare = sign == '+' || sign == '-';
+    /* a whole date at least, digits alone (and a fraction's point): not
+     * "2025-" (an ISO date cut short), not a second offset */
+    for (size_t k = 0; bare && k + 1 < v.len; k++)
+        bare = (v.p[k] >= '0' && v.p[k] <= '9') || v.p[k] == '.';
+    if (bare &&
+        iso_time(iso, (struct slice){ v.p, v.len - 1 }, date_only, len) == 0) {
+        warn(c, field, date_only ? "date ends in an offset sign without an"
+                                   " offset: read as the date before it"
+                                 : "timestamp ends in an offset sign without"
+                                   " an offset: read as the time before it");
+        return 0;
+    }
     if (iso_time_ext(iso, v, date_only, len) == 0) {
         warn(c, field, date_only ? "date in ISO 8601 form, not an HL7 date:"
                                    " read as the date it spells"

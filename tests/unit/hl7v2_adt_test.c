@@ -323,6 +323,41 @@ Test(hl7_to_events, warns_and_omits_malformed_timestamps)
  * stays unread, as a malformed DTM. */
 static const char *warnings_of(const char *msg);
 
+/* A DTM ending in an offset sign with no offset after it, as NHS Wales's
+ * PIMS sends its dates (PID-7 "20000101+^D", tests/data/real/hl7v2/r78-
+ * dhcw_pims_a08_v231_ts_plus_precision_no_nhs_number.hl7): read as the
+ * value before the sign, with a warning; a sign with part of an offset is
+ * still no HL7 date. */
+Test(hl7_to_events, reads_a_dtm_ending_in_a_bare_offset_sign_with_a_warning)
+{
+    const char *msg = MSH("ADT^A08", "2.3.1")
+        "EVN||20241231101035-\r"
+        "PID|1||X1^^^F^PI||Doe^Jo||20000101+^D|F\rPV1|1|I\r";
+    cJSON *j = event_of(msg);
+    cr_assert_str_eq(str_at(j, "patient", "birth_date"), "2000-01-01");
+    cr_assert_str_eq(str_at(j, "occurred_at", NULL), "2024-12-31T10:10:35");
+    cr_assert_str_eq(warnings_of(msg),
+                     "EVN-2:timestamp ends in an offset sign without an "
+                     "offset: read as the time before it;"
+                     "PID-7:date ends in an offset sign without an offset: "
+                     "read as the date before it;");
+    cJSON_Delete(j);
+
+    /* part of an offset, a year cut short, a second sign: no HL7 date */
+    static const char *const bad[] = { "20000101+01", "2000-", "200001-",
+                                       "20000101+0100+", "2000-01-01-" };
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        char m[512];
+        snprintf(m, sizeof(m), MSH("ADT^A08", "2.3.1")
+                 "PID|1||X1^^^F^PI||Doe^Jo||%s|F\rPV1|1|I\r", bad[k]);
+        j = event_of(m);
+        cr_assert_null(str_at(j, "patient", "birth_date"), "%s", bad[k]);
+        cr_assert_str_eq(warnings_of(m), "PID-7:date is not an HL7 date;",
+                         "%s", bad[k]);
+        cJSON_Delete(j);
+    }
+}
+
 Test(hl7_to_events, reads_an_iso_8601_extended_time_with_a_warning)
 {
     static const struct {
