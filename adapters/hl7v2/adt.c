@@ -1215,6 +1215,24 @@ static __attribute__((noinline)) int iso_time_repair(struct ctx *c,
                                                      int date_only,
                                                      size_t *len)
 {
+    /* NHS Wales's PIMS ends its dates with an offset sign and no offset
+     * ("20000101+^D" in PID-7): the value before the sign is whole and
+     * the sign says nothing, so it is read without it, with a warning;
+     * left out, every PIMS patient lost the birth date */
+    char sign = v.len > 8 ? v.p[v.len - 1] : 0;
+    bool bare = sign == '+' || sign == '-';
+    /* a whole date at least, digits alone (and a fraction's point): not
+     * "2025-" (an ISO date cut short), not a second offset */
+    for (size_t k = 0; bare && k + 1 < v.len; k++)
+        bare = (v.p[k] >= '0' && v.p[k] <= '9') || v.p[k] == '.';
+    if (bare &&
+        iso_time(iso, (struct slice){ v.p, v.len - 1 }, date_only, len) == 0) {
+        warn(c, field, date_only ? "date ends in an offset sign without an"
+                                   " offset: read as the date before it"
+                                 : "timestamp ends in an offset sign without"
+                                   " an offset: read as the time before it");
+        return 0;
+    }
     if (iso_time_ext(iso, v, date_only, len) == 0) {
         warn(c, field, date_only ? "date in ISO 8601 form, not an HL7 date:"
                                    " read as the date it spells"
@@ -2088,6 +2106,51 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
         arr_end(c);
 }
 
+/*
+ * Whether the XPN `rep` (of PID-5) had ended when the message was sent
+ * (MSH-7): its expiration date (XPN-13, v2.7+) or the end of its validity
+ * range (XPN-10, DR, v2.3-2.6: range start & range end) before the
+ * message's day. HL7's v2-to-FHIR map makes them HumanName.period; the
+ * canonical name has no period, so such a name is written with use "old"
+ * (FHIR: no longer in use), as an address of type BA is: written as the
+ * type's use, a name the sender closed in 1924 read as the official one.
+ * Compared as cx_out_of_effect compares CX-8. A value that is no HL7 date
+ * is passed by without a warning: ORBIS (DE) sends "B" in XPN-13 of every
+ * name, and the field is read for nothing else. Cold: most XPN end by
+ * XPN-7.
+ */
+static __attribute__((noinline, cold)) bool
+xpn_ended(struct ctx *c, struct raw rep)
+{
+    char sent[ISO_MAX], d[ISO_MAX];
+    size_t slen = 0, dlen;
+    struct parts pt;
+    split(c, rep, &pt, 9);
+    if (pt.n < 10)
+        return false;
+    struct slice rest = raw_part(&pt, 10);  /* XPN-10 and after, raw */
+    struct slice ends[2] = {
+        hl7_piece(hl7_piece(rest, c->m->cs, 0), c->m->ss, 1),
+        hl7_piece(hl7_piece(rest, c->m->cs, 3), c->m->ss, 0),
+    };
+    for (unsigned k = 0; k < 2; k++) {
+        struct slice v = slice_trim(ends[k]);
+        if (v.len == 0 || slice_eq(v, "\"\""))  /* "": HL7's null */
+            continue;
+        if (slen == 0) {        /* MSH-7, read once a date is there */
+            struct slice t = msh_text(c, msh_raw(c, 7, true)).s;
+            if (iso_time(sent, t, 1, &slen) < 0 &&
+                iso_time_ext(sent, t, 1, &slen) < 0)
+                return false;
+        }
+        if (iso_time(d, v, 1, &dlen) < 0)
+            continue;
+        if (memcmp(d, sent, dlen < slen ? dlen : slen) < 0)
+            return true;
+    }
+    return false;
+}
+
 static void write_names(struct ctx *c, const struct hl7_seg *pid)
 {
     unsigned n = 0;
@@ -2108,6 +2171,12 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
         struct text prefix = part(c, &pt, 5, 0);
         struct text suffix = part(c, &pt, 4, 0);
         struct text use = name_use(part(c, &pt, 7, 0).s);
+        /* XPN-10's range or XPN-13 follow in split_quick's rest: read
+         * only when a component separator there says they may be sent */
+        struct slice rest = pt.n > 8 ? raw_part(&pt, 9) : SLICE_NULL;
+        if (rest.len && memchr(rest.p, c->m->cs, rest.len) &&
+            xpn_ended(c, rep))
+            use = TEXT_LIT("old");
         struct text repr = pt.n >= 8 ? name_representation(
                                            part(c, &pt, 8, 0).s)
                                      : TEXT_NONE;

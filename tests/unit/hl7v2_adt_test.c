@@ -323,6 +323,41 @@ Test(hl7_to_events, warns_and_omits_malformed_timestamps)
  * stays unread, as a malformed DTM. */
 static const char *warnings_of(const char *msg);
 
+/* A DTM ending in an offset sign with no offset after it, as NHS Wales's
+ * PIMS sends its dates (PID-7 "20000101+^D", tests/data/real/hl7v2/r78-
+ * dhcw_pims_a08_v231_ts_plus_precision_no_nhs_number.hl7): read as the
+ * value before the sign, with a warning; a sign with part of an offset is
+ * still no HL7 date. */
+Test(hl7_to_events, reads_a_dtm_ending_in_a_bare_offset_sign_with_a_warning)
+{
+    const char *msg = MSH("ADT^A08", "2.3.1")
+        "EVN||20241231101035-\r"
+        "PID|1||X1^^^F^PI||Doe^Jo||20000101+^D|F\rPV1|1|I\r";
+    cJSON *j = event_of(msg);
+    cr_assert_str_eq(str_at(j, "patient", "birth_date"), "2000-01-01");
+    cr_assert_str_eq(str_at(j, "occurred_at", NULL), "2024-12-31T10:10:35");
+    cr_assert_str_eq(warnings_of(msg),
+                     "EVN-2:timestamp ends in an offset sign without an "
+                     "offset: read as the time before it;"
+                     "PID-7:date ends in an offset sign without an offset: "
+                     "read as the date before it;");
+    cJSON_Delete(j);
+
+    /* part of an offset, a year cut short, a second sign: no HL7 date */
+    static const char *const bad[] = { "20000101+01", "2000-", "200001-",
+                                       "20000101+0100+", "2000-01-01-" };
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        char m[512];
+        snprintf(m, sizeof(m), MSH("ADT^A08", "2.3.1")
+                 "PID|1||X1^^^F^PI||Doe^Jo||%s|F\rPV1|1|I\r", bad[k]);
+        j = event_of(m);
+        cr_assert_null(str_at(j, "patient", "birth_date"), "%s", bad[k]);
+        cr_assert_str_eq(warnings_of(m), "PID-7:date is not an HL7 date;",
+                         "%s", bad[k]);
+        cJSON_Delete(j);
+    }
+}
+
 Test(hl7_to_events, reads_an_iso_8601_extended_time_with_a_warning)
 {
     static const struct {
@@ -1819,6 +1854,53 @@ Test(hl7_to_events, marks_an_identifier_out_of_effect_at_the_message_time)
     cr_assert_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(mf, 0),
                                                     "inactive"));
     cJSON_Delete(j);
+}
+
+/* A name that had ended when the message was sent (MSH-7, 2026-01-15):
+ * XPN-13 (expiration date, v2.5+) before that day, or the end of XPN-10
+ * (validity range, DR, v2.3-2.6). It is written with use "old" whatever
+ * its type: FHIR-Converter's v2.8 samples send a second official name
+ * closed in 1924 (tests/data/real/hl7v2/r78-fhir-converter_ADT_A05_v28_
+ * preadmit.hl7), which read "official" beside the current one. The day
+ * itself is in effect; a start date alone, HL7's null and a value that is
+ * no date (ORBIS's "B" in XPN-13) change nothing and warn of nothing. */
+Test(hl7_to_events, writes_a_name_ended_before_the_message_as_old)
+{
+    static const struct {
+        const char *xpn, *use;
+    } cases[] = {
+        { "Old^Jo^^^^^L^^^^^20200101^20251231", "old" },
+        { "Old^Jo^^^^^L^^^^^20200101^2025", "old" },
+        { "Cur^Jo^^^^^L^^^^^20200101^20260115", "official" },  /* last day */
+        { "Cur^Jo^^^^^L^^^^^20200101^20270101", "official" },
+        { "Cur^Jo^^^^^L^^^^^20270101", "official" },   /* not yet: no use */
+        { "Old^Jo^^^^^M^^^20100101&20251231", "old" },  /* v2.5 DR */
+        { "Cur^Jo^^^^^M^^^20100101&20261231", "maiden" },
+        { "Cur^Jo^^^^^L^^^19241012", "official" },      /* start alone */
+        { "Old^Jo^^^^^^^^^^^20251231", "old" },        /* no type */
+        { "Cur^Jo^^^^^L^^^^^\"\"^\"\"", "official" },    /* HL7 nulls */
+        { "Cur^Jo^^^^^L^^^^^^B", "official" },          /* ORBIS */
+        { "Old^Jo^^^^^L^^^^^^  20251231  ^PF", "old" },  /* padded */
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), MSH("ADT^A08", "2.8")
+                 "PID|1||X1^^^F^MR||Doe^Ann^^^^^D~%s\rPV1|1|I\r",
+                 cases[k].xpn);
+        cJSON *j = event_of(msg);
+        const cJSON *names = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "patient"), "names");
+        cr_assert_eq(cJSON_GetArraySize(names), 2, "%s", cases[k].xpn);
+        cr_assert_str_eq(str_at(cJSON_GetArrayItem(names, 0), "use", NULL),
+                         "usual");
+        const cJSON *n = cJSON_GetArrayItem(names, 1);
+        cr_assert_str_eq(str_at(n, "family", NULL), cases[k].xpn[0] == 'O'
+                                                        ? "Old" : "Cur");
+        cr_assert_str_eq(str_at(n, "use", NULL), cases[k].use, "%s",
+                         cases[k].xpn);
+        cr_assert_str_eq(warnings_of(msg), "", "%s", cases[k].xpn);
+        cJSON_Delete(j);
+    }
 }
 
 /* A location sent only as its description (PL-9: "My Ward Corrected" in
