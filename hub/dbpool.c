@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 
 struct dbjob {
     dbpool_work_fn work;
@@ -87,6 +88,8 @@ static void *worker(void *arg)
             s = NULL;
         last_used = mono_s();
         j->rc = s ? j->work(s, j->arg) : HUB_EDB;
+        if (j->rc == HUB_EBUSY)         /* the store's lock timeout */
+            metrics_db_busy(METRIC_DB_LOCK);
         if (j->rc == HUB_EDB && s) {
             store_free(s);          /* reconnect before the next job */
             s = NULL;
@@ -171,6 +174,7 @@ static void on_expire(evutil_socket_t fd, short what, void *arg)
                  (unsigned long long)(p->wait_ns / 1000000u));
     while (gone) {
         struct dbjob *next = gone->next;
+        metrics_db_busy(METRIC_DB_WAIT);
         gone->done(HUB_EBUSY, gone->arg);
         free(gone);
         gone = next;

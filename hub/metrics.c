@@ -27,6 +27,7 @@ static const double batch_bounds[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512 };
 static uint64_t batch_bucket[NBATCH + 1];
 static uint64_t batch_sum;
 static uint64_t commit_retries;
+static uint64_t db_busy[METRIC_DB_BUSY_N];
 
 static int64_t open_conns;
 static uint64_t https_open, https_max, https_paused, https_pauses;
@@ -73,6 +74,12 @@ void metrics_commit_batch(size_t n)
 void metrics_commit_retry(void)
 {
     ADD(commit_retries, 1);
+}
+
+void metrics_db_busy(enum metrics_db_busy why)
+{
+    if ((unsigned)why < METRIC_DB_BUSY_N)
+        ADD(db_busy[why], 1);
 }
 
 void metrics_connections(int delta)
@@ -227,6 +234,13 @@ char *metrics_render(size_t *len)
             "after a database failure.\n# TYPE hub_commit_retries_total "
             "counter\nhub_commit_retries_total %llu\n",
         (unsigned long long)GET(commit_retries));
+    put(&o, "# HELP hub_db_busy_total API database work answered 503: it "
+            "waited past db_wait_timeout for a worker (never run) or past "
+            "db_lock_timeout for a lock.\n# TYPE hub_db_busy_total counter\n"
+            "hub_db_busy_total{reason=\"wait\"} %llu\n"
+            "hub_db_busy_total{reason=\"lock\"} %llu\n",
+        (unsigned long long)GET(db_busy[METRIC_DB_WAIT]),
+        (unsigned long long)GET(db_busy[METRIC_DB_LOCK]));
     put(&o, "# HELP hub_open_connections Open MLLP connections.\n"
             "# TYPE hub_open_connections gauge\nhub_open_connections %lld\n",
         (long long)GET(open_conns));

@@ -19,6 +19,11 @@ void metrics_message(enum metrics_outcome o);
 void metrics_ack_latency(double seconds);
 void metrics_commit_batch(size_t messages);
 void metrics_commit_retry(void);
+/* API database work answered busy (dbpool.c): it waited past
+ * db_wait_timeout for a worker (never run), or past db_lock_timeout for a
+ * lock */
+enum metrics_db_busy { METRIC_DB_WAIT, METRIC_DB_LOCK, METRIC_DB_BUSY_N };
+void metrics_db_busy(enum metrics_db_busy why);
 void metrics_connections(int delta);       /* open MLLP connections */
 /* open HTTPS connections (SSL objects) and their limit (listen_http.c) */
 void metrics_https_connections(size_t open, size_t max);

@@ -486,6 +486,13 @@ Test(http, a_request_waits_a_bounded_time_for_a_held_database,
     cr_expect(hub_wait_log(&hub, "sqlstate=55P03", 1, 2000));
     cr_assert_eq(store_exec(s, "COMMIT"), HUB_OK);
     store_free(s);
+    /* on-call sees both in /metrics */
+    struct http_resp m = { 0 };
+    cr_assert_eq(http_call(&hub, true, "GET", "/metrics", NULL, NULL, NULL, 0,
+                           NULL, &m), 0);
+    cr_expect_not_null(strstr(m.body, "hub_db_busy_total{reason=\"wait\"} 1\n"));
+    cr_expect_not_null(strstr(m.body, "hub_db_busy_total{reason=\"lock\"} 1\n"));
+    http_resp_free(&m);
 
     read_feed(&after);              /* and the worker serves again */
     cr_expect_eq(after.resp.status, 200);
