@@ -1911,6 +1911,18 @@ ADT_ALWAYS_INLINE bool national_type(struct slice t)
     return false;
 }
 
+/* MSH-7 as an ISO time into `sent`, read on the first call (*slen is 0
+ * until then), so that a field with no date never reads it: false when
+ * MSH-7 is no date. */
+static bool msh_time_once(struct ctx *c, char sent[ISO_MAX], size_t *slen)
+{
+    if (*slen)
+        return true;
+    struct slice t = msh_text(c, msh_raw(c, 7, true)).s;
+    return iso_time(sent, t, 1, slen) >= 0 ||
+           iso_time_ext(sent, t, 1, slen) >= 0;
+}
+
 /*
  * Whether the CX `rep` (of PID-3, -2 or -4: f indexes cx_field below; its
  * CX-6 was found) was out of effect when the message was sent (MSH-7):
@@ -1941,12 +1953,8 @@ cx_out_of_effect(struct ctx *c, struct raw rep, unsigned f)
         struct slice v = part(c, &pt, 7 + k, 0).s;
         if (v.len == 0 || slice_eq(v, "\"\""))     /* "": HL7's null */
             continue;
-        if (slen == 0) {        /* MSH-7, read once a date is there */
-            struct slice t = msh_text(c, msh_raw(c, 7, true)).s;
-            if (iso_time(sent, t, 1, &slen) < 0 &&
-                iso_time_ext(sent, t, 1, &slen) < 0)
-                return false;
-        }
+        if (!msh_time_once(c, sent, &slen))
+            return false;
         if (iso_time(d, v, 1, &dlen) < 0 &&
             iso_time_repair(c, d, v, field[f][k], 1, &dlen) < 0)
             continue;
@@ -2137,12 +2145,8 @@ xpn_ended(struct ctx *c, struct raw rep)
         struct slice v = slice_trim(ends[k]);
         if (v.len == 0 || slice_eq(v, "\"\""))  /* "": HL7's null */
             continue;
-        if (slen == 0) {        /* MSH-7, read once a date is there */
-            struct slice t = msh_text(c, msh_raw(c, 7, true)).s;
-            if (iso_time(sent, t, 1, &slen) < 0 &&
-                iso_time_ext(sent, t, 1, &slen) < 0)
-                return false;
-        }
+        if (!msh_time_once(c, sent, &slen))
+            return false;
         if (iso_time(d, v, 1, &dlen) < 0)
             continue;
         if (memcmp(d, sent, dlen < slen ? dlen : slen) < 0)

@@ -66,23 +66,6 @@ static void restart_with(const char *line)
     cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
 }
 
-struct feed_call {
-    struct http_resp resp;
-    int rc;
-    double ms;
-};
-
-static void *read_feed(void *arg)
-{
-    struct feed_call *f = arg;
-    double t0 = hub_mono_ms();
-    memset(&f->resp, 0, sizeof(f->resp));
-    f->rc = http_call(&hub, true, "GET", "/v1/events", "tok-hosp", NULL,
-                      NULL, 0, NULL, &f->resp);
-    f->ms = hub_mono_ms() - t0;
-    return NULL;
-}
-
 /* F660: the pool's lock bound went to the server as the `options` startup
  * parameter placed before the URL, whose own options (an operator's
  * search_path, statement_timeout) replaced it: the request on the worker
@@ -91,7 +74,7 @@ Test(dbslow, a_database_url_with_its_own_options_keeps_the_lock_bound,
      .fini = stop, .timeout = 90)
 {
     char line[1200];
-    struct feed_call held = { 0 };
+    struct feed_call held = { .h = &hub };
     struct store *s;
 
     cr_assert_eq(hub_start(&hub, "db_threads = 1\ndb_wait_timeout = 1\n"
@@ -101,14 +84,14 @@ Test(dbslow, a_database_url_with_its_own_options_keeps_the_lock_bound,
              "search_path%%3Dpublic", hub.db_url,
              strchr(hub.db_url, '?') ? "&" : "?");
     restart_with(line);
-    read_feed(&held);               /* the token cached, the worker linked */
+    hub_read_feed(&held);               /* the token cached, the worker linked */
     cr_assert_eq(held.resp.status, 200, "%s", held.resp.body);
     http_resp_free(&held.resp);
 
     cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
     cr_assert_eq(store_exec(s, "BEGIN; LOCK TABLE events IN ACCESS "
                                "EXCLUSIVE MODE"), HUB_OK);
-    read_feed(&held);               /* the client gives up at 15 s */
+    hub_read_feed(&held);               /* the client gives up at 15 s */
     cr_expect_eq(held.rc, 0);
     cr_expect_eq(held.resp.status, 503, "held: %ld after %.0f ms",
                  held.resp.status, held.ms);
@@ -118,7 +101,7 @@ Test(dbslow, a_database_url_with_its_own_options_keeps_the_lock_bound,
     http_resp_free(&held.resp);
     cr_assert_eq(store_exec(s, "COMMIT"), HUB_OK);
     store_free(s);
-    read_feed(&held);
+    hub_read_feed(&held);
     cr_expect_eq(held.resp.status, 200);
     http_resp_free(&held.resp);
 }
@@ -226,7 +209,7 @@ Test(dbslow, behind_pgbouncer_the_api_pool_connects, .fini = stop,
 {
     struct bouncer *b = &bouncer;
     char line[1200], db[256] = "";
-    struct feed_call f = { 0 };
+    struct feed_call f = { .h = &hub };
 
     cr_assert_eq(hub_start(&hub, "db_threads = 1\ndb_lock_timeout = 2",
                            false), 0);
@@ -242,7 +225,7 @@ Test(dbslow, behind_pgbouncer_the_api_pool_connects, .fini = stop,
              "127.0.0.1:%d/%s", b->port, db);
     restart_with(line);
     /* not cached: the token is looked up by a pool worker */
-    read_feed(&f);
+    hub_read_feed(&f);
     cr_expect_eq(f.rc, 0);
     cr_expect_eq(f.resp.status, 200, "%ld: %s", f.resp.status,
                  f.resp.body ? f.resp.body : "");

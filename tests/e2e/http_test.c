@@ -433,22 +433,6 @@ static void start_db_bounded(void)
                  0, "hubd did not start");
 }
 
-struct feed_call {
-    struct http_resp resp;
-    int rc;
-    double ms;
-};
-
-static void *read_feed(void *arg)
-{
-    struct feed_call *f = arg;
-    double t0 = hub_mono_ms();
-    f->rc = http_call(&hub, true, "GET", "/v1/events", "tok-hosp", NULL,
-                      NULL, 0, NULL, &f->resp);
-    f->ms = hub_mono_ms() - t0;
-    return NULL;
-}
-
 /* F582: a lock held by another session (a migration, an operator's open
  * transaction) used to hold the one worker, and every request queued
  * behind it, until the lock went: the clients timed out with no answer.
@@ -458,10 +442,11 @@ Test(http, a_request_waits_a_bounded_time_for_a_held_database,
      .init = start_db_bounded, .fini = stop, .timeout = 60)
 {
     struct store *s;
-    struct feed_call held = { 0 }, queued = { 0 }, after = { 0 };
+    struct feed_call held = { .h = &hub }, queued = { .h = &hub },
+                     after = { .h = &hub };
     pthread_t t;
 
-    read_feed(&after);              /* the token cached, the worker linked */
+    hub_read_feed(&after);              /* the token cached, the worker linked */
     cr_assert_eq(after.rc, 0);
     cr_assert_eq(after.resp.status, 200);
     http_resp_free(&after.resp);
@@ -469,9 +454,9 @@ Test(http, a_request_waits_a_bounded_time_for_a_held_database,
     cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
     cr_assert_eq(store_exec(s, "BEGIN; LOCK TABLE events IN ACCESS "
                                "EXCLUSIVE MODE"), HUB_OK);
-    cr_assert_eq(pthread_create(&t, NULL, read_feed, &held), 0);
+    cr_assert_eq(pthread_create(&t, NULL, hub_read_feed, &held), 0);
     hub_sleep_ms(300);                  /* it has the worker, waiting on the lock */
-    read_feed(&queued);
+    hub_read_feed(&queued);
     cr_expect_eq(queued.rc, 0);
     cr_expect_eq(queued.resp.status, 503, "queued: %ld", queued.resp.status);
     cr_expect_str_eq(queued.resp.retry_after, "2");
@@ -494,7 +479,7 @@ Test(http, a_request_waits_a_bounded_time_for_a_held_database,
     cr_expect_not_null(strstr(m.body, "hub_db_busy_total{reason=\"lock\"} 1\n"));
     http_resp_free(&m);
 
-    read_feed(&after);              /* and the worker serves again */
+    hub_read_feed(&after);              /* and the worker serves again */
     cr_expect_eq(after.resp.status, 200);
     cr_expect_lt(after.ms, 3000);
     http_resp_free(&after.resp);

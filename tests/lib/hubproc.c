@@ -46,6 +46,17 @@ double hub_mono_ms(void)
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
+void *hub_read_feed(void *arg)
+{
+    struct feed_call *f = arg;
+    double t0 = hub_mono_ms();
+    memset(&f->resp, 0, sizeof(f->resp));
+    f->rc = http_call(f->h, true, "GET", "/v1/events", "tok-hosp", NULL,
+                      NULL, 0, NULL, &f->resp);
+    f->ms = hub_mono_ms() - t0;
+    return NULL;
+}
+
 static double now_ms(void)
 {
     struct timespec ts;

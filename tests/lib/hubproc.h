@@ -155,6 +155,18 @@ int http_call_h(const struct hubproc *h, bool tls, const char *method,
                 const char *const *headers, const char *body,
                 size_t body_len, struct http_resp *r);
 void http_resp_free(struct http_resp *r);
+
+/* GET /v1/events over HTTPS as hosp (token tok-hosp), timed: `h` set by
+ * the caller, the rest filled in (resp freed by the caller). A pthread
+ * start routine too, for a request that must wait while another is made. */
+struct feed_call {
+    const struct hubproc *h;
+    struct http_resp resp;
+    int rc;
+    double ms;
+};
+void *hub_read_feed(void *arg);
+
 /* The status of a plain GET of path (no token), -1 when there is no answer;
  * hub_wait_status polls it until it is `want` or ms have passed. */
 long hub_get_status(const struct hubproc *h, const char *path);
