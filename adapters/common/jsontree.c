@@ -34,6 +34,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,6 +139,9 @@ struct fast {
     const struct json_limits *lim;
     int max_depth;
     size_t values;
+    const char *watch;              /* jsontree_notes */
+    size_t watch_len;               /* SIZE_MAX: nothing watched */
+    bool repeated, watched;
 };
 
 static inline void *fast_alloc(struct fast *f, size_t n)
@@ -228,11 +232,13 @@ static int hex4(const char *s)
 
 /*
  * The string whose opening quote is at s: its decoded bytes, NUL-ended, in
- * *out; returns the byte after the closing quote, or NULL. Decoding is
+ * *out and their count in *out_len; returns the byte after the closing
+ * quote, or NULL. Decoding is
  * cJSON's (parse_string, utf16_literal_to_utf8); the escape cJSON would
  * turn into a NUL byte is left to the exact way.
  */
-static const char *fast_string(struct fast *f, const char *s, char **out)
+static const char *fast_string(struct fast *f, const char *s, char **out,
+                               size_t *out_len)
 {
     const char *b = s + 1, *q = fast_quote(b, f->end);
     if (q < f->end && *q == '"') {  /* no escape: the common case */
@@ -252,6 +258,7 @@ static const char *fast_string(struct fast *f, const char *s, char **out)
             memcpy(o, b, n);
         o[n] = '\0';
         *out = o;
+        *out_len = n;
         return q + 1;
     }
     /* escapes: find the closing quote first (a backslash takes the byte
@@ -329,6 +336,7 @@ static const char *fast_string(struct fast *f, const char *s, char **out)
     }
     *w = '\0';
     *out = o;
+    *out_len = (size_t)(w - o);
     return e + 1;
 }
 
@@ -397,11 +405,29 @@ static inline void fast_link(cJSON **head, cJSON **last, cJSON *c)
     *last = c;
 }
 
+/* One of 64 bits for a member name: equal names, equal bits, so a name
+ * whose bit no earlier member of its object set is new there, and only a
+ * shared bit (rare among an object's handful of names) costs compares. */
+static inline uint64_t name_bit(const char *k, size_t n)
+{
+    return (uint64_t)1 << ((n * 7 + (unsigned char)k[0] * 3 +
+                            (unsigned char)k[n >> 1]) & 63);
+}
+
+static bool name_in(const cJSON *head, const char *k)
+{
+    for (const cJSON *c = head; c; c = c->next)
+        if (strcmp(c->string, k) == 0)
+            return true;
+    return false;
+}
+
 static const char *fast_object(struct fast *f, const char *s, int depth,
                                cJSON *n)
 {
     cJSON *head = NULL, *last = NULL;
     size_t members = 0;
+    uint64_t names = 0;
 
     n->type = cJSON_Object;
     s = fast_ws(s + 1, f->end);
@@ -412,8 +438,15 @@ static const char *fast_object(struct fast *f, const char *s, int depth,
             ++f->values > f->lim->max_values)   /* keys count (prescan) */
             return NULL;
         cJSON *c = fast_node(f);
-        if ((s = fast_string(f, s, &c->string)) == NULL)
+        size_t kn;
+        if ((s = fast_string(f, s, &c->string, &kn)) == NULL)
             return NULL;
+        uint64_t bit = name_bit(c->string, kn);
+        if ((names & bit) && !f->repeated && name_in(head, c->string))
+            f->repeated = true;
+        names |= bit;
+        if (kn == f->watch_len && memcmp(c->string, f->watch, kn) == 0)
+            f->watched = true;
         s = fast_ws(s, f->end);
         if (s >= f->end || *s != ':')
             return NULL;
@@ -483,9 +516,11 @@ static const char *fast_value(struct fast *f, const char *s, int depth,
         if (depth >= f->max_depth)
             return NULL;
         return fast_array(f, s, depth + 1, n);
-    case '"':
+    case '"': {
+        size_t unused;
         n->type = cJSON_String;
-        return fast_string(f, s, &n->valuestring);
+        return fast_string(f, s, &n->valuestring, &unused);
+    }
     case 't':
         if (left < 4 || memcmp(s, "true", 4) != 0)
             return NULL;
@@ -507,8 +542,9 @@ static const char *fast_value(struct fast *f, const char *s, int depth,
     }
 }
 
-cJSON *jsontree_parse_plain(struct arena *a, const char *p, size_t len,
-                            const struct json_limits *lim)
+static cJSON *parse_plain(struct arena *a, const char *p, size_t len,
+                          const struct json_limits *lim,
+                          struct jsontree_notes *notes)
 {
     if (len > lim->max_bytes)
         return NULL;
@@ -516,20 +552,42 @@ cJSON *jsontree_parse_plain(struct arena *a, const char *p, size_t len,
         .end = p + len, .a = a, .lim = lim,
         .max_depth = lim->max_depth < TREE_MAX_DEPTH ? lim->max_depth
                                                      : TREE_MAX_DEPTH,
+        .watch = notes && notes->watch ? notes->watch : "",
+        .watch_len = notes && notes->watch ? strlen(notes->watch) : SIZE_MAX,
     };
     const char *s = fast_ws(p, f.end);
     cJSON *root = fast_node(&f);
     s = fast_value(&f, s, 0, root);
     if (s == NULL || fast_ws(s, f.end) != f.end)
         return NULL;
+    if (notes) {
+        notes->noticed = true;
+        notes->repeated = f.repeated;
+        notes->watched = f.watched;
+    }
     return root;
+}
+
+cJSON *jsontree_parse_plain(struct arena *a, const char *p, size_t len,
+                            const struct json_limits *lim)
+{
+    return parse_plain(a, p, len, lim, NULL);
+}
+
+int jsontree_parse_noting(struct arena *a, const char *p, size_t len,
+                          const struct json_limits *lim, cJSON **out,
+                          struct jsontree_notes *notes, struct hub_err *err)
+{
+    if (notes)
+        notes->noticed = notes->repeated = notes->watched = false;
+    if ((*out = parse_plain(a, p, len, lim, notes)))
+        return HUB_OK;
+    return jsontree_parse_cjson(a, p, len, lim, out, err);
 }
 
 int jsontree_parse(struct arena *a, const char *p, size_t len,
                    const struct json_limits *lim, cJSON **out,
                    struct hub_err *err)
 {
-    if ((*out = jsontree_parse_plain(a, p, len, lim)))
-        return HUB_OK;
-    return jsontree_parse_cjson(a, p, len, lim, out, err);
+    return jsontree_parse_noting(a, p, len, lim, out, NULL, err);
 }

@@ -26,6 +26,7 @@
 #define HUB_JSONTREE_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "common/arena.h"
@@ -43,6 +44,26 @@ void jsontree_global_init(void);
 int jsontree_parse(struct arena *a, const char *p, size_t len,
                    const struct json_limits *lim, cJSON **out,
                    struct hub_err *err) __attribute__((warn_unused_result));
+
+/*
+ * What the one pass notices on its way, so that a caller's check of every
+ * object need not walk the tree again (the FHIR adapter's: each member
+ * name once, no modifierExtension). Exact, not a guess; but only a tree
+ * the one pass built is noticed: `noticed` false (cJSON built it) tells
+ * nothing, and the caller walks.
+ */
+struct jsontree_notes {
+    const char *watch;      /* in: a member name to look out for, or NULL */
+    bool noticed;           /* out: the one pass built the tree */
+    bool repeated;          /* out: some object names a member twice */
+    bool watched;           /* out: some member is named `watch` */
+};
+
+/* jsontree_parse, with `notes` (NULL: none wanted) filled in. */
+int jsontree_parse_noting(struct arena *a, const char *p, size_t len,
+                          const struct json_limits *lim, cJSON **out,
+                          struct jsontree_notes *notes, struct hub_err *err)
+    __attribute__((warn_unused_result));
 
 /*
  * The one pass alone: the tree when `p` is plain JSON within `lim` (then

@@ -61,6 +61,8 @@ struct fx {
     bool bundle;
     bool batch;
     bool modifiers;             /* the body holds a modifierExtension */
+    bool names_plain;           /* the parse saw no member name twice and
+                                   none named modifierExtension */
     bool screening_procedures;  /* a Procedure is folded into a screening */
     struct fx_entry *ents;
     size_t n_ents;

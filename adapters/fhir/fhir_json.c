@@ -154,6 +154,8 @@ static bool path_to(struct fx *x, const cJSON *n, const cJSON *t)
 
 int fx_unique_members(struct fx *x, const cJSON *root, const cJSON *skip)
 {
+    if (x->names_plain)
+        return HUB_OK;          /* the parse looked already: nothing here */
     const cJSON *d = dup_find(x->a, root, skip, &x->modifiers);
     if (d == NULL)
         return HUB_OK;

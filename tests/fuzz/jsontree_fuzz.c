@@ -2,8 +2,9 @@
  * jsontree_fuzz.c - libFuzzer harness for jsontree_parse: the one pass,
  * when it decides, builds the tree cJSON builds (every field and link);
  * jsontree_parse gives exactly what json_prescan + cJSON give (result,
- * reason, field, byte offset, tree). Two sets of limits: FHIR's, and small
- * ones so that every limit is met often.
+ * reason, field, byte offset, tree), and what it notes (a member name twice
+ * in an object, a watched name) is what a walk of cJSON's tree finds. Two
+ * sets of limits: FHIR's, and small ones so that every limit is met often.
  */
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -41,6 +42,22 @@ static bool same_tree(const cJSON *x, const cJSON *y)
     return x == NULL && y == NULL;
 }
 
+/* The walk jsontree_notes spares its callers. */
+static void walk_names(const cJSON *n, const char *watch, bool *rep,
+                       bool *seen)
+{
+    for (const cJSON *c = n->child; c; c = c->next) {
+        if (cJSON_IsObject(n)) {
+            if (strcmp(c->string, watch) == 0)
+                *seen = true;
+            for (const cJSON *d = n->child; d != c && !*rep; d = d->next)
+                if (strcmp(d->string, c->string) == 0)
+                    *rep = true;
+        }
+        walk_names(c, watch, rep, seen);
+    }
+}
+
 static void check(const char *p, size_t len, const struct json_limits *l)
 {
     struct arena a;
@@ -59,6 +76,18 @@ static void check(const char *p, size_t len, const struct json_limits *l)
             abort();
     } else if (!same_tree(t1, t2) || (plain && !same_tree(plain, t2))) {
         abort();
+    }
+    /* "k" is short enough for the fuzzer to write, and may be escaped */
+    struct jsontree_notes notes = { .watch = "k" };
+    cJSON *t3 = NULL;
+    int r3 = jsontree_parse_noting(&a, p, len, l, &t3, &notes, &e1);
+    if (r3 != r2 || notes.noticed != (plain != NULL))
+        abort();
+    if (notes.noticed) {
+        bool rep = false, seen = false;
+        walk_names(t2, "k", &rep, &seen);
+        if (notes.repeated != rep || notes.watched != seen)
+            abort();
     }
     arena_release(&a);
 }

@@ -4245,3 +4245,50 @@ Test(fhir, an_observation_repeating_a_response_of_its_encounter_is_folded)
     cr_assert_eq(run(elsewhere, &out, NULL, &err), HUB_OK, "%s", err.field);
     cr_assert_eq(out.n, 4);
 }
+
+/* The feedback names a resource by its type when the type is one of FHIR
+ * R4's that bundles carry here, and "Resource" otherwise (a sender's own
+ * text may be anything): every known type, and near misses, by the
+ * answer's resource_type. */
+Test(fhir, the_answer_names_each_known_resource_type_and_no_other)
+{
+    static const char *const known[] = {
+        "Task", "AllergyIntolerance", "Slot", "Appointment", "Subscription",
+        "AuditEvent", "Specimen", "Basic", "ServiceRequest", "Binary",
+        "Schedule", "Bundle", "RiskAssessment", "CarePlan", "RelatedPerson",
+        "CareTeam", "QuestionnaireResponse", "Claim", "Questionnaire",
+        "ClinicalImpression", "Provenance", "Communication", "Procedure",
+        "CommunicationRequest", "PractitionerRole", "Composition",
+        "Practitioner", "Condition", "Person", "Consent", "Patient",
+        "Contract", "Parameters", "Coverage", "Organization", "Device",
+        "OperationOutcome", "DiagnosticReport", "Observation",
+        "DocumentReference", "NutritionOrder", "Encounter", "MessageHeader",
+        "Endpoint", "MedicationStatement", "EpisodeOfCare",
+        "MedicationRequest", "ExplanationOfBenefit", "Medication",
+        "FamilyMemberHistory", "Media", "Flag", "Location", "Goal", "List",
+        "Group", "Immunization", "HealthcareService",
+    };
+    static const char *const unknown[] = {
+        "Foo", "A", "Zzz", "Patien", "Patients", "patient", "Medicatio",
+        "MedicationX", "CarePlanX", "Resource", "",
+    };
+    char json[160];
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        snprintf(json, sizeof(json), "{\"resourceType\":\"%s\"}", known[i]);
+        memset(&res, 0, sizeof(res));
+        run(json, &out, &res, &err);
+        cr_assert(res.resource_type && strcmp(res.resource_type, known[i]) == 0,
+                  "%s named %s", known[i],
+                  res.resource_type ? res.resource_type : "(null)");
+    }
+    for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+        snprintf(json, sizeof(json), "{\"resourceType\":\"%s\"}", unknown[i]);
+        memset(&res, 0, sizeof(res));
+        run(json, &out, &res, &err);
+        if (res.resource_type)
+            cr_assert_str_eq(res.resource_type, "Resource", "%s", unknown[i]);
+    }
+}

@@ -590,3 +590,101 @@ Test(jsontree, one_pass_agrees_with_cjson_on_generated_documents)
                  plain);
     arena_release(&a);
 }
+
+/* ---- what the one pass notices (jsontree_notes) ---- */
+
+/* The reference: a walk of the tree, each object's names against each
+ * other, every name against `watch`. */
+static void walk_names(const cJSON *n, const char *watch, bool *rep,
+                       bool *seen)
+{
+    for (const cJSON *c = n->child; c; c = c->next) {
+        if (cJSON_IsObject(n)) {
+            if (strcmp(c->string, watch) == 0)
+                *seen = true;
+            for (const cJSON *d = n->child; d != c; d = d->next)
+                if (strcmp(d->string, c->string) == 0)
+                    *rep = true;
+        }
+        walk_names(c, watch, rep, seen);
+    }
+}
+
+static void gen_named(char *b, size_t *n, unsigned *s, int depth)
+{
+    /* names that share first bytes, lengths or middles, equal ones spelt
+     * with an escape, the watched name and its near misses */
+    static const char *const names[] = { "k", "\\u006b", "resourceType",
+        "code", "coding", "system", "subject", "display", "modifierExtension",
+        "modifierExtensio", "modifierExtensionX", "\\u006dodifierExtension",
+        "", "a", "b", "ab", "ba", "url", "value", "valueCoding", "id", "di",
+        "extension", "status", "text", "div", "use", "type", "entry",
+        "resource" };
+    unsigned k = rnd(s) % 10;
+    if (*n > 3000 || depth > 5 || k < 4) {
+        *n += (size_t)sprintf(b + *n, "%u", rnd(s) % 100);
+        return;
+    }
+    bool obj = k >= 6;
+    int items = (int)(rnd(s) % 7);
+    b[(*n)++] = obj ? '{' : '[';
+    for (int i = 0; i < items; i++) {
+        if (i)
+            b[(*n)++] = ',';
+        if (obj)
+            *n += (size_t)sprintf(b + *n, "\"%s\":",
+                                  names[rnd(s) % (sizeof(names) /
+                                                  sizeof(names[0]))]);
+        gen_named(b, n, s, depth + 1);
+    }
+    b[(*n)++] = obj ? '}' : ']';
+}
+
+Test(jsontree, notes_repeated_names_and_the_watched_name_exactly)
+{
+    static char in[1 << 16];
+    unsigned seed = 9090;
+    int reps = 0, plain_objects = 0, watched = 0;
+    struct arena a;
+    struct hub_err err;
+
+    arena_init(&a, 1 << 16);
+    for (int t = 0; t < 20000; t++) {
+        size_t len = 0;
+        gen_named(in, &len, &seed, 0);
+        in[len] = '\0';
+        cJSON *ref = NULL, *tree = NULL;
+        cr_assert_eq(jsontree_parse_cjson(&a, in, len, &lim, &ref, &err),
+                     HUB_OK, "case %d", t);
+        bool rep = false, seen = false;
+        walk_names(ref, "modifierExtension", &rep, &seen);
+        struct jsontree_notes notes = { .watch = "modifierExtension" };
+        cr_assert_eq(jsontree_parse_noting(&a, in, len, &lim, &tree, &notes,
+                                           &err), HUB_OK);
+        cr_assert(notes.noticed, "case %d is plain JSON", t);
+        cr_assert_eq(notes.repeated, rep, "case %d: %s", t, in);
+        cr_assert_eq(notes.watched, seen, "case %d: %s", t, in);
+        reps += rep;
+        watched += seen;
+        plain_objects += cJSON_IsObject(ref) && !rep &&
+                         cJSON_GetArraySize(ref) > 3;
+        arena_reset(&a);
+    }
+    /* each way round, many times */
+    cr_assert_gt(reps, 1000);
+    cr_assert_gt(watched, 1000);
+    cr_assert_gt(plain_objects, 200);      /* 276 with this seed */
+    cr_assert_lt(reps, 19000);
+
+    /* nothing watched: none seen; cJSON's way: nothing noticed */
+    struct jsontree_notes none = { 0 };
+    cJSON *tree;
+    cr_assert_eq(jsontree_parse_noting(&a, "{\"modifierExtension\":1}", 23,
+                                       &lim, &tree, &none, &err), HUB_OK);
+    cr_assert(none.noticed && !none.watched && !none.repeated);
+    struct jsontree_notes lenient = { .watch = "a" };
+    cr_assert_eq(jsontree_parse_noting(&a, "{\"a\":-01,\"a\":2}", 15, &lim,
+                                       &tree, &lenient, &err), HUB_OK);
+    cr_assert_not(lenient.noticed, "cJSON built it: nothing noticed");
+    arena_release(&a);
+}
