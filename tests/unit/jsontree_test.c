@@ -622,7 +622,7 @@ static void gen_named(char *b, size_t *n, unsigned *s, int depth)
         "resource" };
     unsigned k = rnd(s) % 10;
     if (*n > 3000 || depth > 5 || k < 4) {
-        *n += (size_t)sprintf(b + *n, "%u", rnd(s) % 100);
+        *n += (size_t)snprintf(b + *n, 8, "%u", rnd(s) % 100);
         return;
     }
     bool obj = k >= 6;
@@ -632,7 +632,7 @@ static void gen_named(char *b, size_t *n, unsigned *s, int depth)
         if (i)
             b[(*n)++] = ',';
         if (obj)
-            *n += (size_t)sprintf(b + *n, "\"%s\":",
+            *n += (size_t)snprintf(b + *n, 40, "\"%s\":",
                                   names[rnd(s) % (sizeof(names) /
                                                   sizeof(names[0]))]);
         gen_named(b, n, s, depth + 1);
