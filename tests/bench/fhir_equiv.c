@@ -1,0 +1,245 @@
+/*
+ * fhir_equiv.c - everything the FHIR adapter says about a set of bodies,
+ * for tests/tools/fhir-equiv.sh to compare between two builds: per body
+ * its return code, error field (whole, however long), offset and message,
+ * the result (type, bundle type, message id, each entry's resource,
+ * status, error and warnings with their paths), and every canonical event
+ * (type and JSON). Bodies: the files named on the command line, then -m N
+ * mutants of them made with a fixed seed (-s): a member put first in an
+ * object (a name twice, a modifierExtension, a code, a value with an
+ * escape), a value put in an array, a string swapped for another of the
+ * body, bytes cut or changed; so that refusals and warnings at every depth
+ * name their paths. Run from the repository root (schemas/dict).
+ *
+ *   fhir_equiv [-m MUTANTS] [-s SEED] FILE...
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/arena.h"
+#include "common/canon.h"
+#include "common/dict.h"
+#include "common/hub_err.h"
+#include "common/jsontree.h"
+#include "dict_files.h"
+#include "fhir/fhir.h"
+
+#define MAX_DOC (1u << 20)
+
+static struct dict *D;
+static uint64_t rng = 88172645463325252ull;
+
+static uint64_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return rng;
+}
+
+static size_t pick(size_t n)
+{
+    return n ? (size_t)(next() % n) : 0;
+}
+
+static void put_err(const struct hub_err *e)
+{
+    printf(" field=%s offset=%zu what=%s", e->long_field ? e->long_field
+                                                          : e->field,
+           e->offset, e->what ? e->what : "");
+}
+
+static void run(const char *name, const char *p, size_t len)
+{
+    struct arena a;
+    struct canon_list l = { 0 };
+    struct fhir_result res;
+    struct hub_err err;
+
+    memset(&err, 0, sizeof(err));
+    arena_init(&a, 65536);
+    int rc = fhir_to_events(&a, D, p, len, &l, &res, &err);
+    printf("== %s rc=%d", name, rc);
+    if (rc != HUB_OK)
+        put_err(&err);
+    printf(" type=%s bundle=%s id=%s failed=%zu\n",
+           res.resource_type ? res.resource_type : "",
+           res.bundle_type ? res.bundle_type : "",
+           res.message_id ? res.message_id : "", res.n_failed);
+    for (size_t i = 0; i < res.n_entries; i++) {
+        const struct fhir_entry_result *r = &res.entries[i];
+        printf("entry %zu %s status=%d events=%zu+%zu", i,
+               r->resource ? r->resource : "", r->status, r->first_event,
+               r->n_events);
+        if (r->status != HUB_OK)
+            put_err(&r->err);
+        putchar('\n');
+        for (size_t k = 0; k < r->n_warnings; k++)
+            printf("  warn %s: %s\n", r->warnings[k].field,
+                   r->warnings[k].what);
+    }
+    for (size_t i = 0; i < l.n; i++)
+        printf("%s %.*s\n", l.ev[i].type, (int)l.ev[i].json.len,
+               l.ev[i].json.p);
+    arena_release(&a);
+}
+
+/* Insert s at position at of d (len *n, room MAX_DOC). */
+static void insert(char *d, size_t *n, size_t at, const char *s, size_t k)
+{
+    if (*n + k > MAX_DOC || at > *n)
+        return;
+    memmove(d + at + k, d + at, *n - at);
+    memcpy(d + at, s, k);
+    *n += k;
+}
+
+/* A random position of byte c in d, or SIZE_MAX. */
+static size_t find_any(const char *d, size_t n, char c)
+{
+    size_t count = 0, want, i;
+    for (i = 0; i < n; i++)
+        count += d[i] == c;
+    if (count == 0)
+        return SIZE_MAX;
+    want = pick(count);
+    for (i = 0; i < n; i++)
+        if (d[i] == c && want-- == 0)
+            return i;
+    return SIZE_MAX;
+}
+
+/* members put first in an object: each ends with ',' (an object that was
+ * empty then has a trailing comma: a syntax error, also worth a path) */
+static const char *const members[] = {
+    "\"status\":\"final\",", "\"status\":\"x\",", "\"id\":\"a\",",
+    "\"modifierExtension\":[{\"url\":\"http://x\"}],",
+    "\"modifierExtension\":[],", "\"resourceType\":\"Basic\",",
+    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+    "\"code\":\"88122-7\"}]},",
+    "\"valueCodeableConcept\":{\"coding\":[{\"system\":\"http://loinc.org\","
+    "\"code\":\"LA28397-0\"}]},",
+    "\"valueString\":\"caf\\u00e9\",", "\"effectiveDateTime\":\"2020-13\",",
+    "\"birthDate\":\"20-1-1\",", "\"reference\":\"Patient/none\",",
+    "\"hasMember\":[{\"reference\":\"Observation/zz\"}],",
+    "\"subject\":{\"reference\":\"urn:uuid:x\"},", "\"x\":1,",
+    "\"category\":[{\"coding\":[{\"code\":\"sdoh\"}]}],",
+    "\"meta\":{\"security\":[{\"code\":\"R\"}]},",
+};
+
+static void mutate(char *d, size_t *n)
+{
+    int k = 1 + (int)pick(3);
+    for (int i = 0; i < k; i++) {
+        size_t at;
+        switch (pick(8)) {
+        case 0: case 1: case 2: case 3:
+            at = find_any(d, *n, '{');
+            if (at != SIZE_MAX) {
+                const char *s = members[pick(sizeof(members) /
+                                             sizeof(members[0]))];
+                insert(d, n, at + 1, s, strlen(s));
+            }
+            break;
+        case 4:                         /* a value in an array */
+            at = find_any(d, *n, ':');
+            if (at != SIZE_MAX && at + 1 < *n && d[at + 1] == '"') {
+                size_t e = at + 2;
+                while (e < *n && d[e] != '"')
+                    e += d[e] == '\\' ? 2 : 1;
+                if (e < *n) {
+                    insert(d, n, e + 1, "]", 1);
+                    insert(d, n, at + 1, "[", 1);
+                }
+            }
+            break;
+        case 5: {                       /* a string value swapped */
+            size_t a = find_any(d, *n, '"'), b = find_any(d, *n, '"');
+            if (a != SIZE_MAX && b != SIZE_MAX && a + 8 < *n && b + 8 < *n)
+                memcpy(d + a + 1, d + b + 1, pick(6));
+            break;
+        }
+        case 6:
+            if (*n > 2) {
+                size_t p = pick(*n), q = p + 1 + pick(40);
+                if (q > *n)
+                    q = *n;
+                memmove(d + p, d + q, *n - q);
+                *n -= q - p;
+            }
+            break;
+        default:
+            if (*n)
+                d[pick(*n)] = (char)(pick(2) ? "{}[],:\"\\x1"[pick(11)]
+                                             : (char)pick(256));
+            break;
+        }
+    }
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *p;
+    long n;
+
+    if (f == NULL)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    if (n < 0 || (size_t)n > MAX_DOC || (p = malloc(MAX_DOC)) == NULL) {
+        fclose(f);
+        return NULL;
+    }
+    if (fread(p, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        free(p);
+        return NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+int main(int argc, char **argv)
+{
+    struct dict_err de = { 0 };
+    long mutants = 0;
+    int i = 1, nfiles = 0;
+    static char *docs[1024];
+    static size_t lens[1024];
+    static char d[MAX_DOC];
+
+    for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+        if (strcmp(argv[i], "-m") == 0)
+            mutants = strtol(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "-s") == 0)
+            rng += (uint64_t)strtoull(argv[i + 1], NULL, 10) * 2654435761u;
+    }
+    if (dict_files_load(NULL, &D, &de) != HUB_OK) {
+        fprintf(stderr, "fhir_equiv: no dictionary (run from the root)\n");
+        return 2;
+    }
+    jsontree_global_init();
+    for (; i < argc && nfiles < 1024; i++) {
+        docs[nfiles] = slurp(argv[i], &lens[nfiles]);
+        if (docs[nfiles] == NULL) {
+            fprintf(stderr, "fhir_equiv: cannot read %s\n", argv[i]);
+            return 2;
+        }
+        run(argv[i], docs[nfiles], lens[nfiles]);
+        nfiles++;
+    }
+    for (long m = 0; m < mutants && nfiles > 0; m++) {
+        size_t k = pick((size_t)nfiles), n = lens[k];
+        char name[32];
+        memcpy(d, docs[k], n);
+        mutate(d, &n);
+        snprintf(name, sizeof(name), "mutant-%ld", m);
+        run(name, d, n);
+    }
+    return 0;
+}
