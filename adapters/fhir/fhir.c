@@ -27,57 +27,84 @@
 
 /* ---- paths and errors --------------------------------------------------- */
 
-static void path_append(struct fx *x, const char *s)
+static size_t push_step(struct fx *x, const char *key, size_t idx)
 {
-    /* truncates: a path is for people, FX_PATH_MAX - 1 bytes say enough */
-    size_t room = sizeof(x->path) - 1 - x->plen;
-    size_t n = strlen(s);
-    if (n > room)
-        n = room;
-    memcpy(x->path + x->plen, s, n);
-    x->plen += n;
-    x->path[x->plen] = '\0';
+    size_t old = x->nsteps;
+    if (old < FX_MAX_STEPS)
+        x->steps[old] = (struct fx_step){ key, idx };
+    x->nsteps = old + 1;
+    return old;
 }
 
 size_t fx_key(struct fx *x, const char *k)
 {
-    size_t old = x->plen;
-    if (x->plen)
-        path_append(x, ".");
-    path_append(x, k);
-    return old;
+    return push_step(x, k, 0);
 }
 
 size_t fx_idx(struct fx *x, size_t i)
 {
-    char b[24], *e = b + sizeof(b);
-    size_t old = x->plen;
-    *--e = '\0';
-    *--e = ']';
-    do
-        *--e = (char)('0' + i % 10);
-    while ((i /= 10) != 0);
-    *--e = '[';
-    path_append(x, e);
-    return old;
+    return push_step(x, NULL, i);
 }
 
 void fx_pop(struct fx *x, size_t old)
 {
-    x->plen = old;
-    x->path[old] = '\0';
+    x->nsteps = old;
 }
 
 void fx_path_save(const struct fx *x, struct fx_saved_path *s)
 {
-    memcpy(s->p, x->path, x->plen + 1);
-    s->n = x->plen;
+    s->n = x->nsteps;
+    memcpy(s->steps, x->steps,
+           (s->n < FX_MAX_STEPS ? s->n : FX_MAX_STEPS) * sizeof(*s->steps));
 }
 
 void fx_path_restore(struct fx *x, const struct fx_saved_path *s)
 {
-    memcpy(x->path, s->p, s->n + 1);
-    x->plen = s->n;
+    x->nsteps = s->n;
+    memcpy(x->steps, s->steps,
+           (s->n < FX_MAX_STEPS ? s->n : FX_MAX_STEPS) * sizeof(*s->steps));
+}
+
+/* Append s (n bytes) to buf[*len], cut at FX_PATH_MAX - 1 bytes. */
+static void text_add(char *buf, size_t *len, const char *s, size_t n)
+{
+    size_t room = FX_PATH_MAX - 1 - *len;
+    if (n > room)
+        n = room;
+    memcpy(buf + *len, s, n);
+    *len += n;
+}
+
+/* The steps as "a.b[2].c" into buf (FX_PATH_MAX bytes); its length. */
+static size_t path_write(const struct fx *x, char *buf)
+{
+    size_t len = 0, n = x->nsteps < FX_MAX_STEPS ? x->nsteps : FX_MAX_STEPS;
+    for (size_t i = 0; i < n; i++) {
+        const struct fx_step *st = &x->steps[i];
+        if (st->key) {
+            if (len)
+                text_add(buf, &len, ".", 1);
+            text_add(buf, &len, st->key, strlen(st->key));
+        } else {
+            char b[24], *e = b + sizeof(b);
+            size_t v = st->idx;
+            *--e = ']';
+            do
+                *--e = (char)('0' + v % 10);
+            while ((v /= 10) != 0);
+            *--e = '[';
+            text_add(buf, &len, e, (size_t)(b + sizeof(b) - e));
+        }
+    }
+    buf[len] = '\0';
+    return len;
+}
+
+const char *fx_path_text(struct fx *x)
+{
+    char buf[FX_PATH_MAX];
+    size_t n = path_write(x, buf);
+    return arena_strndup(x->a, buf, n);
 }
 
 /* The resource type as the sender's feedback may name it: a type of FHIR R4
@@ -120,29 +147,29 @@ static const char *type_label(const char *t)
 
 void fx_at_entry(struct fx *x, const struct fx_entry *e)
 {
-    x->plen = 0;
-    x->path[0] = '\0';
+    x->nsteps = 0;
     if (x->bundle) {
-        /* "entry[i].resource", by hand: this runs for every member read */
-        path_append(x, "entry");
+        fx_key(x, "entry");
         fx_idx(x, e->index);
-        path_append(x, ".resource");
+        fx_key(x, "resource");
     } else {
-        path_append(x, e->type ? type_label(e->type) : "resource");
+        fx_key(x, e->type ? type_label(e->type) : "resource");
     }
 }
 
 int fx_fail(struct fx *x, int code, const char *what)
 {
-    return hub_err_set_in(x->err, x->a, code, x->path, 0, what);
+    char buf[FX_PATH_MAX];
+    path_write(x, buf);
+    return hub_err_set_in(x->err, x->a, code, buf, 0, what);
 }
 
 void fx_warn(struct fx *x, const char *key, const char *what)
 {
     if (x->n_warns == FX_MAX_WARN)
         return;                 /* enough said; the event stays bounded */
-    size_t old = key ? fx_key(x, key) : x->plen;
-    x->warns[x->n_warns].field = arena_strndup(x->a, x->path, x->plen);
+    size_t old = key ? fx_key(x, key) : x->nsteps;
+    x->warns[x->n_warns].field = fx_path_text(x);
     x->warns[x->n_warns].what = what;
     x->n_warns++;
     fx_pop(x, old);
@@ -1695,8 +1722,7 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
     struct fx_entry top = { 0 };
     if ((rc = entry_init(&x, &top, root)))
         goto out;
-    x.plen = 0;
-    x.path[0] = '\0';
+    x.nsteps = 0;
     if (strcmp(top.type, "Bundle") != 0)
         fx_at_entry(&x, &top);
     /* a batch's entries are independent (FHIR R4 http: each succeeds or
@@ -1733,8 +1759,7 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
         const cJSON *arr;
         size_t n;
         x.bundle = true;
-        x.plen = 0;
-        x.path[0] = '\0';
+        x.nsteps = 0;
         if ((rc = fx_str(&x, root, "type", true, &bt)))
             goto out;
         if ((rc = fx_enum(&x, root, "type", true, types, &bt))) {
@@ -1768,11 +1793,10 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
             struct fx_entry *e = &x.ents[i];
             const cJSON *r;
             e->index = i;
-            x.plen = 0;
-            x.path[0] = '\0';
+            x.nsteps = 0;
             fx_key(&x, "entry");
             fx_idx(&x, i);
-            size_t old_entry = x.plen;
+            size_t old_entry = x.nsteps;
             int erc = HUB_OK;
             if (!cJSON_IsObject(c))
                 erc = fx_fail(&x, HUB_EINVALID, "entry is not an object");

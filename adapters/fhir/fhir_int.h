@@ -50,14 +50,24 @@ struct fx_warn {
  * 127 bytes; a longer place is kept whole in long_field) */
 #define FX_PATH_MAX 512
 
+/* The path is kept as its steps and written out only when a refusal or a
+ * warning names it: every member read moves it, few are ever named. A key
+ * or an index per JSON level (FHIR_MAX_DEPTH 40) and the entry's three:
+ * the steps past FX_MAX_STEPS are counted, not kept (a path that long is
+ * cut at FX_PATH_MAX - 1 bytes long before). */
+#define FX_MAX_STEPS 128
+struct fx_step {
+    const char *key;            /* ".key" (no dot first); NULL: "[idx]" */
+    size_t idx;
+};
+
 struct fx {
     struct arena *a;
     const struct dict *d;
     struct hub_err *err;
     struct canon_list *out;
-    char path[FX_PATH_MAX];     /* where the reading is; cut (never
-                                   overrun) past FX_PATH_MAX - 1 bytes */
-    size_t plen;
+    struct fx_step steps[FX_MAX_STEPS];   /* where the reading is */
+    size_t nsteps;
     bool bundle;
     bool batch;
     bool modifiers;             /* the body holds a modifierExtension */
@@ -90,15 +100,19 @@ struct fx {
 /* ---- paths and errors ---- */
 /* The path set aside while another entry's resource is read, and back */
 struct fx_saved_path {
-    char p[FX_PATH_MAX];
+    struct fx_step steps[FX_MAX_STEPS];
     size_t n;
 };
 void fx_path_save(const struct fx *x, struct fx_saved_path *s);
 void fx_path_restore(struct fx *x, const struct fx_saved_path *s);
 
-size_t fx_key(struct fx *x, const char *k);     /* ".k"; returns old length */
+/* ".k" (k outlives the reading: a literal or a string of the tree);
+ * returns the depth to pop back to */
+size_t fx_key(struct fx *x, const char *k);
 size_t fx_idx(struct fx *x, size_t i);          /* "[i]" */
 void fx_pop(struct fx *x, size_t old);
+/* The path as text, in the arena ("" at the top). */
+const char *fx_path_text(struct fx *x);
 /* Set the path to the base of an entry ("entry[3].resource" or the type). */
 void fx_at_entry(struct fx *x, const struct fx_entry *e);
 int fx_fail(struct fx *x, int code, const char *what);

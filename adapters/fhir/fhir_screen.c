@@ -60,7 +60,7 @@ struct scr {
 
 static const char *here(struct fx *x)
 {
-    return arena_strndup(x->a, x->path, x->plen);
+    return fx_path_text(x);
 }
 
 static int rsp_new(struct fx *x, struct scr *s, const char *question,
@@ -1311,7 +1311,7 @@ static bool obs_is_screening(struct fx *x, const cJSON *o)
 {
     struct fx_code c;
     struct hub_err keep = *x->err;
-    size_t saved = x->plen;
+    size_t saved = x->nsteps;
     bool yes = false;
     if (has_sdohcc_code(fx_get(o, "code"), "enrollment-status") ||
         has_sdohcc_code(fx_get(o, "category"), "enrollment-status"))
@@ -1348,8 +1348,7 @@ static bool obs_is_screening(struct fx *x, const cJSON *o)
         }
     }
     *x->err = keep;
-    x->plen = saved;
-    x->path[saved] = '\0';
+    x->nsteps = saved;
     return yes;
 }
 
