@@ -647,6 +647,17 @@ const cJSON *fx_contained(const cJSON *res, const char *ref, size_t *idx)
     return NULL;
 }
 
+/* An absolute http(s) URL "resolves to the location where the resource is
+ * found" (R4 Reference.reference) without having to end in Type/id: the
+ * SDOHCC Task For Patient focuses on a CDC PDF (F800). Kept as sent. */
+static bool abs_url(const char *r)
+{
+    size_t n = strncmp(r, "https://", 8) == 0  ? 8
+               : strncmp(r, "http://", 7) == 0 ? 7
+                                               : 0;
+    return n != 0 && r[n] != '\0' && r[n] != '/';
+}
+
 int fx_ref_node(struct fx *x, const cJSON *ref, const char **out)
 {
     int rc;
@@ -672,7 +683,7 @@ int fx_ref_node(struct fx *x, const cJSON *ref, const char **out)
     if (r[0] == '#')
         return HUB_OK;          /* contained resource */
     struct slice t, id;
-    if (!ref_type_id(r, &t, &id)) {
+    if (!ref_type_id(r, &t, &id) && !abs_url(r)) {
         fx_key(x, "reference");
         return fx_fail(x, HUB_EINVALID, "reference is not Type/id or a URL");
     }

@@ -4292,3 +4292,46 @@ Test(fhir, the_answer_names_each_known_resource_type_and_no_other)
             cr_assert_str_eq(res.resource_type, "Resource", "%s", unknown[i]);
     }
 }
+
+/* Reference.reference may be "an absolute URL that resolves to the
+ * location where the resource is found" (FHIR R4), and not every URL ends
+ * in Type/id: the SDOHCC Task For Patient example to review material
+ * focuses on a CDC PDF (SDOHCC-TaskPatientReviewInformationCompletedExample,
+ * F800). Such a Task is read (a patient's task gives no event), and a URL
+ * reference is carried as sent; a bare word or a scheme with nothing after
+ * it is still no reference. */
+Test(fhir, an_absolute_url_that_names_no_type_and_id_is_a_reference)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run("{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+                     "\"completed\",\"intent\":\"order\",\"focus\":{"
+                     "\"reference\":\"https://www.cdc.gov/diabetes/pdfs/"
+                     "managing/Managing-Diabetes_CMS-CDC_English-508.pdf\"},"
+                     "\"for\":{\"reference\":\"Patient/p\"}}",
+                     &out, NULL, &err), HUB_OK, "%s: %s", err.field,
+                 err.what ? err.what : "");
+    cr_assert_eq(out.n, 0);
+    cr_assert_eq(run("{\"resourceType\":\"Procedure\",\"id\":\"pr\","
+                     "\"status\":\"completed\",\"basedOn\":[{\"reference\":"
+                     "\"http://example.org/orders/17.pdf\"}],\"code\":{"
+                     "\"text\":\"Food pantry application\"},\"subject\":{"
+                     "\"reference\":\"Patient/p\"},\"performedDateTime\":"
+                     "\"2024-03-23\"}", &out, NULL, &err), HUB_OK, "%s: %s",
+                 err.field, err.what ? err.what : "");
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "careplan.activities.0.based_on"),
+                     "[\"http://example.org/orders/17.pdf\"]");
+    const char *bad[] = { "orders-17", "https://", "http:/orders/17" };
+    for (size_t i = 0; i < 3; i++) {
+        char j[512];
+        snprintf(j, sizeof(j),
+                 "{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+                 "\"completed\",\"intent\":\"order\",\"focus\":{"
+                 "\"reference\":\"%s\"},\"for\":{\"reference\":"
+                 "\"Patient/p\"}}", bad[i]);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_EINVALID, "%s", bad[i]);
+        cr_assert_str_eq(err.field, "Task.focus.reference");
+        cr_assert_str_eq(err.what, "reference is not Type/id or a URL");
+    }
+}
