@@ -2165,7 +2165,11 @@ static int do_goal(struct doc *dc, const struct ccda_node *obs)
     size_t n_refs = 0;
     CCDA_FOREACH(er, obs, "entryRelationship") {
         const struct ccda_node *c = ccda_first_elem(er);
-        bool rson = ccda_attr_eq(er, "typeCode", "RSON");
+        /* inversionInd="true" turns the relationship round (CDA R2): the
+         * entry inside has the goal as its reason, the goal does not
+         * address it (F820) */
+        bool rson = ccda_attr_eq(er, "typeCode", "RSON") &&
+                    !ccda_attr_eq(er, "inversionInd", "true");
         /* C-CDA Care Plan: "Goal REFERS TO Health Concern" is a REFR
          * Entry Reference */
         bool refr = ccda_attr_eq(er, "typeCode", "REFR") &&

@@ -3330,6 +3330,52 @@ Test(ccda_entries, ds4p_section_and_entry_labels_reach_their_events,
     cJSON_Delete(ev);
 }
 
+/* F820: a reason with inversionInd="true" is the other way round (CDA R2
+ * EntryRelationship.inversionInd: "as if the roles of the source and
+ * target entries were reversed"): the C-CDA Examples' "Care Plan Goals
+ * and Instructions" hangs the patient education given for a weight-loss
+ * goal under the goal as RSON inversionInd="true", the education's reason
+ * being the goal. It went out as something the goal addresses. A reason
+ * written the right way round still is one. */
+Test(ccda_entries, a_reason_the_other_way_round_is_not_addressed,
+     .init = setup, .fini = teardown)
+{
+    static const char act[] =
+        "<entryRelationship typeCode=\"RSON\"%s><act classCode=\"ACT\" "
+        "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.10.20.22.4.12\"/>"
+        "<id root=\"1.2.9\" extension=\"EDU1\"/><code code=\"311401005\" "
+        "codeSystem=\"2.16.840.1.113883.6.96\"/><statusCode "
+        "code=\"completed\"/></act></entryRelationship>";
+    static const char *const inv[] = { " inversionInd=\"true\"",
+                                       " inversionInd=\"false\"", "" };
+    for (size_t i = 0; i < 3; i++) {
+        char rel[1024], doc[4096];
+        snprintf(rel, sizeof(rel), act, inv[i]);
+        snprintf(doc, sizeof(doc), "%s%s%s%s%s",
+                 HEAD BODY_OPEN GOALS_SEC
+                 "<entry><observation classCode=\"OBS\" moodCode=\"GOL\">"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.4.121\"/>"
+                 "<id root=\"1.2.9\" extension=\"G1\"/>"
+                 "<code code=\"289169006\" "
+                 "codeSystem=\"2.16.840.1.113883.6.96\"/>"
+                 "<statusCode code=\"active\"/>",
+                 rel, "</observation></entry>", BODY_CLOSE, "");
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *adr =
+            cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "goal"), "addresses");
+        if (i == 0) {
+            cr_expect_null(adr, "a reversed reason is addressed");
+        } else {
+            cr_expect_eq(cJSON_GetArraySize(adr), 1, "%zu", i);
+            cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(adr, 0)),
+                             "urn:hl7ii:1.2.9:EDU1", "%zu", i);
+        }
+        cJSON_Delete(ev);
+    }
+}
+
 /* F97: a Care Plan's Outcomes section (Outcome Observation 4.144, GEVL to
  * the goal, SPRT to a Progress Toward Goal 4.110 "Goal achieved" or "Goal
  * not achieved") was not read: the goal went out with no achievement
