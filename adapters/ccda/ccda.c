@@ -2383,7 +2383,10 @@ static int do_referral(struct doc *dc, const struct ccda_node *n)
  * (RQO procedure/act/encounter), else an activity of the plan. */
 static int do_planned(struct doc *dc, const struct ccda_node *n, int depth)
 {
-    if (depth > MAX_ER_NEST || ccda_has_template(n, T_ENTRY_REFERENCE) ||
+    /* negationInd="true" on a planned entry says it is not planned (the
+     * C-CDA Examples' "No Planned Tests"): no activity, no referral (F822) */
+    if (depth > MAX_ER_NEST || negated(n) ||
+        ccda_has_template(n, T_ENTRY_REFERENCE) ||
         ccda_has_template(n, T_HANDOFF) ||
         ccda_has_template(n, T_PLANNED_COVERAGE))
         return HUB_OK;

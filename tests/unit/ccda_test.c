@@ -3330,6 +3330,44 @@ Test(ccda_entries, ds4p_section_and_entry_labels_reach_their_events,
     cJSON_Delete(ev);
 }
 
+/* F822: a planned entry with negationInd="true" says it is not planned
+ * (CDA R2: the act "did not occur" in its mood; the C-CDA Examples' "No
+ * Planned Tests" writes "No Planned Tests" as a Planned Observation in
+ * INT mood so negated, its code nullFlavor OTH). It went out as a care
+ * plan activity, and a planned procedure so denied in RQO as a
+ * referral.created. Neither is anything; the same entries held are. */
+#define PLAN_SEC "<code code=\"18776-5\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+#define NOT_PLANNED_OBS(neg)                                                 \
+    "<entry><observation classCode=\"OBS\" moodCode=\"INT\"" neg ">"         \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.4.44\"/>"                 \
+    "<id root=\"c03e5445-af1b-4911-a419-e2782f21448c\"/>"                    \
+    "<code nullFlavor=\"OTH\"><originalText>No Planned Tests</originalText>" \
+    "</code><statusCode code=\"active\"/></observation></entry>"
+#define NOT_PLANNED_PROC(neg)                                                \
+    "<entry><procedure classCode=\"PROC\" moodCode=\"RQO\"" neg ">"          \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.4.41\"/>"                 \
+    "<id root=\"1.2.9\" extension=\"PP1\"/><code code=\"6025007\" "          \
+    "codeSystem=\"2.16.840.1.113883.6.96\"/><statusCode code=\"active\"/>"   \
+    "</procedure></entry>"
+Test(ccda_entries, a_denied_planned_entry_is_no_activity_nor_referral,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(HEAD BODY_OPEN PLAN_SEC
+                           NOT_PLANNED_OBS(" negationInd=\"true\"")
+                           NOT_PLANNED_PROC(" negationInd=\"true\"")
+                           BODY_CLOSE);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events for what is not planned", r.out.n);
+
+    arena_reset(&A);
+    r = run_str(HEAD BODY_OPEN PLAN_SEC NOT_PLANNED_OBS("")
+                NOT_PLANNED_PROC("") BODY_CLOSE);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 2, "%zu events", r.out.n);
+    cr_expect_str_eq(r.out.ev[0].type, "referral.created");
+    cr_expect_str_eq(r.out.ev[1].type, "careplan.updated");
+}
+
 /* F820: a reason with inversionInd="true" is the other way round (CDA R2
  * EntryRelationship.inversionInd: "as if the roles of the source and
  * target entries were reversed"): the C-CDA Examples' "Care Plan Goals
