@@ -2165,7 +2165,11 @@ static int do_goal(struct doc *dc, const struct ccda_node *obs)
     size_t n_refs = 0;
     CCDA_FOREACH(er, obs, "entryRelationship") {
         const struct ccda_node *c = ccda_first_elem(er);
-        bool rson = ccda_attr_eq(er, "typeCode", "RSON");
+        /* inversionInd="true" turns the relationship round (CDA R2): the
+         * entry inside has the goal as its reason, the goal does not
+         * address it (F820) */
+        bool rson = ccda_attr_eq(er, "typeCode", "RSON") &&
+                    !ccda_attr_eq(er, "inversionInd", "true");
         /* C-CDA Care Plan: "Goal REFERS TO Health Concern" is a REFR
          * Entry Reference */
         bool refr = ccda_attr_eq(er, "typeCode", "REFR") &&
@@ -2379,7 +2383,10 @@ static int do_referral(struct doc *dc, const struct ccda_node *n)
  * (RQO procedure/act/encounter), else an activity of the plan. */
 static int do_planned(struct doc *dc, const struct ccda_node *n, int depth)
 {
-    if (depth > MAX_ER_NEST || ccda_has_template(n, T_ENTRY_REFERENCE) ||
+    /* negationInd="true" on a planned entry says it is not planned (the
+     * C-CDA Examples' "No Planned Tests"): no activity, no referral (F822) */
+    if (depth > MAX_ER_NEST || negated(n) ||
+        ccda_has_template(n, T_ENTRY_REFERENCE) ||
         ccda_has_template(n, T_HANDOFF) ||
         ccda_has_template(n, T_PLANNED_COVERAGE))
         return HUB_OK;

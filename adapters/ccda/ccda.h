@@ -102,7 +102,9 @@
  *   Goals section (2.60 / 61146-7): every Goal Observation (4.121) ->
  *     goal.updated (a negated one, "goals not documented", is none: F131);
  *     domain from a Z-coded reason, or from the concern an
- *     Entry Reference (4.122) points to; addresses = those reasons' ids;
+ *     Entry Reference (4.122) points to; addresses = those reasons' ids
+ *     (an RSON with inversionInd="true" is the other way round, the entry
+ *     inside done for the goal: not addressed, F820);
  *     a goal in words (value ST) has them as its description; an Outcome
  *     Observation (4.144, Outcomes section) that evaluates it (GEVL) with a
  *     Progress Toward Goal of "Goal achieved" / "Goal not achieved" gives
@@ -119,6 +121,8 @@
  *     other planned or intervention entry (moodCode INT, PRP, ...) is an
  *     activity of the plan -> one careplan.updated per document (a planned
  *     medication's, immunization's or supply's code is its product's).
+ *     A planned entry with negationInd="true" ("No Planned Tests") is not
+ *     planned: neither a referral nor an activity (F822).
  *   Patient Referral Act (4.140, class PCPR) in a planned mood, in any
  *     section (a Referral Note's Reason for Referral, 42349-1, or a plan):
  *     the referral itself -> referral.created.

@@ -3330,6 +3330,90 @@ Test(ccda_entries, ds4p_section_and_entry_labels_reach_their_events,
     cJSON_Delete(ev);
 }
 
+/* F822: a planned entry with negationInd="true" says it is not planned
+ * (CDA R2: the act "did not occur" in its mood; the C-CDA Examples' "No
+ * Planned Tests" writes "No Planned Tests" as a Planned Observation in
+ * INT mood so negated, its code nullFlavor OTH). It went out as a care
+ * plan activity, and a planned procedure so denied in RQO as a
+ * referral.created. Neither is anything; the same entries held are. */
+#define PLAN_SEC "<code code=\"18776-5\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+#define NOT_PLANNED_OBS(neg)                                                 \
+    "<entry><observation classCode=\"OBS\" moodCode=\"INT\"" neg ">"         \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.4.44\"/>"                 \
+    "<id root=\"c03e5445-af1b-4911-a419-e2782f21448c\"/>"                    \
+    "<code nullFlavor=\"OTH\"><originalText>No Planned Tests</originalText>" \
+    "</code><statusCode code=\"active\"/></observation></entry>"
+#define NOT_PLANNED_PROC(neg)                                                \
+    "<entry><procedure classCode=\"PROC\" moodCode=\"RQO\"" neg ">"          \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.4.41\"/>"                 \
+    "<id root=\"1.2.9\" extension=\"PP1\"/><code code=\"6025007\" "          \
+    "codeSystem=\"2.16.840.1.113883.6.96\"/><statusCode code=\"active\"/>"   \
+    "</procedure></entry>"
+Test(ccda_entries, a_denied_planned_entry_is_no_activity_nor_referral,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(HEAD BODY_OPEN PLAN_SEC
+                           NOT_PLANNED_OBS(" negationInd=\"true\"")
+                           NOT_PLANNED_PROC(" negationInd=\"true\"")
+                           BODY_CLOSE);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events for what is not planned", r.out.n);
+
+    arena_reset(&A);
+    r = run_str(HEAD BODY_OPEN PLAN_SEC NOT_PLANNED_OBS("")
+                NOT_PLANNED_PROC("") BODY_CLOSE);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 2, "%zu events", r.out.n);
+    cr_expect_str_eq(r.out.ev[0].type, "referral.created");
+    cr_expect_str_eq(r.out.ev[1].type, "careplan.updated");
+}
+
+/* F820: a reason with inversionInd="true" is the other way round (CDA R2
+ * EntryRelationship.inversionInd: "as if the roles of the source and
+ * target entries were reversed"): the C-CDA Examples' "Care Plan Goals
+ * and Instructions" hangs the patient education given for a weight-loss
+ * goal under the goal as RSON inversionInd="true", the education's reason
+ * being the goal. It went out as something the goal addresses. A reason
+ * written the right way round still is one. */
+Test(ccda_entries, a_reason_the_other_way_round_is_not_addressed,
+     .init = setup, .fini = teardown)
+{
+    static const char act[] =
+        "<entryRelationship typeCode=\"RSON\"%s><act classCode=\"ACT\" "
+        "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.10.20.22.4.12\"/>"
+        "<id root=\"1.2.9\" extension=\"EDU1\"/><code code=\"311401005\" "
+        "codeSystem=\"2.16.840.1.113883.6.96\"/><statusCode "
+        "code=\"completed\"/></act></entryRelationship>";
+    static const char *const inv[] = { " inversionInd=\"true\"",
+                                       " inversionInd=\"false\"", "" };
+    for (size_t i = 0; i < 3; i++) {
+        char rel[1024], doc[4096];
+        snprintf(rel, sizeof(rel), act, inv[i]);
+        snprintf(doc, sizeof(doc), "%s%s%s%s%s",
+                 HEAD BODY_OPEN GOALS_SEC
+                 "<entry><observation classCode=\"OBS\" moodCode=\"GOL\">"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.4.121\"/>"
+                 "<id root=\"1.2.9\" extension=\"G1\"/>"
+                 "<code code=\"289169006\" "
+                 "codeSystem=\"2.16.840.1.113883.6.96\"/>"
+                 "<statusCode code=\"active\"/>",
+                 rel, "</observation></entry>", BODY_CLOSE, "");
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *adr =
+            cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "goal"), "addresses");
+        if (i == 0) {
+            cr_expect_null(adr, "a reversed reason is addressed");
+        } else {
+            cr_expect_eq(cJSON_GetArraySize(adr), 1, "%zu", i);
+            cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(adr, 0)),
+                             "urn:hl7ii:1.2.9:EDU1", "%zu", i);
+        }
+        cJSON_Delete(ev);
+    }
+}
+
 /* F97: a Care Plan's Outcomes section (Outcome Observation 4.144, GEVL to
  * the goal, SPRT to a Progress Toward Goal 4.110 "Goal achieved" or "Goal
  * not achieved") was not read: the goal went out with no achievement

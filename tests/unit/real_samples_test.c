@@ -67,7 +67,47 @@ static bool ends_with(const char *s, const char *suf)
     return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-enum fmt { F_HL7, F_FHIR, F_CCDA };
+enum fmt { F_HL7, F_FHIR, F_CCDA, F_CCDA_SECTION };
+
+/* A section fragment of ccda-sections/ in the one document that folder's
+ * _header.xml makes: the fragment in place of its SECTIONS comment, in a
+ * component first when it is a bare <section>. Fragments are refused
+ * alone (a document is required); in a document their entries are read
+ * as any sender's. Returns a malloc'd document. */
+static char *in_document(const char *dir, const char *frag, size_t flen,
+                         size_t *len)
+{
+    static const char mark[] = "<!--SECTIONS-->";
+    char path[1024];
+    size_t hlen;
+
+    snprintf(path, sizeof(path), "%s/_header.xml", dir);
+    char *h = testfile_read(path, &hlen);
+    cr_assert_not_null(h, "cannot read %s", path);
+    char *at = strstr(h, mark);
+    cr_assert_not_null(at, "%s has no %s", path, mark);
+    const char *q = frag, *end = frag + flen;
+    for (;;) {                  /* the first element, past comments */
+        while (q < end && strchr(" \t\r\n", *q))
+            q++;
+        if (end - q < 4 || strncmp(q, "<!--", 4) != 0)
+            break;
+        const char *c = strstr(q, "-->");
+        q = c ? c + 3 : end;
+    }
+    bool bare = end - q >= 8 && strncmp(q, "<section", 8) == 0;
+    const char *open = bare ? "<component>" : "",
+               *close = bare ? "</component>" : "";
+    size_t pre = (size_t)(at - h), post = hlen - pre - strlen(mark);
+    *len = pre + strlen(open) + flen + strlen(close) + post;
+    char *doc = malloc(*len + 1);
+    cr_assert_not_null(doc);
+    int k = snprintf(doc, *len + 1, "%.*s%s%.*s%s%s", (int)pre, h, open,
+                     (int)flen, frag, close, at + strlen(mark));
+    cr_assert_eq((size_t)k, *len);
+    free(h);
+    return doc;
+}
 
 struct outcome {
     int rc;
@@ -180,6 +220,12 @@ static int check_one(const char *dir, const char *name, size_t base,
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     char *p = testfile_read(path, &len);
     cr_assert_not_null(p, "cannot read %s", path);
+    if (f == F_CCDA_SECTION) {
+        char *doc = in_document(dir, p, len, &len);
+        free(p);
+        p = doc;
+        f = F_CCDA;
+    }
     struct arena a;
     arena_init(&a, 64 * 1024);
     struct outcome o = run(&a, f, p, len);
@@ -271,7 +317,8 @@ static void run_dir(const char *sub, enum fmt f, size_t min)
             base = strlen(s) - 4;
         else if (f == F_FHIR && ends_with(s, ".json"))
             base = strlen(s) - 5;
-        else if (f == F_CCDA && ends_with(s, ".xml"))
+        else if ((f == F_CCDA || f == F_CCDA_SECTION) &&
+                 ends_with(s, ".xml") && s[0] != '_')
             base = strlen(s) - 4;
         else
             continue;
@@ -297,6 +344,13 @@ Test(real_samples, every_fhir_sample_gives_its_checked_outcome)
 Test(real_samples, every_ccda_sample_gives_its_checked_outcome)
 {
     run_dir("ccda", F_CCDA, 1);
+}
+
+/* The published section fragments (C-CDA Examples), each read inside the
+ * folder's _header.xml document (SOURCES.md, eighty-second round). */
+Test(real_samples, every_ccda_section_sample_gives_its_checked_outcome_in_a_document)
+{
+    run_dir("ccda-sections", F_CCDA_SECTION, 3);
 }
 
 /* One SHIN-NY upload set: every *.csv of `set`, sorted by name. */
