@@ -49,12 +49,18 @@ static void bouncer_stop(struct bouncer *b);
 #define BACKENDS_HELD_S 60
 static int stopped[BACKENDS_MAX];
 static int n_stopped;
+static pid_t watchdog;
 
 static void resume_backends(void)
 {
     for (int i = 0; i < n_stopped; i++)
         kill(stopped[i], SIGCONT);
     n_stopped = 0;
+    if (watchdog > 0) {             /* not needed now: its pids may be reused */
+        kill(watchdog, SIGKILL);
+        waitpid(watchdog, NULL, 0);
+        watchdog = 0;
+    }
 }
 
 static void stop(void)
@@ -87,18 +93,20 @@ static int stop_backends(const char *app)
     }
     store_rows_free(rows);
     store_free(s);
-    pid_t w = fork();
-    cr_assert(w >= 0);
-    if (w == 0) {                   /* the watchdog, detached from us */
-        if (fork() != 0)
-            _exit(0);
+    if (watchdog > 0) {
+        kill(watchdog, SIGKILL);
+        waitpid(watchdog, NULL, 0);
+    }
+    watchdog = fork();
+    cr_assert(watchdog >= 0);
+    if (watchdog == 0) {            /* in a session of its own: it outlives
+                                       a test process killed at its timeout */
         setsid();
         sleep(BACKENDS_HELD_S);
-        for (int i = first; i < n_stopped; i++)
+        for (int i = 0; i < n_stopped; i++)
             kill(stopped[i], SIGCONT);
         _exit(0);
     }
-    waitpid(w, NULL, 0);
     return n_stopped - first;
 }
 
