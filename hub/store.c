@@ -294,9 +294,11 @@ int db_ensure_conn(struct store *s)
 {
     if (PQstatus(s->c) == CONNECTION_OK && !s->cut)
         return HUB_OK;
-    /* not once hubd stops: the link goes anyway, and the grace is for
-     * joining threads, not for a cancel to a server that may not answer */
-    if (s->cancel && atomic_load(&stop_at_ms) == 0) {
+    /* not once hubd stops: no new link then (store_stop_waiting), and no
+     * cancel to a server that may not answer */
+    if (atomic_load(&stop_at_ms) != 0)
+        return HUB_EDB;
+    if (s->cancel) {
         char why[128];              /* libpq's words: not logged */
         if (!PQcancel(s->cancel, why, sizeof(why)))
             log_warn("store.cancel_failed", "sqlstate=08006");
@@ -495,6 +497,8 @@ static int connect_as(const char *url, const char *app, int lock_timeout_ms,
     *out = NULL;
     if (url == NULL || *url == '\0')
         return HUB_EINVALID;
+    if (atomic_load(&stop_at_ms) != 0)
+        return HUB_EDB;             /* see store_stop_waiting */
     s = db_xmalloc(sizeof(*s));
     memset(s, 0, sizeof(*s));
     /* defaults that the URL may override (dbname is expanded after them):

@@ -97,7 +97,9 @@ void store_set_statement_timeout(struct store *s, int ms);
 unsigned long store_cuts(const struct store *s);
 /* For the whole process, from now on: a statement of any session waits
  * at most grace_ms past the later of its start and this call, then is cut
- * (those waiting are woken at once). hubd calls it once its drain ended,
+ * (those waiting are woken at once), and no link is opened or opened
+ * again (HUB_EDB at once: a server that takes no connection would hold
+ * each connect for connect_timeout). hubd calls it once its drain ended,
  * so that its threads can be joined within the grace whatever the
  * database does. Thread-safe; the first call holds. */
 void store_stop_waiting(int grace_ms);

@@ -533,3 +533,46 @@ Test(dbslow, sigterm_while_the_backends_do_not_answer_exits_within_its_bound,
     cr_assert_eq(hub_restart(&hub), 0);
     cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
 }
+
+/* F664, the rest: on a server that answers nothing, not even a new
+ * connection (the proxy hung), the links cut after the drain were opened
+ * again, each waiting in libpq's connect: the pool's worker once for each
+ * feed read still queued, one after the other, and the dispatcher's.
+ * Now no link is opened once hubd stopped waiting (store_stop_waiting). */
+Test(dbslow, sigterm_with_reads_queued_on_a_hung_server_exits_within_its_bound,
+     .fini = stop, .timeout = 120)
+{
+    struct feed_call calls[4], warm = { .h = &hub };
+    pthread_t t[4];
+    size_t n = sizeof(calls) / sizeof(calls[0]);
+
+    cr_assert_eq(hub_start(&hub, "db_threads = 1\ndb_statement_timeout = 0\n"
+                           "db_wait_timeout = 0\nshutdown_timeout = 2\n"
+                           "dispatch_poll_ms = 100\nauth_cache_ttl = 300",
+                           true), 0);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    hub_read_feed(&warm);
+    cr_assert_eq(warm.resp.status, 200, "%s", warm.resp.body);
+    http_resp_free(&warm.resp);
+
+    dbproxy_set_hung(hub.proxy, true);
+    for (size_t i = 0; i < n; i++) {
+        memset(&calls[i], 0, sizeof(calls[i]));
+        calls[i].h = &hub;
+        cr_assert_eq(pthread_create(&t[i], NULL, hub_read_feed, &calls[i]),
+                     0);
+    }
+    hub_sleep_ms(500);                  /* one on the worker, three queued */
+    double t0 = hub_mono_ms();
+    cr_assert_eq(kill(hub.pid, SIGTERM), 0);
+    int rc = hub_wait(&hub, 40000);     /* SIGKILL past it */
+    double ms = hub_mono_ms() - t0;
+    cr_expect_eq(rc, 0, "exit %d after %.0f ms", rc, ms);
+    cr_expect_lt(ms, 8000, "exited after %.0f ms (shutdown_timeout 2)", ms);
+    for (size_t i = 0; i < n; i++) {
+        pthread_join(t[i], NULL);
+        cr_expect_neq(calls[i].resp.status, 200);
+        http_resp_free(&calls[i].resp);
+    }
+    dbproxy_set_hung(hub.proxy, false);
+}
