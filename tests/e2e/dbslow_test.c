@@ -87,7 +87,7 @@ static int stop_backends(const char *app)
                              &rows), HUB_OK);
     for (int i = 0; i < store_rows_count(rows) && n_stopped < BACKENDS_MAX;
          i++) {
-        int pid = atoi(store_rows_get(rows, i, 0));
+        int pid = (int)strtol(store_rows_get(rows, i, 0), NULL, 10);
         stopped[n_stopped++] = pid;     /* before: a failure resumes it */
         cr_assert_eq(kill(pid, SIGSTOP), 0, "pid %d", pid);
     }
