@@ -11,8 +11,9 @@
  * SIGINT/SIGTERM: stop accepting and reading, let the committers finish
  * what is in flight (retrying a database outage up to shutdown_timeout),
  * write the last ACKs, close, exit 0. Past the drain, a statement waits
- * at most HUBD_STOP_GRACE_MS more for the server (store_stop_waiting), so
- * that a backend that does not answer cannot hold the exit (F664). A second signal exits at once (still
+ * at most HUBD_STOP_GRACE_MS more for the server and no link is opened
+ * (store_stop_waiting), so that a database that does not answer cannot
+ * hold the exit (F664). A second signal exits at once (still
  * safe: nothing unACKed was promised). SIGHUP: load the data dictionary
  * (reload_dict) and the TLS certificate, key and CA (load_tls) again, each
  * only when its files load whole; nothing else.
