@@ -75,6 +75,7 @@ static const struct key keys[] = {
     { "db_threads", K_INT, F(db_threads), 0, 1, 64 },
     { "db_wait_timeout", K_INT, F(db_wait_timeout), 0, 0, 3600 },
     { "db_lock_timeout", K_INT, F(db_lock_timeout), 0, 0, 3600 },
+    { "db_statement_timeout", K_INT, F(db_statement_timeout), 0, 0, 3600 },
     { "auth_cache_ttl", K_INT, F(auth_cache_ttl), 0, 0, 86400 },
     { "shutdown_timeout", K_INT, F(shutdown_timeout), 0, 0, 3600 },
     { "log_level", K_SPECIAL, 0, 0, 0, 0 },
@@ -209,6 +210,7 @@ void config_defaults(struct hub_config *c, enum config_profile profile)
     c->db_threads = 2;
     c->db_wait_timeout = 10;
     c->db_lock_timeout = 10;
+    c->db_statement_timeout = 15;
     c->auth_cache_ttl = 30;
     c->shutdown_timeout = 10;
     copy(c->log_level, sizeof(c->log_level), "info");

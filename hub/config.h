@@ -74,6 +74,7 @@ struct hub_config {
     int db_threads;                 /* API reads and auth lookups */
     int db_wait_timeout;            /* seconds for a worker, then 503 */
     int db_lock_timeout;            /* seconds a worker waits on a lock */
+    int db_statement_timeout;       /* seconds for the server's answer */
     int auth_cache_ttl;             /* seconds */
     int shutdown_timeout;           /* seconds to finish in-flight commits */
 

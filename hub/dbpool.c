@@ -31,6 +31,7 @@ struct dbpool {
     struct event *expire_ev;        /* the oldest queued job's deadline */
     uint64_t wait_ns;
     int lock_timeout_ms;
+    int statement_ms;
     char url[1024];
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -86,10 +87,14 @@ static void *worker(void *arg)
             store_connect_limited(p->url, "hub", p->lock_timeout_ms, &s) !=
                 HUB_OK)
             s = NULL;
+        if (s)
+            store_set_statement_timeout(s, p->statement_ms);
         last_used = mono_s();
+        unsigned long cuts = s ? store_cuts(s) : 0;
         j->rc = s ? j->work(s, j->arg) : HUB_EDB;
-        if (j->rc == HUB_EBUSY)         /* the store's lock timeout */
-            metrics_db_busy(METRIC_DB_LOCK);
+        if (j->rc == HUB_EBUSY)     /* cut on this side, or the lock bound */
+            metrics_db_busy(store_cuts(s) != cuts ? METRIC_DB_DEADLINE
+                                                   : METRIC_DB_LOCK);
         if (j->rc == HUB_EDB && s) {
             store_free(s);          /* reconnect before the next job */
             s = NULL;
@@ -194,6 +199,7 @@ int dbpool_new(struct event_base *base, const char *url,
     p->max_queue = limits->max_queue;
     p->wait_ns = (uint64_t)limits->wait_ms * 1000000u;
     p->lock_timeout_ms = limits->lock_timeout_ms;
+    p->statement_ms = limits->statement_ms;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     pthread_mutex_init(&p->done_mu, NULL);

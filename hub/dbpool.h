@@ -12,7 +12,13 @@
  * wait_ms of its submission gets HUB_EBUSY without running (so a write never
  * half happens), and each worker's session has lock_timeout_ms, so that a
  * statement queued behind another session's lock gives up with HUB_EBUSY
- * (store.h) and frees its worker.
+ * (store.h) and frees its worker. A backend that does not answer at all
+ * (stopped, on a hung volume) runs no such clock: each statement of a job
+ * is also bounded on this side, statement_ms (store_set_statement_timeout:
+ * cut, HUB_EBUSY, the link opened again for the next job), so that a job
+ * on a worker ends within it whatever the server does (F663). A job's
+ * argument lives until its done runs, as ever: the answer waits for the
+ * work to return, never the other way round.
  */
 #ifndef HUB_DBPOOL_H
 #define HUB_DBPOOL_H
@@ -31,6 +37,7 @@ struct dbpool_limits {
     size_t max_queue;
     int wait_ms;                    /* 0: a queued job waits as it must */
     int lock_timeout_ms;            /* 0: PostgreSQL's own (none) */
+    int statement_ms;               /* 0: a statement waits as it must */
 };
 
 int dbpool_new(struct event_base *base, const char *url,

@@ -10,7 +10,10 @@
  *
  * SIGINT/SIGTERM: stop accepting and reading, let the committers finish
  * what is in flight (retrying a database outage up to shutdown_timeout),
- * write the last ACKs, close, exit 0. A second signal exits at once (still
+ * write the last ACKs, close, exit 0. Past the drain, a statement waits
+ * at most HUBD_STOP_GRACE_MS more for the server and no link is opened
+ * (store_stop_waiting), so that a database that does not answer cannot
+ * hold the exit (F664). A second signal exits at once (still
  * safe: nothing unACKed was promised). SIGHUP: load the data dictionary
  * (reload_dict) and the TLS certificate, key and CA (load_tls) again, each
  * only when its files load whole; nothing else.
@@ -48,6 +51,11 @@
 #include "store.h"
 #include "tls.h"
 #include "webhook.h"
+
+/* After the drain: how long a statement still waits for the server's
+ * answer (one already waiting, or one started since: the dispatcher's
+ * last outcomes) before its link is cut. */
+#define HUBD_STOP_GRACE_MS 2000
 
 static struct hub_config cfg;
 static struct dict *dict;       /* immutable once loaded; adapters share it */
@@ -536,7 +544,8 @@ int main(int argc, char **argv)
     const struct dbpool_limits pool = {
         .threads = cfg.db_threads, .max_queue = 4096,
         .wait_ms = cfg.db_wait_timeout * 1000,
-        .lock_timeout_ms = cfg.db_lock_timeout * 1000 };
+        .lock_timeout_ms = cfg.db_lock_timeout * 1000,
+        .statement_ms = cfg.db_statement_timeout * 1000 };
     if (ingest_new(app.srv.base, &cfg, &app.srv.ing) != HUB_OK ||
         dbpool_new(app.srv.base, cfg.database_url, &pool, &app.srv.db) !=
             HUB_OK ||
@@ -593,6 +602,7 @@ out:
      * reach their connections), then the connections, then the rest */
     app.srv.stopping = true;
     app.srv.down = true;
+    store_stop_waiting(HUBD_STOP_GRACE_MS);
     dispatch_stop(app.dispatch);
     pruner_stop(app.pruner);
     mllp_server_stop(app.mllp);

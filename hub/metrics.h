@@ -20,9 +20,10 @@ void metrics_ack_latency(double seconds);
 void metrics_commit_batch(size_t messages);
 void metrics_commit_retry(void);
 /* API database work answered busy (dbpool.c): it waited past
- * db_wait_timeout for a worker (never run), or past db_lock_timeout for a
- * lock */
-enum metrics_db_busy { METRIC_DB_WAIT, METRIC_DB_LOCK, METRIC_DB_BUSY_N };
+ * db_wait_timeout for a worker (never run), past db_lock_timeout for a
+ * lock, or past db_statement_timeout for the server's answer (cut) */
+enum metrics_db_busy { METRIC_DB_WAIT, METRIC_DB_LOCK, METRIC_DB_DEADLINE,
+                       METRIC_DB_BUSY_N };
 void metrics_db_busy(enum metrics_db_busy why);
 void metrics_connections(int delta);       /* open MLLP connections */
 /* open HTTPS connections (SSL objects) and their limit (listen_http.c) */

@@ -12,12 +12,19 @@
 #include "store_int.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -145,11 +152,159 @@ static void link_ok(void)
     pthread_mutex_unlock(&link_mu);
 }
 
-/* Make sure the link is up: reset a broken connection once. */
+/* --- waiting for the server, bounded (F663, F664) ------------------------ */
+
+int64_t db_now_ms(void)
+{
+    return mono_ms();
+}
+
+/* store_stop_waiting: when it was called (0: not yet) and its grace; a
+ * pipe made readable then wakes every wait in poll() at once */
+static _Atomic int64_t stop_at_ms;
+static atomic_int stop_grace_ms;
+static int stop_pipe[2] = { -1, -1 };
+static pthread_once_t stop_pipe_once = PTHREAD_ONCE_INIT;
+
+static void stop_pipe_open(void)
+{
+    if (pipe(stop_pipe) != 0) {
+        stop_pipe[0] = stop_pipe[1] = -1;   /* waits then see it late */
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        (void)fcntl(stop_pipe[i], F_SETFD, FD_CLOEXEC);
+        (void)fcntl(stop_pipe[i], F_SETFL, O_NONBLOCK);
+    }
+}
+
+void store_stop_waiting(int grace_ms)
+{
+    pthread_once(&stop_pipe_once, stop_pipe_open);
+    int64_t none = 0;
+    atomic_store(&stop_grace_ms, grace_ms);
+    if (!atomic_compare_exchange_strong(&stop_at_ms, &none, mono_ms()))
+        return;
+    if (stop_pipe[1] >= 0 && write(stop_pipe[1], "s", 1) != 1)
+        log_warn("store.stop_wake_failed", "errno=%d", errno);
+}
+
+void store_set_statement_timeout(struct store *s, int ms)
+{
+    s->statement_ms = ms > 0 ? ms : 0;
+}
+
+unsigned long store_cuts(const struct store *s)
+{
+    return s->cuts;
+}
+
+/* When a statement started at start must have been answered; INT64_MAX:
+ * never. */
+static int64_t due_ms(const struct store *s, int64_t start, int64_t stop)
+{
+    int64_t due = s->statement_ms ? start + s->statement_ms : INT64_MAX;
+    if (stop) {
+        int64_t by = (start > stop ? start : stop) +
+                     atomic_load(&stop_grace_ms);
+        if (by < due)
+            due = by;
+    }
+    return due;
+}
+
+/* Close the link on this side: libpq reads its end, so the session is
+ * bad and the next call opens it again (db_ensure_conn). The backend,
+ * should it run again, finds its client gone; the cancel, kept for the
+ * next call, stops a live one's work before that. */
+static void cut_link(struct store *s, const char *op, int64_t waited_ms)
+{
+    if (s->cancel == NULL)
+        s->cancel = PQgetCancel(s->c);
+    (void)shutdown(PQsocket(s->c), SHUT_RDWR);
+    /* buffered bytes first, then the end: a few reads at most */
+    for (int i = 0; i < 16 && PQstatus(s->c) == CONNECTION_OK; i++)
+        (void)PQconsumeInput(s->c);
+    s->cut = true;
+    s->cuts++;
+    memcpy(s->sqlstate, "57014", 6);     /* query_canceled, ours */
+    log_warn("store.deadline", "op=%s waited_ms=%lld", op,
+             (long long)waited_ms);
+}
+
+int db_await(struct store *s, const char *op, int64_t start_ms)
+{
+    PGconn *c = s->c;
+
+    pthread_once(&stop_pipe_once, stop_pipe_open);
+    for (;;) {
+        int flushed = PQflush(c);       /* 1: more to send */
+        if (flushed < 0)
+            return HUB_EDB;
+        if (!PQconsumeInput(c))
+            return PQstatus(c) == CONNECTION_OK ? HUB_EDB : HUB_OK;
+        if (flushed == 0 && !PQisBusy(c))
+            return HUB_OK;
+        int64_t stop = atomic_load(&stop_at_ms);
+        int64_t now = mono_ms(), due = due_ms(s, start_ms, stop);
+        if (now >= due) {
+            cut_link(s, op, now - start_ms);
+            return HUB_EBUSY;
+        }
+        struct pollfd pf[2] = {
+            { PQsocket(c), (short)(POLLIN | (flushed ? POLLOUT : 0)), 0 },
+            { stop_pipe[0], POLLIN, 0 },
+        };
+        /* the stop pipe only until the stop came: it stays readable */
+        nfds_t n = stop == 0 && stop_pipe[0] >= 0 ? 2 : 1;
+        int64_t left = due == INT64_MAX ? -1 : due - now;
+        if (poll(pf, n, left > INT_MAX ? INT_MAX : (int)left) < 0 &&
+            errno != EINTR)
+            return HUB_EDB;
+    }
+}
+
+PGresult *db_result(struct store *s, const char *op, int64_t start_ms,
+                    int sent)
+{
+    PGresult *last = NULL, *r;
+
+    if (!sent)
+        return NULL;
+    for (;;) {
+        if (db_await(s, op, start_ms) != HUB_OK) {
+            PQclear(last);
+            return NULL;
+        }
+        if ((r = PQgetResult(s->c)) == NULL)
+            return last;
+        /* as PQexec: the first error stands, else the last result */
+        if (last && PQresultStatus(last) == PGRES_FATAL_ERROR) {
+            PQclear(r);
+            continue;
+        }
+        PQclear(last);
+        last = r;
+    }
+}
+
+/* Make sure the link is up: reset a broken connection once, after
+ * cancelling what a cut left running on the old one. */
 int db_ensure_conn(struct store *s)
 {
-    if (PQstatus(s->c) == CONNECTION_OK)
+    if (PQstatus(s->c) == CONNECTION_OK && !s->cut)
         return HUB_OK;
+    /* not once hubd stops: no new link then (store_stop_waiting), and no
+     * cancel to a server that may not answer */
+    if (atomic_load(&stop_at_ms) != 0)
+        return HUB_EDB;
+    if (s->cancel) {
+        char why[128];              /* libpq's words: not logged */
+        if (!PQcancel(s->cancel, why, sizeof(why)))
+            log_warn("store.cancel_failed", "sqlstate=08006");
+    }
+    PQfreeCancel(s->cancel);
+    s->cancel = NULL;
     PQreset(s->c);
     s->ingest_prepared = false;     /* a new session */
     s->n_prepared = 0;
@@ -157,6 +312,8 @@ int db_ensure_conn(struct store *s)
         link_failed("store.reconnect_failed", "08006");
         return HUB_EDB;
     }
+    (void)PQsetnonblocking(s->c, 1);
+    s->cut = false;
     link_ok();
     log_info("store.reconnected", "ok=1");
     return HUB_OK;
@@ -164,8 +321,10 @@ int db_ensure_conn(struct store *s)
 
 int db_exec_cmd(struct store *s, const char *op, const char *sql)
 {
-    PGresult *r = PQexec(s->c, sql);
+    PGresult *r = db_result(s, op, mono_ms(), PQsendQuery(s->c, sql));
     int rc = HUB_OK;
+    if (r == NULL && s->cut)
+        return HUB_EBUSY;
     ExecStatusType st = PQresultStatus(r);
 
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
@@ -206,14 +365,18 @@ static bool is_prepared(const struct store *s, const char *name)
  * behind a transaction-mode pooler the next call may reach another server
  * session) gets it prepared again, once; no session state is required.
  */
-static PGresult *exec_one(struct store *s, const char *name, const char *sql,
-                          int n, const char *const *params)
+static PGresult *exec_one(struct store *s, const char *op, const char *name,
+                          const char *sql, int n, const char *const *params,
+                          int64_t start)
 {
     for (int tries = 0; name && tries < 2; tries++) {
         if (!is_prepared(s, name)) {
             if (s->n_prepared == STORE_PREPARED_MAX)
                 break;
-            PGresult *p = PQprepare(s->c, name, sql, n, NULL);
+            PGresult *p = db_result(s, op, start,
+                                    PQsendPrepare(s->c, name, sql, n, NULL));
+            if (p == NULL && s->cut)
+                return NULL;
             const char *st = PQresultErrorField(p, PG_DIAG_SQLSTATE);
             /* 42P05: it exists after all (a pooler's other session) */
             bool ok = PQresultStatus(p) == PGRES_COMMAND_OK ||
@@ -223,14 +386,18 @@ static PGresult *exec_one(struct store *s, const char *name, const char *sql,
                 break;
             s->prepared[s->n_prepared++] = name;
         }
-        PGresult *r = PQexecPrepared(s->c, name, n, params, NULL, NULL, 0);
+        PGresult *r = db_result(s, op, start,
+                                PQsendQueryPrepared(s->c, name, n, params,
+                                                    NULL, NULL, 0));
         const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        if (st == NULL || strcmp(st, "26000") != 0)
+        if (r == NULL || st == NULL || strcmp(st, "26000") != 0)
             return r;
         PQclear(r);
         s->n_prepared = 0;          /* another session: none of them */
     }
-    return PQexecParams(s->c, sql, n, NULL, params, NULL, NULL, 0);
+    return db_result(s, op, start,
+                     PQsendQueryParams(s->c, sql, n, NULL, params, NULL,
+                                       NULL, 0));
 }
 
 PGresult *db_run_named(struct store *s, const char *op, const char *name,
@@ -241,10 +408,15 @@ PGresult *db_run_named(struct store *s, const char *op, const char *name,
     if (*rc != HUB_OK)
         return NULL;
     bool own_txn = PQtransactionStatus(s->c) == PQTRANS_IDLE;
+    int64_t start = mono_ms();      /* the deadline is the whole call's */
     PGresult *r;
     ExecStatusType st;
     for (int attempt = 1;; attempt++) {
-        r = exec_one(s, name, sql, n, params);
+        r = exec_one(s, op, name, sql, n, params, start);
+        if (r == NULL && s->cut) {
+            *rc = HUB_EBUSY;
+            return NULL;
+        }
         st = PQresultStatus(r);
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
             break;
@@ -325,6 +497,8 @@ static int connect_as(const char *url, const char *app, int lock_timeout_ms,
     *out = NULL;
     if (url == NULL || *url == '\0')
         return HUB_EINVALID;
+    if (atomic_load(&stop_at_ms) != 0)
+        return HUB_EDB;             /* see store_stop_waiting */
     s = db_xmalloc(sizeof(*s));
     memset(s, 0, sizeof(*s));
     /* defaults that the URL may override (dbname is expanded after them):
@@ -361,6 +535,8 @@ static int connect_as(const char *url, const char *app, int lock_timeout_ms,
     }
     link_ok();
     PQsetNoticeReceiver(s->c, quiet_notice, NULL);
+    /* sent and waited for by db_await, never blocking in libpq */
+    (void)PQsetnonblocking(s->c, 1);
     *out = s;
     return HUB_OK;
 }
@@ -403,6 +579,7 @@ void store_free(struct store *s)
 {
     if (s == NULL)
         return;
+    PQfreeCancel(s->cancel);        /* not sent: the link goes anyway */
     PQfinish(s->c);
     free(s);
 }

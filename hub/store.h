@@ -76,6 +76,33 @@ int store_connect_why(const char *url, struct store **out, char *why,
 void store_free(struct store *s);
 /* Cheap liveness check (SELECT 1); reconnects once if the link broke. */
 int store_ping(struct store *s);
+
+/*
+ * Client-side deadlines (F663, F664). The server's own bounds
+ * (lock_timeout) run on the backend's clock, and a backend that does not
+ * run (stopped, in uninterruptible I/O on a hung volume) answers nothing
+ * while its kernel still acknowledges every TCP segment, so neither they
+ * nor the keepalives end the wait. Every statement of the store is sent
+ * and waited for on this side, with poll():
+ *
+ * store_set_statement_timeout: a statement (with its prepare and its
+ * conflict retries) of this session not answered within ms (0: none) is
+ * cut: HUB_EBUSY, the link closed on this side; the next call sends the
+ * server a cancel for it (PQcancel, so that a live backend stops its
+ * work) and opens the session again. Whether a cut write committed is
+ * unknown, as with any lost link.
+ */
+void store_set_statement_timeout(struct store *s, int ms);
+/* How many statements of this session were cut at their deadline. */
+unsigned long store_cuts(const struct store *s);
+/* For the whole process, from now on: a statement of any session waits
+ * at most grace_ms past the later of its start and this call, then is cut
+ * (those waiting are woken at once), and no link is opened or opened
+ * again (HUB_EDB at once: a server that takes no connection would hold
+ * each connect for connect_timeout). hubd calls it once its drain ended,
+ * so that its threads can be joined within the grace whatever the
+ * database does. Thread-safe; the first call holds. */
+void store_stop_waiting(int grace_ms);
 /* Wait until every commit this session could see so far is durable: a
  * transaction that runs hub_durable() and commits synchronously. Call it
  * after a read of ingested data (events, audit rows, deliveries) and before

@@ -797,6 +797,7 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
 static void drop_session(struct store *s)
 {
     PQreset(s->c);
+    (void)PQsetnonblocking(s->c, 1);
     s->ingest_prepared = false;
     s->n_prepared = 0;
 }
@@ -810,8 +811,10 @@ static bool ingest_prepare(struct store *s)
     bool ok = true;
 
     for (int i = 0; i < 2 && ok; i++) {
-        PGresult *p = PQprepare(s->c, names[i], sqls[i], i == 0 ? P_N : 0,
-                                i == 0 ? ingest_types : NULL);
+        PGresult *p = db_result(s, "ingest.prepare", db_now_ms(),
+                                PQsendPrepare(s->c, names[i], sqls[i],
+                                              i == 0 ? P_N : 0,
+                                              i == 0 ? ingest_types : NULL));
         const char *st = PQresultErrorField(p, PG_DIAG_SQLSTATE);
         /* 42P05: it exists after all (a pooler's other session) */
         ok = PQresultStatus(p) == PGRES_COMMAND_OK ||
@@ -840,6 +843,7 @@ static PGresult *ingest_send(struct store *s, bool named,
     PGconn *c = s->c;
     PGresult *ing = NULL, *err = NULL;
     int syncs = 0, nulls = 0;
+    int64_t start = db_now_ms();
 
     *durable = HUB_EDB;
     if (!PQenterPipelineMode(c))
@@ -856,6 +860,9 @@ static PGresult *ingest_send(struct store *s, bool named,
     /* results: the ingest's, NULL, a sync, the wait's, NULL, a sync; two
      * NULLs in a row: nothing more will come (a broken link) */
     while (syncs < 2) {
+        /* bounded (store_stop_waiting): a cut ends the pipeline unread */
+        if (db_await(s, "ingest", start) != HUB_OK)
+            break;
         PGresult *r = PQgetResult(c);
         if (r == NULL) {
             if (++nulls == 2)

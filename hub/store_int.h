@@ -35,6 +35,11 @@ struct store {
      * (static strings, compared by address) */
     const char *prepared[STORE_PREPARED_MAX];
     int n_prepared;
+    int statement_ms;               /* store_set_statement_timeout; 0 none */
+    bool cut;                       /* the last wait ended at its deadline */
+    unsigned long cuts;             /* store_cuts */
+    PGcancel *cancel;               /* of the statement a cut left running:
+                                       sent before the link opens again */
 };
 
 struct store_rows {
@@ -51,6 +56,22 @@ int db_fail(struct store *s, const char *op, const PGresult *r);
 
 /* The link up, a broken connection reset once: HUB_OK or HUB_EDB. */
 int db_ensure_conn(struct store *s);
+
+/* Milliseconds on CLOCK_MONOTONIC: a statement's start for db_await. */
+int64_t db_now_ms(void);
+
+/* Wait, within the deadline of a statement started at start_ms
+ * (store_set_statement_timeout, store_stop_waiting), until what was sent
+ * on the session is flushed and its next result can be taken without
+ * blocking (PQgetResult). HUB_OK; HUB_EBUSY when the deadline passed (the
+ * link is then closed and s->cut set); HUB_EDB when the link failed. */
+int db_await(struct store *s, const char *op, int64_t start_ms);
+
+/* The result of what was just sent (sent: the PQsend* call's return), as
+ * PQexec gives it: the last one, or the first error; NULL when nothing
+ * came (a link lost, s->cut when cut at the deadline). */
+PGresult *db_result(struct store *s, const char *op, int64_t start_ms,
+                    int sent);
 
 /* A statement without parameters whose rows are not wanted. */
 int db_exec_cmd(struct store *s, const char *op, const char *sql);

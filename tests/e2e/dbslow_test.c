@@ -39,10 +39,89 @@ struct bouncer {
 static struct bouncer bouncer;      /* stopped by stop() when started */
 static void bouncer_stop(struct bouncer *b);
 
+/* Backends of the test's database stopped by SIGSTOP, by their pid in
+ * pg_stat_activity: a backend that does not run, as one blocked on a hung
+ * volume (F663, F664). stop() gives each SIGCONT first, whatever the test
+ * did; and a detached watchdog does too after BACKENDS_HELD_S, should the
+ * test process be killed at its timeout (Criterion then skips .fini) and
+ * leave the shared server with processes it cannot stop. */
+#define BACKENDS_MAX 64
+#define BACKENDS_HELD_S 60
+static int stopped[BACKENDS_MAX];
+static int n_stopped;
+static pid_t watchdog;
+
+static void resume_backends(void)
+{
+    for (int i = 0; i < n_stopped; i++)
+        kill(stopped[i], SIGCONT);
+    n_stopped = 0;
+    if (watchdog > 0) {             /* not needed now: its pids may be reused */
+        kill(watchdog, SIGKILL);
+        waitpid(watchdog, NULL, 0);
+        watchdog = 0;
+    }
+}
+
 static void stop(void)
 {
+    resume_backends();
     hub_cleanup(&hub);
     bouncer_stop(&bouncer);
+}
+
+/* The client backends of the test's database (not this query's own) whose
+ * application_name is LIKE app, stopped; returns how many. */
+static int stop_backends(const char *app)
+{
+    struct store *s;
+    struct store_rows *rows;
+    const char *p[] = { app };
+    int first = n_stopped;
+
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_query(s, "SELECT pid FROM pg_stat_activity WHERE "
+                             "datname = current_database() AND pid <> "
+                             "pg_backend_pid() AND backend_type = 'client "
+                             "backend' AND application_name LIKE $1", 1, p,
+                             &rows), HUB_OK);
+    for (int i = 0; i < store_rows_count(rows) && n_stopped < BACKENDS_MAX;
+         i++) {
+        int pid = (int)strtol(store_rows_get(rows, i, 0), NULL, 10);
+        stopped[n_stopped++] = pid;     /* before: a failure resumes it */
+        cr_assert_eq(kill(pid, SIGSTOP), 0, "pid %d", pid);
+    }
+    store_rows_free(rows);
+    store_free(s);
+    if (watchdog > 0) {
+        kill(watchdog, SIGKILL);
+        waitpid(watchdog, NULL, 0);
+    }
+    watchdog = fork();
+    cr_assert(watchdog >= 0);
+    if (watchdog == 0) {            /* in a session of its own: it outlives
+                                       a test process killed at its timeout */
+        setsid();
+        sleep(BACKENDS_HELD_S);
+        for (int i = 0; i < n_stopped; i++)
+            kill(stopped[i], SIGCONT);
+        _exit(0);
+    }
+    return n_stopped - first;
+}
+
+/* The value of `line` (a /metrics sample's name and labels) */
+static long metric(const char *line)
+{
+    struct http_resp m = { 0 };
+    long v = -1;
+    cr_assert_eq(http_call(&hub, false, "GET", "/metrics", NULL, NULL, NULL,
+                           0, NULL, &m), 0);
+    const char *at = m.body ? strstr(m.body, line) : NULL;
+    if (at)
+        v = strtol(at + strlen(line), NULL, 10);
+    http_resp_free(&m);
+    return v;
 }
 
 /* hubd again on the same dir with `line` appended to its config (later
@@ -348,4 +427,152 @@ Test(dbslow, an_ingest_held_by_a_lock_is_answered_503_and_its_retry_is_a_duplica
                               "format = 'csv'"), 1);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
                               "format = 'fhir'"), 1);
+}
+
+/* F663: a pool job running on a backend that does not answer was not
+ * bounded: lock_timeout is the backend's own clock, which a stopped process
+ * does not run, and its kernel still acknowledged every segment, so the
+ * feed waited for as long as the backend was stopped. Now the statement is
+ * cut at db_statement_timeout on hubd's clock: 503 with Retry-After, the
+ * link closed; the next job opens a new one (and cancels the old
+ * statement), so the feed is served again while the old backend is still
+ * stopped, and after it runs again. */
+Test(dbslow, a_backend_that_does_not_answer_is_cut_at_the_statement_deadline,
+     .fini = stop, .timeout = 120)
+{
+    struct feed_call f = { .h = &hub };
+
+    cr_assert_eq(hub_start(&hub, "db_threads = 1\ndb_wait_timeout = 2\n"
+                           "db_lock_timeout = 1\ndb_statement_timeout = 2\n"
+                           "retry_after = 2\nauth_cache_ttl = 300", false), 0);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    hub_read_feed(&f);                  /* the token cached, the worker linked */
+    cr_assert_eq(f.resp.status, 200, "%s", f.resp.body);
+    http_resp_free(&f.resp);
+
+    /* the pool's backend (application_name hub; the dispatcher's too) */
+    cr_assert_gt(stop_backends("hub"), 0);
+    hub_read_feed(&f);                  /* the client gives up at 15 s */
+    cr_expect_eq(f.rc, 0);
+    cr_expect_eq(f.resp.status, 503, "stopped: %ld after %.0f ms",
+                 f.resp.status, f.ms);
+    cr_expect_str_eq(f.resp.retry_after, "2");
+    cr_expect_lt(f.ms, 6000, "answered after %.0f ms", f.ms);
+    http_resp_free(&f.resp);
+    cr_expect(hub_wait_log(&hub, "store.deadline op=feed", 1, 2000));
+    cr_expect_eq(metric("hub_db_busy_total{reason=\"deadline\"} "), 1);
+    cr_expect_eq(metric("hub_db_busy_total{reason=\"lock\"} "), 0);
+
+    /* a new link while the old backend is still stopped */
+    hub_read_feed(&f);
+    cr_expect_eq(f.resp.status, 200, "while stopped: %ld after %.0f ms",
+                 f.resp.status, f.ms);
+    cr_expect_lt(f.ms, 6000, "answered after %.0f ms", f.ms);
+    http_resp_free(&f.resp);
+    resume_backends();
+    hub_read_feed(&f);
+    cr_expect_eq(f.resp.status, 200, "resumed: %ld", f.resp.status);
+    cr_expect_lt(f.ms, 6000, "answered after %.0f ms", f.ms);
+    http_resp_free(&f.resp);
+}
+
+/* F664: with its backends stopped, SIGTERM drained for shutdown_timeout
+ * and then hubd stayed up, joined on the dispatcher's claim and a pool
+ * worker's query, both in libpq's wait, until the backends ran again.
+ * db_statement_timeout = 0 here, so that only the bound after the drain
+ * (store_stop_waiting, 2 s) ends them: hubd exits 0 within
+ * shutdown_timeout + 3 s, acknowledging nothing it did not commit. */
+Test(dbslow, sigterm_while_the_backends_do_not_answer_exits_within_its_bound,
+     .fini = stop, .timeout = 120)
+{
+    struct feed_call held = { .h = &hub }, warm = { .h = &hub };
+    struct mllp_client c;
+    char msg[2048], ack[4096], code[3], ctrl[64];
+    pthread_t t;
+
+    cr_assert_eq(hub_start(&hub, "db_threads = 1\ndb_statement_timeout = 0\n"
+                           "db_wait_timeout = 0\nshutdown_timeout = 2\n"
+                           "dispatch_poll_ms = 100\nauth_cache_ttl = 300",
+                           false), 0);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    hub_read_feed(&warm);
+    cr_assert_eq(warm.resp.status, 200, "%s", warm.resp.body);
+    http_resp_free(&warm.resp);
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    hl7_sample(msg, sizeof(msg), "STOP-1", "MRN-S1");
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 15000), 0);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_assert_str_eq(code, "AA");
+
+    /* every backend of hubd: the pool's, the committers', the
+     * dispatcher's, the listeners' */
+    cr_assert_gt(stop_backends("%"), 3);
+    cr_assert_eq(pthread_create(&t, NULL, hub_read_feed, &held), 0);
+    hl7_sample(msg, sizeof(msg), "STOP-2", "MRN-S2");
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    hub_sleep_ms(500);                  /* a claim is out by now */
+    double t0 = hub_mono_ms();
+    cr_assert_eq(kill(hub.pid, SIGTERM), 0);
+    int rc = hub_wait(&hub, 20000);     /* SIGKILL past it */
+    double ms = hub_mono_ms() - t0;
+    cr_expect_eq(rc, 0, "exit %d after %.0f ms", rc, ms);
+    cr_expect_lt(ms, 9000, "exited after %.0f ms (shutdown_timeout 2)", ms);
+    /* STOP-2 never committed: no ACK went out for it */
+    long n = mllp_read(&c, ack, sizeof(ack), 500);
+    cr_expect_leq(n, 0, "an ACK for a message not committed: %.40s", ack);
+    mllp_close(&c);
+    pthread_join(t, NULL);
+    cr_expect_neq(held.resp.status, 200);
+    http_resp_free(&held.resp);
+
+    resume_backends();
+    /* what was acknowledged is there, once */
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "idem_key = 'STOP-1'"), 1);
+    cr_assert_eq(hub_restart(&hub), 0);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+}
+
+/* F664, the rest: on a server that answers nothing, not even a new
+ * connection (the proxy hung), the links cut after the drain were opened
+ * again, each waiting in libpq's connect: the pool's worker once for each
+ * feed read still queued, one after the other, and the dispatcher's.
+ * Now no link is opened once hubd stopped waiting (store_stop_waiting). */
+Test(dbslow, sigterm_with_reads_queued_on_a_hung_server_exits_within_its_bound,
+     .fini = stop, .timeout = 120)
+{
+    struct feed_call calls[4], warm = { .h = &hub };
+    pthread_t t[4];
+    size_t n = sizeof(calls) / sizeof(calls[0]);
+
+    cr_assert_eq(hub_start(&hub, "db_threads = 1\ndb_statement_timeout = 0\n"
+                           "db_wait_timeout = 0\nshutdown_timeout = 2\n"
+                           "dispatch_poll_ms = 100\nauth_cache_ttl = 300",
+                           true), 0);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    hub_read_feed(&warm);
+    cr_assert_eq(warm.resp.status, 200, "%s", warm.resp.body);
+    http_resp_free(&warm.resp);
+
+    dbproxy_set_hung(hub.proxy, true);
+    for (size_t i = 0; i < n; i++) {
+        memset(&calls[i], 0, sizeof(calls[i]));
+        calls[i].h = &hub;
+        cr_assert_eq(pthread_create(&t[i], NULL, hub_read_feed, &calls[i]),
+                     0);
+    }
+    hub_sleep_ms(500);                  /* one on the worker, three queued */
+    double t0 = hub_mono_ms();
+    cr_assert_eq(kill(hub.pid, SIGTERM), 0);
+    int rc = hub_wait(&hub, 40000);     /* SIGKILL past it */
+    double ms = hub_mono_ms() - t0;
+    cr_expect_eq(rc, 0, "exit %d after %.0f ms", rc, ms);
+    cr_expect_lt(ms, 8000, "exited after %.0f ms (shutdown_timeout 2)", ms);
+    for (size_t i = 0; i < n; i++) {
+        pthread_join(t[i], NULL);
+        cr_expect_neq(calls[i].resp.status, 200);
+        http_resp_free(&calls[i].resp);
+    }
+    dbproxy_set_hung(hub.proxy, false);
 }

@@ -1150,6 +1150,65 @@ Test(store, lost_connection_fails_the_batch_with_edb_then_recovers)
     cr_assert_eq(store_ping(s), HUB_OK);
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* F663, on a backend that runs: a statement past the session's
+ * client-side deadline is cut (HUB_EBUSY, counted), the next call sends
+ * the server a cancel for it and opens the session again, so the backend
+ * does not go on with work nobody waits for. Without the deadline the
+ * sleep ran its 5 s and answered. */
+Test(store, a_statement_past_its_deadline_is_cut_and_cancelled_on_the_server)
+{
+    char *pid = NULL;
+    struct store *other;
+
+    cr_assert_eq(store_query_text(s, "SELECT pg_backend_pid()::text", 0,
+                                  NULL, &pid), HUB_OK);
+    store_set_statement_timeout(s, 500);
+    double t0 = now_ms();
+    cr_expect_eq(store_exec(s, "SELECT pg_sleep(5)"), HUB_EBUSY);
+    double ms = now_ms() - t0;
+    cr_expect(ms >= 450 && ms < 2000, "cut after %.0f ms", ms);
+    cr_expect_eq(store_cuts(s), 1);
+    cr_expect_str_eq(store_last_sqlstate(s), "57014");
+
+    /* the next call: the cancel, then a new session */
+    cr_assert_eq(store_ping(s), HUB_OK);
+    cr_expect_eq(store_cuts(s), 1);
+    char *again = NULL;
+    cr_assert_eq(store_query_text(s, "SELECT pg_backend_pid()::text", 0,
+                                  NULL, &again), HUB_OK);
+    cr_expect_str_neq(again, pid);
+    free(again);
+    /* the old backend stopped sleeping long before its 5 s */
+    cr_assert_eq(store_connect(url, &other), HUB_OK);
+    const char *p[] = { pid };
+    long left = -1;
+    for (int i = 0; i < 100; i++) {
+        char *n = NULL;
+        cr_assert_eq(store_query_text(other, "SELECT count(*)::text FROM "
+                                      "pg_stat_activity WHERE pid = "
+                                      "$1::int AND state = 'active'", 1, p,
+                                      &n), HUB_OK);
+        left = strtol(n, NULL, 10);
+        free(n);
+        if (left == 0)
+            break;
+        struct timespec ts = { 0, 20 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+    }
+    cr_expect_eq(left, 0, "the cut statement still runs on the server");
+    cr_expect_lt(now_ms() - t0, 4000);
+    store_free(other);
+    free(pid);
+    store_set_statement_timeout(s, 0);
+}
+
 /* --- several writers and a tailing reader at once -------------------------- */
 
 #define W_THREADS 3

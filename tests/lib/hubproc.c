@@ -73,7 +73,7 @@ struct dbproxy {
     int pairs[PROXY_MAX_PAIRS][2];
     size_t n;
     int refused;                    /* connections closed while down */
-    bool down, stop;
+    bool down, hung, stop;
     pthread_mutex_t mu;
     pthread_t tid;
 };
@@ -99,6 +99,11 @@ static void *proxy_main(void *arg)
         if (p->stop) {
             pthread_mutex_unlock(&p->mu);
             break;
+        }
+        if (p->hung) {              /* the kernel still takes what comes */
+            pthread_mutex_unlock(&p->mu);
+            poll(NULL, 0, 20);
+            continue;
         }
         if (p->down)
             for (size_t i = 0; i < PROXY_MAX_PAIRS; i++)
@@ -212,6 +217,13 @@ void dbproxy_set_down(struct dbproxy *p, bool down)
 {
     pthread_mutex_lock(&p->mu);
     p->down = down;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void dbproxy_set_hung(struct dbproxy *p, bool hung)
+{
+    pthread_mutex_lock(&p->mu);
+    p->hung = hung;
     pthread_mutex_unlock(&p->mu);
 }
 

@@ -23,6 +23,11 @@ struct dbproxy *dbproxy_start(int pg_port);
 int dbproxy_port(const struct dbproxy *p);
 /* down: close every proxied connection and refuse new ones */
 void dbproxy_set_down(struct dbproxy *p, bool down);
+/* hung: a server that answers nothing, not even a new connection's
+ * startup (the whole host stopped, its storage hung): the proxy accepts,
+ * reads and forwards nothing; the kernel completes connections into the
+ * listen backlog and takes bytes into its buffers, as the server's would */
+void dbproxy_set_hung(struct dbproxy *p, bool hung);
 /* connections it closed at once because it was down: how often hubd tried
  * to reach the database meanwhile */
 int dbproxy_refused(struct dbproxy *p);
