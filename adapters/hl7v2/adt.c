@@ -96,6 +96,10 @@ typedef __m128i vec;
 #endif
 
 #define ADT_MAX_WARNINGS HL7_MAX_WARNINGS
+/* The labels of an event: the dictionary's ICD-10 rows name five today
+ * (sud, psy, hiv, std, sdv), and restricted; a label left out would send
+ * the event where it must not go, so there is room to spare (F781) */
+#define ADT_MAX_LABELS 8
 #define ADT_MAX_JSON (1u << 20)
 
 struct ctx {
@@ -114,8 +118,8 @@ struct ctx {
                                    (HL7 v2.5 ch. 3) */
     bool evn1_differs;          /* EVN-1 names another trigger than
                                    MSH-9.2, which was taken */
-    const char *labels[5];      /* sensitivity, in the order met: four
-                                   from DG1 codes at most, and restricted
+    const char *labels[ADT_MAX_LABELS]; /* sensitivity, in the order met:
+                                   from DG1 codes, then restricted
                                    (access_restricted), which always fits */
     size_t nlabels;
     bool merged;                /* merged_from was written */
@@ -2793,13 +2797,13 @@ static bool write_diagnoses(struct ctx *c)
             continue;
         /* the alternate code (CE/CWE 4-6) too: a local primary code
          * with its ICD-10 or SNOMED CT beside it is the same diagnosis */
-        strset_add(c->labels, &c->nlabels, 4,
+        strset_add(c->labels, &c->nlabels, ADT_MAX_LABELS - 1,
                    dg1_label(c, pre, code.s, system.s));
         const char *domain = dg1_domain(c, code.s, system.s);
         if (ce.n > 3) {
             struct slice alt = part(c, &ce, 4, 0).s,
                          alt_system = part(c, &ce, 6, 0).s;
-            strset_add(c->labels, &c->nlabels, 4,
+            strset_add(c->labels, &c->nlabels, ADT_MAX_LABELS - 1,
                        dg1_label(c, pre, alt, alt_system));
             if (!domain)
                 domain = dg1_domain(c, alt, alt_system);
@@ -3337,7 +3341,7 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
      * operator grants, as FHIR's confidentiality R and V give */
     if ((m->first[HL7_SLOT_PD1] | m->first[HL7_SLOT_PV2] |
          m->first[HL7_SLOT_ARV]) && may_restrict(c) && access_restricted(c))
-        strset_add(c->labels, &c->nlabels, 5, "restricted");
+        strset_add(c->labels, &c->nlabels, ADT_MAX_LABELS, "restricted");
 
     if (c->nlabels) {
         key_open(c, JW_KEY("sensitivity"), '[');
