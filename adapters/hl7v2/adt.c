@@ -53,6 +53,9 @@
  * An identifier of PID-2, -3 or -4 that was out of effect at MSH-7 (CX-8
  * expiration date before it, CX-7 effective date after it) is kept and
  * marked "inactive": the linker passes it by.
+ * A protection indicator (PD1-12, PV2-22) or an access restriction in
+ * force (ARV) labels every event of the message "restricted"
+ * (access_restricted), as FHIR's confidentiality R and V do.
  * hl7_to_events_warn gives the warnings to the ACK too (ERR segments of
  * severity W).
  */
@@ -84,6 +87,18 @@ typedef __m256i vec;
 #define vec_mask(v) ((uint64_t)(uint32_t)_mm256_movemask_epi8(v))
 #define vec_eq(v, x) _mm256_cmpeq_epi8((v), (x))
 #define vec_or(a, b) _mm256_or_si256((a), (b))
+#define vec_and(a, b) _mm256_and_si256((a), (b))
+#define vec_sub(a, b) _mm256_sub_epi8((a), (b))
+#define vec_zero() _mm256_setzero_si256()
+/* the sum of the bytes of v */
+static inline unsigned vec_sum(vec v)
+{
+    __m256i s = _mm256_sad_epu8(v, _mm256_setzero_si256());
+    __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s),
+                              _mm256_extracti128_si256(s, 1));
+    return (unsigned)_mm_cvtsi128_si32(h) +
+           (unsigned)_mm_extract_epi16(h, 4);
+}
 #elif defined(__SSE2__)
 #define ADT_VEC 1
 #define VEC_BYTES 16
@@ -93,6 +108,14 @@ typedef __m128i vec;
 #define vec_mask(v) ((uint64_t)(uint32_t)_mm_movemask_epi8(v))
 #define vec_eq(v, x) _mm_cmpeq_epi8((v), (x))
 #define vec_or(a, b) _mm_or_si128((a), (b))
+#define vec_and(a, b) _mm_and_si128((a), (b))
+#define vec_sub(a, b) _mm_sub_epi8((a), (b))
+#define vec_zero() _mm_setzero_si128()
+static inline unsigned vec_sum(vec v)
+{
+    __m128i s = _mm_sad_epu8(v, _mm_setzero_si128());
+    return (unsigned)_mm_cvtsi128_si32(s) + (unsigned)_mm_extract_epi16(s, 4);
+}
 #endif
 
 #define ADT_MAX_WARNINGS HL7_MAX_WARNINGS
@@ -3126,8 +3149,7 @@ static __attribute__((noinline)) bool access_restricted(struct ctx *c)
 /*
  * Whether segment s has field f (f >= 1): f field separators. PD1 and PV2
  * are not indexed by the parser (hl7v2_int.h): theirs are counted here,
- * two vectors at a time (where as many bytes follow the segment in the
- * input), until there are enough.
+ * a vector at a time.
  */
 ADT_ALWAYS_INLINE bool has_field(const struct ctx *c, const struct hl7_seg *s,
                                  unsigned f)
@@ -3140,20 +3162,22 @@ ADT_ALWAYS_INLINE bool has_field(const struct ctx *c, const struct hl7_seg *s,
     size_t q = s->off + 3, end = s->end;
     unsigned n = 0;
 #if defined(ADT_VEC)
-    if (m->len - end >= 2 * VEC_BYTES) {
+    /* each byte lane counts the separators it met (one a vector, so it
+     * holds 255 vectors), the lanes summed once; the last vector's bytes
+     * past the segment masked off by a window of vec_window. Where a
+     * vector can be read past the segment's end. */
+    static const unsigned char vec_window[2 * VEC_BYTES] = {
+        [0 ... VEC_BYTES - 1] = 0xff
+    };
+    if (m->len - end >= VEC_BYTES && end - q <= 255 * VEC_BYTES) {
         const vec x_fs = vec_set(m->fs);
-        for (; q < end; q += 2 * VEC_BYTES) {
-            uint64_t hit =
-                vec_mask(vec_eq(vec_load(m->p + q), x_fs)) |
-                vec_mask(vec_eq(vec_load(m->p + q + VEC_BYTES), x_fs))
-                    << VEC_BYTES;
-            if (end - q < 2 * VEC_BYTES)
-                hit &= ((uint64_t)1 << (end - q)) - 1;
-            n += (unsigned)__builtin_popcountll(hit);
-            if (n >= f)
-                return true;
-        }
-        return false;
+        vec acc = vec_zero();
+        for (; end - q > VEC_BYTES; q += VEC_BYTES)
+            acc = vec_sub(acc, vec_eq(vec_load(m->p + q), x_fs));
+        acc = vec_sub(acc, vec_and(vec_eq(vec_load(m->p + q), x_fs),
+                                   vec_load(vec_window + VEC_BYTES -
+                                            (end - q))));
+        return vec_sum(acc) >= f;
     }
 #endif
     for (; q < end; q++)
