@@ -68,18 +68,26 @@ static inline uint32_t seg_id3(const char *p)
     return HL7_ID3(p[0], p[1], p[2]);
 }
 
+/* The ID of each slot of hl7_id_slot: an indexed ID as it is, a noted one
+ * (not indexed, its first segment's place kept) with SEG_NOTED set, which
+ * no ID of three bytes has. */
+#define SEG_NOTED (1u << 24)
+static const uint32_t seg_id_of[16] = {
+    [HL7_SLOT_MSH] = HL7_ID3('M', 'S', 'H'),
+    [HL7_SLOT_EVN] = HL7_ID3('E', 'V', 'N'),
+    [HL7_SLOT_PID] = HL7_ID3('P', 'I', 'D'),
+    [HL7_SLOT_PV1] = HL7_ID3('P', 'V', '1'),
+    [HL7_SLOT_DG1] = HL7_ID3('D', 'G', '1'),
+    [HL7_SLOT_MRG] = HL7_ID3('M', 'R', 'G'),
+    [HL7_SLOT_PD1] = HL7_ID3('P', 'D', '1') | SEG_NOTED,
+    [HL7_SLOT_PV2] = HL7_ID3('P', 'V', '2') | SEG_NOTED,
+    [HL7_SLOT_ARV] = HL7_ID3('A', 'R', 'V') | SEG_NOTED,
+};
+
 /* Whether the parser indexes the fields of segment k (hl7_id_slot). */
 static inline int seg_indexed(uint32_t k)
 {
-    static const uint32_t id_of[8] = {
-        [HL7_SLOT_MSH] = HL7_ID3('M', 'S', 'H'),
-        [HL7_SLOT_EVN] = HL7_ID3('E', 'V', 'N'),
-        [HL7_SLOT_PID] = HL7_ID3('P', 'I', 'D'),
-        [HL7_SLOT_PV1] = HL7_ID3('P', 'V', '1'),
-        [HL7_SLOT_DG1] = HL7_ID3('D', 'G', '1'),
-        [HL7_SLOT_MRG] = HL7_ID3('M', 'R', 'G'),
-    };
-    return id_of[hl7_id_slot(k)] == k;
+    return seg_id_of[hl7_id_slot(k)] == k;
 }
 
 /* "PID-3" for split index `idx` of segment `id` (MSH is off by one). */
@@ -725,6 +733,11 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
         size_t j;
         int indexed = m->nseg == 0 || known;
         if (!indexed) {
+            /* a noted ID: where its first segment is, for the normalizer
+             * (one compare a segment not indexed) */
+            unsigned slot = hl7_id_slot(id);
+            if (seg_id_of[slot] == (id | SEG_NOTED) && m->first[slot] == 0)
+                m->first[slot] = m->nseg + 1;
             /* Not indexed: only its end is found, and whether it might
              * break a limit or hold a NUL. It cannot when it is shorter
              * than HL7_MAX_FIELDS bytes (a field takes a separator) and

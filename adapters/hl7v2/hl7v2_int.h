@@ -102,16 +102,20 @@ struct slice hl7_seg_field_lazy(const struct hl7_msg *m,
 
 /*
  * The IDs of the segments the parser indexes (what adt.c reads; MSH, the
- * first segment, always) each have a slot, 0 to 7, by a perfect hash: the
- * multiplier was searched for, so that the top three bits of k * 0x56e27d59
- * differ for the six. Any other ID lands on a slot too: compare the ID.
+ * first segment, always) and of those it notes without indexing (PD1,
+ * PV2, ARV: read for their protection indicators and access restrictions,
+ * a field or two, in the messages that have them) each have a slot, 0 to
+ * 15, by a perfect hash: the multiplier was searched for, so that the top
+ * four bits of k * 0x61f8f263 differ for the nine. Any other ID lands on a
+ * slot too: compare the ID.
  */
-enum { HL7_SLOT_PID = 0, HL7_SLOT_PV1 = 1, HL7_SLOT_MRG = 3,
-       HL7_SLOT_EVN = 5, HL7_SLOT_MSH = 6, HL7_SLOT_DG1 = 7 };
+enum { HL7_SLOT_ARV = 0, HL7_SLOT_PD1 = 2, HL7_SLOT_MSH = 5,
+       HL7_SLOT_MRG = 6, HL7_SLOT_DG1 = 7, HL7_SLOT_PV2 = 9,
+       HL7_SLOT_PV1 = 10, HL7_SLOT_EVN = 14, HL7_SLOT_PID = 15 };
 
 static inline unsigned hl7_id_slot(uint32_t k)
 {
-    return (uint32_t)(k * 0x56e27d59u) >> 29;
+    return (uint32_t)(k * 0x61f8f263u) >> 28;
 }
 
 struct hl7_msg {
@@ -125,8 +129,9 @@ struct hl7_msg {
                                    after an indexed segment's nf fields,
                                    its end + 1 */
     uint32_t nfld;
-    uint32_t first[8];          /* 1 + the index of the first segment of
-                                   each indexed ID, by hl7_id_slot; 0: none */
+    uint32_t first[16];         /* 1 + the index of the first segment of
+                                   each indexed or noted ID, by
+                                   hl7_id_slot; 0: none */
     unsigned char high;         /* HL7_HIGH_*: the bytes the character
                                    set check of hl7_parse looks for */
     const char *sent;           /* when p is the UTF-8 translation of a

@@ -1361,6 +1361,62 @@ Test(docs, screening_positive_subscription_gets_the_fhir_event,
     rx_stop(rx);
 }
 
+/* F780: an HL7 v2 admit whose sender protects the patient (PD1-12 Y) or
+ * restricts access (ARV) is labelled restricted, so it reaches only a
+ * subscription that opted in to restricted, which an operator granted;
+ * the same admit without them reaches both. Through the real hubd, its
+ * router and database: the delivery rows each admit made. */
+Test(docs, an_hl7_protection_indicator_reaches_only_who_opted_in,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char *const adt[] = {
+        "MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000||ADT^A01|PROT-Y|P|2.5\r"
+        "PID|1||PROT1^^^FAC^MR||Doe^Jo||19800131|F\r"
+        "PD1||||||||||||Y\rPV1|1|I\r",
+        "MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000||ADT^A01|PROT-ARV|P|2.6\r"
+        "PID|1||PROT2^^^FAC^MR||Doe^Jo||19800131|F\r"
+        "ARV|1|A|DEM|PAT\rPV1|1|I\r",
+        "MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000||ADT^A01|PROT-N|P|2.5\r"
+        "PID|1||PROT3^^^FAC^MR||Doe^Jo||19800131|F\r"
+        "PD1||||||||||||N\rARV|1|D|DEM|PAT\rPV1|1|I\r",
+    };
+    struct http_resp r;
+    static const char plain[] =
+        "{\"url\":\"http://127.0.0.1:9/plain\",\"topics\":[\"adt.*\"]}";
+    static const char opted[] =
+        "{\"url\":\"http://127.0.0.1:9/opted\",\"topics\":[\"adt.*\"],"
+        "\"filters\":{\"sensitivity\":[\"restricted\"]}}";
+
+    cr_assert_eq(hub_sql_long(&hub, "WITH u AS (UPDATE organizations SET "
+                              "labels = '{restricted}' WHERE id = 'cbo' "
+                              "RETURNING 1) SELECT count(*) FROM u"), 1);
+    cr_assert_eq(http_call(&hub, true, "POST", "/v1/subscriptions", "tok-cbo",
+                           NULL, plain, sizeof(plain) - 1, "application/json",
+                           &r), 0);
+    cr_assert_eq(r.status, 201, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(http_call(&hub, true, "POST", "/v1/subscriptions", "tok-cbo",
+                           NULL, opted, sizeof(opted) - 1, "application/json",
+                           &r), 0);
+    cr_assert_eq(r.status, 201, "%s", r.body);
+    http_resp_free(&r);
+    for (size_t k = 0; k < 3; k++) {
+        cr_assert_eq(post("/v1/hl7v2", NULL, NULL, adt[k], strlen(adt[k]),
+                          &r), 202, "%s", r.body);
+        http_resp_free(&r);
+    }
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE "
+                              "body::jsonb->'sensitivity' ? 'restricted'"), 2);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM deliveries WHERE "
+                              "url LIKE '%/plain'"), 1, "the N admit only");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM deliveries d JOIN "
+                              "events e ON e.seq = d.event_seq WHERE d.url "
+                              "LIKE '%/plain' AND e.body::jsonb->'source'->>"
+                              "'message_id' = 'PROT-N'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM deliveries WHERE "
+                              "url LIKE '%/opted'"), 3, "all three");
+}
+
 Test(docs, over_max_body_is_413, .init = start_small_body, .fini = stop,
      .timeout = 60)
 {
