@@ -1833,6 +1833,59 @@ Test(ccda_entries, loose_item_is_scored_by_the_instrument_that_knows_its_answer,
     cJSON_Delete(ev);
 }
 
+/* F860: OASIS-E's B1300, the Single Item Literacy Screener (93157-6), in
+ * its assessment's Assessment Scale Observation: Always screens personal
+ * health literacy positive, Never negative. */
+static const char *sils_doc(const char *answer)
+{
+    static char buf[2048];
+    snprintf(buf, sizeof(buf),
+             HEAD BODY_OPEN
+             "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+             "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+             "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+             "<code code=\"99131-5\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+             "<effectiveTime value=\"20240502\"/>"
+             "<entryRelationship typeCode=\"COMP\"><observation "
+             "classCode=\"OBS\" moodCode=\"EVN\">"
+             "<templateId root=\"2.16.840.1.113883.10.20.22.4.86\"/>"
+             "<code code=\"93157-6\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+             "<value xsi:type=\"CD\" code=\"%s\" "
+             "codeSystem=\"2.16.840.1.113883.6.1\"/>"
+             "</observation></entryRelationship>"
+             "</observation></entry>" BODY_CLOSE, answer);
+    return buf;
+}
+
+Test(ccda_entries, a_health_literacy_screener_names_its_domain, .init = setup,
+     .fini = teardown)
+{
+    struct run r = run_str(sils_doc("LA9933-8"));
+    cr_assert_eq(r.out.n, 2);
+    cr_assert_str_eq(r.out.ev[1].type, "screening.positive");
+    cJSON *ev = first_event(&r, 2);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *pd = cJSON_GetObjectItem(sc, "positive_domains");
+    cr_assert_eq(cJSON_GetArraySize(pd), 1);
+    cr_expect_str_eq(cJSON_GetArrayItem(pd, 0)->valuestring,
+                     "personal-health-literacy");
+    cJSON_Delete(ev);
+
+    r = run_str(sils_doc("LA6270-8"));
+    ev = first_event(&r, 1);
+    sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *d = cJSON_GetObjectItem(sc, "domains");
+    cr_assert_eq(cJSON_GetArraySize(d), 1);
+    cr_expect_str_eq(cJSON_GetArrayItem(d, 0)->valuestring,
+                     "personal-health-literacy");
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(sc,
+                                                       "positive_domains")),
+                 0);
+    cJSON *i0 = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "items"), 0);
+    cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(i0, "positive")));
+    cJSON_Delete(ev);
+}
+
 Test(ccda_entries, prapare_items_inside_groups_are_collected, .init = setup,
      .fini = teardown)
 {

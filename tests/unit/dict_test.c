@@ -472,6 +472,35 @@ Test(dict, the_cms_assessment_transport_item_scores_as_prapare_does)
     }
 }
 
+/* F860 (F724): OASIS-E also asks B1300, health literacy, LOINC 93157-6:
+ * the Single Item Literacy Screener (Morris et al. 2006), answered Never
+ * to Always. Its authors scored Sometimes, Often and Always as positive
+ * (limited reading ability); Never and Rarely are negative. No instrument
+ * listed it, so an answered B1300 screened no domain, in its panel or
+ * loose. */
+Test(dict, the_cms_assessment_health_literacy_item_scores_as_sils_does)
+{
+    static const struct item_case cases[] = {
+        { "93157-6", "LA6270-8", DICT_NEGATIVE, "personal-health-literacy" },
+        { "93157-6", "LA10066-1", DICT_NEGATIVE, "personal-health-literacy" },
+        { "93157-6", "LA10082-8", DICT_POSITIVE, "personal-health-literacy" },
+        { "93157-6", "LA10044-8", DICT_POSITIVE, "personal-health-literacy" },
+        { "93157-6", "LA9933-8", DICT_POSITIVE, "personal-health-literacy" },
+    };
+    for (int panel = 0; panel < 2; panel++)
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            struct resp r = { cases[i].q, { cases[i].a }, 0, false };
+            struct dict_scoring s = score(panel ? "99131-5" : NULL, &r, 1);
+            cr_assert_eq(s.items[0].verdict, cases[i].want, "%s=%s",
+                         cases[i].q, cases[i].a);
+            cr_assert_str_eq(s.items[0].domain, cases[i].domain, "%s",
+                             cases[i].q);
+            cr_assert_eq(s.n_domains, 1);
+            cr_assert_eq(s.n_positive_domains,
+                         cases[i].want == DICT_POSITIVE ? 1u : 0u);
+        }
+}
+
 /* PRAPARE items with a Gravity domain but no official positive rule
  * (finding F1 of tests/data/real/SOURCES.md): answered, each counts its
  * domain as screened, and none is positive or negative; declined, none

@@ -1826,6 +1826,38 @@ Test(fhir, an_enrollment_status_observation_is_not_a_screening)
     cr_assert_str_eq(out.ev[0].type, "screening.completed");
 }
 
+/* F860: OASIS-E B1300, the Single Item Literacy Screener (93157-6), sent
+ * as a US Core screening Observation: Often screens personal health
+ * literacy positive, Rarely negative; before the dictionary listed the
+ * item, neither named a domain. */
+#define SILS_OBS(answer)                                                    \
+    OBS("\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7" \
+        ".org/CodeSystem/observation-category\",\"code\":\"survey\"}]}],"  \
+        "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":" \
+        "\"93157-6\"}]},\"effectiveDateTime\":\"2024-05-02\","              \
+        "\"valueCodeableConcept\":{\"coding\":[{\"system\":"                \
+        "\"http://loinc.org\",\"code\":\"" answer "\"}]}")
+Test(fhir, a_health_literacy_screener_names_its_domain)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(SILS_OBS("LA10044-8"), &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(out.ev[0].type, "screening.completed");
+    cr_assert_str_eq(out.ev[1].type, "screening.positive");
+    cr_assert_str_eq(field_of(&out, 0, "screening.domains"),
+                     "[\"personal-health-literacy\"]");
+    cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"),
+                     "[\"personal-health-literacy\"]");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "true");
+    cr_assert_eq(run(SILS_OBS("LA10066-1"), &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(out.ev[0].type, "screening.completed");
+    cr_assert_str_eq(field_of(&out, 0, "screening.domains"),
+                     "[\"personal-health-literacy\"]");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "false");
+}
+
 /* Finding F20: an instrument is inferred from a QuestionnaireResponse's
  * items only when the dictionary knows at least half of its questions. A
  * PHQ-9 (the behavioral health IG's phq-9-example-1) opens with the two
