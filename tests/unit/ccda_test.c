@@ -1886,6 +1886,48 @@ Test(ccda_entries, a_health_literacy_screener_names_its_domain, .init = setup,
     cJSON_Delete(ev);
 }
 
+/* F861 (F821): the C-CDA Examples' WE CARE survey (96447-8, a 4.69 with
+ * no total): "No" to enough food and "Yes" to trouble paying the heating
+ * bill each name their domain as screened, never as positive. Before, the
+ * scale was read as a clinical one and gave no event. */
+Test(ccda_entries, a_we_care_survey_names_its_domains_and_no_positive_one,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(
+        HEAD BODY_OPEN
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+        "<code code=\"96447-8\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<effectiveTime value=\"20150622\"/>"
+        "<value xsi:type=\"CD\" nullFlavor=\"NA\"/>"
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"96434-6\"/>"
+        "<value xsi:type=\"INT\" value=\"2\"/>"
+        "<value xsi:type=\"CO\" code=\"LA32-8\"/>"
+        "</observation></entryRelationship>"
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"96436-1\"/>"
+        "<value xsi:type=\"INT\" value=\"1\"/>"
+        "<value xsi:type=\"CO\" code=\"LA33-6\"/>"
+        "</observation></entryRelationship>"
+        "</observation></entry>" BODY_CLOSE);
+    cJSON *ev = first_event(&r, 1);
+    cr_assert_str_eq(r.out.ev[0].type, "screening.completed");
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(sc, "instrument")),
+                     "96447-8");
+    cJSON *d = cJSON_GetObjectItem(sc, "domains");
+    cr_assert_eq(cJSON_GetArraySize(d), 2);
+    cr_expect_str_eq(cJSON_GetArrayItem(d, 0)->valuestring, "food-insecurity");
+    cr_expect_str_eq(cJSON_GetArrayItem(d, 1)->valuestring,
+                     "utility-insecurity");
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(sc,
+                                                       "positive_domains")),
+                 0);
+    cJSON_Delete(ev);
+}
+
 Test(ccda_entries, prapare_items_inside_groups_are_collected, .init = setup,
      .fini = teardown)
 {
