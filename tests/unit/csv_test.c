@@ -350,6 +350,24 @@ Test(csv, a_health_literacy_screener_names_its_domain)
               r.out.ev[2].json.p);
 }
 
+/* F862: PRAPARE's military service question in the hub's layout names
+ * veteran status as screened, Yes and No alike, never as positive. */
+Test(csv, prapare_military_service_names_veteran_status)
+{
+    struct csvrun r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,93025-5,2026-01-02,93034-7,LA33-6,,,,\r\n"
+        "S2,P2,93025-5,2026-01-02,93034-7,LA32-8,,,,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 2);
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert_str_eq(r.out.ev[i].type, "screening.completed");
+        cr_assert(strstr(r.out.ev[i].json.p, "\"domains\":"
+                         "[\"veteran-status\"],\"positive_domains\":[]"),
+                  "%s", r.out.ev[i].json.p);
+    }
+}
+
 Test(csv, a_bom_and_lf_line_ends_are_accepted)
 {
     struct csvrun r = RUN("screenings",

@@ -575,6 +575,30 @@ Test(dict, prapare_items_without_a_rule_count_their_domain_as_screened)
     cr_assert_eq(s.n_domains, 0);
 }
 
+/* F862: PRAPARE's military service question (93034-7, "Have you been
+ * discharged from the armed forces of the United States?") is the Gravity
+ * StructureMap's veteran-status, a status domain: answered Yes or No it
+ * counts the domain as screened, never positive; declined, nothing. The
+ * dictionary did not list it, so a PRAPARE named no veteran status. */
+Test(dict, prapare_military_service_counts_veteran_status_as_screened)
+{
+    static const char *answers[] = { "LA33-6", "LA32-8" };
+    for (size_t i = 0; i < 2; i++) {
+        struct resp r = { "93034-7", { answers[i] }, 0, false };
+        struct dict_scoring s = score("93025-5", &r, 1);
+        cr_assert_str_eq(s.items[0].domain, "veteran-status", "%s",
+                         answers[i]);
+        cr_assert_eq(s.items[0].verdict, DICT_UNKNOWN);
+        cr_assert(!s.items[0].unknown_answer);
+        cr_assert_eq(s.n_domains, 1);
+        cr_assert_eq(s.n_positive_domains, 0);
+    }
+    struct resp d = { "93034-7", { "LA30122-8" }, 0, false };
+    struct dict_scoring s = score("93025-5", &d, 1);
+    cr_assert(s.items[0].declined);
+    cr_assert_eq(s.n_domains, 0);
+}
+
 Test(dict, domains_are_listed_once_in_order_of_appearance)
 {
     struct resp r[] = { { "88122-7", { "LA28398-8" }, 0, false },
