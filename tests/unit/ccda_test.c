@@ -1833,6 +1833,101 @@ Test(ccda_entries, loose_item_is_scored_by_the_instrument_that_knows_its_answer,
     cJSON_Delete(ev);
 }
 
+/* F860: OASIS-E's B1300, the Single Item Literacy Screener (93157-6), in
+ * its assessment's Assessment Scale Observation: Always screens personal
+ * health literacy positive, Never negative. */
+static const char *sils_doc(const char *answer)
+{
+    static char buf[2048];
+    snprintf(buf, sizeof(buf),
+             HEAD BODY_OPEN
+             "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+             "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+             "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+             "<code code=\"99131-5\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+             "<effectiveTime value=\"20240502\"/>"
+             "<entryRelationship typeCode=\"COMP\"><observation "
+             "classCode=\"OBS\" moodCode=\"EVN\">"
+             "<templateId root=\"2.16.840.1.113883.10.20.22.4.86\"/>"
+             "<code code=\"93157-6\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+             "<value xsi:type=\"CD\" code=\"%s\" "
+             "codeSystem=\"2.16.840.1.113883.6.1\"/>"
+             "</observation></entryRelationship>"
+             "</observation></entry>" BODY_CLOSE, answer);
+    return buf;
+}
+
+Test(ccda_entries, a_health_literacy_screener_names_its_domain, .init = setup,
+     .fini = teardown)
+{
+    struct run r = run_str(sils_doc("LA9933-8"));
+    cr_assert_eq(r.out.n, 2);
+    cr_assert_str_eq(r.out.ev[1].type, "screening.positive");
+    cJSON *ev = first_event(&r, 2);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *pd = cJSON_GetObjectItem(sc, "positive_domains");
+    cr_assert_eq(cJSON_GetArraySize(pd), 1);
+    cr_expect_str_eq(cJSON_GetArrayItem(pd, 0)->valuestring,
+                     "personal-health-literacy");
+    cJSON_Delete(ev);
+
+    r = run_str(sils_doc("LA6270-8"));
+    ev = first_event(&r, 1);
+    sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *d = cJSON_GetObjectItem(sc, "domains");
+    cr_assert_eq(cJSON_GetArraySize(d), 1);
+    cr_expect_str_eq(cJSON_GetArrayItem(d, 0)->valuestring,
+                     "personal-health-literacy");
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(sc,
+                                                       "positive_domains")),
+                 0);
+    cJSON *i0 = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "items"), 0);
+    cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(i0, "positive")));
+    cJSON_Delete(ev);
+}
+
+/* F861 (F821): the C-CDA Examples' WE CARE survey (96447-8, a 4.69 with
+ * no total): "No" to enough food and "Yes" to trouble paying the heating
+ * bill each name their domain as screened, never as positive. Before, the
+ * scale was read as a clinical one and gave no event. */
+Test(ccda_entries, a_we_care_survey_names_its_domains_and_no_positive_one,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(
+        HEAD BODY_OPEN
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+        "<code code=\"96447-8\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        "<effectiveTime value=\"20150622\"/>"
+        "<value xsi:type=\"CD\" nullFlavor=\"NA\"/>"
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"96434-6\"/>"
+        "<value xsi:type=\"INT\" value=\"2\"/>"
+        "<value xsi:type=\"CO\" code=\"LA32-8\"/>"
+        "</observation></entryRelationship>"
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"96436-1\"/>"
+        "<value xsi:type=\"INT\" value=\"1\"/>"
+        "<value xsi:type=\"CO\" code=\"LA33-6\"/>"
+        "</observation></entryRelationship>"
+        "</observation></entry>" BODY_CLOSE);
+    cJSON *ev = first_event(&r, 1);
+    cr_assert_str_eq(r.out.ev[0].type, "screening.completed");
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(sc, "instrument")),
+                     "96447-8");
+    cJSON *d = cJSON_GetObjectItem(sc, "domains");
+    cr_assert_eq(cJSON_GetArraySize(d), 2);
+    cr_expect_str_eq(cJSON_GetArrayItem(d, 0)->valuestring, "food-insecurity");
+    cr_expect_str_eq(cJSON_GetArrayItem(d, 1)->valuestring,
+                     "utility-insecurity");
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(sc,
+                                                       "positive_domains")),
+                 0);
+    cJSON_Delete(ev);
+}
+
 Test(ccda_entries, prapare_items_inside_groups_are_collected, .init = setup,
      .fini = teardown)
 {

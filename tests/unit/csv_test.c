@@ -327,6 +327,47 @@ Test(csv, quoted_commas_newlines_and_doubled_quotes_reach_the_event)
                      "Rear door\"]") != NULL, "%s", r.out.ev[0].json.p);
 }
 
+/* F860: OASIS-E B1300 (93157-6, the Single Item Literacy Screener) in the
+ * hub's layout: Sometimes is positive for personal health literacy,
+ * Never negative, in that domain both. */
+Test(csv, a_health_literacy_screener_names_its_domain)
+{
+    struct csvrun r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,99131-5,2026-01-02,93157-6,LA10082-8,,,,\r\n"
+        "S2,P2,99131-5,2026-01-02,93157-6,LA6270-8,,,,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 3);   /* S1 completed + positive, S2 completed */
+    cr_assert_str_eq(r.out.ev[1].type, "screening.positive");
+    cr_assert(strstr(r.out.ev[0].json.p, "\"positive_domains\":"
+                     "[\"personal-health-literacy\"]"), "%s",
+              r.out.ev[0].json.p);
+    cr_assert_str_eq(r.out.ev[2].type, "screening.completed");
+    cr_assert(strstr(r.out.ev[2].json.p, "\"domains\":"
+                     "[\"personal-health-literacy\"]"), "%s",
+              r.out.ev[2].json.p);
+    cr_assert(strstr(r.out.ev[2].json.p, "\"positive_domains\":[]"), "%s",
+              r.out.ev[2].json.p);
+}
+
+/* F862: PRAPARE's military service question in the hub's layout names
+ * veteran status as screened, Yes and No alike, never as positive. */
+Test(csv, prapare_military_service_names_veteran_status)
+{
+    struct csvrun r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,93025-5,2026-01-02,93034-7,LA33-6,,,,\r\n"
+        "S2,P2,93025-5,2026-01-02,93034-7,LA32-8,,,,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 2);
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert_str_eq(r.out.ev[i].type, "screening.completed");
+        cr_assert(strstr(r.out.ev[i].json.p, "\"domains\":"
+                         "[\"veteran-status\"],\"positive_domains\":[]"),
+                  "%s", r.out.ev[i].json.p);
+    }
+}
+
 Test(csv, a_bom_and_lf_line_ends_are_accepted)
 {
     struct csvrun r = RUN("screenings",

@@ -472,6 +472,78 @@ Test(dict, the_cms_assessment_transport_item_scores_as_prapare_does)
     }
 }
 
+/* F860 (F724): OASIS-E also asks B1300, health literacy, LOINC 93157-6:
+ * the Single Item Literacy Screener (Morris et al. 2006), answered Never
+ * to Always. Its authors scored Sometimes, Often and Always as positive
+ * (limited reading ability); Never and Rarely are negative. No instrument
+ * listed it, so an answered B1300 screened no domain, in its panel or
+ * loose. */
+Test(dict, the_cms_assessment_health_literacy_item_scores_as_sils_does)
+{
+    static const struct item_case cases[] = {
+        { "93157-6", "LA6270-8", DICT_NEGATIVE, "personal-health-literacy" },
+        { "93157-6", "LA10066-1", DICT_NEGATIVE, "personal-health-literacy" },
+        { "93157-6", "LA10082-8", DICT_POSITIVE, "personal-health-literacy" },
+        { "93157-6", "LA10044-8", DICT_POSITIVE, "personal-health-literacy" },
+        { "93157-6", "LA9933-8", DICT_POSITIVE, "personal-health-literacy" },
+    };
+    for (int panel = 0; panel < 2; panel++)
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            struct resp r = { cases[i].q, { cases[i].a }, 0, false };
+            struct dict_scoring s = score(panel ? "99131-5" : NULL, &r, 1);
+            cr_assert_eq(s.items[0].verdict, cases[i].want, "%s=%s",
+                         cases[i].q, cases[i].a);
+            cr_assert_str_eq(s.items[0].domain, cases[i].domain, "%s",
+                             cases[i].q);
+            cr_assert_eq(s.n_domains, 1);
+            cr_assert_eq(s.n_positive_domains,
+                         cases[i].want == DICT_POSITIVE ? 1u : 0u);
+        }
+}
+
+/* F861 (F821): the WE CARE survey (LOINC 96447-8) asks, for each need, a
+ * question and "would you like help"; no published positive rule was at
+ * hand, so each answered item counts its domain as screened, whether it
+ * is answered Yes or No, and none is positive or negative. Before, none
+ * of its items was known and the survey screened no domain. */
+Test(dict, we_care_items_count_their_domain_as_screened_never_positive)
+{
+    static const struct { const char *q, *domain; } items[] = {
+        { "96434-6", "food-insecurity" },   /* enough food for your family */
+        { "96438-7", "food-insecurity" },   /* help with this */
+        { "96437-9", "food-insecurity" },   /* food for tonight */
+        { "96441-1", "housing-instability" }, /* at risk of homelessness */
+        { "96440-3", "housing-instability" },
+        { "96439-5", "housing-instability" },
+        { "96436-1", "utility-insecurity" }, /* trouble paying heating */
+        { "96753-9", "utility-insecurity" },
+        { "96435-3", "utility-insecurity" },
+        { "96446-0", "educational-attainment" },
+        { "96445-2", "educational-attainment" },
+        { "96444-5", "employment-status" },
+        { "96443-7", "employment-status" },
+        { "96442-9", "sdoh-category-unspecified" }, /* child care */
+        { "96433-8", "sdoh-category-unspecified" },
+    };
+    static const char *answers[] = { "LA33-6", "LA32-8" };
+    for (size_t a = 0; a < 2; a++)
+        for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+            struct resp r = { items[i].q, { answers[a] }, 0, false };
+            struct dict_scoring s = score("96447-8", &r, 1);
+            cr_assert_str_eq(s.items[0].domain, items[i].domain, "%s",
+                             items[i].q);
+            cr_assert_eq(s.items[0].verdict, DICT_UNKNOWN, "%s=%s",
+                         items[i].q, answers[a]);
+            cr_assert(!s.items[0].unknown_answer, "%s", items[i].q);
+            cr_assert_eq(s.n_domains, 1, "%s", items[i].q);
+            cr_assert_eq(s.n_positive_domains, 0);
+        }
+    struct resp later = { "96443-7", { "LA31439-5" }, 0, false };
+    struct dict_scoring s = score("96447-8", &later, 1);
+    cr_assert(!s.items[0].unknown_answer);
+    cr_assert_eq(s.items[0].verdict, DICT_UNKNOWN);
+}
+
 /* PRAPARE items with a Gravity domain but no official positive rule
  * (finding F1 of tests/data/real/SOURCES.md): answered, each counts its
  * domain as screened, and none is positive or negative; declined, none
@@ -499,6 +571,30 @@ Test(dict, prapare_items_without_a_rule_count_their_domain_as_screened)
     }
     struct resp d = { "93029-7", { "LA30122-8" }, 0, false };
     s = score("93025-5", &d, 1);
+    cr_assert(s.items[0].declined);
+    cr_assert_eq(s.n_domains, 0);
+}
+
+/* F862: PRAPARE's military service question (93034-7, "Have you been
+ * discharged from the armed forces of the United States?") is the Gravity
+ * StructureMap's veteran-status, a status domain: answered Yes or No it
+ * counts the domain as screened, never positive; declined, nothing. The
+ * dictionary did not list it, so a PRAPARE named no veteran status. */
+Test(dict, prapare_military_service_counts_veteran_status_as_screened)
+{
+    static const char *answers[] = { "LA33-6", "LA32-8" };
+    for (size_t i = 0; i < 2; i++) {
+        struct resp r = { "93034-7", { answers[i] }, 0, false };
+        struct dict_scoring s = score("93025-5", &r, 1);
+        cr_assert_str_eq(s.items[0].domain, "veteran-status", "%s",
+                         answers[i]);
+        cr_assert_eq(s.items[0].verdict, DICT_UNKNOWN);
+        cr_assert(!s.items[0].unknown_answer);
+        cr_assert_eq(s.n_domains, 1);
+        cr_assert_eq(s.n_positive_domains, 0);
+    }
+    struct resp d = { "93034-7", { "LA30122-8" }, 0, false };
+    struct dict_scoring s = score("93025-5", &d, 1);
     cr_assert(s.items[0].declined);
     cr_assert_eq(s.n_domains, 0);
 }

@@ -1826,6 +1826,73 @@ Test(fhir, an_enrollment_status_observation_is_not_a_screening)
     cr_assert_str_eq(out.ev[0].type, "screening.completed");
 }
 
+/* F860: OASIS-E B1300, the Single Item Literacy Screener (93157-6), sent
+ * as a US Core screening Observation: Often screens personal health
+ * literacy positive, Rarely negative; before the dictionary listed the
+ * item, neither named a domain. */
+#define SILS_OBS(answer)                                                    \
+    OBS("\"category\":[{\"coding\":[{\"system\":\"http://terminology.hl7" \
+        ".org/CodeSystem/observation-category\",\"code\":\"survey\"}]}],"  \
+        "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":" \
+        "\"93157-6\"}]},\"effectiveDateTime\":\"2024-05-02\","              \
+        "\"valueCodeableConcept\":{\"coding\":[{\"system\":"                \
+        "\"http://loinc.org\",\"code\":\"" answer "\"}]}")
+Test(fhir, a_health_literacy_screener_names_its_domain)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(SILS_OBS("LA10044-8"), &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(out.ev[0].type, "screening.completed");
+    cr_assert_str_eq(out.ev[1].type, "screening.positive");
+    cr_assert_str_eq(field_of(&out, 0, "screening.domains"),
+                     "[\"personal-health-literacy\"]");
+    cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"),
+                     "[\"personal-health-literacy\"]");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "true");
+    cr_assert_eq(run(SILS_OBS("LA10066-1"), &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(out.ev[0].type, "screening.completed");
+    cr_assert_str_eq(field_of(&out, 0, "screening.domains"),
+                     "[\"personal-health-literacy\"]");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "false");
+}
+
+/* F861: a WE CARE survey (96447-8) names the domains it screened, food
+ * and housing here, "No" to enough food and "Yes" to being at risk of
+ * homelessness alike, and never a positive one: no published rule says
+ * which answer is a need. Before, it screened no domain. */
+#define WE_CARE_QR(food, homeless)                                          \
+    "{\"resourceType\":\"QuestionnaireResponse\",\"status\":\"completed\"," \
+    "\"questionnaire\":\"http://loinc.org/q/96447-8\",\"authored\":"      \
+    "\"2024-05-02\",\"subject\":{\"reference\":\"Patient/p1\"},\"item\":["  \
+    "{\"linkId\":\"1\",\"code\":[{\"system\":\"http://loinc.org\","       \
+    "\"code\":\"96434-6\"}],\"answer\":[{\"valueCoding\":{\"system\":"    \
+    "\"http://loinc.org\",\"code\":\"" food "\"}}]},"                       \
+    "{\"linkId\":\"2\",\"code\":[{\"system\":\"http://loinc.org\","       \
+    "\"code\":\"96441-1\"}],\"answer\":[{\"valueCoding\":{\"system\":"    \
+    "\"http://loinc.org\",\"code\":\"" homeless "\"}}]}]}"
+Test(fhir, a_we_care_survey_names_its_domains_and_no_positive_one)
+{
+    struct canon_list out;
+    struct hub_err err;
+    static const char *const bodies[] = { WE_CARE_QR("LA32-8", "LA33-6"),
+                                          WE_CARE_QR("LA33-6", "LA32-8") };
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert_eq(run(bodies[i], &out, NULL, &err), HUB_OK);
+        cr_assert_eq(out.n, 1, "body %zu", i);
+        cr_assert_str_eq(out.ev[0].type, "screening.completed");
+        cr_assert_str_eq(field_of(&out, 0, "screening.instrument"),
+                         "96447-8");
+        cr_assert_str_eq(field_of(&out, 0, "screening.domains"),
+                         "[\"food-insecurity\",\"housing-instability\"]");
+        cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"),
+                         "[]");
+        cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"),
+                         "(absent)");
+    }
+}
+
 /* Finding F20: an instrument is inferred from a QuestionnaireResponse's
  * items only when the dictionary knows at least half of its questions. A
  * PHQ-9 (the behavioral health IG's phq-9-example-1) opens with the two
