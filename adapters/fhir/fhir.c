@@ -18,6 +18,7 @@
 #include "common/digits.h"
 #include "common/idsys.h"
 #include "common/jsontree.h"
+#include "common/natid.h"
 #include "common/postal.h"
 #include "common/ssn.h"
 #include "common/strset.h"
@@ -1006,6 +1007,17 @@ static int read_identifier(struct fx *x, const cJSON *c, struct fx_ident *id)
         fx_warn(x, "value", "SSN is not nine digits as the SSA issues "
                             "them; left out");
         id->value = NULL;
+    }
+    /* a national number that fails its check digit was never issued:
+     * kept as sent, but never linked on (F744, common/natid.h) */
+    const char *flaw = id->value && !id->is_ssn
+                           ? natid_flaw(slice_from_cstr(id->system),
+                                        slice_from_cstr(id->type.code),
+                                        slice_from_cstr(id->value))
+                           : NULL;
+    if (flaw) {
+        fx_warn(x, "value", flaw);
+        id->inactive = true;
     }
     return HUB_OK;
 }

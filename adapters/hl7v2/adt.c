@@ -64,6 +64,7 @@
 #include "common/dict.h"
 #include "common/idsys.h"
 #include "common/jw.h"
+#include "common/natid.h"
 #include "common/postal.h"
 #include "common/ssn.h"
 #include "common/strset.h"
@@ -1848,31 +1849,6 @@ static bool national_number(struct slice v)
     return digits >= 6;
 }
 
-/* A placeholder in place of a national number: six digits or more, the
- * same digit throughout ("111-11-1111", SAP IS-H's German test message)
- * or counted up from 1 ("123456789"). Kept, it would link every patient
- * of the sender who carries it into one (identity links on system +
- * value, and an identifier without a system takes the sender's), as
- * ssn_issuable() says of an SSN. */
-static bool placeholder_number(struct slice v)
-{
-    static const char run[] = "1234567890";
-    char first = 0;
-    size_t n = 0;
-    bool same = true, counted = true;
-    for (size_t k = 0; k < v.len; k++) {
-        char ch = v.p[k];
-        if (ch < '0' || ch > '9')
-            continue;
-        if (n == 0)
-            first = ch;
-        same = same && ch == first;
-        counted = counted && n < sizeof(run) - 1 && ch == run[n];
-        n++;
-    }
-    return n >= 6 && (same || counted);
-}
-
 /* Whether v holds neither a letter nor a digit: a mask ("*********", a
  * Portuguese A34 published with every value starred), "-", "?". A byte
  * past ASCII counts as a letter: an id in kanji or Cyrillic is an id.
@@ -1988,7 +1964,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
             warn(c, "PID-19", "SSN is not nine digits as the SSA issues them");
         else if (!national_number(ssn.s))
             warn(c, "PID-19", "national number is not a number");
-        else if (placeholder_number(ssn.s))
+        else if (natid_placeholder(ssn.s))
             warn(c, "PID-19", "national number is a placeholder; left out");
         else
             foreign = true;
@@ -2041,15 +2017,21 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
              * one code (ID, table 0203): its first subcomponent, as an
              * Epic feed sends "MR&1.2.3.4" (F261) */
             struct text type = part(c, &pt, 5, 1), sys;
+            const char *flaw = NULL;
             if (!upper_eq(type.s, "SS")) {
                 /* a national, health-card or Medicaid number (F116): a
                  * placeholder in it is left out, as in PID-19 */
-                if (national_type(type.s) && placeholder_number(v.s)) {
+                if (national_type(type.s) && natid_placeholder(v.s)) {
                     warn(c, cx_field[f], "national number is a "
                                          "placeholder; left out");
                     continue;
                 }
                 sys = cx_system(c, &pt);
+                /* a national number that fails its check digit was never
+                 * issued: kept as sent, but never linked on (F744) */
+                flaw = natid_flaw(sys.s, type.s, v.s);
+                if (flaw)
+                    warn(c, cx_field[f], flaw);
             } else {
                 char d[9];
                 if (!ssn_usable(v.s.p, v.s.len, d)) {
@@ -2074,8 +2056,8 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
              * when a component separator there says they may be sent */
             struct slice rest = pt.n > 5 ? raw_part(&pt, 6) : SLICE_NULL;
             write_cx(c, v, sys, type,
-                     rest.len && memchr(rest.p, c->m->cs, rest.len) &&
-                         cx_out_of_effect(c, rep, f));
+                     flaw || (rest.len && memchr(rest.p, c->m->cs, rest.len) &&
+                              cx_out_of_effect(c, rep, f)));
             /* an id in a later repetition, after an empty first one
              * ("~123^^^H^MR", `""~...`), identifies the patient too */
             c->has_id[f] = true;

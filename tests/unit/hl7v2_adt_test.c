@@ -2879,6 +2879,63 @@ Test(hl7_to_events, leaves_a_placeholder_out_of_a_national_number_of_pid_3)
     }
 }
 
+/* A national number that fails its check digit was never issued (F744,
+ * common/natid.h): PARIS's 7000000001^^^NHS^NH linked every record that
+ * carried the same error into one person. Kept as sent, marked inactive
+ * (the linker passes it by), with a warning that quotes no digit; a valid
+ * NHS number, an MRN with the same digits, and an NPI that passes are
+ * linked as before. A repdigit that passes (9999999999 by modulus 11) is
+ * a placeholder. */
+Test(hl7_to_events, a_national_number_that_fails_its_check_is_kept_not_linked)
+{
+    static const struct {
+        char cx[64], warning[80];
+    } c[] = {
+        { "7000000001^^^NHS^NH", "NHS number fails its modulus 11 check; "
+                                 "not linked" },
+        { "2278322867^^^NHSNMBR", "NHS number fails its modulus 11 check; "
+                                  "not linked" },
+        { "9434765918^^^&2.16.840.1.113883.2.1.4.1&ISO",
+          "NHS number fails its modulus 11 check; not linked" },
+        { "9999999999^^^NHS^HN", "national number is a placeholder; not "
+                                 "linked" },
+        { "1234567890^^^CMS^NPI", "NPI fails its Luhn check; not linked" },
+        { "1EG4TE5MK7^^^&2.16.840.1.113883.4.927&ISO^MC",
+          "MBI is not in the CMS format; not linked" },
+    };
+    for (size_t k = 0; k < sizeof(c) / sizeof(*c); k++) {
+        char msg[1024], want[160];
+        snprintf(msg, sizeof(msg), MSH("ADT^A28", "2.5")
+                 "PID|1||M1^^^H^MR~%s||D^J\rPV1|1|N\r", c[k].cx);
+        cJSON *j = event_of(msg);
+        const cJSON *ids = identifiers_of(j);
+        cr_assert_eq(cJSON_GetArraySize(ids), 2, "%s", c[k].cx);
+        cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 1),
+                                                   "inactive")), "%s", c[k].cx);
+        cr_assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 0),
+                                           "inactive"), "%s", c[k].cx);
+        cJSON_Delete(j);
+        snprintf(want, sizeof(want), "PID-3:%s;", c[k].warning);
+        cr_assert_str_eq(warnings_of(msg), want, "%s", c[k].cx);
+    }
+    static const char *const linked[] = {
+        "9434765919^^^NHS^NH", "7000000001^^^H^MR", "1234567893^^^CMS^NPI",
+        "1EG4TE5MK73^^^&2.16.840.1.113883.4.927&ISO^MC",
+    };
+    for (size_t k = 0; k < sizeof(linked) / sizeof(*linked); k++) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), MSH("ADT^A28", "2.5")
+                 "PID|1||M1^^^H^MR~%s||D^J\rPV1|1|N\r", linked[k]);
+        cJSON *j = event_of(msg);
+        const cJSON *ids = identifiers_of(j);
+        cr_assert_eq(cJSON_GetArraySize(ids), 2, "%s", linked[k]);
+        cr_assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 1),
+                                           "inactive"), "%s", linked[k]);
+        cJSON_Delete(j);
+        cr_assert_str_eq(warnings_of(msg), "", "%s", linked[k]);
+    }
+}
+
 /* An identifier with neither a letter nor a digit is a mask, not an id
  * (F260): the Portuguese A34 of r53-hl7pt_mcdts_a34_v24_masked_asterisks
  * stars its PID-4 ("*********^^^***^**"), which was written as an
