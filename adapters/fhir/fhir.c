@@ -1019,6 +1019,10 @@ static int read_identifier(struct fx *x, const cJSON *c, struct fx_ident *id)
         fx_warn(x, "value", flaw);
         id->inactive = true;
     }
+    /* an account's, a visit's, a guarantor's number: others share it;
+     * kept, never linked on (idsys_type_links) */
+    if (id->type.code && !idsys_type_links(slice_from_cstr(id->type.code)))
+        id->inactive = true;
     return HUB_OK;
 }
 

@@ -52,7 +52,9 @@
  * same, the warning named by the field.
  * An identifier of PID-2, -3 or -4 that was out of effect at MSH-7 (CX-8
  * expiration date before it, CX-7 effective date after it) is kept and
- * marked "inactive": the linker passes it by.
+ * marked "inactive": the linker passes it by. So is a national number
+ * that fails its check digit (common/natid.h: an NHS number under NHS,
+ * NHSNBR, NHSNMBR or its OID, an NPI, an MBI...), with a warning.
  * hl7_to_events_warn gives the warnings to the ACK too (ERR segments of
  * severity W).
  */
@@ -2017,7 +2019,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
              * one code (ID, table 0203): its first subcomponent, as an
              * Epic feed sends "MR&1.2.3.4" (F261) */
             struct text type = part(c, &pt, 5, 1), sys;
-            const char *flaw = NULL;
+            bool unlinked = false;
             if (!upper_eq(type.s, "SS")) {
                 /* a national, health-card or Medicaid number (F116): a
                  * placeholder in it is left out, as in PID-19 */
@@ -2029,9 +2031,12 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                 sys = cx_system(c, &pt);
                 /* a national number that fails its check digit was never
                  * issued: kept as sent, but never linked on (F744) */
-                flaw = natid_flaw(sys.s, type.s, v.s);
+                const char *flaw = natid_flaw(sys.s, type.s, v.s);
                 if (flaw)
                     warn(c, cx_field[f], flaw);
+                /* an account's, a visit's, a guarantor's number: others
+                 * share it; kept, never linked on (idsys_type_links) */
+                unlinked = flaw || !idsys_type_links(type.s);
             } else {
                 char d[9];
                 if (!ssn_usable(v.s.p, v.s.len, d)) {
@@ -2056,8 +2061,9 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
              * when a component separator there says they may be sent */
             struct slice rest = pt.n > 5 ? raw_part(&pt, 6) : SLICE_NULL;
             write_cx(c, v, sys, type,
-                     flaw || (rest.len && memchr(rest.p, c->m->cs, rest.len) &&
-                              cx_out_of_effect(c, rep, f)));
+                     unlinked ||
+                         (rest.len && memchr(rest.p, c->m->cs, rest.len) &&
+                          cx_out_of_effect(c, rep, f)));
             /* an id in a later repetition, after an empty first one
              * ("~123^^^H^MR", `""~...`), identifies the patient too */
             c->has_id[f] = true;

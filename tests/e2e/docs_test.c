@@ -666,6 +666,47 @@ Test(docs, a_national_number_that_fails_its_check_links_no_one,
                  "kept as sent in each event");
 }
 
+/* F841: a mother and her child registered under one guarantor account
+ * (PID-3 `^^^H^AN`), and two patients under the same employer number,
+ * are people of their own: the account's number is kept in each event but
+ * links no one. Through the real hubd and PostgreSQL. */
+Test(docs, an_account_number_shared_by_two_patients_links_no_one,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char adt_fmt[] =
+        "MSH|^~\\&|EHR|HOSP|HUB|HUB|20260101120000||ADT^A04|%s|P|2.5.1\r"
+        "EVN|A04|20260101120000\r"
+        "PID|1||%s^^^MRN^MR~%s||" CANARY_FAMILY "^" CANARY_GIVEN
+        "||" CANARY_DOB "|F\r"
+        "PV1|1|O\r";
+    static const struct {
+        const char *ctl, *mrn, *other;
+    } c[] = {
+        { "ACC-1", CANARY_MRN "M1", "ACC77^^^HOSP^AN" },
+        { "ACC-2", CANARY_MRN "K2", "ACC77^^^HOSP^AN" },
+        { "ACC-3", CANARY_MRN "E3", "EMP9^^^HOSP^EN" },
+        { "ACC-4", CANARY_MRN "E4", "EMP9^^^HOSP^EN" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char msg[512];
+        struct http_resp r;
+        snprintf(msg, sizeof(msg), adt_fmt, c[i].ctl, c[i].mrn, c[i].other);
+        cr_assert_eq(post("/v1/hl7v2", NULL, NULL, msg, strlen(msg), &r), 202,
+                     "%s", r.body);
+        http_resp_free(&r);
+    }
+    cr_assert_eq(events_total(), 4);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT patient_hub_id) "
+                              "FROM events"), 4, "four people, not two");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM patient_identifiers "
+                              "WHERE value IN ('ACC77', 'EMP9')"), 0);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events e, "
+                              "jsonb_array_elements(e.body::jsonb->'patient'"
+                              "->'identifiers') i WHERE i->>'value' IN "
+                              "('ACC77', 'EMP9') AND i->'inactive' = 'true'"),
+                 4, "kept as sent in each event");
+}
+
 /* ---- C-CDA ------------------------------------------------------------ */
 
 static const char laughs[] =

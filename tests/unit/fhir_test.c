@@ -2986,6 +2986,40 @@ Test(fhir, a_national_number_that_fails_its_check_is_kept_and_not_linked)
     }
 }
 
+/* F841 (idsys_type_links): an Identifier typed as an account, a visit
+ * or the insurance subscriber's number is kept, marked inactive (never
+ * linked on): others share it. */
+Test(fhir, an_account_or_visit_number_is_kept_but_never_links)
+{
+    static const struct {
+        const char *type, *want;
+    } c[] = {
+        { "AN", "true" }, { "VN", "true" }, { "SN", "true" },
+        { "MR", "(absent)" }, { "MB", "(absent)" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char j[1024];
+        struct canon_list out;
+        struct hub_err err;
+        snprintf(j, sizeof(j),
+                 QR_OF_PATIENT("\"identifier\":[{\"type\":{\"coding\":[{"
+                               "\"system\":\"http://terminology.hl7.org/"
+                               "CodeSystem/v2-0203\",\"code\":\"%s\"}]},"
+                               "\"system\":\"urn:oid:1.2.3.4\","
+                               "\"value\":\"A1\"},{\"system\":"
+                               "\"urn:other\",\"value\":\"M1\"}]"),
+                 c[i].type);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s: %s", err.field,
+                     err.what);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.value"),
+                         "A1", "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.inactive"),
+                         c[i].want, "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.1.inactive"),
+                         "(absent)", "case %zu", i);
+    }
+}
+
 /* As every adapter (common/postal.h): a ZIP+4 sent with an empty +4 is
  * the ZIP; anything else as sent. */
 Test(fhir, a_zip_plus_4_with_an_empty_plus_4_is_the_zip)

@@ -2936,6 +2936,50 @@ Test(hl7_to_events, a_national_number_that_fails_its_check_is_kept_not_linked)
     }
 }
 
+/* An identifier whose table 0203 type names an account, a visit, a
+ * guarantor, an employer, a facility or the insurance subscriber (F841,
+ * idsys_type_links) is not the patient's own: a mother and her child
+ * under one guarantor account would be linked into one person. Kept as
+ * sent, marked inactive (never linked on), with no warning (the sender
+ * said what it is); PointClickCare's FI and the other types as before. */
+Test(hl7_to_events, an_account_or_visit_number_is_kept_but_never_links)
+{
+    static const char *const never[] = {
+        "ACC1^^^H^AN", "ACC1^^^H^an", "V77^^^H^VN", "G5^^^H^GN", "G5^^^H^GI",
+        "E1^^^H^EN", "370^^^^FI", "S123^^^PAYER^SN", "B1^^^H^BA",
+        "A2^^^H^ANT", "X1^^^H^XX",
+    };
+    for (size_t k = 0; k < sizeof(never) / sizeof(*never); k++) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), MSH("ADT^A28", "2.5")
+                 "PID|1||M1^^^H^MR~%s||D^J\rPV1|1|N\r", never[k]);
+        cJSON *j = event_of(msg);
+        const cJSON *ids = identifiers_of(j);
+        cr_assert_eq(cJSON_GetArraySize(ids), 2, "%s", never[k]);
+        cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 1),
+                                                   "inactive")), "%s", never[k]);
+        cr_assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 0),
+                                           "inactive"), "%s", never[k]);
+        cJSON_Delete(j);
+        cr_assert_str_eq(warnings_of(msg), "", "%s", never[k]);
+    }
+    static const char *const links[] = {
+        "P1^^^H^PI", "MB1^^^PLAN^MB", "MA1^^^NY^MA", "P1^^^H^PN", "P1^^^H^HC",
+        "P1^^^H^AM", "P1^^^H^ANON", "P1^^^H",
+    };
+    for (size_t k = 0; k < sizeof(links) / sizeof(*links); k++) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), MSH("ADT^A28", "2.5")
+                 "PID|1||M1^^^H^MR~%s||D^J\rPV1|1|N\r", links[k]);
+        cJSON *j = event_of(msg);
+        const cJSON *ids = identifiers_of(j);
+        cr_assert_eq(cJSON_GetArraySize(ids), 2, "%s", links[k]);
+        cr_assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 1),
+                                           "inactive"), "%s", links[k]);
+        cJSON_Delete(j);
+    }
+}
+
 /* An identifier with neither a letter nor a digit is a mask, not an id
  * (F260): the Portuguese A34 of r53-hl7pt_mcdts_a34_v24_masked_asterisks
  * stars its PID-4 ("*********^^^***^**"), which was written as an
