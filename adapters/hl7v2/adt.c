@@ -2634,6 +2634,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
          * prior alternate patient id (pre-2.7), the counterparts of
          * PID-3, PID-2 and PID-4, which write_identifiers wrote */
         static const unsigned fields[] = { 1, 4, 2 };
+        static const char *const mrg_field[] = { "MRG-1", "MRG-4", "MRG-2" };
         struct text done[16][2];    /* value and system written */
         unsigned n = 0;
         for (unsigned f = 0; f < 3; f++) {
@@ -2646,7 +2647,8 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                 struct text v = part(c, &pt, 1, 0);
                 if (v.s.len == 0)
                     continue;
-                struct text sys = cx_system(c, &pt);
+                struct text sys = cx_system(c, &pt),
+                            type = part(c, &pt, 5, 1);
                 /* an id the patient keeps was not merged away: HL7 v2.5
                  * 3.3.40 and 3.3.48 send the superior identifiers "with
                  * the same value in both the PID and MRG segments" (an
@@ -2654,6 +2656,27 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                 if (pid_keeps(c, pid, v, sys)) {
                     c->merged_kept = true;
                     continue;
+                }
+                /* what links no one in PID links no one here: a merge on
+                 * it would merge whoever holds it into the survivor
+                 * (hub_merge_patient passes "inactive" by, F842); an SSN
+                 * in the one form PID's is written in */
+                bool unlinked = no_alnum(v.s) || !idsys_type_links(type.s);
+                if (upper_eq(type.s, "SS")) {
+                    char d[9];
+                    if (ssn_usable(v.s.p, v.s.len, d)) {
+                        if (v.s.len > 9)
+                            v = ssn_canon(c, v);
+                        sys = ssa_system(sys);
+                    } else {
+                        unlinked = true;
+                    }
+                } else if (!unlinked) {
+                    const char *flaw = natid_flaw(sys.s, type.s, v.s);
+                    if (flaw)
+                        warn(c, mrg_field[f], flaw);
+                    unlinked = flaw || (national_type(type.s) &&
+                                        natid_placeholder(v.s));
                 }
                 /* one id once: ORBIS repeats MRG-1 in MRG-4, as it
                  * repeats PID-3 in PID-2 */
@@ -2671,7 +2694,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                 if (n++ == 0) {
                     key_open(c, JW_KEY("merged_from"), '[');
                 }
-                write_cx(c, v, sys, part(c, &pt, 5, 1), false);
+                write_cx(c, v, sys, type, unlinked);
             }
         }
         if (n)

@@ -707,6 +707,64 @@ Test(docs, an_account_number_shared_by_two_patients_links_no_one,
                  4, "kept as sent in each event");
 }
 
+/* F842: two merges whose MRG-1 carries the classic example's placeholder
+ * SSN (123456789^^^USSSA^SS, which test feeds copy) merged their two
+ * survivors into one person: the first recorded the placeholder for its
+ * survivor, the second found that survivor by it and merged it away. Now
+ * such a prior id is kept, marked inactive, and merges no one; a real
+ * prior MRN still merges. Through the real hubd and PostgreSQL. */
+Test(docs, a_placeholder_in_mrg_merges_no_one,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char a04[] =
+        "MSH|^~\\&|EHR|HOSP|HUB|HUB|20260101120000||ADT^A04|%s|P|2.5.1\r"
+        "EVN|A04|20260101120000\r"
+        "PID|1||%s^^^MRN^MR||" CANARY_FAMILY "^" CANARY_GIVEN "||"
+        CANARY_DOB "|F\r"
+        "PV1|1|O\r";
+    static const char a40[] =
+        "MSH|^~\\&|EHR|HOSP|HUB|HUB|20260101120000||ADT^A40^ADT_A39|%s|P|"
+        "2.5.1\r"
+        "EVN|A40|20260101120000\r"
+        "PID|1||%s^^^MRN^MR||" CANARY_FAMILY "^" CANARY_GIVEN "\r"
+        "MRG|%s\r";
+    static const struct {
+        const char *ctl, *mrn, *mrg;
+    } c[] = {
+        { "PH-1", CANARY_MRN "S1", NULL },
+        { "PH-2", CANARY_MRN "S2", NULL },
+        { "PH-3", CANARY_MRN "O3", NULL },
+        { "PH-4", CANARY_MRN "S1", "123456789^^^USSSA^SS" },
+        { "PH-5", CANARY_MRN "S2", "123456789^^^USSSA^SS" },
+        { "PH-6", CANARY_MRN "S2", CANARY_MRN "O3^^^MRN^MR" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char msg[512];
+        struct http_resp r;
+        if (c[i].mrg)
+            snprintf(msg, sizeof(msg), a40, c[i].ctl, c[i].mrn, c[i].mrg);
+        else
+            snprintf(msg, sizeof(msg), a04, c[i].ctl, c[i].mrn);
+        cr_assert_eq(post("/v1/hl7v2", NULL, NULL, msg, strlen(msg), &r), 202,
+                     "%s", r.body);
+        http_resp_free(&r);
+    }
+    cr_assert_eq(events_total(), 6);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM patients "
+                              "WHERE merged_into IS NOT NULL"), 1,
+                 "only the real prior MRN merged");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM patients p JOIN "
+                              "patient_identifiers i ON i.hub_id = p.hub_id "
+                              "WHERE p.merged_into IS NOT NULL"), 0);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM patient_identifiers "
+                              "WHERE value = '123456789'"), 0,
+                 "the placeholder is recorded for no one");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT i.hub_id) FROM "
+                              "patient_identifiers i WHERE i.value IN ('"
+                              CANARY_MRN "S1', '" CANARY_MRN "S2')"), 2,
+                 "the two survivors are two people");
+}
+
 /* ---- C-CDA ------------------------------------------------------------ */
 
 static const char laughs[] =

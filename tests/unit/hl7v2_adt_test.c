@@ -947,6 +947,48 @@ Test(hl7_to_events, merged_from_names_only_the_identifiers_merged_away)
     cr_assert_eq(l.n, 0);
 }
 
+/* The prior ids of a merge as PID's are judged (F842): one that links
+ * no one (an account's number, a national number that fails its check,
+ * a placeholder, an SSN the SSA never issues, marks alone) is kept in
+ * merged_from, marked inactive, so that the merge passes it by
+ * (hub_merge_patient): merged on, it merged whoever held the number into
+ * the survivor. An SSN is written as PID's is (nine digits, us-ssn), so a
+ * merge finds the patient recorded under it. */
+Test(hl7_to_events, merged_from_marks_the_prior_ids_that_link_no_one)
+{
+    static const struct {
+        char mrg[64], want[64];
+        bool inactive;
+    } c[] = {
+        { "ACC77^^^H^AN", "ACC77|H;", true },
+        { "7000000001^^^NHS^NH", "7000000001|NHS;", true },
+        { "2222222222^^^^JHN", "2222222222|;", true },
+        { "123456789^^^USSSA^SS", "123456789|USSSA;", true },
+        { "***^^^H^MR", "***|H;", true },
+        { "444-22-2222^^^USSSA^SS",
+          "444222222|http://hl7.org/fhir/sid/us-ssn;", false },
+        { "M2^^^H^MR", "M2|H;", false },
+        { "9434765919^^^NHS^NH", "9434765919|NHS;", false },
+    };
+    for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+        char msg[2048];
+        snprintf(msg, sizeof(msg), MSH("ADT^A40^ADT_A39", "2.5")
+                 "PID|1||M1^^^H^MR\rMRG|%s\r", c[k].mrg);
+        cr_assert_str_eq(merged_from_of(msg), c[k].want, "%s", c[k].mrg);
+        cJSON *j = event_of(msg);
+        const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "patient"), "merged_from"), 0);
+        cr_assert_eq(cJSON_IsTrue(cJSON_GetObjectItem(m, "inactive")),
+                     c[k].inactive, "%s", c[k].mrg);
+        cJSON_Delete(j);
+    }
+    cr_assert_str_eq(warnings_of(MSH("ADT^A40^ADT_A39", "2.5")
+                                 "PID|1||M1^^^H^MR||D^J\r"
+                                 "MRG|7000000001^^^NHS^NH\r"),
+                     "MRG-1:NHS number fails its modulus 11 check; not "
+                     "linked;");
+}
+
 /* One prior id sent in MRG-1 and again in MRG-4 is one id merged away:
  * ORBIS repeats MRG-1 in MRG-4 as it repeats PID-3 in PID-2
  * (r23-diz-unimr_orbis_a40_blank_phone.hl7), and merged_from held it
