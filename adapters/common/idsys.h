@@ -91,16 +91,16 @@ static inline bool idsys_type_links(struct slice t)
                                      "SN", "VN", "XX" };
     if (t.len < 2 || t.len > 3)
         return true;
-    char u[4] = { 0 };
-    for (size_t i = 0; i < t.len; i++)
-        u[i] = (t.p[i] >= 'a' && t.p[i] <= 'z') ? (char)(t.p[i] - 32) : t.p[i];
-    switch (u[0]) {
-    case 'A': case 'B': case 'C': case 'E': case 'F': case 'G': case 'S':
-    case 'V': case 'X':
+    switch (t.p[0] | 0x20) {
+    case 'a': case 'b': case 'c': case 'e': case 'f': case 'g': case 's':
+    case 'v': case 'x':
         break;
     default:
         return true;                /* MR, PI, MB, MA, NH, HC, JHN, ... */
     }
+    char u[4] = { 0 };
+    for (size_t i = 0; i < t.len; i++)
+        u[i] = (t.p[i] >= 'a' && t.p[i] <= 'z') ? (char)(t.p[i] - 32) : t.p[i];
     for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
         if (strcmp(u, never[i]) == 0)
             return false;
