@@ -297,6 +297,29 @@ natid_flaw_named(struct slice system, struct slice type, struct slice v)
     return NULL;
 }
 
+/* Whether type `t` (HL7 table 0203, CX-5 or a FHIR Identifier.type)
+ * names a number one authority gives a whole nation,
+ * province or programme (HL7 table 0203: JHN jurisdictional health
+ * number, NH national health plan, NI national unique individual, NNxxx
+ * national person identifier, MA Medicaid, MC Medicare), where a sender
+ * fills an unknown one with a placeholder (F116; every adapter since F843).
+ * Inline: most identifiers are MR or PI. */
+static inline bool natid_national_type(struct slice t)
+{
+    if (t.len < 2 || t.len > 5)
+        return false;
+    switch (t.p[0] | 0x20) {
+    case 'j':
+        return natid_ieq(t, "JHN");
+    case 'n':
+        return natid_ieq(t, "NH") || natid_ieq(t, "NI") ||
+               (t.len == 5 && (t.p[1] | 0x20) == 'n');
+    case 'm':
+        return natid_ieq(t, "MA") || natid_ieq(t, "MC");
+    }
+    return false;
+}
+
 /*
  * Why the identifier (system or HL7 v2 authority name, type, value) must
  * not link: a static warning that names the scheme and quotes no digit,

@@ -911,9 +911,13 @@ void csv_write_patient(struct jw *w, const struct csv_patient *p)
             jw_kv(w, JW_KV("system"), sys);
             jw_kv(w, JW_KV("type"), slice_from_cstr(type));
             /* a national number that fails its check digit was never
-             * issued: never linked on (F744; the row's warning was given
-             * where it was read) */
-            if (!is_ssn && natid_flaw(sys, slice_from_cstr(type), id->value)) {
+             * issued, and a placeholder in a Medicaid or other national
+             * number is no one's: never linked on (F744, F843; a failed
+             * check's warning was given where the row was read) */
+            if (!is_ssn &&
+                (natid_flaw(sys, slice_from_cstr(type), id->value) ||
+                 (natid_national_type(slice_from_cstr(type)) &&
+                  natid_placeholder(id->value)))) {
                 jw_key(w, "inactive");
                 jw_bool(w, true);
             }

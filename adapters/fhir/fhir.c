@@ -1015,6 +1015,12 @@ static int read_identifier(struct fx *x, const cJSON *c, struct fx_ident *id)
                                         slice_from_cstr(id->type.code),
                                         slice_from_cstr(id->value))
                            : NULL;
+    /* a placeholder in a national, health-card, Medicaid or Medicare
+     * number (HL7 v2 leaves it out, F116): kept, never linked on (F843) */
+    if (!flaw && id->value && !id->is_ssn &&
+        natid_national_type(slice_from_cstr(id->type.code)) &&
+        natid_placeholder(slice_from_cstr(id->value)))
+        flaw = "national number is a placeholder; not linked";
     if (flaw) {
         fx_warn(x, "value", flaw);
         id->inactive = true;

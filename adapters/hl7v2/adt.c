@@ -1868,27 +1868,6 @@ static bool no_alnum(struct slice v)
     return true;
 }
 
-/* Whether CX-5 `t` names a number one authority gives a whole nation,
- * province or programme (HL7 table 0203: JHN jurisdictional health
- * number, NH national health plan, NI national unique individual, NNxxx
- * national person identifier, MA Medicaid, MC Medicare), where a sender
- * fills an unknown one with a placeholder. Inline: most CX are MR or PI. */
-ADT_ALWAYS_INLINE bool national_type(struct slice t)
-{
-    if (t.len < 2 || t.len > 5)
-        return false;
-    switch (t.p[0] | 0x20) {
-    case 'j':
-        return upper_eq(t, "JHN");
-    case 'n':
-        return upper_eq(t, "NH") || upper_eq(t, "NI") ||
-               (t.len == 5 && (t.p[1] | 0x20) == 'n');
-    case 'm':
-        return upper_eq(t, "MA") || upper_eq(t, "MC");
-    }
-    return false;
-}
-
 /* MSH-7 as an ISO time into `sent`, read on the first call (*slen is 0
  * until then), so that a field with no date never reads it: false when
  * MSH-7 is no date. */
@@ -2023,7 +2002,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
             if (!upper_eq(type.s, "SS")) {
                 /* a national, health-card or Medicaid number (F116): a
                  * placeholder in it is left out, as in PID-19 */
-                if (national_type(type.s) && natid_placeholder(v.s)) {
+                if (natid_national_type(type.s) && natid_placeholder(v.s)) {
                     warn(c, cx_field[f], "national number is a "
                                          "placeholder; left out");
                     continue;
@@ -2675,7 +2654,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                     const char *flaw = natid_flaw(sys.s, type.s, v.s);
                     if (flaw)
                         warn(c, mrg_field[f], flaw);
-                    unlinked = flaw || (national_type(type.s) &&
+                    unlinked = flaw || (natid_national_type(type.s) &&
                                         natid_placeholder(v.s));
                 }
                 /* one id once: ORBIS repeats MRG-1 in MRG-4, as it

@@ -1329,6 +1329,25 @@ Test(csv, a_national_number_that_fails_its_check_is_kept_not_linked)
     cr_expect_eq(mbi, 1);
 }
 
+/* F843: a placeholder Medicaid id (type MA, one digit throughout) is
+ * kept, marked inactive: linked on, it joined every client sent with it. */
+Test(csv, a_placeholder_medicaid_id_is_kept_but_never_links)
+{
+    struct csvrun r = RUN("screenings",
+        "screening_id,patient_id,patient_id_system,patient_id_type,"
+        "instrument,screened_at,question,answer\r\n"
+        "S1,00000000,urn:oid:2.16.840.1.113883.4.3.36,MA,96777-8,2026-01-02,"
+        "93030-5,LA33-6\r\n"
+        "S2,00000000,urn:oid:2.16.840.1.113883.4.3.36,MR,96777-8,2026-01-02,"
+        "93030-5,LA33-6\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 4, "%zu", r.out.n);
+    cr_expect(strstr(r.out.ev[0].json.p, "\"type\":\"MA\",\"inactive\":true")
+              != NULL, "%s", r.out.ev[0].json.p);
+    cr_expect(strstr(r.out.ev[2].json.p, "\"inactive\"") == NULL, "%s",
+              r.out.ev[2].json.p);
+}
+
 /* As every adapter (common/idsys.h): a patient_id_system that names the
  * SSN by its OID or the SSA's address, or the MBI by its OID, is written
  * as its URI, with its type when none is given; such an SSN is checked as

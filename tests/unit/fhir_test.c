@@ -2986,6 +2986,46 @@ Test(fhir, a_national_number_that_fails_its_check_is_kept_and_not_linked)
     }
 }
 
+/* F843: a placeholder in a Medicaid, Medicare, national or health-card
+ * number (one digit throughout, or counted up) was linked on by the FHIR
+ * adapter, where HL7 v2 leaves it out (F116): every patient a sender
+ * sent with Medicaid id 00000000 under the state's OID was one person.
+ * Kept, marked inactive, with a warning; an MRN of the same digits and a
+ * real Medicaid id link as before. */
+Test(fhir, a_placeholder_national_number_is_kept_but_never_links)
+{
+    static const struct {
+        const char *type, *v, *want;
+    } c[] = {
+        { "MA", "00000000", "true" }, { "MC", "999999999", "true" },
+        { "JHN", "1234567890", "true" }, { "NH", "1111111111", "true" },
+        { "MR", "00000000", "(absent)" }, { "MA", "AB12345C", "(absent)" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char j[1024];
+        struct canon_list out;
+        struct hub_err err;
+        snprintf(j, sizeof(j),
+                 QR_OF_PATIENT("\"identifier\":[{\"type\":{\"coding\":[{"
+                               "\"system\":\"http://terminology.hl7.org/"
+                               "CodeSystem/v2-0203\",\"code\":\"%s\"}]},"
+                               "\"system\":\"urn:oid:2.16.840.1.113883.4.3.36\","
+                               "\"value\":\"%s\"},{\"system\":"
+                               "\"urn:other\",\"value\":\"M1\"}]"),
+                 c[i].type, c[i].v);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s: %s", err.field,
+                     err.what);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.value"),
+                         c[i].v, "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.inactive"),
+                         c[i].want, "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "warnings.0.what"),
+                         strcmp(c[i].want, "true") == 0
+                             ? "national number is a placeholder; not linked"
+                             : "(absent)", "case %zu", i);
+    }
+}
+
 /* F841 (idsys_type_links): an Identifier typed as an account, a visit
  * or the insurance subscriber's number is kept, marked inactive (never
  * linked on): others share it. */
