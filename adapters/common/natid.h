@@ -308,14 +308,15 @@ static inline bool natid_national_type(struct slice t)
 {
     if (t.len < 2 || t.len > 5)
         return false;
-    switch (t.p[0] | 0x20) {
-    case 'j':
-        return natid_ieq(t, "JHN");
-    case 'n':
-        return natid_ieq(t, "NH") || natid_ieq(t, "NI") ||
-               (t.len == 5 && (t.p[1] | 0x20) == 'n');
-    case 'm':
-        return natid_ieq(t, "MA") || natid_ieq(t, "MC");
+    char a = (char)(t.p[0] | 0x20), b = (char)(t.p[1] | 0x20);
+    switch (t.len) {
+    case 2:                         /* NH, NI, MA, MC */
+        return (a == 'n' && (b == 'h' || b == 'i')) ||
+               (a == 'm' && (b == 'a' || b == 'c'));
+    case 3:                         /* JHN */
+        return a == 'j' && b == 'h' && (t.p[2] | 0x20) == 'n';
+    case 5:                         /* NNxxx */
+        return a == 'n' && b == 'n';
     }
     return false;
 }
