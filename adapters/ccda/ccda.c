@@ -22,6 +22,7 @@
 #include "common/dict.h"
 #include "common/idsys.h"
 #include "common/jw.h"
+#include "common/natid.h"
 #include "common/postal.h"
 #include "common/ssn.h"
 #include "common/strset.h"
@@ -138,6 +139,9 @@ struct doc {
     size_t n_doc_sens;
     const struct ccda_node *ssn_left_out;   /* the patient's unusable SSN */
     const struct ccda_node *sys_left_out;   /* a national system, no number */
+    const struct ccda_node *nat_unlinked;   /* a national number that fails
+                                               its check (natid.h) */
+    const char *nat_flaw;                   /* its warning, static */
     const struct ccda_node *birth_left_out; /* a birthTime that is no TS */
     size_t out_bytes;               /* all events so far, for the budget */
     bool care_plan;
@@ -595,6 +599,8 @@ static void ev_init(struct doc *dc, struct ev *e)
         warn_add(e, dc->sys_left_out, "@root",
                  "id names a national identifier system and no number; "
                  "left out");
+    if (dc->nat_unlinked)
+        warn_add(e, dc->nat_unlinked, "@extension", dc->nat_flaw);
     if (dc->birth_left_out)
         warn_add(e, dc->birth_left_out, "@value",
                  "birth time is not an HL7 TS; left out");
@@ -942,6 +948,18 @@ static bool write_ident(struct doc *dc, struct jw *w,
             jw_kv_cstr(w, "value", ext);
         jw_kv_cstr(w, "system", system);
         jw_kv_cstr(w, "type", type);
+        /* a national number that fails its check digit was never issued:
+         * kept as sent, but never linked on (F744) */
+        const char *flaw = is_ssn ? NULL
+                                  : natid_flaw(slice_from_cstr(system),
+                                               slice_from_cstr(type),
+                                               slice_from_cstr(ext));
+        if (flaw) {
+            jw_key(w, "inactive");
+            jw_bool(w, true);
+            dc->nat_unlinked = id;
+            dc->nat_flaw = flaw;
+        }
     } else {
         /* root alone is the identifier (RFC 3986 form, as C-CDA on FHIR),
          * unless it is a system that needs a number */

@@ -72,6 +72,42 @@ static inline bool idsys_is_uuid(struct slice s)
 }
 
 /*
+ * Whether an identifier of HL7 table 0203 type `t` (ASCII case aside)
+ * names the patient, so that it may link: false for the types whose value
+ * is not the person's own but an account's, a visit's, a payer's or an
+ * organization's, which other people share (a guarantor account and a
+ * subscriber number cover the family, an employer number every employee,
+ * a facility id every resident): AN, ANC, AND, ANT (accounts), BA, BC
+ * (bank), CC (cost center), EN (employer), FI (facility), GI, GN
+ * (guarantor), GL (ledger), SN (the insurance subscriber's, "the person's
+ * family may be plan members, but are not the subscriber"), VN (visit),
+ * XX (organization). Linked on, a mother and child under one account
+ * would be one person. True for any other type, or none.
+ */
+static inline bool idsys_type_links(struct slice t)
+{
+    static const char never[][4] = { "AN", "ANC", "AND", "ANT", "BA", "BC",
+                                     "CC", "EN", "FI", "GI", "GN", "GL",
+                                     "SN", "VN", "XX" };
+    if (t.len < 2 || t.len > 3)
+        return true;
+    switch (t.p[0] | 0x20) {
+    case 'a': case 'b': case 'c': case 'e': case 'f': case 'g': case 's':
+    case 'v': case 'x':
+        break;
+    default:
+        return true;                /* MR, PI, MB, MA, NH, HC, JHN, ... */
+    }
+    char u[4] = { 0 };
+    for (size_t i = 0; i < t.len; i++)
+        u[i] = (t.p[i] >= 'a' && t.p[i] <= 'z') ? (char)(t.p[i] - 32) : t.p[i];
+    for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
+        if (strcmp(u, never[i]) == 0)
+            return false;
+    return true;
+}
+
+/*
  * A national identifier system that has a FHIR URI: its OID, the URI and
  * its HL7 table 0203 type. The same number sent as HL7 v2 (CX-4 HD-2),
  * C-CDA (id/@root) and FHIR (Identifier.system urn:oid:...) is one

@@ -10,6 +10,7 @@
 
 #include "csv/csv_int.h"
 #include "common/idsys.h"
+#include "common/natid.h"
 #include "common/ssn.h"
 #include "common/utf8.h"
 
@@ -76,6 +77,11 @@ patient_id_check(struct csv_ctx *c, struct csv_table *t, size_t ri,
     /* the us-ssn system by its URI, OID or the SSA's address (idsys.h) */
     const struct idsys_national *nat =
         v[col_system].len ? idsys_national(v[col_system]) : NULL;
+    /* a national number that fails its check digit: kept, not linked on
+     * (csv_write_patient marks it; F744) */
+    const char *flaw = natid_flaw(v[col_system], SLICE_NULL, v[col_id]);
+    if (flaw && v[col_id].len)
+        csv_row_warn(c, t, ri, col_id, flaw);
     if (nat == NULL || strcmp(nat->uri, SSN_SYSTEM) != 0 ||
         v[col_id].len == 0 || ssn_usable(v[col_id].p, v[col_id].len, d))
         return true;

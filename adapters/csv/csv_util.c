@@ -12,6 +12,7 @@
 #include "common/buf.h"
 #include "common/digits.h"
 #include "common/idsys.h"
+#include "common/natid.h"
 #include "csv/csv_int.h"
 #include "common/postal.h"
 #include "common/ssn.h"
@@ -909,6 +910,17 @@ void csv_write_patient(struct jw *w, const struct csv_patient *p)
                 jw_kv(w, JW_KV("value"), id->value);
             jw_kv(w, JW_KV("system"), sys);
             jw_kv(w, JW_KV("type"), slice_from_cstr(type));
+            /* a national number that fails its check digit was never
+             * issued, and a placeholder in a Medicaid or other national
+             * number is no one's: never linked on (F744, F843; a failed
+             * check's warning was given where the row was read) */
+            if (!is_ssn &&
+                (natid_flaw(sys, slice_from_cstr(type), id->value) ||
+                 (natid_national_type(slice_from_cstr(type)) &&
+                  natid_placeholder(id->value)))) {
+                jw_key(w, "inactive");
+                jw_bool(w, true);
+            }
             jw_obj_end(w);
         }
         jw_arr_end(w);

@@ -18,6 +18,7 @@
 #include "common/digits.h"
 #include "common/idsys.h"
 #include "common/jsontree.h"
+#include "common/natid.h"
 #include "common/postal.h"
 #include "common/ssn.h"
 #include "common/strset.h"
@@ -1055,6 +1056,27 @@ static int read_identifier(struct fx *x, const cJSON *c, struct fx_ident *id)
                             "them; left out");
         id->value = NULL;
     }
+    /* a national number that fails its check digit was never issued:
+     * kept as sent, but never linked on (F744, common/natid.h) */
+    const char *flaw = id->value && !id->is_ssn
+                           ? natid_flaw(slice_from_cstr(id->system),
+                                        slice_from_cstr(id->type.code),
+                                        slice_from_cstr(id->value))
+                           : NULL;
+    /* a placeholder in a national, health-card, Medicaid or Medicare
+     * number (HL7 v2 leaves it out, F116): kept, never linked on (F843) */
+    if (!flaw && id->value && !id->is_ssn &&
+        natid_national_type(slice_from_cstr(id->type.code)) &&
+        natid_placeholder(slice_from_cstr(id->value)))
+        flaw = "national number is a placeholder; not linked";
+    if (flaw) {
+        fx_warn(x, "value", flaw);
+        id->inactive = true;
+    }
+    /* an account's, a visit's, a guarantor's number: others share it;
+     * kept, never linked on (idsys_type_links) */
+    if (id->type.code && !idsys_type_links(slice_from_cstr(id->type.code)))
+        id->inactive = true;
     return HUB_OK;
 }
 

@@ -56,6 +56,10 @@
  * A protection indicator (PD1-12, PV2-22) or an access restriction in
  * force (ARV) labels every event of the message "restricted"
  * (access_restricted), as FHIR's confidentiality R and V do.
+
+ * marked "inactive": the linker passes it by. So is a national number
+ * that fails its check digit (common/natid.h: an NHS number under NHS,
+ * NHSNBR, NHSNMBR or its OID, an NPI, an MBI...), with a warning.
  * hl7_to_events_warn gives the warnings to the ACK too (ERR segments of
  * severity W).
  */
@@ -67,6 +71,7 @@
 #include "common/dict.h"
 #include "common/idsys.h"
 #include "common/jw.h"
+#include "common/natid.h"
 #include "common/postal.h"
 #include "common/ssn.h"
 #include "common/strset.h"
@@ -1877,31 +1882,6 @@ static bool national_number(struct slice v)
     return digits >= 6;
 }
 
-/* A placeholder in place of a national number: six digits or more, the
- * same digit throughout ("111-11-1111", SAP IS-H's German test message)
- * or counted up from 1 ("123456789"). Kept, it would link every patient
- * of the sender who carries it into one (identity links on system +
- * value, and an identifier without a system takes the sender's), as
- * ssn_issuable() says of an SSN. */
-static bool placeholder_number(struct slice v)
-{
-    static const char run[] = "1234567890";
-    char first = 0;
-    size_t n = 0;
-    bool same = true, counted = true;
-    for (size_t k = 0; k < v.len; k++) {
-        char ch = v.p[k];
-        if (ch < '0' || ch > '9')
-            continue;
-        if (n == 0)
-            first = ch;
-        same = same && ch == first;
-        counted = counted && n < sizeof(run) - 1 && ch == run[n];
-        n++;
-    }
-    return n >= 6 && (same || counted);
-}
-
 /* Whether v holds neither a letter nor a digit: a mask ("*********", a
  * Portuguese A34 published with every value starred), "-", "?". A byte
  * past ASCII counts as a letter: an id in kanji or Cyrillic is an id.
@@ -1917,27 +1897,6 @@ static bool no_alnum(struct slice v)
             return false;
     }
     return true;
-}
-
-/* Whether CX-5 `t` names a number one authority gives a whole nation,
- * province or programme (HL7 table 0203: JHN jurisdictional health
- * number, NH national health plan, NI national unique individual, NNxxx
- * national person identifier, MA Medicaid, MC Medicare), where a sender
- * fills an unknown one with a placeholder. Inline: most CX are MR or PI. */
-ADT_ALWAYS_INLINE bool national_type(struct slice t)
-{
-    if (t.len < 2 || t.len > 5)
-        return false;
-    switch (t.p[0] | 0x20) {
-    case 'j':
-        return upper_eq(t, "JHN");
-    case 'n':
-        return upper_eq(t, "NH") || upper_eq(t, "NI") ||
-               (t.len == 5 && (t.p[1] | 0x20) == 'n');
-    case 'm':
-        return upper_eq(t, "MA") || upper_eq(t, "MC");
-    }
-    return false;
 }
 
 /* MSH-7 as an ISO time into `sent`, read on the first call (*slen is 0
@@ -2017,7 +1976,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
             warn(c, "PID-19", "SSN is not nine digits as the SSA issues them");
         else if (!national_number(ssn.s))
             warn(c, "PID-19", "national number is not a number");
-        else if (placeholder_number(ssn.s))
+        else if (natid_placeholder(ssn.s))
             warn(c, "PID-19", "national number is a placeholder; left out");
         else
             foreign = true;
@@ -2070,15 +2029,24 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
              * one code (ID, table 0203): its first subcomponent, as an
              * Epic feed sends "MR&1.2.3.4" (F261) */
             struct text type = part(c, &pt, 5, 1), sys;
+            bool unlinked = false;
             if (!upper_eq(type.s, "SS")) {
                 /* a national, health-card or Medicaid number (F116): a
                  * placeholder in it is left out, as in PID-19 */
-                if (national_type(type.s) && placeholder_number(v.s)) {
+                if (natid_national_type(type.s) && natid_placeholder(v.s)) {
                     warn(c, cx_field[f], "national number is a "
                                          "placeholder; left out");
                     continue;
                 }
                 sys = cx_system(c, &pt);
+                /* a national number that fails its check digit was never
+                 * issued: kept as sent, but never linked on (F744) */
+                const char *flaw = natid_flaw(sys.s, type.s, v.s);
+                if (flaw)
+                    warn(c, cx_field[f], flaw);
+                /* an account's, a visit's, a guarantor's number: others
+                 * share it; kept, never linked on (idsys_type_links) */
+                unlinked = flaw || !idsys_type_links(type.s);
             } else {
                 char d[9];
                 if (!ssn_usable(v.s.p, v.s.len, d)) {
@@ -2103,8 +2071,9 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
              * when a component separator there says they may be sent */
             struct slice rest = pt.n > 5 ? raw_part(&pt, 6) : SLICE_NULL;
             write_cx(c, v, sys, type,
-                     rest.len && memchr(rest.p, c->m->cs, rest.len) &&
-                         cx_out_of_effect(c, rep, f));
+                     unlinked ||
+                         (rest.len && memchr(rest.p, c->m->cs, rest.len) &&
+                          cx_out_of_effect(c, rep, f)));
             /* an id in a later repetition, after an empty first one
              * ("~123^^^H^MR", `""~...`), identifies the patient too */
             c->has_id[f] = true;
@@ -2675,6 +2644,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
          * prior alternate patient id (pre-2.7), the counterparts of
          * PID-3, PID-2 and PID-4, which write_identifiers wrote */
         static const unsigned fields[] = { 1, 4, 2 };
+        static const char *const mrg_field[] = { "MRG-1", "MRG-4", "MRG-2" };
         struct text done[16][2];    /* value and system written */
         unsigned n = 0;
         for (unsigned f = 0; f < 3; f++) {
@@ -2687,7 +2657,8 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                 struct text v = part(c, &pt, 1, 0);
                 if (v.s.len == 0)
                     continue;
-                struct text sys = cx_system(c, &pt);
+                struct text sys = cx_system(c, &pt),
+                            type = part(c, &pt, 5, 1);
                 /* an id the patient keeps was not merged away: HL7 v2.5
                  * 3.3.40 and 3.3.48 send the superior identifiers "with
                  * the same value in both the PID and MRG segments" (an
@@ -2695,6 +2666,27 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                 if (pid_keeps(c, pid, v, sys)) {
                     c->merged_kept = true;
                     continue;
+                }
+                /* what links no one in PID links no one here: a merge on
+                 * it would merge whoever holds it into the survivor
+                 * (hub_merge_patient passes "inactive" by, F842); an SSN
+                 * in the one form PID's is written in */
+                bool unlinked = no_alnum(v.s) || !idsys_type_links(type.s);
+                if (upper_eq(type.s, "SS")) {
+                    char d[9];
+                    if (ssn_usable(v.s.p, v.s.len, d)) {
+                        if (v.s.len > 9)
+                            v = ssn_canon(c, v);
+                        sys = ssa_system(sys);
+                    } else {
+                        unlinked = true;
+                    }
+                } else if (!unlinked) {
+                    const char *flaw = natid_flaw(sys.s, type.s, v.s);
+                    if (flaw)
+                        warn(c, mrg_field[f], flaw);
+                    unlinked = flaw || (natid_national_type(type.s) &&
+                                        natid_placeholder(v.s));
                 }
                 /* one id once: ORBIS repeats MRG-1 in MRG-4, as it
                  * repeats PID-3 in PID-2 */
@@ -2712,7 +2704,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                 if (n++ == 0) {
                     key_open(c, JW_KEY("merged_from"), '[');
                 }
-                write_cx(c, v, sys, part(c, &pt, 5, 1), false);
+                write_cx(c, v, sys, type, unlinked);
             }
         }
         if (n)

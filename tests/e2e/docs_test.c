@@ -591,6 +591,180 @@ Test(docs, a_ccda_id_root_that_is_no_oid_links_as_the_hl7_namespace_does,
                               "WHERE system LIKE 'urn:oid:%'"), 0);
 }
 
+/* F744: a national number whose check digit fails was never issued, so
+ * records that share it share an error or a placeholder, not a person.
+ * Through the real hubd and PostgreSQL: two patients of hosp (their own
+ * MRNs) sent with the same NHS number that fails modulus 11, in HL7 v2 and
+ * in C-CDA, stay two people each, and the number is recorded for no one,
+ * though each event keeps it as sent; two sent with a valid NHS number
+ * are one person, as before. */
+Test(docs, a_national_number_that_fails_its_check_links_no_one,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char adt_fmt[] =
+        "MSH|^~\\&|EHR|HOSP|HUB|HUB|20260101120000||ADT^A04|%s|P|2.5.1\r"
+        "EVN|A04|20260101120000\r"
+        "PID|1||%s^^^MRN^MR~%s^^^NHS^NH||" CANARY_FAMILY "^" CANARY_GIVEN
+        "||" CANARY_DOB "|F\r"
+        "PV1|1|O\r";
+    static const char doc_fmt[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+        "<id root=\"1.2.7\" extension=\"%s\"/>"
+        "<effectiveTime value=\"20260101\"/>"
+        "<recordTarget><patientRole><id root=\"CCDMRN\" extension=\"%s\"/>"
+        "<id root=\"2.16.840.1.113883.2.1.4.1\" extension=\"%s\"/>"
+        "<patient/></patientRole></recordTarget>"
+        "<component><structuredBody/></component></ClinicalDocument>";
+    static const struct {
+        const char *ctl, *mrn, *nhs;
+    } adt[] = {
+        { "NAT-1", CANARY_MRN "A1", "7000000001" },
+        { "NAT-2", CANARY_MRN "B2", "7000000001" },
+        { "NAT-3", CANARY_MRN "C3", "9434765919" },
+        { "NAT-4", CANARY_MRN "D4", "9434765919" },
+    };
+    static const struct {
+        const char *doc_id, *mrn, *nhs;
+    } doc[] = {
+        { "D-NAT-1", CANARY_MRN "E5", "3478526985" },
+        { "D-NAT-2", CANARY_MRN "F6", "3478526985" },
+    };
+    for (size_t i = 0; i < sizeof(adt) / sizeof(adt[0]); i++) {
+        char msg[512];
+        struct http_resp r;
+        snprintf(msg, sizeof(msg), adt_fmt, adt[i].ctl, adt[i].mrn,
+                 adt[i].nhs);
+        cr_assert_eq(post("/v1/hl7v2", NULL, NULL, msg, strlen(msg), &r), 202,
+                     "%s", r.body);
+        http_resp_free(&r);
+    }
+    for (size_t i = 0; i < sizeof(doc) / sizeof(doc[0]); i++) {
+        char d[1024];
+        struct http_resp r;
+        snprintf(d, sizeof(d), doc_fmt, doc[i].doc_id, doc[i].mrn,
+                 doc[i].nhs);
+        cr_assert_eq(post("/v1/ccda", "application/xml", NULL, d, strlen(d),
+                          &r), 202, "%s", r.body);
+        http_resp_free(&r);
+    }
+    cr_assert_eq(events_total(), 6);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT patient_hub_id) "
+                              "FROM events"), 5,
+                 "the failed numbers joined no one; the valid one did");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM patient_identifiers "
+                              "WHERE value IN ('7000000001', '3478526985')"),
+                 0, "a failed number is recorded for no one");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT hub_id) FROM "
+                              "patient_identifiers WHERE value = "
+                              "'9434765919'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events e, "
+                              "jsonb_array_elements(e.body::jsonb->'patient'"
+                              "->'identifiers') i WHERE i->>'value' IN "
+                              "('7000000001', '3478526985') AND "
+                              "i->'inactive' = 'true'"), 4,
+                 "kept as sent in each event");
+}
+
+/* F841: a mother and her child registered under one guarantor account
+ * (PID-3 `^^^H^AN`), and two patients under the same employer number,
+ * are people of their own: the account's number is kept in each event but
+ * links no one. Through the real hubd and PostgreSQL. */
+Test(docs, an_account_number_shared_by_two_patients_links_no_one,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char adt_fmt[] =
+        "MSH|^~\\&|EHR|HOSP|HUB|HUB|20260101120000||ADT^A04|%s|P|2.5.1\r"
+        "EVN|A04|20260101120000\r"
+        "PID|1||%s^^^MRN^MR~%s||" CANARY_FAMILY "^" CANARY_GIVEN
+        "||" CANARY_DOB "|F\r"
+        "PV1|1|O\r";
+    static const struct {
+        const char *ctl, *mrn, *other;
+    } c[] = {
+        { "ACC-1", CANARY_MRN "M1", "ACC77^^^HOSP^AN" },
+        { "ACC-2", CANARY_MRN "K2", "ACC77^^^HOSP^AN" },
+        { "ACC-3", CANARY_MRN "E3", "EMP9^^^HOSP^EN" },
+        { "ACC-4", CANARY_MRN "E4", "EMP9^^^HOSP^EN" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char msg[512];
+        struct http_resp r;
+        snprintf(msg, sizeof(msg), adt_fmt, c[i].ctl, c[i].mrn, c[i].other);
+        cr_assert_eq(post("/v1/hl7v2", NULL, NULL, msg, strlen(msg), &r), 202,
+                     "%s", r.body);
+        http_resp_free(&r);
+    }
+    cr_assert_eq(events_total(), 4);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT patient_hub_id) "
+                              "FROM events"), 4, "four people, not two");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM patient_identifiers "
+                              "WHERE value IN ('ACC77', 'EMP9')"), 0);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events e, "
+                              "jsonb_array_elements(e.body::jsonb->'patient'"
+                              "->'identifiers') i WHERE i->>'value' IN "
+                              "('ACC77', 'EMP9') AND i->'inactive' = 'true'"),
+                 4, "kept as sent in each event");
+}
+
+/* F842: two merges whose MRG-1 carries the classic example's placeholder
+ * SSN (123456789^^^USSSA^SS, which test feeds copy) merged their two
+ * survivors into one person: the first recorded the placeholder for its
+ * survivor, the second found that survivor by it and merged it away. Now
+ * such a prior id is kept, marked inactive, and merges no one; a real
+ * prior MRN still merges. Through the real hubd and PostgreSQL. */
+Test(docs, a_placeholder_in_mrg_merges_no_one,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char a04[] =
+        "MSH|^~\\&|EHR|HOSP|HUB|HUB|20260101120000||ADT^A04|%s|P|2.5.1\r"
+        "EVN|A04|20260101120000\r"
+        "PID|1||%s^^^MRN^MR||" CANARY_FAMILY "^" CANARY_GIVEN "||"
+        CANARY_DOB "|F\r"
+        "PV1|1|O\r";
+    static const char a40[] =
+        "MSH|^~\\&|EHR|HOSP|HUB|HUB|20260101120000||ADT^A40^ADT_A39|%s|P|"
+        "2.5.1\r"
+        "EVN|A40|20260101120000\r"
+        "PID|1||%s^^^MRN^MR||" CANARY_FAMILY "^" CANARY_GIVEN "\r"
+        "MRG|%s\r";
+    static const struct {
+        const char *ctl, *mrn, *mrg;
+    } c[] = {
+        { "PH-1", CANARY_MRN "S1", NULL },
+        { "PH-2", CANARY_MRN "S2", NULL },
+        { "PH-3", CANARY_MRN "O3", NULL },
+        { "PH-4", CANARY_MRN "S1", "123456789^^^USSSA^SS" },
+        { "PH-5", CANARY_MRN "S2", "123456789^^^USSSA^SS" },
+        { "PH-6", CANARY_MRN "S2", CANARY_MRN "O3^^^MRN^MR" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char msg[512];
+        struct http_resp r;
+        if (c[i].mrg)
+            snprintf(msg, sizeof(msg), a40, c[i].ctl, c[i].mrn, c[i].mrg);
+        else
+            snprintf(msg, sizeof(msg), a04, c[i].ctl, c[i].mrn);
+        cr_assert_eq(post("/v1/hl7v2", NULL, NULL, msg, strlen(msg), &r), 202,
+                     "%s", r.body);
+        http_resp_free(&r);
+    }
+    cr_assert_eq(events_total(), 6);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM patients "
+                              "WHERE merged_into IS NOT NULL"), 1,
+                 "only the real prior MRN merged");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM patients p JOIN "
+                              "patient_identifiers i ON i.hub_id = p.hub_id "
+                              "WHERE p.merged_into IS NOT NULL"), 0);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM patient_identifiers "
+                              "WHERE value = '123456789'"), 0,
+                 "the placeholder is recorded for no one");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT i.hub_id) FROM "
+                              "patient_identifiers i WHERE i.value IN ('"
+                              CANARY_MRN "S1', '" CANARY_MRN "S2')"), 2,
+                 "the two survivors are two people");
+}
+
 /* ---- C-CDA ------------------------------------------------------------ */
 
 static const char laughs[] =

@@ -593,6 +593,59 @@ Test(store, merge_moves_the_old_identifiers_to_the_surviving_patient)
     free(new_p);
 }
 
+/* F842: a merge's prior identifier marked inactive (an account number, a
+ * national number that fails its check, a placeholder SSN: the adapters
+ * mark what links no one, in MRG as in PID) merges no one and is recorded
+ * for no one. hub_merge_patient() read every merged_from entry: an A40
+ * whose MRG-1 named a family's guarantor account merged whoever held that
+ * account into the survivor, and recorded it for the survivor, so the
+ * next A40 naming it (a test feed's 123456789^^^USSSA^SS in MRG) merged
+ * the survivor in turn. */
+Test(store, a_merge_passes_by_a_prior_identifier_marked_inactive)
+{
+    struct fixture f;
+    struct store_msg_result res[2];
+    char merge[512];
+
+    add_msg(&f, 0, "org_a", "k1", "adt.admit", "ACCT", "ACC77");
+    add_msg(&f, 1, "org_a", "k2", "adt.admit", "CITY", "NEW100");
+    ingest(&f, 2, res);
+    release(res, 2);
+    char *holder = q1("SELECT hub_id FROM patient_identifiers "
+                      "WHERE value = 'ACC77'");
+    char *surv = q1("SELECT hub_id FROM patient_identifiers "
+                    "WHERE value = 'NEW100'");
+    cr_assert_str_neq(holder, surv);
+
+    snprintf(merge, sizeof(merge),
+             "{\"type\":\"adt.merge\",\"patient\":{\"identifiers\":"
+             "[{\"value\":\"NEW100\",\"system\":\"CITY\"}],"
+             "\"merged_from\":[{\"value\":\"ACC77\",\"system\":\"ACCT\","
+             "\"type\":\"AN\",\"inactive\":true},"
+             "{\"value\":\"OLD9\",\"system\":\"CITY\"}]}}");
+    add_msg(&f, 0, "org_a", "k3", "adt.merge", "CITY", "NEW100");
+    f.ev[0].json = slice_from_cstr(merge);
+    ingest(&f, 1, res);
+    release(res, 1);
+
+    char q[256];
+    snprintf(q, sizeof(q), "SELECT count(*) FROM patients WHERE hub_id = '%s' "
+             "AND merged_into IS NULL", holder);
+    cr_assert_eq(qlong(q), 1, "the account's holder is merged into no one");
+    snprintf(q, sizeof(q), "SELECT count(*) FROM patient_identifiers WHERE "
+             "value = 'ACC77' AND hub_id = '%s'", holder);
+    cr_assert_eq(qlong(q), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers "
+                       "WHERE value = 'ACC77'"), 1, "recorded for no one else");
+    snprintf(q, sizeof(q), "SELECT count(*) FROM patient_identifiers WHERE "
+             "value = 'OLD9' AND hub_id = '%s'", surv);
+    cr_assert_eq(qlong(q), 1, "a prior id in effect is recorded as before");
+    cr_assert_eq(qlong("SELECT count(*) FROM audit "
+                       "WHERE action = 'patient.merged'"), 0);
+    free(holder);
+    free(surv);
+}
+
 Test(store, identifiers_naming_two_patients_link_to_the_oldest_and_are_audited)
 {
     struct fixture f;

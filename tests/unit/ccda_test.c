@@ -2214,6 +2214,59 @@ Test(ccda_header, a_patient_id_root_is_an_oid_a_uuid_or_the_senders_own,
     }
 }
 
+/* F744 (common/natid.h): a patient id under a national root whose number
+ * fails the scheme's check digit is kept as sent, marked inactive (never
+ * linked on), with a warning on @extension that quotes no digit; one that
+ * passes is an identifier as before. */
+Test(ccda_header, a_national_number_that_fails_its_check_is_kept_not_linked,
+     .init = setup, .fini = teardown)
+{
+    static const char fmt[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+        "<id root=\"1.2.7\" extension=\"D1\"/>"
+        "<effectiveTime value=\"20130820\"/>"
+        "<recordTarget><patientRole><id root=\"MRN\" extension=\"M1\"/>"
+        "<id root=\"%s\" extension=\"%s\"/>"
+        "<patient/></patientRole></recordTarget>"
+        "<component><structuredBody/></component></ClinicalDocument>";
+    static const struct {
+        const char *root, *ext, *want_what;
+    } c[] = {
+        { "2.16.840.1.113883.2.1.4.1", "7000000001",
+          "NHS number fails its modulus 11 check; not linked" },
+        { "2.16.840.1.113883.4.6", "1234567890",
+          "NPI fails its Luhn check; not linked" },
+        { "2.16.840.1.113883.2.1.4.1", "9434765919", NULL },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[1024];
+        snprintf(doc, sizeof(doc), fmt, c[i].root, c[i].ext);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *ids = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "patient"),
+                                         "identifiers");
+        cr_assert_eq(cJSON_GetArraySize(ids), 2, "case %zu", i);
+        cJSON *id = cJSON_GetArrayItem(ids, 1);
+        cr_expect_str_eq(cJSON_GetObjectItem(id, "value")->valuestring,
+                         c[i].ext, "case %zu", i);
+        cr_expect_eq(cJSON_IsTrue(cJSON_GetObjectItem(id, "inactive")),
+                     c[i].want_what != NULL, "case %zu", i);
+        cr_expect_null(cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 0),
+                                           "inactive"), "case %zu", i);
+        cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"), 0);
+        if (c[i].want_what) {
+            const char *what = cJSON_GetStringValue(
+                cJSON_GetObjectItem(w, "what"));
+            cr_expect_str_eq(what ? what : "(no warning)", c[i].want_what,
+                             "case %zu", i);
+        } else {
+            cr_expect_null(w, "case %zu", i);
+        }
+        cJSON_Delete(ev);
+    }
+}
+
 /* F621: a root alone is the identifier, in RFC 3986 form when it is one
  * (an OID, a UUID, a URI); a root that is none of them (techbd's AHC HRSN
  * CCD example sends <id root="PatientExample"/>) is the sender's own name,

@@ -1333,6 +1333,62 @@ Test(csv, an_ssn_is_written_as_nine_digits)
     cr_expect_eq(ssn_errors, 3);
 }
 
+/* F744 (common/natid.h): a patient id in a national system that fails the
+ * scheme's check digit is kept, marked inactive (never linked on), with a
+ * warning on the row; one that passes is linked as before. */
+Test(csv, a_national_number_that_fails_its_check_is_kept_not_linked)
+{
+    struct csvrun r = RUN("screenings",
+        "screening_id,patient_id,patient_id_system,instrument,screened_at,"
+        "question,answer\r\n"
+        "S1,7000000001,https://fhir.nhs.uk/Id/nhs-number,96777-8,2026-01-02,"
+        "93030-5,LA33-6\r\n"
+        "S2,9434765919,https://fhir.nhs.uk/Id/nhs-number,96777-8,2026-01-02,"
+        "93030-5,LA33-6\r\n"
+        "S3,1EG4TE5MK7,urn:oid:2.16.840.1.113883.4.927,96777-8,2026-01-02,"
+        "93030-5,LA33-6\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 6, "%zu", r.out.n);
+    cr_expect(strstr(r.out.ev[0].json.p, "\"value\":\"7000000001\","
+                     "\"system\":\"https://fhir.nhs.uk/Id/nhs-number\","
+                     "\"inactive\":true") != NULL, "%s", r.out.ev[0].json.p);
+    cr_expect(strstr(r.out.ev[2].json.p, "\"inactive\"") == NULL, "%s",
+              r.out.ev[2].json.p);
+    cr_expect(strstr(r.out.ev[4].json.p, "\"inactive\":true") != NULL, "%s",
+              r.out.ev[4].json.p);
+    cr_expect_eq(r.rep.rows_rejected, 0);
+    size_t nhs = 0, mbi = 0;
+    for (size_t i = 0; i < r.rep.n; i++) {
+        nhs += r.rep.f[i].severity == CSV_SEV_WARNING &&
+               strcmp(r.rep.f[i].what, "NHS number fails its modulus 11 "
+                                       "check; not linked") == 0;
+        mbi += r.rep.f[i].severity == CSV_SEV_WARNING &&
+               strcmp(r.rep.f[i].what, "MBI is not in the CMS format; not "
+                                       "linked") == 0;
+    }
+    cr_expect_eq(nhs, 1);
+    cr_expect_eq(mbi, 1);
+}
+
+/* F843: a placeholder Medicaid id (type MA, one digit throughout) is
+ * kept, marked inactive: linked on, it joined every client sent with it. */
+Test(csv, a_placeholder_medicaid_id_is_kept_but_never_links)
+{
+    struct csvrun r = RUN("screenings",
+        "screening_id,patient_id,patient_id_system,patient_id_type,"
+        "instrument,screened_at,question,answer\r\n"
+        "S1,00000000,urn:oid:2.16.840.1.113883.4.3.36,MA,96777-8,2026-01-02,"
+        "93030-5,LA33-6\r\n"
+        "S2,00000000,urn:oid:2.16.840.1.113883.4.3.36,MR,96777-8,2026-01-02,"
+        "93030-5,LA33-6\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 4, "%zu", r.out.n);
+    cr_expect(strstr(r.out.ev[0].json.p, "\"type\":\"MA\",\"inactive\":true")
+              != NULL, "%s", r.out.ev[0].json.p);
+    cr_expect(strstr(r.out.ev[2].json.p, "\"inactive\"") == NULL, "%s",
+              r.out.ev[2].json.p);
+}
+
 /* As every adapter (common/idsys.h): a patient_id_system that names the
  * SSN by its OID or the SSA's address, or the MBI by its OID, is written
  * as its URI, with its type when none is given; such an SSN is checked as

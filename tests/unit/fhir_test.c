@@ -3010,6 +3010,123 @@ Test(fhir, a_national_system_named_by_its_oid_or_the_ssa_is_its_uri)
     }
 }
 
+/* A national number that fails its check digit (F744, common/natid.h) is
+ * kept as sent, marked inactive (the linker passes it by), with a warning
+ * that names the scheme and quotes no digit; one that passes links. */
+Test(fhir, a_national_number_that_fails_its_check_is_kept_and_not_linked)
+{
+    static const struct {
+        const char *sys, *v, *want_inactive, *want_what;
+    } c[] = {
+        { "https://fhir.nhs.uk/Id/nhs-number", "3478526985", "true",
+          "NHS number fails its modulus 11 check; not linked" },
+        { "https://fhir.nhs.uk/Id/nhs-number", "9434765919", "(absent)",
+          "(absent)" },
+        { "urn:oid:2.16.840.1.113883.4.6", "1234567890", "true",
+          "NPI fails its Luhn check; not linked" },
+        { "http://hl7.org/fhir/sid/us-mbi", "1SG4TE5MK73", "true",
+          "MBI is not in the CMS format; not linked" },
+        { "urn:oid:2.16.840.1.113883.3.4424.1.1.616", "44051401358", "true",
+          "PESEL fails its check digit; not linked" },
+        { "urn:oid:2.16.840.1.113883.3.4424.1.1.616", "44051401359",
+          "(absent)", "(absent)" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char j[1024];
+        struct canon_list out;
+        struct hub_err err;
+        snprintf(j, sizeof(j),
+                 QR_OF_PATIENT("\"identifier\":[{\"system\":\"%s\","
+                               "\"value\":\"%s\"},{\"system\":"
+                               "\"urn:other\",\"value\":\"M1\"}]"),
+                 c[i].sys, c[i].v);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s: %s", err.field,
+                     err.what);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.value"),
+                         c[i].v, "case %zu: kept as sent", i);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.inactive"),
+                         c[i].want_inactive, "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.1.inactive"),
+                         "(absent)", "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "warnings.0.what"),
+                         c[i].want_what, "case %zu", i);
+    }
+}
+
+/* F843: a placeholder in a Medicaid, Medicare, national or health-card
+ * number (one digit throughout, or counted up) was linked on by the FHIR
+ * adapter, where HL7 v2 leaves it out (F116): every patient a sender
+ * sent with Medicaid id 00000000 under the state's OID was one person.
+ * Kept, marked inactive, with a warning; an MRN of the same digits and a
+ * real Medicaid id link as before. */
+Test(fhir, a_placeholder_national_number_is_kept_but_never_links)
+{
+    static const struct {
+        const char *type, *v, *want;
+    } c[] = {
+        { "MA", "00000000", "true" }, { "MC", "999999999", "true" },
+        { "JHN", "1234567890", "true" }, { "NH", "1111111111", "true" },
+        { "MR", "00000000", "(absent)" }, { "MA", "AB12345C", "(absent)" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char j[1024];
+        struct canon_list out;
+        struct hub_err err;
+        snprintf(j, sizeof(j),
+                 QR_OF_PATIENT("\"identifier\":[{\"type\":{\"coding\":[{"
+                               "\"system\":\"http://terminology.hl7.org/"
+                               "CodeSystem/v2-0203\",\"code\":\"%s\"}]},"
+                               "\"system\":\"urn:oid:2.16.840.1.113883.4.3.36\","
+                               "\"value\":\"%s\"},{\"system\":"
+                               "\"urn:other\",\"value\":\"M1\"}]"),
+                 c[i].type, c[i].v);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s: %s", err.field,
+                     err.what);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.value"),
+                         c[i].v, "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.inactive"),
+                         c[i].want, "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "warnings.0.what"),
+                         strcmp(c[i].want, "true") == 0
+                             ? "national number is a placeholder; not linked"
+                             : "(absent)", "case %zu", i);
+    }
+}
+
+/* F841 (idsys_type_links): an Identifier typed as an account, a visit
+ * or the insurance subscriber's number is kept, marked inactive (never
+ * linked on): others share it. */
+Test(fhir, an_account_or_visit_number_is_kept_but_never_links)
+{
+    static const struct {
+        const char *type, *want;
+    } c[] = {
+        { "AN", "true" }, { "VN", "true" }, { "SN", "true" },
+        { "MR", "(absent)" }, { "MB", "(absent)" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char j[1024];
+        struct canon_list out;
+        struct hub_err err;
+        snprintf(j, sizeof(j),
+                 QR_OF_PATIENT("\"identifier\":[{\"type\":{\"coding\":[{"
+                               "\"system\":\"http://terminology.hl7.org/"
+                               "CodeSystem/v2-0203\",\"code\":\"%s\"}]},"
+                               "\"system\":\"urn:oid:1.2.3.4\","
+                               "\"value\":\"A1\"},{\"system\":"
+                               "\"urn:other\",\"value\":\"M1\"}]"),
+                 c[i].type);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s: %s", err.field,
+                     err.what);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.value"),
+                         "A1", "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.inactive"),
+                         c[i].want, "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.1.inactive"),
+                         "(absent)", "case %zu", i);
+    }
+}
+
 /* As every adapter (common/postal.h): a ZIP+4 sent with an empty +4 is
  * the ZIP; anything else as sent. */
 Test(fhir, a_zip_plus_4_with_an_empty_plus_4_is_the_zip)

@@ -947,6 +947,48 @@ Test(hl7_to_events, merged_from_names_only_the_identifiers_merged_away)
     cr_assert_eq(l.n, 0);
 }
 
+/* The prior ids of a merge as PID's are judged (F842): one that links
+ * no one (an account's number, a national number that fails its check,
+ * a placeholder, an SSN the SSA never issues, marks alone) is kept in
+ * merged_from, marked inactive, so that the merge passes it by
+ * (hub_merge_patient): merged on, it merged whoever held the number into
+ * the survivor. An SSN is written as PID's is (nine digits, us-ssn), so a
+ * merge finds the patient recorded under it. */
+Test(hl7_to_events, merged_from_marks_the_prior_ids_that_link_no_one)
+{
+    static const struct {
+        char mrg[64], want[64];
+        bool inactive;
+    } c[] = {
+        { "ACC77^^^H^AN", "ACC77|H;", true },
+        { "7000000001^^^NHS^NH", "7000000001|NHS;", true },
+        { "2222222222^^^^JHN", "2222222222|;", true },
+        { "123456789^^^USSSA^SS", "123456789|USSSA;", true },
+        { "***^^^H^MR", "***|H;", true },
+        { "444-22-2222^^^USSSA^SS",
+          "444222222|http://hl7.org/fhir/sid/us-ssn;", false },
+        { "M2^^^H^MR", "M2|H;", false },
+        { "9434765919^^^NHS^NH", "9434765919|NHS;", false },
+    };
+    for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+        char msg[2048];
+        snprintf(msg, sizeof(msg), MSH("ADT^A40^ADT_A39", "2.5")
+                 "PID|1||M1^^^H^MR\rMRG|%s\r", c[k].mrg);
+        cr_assert_str_eq(merged_from_of(msg), c[k].want, "%s", c[k].mrg);
+        cJSON *j = event_of(msg);
+        const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "patient"), "merged_from"), 0);
+        cr_assert_eq(cJSON_IsTrue(cJSON_GetObjectItem(m, "inactive")),
+                     c[k].inactive, "%s", c[k].mrg);
+        cJSON_Delete(j);
+    }
+    cr_assert_str_eq(warnings_of(MSH("ADT^A40^ADT_A39", "2.5")
+                                 "PID|1||M1^^^H^MR||D^J\r"
+                                 "MRG|7000000001^^^NHS^NH\r"),
+                     "MRG-1:NHS number fails its modulus 11 check; not "
+                     "linked;");
+}
+
 /* One prior id sent in MRG-1 and again in MRG-4 is one id merged away:
  * ORBIS repeats MRG-1 in MRG-4 as it repeats PID-3 in PID-2
  * (r23-diz-unimr_orbis_a40_blank_phone.hl7), and merged_from held it
@@ -2875,6 +2917,107 @@ Test(hl7_to_events, leaves_a_placeholder_out_of_a_national_number_of_pid_3)
                  "PID|1||M1^^^H^MR~%s||D^J\rPV1|1|N\r", kept[k]);
         cJSON *j = event_of(msg);
         cr_assert_eq(cJSON_GetArraySize(identifiers_of(j)), 2, "%s", kept[k]);
+        cJSON_Delete(j);
+    }
+}
+
+/* A national number that fails its check digit was never issued (F744,
+ * common/natid.h): PARIS's 7000000001^^^NHS^NH linked every record that
+ * carried the same error into one person. Kept as sent, marked inactive
+ * (the linker passes it by), with a warning that quotes no digit; a valid
+ * NHS number, an MRN with the same digits, and an NPI that passes are
+ * linked as before. A repdigit that passes (9999999999 by modulus 11) is
+ * a placeholder. */
+Test(hl7_to_events, a_national_number_that_fails_its_check_is_kept_not_linked)
+{
+    static const struct {
+        char cx[64], warning[80];
+    } c[] = {
+        { "7000000001^^^NHS^NH", "NHS number fails its modulus 11 check; "
+                                 "not linked" },
+        { "2278322867^^^NHSNMBR", "NHS number fails its modulus 11 check; "
+                                  "not linked" },
+        { "9434765918^^^&2.16.840.1.113883.2.1.4.1&ISO",
+          "NHS number fails its modulus 11 check; not linked" },
+        { "9999999999^^^NHS^HN", "national number is a placeholder; not "
+                                 "linked" },
+        { "1234567890^^^CMS^NPI", "NPI fails its Luhn check; not linked" },
+        { "1EG4TE5MK7^^^&2.16.840.1.113883.4.927&ISO^MC",
+          "MBI is not in the CMS format; not linked" },
+    };
+    for (size_t k = 0; k < sizeof(c) / sizeof(*c); k++) {
+        char msg[1024], want[160];
+        snprintf(msg, sizeof(msg), MSH("ADT^A28", "2.5")
+                 "PID|1||M1^^^H^MR~%s||D^J\rPV1|1|N\r", c[k].cx);
+        cJSON *j = event_of(msg);
+        const cJSON *ids = identifiers_of(j);
+        cr_assert_eq(cJSON_GetArraySize(ids), 2, "%s", c[k].cx);
+        cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 1),
+                                                   "inactive")), "%s", c[k].cx);
+        cr_assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 0),
+                                           "inactive"), "%s", c[k].cx);
+        cJSON_Delete(j);
+        snprintf(want, sizeof(want), "PID-3:%s;", c[k].warning);
+        cr_assert_str_eq(warnings_of(msg), want, "%s", c[k].cx);
+    }
+    static const char *const linked[] = {
+        "9434765919^^^NHS^NH", "7000000001^^^H^MR", "1234567893^^^CMS^NPI",
+        "1EG4TE5MK73^^^&2.16.840.1.113883.4.927&ISO^MC",
+    };
+    for (size_t k = 0; k < sizeof(linked) / sizeof(*linked); k++) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), MSH("ADT^A28", "2.5")
+                 "PID|1||M1^^^H^MR~%s||D^J\rPV1|1|N\r", linked[k]);
+        cJSON *j = event_of(msg);
+        const cJSON *ids = identifiers_of(j);
+        cr_assert_eq(cJSON_GetArraySize(ids), 2, "%s", linked[k]);
+        cr_assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 1),
+                                           "inactive"), "%s", linked[k]);
+        cJSON_Delete(j);
+        cr_assert_str_eq(warnings_of(msg), "", "%s", linked[k]);
+    }
+}
+
+/* An identifier whose table 0203 type names an account, a visit, a
+ * guarantor, an employer, a facility or the insurance subscriber (F841,
+ * idsys_type_links) is not the patient's own: a mother and her child
+ * under one guarantor account would be linked into one person. Kept as
+ * sent, marked inactive (never linked on), with no warning (the sender
+ * said what it is); PointClickCare's FI and the other types as before. */
+Test(hl7_to_events, an_account_or_visit_number_is_kept_but_never_links)
+{
+    static const char *const never[] = {
+        "ACC1^^^H^AN", "ACC1^^^H^an", "V77^^^H^VN", "G5^^^H^GN", "G5^^^H^GI",
+        "E1^^^H^EN", "370^^^^FI", "S123^^^PAYER^SN", "B1^^^H^BA",
+        "A2^^^H^ANT", "X1^^^H^XX",
+    };
+    for (size_t k = 0; k < sizeof(never) / sizeof(*never); k++) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), MSH("ADT^A28", "2.5")
+                 "PID|1||M1^^^H^MR~%s||D^J\rPV1|1|N\r", never[k]);
+        cJSON *j = event_of(msg);
+        const cJSON *ids = identifiers_of(j);
+        cr_assert_eq(cJSON_GetArraySize(ids), 2, "%s", never[k]);
+        cr_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 1),
+                                                   "inactive")), "%s", never[k]);
+        cr_assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 0),
+                                           "inactive"), "%s", never[k]);
+        cJSON_Delete(j);
+        cr_assert_str_eq(warnings_of(msg), "", "%s", never[k]);
+    }
+    static const char *const links[] = {
+        "P1^^^H^PI", "MB1^^^PLAN^MB", "MA1^^^NY^MA", "P1^^^H^PN", "P1^^^H^HC",
+        "P1^^^H^AM", "P1^^^H^ANON", "P1^^^H",
+    };
+    for (size_t k = 0; k < sizeof(links) / sizeof(*links); k++) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), MSH("ADT^A28", "2.5")
+                 "PID|1||M1^^^H^MR~%s||D^J\rPV1|1|N\r", links[k]);
+        cJSON *j = event_of(msg);
+        const cJSON *ids = identifiers_of(j);
+        cr_assert_eq(cJSON_GetArraySize(ids), 2, "%s", links[k]);
+        cr_assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 1),
+                                           "inactive"), "%s", links[k]);
         cJSON_Delete(j);
     }
 }
