@@ -52,14 +52,12 @@
  * same, the warning named by the field.
  * An identifier of PID-2, -3 or -4 that was out of effect at MSH-7 (CX-8
  * expiration date before it, CX-7 effective date after it) is kept and
- * marked "inactive": the linker passes it by.
- * A protection indicator (PD1-12, PV2-22) or an access restriction in
- * force (ARV) labels every event of the message "restricted"
- * (access_restricted), as FHIR's confidentiality R and V do.
-
  * marked "inactive": the linker passes it by. So is a national number
  * that fails its check digit (common/natid.h: an NHS number under NHS,
  * NHSNBR, NHSNMBR or its OID, an NPI, an MBI...), with a warning.
+ * A protection indicator (PD1-12, PV2-22) or an access restriction in
+ * force (ARV) labels every event of the message "restricted"
+ * (access_restricted), as FHIR's confidentiality R and V do.
  * hl7_to_events_warn gives the warnings to the ACK too (ERR segments of
  * severity W).
  */
