@@ -8,7 +8,7 @@
  *   valuedouble, keys in ->string, prev/next links, head->prev = last). It
  *   takes only plain JSON: white space ' ' \t \n \r between tokens and
  *   after the value, no BOM, numbers of RFC 8259 form, escapes that decode
- *   to something other than U+0000, no raw NUL byte in a string. For such input json_prescan() passes
+ *   to something other than U+0000. For such input json_prescan() passes
  *   (the fast pass counts depth, elements, values and string bytes as it
  *   does, so it stops wherever json_prescan would) and cJSON builds the
  *   same tree, so the fast pass decides alone.
@@ -196,28 +196,21 @@ static inline const char *fast_ws(const char *s, const char *end)
     return s;
 }
 
-/* The first '"', '\\' or NUL at or after s, or end. A raw NUL in a
- * string (cJSON keeps it) makes its C string shorter than its bytes: a
- * member name "a<NUL>b" is "a" to every strcmp after the parse, so the
- * notes, which read the bytes, would miss "a" twice or a watched name
- * (F880). Such a string is left to the exact way. */
+/* The first '"' or '\\' at or after s, or end. */
 static inline const char *fast_quote(const char *s, const char *end)
 {
 #if defined(__SSE2__)
-    const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'),
-                  nul = _mm_setzero_si128();
+    const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
     while (end - s >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)s);
         unsigned m = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q),
-                                      _mm_cmpeq_epi8(v, bs)),
-                         _mm_cmpeq_epi8(v, nul)));
+            _mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)));
         if (m)
             return s + __builtin_ctz(m);
         s += 16;
     }
 #endif
-    while (s < end && *s != '"' && *s != '\\' && *s != '\0')
+    while (s < end && *s != '"' && *s != '\\')
         s++;
     return s;
 }
@@ -273,7 +266,7 @@ static const char *fast_string(struct fast *f, const char *s, char **out,
      * after it, whatever it is), for the size */
     const char *e = q;
     for (;;) {
-        if (e >= f->end || *e == '\0')
+        if (e >= f->end)
             return NULL;
         if (*e == '"')
             break;
@@ -415,11 +408,18 @@ static inline void fast_link(cJSON **head, cJSON **last, cJSON *c)
 
 /* One of 64 bits for a member name: equal names, equal bits, so a name
  * whose bit no earlier member of its object set is new there, and only a
- * shared bit (rare among an object's handful of names) costs compares. */
-static inline uint64_t name_bit(const char *k, size_t n)
+ * shared bit (rare among an object's handful of names) costs compares.
+ * "Equal" is strcmp's, as every reader of the tree compares: a raw NUL
+ * (cJSON keeps it) ends the name, so "a<NUL>b" is "a" (F880): the bit
+ * is of the first three bytes, the second and third read only when the
+ * first two are not the end, never of the length, which the NUL does not
+ * cut. */
+static inline uint64_t name_bit(const char *k)
 {
-    return (uint64_t)1 << ((n * 7 + (unsigned char)k[0] * 3 +
-                            (unsigned char)k[n >> 1]) & 63);
+    unsigned h = (unsigned char)k[0];
+    if (k[0] && k[1])
+        h = h * 3 + (unsigned char)k[1] * 5 + (unsigned char)k[2];
+    return (uint64_t)1 << (h & 63);
 }
 
 /* Past this many members an object's shared bit is no longer rare (64
@@ -456,7 +456,7 @@ static const char *fast_object(struct fast *f, const char *s, int depth,
         size_t kn;
         if ((s = fast_string(f, s, &c->string, &kn)) == NULL)
             return NULL;
-        uint64_t bit = name_bit(c->string, kn);
+        uint64_t bit = name_bit(c->string);
         if ((names & bit) && !f->repeated && !f->unnoted) {
             if (members > NOTE_MAX_MEMBERS)
                 f->unnoted = true;
@@ -464,7 +464,10 @@ static const char *fast_object(struct fast *f, const char *s, int depth,
                 f->repeated = true;
         }
         names |= bit;
-        if (kn == f->watch_len && memcmp(c->string, f->watch, kn) == 0)
+        /* the watched name as strcmp reads a name: its bytes, then the end
+         * (a NUL after them, raw or the string's own) */
+        if (kn >= f->watch_len && c->string[f->watch_len] == '\0' &&
+            memcmp(c->string, f->watch, f->watch_len) == 0)
             f->watched = true;
         s = fast_ws(s, f->end);
         if (s >= f->end || *s != ':')

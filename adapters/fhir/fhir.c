@@ -690,9 +690,9 @@ static bool abs_url(const char *r)
 static bool ref_carried(const char *r)
 {
     struct slice t, id;
-    if (has_scheme(r) && http_prefix(r) == 0)
-        return false;
-    return ref_type_id(r, &t, &id) || abs_url(r);
+    if (ref_type_id(r, &t, &id))    /* Type first: nothing stands before */
+        return t.p == r || !has_scheme(r) || http_prefix(r) != 0;
+    return abs_url(r);
 }
 
 int fx_ref_node(struct fx *x, const cJSON *ref, const char **out)

@@ -694,8 +694,7 @@ Test(jsontree, notes_repeated_names_and_the_watched_name_exactly)
  * "a<NUL>b" is "a" twice to the caller's walk. The notes read the bytes:
  * they said no name twice and nothing watched, and the FHIR adapter read a
  * second "gender" and a "modifierExtension<NUL>" that its walk refuses.
- * Noted, they must agree with the walk; a string with a NUL is left to
- * cJSON's way (nothing noticed). */
+ * Noted, they must agree with the walk. */
 Test(jsontree, notes_read_a_name_with_a_nul_byte_as_strcmp_does)
 {
     static const char dup[] = "{\"a\":1,\"a\0xyz\":2}";
