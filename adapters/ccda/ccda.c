@@ -477,7 +477,10 @@ static const char *entry_domain(struct doc *dc, const struct ccda_node *n,
     }
     CCDA_FOREACH(er, n, "entryRelationship") {
         const struct ccda_node *o = held_obs(er);
-        if (o == NULL || !ccda_attr_eq(er, "typeCode", "RSON"))
+        /* a reason turned round (inversionInd, F820) has this entry as
+         * its reason: it is not the entry's, nor its domain (F885) */
+        if (o == NULL || !ccda_attr_eq(er, "typeCode", "RSON") ||
+            ccda_attr_eq(er, "inversionInd", "true"))
             continue;
         const struct ccda_node *coded;
         const char *dom = problem_domain(dc, ccda_child(o, "value"), &coded);
@@ -2652,7 +2655,8 @@ static int do_entry(struct doc *dc, enum section_kind kind,
      * Reason for Referral section); in event mood it only reports one. */
     if (ccda_is(st, "act") && ccda_has_template(st, T_PATIENT_REFERRAL) &&
         !mood_is(st, "EVN"))
-        return do_referral(dc, st);
+        return negated(st) ? HUB_OK     /* not referred (F884, as F822) */
+                           : do_referral(dc, st);
     /* smoking status, tobacco use and SOGI: no topic, no event */
     if (ccda_has_template(st, T_SMOKING_STATUS) ||
         ccda_has_template(st, T_TOBACCO_USE))

@@ -104,7 +104,7 @@
  *     domain from a Z-coded reason, or from the concern an
  *     Entry Reference (4.122) points to; addresses = those reasons' ids
  *     (an RSON with inversionInd="true" is the other way round, the entry
- *     inside done for the goal: not addressed, F820);
+ *     inside done for the goal: not addressed, F820, nor its domain, F885);
  *     a goal in words (value ST) has them as its description; an Outcome
  *     Observation (4.144, Outcomes section) that evaluates it (GEVL) with a
  *     Progress Toward Goal of "Goal achieved" / "Goal not achieved" gives
@@ -122,7 +122,8 @@
  *     activity of the plan -> one careplan.updated per document (a planned
  *     medication's, immunization's or supply's code is its product's).
  *     A planned entry with negationInd="true" ("No Planned Tests") is not
- *     planned: neither a referral nor an activity (F822).
+ *     planned: neither a referral nor an activity (F822), a Patient
+ *     Referral Act so denied no referral either (F884).
  *   Patient Referral Act (4.140, class PCPR) in a planned mood, in any
  *     section (a Referral Note's Reason for Referral, 42349-1, or a plan):
  *     the referral itself -> referral.created.

@@ -49,8 +49,9 @@ int jsontree_parse(struct arena *a, const char *p, size_t len,
  * What the one pass notices on its way, so that a caller's check of every
  * object need not walk the tree again (the FHIR adapter's: each member
  * name once, no modifierExtension). Exact, not a guess; but only a tree
- * the one pass built is noticed: `noticed` false (cJSON built it) tells
- * nothing, and the caller walks.
+ * the one pass built is noticed, and only when no object has more than 32
+ * members whose names it would have to compare: `noticed` false (cJSON
+ * built it, or an object too wide) tells nothing, and the caller walks.
  */
 struct jsontree_notes {
     const char *watch;      /* in: a member name to look out for, or NULL */

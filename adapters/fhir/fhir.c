@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/digits.h"
 #include "common/idsys.h"
@@ -648,15 +649,51 @@ const cJSON *fx_contained(const cJSON *res, const char *ref, size_t *idx)
     return NULL;
 }
 
+/* The length of r's "http://" or "https://", or 0: a scheme is read
+ * whatever its case (RFC 3986 3.1), "HTTPS://" too. */
+static size_t http_prefix(const char *r)
+{
+    return strncasecmp(r, "https://", 8) == 0  ? 8
+           : strncasecmp(r, "http://", 7) == 0 ? 7
+                                                : 0;
+}
+
+/* r opens with a scheme (RFC 3986 3.1: a letter, then letters, digits,
+ * '+', '-', '.' up to a ':'): it is an absolute URI, never a relative
+ * Type/id (4.2: a relative reference's first segment has no colon). */
+static bool has_scheme(const char *r)
+{
+    if (!isalpha((unsigned char)r[0]))
+        return false;
+    for (size_t i = 1; r[i] != ':'; i++)
+        if (!isalnum((unsigned char)r[i]) && r[i] != '+' && r[i] != '-' &&
+            r[i] != '.')
+            return false;       /* the NUL too */
+    return true;
+}
+
 /* An absolute http(s) URL "resolves to the location where the resource is
  * found" (R4 Reference.reference) without having to end in Type/id: the
- * SDOHCC Task For Patient focuses on a CDC PDF (F800). Kept as sent. */
+ * SDOHCC Task For Patient focuses on a CDC PDF (F800). It names a host
+ * (RFC 9110 4.2.1: an http URI's host is never empty, so not "http://?",
+ * "http://#", "http://:80", F882). Kept as sent. */
 static bool abs_url(const char *r)
 {
-    size_t n = strncmp(r, "https://", 8) == 0  ? 8
-               : strncmp(r, "http://", 7) == 0 ? 7
-                                               : 0;
-    return n != 0 && r[n] != '\0' && r[n] != '/';
+    size_t n = http_prefix(r);
+    return n != 0 && r[n] != '\0' && strchr("/?#:", r[n]) == NULL;
+}
+
+/* A reference the hub carries: Type/id (relative, or after an http(s)
+ * base), or an absolute http(s) URL. FHIR R4 (references.html) knows no
+ * other scheme before Type/id: "javascript:x//Patient/1", "data:,/X/y"
+ * or "Patient:1/Observation/2" are no reference the hub can resolve, and
+ * a partner that shows one as a link would run it (F883). */
+static bool ref_carried(const char *r)
+{
+    struct slice t, id;
+    if (ref_type_id(r, &t, &id))    /* Type first: nothing stands before */
+        return t.p == r || !has_scheme(r) || http_prefix(r) != 0;
+    return abs_url(r);
 }
 
 int fx_ref_node(struct fx *x, const cJSON *ref, const char **out)
@@ -683,8 +720,7 @@ int fx_ref_node(struct fx *x, const cJSON *ref, const char **out)
     }
     if (r[0] == '#')
         return HUB_OK;          /* contained resource */
-    struct slice t, id;
-    if (!ref_type_id(r, &t, &id) && !abs_url(r)) {
+    if (!ref_carried(r)) {
         fx_key(x, "reference");
         return fx_fail(x, HUB_EINVALID, "reference is not Type/id or a URL");
     }

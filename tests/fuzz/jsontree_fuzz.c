@@ -58,6 +58,19 @@ static void walk_names(const cJSON *n, const char *watch, bool *rep,
     }
 }
 
+/* The most members of one object in the tree. */
+static size_t widest(const cJSON *n)
+{
+    size_t k = 0, w = 0;
+    for (const cJSON *c = n->child; c; c = c->next) {
+        size_t cw = widest(c);
+        k++;
+        if (cw > w)
+            w = cw;
+    }
+    return cJSON_IsObject(n) && k > w ? k : w;
+}
+
 static void check(const char *p, size_t len, const struct json_limits *l)
 {
     struct arena a;
@@ -81,7 +94,10 @@ static void check(const char *p, size_t len, const struct json_limits *l)
     struct jsontree_notes notes = { .watch = "k" };
     cJSON *t3 = NULL;
     int r3 = jsontree_parse_noting(&a, p, len, l, &t3, &notes, &e1);
-    if (r3 != r2 || notes.noticed != (plain != NULL))
+    /* the one pass notes what it built, unless an object is too wide to
+     * compare its names (then the caller walks) */
+    if (r3 != r2 || (notes.noticed && plain == NULL) ||
+        (plain && !notes.noticed && widest(plain) <= 32))
         abort();
     if (notes.noticed) {
         bool rep = false, seen = false;

@@ -4055,3 +4055,67 @@ Test(ccda_header, a_root_alone_too_long_for_an_id_is_left_out,
         cJSON_Delete(ev);
     }
 }
+
+/* F884: F822's rule where a Patient Referral Act (4.140) is read before
+ * the plan's other entries (do_entry, any section): one in a planned mood
+ * with negationInd="true" ("no referral") still went out as a
+ * referral.created. Denied, it is nothing; held, it is the referral. */
+Test(ccda_entries, a_denied_patient_referral_act_is_no_referral,
+     .init = setup, .fini = teardown)
+{
+    static const char *const neg[] = { " negationInd=\"true\"", "" };
+    for (size_t i = 0; i < 2; i++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc), "%s%s<entry><act classCode=\"PCPR\" "
+                 "moodCode=\"INT\"%s><templateId "
+                 "root=\"2.16.840.1.113883.10.20.22.4.140\"/>"
+                 "<id root=\"1.2.9\" extension=\"R1\"/><code code=\"3457005\" "
+                 "codeSystem=\"2.16.840.1.113883.6.96\"/><statusCode "
+                 "code=\"active\"/></act></entry>%s",
+                 HEAD BODY_OPEN, PLAN_SEC, neg[i], BODY_CLOSE);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cr_assert_eq(r.rc, HUB_OK);
+        cr_assert_eq(r.out.n, i == 0 ? 0 : 1, "%zu events, case %zu",
+                     r.out.n, i);
+        if (i == 1)
+            cr_expect_str_eq(r.out.ev[0].type, "referral.created");
+    }
+}
+
+/* F885: F820 turned a goal's inverted RSON out of what it addresses, but
+ * its domain (and the domain's sensitivity label) still came from it: an
+ * observation with the goal as its reason, say a Z59.41 food insecurity
+ * finding made for the goal, set the goal's domain. The right way round
+ * it still does. */
+Test(ccda_entries, a_reason_the_other_way_round_gives_no_domain,
+     .init = setup, .fini = teardown)
+{
+    static const char *const inv[] = { " inversionInd=\"true\"", "" };
+    for (size_t i = 0; i < 2; i++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc), "%s%s<entry><observation classCode=\"OBS\" "
+                 "moodCode=\"GOL\"><templateId "
+                 "root=\"2.16.840.1.113883.10.20.22.4.121\"/>"
+                 "<id root=\"1.2.9\" extension=\"G1\"/><code code=\"289169006\" "
+                 "codeSystem=\"2.16.840.1.113883.6.96\"/><statusCode "
+                 "code=\"active\"/><entryRelationship typeCode=\"RSON\"%s>"
+                 "<observation classCode=\"OBS\" moodCode=\"EVN\"><id "
+                 "root=\"1.2.9\" extension=\"O1\"/><code code=\"8689-2\" "
+                 "codeSystem=\"2.16.840.1.113883.6.1\"/><value xsi:type=\"CD\" "
+                 "code=\"Z59.41\" codeSystem=\"2.16.840.1.113883.6.90\"/>"
+                 "</observation></entryRelationship></observation></entry>%s",
+                 HEAD BODY_OPEN, GOALS_SEC, inv[i], BODY_CLOSE);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        const char *dom = cJSON_GetStringValue(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "goal"), "domain"));
+        if (i == 0)
+            cr_expect(dom == NULL || strcmp(dom, "food-insecurity") != 0,
+                      "the goal took the domain of what is done for it");
+        else
+            cr_expect_str_eq(dom, "food-insecurity");
+        cJSON_Delete(ev);
+    }
+}

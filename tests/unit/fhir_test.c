@@ -4519,3 +4519,70 @@ Test(fhir, an_absolute_url_that_names_no_type_and_id_is_a_reference)
         cr_assert_str_eq(err.what, "reference is not Type/id or a URL");
     }
 }
+
+/* F880: a member name with a raw NUL byte is that name up to the NUL for
+ * the adapter's reading (strcmp): "gender" and "gender<NUL>zz" are one
+ * name twice, "modifierExtension<NUL>" a modifierExtension. The parse's
+ * notes read the bytes and called the body plain, so both were read as
+ * if the second member were not there. Both are refused as the walk
+ * refuses them. */
+Test(fhir, a_member_name_cut_by_a_nul_byte_is_checked_as_it_is_read)
+{
+    static const char dup[] = "{\"resourceType\":\"Patient\",\"id\":\"p\","
+                              "\"gender\":\"male\",\"gender\0zz\":\"female\"}";
+    static const char mod[] = "{\"resourceType\":\"Patient\",\"id\":\"p\","
+                              "\"modifierExtension\0\":[{\"url\":\"http://x\"}]}";
+    struct canon_list out = { 0 };
+    struct hub_err err;
+    cr_assert_eq(fhir_to_events(&A, D, dup, sizeof(dup) - 1, &out, NULL,
+                                &err), HUB_ESYNTAX);
+    cr_expect_str_eq(err.field, "Patient.gender");
+    memset(&out, 0, sizeof(out));
+    cr_assert_eq(fhir_to_events(&A, D, mod, sizeof(mod) - 1, &out, NULL,
+                                &err), HUB_EUNSUPPORTED);
+    cr_expect_str_eq(err.field, "Patient.modifierExtension[0]");
+}
+
+/* F882, F883: what F800 let through and what stood before it. A URL
+ * reference names a host (an http URI's host is never empty, RFC 9110
+ * 4.2.1); no scheme but http(s) stands before Type/id (FHIR R4
+ * references.html: a relative Type/id or an absolute http(s) URL), so
+ * "javascript:...//Patient/1", a data: URI or a first segment with a colon
+ * (a scheme, RFC 3986 4.2) is refused where it was carried to partners as
+ * sent. The scheme's case is not its meaning (RFC 3986 3.1): "HTTPS://"
+ * is read as "https://". */
+Test(fhir, a_reference_is_type_id_or_an_http_url_with_a_host)
+{
+    static const char *const bad[] = {
+        "http://?q=1", "https://#frag", "http://:8080/x.pdf",
+        "javascript:alert(1)//Patient/1", "data:text/html,x/Patient/1",
+        "file:///etc/Patient/1", "Patient:1/Observation/2",
+        "ftp://example.org/fhir/Patient/1",
+    };
+    static const char *const good[] = {
+        "Patient/p", "http://example.org/fhir/Patient/p",
+        "HTTPS://example.org/orders/17.pdf", "https://[::1]/o.pdf",
+        "http://example.org", "Patient/p/_history/2",
+    };
+    struct canon_list out;
+    struct hub_err err;
+    char j[512];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(j, sizeof(j),
+                 "{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+                 "\"completed\",\"intent\":\"order\",\"focus\":{"
+                 "\"reference\":\"%s\"},\"for\":{\"reference\":"
+                 "\"Patient/p\"}}", bad[i]);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_EINVALID, "%s", bad[i]);
+        cr_expect_str_eq(err.field, "Task.focus.reference", "%s", bad[i]);
+    }
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        snprintf(j, sizeof(j),
+                 "{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+                 "\"completed\",\"intent\":\"order\",\"focus\":{"
+                 "\"reference\":\"%s\"},\"for\":{\"reference\":"
+                 "\"Patient/p\"}}", good[i]);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s: %s %s", good[i],
+                     err.field, err.what ? err.what : "");
+    }
+}
