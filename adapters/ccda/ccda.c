@@ -94,7 +94,7 @@ struct ev {
     const char *type;
     struct warn warn[MAX_WARN];
     size_t n_warn;
-    const char *sens[8];            /* more than the labels there are */
+    const char *sens[DICT_MAX_LABELS];  /* every label the dictionary names */
     size_t n_sens;
 };
 
@@ -135,7 +135,7 @@ struct doc {
     struct slice patient;           /* the patient object, JSON */
     /* the header's confidentiality R/V -> "restricted", and the labels of
      * the DS4P Privacy Markings section, which speak for the document */
-    const char *doc_sens[8];
+    const char *doc_sens[DICT_MAX_LABELS];
     size_t n_doc_sens;
     const struct ccda_node *ssn_left_out;   /* the patient's unusable SSN */
     const struct ccda_node *sys_left_out;   /* a national system, no number */

@@ -86,6 +86,8 @@ struct dict {
                                        (snomed-domains.json; `label` is the
                                        domain), sorted by code */
     size_t n_sctdom;
+    const char *labels[DICT_MAX_LABELS];    /* every label named, distinct */
+    size_t n_labels;
 };
 
 /* ---- loader context: the JSON path of what is being read ------------------ */
@@ -1158,6 +1160,31 @@ static bool label_ok(const char *s)
     return true;
 }
 
+/* A row's sensitivity label (its "label" member): a token, and one of at
+ * most DICT_MAX_LABELS distinct ones (DICT_MAX_LABELS says why). */
+static int ld_label(struct ld *l, const char *label)
+{
+    const char **set = l->d->labels;
+    size_t *n = &l->d->n_labels;
+    if (*n == 0)
+        set[(*n)++] = "restricted";
+    if (!label_ok(label)) {
+        ld_key(l, "label");
+        return ld_fail(l, HUB_EINVALID, "label is not a short lowercase token");
+    }
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(set[i], label) == 0)
+            return HUB_OK;
+    if (*n == DICT_MAX_LABELS) {
+        ld_key(l, "label");
+        return ld_fail(l, HUB_ELIMIT, "more distinct sensitivity labels than "
+                                      "an event can carry (8, restricted "
+                                      "counted)");
+    }
+    set[(*n)++] = label;
+    return HUB_OK;
+}
+
 /* A LOINC code: 1 to 7 digits, '-', and the check digit of the others
  * (LOINC's mod 10 rule, Luhn's): catches a digit mistyped in a table. */
 static bool loinc_ok(const char *s)
@@ -1273,12 +1300,7 @@ static int load_loinc_labels(struct ld *l, const cJSON *root)
             ld_key(l, "code");
             return ld_fail(l, HUB_EINVALID, "not a LOINC code");
         }
-        if (!label_ok(r->label)) {
-            ld_key(l, "label");
-            return ld_fail(l, HUB_EINVALID,
-                           "label is not a short lowercase token");
-        }
-        if ((rc = load_sens_rule(l, e, r)))
+        if ((rc = ld_label(l, r->label)) || (rc = load_sens_rule(l, e, r)))
             return rc;
         r->system = "http://loinc.org";
         l->d->n_loinc = i + 1;
@@ -1316,11 +1338,8 @@ static int load_security(struct ld *l, const cJSON *root)
             (rc = ld_str(l, e, "label", true, &r->label)) ||
             (rc = ld_str(l, e, "display", false, &disp)))
             return rc;
-        if (!label_ok(r->label)) {
-            ld_key(l, "label");
-            return ld_fail(l, HUB_EINVALID,
-                           "label is not a short lowercase token");
-        }
+        if ((rc = ld_label(l, r->label)))
+            return rc;
         l->d->n_sec = i + 1;
         ld_pop(l, o2);
     }
@@ -1332,13 +1351,12 @@ static int load_security(struct ld *l, const cJSON *root)
     if ((rc = load_icd_rows(l, arr, n, "label", false, &l->d->icd_sens,
                             &l->d->n_icd_sens)))
         return rc;
-    for (i = 0; i < l->d->n_icd_sens; i++)
-        if (!label_ok(l->d->icd_sens[i].value)) {
-            ld_idx(l, i);
-            ld_key(l, "label");
-            return ld_fail(l, HUB_EINVALID,
-                           "label is not a short lowercase token");
-        }
+    for (i = 0; i < l->d->n_icd_sens; i++) {
+        size_t o2 = ld_idx(l, i);
+        if ((rc = ld_label(l, l->d->icd_sens[i].value)))
+            return rc;
+        ld_pop(l, o2);
+    }
     icd_prefixes(l->d->icd_sens, l->d->n_icd_sens, l->d->icd_sens_pre);
     ld_pop(l, old);
     return load_loinc_labels(l, root);
@@ -1466,10 +1484,8 @@ static int load_concepts(struct ld *l, const cJSON *root)
         ld_key(l, "system");
         return ld_fail(l, HUB_EINVALID, "only SNOMED CT concepts are read");
     }
-    if (!label_ok(label)) {
-        ld_key(l, "label");
-        return ld_fail(l, HUB_EINVALID, "label is not a short lowercase token");
-    }
+    if ((rc = ld_label(l, label)))
+        return rc;
     if (n > DICT_MAX_ROWS - l->d->n_sct) {
         ld_key(l, "codes");
         return ld_fail(l, HUB_ELIMIT, "too many rows");

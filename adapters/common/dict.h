@@ -37,7 +37,12 @@
 #define DICT_MAX_DEPTH 12                /* JSON nesting of a data file */
 #define DICT_MAX_ROWS 20000              /* rows of one table */
 #define DICT_MAX_RESPONSES 1000          /* answers given to one dict_score */
-#define DICT_MAX_SCORE_LABELS 8          /* distinct labels of one screening */
+/* Distinct sensitivity labels a dictionary may name, "restricted" counted
+ * (HL7 v2's protection indicators name it whatever the tables say): every
+ * adapter's label set holds this many, so no event ever loses one and
+ * reaches a subscription not granted it (F781); dict_load refuses more. */
+#define DICT_MAX_LABELS 8
+#define DICT_MAX_SCORE_LABELS DICT_MAX_LABELS   /* labels of one screening */
 
 struct dict;                    /* opaque, immutable once loaded */
 

@@ -19,6 +19,8 @@
 
 #define FX_MAX_WARN 32
 #define FX_MAX_LABELS 16
+_Static_assert(FX_MAX_LABELS >= DICT_MAX_LABELS,
+               "an event holds every label the dictionary may name");
 
 struct fx_entry {
     const cJSON *res;           /* the resource object */

@@ -122,10 +122,10 @@ static inline unsigned vec_sum(vec v)
 #endif
 
 #define ADT_MAX_WARNINGS HL7_MAX_WARNINGS
-/* The labels of an event: the dictionary's ICD-10 rows name five today
- * (sud, psy, hiv, std, sdv), and restricted; a label left out would send
- * the event where it must not go, so there is room to spare (F781) */
-#define ADT_MAX_LABELS 8
+/* The labels of an event: as many as the dictionary may name, restricted
+ * counted; a label left out would send the event where it must not go
+ * (F781) */
+#define ADT_MAX_LABELS DICT_MAX_LABELS
 #define ADT_MAX_JSON (1u << 20)
 
 struct ctx {

@@ -1925,3 +1925,43 @@ Test(dict, shipped_question_wordings_read_as_their_codes)
     cr_assert_null(dict_item_by_text(d, NULL, SLICE_LIT("How are you?"), &amb));
     cr_assert(!amb);
 }
+
+/* Every adapter's label set holds DICT_MAX_LABELS labels, restricted
+ * counted: a dictionary naming more would make an event lose one and reach
+ * a subscription not granted it (F781), so it is refused where the one
+ * too many is named, in whichever table. */
+Test(dict_load, no_more_distinct_labels_than_an_event_carries)
+{
+    static const char seven[] =
+        "{\"labels\":[{\"code\":\"A\",\"label\":\"a\"},{\"code\":\"B\","
+        "\"label\":\"b\"},{\"code\":\"C\",\"label\":\"c\"},{\"code\":\"D\","
+        "\"label\":\"d\"},{\"code\":\"E\",\"label\":\"e\"},{\"code\":\"F\","
+        "\"label\":\"f\"},{\"code\":\"G\",\"label\":\"g\"},{\"code\":\"R\","
+        "\"label\":\"restricted\"},{\"code\":\"A2\",\"label\":\"a\"}]}";
+    static const char eight[] =
+        "{\"labels\":[{\"code\":\"A\",\"label\":\"a\"},{\"code\":\"B\","
+        "\"label\":\"b\"},{\"code\":\"C\",\"label\":\"c\"},{\"code\":\"D\","
+        "\"label\":\"d\"},{\"code\":\"E\",\"label\":\"e\"},{\"code\":\"F\","
+        "\"label\":\"f\"},{\"code\":\"G\",\"label\":\"g\"},{\"code\":\"H\","
+        "\"label\":\"h\"}]}";
+    static const char seven_and_loinc[] =
+        "{\"labels\":[{\"code\":\"A\",\"label\":\"a\"},{\"code\":\"B\","
+        "\"label\":\"b\"},{\"code\":\"C\",\"label\":\"c\"},{\"code\":\"D\","
+        "\"label\":\"d\"},{\"code\":\"E\",\"label\":\"e\"},{\"code\":\"F\","
+        "\"label\":\"f\"},{\"code\":\"G\",\"label\":\"g\"}],"
+        "\"loinc\":[{\"code\":\"44260-8\",\"label\":\"g\"},"
+        "{\"code\":\"44261-6\",\"label\":\"h\"}]}";
+    struct dict *d;
+    struct dict_err e;
+    cr_assert_eq(load_with("security-labels.json", seven, &e, &d), HUB_OK,
+                 "%s %s", e.path, e.what ? e.what : "");
+    dict_free(d);
+    cr_assert_eq(load_with("security-labels.json", eight, &e, &d), HUB_ELIMIT);
+    cr_assert_null(d);
+    cr_assert_str_eq(e.path, "/labels/7/label");
+    cr_assert_eq(load_with("security-labels.json", seven_and_loinc, &e, &d),
+                 HUB_ELIMIT);
+    cr_assert_str_eq(e.path, "/loinc/1/label");
+    cr_assert_str_eq(e.what, "more distinct sensitivity labels than an event "
+                             "can carry (8, restricted counted)");
+}
