@@ -25,24 +25,9 @@
 #include "common/dict.h"
 #include "common/hub_err.h"
 #include "dict_files.h"
-
-#define MAX_DOC (1u << 20)
+#include "equiv_mutate.h"
 
 static struct dict *D;
-static uint64_t rng = 88172645463325252ull;
-
-static uint64_t next(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-static size_t pick(size_t n)
-{
-    return n ? (size_t)(next() % n) : 0;
-}
 
 static void run(const char *name, const char *p, size_t len)
 {
@@ -66,31 +51,6 @@ static void run(const char *name, const char *p, size_t len)
         printf("%s %.*s\n", l.ev[i].type, (int)l.ev[i].json.len,
                l.ev[i].json.p);
     arena_release(&a);
-}
-
-/* Insert s at position at of d (len *n, room MAX_DOC). */
-static void insert(char *d, size_t *n, size_t at, const char *s, size_t k)
-{
-    if (*n + k > MAX_DOC || at > *n)
-        return;
-    memmove(d + at + k, d + at, *n - at);
-    memcpy(d + at, s, k);
-    *n += k;
-}
-
-/* A random position of byte c in d, or SIZE_MAX. */
-static size_t find_any(const char *d, size_t n, char c)
-{
-    size_t count = 0, want, i;
-    for (i = 0; i < n; i++)
-        count += d[i] == c;
-    if (count == 0)
-        return SIZE_MAX;
-    want = pick(count);
-    for (i = 0; i < n; i++)
-        if (d[i] == c && want-- == 0)
-            return i;
-    return SIZE_MAX;
 }
 
 static const char *const between[] = {
@@ -199,31 +159,6 @@ static void mutate(char *d, size_t *n)
             break;
         }
     }
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *p;
-    long n;
-
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    if (n < 0 || (size_t)n > MAX_DOC || (p = malloc(MAX_DOC)) == NULL) {
-        fclose(f);
-        return NULL;
-    }
-    if (fread(p, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        free(p);
-        return NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return p;
 }
 
 int main(int argc, char **argv)
