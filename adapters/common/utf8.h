@@ -81,10 +81,14 @@ static inline size_t utf8_valid_prefix(const unsigned char *s, size_t n)
             i++;
         if (i >= n)
             return n;
-        size_t q = utf8_seq_len(s + i, n - i);
-        if (q == 0)
-            return i;
-        i += q;
+        /* a run of letters past ASCII read through, not a 64-byte test
+         * per letter: text in Chinese is such a run (F886) */
+        do {
+            size_t q = utf8_seq_len(s + i, n - i);
+            if (q == 0)
+                return i;
+            i += q;
+        } while (i < n && s[i] >= 0x80);
     }
 }
 
