@@ -217,7 +217,7 @@ static int64_t due_ms(const struct store *s, int64_t start, int64_t stop)
  * bad and the next call opens it again (db_ensure_conn). The backend,
  * should it run again, finds its client gone; the cancel, kept for the
  * next call, stops a live one's work before that. */
-static void cut_link(struct store *s, const char *op, int64_t waited_ms)
+static void end_link(struct store *s)
 {
     if (s->cancel == NULL)
         s->cancel = PQgetCancel(s->c);
@@ -226,6 +226,12 @@ static void cut_link(struct store *s, const char *op, int64_t waited_ms)
     for (int i = 0; i < 16 && PQstatus(s->c) == CONNECTION_OK; i++)
         (void)PQconsumeInput(s->c);
     s->cut = true;
+}
+
+/* A statement past its deadline: the link ended, counted, logged */
+static void cut_link(struct store *s, const char *op, int64_t waited_ms)
+{
+    end_link(s);
     s->cuts++;
     memcpy(s->sqlstate, "57014", 6);     /* query_canceled, ours */
     log_warn("store.deadline", "op=%s waited_ms=%lld", op,
@@ -286,12 +292,7 @@ static int copy_refused(struct store *s, const char *op, PGresult *r)
     if (st == PGRES_COPY_IN &&
         PQputCopyEnd(s->c, "the hub sends no COPY data") == 1)
         return 1;                   /* queued: db_await flushes it */
-    if (s->cancel == NULL)
-        s->cancel = PQgetCancel(s->c);
-    (void)shutdown(PQsocket(s->c), SHUT_RDWR);
-    for (int i = 0; i < 16 && PQstatus(s->c) == CONNECTION_OK; i++)
-        (void)PQconsumeInput(s->c);
-    s->cut = true;
+    end_link(s);
     return -1;
 }
 
