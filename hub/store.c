@@ -217,7 +217,7 @@ static int64_t due_ms(const struct store *s, int64_t start, int64_t stop)
  * bad and the next call opens it again (db_ensure_conn). The backend,
  * should it run again, finds its client gone; the cancel, kept for the
  * next call, stops a live one's work before that. */
-static void cut_link(struct store *s, const char *op, int64_t waited_ms)
+static void end_link(struct store *s)
 {
     if (s->cancel == NULL)
         s->cancel = PQgetCancel(s->c);
@@ -226,6 +226,12 @@ static void cut_link(struct store *s, const char *op, int64_t waited_ms)
     for (int i = 0; i < 16 && PQstatus(s->c) == CONNECTION_OK; i++)
         (void)PQconsumeInput(s->c);
     s->cut = true;
+}
+
+/* A statement past its deadline: the link ended, counted, logged */
+static void cut_link(struct store *s, const char *op, int64_t waited_ms)
+{
+    end_link(s);
     s->cuts++;
     memcpy(s->sqlstate, "57014", 6);     /* query_canceled, ours */
     log_warn("store.deadline", "op=%s waited_ms=%lld", op,
@@ -264,6 +270,32 @@ int db_await(struct store *s, const char *op, int64_t start_ms)
     }
 }
 
+/*
+ * The store sends no COPY data and reads none, but a statement may start a
+ * COPY (a migration file's COPY ... FROM stdin): libpq then hands its
+ * COPY result back at every PQgetResult, never NULL, so a loop waiting
+ * for the end spun for ever (PQexec stopped there, leaving the link in
+ * COPY). A COPY in is ended with a failure: the server answers 57014,
+ * which stands as the statement's error, and the link serves the next
+ * call. A COPY out is not read: the link is closed on this side as a cut
+ * is (not counted as one), the statement fails and the next call opens
+ * the link again. 0: r is no COPY; 1: r was freed, read on; -1: r was
+ * freed, the link is closed.
+ */
+static int copy_refused(struct store *s, const char *op, PGresult *r)
+{
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COPY_IN && st != PGRES_COPY_OUT && st != PGRES_COPY_BOTH)
+        return 0;
+    PQclear(r);
+    log_warn("store.copy_refused", "op=%s in=%d", op, st == PGRES_COPY_IN);
+    if (st == PGRES_COPY_IN &&
+        PQputCopyEnd(s->c, "the hub sends no COPY data") == 1)
+        return 1;                   /* queued: db_await flushes it */
+    end_link(s);
+    return -1;
+}
+
 PGresult *db_result(struct store *s, const char *op, int64_t start_ms,
                     int sent)
 {
@@ -278,6 +310,13 @@ PGresult *db_result(struct store *s, const char *op, int64_t start_ms,
         }
         if ((r = PQgetResult(s->c)) == NULL)
             return last;
+        int copy = copy_refused(s, op, r);
+        if (copy > 0)
+            continue;
+        if (copy < 0) {             /* an error of its own, not a cut's */
+            PQclear(last);
+            return PQmakeEmptyPGresult(s->c, PGRES_FATAL_ERROR);
+        }
         /* as PQexec: the first error stands, else the last result */
         if (last && PQresultStatus(last) == PGRES_FATAL_ERROR) {
             PQclear(r);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/hub_err.h"
 #include "store.h"
@@ -1260,6 +1261,39 @@ Test(store, a_statement_past_its_deadline_is_cut_and_cancelled_on_the_server)
     store_free(other);
     free(pid);
     store_set_statement_timeout(s, 0);
+}
+
+/* F900: a statement that starts a COPY. libpq hands a COPY state back at
+ * every PQgetResult and never NULL, so the store's wait for the end spun
+ * for ever (the suite's timeout ends the test then). A migration file with
+ * COPY ... FROM stdin fails and is rolled back; a COPY out fails; the link
+ * serves the next call after each. */
+Test(store, a_statement_that_starts_a_copy_fails_and_the_link_serves_on,
+     .timeout = 20)
+{
+    char dir[] = "/tmp/r86-copy-XXXXXX", path[64];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/901_copy.sql", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("CREATE TABLE f900_copy (a int);\n"
+          "COPY f900_copy FROM stdin;\n", f);
+    fclose(f);
+
+    cr_expect_neq(store_migrate(s, dir), HUB_OK);
+    remove(path);
+    rmdir(dir);
+    cr_expect_eq(store_ping(s), HUB_OK);
+    cr_expect_eq(qlong("SELECT count(*) FROM pg_class WHERE relname = "
+                       "'f900_copy'"), 0, "the migration was not rolled back");
+    cr_expect_eq(qlong("SELECT count(*) FROM schema_migrations WHERE "
+                       "version = '901'"), 0);
+
+    cr_expect_eq(store_exec(s, "COPY (SELECT g FROM generate_series(1, "
+                               "20000) g) TO STDOUT"), HUB_EDB);
+    cr_expect_eq(store_ping(s), HUB_OK);
+    cr_expect_eq(store_cuts(s), 0, "a COPY refused is no deadline's cut");
+    cr_expect_eq(qlong("SELECT 41 + 1"), 42);
 }
 
 /* --- several writers and a tailing reader at once -------------------------- */
