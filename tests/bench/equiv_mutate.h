@@ -2,8 +2,9 @@
  * equiv_mutate.h - what ccda_equiv.c and fhir_equiv.c share to make their
  * mutants: one fixed-seed xorshift (the same seed, the same documents, so
  * that the old and new builds read the same bodies), byte insertion and a
- * random position of a byte, and a whole file read into MAX_DOC bytes of
- * room. Header-only: each tool is one file linked with the adapters.
+ * random position of a byte, a whole file read into MAX_DOC bytes of
+ * room, and the run over the files and their mutants. Header-only: each
+ * tool is one file linked with the adapters.
  */
 #ifndef HUB_EQUIV_MUTATE_H
 #define HUB_EQUIV_MUTATE_H
@@ -80,6 +81,45 @@ static char *slurp(const char *path, size_t *len)
     fclose(f);
     *len = (size_t)n;
     return p;
+}
+
+/* What a tool's main does once its dictionary is loaded: the options
+ * (-m MUTANTS, -s SEED), each FILE run as it stands, then the mutants of
+ * them, each run. 0, or 2 when a file cannot be read. */
+static int equiv_main(const char *tool, int argc, char **argv,
+                      void (*run)(const char *, const char *, size_t),
+                      void (*mutate)(char *, size_t *))
+{
+    long mutants = 0;
+    int i = 1, nfiles = 0;
+    static char *docs[1024];
+    static size_t lens[1024];
+    static char d[MAX_DOC];
+
+    for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+        if (strcmp(argv[i], "-m") == 0)
+            mutants = strtol(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "-s") == 0)
+            rng += (uint64_t)strtoull(argv[i + 1], NULL, 10) * 2654435761u;
+    }
+    for (; i < argc && nfiles < 1024; i++) {
+        docs[nfiles] = slurp(argv[i], &lens[nfiles]);
+        if (docs[nfiles] == NULL) {
+            fprintf(stderr, "%s: cannot read %s\n", tool, argv[i]);
+            return 2;
+        }
+        run(argv[i], docs[nfiles], lens[nfiles]);
+        nfiles++;
+    }
+    for (long m = 0; m < mutants && nfiles > 0; m++) {
+        size_t k = pick((size_t)nfiles), n = lens[k];
+        char name[32];
+        memcpy(d, docs[k], n);
+        mutate(d, &n);
+        snprintf(name, sizeof(name), "mutant-%ld", m);
+        run(name, d, n);
+    }
+    return 0;
 }
 
 #endif

@@ -142,39 +142,11 @@ static void mutate(char *d, size_t *n)
 int main(int argc, char **argv)
 {
     struct dict_err de = { 0 };
-    long mutants = 0;
-    int i = 1, nfiles = 0;
-    static char *docs[1024];
-    static size_t lens[1024];
-    static char d[MAX_DOC];
 
-    for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
-        if (strcmp(argv[i], "-m") == 0)
-            mutants = strtol(argv[i + 1], NULL, 10);
-        else if (strcmp(argv[i], "-s") == 0)
-            rng += (uint64_t)strtoull(argv[i + 1], NULL, 10) * 2654435761u;
-    }
     if (dict_files_load(NULL, &D, &de) != HUB_OK) {
         fprintf(stderr, "fhir_equiv: no dictionary (run from the root)\n");
         return 2;
     }
     jsontree_global_init();
-    for (; i < argc && nfiles < 1024; i++) {
-        docs[nfiles] = slurp(argv[i], &lens[nfiles]);
-        if (docs[nfiles] == NULL) {
-            fprintf(stderr, "fhir_equiv: cannot read %s\n", argv[i]);
-            return 2;
-        }
-        run(argv[i], docs[nfiles], lens[nfiles]);
-        nfiles++;
-    }
-    for (long m = 0; m < mutants && nfiles > 0; m++) {
-        size_t k = pick((size_t)nfiles), n = lens[k];
-        char name[32];
-        memcpy(d, docs[k], n);
-        mutate(d, &n);
-        snprintf(name, sizeof(name), "mutant-%ld", m);
-        run(name, d, n);
-    }
-    return 0;
+    return equiv_main("fhir_equiv", argc, argv, run, mutate);
 }
