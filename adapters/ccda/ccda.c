@@ -597,7 +597,7 @@ static void ev_init(struct doc *dc, struct ev *e)
         sens_add(e, dc->doc_sens[i]);
     if (dc->ssn_left_out)
         warn_add(e, dc->ssn_left_out, "@extension",
-                 "SSN is not nine digits as the SSA issues them; left out");
+                 SSN_NOT_ISSUABLE "; left out");
     if (dc->sys_left_out)
         warn_add(e, dc->sys_left_out, "@root",
                  "id names a national identifier system and no number; "

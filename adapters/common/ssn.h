@@ -14,6 +14,11 @@
 
 #define SSN_SYSTEM "http://hl7.org/fhir/sid/us-ssn"
 
+/* Every adapter's warning for a value ssn_usable() refuses: a sender who
+ * sent nine digits of a placeholder (000-00-0000) must not read it as a
+ * count of digits (F467). */
+#define SSN_NOT_ISSUABLE "SSN is not nine digits the SSA could have issued"
+
 /*
  * The nine digits of p[0..len) into out (not NUL-terminated) when the
  * value is exactly nine digits once dashes and spaces are left out;

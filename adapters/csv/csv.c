@@ -86,7 +86,7 @@ patient_id_check(struct csv_ctx *c, struct csv_table *t, size_t ri,
         v[col_id].len == 0 || ssn_usable(v[col_id].p, v[col_id].len, d))
         return true;
     csv_row_error(c, t, ri, col_id,
-                  "SSN is not nine digits as the SSA issues them");
+                  SSN_NOT_ISSUABLE);
     return false;
 }
 

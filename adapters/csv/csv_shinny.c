@@ -502,8 +502,7 @@ static void load_pt(struct csv_ctx *c, struct set *s)
                                            "or unknown; left out");
         char ssn[9];
         if (v[PT_SSN].len && !ssn_usable(v[PT_SSN].p, v[PT_SSN].len, ssn))
-            csv_row_warn(c, t, ri, PT_SSN, "SSN is not nine digits as the "
-                                           "SSA issues them; left out");
+            csv_row_warn(c, t, ri, PT_SSN, SSN_NOT_ISSUABLE "; left out");
         if (v[PT_ZIP].len && !is_zip(v[PT_ZIP]))
             csv_row_warn(c, t, ri, PT_ZIP, "ZIP is not 5 or 5+4 digits");
         if (csv_id_rounded(v[PT_PHONE])) {

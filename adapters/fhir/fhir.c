@@ -1088,8 +1088,7 @@ static int read_identifier(struct fx *x, const cJSON *c, struct fx_ident *id)
     id->is_ssn = id->value && id->system &&
                  strcmp(id->system, SSN_SYSTEM) == 0;
     if (id->is_ssn && !ssn_usable(id->value, strlen(id->value), id->ssn)) {
-        fx_warn(x, "value", "SSN is not nine digits as the SSA issues "
-                            "them; left out");
+        fx_warn(x, "value", SSN_NOT_ISSUABLE "; left out");
         id->value = NULL;
     }
     /* a national number that fails its check digit was never issued:

@@ -1971,7 +1971,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
     bool foreign = false;
     if (ssn.s.len && !ssn_valid(ssn.s)) {
         if (!outside_us(c, pid))
-            warn(c, "PID-19", "SSN is not nine digits as the SSA issues them");
+            warn(c, "PID-19", SSN_NOT_ISSUABLE);
         else if (!national_number(ssn.s))
             warn(c, "PID-19", "national number is not a number");
         else if (natid_placeholder(ssn.s))
@@ -2048,8 +2048,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
             } else {
                 char d[9];
                 if (!ssn_usable(v.s.p, v.s.len, d)) {
-                    warn(c, cx_field[f], "SSN is not nine digits as the SSA "
-                                         "issues them; left out");
+                    warn(c, cx_field[f], SSN_NOT_ISSUABLE "; left out");
                     continue;
                 }
                 if (ssn.s.len && same_ssn(v.s, ssn.s))

@@ -1695,7 +1695,7 @@ Test(hl7_to_events, writes_an_ssn_of_pid_3_type_ss_as_nine_digits)
                      "http://hl7.org/fhir/sid/us-ssn");
     cr_expect_str_eq(str_at(cJSON_GetArrayItem(ids, 2), "value", NULL), "1-2");
     cr_expect_str_eq(warnings_of(msg),
-                     "PID-3:SSN is not nine digits as the SSA issues them; "
+                     "PID-3:SSN is not nine digits the SSA could have issued; "
                      "left out;");
     cJSON_Delete(j);
 
@@ -1782,8 +1782,8 @@ Test(hl7_to_events, reads_pid_19_as_an_ssn_identifier_once)
                  MSH("ADT^A28", "2.3") "PID|1||M1^^^F^MR||D^J||||||||||||||%s\r"
                  "PV1|1|N\r", bad[k]);
         cr_assert_str_eq(warnings_of(msg),
-                         "PID-19:SSN is not nine digits as the SSA issues "
-                         "them;", "%s", bad[k]);
+                         "PID-19:SSN is not nine digits the SSA could have "
+                         "issued;", "%s", bad[k]);
         j = event_of(msg);
         cr_assert_eq(cJSON_GetArraySize(identifiers_of(j)), 1, "%s", bad[k]);
         cJSON_Delete(j);
@@ -2684,20 +2684,20 @@ Test(hl7_to_events, keeps_a_national_number_in_pid_19_outside_the_us)
         warnings_of("MSH|^~\\&|A|B|C|D|2026||ADT^A01|1|P|2.5|||||44\r"
                     "PID|1||M1^^^F^MR||D^J||||||||||||||78419876543210\r"
                     "PV1|1|I\r"),
-        "PID-19:SSN is not nine digits as the SSA issues them;");
+        "PID-19:SSN is not nine digits the SSA could have issued;");
     /* a US address: an SSN or nothing, as before */
     cr_assert_str_eq(
         warnings_of(MSH("ADT^A01", "2.5")
                     "PID|1||M1^^^F^MR||D^J||||||1 Main St^^X^NY^1^USA||||||"
                     "||78419876543210\rPV1|1|I\r"),
-        "PID-19:SSN is not nine digits as the SSA issues them;");
+        "PID-19:SSN is not nine digits the SSA could have issued;");
     /* the country read as it is written in the event: escaped, USA is
      * still the US */
     cr_assert_str_eq(
         warnings_of(MSH("ADT^A01", "2.5")
                     "PID|1||M1^^^F^MR||D^J||||||1 Main St^^X^NY^1^\\X55\\SA"
                     "||||||||78419876543210\rPV1|1|I\r"),
-        "PID-19:SSN is not nine digits as the SSA issues them;");
+        "PID-19:SSN is not nine digits the SSA could have issued;");
     /* abroad, not a number */
     cr_assert_str_eq(
         warnings_of(MSH("ADT^A01", "2.3")
@@ -3147,7 +3147,7 @@ Test(hl7_to_events, leaves_a_country_that_is_no_country_out)
                                  "PID|1||MRN1^^^FAC^MR||Doe^Jo||19800131|F|||"
                                  "1 High St^^X^^1^*^H||||||||*********\r"
                                  "PV1|1|N\r"),
-                     "PID-19:SSN is not nine digits as the SSA issues them;"
+                     "PID-19:SSN is not nine digits the SSA could have issued;"
                      "PID-11:country is neither an ISO 3166 code nor a "
                      "name; left out;");
 }
