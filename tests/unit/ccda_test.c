@@ -1886,11 +1886,18 @@ Test(ccda_entries, a_health_literacy_screener_names_its_domain, .init = setup,
     cJSON_Delete(ev);
 }
 
-/* F861 (F821): the C-CDA Examples' WE CARE survey (96447-8, a 4.69 with
- * no total): "No" to enough food and "Yes" to trouble paying the heating
- * bill each name their domain as screened, never as positive. Before, the
- * scale was read as a clinical one and gave no event. */
-Test(ccda_entries, a_we_care_survey_names_its_domains_and_no_positive_one,
+/* F1000 (F821): the C-CDA Examples' WE CARE survey (96447-8, a 4.69 with
+ * no total), each item an INT ordinal and a CO answer: "No" to enough
+ * food and "Yes" to trouble paying the heating bill report needs, so both
+ * domains are positive; "Yes" to having a job is negative, and the food
+ * help item only screens. F861 named the domains, never one positive. */
+#define WE_CARE_ITEM(q, n, a)                                               \
+    "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" " \
+    "moodCode=\"EVN\"><code code=\"" q "\"/>"                              \
+    "<value xsi:type=\"INT\" value=\"" n "\"/>"                             \
+    "<value xsi:type=\"CO\" code=\"" a "\"/>"                               \
+    "</observation></entryRelationship>"
+Test(ccda_entries, a_we_care_survey_is_positive_where_a_need_is_reported,
      .init = setup, .fini = teardown)
 {
     struct run r = run_str(
@@ -1901,30 +1908,36 @@ Test(ccda_entries, a_we_care_survey_names_its_domains_and_no_positive_one,
         "<code code=\"96447-8\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
         "<effectiveTime value=\"20150622\"/>"
         "<value xsi:type=\"CD\" nullFlavor=\"NA\"/>"
-        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
-        "moodCode=\"EVN\"><code code=\"96434-6\"/>"
-        "<value xsi:type=\"INT\" value=\"2\"/>"
-        "<value xsi:type=\"CO\" code=\"LA32-8\"/>"
-        "</observation></entryRelationship>"
-        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
-        "moodCode=\"EVN\"><code code=\"96436-1\"/>"
-        "<value xsi:type=\"INT\" value=\"1\"/>"
-        "<value xsi:type=\"CO\" code=\"LA33-6\"/>"
-        "</observation></entryRelationship>"
+        WE_CARE_ITEM("96444-5", "1", "LA33-6")
+        WE_CARE_ITEM("96434-6", "2", "LA32-8")
+        WE_CARE_ITEM("96438-7", "1", "LA33-6")
+        WE_CARE_ITEM("96436-1", "1", "LA33-6")
         "</observation></entry>" BODY_CLOSE);
-    cJSON *ev = first_event(&r, 1);
+    cJSON *ev = first_event(&r, 2);
     cr_assert_str_eq(r.out.ev[0].type, "screening.completed");
+    cr_assert_str_eq(r.out.ev[1].type, "screening.positive");
     cJSON *sc = cJSON_GetObjectItem(ev, "screening");
     cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(sc, "instrument")),
                      "96447-8");
     cJSON *d = cJSON_GetObjectItem(sc, "domains");
-    cr_assert_eq(cJSON_GetArraySize(d), 2);
-    cr_expect_str_eq(cJSON_GetArrayItem(d, 0)->valuestring, "food-insecurity");
-    cr_expect_str_eq(cJSON_GetArrayItem(d, 1)->valuestring,
+    cr_assert_eq(cJSON_GetArraySize(d), 3);
+    cr_expect_str_eq(cJSON_GetArrayItem(d, 0)->valuestring,
+                     "employment-status");
+    cr_expect_str_eq(cJSON_GetArrayItem(d, 1)->valuestring, "food-insecurity");
+    cr_expect_str_eq(cJSON_GetArrayItem(d, 2)->valuestring,
                      "utility-insecurity");
-    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(sc,
-                                                       "positive_domains")),
-                 0);
+    cJSON *p = cJSON_GetObjectItem(sc, "positive_domains");
+    cr_assert_eq(cJSON_GetArraySize(p), 2);
+    cr_expect_str_eq(cJSON_GetArrayItem(p, 0)->valuestring, "food-insecurity");
+    cr_expect_str_eq(cJSON_GetArrayItem(p, 1)->valuestring,
+                     "utility-insecurity");
+    cJSON *items = cJSON_GetObjectItem(sc, "items");
+    cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 0),
+                                                "positive")));
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 1),
+                                               "positive")));
+    cr_expect_null(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 2),
+                                       "positive"));
     cJSON_Delete(ev);
 }
 
