@@ -2601,6 +2601,43 @@ static void expect_one_domain(cJSON *sc, const char *key, const char *dom)
     cr_expect_str_eq(cJSON_GetArrayItem(l, 0)->valuestring, dom, "%s", key);
 }
 
+/* F1001: C-CDA's Characteristics of Home Environment (4.109, 75274-1
+ * "Characteristics of residence") carries the patient's "housing status
+ * (e.g., evicted, homeless, home owner)" in its value. One that says
+ * homeless (32911000, a finding of snomed-domains.json) is the same
+ * assertion as a Social History Observation's (F143): an asserted item,
+ * homelessness positive. Its HL7 example's 308899009 "unsatisfactory
+ * living conditions" names no domain of the dictionary: nothing. Before,
+ * only 4.38 was read and a homeless patient's document gave no event. */
+Test(ccda_screening, a_home_environment_that_says_homeless_is_an_assessment,
+     .init = setup, .fini = teardown)
+{
+#define HOME_ENV_TEMPLATE "<templateId root=\"2.16.840.1.113883.10.20.22.4.109\"/>"
+#define HOME_ENV_CODE "<code code=\"75274-1\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+    struct run r = run_str(SOCIAL_OBS_DOC("moodCode=\"EVN\"", HOME_ENV_TEMPLATE,
+                                          HOME_ENV_CODE,
+                                          SNOMED_VALUE("32911000")));
+    cJSON *ev = first_event(&r, 2);
+    cr_expect_str_eq(r.out.ev[1].type, "screening.positive");
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *it = only_item(ev);
+    cr_expect_str_eq(str_of(it, "question"), "75274-1");
+    cr_expect_str_eq(str_of(it, "answer"), "32911000");
+    cr_expect_str_eq(str_of(it, "domain"), "homelessness");
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(it, "positive")));
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(it, "asserted")));
+    expect_one_domain(sc, "positive_domains", "homelessness");
+    cJSON_Delete(ev);
+
+    arena_reset(&A);
+    r = run_str(SOCIAL_OBS_DOC("moodCode=\"EVN\"", HOME_ENV_TEMPLATE,
+                               HOME_ENV_CODE, SNOMED_VALUE("308899009")));
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0);
+#undef HOME_ENV_CODE
+#undef HOME_ENV_TEMPLATE
+}
+
 /* F281: a question of the dictionary answered with a finding of its own
  * domain asserts the finding, as the FHIR adapter reads the Czech HDR's
  * 88124-3 valued 733423003; a finding of another domain stays an answer
