@@ -51,6 +51,7 @@
 #define T_PROBLEM_CONCERN "2.16.840.1.113883.10.20.22.4.3"
 #define T_PROBLEM_OBS "2.16.840.1.113883.10.20.22.4.4"
 #define T_SOCIAL_OBS "2.16.840.1.113883.10.20.22.4.38"
+#define T_HOME_ENV "2.16.840.1.113883.10.20.22.4.109"
 #define T_ASSESSMENT_SCALE "2.16.840.1.113883.10.20.22.4.69"
 #define T_SCALE_SUPPORT "2.16.840.1.113883.10.20.22.4.86"
 #define T_SMOKING_STATUS "2.16.840.1.113883.10.20.22.4.78"
@@ -1789,6 +1790,10 @@ static struct slice assessment_question(const struct ccda_node *obs)
  * finding's domain: the same statement gives the same screening here
  * (F143). Remembered as a loose item with no instrument.
  *
+ * So is a Characteristics of Home Environment (4.109, 75274-1), which
+ * C-CDA gives "housing status (e.g., evicted, homeless, home owner)": the
+ * same statement of a finding in a template of its own (F1001).
+ *
  * A negated one (negationInd="true") is the same statement denied: CDA
  * R2's Observation.negationInd "is a positive assertion that the
  * Observation as a whole is negated" (a negated finding means the author
@@ -1809,7 +1814,8 @@ static void note_assessment(struct doc *dc, const struct ccda_node *obs)
     const struct ccda_node *finding = NULL;
 
     if (q.len == 0 || dc->n_loose >= MAX_LOOSE ||
-        !ccda_has_template(obs, T_SOCIAL_OBS))
+        (!ccda_has_template(obs, T_SOCIAL_OBS) &&
+         !ccda_has_template(obs, T_HOME_ENV)))
         return;
     for (size_t k = 0; k < 2; k++) {
         struct slice c = k ? code : q;

@@ -61,7 +61,9 @@
  *     code is a screening item of the dictionary -> one screening event per
  *     instrument: screening.completed, and screening.positive with the same
  *     body when a domain is positive. A Social History Observation (4.38,
- *     event mood) whose code is none of the dictionary's
+ *     event mood), or a Characteristics of Home Environment (4.109, whose
+ *     value C-CDA gives the housing status: homeless 32911000, F1001),
+ *     whose code is none of the dictionary's
  *     (160476009 / 8689-2) and whose value (or a translation) is an
  *     ICD-10-CM Z code of zcodes.json or a SNOMED CT finding of
  *     snomed-domains.json is an assessment, as FHIR's SDOHCC Observation

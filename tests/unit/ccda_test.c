@@ -1886,11 +1886,18 @@ Test(ccda_entries, a_health_literacy_screener_names_its_domain, .init = setup,
     cJSON_Delete(ev);
 }
 
-/* F861 (F821): the C-CDA Examples' WE CARE survey (96447-8, a 4.69 with
- * no total): "No" to enough food and "Yes" to trouble paying the heating
- * bill each name their domain as screened, never as positive. Before, the
- * scale was read as a clinical one and gave no event. */
-Test(ccda_entries, a_we_care_survey_names_its_domains_and_no_positive_one,
+/* F1000 (F821): the C-CDA Examples' WE CARE survey (96447-8, a 4.69 with
+ * no total), each item an INT ordinal and a CO answer: "No" to enough
+ * food and "Yes" to trouble paying the heating bill report needs, so both
+ * domains are positive; "Yes" to having a job is negative, and the food
+ * help item only screens. F861 named the domains, never one positive. */
+#define WE_CARE_ITEM(q, n, a)                                               \
+    "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" " \
+    "moodCode=\"EVN\"><code code=\"" q "\"/>"                              \
+    "<value xsi:type=\"INT\" value=\"" n "\"/>"                             \
+    "<value xsi:type=\"CO\" code=\"" a "\"/>"                               \
+    "</observation></entryRelationship>"
+Test(ccda_entries, a_we_care_survey_is_positive_where_a_need_is_reported,
      .init = setup, .fini = teardown)
 {
     struct run r = run_str(
@@ -1901,30 +1908,36 @@ Test(ccda_entries, a_we_care_survey_names_its_domains_and_no_positive_one,
         "<code code=\"96447-8\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
         "<effectiveTime value=\"20150622\"/>"
         "<value xsi:type=\"CD\" nullFlavor=\"NA\"/>"
-        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
-        "moodCode=\"EVN\"><code code=\"96434-6\"/>"
-        "<value xsi:type=\"INT\" value=\"2\"/>"
-        "<value xsi:type=\"CO\" code=\"LA32-8\"/>"
-        "</observation></entryRelationship>"
-        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
-        "moodCode=\"EVN\"><code code=\"96436-1\"/>"
-        "<value xsi:type=\"INT\" value=\"1\"/>"
-        "<value xsi:type=\"CO\" code=\"LA33-6\"/>"
-        "</observation></entryRelationship>"
+        WE_CARE_ITEM("96444-5", "1", "LA33-6")
+        WE_CARE_ITEM("96434-6", "2", "LA32-8")
+        WE_CARE_ITEM("96438-7", "1", "LA33-6")
+        WE_CARE_ITEM("96436-1", "1", "LA33-6")
         "</observation></entry>" BODY_CLOSE);
-    cJSON *ev = first_event(&r, 1);
+    cJSON *ev = first_event(&r, 2);
     cr_assert_str_eq(r.out.ev[0].type, "screening.completed");
+    cr_assert_str_eq(r.out.ev[1].type, "screening.positive");
     cJSON *sc = cJSON_GetObjectItem(ev, "screening");
     cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(sc, "instrument")),
                      "96447-8");
     cJSON *d = cJSON_GetObjectItem(sc, "domains");
-    cr_assert_eq(cJSON_GetArraySize(d), 2);
-    cr_expect_str_eq(cJSON_GetArrayItem(d, 0)->valuestring, "food-insecurity");
-    cr_expect_str_eq(cJSON_GetArrayItem(d, 1)->valuestring,
+    cr_assert_eq(cJSON_GetArraySize(d), 3);
+    cr_expect_str_eq(cJSON_GetArrayItem(d, 0)->valuestring,
+                     "employment-status");
+    cr_expect_str_eq(cJSON_GetArrayItem(d, 1)->valuestring, "food-insecurity");
+    cr_expect_str_eq(cJSON_GetArrayItem(d, 2)->valuestring,
                      "utility-insecurity");
-    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(sc,
-                                                       "positive_domains")),
-                 0);
+    cJSON *p = cJSON_GetObjectItem(sc, "positive_domains");
+    cr_assert_eq(cJSON_GetArraySize(p), 2);
+    cr_expect_str_eq(cJSON_GetArrayItem(p, 0)->valuestring, "food-insecurity");
+    cr_expect_str_eq(cJSON_GetArrayItem(p, 1)->valuestring,
+                     "utility-insecurity");
+    cJSON *items = cJSON_GetObjectItem(sc, "items");
+    cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 0),
+                                                "positive")));
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 1),
+                                               "positive")));
+    cr_expect_null(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 2),
+                                       "positive"));
     cJSON_Delete(ev);
 }
 
@@ -2586,6 +2599,43 @@ static void expect_one_domain(cJSON *sc, const char *key, const char *dom)
     }
     cr_assert_eq(cJSON_GetArraySize(l), 1, "%s", key);
     cr_expect_str_eq(cJSON_GetArrayItem(l, 0)->valuestring, dom, "%s", key);
+}
+
+/* F1001: C-CDA's Characteristics of Home Environment (4.109, 75274-1
+ * "Characteristics of residence") carries the patient's "housing status
+ * (e.g., evicted, homeless, home owner)" in its value. One that says
+ * homeless (32911000, a finding of snomed-domains.json) is the same
+ * assertion as a Social History Observation's (F143): an asserted item,
+ * homelessness positive. Its HL7 example's 308899009 "unsatisfactory
+ * living conditions" names no domain of the dictionary: nothing. Before,
+ * only 4.38 was read and a homeless patient's document gave no event. */
+Test(ccda_screening, a_home_environment_that_says_homeless_is_an_assessment,
+     .init = setup, .fini = teardown)
+{
+#define HOME_ENV_TEMPLATE "<templateId root=\"2.16.840.1.113883.10.20.22.4.109\"/>"
+#define HOME_ENV_CODE "<code code=\"75274-1\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+    struct run r = run_str(SOCIAL_OBS_DOC("moodCode=\"EVN\"", HOME_ENV_TEMPLATE,
+                                          HOME_ENV_CODE,
+                                          SNOMED_VALUE("32911000")));
+    cJSON *ev = first_event(&r, 2);
+    cr_expect_str_eq(r.out.ev[1].type, "screening.positive");
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *it = only_item(ev);
+    cr_expect_str_eq(str_of(it, "question"), "75274-1");
+    cr_expect_str_eq(str_of(it, "answer"), "32911000");
+    cr_expect_str_eq(str_of(it, "domain"), "homelessness");
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(it, "positive")));
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(it, "asserted")));
+    expect_one_domain(sc, "positive_domains", "homelessness");
+    cJSON_Delete(ev);
+
+    arena_reset(&A);
+    r = run_str(SOCIAL_OBS_DOC("moodCode=\"EVN\"", HOME_ENV_TEMPLATE,
+                               HOME_ENV_CODE, SNOMED_VALUE("308899009")));
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0);
+#undef HOME_ENV_CODE
+#undef HOME_ENV_TEMPLATE
 }
 
 /* F281: a question of the dictionary answered with a finding of its own

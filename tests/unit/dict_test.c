@@ -501,42 +501,51 @@ Test(dict, the_cms_assessment_health_literacy_item_scores_as_sils_does)
         }
 }
 
-/* F861 (F821): the WE CARE survey (LOINC 96447-8) asks, for each need, a
- * question and "would you like help"; no published positive rule was at
- * hand, so each answered item counts its domain as screened, whether it
- * is answered Yes or No, and none is positive or negative. Before, none
- * of its items was known and the survey screened no domain. */
-Test(dict, we_care_items_count_their_domain_as_screened_never_positive)
+/* F1000 (F821, after F861): the WE CARE survey (LOINC 96447-8) asks, for
+ * each need, a question that identifies an unmet need by self-report and
+ * then "would you like help" (Boston Medical Center's WE CARE model page).
+ * The answer that reports the need is positive ("No" to a high school
+ * degree, a job or always enough food; "Yes" to needing daycare, being at
+ * risk of homelessness or trouble paying the heating bill), the other
+ * negative; the help and emergency follow-ups count their domain as
+ * screened, never positive or negative. F861 left every item unscored. */
+Test(dict, we_care_need_items_are_positive_by_the_need_they_report)
 {
-    static const struct { const char *q, *domain; } items[] = {
-        { "96434-6", "food-insecurity" },   /* enough food for your family */
-        { "96438-7", "food-insecurity" },   /* help with this */
-        { "96437-9", "food-insecurity" },   /* food for tonight */
-        { "96441-1", "housing-instability" }, /* at risk of homelessness */
-        { "96440-3", "housing-instability" },
-        { "96439-5", "housing-instability" },
-        { "96436-1", "utility-insecurity" }, /* trouble paying heating */
-        { "96753-9", "utility-insecurity" },
-        { "96435-3", "utility-insecurity" },
-        { "96446-0", "educational-attainment" },
-        { "96445-2", "educational-attainment" },
-        { "96444-5", "employment-status" },
-        { "96443-7", "employment-status" },
-        { "96442-9", "sdoh-category-unspecified" }, /* child care */
-        { "96433-8", "sdoh-category-unspecified" },
+    static const char *yes = "LA33-6", *no = "LA32-8";
+    static const struct { const char *q, *domain, *need; } items[] = {
+        { "96434-6", "food-insecurity", "LA32-8" }, /* enough food: No */
+        { "96438-7", "food-insecurity", NULL },     /* help with this */
+        { "96437-9", "food-insecurity", NULL },     /* food for tonight */
+        { "96441-1", "housing-instability", "LA33-6" }, /* at risk: Yes */
+        { "96440-3", "housing-instability", NULL },
+        { "96439-5", "housing-instability", NULL },
+        { "96436-1", "utility-insecurity", "LA33-6" }, /* heating bill */
+        { "96753-9", "utility-insecurity", NULL },
+        { "96435-3", "utility-insecurity", NULL },
+        { "96446-0", "educational-attainment", "LA32-8" }, /* degree: No */
+        { "96445-2", "educational-attainment", NULL },
+        { "96444-5", "employment-status", "LA32-8" }, /* a job: No */
+        { "96443-7", "employment-status", NULL },
+        { "96442-9", "sdoh-category-unspecified", "LA33-6" }, /* daycare */
+        { "96433-8", "sdoh-category-unspecified", NULL },
     };
-    static const char *answers[] = { "LA33-6", "LA32-8" };
+    const char *answers[] = { yes, no };
     for (size_t a = 0; a < 2; a++)
         for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
             struct resp r = { items[i].q, { answers[a] }, 0, false };
             struct dict_scoring s = score("96447-8", &r, 1);
+            enum dict_verdict want =
+                !items[i].need ? DICT_UNKNOWN
+                : strcmp(items[i].need, answers[a]) == 0 ? DICT_POSITIVE
+                                                         : DICT_NEGATIVE;
             cr_assert_str_eq(s.items[0].domain, items[i].domain, "%s",
                              items[i].q);
-            cr_assert_eq(s.items[0].verdict, DICT_UNKNOWN, "%s=%s",
-                         items[i].q, answers[a]);
+            cr_assert_eq(s.items[0].verdict, want, "%s=%s", items[i].q,
+                         answers[a]);
             cr_assert(!s.items[0].unknown_answer, "%s", items[i].q);
             cr_assert_eq(s.n_domains, 1, "%s", items[i].q);
-            cr_assert_eq(s.n_positive_domains, 0);
+            cr_assert_eq(s.n_positive_domains,
+                         want == DICT_POSITIVE ? 1u : 0u, "%s", items[i].q);
         }
     struct resp later = { "96443-7", { "LA31439-5" }, 0, false };
     struct dict_scoring s = score("96447-8", &later, 1);

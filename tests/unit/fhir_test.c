@@ -1872,24 +1872,32 @@ Test(fhir, a_health_literacy_screener_names_its_domain)
     "{\"linkId\":\"2\",\"code\":[{\"system\":\"http://loinc.org\","       \
     "\"code\":\"96441-1\"}],\"answer\":[{\"valueCoding\":{\"system\":"    \
     "\"http://loinc.org\",\"code\":\"" homeless "\"}}]}]}"
-Test(fhir, a_we_care_survey_names_its_domains_and_no_positive_one)
+/* F1000 (F821): a WE CARE QuestionnaireResponse is positive for the need
+ * its answer reports: "No" to enough food (food), "Yes" to being at risk
+ * of homelessness (housing); the other answers are negative. F861 made
+ * both bodies screening.completed with no positive domain. */
+Test(fhir, a_we_care_survey_is_positive_where_a_need_is_reported)
 {
     struct canon_list out;
     struct hub_err err;
-    static const char *const bodies[] = { WE_CARE_QR("LA32-8", "LA33-6"),
-                                          WE_CARE_QR("LA33-6", "LA32-8") };
-    for (size_t i = 0; i < 2; i++) {
-        cr_assert_eq(run(bodies[i], &out, NULL, &err), HUB_OK);
-        cr_assert_eq(out.n, 1, "body %zu", i);
+    static const struct { const char *body, *positive; size_t n; } cases[] = {
+        { WE_CARE_QR("LA32-8", "LA33-6"),
+          "[\"food-insecurity\",\"housing-instability\"]", 2 },
+        { WE_CARE_QR("LA33-6", "LA32-8"), "[]", 1 },
+        { WE_CARE_QR("LA32-8", "LA32-8"), "[\"food-insecurity\"]", 2 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cr_assert_eq(run(cases[i].body, &out, NULL, &err), HUB_OK);
+        cr_assert_eq(out.n, cases[i].n, "body %zu", i);
         cr_assert_str_eq(out.ev[0].type, "screening.completed");
+        if (cases[i].n == 2)
+            cr_assert_str_eq(out.ev[1].type, "screening.positive");
         cr_assert_str_eq(field_of(&out, 0, "screening.instrument"),
                          "96447-8");
         cr_assert_str_eq(field_of(&out, 0, "screening.domains"),
                          "[\"food-insecurity\",\"housing-instability\"]");
         cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"),
-                         "[]");
-        cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"),
-                         "(absent)");
+                         cases[i].positive, "body %zu", i);
     }
 }
 
