@@ -1014,3 +1014,112 @@ Test(api_subs, metrics_keep_the_health_gauges_while_the_database_is_away,
     http_resp_free(&r);
     dbproxy_set_down(hub.proxy, false);
 }
+
+/* Rows of the long chain below: about 2.4 s to check in one statement on
+ * the development machine (24 us a row, a 200-byte detail each), 10 rows
+ * after another; the test checks that one statement is indeed cut. */
+#define LONG_CHAIN 120000
+
+static void start_short_deadline(void)
+{
+    struct store *s;
+    char sha[65];
+
+    evthread_use_pthreads();
+    cr_assert_eq(hub_start(&hub, "db_lock_timeout = 1\n"
+                           "db_statement_timeout = 1\n", false), 0,
+                 "hubd did not start");
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "ops", "Operator", "operator",
+                               SCOPE_ADMIN), HUB_OK);
+    store_sha256_hex("tok-ops", 7, sha);
+    cr_assert_eq(store_token_add(s, "test", "ops", sha, "ops-t1", SCOPE_ADMIN,
+                                 0), HUB_OK);
+    store_free(s);
+}
+
+/* The verdict's fields of a GET /v1/audit/verify answer. */
+static void verdict(const char *body, bool *ok, long long *rows,
+                    long long *bad, long long *head)
+{
+    const char *p;
+    *ok = strstr(body, "\"ok\":true") != NULL;
+    p = strstr(body, "\"rows_checked\":");
+    *rows = p ? strtoll(p + 15, NULL, 10) : -1;
+    p = strstr(body, "\"bad_seq\":");
+    *bad = p ? strtoll(p + 10, NULL, 10) : -1;
+    p = strstr(body, "\"head\":{\"seq\":");
+    *head = p ? strtoll(p + 14, NULL, 10) : -1;
+}
+
+/* F763: the route checked the whole chain in one statement
+ * (hub_audit_verify), so a chain longer than db_statement_timeout to check
+ * was 503 at every try. With the bound at 1 s and a chain that one
+ * statement cannot check within it (checked here on a link with the same
+ * deadline), the route walks it in steps: 200 with the chain whole, then
+ * 200 naming the row changed far into the chain. */
+Test(api_subs, audit_verify_walks_a_chain_longer_than_the_statement_deadline,
+     .init = start_short_deadline, .fini = stop, .timeout = 120)
+{
+    struct http_resp r;
+    struct store *s;
+    struct store_audit_check chk;
+    bool ok;
+    long long rows, bad, head;
+
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    char sql[768];
+    snprintf(sql, sizeof(sql), "SELECT hub_audit_append_many("
+             "array_fill('test'::text, ARRAY[%d]), "
+             "array_fill('test.row'::text, ARRAY[%d]), "
+             "array_fill('test'::text, ARRAY[%d]), "
+             "array_fill('x'::text, ARRAY[%d]), "
+             "array_fill(NULL::text, ARRAY[%d]), "
+             "array_fill(jsonb_build_object('pad', repeat('ab', 100)), "
+             "ARRAY[%d]))", LONG_CHAIN, LONG_CHAIN, LONG_CHAIN, LONG_CHAIN,
+             LONG_CHAIN, LONG_CHAIN);
+    long last = hub_sql_long(&hub, sql);
+    cr_assert_geq(last, LONG_CHAIN, "appended up to seq %ld", last);
+
+    /* the one statement, under the same 1 s deadline, is cut */
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    store_set_statement_timeout(s, 1000);
+    cr_assert_eq(store_audit_verify(s, &chk), HUB_EBUSY,
+                 "the whole chain was checked within 1 s in one statement: "
+                 "make LONG_CHAIN longer");
+    store_free(s);
+
+    double t0 = hub_mono_ms();
+    cr_assert_eq(call("GET", "/v1/audit/verify", "tok-ops", NULL, &r), 200,
+                 "%s", r.body);
+    verdict(r.body, &ok, &rows, &bad, &head);
+    cr_expect(ok, "%s", r.body);
+    /* no retention anchor: every row from seq 1 to the head holds (rows
+     * hubd audits meanwhile only move the head on) */
+    cr_expect_geq(head, last, "%s", r.body);
+    cr_expect_eq(rows, head, "%s", r.body);
+    cr_expect_eq(bad, 0, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"retention_anchor\":0"), "%s",
+                       r.body);
+    cr_expect_not_null(strstr(r.body, "\"problem\":null"), "%s", r.body);
+    cr_expect_gt(hub_mono_ms() - t0, 1000, "the walk was not longer than "
+                 "the deadline");
+    http_resp_free(&r);
+
+    /* a row changed near the end: named, with the rows before it */
+    long target = last - 100;
+    snprintf(sql, sizeof(sql), "WITH u AS (UPDATE audit SET actor = "
+             "'someone' WHERE seq = %ld RETURNING 1) SELECT count(*) FROM u",
+             target);
+    cr_assert_eq(hub_sql_long(&hub, sql), 1);
+    cr_assert_eq(call("GET", "/v1/audit/verify", "tok-ops", NULL, &r), 200,
+                 "%s", r.body);
+    verdict(r.body, &ok, &rows, &bad, &head);
+    cr_expect(!ok, "%s", r.body);
+    cr_expect_eq(bad, target, "%s", r.body);
+    cr_expect_eq(rows, target - 1, "%s", r.body);
+    cr_expect_eq(head, target - 1, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"problem\":\"changed\""), "%s",
+                       r.body);
+    http_resp_free(&r);
+}
