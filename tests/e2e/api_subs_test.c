@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <event2/thread.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1122,4 +1123,141 @@ Test(api_subs, audit_verify_walks_a_chain_longer_than_the_statement_deadline,
     cr_expect_not_null(strstr(r.body, "\"problem\":\"changed\""), "%s",
                        r.body);
     http_resp_free(&r);
+}
+
+/* POST /v1/subscriptions as `token` with an Idempotency-Key (NULL: none). */
+static long create_keyed(const char *token, const char *path,
+                         const char *key, const char *body,
+                         struct http_resp *r)
+{
+    char kh[320];
+    snprintf(kh, sizeof(kh), "Idempotency-Key: %s", key ? key : "");
+    const char *const with[] = { kh, "Content-Type: application/json", NULL };
+    const char *const without[] = { "Content-Type: application/json", NULL };
+    cr_assert_eq(http_call_h(&hub, true, "POST", path, token,
+                             key ? with : without, body, strlen(body), r),
+                 0, "POST %s", path);
+    return r->status;
+}
+
+static long subs_of(const char *org)
+{
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM subscriptions WHERE "
+             "org_id = '%s'", org);
+    return hub_sql_long(&hub, sql);
+}
+
+struct keyed_call {
+    const char *key, *body;
+    struct http_resp r;
+    long status;
+};
+
+static void *keyed_thread(void *arg)
+{
+    struct keyed_call *k = arg;
+    k->status = create_keyed("tok-cbo", "/v1/subscriptions", k->key, k->body,
+                             &k->r);
+    return NULL;
+}
+
+/* F764: a create retried after its answer was lost (a 503 cut at the
+ * deadline after the commit) made a second subscription, so every event
+ * went twice to the endpoint. Under one Idempotency-Key a sender's retry
+ * gets the first creation's answer (201, same id and Location,
+ * Idempotent-Replayed) and creates nothing; the key with another body is
+ * 422 as on the ingest routes; no key creates as before; the key is the
+ * sender's own (an operator's creation under the same key is another);
+ * retries sent at once make one subscription. */
+Test(api_subs, an_idempotency_key_makes_a_retried_create_one_subscription,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char body[] = "{\"url\":\"https://cbo.example/h\","
+                               "\"topics\":[\"adt.*\"]}";
+    static const char other[] = "{\"url\":\"https://cbo.example/other\","
+                                "\"topics\":[\"adt.*\"]}";
+    struct http_resp r;
+    char id[80], loc[160];
+
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    long before = subs_of("cbo");
+    cr_assert_eq(create_keyed("tok-cbo", "/v1/subscriptions", "sub-create-1",
+                              body, &r), 201, "%s", r.body);
+    cr_expect(!r.replayed);
+    const char *p = strstr(r.body, "\"id\": \"");
+    cr_assert_not_null(p, "%s", r.body);
+    snprintf(id, sizeof(id), "%.*s", (int)strcspn(p + 7, "\""), p + 7);
+    snprintf(loc, sizeof(loc), "%s", r.location);
+    cr_expect_not_null(strstr(r.body, "whsec_"), "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(subs_of("cbo"), before + 1);
+
+    /* the retry: the first one's answer, nothing made */
+    cr_assert_eq(create_keyed("tok-cbo", "/v1/subscriptions", "sub-create-1",
+                              body, &r), 201, "%s", r.body);
+    cr_expect(r.replayed, "no Idempotent-Replayed");
+    cr_expect_not_null(strstr(r.body, id), "%s", r.body);
+    cr_expect_str_eq(r.location, loc);
+    cr_expect_not_null(strstr(r.body, "whsec_"), "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(subs_of("cbo"), before + 1);
+
+    /* the key with another body: refused, nothing made */
+    cr_assert_eq(create_keyed("tok-cbo", "/v1/subscriptions", "sub-create-1",
+                              other, &r), 422, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"field\":\"Idempotency-Key\""), "%s",
+                       r.body);
+    cr_expect_null(strstr(r.body, id), "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(subs_of("cbo"), before + 1);
+
+    /* a malformed key: 400, nothing made */
+    cr_assert_eq(create_keyed("tok-cbo", "/v1/subscriptions", "two words",
+                              body, &r), 400, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "Idempotency-Key"), "%s", r.body);
+    http_resp_free(&r);
+
+    /* no key: each POST a subscription, as before */
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(create_keyed("tok-cbo", "/v1/subscriptions", NULL, body,
+                                  &r), 201, "%s", r.body);
+        cr_expect(!r.replayed);
+        cr_expect_null(strstr(r.body, id), "%s", r.body);
+        http_resp_free(&r);
+    }
+    cr_expect_eq(subs_of("cbo"), before + 3);
+
+    /* the operator's key is its own: the same key and body for cbo makes
+     * another */
+    cr_assert_eq(create_keyed("tok-ops", "/v1/subscriptions?org=cbo",
+                              "sub-create-1", body, &r), 201, "%s", r.body);
+    cr_expect(!r.replayed);
+    cr_expect_null(strstr(r.body, id), "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(subs_of("cbo"), before + 4);
+
+    /* four retries at once under a new key: one subscription, one id */
+    struct keyed_call k[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        k[i] = (struct keyed_call){ .key = "sub-create-2", .body = other };
+        cr_assert_eq(pthread_create(&t[i], NULL, keyed_thread, &k[i]), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    int made = 0;
+    for (int i = 0; i < 4; i++) {
+        cr_expect_eq(k[i].status, 201, "%s", k[i].r.body);
+        made += !k[i].r.replayed;
+        cr_expect_str_eq(k[i].r.location, k[0].r.location);
+    }
+    cr_expect_eq(made, 1);
+    for (int i = 0; i < 4; i++)
+        http_resp_free(&k[i].r);
+    cr_expect_eq(subs_of("cbo"), before + 5);
+    /* each made one audited once */
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
+                              "action = 'subscription.created'"),
+                 before + 5);
 }
