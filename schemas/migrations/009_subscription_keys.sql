@@ -27,7 +27,8 @@ CREATE TABLE subscription_keys (
 -- hub_sub_create() under key p_key of p_actor: sub, the subscription as
 -- hub_sub_create() answers it (with its secrets), and replayed false when
 -- this call made it; replayed true and sub the key's first subscription
--- as it is now when the key was used within the window for the same body
+-- as it is now (deleted_at when it was deleted since) when the key was
+-- used within the window for the same body
 -- (p_hash); differs true (sub NULL) when it was used for another one. A
 -- concurrent create under the same key waits for the first's commit on
 -- the primary key, then reads its row. The actor's keys past the window
@@ -60,8 +61,11 @@ BEGIN
         differs := true;
         RETURN;
     END IF;
-    -- subscriptions are deleted softly: the row is there
+    -- subscriptions are deleted softly: the row is there; one deleted
+    -- since says so (hub_sub_json leaves deleted_at out: it lists live
+    -- ones), so that the replay is not taken for a live subscription
     SELECT * INTO s FROM subscriptions WHERE id = k.subscription_id;
     replayed := true;
-    sub := hub_sub_json(s, true);
+    sub := hub_sub_json(s, true) || jsonb_strip_nulls(
+        jsonb_build_object('deleted_at', s.deleted_at));
 END $$;

@@ -1260,4 +1260,15 @@ Test(api_subs, an_idempotency_key_makes_a_retried_create_one_subscription,
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
                               "action = 'subscription.created'"),
                  before + 5);
+
+    /* deleted since: the retry says so, and makes no new one */
+    cr_assert_eq(call("DELETE", loc, "tok-cbo", NULL, &r), 204);
+    http_resp_free(&r);
+    cr_assert_eq(create_keyed("tok-cbo", "/v1/subscriptions", "sub-create-1",
+                              body, &r), 201, "%s", r.body);
+    cr_expect(r.replayed);
+    cr_expect_not_null(strstr(r.body, id), "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"deleted_at\""), "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(subs_of("cbo"), before + 5);
 }
