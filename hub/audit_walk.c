@@ -2,6 +2,7 @@
  * audit_walk.c - the audit chain walked in steps (audit_walk.h): the loop
  * `hubctl audit verify` ran alone, now also GET /v1/audit/verify's.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@ int audit_walk(struct store *s, struct audit_walk *w, int64_t from_seq,
     bool done = false;
     int rc;
 
+    assert(w->step >= 1 && (from_seq <= 0 || from_hash != NULL));
     memset(c, 0, sizeof(*c));
     w->from_anchor = from_seq <= 0;
     if (!w->from_anchor) {
