@@ -1,6 +1,10 @@
 /*
  * api_subs.c - subscriptions, deliveries and the audit trail over HTTPS:
- *   POST   /v1/subscriptions                create (201), 400 names the field
+ *   POST   /v1/subscriptions                create (201), 400 names the field;
+ *                                           an Idempotency-Key retried
+ *                                           answers the first (201,
+ *                                           Idempotent-Replayed), 422 for
+ *                                           another body
  *   GET    /v1/subscriptions                list (no secrets)
  *   GET    /v1/subscriptions/{id}           one, with its secrets
  *   PATCH  /v1/subscriptions/{id}           update (members given only)
@@ -16,7 +20,8 @@
  *   GET    /v1/audit?patient=&after=&limit= operator: accounting of
  *                                           disclosures of one patient
  *   GET    /v1/audit/verify[?anchor=SEQ:HASH] operator: walk the hash
- *                                           chain; the head to record, and
+ *                                           chain in steps (audit_walk.h);
+ *                                           the head to record, and
  *                                           whether an old head still holds
  * A subscriber sees and changes only its own subscriptions and deliveries;
  * an operator (admin scope) sees all, and creates for another org with
@@ -29,7 +34,9 @@
 #include <string.h>
 
 #include "api.h"
+#include "audit_walk.h"
 #include "echo_name.h"
+#include "ingest_docs.h"
 #include "common/hub_err.h"
 #include "subs.h"
 #include "webhook.h"
@@ -56,6 +63,8 @@ struct job {
     char *json;
     struct hub_err err;
     struct store_audit_check chk;
+    char key[INGEST_DOCS_KEY_MAX + 1];  /* Idempotency-Key, "": none */
+    struct subs_key sk;
     long long anchor_seq;               /* ?anchor=SEQ:HASH, 0: none */
     char anchor_hash[65];
     int anchor_rc;
@@ -72,8 +81,9 @@ static int work(struct store *s, void *arg)
 
     switch (j->op) {
     case OP_CREATE:
-        return subs_create(s, j->actor, j->org, j->body, j->len, &j->json,
-                           &j->err);
+        j->sk.key = j->key;
+        return subs_create(s, j->actor, j->org, j->body, j->len, &j->sk,
+                           &j->json, &j->err);
     case OP_LIST:
         return subs_list(s, scope_org(j), &j->json);
     case OP_GET:
@@ -117,11 +127,15 @@ static int work(struct store *s, void *arg)
         return store_audit_list(s, j->patient[0] ? j->patient : NULL,
                                 j->identifier[0] ? j->identifier : NULL,
                                 j->after, j->limit, &j->json);
-    case OP_VERIFY:
+    case OP_VERIFY: {
         if (j->anchor_seq > 0)
             j->anchor_rc = store_audit_check_anchor(s, j->anchor_seq,
                                                     j->anchor_hash);
-        return store_audit_verify(s, &j->chk);
+        /* in steps, each a statement well within db_statement_timeout:
+         * the whole chain in one was cut there, 503 at every try (F763) */
+        struct audit_walk w = { .step = AUDIT_WALK_STEP };
+        return audit_walk(s, &w, 0, NULL, &j->chk);
+    }
     }
     return HUB_EINVALID;
 }
@@ -193,6 +207,15 @@ static void done(struct api_req *r, int rc, void *arg)
 
     if (j->op == OP_TEST && (rc == HUB_OK || rc == HUB_EUNSUPPORTED)) {
         test_reply(r, rc, j);
+        job_free(j);
+        return;
+    }
+    if (j->op == OP_CREATE && rc == HUB_EINVALID && j->sk.differs) {
+        /* as the ingest routes answer a key reused for another body
+         * (draft-ietf-httpapi-idempotency-key-header), never with the
+         * first one's subscription */
+        api_reply_error(r, 422, hub_strerror(rc), j->err.what,
+                        "Idempotency-Key");
         job_free(j);
         return;
     }
@@ -284,6 +307,8 @@ static void done(struct api_req *r, int rc, void *arg)
                          (int)strcspn(id, "\""), id);
                 api_add_header(r, "Location", loc);
             }
+            if (j->sk.replayed)
+                api_add_header(r, "Idempotent-Replayed", "true");
         }
         if (j->json)
             api_reply_json(r, j->op == OP_CREATE ? 201 : 200, j->json,
@@ -388,7 +413,17 @@ static void subs_root(struct api_req *r)
                                  : "unknown query parameter: a creation "
                                    "takes org (an operator's)"))
         return;
+    /* a retry after an answer lost (a 503 cut at the deadline after the
+     * commit) makes no second subscription under the same key (F764) */
+    const char *key = list ? NULL : api_header(r, "Idempotency-Key");
+    if (key && !ingest_docs_key_ok(key)) {
+        api_reply_error(r, 400, "invalid", "idempotency key must be 1-256 "
+                        "printable characters", "Idempotency-Key");
+        return;
+    }
     struct job *j = job_new(r, list ? OP_LIST : OP_CREATE);
+    if (key)
+        memcpy(j->key, key, strlen(key) + 1);
     /* an operator's: the list of one organization (hubctl sub list
      * --org), or a subscription made for it */
     const char *org = api_query(r, "org");

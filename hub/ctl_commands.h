@@ -28,7 +28,7 @@ CTL_COMMAND("restored", NULL, ctl_restored, "restored [--gap N]   (after restori
 CTL_COMMAND("quarantine", "show", ctl_quarantine_show, "quarantine show ID   (the message's bytes on stdout; the reading is audited)")
 
 /* dispatch: subscriptions and deliveries (hub/ctl_subs.c) */
-CTL_COMMAND("sub", "add", ctl_sub_add, "sub add --org ORG (--url URL | --pull) --topics adt.*,... [--orgs ..] [--facilities ..] [--patient-classes ..] [--domains ..] [--counties ..] [--sensitivity ..] [--secret whsec_..] [--client-cert P --client-key P] [--ca-bundle P] [--paused] | sub add --org ORG --json DOC")
+CTL_COMMAND("sub", "add", ctl_sub_add, "sub add --org ORG (--url URL | --pull) --topics adt.*,... [--orgs ..] [--facilities ..] [--patient-classes ..] [--domains ..] [--counties ..] [--sensitivity ..] [--secret whsec_..] [--client-cert P --client-key P] [--ca-bundle P] [--paused] [--idempotency-key KEY] | sub add --org ORG --json DOC [--idempotency-key KEY]")
 CTL_COMMAND("sub", "list", ctl_sub_list, "sub list [--org ORG] [--json]")
 CTL_COMMAND("sub", "get", ctl_sub_get, "sub get ID")
 CTL_COMMAND("sub", "update", ctl_sub_update, "sub update ID --json DOC")

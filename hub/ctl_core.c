@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "audit_walk.h"
 #include "common/hub_err.h"
 #include "ctl.h"
 #include "store.h"
@@ -654,19 +655,32 @@ static double mono_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The chain walked in steps (hub_audit_verify_step), from the retention
- * anchor or from --from SEQ:HASH (a head an earlier walk printed: only
- * that row and those after it are read), its progress on stderr every
- * CTL_PROGRESS_S. */
+struct verify_progress {
+    double t0, said;
+};
+
+/* between two steps: the progress on stderr every CTL_PROGRESS_S */
+static void verify_progress(void *arg, long long rows, int64_t at)
+{
+    struct verify_progress *p = arg;
+    if (mono_s() - p->said < CTL_PROGRESS_S)
+        return;
+    p->said = mono_s();
+    fprintf(stderr, "audit: %lld rows checked, at seq %lld (%.0f s)\n", rows,
+            (long long)at, p->said - p->t0);
+}
+
+/* The chain walked in steps (audit_walk.h), from the retention anchor or
+ * from --from SEQ:HASH (a head an earlier walk printed: only that row and
+ * those after it are read), its progress on stderr every CTL_PROGRESS_S. */
 int ctl_audit_verify(struct ctl *c, int argc, char **argv)
 {
     struct ctl_args a;
     struct store_audit_check chk;
-    long long head_seq = 0, from_seq = 0, step = CTL_AUDIT_STEP, total = 0;
-    char head_hash[65] = "", prev[65] = "", *end;
+    long long head_seq = 0, from_seq = 0, step = CTL_AUDIT_STEP;
+    char head_hash[65] = "", from_hash[65] = "", *end;
     const char *head, *from, *step_arg;
-    int64_t after = -1;
-    bool done = false, pruned = false;
+    bool pruned = false;
     int rc;
 
     if ((rc = ctl_parse(c, argc, argv, "head,from,step", NULL, &a)) ||
@@ -676,7 +690,7 @@ int ctl_audit_verify(struct ctl *c, int argc, char **argv)
         !seq_hash_arg("head", head, &head_seq, head_hash))
         return 2;
     if ((from = ctl_opt(&a, "from")) != NULL &&
-        !seq_hash_arg("from", from, &from_seq, prev))
+        !seq_hash_arg("from", from, &from_seq, from_hash))
         return 2;
     if ((step_arg = ctl_opt(&a, "step")) != NULL) {
         errno = 0;
@@ -690,44 +704,21 @@ int ctl_audit_verify(struct ctl *c, int argc, char **argv)
     if (ctl_store(c) == NULL)
         return 2;
     if (from) {
-        if ((rc = head_still_there(c, "--from head", from_seq, prev,
+        if ((rc = head_still_there(c, "--from head", from_seq, from_hash,
                                    &pruned)) != 0)
             return rc;
         if (pruned)
             printf("from: seq %lld was pruned by the retention: walked "
                    "from the anchor\n", from_seq);
-        else
-            after = from_seq - 1;       /* that row's content checked too */
     }
-    bool from_anchor = !from || pruned;
-    double t0 = mono_s(), said = t0;
-    /* from a recorded head, the first step takes that row's own previous
-     * hash (its content is checked against the hash recorded) */
-    const char *step_prev = from_anchor ? prev : NULL;
-    while (!done) {
-        if ((rc = store_audit_verify_step(c->s, after, step_prev, (int)step,
-                                          &chk, &done)) != HUB_OK) {
-            ctl_fail("cannot read the audit chain", rc);
-            return 2;
-        }
-        step_prev = prev;
-        if (after >= 0 && after < chk.anchor_seq) {
-            /* the retention pruned past the walk since the last step: it
-             * went on from the anchor, and the chain is what follows it
-             * (the rows counted before are gone, or counted again) */
-            total = 0;
-            from_anchor = true;
-        }
-        total += chk.rows_checked;
-        if (chk.head_seq) {             /* the next step starts there */
-            after = chk.head_seq;
-            snprintf(prev, sizeof(prev), "%s", chk.head_hash);
-        }
-        if (!done && mono_s() - said >= CTL_PROGRESS_S) {
-            said = mono_s();
-            fprintf(stderr, "audit: %lld rows checked, at seq %lld (%.0f s)\n",
-                    total, (long long)after, said - t0);
-        }
+    struct verify_progress prog = { .t0 = mono_s() };
+    prog.said = prog.t0;
+    struct audit_walk w = { .step = (int)step, .progress = verify_progress,
+                            .arg = &prog };
+    if ((rc = audit_walk(c->s, &w, from && !pruned ? from_seq : 0,
+                         from_hash, &chk)) != HUB_OK) {
+        ctl_fail("cannot read the audit chain", rc);
+        return 2;
     }
     bool compared = false;
     if (chk.ok && head) {
@@ -742,20 +733,21 @@ int ctl_audit_verify(struct ctl *c, int argc, char **argv)
     }
     if (!chk.ok) {
         printf("audit: chain BROKEN at seq %lld: row %s (%lld rows before "
-               "it hold)\n", (long long)chk.bad_seq, chk.problem, total);
+               "it hold)\n", (long long)chk.bad_seq, chk.problem,
+               (long long)chk.rows_checked);
         return 1;
     }
-    printf("audit: chain holds, %lld rows", total);
-    if (!from_anchor)
+    printf("audit: chain holds, %lld rows", (long long)chk.rows_checked);
+    if (!w.from_anchor)
         printf(" from seq %lld", from_seq);
     putchar('\n');
-    if (after > 0)
-        printf("head: %lld:%s\n", (long long)after, prev);
+    if (chk.head_seq > 0)
+        printf("head: %lld:%s\n", (long long)chk.head_seq, chk.head_hash);
     /* said, so that a log of the periodic check shows the recorded head
      * was compared, not only that the chain holds */
     if (compared)
         printf("recorded head %lld: holds\n", head_seq);
-    if (from_anchor && chk.anchor_seq)
+    if (w.from_anchor && chk.anchor_seq)
         printf("from the retention anchor: seq %lld (the rows up to it "
                "were pruned)\n", (long long)chk.anchor_seq);
     return 0;

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "dict_files.h"
+#include "ingest_docs.h"
 #include "store.h"
 #include "subs.h"
 #include "webhook.h"
@@ -132,10 +133,19 @@ int ctl_sub_add(struct ctl *c, int argc, char **argv)
     if ((rc = ctl_parse(c, argc, argv,
                         "org,url,topics,orgs,facilities,patient-classes,"
                         "domains,counties,sensitivity,secret,client-cert,"
-                        "client-key,ca-bundle,json", "pull,paused", &a)))
+                        "client-key,ca-bundle,json,idempotency-key",
+                        "pull,paused", &a)))
         return rc;
     if (a.npos || !ctl_opt(&a, "org"))
         return ctl_usage_error(c);
+    /* a command run again after its answer was lost (the link cut after
+     * the commit) makes no second subscription under the same key */
+    struct subs_key key = { .key = ctl_opt(&a, "idempotency-key") };
+    if (key.key && !ingest_docs_key_ok(key.key)) {
+        fputs("hubctl: --idempotency-key is 1-256 printable characters\n",
+              stderr);
+        return 2;
+    }
     if (ctl_opt(&a, "json")) {
         doc = strdup(ctl_opt(&a, "json"));
     } else {
@@ -174,15 +184,23 @@ int ctl_sub_add(struct ctl *c, int argc, char **argv)
     }
     use_dict();
     use_address_policy();
-    rc = subs_create(c->s, ACTOR, ctl_opt(&a, "org"), doc, strlen(doc), &out,
-                     &e);
+    rc = subs_create(c->s, ACTOR, ctl_opt(&a, "org"), doc, strlen(doc), &key,
+                     &out, &e);
     free(doc);
+    if (key.differs) {
+        fputs("hubctl: that idempotency key was already used for another "
+              "subscription; nothing was created\n", stderr);
+        return 1;
+    }
     if (rc == HUB_EINVALID || rc == HUB_ESYNTAX || rc == HUB_EUNSUPPORTED ||
         rc == HUB_ELIMIT || rc == HUB_EAUTH)
         return refused("subscription", &e, rc);
     if (rc != HUB_OK)
         return ctl_fail("cannot create the subscription", rc);
     /* printed once in full: the secret is needed by the receiver */
+    if (key.replayed)
+        fputs("hubctl: made before under that idempotency key: not made "
+              "again\n", stderr);
     printf("%s\n", out);
     free(out);
     return 0;

@@ -321,8 +321,10 @@ struct store_audit_check {
                                        pruned (0: none); the walk starts
                                        after it */
 };
-/* Walk the chain from the retention anchor; HUB_OK when the walk ran (see
- * c->ok). */
+/* Walk the chain from the retention anchor in one statement and one
+ * snapshot; HUB_OK when the walk ran (see c->ok). A long chain outlasts
+ * db_statement_timeout so: the route and hubctl walk in steps
+ * (audit_walk.h). */
 int store_audit_verify(struct store *s, struct store_audit_check *c);
 /* One step of such a walk, a statement of its own: at most `limit` rows
  * after seq `after`, the first naming `prev` as its previous hash (NULL:

@@ -43,23 +43,67 @@ static bool labels_refused(struct store *s, struct hub_err *err)
 }
 
 int subs_create(struct store *s, const char *actor, const char *org,
-                const char *json, size_t len, char **out,
-                struct hub_err *err)
+                const char *json, size_t len, struct subs_key *key,
+                char **out, struct hub_err *err)
 {
     struct webhook_sub_check c = { .partial = false };
+    char hash[65];
     int rc;
 
     *out = NULL;
+    if (key) {
+        key->replayed = false;
+        key->differs = false;
+    }
     if (!org)
         return hub_err_set(err, HUB_EINVALID, "org", 0,
                            "subscription has no owner organization");
     rc = webhook_sub_validate(json, len, &c, err);
     if (rc != HUB_OK)
         return rc;
-    const char *p[] = { actor, org, c.json_out };
-    rc = one_text(s, "SELECT hub_sub_create($1, $2, $3::jsonb)::text", 3, p,
-                  out);
+    if (key && key->key && *key->key) {
+        /* the owner, then the body as sent: the same key for another
+         * organization is another request */
+        size_t n = strlen(org);
+        char *b = malloc(n + 1 + len);
+        if (!b)
+            abort();
+        memcpy(b, org, n);
+        b[n] = '\n';
+        memcpy(b + n + 1, json, len);
+        store_sha256_hex(b, n + 1 + len, hash);
+        free(b);
+        const char *p[] = { actor, org, c.json_out, key->key, hash };
+        /* one text: D (the key names another body), R (a replay) or C (made
+         * now), then the subscription */
+        rc = one_text(s, "SELECT CASE WHEN differs THEN 'D' "
+                      "WHEN replayed THEN 'R' || sub::text "
+                      "ELSE 'C' || sub::text END FROM "
+                      "hub_sub_create_keyed($1, $2, $3::jsonb, $4, $5)",
+                      5, p, out);
+        if (rc == HUB_OK) {
+            char *t = *out;
+            key->differs = t[0] == 'D';
+            key->replayed = t[0] == 'R';
+            memmove(t, t + 1, strlen(t));
+            if (key->differs || *t != '{') {
+                free(t);
+                *out = NULL;
+                rc = key->differs ? HUB_EINVALID : HUB_EDB;
+                if (key->differs)
+                    hub_err_set(err, rc, "Idempotency-Key", 0,
+                                "idempotency key was already used for "
+                                "another body; nothing was created");
+            }
+        }
+    } else {
+        const char *p[] = { actor, org, c.json_out };
+        rc = one_text(s, "SELECT hub_sub_create($1, $2, $3::jsonb)::text", 3,
+                      p, out);
+    }
     free(c.json_out);
+    if (key && key->differs)
+        return rc;
     if (rc == HUB_EINVALID && labels_refused(s, err))
         return HUB_EAUTH;
     if (rc == HUB_EINVALID &&

@@ -20,13 +20,29 @@
 
 #define SUBS_REPLAY_MAX 10000       /* deliveries per replay command */
 
+/* An Idempotency-Key on a creation (F764, 009_subscription_keys.sql). */
+struct subs_key {
+    const char *key;            /* NULL or "": none; else 1-256 printable
+                                   characters (ingest_docs_key_ok) */
+    bool replayed;              /* out: the key's first creation answered */
+    bool differs;               /* out: the key was used for another body
+                                   (HUB_EINVALID, err names
+                                   Idempotency-Key) */
+};
+/* Within SUBS_KEY_WINDOW_H hours of its first use, a key of `actor` sent
+ * again with the same owner and body answers that creation's subscription
+ * (as it is now, with its secrets) and creates nothing. */
+#define SUBS_KEY_WINDOW_H 24
+
 /* create and update: HUB_EAUTH (err names filters.sensitivity) when a label
  * listed there was not granted to the organization (hubctl org update
  * --labels); HUB_EINVALID and the like for what webhook_sub_validate or the
- * schema refuse. */
+ * schema refuse (whatever the key: nothing is kept under it). key may be
+ * NULL. */
 int subs_create(struct store *s, const char *actor, const char *org,
-                const char *json, size_t len, char **out,
-                struct hub_err *err) __attribute__((warn_unused_result));
+                const char *json, size_t len, struct subs_key *key,
+                char **out, struct hub_err *err)
+    __attribute__((warn_unused_result));
 int subs_update(struct store *s, const char *actor, const char *org,
                 const char *id, const char *json, size_t len, char **out,
                 struct hub_err *err) __attribute__((warn_unused_result));

@@ -77,8 +77,8 @@ static int make_subs(const char *url, const char *org, unsigned long n,
                          "\"filters\":{\"sensitivity\":[\"sud\"]}}",
                          recv, i);
         if (k < 0 || (size_t)k >= sizeof(json) ||
-            subs_create(s, "bench", org, json, (size_t)k, &out, &err) !=
-                HUB_OK) {
+            subs_create(s, "bench", org, json, (size_t)k, NULL, &out,
+                        &err) != HUB_OK) {
             fprintf(stderr, "deliver_bench: subscription refused: %s %s\n",
                     err.field, err.what ? err.what : "");
             store_free(s);

@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 #include <event2/thread.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1013,4 +1014,261 @@ Test(api_subs, metrics_keep_the_health_gauges_while_the_database_is_away,
                                       "1\n"), "%s", r.body);
     http_resp_free(&r);
     dbproxy_set_down(hub.proxy, false);
+}
+
+/* Rows of the long chain below: about 2.4 s to check in one statement on
+ * the development machine (24 us a row, a 200-byte detail each), 10 rows
+ * after another; the test checks that one statement is indeed cut. */
+#define LONG_CHAIN 120000
+
+static void start_short_deadline(void)
+{
+    struct store *s;
+    char sha[65];
+
+    evthread_use_pthreads();
+    cr_assert_eq(hub_start(&hub, "db_lock_timeout = 1\n"
+                           "db_statement_timeout = 1\n", false), 0,
+                 "hubd did not start");
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "ops", "Operator", "operator",
+                               SCOPE_ADMIN), HUB_OK);
+    store_sha256_hex("tok-ops", 7, sha);
+    cr_assert_eq(store_token_add(s, "test", "ops", sha, "ops-t1", SCOPE_ADMIN,
+                                 0), HUB_OK);
+    store_free(s);
+}
+
+/* The verdict's fields of a GET /v1/audit/verify answer. */
+static void verdict(const char *body, bool *ok, long long *rows,
+                    long long *bad, long long *head)
+{
+    const char *p;
+    *ok = strstr(body, "\"ok\":true") != NULL;
+    p = strstr(body, "\"rows_checked\":");
+    *rows = p ? strtoll(p + 15, NULL, 10) : -1;
+    p = strstr(body, "\"bad_seq\":");
+    *bad = p ? strtoll(p + 10, NULL, 10) : -1;
+    p = strstr(body, "\"head\":{\"seq\":");
+    *head = p ? strtoll(p + 14, NULL, 10) : -1;
+}
+
+/* F763: the route checked the whole chain in one statement
+ * (hub_audit_verify), so a chain longer than db_statement_timeout to check
+ * was 503 at every try. With the bound at 1 s and a chain that one
+ * statement cannot check within it (checked here on a link with the same
+ * deadline), the route walks it in steps: 200 with the chain whole, then
+ * 200 naming the row changed far into the chain. */
+Test(api_subs, audit_verify_walks_a_chain_longer_than_the_statement_deadline,
+     .init = start_short_deadline, .fini = stop, .timeout = 120)
+{
+    struct http_resp r;
+    struct store *s;
+    struct store_audit_check chk;
+    bool ok;
+    long long rows, bad, head;
+
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    char sql[768];
+    snprintf(sql, sizeof(sql), "SELECT hub_audit_append_many("
+             "array_fill('test'::text, ARRAY[%d]), "
+             "array_fill('test.row'::text, ARRAY[%d]), "
+             "array_fill('test'::text, ARRAY[%d]), "
+             "array_fill('x'::text, ARRAY[%d]), "
+             "array_fill(NULL::text, ARRAY[%d]), "
+             "array_fill(jsonb_build_object('pad', repeat('ab', 100)), "
+             "ARRAY[%d]))", LONG_CHAIN, LONG_CHAIN, LONG_CHAIN, LONG_CHAIN,
+             LONG_CHAIN, LONG_CHAIN);
+    long last = hub_sql_long(&hub, sql);
+    cr_assert_geq(last, LONG_CHAIN, "appended up to seq %ld", last);
+
+    /* the one statement, under the same 1 s deadline, is cut */
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    store_set_statement_timeout(s, 1000);
+    cr_assert_eq(store_audit_verify(s, &chk), HUB_EBUSY,
+                 "the whole chain was checked within 1 s in one statement: "
+                 "make LONG_CHAIN longer");
+    store_free(s);
+
+    double t0 = hub_mono_ms();
+    cr_assert_eq(call("GET", "/v1/audit/verify", "tok-ops", NULL, &r), 200,
+                 "%s", r.body);
+    verdict(r.body, &ok, &rows, &bad, &head);
+    cr_expect(ok, "%s", r.body);
+    /* no retention anchor: every row from seq 1 to the head holds (rows
+     * hubd audits meanwhile only move the head on) */
+    cr_expect_geq(head, last, "%s", r.body);
+    cr_expect_eq(rows, head, "%s", r.body);
+    cr_expect_eq(bad, 0, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"retention_anchor\":0"), "%s",
+                       r.body);
+    cr_expect_not_null(strstr(r.body, "\"problem\":null"), "%s", r.body);
+    cr_expect_gt(hub_mono_ms() - t0, 1000, "the walk was not longer than "
+                 "the deadline");
+    http_resp_free(&r);
+
+    /* a row changed near the end: named, with the rows before it */
+    long target = last - 100;
+    snprintf(sql, sizeof(sql), "WITH u AS (UPDATE audit SET actor = "
+             "'someone' WHERE seq = %ld RETURNING 1) SELECT count(*) FROM u",
+             target);
+    cr_assert_eq(hub_sql_long(&hub, sql), 1);
+    cr_assert_eq(call("GET", "/v1/audit/verify", "tok-ops", NULL, &r), 200,
+                 "%s", r.body);
+    verdict(r.body, &ok, &rows, &bad, &head);
+    cr_expect(!ok, "%s", r.body);
+    cr_expect_eq(bad, target, "%s", r.body);
+    cr_expect_eq(rows, target - 1, "%s", r.body);
+    cr_expect_eq(head, target - 1, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"problem\":\"changed\""), "%s",
+                       r.body);
+    http_resp_free(&r);
+}
+
+/* POST /v1/subscriptions as `token` with an Idempotency-Key (NULL: none). */
+static long create_keyed(const char *token, const char *path,
+                         const char *key, const char *body,
+                         struct http_resp *r)
+{
+    char kh[320];
+    snprintf(kh, sizeof(kh), "Idempotency-Key: %s", key ? key : "");
+    const char *const with[] = { kh, "Content-Type: application/json", NULL };
+    const char *const without[] = { "Content-Type: application/json", NULL };
+    cr_assert_eq(http_call_h(&hub, true, "POST", path, token,
+                             key ? with : without, body, strlen(body), r),
+                 0, "POST %s", path);
+    return r->status;
+}
+
+static long subs_of(const char *org)
+{
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM subscriptions WHERE "
+             "org_id = '%s'", org);
+    return hub_sql_long(&hub, sql);
+}
+
+struct keyed_call {
+    const char *key, *body;
+    struct http_resp r;
+    long status;
+};
+
+static void *keyed_thread(void *arg)
+{
+    struct keyed_call *k = arg;
+    k->status = create_keyed("tok-cbo", "/v1/subscriptions", k->key, k->body,
+                             &k->r);
+    return NULL;
+}
+
+/* F764: a create retried after its answer was lost (a 503 cut at the
+ * deadline after the commit) made a second subscription, so every event
+ * went twice to the endpoint. Under one Idempotency-Key a sender's retry
+ * gets the first creation's answer (201, same id and Location,
+ * Idempotent-Replayed) and creates nothing; the key with another body is
+ * 422 as on the ingest routes; no key creates as before; the key is the
+ * sender's own (an operator's creation under the same key is another);
+ * retries sent at once make one subscription. */
+Test(api_subs, an_idempotency_key_makes_a_retried_create_one_subscription,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char body[] = "{\"url\":\"https://cbo.example/h\","
+                               "\"topics\":[\"adt.*\"]}";
+    static const char other[] = "{\"url\":\"https://cbo.example/other\","
+                                "\"topics\":[\"adt.*\"]}";
+    struct http_resp r;
+    char id[80], loc[160];
+
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    long before = subs_of("cbo");
+    cr_assert_eq(create_keyed("tok-cbo", "/v1/subscriptions", "sub-create-1",
+                              body, &r), 201, "%s", r.body);
+    cr_expect(!r.replayed);
+    const char *p = strstr(r.body, "\"id\": \"");
+    cr_assert_not_null(p, "%s", r.body);
+    snprintf(id, sizeof(id), "%.*s", (int)strcspn(p + 7, "\""), p + 7);
+    snprintf(loc, sizeof(loc), "%s", r.location);
+    cr_expect_not_null(strstr(r.body, "whsec_"), "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(subs_of("cbo"), before + 1);
+
+    /* the retry: the first one's answer, nothing made */
+    cr_assert_eq(create_keyed("tok-cbo", "/v1/subscriptions", "sub-create-1",
+                              body, &r), 201, "%s", r.body);
+    cr_expect(r.replayed, "no Idempotent-Replayed");
+    cr_expect_not_null(strstr(r.body, id), "%s", r.body);
+    cr_expect_str_eq(r.location, loc);
+    cr_expect_not_null(strstr(r.body, "whsec_"), "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(subs_of("cbo"), before + 1);
+
+    /* the key with another body: refused, nothing made */
+    cr_assert_eq(create_keyed("tok-cbo", "/v1/subscriptions", "sub-create-1",
+                              other, &r), 422, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"field\":\"Idempotency-Key\""), "%s",
+                       r.body);
+    cr_expect_null(strstr(r.body, id), "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(subs_of("cbo"), before + 1);
+
+    /* a malformed key: 400, nothing made */
+    cr_assert_eq(create_keyed("tok-cbo", "/v1/subscriptions", "two words",
+                              body, &r), 400, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "Idempotency-Key"), "%s", r.body);
+    http_resp_free(&r);
+
+    /* no key: each POST a subscription, as before */
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(create_keyed("tok-cbo", "/v1/subscriptions", NULL, body,
+                                  &r), 201, "%s", r.body);
+        cr_expect(!r.replayed);
+        cr_expect_null(strstr(r.body, id), "%s", r.body);
+        http_resp_free(&r);
+    }
+    cr_expect_eq(subs_of("cbo"), before + 3);
+
+    /* the operator's key is its own: the same key and body for cbo makes
+     * another */
+    cr_assert_eq(create_keyed("tok-ops", "/v1/subscriptions?org=cbo",
+                              "sub-create-1", body, &r), 201, "%s", r.body);
+    cr_expect(!r.replayed);
+    cr_expect_null(strstr(r.body, id), "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(subs_of("cbo"), before + 4);
+
+    /* four retries at once under a new key: one subscription, one id */
+    struct keyed_call k[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        k[i] = (struct keyed_call){ .key = "sub-create-2", .body = other };
+        cr_assert_eq(pthread_create(&t[i], NULL, keyed_thread, &k[i]), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    int made = 0;
+    for (int i = 0; i < 4; i++) {
+        cr_expect_eq(k[i].status, 201, "%s", k[i].r.body);
+        made += !k[i].r.replayed;
+        cr_expect_str_eq(k[i].r.location, k[0].r.location);
+    }
+    cr_expect_eq(made, 1);
+    for (int i = 0; i < 4; i++)
+        http_resp_free(&k[i].r);
+    cr_expect_eq(subs_of("cbo"), before + 5);
+    /* each made one audited once */
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
+                              "action = 'subscription.created'"),
+                 before + 5);
+
+    /* deleted since: the retry says so, and makes no new one */
+    cr_assert_eq(call("DELETE", loc, "tok-cbo", NULL, &r), 204);
+    http_resp_free(&r);
+    cr_assert_eq(create_keyed("tok-cbo", "/v1/subscriptions", "sub-create-1",
+                              body, &r), 201, "%s", r.body);
+    cr_expect(r.replayed);
+    cr_expect_not_null(strstr(r.body, id), "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"deleted_at\""), "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(subs_of("cbo"), before + 5);
 }

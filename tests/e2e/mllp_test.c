@@ -178,8 +178,8 @@ Test(mllp, a_failed_database_write_gets_no_ack_until_it_commits,
                       "\"topics\":[\"adt.*\"]}";
 
     cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
-    cr_assert_eq(subs_create(s, "test", "cbo", sub, strlen(sub), &out, &e),
-                 HUB_OK);
+    cr_assert_eq(subs_create(s, "test", "cbo", sub, strlen(sub), NULL, &out,
+                             &e), HUB_OK);
     free(out);
     cr_assert_eq(store_exec(s,
         "CREATE SEQUENCE test_tries; "

@@ -146,8 +146,8 @@ Test(pgrestart, hubd_rides_over_a_postgresql_restart, .init = start,
     snprintf(json, sizeof(json), "{\"url\":\"http://127.0.0.1:%d/hook\","
              "\"topics\":[\"adt.*\"],\"secrets\":[\"" SECRET "\"]}", rx->port);
     cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
-    cr_assert_eq(subs_create(s, "test", "cbo", json, strlen(json), &out, &e),
-                 HUB_OK);
+    cr_assert_eq(subs_create(s, "test", "cbo", json, strlen(json), NULL, &out,
+                             &e), HUB_OK);
     free(out);
     store_free(s);
 

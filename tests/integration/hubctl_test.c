@@ -919,3 +919,45 @@ Test(hubctl, quarantine_before_is_read_as_the_feed_reads_since)
     }
     unsetenv("PGTZ");
 }
+
+/* F764: `sub add` run again after its answer was lost made a second
+ * subscription. Under --idempotency-key it prints the first one (said on
+ * stderr) and makes nothing; the key with other options exits 1. */
+Test(hubctl, sub_add_under_one_idempotency_key_makes_one_subscription)
+{
+    char out[4096], first[4096];
+    struct store *s;
+    char *n = NULL;
+
+    cr_assert_eq(hubctl(NULL, 0, "migrate"), 0);
+    cr_assert_eq(hubctl(NULL, 0, "org add cbo1 --name X --kind cbo "
+                        "--scopes subscribe"), 0);
+    static const char add[] = "sub add --org cbo1 --url "
+                              "https://cbo.example/h --topics 'adt.*' "
+                              "--secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2La"
+                              "LaSw --idempotency-key k-1";
+    cr_assert_eq(hubctl_run(first, sizeof(first), add, "&1"), 0, "%s", first);
+    cr_assert_null(strstr(first, "not made again"), "%s", first);
+    cr_assert_eq(hubctl_run(out, sizeof(out), add, "&1"), 0, "%s", out);
+    cr_expect_not_null(strstr(out, "not made again"), "%s", out);
+    const char *id = strstr(first, "\"id\": \"");
+    cr_assert_not_null(id, "%s", first);
+    cr_expect(strncmp(strstr(out, "\"id\": \"") ? strstr(out, "\"id\": \"")
+                                                : "", id, 40) == 0,
+              "%s\n%s", first, out);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "sub add --org cbo1 --url "
+                            "https://cbo.example/other --topics 'adt.*' "
+                            "--secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2La"
+                            "LaSw --idempotency-key k-1", "&1"), 1, "%s",
+                 out);
+    cr_expect_not_null(strstr(out, "already used"), "%s", out);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "sub add --org cbo1 --url "
+                            "https://cbo.example/h --topics 'adt.*' "
+                            "--idempotency-key 'a b'", "&1"), 2, "%s", out);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_query_text(s, "SELECT count(*)::text FROM "
+                                  "subscriptions", 0, NULL, &n), HUB_OK);
+    cr_expect_str_eq(n, "1");
+    free(n);
+    store_free(s);
+}

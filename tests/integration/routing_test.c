@@ -523,14 +523,14 @@ Test(routing, invalid_subscriptions_are_refused_with_the_field)
     const char *badtopic = "{\"url\":\"http://a.example/\",\"topics\":[\"adt.nope\"]}";
     const char *scheme = "{\"url\":\"ftp://a.example/\",\"topics\":[\"*\"]}";
 
-    cr_assert_eq(subs_create(s, "t", "cbo", nourl, strlen(nourl), &out, &e),
-                 HUB_EINVALID);
-    cr_assert_str_eq(e.field, "url");
-    cr_assert_eq(subs_create(s, "t", "cbo", badtopic, strlen(badtopic), &out,
+    cr_assert_eq(subs_create(s, "t", "cbo", nourl, strlen(nourl), NULL, &out,
                              &e), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "url");
+    cr_assert_eq(subs_create(s, "t", "cbo", badtopic, strlen(badtopic), NULL,
+                             &out, &e), HUB_EINVALID);
     cr_assert_str_eq(e.field, "topics[0]");
-    cr_assert_eq(subs_create(s, "t", "cbo", scheme, strlen(scheme), &out, &e),
-                 HUB_EINVALID);
+    cr_assert_eq(subs_create(s, "t", "cbo", scheme, strlen(scheme), NULL,
+                             &out, &e), HUB_EINVALID);
     cr_assert_str_eq(e.what, "url scheme is not http or https");
     cr_assert_eq(qlong("SELECT count(*) FROM subscriptions"), 0);
     /* a subscriber sees and changes only its own */
@@ -1441,15 +1441,15 @@ Test(routing, a_label_opted_in_must_be_granted_to_the_organization)
     char *out = NULL;
     struct hub_err err = { 0 };
 
-    cr_assert_eq(subs_create(s, "test", "cbo", doc, strlen(doc), &out, &err),
-                 HUB_EAUTH);
+    cr_assert_eq(subs_create(s, "test", "cbo", doc, strlen(doc), NULL, &out,
+                             &err), HUB_EAUTH);
     cr_assert_null(out);
     cr_assert_str_eq(err.field, "filters.sensitivity");
     cr_assert_eq(qlong("SELECT count(*) FROM subscriptions"), 0);
 
     cr_assert_eq(store_org_set_labels(s, "test", "cbo", "sud,psy"), HUB_OK);
-    cr_assert_eq(subs_create(s, "test", "cbo", doc, strlen(doc), &out, &err),
-                 HUB_OK);
+    cr_assert_eq(subs_create(s, "test", "cbo", doc, strlen(doc), NULL, &out,
+                             &err), HUB_OK);
     char id[64];
     storetest_json_id(out, id);
     free(out);

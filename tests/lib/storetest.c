@@ -167,7 +167,8 @@ void storetest_sub(struct store *s, const char *org, const char *json,
 {
     char *out = NULL;
     struct hub_err e = { 0 };
-    int rc = subs_create(s, "test", org, json, strlen(json), &out, &e);
+    int rc = subs_create(s, "test", org, json, strlen(json), NULL, &out,
+                         &e);
     cr_assert_eq(rc, HUB_OK, "create %s: %s %s", json, e.field,
                  e.what ? e.what : "");
     storetest_json_id(out, id);
