@@ -1493,6 +1493,27 @@ int fx_patient(struct fx *x, const cJSON *res, const char *key,
 
 /* ---- events ---------------------------------------------------------------------- */
 
+/* One warning of the entry being read, for its fhir_entry_result: once,
+ * however many of its events carry it. */
+static void entry_warn(struct fx *x, const char *field, const char *what)
+{
+    for (size_t k = 0; k < x->n_ewarn; k++)
+        if (x->ewarn[k].what == what && strcmp(x->ewarn[k].field, field) == 0)
+            return;
+    if (x->n_ewarn < FX_MAX_WARN)
+        x->ewarn[x->n_ewarn++] = (struct fhir_warning){ field, what };
+}
+
+void fx_warn_entry(struct fx *x, const char *key, const char *what)
+{
+    size_t n = x->n_warns;
+    fx_warn(x, key, what);
+    if (x->n_warns > n) {
+        entry_warn(x, x->warns[n].field, what);
+        x->n_warns = n;         /* no event carries it */
+    }
+}
+
 int fx_emit(struct fx *x, const struct fx_entry *e, const char *type,
             const char *occurred_at, struct slice patient,
             const char *body_key, struct slice body)
@@ -1522,15 +1543,8 @@ int fx_emit(struct fx *x, const struct fx_entry *e, const char *type,
             jw_cstr(&w, x->labels[i]);
         jw_arr_end(&w);
     }
-    for (size_t i = 0; i < x->n_warns; i++) {
-        bool dup = false;
-        for (size_t k = 0; k < x->n_ewarn && !dup; k++)
-            dup = x->ewarn[k].what == x->warns[i].what &&
-                  strcmp(x->ewarn[k].field, x->warns[i].field) == 0;
-        if (!dup && x->n_ewarn < FX_MAX_WARN)
-            x->ewarn[x->n_ewarn++] =
-                (struct fhir_warning){ x->warns[i].field, x->warns[i].what };
-    }
+    for (size_t i = 0; i < x->n_warns; i++)
+        entry_warn(x, x->warns[i].field, x->warns[i].what);
     if (x->n_warns) {
         jw_key(&w, "warnings");
         jw_arr_begin(&w);

@@ -39,6 +39,13 @@
  *        start) and the body keeps the period. "language" is the language
  *        it was taken in, from SHIN-NY's observation-language extension
  *        (never Resource.language, the language of the resource's text). Status entered-in-error / cancelled / in-progress: no event.
+ *        An Observation whose only screening sign is the `survey`
+ *        category, with a US Core functional-status or
+ *        disability-status category and no SDOH domain (no sdoh or
+ *        Gravity category, no code, component or answer the dictionary
+ *        knows), is a functional or disability assessment: no event, and
+ *        a warning at that category tells the sender why (alone or in a
+ *        Bundle, accepted as context is; F802).
  *   Condition          condition.recorded (domain from the SDOH category, else
  *                      the ICD-10-CM Z code); occurred_at its recordedDate,
  *                      else its condition-assertedDate extension (F280),

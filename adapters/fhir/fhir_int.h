@@ -120,6 +120,9 @@ void fx_at_entry(struct fx *x, const struct fx_entry *e);
 int fx_fail(struct fx *x, int code, const char *what);
 /* Remember a non-fatal finding at the current path (+ optional key). */
 void fx_warn(struct fx *x, const char *key, const char *what);
+/* The same for an entry that gives no event: it reaches the sender's
+ * OperationOutcome (fhir_entry_result.warnings) and no event. */
+void fx_warn_entry(struct fx *x, const char *key, const char *what);
 
 /* cJSON_GetObjectItemCaseSensitive, inlined, the first byte compared before
  * strcmp (members mostly differ there): the first member named `key`, NULL

@@ -1293,6 +1293,51 @@ static bool has_sdohcc_code(const cJSON *v, const char *code)
     return false;
 }
 
+/* US Core 6 and later (CodeSystem us-core-category): the categories of
+ * its Observation Screening Assessment profile, beside sdoh and
+ * cognitive-status, that say the assessment is of a person's function or
+ * disability (US Core 5's us-core-observation-category has clinical-test
+ * alone) */
+#define USCORE_CATEGORY "http://hl7.org/fhir/us/core/CodeSystem/us-core-category"
+
+/* Whether a component asks a question of the dictionary or is valued
+ * with a finding of a domain: SDOH content, which keeps an Observation
+ * a screening whatever its categories. */
+static bool components_name_sdoh(struct fx *x, const cJSON *o)
+{
+    const cJSON *comps = fx_get(o, "component");
+    for (const cJSON *c = cJSON_IsArray(comps) ? comps->child : NULL; c;
+         c = c->next) {
+        const cJSON *cd = fx_get(fx_get(c, "code"), "coding");
+        for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k;
+             k = k->next) {
+            const cJSON *v = fx_get(k, "code");
+            if (!cJSON_IsString(v))
+                continue;
+            struct slice q = slice_from_cstr(v->valuestring);
+            if (dict_item_find(x->d, NULL, q) || dict_sum_find(x->d, NULL, q) ||
+                dict_derived_find(x->d, NULL, q))
+                return true;
+        }
+        cd = fx_get(fx_get(c, "valueCodeableConcept"), "coding");
+        for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k;
+             k = k->next)
+            if (coding_domain(x, k, true))
+                return true;
+    }
+    return false;
+}
+
+/* What an Observation is to the hub. OBS_FUNCTIONAL: an assessment of
+ * function or disability, not of social needs (F802, decided): `survey`
+ * is its only screening sign, a category names US Core functional-status
+ * or disability-status, and nothing names an SDOH domain (no sdoh or
+ * Gravity category, no code, component or answer of the dictionary).
+ * The PACIO functional goal "Walk 50 feet with two turns" is one; the
+ * same categories beside an sdoh category or a dictionary question stay
+ * a screening. */
+enum obs_kind { OBS_OTHER, OBS_SCREENING, OBS_FUNCTIONAL };
+
 /* Is this Observation about screening at all? A category of the SDOHCC
  * temporary code system says so when it names an SDOH domain; its other
  * codes do not: "personal-characteristic" is the category of the SDOHCC
@@ -1306,25 +1351,27 @@ static bool has_sdohcc_code(const cJSON *v, const char *code)
  * found, and would be counted as one (finding F67). A social-history
  * Observation whose code is a SNOMED CT finding of snomed-domains.json, or
  * whose value is one or a Z code of zcodes.json (finding_domain), is an
- * SDOHCC Observation Assessment even without an SDOH category. */
-static bool obs_is_screening(struct fx *x, const cJSON *o)
+ * SDOHCC Observation Assessment even without an SDOH category. For
+ * OBS_FUNCTIONAL, *fcat is the index of the category that says so. */
+static enum obs_kind obs_kind(struct fx *x, const cJSON *o, size_t *fcat)
 {
     struct fx_code c;
     struct hub_err keep = *x->err;
     size_t saved = x->nsteps;
-    bool yes = false;
+    bool sign = false, survey = false, func = false;
     if (has_sdohcc_code(fx_get(o, "code"), "enrollment-status") ||
         has_sdohcc_code(fx_get(o, "category"), "enrollment-status"))
-        return false;
+        return OBS_OTHER;
     if (fx_cc(x, o, "code", LOINC, &c) == HUB_OK && c.code) {
         struct slice q = slice_from_cstr(c.code);
-        yes = code_instrument(x, o) || dict_item_find(x->d, NULL, q) ||
-              dict_sum_find(x->d, NULL, q) || dict_derived_find(x->d, NULL, q);
+        sign = code_instrument(x, o) || dict_item_find(x->d, NULL, q) ||
+               dict_sum_find(x->d, NULL, q) || dict_derived_find(x->d, NULL, q);
     }
-    yes |= fx_get(o, "hasMember") != NULL;
+    sign |= fx_get(o, "hasMember") != NULL;
     const cJSON *cat = fx_get(o, "category");
-    for (const cJSON *cc = cJSON_IsArray(cat) ? cat->child : NULL; cc && !yes;
-         cc = cc->next) {
+    size_t i = 0;
+    for (const cJSON *cc = cJSON_IsArray(cat) ? cat->child : NULL; cc && !sign;
+         cc = cc->next, i++) {
         const cJSON *codings = fx_get(cc, "coding");
         for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL; k;
              k = k->next) {
@@ -1332,11 +1379,14 @@ static bool obs_is_screening(struct fx *x, const cJSON *o)
             const cJSON *sys = fx_get(k, "system");
             if (!cJSON_IsString(code))
                 continue;
-            if (strcmp(code->valuestring, "survey") == 0 ||
-                strcmp(code->valuestring, "sdoh") == 0 ||
-                (cJSON_IsString(sys) && fx_is_sdoh_system(sys->valuestring) &&
-                 dict_domain_find(x->d, slice_from_cstr(code->valuestring))))
-                yes = true;
+            if (strcmp(code->valuestring, "survey") == 0)
+                survey = true;
+            else if (strcmp(code->valuestring, "sdoh") == 0 ||
+                     (cJSON_IsString(sys) &&
+                      fx_is_sdoh_system(sys->valuestring) &&
+                      dict_domain_find(x->d,
+                                       slice_from_cstr(code->valuestring))))
+                sign = true;
             /* social history that asserts a finding of a domain: the
              * SDOHCC Observation Assessment, whose SDOH category may be
              * missing or of another system */
@@ -1344,12 +1394,31 @@ static bool obs_is_screening(struct fx *x, const cJSON *o)
                      cJSON_IsString(sys) &&
                      strcmp(sys->valuestring, OBS_CATEGORY) == 0 &&
                      finding_domain(x, o))
-                yes = true;
+                sign = true;
+            else if (!func && cJSON_IsString(sys) &&
+                     strcmp(sys->valuestring, USCORE_CATEGORY) == 0 &&
+                     (strcmp(code->valuestring, "functional-status") == 0 ||
+                      strcmp(code->valuestring, "disability-status") == 0)) {
+                func = true;
+                *fcat = i;
+            }
         }
     }
+    enum obs_kind kind = sign || (survey && !func) ? OBS_SCREENING
+                         : !survey                 ? OBS_OTHER
+                         : finding_domain(x, o) || components_name_sdoh(x, o)
+                             ? OBS_SCREENING
+                             : OBS_FUNCTIONAL;
     *x->err = keep;
     x->nsteps = saved;
-    return yes;
+    return kind;
+}
+
+/* The one test the loose items of a message use to join a screening */
+static bool obs_is_screening(struct fx *x, const cJSON *o)
+{
+    size_t fcat;
+    return obs_kind(x, o, &fcat) == OBS_SCREENING;
 }
 
 static const char *subject_ref(const cJSON *o)
@@ -1373,7 +1442,9 @@ int fx_screening_obs(struct fx *x, struct fx_entry *e)
     if ((rc = fx_enum(x, e->res, "status", true, OBS_STATUS, &status)))
         return rc;
     e->seen = ++x->gen;
-    if (!obs_is_screening(x, e->res)) {
+    size_t fcat = 0;
+    enum obs_kind kind = obs_kind(x, e->res, &fcat);
+    if (kind == OBS_OTHER) {
         if (x->bundle)
             return HUB_OK;      /* vital signs and the like: context */
         return fx_fail(x, HUB_EUNSUPPORTED,
@@ -1381,6 +1452,19 @@ int fx_screening_obs(struct fx *x, struct fx_entry *e)
     }
     if (!obs_status_scores(status))
         return HUB_OK;
+    if (kind == OBS_FUNCTIONAL) {
+        /* a US Core screening assessment the hub reads, of another
+         * kind: accepted, as context is, and the sender told why no
+         * screening came of it (alone too: it is no unknown type) */
+        fx_at_entry(x, e);
+        size_t old = fx_key(x, "category");
+        fx_idx(x, fcat);
+        fx_warn_entry(x, NULL, "functional or disability assessment with "
+                               "no SDOH domain is not a social-needs "
+                               "screening: no event");
+        fx_pop(x, old);
+        return HUB_OK;
+    }
     const char *pstart, *pend;
     when = obs_when(x, e->res, &pstart, &pend, &rc);
     if (rc || (rc = fx_labels(x, e->res)) ||

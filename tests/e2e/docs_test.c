@@ -441,6 +441,51 @@ Test(docs, fhir_context_only_is_accepted_with_no_event_and_says_so,
                               "status = 'quarantined'"), 0);
 }
 
+/* F960 (F802 as decided): a US Core functional status survey is accepted
+ * with no event, alone or as a Bundle's only entry, and the answer says why
+ * at the category that decided it */
+Test(docs, fhir_functional_assessment_is_accepted_with_no_event_and_a_warning,
+     .init = start, .fini = stop, .timeout = 60)
+{
+#define WALK_OBS                                                            \
+    "{\"resourceType\":\"Observation\",\"id\":\"walk-1\",\"status\":"       \
+    "\"final\",\"subject\":{\"reference\":\"Patient/p1\"},\"category\":["   \
+    "{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"      \
+    "observation-category\",\"code\":\"survey\"}]},{\"coding\":[{"          \
+    "\"system\":\"http://hl7.org/fhir/us/core/CodeSystem/us-core-category\"," \
+    "\"code\":\"functional-status\"}]}],\"code\":{\"coding\":[{\"system\":" \
+    "\"http://loinc.org\",\"code\":\"89381-8\"}]},\"valueCodeableConcept\":" \
+    "{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"LA10055-4\"}]}}"
+    static const char alone[] = WALK_OBS;
+    static const char bundle[] =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"resource\":" WALK_OBS "}]}";
+#undef WALK_OBS
+    const char *bodies[] = { alone, bundle };
+    const size_t lens[] = { sizeof(alone) - 1, sizeof(bundle) - 1 };
+    const char *where[] = { "[\"Observation.category[1]\"]",
+                            "[\"Bundle.entry[0].resource.category[1]\"]" };
+    struct http_resp r;
+
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(post("/v1/fhir", "application/fhir+json", NULL, bodies[i],
+                          lens[i], &r), 202, "%s", r.body);
+        cJSON *j = parse(&r);
+        cr_expect_eq(ids_of(j, "event_ids", NULL, 0), 0, "%s", r.body);
+        cr_expect(strstr(r.body, "not a social-needs screening") != NULL,
+                  "%s", r.body);
+        cr_expect(strstr(r.body, "\"business-rule\"") != NULL, "%s", r.body);
+        cr_expect(strstr(r.body, where[i]) != NULL, "%s", r.body);
+        cJSON_Delete(j);
+        http_resp_free(&r);
+    }
+    cr_expect_eq(events_total(), 0);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'accepted'"), 2, "stored, not refused");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'quarantined'"), 0);
+}
+
 /* The SHIN-NY hub's own declined, unknown and AHC HRSN questionnaire test
  * bundles (tests/data/real, SOURCES.md F23-F28) through hubd: what is
  * stored keeps a refusal apart from an unknown answer, every multi-select

@@ -4594,3 +4594,151 @@ Test(fhir, a_reference_is_type_id_or_an_http_url_with_a_host)
                      err.field, err.what ? err.what : "");
     }
 }
+
+/* ---- functional and disability assessments (F802, decided) ------------------- */
+
+#define CAT(sys, code) \
+    "{\"coding\":[{\"system\":\"" sys "\",\"code\":\"" code "\"}]}"
+#define OBS_CATS "http://terminology.hl7.org/CodeSystem/observation-category"
+#define USCORE_CATS "http://hl7.org/fhir/us/core/CodeSystem/us-core-category"
+/* PACIO's functional goal "Walk 50 feet with two turns", partial help */
+#define WALK50                                                              \
+    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":"      \
+    "\"89381-8\"}]},\"valueCodeableConcept\":{\"coding\":[{\"system\":"     \
+    "\"http://loinc.org\",\"code\":\"LA10055-4\"}]}"
+#define FUNC_OBS(cat)                                                       \
+    OBS("\"category\":[" CAT(OBS_CATS, "survey") "," CAT(USCORE_CATS, cat)  \
+        "]," WALK50)
+
+Test(fhir, a_functional_or_disability_assessment_gives_no_screening_and_says_why)
+{
+    static const char *const alone[] = { FUNC_OBS("functional-status"),
+                                         FUNC_OBS("disability-status") };
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    struct slice oo;
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert_eq(run(alone[i], &out, &res, &err), HUB_OK, "%zu: %s %s", i,
+                     err.field, err.what ? err.what : "");
+        cr_assert_eq(out.n, 0, "%zu: no screening.completed", i);
+        cr_assert_eq(res.n_entries, 1);
+        cr_assert_eq(res.entries[0].n_warnings, 1, "%zu: told why", i);
+        cr_assert_str_eq(res.entries[0].warnings[0].field,
+                         "Observation.category[1]");
+        cr_assert_not_null(strstr(res.entries[0].warnings[0].what,
+                                  "not a social-needs screening"));
+        cr_assert_eq(fhir_result_outcome(&A, &res, &oo), HUB_OK);
+        cr_assert_not_null(strstr(oo.p, "\"severity\":\"warning\","
+                                        "\"code\":\"business-rule\""),
+                           "%s", oo.p);
+        cr_assert_not_null(strstr(oo.p, "[\"Observation.category[1]\"]"),
+                           "%s", oo.p);
+    }
+    /* the only entry of a transaction: accepted with no event, as a
+     * bundle of a heart rate alone is, and the warning names the entry */
+    const char *b = "{\"resourceType\":\"Bundle\",\"type\":\"transaction\","
+                    "\"entry\":[{\"resource\":" FUNC_OBS("functional-status")
+                    "}]}";
+    cr_assert_eq(run(b, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what ? err.what : "");
+    cr_assert_eq(out.n, 0);
+    cr_assert_eq(res.n_failed, 0);
+    cr_assert_eq(res.entries[0].status, HUB_OK);
+    cr_assert_eq(res.entries[0].n_warnings, 1);
+    cr_assert_str_eq(res.entries[0].warnings[0].field,
+                     "entry[0].resource.category[1]");
+    const char *hr = "{\"resourceType\":\"Bundle\",\"type\":\"transaction\","
+                     "\"entry\":[{\"resource\":" OBS("\"code\":{\"coding\":["
+                     "{\"system\":\"http://loinc.org\",\"code\":\"8867-4\"}]}")
+                     "}]}";
+    cr_assert_eq(run(hr, &out, &res, &err), HUB_OK);
+    cr_assert_eq(out.n, 0);
+    cr_assert_eq(res.entries[0].status, HUB_OK);
+    cr_assert_eq(res.entries[0].n_warnings, 0, "context says nothing");
+}
+
+Test(fhir, assessment_categories_beside_an_sdoh_domain_stay_a_screening)
+{
+    static const char *const cases[] = {
+        /* US Core's sdoh category beside functional-status */
+        OBS("\"category\":[" CAT(OBS_CATS, "survey") ","
+            CAT(USCORE_CATS, "functional-status") ","
+            CAT(USCORE_CATS, "sdoh") "]," WALK50),
+        /* a Gravity domain as category */
+        OBS("\"category\":[" CAT(OBS_CATS, "survey") ","
+            CAT(USCORE_CATS, "disability-status") ","
+            CAT(DICT_SDOH_SYSTEM, "food-insecurity") "]," WALK50),
+        /* a question of the dictionary (HVS, Often true) */
+        OBS("\"category\":[" CAT(OBS_CATS, "survey") ","
+            CAT(USCORE_CATS, "disability-status") "],"
+            "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+            "\"code\":\"88122-7\"}]},\"valueCodeableConcept\":{\"coding\":"
+            "[{\"system\":\"http://loinc.org\",\"code\":\"LA28397-0\"}]}"),
+        /* an answer that is a Z code of a domain */
+        OBS("\"category\":[" CAT(OBS_CATS, "survey") ","
+            CAT(USCORE_CATS, "functional-status") "],"
+            "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+            "\"code\":\"89381-8\"}]},\"valueCodeableConcept\":{\"coding\":"
+            "[{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\","
+            "\"code\":\"Z59.4\"}]}"),
+        /* a component that is a question of the dictionary */
+        OBS("\"category\":[" CAT(OBS_CATS, "survey") ","
+            CAT(USCORE_CATS, "functional-status") "]," WALK50 ","
+            "\"component\":[{\"code\":{\"coding\":[{\"system\":"
+            "\"http://loinc.org\",\"code\":\"88122-7\"}]},"
+            "\"valueCodeableConcept\":{\"coding\":[{\"system\":"
+            "\"http://loinc.org\",\"code\":\"LA28397-0\"}]}}]"),
+        /* the code in a system that is not US Core's: not its category */
+        OBS("\"category\":[" CAT(OBS_CATS, "survey") ","
+            CAT("http://example.org/category", "functional-status") "],"
+            WALK50),
+        /* cognitive-status is not in the decision */
+        OBS("\"category\":[" CAT(OBS_CATS, "survey") ","
+            CAT(USCORE_CATS, "cognitive-status") "]," WALK50),
+    };
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cr_assert_eq(run(cases[i], &out, &res, &err), HUB_OK, "%zu: %s %s", i,
+                     err.field, err.what ? err.what : "");
+        cr_assert_geq(out.n, 1, "case %zu", i);
+        cr_assert_str_eq(out.ev[0].type, "screening.completed", "case %zu", i);
+        cr_assert_eq(res.entries[0].n_warnings, 0, "case %zu", i);
+    }
+}
+
+Test(fhir, a_functional_assessment_joins_no_loose_screening)
+{
+    /* an HVS item and the functional goal of one patient, loose in one
+     * transaction: the screening holds the HVS item alone */
+    const char *b =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"h\","
+        "\"status\":\"final\",\"subject\":{\"reference\":\"Patient/p1\"},"
+        "\"category\":[" CAT(OBS_CATS, "survey") "],"
+        "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+        "\"code\":\"88122-7\"}]},\"valueCodeableConcept\":{\"coding\":"
+        "[{\"system\":\"http://loinc.org\",\"code\":\"LA28398-8\"}]}}},"
+        "{\"resource\":" FUNC_OBS("functional-status") "}]}";
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    cr_assert_eq(run(b, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what ? err.what : "");
+    cr_assert_eq(out.n, 1, "completed, never true: negative");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.question"),
+                     "88122-7");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.1.question"),
+                     "88124-3", "the hub's HVS risk from it");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.2"), "(absent)");
+    char *ev = strndup(out.ev[0].json.p, out.ev[0].json.len);
+    cr_assert_null(strstr(ev, "89381-8"), "the functional goal is no item");
+    free(ev);
+    cr_assert_eq(res.entries[0].n_warnings, 0);
+    cr_assert_eq(res.entries[1].n_events, 0);
+    cr_assert_eq(res.entries[1].n_warnings, 1);
+    cr_assert_str_eq(res.entries[1].warnings[0].field,
+                     "entry[1].resource.category[1]");
+}

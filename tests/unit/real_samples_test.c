@@ -8,7 +8,12 @@
  *                       JSON: member order does not matter, values do);
  *   <name>.err.json     a refusal {"code", "field", "what"}: the status name,
  *                       the place (segment-field, element path or XPath)
- *                       and the static reason, all three compared exactly.
+ *                       and the static reason, all three compared exactly;
+ *   <name>.outcome.json FHIR: the OperationOutcome the sender gets
+ *                       (fhir_result_outcome), compared as JSON. Required
+ *                       when an entry that gave no event has a warning
+ *                       (the events carry the others): what the sender is
+ *                       told is then the only place it shows.
  * A refusal must also leave no events, and its place must look like a place
  * (no blanks, no quotes: a value from the message can never hide in it).
  * CSV samples are upload sets: each directory of tests/data/real/csv/ is one
@@ -114,6 +119,7 @@ struct outcome {
     struct hub_err err;
     struct canon_list out;
     cJSON *batch;               /* a batch file: each message's outcome */
+    struct fhir_result res;     /* FHIR */
 };
 
 /* A refused message of a batch, as its expected file writes it. */
@@ -169,8 +175,7 @@ static struct outcome run(struct arena *a, enum fmt f, const char *p,
         if (o.rc == HUB_OK)             /* with the dictionary, as hubd */
             o.rc = hl7_to_events_dict(a, D, m, &o.out, NULL, &o.err);
     } else if (f == F_FHIR) {
-        struct fhir_result res;
-        o.rc = fhir_to_events(a, D, p, len, &o.out, &res, &o.err);
+        o.rc = fhir_to_events(a, D, p, len, &o.out, &o.res, &o.err);
     } else {
         struct slice mid;
         o.rc = ccda_to_events(a, D, p, len, &o.out, &mid, &o.err);
@@ -207,6 +212,41 @@ static bool refusal_is(const char *label, const char *path, const char *want,
                      err->field, err->what ? err->what : "");
     cJSON_Delete(w);
     return same;
+}
+
+/* 0 when an accepted FHIR sample tells the sender what its .outcome.json
+ * says, or has none and no entry warned without an event; else 1. */
+static int check_outcome(struct arena *a, const char *dir, const char *name,
+                         size_t base, const struct fhir_result *res)
+{
+    char path[1024];
+    size_t len;
+    bool silent = false;         /* a warning no event carries */
+    for (size_t i = 0; i < res->n_entries; i++)
+        silent |= res->entries[i].status == HUB_OK &&
+                  res->entries[i].n_events == 0 &&
+                  res->entries[i].n_warnings > 0;
+    snprintf(path, sizeof(path), "%s/%.*s.outcome.json", dir, (int)base, name);
+    char *want = testfile_read(path, &len);
+    if (want == NULL) {
+        if (silent)
+            cr_log_error("%s: an entry with no event warns: its outcome "
+                         "needs %.*s.outcome.json", name, (int)base, name);
+        return silent;
+    }
+    struct slice oo;
+    cr_assert_eq(fhir_result_outcome(a, res, &oo), HUB_OK, "%s", name);
+    cJSON *w = cJSON_Parse(want), *got = cJSON_ParseWithLength(oo.p, oo.len);
+    cr_assert_not_null(w, "%s is not JSON", path);
+    cr_assert_not_null(got, "%s: outcome is not JSON", name);
+    int fail = !cJSON_Compare(w, got, 1);
+    if (fail)
+        cr_log_error("%s: outcome differs from %.*s.outcome.json; got:\n%.*s",
+                     name, (int)base, name, (int)oo.len, oo.p);
+    cJSON_Delete(w);
+    cJSON_Delete(got);
+    free(want);
+    return fail;
 }
 
 /* 0 when the sample gives what its expected file says, else 1 (logged). */
@@ -271,6 +311,8 @@ static int check_one(const char *dir, const char *name, size_t base,
                 fail = 1;
             }
             cJSON_Delete(got);
+            if (f == F_FHIR)
+                fail |= check_outcome(&a, dir, name, base, &o.res);
         }
         cJSON_Delete(w);
     } else {
@@ -311,7 +353,8 @@ static void run_dir(const char *sub, enum fmt f, size_t min)
     while ((e = readdir(d)) != NULL) {
         const char *s = e->d_name;
         size_t base;
-        if (ends_with(s, ".events.json") || ends_with(s, ".err.json"))
+        if (ends_with(s, ".events.json") || ends_with(s, ".err.json") ||
+            ends_with(s, ".outcome.json"))
             continue;
         if (f == F_HL7 && ends_with(s, ".hl7"))
             base = strlen(s) - 4;
