@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
@@ -655,6 +656,84 @@ Test(dbslow, a_dispatcher_whose_backends_do_not_answer_is_cut_and_delivers_on,
     cr_expect_eq(rx->bad_sigs, 0);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM deliveries"), 3);
     rx_stop(rx);
+}
+
+/* Sockets that fill the hung proxy's accept queue (closed in the fini,
+ * whatever the test did) */
+#define FILLERS 96
+static int fillers[FILLERS];
+static int n_fillers;
+
+static void stop_and_unfill(void)
+{
+    for (int i = 0; i < n_fillers; i++)
+        close(fillers[i]);
+    n_fillers = 0;
+    if (hub.proxy)
+        dbproxy_set_hung(hub.proxy, false);
+    stop();
+}
+
+/* A non-blocking connect to 127.0.0.1:port; whether it completed within
+ * ms (the socket is kept in fillers) */
+static bool connect_within(int port, int ms)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    cr_assert(fd >= 0 && n_fillers < FILLERS);
+    fillers[n_fillers++] = fd;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+        return true;
+    cr_assert_eq(errno, EINPROGRESS);
+    struct pollfd pf = { fd, POLLOUT, 0 };
+    return poll(&pf, 1, ms) == 1;
+}
+
+/* F767: libpq 15's PQcancel connects with a blocking connect(), which
+ * nothing bounds but the kernel's SYN retries. On a server whose address
+ * drops packets (here: the proxy hung, its accept queue full, so that the
+ * kernel drops every new SYN) the cancel of a cut statement held the
+ * worker's next job until the HTTP client gave up. Now the cancel runs on
+ * a thread of its own and is waited for at most 1 s: the next read is
+ * answered (503: the new link cannot be opened either, within the URL's
+ * connect_timeout of 2 s) in about 3 s. */
+Test(dbslow, a_cancel_to_a_server_that_drops_packets_is_waited_for_a_bounded_time,
+     .fini = stop_and_unfill, .timeout = 120)
+{
+    struct feed_call f = { .h = &hub };
+
+    cr_assert_eq(hub_start(&hub, "db_threads = 1\ndb_wait_timeout = 30\n"
+                           "db_lock_timeout = 1\ndb_statement_timeout = 1\n"
+                           "retry_after = 2\nauth_cache_ttl = 300", true), 0);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    hub_read_feed(&f);                  /* the token cached, the worker linked */
+    cr_assert_eq(f.resp.status, 200, "%s", f.resp.body);
+    http_resp_free(&f.resp);
+
+    dbproxy_set_hung(hub.proxy, true);
+    /* fill the accept queue (64) until a connect no longer completes */
+    bool took = true;
+    for (int i = 0; i < FILLERS - 1 && took; i++)
+        took = connect_within(dbproxy_port(hub.proxy), i < 60 ? 0 : 300);
+    cr_assert(!took, "the proxy's port still takes connections");
+    cr_assert(!connect_within(dbproxy_port(hub.proxy), 1500),
+              "a SYN to the proxy's port was answered");
+
+    hub_read_feed(&f);                  /* cut at 1 s */
+    cr_expect_eq(f.resp.status, 503, "%ld after %.0f ms", f.resp.status, f.ms);
+    cr_expect_lt(f.ms, 4000, "answered after %.0f ms", f.ms);
+    http_resp_free(&f.resp);
+    cr_expect(hub_wait_log(&hub, "store.deadline op=feed", 1, 2000));
+
+    /* the cancel (1 s at most), then a connect that fails (2 s) */
+    hub_read_feed(&f);                  /* the client gives up at 15 s */
+    cr_expect_eq(f.rc, 0, "no answer after %.0f ms", f.ms);
+    cr_expect_eq(f.resp.status, 503, "%ld after %.0f ms", f.resp.status, f.ms);
+    cr_expect_lt(f.ms, 6000, "answered after %.0f ms", f.ms);
+    http_resp_free(&f.resp);
+    cr_expect(hub_wait_log(&hub, "store.cancel_unanswered", 1, 2000));
 }
 
 /* F664: with its backends stopped, SIGTERM drained for shutdown_timeout
