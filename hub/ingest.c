@@ -34,10 +34,9 @@
  * within db_commit_timeout is such a failure (the link cut, a cancel sent
  * as the store is freed, the batch retried on a new link: F765), so a
  * backend that does not run holds the node's ingest no longer than that.
- * Meanwhile ingest_ready() is false and the
- * in-flight caps (which count queued jobs too) make the listeners push
- * back. At shutdown, what the database never took by the deadline is
- * answered as not committed.
+ * Meanwhile ingest_ready() is false and the in-flight caps (which count
+ * queued jobs too) make the listeners push back. At shutdown, what the
+ * database never took by the deadline is answered as not committed.
  */
 #include "ingest.h"
 
