@@ -76,6 +76,7 @@ static const struct key keys[] = {
     { "db_wait_timeout", K_INT, F(db_wait_timeout), 0, 0, 3600 },
     { "db_lock_timeout", K_INT, F(db_lock_timeout), 0, 0, 3600 },
     { "db_statement_timeout", K_INT, F(db_statement_timeout), 0, 0, 3600 },
+    { "db_commit_timeout", K_INT, F(db_commit_timeout), 0, 0, 3600 },
     { "auth_cache_ttl", K_INT, F(auth_cache_ttl), 0, 0, 86400 },
     { "shutdown_timeout", K_INT, F(shutdown_timeout), 0, 0, 3600 },
     { "log_level", K_SPECIAL, 0, 0, 0, 0 },
@@ -211,6 +212,7 @@ void config_defaults(struct hub_config *c, enum config_profile profile)
     c->db_wait_timeout = 10;
     c->db_lock_timeout = 10;
     c->db_statement_timeout = 15;
+    c->db_commit_timeout = 60;
     c->auth_cache_ttl = 30;
     c->shutdown_timeout = 10;
     copy(c->log_level, sizeof(c->log_level), "info");

@@ -75,6 +75,8 @@ struct hub_config {
     int db_wait_timeout;            /* seconds for a worker, then 503 */
     int db_lock_timeout;            /* seconds a worker waits on a lock */
     int db_statement_timeout;       /* seconds for the server's answer */
+    int db_commit_timeout;          /* the same for the committers' and the
+                                       dispatcher's statements (F765) */
     int auth_cache_ttl;             /* seconds */
     int shutdown_timeout;           /* seconds to finish in-flight commits */
 

@@ -109,6 +109,7 @@ void dispatch_config_from(struct dispatch_config *c,
     c->per_endpoint = h->dispatch_per_endpoint;
     c->timeout_ms = h->dispatch_timeout_ms;
     c->lease_ms = h->dispatch_lease_ms;
+    c->commit_ms = h->db_commit_timeout * 1000;
     c->poll_ms = h->dispatch_poll_ms;
     c->breaker_failures = h->dispatch_breaker_failures;
     c->breaker_open_ms = h->dispatch_breaker_open_ms;
@@ -220,7 +221,7 @@ static void ensure_listen(struct dispatch *d)
     /* connect only once the worker reached the database: a connect to a
      * host that drops packets would hold the loop (and every transfer) */
     if (!d->listen_db && d->db_ok && !atomic_load(&d->stopping) &&
-        store_connect(d->cfg.database_url, &d->listen_db) != HUB_OK)
+        dispatch_db_connect(d, &d->listen_db) != HUB_OK)
         d->listen_db = NULL;
     if (!d->listen_db)
         return;
@@ -283,7 +284,7 @@ static void *run(void *arg)
     }
     /* the last outcomes, on this thread now that the worker is gone */
     if (d->n_results > 0 && !d->flushw.db &&
-        store_connect(d->cfg.database_url, &d->flushw.db) != HUB_OK)
+        dispatch_db_connect(d, &d->flushw.db) != HUB_OK)
         d->flushw.db = NULL;
     if (d->n_results > 0 && d->flushw.db) {
         if (db_flush(d, d->flushw.db, d->results, d->n_results) != HUB_OK)
@@ -357,13 +358,13 @@ int dispatch_start(const struct dispatch_config *c, struct dispatch **out)
 
     /* no database yet is not fatal: the workers and the tick connect when
      * they can */
-    if (store_connect(d->cfg.database_url, &d->flushw.db) != HUB_OK)
+    if (dispatch_db_connect(d, &d->flushw.db) != HUB_OK)
         d->flushw.db = NULL;
     if (d->flushw.db &&
-        store_connect(d->cfg.database_url, &d->claimw.db) != HUB_OK)
+        dispatch_db_connect(d, &d->claimw.db) != HUB_OK)
         d->claimw.db = NULL;
     if (d->claimw.db &&
-        store_connect(d->cfg.database_url, &d->listen_db) != HUB_OK)
+        dispatch_db_connect(d, &d->listen_db) != HUB_OK)
         d->listen_db = NULL;
     d->db_ok = d->db_seen = d->flushw.db != NULL;
     if (!d->flushw.db)

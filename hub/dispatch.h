@@ -38,6 +38,9 @@ struct dispatch_config {
     int timeout_ms;             /* whole request (15000) */
     int connect_timeout_ms;     /* (5000) */
     int lease_ms;               /* claim lease (timeout + 30 s) */
+    int commit_ms;              /* each claim, flush, digest or sweep is
+                                   cut past it, on a new link next time
+                                   (hubd: db_commit_timeout; 0: none) */
     int poll_ms;                /* look for due work without NOTIFY (1000) */
     int linger_ms;              /* outcomes gathered this long before a
                                    flush, unless rows wait behind one (50;

@@ -21,6 +21,7 @@
 #include "common/hub_err.h"
 #include "jcanon.h"
 #include "log.h"
+#include "metrics.h"
 
 /* --- results: buffered, written in one transaction ---------------------- */
 
@@ -516,6 +517,17 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
  * done. One request per worker is out at a time; the claim worker and the
  * flush worker run side by side. */
 
+int dispatch_db_connect(const struct dispatch *d, struct store **out)
+{
+    if (store_connect_as(d->cfg.database_url, DISPATCH_DB_APP, out) !=
+        HUB_OK) {
+        *out = NULL;
+        return HUB_EDB;
+    }
+    store_set_statement_timeout(*out, d->cfg.commit_ms);
+    return HUB_OK;
+}
+
 static void *db_main(void *arg)
 {
     struct dbw *w = arg;
@@ -531,8 +543,13 @@ static void *db_main(void *arg)
         pthread_mutex_unlock(&w->mu);
 
         int rc = HUB_OK, link_rc;
-        if (!w->db && store_connect(d->cfg.database_url, &w->db) != HUB_OK)
+        if (!w->db && dispatch_db_connect(d, &w->db) != HUB_OK)
             w->db = NULL;
+        /* a backend that does not answer is cut (F765): a claim cut leased
+         * rows that wait for their lease; a flush cut may have committed,
+         * its outcomes go again (the lease token makes a second one a
+         * no-op) or the delivery is sent again with its webhook-id */
+        unsigned long cuts = w->db ? store_cuts(w->db) : 0;
         if (!w->db)
             rc = HUB_EDB;
         else if (w->is_claim)
@@ -549,6 +566,9 @@ static void *db_main(void *arg)
             d->rep_swept = 0;
             (void)store_ping(w->db);
         }
+        for (unsigned long n = w->db ? store_cuts(w->db) : 0; cuts < n;
+             cuts++)
+            metrics_db_busy(METRIC_DB_DISPATCH_DEADLINE);
         if (w->db && rc != HUB_OK)
             (void)store_ping(w->db);    /* reconnect for the next request */
         /* rc and rep_rows are published by the mutex, the pipe only wakes

@@ -27,6 +27,14 @@
 #include "store.h"
 #include "webhook.h"
 
+/* The dispatcher's links (claim, flush, LISTEN), as pg_stat_activity
+ * names them: an operator (and a test) tells them from the API pool's */
+#define DISPATCH_DB_APP "hubd-dispatch"
+
+/* A link of the dispatcher, its statements bounded by commit_ms (F765).
+ * HUB_OK or HUB_EDB (*out NULL). */
+int dispatch_db_connect(const struct dispatch *d, struct store **out);
+
 #define DISPATCH_MAX_ENDPOINTS 4096     /* remembered breaker states */
 #define DISPATCH_ENDPOINT_MAX 300
 #define DISPATCH_RESPONSE_MAX (64 * 1024)   /* read and dropped */

@@ -30,10 +30,13 @@
  * holds a connection, so the batch is retried by one that does (at once, if
  * another committer's link works; after the reconnect if the database is
  * down). A retry after an unknown commit outcome is safe because the store
- * de-duplicates on (org, key). Meanwhile ingest_ready() is false and the
- * in-flight caps (which count queued jobs too) make the listeners push
- * back. At shutdown, what the database never took by the deadline is
- * answered as not committed.
+ * de-duplicates on (org, key). A statement the server does not answer
+ * within db_commit_timeout is such a failure (the link cut, a cancel sent
+ * as the store is freed, the batch retried on a new link: F765), so a
+ * backend that does not run holds the node's ingest no longer than that.
+ * Meanwhile ingest_ready() is false and the in-flight caps (which count
+ * queued jobs too) make the listeners push back. At shutdown, what the
+ * database never took by the deadline is answered as not committed.
  */
 #include "ingest.h"
 
@@ -74,6 +77,7 @@ struct committer {
     int healthy;                    /* atomic: has a working connection */
     uint64_t commit_since_ns;       /* atomic: 0, or when the running
                                        store_ingest_batch started */
+    unsigned long cuts_seen;        /* store_cuts of its store, counted */
     size_t wake_at;                 /* under ing->mu: while it waits on its
                                        condition, the pending count worth
                                        waking it for; 0: not waiting */
@@ -92,6 +96,10 @@ struct ingest {
      * database is reachable but stuck (locks, full disk), and a load
      * balancer should send senders elsewhere */
     uint64_t stuck_ns;
+    /* each statement of a committer is cut past this on hubd's clock
+     * (db_commit_timeout; 0: none): a backend that does not run answers
+     * nothing, and the node ingested nothing until it ran again (F765) */
+    int commit_ms;
 
     pthread_mutex_t mu;             /* pending + stop */
     pthread_cond_t cv;              /* committer 0: a job is pending */
@@ -344,6 +352,8 @@ static struct store *connect_backoff(struct committer *c)
 
     for (;;) {
         if (store_connect_as(ing->url, c->app, &s) == HUB_OK) {
+            store_set_statement_timeout(s, ing->commit_ms);
+            c->cuts_seen = 0;
             __atomic_store_n(&c->healthy, 1, __ATOMIC_RELAXED);
             log_info("ingest.db_connected", "committer=%d", c->idx);
             return s;
@@ -356,6 +366,14 @@ static struct store *connect_backoff(struct committer *c)
             return NULL;
         delay = delay * 2 > 2000 ? 2000 : delay * 2;
     }
+}
+
+/* The statements of s cut at db_commit_timeout since the last look,
+ * counted (hub_db_busy_total{reason="commit_deadline"}) */
+static void count_cuts(struct committer *c, const struct store *s)
+{
+    for (unsigned long n = store_cuts(s); c->cuts_seen < n; c->cuts_seen++)
+        metrics_db_busy(METRIC_DB_COMMIT_DEADLINE);
 }
 
 static void deliver(struct ingest *ing, struct ingest_job *head,
@@ -531,7 +549,9 @@ static void *committer_main(void *arg)
                 /* idle: check the link, so that readiness tells the truth
                  * even when nobody sends (store_ping reconnects once) */
                 pthread_mutex_unlock(&ing->mu);
-                if (store_ping(s) != HUB_OK) {
+                int pinged = store_ping(s);
+                count_cuts(c, s);
+                if (pinged != HUB_OK) {
                     __atomic_store_n(&c->healthy, 0, __ATOMIC_RELAXED);
                     store_free(s);
                     s = NULL;       /* reconnects with backoff, above */
@@ -660,6 +680,7 @@ static void *committer_main(void *arg)
                   hub_strerror(rc));
         if (rc == HUB_EINVALID)
             rc = commit_singly(c, s, jobs, at, m, res, n);
+        count_cuts(c, s);
         if (rc != HUB_OK) {
             /* the batch is not lost: it goes back to the queue (retried by
              * whoever has a connection; safe after an unknown outcome, as
@@ -773,6 +794,7 @@ int ingest_new(struct event_base *base, const struct hub_config *cfg,
     ing->wait_us = cfg->commit_wait_us;
     ing->shutdown_timeout = cfg->shutdown_timeout;
     ing->stuck_ns = (uint64_t)cfg->commit_stuck_timeout * 1000000000u;
+    ing->commit_ms = cfg->db_commit_timeout * 1000;
     ing->max_msgs = cfg->inflight_max;
     ing->max_bytes = cfg->inflight_max_bytes;
     pthread_mutex_init(&ing->mu, NULL);

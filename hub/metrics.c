@@ -237,13 +237,20 @@ char *metrics_render(size_t *len)
     put(&o, "# HELP hub_db_busy_total API database work answered 503: it "
             "waited past db_wait_timeout for a worker (never run), past "
             "db_lock_timeout for a lock, or past db_statement_timeout for "
-            "the server's answer (cut).\n# TYPE hub_db_busy_total counter\n"
+            "the server's answer (cut); and statements of the committers "
+            "(commit_deadline) and the dispatcher (dispatch_deadline) cut "
+            "past db_commit_timeout, retried on a new link.\n"
+            "# TYPE hub_db_busy_total counter\n"
             "hub_db_busy_total{reason=\"wait\"} %llu\n"
             "hub_db_busy_total{reason=\"lock\"} %llu\n"
-            "hub_db_busy_total{reason=\"deadline\"} %llu\n",
+            "hub_db_busy_total{reason=\"deadline\"} %llu\n"
+            "hub_db_busy_total{reason=\"commit_deadline\"} %llu\n"
+            "hub_db_busy_total{reason=\"dispatch_deadline\"} %llu\n",
         (unsigned long long)GET(db_busy[METRIC_DB_WAIT]),
         (unsigned long long)GET(db_busy[METRIC_DB_LOCK]),
-        (unsigned long long)GET(db_busy[METRIC_DB_DEADLINE]));
+        (unsigned long long)GET(db_busy[METRIC_DB_DEADLINE]),
+        (unsigned long long)GET(db_busy[METRIC_DB_COMMIT_DEADLINE]),
+        (unsigned long long)GET(db_busy[METRIC_DB_DISPATCH_DEADLINE]));
     put(&o, "# HELP hub_open_connections Open MLLP connections.\n"
             "# TYPE hub_open_connections gauge\nhub_open_connections %lld\n",
         (long long)GET(open_conns));

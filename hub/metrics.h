@@ -21,9 +21,12 @@ void metrics_commit_batch(size_t messages);
 void metrics_commit_retry(void);
 /* API database work answered busy (dbpool.c): it waited past
  * db_wait_timeout for a worker (never run), past db_lock_timeout for a
- * lock, or past db_statement_timeout for the server's answer (cut) */
+ * lock, or past db_statement_timeout for the server's answer (cut); a
+ * committer's or the dispatcher's statement cut past db_commit_timeout
+ * (ingest.c, dispatch_db.c: retried on a new link, F765) */
 enum metrics_db_busy { METRIC_DB_WAIT, METRIC_DB_LOCK, METRIC_DB_DEADLINE,
-                       METRIC_DB_BUSY_N };
+                       METRIC_DB_COMMIT_DEADLINE,
+                       METRIC_DB_DISPATCH_DEADLINE, METRIC_DB_BUSY_N };
 void metrics_db_busy(enum metrics_db_busy why);
 void metrics_connections(int delta);       /* open MLLP connections */
 /* open HTTPS connections (SSL objects) and their limit (listen_http.c) */

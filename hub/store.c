@@ -217,7 +217,7 @@ static int64_t due_ms(const struct store *s, int64_t start, int64_t stop)
  * bad and the next call opens it again (db_ensure_conn). The backend,
  * should it run again, finds its client gone; the cancel, kept for the
  * next call, stops a live one's work before that. */
-static void end_link(struct store *s)
+void db_end_link(struct store *s)
 {
     if (s->cancel == NULL)
         s->cancel = PQgetCancel(s->c);
@@ -231,7 +231,7 @@ static void end_link(struct store *s)
 /* A statement past its deadline: the link ended, counted, logged */
 static void cut_link(struct store *s, const char *op, int64_t waited_ms)
 {
-    end_link(s);
+    db_end_link(s);
     s->cuts++;
     memcpy(s->sqlstate, "57014", 6);     /* query_canceled, ours */
     log_warn("store.deadline", "op=%s waited_ms=%lld", op,
@@ -292,7 +292,7 @@ static int copy_refused(struct store *s, const char *op, PGresult *r)
     if (st == PGRES_COPY_IN &&
         PQputCopyEnd(s->c, "the hub sends no COPY data") == 1)
         return 1;                   /* queued: db_await flushes it */
-    end_link(s);
+    db_end_link(s);
     return -1;
 }
 
@@ -327,6 +327,119 @@ PGresult *db_result(struct store *s, const char *op, int64_t start_ms,
     }
 }
 
+/*
+ * The cancel of a cut statement, bounded (F767). libpq 15's PQcancel
+ * connects with a blocking connect() that nothing bounds but the kernel's
+ * SYN retries (about two minutes; tcp_user_timeout, 30 s, where it applies),
+ * and a host that drops packets held the cut store's next call that long.
+ * It runs on a thread of its own, which owns the PGcancel; the caller waits
+ * for it at most CANCEL_WAIT_MS (a live server answers in a round trip, so
+ * the cancel still goes before the new session) and then goes on without
+ * it. At most CANCEL_THREADS_MAX run at once: past that a cancel is not
+ * sent (the backend ends the statement when it next writes to its closed
+ * client).
+ */
+#define CANCEL_WAIT_MS 1000
+#define CANCEL_THREADS_MAX 8
+
+struct cancel_job {
+    PGcancel *pc;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done, sent, abandoned;
+};
+
+static atomic_int cancels_running;
+
+static void cancel_job_free(struct cancel_job *j)
+{
+    PQfreeCancel(j->pc);
+    pthread_cond_destroy(&j->cv);
+    pthread_mutex_destroy(&j->mu);
+    free(j);
+}
+
+static void *cancel_main(void *arg)
+{
+    struct cancel_job *j = arg;
+    char why[128];                  /* libpq's words: not logged */
+    bool sent = PQcancel(j->pc, why, sizeof(why)) != 0;
+
+    pthread_mutex_lock(&j->mu);
+    j->done = true;
+    j->sent = sent;
+    bool abandoned = j->abandoned;
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    if (abandoned) {                /* the caller went on: ours to free */
+        if (!sent)
+            log_warn("store.cancel_failed", "sqlstate=08006 late=1");
+        cancel_job_free(j);
+    }
+    atomic_fetch_sub(&cancels_running, 1);
+    return NULL;
+}
+
+/* Send the cancel a cut kept (s->cancel), waiting at most CANCEL_WAIT_MS. */
+static void send_cancel(struct store *s)
+{
+    PGcancel *pc = s->cancel;
+    pthread_condattr_t ca;
+    pthread_attr_t ta;
+    pthread_t t;
+
+    s->cancel = NULL;
+    if (pc == NULL)
+        return;
+    if (atomic_fetch_add(&cancels_running, 1) >= CANCEL_THREADS_MAX) {
+        atomic_fetch_sub(&cancels_running, 1);
+        log_warn("store.cancel_skipped", "running=%d", CANCEL_THREADS_MAX);
+        PQfreeCancel(pc);
+        return;
+    }
+    struct cancel_job *j = db_xmalloc(sizeof(*j));
+    memset(j, 0, sizeof(*j));
+    j->pc = pc;
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&j->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_attr_init(&ta);
+    pthread_attr_setdetachstate(&ta, PTHREAD_CREATE_DETACHED);
+    int made = pthread_create(&t, &ta, cancel_main, j);
+    pthread_attr_destroy(&ta);
+    if (made != 0) {
+        atomic_fetch_sub(&cancels_running, 1);
+        log_warn("store.cancel_failed", "sqlstate=08006 thread=0");
+        cancel_job_free(j);
+        return;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += CANCEL_WAIT_MS / 1000;
+    until.tv_nsec += (long)(CANCEL_WAIT_MS % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&j->mu);
+    while (!j->done &&
+           pthread_cond_timedwait(&j->cv, &j->mu, &until) == 0)
+        ;
+    bool done = j->done, sent = j->sent;
+    if (!done)
+        j->abandoned = true;
+    pthread_mutex_unlock(&j->mu);
+    if (!done) {
+        log_warn("store.cancel_unanswered", "waited_ms=%d", CANCEL_WAIT_MS);
+        return;                     /* the thread frees it */
+    }
+    if (!sent)
+        log_warn("store.cancel_failed", "sqlstate=08006");
+    cancel_job_free(j);
+}
+
 /* Make sure the link is up: reset a broken connection once, after
  * cancelling what a cut left running on the old one. */
 int db_ensure_conn(struct store *s)
@@ -337,13 +450,7 @@ int db_ensure_conn(struct store *s)
      * cancel to a server that may not answer */
     if (atomic_load(&stop_at_ms) != 0)
         return HUB_EDB;
-    if (s->cancel) {
-        char why[128];              /* libpq's words: not logged */
-        if (!PQcancel(s->cancel, why, sizeof(why)))
-            log_warn("store.cancel_failed", "sqlstate=08006");
-    }
-    PQfreeCancel(s->cancel);
-    s->cancel = NULL;
+    send_cancel(s);
     PQreset(s->c);
     s->ingest_prepared = false;     /* a new session */
     s->n_prepared = 0;
@@ -618,7 +725,12 @@ void store_free(struct store *s)
 {
     if (s == NULL)
         return;
-    PQfreeCancel(s->cancel);        /* not sent: the link goes anyway */
+    /* a committer frees its store after a cut (F765): the backend, should
+     * it run again, is told to stop the work nobody waits for; not once
+     * hubd stops, as in db_ensure_conn */
+    if (atomic_load(&stop_at_ms) == 0)
+        send_cancel(s);
+    PQfreeCancel(s->cancel);
     PQfinish(s->c);
     free(s);
 }

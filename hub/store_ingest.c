@@ -793,13 +793,12 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
     "$26, $27, $28)"
 
 /* The session's state is unknown (a pipeline that did not end as sent):
- * start a new one. */
+ * end it as a cut does; the next call opens a new one (db_ensure_conn),
+ * which honours store_stop_waiting. A PQreset here opened a link past the
+ * drain (F901). */
 static void drop_session(struct store *s)
 {
-    PQreset(s->c);
-    (void)PQsetnonblocking(s->c, 1);
-    s->ingest_prepared = false;
-    s->n_prepared = 0;
+    db_end_link(s);
 }
 
 /* Prepare the ingest call and the wait on this session. false: they could

@@ -54,6 +54,10 @@ char *db_xstrndup(const char *p, size_t n);
  * HUB_EINVALID for the caller's values (22, 23, 54), else HUB_EDB. */
 int db_fail(struct store *s, const char *op, const PGresult *r);
 
+/* Close the link on this side (s->cut set, the cancel kept): the next
+ * call sends the cancel and opens the session again (db_ensure_conn). */
+void db_end_link(struct store *s);
+
 /* The link up, a broken connection reset once: HUB_OK or HUB_EDB. */
 int db_ensure_conn(struct store *s);
 

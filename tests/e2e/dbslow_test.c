@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
@@ -24,10 +25,14 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <event2/thread.h>
+
 #include "common/hub_err.h"
 #include "store.h"
+#include "subs.h"
 #include "../lib/hubproc.h"
 #include "../lib/testdb.h"
+#include "../lib/webhook_rx.h"
 
 static struct hubproc hub;
 
@@ -474,6 +479,261 @@ Test(dbslow, a_backend_that_does_not_answer_is_cut_at_the_statement_deadline,
     cr_expect_eq(f.resp.status, 200, "resumed: %ld", f.resp.status);
     cr_expect_lt(f.ms, 6000, "answered after %.0f ms", f.ms);
     http_resp_free(&f.resp);
+}
+
+/* An MLLP frame for control id `ctrl`, its ACK read within ms: its code
+ * ("" when none came) and how long it took */
+static double send_frame(struct mllp_client *c, const char *ctrl,
+                         const char *mrn, int ms, char code[3])
+{
+    char msg[2048], ack[4096], got[64];
+
+    hl7_sample(msg, sizeof(msg), ctrl, mrn);
+    double t0 = hub_mono_ms();
+    cr_assert_eq(mllp_send(c, msg), 0);
+    code[0] = '\0';
+    if (mllp_read(c, ack, sizeof(ack), ms) > 0) {
+        ack_fields(ack, code, got, sizeof(got));
+        cr_expect_str_eq(got, ctrl);
+    }
+    return hub_mono_ms() - t0;
+}
+
+/* F765: a committer's statements had no bound while hubd ran: with its
+ * backend stopped the node ingested nothing until the backend ran again
+ * (its MLLP senders got no ACK, its HTTPS senders 503). Now a statement
+ * past db_commit_timeout is cut as the API's are: the batch goes back to
+ * the queue, unanswered, and is committed on a new link (a duplicate, by
+ * its key, should the cut one have committed), while the old backend is
+ * still stopped; and the cut backend, run again, stores nothing twice. */
+Test(dbslow, a_committer_whose_backend_does_not_answer_is_cut_and_ingests_on,
+     .fini = stop, .timeout = 120)
+{
+    struct mllp_client c;
+    char code[3];
+
+    cr_assert_eq(hub_start(&hub, "commit_threads = 1\ndb_commit_timeout = 2\n"
+                           "commit_stuck_timeout = 30", false), 0);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    send_frame(&c, "CUT-1", "MRN-C1", 15000, code);
+    cr_assert_str_eq(code, "AA");
+
+    cr_assert_eq(stop_backends("hubd-commit-%"), 1);
+    /* sent to the stopped backend, cut at 2 s, committed on a new link */
+    double ms = send_frame(&c, "CUT-2", "MRN-C2", 15000, code);
+    cr_expect_str_eq(code, "AA", "no AA for CUT-2 after %.0f ms", ms);
+    cr_expect(ms >= 1900 && ms < 8000, "CUT-2 answered after %.0f ms", ms);
+    cr_expect(hub_wait_log(&hub, "store.deadline op=ingest", 1, 2000));
+    cr_expect_eq(metric("hub_db_busy_total{reason=\"commit_deadline\"} "), 1);
+    cr_expect_eq(metric("hub_db_busy_total{reason=\"deadline\"} "), 0);
+    /* the node ingests on, the old backend still stopped */
+    ms = send_frame(&c, "CUT-3", "MRN-C3", 15000, code);
+    cr_expect_str_eq(code, "AA", "no AA for CUT-3 after %.0f ms", ms);
+    cr_expect_lt(ms, 1500, "CUT-3 answered after %.0f ms", ms);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "idem_key IN ('CUT-2', 'CUT-3')"), 2);
+
+    /* run again, the old backend finds its batch stored (or was
+     * cancelled): each message once, its events once */
+    resume_backends();
+    hub_sleep_ms(1000);
+    ms = send_frame(&c, "CUT-4", "MRN-C4", 15000, code);
+    cr_expect_str_eq(code, "AA");
+    mllp_close(&c);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "idem_key LIKE 'CUT-%'"), 4);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "idem_key = 'CUT-2'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events e JOIN "
+                              "messages m ON m.id = e.message_id WHERE "
+                              "m.idem_key = 'CUT-2'"),
+                 hub_sql_long(&hub, "SELECT count(*) FROM events e JOIN "
+                              "messages m ON m.id = e.message_id WHERE "
+                              "m.idem_key = 'CUT-1'"));
+}
+
+/* Distinct webhook-ids the receiver got; *all: its requests */
+static int rx_distinct(struct rx *r, int *all)
+{
+    int n = 0;
+    pthread_mutex_lock(&r->mu);
+    for (int x = 0; x < r->n_ids; x++) {
+        bool seen = false;
+        for (int y = 0; y < x && !seen; y++)
+            seen = strcmp(r->ids[x], r->ids[y]) == 0;
+        n += !seen;
+    }
+    *all = r->n_ids;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+static bool rx_wait_distinct(struct rx *r, int want, int ms)
+{
+    int all;
+    for (double end = hub_mono_ms() + ms; hub_mono_ms() < end;) {
+        if (rx_distinct(r, &all) >= want)
+            return true;
+        hub_sleep_ms(20);
+    }
+    return false;
+}
+
+/* Deliveries recorded delivered, waited for until there are want */
+static long delivered(long want, int ms)
+{
+    long n = 0;
+    for (double end = hub_mono_ms() + ms; hub_mono_ms() < end;) {
+        n = hub_sql_long(&hub, "SELECT count(*) FROM delivery_state WHERE "
+                         "status = 'delivered'");
+        if (n >= want)
+            break;
+        hub_sleep_ms(50);
+    }
+    return n;
+}
+
+/* F765, the dispatcher: its claim and its outcome flush had no bound while
+ * hubd ran, so with its backends stopped nothing was delivered until they
+ * ran again. Now each is cut at db_commit_timeout: the claim's rows wait
+ * for their lease, the flush's outcomes go again on a new link, and a new
+ * event is delivered and recorded while the old backends are still
+ * stopped, with one webhook-id. */
+Test(dbslow, a_dispatcher_whose_backends_do_not_answer_is_cut_and_delivers_on,
+     .fini = stop, .timeout = 120)
+{
+    struct rx *rx;
+    struct store *s;
+    struct hub_err e = { 0 };
+    struct mllp_client c;
+    char json[256], *out = NULL, code[3];
+    int all;
+
+    evthread_use_pthreads();
+    cr_assert_eq(hub_start(&hub, "db_commit_timeout = 2\n"
+                           "dispatch_poll_ms = 100", false), 0);
+    rx = rx_start(RX_OK, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    cr_assert_not_null(rx);
+    snprintf(json, sizeof(json), "{\"url\":\"http://127.0.0.1:%d/hook\","
+             "\"topics\":[\"adt.*\"],\"secrets\":[\"whsec_MfKQ9r8GKYqrTwjUP"
+             "D8ILPZIo2LaLaSw\"]}", rx->port);
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(subs_create(s, "test", "cbo", json, strlen(json), &out, &e),
+                 HUB_OK);
+    free(out);
+    store_free(s);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    send_frame(&c, "DSP-1", "MRN-D1", 15000, code);
+    cr_assert_str_eq(code, "AA");
+    cr_assert(rx_wait_distinct(rx, 1, 15000), "DSP-1 not delivered");
+    cr_assert_eq(delivered(1, 5000), 1);
+
+    /* the claim's, the flush's and the LISTEN link's backends */
+    cr_assert_eq(stop_backends("hubd-dispatch"), 3);
+    send_frame(&c, "DSP-2", "MRN-D2", 15000, code);
+    cr_assert_str_eq(code, "AA");
+    double t0 = hub_mono_ms();
+    cr_expect(rx_wait_distinct(rx, 2, 15000), "DSP-2 not delivered");
+    double ms = hub_mono_ms() - t0;
+    cr_expect_lt(ms, 10000, "delivered after %.0f ms", ms);
+    cr_expect_eq(delivered(2, 15000), 2,
+                 "DSP-2's outcome not recorded while stopped");
+    cr_expect(hub_wait_log(&hub, "store.deadline op=", 1, 2000));
+    cr_expect_geq(metric("hub_db_busy_total{reason=\"dispatch_deadline\"} "),
+                  1);
+    cr_expect_eq(metric("hub_db_busy_total{reason=\"commit_deadline\"} "), 0);
+
+    resume_backends();
+    send_frame(&c, "DSP-3", "MRN-D3", 15000, code);
+    cr_expect_str_eq(code, "AA");
+    mllp_close(&c);
+    cr_expect(rx_wait_distinct(rx, 3, 15000), "DSP-3 not delivered");
+    hub_sleep_ms(500);
+    /* at least once, each event under one webhook-id */
+    cr_expect_eq(rx_distinct(rx, &all), 3, "%d requests", all);
+    cr_expect_eq(rx->bad_sigs, 0);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM deliveries"), 3);
+    rx_stop(rx);
+}
+
+/* Sockets that fill the hung proxy's accept queue (closed in the fini,
+ * whatever the test did) */
+#define FILLERS 96
+static int fillers[FILLERS];
+static int n_fillers;
+
+static void stop_and_unfill(void)
+{
+    for (int i = 0; i < n_fillers; i++)
+        close(fillers[i]);
+    n_fillers = 0;
+    if (hub.proxy)
+        dbproxy_set_hung(hub.proxy, false);
+    stop();
+}
+
+/* A non-blocking connect to 127.0.0.1:port; whether it completed within
+ * ms (the socket is kept in fillers) */
+static bool connect_within(int port, int ms)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    cr_assert(fd >= 0 && n_fillers < FILLERS);
+    fillers[n_fillers++] = fd;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+        return true;
+    cr_assert_eq(errno, EINPROGRESS);
+    struct pollfd pf = { fd, POLLOUT, 0 };
+    return poll(&pf, 1, ms) == 1;
+}
+
+/* F767: libpq 15's PQcancel connects with a blocking connect(), which
+ * nothing bounds but the kernel's SYN retries. On a server whose address
+ * drops packets (here: the proxy hung, its accept queue full, so that the
+ * kernel drops every new SYN) the cancel of a cut statement held the
+ * worker's next job until the HTTP client gave up. Now the cancel runs on
+ * a thread of its own and is waited for at most 1 s: the next read is
+ * answered (503: the new link cannot be opened either, within the URL's
+ * connect_timeout of 2 s) in about 3 s. */
+Test(dbslow, a_cancel_to_a_server_that_drops_packets_is_waited_for_a_bounded_time,
+     .fini = stop_and_unfill, .timeout = 120)
+{
+    struct feed_call f = { .h = &hub };
+
+    cr_assert_eq(hub_start(&hub, "db_threads = 1\ndb_wait_timeout = 30\n"
+                           "db_lock_timeout = 1\ndb_statement_timeout = 1\n"
+                           "retry_after = 2\nauth_cache_ttl = 300", true), 0);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    hub_read_feed(&f);                  /* the token cached, the worker linked */
+    cr_assert_eq(f.resp.status, 200, "%s", f.resp.body);
+    http_resp_free(&f.resp);
+
+    dbproxy_set_hung(hub.proxy, true);
+    /* fill the accept queue (64) until a connect no longer completes */
+    bool took = true;
+    for (int i = 0; i < FILLERS - 1 && took; i++)
+        took = connect_within(dbproxy_port(hub.proxy), i < 60 ? 0 : 300);
+    cr_assert(!took, "the proxy's port still takes connections");
+    cr_assert(!connect_within(dbproxy_port(hub.proxy), 1500),
+              "a SYN to the proxy's port was answered");
+
+    hub_read_feed(&f);                  /* cut at 1 s */
+    cr_expect_eq(f.resp.status, 503, "%ld after %.0f ms", f.resp.status, f.ms);
+    cr_expect_lt(f.ms, 4000, "answered after %.0f ms", f.ms);
+    http_resp_free(&f.resp);
+    cr_expect(hub_wait_log(&hub, "store.deadline op=feed", 1, 2000));
+
+    /* the cancel (1 s at most), then a connect that fails (2 s) */
+    hub_read_feed(&f);                  /* the client gives up at 15 s */
+    cr_expect_eq(f.rc, 0, "no answer after %.0f ms", f.ms);
+    cr_expect_eq(f.resp.status, 503, "%ld after %.0f ms", f.resp.status, f.ms);
+    cr_expect_lt(f.ms, 6000, "answered after %.0f ms", f.ms);
+    http_resp_free(&f.resp);
+    cr_expect(hub_wait_log(&hub, "store.cancel_unanswered", 1, 2000));
 }
 
 /* F664: with its backends stopped, SIGTERM drained for shutdown_timeout
