@@ -619,8 +619,8 @@ Test(dbslow, a_dispatcher_whose_backends_do_not_answer_is_cut_and_delivers_on,
              "\"topics\":[\"adt.*\"],\"secrets\":[\"whsec_MfKQ9r8GKYqrTwjUP"
              "D8ILPZIo2LaLaSw\"]}", rx->port);
     cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
-    cr_assert_eq(subs_create(s, "test", "cbo", json, strlen(json), &out, &e),
-                 HUB_OK);
+    cr_assert_eq(subs_create(s, "test", "cbo", json, strlen(json), NULL,
+                             &out, &e), HUB_OK);
     free(out);
     store_free(s);
     cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
