@@ -128,9 +128,17 @@ static int work(struct store *s, void *arg)
                                 j->identifier[0] ? j->identifier : NULL,
                                 j->after, j->limit, &j->json);
     case OP_VERIFY: {
-        if (j->anchor_seq > 0)
+        if (j->anchor_seq > 0) {
             j->anchor_rc = store_audit_check_anchor(s, j->anchor_seq,
                                                     j->anchor_hash);
+            /* a check that did not run (a lock not granted, the link
+             * lost) is no verdict: answered as such, never a pass with
+             * "anchor": null (F1021) */
+            if (j->anchor_rc != HUB_OK && j->anchor_rc != HUB_ENOTFOUND &&
+                j->anchor_rc != HUB_EINVALID &&
+                j->anchor_rc != HUB_EUNSUPPORTED)
+                return j->anchor_rc;
+        }
         /* in steps, each a statement well within db_statement_timeout:
          * the whole chain in one was cut there, 503 at every try (F763) */
         struct audit_walk w = { .step = AUDIT_WALK_STEP };

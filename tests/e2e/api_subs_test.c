@@ -1125,6 +1125,85 @@ Test(api_subs, audit_verify_walks_a_chain_longer_than_the_statement_deadline,
     http_resp_free(&r);
 }
 
+/* hubd with a short lock bound (1 s) and a longer statement bound, and the
+ * operator's token */
+static void start_short_lock(void)
+{
+    struct store *s;
+    char sha[65];
+
+    evthread_use_pthreads();
+    cr_assert_eq(hub_start(&hub, "db_lock_timeout = 1\n"
+                           "db_statement_timeout = 10\n", false), 0,
+                 "hubd did not start");
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "ops", "Operator", "operator",
+                               SCOPE_ADMIN), HUB_OK);
+    store_sha256_hex("tok-ops", 7, sha);
+    cr_assert_eq(store_token_add(s, "test", "ops", sha, "ops-t1", SCOPE_ADMIN,
+                                 0), HUB_OK);
+    store_free(s);
+}
+
+struct held_lock {
+    struct store *s;
+    unsigned hold_ms;
+};
+
+static void *release_later(void *arg)
+{
+    struct held_lock *h = arg;
+    usleep(h->hold_ms * 1000u);
+    cr_assert_eq(store_exec(h->s, "COMMIT"), HUB_OK);
+    return NULL;
+}
+
+/* F1021: ?anchor= whose check could not run (its lock not granted within
+ * db_lock_timeout) was answered 200 "ok":true with "anchor":null, as if no
+ * anchor had been asked, when the walk after it ran: a monitor that passes
+ * its recorded head was told the chain holds without the head compared.
+ * An operator's session holds audit_anchor for 1.8 s: the anchor check
+ * gives up at 1 s, the walk's first step waits the rest and runs. The
+ * answer must not be a pass without the comparison. */
+Test(api_subs, audit_verify_never_passes_an_anchor_it_could_not_compare,
+     .init = start_short_lock, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    struct held_lock h = { .hold_ms = 1800 };
+    pthread_t t;
+
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    cr_assert_eq(call("GET", "/v1/audit/verify", "tok-ops", NULL, &r), 200);
+    const char *hs = strstr(r.body, "\"head\":{\"seq\":");
+    cr_assert_not_null(hs, "%s", r.body);
+    long long head_seq = strtoll(hs + 14, NULL, 10);
+    const char *hh = strstr(hs, "\"hash\":\"");
+    cr_assert(head_seq > 0 && hh, "%s", r.body);
+    char anchor[128];
+    snprintf(anchor, sizeof(anchor), "/v1/audit/verify?anchor=%lld:%.64s",
+             head_seq, hh + 8);
+    http_resp_free(&r);
+
+    cr_assert_eq(store_connect(hub.db_url, &h.s), HUB_OK);
+    cr_assert_eq(store_exec(h.s, "BEGIN; LOCK TABLE audit_anchor IN ACCESS "
+                                 "EXCLUSIVE MODE"), HUB_OK);
+    cr_assert_eq(pthread_create(&t, NULL, release_later, &h), 0);
+    long st = call("GET", anchor, "tok-ops", NULL, &r);
+    pthread_join(t, NULL);
+    store_free(h.s);
+    cr_log_info("anchor under a held lock: %ld %s", st, r.body);
+    if (st == 200)
+        cr_expect_not_null(strstr(r.body, "\"anchor\":\"holds\""),
+                           "a pass without the anchor compared: %s", r.body);
+    else
+        cr_expect_eq(st, 503, "%s", r.body);
+    http_resp_free(&r);
+    /* and once the lock is gone, the anchor is compared */
+    cr_assert_eq(call("GET", anchor, "tok-ops", NULL, &r), 200);
+    cr_expect_not_null(strstr(r.body, "\"anchor\":\"holds\""), "%s", r.body);
+    http_resp_free(&r);
+}
+
 /* POST /v1/subscriptions as `token` with an Idempotency-Key (NULL: none). */
 static long create_keyed(const char *token, const char *path,
                          const char *key, const char *body,

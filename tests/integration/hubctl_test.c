@@ -961,3 +961,47 @@ Test(hubctl, sub_add_under_one_idempotency_key_makes_one_subscription)
     free(n);
     store_free(s);
 }
+
+/* The key's window (README, 009_subscription_keys.sql): past 24 hours the
+ * same command makes a new subscription, and the stale row is forgotten,
+ * the key then naming the new one. Nothing tested this; checked by hand
+ * in review (r92) and kept here. */
+Test(hubctl, an_idempotency_key_past_its_day_makes_a_new_subscription)
+{
+    char out[4096], first[4096];
+    struct store *s;
+    char *n = NULL;
+
+    cr_assert_eq(hubctl(NULL, 0, "migrate"), 0);
+    cr_assert_eq(hubctl(NULL, 0, "org add cbo1 --name X --kind cbo "
+                        "--scopes subscribe"), 0);
+    static const char add[] = "sub add --org cbo1 --url "
+                              "https://cbo.example/h --topics 'adt.*' "
+                              "--secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2La"
+                              "LaSw --idempotency-key k-1";
+    cr_assert_eq(hubctl_run(first, sizeof(first), add, "&1"), 0, "%s", first);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_exec(s, "UPDATE subscription_keys SET created_at = "
+                               "now() - interval '24 hours 1 second'"),
+                 HUB_OK);
+    cr_assert_eq(hubctl_run(out, sizeof(out), add, "&1"), 0, "%s", out);
+    cr_expect_null(strstr(out, "not made again"), "%s", out);
+    cr_assert_eq(store_query_text(s, "SELECT count(*)::text FROM "
+                                  "subscriptions", 0, NULL, &n), HUB_OK);
+    cr_expect_str_eq(n, "2");
+    free(n);
+    const char *id = strstr(first, "\"id\": \"");
+    cr_assert_not_null(id, "%s", first);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*)::text || ' ' || "
+             "bool_and(subscription_id <> '%.36s' AND subscription_id IN "
+             "(SELECT id FROM subscriptions))::text FROM subscription_keys",
+             id + 7);
+    cr_assert_eq(store_query_text(s, sql, 0, NULL, &n), HUB_OK);
+    cr_expect_str_eq(n, "1 true", "one row, naming the new subscription");
+    free(n);
+    /* and within the day again, the new one is answered */
+    cr_assert_eq(hubctl_run(out, sizeof(out), add, "&1"), 0, "%s", out);
+    cr_expect_not_null(strstr(out, "not made again"), "%s", out);
+    store_free(s);
+}

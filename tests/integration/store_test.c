@@ -1039,6 +1039,73 @@ Test(store, audit_verify_reports_two_swapped_rows)
     cr_assert_str_eq(c.problem, "reordered");
 }
 
+/* F1020: the step that meets a break reads a bounded number of the table's
+ * pages, as every other step does, so that GET /v1/audit/verify of a long
+ * broken chain is answered within db_statement_timeout: telling
+ * 'reordered' from 'removed' looked for the predecessor by hash over the
+ * whole table (no index on hash). 20,000 rows, the row before the break
+ * rewritten together with its hash; a step of 100 rows from just before
+ * it must read at most a quarter of the table. A swap of two rows far
+ * apart is still found at the first of them. */
+Test(store, audit_verify_step_at_a_break_reads_a_bounded_part_of_the_chain,
+     .timeout = 120)
+{
+    char sql[640];
+
+    cr_assert_eq(store_exec(s, "SELECT hub_audit_append_many("
+        "array_fill('test'::text, ARRAY[20000]), "
+        "array_fill('test.row'::text, ARRAY[20000]), "
+        "array_fill('test'::text, ARRAY[20000]), "
+        "array_fill('x'::text, ARRAY[20000]), "
+        "array_fill(NULL::text, ARRAY[20000]), "
+        "array_fill(jsonb_build_object('pad', repeat('ab', 100)), "
+        "ARRAY[20000]))"), HUB_OK);
+    long base = qlong("SELECT min(seq) FROM audit WHERE action = 'test.row'");
+    long pages = qlong("SELECT pg_relation_size('audit') / 8192");
+    cr_assert_gt(pages, 800, "the table is %ld pages", pages);
+    long bad = base + 15000;
+    snprintf(sql, sizeof(sql), "UPDATE audit SET actor = 'someone', hash = "
+             "hub_audit_hash(prev_hash, hub_audit_text(seq, at, 'someone', "
+             "action, object_kind, object_id, patient_hub_id, detail)) "
+             "WHERE seq = %ld", bad - 1);
+    cr_assert_eq(store_exec(s, sql), HUB_OK);
+    snprintf(sql, sizeof(sql), "SELECT hash FROM audit WHERE seq = %ld",
+             bad - 2);
+    char *prev = q1(sql);
+    cr_assert_eq(store_exec(s, "BEGIN"), HUB_OK);
+    long b0 = qlong("SELECT pg_stat_get_xact_blocks_fetched('audit'::regclass)");
+    snprintf(sql, sizeof(sql), "SELECT problem || ' ' || bad_seq FROM "
+             "hub_audit_verify_step(%ld, '%s', 100)", bad - 2, prev);
+    char *got = q1(sql);
+    long read = qlong("SELECT pg_stat_get_xact_blocks_fetched("
+                      "'audit'::regclass)") - b0;
+    cr_assert_eq(store_exec(s, "COMMIT"), HUB_OK);
+    char want[64];
+    snprintf(want, sizeof(want), "removed %ld", bad);
+    cr_expect_str_eq(got, want);
+    cr_log_info("audit step at a break: %ld of %ld pages read", read, pages);
+    cr_expect_leq(read, pages / 4, "read %ld of %ld pages", read, pages);
+    free(got);
+    free(prev);
+
+    /* two rows 500 apart swapped: reordered, at the first of them */
+    long a = base + 2000, b = base + 2500;
+    snprintf(sql, sizeof(sql), "UPDATE audit SET seq = -seq WHERE seq IN "
+             "(%ld, %ld); UPDATE audit SET seq = %ld WHERE seq = -%ld; "
+             "UPDATE audit SET seq = %ld WHERE seq = -%ld", a, b, b, a, a, b);
+    cr_assert_eq(store_exec(s, sql), HUB_OK);
+    snprintf(sql, sizeof(sql), "SELECT hash FROM audit WHERE seq = %ld",
+             a - 1);
+    prev = q1(sql);
+    snprintf(sql, sizeof(sql), "SELECT problem || ' ' || bad_seq FROM "
+             "hub_audit_verify_step(%ld, '%s', 100)", a - 1, prev);
+    got = q1(sql);
+    snprintf(want, sizeof(want), "reordered %ld", a);
+    cr_expect_str_eq(got, want);
+    free(got);
+    free(prev);
+}
+
 /* The chain walked in steps of two rows (hubctl audit verify): the same
  * answer as the whole walk, a row removed at a step's boundary found; and
  * a step that starts where the retention has since pruned goes on from
