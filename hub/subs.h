@@ -29,10 +29,10 @@ struct subs_key {
                                    (HUB_EINVALID, err names
                                    Idempotency-Key) */
 };
-/* Within SUBS_KEY_WINDOW_H hours of its first use, a key of `actor` sent
- * again with the same owner and body answers that creation's subscription
- * (as it is now, with its secrets) and creates nothing. */
-#define SUBS_KEY_WINDOW_H 24
+/* Within 24 hours of its first use (the window is the database's:
+ * hub_sub_create_keyed, migration 009), a key of `actor` sent again with
+ * the same owner and body answers that creation's subscription (as it is
+ * now, with its secrets) and creates nothing. */
 
 /* create and update: HUB_EAUTH (err names filters.sensitivity) when a label
  * listed there was not granted to the organization (hubctl org update
