@@ -94,6 +94,8 @@ static void show(const struct dict *d, FILE *out)
         { DICT_T_SNOMED_LABELS, "SNOMED CT to sensitivity" },
         { DICT_T_LOINC_LABELS, "LOINC questions to sensitivity" },
         { DICT_T_SNOMED_DOMAINS, "SNOMED CT findings to domain" },
+        { DICT_T_V2_0717, "HL7 v2 access restrictions (table 0717) to "
+                          "sensitivity" },
     };
     for (size_t t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++) {
         fprintf(out, "\n## %s (%zu)\n", tabs[t].name,
@@ -102,7 +104,8 @@ static void show(const struct dict *d, FILE *out)
         for (size_t i = 0; dict_rows_at(d, tabs[t].t, i, &r); i++) {
             if (tabs[t].t == DICT_T_LABELS ||
                 tabs[t].t == DICT_T_SNOMED_LABELS ||
-                tabs[t].t == DICT_T_LOINC_LABELS)
+                tabs[t].t == DICT_T_LOINC_LABELS ||
+                tabs[t].t == DICT_T_V2_0717)
                 fprintf(out, "%-12s %-10s %s%s\n", r.lo, r.value,
                         r.system ? r.system : "(any system)",
                         r.conditional ? " (some answers only)" : "");

@@ -86,6 +86,9 @@ struct dict {
                                        (snomed-domains.json; `label` is the
                                        domain), sorted by code */
     size_t n_sctdom;
+    struct sec_row *v2_0717;        /* HL7 v2 table 0717 access restriction
+                                       values, a code once per label */
+    size_t n_v2_0717;
     const char *labels[DICT_MAX_LABELS];    /* every label named, distinct */
     size_t n_labels;
 };
@@ -1314,9 +1317,57 @@ static int load_loinc_labels(struct ld *l, const cJSON *root)
     return HUB_OK;
 }
 
+/* security-labels.json "v2-0717": HL7 v2 access restriction values (ARV-3,
+ * table 0717) that name a sensitive kind of data (HIV -> hiv): an ARV in
+ * force labels its event with them beside `restricted`. A code may name
+ * several labels (38 U.S.C. 7332 covers drug and alcohol abuse and HIV),
+ * one row each; case aside, a code and label pair once. */
+static int load_v2_0717(struct ld *l, const cJSON *root)
+{
+    static const char *const row[] = { "code", "label", "display", NULL };
+    const cJSON *arr;
+    size_t n;
+    int rc;
+    if ((rc = ld_arr(l, root, "v2-0717", false, &arr, &n)) || arr == NULL)
+        return rc;
+    size_t old = ld_key(l, "v2-0717");
+    l->d->v2_0717 = arena_zalloc(&l->d->a,
+                                 (n ? n : 1) * sizeof(*l->d->v2_0717));
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        size_t o2 = ld_idx(l, i);
+        struct sec_row *r = &l->d->v2_0717[i];
+        const char *disp;
+        if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, row)) ||
+            (rc = ld_str(l, e, "code", true, &r->code)) ||
+            (rc = ld_str(l, e, "label", true, &r->label)) ||
+            (rc = ld_str(l, e, "display", false, &disp)))
+            return rc;
+        /* a CWE identifier: no separator, no space, as ARV-3.1 carries it */
+        for (const char *q = r->code; *q; q++)
+            if (*q <= ' ' || *q == 0x7f || strchr("|^~\\&", *q)) {
+                ld_key(l, "code");
+                return ld_fail(l, HUB_EINVALID, "code has a space, a "
+                                                "control or an HL7 delimiter");
+            }
+        if ((rc = ld_label(l, r->label)))
+            return rc;
+        for (size_t k = 0; k < i; k++)
+            if (strcasecmp(l->d->v2_0717[k].code, r->code) == 0 &&
+                strcmp(l->d->v2_0717[k].label, r->label) == 0)
+                return ld_fail(l, HUB_EINVALID, "duplicate code and label");
+        r->system = "http://terminology.hl7.org/CodeSystem/v2-0717";
+        l->d->n_v2_0717 = i + 1;
+        ld_pop(l, o2);
+    }
+    ld_pop(l, old);
+    return HUB_OK;
+}
+
 static int load_security(struct ld *l, const cJSON *root)
 {
-    static const char *const top[] = { "labels", "icd10", "loinc", NULL };
+    static const char *const top[] = { "labels", "icd10", "loinc", "v2-0717",
+                                       NULL };
     static const char *const row[] = { "system", "code", "label", "display",
         NULL };
     int rc;
@@ -1359,7 +1410,9 @@ static int load_security(struct ld *l, const cJSON *root)
     }
     icd_prefixes(l->d->icd_sens, l->d->n_icd_sens, l->d->icd_sens_pre);
     ld_pop(l, old);
-    return load_loinc_labels(l, root);
+    if ((rc = load_loinc_labels(l, root)))
+        return rc;
+    return load_v2_0717(l, root);
 }
 
 /* ---- security-labels-<x>.json: concepts that imply a label ------------------ */
@@ -2230,6 +2283,24 @@ const char *dict_security_label(const struct dict *d, struct slice system,
     return NULL;
 }
 
+size_t dict_access_restriction_labels(const struct dict *d, struct slice code,
+                                      const char **out, size_t max)
+{
+    size_t n = 0;
+    code = trim(code);
+    for (size_t i = 0; i < d->n_v2_0717 && n < max; i++) {
+        const char *c = d->v2_0717[i].code;
+        size_t k = 0;
+        while (k < code.len && c[k] != '\0' &&
+               tolower((unsigned char)c[k]) ==
+                   tolower((unsigned char)code.p[k]))
+            k++;
+        if (k == code.len && c[k] == '\0')
+            out[n++] = d->v2_0717[i].label;
+    }
+    return n;
+}
+
 /* ---- listing ------------------------------------------------------------------------ */
 
 size_t dict_rows_count(const struct dict *d, enum dict_table t)
@@ -2241,6 +2312,7 @@ size_t dict_rows_count(const struct dict *d, enum dict_table t)
     case DICT_T_SNOMED_LABELS: return d->n_sct;
     case DICT_T_LOINC_LABELS: return d->n_loinc;
     case DICT_T_SNOMED_DOMAINS: return d->n_sctdom;
+    case DICT_T_V2_0717: return d->n_v2_0717;
     }
     return 0;
 }
@@ -2253,11 +2325,13 @@ bool dict_rows_at(const struct dict *d, enum dict_table t, size_t i,
     if (i >= dict_rows_count(d, t))
         return false;
     if (t == DICT_T_LABELS || t == DICT_T_SNOMED_LABELS ||
-        t == DICT_T_LOINC_LABELS || t == DICT_T_SNOMED_DOMAINS) {
+        t == DICT_T_LOINC_LABELS || t == DICT_T_SNOMED_DOMAINS ||
+        t == DICT_T_V2_0717) {
         const struct sec_row *s = t == DICT_T_LABELS ? &d->sec[i]
                                   : t == DICT_T_SNOMED_LABELS ? &d->sct[i]
                                   : t == DICT_T_SNOMED_DOMAINS ? &d->sctdom[i]
-                                                               : &d->loinc[i];
+                                  : t == DICT_T_V2_0717 ? &d->v2_0717[i]
+                                                        : &d->loinc[i];
         out->system = s->system;
         out->lo = out->hi = s->code;
         out->value = s->label;

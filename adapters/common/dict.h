@@ -384,6 +384,14 @@ const char *dict_icd10_sensitivity(const struct dict *d, struct slice code);
  * C-SSRS items -> "psy"), or NULL; dict_score applies it. */
 const char *dict_loinc_sensitivity(const struct dict *d, struct slice code);
 
+/* The sensitivity labels an HL7 v2 access restriction value implies
+ * (ARV-3, table 0717: HIV -> "hiv", PSY -> "psy", STD -> "std", DRG ->
+ * "sud"; security-labels.json "v2-0717"), case aside, each row's label
+ * into out[] up to `max`: returns how many (0 for a value that names no
+ * sensitive kind of data, such as DEM or LOC). */
+size_t dict_access_restriction_labels(const struct dict *d, struct slice code,
+                                      const char **out, size_t max);
+
 /* Whether `system` names SNOMED CT: its FHIR URI (also as https://, as
  * NHS England's Reasonable Adjustments examples send it), its OID (C-CDA
  * codeSystem, bare or urn:oid:) or HL7 v2 table 0396 "SCT". */
@@ -443,7 +451,7 @@ struct dict_row {
 
 enum dict_table { DICT_T_ZCODES, DICT_T_LABELS, DICT_T_ICD10_LABELS,
                   DICT_T_SNOMED_LABELS, DICT_T_LOINC_LABELS,
-                  DICT_T_SNOMED_DOMAINS };
+                  DICT_T_SNOMED_DOMAINS, DICT_T_V2_0717 };
 size_t dict_rows_count(const struct dict *d, enum dict_table t);
 /* Row i of table t; false past the end. */
 bool dict_rows_at(const struct dict *d, enum dict_table t, size_t i,

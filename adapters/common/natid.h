@@ -38,6 +38,16 @@
  *                (MBI) format": 11 characters, C A AN N A AN N A A N N
  *                (C 1-9, N 0-9, A a letter but S L O I B Z); no check
  *                digit. us-mbi, OID 2.16.840.1.113883.4.927.
+ *   BSN          the Dutch citizen service number (burgerservicenummer):
+ *                nine digits (eight with the leading zero left out), the
+ *                "elfproef": weights 9 8 7 6 5 4 3 2 and -1, the sum a
+ *                multiple of 11 (RvIG, Logisch Ontwerp BSN; as
+ *                adieyal/id_validation and python-stdnum read it).
+ *                http://fhir.nl/fhir/NamingSystem/bsn, OID
+ *                2.16.840.1.113883.2.4.6.3 (Nictiz); HL7 v2 authority
+ *                NLMINBIZA (the ministry of the interior, as Dutch feeds
+ *                name it) and type NNNLD (table 0203: national person
+ *                identifier of NLD).
  * Not here: the US SSN (common/ssn.h: issuance rules, left out), the
  * Ontario health number (its Ministry publishes no check digit rule).
  */
@@ -58,6 +68,7 @@ enum natid {
     NATID_CA_SIN,
     NATID_US_NPI,
     NATID_US_MBI,
+    NATID_NL_BSN,
 };
 
 /* Whether s equals the NUL-terminated lit, ASCII case aside */
@@ -101,6 +112,8 @@ static inline enum natid natid_scheme(struct slice system, struct slice type)
         { "2.16.840.1.113883.4.6", NATID_US_NPI },
         { "http://hl7.org/fhir/sid/us-mbi", NATID_US_MBI },
         { "2.16.840.1.113883.4.927", NATID_US_MBI },
+        { "http://fhir.nl/fhir/NamingSystem/bsn", NATID_NL_BSN },
+        { "2.16.840.1.113883.2.4.6.3", NATID_NL_BSN },
     };
     struct slice s = system;
     if (s.len > 8 && memcmp(s.p, "urn:oid:", 8) == 0) {
@@ -116,9 +129,14 @@ static inline enum natid natid_scheme(struct slice system, struct slice type)
         if (natid_ieq(s, "NHS") || natid_ieq(s, "NHSNBR") ||
             natid_ieq(s, "NHSNMBR"))
             return NATID_NHS;
+        /* and the BSN's, as Dutch feeds name it */
+        if (natid_ieq(s, "NLMINBIZA"))
+            return NATID_NL_BSN;
     }
     if (type.len == 3 && natid_ieq(type, "NPI"))
         return NATID_US_NPI;
+    if (type.len == 5 && natid_ieq(type, "NNNLD"))
+        return NATID_NL_BSN;
     return NATID_NONE;
 }
 
@@ -196,6 +214,18 @@ static inline bool natid_check(enum natid id, struct slice v)
     }
     case NATID_CA_SIN:
         return natid_digits(v, d, 9) == 9 && natid_luhn(d, 9, 0);
+    case NATID_NL_BSN: {
+        size_t n = natid_digits(v, d + 1, 9);
+        if (n == 8)
+            d[0] = 0;               /* the leading zero left out */
+        else if (n == 9)
+            memmove(d, d + 1, 9);
+        else
+            return false;
+        for (unsigned i = 0; i < 8; i++)
+            sum += d[i] * (9 - i);
+        return (sum + 11 * 9 - d[8]) % 11 == 0;
+    }
     case NATID_US_NPI:
         return natid_digits(v, d, 10) == 10 && natid_luhn(d, 10, 24);
     case NATID_US_MBI: {
@@ -263,16 +293,18 @@ static inline bool natid_placeholder(struct slice v)
  * once, before a call. */
 static inline bool natid_may_name(struct slice system, struct slice type)
 {
-    /* the shortest OID or URI known is 21 bytes, the HL7 v2 names 3-7 */
+    /* the shortest OID or URI known is 21 bytes, the HL7 v2 names 3-7
+     * and NLMINBIZA; the types NPI and NNNLD */
     if (system.len >= 21) {
         char c = system.p[0];
         if (c == '2' || c == 'h' || c == 'u')
             return true;
-    } else if (system.len >= 3 && system.len <= 7 &&
-               (system.p[0] | 0x20) == 'n') {
-        return true;
+    } else if (system.len >= 3 && (system.p[0] | 0x20) == 'n' &&
+               (system.len <= 7 ||
+                (system.len == 9 && (system.p[1] | 0x20) == 'l'))) {
+        return true;                /* NHS..., NLMINBIZA */
     }
-    return type.len == 3 && (type.p[0] | 0x20) == 'n';
+    return (type.len == 3 || type.len == 5) && (type.p[0] | 0x20) == 'n';
 }
 
 /* natid_flaw past natid_may_name: out of line, as few identifiers reach it */
@@ -286,6 +318,7 @@ natid_flaw_named(struct slice system, struct slice type, struct slice v)
         [NATID_CA_SIN] = "SIN fails its Luhn check; not linked",
         [NATID_US_NPI] = "NPI fails its Luhn check; not linked",
         [NATID_US_MBI] = "MBI is not in the CMS format; not linked",
+        [NATID_NL_BSN] = "BSN fails its eleven check; not linked",
     };
     enum natid id = natid_scheme(system, type);
     if (id == NATID_NONE)

@@ -57,7 +57,10 @@
  * NHSNBR, NHSNMBR or its OID, an NPI, an MBI...), with a warning.
  * A protection indicator (PD1-12, PV2-22) or an access restriction in
  * force (ARV) labels every event of the message "restricted"
- * (access_restricted), as FHIR's confidentiality R and V do.
+ * (access_restricted), as FHIR's confidentiality R and V do; with a
+ * dictionary, an ARV in force whose ARV-3 names a sensitive kind of data
+ * (table 0717 HIV, PSY, STD, DRG...: security-labels.json "v2-0717") adds
+ * that label too (arv_labels).
  * hl7_to_events_warn gives the warnings to the ACK too (ERR segments of
  * severity W).
  */
@@ -145,7 +148,8 @@ struct ctx {
     bool evn1_differs;          /* EVN-1 names another trigger than
                                    MSH-9.2, which was taken */
     const char *labels[ADT_MAX_LABELS]; /* sensitivity, in the order met:
-                                   from DG1 codes, then restricted
+                                   from DG1 codes, from ARV-3
+                                   (arv_labels), then restricted
                                    (access_restricted), which always fits */
     size_t nlabels;
     bool merged;                /* merged_from was written */
@@ -3069,6 +3073,34 @@ static bool arv_in_force(struct ctx *c, const struct hl7_seg *s,
 }
 
 /*
+ * The labels of what an ARV in force restricts: each repetition of ARV-3
+ * (the field does not repeat; one that does is read whole) by the
+ * dictionary's "v2-0717" rows (HIV -> hiv, DRG -> sud, ...), beside
+ * `restricted`, so that a subscription granted `restricted` but not `hiv`
+ * does not receive what the sender restricted as HIV data. ALL, DEM, LOC
+ * and codes no row names add nothing. Cold: few messages have an ARV,
+ * and a cold function leaves the unit's inlining budget to the hot path
+ * (without it write_identifiers ran 36k more instructions of the bench).
+ */
+static __attribute__((cold, noinline)) void arv_labels(struct ctx *c,
+                                                      const struct hl7_seg *s)
+{
+    for (unsigned r = 0;; r++) {
+        struct raw rep = rep_raw(c, s, 3, r);
+        if (rep.v.p == NULL)
+            break;
+        struct slice v =
+            text_of(c, hl7_piece(rep.v, c->cs, 0), rep.special).s;
+        const char *l[ADT_MAX_LABELS];
+        size_t n = v.len ? dict_access_restriction_labels(c->d, v, l,
+                                                          ADT_MAX_LABELS)
+                         : 0;
+        for (size_t k = 0; k < n; k++)
+            strset_add(c->labels, &c->nlabels, ADT_MAX_LABELS - 1, l[k]);
+    }
+}
+
+/*
  * Whether the sender asks that access to this event be restricted: the
  * patient's protection indicator (PD1-12, with its effective date
  * PD1-13), the visit's (PV2-22), or an access restriction in force (ARV,
@@ -3130,8 +3162,11 @@ static __attribute__((noinline)) bool access_restricted(struct ctx *c)
         r = true;
     for (uint32_t k = arv; k < c->hi; k++)
         if (memcmp(m->seg[k].id, "ARV", 4) == 0 &&
-            arv_in_force(c, &m->seg[k], sent, &slen))
+            arv_in_force(c, &m->seg[k], sent, &slen)) {
             r = true;
+            if (c->d)
+                arv_labels(c, &m->seg[k]);
+        }
     return r;
 }
 

@@ -264,8 +264,10 @@ static void mutate(struct gbuf *g)
             if (f && (size_t)(f - from) < nto)
                 g->p[i] = to[f - from];
         }
-        /* an omitted encoding character: drop it from MSH-2 only */
-        if (nto < 5 && g->len > 4 + nto)
+        /* an omitted encoding character: drop it from MSH-2 only (bytes
+         * 3 + nto to 8, so a message of at least 8 bytes; with fewer the
+         * length left underflowed, F944) */
+        if (nto < 5 && g->len >= 8)
             splice(g, 4 + nto - 1, 5 - nto, "", 0);
         break;
     }

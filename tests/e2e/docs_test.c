@@ -1636,6 +1636,76 @@ Test(docs, an_hl7_protection_indicator_reaches_only_who_opted_in,
                               "url LIKE '%/opted'"), 3, "all three");
 }
 
+/* F940: an access restriction of HIV data (ARV-3 HIV) labels the admit
+ * hiv as well as restricted (security-labels.json "v2-0717"): a
+ * subscription granted and listing restricted but not hiv does not
+ * receive it, one listing both does; a restriction of demographics
+ * reaches both, and one deleted (ARV-2 D) reaches the subscription with
+ * no filter. Through the real hubd, its dictionary, router and database. */
+Test(docs, an_hl7_restriction_of_hiv_data_reaches_only_who_has_hiv,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char *const adt[] = {
+        "MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000||ADT^A01|ARV-HIV|P|2.6\r"
+        "PID|1||ARVH1^^^FAC^MR||Doe^Jo||19800131|F\r"
+        "ARV|1|A|HIV^HIV status and results^HL70717|PAT\rPV1|1|I\r",
+        "MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000||ADT^A01|ARV-DEM|P|2.6\r"
+        "PID|1||ARVH2^^^FAC^MR||Doe^Jo||19800131|F\r"
+        "ARV|1|A|DEM|PAT\rPV1|1|I\r",
+        "MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000||ADT^A01|ARV-DEL|P|2.6\r"
+        "PID|1||ARVH3^^^FAC^MR||Doe^Jo||19800131|F\r"
+        "ARV|1|D|HIV|PAT\rPV1|1|I\r",
+    };
+    struct http_resp r;
+    static const char *const subs[] = {
+        "{\"url\":\"http://127.0.0.1:9/plain\",\"topics\":[\"adt.*\"]}",
+        "{\"url\":\"http://127.0.0.1:9/restricted\",\"topics\":[\"adt.*\"],"
+        "\"filters\":{\"sensitivity\":[\"restricted\"]}}",
+        "{\"url\":\"http://127.0.0.1:9/hiv\",\"topics\":[\"adt.*\"],"
+        "\"filters\":{\"sensitivity\":[\"restricted\",\"hiv\"]}}",
+    };
+
+    cr_assert_eq(hub_sql_long(&hub, "WITH u AS (UPDATE organizations SET "
+                              "labels = '{restricted,hiv}' WHERE id = 'cbo' "
+                              "RETURNING 1) SELECT count(*) FROM u"), 1);
+    for (size_t k = 0; k < 3; k++) {
+        cr_assert_eq(http_call(&hub, true, "POST", "/v1/subscriptions",
+                               "tok-cbo", NULL, subs[k], strlen(subs[k]),
+                               "application/json", &r), 0);
+        cr_assert_eq(r.status, 201, "%s", r.body);
+        http_resp_free(&r);
+    }
+    for (size_t k = 0; k < 3; k++) {
+        cr_assert_eq(post("/v1/hl7v2", NULL, NULL, adt[k], strlen(adt[k]),
+                          &r), 202, "%s", r.body);
+        http_resp_free(&r);
+    }
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE "
+                              "body::jsonb->'sensitivity' = "
+                              "'[\"hiv\",\"restricted\"]'::jsonb AND "
+                              "body::jsonb->'source'->>'message_id' = "
+                              "'ARV-HIV'"), 1);
+    /* who received which: plain the deleted one; restricted also the
+     * demographics one, never the HIV one; hiv all three */
+    static const struct { const char *url, *id; long n; } want[] = {
+        { "plain", "ARV-HIV", 0 }, { "plain", "ARV-DEM", 0 },
+        { "plain", "ARV-DEL", 1 },
+        { "restricted", "ARV-HIV", 0 }, { "restricted", "ARV-DEM", 1 },
+        { "restricted", "ARV-DEL", 1 },
+        { "hiv", "ARV-HIV", 1 }, { "hiv", "ARV-DEM", 1 },
+        { "hiv", "ARV-DEL", 1 },
+    };
+    for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+        char sql[512];
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM deliveries d JOIN "
+                 "events e ON e.seq = d.event_seq WHERE d.url LIKE '%%/%s' "
+                 "AND e.body::jsonb->'source'->>'message_id' = '%s'",
+                 want[k].url, want[k].id);
+        cr_expect_eq(hub_sql_long(&hub, sql), want[k].n, "%s %s",
+                     want[k].url, want[k].id);
+    }
+}
+
 Test(docs, over_max_body_is_413, .init = start_small_body, .fini = stop,
      .timeout = 60)
 {

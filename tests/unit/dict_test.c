@@ -1024,6 +1024,24 @@ Test(dict_load, bad_files_are_refused_with_file_path_and_reason)
           "\"above\":10.5}]}",
           HUB_EINVALID, "/loinc/0/above", "expected an integer" },
         { "security-labels.json",
+          "{\"labels\":[],\"v2-0717\":[{\"code\":\"HIV\",\"label\":\"HIV\"}]}",
+          HUB_EINVALID, "/v2-0717/0/label",
+          "label is not a short lowercase token" },
+        { "security-labels.json",
+          "{\"labels\":[],\"v2-0717\":[{\"code\":\"HIV^x\",\"label\":\"hiv\"}]}",
+          HUB_EINVALID, "/v2-0717/0/code",
+          "code has a space, a control or an HL7 delimiter" },
+        { "security-labels.json",
+          "{\"labels\":[],\"v2-0717\":[{\"label\":\"hiv\"}]}",
+          HUB_EINVALID, "/v2-0717/0/code", "required member is missing" },
+        { "security-labels.json",
+          "{\"labels\":[],\"v2-0717\":[{\"code\":\"HIV\",\"label\":\"hiv\"},"
+          "{\"code\":\"hiv\",\"label\":\"hiv\"}]}",
+          HUB_EINVALID, "/v2-0717/1", "duplicate code and label" },
+        { "security-labels.json",
+          "{\"labels\":[],\"v2-0717\":{\"code\":\"HIV\"}}",
+          HUB_EINVALID, "/v2-0717", "expected an array" },
+        { "security-labels.json",
           "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
           HUB_ELIMIT, "/", "nesting is deeper than the limit" },
     };
@@ -1973,4 +1991,52 @@ Test(dict_load, no_more_distinct_labels_than_an_event_carries)
     cr_assert_str_eq(e.path, "/loinc/1/label");
     cr_assert_str_eq(e.what, "more distinct sensitivity labels than an event "
                              "can carry (8, restricted counted)");
+    /* HL7 v2 access restriction values count too (F940) */
+    static const char seven_and_0717[] =
+        "{\"labels\":[{\"code\":\"A\",\"label\":\"a\"},{\"code\":\"B\","
+        "\"label\":\"b\"},{\"code\":\"C\",\"label\":\"c\"},{\"code\":\"D\","
+        "\"label\":\"d\"},{\"code\":\"E\",\"label\":\"e\"},{\"code\":\"F\","
+        "\"label\":\"f\"},{\"code\":\"G\",\"label\":\"g\"}],"
+        "\"v2-0717\":[{\"code\":\"HIV\",\"label\":\"g\"},"
+        "{\"code\":\"PSY\",\"label\":\"h\"}]}";
+    cr_assert_eq(load_with("security-labels.json", seven_and_0717, &e, &d),
+                 HUB_ELIMIT);
+    cr_assert_str_eq(e.path, "/v2-0717/1/label");
+}
+
+/* F940: HL7 v2 table 0717's access restriction values that name a
+ * sensitive kind of data, to the hub's labels (schemas/dict
+ * security-labels.json "v2-0717"): any case, a code with several labels
+ * gives each, the rest none */
+Test(dict, access_restriction_values_map_to_hub_sensitivity)
+{
+    const char *l[DICT_MAX_LABELS];
+    size_t n = dict_access_restriction_labels(D, SLICE_LIT("HIV"), l, 8);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(l[0], "hiv");
+    n = dict_access_restriction_labels(D, SLICE_LIT(" drg "), l, 8);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(l[0], "sud");
+    n = dict_access_restriction_labels(D, SLICE_LIT("Title38Section7332"), l,
+                                       8);
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(l[0], "sud");
+    cr_assert_str_eq(l[1], "hiv");
+    cr_assert_eq(dict_access_restriction_labels(D, SLICE_LIT("Title38Section7332"),
+                                                l, 1), 1);
+    static const char *const none[] = { "DEM", "LOC", "ALL", "SMD", "NO", "OI",
+                                        "OO", "HI", "HIVS", "PID-7" };
+    for (size_t k = 0; k < sizeof(none) / sizeof(none[0]); k++)
+        cr_expect_eq(dict_access_restriction_labels(
+                         D, (struct slice){ none[k], strlen(none[k]) }, l, 8),
+                     0, "%s", none[k]);
+    /* a NUL inside the value is no shorter code */
+    cr_expect_eq(dict_access_restriction_labels(
+                     D, (struct slice){ "HIV\0X", 5 }, l, 8), 0);
+    cr_assert_eq(dict_rows_count(D, DICT_T_V2_0717), 11);
+    struct dict_row r;
+    cr_assert(dict_rows_at(D, DICT_T_V2_0717, 0, &r));
+    cr_assert_str_eq(r.lo, "HIV");
+    cr_assert_str_eq(r.value, "hiv");
+    cr_assert_str_eq(r.system, "http://terminology.hl7.org/CodeSystem/v2-0717");
 }

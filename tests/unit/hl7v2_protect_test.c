@@ -354,6 +354,99 @@ Test(hl7_protect, restricted_fits_beside_every_diagnosis_label)
     dict_free(d);
 }
 
+/* The labels of MSH PID `seg` PV1 normalized with the dictionary. */
+static const char *dict_labels_of(const struct dict *d, const char *seg)
+{
+    static char out[128];
+    struct outcome o = run_dict(d, msg_of(MSH, seg, ""));
+    memcpy(out, o.labels, sizeof(out));
+    return out;
+}
+
+/* F940: ARV-3 (table 0717) names what the sender restricts; a sensitive
+ * kind of data labels the event with the hub's label for it beside
+ * `restricted` (security-labels.json "v2-0717"), so that a subscription
+ * granted `restricted` but not `hiv` does not receive it. Demographics,
+ * location, all, sensitive medical data and local codes name no kind the
+ * hub has a label for: `restricted` alone, as before. */
+Test(hl7_protect, an_access_restriction_of_a_sensitive_kind_adds_its_label)
+{
+    static const struct { const char *arv, *labels; } t[] = {
+        { "ARV|1|A|HIV\r", "hiv,restricted" },
+        { "ARV|1|A|PSY\r", "psy,restricted" },
+        { "ARV|1|A|STD\r", "std,restricted" },
+        { "ARV|1|A|DRG\r", "sud,restricted" },
+        { "ARV|1|A|42CFRPart2\r", "sud,restricted" },
+        { "ARV|1|A|42CFRPart2CD\r", "sud,restricted" },
+        { "ARV|1|A|HIPAAPsyNotes\r", "psy,restricted" },
+        { "ARV|1|A|MDHHS-5515\r", "psy,sud,restricted" },
+        { "ARV|1|A|Title38Section7332\r", "sud,hiv,restricted" },
+        /* the CWE's text and system, any case, each action in force */
+        { "ARV|1|U^Update^HL70206|HIV^HIV status and results^HL70717\r",
+          "hiv,restricted" },
+        { "ARV|1|X|psy\r", "psy,restricted" },
+        { "ARV|1|S|std^^HL70717|PAT\r", "std,restricted" },
+        { "ARV|1|A|Drg||||V\r", "sud,restricted" },
+        /* a range not yet begun, or ending on the message's day */
+        { "ARV|1|A|HIV|PAT||20270101^20280101\r", "hiv,restricted" },
+        { "ARV|1|A|HIV|PAT||^20260115\r", "hiv,restricted" },
+        /* a field that does not repeat, read whole; two ARVs */
+        { "ARV|1|A|DEM~HIV\r", "hiv,restricted" },
+        { "ARV|1|A|PSY\rARV|2|A|DRG\r", "psy,sud,restricted" },
+        /* no sensitive kind */
+        { "ARV|1|A|DEM\r", "restricted" },
+        { "ARV|1|A|LOC\r", "restricted" },
+        { "ARV|1|A|ALL\r", "restricted" },
+        { "ARV|1|A|SMD\r", "restricted" },
+        { "ARV|1|A|HIVX\r", "restricted" },
+        { "ARV|1|A|HI\r", "restricted" },
+        { "ARV|1|A\r", "restricted" },
+    };
+    struct dict *d = testdict_load();
+    for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
+        cr_expect_str_eq(dict_labels_of(d, t[k].arv), t[k].labels, "%s",
+                         t[k].arv);
+    /* without a dictionary, as before: restricted alone */
+    cr_expect_str_eq(labels_of("ARV|1|A|HIV\r"), "restricted");
+    dict_free(d);
+}
+
+/* A restriction not in force (deleted, ended before the message's day,
+ * NO or OI without ARV-7 R or V) labels nothing, its kind included; one
+ * deleted beside one in force gives the latter's kind only */
+Test(hl7_protect, a_sensitive_restriction_not_in_force_adds_nothing)
+{
+    struct dict *d = testdict_load();
+    cr_expect_str_eq(dict_labels_of(d, "ARV|1|D|HIV\r"), "");
+    cr_expect_str_eq(dict_labels_of(d, "ARV|1|d|PSY^x^HL70717\r"), "");
+    cr_expect_str_eq(dict_labels_of(d, "ARV|1|A|STD|PAT||20200101^20250101\r"),
+                     "");
+    cr_expect_str_eq(dict_labels_of(d, "ARV|1|A|DRG|||^20260114\r"), "");
+    cr_expect_str_eq(dict_labels_of(d, "ARV|1|D|HIV\rARV|2|A|PSY\r"),
+                     "psy,restricted");
+    cr_expect_str_eq(dict_labels_of(d, "ARV|1|A|HIV|||^20250101\r"
+                                       "ARV|2|A|DEM\r"), "restricted");
+    dict_free(d);
+}
+
+/* Beside a diagnosis's label, in the order met (DG1 first); and every
+ * label the tables name fits, restricted last (F781) */
+Test(hl7_protect, an_access_restriction_label_joins_the_diagnosis_labels)
+{
+    struct dict *d = testdict_load();
+    const char *dg1 = "DG1|1||F10.20^x^I10\r";
+    cr_expect_str_eq(run_dict(d, msg_of(MSH, "ARV|1|A|HIV\r", dg1)).labels,
+                     "sud,hiv,restricted");
+    cr_expect_str_eq(run_dict(d, msg_of(MSH, "ARV|1|A|DRG\r", dg1)).labels,
+                     "sud,restricted");
+    dg1 = "DG1|1||F10.20^x^I10\rDG1|2||F32.9^x^I10\rDG1|3||A53.9^x^I10\r"
+          "DG1|4||T74.11XA^x^I10\r";
+    cr_expect_str_eq(run_dict(d, msg_of(MSH, "ARV|1|A|Title38Section7332\r",
+                                        dg1)).labels,
+                     "sud,psy,std,sdv,hiv,restricted");
+    dict_free(d);
+}
+
 /* The parser indexes neither PD1 nor PV2 but for the fields of a long
  * one (as many bytes as HL7_MAX_FIELDS: it is scanned again, as any
  * segment), and the field separators are counted a vector at a time but

@@ -94,6 +94,23 @@ Test(natid, the_mbi_has_the_cms_format)
     cr_assert_not(ok(NATID_US_MBI, "123456789A"), "a HICN");
 }
 
+/* F942: the BSN's elfproef, weights 9..2 and -1: 111222333 (66) and
+ * 123456782 (154), the examples Dutch libraries and test data use; eight
+ * digits read with the leading zero (012345672: 110); ScreenIT's test
+ * BSN 888800000 (240, remainder 9) fails, and so does one digit changed */
+Test(natid, the_bsn_passes_the_eleven_check)
+{
+    cr_assert(ok(NATID_NL_BSN, "111222333"));
+    cr_assert(ok(NATID_NL_BSN, "123456782"));
+    cr_assert(ok(NATID_NL_BSN, "12345672"), "eight digits");
+    cr_assert(ok(NATID_NL_BSN, "1234.56.782") == false, "a dot is no digit");
+    cr_assert_not(ok(NATID_NL_BSN, "888800000"));
+    cr_assert_not(ok(NATID_NL_BSN, "123456783"));
+    cr_assert_not(ok(NATID_NL_BSN, "1234567"), "seven digits");
+    cr_assert_not(ok(NATID_NL_BSN, "1234567820"), "ten digits");
+    cr_assert_not(ok(NATID_NL_BSN, ""));
+}
+
 Test(natid, a_scheme_is_named_by_its_system_its_authority_or_the_npi_type)
 {
     static const struct {
@@ -117,6 +134,11 @@ Test(natid, a_scheme_is_named_by_its_system_its_authority_or_the_npi_type)
         { "H", "NPI", NATID_US_NPI },
         { "http://hl7.org/fhir/sid/us-mbi", "MC", NATID_US_MBI },
         { "2.16.840.1.113883.4.927", "", NATID_US_MBI },
+        { "NLMINBIZA", "NNNLD", NATID_NL_BSN },
+        { "nlminbiza", "", NATID_NL_BSN },
+        { "ZIS", "NNNLD", NATID_NL_BSN },
+        { "http://fhir.nl/fhir/NamingSystem/bsn", "", NATID_NL_BSN },
+        { "urn:oid:2.16.840.1.113883.2.4.6.3", "NNNLD", NATID_NL_BSN },
         /* none of them */
         { "MRN", "MR", NATID_NONE },
         { "NHSX", "NH", NATID_NONE },
@@ -125,6 +147,9 @@ Test(natid, a_scheme_is_named_by_its_system_its_authority_or_the_npi_type)
         { "2.16.840.1.113883.2.1.4.10", "", NATID_NONE },
         { "urn:oid:2.16.840.1.113883.4.1", "SS", NATID_NONE },
         { "", "MC", NATID_NONE },
+        { "NLMINBIZ", "", NATID_NONE },
+        { "", "NNBEL", NATID_NONE },
+        { "2.16.840.1.113883.2.4.6.30", "", NATID_NONE },
     };
     for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
         cr_assert_eq(natid_scheme(slice_from_cstr(c[i].sys),
@@ -146,6 +171,16 @@ Test(natid, the_flaw_names_the_scheme_and_quotes_no_digit)
     cr_assert_null(natid_flaw(nhs, none, slice_from_cstr("9434765919")));
     cr_assert_null(natid_flaw(slice_from_cstr("MRN"), none,
                               slice_from_cstr("7000000001")));
+    cr_assert_str_eq(natid_flaw(slice_from_cstr("NLMINBIZA"),
+                                slice_from_cstr("NNNLD"),
+                                slice_from_cstr("888800000")),
+                     "BSN fails its eleven check; not linked");
+    cr_assert_null(natid_flaw(slice_from_cstr("NLMINBIZA"),
+                              slice_from_cstr("NNNLD"),
+                              slice_from_cstr("123456782")));
+    cr_assert_str_eq(natid_flaw(SLICE_NULL, slice_from_cstr("NNNLD"),
+                                slice_from_cstr("000000000")),
+                     "national number is a placeholder; not linked");
     cr_assert_str_eq(natid_flaw(slice_from_cstr("http://hl7.org/fhir/sid/"
                                                 "us-mbi"), none,
                                 slice_from_cstr("1EG4TE5MK7")),
