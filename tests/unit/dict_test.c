@@ -1350,8 +1350,8 @@ Test(ctl_dict, show_lists_the_safety_sum_and_a_usage_error_is_2)
     fclose(err);
     cr_assert_not_null(strstr(buf, "sum  95614-4"));
     cr_assert_not_null(strstr(buf, "positive at >= 11"));
-    /* 32 rows, and the four ACE disclosures of F78 */
-    cr_assert_not_null(strstr(buf, "## LOINC questions to sensitivity (36)"));
+    /* 32 rows, the four ACE disclosures of F78 and HARK's four (F1040) */
+    cr_assert_not_null(strstr(buf, "## LOINC questions to sensitivity (40)"));
     cr_assert_not_null(strstr(buf, "44260-8      psy        http://loinc.org\n"));
     /* a row that only some answers imply says so (F61) */
     cr_assert_not_null(strstr(buf, "95618-5      sdv        http://loinc.org "
