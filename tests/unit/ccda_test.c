@@ -351,6 +351,66 @@ Test(ccda_screening, an_answer_on_self_harm_labels_the_screening_psy,
     }
 }
 
+/* F1040: a HARK Assessment Scale Observation (76499-3) with its four
+ * questions: a Yes to being kicked is a positive intimate-partner-violence
+ * screen labelled sdv, with the hub's total 1; four No a negative one,
+ * total 0, with no label. */
+static const char *hark_doc(const char *kick)
+{
+    static char buf[8192];
+    static const char *const q[] = { "76500-8", "76501-6", "76502-4" };
+    char items[2048] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < 4; i++)
+        n += (size_t)snprintf(
+            items + n, sizeof(items) - n,
+            "<entryRelationship typeCode=\"COMP\"><observation classCode="
+            "\"OBS\" moodCode=\"EVN\"><code code=\"%s\"/><value xsi:type="
+            "\"CD\" code=\"%s\"/></observation></entryRelationship>",
+            i < 3 ? q[i] : "76503-2", i < 3 ? "LA32-8" : kick);
+    snprintf(buf, sizeof(buf),
+             HEAD "<component><structuredBody><component><section>"
+                  "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+                  "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+                  "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+                  "<code code=\"76499-3\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+                  "%s</observation></entry></section></component>"
+                  "</structuredBody></component></ClinicalDocument>",
+             items);
+    return buf;
+}
+
+Test(ccda_screening, a_hark_yes_is_a_positive_screen_labelled_sdv,
+     .init = setup, .fini = teardown)
+{
+    for (int yes = 1; yes >= 0; yes--) {
+        struct run r = run_str(hark_doc(yes ? "LA33-6" : "LA32-8"));
+        cJSON *ev = first_event(&r, yes ? 2 : 1);
+        cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+        cr_expect_str_eq(cJSON_GetStringValue(
+                             cJSON_GetObjectItem(sc, "instrument")),
+                         "76499-3");
+        char *pd = cJSON_PrintUnformatted(
+            cJSON_GetObjectItem(sc, "positive_domains"));
+        cr_expect_str_eq(pd, yes ? "[\"intimate-partner-violence\"]" : "[]");
+        free(pd);
+        cJSON *s0 = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "scores"), 0);
+        cr_assert(s0);
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(s0, "code")),
+                         "76504-0");
+        cr_expect_eq(cJSON_GetObjectItem(s0, "value")->valueint, yes);
+        cJSON *sens = cJSON_GetObjectItem(ev, "sensitivity");
+        if (yes) {
+            char *l = cJSON_PrintUnformatted(sens);
+            cr_expect_str_eq(l, "[\"sdv\"]");
+            free(l);
+        } else {
+            cr_expect_null(sens, "four No disclose nothing");
+        }
+        cJSON_Delete(ev);
+    }
+}
+
 /* F31: a screening names the visit the document tells (componentOf/
  * encompassingEncounter/id), as the FHIR and CSV adapters name theirs;
  * none when the document names none. */

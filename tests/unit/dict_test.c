@@ -871,6 +871,91 @@ Test(dict, an_ace_disclosure_of_abuse_labels_the_screening_sdv)
     cr_expect_eq(score(NULL, neglect, 3).n_labels, 0);
 }
 
+/* SOURCES.md F1040: HARK (LOINC 76499-3, 45 CFR 170.207(p)(8)), four
+ * Yes/No questions of the last year, one point each, positive at a total of
+ * 1 or more (Sohal, Eldridge and Feder 2007): any Yes is a positive
+ * intimate-partner-violence screen and discloses violence (sdv); four No
+ * are a negative screen with no label. */
+Test(dict, hark_is_positive_at_any_yes_and_a_yes_labels_it_sdv)
+{
+    static const char *const q[] = { "76500-8", "76501-6", "76502-4",
+                                     "76503-2" };
+    const char *dom = "intimate-partner-violence";
+    struct resp r[4];
+    for (size_t i = 0; i < 4; i++)
+        r[i] = (struct resp){ q[i], { "LA32-8" }, 0, false };
+    struct dict_scoring s = score("76499-3", r, 4);
+    cr_assert_eq(s.n_sums, 1);
+    cr_expect_str_eq(s.sums[0].sum->code, "76504-0");
+    cr_expect(s.sums[0].complete && !s.sums[0].from_sender);
+    cr_expect_eq(s.sums[0].value, 0);
+    cr_expect_eq(s.sums[0].verdict, DICT_NEGATIVE);
+    cr_expect(has_domain(s.domains, s.n_domains, dom));
+    cr_expect_eq(s.n_positive_domains, 0);
+    cr_expect_eq(s.n_labels, 0);
+    for (size_t i = 0; i < 4; i++) {
+        cr_expect_eq(s.items[i].verdict, DICT_NEGATIVE, "%s No", q[i]);
+        cr_expect_str_eq(s.items[i].domain, dom);
+    }
+    for (size_t yes = 0; yes < 4; yes++) {
+        for (size_t i = 0; i < 4; i++)
+            r[i].ans[0] = i == yes ? "LA33-6" : "LA32-8";
+        s = score("76499-3", r, 4);
+        cr_expect_eq(s.items[yes].verdict, DICT_POSITIVE, "%s Yes", q[yes]);
+        cr_expect_eq(s.sums[0].value, 1);
+        cr_expect_eq(s.sums[0].verdict, DICT_POSITIVE, "%s Yes", q[yes]);
+        cr_expect(has_domain(s.positive_domains, s.n_positive_domains, dom));
+        cr_assert_eq(s.n_labels, 1, "%s Yes", q[yes]);
+        cr_expect_str_eq(s.labels[0], "sdv");
+    }
+    /* the sender's total alone: 1 is positive and discloses violence */
+    struct resp total[] = { { "76504-0", { NULL }, 1, false } };
+    s = score("76499-3", total, 1);
+    cr_expect(s.sums[0].from_sender);
+    cr_expect_eq(s.sums[0].verdict, DICT_POSITIVE);
+    cr_expect_eq(s.n_labels, 1);
+    /* three No and the fourth unanswered: no total of the hub's */
+    for (size_t i = 1; i < 4; i++)
+        r[i].ans[0] = "LA32-8";
+    s = score("76499-3", r + 1, 3);
+    cr_expect_not(s.sums[0].complete);
+    cr_expect_eq(s.sums[0].verdict, DICT_UNKNOWN);
+}
+
+/* F963's question: 76501-6 is an item of PRAPARE and of HARK. Each
+ * instrument's item is its own (PRAPARE's has Unsure and a declined
+ * answer, HARK's has Yes and No only); a loose 76501-6 is PRAPARE's, the
+ * first in file order, and the Yes and No both share score alike. */
+Test(dict, an_item_of_two_instruments_is_each_ones_and_loose_the_first)
+{
+    struct slice afraid = slice_from_cstr("76501-6");
+    const struct dict_instrument *hark =
+        dict_instrument_find(D, slice_from_cstr("76499-3"));
+    const struct dict_instrument *prapare =
+        dict_instrument_find(D, slice_from_cstr("93025-5"));
+    cr_assert(hark && prapare);
+    const struct dict_item *h = dict_item_find(D, hark, afraid);
+    const struct dict_item *p = dict_item_find(D, prapare, afraid);
+    cr_assert(h && p && h != p);
+    cr_expect_eq(dict_item_find(D, NULL, afraid), p);
+    struct slice unsure = slice_from_cstr("LA14072-5");
+    cr_expect_not_null(dict_answer_find(p, unsure));
+    cr_expect_null(dict_answer_find(h, unsure));
+    for (int yes = 0; yes < 2; yes++) {
+        struct resp r[] = { { "76501-6", { yes ? "LA33-6" : "LA32-8" }, 0,
+                              false } };
+        enum dict_verdict want = yes ? DICT_POSITIVE : DICT_NEGATIVE;
+        cr_expect_eq(score("76499-3", r, 1).items[0].verdict, want);
+        cr_expect_eq(score("93025-5", r, 1).items[0].verdict, want);
+        cr_expect_eq(score(NULL, r, 1).items[0].verdict, want);
+        cr_expect_eq(score("76499-3", r, 1).n_labels, (size_t)yes);
+    }
+    /* PRAPARE's Unsure is no HARK answer */
+    struct resp u[] = { { "76501-6", { "LA14072-5" }, 0, false } };
+    cr_expect(score("76499-3", u, 1).items[0].unknown_answer);
+    cr_expect_not(score("93025-5", u, 1).items[0].unknown_answer);
+}
+
 /* ---- bad data files ------------------------------------------------------------ */
 
 static const char DOMAINS[] =
@@ -1283,8 +1368,8 @@ Test(ctl_dict, show_lists_the_safety_sum_and_a_usage_error_is_2)
     fclose(err);
     cr_assert_not_null(strstr(buf, "sum  95614-4"));
     cr_assert_not_null(strstr(buf, "positive at >= 11"));
-    /* 32 rows, and the four ACE disclosures of F78 */
-    cr_assert_not_null(strstr(buf, "## LOINC questions to sensitivity (36)"));
+    /* 32 rows, the four ACE disclosures of F78 and HARK's four (F1040) */
+    cr_assert_not_null(strstr(buf, "## LOINC questions to sensitivity (40)"));
     cr_assert_not_null(strstr(buf, "44260-8      psy        http://loinc.org\n"));
     /* a row that only some answers imply says so (F61) */
     cr_assert_not_null(strstr(buf, "95618-5      sdv        http://loinc.org "

@@ -1858,6 +1858,68 @@ Test(fhir, a_health_literacy_screener_names_its_domain)
     cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "false");
 }
 
+/* F1040: HARK (76499-3), as the Behavioral Health Profiles' example
+ * sends it, a QuestionnaireResponse whose `questionnaire` names no
+ * instrument (the instrument is inferred from its LOINC items), and as
+ * Synthea-generated FHIR sends it, loose social-history Observations:
+ * one Yes is a positive intimate-partner-violence screen labelled sdv,
+ * four No a negative one with no label. Before, only 76501-6, PRAPARE's,
+ * was read: a Yes to being kicked gave no positive screen. */
+#define HARK_ITEM(code, ans)                                                \
+    "{\"linkId\":\"/" code "\",\"answer\":[{\"valueCoding\":{\"system\":"   \
+    "\"http://loinc.org\",\"code\":\"" ans "\"}}]}"
+#define HARK_QR(kick)                                                       \
+    "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"h1\",\"status\":" \
+    "\"completed\",\"questionnaire\":\"https://example.org/hark.pdf\","     \
+    "\"authored\":\"2024-02-01\",\"subject\":{\"reference\":\"Patient/p1\"}" \
+    ",\"item\":[" HARK_ITEM("76500-8", "LA32-8") ","                         \
+    HARK_ITEM("76501-6", "LA32-8") "," HARK_ITEM("76502-4", "LA32-8") ","    \
+    HARK_ITEM("76503-2", kick) "]}"
+#define HARK_OBS(id, code, ans)                                             \
+    "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"" id "\","    \
+    "\"status\":\"final\",\"category\":[{\"coding\":[{\"system\":"          \
+    "\"http://terminology.hl7.org/CodeSystem/observation-category\","      \
+    "\"code\":\"social-history\"}]}],\"code\":{\"coding\":[{\"system\":"    \
+    "\"http://loinc.org\",\"code\":\"" code "\"}]},\"subject\":"            \
+    "{\"reference\":\"Patient/p1\"},\"effectiveDateTime\":\"2024-04-08\","  \
+    "\"valueCodeableConcept\":{\"coding\":[{\"system\":\"http://loinc.org\"" \
+    ",\"code\":\"" ans "\"}]}}}"
+#define HARK_BUNDLE(kick)                                                   \
+    "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["      \
+    HARK_OBS("o1", "76500-8", "LA32-8") ","                                  \
+    HARK_OBS("o2", "76501-6", "LA32-8") ","                                  \
+    HARK_OBS("o3", "76502-4", "LA32-8") ","                                  \
+    HARK_OBS("o4", "76503-2", kick) "]}"
+Test(fhir, a_hark_screening_is_positive_at_any_yes_and_labelled_sdv)
+{
+    struct canon_list out;
+    struct hub_err err;
+    static const struct { const char *body; bool yes; } cases[] = {
+        { HARK_QR("LA33-6"), true },     { HARK_QR("LA32-8"), false },
+        { HARK_BUNDLE("LA33-6"), true }, { HARK_BUNDLE("LA32-8"), false },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cr_assert_eq(run(cases[i].body, &out, NULL, &err), HUB_OK,
+                     "body %zu", i);
+        cr_assert_eq(out.n, cases[i].yes ? 2 : 1, "body %zu", i);
+        cr_assert_str_eq(out.ev[0].type, "screening.completed");
+        if (cases[i].yes)
+            cr_assert_str_eq(out.ev[1].type, "screening.positive");
+        cr_assert_str_eq(field_of(&out, 0, "screening.instrument"),
+                         "76499-3", "body %zu", i);
+        cr_assert_str_eq(field_of(&out, 0, "screening.domains"),
+                         "[\"intimate-partner-violence\"]");
+        cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"),
+                         cases[i].yes ? "[\"intimate-partner-violence\"]"
+                                      : "[]", "body %zu", i);
+        cr_assert_str_eq(field_of(&out, 0, "screening.items.3.positive"),
+                         cases[i].yes ? "true" : "false", "body %zu", i);
+        cr_assert_str_eq(field_of(&out, 0, "sensitivity"),
+                         cases[i].yes ? "[\"sdv\"]" : "(absent)",
+                         "body %zu", i);
+    }
+}
+
 /* F861: a WE CARE survey (96447-8) names the domains it screened, food
  * and housing here, "No" to enough food and "Yes" to being at risk of
  * homelessness alike, and never a positive one: no published rule says
