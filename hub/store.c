@@ -465,6 +465,31 @@ int db_ensure_conn(struct store *s)
     return HUB_OK;
 }
 
+/*
+ * A batch whose commit was reported but whose wait for durability did not
+ * return (cut at db_commit_timeout, the link lost): the wait alone again,
+ * on a new link when the old one is gone, until it returns or hubd stops
+ * waiting (store_stop_waiting). Sending the batch again stored each of its
+ * messages without a key (the refused ones, quarantined) once more, with
+ * its audit row, at every try (F1060). A later transaction's synchronous
+ * commit flushes the WAL past the batch's commit whatever its session.
+ */
+int db_durable_again(struct store *s)
+{
+    pthread_once(&stop_pipe_once, stop_pipe_open);
+    for (int delay = 50;; delay = delay * 2 > 2000 ? 2000 : delay * 2) {
+        if (db_ensure_conn(s) == HUB_OK && store_durable(s) == HUB_OK)
+            return HUB_OK;
+        if (atomic_load(&stop_at_ms) != 0)
+            return HUB_EDB;
+        log_warn("store.durable_retry", "sqlstate=%s delay_ms=%d",
+                 s->sqlstate, delay);
+        struct pollfd pf = { stop_pipe[0], POLLIN, 0 };
+        if (stop_pipe[0] < 0 || poll(&pf, 1, delay) < 0)
+            (void)poll(NULL, 0, delay);
+    }
+}
+
 int db_exec_cmd(struct store *s, const char *op, const char *sql)
 {
     PGresult *r = db_result(s, op, mono_ms(), PQsendQuery(s->c, sql));

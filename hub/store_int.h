@@ -58,6 +58,10 @@ int db_fail(struct store *s, const char *op, const PGresult *r);
  * call sends the cancel and opens the session again (db_ensure_conn). */
 void db_end_link(struct store *s);
 
+/* A committed batch's wait for durability alone again, on a new link if
+ * need be, until it returns (HUB_OK) or hubd stops waiting (HUB_EDB). */
+int db_durable_again(struct store *s);
+
 /* The link up, a broken connection reset once: HUB_OK or HUB_EDB. */
 int db_ensure_conn(struct store *s);
 
