@@ -655,6 +655,11 @@ Test(dbslow, a_dispatcher_whose_backends_do_not_answer_is_cut_and_delivers_on,
     cr_expect_eq(rx_distinct(rx, &all), 3, "%d requests", all);
     cr_expect_eq(rx->bad_sigs, 0);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM deliveries"), 3);
+    /* F1061: a cut flush, run by its backend once resumed, audited its
+     * attempts a second time ("lost") */
+    long attempts = hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
+                                 "action = 'delivery.attempt'");
+    cr_expect_eq(attempts, 3, "%ld attempt audit rows", attempts);
     rx_stop(rx);
 }
 
@@ -929,6 +934,7 @@ Test(dbslow, a_cut_batch_is_not_run_again_by_its_backend_when_it_resumes,
     cr_expect_str_neq(code, "AA");
     cr_expect(hub_wait_log(&hub, "store.deadline op=ingest", 1, 2000));
 
+    cr_expect(hub_wait_log(&hub, "store.fenced pid=", 1, 2000));
     resume_backends();
     hub_sleep_ms(1500);             /* the old backend runs what it holds */
     send_frame(&c, "RUN-3", "MRN-R3", 15000, code);
