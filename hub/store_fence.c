@@ -113,18 +113,17 @@ void db_fence_send(struct store *s)
                               " FROM pg_stat_activity WHERE pid = $1::int "
                               "AND backend_start::text = $2", 2, NULL, p,
                               NULL, NULL, 0));
-        if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-            log_info("store.fenced", "pid=%d found=%s", mine[i].pid,
-                     PQgetvalue(r, 0, 0));
-        } else {
+        if (r == NULL) {
             /* this link failed too: the rest wait for another */
-            if (r != NULL)
-                (void)db_fail(s, "fence.terminate", r);
             for (int k = i; k < n; k++)
                 keep(mine[k].pid, mine[k].start);
-            PQclear(r);
             return;
         }
+        if (PQresultStatus(r) == PGRES_TUPLES_OK)
+            log_info("store.fenced", "pid=%d found=%s", mine[i].pid,
+                     PQgetvalue(r, 0, 0));
+        else                        /* refused (42501): not asked again */
+            (void)db_fail(s, "fence.terminate", r);
         PQclear(r);
     }
 }

@@ -908,8 +908,8 @@ Test(dbslow, a_batch_committed_whose_durable_wait_is_cut_is_not_stored_again,
  * backend reading a command ignores a cancel (PostgreSQL's
  * ProcessInterrupts), so once it runs again it reads the cut statement
  * from its socket and runs it, after the retry on a new link committed.
- * A refused message (no idempotency key) was then stored twice, with two
- * audit rows. */
+ * A refused message (no idempotency key: MLLP, HTTPS FHIR, C-CDA, CSV
+ * alike) was then stored twice, with two audit rows. */
 Test(dbslow, a_cut_batch_is_not_run_again_by_its_backend_when_it_resumes,
      .fini = stop, .timeout = 60)
 {
@@ -923,7 +923,25 @@ Test(dbslow, a_cut_batch_is_not_run_again_by_its_backend_when_it_resumes,
     send_frame(&c, "RUN-1", "MRN-R1", 15000, code);
     cr_assert_str_eq(code, "AA");
 
+    /* refused documents over HTTPS beside it: none has a key either */
+    struct post_call calls[] = {
+        { "/v1/fhir", "application/fhir+json",
+          "{\"resourceType\":\"NoSuchResource\"}", { 0 }, 0, 0 },
+        { "/v1/ccda", "application/xml", "<NotAClinicalDocument/>",
+          { 0 }, 0, 0 },
+        { "/v1/csv/screenings", "text/csv",
+          "screening_id,patient_id,instrument,screened_at,question,answer"
+          "\r\n", { 0 }, 0, 0 },
+    };
+    size_t n = sizeof(calls) / sizeof(calls[0]);
+    pthread_t t[3];
+    post(&calls[2]);                /* the credential cached, and a row */
+    cr_assert_eq(calls[2].resp.status, 422, "%s", calls[2].resp.body);
+    http_resp_free(&calls[2].resp);
+
     cr_assert_eq(stop_backends("hubd-commit-%"), 1);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, post, &calls[i]), 0);
     hl7_sample(msg, sizeof(msg), "RUN-2", "MRN-R2");
     p = strstr(msg, "ADT^A01^ADT_A01");
     cr_assert_not_null(p);
@@ -932,6 +950,12 @@ Test(dbslow, a_cut_batch_is_not_run_again_by_its_backend_when_it_resumes,
     cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 15000), 0, "no answer");
     ack_fields(ack, code, ctrl, sizeof(ctrl));
     cr_expect_str_neq(code, "AA");
+    for (size_t i = 0; i < n; i++) {
+        pthread_join(t[i], NULL);
+        cr_expect(calls[i].resp.status >= 400 && calls[i].resp.status < 500,
+                  "%s: %ld", calls[i].path, calls[i].resp.status);
+        http_resp_free(&calls[i].resp);
+    }
     cr_expect(hub_wait_log(&hub, "store.deadline op=ingest", 1, 2000));
 
     cr_expect(hub_wait_log(&hub, "store.fenced pid=", 1, 2000));
@@ -944,6 +968,6 @@ Test(dbslow, a_cut_batch_is_not_run_again_by_its_backend_when_it_resumes,
                              "status <> 'accepted'");
     long audits = hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
                                "action = 'message.quarantined'");
-    cr_expect_eq(rows, 1, "%ld quarantined rows", rows);
-    cr_expect_eq(audits, 1, "%ld audit rows", audits);
+    cr_expect_eq(rows, 5, "%ld quarantined rows", rows);
+    cr_expect_eq(audits, 5, "%ld audit rows", audits);
 }
