@@ -546,9 +546,11 @@ static void *db_main(void *arg)
         if (!w->db && dispatch_db_connect(d, &w->db) != HUB_OK)
             w->db = NULL;
         /* a backend that does not answer is cut (F765): a claim cut leased
-         * rows that wait for their lease; a flush cut may have committed,
-         * its outcomes go again (the lease token makes a second one a
-         * no-op) or the delivery is sent again with its webhook-id */
+         * rows that wait for their lease; a flush cut goes again (its cut
+         * session is terminated first, F1061: it cannot run the flush
+         * later) or the delivery is sent again with its webhook-id. One
+         * that did commit before the cut is recorded again as a 'lost'
+         * attempt, a second audit row (F1062, not changed) */
         unsigned long cuts = w->db ? store_cuts(w->db) : 0;
         if (!w->db)
             rc = HUB_EDB;

@@ -192,6 +192,7 @@ void store_stop_waiting(int grace_ms)
 void store_set_statement_timeout(struct store *s, int ms)
 {
     s->statement_ms = ms > 0 ? ms : 0;
+    db_fence_note(s);               /* a link that may be cut (F1061) */
 }
 
 unsigned long store_cuts(const struct store *s)
@@ -221,6 +222,8 @@ void db_end_link(struct store *s)
 {
     if (s->cancel == NULL)
         s->cancel = PQgetCancel(s->c);
+    db_fence_keep(s);               /* terminated from a new link */
+    s->fence_asked = false;         /* the next session is noted anew */
     (void)shutdown(PQsocket(s->c), SHUT_RDWR);
     /* buffered bytes first, then the end: a few reads at most */
     for (int i = 0; i < 16 && PQstatus(s->c) == CONNECTION_OK; i++)
@@ -444,8 +447,10 @@ static void send_cancel(struct store *s)
  * cancelling what a cut left running on the old one. */
 int db_ensure_conn(struct store *s)
 {
-    if (PQstatus(s->c) == CONNECTION_OK && !s->cut)
-        return HUB_OK;
+    if (PQstatus(s->c) == CONNECTION_OK && !s->cut) {
+        db_fence_send(s);           /* what cut links left (F1061) */
+        return s->cut ? HUB_EDB : HUB_OK;
+    }
     /* not once hubd stops: no new link then (store_stop_waiting), and no
      * cancel to a server that may not answer */
     if (atomic_load(&stop_at_ms) != 0)
@@ -462,7 +467,35 @@ int db_ensure_conn(struct store *s)
     s->cut = false;
     link_ok();
     log_info("store.reconnected", "ok=1");
-    return HUB_OK;
+    s->fence_asked = false;
+    db_fence_note(s);
+    db_fence_send(s);
+    return s->cut || PQstatus(s->c) != CONNECTION_OK ? HUB_EDB : HUB_OK;
+}
+
+/*
+ * A batch whose commit was reported but whose wait for durability did not
+ * return (cut at db_commit_timeout, the link lost): the wait alone again,
+ * on a new link when the old one is gone, until it returns or hubd stops
+ * waiting (store_stop_waiting). Sending the batch again stored each of its
+ * messages without a key (the refused ones, quarantined) once more, with
+ * its audit row, at every try (F1060). A later transaction's synchronous
+ * commit flushes the WAL past the batch's commit whatever its session.
+ */
+int db_durable_again(struct store *s)
+{
+    pthread_once(&stop_pipe_once, stop_pipe_open);
+    for (int delay = 50;; delay = delay * 2 > 2000 ? 2000 : delay * 2) {
+        if (db_ensure_conn(s) == HUB_OK && store_durable(s) == HUB_OK)
+            return HUB_OK;
+        if (atomic_load(&stop_at_ms) != 0)
+            return HUB_EDB;
+        log_warn("store.durable_retry", "sqlstate=%s delay_ms=%d",
+                 s->sqlstate, delay);
+        struct pollfd pf = { stop_pipe[0], POLLIN, 0 };
+        if (stop_pipe[0] < 0 || poll(&pf, 1, delay) < 0)
+            (void)poll(NULL, 0, delay);
+    }
 }
 
 int db_exec_cmd(struct store *s, const char *op, const char *sql)

@@ -983,11 +983,11 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
         rc = db_fail(s, "ingest", r);
         goto out;
     }
-    /* committed; the wait did not return (a named statement lost, an
-     * error): once more on its own, or the batch counts as failed (its
-     * retry finds it stored and answers from there, after its own wait) */
-    if (durable != HUB_OK && (db_ensure_conn(s) != HUB_OK ||
-                              store_durable(s) != HUB_OK)) {
+    /* committed; the wait did not return (cut, a named statement lost, an
+     * error): the wait alone again until it returns; the batch again would
+     * store its messages without a key twice (F1060). It counts as failed
+     * only once hubd stops (its retry after a restart finds it stored). */
+    if (durable != HUB_OK && db_durable_again(s) != HUB_OK) {
         log_warn("store.durable_failed", "batch=%zu", n);
         rc = HUB_EDB;
         goto out;

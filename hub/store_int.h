@@ -40,6 +40,11 @@ struct store {
     unsigned long cuts;             /* store_cuts */
     PGcancel *cancel;               /* of the statement a cut left running:
                                        sent before the link opens again */
+    int fence_pid;                  /* the server session, when reached
+                                       directly with a deadline (0: not
+                                       known; store_fence.c) */
+    char fence_start[48];           /* its backend_start, as text */
+    bool fence_asked;               /* this session's noted (once) */
 };
 
 struct store_rows {
@@ -57,6 +62,18 @@ int db_fail(struct store *s, const char *op, const PGresult *r);
 /* Close the link on this side (s->cut set, the cancel kept): the next
  * call sends the cancel and opens the session again (db_ensure_conn). */
 void db_end_link(struct store *s);
+
+/* A committed batch's wait for durability alone again, on a new link if
+ * need be, until it returns (HUB_OK) or hubd stops waiting (HUB_EDB). */
+int db_durable_again(struct store *s);
+
+/* store_fence.c (F1061): note the server session of a link with a
+ * deadline; hand it, as its link ends on this side, to the list of those
+ * to terminate; terminate those listed on a link that works (each only
+ * while its pid has the backend_start noted). */
+void db_fence_note(struct store *s);
+void db_fence_keep(struct store *s);
+void db_fence_send(struct store *s);
 
 /* The link up, a broken connection reset once: HUB_OK or HUB_EDB. */
 int db_ensure_conn(struct store *s);

@@ -655,6 +655,11 @@ Test(dbslow, a_dispatcher_whose_backends_do_not_answer_is_cut_and_delivers_on,
     cr_expect_eq(rx_distinct(rx, &all), 3, "%d requests", all);
     cr_expect_eq(rx->bad_sigs, 0);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM deliveries"), 3);
+    /* F1061: a cut flush, run by its backend once resumed, audited its
+     * attempts a second time ("lost") */
+    long attempts = hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
+                                 "action = 'delivery.attempt'");
+    cr_expect_eq(attempts, 3, "%ld attempt audit rows", attempts);
     rx_stop(rx);
 }
 
@@ -835,4 +840,134 @@ Test(dbslow, sigterm_with_reads_queued_on_a_hung_server_exits_within_its_bound,
         http_resp_free(&calls[i].resp);
     }
     dbproxy_set_hung(hub.proxy, false);
+}
+
+/* F1060: a batch whose commit was reported but whose wait for durability
+ * (hub_durable(), its own transaction in the same round trip) was cut at
+ * db_commit_timeout, and cut again on the new link, went back to the
+ * queue whole and was ingested again: a message with no idempotency key
+ * (a refused one, quarantined with its AE) was stored once more at each
+ * try, each with its audit row. Now only the wait is tried again, on a new
+ * link, until it returns: one row. The wait is held here by hub_durable()
+ * made to sleep while a row of durable_hold exists (the test's database
+ * only; the real function's body follows the sleep). */
+Test(dbslow, a_batch_committed_whose_durable_wait_is_cut_is_not_stored_again,
+     .fini = stop, .timeout = 60)
+{
+    struct mllp_client c;
+    struct store *s;
+    char msg[2048], ack[4096], code[3], ctrl[64], *p;
+
+    cr_assert_eq(hub_start(&hub, "commit_threads = 1\ndb_commit_timeout = 1\n"
+                           "commit_stuck_timeout = 30", false), 0);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_exec(s,
+        "CREATE TABLE durable_hold (x int);"
+        "INSERT INTO durable_hold VALUES (1);"
+        "CREATE OR REPLACE FUNCTION hub_durable() RETURNS void "
+        "LANGUAGE plpgsql AS $$ DECLARE v_lsn pg_lsn; BEGIN "
+        "IF EXISTS (SELECT 1 FROM durable_hold) THEN "
+        "PERFORM pg_sleep(3); END IF; "
+        "IF current_setting('synchronous_commit') = 'off' THEN "
+        "PERFORM set_config('synchronous_commit', 'on', true); END IF; "
+        "v_lsn := pg_logical_emit_message(true, 'hub.durable', ''); "
+        "END $$"), HUB_OK);
+
+    /* a message type the hub does not take: refused, quarantined, no key */
+    hl7_sample(msg, sizeof(msg), "HOLD-1", "MRN-H1");
+    p = strstr(msg, "ADT^A01^ADT_A01");
+    cr_assert_not_null(p);
+    memcpy(p, "ZZZ^Z01^ZZZ_Z01", 15);
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    /* the wait cut on the first link, then again on new ones */
+    cr_expect(hub_wait_log(&hub, "store.deadline op=", 4, 15000),
+              "%d cuts", hub_log_count(&hub, "store.deadline op="));
+    cr_expect(hub_wait_log(&hub, "store.durable_retry", 1, 2000));
+    cr_expect_lt(mllp_read(&c, ack, sizeof(ack), 100), 0, "an early answer");
+    cr_assert_eq(store_exec(s, "DELETE FROM durable_hold"), HUB_OK);
+    store_free(s);
+
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 15000), 0, "no answer");
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_neq(code[0], '\0');
+    cr_expect_str_neq(code, "AA");
+    mllp_close(&c);
+    hub_sleep_ms(3500);             /* a cut backend's sleep ends */
+    long rows = hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                             "status <> 'accepted'");
+    long audits = hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
+                               "action LIKE 'message.%'");
+    cr_expect_eq(rows, 1, "%ld quarantined rows", rows);
+    cr_expect_eq(audits, 1, "%ld audit rows", audits);
+}
+
+/* F1061: a statement sent to a backend stopped while it waited for its
+ * next command is cut at db_commit_timeout and its cancel sent; but a
+ * backend reading a command ignores a cancel (PostgreSQL's
+ * ProcessInterrupts), so once it runs again it reads the cut statement
+ * from its socket and runs it, after the retry on a new link committed.
+ * A refused message (no idempotency key: MLLP, HTTPS FHIR, C-CDA, CSV
+ * alike) was then stored twice, with two audit rows. */
+Test(dbslow, a_cut_batch_is_not_run_again_by_its_backend_when_it_resumes,
+     .fini = stop, .timeout = 60)
+{
+    struct mllp_client c;
+    char msg[2048], ack[4096], code[3], ctrl[64], *p;
+
+    cr_assert_eq(hub_start(&hub, "commit_threads = 1\ndb_commit_timeout = 1\n"
+                           "commit_stuck_timeout = 30", false), 0);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    send_frame(&c, "RUN-1", "MRN-R1", 15000, code);
+    cr_assert_str_eq(code, "AA");
+
+    /* refused documents over HTTPS beside it: none has a key either */
+    struct post_call calls[] = {
+        { "/v1/fhir", "application/fhir+json",
+          "{\"resourceType\":\"NoSuchResource\"}", { 0 }, 0, 0 },
+        { "/v1/ccda", "application/xml", "<NotAClinicalDocument/>",
+          { 0 }, 0, 0 },
+        { "/v1/csv/screenings", "text/csv",
+          "screening_id,patient_id,instrument,screened_at,question,answer"
+          "\r\n", { 0 }, 0, 0 },
+    };
+    size_t n = sizeof(calls) / sizeof(calls[0]);
+    pthread_t t[3];
+    post(&calls[2]);                /* the credential cached, and a row */
+    cr_assert_eq(calls[2].resp.status, 422, "%s", calls[2].resp.body);
+    http_resp_free(&calls[2].resp);
+
+    cr_assert_eq(stop_backends("hubd-commit-%"), 1);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, post, &calls[i]), 0);
+    hl7_sample(msg, sizeof(msg), "RUN-2", "MRN-R2");
+    p = strstr(msg, "ADT^A01^ADT_A01");
+    cr_assert_not_null(p);
+    memcpy(p, "ZZZ^Z01^ZZZ_Z01", 15);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 15000), 0, "no answer");
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_neq(code, "AA");
+    for (size_t i = 0; i < n; i++) {
+        pthread_join(t[i], NULL);
+        cr_expect(calls[i].resp.status >= 400 && calls[i].resp.status < 500,
+                  "%s: %ld", calls[i].path, calls[i].resp.status);
+        http_resp_free(&calls[i].resp);
+    }
+    cr_expect(hub_wait_log(&hub, "store.deadline op=ingest", 1, 2000));
+
+    cr_expect(hub_wait_log(&hub, "store.fenced pid=", 1, 2000));
+    resume_backends();
+    hub_sleep_ms(1500);             /* the old backend runs what it holds */
+    send_frame(&c, "RUN-3", "MRN-R3", 15000, code);
+    cr_expect_str_eq(code, "AA");
+    mllp_close(&c);
+    long rows = hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                             "status <> 'accepted'");
+    long audits = hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
+                               "action = 'message.quarantined'");
+    cr_expect_eq(rows, 5, "%ld quarantined rows", rows);
+    cr_expect_eq(audits, 5, "%ld audit rows", audits);
 }

@@ -1,0 +1,129 @@
+/*
+ * store_fence.c - a cut statement is not run later by its backend (F1061).
+ *
+ * A statement cut at its deadline (db_await) had a cancel sent after it.
+ * But a backend that was waiting for its next command when it stopped (a
+ * process stopped, swapped out, blocked on a hung volume) ignores a cancel
+ * that comes while it reads a command (PostgreSQL's ProcessInterrupts):
+ * run again, it reads the cut statement from its socket and runs it, after
+ * its retry on a new link already did. An ingest batch then stored its
+ * messages without a key (the refused ones) twice; a dispatcher flush
+ * audited an attempt twice. A termination is not ignored there: the
+ * backend ends before it runs what it reads.
+ *
+ * So each link with a deadline notes which server session it is (pid and
+ * backend_start, when it reaches one directly: behind a pooler the pid
+ * libpq was given is not a server's, and nothing is noted); a link ended
+ * on this side hands that session to a process-wide list; and the next
+ * statement of any bounded link of hubd that works terminates the
+ * sessions listed, each only if its pid still has that backend_start (a
+ * pid is reused once its backend exited). The cancel still goes first: it
+ * stops a statement that is running.
+ */
+#include "store_int.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/hub_err.h"
+#include "log.h"
+
+#define FENCE_MAX 32                /* sessions waiting to be terminated */
+
+struct fenced {
+    int pid;
+    char start[sizeof(((struct store *)0)->fence_start)];
+};
+
+static pthread_mutex_t fence_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct fenced fence[FENCE_MAX];
+static atomic_int fence_n;
+
+void db_fence_note(struct store *s)
+{
+    PGresult *r;
+
+    if (s->fence_asked || s->statement_ms == 0 ||
+        PQstatus(s->c) != CONNECTION_OK)
+        return;
+    s->fence_asked = true;          /* once a session: a pool sets its
+                                       deadline before every job */
+    s->fence_pid = 0;
+    r = db_result(s, "fence.note", db_now_ms(),
+                  PQsendQuery(s->c, "SELECT pid, backend_start::text FROM "
+                              "pg_stat_activity WHERE pid = "
+                              "pg_backend_pid()"));
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+        !PQgetisnull(r, 0, 1) &&
+        strtol(PQgetvalue(r, 0, 0), NULL, 10) == PQbackendPID(s->c) &&
+        (size_t)PQgetlength(r, 0, 1) < sizeof(s->fence_start)) {
+        s->fence_pid = PQbackendPID(s->c);
+        memcpy(s->fence_start, PQgetvalue(r, 0, 1),
+               (size_t)PQgetlength(r, 0, 1) + 1);
+    }
+    PQclear(r);
+}
+
+static void keep(int pid, const char *start)
+{
+    pthread_mutex_lock(&fence_mu);
+    int n = atomic_load(&fence_n);
+    if (n < FENCE_MAX) {
+        fence[n].pid = pid;
+        snprintf(fence[n].start, sizeof(fence[n].start), "%s", start);
+        atomic_store(&fence_n, n + 1);
+    } else {
+        log_warn("store.fence_full", "pid=%d", pid);
+    }
+    pthread_mutex_unlock(&fence_mu);
+}
+
+void db_fence_keep(struct store *s)
+{
+    if (s->fence_pid == 0)
+        return;
+    keep(s->fence_pid, s->fence_start);
+    s->fence_pid = 0;
+}
+
+void db_fence_send(struct store *s)
+{
+    struct fenced mine[FENCE_MAX];
+    int n;
+
+    if (atomic_load(&fence_n) == 0 || s->statement_ms == 0 ||
+        PQstatus(s->c) != CONNECTION_OK ||
+        PQtransactionStatus(s->c) != PQTRANS_IDLE)
+        return;
+    pthread_mutex_lock(&fence_mu);
+    n = atomic_load(&fence_n);
+    memcpy(mine, fence, (size_t)n * sizeof(mine[0]));
+    atomic_store(&fence_n, 0);
+    pthread_mutex_unlock(&fence_mu);
+    for (int i = 0; i < n; i++) {
+        char pid[16];
+        snprintf(pid, sizeof(pid), "%d", mine[i].pid);
+        const char *p[] = { pid, mine[i].start };
+        PGresult *r = db_result(
+            s, "fence.terminate", db_now_ms(),
+            PQsendQueryParams(s->c, "SELECT count(pg_terminate_backend(pid))"
+                              " FROM pg_stat_activity WHERE pid = $1::int "
+                              "AND backend_start::text = $2", 2, NULL, p,
+                              NULL, NULL, 0));
+        if (r == NULL) {
+            /* this link failed too: the rest wait for another */
+            for (int k = i; k < n; k++)
+                keep(mine[k].pid, mine[k].start);
+            return;
+        }
+        if (PQresultStatus(r) == PGRES_TUPLES_OK)
+            log_info("store.fenced", "pid=%d found=%s", mine[i].pid,
+                     PQgetvalue(r, 0, 0));
+        else                        /* refused (42501): not asked again */
+            (void)db_fail(s, "fence.terminate", r);
+        PQclear(r);
+    }
+}
