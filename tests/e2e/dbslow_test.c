@@ -553,33 +553,6 @@ Test(dbslow, a_committer_whose_backend_does_not_answer_is_cut_and_ingests_on,
                               "m.idem_key = 'CUT-1'"));
 }
 
-/* Distinct webhook-ids the receiver got; *all: its requests */
-static int rx_distinct(struct rx *r, int *all)
-{
-    int n = 0;
-    pthread_mutex_lock(&r->mu);
-    for (int x = 0; x < r->n_ids; x++) {
-        bool seen = false;
-        for (int y = 0; y < x && !seen; y++)
-            seen = strcmp(r->ids[x], r->ids[y]) == 0;
-        n += !seen;
-    }
-    *all = r->n_ids;
-    pthread_mutex_unlock(&r->mu);
-    return n;
-}
-
-static bool rx_wait_distinct(struct rx *r, int want, int ms)
-{
-    int all;
-    for (double end = hub_mono_ms() + ms; hub_mono_ms() < end;) {
-        if (rx_distinct(r, &all) >= want)
-            return true;
-        hub_sleep_ms(20);
-    }
-    return false;
-}
-
 /* Deliveries recorded delivered, waited for until there are want */
 static long delivered(long want, int ms)
 {
@@ -652,7 +625,7 @@ Test(dbslow, a_dispatcher_whose_backends_do_not_answer_is_cut_and_delivers_on,
     cr_expect(rx_wait_distinct(rx, 3, 15000), "DSP-3 not delivered");
     hub_sleep_ms(500);
     /* at least once, each event under one webhook-id */
-    cr_expect_eq(rx_distinct(rx, &all), 3, "%d requests", all);
+    cr_expect_eq(rx_distinct_ids(rx, &all), 3, "%d requests", all);
     cr_expect_eq(rx->bad_sigs, 0);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM deliveries"), 3);
     /* F1061: a cut flush, run by its backend once resumed, audited its

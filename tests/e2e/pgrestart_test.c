@@ -108,31 +108,6 @@ static void expect_aa(struct mllp_client *c, const char *id, int ms)
     cr_assert_str_eq(ctrl, id);
 }
 
-/* Distinct webhook-ids the receiver got. */
-static int distinct_ids(struct rx *r)
-{
-    int n = 0;
-    pthread_mutex_lock(&r->mu);
-    for (int x = 0; x < r->n_ids; x++) {
-        bool seen = false;
-        for (int y = 0; y < x && !seen; y++)
-            seen = strcmp(r->ids[x], r->ids[y]) == 0;
-        n += !seen;
-    }
-    pthread_mutex_unlock(&r->mu);
-    return n;
-}
-
-static bool wait_distinct(struct rx *r, int want, int ms)
-{
-    for (int64_t end = rx_now_ms() + ms; rx_now_ms() < end;) {
-        if (distinct_ids(r) >= want)
-            return true;
-        usleep(20 * 1000);
-    }
-    return false;
-}
-
 Test(pgrestart, hubd_rides_over_a_postgresql_restart, .init = start,
      .fini = stop, .timeout = 180)
 {
@@ -154,7 +129,7 @@ Test(pgrestart, hubd_rides_over_a_postgresql_restart, .init = start,
     cr_assert(hub_wait_status(&hub, "/readyz", 200, 30000), "ready at start");
     cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
     expect_aa(&c, "PGR-1", 30000);
-    cr_assert(wait_distinct(rx, 1, 30000), "delivered before the restart");
+    cr_assert(rx_wait_distinct(rx, 1, 30000), "delivered before the restart");
 
     cr_assert_eq(pg_ctl("stop"), 0);
     cr_assert(hub_wait_status(&hub, "/readyz", 503, 30000), "not ready without the server");
@@ -175,8 +150,8 @@ Test(pgrestart, hubd_rides_over_a_postgresql_restart, .init = start,
 
     /* the dispatcher reconnected too: everything acknowledged arrives,
      * each once at least and with its own webhook-id */
-    cr_assert(wait_distinct(rx, 3, 60000), "%d of 3 delivered",
-              distinct_ids(rx));
+    cr_assert(rx_wait_distinct(rx, 3, 60000), "%d of 3 delivered",
+              rx_distinct_ids(rx, NULL));
     cr_assert_eq(rx->bad_sigs, 0);
     cr_assert_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
                               "idem_key LIKE 'PGR-%'"), 3,

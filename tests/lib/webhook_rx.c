@@ -225,6 +225,32 @@ int rx_requests(struct rx *r)
     return n;
 }
 
+int rx_distinct_ids(struct rx *r, int *ids)
+{
+    int n = 0;
+    pthread_mutex_lock(&r->mu);
+    for (int x = 0; x < r->n_ids; x++) {
+        bool seen = false;
+        for (int y = 0; y < x && !seen; y++)
+            seen = strcmp(r->ids[x], r->ids[y]) == 0;
+        n += !seen;
+    }
+    if (ids)
+        *ids = r->n_ids;
+    pthread_mutex_unlock(&r->mu);
+    return n;
+}
+
+bool rx_wait_distinct(struct rx *r, int want, int ms)
+{
+    for (int64_t end = rx_now_ms() + ms; rx_now_ms() < end;) {
+        if (rx_distinct_ids(r, NULL) >= want)
+            return true;
+        usleep(20 * 1000);
+    }
+    return false;
+}
+
 int rx_down_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);

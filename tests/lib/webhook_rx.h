@@ -12,6 +12,7 @@
 #include <openssl/ssl.h>
 #include <event2/http.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "webhook.h"
@@ -63,6 +64,11 @@ void rx_stop(struct rx *r);
  * 50 s). Call before the first request comes. */
 void rx_close_idle_after(struct rx *r, int secs);
 int rx_requests(struct rx *r);
+/* How many distinct webhook-ids the receiver got (a retry of one delivery
+ * keeps its id); *ids, when not NULL: the requests that carried one. */
+int rx_distinct_ids(struct rx *r, int *ids);
+/* Whether rx_distinct_ids comes to at least `want` within ms (polled). */
+bool rx_wait_distinct(struct rx *r, int want, int ms);
 /* A loopback port with nobody listening (reserved until the process
  * exits, so that nobody can start listening on it). */
 int rx_down_port(void);
