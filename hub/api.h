@@ -26,6 +26,7 @@
 #ifndef HUB_API_H
 #define HUB_API_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -109,6 +110,17 @@ typedef void (*api_done_fn)(struct api_req *r, int rc, void *arg);
  * `arg` must live until done (allocate it; free it in done).
  */
 void api_db(struct api_req *r, api_work_fn work, api_done_fn done, void *arg);
+/*
+ * api_db for long work done in steps (GET /v1/audit/verify's walk): while
+ * it runs, the loop thread looks at the client's socket every
+ * API_WATCH_MS and sets *gone (in arg, read by work) once the client has
+ * closed it, so that work stops between two steps rather than hold a
+ * database worker for nobody (F1100). done still runs, and its answer
+ * goes nowhere.
+ */
+#define API_WATCH_MS 100
+void api_db_watched(struct api_req *r, api_work_fn work, api_done_fn done,
+                    void *arg, atomic_bool *gone);
 
 /* ---- durable ingest from a route -------------------------------------- */
 struct ingest_job;

@@ -19,10 +19,14 @@
  *                                            "status","max"}: bounded range
  *   GET    /v1/audit?patient=&after=&limit= operator: accounting of
  *                                           disclosures of one patient
- *   GET    /v1/audit/verify[?anchor=SEQ:HASH] operator: walk the hash
- *                                           chain in steps (audit_walk.h);
- *                                           the head to record, and
- *                                           whether an old head still holds
+ *   GET    /v1/audit/verify[?from=SEQ:HASH][&anchor=SEQ:HASH]
+ *                                           operator: walk the hash chain
+ *                                           in steps (audit_walk.h), from
+ *                                           the retention anchor or from a
+ *                                           head answered before; the head
+ *                                           to record, and whether an old
+ *                                           head still holds; the walk
+ *                                           stops when the client goes
  * A subscriber sees and changes only its own subscriptions and deliveries;
  * an operator (admin scope) sees all, and creates for another org with
  * ?org=. Every change is audited by the SQL it calls (subs.h).
@@ -68,11 +72,24 @@ struct job {
     long long anchor_seq;               /* ?anchor=SEQ:HASH, 0: none */
     char anchor_hash[65];
     int anchor_rc;
+    int64_t from_seq;                   /* ?from=SEQ:HASH, 0: none */
+    char from_hash[65];
+    struct audit_walk walk;
+    atomic_bool gone;                   /* the client closed (F1100) */
 };
 
 static const char *scope_org(const struct job *j)
 {
     return j->operator_ && !j->one_org ? NULL : j->org;
+}
+
+/* between two steps of the walk: on while the client is there */
+static bool verify_go_on(void *arg, long long rows, int64_t at)
+{
+    struct job *j = arg;
+    (void)rows;
+    (void)at;
+    return !atomic_load(&j->gone);
 }
 
 static int work(struct store *s, void *arg)
@@ -140,9 +157,12 @@ static int work(struct store *s, void *arg)
                 return j->anchor_rc;
         }
         /* in steps, each a statement well within db_statement_timeout:
-         * the whole chain in one was cut there, 503 at every try (F763) */
-        struct audit_walk w = { .step = AUDIT_WALK_STEP };
-        return audit_walk(s, &w, 0, NULL, &j->chk);
+         * the whole chain in one was cut there, 503 at every try (F763);
+         * from ?from= as hubctl's --from, its row compared first; and no
+         * further once the client has gone (F1100) */
+        j->walk = (struct audit_walk){ .step = AUDIT_WALK_STEP,
+                                       .progress = verify_go_on, .arg = j };
+        return audit_walk(s, &j->walk, j->from_seq, j->from_hash, &j->chk);
     }
     }
     return HUB_EINVALID;
@@ -218,6 +238,14 @@ static void done(struct api_req *r, int rc, void *arg)
         job_free(j);
         return;
     }
+    if (j->op == OP_VERIFY && j->walk.stopped) {
+        /* the client closed before the end of the walk (F1100): this
+         * answer goes nowhere, and is no database failure to log */
+        api_reply_error(r, 503, "busy", "the client closed the connection: "
+                        "the walk stopped", NULL);
+        job_free(j);
+        return;
+    }
     if (j->op == OP_CREATE && rc == HUB_EINVALID && j->sk.differs) {
         /* as the ingest routes answer a key reused for another body
          * (draft-ietf-httpapi-idempotency-key-header), never with the
@@ -286,10 +314,17 @@ static void done(struct api_req *r, int rc, void *arg)
                                                             : NULL;
         bool anchor_ok = j->anchor_rc == HUB_OK ||
                          j->anchor_rc == HUB_EUNSUPPORTED;
+        /* from: how ?from='s row compared (the walk starts after it,
+         * from the retention anchor when pruned); null: not given */
+        const char *from = j->from_seq == 0 ? "null"
+                           : j->walk.from_differs
+                             ? (strcmp(j->chk.problem, "removed") == 0
+                                ? "\"removed\"" : "\"changed\"")
+                           : j->walk.from_pruned ? "\"pruned\"" : "\"holds\"";
         int n = snprintf(buf, sizeof(buf),
                          "{\"ok\":%s,\"rows_checked\":%lld,\"bad_seq\":%lld,"
                          "\"problem\":%s%s%s,\"head\":{\"seq\":%lld,"
-                         "\"hash\":\"%s\"},\"anchor\":%s,"
+                         "\"hash\":\"%s\"},\"from\":%s,\"anchor\":%s,"
                          "\"retention_anchor\":%lld}",
                          j->chk.ok && (!anchor || anchor_ok)
                              ? "true" : "false",
@@ -299,7 +334,7 @@ static void done(struct api_req *r, int rc, void *arg)
                          j->chk.ok ? "null" : j->chk.problem,
                          j->chk.ok ? "" : "\"",
                          (long long)j->chk.head_seq, j->chk.head_hash,
-                         anchor ? anchor : "null",
+                         from, anchor ? anchor : "null",
                          (long long)j->chk.anchor_seq);
         api_reply_json(r, 200, buf, (size_t)n);
         break;
@@ -724,29 +759,34 @@ static void audit_list(struct api_req *r)
 
 static void audit_verify(struct api_req *r)
 {
-    static const char *const params[] = { "anchor", NULL };
+    static const char *const params[] = { "from", "anchor", NULL };
     if (api_refuse_unknown_query(r, params, "unknown query parameter: the "
-                                 "chain check takes anchor"))
+                                 "chain check takes from and anchor"))
         return;
     struct job *j = job_new(r, OP_VERIFY);
     const char *a = api_query(r, "anchor");
+    const char *f = api_query(r, "from");
+    const char *what;
+    int64_t seq;
 
+    /* both as a verify answered its head, parsed as hubctl parses them */
     if (a && *a) {
-        char *end;
-        errno = 0;
-        long long seq = strtoll(a, &end, 10);
-        if (errno || end == a || *end != ':' || seq < 1 ||
-            strlen(end + 1) != 64 ||
-            strspn(end + 1, "0123456789abcdef") != 64) {
+        if (!audit_seq_hash_parse(a, &seq, j->anchor_hash, &what)) {
             job_free(j);
             api_reply_error(r, 400, "invalid", "anchor is not SEQ:HASH "
                             "(64 lowercase hex digits)", "anchor");
             return;
         }
         j->anchor_seq = seq;
-        memcpy(j->anchor_hash, end + 1, 65);
     }
-    api_db(r, work, done, j);
+    if (f) {
+        if (!audit_seq_hash_parse(f, &j->from_seq, j->from_hash, &what)) {
+            job_free(j);
+            api_reply_error(r, 400, "invalid", what, "from");
+            return;
+        }
+    }
+    api_db_watched(r, work, done, j, &j->gone);
 }
 
 const struct api_route api_subs_routes[] = {

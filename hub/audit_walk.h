@@ -27,25 +27,44 @@
 struct audit_walk {
     int step;                           /* rows a statement reads, >= 1 */
     /* called between steps (NULL: none): the rows that hold so far and
-     * the seq the walk is at */
-    void (*progress)(void *arg, long long rows, int64_t at);
+     * the seq the walk is at; false stops the walk there (the route's
+     * client has gone, F1100) */
+    bool (*progress)(void *arg, long long rows, int64_t at);
     void *arg;
     /* out */
     bool from_anchor;                   /* walked from the retention anchor
                                            (asked, or from_seq was pruned
                                            before or during the walk) */
+    bool from_pruned;                   /* from_seq was pruned before the
+                                           walk: nothing to compare */
+    bool from_differs;                  /* row from_seq no longer has
+                                           from_hash: nothing walked */
+    bool stopped;                       /* progress said stop */
 };
 
 /*
+ * "SEQ:HASH" as a verify printed or answered its head (hubctl's --from
+ * and --head, the route's ?from= and ?anchor=): true and *seq, hash set;
+ * false and *what (static: which part is wrong) when it is not one.
+ */
+bool audit_seq_hash_parse(const char *v, int64_t *seq, char hash[65],
+                          const char **what);
+
+/*
  * Walk to the end of the chain: from the retention anchor (from_seq 0), or
- * from row from_seq, whose hash the caller found equal to the one it
- * recorded (store_audit_check_anchor; that row's content is checked
- * against it, and the rows after it). *c as store_audit_verify fills it:
- * ok, bad_seq and problem of the walk; rows_checked, the rows that hold
- * (from the anchor or from_seq); head_seq and head_hash, the last row that
+ * from row from_seq, a head recorded with hash from_hash. That row is
+ * first compared (store_audit_check_anchor): still there with that hash,
+ * its content is checked against it, and the rows after it; pruned since
+ * (w->from_pruned), the walk starts at the retention anchor; changed or
+ * removed (w->from_differs), nothing is walked and *c says the chain does
+ * not hold there: ok false, bad_seq from_seq, problem "changed" or
+ * "removed", no row counted. *c as store_audit_verify fills it: ok,
+ * bad_seq and problem of the walk; rows_checked, the rows that hold (from
+ * the anchor or from_seq); head_seq and head_hash, the last row that
  * holds (0 and "": none); anchor_seq, the retention anchor the last step
- * saw. HUB_OK when the walk ran; else what a step returned (HUB_EBUSY: a
- * step was cut at its deadline; HUB_EDB).
+ * saw. HUB_OK when the walk ran; HUB_EBUSY when progress stopped it
+ * (w->stopped: *c is no verdict); else what the comparison or a step
+ * returned (HUB_EBUSY: cut at its deadline; HUB_EDB).
  */
 int audit_walk(struct store *s, struct audit_walk *w, int64_t from_seq,
                const char *from_hash, struct store_audit_check *c)

@@ -609,22 +609,14 @@ int ctl_cert_fingerprint(struct ctl *c, int argc, char **argv)
 static bool seq_hash_arg(const char *name, const char *v, long long *seq,
                          char hash[65])
 {
-    char *end;
-    errno = 0;
-    *seq = strtoll(v, &end, 10);
-    if (errno || end == v || *end != ':' || *seq <= 0) {
+    const char *what;
+    int64_t n;
+    if (!audit_seq_hash_parse(v, &n, hash, &what)) {
         fprintf(stderr, "hubctl: --%s is SEQ:HASH as an earlier verify "
-                "printed it; SEQ is not a positive number followed by ':'\n",
-                name);
+                "printed it; %s\n", name, what);
         return false;
     }
-    if (strlen(end + 1) != 64 || strspn(end + 1, "0123456789abcdef") != 64) {
-        fprintf(stderr, "hubctl: --%s is SEQ:HASH as an earlier verify "
-                "printed it; the HASH after seq %lld is not 64 lower-case "
-                "hex digits\n", name, *seq);
-        return false;
-    }
-    snprintf(hash, 65, "%s", end + 1);
+    *seq = n;
     return true;
 }
 
@@ -660,14 +652,15 @@ struct verify_progress {
 };
 
 /* between two steps: the progress on stderr every CTL_PROGRESS_S */
-static void verify_progress(void *arg, long long rows, int64_t at)
+static bool verify_progress(void *arg, long long rows, int64_t at)
 {
     struct verify_progress *p = arg;
     if (mono_s() - p->said < CTL_PROGRESS_S)
-        return;
+        return true;
     p->said = mono_s();
     fprintf(stderr, "audit: %lld rows checked, at seq %lld (%.0f s)\n", rows,
             (long long)at, p->said - p->t0);
+    return true;
 }
 
 /* The chain walked in steps (audit_walk.h), from the retention anchor or
@@ -703,23 +696,25 @@ int ctl_audit_verify(struct ctl *c, int argc, char **argv)
     }
     if (ctl_store(c) == NULL)
         return 2;
-    if (from) {
-        if ((rc = head_still_there(c, "--from head", from_seq, from_hash,
-                                   &pruned)) != 0)
-            return rc;
-        if (pruned)
-            printf("from: seq %lld was pruned by the retention: walked "
-                   "from the anchor\n", from_seq);
-    }
     struct verify_progress prog = { .t0 = mono_s() };
     prog.said = prog.t0;
     struct audit_walk w = { .step = (int)step, .progress = verify_progress,
                             .arg = &prog };
-    if ((rc = audit_walk(c->s, &w, from && !pruned ? from_seq : 0,
-                         from_hash, &chk)) != HUB_OK) {
+    /* --from's row is compared first, in audit_walk, as the route's
+     * ?from= is (F1100) */
+    if ((rc = audit_walk(c->s, &w, from ? from_seq : 0, from_hash,
+                         &chk)) != HUB_OK) {
         ctl_fail("cannot read the audit chain", rc);
         return 2;
     }
+    if (w.from_differs) {
+        printf("audit: chain BROKEN at seq %lld: row %s since the --from "
+               "head was recorded\n", from_seq, chk.problem);
+        return 1;
+    }
+    if (w.from_pruned)
+        printf("from: seq %lld was pruned by the retention: walked from the "
+               "anchor\n", from_seq);
     bool compared = false;
     if (chk.ok && head) {
         if ((rc = head_still_there(c, "head", head_seq, head_hash,

@@ -71,6 +71,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "metrics.h"
+#include "peer_gone.h"
 #include "server.h"
 #include "tls.h"
 
@@ -358,6 +359,8 @@ struct dbcall {
     api_done_fn done;
     void *arg;
     int rc;
+    atomic_bool *gone;              /* api_db_watched's; NULL: api_db */
+    struct event *watch;            /* its look at the socket */
 };
 
 static int dbcall_work(struct store *s, void *arg)
@@ -372,6 +375,8 @@ static void dbcall_done(int rc, void *arg)
     struct api_req *r = d->r;
     api_done_fn done = d->done;
     void *a = d->arg;
+    if (d->watch)
+        event_free(d->watch);
     free(d);
     done(r, rc, a);
 }
@@ -384,7 +389,27 @@ static void dbcall_busy(evutil_socket_t fd, short what, void *arg)
     dbcall_done(HUB_EBUSY, d);
 }
 
-void api_db(struct api_req *r, api_work_fn work, api_done_fn done, void *arg)
+/* every API_WATCH_MS while a watched call runs: its client gone? The
+ * request and its connection live until the answer (the file's header),
+ * so the socket is still this request's. */
+static void dbcall_watch(evutil_socket_t fd, short what, void *arg)
+{
+    struct dbcall *d = arg;
+    struct evhttp_connection *evc = evhttp_request_get_connection(d->r->req);
+    struct bufferevent *bev =
+        evc ? evhttp_connection_get_bufferevent(evc) : NULL;
+    (void)fd;
+    (void)what;
+    if (!peer_gone(bev ? bufferevent_getfd(bev) : -1))
+        return;
+    log_info("http.client_gone", "req=%" PRIu64 " path=%s", d->r->id,
+             d->r->route ? d->r->route->path : "");
+    atomic_store(d->gone, true);
+    event_del(d->watch);
+}
+
+static void dbcall_submit(struct api_req *r, api_work_fn work,
+                          api_done_fn done, void *arg, atomic_bool *gone)
 {
     struct dbcall *d = calloc(1, sizeof(*d));
     struct server *srv = r->hs->srv;
@@ -394,6 +419,13 @@ void api_db(struct api_req *r, api_work_fn work, api_done_fn done, void *arg)
     d->work = work;
     d->done = done;
     d->arg = arg;
+    d->gone = gone;
+    if (gone) {
+        struct timeval every = { 0, API_WATCH_MS * 1000 };
+        d->watch = event_new(srv->base, -1, EV_PERSIST, dbcall_watch, d);
+        if (d->watch == NULL || event_add(d->watch, &every) != 0)
+            abort();
+    }
     if (dbpool_submit(srv->db, dbcall_work, dbcall_done, d) != HUB_OK) {
         /* answer from the loop, never from inside the handler's call */
         struct timeval zero = { 0, 0 };
@@ -401,6 +433,17 @@ void api_db(struct api_req *r, api_work_fn work, api_done_fn done, void *arg)
                             &zero) != 0)
             abort();
     }
+}
+
+void api_db(struct api_req *r, api_work_fn work, api_done_fn done, void *arg)
+{
+    dbcall_submit(r, work, done, arg, NULL);
+}
+
+void api_db_watched(struct api_req *r, api_work_fn work, api_done_fn done,
+                    void *arg, atomic_bool *gone)
+{
+    dbcall_submit(r, work, done, arg, gone);
 }
 
 /* ---- routing and authentication --------------------------------------- */
