@@ -1351,3 +1351,171 @@ Test(api_subs, an_idempotency_key_makes_a_retried_create_one_subscription,
     http_resp_free(&r);
     cr_expect_eq(subs_of("cbo"), before + 5);
 }
+
+/* The head of a verify answer as "SEQ:HASH" into out; its seq. */
+static long long answered_head(const char *body, char *out, size_t n)
+{
+    const char *hs = strstr(body, "\"head\":{\"seq\":");
+    cr_assert_not_null(hs, "%s", body);
+    long long seq = strtoll(hs + 14, NULL, 10);
+    const char *hh = strstr(hs, "\"hash\":\"");
+    cr_assert(seq > 0 && hh && strlen(hh + 8) > 64, "%s", body);
+    snprintf(out, n, "%lld:%.64s", seq, hh + 8);
+    return seq;
+}
+
+/* `n` rows appended to the chain in one statement; the last seq. */
+static long append_rows(int n)
+{
+    char sql[768];
+    snprintf(sql, sizeof(sql), "SELECT hub_audit_append_many("
+             "array_fill('test'::text, ARRAY[%d]), "
+             "array_fill('test.row'::text, ARRAY[%d]), "
+             "array_fill('test'::text, ARRAY[%d]), "
+             "array_fill('x'::text, ARRAY[%d]), "
+             "array_fill(NULL::text, ARRAY[%d]), "
+             "array_fill(jsonb_build_object('pad', repeat('ab', 100)), "
+             "ARRAY[%d]))", n, n, n, n, n, n);
+    return hub_sql_long(&hub, sql);
+}
+
+/* F1100: the route walked the whole chain at every call; hubctl's --from
+ * SEQ:HASH had no match on it. A verify from the head a first answer gave
+ * checks that row and the rows after it only; a hash that row no longer
+ * has is the chain not holding there ("from":"changed", as hubctl says
+ * "BROKEN at seq"); a malformed from= is 400 naming it. */
+Test(api_subs, audit_verify_from_a_head_checks_only_the_rows_after_it,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    char head[96], path[160];
+    bool ok;
+    long long rows, bad, seq, full_rows;
+
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    cr_assert_geq(append_rows(200), 200);
+    cr_assert_eq(call("GET", "/v1/audit/verify", "tok-ops", NULL, &r), 200);
+    verdict(r.body, &ok, &full_rows, &bad, &seq);
+    cr_assert(ok && full_rows >= 200, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"from\":null"), "%s", r.body);
+    long long head_seq = answered_head(r.body, head, sizeof(head));
+    http_resp_free(&r);
+
+    long last = append_rows(5);
+    cr_assert_geq(last, head_seq + 5);
+    snprintf(path, sizeof(path), "/v1/audit/verify?from=%s", head);
+    cr_assert_eq(call("GET", path, "tok-ops", NULL, &r), 200, "%s", r.body);
+    verdict(r.body, &ok, &rows, &bad, &seq);
+    cr_expect(ok, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"from\":\"holds\""), "%s", r.body);
+    /* that row and those after it, no more (hubd may audit rows of its
+     * own meanwhile: they move the head on) */
+    cr_expect_geq(seq, last, "%s", r.body);
+    cr_expect_eq(rows, seq - head_seq + 1, "%s", r.body);
+    cr_expect_lt(rows, full_rows, "%s", r.body);
+    http_resp_free(&r);
+
+    /* the from row's hash one digit off: the chain does not hold there */
+    head[strlen(head) - 1] = head[strlen(head) - 1] == '0' ? '1' : '0';
+    snprintf(path, sizeof(path), "/v1/audit/verify?from=%s", head);
+    cr_assert_eq(call("GET", path, "tok-ops", NULL, &r), 200, "%s", r.body);
+    verdict(r.body, &ok, &rows, &bad, &seq);
+    cr_expect(!ok, "%s", r.body);
+    cr_expect_eq(bad, head_seq, "%s", r.body);
+    cr_expect_eq(rows, 0, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"problem\":\"changed\""), "%s",
+                       r.body);
+    cr_expect_not_null(strstr(r.body, "\"from\":\"changed\""), "%s", r.body);
+    http_resp_free(&r);
+
+    /* a from row that is not there at all */
+    snprintf(path, sizeof(path), "/v1/audit/verify?from=%lld:%.64s",
+             head_seq + 1000000, head + strlen(head) - 64);
+    cr_assert_eq(call("GET", path, "tok-ops", NULL, &r), 200, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"from\":\"removed\""), "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"ok\":false"), "%s", r.body);
+    http_resp_free(&r);
+
+    static const char *const malformed[] = {
+        "/v1/audit/verify?from=", "/v1/audit/verify?from=abc",
+        "/v1/audit/verify?from=0:" "0000000000000000000000000000000000000000"
+        "000000000000000000000000",
+        "/v1/audit/verify?from=5:xyz", "/v1/audit/verify?from=5",
+    };
+    for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
+        cr_assert_eq(call("GET", malformed[i], "tok-ops", NULL, &r), 400,
+                     "%s: %s", malformed[i], r.body);
+        cr_expect_not_null(strstr(r.body, "\"field\":\"from\""), "%s: %s",
+                           malformed[i], r.body);
+        http_resp_free(&r);
+    }
+}
+
+/* Rows whose walk takes seconds here (about 6 us a row on the development
+ * machine, a 200-byte detail each): long enough to tell a walk stopped
+ * from one walked to its end. */
+#define GONE_CHAIN 300000
+
+/* hubd with one database worker, and the operator's token */
+static void start_one_worker(void)
+{
+    struct store *s;
+    char sha[65];
+
+    evthread_use_pthreads();
+    cr_assert_eq(hub_start(&hub, "db_threads = 1\n", false), 0,
+                 "hubd did not start");
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_org_add(s, "test", "ops", "Operator", "operator",
+                               SCOPE_ADMIN), HUB_OK);
+    store_sha256_hex("tok-ops", 7, sha);
+    cr_assert_eq(store_token_add(s, "test", "ops", sha, "ops-t1", SCOPE_ADMIN,
+                                 0), HUB_OK);
+    store_free(s);
+}
+
+/* F1101: a verify whose client had gone walked on to the end, holding
+ * one of the db_threads workers for nobody. With one worker and a chain
+ * whose walk takes seconds, a client asks and closes 300 ms later: the
+ * next request that needs the worker is answered well before the walk
+ * could have ended. */
+Test(api_subs, audit_verify_stops_when_its_client_has_gone,
+     .init = start_one_worker, .fini = stop, .timeout = 120)
+{
+    struct http_resp r;
+    struct mllp_client c;
+    char head[96], path[160];
+    static const char req[] = "GET /v1/audit/verify HTTP/1.1\r\n"
+                              "Host: localhost\r\n"
+                              "Authorization: Bearer tok-ops\r\n\r\n";
+
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    double ta = hub_mono_ms();
+    cr_assert_geq(append_rows(GONE_CHAIN), GONE_CHAIN);
+    cr_log_info("appended in %.0f ms", hub_mono_ms() - ta);
+    /* how long a whole walk takes here */
+    double t0 = hub_mono_ms();
+    cr_assert_eq(call("GET", "/v1/audit/verify", "tok-ops", NULL, &r), 200);
+    double full = hub_mono_ms() - t0;
+    answered_head(r.body, head, sizeof(head));
+    http_resp_free(&r);
+    cr_log_info("a whole walk: %.0f ms", full);
+    cr_assert_gt(full, 1200, "the walk is too short to tell: make "
+                 "GONE_CHAIN longer");
+
+    cr_assert_eq(mllp_connect(&c, hub.https, &hub, ""), 0);
+    cr_assert_eq(mllp_send_raw(&c, req, sizeof(req) - 1), 0);
+    hub_sleep_ms(300);
+    mllp_close(&c);
+    t0 = hub_mono_ms();
+    snprintf(path, sizeof(path), "/v1/audit/verify?from=%s", head);
+    cr_assert_eq(call("GET", path, "tok-ops", NULL, &r), 200, "%s", r.body);
+    double waited = hub_mono_ms() - t0;
+    cr_expect_not_null(strstr(r.body, "\"ok\":true"), "%s", r.body);
+    http_resp_free(&r);
+    cr_log_info("after the client left: answered in %.0f ms", waited);
+    cr_expect_lt(waited, (full - 300) / 2, "the worker walked on for a "
+                 "client gone (%.0f ms of a %.0f ms walk)", waited, full);
+    cr_expect(hub_wait_log(&hub, "http.client_gone", 1, 2000),
+              "the client's leaving not seen");
+}
