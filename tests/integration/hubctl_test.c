@@ -371,6 +371,17 @@ Test(hubctl, audit_verify_walks_in_steps_and_from_a_recorded_head)
     cr_assert_eq(hubctl_run(out, sizeof(out), "audit verify --step 0", "&1"),
                  2, "%s", out);
     cr_assert_not_null(strstr(out, "--step is the rows"), "%s", out);
+    /* a --from hash the row does not have: the chain does not hold there,
+     * nothing walked (audit_walk compares it, for the route's ?from= too,
+     * F1100) */
+    char wrong[128];
+    snprintf(wrong, sizeof(wrong), "%s", mid);
+    wrong[strlen(wrong) - 1] = wrong[strlen(wrong) - 1] == '0' ? '1' : '0';
+    char wcmd[256];
+    snprintf(wcmd, sizeof(wcmd), "audit verify --step 2 --from %s", wrong);
+    cr_assert_eq(hubctl(out, sizeof(out), wcmd), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "BROKEN at seq 4: row changed since the "
+                                   "--from head was recorded"), "%s", out);
 
     cr_assert_eq(store_connect(url, &s), HUB_OK);
     cr_assert_eq(store_exec(s, "UPDATE audit SET object_id = 'org_z' "
