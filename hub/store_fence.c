@@ -23,6 +23,7 @@
  * pid is reused once its backend exited). The cancel still goes first: it
  * stops a statement that is running.
  */
+#define _GNU_SOURCE                 /* struct ucred */
 #include "store_int.h"
 
 #include <arpa/inet.h>
@@ -48,10 +49,36 @@ static pthread_mutex_t fence_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct fenced fence[FENCE_MAX];
 static atomic_int fence_n;
 
+/* Over a Unix socket (the server on this host): the process listening on
+ * it, which the kernel names as this link's peer, is the backend's parent
+ * (the postmaster), not a pooler's; a pid not seen here (another pid
+ * namespace, /proc hidden) is not taken for direct. */
+static bool listener_is_parent(int fd, int pid)
+{
+    struct ucred cr;
+    socklen_t n = sizeof(cr);
+    char path[32], buf[512], state;
+    int ppid;
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &n) != 0 || cr.pid <= 0)
+        return false;
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    const char *p = strrchr(buf, ')');      /* its name may hold spaces */
+    return p != NULL && sscanf(p + 1, " %c %d", &state, &ppid) == 2 &&
+           ppid == cr.pid;
+}
+
 /* The session's client is this link's own socket: over TCP its address
  * and port as the server saw them are hubd's (a pooler's or a relay's are
- * not: nothing is noted, only the cancel goes); over a Unix socket there
- * is no address to compare (client_port -1) and the pid must do. */
+ * not: nothing is noted, only the cancel goes); over a Unix socket, which
+ * has no address to compare (client_port -1), the listener is the
+ * backend's parent. */
 static bool own_client(const struct store *s, const char *addr,
                        const char *port)
 {
@@ -64,7 +91,8 @@ static bool own_client(const struct store *s, const char *addr,
     if (getsockname(PQsocket(s->c), (struct sockaddr *)&ss, &len) != 0)
         return false;
     if (ss.ss_family == AF_UNIX)
-        return strcmp(port, "-1") == 0;
+        return strcmp(port, "-1") == 0 &&
+               listener_is_parent(PQsocket(s->c), PQbackendPID(s->c));
     if (ss.ss_family == AF_INET) {
         a = &((struct sockaddr_in *)&ss)->sin_addr;
         p = ntohs(((struct sockaddr_in *)&ss)->sin_port);

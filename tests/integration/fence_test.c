@@ -6,11 +6,18 @@
  * passed the pid check, yet keeps that server session for its next client
  * once hubd's link ends: terminating it later ended another client's
  * work. The loopback relay here passes the pid just as such a pooler
- * does; the session it reaches sees the relay, not hubd, as its client.
+ * does; the session it reaches sees the relay, not hubd, as its client
+ * (over TCP), or is no child of the relay listening (over a Unix socket).
  */
 #include <criterion/criterion.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "store_int.h"
 #include "../lib/hubproc.h"
@@ -33,6 +40,38 @@ static int noted(const char *u, int *backend_pid)
     *backend_pid = PQbackendPID(s->c);
     store_free(s);
     return pid;
+}
+
+/* One client on a Unix socket relayed to PostgreSQL's own socket, as a
+ * pooler on sockets both sides does: bytes both ways until either ends. */
+struct urelay {
+    int lfd;
+    struct sockaddr_un pg;
+    pthread_t t;
+};
+
+static void *urelay_run(void *arg)
+{
+    struct urelay *r = arg;
+    int c = accept(r->lfd, NULL, NULL), u = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (c >= 0 && u >= 0 &&
+        connect(u, (struct sockaddr *)&r->pg, sizeof(r->pg)) == 0) {
+        struct pollfd pf[2] = { { c, POLLIN, 0 }, { u, POLLIN, 0 } };
+        char buf[8192];
+        for (int live = 1; live && poll(pf, 2, 5000) > 0;) {
+            for (int i = 0; i < 2 && live; i++) {
+                if (!pf[i].revents)
+                    continue;
+                ssize_t n = read(pf[i].fd, buf, sizeof(buf));
+                live = n > 0 && write(pf[1 - i].fd, buf, (size_t)n) == n;
+            }
+        }
+    }
+    if (c >= 0)
+        close(c);
+    if (u >= 0)
+        close(u);
+    return NULL;
 }
 
 Test(fence, only_a_session_whose_client_is_this_link_is_noted)
@@ -61,4 +100,28 @@ Test(fence, only_a_session_whose_client_is_this_link_is_noted)
     cr_expect_neq(pid, 0, "the relay passes the server's pid");
     cr_expect_eq(got, 0, "relayed: noted %d", got);
     dbproxy_stop(p);
+
+    /* through a relay on a Unix socket: not noted either */
+    char dir[] = "/tmp/hub-fence-XXXXXX";
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    struct urelay r = { .pg = { .sun_family = AF_UNIX } };
+    const char *h = strstr(url, "host=");
+    cr_assert_not_null(h, "%s", url);
+    snprintf(r.pg.sun_path, sizeof(r.pg.sun_path), "%.*s/.s.PGSQL.%d",
+             (int)strcspn(h + 5, "&"), h + 5, port);
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/.s.PGSQL.5999", dir);
+    r.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    cr_assert_eq(bind(r.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    cr_assert_eq(listen(r.lfd, 1), 0);
+    cr_assert_eq(pthread_create(&r.t, NULL, urelay_run, &r), 0);
+    snprintf(u, sizeof(u), "postgresql://postgres@/%s?host=%s&port=5999", db,
+             dir);
+    got = noted(u, &pid);
+    cr_expect_neq(pid, 0, "the relay passes the server's pid");
+    cr_expect_eq(got, 0, "relayed on a socket: noted %d", got);
+    pthread_join(r.t, NULL);
+    close(r.lfd);
+    unlink(sa.sun_path);
+    rmdir(dir);
 }
