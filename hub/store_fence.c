@@ -57,8 +57,7 @@ static bool listener_is_parent(int fd, int pid)
 {
     struct ucred cr;
     socklen_t n = sizeof(cr);
-    char path[32], buf[512], state;
-    int ppid;
+    char path[32], buf[512];
 
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &n) != 0 || cr.pid <= 0)
         return false;
@@ -69,9 +68,14 @@ static bool listener_is_parent(int fd, int pid)
     size_t len = fread(buf, 1, sizeof(buf) - 1, f);
     fclose(f);
     buf[len] = '\0';
-    const char *p = strrchr(buf, ')');      /* its name may hold spaces */
-    return p != NULL && sscanf(p + 1, " %c %d", &state, &ppid) == 2 &&
-           ppid == cr.pid;
+    /* ") S 1234 ...": its name, which may hold spaces, then the state
+     * and the parent's pid */
+    const char *p = strrchr(buf, ')');
+    char *end;
+    if (p == NULL || p[1] != ' ' || p[2] == '\0' || p[3] != ' ')
+        return false;
+    long ppid = strtol(p + 4, &end, 10);
+    return end != p + 4 && ppid == cr.pid;
 }
 
 /* The session's client is this link's own socket: over TCP its address

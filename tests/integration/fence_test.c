@@ -82,7 +82,10 @@ Test(fence, only_a_session_whose_client_is_this_link_is_noted)
     cr_assert_not_null(url);
     const char *at = strstr(url, "127.0.0.1:");
     cr_assert_not_null(at, "%s", url);
-    cr_assert_eq(sscanf(at, "127.0.0.1:%d/%255[^?]", &port, db), 2);
+    char *end;
+    port = (int)strtol(at + 10, &end, 10);
+    cr_assert_eq(*end, '/', "%s", url);
+    snprintf(db, sizeof(db), "%.*s", (int)strcspn(end + 1, "?"), end + 1);
 
     /* direct, over the Unix socket and over TCP: noted */
     cr_expect_neq(noted(url, &pid), 0);
