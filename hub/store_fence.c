@@ -48,6 +48,7 @@ struct fenced {
 static pthread_mutex_t fence_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct fenced fence[FENCE_MAX];
 static atomic_int fence_n;
+static atomic_bool fence_off_told;
 
 /* Over a Unix socket (the server on this host): the process listening on
  * it, which the kernel names as this link's peer, is the backend's parent
@@ -134,6 +135,12 @@ void db_fence_note(struct store *s)
         s->fence_pid = PQbackendPID(s->c);
         memcpy(s->fence_start, PQgetvalue(r, 0, 1),
                (size_t)PQgetlength(r, 0, 1) + 1);
+    } else if (PQresultStatus(r) == PGRES_TUPLES_OK &&
+               !atomic_exchange(&fence_off_told, true)) {
+        /* an operator learns once that F1061's window is open here */
+        log_info("store.fence_off", "why=\"the session's client is not "
+                 "this link (a pooler, relay or NAT): a cut link gets the "
+                 "cancel alone\"");
     }
     PQclear(r);
 }
