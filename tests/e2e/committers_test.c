@@ -149,6 +149,23 @@ static void expect_aa(struct mllp_client *c, const char *id, int ms)
  * reconnect, while committer 1's connection works: the messages must still
  * be answered at once, not after committer 0's back-off (which, while the
  * database refuses it, never ends). */
+/* F1080: behind a relay the cut sessions are not terminated (their
+ * client is not hubd's link); the log says so once, and only there. */
+Test(committers, a_relayed_link_says_once_that_cut_sessions_get_the_cancel_alone,
+     .fini = stop, .timeout = 60)
+{
+    start_proxied();
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    cr_expect(hub_wait_log(&hub, "store.fence_off", 1, 5000));
+    hub_sleep_ms(300);
+    cr_expect_eq(hub_log_count(&hub, "store.fence_off"), 1);
+    stop();
+    start_direct();
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    hub_sleep_ms(500);
+    cr_expect_eq(hub_log_count(&hub, "store.fence_off"), 0);
+}
+
 Test(committers, a_committer_without_a_connection_leaves_its_work_to_another,
      .init = start_direct, .fini = stop, .timeout = 60)
 {
