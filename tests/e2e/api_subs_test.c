@@ -1016,6 +1016,21 @@ Test(api_subs, metrics_keep_the_health_gauges_while_the_database_is_away,
     dbproxy_set_down(hub.proxy, false);
 }
 
+/* `n` rows appended to the chain in one statement; the last seq. */
+static long append_rows(int n)
+{
+    char sql[768];
+    snprintf(sql, sizeof(sql), "SELECT hub_audit_append_many("
+             "array_fill('test'::text, ARRAY[%d]), "
+             "array_fill('test.row'::text, ARRAY[%d]), "
+             "array_fill('test'::text, ARRAY[%d]), "
+             "array_fill('x'::text, ARRAY[%d]), "
+             "array_fill(NULL::text, ARRAY[%d]), "
+             "array_fill(jsonb_build_object('pad', repeat('ab', 100)), "
+             "ARRAY[%d]))", n, n, n, n, n, n);
+    return hub_sql_long(&hub, sql);
+}
+
 /* Rows the long chain below grows by until one statement cannot check it
  * within the 1 s deadline: 120,000 took 2.4 s on a loaded machine (24 us a
  * row, a 200-byte detail each) and 0.76 s on a quiet one, so the test
@@ -1071,22 +1086,13 @@ Test(api_subs, audit_verify_walks_a_chain_longer_than_the_statement_deadline,
     long long rows, bad, head;
 
     cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
-    char sql[768];
-    snprintf(sql, sizeof(sql), "SELECT hub_audit_append_many("
-             "array_fill('test'::text, ARRAY[%d]), "
-             "array_fill('test.row'::text, ARRAY[%d]), "
-             "array_fill('test'::text, ARRAY[%d]), "
-             "array_fill('x'::text, ARRAY[%d]), "
-             "array_fill(NULL::text, ARRAY[%d]), "
-             "array_fill(jsonb_build_object('pad', repeat('ab', 100)), "
-             "ARRAY[%d]))", LONG_CHAIN, LONG_CHAIN, LONG_CHAIN, LONG_CHAIN,
-             LONG_CHAIN, LONG_CHAIN);
+    char sql[160];
     /* grown until the one statement, under the same 1 s deadline, is cut */
     long last = 0;
     int rc = HUB_OK;
     for (int round = 0; round < LONG_CHAIN_ROUNDS && rc != HUB_EBUSY;
          round++) {
-        last = hub_sql_long(&hub, sql);
+        last = append_rows(LONG_CHAIN);
         cr_assert_geq(last, LONG_CHAIN, "appended up to seq %ld", last);
         cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
         store_set_statement_timeout(s, 1000);
@@ -1096,7 +1102,6 @@ Test(api_subs, audit_verify_walks_a_chain_longer_than_the_statement_deadline,
     cr_assert_eq(rc, HUB_EBUSY, "a chain of %ld rows was checked within 1 s "
                  "in one statement", last);
 
-    double t0 = hub_mono_ms();
     cr_assert_eq(call("GET", "/v1/audit/verify", "tok-ops", NULL, &r), 200,
                  "%s", r.body);
     verdict(r.body, &ok, &rows, &bad, &head);
@@ -1109,8 +1114,6 @@ Test(api_subs, audit_verify_walks_a_chain_longer_than_the_statement_deadline,
     cr_expect_not_null(strstr(r.body, "\"retention_anchor\":0"), "%s",
                        r.body);
     cr_expect_not_null(strstr(r.body, "\"problem\":null"), "%s", r.body);
-    cr_expect_gt(hub_mono_ms() - t0, 1000, "the walk was not longer than "
-                 "the deadline");
     http_resp_free(&r);
 
     /* a row changed near the end: named, with the rows before it */
@@ -1370,21 +1373,6 @@ static long long answered_head(const char *body, char *out, size_t n)
     return seq;
 }
 
-/* `n` rows appended to the chain in one statement; the last seq. */
-static long append_rows(int n)
-{
-    char sql[768];
-    snprintf(sql, sizeof(sql), "SELECT hub_audit_append_many("
-             "array_fill('test'::text, ARRAY[%d]), "
-             "array_fill('test.row'::text, ARRAY[%d]), "
-             "array_fill('test'::text, ARRAY[%d]), "
-             "array_fill('x'::text, ARRAY[%d]), "
-             "array_fill(NULL::text, ARRAY[%d]), "
-             "array_fill(jsonb_build_object('pad', repeat('ab', 100)), "
-             "ARRAY[%d]))", n, n, n, n, n, n);
-    return hub_sql_long(&hub, sql);
-}
-
 /* F1100: the route walked the whole chain at every call; hubctl's --from
  * SEQ:HASH had no match on it. A verify from the head a first answer gave
  * checks that row and the rows after it only; a hash that row no longer
@@ -1496,18 +1484,22 @@ Test(api_subs, audit_verify_stops_when_its_client_has_gone,
                               "Authorization: Bearer tok-ops\r\n\r\n";
 
     cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
-    double ta = hub_mono_ms();
-    cr_assert_geq(append_rows(GONE_CHAIN), GONE_CHAIN);
-    cr_log_info("appended in %.0f ms", hub_mono_ms() - ta);
-    /* how long a whole walk takes here */
-    double t0 = hub_mono_ms();
-    cr_assert_eq(call("GET", "/v1/audit/verify", "tok-ops", NULL, &r), 200);
-    double full = hub_mono_ms() - t0;
-    answered_head(r.body, head, sizeof(head));
-    http_resp_free(&r);
-    cr_log_info("a whole walk: %.0f ms", full);
-    cr_assert_gt(full, 1200, "the walk is too short to tell: make "
-                 "GONE_CHAIN longer");
+    /* the chain grown until a whole walk takes long enough to tell (a
+     * quiet machine walks faster), at most four rounds */
+    double t0, full = 0;
+    for (int round = 0; round < 4 && full <= 1200; round++) {
+        double ta = hub_mono_ms();
+        cr_assert_geq(append_rows(GONE_CHAIN), GONE_CHAIN);
+        cr_log_info("appended in %.0f ms", hub_mono_ms() - ta);
+        t0 = hub_mono_ms();
+        cr_assert_eq(call("GET", "/v1/audit/verify", "tok-ops", NULL, &r),
+                     200);
+        full = hub_mono_ms() - t0;
+        answered_head(r.body, head, sizeof(head));
+        http_resp_free(&r);
+        cr_log_info("a whole walk: %.0f ms", full);
+    }
+    cr_assert_gt(full, 1200, "the walk is too short to tell");
 
     cr_assert_eq(mllp_connect(&c, hub.https, &hub, ""), 0);
     cr_assert_eq(mllp_send_raw(&c, req, sizeof(req) - 1), 0);
