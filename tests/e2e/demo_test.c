@@ -438,12 +438,13 @@ static int lines_with(const char *text, const char *const *needles)
 }
 
 /* A pause after each command of a shell text (not after a comment, a
- * blank line or a line continued by a backslash): a person types one
- * command, reads what it says, then types the next. */
+ * blank line or a line continued by a backslash): a person types or
+ * pastes one command, reads what it says, then the next; half a second,
+ * as one who pastes them quickly (nothing of the tour may need more). */
 static void pause_after_commands(char **text)
 {
     size_t n = strlen(*text);
-    char *out = malloc(n * 2 + 64), *w = out;
+    char *out = malloc(n * 6 + 64), *w = out;
     cr_assert_not_null(out);
     for (const char *p = *text; *p;) {
         const char *eol = strchr(p, '\n');
@@ -453,8 +454,8 @@ static void pause_after_commands(char **text)
         *w++ = '\n';
         const char *s = p + strspn(p, " ");
         if (len && *s != '#' && *s != '\n' && p[len - 1] != '\\') {
-            memcpy(w, "sleep 1\n", 8);
-            w += 8;
+            memcpy(w, "sleep 0.5\n", 10);
+            w += 10;
         }
         p = eol ? eol + 1 : p + len;
     }
