@@ -1038,15 +1038,14 @@ static long append_rows(int n)
 #define LONG_CHAIN 120000
 #define LONG_CHAIN_ROUNDS 8
 
-static void start_short_deadline(void)
+/* hubd with the database bounds of `conf`, and the operator's token */
+static void start_bounded(const char *conf)
 {
     struct store *s;
     char sha[65];
 
     evthread_use_pthreads();
-    cr_assert_eq(hub_start(&hub, "db_lock_timeout = 1\n"
-                           "db_statement_timeout = 1\n", false), 0,
-                 "hubd did not start");
+    cr_assert_eq(hub_start(&hub, conf, false), 0, "hubd did not start");
     cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
     cr_assert_eq(store_org_add(s, "test", "ops", "Operator", "operator",
                                SCOPE_ADMIN), HUB_OK);
@@ -1054,6 +1053,12 @@ static void start_short_deadline(void)
     cr_assert_eq(store_token_add(s, "test", "ops", sha, "ops-t1", SCOPE_ADMIN,
                                  0), HUB_OK);
     store_free(s);
+}
+
+/* both bounds at 1 s */
+static void start_short_deadline(void)
+{
+    start_bounded("db_lock_timeout = 1\ndb_statement_timeout = 1\n");
 }
 
 /* The verdict's fields of a GET /v1/audit/verify answer. */
@@ -1138,20 +1143,7 @@ Test(api_subs, audit_verify_walks_a_chain_longer_than_the_statement_deadline,
  * operator's token */
 static void start_short_lock(void)
 {
-    struct store *s;
-    char sha[65];
-
-    evthread_use_pthreads();
-    cr_assert_eq(hub_start(&hub, "db_lock_timeout = 1\n"
-                           "db_statement_timeout = 10\n", false), 0,
-                 "hubd did not start");
-    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
-    cr_assert_eq(store_org_add(s, "test", "ops", "Operator", "operator",
-                               SCOPE_ADMIN), HUB_OK);
-    store_sha256_hex("tok-ops", 7, sha);
-    cr_assert_eq(store_token_add(s, "test", "ops", sha, "ops-t1", SCOPE_ADMIN,
-                                 0), HUB_OK);
-    store_free(s);
+    start_bounded("db_lock_timeout = 1\ndb_statement_timeout = 10\n");
 }
 
 struct held_lock {
