@@ -32,7 +32,10 @@
  *        with no SDOH category, a social-history Observation takes the
  *        domain of its code's finding, else of its value's Z code or
  *        finding (C-CDA on FHIR's form of C-CDA's SDOH Social History
- *        Observation, which the C-CDA adapter reads the same way: F143); a
+ *        Observation, which the C-CDA adapter reads the same way: F143), and
+ *        so does one coded LOINC 75274-1 "Characteristics of residence"
+ *        with no category at all (eCR's home environment, C-CDA's 4.109:
+ *        F1160); a
  *        dictionary question answered with a finding of its own domain
  *        and none of its answers is that assertion too (F281). For an
  *        effectivePeriod, occurred_at is its end (else issued, else its

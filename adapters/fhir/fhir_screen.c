@@ -486,6 +486,14 @@ static int obs_components(struct fx *x, const cJSON *o, struct scr *s,
 #define SNOMED "http://snomed.info/sct"
 #define OBS_CATEGORY "http://terminology.hl7.org/CodeSystem/observation-category"
 
+/* LOINC 75274-1 "Characteristics of residence": the code of C-CDA's
+ * Characteristics of Home Environment (4.109), which the C-CDA adapter
+ * reads as an assessment when its value is a finding of a domain (F1001),
+ * and of the US Public Health library's Characteristics of Home
+ * Environment profile, which eCR (HL7/case-reporting) sends with no
+ * category at all: "Homeless" there is the same statement (F1160). */
+#define HOME_ENV_LOINC "75274-1"
+
 #define ICD10CM "http://hl7.org/fhir/sid/icd-10-cm"
 
 /* The domain coding `k` names: a SNOMED CT finding of snomed-domains.json
@@ -1366,6 +1374,10 @@ static enum obs_kind obs_kind(struct fx *x, const cJSON *o, size_t *fcat)
         struct slice q = slice_from_cstr(c.code);
         sign = code_instrument(x, o) || dict_item_find(x->d, NULL, q) ||
                dict_sum_find(x->d, NULL, q) || dict_derived_find(x->d, NULL, q);
+        /* the code itself says social history: eCR's Characteristics of
+         * Home Environment needs no category (F1160) */
+        sign |= strcmp(c.code, HOME_ENV_LOINC) == 0 && c.system &&
+                strcmp(c.system, LOINC) == 0 && finding_domain(x, o);
     }
     sign |= fx_get(o, "hasMember") != NULL;
     const cJSON *cat = fx_get(o, "category");

@@ -4804,3 +4804,49 @@ Test(fhir, a_functional_assessment_joins_no_loose_screening)
     cr_assert_str_eq(res.entries[1].warnings[0].field,
                      "entry[1].resource.category[1]");
 }
+
+/* F1160: eCR's US Public Health Characteristics of Home Environment
+ * (HL7/case-reporting) sends LOINC 75274-1 "Characteristics of residence"
+ * valued 32911000 "Homeless" with no category at all. The code says it is
+ * social history, as C-CDA's 4.109 template does (F1001): the same
+ * homelessness screening as with a category, alone and inside a document
+ * Bundle (where it was context, no event). A value of no domain, or
+ * another code with the same value and no category, stays no screening. */
+#define HOME_ENV(val)                                                       \
+    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":"      \
+    "\"75274-1\"}]},\"valueCodeableConcept\":{\"coding\":[{\"system\":"     \
+    "\"http://snomed.info/sct\",\"code\":\"" val "\"}]}"
+Test(fhir, a_home_environment_that_says_homeless_needs_no_category)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(OBS(HOME_ENV("32911000")), &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(out.ev[1].type, "screening.positive");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.question"),
+                     "75274-1");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.domain"),
+                     "homelessness");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.asserted"), "true");
+    cr_assert_str_eq(field_of(&out, 1, "screening.positive_domains"),
+                     "[\"homelessness\"]");
+
+    const char *doc =
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+        "{\"fullUrl\":\"urn:uuid:1\",\"resource\":" OBS(HOME_ENV("32911000"))
+        "}]}";
+    cr_assert_eq(run(doc, &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(field_of(&out, 1, "screening.positive_domains"),
+                     "[\"homelessness\"]");
+
+    /* 308899009 "Unsatisfactory living conditions": in no table */
+    cr_assert_eq(run(OBS(HOME_ENV("308899009")), &out, NULL, &err),
+                 HUB_EUNSUPPORTED);
+    cr_assert_eq(run(OBS("\"code\":{\"coding\":[{\"system\":"
+                         "\"http://loinc.org\",\"code\":\"8302-2\"}]},"
+                         "\"valueCodeableConcept\":{\"coding\":[{\"system\":"
+                         "\"http://snomed.info/sct\",\"code\":\"32911000\"}]}"),
+                     &out, NULL, &err),
+                 HUB_EUNSUPPORTED);
+}
