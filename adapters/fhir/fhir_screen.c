@@ -1359,7 +1359,8 @@ enum obs_kind { OBS_OTHER, OBS_SCREENING, OBS_FUNCTIONAL };
  * found, and would be counted as one (finding F67). A social-history
  * Observation whose code is a SNOMED CT finding of snomed-domains.json, or
  * whose value is one or a Z code of zcodes.json (finding_domain), is an
- * SDOHCC Observation Assessment even without an SDOH category. For
+ * SDOHCC Observation Assessment even without an SDOH category, and so is
+ * one coded 75274-1 (home environment) with no category at all. For
  * OBS_FUNCTIONAL, *fcat is the index of the category that says so. */
 static enum obs_kind obs_kind(struct fx *x, const cJSON *o, size_t *fcat)
 {
