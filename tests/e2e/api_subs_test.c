@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <event2/thread.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1055,6 +1056,12 @@ static void start_bounded(const char *conf)
     store_free(s);
 }
 
+/* one worker, and a short drain (shutdown_timeout 1) */
+static void start_stop_bounded(void)
+{
+    start_bounded("db_threads = 1\nshutdown_timeout = 1\n");
+}
+
 /* both bounds at 1 s */
 static void start_short_deadline(void)
 {
@@ -1508,4 +1515,62 @@ Test(api_subs, audit_verify_stops_when_its_client_has_gone,
                  "client gone (%.0f ms of a %.0f ms walk)", waited, full);
     cr_expect(hub_wait_log(&hub, "http.client_gone", 1, 2000),
               "the client's leaving not seen");
+}
+
+/* Each step of the walk made to take `sleep_s` more in the test's
+ * database (hub_audit_verify_step with a pg_sleep before its work), so
+ * that a walk lasts seconds with a chain of few steps. */
+static void slow_steps(double sleep_s)
+{
+    struct store *s;
+    char sql[512];
+
+    snprintf(sql, sizeof(sql), "DO $d$ BEGIN EXECUTE replace("
+             "pg_get_functiondef('hub_audit_verify_step(bigint,text,integer)'"
+             "::regprocedure), 'ok := true;', 'PERFORM pg_sleep(%.2f); "
+             "ok := true;'); END $d$", sleep_s);
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_exec(s, sql), HUB_OK);
+    store_free(s);
+}
+
+/* A walk under way when hubd is told to stop walked on to the end of the
+ * chain: the drain waited for it until shutdown_timeout, then the pool's
+ * shutdown joined its worker, which went on step after step (each a new
+ * statement with a new grace), so hubd exited only when the walk was done
+ * (minutes on a chain of millions). With 15 steps of a second each, hubd
+ * told to stop 1.5 s into the walk exits within shutdown_timeout + 3 s,
+ * and the client is answered 503 with Retry-After. */
+Test(api_subs, sigterm_during_a_walk_exits_within_its_bound,
+     .init = start_stop_bounded, .fini = stop, .timeout = 120)
+{
+    struct mllp_client c;
+    char buf[4096];
+    static const char req[] = "GET /v1/audit/verify HTTP/1.1\r\n"
+                              "Host: localhost\r\n"
+                              "Authorization: Bearer tok-ops\r\n\r\n";
+
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    cr_assert_geq(append_rows(15 * 10000), 15 * 10000);
+    slow_steps(1.0);
+    cr_assert_eq(mllp_connect(&c, hub.https, &hub, ""), 0);
+    cr_assert_eq(mllp_send_raw(&c, req, sizeof(req) - 1), 0);
+    hub_sleep_ms(1500);
+    cr_assert(!mllp_readable(&c), "answered before the stop");
+    double t0 = hub_mono_ms();
+    cr_assert_eq(kill(hub.pid, SIGTERM), 0);
+    int rc = hub_wait(&hub, 60000);
+    double ms = hub_mono_ms() - t0;
+    cr_log_info("exited %.0f ms after SIGTERM", ms);
+    cr_expect_eq(rc, 0, "exit %d after %.0f ms", rc, ms);
+    cr_expect_eq(hub_log_count(&hub, "http.work_stopped"), 1);
+    cr_expect_lt(ms, 4000 + 1000, "exited %.0f ms after SIGTERM "
+                 "(shutdown_timeout 1)", ms);
+    long n = http_raw_response(&c, buf, sizeof(buf), 2000);
+    cr_expect_gt(n, 0, "no answer");
+    if (n > 0) {
+        cr_expect_eq(strncmp(buf, "HTTP/1.1 503", 12), 0, "%s", buf);
+        cr_expect_not_null(strstr(buf, "\r\nRetry-After:"), "%s", buf);
+    }
+    mllp_close(&c);
 }
