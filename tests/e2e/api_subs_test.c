@@ -22,16 +22,14 @@
 
 static struct hubproc hub;
 
-static void start(void)
+/* hubd with the lines of `conf` (NULL: none), and the operator's token */
+static void start_bounded(const char *conf)
 {
     struct store *s;
     char sha[65];
 
     evthread_use_pthreads();
-    setenv("HUB_TIME_SCALE", "1000", 1);
-    setenv("HUB_DISPATCH_POLL_MS", "50", 1);
-    cr_assert_eq(hub_start(&hub, NULL, false), 0, "hubd did not start");
-    /* an operator with the admin scope */
+    cr_assert_eq(hub_start(&hub, conf, false), 0, "hubd did not start");
     cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
     cr_assert_eq(store_org_add(s, "test", "ops", "Operator", "operator",
                                SCOPE_ADMIN), HUB_OK);
@@ -39,6 +37,15 @@ static void start(void)
     cr_assert_eq(store_token_add(s, "test", "ops", sha, "ops-t1", SCOPE_ADMIN,
                                  0), HUB_OK);
     store_free(s);
+}
+
+/* hubd as configured for tests, its clock 1000 times fast and the
+ * dispatcher polling every 50 ms */
+static void start(void)
+{
+    setenv("HUB_TIME_SCALE", "1000", 1);
+    setenv("HUB_DISPATCH_POLL_MS", "50", 1);
+    start_bounded(NULL);
 }
 
 static void stop(void)
@@ -1039,23 +1046,6 @@ static long append_rows(int n)
 #define LONG_CHAIN 120000
 #define LONG_CHAIN_ROUNDS 8
 
-/* hubd with the database bounds of `conf`, and the operator's token */
-static void start_bounded(const char *conf)
-{
-    struct store *s;
-    char sha[65];
-
-    evthread_use_pthreads();
-    cr_assert_eq(hub_start(&hub, conf, false), 0, "hubd did not start");
-    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
-    cr_assert_eq(store_org_add(s, "test", "ops", "Operator", "operator",
-                               SCOPE_ADMIN), HUB_OK);
-    store_sha256_hex("tok-ops", 7, sha);
-    cr_assert_eq(store_token_add(s, "test", "ops", sha, "ops-t1", SCOPE_ADMIN,
-                                 0), HUB_OK);
-    store_free(s);
-}
-
 /* one worker, and a short drain (shutdown_timeout 1) */
 static void start_stop_bounded(void)
 {
@@ -1449,22 +1439,10 @@ Test(api_subs, audit_verify_from_a_head_checks_only_the_rows_after_it,
  * from one walked to its end. */
 #define GONE_CHAIN 300000
 
-/* hubd with one database worker, and the operator's token */
+/* hubd with one database worker */
 static void start_one_worker(void)
 {
-    struct store *s;
-    char sha[65];
-
-    evthread_use_pthreads();
-    cr_assert_eq(hub_start(&hub, "db_threads = 1\n", false), 0,
-                 "hubd did not start");
-    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
-    cr_assert_eq(store_org_add(s, "test", "ops", "Operator", "operator",
-                               SCOPE_ADMIN), HUB_OK);
-    store_sha256_hex("tok-ops", 7, sha);
-    cr_assert_eq(store_token_add(s, "test", "ops", sha, "ops-t1", SCOPE_ADMIN,
-                                 0), HUB_OK);
-    store_free(s);
+    start_bounded("db_threads = 1\n");
 }
 
 /* F1101: a verify whose client had gone walked on to the end, holding
