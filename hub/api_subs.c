@@ -150,7 +150,7 @@ static int work(struct store *s, void *arg)
     case OP_VERIFY: {
         if (j->anchor_seq > 0) {
             j->anchor_rc = store_audit_check_anchor(s, j->anchor_seq,
-                                                    j->anchor_hash);
+                                                    j->anchor_hash, NULL);
             /* a check that did not run (a lock not granted, the link
              * lost) is no verdict: answered as such, never a pass with
              * "anchor": null (F1021) */

@@ -1552,3 +1552,92 @@ Test(api_subs, sigterm_during_a_walk_exits_within_its_bound,
     }
     mllp_close(&c);
 }
+
+/* The text the one-row, one-column `sql` reads (a hash), into out. */
+static void sql_text(const char *sql, char out[65])
+{
+    struct store *s;
+    char *t = NULL;
+
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_query_text(s, sql, 0, NULL, &t), HUB_OK, "%s", sql);
+    cr_assert_not_null(t, "%s", sql);
+    snprintf(out, 65, "%s", t);
+    free(t);
+    store_free(s);
+}
+
+/* GET path as the operator: 200, and its verdict. */
+static void verify_at(const char *path, struct http_resp *r, bool *ok,
+                      long long *rows, long long *bad, long long *head)
+{
+    cr_assert_eq(call("GET", path, "tok-ops", NULL, r), 200, "%s: %s", path,
+                 r->body);
+    verdict(r->body, ok, rows, bad, head);
+}
+
+/* ?from= on a chain the retention pruned (F1100's rules; F1201): a head
+ * pruned since walks from the anchor ("from":"pruned"); the anchor row
+ * itself is compared with its hash and holds; a kept row walks from it;
+ * a from row that differs is the chain not holding there, and the answer
+ * still names the retention anchor (it said 0, as if nothing had been
+ * pruned, whenever the from row differed). */
+Test(api_subs, audit_verify_from_a_head_on_a_pruned_chain,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    char path[200], h50[65], h150[65], ha[65], want[64];
+    bool ok;
+    long long rows, bad, head;
+
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    cr_assert_geq(append_rows(200), 200);
+    sql_text("SELECT hash FROM audit WHERE seq = 50", h50);
+    sql_text("SELECT hash FROM audit WHERE seq = 150", h150);
+    /* the oldest 100 rows pruned, as a retention of a day two days on */
+    cr_assert_eq(hub_sql_long(&hub, "SELECT pruned FROM hub_prune_step("
+                              "'audit', 1, NULL, 100, false, 0, now() + "
+                              "interval '2 days')"), 100);
+    long long anchor = hub_sql_long(&hub, "SELECT seq FROM audit_anchor");
+    cr_assert_eq(anchor, 100);
+    sql_text("SELECT hash FROM audit_anchor", ha);
+    snprintf(want, sizeof(want), "\"retention_anchor\":%lld", anchor);
+
+    snprintf(path, sizeof(path), "/v1/audit/verify?from=50:%s", h50);
+    verify_at(path, &r, &ok, &rows, &bad, &head);
+    cr_expect(ok, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"from\":\"pruned\""), "%s", r.body);
+    cr_expect_eq(rows, head - anchor, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, want), "%s", r.body);
+    http_resp_free(&r);
+
+    snprintf(path, sizeof(path), "/v1/audit/verify?from=%lld:%s", anchor, ha);
+    verify_at(path, &r, &ok, &rows, &bad, &head);
+    cr_expect(ok, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"from\":\"holds\""), "%s", r.body);
+    cr_expect_eq(rows, head - anchor, "%s", r.body);
+    http_resp_free(&r);
+
+    snprintf(path, sizeof(path), "/v1/audit/verify?from=150:%s", h150);
+    verify_at(path, &r, &ok, &rows, &bad, &head);
+    cr_expect(ok, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"from\":\"holds\""), "%s", r.body);
+    cr_expect_eq(rows, head - 150 + 1, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, want), "%s", r.body);
+    http_resp_free(&r);
+
+    /* a kept row and the anchor, each with a hash it does not have */
+    const long long at[] = { 150, anchor };
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "/v1/audit/verify?from=%lld:%s", at[i],
+                 h50);
+        verify_at(path, &r, &ok, &rows, &bad, &head);
+        cr_expect(!ok, "%s", r.body);
+        cr_expect_eq(bad, at[i], "%s", r.body);
+        cr_expect_eq(rows, 0, "%s", r.body);
+        cr_expect_not_null(strstr(r.body, "\"from\":\"changed\""), "%s",
+                           r.body);
+        cr_expect_not_null(strstr(r.body, want), "%s", r.body);
+        http_resp_free(&r);
+    }
+}
