@@ -166,7 +166,11 @@ static int work(struct store *s, void *arg)
          * (F1200) */
         j->walk = (struct audit_walk){ .step = AUDIT_WALK_STEP,
                                        .progress = verify_go_on, .arg = j };
-        return audit_walk(s, &j->walk, j->from_seq, j->from_hash, &j->chk);
+        int rc = audit_walk(s, &j->walk, j->from_seq, j->from_hash, &j->chk);
+        /* stopped on our side, no database's refusal: HUB_EBUSY would be
+         * counted as a lock wait given up (hub_db_busy_total, F1203);
+         * done answers it by walk.stopped */
+        return j->walk.stopped ? HUB_OK : rc;
     }
     }
     return HUB_EINVALID;

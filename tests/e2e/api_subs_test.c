@@ -1493,6 +1493,12 @@ Test(api_subs, audit_verify_stops_when_its_client_has_gone,
                  "client gone (%.0f ms of a %.0f ms walk)", waited, full);
     cr_expect(hub_wait_log(&hub, "http.client_gone", 1, 2000),
               "the client's leaving not seen");
+    /* a walk stopped on hubd's side is no lock wait given up (F1203) */
+    cr_assert_eq(call("GET", "/metrics", NULL, NULL, &r), 200);
+    cr_expect_not_null(strstr(r.body, "hub_db_busy_total{reason=\"lock\"} "
+                                      "0\n"), "%.40s",
+                       strstr(r.body, "hub_db_busy_total{reason=\"lock\"}"));
+    http_resp_free(&r);
 }
 
 /* Each step of the walk made to take `sleep_s` more in the test's
