@@ -113,14 +113,16 @@ void api_db(struct api_req *r, api_work_fn work, api_done_fn done, void *arg);
 /*
  * api_db for long work done in steps (GET /v1/audit/verify's walk): while
  * it runs, the loop thread looks at the client's socket every
- * API_WATCH_MS and sets *gone (in arg, read by work) once the client has
+ * API_WATCH_MS and sets *stop (in arg, read by work) once the client has
  * closed it, so that work stops between two steps rather than hold a
- * database worker for nobody (F1100). done still runs, and its answer
- * goes nowhere.
+ * database worker for nobody (F1100); and once hubd is stopping, so that
+ * the drain is not held for the rest of the walk nor the pool's shutdown
+ * after it (F1200). done still runs: api_server(r)->stopping tells the
+ * two apart (the answer to a client gone goes nowhere).
  */
 #define API_WATCH_MS 100
 void api_db_watched(struct api_req *r, api_work_fn work, api_done_fn done,
-                    void *arg, atomic_bool *gone);
+                    void *arg, atomic_bool *stop);
 
 /* ---- durable ingest from a route -------------------------------------- */
 struct ingest_job;

@@ -42,6 +42,7 @@
 #include "echo_name.h"
 #include "ingest_docs.h"
 #include "common/hub_err.h"
+#include "server.h"
 #include "subs.h"
 #include "webhook.h"
 
@@ -75,7 +76,8 @@ struct job {
     int64_t from_seq;                   /* ?from=SEQ:HASH, 0: none */
     char from_hash[65];
     struct audit_walk walk;
-    atomic_bool gone;                   /* the client closed (F1100) */
+    atomic_bool stop;                   /* the client closed (F1100), or
+                                           hubd is stopping (F1200) */
 };
 
 static const char *scope_org(const struct job *j)
@@ -83,13 +85,14 @@ static const char *scope_org(const struct job *j)
     return j->operator_ && !j->one_org ? NULL : j->org;
 }
 
-/* between two steps of the walk: on while the client is there */
+/* between two steps of the walk: on while the client is there and hubd
+ * is not stopping */
 static bool verify_go_on(void *arg, long long rows, int64_t at)
 {
     struct job *j = arg;
     (void)rows;
     (void)at;
-    return !atomic_load(&j->gone);
+    return !atomic_load(&j->stop);
 }
 
 static int work(struct store *s, void *arg)
@@ -147,7 +150,7 @@ static int work(struct store *s, void *arg)
     case OP_VERIFY: {
         if (j->anchor_seq > 0) {
             j->anchor_rc = store_audit_check_anchor(s, j->anchor_seq,
-                                                    j->anchor_hash);
+                                                    j->anchor_hash, NULL);
             /* a check that did not run (a lock not granted, the link
              * lost) is no verdict: answered as such, never a pass with
              * "anchor": null (F1021) */
@@ -159,10 +162,15 @@ static int work(struct store *s, void *arg)
         /* in steps, each a statement well within db_statement_timeout:
          * the whole chain in one was cut there, 503 at every try (F763);
          * from ?from= as hubctl's --from, its row compared first; and no
-         * further once the client has gone (F1100) */
+         * further once the client has gone (F1100) or hubd stops
+         * (F1200) */
         j->walk = (struct audit_walk){ .step = AUDIT_WALK_STEP,
                                        .progress = verify_go_on, .arg = j };
-        return audit_walk(s, &j->walk, j->from_seq, j->from_hash, &j->chk);
+        int rc = audit_walk(s, &j->walk, j->from_seq, j->from_hash, &j->chk);
+        /* stopped on our side, no database's refusal: HUB_EBUSY would be
+         * counted as a lock wait given up (hub_db_busy_total, F1203);
+         * done answers it by walk.stopped */
+        return j->walk.stopped ? HUB_OK : rc;
     }
     }
     return HUB_EINVALID;
@@ -239,10 +247,15 @@ static void done(struct api_req *r, int rc, void *arg)
         return;
     }
     if (j->op == OP_VERIFY && j->walk.stopped) {
-        /* the client closed before the end of the walk (F1100): this
-         * answer goes nowhere, and is no database failure to log */
-        api_reply_error(r, 503, "busy", "the client closed the connection: "
-                        "the walk stopped", NULL);
+        /* hubd stopping (F1200): a 503 to retry, on another node or once
+         * it is back; else the client closed before the end of the walk
+         * (F1100): this answer goes nowhere, and is no database failure
+         * to log */
+        if (api_server(r)->stopping)
+            api_reply_busy(r, "hubd is stopping: the walk stopped, retry");
+        else
+            api_reply_error(r, 503, "busy", "the client closed the "
+                            "connection: the walk stopped", NULL);
         job_free(j);
         return;
     }
@@ -786,7 +799,7 @@ static void audit_verify(struct api_req *r)
             return;
         }
     }
-    api_db_watched(r, work, done, j, &j->gone);
+    api_db_watched(r, work, done, j, &j->stop);
 }
 
 const struct api_route api_subs_routes[] = {

@@ -37,7 +37,8 @@ static int from_compare(struct store *s, struct audit_walk *w,
                         int64_t from_seq, const char *from_hash,
                         struct store_audit_check *c)
 {
-    int rc = store_audit_check_anchor(s, from_seq, from_hash);
+    int64_t anchor = 0;
+    int rc = store_audit_check_anchor(s, from_seq, from_hash, &anchor);
     if (rc == HUB_EUNSUPPORTED) {
         w->from_pruned = true;
         return HUB_OK;
@@ -46,6 +47,7 @@ static int from_compare(struct store *s, struct audit_walk *w,
         w->from_differs = true;
         c->ok = false;
         c->bad_seq = from_seq;
+        c->anchor_seq = anchor;     /* the answer's retention_anchor */
         snprintf(c->problem, sizeof(c->problem), "%s",
                  rc == HUB_ENOTFOUND ? "removed" : "changed");
         return HUB_OK;

@@ -58,7 +58,7 @@ bool audit_seq_hash_parse(const char *v, int64_t *seq, char hash[65],
  * (w->from_pruned), the walk starts at the retention anchor; changed or
  * removed (w->from_differs), nothing is walked and *c says the chain does
  * not hold there: ok false, bad_seq from_seq, problem "changed" or
- * "removed", no row counted. *c as store_audit_verify fills it: ok,
+ * "removed", no row counted, anchor_seq the retention anchor. *c as store_audit_verify fills it: ok,
  * bad_seq and problem of the walk; rows_checked, the rows that hold (from
  * the anchor or from_seq); head_seq and head_hash, the last row that
  * holds (0 and "": none); anchor_seq, the retention anchor the last step

@@ -626,7 +626,7 @@ static bool seq_hash_arg(const char *name, const char *v, long long *seq,
 static int head_still_there(struct ctl *c, const char *what, long long seq,
                             const char *hash, bool *pruned)
 {
-    int rc = store_audit_check_anchor(c->s, seq, hash);
+    int rc = store_audit_check_anchor(c->s, seq, hash, NULL);
     *pruned = rc == HUB_EUNSUPPORTED;
     if (rc == HUB_OK || rc == HUB_EUNSUPPORTED)
         return 0;

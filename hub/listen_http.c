@@ -359,7 +359,7 @@ struct dbcall {
     api_done_fn done;
     void *arg;
     int rc;
-    atomic_bool *gone;              /* api_db_watched's; NULL: api_db */
+    atomic_bool *stop;              /* api_db_watched's; NULL: api_db */
     struct event *watch;            /* its look at the socket */
 };
 
@@ -389,27 +389,29 @@ static void dbcall_busy(evutil_socket_t fd, short what, void *arg)
     dbcall_done(HUB_EBUSY, d);
 }
 
-/* every API_WATCH_MS while a watched call runs: its client gone? The
- * request and its connection live until the answer (the file's header),
- * so the socket is still this request's. */
+/* every API_WATCH_MS while a watched call runs: its client gone, or hubd
+ * stopping? The request and its connection live until the answer (the
+ * file's header), so the socket is still this request's. */
 static void dbcall_watch(evutil_socket_t fd, short what, void *arg)
 {
     struct dbcall *d = arg;
     struct evhttp_connection *evc = evhttp_request_get_connection(d->r->req);
     struct bufferevent *bev =
         evc ? evhttp_connection_get_bufferevent(evc) : NULL;
+    bool stopping = d->r->hs->srv->stopping;
     (void)fd;
     (void)what;
-    if (!peer_gone(bev ? bufferevent_getfd(bev) : -1))
+    if (!stopping && !peer_gone(bev ? bufferevent_getfd(bev) : -1))
         return;
-    log_info("http.client_gone", "req=%" PRIu64 " path=%s", d->r->id,
+    log_info(stopping ? "http.work_stopped" : "http.client_gone",
+             "req=%" PRIu64 " path=%s", d->r->id,
              d->r->route ? d->r->route->path : "");
-    atomic_store(d->gone, true);
+    atomic_store(d->stop, true);
     event_del(d->watch);
 }
 
 static void dbcall_submit(struct api_req *r, api_work_fn work,
-                          api_done_fn done, void *arg, atomic_bool *gone)
+                          api_done_fn done, void *arg, atomic_bool *stop)
 {
     struct dbcall *d = calloc(1, sizeof(*d));
     struct server *srv = r->hs->srv;
@@ -419,8 +421,8 @@ static void dbcall_submit(struct api_req *r, api_work_fn work,
     d->work = work;
     d->done = done;
     d->arg = arg;
-    d->gone = gone;
-    if (gone) {
+    d->stop = stop;
+    if (stop) {
         struct timeval every = { 0, API_WATCH_MS * 1000 };
         d->watch = event_new(srv->base, -1, EV_PERSIST, dbcall_watch, d);
         if (d->watch == NULL || event_add(d->watch, &every) != 0)
@@ -441,9 +443,9 @@ void api_db(struct api_req *r, api_work_fn work, api_done_fn done, void *arg)
 }
 
 void api_db_watched(struct api_req *r, api_work_fn work, api_done_fn done,
-                    void *arg, atomic_bool *gone)
+                    void *arg, atomic_bool *stop)
 {
-    dbcall_submit(r, work, done, arg, gone);
+    dbcall_submit(r, work, done, arg, stop);
 }
 
 /* ---- routing and authentication --------------------------------------- */

@@ -339,8 +339,10 @@ int store_audit_verify_step(struct store *s, int64_t after, const char *prev,
 /* Does row `seq` still have hash `hash` (an anchor recorded earlier)?
  * HUB_OK yes, HUB_ENOTFOUND the row is gone, HUB_EINVALID it differs,
  * HUB_EUNSUPPORTED the retention pruned it (seq before the retention
- * anchor: nothing to compare; the anchor itself is compared). */
-int store_audit_check_anchor(struct store *s, int64_t seq, const char *hash);
+ * anchor: nothing to compare; the anchor itself is compared). *anchor_seq
+ * (may be NULL): the retention anchor seen by the same statement. */
+int store_audit_check_anchor(struct store *s, int64_t seq, const char *hash,
+                             int64_t *anchor_seq);
 /* Audit rows after seq `after`, of one patient when patient_hub_id is not
  * NULL (the accounting of disclosures; rows of the patients merged into it
  * included), or of the patients an identifier names when `identifier` is

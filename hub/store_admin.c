@@ -614,26 +614,32 @@ int store_audit_verify_step(struct store *s, int64_t after, const char *prev,
     return *done ? store_durable(s) : HUB_OK;
 }
 
-int store_audit_check_anchor(struct store *s, int64_t seq, const char *hash)
+int store_audit_check_anchor(struct store *s, int64_t seq, const char *hash,
+                             int64_t *anchor_seq)
 {
-    char seq_s[24], *got = NULL;
+    char seq_s[24];
+    struct store_rows *rows = NULL;
     int rc;
 
     snprintf(seq_s, sizeof(seq_s), "%lld", (long long)seq);
     const char *p[] = { seq_s };
     /* a row the retention pruned: the anchor is the last one, and what
      * went before it can no longer be compared */
-    rc = store_query_text(s,
+    rc = store_query(s,
         "SELECT CASE WHEN $1::bigint < a.seq THEN 'pruned' "
         "ELSE coalesce((SELECT hash FROM audit WHERE seq = $1::bigint), "
-        "CASE WHEN $1::bigint = a.seq THEN a.hash END) END "
-        "FROM audit_anchor a", 1, p, &got);
+        "CASE WHEN $1::bigint = a.seq THEN a.hash END) END, a.seq "
+        "FROM audit_anchor a", 1, p, &rows);
     if (rc != HUB_OK)
         return rc;
+    const char *got = store_rows_get(rows, 0, 0);
+    const char *at = store_rows_get(rows, 0, 1);
+    if (anchor_seq)
+        *anchor_seq = at ? strtoll(at, NULL, 10) : 0;
     rc = got == NULL ? HUB_ENOTFOUND
          : !strcmp(got, "pruned") ? HUB_EUNSUPPORTED
          : (hash && strcmp(got, hash) == 0 ? HUB_OK : HUB_EINVALID);
-    free(got);
+    store_rows_free(rows);
     return rc;
 }
 

@@ -1275,6 +1275,68 @@ static bool sens_implied(const struct dict_sens_rule *rule,
     return rule->has_above && r->has_value && r->value > rule->above;
 }
 
+/* A table of security-labels.json whose rows are {"code", "label",
+ * "display"} and what else `keys` names, each labelling the events that
+ * carry its code of `system`. check_code: whether a row's code is one of
+ * the table's (checked before its label); check_row: what else row i
+ * holds or must meet (after its label), rows 0 to i - 1 loaded. Both
+ * return HUB_OK or ld_fail's code, the key at fault pushed. */
+struct label_table {
+    const char *member;
+    const char *const *keys;
+    const char *system;
+    int (*check_code)(struct ld *l, const struct sec_row *r);
+    int (*check_row)(struct ld *l, const cJSON *e, struct sec_row *rows,
+                     size_t i);
+};
+
+/* The rows of table t into *rows and *n_rows (left as they are when the
+ * table is absent: it is optional). */
+static int load_label_rows(struct ld *l, const cJSON *root,
+                           const struct label_table *t, struct sec_row **rows,
+                           size_t *n_rows)
+{
+    const cJSON *arr;
+    size_t n;
+    int rc;
+    if ((rc = ld_arr(l, root, t->member, false, &arr, &n)) || arr == NULL)
+        return rc;
+    size_t old = ld_key(l, t->member);
+    *rows = arena_zalloc(&l->d->a, (n ? n : 1) * sizeof(**rows));
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        size_t o2 = ld_idx(l, i);
+        struct sec_row *r = &(*rows)[i];
+        const char *disp;
+        if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, t->keys)) ||
+            (rc = ld_str(l, e, "code", true, &r->code)) ||
+            (rc = ld_str(l, e, "label", true, &r->label)) ||
+            (rc = ld_str(l, e, "display", false, &disp)) ||
+            (rc = t->check_code(l, r)) || (rc = ld_label(l, r->label)) ||
+            (rc = t->check_row(l, e, *rows, i)))
+            return rc;
+        r->system = t->system;
+        *n_rows = i + 1;
+        ld_pop(l, o2);
+    }
+    ld_pop(l, old);
+    return HUB_OK;
+}
+
+static int loinc_label_code(struct ld *l, const struct sec_row *r)
+{
+    if (loinc_ok(r->code))
+        return HUB_OK;
+    ld_key(l, "code");
+    return ld_fail(l, HUB_EINVALID, "not a LOINC code");
+}
+
+static int loinc_label_rule(struct ld *l, const cJSON *e,
+                            struct sec_row *rows, size_t i)
+{
+    return load_sens_rule(l, e, &rows[i]);
+}
+
 /* security-labels.json "loinc": questions whose answer is itself sensitive
  * (PHQ-9 item 9 on self-harm, the C-SSRS): a screening that answers one
  * carries the label, so it is routed only where the label is allowed. */
@@ -1282,38 +1344,43 @@ static int load_loinc_labels(struct ld *l, const cJSON *root)
 {
     static const char *const row[] = { "code", "label", "display", "answers",
                                        "above", NULL };
-    const cJSON *arr;
-    size_t n;
+    static const struct label_table t = { "loinc", row, "http://loinc.org",
+                                          loinc_label_code, loinc_label_rule };
     int rc;
-    if ((rc = ld_arr(l, root, "loinc", false, &arr, &n)) || arr == NULL)
+    if ((rc = load_label_rows(l, root, &t, &l->d->loinc, &l->d->n_loinc)) ||
+        l->d->loinc == NULL)
         return rc;
+    /* sorted for dict_loinc_label's bsearch: a code once */
     size_t old = ld_key(l, "loinc");
-    l->d->loinc = arena_zalloc(&l->d->a, (n ? n : 1) * sizeof(*l->d->loinc));
-    size_t i = 0;
-    for (const cJSON *e = arr->child; e; e = e->next, i++) {
-        size_t o2 = ld_idx(l, i);
-        struct sec_row *r = &l->d->loinc[i];
-        const char *disp;
-        if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, row)) ||
-            (rc = ld_str(l, e, "code", true, &r->code)) ||
-            (rc = ld_str(l, e, "label", true, &r->label)) ||
-            (rc = ld_str(l, e, "display", false, &disp)))
-            return rc;
-        if (!loinc_ok(r->code)) {
-            ld_key(l, "code");
-            return ld_fail(l, HUB_EINVALID, "not a LOINC code");
-        }
-        if ((rc = ld_label(l, r->label)) || (rc = load_sens_rule(l, e, r)))
-            return rc;
-        r->system = "http://loinc.org";
-        l->d->n_loinc = i + 1;
-        ld_pop(l, o2);
-    }
     qsort(l->d->loinc, l->d->n_loinc, sizeof(*l->d->loinc), code_cmp);
-    for (i = 1; i < l->d->n_loinc; i++)
+    for (size_t i = 1; i < l->d->n_loinc; i++)
         if (code_cmp(&l->d->loinc[i - 1], &l->d->loinc[i]) == 0)
             return ld_fail(l, HUB_EINVALID, "duplicate code");
     ld_pop(l, old);
+    return HUB_OK;
+}
+
+/* a CWE identifier: no separator, no space, as ARV-3.1 carries it */
+static int v2_0717_code(struct ld *l, const struct sec_row *r)
+{
+    for (const char *q = r->code; *q; q++)
+        if (*q <= ' ' || *q == 0x7f || strchr("|^~\\&", *q)) {
+            ld_key(l, "code");
+            return ld_fail(l, HUB_EINVALID, "code has a space, a "
+                                            "control or an HL7 delimiter");
+        }
+    return HUB_OK;
+}
+
+/* case aside, a code and label pair once */
+static int v2_0717_once(struct ld *l, const cJSON *e, struct sec_row *rows,
+                        size_t i)
+{
+    (void)e;
+    for (size_t k = 0; k < i; k++)
+        if (strcasecmp(rows[k].code, rows[i].code) == 0 &&
+            strcmp(rows[k].label, rows[i].label) == 0)
+            return ld_fail(l, HUB_EINVALID, "duplicate code and label");
     return HUB_OK;
 }
 
@@ -1325,43 +1392,10 @@ static int load_loinc_labels(struct ld *l, const cJSON *root)
 static int load_v2_0717(struct ld *l, const cJSON *root)
 {
     static const char *const row[] = { "code", "label", "display", NULL };
-    const cJSON *arr;
-    size_t n;
-    int rc;
-    if ((rc = ld_arr(l, root, "v2-0717", false, &arr, &n)) || arr == NULL)
-        return rc;
-    size_t old = ld_key(l, "v2-0717");
-    l->d->v2_0717 = arena_zalloc(&l->d->a,
-                                 (n ? n : 1) * sizeof(*l->d->v2_0717));
-    size_t i = 0;
-    for (const cJSON *e = arr->child; e; e = e->next, i++) {
-        size_t o2 = ld_idx(l, i);
-        struct sec_row *r = &l->d->v2_0717[i];
-        const char *disp;
-        if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, row)) ||
-            (rc = ld_str(l, e, "code", true, &r->code)) ||
-            (rc = ld_str(l, e, "label", true, &r->label)) ||
-            (rc = ld_str(l, e, "display", false, &disp)))
-            return rc;
-        /* a CWE identifier: no separator, no space, as ARV-3.1 carries it */
-        for (const char *q = r->code; *q; q++)
-            if (*q <= ' ' || *q == 0x7f || strchr("|^~\\&", *q)) {
-                ld_key(l, "code");
-                return ld_fail(l, HUB_EINVALID, "code has a space, a "
-                                                "control or an HL7 delimiter");
-            }
-        if ((rc = ld_label(l, r->label)))
-            return rc;
-        for (size_t k = 0; k < i; k++)
-            if (strcasecmp(l->d->v2_0717[k].code, r->code) == 0 &&
-                strcmp(l->d->v2_0717[k].label, r->label) == 0)
-                return ld_fail(l, HUB_EINVALID, "duplicate code and label");
-        r->system = "http://terminology.hl7.org/CodeSystem/v2-0717";
-        l->d->n_v2_0717 = i + 1;
-        ld_pop(l, o2);
-    }
-    ld_pop(l, old);
-    return HUB_OK;
+    static const struct label_table t = {
+        "v2-0717", row, "http://terminology.hl7.org/CodeSystem/v2-0717",
+        v2_0717_code, v2_0717_once };
+    return load_label_rows(l, root, &t, &l->d->v2_0717, &l->d->n_v2_0717);
 }
 
 static int load_security(struct ld *l, const cJSON *root)

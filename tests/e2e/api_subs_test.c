@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <event2/thread.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,16 +22,14 @@
 
 static struct hubproc hub;
 
-static void start(void)
+/* hubd with the lines of `conf` (NULL: none), and the operator's token */
+static void start_bounded(const char *conf)
 {
     struct store *s;
     char sha[65];
 
     evthread_use_pthreads();
-    setenv("HUB_TIME_SCALE", "1000", 1);
-    setenv("HUB_DISPATCH_POLL_MS", "50", 1);
-    cr_assert_eq(hub_start(&hub, NULL, false), 0, "hubd did not start");
-    /* an operator with the admin scope */
+    cr_assert_eq(hub_start(&hub, conf, false), 0, "hubd did not start");
     cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
     cr_assert_eq(store_org_add(s, "test", "ops", "Operator", "operator",
                                SCOPE_ADMIN), HUB_OK);
@@ -38,6 +37,15 @@ static void start(void)
     cr_assert_eq(store_token_add(s, "test", "ops", sha, "ops-t1", SCOPE_ADMIN,
                                  0), HUB_OK);
     store_free(s);
+}
+
+/* hubd as configured for tests, its clock 1000 times fast and the
+ * dispatcher polling every 50 ms */
+static void start(void)
+{
+    setenv("HUB_TIME_SCALE", "1000", 1);
+    setenv("HUB_DISPATCH_POLL_MS", "50", 1);
+    start_bounded(NULL);
 }
 
 static void stop(void)
@@ -1038,21 +1046,10 @@ static long append_rows(int n)
 #define LONG_CHAIN 120000
 #define LONG_CHAIN_ROUNDS 8
 
-/* hubd with the database bounds of `conf`, and the operator's token */
-static void start_bounded(const char *conf)
+/* one worker, and a short drain (shutdown_timeout 1) */
+static void start_stop_bounded(void)
 {
-    struct store *s;
-    char sha[65];
-
-    evthread_use_pthreads();
-    cr_assert_eq(hub_start(&hub, conf, false), 0, "hubd did not start");
-    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
-    cr_assert_eq(store_org_add(s, "test", "ops", "Operator", "operator",
-                               SCOPE_ADMIN), HUB_OK);
-    store_sha256_hex("tok-ops", 7, sha);
-    cr_assert_eq(store_token_add(s, "test", "ops", sha, "ops-t1", SCOPE_ADMIN,
-                                 0), HUB_OK);
-    store_free(s);
+    start_bounded("db_threads = 1\nshutdown_timeout = 1\n");
 }
 
 /* both bounds at 1 s */
@@ -1442,22 +1439,10 @@ Test(api_subs, audit_verify_from_a_head_checks_only_the_rows_after_it,
  * from one walked to its end. */
 #define GONE_CHAIN 300000
 
-/* hubd with one database worker, and the operator's token */
+/* hubd with one database worker */
 static void start_one_worker(void)
 {
-    struct store *s;
-    char sha[65];
-
-    evthread_use_pthreads();
-    cr_assert_eq(hub_start(&hub, "db_threads = 1\n", false), 0,
-                 "hubd did not start");
-    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
-    cr_assert_eq(store_org_add(s, "test", "ops", "Operator", "operator",
-                               SCOPE_ADMIN), HUB_OK);
-    store_sha256_hex("tok-ops", 7, sha);
-    cr_assert_eq(store_token_add(s, "test", "ops", sha, "ops-t1", SCOPE_ADMIN,
-                                 0), HUB_OK);
-    store_free(s);
+    start_bounded("db_threads = 1\n");
 }
 
 /* F1101: a verify whose client had gone walked on to the end, holding
@@ -1508,4 +1493,157 @@ Test(api_subs, audit_verify_stops_when_its_client_has_gone,
                  "client gone (%.0f ms of a %.0f ms walk)", waited, full);
     cr_expect(hub_wait_log(&hub, "http.client_gone", 1, 2000),
               "the client's leaving not seen");
+    /* a walk stopped on hubd's side is no lock wait given up (F1203) */
+    cr_assert_eq(call("GET", "/metrics", NULL, NULL, &r), 200);
+    cr_expect_not_null(strstr(r.body, "hub_db_busy_total{reason=\"lock\"} "
+                                      "0\n"), "%.40s",
+                       strstr(r.body, "hub_db_busy_total{reason=\"lock\"}"));
+    http_resp_free(&r);
+}
+
+/* Each step of the walk made to take `sleep_s` more in the test's
+ * database (hub_audit_verify_step with a pg_sleep before its work), so
+ * that a walk lasts seconds with a chain of few steps. */
+static void slow_steps(double sleep_s)
+{
+    struct store *s;
+    char sql[512];
+
+    snprintf(sql, sizeof(sql), "DO $d$ BEGIN EXECUTE replace("
+             "pg_get_functiondef('hub_audit_verify_step(bigint,text,integer)'"
+             "::regprocedure), 'ok := true;', 'PERFORM pg_sleep(%.2f); "
+             "ok := true;'); END $d$", sleep_s);
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_exec(s, sql), HUB_OK);
+    store_free(s);
+}
+
+/* A walk under way when hubd is told to stop walked on to the end of the
+ * chain: the drain waited for it until shutdown_timeout, then the pool's
+ * shutdown joined its worker, which went on step after step (each a new
+ * statement with a new grace), so hubd exited only when the walk was done
+ * (minutes on a chain of millions). With 15 steps of a second each, hubd
+ * told to stop 1.5 s into the walk exits within shutdown_timeout + 3 s,
+ * and the client is answered 503 with Retry-After. */
+Test(api_subs, sigterm_during_a_walk_exits_within_its_bound,
+     .init = start_stop_bounded, .fini = stop, .timeout = 120)
+{
+    struct mllp_client c;
+    char buf[4096];
+    static const char req[] = "GET /v1/audit/verify HTTP/1.1\r\n"
+                              "Host: localhost\r\n"
+                              "Authorization: Bearer tok-ops\r\n\r\n";
+
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    cr_assert_geq(append_rows(15 * 10000), 15 * 10000);
+    slow_steps(1.0);
+    cr_assert_eq(mllp_connect(&c, hub.https, &hub, ""), 0);
+    cr_assert_eq(mllp_send_raw(&c, req, sizeof(req) - 1), 0);
+    hub_sleep_ms(1500);
+    cr_assert(!mllp_readable(&c), "answered before the stop");
+    double t0 = hub_mono_ms();
+    cr_assert_eq(kill(hub.pid, SIGTERM), 0);
+    int rc = hub_wait(&hub, 60000);
+    double ms = hub_mono_ms() - t0;
+    cr_log_info("exited %.0f ms after SIGTERM", ms);
+    cr_expect_eq(rc, 0, "exit %d after %.0f ms", rc, ms);
+    cr_expect_eq(hub_log_count(&hub, "http.work_stopped"), 1);
+    cr_expect_lt(ms, 4000 + 1000, "exited %.0f ms after SIGTERM "
+                 "(shutdown_timeout 1)", ms);
+    long n = http_raw_response(&c, buf, sizeof(buf), 2000);
+    cr_expect_gt(n, 0, "no answer");
+    if (n > 0) {
+        cr_expect_eq(strncmp(buf, "HTTP/1.1 503", 12), 0, "%s", buf);
+        cr_expect_not_null(strstr(buf, "\r\nRetry-After:"), "%s", buf);
+    }
+    mllp_close(&c);
+}
+
+/* The text the one-row, one-column `sql` reads (a hash), into out. */
+static void sql_text(const char *sql, char out[65])
+{
+    struct store *s;
+    char *t = NULL;
+
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_query_text(s, sql, 0, NULL, &t), HUB_OK, "%s", sql);
+    cr_assert_not_null(t, "%s", sql);
+    snprintf(out, 65, "%s", t);
+    free(t);
+    store_free(s);
+}
+
+/* GET path as the operator: 200, and its verdict. */
+static void verify_at(const char *path, struct http_resp *r, bool *ok,
+                      long long *rows, long long *bad, long long *head)
+{
+    cr_assert_eq(call("GET", path, "tok-ops", NULL, r), 200, "%s: %s", path,
+                 r->body);
+    verdict(r->body, ok, rows, bad, head);
+}
+
+/* ?from= on a chain the retention pruned (F1100's rules; F1201): a head
+ * pruned since walks from the anchor ("from":"pruned"); the anchor row
+ * itself is compared with its hash and holds; a kept row walks from it;
+ * a from row that differs is the chain not holding there, and the answer
+ * still names the retention anchor (it said 0, as if nothing had been
+ * pruned, whenever the from row differed). */
+Test(api_subs, audit_verify_from_a_head_on_a_pruned_chain,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    char path[200], h50[65], h150[65], ha[65], want[64];
+    bool ok;
+    long long rows, bad, head;
+
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    cr_assert_geq(append_rows(200), 200);
+    sql_text("SELECT hash FROM audit WHERE seq = 50", h50);
+    sql_text("SELECT hash FROM audit WHERE seq = 150", h150);
+    /* the oldest 100 rows pruned, as a retention of a day two days on */
+    cr_assert_eq(hub_sql_long(&hub, "SELECT pruned FROM hub_prune_step("
+                              "'audit', 1, NULL, 100, false, 0, now() + "
+                              "interval '2 days')"), 100);
+    long long anchor = hub_sql_long(&hub, "SELECT seq FROM audit_anchor");
+    cr_assert_eq(anchor, 100);
+    sql_text("SELECT hash FROM audit_anchor", ha);
+    snprintf(want, sizeof(want), "\"retention_anchor\":%lld", anchor);
+
+    snprintf(path, sizeof(path), "/v1/audit/verify?from=50:%s", h50);
+    verify_at(path, &r, &ok, &rows, &bad, &head);
+    cr_expect(ok, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"from\":\"pruned\""), "%s", r.body);
+    cr_expect_eq(rows, head - anchor, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, want), "%s", r.body);
+    http_resp_free(&r);
+
+    snprintf(path, sizeof(path), "/v1/audit/verify?from=%lld:%s", anchor, ha);
+    verify_at(path, &r, &ok, &rows, &bad, &head);
+    cr_expect(ok, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"from\":\"holds\""), "%s", r.body);
+    cr_expect_eq(rows, head - anchor, "%s", r.body);
+    http_resp_free(&r);
+
+    snprintf(path, sizeof(path), "/v1/audit/verify?from=150:%s", h150);
+    verify_at(path, &r, &ok, &rows, &bad, &head);
+    cr_expect(ok, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"from\":\"holds\""), "%s", r.body);
+    cr_expect_eq(rows, head - 150 + 1, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, want), "%s", r.body);
+    http_resp_free(&r);
+
+    /* a kept row and the anchor, each with a hash it does not have */
+    const long long at[] = { 150, anchor };
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "/v1/audit/verify?from=%lld:%s", at[i],
+                 h50);
+        verify_at(path, &r, &ok, &rows, &bad, &head);
+        cr_expect(!ok, "%s", r.body);
+        cr_expect_eq(bad, at[i], "%s", r.body);
+        cr_expect_eq(rows, 0, "%s", r.body);
+        cr_expect_not_null(strstr(r.body, "\"from\":\"changed\""), "%s",
+                           r.body);
+        cr_expect_not_null(strstr(r.body, want), "%s", r.body);
+        http_resp_free(&r);
+    }
 }

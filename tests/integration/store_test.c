@@ -1167,15 +1167,17 @@ Test(store, audit_anchor_shows_removal_of_the_newest_rows)
     cr_assert_eq(store_audit_verify(s, &c), HUB_OK);
     cr_assert_eq(c.head_seq, 6);
     cr_assert_eq(strlen(c.head_hash), 64);
-    cr_assert_eq(store_audit_check_anchor(s, c.head_seq, c.head_hash), HUB_OK);
+    cr_assert_eq(store_audit_check_anchor(s, c.head_seq, c.head_hash, NULL),
+                 HUB_OK);
     cr_assert_eq(store_exec(s, "DELETE FROM audit WHERE seq >= 5"), HUB_OK);
     struct store_audit_check after;
     cr_assert_eq(store_audit_verify(s, &after), HUB_OK);
     cr_assert(after.ok, "a truncated chain still holds by itself");
     cr_assert_eq(after.head_seq, 4);
-    cr_assert_eq(store_audit_check_anchor(s, c.head_seq, c.head_hash),
+    cr_assert_eq(store_audit_check_anchor(s, c.head_seq, c.head_hash, NULL),
                  HUB_ENOTFOUND);
-    cr_assert_eq(store_audit_check_anchor(s, 2, c.head_hash), HUB_EINVALID);
+    cr_assert_eq(store_audit_check_anchor(s, 2, c.head_hash, NULL),
+                 HUB_EINVALID);
 }
 
 Test(store, audit_list_for_a_patient_is_its_accounting_of_disclosures)
