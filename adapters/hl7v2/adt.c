@@ -1243,7 +1243,8 @@ static __attribute__((noinline)) int iso_time_ext(char o[ISO_MAX],
 }
 
 /* The ISO time of DTM v at `iso`, or -1 (and a warning) when it is
- * malformed; one in the ISO extended form is taken with a warning. */
+ * malformed; one in the ISO extended form is taken with a warning. With
+ * field NULL nothing is warned: a caller that only asks whether v reads. */
 static __attribute__((noinline)) int iso_time_repair(struct ctx *c,
                                                      char *iso,
                                                      struct slice v,
@@ -1263,21 +1264,26 @@ static __attribute__((noinline)) int iso_time_repair(struct ctx *c,
         bare = (v.p[k] >= '0' && v.p[k] <= '9') || v.p[k] == '.';
     if (bare &&
         iso_time(iso, (struct slice){ v.p, v.len - 1 }, date_only, len) == 0) {
-        warn(c, field, date_only ? "date ends in an offset sign without an"
-                                   " offset: read as the date before it"
-                                 : "timestamp ends in an offset sign without"
-                                   " an offset: read as the time before it");
+        if (field)
+            warn(c, field, date_only ? "date ends in an offset sign without an"
+                                       " offset: read as the date before it"
+                                     : "timestamp ends in an offset sign"
+                                       " without an offset: read as the time"
+                                       " before it");
         return 0;
     }
     if (iso_time_ext(iso, v, date_only, len) == 0) {
-        warn(c, field, date_only ? "date in ISO 8601 form, not an HL7 date:"
-                                   " read as the date it spells"
-                                 : "timestamp in ISO 8601 form, not an HL7"
-                                   " DTM: read as the time it spells");
+        if (field)
+            warn(c, field, date_only ? "date in ISO 8601 form, not an HL7"
+                                       " date: read as the date it spells"
+                                     : "timestamp in ISO 8601 form, not an"
+                                       " HL7 DTM: read as the time it"
+                                       " spells");
         return 0;
     }
-    warn(c, field, date_only ? "date is not an HL7 date"
-                             : "timestamp is not an HL7 DTM");
+    if (field)
+        warn(c, field, date_only ? "date is not an HL7 date"
+                                 : "timestamp is not an HL7 DTM");
     return -1;
 }
 
@@ -2628,7 +2634,21 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
     write_phones(c, pid);
     struct text died = pv[3];
     struct slice dead = pv[4].s;
-    if (upper_eq(dead, "Y") || upper_eq(dead, "TRUE") || died.s.len) {
+    bool said_dead = upper_eq(dead, "Y") || upper_eq(dead, "TRUE");
+    if (!said_dead && died.s.len) {
+        /* PID-29 says a death only when it reads as a time: a sender
+         * whose fields run one late puts PID-30's "N" or PID-28's
+         * nationality there, and a living patient sent as dead would
+         * close a care team's work */
+        char iso[ISO_MAX];
+        size_t ilen;
+        said_dead = iso_time(iso, died.s, 0, &ilen) == 0 ||
+                    iso_time_repair(c, iso, died.s, NULL, 0, &ilen) == 0;
+        if (!said_dead)
+            warn(c, "PID-29", "death date is not an HL7 DTM; not read as "
+                              "a death");
+    }
+    if (said_dead) {
         jw_key_chunk(&c->w, JW_KEY("deceased"));
         jw_bool(&c->w, true);
         /* as a birth date: an impossible death date is kept as sent,
