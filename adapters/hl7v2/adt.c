@@ -1907,6 +1907,28 @@ static bool no_alnum(struct slice v)
     return true;
 }
 
+/* Whether CX `pt`'s CX.1 `v` holds no digit while its CX.2 holds the
+ * number: CX.2 is the check digit (ST: one character, two for ISO 7064's
+ * mod 97), so a value of three or more with a digit in it is the id the
+ * sender meant, and CX.1 a label before it: Cerebral Plus's PID-4
+ * "PP^N7356938", passport. Linked on, "PP" would join every patient whose
+ * passport the sender writes so into one (F1141). Cold: CX.1 nearly always
+ * has a digit. */
+static __attribute__((noinline, cold)) bool
+cx_number_after_label(struct ctx *c, const struct parts *pt, struct slice v)
+{
+    for (size_t k = 0; k < v.len; k++)
+        if (v.p[k] >= '0' && v.p[k] <= '9')
+            return false;
+    struct slice cd = part(c, pt, 2, 0).s;
+    if (cd.len < 3)
+        return false;
+    for (size_t k = 0; k < cd.len; k++)
+        if (cd.p[k] >= '0' && cd.p[k] <= '9')
+            return true;
+    return false;
+}
+
 /* MSH-7 as an ISO time into `sent`, read on the first call (*slen is 0
  * until then), so that a field with no date never reads it: false when
  * MSH-7 is no date. */
@@ -2055,6 +2077,12 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                 /* an account's, a visit's, a guarantor's number: others
                  * share it; kept, never linked on (idsys_type_links) */
                 unlinked = flaw || !idsys_type_links(type.s);
+                if (!unlinked && !(v.s.p[0] >= '0' && v.s.p[0] <= '9') &&
+                    cx_number_after_label(c, &pt, v.s)) {
+                    warn(c, cx_field[f], "identifier holds no number and its "
+                                         "check digit does; not linked");
+                    unlinked = true;
+                }
             } else {
                 char d[9];
                 if (!ssn_usable(v.s.p, v.s.len, d)) {

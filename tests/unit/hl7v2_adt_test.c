@@ -2445,6 +2445,50 @@ Test(hl7_to_events, warns_of_a_death_date_after_the_message_time)
                      "");
 }
 
+/* tests/data/real/SOURCES.md F1141: Cerebral Plus (r98-cerebralplus_phkl_
+ * a13_open_escape.hl7) sends PID-4 "PP^N7356938": the type in CX.1, the
+ * passport number in CX.2, the check digit. Linked on, "PP" would join
+ * every such patient of the sender into one. A CX.1 with no digit whose
+ * CX.2 has three characters or more and a digit is kept, inactive, with a
+ * warning; a check digit of one or two characters, a CX.1 with a digit,
+ * or one with no CX.2 links as before. */
+Test(hl7_to_events, an_identifier_whose_number_is_in_its_check_digit_links_no_one)
+{
+    static const struct {
+        const char *cx, *field, *value;
+        bool inactive;
+    } c[] = {
+        { "M1^^^F^MR~PP^N7356938|", "PID-3", "PP", true },
+        { "M1^^^F^MR|PP^N7356938", "PID-4", "PP", true },
+        { "M1^^^F^MR~ABC^12345^^^PI|", "PID-3", "ABC", true },
+        { "M1^^^F^MR~ABC^1^M10^F^PI|", NULL, "ABC", false },
+        { "M1^^^F^MR~ABC^97^ISO^F^PI|", NULL, "ABC", false },
+        { "M1^^^F^MR~A1^N7356938^^F^PI|", NULL, "A1", false },
+        { "M1^^^F^MR~ABCDEF^^^F^PI|", NULL, "ABCDEF", false },
+        { "M1^^^F^MR~PP^XYZ^^F^PI|", NULL, "PP", false },
+    };
+    for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+        char msg[512], want[160];
+        snprintf(msg, sizeof(msg), MSH("ADT^A08", "2.5")
+                 "PID|1||%s|D^J||19800202|M\rPV1|1|I\r", c[k].cx);
+        cJSON *j = event_of(msg);
+        const cJSON *ids = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "patient"), "identifiers");
+        const cJSON *id = cJSON_GetArrayItem(ids, 1);
+        cr_assert_str_eq(str_at(id, "value", NULL), c[k].value, "%s",
+                         c[k].cx);
+        cr_assert_eq(cJSON_IsTrue(cJSON_GetObjectItem(id, "inactive")),
+                     c[k].inactive, "%s", c[k].cx);
+        cr_assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 0),
+                                           "inactive"), "%s", c[k].cx);
+        cJSON_Delete(j);
+        snprintf(want, sizeof(want), "%s%s", c[k].field ? c[k].field : "",
+                 c[k].field ? ":identifier holds no number and its check "
+                              "digit does; not linked;" : "");
+        cr_assert_str_eq(warnings_of(msg), want, "%s", c[k].cx);
+    }
+}
+
 /* tests/data/real/SOURCES.md F1140: a PID-29 that is no time says no death.
  * Senders whose PID fields run one late put PID-30's "N" there (a Go
  * library's A04, r98-golevel7v2_complex_a04_escapes_cr.hl7) or PID-28's
