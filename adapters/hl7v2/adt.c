@@ -1243,7 +1243,8 @@ static __attribute__((noinline)) int iso_time_ext(char o[ISO_MAX],
 }
 
 /* The ISO time of DTM v at `iso`, or -1 (and a warning) when it is
- * malformed; one in the ISO extended form is taken with a warning. */
+ * malformed; one in the ISO extended form is taken with a warning. With
+ * field NULL nothing is warned: a caller that only asks whether v reads. */
 static __attribute__((noinline)) int iso_time_repair(struct ctx *c,
                                                      char *iso,
                                                      struct slice v,
@@ -1263,21 +1264,26 @@ static __attribute__((noinline)) int iso_time_repair(struct ctx *c,
         bare = (v.p[k] >= '0' && v.p[k] <= '9') || v.p[k] == '.';
     if (bare &&
         iso_time(iso, (struct slice){ v.p, v.len - 1 }, date_only, len) == 0) {
-        warn(c, field, date_only ? "date ends in an offset sign without an"
-                                   " offset: read as the date before it"
-                                 : "timestamp ends in an offset sign without"
-                                   " an offset: read as the time before it");
+        if (field)
+            warn(c, field, date_only ? "date ends in an offset sign without an"
+                                       " offset: read as the date before it"
+                                     : "timestamp ends in an offset sign"
+                                       " without an offset: read as the time"
+                                       " before it");
         return 0;
     }
     if (iso_time_ext(iso, v, date_only, len) == 0) {
-        warn(c, field, date_only ? "date in ISO 8601 form, not an HL7 date:"
-                                   " read as the date it spells"
-                                 : "timestamp in ISO 8601 form, not an HL7"
-                                   " DTM: read as the time it spells");
+        if (field)
+            warn(c, field, date_only ? "date in ISO 8601 form, not an HL7"
+                                       " date: read as the date it spells"
+                                     : "timestamp in ISO 8601 form, not an"
+                                       " HL7 DTM: read as the time it"
+                                       " spells");
         return 0;
     }
-    warn(c, field, date_only ? "date is not an HL7 date"
-                             : "timestamp is not an HL7 DTM");
+    if (field)
+        warn(c, field, date_only ? "date is not an HL7 date"
+                                 : "timestamp is not an HL7 DTM");
     return -1;
 }
 
@@ -1901,6 +1907,28 @@ static bool no_alnum(struct slice v)
     return true;
 }
 
+/* Whether CX `pt`'s CX.1 `v` holds no digit while its CX.2 holds the
+ * number: CX.2 is the check digit (ST: one character, two for ISO 7064's
+ * mod 97), so a value of three or more with a digit in it is the id the
+ * sender meant, and CX.1 a label before it: Cerebral Plus's PID-4
+ * "PP^N7356938", passport. Linked on, "PP" would join every patient whose
+ * passport the sender writes so into one (F1141). Cold: CX.1 nearly always
+ * has a digit. */
+static __attribute__((noinline, cold)) bool
+cx_number_after_label(struct ctx *c, const struct parts *pt, struct slice v)
+{
+    for (size_t k = 0; k < v.len; k++)
+        if (v.p[k] >= '0' && v.p[k] <= '9')
+            return false;
+    struct slice cd = part(c, pt, 2, 0).s;
+    if (cd.len < 3)
+        return false;
+    for (size_t k = 0; k < cd.len; k++)
+        if (cd.p[k] >= '0' && cd.p[k] <= '9')
+            return true;
+    return false;
+}
+
 /* MSH-7 as an ISO time into `sent`, read on the first call (*slen is 0
  * until then), so that a field with no date never reads it: false when
  * MSH-7 is no date. */
@@ -2049,6 +2077,12 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                 /* an account's, a visit's, a guarantor's number: others
                  * share it; kept, never linked on (idsys_type_links) */
                 unlinked = flaw || !idsys_type_links(type.s);
+                if (!unlinked && !(v.s.p[0] >= '0' && v.s.p[0] <= '9') &&
+                    cx_number_after_label(c, &pt, v.s)) {
+                    warn(c, cx_field[f], "identifier holds no number and its "
+                                         "check digit does; not linked");
+                    unlinked = true;
+                }
             } else {
                 char d[9];
                 if (!ssn_usable(v.s.p, v.s.len, d)) {
@@ -2628,7 +2662,21 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
     write_phones(c, pid);
     struct text died = pv[3];
     struct slice dead = pv[4].s;
-    if (upper_eq(dead, "Y") || upper_eq(dead, "TRUE") || died.s.len) {
+    bool said_dead = upper_eq(dead, "Y") || upper_eq(dead, "TRUE");
+    if (!said_dead && died.s.len) {
+        /* PID-29 says a death only when it reads as a time: a sender
+         * whose fields run one late puts PID-30's "N" or PID-28's
+         * nationality there, and a living patient sent as dead would
+         * close a care team's work */
+        char iso[ISO_MAX];
+        size_t ilen;
+        said_dead = iso_time(iso, died.s, 0, &ilen) == 0 ||
+                    iso_time_repair(c, iso, died.s, NULL, 0, &ilen) == 0;
+        if (!said_dead)
+            warn(c, "PID-29", "death date is not an HL7 DTM; not read as "
+                              "a death");
+    }
+    if (said_dead) {
         jw_key_chunk(&c->w, JW_KEY("deceased"));
         jw_bool(&c->w, true);
         /* as a birth date: an impossible death date is kept as sent,

@@ -2445,6 +2445,111 @@ Test(hl7_to_events, warns_of_a_death_date_after_the_message_time)
                      "");
 }
 
+/* tests/data/real/SOURCES.md F1141: Cerebral Plus (r98-cerebralplus_phkl_
+ * a13_open_escape.hl7) sends PID-4 "PP^N7356938": the type in CX.1, the
+ * passport number in CX.2, the check digit. Linked on, "PP" would join
+ * every such patient of the sender into one. A CX.1 with no digit whose
+ * CX.2 has three characters or more and a digit is kept, inactive, with a
+ * warning; a check digit of one or two characters, a CX.1 with a digit,
+ * or one with no CX.2 links as before. */
+Test(hl7_to_events, an_identifier_whose_number_is_in_its_check_digit_links_no_one)
+{
+    static const struct {
+        const char *cx, *field, *value;
+        bool inactive;
+    } c[] = {
+        { "M1^^^F^MR~PP^N7356938|", "PID-3", "PP", true },
+        { "M1^^^F^MR|PP^N7356938", "PID-4", "PP", true },
+        { "M1^^^F^MR~ABC^12345^^^PI|", "PID-3", "ABC", true },
+        { "M1^^^F^MR~ABC^1^M10^F^PI|", NULL, "ABC", false },
+        { "M1^^^F^MR~ABC^97^ISO^F^PI|", NULL, "ABC", false },
+        { "M1^^^F^MR~A1^N7356938^^F^PI|", NULL, "A1", false },
+        { "M1^^^F^MR~ABCDEF^^^F^PI|", NULL, "ABCDEF", false },
+        { "M1^^^F^MR~PP^XYZ^^F^PI|", NULL, "PP", false },
+    };
+    for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+        char msg[512], want[160];
+        snprintf(msg, sizeof(msg), MSH("ADT^A08", "2.5")
+                 "PID|1||%s|D^J||19800202|M\rPV1|1|I\r", c[k].cx);
+        cJSON *j = event_of(msg);
+        const cJSON *ids = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "patient"), "identifiers");
+        const cJSON *id = cJSON_GetArrayItem(ids, 1);
+        cr_assert_str_eq(str_at(id, "value", NULL), c[k].value, "%s",
+                         c[k].cx);
+        cr_assert_eq(cJSON_IsTrue(cJSON_GetObjectItem(id, "inactive")),
+                     c[k].inactive, "%s", c[k].cx);
+        cr_assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(ids, 0),
+                                           "inactive"), "%s", c[k].cx);
+        cJSON_Delete(j);
+        snprintf(want, sizeof(want), "%s%s", c[k].field ? c[k].field : "",
+                 c[k].field ? ":identifier holds no number and its check "
+                              "digit does; not linked;" : "");
+        cr_assert_str_eq(warnings_of(msg), want, "%s", c[k].cx);
+    }
+}
+
+/* tests/data/real/SOURCES.md F1140: a PID-29 that is no time says no death.
+ * Senders whose PID fields run one late put PID-30's "N" there (a Go
+ * library's A04, r98-golevel7v2_complex_a04_escapes_cr.hl7) or PID-28's
+ * nationality (Cerebral Plus's A13, r98-cerebralplus_phkl_a13_open_
+ * escape.hl7): the patient was sent as deceased. Now deceased only when
+ * PID-29 reads as a time (ISO forms and a bare offset sign as anywhere,
+ * with their warnings) or PID-30 says Y; a PID-30 Y with a PID-29 that is
+ * no time is deceased as before, without deceased_at. */
+Test(hl7_to_events, a_death_date_that_is_no_time_says_no_death)
+{
+    static const char *const no[] = { "N", "IND", "Y", "UNKNOWN", "2025-13",
+                                      "20251340", "\"\"x" };
+    for (size_t k = 0; k < sizeof(no) / sizeof(no[0]); k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), MSH("ADT^A08", "2.5")
+                 "PID|1||M1^^^F^MR||D^J||19800202|M||||||||"
+                 "|||||||||||||%s\rPV1|1|I\r", no[k]);
+        cJSON *j = event_of(msg);
+        const cJSON *pt = cJSON_GetObjectItemCaseSensitive(j, "patient");
+        cr_assert_null(cJSON_GetObjectItemCaseSensitive(pt, "deceased"),
+                       "%s", no[k]);
+        cr_assert_null(cJSON_GetObjectItemCaseSensitive(pt, "deceased_at"),
+                       "%s", no[k]);
+        cJSON_Delete(j);
+        cr_assert_str_eq(warnings_of(msg), "PID-29:death date is not an HL7 "
+                         "DTM; not read as a death;", "%s", no[k]);
+    }
+    static const struct {
+        const char *pid29, *pid30, *at, *warns;
+    } yes[] = {
+        { "20250101", "", "2025-01-01", "" },
+        { "20250101", "N", "2025-01-01", "" },
+        { "2025-01-01", "", "2025-01-01",
+          "PID-29:timestamp in ISO 8601 form, not an HL7 DTM: read as the "
+          "time it spells;" },
+        { "20250101+", "", "2025-01-01",
+          "PID-29:timestamp ends in an offset sign without an offset: read "
+          "as the time before it;" },
+        { "N", "Y", NULL, "PID-29:timestamp is not an HL7 DTM;" },
+        { "", "Y", NULL, "" },
+    };
+    for (size_t k = 0; k < sizeof(yes) / sizeof(yes[0]); k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), MSH("ADT^A08", "2.5")
+                 "PID|1||M1^^^F^MR||D^J||19800202|M||||||||"
+                 "|||||||||||||%s|%s\rPV1|1|I\r", yes[k].pid29, yes[k].pid30);
+        cJSON *j = event_of(msg);
+        const cJSON *pt = cJSON_GetObjectItemCaseSensitive(j, "patient");
+        cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pt,
+                                                                "deceased")),
+                  "%s|%s", yes[k].pid29, yes[k].pid30);
+        if (yes[k].at)
+            cr_assert_str_eq(str_at(pt, "deceased_at", NULL), yes[k].at);
+        else
+            cr_assert_null(str_at(pt, "deceased_at", NULL));
+        cJSON_Delete(j);
+        cr_assert_str_eq(warnings_of(msg), yes[k].warns, "%s|%s",
+                         yes[k].pid29, yes[k].pid30);
+    }
+}
+
 /* tests/data/real/SOURCES.md F154: a discharge dated before the admission
  * (PV1-45 before PV1-44; a syndromic surveillance test A01 sends one 78
  * days early) is kept as sent, with a warning, as a death date before the
