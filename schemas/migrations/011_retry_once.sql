@@ -618,7 +618,7 @@ BEGIN
     -- 011); a statement of its own, so that it sees what committed while
     -- the one above waited for our rows
     IF false = ANY (a_mine) THEN
-        SELECT max(a.seq) INTO v_head FROM audit a;
+        SELECT coalesce(max(a.seq), 0) INTO v_head FROM audit a;
         SELECT * INTO a_id, a_outcome, a_mine, a_sub, a_k, a_patient,
                       a_dtext, a_oid, a_rest, a_fin_seq
           FROM hub_outcomes_unrecorded(a_id, a_outcome, a_mine, a_sub, a_k,

@@ -1050,6 +1050,8 @@ Test(dbslow, a_flush_whose_commit_answer_comes_late_audits_each_attempt_once,
     cr_assert(rx_wait_distinct(rx, 2, 15000), "LOST-2 not delivered");
     dbproxy_hold_answers(hub.proxy, true);
     cr_expect(hub_wait_log(&hub, "store.deadline op=", 1, 10000));
+    /* the premise: a flush with the outcome in it was cut */
+    cr_expect(hub_wait_log(&hub, "pending_outcomes=1", 1, 10000));
     cr_expect_eq(delivered(2, 15000), 2, "the outcome not recorded");
     hub_sleep_ms(2500);             /* the flush again, on a new link */
     dbproxy_hold_answers(hub.proxy, false);
