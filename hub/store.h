@@ -146,7 +146,7 @@ struct store_msg {
     int64_t retry_token;            /* a refused message's: the same at
                                        each retry of its job, never given
                                        again (0: none); a retry finds the
-                                       row its first try stored and
+                                       row its first try stored by it and
                                        stores nothing (011_retry_once) */
 };
 

@@ -762,7 +762,7 @@ static void batch_close(struct batch *b)
 }
 
 /* The retry tokens of a batch that holds a refused message with one
- * (011_retry_once.sql: stored with its quarantine row, so that a retry of
+ * (011_retry_once.sql: recorded with its message id, so that a retry of
  * a batch whose commit went through stores it no more); false, and no
  * array, for any other batch: it goes to hub_ingest_fast() as it is. A
  * message without its own received_at has no token (a retry's would
