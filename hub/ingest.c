@@ -448,8 +448,8 @@ static void fail_pending(struct ingest *ing)
 
 /* The first of n retry tokens never given before by any hubd: a counter
  * from a random start, so that two nodes (or two runs) do not share one;
- * a token is looked for only with its sender and its instant too
- * (011_retry_once.sql), so a coincidence would need both as well. */
+ * a token is looked for only with its message's received_at too
+ * (011_retry_once.sql), so a coincidence would need that as well. */
 static uint64_t token_next;
 static pthread_once_t token_once = PTHREAD_ONCE_INIT;
 
