@@ -549,8 +549,8 @@ static void *db_main(void *arg)
          * rows that wait for their lease; a flush cut goes again (its cut
          * session is terminated first, F1061: it cannot run the flush
          * later) or the delivery is sent again with its webhook-id. One
-         * that did commit before the cut is recorded again as a 'lost'
-         * attempt, a second audit row (F1062, not changed) */
+         * that did commit before the cut records nothing more: its
+         * outcomes' attempt rows are found (F1120, 011_retry_once.sql) */
         unsigned long cuts = w->db ? store_cuts(w->db) : 0;
         if (!w->db)
             rc = HUB_EDB;

@@ -45,7 +45,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/jw.h"
 #include "config.h"
@@ -444,13 +446,49 @@ static void fail_pending(struct ingest *ing)
         deliver(ing, head, tail);
 }
 
-/* A job's messages into m[at]: its own, then its quarantined parts.
- * Returns how many. */
-static size_t job_msgs(const struct ingest_job *j, struct store_msg *m)
+/* The first of n retry tokens never given before by any hubd: a counter
+ * from a random start, so that two nodes (or two runs) do not share one;
+ * a token is looked for only with its message's received_at too
+ * (011_retry_once.sql), so a coincidence would need that as well. */
+static uint64_t token_next;
+static pthread_once_t token_once = PTHREAD_ONCE_INIT;
+
+static void token_seed(void)
 {
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+        struct timespec ts;         /* no entropy yet: time and pid */
+        clock_gettime(CLOCK_REALTIME, &ts);
+        r = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+        r ^= (uint64_t)getpid() << 40;
+    }
+    token_next = r;
+}
+
+static int64_t token_take(size_t n)
+{
+    pthread_once(&token_once, token_seed);
+    for (;;) {
+        uint64_t t = __atomic_fetch_add(&token_next, n, __ATOMIC_RELAXED);
+        t &= INT64_MAX;
+        if (t != 0 && t <= (uint64_t)INT64_MAX - n)
+            return (int64_t)t;
+    }
+}
+
+/* A job's messages into m[at]: its own, then its quarantined parts, each
+ * with its retry token (the job's are given here once, and kept across
+ * its retries). Returns how many. */
+static size_t job_msgs(struct ingest_job *j, struct store_msg *m)
+{
+    if (j->retry_token == 0)
+        j->retry_token = token_take(1 + j->n_parts);
     m[0] = j->msg;
-    for (size_t k = 0; k < j->n_parts; k++)
+    m[0].retry_token = j->retry_token;
+    for (size_t k = 0; k < j->n_parts; k++) {
         m[1 + k] = j->parts[k];
+        m[1 + k].retry_token = j->retry_token + 1 + (int64_t)k;
+    }
     return 1 + j->n_parts;
 }
 

@@ -89,6 +89,9 @@ struct ingest_job {
     const char *key_field;
 
     /* internal */
+    int64_t retry_token;            /* its messages' retry tokens start here
+                                       (store_msg.retry_token), given when a
+                                       committer first takes it; 0: not yet */
     ingest_done_fn done;
     void *arg;
     struct ingest_job *next;

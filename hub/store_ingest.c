@@ -246,9 +246,11 @@ static bool occ_micros(const char *p, size_t n, int64_t *out)
 
 #define BOOLOID 16
 #define INT4OID 23
+#define INT8OID 20
 #define BOOLARRAYOID 1000
 #define INT4ARRAYOID 1007
 #define TEXTARRAYOID 1009
+#define INT8ARRAYOID 1016
 #define JSONBARRAYOID 3807
 #define TIMESTAMPTZOID 1184
 #define TIMESTAMPTZARRAYOID 1185
@@ -399,12 +401,13 @@ static bool arr_read(const char *p, size_t len, size_t n, const char **v,
     return off == len;
 }
 
-/* The parameters of hub_ingest_fast(), in its order (001_init.sql) */
+/* The parameters of hub_ingest_fast(), in its order (001_init.sql), then
+ * the retry tokens hub_ingest_once() takes too (011_retry_once.sql) */
 enum {
     P_ORG, P_FMT, P_KEY, P_SHA, P_AT, P_OK, P_ERR, P_RAW, P_REPLY, P_PART,
     P_EMSG, P_EID, P_ETYPE, P_EPID, P_ECUR, P_EPREP, P_EOCC, P_EBODY,
     P_IK, P_ISYS, P_IVAL, P_IFIRST, P_MEVIDS, P_EPOS, P_ECANON, P_ADETAIL,
-    P_ATB, P_EOCCB, P_N
+    P_ATB, P_EOCCB, P_TOKEN, P_N
 };
 
 static const Oid ingest_types[P_N] = {
@@ -413,7 +416,7 @@ static const Oid ingest_types[P_N] = {
     INT4ARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
     BOOLARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID,
     TEXTARRAYOID, INT4ARRAYOID, TEXTARRAYOID, INT4ARRAYOID, BOOLARRAYOID,
-    TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID,
+    TEXTARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID,
 };
 
 static void now_iso_ms(char out[32])
@@ -758,6 +761,32 @@ static void batch_close(struct batch *b)
     arena_release(&b->scratch);
 }
 
+/* The retry tokens of a batch that holds a refused message with one
+ * (011_retry_once.sql: recorded with its message id, so that a retry of
+ * a batch whose commit went through stores it no more); false, and no
+ * array, for any other batch: it goes to hub_ingest_fast() as it is. A
+ * message without its own received_at has no token (a retry's would
+ * differ, and the token is looked for at that instant). */
+static bool batch_put_tokens(struct bin *p, const struct store_msg *m,
+                             size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && (m[i].accepted || m[i].retry_token == 0 ||
+                     m[i].received_at[0] == '\0'))
+        i++;
+    if (i == n)
+        return false;
+    arr_begin(&p[P_TOKEN], INT8OID, n);
+    for (i = 0; i < n; i++)
+        if (!m[i].accepted && m[i].retry_token != 0 &&
+            m[i].received_at[0] != '\0')
+            arr_int8(&p[P_TOKEN], m[i].retry_token);
+        else
+            arr_null(&p[P_TOKEN]);
+    return true;
+}
+
 /* Fill the arrays of one batch; evtext[i]: message i's event ids as
  * hub_ingest_fast answers them (jsonb's text form), NULL if not written. */
 static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
@@ -791,6 +820,12 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
     "FROM hub_ingest_fast($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "  \
     "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, " \
     "$26, $27, $28)"
+/* a batch with retry tokens (batch_put_tokens; rare: unnamed) */
+#define ONCE_SQL                                                           \
+    "SELECT dups, message_ids, event_ids, replies, kept "                  \
+    "FROM hub_ingest_once($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "  \
+    "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, " \
+    "$26, $27, $28, $29)"
 
 /* The session's state is unknown (a pipeline that did not end as sent):
  * end it as a cut does; the next call opens a new one (db_ensure_conn),
@@ -812,7 +847,7 @@ static bool ingest_prepare(struct store *s)
     for (int i = 0; i < 2 && ok; i++) {
         PGresult *p = db_result(s, "ingest.prepare", db_now_ms(),
                                 PQsendPrepare(s->c, names[i], sqls[i],
-                                              i == 0 ? P_N : 0,
+                                              i == 0 ? P_TOKEN : 0,
                                               i == 0 ? ingest_types : NULL));
         const char *st = PQresultErrorField(p, PG_DIAG_SQLSTATE);
         /* 42P05: it exists after all (a pooler's other session) */
@@ -833,9 +868,10 @@ static bool ingest_prepare(struct store *s)
  * Returns the
  * ingest call's result (NULL if none came); *durable is HUB_OK only when
  * the wait returned, and nothing about the batch may be told before it
- * does. named: the prepared statements, else both unnamed.
+ * does. named: the prepared statements, else both unnamed; once: the
+ * batch has retry tokens (hub_ingest_once, unnamed).
  */
-static PGresult *ingest_send(struct store *s, bool named,
+static PGresult *ingest_send(struct store *s, bool named, bool once,
                              const char *const *vals, const int *lens,
                              const int *fmts, int *durable)
 {
@@ -848,8 +884,10 @@ static PGresult *ingest_send(struct store *s, bool named,
     if (!PQenterPipelineMode(c))
         return NULL;
     bool sent =
-        (named ? PQsendQueryPrepared(c, INGEST_STMT, P_N, vals, lens, fmts, 1)
-               : PQsendQueryParams(c, INGEST_SQL, P_N, ingest_types, vals,
+        (named ? PQsendQueryPrepared(c, INGEST_STMT, P_TOKEN, vals, lens,
+                                     fmts, 1)
+               : PQsendQueryParams(c, once ? ONCE_SQL : INGEST_SQL,
+                                   once ? P_N : P_TOKEN, ingest_types, vals,
                                    lens, fmts, 1)) &&
         PQpipelineSync(c) &&
         (named ? PQsendQueryPrepared(c, DURABLE_STMT, 0, NULL, NULL, NULL, 0)
@@ -912,20 +950,21 @@ static PGresult *ingest_send(struct store *s, bool named,
  * gets them prepared again, and if that does not hold either the batch
  * goes unnamed, as before: no session state is required.
  */
-static PGresult *ingest_exec(struct store *s, const char *const *vals,
-                             const int *lens, const int *fmts, int *durable)
+static PGresult *ingest_exec(struct store *s, bool once,
+                             const char *const *vals, const int *lens,
+                             const int *fmts, int *durable)
 {
-    for (int tries = 0; tries < 2; tries++) {
+    for (int tries = 0; tries < 2 && !once; tries++) {
         if (!s->ingest_prepared && !ingest_prepare(s))
             break;
-        PGresult *r = ingest_send(s, true, vals, lens, fmts, durable);
+        PGresult *r = ingest_send(s, true, false, vals, lens, fmts, durable);
         const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         if (st == NULL || strcmp(st, "26000") != 0)
             return r;
         PQclear(r);
         s->ingest_prepared = false;
     }
-    return ingest_send(s, false, vals, lens, fmts, durable);
+    return ingest_send(s, false, once, vals, lens, fmts, durable);
 }
 
 int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
@@ -952,6 +991,7 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
     arena_init(&a, 64 * 1024);
     const char **evtext = arena_alloc(&a, n * sizeof(*evtext));
     build_batch(&a, m, n, p, evtext);
+    bool once = batch_put_tokens(p, m, n);
 
     const char *vals[P_N];
     int lens[P_N], fmts[P_N];
@@ -966,7 +1006,7 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
     }
     int durable = HUB_EDB;
     for (int attempt = 1;; attempt++) {
-        r = ingest_exec(s, vals, lens, fmts, &durable);
+        r = ingest_exec(s, once, vals, lens, fmts, &durable);
         const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         /* 40001: linking raced another batch (hub_ingest_fast, 001);
          * 40P01: a deadlock cancelled it. Rolled back whole: run it again,

@@ -944,3 +944,124 @@ Test(dbslow, a_cut_batch_is_not_run_again_by_its_backend_when_it_resumes,
     cr_expect_eq(rows, 5, "%ld quarantined rows", rows);
     cr_expect_eq(audits, 5, "%ld audit rows", audits);
 }
+
+/* F1121: a batch whose commit completed on the server but whose answer
+ * came past db_commit_timeout (here: held back by the proxy, as by a
+ * stalled network path) was cut, went back to the queue and was sent
+ * again whole on a new link: its refused messages (no idempotency key:
+ * MLLP and HTTPS alike) were quarantined a second time, each with a
+ * second audit row. Now each carries its job's retry token, stored with
+ * its quarantine row, and the retry stores nothing new. */
+Test(dbslow, a_batch_whose_commit_answer_comes_late_stores_its_refused_messages_once,
+     .fini = stop, .timeout = 60)
+{
+    struct mllp_client c;
+    char msg[2048], ack[4096], code[3], ctrl[64], *p;
+
+    cr_assert_eq(hub_start(&hub, "commit_threads = 1\ndb_commit_timeout = 1\n"
+                           "commit_stuck_timeout = 30\nauth_cache_ttl = 300",
+                           true), 0);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    send_frame(&c, "LATE-1", "MRN-L1", 15000, code);
+    cr_assert_str_eq(code, "AA");
+    struct post_call call = {
+        "/v1/fhir", "application/fhir+json",
+        "{\"resourceType\":\"NoSuchResource\"}", { 0 }, 0, 0 };
+    pthread_t t;
+    post(&call);                    /* the credential cached, and a row */
+    cr_assert_eq(call.resp.status, 422, "%s", call.resp.body);
+    http_resp_free(&call.resp);
+
+    /* the committer's link: its next batch commits, its answer held */
+    dbproxy_hold_answers(hub.proxy, true);
+    cr_assert_eq(pthread_create(&t, NULL, post, &call), 0);
+    hl7_sample(msg, sizeof(msg), "LATE-2", "MRN-L2");
+    p = strstr(msg, "ADT^A01^ADT_A01");
+    cr_assert_not_null(p);
+    memcpy(p, "ZZZ^Z01^ZZZ_Z01", 15);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 15000), 0, "no answer");
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_neq(code, "AA");
+    pthread_join(t, NULL);
+    cr_expect_eq(call.resp.status, 422, "%ld", call.resp.status);
+    http_resp_free(&call.resp);
+    cr_expect(hub_wait_log(&hub, "store.deadline op=ingest", 1, 2000));
+    dbproxy_hold_answers(hub.proxy, false);
+
+    send_frame(&c, "LATE-3", "MRN-L3", 15000, code);
+    cr_expect_str_eq(code, "AA");
+    mllp_close(&c);
+    long rows = hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                             "status <> 'accepted'");
+    long audits = hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
+                               "action = 'message.quarantined'");
+    cr_expect_eq(rows, 3, "%ld quarantined rows", rows);
+    cr_expect_eq(audits, 3, "%ld audit rows", audits);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "idem_key LIKE 'LATE-%'"), 2);
+}
+
+/* F1120: the dispatcher's outcome flush whose commit completed but whose
+ * answer came past db_commit_timeout was sent again on a new link; its
+ * queue rows no longer held the lease token (the first recording had
+ * deleted them), so each outcome was recorded again as a 'lost' attempt:
+ * a second 'delivery.attempt' audit row for a request sent once. Now an
+ * outcome whose attempt is recorded already is left out. */
+Test(dbslow, a_flush_whose_commit_answer_comes_late_audits_each_attempt_once,
+     .fini = stop, .timeout = 90)
+{
+    struct rx *rx;
+    struct store *s;
+    struct hub_err e = { 0 };
+    struct mllp_client c;
+    char json[256], *out = NULL, code[3];
+
+    evthread_use_pthreads();
+    cr_assert_eq(hub_start(&hub, "db_commit_timeout = 1\n"
+                           "dispatch_poll_ms = 100", true), 0);
+    rx = rx_start(RX_SLOW, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    cr_assert_not_null(rx);
+    rx->delay_ms = 0;
+    snprintf(json, sizeof(json), "{\"url\":\"http://127.0.0.1:%d/hook\","
+             "\"topics\":[\"adt.*\"],\"secrets\":[\"whsec_MfKQ9r8GKYqrTwjUP"
+             "D8ILPZIo2LaLaSw\"]}", rx->port);
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(subs_create(s, "test", "cbo", json, strlen(json), NULL,
+                             &out, &e), HUB_OK);
+    free(out);
+    store_free(s);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    /* the first outcome flushed: the flush link has its statement
+     * prepared (a prepare cut would run nothing) */
+    send_frame(&c, "LOST-1", "MRN-O1", 15000, code);
+    cr_assert_str_eq(code, "AA");
+    cr_assert(rx_wait_distinct(rx, 1, 15000), "LOST-1 not delivered");
+    cr_assert_eq(delivered(1, 5000), 1);
+    rx->delay_ms = 1500;
+    send_frame(&c, "LOST-2", "MRN-O2", 15000, code);
+    cr_assert_str_eq(code, "AA");
+    mllp_close(&c);
+
+    /* the request is at the receiver: the flush of its outcome commits
+     * on a link whose answers are held */
+    cr_assert(rx_wait_distinct(rx, 2, 15000), "LOST-2 not delivered");
+    dbproxy_hold_answers(hub.proxy, true);
+    cr_expect(hub_wait_log(&hub, "store.deadline op=", 1, 10000));
+    /* the premise: a flush with the outcome in it was cut */
+    cr_expect(hub_wait_log(&hub, "pending_outcomes=1", 1, 10000));
+    cr_expect_eq(delivered(2, 15000), 2, "the outcome not recorded");
+    hub_sleep_ms(2500);             /* the flush again, on a new link */
+    dbproxy_hold_answers(hub.proxy, false);
+    hub_sleep_ms(500);
+    cr_expect_eq(rx_requests(rx), 2);
+    long attempts = hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
+                                 "action = 'delivery.attempt'");
+    long lost = hub_sql_long(&hub, "SELECT count(*) FROM delivery_attempts "
+                             "WHERE outcome = 'lost'");
+    cr_expect_eq(attempts, 2, "%ld attempt audit rows", attempts);
+    cr_expect_eq(lost, 0, "%ld lost", lost);
+    rx_stop(rx);
+}

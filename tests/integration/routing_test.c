@@ -778,7 +778,18 @@ Test(routing, delivered_outcome_leaves_the_deliveries_row_and_reads_the_same)
     char *row = q1("SELECT xmin::text || ctid::text FROM deliveries");
     cr_assert_eq(claim("n", 60000, 5, ids + 1, tok + 1), 1);
     done_n(ids[1], tok[1], 2, 204, "delivered");
-    done_n(ids[1], tok[1], 2, 204, "delivered");  /* again: 'lost' */
+    /* the same flush again (its first answer lost, F1120): nothing more */
+    done_n(ids[1], tok[1], 2, 204, "delivered");
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts"), 2);
+    /* another node's late outcome of its expired lease: 'lost' */
+    char late[256];
+    snprintf(late, sizeof(late), "SELECT hub_deliveries_done('m', '[{\"id\":"
+             "%ld,\"token\":%ld,\"attempt\":2,\"code\":204,"
+             "\"latency_ms\":1,\"outcome\":\"delivered\","
+             "\"delay_ms\":0}]')", ids[1], tok[0]);
+    cr_assert_eq(store_exec(s, late), HUB_OK);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE "
+                       "outcome = 'lost' AND node = 'm'"), 1);
     char *after = q1("SELECT xmin::text || ctid::text FROM deliveries");
     cr_assert_str_eq(after, row, "the deliveries row was not written");
     free(row);

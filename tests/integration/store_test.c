@@ -356,6 +356,58 @@ Test(store, quarantine_keeps_raw_bytes_and_error_and_makes_no_event)
     release(&again, 1);
 }
 
+/* F1121: a batch sent again after its commit went through (its answer
+ * lost) stores its refused messages no more: each carries its job's
+ * retry token, stored with its quarantine row; a sender's re-send (a new
+ * job, a new token) is stored again, as before. */
+Test(store, a_refused_message_sent_again_with_its_token_is_stored_once)
+{
+    struct fixture f;
+    struct store_msg_result res[3], again[3], one;
+    static const char at[] = "2026-12-06T07:00:00.123Z";
+
+    add_msg(&f, 0, "org_a", "ok-1", "adt.admit", "MRN", "900");
+    add_msg(&f, 1, "org_a", "", NULL, NULL, NULL);
+    add_msg(&f, 2, "org_a", "", NULL, NULL, NULL);
+    for (int i = 0; i < 3; i++)
+        snprintf(f.m[i].received_at, sizeof(f.m[i].received_at), "%s", at);
+    for (int i = 1; i < 3; i++) {
+        f.m[i].accepted = false;
+        f.m[i].error_json = SLICE_LIT("{\"code\":\"syntax\"}");
+        f.m[i].retry_token = 7700 + i;
+    }
+    ingest(&f, 3, res);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages"), 3);
+    ingest(&f, 3, again);           /* the retry: nothing new */
+    cr_assert(again[0].duplicate);
+    for (int i = 1; i < 3; i++) {
+        cr_assert_not(again[i].duplicate);
+        cr_assert_eq(again[i].message_seq, res[i].message_seq);
+        cr_assert_str_eq(again[i].event_ids_json, "[]");
+    }
+    cr_assert_eq(qlong("SELECT count(*) FROM messages WHERE status = "
+                       "'quarantined'"), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.quarantined'"), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM events"), 1);
+    /* one found alone: no call of hub_ingest_fast at all */
+    cr_assert_eq(store_ingest_batch(s, &f.m[2], 1, &one), HUB_OK);
+    cr_assert_eq(one.message_seq, res[2].message_seq);
+    store_msg_result_release(&one);
+    /* a re-send by the sender: a new job, a new token */
+    f.m[2].retry_token = 7800;
+    cr_assert_eq(store_ingest_batch(s, &f.m[2], 1, &one), HUB_OK);
+    cr_assert_neq(one.message_seq, res[2].message_seq);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages WHERE status = "
+                       "'quarantined'"), 3);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.quarantined'"), 3);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"), 1);
+    store_msg_result_release(&one);
+    release(res, 3);
+    release(again, 3);
+}
+
 Test(store, nul_escape_in_an_event_is_stored_as_replacement_character)
 {
     struct fixture f;

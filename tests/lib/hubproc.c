@@ -71,6 +71,7 @@ static double now_ms(void)
 struct dbproxy {
     int lfd, port, pg_port;
     int pairs[PROXY_MAX_PAIRS][2];
+    bool held[PROXY_MAX_PAIRS];     /* the server's answers not read */
     size_t n;
     int refused;                    /* connections closed while down */
     bool down, hung, stop;
@@ -83,6 +84,7 @@ static void pair_close(struct dbproxy *p, size_t i)
     close(p->pairs[i][0]);
     close(p->pairs[i][1]);
     p->pairs[i][0] = p->pairs[i][1] = -1;
+    p->held[i] = false;
 }
 
 static void *proxy_main(void *arg)
@@ -113,7 +115,7 @@ static void *proxy_main(void *arg)
         for (size_t i = 0; i < PROXY_MAX_PAIRS; i++) {
             if (p->pairs[i][0] < 0)
                 continue;
-            for (int k = 0; k < 2; k++) {
+            for (int k = 0; k < (p->held[i] ? 1 : 2); k++) {
                 map[nf] = i * 2 + (size_t)k;
                 pf[nf++] = (struct pollfd){ p->pairs[i][k], POLLIN, 0 };
             }
@@ -217,6 +219,14 @@ void dbproxy_set_down(struct dbproxy *p, bool down)
 {
     pthread_mutex_lock(&p->mu);
     p->down = down;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void dbproxy_hold_answers(struct dbproxy *p, bool hold)
+{
+    pthread_mutex_lock(&p->mu);
+    for (size_t i = 0; i < PROXY_MAX_PAIRS; i++)
+        p->held[i] = hold && p->pairs[i][0] >= 0;
     pthread_mutex_unlock(&p->mu);
 }
 

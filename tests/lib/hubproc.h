@@ -28,6 +28,12 @@ void dbproxy_set_down(struct dbproxy *p, bool down);
  * reads and forwards nothing; the kernel completes connections into the
  * listen backlog and takes bytes into its buffers, as the server's would */
 void dbproxy_set_hung(struct dbproxy *p, bool hung);
+/* hold: the answers of the server on every connection open now are held
+ * back (left unread in the kernel's buffers, the statements still reach
+ * the server and run): a commit whose answer comes late, as through a
+ * stalled network path; connections opened later pass as usual. false:
+ * they flow again. */
+void dbproxy_hold_answers(struct dbproxy *p, bool hold);
 /* connections it closed at once because it was down: how often hubd tried
  * to reach the database meanwhile */
 int dbproxy_refused(struct dbproxy *p);
