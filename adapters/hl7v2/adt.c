@@ -1524,6 +1524,10 @@ static struct text phone_use(struct slice use, struct slice equip,
      * PID-13 ("(555)777-5554^P^M^^^555^7775554") would be read as home */
     if (upper_eq(equip, "CP") || upper_eq(equip, "M"))
         return TEXT_LIT("mobile");
+    /* EMR, an emergency number: most often another person's (a kin's,
+     * SS-MIX2 sends it beside PRN); no use rather than PID-13's home */
+    if (upper_eq(use, "EMR"))
+        return TEXT_NONE;
     if (upper_eq(use, "PRN") || upper_eq(use, "ORN") ||
         upper_eq(use, "VHN") || upper_eq(use, "HOME"))
         return TEXT_LIT("home");

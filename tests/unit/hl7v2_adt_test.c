@@ -3256,3 +3256,21 @@ Test(hl7_to_events, leaves_a_country_that_is_no_country_out)
                      "PID-11:country is neither an ISO 3166 code nor a "
                      "name; left out;");
 }
+
+/* Table 0201's EMR is an emergency number, most often someone else's
+ * (SS-MIX2 sends it beside the home number): in PID-13 it was written as
+ * the patient's home phone. Its use is now left out; PRN stays home. */
+Test(hl7_to_events, an_emergency_number_is_not_the_home_phone)
+{
+    cJSON *ph = phones_of("PID|1||M1||D^J||||||||^PRN^PH^^^^^^^^^054-000-0000"
+                          "~^EMR^PH^^^^^^^^^03-5999-9999~0312^emr|"
+                          "^WPN^PH^^^^^^^^^03-3599-9993");
+    cr_assert_eq(cJSON_GetArraySize(ph), 4, "%s", cJSON_PrintUnformatted(ph));
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 0), "use", NULL), "home");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 1), "value", NULL),
+                     "03-5999-9999");
+    cr_assert_null(str_at(cJSON_GetArrayItem(ph, 1), "use", NULL));
+    cr_assert_null(str_at(cJSON_GetArrayItem(ph, 2), "use", NULL));
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 3), "use", NULL), "work");
+    cJSON_Delete(ph);
+}
