@@ -66,7 +66,7 @@ static void ingest(const char *key, const char *type, const char *body)
 
 static long routed(const char *sub_id, const char *key)
 {
-    char sql[512];
+    char sql[1024];
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM deliveries d JOIN events e "
              "ON e.seq = d.event_seq JOIN messages m ON m.id = e.message_id "
@@ -222,6 +222,11 @@ static const struct {
     /* an item whose answer is outside the dictionary: domains is empty */
     { "fhir/Observation-AHC-HRSN-item-example-96778-6.events.json", 0,
       "inadequate-housing", "screening.items[*].domain" },
+    /* an assessment filed under two categories (HL7 Chile's "Transport
+     * too expensive"): its second domain routes too (F1162) */
+    { "real/fhir/r99-sdohcl_Observation-Ejemplo-EvObsTransporte.events.json",
+      1, "financial-insecurity",
+      "screening.domains, positive_domains, items[*].domains" },
     /* a declined item the sender called positive */
     { "csv/screenings-simple.events.json", 2,
       "transportation-insecurity",
@@ -253,7 +258,7 @@ Test(route_domains, adapter_output_of_each_body_kind_routes_by_its_domains)
 {
     static const char *const domains[] = {
         "food-insecurity", "inadequate-housing", "homelessness",
-        "transportation-insecurity", "elder-abuse",
+        "transportation-insecurity", "financial-insecurity", "elder-abuse",
     };
     enum { N_DOM = sizeof(domains) / sizeof(domains[0]) };
     char ids[N_DOM][64];
