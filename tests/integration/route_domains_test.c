@@ -3,7 +3,8 @@
  * real PostgreSQL (hub_route_match, 001_init.sql): an event is routed to a
  * subscription filtered on domain X when X sits at any domain path of its
  * body (screening, referral, condition, goal, careplan, an encounter's
- * diagnoses; single or array, top level or inside items/scores/performed/
+ * diagnoses; single or array, top level or inside items (domain and
+ * domains)/scores/performed/
  * activities/diagnoses), and not to one
  * filtered on a domain it does not carry. Once with minimal canonical
  * bodies, one path each, and once with the adapters' own output (the
@@ -110,6 +111,13 @@ static const struct {
       "\"screening\":{\"items\":[{\"question\":\"93030-5\"},"
       "{\"question\":\"88122-7\",\"domain\":" FOOD ",\"declined\":true}]}",
       "screening.items[*].domain" },
+    /* F1162: a declined item filed under two categories, the second
+     * named only in its domains */
+    { "scr-item-domains", "screening.completed",
+      "\"screening\":{\"items\":[{\"question\":\"93030-5\"},"
+      "{\"question\":\"160695008\",\"domain\":\"stress\","
+      "\"domains\":[\"stress\"," FOOD "],\"declined\":true}]}",
+      "screening.items[*].domains[*]" },
     { "scr-score", "screening.completed",
       "\"screening\":{\"items\":[{\"question\":\"88122-7\"}],"
       "\"scores\":[{\"code\":\"x\",\"value\":1},"
