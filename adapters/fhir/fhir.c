@@ -446,10 +446,11 @@ int fx_cc(struct fx *x, const cJSON *o, const char *key, const char *prefer,
 
 #define SDOH_LEGACY "http://hl7.org/fhir/us/sdoh-cc/CodeSystem/sdohcc-temporary-codes"
 
-/* The first SDOH domain among the codings of one CodeableConcept (the
- * Gravity code system or HL7 Chile's copy of it, F166, or the STU1
- * "<domain>-domain" codes). */
-static int cc_domain(struct fx *x, const cJSON *cc, const char **domain)
+/* The SDOH domains among the codings of one CodeableConcept (the Gravity
+ * code system or HL7 Chile's copy of it, F166, or the STU1
+ * "<domain>-domain" codes), each once, in order, at most `cap`. */
+static int cc_domains(struct fx *x, const cJSON *cc, const char **doms,
+                      size_t *n, size_t cap)
 {
     const cJSON *codings;
     size_t m;
@@ -470,40 +471,48 @@ static int cc_domain(struct fx *x, const cJSON *cc, const char **domain)
         else if (!fx_is_sdoh_system(sys->valuestring))
             continue;
         const struct dict_domain *dm = dict_domain_find(x->d, cs);
-        if (dm && *domain == NULL)
-            *domain = dm->code;
+        if (dm)
+            strset_add(doms, n, cap, dm->code);
     }
+    return HUB_OK;
+}
+
+int fx_domains_of(struct fx *x, const cJSON *o, const char *key,
+                  const char **doms, size_t cap, size_t *n)
+{
+    const cJSON *arr;
+    size_t m;
+    int rc;
+    *n = 0;
+    /* category is 0..* in most resources but 0..1 in Procedure */
+    const cJSON *v = fx_get(o, key);
+    if (v && cJSON_IsObject(v)) {
+        size_t old = fx_key(x, key);
+        if ((rc = cc_domains(x, v, doms, n, cap)))
+            return rc;
+        fx_pop(x, old);
+        return HUB_OK;
+    }
+    if ((rc = fx_arr(x, o, key, &arr, &m)))
+        return rc;
+    size_t old = fx_key(x, key);
+    size_t i = 0;
+    for (const cJSON *c = arr ? arr->child : NULL; c; c = c->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        if ((rc = cc_domains(x, c, doms, n, cap)))
+            return rc;
+        fx_pop(x, o2);
+    }
+    fx_pop(x, old);
     return HUB_OK;
 }
 
 int fx_domain_of(struct fx *x, const cJSON *o, const char *key,
                  const char **domain)
 {
-    const cJSON *arr;
     size_t n;
-    int rc;
     *domain = NULL;
-    /* category is 0..* in most resources but 0..1 in Procedure */
-    const cJSON *v = fx_get(o, key);
-    if (v && cJSON_IsObject(v)) {
-        size_t old = fx_key(x, key);
-        if ((rc = cc_domain(x, v, domain)))
-            return rc;
-        fx_pop(x, old);
-        return HUB_OK;
-    }
-    if ((rc = fx_arr(x, o, key, &arr, &n)))
-        return rc;
-    size_t old = fx_key(x, key);
-    size_t i = 0;
-    for (const cJSON *c = arr ? arr->child : NULL; c; c = c->next, i++) {
-        size_t o2 = fx_idx(x, i);
-        if ((rc = cc_domain(x, c, domain)))
-            return rc;
-        fx_pop(x, o2);
-    }
-    fx_pop(x, old);
-    return HUB_OK;
+    return fx_domains_of(x, o, key, domain, 1, &n);
 }
 
 /* ---- references --------------------------------------------------------------- */

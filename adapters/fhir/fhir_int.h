@@ -193,6 +193,10 @@ int fx_coding(struct fx *x, const cJSON *c, struct fx_code *out);
  * also accepts the legacy sdoh-cc "<domain>-domain" codes. */
 int fx_domain_of(struct fx *x, const cJSON *o, const char *key,
                  const char **domain);
+/* Every Gravity SDOH domain the CodeableConcepts name, each once, in
+ * order (the first is fx_domain_of's), at most `cap`, into doms. */
+int fx_domains_of(struct fx *x, const cJSON *o, const char *key,
+                  const char **doms, size_t cap, size_t *n);
 
 /* A Reference's "reference" string, checked; NULL when absent. A urn:uuid
  * reference must resolve inside the bundle. */

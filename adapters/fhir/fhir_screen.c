@@ -43,6 +43,9 @@ struct rsp {
     bool pending;                   /* answers are in members not sent */
     int sender_pos;                 /* -1 not said, 0 NEG, 1 POS */
     const char *cat_domain;         /* the sender's Gravity category */
+    const char **cat_domains;       /* every one its categories name, the
+                                       first cat_domain (F1162), or NULL */
+    size_t n_cat;
     int asserted;                   /* an assessment's finding: -1 not an
                                        assessment, 0 absent, 1 present */
     const char *q_finding;          /* a question answered with a finding
@@ -448,7 +451,7 @@ static int obs_members(struct fx *x, const cJSON *o, const char *code,
 
 /* Components are items of their own (question = component code). */
 static int obs_components(struct fx *x, const cJSON *o, struct scr *s,
-                          const char *dom, bool *any_comp)
+                          const char **doms, size_t n_dom, bool *any_comp)
 {
     const cJSON *comps;
     size_t nc;
@@ -470,7 +473,9 @@ static int obs_components(struct fx *x, const cJSON *o, struct scr *s,
         if (cc.code) {
             if ((rc = rsp_new(x, s, cc.code, &cr)))
                 return rc;
-            cr->cat_domain = dom;
+            cr->cat_domain = n_dom ? doms[0] : NULL;
+            cr->cat_domains = doms;
+            cr->n_cat = n_dom;
             if ((rc = read_value(x, c, cr, &any)) ||
                 (rc = read_interpretation(x, c, cr)))
                 return rc;
@@ -650,10 +655,17 @@ static int obs_collect(struct fx *x, const cJSON *o, struct scr *s, int depth)
     int rc;
     if (depth > FHIR_MAX_ITEM_DEPTH)
         return fx_fail(x, HUB_ELIMIT, "hasMember nesting is deeper than 12");
+    /* every category's domain: one finding filed under two (HL7 Chile's
+     * "Transport too expensive", transportation and financial) is a
+     * finding of both (F1162) */
+    size_t n_dom, max_dom = dict_domain_count(x->d);
+    const char **doms = arena_alloc(x->a, (max_dom ? max_dom : 1) *
+                                              sizeof(*doms));
     if ((rc = fx_enum(x, o, "status", true, OBS_STATUS, &st)) ||
         (rc = fx_cc(x, o, "code", LOINC, &code)) ||
-        (rc = fx_domain_of(x, o, "category", &dom)))
+        (rc = fx_domains_of(x, o, "category", doms, max_dom, &n_dom)))
         return rc;
+    dom = n_dom ? doms[0] : NULL;
     if (code.code == NULL) {
         fx_key(x, "code");
         return fx_fail(x, HUB_EINVALID, "observation has no code");
@@ -670,7 +682,7 @@ static int obs_collect(struct fx *x, const cJSON *o, struct scr *s, int depth)
         size_t same;
         bool any_comp;
         if ((rc = obs_members(x, o, NULL, s, NO_SELF, depth, &same)) ||
-            (rc = obs_components(x, o, s, dom, &any_comp)))
+            (rc = obs_components(x, o, s, doms, n_dom, &any_comp)))
             return rc;
         return HUB_OK;
     }
@@ -684,6 +696,8 @@ static int obs_collect(struct fx *x, const cJSON *o, struct scr *s, int depth)
     if ((rc = rsp_new(x, s, code.code, &r)))
         return rc;
     r->cat_domain = dom;
+    r->cat_domains = doms;
+    r->n_cat = n_dom;
     bool any;
     if ((rc = read_value(x, o, r, &any)) || (rc = read_interpretation(x, o, r)))
         return rc;
@@ -705,7 +719,11 @@ static int obs_collect(struct fx *x, const cJSON *o, struct scr *s, int depth)
         return rc;
     r = &s->r[idx];
     bool any_comp;
-    if ((rc = obs_components(x, o, s, dom, &any_comp)))
+    if (n_dom == 0 && dom) {
+        doms[0] = dom;          /* the finding's, as the item's */
+        n_dom = 1;
+    }
+    if ((rc = obs_components(x, o, s, doms, n_dom, &any_comp)))
         return rc;
     r = &s->r[idx];
     bool is_group = s->n > before + 1 && same == 0 && !any && !dar;
@@ -886,6 +904,17 @@ static void dom_array(struct jw *w, const char *key, const char **l, size_t n,
     jw_arr_end(w);
 }
 
+/* An item's category domains (cat_domain alone when the finding named
+ * it) into a screening's list. */
+static void add_cats(const char **set, size_t *n, size_t cap,
+                     const struct rsp *r)
+{
+    if (r->n_cat == 0)
+        strset_add(set, n, cap, r->cat_domain);
+    for (size_t i = 0; i < r->n_cat; i++)
+        strset_add(set, n, cap, r->cat_domains[i]);
+}
+
 /* A Reference member's reference, or NULL (also when it is no string:
  * these are carried, never checked, so a slip there costs nothing). */
 static const char *ref_member(const cJSON *o, const char *key)
@@ -984,6 +1013,8 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
         fx_label_add(x, sc.labels[i]);  /* an answer that is itself sensitive */
 
     size_t cap = s->n + sc.n_domains + sc.n_positive_domains + 8;
+    for (size_t i = 0; i < s->n; i++)
+        cap += s->r[i].n_cat;
     const char **domains = arena_alloc(x->a, cap * sizeof(*domains));
     const char **sender = arena_alloc(x->a, cap * sizeof(*sender));
     const char **positive = arena_alloc(x->a, cap * sizeof(*positive));
@@ -1040,13 +1071,13 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
                     verdict = sc.sums[k].verdict;
             }
         if (!ir->item && r->cat_domain && !r->declined)
-            strset_add(domains, &nd, cap, r->cat_domain);
+            add_cats(domains, &nd, cap, r);
         /* an assessment's finding, as the sender asserted it */
         bool asserted = !ir->item && r->cat_domain && r->asserted >= 0;
         if (asserted) {
             verdict = r->asserted ? DICT_POSITIVE : DICT_NEGATIVE;
             if (r->asserted)
-                strset_add(positive, &np, cap, r->cat_domain);
+                add_cats(positive, &np, cap, r);
         }
         /* a question answered with its domain's finding, no answer of its
          * list: the finding asserted (question_finding) */
@@ -1080,6 +1111,12 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
         }
         jw_kv_cstr(&w, "text", r->text);
         jw_kv_cstr(&w, "domain", dom);
+        /* the item's domain is its categories' first: all of them when
+         * more than one (F1162) */
+        bool cats = !ir->item && dom && dom == r->cat_domain &&
+                    r->n_cat > 1;
+        if (cats)
+            dom_array(&w, "domains", r->cat_domains, r->n_cat, false);
         jw_kv_cstr(&w, "label", label);
         if (verdict != DICT_UNKNOWN) {
             jw_key(&w, "positive");
@@ -1102,7 +1139,9 @@ static int finish(struct fx *x, struct fx_entry *e, struct scr *s,
             jw_key(&w, "sender_positive");
             jw_bool(&w, r->sender_pos == 1);
             sender_said = true;
-            if (r->sender_pos == 1)
+            if (r->sender_pos == 1 && cats)
+                add_cats(sender, &ns, cap, r);
+            else if (r->sender_pos == 1)
                 strset_add(sender, &ns, cap, dom);
             if (verdict != DICT_UNKNOWN &&
                 (verdict == DICT_POSITIVE) != (r->sender_pos == 1) &&

@@ -1580,6 +1580,51 @@ Test(docs, screening_positive_subscription_gets_the_fhir_event,
     rx_stop(rx);
 }
 
+/* F1162: HL7 Chile's "Transport too expensive" assessment is filed under
+ * transportation-insecurity and financial-insecurity; a partner filtered
+ * on the second domain's positives is routed it through hubd's adapter
+ * and router, one filtered on a domain it does not name is not. */
+Test(docs, a_two_category_assessment_reaches_the_second_domains_filter,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    struct rx *rx = rx_start(RX_OK, SECRET);
+    char sub[512], fin[80], food[80];
+    const char *const doms[2] = { "financial-insecurity", "food-insecurity" };
+    char *ids[2] = { fin, food };
+
+    cr_assert_not_null(rx);
+    for (int i = 0; i < 2; i++) {
+        snprintf(sub, sizeof(sub),
+                 "{\"url\":\"http://127.0.0.1:%d/hook\",\"topics\":"
+                 "[\"screening.positive\"],\"filters\":{\"domains\":"
+                 "[\"%s\"]},\"secrets\":[\"" SECRET "\"]}", rx->port,
+                 doms[i]);
+        cr_assert_eq(http_call(&hub, true, "POST", "/v1/subscriptions",
+                               "tok-cbo", NULL, sub, strlen(sub),
+                               "application/json", &r), 0);
+        cr_assert_eq(r.status, 201, "%s", r.body);
+        hub_json_str(r.body, "id", ids[i], 80);
+        http_resp_free(&r);
+    }
+    cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
+                           "real/fhir/r99-sdohcl_Observation-Ejemplo-"
+                           "EvObsTransporte.json", &r), 202, "%s", r.body);
+    http_resp_free(&r);
+    int64_t end = rx_now_ms() + 15000;
+    while (hub_sql_long(&hub, "SELECT count(*) FROM delivery_state WHERE status "
+                        "= 'delivered'") < 1 && rx_now_ms() < end)
+        usleep(20000);
+    cr_expect_eq(rx_requests(rx), 1, "one delivery: the positive event");
+    cr_expect_eq(sql_count("deliveries d JOIN events e ON e.seq = "
+                           "d.event_seq WHERE e.type = 'screening.positive' "
+                           "AND d.subscription_id = ", fin), 1,
+                 "the financial-insecurity filter was not routed the event");
+    cr_expect_eq(sql_count("deliveries WHERE subscription_id = ", food), 0,
+                 "routed to a domain the assessment does not name");
+    rx_stop(rx);
+}
+
 /* F780: an HL7 v2 admit whose sender protects the patient (PD1-12 Y) or
  * restricts access (ARV) is labelled restricted, so it reaches only a
  * subscription that opted in to restricted, which an operator granted;

@@ -3,7 +3,8 @@
  * real PostgreSQL (hub_route_match, 001_init.sql): an event is routed to a
  * subscription filtered on domain X when X sits at any domain path of its
  * body (screening, referral, condition, goal, careplan, an encounter's
- * diagnoses; single or array, top level or inside items/scores/performed/
+ * diagnoses; single or array, top level or inside items (domain and
+ * domains)/scores/performed/
  * activities/diagnoses), and not to one
  * filtered on a domain it does not carry. Once with minimal canonical
  * bodies, one path each, and once with the adapters' own output (the
@@ -66,7 +67,7 @@ static void ingest(const char *key, const char *type, const char *body)
 
 static long routed(const char *sub_id, const char *key)
 {
-    char sql[512];
+    char sql[1024];
     snprintf(sql, sizeof(sql),
              "SELECT count(*) FROM deliveries d JOIN events e "
              "ON e.seq = d.event_seq JOIN messages m ON m.id = e.message_id "
@@ -110,6 +111,13 @@ static const struct {
       "\"screening\":{\"items\":[{\"question\":\"93030-5\"},"
       "{\"question\":\"88122-7\",\"domain\":" FOOD ",\"declined\":true}]}",
       "screening.items[*].domain" },
+    /* F1162: a declined item filed under two categories, the second
+     * named only in its domains */
+    { "scr-item-domains", "screening.completed",
+      "\"screening\":{\"items\":[{\"question\":\"93030-5\"},"
+      "{\"question\":\"160695008\",\"domain\":\"stress\","
+      "\"domains\":[\"stress\"," FOOD "],\"declined\":true}]}",
+      "screening.items[*].domains[*]" },
     { "scr-score", "screening.completed",
       "\"screening\":{\"items\":[{\"question\":\"88122-7\"}],"
       "\"scores\":[{\"code\":\"x\",\"value\":1},"
@@ -222,6 +230,11 @@ static const struct {
     /* an item whose answer is outside the dictionary: domains is empty */
     { "fhir/Observation-AHC-HRSN-item-example-96778-6.events.json", 0,
       "inadequate-housing", "screening.items[*].domain" },
+    /* an assessment filed under two categories (HL7 Chile's "Transport
+     * too expensive"): its second domain routes too (F1162) */
+    { "real/fhir/r99-sdohcl_Observation-Ejemplo-EvObsTransporte.events.json",
+      1, "financial-insecurity",
+      "screening.domains, positive_domains, items[*].domains" },
     /* a declined item the sender called positive */
     { "csv/screenings-simple.events.json", 2,
       "transportation-insecurity",
@@ -253,7 +266,7 @@ Test(route_domains, adapter_output_of_each_body_kind_routes_by_its_domains)
 {
     static const char *const domains[] = {
         "food-insecurity", "inadequate-housing", "homelessness",
-        "transportation-insecurity", "elder-abuse",
+        "transportation-insecurity", "financial-insecurity", "elder-abuse",
     };
     enum { N_DOM = sizeof(domains) / sizeof(domains[0]) };
     char ids[N_DOM][64];

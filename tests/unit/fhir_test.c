@@ -285,6 +285,48 @@ static const struct sample SAMPLES[] = {
       "\"subject\":{\"reference\":\"Patient/p1\"}}",
       1, { "goal.updated" },
       { { 0, "goal.domain", "(absent)" } } },
+    /* F1162: an SDOHCC Observation Assessment filed under two Gravity
+     * categories (HL7 Chile's "Transport too expensive") is a finding of
+     * both: the item keeps the first as `domain` and lists both, and the
+     * screening screens and finds positive both */
+    { "a two-category assessment's finding counts in both domains",
+      OBS("\"category\":[{\"coding\":[{\"system\":\"" CL_TMP "\",\"code\":"
+          "\"transportation-insecurity\"}]},{\"coding\":[{\"system\":\""
+          CL_TMP "\",\"code\":\"financial-insecurity\"}]}],"
+          "\"code\":{\"coding\":[{\"system\":\"http://snomed.info/sct\","
+          "\"code\":\"160695008\"}]},\"valueBoolean\":true"),
+      2, { "screening.completed", "screening.positive" },
+      { { 0, "screening.items.0.domain", "transportation-insecurity" },
+        { 0, "screening.items.0.domains",
+          "[\"transportation-insecurity\",\"financial-insecurity\"]" },
+        { 0, "screening.items.0.asserted", "true" },
+        { 0, "screening.domains",
+          "[\"transportation-insecurity\",\"financial-insecurity\"]" },
+        { 1, "screening.positive_domains",
+          "[\"transportation-insecurity\",\"financial-insecurity\"]" } } },
+    { "a two-category finding denied screens both, positive in neither",
+      OBS("\"category\":[{\"coding\":[{\"system\":\"" GRAVITY "\",\"code\":"
+          "\"transportation-insecurity\"},{\"system\":\"" GRAVITY "\","
+          "\"code\":\"financial-insecurity\"}]}],"
+          "\"code\":{\"coding\":[{\"system\":\"http://snomed.info/sct\","
+          "\"code\":\"160695008\"}]},\"valueBoolean\":false"),
+      1, { "screening.completed" },
+      { { 0, "screening.items.0.domains",
+          "[\"transportation-insecurity\",\"financial-insecurity\"]" },
+        { 0, "screening.items.0.positive", "false" },
+        { 0, "screening.domains",
+          "[\"transportation-insecurity\",\"financial-insecurity\"]" },
+        { 0, "screening.positive_domains", "[]" } } },
+    { "one domain named twice is one: no item domains",
+      OBS("\"category\":[{\"coding\":[{\"system\":\"" GRAVITY "\",\"code\":"
+          "\"transportation-insecurity\"}]},{\"coding\":[{\"system\":\""
+          CL_TMP "\",\"code\":\"transportation-insecurity\"}]}],"
+          "\"code\":{\"coding\":[{\"system\":\"http://snomed.info/sct\","
+          "\"code\":\"160695008\"}]},\"valueBoolean\":true"),
+      2, { "screening.completed", "screening.positive" },
+      { { 0, "screening.items.0.domain", "transportation-insecurity" },
+        { 0, "screening.items.0.domains", "(absent)" },
+        { 1, "screening.positive_domains", "[\"transportation-insecurity\"]" } } },
     /* F560: a Goal category of Cerner's (its own code set first, flagged
      * userSelected, then HL7 goal-category) gave the vendor's code, and
      * with the codings the other way round the HL7 one: FHIR gives
