@@ -41,10 +41,12 @@ static struct arena_chunk *chunk_new(size_t size)
  */
 #define ARENA_CHUNK_MAX ((size_t)1 << 20)
 
+/* (An arena never initialised, all zero, gives every request a chunk of
+ * its own, as it always did.) */
 static size_t next_size(const struct arena *a)
 {
     size_t n = a->chunk_size;
-    while (n < a->used && n < ARENA_CHUNK_MAX)
+    while (n > 0 && n < a->used && n < ARENA_CHUNK_MAX)
         n *= 2;
     return n;
 }
