@@ -238,7 +238,8 @@ Test(csv, a_grown_upload_takes_under_twenty_times_its_size)
     free(big);
 }
 
-#ifdef __GLIBC__
+/* glibc's allocator alone: AddressSanitizer brings its own */
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
 /*
  * Where an upload's memory lives (F1180): the bench's eight concurrent
  * uploads of the sample grown to 30 copies (510 rows, 0.9 MB of arena
