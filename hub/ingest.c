@@ -523,6 +523,9 @@ static int commit_singly(struct committer *c, struct store *s,
             /* quarantined whole: its raw bytes hold the parts too */
             jobs[i]->n_parts = 0;
             m[at[i]] = jobs[i]->msg;
+            /* its job's token (job_msgs): should this commit's answer come
+             * late, the batch's retry finds it stored (F1260) */
+            m[at[i]].retry_token = jobs[i]->retry_token;
             rc = store_ingest_batch(s, &m[at[i]], 1, &res[at[i]]);
         }
         if (rc != HUB_OK) {

@@ -1004,6 +1004,60 @@ Test(dbslow, a_batch_whose_commit_answer_comes_late_stores_its_refused_messages_
                               "idem_key LIKE 'LATE-%'"), 2);
 }
 
+/* F1260: a message the database refused (here a CHECK on its key, as a
+ * value past hubd's checks would be) is committed again alone, quarantined
+ * (commit_singly); that commit went without its job's retry token, so when
+ * its answer came late (held by the proxy) the batch's retry, which carries
+ * the token, found none recorded and quarantined the message a second time,
+ * with a second audit row. */
+Test(dbslow, a_requarantine_whose_commit_answer_comes_late_stores_it_once,
+     .fini = stop, .timeout = 60)
+{
+    struct mllp_client c;
+    struct store *s;
+    char code[3];
+
+    cr_assert_eq(hub_start(&hub, "commit_threads = 1\ndb_commit_timeout = 1\n"
+                           "commit_stuck_timeout = 30", true), 0);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    /* the refusal; and a quarantine that takes 0.4 s on the server, time
+     * enough to hold its answer once hubd has logged the refusal */
+    cr_assert_eq(store_exec(s,
+        "ALTER TABLE messages ADD CONSTRAINT r104_refuse "
+        "CHECK (idem_key NOT LIKE '%REFUSE-1%') NOT VALID;"
+        "CREATE FUNCTION r104_slow() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$BEGIN PERFORM pg_sleep(0.4); RETURN NEW; END$$;"
+        "CREATE TRIGGER r104_slow BEFORE INSERT ON messages FOR EACH ROW "
+        "WHEN (NEW.status <> 'accepted') EXECUTE FUNCTION r104_slow();"),
+        HUB_OK);
+    store_free(s);
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    send_frame(&c, "LATE-1", "MRN-L1", 15000, code);
+    cr_assert_str_eq(code, "AA");
+
+    char msg[2048], ack[4096], ctrl[64];
+    hl7_sample(msg, sizeof(msg), "REFUSE-1", "MRN-F1");
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert(hub_wait_log(&hub, "ingest.value_refused", 1, 10000));
+    dbproxy_hold_answers(hub.proxy, true);
+    cr_expect(hub_wait_log(&hub, "store.deadline op=ingest", 1, 5000));
+    dbproxy_hold_answers(hub.proxy, false);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 15000), 0, "no answer");
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_expect_str_neq(code, "AA");
+
+    send_frame(&c, "LATE-3", "MRN-L3", 15000, code);
+    cr_expect_str_eq(code, "AA");
+    mllp_close(&c);
+    long rows = hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                             "status <> 'accepted'");
+    long audits = hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
+                               "action = 'message.quarantined'");
+    cr_expect_eq(rows, 1, "%ld quarantined rows", rows);
+    cr_expect_eq(audits, 1, "%ld audit rows", audits);
+}
+
 /* F1120: the dispatcher's outcome flush whose commit completed but whose
  * answer came past db_commit_timeout was sent again on a new link; its
  * queue rows no longer held the lease token (the first recording had
