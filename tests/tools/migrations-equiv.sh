@@ -1,57 +1,76 @@
 #!/usr/bin/env bash
-# migrations-equiv.sh - check that schemas/migrations/001_init.sql, the squash
-# of the old chain 001_init.sql .. 011_ingest_dup_probe.sql, states the same
-# schema as that chain.
+# migrations-equiv.sh - check that a database migrated from an older state
+# of schemas/migrations reaches the schema a fresh one reaches from this
+# tree: a migration edited in place after a base had it, or a fold of
+# several migrations into 001_init.sql that states another schema, shows.
 #
 # Builds two databases on the private PostgreSQL (deploy/devdb.sh):
-#   old: the migration files of commit OLD_REF, then this tree's files
-#        numbered above OLD_REF's last one (landed since)
+#   old: the migration files of commit BASE, then this tree's files numbered
+#        above BASE's last one (what store_migrate() would apply to it)
 #   new: this tree's migration files
 # each file in one transaction, as store_migrate() applies them, and compares
 # `pg_dump --schema-only --no-owner` of the two:
-#   1. exactly: a difference is printed, for information (the squash edited
-#      comments inside some function bodies, which pg_dump shows verbatim);
+#   1. exactly: a difference is printed, for information (a fold may edit
+#      comments inside function bodies, which pg_dump shows verbatim);
 #   2. with SQL comments and blank lines removed: must be equal (exit 0).
 # Step 2 is sound here because no string literal in the migrations holds
 # "--" (a stripped "--" inside a literal would hide a difference).
 #
-# Usage: HUB_PG_PORT=54329 tests/tools/migrations-equiv.sh [OLD_REF]
-# OLD_REF defaults to the parent of the commit that removed
-# 011_ingest_dup_probe.sql (the last commit with the old chain), or HEAD
-# when no commit has removed it yet (checking an uncommitted squash).
-# The second fold (012_ingest_fast.sql .. 017_route_all_domains.sql into
-# 001) is checked with OLD_REF = the last commit that had 017, e.g.
-#   tests/tools/migrations-equiv.sh "$(git log -1 --diff-filter=D \
-#       --format=%H -- schemas/migrations/017_route_all_domains.sql)^"
+# store_migrate() knows a migration by its number, so BASE must name every
+# number it shares with this tree as this tree does: otherwise (a fold or a
+# renumbering between them) a database at BASE would not take this tree's
+# files as they stand, and the tool refuses (exit 2) naming the file.
+#
+# Usage: HUB_PG_PORT=54329 tests/tools/migrations-equiv.sh [BASE]
+# BASE defaults to the newest commit of HEAD's first-parent history whose
+# migration files are named as this tree's (above) but are not the same
+# list: the state before this tree's newest migration, or before an
+# uncommitted fold.
 set -euo pipefail
 export PGOPTIONS='-c client_min_messages=warning'
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 dir=schemas/migrations
 
-old_ref=${1:-}
-if [ -z "$old_ref" ]; then
-    gone=$(git log -1 --diff-filter=D --format=%H -- \
-           "$dir/011_ingest_dup_probe.sql")
-    old_ref=${gone:+$gone^}
-    old_ref=${old_ref:-HEAD}
+is_mig() { grep -E '^[0-9]{3}_.*\.sql$' || :; }
+names() { git ls-tree --name-only "$1:$dir" 2>/dev/null | is_mig; }
+tree=$(ls "$dir" | is_mig)
+
+# the first file of commit $1 whose number this tree names otherwise
+clash() {
+    LC_ALL=C join -j1 <(names "$1" | sed 's/_/ /') <(echo "$tree" | sed 's/_/ /') |
+        awk '$2 != $3 { print $1 "_" $2; exit }'
+}
+
+base=${1:-}
+if [ -z "$base" ]; then
+    for c in $(git rev-list --first-parent HEAD -- "$dir"); do
+        if [ "$(names "$c")" != "$tree" ] && [ -z "$(clash "$c")" ]; then
+            base=$c
+            break
+        fi
+    done
+    [ -n "$base" ] || { echo "migrations-equiv: no commit of HEAD's history" \
+        "has an older state of this tree's migrations" >&2; exit 2; }
 fi
-git rev-parse --verify -q "$old_ref^{commit}" >/dev/null ||
-    { echo "migrations-equiv: no commit $old_ref" >&2; exit 2; }
+git rev-parse --verify -q "$base^{commit}" >/dev/null ||
+    { echo "migrations-equiv: no commit $base" >&2; exit 2; }
+bad=$(clash "$base")
+[ -z "$bad" ] || { echo "migrations-equiv: $base has $bad where this" \
+    "tree names that number otherwise (a fold or a renumbering since):" \
+    "a database at $base is no older state of this tree's" >&2; exit 2; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"; deploy/devdb.sh dropdb hub_equiv_old >/dev/null 2>&1 || :;
       deploy/devdb.sh dropdb hub_equiv_new >/dev/null 2>&1 || :' EXIT
 mkdir "$tmp/old" "$tmp/new"
 
-is_mig() { grep -E '^[0-9]{3}_.*\.sql$' || :; }
-
-# the old chain, from git
-for f in $(git ls-tree --name-only "$old_ref:$dir" | is_mig); do
-    git show "$old_ref:$dir/$f" >"$tmp/old/$f"
+# BASE's migrations, from git
+for f in $(git ls-tree --name-only "$base:$dir" | is_mig); do
+    git show "$base:$dir/$f" >"$tmp/old/$f"
 done
 last=$(ls "$tmp/old" | tail -1 | cut -c1-3)
-[ -n "$last" ] || { echo "migrations-equiv: $old_ref has no migrations" >&2
+[ -n "$last" ] || { echo "migrations-equiv: $base has no migrations" >&2
                     exit 2; }
 # this tree, and what landed on top of the old chain since
 for f in $(ls "$dir" | is_mig); do
@@ -78,7 +97,7 @@ build() {       # build NAME: a fresh database from $tmp/NAME, dumped
 build old
 build new
 
-echo "old: $old_ref: $(ls "$tmp/old" | tr '\n' ' ')"
+echo "old: $base: $(ls "$tmp/old" | tr '\n' ' ')"
 echo "new: $(ls "$tmp/new" | tr '\n' ' ')"
 if diff -q "$tmp/old.sql" "$tmp/new.sql" >/dev/null; then
     echo "pg_dump: identical"
