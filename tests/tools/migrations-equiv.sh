@@ -38,7 +38,8 @@ tree=$(ls "$dir" | is_mig)
 
 # the first file of commit $1 whose number this tree names otherwise
 clash() {
-    LC_ALL=C join -j1 <(names "$1" | sed 's/_/ /') <(echo "$tree" | sed 's/_/ /') |
+    LC_ALL=C join -j1 <(names "$1" | sed 's/_/ /') \
+                      <(echo "$tree" | sed 's/_/ /') |
         awk '$2 != $3 { print $1 "_" $2; exit }'
 }
 
