@@ -74,7 +74,7 @@ last=$(ls "$tmp/old" | tail -1 | cut -c1-3)
 [ -n "$last" ] || { echo "migrations-equiv: $base has no migrations" >&2
                     exit 2; }
 # this tree, and what landed on top of the old chain since
-for f in $(ls "$dir" | is_mig); do
+for f in $tree; do
     cp "$dir/$f" "$tmp/new/$f"
     if [ "$(echo "$f" | cut -c1-3)" \> "$last" ]; then
         cp "$dir/$f" "$tmp/old/$f"
