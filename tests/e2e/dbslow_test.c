@@ -499,6 +499,34 @@ static double send_frame(struct mllp_client *c, const char *ctrl,
     return hub_mono_ms() - t0;
 }
 
+/* A frame of a type the hub does not take, for `ctrl`: sent, and its
+ * answer read (a refusal, never AA): a message without an idempotency key */
+static void send_refused(struct mllp_client *c, const char *ctrl,
+                         const char *mrn)
+{
+    char msg[2048], ack[4096], code[3], got[64], *p;
+
+    hl7_sample(msg, sizeof(msg), ctrl, mrn);
+    p = strstr(msg, "ADT^A01^ADT_A01");
+    cr_assert_not_null(p);
+    memcpy(p, "ZZZ^Z01^ZZZ_Z01", 15);
+    cr_assert_eq(mllp_send(c, msg), 0);
+    cr_assert_gt(mllp_read(c, ack, sizeof(ack), 15000), 0, "no answer");
+    ack_fields(ack, code, got, sizeof(got));
+    cr_expect_str_neq(code, "AA");
+}
+
+/* The quarantined messages and their audit rows: n each */
+static void expect_quarantined(long n)
+{
+    long rows = hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                             "status <> 'accepted'");
+    long audits = hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
+                               "action = 'message.quarantined'");
+    cr_expect_eq(rows, n, "%ld quarantined rows", rows);
+    cr_expect_eq(audits, n, "%ld audit rows", audits);
+}
+
 /* F765: a committer's statements had no bound while hubd ran: with its
  * backend stopped the node ingested nothing until the backend ran again
  * (its MLLP senders got no ACK, its HTTPS senders 503). Now a statement
@@ -888,7 +916,7 @@ Test(dbslow, a_cut_batch_is_not_run_again_by_its_backend_when_it_resumes,
      .fini = stop, .timeout = 60)
 {
     struct mllp_client c;
-    char msg[2048], ack[4096], code[3], ctrl[64], *p;
+    char code[3];
 
     cr_assert_eq(hub_start(&hub, "commit_threads = 1\ndb_commit_timeout = 1\n"
                            "commit_stuck_timeout = 30", false), 0);
@@ -916,14 +944,7 @@ Test(dbslow, a_cut_batch_is_not_run_again_by_its_backend_when_it_resumes,
     cr_assert_eq(stop_backends("hubd-commit-%"), 1);
     for (size_t i = 0; i < n; i++)
         cr_assert_eq(pthread_create(&t[i], NULL, post, &calls[i]), 0);
-    hl7_sample(msg, sizeof(msg), "RUN-2", "MRN-R2");
-    p = strstr(msg, "ADT^A01^ADT_A01");
-    cr_assert_not_null(p);
-    memcpy(p, "ZZZ^Z01^ZZZ_Z01", 15);
-    cr_assert_eq(mllp_send(&c, msg), 0);
-    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 15000), 0, "no answer");
-    ack_fields(ack, code, ctrl, sizeof(ctrl));
-    cr_expect_str_neq(code, "AA");
+    send_refused(&c, "RUN-2", "MRN-R2");
     for (size_t i = 0; i < n; i++) {
         pthread_join(t[i], NULL);
         cr_expect(calls[i].resp.status >= 400 && calls[i].resp.status < 500,
@@ -938,12 +959,7 @@ Test(dbslow, a_cut_batch_is_not_run_again_by_its_backend_when_it_resumes,
     send_frame(&c, "RUN-3", "MRN-R3", 15000, code);
     cr_expect_str_eq(code, "AA");
     mllp_close(&c);
-    long rows = hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
-                             "status <> 'accepted'");
-    long audits = hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
-                               "action = 'message.quarantined'");
-    cr_expect_eq(rows, 5, "%ld quarantined rows", rows);
-    cr_expect_eq(audits, 5, "%ld audit rows", audits);
+    expect_quarantined(5);
 }
 
 /* F1121: a batch whose commit completed on the server but whose answer
@@ -957,7 +973,7 @@ Test(dbslow, a_batch_whose_commit_answer_comes_late_stores_its_refused_messages_
      .fini = stop, .timeout = 60)
 {
     struct mllp_client c;
-    char msg[2048], ack[4096], code[3], ctrl[64], *p;
+    char code[3];
 
     cr_assert_eq(hub_start(&hub, "commit_threads = 1\ndb_commit_timeout = 1\n"
                            "commit_stuck_timeout = 30\nauth_cache_ttl = 300",
@@ -977,14 +993,7 @@ Test(dbslow, a_batch_whose_commit_answer_comes_late_stores_its_refused_messages_
     /* the committer's link: its next batch commits, its answer held */
     dbproxy_hold_answers(hub.proxy, true);
     cr_assert_eq(pthread_create(&t, NULL, post, &call), 0);
-    hl7_sample(msg, sizeof(msg), "LATE-2", "MRN-L2");
-    p = strstr(msg, "ADT^A01^ADT_A01");
-    cr_assert_not_null(p);
-    memcpy(p, "ZZZ^Z01^ZZZ_Z01", 15);
-    cr_assert_eq(mllp_send(&c, msg), 0);
-    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 15000), 0, "no answer");
-    ack_fields(ack, code, ctrl, sizeof(ctrl));
-    cr_expect_str_neq(code, "AA");
+    send_refused(&c, "LATE-2", "MRN-L2");
     pthread_join(t, NULL);
     cr_expect_eq(call.resp.status, 422, "%ld", call.resp.status);
     http_resp_free(&call.resp);
@@ -994,12 +1003,7 @@ Test(dbslow, a_batch_whose_commit_answer_comes_late_stores_its_refused_messages_
     send_frame(&c, "LATE-3", "MRN-L3", 15000, code);
     cr_expect_str_eq(code, "AA");
     mllp_close(&c);
-    long rows = hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
-                             "status <> 'accepted'");
-    long audits = hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
-                               "action = 'message.quarantined'");
-    cr_expect_eq(rows, 3, "%ld quarantined rows", rows);
-    cr_expect_eq(audits, 3, "%ld audit rows", audits);
+    expect_quarantined(3);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
                               "idem_key LIKE 'LATE-%'"), 2);
 }
@@ -1050,12 +1054,7 @@ Test(dbslow, a_requarantine_whose_commit_answer_comes_late_stores_it_once,
     send_frame(&c, "LATE-3", "MRN-L3", 15000, code);
     cr_expect_str_eq(code, "AA");
     mllp_close(&c);
-    long rows = hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
-                             "status <> 'accepted'");
-    long audits = hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
-                               "action = 'message.quarantined'");
-    cr_expect_eq(rows, 1, "%ld quarantined rows", rows);
-    cr_expect_eq(audits, 1, "%ld audit rows", audits);
+    expect_quarantined(1);
 }
 
 /* F1120: the dispatcher's outcome flush whose commit completed but whose
