@@ -54,7 +54,7 @@ fi
 if [ -z "${HUB_TEST_SKIP_FUZZ:-}" ] && ls tests/fuzz/*_fuzz.c >/dev/null 2>&1; then
     echo "== fuzz (bounded)"
     t0=$SECONDS
-    if make -s -j"$jobs" fuzz FUZZ_SECONDS=${HUB_FUZZ_SECONDS:-10}; then
+    if make -s -j"$jobs" fuzz FUZZ_SECONDS=${HUB_FUZZ_SECONDS:-6}; then
         summary+=("fuzz ($((SECONDS - t0)) s): ok")
     else
         summary+=("fuzz ($((SECONDS - t0)) s): FAILED"); failed=$((failed + 1))
