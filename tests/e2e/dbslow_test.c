@@ -666,7 +666,7 @@ Test(dbslow, a_dispatcher_whose_backends_do_not_answer_is_cut_and_delivers_on,
 
 /* Sockets that fill the hung proxy's accept queue (closed in the fini,
  * whatever the test did) */
-#define FILLERS 96
+#define FILLERS 128
 static int fillers[FILLERS];
 static int n_fillers;
 
@@ -720,13 +720,20 @@ Test(dbslow, a_cancel_to_a_server_that_drops_packets_is_waited_for_a_bounded_tim
 
     dbproxy_set_hung(hub.proxy, true);
     /* fill the accept queue (64) until a connect does not complete within
-     * 1.5 s: each completes at once while the queue has room, and a
-     * shorter wait took a loaded machine's slow handshake for a full
-     * queue (the next SYN then answered) */
-    bool took = true;
-    for (int i = 0; i < FILLERS && took; i++)
-        took = connect_within(dbproxy_port(hub.proxy), 1500);
-    cr_assert(!took, "the proxy's port still takes connections");
+     * 200 ms, and one more not within 500 ms: one completes at once while
+     * the queue has room (a 0 ms wait took a loaded machine's slow
+     * handshake for a full queue), and a queue found not full after all
+     * is filled on. All of it well within 2 s, past which the worker pings
+     * its idle link first (dbpool.c): a ping through the hung proxy, not
+     * the feed's statement, would be cut, its answer seconds later */
+    bool full = false;
+    for (int round = 0; round < 4 && !full; round++) {
+        bool took = true;
+        while (took && n_fillers < FILLERS - 2)
+            took = connect_within(dbproxy_port(hub.proxy), 200);
+        full = !took && !connect_within(dbproxy_port(hub.proxy), 500);
+    }
+    cr_assert(full, "the proxy's port still takes connections");
 
     hub_read_feed(&f);                  /* cut at 1 s */
     cr_expect_eq(f.resp.status, 503, "%ld after %.0f ms", f.resp.status, f.ms);
