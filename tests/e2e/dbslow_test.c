@@ -499,6 +499,23 @@ static double send_frame(struct mllp_client *c, const char *ctrl,
     return hub_mono_ms() - t0;
 }
 
+/* A subscription of "cbo" to every ADT event, sent to rx */
+static void subscribe_adt(const struct rx *rx)
+{
+    struct store *s;
+    struct hub_err e = { 0 };
+    char json[256], *out = NULL;
+
+    snprintf(json, sizeof(json), "{\"url\":\"http://127.0.0.1:%d/hook\","
+             "\"topics\":[\"adt.*\"],\"secrets\":[\"whsec_MfKQ9r8GKYqrTwjUP"
+             "D8ILPZIo2LaLaSw\"]}", rx->port);
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(subs_create(s, "test", "cbo", json, strlen(json), NULL,
+                             &out, &e), HUB_OK);
+    free(out);
+    store_free(s);
+}
+
 /* A frame of a type the hub does not take, for `ctrl`: sent, and its
  * answer read (a refusal, never AA): a message without an idempotency key */
 static void send_refused(struct mllp_client *c, const char *ctrl,
@@ -605,10 +622,8 @@ Test(dbslow, a_dispatcher_whose_backends_do_not_answer_is_cut_and_delivers_on,
      .fini = stop, .timeout = 120)
 {
     struct rx *rx;
-    struct store *s;
-    struct hub_err e = { 0 };
     struct mllp_client c;
-    char json[256], *out = NULL, code[3];
+    char code[3];
     int all;
 
     evthread_use_pthreads();
@@ -616,14 +631,7 @@ Test(dbslow, a_dispatcher_whose_backends_do_not_answer_is_cut_and_delivers_on,
                            "dispatch_poll_ms = 100", false), 0);
     rx = rx_start(RX_OK, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
     cr_assert_not_null(rx);
-    snprintf(json, sizeof(json), "{\"url\":\"http://127.0.0.1:%d/hook\","
-             "\"topics\":[\"adt.*\"],\"secrets\":[\"whsec_MfKQ9r8GKYqrTwjUP"
-             "D8ILPZIo2LaLaSw\"]}", rx->port);
-    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
-    cr_assert_eq(subs_create(s, "test", "cbo", json, strlen(json), NULL,
-                             &out, &e), HUB_OK);
-    free(out);
-    store_free(s);
+    subscribe_adt(rx);
     cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
     cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
     send_frame(&c, "DSP-1", "MRN-D1", 15000, code);
@@ -1074,10 +1082,8 @@ Test(dbslow, a_flush_whose_commit_answer_comes_late_audits_each_attempt_once,
      .fini = stop, .timeout = 90)
 {
     struct rx *rx;
-    struct store *s;
-    struct hub_err e = { 0 };
     struct mllp_client c;
-    char json[256], *out = NULL, code[3];
+    char code[3];
 
     evthread_use_pthreads();
     cr_assert_eq(hub_start(&hub, "db_commit_timeout = 1\n"
@@ -1085,14 +1091,7 @@ Test(dbslow, a_flush_whose_commit_answer_comes_late_audits_each_attempt_once,
     rx = rx_start(RX_SLOW, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
     cr_assert_not_null(rx);
     rx->delay_ms = 0;
-    snprintf(json, sizeof(json), "{\"url\":\"http://127.0.0.1:%d/hook\","
-             "\"topics\":[\"adt.*\"],\"secrets\":[\"whsec_MfKQ9r8GKYqrTwjUP"
-             "D8ILPZIo2LaLaSw\"]}", rx->port);
-    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
-    cr_assert_eq(subs_create(s, "test", "cbo", json, strlen(json), NULL,
-                             &out, &e), HUB_OK);
-    free(out);
-    store_free(s);
+    subscribe_adt(rx);
     cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
     cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
     /* the first outcome flushed: the flush link has its statement
