@@ -722,8 +722,11 @@ int fx_ref_node(struct fx *x, const cJSON *ref, const char **out)
     if (strncmp(r, "urn:uuid:", 9) == 0 || strncmp(r, "urn:oid:", 8) == 0) {
         if (fx_resolve(x, r) == NULL) {
             fx_key(x, "reference");
-            return fx_fail(x, HUB_EINVALID,
-                           "reference is not resolved inside the bundle");
+            /* a lone resource has no bundle to look in (Synthea's entries
+             * posted one by one keep their urn:uuid subject, F1381) */
+            return fx_fail(x, HUB_EINVALID, x->bundle
+                           ? "reference is not resolved inside the bundle"
+                           : "urn reference in a resource sent without its bundle");
         }
         return HUB_OK;
     }

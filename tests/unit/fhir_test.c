@@ -1210,6 +1210,32 @@ Test(fhir, subject_that_is_not_a_patient_is_refused)
     cr_assert_str_eq(err.what, "reference is not to a Patient");
 }
 
+/* F1381: a urn:uuid reference resolves only in a Bundle (FHIR R4
+ * references.html); a lone resource that keeps one (a Synthea entry posted
+ * alone, tests/data/real/fhir/r110-synthea-...-alone.json) is refused at the
+ * reference and told that the bundle is missing, not that the bundle does
+ * not hold it. In a Bundle the reference still must resolve. */
+Test(fhir, a_urn_reference_without_a_bundle_says_the_bundle_is_missing)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run("{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+                     "\"description\":{\"text\":\"x\"},\"subject\":{\"reference\":"
+                     "\"urn:uuid:9d92805b-c25a-c7ad-60ca-80c93ffb80b1\"}}",
+                     &out, NULL, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.field, "Goal.subject.reference");
+    cr_assert_str_eq(err.what, "urn reference in a resource sent without its bundle");
+    cr_assert_eq(out.n, 0);
+    cr_assert_eq(run("{\"resourceType\":\"Bundle\",\"type\":\"transaction\","
+                     "\"entry\":[{\"fullUrl\":\"urn:uuid:0b6e7c2a-1f0e-4c1e-9d1a-3a1b2c3d4e5f\","
+                     "\"resource\":{\"resourceType\":\"Goal\",\"lifecycleStatus\":"
+                     "\"active\",\"description\":{\"text\":\"x\"},\"subject\":"
+                     "{\"reference\":\"urn:uuid:9d92805b-c25a-c7ad-60ca-80c93ffb80b1\"}},"
+                     "\"request\":{\"method\":\"POST\",\"url\":\"Goal\"}}]}",
+                     &out, NULL, &err), HUB_EINVALID);
+    cr_assert_str_eq(err.what, "reference is not resolved inside the bundle");
+}
+
 Test(fhir, batch_keeps_good_entries_and_reports_the_bad_one)
 {
     char path[512];
