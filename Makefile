@@ -21,7 +21,9 @@ LDLIBS   += $(PKG_LIBS) -lm -pthread
 
 ifdef SANITIZE                      # make test SANITIZE=address,undefined
 BUILD    := build/san
-CFLAGS   += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
+# -O1, as ASan's manual advises: GCC at -O2 with both sanitizers took 336
+# CPU-seconds to build the tree (adt.c alone 41), at -O1 about 40% less
+CFLAGS   += -O1 -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
             -fno-omit-frame-pointer
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
