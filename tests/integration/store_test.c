@@ -459,11 +459,24 @@ Test(store, a_found_token_moves_the_parts_and_events_after_it)
     snprintf(sql, sizeof(sql), "SELECT count(*) FROM events WHERE "
              "message_id = %lld", (long long)next[1].message_seq);
     cr_assert_eq(qlong(sql), 1, "the event not stored with its message");
+    /* beside a new refused message: a batch with no event at all */
+    struct store_msg_result last[2];
+    add_msg(&f, 1, "org_a", "", NULL, NULL, NULL);
+    snprintf(f.m[1].received_at, sizeof(f.m[1].received_at), "%s", at);
+    f.m[1].accepted = false;
+    f.m[1].error_json = SLICE_LIT("{\"code\":\"syntax\"}");
+    f.m[1].retry_token = 9904;
+    ingest(&f, 2, last);
+    cr_assert_eq(last[0].message_seq, first.message_seq);
+    cr_assert_gt(last[1].message_seq, first.message_seq);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages WHERE status = "
+                       "'quarantined'"), 3);
     cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"), 1);
     release(&first, 1);
     release(sent, 2);
     release(again, 3);
     release(next, 2);
+    release(last, 2);
 }
 
 Test(store, nul_escape_in_an_event_is_stored_as_replacement_character)
