@@ -1519,15 +1519,16 @@ static struct text addr_use(struct slice v)
 static struct text phone_use(struct slice use, struct slice equip,
                              const char *dflt)
 {
+    /* EMR, an emergency number: most often another person's (a kin's,
+     * SS-MIX2 sends it beside PRN); no use rather than PID-13's home, nor
+     * the patient's mobile when it is a cellular phone (F1340) */
+    if (upper_eq(use, "EMR"))
+        return TEXT_NONE;
     /* CP, table 0202's cellular phone; M, Epic's: Epic writes XTN-3 H,
      * M or W (home, mobile, work) beside its XTN-2 P, so its mobile in
      * PID-13 ("(555)777-5554^P^M^^^555^7775554") would be read as home */
     if (upper_eq(equip, "CP") || upper_eq(equip, "M"))
         return TEXT_LIT("mobile");
-    /* EMR, an emergency number: most often another person's (a kin's,
-     * SS-MIX2 sends it beside PRN); no use rather than PID-13's home */
-    if (upper_eq(use, "EMR"))
-        return TEXT_NONE;
     if (upper_eq(use, "PRN") || upper_eq(use, "ORN") ||
         upper_eq(use, "VHN") || upper_eq(use, "HOME"))
         return TEXT_LIT("home");
@@ -2740,6 +2741,14 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                         warn(c, mrg_field[f], flaw);
                     unlinked = flaw || (natid_national_type(type.s) &&
                                         natid_placeholder(v.s));
+                    /* a label in CX.1, the number in CX.2 (F1141, F1341) */
+                    if (!unlinked && !(v.s.p[0] >= '0' && v.s.p[0] <= '9') &&
+                        cx_number_after_label(c, &pt, v.s)) {
+                        warn(c, mrg_field[f], "identifier holds no number "
+                                              "and its check digit does; "
+                                              "not linked");
+                        unlinked = true;
+                    }
                 }
                 /* one id once: ORBIS repeats MRG-1 in MRG-4, as it
                  * repeats PID-3 in PID-2 */

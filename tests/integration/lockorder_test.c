@@ -594,3 +594,42 @@ Test(lockorder, a_conflict_inside_an_open_transaction_is_not_run_again)
     cr_assert_eq(store_exec(s, "ROLLBACK"), HUB_OK);
     cr_assert_eq(qlong("SELECT last_value FROM flaky_n"), 1);
 }
+
+/* F1343: a flush whose outcome is not ours (a lease taken over) sent
+ * again while its first try still runs (F1120: its answer cut, the
+ * statement not yet committed on the server). Neither sees the other's
+ * attempt row before the chain lock; the one that takes it second finds
+ * the first's row among those appended since (hub_deliveries_done's look
+ * under the lock, 011_retry_once.sql) and records nothing. The tests of
+ * round 97 committed the first try before the second began: with that
+ * look removed they still passed. */
+Test(lockorder, a_lost_outcome_flushed_twice_at_once_is_recorded_once)
+{
+    char id_s[64], sql[512];
+    long ids[2], tok[2];
+
+    sub("http://a.example/", id_s);
+    ingest("lost-1", "700");
+    cr_assert_eq(claim(ids, tok, 2), 1);
+    /* a token the queue row does not hold: another node's lease now */
+    done_sql(sql, sizeof(sql), ids[0], tok[0] + 1, "retry", 1000);
+    PGconn *holder = conn(), *first = conn(), *again = conn();
+    ok(holder, "BEGIN");
+    ok(holder, "SELECT hub_chain_lock()");
+    cr_assert_eq(PQsendQuery(first, sql), 1);
+    wait_blocked(PQbackendPID(first));
+    cr_assert_eq(PQsendQuery(again, sql), 1);
+    wait_blocked(PQbackendPID(again));
+    cr_assert_eq(qlong(ADVISORY_WAITERS), 2, "both wait for the chain lock");
+    ok(holder, "COMMIT");
+    (void)collect(first, "the first try");
+    (void)collect(again, "the flush sent again");
+    PQfinish(holder);
+    PQfinish(first);
+    PQfinish(again);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'delivery.attempt'"), 1, "the attempt recorded twice");
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE "
+                       "outcome = 'lost'"), 1);
+    chain_verifies();
+}

@@ -408,6 +408,77 @@ Test(store, a_refused_message_sent_again_with_its_token_is_stored_once)
     release(again, 3);
 }
 
+/* F1342: a retried job's refused message found by its token is left out
+ * of the batch, and the messages after it move up: a part then names its
+ * message at the new place (a sender's re-send of a message with a
+ * refused part, a duplicate: the part is not stored again), and an event
+ * is stored with its own message. The test above has no message after a
+ * found one: the renumbering went untested (hub_ingest_once with the
+ * part's and the event's index kept as sent still passed it). */
+Test(store, a_found_token_moves_the_parts_and_events_after_it)
+{
+    struct fixture f;
+    struct store_msg_result first, sent[2], again[3], next[2];
+    static const char at[] = "2026-12-06T08:00:00.456Z";
+
+    /* a refused message, stored with its token */
+    add_msg(&f, 0, "org_a", "", NULL, NULL, NULL);
+    snprintf(f.m[0].received_at, sizeof(f.m[0].received_at), "%s", at);
+    f.m[0].accepted = false;
+    f.m[0].error_json = SLICE_LIT("{\"code\":\"syntax\"}");
+    f.m[0].retry_token = 9901;
+    ingest(&f, 1, &first);
+    /* another job: an accepted message with a refused part */
+    add_msg(&f, 1, "org_a", "k-1", "adt.admit", "MRN", "910");
+    add_msg(&f, 2, "org_a", "", NULL, NULL, NULL);
+    f.m[2].accepted = false;
+    f.m[2].part = true;
+    f.m[2].error_json = SLICE_LIT("{\"code\":\"syntax\"}");
+    f.m[2].retry_token = 9902;
+    for (int i = 1; i < 3; i++)
+        snprintf(f.m[i].received_at, sizeof(f.m[i].received_at), "%s", at);
+    cr_assert_eq(store_ingest_batch(s, &f.m[1], 2, sent), HUB_OK);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages WHERE status = "
+                       "'quarantined'"), 2);
+    /* the first job retried, beside the sender's re-send of the second
+     * (a new job: a new token for its part) */
+    f.m[2].retry_token = 9903;
+    ingest(&f, 3, again);
+    cr_assert_eq(again[0].message_seq, first.message_seq);
+    cr_assert(again[1].duplicate);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages WHERE status = "
+                       "'quarantined'"), 2, "the duplicate's part stored "
+                       "again");
+    /* the first job retried beside a new message with an event */
+    add_msg(&f, 1, "org_a", "k-2", "adt.admit", "MRN", "911");
+    ingest(&f, 2, next);
+    cr_assert_eq(next[0].message_seq, first.message_seq);
+    cr_assert_not(next[1].duplicate);
+    cr_assert_gt(next[1].message_seq, 0);
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM events WHERE "
+             "message_id = %lld", (long long)next[1].message_seq);
+    cr_assert_eq(qlong(sql), 1, "the event not stored with its message");
+    /* beside a new refused message: a batch with no event at all */
+    struct store_msg_result last[2];
+    add_msg(&f, 1, "org_a", "", NULL, NULL, NULL);
+    snprintf(f.m[1].received_at, sizeof(f.m[1].received_at), "%s", at);
+    f.m[1].accepted = false;
+    f.m[1].error_json = SLICE_LIT("{\"code\":\"syntax\"}");
+    f.m[1].retry_token = 9904;
+    ingest(&f, 2, last);
+    cr_assert_eq(last[0].message_seq, first.message_seq);
+    cr_assert_gt(last[1].message_seq, first.message_seq);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages WHERE status = "
+                       "'quarantined'"), 3);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"), 1);
+    release(&first, 1);
+    release(sent, 2);
+    release(again, 3);
+    release(next, 2);
+    release(last, 2);
+}
+
 Test(store, nul_escape_in_an_event_is_stored_as_replacement_character)
 {
     struct fixture f;

@@ -989,6 +989,41 @@ Test(hl7_to_events, merged_from_marks_the_prior_ids_that_link_no_one)
                      "linked;");
 }
 
+/* tests/data/real/SOURCES.md F1341: F1141's label in CX.1 with the
+ * number in CX.2 ("PP^N7356938", a passport) links no one in PID, and so
+ * links no one in MRG either (F842's rule: a merge on "PP" would merge
+ * whoever holds it into the survivor); a check digit of one or two
+ * characters still merges on CX.1 as before. */
+Test(hl7_to_events, merged_from_marks_a_label_with_its_number_in_the_check_digit)
+{
+    static const struct {
+        const char *mrg, *want, *warns;
+        bool inactive;
+    } c[] = {
+        { "PP^N7356938^^H^PI", "PP|H;",
+          "MRG-1:identifier holds no number and its check digit does; not "
+          "linked;", true },
+        { "|||PP^N7356938^^H^PI", "PP|H;",
+          "MRG-4:identifier holds no number and its check digit does; not "
+          "linked;", true },
+        { "ABC^1^M10^H^PI", "ABC|H;", "", false },
+        { "A1^N7356938^^H^PI", "A1|H;", "", false },
+    };
+    for (size_t k = 0; k < sizeof(c) / sizeof(c[0]); k++) {
+        char msg[2048];
+        snprintf(msg, sizeof(msg), MSH("ADT^A40^ADT_A39", "2.5")
+                 "PID|1||M1^^^H^MR||D^J\rMRG|%s\r", c[k].mrg);
+        cr_assert_str_eq(merged_from_of(msg), c[k].want, "%s", c[k].mrg);
+        cJSON *j = event_of(msg);
+        const cJSON *m = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "patient"), "merged_from"), 0);
+        cr_assert_eq(cJSON_IsTrue(cJSON_GetObjectItem(m, "inactive")),
+                     c[k].inactive, "%s", c[k].mrg);
+        cJSON_Delete(j);
+        cr_assert_str_eq(warnings_of(msg), c[k].warns, "%s", c[k].mrg);
+    }
+}
+
 /* One prior id sent in MRG-1 and again in MRG-4 is one id merged away:
  * ORBIS repeats MRG-1 in MRG-4 as it repeats PID-3 in PID-2
  * (r23-diz-unimr_orbis_a40_blank_phone.hl7), and merged_from held it
@@ -3272,5 +3307,29 @@ Test(hl7_to_events, an_emergency_number_is_not_the_home_phone)
     cr_assert_null(str_at(cJSON_GetArrayItem(ph, 1), "use", NULL));
     cr_assert_null(str_at(cJSON_GetArrayItem(ph, 2), "use", NULL));
     cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 3), "use", NULL), "work");
+    cJSON_Delete(ph);
+}
+
+/* tests/data/real/SOURCES.md F1340: an emergency number on a cellular
+ * phone (XTN-2 EMR, XTN-3 CP, or Epic's M) is still most often someone
+ * else's: written as the patient's mobile it was one a partner would
+ * text for the patient. No use, as F1240's EMR on a telephone; a PRN or
+ * PRS on a cellular phone stays mobile. */
+Test(hl7_to_events, an_emergency_number_on_a_cell_phone_is_not_the_mobile)
+{
+    cJSON *ph = phones_of("PID|1||M1||D^J||||||||^EMR^CP^^^^^^^^^090-1111-2222"
+                          "~^EMR^M^^^^^^^^^090-3333-4444"
+                          "~^PRN^CP^^^^^^^^^090-5555-6666|"
+                          "^EMR^CP^^^^^^^^^090-7777-8888");
+    cr_assert_eq(cJSON_GetArraySize(ph), 4, "%s", cJSON_PrintUnformatted(ph));
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 0), "value", NULL),
+                     "090-1111-2222");
+    cr_assert_null(str_at(cJSON_GetArrayItem(ph, 0), "use", NULL));
+    cr_assert_null(str_at(cJSON_GetArrayItem(ph, 1), "use", NULL));
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 2), "use", NULL),
+                     "mobile");
+    cr_assert_str_eq(str_at(cJSON_GetArrayItem(ph, 3), "value", NULL),
+                     "090-7777-8888");
+    cr_assert_null(str_at(cJSON_GetArrayItem(ph, 3), "use", NULL));
     cJSON_Delete(ph);
 }
