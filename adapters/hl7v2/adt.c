@@ -2684,8 +2684,9 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
     if (said_dead) {
         jw_key_chunk(&c->w, JW_KEY("deceased"));
         jw_bool(&c->w, true);
-        /* as a birth date: an impossible death date is kept as sent,
-         * with a warning (a typo of the year, a placeholder) */
+        /* as a birth date: an impossible death date that PID-30's Y
+         * vouches for is kept as sent, with a warning (a typo of the
+         * year, a placeholder); alone it said no death (above) */
         if (kv_time(c, JW_KV("deceased_at"), died, "PID-29", 0)) {
             if (born_ok && before(died.s, born.s))
                 warn(c, "PID-29", "death date is before the birth date");
