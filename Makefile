@@ -47,7 +47,7 @@ BINS := $(BUILD)/hubd $(BUILD)/hubctl
 TEST_BINS := $(BUILD)/bin/test-unit $(BUILD)/bin/test-integration $(BUILD)/bin/test-e2e \
              $(BUILD)/bin/connect-proxy
 
-.PHONY: all deps build tests run test test-fast fuzz bench lint clean \
+.PHONY: all deps build tests run test test-fast fuzz fuzz-build bench lint clean \
         db-start db-stop db-url certs format
 all: build
 build: $(BINS)
@@ -128,7 +128,8 @@ $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIB)
 	clang $(FUZZ_CFLAGS) -MMD -MP $< $(FUZZ_LIB) $(PKG_LIBS) -lm -o $@
 
 FUZZ_SECONDS ?= 60
-fuzz: $(FUZZ_BINS)
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
 	@tests/tools/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
 # --- the two commands -----------------------------------------------------

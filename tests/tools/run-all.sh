@@ -18,40 +18,75 @@ pglog_from=$(( $(wc -l <var/pg/server.log 2>/dev/null || echo 0) + 1 ))
 summary=()
 failed=0
 
-run_suites() {   # $1 = build dir, $2 = label
-    local dir=$1 label=$2 s out rc
-    for s in unit integration e2e; do
-        [ -x "$dir/bin/test-$s" ] || continue
-        out=$(mktemp)
-        echo "== $label $s"
-        t0=$SECONDS
-        HUB_BUILD=$dir "$dir/bin/test-$s" --jobs 2 2>&1 | tee "$out"
-        rc=${PIPESTATUS[0]}
-        line=$(grep -a 'Synthesis:' "$out" | tail -1)
-        # hub_cleanup aborts in .fini when hubd.log holds personal data:
-        # Criterion exits non-zero but counts no failure, so count it here
-        leaks=$(grep -ac '^hubproc: personal data' "$out")
-        [ "$leaks" = 0 ] || line="$line | Failing by personal data in hubd.log: $leaks"
-        summary+=("$label $s ($((SECONDS - t0)) s): ${line:-no summary (exit $rc)}")
-        [ "$rc" = 0 ] || failed=$((failed + 1))
-        rm -f "$out"
-    done
+# e2e tests mostly wait (on hubd, PostgreSQL, timers: about 60 CPU-seconds
+# in 200 s at 2 jobs), so they run 6 at once; unit tests are CPU-bound and
+# integration tests wait on one PostgreSQL, where more jobs measured slower
+e2e_jobs=${HUB_E2E_JOBS:-6}
+
+run_suite() {    # $1 = build dir, $2 = label, $3 = suite
+    local dir=$1 label=$2 s=$3 out rc jobs=2
+    [ -x "$dir/bin/test-$s" ] || return 0
+    [ "$s" = e2e ] && jobs=$e2e_jobs
+    out=$(mktemp)
+    echo "== $label $s"
+    t0=$SECONDS
+    HUB_BUILD=$dir "$dir/bin/test-$s" --jobs "$jobs" 2>&1 | tee "$out"
+    rc=${PIPESTATUS[0]}
+    line=$(grep -a 'Synthesis:' "$out" | tail -1)
+    # hub_cleanup aborts in .fini when hubd.log holds personal data:
+    # Criterion exits non-zero but counts no failure, so count it here
+    leaks=$(grep -ac '^hubproc: personal data' "$out")
+    [ "$leaks" = 0 ] || line="$line | Failing by personal data in hubd.log: $leaks"
+    summary+=("$label $s ($((SECONDS - t0)) s): ${line:-no summary (exit $rc)}")
+    [ "$rc" = 0 ] || failed=$((failed + 1))
+    rm -f "$out"
 }
 
-# builds use every core (the fuzz harnesses each compile every adapter)
+# builds use every core
 jobs=$(nproc 2>/dev/null || echo 1)
 make -s -j"$jobs" build tests || { echo "test: build failed"; exit 1; }
-run_suites build plain
+run_suite build plain unit
 
-if [ -z "${HUB_TEST_SKIP_SAN:-}" ]; then
-    make -s -j"$jobs" SANITIZE=address,undefined build tests ||
-        { echo "test: sanitizer build failed"; exit 1; }
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        run_suites build/san sanitized
+# the sanitized and fuzz builds (minutes of CPU) run niced beside the plain
+# integration and e2e suites, which mostly wait
+want_san=; [ -z "${HUB_TEST_SKIP_SAN:-}" ] && want_san=1
+want_fuzz=
+[ -z "${HUB_TEST_SKIP_FUZZ:-}" ] && ls tests/fuzz/*_fuzz.c >/dev/null 2>&1 &&
+    want_fuzz=1
+bg_log=build/background-build.log
+bg_pid=
+if [ -n "$want_san$want_fuzz" ]; then
+    (
+        if [ -n "$want_san" ]; then
+            nice -n 10 make -s -j"$jobs" SANITIZE=address,undefined build tests ||
+                { echo "test: sanitizer build failed"; exit 1; }
+        fi
+        if [ -n "$want_fuzz" ]; then
+            nice -n 10 make -s -j"$jobs" fuzz-build ||
+                { echo "test: fuzz build failed"; exit 1; }
+        fi
+    ) >"$bg_log" 2>&1 &
+    bg_pid=$!
 fi
 
-if [ -z "${HUB_TEST_SKIP_FUZZ:-}" ] && ls tests/fuzz/*_fuzz.c >/dev/null 2>&1; then
+run_suite build plain integration
+run_suite build plain e2e
+
+if [ -n "$bg_pid" ] && ! wait "$bg_pid"; then
+    cat "$bg_log"
+    summary+=("sanitized and fuzz builds: FAILED (above)")
+    failed=$((failed + 1)); want_san=; want_fuzz=
+fi
+
+if [ -n "$want_san" ]; then
+    for s in unit integration e2e; do
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+            run_suite build/san sanitized "$s"
+    done
+fi
+
+if [ -n "$want_fuzz" ]; then
     echo "== fuzz (bounded)"
     t0=$SECONDS
     if make -s -j"$jobs" fuzz FUZZ_SECONDS=${HUB_FUZZ_SECONDS:-6}; then
