@@ -19,14 +19,14 @@
 --    before.
 -- The common batch (no duplicate) writes one bigint more per message
 -- (tests/bench/README.md, "Speed work on the ingest transaction").
--- Rows stored before this migration, and those of the serial path
--- (hub_ingest_batch_serial: a batch holding an adt.merge or a refused
--- message with a key), have no token: their retries are audited as
--- duplicates, as before.
+-- The serial path (hub_ingest_batch_serial: a batch holding an adt.merge
+-- or a refused message with a key) does the same, its token given as
+-- "token" in the message's object. Rows stored before this migration
+-- have no token: a retry of theirs is audited as a duplicate, as before.
 -- hub_ingest_fast() takes p_token (one more array, NULL as a whole: no
--- token), so it is made again whole; otherwise it is 001's. Refused
--- messages keep their quarantine_tokens (011): hub_ingest_once() now
--- passes the tokens on.
+-- token), so it is made again whole; otherwise it and
+-- hub_ingest_batch_serial() are 001's. Refused messages keep their
+-- quarantine_tokens (011): hub_ingest_once() now passes the tokens on.
 
 ALTER TABLE messages ADD COLUMN retry_token bigint;
 
@@ -200,6 +200,9 @@ BEGIN
                                 ELSE '{}' END
                         || CASE WHEN p_part[o] IS NOT NULL
                                 THEN jsonb_build_object('part', p_part[o])
+                                ELSE '{}' END
+                        || CASE WHEN p_token[o] IS NOT NULL
+                                THEN jsonb_build_object('token', p_token[o])
                                 ELSE '{}' END
                         || jsonb_build_object('ev',
                             (SELECT coalesce(jsonb_agg(jsonb_build_object(
@@ -1098,4 +1101,180 @@ BEGIN
                         FROM generate_series(1, n_msg) o ORDER BY o);
     END IF;
     RETURN NEXT;
+END $$;
+
+-- As 001's, with "token" (a message's retry token, absent: none) stored
+-- with its row and compared on the duplicate path (above).
+CREATE OR REPLACE FUNCTION hub_ingest_batch_serial(p_batch jsonb, p_raw bytea[],
+    p_reply bytea[])
+RETURNS TABLE (dup boolean, message_id bigint, event_ids text, reply bytea,
+    kept boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    m jsonb;
+    e jsonb;
+    i int := 0;
+    v_org text;
+    v_key text;
+    v_ok boolean;
+    v_mid bigint;
+    v_at timestamptz;
+    v_at_text text;
+    v_body jsonb;
+    v_pid text;
+    v_first_pid text;
+    v_seq bigint;
+    v_merge boolean;
+    v_ids text[];
+    v_seqs bigint[] := '{}';
+    v_reply bytea;
+    v_evids text;
+    v_sha text;
+    v_tok bigint;               -- the retry token of the row found
+    v_dups boolean[] := '{}';   -- which messages were duplicates
+    -- audit rows of the batch, appended in one call at the end
+    a_actor text[] := '{}';
+    a_action text[] := '{}';
+    a_id text[] := '{}';
+    a_patient text[] := '{}';
+    a_detail jsonb[] := '{}';
+    k int := 0;
+BEGIN
+    -- before any seq is taken: seq order = commit order, one chain writer,
+    -- and the duplicate check below sees every committed message
+    PERFORM hub_chain_lock();
+    PERFORM hub_orgs_known(ARRAY(SELECT x->>'org'
+                                   FROM jsonb_array_elements(p_batch) x));
+    FOR m IN SELECT x FROM jsonb_array_elements(p_batch) x LOOP
+        i := i + 1;
+        -- a refused part of a duplicate was stored with the first send
+        IF m ? 'part' AND coalesce(v_dups[(m->>'part')::int], false) THEN
+            dup := true;
+            message_id := NULL;
+            event_ids := '[]';
+            reply := NULL;
+            kept := false;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        v_org := m->>'org';
+        v_key := nullif(m->>'key', '');
+        v_ok := coalesce((m->>'ok')::boolean, false);
+        v_at := coalesce((m->>'at')::timestamptz, now());
+        v_at_text := to_char(v_at AT TIME ZONE 'UTC',
+                             'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
+        IF v_key IS NOT NULL THEN
+            SELECT ms.id, ms.reply, ms.event_ids, ms.sha256,
+                   ms.retry_token
+              INTO v_mid, v_reply, v_evids, v_sha, v_tok
+              FROM messages ms
+             WHERE ms.org_id = v_org AND ms.idem_key = v_key
+               AND ms.status = 'accepted';
+            IF FOUND THEN
+                v_dups[i] := true;
+                -- hubd's own retry of this very message (its token): as
+                -- its first try was answered, and nothing written
+                IF v_tok = (m->>'token')::bigint THEN
+                    dup := false;
+                    message_id := v_mid;
+                    reply := NULL;
+                    event_ids := coalesce(v_evids, '[]');
+                    kept := false;
+                    RETURN NEXT;
+                    CONTINUE;
+                END IF;
+                dup := true;
+                message_id := v_mid;
+                reply := v_reply;
+                event_ids := coalesce(v_evids, '[]');
+                kept := false;
+                k := k + 1;
+                a_actor[k] := v_org;
+                a_action[k] := 'message.duplicate';
+                a_id[k] := v_mid::text;
+                a_patient[k] := NULL;
+                a_detail[k] := jsonb_build_object('sha256', m->>'sha',
+                                                  'format', m->>'fmt');
+                -- other bytes under the same key: kept (hub_ingest_fast)
+                IF hub_dup_differs(v_key, v_sha, m->>'sha') THEN
+                    PERFORM hub_dup_kept(v_org, m->>'fmt', v_key,
+                                         m->>'sha', p_raw[i], v_at);
+                    a_detail[k] := a_detail[k]
+                                   || '{"kept": "quarantine"}'::jsonb;
+                    kept := true;
+                END IF;
+                RETURN NEXT;
+                CONTINUE;
+            END IF;
+        END IF;
+        -- the ids of the events the loop below stores, in its order
+        INSERT INTO messages (org_id, format, idem_key, sha256, raw, status,
+                              error, reply, event_ids, received_at,
+                              retry_token)
+        VALUES (v_org, m->>'fmt', v_key, m->>'sha', coalesce(p_raw[i], ''),
+                CASE WHEN v_ok THEN 'accepted' ELSE 'quarantined' END,
+                m->'err', p_reply[i],
+                CASE WHEN v_ok THEN
+                    (SELECT coalesce(jsonb_agg(x->>'id' ORDER BY o), '[]')
+                       FROM jsonb_array_elements(coalesce(m->'ev', '[]'))
+                            WITH ORDINALITY AS e(x, o))::text END,
+                v_at, (m->>'token')::bigint)
+        RETURNING id INTO v_mid;
+        v_ids := '{}';
+        v_first_pid := NULL;
+        IF v_ok THEN
+            FOR e IN SELECT x FROM jsonb_array_elements(
+                         coalesce(m->'ev', '[]')) x LOOP
+                v_body := e->'body';
+                v_pid := hub_link_patient(v_org,
+                             v_body->'patient'->'identifiers', e->>'pid');
+                v_body := v_body || jsonb_build_object('id', e->>'id',
+                    'source', coalesce(v_body->'source', '{}')
+                        || jsonb_build_object('org', v_org,
+                                              'received_at', v_at_text));
+                IF v_pid IS NOT NULL THEN
+                    v_body := jsonb_set(v_body, '{patient,hub_id}',
+                                        to_jsonb(v_pid));
+                    v_first_pid := coalesce(v_first_pid, v_pid);
+                END IF;
+                INSERT INTO events (id, message_id, org_id, type,
+                                    patient_hub_id, occurred_at, received_at,
+                                    body)
+                VALUES (e->>'id', v_mid, v_org,
+                        coalesce(e->>'type', v_body->>'type'), v_pid,
+                        hub_parse_ts(v_body->>'occurred_at'), v_at,
+                        v_body::text)
+                RETURNING seq, type = 'adt.merge' INTO v_seq, v_merge;
+                IF v_merge THEN
+                    PERFORM hub_merge_patient(v_org,
+                        v_body->'patient'->'merged_from', v_pid, e->>'id');
+                END IF;
+                v_seqs := v_seqs || v_seq;
+                v_ids := v_ids || (e->>'id');
+            END LOOP;
+            k := k + 1;
+            a_action[k] := 'message.received';
+            a_patient[k] := v_first_pid;
+            a_detail[k] := jsonb_build_object('sha256', m->>'sha',
+                'format', m->>'fmt', 'events', to_jsonb(v_ids));
+        ELSE
+            k := k + 1;
+            a_action[k] := 'message.quarantined';
+            a_patient[k] := NULL;
+            a_detail[k] := jsonb_build_object('sha256', m->>'sha',
+                'format', m->>'fmt', 'error', jsonb_build_object(
+                    'code', m->'err'->'code', 'field', m->'err'->'field'));
+        END IF;
+        a_actor[k] := v_org;
+        a_id[k] := v_mid::text;
+        dup := false;
+        message_id := v_mid;
+        event_ids := to_jsonb(v_ids)::text;
+        reply := NULL;
+        kept := false;
+        RETURN NEXT;
+    END LOOP;
+    PERFORM hub_audit_append_many(a_actor, a_action,
+        array_fill('message'::text, ARRAY[k]), a_id, a_patient, a_detail);
+    PERFORM hub_route_events(v_seqs);
 END $$;

@@ -2353,6 +2353,42 @@ Test(store, parts_of_a_resent_message_are_not_stored_again_on_the_serial_path)
     free(now);
 }
 
+/* F1122 on the serial path (an adt.merge in the batch): hubd's own retry
+ * of a committed batch is answered as its first try was, with no
+ * 'message.duplicate' row; a re-send without the token is a duplicate. */
+Test(store, an_accepted_message_sent_again_with_its_token_is_audited_once_on_the_serial_path)
+{
+    struct fixture f;
+    struct store_msg_result res[2], again[2], one;
+
+    add_msg(&f, 0, "org_a", "ser-1", "adt.admit", "MRN", "420");
+    add_msg(&f, 1, "org_a", "ser-mrg", "adt.merge", "MRN", "420");
+    f.m[0].retry_token = 8990;
+    f.m[1].retry_token = 8991;
+    ingest(&f, 2, res);
+    ingest(&f, 2, again);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_not(again[i].duplicate, "message %d", i);
+        cr_assert_eq(again[i].message_seq, res[i].message_seq);
+        cr_assert_str_eq(again[i].event_ids_json, res[i].event_ids_json);
+    }
+    cr_assert_eq(qlong("SELECT count(*) FROM messages"), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM events"), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.duplicate'"), 0);
+    f.m[1].retry_token = 0;         /* the sender's re-send */
+    cr_assert_eq(store_ingest_batch(s, &f.m[1], 1, &one), HUB_OK);
+    cr_assert(one.duplicate);
+    store_msg_result_release(&one);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.duplicate'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.received'"), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"), 1);
+    release(res, 2);
+    release(again, 2);
+}
+
 /* Another message under a used key (a sender whose control ids restarted)
  * is answered as the duplicate and kept in quarantine with the reason;
  * the same bytes again keep nothing. On both paths: the set (hub_ingest_
