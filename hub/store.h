@@ -143,11 +143,12 @@ struct store_msg {
                                        that is not one: not stored again
                                        when that message is a duplicate
                                        (its parts were stored with it) */
-    int64_t retry_token;            /* a refused message's: the same at
-                                       each retry of its job, never given
-                                       again (0: none); a retry finds the
-                                       row its first try stored by it and
-                                       stores nothing (011_retry_once) */
+    int64_t retry_token;            /* the same at each retry of its
+                                       job, never given again (0: none);
+                                       a retry finds the row its first
+                                       try stored by it and stores (and
+                                       audits) nothing (011_retry_once,
+                                       013_retry_accepted) */
 };
 
 struct store_msg_result {

@@ -401,8 +401,9 @@ static bool arr_read(const char *p, size_t len, size_t n, const char **v,
     return off == len;
 }
 
-/* The parameters of hub_ingest_fast(), in its order (001_init.sql), then
- * the retry tokens hub_ingest_once() takes too (011_retry_once.sql) */
+/* The parameters of hub_ingest_fast() and hub_ingest_once(), in their
+ * order (001_init.sql, 011_retry_once.sql; the tokens since
+ * 013_retry_accepted.sql) */
 enum {
     P_ORG, P_FMT, P_KEY, P_SHA, P_AT, P_OK, P_ERR, P_RAW, P_REPLY, P_PART,
     P_EMSG, P_EID, P_ETYPE, P_EPID, P_ECUR, P_EPREP, P_EOCC, P_EBODY,
@@ -761,30 +762,35 @@ static void batch_close(struct batch *b)
     arena_release(&b->scratch);
 }
 
-/* The retry tokens of a batch that holds a refused message with one
- * (011_retry_once.sql: recorded with its message id, so that a retry of
- * a batch whose commit went through stores it no more); false, and no
- * array, for any other batch: it goes to hub_ingest_fast() as it is. A
- * message without its own received_at has no token (a retry's would
- * differ, and the token is looked for at that instant). */
+/* The retry tokens of a batch (NULL as a whole when none has one): an
+ * accepted message's is stored with its row, so that hubd's own retry of
+ * a batch whose commit went through is told from a sender's re-send of
+ * the same key (013_retry_accepted.sql); a refused message's is recorded
+ * with its message id, so that the retry stores it no more
+ * (011_retry_once.sql). Returns whether a refused message has one: the
+ * batch then goes to hub_ingest_once(), else to hub_ingest_fast(). A
+ * refused message without its own received_at has no token (a retry's
+ * would differ, and the token is looked for at that instant). */
 static bool batch_put_tokens(struct bin *p, const struct store_msg *m,
                              size_t n)
 {
-    size_t i = 0;
+    bool once = false, any = false;
 
-    while (i < n && (m[i].accepted || m[i].retry_token == 0 ||
-                     m[i].received_at[0] == '\0'))
-        i++;
-    if (i == n)
+    for (size_t i = 0; i < n && !any; i++)
+        any = m[i].retry_token != 0;
+    if (!any)
         return false;
     arr_begin(&p[P_TOKEN], INT8OID, n);
-    for (i = 0; i < n; i++)
-        if (!m[i].accepted && m[i].retry_token != 0 &&
-            m[i].received_at[0] != '\0')
+    for (size_t i = 0; i < n; i++) {
+        bool put = m[i].retry_token != 0 &&
+                   (m[i].accepted || m[i].received_at[0] != '\0');
+        if (put)
             arr_int8(&p[P_TOKEN], m[i].retry_token);
         else
             arr_null(&p[P_TOKEN]);
-    return true;
+        once = once || (put && !m[i].accepted);
+    }
+    return once;
 }
 
 /* Fill the arrays of one batch; evtext[i]: message i's event ids as
@@ -819,8 +825,8 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
     "SELECT dups, message_ids, event_ids, replies, kept "                  \
     "FROM hub_ingest_fast($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "  \
     "$12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, " \
-    "$26, $27, $28)"
-/* a batch with retry tokens (batch_put_tokens; rare: unnamed) */
+    "$26, $27, $28, $29)"
+/* a batch with a refused message's retry token (batch_put_tokens; rare: unnamed) */
 #define ONCE_SQL                                                           \
     "SELECT dups, message_ids, event_ids, replies, kept "                  \
     "FROM hub_ingest_once($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "  \
@@ -847,7 +853,7 @@ static bool ingest_prepare(struct store *s)
     for (int i = 0; i < 2 && ok; i++) {
         PGresult *p = db_result(s, "ingest.prepare", db_now_ms(),
                                 PQsendPrepare(s->c, names[i], sqls[i],
-                                              i == 0 ? P_TOKEN : 0,
+                                              i == 0 ? P_N : 0,
                                               i == 0 ? ingest_types : NULL));
         const char *st = PQresultErrorField(p, PG_DIAG_SQLSTATE);
         /* 42P05: it exists after all (a pooler's other session) */
@@ -884,11 +890,10 @@ static PGresult *ingest_send(struct store *s, bool named, bool once,
     if (!PQenterPipelineMode(c))
         return NULL;
     bool sent =
-        (named ? PQsendQueryPrepared(c, INGEST_STMT, P_TOKEN, vals, lens,
-                                     fmts, 1)
-               : PQsendQueryParams(c, once ? ONCE_SQL : INGEST_SQL,
-                                   once ? P_N : P_TOKEN, ingest_types, vals,
-                                   lens, fmts, 1)) &&
+        (named ? PQsendQueryPrepared(c, INGEST_STMT, P_N, vals, lens, fmts,
+                                     1)
+               : PQsendQueryParams(c, once ? ONCE_SQL : INGEST_SQL, P_N,
+                                   ingest_types, vals, lens, fmts, 1)) &&
         PQpipelineSync(c) &&
         (named ? PQsendQueryPrepared(c, DURABLE_STMT, 0, NULL, NULL, NULL, 0)
                : PQsendQueryParams(c, DURABLE_SQL, 0, NULL, NULL, NULL, NULL,

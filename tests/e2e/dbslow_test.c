@@ -1023,6 +1023,73 @@ Test(dbslow, a_batch_whose_commit_answer_comes_late_stores_its_refused_messages_
                               "idem_key LIKE 'LATE-%'"), 2);
 }
 
+/* F1122: the accepted messages of such a batch were duplicates by their
+ * keys at its retry, and each got a 'message.duplicate' audit row with the
+ * sender as actor: a re-send the sender never made. Now each carries its
+ * job's retry token, stored with its row; the retry is answered as the
+ * first try was, audited once ('message.received'), while a sender's own
+ * re-send of the same message is still a duplicate, audited as one. */
+Test(dbslow, a_batch_whose_commit_answer_comes_late_audits_its_accepted_messages_once,
+     .fini = stop, .timeout = 60)
+{
+    struct mllp_client c;
+    char code[3];
+    static const char csv[] =
+        "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
+        "S-1,C-001,88121-9,2026-03-01T10:00:00-05:00,88122-7,LA28397-0\r\n";
+
+    cr_assert_eq(hub_start(&hub, "commit_threads = 1\ndb_commit_timeout = 1\n"
+                           "commit_stuck_timeout = 30\nauth_cache_ttl = 300",
+                           true), 0);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    send_frame(&c, "LATE-1", "MRN-L1", 15000, code);
+    cr_assert_str_eq(code, "AA");
+    struct post_call call = {
+        "/v1/fhir", "application/fhir+json",
+        "{\"resourceType\":\"NoSuchResource\"}", { 0 }, 0, 0 };
+    pthread_t t;
+    post(&call);                    /* the credential cached, and a row */
+    cr_assert_eq(call.resp.status, 422, "%s", call.resp.body);
+    http_resp_free(&call.resp);
+
+    /* the committer's link: its next batch commits, its answer held */
+    call = (struct post_call){ "/v1/csv/screenings", "text/csv", csv,
+                               { 0 }, 0, 0 };
+    dbproxy_hold_answers(hub.proxy, true);
+    cr_assert_eq(pthread_create(&t, NULL, post, &call), 0);
+    send_frame(&c, "LATE-2", "MRN-L2", 15000, code);
+    cr_expect_str_eq(code, "AA");
+    pthread_join(t, NULL);
+    cr_expect_eq(call.resp.status, 202, "%ld", call.resp.status);
+    http_resp_free(&call.resp);
+    cr_expect(hub_wait_log(&hub, "store.deadline op=ingest", 1, 2000));
+    dbproxy_hold_answers(hub.proxy, false);
+
+    send_frame(&c, "LATE-3", "MRN-L3", 15000, code);
+    cr_expect_str_eq(code, "AA");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages"), 5);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
+                              "action = 'message.received'"), 4);
+    long dups = hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
+                             "action = 'message.duplicate'");
+    cr_expect_eq(dups, 0, "%ld message.duplicate rows for no re-send", dups);
+    /* the sender sends LATE-2 again: a duplicate, audited */
+    send_frame(&c, "LATE-2", "MRN-L2", 15000, code);
+    cr_expect_str_eq(code, "AA");
+    mllp_close(&c);
+    dups = hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
+                        "action = 'message.duplicate' AND object_id = "
+                        "(SELECT id::text FROM messages "
+                        "WHERE idem_key = 'LATE-2')");
+    cr_expect_eq(dups, 1, "%ld message.duplicate rows for LATE-2", dups);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
+                              "action = 'message.duplicate'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages"), 5);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM hub_audit_verify() "
+                              "WHERE ok"), 1);
+}
+
 /* F1260: a message the database refused (here a CHECK on its key, as a
  * value past hubd's checks would be) is committed again alone, quarantined
  * (commit_singly); that commit went without its job's retry token, so when

@@ -479,6 +479,92 @@ Test(store, a_found_token_moves_the_parts_and_events_after_it)
     release(last, 2);
 }
 
+/* F1122: a batch sent again after its commit went through (its answer
+ * lost) audits its accepted messages once: each carries its job's retry
+ * token, stored with its row, and a duplicate holding the same token is
+ * answered as its first try was (not a duplicate, the same ids), with no
+ * 'message.duplicate' row; a sender's re-send (a new job, a new token, or
+ * none) is still a duplicate, audited. */
+Test(store, an_accepted_message_sent_again_with_its_token_is_audited_once)
+{
+    struct fixture f;
+    struct store_msg_result res[3], again[3], mix[3], once[2], once2[2];
+    static const char at[] = "2026-12-06T07:00:00.123Z";
+
+    add_msg(&f, 0, "org_a", "acc-1", "adt.admit", "MRN", "910");
+    add_msg(&f, 1, "org_a", "acc-2", "adt.update", "MRN", "911");
+    add_msg(&f, 2, "org_b", "acc-3", "adt.admit", "MRN", "912");
+    for (int i = 0; i < 3; i++)
+        f.m[i].retry_token = 8800 + i;
+    ingest(&f, 3, res);
+    ingest(&f, 3, again);           /* hubd's retry: nothing new */
+    for (int i = 0; i < 3; i++) {
+        cr_assert_not(again[i].duplicate, "message %d", i);
+        cr_assert_eq(again[i].message_seq, res[i].message_seq);
+        cr_assert_str_eq(again[i].event_ids_json, res[i].event_ids_json);
+        cr_assert_null(again[i].reply);
+    }
+    cr_assert_eq(qlong("SELECT count(*) FROM messages"), 3);
+    cr_assert_eq(qlong("SELECT count(*) FROM events"), 3);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.received'"), 3);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.duplicate'"), 0);
+    /* in one batch: a sender's re-send (a new job: a new token), hubd's
+     * retry (its token), and a new message */
+    f.m[0].retry_token = 8900;
+    add_msg(&f, 2, "org_b", "acc-4", "adt.admit", "MRN", "913");
+    f.m[2].retry_token = 8901;
+    ingest(&f, 3, mix);
+    cr_assert(mix[0].duplicate);
+    cr_assert_eq(mix[0].message_seq, res[0].message_seq);
+    cr_assert_not(mix[1].duplicate);
+    cr_assert_eq(mix[1].message_seq, res[1].message_seq);
+    cr_assert_not(mix[2].duplicate);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.duplicate'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.duplicate' AND actor = 'org_a' AND "
+                       "object_id = (SELECT id::text FROM messages "
+                       "WHERE idem_key = 'acc-1')"), 1);
+    /* a re-send with no token at all: a duplicate, audited */
+    f.m[1].retry_token = 0;
+    cr_assert_eq(store_ingest_batch(s, &f.m[1], 1, &once[0]), HUB_OK);
+    cr_assert(once[0].duplicate);
+    store_msg_result_release(&once[0]);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.duplicate'"), 2);
+    /* with a refused message of its job (hub_ingest_once): retried whole,
+     * each stored and audited once */
+    add_msg(&f, 0, "org_a", "acc-5", "adt.admit", "MRN", "914");
+    add_msg(&f, 1, "org_a", "", NULL, NULL, NULL);
+    for (int i = 0; i < 2; i++)
+        snprintf(f.m[i].received_at, sizeof(f.m[i].received_at), "%s", at);
+    f.m[0].retry_token = 8950;
+    f.m[1].retry_token = 8951;
+    f.m[1].accepted = false;
+    f.m[1].error_json = SLICE_LIT("{\"code\":\"syntax\"}");
+    ingest(&f, 2, once);
+    ingest(&f, 2, once2);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_not(once2[i].duplicate, "message %d", i);
+        cr_assert_eq(once2[i].message_seq, once[i].message_seq);
+    }
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.received'"), 5);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.quarantined'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.duplicate'"), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages"), 6);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"), 1);
+    release(res, 3);
+    release(again, 3);
+    release(mix, 3);
+    release(once, 2);
+    release(once2, 2);
+}
+
 Test(store, nul_escape_in_an_event_is_stored_as_replacement_character)
 {
     struct fixture f;
@@ -2336,6 +2422,42 @@ Test(store, parts_of_a_resent_message_are_not_stored_again_on_the_serial_path)
                        "WHERE action = 'message.quarantined'"), 1);
     free(first);
     free(now);
+}
+
+/* F1122 on the serial path (an adt.merge in the batch): hubd's own retry
+ * of a committed batch is answered as its first try was, with no
+ * 'message.duplicate' row; a re-send without the token is a duplicate. */
+Test(store, an_accepted_message_sent_again_with_its_token_is_audited_once_on_the_serial_path)
+{
+    struct fixture f;
+    struct store_msg_result res[2], again[2], one;
+
+    add_msg(&f, 0, "org_a", "ser-1", "adt.admit", "MRN", "420");
+    add_msg(&f, 1, "org_a", "ser-mrg", "adt.merge", "MRN", "420");
+    f.m[0].retry_token = 8990;
+    f.m[1].retry_token = 8991;
+    ingest(&f, 2, res);
+    ingest(&f, 2, again);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_not(again[i].duplicate, "message %d", i);
+        cr_assert_eq(again[i].message_seq, res[i].message_seq);
+        cr_assert_str_eq(again[i].event_ids_json, res[i].event_ids_json);
+    }
+    cr_assert_eq(qlong("SELECT count(*) FROM messages"), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM events"), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.duplicate'"), 0);
+    f.m[1].retry_token = 0;         /* the sender's re-send */
+    cr_assert_eq(store_ingest_batch(s, &f.m[1], 1, &one), HUB_OK);
+    cr_assert(one.duplicate);
+    store_msg_result_release(&one);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.duplicate'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.received'"), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"), 1);
+    release(res, 2);
+    release(again, 2);
 }
 
 /* Another message under a used key (a sender whose control ids restarted)
