@@ -154,6 +154,7 @@ struct api_req {
     bool authed;
     void *data;
     uint64_t id;
+    bool client_gone;               /* seen by dbcall_watch */
 };
 
 /* ---- request accessors ------------------------------------------------ */
@@ -258,6 +259,17 @@ void *api_data(const struct api_req *r)
 
 /* ---- replies ---------------------------------------------------------- */
 
+/* The socket of r's connection, -1 if it has none. The request and its
+ * connection live until the answer (the file's header), so it is still
+ * this request's. */
+static int req_fd(const struct api_req *r)
+{
+    struct evhttp_connection *evc = evhttp_request_get_connection(r->req);
+    struct bufferevent *bev =
+        evc ? evhttp_connection_get_bufferevent(evc) : NULL;
+    return bev ? bufferevent_getfd(bev) : -1;
+}
+
 static void req_free(struct api_req *r)
 {
     r->hs->pending--;
@@ -286,11 +298,19 @@ void api_reply(struct api_req *r, int status, const char *content_type,
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     if (len)
         evbuffer_add(out, body, len);
+    /* looked at before the answer is written: a client that left before
+     * it (a monitor's check timed out, a walk stopped for it, F1202) is
+     * counted apart, as nginx's 499, never as the 5xx or 2xx nobody
+     * received. One poll of the socket, which reads nothing. */
+    bool gone = r->client_gone || peer_gone(req_fd(r));
     evhttp_send_reply(r->req, status, NULL, out);
     evbuffer_free(out);
-    metrics_http_request(status);
-    log_debug("http.reply", "req=%" PRIu64 " status=%d bytes=%zu", r->id,
-              status, len);
+    if (gone)
+        metrics_http_client_closed();
+    else
+        metrics_http_request(status);
+    log_debug("http.reply", "req=%" PRIu64 " status=%d bytes=%zu%s", r->id,
+              status, len, gone ? " client_closed=1" : "");
     req_free(r);
 }
 
@@ -390,18 +410,16 @@ static void dbcall_busy(evutil_socket_t fd, short what, void *arg)
 }
 
 /* every API_WATCH_MS while a watched call runs: its client gone, or hubd
- * stopping? The request and its connection live until the answer (the
- * file's header), so the socket is still this request's. */
+ * stopping? */
 static void dbcall_watch(evutil_socket_t fd, short what, void *arg)
 {
     struct dbcall *d = arg;
-    struct evhttp_connection *evc = evhttp_request_get_connection(d->r->req);
-    struct bufferevent *bev =
-        evc ? evhttp_connection_get_bufferevent(evc) : NULL;
     bool stopping = d->r->hs->srv->stopping;
     (void)fd;
     (void)what;
-    if (!stopping && !peer_gone(bev ? bufferevent_getfd(bev) : -1))
+    if (!stopping)
+        d->r->client_gone = peer_gone(req_fd(d->r));
+    if (!stopping && !d->r->client_gone)
         return;
     log_info(stopping ? "http.work_stopped" : "http.client_gone",
              "req=%" PRIu64 " path=%s", d->r->id,
