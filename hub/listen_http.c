@@ -64,6 +64,7 @@
 #include "auth.h"
 #include "accept_guard.h"
 #include "echo_name.h"
+#include "heap_trim.h"
 #include "common/arena.h"
 #include "common/jw.h"
 #include "config.h"
@@ -140,6 +141,7 @@ struct http_server {
     struct bucket rate[RATE_SLOTS];
     uint64_t busy_logged_ns;        /* api_log_busy's last line */
     uint64_t busy_n;                /* 503s answered since then */
+    struct heap_trim *trim;         /* after large requests (F1400) */
 };
 
 struct api_req {
@@ -303,6 +305,8 @@ void api_reply(struct api_req *r, int status, const char *content_type,
      * counted apart, as nginx's 499, never as the 5xx or 2xx nobody
      * received. One poll of the socket, which reads nothing. */
     bool gone = r->client_gone || peer_gone(req_fd(r));
+    heap_trim_note(r->hs->trim,
+                   evbuffer_get_length(evhttp_request_get_input_buffer(r->req)));
     evhttp_send_reply(r->req, status, NULL, out);
     evbuffer_free(out);
     if (gone)
@@ -1162,6 +1166,7 @@ int http_server_new(struct server *srv, struct http_server **out)
     if (hs == NULL)
         abort();
     hs->srv = srv;
+    hs->trim = heap_trim_new(srv->base, HEAP_TRIM_DELAY_MS);
     input_cap = cfg->max_body + INPUT_SLACK;
     if (cfg->https_port >= 0 && srv->tls_https) {
         if (gate_idx < 0 &&
@@ -1243,5 +1248,6 @@ void http_server_free(struct http_server *hs)
                      PRIu64 " why=stopped", g->open, g->max, g->pauses);
         gate_unref(g);
     }
+    heap_trim_free(hs->trim);
     free(hs);
 }
