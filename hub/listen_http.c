@@ -305,8 +305,9 @@ void api_reply(struct api_req *r, int status, const char *content_type,
      * counted apart, as nginx's 499, never as the 5xx or 2xx nobody
      * received. One poll of the socket, which reads nothing. */
     bool gone = r->client_gone || peer_gone(req_fd(r));
-    heap_trim_note(r->hs->trim,
-                   evbuffer_get_length(evhttp_request_get_input_buffer(r->req)));
+    /* a large body's work is done: its freed heap goes back (F1400) */
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    heap_trim_note(r->hs->trim, evbuffer_get_length(in));
     evhttp_send_reply(r->req, status, NULL, out);
     evbuffer_free(out);
     if (gone)
