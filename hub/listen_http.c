@@ -64,6 +64,7 @@
 #include "auth.h"
 #include "accept_guard.h"
 #include "echo_name.h"
+#include "heap_trim.h"
 #include "common/arena.h"
 #include "common/jw.h"
 #include "config.h"
@@ -140,6 +141,7 @@ struct http_server {
     struct bucket rate[RATE_SLOTS];
     uint64_t busy_logged_ns;        /* api_log_busy's last line */
     uint64_t busy_n;                /* 503s answered since then */
+    struct heap_trim *trim;         /* after large requests (F1400) */
 };
 
 struct api_req {
@@ -154,6 +156,7 @@ struct api_req {
     bool authed;
     void *data;
     uint64_t id;
+    bool client_gone;               /* seen by dbcall_watch */
 };
 
 /* ---- request accessors ------------------------------------------------ */
@@ -258,6 +261,17 @@ void *api_data(const struct api_req *r)
 
 /* ---- replies ---------------------------------------------------------- */
 
+/* The socket of r's connection, -1 if it has none. The request and its
+ * connection live until the answer (the file's header), so it is still
+ * this request's. */
+static int req_fd(const struct api_req *r)
+{
+    struct evhttp_connection *evc = evhttp_request_get_connection(r->req);
+    struct bufferevent *bev =
+        evc ? evhttp_connection_get_bufferevent(evc) : NULL;
+    return bev ? bufferevent_getfd(bev) : -1;
+}
+
 static void req_free(struct api_req *r)
 {
     r->hs->pending--;
@@ -286,11 +300,22 @@ void api_reply(struct api_req *r, int status, const char *content_type,
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     if (len)
         evbuffer_add(out, body, len);
+    /* looked at before the answer is written: a client that left before
+     * it (a monitor's check timed out, a walk stopped for it, F1202) is
+     * counted apart, as nginx's 499, never as the 5xx or 2xx nobody
+     * received. One poll of the socket, which reads nothing. */
+    bool gone = r->client_gone || peer_gone(req_fd(r));
+    /* a large body's work is done: its freed heap goes back (F1400) */
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    heap_trim_note(r->hs->trim, evbuffer_get_length(in));
     evhttp_send_reply(r->req, status, NULL, out);
     evbuffer_free(out);
-    metrics_http_request(status);
-    log_debug("http.reply", "req=%" PRIu64 " status=%d bytes=%zu", r->id,
-              status, len);
+    if (gone)
+        metrics_http_client_closed();
+    else
+        metrics_http_request(status);
+    log_debug("http.reply", "req=%" PRIu64 " status=%d bytes=%zu%s", r->id,
+              status, len, gone ? " client_closed=1" : "");
     req_free(r);
 }
 
@@ -390,18 +415,16 @@ static void dbcall_busy(evutil_socket_t fd, short what, void *arg)
 }
 
 /* every API_WATCH_MS while a watched call runs: its client gone, or hubd
- * stopping? The request and its connection live until the answer (the
- * file's header), so the socket is still this request's. */
+ * stopping? */
 static void dbcall_watch(evutil_socket_t fd, short what, void *arg)
 {
     struct dbcall *d = arg;
-    struct evhttp_connection *evc = evhttp_request_get_connection(d->r->req);
-    struct bufferevent *bev =
-        evc ? evhttp_connection_get_bufferevent(evc) : NULL;
     bool stopping = d->r->hs->srv->stopping;
     (void)fd;
     (void)what;
-    if (!stopping && !peer_gone(bev ? bufferevent_getfd(bev) : -1))
+    if (!stopping)
+        d->r->client_gone = peer_gone(req_fd(d->r));
+    if (!stopping && !d->r->client_gone)
         return;
     log_info(stopping ? "http.work_stopped" : "http.client_gone",
              "req=%" PRIu64 " path=%s", d->r->id,
@@ -1144,6 +1167,7 @@ int http_server_new(struct server *srv, struct http_server **out)
     if (hs == NULL)
         abort();
     hs->srv = srv;
+    hs->trim = heap_trim_new(srv->base, HEAP_TRIM_DELAY_MS);
     input_cap = cfg->max_body + INPUT_SLACK;
     if (cfg->https_port >= 0 && srv->tls_https) {
         if (gate_idx < 0 &&
@@ -1225,5 +1249,6 @@ void http_server_free(struct http_server *hs)
                      PRIu64 " why=stopped", g->open, g->max, g->pauses);
         gate_unref(g);
     }
+    heap_trim_free(hs->trim);
     free(hs);
 }

@@ -33,6 +33,7 @@ static int64_t open_conns;
 static uint64_t https_open, https_max, https_paused, https_pauses;
 static uint64_t inflight;
 static uint64_t http_by_class[6];   /* 1xx..5xx, index 0 unused */
+static uint64_t http_client_closed;
 static uint64_t http_pending;
 static uint64_t wh_attempts[4];
 static uint64_t wh_lat_bucket[NLAT + 1];
@@ -115,6 +116,11 @@ void metrics_http_request(int status)
     int c = status / 100;
     if (c >= 1 && c <= 5)
         ADD(http_by_class[c], 1);
+}
+
+void metrics_http_client_closed(void)
+{
+    ADD(http_client_closed, 1);
 }
 
 void metrics_webhook_attempt(enum metrics_webhook o, double s)
@@ -283,10 +289,17 @@ char *metrics_render(size_t *len)
             "hub_http_pending_requests %llu\n",
         (unsigned long long)GET(http_pending));
     put(&o, "# HELP hub_http_responses_total HTTP responses by status "
-            "class.\n# TYPE hub_http_responses_total counter\n");
+            "class; client_closed: answers to a client that had closed its "
+            "connection before them, in no status class.\n"
+            "# TYPE hub_http_responses_total counter\n");
     for (int c = 1; c <= 5; c++)
         put(&o, "hub_http_responses_total{class=\"%dxx\"} %llu\n", c,
             (unsigned long long)GET(http_by_class[c]));
+    /* a label value of the same family, as nginx's 499 is a status of its
+     * own: sum() over the family is still every request answered, and a
+     * ratio of class="5xx" to it loses the answers nobody received */
+    put(&o, "hub_http_responses_total{class=\"client_closed\"} %llu\n",
+        (unsigned long long)GET(http_client_closed));
     static const char *const wh[] = { "delivered", "retry", "dead", "gone" };
     put(&o, "# HELP hub_webhook_attempts_total Webhook attempts by outcome.\n"
             "# TYPE hub_webhook_attempts_total counter\n");

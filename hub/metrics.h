@@ -35,7 +35,11 @@ void metrics_https_connections(size_t open, size_t max);
  * again */
 void metrics_https_paused(int paused);
 void metrics_inflight_set(size_t n);
+/* an API answer, counted by its status' class; or, when its client had
+ * closed the connection before it (nginx's 499), as client_closed and not
+ * by its status: it reached nobody (F1202) */
 void metrics_http_request(int status);
+void metrics_http_client_closed(void);
 void metrics_http_pending(size_t n);      /* requests not yet answered */
 
 /* webhook attempts by outcome, with their latency (dispatch.c) */

@@ -18,8 +18,9 @@
 # LOAD_CONNS ("1 8 32"), LOAD_HTTPS (0; 1: also the bench's four HTTPS
 # steps at 8 connections; or some of them: "hl7v2 fhir ccda csv"), TRIM (1: after the last stage, malloc_trim(0)
 # in hubd through gdb and the figures again: what the allocator kept but
-# did not need), HUB_TREE, HUB_PG_PORT, MALLOC_ARENA_MAX and other glibc
-# variables pass through to hubd.
+# did not need), HUB_TREE, LOG_LEVEL (warn; debug: hubd's heap.trimmed lines,
+# each trim's microseconds, in build/bench/idle/hubd.txt), HUB_PG_PORT,
+# MALLOC_ARENA_MAX and other glibc variables pass through to hubd.
 #
 # Stages: "start" (ready, nothing sent), "load" (after the load; absent
 # when LOAD_SECS=0), "idle" (IDLE connections open), "trimmed" (still
@@ -103,7 +104,7 @@ rate_limit = 0
 ports_file = $out/ports
 max_connections = $(( IDLE + 1024 ))
 idle_timeout = 3600
-log_level = warn
+log_level = ${LOG_LEVEL:-warn}
 CONF
 rm -f "$out/ports" "$out/load.txt"
 # the bench's first phase: its own dispatcher off (hubd.sh)

@@ -1559,6 +1559,73 @@ Test(api_subs, sigterm_during_a_walk_exits_within_its_bound,
     mllp_close(&c);
 }
 
+/* hub_http_responses_total of class `cls` ("5xx", "client_closed") */
+static unsigned long long responses(const char *cls)
+{
+    struct http_resp r;
+    char pat[96];
+    unsigned long long n;
+
+    cr_assert_eq(call("GET", "/metrics", NULL, NULL, &r), 200);
+    snprintf(pat, sizeof(pat), "hub_http_responses_total{class=\"%s\"} ",
+             cls);
+    const char *p = strstr(r.body, pat);
+    cr_assert_not_null(p, "no %s in /metrics", pat);
+    n = strtoull(p + strlen(pat), NULL, 10);
+    http_resp_free(&r);
+    return n;
+}
+
+/* F1202: a walk stopped because its client had gone was answered 503 into
+ * the closed socket and counted in class 5xx, so a monitor whose checks
+ * time out and retry raised the hub's error rate with answers nobody
+ * received; as was a request whose client left while it waited for the
+ * database worker the walk held. Each is counted in class client_closed
+ * (nginx's 499), in no status class. One worker, a walk of five steps of
+ * half a second more each; a client asks for it, another asks for the
+ * subscription list (which waits for the worker), both leave before
+ * their answers: client_closed 2 more, 4xx and 5xx as they were. */
+Test(api_subs, answers_to_clients_gone_are_counted_apart_from_5xx,
+     .init = start_one_worker, .fini = stop, .timeout = 120)
+{
+    struct mllp_client walk, list;
+    static const char verify[] = "GET /v1/audit/verify HTTP/1.1\r\n"
+                                 "Host: localhost\r\n"
+                                 "Authorization: Bearer tok-ops\r\n\r\n";
+    static const char subs[] = "GET /v1/subscriptions HTTP/1.1\r\n"
+                               "Host: localhost\r\n"
+                               "Authorization: Bearer tok-ops\r\n\r\n";
+
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    cr_assert_geq(append_rows(5 * 10000), 5 * 10000);
+    slow_steps(0.5);
+    unsigned long long c4 = responses("4xx"), c5 = responses("5xx");
+    unsigned long long gone = responses("client_closed");
+
+    cr_assert_eq(mllp_connect(&walk, hub.https, &hub, ""), 0);
+    cr_assert_eq(mllp_send_raw(&walk, verify, sizeof(verify) - 1), 0);
+    hub_sleep_ms(300);
+    cr_assert_eq(mllp_connect(&list, hub.https, &hub, ""), 0);
+    cr_assert_eq(mllp_send_raw(&list, subs, sizeof(subs) - 1), 0);
+    hub_sleep_ms(300);
+    cr_assert(!mllp_readable(&walk) && !mllp_readable(&list),
+              "answered before its client left");
+    mllp_close(&list);
+    mllp_close(&walk);
+
+    /* the walk stops at its next step, then the list has the worker */
+    double t0 = hub_mono_ms();
+    unsigned long long now = gone;
+    while (now < gone + 2 && hub_mono_ms() - t0 < 10000) {
+        hub_sleep_ms(100);
+        now = responses("client_closed");
+    }
+    cr_log_info("both counted %.0f ms after they left", hub_mono_ms() - t0);
+    cr_expect_eq(now, gone + 2, "client_closed %llu, was %llu", now, gone);
+    cr_expect_eq(responses("5xx"), c5, "an answer nobody received is a 5xx");
+    cr_expect_eq(responses("4xx"), c4);
+    cr_expect_eq(hub_log_count(&hub, "http.client_gone"), 1);
+}
 /* The text the one-row, one-column `sql` reads (a hash), into out. */
 static void sql_text(const char *sql, char out[65])
 {
