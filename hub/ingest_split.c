@@ -7,14 +7,22 @@
 #include "ingest_split.h"
 #include "mllp.h"
 
+/* the blank a sender may put around its messages: before the first, and
+ * (framed) between and after frames alike (F1361) */
+static const char *skip_blank(const char *p, const char *end)
+{
+    while (p < end && (*p == '\r' || *p == '\n' || *p == ' ' || *p == '\t'))
+        p++;
+    return p;
+}
+
 long ingest_hl7_split(struct slice body, size_t max_frame, struct slice *out,
                       size_t max)
 {
     const char *p = body.p, *end = body.p + body.len;
     size_t n = 0;
 
-    while (p < end && (*p == '\r' || *p == '\n' || *p == ' ' || *p == '\t'))
-        p++;
+    p = skip_blank(p, end);
     if (p < end && *p == MLLP_SB) {
         while (p < end) {
             struct slice m;
@@ -24,9 +32,7 @@ long ingest_hl7_split(struct slice body, size_t max_frame, struct slice *out,
             if (n == max)
                 return -1;
             out[n++] = m;
-            p += used;
-            while (p < end && (*p == '\r' || *p == '\n'))
-                p++;
+            p = skip_blank(p + used, end);
         }
         return (long)n;
     }
