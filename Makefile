@@ -118,7 +118,7 @@ FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
 FUZZ_LIB_OBJ := $(ADAPTER_SRC:%.c=$(FUZZ_BUILD)/obj/%.o) \
-                $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(wildcard hub/mllp.c))
+                $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(wildcard hub/mllp.c hub/ingest_split.c))
 FUZZ_LIB := $(FUZZ_BUILD)/libfuzzed.a
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -27,6 +27,7 @@
 #include "config.h"
 #include "hl7v2/hl7v2.h"
 #include "ingest.h"
+#include "ingest_split.h"
 #include "log.h"
 #include "metrics.h"
 #include "mllp.h"

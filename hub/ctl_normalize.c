@@ -34,6 +34,7 @@
 #include "dict_files.h"
 #include "hl7v2/hl7v2.h"
 #include "ingest.h"
+#include "ingest_split.h"
 #include "ingest_docs.h"
 #include "readfile.h"
 

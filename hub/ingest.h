@@ -119,17 +119,6 @@ void ingest_prepare_hl7(struct ingest_job *j, const struct dict *d,
                         const char *pids, const char *org_id, const char *p,
                         size_t len);
 
-/*
- * Split a body of HL7 v2 messages (POST /v1/hl7v2, a file) into messages:
- * MLLP frames when it starts with one, else a new message at each "MSH"
- * that begins a line (blank lines between them ignored; each keeps its last
- * segment's CR). Fills out[0..n) with slices of `body`; returns n (<= max),
- * -1 when there are more than max, -2 for broken MLLP framing (a frame over
- * max_frame bytes among them). Not for batch files (hl7_batch_read).
- */
-long ingest_hl7_split(struct slice body, size_t max_frame, struct slice *out,
-                      size_t max);
-
 /* Whether `pids` ("P", "PTD"; NULL: any) takes the processing ID `id`
  * (MSH-11.1, trimmed; empty counts as P). */
 bool ingest_hl7_pid_ok(const char *pids, struct slice id);

@@ -21,7 +21,6 @@
 #include "hl7v2/hl7v2.h"
 #include "ingest.h"
 #include "log.h"
-#include "mllp.h"
 
 /* The ACK's MSH-7: formatted once a second per thread (gmtime_r and
  * strftime were a thousand instructions of every message) */
@@ -181,55 +180,4 @@ void ingest_prepare_hl7_refused(struct ingest_job *j, const char *org_id,
                          &m, &perr);
     }
     reject(j, m, err);
-}
-
-long ingest_hl7_split(struct slice body, size_t max_frame, struct slice *out,
-                  size_t max)
-{
-    const char *p = body.p, *end = body.p + body.len;
-    size_t n = 0;
-
-    while (p < end && (*p == '\r' || *p == '\n' || *p == ' ' || *p == '\t'))
-        p++;
-    if (p < end && *p == MLLP_SB) {
-        while (p < end) {
-            struct slice m;
-            ssize_t used = mllp_frame(p, (size_t)(end - p), max_frame, &m);
-            if (used <= 0)
-                return -2;
-            if (n == max)
-                return -1;
-            out[n++] = m;
-            p += used;
-            while (p < end && (*p == '\r' || *p == '\n'))
-                p++;
-        }
-        return (long)n;
-    }
-    while (p < end) {
-        /* the next "MSH" at the start of a line ends this message */
-        const char *q = p + 1, *next = end;
-        for (; q + 3 <= end; q++) {
-            if ((q[-1] == '\r' || q[-1] == '\n') && memcmp(q, "MSH", 3) == 0) {
-                next = q;
-                break;
-            }
-        }
-        const char *e = next;
-        while (e > p && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' '))
-            e--;
-        if (e > p) {
-            if (n == max)
-                return -1;
-            /* keep the last segment's terminator when there was one */
-            size_t len = (size_t)(e - p);
-            if (e < next && e[0] == '\r')
-                len++;
-            out[n++] = (struct slice){ p, len };
-        }
-        p = next;
-        while (p < end && (*p == '\r' || *p == '\n'))
-            p++;
-    }
-    return (long)n;
 }

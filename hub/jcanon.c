@@ -16,6 +16,7 @@
 #include "jcanon.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
@@ -530,9 +531,22 @@ static inline bool same_key(const struct member *a, const struct member *b)
     return true;
 }
 
-/* Insertion sort: objects hold a few dozen members at most in practice */
+static int member_cmp(const void *pa, const void *pb)
+{
+    const struct member *a = pa, *b = pb;
+    return member_before(a, b) ? -1 : member_before(b, a) ? 1 : 0;
+}
+
+/* Insertion sort for the few dozen members objects hold in practice;
+ * qsort past that, as a body with thousands of members in reverse order
+ * took seconds (F1362). member_before is a total order (ties broken by
+ * node), so the sort need not be stable. */
 static void sort_members(struct member *m, size_t n)
 {
+    if (n > 32) {
+        qsort(m, n, sizeof(*m), member_cmp);
+        return;
+    }
     for (size_t k = 1; k < n; k++) {
         struct member x = m[k];
         size_t j = k;

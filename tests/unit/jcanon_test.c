@@ -5,7 +5,10 @@
  * compares it with PostgreSQL itself.)
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "jcanon.h"
 
@@ -99,4 +102,35 @@ Test(jcanon, finds_patient_hub_id_in_canonical_text)
     cr_assert_eq(memcmp(t + at, "ABC\"", 4), 0);
     cr_assert_not(jcanon_find_str(t, strlen(t), "patient", "y", &at));
     cr_assert_not(jcanon_find_str(t, strlen(t), "nobody", "hub_id", &at));
+}
+
+/* F1362: members were sorted by insertion sort, quadratic when they come
+ * in reverse of jsonb's order: 100,000 of them took minutes */
+Test(jcanon, sorts_many_members_in_reverse_order_in_time)
+{
+    enum { N = 100000 };
+    size_t cap = (size_t)N * 16 + 2, n = 0;
+    char *in = malloc(cap);
+    struct arena a;
+    struct slice out;
+    struct timespec t0, t1;
+
+    cr_assert_not_null(in);
+    in[n++] = '{';
+    for (int i = N - 1; i >= 0; i--)
+        n += (size_t)snprintf(in + n, cap - n, "\"k%d\":%d%s", i, i,
+                              i ? "," : "}");
+    arena_init(&a, 1 << 20);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert(jcanon(&a, in, n, &out));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0.tv_sec) +
+               (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    cr_expect_lt(s, 2.0, "%.2f s", s);
+    static const char head[] = "{\"k0\": 0, \"k1\": 1, ";
+    cr_expect_eq(memcmp(out.p, head, sizeof(head) - 1), 0, "%.30s", out.p);
+    cr_expect_eq(memcmp(out.p + out.len - 16, "\"k99999\": 99999}", 16), 0,
+                 "%.16s", out.p + out.len - 16);
+    arena_release(&a);
+    free(in);
 }
