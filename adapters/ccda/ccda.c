@@ -2008,6 +2008,51 @@ static int do_problem(struct doc *dc, const struct ccda_node *obs, bool concern)
     return ev_end(dc, &e, obs);
 }
 
+/*
+ * A Social History Observation (4.38) with no value whose code is itself
+ * a SNOMED CT finding of snomed-domains.json (or has one as a
+ * translation): Synthea's C-CDA template writes each social history entry
+ * so (social_history.ftl: 73595000 "Stress (finding)" as the code, no
+ * value), where its FHIR output sends the same finding as a Condition.
+ * C-CDA binds the code to an observable and the value to the finding, so
+ * with no value the code is the only statement: the finding asserted,
+ * the condition.recorded the FHIR adapter gives that Condition (its code,
+ * codings and domain, clinical status and onset as do_problem reads
+ * them; no category: the entry states none). A negated one denies it: no
+ * event, as a negated problem (F1384).
+ */
+static const struct ccda_node *social_finding(struct doc *dc,
+                                              const struct ccda_node *obs,
+                                              const char **dom)
+{
+    *dom = NULL;
+    if (!ccda_has_template(obs, T_SOCIAL_OBS) || ccda_child(obs, "value"))
+        return NULL;
+    const struct ccda_node *c = ccda_child(obs, "code");
+    return c ? snomed_coding(dc, c, dom) : NULL;
+}
+
+static int do_social_finding(struct doc *dc, const struct ccda_node *obs,
+                             const struct ccda_node *coded, const char *dom)
+{
+    const struct ccda_node *c = ccda_child(obs, "code");
+    struct ev e;
+
+    if (negated(obs))
+        return HUB_OK;
+    ev_begin(dc, &e, "condition.recorded", NULL, "condition");
+    jw_kv_cstr(&e.w, "id", ccda_ii_string(dc->a, ccda_child(obs, "id")));
+    ccda_write_cd(&e.w, "code", coded);
+    write_value_codes(&e.w, c);
+    jw_kv_cstr(&e.w, "domain", dom);
+    jw_kv_cstr(&e.w, "clinical_status", clinical_status(obs));
+    const struct ccda_node *et = ccda_child(obs, "effectiveTime");
+    kv_time(&e, "onset", ts_of(et), et);
+    kv_time(&e, "abatement", ccda_attr(ccda_child(et, "high"), "value"), et);
+    cd_labels(dc, &e, c);
+    return ev_end(dc, &e, obs);
+}
+
 /* A concern act: its problem observations, one level down. */
 /* A concern act that denies all it holds: negated itself, or each of its
  * problem observations negated (by its own negationInd or its
@@ -2681,6 +2726,10 @@ static int do_entry(struct doc *dc, enum section_kind kind,
         return do_problem(dc, st, kind == SEC_CONCERN);
     if (kind == SEC_SOCIAL && ccda_is(st, "observation") &&
         mood_is(st, "EVN")) {
+        const char *dom;
+        const struct ccda_node *coded = social_finding(dc, st, &dom);
+        if (coded)
+            return do_social_finding(dc, st, coded, dom);
         note_loose(dc, st);
         return HUB_OK;
     }

@@ -881,6 +881,56 @@ static const struct dict_instrument *infer_instrument(struct fx *x,
     return tie ? NULL : best;
 }
 
+/* Whether an answer is one the dictionary lists for its question, in any
+ * instrument that asks it (a number for a numeric item or a total). */
+static bool answer_listed(struct fx *x, const struct rsp *r, const char *code)
+{
+    struct slice q = slice_from_cstr(r->question);
+    const struct dict_derived *dv = dict_derived_find(x->d, NULL, q);
+    if (dv && code && (strcmp(code, dv->positive_answer) == 0 ||
+                       strcmp(code, dv->negative_answer) == 0))
+        return true;
+    if (code == NULL && dict_sum_find(x->d, NULL, q))
+        return true;
+    for (size_t k = 0; k < dict_instrument_count(x->d); k++) {
+        const struct dict_item *it =
+            dict_item_find(x->d, dict_instrument_at(x->d, k), q);
+        if (it == NULL)
+            continue;
+        if (code == NULL ? it->numeric
+                         : dict_answer_find(it, slice_from_cstr(code)) != NULL)
+            return true;
+    }
+    return false;
+}
+
+/* F1383: items that answer the dictionary's questions only with codes it
+ * does not list for them (the Gravity Patient App's referral feedback,
+ * Yes/No under Hunger Vital Sign link ids) are another form that reuses
+ * the link ids, not that instrument: true when some coded answer to a
+ * known question is unlisted and no answer to one, coded or a number, is
+ * listed. A response whose
+ * items are only declined or free text is not judged by this. */
+static bool foreign_answers(struct fx *x, const struct scr *s)
+{
+    bool unlisted = false;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct rsp *r = &s->r[i];
+        struct slice q = slice_from_cstr(r->question);
+        if (!dict_item_find(x->d, NULL, q) &&
+            !dict_derived_find(x->d, NULL, q) && !dict_sum_find(x->d, NULL, q))
+            continue;           /* a question of the sender's own */
+        if (r->has_value && answer_listed(x, r, NULL))
+            return false;
+        for (size_t k = 0; k < r->n_answers; k++) {
+            if (answer_listed(x, r, r->answers[k]))
+                return false;
+            unlisted = true;
+        }
+    }
+    return unlisted;
+}
+
 /* ---- scoring and the body ------------------------------------------------------ */
 
 static const struct rsp *find_q(const struct scr *s, const char *q)
@@ -1279,6 +1329,10 @@ int fx_screening_qr(struct fx *x, struct fx_entry *e)
         in = dict_instrument_find(x->d, (struct slice){
             tail, bar ? (size_t)(bar - tail) : strlen(tail) });
     }
+    /* known link ids answered only with codes the dictionary does not
+     * list for them: not a screening, the response is context */
+    if (in == NULL && foreign_answers(x, &s))
+        return HUB_OK;
     if (in == NULL)
         in = infer_instrument(x, &s);
     /* the screening's status in one vocabulary, FHIR ObservationStatus, as

@@ -4229,3 +4229,74 @@ Test(ccda_entries, a_reason_the_other_way_round_gives_no_domain,
         cJSON_Delete(ev);
     }
 }
+
+/* F1384: Synthea's C-CDA template (social_history.ftl) writes a social
+ * finding as a Social History Observation's code with no value: 73595000
+ * "Stress (finding)", with its reference to the narrative. That is the
+ * finding asserted, the condition.recorded its FHIR output's Condition of
+ * the same finding gives (code, domain, clinical status, onset); negated,
+ * none. Before, the document gave no event. */
+#define SYNTHEA_STRESS_CODE                                                  \
+    "<code code=\"73595000\" codeSystem=\"2.16.840.1.113883.6.96\" "         \
+    "displayName=\"Stress (finding)\"><originalText><reference "             \
+    "value=\"#social_history-desc-1\"/></originalText></code>"
+#define STRESS_CONDITION                                                     \
+    "{\"resourceType\":\"Condition\",\"id\":\"c1\",\"clinicalStatus\":"      \
+    "{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"      \
+    "condition-clinical\",\"code\":\"active\"}]},\"code\":{\"coding\":[{"   \
+    "\"system\":\"http://snomed.info/sct\",\"code\":\"73595000\","          \
+    "\"display\":\"Stress (finding)\"}]},\"subject\":{\"reference\":"        \
+    "\"Patient/p1\"},\"onsetDateTime\":\"2021-04-12\"}"
+static const char *cond_field(cJSON *ev, const char *a, const char *b)
+{
+    cJSON *o = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "condition"), a);
+    return cJSON_GetStringValue(b ? cJSON_GetObjectItem(o, b) : o);
+}
+
+Test(ccda_entries, a_social_history_code_that_is_a_finding_is_the_condition,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(SOCIAL_OBS_DOC("moodCode=\"EVN\"", SH_TEMPLATE,
+                                          SYNTHEA_STRESS_CODE, ""));
+    cJSON *ev = first_event(&r, 1);
+    cr_expect_str_eq(r.out.ev[0].type, "condition.recorded");
+
+    struct canon_list fo;
+    struct hub_err ferr;
+    memset(&fo, 0, sizeof(fo));
+    cr_assert_eq(fhir_to_events(&A, D, STRESS_CONDITION,
+                                strlen(STRESS_CONDITION), &fo, NULL, &ferr),
+                 HUB_OK);
+    cr_assert_eq(fo.n, 1);
+    cr_expect_str_eq(fo.ev[0].type, "condition.recorded");
+    cJSON *fe = cJSON_ParseWithLength(fo.ev[0].json.p, fo.ev[0].json.len);
+    cr_assert(fe);
+    cr_expect_str_eq(cond_field(ev, "domain", NULL), "stress");
+    static const char *const same[][2] = {
+        { "code", "code" }, { "code", "system" }, { "domain", NULL },
+        { "clinical_status", NULL }, { "onset", NULL },
+    };
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        const char *c = cond_field(ev, same[i][0], same[i][1]);
+        const char *f = cond_field(fe, same[i][0], same[i][1]);
+        cr_assert(c && f, "%s", same[i][0]);
+        cr_expect_str_eq(c, f, "%s.%s", same[i][0],
+                         same[i][1] ? same[i][1] : "");
+    }
+    cJSON_Delete(fe);
+    cJSON_Delete(ev);
+
+    /* denied: no event */
+    arena_reset(&A);
+    r = run_str(SOCIAL_OBS_DOC("moodCode=\"EVN\" negationInd=\"true\"",
+                               SH_TEMPLATE, SYNTHEA_STRESS_CODE, ""));
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0);
+    /* with a value the code is the observable and the value is read, as
+     * before: a value naming no domain gives nothing */
+    arena_reset(&A);
+    r = run_str(SOCIAL_OBS_DOC("moodCode=\"EVN\"", SH_TEMPLATE,
+                               SYNTHEA_STRESS_CODE, SNOMED_VALUE("308899009")));
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0);
+}

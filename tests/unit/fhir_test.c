@@ -4918,3 +4918,69 @@ Test(fhir, a_home_environment_that_says_homeless_needs_no_category)
                      &out, NULL, &err),
                  HUB_EUNSUPPORTED);
 }
+
+/* F1383: the Gravity Patient App RI's referral outcome form
+ * (components/referrals/ReferralOutcome.tsx) answers its own feedback
+ * questions under Hunger Vital Sign link ids, Yes/No (LA33-6/LA32-8),
+ * with no `questionnaire`. No answer is one the dictionary lists for its
+ * question: the link ids alone do not make it a Hunger Vital Sign, and
+ * no item gets the food-insecurity domain. Before, it was a Hunger Vital
+ * Sign screening.completed whose items were in food-insecurity, which a
+ * food-insecurity subscription on screening.completed matched. */
+#define FEEDBACK_ITEM(link, ans)                                            \
+    "{\"linkId\":\"" link "\",\"text\":\"x\",\"answer\":[{\"valueCoding\":" \
+    "{\"system\":\"http://loinc.org\",\"code\":\"" ans "\"}}]}"
+#define FEEDBACK_QR(qn, items)                                              \
+    "{\"resourceType\":\"QuestionnaireResponse\",\"status\":\"completed\"," \
+    qn "\"subject\":{\"reference\":\"Patient/p1\"},\"authored\":"         \
+    "\"2024-03-01T10:00:00Z\",\"source\":{\"reference\":\"Patient/p1\"},"   \
+    "\"item\":[" items "]}"
+Test(fhir, referral_feedback_under_hvs_link_ids_is_no_food_screening)
+{
+    struct canon_list out;
+    struct hub_err err;
+    static const char *const bodies[] = {
+        FEEDBACK_QR("", FEEDBACK_ITEM("/88122-7", "LA32-8") ","
+                    FEEDBACK_ITEM("/88124-3", "LA33-6") ","
+                    FEEDBACK_ITEM("/88124-3", "LA33-6")),
+        FEEDBACK_QR("", FEEDBACK_ITEM("/88122-7", "LA33-6") ","
+                    FEEDBACK_ITEM("/88124-3", "LA32-8")),
+    };
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        cr_assert_eq(run(bodies[i], &out, NULL, &err), HUB_OK, "body %zu", i);
+        cr_assert_eq(out.n, 0, "body %zu", i);
+    }
+}
+
+/* F1383's rule is the response's, not the item's: a Hunger Vital Sign
+ * with one listed answer (Often true) and one unlisted (LA32-8) is still
+ * inferred and scored, positive on the listed one, and a response that
+ * names the Hunger Vital Sign's Questionnaire is read as it was. */
+Test(fhir, an_hvs_with_one_unlisted_answer_is_still_a_screening)
+{
+    struct canon_list out;
+    struct hub_err err;
+    static const char *const bodies[] = {
+        FEEDBACK_QR("", FEEDBACK_ITEM("/88122-7", "LA28397-0") ","
+                    FEEDBACK_ITEM("/88123-5", "LA32-8")),
+        FEEDBACK_QR("\"questionnaire\":\"http://loinc.org/q/88121-9\",",
+                    FEEDBACK_ITEM("/88122-7", "LA32-8") ","
+                    FEEDBACK_ITEM("/88124-3", "LA33-6")),
+    };
+    cr_assert_eq(run(bodies[0], &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 2);
+    cr_assert_str_eq(out.ev[1].type, "screening.positive");
+    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "88121-9");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"), "true");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.1.domain"),
+                     "food-insecurity");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.1.positive"),
+                     "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"),
+                     "[\"food-insecurity\"]");
+    cr_assert_eq(run(bodies[1], &out, NULL, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "88121-9");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.domain"),
+                     "food-insecurity");
+}
