@@ -23,8 +23,11 @@ ifdef SANITIZE                      # make test SANITIZE=address,undefined
 BUILD    := build/san
 # -O1, as ASan's manual advises: GCC at -O2 with both sanitizers took 336
 # CPU-seconds to build the tree (adt.c alone 41), at -O1 about 40% less
+# and without -Wformat-truncation: at -O1 GCC 12 knows less of a value's
+# range and failed 31 snprintf calls of the tests (F1444) that it proves
+# fit at -O2, where the plain build keeps the check
 CFLAGS   += -O1 -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
-            -fno-omit-frame-pointer
+            -fno-omit-frame-pointer -Wno-format-truncation
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
 
