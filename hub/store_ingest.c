@@ -820,7 +820,11 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
     batch_close(&b);
 }
 
-#define INGEST_STMT "hub_ingest_fast"
+/* named after the migration that made its parameters: behind a
+ * transaction-mode pooler a server session outlives hubd, and one an older
+ * hubd prepared the call of 28 on answers 42P05 to ingest_prepare and
+ * 08P01 to every batch sent to it (F1440). A new name with each change */
+#define INGEST_STMT "hub_ingest_fast_013"
 #define INGEST_SQL                                                         \
     "SELECT dups, message_ids, event_ids, replies, kept "                  \
     "FROM hub_ingest_fast($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "  \

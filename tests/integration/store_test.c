@@ -216,7 +216,7 @@ Test(store, a_batch_after_its_prepared_statement_is_gone_still_commits)
     add_msg(&f, 0, "org_a", "p1", "adt.admit", "MRN", "200");
     ingest(&f, 1, res);
     release(res, 1);
-    cr_assert_eq(store_exec(s, "DEALLOCATE hub_ingest_fast"), HUB_OK);
+    cr_assert_eq(store_exec(s, "DEALLOCATE hub_ingest_fast_013"), HUB_OK);
     add_msg(&f, 0, "org_a", "p2", "adt.admit", "MRN", "201");
     ingest(&f, 1, res);
     cr_assert_not(res[0].duplicate);
@@ -226,6 +226,35 @@ Test(store, a_batch_after_its_prepared_statement_is_gone_still_commits)
     ingest(&f, 1, res);
     release(res, 1);
     cr_assert_eq(qlong("SELECT count(*) FROM events"), 3);
+}
+
+/* Behind a transaction-mode pooler a server session outlives hubd: one
+ * that an older hubd prepared its ingest call on, with a parameter fewer
+ * (before 013_retry_accepted), still holds that statement under the
+ * ingest statement's name after an upgrade. A batch must not be sent to
+ * it (08P01: the bind gives 29 parameters to a statement of 28). */
+Test(store, a_batch_meets_an_older_hubds_ingest_statement_on_its_session)
+{
+    struct fixture f;
+    struct store_msg_result res[1];
+    char sql[1024];
+    int n = snprintf(sql, sizeof(sql), "PREPARE hub_ingest_fast(text[]");
+
+    for (int i = 1; i < 28; i++)
+        n += snprintf(sql + n, sizeof(sql) - (size_t)n, ", text[]");
+    snprintf(sql + n, sizeof(sql) - (size_t)n,
+             ") AS SELECT NULL::boolean[] AS dups, NULL::bigint[], "
+             "NULL::text[], NULL::bytea[], NULL::boolean[]");
+    add_msg(&f, 0, "org_a", "old-1", "adt.admit", "MRN", "230");
+    ingest(&f, 1, res);
+    release(res, 1);
+    cr_assert_eq(store_exec(s, "DEALLOCATE ALL"), HUB_OK);
+    cr_assert_eq(store_exec(s, sql), HUB_OK);
+    add_msg(&f, 0, "org_a", "old-2", "adt.admit", "MRN", "231");
+    cr_assert_eq(store_ingest_batch(s, f.m, 1, res), HUB_OK);
+    cr_assert_not(res[0].duplicate);
+    release(res, 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM events"), 2);
 }
 
 /* store_query_prepared() prepares a statement on its first use in a
