@@ -55,27 +55,40 @@ want_fuzz=
     want_fuzz=1
 bg_log=build/background-build.log
 bg_pid=
+rm -f build/.bg-san-rc build/.bg-fuzz-rc
 if [ -n "$want_san$want_fuzz" ]; then
-    (
-        if [ -n "$want_san" ]; then
-            nice -n 10 make -s -j"$jobs" SANITIZE=address,undefined build tests ||
-                { echo "test: sanitizer build failed"; exit 1; }
+    # its own session, so that a stop of make test (Ctrl-C, a CI timeout's
+    # TERM) stops its compilers too; each build's status apart, so that a
+    # failed fuzz build does not cost the sanitized suites
+    setsid bash -c '
+        if [ -n "$1" ]; then
+            nice -n 10 make -s -j"$3" SANITIZE=address,undefined build tests
+            echo $? >build/.bg-san-rc
         fi
-        if [ -n "$want_fuzz" ]; then
-            nice -n 10 make -s -j"$jobs" fuzz-build ||
-                { echo "test: fuzz build failed"; exit 1; }
-        fi
-    ) >"$bg_log" 2>&1 &
+        if [ -n "$2" ]; then
+            nice -n 10 make -s -j"$3" fuzz-build
+            echo $? >build/.bg-fuzz-rc
+        fi' bg "$want_san" "$want_fuzz" "$jobs" >"$bg_log" 2>&1 &
     bg_pid=$!
 fi
+trap '[ -n "$bg_pid" ] && kill -- -"$bg_pid" 2>/dev/null; deploy/devdb.sh stop' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 run_suite build plain integration
 run_suite build plain e2e
 
-if [ -n "$bg_pid" ] && ! wait "$bg_pid"; then
-    cat "$bg_log"
-    summary+=("sanitized and fuzz builds: FAILED (above)")
-    failed=$((failed + 1)); want_san=; want_fuzz=
+if [ -n "$bg_pid" ]; then
+    wait "$bg_pid"; bg_pid=
+    shown=
+    for b in san fuzz; do
+        want=want_$b
+        [ -n "${!want}" ] || continue
+        [ "$(cat build/.bg-$b-rc 2>/dev/null)" = 0 ] && continue
+        [ -n "$shown" ] || cat "$bg_log"; shown=1
+        summary+=("$b build: FAILED (above, and $bg_log)")
+        failed=$((failed + 1)); printf -v "$want" ''
+    done
 fi
 
 if [ -n "$want_san" ]; then
