@@ -67,7 +67,7 @@ TestSuite(fhir, .init = setup, .fini = teardown);
 
 static int check_one(const char *dir, const char *name)
 {
-    char in[1024], want[1024];
+    char in[600], want[600];
     size_t len, wlen;
     snprintf(in, sizeof(in), "%s/%s", dir, name);
     char *p = testfile_read(in, &len);
