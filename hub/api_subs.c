@@ -665,6 +665,8 @@ static void deliveries_replay_many(struct api_req *r)
     struct job *j = job_new(r, OP_REPLAY_RANGE);
     const char *bad = NULL;
 
+    bool doc_bad_json = doc == NULL;
+
     j->max = 1000;
     if (!cJSON_IsObject(doc)) {
         bad = "";
@@ -726,7 +728,10 @@ static void deliveries_replay_many(struct api_req *r)
             "status is not dead, failed or delivered",
             "max is not a number from 1 to 10000",
         };
-        const char *what = "body is not a JSON object";
+        /* JSON cut short is not "not an object" (F1462) */
+        const char *what = doc_bad_json ? "body is not valid JSON "
+                           "(malformed or cut short)"
+                                        : "body is not a JSON object";
         for (int k = 0; *bad && replay_members[k]; k++)
             if (strcmp(bad, replay_members[k]) == 0)
                 what = want[k];

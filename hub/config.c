@@ -649,7 +649,13 @@ int config_load(struct hub_config *c, const char *path, char *errbuf,
             if (k && config_set(c, k, v) != HUB_OK) {
                 char why[256];
                 refusal(k, why, sizeof(why));
-                snprintf(errbuf, errlen, "%s:%d: %s", path, lineno, why);
+                /* `https_port = 8443  # API` was refused as a bad port,
+                 * the operator left to guess why (F1463); the value is
+                 * not quoted (a key's text may be a secret) */
+                snprintf(errbuf, errlen, "%s:%d: %s%s", path, lineno, why,
+                         strchr(v, '#') ? " (a '#' starts a comment only at "
+                         "the start of a line: put the comment on a line of "
+                         "its own)" : "");
                 goto out;
             }
             p = nl;

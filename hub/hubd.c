@@ -348,6 +348,21 @@ static bool proxy_ok(void)
     return true;
 }
 
+/* A database_url libpq cannot parse would never connect: hubd started,
+ * said only store.connect_failed sqlstate=08001 and retried for ever, and
+ * --check-config passed it. Refused here, unquoted (it may hold a
+ * password). */
+static bool database_url_ok(void)
+{
+    char why[160];
+
+    if (cfg.database_url[0] == '\0' ||
+        store_url_check(cfg.database_url, why, sizeof(why)) == HUB_OK)
+        return true;
+    fprintf(stderr, "hubd: database_url: %s\n", why);
+    return false;
+}
+
 /* --check-config: the TLS files load as hubd will load them at start
  * (load_tls: a key that does not match its certificate, a CA bundle that
  * does not parse, named in the log), rather than only being readable.
@@ -357,8 +372,16 @@ static bool tls_files_load(void)
 {
     struct server scratch;
 
-    if (access(cfg.tls_cert, R_OK) != 0)
+    if (access(cfg.tls_cert, R_OK) != 0) {
+        /* the dev profile starts without TLS: said here, with the file,
+         * rather than "configuration ok" alone (F1460) */
+        if (cfg.https_port >= 0 || cfg.mllps_port >= 0)
+            fprintf(stderr, "hubd: warning: tls_cert (%s) is not readable: "
+                    "the dev profile starts without https_port and "
+                    "mllps_port (certs/mkcerts.sh makes development "
+                    "certificates)\n", cfg.tls_cert);
         return true;
+    }
     memset(&scratch, 0, sizeof(scratch));
     int rc = load_tls(&scratch, cfg.https_port >= 0, cfg.mllps_port >= 0,
                       "hubd.tls_checked");
@@ -437,7 +460,13 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-c") && i + 1 < argc)
             path = argv[++i];
-        else if (!strcmp(argv[i], "--check-config"))
+        else if (!strcmp(argv[i], "-c")) {
+            /* not "unknown argument '-c'": the usage names it (F1464) */
+            fprintf(stderr, "hubd: -c needs a FILE (the configuration, "
+                    "key = value)\n");
+            usage(stderr);
+            return 2;
+        } else if (!strcmp(argv[i], "--check-config"))
             check_only = true;
         else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
@@ -470,7 +499,7 @@ int main(int argc, char **argv)
         log_warn("hubd.env_unknown", "name=%.*s why=\"%s\"",
                  (int)strcspn(unknown[i], "="), unknown[i],
                  "no such key, ignored");
-    if (!tls_files_ok() || !proxy_ok())
+    if (!tls_files_ok() || !proxy_ok() || !database_url_ok())
         return 2;
     if (load_dict(&dict, "hubd.dict_loaded") != HUB_OK)
         return 2;
@@ -502,7 +531,11 @@ int main(int argc, char **argv)
     if (cfg.migrate_at_start) {
         struct store *s;
         if (store_connect(cfg.database_url, &s) != HUB_OK) {
-            log_error("hubd.migrate_failed", "why=%s", "cannot connect");
+            /* the log says no more than store.connect_failed (no URL,
+             * no server text); hubctl says why, on the terminal (F1465) */
+            log_error("hubd.migrate_failed", "why=\"%s\"", "cannot connect "
+                      "to DATABASE_URL (hubctl org list with the same "
+                      "DATABASE_URL says why)");
             return 1;
         }
         int mrc = store_migrate(s, cfg.migrations_dir);
@@ -533,8 +566,9 @@ int main(int argc, char **argv)
 
     bool want_tls = cfg.mllps_port >= 0 || cfg.https_port >= 0;
     if (want_tls && access(cfg.tls_cert, R_OK) != 0) {
-        log_warn("hubd.tls_disabled", "why=%s",
-                 "no server certificate (run certs/mkcerts.sh)");
+        log_warn("hubd.tls_disabled", "tls_cert=%s why=%s", cfg.tls_cert,
+                 "not readable: no https_port, no mllps_port (run "
+                 "certs/mkcerts.sh)");
         want_tls = false;
     }
     if (want_tls && load_tls(&app.srv, cfg.https_port >= 0,

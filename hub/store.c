@@ -736,8 +736,7 @@ int store_connect_limited(const char *url, const char *app,
     return connect_as(url, app, lock_timeout_ms, out, NULL, 0);
 }
 
-int store_connect_why(const char *url, struct store **out, char *why,
-                      size_t n)
+int store_url_check(const char *url, char *why, size_t n)
 {
     char *perr = NULL;
     PQconninfoOption *opts = PQconninfoParse(url, &perr);
@@ -745,12 +744,21 @@ int store_connect_why(const char *url, struct store **out, char *why,
     why[0] = '\0';
     PQfreemem(perr);            /* it may quote the URL, password and all */
     if (opts == NULL) {
-        *out = NULL;
         snprintf(why, n, "DATABASE_URL is not a libpq URL "
                  "(postgresql://USER@HOST:PORT/DB) or key=value string");
         return HUB_EINVALID;
     }
     PQconninfoFree(opts);
+    return HUB_OK;
+}
+
+int store_connect_why(const char *url, struct store **out, char *why,
+                      size_t n)
+{
+    if (store_url_check(url, why, n) != HUB_OK) {
+        *out = NULL;
+        return HUB_EINVALID;
+    }
     return connect_as(url, "hub", 0, out, why, n);
 }
 

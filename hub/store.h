@@ -73,6 +73,11 @@ int store_connect_limited(const char *url, const char *app,
  * does not parse is said to, not quoted (its text may hold a password). */
 int store_connect_why(const char *url, struct store **out, char *why,
                       size_t n) __attribute__((warn_unused_result));
+/* HUB_OK when libpq can parse `url`, else HUB_EINVALID and why (never the
+ * URL): no connection is made, so hubd --check-config can refuse a URL
+ * that no retry would ever connect with. */
+int store_url_check(const char *url, char *why, size_t n)
+    __attribute__((warn_unused_result));
 void store_free(struct store *s);
 /* Cheap liveness check (SELECT 1); reconnects once if the link broke. */
 int store_ping(struct store *s);

@@ -909,7 +909,16 @@ int webhook_sub_validate(const char *json, size_t len,
     size_t good = utf8_valid_prefix((const unsigned char *)json, len);
     if (good < len)
         return hub_err_set(err, HUB_ESYNTAX, "", good, "body is not UTF-8");
-    doc = cJSON_ParseWithLength(json, len);
+    const char *end = NULL;
+    doc = cJSON_ParseWithLengthOpts(json, len, &end, false);
+    /* JSON cut short or malformed is not said to be "not an object": a
+     * caller would look for the wrong mistake (F1462) */
+    if (doc == NULL) {
+        size_t at = end && end >= json ? (size_t)(end - json) : 0;
+        rc = hub_err_set(err, HUB_ESYNTAX, "", at, "body is not valid JSON "
+                         "(malformed or cut short)");
+        goto out;
+    }
     if (!cJSON_IsObject(doc)) {
         rc = hub_err_set(err, HUB_ESYNTAX, "", 0, "body is not a JSON object");
         goto out;

@@ -133,6 +133,45 @@ Test(api_subs, create_get_update_pause_delete_with_precise_errors,
                               "LIKE 'subscription.%'"), 5);
 }
 
+/* A body that is no JSON at all (cut short, malformed) was answered
+ * "body is not a JSON object", as if its JSON were an array: a caller
+ * looked for the wrong mistake (F1462). Each is said as it is; nothing is
+ * made. */
+Test(api_subs, a_body_that_is_not_json_is_said_to_be_not_json,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char *const broken[] = {
+        "{\"mode\": ", "{\"url\":\"https://cbo.example/h\",}", "mode=pull",
+    };
+    struct http_resp r;
+
+    for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
+        cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", broken[i],
+                          &r), 400, "%s", broken[i]);
+        cr_expect_not_null(strstr(r.body, "\"code\":\"syntax\""), "%s",
+                           r.body);
+        cr_expect_not_null(strstr(r.body, "body is not valid JSON"), "%s: %s",
+                           broken[i], r.body);
+        http_resp_free(&r);
+    }
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo", "[]", &r), 400);
+    cr_expect_not_null(strstr(r.body, "body is not a JSON object"), "%s",
+                       r.body);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM subscriptions"), 0);
+    /* a replay's body likewise */
+    cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
+                      "{\"subscription\":", &r), 400);
+    cr_expect_not_null(strstr(r.body, "body is not valid JSON"), "%s",
+                       r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo", "[1]", &r),
+                 400);
+    cr_expect_not_null(strstr(r.body, "body is not a JSON object"), "%s",
+                       r.body);
+    http_resp_free(&r);
+}
+
 /* client_cert, client_key and ca_bundle are files of the hub's host: a
  * partner that names one (to have the hub read a file of its choosing, or
  * present a key the hub holds to its endpoint) is refused, at creation and

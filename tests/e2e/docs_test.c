@@ -1370,6 +1370,84 @@ Test(docs, production_without_a_database_url_fails_check_config)
     cr_expect(strstr(out, "configuration ok") == NULL, "%s", out);
 }
 
+/* The dev profile starts without TLS when tls_cert is not readable: a
+ * mistyped path passed --check-config as "configuration ok", and hubd's
+ * log named no file (F1460). --check-config warns, naming the file and
+ * the listeners that will not run, and still passes. */
+Test(docs, check_config_names_a_dev_certificate_that_is_missing)
+{
+    char out[4096];
+
+    unsetenv("DATABASE_URL");
+    cr_expect_eq(check_config("tls_cert = /nonexistent/typo.crt\n", out,
+                              sizeof(out)), 0, "%s", out);
+    cr_expect(strstr(out, "tls_cert (/nonexistent/typo.crt) is not "
+                          "readable: the dev profile starts without "
+                          "https_port and mllps_port") != NULL, "%s", out);
+    cr_expect(strstr(out, "configuration ok") != NULL, "%s", out);
+    cr_expect_eq(check_config("tls_cert = /nonexistent/typo.crt\n"
+                              "https_port = -1\nmllps_port = -1\n", out,
+                              sizeof(out)), 0, "%s", out);
+    cr_expect(strstr(out, "not readable") == NULL, "no listener needs it: %s",
+              out);
+}
+
+/* A database_url libpq cannot parse (a typo in a parameter's name, a
+ * word that is no URL) passed --check-config, and hubd started and
+ * retried it for ever, its log saying only store.connect_failed
+ * sqlstate=08001 (F1461): refused, exit 2, the key named and the URL,
+ * which may hold a password, never quoted. */
+Test(docs, check_config_refuses_a_database_url_libpq_cannot_parse)
+{
+    static const char *const bad[] = {
+        "database_url = postgresql://hub:s3cretpw@db.example/hub"
+        "?sslmod=require\n",
+        "database_url = s3cretpw\n",
+    };
+    char out[4096];
+
+    unsetenv("DATABASE_URL");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_expect_eq(check_config(bad[i], out, sizeof(out)), 2, "%s: %s",
+                     bad[i], out);
+        cr_expect(strstr(out, "database_url: DATABASE_URL is not a libpq "
+                              "URL") != NULL, "%s", out);
+        cr_expect(strstr(out, "s3cretpw") == NULL, "%s", out);
+        cr_expect(strstr(out, "configuration ok") == NULL, "%s", out);
+    }
+    cr_expect_eq(check_config("database_url = postgresql://hub:s3cretpw@"
+                              "db.example/hub?sslmode=require\n", out,
+                              sizeof(out)), 0, "%s", out);
+}
+
+/* The dev profile migrates at start: on a database it cannot reach hubd
+ * stopped with "hubd.migrate_failed why=cannot connect", the operator
+ * left to guess what to try (F1465). The line names the tool that says
+ * why (the log itself holds no URL, no server text). */
+Test(docs, dev_start_on_a_database_it_cannot_reach_says_how_to_learn_why,
+     .timeout = 30)
+{
+    char cmd[4096], out[8192];
+    const char *b = getenv("HUB_BUILD");
+
+    snprintf(cmd, sizeof(cmd), "cd '%s' && DATABASE_URL='postgresql://"
+             "hub:s3cretpw@127.0.0.1:1/hub' HUB_HTTPS_PORT=-1 "
+             "HUB_MLLPS_PORT=-1 HUB_MLLP_PORT=-1 HUB_HTTP_PORT=-1 "
+             "HUB_DISPATCH=0 timeout 10 '%s/%s/hubd' 2>&1", testdb_root(),
+             testdb_root(), b && *b ? b : "build");
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d: %s", st,
+              out);
+    cr_expect(strstr(out, "hubd.migrate_failed") != NULL, "%s", out);
+    cr_expect(strstr(out, "hubctl org list with the same DATABASE_URL") !=
+              NULL, "%s", out);
+    cr_expect(strstr(out, "s3cretpw") == NULL, "%s", out);
+}
+
 /* hubd in the production profile (no migration at start) on `url` with no
  * listener, for at most two seconds: its exit status (124: still running
  * at the deadline) and its log into out */
@@ -1516,6 +1594,26 @@ Test(docs, hubd_help_prints_the_usage_on_stdout_and_exits_0)
     cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
     cr_expect(strstr(out, "usage: hubd") != NULL, "%s", out);
     cr_expect(strstr(out, "deploy/hubd.conf.example") != NULL, "%s", out);
+}
+
+/* `hubd -c` with no FILE after it was refused as "unknown argument
+ * '-c'", the option hubd's usage itself names (F1464): it says the FILE
+ * is missing, exit 2. */
+Test(docs, hubd_c_without_a_file_says_the_file_is_missing)
+{
+    char cmd[1024], out[2048];
+    const char *b = getenv("HUB_BUILD");
+
+    snprintf(cmd, sizeof(cmd), "'%s/%s/hubd' -c 2>&1",
+             testdb_root(), b && *b ? b : "build");
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
+    cr_expect(strstr(out, "hubd: -c needs a FILE") != NULL, "%s", out);
+    cr_expect(strstr(out, "unknown argument") == NULL, "%s", out);
 }
 
 Test(docs, screening_positive_subscription_gets_the_fhir_event,

@@ -61,6 +61,19 @@ Test(config, production_has_no_plain_http_and_no_tokens, .fini = cleanup)
     cr_expect_not(c.allow_tokens);
     cr_expect_not(c.migrate_at_start);
     cleanup();
+    /* a comment after a value is part of the value: said so (F1463) */
+    cleanup();
+    write_conf("https_port = 8443   # the API\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
+    cr_expect(strstr(err, ":1: bad value for 'https_port'") != NULL, "%s",
+              err);
+    cr_expect(strstr(err, "put the comment on a line of its own") != NULL,
+              "%s", err);
+    cleanup();
+    write_conf("https_port = 84430\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
+    cr_expect(strstr(err, "comment") == NULL, "%s", err);
+    cleanup();
     write_conf("profile = production\nhttp_port = 8080\n");
     cr_expect_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
     cr_expect(strstr(err, "http_port") != NULL, "%s", err);
@@ -251,6 +264,19 @@ Test(config, refusals_say_what_the_key_accepts, .fini = cleanup)
     cr_expect(strstr(err, "HUB_COMMIT_THREADS: bad value for "
                           "'commit_threads': expected a whole number from 1 "
                           "to 64") != NULL, "%s", err);
+    /* a comment after a value is part of the value: said so (F1463) */
+    cleanup();
+    write_conf("https_port = 8443   # the API\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
+    cr_expect(strstr(err, ":1: bad value for 'https_port'") != NULL, "%s",
+              err);
+    cr_expect(strstr(err, "put the comment on a line of its own") != NULL,
+              "%s", err);
+    cleanup();
+    write_conf("https_port = 84430\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
+    cr_expect(strstr(err, "comment") == NULL, "%s", err);
+    cleanup();
     write_conf("profile = production\nhttp_port = 8080\n");
     cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
     cr_expect(strstr(err, "http_port = -1") != NULL, "%s", err);
