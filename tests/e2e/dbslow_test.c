@@ -544,6 +544,25 @@ static void expect_quarantined(long n)
     cr_expect_eq(audits, n, "%ld audit rows", audits);
 }
 
+/* the late-answer tests' start: one committer whose wait is cut at 1 s,
+ * an accepted LATE-1, and call (a refused FHIR post) sent once, so that
+ * its credential is cached and the held batch needs no lookup */
+static void start_late(struct mllp_client *c, struct post_call *call)
+{
+    char code[3];
+
+    cr_assert_eq(hub_start(&hub, "commit_threads = 1\ndb_commit_timeout = 1\n"
+                           "commit_stuck_timeout = 30\nauth_cache_ttl = 300",
+                           true), 0);
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    cr_assert_eq(mllp_connect(c, hub.mllp, &hub, NULL), 0);
+    send_frame(c, "LATE-1", "MRN-L1", 15000, code);
+    cr_assert_str_eq(code, "AA");
+    post(call);
+    cr_assert_eq(call->resp.status, 422, "%s", call->resp.body);
+    http_resp_free(&call->resp);
+}
+
 /* F765: a committer's statements had no bound while hubd ran: with its
  * backend stopped the node ingested nothing until the backend ran again
  * (its MLLP senders got no ACK, its HTTPS senders 503). Now a statement
@@ -990,20 +1009,11 @@ Test(dbslow, a_batch_whose_commit_answer_comes_late_stores_its_refused_messages_
     struct mllp_client c;
     char code[3];
 
-    cr_assert_eq(hub_start(&hub, "commit_threads = 1\ndb_commit_timeout = 1\n"
-                           "commit_stuck_timeout = 30\nauth_cache_ttl = 300",
-                           true), 0);
-    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
-    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
-    send_frame(&c, "LATE-1", "MRN-L1", 15000, code);
-    cr_assert_str_eq(code, "AA");
     struct post_call call = {
         "/v1/fhir", "application/fhir+json",
         "{\"resourceType\":\"NoSuchResource\"}", { 0 }, 0, 0 };
     pthread_t t;
-    post(&call);                    /* the credential cached, and a row */
-    cr_assert_eq(call.resp.status, 422, "%s", call.resp.body);
-    http_resp_free(&call.resp);
+    start_late(&c, &call);
 
     /* the committer's link: its next batch commits, its answer held */
     dbproxy_hold_answers(hub.proxy, true);
@@ -1038,20 +1048,11 @@ Test(dbslow, a_batch_whose_commit_answer_comes_late_audits_its_accepted_messages
         "screening_id,patient_id,instrument,screened_at,question,answer\r\n"
         "S-1,C-001,88121-9,2026-03-01T10:00:00-05:00,88122-7,LA28397-0\r\n";
 
-    cr_assert_eq(hub_start(&hub, "commit_threads = 1\ndb_commit_timeout = 1\n"
-                           "commit_stuck_timeout = 30\nauth_cache_ttl = 300",
-                           true), 0);
-    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
-    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
-    send_frame(&c, "LATE-1", "MRN-L1", 15000, code);
-    cr_assert_str_eq(code, "AA");
     struct post_call call = {
         "/v1/fhir", "application/fhir+json",
         "{\"resourceType\":\"NoSuchResource\"}", { 0 }, 0, 0 };
     pthread_t t;
-    post(&call);                    /* the credential cached, and a row */
-    cr_assert_eq(call.resp.status, 422, "%s", call.resp.body);
-    http_resp_free(&call.resp);
+    start_late(&c, &call);
 
     /* the committer's link: its next batch commits, its answer held */
     call = (struct post_call){ "/v1/csv/screenings", "text/csv", csv,
