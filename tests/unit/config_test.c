@@ -61,19 +61,6 @@ Test(config, production_has_no_plain_http_and_no_tokens, .fini = cleanup)
     cr_expect_not(c.allow_tokens);
     cr_expect_not(c.migrate_at_start);
     cleanup();
-    /* a comment after a value is part of the value: said so (F1463) */
-    cleanup();
-    write_conf("https_port = 8443   # the API\n");
-    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
-    cr_expect(strstr(err, ":1: bad value for 'https_port'") != NULL, "%s",
-              err);
-    cr_expect(strstr(err, "put the comment on a line of its own") != NULL,
-              "%s", err);
-    cleanup();
-    write_conf("https_port = 84430\n");
-    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
-    cr_expect(strstr(err, "comment") == NULL, "%s", err);
-    cleanup();
     write_conf("profile = production\nhttp_port = 8080\n");
     cr_expect_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
     cr_expect(strstr(err, "http_port") != NULL, "%s", err);
