@@ -10,7 +10,8 @@
  *
  * SIGINT/SIGTERM: stop accepting and reading, let the committers finish
  * what is in flight (retrying a database outage up to shutdown_timeout),
- * write the last ACKs, close, exit 0. Past the drain, a statement waits
+ * write the last ACKs, close, exit 0; an API request still waiting at the
+ * deadline is answered 503 with Retry-After. Past the drain, a statement waits
  * at most HUBD_STOP_GRACE_MS more for the server and no link is opened
  * (store_stop_waiting), so that a database that does not answer cannot
  * hold the exit (F664). A second signal exits at once (still
@@ -56,6 +57,9 @@
  * answer (one already waiting, or one started since: the dispatcher's
  * last outcomes) before its link is cut. */
 #define HUBD_STOP_GRACE_MS 2000
+/* At the drain's deadline: how long the loop still runs to write the 503s
+ * of the requests that were still waiting. */
+#define HUBD_FLUSH_MS 250
 
 static struct hub_config cfg;
 static struct dict *dict;       /* immutable once loaded; adapters share it */
@@ -123,9 +127,15 @@ static void drain_check(evutil_socket_t fd, short what, void *arg)
 
     if ((inflight == 0 && conns == 0 && reqs == 0) ||
         now > app->stop_deadline) {
-        log_info("hubd.drained", "inflight=%zu conns=%zu requests=%zu",
-                 inflight, conns, reqs);
-        event_base_loopexit(app->srv.base, NULL);
+        /* a request still waiting (a walk's step, a slow statement) is
+         * told to come back, never closed on unanswered; the loop runs a
+         * moment more to write those answers */
+        size_t told = http_server_answer_pending(app->http, "hubd is "
+                                                 "stopping, retry later");
+        struct timeval flush = { 0, told ? HUBD_FLUSH_MS * 1000 : 0 };
+        log_info("hubd.drained", "inflight=%zu conns=%zu requests=%zu "
+                 "answered_busy=%zu", inflight, conns, reqs, told);
+        event_base_loopexit(app->srv.base, &flush);
         return;
     }
     struct timeval tv = { 0, 50000 };

@@ -9,6 +9,11 @@
  *                                      -> scopes (403) -> handler
  *   handler or its api_db() done -> api_reply*() exactly once
  *
+ * At the drain's deadline (hubd.c) the requests still waiting are answered
+ * 503 with Retry-After (http_server_answer_pending) rather than closed
+ * unanswered; each stays allocated, detached from evhttp (req NULL), until
+ * its owner's own late api_reply*() frees it.
+ *
  * evhttp keeps an unanswered request alive even when its client goes away
  * (the reply then just frees it), so handlers may answer late safely: in
  * 2.1 a connection is not read while its request is in our hands (its
@@ -138,6 +143,7 @@ struct http_server {
     struct ep eps[2];
     size_t n_eps;
     size_t pending;                 /* requests not yet answered */
+    TAILQ_HEAD(, api_req) waiting;  /* those requests, oldest first */
     struct bucket rate[RATE_SLOTS];
     uint64_t busy_logged_ns;        /* api_log_busy's last line */
     uint64_t busy_n;                /* 503s answered since then */
@@ -145,7 +151,8 @@ struct http_server {
 };
 
 struct api_req {
-    struct evhttp_request *req;
+    struct evhttp_request *req;     /* NULL once answered at the deadline */
+    TAILQ_ENTRY(api_req) link;      /* in hs->waiting until answered */
     struct http_server *hs;
     bool tls;
     const struct api_route *route;
@@ -157,12 +164,15 @@ struct api_req {
     void *data;
     uint64_t id;
     bool client_gone;               /* seen by dbcall_watch */
+    bool held;                      /* its owner answers it again later */
 };
 
 /* ---- request accessors ------------------------------------------------ */
 
 enum api_method api_method(const struct api_req *r)
 {
+    if (r->req == NULL)
+        return 0;
     switch (evhttp_request_get_command(r->req)) {
     case EVHTTP_REQ_GET:
     case EVHTTP_REQ_HEAD:
@@ -227,11 +237,15 @@ bool api_refuse_unknown_query(struct api_req *r, const char *const *known,
 
 const char *api_header(const struct api_req *r, const char *name)
 {
+    if (r->req == NULL)
+        return NULL;
     return evhttp_find_header(evhttp_request_get_input_headers(r->req), name);
 }
 
 struct slice api_body(struct api_req *r)
 {
+    if (r->req == NULL)
+        return SLICE_NULL;
     struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
     size_t n = evbuffer_get_length(in);
     if (n == 0)
@@ -266,16 +280,23 @@ void *api_data(const struct api_req *r)
  * this request's. */
 static int req_fd(const struct api_req *r)
 {
+    if (r->req == NULL)
+        return -1;
     struct evhttp_connection *evc = evhttp_request_get_connection(r->req);
     struct bufferevent *bev =
         evc ? evhttp_connection_get_bufferevent(evc) : NULL;
     return bev ? bufferevent_getfd(bev) : -1;
 }
 
-static void req_free(struct api_req *r)
+static void req_answered(struct api_req *r)
 {
+    TAILQ_REMOVE(&r->hs->waiting, r, link);
     r->hs->pending--;
     metrics_http_pending(r->hs->pending);
+}
+
+static void req_free(struct api_req *r)
+{
     evhttp_clear_headers(&r->query);
     free(r->path);
     free(r);
@@ -283,12 +304,20 @@ static void req_free(struct api_req *r)
 
 void api_add_header(struct api_req *r, const char *name, const char *value)
 {
+    if (r->req == NULL)
+        return;
     evhttp_add_header(evhttp_request_get_output_headers(r->req), name, value);
 }
 
 void api_reply(struct api_req *r, int status, const char *content_type,
                const char *body, size_t len)
 {
+    if (r->req == NULL) {
+        /* answered 503 at the drain's deadline: its owner's own answer,
+         * come late, has no one to go to */
+        req_free(r);
+        return;
+    }
     struct evbuffer *out = evbuffer_new();
     struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
 
@@ -316,7 +345,11 @@ void api_reply(struct api_req *r, int status, const char *content_type,
         metrics_http_request(status);
     log_debug("http.reply", "req=%" PRIu64 " status=%d bytes=%zu%s", r->id,
               status, len, gone ? " client_closed=1" : "");
-    req_free(r);
+    req_answered(r);
+    if (r->held)
+        r->req = NULL;              /* evhttp frees it once written */
+    else
+        req_free(r);
 }
 
 void api_reply_json(struct api_req *r, int status, const char *json,
@@ -689,6 +722,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     r->tls = ep->tls;
     r->id = ++srv->next_conn_id;
     TAILQ_INIT(&r->query);
+    TAILQ_INSERT_TAIL(&hs->waiting, r, link);
     hs->pending++;
     metrics_http_pending(hs->pending);
     r->path = evhttp_uridecode(raw_path && *raw_path ? raw_path : "/", 0,
@@ -1167,6 +1201,7 @@ int http_server_new(struct server *srv, struct http_server **out)
     if (hs == NULL)
         abort();
     hs->srv = srv;
+    TAILQ_INIT(&hs->waiting);
     hs->trim = heap_trim_new(srv->base, HEAP_TRIM_DELAY_MS);
     input_cap = cfg->max_body + INPUT_SLACK;
     if (cfg->https_port >= 0 && srv->tls_https) {
@@ -1223,6 +1258,19 @@ void http_server_stop(struct http_server *hs)
 size_t http_server_pending(const struct http_server *hs)
 {
     return hs ? hs->pending : 0;
+}
+
+size_t http_server_answer_pending(struct http_server *hs, const char *message)
+{
+    size_t n = 0;
+    struct api_req *r;
+
+    while (hs && (r = TAILQ_FIRST(&hs->waiting)) != NULL) {
+        r->held = true;             /* a dbcall or a batch still points here */
+        api_reply_busy(r, message);
+        n++;
+    }
+    return n;
 }
 
 void http_server_free(struct http_server *hs)

@@ -56,6 +56,10 @@ int http_server_new(struct server *srv, struct http_server **out)
     __attribute__((warn_unused_result));
 void http_server_stop(struct http_server *hs);
 size_t http_server_pending(const struct http_server *hs);
+/* Answers every request still waiting 503 (Retry-After, `message`): at the
+ * drain's deadline, so that no client is closed on unanswered. Returns how
+ * many; each is freed when its owner answers it in turn. */
+size_t http_server_answer_pending(struct http_server *hs, const char *message);
 /* Free the listeners and their connections. The SSL objects of HTTPS
  * connections may outlive it until event_base_free (libevent's
  * finalizers); each gives its connection slot back when freed. */

@@ -1598,6 +1598,47 @@ Test(api_subs, sigterm_during_a_walk_exits_within_its_bound,
     mllp_close(&c);
 }
 
+/* A request still waiting when the drain's deadline passed was closed on
+ * unanswered: a walk's step of 10 s, hubd told to stop 1.5 s into it with
+ * shutdown_timeout 1, exited with the step running and the client read no
+ * answer (under load, the same befell the test above whenever its last
+ * step ran past the deadline). It is answered 503 with Retry-After at the
+ * deadline, and hubd still exits within shutdown_timeout + 1 s, the
+ * flush, and the 2 s a statement is granted after the drain. */
+Test(api_subs, a_request_waiting_at_the_drain_deadline_is_answered_503,
+     .init = start_stop_bounded, .fini = stop, .timeout = 120)
+{
+    struct mllp_client c;
+    char buf[4096];
+    static const char req[] = "GET /v1/audit/verify HTTP/1.1\r\n"
+                              "Host: localhost\r\n"
+                              "Authorization: Bearer tok-ops\r\n\r\n";
+
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    cr_assert_geq(append_rows(2 * 10000), 2 * 10000);
+    slow_steps(10.0);
+    cr_assert_eq(mllp_connect(&c, hub.https, &hub, ""), 0);
+    cr_assert_eq(mllp_send_raw(&c, req, sizeof(req) - 1), 0);
+    hub_sleep_ms(1500);
+    cr_assert(!mllp_readable(&c), "answered before the stop");
+    double t0 = hub_mono_ms();
+    cr_assert_eq(kill(hub.pid, SIGTERM), 0);
+    long n = http_raw_response(&c, buf, sizeof(buf), 8000);
+    double answered_ms = hub_mono_ms() - t0;
+    int rc = hub_wait(&hub, 60000);
+    double ms = hub_mono_ms() - t0;
+    cr_log_info("answered %.0f ms and exited %.0f ms after SIGTERM",
+                answered_ms, ms);
+    cr_expect_eq(rc, 0, "exit %d after %.0f ms", rc, ms);
+    cr_assert_gt(n, 0, "no answer");
+    cr_expect_eq(strncmp(buf, "HTTP/1.1 503", 12), 0, "%s", buf);
+    cr_expect_not_null(strstr(buf, "\r\nRetry-After:"), "%s", buf);
+    cr_expect_eq(hub_log_count(&hub, "answered_busy=1"), 1);
+    cr_expect_lt(ms, 2000 + 250 + 2000 + 1500, "exited %.0f ms after "
+                 "SIGTERM", ms);
+    mllp_close(&c);
+}
+
 /* hub_http_responses_total of class `cls` ("5xx", "client_closed") */
 static unsigned long long responses(const char *cls)
 {
