@@ -815,8 +815,8 @@ Test(dispatch, a_patients_burst_is_not_held_back_by_the_outcome_linger)
  * costs the database a transaction each). Six updates of six patients,
  * sent one after another, to a fast receiver: their attempt rows come
  * from at most four flushes (six when every outcome went at once; one or
- * two on a quiet machine, more when a loaded one spreads the ingests
- * over several lingers). */
+ * two on a quiet machine). The linger is 400 ms here, not 50: a machine
+ * at load 15 spread the six ingests over five lingers of 50 ms. */
 Test(dispatch, outcomes_nobody_waits_for_keep_the_linger)
 {
     struct rx *slow = rx_start(RX_SLOW, SECRET);
@@ -824,7 +824,10 @@ Test(dispatch, outcomes_nobody_waits_for_keep_the_linger)
     struct rx *fast = rx_start(RX_OK, SECRET);
     sub_for(slow->port, "[\"adt.admit\"]", "/");
     const char *fsub = sub_for(fast->port, "[\"adt.update\"]", "/");
-    start_dispatcher(5000, 1.0, false);
+    struct dispatch_config c;
+    test_config(&c, 5000, 1.0, false);
+    c.linger_ms = 400;
+    cr_assert_eq(dispatch_start(&c, &disp), HUB_OK);
 
     ingest("w0", "adt.admit", "waited-patient");
     ingest("w1", "adt.admit", "waited-patient");  /* waits behind w0 */
