@@ -1557,6 +1557,44 @@ static void slow_steps(double sleep_s)
     store_free(s);
 }
 
+/* A walk of `steps` steps of `step_s` seconds each; hubd (shutdown_timeout
+ * 1) told to stop 1.5 s into it. The answer the client read goes into buf
+ * (its length, -1 for none); returns how long hubd took to exit. */
+static double stop_during_a_walk(int steps, double step_s, char *buf,
+                                 size_t size, long *n)
+{
+    struct mllp_client c;
+    static const char req[] = "GET /v1/audit/verify HTTP/1.1\r\n"
+                              "Host: localhost\r\n"
+                              "Authorization: Bearer tok-ops\r\n\r\n";
+
+    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
+    cr_assert_geq(append_rows(steps * 10000), steps * 10000);
+    slow_steps(step_s);
+    cr_assert_eq(mllp_connect(&c, hub.https, &hub, ""), 0);
+    cr_assert_eq(mllp_send_raw(&c, req, sizeof(req) - 1), 0);
+    hub_sleep_ms(1500);
+    cr_assert(!mllp_readable(&c), "answered before the stop");
+    double t0 = hub_mono_ms();
+    cr_assert_eq(kill(hub.pid, SIGTERM), 0);
+    *n = http_raw_response(&c, buf, size, 8000);
+    double answered_ms = hub_mono_ms() - t0;
+    int rc = hub_wait(&hub, 60000);
+    double ms = hub_mono_ms() - t0;
+    cr_log_info("answered %.0f ms and exited %.0f ms after SIGTERM",
+                answered_ms, ms);
+    cr_expect_eq(rc, 0, "exit %d after %.0f ms", rc, ms);
+    mllp_close(&c);
+    return ms;
+}
+
+static void expect_busy(const char *buf, long n)
+{
+    cr_assert_gt(n, 0, "no answer");
+    cr_expect_eq(strncmp(buf, "HTTP/1.1 503", 12), 0, "%s", buf);
+    cr_expect_not_null(strstr(buf, "\r\nRetry-After:"), "%s", buf);
+}
+
 /* A walk under way when hubd is told to stop walked on to the end of the
  * chain: the drain waited for it until shutdown_timeout, then the pool's
  * shutdown joined its worker, which went on step after step (each a new
@@ -1567,35 +1605,14 @@ static void slow_steps(double sleep_s)
 Test(api_subs, sigterm_during_a_walk_exits_within_its_bound,
      .init = start_stop_bounded, .fini = stop, .timeout = 120)
 {
-    struct mllp_client c;
     char buf[4096];
-    static const char req[] = "GET /v1/audit/verify HTTP/1.1\r\n"
-                              "Host: localhost\r\n"
-                              "Authorization: Bearer tok-ops\r\n\r\n";
+    long n;
+    double ms = stop_during_a_walk(15, 1.0, buf, sizeof(buf), &n);
 
-    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
-    cr_assert_geq(append_rows(15 * 10000), 15 * 10000);
-    slow_steps(1.0);
-    cr_assert_eq(mllp_connect(&c, hub.https, &hub, ""), 0);
-    cr_assert_eq(mllp_send_raw(&c, req, sizeof(req) - 1), 0);
-    hub_sleep_ms(1500);
-    cr_assert(!mllp_readable(&c), "answered before the stop");
-    double t0 = hub_mono_ms();
-    cr_assert_eq(kill(hub.pid, SIGTERM), 0);
-    int rc = hub_wait(&hub, 60000);
-    double ms = hub_mono_ms() - t0;
-    cr_log_info("exited %.0f ms after SIGTERM", ms);
-    cr_expect_eq(rc, 0, "exit %d after %.0f ms", rc, ms);
     cr_expect_eq(hub_log_count(&hub, "http.work_stopped"), 1);
     cr_expect_lt(ms, 4000 + 1000, "exited %.0f ms after SIGTERM "
                  "(shutdown_timeout 1)", ms);
-    long n = http_raw_response(&c, buf, sizeof(buf), 2000);
-    cr_expect_gt(n, 0, "no answer");
-    if (n > 0) {
-        cr_expect_eq(strncmp(buf, "HTTP/1.1 503", 12), 0, "%s", buf);
-        cr_expect_not_null(strstr(buf, "\r\nRetry-After:"), "%s", buf);
-    }
-    mllp_close(&c);
+    expect_busy(buf, n);
 }
 
 /* A request still waiting when the drain's deadline passed was closed on
@@ -1608,35 +1625,14 @@ Test(api_subs, sigterm_during_a_walk_exits_within_its_bound,
 Test(api_subs, a_request_waiting_at_the_drain_deadline_is_answered_503,
      .init = start_stop_bounded, .fini = stop, .timeout = 120)
 {
-    struct mllp_client c;
     char buf[4096];
-    static const char req[] = "GET /v1/audit/verify HTTP/1.1\r\n"
-                              "Host: localhost\r\n"
-                              "Authorization: Bearer tok-ops\r\n\r\n";
+    long n;
+    double ms = stop_during_a_walk(2, 10.0, buf, sizeof(buf), &n);
 
-    cr_assert(hub_wait_status(&hub, "/readyz", 200, 15000), "not ready");
-    cr_assert_geq(append_rows(2 * 10000), 2 * 10000);
-    slow_steps(10.0);
-    cr_assert_eq(mllp_connect(&c, hub.https, &hub, ""), 0);
-    cr_assert_eq(mllp_send_raw(&c, req, sizeof(req) - 1), 0);
-    hub_sleep_ms(1500);
-    cr_assert(!mllp_readable(&c), "answered before the stop");
-    double t0 = hub_mono_ms();
-    cr_assert_eq(kill(hub.pid, SIGTERM), 0);
-    long n = http_raw_response(&c, buf, sizeof(buf), 8000);
-    double answered_ms = hub_mono_ms() - t0;
-    int rc = hub_wait(&hub, 60000);
-    double ms = hub_mono_ms() - t0;
-    cr_log_info("answered %.0f ms and exited %.0f ms after SIGTERM",
-                answered_ms, ms);
-    cr_expect_eq(rc, 0, "exit %d after %.0f ms", rc, ms);
-    cr_assert_gt(n, 0, "no answer");
-    cr_expect_eq(strncmp(buf, "HTTP/1.1 503", 12), 0, "%s", buf);
-    cr_expect_not_null(strstr(buf, "\r\nRetry-After:"), "%s", buf);
+    expect_busy(buf, n);
     cr_expect_eq(hub_log_count(&hub, "answered_busy=1"), 1);
     cr_expect_lt(ms, 2000 + 250 + 2000 + 1500, "exited %.0f ms after "
                  "SIGTERM", ms);
-    mllp_close(&c);
 }
 
 /* hub_http_responses_total of class `cls` ("5xx", "client_closed") */
