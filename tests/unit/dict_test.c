@@ -1894,11 +1894,13 @@ Test(dict, snomed_findings_name_their_domain)
         { "733423003", "food-insecurity" },
         { "445281000124101", "food-insecurity" },
         { "32911000", "homelessness" },
+        { "1156191002", "housing-instability" },
         { "551721000124101", "transportation-insecurity" },
         { "160695008", "transportation-insecurity" },
         { "713458007", "transportation-insecurity" },
         { "266934004", "transportation-insecurity" },
         { "73438004", "employment-status" },
+        { "1184702004", "financial-insecurity" },
         { "422650009", "social-connection" },
         { "423315002", "social-connection" },
         { "73595000", "stress" },
@@ -1912,7 +1914,7 @@ Test(dict, snomed_findings_name_their_domain)
         cr_assert_not_null(dom, "%s", rows[i].code);
         cr_assert_str_eq(dom, rows[i].domain, "%s", rows[i].code);
     }
-    cr_assert_eq(dict_rows_count(D, DICT_T_SNOMED_DOMAINS), 14);
+    cr_assert_eq(dict_rows_count(D, DICT_T_SNOMED_DOMAINS), 16);
     /* left out on purpose: no one domain, or not a need */
     cr_assert_null(dict_snomed_domain(D, SLICE_LIT("105531004")),
                    "Housing unsatisfactory: instability or inadequate housing");

@@ -3887,6 +3887,10 @@ Test(fhir, a_snomed_only_condition_takes_its_domain_from_the_finding)
         { SCT_CONDITION("73595000", ""), "stress" },
         { SCT_CONDITION("706893006", ""), "intimate-partner-violence" },
         { SCT_CONDITION("1137434003", ""), "protective-factor" },
+        /* F1542: the SHIFT demonstration data pairs these with Z59.811
+         * and Z59.86; without their rows they named no domain */
+        { SCT_CONDITION("1156191002", ""), "housing-instability" },
+        { SCT_CONDITION("1184702004", ""), "financial-insecurity" },
         /* a Z code still comes first: the domain it always gave */
         { SCT_CONDITION("733423003", "{\"system\":"
                         "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":"
