@@ -2574,6 +2574,9 @@ Test(ccda_entries, a_snomed_only_problem_takes_its_domain_from_the_finding,
         { "73595000", "stress" },
         { "706893006", "intimate-partner-violence" },
         { "1137434003", "protective-factor" },
+        /* F1542: without their rows these gave no event at all */
+        { "1156191002", "housing-instability" },
+        { "1184702004", "financial-insecurity" },
     };
     char doc[4096];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
