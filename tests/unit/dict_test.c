@@ -1927,6 +1927,8 @@ Test(dict, snomed_findings_name_their_domain)
                    "Full-time employment");
     cr_assert_null(dict_snomed_domain(D, SLICE_LIT("710925007")),
                    "Provision of food: a hospital's meals as well");
+    cr_assert_null(dict_snomed_domain(D, SLICE_LIT("461481000124109")),
+                   "Referral to peer support: behavioural health as often");
     cr_assert_null(dict_snomed_domain(D, SLICE_LIT("")));
     cr_assert_null(dict_snomed_domain(D, SLICE_LIT("Z59.0")));
 }
