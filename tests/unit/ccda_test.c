@@ -2574,6 +2574,9 @@ Test(ccda_entries, a_snomed_only_problem_takes_its_domain_from_the_finding,
         { "73595000", "stress" },
         { "706893006", "intimate-partner-violence" },
         { "1137434003", "protective-factor" },
+        /* F1542: without their rows these gave no event at all */
+        { "1156191002", "housing-instability" },
+        { "1184702004", "financial-insecurity" },
     };
     char doc[4096];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -3970,6 +3973,22 @@ Test(ccda_entries, a_planned_sdoh_intervention_takes_its_domain_from_its_code,
                          cJSON_GetObjectItem(b, "referral"), "domain")),
                      "homelessness");
     cJSON_Delete(ev);
+    /* F1543: the food pantry referral itself (SHIN-NY's code), planned
+     * with no category and no reason, named no domain */
+    struct run r2 = run_str(
+        HEAD BODY_OPEN
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.10\"/>"
+        "<code code=\"18776-5\"/>"
+        "<entry><procedure moodCode=\"RQO\" classCode=\"PROC\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.41\"/>"
+        "<id root=\"1.2.7\" extension=\"R3\"/>"
+        "<code code=\"464031000124101\" codeSystem=\"2.16.840.1.113883.6.96\"/>"
+        "<statusCode code=\"active\"/></procedure></entry>" BODY_CLOSE);
+    cJSON *c = first_event(&r2, 1);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetObjectItem(c, "referral"), "domain")),
+                     "food-insecurity");
+    cJSON_Delete(c);
 }
 
 /* F190: a referral to, or a planned, substance use disorder treatment

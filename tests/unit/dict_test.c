@@ -1894,17 +1894,22 @@ Test(dict, snomed_findings_name_their_domain)
         { "733423003", "food-insecurity" },
         { "445281000124101", "food-insecurity" },
         { "32911000", "homelessness" },
+        { "1156191002", "housing-instability" },
         { "551721000124101", "transportation-insecurity" },
         { "160695008", "transportation-insecurity" },
         { "713458007", "transportation-insecurity" },
         { "266934004", "transportation-insecurity" },
         { "73438004", "employment-status" },
+        { "1184702004", "financial-insecurity" },
         { "422650009", "social-connection" },
         { "423315002", "social-connection" },
         { "73595000", "stress" },
         { "706893006", "intimate-partner-violence" },
         { "1137434003", "protective-factor" },
         { "467771000124109", "food-insecurity" },
+        { "464031000124101", "food-insecurity" },
+        { "467681000124101", "food-insecurity" },
+        { "467751000124104", "food-insecurity" },
         { " 32911000 ", "homelessness" },
     };
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -1912,7 +1917,7 @@ Test(dict, snomed_findings_name_their_domain)
         cr_assert_not_null(dom, "%s", rows[i].code);
         cr_assert_str_eq(dom, rows[i].domain, "%s", rows[i].code);
     }
-    cr_assert_eq(dict_rows_count(D, DICT_T_SNOMED_DOMAINS), 14);
+    cr_assert_eq(dict_rows_count(D, DICT_T_SNOMED_DOMAINS), 19);
     /* left out on purpose: no one domain, or not a need */
     cr_assert_null(dict_snomed_domain(D, SLICE_LIT("105531004")),
                    "Housing unsatisfactory: instability or inadequate housing");
@@ -1920,6 +1925,10 @@ Test(dict, snomed_findings_name_their_domain)
                    "Inadequate oral food intake: clinical as often as social");
     cr_assert_null(dict_snomed_domain(D, SLICE_LIT("160903007")),
                    "Full-time employment");
+    cr_assert_null(dict_snomed_domain(D, SLICE_LIT("710925007")),
+                   "Provision of food: a hospital's meals as well");
+    cr_assert_null(dict_snomed_domain(D, SLICE_LIT("461481000124109")),
+                   "Referral to peer support: behavioural health as often");
     cr_assert_null(dict_snomed_domain(D, SLICE_LIT("")));
     cr_assert_null(dict_snomed_domain(D, SLICE_LIT("Z59.0")));
 }

@@ -3887,6 +3887,10 @@ Test(fhir, a_snomed_only_condition_takes_its_domain_from_the_finding)
         { SCT_CONDITION("73595000", ""), "stress" },
         { SCT_CONDITION("706893006", ""), "intimate-partner-violence" },
         { SCT_CONDITION("1137434003", ""), "protective-factor" },
+        /* F1542: the SHIFT demonstration data pairs these with Z59.811
+         * and Z59.86; without their rows they named no domain */
+        { SCT_CONDITION("1156191002", ""), "housing-instability" },
+        { SCT_CONDITION("1184702004", ""), "financial-insecurity" },
         /* a Z code still comes first: the domain it always gave */
         { SCT_CONDITION("733423003", "{\"system\":"
                         "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":"
@@ -4217,6 +4221,25 @@ Test(fhir, a_service_request_for_an_sdoh_intervention_takes_its_domain)
                      &out, NULL, &err), HUB_OK);
     cr_assert_str_eq(field_of(&out, 0, "referral.domain"),
                      "housing-instability");
+    /* F1543: the other food interventions the SDOHCC and SHIN-NY examples
+     * file under food-insecurity took no domain with US Core's category */
+    static const char *const food[] = { "464031000124101", "467681000124101",
+                                        "467751000124104" };
+    for (size_t i = 0; i < sizeof(food) / sizeof(food[0]); i++) {
+        char body[512];
+        snprintf(body, sizeof(body),
+                 "{\"resourceType\":\"ServiceRequest\",\"id\":\"fp\","
+                 "\"status\":\"active\",\"intent\":\"order\","
+                 "\"category\":[{\"coding\":[{\"system\":\"http://hl7.org"
+                 "/fhir/us/core/CodeSystem/us-core-category\",\"code\":"
+                 "\"sdoh\"}]}],\"code\":{\"coding\":[{\"system\":"
+                 "\"http://snomed.info/sct\",\"code\":\"%s\"}]},"
+                 "\"subject\":{\"reference\":\"Patient/p1\"}}", food[i]);
+        arena_reset(&A);
+        cr_assert_eq(run(body, &out, NULL, &err), HUB_OK, "%s", food[i]);
+        cr_assert_str_eq(field_of(&out, 0, "referral.domain"),
+                         "food-insecurity", "%s", food[i]);
+    }
 }
 
 /* F83: a Consent's provision.purpose is a list of Codings: each keeps its
