@@ -23,9 +23,14 @@
 -- gives one), is audited each time, as before.
 -- Only the duplicate path writes or reads the table: the common batch
 -- (no duplicate) runs what it ran (tests/bench/README.md).
+-- A refused message under an accepted key (its key read, the rest
+-- refused) is such a duplicate too: hub_ingest_once() no longer records
+-- its token in quarantine_tokens, where the retry found it and answered
+-- it as refused, its own AE in place of the first try's AA.
 -- hub_ingest_fast() keeps its parameters (the prepared statement
 -- hub_ingest_fast_013 stays valid) and is made again whole, as
--- hub_ingest_batch_serial() is; otherwise they are 013's.
+-- hub_ingest_batch_serial() and hub_ingest_once() are; otherwise they are
+-- 013's.
 
 -- One row per duplicate met with a token: its received_at (as hubd sent
 -- it, the same at each retry), the token, and the accepted message it
@@ -81,6 +86,9 @@ DECLARE
                                 -- token (duplicate_tokens): its first try
                                 -- committed, answered as then, not
                                 -- audited or kept again; NULL as m_own
+    m_quiet boolean[];          -- m_own or m_again: no audit row (one
+                                -- array read by the audit rows' statement,
+                                -- as 013's m_own was); NULL as m_own
     v_rec bigint[];             -- the duplicates' tokens recorded now
     m_skip boolean[];           -- a part of a duplicate: not stored
     n_part int := coalesce(cardinality(array_remove(p_part, NULL)), 0);
@@ -372,6 +380,8 @@ BEGIN
                                                      false)
                                FROM generate_series(1, n_msg) o ORDER BY o);
         END IF;
+        m_quiet := ARRAY(SELECT m_own[o] OR m_again[o]
+                           FROM generate_series(1, n_msg) o ORDER BY o);
         -- A duplicate key with other bytes: the sender used its key (an
         -- HL7 MSH-10) again for another message, as a counter that
         -- restarted does. It is answered as the duplicate (the key is what
@@ -811,7 +821,7 @@ BEGIN
              WHERE NOT m_skip[u.o]
                -- hubd's own retry of a committed message, or of a
                -- duplicate: audited once
-               AND (m_own IS NULL OR NOT (m_own[u.o] OR m_again[u.o]))
+               AND (m_quiet IS NULL OR NOT m_quiet[u.o])
             OFFSET 0) r;        -- not flattened: each value made once
     -- the identity conflicts' rows go first, in event order (rare: a
     -- statement only when there is one)
@@ -1222,4 +1232,123 @@ BEGIN
     PERFORM hub_audit_append_many(a_actor, a_action,
         array_fill('message'::text, ARRAY[k]), a_id, a_patient, a_detail);
     PERFORM hub_route_events(v_seqs);
+END $$;
+
+-- As 013's, with a refused duplicate's token left out of
+-- quarantine_tokens: recorded there with the accepted message's id, it
+-- made the retry leave the message out and answer it as refused (not a
+-- duplicate, no reply: the sender's own AE in place of the first try's
+-- AA).
+CREATE OR REPLACE FUNCTION hub_ingest_once(p_org text[], p_fmt text[], p_key text[],
+    p_sha text[], p_at text[], p_ok boolean[], p_err jsonb[], p_raw bytea[],
+    p_reply bytea[], p_part int[], p_emsg int[], p_eid text[], p_etype text[],
+    p_epid text[], p_ecur text[], p_eprep boolean[], p_eocc text[],
+    p_ebody text[], p_ik int[], p_isys text[], p_ival text[],
+    p_ifirst int[], p_mevids text[], p_epos int[], p_ecanon boolean[],
+    p_adetail text[], p_atb timestamptz[], p_eoccb timestamptz[],
+    p_token bigint[])
+RETURNS TABLE (dups boolean[], message_ids bigint[], event_ids text[],
+    replies bytea[], kept boolean[])
+LANGUAGE plpgsql AS $$
+DECLARE
+    n_msg int := coalesce(cardinality(p_org), 0);
+    m_at timestamptz[];
+    f_id bigint[];              -- per message: its row of a first try
+    v_keep int[];               -- the messages sent on, in order
+    v_new int[];                -- per message: its index among them
+    r_dups boolean[];
+    r_mids bigint[];
+    r_evids text[];
+    r_replies bytea[];
+    r_kept boolean[];
+    r record;
+BEGIN
+    IF n_msg = 0 THEN
+        RETURN;
+    END IF;
+    m_at := coalesce(p_atb, p_at::timestamptz[]);
+    DELETE FROM quarantine_tokens t
+     WHERE t.received_at < now() - interval '7 days';
+    -- (the two-key form: apart from the bigint keys of hub_chain_lock(),
+    -- the migrations and the prune)
+    FOR r IN SELECT DISTINCT u.t FROM unnest(p_token, p_ok) u(t, ok)
+              WHERE u.t IS NOT NULL AND NOT u.ok ORDER BY u.t LOOP
+        PERFORM pg_advisory_xact_lock((r.t >> 32)::int,
+                                      ((r.t & 4294967295) - 2147483648)::int);
+    END LOOP;
+    f_id := ARRAY(SELECT CASE WHEN NOT p_ok[o] AND p_token[o] IS NOT NULL
+                              THEN hub_quarantined_by_token(m_at[o],
+                                                            p_token[o]) END
+                    FROM generate_series(1, n_msg) o ORDER BY o);
+    v_keep := ARRAY(SELECT o FROM generate_series(1, n_msg) o
+                     WHERE f_id[o] IS NULL ORDER BY o);
+    IF cardinality(v_keep) = n_msg THEN
+        SELECT * INTO r_dups, r_mids, r_evids, r_replies, r_kept
+          FROM hub_ingest_fast(p_org, p_fmt, p_key, p_sha, p_at, p_ok, p_err,
+                   p_raw, p_reply, p_part, p_emsg, p_eid, p_etype, p_epid,
+                   p_ecur, p_eprep, p_eocc, p_ebody, p_ik, p_isys, p_ival,
+                   p_ifirst, p_mevids, p_epos, p_ecanon, p_adetail, p_atb,
+                   p_eoccb, p_token);
+        v_new := ARRAY(SELECT o FROM generate_series(1, n_msg) o ORDER BY o);
+    ELSE
+        v_new := ARRAY(SELECT array_position(v_keep, o)
+                         FROM generate_series(1, n_msg) o ORDER BY o);
+        -- refused messages have no events: only the message indexes move
+        -- (a part whose message was left out is a part no more)
+        IF cardinality(v_keep) > 0 THEN
+            SELECT * INTO r_dups, r_mids, r_evids, r_replies, r_kept
+              FROM hub_ingest_fast(hub_array_pick(p_org, v_keep),
+                       hub_array_pick(p_fmt, v_keep),
+                       hub_array_pick(p_key, v_keep),
+                       hub_array_pick(p_sha, v_keep),
+                       hub_array_pick(p_at, v_keep),
+                       hub_array_pick(p_ok, v_keep),
+                       hub_array_pick(p_err, v_keep),
+                       hub_array_pick(p_raw, v_keep),
+                       hub_array_pick(p_reply, v_keep),
+                       ARRAY(SELECT v_new[p_part[o]] FROM unnest(v_keep)
+                                    WITH ORDINALITY k(o, n) ORDER BY k.n),
+                       ARRAY(SELECT v_new[e.m] FROM unnest(p_emsg)
+                                    WITH ORDINALITY e(m, n) ORDER BY e.n),
+                       p_eid, p_etype, p_epid, p_ecur, p_eprep, p_eocc,
+                       p_ebody, p_ik, p_isys, p_ival, p_ifirst,
+                       hub_array_pick(p_mevids, v_keep), p_epos, p_ecanon,
+                       hub_array_pick(p_adetail, v_keep),
+                       hub_array_pick(p_atb, v_keep), p_eoccb,
+                       hub_array_pick(p_token, v_keep));
+        END IF;
+    END IF;
+    -- the tokens of the refused messages stored now (not of a duplicate:
+    -- a refused message under an accepted key stores nothing, and its
+    -- retry is told by duplicate_tokens, answered as the duplicate it was)
+    INSERT INTO quarantine_tokens (received_at, token, message_id)
+    SELECT m_at[o], p_token[o], r_mids[v_new[o]]
+      FROM generate_series(1, n_msg) o
+     WHERE NOT p_ok[o] AND p_token[o] IS NOT NULL AND f_id[o] IS NULL
+       AND r_mids[v_new[o]] IS NOT NULL
+       AND NOT coalesce(r_dups[v_new[o]], false)
+    ON CONFLICT DO NOTHING;
+    message_ids := ARRAY(SELECT coalesce(f_id[o], r_mids[v_new[o]])
+                           FROM generate_series(1, n_msg) o ORDER BY o);
+    IF r_dups IS NOT NULL THEN
+        dups := ARRAY(SELECT CASE WHEN f_id[o] IS NULL
+                                  THEN r_dups[v_new[o]] ELSE false END
+                        FROM generate_series(1, n_msg) o ORDER BY o);
+    END IF;
+    IF r_evids IS NOT NULL THEN
+        event_ids := ARRAY(SELECT CASE WHEN f_id[o] IS NULL
+                                       THEN r_evids[v_new[o]] ELSE '[]' END
+                             FROM generate_series(1, n_msg) o ORDER BY o);
+    END IF;
+    IF r_replies IS NOT NULL THEN
+        replies := ARRAY(SELECT CASE WHEN f_id[o] IS NULL
+                                     THEN r_replies[v_new[o]] END
+                           FROM generate_series(1, n_msg) o ORDER BY o);
+    END IF;
+    IF r_kept IS NOT NULL THEN
+        kept := ARRAY(SELECT CASE WHEN f_id[o] IS NULL
+                                  THEN r_kept[v_new[o]] ELSE false END
+                        FROM generate_series(1, n_msg) o ORDER BY o);
+    END IF;
+    RETURN NEXT;
 END $$;

@@ -2629,6 +2629,53 @@ Test(store, a_re_send_in_a_batch_sent_again_is_audited_and_kept_once_on_the_seri
     re_send_in_a_batch_sent_again(true);
 }
 
+/* A refused message under the key of an accepted one (its MSH-10 read, the
+ * rest refused) is that message's duplicate: answered with its reply,
+ * audited 'message.duplicate', its bytes kept. hubd's retry of its batch
+ * after the commit went through: hub_ingest_once() had recorded its token
+ * in quarantine_tokens with the accepted message's id, so the retry left
+ * it out and answered it as a refused message (not a duplicate, no reply:
+ * the sender got its own AE in place of the AA its first try had). Now
+ * recorded as a duplicate's (014): answered as the first try was, and
+ * audited and kept once. */
+Test(store, a_refused_message_under_an_accepted_key_sent_again_is_answered_as_its_duplicate)
+{
+    struct fixture f;
+    struct store_msg_result first, res, again;
+    static const char at[] = "2026-12-06T09:20:00.750Z";
+
+    add_msg(&f, 0, "org_a", "rk-1", "adt.admit", "MRN", "630");
+    f.m[0].retry_token = 7900;
+    snprintf(f.m[0].received_at, sizeof(f.m[0].received_at), "%s", at);
+    ingest(&f, 1, &first);
+    add_msg(&f, 1, "org_a", "rk-1", NULL, NULL, NULL);
+    f.m[1].raw = slice_from_cstr("MSH|^~\\&|refused\r");
+    store_sha256_hex(f.m[1].raw.p, f.m[1].raw.len, f.m[1].sha256);
+    f.m[1].accepted = false;
+    f.m[1].error_json = SLICE_LIT("{\"code\":\"syntax\"}");
+    f.m[1].reply = SLICE_LIT("its own AE");
+    f.m[1].retry_token = 7901;
+    snprintf(f.m[1].received_at, sizeof(f.m[1].received_at), "%s", at);
+    cr_assert_eq(store_ingest_batch(s, &f.m[1], 1, &res), HUB_OK);
+    cr_assert(res.duplicate);
+    cr_assert(res.kept);
+    cr_assert_eq(res.message_seq, first.message_seq);
+    cr_assert_eq(store_ingest_batch(s, &f.m[1], 1, &again), HUB_OK);
+    cr_assert(again.duplicate, "hubd's retry answered it as refused");
+    cr_assert(again.kept);
+    cr_assert_eq(again.message_seq, res.message_seq);
+    cr_assert_eq(again.reply_len, res.reply_len);
+    cr_assert_eq(memcmp(again.reply, res.reply, res.reply_len), 0);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.duplicate'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages WHERE status = "
+                       "'quarantined'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"), 1);
+    release(&first, 1);
+    release(&res, 1);
+    release(&again, 1);
+}
+
 /* Another message under a used key (a sender whose control ids restarted)
  * is answered as the duplicate and kept in quarantine with the reason;
  * the same bytes again keep nothing. On both paths: the set (hub_ingest_
