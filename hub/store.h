@@ -153,7 +153,8 @@ struct store_msg {
                                        a retry finds the row its first
                                        try stored by it and stores (and
                                        audits) nothing (011_retry_once,
-                                       013_retry_accepted) */
+                                       013_retry_accepted; a duplicate's
+                                       is recorded: 014_retry_duplicates) */
 };
 
 struct store_msg_result {

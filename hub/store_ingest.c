@@ -765,9 +765,10 @@ static void batch_close(struct batch *b)
 /* The retry tokens of a batch (NULL as a whole when none has one): an
  * accepted message's is stored with its row, so that hubd's own retry of
  * a batch whose commit went through is told from a sender's re-send of
- * the same key (013_retry_accepted.sql); a refused message's is recorded
- * with its message id, so that the retry stores it no more
- * (011_retry_once.sql). Returns whether a refused message has one: the
+ * the same key (013_retry_accepted.sql), and a duplicate's is recorded,
+ * so that the retry audits and keeps it no more (014_retry_duplicates.sql);
+ * a refused message's is recorded with its message id, so that the retry
+ * stores it no more (011_retry_once.sql). Returns whether a refused message has one: the
  * batch then goes to hub_ingest_once(), else to hub_ingest_fast(). A
  * refused message without its own received_at has no token (a retry's
  * would differ, and the token is looked for at that instant). */
@@ -823,7 +824,8 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
 /* named after the migration that made its parameters: behind a
  * transaction-mode pooler a server session outlives hubd, and one an older
  * hubd prepared the call of 28 on answers 42P05 to ingest_prepare and
- * 08P01 to every batch sent to it (F1440). A new name with each change */
+ * 08P01 to every batch sent to it (F1440). A new name with each change of
+ * them (014 made the function again with the same ones: the name holds) */
 #define INGEST_STMT "hub_ingest_fast_013"
 #define INGEST_SQL                                                         \
     "SELECT dups, message_ids, event_ids, replies, kept "                  \

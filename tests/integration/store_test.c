@@ -2489,6 +2489,193 @@ Test(store, an_accepted_message_sent_again_with_its_token_is_audited_once_on_the
     release(again, 2);
 }
 
+/* F1441: a key sent twice in one batch (a sender that re-sent before its
+ * ACK, the second time with other bytes), and hubd's retry of that batch
+ * once its commit went through. The first is hubd's own retry (013); the
+ * second finds the first's row, whose token is not its own, and was
+ * audited 'message.duplicate' and kept in quarantine again. Its own token
+ * is recorded now (014): the retry is answered as the first try was and
+ * writes nothing. On both paths: the set and the serial one (a merge of
+ * another patient in the batch). */
+static void key_twice_in_a_batch_sent_again(bool serial)
+{
+    struct fixture f;
+    struct store_msg_result res[3], again[3];
+    static const char at[] = "2026-12-06T09:00:00.250Z";
+    size_t n = serial ? 3 : 2;
+
+    add_msg(&f, 0, "org_a", "twice-1", "adt.admit", "MRN", "610");
+    add_msg(&f, 1, "org_a", "twice-1", "adt.admit", "MRN", "610");
+    f.m[1].raw = slice_from_cstr("MSH|^~\\&|the second send\r");
+    store_sha256_hex(f.m[1].raw.p, f.m[1].raw.len, f.m[1].sha256);
+    if (serial)
+        add_msg(&f, 2, "org_a", "twice-mrg", "adt.merge", "MRN", "611");
+    for (size_t i = 0; i < n; i++) {
+        snprintf(f.m[i].received_at, sizeof(f.m[i].received_at), "%s", at);
+        f.m[i].retry_token = 7700 + (int64_t)i;
+    }
+    ingest(&f, n, res);
+    cr_assert_not(res[0].duplicate);
+    cr_assert(res[1].duplicate);
+    cr_assert(res[1].kept);
+    cr_assert_eq(res[1].message_seq, res[0].message_seq);
+    ingest(&f, n, again);           /* hubd's retry of the same batch */
+    cr_assert_not(again[0].duplicate);
+    cr_assert_eq(again[0].message_seq, res[0].message_seq);
+    cr_assert(again[1].duplicate, "the second send's answer changed");
+    cr_assert(again[1].kept);
+    cr_assert_eq(again[1].message_seq, res[1].message_seq);
+    cr_assert_str_eq(again[1].event_ids_json, res[1].event_ids_json);
+    cr_assert_eq(again[1].reply_len, res[1].reply_len);
+    cr_assert_eq(memcmp(again[1].reply, res[1].reply, res[1].reply_len), 0);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.duplicate'"), 1,
+                 "hubd's retry audited the second send again");
+    cr_assert_eq(qlong("SELECT count(*) FROM messages WHERE status = "
+                       "'quarantined'"), 1,
+                 "hubd's retry kept the second send again");
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.received'"), (long)n - 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM events"), (long)n - 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"), 1);
+    release(res, n);
+    release(again, n);
+}
+
+Test(store, a_key_sent_twice_in_a_batch_sent_again_is_audited_and_kept_once)
+{
+    key_twice_in_a_batch_sent_again(false);
+}
+
+Test(store, a_key_sent_twice_in_a_batch_sent_again_is_audited_and_kept_once_on_the_serial_path)
+{
+    key_twice_in_a_batch_sent_again(true);
+}
+
+/* F1321: a batch that held a sender's real re-send (a duplicate of a
+ * message committed before, with other bytes), sent again by hubd: the
+ * re-send is audited and kept once; a new re-send that the retried batch
+ * took in after it (a new job: a new token) is audited and kept, as is
+ * one with no token. On both paths (a merge as the batch's new message). */
+static void re_send_in_a_batch_sent_again(bool serial)
+{
+    struct fixture f;
+    struct store_msg_result first, res[3], again[3], last;
+    static const char at[] = "2026-12-06T09:10:00.500Z";
+
+    add_msg(&f, 0, "org_a", "rs-1", "adt.admit", "MRN", "620");
+    f.m[0].retry_token = 7800;
+    snprintf(f.m[0].received_at, sizeof(f.m[0].received_at), "%s", at);
+    ingest(&f, 1, &first);
+    /* the re-send (other bytes) and a new message, in one batch */
+    add_msg(&f, 1, "org_a", "rs-1", "adt.admit", "MRN", "620");
+    f.m[1].raw = slice_from_cstr("MSH|^~\\&|sent again, other bytes\r");
+    store_sha256_hex(f.m[1].raw.p, f.m[1].raw.len, f.m[1].sha256);
+    add_msg(&f, 2, "org_a", "rs-2", serial ? "adt.merge" : "adt.admit",
+            "MRN", "621");
+    /* a later re-send of the sender, the same other bytes */
+    f.m[3] = f.m[1];
+    for (int i = 1; i < 4; i++) {
+        snprintf(f.m[i].received_at, sizeof(f.m[i].received_at), "%s", at);
+        f.m[i].retry_token = 7800 + i;
+    }
+    cr_assert_eq(store_ingest_batch(s, &f.m[1], 2, res), HUB_OK);
+    cr_assert(res[0].duplicate);
+    cr_assert(res[0].kept);
+    cr_assert_eq(res[0].message_seq, first.message_seq);
+    cr_assert_not(res[1].duplicate);
+    /* hubd's retry of that batch, with the later re-send taken in */
+    cr_assert_eq(store_ingest_batch(s, &f.m[1], 3, again), HUB_OK);
+    cr_assert(again[0].duplicate, "the re-send's answer changed");
+    cr_assert(again[0].kept);
+    cr_assert_eq(again[0].message_seq, res[0].message_seq);
+    cr_assert_str_eq(again[0].event_ids_json, res[0].event_ids_json);
+    cr_assert_eq(again[0].reply_len, res[0].reply_len);
+    cr_assert_not(again[1].duplicate);
+    cr_assert_eq(again[1].message_seq, res[1].message_seq);
+    cr_assert(again[2].duplicate);
+    cr_assert(again[2].kept);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.duplicate'"), 2,
+                 "the re-send audited again, or the later one not");
+    cr_assert_eq(qlong("SELECT count(*) FROM messages WHERE status = "
+                       "'quarantined'"), 2,
+                 "the re-send kept again, or the later one not");
+    /* a re-send with no token: audited and kept */
+    f.m[3].retry_token = 0;
+    cr_assert_eq(store_ingest_batch(s, &f.m[3], 1, &last), HUB_OK);
+    cr_assert(last.duplicate);
+    cr_assert(last.kept);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.duplicate'"), 3);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages WHERE status = "
+                       "'quarantined'"), 3);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.received'"), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"), 1);
+    release(&first, 1);
+    release(res, 2);
+    release(again, 3);
+    release(&last, 1);
+}
+
+Test(store, a_re_send_in_a_batch_sent_again_is_audited_and_kept_once)
+{
+    re_send_in_a_batch_sent_again(false);
+}
+
+Test(store, a_re_send_in_a_batch_sent_again_is_audited_and_kept_once_on_the_serial_path)
+{
+    re_send_in_a_batch_sent_again(true);
+}
+
+/* A refused message under the key of an accepted one (its MSH-10 read, the
+ * rest refused) is that message's duplicate: answered with its reply,
+ * audited 'message.duplicate', its bytes kept. hubd's retry of its batch
+ * after the commit went through: hub_ingest_once() had recorded its token
+ * in quarantine_tokens with the accepted message's id, so the retry left
+ * it out and answered it as a refused message (not a duplicate, no reply:
+ * the sender got its own AE in place of the AA its first try had). Now
+ * recorded as a duplicate's (014): answered as the first try was, and
+ * audited and kept once. */
+Test(store, a_refused_message_under_an_accepted_key_sent_again_is_answered_as_its_duplicate)
+{
+    struct fixture f;
+    struct store_msg_result first, res, again;
+    static const char at[] = "2026-12-06T09:20:00.750Z";
+
+    add_msg(&f, 0, "org_a", "rk-1", "adt.admit", "MRN", "630");
+    f.m[0].retry_token = 7900;
+    snprintf(f.m[0].received_at, sizeof(f.m[0].received_at), "%s", at);
+    ingest(&f, 1, &first);
+    add_msg(&f, 1, "org_a", "rk-1", NULL, NULL, NULL);
+    f.m[1].raw = slice_from_cstr("MSH|^~\\&|refused\r");
+    store_sha256_hex(f.m[1].raw.p, f.m[1].raw.len, f.m[1].sha256);
+    f.m[1].accepted = false;
+    f.m[1].error_json = SLICE_LIT("{\"code\":\"syntax\"}");
+    f.m[1].reply = SLICE_LIT("its own AE");
+    f.m[1].retry_token = 7901;
+    snprintf(f.m[1].received_at, sizeof(f.m[1].received_at), "%s", at);
+    cr_assert_eq(store_ingest_batch(s, &f.m[1], 1, &res), HUB_OK);
+    cr_assert(res.duplicate);
+    cr_assert(res.kept);
+    cr_assert_eq(res.message_seq, first.message_seq);
+    cr_assert_eq(store_ingest_batch(s, &f.m[1], 1, &again), HUB_OK);
+    cr_assert(again.duplicate, "hubd's retry answered it as refused");
+    cr_assert(again.kept);
+    cr_assert_eq(again.message_seq, res.message_seq);
+    cr_assert_eq(again.reply_len, res.reply_len);
+    cr_assert_eq(memcmp(again.reply, res.reply, res.reply_len), 0);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'message.duplicate'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM messages WHERE status = "
+                       "'quarantined'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"), 1);
+    release(&first, 1);
+    release(&res, 1);
+    release(&again, 1);
+}
+
 /* Another message under a used key (a sender whose control ids restarted)
  * is answered as the duplicate and kept in quarantine with the reason;
  * the same bytes again keep nothing. On both paths: the set (hub_ingest_
