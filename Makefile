@@ -125,9 +125,12 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 	clang $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
 	$(AR) rcs $@ $^
+# the harnesses with the warnings the tree is built with (the adapters'
+# objects above are gcc's -Werror build's, and clang's -Wextra asks more)
+FUZZ_WARN := -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2
 $(FUZZ_BUILD)/%: tests/fuzz/%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -MMD -MP $< $(FUZZ_LIB) $(PKG_LIBS) -lm -o $@
+	clang $(FUZZ_CFLAGS) $(FUZZ_WARN) -MMD -MP $< $(FUZZ_LIB) $(PKG_LIBS) -lm -o $@
 
 FUZZ_SECONDS ?= 60
 fuzz-build: $(FUZZ_BINS)

@@ -533,17 +533,20 @@ static const char *expected(const char *key, char *buf, size_t n)
     return NULL;
 }
 
-/* "unknown key 'x' (...)" or "bad value for 'x': expected ..." */
-static void refusal(const char *key, char *buf, size_t n)
+/* "unknown key 'x' (...)" or "bad value for 'x': expected ..."; true for
+ * the second (a known key whose value was refused) */
+static bool refusal(const char *key, char *buf, size_t n)
 {
     char what[96];
     const char *e = expected(key, what, sizeof(what));
 
-    if (e == NULL)
+    if (e == NULL) {
         snprintf(buf, n, "unknown key '%.64s' (every key is in "
                  "deploy/hubd.conf.example)", key);
-    else
-        snprintf(buf, n, "bad value for '%s': expected %s", key, e);
+        return false;
+    }
+    snprintf(buf, n, "bad value for '%s': expected %s", key, e);
+    return true;
 }
 
 static char *trim(char *s)
@@ -648,14 +651,17 @@ int config_load(struct hub_config *c, const char *path, char *errbuf,
             }
             if (k && config_set(c, k, v) != HUB_OK) {
                 char why[256];
-                refusal(k, why, sizeof(why));
+                bool bad_value = refusal(k, why, sizeof(why));
                 /* `https_port = 8443  # API` was refused as a bad port,
                  * the operator left to guess why (F1463); the value is
-                 * not quoted (a key's text may be a secret) */
+                 * not quoted (a key's text may be a secret). An unknown
+                 * key is refused for its name, not its '#' (F1530). */
                 snprintf(errbuf, errlen, "%s:%d: %s%s", path, lineno, why,
-                         strchr(v, '#') ? " (a '#' starts a comment only at "
-                         "the start of a line: put the comment on a line of "
-                         "its own)" : "");
+                         bad_value && strchr(v, '#')
+                             ? " (a '#' starts a comment only at the start "
+                               "of a line: put the comment on a line of its "
+                               "own)"
+                             : "");
                 goto out;
             }
             p = nl;

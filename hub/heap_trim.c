@@ -8,7 +8,6 @@
 #include "heap_trim.h"
 
 #include <inttypes.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
 #ifdef __GLIBC__
@@ -20,9 +19,8 @@
 #include "log.h"
 
 struct heap_trim {
-    struct event *ev;
+    struct event *ev;               /* pending: DUE */
     struct timeval delay;
-    bool due;
     uint64_t count;
 };
 
@@ -38,7 +36,6 @@ static void on_due(evutil_socket_t fd, short what, void *arg)
     struct heap_trim *t = arg;
     (void)fd;
     (void)what;
-    t->due = false;
     t->count++;
 #ifdef __GLIBC__
     /* every arena's free pages, not only the heap's top: madvise on the
@@ -64,11 +61,14 @@ struct heap_trim *heap_trim_new(struct event_base *base, unsigned delay_ms)
 
 void heap_trim_note(struct heap_trim *t, size_t bytes)
 {
-    if (t == NULL || t->due || bytes < HEAP_TRIM_MIN_BYTES)
+    /* evtimer_pending is also true once the timer has fired and before
+     * on_due runs (libevent counts an active event as pending), so a note
+     * there does not put off the trim about to run */
+    if (t == NULL || bytes < HEAP_TRIM_MIN_BYTES ||
+        evtimer_pending(t->ev, NULL))
         return;
     if (evtimer_add(t->ev, &t->delay) != 0)
         abort();
-    t->due = true;
 }
 
 uint64_t heap_trim_count(const struct heap_trim *t)

@@ -57,9 +57,7 @@ long ingest_hl7_split(struct slice body, size_t max_frame, struct slice *out,
                 len++;
             out[n++] = (struct slice){ p, len };
         }
-        p = next;
-        while (p < end && (*p == '\r' || *p == '\n'))
-            p++;
+        p = next;                   /* at "MSH", or the end */
     }
     return (long)n;
 }

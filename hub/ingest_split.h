@@ -12,11 +12,12 @@
 
 /*
  * Split a body of HL7 v2 messages (POST /v1/hl7v2, a file) into messages:
- * MLLP frames when it starts with one (CR, LF, spaces and tabs before,
- * between and after them skipped), else a new message at each "MSH"
- * that begins a line (blank lines between them ignored; each keeps its last
- * segment's CR). Fills out[0..n) with slices of `body`; returns n (<= max),
- * -1 when there are more than max, -2 for broken MLLP framing (a frame over
+ * MLLP frames when it starts with one (the CR after EB optional, as
+ * mllp_frame takes it; CR, LF, spaces and tabs before, between and after
+ * them skipped), else a new message at each "MSH" that begins a line
+ * (blank lines between them ignored; each keeps its last segment's CR).
+ * Fills out[0..n) with slices of `body`; returns n (<= max), -1 when
+ * there are more than max, -2 for broken MLLP framing (a frame over
  * max_frame bytes among them). Not for batch files (hl7_batch_read).
  */
 long ingest_hl7_split(struct slice body, size_t max_frame, struct slice *out,

@@ -1984,28 +1984,41 @@ static void cd_labels(struct doc *dc, struct ev *e, const struct ccda_node *v)
         cd_label(dc, e, t);
 }
 
+/* The condition.recorded of an SDOH finding: `coded` is the coding its
+ * domain came from, `codes` the element that holds it with its
+ * translations (a problem's value, a social history entry's code),
+ * `category` NULL when the entry states none. */
+static int condition_event(struct doc *dc, const struct ccda_node *obs,
+                           const struct ccda_node *codes,
+                           const struct ccda_node *coded, const char *dom,
+                           const char *category)
+{
+    struct ev e;
+
+    ev_begin(dc, &e, "condition.recorded", NULL, "condition");
+    jw_kv_cstr(&e.w, "id", ccda_ii_string(dc->a, ccda_child(obs, "id")));
+    ccda_write_cd(&e.w, "code", coded);
+    write_value_codes(&e.w, codes);
+    jw_kv_cstr(&e.w, "domain", dom);
+    jw_kv_cstr(&e.w, "category", category);
+    jw_kv_cstr(&e.w, "clinical_status", clinical_status(obs));
+    const struct ccda_node *et = ccda_child(obs, "effectiveTime");
+    kv_time(&e, "onset", ts_of(et), et);
+    kv_time(&e, "abatement", ccda_attr(ccda_child(et, "high"), "value"), et);
+    cd_labels(dc, &e, codes);
+    return ev_end(dc, &e, obs);
+}
+
 static int do_problem(struct doc *dc, const struct ccda_node *obs, bool concern)
 {
     const struct ccda_node *v = ccda_child(obs, "value");
     const struct ccda_node *coded;
     const char *dom = problem_domain(dc, v, &coded);
-    struct ev e;
 
     if (dom == NULL || negated(obs))
         return HUB_OK;          /* not an SDOH finding: no event */
-    ev_begin(dc, &e, "condition.recorded", NULL, "condition");
-    jw_kv_cstr(&e.w, "id", ccda_ii_string(dc->a, ccda_child(obs, "id")));
-    ccda_write_cd(&e.w, "code", coded);
-    write_value_codes(&e.w, v);
-    jw_kv_cstr(&e.w, "domain", dom);
-    jw_kv_cstr(&e.w, "category",
-               concern ? "health-concern" : "problem-list-item");
-    jw_kv_cstr(&e.w, "clinical_status", clinical_status(obs));
-    const struct ccda_node *et = ccda_child(obs, "effectiveTime");
-    kv_time(&e, "onset", ts_of(et), et);
-    kv_time(&e, "abatement", ccda_attr(ccda_child(et, "high"), "value"), et);
-    cd_labels(dc, &e, v);
-    return ev_end(dc, &e, obs);
+    return condition_event(dc, obs, v, coded, dom,
+                           concern ? "health-concern" : "problem-list-item");
 }
 
 /*
@@ -2035,22 +2048,10 @@ static const struct ccda_node *social_finding(struct doc *dc,
 static int do_social_finding(struct doc *dc, const struct ccda_node *obs,
                              const struct ccda_node *coded, const char *dom)
 {
-    const struct ccda_node *c = ccda_child(obs, "code");
-    struct ev e;
-
     if (negated(obs))
         return HUB_OK;
-    ev_begin(dc, &e, "condition.recorded", NULL, "condition");
-    jw_kv_cstr(&e.w, "id", ccda_ii_string(dc->a, ccda_child(obs, "id")));
-    ccda_write_cd(&e.w, "code", coded);
-    write_value_codes(&e.w, c);
-    jw_kv_cstr(&e.w, "domain", dom);
-    jw_kv_cstr(&e.w, "clinical_status", clinical_status(obs));
-    const struct ccda_node *et = ccda_child(obs, "effectiveTime");
-    kv_time(&e, "onset", ts_of(et), et);
-    kv_time(&e, "abatement", ccda_attr(ccda_child(et, "high"), "value"), et);
-    cd_labels(dc, &e, c);
-    return ev_end(dc, &e, obs);
+    return condition_event(dc, obs, ccda_child(obs, "code"), coded, dom,
+                           NULL);
 }
 
 /* A concern act: its problem observations, one level down. */

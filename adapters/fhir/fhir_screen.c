@@ -909,8 +909,8 @@ static bool answer_listed(struct fx *x, const struct rsp *r, const char *code)
  * Yes/No under Hunger Vital Sign link ids) are another form that reuses
  * the link ids, not that instrument: true when some coded answer to a
  * known question is unlisted and no answer to one, coded or a number, is
- * listed. A response whose
- * items are only declined or free text is not judged by this. */
+ * listed. A response whose items are only declined or free text is not
+ * judged by this. */
 static bool foreign_answers(struct fx *x, const struct scr *s)
 {
     bool unlisted = false;

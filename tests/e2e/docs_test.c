@@ -1314,26 +1314,48 @@ Test(docs, a_port_in_use_is_named_with_the_reason,
  * --check-config) */
 #define DB_LINE "database_url = postgresql://hub@db.example/hub\n"
 
-/* `hubd --check-config` with the config text `conf`: its exit status,
- * stderr and stdout into out */
-static int check_config(const char *conf, char *out, size_t size)
+/* This build's hubd ($HUB_BUILD, absolute or under the repository root;
+ * default build) run from the repository root as "PRE hubd ARGS 2>ERR"
+ * (PRE: variable settings, a `timeout N`; ERR "&1" or "/dev/null"). Its
+ * output goes into out (NUL-terminated, cut to size), the rest is read
+ * and dropped so that hubd never dies of a closed pipe. Returns its exit
+ * status, -1 when it did not exit. */
+static int hubd_run(const char *pre, const char *args, const char *err,
+                    char *out, size_t size)
 {
-    char path[] = "/tmp/hub-conf-XXXXXX", cmd[2048];
+    char cmd[4096], sink[512];
     const char *b = getenv("HUB_BUILD");
-    int fd = mkstemp(path);
-    cr_assert_geq(fd, 0);
-    cr_assert_eq(write(fd, conf, strlen(conf)), (ssize_t)strlen(conf));
-    close(fd);
-    snprintf(cmd, sizeof(cmd), "cd '%s' && '%s/%s/hubd' -c '%s' "
-             "--check-config 2>&1", testdb_root(), testdb_root(),
-             b && *b ? b : "build", path);
+
+    if (b && b[0] == '/')
+        snprintf(cmd, sizeof(cmd), "cd '%s' && %s '%s/hubd' %s 2>%s",
+                 testdb_root(), pre, b, args, err);
+    else
+        snprintf(cmd, sizeof(cmd), "cd '%s' && %s '%s/%s/hubd' %s 2>%s",
+                 testdb_root(), pre, testdb_root(), b && *b ? b : "build",
+                 args, err);
     FILE *p = popen(cmd, "r");
     cr_assert_not_null(p);
     size_t n = fread(out, 1, size - 1, p);
     out[n] = '\0';
+    while (fread(sink, 1, sizeof(sink), p) > 0)
+        ;
     int st = pclose(p);
-    unlink(path);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* `hubd --check-config` with the config text `conf`: its exit status,
+ * stderr and stdout into out */
+static int check_config(const char *conf, char *out, size_t size)
+{
+    char path[] = "/tmp/hub-conf-XXXXXX", args[256];
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, conf, strlen(conf)), (ssize_t)strlen(conf));
+    close(fd);
+    snprintf(args, sizeof(args), "-c '%s' --check-config", path);
+    int rc = hubd_run("", args, "&1", out, size);
+    unlink(path);
+    return rc;
 }
 
 /* The production profile's TLS listeners without their certificate would
@@ -1427,21 +1449,13 @@ Test(docs, check_config_refuses_a_database_url_libpq_cannot_parse)
 Test(docs, dev_start_on_a_database_it_cannot_reach_says_how_to_learn_why,
      .timeout = 30)
 {
-    char cmd[4096], out[8192];
-    const char *b = getenv("HUB_BUILD");
+    char out[8192];
+    int rc = hubd_run("DATABASE_URL='postgresql://hub:s3cretpw@127.0.0.1:1/"
+                      "hub' HUB_HTTPS_PORT=-1 HUB_MLLPS_PORT=-1 "
+                      "HUB_MLLP_PORT=-1 HUB_HTTP_PORT=-1 HUB_DISPATCH=0 "
+                      "timeout 10", "", "&1", out, sizeof(out));
 
-    snprintf(cmd, sizeof(cmd), "cd '%s' && DATABASE_URL='postgresql://"
-             "hub:s3cretpw@127.0.0.1:1/hub' HUB_HTTPS_PORT=-1 "
-             "HUB_MLLPS_PORT=-1 HUB_MLLP_PORT=-1 HUB_HTTP_PORT=-1 "
-             "HUB_DISPATCH=0 timeout 10 '%s/%s/hubd' 2>&1", testdb_root(),
-             testdb_root(), b && *b ? b : "build");
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(out, 1, sizeof(out) - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d: %s", st,
-              out);
+    cr_expect_eq(rc, 1, "exit %d: %s", rc, out);
     cr_expect(strstr(out, "hubd.migrate_failed") != NULL, "%s", out);
     cr_expect(strstr(out, "hubctl org list with the same DATABASE_URL") !=
               NULL, "%s", out);
@@ -1453,21 +1467,13 @@ Test(docs, dev_start_on_a_database_it_cannot_reach_says_how_to_learn_why,
  * at the deadline) and its log into out */
 static int run_production(const char *url, char *out, size_t size)
 {
-    char cmd[4096];
-    const char *b = getenv("HUB_BUILD");
+    char pre[2048];
 
-    snprintf(cmd, sizeof(cmd), "cd '%s' && DATABASE_URL='%s' "
-             "HUB_PROFILE=production HUB_HTTPS_PORT=-1 HUB_MLLPS_PORT=-1 "
-             "HUB_MLLP_PORT=-1 HUB_DISPATCH=0 HUB_PRUNE_INTERVAL=0 "
-             "HUB_MIGRATIONS_DIR='%s' timeout 2 '%s/%s/hubd' 2>&1",
-             testdb_root(), url, testdb_migrations_dir(), testdb_root(),
-             b && *b ? b : "build");
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    snprintf(pre, sizeof(pre), "DATABASE_URL='%s' HUB_PROFILE=production "
+             "HUB_HTTPS_PORT=-1 HUB_MLLPS_PORT=-1 HUB_MLLP_PORT=-1 "
+             "HUB_DISPATCH=0 HUB_PRUNE_INTERVAL=0 HUB_MIGRATIONS_DIR='%s' "
+             "timeout 2", url, testdb_migrations_dir());
+    return hubd_run(pre, "", "&1", out, size);
 }
 
 /* The production profile does not migrate at start: on a database that
@@ -1580,18 +1586,10 @@ Test(docs, check_config_loads_the_tls_files)
 
 Test(docs, hubd_help_prints_the_usage_on_stdout_and_exits_0)
 {
-    char cmd[1024], out[2048];
-    const char *b = getenv("HUB_BUILD");
-    FILE *p;
+    char out[2048];
+    int rc = hubd_run("", "--help", "/dev/null", out, sizeof(out));
 
-    snprintf(cmd, sizeof(cmd), "'%s/%s/hubd' --help 2>/dev/null",
-             testdb_root(), b && *b ? b : "build");
-    p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(out, 1, sizeof(out) - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %d", st);
+    cr_expect_eq(rc, 0, "exit %d", rc);
     cr_expect(strstr(out, "usage: hubd") != NULL, "%s", out);
     cr_expect(strstr(out, "deploy/hubd.conf.example") != NULL, "%s", out);
 }
@@ -1601,17 +1599,10 @@ Test(docs, hubd_help_prints_the_usage_on_stdout_and_exits_0)
  * is missing, exit 2. */
 Test(docs, hubd_c_without_a_file_says_the_file_is_missing)
 {
-    char cmd[1024], out[2048];
-    const char *b = getenv("HUB_BUILD");
+    char out[2048];
+    int rc = hubd_run("", "-c", "&1", out, sizeof(out));
 
-    snprintf(cmd, sizeof(cmd), "'%s/%s/hubd' -c 2>&1",
-             testdb_root(), b && *b ? b : "build");
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t n = fread(out, 1, sizeof(out) - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
+    cr_expect_eq(rc, 2, "exit %d", rc);
     cr_expect(strstr(out, "hubd: -c needs a FILE") != NULL, "%s", out);
     cr_expect(strstr(out, "unknown argument") == NULL, "%s", out);
 }

@@ -4,11 +4,13 @@
  * messages. The first byte picks the most messages taken (1..16), the
  * second the frame limit (small, so that the limit is met, or the hub's).
  * Checks besides memory safety: the messages lie inside the body, in
- * order; framed, none is over the frame limit; unframed, each is not empty,
- * the bytes left out are whitespace, every message but the first starts with "MSH"
- * at the start of a line, and no line inside one starts with "MSH"; and
- * the answer with room for every message agrees (the same messages, or
- * more than the smaller room when that one said -1).
+ * order; framed, each is a whole frame's payload (SB before it, EB
+ * after) within the frame limit, and only whitespace lies around the
+ * frames; unframed, each is not empty, the bytes left out are whitespace,
+ * every message but the first starts with "MSH" at the start of a line,
+ * and no line inside one starts with "MSH"; and the answer with room for
+ * every message agrees (the same messages, or more than the smaller room
+ * when that one said -1).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,6 +31,27 @@ static bool framed(const char *p, size_t len)
     while (i < len && is_ws(p[i]))
         i++;
     return i < len && p[i] == MLLP_SB;
+}
+
+/* framed: each message is a frame's payload within the limit, and what
+ * lies around the frames is whitespace */
+static void check_frames(const char *p, size_t len, const struct slice *m,
+                         long n, size_t max_frame)
+{
+    const char *at = p, *end = p + len;
+    for (long i = 0; i < n; i++) {
+        if (m[i].len > max_frame || m[i].p - 1 < at ||
+            m[i].p[-1] != MLLP_SB || m[i].p + m[i].len >= end ||
+            m[i].p[m[i].len] != MLLP_EB)
+            __builtin_trap();
+        for (; at < m[i].p - 1; at++)
+            if (!is_ws(*at))
+                __builtin_trap();
+        at = m[i].p + m[i].len + 1;     /* the CR after EB, if any, is ws */
+    }
+    for (; at < end; at++)
+        if (!is_ws(*at))
+            __builtin_trap();
 }
 
 /* unframed: what the cut leaves out is whitespace, and each message is
@@ -86,9 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 __builtin_trap();
         }
         if (framed(body.p, body.len)) {
-            for (long i = 0; i < n; i++)
-                if (m[i].len > max_frame)
-                    __builtin_trap();
+            check_frames(body.p, body.len, m, n, max_frame);
         } else {
             check_lines(body.p, body.len, m, n);
         }

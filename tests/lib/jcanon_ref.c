@@ -10,6 +10,7 @@
 #include "jcanon_ref.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/utf8.h"
@@ -249,30 +250,18 @@ static bool ref_literal(struct ref_jc *c, const char *word, size_t len)
     return true;
 }
 
-/* jsonb's key order; equal keys: the later one first (it is kept) */
-static int ref_member_cmp(const struct ref_member *a, const struct ref_member *b)
+/* jsonb's key order; equal keys: the later one first (it is kept). A
+ * total order (`order` is each member's own), so qsort needs no stability. */
+static int ref_member_cmp(const void *pa, const void *pb)
 {
+    const struct ref_member *a = pa, *b = pb;
+
     if (a->klen != b->klen)
         return a->klen < b->klen ? -1 : 1;
     int r = memcmp(a->key, b->key, a->klen);
     if (r)
         return r;
-    return a->order > b->order ? -1 : 1;
-}
-
-/* Insertion sort: objects hold a few dozen members at most in practice,
- * and the order of equal keys is settled by `order` anyway. */
-static void ref_sort_members(struct ref_member *m, size_t n)
-{
-    for (size_t k = 1; k < n; k++) {
-        struct ref_member x = m[k];
-        size_t j = k;
-        while (j > 0 && ref_member_cmp(&m[j - 1], &x) > 0) {
-            m[j] = m[j - 1];
-            j--;
-        }
-        m[j] = x;
-    }
+    return a->order == b->order ? 0 : a->order > b->order ? -1 : 1;
 }
 
 static bool ref_value(struct ref_jc *c, int depth);
@@ -322,7 +311,7 @@ static bool ref_object(struct ref_jc *c, int depth)
         }
         return false;
     }
-    ref_sort_members(m, nm);
+    qsort(m, nm, sizeof(*m), ref_member_cmp);
     size_t fin = c->len;
     ref_putc1(c, '{');
     for (size_t k = 0; k < nm; k++) {

@@ -263,6 +263,13 @@ Test(config, refusals_say_what_the_key_accepts, .fini = cleanup)
     write_conf("https_port = 84430\n");
     cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
     cr_expect(strstr(err, "comment") == NULL, "%s", err);
+    /* a mistyped key is refused for its name: its value's '#' is not why
+     * (F1530) */
+    cleanup();
+    write_conf("tls_cetr = /etc/hub/server.crt   # renewed yearly\n");
+    cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);
+    cr_expect(strstr(err, ":1: unknown key 'tls_cetr'") != NULL, "%s", err);
+    cr_expect(strstr(err, "comment") == NULL, "%s", err);
     cleanup();
     write_conf("profile = production\nhttp_port = 8080\n");
     cr_assert_eq(config_load(&c, path, err, sizeof(err)), HUB_EINVALID);

@@ -127,6 +127,30 @@ Test(heap_trim, small_work_leaves_the_heap_alone,
 }
 #endif
 
+/* A note while a trim is due leaves it where it is: a steady stream of
+ * uploads, each putting the trim off by another delay, would never have
+ * it run. A trim 200 ms after the first note; the second, 100 ms later,
+ * must not move it to 300. */
+Test(heap_trim, a_note_while_a_trim_is_due_does_not_put_it_off)
+{
+    struct event_base *b = event_base_new();
+    struct heap_trim *t;
+    struct timeval first = { 0, 100 * 1000 }, then = { 0, 150 * 1000 };
+
+    cr_assert_not_null(b);
+    t = heap_trim_new(b, 200);
+    heap_trim_note(t, HEAP_TRIM_MIN_BYTES);
+    cr_assert_eq(event_base_loopexit(b, &first), 0);
+    cr_assert_geq(event_base_dispatch(b), 0);
+    cr_expect_eq(heap_trim_count(t), 0, "trimmed before its delay");
+    heap_trim_note(t, HEAP_TRIM_MIN_BYTES);
+    cr_assert_eq(event_base_loopexit(b, &then), 0);
+    cr_assert_geq(event_base_dispatch(b), 0);
+    cr_expect_eq(heap_trim_count(t), 1, "the second note put the trim off");
+    heap_trim_free(t);
+    event_base_free(b);
+}
+
 Test(heap_trim, null_and_free_are_safe)
 {
     heap_trim_note(NULL, (size_t)1 << 20);
