@@ -59,15 +59,19 @@ rm -f build/.bg-san-rc build/.bg-fuzz-rc
 if [ -n "$want_san$want_fuzz" ]; then
     # its own session, so that a stop of make test (Ctrl-C, a CI timeout's
     # TERM) stops its compilers too; each build's status apart, so that a
-    # failed fuzz build does not cost the sanitized suites
-    setsid bash -c '
+    # failed fuzz build does not cost the sanitized suites. The script's
+    # death, even by SIGKILL (when no EXIT trap runs), sends it a TERM
+    # (pdeathsig), on which it stops its session: no build outlives us.
+    setsid setpriv --pdeathsig TERM bash -c '
+        trap "trap - TERM; kill -- -\$\$ 2>/dev/null; exit 143" TERM
         if [ -n "$1" ]; then
-            nice -n 10 make -s -j"$3" SANITIZE=address,undefined build tests
-            echo $? >build/.bg-san-rc
+            nice -n 10 make -s -j"$3" SANITIZE=address,undefined build \
+                tests &
+            wait $!; echo $? >build/.bg-san-rc
         fi
         if [ -n "$2" ]; then
-            nice -n 10 make -s -j"$3" fuzz-build
-            echo $? >build/.bg-fuzz-rc
+            nice -n 10 make -s -j"$3" fuzz-build &
+            wait $!; echo $? >build/.bg-fuzz-rc
         fi' bg "$want_san" "$want_fuzz" "$jobs" >"$bg_log" 2>&1 &
     bg_pid=$!
 fi
