@@ -218,7 +218,7 @@ static void reload_dict(struct app *app)
     struct dict *d = NULL;
 
     if (n_dicts_retired == DICTS_RETIRED_MAX) {
-        log_warn("hubd.dict_reload_failed", "kept=%s why=%s",
+        log_warn("hubd.dict_reload_failed", "kept=\"%s\" why=\"%s\"",
                  "the dictionary in use", "too many reloads: restart hubd");
         return;
     }
@@ -454,7 +454,7 @@ static int schema_missing(void)
         return HUB_EINVALID;
     }
     if (rc == HUB_EIO)
-        log_warn("hubd.schema_unchecked", "dir=%s why=%s",
+        log_warn("hubd.schema_unchecked", "dir=%s why=\"%s\"",
                  cfg.migrations_dir, "cannot read the migration files");
     return HUB_OK;
 }
@@ -533,7 +533,7 @@ int main(int argc, char **argv)
     jsontree_global_init(); /* cJSON's hooks, likewise (jsontree.h) */
     if (cfg.database_url[0] == '\0') {
         if (cfg.profile != PROFILE_DEV || dev_database() != HUB_OK) {
-            log_error("hubd.no_database", "why=%s",
+            log_error("hubd.no_database", "why=\"%s\"",
                       "set DATABASE_URL (database_url)");
             return 2;
         }
@@ -562,7 +562,7 @@ int main(int argc, char **argv)
     raise_fd_limit(&cfg);
     memset(&app, 0, sizeof(app));
     if (evthread_use_pthreads() != 0) {
-        log_error("hubd.start_failed", "why=%s", "evthread_use_pthreads");
+        log_error("hubd.start_failed", "why=\"%s\"", "evthread_use_pthreads");
         return 1;
     }
     app.srv.base = event_base_new();
@@ -576,7 +576,7 @@ int main(int argc, char **argv)
 
     bool want_tls = cfg.mllps_port >= 0 || cfg.https_port >= 0;
     if (want_tls && access(cfg.tls_cert, R_OK) != 0) {
-        log_warn("hubd.tls_disabled", "tls_cert=%s why=%s", cfg.tls_cert,
+        log_warn("hubd.tls_disabled", "tls_cert=%s why=\"%s\"", cfg.tls_cert,
                  "not readable: no https_port, no mllps_port (run "
                  "certs/mkcerts.sh)");
         want_tls = false;
@@ -599,7 +599,8 @@ int main(int argc, char **argv)
     if (mllp_server_new(&app.srv, &app.mllp) != HUB_OK ||
         http_server_new(&app.srv, &app.http) != HUB_OK) {
         /* the listener said why above (a port in use: another hubd?) */
-        log_error("hubd.start_failed", "why=%s", "a listener did not start");
+        log_error("hubd.start_failed", "why=\"%s\"",
+                  "a listener did not start");
         goto out;
     }
     {
@@ -607,13 +608,13 @@ int main(int argc, char **argv)
         struct dispatch_config dc;
         dispatch_config_from(&dc, &cfg);
         if (dc.enabled && dispatch_start(&dc, &app.dispatch) != HUB_OK) {
-            log_error("hubd.start_failed", "why=%s", "dispatcher");
+            log_error("hubd.start_failed", "why=\"%s\"", "dispatcher");
             goto out;
         }
     }
     /* the retention: its own thread and connection, off the loop */
     if (pruner_start(&cfg, &app.pruner) != HUB_OK) {
-        log_error("hubd.start_failed", "why=%s", "pruner");
+        log_error("hubd.start_failed", "why=\"%s\"", "pruner");
         goto out;
     }
     app.sig_int = evsignal_new(app.srv.base, SIGINT, on_signal, &app);

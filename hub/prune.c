@@ -132,12 +132,12 @@ int prune_run(struct store *s, const struct prune_config *pc, bool dry,
     free(got);
     if (!locked) {
         r->busy = true;
-        log_info("prune.busy", "why=%s", "another run holds the lock");
+        log_info("prune.busy", "why=\"%s\"", "another run holds the lock");
         return HUB_OK;
     }
     if (pc->days[PRUNE_AUDIT] > 0 &&
         pc->days[PRUNE_AUDIT] < CONFIG_AUDIT_MIN_DAYS)
-        log_warn("prune.audit_short", "days=%d min=%d why=%s",
+        log_warn("prune.audit_short", "days=%d min=%d why=\"%s\"",
                  pc->days[PRUNE_AUDIT], CONFIG_AUDIT_MIN_DAYS,
                  "HIPAA keeps audit documentation six years");
     /* deliveries first: an event goes only once no deliveries row names it */
@@ -155,7 +155,7 @@ int prune_run(struct store *s, const struct prune_config *pc, bool dry,
         rc = prune_audit(s, pc, r);
     /* a failed connection released the lock with the session */
     if (store_exec(s, "SELECT pg_advisory_unlock(" PRUNE_LOCK ")") != HUB_OK)
-        log_warn("prune.unlock_failed", "why=%s", "the session went away");
+        log_warn("prune.unlock_failed", "why=\"%s\"", "the session went away");
     log_info("prune.done", "deliveries=%lld events=%lld messages=%lld "
              "audit=%lld anchor_seq=%lld dry=%d code=%s",
              (long long)r->rows[PRUNE_DELIVERIES],
