@@ -876,4 +876,31 @@ ADT_ALWAYS_INLINE int upper_eq_lit(struct slice s, const char *lit, size_t n)
     return (x | low) == y;
 }
 
+/*
+ * Members of the container the writer has open, several in one span:
+ * `first` is the container's "no member yet" (w->first[w->depth]), kept
+ * in a local while the span is written and stored back once. The
+ * separator is jw_put_sep's.
+ */
+ADT_ALWAYS_INLINE char *put_member(const struct ctx *c, char *o, bool *first,
+                                   const char *chunk, size_t n,
+                                   struct text t)
+{
+    if (t.s.len == 0)
+        return o;
+    o = jw_put_sep(o, first);
+    return put_kv(c, o, chunk + 1, n - 1, t);
+}
+
+/* put_member of a code map's answer (put_lit). */
+ADT_ALWAYS_INLINE char *put_member_lit(char *o, bool *first,
+                                       const char *chunk, size_t n,
+                                       struct text t)
+{
+    if (t.s.len == 0)
+        return o;
+    o = jw_put_sep(o, first);
+    return put_lit(o, chunk + 1, n - 1, t);
+}
+
 #endif

@@ -14,4 +14,5 @@
 #pragma GCC target("avx2,bmi,bmi2,lzcnt,popcnt,movbe,fma,f16c")
 #define ADT_V3 1
 #include "adt.c"
+#include "adt_time.c"
 #endif
