@@ -76,6 +76,7 @@
 #include "common/postal.h"
 #include "common/ssn.h"
 #include "common/strset.h"
+#include "hl7v2/adt_codes.h"
 #include "hl7v2/adt_int.h"
 #include "hl7v2/adt_time.h"
 #include "hl7v2/hl7v2_int.h"
@@ -91,293 +92,6 @@ ADT_FN __attribute__((noinline)) void adt_warn(struct ctx *c,
             return;
     if (c->nwarn < ADT_MAX_WARNINGS)
         c->warn[c->nwarn++] = (struct hl7_warning){ field, what };
-}
-
-/* ---- code maps ---------------------------------------------------------- */
-
-/* The trigger "Ann" (either case) by its number. */
-/* Inline (as street and write_attending, each called once): measured to
- * pay, callgrind over the bench corpus. */
-ADT_ALWAYS_INLINE const char *topic_of(struct slice trig,
-                                       const char **cancel_of)
-{
-    static const struct {
-        const char *topic, *cancel_of;
-    } map[49] = {
-        [1] = { "adt.admit", NULL },      [2] = { "adt.transfer", NULL },
-        [3] = { "adt.discharge", NULL },  [4] = { "adt.register", NULL },
-        [5] = { "adt.register", NULL },   [14] = { "adt.register", NULL },
-        [6] = { "adt.transfer", NULL },   [7] = { "adt.transfer", NULL },
-        [8] = { "adt.update", NULL },     [31] = { "adt.update", NULL },
-        [11] = { "adt.update", "A01" },   [12] = { "adt.update", "A02" },
-        [13] = { "adt.update", "A03" },   [28] = { "adt.register", NULL },
-        [40] = { "adt.merge", NULL },     [39] = { "adt.merge", NULL },
-        [18] = { "adt.merge", NULL },     [34] = { "adt.merge", NULL },
-        [36] = { "adt.merge", NULL },
-        [46] = { "adt.merge", NULL },     [47] = { "adt.merge", NULL },
-        [48] = { "adt.merge", NULL },
-        [27] = { "adt.update", "A14" },   [38] = { "adt.update", "A05" },
-    };
-    if (trig.len != 3 || (trig.p[0] != 'A' && trig.p[0] != 'a') ||
-        trig.p[1] < '0' || trig.p[1] > '9' || trig.p[2] < '0' ||
-        trig.p[2] > '9')
-        return NULL;
-    unsigned k = (unsigned)(trig.p[1] - '0') * 10 +
-                 (unsigned)(trig.p[2] - '0');
-    if (k >= sizeof(map) / sizeof(map[0]) || map[k].topic == NULL)
-        return NULL;
-    *cancel_of = map[k].cancel_of;
-    return map[k].topic;
-}
-
-/* HL7 table 0001 administrative sex to the canonical F/M/O/U, FHIR's
- * female, male, other, unknown, as HL7's v2-to-FHIR ConceptMap
- * table-hl70001-to-administrative-gender maps it: A (ambiguous) and N
- * (not applicable) are other, as is X (non-binary, v2.9). */
-static struct text sex_of(struct slice v)
-{
-    if (upper_eq(v, "F") || upper_eq(v, "FEMALE"))
-        return TEXT_LIT("F");
-    if (upper_eq(v, "M") || upper_eq(v, "MALE"))
-        return TEXT_LIT("M");
-    if (upper_eq(v, "O") || upper_eq(v, "A") || upper_eq(v, "N") ||
-        upper_eq(v, "X") || upper_eq(v, "OTHER"))
-        return TEXT_LIT("O");       /* other, ambiguous, not applicable */
-    if (upper_eq(v, "U") || upper_eq(v, "UNKNOWN"))
-        return TEXT_LIT("U");
-    return TEXT_NONE;
-}
-
-/* HL7 table 0004 patient class to v3 ActEncounterCode, as HL7's v2-to-FHIR
- * ConceptMap table-hl70004-to-v3-actcode (STU1) maps it: E, I, O and P
- * alone. It keeps R (recurring patient), B (obstetrics), C (commercial
- * account, a billing class), N and U in table 0004, with no ActCode: no
- * class here, the code itself in patient_class, which a subscription's
- * patient_classes filter matches as it matches class. */
-static struct text class_of(struct slice v)
-{
-    if (upper_eq(v, "I") || upper_eq(v, "INPATIENT"))
-        return TEXT_LIT("IMP");
-    if (upper_eq(v, "O") || upper_eq(v, "OUTPATIENT"))
-        return TEXT_LIT("AMB");
-    if (upper_eq(v, "E") || upper_eq(v, "EMERGENCY"))
-        return TEXT_LIT("EMER");
-    if (upper_eq(v, "P") || upper_eq(v, "PREADMIT"))
-        return TEXT_LIT("PRENC");
-    /* local codes US feeds send in PV1-2 (table 0004 is user-defined),
-     * and the v3 codes themselves */
-    if (upper_eq(v, "ER") || upper_eq(v, "ED") || upper_eq(v, "EMER"))
-        return TEXT_LIT("EMER");
-    if (upper_eq(v, "OBS") || upper_eq(v, "OBSERVATION") ||
-        upper_eq(v, "OBSENC"))
-        return TEXT_LIT("OBSENC");
-    if (upper_eq(v, "IMP"))
-        return TEXT_LIT("IMP");
-    if (upper_eq(v, "AMB"))
-        return TEXT_LIT("AMB");
-    return TEXT_NONE;
-}
-
-/* HL7 table 0200 name type to FHIR HumanName.use, as HL7's v2-to-FHIR
- * ConceptMap table-hl70200-to-name-use maps it (L official, D usual, M
- * maiden, N nickname), with C (adopted: the legal name) official, A
- * (alias) usual and S (a coded pseudo-name, for anonymity) anonymous. T
- * is an indigenous or tribal name, not a temporary one (FHIR's temp is
- * v2.9's TEMP), and B the name at birth, which is no longer the official
- * one when another is (FHIR has no use for it; maiden is a name before
- * marriage): neither has a use. */
-static struct text name_use(struct slice v)
-{
-    if (v.len != 1)
-        return TEXT_NONE;
-    switch (v.p[0] >= 'a' && v.p[0] <= 'z' ? v.p[0] - 32 : v.p[0]) {
-    case 'L': case 'C': return TEXT_LIT("official");
-    case 'D': case 'A': return TEXT_LIT("usual");
-    case 'M': return TEXT_LIT("maiden");
-    case 'N': return TEXT_LIT("nickname");
-    case 'S': return TEXT_LIT("anonymous");
-    }
-    return TEXT_NONE;
-}
-
-/* XPN-8, HL7 table 4000: how the name is written. SS-MIX2 (Japan) sends
- * each name twice, in kanji (I) and in kana (P), both of type L. */
-static struct text name_representation(struct slice v)
-{
-    if (v.len != 1)
-        return TEXT_NONE;
-    switch (v.p[0]) {
-    case 'A': return TEXT_LIT("alphabetic");
-    case 'I': return TEXT_LIT("ideographic");
-    case 'P': return TEXT_LIT("phonetic");
-    }
-    return TEXT_NONE;
-}
-
-/* HL7 table 0190 types that are not where the patient lives: birth
- * delivery location (IHE PAM sends the birthplace as a PID-11 repetition),
- * residence at birth, birth (nee), country of origin. Written as addresses
- * they would match a routing filter on county or state. */
-ADT_ALWAYS_INLINE bool addr_is_birthplace(struct slice v)
-{
-    return upper_eq(v, "BDL") || upper_eq(v, "BR") || upper_eq(v, "N") ||
-           upper_eq(v, "F");
-}
-
-/* HL7 table 0190 address type to FHIR Address.use. */
-static struct text addr_use(struct slice v)
-{
-    if (upper_eq(v, "H") || upper_eq(v, "P") || upper_eq(v, "HOME"))
-        return TEXT_LIT("home");    /* home, permanent */
-    if (upper_eq(v, "B") || upper_eq(v, "O") || upper_eq(v, "WORK"))
-        return TEXT_LIT("work");    /* business, office */
-    if (upper_eq(v, "C"))
-        return TEXT_LIT("temp");    /* current or temporary */
-    if (upper_eq(v, "BA"))
-        return TEXT_LIT("old");     /* bad address */
-    if (upper_eq(v, "BI"))
-        return TEXT_LIT("billing"); /* as the v2-to-FHIR ConceptMap has it */
-    /* Cerner Millennium (UK) writes its own words: "home", "Previous" for
-     * an address the patient has left (table 0190 has no code for it) */
-    if (upper_eq(v, "PREVIOUS"))
-        return TEXT_LIT("old");
-    return TEXT_NONE;
-}
-
-/* HL7 tables 0201 (use) and 0202 (equipment) to FHIR ContactPoint.use;
- * else what the field itself says (PID-13 home, PID-14 business). */
-static struct text phone_use(struct slice use, struct slice equip,
-                             const char *dflt)
-{
-    /* EMR, an emergency number: most often another person's (a kin's,
-     * SS-MIX2 sends it beside PRN); no use rather than PID-13's home, nor
-     * the patient's mobile when it is a cellular phone (F1340) */
-    if (upper_eq(use, "EMR"))
-        return TEXT_NONE;
-    /* CP, table 0202's cellular phone; M, Epic's: Epic writes XTN-3 H,
-     * M or W (home, mobile, work) beside its XTN-2 P, so its mobile in
-     * PID-13 ("(555)777-5554^P^M^^^555^7775554") would be read as home */
-    if (upper_eq(equip, "CP") || upper_eq(equip, "M"))
-        return TEXT_LIT("mobile");
-    if (upper_eq(use, "PRN") || upper_eq(use, "ORN") ||
-        upper_eq(use, "VHN") || upper_eq(use, "HOME"))
-        return TEXT_LIT("home");
-    if (upper_eq(use, "WPN") || upper_eq(use, "WORK"))
-        return TEXT_LIT("work");
-    /* PRS, personal: mobile, as HL7's v2-to-FHIR map (table 0201 to
-     * ContactPoint.use) has it; asked last, as it is the rarest */
-    if (upper_eq(use, "PRS"))
-        return TEXT_LIT("mobile");
-    /* Cerner Millennium (UK) names the use in words, as "HOME" above:
-     * "Mobile Number" (in PID-13, which would make it home) */
-    if (use.len >= 6 && upper_eq_chars(use.p, "MOBILE", 6))
-        return TEXT_LIT("mobile");
-    return dflt ? (struct text){ slice_from_cstr(dflt), true } : TEXT_NONE;
-}
-
-/* Whether `system` is one of `names` (case aside). Out of line: inlined
- * into its one caller it moved GCC's inlining of the whole normalizer
- * (+19k instructions over the bench corpus in hl7_to_events). */
-static __attribute__((noinline)) int
-system_is(struct slice system, const char *const *names, size_t n)
-{
-    for (size_t k = 0; k < n; k++)
-        if (upper_eq_n(system, names[k], strlen(names[k])))
-            return 1;
-    return 0;
-}
-
-/* HL7 v2 table 0396 names SNOMED CT "SCT" (dict_is_snomed); feeds also
- * label SNOMED CT concept ids "SNM" (SNOMED), "SNM3" (SNOMED
- * International: Google's Simulated Hospital) or spell the name out. The
- * label lookup is exact against SNOMED CT ids, all digits, which no code
- * of the older editions ("D3-12000") can equal. */
-static int snomed_alias(struct slice system)
-{
-    static const char *const names[] = {
-        "SNM", "SNM3", "SNOMED", "SNOMEDCT", "SNOMED CT", "SNOMED-CT",
-    };
-    return system_is(system, names, sizeof(names) / sizeof(names[0]));
-}
-
-/* The label a DG1 code implies, by the classifier every adapter asks
- * (dict_code_sensitivity): the HL7 v2 names of SNOMED CT read as SCT, and
- * a code in no system read as ICD-10, the safe side (as C-CDA reads a
- * reason without codeSystem). A number is asked only when it may be
- * ICD-9-CM 291-316 (sud, psy) or the system's first byte may start a name
- * of SNOMED CT. Out of line: most DG1s never get here. */
-static __attribute__((noinline)) const char *
-dg1_label_ask(const struct ctx *c, struct slice code, struct slice system)
-{
-    unsigned char c0 = (unsigned char)code.p[0];
-    if (c0 >= '0' && c0 <= '9' && c0 != '2' && c0 != '3') {
-        if (!c->d || system.len == 0)
-            return NULL;
-        unsigned char s0 = (unsigned char)system.p[0];
-        if (!((s0 | 0x20) == 's' || s0 == 'h' || s0 == 'u' || s0 == '2' ||
-              s0 == ' ' || s0 == '\t'))
-            return NULL;
-    }
-    if (system.len == 0)
-        return c->d ? dict_icd10_sensitivity(c->d, code) : NULL;
-    const char *l = dict_code_sensitivity(c->d, system, code);
-    if (l == NULL && c->d && snomed_alias(system))
-        l = dict_code_sensitivity(c->d, slice_from_cstr("SCT"), code);
-    return l;
-}
-
-/* dg1_label_ask's answer, passed by inline where it is NULL for sure: a
- * code that starts with a letter can only be ICD-10 (a SNOMED CT id is all
- * digits, an ICD-9-CM code of 291-316 too), which no dictionary row may
- * label unless its first two bytes say so (`pre`, the dictionary's
- * dict_icd10_label_prefixes; all clear without one), or ICD-9-CM's V62.84
- * (suicidal ideation, psy: F153), asked whenever it starts "V6". No code
- * of fewer than three bytes is labelled. */
-ADT_ALWAYS_INLINE const char *dg1_label(const struct ctx *c,
-                                        const uint16_t *pre,
-                                        struct slice code,
-                                        struct slice system)
-{
-    if (code.len < 3)
-        return NULL;
-    unsigned char c0 = (unsigned char)code.p[0] | 0x20;
-    if (c0 >= 'a' && c0 <= 'z') {
-        unsigned char c1 = (unsigned char)code.p[1] - '0';
-        if (!((pre[c0 - 'a'] >> (c1 <= 9 ? c1 : 10)) & 1) &&
-            !(c0 == 'v' && c1 == 6))
-            return NULL;
-    }
-    return dg1_label_ask(c, code, system);
-}
-
-/* The SDOH domain a DG1 code names, by the dictionary every adapter
- * reads (a Z code of ICD-10 by zcodes.json, a SNOMED CT finding by
- * snomed-domains.json), so that a hospital's Z59.0 counts as a clinic's
- * Condition does. A Z code in no system is read as ICD-10, as for the
- * labels; a number only in a system that names SNOMED CT. Out of line:
- * asked only for a Z code or a number. */
-static __attribute__((noinline)) const char *
-dg1_domain_ask(const struct ctx *c, struct slice code, struct slice system)
-{
-    if ((code.p[0] | 0x20) == 'z')
-        return system.len == 0 || dict_is_icd10(system)
-                   ? dict_icd10_domain(c->d, code)
-                   : NULL;
-    if (system.len && (dict_is_snomed(system) || snomed_alias(system)))
-        return dict_snomed_domain(c->d, code);
-    return NULL;
-}
-
-ADT_ALWAYS_INLINE const char *dg1_domain(const struct ctx *c,
-                                         struct slice code,
-                                         struct slice system)
-{
-    if (!c->d || code.len < 3)
-        return NULL;
-    unsigned char c0 = (unsigned char)code.p[0];
-    if ((c0 | 0x20) != 'z' && !(c0 >= '1' && c0 <= '9'))
-        return NULL;
-    return dg1_domain_ask(c, code, system);
 }
 
 /* ---- writers ------------------------------------------------------------ */
@@ -784,7 +498,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                 c->has_id[0] = true;    /* PID-3.1 of its first repetition */
             if (no_alnum(v.s)) {
                 adt_warn(c, cx_field[f], "identifier has no letter or digit; "
-                                     "left out");
+                                         "left out");
                 continue;
             }
             /* type SS: the SSN's nine digits (one that is already nine
@@ -800,7 +514,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                  * placeholder in it is left out, as in PID-19 */
                 if (natid_national_type(type.s) && natid_placeholder(v.s)) {
                     adt_warn(c, cx_field[f], "national number is a "
-                                         "placeholder; left out");
+                                             "placeholder; left out");
                     continue;
                 }
                 sys = cx_system(c, &pt);
@@ -814,8 +528,9 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                 unlinked = flaw || !idsys_type_links(type.s);
                 if (!unlinked && !(v.s.p[0] >= '0' && v.s.p[0] <= '9') &&
                     cx_number_after_label(c, &pt, v.s)) {
-                    adt_warn(c, cx_field[f], "identifier holds no number and its "
-                                         "check digit does; not linked");
+                    adt_warn(c, cx_field[f],
+                             "identifier holds no number and its "
+                             "check digit does; not linked");
                     unlinked = true;
                 }
             } else {
@@ -855,12 +570,12 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
      * message. */
     if (!c->has_id[0] && (c->has_id[1] || c->has_id[2]))
         adt_warn(c, "PID-3",
-             !c->has_id[2] ? "required field PID-3 patient identifier list "
-                             "is missing; PID-2 used"
-             : !c->has_id[1] ? "required field PID-3 patient identifier "
-                               "list is missing; PID-4 used"
-                             : "required field PID-3 patient identifier "
-                               "list is missing; PID-2 and PID-4 used");
+                 !c->has_id[2] ? "required field PID-3 patient identifier list "
+                                 "is missing; PID-2 used"
+                 : !c->has_id[1] ? "required field PID-3 patient identifier "
+                                   "list is missing; PID-4 used"
+                                 : "required field PID-3 patient identifier "
+                                   "list is missing; PID-2 and PID-4 used");
     if (ssn.s.len) {
         if (n++ == 0)
             key_open(c, JW_KEY("identifiers"), '[');
@@ -942,15 +657,15 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
         }
         struct text prefix = part(c, &pt, 5, 0);
         struct text suffix = part(c, &pt, 4, 0);
-        struct text use = name_use(part(c, &pt, 7, 0).s);
+        struct text use = adt_name_use(part(c, &pt, 7, 0).s);
         /* XPN-10's range or XPN-13 follow in split_quick's rest: read
          * only when a component separator there says they may be sent */
         struct slice rest = pt.n > 8 ? raw_part(&pt, 9) : SLICE_NULL;
         if (rest.len && memchr(rest.p, c->m->cs, rest.len) &&
             xpn_ended(c, rep))
             use = TEXT_LIT("old");
-        struct text repr = pt.n >= 8 ? name_representation(
-                                           part(c, &pt, 8, 0).s)
+        struct text repr = pt.n >= 8 ? adt_name_representation(
+                                               part(c, &pt, 8, 0).s)
                                      : TEXT_NONE;
         char *o = span_room(c, room(family) + room(given) + room(middle) +
                                      room(prefix) + room(suffix) + room(use) +
@@ -978,7 +693,7 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
         arr_end(c);
     else                            /* R in every version (2.1-2.8) */
         adt_warn(c, "PID-5", "required field PID-5 patient name is missing; "
-                         "accepted without it");
+                             "accepted without it");
 }
 
 /* Whether `part` (not empty) occurs in `whole`. */
@@ -1077,7 +792,7 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
         struct text country = part(c, &pt, 6, 0);
         if (country.s.len && !country_like(country.s)) {
             adt_warn(c, "PID-11", "country is neither an ISO 3166 code nor a "
-                              "name; left out");
+                                  "name; left out");
             country.s.len = 0;
         }
         struct text county = part(c, &pt, 9, 1);   /* XAD-9 county/parish */
@@ -1088,7 +803,7 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
         if (!county.s.len && r == 0)
             county = val1(c, pid, 12);  /* PID-12, pre-2.6 */
         r++;
-        struct text use = addr_use(type);
+        struct text use = adt_addr_use(type);
         if (!line1.s.len && !line2.s.len && !city.s.len && !state.s.len &&
             !zip.s.len && !county.s.len && !country.s.len)
             continue;
@@ -1259,8 +974,8 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
             if (n++ == 0) {
                 key_open(c, JW_KEY("phones"), '[');
             }
-            struct text use_as = phone_use(use, part(c, &pt, 3, 0).s,
-                                           src[s].dflt);
+            struct text use_as = adt_phone_use(use, part(c, &pt, 3, 0).s,
+                                               src[s].dflt);
             char *o = span_room(c, room(v) + room(use_as)), *start = o;
             char *obj = o = span_open(c, o);
             o = put_kv(c, o, JW_KV("value"), v);
@@ -1381,7 +1096,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
     write_names(c, pid);
     struct text born = pv[1];
     struct slice sex = pv[2].s;
-    struct text sx = sex.len ? sex_of(sex) : TEXT_NONE;
+    struct text sx = sex.len ? adt_sex_of(sex) : TEXT_NONE;
     bool *first = &c->w.first[c->w.depth], fm = *first;
     char *o = span_room(c, ROOM_TIME + room(sx)), *start = o;
     char *o2 = put_time(c, o, &fm, JW_KV("birth_date"), born, "PID-7", 1);
@@ -1409,7 +1124,7 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                     adt_iso_time_repair(c, iso, died.s, NULL, 0, &ilen) == 0;
         if (!said_dead)
             adt_warn(c, "PID-29", "death date is not an HL7 DTM; not read as "
-                              "a death");
+                                  "a death");
     }
     if (said_dead) {
         jw_key_chunk(&c->w, JW_KEY("deceased"));
@@ -1476,8 +1191,8 @@ static void write_patient(struct ctx *c, const struct hl7_seg *pid,
                     if (!unlinked && !(v.s.p[0] >= '0' && v.s.p[0] <= '9') &&
                         cx_number_after_label(c, &pt, v.s)) {
                         adt_warn(c, mrg_field[f], "identifier holds no number "
-                                              "and its check digit does; "
-                                              "not linked");
+                                                  "and its check digit does; "
+                                                  "not linked");
                         unlinked = true;
                     }
                 }
@@ -1692,8 +1407,8 @@ static void write_encounter(struct ctx *c, const struct hl7_seg *pv1,
          * A31 with no visit sends "N" (not applicable), a value */
         if (!pclass.s.len)
             adt_warn(c, "PV1-2", "required field PV1-2 patient class is "
-                             "missing; accepted without it");
-        cls = class_of(pclass.s);
+                                 "missing; accepted without it");
+        cls = adt_class_of(pclass.s);
         split_quick(c, rep_raw(c, pv1, 3, 0), &loc, ADT_PL_LAST);
         pl_read(c, &loc, &l);
         fac = l.fac;
@@ -1743,7 +1458,8 @@ static void write_encounter(struct ctx *c, const struct hl7_seg *pv1,
          * admission (to the day, each in its sender's own time) is kept
          * as sent, with a warning (F154) */
         if (dis.s.len && adm.s.len && before(dis.s, adm.s))
-            adt_warn(c, "PV1-45", "discharge time is before the admission time");
+            adt_warn(c, "PV1-45",
+                     "discharge time is before the admission time");
         o = put_member(c, o, &f, JW_KV("discharge_disposition"), disp);
         o = put_member(c, o, &f, JW_KV("visit_number"), visit);
         *first = f;
@@ -1837,10 +1553,10 @@ static bool arv_in_force(struct ctx *c, const struct hl7_seg *s,
         return false;
     if (act.len != 1 || !memchr("AUXSauxs", act.p[0], 8))
         adt_warn(c, "ARV-2", "access restriction action code is not A, D, U, "
-                         "X or S; read as in force");
+                             "X or S; read as in force");
     if (val.len == 0) {
         adt_warn(c, "ARV-3", "required field access restriction value is "
-                         "missing; read as restricting all");
+                             "missing; read as restricting all");
     } else if (upper_eq(val, "NO") || upper_eq(val, "OI")) {
         struct slice cls = val1(c, s, 7).s;
         if (!(cls.len == 1 && ((cls.p[0] | 0x20) == 'r' ||
@@ -1856,7 +1572,7 @@ static bool arv_in_force(struct ctx *c, const struct hl7_seg *s,
     size_t dlen;
     if (iso_time(d, end, 1, &dlen) < 0) {
         adt_warn(c, "ARV-6", "access restriction end date is not an HL7 date; "
-                         "read as in force");
+                             "read as in force");
         return true;
     }
     if (!msh_time_once(c, sent, slen))
@@ -1930,7 +1646,7 @@ static __attribute__((noinline)) bool access_restricted(struct ctx *c)
     unsigned yn = pd1 ? yes_no(c, pd1, 12) : 0;
     if (yn & YN_OTHER)
         adt_warn(c, "PD1-12", "protection indicator is not Y or N; read as "
-                          "protected");
+                              "protected");
     if (yn & (YN_YES | YN_OTHER)) {
         r = true;
     } else if (yn & YN_NO) {
@@ -1939,17 +1655,17 @@ static __attribute__((noinline)) bool access_restricted(struct ctx *c)
         int after = eff.len ? after_message_day(c, eff, sent, &slen) : 0;
         if (after > 0)
             adt_warn(c, "PD1-13", "protection indicator N takes effect after "
-                              "the message; read as protected");
+                                  "the message; read as protected");
         else if (after < 0)
             adt_warn(c, "PD1-13", "effective date of the protection indicator "
-                              "cannot be compared with MSH-7; read as "
-                              "protected");
+                                  "cannot be compared with MSH-7; read as "
+                                  "protected");
         r = after != 0;
     }
     yn = pv2 ? yes_no(c, pv2, 22) : 0;
     if (yn & YN_OTHER)
         adt_warn(c, "PV2-22", "visit protection indicator is not Y or N; read "
-                          "as protected");
+                              "as protected");
     if (yn & (YN_YES | YN_OTHER))
         r = true;
     for (uint32_t k = arv; k < c->hi; k++)
@@ -2100,12 +1816,13 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     c->nwarn = 0;
     c->nlabels = 0;
     if (c->evn1_differs)
-        adt_warn(c, "EVN-1", "event type differs from MSH-9.2, which was taken");
+        adt_warn(c, "EVN-1",
+                 "event type differs from MSH-9.2, which was taken");
     /* hl7_parse read the text in none of the sets it knows (hl7v2.c,
      * from_latin): its letters past ASCII are U+FFFD on the event */
     if (__builtin_expect(m->high & HL7_HIGH_UNREAD, 0))
         adt_warn(c, "MSH-18", "text is not UTF-8 nor in a character set read "
-                          "here; letters past ASCII replaced");
+                              "here; letters past ASCII replaced");
     jw_init_cap(&c->w, c->a, ADT_MAX_JSON, ADT_JSON_CAP);
     struct jw *w = &c->w;
     {

@@ -103,24 +103,25 @@ ADT_FN __attribute__((noinline)) int adt_iso_time_repair(struct ctx *c,
     if (bare &&
         iso_time(iso, (struct slice){ v.p, v.len - 1 }, date_only, len) == 0) {
         if (field)
-            adt_warn(c, field, date_only ? "date ends in an offset sign without an"
-                                       " offset: read as the date before it"
-                                     : "timestamp ends in an offset sign"
-                                       " without an offset: read as the time"
-                                       " before it");
+            adt_warn(c, field,
+                     date_only ? "date ends in an offset sign without an"
+                                 " offset: read as the date before it"
+                               : "timestamp ends in an offset sign"
+                                 " without an offset: read as the time"
+                                 " before it");
         return 0;
     }
     if (adt_iso_time_ext(iso, v, date_only, len) == 0) {
         if (field)
             adt_warn(c, field, date_only ? "date in ISO 8601 form, not an HL7"
-                                       " date: read as the date it spells"
-                                     : "timestamp in ISO 8601 form, not an"
-                                       " HL7 DTM: read as the time it"
-                                       " spells");
+                                           " date: read as the date it spells"
+                                         : "timestamp in ISO 8601 form, not an"
+                                           " HL7 DTM: read as the time it"
+                                           " spells");
         return 0;
     }
     if (field)
         adt_warn(c, field, date_only ? "date is not an HL7 date"
-                                 : "timestamp is not an HL7 DTM");
+                                     : "timestamp is not an HL7 DTM");
     return -1;
 }

@@ -15,4 +15,5 @@
 #define ADT_V3 1
 #include "adt.c"
 #include "adt_time.c"
+#include "adt_codes.c"
 #endif
