@@ -903,4 +903,27 @@ ADT_ALWAYS_INLINE char *put_member_lit(char *o, bool *first,
     return put_lit(o, chunk + 1, n - 1, t);
 }
 
+/* ---- the parts' entry points ------------------------------------------ */
+
+/* adt_protect.c */
+
+/*
+ * Whether the sender asks that access to this event be restricted: the
+ * patient's protection indicator (PD1-12, with its effective date
+ * PD1-13), the visit's (PV2-22), or an access restriction in force (ARV,
+ * from index `arv` of the event's segments). A value that is neither Y
+ * nor N, and an N whose effective date is after the message's day (or
+ * cannot be read), are read as protected, with a warning; nothing quotes
+ * a value. Out of line: half the messages have a PD1 or a PV2, few say
+ * anything in these fields.
+ */
+ADT_FN __attribute__((noinline)) bool adt_access_restricted(struct ctx *c);
+
+/* Whether access_restricted has anything to read (one of PD1, PV2 or ARV
+ * is in the message): an ARV, or a PD1 with PD1-12 or a PV2 with PV2-22;
+ * for an A40's group, any of the three in the message. Most PD1 and PV2
+ * end before those fields. Out of line: one_event then saves no more
+ * registers for it. */
+ADT_FN __attribute__((noinline)) bool adt_may_restrict(const struct ctx *c);
+
 #endif

@@ -125,3 +125,12 @@ ADT_FN __attribute__((noinline)) int adt_iso_time_repair(struct ctx *c,
                                      : "timestamp is not an HL7 DTM");
     return -1;
 }
+
+ADT_FN bool adt_msh_time_once(struct ctx *c, char sent[ISO_MAX], size_t *slen)
+{
+    if (*slen)
+        return true;
+    struct slice t = msh_text(c, msh_raw(c, 7, true)).s;
+    return iso_time(sent, t, 1, slen) >= 0 ||
+           adt_iso_time_ext(sent, t, 1, slen) >= 0;
+}

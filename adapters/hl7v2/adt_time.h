@@ -264,6 +264,11 @@ ADT_FN __attribute__((noinline)) int adt_iso_time_repair(struct ctx *c,
                                                          int date_only,
                                                          size_t *len);
 
+/* MSH-7 as an ISO time into `sent`, read on the first call (*slen is 0
+ * until then), so that a field with no date never reads it: false when
+ * MSH-7 is no date. */
+ADT_FN bool adt_msh_time_once(struct ctx *c, char sent[ISO_MAX], size_t *slen);
+
 /* Write "key" (from JW_KV): ISO time of a DTM value; warn and omit when
  * malformed. */
 ADT_ALWAYS_INLINE int kv_time(struct ctx *c, const char *chunk, size_t n,

@@ -16,4 +16,5 @@
 #include "adt.c"
 #include "adt_time.c"
 #include "adt_codes.c"
+#include "adt_protect.c"
 #endif
