@@ -905,6 +905,13 @@ ADT_ALWAYS_INLINE char *put_member_lit(char *o, bool *first,
 
 /* ---- the parts' entry points ------------------------------------------ */
 
+/* adt_patient.c */
+
+/* The members of "patient" from PID, and merged_from from MRG (NULL: not
+ * a merge); the object is left open for write_encounter. */
+ADT_FN void adt_write_patient(struct ctx *c, const struct hl7_seg *pid,
+                              const struct hl7_seg *mrg);
+
 /* adt_protect.c */
 
 /*

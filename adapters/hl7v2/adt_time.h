@@ -249,6 +249,41 @@ ADT_ALWAYS_INLINE int iso_time(char o[ISO_MAX], struct slice v,
     return 0;
 }
 
+/* The ASCII digits v starts with, up to 8 (digits_at): a date's eight
+ * (YYYYMMDD...) in one word test. */
+static inline size_t digits8(struct slice v)
+{
+    if (v.len >= 8 && non_digits8(v.p) == 0)
+        return 8;
+    return digits_at(v.p, v.len < 8 ? v.len : 8);
+}
+
+/* The eight bytes at p as a big-endian number: memcmp's order. */
+static inline uint64_t be8(const char *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    return x;
+}
+
+/* Whether DTM a is earlier than DTM b to the precision both have (their
+ * first digits, up to the day), each in its sender's own time; false when
+ * either has no year (MSH-7 is not checked as a DTM). Most often both
+ * have eight digits: compared as numbers. */
+ADT_HELPER bool before(struct slice a, struct slice b)
+{
+    size_t n = digits8(a);
+    size_t nb = digits8(b);
+    if (nb < n)
+        n = nb;
+    if (n == 8)
+        return be8(a.p) < be8(b.p);
+    return n >= 4 && memcmp(a.p, b.p, n) < 0;
+}
+
 /* The ISO 8601 extended form of a DTM field (adt_time.c): out of line,
  * only a value iso_time refused comes there. Returns as iso_time. */
 ADT_FN __attribute__((noinline)) int adt_iso_time_ext(char o[ISO_MAX],

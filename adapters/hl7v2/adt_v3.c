@@ -16,5 +16,6 @@
 #include "adt.c"
 #include "adt_time.c"
 #include "adt_codes.c"
+#include "adt_patient.c"
 #include "adt_protect.c"
 #endif
