@@ -907,10 +907,19 @@ ADT_ALWAYS_INLINE char *put_member_lit(char *o, bool *first,
 
 /* adt_patient.c */
 
-/* The members of "patient" from PID, and merged_from from MRG (NULL: not
- * a merge); the object is left open for write_encounter. */
+/* Fills the "patient" object one_event opened, from PID, and its
+ * merged_from from MRG (mrg NULL: not a merge); the brace is left for
+ * adt_write_encounter to close. */
 ADT_FN void adt_write_patient(struct ctx *c, const struct hl7_seg *pid,
                               const struct hl7_seg *mrg);
+
+/* adt_visit.c */
+
+/* The encounter from PV1 (pv1 NULL: none sent), the diagnoses of the
+ * event's DG1s and cancel_of (the trigger an A11, A12, A13, A27 or A38
+ * cancels); closes what adt_write_patient left open. */
+ADT_FN void adt_write_encounter(struct ctx *c, const struct hl7_seg *pv1,
+                                const char *cancel_of);
 
 /* adt_protect.c */
 

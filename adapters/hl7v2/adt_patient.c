@@ -1091,5 +1091,5 @@ ADT_FN void adt_write_patient(struct ctx *c, const struct hl7_seg *pid,
             arr_end(c);
         c->merged = n > 0;
     }
-    /* the brace is closed by write_encounter */
+    /* the brace is closed by adt_write_encounter */
 }
