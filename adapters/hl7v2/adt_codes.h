@@ -3,8 +3,12 @@
  * canonical codes (trigger to topic, sex, patient class, name, address
  * and phone use), and a DG1 code to its sensitivity label and SDOH
  * domain by the data dictionary. A map answers with a literal or NULL;
- * codes are mapped only where the mapping is obvious. The front ends run
- * for every value, inline here; the maps are in adt_codes.c.
+ * codes are mapped only where the mapping is obvious. Here: what runs for
+ * a value of every message, which GCC inlines into its writer (the maps
+ * of sex, name, address and phone use, as when they were file-local: out
+ * of line in adt_codes.c they cost the baseline build 0.5% a message),
+ * and the inline front ends of the DG1 lookups. In adt_codes.c: the
+ * patient class (a call, as before), the DG1 lookups themselves.
  */
 #ifndef HUB_ADT_CODES_H
 #define HUB_ADT_CODES_H
@@ -15,7 +19,19 @@
  * female, male, other, unknown, as HL7's v2-to-FHIR ConceptMap
  * table-hl70001-to-administrative-gender maps it: A (ambiguous) and N
  * (not applicable) are other, as is X (non-binary, v2.9). */
-ADT_FN struct text adt_sex_of(struct slice v);
+ADT_HELPER struct text sex_of(struct slice v)
+{
+    if (upper_eq(v, "F") || upper_eq(v, "FEMALE"))
+        return TEXT_LIT("F");
+    if (upper_eq(v, "M") || upper_eq(v, "MALE"))
+        return TEXT_LIT("M");
+    if (upper_eq(v, "O") || upper_eq(v, "A") || upper_eq(v, "N") ||
+        upper_eq(v, "X") || upper_eq(v, "OTHER"))
+        return TEXT_LIT("O");       /* other, ambiguous, not applicable */
+    if (upper_eq(v, "U") || upper_eq(v, "UNKNOWN"))
+        return TEXT_LIT("U");
+    return TEXT_NONE;
+}
 
 /* HL7 table 0004 patient class to v3 ActEncounterCode, as HL7's v2-to-FHIR
  * ConceptMap table-hl70004-to-v3-actcode (STU1) maps it: E, I, O and P
@@ -33,19 +49,84 @@ ADT_FN struct text adt_class_of(struct slice v);
  * v2.9's TEMP), and B the name at birth, which is no longer the official
  * one when another is (FHIR has no use for it; maiden is a name before
  * marriage): neither has a use. */
-ADT_FN struct text adt_name_use(struct slice v);
+ADT_HELPER struct text name_use(struct slice v)
+{
+    if (v.len != 1)
+        return TEXT_NONE;
+    switch (v.p[0] >= 'a' && v.p[0] <= 'z' ? v.p[0] - 32 : v.p[0]) {
+    case 'L': case 'C': return TEXT_LIT("official");
+    case 'D': case 'A': return TEXT_LIT("usual");
+    case 'M': return TEXT_LIT("maiden");
+    case 'N': return TEXT_LIT("nickname");
+    case 'S': return TEXT_LIT("anonymous");
+    }
+    return TEXT_NONE;
+}
 
 /* XPN-8, HL7 table 4000: how the name is written. SS-MIX2 (Japan) sends
  * each name twice, in kanji (I) and in kana (P), both of type L. */
-ADT_FN struct text adt_name_representation(struct slice v);
+ADT_HELPER struct text name_representation(struct slice v)
+{
+    if (v.len != 1)
+        return TEXT_NONE;
+    switch (v.p[0]) {
+    case 'A': return TEXT_LIT("alphabetic");
+    case 'I': return TEXT_LIT("ideographic");
+    case 'P': return TEXT_LIT("phonetic");
+    }
+    return TEXT_NONE;
+}
 
 /* HL7 table 0190 address type to FHIR Address.use. */
-ADT_FN struct text adt_addr_use(struct slice v);
+ADT_HELPER struct text addr_use(struct slice v)
+{
+    if (upper_eq(v, "H") || upper_eq(v, "P") || upper_eq(v, "HOME"))
+        return TEXT_LIT("home");    /* home, permanent */
+    if (upper_eq(v, "B") || upper_eq(v, "O") || upper_eq(v, "WORK"))
+        return TEXT_LIT("work");    /* business, office */
+    if (upper_eq(v, "C"))
+        return TEXT_LIT("temp");    /* current or temporary */
+    if (upper_eq(v, "BA"))
+        return TEXT_LIT("old");     /* bad address */
+    if (upper_eq(v, "BI"))
+        return TEXT_LIT("billing"); /* as the v2-to-FHIR ConceptMap has it */
+    /* Cerner Millennium (UK) writes its own words: "home", "Previous" for
+     * an address the patient has left (table 0190 has no code for it) */
+    if (upper_eq(v, "PREVIOUS"))
+        return TEXT_LIT("old");
+    return TEXT_NONE;
+}
 
 /* HL7 tables 0201 (use) and 0202 (equipment) to FHIR ContactPoint.use;
  * else what the field itself says (PID-13 home, PID-14 business). */
-ADT_FN struct text adt_phone_use(struct slice use, struct slice equip,
-                                 const char *dflt);
+ADT_HELPER struct text phone_use(struct slice use, struct slice equip,
+                             const char *dflt)
+{
+    /* EMR, an emergency number: most often another person's (a kin's,
+     * SS-MIX2 sends it beside PRN); no use rather than PID-13's home, nor
+     * the patient's mobile when it is a cellular phone (F1340) */
+    if (upper_eq(use, "EMR"))
+        return TEXT_NONE;
+    /* CP, table 0202's cellular phone; M, Epic's: Epic writes XTN-3 H,
+     * M or W (home, mobile, work) beside its XTN-2 P, so its mobile in
+     * PID-13 ("(555)777-5554^P^M^^^555^7775554") would be read as home */
+    if (upper_eq(equip, "CP") || upper_eq(equip, "M"))
+        return TEXT_LIT("mobile");
+    if (upper_eq(use, "PRN") || upper_eq(use, "ORN") ||
+        upper_eq(use, "VHN") || upper_eq(use, "HOME"))
+        return TEXT_LIT("home");
+    if (upper_eq(use, "WPN") || upper_eq(use, "WORK"))
+        return TEXT_LIT("work");
+    /* PRS, personal: mobile, as HL7's v2-to-FHIR map (table 0201 to
+     * ContactPoint.use) has it; asked last, as it is the rarest */
+    if (upper_eq(use, "PRS"))
+        return TEXT_LIT("mobile");
+    /* Cerner Millennium (UK) names the use in words, as "HOME" above:
+     * "Mobile Number" (in PID-13, which would make it home) */
+    if (use.len >= 6 && upper_eq_chars(use.p, "MOBILE", 6))
+        return TEXT_LIT("mobile");
+    return dflt ? (struct text){ slice_from_cstr(dflt), true } : TEXT_NONE;
+}
 
 /* The label a DG1 code implies, by the classifier every adapter asks
  * (dict_code_sensitivity): the HL7 v2 names of SNOMED CT read as SCT, and

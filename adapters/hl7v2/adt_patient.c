@@ -564,15 +564,15 @@ static void write_names(struct ctx *c, const struct hl7_seg *pid)
         }
         struct text prefix = part(c, &pt, 5, 0);
         struct text suffix = part(c, &pt, 4, 0);
-        struct text use = adt_name_use(part(c, &pt, 7, 0).s);
+        struct text use = name_use(part(c, &pt, 7, 0).s);
         /* XPN-10's range or XPN-13 follow in split_quick's rest: read
          * only when a component separator there says they may be sent */
         struct slice rest = pt.n > 8 ? raw_part(&pt, 9) : SLICE_NULL;
         if (rest.len && memchr(rest.p, c->m->cs, rest.len) &&
             xpn_ended(c, rep))
             use = TEXT_LIT("old");
-        struct text repr = pt.n >= 8 ? adt_name_representation(
-                                               part(c, &pt, 8, 0).s)
+        struct text repr = pt.n >= 8 ? name_representation(
+                                           part(c, &pt, 8, 0).s)
                                      : TEXT_NONE;
         char *o = span_room(c, room(family) + room(given) + room(middle) +
                                      room(prefix) + room(suffix) + room(use) +
@@ -710,7 +710,7 @@ static void write_addresses(struct ctx *c, const struct hl7_seg *pid)
         if (!county.s.len && r == 0)
             county = val1(c, pid, 12);  /* PID-12, pre-2.6 */
         r++;
-        struct text use = adt_addr_use(type);
+        struct text use = addr_use(type);
         if (!line1.s.len && !line2.s.len && !city.s.len && !state.s.len &&
             !zip.s.len && !county.s.len && !country.s.len)
             continue;
@@ -881,8 +881,8 @@ static void write_phones(struct ctx *c, const struct hl7_seg *pid)
             if (n++ == 0) {
                 key_open(c, JW_KEY("phones"), '[');
             }
-            struct text use_as = adt_phone_use(use, part(c, &pt, 3, 0).s,
-                                               src[s].dflt);
+            struct text use_as = phone_use(use, part(c, &pt, 3, 0).s,
+                                           src[s].dflt);
             char *o = span_room(c, room(v) + room(use_as)), *start = o;
             char *obj = o = span_open(c, o);
             o = put_kv(c, o, JW_KV("value"), v);
@@ -968,7 +968,7 @@ ADT_FN void adt_write_patient(struct ctx *c, const struct hl7_seg *pid,
     write_names(c, pid);
     struct text born = pv[1];
     struct slice sex = pv[2].s;
-    struct text sx = sex.len ? adt_sex_of(sex) : TEXT_NONE;
+    struct text sx = sex.len ? sex_of(sex) : TEXT_NONE;
     bool *first = &c->w.first[c->w.depth], fm = *first;
     char *o = span_room(c, ROOM_TIME + room(sx)), *start = o;
     char *o2 = put_time(c, o, &fm, JW_KV("birth_date"), born, "PID-7", 1);
