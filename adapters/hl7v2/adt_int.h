@@ -11,7 +11,9 @@
  * the parts' objects; in the x86-64-v3 build (adt_v3.c), which compiles
  * every part in one unit, static, so that its copies neither clash with
  * the baseline's nor call them, and GCC inlines across the parts there
- * as in one file.
+ * as in one file. A new part is included by adt_v3.c too: otherwise its
+ * ADT_FN functions are declared static there and never defined, which
+ * -Werror refuses.
  */
 #ifndef HUB_ADT_INT_H
 #define HUB_ADT_INT_H
