@@ -128,7 +128,7 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
     bool scalar = false;            /* copy: last byte out was a bare one */
 
     if (len > lim->max_bytes)
-        return hub_err_set(err, HUB_ELIMIT, "$", lim->max_bytes,
+        return hub_err_set_at(err, HUB_ELIMIT, "$", lim->max_bytes,
                            "document is larger than the limit");
     for (size_t i = 0;; i++) {
         size_t j = skip_ws(p, i, len);
@@ -143,10 +143,10 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
             size_t start = i;
             i = string_end(p, start, len, dst ? &o : NULL);
             if (i >= len)
-                return hub_err_set(err, HUB_ESYNTAX, "$", start,
+                return hub_err_set_at(err, HUB_ESYNTAX, "$", start,
                                    "string is not terminated");
             if (i - start - 1 > lim->max_string)
-                return hub_err_set(err, HUB_ELIMIT, "$", start,
+                return hub_err_set_at(err, HUB_ELIMIT, "$", start,
                                    "string is longer than the limit");
             if (dst) {
                 *o++ = '"';
@@ -154,7 +154,7 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
             }
             /* keys count as values too: harmless, and cJSON allocates them */
             if (++values > lim->max_values)
-                return hub_err_set(err, HUB_ELIMIT, "$", start,
+                return hub_err_set_at(err, HUB_ELIMIT, "$", start,
                                    "document has too many values");
             pending = true;
             break;
@@ -162,10 +162,10 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
         case '{':
         case '[':
             if (depth >= max_depth)
-                return hub_err_set(err, HUB_ELIMIT, "$", i,
+                return hub_err_set_at(err, HUB_ELIMIT, "$", i,
                                    "nesting is deeper than the limit");
             if (++values > lim->max_values)
-                return hub_err_set(err, HUB_ELIMIT, "$", i,
+                return hub_err_set_at(err, HUB_ELIMIT, "$", i,
                                    "document has too many values");
             is_obj[depth] = (c == '{');
             count[depth] = 0;
@@ -179,7 +179,7 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
         case '}':
         case ']':
             if (depth == 0 || is_obj[depth - 1] != (c == '}'))
-                return hub_err_set(err, HUB_ESYNTAX, "$", i,
+                return hub_err_set_at(err, HUB_ESYNTAX, "$", i,
                                    "brackets do not balance");
             depth--;
             pending = true;         /* the closed container is a value */
@@ -193,7 +193,7 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
                 size_t cap = is_obj[depth - 1] ? lim->max_members
                                                : lim->max_array;
                 if (++count[depth - 1] >= cap)
-                    return hub_err_set(err, HUB_ELIMIT, "$", i,
+                    return hub_err_set_at(err, HUB_ELIMIT, "$", i,
                                        is_obj[depth - 1]
                                            ? "object has too many members"
                                            : "array has too many elements");
@@ -215,7 +215,7 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
             /* a scalar: count it once, at its first byte */
             if (!pending) {
                 if (++values > lim->max_values)
-                    return hub_err_set(err, HUB_ELIMIT, "$", i,
+                    return hub_err_set_at(err, HUB_ELIMIT, "$", i,
                                        "document has too many values");
                 pending = true;
             }
@@ -235,7 +235,7 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
         }
     }
     if (depth != 0)
-        return hub_err_set(err, HUB_ESYNTAX, "$", len,
+        return hub_err_set_at(err, HUB_ESYNTAX, "$", len,
                            "brackets do not balance");
     if (dst)
         *dlen = (size_t)(o - dst);

@@ -127,7 +127,7 @@ int jsontree_parse_cjson(struct arena *a, const char *p, size_t len,
     if ((*out = parse_in(a, p, len, &end)))
         return HUB_OK;
     size_t off = end && end >= p && end <= p + len ? (size_t)(end - p) : 0;
-    return hub_err_set(err, HUB_ESYNTAX, "$", off, "body is not JSON");
+    return hub_err_set_at(err, HUB_ESYNTAX, "$", off, "body is not JSON");
 }
 
 /* ---- the fast way -------------------------------------------------------- */
