@@ -5,15 +5,17 @@
  *
  * Refusals are HUB_ESYNTAX with err->located and err->offset the 0-based
  * byte offset into the body where the fault is: the first byte that is
- * not UTF-8, where the JSON parse stopped (the body's length when it is
- * cut short), or the first byte after the value. `field` is "" and `what`
- * static text: nothing of the body is quoted.
+ * not UTF-8, the first byte of the token the JSON parse could not take
+ * (json_fault_at; the body's length when it is cut short), or the first
+ * byte after the value. `field` is "" and `what` static text: nothing of
+ * the body is quoted.
  *
  * Why not cJSON_ParseWithLength alone: it takes a value followed by other
- * bytes ("{...} junk", two objects one after the other) as the first value,
- * the rest dropped unread; and, cut short, it says the last byte rather
- * than the end. The body is parsed from a NUL-terminated copy (cJSON stops
- * there) and what follows the value is looked at here.
+ * bytes ("{...} junk", two objects one after the other) as the first
+ * value, the rest dropped unread; cut short, it says the last byte rather
+ * than the end; and it says one byte late where a string or a name fails.
+ * The body is parsed from a NUL-terminated copy (cJSON stops there) and
+ * what follows the value is looked at here.
  */
 #ifndef HUB_JSON_BODY_H
 #define HUB_JSON_BODY_H
@@ -23,6 +25,7 @@
 #include <string.h>
 
 #include "common/hub_err.h"
+#include "common/jsonscan.h"
 #include "common/utf8.h"
 
 /* RFC 8259 section 2: the white space around a value */
@@ -62,6 +65,7 @@ static inline cJSON *json_body_parse(const char *p, size_t len,
                     ? (size_t)(end - copy) : len;
     free(copy);
     if (doc == NULL) {
+        at = json_fault_at(p, len, at);
         hub_err_set_at(err, HUB_ESYNTAX, "", at, "body is not valid JSON "
                        "(malformed or cut short)");
         return NULL;

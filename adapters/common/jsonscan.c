@@ -253,3 +253,62 @@ int json_prescan_copy(const char *p, size_t len, const struct json_limits *lim,
 {
     return scan(p, len, lim, dst, dlen, err);
 }
+
+/* cJSON's white space: every byte up to the space (parse_buffer's skip) */
+#define FAULT_DEPTH 1024            /* cJSON's own nesting limit is 1000 */
+
+size_t json_fault_at(const char *p, size_t len, size_t r)
+{
+    unsigned char obj[FAULT_DEPTH / 8] = { 0 };
+    size_t depth = 0, k, i;
+    unsigned char prev = 0;         /* last byte of a token before i */
+    bool in_str = false;
+
+    if (r == 0 || r > len)
+        return r;
+    k = r - 1;                      /* where the token cJSON refused starts */
+    for (i = 0; i < k; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;                /* the escaped byte */
+            else if (c == '"') {
+                in_str = false;
+                prev = c;
+            }
+            continue;
+        }
+        if (c <= ' ')
+            continue;
+        if (c == '"') {
+            in_str = true;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            if (depth == FAULT_DEPTH)
+                return r;
+            if (c == '{')
+                obj[depth / 8] |= (unsigned char)(1u << depth % 8);
+            else
+                obj[depth / 8] &= (unsigned char)~(1u << depth % 8);
+            depth++;
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            depth--;
+        }
+        prev = c;
+    }
+    if (in_str || i > k)
+        return r;                   /* k is inside a string */
+    unsigned char c = (unsigned char)p[k];
+    /* a string starting at k (a value or a name) that is not terminated:
+     * cJSON says the byte after its opening quote (a bad escape it places
+     * at its backslash, which may be that byte) */
+    if (c == '"')
+        return r < len && p[r] == '\\' ? r : k;
+    /* a member name that is not a string ("{a:1}", "{\"a\":1,}"): it says
+     * the byte after it */
+    bool in_obj = depth > 0 && (obj[(depth - 1) / 8] >> (depth - 1) % 8 & 1);
+    if (in_obj && (prev == '{' || prev == ',') && c > ' ')
+        return k;
+    return r;
+}

@@ -185,6 +185,8 @@ Test(api_subs, a_malformed_body_is_told_the_byte_offset_of_its_fault,
         /* a comma missing: where the next member starts */
         { "{\"url\":\"https://cbo.example/h\" \"topics\":[\"adt.*\"]}",
           "\"offset\":31" },
+        /* a comma before '}': the '}' where a name is due */
+        { "{\"url\":\"https://cbo.example/h\",}", "\"offset\":31" },
         /* cut short: the body's end */
         { "{\"topics\":[\"adt.*\"],\"url\":", "\"offset\":26" },
         /* a second value after the first */

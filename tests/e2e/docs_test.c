@@ -345,6 +345,8 @@ Test(docs, fhir_a_malformed_body_is_told_the_byte_offset_of_its_fault,
         /* a comma missing: where the next member starts */
         { "{\"resourceType\":\"Patient\",\"id\":\"p1\" \"gender\":"
           "\"female\"}", 36 },
+        /* a comma twice: the second, where a name is due */
+        { "{\"resourceType\":\"Patient\",,\"id\":\"p1\"}", 26 },
         /* cut short: the body's end */
         { "{\"resourceType\":\"Patient\",\"id\":", 31 },
         /* not UTF-8: the first byte that is not */
@@ -372,7 +374,7 @@ Test(docs, fhir_a_malformed_body_is_told_the_byte_offset_of_its_fault,
         http_resp_free(&r);
     }
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
-                              "status = 'quarantined'"), 3);
+                              "status = 'quarantined'"), 4);
     /* a value refused at its element: no offset */
     cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
                            "fhir/bundle-referral-transaction-bad-entry.json",

@@ -760,3 +760,42 @@ Test(jsontree, an_object_too_wide_to_compare_is_left_to_the_walk)
     }
     arena_release(&a);
 }
+
+/* A refusal is placed at the first byte of the token that cannot be taken,
+ * and is located (F1467): cJSON says one byte later for a member name
+ * that is not a string ("{a:1}", a trailing comma), which the FHIR
+ * OperationOutcome would have given a partner as is. */
+Test(jsontree, a_refusal_is_placed_at_the_start_of_the_token_refused)
+{
+    static const struct { const char *in; size_t offset; } cases[] = {
+        { "{\"a\":1,}", 7 },            /* '}' where a name is due */
+        { "{ \"a\": 1 , }", 11 },
+        { "{a:1}", 1 },
+        { "[{\"a\":[1,{,}]}]", 10 },    /* a name due deep inside */
+        { "[1,[,]]", 4 },               /* a value due: cJSON is right */
+        { "{\"a\":\"x\\q\"}", 7 },       /* a bad escape: its backslash */
+        { "{\"a\":\"\\q\"}", 6 },
+        { "{\"a\":\"\\u12\"}", 6 },
+        { "{\"a\" 1}", 5 },             /* ':' due */
+        { "{\"a\":1 \"b\":2}", 7 },     /* ',' due */
+        { "{\"a\":tru}", 5 },
+        { "{\"k\\\"{\":x}", 8 },        /* a brace in a name is no brace */
+    };
+    struct arena a;
+
+    arena_init(&a, 4096);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct hub_err err = { 0 };
+        cJSON *t = NULL;
+        cr_assert_eq(jsontree_parse(&a, cases[i].in, strlen(cases[i].in),
+                                    &lim, &t, &err), HUB_ESYNTAX, "case %zu",
+                     i);
+        cr_expect(err.located, "case %zu", i);
+        cr_expect_eq(err.offset, cases[i].offset, "case %zu: offset %zu", i,
+                     err.offset);
+        cr_expect_eq(json_fault_at(cases[i].in, strlen(cases[i].in),
+                                   cases[i].offset), cases[i].offset,
+                     "case %zu: a start is left where it is", i);
+    }
+    arena_release(&a);
+}
