@@ -74,8 +74,8 @@ static inline cJSON *json_body_parse(const char *p, size_t len,
         at++;
     if (at < len) {
         cJSON_Delete(doc);
-        hub_err_set_at(err, HUB_ESYNTAX, "", at, "body has bytes after its "
-                       "JSON value (one value is taken, whole)");
+        hub_err_set_at(err, HUB_ESYNTAX, "", at,
+                       "body has bytes after its JSON value");
         return NULL;
     }
     return doc;

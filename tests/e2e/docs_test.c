@@ -334,10 +334,12 @@ Test(docs, fhir_bad_bundle_is_an_operation_outcome_and_quarantined,
                               "status = 'quarantined'"), 2);
 }
 
-/* A FHIR body that is not JSON was told so, not where (F1467): the
- * OperationOutcome's issue carries the byte offset of the fault as an
- * extension (urn:hub:offset, valueInteger: FHIR R4's issue has no element
- * for it); a refusal of a value, at an element path, has none. */
+/* A FHIR body that is not JSON was told so, not where (F1467), and one
+ * with bytes after its JSON value was accepted as its first value
+ * (F1502): the OperationOutcome's issue carries the byte offset of the
+ * fault as an extension (urn:hub:offset, valueInteger: FHIR R4's issue has
+ * no element for it); a refusal of a value, at an element path, has
+ * none. */
 Test(docs, fhir_a_malformed_body_is_told_the_byte_offset_of_its_fault,
      .init = start, .fini = stop, .timeout = 60)
 {
@@ -349,6 +351,10 @@ Test(docs, fhir_a_malformed_body_is_told_the_byte_offset_of_its_fault,
         { "{\"resourceType\":\"Patient\",,\"id\":\"p1\"}", 26 },
         /* cut short: the body's end */
         { "{\"resourceType\":\"Patient\",\"id\":", 31 },
+        /* a second resource after the first: the first byte after it,
+         * which was taken as the first alone, the rest unread (F1502) */
+        { "{\"resourceType\":\"Patient\",\"id\":\"p1\"}\n"
+          "{\"resourceType\":\"Patient\",\"id\":\"p2\"}", 37 },
         /* not UTF-8: the first byte that is not */
         { "{\"resourceType\":\"Patient\",\"gender\":\"fe\xff" "male\"}",
           38 },
@@ -374,7 +380,8 @@ Test(docs, fhir_a_malformed_body_is_told_the_byte_offset_of_its_fault,
         http_resp_free(&r);
     }
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
-                              "status = 'quarantined'"), 4);
+                              "status = 'quarantined'"), 5);
+    cr_expect_eq(events_total(), 0);
     /* a value refused at its element: no offset */
     cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
                            "fhir/bundle-referral-transaction-bad-entry.json",

@@ -74,8 +74,10 @@ Test(json_prescan_copy, reports_the_same_errors_as_json_prescan)
     arena_release(&a);
 }
 
-/* jsontree_parse accepts exactly what json_prescan + cJSON accept, into the
- * same tree, and refuses with the same offset into the input. */
+/* jsontree_parse accepts exactly what json_prescan + cJSON accept whole,
+ * into the same tree, and refuses with the same offset into the input (at
+ * the start of the token refused: json_fault_at), and a value followed by
+ * other bytes at the first of them. */
 Test(jsontree, means_what_cjson_on_the_input_means)
 {
     static const char *in[] = {
@@ -92,12 +94,25 @@ Test(jsontree, means_what_cjson_on_the_input_means)
         size_t len = strlen(in[i]);
         cJSON *t = NULL;
         int rc = jsontree_parse(&a, in[i], len, &lim, &t, &err);
-        cJSON *want = cJSON_ParseWithLength(in[i], len);
+        const char *ep = NULL;
+        cJSON *want = cJSON_ParseWithLengthOpts(in[i], len, &ep, false);
+        size_t after = want ? (size_t)(ep - in[i]) : len;
+        while (after < len && in[i][after] &&
+               strchr(" \t\r\n", in[i][after]))
+            after++;
+        if (want && after < len) {
+            /* a value, then other bytes: refused at the first (F1502) */
+            cr_assert_eq(rc, HUB_ESYNTAX, "input %zu is refused", i);
+            cr_assert_eq(err.offset, after, "input %zu: offset %zu", i,
+                         err.offset);
+            cJSON_Delete(want);
+            continue;
+        }
         if (want == NULL) {
             cr_assert_eq(rc, HUB_ESYNTAX, "input %zu is refused", i);
             cr_assert_null(t);
-            const char *ep = cJSON_GetErrorPtr();
-            cr_assert_eq(err.offset, (size_t)(ep - in[i]),
+            size_t at = (size_t)(ep - in[i]);
+            cr_assert_eq(err.offset, json_fault_at(in[i], len, at),
                          "input %zu: offset %zu into the input", i,
                          err.offset);
             continue;
