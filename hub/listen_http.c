@@ -23,6 +23,7 @@
  * itself, with an HTML page, before the request reaches on_request: it
  * has no hook for either (evhttp_set_newreqcb and evhttp_set_errorcb come
  * with 2.2), so those two are the API's only answers that are not JSON.
+ * They are counted all the same (output_watch, F1401).
  *
  * Connections: HTTPS ones are limited (https_max_connections). evhttp 2.1
  * says nothing when a connection ends, but each HTTPS connection is one SSL
