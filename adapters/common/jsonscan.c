@@ -129,7 +129,7 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
 
     if (len > lim->max_bytes)
         return hub_err_set_at(err, HUB_ELIMIT, "$", lim->max_bytes,
-                           "document is larger than the limit");
+                              "document is larger than the limit");
     for (size_t i = 0;; i++) {
         size_t j = skip_ws(p, i, len);
         if (dst && j != i)
@@ -144,10 +144,10 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
             i = string_end(p, start, len, dst ? &o : NULL);
             if (i >= len)
                 return hub_err_set_at(err, HUB_ESYNTAX, "$", start,
-                                   "string is not terminated");
+                                      "string is not terminated");
             if (i - start - 1 > lim->max_string)
                 return hub_err_set_at(err, HUB_ELIMIT, "$", start,
-                                   "string is longer than the limit");
+                                      "string is longer than the limit");
             if (dst) {
                 *o++ = '"';
                 gap = scalar = false;
@@ -155,7 +155,7 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
             /* keys count as values too: harmless, and cJSON allocates them */
             if (++values > lim->max_values)
                 return hub_err_set_at(err, HUB_ELIMIT, "$", start,
-                                   "document has too many values");
+                                      "document has too many values");
             pending = true;
             break;
         }
@@ -163,10 +163,10 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
         case '[':
             if (depth >= max_depth)
                 return hub_err_set_at(err, HUB_ELIMIT, "$", i,
-                                   "nesting is deeper than the limit");
+                                      "nesting is deeper than the limit");
             if (++values > lim->max_values)
                 return hub_err_set_at(err, HUB_ELIMIT, "$", i,
-                                   "document has too many values");
+                                      "document has too many values");
             is_obj[depth] = (c == '{');
             count[depth] = 0;
             depth++;
@@ -180,7 +180,7 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
         case ']':
             if (depth == 0 || is_obj[depth - 1] != (c == '}'))
                 return hub_err_set_at(err, HUB_ESYNTAX, "$", i,
-                                   "brackets do not balance");
+                                      "brackets do not balance");
             depth--;
             pending = true;         /* the closed container is a value */
             if (dst) {
@@ -194,9 +194,9 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
                                                : lim->max_array;
                 if (++count[depth - 1] >= cap)
                     return hub_err_set_at(err, HUB_ELIMIT, "$", i,
-                                       is_obj[depth - 1]
-                                           ? "object has too many members"
-                                           : "array has too many elements");
+                                          is_obj[depth - 1]
+                                              ? "object has too many members"
+                                              : "array has too many elements");
             }
             pending = false;
             if (dst) {
@@ -216,7 +216,7 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
             if (!pending) {
                 if (++values > lim->max_values)
                     return hub_err_set_at(err, HUB_ELIMIT, "$", i,
-                                       "document has too many values");
+                                          "document has too many values");
                 pending = true;
             }
             if (dst) {
@@ -236,7 +236,7 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
     }
     if (depth != 0)
         return hub_err_set_at(err, HUB_ESYNTAX, "$", len,
-                           "brackets do not balance");
+                              "brackets do not balance");
     if (dst)
         *dlen = (size_t)(o - dst);
     return HUB_OK;
