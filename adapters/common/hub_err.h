@@ -39,8 +39,8 @@ struct hub_err {
     const char *long_field;
     size_t offset;          /* byte offset into the input */
     /* offset is where in the input the fault is, for the sender to be
-     * told (hub_err_set_at: a JSON or XML syntax error); false: offset may
-     * be 0 for a fault at no one place (a member missing) */
+     * told (hub_err_set_at: a JSON syntax error or limit); false: offset
+     * may be 0 for a fault at no one place (a member missing) */
     bool located;
     const char *what;       /* static: "date is not YYYYMMDD" */
 };

@@ -254,7 +254,6 @@ int json_prescan_copy(const char *p, size_t len, const struct json_limits *lim,
     return scan(p, len, lim, dst, dlen, err);
 }
 
-/* cJSON's white space: every byte up to the space (parse_buffer's skip) */
 #define FAULT_DEPTH 1024            /* cJSON's own nesting limit is 1000 */
 
 size_t json_fault_at(const char *p, size_t len, size_t r)
@@ -279,7 +278,7 @@ size_t json_fault_at(const char *p, size_t len, size_t r)
             continue;
         }
         if (c <= ' ')
-            continue;
+            continue;               /* cJSON's white space: up to ' ' */
         if (c == '"') {
             in_str = true;
             continue;

@@ -147,7 +147,7 @@ int jsontree_parse_cjson(struct arena *a, const char *p, size_t len,
     }
     size_t off = end && end >= p && end <= p + len ? (size_t)(end - p) : 0;
     /* the start of the token refused: cJSON says one byte later for a
-     * string or a member name (F1467) */
+     * string or a member name (F1500) */
     off = json_fault_at(p, len, off);
     return hub_err_set_at(err, HUB_ESYNTAX, "$", off, "body is not JSON");
 }
