@@ -829,15 +829,26 @@ static void output_watch(struct evbuffer *out,
 {
     char line[12];
     struct evbuffer_ptr at;
-    size_t len = evbuffer_get_length(out);
+    struct evbuffer_iovec v[4];
+    size_t len = evbuffer_get_length(out), got = 0;
     (void)arg;
 
     if (in_api_reply || info->n_added < sizeof(line) || info->n_added > len)
         return;
-    if (evbuffer_ptr_set(out, &at, len - info->n_added,
-                         EVBUFFER_PTR_SET) != 0 ||
-        evbuffer_copyout_from(out, &at, line, sizeof(line)) !=
-            (ev_ssize_t)sizeof(line))
+    /* peeked, not copied out: a socket bufferevent's output is frozen at
+     * its start while writing is off, and evbuffer_copyout_from then
+     * fails (a 401 after a 100 Continue over plain HTTP) */
+    if (evbuffer_ptr_set(out, &at, len - info->n_added, EVBUFFER_PTR_SET))
+        return;
+    int n = evbuffer_peek(out, sizeof(line), &at, v, 4);
+    for (int i = 0; i < n && i < 4 && got < sizeof(line); i++) {
+        size_t take = sizeof(line) - got;
+        if (v[i].iov_len < take)
+            take = v[i].iov_len;
+        memcpy(line + got, v[i].iov_base, take);
+        got += take;
+    }
+    if (got < sizeof(line))
         return;
     /* "HTTP/1.1 413" */
     if (memcmp(line, "HTTP/1.", 7) != 0 || line[8] != ' ' ||

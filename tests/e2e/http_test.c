@@ -645,7 +645,8 @@ static long count_4xx(void)
  * missing from hub_http_responses_total, and so from an operator's share
  * of 4xx (F1401). Over HTTPS and plain HTTP each is counted once in 4xx,
  * with a log line; an answer of the hub's own is counted once too, not
- * twice, and a 100 Continue not at all. */
+ * twice, and a 100 Continue not at all; an Expect over max_body gets the
+ * 413 and it is counted. */
 Test(http, answers_libevent_writes_itself_are_counted_in_4xx,
      .init = start_small_body, .fini = stop, .timeout = 60)
 {
@@ -690,12 +691,24 @@ Test(http, answers_libevent_writes_itself_are_counted_in_4xx,
         cr_assert(strncmp(resp, "HTTP/1.1 401 ", 13) == 0, "%s", resp);
         mllp_close(&c);
         cr_expect_eq(count_4xx(), before + 3, "tls=%d: the 401 once", tls);
+
+        /* the same over max_body: evhttp's 413 in place of its 100 */
+        snprintf(head, sizeof(head), "POST /v1/hl7v2 HTTP/1.1\r\nHost: hub"
+                 "\r\nExpect: 100-continue\r\nContent-Length: 65536\r\n"
+                 "\r\n");
+        cr_assert_eq(raw_connect(&c, tls), 0);
+        cr_assert_eq(mllp_send_raw(&c, head, strlen(head)), 0);
+        cr_assert_gt(http_raw_response(&c, resp, sizeof(resp), 10000), 0);
+        cr_assert(strncmp(resp, "HTTP/1.1 413 ", 13) == 0, "%s", resp);
+        mllp_close(&c);
+        cr_expect_eq(count_4xx(), before + 4, "tls=%d: the 413 after an "
+                     "Expect", tls);
     }
     cr_expect_eq(hub_log_count(&hub, "http.answered_by_libevent status=413"),
-                 2);
+                 4);
     cr_expect_eq(hub_log_count(&hub, "http.answered_by_libevent status=400"),
                  2);
-    cr_expect_eq(hub_log_count(&hub, "http.answered_by_libevent"), 4);
+    cr_expect_eq(hub_log_count(&hub, "http.answered_by_libevent"), 6);
 }
 
 /* ---- a request whose length is unclear is refused, and its connection
