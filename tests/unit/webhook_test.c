@@ -770,6 +770,12 @@ Test(webhook_sub, a_body_that_is_not_json_is_refused_at_its_fault)
         cr_expect_eq(e.offset, cases[i].offset, "case %zu: offset %zu", i,
                      e.offset);
     }
+    /* over 64 KiB: the first byte past it */
+    static char big[WEBHOOK_SUB_MAX + 2];
+    memset(big, ' ', sizeof(big) - 1);
+    cr_assert_eq(validate(big, false, &e, NULL), HUB_ELIMIT);
+    cr_expect(e.located);
+    cr_expect_eq(e.offset, (size_t)WEBHOOK_SUB_MAX);
     cr_assert_eq(validate("{\"topics\":[\"adt.*\"]}  \r\n", false, &e, NULL),
                  HUB_EINVALID, "white space after the value is no fault");
     cr_expect_str_eq(e.field, "url");
