@@ -21,7 +21,8 @@
  *
  * A handler (or its done) answers exactly once with one of api_reply*(),
  * which also frees the request; after that `r` is gone.
- * Errors are JSON: {"error":{"code":"...","message":"...","field":"..."}}.
+ * Errors are JSON: {"error":{"code":"...","message":"...","field":"..."}},
+ * and "offset" (a byte offset into the body) where the hub knows it.
  */
 #ifndef HUB_API_H
 #define HUB_API_H
@@ -93,6 +94,12 @@ void api_reply_json(struct api_req *r, int status, const char *json,
  * never a value from the request; field: where, or NULL */
 void api_reply_error(struct api_req *r, int status, const char *code,
                      const char *message, const char *field);
+/* api_reply_error, and "offset" (integer: the 0-based byte offset into the
+ * request body where the fault is) when where->located (a body that is not
+ * UTF-8 or not JSON, F1467); where NULL: none */
+void api_reply_error_at(struct api_req *r, int status, const char *code,
+                        const char *message, const char *field,
+                        const struct hub_err *where);
 /* 503 with Retry-After, for back-pressure and an unreachable database */
 void api_reply_busy(struct api_req *r, const char *message);
 /* The warn line api_reply_busy writes (at most one a second, with a count),

@@ -41,6 +41,7 @@
 #include "audit_walk.h"
 #include "echo_name.h"
 #include "ingest_docs.h"
+#include "json_body.h"
 #include "common/hub_err.h"
 #include "server.h"
 #include "subs.h"
@@ -275,9 +276,9 @@ static void done(struct api_req *r, int rc, void *arg)
     case HUB_ESYNTAX:
     case HUB_ELIMIT:
     case HUB_EUNSUPPORTED:
-        api_reply_error(r, 400, hub_strerror(rc),
-                        j->err.what ? j->err.what : "invalid request",
-                        j->err.field[0] ? j->err.field : NULL);
+        api_reply_error_at(r, 400, hub_strerror(rc),
+                           j->err.what ? j->err.what : "invalid request",
+                           j->err.field[0] ? j->err.field : NULL, &j->err);
         job_free(j);
         return;
     case HUB_ENOTFOUND:
@@ -661,11 +662,14 @@ static void deliveries_replay_many(struct api_req *r)
                         "bytes", "body");
         return;
     }
-    cJSON *doc = cJSON_ParseWithLength(b.p, b.len);
+    struct hub_err perr = { 0 };
+    cJSON *doc = json_body_parse(b.p, b.len, &perr);
     struct job *j = job_new(r, OP_REPLAY_RANGE);
     const char *bad = NULL;
 
-    bool doc_bad_json = doc == NULL;
+    if (doc && !cJSON_IsObject(doc))
+        hub_err_set_at(&perr, HUB_ESYNTAX, "", json_body_value_at(b.p, b.len),
+                       "body is not a JSON object");
 
     j->max = 1000;
     if (!cJSON_IsObject(doc)) {
@@ -728,15 +732,15 @@ static void deliveries_replay_many(struct api_req *r)
             "status is not dead, failed or delivered",
             "max is not a number from 1 to 10000",
         };
-        /* JSON cut short is not "not an object" (F1462) */
-        const char *what = doc_bad_json ? "body is not valid JSON "
-                           "(malformed or cut short)"
-                                        : "body is not a JSON object";
+        /* JSON cut short is not "not an object" (F1462); either says
+         * where (F1467) */
+        const char *what = perr.what;
         for (int k = 0; *bad && replay_members[k]; k++)
             if (strcmp(bad, replay_members[k]) == 0)
                 what = want[k];
         job_free(j);
-        api_reply_error(r, 400, "invalid", what, *bad ? bad : NULL);
+        api_reply_error_at(r, 400, "invalid", what, *bad ? bad : NULL,
+                           *bad ? NULL : &perr);
         return;
     }
     api_db(r, work, done, j);

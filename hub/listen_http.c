@@ -28,6 +28,7 @@
  * itself, with an HTML page, before the request reaches on_request: it
  * has no hook for either (evhttp_set_newreqcb and evhttp_set_errorcb come
  * with 2.2), so those two are the API's only answers that are not JSON.
+ * They are counted all the same (output_watch, F1401).
  *
  * Connections: HTTPS ones are limited (https_max_connections). evhttp 2.1
  * says nothing when a connection ends, but each HTTPS connection is one SSL
@@ -275,6 +276,9 @@ void *api_data(const struct api_req *r)
 
 /* ---- replies ---------------------------------------------------------- */
 
+/* true while api_reply writes an answer (output_watch); loop thread */
+static bool in_api_reply;
+
 /* The socket of r's connection, -1 if it has none. The request and its
  * connection live until the answer (the file's header), so it is still
  * this request's. */
@@ -337,7 +341,9 @@ void api_reply(struct api_req *r, int status, const char *content_type,
     /* a large body's work is done: its freed heap goes back (F1400) */
     struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
     heap_trim_note(r->hs->trim, evbuffer_get_length(in));
+    in_api_reply = true;            /* not evhttp's own answer: output_watch */
     evhttp_send_reply(r->req, status, NULL, out);
+    in_api_reply = false;
     evbuffer_free(out);
     if (gone)
         metrics_http_client_closed();
@@ -361,6 +367,13 @@ void api_reply_json(struct api_req *r, int status, const char *json,
 void api_reply_error(struct api_req *r, int status, const char *code,
                      const char *message, const char *field)
 {
+    api_reply_error_at(r, status, code, message, field, NULL);
+}
+
+void api_reply_error_at(struct api_req *r, int status, const char *code,
+                        const char *message, const char *field,
+                        const struct hub_err *where)
+{
     struct arena a;
     struct jw w;
     struct slice out;
@@ -374,6 +387,10 @@ void api_reply_error(struct api_req *r, int status, const char *code,
     jw_kv_cstr(&w, "message", message);
     if (field && *field)
         jw_kv_cstr(&w, "field", field);
+    if (where && where->located) {
+        jw_key(&w, "offset");
+        jw_int(&w, (int64_t)where->offset);
+    }
     jw_obj_end(&w);
     jw_obj_end(&w);
     if (jw_finish(&w, &out) != HUB_OK)
@@ -831,10 +848,60 @@ static void input_guard(struct evbuffer *in,
     evbuffer_drain(in, n);
 }
 
+/* Answers evhttp writes itself (F1401). libevent 2.1 answers some
+ * requests before the hub sees them, with no hook for it (the file's
+ * header): a body or head over its limits 413, a request it cannot parse
+ * 400, a method it does not take 501, an Expect it does not know 417.
+ * hub_http_responses_total missed them all, so an operator's 4xx share
+ * did. Each answer starts with a status line that evhttp adds to the
+ * connection's output buffer in one evbuffer_add (evhttp_make_header_
+ * response), and every answer of the hub is written inside api_reply,
+ * synchronously: a status line added outside api_reply is evhttp's own,
+ * and is counted here. 100 Continue is an interim answer: not counted. */
+static void output_watch(struct evbuffer *out,
+                         const struct evbuffer_cb_info *info, void *arg)
+{
+    char line[12];
+    struct evbuffer_ptr at;
+    struct evbuffer_iovec v[4];
+    size_t len = evbuffer_get_length(out), got = 0;
+    (void)arg;
+
+    if (in_api_reply || info->n_added < sizeof(line) || info->n_added > len)
+        return;
+    /* peeked, not copied out: a socket bufferevent's output is frozen at
+     * its start while writing is off, and evbuffer_copyout_from then
+     * fails (a 401 after a 100 Continue over plain HTTP) */
+    if (evbuffer_ptr_set(out, &at, len - info->n_added, EVBUFFER_PTR_SET))
+        return;
+    int n = evbuffer_peek(out, sizeof(line), &at, v, 4);
+    for (int i = 0; i < n && i < 4 && got < sizeof(line); i++) {
+        size_t take = sizeof(line) - got;
+        if (v[i].iov_len < take)
+            take = v[i].iov_len;
+        memcpy(line + got, v[i].iov_base, take);
+        got += take;
+    }
+    if (got < sizeof(line))
+        return;
+    /* "HTTP/1.1 413" */
+    if (memcmp(line, "HTTP/1.", 7) != 0 || line[8] != ' ' ||
+        line[9] < '2' || line[9] > '5' || line[10] < '0' || line[10] > '9' ||
+        line[11] < '0' || line[11] > '9')
+        return;
+    int status = (line[9] - '0') * 100 + (line[10] - '0') * 10 +
+                 (line[11] - '0');
+    metrics_http_request(status);
+    log_info("http.answered_by_libevent", "status=%d", status);
+}
+
+/* The input guard and the output watch on a connection's bufferevent */
 static struct bufferevent *guarded(struct bufferevent *bev)
 {
-    if (bev && evbuffer_add_cb(bufferevent_get_input(bev), input_guard,
-                               bev) == NULL) {
+    if (bev && (evbuffer_add_cb(bufferevent_get_input(bev), input_guard,
+                                bev) == NULL ||
+                evbuffer_add_cb(bufferevent_get_output(bev), output_watch,
+                                NULL) == NULL)) {
         bufferevent_free(bev);
         return NULL;
     }

@@ -10,6 +10,7 @@
 #include "common/dict.h"
 #include "common/utf8.h"
 #include "echo_name.h"
+#include "json_body.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -903,24 +904,21 @@ int webhook_sub_validate(const char *json, size_t len,
     out->partial = partial;
     out->current = current;
     if (len > WEBHOOK_SUB_MAX)
-        return hub_err_set(err, HUB_ELIMIT, "", 0, "subscription is too big");
-    /* cJSON takes any bytes in a string; jsonb refuses them, which the
-     * store's answer would only call an invalid subscription */
-    size_t good = utf8_valid_prefix((const unsigned char *)json, len);
-    if (good < len)
-        return hub_err_set(err, HUB_ESYNTAX, "", good, "body is not UTF-8");
-    const char *end = NULL;
-    doc = cJSON_ParseWithLengthOpts(json, len, &end, false);
-    /* JSON cut short or malformed is not said to be "not an object": a
-     * caller would look for the wrong mistake (F1462) */
+        return hub_err_set_at(err, HUB_ELIMIT, "", WEBHOOK_SUB_MAX,
+                              "subscription is too big");
+    /* not UTF-8, not JSON, cut short, bytes after the value: refused
+     * with the byte offset (F1467); JSON cut short or malformed is not
+     * said to be "not an object": a caller would look for the wrong
+     * mistake (F1462) */
+    doc = json_body_parse(json, len, err);
     if (doc == NULL) {
-        size_t at = end && end >= json ? (size_t)(end - json) : 0;
-        rc = hub_err_set(err, HUB_ESYNTAX, "", at, "body is not valid JSON "
-                         "(malformed or cut short)");
+        rc = HUB_ESYNTAX;
         goto out;
     }
     if (!cJSON_IsObject(doc)) {
-        rc = hub_err_set(err, HUB_ESYNTAX, "", 0, "body is not a JSON object");
+        rc = hub_err_set_at(err, HUB_ESYNTAX, "",
+                            json_body_value_at(json, len),
+                            "body is not a JSON object");
         goto out;
     }
     /* cJSON keeps every member of a name and reads the first; the stored

@@ -38,8 +38,18 @@ int hub_err_set(struct hub_err *err, int code, const char *field,
         err->field[n] = '\0';
         err->long_field = NULL;
         err->offset = offset;
+        err->located = false;
         err->what = what;
     }
+    return code;
+}
+
+int hub_err_set_at(struct hub_err *err, int code, const char *field,
+                   size_t offset, const char *what)
+{
+    hub_err_set(err, code, field, offset, what);
+    if (err)
+        err->located = true;
     return code;
 }
 

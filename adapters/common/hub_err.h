@@ -7,6 +7,7 @@
 #ifndef HUB_ERR_H
 #define HUB_ERR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct arena;                   /* common/arena.h */
@@ -37,6 +38,10 @@ struct hub_err {
      * as that does; else NULL. Read the place with hub_err_field(). */
     const char *long_field;
     size_t offset;          /* byte offset into the input */
+    /* offset is where in the input the fault is, for the sender to be
+     * told (hub_err_set_at: a JSON syntax error or limit); false: offset
+     * may be 0 for a fault at no one place (a member missing) */
+    bool located;
     const char *what;       /* static: "date is not YYYYMMDD" */
 };
 
@@ -56,6 +61,14 @@ const char *hub_strerror(int code);
  */
 int hub_err_set(struct hub_err *err, int code, const char *field,
                 size_t offset, const char *what);
+
+/*
+ * hub_err_set, and err->located: `offset` is the place of the fault in the
+ * input (the byte a JSON parse stopped at, the first byte past a limit),
+ * which the API answers give the sender ("offset"; FHIR: an extension).
+ */
+int hub_err_set_at(struct hub_err *err, int code, const char *field,
+                   size_t offset, const char *what);
 
 /*
  * hub_err_set, and a `field` longer than err->field holds kept whole in

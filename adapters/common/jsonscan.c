@@ -128,8 +128,8 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
     bool scalar = false;            /* copy: last byte out was a bare one */
 
     if (len > lim->max_bytes)
-        return hub_err_set(err, HUB_ELIMIT, "$", lim->max_bytes,
-                           "document is larger than the limit");
+        return hub_err_set_at(err, HUB_ELIMIT, "$", lim->max_bytes,
+                              "document is larger than the limit");
     for (size_t i = 0;; i++) {
         size_t j = skip_ws(p, i, len);
         if (dst && j != i)
@@ -143,30 +143,30 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
             size_t start = i;
             i = string_end(p, start, len, dst ? &o : NULL);
             if (i >= len)
-                return hub_err_set(err, HUB_ESYNTAX, "$", start,
-                                   "string is not terminated");
+                return hub_err_set_at(err, HUB_ESYNTAX, "$", start,
+                                      "string is not terminated");
             if (i - start - 1 > lim->max_string)
-                return hub_err_set(err, HUB_ELIMIT, "$", start,
-                                   "string is longer than the limit");
+                return hub_err_set_at(err, HUB_ELIMIT, "$", start,
+                                      "string is longer than the limit");
             if (dst) {
                 *o++ = '"';
                 gap = scalar = false;
             }
             /* keys count as values too: harmless, and cJSON allocates them */
             if (++values > lim->max_values)
-                return hub_err_set(err, HUB_ELIMIT, "$", start,
-                                   "document has too many values");
+                return hub_err_set_at(err, HUB_ELIMIT, "$", start,
+                                      "document has too many values");
             pending = true;
             break;
         }
         case '{':
         case '[':
             if (depth >= max_depth)
-                return hub_err_set(err, HUB_ELIMIT, "$", i,
-                                   "nesting is deeper than the limit");
+                return hub_err_set_at(err, HUB_ELIMIT, "$", i,
+                                      "nesting is deeper than the limit");
             if (++values > lim->max_values)
-                return hub_err_set(err, HUB_ELIMIT, "$", i,
-                                   "document has too many values");
+                return hub_err_set_at(err, HUB_ELIMIT, "$", i,
+                                      "document has too many values");
             is_obj[depth] = (c == '{');
             count[depth] = 0;
             depth++;
@@ -179,8 +179,8 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
         case '}':
         case ']':
             if (depth == 0 || is_obj[depth - 1] != (c == '}'))
-                return hub_err_set(err, HUB_ESYNTAX, "$", i,
-                                   "brackets do not balance");
+                return hub_err_set_at(err, HUB_ESYNTAX, "$", i,
+                                      "brackets do not balance");
             depth--;
             pending = true;         /* the closed container is a value */
             if (dst) {
@@ -193,10 +193,10 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
                 size_t cap = is_obj[depth - 1] ? lim->max_members
                                                : lim->max_array;
                 if (++count[depth - 1] >= cap)
-                    return hub_err_set(err, HUB_ELIMIT, "$", i,
-                                       is_obj[depth - 1]
-                                           ? "object has too many members"
-                                           : "array has too many elements");
+                    return hub_err_set_at(err, HUB_ELIMIT, "$", i,
+                                          is_obj[depth - 1]
+                                              ? "object has too many members"
+                                              : "array has too many elements");
             }
             pending = false;
             if (dst) {
@@ -215,8 +215,8 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
             /* a scalar: count it once, at its first byte */
             if (!pending) {
                 if (++values > lim->max_values)
-                    return hub_err_set(err, HUB_ELIMIT, "$", i,
-                                       "document has too many values");
+                    return hub_err_set_at(err, HUB_ELIMIT, "$", i,
+                                          "document has too many values");
                 pending = true;
             }
             if (dst) {
@@ -235,8 +235,8 @@ scan(const char *p, size_t len, const struct json_limits *lim, char *dst,
         }
     }
     if (depth != 0)
-        return hub_err_set(err, HUB_ESYNTAX, "$", len,
-                           "brackets do not balance");
+        return hub_err_set_at(err, HUB_ESYNTAX, "$", len,
+                              "brackets do not balance");
     if (dst)
         *dlen = (size_t)(o - dst);
     return HUB_OK;
@@ -252,4 +252,62 @@ int json_prescan_copy(const char *p, size_t len, const struct json_limits *lim,
                       char *dst, size_t *dlen, struct hub_err *err)
 {
     return scan(p, len, lim, dst, dlen, err);
+}
+
+#define FAULT_DEPTH 1024            /* cJSON's own nesting limit is 1000 */
+
+size_t json_fault_at(const char *p, size_t len, size_t r)
+{
+    unsigned char obj[FAULT_DEPTH / 8] = { 0 };
+    size_t depth = 0, k, i;
+    unsigned char prev = 0;         /* last byte of a token before i */
+    bool in_str = false;
+
+    if (r == 0 || r > len)
+        return r;
+    k = r - 1;                      /* where the token cJSON refused starts */
+    for (i = 0; i < k; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;                /* the escaped byte */
+            else if (c == '"') {
+                in_str = false;
+                prev = c;
+            }
+            continue;
+        }
+        if (c <= ' ')
+            continue;               /* cJSON's white space: up to ' ' */
+        if (c == '"') {
+            in_str = true;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            if (depth == FAULT_DEPTH)
+                return r;
+            if (c == '{')
+                obj[depth / 8] |= (unsigned char)(1u << depth % 8);
+            else
+                obj[depth / 8] &= (unsigned char)~(1u << depth % 8);
+            depth++;
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            depth--;
+        }
+        prev = c;
+    }
+    if (in_str || i > k)
+        return r;                   /* k is inside a string */
+    unsigned char c = (unsigned char)p[k];
+    /* a string starting at k (a value or a name) that is not terminated:
+     * cJSON says the byte after its opening quote (a bad escape it places
+     * at its backslash, which may be that byte) */
+    if (c == '"')
+        return r < len && p[r] == '\\' ? r : k;
+    /* a member name that is not a string ("{a:1}", "{\"a\":1,}"): it says
+     * the byte after it */
+    bool in_obj = depth > 0 && (obj[(depth - 1) / 8] >> (depth - 1) % 8 & 1);
+    if (in_obj && (prev == '{' || prev == ',') && c > ' ')
+        return k;
+    return r;
 }

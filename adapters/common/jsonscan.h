@@ -41,4 +41,16 @@ int json_prescan_copy(const char *p, size_t len, const struct json_limits *lim,
                       char *dst, size_t *dlen, struct hub_err *err)
     __attribute__((warn_unused_result));
 
+/*
+ * Where the fault of JSON that cJSON refused lies: the first byte of the
+ * token cJSON could not take, given `r`, the offset cJSON stopped at.
+ * cJSON says one byte past that start when the token is a string that is
+ * not terminated (the byte after its opening quote) or a member name that
+ * is not a string ("{a:1}", "{\"a\":1,}": the byte after it); this gives
+ * the start, and `r` for every other refusal (a value it does not know, a
+ * missing ',' or ':', a bad escape at its backslash, the end of input).
+ * Reads p[0, r]; no allocation.
+ */
+size_t json_fault_at(const char *p, size_t len, size_t r);
+
 #endif

@@ -14,9 +14,12 @@
  *   same tree, so the fast pass decides alone.
  *
  * exact: anything else (bad JSON, a limit, cJSON's leniencies: control
- *   bytes as white space, trailing bytes, "-01", invalid \u digits ...) goes
- *   the way it always went: json_prescan_copy, then cJSON itself. Its
- *   refusals (codes, messages, byte offsets) are therefore unchanged.
+ *   bytes as white space, "-01", invalid \u digits ...) goes the way it
+ *   always went: json_prescan_copy, then cJSON itself. Its refusals
+ *   (codes, messages) are therefore unchanged, but for two: bytes after the
+ *   value, which cJSON left unread, are refused at the first of them
+ *   (F1502), and an offset cJSON gives one byte late is placed at the
+ *   start of its token (json_fault_at, F1500).
  *
  * Why: cJSON's parse was over half of the FHIR adapter's instructions even
  * with its nodes in an arena (three strncmp per value for null/false/true,
@@ -103,6 +106,14 @@ static cJSON *parse_in(struct arena *a, const char *p, size_t len,
     return root;
 }
 
+/* The first byte at or after s that is not RFC 8259 white space, or stop */
+static const char *rfc_ws_end(const char *s, const char *stop)
+{
+    while (s < stop && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
+        s++;
+    return s;
+}
+
 int jsontree_parse_cjson(struct arena *a, const char *p, size_t len,
                          const struct json_limits *lim, cJSON **out,
                          struct hub_err *err)
@@ -119,15 +130,26 @@ int jsontree_parse_cjson(struct arena *a, const char *p, size_t len,
         return rc;
     const char *end = NULL;
     *out = parse_in(a, min, n, &end);
-    if (*out)
+    if (*out && end && rfc_ws_end(end, min + n) == min + n)
         return HUB_OK;
     /* Rare: parse the input as sent, so the offset is one into `p` (and
      * should the copy ever mean less than the input, the input decides). */
     end = NULL;
-    if ((*out = parse_in(a, p, len, &end)))
-        return HUB_OK;
+    if ((*out = parse_in(a, p, len, &end))) {
+        /* cJSON takes a value followed by other bytes ("{...} {...}") as
+         * the first value, the rest unread: refused there (F1502) */
+        const char *at = rfc_ws_end(end ? end : p + len, p + len);
+        if (at == p + len)
+            return HUB_OK;
+        *out = NULL;
+        return hub_err_set_at(err, HUB_ESYNTAX, "$", (size_t)(at - p),
+                              "body has bytes after its JSON value");
+    }
     size_t off = end && end >= p && end <= p + len ? (size_t)(end - p) : 0;
-    return hub_err_set(err, HUB_ESYNTAX, "$", off, "body is not JSON");
+    /* the start of the token refused: cJSON says one byte later for a
+     * string or a member name (F1500) */
+    off = json_fault_at(p, len, off);
+    return hub_err_set_at(err, HUB_ESYNTAX, "$", off, "body is not JSON");
 }
 
 /* ---- the fast way -------------------------------------------------------- */

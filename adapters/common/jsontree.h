@@ -8,8 +8,10 @@
  * struct, fields set as cJSON sets them) in one pass that also checks the
  * limits, for plain JSON; anything else - bad JSON, a limit, input that
  * only cJSON's leniencies accept - is decided as before by json_prescan
- * and then cJSON itself (jsontree_parse_cjson), so what is accepted, the
- * tree, and every refusal (code, message, offset) are cJSON's.
+ * and then cJSON itself (jsontree_parse_cjson), so what is accepted and
+ * the tree are cJSON's, but for bytes after the value, which are refused
+ * (cJSON left them unread), and every refusal is cJSON's, its offset put
+ * at the start of the token refused (json_fault_at).
  *
  * For that way cJSON's allocation hooks are process-wide (cJSON has no
  * other way), so they stay malloc/free except inside a parse on the
@@ -39,7 +41,8 @@ void jsontree_global_init(void);
  * Parse `p` (len bytes) into *out, allocated in `a`. Returns HUB_OK, or
  * HUB_ELIMIT / HUB_ESYNTAX from the bounds (as json_prescan fills *err), or
  * HUB_ESYNTAX "body is not JSON" at field "$" and the byte offset in `p`
- * where cJSON stopped.
+ * of the token cJSON could not take, or "body has bytes after its JSON
+ * value" at the first of them; err->located.
  */
 int jsontree_parse(struct arena *a, const char *p, size_t len,
                    const struct json_limits *lim, cJSON **out,

@@ -1798,8 +1798,8 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
      * reach the events as U+FFFD, a silent change of the sender's text */
     size_t bad = len > FHIR_MAX_BYTES ? len : utf8_valid_prefix((const unsigned char *)p, len);
     if (bad < len)
-        return hub_err_set(x.err, HUB_ESYNTAX, "$", bad,
-                           "body is not UTF-8 text");
+        return hub_err_set_at(x.err, HUB_ESYNTAX, "$", bad,
+                              "body is not UTF-8 text");
     /* a cJSON tree takes a few times its input: a chunk or two */
     arena_init(&tree, len < 4096 ? 16384 : len < (1u << 18) ? len * 4
                                                              : (1u << 20));
@@ -2042,6 +2042,18 @@ static void write_issue(struct jw *w, struct arena *a, const struct hub_err *e,
     jw_kv_cstr(w, "code", e->code == HUB_OK ? "business-rule"
                                             : issue_code(e->code));
     jw_kv_cstr(w, "diagnostics", e->what ? e->what : hub_strerror(e->code));
+    if (e->located) {
+        /* where in the body the fault is (a JSON syntax error, a limit):
+         * FHIR R4's issue has no element for a byte offset */
+        jw_key(w, "extension");
+        jw_arr_begin(w);
+        jw_obj_begin(w);
+        jw_kv_cstr(w, "url", FHIR_OFFSET_EXT);
+        jw_key(w, "valueInteger");
+        jw_int(w, (int64_t)e->offset);
+        jw_obj_end(w);
+        jw_arr_end(w);
+    }
     const char *field = hub_err_field(e);   /* whole, however deep */
     if (field[0] && strcmp(field, "$") != 0) {
         const char *prefix = "";

@@ -235,9 +235,13 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
  * The FHIR OperationOutcome for an error from fhir_to_events: one issue,
  * severity error, code from err->code (invalid, structure, too-costly,
  * not-supported), diagnostics = err->what, expression = the element path
- * (prefixed "Bundle." for entry paths, or by `resource_type`). Written into
- * `a`; always succeeds for errors this module made.
+ * (prefixed "Bundle." for entry paths, or by `resource_type`) and, when
+ * err->located (a body that is not UTF-8 or not JSON, a JSON limit), an
+ * extension FHIR_OFFSET_EXT whose valueInteger is the 0-based byte offset
+ * into the body. Written into `a`; always succeeds for errors this module
+ * made.
  */
+#define FHIR_OFFSET_EXT "urn:hub:offset"
 int fhir_operation_outcome(struct arena *a, const struct hub_err *err,
                            const char *resource_type, struct slice *out);
 

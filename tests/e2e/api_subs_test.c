@@ -172,6 +172,88 @@ Test(api_subs, a_body_that_is_not_json_is_said_to_be_not_json,
     http_resp_free(&r);
 }
 
+/* A malformed body was told it is malformed, not where (F1467): the
+ * error says the 0-based byte offset of the fault in "offset", at
+ * creation, at update and in a replay's range; a body with bytes after its
+ * JSON value (two objects one after the other) was taken as its first
+ * value, the rest unread (F1501): refused at the first such byte. Nothing
+ * of the body is quoted; a refusal at no one place has no offset. */
+Test(api_subs, a_malformed_body_is_told_the_byte_offset_of_its_fault,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const struct { const char *body, *offset; } cases[] = {
+        /* a comma missing: where the next member starts */
+        { "{\"url\":\"https://cbo.example/h\" \"topics\":[\"adt.*\"]}",
+          "\"offset\":31" },
+        /* a comma before '}': the '}' where a name is due */
+        { "{\"url\":\"https://cbo.example/h\",}", "\"offset\":31" },
+        /* cut short: the body's end */
+        { "{\"topics\":[\"adt.*\"],\"url\":", "\"offset\":26" },
+        /* a second value after the first */
+        { "{\"url\":\"https://cbo.example/h\",\"topics\":[\"adt.*\"]} {}",
+          "\"offset\":51" },
+        /* not an object: the value's first byte */
+        { "  [1]", "\"offset\":2" },
+        /* not UTF-8: the first byte that is not */
+        { "{\"url\":\"https://cbo.example/\xff\"}", "\"offset\":28" },
+    };
+    struct http_resp r;
+    char id[80], path[160];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
+                          cases[i].body, &r), 400, "case %zu: %s", i, r.body);
+        cr_expect_not_null(strstr(r.body, cases[i].offset), "case %zu: %s", i,
+                           r.body);
+        cr_expect_not_null(strstr(r.body, "\"code\":\"syntax\""), "%s",
+                           r.body);
+        cr_expect_null(strstr(r.body, "cbo.example"), "%s", r.body);
+        http_resp_free(&r);
+    }
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM subscriptions"), 0);
+    /* a refusal at no one place: no offset */
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
+                      "{\"topics\":[\"adt.*\"]}", &r), 400);
+    cr_expect_not_null(strstr(r.body, "\"field\":\"url\""), "%s", r.body);
+    cr_expect_null(strstr(r.body, "\"offset\""), "%s", r.body);
+    http_resp_free(&r);
+
+    /* an update: the same */
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
+                      "{\"url\":\"https://cbo.example/h\","
+                      "\"topics\":[\"adt.*\"]}", &r), 201, "%s", r.body);
+    hub_json_str(r.body, "id", id, sizeof(id));
+    http_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
+    cr_assert_eq(call("PATCH", path, "tok-cbo", "{\"topics\":[\"adt.*\"] "
+                      "\"mode\":\"pull\"}", &r), 400, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"offset\":20"), "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("PATCH", path, "tok-cbo",
+                      "{\"topics\":[\"screening.*\"]}{\"topics\":[]}", &r),
+                 400, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"offset\":26"), "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM subscriptions "
+                              "WHERE topics = ARRAY['adt.*']"), 1);
+
+    /* a replay's range */
+    cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
+                      "{\"subscription\":\"sub_x\" \"max\":5}", &r), 400);
+    cr_expect_not_null(strstr(r.body, "body is not valid JSON"), "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "\"offset\":24"), "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
+                      "{\"max\":5} {\"max\":6}", &r), 400);
+    cr_expect_not_null(strstr(r.body, "\"offset\":10"), "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
+                      "{\"max\":\"five\"}", &r), 400);
+    cr_expect_not_null(strstr(r.body, "\"field\":\"max\""), "%s", r.body);
+    cr_expect_null(strstr(r.body, "\"offset\""), "%s", r.body);
+    http_resp_free(&r);
+}
+
 /* client_cert, client_key and ca_bundle are files of the hub's host: a
  * partner that names one (to have the hub read a file of its choosing, or
  * present a key the hub holds to its endpoint) is refused, at creation and

@@ -334,6 +334,62 @@ Test(docs, fhir_bad_bundle_is_an_operation_outcome_and_quarantined,
                               "status = 'quarantined'"), 2);
 }
 
+/* A FHIR body that is not JSON was told so, not where (F1467), and one
+ * with bytes after its JSON value was accepted as its first value
+ * (F1502): the OperationOutcome's issue carries the byte offset of the
+ * fault as an extension (urn:hub:offset, valueInteger: FHIR R4's issue has
+ * no element for it); a refusal of a value, at an element path, has
+ * none. */
+Test(docs, fhir_a_malformed_body_is_told_the_byte_offset_of_its_fault,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const struct { const char *body; int offset; } cases[] = {
+        /* a comma missing: where the next member starts */
+        { "{\"resourceType\":\"Patient\",\"id\":\"p1\" \"gender\":"
+          "\"female\"}", 36 },
+        /* a comma twice: the second, where a name is due */
+        { "{\"resourceType\":\"Patient\",,\"id\":\"p1\"}", 26 },
+        /* cut short: the body's end */
+        { "{\"resourceType\":\"Patient\",\"id\":", 31 },
+        /* a second resource after the first: the first byte after it,
+         * which was taken as the first alone, the rest unread (F1502) */
+        { "{\"resourceType\":\"Patient\",\"id\":\"p1\"}\n"
+          "{\"resourceType\":\"Patient\",\"id\":\"p2\"}", 37 },
+        /* not UTF-8: the first byte that is not */
+        { "{\"resourceType\":\"Patient\",\"gender\":\"fe\xff" "male\"}",
+          38 },
+    };
+    struct http_resp r;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cr_assert_eq(post("/v1/fhir", "application/fhir+json", NULL,
+                          cases[i].body, strlen(cases[i].body), &r), 400,
+                     "case %zu: %s", i, r.body);
+        cJSON *j = parse(&r);
+        const cJSON *issue =
+            cJSON_GetArrayItem(cJSON_GetObjectItem(j, "issue"), 0);
+        const cJSON *ext =
+            cJSON_GetArrayItem(cJSON_GetObjectItem(issue, "extension"), 0);
+        cr_assert_not_null(ext, "case %zu: %s", i, r.body);
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ext, "url")),
+                         "urn:hub:offset");
+        const cJSON *v = cJSON_GetObjectItem(ext, "valueInteger");
+        cr_assert(cJSON_IsNumber(v), "case %zu: %s", i, r.body);
+        cr_expect_eq(v->valueint, cases[i].offset, "case %zu: %s", i, r.body);
+        cJSON_Delete(j);
+        http_resp_free(&r);
+    }
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'quarantined'"), 5);
+    cr_expect_eq(events_total(), 0);
+    /* a value refused at its element: no offset */
+    cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
+                           "fhir/bundle-referral-transaction-bad-entry.json",
+                           &r), 400, "%s", r.body);
+    cr_expect_null(strstr(r.body, "urn:hub:offset"), "%s", r.body);
+    http_resp_free(&r);
+}
+
 Test(docs, fhir_batch_is_accepted_in_part_with_per_entry_outcomes,
      .init = start, .fini = stop, .timeout = 60)
 {

@@ -625,6 +625,92 @@ Test(http, a_body_over_max_body_is_refused_before_it_is_read,
     cr_expect_geq(cuts, 2, "a cut per endless chunk-size line: %d", cuts);
 }
 
+/* hub_http_responses_total{class="4xx"} as /metrics says it now (over
+ * plain HTTP: its own answer is a 2xx) */
+static long count_4xx(void)
+{
+    struct http_resp r;
+    const char *key = "hub_http_responses_total{class=\"4xx\"} ";
+    cr_assert_eq(http_call(&hub, false, "GET", "/metrics", NULL, NULL, NULL, 0,
+                           NULL, &r), 0);
+    const char *at = strstr(r.body, key);
+    cr_assert_not_null(at, "%s", r.body);
+    long n = strtol(at + strlen(key), NULL, 10);
+    http_resp_free(&r);
+    return n;
+}
+
+/* The answers libevent 2.1 writes itself, before the hub sees the request
+ * (a body over max_body: 413, a request line it cannot parse: 400), were
+ * missing from hub_http_responses_total, and so from an operator's share
+ * of 4xx (F1401). Over HTTPS and plain HTTP each is counted once in 4xx,
+ * with a log line; an answer of the hub's own is counted once too, not
+ * twice, and a 100 Continue not at all; an Expect over max_body gets the
+ * 413 and it is counted. */
+Test(http, answers_libevent_writes_itself_are_counted_in_4xx,
+     .init = start_small_body, .fini = stop, .timeout = 60)
+{
+    char head[256], resp[4096];
+    const char *post = "POST /v1/hl7v2 HTTP/1.1\r\nHost: hub\r\n"
+                       "Authorization: Bearer tok-hosp\r\n";
+
+    for (int tls = 0; tls < 2; tls++) {
+        struct mllp_client c;
+        long before = count_4xx();
+
+        /* a Content-Length over max_body (4 KiB): 413 */
+        snprintf(head, sizeof(head), "%sContent-Length: 65536\r\n\r\n",
+                 post);
+        cr_assert_eq(raw_connect(&c, tls), 0);
+        cr_assert_eq(mllp_send_raw(&c, head, strlen(head)), 0);
+        cr_assert_gt(http_raw_response(&c, resp, sizeof(resp), 10000), 0);
+        cr_assert(strncmp(resp, "HTTP/1.1 413 ", 13) == 0, "%s", resp);
+        mllp_close(&c);
+        cr_expect_eq(count_4xx(), before + 1, "tls=%d: the 413", tls);
+
+        /* a request line that is not one: 400 */
+        cr_assert_eq(raw_connect(&c, tls), 0);
+        cr_assert_eq(mllp_send_raw(&c, "NOT A REQUEST LINE AT ALL\r\n\r\n",
+                                   29), 0);
+        cr_assert_gt(http_raw_response(&c, resp, sizeof(resp), 10000), 0);
+        cr_assert(strncmp(resp, "HTTP/1.1 400 ", 13) == 0 ||
+                  strncmp(resp, "HTTP/1.0 400 ", 13) == 0, "%s", resp);
+        mllp_close(&c);
+        cr_expect_eq(count_4xx(), before + 2, "tls=%d: the 400", tls);
+
+        /* a body within max_body sent after a 100 Continue, refused by
+         * the hub (no credentials): one 401, the interim 100 not counted */
+        snprintf(head, sizeof(head), "POST /v1/hl7v2 HTTP/1.1\r\nHost: hub"
+                 "\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+        cr_assert_eq(raw_connect(&c, tls), 0);
+        cr_assert_eq(mllp_send_raw(&c, head, strlen(head)), 0);
+        cr_assert_gt(http_raw_response(&c, resp, sizeof(resp), 10000), 0);
+        cr_assert(strncmp(resp, "HTTP/1.1 100 ", 13) == 0, "%s", resp);
+        cr_assert_eq(mllp_send_raw(&c, "{}", 2), 0);
+        cr_assert_gt(http_raw_response(&c, resp, sizeof(resp), 10000), 0);
+        cr_assert(strncmp(resp, "HTTP/1.1 401 ", 13) == 0, "%s", resp);
+        mllp_close(&c);
+        cr_expect_eq(count_4xx(), before + 3, "tls=%d: the 401 once", tls);
+
+        /* the same over max_body: evhttp's 413 in place of its 100 */
+        snprintf(head, sizeof(head), "POST /v1/hl7v2 HTTP/1.1\r\nHost: hub"
+                 "\r\nExpect: 100-continue\r\nContent-Length: 65536\r\n"
+                 "\r\n");
+        cr_assert_eq(raw_connect(&c, tls), 0);
+        cr_assert_eq(mllp_send_raw(&c, head, strlen(head)), 0);
+        cr_assert_gt(http_raw_response(&c, resp, sizeof(resp), 10000), 0);
+        cr_assert(strncmp(resp, "HTTP/1.1 413 ", 13) == 0, "%s", resp);
+        mllp_close(&c);
+        cr_expect_eq(count_4xx(), before + 4, "tls=%d: the 413 after an "
+                     "Expect", tls);
+    }
+    cr_expect_eq(hub_log_count(&hub, "http.answered_by_libevent status=413"),
+                 4);
+    cr_expect_eq(hub_log_count(&hub, "http.answered_by_libevent status=400"),
+                 2);
+    cr_expect_eq(hub_log_count(&hub, "http.answered_by_libevent"), 6);
+}
+
 /* ---- a request whose length is unclear is refused, and its connection
  * closed (F421) ---------------------------------------------------------
  * Behind an HTTP load balancer (deploy/multi-node.md) that reads a

@@ -74,8 +74,10 @@ Test(json_prescan_copy, reports_the_same_errors_as_json_prescan)
     arena_release(&a);
 }
 
-/* jsontree_parse accepts exactly what json_prescan + cJSON accept, into the
- * same tree, and refuses with the same offset into the input. */
+/* jsontree_parse accepts exactly what json_prescan + cJSON accept whole,
+ * into the same tree, and refuses with the same offset into the input (at
+ * the start of the token refused: json_fault_at), and a value followed by
+ * other bytes at the first of them. */
 Test(jsontree, means_what_cjson_on_the_input_means)
 {
     static const char *in[] = {
@@ -92,12 +94,25 @@ Test(jsontree, means_what_cjson_on_the_input_means)
         size_t len = strlen(in[i]);
         cJSON *t = NULL;
         int rc = jsontree_parse(&a, in[i], len, &lim, &t, &err);
-        cJSON *want = cJSON_ParseWithLength(in[i], len);
+        const char *ep = NULL;
+        cJSON *want = cJSON_ParseWithLengthOpts(in[i], len, &ep, false);
+        size_t after = want ? (size_t)(ep - in[i]) : len;
+        while (after < len && in[i][after] &&
+               strchr(" \t\r\n", in[i][after]))
+            after++;
+        if (want && after < len) {
+            /* a value, then other bytes: refused at the first (F1502) */
+            cr_assert_eq(rc, HUB_ESYNTAX, "input %zu is refused", i);
+            cr_assert_eq(err.offset, after, "input %zu: offset %zu", i,
+                         err.offset);
+            cJSON_Delete(want);
+            continue;
+        }
         if (want == NULL) {
             cr_assert_eq(rc, HUB_ESYNTAX, "input %zu is refused", i);
             cr_assert_null(t);
-            const char *ep = cJSON_GetErrorPtr();
-            cr_assert_eq(err.offset, (size_t)(ep - in[i]),
+            size_t at = (size_t)(ep - in[i]);
+            cr_assert_eq(err.offset, json_fault_at(in[i], len, at),
                          "input %zu: offset %zu into the input", i,
                          err.offset);
             continue;
@@ -757,6 +772,45 @@ Test(jsontree, an_object_too_wide_to_compare_is_left_to_the_walk)
         else
             cr_assert_not(notes.noticed, "%d members compared", members);
         arena_reset(&a);
+    }
+    arena_release(&a);
+}
+
+/* A refusal is placed at the first byte of the token that cannot be taken,
+ * and is located (F1467): cJSON says one byte later for a member name
+ * that is not a string ("{a:1}", a trailing comma), which the FHIR
+ * OperationOutcome would have given a partner as is. */
+Test(jsontree, a_refusal_is_placed_at_the_start_of_the_token_refused)
+{
+    static const struct { const char *in; size_t offset; } cases[] = {
+        { "{\"a\":1,}", 7 },            /* '}' where a name is due */
+        { "{ \"a\": 1 , }", 11 },
+        { "{a:1}", 1 },
+        { "[{\"a\":[1,{,}]}]", 10 },    /* a name due deep inside */
+        { "[1,[,]]", 4 },               /* a value due: cJSON is right */
+        { "{\"a\":\"x\\q\"}", 7 },       /* a bad escape: its backslash */
+        { "{\"a\":\"\\q\"}", 6 },
+        { "{\"a\":\"\\u12\"}", 6 },
+        { "{\"a\" 1}", 5 },             /* ':' due */
+        { "{\"a\":1 \"b\":2}", 7 },     /* ',' due */
+        { "{\"a\":tru}", 5 },
+        { "{\"k\\\"{\":x}", 8 },        /* a brace in a name is no brace */
+    };
+    struct arena a;
+
+    arena_init(&a, 4096);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct hub_err err = { 0 };
+        cJSON *t = NULL;
+        cr_assert_eq(jsontree_parse(&a, cases[i].in, strlen(cases[i].in),
+                                    &lim, &t, &err), HUB_ESYNTAX, "case %zu",
+                     i);
+        cr_expect(err.located, "case %zu", i);
+        cr_expect_eq(err.offset, cases[i].offset, "case %zu: offset %zu", i,
+                     err.offset);
+        cr_expect_eq(json_fault_at(cases[i].in, strlen(cases[i].in),
+                                   cases[i].offset), cases[i].offset,
+                     "case %zu: a start is left where it is", i);
     }
     arena_release(&a);
 }

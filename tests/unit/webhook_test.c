@@ -738,3 +738,46 @@ Test(webhook_sub, pull_subscription_needs_no_url_and_update_may_be_partial)
     cr_assert_eq(validate("{\"mode\":\"pull\",\"url\":null}", true, &e,
                           NULL), HUB_OK);
 }
+
+/* A subscription body that is not JSON is refused with the byte offset of
+ * the first byte of the token that cannot be taken (F1467; cJSON alone
+ * said one byte late for a string or a member name, and the last byte for
+ * a body cut short), one with bytes after its value there (F1501); a
+ * refusal at no one place is not located. */
+Test(webhook_sub, a_body_that_is_not_json_is_refused_at_its_fault)
+{
+    static const struct { const char *json; size_t offset; } cases[] = {
+        { "{\"url\":\"https://a.example/h\",}", 29 },    /* '}' for a name */
+        { "{url:1}", 1 },                                /* a bare name */
+        { "{\"url\":\"https://a.example/h\" \"topics\":[]}", 29 },
+        { "{\"url\" \"https://a.example/h\"}", 7 },       /* ':' missing */
+        { "{\"url\":tru}", 7 },                          /* a bad literal */
+        { "{\"url\":\"https:\\q\"}", 14 },               /* a bad escape */
+        { "{\"url\":\"https://a.example/h", 7 },         /* unterminated */
+        { "{\"topics\":[\"adt.*\",", 19 },               /* cut short */
+        { "", 0 },
+        { "{\"topics\":[\"adt.*\"]} {}", 21 },           /* a second value */
+        { "{\"topics\":[\"adt.*\"]}}", 20 },
+        { " \n [\"adt.*\"]", 3 },                        /* not an object */
+        { "{\"url\":\"h\xc3\"}", 9 },                     /* not UTF-8 */
+    };
+    struct hub_err e;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cr_assert_eq(validate(cases[i].json, false, &e, NULL), HUB_ESYNTAX,
+                     "case %zu", i);
+        cr_expect(e.located, "case %zu", i);
+        cr_expect_eq(e.offset, cases[i].offset, "case %zu: offset %zu", i,
+                     e.offset);
+    }
+    /* over 64 KiB: the first byte past it */
+    static char big[WEBHOOK_SUB_MAX + 2];
+    memset(big, ' ', sizeof(big) - 1);
+    cr_assert_eq(validate(big, false, &e, NULL), HUB_ELIMIT);
+    cr_expect(e.located);
+    cr_expect_eq(e.offset, (size_t)WEBHOOK_SUB_MAX);
+    cr_assert_eq(validate("{\"topics\":[\"adt.*\"]}  \r\n", false, &e, NULL),
+                 HUB_EINVALID, "white space after the value is no fault");
+    cr_expect_str_eq(e.field, "url");
+    cr_expect_not(e.located);
+}
