@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ccda/ccda_doc.h"
 #include "ccda/ccda_int.h"
 #include "common/dict.h"
 #include "common/idsys.h"
@@ -27,259 +28,7 @@
 #include "common/ssn.h"
 #include "common/strset.h"
 
-#define MAX_WARN 16             /* warnings kept per event */
-#define MAX_SECTION_NEST 8      /* subsections inside sections */
-#define MAX_ER_NEST 6           /* entryRelationship levels followed */
-#define MAX_RESPONSES 200       /* items of one screening */
-#define MAX_ANSWERS 16          /* values of one multi-select item */
-#define MAX_ACTIVITIES 500      /* activities of one care plan */
-#define MAX_LOOSE 200           /* loose screening items per document */
-#define MAX_KNOWN 64            /* concerns indexed for Entry References */
-#define MAX_OUTCOMES 64         /* outcome observations indexed by goal */
-#define MAX_SKIPPED 8           /* non-LOINC components warned of, a scale */
-
-/* template ids (C-CDA R2.1; 2.16.840.1.113883.10.20.22 unless noted) */
-#define T_CARE_PLAN_DOC "2.16.840.1.113883.10.20.22.1.15"
-#define T_SOCIAL_HISTORY_SEC "2.16.840.1.113883.10.20.22.2.17"
-#define T_PROBLEM_SEC "2.16.840.1.113883.10.20.22.2.5.1"
-#define T_PROBLEM_SEC_OPT "2.16.840.1.113883.10.20.22.2.5"
-#define T_HEALTH_CONCERN_SEC "2.16.840.1.113883.10.20.22.2.58"
-#define T_GOALS_SEC "2.16.840.1.113883.10.20.22.2.60"
-#define T_PLAN_SEC "2.16.840.1.113883.10.20.22.2.10"
-#define T_ASSESS_PLAN_SEC "2.16.840.1.113883.10.20.22.2.9"
-#define T_INTERVENTIONS_SEC "2.16.840.1.113883.10.20.21.2.3"
-#define T_PROBLEM_CONCERN "2.16.840.1.113883.10.20.22.4.3"
-#define T_PROBLEM_OBS "2.16.840.1.113883.10.20.22.4.4"
-#define T_SOCIAL_OBS "2.16.840.1.113883.10.20.22.4.38"
-#define T_HOME_ENV "2.16.840.1.113883.10.20.22.4.109"
-#define T_ASSESSMENT_SCALE "2.16.840.1.113883.10.20.22.4.69"
-#define T_SCALE_SUPPORT "2.16.840.1.113883.10.20.22.4.86"
-#define T_SMOKING_STATUS "2.16.840.1.113883.10.20.22.4.78"
-#define T_TOBACCO_USE "2.16.840.1.113883.10.20.22.4.85"
-#define T_GOAL_OBS "2.16.840.1.113883.10.20.22.4.121"
-#define T_ENTRY_REFERENCE "2.16.840.1.113883.10.20.22.4.122"
-#define T_OUTCOME_OBS "2.16.840.1.113883.10.20.22.4.144"
-#define T_PROGRESS_GOAL "2.16.840.1.113883.10.20.22.4.110"
-#define T_INTERVENTION "2.16.840.1.113883.10.20.22.4.131"
-#define T_HEALTH_CONCERN "2.16.840.1.113883.10.20.22.4.132"
-#define T_RISK_CONCERN "2.16.840.1.113883.10.20.22.4.136"
-#define T_HANDOFF "2.16.840.1.113883.10.20.22.4.141"
-#define T_PRIORITY_PREF "2.16.840.1.113883.10.20.22.4.143"
-#define T_PLANNED_INTERVENTION "2.16.840.1.113883.10.20.22.4.146"
-#define T_PLANNED_COVERAGE "2.16.840.1.113883.10.20.22.4.129"
-#define T_PATIENT_REFERRAL "2.16.840.1.113883.10.20.22.4.140"
-/* HL7 CDA R2 IG: Data Segmentation for Privacy (DS4P) */
-#define T_SECURITY_OBS "2.16.840.1.113883.3.445.21"
-#define T_PRIVACY_MARKINGS_SEC "2.16.840.1.113883.3.3251.1.5"
-
-#define CONFIDENTIALITY_SYSTEM \
-    "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
-
-enum section_kind {
-    SEC_OTHER,
-    SEC_SOCIAL,
-    SEC_PROBLEM,
-    SEC_CONCERN,
-    SEC_GOALS,
-    SEC_PLAN,
-};
-
-struct warn {
-    const char *field;              /* whole (ccda_xpath_in), in ev.a */
-    const char *what;
-};
-
-struct ev {
-    struct arena *a;                /* the caller's: warnings' places */
-    struct jw w;
-    const char *type;
-    struct warn warn[MAX_WARN];
-    size_t n_warn;
-    const char *sens[DICT_MAX_LABELS];  /* every label the dictionary names */
-    size_t n_sens;
-};
-
-struct known {
-    const char *id;                 /* a concern act's id (II string) */
-    const char *domain;
-};
-
-struct outcome {
-    const char *goal_id;            /* the goal it evaluates (II string) */
-    const char *status;             /* FHIR goal-achievement code */
-};
-
-struct loose {
-    const struct ccda_node *obs;
-    const struct dict_instrument *inst;
-    /* an assessment (note_assessment): the finding's domain and the coding
-     * it comes from; inst is then NULL */
-    const char *domain;
-    const struct ccda_node *finding;
-    bool absent;                    /* negated: the finding is not there */
-};
-
-struct doc {
-    struct arena *a;
-    const struct dict *d;
-    struct canon_list *out;
-    struct hub_err *err;
-    const struct ccda_node *root;
-    const char *message_id;
-    const char *set_id;         /* ClinicalDocument/setId, NULL if none */
-    char time[48];                  /* document effectiveTime, ISO */
-    struct slice facility;          /* custodian organization name */
-    struct slice author_org;        /* author's represented organization */
-    struct slice encounter_org;     /* the encompassing encounter's */
-    const char *encounter_id;       /* its id, as ccda_ii_string writes */
-    char enc_lo[48], enc_hi[48];    /* its period's bounds, ISO; "" unknown */
-    struct slice patient;           /* the patient object, JSON */
-    /* the header's confidentiality R/V -> "restricted", and the labels of
-     * the DS4P Privacy Markings section, which speak for the document */
-    const char *doc_sens[DICT_MAX_LABELS];
-    size_t n_doc_sens;
-    const struct ccda_node *ssn_left_out;   /* the patient's unusable SSN */
-    const struct ccda_node *sys_left_out;   /* a national system, no number */
-    const struct ccda_node *nat_unlinked;   /* a national number that fails
-                                               its check (natid.h) */
-    const char *nat_flaw;                   /* its warning, static */
-    const struct ccda_node *birth_left_out; /* a birthTime that is no TS */
-    size_t out_bytes;               /* all events so far, for the budget */
-    bool care_plan;
-    const struct ccda_node **acts;  /* careplan activities, document order */
-    size_t n_acts;
-    const struct ccda_node **concerns;  /* care plan concern acts */
-    size_t n_concerns;
-    const char *concern_doms[16];   /* their SDOH domains */
-    size_t n_concern_doms;
-    const struct ccda_node **goals;
-    size_t n_goals;
-    struct loose *loose;
-    size_t n_loose;
-    struct known known[MAX_KNOWN];
-    size_t n_known;
-    struct outcome outcomes[MAX_OUTCOMES];
-    size_t n_outcomes;
-    /* the components of the scale being read that are no items (F91) */
-    const struct ccda_node *skipped[MAX_SKIPPED];
-    size_t n_skipped;
-};
-
-/* ---- small helpers ------------------------------------------------------- */
-
-static void warn_add(struct ev *e, const struct ccda_node *n, const char *leaf,
-                     const char *what)
-{
-    if (e->n_warn >= MAX_WARN)
-        return;
-    struct warn *w = &e->warn[e->n_warn++];
-    /* whole, however deep: a path cut short names an element above the
-     * one meant, of no use to the sender (F92) */
-    w->field = ccda_xpath_in(e->a, n, leaf);
-    w->what = what;
-}
-
-static void sens_add(struct ev *e, const char *label)
-{
-    strset_add(e->sens, &e->n_sens, sizeof(e->sens) / sizeof(e->sens[0]),
-               label);
-}
-
-/* The hub label of a security label the document codes: a
- * confidentialityCode, or the value of a DS4P Security Observation. By its
- * code in any system (dict_security_label): DS4P senders give the same
- * codes under Confidentiality, ActCode, ObservationValue (5.1063) or the
- * OID of a value set (1.11.20428), and no two of them share a code. */
-static const char *code_label(const struct doc *dc, const struct ccda_node *cd)
-{
-    const char *c = ccda_attr(cd, "code");
-
-    return c ? dict_security_label(dc->d, SLICE_NULL,
-                                   slice_from_cstr(c))
-             : NULL;
-}
-
-/* The labels inside `n`: confidentialityCodes of its clinical statements
- * and the values of its Security Observations (DS4P Privacy Annotations,
- * an entryRelationship of the statement they label). */
-static void labels_within(const struct doc *dc, const char **set, size_t *n_set,
-                          size_t cap, const struct ccda_node *n, int depth)
-{
-    if (depth > CCDA_MAX_DEPTH)
-        return;
-    for (const struct ccda_node *c = n->children; c; c = c->next) {
-        if (c->type != CCDA_ELEMENT || ccda_is(c, "text"))
-            continue;
-        if (ccda_is(c, "confidentialityCode"))
-            strset_add(set, n_set, cap, code_label(dc, c));
-        else if (ccda_is(c, "observation") &&
-                 ccda_has_template(c, T_SECURITY_OBS))
-            strset_add(set, n_set, cap, code_label(dc, ccda_child(c, "value")));
-        else
-            labels_within(dc, set, n_set, cap, c, depth + 1);
-    }
-}
-
-/* F96: what labels the part of the body an event comes from, beyond the
- * header: the confidentialityCode of every section around `n` (a DS4P
- * Privacy Segmented Section), and the labels inside the entry that holds
- * `n`. The header's confidentiality alone let a restricted section, or a
- * substance use entry marked ETH in a normal document, go where it must
- * not. A label too many only holds data back. */
-static void entry_labels(const struct doc *dc, struct ev *e,
-                         const struct ccda_node *n)
-{
-    const size_t cap = sizeof(e->sens) / sizeof(e->sens[0]);
-    const struct ccda_node *top = NULL;
-
-    for (const struct ccda_node *p = n; p && p != dc->root; p = p->parent) {
-        if (p->parent && ccda_is(p->parent, "entry"))
-            top = p;
-        if (ccda_is(p, "section"))
-            strset_add(e->sens, &e->n_sens, cap,
-                       code_label(dc, ccda_child(p, "confidentialityCode")));
-    }
-    if (top) {
-        strset_add(e->sens, &e->n_sens, cap,
-                   code_label(dc, ccda_child(top, "confidentialityCode")));
-        labels_within(dc, e->sens, &e->n_sens, cap, top, 0);
-    }
-}
-
-static bool push_node(struct arena *a, const struct ccda_node ***arr, size_t *n,
-                      const struct ccda_node *x, size_t max)
-{
-    if (*n >= max)
-        return false;
-    /* grow by doubling inside the arena; small counts */
-    if ((*n & (*n - 1)) == 0) {
-        size_t cap = *n ? *n * 2 : 4;
-        const struct ccda_node **nw = arena_alloc(a, cap * sizeof(*nw));
-        if (*n)
-            memcpy(nw, *arr, *n * sizeof(*nw));
-        *arr = nw;
-    }
-    (*arr)[(*n)++] = x;
-    return true;
-}
-
-/* Time of an element holding a TS: @value, else low/@value, else
- * center/@value (an IVL_TS given by its middle, as HL7's Discharge
- * Summary plans a colonoscopy; F104). */
-static const char *ts_of(const struct ccda_node *t)
-{
-    const char *v;
-
-    if (t == NULL)
-        return NULL;
-    v = ccda_attr(t, "value");
-    if (v)
-        return v;
-    v = ccda_attr(ccda_child(t, "low"), "value");
-    if (v)
-        return v;
-    return ccda_attr(ccda_child(t, "center"), "value");
-}
+/* ---- helpers of more than one part --------------------------------------- */
 
 /* Write "key": ISO time of `ts`, or a warning when malformed. */
 static void kv_time(struct ev *e, const char *key, const char *ts,
@@ -293,75 +42,6 @@ static void kv_time(struct ev *e, const char *key, const char *ts,
         jw_kv_cstr(&e->w, key, iso);
     else
         warn_add(e, where, NULL, "time is not an HL7 TS");
-}
-
-static bool mood_is(const struct ccda_node *n, const char *mood)
-{
-    return ccda_attr_eq(n, "moodCode", mood);
-}
-
-static bool negated(const struct ccda_node *n)
-{
-    return ccda_attr_eq(n, "negationInd", "true");
-}
-
-/* The observation an entryRelationship holds, unless either denies it:
- * the observation's negationInd, or the relationship's (CDA R2:
- * ActRelationship.negationInd, "the relationship does not hold"). A denied
- * answer, reason or problem is never read as one that holds (F170). */
-static const struct ccda_node *held_obs(const struct ccda_node *er)
-{
-    const struct ccda_node *o = ccda_child(er, "observation");
-    return o && !negated(er) && !negated(o) ? o : NULL;
-}
-
-/* A value element with a nullFlavor other than OTH is no value, whatever
- * else it carries (HL7 v3 data types: a null value has no code; OTH alone
- * says the concept is in a translation), so it never names a finding
- * (F171). */
-static bool value_null(const struct ccda_node *v)
-{
-    return ccda_attr(v, "nullFlavor") && !ccda_attr_eq(v, "nullFlavor", "OTH");
-}
-
-/* Value element `v` is of a coded type (CD, CE, CO, CV), or of no type. */
-static bool value_cd_type(const struct ccda_node *v)
-{
-    const char *t = ccda_attr_ns(v, CCDA_NS_XSI, "type");
-    if (t == NULL)
-        return true;
-    const char *colon = strchr(t, ':');
-    if (colon)
-        t = colon + 1;
-    return strcmp(t, "CD") == 0 || strcmp(t, "CE") == 0 ||
-           strcmp(t, "CO") == 0 || strcmp(t, "CV") == 0;
-}
-
-/* Value element `v` is a coded type (CD, CE, CO, CV) with a code. */
-static bool value_coded(const struct ccda_node *v)
-{
-    return ccda_attr(v, "code") != NULL && value_cd_type(v);
-}
-
-/* The ICD-10-CM code of a coded value: itself or one of its translations.
- * A value of nullFlavor OTH ("concept not provided by required code
- * system", HL7 v3 NullFlavor) has no code of its own but may carry the
- * concept in its translations: EHRs without a SNOMED CT code for a
- * problem send it that way, the ICD code as a translation (Cerner's
- * sample CCD does so for every problem). */
-static const struct ccda_node *icd10_of(const struct ccda_node *v)
-{
-    if (v == NULL || !value_cd_type(v) || value_null(v))
-        return NULL;
-    if (!value_coded(v) && !ccda_attr_eq(v, "nullFlavor", "OTH"))
-        return NULL;
-    if (ccda_attr_eq(v, "codeSystem", OID_ICD10CM) && ccda_attr(v, "code"))
-        return v;
-    CCDA_FOREACH(t, v, "translation")
-        if (ccda_attr_eq(t, "codeSystem", OID_ICD10CM) &&
-            ccda_attr(t, "code"))
-            return t;
-    return NULL;
 }
 
 /* "codes": every coding of a problem value, its own code then each
@@ -383,68 +63,6 @@ static void write_value_codes(struct jw *w, const struct ccda_node *v)
     CCDA_FOREACH(t, v, "translation")
         ccda_write_cd(w, NULL, t);
     jw_arr_end(w);
-}
-
-static const char *z_domain(struct doc *dc, const struct ccda_node *icd)
-{
-    if (icd == NULL)
-        return NULL;
-    return dict_icd10_domain(dc->d, slice_from_cstr(ccda_attr(icd, "code")));
-}
-
-/* The domain snomed-domains.json gives coding `c` when it is SNOMED CT,
- * or NULL. */
-static const char *snomed_domain(struct doc *dc, const struct ccda_node *c)
-{
-    const char *sys = ccda_attr(c, "codeSystem"), *code = ccda_attr(c, "code");
-    if (sys == NULL || code == NULL || !dict_is_snomed(slice_from_cstr(sys)))
-        return NULL;
-    return dict_snomed_domain(dc->d, slice_from_cstr(code));
-}
-
-/* The SNOMED CT coding of code `c` (itself or a translation, as
- * icd10_of) that snomed-domains.json gives a domain, into *dom; NULL (and
- * *dom NULL) when none does. */
-static const struct ccda_node *snomed_coding(struct doc *dc,
-                                             const struct ccda_node *c,
-                                             const char **dom)
-{
-    if ((*dom = snomed_domain(dc, c)))
-        return c;
-    CCDA_FOREACH(t, c, "translation") {
-        if ((*dom = snomed_domain(dc, t)))
-            return t;
-    }
-    return NULL;
-}
-
-/* The SNOMED CT coding of a coded value that snomed-domains.json gives a
- * domain, or NULL. */
-static const struct ccda_node *finding_of(struct doc *dc,
-                                          const struct ccda_node *v,
-                                          const char **dom)
-{
-    *dom = NULL;
-    if (v == NULL || !value_cd_type(v) || value_null(v))
-        return NULL;
-    if (!value_coded(v) && !ccda_attr_eq(v, "nullFlavor", "OTH"))
-        return NULL;
-    return snomed_coding(dc, v, dom);
-}
-
-/* The domain of a problem's value: its ICD-10-CM Z code (zcodes.json),
- * else a SNOMED CT finding (snomed-domains.json): a problem coded in
- * SNOMED CT alone was no SDOH finding, whatever its concept. *coded is
- * the coding the domain comes from (NULL with no domain). */
-static const char *problem_domain(struct doc *dc, const struct ccda_node *v,
-                                  const struct ccda_node **coded)
-{
-    const struct ccda_node *c = icd10_of(v);
-    const char *dom = z_domain(dc, c);
-    if (dom == NULL)
-        c = finding_of(dc, v, &dom);
-    *coded = dom ? c : NULL;
-    return dom;
 }
 
 /* The domain of a concern the document defines elsewhere, by id. */
@@ -484,7 +102,8 @@ static const char *entry_domain(struct doc *dc, const struct ccda_node *n,
             ccda_attr_eq(er, "inversionInd", "true"))
             continue;
         const struct ccda_node *coded;
-        const char *dom = problem_domain(dc, ccda_child(o, "value"), &coded);
+        const char *dom =
+            ccda_problem_domain(dc, ccda_child(o, "value"), &coded);
         if (dom) {
             *reason = coded;
             return dom;
@@ -500,7 +119,7 @@ static const char *entry_domain(struct doc *dc, const struct ccda_node *n,
         }
     }
     const char *dom;
-    (void)snomed_coding(dc, ccda_child(n, "code"), &dom);
+    (void)ccda_snomed_coding(dc, ccda_child(n, "code"), &dom);
     return dom;
 }
 
@@ -524,7 +143,7 @@ static void index_concerns(struct doc *dc, const struct ccda_node *sec,
             const struct ccda_node *o = held_obs(er);
             const struct ccda_node *coded;
             if (dom == NULL && o)
-                dom = problem_domain(dc, ccda_child(o, "value"), &coded);
+                dom = ccda_problem_domain(dc, ccda_child(o, "value"), &coded);
         }
         if (id && dom && dc->n_known < MAX_KNOWN)
             dc->known[dc->n_known++] = (struct known){ id, dom };
@@ -585,113 +204,6 @@ static void index_outcomes(struct doc *dc, const struct ccda_node *sec,
     }
     CCDA_FOREACH(comp, sec, "component")
         index_outcomes(dc, ccda_child(comp, "section"), depth + 1);
-}
-
-/* ---- events -------------------------------------------------------------- */
-
-static void ev_init(struct doc *dc, struct ev *e)
-{
-    e->a = dc->a;
-    e->n_warn = 0;
-    e->n_sens = 0;
-    for (size_t i = 0; i < dc->n_doc_sens; i++)
-        sens_add(e, dc->doc_sens[i]);
-    if (dc->ssn_left_out)
-        warn_add(e, dc->ssn_left_out, "@extension",
-                 SSN_NOT_ISSUABLE "; left out");
-    if (dc->sys_left_out)
-        warn_add(e, dc->sys_left_out, "@root",
-                 "id names a national identifier system and no number; "
-                 "left out");
-    if (dc->nat_unlinked)
-        warn_add(e, dc->nat_unlinked, "@extension", dc->nat_flaw);
-    if (dc->birth_left_out)
-        warn_add(e, dc->birth_left_out, "@value",
-                 "birth time is not an HL7 TS; left out");
-}
-
-/* Envelope up to the body's key. */
-static void ev_head(struct doc *dc, struct ev *e, const char *type,
-                    const char *occurred_at, const char *body)
-{
-    e->type = type;
-    jw_init(&e->w, dc->a, CCDA_MAX_EVENT);
-    jw_obj_begin(&e->w);
-    jw_kv_cstr(&e->w, "type", type);
-    jw_key(&e->w, "source");
-    jw_obj_begin(&e->w);
-    jw_kv_cstr(&e->w, "format", "ccda");
-    jw_kv_cstr(&e->w, "message_id", dc->message_id);
-    jw_kv_str(&e->w, "sending_facility", dc->facility);
-    jw_obj_end(&e->w);
-    jw_kv_cstr(&e->w, "occurred_at", occurred_at ? occurred_at : dc->time);
-    jw_key(&e->w, "patient");
-    jw_raw(&e->w, dc->patient);
-    jw_key(&e->w, body);
-}
-
-static void ev_begin(struct doc *dc, struct ev *e, const char *type,
-                     const char *occurred_at, const char *body)
-{
-    ev_init(dc, e);
-    ev_head(dc, e, type, occurred_at, body);
-    jw_obj_begin(&e->w);
-}
-
-/* After the body: labels, warnings, then into the list. */
-static int ev_tail(struct doc *dc, struct ev *e, const struct ccda_node *where)
-{
-    struct slice json;
-
-    entry_labels(dc, e, where);
-    if (e->n_sens) {
-        jw_key(&e->w, "sensitivity");
-        jw_arr_begin(&e->w);
-        for (size_t i = 0; i < e->n_sens; i++)
-            jw_cstr(&e->w, e->sens[i]);
-        jw_arr_end(&e->w);
-    }
-    if (e->n_warn) {
-        jw_key(&e->w, "warnings");
-        jw_arr_begin(&e->w);
-        for (size_t i = 0; i < e->n_warn; i++) {
-            jw_obj_begin(&e->w);
-            jw_kv_cstr(&e->w, "field", e->warn[i].field);
-            jw_kv_cstr(&e->w, "what", e->warn[i].what);
-            jw_obj_end(&e->w);
-        }
-        jw_arr_end(&e->w);
-    }
-    jw_obj_end(&e->w);
-    if (jw_finish(&e->w, &json) != HUB_OK)
-        return ccda_err_at(dc->err, dc->a, HUB_ELIMIT, where, NULL,
-                           "event larger than the limit");
-    /* each event repeats the patient: bound what one document can make */
-    dc->out_bytes += json.len;
-    if (dc->out_bytes > CCDA_MAX_OUTPUT)
-        return ccda_err_at(dc->err, dc->a, HUB_ELIMIT, where, NULL,
-                           "document gives more event data than the limit");
-    if (dc->out->n >= CCDA_MAX_EVENTS ||
-        canon_list_push(dc->a, dc->out, e->type, json) != HUB_OK)
-        return ccda_err_at(dc->err, dc->a, HUB_ELIMIT, where, NULL,
-                           "document gives too many events");
-    return HUB_OK;
-}
-
-static int ev_end(struct doc *dc, struct ev *e, const struct ccda_node *where)
-{
-    jw_obj_end(&e->w);          /* the body */
-    return ev_tail(dc, e, where);
-}
-
-/* A whole event around a body already written (`body_json`). */
-static int ev_write(struct doc *dc, struct ev *e, const char *type,
-                    const char *occurred_at, const char *key,
-                    struct slice body_json, const struct ccda_node *where)
-{
-    ev_head(dc, e, type, occurred_at, key);
-    jw_raw(&e->w, body_json);
-    return ev_tail(dc, e, where);
 }
 
 /* ---- header ----------------------------------------------------------- */
@@ -1206,21 +718,6 @@ static int interp_of(const struct ccda_node *obs)
     return 0;
 }
 
-static bool parse_int(const char *s, int64_t *v)
-{
-    char *end;
-    long long x;
-
-    if (s == NULL || *s == '\0')
-        return false;
-    errno = 0;
-    x = strtoll(s, &end, 10);
-    if (errno || end == s || *end || x < -1000000 || x > 1000000)
-        return false;
-    *v = x;
-    return true;
-}
-
 /* A REAL or PQ value that is no integer (1.5 hours): whole, finite, in the
  * bounds parse_int keeps. */
 static bool parse_decimal(const char *s, double *v)
@@ -1311,14 +808,6 @@ static void collect_items(struct doc *dc, const struct ccda_node *scale,
         read_response(o, &rs[*n]);
         (*n)++;
     }
-}
-
-static bool in_list(const char *const *l, size_t n, const char *s)
-{
-    for (size_t i = 0; i < n; i++)
-        if (l[i] && s && strcmp(l[i], s) == 0)
-            return true;
-    return false;
 }
 
 /* A participant's id as ccda_ii_string writes it: the role's own (an
@@ -1422,7 +911,7 @@ static bool question_finding(struct doc *dc, const struct dict_instrument *inst,
     bool found = false;
     CCDA_FOREACH(v, rs->obs, "value") {
         const struct ccda_node *coded;
-        const char *dom = problem_domain(dc, v, &coded);
+        const char *dom = ccda_problem_domain(dc, v, &coded);
         found |= dom != NULL && strcmp(dom, it->domain) == 0;
     }
     if (!found)
@@ -1524,9 +1013,9 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     struct jw body;
     struct jw *w = &body;
     struct slice body_json;
-    ev_init(dc, &e);
+    ccda_ev_init(dc, &e);
     for (size_t i = 0; i < n; i++)     /* loose items: an entry each */
-        entry_labels(dc, &e, rs[i].obs);
+        ccda_entry_labels(dc, &e, rs[i].obs);
     for (size_t k = 0; k < sc.n_labels; k++)
         sens_add(&e, sc.labels[k]);     /* an answer that is itself sensitive */
     jw_init(&body, dc->a, CCDA_MAX_EVENT);
@@ -1702,11 +1191,11 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     if (jw_finish(&body, &body_json) != HUB_OK)
         return ccda_err_at(dc->err, dc->a, HUB_ELIMIT, where, NULL,
                            "event larger than the limit");
-    rc = ev_write(dc, &e, "screening.completed", occurred, "screening",
-                  body_json, where);
+    rc = ccda_ev_write(dc, &e, "screening.completed", occurred, "screening",
+                       body_json, where);
     if (rc == HUB_OK && n_posd)
-        rc = ev_write(dc, &e, "screening.positive", occurred, "screening",
-                      body_json, where);
+        rc = ccda_ev_write(dc, &e, "screening.positive", occurred,
+                           "screening", body_json, where);
     return rc;
 }
 
@@ -1781,7 +1270,7 @@ static struct slice assessment_question(const struct ccda_node *obs)
 /*
  * A Social History Observation (4.38) that asserts an SDOH finding: its
  * value an ICD-10-CM Z code of zcodes.json or a SNOMED CT finding of
- * snomed-domains.json (problem_domain: the value or a translation), its
+ * snomed-domains.json (ccda_problem_domain: the value or a translation), its
  * code no question, instrument, sum or derived item of the dictionary
  * (160476009 / 8689-2). The C-CDA Companion Guide's SDOH Social History
  * Observation is C-CDA's form of the SDOHCC Observation Assessment (C-CDA
@@ -1826,7 +1315,7 @@ static void note_assessment(struct doc *dc, const struct ccda_node *obs)
     }
     CCDA_FOREACH(v, obs, "value")
         if (dom == NULL)
-            dom = problem_domain(dc, v, &finding);
+            dom = ccda_problem_domain(dc, v, &finding);
     if (dom == NULL)
         return;
     bool absent = negated(obs);
@@ -1995,7 +1484,7 @@ static int condition_event(struct doc *dc, const struct ccda_node *obs,
 {
     struct ev e;
 
-    ev_begin(dc, &e, "condition.recorded", NULL, "condition");
+    ccda_ev_begin(dc, &e, "condition.recorded", NULL, "condition");
     jw_kv_cstr(&e.w, "id", ccda_ii_string(dc->a, ccda_child(obs, "id")));
     ccda_write_cd(&e.w, "code", coded);
     write_value_codes(&e.w, codes);
@@ -2006,14 +1495,14 @@ static int condition_event(struct doc *dc, const struct ccda_node *obs,
     kv_time(&e, "onset", ts_of(et), et);
     kv_time(&e, "abatement", ccda_attr(ccda_child(et, "high"), "value"), et);
     cd_labels(dc, &e, codes);
-    return ev_end(dc, &e, obs);
+    return ccda_ev_end(dc, &e, obs);
 }
 
 static int do_problem(struct doc *dc, const struct ccda_node *obs, bool concern)
 {
     const struct ccda_node *v = ccda_child(obs, "value");
     const struct ccda_node *coded;
-    const char *dom = problem_domain(dc, v, &coded);
+    const char *dom = ccda_problem_domain(dc, v, &coded);
 
     if (dom == NULL || negated(obs))
         return HUB_OK;          /* not an SDOH finding: no event */
@@ -2042,7 +1531,7 @@ static const struct ccda_node *social_finding(struct doc *dc,
     if (!ccda_has_template(obs, T_SOCIAL_OBS) || ccda_child(obs, "value"))
         return NULL;
     const struct ccda_node *c = ccda_child(obs, "code");
-    return c ? snomed_coding(dc, c, dom) : NULL;
+    return c ? ccda_snomed_coding(dc, c, dom) : NULL;
 }
 
 static int do_social_finding(struct doc *dc, const struct ccda_node *obs,
@@ -2093,7 +1582,8 @@ static int do_concern(struct doc *dc, const struct ccda_node *act, bool concern)
             ccda_has_template(o, T_ENTRY_REFERENCE))
             continue;
         const struct ccda_node *coded;
-        const char *dom = problem_domain(dc, ccda_child(o, "value"), &coded);
+        const char *dom =
+            ccda_problem_domain(dc, ccda_child(o, "value"), &coded);
         if (dc->care_plan && dom &&
             dc->n_concern_doms < 16 &&
             !in_list(dc->concern_doms, dc->n_concern_doms, dom))
@@ -2184,7 +1674,7 @@ static int do_goal(struct doc *dc, const struct ccda_node *obs)
     if (dc->care_plan)
         push_node(dc->a, &dc->goals, &dc->n_goals, obs, MAX_ACTIVITIES);
     const char *gid = ccda_ii_string(dc->a, ccda_child(obs, "id"));
-    ev_begin(dc, &e, "goal.updated", NULL, "goal");
+    ccda_ev_begin(dc, &e, "goal.updated", NULL, "goal");
     jw_kv_cstr(&e.w, "id", gid);
     jw_kv_cstr(&e.w, "lifecycle_status",
                goal_status(ccda_attr(ccda_child(obs, "statusCode"), "code")));
@@ -2264,7 +1754,7 @@ static int do_goal(struct doc *dc, const struct ccda_node *obs)
     }
     if (reason)
         sens_add(&e, reason_label(dc, reason));
-    return ev_end(dc, &e, obs);
+    return ccda_ev_end(dc, &e, obs);
 }
 
 /* act statusCode -> FHIR Task status of the referral */
@@ -2412,7 +1902,7 @@ static int do_referral(struct doc *dc, const struct ccda_node *n)
     const char *st = referral_status(
         ccda_attr(ccda_child(n, "statusCode"), "code"));
 
-    ev_begin(dc, &e, "referral.created", NULL, "referral");
+    ccda_ev_begin(dc, &e, "referral.created", NULL, "referral");
     jw_kv_cstr(&e.w, "id", ccda_ii_string(dc->a, ccda_child(n, "id")));
     put_ids(dc, &e, n);
     const struct dict_task_status *ts =
@@ -2449,7 +1939,7 @@ static int do_referral(struct doc *dc, const struct ccda_node *n)
         jw_arr_end(&e.w);
         sens_add(&e, reason_label(dc, reason));
     }
-    return ev_end(dc, &e, n);
+    return ccda_ev_end(dc, &e, n);
 }
 
 /* A planned or intervention entry: a referral when it requests a service
@@ -2567,14 +2057,14 @@ static int emit_careplan(struct doc *dc)
 
     if (!dc->care_plan && dc->n_acts == 0)
         return HUB_OK;
-    ev_begin(dc, &e, "careplan.updated", NULL, "careplan");
+    ccda_ev_begin(dc, &e, "careplan.updated", NULL, "careplan");
     /* the plan carries what its parts came from: each part's labels */
     for (size_t i = 0; i < dc->n_acts; i++)
-        entry_labels(dc, &e, dc->acts[i]);
+        ccda_entry_labels(dc, &e, dc->acts[i]);
     for (size_t i = 0; i < dc->n_concerns; i++)
-        entry_labels(dc, &e, dc->concerns[i]);
+        ccda_entry_labels(dc, &e, dc->concerns[i]);
     for (size_t i = 0; i < dc->n_goals; i++)
-        entry_labels(dc, &e, dc->goals[i]);
+        ccda_entry_labels(dc, &e, dc->goals[i]);
     /* CDA R2: setId is common to all revisions of a document, and a
      * replacement (relatedDocument RPLC) is a new version of its parent:
      * the plan is the set, each document one version of it. */
@@ -2636,7 +2126,7 @@ static int emit_careplan(struct doc *dc)
             jw_cstr(w, doms[i]);
         jw_arr_end(w);
     }
-    return ev_end(dc, &e, dc->root);
+    return ccda_ev_end(dc, &e, dc->root);
 }
 
 /* ---- body walk ----------------------------------------------------------- */
@@ -2780,9 +2270,7 @@ static int read_body(struct doc *dc)
         /* DS4P: the Privacy Markings section labels the whole document,
          * wherever it stands (F96) */
         if (sec && ccda_has_template(sec, T_PRIVACY_MARKINGS_SEC))
-            labels_within(dc, dc->doc_sens, &dc->n_doc_sens,
-                          sizeof(dc->doc_sens) / sizeof(dc->doc_sens[0]),
-                          sec, 0);
+            ccda_doc_labels(dc, sec);
     }
     CCDA_FOREACH(comp, body, "component") {
         const struct ccda_node *sec = ccda_child(comp, "section");
@@ -2818,7 +2306,7 @@ static int do_fulfilment(struct doc *dc)
         if (id == NULL)
             continue;           /* nothing a receiver could match */
         struct ev e;
-        ev_begin(dc, &e, "referral.updated", NULL, "referral");
+        ccda_ev_begin(dc, &e, "referral.updated", NULL, "referral");
         jw_kv_cstr(&e.w, "id", id);
         put_ids(dc, &e, order);
         jw_kv_cstr(&e.w, "status", "completed");
@@ -2831,7 +2319,7 @@ static int do_fulfilment(struct doc *dc)
         jw_arr_begin(&e.w);
         jw_cstr(&e.w, dc->message_id);
         jw_arr_end(&e.w);
-        int rc = ev_end(dc, &e, order);
+        int rc = ccda_ev_end(dc, &e, order);
         if (rc != HUB_OK)
             return rc;
     }

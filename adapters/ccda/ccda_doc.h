@@ -1,0 +1,314 @@
+/*
+ * ccda_doc.h - what the parts of the C-CDA normalizer share: the document
+ * being read (struct doc), the event being written (struct ev), the
+ * template ids, the small tests every part makes of an entry (inline: they
+ * are called for every entry, as GCC inlined them in one file), and each
+ * part's entry points. Not a public API: callers use ccda.h; the tree
+ * these read is ccda_int.h's.
+ *
+ *   ccda.c          overview, body walk, entry point
+ *   ccda_event.c    an event's envelope, labels and limits; SDOH domains
+ *   ccda_header.c   the header: patient, organizations, id, time
+ *   ccda_screen.c   screenings (assessment scales, loose items)
+ *   ccda_entries.c  conditions, concerns, goals, referrals, the care plan
+ */
+#ifndef HUB_CCDA_DOC_H
+#define HUB_CCDA_DOC_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccda/ccda.h"
+#include "ccda/ccda_int.h"
+#include "common/dict.h"
+#include "common/jw.h"
+#include "common/strset.h"
+
+#define MAX_WARN 16             /* warnings kept per event */
+#define MAX_SECTION_NEST 8      /* subsections inside sections */
+#define MAX_ER_NEST 6           /* entryRelationship levels followed */
+#define MAX_RESPONSES 200       /* items of one screening */
+#define MAX_ANSWERS 16          /* values of one multi-select item */
+#define MAX_ACTIVITIES 500      /* activities of one care plan */
+#define MAX_LOOSE 200           /* loose screening items per document */
+#define MAX_KNOWN 64            /* concerns indexed for Entry References */
+#define MAX_OUTCOMES 64         /* outcome observations indexed by goal */
+#define MAX_SKIPPED 8           /* non-LOINC components warned of, a scale */
+
+/* template ids (C-CDA R2.1; 2.16.840.1.113883.10.20.22 unless noted) */
+#define T_CARE_PLAN_DOC "2.16.840.1.113883.10.20.22.1.15"
+#define T_SOCIAL_HISTORY_SEC "2.16.840.1.113883.10.20.22.2.17"
+#define T_PROBLEM_SEC "2.16.840.1.113883.10.20.22.2.5.1"
+#define T_PROBLEM_SEC_OPT "2.16.840.1.113883.10.20.22.2.5"
+#define T_HEALTH_CONCERN_SEC "2.16.840.1.113883.10.20.22.2.58"
+#define T_GOALS_SEC "2.16.840.1.113883.10.20.22.2.60"
+#define T_PLAN_SEC "2.16.840.1.113883.10.20.22.2.10"
+#define T_ASSESS_PLAN_SEC "2.16.840.1.113883.10.20.22.2.9"
+#define T_INTERVENTIONS_SEC "2.16.840.1.113883.10.20.21.2.3"
+#define T_PROBLEM_CONCERN "2.16.840.1.113883.10.20.22.4.3"
+#define T_PROBLEM_OBS "2.16.840.1.113883.10.20.22.4.4"
+#define T_SOCIAL_OBS "2.16.840.1.113883.10.20.22.4.38"
+#define T_HOME_ENV "2.16.840.1.113883.10.20.22.4.109"
+#define T_ASSESSMENT_SCALE "2.16.840.1.113883.10.20.22.4.69"
+#define T_SCALE_SUPPORT "2.16.840.1.113883.10.20.22.4.86"
+#define T_SMOKING_STATUS "2.16.840.1.113883.10.20.22.4.78"
+#define T_TOBACCO_USE "2.16.840.1.113883.10.20.22.4.85"
+#define T_GOAL_OBS "2.16.840.1.113883.10.20.22.4.121"
+#define T_ENTRY_REFERENCE "2.16.840.1.113883.10.20.22.4.122"
+#define T_OUTCOME_OBS "2.16.840.1.113883.10.20.22.4.144"
+#define T_PROGRESS_GOAL "2.16.840.1.113883.10.20.22.4.110"
+#define T_INTERVENTION "2.16.840.1.113883.10.20.22.4.131"
+#define T_HEALTH_CONCERN "2.16.840.1.113883.10.20.22.4.132"
+#define T_RISK_CONCERN "2.16.840.1.113883.10.20.22.4.136"
+#define T_HANDOFF "2.16.840.1.113883.10.20.22.4.141"
+#define T_PRIORITY_PREF "2.16.840.1.113883.10.20.22.4.143"
+#define T_PLANNED_INTERVENTION "2.16.840.1.113883.10.20.22.4.146"
+#define T_PLANNED_COVERAGE "2.16.840.1.113883.10.20.22.4.129"
+#define T_PATIENT_REFERRAL "2.16.840.1.113883.10.20.22.4.140"
+/* HL7 CDA R2 IG: Data Segmentation for Privacy (DS4P) */
+#define T_SECURITY_OBS "2.16.840.1.113883.3.445.21"
+#define T_PRIVACY_MARKINGS_SEC "2.16.840.1.113883.3.3251.1.5"
+
+#define CONFIDENTIALITY_SYSTEM \
+    "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+
+enum section_kind {
+    SEC_OTHER,
+    SEC_SOCIAL,
+    SEC_PROBLEM,
+    SEC_CONCERN,
+    SEC_GOALS,
+    SEC_PLAN,
+};
+
+struct warn {
+    const char *field;              /* whole (ccda_xpath_in), in ev.a */
+    const char *what;
+};
+
+struct ev {
+    struct arena *a;                /* the caller's: warnings' places */
+    struct jw w;
+    const char *type;
+    struct warn warn[MAX_WARN];
+    size_t n_warn;
+    const char *sens[DICT_MAX_LABELS];  /* every label the dictionary names */
+    size_t n_sens;
+};
+
+struct known {
+    const char *id;                 /* a concern act's id (II string) */
+    const char *domain;
+};
+
+struct outcome {
+    const char *goal_id;            /* the goal it evaluates (II string) */
+    const char *status;             /* FHIR goal-achievement code */
+};
+
+struct loose {
+    const struct ccda_node *obs;
+    const struct dict_instrument *inst;
+    /* an assessment (note_assessment): the finding's domain and the coding
+     * it comes from; inst is then NULL */
+    const char *domain;
+    const struct ccda_node *finding;
+    bool absent;                    /* negated: the finding is not there */
+};
+
+struct doc {
+    struct arena *a;
+    const struct dict *d;
+    struct canon_list *out;
+    struct hub_err *err;
+    const struct ccda_node *root;
+    const char *message_id;
+    const char *set_id;         /* ClinicalDocument/setId, NULL if none */
+    char time[48];                  /* document effectiveTime, ISO */
+    struct slice facility;          /* custodian organization name */
+    struct slice author_org;        /* author's represented organization */
+    struct slice encounter_org;     /* the encompassing encounter's */
+    const char *encounter_id;       /* its id, as ccda_ii_string writes */
+    char enc_lo[48], enc_hi[48];    /* its period's bounds, ISO; "" unknown */
+    struct slice patient;           /* the patient object, JSON */
+    /* the header's confidentiality R/V -> "restricted", and the labels of
+     * the DS4P Privacy Markings section, which speak for the document */
+    const char *doc_sens[DICT_MAX_LABELS];
+    size_t n_doc_sens;
+    const struct ccda_node *ssn_left_out;   /* the patient's unusable SSN */
+    const struct ccda_node *sys_left_out;   /* a national system, no number */
+    const struct ccda_node *nat_unlinked;   /* a national number that fails
+                                               its check (natid.h) */
+    const char *nat_flaw;                   /* its warning, static */
+    const struct ccda_node *birth_left_out; /* a birthTime that is no TS */
+    size_t out_bytes;               /* all events so far, for the budget */
+    bool care_plan;
+    const struct ccda_node **acts;  /* careplan activities, document order */
+    size_t n_acts;
+    const struct ccda_node **concerns;  /* care plan concern acts */
+    size_t n_concerns;
+    const char *concern_doms[16];   /* their SDOH domains */
+    size_t n_concern_doms;
+    const struct ccda_node **goals;
+    size_t n_goals;
+    struct loose *loose;
+    size_t n_loose;
+    struct known known[MAX_KNOWN];
+    size_t n_known;
+    struct outcome outcomes[MAX_OUTCOMES];
+    size_t n_outcomes;
+    /* the components of the scale being read that are no items (F91) */
+    const struct ccda_node *skipped[MAX_SKIPPED];
+    size_t n_skipped;
+};
+
+/* ---- small tests every part makes --------------------------------------- */
+
+static inline void warn_add(struct ev *e, const struct ccda_node *n,
+                            const char *leaf, const char *what)
+{
+    if (e->n_warn >= MAX_WARN)
+        return;
+    struct warn *w = &e->warn[e->n_warn++];
+    /* whole, however deep: a path cut short names an element above the
+     * one meant, of no use to the sender (F92) */
+    w->field = ccda_xpath_in(e->a, n, leaf);
+    w->what = what;
+}
+
+static inline void sens_add(struct ev *e, const char *label)
+{
+    strset_add(e->sens, &e->n_sens, sizeof(e->sens) / sizeof(e->sens[0]),
+               label);
+}
+
+static inline bool push_node(struct arena *a, const struct ccda_node ***arr,
+                             size_t *n, const struct ccda_node *x, size_t max)
+{
+    if (*n >= max)
+        return false;
+    /* grow by doubling inside the arena; small counts */
+    if ((*n & (*n - 1)) == 0) {
+        size_t cap = *n ? *n * 2 : 4;
+        const struct ccda_node **nw = arena_alloc(a, cap * sizeof(*nw));
+        if (*n)
+            memcpy(nw, *arr, *n * sizeof(*nw));
+        *arr = nw;
+    }
+    (*arr)[(*n)++] = x;
+    return true;
+}
+
+/* Time of an element holding a TS: @value, else low/@value, else
+ * center/@value (an IVL_TS given by its middle, as HL7's Discharge
+ * Summary plans a colonoscopy; F104). */
+static inline const char *ts_of(const struct ccda_node *t)
+{
+    const char *v;
+
+    if (t == NULL)
+        return NULL;
+    v = ccda_attr(t, "value");
+    if (v)
+        return v;
+    v = ccda_attr(ccda_child(t, "low"), "value");
+    if (v)
+        return v;
+    return ccda_attr(ccda_child(t, "center"), "value");
+}
+
+static inline bool mood_is(const struct ccda_node *n, const char *mood)
+{
+    return ccda_attr_eq(n, "moodCode", mood);
+}
+
+static inline bool negated(const struct ccda_node *n)
+{
+    return ccda_attr_eq(n, "negationInd", "true");
+}
+
+/* The observation an entryRelationship holds, unless either denies it:
+ * the observation's negationInd, or the relationship's (CDA R2:
+ * ActRelationship.negationInd, "the relationship does not hold"). A denied
+ * answer, reason or problem is never read as one that holds (F170). */
+static inline const struct ccda_node *held_obs(const struct ccda_node *er)
+{
+    const struct ccda_node *o = ccda_child(er, "observation");
+    return o && !negated(er) && !negated(o) ? o : NULL;
+}
+
+/* A value element with a nullFlavor other than OTH is no value, whatever
+ * else it carries (HL7 v3 data types: a null value has no code; OTH alone
+ * says the concept is in a translation), so it never names a finding
+ * (F171). */
+static inline bool value_null(const struct ccda_node *v)
+{
+    return ccda_attr(v, "nullFlavor") && !ccda_attr_eq(v, "nullFlavor", "OTH");
+}
+
+/* Value element `v` is of a coded type (CD, CE, CO, CV), or of no type. */
+static inline bool value_cd_type(const struct ccda_node *v)
+{
+    const char *t = ccda_attr_ns(v, CCDA_NS_XSI, "type");
+    if (t == NULL)
+        return true;
+    const char *colon = strchr(t, ':');
+    if (colon)
+        t = colon + 1;
+    return strcmp(t, "CD") == 0 || strcmp(t, "CE") == 0 ||
+           strcmp(t, "CO") == 0 || strcmp(t, "CV") == 0;
+}
+
+/* Value element `v` is a coded type (CD, CE, CO, CV) with a code. */
+static inline bool value_coded(const struct ccda_node *v)
+{
+    return ccda_attr(v, "code") != NULL && value_cd_type(v);
+}
+
+static inline bool parse_int(const char *s, int64_t *v)
+{
+    char *end;
+    long long x;
+
+    if (s == NULL || *s == '\0')
+        return false;
+    errno = 0;
+    x = strtoll(s, &end, 10);
+    if (errno || end == s || *end || x < -1000000 || x > 1000000)
+        return false;
+    *v = x;
+    return true;
+}
+
+static inline bool in_list(const char *const *l, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (l[i] && s && strcmp(l[i], s) == 0)
+            return true;
+    return false;
+}
+
+/* ---- entry points of the parts ----------------------------------------- */
+
+/* ccda_event.c */
+void ccda_entry_labels(const struct doc *dc, struct ev *e,
+                       const struct ccda_node *n);
+/* The labels a DS4P Privacy Markings section `sec` gives the document. */
+void ccda_doc_labels(struct doc *dc, const struct ccda_node *sec);
+const struct ccda_node *ccda_snomed_coding(struct doc *dc,
+                                           const struct ccda_node *c,
+                                           const char **dom);
+const char *ccda_problem_domain(struct doc *dc, const struct ccda_node *v,
+                                const struct ccda_node **coded);
+void ccda_ev_init(struct doc *dc, struct ev *e);
+void ccda_ev_begin(struct doc *dc, struct ev *e, const char *type,
+                   const char *occurred_at, const char *body);
+int ccda_ev_end(struct doc *dc, struct ev *e, const struct ccda_node *where);
+int ccda_ev_write(struct doc *dc, struct ev *e, const char *type,
+                  const char *occurred_at, const char *key,
+                  struct slice body_json, const struct ccda_node *where);
+
+#endif
