@@ -311,4 +311,8 @@ int ccda_ev_write(struct doc *dc, struct ev *e, const char *type,
                   const char *occurred_at, const char *key,
                   struct slice body_json, const struct ccda_node *where);
 
+/* ccda_header.c: the patient, organizations, document id, set id, time and
+ * confidentiality into *dc; the document id (an II string) as *message_id */
+int ccda_read_header(struct doc *dc, struct slice *message_id);
+
 #endif
