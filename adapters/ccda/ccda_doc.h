@@ -315,4 +315,13 @@ int ccda_ev_write(struct doc *dc, struct ev *e, const char *type,
  * confidentiality into *dc; the document id (an II string) as *message_id */
 int ccda_read_header(struct doc *dc, struct slice *message_id);
 
+/* ccda_screen.c: whether Assessment Scale Observation `obs` is a
+ * screening; its events; a loose Social History observation noted for
+ * ccda_flush_loose, which gives their screenings once the body is read */
+bool ccda_scale_is_screening(struct doc *dc, const struct ccda_node *obs,
+                             int depth);
+int ccda_do_scale(struct doc *dc, const struct ccda_node *obs);
+void ccda_note_loose(struct doc *dc, const struct ccda_node *obs);
+int ccda_flush_loose(struct doc *dc);
+
 #endif
