@@ -324,4 +324,23 @@ int ccda_do_scale(struct doc *dc, const struct ccda_node *obs);
 void ccda_note_loose(struct doc *dc, const struct ccda_node *obs);
 int ccda_flush_loose(struct doc *dc);
 
+/* ccda_entries.c: a Problem Observation (category health-concern when
+ * `concern`), a Social History finding (`coded`, of domain `dom`, which
+ * ccda_social_finding finds), a concern act, a goal, a Patient Referral
+ * Act, a planned entry or intervention (`depth` entryRelationships down),
+ * each into its event or the care plan; the care plan once the body is
+ * read; an order's ids, as a referral's */
+int ccda_do_problem(struct doc *dc, const struct ccda_node *obs, bool concern);
+const struct ccda_node *ccda_social_finding(struct doc *dc,
+                                            const struct ccda_node *obs,
+                                            const char **dom);
+int ccda_do_social_finding(struct doc *dc, const struct ccda_node *obs,
+                           const struct ccda_node *coded, const char *dom);
+int ccda_do_concern(struct doc *dc, const struct ccda_node *act, bool concern);
+int ccda_do_goal(struct doc *dc, const struct ccda_node *obs);
+int ccda_do_referral(struct doc *dc, const struct ccda_node *n);
+int ccda_do_planned(struct doc *dc, const struct ccda_node *n, int depth);
+int ccda_emit_careplan(struct doc *dc);
+void ccda_put_ids(struct doc *dc, struct ev *e, const struct ccda_node *n);
+
 #endif
