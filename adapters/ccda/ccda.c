@@ -9,6 +9,13 @@
  * their template) -> careplan.updated last, gathering the plan's activities.
  * Everything read from the tree is copied into the arena before the tree is
  * freed; events never point into the tree or libxml2's memory.
+ *
+ * This file walks the body and is the entry point; the parts it calls
+ * share ccda_doc.h:
+ *   ccda_header.c   the header: patient, organizations, id, time
+ *   ccda_screen.c   screenings: assessment scales, loose items
+ *   ccda_entries.c  conditions, concerns, goals, referrals, the care plan
+ *   ccda_event.c    one event's envelope, labels and limits; SDOH domains
  */
 #include "ccda/ccda.h"
 
@@ -20,6 +27,39 @@
 #include "common/dict.h"
 #include "common/jw.h"
 #include "common/strset.h"
+
+#define MAX_SECTION_NEST 8      /* subsections inside sections */
+
+/* template ids (C-CDA R2.1) */
+#define T_SOCIAL_HISTORY_SEC "2.16.840.1.113883.10.20.22.2.17"
+#define T_PROBLEM_SEC "2.16.840.1.113883.10.20.22.2.5.1"
+#define T_PROBLEM_SEC_OPT "2.16.840.1.113883.10.20.22.2.5"
+#define T_HEALTH_CONCERN_SEC "2.16.840.1.113883.10.20.22.2.58"
+#define T_GOALS_SEC "2.16.840.1.113883.10.20.22.2.60"
+#define T_PLAN_SEC "2.16.840.1.113883.10.20.22.2.10"
+#define T_ASSESS_PLAN_SEC "2.16.840.1.113883.10.20.22.2.9"
+#define T_INTERVENTIONS_SEC "2.16.840.1.113883.10.20.21.2.3"
+#define T_PROBLEM_CONCERN "2.16.840.1.113883.10.20.22.4.3"
+#define T_PROBLEM_OBS "2.16.840.1.113883.10.20.22.4.4"
+#define T_ASSESSMENT_SCALE "2.16.840.1.113883.10.20.22.4.69"
+#define T_SMOKING_STATUS "2.16.840.1.113883.10.20.22.4.78"
+#define T_TOBACCO_USE "2.16.840.1.113883.10.20.22.4.85"
+#define T_GOAL_OBS "2.16.840.1.113883.10.20.22.4.121"
+#define T_OUTCOME_OBS "2.16.840.1.113883.10.20.22.4.144"
+#define T_PROGRESS_GOAL "2.16.840.1.113883.10.20.22.4.110"
+#define T_HEALTH_CONCERN "2.16.840.1.113883.10.20.22.4.132"
+#define T_RISK_CONCERN "2.16.840.1.113883.10.20.22.4.136"
+/* HL7 CDA R2 IG: Data Segmentation for Privacy (DS4P) */
+#define T_PRIVACY_MARKINGS_SEC "2.16.840.1.113883.3.3251.1.5"
+
+enum section_kind {
+    SEC_OTHER,
+    SEC_SOCIAL,
+    SEC_PROBLEM,
+    SEC_CONCERN,
+    SEC_GOALS,
+    SEC_PLAN,
+};
 
 /* ---- body walk ----------------------------------------------------------- */
 

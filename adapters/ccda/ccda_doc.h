@@ -5,12 +5,7 @@
  * are called for every entry, as GCC inlined them in one file), and each
  * part's entry points. Not a public API: callers use ccda.h; the tree
  * these read is ccda_int.h's.
- *
- *   ccda.c          overview, body walk, entry point
- *   ccda_event.c    an event's envelope, labels and limits; SDOH domains
- *   ccda_header.c   the header: patient, organizations, id, time
- *   ccda_screen.c   screenings (assessment scales, loose items)
- *   ccda_entries.c  conditions, concerns, goals, referrals, the care plan
+ * ccda.c's header says which part does what.
  */
 #ifndef HUB_CCDA_DOC_H
 #define HUB_CCDA_DOC_H
@@ -28,61 +23,15 @@
 #include "common/strset.h"
 
 #define MAX_WARN 16             /* warnings kept per event */
-#define MAX_SECTION_NEST 8      /* subsections inside sections */
 #define MAX_ER_NEST 6           /* entryRelationship levels followed */
-#define MAX_RESPONSES 200       /* items of one screening */
-#define MAX_ANSWERS 16          /* values of one multi-select item */
-#define MAX_ACTIVITIES 500      /* activities of one care plan */
-#define MAX_LOOSE 200           /* loose screening items per document */
 #define MAX_KNOWN 64            /* concerns indexed for Entry References */
 #define MAX_OUTCOMES 64         /* outcome observations indexed by goal */
 #define MAX_SKIPPED 8           /* non-LOINC components warned of, a scale */
 
-/* template ids (C-CDA R2.1; 2.16.840.1.113883.10.20.22 unless noted) */
-#define T_CARE_PLAN_DOC "2.16.840.1.113883.10.20.22.1.15"
-#define T_SOCIAL_HISTORY_SEC "2.16.840.1.113883.10.20.22.2.17"
-#define T_PROBLEM_SEC "2.16.840.1.113883.10.20.22.2.5.1"
-#define T_PROBLEM_SEC_OPT "2.16.840.1.113883.10.20.22.2.5"
-#define T_HEALTH_CONCERN_SEC "2.16.840.1.113883.10.20.22.2.58"
-#define T_GOALS_SEC "2.16.840.1.113883.10.20.22.2.60"
-#define T_PLAN_SEC "2.16.840.1.113883.10.20.22.2.10"
-#define T_ASSESS_PLAN_SEC "2.16.840.1.113883.10.20.22.2.9"
-#define T_INTERVENTIONS_SEC "2.16.840.1.113883.10.20.21.2.3"
-#define T_PROBLEM_CONCERN "2.16.840.1.113883.10.20.22.4.3"
-#define T_PROBLEM_OBS "2.16.840.1.113883.10.20.22.4.4"
+/* template ids more than one part reads (C-CDA R2.1); each part has its own */
 #define T_SOCIAL_OBS "2.16.840.1.113883.10.20.22.4.38"
-#define T_HOME_ENV "2.16.840.1.113883.10.20.22.4.109"
-#define T_ASSESSMENT_SCALE "2.16.840.1.113883.10.20.22.4.69"
-#define T_SCALE_SUPPORT "2.16.840.1.113883.10.20.22.4.86"
-#define T_SMOKING_STATUS "2.16.840.1.113883.10.20.22.4.78"
-#define T_TOBACCO_USE "2.16.840.1.113883.10.20.22.4.85"
-#define T_GOAL_OBS "2.16.840.1.113883.10.20.22.4.121"
-#define T_ENTRY_REFERENCE "2.16.840.1.113883.10.20.22.4.122"
-#define T_OUTCOME_OBS "2.16.840.1.113883.10.20.22.4.144"
-#define T_PROGRESS_GOAL "2.16.840.1.113883.10.20.22.4.110"
 #define T_INTERVENTION "2.16.840.1.113883.10.20.22.4.131"
-#define T_HEALTH_CONCERN "2.16.840.1.113883.10.20.22.4.132"
-#define T_RISK_CONCERN "2.16.840.1.113883.10.20.22.4.136"
-#define T_HANDOFF "2.16.840.1.113883.10.20.22.4.141"
-#define T_PRIORITY_PREF "2.16.840.1.113883.10.20.22.4.143"
-#define T_PLANNED_INTERVENTION "2.16.840.1.113883.10.20.22.4.146"
-#define T_PLANNED_COVERAGE "2.16.840.1.113883.10.20.22.4.129"
 #define T_PATIENT_REFERRAL "2.16.840.1.113883.10.20.22.4.140"
-/* HL7 CDA R2 IG: Data Segmentation for Privacy (DS4P) */
-#define T_SECURITY_OBS "2.16.840.1.113883.3.445.21"
-#define T_PRIVACY_MARKINGS_SEC "2.16.840.1.113883.3.3251.1.5"
-
-#define CONFIDENTIALITY_SYSTEM \
-    "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
-
-enum section_kind {
-    SEC_OTHER,
-    SEC_SOCIAL,
-    SEC_PROBLEM,
-    SEC_CONCERN,
-    SEC_GOALS,
-    SEC_PLAN,
-};
 
 struct warn {
     const char *field;              /* whole (ccda_xpath_in), in ev.a */

@@ -14,6 +14,15 @@
 
 #include "common/idsys.h"
 
+#define MAX_ACTIVITIES 500      /* activities of one care plan */
+
+/* template ids (C-CDA R2.1) */
+#define T_ENTRY_REFERENCE "2.16.840.1.113883.10.20.22.4.122"
+#define T_HANDOFF "2.16.840.1.113883.10.20.22.4.141"
+#define T_PRIORITY_PREF "2.16.840.1.113883.10.20.22.4.143"
+#define T_PLANNED_INTERVENTION "2.16.840.1.113883.10.20.22.4.146"
+#define T_PLANNED_COVERAGE "2.16.840.1.113883.10.20.22.4.129"
+
 /* Write "key": ISO time of `ts`, or a warning when malformed. */
 static void kv_time(struct ev *e, const char *key, const char *ts,
                     const struct ccda_node *where)

@@ -10,6 +10,9 @@
 
 #include "common/ssn.h"
 
+/* HL7 CDA R2 IG: Data Segmentation for Privacy (DS4P) */
+#define T_SECURITY_OBS "2.16.840.1.113883.3.445.21"
+
 /* The hub label of a security label the document codes: a
  * confidentialityCode, or the value of a DS4P Security Observation. By its
  * code in any system (dict_security_label): DS4P senders give the same

@@ -12,6 +12,12 @@
 #include "common/postal.h"
 #include "common/ssn.h"
 
+/* template ids (C-CDA R2.1) */
+#define T_CARE_PLAN_DOC "2.16.840.1.113883.10.20.22.1.15"
+
+#define CONFIDENTIALITY_SYSTEM \
+    "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+
 /* EN/@use is a set of EntityNameUse codes (CDA R2 data types R1: a list
  * separated by blanks, "L IDE"). Its first use code gives the canonical
  * use; its first representation code (ABC alphabetic, e.g. romaji; IDE

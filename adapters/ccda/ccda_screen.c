@@ -12,6 +12,14 @@
 
 #include <math.h>
 
+#define MAX_RESPONSES 200       /* items of one screening */
+#define MAX_ANSWERS 16          /* values of one multi-select item */
+#define MAX_LOOSE 200           /* loose screening items per document */
+
+/* template ids (C-CDA R2.1) */
+#define T_HOME_ENV "2.16.840.1.113883.10.20.22.4.109"
+#define T_SCALE_SUPPORT "2.16.840.1.113883.10.20.22.4.86"
+
 struct resp {
     struct dict_response r;
     struct slice ans[MAX_ANSWERS];
