@@ -1,0 +1,820 @@
+/*
+ * ccda_entries.c - the clinical statements of a C-CDA body that are no
+ * screening: an SDOH finding (a Problem Observation, in a concern act or
+ * not, or a Social History finding) gives condition.recorded, a goal
+ * goal.updated, a referral (a Patient Referral Act, or a planned entry
+ * that requests a service) referral.created; the other planned entries and
+ * interventions of a care plan are its activities, gathered into the one
+ * careplan.updated given after the body. Each says its SDOH domain
+ * (sdtc:category, a reason's Z code or finding, the concern it refers to).
+ */
+#include "ccda/ccda_doc.h"
+
+#include <stdio.h>
+
+#include "common/idsys.h"
+
+#define MAX_ACTIVITIES 500      /* activities of one care plan */
+
+/* template ids (C-CDA R2.1) */
+#define T_ENTRY_REFERENCE "2.16.840.1.113883.10.20.22.4.122"
+#define T_HANDOFF "2.16.840.1.113883.10.20.22.4.141"
+#define T_PRIORITY_PREF "2.16.840.1.113883.10.20.22.4.143"
+#define T_PLANNED_INTERVENTION "2.16.840.1.113883.10.20.22.4.146"
+#define T_PLANNED_COVERAGE "2.16.840.1.113883.10.20.22.4.129"
+
+/* Write "key": ISO time of `ts`, or a warning when malformed. */
+static void kv_time(struct ev *e, const char *key, const char *ts,
+                    const struct ccda_node *where)
+{
+    char iso[48];
+
+    if (ts == NULL || *ts == '\0')
+        return;
+    if (ccda_ts_iso(ts, iso, sizeof(iso)))
+        jw_kv_cstr(&e->w, key, iso);
+    else
+        warn_add(e, where, NULL, "time is not an HL7 TS");
+}
+
+/* "codes": every coding of a problem value, its own code then each
+ * translation's, when there are two or more, as the FHIR adapter lists a
+ * Condition's codings. "code" is the ICD-10-CM one the domain comes from;
+ * a problem sent in SNOMED CT with its Z code as a translation (C-CDA
+ * Examples' "SDOH Problem": 445281000124101 and Z59.48) kept only the Z
+ * code, so a receiver reading SNOMED CT had it from FHIR, not C-CDA (F70). */
+static void write_value_codes(struct jw *w, const struct ccda_node *v)
+{
+    size_t n = ccda_attr(v, "code") && *ccda_attr(v, "code") ? 1 : 0;
+    CCDA_FOREACH(t, v, "translation")
+        n += ccda_attr(t, "code") && *ccda_attr(t, "code") ? 1 : 0;
+    if (n < 2)
+        return;
+    jw_key(w, "codes");
+    jw_arr_begin(w);
+    ccda_write_cd(w, NULL, v);
+    CCDA_FOREACH(t, v, "translation")
+        ccda_write_cd(w, NULL, t);
+    jw_arr_end(w);
+}
+
+/* The domain of a concern the document defines elsewhere, by id. */
+static const char *concern_domain(const struct doc *dc, const char *id)
+{
+    for (size_t i = 0; id && i < dc->n_known; i++)
+        if (strcmp(dc->known[i].id, id) == 0)
+            return dc->known[i].domain;
+    return NULL;
+}
+
+/* The domain an entry states or implies: sdtc:category with a Gravity
+ * code, else the Z code or SNOMED CT finding of a reason (RSON), else the
+ * domain of a concern it points to with an Entry Reference (4.122; C-CDA's
+ * way to cite an entry of another section), else its own code when
+ * snomed-domains.json names it (an intervention such as 467771000124109
+ * "Assistance with application for food pantry program": a Planned
+ * Procedure had no sdtc:category before C-CDA's 2022 templates, and the
+ * ONC USCDI v3 test document sends it with no reason). */
+static const char *entry_domain(struct doc *dc, const struct ccda_node *n,
+                                const struct ccda_node **reason)
+{
+    *reason = NULL;
+    for (const struct ccda_node *c = n->children; c; c = c->next) {
+        if (!ccda_is_ns(c, CCDA_NS_SDTC, "category"))
+            continue;
+        const struct dict_domain *dom =
+            dict_domain_find(dc->d, slice_from_cstr(ccda_attr(c, "code")));
+        if (dom)
+            return dom->code;
+    }
+    CCDA_FOREACH(er, n, "entryRelationship") {
+        const struct ccda_node *o = held_obs(er);
+        /* a reason turned round (inversionInd, F820) has this entry as
+         * its reason: it is not the entry's, nor its domain (F885) */
+        if (o == NULL || !ccda_attr_eq(er, "typeCode", "RSON") ||
+            ccda_attr_eq(er, "inversionInd", "true"))
+            continue;
+        const struct ccda_node *coded;
+        const char *dom =
+            ccda_problem_domain(dc, ccda_child(o, "value"), &coded);
+        if (dom) {
+            *reason = coded;
+            return dom;
+        }
+    }
+    CCDA_FOREACH(er, n, "entryRelationship") {
+        const struct ccda_node *act = ccda_child(er, "act");
+        if (act && ccda_has_template(act, T_ENTRY_REFERENCE)) {
+            const char *dom = concern_domain(
+                dc, ccda_ii_string(dc->a, ccda_child(act, "id")));
+            if (dom)
+                return dom;
+        }
+    }
+    const char *dom;
+    (void)ccda_snomed_coding(dc, ccda_child(n, "code"), &dom);
+    return dom;
+}
+
+static const char *clinical_status(const struct ccda_node *obs)
+{
+    const struct ccda_node *high = ccda_path(obs, "effectiveTime/high");
+    if (high && ccda_attr(high, "value"))
+        return "resolved";
+    return "active";
+}
+
+/* The labels a problem value implies, by its code and its translations
+ * (dict_code_sensitivity): ICD-10-CM by range (F10-F19 -> sud), ICD-9-CM
+ * 291-292 and 303-305 (sud, F39) and its psychiatric codes (psy, F153),
+ * SNOMED CT by the concept tables of the dictionary (security-labels-*). */
+static void cd_label(struct doc *dc, struct ev *e, const struct ccda_node *x)
+{
+    const char *code = ccda_attr(x, "code");
+    const char *sys = ccda_attr(x, "codeSystem");
+    if (code == NULL || sys == NULL)
+        return;
+    sens_add(e, dict_code_sensitivity(dc->d, slice_from_cstr(sys),
+                                      slice_from_cstr(code)));
+}
+
+/* The label a reason (an encounter's or a referral's) implies: by its
+ * codeSystem as a problem's; one without a codeSystem read as ICD-10-CM,
+ * as it was before ICD-9-CM and SNOMED CT reasons were labelled. */
+static const char *reason_label(const struct doc *dc,
+                                const struct ccda_node *reason)
+{
+    const char *code = ccda_attr(reason, "code");
+    const char *sys = ccda_attr(reason, "codeSystem");
+    if (code == NULL)
+        return NULL;
+    if (sys == NULL)
+        return dict_icd10_sensitivity(dc->d, slice_from_cstr(code));
+    return dict_code_sensitivity(dc->d, slice_from_cstr(sys),
+                                 slice_from_cstr(code));
+}
+
+static void cd_labels(struct doc *dc, struct ev *e, const struct ccda_node *v)
+{
+    if (v == NULL)
+        return;
+    cd_label(dc, e, v);
+    CCDA_FOREACH(t, v, "translation")
+        cd_label(dc, e, t);
+}
+
+/* The condition.recorded of an SDOH finding: `coded` is the coding its
+ * domain came from, `codes` the element that holds it with its
+ * translations (a problem's value, a social history entry's code),
+ * `category` NULL when the entry states none. */
+static int condition_event(struct doc *dc, const struct ccda_node *obs,
+                           const struct ccda_node *codes,
+                           const struct ccda_node *coded, const char *dom,
+                           const char *category)
+{
+    struct ev e;
+
+    ccda_ev_begin(dc, &e, "condition.recorded", NULL, "condition");
+    jw_kv_cstr(&e.w, "id", ccda_ii_string(dc->a, ccda_child(obs, "id")));
+    ccda_write_cd(&e.w, "code", coded);
+    write_value_codes(&e.w, codes);
+    jw_kv_cstr(&e.w, "domain", dom);
+    jw_kv_cstr(&e.w, "category", category);
+    jw_kv_cstr(&e.w, "clinical_status", clinical_status(obs));
+    const struct ccda_node *et = ccda_child(obs, "effectiveTime");
+    kv_time(&e, "onset", ts_of(et), et);
+    kv_time(&e, "abatement", ccda_attr(ccda_child(et, "high"), "value"), et);
+    cd_labels(dc, &e, codes);
+    return ccda_ev_end(dc, &e, obs);
+}
+
+int ccda_do_problem(struct doc *dc, const struct ccda_node *obs, bool concern)
+{
+    const struct ccda_node *v = ccda_child(obs, "value");
+    const struct ccda_node *coded;
+    const char *dom = ccda_problem_domain(dc, v, &coded);
+
+    if (dom == NULL || negated(obs))
+        return HUB_OK;          /* not an SDOH finding: no event */
+    return condition_event(dc, obs, v, coded, dom,
+                           concern ? "health-concern" : "problem-list-item");
+}
+
+/*
+ * A Social History Observation (4.38) with no value whose code is itself
+ * a SNOMED CT finding of snomed-domains.json (or has one as a
+ * translation): Synthea's C-CDA template writes each social history entry
+ * so (social_history.ftl: 73595000 "Stress (finding)" as the code, no
+ * value), where its FHIR output sends the same finding as a Condition.
+ * C-CDA binds the code to an observable and the value to the finding, so
+ * with no value the code is the only statement: the finding asserted,
+ * the condition.recorded the FHIR adapter gives that Condition (its code,
+ * codings and domain, clinical status and onset as ccda_do_problem reads
+ * them; no category: the entry states none). A negated one denies it: no
+ * event, as a negated problem (F1384).
+ */
+const struct ccda_node *ccda_social_finding(struct doc *dc,
+                                            const struct ccda_node *obs,
+                                            const char **dom)
+{
+    *dom = NULL;
+    if (!ccda_has_template(obs, T_SOCIAL_OBS) || ccda_child(obs, "value"))
+        return NULL;
+    const struct ccda_node *c = ccda_child(obs, "code");
+    return c ? ccda_snomed_coding(dc, c, dom) : NULL;
+}
+
+int ccda_do_social_finding(struct doc *dc, const struct ccda_node *obs,
+                           const struct ccda_node *coded, const char *dom)
+{
+    if (negated(obs))
+        return HUB_OK;
+    return condition_event(dc, obs, ccda_child(obs, "code"), coded, dom,
+                           NULL);
+}
+
+/* A concern act: its problem observations, one level down. */
+/* A concern act that denies all it holds: negated itself, or each of its
+ * problem observations negated (by its own negationInd or its
+ * entryRelationship's). C-CDA says "no known problems" so (a Problem
+ * Concern Act whose observation is negated, 64572001 "Disease"), and a
+ * Health Concern Act may say "no food insecurity" the same way: that is
+ * no concern of the care plan (F169). A concern holding another act, or
+ * nothing, is not denied. */
+static bool concern_denied(const struct ccda_node *act)
+{
+    bool any = false;
+
+    if (negated(act))
+        return true;
+    CCDA_FOREACH(er, act, "entryRelationship") {
+        const struct ccda_node *c = ccda_first_elem(er);
+        if (c == NULL || ccda_has_template(c, T_PRIORITY_PREF) ||
+            ccda_has_template(c, T_ENTRY_REFERENCE))
+            continue;
+        if (!ccda_is(c, "observation") ? !negated(er) : held_obs(er) != NULL)
+            return false;
+        any = true;
+    }
+    return any;
+}
+
+int ccda_do_concern(struct doc *dc, const struct ccda_node *act, bool concern)
+{
+    if (concern_denied(act))
+        return HUB_OK;
+    if (dc->care_plan && concern)
+        push_node(dc->a, &dc->concerns, &dc->n_concerns, act,
+                  MAX_ACTIVITIES);
+    CCDA_FOREACH(er, act, "entryRelationship") {
+        const struct ccda_node *o = held_obs(er);
+        if (o == NULL || ccda_has_template(o, T_PRIORITY_PREF) ||
+            ccda_has_template(o, T_ENTRY_REFERENCE))
+            continue;
+        const struct ccda_node *coded;
+        const char *dom =
+            ccda_problem_domain(dc, ccda_child(o, "value"), &coded);
+        if (dc->care_plan && dom &&
+            dc->n_concern_doms < 16 &&
+            !in_list(dc->concern_doms, dc->n_concern_doms, dom))
+            dc->concern_doms[dc->n_concern_doms++] = dom;
+        int rc = ccda_do_problem(dc, o, concern);
+        if (rc != HUB_OK)
+            return rc;
+    }
+    return HUB_OK;
+}
+
+static const char *goal_status(const char *s)
+{
+    if (s == NULL || strcmp(s, "active") == 0 || strcmp(s, "new") == 0)
+        return "active";
+    if (strcmp(s, "completed") == 0)
+        return "completed";
+    if (strcmp(s, "cancelled") == 0 || strcmp(s, "aborted") == 0)
+        return "cancelled";
+    if (strcmp(s, "suspended") == 0 || strcmp(s, "held") == 0)
+        return "on-hold";
+    if (strcmp(s, "nullified") == 0)
+        return "entered-in-error";
+    return "active";
+}
+
+/* A PQ or IVL_PQ target as detail_value (a whole number) and detail_text
+ * ("92 %", ">= 92 %", "<= 140 mm[Hg]", ">= 98 [degF], <= 99 [degF]": a
+ * range keeps both its ends, F95). False when there is no value. */
+static bool quantity_text(const struct ccda_node *pq, const char *op,
+                          char *out, size_t cap)
+{
+    const char *val = ccda_attr(pq, "value");
+    const char *unit = ccda_attr(pq, "unit");
+
+    if (val == NULL || *val == '\0' || strlen(val) > 40)
+        return false;
+    int m = snprintf(out, cap, "%s%s%s%.60s", op, val,
+                     unit && *unit ? " " : "", unit ? unit : "");
+    return m > 0 && (size_t)m < cap;
+}
+
+static bool has_quantity(const struct ccda_node *v)
+{
+    return ccda_attr(v, "value") ||
+           ccda_attr(ccda_child(v, "low"), "value") ||
+           ccda_attr(ccda_child(v, "high"), "value");
+}
+
+static void write_quantity(struct jw *w, const struct ccda_node *v)
+{
+    const char *val = ccda_attr(v, "value");
+    int64_t iv;
+    char lo[160], hi[160], text[330];
+
+    if (val) {
+        if (parse_int(val, &iv)) {
+            jw_key(w, "detail_value");
+            jw_int(w, iv);
+        }
+        if (quantity_text(v, "", text, sizeof(text)))
+            jw_kv_cstr(w, "detail_text", text);
+        return;
+    }
+    bool l = quantity_text(ccda_child(v, "low"), ">= ", lo, sizeof(lo));
+    bool h = quantity_text(ccda_child(v, "high"), "<= ", hi, sizeof(hi));
+    if (l && h) {
+        snprintf(text, sizeof(text), "%s, %s", lo, hi);
+        jw_kv_cstr(w, "detail_text", text);
+    } else if (l || h)
+        jw_kv_cstr(w, "detail_text", l ? lo : hi);
+}
+
+int ccda_do_goal(struct doc *dc, const struct ccda_node *obs)
+{
+    struct ev e;
+    const struct ccda_node *reason;
+    const char *dom = entry_domain(dc, obs, &reason);
+    const struct ccda_node *v = ccda_child(obs, "value");
+    const struct ccda_node *et = ccda_child(obs, "effectiveTime");
+
+    /* a negated goal is no goal (F131): Allscripts TouchWorks writes
+     * "Planned Goals not documented" as <observation moodCode="GOL"
+     * negationInd="true"> with a null code and id, which went out as a
+     * goal.updated with a status and nothing else */
+    if (negated(obs))
+        return HUB_OK;
+    if (dc->care_plan)
+        push_node(dc->a, &dc->goals, &dc->n_goals, obs, MAX_ACTIVITIES);
+    const char *gid = ccda_ii_string(dc->a, ccda_child(obs, "id"));
+    ccda_ev_begin(dc, &e, "goal.updated", NULL, "goal");
+    jw_kv_cstr(&e.w, "id", gid);
+    jw_kv_cstr(&e.w, "lifecycle_status",
+               goal_status(ccda_attr(ccda_child(obs, "statusCode"), "code")));
+    for (size_t i = 0; gid && i < dc->n_outcomes; i++)
+        if (strcmp(dc->outcomes[i].goal_id, gid) == 0)
+            jw_kv_cstr(&e.w, "achievement_status", dc->outcomes[i].status);
+    /* C-CDA Goal Observation: code = what is measured, value = the target
+     * (a coded state such as "Housing adequate", or a quantity), or the
+     * goal in words (xsi:type ST: "Need to gain more energy", code
+     * nullFlavor UNK), which is then its description (F94) */
+    const struct ccda_node *code = ccda_child(obs, "code");
+    bool coded = v && value_coded(v);
+    bool measured = ccda_attr(code, "code") && *ccda_attr(code, "code");
+    struct slice words = v && !coded && !ccda_null(v) ? ccda_text(dc->a, v)
+                                                      : (struct slice){ 0 };
+    bool quantity = v && !coded && !ccda_null(v) && has_quantity(v);
+    const char *due = ccda_attr(ccda_child(et, "high"), "value");
+    if (coded)
+        ccda_write_cd(&e.w, "description", v);
+    else if (measured)
+        ccda_write_cd(&e.w, "description", code);
+    else if (!slice_empty(words)) {
+        jw_key(&e.w, "description");
+        jw_obj_begin(&e.w);
+        jw_kv_str(&e.w, "text", words);
+        jw_obj_end(&e.w);
+    }
+    kv_time(&e, "start", ts_of(et), et);
+    /* a target only with something in it (the schema: minProperties 1) */
+    char due_iso[48];
+    if (measured || coded || quantity ||
+        (due && ccda_ts_iso(due, due_iso, sizeof(due_iso)))) {
+        jw_key(&e.w, "targets");
+        jw_arr_begin(&e.w);
+        jw_obj_begin(&e.w);
+        ccda_write_cd(&e.w, "measure", code);
+        if (coded)
+            ccda_write_cd(&e.w, "detail", v);
+        else if (quantity)
+            write_quantity(&e.w, v);
+        else if (!slice_empty(words))
+            jw_kv_str(&e.w, "detail_text", words);
+        kv_time(&e, "due", due, et);
+        jw_obj_end(&e.w);
+        jw_arr_end(&e.w);
+    }
+    jw_kv_cstr(&e.w, "domain", dom);
+    /* what the goal addresses: its reasons, as references (the reason
+     * observation's id, or the concern an Entry Reference points to) */
+    const char *refs[16];
+    size_t n_refs = 0;
+    CCDA_FOREACH(er, obs, "entryRelationship") {
+        const struct ccda_node *c = ccda_first_elem(er);
+        /* inversionInd="true" turns the relationship round (CDA R2): the
+         * entry inside has the goal as its reason, the goal does not
+         * address it (F820) */
+        bool rson = ccda_attr_eq(er, "typeCode", "RSON") &&
+                    !ccda_attr_eq(er, "inversionInd", "true");
+        /* C-CDA Care Plan: "Goal REFERS TO Health Concern" is a REFR
+         * Entry Reference */
+        bool refr = ccda_attr_eq(er, "typeCode", "REFR") &&
+                    ccda_has_template(c, T_ENTRY_REFERENCE);
+        if (c == NULL || n_refs >= 16 || !(rson || refr) ||
+            ccda_has_template(c, T_PRIORITY_PREF) ||
+            negated(er) || (rson && negated(c)))
+            continue;           /* a denied reason is none (F170) */
+        const char *rid = ccda_ii_string(dc->a, ccda_child(c, "id"));
+        if (rid && !in_list(refs, n_refs, rid))
+            refs[n_refs++] = rid;
+    }
+    if (n_refs) {
+        jw_key(&e.w, "addresses");
+        jw_arr_begin(&e.w);
+        for (size_t i = 0; i < n_refs; i++)
+            jw_cstr(&e.w, refs[i]);
+        jw_arr_end(&e.w);
+    }
+    if (reason)
+        sens_add(&e, reason_label(dc, reason));
+    return ccda_ev_end(dc, &e, obs);
+}
+
+/* act statusCode -> FHIR Task status of the referral */
+static const char *referral_status(const char *s)
+{
+    if (s == NULL || strcmp(s, "active") == 0 || strcmp(s, "new") == 0 ||
+        strcmp(s, "normal") == 0)
+        return "requested";
+    if (strcmp(s, "completed") == 0)
+        return "completed";
+    if (strcmp(s, "cancelled") == 0 || strcmp(s, "aborted") == 0 ||
+        strcmp(s, "obsolete") == 0)
+        return "cancelled";
+    if (strcmp(s, "held") == 0 || strcmp(s, "suspended") == 0)
+        return "on-hold";
+    if (strcmp(s, "nullified") == 0)
+        return "entered-in-error";
+    return NULL;
+}
+
+/* How soon (F133): the entry's priorityCode (HL7 v3 ActPriority,
+ * 2.16.840.1.113883.5.7) as the schema's priority (FHIR RequestPriority),
+ * for the four codes both systems define alike: R routine, UR urgent,
+ * A ASAP, S stat. Others (EM, EL, callback, timing) name no one of them
+ * and are left out, as is a code of another system. */
+static const char *request_priority(const struct ccda_node *n)
+{
+    static const struct {
+        const char *code, *priority;
+    } map[] = {
+        { "R", "routine" }, { "UR", "urgent" }, { "A", "asap" },
+        { "S", "stat" },
+    };
+    const struct ccda_node *pc = ccda_child(n, "priorityCode");
+    const char *code = ccda_attr(pc, "code");
+    const char *sys = ccda_attr(pc, "codeSystem");
+
+    if (code == NULL || ccda_null(pc) ||
+        (sys && strcmp(sys, "2.16.840.1.113883.5.7") != 0))
+        return NULL;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(code, map[i].code) == 0)
+            return map[i].priority;
+    return NULL;
+}
+
+/* The organization a planned entry names as performer, or empty. */
+static struct slice performer_org(struct doc *dc, const struct ccda_node *n)
+{
+    CCDA_FOREACH(pf, n, "performer") {
+        const struct ccda_node *ae = ccda_child(pf, "assignedEntity");
+        struct slice s = ccda_text(
+            dc->a, ccda_path(ae, "representedOrganization/name"));
+        if (!slice_empty(s))
+            return s;
+    }
+    return SLICE_NULL;
+}
+
+/* When the service is to be given (a planned entry's effectiveTime, as
+ * FHIR's ServiceRequest.occurrence[x]; F30): "occurrence_at" its value or
+ * low, "occurrence_period" its low and high when it is an interval. */
+static void put_occurrence(struct ev *e, const struct ccda_node *et)
+{
+    if (et == NULL)
+        return;
+    kv_time(e, "occurrence_at", ts_of(et), et);
+    const struct ccda_node *lo = ccda_child(et, "low");
+    const struct ccda_node *hi = ccda_child(et, "high");
+    char l[48], h[48];
+    bool hl = ccda_ts_iso(ccda_attr(lo, "value"), l, sizeof(l));
+    bool hh = ccda_ts_iso(ccda_attr(hi, "value"), h, sizeof(h));
+    if (hi && ccda_attr(hi, "value") && !hh)
+        warn_add(e, hi, NULL, "time is not an HL7 TS");
+    if (!hl && !hh)
+        return;
+    jw_key(&e->w, "occurrence_period");
+    jw_obj_begin(&e->w);
+    if (hl)
+        jw_kv_cstr(&e->w, "start", l);
+    if (hh)
+        jw_kv_cstr(&e->w, "end", h);
+    jw_obj_end(&e->w);
+}
+
+/* When the request was written: its own author's time (C-CDA Planned
+ * Procedure: "authorTime indicates when the documentation of the plan
+ * occurred"; FHIR's ServiceRequest.authoredOn), else the document's. A
+ * document often carries requests written long before it (F140). */
+static void put_authored(struct doc *dc, struct ev *e,
+                         const struct ccda_node *n)
+{
+    char iso[48];
+    CCDA_FOREACH(au, n, "author") {
+        const struct ccda_node *t = ccda_child(au, "time");
+        const char *ts = ccda_attr(t, "value");
+        if (ts == NULL || *ts == '\0')
+            continue;
+        if (ccda_ts_iso(ts, iso, sizeof(iso))) {
+            jw_kv_cstr(&e->w, "authored_at", iso);
+            return;
+        }
+        warn_add(e, t, NULL, "time is not an HL7 TS");
+    }
+    jw_kv_cstr(&e->w, "authored_at", dc->time);
+}
+
+/* The referral's business identifiers (F700): every usable id of the
+ * entry (or order) `n`, as C-CDA on FHIR maps an II to an Identifier and
+ * the patient's ids are written: root and extension as system (the OID's
+ * URI, or the root as sent when it is no OID: the sender's own name) and
+ * value; a root alone as the value (urn:oid:, urn:uuid:) in system
+ * urn:ietf:rfc:3986 when it is a URI. An II has no type. A CBO's system
+ * knows the referral by such a number; "id" keeps the first id alone. */
+void ccda_put_ids(struct doc *dc, struct ev *e, const struct ccda_node *n)
+{
+    bool open = false;
+    CCDA_FOREACH(id, n, "id") {
+        const char *root = ccda_attr(id, "root");
+        const char *ext = ccda_attr(id, "extension");
+        char sys[300];
+        if (ccda_null(id) || root == NULL || *root == '\0')
+            continue;
+        const char *system = ccda_system_uri(root, sys, sizeof(sys));
+        const char *value = ext && *ext ? ext : ccda_ii_string(dc->a, id);
+        if (system == NULL || value == NULL)
+            continue;           /* a root too long for any system */
+        jw_arr_lazy(&e->w, "identifiers", &open);
+        jw_obj_begin(&e->w);
+        jw_kv_cstr(&e->w, "value", value);
+        if (ext && *ext)
+            jw_kv_cstr(&e->w, "system", system);
+        else if (system != root || idsys_is_uri(slice_from_cstr(root)))
+            jw_kv_cstr(&e->w, "system", "urn:ietf:rfc:3986");
+        jw_obj_end(&e->w);
+    }
+    jw_arr_end_if(&e->w, open);
+}
+
+int ccda_do_referral(struct doc *dc, const struct ccda_node *n)
+{
+    struct ev e;
+    const struct ccda_node *reason;
+    const char *dom = entry_domain(dc, n, &reason);
+    const char *st = referral_status(
+        ccda_attr(ccda_child(n, "statusCode"), "code"));
+
+    ccda_ev_begin(dc, &e, "referral.created", NULL, "referral");
+    jw_kv_cstr(&e.w, "id", ccda_ii_string(dc->a, ccda_child(n, "id")));
+    ccda_put_ids(dc, &e, n);
+    const struct dict_task_status *ts =
+        st ? dict_task_status_find(dc->d, slice_from_cstr(st)) : NULL;
+    if (ts) {
+        jw_kv_cstr(&e.w, "status", ts->code);
+        jw_key(&e.w, "terminal");
+        jw_bool(&e.w, ts->terminal);
+    } else
+        warn_add(&e, ccda_child(n, "statusCode"), NULL,
+                 "status has no referral status");
+    jw_kv_cstr(&e.w, "intent", "order");
+    jw_kv_cstr(&e.w, "priority", request_priority(n));
+    jw_kv_cstr(&e.w, "domain", dom);
+    ccda_write_cd(&e.w, "service", ccda_child(n, "code"));
+    cd_labels(dc, &e, ccda_child(n, "code"));     /* F190 */
+    /* who asks: the act's author's organization, else the document
+     * author's, else the encounter's (C-CDA R2.1 US Realm Header). Not the
+     * custodian: it keeps the document (the Referral Note's is an HIE) and
+     * says nothing about who requests the service. */
+    struct slice req = ccda_text(
+        dc->a, ccda_path(n, "author/assignedAuthor/representedOrganization/"
+                            "name"));
+    if (slice_empty(req))
+        req = slice_empty(dc->author_org) ? dc->encounter_org : dc->author_org;
+    jw_kv_str(&e.w, "requester", req);
+    jw_kv_str(&e.w, "performer", performer_org(dc, n));
+    put_authored(dc, &e, n);
+    put_occurrence(&e, ccda_child(n, "effectiveTime"));
+    if (reason) {
+        jw_key(&e.w, "reason");
+        jw_arr_begin(&e.w);
+        ccda_write_cd(&e.w, NULL, reason);
+        jw_arr_end(&e.w);
+        sens_add(&e, reason_label(dc, reason));
+    }
+    return ccda_ev_end(dc, &e, n);
+}
+
+/* A planned or intervention entry: a referral when it requests a service
+ * (RQO procedure/act/encounter), else an activity of the plan. */
+int ccda_do_planned(struct doc *dc, const struct ccda_node *n, int depth)
+{
+    /* negationInd="true" on a planned entry says it is not planned (the
+     * C-CDA Examples' "No Planned Tests"): no activity, no referral (F822) */
+    if (depth > MAX_ER_NEST || negated(n) ||
+        ccda_has_template(n, T_ENTRY_REFERENCE) ||
+        ccda_has_template(n, T_HANDOFF) ||
+        ccda_has_template(n, T_PLANNED_COVERAGE))
+        return HUB_OK;
+    if (ccda_has_template(n, T_INTERVENTION) ||
+        ccda_has_template(n, T_PLANNED_INTERVENTION)) {
+        /* the intervention's parts are the activities */
+        size_t before = dc->n_acts;
+        size_t events = dc->out->n;
+        CCDA_FOREACH(er, n, "entryRelationship") {
+            if (!ccda_attr_eq(er, "typeCode", "REFR") &&
+                !ccda_attr_eq(er, "typeCode", "COMP"))
+                continue;
+            const struct ccda_node *part = ccda_first_elem(er);
+            if (part == NULL || (ccda_is(part, "observation") &&
+                                 ccda_attr_eq(part, "moodCode", "GOL")))
+                continue;
+            int rc = ccda_do_planned(dc, part, depth + 1);
+            if (rc != HUB_OK)
+                return rc;
+        }
+        if (dc->n_acts == before && dc->out->n == events)
+            push_node(dc->a, &dc->acts, &dc->n_acts, n, MAX_ACTIVITIES);
+        return HUB_OK;
+    }
+    if (mood_is(n, "RQO") && (ccda_is(n, "procedure") || ccda_is(n, "act") ||
+                              ccda_is(n, "encounter")))
+        return ccda_do_referral(dc, n);
+    if (ccda_is(n, "act") && ccda_has_template(n, T_PATIENT_REFERRAL) &&
+        !mood_is(n, "EVN"))
+        return ccda_do_referral(dc, n);  /* see do_entry */
+    if (ccda_is(n, "observation") && mood_is(n, "EVN"))
+        return HUB_OK;          /* a finding, not a plan item */
+    push_node(dc->a, &dc->acts, &dc->n_acts, n, MAX_ACTIVITIES);
+    return HUB_OK;
+}
+
+/* What an activity is: its code; a planned medication or immunization
+ * (substanceAdministration, 4.42 / 4.120) and a planned supply (4.43) have
+ * none of their own, their product's is the drug or vaccine (RxNorm, CVX). */
+static const struct ccda_node *activity_code(const struct ccda_node *n)
+{
+    const struct ccda_node *c = ccda_child(n, "code");
+
+    if (c)
+        return c;
+    if (ccda_is(n, "substanceAdministration"))
+        return ccda_path(n, "consumable/manufacturedProduct/"
+                            "manufacturedMaterial/code");
+    if (ccda_is(n, "supply"))
+        return ccda_path(n, "product/manufacturedProduct/"
+                            "manufacturedMaterial/code");
+    return NULL;
+}
+
+static void write_activity(struct doc *dc, struct ev *e,
+                           const struct ccda_node *n)
+{
+    struct jw *w = &e->w;
+    const struct ccda_node *reason;
+    const char *dom = entry_domain(dc, n, &reason);
+    const struct ccda_node *et = ccda_child(n, "effectiveTime");
+
+    jw_obj_begin(w);
+    ccda_write_cd(w, "code", activity_code(n));
+    /* a substance use disorder treatment planned or done is told in the
+     * event: it carries the label, as FHIR's Procedure does (F190) */
+    cd_labels(dc, e, activity_code(n));
+    jw_kv_cstr(w, "reference", ccda_ii_string(dc->a, ccda_child(n, "id")));
+    jw_kv_cstr(w, "status", ccda_attr(ccda_child(n, "statusCode"), "code"));
+    /* an event-mood part (an Intervention Act's Procedure Activity) says
+     * when it was done; a planned one when it is to be done */
+    kv_time(e, mood_is(n, "EVN") ? "performed_at" : "scheduled", ts_of(et),
+            et);
+    jw_kv_cstr(w, "domain", dom);
+    jw_obj_end(w);
+}
+
+/* "key": [ids of `n` entries], ids deduplicated; nothing when none. */
+static void write_refs(struct doc *dc, struct jw *w, const char *key,
+                       const struct ccda_node *const *ents, size_t n)
+{
+    const char **ids = arena_alloc(dc->a, (n ? n : 1) * sizeof(*ids));
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *id = ccda_ii_string(dc->a, ccda_child(ents[i], "id"));
+        if (id && !in_list(ids, k, id))
+            ids[k++] = id;
+    }
+    if (k == 0)
+        return;
+    jw_key(w, key);
+    jw_arr_begin(w);
+    for (size_t i = 0; i < k; i++)
+        jw_cstr(w, ids[i]);
+    jw_arr_end(w);
+}
+
+int ccda_emit_careplan(struct doc *dc)
+{
+    struct ev e;
+    struct jw *w = &e.w;
+    const char *doms[MAX_ACTIVITIES];
+    size_t n_doms = 0;
+
+    if (!dc->care_plan && dc->n_acts == 0)
+        return HUB_OK;
+    ccda_ev_begin(dc, &e, "careplan.updated", NULL, "careplan");
+    /* the plan carries what its parts came from: each part's labels */
+    for (size_t i = 0; i < dc->n_acts; i++)
+        ccda_entry_labels(dc, &e, dc->acts[i]);
+    for (size_t i = 0; i < dc->n_concerns; i++)
+        ccda_entry_labels(dc, &e, dc->concerns[i]);
+    for (size_t i = 0; i < dc->n_goals; i++)
+        ccda_entry_labels(dc, &e, dc->goals[i]);
+    /* CDA R2: setId is common to all revisions of a document, and a
+     * replacement (relatedDocument RPLC) is a new version of its parent:
+     * the plan is the set, each document one version of it. */
+    jw_kv_cstr(w, "id", dc->set_id ? dc->set_id : dc->message_id);
+    jw_kv_cstr(w, "status", "active");
+    jw_kv_cstr(w, "intent", "plan");
+    if (dc->care_plan) {
+        jw_kv_str(w, "title", ccda_text(dc->a, ccda_child(dc->root, "title")));
+        const struct ccda_node *se = ccda_path(dc->root,
+                                      "documentationOf/serviceEvent/"
+                                      "effectiveTime");
+        if (se) {
+            char lo[48], hi[48];
+            const struct ccda_node *ln = ccda_child(se, "low");
+            const struct ccda_node *hn = ccda_child(se, "high");
+            bool l = ccda_ts_iso(ccda_attr(ln, "value"), lo, sizeof(lo));
+            bool h = ccda_ts_iso(ccda_attr(hn, "value"), hi, sizeof(hi));
+            /* a bound that is no TS (an offset of -5000, F107) is left
+             * out, and said, as an entry's time is */
+            if (!l && ccda_attr(ln, "value"))
+                warn_add(&e, ln, NULL, "time is not an HL7 TS");
+            if (!h && ccda_attr(hn, "value"))
+                warn_add(&e, hn, NULL, "time is not an HL7 TS");
+            if (l || h) {
+                jw_key(w, "period");
+                jw_obj_begin(w);
+                if (l)
+                    jw_kv_cstr(w, "start", lo);
+                if (h)
+                    jw_kv_cstr(w, "end", hi);
+                jw_obj_end(w);
+            }
+        }
+    }
+    jw_kv_str(w, "author", dc->author_org);
+    /* concerns and goals as references (their ids), as the schema has it;
+     * SDOH concerns also came out as condition.recorded events */
+    write_refs(dc, w, "addresses", dc->concerns, dc->n_concerns);
+    write_refs(dc, w, "goals", dc->goals, dc->n_goals);
+    for (size_t i = 0; i < dc->n_concern_doms; i++)
+        if (!in_list(doms, n_doms, dc->concern_doms[i]))
+            doms[n_doms++] = dc->concern_doms[i];
+    if (dc->n_acts) {
+        jw_key(w, "activities");
+        jw_arr_begin(w);
+        for (size_t i = 0; i < dc->n_acts; i++) {
+            const struct ccda_node *reason;
+            const char *dom = entry_domain(dc, dc->acts[i], &reason);
+            if (dom && !in_list(doms, n_doms, dom) && n_doms < MAX_ACTIVITIES)
+                doms[n_doms++] = dom;
+            write_activity(dc, &e, dc->acts[i]);
+        }
+        jw_arr_end(w);
+    }
+    if (n_doms) {
+        jw_key(w, "domains");
+        jw_arr_begin(w);
+        for (size_t i = 0; i < n_doms; i++)
+            jw_cstr(w, doms[i]);
+        jw_arr_end(w);
+    }
+    return ccda_ev_end(dc, &e, dc->root);
+}

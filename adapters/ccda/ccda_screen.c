@@ -1,0 +1,754 @@
+/*
+ * ccda_screen.c - screenings in a C-CDA document: an Assessment Scale
+ * Observation (4.69) whose code is an instrument of the dictionary, or one
+ * of whose items is a question it knows, gives screening.completed (and
+ * screening.positive when a domain is positive), scored by the dictionary;
+ * items sent loose in Social History, outside any scale, are gathered by
+ * instrument and given once the body is read, and so are assessments (a
+ * Social History Observation that asserts an SDOH finding: an item in the
+ * finding's domain, as the FHIR adapter reads an SDOHCC Observation).
+ */
+#include "ccda/ccda_doc.h"
+
+#include <math.h>
+
+#define MAX_RESPONSES 200       /* items of one screening */
+#define MAX_ANSWERS 16          /* values of one multi-select item */
+#define MAX_LOOSE 200           /* loose screening items per document */
+
+/* template ids (C-CDA R2.1) */
+#define T_HOME_ENV "2.16.840.1.113883.10.20.22.4.109"
+#define T_SCALE_SUPPORT "2.16.840.1.113883.10.20.22.4.86"
+
+struct resp {
+    struct dict_response r;
+    struct slice ans[MAX_ANSWERS];
+    const struct ccda_node *obs;
+    int sender;                 /* interpretation: 1 positive, -1 negative */
+    const struct dict_derived *derived;     /* a sender-stated derived item */
+    const char *assessed;       /* an assessment's domain, else NULL */
+    bool asserted;              /* its finding asserted (not a status) */
+    bool absent;                /* its finding denied (negationInd) */
+    bool decimal;               /* r.value is `dvalue` rounded (REAL, PQ) */
+    double dvalue;
+    const char *unit;           /* a PQ's unit (UCUM), "1" left out */
+};
+
+static int interp_of(const struct ccda_node *obs)
+{
+    const char *c = ccda_attr(ccda_child(obs, "interpretationCode"), "code");
+    if (c == NULL)
+        return 0;
+    if (strcmp(c, "POS") == 0 || strcmp(c, "A") == 0 ||
+        strcmp(c, "AA") == 0 || strcmp(c, "H") == 0)
+        return 1;
+    if (strcmp(c, "NEG") == 0 || strcmp(c, "N") == 0)
+        return -1;
+    return 0;
+}
+
+/* A REAL or PQ value that is no integer (1.5 hours): whole, finite, in the
+ * bounds parse_int keeps. */
+static bool parse_decimal(const char *s, double *v)
+{
+    char *end;
+
+    if (s == NULL || *s == '\0')
+        return false;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(d) || d < -1e6 || d > 1e6)
+        return false;
+    *v = d;
+    return true;
+}
+
+/* Read one answered question into *r. */
+static void read_response(const struct ccda_node *obs, struct resp *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->obs = obs;
+    r->r.question = ccda_token(ccda_code_of(obs));
+    r->r.answers = r->ans;
+    r->sender = interp_of(obs);
+    CCDA_FOREACH(v, obs, "value") {
+        /* ASKU asked but unknown (declined), NASK not asked, UNK...: no
+         * answer; the item is unanswered when no other value answers it
+         * (Epic writes a nullFlavor OTH value, the code in a translation,
+         * beside a coded one: F93) */
+        if (ccda_attr(v, "nullFlavor"))
+            continue;
+        if (value_coded(v)) {
+            if (r->r.n_answers < MAX_ANSWERS)
+                r->ans[r->r.n_answers++] = ccda_token(ccda_attr(v, "code"));
+        } else if (parse_int(ccda_attr(v, "value"), &r->r.value)) {
+            r->r.has_value = true;
+        } else if (parse_decimal(ccda_attr(v, "value"), &r->dvalue)) {
+            /* scored rounded, written as sent (a decimal was read as no
+             * answer at all: declined) */
+            r->r.has_value = true;
+            r->r.value = (int64_t)llround(r->dvalue);
+            r->decimal = (double)r->r.value != r->dvalue;
+        }
+        if (r->r.has_value && !r->unit) {
+            const char *u = ccda_attr(v, "unit");
+            if (u && *u && strcmp(u, "1") != 0)
+                r->unit = u;        /* as FHIR's valueQuantity code (F161) */
+        }
+    }
+    if (r->r.n_answers == 0 && !r->r.has_value)
+        r->r.declined = true;
+}
+
+/* Collect the items of a scale: component observations, through nested
+ * groups (PRAPARE sections) up to MAX_ER_NEST levels. */
+static void collect_items(struct doc *dc, const struct ccda_node *scale,
+                          struct resp *rs, size_t *n, int depth,
+                          bool *truncated)
+{
+    if (depth > MAX_ER_NEST)
+        return;
+    CCDA_FOREACH(er, scale, "entryRelationship") {
+        const struct ccda_node *o = held_obs(er);
+        if (o == NULL || ccda_code_of(o) == NULL)
+            continue;
+        /* an item is a LOINC question (screening.schema.json); a component
+         * coded in another system is the sender's own note on the panel
+         * (Epic's "Domain ID", X-SDOH-DOMAIN-ID of 1.2.840.114350.1.72.1.8.1):
+         * left out, with a warning (F91) */
+        const char *cs = ccda_attr(ccda_child(o, "code"), "codeSystem");
+        if (cs && *cs && strcmp(cs, OID_LOINC) != 0) {
+            if (dc->n_skipped < MAX_SKIPPED)
+                dc->skipped[dc->n_skipped++] = o;
+            continue;
+        }
+        bool group = false;
+        CCDA_FOREACH(er2, o, "entryRelationship")
+            if (ccda_child(er2, "observation"))
+                group = true;
+        if (group && ccda_child(o, "value") == NULL) {
+            collect_items(dc, o, rs, n, depth + 1, truncated);
+            continue;
+        }
+        if (*n >= MAX_RESPONSES) {
+            *truncated = true;
+            return;
+        }
+        read_response(o, &rs[*n]);
+        (*n)++;
+    }
+}
+
+/* A participant's id as ccda_ii_string writes it: the role's own (an
+ * NPI), else the organization it acts for; a device's own id is not a
+ * party (FHIR's Observation.performer names no Device). NULL when none. */
+static const char *party_id(struct doc *dc, const struct ccda_node *role)
+{
+    if (ccda_child(role, "assignedAuthoringDevice") == NULL) {
+        CCDA_FOREACH(id, role, "id") {
+            const char *s = ccda_ii_string(dc->a, id);
+            if (s)
+                return s;
+        }
+    }
+    CCDA_FOREACH(id, ccda_child(role, "representedOrganization"), "id") {
+        const char *s = ccda_ii_string(dc->a, id);
+        if (s)
+            return s;
+    }
+    return NULL;
+}
+
+/* Who took the screening entry `n` (F59): its own author (C-CDA Author
+ * Participation, 4.119: the entry's author overrides the header's), else
+ * its performer (who carried the observation out). The C-CDA on FHIR
+ * mapping takes an observation's author to Observation.performer. The
+ * header's author is not read: it propagates to every entry, and is often
+ * the EHR or who signed the document, not who screened (F31). */
+static const char *entry_performer(struct doc *dc, const struct ccda_node *n)
+{
+    CCDA_FOREACH(au, n, "author") {
+        const char *s = party_id(dc, ccda_child(au, "assignedAuthor"));
+        if (s)
+            return s;
+    }
+    CCDA_FOREACH(pf, n, "performer") {
+        const char *s = party_id(dc, ccda_child(pf, "assignedEntity"));
+        if (s)
+            return s;
+    }
+    return NULL;
+}
+
+/* Days since 1970-01-01 of an ISO time of at least day precision
+ * ("2021-06-18..."), or -1. */
+static long iso_day(const char *iso)
+{
+    size_t n = strlen(iso);
+    for (size_t i = 0; i < 10; i++)
+        if (i >= n || (i == 4 || i == 7 ? iso[i] != '-'
+                                         : iso[i] < '0' || iso[i] > '9'))
+            return -1;
+    long y = strtol(iso, NULL, 10), m = strtol(iso + 5, NULL, 10),
+         d = strtol(iso + 8, NULL, 10);
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400;
+    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* A screening dated `iso` falls outside the document's encounter: more
+ * than a day before its start or after its end (a day either way for
+ * offsets; only day-precise times are compared, a bound unknown is no
+ * bound). */
+static bool outside_encounter(const struct doc *dc, const char *iso)
+{
+    long d = iso_day(iso), lo = iso_day(dc->enc_lo), hi = iso_day(dc->enc_hi);
+    return d >= 0 && ((lo >= 0 && d < lo - 1) || (hi >= 0 && d > hi + 1));
+}
+
+/*
+ * A question of the dictionary answered with a finding of the question's
+ * own domain instead of one of its answers (88124-3 "Food insecurity risk"
+ * valued SNOMED CT 733423003 "Food insecurity", as the Czech HDR's FHIR
+ * SDOH Observation sends it): the sender's statement of the need, read as
+ * an assessment of that finding (asserted, positive), as the FHIR adapter
+ * reads the same Observation (F281). Not for an answer of the list, a
+ * finding of another domain or of a status domain (dict.h), a number, or
+ * a negated observation. Sets rs->assessed and rs->asserted; true when so.
+ */
+static bool question_finding(struct doc *dc, const struct dict_instrument *inst,
+                             struct resp *rs)
+{
+    if (rs->assessed || rs->obs == NULL || rs->r.declined ||
+        rs->r.has_value || negated(rs->obs))
+        return false;
+    const struct dict_item *it = dict_item_find(dc->d, inst, rs->r.question);
+    if (it == NULL)
+        it = dict_item_find(dc->d, NULL, rs->r.question);
+    if (it == NULL || it->domain == NULL)
+        return false;
+    const struct dict_domain *dm =
+        dict_domain_find(dc->d, slice_from_cstr(it->domain));
+    if (dm == NULL || dm->status)
+        return false;
+    for (size_t k = 0; k < rs->r.n_answers; k++)
+        if (dict_answer_find(it, rs->ans[k]))
+            return false;
+    bool found = false;
+    CCDA_FOREACH(v, rs->obs, "value") {
+        const struct ccda_node *coded;
+        const char *dom = ccda_problem_domain(dc, v, &coded);
+        found |= dom != NULL && strcmp(dom, it->domain) == 0;
+    }
+    if (!found)
+        return false;
+    rs->assessed = it->domain;
+    rs->asserted = true;
+    return true;
+}
+
+/* One screening event from `n` responses. */
+static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
+                          struct resp *rs, size_t n,
+                          const struct ccda_node *panel, bool truncated)
+{
+    const struct ccda_node *where = panel ? panel : rs[0].obs;
+    struct dict_response *r = arena_alloc(dc->a, (n ? n : 1) * sizeof(*r));
+    struct dict_scoring sc;
+    struct ev e;
+    char when[48];
+    const char *occurred = NULL;
+    const char *said_pos[MAX_RESPONSES + 1], *said_neg[MAX_RESPONSES + 1];
+    const struct ccda_node *said_pos_at[MAX_RESPONSES + 1],
+        *said_neg_at[MAX_RESPONSES + 1];
+    size_t n_pos = 0, n_neg = 0;
+    int rc;
+
+    for (size_t i = 0; i < n; i++) {
+        rs[i].r.answers = rs[i].ans;
+        rs[i].derived = dict_derived_find(dc->d, inst, rs[i].r.question);
+        if (question_finding(dc, inst, &rs[i]))
+            rs[i].derived = NULL;   /* the finding, not a derived answer */
+        r[i] = rs[i].r;
+    }
+    rc = dict_score(dc->d, dc->a, inst, r, n, &sc);
+    if (rc != HUB_OK)
+        return ccda_err_at(dc->err, dc->a, rc, where, NULL,
+                           "screening has too many items");
+    /* the domains scored, then those of the assessments' findings (in the
+     * order the FHIR adapter lists them); an asserted finding is positive */
+    size_t cap = n + sc.n_domains + sc.n_positive_domains + 1;
+    size_t n_doms = 0, n_posd = 0;
+    const char **doms = arena_alloc(dc->a, cap * sizeof(*doms));
+    const char **posd = arena_alloc(dc->a, cap * sizeof(*posd));
+    for (size_t k = 0; k < sc.n_domains; k++)
+        strset_add(doms, &n_doms, cap, sc.domains[k]);
+    for (size_t k = 0; k < sc.n_positive_domains; k++)
+        strset_add(posd, &n_posd, cap, sc.positive_domains[k]);
+    for (size_t i = 0; i < n; i++) {
+        strset_add(doms, &n_doms, cap, rs[i].assessed);
+        if (rs[i].asserted)
+            strset_add(posd, &n_posd, cap, rs[i].assessed);
+    }
+
+    /* what the sender said: derived items and interpretation codes */
+    for (size_t i = 0; i < n; i++) {
+        const char *dom = NULL;
+        int said = 0;
+        if (rs[i].derived && rs[i].r.n_answers) {
+            dom = rs[i].derived->domain;
+            if (slice_eq(rs[i].ans[0], rs[i].derived->positive_answer))
+                said = 1;
+            else if (slice_eq(rs[i].ans[0], rs[i].derived->negative_answer))
+                said = -1;
+        } else if (rs[i].sender) {
+            dom = rs[i].assessed ? rs[i].assessed : sc.items[i].domain;
+            said = rs[i].sender;
+        }
+        if (dom == NULL || said == 0)
+            continue;
+        if (n_pos >= MAX_RESPONSES || n_neg >= MAX_RESPONSES)
+            break;
+        if (said > 0 && !in_list(said_pos, n_pos, dom)) {
+            said_pos_at[n_pos] = rs[i].obs;
+            said_pos[n_pos++] = dom;
+        } else if (said < 0 && !in_list(said_neg, n_neg, dom)) {
+            said_neg_at[n_neg] = rs[i].obs;
+            said_neg[n_neg++] = dom;
+        }
+    }
+    if (panel) {
+        int said = interp_of(panel);
+        for (size_t k = 0; said && k < n_doms && n_pos < MAX_RESPONSES; k++) {
+            if (said > 0 && !in_list(said_pos, n_pos, doms[k])) {
+                said_pos_at[n_pos] = panel;
+                said_pos[n_pos++] = doms[k];
+            }
+        }
+    }
+
+    const struct ccda_node *et =
+        ccda_child(panel ? panel : rs[0].obs, "effectiveTime");
+    const char *ts = ts_of(et);
+    if (ts && ccda_ts_iso(ts, when, sizeof(when)))
+        occurred = when;
+
+    /* the body is written once and carried by screening.completed and,
+     * when a domain is positive, screening.positive (as the FHIR and CSV
+     * adapters do: subscribers choose either topic) */
+    struct jw body;
+    struct jw *w = &body;
+    struct slice body_json;
+    ccda_ev_init(dc, &e);
+    for (size_t i = 0; i < n; i++)     /* loose items: an entry each */
+        ccda_entry_labels(dc, &e, rs[i].obs);
+    for (size_t k = 0; k < sc.n_labels; k++)
+        sens_add(&e, sc.labels[k]);     /* an answer that is itself sensitive */
+    jw_init(&body, dc->a, CCDA_MAX_EVENT);
+    jw_obj_begin(&body);
+    if (ts && occurred == NULL)
+        warn_add(&e, et, NULL, "time is not an HL7 TS");
+    if (truncated)
+        warn_add(&e, panel, NULL, "too many items; the rest are ignored");
+    for (size_t k = 0; k < dc->n_skipped; k++)
+        warn_add(&e, dc->skipped[k], "code",
+                 "component coded in another system than LOINC: not an item");
+    dc->n_skipped = 0;
+    if (inst) {
+        jw_kv_cstr(w, "instrument", inst->code);
+        jw_kv_cstr(w, "instrument_system", inst->system);
+        jw_kv_cstr(w, "instrument_name", inst->name);
+    } else if (panel && ccda_code_of(panel) && *ccda_code_of(panel)) {
+        /* a panel the dictionary does not know: its code as sent */
+        const struct ccda_node *pc = ccda_child(panel, "code");
+        char sysbuf[280];
+        jw_kv_str(w, "instrument", ccda_token(ccda_code_of(panel)));
+        jw_kv_cstr(w, "instrument_system",
+                   ccda_system_uri(ccda_attr(pc, "codeSystem"), sysbuf,
+                                   sizeof(sysbuf)));
+        jw_kv_cstr(w, "instrument_name", ccda_attr(pc, "displayName"));
+    }
+    if (panel)
+        jw_kv_cstr(w, "id", ccda_ii_string(dc->a, ccda_child(panel, "id")));
+    jw_key(w, "items");
+    jw_arr_begin(w);
+    for (size_t i = 0; i < n; i++) {
+        const struct dict_item_result *ir = &sc.items[i];
+        jw_obj_begin(w);
+        jw_kv_str(w, "question", rs[i].r.question);
+        const struct dict_item *it = ir->item;
+        if (rs[i].r.n_answers == 1 && !(it && it->multi)) {
+            jw_kv_str(w, "answer", rs[i].ans[0]);
+        } else if (rs[i].r.n_answers) {
+            jw_key(w, "answers");
+            jw_arr_begin(w);
+            for (size_t k = 0; k < rs[i].r.n_answers; k++)
+                jw_str(w, rs[i].ans[k]);
+            jw_arr_end(w);
+        }
+        if (rs[i].r.has_value) {
+            jw_key(w, "value");
+            if (rs[i].decimal)
+                jw_number(w, rs[i].dvalue);
+            else
+                jw_int(w, rs[i].r.value);
+            jw_kv_cstr(w, "unit", rs[i].unit);
+        }
+        const char *dom = ir->domain;
+        enum dict_verdict v = ir->verdict;
+        if (rs[i].derived) {
+            /* the hub's own derivation decides, not the sender's answer */
+            dom = rs[i].derived->domain;
+            v = DICT_UNKNOWN;
+            for (size_t k = 0; k < sc.n_derived; k++)
+                if (sc.derived[k].rule == rs[i].derived)
+                    v = sc.derived[k].verdict;
+        } else if (rs[i].assessed) {
+            /* the sender's assertion of a finding, not an answer to score
+             * (as the FHIR adapter reads an SDOHCC Observation Assessment);
+             * a status domain's finding is carried, not scored */
+            dom = rs[i].assessed;
+            v = rs[i].asserted ? DICT_POSITIVE
+                : rs[i].absent ? DICT_NEGATIVE : DICT_UNKNOWN;
+        }
+        jw_kv_cstr(w, "domain", dom);
+        if (it && !rs[i].derived)
+            jw_kv_cstr(w, "label", it->label);
+        if (v != DICT_UNKNOWN) {
+            jw_key(w, "positive");
+            jw_bool(w, v == DICT_POSITIVE);
+        }
+        if (rs[i].asserted || rs[i].absent) {
+            jw_key(w, "asserted");
+            jw_bool(w, true);
+        }
+        if (ir->declined && !rs[i].derived) {
+            jw_key(w, "declined");
+            jw_bool(w, true);
+        }
+        if (rs[i].derived) {
+            jw_key(w, "derived");
+            jw_bool(w, true);
+        }
+        if (rs[i].sender) {
+            jw_key(w, "sender_positive");
+            jw_bool(w, rs[i].sender > 0);
+        }
+        jw_obj_end(w);
+        if (rs[i].assessed)
+            continue;
+        if (ir->item == NULL && !rs[i].derived && !dict_sum_find(dc->d, inst,
+                                                   rs[i].r.question))
+            warn_add(&e, rs[i].obs, "code",
+                     "question not in the dictionary");
+        else if (ir->unknown_answer)
+            warn_add(&e, rs[i].obs, "value",
+                     "answer not in the dictionary's answer list");
+    }
+    jw_arr_end(w);
+    if (n_doms) {
+        jw_key(w, "domains");
+        jw_arr_begin(w);
+        for (size_t k = 0; k < n_doms; k++)
+            jw_cstr(w, doms[k]);
+        jw_arr_end(w);
+    }
+    /* present even when empty, as FHIR and CSV write it (F172): "screened
+     * and nothing positive" is a fact that partners and reports read */
+    jw_key(w, "positive_domains");
+    jw_arr_begin(w);
+    for (size_t k = 0; k < n_posd; k++)
+        jw_cstr(w, posd[k]);
+    jw_arr_end(w);
+    bool scores = false;
+    for (size_t k = 0; k < sc.n_sums; k++) {
+        if (!sc.sums[k].complete)
+            continue;
+        jw_arr_lazy(w, "scores", &scores);
+        jw_obj_begin(w);
+        const struct dict_sum *sum = sc.sums[k].sum;
+        jw_kv_cstr(w, "code", sum->code);
+        jw_kv_cstr(w, "display", sum->display);
+        jw_key(w, "value");
+        jw_int(w, sc.sums[k].value);
+        jw_key(w, "positive");
+        jw_bool(w, sc.sums[k].verdict == DICT_POSITIVE);
+        jw_kv_cstr(w, "domain", sum->domain);
+        jw_kv_cstr(w, "label", sum->label);
+        if (sc.sums[k].from_sender) {
+            jw_key(w, "from_sender");
+            jw_bool(w, true);
+        }
+        jw_obj_end(w);
+    }
+    jw_arr_end_if(w, scores);
+    if (n_pos) {
+        jw_key(w, "sender_positive_domains");
+        jw_arr_begin(w);
+        for (size_t k = 0; k < n_pos; k++)
+            jw_cstr(w, said_pos[k]);
+        jw_arr_end(w);
+    }
+    /* who took it: the panel's, else the first item's that says */
+    const char *perf = panel ? entry_performer(dc, panel) : NULL;
+    for (size_t i = 0; perf == NULL && i < n; i++)
+        perf = entry_performer(dc, rs[i].obs);
+    jw_kv_cstr(w, "performer", perf);
+    /* the visit the document tells (F31; FHIR's Observation.encounter),
+     * unless the screening is dated outside it: a document also carries
+     * screenings of earlier visits, as evidence of a problem (F141) */
+    bool elsewhere = dc->encounter_id && occurred &&
+                     outside_encounter(dc, occurred);
+    if (elsewhere)
+        warn_add(&e, et, NULL,
+                 "screening is dated outside the document's encounter; "
+                 "encounter left out");
+    jw_kv_cstr(w, "encounter", elsewhere ? NULL : dc->encounter_id);
+    /* disagreements are kept as warnings, never overridden either way */
+    for (size_t k = 0; k < n_pos; k++)
+        if (!in_list(posd, n_posd, said_pos[k]))
+            warn_add(&e, said_pos_at[k], NULL,
+                     "sender says positive, dictionary says not positive");
+    for (size_t k = 0; k < n_neg; k++)
+        if (in_list(posd, n_posd, said_neg[k]))
+            warn_add(&e, said_neg_at[k], NULL,
+                     "sender says negative, dictionary says positive");
+    jw_obj_end(&body);
+    if (jw_finish(&body, &body_json) != HUB_OK)
+        return ccda_err_at(dc->err, dc->a, HUB_ELIMIT, where, NULL,
+                           "event larger than the limit");
+    rc = ccda_ev_write(dc, &e, "screening.completed", occurred, "screening",
+                       body_json, where);
+    if (rc == HUB_OK && n_posd)
+        rc = ccda_ev_write(dc, &e, "screening.positive", occurred,
+                           "screening", body_json, where);
+    return rc;
+}
+
+/* Whether a scale is a screening: its code an instrument of the
+ * dictionary, else (F90) one of its items a question the dictionary knows.
+ * Epic sends each domain of the AHC HRSN as an Assessment Scale Observation
+ * of its own whose code is nullFlavor OTH (the form's name in originalText,
+ * Epic's code in a translation), its 4.86 items in LOINC; a clinical scale
+ * (Braden, Glasgow) has none of the dictionary's questions. */
+bool ccda_scale_is_screening(struct doc *dc, const struct ccda_node *obs,
+                             int depth)
+{
+    if (dict_instrument_find(dc->d, slice_from_cstr(ccda_code_of(obs))))
+        return true;
+    if (depth > MAX_ER_NEST)
+        return false;
+    CCDA_FOREACH(er, obs, "entryRelationship") {
+        const struct ccda_node *o = ccda_child(er, "observation");
+        const char *q = o ? ccda_code_of(o) : NULL;
+        if (q && dict_item_find(dc->d, NULL, slice_from_cstr(q)))
+            return true;
+        if (o && ccda_child(o, "value") == NULL &&
+            ccda_scale_is_screening(dc, o, depth + 1))
+            return true;        /* a group of items (PRAPARE sections) */
+    }
+    return false;
+}
+
+int ccda_do_scale(struct doc *dc, const struct ccda_node *obs)
+{
+    const struct dict_instrument *inst =
+        dict_instrument_find(dc->d, slice_from_cstr(ccda_code_of(obs)));
+    struct resp *rs;
+    size_t n = 0;
+    bool truncated = false;
+
+    /* a negated panel denies what it holds: its items are no answers
+     * that were given (F170) */
+    if (negated(obs))
+        return HUB_OK;
+    if (inst == NULL && !ccda_scale_is_screening(dc, obs, 0))
+        return HUB_OK;          /* not a screening the dictionary knows */
+    rs = arena_alloc(dc->a, MAX_RESPONSES * sizeof(*rs));
+    dc->n_skipped = 0;
+    collect_items(dc, obs, rs, &n, 0, &truncated);
+    if (n == 0)
+        return HUB_OK;          /* a bare total: nothing to score */
+    /* a panel the dictionary does not name is a screening with no
+     * instrument, or its own code as one, as FHIR carries a panel's
+     * (F90); its items are scored each by the question */
+    return emit_screening(dc, inst, rs, n, obs, truncated);
+}
+
+/* The question of an assessment: the observation's code, or its LOINC
+ * translation when the code is in another system (the C-CDA Companion
+ * Guide codes its SDOH Social History Observation 160476009 "Social /
+ * personal history observable" with 8689-2 "History of Social function"
+ * as a translation), as the FHIR adapter picks an Observation.code's
+ * LOINC coding: the question is a LOINC code where there is one. */
+static struct slice assessment_question(const struct ccda_node *obs)
+{
+    const struct ccda_node *c = ccda_child(obs, "code");
+    if (c && !ccda_attr_eq(c, "codeSystem", OID_LOINC)) {
+        CCDA_FOREACH(t, c, "translation")
+            if (ccda_attr_eq(t, "codeSystem", OID_LOINC) &&
+                ccda_token(ccda_attr(t, "code")).len)
+                return ccda_token(ccda_attr(t, "code"));
+    }
+    return ccda_token(ccda_code_of(obs));
+}
+
+/*
+ * A Social History Observation (4.38) that asserts an SDOH finding: its
+ * value an ICD-10-CM Z code of zcodes.json or a SNOMED CT finding of
+ * snomed-domains.json (ccda_problem_domain: the value or a translation), its
+ * code no question, instrument, sum or derived item of the dictionary
+ * (160476009 / 8689-2). The C-CDA Companion Guide's SDOH Social History
+ * Observation is C-CDA's form of the SDOHCC Observation Assessment (C-CDA
+ * on FHIR maps 4.38 to an Observation, its value to valueCodeableConcept),
+ * which the FHIR adapter makes an asserted item of a screening in the
+ * finding's domain: the same statement gives the same screening here
+ * (F143). Remembered as a loose item with no instrument.
+ *
+ * So is a Characteristics of Home Environment (4.109, 75274-1), which
+ * C-CDA gives "housing status (e.g., evicted, homeless, home owner)": the
+ * same statement of a finding in a template of its own (F1001).
+ *
+ * A negated one (negationInd="true") is the same statement denied: CDA
+ * R2's Observation.negationInd "is a positive assertion that the
+ * Observation as a whole is negated" (a negated finding means the author
+ * denies it), C-CDA's Problem Observation uses it "to indicate the
+ * absence of the condition in observation/value". It is the item answered
+ * negative for the finding's domain (positive false, asserted), as the
+ * FHIR adapter reads an SDOHCC Observation Assessment whose valueBoolean
+ * is false (F168): never a positive, and nothing for a status domain's
+ * finding, whose denial names no status. One in another mood, or whose
+ * value names no domain (a nullFlavor value other than OTH: no value),
+ * gives nothing.
+ */
+static void note_assessment(struct doc *dc, const struct ccda_node *obs)
+{
+    struct slice q = assessment_question(obs), code =
+        ccda_token(ccda_code_of(obs));
+    const char *dom = NULL;
+    const struct ccda_node *finding = NULL;
+
+    if (q.len == 0 || dc->n_loose >= MAX_LOOSE ||
+        (!ccda_has_template(obs, T_SOCIAL_OBS) &&
+         !ccda_has_template(obs, T_HOME_ENV)))
+        return;
+    for (size_t k = 0; k < 2; k++) {
+        struct slice c = k ? code : q;
+        if (dict_instrument_find(dc->d, c) ||
+            dict_item_find(dc->d, NULL, c) || dict_sum_find(dc->d, NULL, c) ||
+            dict_derived_find(dc->d, NULL, c))
+            return;
+    }
+    CCDA_FOREACH(v, obs, "value")
+        if (dom == NULL)
+            dom = ccda_problem_domain(dc, v, &finding);
+    if (dom == NULL)
+        return;
+    bool absent = negated(obs);
+    if (absent) {
+        const struct dict_domain *dm =
+            dict_domain_find(dc->d, slice_from_cstr(dom));
+        if (dm == NULL || dm->status)
+            return;
+    }
+    if (dc->loose == NULL)
+        dc->loose = arena_alloc(dc->a, MAX_LOOSE * sizeof(*dc->loose));
+    dc->loose[dc->n_loose++] =
+        (struct loose){ obs, NULL, dom, finding, absent };
+}
+
+/* A loose observation whose code is a screening item: remember it, with
+ * the instrument whose answer list knows its answer (71802-3 is in AHC and
+ * in PRAPARE, with different answers), else the first that has the item.
+ * Any other is read as an assessment (note_assessment). A negated answer
+ * to a question is no answer (which other answer holds is not said); a
+ * negated assessment is a denied finding (F168). */
+void ccda_note_loose(struct doc *dc, const struct ccda_node *obs)
+{
+    struct slice q = slice_from_cstr(ccda_code_of(obs));
+    struct slice ans = SLICE_NULL;
+    const struct dict_instrument *inst = NULL, *first = NULL;
+
+    if (q.len == 0 || dc->n_loose >= MAX_LOOSE)
+        return;
+    if (negated(obs)) {
+        note_assessment(dc, obs);
+        return;
+    }
+    CCDA_FOREACH(v, obs, "value")
+        if (slice_empty(ans) && value_coded(v))
+            ans = slice_from_cstr(ccda_attr(v, "code"));
+    for (size_t i = 0; i < dict_instrument_count(dc->d) && !inst; i++) {
+        const struct dict_instrument *in = dict_instrument_at(dc->d, i);
+        const struct dict_item *it = dict_item_find(dc->d, in, q);
+        if (it == NULL)
+            continue;
+        if (first == NULL)
+            first = in;
+        if (!slice_empty(ans) && dict_answer_find(it, ans))
+            inst = in;
+    }
+    if (inst == NULL)
+        inst = first;
+    if (inst == NULL) {
+        note_assessment(dc, obs);
+        return;
+    }
+    if (dc->loose == NULL)
+        dc->loose = arena_alloc(dc->a, MAX_LOOSE * sizeof(*dc->loose));
+    dc->loose[dc->n_loose++] = (struct loose){ obs, inst, NULL, NULL, false };
+}
+
+/* An assessment as an item: its question (assessment_question), its
+ * answer the value's code as sent (else the coding of a translation that
+ * named the domain: a value of nullFlavor OTH), its domain the finding's,
+ * asserted unless the domain names a status (dict.h), as the FHIR adapter
+ * writes an SDOHCC Observation Assessment; a negated one denied (absent,
+ * F168). */
+static void read_assessment(struct doc *dc, const struct loose *l,
+                            struct resp *r)
+{
+    read_response(l->obs, r);
+    r->r.question = assessment_question(l->obs);
+    if (r->r.n_answers == 0 && l->finding) {
+        r->ans[r->r.n_answers++] = ccda_token(ccda_attr(l->finding, "code"));
+        r->r.declined = false;
+    }
+    const struct dict_domain *dm =
+        dict_domain_find(dc->d, slice_from_cstr(l->domain));
+    bool finding = dm != NULL && !dm->status;
+    r->assessed = l->domain;
+    r->asserted = finding && !l->absent;
+    r->absent = finding && l->absent;
+}
+
+int ccda_flush_loose(struct doc *dc)
+{
+    bool *done;
+
+    if (dc->n_loose == 0)
+        return HUB_OK;
+    done = arena_zalloc(dc->a, dc->n_loose * sizeof(*done));
+    for (size_t i = 0; i < dc->n_loose; i++) {
+        if (done[i])
+            continue;
+        struct resp *rs = arena_alloc(dc->a, dc->n_loose * sizeof(*rs));
+        size_t n = 0;
+        for (size_t j = i; j < dc->n_loose; j++) {
+            if (done[j] || dc->loose[j].inst != dc->loose[i].inst)
+                continue;
+            if (dc->loose[j].domain)
+                read_assessment(dc, &dc->loose[j], &rs[n++]);
+            else
+                read_response(dc->loose[j].obs, &rs[n++]);
+            done[j] = true;
+        }
+        int rc = emit_screening(dc, dc->loose[i].inst, rs, n, NULL, false);
+        if (rc != HUB_OK)
+            return rc;
+    }
+    return HUB_OK;
+}
