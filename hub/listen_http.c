@@ -611,7 +611,7 @@ static void on_auth(int rc, const struct principal *who, void *arg)
     if (r->req == NULL) {
         /* answered 503 at the drain's deadline while its look-up was out:
          * the client was told to retry, so its handler must not run now (a
-         * replay or a delete would be done twice) */
+         * delivery's replay was done, and done again on the retry) */
         req_free(r);
         return;
     }
