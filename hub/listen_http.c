@@ -12,7 +12,8 @@
  * At the drain's deadline (hubd.c) the requests still waiting are answered
  * 503 with Retry-After (http_server_answer_pending) rather than closed
  * unanswered; each stays allocated, detached from evhttp (req NULL), until
- * its owner's own late api_reply*() frees it.
+ * its owner's own late api_reply*() frees it, or its credential look-up
+ * comes back (on_auth), which then frees it without running its handler.
  *
  * evhttp keeps an unanswered request alive even when its client goes away
  * (the reply then just frees it), so handlers may answer late safely: in
@@ -607,6 +608,13 @@ static void run_handler(struct api_req *r)
 static void on_auth(int rc, const struct principal *who, void *arg)
 {
     struct api_req *r = arg;
+    if (r->req == NULL) {
+        /* answered 503 at the drain's deadline while its look-up was out:
+         * the client was told to retry, so its handler must not run now (a
+         * delivery's replay was done, and done again on the retry) */
+        req_free(r);
+        return;
+    }
     if (rc == HUB_OK) {
         r->who = *who;
         r->authed = true;

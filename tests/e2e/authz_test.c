@@ -723,3 +723,74 @@ Test(authz, a_lookup_answered_after_the_loop_ended_submits_nothing,
     cr_expect_eq(hub_sql_long(&hub, "select count(*) from messages"), 0,
                  "nothing taken after the pipeline stopped");
 }
+
+/*
+ * A token's look-up still out at the drain's deadline: the request is
+ * answered 503 (retry later) there, so its handler must not run when the
+ * look-up comes back. In the flush that writes that answer it ran with the
+ * request detached (no method, no body), and a body-less mutation such as
+ * a delivery's replay was done after the client had been told to retry it
+ * (and done again on the retry): seen here as the replay's statement
+ * waiting on a lock held on deliveries. After the loop had ended
+ * (dbpool_free's last answers) its statement was refused and its answer
+ * scheduled on the loop that no longer runs: the request leaked (under
+ * ASan, hubd does not exit cleanly).
+ */
+static void answered_at_the_deadline(bool after_the_loop)
+{
+    static const char req[] = "POST /v1/deliveries/dlv_1/replay HTTP/1.1\r\n"
+                              "Host: localhost\r\n"
+                              "Authorization: Bearer tok-cbo\r\n"
+                              "Content-Length: 0\r\n\r\n";
+    struct sockaddr_in a = { .sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)hub.http) };
+    struct store *tokens, *deliveries;
+    long waiting = 0;
+
+    cr_assert_eq(store_connect(hub.db_url, &tokens), HUB_OK);
+    cr_assert_eq(store_connect(hub.db_url, &deliveries), HUB_OK);
+    cr_assert_eq(store_exec(deliveries, "BEGIN"), HUB_OK);
+    cr_assert_eq(store_exec(deliveries, "LOCK TABLE deliveries IN ACCESS "
+                            "EXCLUSIVE MODE"), HUB_OK);
+    cr_assert_eq(store_exec(tokens, "BEGIN"), HUB_OK);
+    cr_assert_eq(store_exec(tokens, "LOCK TABLE api_tokens IN ACCESS "
+                            "EXCLUSIVE MODE"), HUB_OK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(write(fd, req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+    usleep(500 * 1000);             /* read, its look-up out */
+    cr_assert_eq(kill(hub.pid, SIGTERM), 0);
+    cr_assert(hub_wait_log(&hub, "answered_busy=1", 1, 10000));
+    /* the look-up comes back within the flush (the loop still runs), or
+     * once the loop has ended (the flush is 250 ms) */
+    if (after_the_loop)
+        usleep(400 * 1000);
+    cr_assert_eq(store_exec(tokens, "COMMIT"), HUB_OK);
+    store_free(tokens);
+    cr_expect_eq(status_within(fd, 2000), 503, "answered at the deadline");
+    for (int i = 0; i < 20 && waiting == 0; i++) {
+        usleep(50 * 1000);
+        waiting = hub_sql_long(&hub, "select count(*) from pg_locks where "
+                               "relation = 'deliveries'::regclass and "
+                               "not granted");
+    }
+    cr_expect_eq(waiting, 0, "the replay ran after its 503");
+    cr_assert_eq(store_exec(deliveries, "COMMIT"), HUB_OK);
+    store_free(deliveries);
+    cr_expect_eq(hub_wait(&hub, 20000), 0, "hubd exits cleanly");
+    close(fd);
+}
+
+Test(authz, a_request_answered_at_the_deadline_runs_no_handler_after,
+     .init = start_short_drain, .fini = stop, .timeout = 60)
+{
+    answered_at_the_deadline(false);
+}
+
+Test(authz, a_request_answered_at_the_deadline_runs_no_handler_after_the_loop,
+     .init = start_short_drain, .fini = stop, .timeout = 60)
+{
+    answered_at_the_deadline(true);
+}

@@ -2676,6 +2676,52 @@ Test(store, a_refused_message_under_an_accepted_key_sent_again_is_answered_as_it
     release(&again, 1);
 }
 
+/* duplicate_tokens (014) keeps a token 7 days: the duplicate path deletes
+ * older rows when it next records one, on the fast path (before the chain
+ * lock) and on the serial one, and leaves younger ones. Nothing else
+ * deletes them (the retention does not know the table: it holds ids,
+ * tokens and times only). */
+static void old_duplicate_tokens_are_forgotten(bool serial)
+{
+    struct fixture f;
+    struct store_msg_result first, res[2];
+    time_t now = time(NULL);
+
+    add_msg(&f, 0, "org_a", "ot-1", "adt.admit", "MRN", "640");
+    ingest(&f, 1, &first);
+    cr_assert_eq(store_exec(s, "INSERT INTO duplicate_tokens VALUES "
+                            "(now() - interval '8 days', 1, 1), "
+                            "(now() - interval '6 days', 2, 1)"), HUB_OK);
+    add_msg(&f, 1, "org_a", "ot-1", "adt.admit", "MRN", "640");
+    add_msg(&f, 2, "org_a", "ot-2", serial ? "adt.merge" : "adt.admit",
+            "MRN", "641");
+    for (int i = 1; i < 3; i++) {
+        strftime(f.m[i].received_at, sizeof(f.m[i].received_at),
+                 "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+        f.m[i].retry_token = 7950 + i;
+    }
+    cr_assert_eq(store_ingest_batch(s, &f.m[1], 2, res), HUB_OK);
+    cr_assert(res[0].duplicate);
+    cr_assert_eq(qlong("SELECT count(*) FROM duplicate_tokens WHERE "
+                       "token = 1"), 0, "a token of 8 days kept");
+    cr_assert_eq(qlong("SELECT count(*) FROM duplicate_tokens WHERE "
+                       "token = 2"), 1, "a token of 6 days forgotten");
+    cr_assert_eq(qlong("SELECT count(*) FROM duplicate_tokens WHERE "
+                       "token = 7951"), 1, "the duplicate's not recorded");
+    release(&first, 1);
+    release(res, 2);
+}
+
+Test(store, duplicate_tokens_older_than_7_days_are_forgotten)
+{
+    old_duplicate_tokens_are_forgotten(false);
+}
+
+Test(store, duplicate_tokens_older_than_7_days_are_forgotten_on_the_serial_path)
+{
+    old_duplicate_tokens_are_forgotten(true);
+}
+
 /* Another message under a used key (a sender whose control ids restarted)
  * is answered as the duplicate and kept in quarantine with the reason;
  * the same bytes again keep nothing. On both paths: the set (hub_ingest_

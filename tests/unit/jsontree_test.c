@@ -814,3 +814,35 @@ Test(jsontree, a_refusal_is_placed_at_the_start_of_the_token_refused)
     }
     arena_release(&a);
 }
+
+/* F1502 refuses bytes after the value; what real senders put around one
+ * is not such bytes: a line end (LF or CRLF) or blanks after it, a UTF-8
+ * byte order mark before it. A byte that RFC 8259 does not call white
+ * space (a form feed, the NUL a C sender counts in Content-Length) is, at
+ * its own offset. */
+Test(jsontree, line_ends_blanks_and_a_bom_are_not_bytes_after_the_value)
+{
+    static const char *ok[] = {
+        "{\"a\":1}\r\n", "{\"a\":1}\n", "{\"a\":1}\n\n  \t",
+        "{\"a\":1} \r\n", "\xEF\xBB\xBF{\"a\":1}", "\xEF\xBB\xBF{\"a\":1}\r\n",
+        "\r\n{\"a\":1}\r\n",
+    };
+    struct arena a;
+    struct hub_err err = { 0 };
+    cJSON *t = NULL;
+
+    arena_init(&a, 4096);
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        int rc = jsontree_parse(&a, ok[i], strlen(ok[i]), &lim, &t, &err);
+        cr_assert_eq(rc, HUB_OK, "input %zu: %s at %zu", i,
+                     rc ? err.what : "", err.offset);
+        cr_assert_eq(cJSON_GetObjectItem(t, "a")->valueint, 1);
+    }
+    cr_assert_eq(jsontree_parse(&a, "{\"a\":1}\f", 8, &lim, &t, &err),
+                 HUB_ESYNTAX);
+    cr_assert_eq(err.offset, 7);
+    cr_assert_eq(jsontree_parse(&a, "{\"a\":1}\0", 8, &lim, &t, &err),
+                 HUB_ESYNTAX);
+    cr_assert_eq(err.offset, 7);
+    arena_release(&a);
+}
