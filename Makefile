@@ -76,12 +76,17 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
+# Each archive is made anew: `ar rcs` into an existing one keeps the member
+# of a source since removed or renamed, which then shadows its successor
+# (round 122: a stale dict.o stood before dict_load.o in libadapters.a).
 $(LIBADAPTERS): $(ADAPTER_OBJ)
 	@mkdir -p $(dir $@)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(LIBHUB): $(HUB_OBJ)
 	@mkdir -p $(dir $@)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/hubd: $(BUILD)/hub/hubd.o $(LIBHUB) $(LIBADAPTERS)
@@ -124,6 +129,7 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 $(FUZZ_LIB): $(FUZZ_LIB_OBJ)
+	@rm -f $@
 	$(AR) rcs $@ $^
 # the harnesses with the warnings the tree is built with (the adapters'
 # objects above are gcc's -Werror build's, and clang's -Wextra asks more)

@@ -1,97 +1,25 @@
 /*
- * dict.c - load, validate and query the data dictionary (see dict.h).
+ * dict_load.c - load and validate the data dictionary (see dict.h; the
+ * parts of the module are in dict_int.h).
  *
- * Loading: each file is bounded (json_prescan), parsed with cJSON, walked
- * with a JSON-pointer path kept alongside so that any failure names the file,
- * the path and what is wrong; objects with a member we do not know are
- * refused (a typo like "postive" must not silently mean "not positive").
- * Everything the dict keeps is copied into its own arena, and the cJSON trees
- * are freed before dict_load returns. Files are processed in a fixed order
- * (domains first: the other tables name domains) whatever order they come in.
- *
- * Queries are linear scans: the tables are small (tens of rows per
- * instrument) and a scan over contiguous rows beats hashing at this size.
- * The scans over codes (items, answers, sums, a screening's responses)
- * compare keys made once (struct dict_key: the length and two words) where
- * they compared byte by byte: dict_score's lookups were a sixth of the CSV
- * adapter's work.
+ * Each file is bounded (json_prescan), parsed with cJSON, walked with a
+ * JSON-pointer path kept alongside so that any failure names the file, the
+ * path and what is wrong; objects with a member we do not know are refused
+ * (a typo like "postive" must not silently mean "not positive").
+ * Everything the dict keeps is copied into its own arena, and the cJSON
+ * trees are freed before dict_load returns. Files are processed in a fixed
+ * order (domains first: the other tables name domains) whatever order they
+ * come in.
  */
-#include "common/dict.h"
-
 #include <cjson/cJSON.h>
 #include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "common/dict_int.h"
 #include "common/hub_err.h"
 #include "common/jsonscan.h"
-#include "common/strset.h"
-
-#define DICT_MAX_STR 512            /* one code or display */
-#define ICD_KEY_MAX 16
-
-struct icd_row {
-    char lo[ICD_KEY_MAX];           /* normalised: "Z5941" (no dot, upper) */
-    char hi[ICD_KEY_MAX];           /* == lo for a single code */
-    size_t len;                     /* compare this many leading bytes */
-    bool range;
-    const char *value;              /* domain or sensitivity label */
-    /* lo, hi and the mask of their len leading bytes, as big-endian
-     * numbers (icd_pack), when len <= 8 (every ICD-10-CM code: 7 at
-     * most): a row is then two compares, not two byte loops */
-    uint64_t lo64, hi64, mask64;
-};
-
-/* security-labels.json "loinc" `answers` / `above`: only these answers,
- * or a value above this, imply the label (a disclosure, not the question
- * asked: HITS "Never" discloses no abuse). */
-struct dict_sens_rule {
-    const char **answers;
-    size_t n_answers;
-    bool has_above;
-    int64_t above;
-};
-
-struct sec_row {
-    const char *system;             /* NULL: any system */
-    const char *code;
-    const char *label;
-    const struct dict_sens_rule *rule;  /* loinc: NULL, any answer */
-};
-
-struct dict {
-    struct arena a;
-    const char *ig_version;
-    struct dict_domain *domains;
-    size_t n_domains;
-    struct dict_instrument *inst;
-    size_t n_inst;
-    struct icd_row *zc;
-    size_t n_zc;
-    struct dict_task_status *ts;
-    size_t n_ts;
-    struct sec_row *sec;
-    size_t n_sec;
-    struct icd_row *icd_sens;
-    size_t n_icd_sens;
-    uint16_t icd_sens_pre[26];      /* dict_icd10_label_prefixes */
-    struct sec_row *sct;            /* SNOMED CT concepts, sorted by code */
-    size_t n_sct, cap_sct;
-    struct sec_row *loinc;          /* LOINC questions, sorted by code */
-    size_t n_loinc;
-    struct sec_row *sctdom;         /* SNOMED CT findings to domains
-                                       (snomed-domains.json; `label` is the
-                                       domain), sorted by code */
-    size_t n_sctdom;
-    struct sec_row *v2_0717;        /* HL7 v2 table 0717 access restriction
-                                       values, a code once per label */
-    size_t n_v2_0717;
-    const char *labels[DICT_MAX_LABELS];    /* every label named, distinct */
-    size_t n_labels;
-};
 
 /* ---- loader context: the JSON path of what is being read ------------------ */
 
@@ -289,76 +217,9 @@ static int ld_strs(struct ld *l, const cJSON *obj, const char *key,
     return HUB_OK;
 }
 
-/* ---- small lookups used by both loading and queries ------------------------ */
-
-static struct slice trim(struct slice s)
-{
-    s = slice_trim(s);
-    return s;
-}
-
-static bool eq(const char *a, struct slice s)
-{
-    /* slice_eq without its strlen: item and answer lookups scan lists of
-     * codes that mostly differ in the first bytes */
-    size_t i;
-    if (a == NULL)
-        return false;
-    for (i = 0; i < s.len; i++)
-        if (a[i] == '\0' || a[i] != s.p[i])
-            return false;
-    return a[i] == '\0';
-}
-
-/* The key of s (struct dict_key): the two words are all of its bytes when
- * it is at most 16 long (overlapping when shorter), so equal keys are
- * equal codes up to that length. */
-static inline struct dict_key key_of(struct slice s)
-{
-    struct dict_key k = { 0, 0, s.len };
-    if (s.len >= 8) {
-        memcpy(&k.a, s.p, 8);
-        memcpy(&k.b, s.p + s.len - 8, 8);
-    } else if (s.len >= 4) {
-        uint32_t x, y;
-        memcpy(&x, s.p, 4);
-        memcpy(&y, s.p + s.len - 4, 4);
-        k.a = x;
-        k.b = y;
-    } else {
-        for (size_t i = 0; i < s.len; i++)
-            k.a |= (uint64_t)(unsigned char)s.p[i] << (8 * i);
-    }
-    return k;
-}
-
-/* True when `code`, whose key is `k`, is s, whose key is `sk`: what eq()
- * says, the words deciding up to 16 bytes. A slice holding a NUL equals no
- * code, as for eq(): a code's key covers no NUL. */
-static inline bool key_eq(const struct dict_key *x, const struct dict_key *y)
-{
-    return x->a == y->a && x->b == y->b && x->len == y->len;
-}
-
-static inline bool key_is(const struct dict_key *k, const char *code,
-                          const struct dict_key *sk, struct slice s)
-{
-    return key_eq(k, sk) && (s.len <= 16 || memcmp(code, s.p, s.len) == 0);
-}
-
 static struct dict_key cstr_key(const char *s)
 {
     return key_of(slice_from_cstr(s));
-}
-
-const struct dict_domain *dict_domain_find(const struct dict *d,
-                                           struct slice code)
-{
-    code = trim(code);
-    for (size_t i = 0; i < d->n_domains; i++)
-        if (eq(d->domains[i].code, code))
-            return &d->domains[i];
-    return NULL;
 }
 
 static int ld_domain(struct ld *l, const cJSON *obj, const char *key,
@@ -431,23 +292,6 @@ static int load_domains(struct ld *l, const cJSON *root)
 
 /* ---- instruments*.json --------------------------------------------------------- */
 
-static const struct dict_item *item_key_in(const struct dict_instrument *in,
-                                           struct slice q,
-                                           const struct dict_key *k)
-{
-    for (size_t i = 0; i < in->n_items; i++)
-        if (key_is(&in->items[i].key, in->items[i].question, k, q))
-            return &in->items[i];
-    return NULL;
-}
-
-static const struct dict_item *item_in(const struct dict_instrument *in,
-                                       struct slice q)
-{
-    struct dict_key k = key_of(q);
-    return item_key_in(in, q, &k);
-}
-
 static int load_answer(struct ld *l, const cJSON *e, struct dict_item *it,
                        struct dict_answer *an)
 {
@@ -475,47 +319,6 @@ static int load_answer(struct ld *l, const cJSON *e, struct dict_item *it,
 
 /* ---- question wordings ------------------------------------------------- */
 
-static inline bool word_byte(unsigned char c)
-{
-    return (unsigned char)((c | 0x20) - 'a') < 26 ||
-           (unsigned char)(c - '0') < 10;
-}
-
-bool dict_text_eq(struct slice a, const char *b)
-{
-    const unsigned char *p = (const unsigned char *)a.p;
-    const unsigned char *q = (const unsigned char *)b;
-    size_t i = 0, n = a.len;
-    for (;;) {
-        while (i < n && !word_byte(p[i]))
-            i++;
-        while (*q && !word_byte(*q))
-            q++;
-        if (i == n || *q == '\0')
-            return i == n && *q == '\0';
-        /* one word each: letters compare without case */
-        while (i < n && word_byte(p[i]) && word_byte(*q)) {
-            if ((p[i] | 0x20) != (*q | 0x20))
-                return false;
-            i++;
-            q++;
-        }
-        if ((i < n && word_byte(p[i])) || word_byte(*q))
-            return false;       /* one word is longer */
-    }
-}
-
-/* Does the item read as `text` (its display or one of its texts)? */
-static bool item_reads_as(const struct dict_item *it, struct slice text)
-{
-    if (it->display && dict_text_eq(text, it->display))
-        return true;
-    for (size_t k = 0; k < it->n_texts; k++)
-        if (dict_text_eq(text, it->texts[k]))
-            return true;
-    return false;
-}
-
 /* The instrument's item (before `upto`) other than `self` that reads as
  * `text`, or NULL. */
 static const struct dict_item *item_text_in(const struct dict_instrument *in,
@@ -526,30 +329,6 @@ static const struct dict_item *item_text_in(const struct dict_instrument *in,
         if (&in->items[i] != self && item_reads_as(&in->items[i], text))
             return &in->items[i];
     return NULL;
-}
-
-const struct dict_item *dict_item_by_text(const struct dict *d,
-                                          const struct dict_instrument *inst,
-                                          struct slice text, bool *ambiguous)
-{
-    const struct dict_item *hit = NULL;
-    *ambiguous = false;
-    size_t n = inst ? 1 : d->n_inst;
-    for (size_t j = 0; j < n; j++) {
-        const struct dict_instrument *in = inst ? inst : &d->inst[j];
-        for (size_t i = 0; i < in->n_items; i++) {
-            const struct dict_item *it = &in->items[i];
-            if (!item_reads_as(it, text))
-                continue;
-            if (hit && strcmp(hit->question, it->question) != 0) {
-                *ambiguous = true;
-                return NULL;
-            }
-            if (hit == NULL)
-                hit = it;
-        }
-    }
-    return hit;
 }
 
 /* No wording of the item may be another item's of the same instrument:
@@ -857,64 +636,6 @@ static int load_instruments(struct ld *l, const cJSON *root, size_t *cap)
 
 /* ---- ICD-10 tables (zcodes.json, security-labels.json "icd10") ------------- */
 
-/* A byte of an ICD-10 code as its key has it: letters in upper case,
- * digits; 0 for any other byte (the dot is passed by before). */
-#define ICD_D(c) [c] = c
-#define ICD_L(c) [c] = c, [c + 32] = c
-static const unsigned char icd_byte[256] = {
-    ICD_D('0'), ICD_D('1'), ICD_D('2'), ICD_D('3'), ICD_D('4'), ICD_D('5'),
-    ICD_D('6'), ICD_D('7'), ICD_D('8'), ICD_D('9'), ICD_L('A'), ICD_L('B'),
-    ICD_L('C'), ICD_L('D'), ICD_L('E'), ICD_L('F'), ICD_L('G'), ICD_L('H'),
-    ICD_L('I'), ICD_L('J'), ICD_L('K'), ICD_L('L'), ICD_L('M'), ICD_L('N'),
-    ICD_L('O'), ICD_L('P'), ICD_L('Q'), ICD_L('R'), ICD_L('S'), ICD_L('T'),
-    ICD_L('U'), ICD_L('V'), ICD_L('W'), ICD_L('X'), ICD_L('Y'), ICD_L('Z'),
-};
-#undef ICD_D
-#undef ICD_L
-
-/* "z59.41 " -> "Z5941"; false when it is not an ICD-10 shaped code, or
- * `lead`: when its leading code bytes are none ("F10.20!x", "F10.2+" ->
- * "F1020", "F102": a label errs on the safe side). By a table: <ctype.h>'s
- * calls cost more than the code (HL7 v2 asks this for every F1x DG1). */
-static inline bool icd_norm(struct slice s, char out[ICD_KEY_MAX],
-                            size_t *len, bool lead)
-{
-    size_t n = 0;
-    s = trim(s);
-    if (s.len == 0)
-        return false;
-    for (size_t i = 0; i < s.len; i++) {
-        unsigned char c = (unsigned char)s.p[i], u = icd_byte[c];
-        if (u == 0) {
-            if (c == '.')
-                continue;
-            if (lead)
-                break;
-            return false;
-        }
-        if (n + 1 >= ICD_KEY_MAX)
-            return false;
-        out[n++] = (char)u;
-    }
-    out[n] = '\0';
-    *len = n;
-    return n >= 3 && out[0] >= 'A' && out[0] <= 'Z';
-}
-
-/* The first 8 bytes of a normalised key as a big-endian number, zeros
- * past its end: numbers compare as the keys do. */
-static inline uint64_t icd_pack(const char *key, size_t len)
-{
-    unsigned char b[8] = { 0 };
-    memcpy(b, key, len < 8 ? len : 8);
-    uint64_t v;
-    memcpy(&v, b, 8);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
-
 static int load_icd_rows(struct ld *l, const cJSON *arr, size_t n,
                          const char *value_key, bool value_is_domain,
                          struct icd_row **out, size_t *nout)
@@ -998,71 +719,6 @@ static int load_zcodes(struct ld *l, const cJSON *root)
         return rc;
     ld_pop(l, old);
     return HUB_OK;
-}
-
-/* strncmp of two normalised keys (no NUL before n in `row`), inline: a
- * few bytes each */
-static inline int key_cmp(const char *key, const char *row, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (key[i] != row[i])
-            return (unsigned char)key[i] < (unsigned char)row[i] ? -1 : 1;
-    return 0;
-}
-
-static inline __attribute__((always_inline)) const char *
-icd_lookup(const struct icd_row *rows, size_t n, struct slice code, bool lead)
-{
-    char key[ICD_KEY_MAX];
-    size_t len;
-    if (!icd_norm(code, key, &len, lead))
-        return NULL;
-    const struct icd_row *best = NULL;
-    size_t best_score = 0;
-    uint64_t key64 = icd_pack(key, len);
-    for (size_t i = 0; i < n; i++) {
-        const struct icd_row *r = &rows[i];
-        if (r->len > len)
-            continue;
-        bool hit;
-        if (r->len <= 8) {
-            uint64_t k = key64 & r->mask64;
-            hit = r->range ? k >= r->lo64 && k <= r->hi64 : k == r->lo64;
-        } else {
-            hit = r->range ? (key_cmp(key, r->lo, r->len) >= 0 &&
-                              key_cmp(key, r->hi, r->len) <= 0)
-                           : key_cmp(key, r->lo, r->len) == 0;
-        }
-        if (!hit)
-            continue;
-        /* longer keys are more specific; a code beats a range of its
-         * length; of two ranges of one length, the one inside the other */
-        size_t score = r->len * 2 + (r->range ? 0 : 1);
-        bool inside = best && score == best_score &&
-                      strcmp(r->lo, best->lo) >= 0 &&
-                      strcmp(r->hi, best->hi) <= 0;
-        if (score > best_score || inside) {
-            best = r;
-            best_score = score;
-        }
-    }
-    return best ? best->value : NULL;
-}
-
-const char *dict_icd10_domain(const struct dict *d, struct slice code)
-{
-    return icd_lookup(d->zc, d->n_zc, code, false);
-}
-
-const char *dict_icd10_sensitivity(const struct dict *d, struct slice code)
-{
-    /* a label errs on the safe side: "F10.2+" is read as F10.2 */
-    return icd_lookup(d->icd_sens, d->n_icd_sens, code, true);
-}
-
-const uint16_t *dict_icd10_label_prefixes(const struct dict *d)
-{
-    return d->icd_sens_pre;
 }
 
 /* Bit 0-9 of pre[letter]: a row may match a code of that letter and that
@@ -1219,12 +875,6 @@ static bool loinc_answer_ok(const char *s)
     return true;
 }
 
-static int code_cmp(const void *x, const void *y)
-{
-    const struct sec_row *a = x, *b = y;
-    return strcmp(a->code, b->code);
-}
-
 /* A "loinc" row's optional `answers` (LOINC answer codes) and `above` (a
  * number): the rule that only they imply its label. */
 static int load_sens_rule(struct ld *l, const cJSON *e, struct sec_row *r)
@@ -1260,19 +910,6 @@ static int load_sens_rule(struct ld *l, const cJSON *e, struct sec_row *r)
     }
     r->rule = rule;
     return HUB_OK;
-}
-
-/* Whether response `r` implies the label of a row with `rule`. */
-static bool sens_implied(const struct dict_sens_rule *rule,
-                         const struct dict_response *r)
-{
-    if (rule == NULL)
-        return true;
-    for (size_t i = 0; i < r->n_answers; i++)
-        for (size_t k = 0; k < rule->n_answers; k++)
-            if (slice_eq(trim(r->answers[i]), rule->answers[k]))
-                return true;
-    return rule->has_above && r->has_value && r->value > rule->above;
 }
 
 /* A table of security-labels.json whose rows are {"code", "label",
@@ -1483,13 +1120,6 @@ static bool sctid_ok(const char *s)
     return c == 0;
 }
 
-static int sct_cmp(const void *x, const void *y)
-{
-    const struct sec_row *a = x, *b = y;
-    size_t la = strlen(a->code), lb = strlen(b->code);
-    return la != lb ? (la < lb ? -1 : 1) : strcmp(a->code, b->code);
-}
-
 /* Where a table of concepts comes from: one value set (an object) or
  * several merged (a non-empty array of them). Required, not read. */
 static int load_concept_source(struct ld *l, const cJSON *source)
@@ -1672,61 +1302,6 @@ static int load_snomed_domains(struct ld *l, const cJSON *root)
     return HUB_OK;
 }
 
-static const struct sec_row *sct_find(const struct sec_row *rows, size_t n,
-                                      struct slice code)
-{
-    char key[20];
-    code = trim(code);
-    /* no table loaded: bsearch must not see its NULL base */
-    if (n == 0 || code.len == 0 || code.len >= sizeof(key))
-        return NULL;
-    memcpy(key, code.p, code.len);
-    key[code.len] = '\0';
-    struct sec_row probe = { .code = key };
-    return bsearch(&probe, rows, n, sizeof(*rows), sct_cmp);
-}
-
-const char *dict_snomed_domain(const struct dict *d, struct slice code)
-{
-    const struct sec_row *r = sct_find(d->sctdom, d->n_sctdom, code);
-    return r ? r->label : NULL;
-}
-
-bool dict_is_snomed(struct slice system)
-{
-    system = trim(system);
-    return eq(DICT_SNOMED_SYSTEM, system) ||
-           eq("https://snomed.info/sct", system) ||
-           eq("2.16.840.1.113883.6.96", system) ||
-           eq("urn:oid:2.16.840.1.113883.6.96", system) ||
-           (system.len == 3 && strncasecmp(system.p, "SCT", 3) == 0);
-}
-
-const char *dict_snomed_sensitivity(const struct dict *d, struct slice code)
-{
-    const struct sec_row *r = sct_find(d->sct, d->n_sct, code);
-    return r ? r->label : NULL;
-}
-
-static const struct sec_row *loinc_row(const struct dict *d,
-                                       struct slice code)
-{
-    char key[16];
-    code = trim(code);
-    if (d->n_loinc == 0 || code.len == 0 || code.len >= sizeof(key))
-        return NULL;
-    memcpy(key, code.p, code.len);
-    key[code.len] = '\0';
-    struct sec_row probe = { .code = key };
-    return bsearch(&probe, d->loinc, d->n_loinc, sizeof(*d->loinc), code_cmp);
-}
-
-const char *dict_loinc_sensitivity(const struct dict *d, struct slice code)
-{
-    const struct sec_row *r = loinc_row(d, code);
-    return r ? r->label : NULL;
-}
-
 /* Each instrument item carries its question's label, and each sum the
  * label of a total past its `above`, so that scoring costs no lookup. The
  * items and sums are the loader's own rows. */
@@ -1885,496 +1460,4 @@ void dict_free(struct dict *d)
         return;
     arena_release(&d->a);
     free(d);
-}
-
-const char *dict_ig_version(const struct dict *d)
-{
-    return d->ig_version;
-}
-
-size_t dict_domain_count(const struct dict *d)
-{
-    return d->n_domains;
-}
-
-const struct dict_domain *dict_domain_at(const struct dict *d, size_t i)
-{
-    return i < d->n_domains ? &d->domains[i] : NULL;
-}
-
-/* ---- instrument queries ------------------------------------------------------------ */
-
-const struct dict_instrument *dict_instrument_find(const struct dict *d,
-                                                   struct slice code)
-{
-    code = trim(code);
-    for (size_t i = 0; i < d->n_inst; i++) {
-        if (eq(d->inst[i].code, code))
-            return &d->inst[i];
-        for (size_t k = 0; k < d->inst[i].n_aliases; k++)
-            if (eq(d->inst[i].aliases[k], code))
-                return &d->inst[i];
-    }
-    return NULL;
-}
-
-size_t dict_instrument_count(const struct dict *d)
-{
-    return d->n_inst;
-}
-
-const struct dict_instrument *dict_instrument_at(const struct dict *d,
-                                                 size_t i)
-{
-    return i < d->n_inst ? &d->inst[i] : NULL;
-}
-
-const struct dict_item *dict_item_find(const struct dict *d,
-                                       const struct dict_instrument *inst,
-                                       struct slice question)
-{
-    question = trim(question);
-    if (inst)
-        return item_in(inst, question);
-    for (size_t i = 0; i < d->n_inst; i++) {
-        const struct dict_item *it = item_in(&d->inst[i], question);
-        if (it)
-            return it;
-    }
-    return NULL;
-}
-
-const struct dict_answer *dict_answer_find(const struct dict_item *it,
-                                           struct slice code)
-{
-    code = trim(code);
-    struct dict_key k = key_of(code);
-    for (size_t i = 0; i < it->n_answers; i++)
-        if (key_is(&it->answers[i].key, it->answers[i].code, &k, code))
-            return &it->answers[i];
-    return NULL;
-}
-
-static const struct dict_sum *sum_in(const struct dict_instrument *in,
-                                     struct slice code)
-{
-    struct dict_key k = key_of(code);
-    for (size_t j = 0; j < in->n_sums; j++)
-        if (key_is(&in->sums[j].key, in->sums[j].code, &k, code))
-            return &in->sums[j];
-    return NULL;
-}
-
-const struct dict_sum *dict_sum_find(const struct dict *d,
-                                     const struct dict_instrument *inst,
-                                     struct slice code)
-{
-    code = trim(code);
-    if (inst)
-        return sum_in(inst, code);
-    for (size_t i = 0; i < d->n_inst; i++) {
-        const struct dict_sum *s = sum_in(&d->inst[i], code);
-        if (s)
-            return s;
-    }
-    return NULL;
-}
-
-const struct dict_derived *dict_derived_find(const struct dict *d,
-                                             const struct dict_instrument *inst,
-                                             struct slice code)
-{
-    code = trim(code);
-    for (size_t i = 0; i < d->n_inst; i++) {
-        const struct dict_instrument *in = &d->inst[i];
-        if (inst && in != inst)
-            continue;
-        for (size_t j = 0; j < in->n_derived; j++)
-            if (eq(in->derived[j].code, code))
-                return &in->derived[j];
-    }
-    return NULL;
-}
-
-/* ---- scoring ------------------------------------------------------------------------- */
-
-static bool item_knows_all(const struct dict_item *it,
-                           const struct dict_response *r)
-{
-    for (size_t k = 0; k < r->n_answers; k++)
-        if (dict_answer_find(it, r->answers[k]) == NULL)
-            return false;
-    return true;
-}
-
-/*
- * The item a response answers. The panel's own item comes first; a question
- * the panel lacks (or no panel) is looked up in every instrument, preferring
- * one whose answer list knows every code sent: 93030-5 has AHC answers in
- * one instrument and PRAPARE answers in another.
- */
-static const struct dict_item *resolve_item(const struct dict *d,
-                                            const struct dict_instrument *inst,
-                                            const struct dict_response *r,
-                                            const struct dict_key *k)
-{
-    struct slice q = trim(r->question);
-    if (inst) {
-        const struct dict_item *it = item_key_in(inst, q, k);
-        if (it)
-            return it;
-    }
-    const struct dict_item *first = NULL;
-    for (size_t i = 0; i < d->n_inst; i++) {
-        const struct dict_item *it = item_key_in(&d->inst[i], q, k);
-        if (it == NULL)
-            continue;
-        if (first == NULL)
-            first = it;
-        if (item_knows_all(it, r))
-            return it;
-    }
-    return first;
-}
-
-/* The lists are sized by dict_score for every domain it can meet. */
-static void add_domain(const char **list, size_t *n, const char *dom)
-{
-    strset_add(list, n, SIZE_MAX, dom);
-}
-
-/* The value a response gives a summed item: its answer's points, or the
- * number sent; false when declined, absent or unknown. */
-static bool part_value(const struct dict_item *it,
-                       const struct dict_response *r, int64_t *v)
-{
-    if (r->declined)
-        return false;
-    for (size_t k = 0; k < r->n_answers; k++) {
-        const struct dict_answer *a = dict_answer_find(it, r->answers[k]);
-        if (a && a->has_value && !a->declined) {
-            *v = a->value;
-            return true;
-        }
-    }
-    if (r->has_value) {
-        *v = r->value;
-        return true;
-    }
-    return false;
-}
-
-/* The response to code q (key qk); rk[] are the keys of the responses'
- * trimmed questions. The last answer wins when a question is sent twice. */
-static const struct dict_response *find_resp(const struct dict_response *r,
-                                             const struct dict_key *rk,
-                                             size_t n, const char *q,
-                                             const struct dict_key *qk)
-{
-    for (size_t i = n; i-- > 0;)
-        if (key_eq(qk, &rk[i]) &&
-            (qk->len <= 16 || memcmp(q, trim(r[i].question).p, qk->len) == 0))
-            return &r[i];
-    return NULL;
-}
-
-static void add_label(struct dict_scoring *out, const char *label)
-{
-    strset_add(out->labels, &out->n_labels, DICT_MAX_SCORE_LABELS, label);
-}
-
-int dict_score(const struct dict *d, struct arena *a,
-               const struct dict_instrument *inst,
-               const struct dict_response *r, size_t n,
-               struct dict_scoring *out)
-{
-    memset(out, 0, sizeof(*out));
-    out->inst = inst;
-    if (n > DICT_MAX_RESPONSES)
-        return HUB_ELIMIT;
-
-    /* upper bounds for the domain lists: one per answer, sum and rule */
-    size_t n_ans = 0;
-    for (size_t i = 0; i < n; i++)
-        n_ans += r[i].n_answers + 1;
-    size_t n_rules = 0;
-    for (size_t i = 0; i < d->n_inst; i++)
-        n_rules += d->inst[i].n_sums + d->inst[i].n_derived;
-    size_t cap = n_ans + n_rules + 1;
-    out->items = arena_zalloc(a, (n ? n : 1) * sizeof(*out->items));
-    out->domains = arena_zalloc(a, cap * sizeof(*out->domains));
-    out->positive_domains = arena_zalloc(a, cap * sizeof(*out->domains));
-    out->sums = arena_zalloc(a, (n_rules + 1) * sizeof(*out->sums));
-    out->derived = arena_zalloc(a, (n_rules + 1) * sizeof(*out->derived));
-    out->n_items = n;
-    /* the keys of the questions, for every lookup below */
-    struct dict_key *rk = arena_alloc(a, (n ? n : 1) * sizeof(*rk));
-    for (size_t i = 0; i < n; i++)
-        rk[i] = key_of(trim(r[i].question));
-
-    for (size_t i = 0; i < n; i++) {
-        struct dict_item_result *ir = &out->items[i];
-        const struct dict_item *it = resolve_item(d, inst, &r[i], &rk[i]);
-        ir->item = it;
-        ir->declined = r[i].declined ||
-                       (r[i].n_answers == 0 && !r[i].has_value && !r[i].has_text);
-        if (it == NULL) {
-            const struct sec_row *sr =
-                ir->declined ? NULL : loinc_row(d, r[i].question);
-            if (sr && sens_implied(sr->rule, &r[i]))
-                add_label(out, sr->label);
-            continue;
-        }
-        ir->domain = it->domain;
-        if (ir->declined)
-            continue;
-        bool has_rule = false;
-        for (size_t k = 0; k < it->n_answers; k++)
-            has_rule |= it->answers[k].positive;
-        size_t known = 0, declined = 0;
-        const char *pos_domain = NULL;
-        for (size_t k = 0; k < r[i].n_answers; k++) {
-            const struct dict_answer *an = dict_answer_find(it, r[i].answers[k]);
-            if (an == NULL) {
-                ir->unknown_answer = true;
-                continue;
-            }
-            if (an->declined) {
-                declined++;
-                continue;
-            }
-            known++;
-            if (an->positive) {
-                const char *dom = an->domain ? an->domain : it->domain;
-                if (pos_domain == NULL)
-                    pos_domain = dom;
-                add_domain(out->positive_domains, &out->n_positive_domains,
-                           dom);
-                add_domain(out->domains, &out->n_domains, dom);
-            }
-        }
-        if (known == 0 && declined > 0 && !ir->unknown_answer) {
-            ir->declined = true;        /* "I choose not to answer" */
-            continue;
-        }
-        if (it->sensitivity && sens_implied(it->sens_rule, &r[i]))
-            add_label(out, it->sensitivity);
-        if (known == 0 && !r[i].has_value) {
-            continue;                   /* only unknown codes: UNKNOWN */
-        }
-        add_domain(out->domains, &out->n_domains, it->domain);
-        if (pos_domain) {
-            ir->verdict = DICT_POSITIVE;
-            ir->domain = pos_domain;
-        } else if (has_rule && !ir->unknown_answer && known > 0) {
-            ir->verdict = DICT_NEGATIVE;
-        }
-    }
-
-    /* sums and derived rules: the panel's, or every instrument's when there
-     * is no panel (loose items), each rule once */
-    for (size_t i = 0; i < d->n_inst; i++) {
-        const struct dict_instrument *in = &d->inst[i];
-        if (inst && in != inst)
-            continue;
-        for (size_t j = 0; j < in->n_sums; j++) {
-            const struct dict_sum *s = &in->sums[j];
-            bool dup = false;
-            for (size_t k = 0; k < out->n_sums; k++)
-                dup |= strcmp(out->sums[k].sum->code, s->code) == 0;
-            if (dup)
-                continue;
-            struct dict_sum_result sr = { .sum = s };
-            size_t answered = 0;
-            int64_t total = 0;
-            for (size_t k = 0; k < s->n_items; k++) {
-                const struct dict_key *ik = &s->item_keys[k];
-                const struct dict_response *pr =
-                    find_resp(r, rk, n, s->items[k], ik);
-                if (pr == NULL)
-                    continue;   /* unanswered: no item to look up */
-                const struct dict_item *it = item_key_in(
-                    in, (struct slice){ s->items[k], ik->len }, ik);
-                int64_t v;
-                if (it && part_value(it, pr, &v)) {
-                    answered++;
-                    total += v;
-                }
-            }
-            const struct dict_response *own =
-                find_resp(r, rk, n, s->code, &s->key);
-            bool complete = s->require_all ? answered == s->n_items
-                                           : answered > 0;
-            if (complete) {
-                sr.complete = true;
-                sr.value = total;
-            } else if (own && own->has_value && !own->declined) {
-                sr.complete = true;
-                sr.from_sender = true;
-                sr.value = own->value;
-            }
-            if (!inst && answered == 0 && !sr.complete)
-                continue;               /* nothing of this rule was sent */
-            if (sr.complete) {
-                /* a total past a row's `above` implies its label however
-                 * it was reached (HITS: insults and screams alone) */
-                if (s->sensitivity && sr.value > s->sens_above)
-                    add_label(out, s->sensitivity);
-                sr.verdict = sr.value >= s->positive_at ? DICT_POSITIVE
-                                                        : DICT_NEGATIVE;
-                add_domain(out->domains, &out->n_domains, s->domain);
-                if (sr.verdict == DICT_POSITIVE)
-                    add_domain(out->positive_domains,
-                               &out->n_positive_domains, s->domain);
-            }
-            out->sums[out->n_sums++] = sr;
-        }
-        for (size_t j = 0; j < in->n_derived; j++) {
-            const struct dict_derived *dv = &in->derived[j];
-            bool dup = false;
-            for (size_t k = 0; k < out->n_derived; k++)
-                dup |= strcmp(out->derived[k].rule->code, dv->code) == 0;
-            if (dup)
-                continue;
-            struct dict_derived_result dr = { .rule = dv };
-            bool any_answered = false, any_pos = false;
-            for (size_t k = 0; k < dv->n_items; k++) {
-                for (size_t m = 0; m < n; m++) {
-                    if (!eq(dv->items[k], trim(r[m].question)))
-                        continue;
-                    const struct dict_item_result *ir = &out->items[m];
-                    if (ir->verdict == DICT_POSITIVE)
-                        any_pos = true;
-                    if (ir->verdict != DICT_UNKNOWN)
-                        any_answered = true;
-                }
-            }
-            if (!inst && !any_answered)
-                continue;
-            if (any_pos) {
-                dr.answer = dv->positive_answer;
-                dr.verdict = DICT_POSITIVE;
-                add_domain(out->positive_domains, &out->n_positive_domains,
-                           dv->domain);
-            } else if (any_answered) {
-                dr.answer = dv->negative_answer;
-                dr.verdict = DICT_NEGATIVE;
-            }
-            if (any_answered)
-                add_domain(out->domains, &out->n_domains, dv->domain);
-            out->derived[out->n_derived++] = dr;
-        }
-    }
-    return HUB_OK;
-}
-
-/* ---- task statuses and security labels ----------------------------------------- */
-
-const struct dict_task_status *dict_task_status_find(const struct dict *d,
-                                                     struct slice code)
-{
-    code = trim(code);
-    for (size_t i = 0; i < d->n_ts; i++)
-        if (eq(d->ts[i].code, code))
-            return &d->ts[i];
-    return NULL;
-}
-
-const struct dict_task_status *dict_task_status_alias(const struct dict *d,
-                                                      struct slice word)
-{
-    word = trim(word);
-    for (size_t i = 0; i < d->n_ts; i++)
-        for (size_t k = 0; k < d->ts[i].n_aliases; k++)
-            if (eq(d->ts[i].aliases[k], word))
-                return &d->ts[i];
-    return NULL;
-}
-
-size_t dict_task_status_count(const struct dict *d)
-{
-    return d->n_ts;
-}
-
-const struct dict_task_status *dict_task_status_at(const struct dict *d,
-                                                   size_t i)
-{
-    return i < d->n_ts ? &d->ts[i] : NULL;
-}
-
-const char *dict_security_label(const struct dict *d, struct slice system,
-                                struct slice code)
-{
-    system = trim(system);
-    code = trim(code);
-    for (size_t i = 0; i < d->n_sec; i++) {
-        const struct sec_row *r = &d->sec[i];
-        if (!eq(r->code, code))
-            continue;
-        if (r->system == NULL || system.len == 0 || eq(r->system, system))
-            return r->label;
-    }
-    return NULL;
-}
-
-size_t dict_access_restriction_labels(const struct dict *d, struct slice code,
-                                      const char **out, size_t max)
-{
-    size_t n = 0;
-    code = trim(code);
-    for (size_t i = 0; i < d->n_v2_0717 && n < max; i++) {
-        const char *c = d->v2_0717[i].code;
-        size_t k = 0;
-        while (k < code.len && c[k] != '\0' &&
-               tolower((unsigned char)c[k]) ==
-                   tolower((unsigned char)code.p[k]))
-            k++;
-        if (k == code.len && c[k] == '\0')
-            out[n++] = d->v2_0717[i].label;
-    }
-    return n;
-}
-
-/* ---- listing ------------------------------------------------------------------------ */
-
-size_t dict_rows_count(const struct dict *d, enum dict_table t)
-{
-    switch (t) {
-    case DICT_T_ZCODES: return d->n_zc;
-    case DICT_T_LABELS: return d->n_sec;
-    case DICT_T_ICD10_LABELS: return d->n_icd_sens;
-    case DICT_T_SNOMED_LABELS: return d->n_sct;
-    case DICT_T_LOINC_LABELS: return d->n_loinc;
-    case DICT_T_SNOMED_DOMAINS: return d->n_sctdom;
-    case DICT_T_V2_0717: return d->n_v2_0717;
-    }
-    return 0;
-}
-
-bool dict_rows_at(const struct dict *d, enum dict_table t, size_t i,
-                  struct dict_row *out)
-{
-    const struct icd_row *r = NULL;
-    memset(out, 0, sizeof(*out));
-    if (i >= dict_rows_count(d, t))
-        return false;
-    if (t == DICT_T_LABELS || t == DICT_T_SNOMED_LABELS ||
-        t == DICT_T_LOINC_LABELS || t == DICT_T_SNOMED_DOMAINS ||
-        t == DICT_T_V2_0717) {
-        const struct sec_row *s = t == DICT_T_LABELS ? &d->sec[i]
-                                  : t == DICT_T_SNOMED_LABELS ? &d->sct[i]
-                                  : t == DICT_T_SNOMED_DOMAINS ? &d->sctdom[i]
-                                  : t == DICT_T_V2_0717 ? &d->v2_0717[i]
-                                                        : &d->loinc[i];
-        out->system = s->system;
-        out->lo = out->hi = s->code;
-        out->value = s->label;
-        out->conditional = s->rule != NULL;
-        return true;
-    }
-    r = t == DICT_T_ZCODES ? &d->zc[i] : &d->icd_sens[i];
-    out->lo = r->lo;
-    out->hi = r->hi;
-    out->value = r->value;
-    return true;
 }
