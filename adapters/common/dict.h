@@ -105,7 +105,7 @@ const struct dict_domain *dict_domain_at(const struct dict *d, size_t i);
 
 /* ---- screening instruments ------------------------------------------------ */
 
-/* A code as the lookups compare it (dict.c makes it when loading): its
+/* A code as the lookups compare it (dict_load.c makes it when loading): its
  * length and its bytes as two words, the first and the last eight (four
  * when shorter), so that a scan compares a word where it walked bytes. */
 struct dict_key {
@@ -124,7 +124,7 @@ struct dict_answer {
     struct dict_key key;        /* of code */
 };
 
-struct dict_sens_rule;          /* dict.c: the answers that imply a label */
+struct dict_sens_rule;          /* dict_int.h: the answers that imply a label */
 
 struct dict_item {
     const char *question;       /* LOINC "88122-7" */
