@@ -172,6 +172,28 @@ Test(api_subs, a_body_that_is_not_json_is_said_to_be_not_json,
     http_resp_free(&r);
 }
 
+/* `body` sent by cbo to `path` is refused 400 with "offset" `offset`
+ * (-1: none), and with what `also` names (NULL: nothing more); nothing of
+ * the body is quoted. */
+static void refused_at(const char *method, const char *path,
+                       const char *body, long offset, const char *also)
+{
+    struct http_resp r;
+    char want[32];
+
+    cr_assert_eq(call(method, path, "tok-cbo", body, &r), 400, "%s: %s",
+                 body, r.body);
+    snprintf(want, sizeof(want), "\"offset\":%ld", offset);
+    if (offset >= 0)
+        cr_expect_not_null(strstr(r.body, want), "%s: %s", body, r.body);
+    else
+        cr_expect_null(strstr(r.body, "\"offset\""), "%s: %s", body, r.body);
+    if (also)
+        cr_expect_not_null(strstr(r.body, also), "%s: %s", body, r.body);
+    cr_expect_null(strstr(r.body, "cbo.example"), "%s", r.body);
+    http_resp_free(&r);
+}
+
 /* A malformed body was told it is malformed, not where (F1467): the
  * error says the 0-based byte offset of the fault in "offset", at
  * creation, at update and in a replay's range; a body with bytes after its
@@ -181,42 +203,31 @@ Test(api_subs, a_body_that_is_not_json_is_said_to_be_not_json,
 Test(api_subs, a_malformed_body_is_told_the_byte_offset_of_its_fault,
      .init = start, .fini = stop, .timeout = 60)
 {
-    static const struct { const char *body, *offset; } cases[] = {
+    static const struct { const char *body; long offset; } cases[] = {
         /* a comma missing: where the next member starts */
-        { "{\"url\":\"https://cbo.example/h\" \"topics\":[\"adt.*\"]}",
-          "\"offset\":31" },
+        { "{\"url\":\"https://cbo.example/h\" \"topics\":[\"adt.*\"]}", 31 },
         /* a comma before '}': the '}' where a name is due */
-        { "{\"url\":\"https://cbo.example/h\",}", "\"offset\":31" },
+        { "{\"url\":\"https://cbo.example/h\",}", 31 },
         /* cut short: the body's end */
-        { "{\"topics\":[\"adt.*\"],\"url\":", "\"offset\":26" },
+        { "{\"topics\":[\"adt.*\"],\"url\":", 26 },
         /* a second value after the first */
         { "{\"url\":\"https://cbo.example/h\",\"topics\":[\"adt.*\"]} {}",
-          "\"offset\":51" },
+          51 },
         /* not an object: the value's first byte */
-        { "  [1]", "\"offset\":2" },
+        { "  [1]", 2 },
         /* not UTF-8: the first byte that is not */
-        { "{\"url\":\"https://cbo.example/\xff\"}", "\"offset\":28" },
+        { "{\"url\":\"https://cbo.example/\xff\"}", 28 },
     };
     struct http_resp r;
     char id[80], path[160];
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
-                          cases[i].body, &r), 400, "case %zu: %s", i, r.body);
-        cr_expect_not_null(strstr(r.body, cases[i].offset), "case %zu: %s", i,
-                           r.body);
-        cr_expect_not_null(strstr(r.body, "\"code\":\"syntax\""), "%s",
-                           r.body);
-        cr_expect_null(strstr(r.body, "cbo.example"), "%s", r.body);
-        http_resp_free(&r);
-    }
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        refused_at("POST", "/v1/subscriptions", cases[i].body,
+                   cases[i].offset, "\"code\":\"syntax\"");
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM subscriptions"), 0);
     /* a refusal at no one place: no offset */
-    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
-                      "{\"topics\":[\"adt.*\"]}", &r), 400);
-    cr_expect_not_null(strstr(r.body, "\"field\":\"url\""), "%s", r.body);
-    cr_expect_null(strstr(r.body, "\"offset\""), "%s", r.body);
-    http_resp_free(&r);
+    refused_at("POST", "/v1/subscriptions", "{\"topics\":[\"adt.*\"]}", -1,
+               "\"field\":\"url\"");
 
     /* an update: the same */
     cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
@@ -225,33 +236,21 @@ Test(api_subs, a_malformed_body_is_told_the_byte_offset_of_its_fault,
     hub_json_str(r.body, "id", id, sizeof(id));
     http_resp_free(&r);
     snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
-    cr_assert_eq(call("PATCH", path, "tok-cbo", "{\"topics\":[\"adt.*\"] "
-                      "\"mode\":\"pull\"}", &r), 400, "%s", r.body);
-    cr_expect_not_null(strstr(r.body, "\"offset\":20"), "%s", r.body);
-    http_resp_free(&r);
-    cr_assert_eq(call("PATCH", path, "tok-cbo",
-                      "{\"topics\":[\"screening.*\"]}{\"topics\":[]}", &r),
-                 400, "%s", r.body);
-    cr_expect_not_null(strstr(r.body, "\"offset\":26"), "%s", r.body);
-    http_resp_free(&r);
+    refused_at("PATCH", path, "{\"topics\":[\"adt.*\"] \"mode\":\"pull\"}", 20,
+               NULL);
+    refused_at("PATCH", path, "{\"topics\":[\"screening.*\"]}{\"topics\":[]}",
+               26, NULL);
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM subscriptions "
                               "WHERE topics = ARRAY['adt.*']"), 1);
 
     /* a replay's range */
-    cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
-                      "{\"subscription\":\"sub_x\" \"max\":5}", &r), 400);
-    cr_expect_not_null(strstr(r.body, "body is not valid JSON"), "%s", r.body);
-    cr_expect_not_null(strstr(r.body, "\"offset\":24"), "%s", r.body);
-    http_resp_free(&r);
-    cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
-                      "{\"max\":5} {\"max\":6}", &r), 400);
-    cr_expect_not_null(strstr(r.body, "\"offset\":10"), "%s", r.body);
-    http_resp_free(&r);
-    cr_assert_eq(call("POST", "/v1/deliveries/replay", "tok-cbo",
-                      "{\"max\":\"five\"}", &r), 400);
-    cr_expect_not_null(strstr(r.body, "\"field\":\"max\""), "%s", r.body);
-    cr_expect_null(strstr(r.body, "\"offset\""), "%s", r.body);
-    http_resp_free(&r);
+    refused_at("POST", "/v1/deliveries/replay",
+               "{\"subscription\":\"sub_x\" \"max\":5}", 24,
+               "body is not valid JSON");
+    refused_at("POST", "/v1/deliveries/replay", "{\"max\":5} {\"max\":6}", 10,
+               NULL);
+    refused_at("POST", "/v1/deliveries/replay", "{\"max\":\"five\"}", -1,
+               "\"field\":\"max\"");
 }
 
 /* client_cert, client_key and ca_bundle are files of the hub's host: a
