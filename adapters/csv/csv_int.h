@@ -43,6 +43,14 @@ char csv_delimiter(const char *p, size_t len);
  * case-management systems title their columns. */
 bool csv_name_eq(struct slice h, const char *name);
 
+/* ASCII lower case, for the case-insensitive compares of header names
+ * (csv_table.c) and values (csv_values.c): inline in both, as in the one
+ * file they came from. */
+static inline unsigned char ascii_lower(unsigned char ch)
+{
+    return ch >= 'A' && ch <= 'Z' ? (unsigned char)(ch + 32) : ch;
+}
+
 /* ---- text (csv_text.c) ------------------------------------------------ */
 
 enum csv_enc {
@@ -140,7 +148,7 @@ void csv_reject_row(struct csv_ctx *c, unsigned file, size_t row,
 /* Settle the row counters of a table once its rows have been processed. */
 void csv_table_account(struct csv_ctx *c, const struct csv_table *t);
 
-/* ---- value checks (pure shape checks, no clock) ----------------------- */
+/* ---- value checks (csv_values.c; pure shape checks, no clock) -------- */
 
 /* ISO 8601 / FHIR dateTime: YYYY, YYYY-MM, YYYY-MM-DD, or a date with
  * Thh:mm[:ss[.fraction]] and an optional Z or +hh:mm offset. */
