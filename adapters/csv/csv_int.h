@@ -141,6 +141,11 @@ void csv_row_warn(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
                   const char *what);
 void csv_finding(struct csv_ctx *c, unsigned file, size_t row, size_t hcol,
                  const char *column, enum csv_severity sev, const char *what);
+/* Set *err (code) from `inner`, its field prefixed "file:" and its offset
+ * the one in the bytes of `file` as they were sent (a translated file's
+ * offset turned back). */
+int csv_locate(struct csv_ctx *c, struct hub_err *err, int code,
+               unsigned file, const struct hub_err *inner);
 
 /* Note a rejected row for csv_report.rejected. */
 void csv_reject_row(struct csv_ctx *c, unsigned file, size_t row,
@@ -231,13 +236,11 @@ bool csv_is_number(struct slice s);
 /* Whole integer within int64 range. */
 bool csv_parse_int(struct slice s, int64_t *out);
 bool csv_ieq(struct slice s, const char *lit);     /* ASCII case-insensitive */
-/* `v` in decimal at `o` (room for 21 bytes), NUL-terminated; its length. */
-size_t csv_put_uint(char *o, size_t v);
 /* Administrative sex as sent ("male", "F", "unknown") -> "M","F","O","U",
  * or NULL when not recognised. */
 const char *csv_sex_code(struct slice s);
 
-/* ---- the patient block ------------------------------------------------ */
+/* ---- the patient block (csv_patient.c) ------------------------------- */
 
 #define CSV_MAX_IDS 4
 
@@ -330,7 +333,11 @@ size_t csv_map_get_or_put(struct csv_map *m, struct slice key, size_t v);
 /* The index for `key`, or (size_t)-1. */
 size_t csv_map_get(const struct csv_map *m, struct slice key);
 
-/* Small helpers for writing JSON from C strings built in the arena. */
+/* ---- events (csv_event.c) --------------------------------------------- */
+
+/* `v` in decimal at `o` (room for 21 bytes), NUL-terminated; its length. */
+size_t csv_put_uint(char *o, size_t v);
+/* "file#row" in the arena: an event's source.message_id. */
 const char *csv_message_id(struct arena *a, const char *file, size_t row);
 
 /* Finish an event document and append it to c->out. */

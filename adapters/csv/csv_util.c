@@ -17,20 +17,6 @@
 #include "common/postal.h"
 #include "common/ssn.h"
 
-size_t csv_put_uint(char *o, size_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        o[i] = tmp[n - 1 - i];
-    o[n] = '\0';
-    return n;
-}
-
 static bool name_sep(unsigned char ch)
 {
     return ch == ' ' || ch == '_' || ch == '-';
@@ -221,8 +207,8 @@ static void trim_nbsp(struct slice *v, size_t n)
  * most columns a reader takes, about sixteen times over. */
 #define FIELD_BLOCK (16 * CSV_MAX_COLS)
 
-static int locate(struct csv_ctx *c, struct hub_err *err, int code,
-                  unsigned file, const struct hub_err *inner)
+int csv_locate(struct csv_ctx *c, struct hub_err *err, int code,
+               unsigned file, const struct hub_err *inner)
 {
     char field[128];
     size_t off = inner->offset;
@@ -334,7 +320,7 @@ static int map_header(struct csv_ctx *c, unsigned file,
                 hub_err_set(&in, HUB_EINVALID, field, off,
                             "a column the layout reads appears twice in "
                             "the header");
-                return locate(c, err, HUB_EINVALID, file, &in);
+                return csv_locate(c, err, HUB_EINVALID, file, &in);
             }
             t->hidx[k] = (int)i;
         }
@@ -505,7 +491,7 @@ int csv_table_load(struct csv_ctx *c, unsigned file, const struct csv_col *cols,
         }
     }
     if (rc < 0)
-        return locate(c, err, rc, file, &e);
+        return csv_locate(c, err, rc, file, &e);
     if (hname == NULL)
         return hub_err_set(err, HUB_EINVALID, f->name ? f->name : "file", 0,
                            "file has no header row");
@@ -614,155 +600,6 @@ char csv_delimiter(const char *p, size_t len)
 }
 
 /* ---- the patient block ------------------------------------------------- */
-
-/* A string element of an array, looked at once; the members take their
- * keys as chunks made at compile time (jw_kv), not measured each time. */
-static void put_str(struct jw *w, struct slice s)
-{
-    jw_str_text(w, s, jw_plain(s));
-}
-
-void csv_write_patient(struct jw *w, const struct csv_patient *p)
-{
-    jw_key_chunk(w, JW_KEY("patient"));
-    jw_obj_begin(w);
-    if (p->n_ids) {
-        jw_key_chunk(w, JW_KEY("identifiers"));
-        jw_arr_begin(w);
-        for (size_t i = 0; i < p->n_ids; i++) {
-            const struct csv_ident *id = &p->ids[i];
-            jw_obj_begin(w);
-            char ssn[9];
-            struct slice sys = id->system ? slice_from_cstr(id->system)
-                                          : id->system_s;
-            const char *type = id->type;
-            /* a national system named by its OID or the SSA's address is
-             * written with its URI (and type, when none was given), as
-             * every adapter writes it (common/idsys.h) */
-            const struct idsys_national *nat =
-                sys.len ? idsys_national(sys) : NULL;
-            if (nat) {
-                sys = slice_from_cstr(nat->uri);
-                if (type == NULL)
-                    type = nat->type;
-            }
-            bool is_ssn = slice_eq(sys, SSN_SYSTEM);
-            if (is_ssn && ssn_digits(id->value.p, id->value.len, ssn))
-                jw_kv(w, JW_KV("value"), (struct slice){ ssn, sizeof(ssn) });
-            else
-                jw_kv(w, JW_KV("value"), id->value);
-            jw_kv(w, JW_KV("system"), sys);
-            jw_kv(w, JW_KV("type"), slice_from_cstr(type));
-            /* a national number that fails its check digit was never
-             * issued, and a placeholder in a Medicaid or other national
-             * number is no one's: never linked on (F744, F843; a failed
-             * check's warning was given where the row was read) */
-            if (!is_ssn &&
-                (natid_flaw(sys, slice_from_cstr(type), id->value) ||
-                 (natid_national_type(slice_from_cstr(type)) &&
-                  natid_placeholder(id->value)))) {
-                jw_key(w, "inactive");
-                jw_bool(w, true);
-            }
-            jw_obj_end(w);
-        }
-        jw_arr_end(w);
-    }
-    if (p->family.len || p->given.len) {
-        jw_key_chunk(w, JW_KEY("names"));
-        jw_arr_begin(w);
-        jw_obj_begin(w);
-        jw_kv(w, JW_KV("family"), p->family);
-        if (p->given.len || p->middle.len) {
-            jw_key_chunk(w, JW_KEY("given"));
-            jw_arr_begin(w);
-            if (p->given.len)
-                put_str(w, p->given);
-            if (p->middle.len)
-                put_str(w, p->middle);
-            jw_arr_end(w);
-        }
-        jw_obj_end(w);
-        jw_arr_end(w);
-    }
-    jw_kv(w, JW_KV("birth_date"), p->birth_date);
-    jw_kv(w, JW_KV("sex"), slice_from_cstr(p->sex));
-    if (p->line1.len || p->line2.len || p->city.len || p->state.len ||
-        p->postal_code.len || p->county.len) {
-        jw_key_chunk(w, JW_KEY("addresses"));
-        jw_arr_begin(w);
-        jw_obj_begin(w);
-        if (p->line1.len || p->line2.len) {
-            jw_key_chunk(w, JW_KEY("lines"));
-            jw_arr_begin(w);
-            if (p->line1.len)
-                put_str(w, p->line1);
-            if (p->line2.len)
-                put_str(w, p->line2);
-            jw_arr_end(w);
-        }
-        jw_kv(w, JW_KV("city"), p->city);
-        jw_kv(w, JW_KV("state"), p->state);
-        jw_kv(w, JW_KV("postal_code"), postal_code(p->postal_code));
-        jw_kv(w, JW_KV("county"), p->county);
-        jw_obj_end(w);
-        jw_arr_end(w);
-    }
-    if (p->phone.len) {
-        jw_key_chunk(w, JW_KEY("phones"));
-        jw_arr_begin(w);
-        jw_obj_begin(w);
-        jw_kv(w, JW_KV("value"), p->phone);
-        jw_kv(w, JW_KV("use"), p->phone_use);
-        jw_obj_end(w);
-        jw_arr_end(w);
-    }
-    jw_obj_end(w);
-}
-
-const char *csv_message_id(struct arena *a, const char *file, size_t row)
-{
-    /* "%s#%zu" by hand: snprintf cost a thousand instructions an event */
-    size_t fl = strlen(file);
-    char *s = arena_alloc(a, fl + 24);
-    memcpy(s, file, fl);
-    s[fl] = '#';
-    csv_put_uint(s + fl + 1, row);
-    return s;
-}
-
-int csv_push_event(struct csv_ctx *c, struct jw *w, const char *type,
-                   struct hub_err *err)
-{
-    struct slice json;
-    int rc = jw_finish(w, &json);
-    if (rc)
-        return hub_err_set(err, rc, "event", 0, "event is larger than the limit");
-    /* the buffer was sized by a guess (and doubled): what the event did
-     * not fill goes back to the arena, a third of an event's room */
-    if (w->b.p == json.p)
-        arena_shrink(c->a, w->b.p, w->b.cap, json.len + 1);
-    return csv_push_json(c, type, json, err);
-}
-
-int csv_push_json(struct csv_ctx *c, const char *type, struct slice json,
-                  struct hub_err *err)
-{
-    int rc = canon_list_push(c->a, c->out, type, json);
-    if (rc) {
-        /* where the upload passed the limit: the sender splits it there */
-        _Static_assert(CANON_MAX_EVENTS == 10000, "the reason says 10,000");
-        struct hub_err in = { 0 };
-        char field[48];
-        snprintf(field, sizeof(field), "row %zu", c->ev_row);
-        hub_err_set(&in, rc, field, c->ev_offset,
-                    "upload makes more events than the limit (10,000): "
-                    "send it in parts, split before this row");
-        return locate(c, err, rc, c->ev_file, &in);
-    }
-    c->rep->events++;
-    return HUB_OK;
-}
 
 /* ---- grouping ---------------------------------------------------------- */
 
