@@ -315,6 +315,8 @@ int csv_screening_add(struct arena *a, struct csv_screening *s,
 int csv_screening_emit(struct csv_ctx *c, struct csv_screening *s,
                        struct hub_err *err);
 
+/* ---- grouping and the report (csv_report.c) -------------------------- */
+
 /* A map from keys (slices into the input) to indexes, for grouping rows
  * in linear time. Capacity fixed at init (a power of two, >= 2 * keys).
  * A slot is taken when its bit in `used` is set: only the bits are zeroed
