@@ -1,7 +1,9 @@
 /*
  * csv_int.h - internals shared by the CSV layouts (not a public API):
- * the per-call context, header mapping into tables, findings, value
- * checks, and the screening and patient writers every layout uses.
+ * the per-call context, then a section for each part of the adapter that
+ * the layouts (csv.c, csv_shinny.c) use, named for its file: text,
+ * tables and findings, value checks and dates, the patient block,
+ * screenings, grouping and the report, events.
  */
 #ifndef HUB_CSV_INT_H
 #define HUB_CSV_INT_H
@@ -31,17 +33,6 @@ struct csv_ctx {
     int col_instrument;         /* the screening layout's columns, for */
     int col_question;           /* findings made from a csv_screening */
 };
-
-/* The delimiter of a file as its header row shows it: the one of ',' ';'
- * TAB '|' it holds most often outside quotes (',' on a tie or when it
- * holds none): European Excel saves "CSV" with ';', "Unicode text" and
- * some case-management systems with TAB, older SHIN-NY files with '|'. */
-char csv_delimiter(const char *p, size_t len);
-
-/* Header name `h` (trimmed) names `name`: ASCII case, spaces, '_' and '-'
- * do not count ("Screening ID" is screening_id), as spreadsheets and
- * case-management systems title their columns. */
-bool csv_name_eq(struct slice h, const char *name);
 
 /* ASCII lower case, for the case-insensitive compares of header names
  * (csv_table.c) and values (csv_values.c): inline in both, as in the one
@@ -76,6 +67,19 @@ size_t csv_sent_offset(const struct csv_file *sent, size_t t);
 void csv_untranslate_rejected(struct csv_report *rep,
                               const struct csv_file *files,
                               const struct csv_file *tf, size_t n);
+
+/* ---- tables, findings and row accounting (csv_table.c) ---------------- */
+
+/* The delimiter of a file as its header row shows it: the one of ',' ';'
+ * TAB '|' it holds most often outside quotes (',' on a tie or when it
+ * holds none): European Excel saves "CSV" with ';', "Unicode text" and
+ * some case-management systems with TAB, older SHIN-NY files with '|'. */
+char csv_delimiter(const char *p, size_t len);
+
+/* Header name `h` (trimmed) names `name`: ASCII case, spaces, '_' and '-'
+ * do not count ("Screening ID" is screening_id), as spreadsheets and
+ * case-management systems title their columns. */
+bool csv_name_eq(struct slice h, const char *name);
 
 /* A column a layout knows. Header names match as csv_name_eq says, after
  * trimming spaces; `alias` is a second spelling seen in real files. */
@@ -153,7 +157,7 @@ void csv_reject_row(struct csv_ctx *c, unsigned file, size_t row,
 /* Settle the row counters of a table once its rows have been processed. */
 void csv_table_account(struct csv_ctx *c, const struct csv_table *t);
 
-/* ---- value checks (csv_values.c; pure shape checks, no clock) -------- */
+/* ---- value checks (csv_values.c, pure shape checks; csv_date.c) ------- */
 
 /* ISO 8601 / FHIR dateTime: YYYY, YYYY-MM, YYYY-MM-DD, or a date with
  * Thh:mm[:ss[.fraction]] and an optional Z or +hh:mm offset. */
@@ -240,7 +244,7 @@ bool csv_ieq(struct slice s, const char *lit);     /* ASCII case-insensitive */
  * or NULL when not recognised. */
 const char *csv_sex_code(struct slice s);
 
-/* ---- the patient block (csv_patient.c) ------------------------------- */
+/* ---- the patient block (csv_patient.c) -------------------------------- */
 
 #define CSV_MAX_IDS 4
 
@@ -315,7 +319,7 @@ int csv_screening_add(struct arena *a, struct csv_screening *s,
 int csv_screening_emit(struct csv_ctx *c, struct csv_screening *s,
                        struct hub_err *err);
 
-/* ---- grouping and the report (csv_report.c) -------------------------- */
+/* ---- grouping and the report (csv_report.c) --------------------------- */
 
 /* A map from keys (slices into the input) to indexes, for grouping rows
  * in linear time. Capacity fixed at init (a power of two, >= 2 * keys).

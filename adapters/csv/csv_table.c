@@ -1,21 +1,15 @@
 /*
- * csv_util.c - what every CSV layout shares: reading a file through a
- * column list into a table, findings and row accounting, value shape
- * checks, the patient block, and the report's JSON.
+ * csv_table.c - a file read through a layout's column list into a table:
+ * its delimiter and header (names compared as csv_name_eq says), every
+ * record read, trimmed and kept or rejected; the findings made on its rows
+ * and the row accounting of the report. The parts of the adapter that
+ * other layouts share are csv_values.c (value shapes), csv_patient.c,
+ * csv_event.c and csv_report.c (grouping and the report's JSON).
  */
-#include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "common/buf.h"
-#include "common/digits.h"
-#include "common/idsys.h"
-#include "common/natid.h"
 #include "csv/csv_int.h"
-#include "common/postal.h"
-#include "common/ssn.h"
 
 static bool name_sep(unsigned char ch)
 {
