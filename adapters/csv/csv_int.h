@@ -1,7 +1,9 @@
 /*
  * csv_int.h - internals shared by the CSV layouts (not a public API):
- * the per-call context, header mapping into tables, findings, value
- * checks, and the screening and patient writers every layout uses.
+ * the per-call context, then a section for each part of the adapter that
+ * the layouts (csv.c, csv_shinny.c) use, named for its file: text,
+ * tables and findings, value checks and dates, the patient block,
+ * screenings, grouping and the report, events.
  */
 #ifndef HUB_CSV_INT_H
 #define HUB_CSV_INT_H
@@ -32,16 +34,13 @@ struct csv_ctx {
     int col_question;           /* findings made from a csv_screening */
 };
 
-/* The delimiter of a file as its header row shows it: the one of ',' ';'
- * TAB '|' it holds most often outside quotes (',' on a tie or when it
- * holds none): European Excel saves "CSV" with ';', "Unicode text" and
- * some case-management systems with TAB, older SHIN-NY files with '|'. */
-char csv_delimiter(const char *p, size_t len);
-
-/* Header name `h` (trimmed) names `name`: ASCII case, spaces, '_' and '-'
- * do not count ("Screening ID" is screening_id), as spreadsheets and
- * case-management systems title their columns. */
-bool csv_name_eq(struct slice h, const char *name);
+/* ASCII lower case, for the case-insensitive compares of header names
+ * (csv_table.c) and values (csv_values.c): inline in both, as in the one
+ * file they came from. */
+static inline unsigned char ascii_lower(unsigned char ch)
+{
+    return ch >= 'A' && ch <= 'Z' ? (unsigned char)(ch + 32) : ch;
+}
 
 /* ---- text (csv_text.c) ------------------------------------------------ */
 
@@ -68,6 +67,19 @@ size_t csv_sent_offset(const struct csv_file *sent, size_t t);
 void csv_untranslate_rejected(struct csv_report *rep,
                               const struct csv_file *files,
                               const struct csv_file *tf, size_t n);
+
+/* ---- tables, findings and row accounting (csv_table.c) ---------------- */
+
+/* The delimiter of a file as its header row shows it: the one of ',' ';'
+ * TAB '|' it holds most often outside quotes (',' on a tie or when it
+ * holds none): European Excel saves "CSV" with ';', "Unicode text" and
+ * some case-management systems with TAB, older SHIN-NY files with '|'. */
+char csv_delimiter(const char *p, size_t len);
+
+/* Header name `h` (trimmed) names `name`: ASCII case, spaces, '_' and '-'
+ * do not count ("Screening ID" is screening_id), as spreadsheets and
+ * case-management systems title their columns. */
+bool csv_name_eq(struct slice h, const char *name);
 
 /* A column a layout knows. Header names match as csv_name_eq says, after
  * trimming spaces; `alias` is a second spelling seen in real files. */
@@ -133,6 +145,11 @@ void csv_row_warn(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
                   const char *what);
 void csv_finding(struct csv_ctx *c, unsigned file, size_t row, size_t hcol,
                  const char *column, enum csv_severity sev, const char *what);
+/* Set *err (code) from `inner`, its field prefixed "file:" and its offset
+ * the one in the bytes of `file` as they were sent (a translated file's
+ * offset turned back). */
+int csv_locate(struct csv_ctx *c, struct hub_err *err, int code,
+               unsigned file, const struct hub_err *inner);
 
 /* Note a rejected row for csv_report.rejected. */
 void csv_reject_row(struct csv_ctx *c, unsigned file, size_t row,
@@ -140,7 +157,7 @@ void csv_reject_row(struct csv_ctx *c, unsigned file, size_t row,
 /* Settle the row counters of a table once its rows have been processed. */
 void csv_table_account(struct csv_ctx *c, const struct csv_table *t);
 
-/* ---- value checks (pure shape checks, no clock) ----------------------- */
+/* ---- value checks (csv_values.c, pure shape checks; csv_date.c) ------- */
 
 /* ISO 8601 / FHIR dateTime: YYYY, YYYY-MM, YYYY-MM-DD, or a date with
  * Thh:mm[:ss[.fraction]] and an optional Z or +hh:mm offset. */
@@ -223,13 +240,11 @@ bool csv_is_number(struct slice s);
 /* Whole integer within int64 range. */
 bool csv_parse_int(struct slice s, int64_t *out);
 bool csv_ieq(struct slice s, const char *lit);     /* ASCII case-insensitive */
-/* `v` in decimal at `o` (room for 21 bytes), NUL-terminated; its length. */
-size_t csv_put_uint(char *o, size_t v);
 /* Administrative sex as sent ("male", "F", "unknown") -> "M","F","O","U",
  * or NULL when not recognised. */
 const char *csv_sex_code(struct slice s);
 
-/* ---- the patient block ------------------------------------------------ */
+/* ---- the patient block (csv_patient.c) -------------------------------- */
 
 #define CSV_MAX_IDS 4
 
@@ -304,6 +319,8 @@ int csv_screening_add(struct arena *a, struct csv_screening *s,
 int csv_screening_emit(struct csv_ctx *c, struct csv_screening *s,
                        struct hub_err *err);
 
+/* ---- grouping and the report (csv_report.c) --------------------------- */
+
 /* A map from keys (slices into the input) to indexes, for grouping rows
  * in linear time. Capacity fixed at init (a power of two, >= 2 * keys).
  * A slot is taken when its bit in `used` is set: only the bits are zeroed
@@ -322,7 +339,11 @@ size_t csv_map_get_or_put(struct csv_map *m, struct slice key, size_t v);
 /* The index for `key`, or (size_t)-1. */
 size_t csv_map_get(const struct csv_map *m, struct slice key);
 
-/* Small helpers for writing JSON from C strings built in the arena. */
+/* ---- events (csv_event.c) --------------------------------------------- */
+
+/* `v` in decimal at `o` (room for 21 bytes), NUL-terminated; its length. */
+size_t csv_put_uint(char *o, size_t v);
+/* "file#row" in the arena: an event's source.message_id. */
 const char *csv_message_id(struct arena *a, const char *file, size_t row);
 
 /* Finish an event document and append it to c->out. */
