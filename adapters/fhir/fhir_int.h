@@ -135,6 +135,17 @@ static inline const cJSON *fx_get(const cJSON *o, const char *key)
     return NULL;
 }
 
+/* A helper of this header that some parts do not call (not inline: GCC
+ * chooses, as when it was file-local in fhir.c). */
+#define FX_HELPER static __attribute__((unused))
+
+/* A member's string when it is one and not empty, else NULL. */
+FX_HELPER const char *fx_str_of(const cJSON *o, const char *key)
+{
+    const cJSON *v = fx_get(o, key);
+    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
 /* F166: HL7 Chile's Gravity adaptation (GravityCL) copies the SDOHCC
  * temporary code system under its own canonical: the same codes, Spanish
  * displays, the definitions translated. Its SDOH category codes are read
@@ -215,6 +226,9 @@ void fx_index_entries(struct fx *x);
 const char *fx_entry_name(struct fx *x, const struct fx_entry *e);
 /* "Type/id" for a reference, resolved through the bundle when possible. */
 const char *fx_ref_name(struct fx *x, const char *ref);
+/* "Type/id" at the end of `ref` (absolute or relative, _history stripped):
+ * false when it ends in no such pair. */
+bool fx_ref_type_id(const char *ref, struct slice *type, struct slice *id);
 
 /* ---- writing ---- */
 void fx_jw_code(struct jw *w, const char *key, const struct fx_code *c);
