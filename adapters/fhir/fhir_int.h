@@ -284,4 +284,71 @@ bool fx_is_screening_host(const struct fx_entry *host);
 int fx_put_screening_procedures(struct fx *x, struct jw *w,
                                 struct fx_entry *e);
 
+
+/* ---- the resources' shared writers (fhir_res.c), for fhir_referral.c ---- */
+#define ORGS_MAX 8
+
+/* (role, reference) pairs a body names; resolved when written. `host` is
+ * the resource the reference was read from: a "#id" reference names a
+ * resource contained in it. */
+struct orgs {
+    struct {
+        const char *role, *ref, *name;
+        const cJSON *host, *ident;  /* ident: a logical Reference's */
+    } r[ORGS_MAX];
+    size_t n;
+};
+
+/* FHIR R4 RequestStatus: a ServiceRequest's and a CarePlan's (a
+ * file-local copy in each part that reads it). */
+__attribute__((unused))
+static const char *const REQUEST_STATUS[] = { "draft", "active", "on-hold",
+    "revoked", "completed", "entered-in-error", "unknown", NULL };
+
+/* A body begun with its "id" (the entry's Type/id, or `id`), and ended
+ * (fails past its limit). */
+void fx_begin_body_id(struct fx *x, struct jw *w, const char *id);
+void fx_begin_body(struct fx *x, struct jw *w, struct fx_entry *e);
+int fx_end_body(struct fx *x, struct jw *w, struct slice *body);
+/* Common start of every resource: labels and the patient. */
+int fx_prologue(struct fx *x, struct fx_entry *e, const char *key,
+                struct slice *patient);
+/* Members of the resource, each written under out_key when present. */
+int fx_put_cc_array(struct fx *x, struct jw *w, const cJSON *o,
+                    const char *key, const char *out_key);
+int fx_put_ref(struct fx *x, struct jw *w, const cJSON *o, const char *key,
+               const char *out_key, const char **got);
+int fx_put_refs(struct fx *x, struct jw *w, const cJSON *o, const char *key,
+                const char *sub, const char *out_key);
+int fx_put_date(struct fx *x, struct jw *w, const cJSON *o,
+                const char *key, const char *out_key, const char **got);
+void fx_put_period(struct jw *w, const char *key, const char *start,
+                   const char *end);
+/* Organizations a body names, and their "organizations" written. */
+void fx_orgs_add(struct orgs *o, const char *role, const char *ref,
+                 const cJSON *host);
+void fx_orgs_add_logical(struct orgs *o, const char *role,
+                         const cJSON *refnode);
+const char *fx_ref_of(const cJSON *o, const char *key);
+void fx_put_orgs(struct fx *x, struct jw *w, const struct orgs *o);
+/* The SDOH domain of a resource's SNOMED CT code, and the labels its code
+ * and its reasons imply. */
+const char *fx_code_snomed_domain(struct fx *x, const cJSON *o);
+void fx_code_labels(struct fx *x, const cJSON *o);
+void fx_reason_labels(struct fx *x, const cJSON *o);
+/* The text members of a FHIR Quantity the hub reads, in this order (a
+ * file-local copy in each part that reads them). */
+__attribute__((unused))
+static const char *const quantity_keys[] = { "unit", "system", "code",
+                                             "comparator" };
+/* Whether `q` has a Quantity's shape; its first `n` quantity_keys' values
+ * into txt (fhir_res.c's "Quantity"). */
+bool fx_quantity_read(const cJSON *q, size_t n, const char **txt);
+/* "performed": the Procedures folded into the referral event of `host`
+ * (fx_mark_procedures), then a Task's activity codes without one. */
+int fx_put_performed(struct fx *x, struct jw *w, struct fx_entry *host,
+                     struct orgs *orgs);
+/* Whether Task `o` is a referral (fhir_referral.c). */
+bool fx_task_is_referral(const cJSON *o, const char *focus);
+
 #endif
