@@ -305,23 +305,112 @@ __attribute__((unused))
 static const char *const REQUEST_STATUS[] = { "draft", "active", "on-hold",
     "revoked", "completed", "entered-in-error", "unknown", NULL };
 
-/* A body begun with its "id" (the entry's Type/id, or `id`), and ended
- * (fails past its limit). */
-void fx_begin_body_id(struct fx *x, struct jw *w, const char *id);
-void fx_begin_body(struct fx *x, struct jw *w, struct fx_entry *e);
-int fx_end_body(struct fx *x, struct jw *w, struct slice *body);
-/* Common start of every resource: labels and the patient. */
-int fx_prologue(struct fx *x, struct fx_entry *e, const char *key,
-                struct slice *patient);
-/* Members of the resource, each written under out_key when present. */
+/* The small writers of every resource's body. GCC inlined them into their
+ * callers when they were fhir_res.c's alone; here they are each part's own
+ * (FX_HELPER), so that it still can. */
+FX_HELPER void fx_begin_body_id(struct fx *x, struct jw *w, const char *id)
+{
+    jw_init(w, x->a, 1u << 20);
+    jw_obj_begin(w);
+    jw_kv_cstr(w, "id", id);
+}
+
+FX_HELPER void fx_begin_body(struct fx *x, struct jw *w, struct fx_entry *e)
+{
+    fx_begin_body_id(x, w, fx_entry_name(x, e));
+}
+
+FX_HELPER int fx_end_body(struct fx *x, struct jw *w, struct slice *body)
+{
+    jw_obj_end(w);
+    if (jw_finish(w, body) != HUB_OK)
+        return fx_fail(x, HUB_ELIMIT, "resource is larger than the limit");
+    return HUB_OK;
+}
+
+/* A Reference member as "Type/id". */
+FX_HELPER int fx_put_ref(struct fx *x, struct jw *w, const cJSON *o,
+                         const char *key, const char *out_key,
+                         const char **got)
+{
+    const char *r;
+    int rc = fx_ref(x, o, key, false, &r);
+    if (rc)
+        return rc;
+    jw_kv_cstr(w, out_key, fx_ref_name(x, r));
+    if (got)
+        *got = r;
+    return HUB_OK;
+}
+
+/* An array of References as an array of "Type/id" strings. */
+FX_HELPER int fx_put_refs(struct fx *x, struct jw *w, const cJSON *o,
+                          const char *key, const char *sub,
+                          const char *out_key)
+{
+    const cJSON *arr;
+    size_t n;
+    int rc;
+    if ((rc = fx_arr(x, o, key, &arr, &n)) || n == 0)
+        return rc;
+    size_t old = fx_key(x, key);
+    bool open = false;
+    size_t i = 0;
+    for (const cJSON *c = arr->child; c; c = c->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        const char *r = NULL;
+        if (sub)
+            rc = fx_ref(x, c, sub, false, &r);
+        else
+            rc = fx_ref_node(x, c, &r);
+        if (rc)
+            return rc;
+        if (r) {
+            jw_arr_lazy(w, out_key, &open);
+            jw_cstr(w, fx_ref_name(x, r));
+        }
+        fx_pop(x, o2);
+    }
+    jw_arr_end_if(w, open);
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+FX_HELPER int fx_put_date(struct fx *x, struct jw *w, const cJSON *o,
+                          const char *key, const char *out_key,
+                          const char **got)
+{
+    const char *d;
+    int rc = fx_date(x, o, key, &d);
+    if (rc)
+        return rc;
+    jw_kv_cstr(w, out_key, d);
+    if (got)
+        *got = d;
+    return HUB_OK;
+}
+
+/* Common start of every resource here: labels and the patient. */
+FX_HELPER int fx_prologue(struct fx *x, struct fx_entry *e, const char *key,
+                          struct slice *patient)
+{
+    int rc = fx_labels(x, e->res);
+    if (rc == HUB_OK)
+        rc = fx_patient(x, e->res, key, patient);
+    fx_at_entry(x, e);
+    return rc;
+}
+
+FX_HELPER const char *fx_ref_of(const cJSON *o, const char *key)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, key);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, "reference");
+    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
+/* The other writers, fhir_res.c's: a CodeableConcept array, a period. */
 int fx_put_cc_array(struct fx *x, struct jw *w, const cJSON *o,
                     const char *key, const char *out_key);
-int fx_put_ref(struct fx *x, struct jw *w, const cJSON *o, const char *key,
-               const char *out_key, const char **got);
-int fx_put_refs(struct fx *x, struct jw *w, const cJSON *o, const char *key,
-                const char *sub, const char *out_key);
-int fx_put_date(struct fx *x, struct jw *w, const cJSON *o,
-                const char *key, const char *out_key, const char **got);
 void fx_put_period(struct jw *w, const char *key, const char *start,
                    const char *end);
 /* Organizations a body names, and their "organizations" written. */
@@ -329,7 +418,6 @@ void fx_orgs_add(struct orgs *o, const char *role, const char *ref,
                  const cJSON *host);
 void fx_orgs_add_logical(struct orgs *o, const char *role,
                          const cJSON *refnode);
-const char *fx_ref_of(const cJSON *o, const char *key);
 void fx_put_orgs(struct fx *x, struct jw *w, const struct orgs *o);
 /* The SDOH domain of a resource's SNOMED CT code, and the labels its code
  * and its reasons imply. */

@@ -20,26 +20,6 @@
 
 /* ---- small writers ------------------------------------------------------------ */
 
-void fx_begin_body_id(struct fx *x, struct jw *w, const char *id)
-{
-    jw_init(w, x->a, 1u << 20);
-    jw_obj_begin(w);
-    jw_kv_cstr(w, "id", id);
-}
-
-void fx_begin_body(struct fx *x, struct jw *w, struct fx_entry *e)
-{
-    fx_begin_body_id(x, w, fx_entry_name(x, e));
-}
-
-int fx_end_body(struct fx *x, struct jw *w, struct slice *body)
-{
-    jw_obj_end(w);
-    if (jw_finish(w, body) != HUB_OK)
-        return fx_fail(x, HUB_ELIMIT, "resource is larger than the limit");
-    return HUB_OK;
-}
-
 /* A CodeableConcept member written as a code object under `out_key`. */
 static int put_cc(struct fx *x, struct jw *w, const cJSON *o, const char *key,
                   const char *out_key, const char *prefer,
@@ -56,8 +36,8 @@ static int put_cc(struct fx *x, struct jw *w, const cJSON *o, const char *key,
 }
 
 /* An array of CodeableConcepts as an array of code objects. */
-int fx_put_cc_array(struct fx *x, struct jw *w, const cJSON *o,
-                        const char *key, const char *out_key)
+int fx_put_cc_array(struct fx *x, struct jw *w, const cJSON *o, const char *key,
+                    const char *out_key)
 {
     const cJSON *arr;
     size_t n;
@@ -83,65 +63,6 @@ int fx_put_cc_array(struct fx *x, struct jw *w, const cJSON *o,
     return HUB_OK;
 }
 
-/* A Reference member as "Type/id". */
-int fx_put_ref(struct fx *x, struct jw *w, const cJSON *o, const char *key,
-                   const char *out_key, const char **got)
-{
-    const char *r;
-    int rc = fx_ref(x, o, key, false, &r);
-    if (rc)
-        return rc;
-    jw_kv_cstr(w, out_key, fx_ref_name(x, r));
-    if (got)
-        *got = r;
-    return HUB_OK;
-}
-
-/* An array of References as an array of "Type/id" strings. */
-int fx_put_refs(struct fx *x, struct jw *w, const cJSON *o, const char *key,
-                    const char *sub, const char *out_key)
-{
-    const cJSON *arr;
-    size_t n;
-    int rc;
-    if ((rc = fx_arr(x, o, key, &arr, &n)) || n == 0)
-        return rc;
-    size_t old = fx_key(x, key);
-    bool open = false;
-    size_t i = 0;
-    for (const cJSON *c = arr->child; c; c = c->next, i++) {
-        size_t o2 = fx_idx(x, i);
-        const char *r = NULL;
-        if (sub)
-            rc = fx_ref(x, c, sub, false, &r);
-        else
-            rc = fx_ref_node(x, c, &r);
-        if (rc)
-            return rc;
-        if (r) {
-            jw_arr_lazy(w, out_key, &open);
-            jw_cstr(w, fx_ref_name(x, r));
-        }
-        fx_pop(x, o2);
-    }
-    jw_arr_end_if(w, open);
-    fx_pop(x, old);
-    return HUB_OK;
-}
-
-int fx_put_date(struct fx *x, struct jw *w, const cJSON *o,
-                    const char *key, const char *out_key, const char **got)
-{
-    const char *d;
-    int rc = fx_date(x, o, key, &d);
-    if (rc)
-        return rc;
-    jw_kv_cstr(w, out_key, d);
-    if (got)
-        *got = d;
-    return HUB_OK;
-}
-
 static int period_start(struct fx *x, const cJSON *o, const char *key,
                         const char **start, const char **end)
 {
@@ -158,7 +79,7 @@ static int period_start(struct fx *x, const cJSON *o, const char *key,
 }
 
 void fx_put_period(struct jw *w, const char *key, const char *start,
-                       const char *end)
+                   const char *end)
 {
     if (!start && !end)
         return;
@@ -172,7 +93,7 @@ void fx_put_period(struct jw *w, const char *key, const char *start,
 /* ---- organizations named by a body ------------------------------------------ */
 
 void fx_orgs_add(struct orgs *o, const char *role, const char *ref,
-                     const cJSON *host)
+                 const cJSON *host)
 {
     if (o && ref && o->n < ORGS_MAX) {
         o->r[o->n].role = role;
@@ -192,8 +113,7 @@ void fx_orgs_add(struct orgs *o, const char *role, const char *ref,
  * Kept by name and identifier when the Reference does not say it is some
  * other type than an Organization or one of its HealthcareServices (a
  * Practitioner's name is no organization). */
-void fx_orgs_add_logical(struct orgs *o, const char *role,
-                             const cJSON *refnode)
+void fx_orgs_add_logical(struct orgs *o, const char *role, const cJSON *refnode)
 {
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(refnode, "display");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(refnode, "type");
@@ -230,13 +150,6 @@ static const cJSON *org_target(struct fx *x, const cJSON *host,
     struct fx_entry *e = fx_resolve(x, ref);
     *type = e ? e->type : "";
     return e ? e->res : NULL;
-}
-
-const char *fx_ref_of(const cJSON *o, const char *key)
-{
-    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, key);
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, "reference");
-    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
 static const char *str_member(const cJSON *o, const char *key)
@@ -326,17 +239,6 @@ void fx_put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
         jw_obj_end(w);
     }
     jw_arr_end_if(w, open);
-}
-
-/* Common start of every resource here: labels and the patient. */
-int fx_prologue(struct fx *x, struct fx_entry *e, const char *key,
-                    struct slice *patient)
-{
-    int rc = fx_labels(x, e->res);
-    if (rc == HUB_OK)
-        rc = fx_patient(x, e->res, key, patient);
-    fx_at_entry(x, e);
-    return rc;
 }
 
 /* ---- Condition ------------------------------------------------------------------ */
@@ -599,8 +501,8 @@ int fx_condition(struct fx *x, struct fx_entry *e)
     jw_kv_cstr(&w, "onset", onset ? onset : ostart);
     jw_kv_cstr(&w, "abatement", abate ? abate : astart);
     if ((rc = cJSON_GetObjectItemCaseSensitive(o, "asserter")
-                   ? fx_put_ref(x, &w, o, "asserter", "asserter", NULL)
-                   : asserter_ext(x, &w, o)) ||
+                  ? fx_put_ref(x, &w, o, "asserter", "asserter", NULL)
+                  : asserter_ext(x, &w, o)) ||
         (rc = fx_put_ref(x, &w, o, "recorder", "recorder", NULL)))
         return rc;
     /* evidence[].detail[] references, flattened */
@@ -921,7 +823,7 @@ static int put_procedure(struct fx *x, struct jw *w, struct fx_entry *pe,
  * outputs that name an activity without a Procedure (the IG's
  * PerformedActivityCode slice). */
 int fx_put_performed(struct fx *x, struct jw *w, struct fx_entry *host,
-                         struct orgs *orgs)
+                     struct orgs *orgs)
 {
     bool open = false;
     int rc;
