@@ -135,6 +135,17 @@ static inline const cJSON *fx_get(const cJSON *o, const char *key)
     return NULL;
 }
 
+/* A helper of this header that some parts do not call (not inline: GCC
+ * chooses, as when it was file-local in fhir.c). */
+#define FX_HELPER static __attribute__((unused))
+
+/* A member's string when it is one and not empty, else NULL. */
+FX_HELPER const char *fx_str_of(const cJSON *o, const char *key)
+{
+    const cJSON *v = fx_get(o, key);
+    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
 /* F166: HL7 Chile's Gravity adaptation (GravityCL) copies the SDOHCC
  * temporary code system under its own canonical: the same codes, Spanish
  * displays, the definitions translated. Its SDOH category codes are read
@@ -215,6 +226,9 @@ void fx_index_entries(struct fx *x);
 const char *fx_entry_name(struct fx *x, const struct fx_entry *e);
 /* "Type/id" for a reference, resolved through the bundle when possible. */
 const char *fx_ref_name(struct fx *x, const char *ref);
+/* "Type/id" at the end of `ref` (absolute or relative, _history stripped):
+ * false when it ends in no such pair. */
+bool fx_ref_type_id(const char *ref, struct slice *type, struct slice *id);
 
 /* ---- writing ---- */
 void fx_jw_code(struct jw *w, const char *key, const struct fx_code *c);
@@ -269,5 +283,160 @@ bool fx_is_screening_host(const struct fx_entry *host);
  * Observation it gathered (fx_entry.seen == x->gen), each told once. */
 int fx_put_screening_procedures(struct fx *x, struct jw *w,
                                 struct fx_entry *e);
+
+
+/* ---- the resources' shared writers (fhir_res.c), for fhir_referral.c ---- */
+#define ORGS_MAX 8
+
+/* (role, reference) pairs a body names; resolved when written. `host` is
+ * the resource the reference was read from: a "#id" reference names a
+ * resource contained in it. */
+struct orgs {
+    struct {
+        const char *role, *ref, *name;
+        const cJSON *host, *ident;  /* ident: a logical Reference's */
+    } r[ORGS_MAX];
+    size_t n;
+};
+
+/* FHIR R4 RequestStatus: a ServiceRequest's and a CarePlan's (a
+ * file-local copy in each part that reads it). */
+__attribute__((unused))
+static const char *const REQUEST_STATUS[] = { "draft", "active", "on-hold",
+    "revoked", "completed", "entered-in-error", "unknown", NULL };
+
+/* The small writers of every resource's body. GCC inlined them into their
+ * callers when they were fhir_res.c's alone; here they are each part's own
+ * (FX_HELPER), so that it still can. */
+FX_HELPER void fx_begin_body_id(struct fx *x, struct jw *w, const char *id)
+{
+    jw_init(w, x->a, 1u << 20);
+    jw_obj_begin(w);
+    jw_kv_cstr(w, "id", id);
+}
+
+FX_HELPER void fx_begin_body(struct fx *x, struct jw *w, struct fx_entry *e)
+{
+    fx_begin_body_id(x, w, fx_entry_name(x, e));
+}
+
+FX_HELPER int fx_end_body(struct fx *x, struct jw *w, struct slice *body)
+{
+    jw_obj_end(w);
+    if (jw_finish(w, body) != HUB_OK)
+        return fx_fail(x, HUB_ELIMIT, "resource is larger than the limit");
+    return HUB_OK;
+}
+
+/* A Reference member as "Type/id". */
+FX_HELPER int fx_put_ref(struct fx *x, struct jw *w, const cJSON *o,
+                         const char *key, const char *out_key,
+                         const char **got)
+{
+    const char *r;
+    int rc = fx_ref(x, o, key, false, &r);
+    if (rc)
+        return rc;
+    jw_kv_cstr(w, out_key, fx_ref_name(x, r));
+    if (got)
+        *got = r;
+    return HUB_OK;
+}
+
+/* An array of References as an array of "Type/id" strings. */
+FX_HELPER int fx_put_refs(struct fx *x, struct jw *w, const cJSON *o,
+                          const char *key, const char *sub,
+                          const char *out_key)
+{
+    const cJSON *arr;
+    size_t n;
+    int rc;
+    if ((rc = fx_arr(x, o, key, &arr, &n)) || n == 0)
+        return rc;
+    size_t old = fx_key(x, key);
+    bool open = false;
+    size_t i = 0;
+    for (const cJSON *c = arr->child; c; c = c->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        const char *r = NULL;
+        if (sub)
+            rc = fx_ref(x, c, sub, false, &r);
+        else
+            rc = fx_ref_node(x, c, &r);
+        if (rc)
+            return rc;
+        if (r) {
+            jw_arr_lazy(w, out_key, &open);
+            jw_cstr(w, fx_ref_name(x, r));
+        }
+        fx_pop(x, o2);
+    }
+    jw_arr_end_if(w, open);
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+FX_HELPER int fx_put_date(struct fx *x, struct jw *w, const cJSON *o,
+                          const char *key, const char *out_key,
+                          const char **got)
+{
+    const char *d;
+    int rc = fx_date(x, o, key, &d);
+    if (rc)
+        return rc;
+    jw_kv_cstr(w, out_key, d);
+    if (got)
+        *got = d;
+    return HUB_OK;
+}
+
+/* Common start of every resource here: labels and the patient. */
+FX_HELPER int fx_prologue(struct fx *x, struct fx_entry *e, const char *key,
+                          struct slice *patient)
+{
+    int rc = fx_labels(x, e->res);
+    if (rc == HUB_OK)
+        rc = fx_patient(x, e->res, key, patient);
+    fx_at_entry(x, e);
+    return rc;
+}
+
+FX_HELPER const char *fx_ref_of(const cJSON *o, const char *key)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, key);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, "reference");
+    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
+/* The other writers, fhir_res.c's: a CodeableConcept array, a period. */
+int fx_put_cc_array(struct fx *x, struct jw *w, const cJSON *o,
+                    const char *key, const char *out_key);
+void fx_put_period(struct jw *w, const char *key, const char *start,
+                   const char *end);
+/* Organizations a body names, and their "organizations" written. */
+void fx_orgs_add(struct orgs *o, const char *role, const char *ref,
+                 const cJSON *host);
+void fx_orgs_add_logical(struct orgs *o, const char *role,
+                         const cJSON *refnode);
+void fx_put_orgs(struct fx *x, struct jw *w, const struct orgs *o);
+/* The SDOH domain of a resource's SNOMED CT code, and the labels its code
+ * and its reasons imply. */
+const char *fx_code_snomed_domain(struct fx *x, const cJSON *o);
+void fx_code_labels(struct fx *x, const cJSON *o);
+void fx_reason_labels(struct fx *x, const cJSON *o);
+/* The text members of a FHIR Quantity the hub reads, in this order (a
+ * file-local copy in each part that reads them). */
+__attribute__((unused))
+static const char *const quantity_keys[] = { "unit", "system", "code",
+                                             "comparator" };
+/* Whether `q` has a Quantity's shape; its first `n` quantity_keys' values
+ * into txt (fhir_res.c's "Quantity"). */
+bool fx_quantity_read(const cJSON *q, size_t n, const char **txt);
+/* "performed": the Procedures folded into the referral event of `host`
+ * (fx_mark_procedures), then a Task's activity codes without one. */
+int fx_put_performed(struct fx *x, struct jw *w, struct fx_entry *host,
+                     struct orgs *orgs);
+/* Whether Task `o` is a referral (fhir_referral.c). */
+bool fx_task_is_referral(const cJSON *o, const char *focus);
 
 #endif

@@ -1,11 +1,13 @@
 /*
- * fhir_res.c - Condition, Goal, ServiceRequest, Task, CarePlan, Consent and
- * Procedure to their canonical events (see fhir.h for which event each
- * makes and schemas/bodies/ for the bodies). Required elements and status
- * codes are checked as FHIR R4 states them; everything else is carried when
- * present. Organizations (and a PractitionerRole's organization) that a
- * referral or care plan names and the message holds are written out in the
- * body's "organizations": who asked, who performs, by name and identifier.
+ * fhir_res.c - Condition, Goal, CarePlan, Consent and Procedure to their
+ * canonical events (see fhir.h for which event each makes and
+ * schemas/bodies/ for the bodies); ServiceRequest and Task, the referral,
+ * are fhir_referral.c's, which shares the small writers here (fhir_int.h).
+ * Required elements and status codes are checked as FHIR R4 states them;
+ * everything else is carried when present. Organizations (and a
+ * PractitionerRole's organization) that a referral or care plan names and
+ * the message holds are written out in the body's "organizations": who
+ * asked, who performs, by name and identifier.
  */
 #include "fhir/fhir_int.h"
 #include "common/strset.h"
@@ -17,26 +19,6 @@
 #define ICD10CM "http://hl7.org/fhir/sid/icd-10-cm"
 
 /* ---- small writers ------------------------------------------------------------ */
-
-static void begin_body_id(struct fx *x, struct jw *w, const char *id)
-{
-    jw_init(w, x->a, 1u << 20);
-    jw_obj_begin(w);
-    jw_kv_cstr(w, "id", id);
-}
-
-static void begin_body(struct fx *x, struct jw *w, struct fx_entry *e)
-{
-    begin_body_id(x, w, fx_entry_name(x, e));
-}
-
-static int end_body(struct fx *x, struct jw *w, struct slice *body)
-{
-    jw_obj_end(w);
-    if (jw_finish(w, body) != HUB_OK)
-        return fx_fail(x, HUB_ELIMIT, "resource is larger than the limit");
-    return HUB_OK;
-}
 
 /* A CodeableConcept member written as a code object under `out_key`. */
 static int put_cc(struct fx *x, struct jw *w, const cJSON *o, const char *key,
@@ -54,8 +36,8 @@ static int put_cc(struct fx *x, struct jw *w, const cJSON *o, const char *key,
 }
 
 /* An array of CodeableConcepts as an array of code objects. */
-static int put_cc_array(struct fx *x, struct jw *w, const cJSON *o,
-                        const char *key, const char *out_key)
+int fx_put_cc_array(struct fx *x, struct jw *w, const cJSON *o, const char *key,
+                    const char *out_key)
 {
     const cJSON *arr;
     size_t n;
@@ -81,65 +63,6 @@ static int put_cc_array(struct fx *x, struct jw *w, const cJSON *o,
     return HUB_OK;
 }
 
-/* A Reference member as "Type/id". */
-static int put_ref(struct fx *x, struct jw *w, const cJSON *o, const char *key,
-                   const char *out_key, const char **got)
-{
-    const char *r;
-    int rc = fx_ref(x, o, key, false, &r);
-    if (rc)
-        return rc;
-    jw_kv_cstr(w, out_key, fx_ref_name(x, r));
-    if (got)
-        *got = r;
-    return HUB_OK;
-}
-
-/* An array of References as an array of "Type/id" strings. */
-static int put_refs(struct fx *x, struct jw *w, const cJSON *o, const char *key,
-                    const char *sub, const char *out_key)
-{
-    const cJSON *arr;
-    size_t n;
-    int rc;
-    if ((rc = fx_arr(x, o, key, &arr, &n)) || n == 0)
-        return rc;
-    size_t old = fx_key(x, key);
-    bool open = false;
-    size_t i = 0;
-    for (const cJSON *c = arr->child; c; c = c->next, i++) {
-        size_t o2 = fx_idx(x, i);
-        const char *r = NULL;
-        if (sub)
-            rc = fx_ref(x, c, sub, false, &r);
-        else
-            rc = fx_ref_node(x, c, &r);
-        if (rc)
-            return rc;
-        if (r) {
-            jw_arr_lazy(w, out_key, &open);
-            jw_cstr(w, fx_ref_name(x, r));
-        }
-        fx_pop(x, o2);
-    }
-    jw_arr_end_if(w, open);
-    fx_pop(x, old);
-    return HUB_OK;
-}
-
-static int put_date(struct fx *x, struct jw *w, const cJSON *o,
-                    const char *key, const char *out_key, const char **got)
-{
-    const char *d;
-    int rc = fx_date(x, o, key, &d);
-    if (rc)
-        return rc;
-    jw_kv_cstr(w, out_key, d);
-    if (got)
-        *got = d;
-    return HUB_OK;
-}
-
 static int period_start(struct fx *x, const cJSON *o, const char *key,
                         const char **start, const char **end)
 {
@@ -155,8 +78,8 @@ static int period_start(struct fx *x, const cJSON *o, const char *key,
     return HUB_OK;
 }
 
-static void put_period(struct jw *w, const char *key, const char *start,
-                       const char *end)
+void fx_put_period(struct jw *w, const char *key, const char *start,
+                   const char *end)
 {
     if (!start && !end)
         return;
@@ -169,21 +92,8 @@ static void put_period(struct jw *w, const char *key, const char *start,
 
 /* ---- organizations named by a body ------------------------------------------ */
 
-#define ORGS_MAX 8
-
-/* (role, reference) pairs a body names; resolved when written. `host` is
- * the resource the reference was read from: a "#id" reference names a
- * resource contained in it. */
-struct orgs {
-    struct {
-        const char *role, *ref, *name;
-        const cJSON *host, *ident;  /* ident: a logical Reference's */
-    } r[ORGS_MAX];
-    size_t n;
-};
-
-static void orgs_add(struct orgs *o, const char *role, const char *ref,
-                     const cJSON *host)
+void fx_orgs_add(struct orgs *o, const char *role, const char *ref,
+                 const cJSON *host)
 {
     if (o && ref && o->n < ORGS_MAX) {
         o->r[o->n].role = role;
@@ -203,8 +113,7 @@ static void orgs_add(struct orgs *o, const char *role, const char *ref,
  * Kept by name and identifier when the Reference does not say it is some
  * other type than an Organization or one of its HealthcareServices (a
  * Practitioner's name is no organization). */
-static void orgs_add_logical(struct orgs *o, const char *role,
-                             const cJSON *refnode)
+void fx_orgs_add_logical(struct orgs *o, const char *role, const cJSON *refnode)
 {
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(refnode, "display");
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(refnode, "type");
@@ -226,8 +135,6 @@ static void orgs_add_logical(struct orgs *o, const char *role,
     o->n++;
 }
 
-static const char *ref_of(const cJSON *o, const char *key);
-
 /* The resource a reference of `host` names: contained ("#id") or an entry
  * of the message; *type its resourceType. NULL when neither holds it. */
 static const cJSON *org_target(struct fx *x, const cJSON *host,
@@ -245,13 +152,6 @@ static const cJSON *org_target(struct fx *x, const cJSON *host,
     return e ? e->res : NULL;
 }
 
-static const char *ref_of(const cJSON *o, const char *key)
-{
-    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, key);
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, "reference");
-    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
-}
-
 static const char *str_member(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -262,7 +162,7 @@ static const char *str_member(const cJSON *o, const char *key)
  * or as the organization of a named PractitionerRole), with its role in
  * the body, name, identifiers and type. Context resources are read
  * leniently: a member of the wrong type is left out, never an error. */
-static void put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
+void fx_put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
 {
     const cJSON *done[ORGS_MAX];
     const char *done_role[ORGS_MAX];
@@ -297,7 +197,7 @@ static void put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
             via = re ? fx_entry_name(x, re) : ref;
             if (re)
                 host = re->res;
-            ref = ref_of(res, "organization");
+            ref = fx_ref_of(res, "organization");
             res = ref ? org_target(x, host, ref, &type) : NULL;
         }
         if (res == NULL || strcmp(type, "Organization") != 0)
@@ -341,17 +241,6 @@ static void put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
     jw_arr_end_if(w, open);
 }
 
-/* Common start of every resource here: labels and the patient. */
-static int prologue(struct fx *x, struct fx_entry *e, const char *key,
-                    struct slice *patient)
-{
-    int rc = fx_labels(x, e->res);
-    if (rc == HUB_OK)
-        rc = fx_patient(x, e->res, key, patient);
-    fx_at_entry(x, e);
-    return rc;
-}
-
 /* ---- Condition ------------------------------------------------------------------ */
 
 /* The domain of a Condition: its SDOH category, else an ICD-10-CM code
@@ -390,7 +279,7 @@ static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
  * (467771000124109 "Assistance with application for food pantry
  * program") whose categories name no Gravity domain, as US Core's
  * food pantry referral sends it (category `sdoh` only). */
-static const char *code_snomed_domain(struct fx *x, const cJSON *o)
+const char *fx_code_snomed_domain(struct fx *x, const cJSON *o)
 {
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
     const cJSON *codings = cJSON_GetObjectItemCaseSensitive(code, "coding");
@@ -430,7 +319,7 @@ static void cc_labels(struct fx *x, const cJSON *cc)
     }
 }
 
-static void code_labels(struct fx *x, const cJSON *o)
+void fx_code_labels(struct fx *x, const cJSON *o)
 {
     cc_labels(x, cJSON_GetObjectItemCaseSensitive(o, "code"));
 }
@@ -438,7 +327,7 @@ static void code_labels(struct fx *x, const cJSON *o)
 /* The labels of each reasonCode (0..* CodeableConcept): the event carries
  * them as "reason", so a request for a diagnosis discloses it as the
  * Condition would */
-static void reason_labels(struct fx *x, const cJSON *o)
+void fx_reason_labels(struct fx *x, const cJSON *o)
 {
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reasonCode");
     for (const cJSON *k = cJSON_IsArray(r) ? r->child : NULL; k; k = k->next)
@@ -555,11 +444,11 @@ int fx_condition(struct fx *x, struct fx_entry *e)
     struct fx_code cat, clin, ver;
     const char *dom, *recorded, *onset, *ostart, *oend, *abate, *astart, *aend;
     int rc;
-    if ((rc = prologue(x, e, "subject", &patient)) ||
+    if ((rc = fx_prologue(x, e, "subject", &patient)) ||
         (rc = condition_domain(x, o, &dom)))
         return rc;
-    code_labels(x, o);
-    begin_body(x, &w, e);
+    fx_code_labels(x, o);
+    fx_begin_body(x, &w, e);
     if ((rc = put_cc(x, &w, o, "code", "code", condition_code_system(o),
                      NULL)))
         return rc;
@@ -597,7 +486,7 @@ int fx_condition(struct fx *x, struct fx_entry *e)
         }
     }
     jw_kv_cstr(&w, "category", cat.code);
-    if ((rc = put_cc_array(x, &w, o, "category", "categories")) ||
+    if ((rc = fx_put_cc_array(x, &w, o, "category", "categories")) ||
         (rc = fx_cc(x, o, "clinicalStatus", NULL, &clin)) ||
         (rc = fx_cc(x, o, "verificationStatus", NULL, &ver)))
         return rc;
@@ -607,14 +496,14 @@ int fx_condition(struct fx *x, struct fx_entry *e)
         (rc = period_start(x, o, "onsetPeriod", &ostart, &oend)) ||
         (rc = fx_date(x, o, "abatementDateTime", &abate)) ||
         (rc = period_start(x, o, "abatementPeriod", &astart, &aend)) ||
-        (rc = put_date(x, &w, o, "recordedDate", "recorded_at", &recorded)))
+        (rc = fx_put_date(x, &w, o, "recordedDate", "recorded_at", &recorded)))
         return rc;
     jw_kv_cstr(&w, "onset", onset ? onset : ostart);
     jw_kv_cstr(&w, "abatement", abate ? abate : astart);
     if ((rc = cJSON_GetObjectItemCaseSensitive(o, "asserter")
-                   ? put_ref(x, &w, o, "asserter", "asserter", NULL)
-                   : asserter_ext(x, &w, o)) ||
-        (rc = put_ref(x, &w, o, "recorder", "recorder", NULL)))
+                  ? fx_put_ref(x, &w, o, "asserter", "asserter", NULL)
+                  : asserter_ext(x, &w, o)) ||
+        (rc = fx_put_ref(x, &w, o, "recorder", "recorder", NULL)))
         return rc;
     /* evidence[].detail[] references, flattened */
     const cJSON *ev;
@@ -648,7 +537,7 @@ int fx_condition(struct fx *x, struct fx_entry *e)
         fx_pop(x, old);
     }
     jw_arr_end_if(&w, open);
-    if ((rc = end_body(x, &w, &body)))
+    if ((rc = fx_end_body(x, &w, &body)))
         return rc;
     /* when it was recorded, else first asserted (a US Core Condition may
      * send only the extension: F280), else its onset */
@@ -660,15 +549,11 @@ int fx_condition(struct fx *x, struct fx_entry *e)
 
 /* ---- Quantity (a Goal's target, a ServiceRequest's quantity) ------------- */
 
-/* The text members of a FHIR Quantity the hub reads, in this order. */
-static const char *const quantity_keys[] = { "unit", "system", "code",
-                                             "comparator" };
-
 /* Whether `q` has a Quantity's shape: an object whose value, if any, is a
  * finite number of at most 1e12, and whose first `n` quantity_keys, where
  * present, are strings; their non-empty values go to txt[0..n-1] (else
  * NULL). */
-static bool quantity_read(const cJSON *q, size_t n, const char **txt)
+bool fx_quantity_read(const cJSON *q, size_t n, const char **txt)
 {
     const cJSON *v = fx_get(q, "value");
     bool ok = cJSON_IsObject(q) &&
@@ -707,7 +592,7 @@ static bool target_quantity(struct fx *x, const cJSON *q, const char *key,
     if (q == NULL || cJSON_IsNull(q))
         return false;
     const cJSON *v = fx_get(q, "value");
-    bool ok = quantity_read(q, 4, txt);
+    bool ok = fx_quantity_read(q, 4, txt);
     const char *c = txt[3];     /* FHIR R4 QuantityComparator */
     if (ok && c)
         ok = op == NULL && (strcmp(c, "<") == 0 || strcmp(c, "<=") == 0 ||
@@ -822,10 +707,10 @@ int fx_goal(struct fx *x, struct fx_entry *e)
     struct fx_code ach, desc;
     int rc;
     if ((rc = fx_enum(x, o, "lifecycleStatus", true, life, &ls)) ||
-        (rc = prologue(x, e, "subject", &patient)) ||
+        (rc = fx_prologue(x, e, "subject", &patient)) ||
         (rc = fx_domain_of(x, o, "category", &dom)))
         return rc;
-    begin_body(x, &w, e);
+    fx_begin_body(x, &w, e);
     jw_kv_cstr(&w, "lifecycle_status", ls);
     if ((rc = fx_cc(x, o, "achievementStatus", NULL, &ach)))
         return rc;
@@ -837,11 +722,11 @@ int fx_goal(struct fx *x, struct fx_entry *e)
         return fx_fail(x, HUB_EINVALID, "required element is missing");
     }
     jw_kv_cstr(&w, "domain", dom);
-    if ((rc = put_cc_array(x, &w, o, "category", "categories")) ||
-        (rc = put_date(x, &w, o, "startDate", "start", &start)) ||
-        (rc = put_date(x, &w, o, "statusDate", "status_date", &sdate)) ||
-        (rc = put_ref(x, &w, o, "expressedBy", "expressed_by", NULL)) ||
-        (rc = put_refs(x, &w, o, "addresses", NULL, "addresses")))
+    if ((rc = fx_put_cc_array(x, &w, o, "category", "categories")) ||
+        (rc = fx_put_date(x, &w, o, "startDate", "start", &start)) ||
+        (rc = fx_put_date(x, &w, o, "statusDate", "status_date", &sdate)) ||
+        (rc = fx_put_ref(x, &w, o, "expressedBy", "expressed_by", NULL)) ||
+        (rc = fx_put_refs(x, &w, o, "addresses", NULL, "addresses")))
         return rc;
     const cJSON *tg;
     size_t nt;
@@ -860,200 +745,13 @@ int fx_goal(struct fx *x, struct fx_entry *e)
         jw_arr_end_if(&w, open);
         fx_pop(x, old);
     }
-    if ((rc = end_body(x, &w, &body)))
+    if ((rc = fx_end_body(x, &w, &body)))
         return rc;
     return fx_emit(x, e, "goal.updated", sdate ? sdate : start, patient,
                    "goal", body);
 }
 
-/* ---- ServiceRequest and Task (the referral) ---------------------------------- */
-
-static const char *const REQUEST_STATUS[] = { "draft", "active", "on-hold",
-    "revoked", "completed", "entered-in-error", "unknown", NULL };
-
-/* A date of the request's occurrence[x], or NULL: one that is not a FHIR
- * date is left out with a warning, not refused. The hub read no occurrence
- * before F30, and a sender's slip there must not now cost the referral. */
-static const char *lenient_date(struct fx *x, const cJSON *o, const char *key)
-{
-    const cJSON *v = fx_get(o, key);
-    if (v == NULL || cJSON_IsNull(v))
-        return NULL;
-    if (cJSON_IsString(v) && v->valuestring && fx_iso_ok(v->valuestring))
-        return v->valuestring;
-    fx_warn(x, key, "date is not ISO 8601; left out");
-    return NULL;
-}
-
-/* "quantity": how much of the service is asked for (quantityQuantity: 6
- * month, 10 visits), its value as the number sent. A Ratio or Range is not
- * read; a malformed Quantity is left out with a warning (as above). */
-static void put_quantity(struct fx *x, struct jw *w, const cJSON *sr)
-{
-    const cJSON *q = fx_get(sr, "quantityQuantity");
-    if (q == NULL || cJSON_IsNull(q))
-        return;
-    size_t old = fx_key(x, "quantityQuantity");
-    const cJSON *v = fx_get(q, "value");
-    const char *txt[3];
-    bool ok = quantity_read(q, 3, txt);
-    if (!ok)
-        fx_warn(x, NULL, "quantity is not a FHIR Quantity; left out");
-    fx_pop(x, old);
-    if (!ok || (v == NULL && !txt[0] && !txt[1] && !txt[2]))
-        return;
-    jw_key(w, "quantity");
-    jw_obj_begin(w);
-    if (v) {
-        char num[32];
-        int n = snprintf(num, sizeof(num), "%.15g", v->valuedouble);
-        jw_key(w, "value");
-        jw_raw(w, (struct slice){ num, (size_t)n });
-    }
-    for (size_t i = 0; i < 3; i++)
-        jw_kv_cstr(w, quantity_keys[i], txt[i]);
-    jw_obj_end(w);
-}
-
-/* The start and end of Period `p` (the current path's `key` of its
- * holder), leniently: a wrong shape is left out with a warning. */
-static void lenient_period(struct fx *x, const cJSON *p, const char *key,
-                           const char **ps, const char **pe)
-{
-    if (p == NULL || cJSON_IsNull(p))
-        return;
-    size_t old = fx_key(x, key);
-    if (cJSON_IsObject(p)) {
-        *ps = lenient_date(x, p, "start");
-        *pe = lenient_date(x, p, "end");
-    } else
-        fx_warn(x, NULL, "expected an object; left out");
-    fx_pop(x, old);
-}
-
-/* When and how much of the service is asked for (F30): a CBO plans its
- * capacity on both. "occurrence_at" is occurrenceDateTime, else the
- * period's start (as a Procedure's performed_at). The period is
- * occurrencePeriod, or an occurrenceTiming's repeat.boundsPeriod (FHIR R4
- * Timing: the outer bounds of the schedule, "weekly from March to June");
- * the schedule inside them (frequency, period, dayOfWeek), its event list
- * and a boundsDuration or boundsRange have no field and are not read. */
-static void put_occurrence(struct fx *x, struct jw *w, const cJSON *sr)
-{
-    const char *at = lenient_date(x, sr, "occurrenceDateTime");
-    const char *ps = NULL, *pe = NULL;
-    lenient_period(x, fx_get(sr, "occurrencePeriod"), "occurrencePeriod",
-                   &ps, &pe);
-    const cJSON *t = fx_get(sr, "occurrenceTiming");
-    if (t && !at && !ps && !pe) {
-        size_t old = fx_key(x, "occurrenceTiming");
-        const cJSON *r = fx_get(t, "repeat");
-        if (r) {
-            fx_key(x, "repeat");
-            lenient_period(x, fx_get(r, "boundsPeriod"), "boundsPeriod", &ps,
-                           &pe);
-        }
-        fx_pop(x, old);
-    }
-    jw_kv_cstr(w, "occurrence_at", at ? at : ps);
-    put_period(w, "occurrence_period", ps, pe);
-    put_quantity(x, w, sr);
-}
-
-/* A ServiceRequest's status (FHIR RequestStatus) as the referral's, in the
- * FHIR Task status subset of the Gravity closed loop that a Task, a C-CDA
- * referral and a CSV row give it (schemas/dict/task-status.json): an
- * active request alone is requested (Gravity: the ServiceRequest is active
- * while its Task is requested), revoked is cancelled; draft, on-hold,
- * completed and entered-in-error are both systems' codes. "unknown" has
- * no Task status and stays. */
-static const char *referral_status(const char *request_status)
-{
-    if (strcmp(request_status, "active") == 0)
-        return "requested";
-    if (strcmp(request_status, "revoked") == 0)
-        return "cancelled";
-    return request_status;
-}
-
-/* What a ServiceRequest says about the referral: domain, service, people.
- * Its supportingInfo too unless `authored` is NULL (a Task's focus: the
- * Task writes the request's and its own, supporting_refs). */
-static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
-                            bool with_status, const char **authored,
-                            struct orgs *orgs)
-{
-    const char *req;
-    const char *dom, *st;
-    struct fx_code svc;
-    int rc;
-    if ((rc = fx_domain_of(x, sr, "category", &dom)))
-        return rc;
-    if (dom == NULL)
-        dom = code_snomed_domain(x, sr);
-    /* the service and its reasons go into the event: a referral for a
-     * diagnosis or a treatment that the dictionary labels is labelled as
-     * the Condition or the Procedure is (F189) */
-    code_labels(x, sr);
-    reason_labels(x, sr);
-    if (with_status) {
-        static const char *const intents[] = { "proposal", "plan",
-            "directive", "order", "original-order", "reflex-order",
-            "filler-order", "instance-order", "option", NULL };
-        const char *intent, *prio;
-        if ((rc = fx_enum(x, sr, "status", true, REQUEST_STATUS, &st)) ||
-            (rc = fx_enum(x, sr, "intent", true, intents, &intent)) ||
-            (rc = fx_str(x, sr, "priority", false, &prio)))
-            return rc;
-        jw_kv_cstr(w, "status", referral_status(st));
-        bool terminal = strcmp(st, "completed") == 0 ||
-                        strcmp(st, "revoked") == 0 ||
-                        strcmp(st, "entered-in-error") == 0;
-        jw_key(w, "terminal");
-        jw_bool(w, terminal);
-        jw_kv_cstr(w, "intent", intent);
-        jw_kv_cstr(w, "priority", prio);
-    }
-    jw_kv_cstr(w, "domain", dom);
-    if ((rc = fx_cc(x, sr, "code", NULL, &svc)))
-        return rc;
-    fx_jw_code(w, "service", &svc);
-    if ((rc = put_ref(x, w, sr, "requester", "requester", &req)))
-        return rc;
-    orgs_add(orgs, "requester", req, sr);
-    /* performer is 0..* in R4: the first is the one the referral is to */
-    const cJSON *perf;
-    size_t np;
-    if ((rc = fx_arr(x, sr, "performer", &perf, &np)))
-        return rc;
-    if (np) {
-        size_t old = fx_key(x, "performer");
-        fx_idx(x, 0);
-        const char *r;
-        if ((rc = fx_ref_node(x, perf->child, &r)))
-            return rc;
-        jw_kv_cstr(w, "performer", fx_ref_name(x, r));
-        orgs_add(orgs, "performer", r, sr);
-        if (r == NULL)
-            orgs_add_logical(orgs, "performer", perf->child);
-        fx_pop(x, old);
-    }
-    /* basedOn: the request this one fulfils (a sub-referral's parent) */
-    if ((rc = put_refs(x, w, sr, "basedOn", NULL, "based_on")) ||
-        (rc = put_cc_array(x, w, sr, "reasonCode", "reason")) ||
-        (rc = put_refs(x, w, sr, "reasonReference", NULL, "reason_references")) ||
-        (authored &&
-         ((rc = put_refs(x, w, sr, "supportingInfo", NULL,
-                         "supporting_info")) ||
-          (rc = put_date(x, w, sr, "authoredOn", "authored_at", authored)))))
-        return rc;
-    put_occurrence(x, w, sr);
-    return HUB_OK;
-}
-
 /* ---- Procedure: a performed intervention ------------------------------------ */
-
-static bool task_is_referral(const cJSON *o, const char *focus);
 
 /* FHIR R4 EventStatus */
 static const char *const EVENT_STATUS[] = { "preparation", "in-progress",
@@ -1090,12 +788,12 @@ static int put_procedure(struct fx *x, struct jw *w, struct fx_entry *pe,
         return rc;
     /* a substance use disorder treatment (42 CFR Part 2 covers its
      * records too): the event it is told in carries the label */
-    code_labels(x, o);
+    fx_code_labels(x, o);
     jw_kv_cstr(w, "status", st);
     jw_kv_cstr(w, "status_reason", reason.code ? reason.code : reason.text);
     jw_kv_cstr(w, "domain", dom);
     jw_kv_cstr(w, "performed_at", at ? at : ps);
-    put_period(w, "performed_period", ps, pend);
+    fx_put_period(w, "performed_period", ps, pend);
     if (np) {
         /* performer is 0..*: the first is who did it (or for whom) */
         size_t old = fx_key(x, "performer");
@@ -1107,10 +805,10 @@ static int put_procedure(struct fx *x, struct jw *w, struct fx_entry *pe,
             return rc;
         fx_pop(x, old);
         jw_kv_cstr(w, "performer", fx_ref_name(x, actor ? actor : behalf));
-        orgs_add(orgs, "performer", actor, o);
-        orgs_add(orgs, "performer", behalf, o);
+        fx_orgs_add(orgs, "performer", actor, o);
+        fx_orgs_add(orgs, "performer", behalf, o);
     }
-    if ((rc = put_refs(x, w, o, "basedOn", NULL, "based_on")))
+    if ((rc = fx_put_refs(x, w, o, "basedOn", NULL, "based_on")))
         return rc;
     if (domain)
         *domain = dom;
@@ -1124,8 +822,8 @@ static int put_procedure(struct fx *x, struct jw *w, struct fx_entry *pe,
  * event of `host` (fx_mark_procedures), then, for a Task, the codes of its
  * outputs that name an activity without a Procedure (the IG's
  * PerformedActivityCode slice). */
-static int put_performed(struct fx *x, struct jw *w, struct fx_entry *host,
-                         struct orgs *orgs)
+int fx_put_performed(struct fx *x, struct jw *w, struct fx_entry *host,
+                     struct orgs *orgs)
 {
     bool open = false;
     int rc;
@@ -1215,15 +913,15 @@ void fx_mark_procedures(struct fx *x)
         struct fx_entry *t = &x->ents[i];
         if (t->failed || strcmp(t->type, "Task") != 0)
             continue;
-        const char *focus = ref_of(t->res, "focus");
+        const char *focus = fx_ref_of(t->res, "focus");
         struct fx_entry *fe = fx_resolve(x, focus);
-        if (!task_is_referral(t->res, focus) &&
+        if (!fx_task_is_referral(t->res, focus) &&
             !(fe && strcmp(fe->type, "ServiceRequest") == 0))
             continue;
         const cJSON *outs = cJSON_GetObjectItemCaseSensitive(t->res, "output");
         for (const cJSON *c = cJSON_IsArray(outs) ? outs->child : NULL; c;
              c = c->next) {
-            struct fx_entry *pe = fx_resolve(x, ref_of(c, "valueReference"));
+            struct fx_entry *pe = fx_resolve(x, fx_ref_of(c, "valueReference"));
             if (pe && !pe->failed && pe->folded_into == NULL &&
                 strcmp(pe->type, "Procedure") == 0) {
                 pe->folded_into = t;
@@ -1288,7 +986,7 @@ int fx_procedure(struct fx *x, struct fx_entry *e)
     const char *dom = NULL, *when = NULL, *plan = NULL;
     int rc;
 
-    if ((rc = prologue(x, e, "subject", &patient)))
+    if ((rc = fx_prologue(x, e, "subject", &patient)))
         return rc;
     /* the activity first: it checks status and names the domain */
     jw_init(&act, x->a, 1u << 20);
@@ -1296,7 +994,7 @@ int fx_procedure(struct fx *x, struct fx_entry *e)
     if ((rc = put_procedure(x, &act, e, "reference", &orgs, &dom, &when)))
         return rc;
     struct slice activity;
-    if ((rc = end_body(x, &act, &activity)))
+    if ((rc = fx_end_body(x, &act, &activity)))
         return rc;
     const cJSON *bo = cJSON_GetObjectItemCaseSensitive(o, "basedOn");
     for (const cJSON *c = cJSON_IsArray(bo) ? bo->child : NULL; c && !plan;
@@ -1308,14 +1006,14 @@ int fx_procedure(struct fx *x, struct fx_entry *e)
                : cJSON_IsString(v) && strncmp(v->valuestring, "CarePlan/", 9) == 0)
             plan = fx_ref_name(x, v->valuestring);
     }
-    begin_body_id(x, &w, plan ? plan : fx_entry_name(x, e));
+    fx_begin_body_id(x, &w, plan ? plan : fx_entry_name(x, e));
     if (dom) {
         jw_key(&w, "domains");
         jw_arr_begin(&w);
         jw_cstr(&w, dom);
         jw_arr_end(&w);
     }
-    if ((rc = put_refs(x, &w, o, "reasonReference", NULL, "addresses")))
+    if ((rc = fx_put_refs(x, &w, o, "reasonReference", NULL, "addresses")))
         return rc;
     /* extension pertainsToGoal: the SDOHCC Goal this addresses */
     const cJSON *ext = cJSON_GetObjectItemCaseSensitive(o, "extension");
@@ -1342,439 +1040,10 @@ int fx_procedure(struct fx *x, struct fx_entry *e)
     jw_arr_begin(&w);
     jw_raw(&w, activity);
     jw_arr_end(&w);
-    put_orgs(x, &w, &orgs);
-    if ((rc = end_body(x, &w, &body)))
+    fx_put_orgs(x, &w, &orgs);
+    if ((rc = fx_end_body(x, &w, &body)))
         return rc;
     return fx_emit(x, e, "careplan.updated", when, patient, "careplan", body);
-}
-
-/* ---- a referral's business identifiers ---------------------------------- */
-
-/* The referral numbers written so far: a Task, its request and its
- * basedOn often repeat one number (BSeR sends PLAC and FILL on both), and
- * it is written once. Past REF_IDS_MAX, later ones are written unchecked. */
-#define REF_IDS_MAX 16
-struct ref_ids {
-    const char *system[REF_IDS_MAX], *value[REF_IDS_MAX];
-    size_t n;
-    bool open;                  /* "identifiers" is open in the body */
-};
-
-static bool same_or_both_null(const char *a, const char *b)
-{
-    return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
-}
-
-/* The Identifier `c` (the path at it) as an item of the referral's
- * "identifiers": {value, system, type} as the patient's are written, the
- * type its HL7 table 0203 code (PLAC the placer's number, FILL the
- * filler's: BSeR), a type of another system left out. One with no value
- * names nothing and is passed by. A CBO's system knows the referral by
- * such a number, not by the sender's resource id (F700). */
-static int ref_ident(struct fx *x, struct jw *w, const cJSON *c,
-                     struct ref_ids *ids)
-{
-    const char *value, *system;
-    struct fx_code type;
-    int rc;
-    if (!cJSON_IsObject(c))
-        return fx_fail(x, HUB_EINVALID, "expected an Identifier object");
-    if ((rc = fx_str(x, c, "value", false, &value)) ||
-        (rc = fx_str(x, c, "system", false, &system)) ||
-        (rc = fx_cc(x, c, "type",
-                    "http://terminology.hl7.org/CodeSystem/v2-0203", &type)))
-        return rc;
-    if (value == NULL || *value == '\0')
-        return HUB_OK;
-    if (system && *system == '\0')
-        system = NULL;
-    if (type.system && !fx_is_table_0203(type.system))
-        type.code = NULL;
-    for (size_t k = 0; k < ids->n; k++)
-        if (strcmp(ids->value[k], value) == 0 &&
-            same_or_both_null(ids->system[k], system))
-            return HUB_OK;
-    if (ids->n < REF_IDS_MAX) {
-        ids->system[ids->n] = system;
-        ids->value[ids->n++] = value;
-    }
-    jw_arr_lazy(w, "identifiers", &ids->open);
-    jw_obj_begin(w);
-    jw_kv_cstr(w, "value", value);
-    jw_kv_cstr(w, "system", system);
-    jw_kv_cstr(w, "type", type.code);
-    jw_obj_end(w);
-    return HUB_OK;
-}
-
-/* The identifiers of resource `o` (its "identifier" array; the path at
- * `o`) into the referral's "identifiers". */
-static int ref_idents(struct fx *x, struct jw *w, const cJSON *o,
-                      struct ref_ids *ids)
-{
-    const cJSON *arr;
-    size_t n;
-    int rc;
-    if ((rc = fx_arr(x, o, "identifier", &arr, &n)) || n == 0)
-        return rc;
-    size_t old = fx_key(x, "identifier");
-    size_t i = 0;
-    for (const cJSON *c = arr->child; c; c = c->next, i++) {
-        size_t o2 = fx_idx(x, i);
-        if ((rc = ref_ident(x, w, c, ids)))
-            return rc;
-        fx_pop(x, o2);
-    }
-    fx_pop(x, old);
-    return HUB_OK;
-}
-
-/* Whether Reference `ref` names a ServiceRequest: its type says so, or
- * its reference is one (of the message, or "ServiceRequest/id"). With
- * neither, `untyped` decides. */
-static bool ref_is_request(struct fx *x, const cJSON *ref, bool untyped)
-{
-    const char *type = cJSON_GetStringValue(fx_get(ref, "type"));
-    const char *r = cJSON_GetStringValue(fx_get(ref, "reference"));
-    if (type)
-        return strcmp(type, "ServiceRequest") == 0;
-    if (r == NULL)
-        return untyped;
-    const struct fx_entry *re = fx_resolve(x, r);
-    if (re)
-        return strcmp(re->type, "ServiceRequest") == 0;
-    return strncmp(fx_ref_name(x, r), "ServiceRequest/", 15) == 0;
-}
-
-/* A Task's references to its request by identifier (FHIR R4
- * Reference.identifier): focus, which a referral Task's is, unless its
- * type names another resource, and each basedOn that names a
- * ServiceRequest (its type or reference says so: basedOn may be a
- * CarePlan, whose number is not the referral's). */
-static int task_request_idents(struct fx *x, struct jw *w, const cJSON *task,
-                               struct ref_ids *ids)
-{
-    const cJSON *focus = fx_get(task, "focus");
-    const cJSON *bo = fx_get(task, "basedOn");
-    int rc;
-    if (cJSON_IsObject(focus) && fx_get(focus, "identifier") &&
-        ref_is_request(x, focus, true)) {
-        size_t old = fx_key(x, "focus");
-        fx_key(x, "identifier");
-        if ((rc = ref_ident(x, w, fx_get(focus, "identifier"), ids)))
-            return rc;
-        fx_pop(x, old);
-    }
-    size_t i = 0;
-    for (const cJSON *c = cJSON_IsArray(bo) ? bo->child : NULL; c;
-         c = c->next, i++) {
-        if (!cJSON_IsObject(c) || fx_get(c, "identifier") == NULL ||
-            !ref_is_request(x, c, false))
-            continue;
-        size_t old = fx_key(x, "basedOn");
-        fx_idx(x, i);
-        fx_key(x, "identifier");
-        if ((rc = ref_ident(x, w, fx_get(c, "identifier"), ids)))
-            return rc;
-        fx_pop(x, old);
-    }
-    return HUB_OK;
-}
-
-int fx_service_request(struct fx *x, struct fx_entry *e)
-{
-    struct slice patient, body;
-    struct jw w;
-    struct orgs orgs = { .n = 0 };
-    const char *authored, *st;
-    int rc;
-    if ((rc = fx_enum(x, e->res, "status", true, REQUEST_STATUS, &st)) ||
-        (rc = prologue(x, e, "subject", &patient)))
-        return rc;
-    begin_body(x, &w, e);
-    jw_kv_cstr(&w, "service_request", fx_entry_name(x, e));
-    struct ref_ids ids = { .n = 0, .open = false };
-    if ((rc = ref_idents(x, &w, e->res, &ids)))
-        return rc;
-    jw_arr_end_if(&w, ids.open);
-    if ((rc = referral_from_sr(x, &w, e->res, true, &authored, &orgs)) ||
-        (rc = put_performed(x, &w, e, &orgs)))
-        return rc;
-    put_orgs(x, &w, &orgs);
-    if ((rc = end_body(x, &w, &body)))
-        return rc;
-    /* a request still open is a new referral; a closed one is an update */
-    bool open = strcmp(st, "draft") == 0 || strcmp(st, "active") == 0 ||
-                strcmp(st, "on-hold") == 0;
-    return fx_emit(x, e, open ? "referral.created" : "referral.updated",
-                   authored, patient, "referral", body);
-}
-
-/* References of `arr` (its elements' `sub` member when `sub` is set) into
- * the open-as-needed array `key` of `w`, each name once: `seen` holds the
- * names written so far (at most `max`; past it, later names are written
- * without the check). */
-static int refs_once(struct fx *x, struct jw *w, const cJSON *o,
-                     const char *arr_key, const char *sub, const char *key,
-                     bool *open, const char **seen, size_t *nseen, size_t max)
-{
-    const cJSON *arr;
-    size_t n;
-    int rc;
-    if ((rc = fx_arr(x, o, arr_key, &arr, &n)) || n == 0)
-        return rc;
-    size_t old = fx_key(x, arr_key);
-    size_t i = 0;
-    for (const cJSON *c = arr->child; c; c = c->next, i++) {
-        size_t o2 = fx_idx(x, i);
-        const char *r = NULL;
-        if (sub) {
-            if (!cJSON_IsObject(c))
-                return fx_fail(x, HUB_EINVALID, "expected an object");
-            rc = fx_ref(x, c, sub, false, &r);
-        } else {
-            rc = fx_ref_node(x, c, &r);
-        }
-        if (rc)
-            return rc;
-        const char *name = r ? fx_ref_name(x, r) : NULL;
-        bool dup = false;
-        for (size_t k = 0; name && k < *nseen && !dup; k++)
-            dup = strcmp(seen[k], name) == 0;
-        if (name && !dup) {
-            jw_arr_lazy(w, key, open);
-            jw_cstr(w, name);
-            if (*nseen < max)
-                seen[(*nseen)++] = name;
-        }
-        fx_pop(x, o2);
-    }
-    fx_pop(x, old);
-    return HUB_OK;
-}
-
-/* supporting_info of a referral Task: its focus request's supportingInfo
- * (when the request is in the message, `sr`), then the resources the Task
- * gives as input. The SDOHCC Task For Referral Management (STU3) sends
- * the content that comes with a referral (lab results, immunizations, an
- * assessment) as input[AdditionalContent], type `additional-content`, a
- * Reference to any resource; FHIR R4 Task.input is the "information used
- * to perform the task". Every input that is a Reference is taken: the
- * hub carries references, not the resources (F68). */
-static int supporting_refs(struct fx *x, struct jw *w, const struct fx_entry *sr,
-                           const struct fx_entry *task)
-{
-    const char *seen[32];
-    size_t nseen = 0;
-    bool open = false;
-    int rc;
-    if (sr) {
-        struct fx_saved_path sp;
-        fx_path_save(x, &sp);
-        fx_at_entry(x, sr);
-        rc = refs_once(x, w, sr->res, "supportingInfo", NULL,
-                       "supporting_info", &open, seen, &nseen, 32);
-        if (rc)
-            return rc;
-        fx_path_restore(x, &sp);
-    }
-    if ((rc = refs_once(x, w, task->res, "input", "valueReference",
-                        "supporting_info", &open, seen, &nseen, 32)))
-        return rc;
-    jw_arr_end_if(w, open);
-    return HUB_OK;
-}
-
-static bool task_is_referral(const cJSON *o, const char *focus)
-{
-    if (focus && strstr(focus, "ServiceRequest/"))
-        return true;
-    const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
-    const cJSON *cd = cJSON_GetObjectItemCaseSensitive(code, "coding");
-    for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k; k = k->next) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(k, "code");
-        if (cJSON_IsString(v) && strcmp(v->valuestring, "fulfill") == 0)
-            return true;
-    }
-    return false;
-}
-
-int fx_task(struct fx *x, struct fx_entry *e)
-{
-    static const char *const intents[] = { "unknown", "proposal", "plan",
-        "order", "original-order", "reflex-order", "filler-order",
-        "instance-order", "option", NULL };
-    const cJSON *o = e->res;
-    struct slice patient, body;
-    struct jw w;
-    struct orgs orgs = { .n = 0 };
-    const char *st, *intent, *focus, *authored, *modified, *req;
-    struct fx_code reason, biz;
-    int rc;
-    if ((rc = fx_str(x, o, "status", true, &st)) ||
-        (rc = fx_enum(x, o, "intent", true, intents, &intent)) ||
-        (rc = fx_ref(x, o, "focus", false, &focus)))
-        return rc;
-    const struct dict_task_status *ts =
-        dict_task_status_find(x->d, slice_from_cstr(st));
-    if (ts == NULL) {
-        fx_key(x, "status");
-        return fx_fail(x, HUB_EINVALID, "status is not a FHIR TaskStatus");
-    }
-    struct fx_entry *fe = fx_resolve(x, focus);
-    if (!task_is_referral(o, focus) &&
-        !(fe && strcmp(fe->type, "ServiceRequest") == 0))
-        return HUB_OK;          /* a patient task (questionnaire, ...) */
-    bool sr_focus = fe && strcmp(fe->type, "ServiceRequest") == 0;
-    if (sr_focus && fx_get(o, "for") == NULL) {
-        /* Task.for is 0..1 in R4 (the Dutch shared care plan's Tasks leave
-         * it out); the request's subject is 1..1: the referral's patient
-         * is the one the ServiceRequest in this message names */
-        if ((rc = fx_labels(x, o)))
-            return rc;
-        fx_at_entry(x, fe);
-        if ((rc = fx_patient(x, fe->res, "subject", &patient)))
-            return rc;
-        fx_at_entry(x, e);
-    } else if ((rc = prologue(x, e, "for", &patient))) {
-        return rc;
-    }
-    /* the Task and the request it fulfils are about one person; a Task
-     * "for" someone else (a copy-paste slip in a sender's template) is
-     * carried as sent, with a warning, since either may be the mistake */
-    if (fe && strcmp(fe->type, "ServiceRequest") == 0) {
-        const char *tf = fx_ref_name(x, ref_of(o, "for"));
-        const char *ss = fx_ref_name(x, ref_of(fe->res, "subject"));
-        if (tf && ss && strcmp(tf, ss) != 0)
-            fx_warn(x, "for", "task is for another patient than its focus "
-                              "ServiceRequest's subject");
-    }
-    /* the referral's id is its ServiceRequest, so that the request and
-     * every Task update share one history */
-    const char *sr_name = focus ? fx_ref_name(x, focus) : NULL;
-    begin_body_id(x, &w, sr_name ? sr_name : fx_entry_name(x, e));
-    jw_kv_cstr(&w, "status", ts->code);
-    jw_key(&w, "terminal");
-    jw_bool(&w, ts->terminal);
-    if ((rc = fx_cc(x, o, "statusReason", NULL, &reason)) ||
-        (rc = fx_cc(x, o, "businessStatus", NULL, &biz)))
-        return rc;
-    jw_kv_cstr(&w, "status_reason", reason.code ? reason.code : reason.text);
-    jw_kv_cstr(&w, "business_status", biz.code ? biz.code : biz.text);
-    jw_kv_cstr(&w, "intent", intent);
-    /* how soon: the Task's own priority (RequestPriority, as the
-     * request's), else its request's when that is in the message. Before,
-     * a Task's event had none, so the referral.updated of an urgent
-     * referral read as if nobody had said (F81) */
-    const char *prio;
-    if ((rc = fx_str(x, o, "priority", false, &prio)))
-        return rc;
-    if (prio == NULL && fe && strcmp(fe->type, "ServiceRequest") == 0)
-        prio = cJSON_GetStringValue(fx_get(fe->res, "priority"));
-    jw_kv_cstr(&w, "priority", prio);
-    if (fe && strcmp(fe->type, "ServiceRequest") == 0) {
-        /* the focus is in this message: take domain and service from it */
-        struct fx_saved_path sp;
-        fx_path_save(x, &sp);
-        fx_at_entry(x, fe);
-        if ((rc = referral_from_sr(x, &w, fe->res, false, NULL, &orgs)))
-            return rc;
-        fx_path_restore(x, &sp);
-    }
-    if (!fe || !cJSON_GetObjectItemCaseSensitive(fe->res, "requester")) {
-        if ((rc = put_ref(x, &w, o, "requester", "requester", &req)))
-            return rc;
-        orgs_add(&orgs, "requester", req, o);
-    } else {
-        /* the request names who asked for the service; the Task names who
-         * asked for it to be fulfilled (a coordination platform, an SCN):
-         * kept apart when it is someone else */
-        if ((rc = fx_ref(x, o, "requester", false, &req)))
-            return rc;
-        const char *tr = fx_ref_name(x, req);
-        const char *sr_req = fx_ref_name(x, ref_of(fe->res, "requester"));
-        if (tr && !(sr_req && strcmp(tr, sr_req) == 0)) {
-            jw_kv_cstr(&w, "task_requester", tr);
-            orgs_add(&orgs, "task_requester", req, o);
-        }
-    }
-    if ((rc = put_ref(x, &w, o, "owner", "owner", NULL)))
-        return rc;
-    const char *owner;
-    if ((rc = fx_ref(x, o, "owner", false, &owner)))
-        return rc;
-    if (owner && !(fe && cJSON_GetObjectItemCaseSensitive(fe->res, "performer"))) {
-        jw_kv_cstr(&w, "performer", fx_ref_name(x, owner));
-        orgs_add(&orgs, "performer", owner, o);
-    }
-    orgs_add(&orgs, "owner", owner, o);
-    if (owner == NULL && fx_get(o, "owner")) {
-        /* an owner named by its identifier alone (the Dutch shared care
-         * plan's SCPTask requires owner.identifier, its URA number): the
-         * organization the referral is addressed to, as a performer so
-         * named is kept */
-        const cJSON *on = fx_get(o, "owner");
-        if (!(fe && cJSON_GetObjectItemCaseSensitive(fe->res, "performer")))
-            orgs_add_logical(&orgs, "performer", on);
-        orgs_add_logical(&orgs, "owner", on);
-    }
-    jw_kv_cstr(&w, "service_request", sr_name);
-    jw_kv_cstr(&w, "task", fx_entry_name(x, e));
-    /* the referral's numbers: the Task's own, its request's when the
-     * message holds it, and the request's as the Task names it */
-    struct ref_ids ids = { .n = 0, .open = false };
-    if ((rc = ref_idents(x, &w, o, &ids)))
-        return rc;
-    if (fe && strcmp(fe->type, "ServiceRequest") == 0) {
-        struct fx_saved_path sp;
-        fx_path_save(x, &sp);
-        fx_at_entry(x, fe);
-        if ((rc = ref_idents(x, &w, fe->res, &ids)))
-            return rc;
-        fx_path_restore(x, &sp);
-    }
-    if ((rc = task_request_idents(x, &w, o, &ids)))
-        return rc;
-    jw_arr_end_if(&w, ids.open);
-    /* partOf: the Task this one is a sub-task of */
-    if ((rc = put_refs(x, &w, o, "partOf", NULL, "part_of")) ||
-        (rc = supporting_refs(x, &w,
-                              fe && strcmp(fe->type, "ServiceRequest") == 0
-                                  ? fe : NULL, e)))
-        return rc;
-    if ((rc = put_date(x, &w, o, "authoredOn", "authored_at", &authored)) ||
-        (rc = put_date(x, &w, o, "lastModified", "last_modified", &modified)))
-        return rc;
-    /* outputs: what was done (Procedure references) */
-    const cJSON *outs;
-    size_t no;
-    if ((rc = fx_arr(x, o, "output", &outs, &no)))
-        return rc;
-    bool open = false;
-    size_t i = 0;
-    for (const cJSON *c = outs ? outs->child : NULL; c; c = c->next, i++) {
-        size_t old = fx_key(x, "output");
-        fx_idx(x, i);
-        const char *r = NULL;
-        if (!cJSON_IsObject(c))
-            return fx_fail(x, HUB_EINVALID, "expected an output object");
-        if (cJSON_GetObjectItemCaseSensitive(c, "valueReference") &&
-            (rc = fx_ref(x, c, "valueReference", false, &r)))
-            return rc;
-        if (r) {
-            jw_arr_lazy(&w, "outputs", &open);
-            jw_cstr(&w, fx_ref_name(x, r));
-        }
-        fx_pop(x, old);
-    }
-    jw_arr_end_if(&w, open);
-    if ((rc = put_performed(x, &w, e, &orgs)))
-        return rc;
-    put_orgs(x, &w, &orgs);
-    if ((rc = end_body(x, &w, &body)))
-        return rc;
-    return fx_emit(x, e, "referral.updated", modified ? modified : authored,
-                   patient, "referral", body);
 }
 
 /* ---- CarePlan ----------------------------------------------------------------------- */
@@ -1792,10 +1061,10 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
     int rc;
     if ((rc = fx_enum(x, o, "status", true, REQUEST_STATUS, &st)) ||
         (rc = fx_enum(x, o, "intent", true, intents, &intent)) ||
-        (rc = prologue(x, e, "subject", &patient)) ||
+        (rc = fx_prologue(x, e, "subject", &patient)) ||
         (rc = fx_domain_of(x, o, "category", &dom)))
         return rc;
-    begin_body(x, &w, e);
+    fx_begin_body(x, &w, e);
     jw_kv_cstr(&w, "status", st);
     jw_kv_cstr(&w, "intent", intent);
     if ((rc = fx_str(x, o, "title", false, &title)) ||
@@ -1803,7 +1072,7 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
         return rc;
     jw_kv_cstr(&w, "title", title);
     jw_kv_cstr(&w, "description", desc);
-    if ((rc = put_cc_array(x, &w, o, "category", "categories")))
+    if ((rc = fx_put_cc_array(x, &w, o, "category", "categories")))
         return rc;
     if (dom) {
         jw_key(&w, "domains");
@@ -1813,13 +1082,13 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
     }
     if ((rc = period_start(x, o, "period", &pstart, &pend)))
         return rc;
-    put_period(&w, "period", pstart, pend);
-    if ((rc = put_date(x, &w, o, "created", "created", &created)) ||
-        (rc = put_ref(x, &w, o, "author", "author", &author)) ||
-        (rc = put_refs(x, &w, o, "contributor", NULL, "contributors")) ||
-        (rc = put_refs(x, &w, o, "careTeam", NULL, "care_team")) ||
-        (rc = put_refs(x, &w, o, "addresses", NULL, "addresses")) ||
-        (rc = put_refs(x, &w, o, "goal", NULL, "goals")))
+    fx_put_period(&w, "period", pstart, pend);
+    if ((rc = fx_put_date(x, &w, o, "created", "created", &created)) ||
+        (rc = fx_put_ref(x, &w, o, "author", "author", &author)) ||
+        (rc = fx_put_refs(x, &w, o, "contributor", NULL, "contributors")) ||
+        (rc = fx_put_refs(x, &w, o, "careTeam", NULL, "care_team")) ||
+        (rc = fx_put_refs(x, &w, o, "addresses", NULL, "addresses")) ||
+        (rc = fx_put_refs(x, &w, o, "goal", NULL, "goals")))
         return rc;
     const cJSON *acts;
     size_t na;
@@ -1836,7 +1105,7 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
             if (!cJSON_IsObject(a))
                 return fx_fail(x, HUB_EINVALID, "expected an activity object");
             jw_obj_begin(&w);
-            if ((rc = put_ref(x, &w, a, "reference", "reference", NULL)) ||
+            if ((rc = fx_put_ref(x, &w, a, "reference", "reference", NULL)) ||
                 (rc = fx_obj(x, a, "detail", false, &det)))
                 return rc;
             if (det) {
@@ -1848,7 +1117,7 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
                     (rc = fx_domain_of(x, det, "reasonCode", &ddom)))
                     return rc;
                 /* a planned SUD treatment is told in the event (F189) */
-                code_labels(x, det);
+                fx_code_labels(x, det);
                 jw_kv_cstr(&w, "status", dst);
                 jw_kv_cstr(&w, "description", ddesc);
                 jw_kv_cstr(&w, "domain", ddom);
@@ -1860,9 +1129,9 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
         jw_arr_end(&w);
         fx_pop(x, old);
     }
-    orgs_add(&orgs, "author", author, o);
-    put_orgs(x, &w, &orgs);
-    if ((rc = end_body(x, &w, &body)))
+    fx_orgs_add(&orgs, "author", author, o);
+    fx_put_orgs(x, &w, &orgs);
+    if ((rc = fx_end_body(x, &w, &body)))
         return rc;
     return fx_emit(x, e, "careplan.updated", created ? created : pstart,
                    patient, "careplan", body);
@@ -2039,18 +1308,18 @@ static int put_consent_rule(struct fx *x, struct jw *w, const cJSON *prov,
     int rc;
     if ((rc = period_start(x, prov, "period", &ps, &pe)))
         return rc;
-    put_period(w, "period", ps, pe);
+    fx_put_period(w, "period", ps, pe);
     if ((rc = put_consent_actors(x, w, prov)) ||
-        (rc = put_cc_array(x, w, prov, "action", "actions")) ||
+        (rc = fx_put_cc_array(x, w, prov, "action", "actions")) ||
         (rc = put_consent_codings(x, w, prov, "purpose", "purposes",
                                   false)) ||
         (rc = put_consent_codings(x, w, prov, "securityLabel",
                                   "security_labels", true)) ||
         (rc = put_consent_codings(x, w, prov, "class", "classes", false)) ||
-        (rc = put_cc_array(x, w, prov, "code", "codes")) ||
+        (rc = fx_put_cc_array(x, w, prov, "code", "codes")) ||
         (rc = period_start(x, prov, "dataPeriod", &ds, &de)))
         return rc;
-    put_period(w, "data_period", ds, de);
+    fx_put_period(w, "data_period", ds, de);
     if ((rc = put_consent_data(x, w, prov)))
         return rc;
     const cJSON *subs;
@@ -2093,14 +1362,14 @@ int fx_consent(struct fx *x, struct fx_entry *e)
     struct fx_code scope;
     int rc;
     if ((rc = fx_enum(x, o, "status", true, sts, &st)) ||
-        (rc = prologue(x, e, "patient", &patient)))
+        (rc = fx_prologue(x, e, "patient", &patient)))
         return rc;
-    begin_body(x, &w, e);
+    fx_begin_body(x, &w, e);
     jw_kv_cstr(&w, "status", st);
     if ((rc = fx_cc(x, o, "scope", NULL, &scope)))
         return rc;
     jw_kv_cstr(&w, "scope", scope.code);
-    if ((rc = put_cc_array(x, &w, o, "category", "categories")))
+    if ((rc = fx_put_cc_array(x, &w, o, "category", "categories")))
         return rc;
     /* policy[]: the policies by URI (or authority); policyRule, a code,
      * keeps its system apart (F564: SNOMED CT 425691002 is no URI) */
@@ -2127,9 +1396,9 @@ int fx_consent(struct fx *x, struct fx_entry *e)
     }
     jw_arr_end_if(&w, open);
     if ((rc = put_cc(x, &w, o, "policyRule", "policy_rule", NULL, NULL)) ||
-        (rc = put_date(x, &w, o, "dateTime", "date_time", &when)) ||
-        (rc = put_refs(x, &w, o, "organization", NULL, "organization")) ||
-        (rc = put_ref(x, &w, o, "sourceReference", "source", NULL)))
+        (rc = fx_put_date(x, &w, o, "dateTime", "date_time", &when)) ||
+        (rc = fx_put_refs(x, &w, o, "organization", NULL, "organization")) ||
+        (rc = fx_put_ref(x, &w, o, "sourceReference", "source", NULL)))
         return rc;
     const cJSON *prov;
     if ((rc = fx_obj(x, o, "provision", false, &prov)))
@@ -2145,7 +1414,7 @@ int fx_consent(struct fx *x, struct fx_entry *e)
             return rc;
         fx_pop(x, old);
     }
-    if ((rc = end_body(x, &w, &body)))
+    if ((rc = fx_end_body(x, &w, &body)))
         return rc;
     return fx_emit(x, e, "consent.updated", when, patient, "consent", body);
 }

@@ -1,0 +1,619 @@
+/*
+ * fhir_referral.c - ServiceRequest and Task, the referral, to their
+ * canonical events (see fhir.h), with the referral's business identifiers
+ * (the Task's, its request's and its basedOn's, each number once). The
+ * small writers and the organizations they name are fhir_res.c's.
+ */
+#include "fhir/fhir_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* A date of the request's occurrence[x], or NULL: one that is not a FHIR
+ * date is left out with a warning, not refused. The hub read no occurrence
+ * before F30, and a sender's slip there must not now cost the referral. */
+static const char *lenient_date(struct fx *x, const cJSON *o, const char *key)
+{
+    const cJSON *v = fx_get(o, key);
+    if (v == NULL || cJSON_IsNull(v))
+        return NULL;
+    if (cJSON_IsString(v) && v->valuestring && fx_iso_ok(v->valuestring))
+        return v->valuestring;
+    fx_warn(x, key, "date is not ISO 8601; left out");
+    return NULL;
+}
+
+/* "quantity": how much of the service is asked for (quantityQuantity: 6
+ * month, 10 visits), its value as the number sent. A Ratio or Range is not
+ * read; a malformed Quantity is left out with a warning (as above). */
+static void put_quantity(struct fx *x, struct jw *w, const cJSON *sr)
+{
+    const cJSON *q = fx_get(sr, "quantityQuantity");
+    if (q == NULL || cJSON_IsNull(q))
+        return;
+    size_t old = fx_key(x, "quantityQuantity");
+    const cJSON *v = fx_get(q, "value");
+    const char *txt[3];
+    bool ok = fx_quantity_read(q, 3, txt);
+    if (!ok)
+        fx_warn(x, NULL, "quantity is not a FHIR Quantity; left out");
+    fx_pop(x, old);
+    if (!ok || (v == NULL && !txt[0] && !txt[1] && !txt[2]))
+        return;
+    jw_key(w, "quantity");
+    jw_obj_begin(w);
+    if (v) {
+        char num[32];
+        int n = snprintf(num, sizeof(num), "%.15g", v->valuedouble);
+        jw_key(w, "value");
+        jw_raw(w, (struct slice){ num, (size_t)n });
+    }
+    for (size_t i = 0; i < 3; i++)
+        jw_kv_cstr(w, quantity_keys[i], txt[i]);
+    jw_obj_end(w);
+}
+
+/* The start and end of Period `p` (the current path's `key` of its
+ * holder), leniently: a wrong shape is left out with a warning. */
+static void lenient_period(struct fx *x, const cJSON *p, const char *key,
+                           const char **ps, const char **pe)
+{
+    if (p == NULL || cJSON_IsNull(p))
+        return;
+    size_t old = fx_key(x, key);
+    if (cJSON_IsObject(p)) {
+        *ps = lenient_date(x, p, "start");
+        *pe = lenient_date(x, p, "end");
+    } else
+        fx_warn(x, NULL, "expected an object; left out");
+    fx_pop(x, old);
+}
+
+/* When and how much of the service is asked for (F30): a CBO plans its
+ * capacity on both. "occurrence_at" is occurrenceDateTime, else the
+ * period's start (as a Procedure's performed_at). The period is
+ * occurrencePeriod, or an occurrenceTiming's repeat.boundsPeriod (FHIR R4
+ * Timing: the outer bounds of the schedule, "weekly from March to June");
+ * the schedule inside them (frequency, period, dayOfWeek), its event list
+ * and a boundsDuration or boundsRange have no field and are not read. */
+static void put_occurrence(struct fx *x, struct jw *w, const cJSON *sr)
+{
+    const char *at = lenient_date(x, sr, "occurrenceDateTime");
+    const char *ps = NULL, *pe = NULL;
+    lenient_period(x, fx_get(sr, "occurrencePeriod"), "occurrencePeriod",
+                   &ps, &pe);
+    const cJSON *t = fx_get(sr, "occurrenceTiming");
+    if (t && !at && !ps && !pe) {
+        size_t old = fx_key(x, "occurrenceTiming");
+        const cJSON *r = fx_get(t, "repeat");
+        if (r) {
+            fx_key(x, "repeat");
+            lenient_period(x, fx_get(r, "boundsPeriod"), "boundsPeriod", &ps,
+                           &pe);
+        }
+        fx_pop(x, old);
+    }
+    jw_kv_cstr(w, "occurrence_at", at ? at : ps);
+    fx_put_period(w, "occurrence_period", ps, pe);
+    put_quantity(x, w, sr);
+}
+
+/* A ServiceRequest's status (FHIR RequestStatus) as the referral's, in the
+ * FHIR Task status subset of the Gravity closed loop that a Task, a C-CDA
+ * referral and a CSV row give it (schemas/dict/task-status.json): an
+ * active request alone is requested (Gravity: the ServiceRequest is active
+ * while its Task is requested), revoked is cancelled; draft, on-hold,
+ * completed and entered-in-error are both systems' codes. "unknown" has
+ * no Task status and stays. */
+static const char *referral_status(const char *request_status)
+{
+    if (strcmp(request_status, "active") == 0)
+        return "requested";
+    if (strcmp(request_status, "revoked") == 0)
+        return "cancelled";
+    return request_status;
+}
+
+/* What a ServiceRequest says about the referral: domain, service, people.
+ * Its supportingInfo too unless `authored` is NULL (a Task's focus: the
+ * Task writes the request's and its own, supporting_refs). */
+static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
+                            bool with_status, const char **authored,
+                            struct orgs *orgs)
+{
+    const char *req;
+    const char *dom, *st;
+    struct fx_code svc;
+    int rc;
+    if ((rc = fx_domain_of(x, sr, "category", &dom)))
+        return rc;
+    if (dom == NULL)
+        dom = fx_code_snomed_domain(x, sr);
+    /* the service and its reasons go into the event: a referral for a
+     * diagnosis or a treatment that the dictionary labels is labelled as
+     * the Condition or the Procedure is (F189) */
+    fx_code_labels(x, sr);
+    fx_reason_labels(x, sr);
+    if (with_status) {
+        static const char *const intents[] = { "proposal", "plan",
+            "directive", "order", "original-order", "reflex-order",
+            "filler-order", "instance-order", "option", NULL };
+        const char *intent, *prio;
+        if ((rc = fx_enum(x, sr, "status", true, REQUEST_STATUS, &st)) ||
+            (rc = fx_enum(x, sr, "intent", true, intents, &intent)) ||
+            (rc = fx_str(x, sr, "priority", false, &prio)))
+            return rc;
+        jw_kv_cstr(w, "status", referral_status(st));
+        bool terminal = strcmp(st, "completed") == 0 ||
+                        strcmp(st, "revoked") == 0 ||
+                        strcmp(st, "entered-in-error") == 0;
+        jw_key(w, "terminal");
+        jw_bool(w, terminal);
+        jw_kv_cstr(w, "intent", intent);
+        jw_kv_cstr(w, "priority", prio);
+    }
+    jw_kv_cstr(w, "domain", dom);
+    if ((rc = fx_cc(x, sr, "code", NULL, &svc)))
+        return rc;
+    fx_jw_code(w, "service", &svc);
+    if ((rc = fx_put_ref(x, w, sr, "requester", "requester", &req)))
+        return rc;
+    fx_orgs_add(orgs, "requester", req, sr);
+    /* performer is 0..* in R4: the first is the one the referral is to */
+    const cJSON *perf;
+    size_t np;
+    if ((rc = fx_arr(x, sr, "performer", &perf, &np)))
+        return rc;
+    if (np) {
+        size_t old = fx_key(x, "performer");
+        fx_idx(x, 0);
+        const char *r;
+        if ((rc = fx_ref_node(x, perf->child, &r)))
+            return rc;
+        jw_kv_cstr(w, "performer", fx_ref_name(x, r));
+        fx_orgs_add(orgs, "performer", r, sr);
+        if (r == NULL)
+            fx_orgs_add_logical(orgs, "performer", perf->child);
+        fx_pop(x, old);
+    }
+    /* basedOn: the request this one fulfils (a sub-referral's parent) */
+    if ((rc = fx_put_refs(x, w, sr, "basedOn", NULL, "based_on")) ||
+        (rc = fx_put_cc_array(x, w, sr, "reasonCode", "reason")) ||
+        (rc = fx_put_refs(x, w, sr, "reasonReference", NULL, "reason_references")) ||
+        (authored &&
+         ((rc = fx_put_refs(x, w, sr, "supportingInfo", NULL,
+                            "supporting_info")) ||
+          (rc = fx_put_date(x, w, sr, "authoredOn", "authored_at", authored)))))
+        return rc;
+    put_occurrence(x, w, sr);
+    return HUB_OK;
+}
+
+/* ---- a referral's business identifiers ---------------------------------- */
+
+/* The referral numbers written so far: a Task, its request and its
+ * basedOn often repeat one number (BSeR sends PLAC and FILL on both), and
+ * it is written once. Past REF_IDS_MAX, later ones are written unchecked. */
+#define REF_IDS_MAX 16
+struct ref_ids {
+    const char *system[REF_IDS_MAX], *value[REF_IDS_MAX];
+    size_t n;
+    bool open;                  /* "identifiers" is open in the body */
+};
+
+static bool same_or_both_null(const char *a, const char *b)
+{
+    return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* The Identifier `c` (the path at it) as an item of the referral's
+ * "identifiers": {value, system, type} as the patient's are written, the
+ * type its HL7 table 0203 code (PLAC the placer's number, FILL the
+ * filler's: BSeR), a type of another system left out. One with no value
+ * names nothing and is passed by. A CBO's system knows the referral by
+ * such a number, not by the sender's resource id (F700). */
+static int ref_ident(struct fx *x, struct jw *w, const cJSON *c,
+                     struct ref_ids *ids)
+{
+    const char *value, *system;
+    struct fx_code type;
+    int rc;
+    if (!cJSON_IsObject(c))
+        return fx_fail(x, HUB_EINVALID, "expected an Identifier object");
+    if ((rc = fx_str(x, c, "value", false, &value)) ||
+        (rc = fx_str(x, c, "system", false, &system)) ||
+        (rc = fx_cc(x, c, "type",
+                    "http://terminology.hl7.org/CodeSystem/v2-0203", &type)))
+        return rc;
+    if (value == NULL || *value == '\0')
+        return HUB_OK;
+    if (system && *system == '\0')
+        system = NULL;
+    if (type.system && !fx_is_table_0203(type.system))
+        type.code = NULL;
+    for (size_t k = 0; k < ids->n; k++)
+        if (strcmp(ids->value[k], value) == 0 &&
+            same_or_both_null(ids->system[k], system))
+            return HUB_OK;
+    if (ids->n < REF_IDS_MAX) {
+        ids->system[ids->n] = system;
+        ids->value[ids->n++] = value;
+    }
+    jw_arr_lazy(w, "identifiers", &ids->open);
+    jw_obj_begin(w);
+    jw_kv_cstr(w, "value", value);
+    jw_kv_cstr(w, "system", system);
+    jw_kv_cstr(w, "type", type.code);
+    jw_obj_end(w);
+    return HUB_OK;
+}
+
+/* The identifiers of resource `o` (its "identifier" array; the path at
+ * `o`) into the referral's "identifiers". */
+static int ref_idents(struct fx *x, struct jw *w, const cJSON *o,
+                      struct ref_ids *ids)
+{
+    const cJSON *arr;
+    size_t n;
+    int rc;
+    if ((rc = fx_arr(x, o, "identifier", &arr, &n)) || n == 0)
+        return rc;
+    size_t old = fx_key(x, "identifier");
+    size_t i = 0;
+    for (const cJSON *c = arr->child; c; c = c->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        if ((rc = ref_ident(x, w, c, ids)))
+            return rc;
+        fx_pop(x, o2);
+    }
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+/* Whether Reference `ref` names a ServiceRequest: its type says so, or
+ * its reference is one (of the message, or "ServiceRequest/id"). With
+ * neither, `untyped` decides. */
+static bool ref_is_request(struct fx *x, const cJSON *ref, bool untyped)
+{
+    const char *type = cJSON_GetStringValue(fx_get(ref, "type"));
+    const char *r = cJSON_GetStringValue(fx_get(ref, "reference"));
+    if (type)
+        return strcmp(type, "ServiceRequest") == 0;
+    if (r == NULL)
+        return untyped;
+    const struct fx_entry *re = fx_resolve(x, r);
+    if (re)
+        return strcmp(re->type, "ServiceRequest") == 0;
+    return strncmp(fx_ref_name(x, r), "ServiceRequest/", 15) == 0;
+}
+
+/* A Task's references to its request by identifier (FHIR R4
+ * Reference.identifier): focus, which a referral Task's is, unless its
+ * type names another resource, and each basedOn that names a
+ * ServiceRequest (its type or reference says so: basedOn may be a
+ * CarePlan, whose number is not the referral's). */
+static int task_request_idents(struct fx *x, struct jw *w, const cJSON *task,
+                               struct ref_ids *ids)
+{
+    const cJSON *focus = fx_get(task, "focus");
+    const cJSON *bo = fx_get(task, "basedOn");
+    int rc;
+    if (cJSON_IsObject(focus) && fx_get(focus, "identifier") &&
+        ref_is_request(x, focus, true)) {
+        size_t old = fx_key(x, "focus");
+        fx_key(x, "identifier");
+        if ((rc = ref_ident(x, w, fx_get(focus, "identifier"), ids)))
+            return rc;
+        fx_pop(x, old);
+    }
+    size_t i = 0;
+    for (const cJSON *c = cJSON_IsArray(bo) ? bo->child : NULL; c;
+         c = c->next, i++) {
+        if (!cJSON_IsObject(c) || fx_get(c, "identifier") == NULL ||
+            !ref_is_request(x, c, false))
+            continue;
+        size_t old = fx_key(x, "basedOn");
+        fx_idx(x, i);
+        fx_key(x, "identifier");
+        if ((rc = ref_ident(x, w, fx_get(c, "identifier"), ids)))
+            return rc;
+        fx_pop(x, old);
+    }
+    return HUB_OK;
+}
+
+int fx_service_request(struct fx *x, struct fx_entry *e)
+{
+    struct slice patient, body;
+    struct jw w;
+    struct orgs orgs = { .n = 0 };
+    const char *authored, *st;
+    int rc;
+    if ((rc = fx_enum(x, e->res, "status", true, REQUEST_STATUS, &st)) ||
+        (rc = fx_prologue(x, e, "subject", &patient)))
+        return rc;
+    fx_begin_body(x, &w, e);
+    jw_kv_cstr(&w, "service_request", fx_entry_name(x, e));
+    struct ref_ids ids = { .n = 0, .open = false };
+    if ((rc = ref_idents(x, &w, e->res, &ids)))
+        return rc;
+    jw_arr_end_if(&w, ids.open);
+    if ((rc = referral_from_sr(x, &w, e->res, true, &authored, &orgs)) ||
+        (rc = fx_put_performed(x, &w, e, &orgs)))
+        return rc;
+    fx_put_orgs(x, &w, &orgs);
+    if ((rc = fx_end_body(x, &w, &body)))
+        return rc;
+    /* a request still open is a new referral; a closed one is an update */
+    bool open = strcmp(st, "draft") == 0 || strcmp(st, "active") == 0 ||
+                strcmp(st, "on-hold") == 0;
+    return fx_emit(x, e, open ? "referral.created" : "referral.updated",
+                   authored, patient, "referral", body);
+}
+
+/* References of `arr` (its elements' `sub` member when `sub` is set) into
+ * the open-as-needed array `key` of `w`, each name once: `seen` holds the
+ * names written so far (at most `max`; past it, later names are written
+ * without the check). */
+static int refs_once(struct fx *x, struct jw *w, const cJSON *o,
+                     const char *arr_key, const char *sub, const char *key,
+                     bool *open, const char **seen, size_t *nseen, size_t max)
+{
+    const cJSON *arr;
+    size_t n;
+    int rc;
+    if ((rc = fx_arr(x, o, arr_key, &arr, &n)) || n == 0)
+        return rc;
+    size_t old = fx_key(x, arr_key);
+    size_t i = 0;
+    for (const cJSON *c = arr->child; c; c = c->next, i++) {
+        size_t o2 = fx_idx(x, i);
+        const char *r = NULL;
+        if (sub) {
+            if (!cJSON_IsObject(c))
+                return fx_fail(x, HUB_EINVALID, "expected an object");
+            rc = fx_ref(x, c, sub, false, &r);
+        } else {
+            rc = fx_ref_node(x, c, &r);
+        }
+        if (rc)
+            return rc;
+        const char *name = r ? fx_ref_name(x, r) : NULL;
+        bool dup = false;
+        for (size_t k = 0; name && k < *nseen && !dup; k++)
+            dup = strcmp(seen[k], name) == 0;
+        if (name && !dup) {
+            jw_arr_lazy(w, key, open);
+            jw_cstr(w, name);
+            if (*nseen < max)
+                seen[(*nseen)++] = name;
+        }
+        fx_pop(x, o2);
+    }
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
+/* supporting_info of a referral Task: its focus request's supportingInfo
+ * (when the request is in the message, `sr`), then the resources the Task
+ * gives as input. The SDOHCC Task For Referral Management (STU3) sends
+ * the content that comes with a referral (lab results, immunizations, an
+ * assessment) as input[AdditionalContent], type `additional-content`, a
+ * Reference to any resource; FHIR R4 Task.input is the "information used
+ * to perform the task". Every input that is a Reference is taken: the
+ * hub carries references, not the resources (F68). */
+static int supporting_refs(struct fx *x, struct jw *w, const struct fx_entry *sr,
+                           const struct fx_entry *task)
+{
+    const char *seen[32];
+    size_t nseen = 0;
+    bool open = false;
+    int rc;
+    if (sr) {
+        struct fx_saved_path sp;
+        fx_path_save(x, &sp);
+        fx_at_entry(x, sr);
+        rc = refs_once(x, w, sr->res, "supportingInfo", NULL,
+                       "supporting_info", &open, seen, &nseen, 32);
+        if (rc)
+            return rc;
+        fx_path_restore(x, &sp);
+    }
+    if ((rc = refs_once(x, w, task->res, "input", "valueReference",
+                        "supporting_info", &open, seen, &nseen, 32)))
+        return rc;
+    jw_arr_end_if(w, open);
+    return HUB_OK;
+}
+
+bool fx_task_is_referral(const cJSON *o, const char *focus)
+{
+    if (focus && strstr(focus, "ServiceRequest/"))
+        return true;
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
+    const cJSON *cd = cJSON_GetObjectItemCaseSensitive(code, "coding");
+    for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k; k = k->next) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(k, "code");
+        if (cJSON_IsString(v) && strcmp(v->valuestring, "fulfill") == 0)
+            return true;
+    }
+    return false;
+}
+
+int fx_task(struct fx *x, struct fx_entry *e)
+{
+    static const char *const intents[] = { "unknown", "proposal", "plan",
+        "order", "original-order", "reflex-order", "filler-order",
+        "instance-order", "option", NULL };
+    const cJSON *o = e->res;
+    struct slice patient, body;
+    struct jw w;
+    struct orgs orgs = { .n = 0 };
+    const char *st, *intent, *focus, *authored, *modified, *req;
+    struct fx_code reason, biz;
+    int rc;
+    if ((rc = fx_str(x, o, "status", true, &st)) ||
+        (rc = fx_enum(x, o, "intent", true, intents, &intent)) ||
+        (rc = fx_ref(x, o, "focus", false, &focus)))
+        return rc;
+    const struct dict_task_status *ts =
+        dict_task_status_find(x->d, slice_from_cstr(st));
+    if (ts == NULL) {
+        fx_key(x, "status");
+        return fx_fail(x, HUB_EINVALID, "status is not a FHIR TaskStatus");
+    }
+    struct fx_entry *fe = fx_resolve(x, focus);
+    if (!fx_task_is_referral(o, focus) &&
+        !(fe && strcmp(fe->type, "ServiceRequest") == 0))
+        return HUB_OK;          /* a patient task (questionnaire, ...) */
+    bool sr_focus = fe && strcmp(fe->type, "ServiceRequest") == 0;
+    if (sr_focus && fx_get(o, "for") == NULL) {
+        /* Task.for is 0..1 in R4 (the Dutch shared care plan's Tasks leave
+         * it out); the request's subject is 1..1: the referral's patient
+         * is the one the ServiceRequest in this message names */
+        if ((rc = fx_labels(x, o)))
+            return rc;
+        fx_at_entry(x, fe);
+        if ((rc = fx_patient(x, fe->res, "subject", &patient)))
+            return rc;
+        fx_at_entry(x, e);
+    } else if ((rc = fx_prologue(x, e, "for", &patient))) {
+        return rc;
+    }
+    /* the Task and the request it fulfils are about one person; a Task
+     * "for" someone else (a copy-paste slip in a sender's template) is
+     * carried as sent, with a warning, since either may be the mistake */
+    if (fe && strcmp(fe->type, "ServiceRequest") == 0) {
+        const char *tf = fx_ref_name(x, fx_ref_of(o, "for"));
+        const char *ss = fx_ref_name(x, fx_ref_of(fe->res, "subject"));
+        if (tf && ss && strcmp(tf, ss) != 0)
+            fx_warn(x, "for", "task is for another patient than its focus "
+                              "ServiceRequest's subject");
+    }
+    /* the referral's id is its ServiceRequest, so that the request and
+     * every Task update share one history */
+    const char *sr_name = focus ? fx_ref_name(x, focus) : NULL;
+    fx_begin_body_id(x, &w, sr_name ? sr_name : fx_entry_name(x, e));
+    jw_kv_cstr(&w, "status", ts->code);
+    jw_key(&w, "terminal");
+    jw_bool(&w, ts->terminal);
+    if ((rc = fx_cc(x, o, "statusReason", NULL, &reason)) ||
+        (rc = fx_cc(x, o, "businessStatus", NULL, &biz)))
+        return rc;
+    jw_kv_cstr(&w, "status_reason", reason.code ? reason.code : reason.text);
+    jw_kv_cstr(&w, "business_status", biz.code ? biz.code : biz.text);
+    jw_kv_cstr(&w, "intent", intent);
+    /* how soon: the Task's own priority (RequestPriority, as the
+     * request's), else its request's when that is in the message. Before,
+     * a Task's event had none, so the referral.updated of an urgent
+     * referral read as if nobody had said (F81) */
+    const char *prio;
+    if ((rc = fx_str(x, o, "priority", false, &prio)))
+        return rc;
+    if (prio == NULL && fe && strcmp(fe->type, "ServiceRequest") == 0)
+        prio = cJSON_GetStringValue(fx_get(fe->res, "priority"));
+    jw_kv_cstr(&w, "priority", prio);
+    if (fe && strcmp(fe->type, "ServiceRequest") == 0) {
+        /* the focus is in this message: take domain and service from it */
+        struct fx_saved_path sp;
+        fx_path_save(x, &sp);
+        fx_at_entry(x, fe);
+        if ((rc = referral_from_sr(x, &w, fe->res, false, NULL, &orgs)))
+            return rc;
+        fx_path_restore(x, &sp);
+    }
+    if (!fe || !cJSON_GetObjectItemCaseSensitive(fe->res, "requester")) {
+        if ((rc = fx_put_ref(x, &w, o, "requester", "requester", &req)))
+            return rc;
+        fx_orgs_add(&orgs, "requester", req, o);
+    } else {
+        /* the request names who asked for the service; the Task names who
+         * asked for it to be fulfilled (a coordination platform, an SCN):
+         * kept apart when it is someone else */
+        if ((rc = fx_ref(x, o, "requester", false, &req)))
+            return rc;
+        const char *tr = fx_ref_name(x, req);
+        const char *sr_req = fx_ref_name(x, fx_ref_of(fe->res, "requester"));
+        if (tr && !(sr_req && strcmp(tr, sr_req) == 0)) {
+            jw_kv_cstr(&w, "task_requester", tr);
+            fx_orgs_add(&orgs, "task_requester", req, o);
+        }
+    }
+    if ((rc = fx_put_ref(x, &w, o, "owner", "owner", NULL)))
+        return rc;
+    const char *owner;
+    if ((rc = fx_ref(x, o, "owner", false, &owner)))
+        return rc;
+    if (owner && !(fe && cJSON_GetObjectItemCaseSensitive(fe->res, "performer"))) {
+        jw_kv_cstr(&w, "performer", fx_ref_name(x, owner));
+        fx_orgs_add(&orgs, "performer", owner, o);
+    }
+    fx_orgs_add(&orgs, "owner", owner, o);
+    if (owner == NULL && fx_get(o, "owner")) {
+        /* an owner named by its identifier alone (the Dutch shared care
+         * plan's SCPTask requires owner.identifier, its URA number): the
+         * organization the referral is addressed to, as a performer so
+         * named is kept */
+        const cJSON *on = fx_get(o, "owner");
+        if (!(fe && cJSON_GetObjectItemCaseSensitive(fe->res, "performer")))
+            fx_orgs_add_logical(&orgs, "performer", on);
+        fx_orgs_add_logical(&orgs, "owner", on);
+    }
+    jw_kv_cstr(&w, "service_request", sr_name);
+    jw_kv_cstr(&w, "task", fx_entry_name(x, e));
+    /* the referral's numbers: the Task's own, its request's when the
+     * message holds it, and the request's as the Task names it */
+    struct ref_ids ids = { .n = 0, .open = false };
+    if ((rc = ref_idents(x, &w, o, &ids)))
+        return rc;
+    if (fe && strcmp(fe->type, "ServiceRequest") == 0) {
+        struct fx_saved_path sp;
+        fx_path_save(x, &sp);
+        fx_at_entry(x, fe);
+        if ((rc = ref_idents(x, &w, fe->res, &ids)))
+            return rc;
+        fx_path_restore(x, &sp);
+    }
+    if ((rc = task_request_idents(x, &w, o, &ids)))
+        return rc;
+    jw_arr_end_if(&w, ids.open);
+    /* partOf: the Task this one is a sub-task of */
+    if ((rc = fx_put_refs(x, &w, o, "partOf", NULL, "part_of")) ||
+        (rc = supporting_refs(x, &w,
+                              fe && strcmp(fe->type, "ServiceRequest") == 0
+                                  ? fe : NULL, e)))
+        return rc;
+    if ((rc = fx_put_date(x, &w, o, "authoredOn", "authored_at", &authored)) ||
+        (rc = fx_put_date(x, &w, o, "lastModified", "last_modified", &modified)))
+        return rc;
+    /* outputs: what was done (Procedure references) */
+    const cJSON *outs;
+    size_t no;
+    if ((rc = fx_arr(x, o, "output", &outs, &no)))
+        return rc;
+    bool open = false;
+    size_t i = 0;
+    for (const cJSON *c = outs ? outs->child : NULL; c; c = c->next, i++) {
+        size_t old = fx_key(x, "output");
+        fx_idx(x, i);
+        const char *r = NULL;
+        if (!cJSON_IsObject(c))
+            return fx_fail(x, HUB_EINVALID, "expected an output object");
+        if (cJSON_GetObjectItemCaseSensitive(c, "valueReference") &&
+            (rc = fx_ref(x, c, "valueReference", false, &r)))
+            return rc;
+        if (r) {
+            jw_arr_lazy(&w, "outputs", &open);
+            jw_cstr(&w, fx_ref_name(x, r));
+        }
+        fx_pop(x, old);
+    }
+    jw_arr_end_if(&w, open);
+    if ((rc = fx_put_performed(x, &w, e, &orgs)))
+        return rc;
+    fx_put_orgs(x, &w, &orgs);
+    if ((rc = fx_end_body(x, &w, &body)))
+        return rc;
+    return fx_emit(x, e, "referral.updated", modified ? modified : authored,
+                   patient, "referral", body);
+}
