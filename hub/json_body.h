@@ -28,19 +28,10 @@
 #include "common/jsonscan.h"
 #include "common/utf8.h"
 
-/* RFC 8259 section 2: the white space around a value */
-static inline bool json_body_ws(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 /* The offset of the value's first byte (the place of "not an object"). */
 static inline size_t json_body_value_at(const char *p, size_t len)
 {
-    size_t i = 0;
-    while (i < len && json_body_ws(p[i]))
-        i++;
-    return i;
+    return json_ws_skip(p, 0, len);
 }
 
 static inline cJSON *json_body_parse(const char *p, size_t len,
@@ -70,8 +61,7 @@ static inline cJSON *json_body_parse(const char *p, size_t len,
                        "(malformed or cut short)");
         return NULL;
     }
-    while (at < len && json_body_ws(p[at]))
-        at++;
+    at = json_ws_skip(p, at, len);
     if (at < len) {
         cJSON_Delete(doc);
         hub_err_set_at(err, HUB_ESYNTAX, "", at,

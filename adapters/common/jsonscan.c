@@ -20,15 +20,10 @@
 
 #define SCAN_STACK 64               /* hard ceiling on max_depth */
 
-static inline bool is_ws(unsigned char c)
-{
-    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
-}
-
 /* The first byte at or after i that is not JSON white space, or len. */
 static inline size_t skip_ws(const char *p, size_t i, size_t len)
 {
-    if (i < len && !is_ws((unsigned char)p[i]))
+    if (i < len && !json_is_ws((unsigned char)p[i]))
         return i;                   /* minified input: no white space */
 #if defined(__SSE2__)
     const __m128i sp = _mm_set1_epi8(' '), nl = _mm_set1_epi8('\n'),
@@ -44,7 +39,7 @@ static inline size_t skip_ws(const char *p, size_t i, size_t len)
         i += 16;
     }
 #endif
-    while (i < len && is_ws((unsigned char)p[i]))
+    while (i < len && json_is_ws((unsigned char)p[i]))
         i++;
     return i;
 }

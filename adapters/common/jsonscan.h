@@ -41,6 +41,20 @@ int json_prescan_copy(const char *p, size_t len, const struct json_limits *lim,
                       char *dst, size_t *dlen, struct hub_err *err)
     __attribute__((warn_unused_result));
 
+/* RFC 8259's four white space bytes, around and between tokens */
+static inline bool json_is_ws(unsigned char c)
+{
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/* The first offset at or after i that is not JSON white space, or len. */
+static inline size_t json_ws_skip(const char *p, size_t i, size_t len)
+{
+    while (i < len && json_is_ws((unsigned char)p[i]))
+        i++;
+    return i;
+}
+
 /*
  * Where the fault of JSON that cJSON refused lies: the first byte of the
  * token cJSON could not take, given `r`, the offset cJSON stopped at.

@@ -109,9 +109,7 @@ static cJSON *parse_in(struct arena *a, const char *p, size_t len,
 /* The first byte at or after s that is not RFC 8259 white space, or stop */
 static const char *rfc_ws_end(const char *s, const char *stop)
 {
-    while (s < stop && (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r'))
-        s++;
-    return s;
+    return s + json_ws_skip(s, 0, (size_t)(stop - s));
 }
 
 int jsontree_parse_cjson(struct arena *a, const char *p, size_t len,
@@ -188,11 +186,6 @@ static inline cJSON *fast_node(struct fast *f)
     return n;
 }
 
-static inline bool is_ws(unsigned char c)
-{
-    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
-}
-
 /* The first byte at or after s that is not one of JSON's four white space
  * bytes, or end. */
 static inline const char *fast_ws(const char *s, const char *end)
@@ -213,7 +206,7 @@ static inline const char *fast_ws(const char *s, const char *end)
         s += 16;
     }
 #endif
-    while (s < end && is_ws((unsigned char)*s))
+    while (s < end && json_is_ws((unsigned char)*s))
         s++;
     return s;
 }
