@@ -266,6 +266,13 @@ for (const c of conns) {
     row(label, cell, dcell, ratio(v, d), '>= 10x its durable ingest rate',
       v === null || d === null ? null : v >= 10 * d);
   }
+  {
+    /* no target: the care-coordination code (referrals, care plans,
+     * conditions, goals) that the screening row never runs (F1661) */
+    const [, cell] = parseCell('fhir_care', 'resources/s');
+    row('  FHIR referral, care-plan, condition and goal resources normalized, 1 core',
+      cell, '', '', '', null);
+  }
   function docRow(key, comp, what, unit) {
     const v = num(`https.${key}.rate`);
     const r = num(`https.${key}.refused`);

@@ -86,7 +86,7 @@ built() { put "built.$1" "$2"; }
 defs=""
 if have_sym hl7_to_events; then defs="$defs -DBENCH_HL7"; else
     built hl7 0; built hl7parse 0; fi
-if have_sym fhir_to_events; then defs="$defs -DBENCH_FHIR"; else built fhir 0; fi
+if have_sym fhir_to_events; then defs="$defs -DBENCH_FHIR"; else built fhir 0; built fhir_care 0; fi
 if have_sym ccda_to_events; then defs="$defs -DBENCH_CCDA"; else built ccda 0; fi
 if have_sym csv_to_events; then defs="$defs -DBENCH_CSV"; else built csv 0; fi
 if hubd_real && hubctl_real; then hubd_ok=1; else hubd_ok=0; built hubd 0; fi
@@ -150,7 +150,7 @@ fi
 put peers.npm "$npm_ok"
 
 # --- parse + normalize on one core ------------------------------------------
-want parse || { for k in hl7 hl7parse fhir ccda csv; do put "built.$k" skip; done; }
+want parse || { for k in hl7 hl7parse fhir fhir_care ccda csv; do put "built.$k" skip; done; }
 want parse && say "parse: hub adapters, ${PARSE_SECS}s each"
 # the row's normalize runs with the dictionary, as hubd's does (hl7dict:
 # the sensitivity labels come from it); parse alone needs none
@@ -172,6 +172,17 @@ for f in tests/data/fhir/*.json; do
     grep -q '"screening\.' "${f%.json}.events.json" 2>/dev/null || continue
     fhir_docs+=("$f")
     grep -q '"resourceType" *: *"Bundle"' "$f" && fhir_bundles+=("$f")
+done
+# FHIR care coordination: the test resources that give a referral, care
+# plan, condition or goal event and no screening event, so that a change
+# to that code shows in the bench (the screening row never runs it, F1661).
+fhir_care=()
+for f in tests/data/fhir/*.json; do
+    case $f in *.events.json|*.err.json) continue ;; esac
+    ev=${f%.json}.events.json
+    [ -f "$ev" ] || continue
+    grep -q '"screening\.' "$ev" && continue
+    grep -Eq '"(referral|careplan|condition|goal)\.' "$ev" && fhir_care+=("$f")
 done
 if [ ${#fhir_bundles[@]} -gt 0 ]; then
     fhir_docs=("${fhir_bundles[@]}")
@@ -197,15 +208,17 @@ fi
 for d in tests/data/csv/shinny-*/; do
     [ -d "$d" ] && csv_args+=("shinny=${d%/}")
 done
-for k in fhir ccda csv; do
+for k in fhir fhir_care ccda csv; do
     want parse || break
     case $k in
     fhir) set -- "${fhir_docs[@]}" ;;
+    fhir_care) set -- "${fhir_care[@]}" ;;
     ccda) set -- "${ccda_docs[@]}" ;;
     csv) set -- "${csv_args[@]}" ;;
     esac
     [ $# -gt 0 ] || continue
-    line=$($out/parse_bench -d "$PARSE_SECS" $k "$@" 2>"$log/parse_$k.txt" || true)
+    line=$($out/parse_bench -d "$PARSE_SECS" "${k%_care}" "$@" \
+        2>"$log/parse_$k.txt" || true)
     echo "$line" >>"$log/parse_$k.txt"
     put "parse.hub.$k" "$(field "$line" units_per_s)"
     put "parse.hub.$k.mbs" "$(field "$line" mb_per_s)"
