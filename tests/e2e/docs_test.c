@@ -614,6 +614,8 @@ Test(docs, fhir_round_126_samples_and_a_conditional_patient_reference,
           "fixture.json", 202, 1 },
         { "real/fhir/r126-sdoh-cc-2020_Observation-43373ef0-8fe3-403d-a62c-"
           "feb79700e1d5.json", 202, 1 },
+        { "real/fhir/r126-uscore_Observation-PHQ9-item-example-44260-8.json",
+          202, 0 },
     };
     struct http_resp r;
     for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
