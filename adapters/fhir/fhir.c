@@ -536,6 +536,21 @@ bool fx_ref_type_id(const char *ref, struct slice *type, struct slice *id)
     return type->len > 0 && id->len > 0 && isupper((unsigned char)ts[0]);
 }
 
+bool fx_ref_conditional(const char *ref, struct slice *type,
+                        const char **query)
+{
+    size_t n = 0;
+    if (!isupper((unsigned char)ref[0]))
+        return false;
+    while (isalnum((unsigned char)ref[n]))
+        n++;
+    if (ref[n] != '?' || ref[n + 1] == '\0')
+        return false;
+    *type = (struct slice){ ref, n };
+    *query = ref + n + 1;
+    return true;
+}
+
 /* A word at a time (multiply and fold), continued from `h`: URLs of one
  * bundle share long prefixes, so every byte counts, but bytewise FNV was a
  * few percent of the adapter. Not a defence against chosen collisions:
@@ -730,6 +745,17 @@ int fx_ref_node(struct fx *x, const cJSON *ref, const char **out)
     }
     if (r[0] == '#')
         return HUB_OK;          /* contained resource */
+    /* "Patient?given=..&birthdate=..": a search the sender asks the
+     * receiver to run (R4 transactions); the hub holds no resources to
+     * search, so it is named for what it is (fx_patient reads a patient's
+     * by one identifier) */
+    struct slice ct;
+    const char *cq;
+    if (fx_ref_conditional(r, &ct, &cq)) {
+        fx_key(x, "reference");
+        return fx_fail(x, HUB_EINVALID,
+                       "conditional reference (a search) is not resolved");
+    }
     if (!ref_carried(r)) {
         fx_key(x, "reference");
         return fx_fail(x, HUB_EINVALID, "reference is not Type/id or a URL");

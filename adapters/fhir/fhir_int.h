@@ -229,6 +229,11 @@ const char *fx_ref_name(struct fx *x, const char *ref);
 /* "Type/id" at the end of `ref` (absolute or relative, _history stripped):
  * false when it ends in no such pair. */
 bool fx_ref_type_id(const char *ref, struct slice *type, struct slice *id);
+/* A conditional reference "Type?search" (R4 http.html, "Conditional
+ * References": the receiver resolves the search): its type and its query
+ * (what follows '?', not empty); false for anything else. */
+bool fx_ref_conditional(const char *ref, struct slice *type,
+                        const char **query);
 
 /* ---- writing ---- */
 void fx_jw_code(struct jw *w, const char *key, const struct fx_code *c);

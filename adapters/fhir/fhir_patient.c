@@ -214,6 +214,54 @@ static int identifier_out_of_effect(struct fx *x, const cJSON *c, bool *out)
     return HUB_OK;
 }
 
+/* What every identifier read goes through, however it was sent (an
+ * Identifier, or the token of a conditional reference): national systems
+ * by one URI, unusable SSNs and national numbers kept from linking. Its
+ * warnings are at `wkey` under the current path. */
+static void ident_check(struct fx *x, struct fx_ident *id, const char *wkey)
+{
+    /* a national system named by its OID (urn:oid:2.16.840.1.113883.4.1,
+     * as converters from C-CDA write it) or, for the SSN, by the SSA's
+     * web address (SHIN-NY): the URI that HL7 v2 and C-CDA write for it;
+     * and, named so or by that URI, its type when none is coded (SS, as
+     * PID-19 and a C-CDA SSN have it), so that one number is one
+     * identifier of one shape whichever format carried it */
+    const struct idsys_national *nat =
+        id->system ? idsys_national(slice_from_cstr(id->system)) : NULL;
+    if (nat) {
+        id->system = nat->uri;
+        if (id->type.code == NULL)
+            id->type.code = nat->type;
+    }
+    id->is_ssn = id->value && id->system &&
+                 strcmp(id->system, SSN_SYSTEM) == 0;
+    if (id->is_ssn && !ssn_usable(id->value, strlen(id->value), id->ssn)) {
+        fx_warn(x, wkey, SSN_NOT_ISSUABLE "; left out");
+        id->value = NULL;
+    }
+    /* a national number that fails its check digit was never issued:
+     * kept as sent, but never linked on (F744, common/natid.h) */
+    const char *flaw = id->value && !id->is_ssn
+                           ? natid_flaw(slice_from_cstr(id->system),
+                                        slice_from_cstr(id->type.code),
+                                        slice_from_cstr(id->value))
+                           : NULL;
+    /* a placeholder in a national, health-card, Medicaid or Medicare
+     * number (HL7 v2 leaves it out, F116): kept, never linked on (F843) */
+    if (!flaw && id->value && !id->is_ssn &&
+        natid_national_type(slice_from_cstr(id->type.code)) &&
+        natid_placeholder(slice_from_cstr(id->value)))
+        flaw = "national number is a placeholder; not linked";
+    if (flaw) {
+        fx_warn(x, wkey, flaw);
+        id->inactive = true;
+    }
+    /* an account's, a visit's, a guarantor's number: others share it;
+     * kept, never linked on (idsys_type_links) */
+    if (id->type.code && !idsys_type_links(slice_from_cstr(id->type.code)))
+        id->inactive = true;
+}
+
 /* Read the Identifier `c` (the path at it). An SSN the SSA never issues is
  * left out with a warning: a placeholder or a masked SSN would link
  * strangers. The type is the table 0203 coding (the schema's `type`; one
@@ -231,46 +279,7 @@ static int read_identifier(struct fx *x, const cJSON *c, struct fx_ident *id)
         return rc;
     if (id->type.system && !fx_is_table_0203(id->type.system))
         id->type.code = NULL;
-    /* a national system named by its OID (urn:oid:2.16.840.1.113883.4.1,
-     * as converters from C-CDA write it) or, for the SSN, by the SSA's
-     * web address (SHIN-NY): the URI that HL7 v2 and C-CDA write for it;
-     * and, named so or by that URI, its type when none is coded (SS, as
-     * PID-19 and a C-CDA SSN have it), so that one number is one
-     * identifier of one shape whichever format carried it */
-    const struct idsys_national *nat =
-        id->system ? idsys_national(slice_from_cstr(id->system)) : NULL;
-    if (nat) {
-        id->system = nat->uri;
-        if (id->type.code == NULL)
-            id->type.code = nat->type;
-    }
-    id->is_ssn = id->value && id->system &&
-                 strcmp(id->system, SSN_SYSTEM) == 0;
-    if (id->is_ssn && !ssn_usable(id->value, strlen(id->value), id->ssn)) {
-        fx_warn(x, "value", SSN_NOT_ISSUABLE "; left out");
-        id->value = NULL;
-    }
-    /* a national number that fails its check digit was never issued:
-     * kept as sent, but never linked on (F744, common/natid.h) */
-    const char *flaw = id->value && !id->is_ssn
-                           ? natid_flaw(slice_from_cstr(id->system),
-                                        slice_from_cstr(id->type.code),
-                                        slice_from_cstr(id->value))
-                           : NULL;
-    /* a placeholder in a national, health-card, Medicaid or Medicare
-     * number (HL7 v2 leaves it out, F116): kept, never linked on (F843) */
-    if (!flaw && id->value && !id->is_ssn &&
-        natid_national_type(slice_from_cstr(id->type.code)) &&
-        natid_placeholder(slice_from_cstr(id->value)))
-        flaw = "national number is a placeholder; not linked";
-    if (flaw) {
-        fx_warn(x, "value", flaw);
-        id->inactive = true;
-    }
-    /* an account's, a visit's, a guarantor's number: others share it;
-     * kept, never linked on (idsys_type_links) */
-    if (id->type.code && !idsys_type_links(slice_from_cstr(id->type.code)))
-        id->inactive = true;
+    ident_check(x, id, "value");
     return HUB_OK;
 }
 
@@ -558,14 +567,99 @@ static const char *unheld_patient_system(struct fx *x, const char *ref,
     return arena_strndup(x->a, ref, (size_t)(t.p - ref) + t.len);
 }
 
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/*
+ * A patient named by a conditional reference, "Patient?identifier=
+ * [system|]value" (R4 http.html "Conditional References", the search
+ * parameter's token syntax): the identifier a logical reference would
+ * carry, percent-decoded (RFC 3986 2.1: "|" is often sent as %7C). The
+ * hub holds no resources to search, so only that one parameter names a
+ * patient it can link: a search by name and birth date is no identifier
+ * (README, "Linking a person"), and refused with the place.
+ */
+static int conditional_patient(struct fx *x, const char *key,
+                               const char *query, struct slice *out)
+{
+    static const char pfx[] = "identifier=";
+    size_t old = fx_key(x, key);
+    fx_key(x, "reference");
+    if (strncmp(query, pfx, sizeof(pfx) - 1) != 0 ||
+        strchr(query, '&') != NULL)
+        return fx_fail(x, HUB_EINVALID, "conditional reference to a patient "
+                                        "by other than one identifier");
+    const char *tok = query + sizeof(pfx) - 1;
+    size_t n = strlen(tok), k = 0;
+    char *d = arena_alloc(x->a, n + 1);
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)tok[i];
+        if (c == '%') {
+            int hi = i + 2 < n ? hexval(tok[i + 1]) : -1;
+            int lo = hi >= 0 ? hexval(tok[i + 2]) : -1;
+            c = lo < 0 ? -1 : hi * 16 + lo;
+            i += 2;
+        }
+        /* a control character (or a bare space) is no identifier's */
+        if (c <= ' ')
+            return fx_fail(x, HUB_EINVALID, "conditional reference has a "
+                                            "bad percent-encoding");
+        d[k++] = (char)c;
+    }
+    d[k] = '\0';
+    struct fx_ident id = { 0 };
+    char *bar = strchr(d, '|');
+    if (bar) {
+        *bar = '\0';
+        id.system = d[0] ? d : NULL;
+        id.value = bar + 1;
+    } else {
+        id.value = d;           /* no system: the sender's own number */
+    }
+    if (id.value[0] == '\0')
+        return fx_fail(x, HUB_EINVALID, "conditional reference names no "
+                                        "identifier value");
+    ident_check(x, &id, NULL);
+    fx_pop(x, old);
+    if (id.value == NULL) {     /* an SSN never issued, left out */
+        fx_key(x, key);
+        return fx_fail(x, HUB_EINVALID, "no patient reference (neither "
+                                        "reference nor identifier.value)");
+    }
+    struct jw w;
+    jw_init(&w, x->a, 64 * 1024);
+    jw_obj_begin(&w);
+    jw_key(&w, "identifiers");
+    jw_arr_begin(&w);
+    write_identifier(&w, &id);
+    jw_arr_end(&w);
+    jw_obj_end(&w);
+    if (jw_finish(&w, out) != HUB_OK)
+        return fx_fail(x, HUB_ELIMIT, "patient is larger than the limit");
+    return HUB_OK;
+}
+
 int fx_patient(struct fx *x, const cJSON *res, const char *key,
                struct slice *out)
 {
+    const cJSON *refobj = fx_get(res, key);
+    const char *cref = cJSON_IsObject(refobj)
+                           ? cJSON_GetStringValue(fx_get(refobj, "reference"))
+                           : NULL;
+    struct slice ctype;
+    const char *cq;
+    if (cref && fx_ref_conditional(cref, &ctype, &cq) &&
+        slice_eq(ctype, "Patient"))
+        return conditional_patient(x, key, cq, out);
     const char *ref;
     int rc = fx_ref(x, res, key, false, &ref);
     if (rc)
         return rc;
-    const cJSON *refobj = fx_get(res, key);
     if (ref == NULL) {
         /* a logical reference: the patient by identifier alone */
         const char *rt;

@@ -590,6 +590,87 @@ Test(docs, fhir_shinny_declined_and_unknown_bundles_keep_their_reasons,
                               "= 'screening.positive'"), 5);
 }
 
+/* Round 126's samples (tests/data/real, SOURCES.md F1720-F1724) through
+ * hubd: the 2020 SDOH-CC message whose patient is a search by name and
+ * birth date is refused 400 at the reference saying it is a conditional
+ * reference, and kept in quarantine; the others are taken as their
+ * goldens say; and a Condition whose patient is a conditional reference
+ * by identifier (F1720) is stored under that identifier, the same person
+ * as a later logical reference to it. */
+Test(docs, fhir_round_126_samples_and_a_conditional_patient_reference,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const struct {
+        const char *file;
+        long status;
+        int events;
+    } c[] = {
+        { "real/fhir/r126-sdoh-cc-2020_Bundle-2360.json", 400, 0 },
+        { "real/fhir/r126-lforms_QuestionnaireResponse-questionnaireresponse-"
+          "sdc-profile-example-loinc.json", 400, 0 },
+        { "real/fhir/r126-lforms_QuestionnaireResponse-questionnaireresponse-"
+          "sdc-profile-example-PHQ9.json", 202, 1 },
+        { "real/fhir/r126-inferno-uscore-test-kit_QuestionnaireResponse-"
+          "fixture.json", 202, 1 },
+        { "real/fhir/r126-sdoh-cc-2020_Observation-43373ef0-8fe3-403d-a62c-"
+          "feb79700e1d5.json", 202, 1 },
+        { "real/fhir/r126-uscore_Observation-PHQ9-item-example-44260-8.json",
+          202, 0 },
+    };
+    struct http_resp r;
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        cr_assert_eq(post_file("/v1/fhir", "application/fhir+json", c[i].file,
+                               &r), c[i].status, "%s: %s", c[i].file, r.body);
+        if (c[i].status == 202) {
+            cJSON *j = parse(&r);
+            cr_expect_eq(ids_of(j, "event_ids", NULL, 0), c[i].events,
+                         "%s: %s", c[i].file, r.body);
+            cJSON_Delete(j);
+        }
+        http_resp_free(&r);
+    }
+    cr_assert_eq(post_file("/v1/fhir", "application/fhir+json",
+                           "real/fhir/r126-sdoh-cc-2020_Bundle-2360.json", &r),
+                 400);
+    cr_expect(strstr(r.body, "conditional reference to a patient by other "
+                             "than one identifier") != NULL, "%s", r.body);
+    cr_expect(strstr(r.body, "Bundle.entry[5].resource.subject.reference")
+              != NULL, "%s", r.body);
+    cr_expect(strstr(r.body, "Newman") == NULL, "no value echoed: %s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(events_total(), 3);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'quarantined'"), 3,
+                 "both refusals kept (the bundle twice, as sent twice)");
+
+    static const char cond[] =
+        "{\"resourceType\":\"Condition\",\"id\":\"c126\",\"category\":[{\"coding\":"
+        "[{\"system\":\"http://hl7.org/fhir/us/core/CodeSystem/us-core-category\","
+        "\"code\":\"sdoh\"}]}],\"code\":{\"coding\":[{\"system\":"
+        "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"Z59.41\"}]},"
+        "\"subject\":{\"reference\":\"Patient?identifier=urn%3Aoid%3A1.2.3.126"
+        "%7C" CANARY_MRN "126\"}}";
+    static const char goal[] =
+        "{\"resourceType\":\"Goal\",\"id\":\"g126\",\"lifecycleStatus\":\"active\","
+        "\"description\":{\"text\":\"food\"},\"subject\":{\"identifier\":"
+        "{\"system\":\"urn:oid:1.2.3.126\",\"value\":\"" CANARY_MRN "126\"}}}";
+    cr_assert_eq(post("/v1/fhir", "application/fhir+json", NULL, cond,
+                      sizeof(cond) - 1, &r), 202, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(post("/v1/fhir", "application/fhir+json", NULL, goal,
+                      sizeof(goal) - 1, &r), 202, "%s", r.body);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type = "
+                              "'condition.recorded' AND body::jsonb->'condition'"
+                              "->>'domain' = 'food-insecurity'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT body::jsonb->"
+                              "'patient'->>'hub_id') FROM events WHERE type IN "
+                              "('condition.recorded', 'goal.updated')"), 1,
+                 "one person by the identifier");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM patient_identifiers "
+                              "WHERE system = 'urn:oid:1.2.3.126'"), 1);
+}
+
 Test(docs, fhir_patient_id_never_meets_an_mrn_of_the_same_value,
      .init = start, .fini = stop, .timeout = 60)
 {

@@ -1236,6 +1236,82 @@ Test(fhir, a_urn_reference_without_a_bundle_says_the_bundle_is_missing)
     cr_assert_str_eq(err.what, "reference is not resolved inside the bundle");
 }
 
+/* F1720: a conditional reference ("Patient?identifier=system|value", R4
+ * http.html "Conditional References", the way Medplum's documentation
+ * links a Condition to its patient and Synthea-style transactions name
+ * theirs) names the patient by an identifier, as a logical reference
+ * does: read so, percent-decoded, with the token's system. A search by
+ * demographics (MaxMD's 2020 Gravity message, tests/data/real) is
+ * refused at the reference saying what it is, and so is a conditional
+ * reference of any other type; before, all were "reference is not
+ * Type/id or a URL". */
+Test(fhir, a_conditional_patient_reference_names_the_patient_by_identifier)
+{
+    static const struct {
+        const char *ref, *value, *system;
+    } ok[] = {
+        { "Patient?identifier=http://your-source-system.com/patients|P001",
+          "P001", "http://your-source-system.com/patients" },
+        { "Patient?identifier=http%3A%2F%2Fx.org%2Fmrn%7C123", "123",
+          "http://x.org/mrn" },
+        { "Patient?identifier=%7C9", "9", NULL },
+        { "Patient?identifier=77", "77", NULL },
+        { "Patient?identifier=urn:oid:2.16.840.1.113883.4.1|219099999",
+          "219099999", "http://hl7.org/fhir/sid/us-ssn" },
+    };
+    static const struct {
+        const char *ref, *what;
+    } bad[] = {
+        { "Patient?given=A&family=B&birthdate=1970-05-01",
+          "conditional reference to a patient by other than one identifier" },
+        { "Patient?identifier=a|1&_tag=x",
+          "conditional reference to a patient by other than one identifier" },
+        { "Patient?identifier=", "conditional reference names no identifier value" },
+        { "Patient?identifier=x%2", "conditional reference has a bad percent-encoding" },
+        { "Patient?identifier=x%00y", "conditional reference has a bad percent-encoding" },
+        { "Practitioner?identifier=x|1",
+          "conditional reference (a search) is not resolved" },
+    };
+    char j[1024];
+    struct canon_list out;
+    struct hub_err err;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        snprintf(j, sizeof(j),
+                 "{\"resourceType\":\"Goal\",\"id\":\"g\",\"lifecycleStatus\":"
+                 "\"active\",\"description\":{\"text\":\"x\"},\"subject\":"
+                 "{\"reference\":\"%s\"}}", ok[i].ref);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s: %s at %s",
+                     ok[i].ref, err.what, err.field);
+        cr_assert_eq(out.n, 1);
+        cJSON *e = cJSON_ParseWithLength(out.ev[0].json.p, out.ev[0].json.len);
+        const cJSON *ids = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(e, "patient"), "identifiers");
+        cr_assert_eq(cJSON_GetArraySize(ids), 1, "%s", ok[i].ref);
+        const cJSON *id0 = cJSON_GetArrayItem(ids, 0);
+        cr_assert_str_eq(cJSON_GetStringValue(
+                             cJSON_GetObjectItemCaseSensitive(id0, "value")),
+                         ok[i].value);
+        const char *sys = cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(id0, "system"));
+        if (ok[i].system)
+            cr_assert(sys && strcmp(sys, ok[i].system) == 0, "%s: %s",
+                      ok[i].ref, sys ? sys : "(none)");
+        else
+            cr_assert_null(sys, "%s", ok[i].ref);
+        cJSON_Delete(e);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(j, sizeof(j),
+                 "{\"resourceType\":\"Goal\",\"id\":\"g\",\"lifecycleStatus\":"
+                 "\"active\",\"description\":{\"text\":\"x\"},\"subject\":"
+                 "{\"reference\":\"%s\"}}", bad[i].ref);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_EINVALID, "%s", bad[i].ref);
+        cr_assert_str_eq(err.field, "Goal.subject.reference", "%s", bad[i].ref);
+        cr_assert_str_eq(err.what, bad[i].what, "%s", bad[i].ref);
+        cr_assert_eq(out.n, 0);
+    }
+}
+
 Test(fhir, batch_keeps_good_entries_and_reports_the_bad_one)
 {
     char path[512];
