@@ -258,6 +258,7 @@ int fx_unknown_modifier(struct fx *x, const cJSON *n);
 int fx_unique_members(struct fx *x, const cJSON *root, const cJSON *skip);
 
 /* ---- resources ---- */
+/* screenings: fhir_qr.c and fhir_obs.c (the parts: fhir_screen_int.h) */
 int fx_screening_qr(struct fx *x, struct fx_entry *e);
 int fx_screening_obs(struct fx *x, struct fx_entry *e);
 int fx_condition(struct fx *x, struct fx_entry *e);
@@ -271,7 +272,7 @@ int fx_procedure(struct fx *x, struct fx_entry *e);
  * JSON); returns how many were found, the rest of out[] are empty. */
 size_t fx_entry_spans(const char *p, size_t len, struct slice *out, size_t n);
 /* Before events: mark Observations folded into a QuestionnaireResponse or
- * a panel of the same bundle. */
+ * a panel of the same bundle (fhir_consume.c). */
 void fx_mark_consumed(struct fx *x);
 /* Before events: fold each Procedure that fulfils a referral of the same
  * message into that referral's event, else each that a screening names in
