@@ -410,8 +410,8 @@ FX_HELPER const char *fx_ref_of(const cJSON *o, const char *key)
     return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
-/* Writers and a reader that fhir_res.c and fhir_procedure.c both call,
- * each its own (FX_HELPER), as GCC inlined them in one file. */
+/* Writers that fhir_res.c and fhir_procedure.c both call, each its own
+ * (FX_HELPER), as GCC inlined them in one file. */
 /* A CodeableConcept member written as a code object under `out_key`. */
 FX_HELPER int fx_put_cc(struct fx *x, struct jw *w, const cJSON *o,
                         const char *key, const char *out_key,
@@ -440,12 +440,6 @@ FX_HELPER int fx_period_start(struct fx *x, const cJSON *o, const char *key,
         return rc;
     fx_pop(x, old);
     return HUB_OK;
-}
-
-FX_HELPER const char *fx_str_member(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
 /* The other writers, fhir_res.c's: a CodeableConcept array, a period. */

@@ -208,7 +208,7 @@ void fx_mark_procedures(struct fx *x)
         const cJSON *po = fx_get(h->res, "partOf");
         for (const cJSON *c = cJSON_IsArray(po) ? po->child : NULL; c;
              c = c->next) {
-            struct fx_entry *pe = fx_resolve(x, fx_str_member(c, "reference"));
+            struct fx_entry *pe = fx_resolve(x, fx_str_of(c, "reference"));
             if (pe && !pe->failed && pe->folded_into == NULL &&
                 strcmp(pe->type, "Procedure") == 0) {
                 pe->folded_into = h;
@@ -276,7 +276,7 @@ int fx_procedure(struct fx *x, struct fx_entry *e)
     size_t i = 0;
     for (const cJSON *c = cJSON_IsArray(ext) ? ext->child : NULL; c;
          c = c->next, i++) {
-        const char *url = fx_str_member(c, "url");
+        const char *url = fx_str_of(c, "url");
         const char *r;
         if (url == NULL || strcmp(url, goal_ext) != 0)
             continue;

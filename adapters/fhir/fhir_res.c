@@ -147,8 +147,8 @@ void fx_put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
                 jw_key(w, "identifiers");
                 jw_arr_begin(w);
                 jw_obj_begin(w);
-                jw_kv_cstr(w, "system", fx_str_member(id, "system"));
-                jw_kv_cstr(w, "value", fx_str_member(id, "value"));
+                jw_kv_cstr(w, "system", fx_str_of(id, "system"));
+                jw_kv_cstr(w, "value", fx_str_of(id, "value"));
                 jw_obj_end(w);
                 jw_arr_end(w);
             }
@@ -180,17 +180,17 @@ void fx_put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
         struct fx_entry *e = ref[0] == '#' ? NULL : fx_resolve(x, ref);
         jw_kv_cstr(w, "reference", e && e->id ? fx_entry_name(x, e) : ref);
         jw_kv_cstr(w, "via", via);
-        jw_kv_cstr(w, "name", fx_str_member(res, "name"));
+        jw_kv_cstr(w, "name", fx_str_of(res, "name"));
         const cJSON *ids = cJSON_GetObjectItemCaseSensitive(res, "identifier");
         bool iopen = false;
         for (const cJSON *c = cJSON_IsArray(ids) ? ids->child : NULL; c;
              c = c->next) {
-            const char *v = fx_str_member(c, "value");
+            const char *v = fx_str_of(c, "value");
             if (v == NULL)
                 continue;
             jw_arr_lazy(w, "identifiers", &iopen);
             jw_obj_begin(w);
-            jw_kv_cstr(w, "system", fx_str_member(c, "system"));
+            jw_kv_cstr(w, "system", fx_str_of(c, "system"));
             jw_kv_cstr(w, "value", v);
             jw_obj_end(w);
         }
@@ -200,7 +200,7 @@ void fx_put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
         const cJSON *t0 = cJSON_IsArray(types) ? types->child : NULL;
         const cJSON *cd = cJSON_GetObjectItemCaseSensitive(t0, "coding");
         const cJSON *k0 = cJSON_IsArray(cd) ? cd->child : NULL;
-        jw_kv_cstr(w, "type", fx_str_member(k0, "code"));
+        jw_kv_cstr(w, "type", fx_str_of(k0, "code"));
         jw_obj_end(w);
     }
     jw_arr_end_if(w, open);
