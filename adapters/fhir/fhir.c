@@ -1,8 +1,10 @@
 /*
  * fhir.c - entry point, Bundle handling, references, readers and event
  * assembly (see fhir.h). The patient block of an event is
- * fhir_patient.c's; the resources are fhir_res.c's and fhir_screen.c's;
- * the OperationOutcome answered is fhir_outcome.c's.
+ * fhir_patient.c's; the resources are fhir_res.c's, fhir_referral.c's,
+ * fhir_procedure.c's and the screening parts' (fhir_screen_int.h lists
+ * them: fhir_qr.c, fhir_obs.c, fhir_answer.c, fhir_screen.c,
+ * fhir_consume.c); the OperationOutcome answered is fhir_outcome.c's.
  *
  * Flow: jsontree_parse (limits, then cJSON into an arena of this call's
  * own, released on return: nothing returned points into the tree) -> index the entries (or the

@@ -90,7 +90,7 @@
  *                      (the assessment's administration, HCPCS G0136), into
  *                      that screening as screening.procedures; otherwise
  *                      careplan.updated with it as the activity
- *                      (see fx_mark_procedures in fhir_res.c for why)
+ *                      (see fx_mark_procedures in fhir_procedure.c for why)
  *   Patient, Organization, and any other type inside a Bundle:
  *                      context (references resolve to them), no event; a
  *                      message of context only is accepted with no event.

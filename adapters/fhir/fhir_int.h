@@ -263,6 +263,7 @@ int fx_unknown_modifier(struct fx *x, const cJSON *n);
 int fx_unique_members(struct fx *x, const cJSON *root, const cJSON *skip);
 
 /* ---- resources ---- */
+/* screenings: fhir_qr.c and fhir_obs.c (the parts: fhir_screen_int.h) */
 int fx_screening_qr(struct fx *x, struct fx_entry *e);
 int fx_screening_obs(struct fx *x, struct fx_entry *e);
 int fx_condition(struct fx *x, struct fx_entry *e);
@@ -276,7 +277,7 @@ int fx_procedure(struct fx *x, struct fx_entry *e);
  * JSON); returns how many were found, the rest of out[] are empty. */
 size_t fx_entry_spans(const char *p, size_t len, struct slice *out, size_t n);
 /* Before events: mark Observations folded into a QuestionnaireResponse or
- * a panel of the same bundle. */
+ * a panel of the same bundle (fhir_consume.c). */
 void fx_mark_consumed(struct fx *x);
 /* Before events: fold each Procedure that fulfils a referral of the same
  * message into that referral's event, else each that a screening names in
@@ -290,7 +291,8 @@ int fx_put_screening_procedures(struct fx *x, struct jw *w,
                                 struct fx_entry *e);
 
 
-/* ---- the resources' shared writers (fhir_res.c), for fhir_referral.c ---- */
+/* ---- the resources' shared writers (fhir_res.c), for fhir_referral.c and
+ * fhir_procedure.c ---- */
 #define ORGS_MAX 8
 
 /* (role, reference) pairs a body names; resolved when written. `host` is
@@ -413,6 +415,38 @@ FX_HELPER const char *fx_ref_of(const cJSON *o, const char *key)
     return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
 }
 
+/* Writers that fhir_res.c and fhir_procedure.c both call, each its own
+ * (FX_HELPER), as GCC inlined them in one file. */
+/* A CodeableConcept member written as a code object under `out_key`. */
+FX_HELPER int fx_put_cc(struct fx *x, struct jw *w, const cJSON *o,
+                        const char *key, const char *out_key,
+                        const char *prefer, struct fx_code *got)
+{
+    struct fx_code c;
+    int rc = fx_cc(x, o, key, prefer, &c);
+    if (rc)
+        return rc;
+    fx_jw_code(w, out_key, &c);
+    if (got)
+        *got = c;
+    return HUB_OK;
+}
+
+FX_HELPER int fx_period_start(struct fx *x, const cJSON *o, const char *key,
+                              const char **start, const char **end)
+{
+    const cJSON *p;
+    int rc;
+    *start = *end = NULL;
+    if ((rc = fx_obj(x, o, key, false, &p)) || p == NULL)
+        return rc;
+    size_t old = fx_key(x, key);
+    if ((rc = fx_date(x, p, "start", start)) || (rc = fx_date(x, p, "end", end)))
+        return rc;
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
 /* The other writers, fhir_res.c's: a CodeableConcept array, a period. */
 int fx_put_cc_array(struct fx *x, struct jw *w, const cJSON *o,
                     const char *key, const char *out_key);
@@ -438,7 +472,8 @@ static const char *const quantity_keys[] = { "unit", "system", "code",
  * into txt (fhir_res.c's "Quantity"). */
 bool fx_quantity_read(const cJSON *q, size_t n, const char **txt);
 /* "performed": the Procedures folded into the referral event of `host`
- * (fx_mark_procedures), then a Task's activity codes without one. */
+ * (fx_mark_procedures), then a Task's activity codes without one
+ * (fhir_procedure.c). */
 int fx_put_performed(struct fx *x, struct jw *w, struct fx_entry *host,
                      struct orgs *orgs);
 /* Whether Task `o` is a referral (fhir_referral.c). */

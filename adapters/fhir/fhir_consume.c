@@ -1,0 +1,159 @@
+/*
+ * fhir_consume.c - before events: the Observations of a message that a
+ * QuestionnaireResponse or a panel of the same message already says
+ * (derivedFrom, the same answers again, hasMember) are marked consumed
+ * and make no screening of their own (fhir_screen_int.h).
+ */
+#include "fhir/fhir_screen_int.h"
+
+#include <string.h>
+
+/* The first LOINC code of a CodeableConcept member, or NULL. */
+static const char *loinc_of(const cJSON *o, const char *key)
+{
+    const cJSON *codings = fx_get(fx_get(o, key), "coding");
+    for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL; k;
+         k = k->next) {
+        const cJSON *cs = fx_get(k, "system"), *cc = fx_get(k, "code");
+        if (cJSON_IsString(cs) && cJSON_IsString(cc) &&
+            strcmp(cs->valuestring, LOINC) == 0)
+            return cc->valuestring;
+    }
+    return NULL;
+}
+
+/* Whether an answer of a response is the Observation's value: a coding of
+ * the same code (and system when both name one), the same number, boolean
+ * or string. */
+static bool answer_is_value(const cJSON *a, const cJSON *o)
+{
+    const cJSON *ac = fx_get(a, "valueCoding");
+    if (ac) {
+        const cJSON *code = fx_get(ac, "code"), *sys = fx_get(ac, "system");
+        const cJSON *codings = fx_get(fx_get(o, "valueCodeableConcept"), "coding");
+        if (!cJSON_IsString(code))
+            return false;
+        for (const cJSON *k = cJSON_IsArray(codings) ? codings->child : NULL;
+             k; k = k->next) {
+            const cJSON *kc = fx_get(k, "code"), *ks = fx_get(k, "system");
+            if (cJSON_IsString(kc) && strcmp(kc->valuestring, code->valuestring) == 0 &&
+                (!cJSON_IsString(ks) || !cJSON_IsString(sys) ||
+                 strcmp(ks->valuestring, sys->valuestring) == 0))
+                return true;
+        }
+        return false;
+    }
+    const cJSON *an = fx_get(a, "valueInteger");
+    if (!an)
+        an = fx_get(a, "valueDecimal");
+    if (!an)
+        an = fx_get(fx_get(a, "valueQuantity"), "value");
+    if (cJSON_IsNumber(an)) {
+        const cJSON *on = fx_get(o, "valueInteger");
+        if (!on)
+            on = fx_get(fx_get(o, "valueQuantity"), "value");
+        return cJSON_IsNumber(on) && on->valuedouble == an->valuedouble;
+    }
+    const cJSON *ab = fx_get(a, "valueBoolean"), *ob = fx_get(o, "valueBoolean");
+    if (cJSON_IsBool(ab))
+        return cJSON_IsBool(ob) && cJSON_IsTrue(ab) == cJSON_IsTrue(ob);
+    const cJSON *as = fx_get(a, "valueString"), *os = fx_get(o, "valueString");
+    return cJSON_IsString(as) && cJSON_IsString(os) &&
+           strcmp(as->valuestring, os->valuestring) == 0;
+}
+
+/* Whether a response's items (at any depth) answer question q as the
+ * Observation o does; the question is an item's LOINC code, else its
+ * linkId read as one (qr_items' rule). */
+static bool items_answer(struct fx *x, const cJSON *parent, const char *q,
+                         const cJSON *o, int depth)
+{
+    const cJSON *items = fx_get(parent, "item");
+    if (depth > FHIR_MAX_ITEM_DEPTH || !cJSON_IsArray(items))
+        return false;
+    for (const cJSON *it = items->child; it; it = it->next) {
+        const cJSON *link = fx_get(it, "linkId");
+        const char *iq = NULL;     /* item.code is an array of Coding */
+        const cJSON *codes = fx_get(it, "code");
+        for (const cJSON *c = cJSON_IsArray(codes) ? codes->child : NULL;
+             c && !iq; c = c->next) {
+            const cJSON *cs = fx_get(c, "system"), *cc = fx_get(c, "code");
+            if (cJSON_IsString(cs) && cJSON_IsString(cc) &&
+                strcmp(cs->valuestring, LOINC) == 0)
+                iq = cc->valuestring;
+        }
+        if (!iq && cJSON_IsString(link))
+            iq = fx_linkid_code(x, link->valuestring);
+        const cJSON *answers = fx_get(it, "answer");
+        for (const cJSON *a = cJSON_IsArray(answers) ? answers->child : NULL;
+             a; a = a->next) {
+            if (iq && strcmp(iq, q) == 0 && answer_is_value(a, o))
+                return true;
+            if (items_answer(x, a, q, o, depth + 1))
+                return true;
+        }
+        if (items_answer(x, it, q, o, depth + 1))
+            return true;
+    }
+    return false;
+}
+
+/* An Observation that says nothing a QuestionnaireResponse of the same
+ * message does not: same patient, same encounter (both named), and an item
+ * of the response answers its question with its value. A sender that
+ * extracts Observations from the response without derivedFrom (a
+ * developer's NY HRSN transaction of round 59 sends the response and four
+ * of its answers again as Observations) would otherwise give the same
+ * answers twice, two screening.positive events for one screening (F370). */
+static bool repeats_a_response(struct fx *x, const struct fx_entry *e)
+{
+    const char *subj = fx_ref_member(e->res, "subject");
+    const char *enc = fx_ref_member(e->res, "encounter");
+    const char *q = loinc_of(e->res, "code");
+    if (!subj || !enc || !q || fx_get(e->res, "hasMember") ||
+        fx_get(e->res, "component"))
+        return false;
+    for (size_t i = 0; i < x->n_ents; i++) {
+        const struct fx_entry *t = &x->ents[i];
+        const char *ts, *te;
+        if (t->failed || strcmp(t->type, "QuestionnaireResponse") != 0 ||
+            !(ts = fx_ref_member(t->res, "subject")) || strcmp(ts, subj) != 0 ||
+            !(te = fx_ref_member(t->res, "encounter")) || strcmp(te, enc) != 0)
+            continue;
+        if (items_answer(x, t->res, q, e->res, 0))
+            return true;
+    }
+    return false;
+}
+
+void fx_mark_consumed(struct fx *x)
+{
+    for (size_t i = 0; i < x->n_ents; i++) {
+        struct fx_entry *e = &x->ents[i];
+        if (e->failed || strcmp(e->type, "Observation") != 0)
+            continue;
+        const cJSON *df = fx_get(e->res, "derivedFrom");
+        for (const cJSON *r = cJSON_IsArray(df) ? df->child : NULL; r; r = r->next) {
+            const cJSON *ref = fx_get(r, "reference");
+            struct fx_entry *t =
+                cJSON_IsString(ref) ? fx_resolve(x, ref->valuestring) : NULL;
+            if (t && !t->failed && strcmp(t->type, "QuestionnaireResponse") == 0)
+                e->consumed = true;
+        }
+        if (!e->consumed && x->bundle && repeats_a_response(x, e))
+            e->consumed = true;
+        const cJSON *hm = fx_get(e->res, "hasMember");
+        for (const cJSON *r = cJSON_IsArray(hm) ? hm->child : NULL; r; r = r->next) {
+            const cJSON *ref = fx_get(r, "reference");
+            struct fx_entry *t =
+                cJSON_IsString(ref) ? fx_resolve(x, ref->valuestring) : NULL;
+            /* a panel of a known instrument always makes its own
+             * screening: a hasMember cycle then hits the depth limit
+             * instead of every member consuming every other */
+            if (t && t != e && strcmp(t->type, "Observation") == 0 &&
+                !fx_code_instrument(x, t->res))
+                t->consumed = true;
+        }
+    }
+    fx_mark_procedures(x);
+}
