@@ -2916,8 +2916,12 @@ Test(hl7_to_events, an_assigning_authoritys_universal_id_is_its_system)
 {
     cr_assert_str_eq(systems_of("A1^^^HOSP^MR"), "A1|HOSP;");
     cr_assert_str_eq(systems_of("A1^^^&2.16.840.1.113883.19.5&ISO^MR~"
-                                "A1^^^HOSP&2.16.840.1.113883.19.5&ISO^MR"),
+                                "A2^^^HOSP&2.16.840.1.113883.19.5&ISO^MR"),
                      "A1|urn:oid:2.16.840.1.113883.19.5;"
+                     "A2|urn:oid:2.16.840.1.113883.19.5;");
+    /* so one id sent both ways is one identifier, written once (F1700) */
+    cr_assert_str_eq(systems_of("A1^^^&2.16.840.1.113883.19.5&ISO^MR~"
+                                "A1^^^HOSP&2.16.840.1.113883.19.5&ISO^MR"),
                      "A1|urn:oid:2.16.840.1.113883.19.5;");
     /* an OID with no type, and an OID in HD-1 with no HD-2 */
     cr_assert_str_eq(systems_of("A1^^^&1.3.6.1.4.1.21367~"
