@@ -161,6 +161,26 @@ ADT_ALWAYS_INLINE void write_cx(struct ctx *c, struct text v, struct text sys,
     jw_commit(&c->w, start, o);
 }
 
+/* An identifier as write_cx writes it: two with the same bytes are one
+ * member of "identifiers", whatever else their CX carried. */
+struct cx_out {
+    struct slice v, sys, type;
+    bool inactive;
+};
+
+/* Whether out[0..n) holds x: the value compared first (most differ
+ * there). Escapes were resolved by part(), so the bytes are what is
+ * written. */
+static bool cx_written(const struct cx_out *out, unsigned n,
+                       const struct cx_out *x)
+{
+    for (unsigned k = 0; k < n; k++)
+        if (out[k].inactive == x->inactive && slice_eq_slice(out[k].v, x->v) &&
+            slice_eq_slice(out[k].sys, x->sys) && slice_eq_slice(out[k].type, x->type))
+            return true;
+    return false;
+}
+
 /* Whether a and b are the same number once the dashes and spaces that
  * format an SSN ("123-45-6789") are left out. */
 static bool same_ssn(struct slice a, struct slice b)
@@ -347,8 +367,9 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
     static const unsigned fields[] = { 3, 2, 4 };
     static const char *const cx_field[] = { "PID-3", "PID-2", "PID-4" };
     struct slice seen[64];
+    struct cx_out out[16];
     uint64_t lens = 0;
-    unsigned nseen = 0, n = 0;
+    unsigned nseen = 0, n = 0, nout = 0;
     /* ssn: PID-19 (val1), the SSN (v2.2 to 2.6, still sent by US
      * systems): an identifier as the C-CDA and CSV adapters give it,
      * unless PID-3 has it already (type SS); a value that is no SSN is
@@ -456,16 +477,26 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                 seen[nseen++] = whole;
                 lens |= (uint64_t)1 << (whole.len & 63);
             }
-            if (n++ == 0) {
-                key_open(c, JW_KEY("identifiers"), '[');
-            }
             /* CX-7 and CX-8 follow CX-6 in split_quick's rest: asked only
              * when a component separator there says they may be sent */
             struct slice rest = pt.n > 5 ? raw_part(&pt, 6) : SLICE_NULL;
-            write_cx(c, v, sys, type,
-                     unlinked ||
-                         (rest.len && memchr(rest.p, c->m->cs, rest.len) &&
-                          cx_out_of_effect(c, rep, f)));
+            struct cx_out x = {
+                v.s, sys.s, type.s,
+                unlinked || (rest.len && memchr(rest.p, c->m->cs, rest.len) &&
+                             cx_out_of_effect(c, rep, f)) };
+            /* what differs only past what is written (CX-6, the
+             * assigning facility: Cerner's PID-2 repeats a PID-3 MRN with
+             * its own) is the same identifier: written once */
+            if (n && cx_written(out, nout, &x)) {
+                c->has_id[f] = true;
+                continue;
+            }
+            if (nout < 16)
+                out[nout++] = x;
+            if (n++ == 0) {
+                key_open(c, JW_KEY("identifiers"), '[');
+            }
+            write_cx(c, v, sys, type, x.inactive);
             /* an id in a later repetition, after an empty first one
              * ("~123^^^H^MR", `""~...`), identifies the patient too */
             c->has_id[f] = true;

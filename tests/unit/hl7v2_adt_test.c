@@ -2916,8 +2916,12 @@ Test(hl7_to_events, an_assigning_authoritys_universal_id_is_its_system)
 {
     cr_assert_str_eq(systems_of("A1^^^HOSP^MR"), "A1|HOSP;");
     cr_assert_str_eq(systems_of("A1^^^&2.16.840.1.113883.19.5&ISO^MR~"
-                                "A1^^^HOSP&2.16.840.1.113883.19.5&ISO^MR"),
+                                "A2^^^HOSP&2.16.840.1.113883.19.5&ISO^MR"),
                      "A1|urn:oid:2.16.840.1.113883.19.5;"
+                     "A2|urn:oid:2.16.840.1.113883.19.5;");
+    /* so one id sent both ways is one identifier, written once (F1700) */
+    cr_assert_str_eq(systems_of("A1^^^&2.16.840.1.113883.19.5&ISO^MR~"
+                                "A1^^^HOSP&2.16.840.1.113883.19.5&ISO^MR"),
                      "A1|urn:oid:2.16.840.1.113883.19.5;");
     /* an OID with no type, and an OID in HD-1 with no HD-2 */
     cr_assert_str_eq(systems_of("A1^^^&1.3.6.1.4.1.21367~"
@@ -3332,4 +3336,38 @@ Test(hl7_to_events, an_emergency_number_on_a_cell_phone_is_not_the_mobile)
                      "090-7777-8888");
     cr_assert_null(str_at(cJSON_GetArrayItem(ph, 3), "use", NULL));
     cJSON_Delete(ph);
+}
+
+/* tests/data/real/SOURCES.md F1700: Cerner Millennium repeats a PID-3 MRN
+ * in PID-2 with its own CX-6 (assigning facility, "CD:15409808"; crs4/
+ * hl7apy issue #50, tests/data/real/hl7v2/r125-hl7apy_issue50_cerner_
+ * msk_a03_v23_pid2_cx6.hl7). The two were compared whole, so the MRN was
+ * written twice: the same {value, system, type} in "identifiers", a
+ * duplicate identifier for every subscriber that maps them (FHIR
+ * Patient.identifier). Now one identifier is what is written: CX-6 (not
+ * written) makes no second one. One that differs in what is written (its
+ * type, its authority, or in effect against out of effect) is still its
+ * own. */
+Test(hl7_to_events, an_identifier_sent_again_with_another_cx_6_is_written_once)
+{
+    cJSON *j = event_of(MSH("ADT^A03", "2.3")
+                        "PID|1|209681^^^MHP_MRN POOL^MRN^CD:15409808|"
+                        "3897704^^^EID POOL^CMRN~209681^^^MHP_MRN POOL^MRN^~"
+                        "209681^^^MSK_MRN POOL^MRN~209681^^^MHP_MRN POOL^FIN|"
+                        "209681^^^MHP_MRN POOL^MRN^CD:1^20000101^20100101||"
+                        "MILES^MORALES||19760425|M\r"
+                        "PV1|1|E\r");
+    char ids[512];
+    ids_joined(identifiers_of(j), ids, sizeof(ids));
+    cr_expect_str_eq(ids, "3897704|EID POOL;209681|MHP_MRN POOL;"
+                          "209681|MSK_MRN POOL;209681|MHP_MRN POOL;"
+                          "209681|MHP_MRN POOL;",
+                     "%s", cJSON_PrintUnformatted(identifiers_of(j)));
+    /* the fourth is the FIN, the fifth the MRN out of effect (CX-8 2010) */
+    const cJSON *fin = cJSON_GetArrayItem(identifiers_of(j), 3),
+                *old = cJSON_GetArrayItem(identifiers_of(j), 4);
+    cr_expect_str_eq(str_at(fin, "type", NULL), "FIN");
+    cr_expect_str_eq(str_at(old, "type", NULL), "MRN");
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(old, "inactive")));
+    cJSON_Delete(j);
 }
