@@ -95,6 +95,10 @@ static const struct {
       "61146-7" },              /* Goal Observation */
     { "2.16.840.1.113883.10.20.22.4.140", "2.16.840.1.113883.10.20.22.2.10",
       "18776-5" },              /* Patient Referral Act: Plan of Treatment */
+    { "2.16.840.1.113883.10.20.22.4.39", "2.16.840.1.113883.10.20.22.2.10",
+      "18776-5" },              /* Planned Act */
+    { "2.16.840.1.113883.10.20.22.4.131", "2.16.840.1.113883.10.20.21.2.3",
+      "62387-6" },              /* Intervention Act: Interventions */
 };
 
 /* A section fragment of ccda-sections/ in the one document that folder's
