@@ -123,9 +123,12 @@ static void ids_array(struct jw *w, const struct ingest_job *j, size_t from,
 }
 
 /* The hub's error body {"error":{"code","message","field"}} plus, for CSV,
- * the report. */
+ * the report. `at_byte`: err->offset is a place in the request body (a
+ * C-CDA that is no well-formed XML: libxml2's byte), given as "offset" as
+ * the API's errors give one where the hub knows it (README, HTTPS API); a
+ * CSV's offsets are in one file of a multipart body, not the body. */
 static struct slice hub_error_answer(struct arena *a, const struct hub_err *err,
-                                     struct slice report)
+                                     struct slice report, bool at_byte)
 {
     struct jw w;
     struct slice out = SLICE_NULL;
@@ -138,6 +141,10 @@ static struct slice hub_error_answer(struct arena *a, const struct hub_err *err,
     jw_kv_cstr(&w, "message", err->what ? err->what : "rejected");
     if (err->field[0])
         jw_kv_cstr(&w, "field", hub_err_field(err));
+    if (at_byte) {
+        jw_key(&w, "offset");
+        jw_int(&w, (int64_t)err->offset);
+    }
     jw_obj_end(&w);
     if (report.len) {
         jw_key(&w, "report");
@@ -458,7 +465,10 @@ static void ccda_reject(struct ingest_job *j, const struct hub_err *err)
     struct hub_err e = *err;
     if (e.code == HUB_OK)
         e.code = HUB_EINVALID;
-    quarantine(j, &e, hub_error_answer(&j->a, &e, SLICE_NULL));
+    /* only the parser's refusals (syntax, DOCTYPE, a parser limit) have a
+     * byte; a part refused by its XPath has offset 0 (F1740) */
+    quarantine(j, &e,
+               hub_error_answer(&j->a, &e, SLICE_NULL, e.offset > 0));
 }
 
 int ingest_prepare_ccda(struct ingest_job *j, const struct dict *d,
@@ -610,7 +620,7 @@ static void csv_quarantine_rows(struct ingest_job *j,
 
 static void csv_requarantine(struct ingest_job *j, const struct hub_err *err)
 {
-    quarantine(j, err, hub_error_answer(&j->a, err, SLICE_NULL));
+    quarantine(j, err, hub_error_answer(&j->a, err, SLICE_NULL, false));
 }
 
 /* The base name of what the sender called the file, without directories
@@ -682,7 +692,7 @@ int ingest_prepare_csv(struct ingest_job *j, const struct dict *d,
         if (err.code == HUB_OK)
             hub_err_set(&err, rc, "", 0, "upload rejected");
         j->events.n = 0;
-        quarantine(j, &err, hub_error_answer(&j->a, &err, report));
+        quarantine(j, &err, hub_error_answer(&j->a, &err, report, false));
         return ingest_docs_error_status(j->err.code);
     }
     if (rep.rows_used == 0) {
@@ -695,7 +705,7 @@ int ingest_prepare_csv(struct ingest_job *j, const struct dict *d,
                           "rows)"
                         : "no row of the upload could be used");
         j->events.n = 0;
-        quarantine(j, &err, hub_error_answer(&j->a, &err, report));
+        quarantine(j, &err, hub_error_answer(&j->a, &err, report, false));
         return 422;
     }
     char prefix[64];
@@ -717,7 +727,7 @@ int ingest_prepare_csv(struct ingest_job *j, const struct dict *d,
     jw_obj_end(&w);
     if (jw_finish(&w, &answer) != HUB_OK) {
         hub_err_set(&err, HUB_ELIMIT, "", 0, "answer is too large");
-        quarantine(j, &err, hub_error_answer(&j->a, &err, SLICE_NULL));
+        quarantine(j, &err, hub_error_answer(&j->a, &err, SLICE_NULL, false));
         return 413;
     }
     j->msg.reply = answer;

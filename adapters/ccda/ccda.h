@@ -122,7 +122,9 @@
  *     as authored_at, else the document's, F140); every
  *     other planned or intervention entry (moodCode INT, PRP, ...) is an
  *     activity of the plan -> one careplan.updated per document (a planned
- *     medication's, immunization's or supply's code is its product's).
+ *     medication's, immunization's or supply's code is its product's; an
+ *     activity that nothing codes has its code's originalText, else its
+ *     own <text>, as its description, F1741).
  *     A planned entry with negationInd="true" ("No Planned Tests") is not
  *     planned: neither a referral nor an activity (F822), a Patient
  *     Referral Act so denied no referral either (F884).

@@ -703,7 +703,18 @@ static void write_activity(struct doc *dc, struct ev *e,
     const struct ccda_node *et = ccda_child(n, "effectiveTime");
 
     jw_obj_begin(w);
-    ccda_write_cd(w, "code", activity_code(n));
+    if (!ccda_write_cd(w, "code", activity_code(n))) {
+        /* nothing codes what is planned: its words are what the care team
+         * reads (the C-CDA Examples' Planned Medication Activity names its
+         * drug only in <text>, its product left out): the code's
+         * originalText, else the entry's own text, as written (F1741) */
+        struct slice words = ccda_text(
+            dc->a, ccda_child(activity_code(n), "originalText"));
+        if (slice_empty(words))
+            words = ccda_text(dc->a, ccda_child(n, "text"));
+        if (!slice_empty(words))
+            jw_kv_str(w, "description", words);
+    }
     /* a substance use disorder treatment planned or done is told in the
      * event: it carries the label, as FHIR's Procedure does (F190) */
     cd_labels(dc, e, activity_code(n));

@@ -1055,6 +1055,18 @@ Test(docs, ccda_document_is_stored_once_and_billion_laughs_only_quarantined,
                  r.body);
     cr_expect(strstr(r.body, "\"field\":\"/ClinicalDocument/recordTarget") !=
                   NULL, "%s", r.body);
+    cr_expect(strstr(r.body, "\"offset\"") == NULL, "%s", r.body);
+    http_resp_free(&r);
+    /* not well-formed (an end tag missing, as in HL7's own Social History
+     * Observation example): 400 with the byte libxml2 stopped at, past the
+     * </observation> of bytes 69-82 (F1740) */
+    static const char unclosed[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><observation>"
+        "<code code=\"x\"></observation></ClinicalDocument>";
+    cr_assert_eq(post("/v1/ccda", "application/xml", NULL, unclosed,
+                      sizeof(unclosed) - 1, &r), 400, "%s", r.body);
+    cr_expect(strstr(r.body, "\"field\":\"/\",\"offset\":83") != NULL, "%s",
+              r.body);
     http_resp_free(&r);
     /* JSON is not a C-CDA media type */
     cr_assert_eq(post("/v1/ccda", "application/json", NULL, "{}", 2, &r), 415);

@@ -3629,6 +3629,54 @@ Test(ccda_entries, a_denied_planned_entry_is_no_activity_nor_referral,
     cr_expect_str_eq(r.out.ev[1].type, "careplan.updated");
 }
 
+/* F1741: a planned entry that nothing codes was an activity of a
+ * reference, a status and a date: what is planned was lost. The C-CDA
+ * Examples' Planned Medication Activity names its drug only in <text>
+ * (its consumable "..."); a Planned Observation coded nullFlavor OTH has
+ * it in the code's originalText. Each is now the activity's description;
+ * a coded activity has none (its code says it). */
+#define PLANNED_MED_TEXT                                                     \
+    "<entry><substanceAdministration moodCode=\"INT\" classCode=\"SBADM\">"  \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.4.42\"/>"                 \
+    "<id root=\"cdbd33f0-6cde-11db-9fe1-0800200c9a66\"/>"                    \
+    "<text>Heparin 0.25 ml Prefilled Syringe</text>"                         \
+    "<statusCode code=\"active\"/><consumable><manufacturedProduct>"         \
+    "</manufacturedProduct></consumable></substanceAdministration></entry>"
+Test(ccda_entries, a_planned_entry_that_nothing_codes_is_described_in_its_words,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(HEAD BODY_OPEN PLAN_SEC PLANNED_MED_TEXT
+                           NOT_PLANNED_OBS("")
+                           "<entry><act classCode=\"ACT\" moodCode=\"INT\">"
+                           "<templateId root=\"2.16.840.1.113883.10.20.22.4.39\"/>"
+                           "<id root=\"1.2.9\" extension=\"PA1\"/>"
+                           "<code code=\"423171007\" "
+                           "codeSystem=\"2.16.840.1.113883.6.96\"/>"
+                           "<text>Elevate the head of the bed</text>"
+                           "<statusCode code=\"active\"/></act></entry>"
+                           BODY_CLOSE);
+    cJSON *ev = first_event(&r, 1);
+    const cJSON *acts = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(ev, "careplan"), "activities");
+    cr_assert_eq(cJSON_GetArraySize(acts), 3);
+    static const char *const want[] = { "Heparin 0.25 ml Prefilled Syringe",
+                                        "No Planned Tests", NULL };
+    for (int i = 0; i < 3; i++) {
+        const cJSON *a = cJSON_GetArrayItem(acts, i);
+        const char *d =
+            cJSON_GetStringValue(cJSON_GetObjectItem(a, "description"));
+        if (want[i]) {
+            cr_expect(d && strcmp(d, want[i]) == 0, "activity %d: %s", i,
+                      d ? d : "no description");
+            cr_expect_null(cJSON_GetObjectItem(a, "code"));
+        } else {
+            cr_expect_null(d, "a coded activity has no description: %s", d);
+            cr_expect_not_null(cJSON_GetObjectItem(a, "code"));
+        }
+    }
+    cJSON_Delete(ev);
+}
+
 /* F820: a reason with inversionInd="true" is the other way round (CDA R2
  * EntryRelationship.inversionInd: "as if the roles of the source and
  * target entries were reversed"): the C-CDA Examples' "Care Plan Goals

@@ -424,6 +424,48 @@ Test(ingest_docs, ccda_doctype_is_refused_with_its_place)
     cJSON_Delete(j);
 }
 
+/* A document that is no well-formed XML is told where (F1740): the byte
+ * libxml2 stopped at, as "offset" beside "field" "/", which names no
+ * place. HL7's own Social History Observation example closes its
+ * observation inside its <code> (tests/data/real/ccda-sections,
+ * r127-ccda-examples_Social-History-Observation.xml); here the same
+ * fault: the end tag of <code> missing, found at the </observation> of
+ * bytes 69-82 (libxml2 gives the byte after it, 83). A refusal at an
+ * element path has no offset. */
+Test(ingest_docs, ccda_not_well_formed_is_told_the_byte_offset_of_its_fault)
+{
+    static const char doc[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\"><observation>"
+        "<code code=\"x\"></observation></ClinicalDocument>";
+
+    cr_assert_eq(ingest_prepare_ccda(J, D, "hosp", NULL, doc,
+                                     sizeof(doc) - 1), 400);
+    cJSON *j = reply_json();
+    const cJSON *e = cJSON_GetObjectItem(j, "error");
+    cr_assert_not_null(e);
+    cr_expect_str_eq(cJSON_GetObjectItem(e, "code")->valuestring, "syntax");
+    cr_expect_str_eq(cJSON_GetObjectItem(e, "field")->valuestring, "/");
+    const cJSON *off = cJSON_GetObjectItem(e, "offset");
+    cr_assert(cJSON_IsNumber(off), "no offset: %.*s", (int)J->msg.reply.len,
+              J->msg.reply.p);
+    cr_expect_eq(off->valueint, 83);
+    cr_expect_eq(off->valueint, (int)J->err.offset);
+    cJSON_Delete(j);
+
+    size_t len;
+    char *p = slurp("ccda/synthetic-no-patient-id.xml", &len);
+    ingest_job_free(J);
+    J = ingest_job_new();
+    cr_assert_eq(ingest_prepare_ccda(J, D, "hosp", NULL, p, len), 400);
+    j = reply_json();
+    e = cJSON_GetObjectItem(j, "error");
+    cr_assert_not_null(e);
+    cr_expect_null(cJSON_GetObjectItem(e, "offset"), "%.*s",
+                   (int)J->msg.reply.len, J->msg.reply.p);
+    cJSON_Delete(j);
+    free(p);
+}
+
 /* A refusal deep in a document names its place whole in the answer and
  * in the error kept with the quarantined bytes (it was cut at 128 bytes,
  * to an ancestor of the element meant): one element past the depth

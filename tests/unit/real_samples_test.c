@@ -74,16 +74,51 @@ static bool ends_with(const char *s, const char *suf)
 
 enum fmt { F_HL7, F_FHIR, F_CCDA, F_CCDA_SECTION };
 
+/* The section C-CDA R2.1 puts an entry template in (by its templateId
+ * root), for a published entry fragment that comes without one. */
+static const struct {
+    const char *entry, *section, *code;
+} entry_section[] = {
+    { "2.16.840.1.113883.10.20.22.4.38", "2.16.840.1.113883.10.20.22.2.17",
+      "29762-2" },              /* Social History Observation */
+    { "2.16.840.1.113883.10.20.22.4.69", "2.16.840.1.113883.10.20.22.2.17",
+      "29762-2" },              /* Assessment Scale Observation */
+    { "2.16.840.1.113883.10.20.22.4.72", "2.16.840.1.113883.10.20.22.2.17",
+      "29762-2" },              /* Caregiver Characteristics */
+    { "2.16.840.1.113883.10.20.22.4.109", "2.16.840.1.113883.10.20.22.2.17",
+      "29762-2" },              /* Characteristics of Home Environment */
+    { "2.16.840.1.113883.10.20.22.4.4", "2.16.840.1.113883.10.20.22.2.5.1",
+      "11450-4" },              /* Problem Observation */
+    { "2.16.840.1.113883.10.20.22.4.132", "2.16.840.1.113883.10.20.22.2.58",
+      "75310-3" },              /* Health Concern Act */
+    { "2.16.840.1.113883.10.20.22.4.121", "2.16.840.1.113883.10.20.22.2.60",
+      "61146-7" },              /* Goal Observation */
+    { "2.16.840.1.113883.10.20.22.4.140", "2.16.840.1.113883.10.20.22.2.10",
+      "18776-5" },              /* Patient Referral Act: Plan of Treatment */
+    { "2.16.840.1.113883.10.20.22.4.39", "2.16.840.1.113883.10.20.22.2.10",
+      "18776-5" },              /* Planned Act */
+    { "2.16.840.1.113883.10.20.22.4.41", "2.16.840.1.113883.10.20.22.2.10",
+      "18776-5" },              /* Planned Procedure */
+    { "2.16.840.1.113883.10.20.22.4.42", "2.16.840.1.113883.10.20.22.2.10",
+      "18776-5" },              /* Planned Medication Activity */
+    { "2.16.840.1.113883.10.20.22.4.43", "2.16.840.1.113883.10.20.22.2.10",
+      "18776-5" },              /* Planned Supply */
+    { "2.16.840.1.113883.10.20.22.4.131", "2.16.840.1.113883.10.20.21.2.3",
+      "62387-6" },              /* Intervention Act: Interventions */
+};
+
 /* A section fragment of ccda-sections/ in the one document that folder's
  * _header.xml makes: the fragment in place of its SECTIONS comment, in a
  * component first when it is a bare <section>. Fragments are refused
  * alone (a document is required); in a document their entries are read
- * as any sender's. Returns a malloc'd document. */
+ * as any sender's. A bare entry (<entry>, or its statement alone) goes in
+ * an <entry> of the section entry_section names for its first templateId
+ * (round 127). Returns a malloc'd document. */
 static char *in_document(const char *dir, const char *frag, size_t flen,
                          size_t *len)
 {
     static const char mark[] = "<!--SECTIONS-->";
-    char path[1024];
+    char path[1024], open[256];
     size_t hlen;
 
     snprintf(path, sizeof(path), "%s/_header.xml", dir);
@@ -101,8 +136,29 @@ static char *in_document(const char *dir, const char *frag, size_t flen,
         q = c ? c + 3 : end;
     }
     bool bare = end - q >= 8 && strncmp(q, "<section", 8) == 0;
-    const char *open = bare ? "<component>" : "",
-               *close = bare ? "</component>" : "";
+    bool entry = end - q >= 6 && strncmp(q, "<entry", 6) == 0 &&
+                 strchr(" >", q[6]) != NULL;
+    bool component = end - q >= 10 && strncmp(q, "<component", 10) == 0;
+    const char *close = bare ? "</component>" : "";
+    snprintf(open, sizeof(open), "%s", bare ? "<component>" : "");
+    if (!bare && !component) {
+        const char *t = strstr(frag, "templateId root=\"");
+        size_t k = 0, n = sizeof(entry_section) / sizeof(entry_section[0]);
+        for (; t && k < n; k++) {
+            size_t el = strlen(entry_section[k].entry);
+            if (strncmp(t + 17, entry_section[k].entry, el) == 0 &&
+                t[17 + el] == '"')
+                break;
+        }
+        cr_assert(t && k < n, "%s: an entry of no known section", path);
+        snprintf(open, sizeof(open),
+                 "<component><section><templateId root=\"%s\"/>"
+                 "<code code=\"%s\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+                 "%s", entry_section[k].section, entry_section[k].code,
+                 entry ? "" : "<entry>");
+        close = entry ? "</section></component>"
+                      : "</entry></section></component>";
+    }
     size_t pre = (size_t)(at - h), post = hlen - pre - strlen(mark);
     *len = pre + strlen(open) + flen + strlen(close) + post;
     char *doc = malloc(*len + 1);
