@@ -368,7 +368,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
     static const char *const cx_field[] = { "PID-3", "PID-2", "PID-4" };
     struct slice seen[64];
     struct cx_out out[16];
-    uint64_t lens = 0;
+    uint64_t lens = 0, vlens = 0;   /* vlens: the values written, by length */
     unsigned nseen = 0, n = 0, nout = 0;
     /* ssn: PID-19 (val1), the SSN (v2.2 to 2.6, still sent by US
      * systems): an identifier as the C-CDA and CSV adapters give it,
@@ -487,10 +487,12 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
             /* what differs only past what is written (CX-6, the
              * assigning facility: Cerner's PID-2 repeats a PID-3 MRN with
              * its own) is the same identifier: written once */
-            if (n && cx_written(out, nout, &x)) {
+            uint64_t vbit = (uint64_t)1 << (x.v.len & 63);
+            if ((vlens & vbit) && cx_written(out, nout, &x)) {
                 c->has_id[f] = true;
                 continue;
             }
+            vlens |= vbit;
             if (nout < 16)
                 out[nout++] = x;
             if (n++ == 0) {
