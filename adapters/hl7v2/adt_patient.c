@@ -264,6 +264,25 @@ static bool outside_us(const struct ctx *c, const struct hl7_seg *pid)
     return cc.len && !upper_eq(cc, "USA") && !upper_eq(cc, "US");
 }
 
+/* Whether a PID-3 repetition's CX-1 is v (decoded, trimmed): a PID-19
+ * that only repeats an identifier of the list (Alder Hey's NHS number,
+ * typed NH there) is that identifier, no SSN to warn of (F1701). Asked
+ * only of a PID-19 that is no SSN. */
+static __attribute__((noinline, cold)) bool
+pid3_repeats(struct ctx *c, const struct hl7_seg *pid, struct slice v)
+{
+    struct rep_iter it;
+    struct raw rep;
+    reps_init(c, pid, 3, &it);
+    while (reps_next(c, &it, &rep)) {
+        struct parts pt;
+        split(c, rep, &pt, 1);
+        if (slice_eq_slice(trim(part(c, &pt, 1, 0).s), v))
+            return true;
+    }
+    return false;
+}
+
 /* A national number as other countries put it in PID-19: six digits or
  * more, with dashes or spaces at most (the Emirates ID, 784-YYYY-...). */
 static bool national_number(struct slice v)
@@ -379,7 +398,9 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
      * system (the sender scopes it, as any identifier without one) */
     bool foreign = false;
     if (ssn.s.len && !ssn_valid(ssn.s)) {
-        if (!outside_us(c, pid))
+        if (pid3_repeats(c, pid, ssn.s))
+            ;                       /* the list has it: nothing to add */
+        else if (!outside_us(c, pid))
             adt_warn(c, "PID-19", SSN_NOT_ISSUABLE);
         else if (!national_number(ssn.s))
             adt_warn(c, "PID-19", "national number is not a number");

@@ -2846,6 +2846,38 @@ Test(hl7_to_events, keeps_a_national_number_in_pid_19_outside_the_us)
         "PID-19:national number is not a number;");
 }
 
+/* A PID-19 that only repeats an identifier of PID-3 is that identifier
+ * (F1701): Alder Hey's MEDITECH feed sends the NHS number in both
+ * (tests/data/real/hl7v2/r125-alderhey_meditech_a31_v24_nhs_number_in_pid19.hl7),
+ * and with no country in the message it was warned of as an SSN on every
+ * message. Now it is passed by, in the US and abroad (where it was added a
+ * second time as type SS); a PID-19 the list does not hold is warned of,
+ * or kept, as before. */
+Test(hl7_to_events, a_pid_19_that_repeats_a_pid_3_identifier_is_that_identifier)
+{
+    const char *uk = MSH("ADT^A31", "2.4")
+        "PID|1||AH0000512^^^RBS^MR~3337777333^^^NHS^NH||D^J||||||||||||||"
+        "3337777333\rPV1|1|N\r";
+    cr_assert_str_eq(warnings_of(uk), "");
+    cJSON *j = event_of(uk);
+    cr_assert_eq(cJSON_GetArraySize(identifiers_of(j)), 2);
+    cJSON_Delete(j);
+    /* not in the list: the SSN warning, as before */
+    cr_assert_str_eq(
+        warnings_of(MSH("ADT^A31", "2.4")
+                    "PID|1||AH0000512^^^RBS^MR~3337777333^^^NHS^NH||D^J|||||"
+                    "|||||||||3337777334\rPV1|1|N\r"),
+        "PID-19:SSN is not nine digits the SSA could have issued;");
+    /* abroad: the list's number once, not again as type SS */
+    const char *ae = MSH("ADT^A01", "2.5.1")
+        "PID|1||784-1990-1234567-1^^^EIDA^NNARE||Sample^P||19900315|M|||"
+        "1 Yas St^^Abu Dhabi^1^123456^ARE^H||||||||784-1990-1234567-1\r"
+        "PV1|1|I\r";
+    j = event_of(ae);
+    cr_assert_eq(cJSON_GetArraySize(identifiers_of(j)), 1);
+    cJSON_Delete(j);
+}
+
 /* A placeholder is no national number: SAP IS-H's German test A01 fills
  * PID-19 with "111-11-1111" (tests/data/real/hl7v2/
  * r18-ipf_sap_ish_a01_v22.hl7). Kept without a system, it takes the
