@@ -459,6 +459,8 @@ void job_finish(struct dispatch *d, struct job *j, long code,
               j->id, j->attempt, code, err ? err : "-", latency, outcome,
               delay);
     result_add(d, j, code, err, latency, outcome, delay);
+    if (m == METRIC_WH_GONE)
+        sub_changed(d, j->sub, true);   /* its queued jobs are not sent */
     metrics_webhook_attempt(m, (double)latency / 1000.0);
     running_unlink(d, j);
     job_free(j);
@@ -677,6 +679,103 @@ int multi_on_timer(CURLM *multi, long timeout_ms, void *arg)
         evtimer_add(d->curl_timer, &tv);
     }
     return 0;
+}
+
+/* --- subscriptions that changed ------------------------------------------- */
+
+/* A pause, a delete or a 410 stops sends "at once" (README, "Webhooks"):
+ * the claim checks a subscription's status, but what this node claimed
+ * before (up to per_endpoint x DISPATCH_QUEUE_FACTOR jobs an endpoint,
+ * sent for as long as their lease allows) waits in the endpoint queues,
+ * and a claim out at that moment brings more. Those are handed back
+ * unsent: the release makes them claimable again, and the claim (and the
+ * sweep, which holds them) reads the new status. */
+
+static struct sub_change *change_at(struct dispatch *d, unsigned k)
+{
+    return &d->changes[k % DISPATCH_SUB_CHANGES];
+}
+
+int sub_changed(struct dispatch *d, const char *sub, bool gone)
+{
+    if (!sub || !*sub || strlen(sub) >= DISPATCH_SUB_ID_MAX)
+        return 0;
+    struct sub_change *c = change_at(d, d->n_changes++);
+    snprintf(c->sub, sizeof(c->sub), "%s", sub);
+    c->at_us = mono_us();
+    c->held = gone;
+    int n = 0;
+    for (size_t i = 0; i < d->n_eps; i++) {
+        struct endpoint *e = d->eps[i];
+        struct job **pp = &e->queue, *last = NULL;
+        while (*pp) {
+            struct job *j = *pp;
+            if (strcmp(j->sub, sub) != 0) {
+                last = j;
+                pp = &j->next;
+                continue;
+            }
+            *pp = j->next;
+            e->queued--;
+            d->queued--;
+            result_add(d, j, 0, NULL, 0, "release", 0);
+            job_free(j);
+            n++;
+        }
+        e->queue_tail = last;
+    }
+    return n;
+}
+
+void sub_gone_recorded(struct dispatch *d, const struct outcome *o, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(o[i].outcome, "gone") != 0)
+            continue;
+        /* the subscription as the claim named it, a JSON string */
+        const char *sb = o[i].ids.buf + o[i].ids.ev + o[i].ids.rc;
+        size_t sbl = o[i].ids.sb;
+        if (sbl < 2)
+            continue;
+        unsigned first = d->n_changes > DISPATCH_SUB_CHANGES
+                         ? d->n_changes - DISPATCH_SUB_CHANGES : 0;
+        for (unsigned k = first; k < d->n_changes; k++) {
+            struct sub_change *c = change_at(d, k);
+            if (c->held && strlen(c->sub) == sbl - 2 &&
+                memcmp(c->sub, sb + 1, sbl - 2) == 0) {
+                c->held = false;        /* disabled for every later claim */
+                c->at_us = mono_us();   /* the claims out until now */
+            }
+        }
+    }
+}
+
+bool subs_changed_since(const struct dispatch *d, int64_t went_us)
+{
+    unsigned first = d->n_changes > DISPATCH_SUB_CHANGES
+                     ? d->n_changes - DISPATCH_SUB_CHANGES : 0;
+    for (unsigned k = first; k < d->n_changes; k++) {
+        const struct sub_change *c = &d->changes[k % DISPATCH_SUB_CHANGES];
+        if (c->held || c->at_us >= went_us)
+            return true;
+    }
+    return false;
+}
+
+bool sub_stopped(const struct dispatch *d, const char *sub, int64_t went_us)
+{
+    unsigned first = d->n_changes > DISPATCH_SUB_CHANGES
+                     ? d->n_changes - DISPATCH_SUB_CHANGES : 0;
+    /* turned over since the claim went: a change of it may be lost */
+    if (first > 0 &&
+        d->changes[first % DISPATCH_SUB_CHANGES].at_us >= went_us)
+        return true;
+    for (unsigned k = first; k < d->n_changes; k++) {
+        const struct sub_change *c = &d->changes[k % DISPATCH_SUB_CHANGES];
+        if ((c->held || c->at_us >= went_us) && strcmp(c->sub, sub) == 0)
+            return true;
+    }
+    return false;
 }
 
 /* --- starting transfers ------------------------------------------------------ */

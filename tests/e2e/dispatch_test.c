@@ -549,6 +549,113 @@ Test(dispatch, after_a_410_the_dispatcher_holds_the_backlog)
     rx_stop(r);
 }
 
+/* What this node claimed and holds in its endpoint queue, not yet sent,
+ * is not sent after a 410 either: twelve patients' events claimed at once
+ * (four in flight, per_endpoint, eight waiting for a slot), the endpoint
+ * answers 410. Only the transfers under way get their 410 and become dead
+ * letters; the eight that waited are handed back, held with the backlog
+ * and sent at the resume. Before, each waiting one was sent in turn after
+ * the 410, got its own 410 and was dead-lettered: twelve dead letters
+ * for one endpoint gone, which the resume did not send. */
+Test(dispatch, after_a_410_what_waited_for_a_slot_is_not_sent)
+{
+    struct rx *r = rx_start(RX_GONE, SECRET);
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    char sql[512], key[8], pid[8];
+
+    for (int i = 0; i < 12; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(pid, sizeof(pid), "p%d", i);
+        ingest(key, "adt.admit", pid);
+    }
+    start_dispatcher(2000, 1000.0, false);
+    cr_assert_geq(wait_status(sub, "dead", 1, 10000), 1);
+    /* settled: every delivery dead or held (the sweep, every 5 s) */
+    snprintf(sql, sizeof(sql), "SELECT (SELECT count(*) FROM delivery_state "
+             "WHERE subscription_id = '%s' AND status = 'dead') + "
+             "(SELECT count(*) FROM delivery_queue WHERE subscription_id = "
+             "'%s' AND due_at = 'infinity')", sub, sub);
+    cr_assert_eq(wait_for(sql, 12, 15000), 12);
+    long dead = count_status(sub, "dead");
+    cr_assert_leq(dead, 4, "%ld dead letters for one 410 (per_endpoint 4)",
+                  dead);
+    cr_assert_leq(rx_requests(r), 4, "%d requests after the 410",
+                  rx_requests(r));
+    /* the ones handed back were never attempted: their count is as it was */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_queue WHERE "
+             "subscription_id = '%s' AND attempts = 0", sub);
+    cr_assert_eq(qlong(sql), 12 - dead);
+    /* the resume sends them */
+    pthread_mutex_lock(&r->mu);
+    r->mode = RX_OK;
+    pthread_mutex_unlock(&r->mu);
+    char *out = NULL;
+    cr_assert_eq(subs_set_status(s, "cbo", "cbo", sub, "active", &out), HUB_OK);
+    free(out);
+    cr_assert_eq(wait_status(sub, "delivered", 12 - dead, 15000), 12 - dead);
+    rx_stop(r);
+}
+
+/* Sixteen patients' events claimed at once at a slow endpoint (400 ms,
+ * four at a time): a pause, or a delete, once the first request is in
+ * stops what waits in this node's endpoint queue as well as the retries;
+ * only the transfers under way finish. Before, the queue was sent to the
+ * end (all sixteen, 1.6 s of sends after the pause), and after a delete
+ * the partner still got patients' events it had asked no longer to get. */
+static void claimed_then_stopped(bool delete)
+{
+    struct rx *r = rx_start(RX_SLOW, SECRET);
+    r->delay_ms = 400;
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    char key[8], pid[8];
+
+    for (int i = 0; i < 16; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(pid, sizeof(pid), "p%d", i);
+        ingest(key, "adt.admit", pid);
+    }
+    start_dispatcher(5000, 1.0, false);
+    int64_t end = now_ms() + 10000;
+    while (rx_requests(r) < 1 && now_ms() < end)
+        usleep(2000);
+    cr_assert_geq(rx_requests(r), 1);
+    char *out = NULL;
+    if (delete) {
+        cr_assert_eq(subs_delete(s, "cbo", "cbo", sub), HUB_OK);
+    } else {
+        cr_assert_eq(subs_set_status(s, "cbo", "cbo", sub, "paused", &out),
+                     HUB_OK);
+        free(out);
+        out = NULL;
+    }
+    usleep(2500 * 1000);                /* the queue would have drained */
+    int n = rx_requests(r);
+    cr_assert_leq(n, 8, "%d of 16 sent after the %s", n,
+                  delete ? "delete" : "pause");
+    if (delete) {
+        cr_assert_eq(count_status(sub, "cancelled") + count_status(sub, "delivered"),
+                     16);
+        cr_assert_geq(count_status(sub, "cancelled"), 16 - n);
+    } else {
+        cr_assert_eq(subs_set_status(s, "cbo", "cbo", sub, "active", &out),
+                     HUB_OK);
+        free(out);
+        cr_assert_eq(wait_status(sub, "delivered", 16, 20000), 16);
+        cr_assert_eq(rx_distinct_ids(r, NULL), 16);
+    }
+    rx_stop(r);
+}
+
+Test(dispatch, a_pause_stops_what_waited_for_a_slot)
+{
+    claimed_then_stopped(false);
+}
+
+Test(dispatch, a_delete_stops_what_waited_for_a_slot)
+{
+    claimed_then_stopped(true);
+}
+
 /* The healthy receiver's deliveries all arrive well within the timeout the
  * hanging or dead receivers cost: they are not queued behind them. */
 static void check_isolation(struct rx *bad, int bad_port)
