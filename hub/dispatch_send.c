@@ -134,11 +134,11 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     static const char name[] = "retry-after:";
     if (len > sizeof(name) && strncasecmp(p, name, sizeof(name) - 1) == 0) {
         size_t v = sizeof(name) - 1;
-        while (v < len && p[v] == ' ')
+        while (v < len && (p[v] == ' ' || p[v] == '\t'))   /* OWS */
             v++;
         size_t e = len;
         while (e > v && (p[e - 1] == '\r' || p[e - 1] == '\n' ||
-                         p[e - 1] == ' '))
+                         p[e - 1] == ' ' || p[e - 1] == '\t'))
             e--;
         size_t l = e - v < sizeof(j->retry_after) - 1 ? e - v
                                                       : sizeof(j->retry_after) - 1;
