@@ -755,6 +755,52 @@ Test(dispatch, dead_letter_after_the_schedule_then_replay_delivers)
     rx_stop(r);
 }
 
+/* A replay goes where the subscription sends now. A partner whose
+ * endpoint was down for the whole schedule moves it (PATCH url) and
+ * replays its dead letters: each goes to the new URL, signed as ever,
+ * with its webhook-id. Open deliveries already followed a move; a dead
+ * letter kept the URL it had, and its replay went to the old endpoint,
+ * which the partner may no longer hold (its name lapsed, its host gone). */
+Test(dispatch, a_replay_goes_to_the_url_the_subscription_has_now)
+{
+    struct rx *old = rx_start(RX_FAIL_N, SECRET);
+    struct rx *moved = rx_start(RX_OK, SECRET);
+    old->fail_n = 1000;
+    const char *sub = sub_for(old->port, "[\"*\"]", "/old");
+    start_dispatcher(2000, 1000000.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    ingest("k2", "adt.admit", "p2");
+    cr_assert_eq(wait_status(sub, "dead", 2, 15000), 2);
+    int before = rx_requests(old);
+
+    char json[256], *out = NULL;
+    struct hub_err e;
+    snprintf(json, sizeof(json), "{\"url\":\"http://127.0.0.1:%d/new\"}",
+             moved->port);
+    cr_assert_eq(subs_update(s, "cbo", "cbo", sub, json, strlen(json), &out,
+                             &e), HUB_OK);
+    free(out);
+    char *first = storetest_text(s, "SELECT min(id)::text FROM deliveries");
+    cr_assert_eq(deliveries_replay(s, "cbo", "cbo", first), HUB_OK);
+    free(first);
+    int n = 0;
+    cr_assert_eq(deliveries_replay_range(s, "cbo", "cbo", sub, "2000-01-01",
+                                         "2999-01-01", "dead", 100, &n, &e),
+                 HUB_OK);
+    cr_assert_eq(n, 1, "the other dead letter");
+    cr_assert_eq(wait_status(sub, "delivered", 2, 10000), 2);
+    cr_assert_eq(rx_requests(moved), 2);
+    cr_assert_eq(moved->bad_sigs, 0);
+    cr_assert_eq(rx_requests(old), before, "nothing more to the old URL");
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM deliveries WHERE url = "
+             "'http://127.0.0.1:%d/new'", moved->port);
+    cr_assert_eq(qlong(sql), 2, "the rows say where they went");
+    rx_stop(old);
+    rx_stop(moved);
+}
+
 Test(dispatch, poison_event_dead_letters_and_the_patient_next_event_follows)
 {
     struct rx *r = rx_start(RX_FAIL_MARKED, SECRET);
