@@ -257,8 +257,10 @@ static void ensure_listen(struct dispatch *d)
     }
     if (fd < 0 && (!d->db_ok || store_ping(d->listen_db) != HUB_OK))
         return;
-    if (store_listen(d->listen_db, "hub_deliveries") != HUB_OK ||
-        store_listen(d->listen_db, "hub_subscriptions") != HUB_OK)
+    /* hub_deliveries last: its LISTEN is what says, in pg_stat_activity,
+     * that this dispatcher hears both (tests wait for it) */
+    if (store_listen(d->listen_db, "hub_subscriptions") != HUB_OK ||
+        store_listen(d->listen_db, "hub_deliveries") != HUB_OK)
         return;
     fd = store_socket(d->listen_db);
     d->listen_ev = event_new(d->base, fd, EV_READ | EV_PERSIST, on_listen, d);
