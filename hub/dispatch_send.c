@@ -474,8 +474,11 @@ static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
     curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
     if (rc != CURLE_OK) {
         err = curl_error_token(rc, j);
-        if (rc == CURLE_WRITE_ERROR && code >= 200 && code < 300)
-            err = NULL;             /* 2xx with a huge body is still 2xx */
+        /* on_body stopped reading a long body: its status and headers had
+         * come whole, and they decide (a 2xx is delivered, a 410 gone, a
+         * 503's Retry-After waited for), whatever page came with them */
+        if (rc == CURLE_WRITE_ERROR && code >= 200)
+            err = NULL;
         else if (is_proxy_error(err))
             code = 0;               /* no answer of the receiver's */
     }

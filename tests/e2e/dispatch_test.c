@@ -482,6 +482,48 @@ Test(dispatch, retry_after_of_429_and_503_is_honoured)
         rx_stop(r[i]);
 }
 
+/* The status line and headers decide an attempt, not the length of the
+ * page that comes with them. A 410, or a 503 with Retry-After, whose body
+ * is longer than the dispatcher reads (DISPATCH_RESPONSE_MAX, 64 KiB: an
+ * error page with its styles and scripts inlined, a single-page app's
+ * index served for every path) was recorded as "response_too_big" and
+ * retried on the schedule: the 410 disabled nothing and the Retry-After
+ * was not waited for. */
+Test(dispatch, a_long_error_page_does_not_hide_the_status)
+{
+    struct rx *gone = rx_start(RX_GONE, SECRET);
+    struct rx *busy = rx_start(RX_FAIL_N, SECRET);
+    gone->body_bytes = 100 * 1024;
+    busy->body_bytes = 100 * 1024;
+    busy->fail_n = 1;
+    busy->fail_status = 503;
+    snprintf(busy->fail_header[0], sizeof(busy->fail_header[0]),
+             "Retry-After");
+    snprintf(busy->fail_header[1], sizeof(busy->fail_header[1]), "3000");
+    const char *gsub = sub_for(gone->port, "[\"*\"]", "/");
+    const char *bsub = sub_for(busy->port, "[\"*\"]", "/");
+    start_dispatcher(2000, 1000.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    cr_assert_eq(wait_status(gsub, "dead", 1, 10000), 1);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM subscriptions WHERE id = "
+             "'%s' AND status = 'disabled' AND status_reason = 'gone'", gsub);
+    cr_assert_eq(wait_for(sql, 1, 5000), 1, "the 410 disabled it");
+    cr_assert_eq(rx_requests(gone), 1);
+    cr_assert_eq(wait_status(bsub, "delivered", 1, 20000), 1);
+    cr_assert_eq(rx_requests(busy), 2);
+    int64_t gap = busy->at_ms[1] - busy->at_ms[0];
+    cr_assert_geq(gap, 2900, "retried after %lld ms, Retry-After says 3000 "
+                  "ms", (long long)gap);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE "
+                       "error IS NOT NULL"), 0, "no error: each had a status");
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE "
+                       "status_code IN (410, 503)"), 2);
+    rx_stop(gone);
+    rx_stop(busy);
+}
+
 /* The circuit breaker: after breaker_failures failures in a row an
  * endpoint gets nothing for breaker_open_ms, then one probe at a time.
  * Eight patients' events (not held behind each other) at an endpoint that
