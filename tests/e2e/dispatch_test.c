@@ -843,6 +843,41 @@ Test(dispatch, a_replay_goes_to_the_url_the_subscription_has_now)
     rx_stop(moved);
 }
 
+/* A URL change reaches the retries of a delivery that was being sent at
+ * that moment. The old endpoint hangs; the partner moves its URL while an
+ * attempt is under way there. That attempt goes where it went (and times
+ * out), and its retry goes to the new URL. Before, the move passed over
+ * the delivery (leased) and its retries went to the old endpoint for the
+ * whole schedule (3.8 days), holding that patient's later events behind
+ * it. */
+Test(dispatch, the_retry_of_an_attempt_under_way_at_a_url_change_follows_it)
+{
+    struct rx *old = rx_start(RX_HANG, SECRET);
+    struct rx *moved = rx_start(RX_OK, SECRET);
+    const char *sub = sub_for(old->port, "[\"*\"]", "/old");
+    start_dispatcher(1000, 100.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    int64_t end = now_ms() + 10000;
+    while (rx_requests(old) < 1 && now_ms() < end)
+        usleep(2000);
+    cr_assert_eq(rx_requests(old), 1, "an attempt under way at the old URL");
+    char json[256], *out = NULL;
+    struct hub_err e;
+    snprintf(json, sizeof(json), "{\"url\":\"http://127.0.0.1:%d/new\"}",
+             moved->port);
+    cr_assert_eq(subs_update(s, "cbo", "cbo", sub, json, strlen(json), &out,
+                             &e), HUB_OK);
+    free(out);
+    ingest("k2", "adt.admit", "p1");        /* the patient's next event */
+    cr_assert_eq(wait_status(sub, "delivered", 2, 15000), 2);
+    cr_assert_eq(rx_requests(old), 1, "no retry to the old URL");
+    cr_assert_eq(rx_requests(moved), 2);
+    cr_assert_eq(moved->bad_sigs, 0);
+    rx_stop(old);
+    rx_stop(moved);
+}
+
 Test(dispatch, poison_event_dead_letters_and_the_patient_next_event_follows)
 {
     struct rx *r = rx_start(RX_FAIL_MARKED, SECRET);
