@@ -735,17 +735,18 @@ void sub_gone_recorded(struct dispatch *d, const struct outcome *o, int n)
     for (int i = 0; i < n; i++) {
         if (strcmp(o[i].outcome, "gone") != 0)
             continue;
-        /* the subscription as the claim named it, a JSON string */
+        /* the subscription as the claim named it, a JSON string; none
+         * (ids too long to keep): every hold ends, rather than one that
+         * would never end and keep a resumed subscription unsent */
         const char *sb = o[i].ids.buf + o[i].ids.ev + o[i].ids.rc;
         size_t sbl = o[i].ids.sb;
-        if (sbl < 2)
-            continue;
         unsigned first = d->n_changes > DISPATCH_SUB_CHANGES
                          ? d->n_changes - DISPATCH_SUB_CHANGES : 0;
         for (unsigned k = first; k < d->n_changes; k++) {
             struct sub_change *c = change_at(d, k);
-            if (c->held && strlen(c->sub) == sbl - 2 &&
-                memcmp(c->sub, sb + 1, sbl - 2) == 0) {
+            if (c->held && (sbl < 2 || (strlen(c->sub) == sbl - 2 &&
+                                        memcmp(c->sub, sb + 1,
+                                               sbl - 2) == 0))) {
                 c->held = false;        /* disabled for every later claim */
                 c->at_us = mono_us();   /* the claims out until now */
             }
