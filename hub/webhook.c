@@ -500,6 +500,11 @@ enum webhook_addr_class webhook_addr_classify(const char *ip)
      * be reached by its IPv6 spelling) */
     if (memcmp(a, zero, 12) == 0)
         return ADDR_RESERVED;       /* ::a.b.c.d, IPv4-compatible, retired */
+    static const unsigned char translated[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
+                                                  0xff, 0xff, 0, 0 };
+    if (memcmp(a, translated, 12) == 0)
+        return ADDR_RESERVED;       /* ::ffff:0:a.b.c.d, RFC 2765 SIIT's
+                                       IPv4-translated, retired (6145) */
     if (memcmp(a, nat64, 12) == 0)
         return classify_v4(a + 12);                 /* 64:ff9b::/96 NAT64 */
     if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b)

@@ -238,6 +238,11 @@ static struct addr_case addr_cases[] = {
     /* IPv6 spellings of internal IPv4 addresses (the review, r42) */
     { "::10.0.0.1", ADDR_RESERVED },            /* IPv4-compatible */
     { "::127.0.0.1", ADDR_RESERVED },
+    /* RFC 2765's IPv4-translated ::ffff:0:0:0/96 (not the mapped
+     * ::ffff:0:0/96): was public, an IPv6 spelling of 127.0.0.1 that a
+     * SIIT translator on the path would take there */
+    { "::ffff:0:7f00:1", ADDR_RESERVED },
+    { "::ffff:0:a00:1", ADDR_RESERVED },
     { "2002:a00:1::1", ADDR_PRIVATE },          /* 6to4 of 10.0.0.1 */
     { "2002:7f00:1::1", ADDR_LOOPBACK },        /* 6to4 of 127.0.0.1 */
     { "2002:a9fe:a9fe::", ADDR_LINKLOCAL },     /* 6to4 of 169.254.169.254 */
