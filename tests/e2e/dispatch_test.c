@@ -878,6 +878,50 @@ Test(dispatch, the_retry_of_an_attempt_under_way_at_a_url_change_follows_it)
     rx_stop(moved);
 }
 
+/* A partner whose endpoint is down switches its subscription to the pull
+ * feed ({"mode": "pull", "url": null}, as webhooks.md offers). Its open
+ * deliveries have nowhere to go: they are cancelled (counted in the
+ * update's audit row), nothing more is sent, and their events are in its
+ * feed. Before, the update failed whenever a delivery was open ("update
+ * leaves the subscription inconsistent", field mode): the move of the
+ * open deliveries to the new URL wrote a NULL URL. */
+Test(dispatch, a_switch_to_the_pull_feed_cancels_the_open_deliveries)
+{
+    int port = rx_down_port();
+    const char *sub = sub_for(port, "[\"*\"]", "/");
+    start_dispatcher(2000, 1.0, false);     /* real time: retries wait */
+    ingest("k1", "adt.admit", "p1");
+    ingest("k2", "adt.admit", "p2");
+    cr_assert_eq(wait_status(sub, "failed", 2, 10000), 2);
+
+    char *out = NULL;
+    struct hub_err e = { 0 };
+    const char *json = "{\"mode\":\"pull\",\"url\":null}";
+    cr_assert_eq(subs_update(s, "cbo", "cbo", sub, json, strlen(json), &out,
+                             &e), HUB_OK, "%s (%s)", e.what ? e.what : "-",
+                 e.field);
+    cr_assert_not_null(strstr(out, "\"mode\": \"pull\""), "%s", out);
+    free(out);
+    cr_assert_eq(count_status(sub, "cancelled"), 2);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_queue WHERE "
+             "subscription_id = '%s'", sub);
+    cr_assert_eq(qlong(sql), 0);
+    snprintf(sql, sizeof(sql), "SELECT (detail::jsonb->>'cancelled')::int FROM audit "
+             "WHERE action = 'subscription.updated' AND object_id = '%s'",
+             sub);
+    cr_assert_eq(qlong(sql), 2, "the update's audit row counts them");
+    cr_assert_eq(qlong("SELECT count(*) FROM event_routes WHERE org_id = "
+                       "'cbo'"), 2, "their events are in the feed");
+    long attempts = qlong("SELECT count(*) FROM delivery_attempts");
+    ingest("k3", "adt.admit", "p3");
+    usleep(1500 * 1000);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts"), attempts,
+                 "nothing sent after the switch");
+    cr_assert_eq(qlong("SELECT count(*) FROM event_routes WHERE org_id = "
+                       "'cbo'"), 3);
+}
+
 Test(dispatch, poison_event_dead_letters_and_the_patient_next_event_follows)
 {
     struct rx *r = rx_start(RX_FAIL_MARKED, SECRET);
