@@ -170,6 +170,7 @@ struct job {
     char sub[DISPATCH_SUB_ID_MAX];  /* its subscription ("": too long) */
     int64_t claimed_ms, started_ms;
     size_t resp_bytes;
+    bool answered;                  /* the receiver's final status came */
     bool ssrf_refused;
     bool cleartext;                 /* an http:// URL */
     bool cleartext_refused;         /* production: http:// to the Internet */

@@ -132,6 +132,13 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     struct job *j = arg;
     size_t len = size * n;
     static const char name[] = "retry-after:";
+    /* the receiver's final status line (the proxy's CONNECT answer never
+     * comes here: CURLOPT_SUPPRESS_CONNECT_HEADERS) */
+    if (len > 9 && memcmp(p, "HTTP/", 5) == 0) {
+        const char *sp = memchr(p, ' ', len);
+        if (sp && sp + 1 < p + len && sp[1] >= '2' && sp[1] <= '9')
+            j->answered = true;
+    }
     if (len > sizeof(name) && strncasecmp(p, name, sizeof(name) - 1) == 0) {
         size_t v = sizeof(name) - 1;
         while (v < len && (p[v] == ' ' || p[v] == '\t'))   /* OWS */
@@ -474,10 +481,16 @@ static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
     curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
     if (rc != CURLE_OK) {
         err = curl_error_token(rc, j);
-        /* on_body stopped reading a long body: its status and headers had
-         * come whole, and they decide (a 2xx is delivered, a 410 gone, a
-         * 503's Retry-After waited for), whatever page came with them */
-        if (rc == CURLE_WRITE_ERROR && code >= 200)
+        /* the answer's status had come, and the transfer failed in its
+         * body: on_body stopped reading a long one, or it never ended
+         * (the timeout) or was cut short (fewer bytes than announced, a
+         * reset). The status decides (a 2xx is delivered, a 410 gone, a
+         * 503's Retry-After waited for, if its headers came): the body is
+         * nothing the hub reads, and a 2xx retried would be sent again at
+         * every step of the schedule */
+        if (j->answered && code >= 200 && !is_proxy_error(err) &&
+            (rc == CURLE_WRITE_ERROR || rc == CURLE_OPERATION_TIMEDOUT ||
+             rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR))
             err = NULL;
         else if (is_proxy_error(err))
             code = 0;               /* no answer of the receiver's */

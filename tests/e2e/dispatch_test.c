@@ -1189,6 +1189,80 @@ static int loopback_listener(struct sockaddr_in *a, int backlog)
     return ls;
 }
 
+/* A receiver that answers its status and then does not finish the body it
+ * announced: Content-Length 100 and 3 bytes, then it holds the connection
+ * (hold) or closes it. Its 2xx came whole within the timeout, as README
+ * asks ("answer with any 2xx within 15 seconds"); the body is nothing the
+ * hub reads. Before, the attempt was a "timeout" or a "network" error,
+ * retried: the partner got the same delivery again at every step of the
+ * schedule and the hub dead-lettered it in the end. */
+struct short_rx {
+    int ls;
+    bool hold;
+    int served;
+    pthread_t th;
+};
+
+static void *short_rx_run(void *arg)
+{
+    struct short_rx *r = arg;
+    for (;;) {
+        int c = accept(r->ls, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        char buf[8192];
+        ssize_t n = read(c, buf, sizeof(buf));    /* the request, whole */
+        (void)n;
+        static const char ans[] = "HTTP/1.1 200 OK\r\nContent-Length: 100"
+                                  "\r\n\r\nabc";
+        if (write(c, ans, sizeof(ans) - 1) < 0)
+            return NULL;
+        __atomic_add_fetch(&r->served, 1, __ATOMIC_SEQ_CST);
+        if (r->hold)
+            usleep(3000 * 1000);                 /* past the timeout */
+        close(c);
+    }
+}
+
+static void short_body(bool hold)
+{
+    struct sockaddr_in a;
+    struct short_rx r = { .hold = hold };
+    r.ls = loopback_listener(&a, 16);
+    cr_assert_eq(pthread_create(&r.th, NULL, short_rx_run, &r), 0);
+    char json[512], sub[64];
+    snprintf(json, sizeof(json), "{\"url\":\"http://127.0.0.1:%d/\","
+             "\"topics\":[\"*\"],\"secrets\":[\"" SECRET "\"]}",
+             ntohs(a.sin_port));
+    storetest_sub(s, "cbo", json, sub);
+    start_dispatcher(1000, 1000.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    cr_assert_eq(wait_status(sub, "delivered", 1, 10000), 1, "%s",
+                 hold ? "held" : "closed");
+    usleep(300 * 1000);
+    cr_assert_eq(__atomic_load_n(&r.served, __ATOMIC_SEQ_CST), 1,
+                 "one attempt, not a retry");
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE "
+                       "status_code = 200 AND error IS NULL"), 1);
+    dispatch_stop(disp);
+    disp = NULL;
+    shutdown(r.ls, SHUT_RDWR);
+    close(r.ls);
+    pthread_join(r.th, NULL);
+}
+
+Test(dispatch, a_2xx_whose_body_never_ends_is_delivered)
+{
+    short_body(true);
+}
+
+Test(dispatch, a_2xx_whose_body_is_cut_short_is_delivered)
+{
+    short_body(false);
+}
+
+
 /* The address is refused before it is connected to, not after: an open
  * internal port (a listener that never accepts, the kernel completes the
  * handshake for it) sees no connection, and its attempt's error is the
