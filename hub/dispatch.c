@@ -132,6 +132,28 @@ static void db_turn(struct dispatch *d)
 
 static void ensure_listen(struct dispatch *d);
 
+/* Each NOTIFY drained: hub_subscriptions names a subscription that changed
+ * (paused, deleted, disabled, resumed, updated), whose jobs waiting in
+ * endpoint queues are handed back (sub_changed); hub_deliveries (new work)
+ * asks only for the claim that any NOTIFY makes. */
+static void on_note(void *arg, const char *channel, const char *payload)
+{
+    struct dispatch *d = arg;
+    if (strcmp(channel, "hub_subscriptions") == 0)
+        d->n_released += sub_changed(d, payload, false);
+}
+
+/* Drain the LISTEN link's notifications: how many, or < 0 when it broke.
+ * Jobs handed back are recorded like any outcome (jobs_finished). */
+static int drain_notes(struct dispatch *d)
+{
+    d->n_released = 0;
+    int n = store_notifications_each(d->listen_db, on_note, d);
+    if (d->n_released > 0)
+        jobs_finished(d);
+    return n;
+}
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
     struct dispatch *d = arg;
@@ -140,7 +162,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
     ensure_listen(d);
     stats_publish(d);
-    if (d->listen_ev && store_notifications(d->listen_db) < 0) {
+    if (d->listen_ev && drain_notes(d) < 0) {
         /* broken: forget it; ensure_listen reconnects once the worker
          * reaches the database again */
         event_free(d->listen_ev);
@@ -198,7 +220,7 @@ static void on_listen(evutil_socket_t fd, short what, void *arg)
     struct dispatch *d = arg;
     (void)fd;
     (void)what;
-    int n = store_notifications(d->listen_db);
+    int n = drain_notes(d);
     if (n < 0) {
         /* link broken: stop watching a dead descriptor (it would fire for
          * ever); the tick reconnects and listens again */
@@ -235,7 +257,10 @@ static void ensure_listen(struct dispatch *d)
     }
     if (fd < 0 && (!d->db_ok || store_ping(d->listen_db) != HUB_OK))
         return;
-    if (store_listen(d->listen_db, "hub_deliveries") != HUB_OK)
+    /* hub_deliveries last: its LISTEN is what says, in pg_stat_activity,
+     * that this dispatcher hears both (tests wait for it) */
+    if (store_listen(d->listen_db, "hub_subscriptions") != HUB_OK ||
+        store_listen(d->listen_db, "hub_deliveries") != HUB_OK)
         return;
     fd = store_socket(d->listen_db);
     d->listen_ev = event_new(d->base, fd, EV_READ | EV_PERSIST, on_listen, d);

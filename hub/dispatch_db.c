@@ -440,6 +440,8 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
      * hub_claim_deliveries), whose body is converted and sent once */
     const char *last_body = NULL;
     struct signer *last_signer = NULL;
+    /* a pause, delete or 410 seen since this claim went out */
+    bool changed = subs_changed_since(d, d->claimw.went_us);
     struct arena a;
     arena_init(&a, 4096);
     for (int r = 0; r < n; r++) {
@@ -455,6 +457,9 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
         detail_ids_set(&j->ids, &a, store_rows_get(rows, r, 10),
                        store_rows_get(rows, r, 12),
                        store_rows_get(rows, r, 11));
+        const char *sub = store_rows_get(rows, r, 11);
+        if (sub && strlen(sub) < sizeof(j->sub))
+            memcpy(j->sub, sub, strlen(sub) + 1);
         j->url = copy_field(store_rows_get(rows, r, 3), WEBHOOK_URL_MAX,
                             false);
         if (!j->url)
@@ -485,6 +490,14 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
             j->signer = signer_get(d, secrets);
             if (j->signer)
                 last_signer = j->signer;
+        }
+        if (changed && sub_stopped(d, j->sub, d->claimw.went_us)) {
+            /* read before the change: handed back, the next claim reads
+             * the subscription again */
+            result_add(d, j, 0, NULL, 0, "release", 0);
+            last_signer = NULL;         /* job_free may free it */
+            job_free(j);
+            continue;
         }
         struct endpoint *e = endpoint_get(d, epk ? epk : "");
         if (!e || !j->signer) {
@@ -705,6 +718,8 @@ void take_flush(struct dispatch *d)
     if (d->req_results) {
         if (d->flushw.rc != HUB_OK)
             results_readd(d, d->req_results, d->req_n_results);
+        else
+            sub_gone_recorded(d, d->req_results, d->req_n_results);
         free(d->req_results);
         d->req_results = NULL;
         d->req_n_results = 0;

@@ -108,6 +108,23 @@ struct detail_ids {
 
 #define DISPATCH_SIGNER_BUCKETS 256     /* live signers, by secrets text */
 
+/* Subscriptions that changed lately (a NOTIFY hub_subscriptions, or a 410
+ * here), remembered for the claims that were out meanwhile: a claim whose
+ * snapshot came before a pause, a delete or a 410 brings rows of it back
+ * after the change was seen, and those are handed back, not sent. A ring:
+ * when it has turned over since a claim went out, that claim's rows are
+ * all handed back (one change may have been lost). */
+#define DISPATCH_SUB_CHANGES 64
+#define DISPATCH_SUB_ID_MAX 64          /* "sub_" + 32 hex digits, NUL */
+
+struct sub_change {
+    char sub[DISPATCH_SUB_ID_MAX];
+    int64_t at_us;                      /* seen (mono_us) */
+    bool held;                          /* a 410 here: every claim's rows
+                                           of it handed back until the
+                                           flush that records it is back */
+};
+
 /* A subscription's secrets ready to sign (webhook_signer: decoded, the
  * HMAC pad blocks hashed), shared by its jobs while any is queued or
  * sending, and found again by the secrets text the claim returns: decoded
@@ -150,8 +167,10 @@ struct job {
     int64_t id, token;
     int attempt;
     struct detail_ids ids;          /* for its audit detail */
+    char sub[DISPATCH_SUB_ID_MAX];  /* its subscription ("": too long) */
     int64_t claimed_ms, started_ms;
     size_t resp_bytes;
+    bool answered;                  /* the receiver's final status came */
     bool ssrf_refused;
     bool cleartext;                 /* an http:// URL */
     bool cleartext_refused;         /* production: http:// to the Internet */
@@ -309,6 +328,9 @@ struct dispatch {
     struct endpoint **eps;
     size_t n_eps;
     struct signer *signers[DISPATCH_SIGNER_BUCKETS];   /* loop thread */
+    struct sub_change changes[DISPATCH_SUB_CHANGES];   /* loop thread */
+    unsigned n_changes;                 /* ever: the next is % the size */
+    int n_released;                     /* by the NOTIFYs being drained */
     bool proxied;                       /* cfg.proxy: every delivery by it */
     bool proxy_tls;                     /* ... an https:// one */
     char proxy_log[WEBHOOK_PROXY_MAX + 1];  /* no credentials */
@@ -377,6 +399,21 @@ void jobs_finished(struct dispatch *d);
 void jobs_pump(struct dispatch *d);
 void running_unlink(struct dispatch *d, struct job *j);
 bool ssrf_refuse(struct job *j, const char *ip);
+/* Subscription `sub` changed (paused, deleted, disabled, its URL or
+ * secrets: any update of its row) or answered 410 here (`gone`: its rows
+ * of every claim are handed back until sub_gone_recorded, as the flush
+ * that disables it has not committed yet): the jobs of it waiting in
+ * endpoint queues are handed back unsent ("release"). Returns how many. */
+int sub_changed(struct dispatch *d, const char *sub, bool gone);
+/* The flush that recorded the 410s among o[n] has committed: their
+ * subscriptions are disabled for every claim from now on. */
+void sub_gone_recorded(struct dispatch *d, const struct outcome *o, int n);
+/* Whether a claimed row of `sub` from a claim that went out at went_us
+ * (mono_us) is to be handed back rather than sent (sub_changed since). */
+bool sub_stopped(const struct dispatch *d, const char *sub, int64_t went_us);
+/* Whether any subscription changed since went_us, or is held by a 410:
+ * when not, no row of that claim is looked up (sub_stopped). */
+bool subs_changed_since(const struct dispatch *d, int64_t went_us);
 /* libcurl multi on the loop: its socket and timer callbacks */
 int multi_on_socket(CURL *e, curl_socket_t s, int what, void *arg,
                     void *sockp);

@@ -132,13 +132,20 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     struct job *j = arg;
     size_t len = size * n;
     static const char name[] = "retry-after:";
+    /* the receiver's final status line (the proxy's CONNECT answer never
+     * comes here: CURLOPT_SUPPRESS_CONNECT_HEADERS) */
+    if (len > 9 && memcmp(p, "HTTP/", 5) == 0) {
+        const char *sp = memchr(p, ' ', len);
+        if (sp && sp + 1 < p + len && sp[1] >= '2' && sp[1] <= '9')
+            j->answered = true;
+    }
     if (len > sizeof(name) && strncasecmp(p, name, sizeof(name) - 1) == 0) {
         size_t v = sizeof(name) - 1;
-        while (v < len && p[v] == ' ')
+        while (v < len && (p[v] == ' ' || p[v] == '\t'))   /* OWS */
             v++;
         size_t e = len;
         while (e > v && (p[e - 1] == '\r' || p[e - 1] == '\n' ||
-                         p[e - 1] == ' '))
+                         p[e - 1] == ' ' || p[e - 1] == '\t'))
             e--;
         size_t l = e - v < sizeof(j->retry_after) - 1 ? e - v
                                                       : sizeof(j->retry_after) - 1;
@@ -459,6 +466,8 @@ void job_finish(struct dispatch *d, struct job *j, long code,
               j->id, j->attempt, code, err ? err : "-", latency, outcome,
               delay);
     result_add(d, j, code, err, latency, outcome, delay);
+    if (m == METRIC_WH_GONE)
+        sub_changed(d, j->sub, true);   /* its queued jobs are not sent */
     metrics_webhook_attempt(m, (double)latency / 1000.0);
     running_unlink(d, j);
     job_free(j);
@@ -472,8 +481,17 @@ static void job_done(struct dispatch *d, struct job *j, CURLcode rc)
     curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
     if (rc != CURLE_OK) {
         err = curl_error_token(rc, j);
-        if (rc == CURLE_WRITE_ERROR && code >= 200 && code < 300)
-            err = NULL;             /* 2xx with a huge body is still 2xx */
+        /* the answer's status had come, and the transfer failed in its
+         * body: on_body stopped reading a long one, or it never ended
+         * (the timeout) or was cut short (fewer bytes than announced, a
+         * reset). The status decides (a 2xx is delivered, a 410 gone, a
+         * 503's Retry-After waited for, if its headers came): the body is
+         * nothing the hub reads, and a 2xx retried would be sent again at
+         * every step of the schedule */
+        if (j->answered && code >= 200 && !is_proxy_error(err) &&
+            (rc == CURLE_WRITE_ERROR || rc == CURLE_OPERATION_TIMEDOUT ||
+             rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR))
+            err = NULL;
         else if (is_proxy_error(err))
             code = 0;               /* no answer of the receiver's */
     }
@@ -677,6 +695,104 @@ int multi_on_timer(CURLM *multi, long timeout_ms, void *arg)
         evtimer_add(d->curl_timer, &tv);
     }
     return 0;
+}
+
+/* --- subscriptions that changed ------------------------------------------- */
+
+/* A pause, a delete or a 410 stops sends "at once" (README, "Webhooks"):
+ * the claim checks a subscription's status, but what this node claimed
+ * before (up to per_endpoint x DISPATCH_QUEUE_FACTOR jobs an endpoint,
+ * sent for as long as their lease allows) waits in the endpoint queues,
+ * and a claim out at that moment brings more. Those are handed back
+ * unsent: the release makes them claimable again, and the claim (and the
+ * sweep, which holds them) reads the new status. */
+
+static struct sub_change *change_at(struct dispatch *d, unsigned k)
+{
+    return &d->changes[k % DISPATCH_SUB_CHANGES];
+}
+
+int sub_changed(struct dispatch *d, const char *sub, bool gone)
+{
+    if (!sub || !*sub || strlen(sub) >= DISPATCH_SUB_ID_MAX)
+        return 0;
+    struct sub_change *c = change_at(d, d->n_changes++);
+    snprintf(c->sub, sizeof(c->sub), "%s", sub);
+    c->at_us = mono_us();
+    c->held = gone;
+    int n = 0;
+    for (size_t i = 0; i < d->n_eps; i++) {
+        struct endpoint *e = d->eps[i];
+        struct job **pp = &e->queue, *last = NULL;
+        while (*pp) {
+            struct job *j = *pp;
+            if (strcmp(j->sub, sub) != 0) {
+                last = j;
+                pp = &j->next;
+                continue;
+            }
+            *pp = j->next;
+            e->queued--;
+            d->queued--;
+            result_add(d, j, 0, NULL, 0, "release", 0);
+            job_free(j);
+            n++;
+        }
+        e->queue_tail = last;
+    }
+    return n;
+}
+
+void sub_gone_recorded(struct dispatch *d, const struct outcome *o, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(o[i].outcome, "gone") != 0)
+            continue;
+        /* the subscription as the claim named it, a JSON string; none
+         * (ids too long to keep): every hold ends, rather than one that
+         * would never end and keep a resumed subscription unsent */
+        const char *sb = o[i].ids.buf + o[i].ids.ev + o[i].ids.rc;
+        size_t sbl = o[i].ids.sb;
+        unsigned first = d->n_changes > DISPATCH_SUB_CHANGES
+                         ? d->n_changes - DISPATCH_SUB_CHANGES : 0;
+        for (unsigned k = first; k < d->n_changes; k++) {
+            struct sub_change *c = change_at(d, k);
+            if (c->held && (sbl < 2 || (strlen(c->sub) == sbl - 2 &&
+                                        memcmp(c->sub, sb + 1,
+                                               sbl - 2) == 0))) {
+                c->held = false;        /* disabled for every later claim */
+                c->at_us = mono_us();   /* the claims out until now */
+            }
+        }
+    }
+}
+
+bool subs_changed_since(const struct dispatch *d, int64_t went_us)
+{
+    unsigned first = d->n_changes > DISPATCH_SUB_CHANGES
+                     ? d->n_changes - DISPATCH_SUB_CHANGES : 0;
+    for (unsigned k = first; k < d->n_changes; k++) {
+        const struct sub_change *c = &d->changes[k % DISPATCH_SUB_CHANGES];
+        if (c->held || c->at_us >= went_us)
+            return true;
+    }
+    return false;
+}
+
+bool sub_stopped(const struct dispatch *d, const char *sub, int64_t went_us)
+{
+    unsigned first = d->n_changes > DISPATCH_SUB_CHANGES
+                     ? d->n_changes - DISPATCH_SUB_CHANGES : 0;
+    /* turned over since the claim went: a change of it may be lost */
+    if (first > 0 &&
+        d->changes[first % DISPATCH_SUB_CHANGES].at_us >= went_us)
+        return true;
+    for (unsigned k = first; k < d->n_changes; k++) {
+        const struct sub_change *c = &d->changes[k % DISPATCH_SUB_CHANGES];
+        if ((c->held || c->at_us >= went_us) && strcmp(c->sub, sub) == 0)
+            return true;
+    }
+    return false;
 }
 
 /* --- starting transfers ------------------------------------------------------ */

@@ -998,6 +998,11 @@ int store_socket(const struct store *s)
 
 int store_notifications(struct store *s)
 {
+    return store_notifications_each(s, NULL, NULL);
+}
+
+int store_notifications_each(struct store *s, store_notify_fn fn, void *arg)
+{
     PGnotify *nt;
     int n = 0;
 
@@ -1005,6 +1010,8 @@ int store_notifications(struct store *s)
         return HUB_EDB;
     while ((nt = PQnotifies(s->c)) != NULL) {
         n++;
+        if (fn)
+            fn(arg, nt->relname, nt->extra ? nt->extra : "");
         PQfreemem(nt);
     }
     /* the server's FATAL (pg_terminate_backend, a shutdown) may come in

@@ -410,5 +410,10 @@ const char *store_last_sqlstate(const struct store *s);
 int store_listen(struct store *s, const char *channel);
 int store_socket(const struct store *s);
 int store_notifications(struct store *s);
+/* The same, and fn(arg, channel, payload) for each notification drained
+ * (payload "" when none; both valid only during the call). */
+typedef void (*store_notify_fn)(void *arg, const char *channel,
+                                const char *payload);
+int store_notifications_each(struct store *s, store_notify_fn fn, void *arg);
 
 #endif

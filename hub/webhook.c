@@ -343,43 +343,107 @@ static int digits(const char *p, int n)
     return v;
 }
 
+static bool is_ows(char c)
+{
+    return c == ' ' || c == '\t';      /* RFC 9110 5.6.3 OWS */
+}
+
+/* hh:mm:ss at p (8 bytes), into tm; false when it is not a time */
+static bool hms(const char *p, struct tm *tm)
+{
+    if (p[2] != ':' || p[5] != ':')
+        return false;
+    tm->tm_hour = digits(p, 2);
+    tm->tm_min = digits(p + 3, 2);
+    tm->tm_sec = digits(p + 6, 2);
+    return tm->tm_hour >= 0 && tm->tm_hour <= 23 && tm->tm_min >= 0 &&
+           tm->tm_min <= 59 && tm->tm_sec >= 0 && tm->tm_sec <= 60;
+}
+
+/* An HTTP-date (RFC 9110 5.6.7) of n bytes as seconds since the epoch, or
+ * -1. A recipient MUST accept all three forms: the IMF-fixdate
+ * "Sun, 06 Nov 1994 08:49:37 GMT", and the obsolete RFC 850
+ * "Sunday, 06-Nov-94 08:49:37 GMT" and asctime "Sun Nov  6 08:49:37 1994". */
+static int64_t http_date(const char *v, size_t n, int64_t now_s)
+{
+    struct tm tm = { 0 };
+    const char *c = memchr(v, ',', n);
+
+    if (n == 29 && c == v + 3) {                    /* IMF-fixdate */
+        if (v[4] != ' ' || v[7] != ' ' || v[11] != ' ' || v[16] != ' ' ||
+            memcmp(v + 25, " GMT", 4) != 0 || !hms(v + 17, &tm))
+            return -1;
+        tm.tm_mday = digits(v + 5, 2);
+        tm.tm_mon = month_index(v + 8);
+        tm.tm_year = digits(v + 12, 4) - 1900;
+    } else if (c && c - v >= 6 && c - v <= 9 &&
+               n - (size_t)(c + 1 - v) == 23) {     /* RFC 850 */
+        const char *d = c + 1;                      /* " 06-Nov-94 ..." */
+        if (d[0] != ' ' || d[3] != '-' || d[7] != '-' || d[10] != ' ' ||
+            memcmp(d + 19, " GMT", 4) != 0 || !hms(d + 11, &tm))
+            return -1;
+        tm.tm_mday = digits(d + 1, 2);
+        tm.tm_mon = month_index(d + 4);
+        int yy = digits(d + 8, 2);
+        if (yy < 0)
+            return -1;
+        /* RFC 9110 5.6.7: a two-digit year more than 50 years in the
+         * future is the most recent past year with those digits */
+        struct tm nowtm;
+        time_t now_t = (time_t)now_s;
+        if (!gmtime_r(&now_t, &nowtm))
+            return -1;
+        int year = nowtm.tm_year + 1900;
+        int y = year - year % 100 + yy;
+        if (y > year + 50)
+            y -= 100;
+        tm.tm_year = y - 1900;
+    } else if (n == 24 && !c && v[3] == ' ' && v[7] == ' ' &&
+               v[10] == ' ' && v[19] == ' ') {      /* asctime */
+        if (!hms(v + 11, &tm))
+            return -1;
+        tm.tm_mon = month_index(v + 4);
+        tm.tm_mday = v[8] == ' ' ? digits(v + 9, 1) : digits(v + 8, 2);
+        tm.tm_year = digits(v + 20, 4) - 1900;
+    } else {
+        return -1;
+    }
+    if (tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_mon < 0 ||
+        tm.tm_year < 70)
+        return -1;
+    return (int64_t)timegm(&tm);
+}
+
 int64_t webhook_retry_after_ms(const char *value, int64_t now_s)
 {
     if (!value)
         return -1;
-    while (*value == ' ')
+    while (is_ows(*value))
         value++;
-    if (isdigit((unsigned char)*value)) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(value, &end, 10);
-        while (*end == ' ')
-            end++;
-        if (errno || *end)
-            return -1;
-        if (v > RETRY_AFTER_CAP_S)
-            v = RETRY_AFTER_CAP_S;
-        return (int64_t)v * 1000;
-    }
-    /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" (29 bytes) */
-    if (strlen(value) < 29 || value[3] != ',' || value[4] != ' ' ||
-        value[7] != ' ' || value[11] != ' ' || value[16] != ' ' ||
-        value[19] != ':' || value[22] != ':' || strncmp(value + 25, " GMT", 4))
+    size_t n = strlen(value);
+    while (n > 0 && is_ows(value[n - 1]))
+        n--;
+    if (n == 0)
         return -1;
-    struct tm tm = { 0 };
-    tm.tm_mday = digits(value + 5, 2);
-    tm.tm_mon = month_index(value + 8);
-    tm.tm_year = digits(value + 12, 4) - 1900;
-    tm.tm_hour = digits(value + 17, 2);
-    tm.tm_min = digits(value + 20, 2);
-    tm.tm_sec = digits(value + 23, 2);
-    if (tm.tm_mday < 1 || tm.tm_mon < 0 || tm.tm_year < 70 ||
-        tm.tm_hour < 0 || tm.tm_min < 0 || tm.tm_sec < 0)
-        return -1;
-    int64_t at = (int64_t)timegm(&tm);
-    int64_t d = at - now_s;
-    if (d < 0)
+    int64_t d;
+    if (isdigit((unsigned char)value[0])) {
+        /* delta-seconds: digits only; one too large for any integer is
+         * as long a wait as any (RFC 9111 1.2.2), so capped, not ignored */
         d = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!isdigit((unsigned char)value[i]))
+                return -1;
+            if (d <= RETRY_AFTER_CAP_S)
+                d = d * 10 + (value[i] - '0');
+        }
+    } else {
+        int64_t at = http_date(value, n, now_s);
+        if (at < 0)
+            return -1;
+        d = at - now_s;
+        if (d < 0)
+            d = 0;
+    }
     if (d > RETRY_AFTER_CAP_S)
         d = RETRY_AFTER_CAP_S;
     return d * 1000;
@@ -436,6 +500,11 @@ enum webhook_addr_class webhook_addr_classify(const char *ip)
      * be reached by its IPv6 spelling) */
     if (memcmp(a, zero, 12) == 0)
         return ADDR_RESERVED;       /* ::a.b.c.d, IPv4-compatible, retired */
+    static const unsigned char translated[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
+                                                  0xff, 0xff, 0, 0 };
+    if (memcmp(a, translated, 12) == 0)
+        return ADDR_RESERVED;       /* ::ffff:0:a.b.c.d, RFC 2765 SIIT's
+                                       IPv4-translated, retired (6145) */
     if (memcmp(a, nat64, 12) == 0)
         return classify_v4(a + 12);                 /* 64:ff9b::/96 NAT64 */
     if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b)

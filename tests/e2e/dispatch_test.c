@@ -482,6 +482,48 @@ Test(dispatch, retry_after_of_429_and_503_is_honoured)
         rx_stop(r[i]);
 }
 
+/* The status line and headers decide an attempt, not the length of the
+ * page that comes with them. A 410, or a 503 with Retry-After, whose body
+ * is longer than the dispatcher reads (DISPATCH_RESPONSE_MAX, 64 KiB: an
+ * error page with its styles and scripts inlined, a single-page app's
+ * index served for every path) was recorded as "response_too_big" and
+ * retried on the schedule: the 410 disabled nothing and the Retry-After
+ * was not waited for. */
+Test(dispatch, a_long_error_page_does_not_hide_the_status)
+{
+    struct rx *gone = rx_start(RX_GONE, SECRET);
+    struct rx *busy = rx_start(RX_FAIL_N, SECRET);
+    gone->body_bytes = 100 * 1024;
+    busy->body_bytes = 100 * 1024;
+    busy->fail_n = 1;
+    busy->fail_status = 503;
+    snprintf(busy->fail_header[0], sizeof(busy->fail_header[0]),
+             "Retry-After");
+    snprintf(busy->fail_header[1], sizeof(busy->fail_header[1]), "3000");
+    const char *gsub = sub_for(gone->port, "[\"*\"]", "/");
+    const char *bsub = sub_for(busy->port, "[\"*\"]", "/");
+    start_dispatcher(2000, 1000.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    cr_assert_eq(wait_status(gsub, "dead", 1, 10000), 1);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM subscriptions WHERE id = "
+             "'%s' AND status = 'disabled' AND status_reason = 'gone'", gsub);
+    cr_assert_eq(wait_for(sql, 1, 5000), 1, "the 410 disabled it");
+    cr_assert_eq(rx_requests(gone), 1);
+    cr_assert_eq(wait_status(bsub, "delivered", 1, 20000), 1);
+    cr_assert_eq(rx_requests(busy), 2);
+    int64_t gap = busy->at_ms[1] - busy->at_ms[0];
+    cr_assert_geq(gap, 2900, "retried after %lld ms, Retry-After says 3000 "
+                  "ms", (long long)gap);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE "
+                       "error IS NOT NULL"), 0, "no error: each had a status");
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE "
+                       "status_code IN (410, 503)"), 2);
+    rx_stop(gone);
+    rx_stop(busy);
+}
+
 /* The circuit breaker: after breaker_failures failures in a row an
  * endpoint gets nothing for breaker_open_ms, then one probe at a time.
  * Eight patients' events (not held behind each other) at an endpoint that
@@ -547,6 +589,113 @@ Test(dispatch, after_a_410_the_dispatcher_holds_the_backlog)
     cr_assert_eq(wait_for(sql, 5, 15000), 5);
     cr_assert_eq(rx_requests(r), 1, "nothing more after 410");
     rx_stop(r);
+}
+
+/* What this node claimed and holds in its endpoint queue, not yet sent,
+ * is not sent after a 410 either: twelve patients' events claimed at once
+ * (four in flight, per_endpoint, eight waiting for a slot), the endpoint
+ * answers 410. Only the transfers under way get their 410 and become dead
+ * letters; the eight that waited are handed back, held with the backlog
+ * and sent at the resume. Before, each waiting one was sent in turn after
+ * the 410, got its own 410 and was dead-lettered: twelve dead letters
+ * for one endpoint gone, which the resume did not send. */
+Test(dispatch, after_a_410_what_waited_for_a_slot_is_not_sent)
+{
+    struct rx *r = rx_start(RX_GONE, SECRET);
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    char sql[512], key[8], pid[8];
+
+    for (int i = 0; i < 12; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(pid, sizeof(pid), "p%d", i);
+        ingest(key, "adt.admit", pid);
+    }
+    start_dispatcher(2000, 1000.0, false);
+    cr_assert_geq(wait_status(sub, "dead", 1, 10000), 1);
+    /* settled: every delivery dead or held (the sweep, every 5 s) */
+    snprintf(sql, sizeof(sql), "SELECT (SELECT count(*) FROM delivery_state "
+             "WHERE subscription_id = '%s' AND status = 'dead') + "
+             "(SELECT count(*) FROM delivery_queue WHERE subscription_id = "
+             "'%s' AND due_at = 'infinity')", sub, sub);
+    cr_assert_eq(wait_for(sql, 12, 15000), 12);
+    long dead = count_status(sub, "dead");
+    cr_assert_leq(dead, 4, "%ld dead letters for one 410 (per_endpoint 4)",
+                  dead);
+    cr_assert_leq(rx_requests(r), 4, "%d requests after the 410",
+                  rx_requests(r));
+    /* the ones handed back were never attempted: their count is as it was */
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_queue WHERE "
+             "subscription_id = '%s' AND attempts = 0", sub);
+    cr_assert_eq(qlong(sql), 12 - dead);
+    /* the resume sends them */
+    pthread_mutex_lock(&r->mu);
+    r->mode = RX_OK;
+    pthread_mutex_unlock(&r->mu);
+    char *out = NULL;
+    cr_assert_eq(subs_set_status(s, "cbo", "cbo", sub, "active", &out), HUB_OK);
+    free(out);
+    cr_assert_eq(wait_status(sub, "delivered", 12 - dead, 15000), 12 - dead);
+    rx_stop(r);
+}
+
+/* Sixteen patients' events claimed at once at a slow endpoint (400 ms,
+ * four at a time): a pause, or a delete, once the first request is in
+ * stops what waits in this node's endpoint queue as well as the retries;
+ * only the transfers under way finish. Before, the queue was sent to the
+ * end (all sixteen, 1.6 s of sends after the pause), and after a delete
+ * the partner still got patients' events it had asked no longer to get. */
+static void claimed_then_stopped(bool delete)
+{
+    struct rx *r = rx_start(RX_SLOW, SECRET);
+    r->delay_ms = 400;
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    char key[8], pid[8];
+
+    for (int i = 0; i < 16; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(pid, sizeof(pid), "p%d", i);
+        ingest(key, "adt.admit", pid);
+    }
+    start_dispatcher(5000, 1.0, false);
+    int64_t end = now_ms() + 10000;
+    while (rx_requests(r) < 1 && now_ms() < end)
+        usleep(2000);
+    cr_assert_geq(rx_requests(r), 1);
+    char *out = NULL;
+    if (delete) {
+        cr_assert_eq(subs_delete(s, "cbo", "cbo", sub), HUB_OK);
+    } else {
+        cr_assert_eq(subs_set_status(s, "cbo", "cbo", sub, "paused", &out),
+                     HUB_OK);
+        free(out);
+        out = NULL;
+    }
+    usleep(2500 * 1000);                /* the queue would have drained */
+    int n = rx_requests(r);
+    cr_assert_leq(n, 8, "%d of 16 sent after the %s", n,
+                  delete ? "delete" : "pause");
+    if (delete) {
+        cr_assert_eq(count_status(sub, "cancelled") + count_status(sub, "delivered"),
+                     16);
+        cr_assert_geq(count_status(sub, "cancelled"), 16 - n);
+    } else {
+        cr_assert_eq(subs_set_status(s, "cbo", "cbo", sub, "active", &out),
+                     HUB_OK);
+        free(out);
+        cr_assert_eq(wait_status(sub, "delivered", 16, 20000), 16);
+        cr_assert_eq(rx_distinct_ids(r, NULL), 16);
+    }
+    rx_stop(r);
+}
+
+Test(dispatch, a_pause_stops_what_waited_for_a_slot)
+{
+    claimed_then_stopped(false);
+}
+
+Test(dispatch, a_delete_stops_what_waited_for_a_slot)
+{
+    claimed_then_stopped(true);
 }
 
 /* The healthy receiver's deliveries all arrive well within the timeout the
@@ -646,6 +795,131 @@ Test(dispatch, dead_letter_after_the_schedule_then_replay_delivers)
     cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
                        "'delivery.replayed'"), 1);
     rx_stop(r);
+}
+
+/* A replay goes where the subscription sends now. A partner whose
+ * endpoint was down for the whole schedule moves it (PATCH url) and
+ * replays its dead letters: each goes to the new URL, signed as ever,
+ * with its webhook-id. Open deliveries already followed a move; a dead
+ * letter kept the URL it had, and its replay went to the old endpoint,
+ * which the partner may no longer hold (its name lapsed, its host gone). */
+Test(dispatch, a_replay_goes_to_the_url_the_subscription_has_now)
+{
+    struct rx *old = rx_start(RX_FAIL_N, SECRET);
+    struct rx *moved = rx_start(RX_OK, SECRET);
+    old->fail_n = 1000;
+    const char *sub = sub_for(old->port, "[\"*\"]", "/old");
+    start_dispatcher(2000, 1000000.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    ingest("k2", "adt.admit", "p2");
+    cr_assert_eq(wait_status(sub, "dead", 2, 15000), 2);
+    int before = rx_requests(old);
+
+    char json[256], *out = NULL;
+    struct hub_err e;
+    snprintf(json, sizeof(json), "{\"url\":\"http://127.0.0.1:%d/new\"}",
+             moved->port);
+    cr_assert_eq(subs_update(s, "cbo", "cbo", sub, json, strlen(json), &out,
+                             &e), HUB_OK);
+    free(out);
+    char *first = storetest_text(s, "SELECT min(id)::text FROM deliveries");
+    cr_assert_eq(deliveries_replay(s, "cbo", "cbo", first), HUB_OK);
+    free(first);
+    int n = 0;
+    cr_assert_eq(deliveries_replay_range(s, "cbo", "cbo", sub, "2000-01-01",
+                                         "2999-01-01", "dead", 100, &n, &e),
+                 HUB_OK);
+    cr_assert_eq(n, 1, "the other dead letter");
+    cr_assert_eq(wait_status(sub, "delivered", 2, 10000), 2);
+    cr_assert_eq(rx_requests(moved), 2);
+    cr_assert_eq(moved->bad_sigs, 0);
+    cr_assert_eq(rx_requests(old), before, "nothing more to the old URL");
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM deliveries WHERE url = "
+             "'http://127.0.0.1:%d/new'", moved->port);
+    cr_assert_eq(qlong(sql), 2, "the rows say where they went");
+    rx_stop(old);
+    rx_stop(moved);
+}
+
+/* A URL change reaches the retries of a delivery that was being sent at
+ * that moment. The old endpoint hangs; the partner moves its URL while an
+ * attempt is under way there. That attempt goes where it went (and times
+ * out), and its retry goes to the new URL. Before, the move passed over
+ * the delivery (leased) and its retries went to the old endpoint for the
+ * whole schedule (3.8 days), holding that patient's later events behind
+ * it. */
+Test(dispatch, the_retry_of_an_attempt_under_way_at_a_url_change_follows_it)
+{
+    struct rx *old = rx_start(RX_HANG, SECRET);
+    struct rx *moved = rx_start(RX_OK, SECRET);
+    const char *sub = sub_for(old->port, "[\"*\"]", "/old");
+    start_dispatcher(1000, 100.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    int64_t end = now_ms() + 10000;
+    while (rx_requests(old) < 1 && now_ms() < end)
+        usleep(2000);
+    cr_assert_eq(rx_requests(old), 1, "an attempt under way at the old URL");
+    char json[256], *out = NULL;
+    struct hub_err e;
+    snprintf(json, sizeof(json), "{\"url\":\"http://127.0.0.1:%d/new\"}",
+             moved->port);
+    cr_assert_eq(subs_update(s, "cbo", "cbo", sub, json, strlen(json), &out,
+                             &e), HUB_OK);
+    free(out);
+    ingest("k2", "adt.admit", "p1");        /* the patient's next event */
+    cr_assert_eq(wait_status(sub, "delivered", 2, 15000), 2);
+    cr_assert_eq(rx_requests(old), 1, "no retry to the old URL");
+    cr_assert_eq(rx_requests(moved), 2);
+    cr_assert_eq(moved->bad_sigs, 0);
+    rx_stop(old);
+    rx_stop(moved);
+}
+
+/* A partner whose endpoint is down switches its subscription to the pull
+ * feed ({"mode": "pull", "url": null}, as webhooks.md offers). Its open
+ * deliveries have nowhere to go: they are cancelled (counted in the
+ * update's audit row), nothing more is sent, and their events are in its
+ * feed. Before, the update failed whenever a delivery was open ("update
+ * leaves the subscription inconsistent", field mode): the move of the
+ * open deliveries to the new URL wrote a NULL URL. */
+Test(dispatch, a_switch_to_the_pull_feed_cancels_the_open_deliveries)
+{
+    int port = rx_down_port();
+    const char *sub = sub_for(port, "[\"*\"]", "/");
+    start_dispatcher(2000, 1.0, false);     /* real time: retries wait */
+    ingest("k1", "adt.admit", "p1");
+    ingest("k2", "adt.admit", "p2");
+    cr_assert_eq(wait_status(sub, "failed", 2, 10000), 2);
+
+    char *out = NULL;
+    struct hub_err e = { 0 };
+    const char *json = "{\"mode\":\"pull\",\"url\":null}";
+    cr_assert_eq(subs_update(s, "cbo", "cbo", sub, json, strlen(json), &out,
+                             &e), HUB_OK, "%s (%s)", e.what ? e.what : "-",
+                 e.field);
+    cr_assert_not_null(strstr(out, "\"mode\": \"pull\""), "%s", out);
+    free(out);
+    cr_assert_eq(count_status(sub, "cancelled"), 2);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_queue WHERE "
+             "subscription_id = '%s'", sub);
+    cr_assert_eq(qlong(sql), 0);
+    snprintf(sql, sizeof(sql), "SELECT (detail::jsonb->>'cancelled')::int FROM audit "
+             "WHERE action = 'subscription.updated' AND object_id = '%s'",
+             sub);
+    cr_assert_eq(qlong(sql), 2, "the update's audit row counts them");
+    cr_assert_eq(qlong("SELECT count(*) FROM event_routes WHERE org_id = "
+                       "'cbo'"), 2, "their events are in the feed");
+    long attempts = qlong("SELECT count(*) FROM delivery_attempts");
+    ingest("k3", "adt.admit", "p3");
+    usleep(1500 * 1000);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts"), attempts,
+                 "nothing sent after the switch");
+    cr_assert_eq(qlong("SELECT count(*) FROM event_routes WHERE org_id = "
+                       "'cbo'"), 3);
 }
 
 Test(dispatch, poison_event_dead_letters_and_the_patient_next_event_follows)
@@ -914,6 +1188,80 @@ static int loopback_listener(struct sockaddr_in *a, int backlog)
     cr_assert_eq(getsockname(ls, (struct sockaddr *)a, &alen), 0);
     return ls;
 }
+
+/* A receiver that answers its status and then does not finish the body it
+ * announced: Content-Length 100 and 3 bytes, then it holds the connection
+ * (hold) or closes it. Its 2xx came whole within the timeout, as README
+ * asks ("answer with any 2xx within 15 seconds"); the body is nothing the
+ * hub reads. Before, the attempt was a "timeout" or a "network" error,
+ * retried: the partner got the same delivery again at every step of the
+ * schedule and the hub dead-lettered it in the end. */
+struct short_rx {
+    int ls;
+    bool hold;
+    int served;
+    pthread_t th;
+};
+
+static void *short_rx_run(void *arg)
+{
+    struct short_rx *r = arg;
+    for (;;) {
+        int c = accept(r->ls, NULL, NULL);
+        if (c < 0)
+            return NULL;
+        char buf[8192];
+        ssize_t n = read(c, buf, sizeof(buf));    /* the request, whole */
+        (void)n;
+        static const char ans[] = "HTTP/1.1 200 OK\r\nContent-Length: 100"
+                                  "\r\n\r\nabc";
+        if (write(c, ans, sizeof(ans) - 1) < 0)
+            return NULL;
+        __atomic_add_fetch(&r->served, 1, __ATOMIC_SEQ_CST);
+        if (r->hold)
+            usleep(3000 * 1000);                 /* past the timeout */
+        close(c);
+    }
+}
+
+static void short_body(bool hold)
+{
+    struct sockaddr_in a;
+    struct short_rx r = { .hold = hold };
+    r.ls = loopback_listener(&a, 16);
+    cr_assert_eq(pthread_create(&r.th, NULL, short_rx_run, &r), 0);
+    char json[512], sub[64];
+    snprintf(json, sizeof(json), "{\"url\":\"http://127.0.0.1:%d/\","
+             "\"topics\":[\"*\"],\"secrets\":[\"" SECRET "\"]}",
+             ntohs(a.sin_port));
+    storetest_sub(s, "cbo", json, sub);
+    start_dispatcher(1000, 1000.0, false);
+
+    ingest("k1", "adt.admit", "p1");
+    cr_assert_eq(wait_status(sub, "delivered", 1, 10000), 1, "%s",
+                 hold ? "held" : "closed");
+    usleep(300 * 1000);
+    cr_assert_eq(__atomic_load_n(&r.served, __ATOMIC_SEQ_CST), 1,
+                 "one attempt, not a retry");
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_attempts WHERE "
+                       "status_code = 200 AND error IS NULL"), 1);
+    dispatch_stop(disp);
+    disp = NULL;
+    shutdown(r.ls, SHUT_RDWR);
+    close(r.ls);
+    pthread_join(r.th, NULL);
+}
+
+Test(dispatch, a_2xx_whose_body_never_ends_is_delivered)
+{
+    short_body(true);
+}
+
+Test(dispatch, a_2xx_whose_body_is_cut_short_is_delivered)
+{
+    short_body(false);
+}
+
 
 /* The address is refused before it is connected to, not after: an open
  * internal port (a listener that never accepts, the kernel completes the

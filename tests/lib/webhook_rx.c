@@ -80,6 +80,16 @@ static void rx_on_request(struct evhttp_request *req, void *arg)
     enum rx_mode mode = r->mode;
     int fail_n = r->fail_n;
     pthread_mutex_unlock(&r->mu);
+    /* a long answer's body (an error page), or none */
+    struct evbuffer *page = NULL;
+    if (r->body_bytes > 0 && (mode == RX_FAIL_N || mode == RX_GONE)) {
+        page = evbuffer_new();
+        char chunk[1024];
+        memset(chunk, 'x', sizeof(chunk));
+        for (int left = r->body_bytes; left > 0; left -= (int)sizeof(chunk))
+            evbuffer_add(page, chunk, left < (int)sizeof(chunk)
+                                          ? (size_t)left : sizeof(chunk));
+    }
 
     switch (mode) {
     case RX_OK:
@@ -91,13 +101,13 @@ static void rx_on_request(struct evhttp_request *req, void *arg)
                               r->fail_header[0], r->fail_header[1]);
         evhttp_send_reply(req, nth >= fail_n ? 200 : r->fail_status
                                                      ? r->fail_status : 500,
-                          "x", NULL);
+                          "x", nth >= fail_n ? NULL : page);
         break;
     case RX_FAIL_MARKED:
         evhttp_send_reply(req, strstr(key, "poison") ? 500 : 200, "x", NULL);
         break;
     case RX_GONE:
-        evhttp_send_reply(req, 410, "Gone", NULL);
+        evhttp_send_reply(req, 410, "Gone", page);
         break;
     case RX_HANG:
         break;                  /* never answer: the dispatcher times out */
@@ -107,6 +117,8 @@ static void rx_on_request(struct evhttp_request *req, void *arg)
         break;
     }
     }
+    if (page)
+        evbuffer_free(page);
 }
 
 static void *rx_run(void *arg)

@@ -35,6 +35,8 @@ struct rx {
     int fail_status;                    /* RX_FAIL_N's status; 0: 500 */
     char fail_header[2][160];           /* and its headers: name, value */
     int delay_ms;
+    int body_bytes;                     /* RX_FAIL_N's and RX_GONE's answers
+                                           carry a body this long */
     int port;
     struct webhook_secret secret;
     struct event_base *base;

@@ -172,6 +172,39 @@ Test(webhook_retry_after, reads_seconds_and_http_dates_and_caps_them)
     cr_assert_eq(webhook_retry_after_ms("Sun, 06 Foo 1994 08:49:37 GMT", 0), -1);
 }
 
+/* RFC 9110 5.6.7: a recipient MUST accept the obsolete RFC 850 and asctime
+ * forms of an HTTP-date too; a Retry-After in one of them was read as
+ * absent, and the receiver that asked for 30 s got the schedule's 5 s.
+ * OWS may be a tab. A delta-seconds too large for an integer (RFC 9111
+ * 1.2.2: the largest one can hold) is the longest wait, not none. */
+Test(webhook_retry_after, reads_the_obsolete_date_forms_tabs_and_huge_seconds)
+{
+    /* 784111777 = Sun, 06 Nov 1994 08:49:37 GMT */
+    cr_assert_eq(webhook_retry_after_ms("Sunday, 06-Nov-94 08:49:37 GMT",
+                                        784111777 - 30), 30000);
+    cr_assert_eq(webhook_retry_after_ms("Sun Nov  6 08:49:37 1994",
+                                        784111777 - 30), 30000);
+    /* 1765008000 = Sat, 06 Dec 2025 08:00:00 GMT: a two-digit year in
+     * this century when that is not more than 50 years ahead */
+    cr_assert_eq(webhook_retry_after_ms("Saturday, 06-Dec-25 08:00:00 GMT",
+                                        1765008000 - 60), 60000);
+    cr_assert_eq(webhook_retry_after_ms("Sat Dec 06 08:00:00 2025",
+                                        1765008000 - 60), 60000);
+    cr_assert_eq(webhook_retry_after_ms("\t120\t", 0), 120000);
+    cr_assert_eq(webhook_retry_after_ms("\tSun, 06 Nov 1994 08:49:37 GMT ",
+                                        784111777 - 30), 30000);
+    cr_assert_eq(webhook_retry_after_ms("99999999999999999999999", 0),
+                 24LL * 3600 * 1000);
+    /* still refused: a time that is none, a sign, a fraction, nothing */
+    cr_assert_eq(webhook_retry_after_ms("Sun, 06 Nov 1994 25:49:37 GMT", 0),
+                 -1);
+    cr_assert_eq(webhook_retry_after_ms("Sunday, 06-Nov-94 08:49 GMT", 0), -1);
+    cr_assert_eq(webhook_retry_after_ms("Sun Nov  6 08:49:37 94", 0), -1);
+    cr_assert_eq(webhook_retry_after_ms("-5", 0), -1);
+    cr_assert_eq(webhook_retry_after_ms("1.5", 0), -1);
+    cr_assert_eq(webhook_retry_after_ms(" \t", 0), -1);
+}
+
 struct addr_case {
     char ip[48];
     enum webhook_addr_class c;
@@ -205,6 +238,11 @@ static struct addr_case addr_cases[] = {
     /* IPv6 spellings of internal IPv4 addresses (the review, r42) */
     { "::10.0.0.1", ADDR_RESERVED },            /* IPv4-compatible */
     { "::127.0.0.1", ADDR_RESERVED },
+    /* RFC 2765's IPv4-translated ::ffff:0:0:0/96 (not the mapped
+     * ::ffff:0:0/96): was public, an IPv6 spelling of 127.0.0.1 that a
+     * SIIT translator on the path would take there */
+    { "::ffff:0:7f00:1", ADDR_RESERVED },
+    { "::ffff:0:a00:1", ADDR_RESERVED },
     { "2002:a00:1::1", ADDR_PRIVATE },          /* 6to4 of 10.0.0.1 */
     { "2002:7f00:1::1", ADDR_LOOPBACK },        /* 6to4 of 127.0.0.1 */
     { "2002:a9fe:a9fe::", ADDR_LINKLOCAL },     /* 6to4 of 169.254.169.254 */
