@@ -4,7 +4,8 @@
  * item's LOINC code, else its linkId read as one; the instrument named by
  * `questionnaire` or inferred from the questions; a response whose known
  * link ids are answered only with codes the dictionary does not list is
- * not a screening (F1383).
+ * not a screening (F1383), nor is one of no known instrument none of
+ * whose questions or answers the dictionary knows (F1722).
  */
 #include "fhir/fhir_screen_int.h"
 
@@ -189,6 +190,54 @@ static bool foreign_answers(struct fx *x, const struct scr *s)
     return unlisted;
 }
 
+/* Whether the dictionary knows a question: an instrument's item, a total,
+ * a derived item, or a question whose answer labels the screening (the
+ * PHQ-9, GAD-7 and C-SSRS items of security-labels.json "loinc"). */
+static bool question_known(struct fx *x, const char *q)
+{
+    struct slice c = slice_from_cstr(q);
+    return dict_item_find(x->d, NULL, c) || dict_sum_find(x->d, NULL, c) ||
+           dict_derived_find(x->d, NULL, c) ||
+           dict_loinc_sensitivity(x->d, c) != NULL;
+}
+
+/* Whether the dictionary knows an answer code: one of an item's answers
+ * or a derived item's at-risk/no-risk in any instrument, or a finding
+ * with a domain (SNOMED CT, an ICD-10-CM Z code). */
+static bool answer_known(struct fx *x, const char *code)
+{
+    struct slice c = slice_from_cstr(code);
+    for (size_t k = 0; k < dict_instrument_count(x->d); k++) {
+        const struct dict_instrument *in = dict_instrument_at(x->d, k);
+        for (size_t i = 0; i < in->n_items; i++)
+            if (dict_answer_find(&in->items[i], c))
+                return true;
+        for (size_t i = 0; i < in->n_derived; i++)
+            if (strcmp(code, in->derived[i].positive_answer) == 0 ||
+                strcmp(code, in->derived[i].negative_answer) == 0)
+                return true;
+    }
+    return dict_snomed_domain(x->d, c) || dict_icd10_domain(x->d, c);
+}
+
+/* F1722: a response of no known instrument none of whose questions or
+ * answers the dictionary knows (local link ids, code-less or local
+ * answers: LHC-Forms' PHQ-9) cannot be read. Sent on as a screening of
+ * raw items, it carried a PHQ-9's self-harm answer with no `psy` label to
+ * every screening subscriber: the hub cannot label what it cannot read,
+ * so it forwards none of it (the response is context). */
+static bool unread_response(struct fx *x, const struct scr *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (question_known(x, s->r[i].question))
+            return false;
+    for (size_t i = 0; i < s->n; i++)
+        for (size_t k = 0; k < s->r[i].n_answers; k++)
+            if (answer_known(x, s->r[i].answers[k]))
+                return false;
+    return true;
+}
+
 /* ---- the entry point ---------------------------------------------------- */
 
 int fx_screening_qr(struct fx *x, struct fx_entry *e)
@@ -223,6 +272,13 @@ int fx_screening_qr(struct fx *x, struct fx_entry *e)
      * list for them: not a screening, the response is context */
     if (in == NULL && foreign_answers(x, &s))
         return HUB_OK;
+    /* nothing in it the dictionary knows: context, and the sender told */
+    if (in == NULL && unread_response(x, &s)) {
+        fx_note_entry(x, e, "accepted with no event: a response of no "
+                            "instrument, question or answer the hub knows "
+                            "is not read as a screening");
+        return HUB_OK;
+    }
     if (in == NULL)
         in = fx_infer_instrument(x, &s);
     /* the screening's status in one vocabulary, FHIR ObservationStatus, as
