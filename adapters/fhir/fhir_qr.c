@@ -70,6 +70,7 @@ static int qr_items(struct fx *x, const cJSON *o, struct scr *s, int depth)
                      dict_derived_find(x->d, NULL, slice_from_cstr(q));
         if (na > 0 || (ns == 0 && known)) {
             struct rsp *r;
+            s->n_known += known;
             if ((rc = fx_rsp_new(x, s, q, &r)))
                 return rc;
             size_t idx = (size_t)(r - s->r);
@@ -190,34 +191,14 @@ static bool foreign_answers(struct fx *x, const struct scr *s)
     return unlisted;
 }
 
-/* Whether the dictionary knows a question: an instrument's item, a total,
- * a derived item, or a question whose answer labels the screening (the
- * PHQ-9, GAD-7 and C-SSRS items of security-labels.json "loinc"). */
-static bool question_known(struct fx *x, const char *q)
-{
-    struct slice c = slice_from_cstr(q);
-    return dict_item_find(x->d, NULL, c) || dict_sum_find(x->d, NULL, c) ||
-           dict_derived_find(x->d, NULL, c) ||
-           dict_loinc_sensitivity(x->d, c) != NULL;
-}
-
 /* Whether the dictionary knows an answer code: one of an item's answers
  * or a derived item's at-risk/no-risk in any instrument, or a finding
  * with a domain (SNOMED CT, an ICD-10-CM Z code). */
 static bool answer_known(struct fx *x, const char *code)
 {
     struct slice c = slice_from_cstr(code);
-    for (size_t k = 0; k < dict_instrument_count(x->d); k++) {
-        const struct dict_instrument *in = dict_instrument_at(x->d, k);
-        for (size_t i = 0; i < in->n_items; i++)
-            if (dict_answer_find(&in->items[i], c))
-                return true;
-        for (size_t i = 0; i < in->n_derived; i++)
-            if (strcmp(code, in->derived[i].positive_answer) == 0 ||
-                strcmp(code, in->derived[i].negative_answer) == 0)
-                return true;
-    }
-    return dict_snomed_domain(x->d, c) || dict_icd10_domain(x->d, c);
+    return dict_answer_known(x->d, c) || dict_snomed_domain(x->d, c) ||
+           dict_icd10_domain(x->d, c);
 }
 
 /* F1722: a response of no known instrument none of whose questions or
@@ -225,11 +206,16 @@ static bool answer_known(struct fx *x, const char *code)
  * answers: LHC-Forms' PHQ-9) cannot be read. Sent on as a screening of
  * raw items, it carried a PHQ-9's self-harm answer with no `psy` label to
  * every screening subscriber: the hub cannot label what it cannot read,
- * so it forwards none of it (the response is context). */
+ * so it forwards none of it (the response is context). qr_items counted
+ * the questions that are an item, a total or a derived item; a question
+ * known only by the label its answer implies (PHQ-9 item 9, in
+ * security-labels.json "loinc") is known too. */
 static bool unread_response(struct fx *x, const struct scr *s)
 {
+    if (s->n_known)
+        return false;
     for (size_t i = 0; i < s->n; i++)
-        if (question_known(x, s->r[i].question))
+        if (dict_loinc_sensitivity(x->d, slice_from_cstr(s->r[i].question)))
             return false;
     for (size_t i = 0; i < s->n; i++)
         for (size_t k = 0; k < s->r[i].n_answers; k++)
