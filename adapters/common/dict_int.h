@@ -92,6 +92,10 @@ struct dict {
     size_t n_v2_0717;
     const char *labels[DICT_MAX_LABELS];    /* every label named, distinct */
     size_t n_labels;
+    const char **answers;           /* every instrument's answer codes and
+                                       derived answers, sorted by strcmp,
+                                       distinct: dict_answer_known */
+    size_t n_answers;
 };
 
 /* ---- small lookups used by both loading and queries ------------------------ */

@@ -1326,6 +1326,43 @@ static void link_item_labels(struct dict *d)
         }
 }
 
+static int str_cmp(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* Every answer code of the instruments, once, sorted: whether a code is
+ * the dictionary's at all is then a binary search (dict_answer_known),
+ * not a scan of every item's list. */
+static void index_answers(struct dict *d)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < d->n_inst; i++) {
+        for (size_t j = 0; j < d->inst[i].n_items; j++)
+            n += d->inst[i].items[j].n_answers;
+        n += 2 * d->inst[i].n_derived;
+    }
+    const char **v = arena_alloc(&d->a, (n ? n : 1) * sizeof(*v));
+    size_t k = 0;
+    for (size_t i = 0; i < d->n_inst; i++) {
+        const struct dict_instrument *in = &d->inst[i];
+        for (size_t j = 0; j < in->n_items; j++)
+            for (size_t a = 0; a < in->items[j].n_answers; a++)
+                v[k++] = in->items[j].answers[a].code;
+        for (size_t j = 0; j < in->n_derived; j++) {
+            v[k++] = in->derived[j].positive_answer;
+            v[k++] = in->derived[j].negative_answer;
+        }
+    }
+    qsort(v, k, sizeof(*v), str_cmp);
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++)
+        if (m == 0 || strcmp(v[m - 1], v[i]) != 0)
+            v[m++] = v[i];
+    d->answers = v;
+    d->n_answers = m;
+}
+
 /* ---- dict_load ----------------------------------------------------------------- */
 
 enum kind { K_DOMAINS, K_INSTRUMENTS, K_ZCODES, K_TASK, K_SECURITY, K_N,
@@ -1446,6 +1483,7 @@ int dict_load(const struct dict_file *files, size_t n, struct dict **out,
         goto out;
     }
     link_item_labels(d);
+    index_answers(d);
     *out = d;
     d = NULL;
     rc = HUB_OK;

@@ -908,6 +908,12 @@ void fx_warn_entry(struct fx *x, const char *key, const char *what)
     }
 }
 
+void fx_note_entry(struct fx *x, const struct fx_entry *e, const char *what)
+{
+    fx_at_entry(x, e);
+    x->enote = (struct fhir_warning){ fx_path_text(x), what };
+}
+
 int fx_emit(struct fx *x, const struct fx_entry *e, const char *type,
             const char *occurred_at, struct slice patient,
             const char *body_key, struct slice body)
@@ -1071,6 +1077,7 @@ static int one_entry(struct fx *x, struct fx_entry *e)
     const char *t = e->type;
     fx_reset_event(x);
     x->n_ewarn = 0;
+    x->enote.what = NULL;
     fx_at_entry(x, e);
     if (e->consumed)
         return HUB_OK;
@@ -1122,7 +1129,10 @@ static void result_entry(struct fx *x, struct fhir_result *res, size_t i,
         r->warnings = w;
         r->n_warnings = x->n_ewarn;
     }
+    if (rc == HUB_OK && r->n_events == 0)
+        r->note = x->enote;
     x->n_ewarn = 0;
+    x->enote.what = NULL;
 }
 
 /* An entry's outcome recorded: its events kept, or undone (out back to

@@ -49,6 +49,11 @@
  *        knows), is a functional or disability assessment: no event, and
  *        a warning at that category tells the sender why (alone or in a
  *        Bundle, accepted as context is; F802).
+ *        A completed QuestionnaireResponse of no instrument the hub knows
+ *        (by `questionnaire` or inferred) none of whose questions or
+ *        answers the dictionary knows can be neither read nor labelled:
+ *        it is context, no event, and an informational issue at its entry
+ *        tells the sender why (fhir_entry_result.note; F1722).
  *   Condition          condition.recorded (domain from the SDOH category, else
  *                      the ICD-10-CM Z code); occurred_at its recordedDate,
  *                      else its condition-assertedDate extension (F280),
@@ -182,11 +187,16 @@ struct fhir_entry_result {
     size_t n_events;            /* 0: context only, or nothing to report */
     const struct fhir_warning *warnings;    /* of its events, once each */
     size_t n_warnings;
+    /* Why an accepted entry gave no event, where the hub has a reason of
+     * its own to tell (a QuestionnaireResponse it cannot read: F1722);
+     * note.what NULL when none is said. */
+    struct fhir_warning note;
     /* A refused entry of a partly accepted batch: its bytes in the input
      * (from "{" to "}" of Bundle.entry[i]), for the hub to quarantine on
      * their own; empty otherwise (or when the entry could not be found). */
     struct slice raw;
 };
+#define FHIR_ENTRY_NOTE 1   /* has `note`: for tools built against older trees */
 
 struct fhir_result {
     /* The idempotency key and source.message_id: "system|value" of
@@ -250,8 +260,10 @@ int fhir_operation_outcome(struct arena *a, const struct hub_err *err,
  * one error issue per failed entry (expression "Bundle.entry[i]..."), one
  * warning issue per warning of the accepted entries (a sender's
  * interpretation that the dictionary contradicts, members not sent, ...),
- * or a single information issue "all entries accepted" when there is
- * neither.
+ * one information issue per accepted entry that gave no event for a
+ * reason the hub states (its `note`, expression the entry), or a single
+ * information issue "all entries accepted" (or "accepted with no event")
+ * when there is none of these.
  */
 int fhir_result_outcome(struct arena *a, const struct fhir_result *res,
                         struct slice *out);

@@ -97,6 +97,7 @@ struct fx {
     /* warnings of the entry being processed, for fhir_entry_result */
     struct fhir_warning ewarn[FX_MAX_WARN];
     size_t n_ewarn;
+    struct fhir_warning enote;  /* why the entry gives no event, or none */
 };
 
 /* ---- paths and errors ---- */
@@ -123,6 +124,10 @@ void fx_warn(struct fx *x, const char *key, const char *what);
 /* The same for an entry that gives no event: it reaches the sender's
  * OperationOutcome (fhir_entry_result.warnings) and no event. */
 void fx_warn_entry(struct fx *x, const char *key, const char *what);
+/* Why an accepted entry gives no event, at the entry (`what` static): an
+ * informational issue of the sender's OperationOutcome, not a warning,
+ * for an entry that is context by the hub's rule (F1722). */
+void fx_note_entry(struct fx *x, const struct fx_entry *e, const char *what);
 
 /* cJSON_GetObjectItemCaseSensitive, inlined, the first byte compared before
  * strcmp (members mostly differ there): the first member named `key`, NULL

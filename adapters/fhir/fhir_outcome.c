@@ -1,7 +1,8 @@
 /*
  * fhir_outcome.c - the OperationOutcome the hub answers a FHIR body with:
- * one issue for a refused body, else one per refused entry and per
- * warning, or a single informational issue (see fhir.h).
+ * one issue for a refused body, else one per refused entry, per warning
+ * and per entry that says why it gave no event, or a single
+ * informational issue (see fhir.h).
  */
 #include "fhir/fhir.h"
 
@@ -22,13 +23,17 @@ static const char *issue_code(int code)
 }
 
 static void write_issue(struct jw *w, struct arena *a, const struct hub_err *e,
-                        const char *resource_type)
+                        const char *resource_type, bool info)
 {
     jw_obj_begin(w);
-    /* HUB_OK here is a warning on an accepted entry */
-    jw_kv_cstr(w, "severity", e->code == HUB_OK ? "warning" : "error");
-    jw_kv_cstr(w, "code", e->code == HUB_OK ? "business-rule"
-                                            : issue_code(e->code));
+    /* HUB_OK here is a warning on an accepted entry, or with `info` the
+     * reason it gave no event */
+    jw_kv_cstr(w, "severity", info                ? "information"
+                              : e->code == HUB_OK ? "warning"
+                                                  : "error");
+    jw_kv_cstr(w, "code", info                ? "informational"
+                          : e->code == HUB_OK ? "business-rule"
+                                              : issue_code(e->code));
     jw_kv_cstr(w, "diagnostics", e->what ? e->what : hub_strerror(e->code));
     if (e->located) {
         /* where in the body the fault is (a JSON syntax error, a limit):
@@ -73,7 +78,7 @@ int fhir_operation_outcome(struct arena *a, const struct hub_err *err,
     jw_kv_cstr(&w, "resourceType", "OperationOutcome");
     jw_key(&w, "issue");
     jw_arr_begin(&w);
-    write_issue(&w, a, err, resource_type);
+    write_issue(&w, a, err, resource_type, false);
     jw_arr_end(&w);
     jw_obj_end(&w);
     return jw_finish(&w, out);
@@ -92,7 +97,7 @@ int fhir_result_outcome(struct arena *a, const struct fhir_result *res,
     for (size_t i = 0; i < res->n_entries; i++) {
         const struct fhir_entry_result *r = &res->entries[i];
         if (r->status != HUB_OK) {
-            write_issue(&w, a, &r->err, NULL);
+            write_issue(&w, a, &r->err, NULL, false);
             issues++;
             continue;
         }
@@ -101,7 +106,16 @@ int fhir_result_outcome(struct arena *a, const struct fhir_result *res,
             hub_err_set_in(&e, a, HUB_OK, r->warnings[k].field, 0,
                            r->warnings[k].what);
             write_issue(&w, a, &e, res->bundle_type ? NULL
-                                                    : res->resource_type);
+                                                    : res->resource_type,
+                        false);
+            issues++;
+        }
+        if (r->note.what) {
+            struct hub_err e = { .code = HUB_OK };
+            hub_err_set_in(&e, a, HUB_OK, r->note.field, 0, r->note.what);
+            write_issue(&w, a, &e, res->bundle_type ? NULL
+                                                    : res->resource_type,
+                        true);
             issues++;
         }
     }

@@ -4,7 +4,8 @@
  * item's LOINC code, else its linkId read as one; the instrument named by
  * `questionnaire` or inferred from the questions; a response whose known
  * link ids are answered only with codes the dictionary does not list is
- * not a screening (F1383).
+ * not a screening (F1383), nor is one of no known instrument none of
+ * whose questions or answers the dictionary knows (F1722).
  */
 #include "fhir/fhir_screen_int.h"
 
@@ -69,6 +70,7 @@ static int qr_items(struct fx *x, const cJSON *o, struct scr *s, int depth)
                      dict_derived_find(x->d, NULL, slice_from_cstr(q));
         if (na > 0 || (ns == 0 && known)) {
             struct rsp *r;
+            s->n_known += known;
             if ((rc = fx_rsp_new(x, s, q, &r)))
                 return rc;
             size_t idx = (size_t)(r - s->r);
@@ -189,6 +191,39 @@ static bool foreign_answers(struct fx *x, const struct scr *s)
     return unlisted;
 }
 
+/* Whether the dictionary knows an answer code: one of an item's answers
+ * or a derived item's at-risk/no-risk in any instrument, or a finding
+ * with a domain (SNOMED CT, an ICD-10-CM Z code). */
+static bool answer_known(struct fx *x, const char *code)
+{
+    struct slice c = slice_from_cstr(code);
+    return dict_answer_known(x->d, c) || dict_snomed_domain(x->d, c) ||
+           dict_icd10_domain(x->d, c);
+}
+
+/* F1722: a response of no known instrument none of whose questions or
+ * answers the dictionary knows (local link ids, code-less or local
+ * answers: LHC-Forms' PHQ-9) cannot be read. Sent on as a screening of
+ * raw items, it carried a PHQ-9's self-harm answer with no `psy` label to
+ * every screening subscriber: the hub cannot label what it cannot read,
+ * so it forwards none of it (the response is context). qr_items counted
+ * the questions that are an item, a total or a derived item; a question
+ * known only by the label its answer implies (PHQ-9 item 9, in
+ * security-labels.json "loinc") is known too. */
+static bool unread_response(struct fx *x, const struct scr *s)
+{
+    if (s->n_known)
+        return false;
+    for (size_t i = 0; i < s->n; i++)
+        if (dict_loinc_sensitivity(x->d, slice_from_cstr(s->r[i].question)))
+            return false;
+    for (size_t i = 0; i < s->n; i++)
+        for (size_t k = 0; k < s->r[i].n_answers; k++)
+            if (answer_known(x, s->r[i].answers[k]))
+                return false;
+    return true;
+}
+
 /* ---- the entry point ---------------------------------------------------- */
 
 int fx_screening_qr(struct fx *x, struct fx_entry *e)
@@ -223,6 +258,13 @@ int fx_screening_qr(struct fx *x, struct fx_entry *e)
      * list for them: not a screening, the response is context */
     if (in == NULL && foreign_answers(x, &s))
         return HUB_OK;
+    /* nothing in it the dictionary knows: context, and the sender told */
+    if (in == NULL && unread_response(x, &s)) {
+        fx_note_entry(x, e, "accepted with no event: a response of no "
+                            "instrument, question or answer the hub knows "
+                            "is not read as a screening");
+        return HUB_OK;
+    }
     if (in == NULL)
         in = fx_infer_instrument(x, &s);
     /* the screening's status in one vocabulary, FHIR ObservationStatus, as

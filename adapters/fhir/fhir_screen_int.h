@@ -54,6 +54,9 @@ struct scr {
     const char *instrument, *inst_system, *inst_name;
     size_t unresolved;
     const char *unresolved_field;
+    size_t n_known;                 /* items whose question is an item, a
+                                       total or a derived item of the
+                                       dictionary (qr_items) */
 };
 
 /* ---- small readers each part keeps its own (inlined, as in one file) ---- */

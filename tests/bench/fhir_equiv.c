@@ -64,6 +64,10 @@ static void run(const char *name, const char *p, size_t len)
         for (size_t k = 0; k < r->n_warnings; k++)
             printf("  warn %s: %s\n", r->warnings[k].field,
                    r->warnings[k].what);
+#ifdef FHIR_ENTRY_NOTE /* fhir-equiv.sh builds this against older trees */
+        if (r->note.what)
+            printf("  note %s: %s\n", r->note.field, r->note.what);
+#endif
     }
     for (size_t i = 0; i < l.n; i++)
         printf("%s %.*s\n", l.ev[i].type, (int)l.ev[i].json.len,

@@ -553,7 +553,9 @@ Test(docs, fhir_shinny_declined_and_unknown_bundles_keep_their_reasons,
         "real/fhir/shinny_NYScreeningResponseExampleDeclined9to12.json",
         "real/fhir/shinny_NYScreeningResponseExampleUnknown1to8.json",
         "real/fhir/shinny_AHCHRSNQuestionnaireResponse.json" };
-    static const int n_events[] = { 4, 4, 14 };
+    /* 12: two of SHIN-NY's own forms (administrative checks, an outreach
+     * date) are of nothing the dictionary knows, context (F1722) */
+    static const int n_events[] = { 4, 4, 12 };
     struct http_resp r;
 
     for (int i = 0; i < 3; i++) {
@@ -565,7 +567,7 @@ Test(docs, fhir_shinny_declined_and_unknown_bundles_keep_their_reasons,
         cJSON_Delete(j);
         http_resp_free(&r);
     }
-    cr_expect_eq(events_total(), 22);
+    cr_expect_eq(events_total(), 20);
 #define ITEMS "SELECT count(*) FROM events WHERE type = 'screening.completed' " \
               "AND body::jsonb->'screening'->'items' @> "
     cr_expect_eq(hub_sql_long(&hub, ITEMS "'[{\"question\": \"95618-5\", "
@@ -583,11 +585,81 @@ Test(docs, fhir_shinny_declined_and_unknown_bundles_keep_their_reasons,
                               "\"LA32001-2\"], \"sender_positive\": true}]'"),
                  3, "every coding, and the sender's POS");
     cr_expect_eq(hub_sql_long(&hub, ITEMS "'[{\"question\": "
-                              "\"hrsn-referral-outreach-date\", \"text\": "
-                              "\"2024-02-20\"}]'"), 1, "a date is an answer");
+                              "\"patient-assessment-outreach-date\", \"text\": "
+                              "\"2024-02-01\"}]'"), 1, "a date is an answer");
 #undef ITEMS
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
                               "= 'screening.positive'"), 5);
+}
+
+/* F1722 as decided: a completed QuestionnaireResponse of no instrument,
+ * question or answer the hub knows (LHC-Forms' SDC PHQ-9: local link
+ * ids, code-less answers, item 9 the self-harm question) is accepted and
+ * kept whole, gives no event (none on the pull feed, so no subscriber
+ * gets an unlabelled self-harm answer), and the sender's outcome says why
+ * in an informational issue. The same answers under the LOINC question
+ * codes are a screening, labelled psy. */
+Test(docs, fhir_a_response_the_hub_cannot_read_is_context_and_says_why,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char *const file = "real/fhir/r126-lforms_QuestionnaireResponse-"
+                                    "questionnaireresponse-sdc-profile-example-"
+                                    "PHQ9.json";
+    struct http_resp r;
+    cr_assert_eq(post_file("/v1/fhir", "application/fhir+json", file, &r), 202,
+                 "%s", r.body);
+    cJSON *j = parse(&r);
+    cr_expect_eq(ids_of(j, "event_ids", NULL, 0), 0, "%s", r.body);
+    const cJSON *issues =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "outcome"), "issue");
+    cr_assert_eq(cJSON_GetArraySize(issues), 1, "%s", r.body);
+    const cJSON *is = cJSON_GetArrayItem(issues, 0);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(is, "severity")),
+                     "information");
+    const char *why = cJSON_GetStringValue(cJSON_GetObjectItem(is, "diagnostics"));
+    cr_assert_not_null(why);
+    cr_expect(strstr(why, "accepted with no event") != NULL, "%s", why);
+    cr_expect(strstr(why, "not read as a screening") != NULL, "%s", why);
+    cr_expect(strstr(r.body, "Several") == NULL, "no answer echoed: %s", r.body);
+    cJSON_Delete(j);
+    http_resp_free(&r);
+    /* kept, whole, as accepted */
+    size_t len;
+    char *body = data_file(file, &len);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'accepted' AND format = 'fhir'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT length(raw) FROM messages WHERE "
+                              "status = 'accepted' AND format = 'fhir'"),
+                 (long)len);
+    free(body);
+    cr_expect_eq(events_total(), 0);
+
+    /* the same person's PHQ-9 item 9 sent under its LOINC code: read,
+     * and labelled */
+    static const char coded[] =
+        "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"phq9-coded\","
+        "\"status\":\"completed\",\"subject\":{\"reference\":"
+        "\"Patient/proband\"},\"authored\":\"2024-02-01\",\"item\":[{"
+        "\"linkId\":\"/44260-8\",\"answer\":[{\"valueCoding\":{\"system\":"
+        "\"http://loinc.org\",\"code\":\"LA6569-3\"}}]}]}";
+    cr_assert_eq(post("/v1/fhir", "application/fhir+json", NULL, coded,
+                      sizeof(coded) - 1, &r), 202, "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(http_call(&hub, true, "GET", "/v1/events?after=0", "tok-hosp",
+                           NULL, NULL, 0, NULL, &r), 0);
+    cr_expect_eq(r.status, 200);
+    j = parse(&r);
+    const cJSON *evs = cJSON_GetObjectItem(j, "events");
+    cr_assert_eq(cJSON_GetArraySize(evs), 1, "the coded response only: %s",
+                 r.body);
+    const cJSON *src = cJSON_GetObjectItem(cJSON_GetArrayItem(evs, 0), "source");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(src, "resource")),
+                     "QuestionnaireResponse/phq9-coded");
+    cJSON_Delete(j);
+    http_resp_free(&r);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE "
+                              "body::jsonb->'sensitivity' ? 'psy'"), 1,
+                 "labelled psy");
 }
 
 /* Round 126's samples (tests/data/real, SOURCES.md F1720-F1724) through
@@ -609,9 +681,9 @@ Test(docs, fhir_round_126_samples_and_a_conditional_patient_reference,
         { "real/fhir/r126-lforms_QuestionnaireResponse-questionnaireresponse-"
           "sdc-profile-example-loinc.json", 400, 0 },
         { "real/fhir/r126-lforms_QuestionnaireResponse-questionnaireresponse-"
-          "sdc-profile-example-PHQ9.json", 202, 1 },
+          "sdc-profile-example-PHQ9.json", 202, 0 },
         { "real/fhir/r126-inferno-uscore-test-kit_QuestionnaireResponse-"
-          "fixture.json", 202, 1 },
+          "fixture.json", 202, 0 },
         { "real/fhir/r126-sdoh-cc-2020_Observation-43373ef0-8fe3-403d-a62c-"
           "feb79700e1d5.json", 202, 1 },
         { "real/fhir/r126-uscore_Observation-PHQ9-item-example-44260-8.json",
@@ -638,7 +710,7 @@ Test(docs, fhir_round_126_samples_and_a_conditional_patient_reference,
               != NULL, "%s", r.body);
     cr_expect(strstr(r.body, "Newman") == NULL, "no value echoed: %s", r.body);
     http_resp_free(&r);
-    cr_expect_eq(events_total(), 3);
+    cr_expect_eq(events_total(), 1, "the two responses are context (F1722)");
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
                               "status = 'quarantined'"), 3,
                  "both refusals kept (the bundle twice, as sent twice)");

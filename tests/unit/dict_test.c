@@ -139,6 +139,34 @@ Test(dict, item_lookup_gives_domain_and_answers_per_instrument)
     cr_assert_not_null(dict_derived_find(D, NULL, SLICE_LIT("88124-3")));
 }
 
+/* dict_answer_known (F1722): every answer of every item and each derived
+ * item's answers are known, whatever the question; nothing else is. */
+Test(dict, every_answer_of_every_instrument_is_known_and_nothing_else)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < dict_instrument_count(D); k++) {
+        const struct dict_instrument *in = dict_instrument_at(D, k);
+        for (size_t i = 0; i < in->n_items; i++)
+            for (size_t a = 0; a < in->items[i].n_answers; a++, n++)
+                cr_assert(dict_answer_known(D, slice_from_cstr(
+                                                   in->items[i].answers[a].code)),
+                          "%s", in->items[i].answers[a].code);
+        for (size_t i = 0; i < in->n_derived; i++) {
+            cr_assert(dict_answer_known(
+                D, slice_from_cstr(in->derived[i].positive_answer)));
+            cr_assert(dict_answer_known(
+                D, slice_from_cstr(in->derived[i].negative_answer)));
+        }
+    }
+    cr_assert_gt(n, 50);
+    cr_assert(dict_answer_known(D, SLICE_LIT("LA19952-3")), "derived at risk");
+    cr_assert(!dict_answer_known(D, SLICE_LIT("Not-at-all")));
+    cr_assert(!dict_answer_known(D, SLICE_LIT("LA33")), "a prefix is not it");
+    cr_assert(!dict_answer_known(D, SLICE_LIT("LA33-6x")));
+    cr_assert(!dict_answer_known(D, SLICE_LIT("")));
+    cr_assert(!dict_answer_known(D, SLICE_LIT("88122-7")), "a question");
+}
+
 /* ---- AHC HRSN item by item (sdoh-codes.md 2.3) ------------------------------ */
 
 struct item_case {

@@ -425,20 +425,22 @@ static const struct sample SAMPLES[] = {
       { { 0, "screening.items.0.answers", "[\"LA9-3\"]" },
         { 0, "screening.items.0.positive", "false" } } },
     { "a questionnaire answer that is a date is the answer, not a refusal "
-      "(SHIN-NY outreach date, F28)",
+      "(SHIN-NY outreach date, F28; beside a question the dictionary "
+      "knows, else the response is context: F1722)",
       "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q2\","
       "\"status\":\"completed\",\"subject\":{\"reference\":\"Patient/p1\"},"
       "\"authored\":\"2024-01-01T00:00:00Z\",\"item\":[{\"linkId\":"
       "\"patient-assessment-outreach-date\",\"answer\":[{\"valueDate\":"
       "\"2024-02-01\"}]},{\"linkId\":\"t\",\"answer\":[{\"valueDateTime\":"
-      "\"2024-02-20T10:00:00Z\"}]}]}",
+      "\"2024-02-20T10:00:00Z\"}]},{\"linkId\":\"/88122-7\",\"answer\":"
+      "[{\"valueCoding\":{\"code\":\"LA28398-8\"}}]}]}",
       1, { NULL },
       { { 0, "screening.items.0.text", "2024-02-01" },
         { 0, "screening.items.0.declined", "(absent)" },
         { 0, "screening.items.1.text", "2024-02-20T10:00:00Z" } } },
     { "an answer of a type the item has no field for (a Reference: NHS "
       "e-RS) is answered, never declined, with a warning; a URI is its text "
-      "(F76)",
+      "(F76; beside a question the dictionary knows: F1722)",
       "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q3\","
       "\"status\":\"completed\",\"subject\":{\"reference\":\"Patient/p1\"},"
       "\"authored\":\"2024-01-01T00:00:00Z\",\"item\":[{\"linkId\":\"3.6\","
@@ -446,7 +448,8 @@ static const struct sample SAMPLES[] = {
       "{\"identifier\":{\"value\":\"021600556514\"},\"display\":\"x\"}}]}]},"
       "{\"linkId\":\"u\",\"answer\":[{\"valueUri\":\"http://x.org/a\"}]},"
       "{\"linkId\":\"f\",\"answer\":[{\"valueAttachment\":{\"title\":"
-      "\"a\"}}]}]}",
+      "\"a\"}}]},{\"linkId\":\"/88122-7\",\"answer\":[{\"valueCoding\":"
+      "{\"code\":\"LA28398-8\"}}]}]}",
       1, { NULL },
       { { 0, "screening.items.0.question", "3.6.1" },
         { 0, "screening.items.0.declined", "(absent)" },
@@ -2136,6 +2139,115 @@ Test(fhir, an_instrument_is_not_inferred_from_a_minority_of_its_items)
                         QR_ITEM("44251-7", "LA6569-3")),
                      &out, NULL, &err), HUB_OK);
     cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "(absent)");
+}
+
+/* F1722: a completed response of no known instrument none of whose
+ * questions or answers the dictionary knows cannot be labelled: LHC-Forms'
+ * SDC PHQ-9 (local link ids, code-less answers) was sent on as a screening
+ * with its self-harm answer and no `psy` label. It is context: no event,
+ * and the sender is told why in an informational issue. */
+#define LOCAL_ITEM(l, a)                                                    \
+    "{\"linkId\":\"" l "\",\"answer\":[{\"valueCoding\":{\"code\":\""  \
+    a "\"}}]}"
+Test(fhir, a_response_of_nothing_the_dictionary_knows_is_context_and_says_why)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    struct slice oo;
+    cr_assert_eq(run(QR(LOCAL_ITEM("H1/T1/Q1", "Not-at-all") ","
+                        LOCAL_ITEM("H1/T1/Q9", "Several-days") ","
+                        "{\"linkId\":\"H1/TS\",\"answer\":[{\"valueQuantity\":"
+                        "{\"value\":13,\"unit\":\"{score}\"}}]}"),
+                     &out, &res, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_eq(out.n, 0, "no screening of what the hub cannot read");
+    cr_assert_eq(res.entries[0].status, HUB_OK);
+    cr_assert_eq(res.entries[0].n_warnings, 0, "no warning: context");
+    cr_assert_not_null(res.entries[0].note.what);
+    cr_assert_eq(fhir_result_outcome(&A, &res, &oo), HUB_OK);
+    cJSON *o = cJSON_ParseWithLength(oo.p, oo.len);
+    const cJSON *issues = cJSON_GetObjectItem(o, "issue");
+    cr_assert_eq(cJSON_GetArraySize(issues), 1, "%.*s", (int)oo.len, oo.p);
+    const cJSON *i0 = cJSON_GetArrayItem(issues, 0);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(i0, "severity")),
+                     "information");
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(i0, "code")),
+                     "informational");
+    const char *why =
+        cJSON_GetStringValue(cJSON_GetObjectItem(i0, "diagnostics"));
+    cr_assert_not_null(strstr(why, "accepted with no event"), "%s", why);
+    cr_assert_not_null(strstr(why, "not read as a screening"), "%s", why);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetArrayItem(
+                         cJSON_GetObjectItem(i0, "expression"), 0)),
+                     "QuestionnaireResponse");
+    cJSON_Delete(o);
+    /* an unknown `questionnaire` changes nothing: it names no instrument */
+    cr_assert_eq(run("{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q8\","
+                     "\"questionnaire\":\"http://x.org/Questionnaire/phq9\","
+                     "\"status\":\"amended\",\"subject\":{\"reference\":"
+                     "\"Patient/p1\"},\"item\":[" LOCAL_ITEM("q9", "2") "]}",
+                     &out, &res, &err), HUB_OK);
+    cr_assert_eq(out.n, 0);
+    cr_assert_not_null(res.entries[0].note.what);
+}
+
+Test(fhir, a_response_with_one_known_question_or_answer_is_a_screening)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    /* one question of an instrument beside local ones */
+    cr_assert_eq(run(QR(LOCAL_ITEM("a", "x") ","
+                        QR_ITEM("88122-7", "LA28398-8")),
+                     &out, &res, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_null(res.entries[0].note.what);
+    /* a question known only by the label its answer implies (PHQ-9 item
+     * 9): a screening, and labelled */
+    cr_assert_eq(run(QR(LOCAL_ITEM("a", "x") ","
+                        QR_ITEM("44260-8", "LA6569-3")),
+                     &out, &res, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_not_null(strstr(out.ev[0].json.p, "\"psy\""), "%.*s",
+                       (int)out.ev[0].json.len, out.ev[0].json.p);
+    /* local link ids answered with a code of the dictionary's lists */
+    cr_assert_eq(run(QR(LOCAL_ITEM("a", "LA28398-8")), &out, &res, &err),
+                 HUB_OK);
+    cr_assert_eq(out.n, 1);
+    /* ... or with a SNOMED CT finding of a domain (733423003 Food
+     * insecurity) */
+    cr_assert_eq(run(QR(LOCAL_ITEM("a", "733423003")), &out, &res, &err),
+                 HUB_OK);
+    cr_assert_eq(out.n, 1);
+    /* a known instrument by `questionnaire`, whatever the link ids */
+    cr_assert_eq(run("{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q7\","
+                     "\"questionnaire\":\"http://loinc.org/q/88121-9\","
+                     "\"status\":\"completed\",\"subject\":{\"reference\":"
+                     "\"Patient/p1\"},\"item\":[" LOCAL_ITEM("q1", "x") "]}",
+                     &out, &res, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "88121-9");
+}
+
+Test(fhir, an_unread_response_in_a_bundle_says_why_beside_the_other_events)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    struct slice oo;
+    const char *j =
+        "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["
+        "{\"resource\":" GOAL_X "\"subject\":{\"reference\":\"Patient/p\"}}},"
+        "{\"resource\":" QR(LOCAL_ITEM("H1/T1/Q9", "Several-days")) "}]}";
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s %s", err.field, err.what);
+    cr_assert_eq(out.n, 1, "the Goal's event only");
+    cr_assert_null(res.entries[0].note.what);
+    cr_assert_not_null(res.entries[1].note.what);
+    cr_assert_eq(fhir_result_outcome(&A, &res, &oo), HUB_OK);
+    cr_assert_not_null(strstr(oo.p, "\"expression\":[\"Bundle.entry[1].resource\"]"),
+                       "%.*s", (int)oo.len, oo.p);
+    cr_assert_null(strstr(oo.p, "all entries accepted"), "%.*s", (int)oo.len,
+                   oo.p);
 }
 
 /* F27: loose answers of one encounter without a panel Observation (the

@@ -12,8 +12,9 @@
  *   <name>.outcome.json FHIR: the OperationOutcome the sender gets
  *                       (fhir_result_outcome), compared as JSON. Required
  *                       when an entry that gave no event has a warning
- *                       (the events carry the others): what the sender is
- *                       told is then the only place it shows.
+ *                       or a note of why (the events carry the others):
+ *                       what the sender is told is then the only place
+ *                       it shows.
  * A refusal must also leave no events, and its place must look like a place
  * (no blanks, no quotes: a value from the message can never hide in it).
  * CSV samples are upload sets: each directory of tests/data/real/csv/ is one
@@ -277,17 +278,19 @@ static int check_outcome(struct arena *a, const char *dir, const char *name,
 {
     char path[1024];
     size_t len;
-    bool silent = false;         /* a warning no event carries */
+    bool silent = false;         /* a warning or note no event carries */
     for (size_t i = 0; i < res->n_entries; i++)
         silent |= res->entries[i].status == HUB_OK &&
                   res->entries[i].n_events == 0 &&
-                  res->entries[i].n_warnings > 0;
+                  (res->entries[i].n_warnings > 0 ||
+                   res->entries[i].note.what != NULL);
     snprintf(path, sizeof(path), "%s/%.*s.outcome.json", dir, (int)base, name);
     char *want = testfile_read(path, &len);
     if (want == NULL) {
         if (silent)
-            cr_log_error("%s: an entry with no event warns: its outcome "
-                         "needs %.*s.outcome.json", name, (int)base, name);
+            cr_log_error("%s: an entry with no event warns or says why: "
+                         "its outcome needs %.*s.outcome.json", name,
+                         (int)base, name);
         return silent;
     }
     struct slice oo;
