@@ -32,7 +32,7 @@
 #include "common/dict_int.h"
 #include "common/hub_err.h"
 
-/* ---- loader context: the JSON path of what is being read ------------------ */
+/* ---- loader context: the JSON path of what is being read ---------------- */
 
 struct ld {
     struct dict *d;
@@ -79,7 +79,8 @@ DICT_HELPER void ld_pop(struct ld *l, size_t old)
 
 /* Refuse members not in `allowed` (NULL-terminated). "$comment" and keys
  * starting with "_" are free for notes in the data. */
-DICT_HELPER int ld_keys(struct ld *l, const cJSON *obj, const char *const *allowed)
+DICT_HELPER int ld_keys(struct ld *l, const cJSON *obj,
+                        const char *const *allowed)
 {
     for (const cJSON *m = obj->child; m; m = m->next) {
         if (m->string == NULL)
@@ -110,7 +111,7 @@ DICT_HELPER int ld_obj(struct ld *l, const cJSON *v)
 
 /* A string member: copied into the dict's arena; absent -> NULL or error. */
 DICT_HELPER int ld_str(struct ld *l, const cJSON *obj, const char *key,
-                  bool required, const char **out)
+                       bool required, const char **out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     *out = NULL;
@@ -136,7 +137,7 @@ DICT_HELPER int ld_str(struct ld *l, const cJSON *obj, const char *key,
 }
 
 DICT_HELPER int ld_bool(struct ld *l, const cJSON *obj, const char *key,
-                   bool *out)
+                        bool *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     *out = false;
@@ -152,7 +153,7 @@ DICT_HELPER int ld_bool(struct ld *l, const cJSON *obj, const char *key,
 
 /* An integer member within [-1e9, 1e9]; *has says whether it was there. */
 DICT_HELPER int ld_int(struct ld *l, const cJSON *obj, const char *key,
-                  bool required, bool *has, int64_t *out)
+                       bool required, bool *has, int64_t *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     *has = false;
@@ -175,7 +176,7 @@ DICT_HELPER int ld_int(struct ld *l, const cJSON *obj, const char *key,
 
 /* An array member (required), with its length capped. */
 DICT_HELPER int ld_arr(struct ld *l, const cJSON *obj, const char *key,
-                  bool required, const cJSON **out, size_t *n)
+                       bool required, const cJSON **out, size_t *n)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     *out = NULL;
@@ -202,7 +203,7 @@ DICT_HELPER int ld_arr(struct ld *l, const cJSON *obj, const char *key,
 
 /* An array of strings (codes), copied. */
 DICT_HELPER int ld_strs(struct ld *l, const cJSON *obj, const char *key,
-                   const char *const **out, size_t *n)
+                        const char *const **out, size_t *n)
 {
     const cJSON *arr;
     int rc = ld_arr(l, obj, key, true, &arr, n);
@@ -234,7 +235,7 @@ DICT_HELPER struct dict_key cstr_key(const char *s)
 }
 
 DICT_HELPER int ld_domain(struct ld *l, const cJSON *obj, const char *key,
-                     bool required, const char **out)
+                          bool required, const char **out)
 {
     int rc = ld_str(l, obj, key, required, out);
     if (rc || *out == NULL)
