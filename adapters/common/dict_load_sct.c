@@ -159,6 +159,10 @@ int dict_ld_concepts(struct ld *l, const cJSON *root)
         ld_pop(l, o2);
     }
     ld_pop(l, old);
+    /* none yet (a first table without codes): no rows to sort, and qsort
+     * must not see their NULL base (F1843) */
+    if (l->d->n_sct == 0)
+        return HUB_OK;
     qsort(l->d->sct, l->d->n_sct, sizeof(*l->d->sct), sct_cmp);
     for (i = 1; i < l->d->n_sct; i++)
         if (sct_cmp(&l->d->sct[i - 1], &l->d->sct[i]) == 0) {
