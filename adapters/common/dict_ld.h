@@ -7,7 +7,9 @@
  * The parts, a file or a kind of table each:
  *   dict_load.c        dict_load: the files by name, parsed, in order
  *                      (domains first), the item labels linked; dict_free
- *   dict_load_codes.c  domains.json and task-status.json
+ *   dict_load_codes.c  domains.json and task-status.json (not to be
+ *                      confused with dict_codes.c, a query: the label a
+ *                      coded diagnosis implies)
  *   dict_load_inst.c   instruments*.json: items, answers, wordings, sums
  *                      and derived rules
  *   dict_load_icd.c    ICD-10 rows (zcodes.json, security-labels.json
