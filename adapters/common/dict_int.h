@@ -3,6 +3,7 @@
  * struct dict and its rows, and the small look-ups that loading and the
  * queries both use. Not an API: dict.h is the module's. The parts:
  * dict_load.c reads and checks the files (every failure a JSON path),
+ * one part a kind of table, dict_load_*.c, which dict_ld.h lists;
  * dict_score.c looks up instruments, items and answers and scores a
  * screening, dict_query.c answers the other look-ups (domains, ICD-10,
  * SNOMED CT, LOINC, task statuses, security labels, wordings, listing).

@@ -1578,6 +1578,20 @@ static int load_concepts(const char *text, struct dict_err *e,
     "{\"source\":{\"valueset\":\"v\",\"commit\":\"c\"},\"system\":\"" sys    \
     "\",\"label\":\"sud\",\"codes\":[" codes "]}"
 
+/* F1843: a concept table with no codes, the first one read, loads and
+ * labels nothing; its (empty) rows were sorted from a NULL base, undefined
+ * behaviour the sanitized build stopped on. */
+Test(dict, a_concept_table_without_codes_loads_and_labels_nothing)
+{
+    struct dict *d = NULL;
+    struct dict_err e;
+    cr_assert_eq(load_concepts(CONCEPTS("http://snomed.info/sct", ""), &e, &d),
+                 HUB_OK, "%s %s", e.path, e.what ? e.what : "");
+    cr_assert_eq(dict_rows_count(d, DICT_T_SNOMED_LABELS), 0);
+    cr_assert_null(dict_snomed_sensitivity(d, SLICE_LIT("66590003")));
+    dict_free(d);
+}
+
 /* The shipped table is the SNOMED CT part of the eCQM value set
  * "Substance Use Disorder" (2.16.840.1.113883.3.464.1003.106.12.1001). */
 Test(dict, snomed_substance_use_disorders_imply_the_sud_label)
