@@ -389,8 +389,10 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
      * withdrawn in v2.7 but older senders still fill them. */
     static const unsigned fields[] = { 3, 2, 4 };
     static const char *const cx_field[] = { "PID-3", "PID-2", "PID-4" };
+    /* as many as seen: past out's end a repeat would be written again
+     * (F1822) */
     struct slice seen[64];
-    struct cx_out out[16];
+    struct cx_out out[64];
     uint64_t lens = 0, vlens = 0;   /* vlens: the values written, by length */
     unsigned nseen = 0, n = 0, nout = 0;
     /* ssn: PID-19 (val1), the SSN (v2.2 to 2.6, still sent by US
@@ -518,7 +520,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                 continue;
             }
             vlens |= vbit;
-            if (nout < 16)
+            if (nout < sizeof(out) / sizeof(*out))
                 out[nout++] = x;
             if (n++ == 0) {
                 key_open(c, JW_KEY("identifiers"), '[');

@@ -2919,6 +2919,26 @@ Test(hl7_to_events, a_pid_19_repeating_a_refused_ss_in_pid_3_is_kept_abroad)
                                       "could have issued; left out;");
 }
 
+/* F1700's check past the sixteenth identifier (F1822): a list of 16
+ * filled what write_identifiers remembered, so a 17th sent again with
+ * another CX-6 was written twice. */
+Test(hl7_to_events, an_identifier_sent_again_after_sixteen_others_is_written_once)
+{
+    char msg[1024], ids[512];
+    size_t n = (size_t)snprintf(msg, sizeof(msg), "%s", MSH("ADT^A03", "2.5")
+                                "PID|1||");
+    for (int k = 1; k <= 17; k++)
+        n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%d^^^H^MR^A~", k);
+    snprintf(msg + n, sizeof(msg) - n, "17^^^H^MR^B||D^J\rPV1|1|E\r");
+    cJSON *j = event_of(msg);
+    cr_assert_eq(cJSON_GetArraySize(identifiers_of(j)), 17, "%s",
+                 cJSON_PrintUnformatted(identifiers_of(j)));
+    ids_joined(identifiers_of(j), ids, sizeof(ids));
+    cr_expect_str_eq(ids, "1|H;2|H;3|H;4|H;5|H;6|H;7|H;8|H;9|H;10|H;11|H;"
+                          "12|H;13|H;14|H;15|H;16|H;17|H;");
+    cJSON_Delete(j);
+}
+
 /* A placeholder is no national number: SAP IS-H's German test A01 fills
  * PID-19 with "111-11-1111" (tests/data/real/hl7v2/
  * r18-ipf_sap_ish_a01_v22.hl7). Kept without a system, it takes the
