@@ -3717,7 +3717,8 @@ Test(ccda_entries, a_long_activity_text_is_left_out_not_the_document,
     const char *last = cJSON_GetStringValue(
         cJSON_GetObjectItem(cJSON_GetArrayItem(acts, 120), "description"));
     cr_expect(last && strlen(last) == 1024, "%s", last ? last : "(none)");
-    const cJSON *w0 = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"), 0);
+    const cJSON *w0 =
+        cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"), 0);
     cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w0, "what")),
                      "activity text longer than 1024 bytes; not written");
     cJSON_Delete(ev);
