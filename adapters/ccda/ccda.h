@@ -124,7 +124,8 @@
  *     activity of the plan -> one careplan.updated per document (a planned
  *     medication's, immunization's or supply's code is its product's; an
  *     activity that nothing codes has its code's originalText, else its
- *     own <text>, as its description, F1741).
+ *     own <text>, as its description, F1741; one longer than
+ *     CCDA_MAX_DESCRIPTION is left out with a warning, F1826).
  *     A planned entry with negationInd="true" ("No Planned Tests") is not
  *     planned: neither a referral nor an activity (F822), a Patient
  *     Referral Act so denied no referral either (F884).
@@ -165,6 +166,10 @@
 #define CCDA_MAX_PATIENT (16u << 10)    /* bytes of the patient object */
 #define CCDA_MAX_EVENTS 1000            /* events from one document */
 #define CCDA_MAX_OUTPUT (32u << 20)     /* bytes of all events of one doc */
+/* bytes of an activity's description in words (F1741): a plan's
+ * activities share one event, so a longer narrative is left out, with a
+ * warning, rather than refuse the document at CCDA_MAX_EVENT (F1826) */
+#define CCDA_MAX_DESCRIPTION 1024
 
 struct dict;                            /* common/dict.h */
 

@@ -712,7 +712,10 @@ static void write_activity(struct doc *dc, struct ev *e,
             dc->a, ccda_child(activity_code(n), "originalText"));
         if (slice_empty(words))
             words = ccda_text(dc->a, ccda_child(n, "text"));
-        if (!slice_empty(words))
+        if (words.len > CCDA_MAX_DESCRIPTION)
+            warn_add(e, n, NULL, "activity text longer than 1024 bytes; "
+                                 "not written");
+        else if (!slice_empty(words))
             jw_kv_str(w, "description", words);
     }
     /* a substance use disorder treatment planned or done is told in the

@@ -13,6 +13,7 @@
 #include "common/natid.h"
 #include "common/postal.h"
 #include "common/ssn.h"
+#include "common/utf8.h"
 
 /* Whether `v` is a non-empty string, or an array holding one. */
 static bool has_str(const cJSON *v)
@@ -612,10 +613,36 @@ static int conditional_patient(struct fx *x, const char *key,
         d[k++] = (char)c;
     }
     d[k] = '\0';
+    /* "%FF" decodes to no character: written, it would become U+FFFD,
+     * one identifier for every such value (F1824) */
+    if (utf8_valid_prefix((const unsigned char *)d, k) != k)
+        return fx_fail(x, HUB_EINVALID, "conditional reference has a "
+                                        "bad percent-encoding");
+    /* then the search's own syntax (R4 search.html, "Escaping Search
+     * Parameters"): a ',' joins values by OR, a search of several
+     * identifiers, which names no one patient (F1823); "\," "\|" "\$"
+     * "\\" stand for the character; the first '|' ends the system */
     struct fx_ident id = { 0 };
-    char *bar = strchr(d, '|');
+    char *bar = NULL;
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (d[i] == '\\' && i + 1 < k && strchr("\\|,$", d[i + 1]) != NULL) {
+            d[m++] = d[++i];
+            continue;
+        }
+        if (d[i] == ',')
+            return fx_fail(x, HUB_EINVALID, "conditional reference to a "
+                                            "patient by other than one "
+                                            "identifier");
+        if (d[i] == '|' && bar == NULL) {
+            bar = d + m;
+            d[m++] = '\0';
+            continue;
+        }
+        d[m++] = d[i];
+    }
+    d[m] = '\0';
     if (bar) {
-        *bar = '\0';
         id.system = d[0] ? d : NULL;
         id.value = bar + 1;
     } else {

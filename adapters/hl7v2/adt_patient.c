@@ -264,9 +264,12 @@ static bool outside_us(const struct ctx *c, const struct hl7_seg *pid)
     return cc.len && !upper_eq(cc, "USA") && !upper_eq(cc, "US");
 }
 
-/* Whether a PID-3 repetition's CX-1 is v (decoded, trimmed): a PID-19
- * that only repeats an identifier of the list (Alder Hey's NHS number,
- * typed NH there) is that identifier, no SSN to warn of (F1701). Asked
+/* Whether a PID-3 repetition's CX-1 is v (decoded, trimmed), dashes and
+ * spaces aside: a PID-19 that only repeats an identifier of the list
+ * (Alder Hey's NHS number, typed NH there; NHS numbers are also shown
+ * "943 476 5919") is that identifier, no SSN to warn of (F1701, F1820).
+ * A repetition typed SS does not count: v is no SSN, so write_identifiers
+ * leaves that one out, and PID-19 would be lost with it (F1821). Asked
  * only of a PID-19 that is no SSN. */
 static __attribute__((noinline, cold)) bool
 pid3_repeats(struct ctx *c, const struct hl7_seg *pid, struct slice v)
@@ -276,8 +279,9 @@ pid3_repeats(struct ctx *c, const struct hl7_seg *pid, struct slice v)
     reps_init(c, pid, 3, &it);
     while (reps_next(c, &it, &rep)) {
         struct parts pt;
-        split(c, rep, &pt, 1);
-        if (slice_eq_slice(trim(part(c, &pt, 1, 0).s), v))
+        split(c, rep, &pt, 5);
+        if (same_ssn(trim(part(c, &pt, 1, 0).s), v) &&
+            !upper_eq(part(c, &pt, 5, 1).s, "SS"))
             return true;
     }
     return false;
@@ -385,8 +389,10 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
      * withdrawn in v2.7 but older senders still fill them. */
     static const unsigned fields[] = { 3, 2, 4 };
     static const char *const cx_field[] = { "PID-3", "PID-2", "PID-4" };
+    /* as many as seen: past out's end a repeat would be written again
+     * (F1822) */
     struct slice seen[64];
-    struct cx_out out[16];
+    struct cx_out out[64];
     uint64_t lens = 0, vlens = 0;   /* vlens: the values written, by length */
     unsigned nseen = 0, n = 0, nout = 0;
     /* ssn: PID-19 (val1), the SSN (v2.2 to 2.6, still sent by US
@@ -514,7 +520,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                 continue;
             }
             vlens |= vbit;
-            if (nout < 16)
+            if (nout < sizeof(out) / sizeof(*out))
                 out[nout++] = x;
             if (n++ == 0) {
                 key_open(c, JW_KEY("identifiers"), '[');

@@ -268,9 +268,10 @@ for (const c of conns) {
   }
   {
     /* no target: the care-coordination code (referrals, care plans,
-     * conditions, goals) that the screening row never runs (F1661) */
-    const [, cell] = parseCell('fhir_care', 'resources/s');
-    row('  FHIR referral, care-plan, condition and goal resources normalized, 1 core',
+     * conditions, goals) that the screening row never runs (F1661). A
+     * unit is a file: a resource or a bundle of several (F1825) */
+    const [, cell] = parseCell('fhir_care', 'documents/s');
+    row('  FHIR referral, care-plan, condition and goal documents (resources or bundles) normalized, 1 core',
       cell, '', '', '', null);
   }
   function docRow(key, comp, what, unit) {

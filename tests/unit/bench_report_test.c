@@ -112,3 +112,15 @@ Test(bench_report, ingest_rows_say_not_run_when_only_delivery_ran)
                HTTPS_ROW, got, sizeof(got));
     cr_expect(strstr(got, HTTPS_ROW " n/a (not run) |") != NULL, "%s", got);
 }
+
+/* The FHIR care-coordination row counts files, and three of its files
+ * are bundles of several resources: its unit is a document, not a
+ * resource (F1825). */
+Test(bench_report, fhir_care_row_counts_documents)
+{
+    char got[4096];
+    report_row("config.conns 8\nparse.hub.fhir_care 4000\n",
+               "|   FHIR referral, care-plan, condition and goal", got,
+               sizeof(got));
+    cr_expect(strstr(got, "4,000 documents/s") != NULL, "%s", got);
+}

@@ -3677,6 +3677,53 @@ Test(ccda_entries, a_planned_entry_that_nothing_codes_is_described_in_its_words,
     cJSON_Delete(ev);
 }
 
+/* F1741's words are one activity's of the plan's one event: 120
+ * uncoded planned acts of 2.75 KB of narrative each made that event
+ * larger than CCDA_MAX_EVENT, and the whole document was refused, where
+ * without the words it was taken (F1826). A text longer than
+ * CCDA_MAX_DESCRIPTION is left out, with a warning; one of exactly that
+ * length is written. */
+Test(ccda_entries, a_long_activity_text_is_left_out_not_the_document,
+     .init = setup, .fini = teardown)
+{
+    size_t cap = 1u << 20, n = 0;
+    char *doc = malloc(cap);
+    cr_assert_not_null(doc);
+    n += (size_t)snprintf(doc + n, cap - n, "%s", HEAD BODY_OPEN PLAN_SEC);
+    for (int k = 0; k < 121; k++) {
+        n += (size_t)snprintf(doc + n, cap - n,
+                              "<entry><act classCode=\"ACT\" moodCode=\"INT\">"
+                              "<templateId root=\"2.16.840.1.113883.10.20.22.4.39\"/>"
+                              "<id root=\"1.2.9\" extension=\"PA%d\"/>"
+                              "<code nullFlavor=\"OTH\"/><text>", k);
+        /* the last: exactly CCDA_MAX_DESCRIPTION bytes */
+        for (int i = 0; i < (k == 120 ? 1024 / 8 : 250); i++)
+            n += (size_t)snprintf(doc + n, cap - n, k == 120 ? "Walk 30m"
+                                                             : "Walk 30 m. ");
+        n += (size_t)snprintf(doc + n, cap - n, "</text><statusCode "
+                              "code=\"active\"/></act></entry>");
+    }
+    n += (size_t)snprintf(doc + n, cap - n, "%s", BODY_CLOSE);
+    cr_assert_lt(n, cap - 1);
+    struct run r = run_str(doc);
+    free(doc);
+    cr_assert_eq(r.rc, HUB_OK, "%s at %s", r.err.what, r.err.field);
+    cJSON *ev = first_event(&r, 1);
+    const cJSON *acts = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(ev, "careplan"), "activities");
+    cr_assert_eq(cJSON_GetArraySize(acts), 121);
+    cr_expect_null(cJSON_GetObjectItem(cJSON_GetArrayItem(acts, 0),
+                                       "description"));
+    const char *last = cJSON_GetStringValue(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(acts, 120), "description"));
+    cr_expect(last && strlen(last) == 1024, "%s", last ? last : "(none)");
+    const cJSON *w0 =
+        cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"), 0);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w0, "what")),
+                     "activity text longer than 1024 bytes; not written");
+    cJSON_Delete(ev);
+}
+
 /* F820: a reason with inversionInd="true" is the other way round (CDA R2
  * EntryRelationship.inversionInd: "as if the roles of the source and
  * target entries were reversed"): the C-CDA Examples' "Care Plan Goals

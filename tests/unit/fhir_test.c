@@ -1261,6 +1261,13 @@ Test(fhir, a_conditional_patient_reference_names_the_patient_by_identifier)
         { "Patient?identifier=77", "77", NULL },
         { "Patient?identifier=urn:oid:2.16.840.1.113883.4.1|219099999",
           "219099999", "http://hl7.org/fhir/sid/us-ssn" },
+        /* the search's own escapes (R4 search.html, "Escaping Search
+         * Parameters"), after percent-decoding, are the character
+         * (F1823) */
+        { "Patient?identifier=a|1\\\\,2", "1,2", "a" },
+        { "Patient?identifier=a|1%5C%2C2", "1,2", "a" },
+        { "Patient?identifier=a\\\\|b|x\\\\$y\\\\\\\\", "x$y\\", "a|b" },
+        { "Patient?identifier=a|%C3%A9", "\xc3\xa9", "a" },
     };
     static const struct {
         const char *ref, *what;
@@ -1274,6 +1281,16 @@ Test(fhir, a_conditional_patient_reference_names_the_patient_by_identifier)
         { "Patient?identifier=x%00y", "conditional reference has a bad percent-encoding" },
         { "Practitioner?identifier=x|1",
           "conditional reference (a search) is not resolved" },
+        /* a ',' is an OR of several identifiers, which names no one
+         * patient (F1823: it was linked on as the value "1,b|2") */
+        { "Patient?identifier=a|1,b|2",
+          "conditional reference to a patient by other than one identifier" },
+        { "Patient?identifier=a|1%2Cb|2",
+          "conditional reference to a patient by other than one identifier" },
+        /* decoded, no UTF-8 (F1824: written as U+FFFD, one identifier for
+         * "%FF" and "%FE" alike) */
+        { "Patient?identifier=a|%FF", "conditional reference has a bad percent-encoding" },
+        { "Patient?identifier=a|%C3", "conditional reference has a bad percent-encoding" },
     };
     char j[1024];
     struct canon_list out;

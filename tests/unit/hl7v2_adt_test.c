@@ -2878,6 +2878,66 @@ Test(hl7_to_events, a_pid_19_that_repeats_a_pid_3_identifier_is_that_identifier)
     cJSON_Delete(j);
 }
 
+/* A PID-19 that repeats a PID-3 identifier formatted otherwise is that
+ * identifier too (F1820): NHS numbers are written "943 476 5919" as often
+ * as "9434765919". Compared whole, the spaced one was warned of as an SSN
+ * with no country, and added a second time as type SS in England. */
+Test(hl7_to_events, a_pid_19_that_repeats_a_pid_3_identifier_with_spaces_is_that_identifier)
+{
+    const char *none = MSH("ADT^A31", "2.4")
+        "PID|1||AH0000512^^^RBS^MR~9434765919^^^NHS^NH||D^J||||||||||||||"
+        "943 476 5919\rPV1|1|N\r";
+    cr_assert_str_eq(warnings_of(none), "");
+    const char *gb = MSH("ADT^A31", "2.4")
+        "PID|1||AH0000512^^^RBS^MR~943-476-5919^^^NHS^NH||D^J||||||"
+        "1 A St^^Liverpool^^L1 1AA^GBR||||||||9434765919\rPV1|1|N\r";
+    cJSON *j = event_of(gb);
+    char ids[256];
+    ids_joined(identifiers_of(j), ids, sizeof(ids));
+    cr_expect_str_eq(ids, "AH0000512|RBS;943-476-5919|NHS;");
+    cJSON_Delete(j);
+    cr_assert_str_eq(warnings_of(gb), "");
+}
+
+/* A PID-3 repetition typed SS whose value is no SSN is left out; a
+ * PID-19 with the same value must not be left out for repeating it
+ * (F1821): abroad the national number sent in both was then lost. */
+Test(hl7_to_events, a_pid_19_repeating_a_refused_ss_in_pid_3_is_kept_abroad)
+{
+    const char *ae = MSH("ADT^A01", "2.5.1")
+        "PID|1||789012^^^&MF7163~784-1990-1234567-1^^^^SS||Sample^P||"
+        "19900315|M|||1 Yas St^^Abu Dhabi^1^123456^ARE^H||||||||"
+        "784-1990-1234567-1\rPV1|1|I\r";
+    char ids[256];
+    cJSON *j = event_of(ae);
+    ids_joined(identifiers_of(j), ids, sizeof(ids));
+    /* PID-19's, with no system: the sender scopes a national number */
+    cr_expect_str_eq(ids, "789012|MF7163;784-1990-1234567-1|;");
+    cJSON_Delete(j);
+    cr_assert_str_eq(warnings_of(ae), "PID-3:SSN is not nine digits the SSA "
+                                      "could have issued; left out;");
+}
+
+/* F1700's check past the sixteenth identifier (F1822): a list of 16
+ * filled what write_identifiers remembered, so a 17th sent again with
+ * another CX-6 was written twice. */
+Test(hl7_to_events, an_identifier_sent_again_after_sixteen_others_is_written_once)
+{
+    char msg[1024], ids[512];
+    size_t n = (size_t)snprintf(msg, sizeof(msg), "%s", MSH("ADT^A03", "2.5")
+                                "PID|1||");
+    for (int k = 1; k <= 17; k++)
+        n += (size_t)snprintf(msg + n, sizeof(msg) - n, "%d^^^H^MR^A~", k);
+    snprintf(msg + n, sizeof(msg) - n, "17^^^H^MR^B||D^J\rPV1|1|E\r");
+    cJSON *j = event_of(msg);
+    cr_assert_eq(cJSON_GetArraySize(identifiers_of(j)), 17, "%s",
+                 cJSON_PrintUnformatted(identifiers_of(j)));
+    ids_joined(identifiers_of(j), ids, sizeof(ids));
+    cr_expect_str_eq(ids, "1|H;2|H;3|H;4|H;5|H;6|H;7|H;8|H;9|H;10|H;11|H;"
+                          "12|H;13|H;14|H;15|H;16|H;17|H;");
+    cJSON_Delete(j);
+}
+
 /* A placeholder is no national number: SAP IS-H's German test A01 fills
  * PID-19 with "111-11-1111" (tests/data/real/hl7v2/
  * r18-ipf_sap_ish_a01_v22.hl7). Kept without a system, it takes the
