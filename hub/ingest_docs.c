@@ -278,6 +278,20 @@ static int fhir_batch_answer(struct ingest_job *j,
             }
             jw_arr_end(&w);
         }
+        if (e->status == HUB_OK && (e->n_warnings || e->note.what)) {
+            /* FHIR R4 entry.response.outcome: "hints and warnings produced
+             * as part of processing this entry": its warnings, or why it
+             * gave no event (F1803; the entry alone, as a result of one) */
+            struct fhir_result one = *res;
+            struct slice oo;
+            one.entries = (struct fhir_entry_result *)e;
+            one.n_entries = 1;
+            one.n_failed = 0;
+            if (fhir_result_outcome(&j->a, &one, &oo) == HUB_OK) {
+                jw_key(&w, "outcome");
+                jw_raw(&w, oo);
+            }
+        }
         if (e->status != HUB_OK) {
             struct slice oo;
             struct hub_err ee = e->err;

@@ -105,7 +105,7 @@ const struct dict_domain *dict_domain_at(const struct dict *d, size_t i);
 
 /* ---- screening instruments ------------------------------------------------ */
 
-/* A code as the lookups compare it (dict_load.c makes it when loading): its
+/* A code as the lookups compare it (dict_load_inst.c makes it when loading): its
  * length and its bytes as two words, the first and the last eight (four
  * when shorter), so that a scan compares a word where it walked bytes. */
 struct dict_key {

@@ -212,6 +212,64 @@ Test(ingest_docs, fhir_batch_answers_one_response_per_entry)
     free(p);
 }
 
+/* A batch sender is told what the hub found in each accepted entry (FHIR
+ * R4 Bundle.entry.response.outcome, F1803): before, only a refused entry
+ * had an outcome, so an entry that gave no event (a response the hub
+ * cannot read, F1722) or had warnings answered a bare 202. An entry with
+ * nothing to say has none. */
+Test(ingest_docs, fhir_batch_tells_an_accepted_entry_what_was_found_in_it)
+{
+    size_t len;
+    char *p = slurp("fhir/bundle-referral-batch-partial.json", &len);
+    /* the file's batch with a fifth entry: a response of local link ids
+     * and uncoded answers, which the dictionary does not know */
+    const char *qr =
+        ",{\"resource\":{\"resourceType\":\"QuestionnaireResponse\","
+        "\"id\":\"qr-local\",\"status\":\"completed\",\"subject\":"
+        "{\"reference\":\"Patient/p1\"},\"item\":[{\"linkId\":\"H1/Q1\","
+        "\"answer\":[{\"valueString\":\"Several-days\"}]}]},"
+        "\"request\":{\"method\":\"POST\",\"url\":"
+        "\"QuestionnaireResponse\"}}";
+    char *end = p + len;
+    while (end > p && end[-1] != ']')
+        end--;
+    cr_assert(end > p, "the entry array's end");
+    size_t head = (size_t)(end - 1 - p), qlen = strlen(qr);
+    char *body = malloc(len + qlen + 1);
+    memcpy(body, p, head);
+    memcpy(body + head, qr, qlen);
+    memcpy(body + head + qlen, p + head, len - head);
+
+    cr_assert_eq(ingest_prepare_fhir(J, D, "hosp", NULL, body, len + qlen),
+                 200, "%.*s", (int)J->msg.reply.len, J->msg.reply.p);
+    cJSON *j = reply_json();
+    const cJSON *e = cJSON_GetObjectItem(j, "entry");
+    cr_assert_eq(cJSON_GetArraySize(e), 5);
+    const cJSON *unread = cJSON_GetObjectItem(cJSON_GetArrayItem(e, 4),
+                                              "response");
+    cr_expect_str_eq(cJSON_GetObjectItem(unread, "status")->valuestring,
+                     "202 Accepted");
+    cr_expect_null(cJSON_GetObjectItem(unread, "extension"), "no event");
+    const cJSON *oo = cJSON_GetObjectItem(unread, "outcome");
+    cr_assert_not_null(oo, "why it gave no event");
+    const cJSON *issue = cJSON_GetArrayItem(cJSON_GetObjectItem(oo, "issue"), 0);
+    cr_expect_str_eq(cJSON_GetObjectItem(issue, "severity")->valuestring,
+                     "information");
+    cr_expect_not_null(strstr(cJSON_GetObjectItem(issue, "diagnostics")
+                                  ->valuestring,
+                              "not read as a screening"));
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItem(oo, "issue")), 1,
+                 "this entry's issues alone");
+    /* the ServiceRequest gave its event and had nothing to say */
+    const cJSON *good = cJSON_GetObjectItem(cJSON_GetArrayItem(e, 1),
+                                            "response");
+    cr_expect_not_null(cJSON_GetObjectItem(good, "extension"));
+    cr_expect_null(cJSON_GetObjectItem(good, "outcome"));
+    cJSON_Delete(j);
+    free(body);
+    free(p);
+}
+
 Test(ingest_docs, fhir_batch_refused_entry_is_a_quarantined_part)
 {
     size_t len;
