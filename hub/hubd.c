@@ -57,8 +57,9 @@
  * answer (one already waiting, or one started since: the dispatcher's
  * last outcomes) before its link is cut. */
 #define HUBD_STOP_GRACE_MS 2000
-/* At the drain's deadline: how long the loop still runs to write the 503s
- * of the requests that were still waiting. */
+/* At the drain's end: how long the loop still runs to write the answers
+ * given since the stop (the 503s of the requests still waiting at the
+ * deadline among them). */
 #define HUBD_FLUSH_MS 250
 
 static struct hub_config cfg;
@@ -132,7 +133,12 @@ static void drain_check(evutil_socket_t fd, short what, void *arg)
          * moment more to write those answers */
         size_t told = http_server_answer_pending(app->http, "hubd is "
                                                  "stopping, retry later");
-        struct timeval flush = { 0, told ? HUBD_FLUSH_MS * 1000 : 0 };
+        /* and so do the answers written during the drain: one written in
+         * this turn of the loop (a stopped walk's 503, in the same turn
+         * as this timer) is still in its connection's buffer, and an
+         * exit now closed it unwritten */
+        bool unwritten = told || http_server_answered_stopping(app->http);
+        struct timeval flush = { 0, unwritten ? HUBD_FLUSH_MS * 1000 : 0 };
         log_info("hubd.drained", "inflight=%zu conns=%zu requests=%zu "
                  "answered_busy=%zu", inflight, conns, reqs, told);
         event_base_loopexit(app->srv.base, &flush);

@@ -145,6 +145,7 @@ struct http_server {
     struct ep eps[2];
     size_t n_eps;
     size_t pending;                 /* requests not yet answered */
+    size_t answered_stopping;       /* answers written since the stop */
     TAILQ_HEAD(, api_req) waiting;  /* those requests, oldest first */
     struct bucket rate[RATE_SLOTS];
     uint64_t busy_logged_ns;        /* api_log_busy's last line */
@@ -352,6 +353,8 @@ void api_reply(struct api_req *r, int status, const char *content_type,
         metrics_http_request(status);
     log_debug("http.reply", "req=%" PRIu64 " status=%d bytes=%zu%s", r->id,
               status, len, gone ? " client_closed=1" : "");
+    if (r->hs->srv->stopping)       /* drain_check lets it be written */
+        r->hs->answered_stopping++;
     req_answered(r);
     if (r->held)
         r->req = NULL;              /* evhttp frees it once written */
@@ -1333,6 +1336,11 @@ void http_server_stop(struct http_server *hs)
 size_t http_server_pending(const struct http_server *hs)
 {
     return hs ? hs->pending : 0;
+}
+
+size_t http_server_answered_stopping(const struct http_server *hs)
+{
+    return hs ? hs->answered_stopping : 0;
 }
 
 size_t http_server_answer_pending(struct http_server *hs, const char *message)

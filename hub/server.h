@@ -56,6 +56,9 @@ int http_server_new(struct server *srv, struct http_server **out)
     __attribute__((warn_unused_result));
 void http_server_stop(struct http_server *hs);
 size_t http_server_pending(const struct http_server *hs);
+/* How many answers were written since hubd began to stop: they may still
+ * sit in their connections' output buffers, which the loop writes. */
+size_t http_server_answered_stopping(const struct http_server *hs);
 /* Answers every request still waiting 503 (Retry-After, `message`): at the
  * drain's deadline, so that no client is closed on unanswered. Returns how
  * many; each is freed when its owner answers it in turn. */
