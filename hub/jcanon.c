@@ -22,6 +22,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "common/digits.h"
 #include "common/utf8.h"
 
 #define JCANON_MAX_NUMBER 64        /* longer numbers: left to PostgreSQL */
@@ -91,17 +92,6 @@ static bool alnum_json(unsigned char ch)
            (ch >= '0' && ch <= '9') || ch == '_' || ch >= 0x80;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* The character an escape at p[0] ('\\') stands for and its length in *len;
  * 0 for one this writer does not reproduce. p[1] exists; a \u escape may
  * run past `left` bytes. */
@@ -122,7 +112,7 @@ static unsigned char unescape(const char *p, size_t left, size_t *len)
             return 0;
         int v = 0;
         for (int k = 2; k < 6; k++) {
-            int h = hexval(p[k]);
+            int h = hex_digit((unsigned char)p[k]);
             if (h < 0)
                 return 0;
             v = v * 16 + h;

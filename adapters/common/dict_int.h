@@ -101,6 +101,12 @@ struct dict {
 
 /* ---- small lookups used by both loading and queries ------------------------ */
 
+/* qsort/bsearch order of an array of C strings (d->answers) */
+static inline int dict_strp_cmp(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
 DICT_HELPER struct slice trim(struct slice s)
 {
     s = slice_trim(s);

@@ -40,11 +40,6 @@ static void link_item_labels(struct dict *d)
         }
 }
 
-static int str_cmp(const void *x, const void *y)
-{
-    return strcmp(*(const char *const *)x, *(const char *const *)y);
-}
-
 /* Every answer code of the instruments, once, sorted: whether a code is
  * the dictionary's at all is then a binary search (dict_answer_known),
  * not a scan of every item's list. */
@@ -68,7 +63,7 @@ static void index_answers(struct dict *d)
             v[k++] = in->derived[j].negative_answer;
         }
     }
-    qsort(v, k, sizeof(*v), str_cmp);
+    qsort(v, k, sizeof(*v), dict_strp_cmp);
     size_t m = 0;
     for (size_t i = 0; i < k; i++)
         if (m == 0 || strcmp(v[m - 1], v[i]) != 0)

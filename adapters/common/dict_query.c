@@ -173,11 +173,6 @@ static const struct sec_row *sct_find(const struct sec_row *rows, size_t n,
     return bsearch(&probe, rows, n, sizeof(*rows), sct_cmp);
 }
 
-static int answer_cmp(const void *x, const void *y)
-{
-    return strcmp(*(const char *const *)x, *(const char *const *)y);
-}
-
 bool dict_answer_known(const struct dict *d, struct slice code)
 {
     char key[DICT_MAX_STR + 1];
@@ -188,7 +183,7 @@ bool dict_answer_known(const struct dict *d, struct slice code)
     key[code.len] = '\0';
     return d->n_answers &&
            bsearch(&k, d->answers, d->n_answers, sizeof(*d->answers),
-                   answer_cmp) != NULL;
+                   dict_strp_cmp) != NULL;
 }
 
 const char *dict_snomed_domain(const struct dict *d, struct slice code)

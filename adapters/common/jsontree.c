@@ -41,6 +41,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/digits.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -234,11 +236,7 @@ static int hex4(const char *s)
 {
     int v = 0;
     for (int i = 0; i < 4; i++) {
-        unsigned char c = (unsigned char)s[i];
-        int d = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                       : -1;
+        int d = hex_digit((unsigned char)s[i]);
         if (d < 0)
             return -1;              /* cJSON would read 0: the exact way */
         v = v << 4 | d;

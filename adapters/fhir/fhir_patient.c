@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/digits.h"
 #include "common/idsys.h"
 #include "common/natid.h"
 #include "common/postal.h"
@@ -568,14 +569,6 @@ static const char *unheld_patient_system(struct fx *x, const char *ref,
     return arena_strndup(x->a, ref, (size_t)(t.p - ref) + t.len);
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 /*
  * A patient named by a conditional reference, "Patient?identifier=
  * [system|]value" (R4 http.html "Conditional References", the search
@@ -601,8 +594,8 @@ static int conditional_patient(struct fx *x, const char *key,
     for (size_t i = 0; i < n; i++) {
         int c = (unsigned char)tok[i];
         if (c == '%') {
-            int hi = i + 2 < n ? hexval(tok[i + 1]) : -1;
-            int lo = hi >= 0 ? hexval(tok[i + 2]) : -1;
+            int hi = i + 2 < n ? hex_digit((unsigned char)tok[i + 1]) : -1;
+            int lo = hi >= 0 ? hex_digit((unsigned char)tok[i + 2]) : -1;
             c = lo < 0 ? -1 : hi * 16 + lo;
             i += 2;
         }

@@ -41,6 +41,7 @@
 #endif
 
 #include "common/buf.h"
+#include "common/digits.h"
 #include "common/sbcs.h"
 #include "common/utf8.h"
 
@@ -1277,17 +1278,6 @@ unsigned hl7_count(struct slice v, int sep)
     return n;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /*
  * HL7 v2.3 ch. 2.9.2 (v2.5 ch. 2.7.2): \Cxxyy\ and \Mxxyy[zz]\ switch a
  * PN or XPN value to another character set: the hex digits are the bytes
@@ -1322,7 +1312,7 @@ static const struct charset *charset_of(const char *q, size_t ql, bool *ascii)
     if (ql < 5 || ql > 7 || ql % 2 == 0)
         return NULL;
     for (size_t k = 1; k < ql; k++) {
-        if (hexval((unsigned char)q[k]) < 0)
+        if (hex_digit((unsigned char)q[k]) < 0)
             return NULL;
         hex[k - 1] = q[k] >= 'a' ? (char)(q[k] - 32) : q[k];
     }
@@ -1457,12 +1447,12 @@ struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
                 sep = -1;
         } else if (ql >= 3 && ql % 2 == 1 && q[0] == 'X') {
             size_t k;
-            for (k = 1; k < ql && hexval((unsigned char)q[k]) >= 0; k++)
+            for (k = 1; k < ql && hex_digit((unsigned char)q[k]) >= 0; k++)
                 ;
             if (k == ql) {
                 for (k = 1; k < ql; k += 2) {
-                    int b = hexval((unsigned char)q[k]) << 4 |
-                            hexval((unsigned char)q[k + 1]);
+                    int b = hex_digit((unsigned char)q[k]) << 4 |
+                            hex_digit((unsigned char)q[k + 1]);
                     if (b != 0)     /* NUL cannot reach jsonb */
                         o[n++] = (char)b;
                 }
