@@ -170,12 +170,16 @@ struct cx_out {
 
 /* Whether out[0..n) holds x: the value compared first (most differ
  * there). Escapes were resolved by part(), so the bytes are what is
- * written. */
+ * written. One written in effect also stands for a later copy out of
+ * effect (Cerner's PID-4 repeats a PID-3 MRN with a CX-8 of years ago,
+ * F1827): the patient holds it now, and the linker reads it so; one out
+ * of effect written first cannot be taken back, so an in-effect copy
+ * after it is written too. */
 static bool cx_written(const struct cx_out *out, unsigned n,
                        const struct cx_out *x)
 {
     for (unsigned k = 0; k < n; k++)
-        if (out[k].inactive == x->inactive && slice_eq_slice(out[k].v, x->v) &&
+        if ((!out[k].inactive || x->inactive) && slice_eq_slice(out[k].v, x->v) &&
             slice_eq_slice(out[k].sys, x->sys) && slice_eq_slice(out[k].type, x->type))
             return true;
     return false;

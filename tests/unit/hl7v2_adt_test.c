@@ -3439,7 +3439,7 @@ Test(hl7_to_events, an_emergency_number_on_a_cell_phone_is_not_the_mobile)
  * Patient.identifier). Now one identifier is what is written: CX-6 (not
  * written) makes no second one. One that differs in what is written (its
  * type, its authority, or in effect against out of effect) is still its
- * own. */
+ * own, but an MRN in effect stands for its copy out of effect (F1827). */
 Test(hl7_to_events, an_identifier_sent_again_with_another_cx_6_is_written_once)
 {
     cJSON *j = event_of(MSH("ADT^A03", "2.3")
@@ -3452,14 +3452,53 @@ Test(hl7_to_events, an_identifier_sent_again_with_another_cx_6_is_written_once)
     char ids[512];
     ids_joined(identifiers_of(j), ids, sizeof(ids));
     cr_expect_str_eq(ids, "3897704|EID POOL;209681|MHP_MRN POOL;"
-                          "209681|MSK_MRN POOL;209681|MHP_MRN POOL;"
-                          "209681|MHP_MRN POOL;",
+                          "209681|MSK_MRN POOL;209681|MHP_MRN POOL;",
                      "%s", cJSON_PrintUnformatted(identifiers_of(j)));
-    /* the fourth is the FIN, the fifth the MRN out of effect (CX-8 2010) */
+    /* the fourth is the FIN; the MRN is in effect */
     const cJSON *fin = cJSON_GetArrayItem(identifiers_of(j), 3),
-                *old = cJSON_GetArrayItem(identifiers_of(j), 4);
+                *mrn = cJSON_GetArrayItem(identifiers_of(j), 1);
     cr_expect_str_eq(str_at(fin, "type", NULL), "FIN");
-    cr_expect_str_eq(str_at(old, "type", NULL), "MRN");
-    cr_expect(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(old, "inactive")));
+    cr_expect_str_eq(str_at(mrn, "type", NULL), "MRN");
+    cr_expect_null(cJSON_GetObjectItemCaseSensitive(mrn, "inactive"));
+    cJSON_Delete(j);
+}
+
+/* F1827: the round-125 Cerner A03 sends its MRN in effect in PID-3 and
+ * again in PID-4 with a CX-8 of 2010. Both were written, once
+ * "inactive": a subscriber that indexes identifiers by system and value
+ * kept whichever came last, and so took the patient's MRN as out of
+ * effect. The one in effect is written alone; an MRN only ever out of
+ * effect is still written, marked; one out of effect written before its
+ * copy in effect cannot be taken back, so both are written. */
+Test(hl7_to_events, an_identifier_in_effect_stands_for_its_copy_out_of_effect)
+{
+    cJSON *j = event_of(MSH("ADT^A03", "2.3")
+                        "PID|1||209681^^^MHP^MR|"
+                        "209681^^^MHP^MR^^20000101^20100101~"
+                        "555^^^MHP^MR^^20000101^20100101||"
+                        "MILES^MORALES||19760425|M\r"
+                        "PV1|1|E\r");
+    const cJSON *ids = identifiers_of(j);
+    cr_assert_eq(cJSON_GetArraySize(ids), 2, "%s", cJSON_PrintUnformatted(ids));
+    cr_expect_str_eq(str_at(cJSON_GetArrayItem(ids, 0), "value", NULL), "209681");
+    cr_expect_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ids, 0),
+                                                    "inactive"));
+    cr_expect_str_eq(str_at(cJSON_GetArrayItem(ids, 1), "value", NULL), "555");
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ids, 1),
+                                                            "inactive")));
+    cJSON_Delete(j);
+
+    /* out of effect first (PID-3 sends the old one, PID-4 the same in
+     * effect): both, the first marked */
+    j = event_of(MSH("ADT^A03", "2.3")
+                 "PID|1||209681^^^MHP^MR^^20000101^20100101|"
+                 "209681^^^MHP^MR||MILES^MORALES||19760425|M\r"
+                 "PV1|1|E\r");
+    ids = identifiers_of(j);
+    cr_assert_eq(cJSON_GetArraySize(ids), 2, "%s", cJSON_PrintUnformatted(ids));
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ids, 0),
+                                                            "inactive")));
+    cr_expect_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(ids, 1),
+                                                    "inactive"));
     cJSON_Delete(j);
 }
