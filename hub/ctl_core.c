@@ -792,6 +792,8 @@ int ctl_audit_list(struct ctl *c, int argc, char **argv)
         fprintf(stderr, "hubctl: --identifier is SYSTEM|VALUE or VALUE\n");
         return ctl_usage_error(c);
     }
+    if (rc == HUB_ENOTFOUND)      /* never an empty accounting of nobody */
+        return ctl_fail("no patient has that hub id", rc);
     if (rc != HUB_OK)
         return ctl_fail("cannot list the audit trail", rc);
     if (ctl_opt(&a, "json")) {
@@ -809,7 +811,7 @@ int ctl_audit_list(struct ctl *c, int argc, char **argv)
         const cJSON *next = cJSON_GetObjectItemCaseSensitive(doc, "next");
         const cJSON *pats = cJSON_GetObjectItemCaseSensitive(doc, "patients");
         if (rc == 0 && cJSON_IsArray(pats)) {
-            /* which patients the identifier named (hub ids) */
+            /* which persons the rows are of (hub ids of survivors) */
             char *ids = cJSON_PrintUnformatted(pats);
             fprintf(stderr, "patients: %s\n", ids ? ids : "?");
             cJSON_free(ids);

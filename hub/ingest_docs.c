@@ -480,9 +480,9 @@ static void ccda_reject(struct ingest_job *j, const struct hub_err *err)
     if (e.code == HUB_OK)
         e.code = HUB_EINVALID;
     /* only the parser's refusals (syntax, DOCTYPE, a parser limit) have a
-     * byte; a part refused by its XPath has offset 0 (F1740) */
-    quarantine(j, &e,
-               hub_error_answer(&j->a, &e, SLICE_NULL, e.offset > 0));
+     * byte (F1740), byte 0 too; a part refused by its XPath has none
+     * (F1828: "offset > 0" read byte 0 as none) */
+    quarantine(j, &e, hub_error_answer(&j->a, &e, SLICE_NULL, e.located));
 }
 
 int ingest_prepare_ccda(struct ingest_job *j, const struct dict *d,

@@ -356,14 +356,17 @@ int store_audit_verify_step(struct store *s, int64_t after, const char *prev,
 int store_audit_check_anchor(struct store *s, int64_t seq, const char *hash,
                              int64_t *anchor_seq);
 /* Audit rows after seq `after`, of one patient when patient_hub_id is not
- * NULL (the accounting of disclosures; rows of the patients merged into it
- * included), or of the patients an identifier names when `identifier` is
- * not NULL: "SYSTEM|VALUE" or "VALUE" in any system (a hospital's MRN, as
- * a patient's request for an accounting gives it). *json_out: malloc'd
- * {"audit":[{"seq","at","actor","action","object_kind","object_id",
- * "patient","detail"}],"next":"<seq>","patients":[hub ids the identifier
- * named] or null}. limit capped at STORE_FEED_MAX. HUB_EINVALID for an
- * identifier with no value. */
+ * NULL (the accounting of disclosures of the person: a merged-away id is
+ * read as its survivor, and the rows of every patient merged into that
+ * survivor are included), or of the patients an identifier names when
+ * `identifier` is not NULL: "SYSTEM|VALUE" (SYSTEM as stored, or a
+ * sender's own namespace as its message gave it) or "VALUE" in any system
+ * (a hospital's MRN, as a patient's request for an accounting gives it).
+ * *json_out: malloc'd {"audit":[{"seq","at","actor","action",
+ * "object_kind","object_id","patient","detail"}],"next":"<seq>",
+ * "patients":[the hub ids of the persons named, survivors] or null with
+ * neither}. limit capped at STORE_FEED_MAX. HUB_EINVALID for an
+ * identifier with no value; HUB_ENOTFOUND for a hub id no patient has. */
 int store_audit_list(struct store *s, const char *patient_hub_id,
                      const char *identifier, int64_t after, int limit,
                      char **json_out);

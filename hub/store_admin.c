@@ -671,28 +671,41 @@ int store_audit_list(struct store *s, const char *patient_hub_id,
     snprintf(after_s, sizeof(after_s), "%lld", (long long)after);
     snprintf(limit_s, sizeof(limit_s), "%d", limit);
     const char *p[] = { patient_hub_id, after_s, limit_s, value, sys };
-    /* the patients: the one named, or those the identifier names; each
-     * with the patients merged into it */
+    /* the patients: the one named, or those the identifier names (SYSTEM
+     * as stored, or a sender's own namespace as its message wrote it,
+     * PID-3.4's HOSP, which the hub stores under the sender's URN:
+     * hub_id_system; F1961); each resolved to the person it is now (a
+     * merged-away id to its survivor: F1960), with every patient merged
+     * into that survivor. NULL when a hub id names no patient: an
+     * accounting of nobody read as one of no disclosures (F1962) */
     int rc = store_query_text(s,
         "WITH named AS ("
         "  SELECT $1::text AS id WHERE $1::text IS NOT NULL UNION "
         "  SELECT i.hub_id FROM patient_identifiers i WHERE $4::text IS NOT "
-        "  NULL AND i.value = $4 AND ($5::text IS NULL OR i.system = $5)), "
-        "ids AS (SELECT id FROM named UNION "
+        "  NULL AND i.value = $4 AND ($5::text IS NULL OR i.system = $5 OR "
+        "  i.system = 'urn:hub:org:' || i.org_id || ':ns:' || $5)), "
+        "persons AS (SELECT DISTINCT coalesce(p.merged_into, n.id) AS id "
+        "  FROM named n LEFT JOIN patients p ON p.hub_id = n.id), "
+        "ids AS (SELECT id FROM persons UNION "
         "  SELECT hub_id FROM patients WHERE merged_into IN "
-        "  (SELECT id FROM named)) "
-        "SELECT json_build_object('audit', coalesce(json_agg(json_build_object("
+        "  (SELECT id FROM persons)) "
+        "SELECT CASE WHEN $1::text IS NOT NULL AND NOT EXISTS (SELECT 1 "
+        "FROM patients WHERE hub_id = $1) THEN NULL ELSE "
+        "json_build_object('audit', coalesce(json_agg(json_build_object("
         "'seq', a.seq, 'at', a.at, 'actor', a.actor, 'action', a.action, "
         "'object_kind', a.object_kind, 'object_id', a.object_id, "
         "'patient', a.patient_hub_id, 'detail', a.detail::json) ORDER BY a.seq), "
         "'[]'), 'next', coalesce(max(a.seq), $2::bigint)::text, "
-        "'patients', CASE WHEN $4::text IS NOT NULL THEN (SELECT "
-        "coalesce(json_agg(id ORDER BY id), '[]') FROM named) END)::text "
+        "'patients', CASE WHEN $4::text IS NOT NULL OR $1::text IS NOT NULL "
+        "THEN (SELECT coalesce(json_agg(id ORDER BY id), '[]') FROM persons) "
+        "END)::text END "
         "FROM (SELECT * FROM audit WHERE seq > $2::bigint AND "
         "(($1::text IS NULL AND $4::text IS NULL) OR patient_hub_id = ANY "
         "(ARRAY(SELECT id FROM ids))) "
         "ORDER BY seq LIMIT $3::int) a",
         5, p, json_out);
+    if (rc == HUB_OK && *json_out == NULL)
+        return HUB_ENOTFOUND;
     /* the rows may be an ingest's not yet flushed: durable before shown */
     if (rc == HUB_OK && (rc = store_durable(s)) != HUB_OK) {
         free(*json_out);

@@ -139,6 +139,7 @@ void ccda_xml_init(void)
 
 struct parse_state {
     bool doctype;           /* a DOCTYPE was seen: refused */
+    bool err_placed;        /* err_offset is a byte libxml2 gave (0 too) */
     int xml_err;            /* first libxml2 error code, 0 if none */
     int xml_level;
     size_t err_offset;
@@ -163,8 +164,10 @@ static void on_doctype(void *ctx, const xmlChar *name, const xmlChar *ext_id,
     (void)name;
     (void)ext_id;
     (void)sys_id;
+    long off = xmlByteConsumed(ctxt);
     st->doctype = true;
-    st->err_offset = (size_t)xmlByteConsumed(ctxt);
+    st->err_placed = off >= 0;          /* -1: libxml2 could not say */
+    st->err_offset = off > 0 ? (size_t)off : 0;
     xmlStopParser(ctxt);
 }
 
@@ -203,6 +206,7 @@ static void on_error(void *ctx, xmlErrorPtr e)
         long off = xmlByteConsumed(ctxt);
         st->xml_err = e->code ? e->code : -1;
         st->xml_level = e->level;
+        st->err_placed = off >= 0;
         st->err_offset = off > 0 ? (size_t)off : 0;
     }
 }
@@ -449,8 +453,8 @@ int ccda_xml_parse_libxml(struct arena *xa, struct arena *a, const char *p,
     t->ctxt = NULL;
     ccda_xml_init();
     if (len > CCDA_MAX_DOCUMENT)
-        return hub_err_set(err, HUB_ELIMIT, "/", CCDA_MAX_DOCUMENT,
-                           "document larger than the limit");
+        return hub_err_set_at(err, HUB_ELIMIT, "/", CCDA_MAX_DOCUMENT,
+                              "document larger than the limit");
     if (len == 0)
         return hub_err_set(err, HUB_ESYNTAX, "/", 0, "document is empty");
     xml_arena = xa;
@@ -494,19 +498,24 @@ int ccda_xml_parse_libxml(struct arena *xa, struct arena *a, const char *p,
     ctxt->node = NULL;          /* the probe dies with this frame */
     if (doc)                    /* no startDocument handler: never made */
         xmlFreeDoc(doc);
+    /* the parser's refusals are at a byte, the first one included (a
+     * body that is no XML at all); a refusal whose byte libxml2 could not
+     * say, and the checks below, are at no place: "offset" given only for
+     * a place, 0 told apart from none (F1828) */
+    int (*set)(struct hub_err *, int, const char *, size_t, const char *) =
+        st.err_placed ? hub_err_set_at : hub_err_set;
     if (st.doctype) {
-        rc = hub_err_set(err, HUB_EUNSUPPORTED, "/", st.err_offset,
-                         "document has a DOCTYPE: DTDs and entities are "
-                         "not accepted");
+        rc = set(err, HUB_EUNSUPPORTED, "/", st.err_offset,
+                 "document has a DOCTYPE: DTDs and entities are not "
+                 "accepted");
         goto fail;
     }
     if (st.xml_err != 0 || !ctxt->wellFormed) {
         /* libxml2 2.9 reports its depth and size limits as internal */
         int limit = st.xml_err == XML_ERR_INTERNAL_ERROR;
-        rc = hub_err_set(err, limit ? HUB_ELIMIT : HUB_ESYNTAX, "/",
-                         st.err_offset,
-                         limit ? "document exceeds a parser limit"
-                               : "document is not well-formed XML");
+        rc = set(err, limit ? HUB_ELIMIT : HUB_ESYNTAX, "/", st.err_offset,
+                 limit ? "document exceeds a parser limit"
+                       : "document is not well-formed XML");
         goto fail;
     }
     if (ctxt->hasExternalSubset) {

@@ -101,9 +101,12 @@ static int file_kind(const char *name)
 
 static int parse_file(struct ld *l, const struct dict_file *f, cJSON **out)
 {
+    /* max_array at max_values: the count of values bounds what cJSON
+     * holds; a table past DICT_MAX_ROWS is the loader's to refuse, by
+     * its member's name (ld_arr; the prescan's "/" named none: F1840) */
     static const struct json_limits lim = {
         .max_bytes = DICT_MAX_FILE_BYTES, .max_depth = DICT_MAX_DEPTH,
-        .max_array = DICT_MAX_ROWS, .max_members = 1000,
+        .max_array = 1000000, .max_members = 1000,
         .max_values = 1000000, .max_string = DICT_MAX_STR * 4,
     };
     struct hub_err he;

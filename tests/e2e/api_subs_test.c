@@ -716,6 +716,11 @@ Test(api_subs, hl7_admit_reaches_a_signed_webhook_and_is_accounted,
     cr_assert_not_null(strstr(r.body, "event.routed"), "%s", r.body);
     cr_assert_not_null(strstr(r.body, "delivery.replayed"), "%s", r.body);
     http_resp_free(&r);
+    /* a hub id no patient has (a typo) is no empty accounting (F1962) */
+    cr_assert_eq(call("GET", "/v1/audit?patient=01NOSUCHPATIENT0000000000X",
+                      "tok-ops", NULL, &r), 404, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"not_found\""), "%s", r.body);
+    http_resp_free(&r);
     cr_assert_eq(call("GET", "/v1/audit/verify", "tok-ops", NULL, &r), 200);
     cr_assert_not_null(strstr(r.body, "\"ok\":true"), "%s", r.body);
     /* the head, as an anchor for later */

@@ -322,6 +322,11 @@ Test(hubctl, audit_verify_exits_0_then_1_after_tampering)
     cr_assert_not_null(strstr(out, "seq 2: row changed"), "%s", out);
     cr_assert_eq(hubctl(out, sizeof(out), "audit list --json"), 0);
     cr_assert_not_null(strstr(out, "\"org.added\""), "%s", out);
+    /* a hub id no patient has: said, exit 1, never an empty accounting
+     * that reads as "no disclosures" (F1962) */
+    cr_assert_eq(hubctl_run(out, sizeof(out), "audit list --patient "
+                            "01NOSUCHPATIENT0000000000X", "&1"), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "no patient has that hub id"), "%s", out);
 }
 
 /* The head line of a verify's output ("head: SEQ:HASH") into buf. */

@@ -1468,6 +1468,105 @@ Test(store, audit_list_for_a_patient_is_its_accounting_of_disclosures)
     free(pid);
 }
 
+/* The accounting of disclosures of a merged patient, by whichever of its
+ * ids or identifiers the request names, holds both halves (the survivor's
+ * rows and the merged-away record's) and nothing of another patient
+ * (F1960); SYSTEM may be the namespace the sender's message gave, which
+ * the hub stores under the sender's URN (F1961); a hub id no patient has
+ * is refused, never an empty accounting read as "no disclosures" (F1962). */
+static int rows_of(const char *list, const char *pid)
+{
+    char want[80];
+    int n = 0;
+    snprintf(want, sizeof(want), "\"patient\" : \"%s\"", pid);
+    for (const char *p = list; (p = strstr(p, want)) != NULL; p++)
+        n++;
+    return n;
+}
+
+Test(store, audit_list_of_a_merged_patient_holds_both_halves_by_any_id)
+{
+    struct principal ops = { .org_id = "org_ops", .scopes = SCOPE_ADMIN };
+    struct fixture f;
+    struct store_msg_result res[3];
+    char merge[512], q[256];
+    char *page = NULL, *list = NULL;
+
+    add_msg(&f, 0, "org_a", "m1", "adt.admit", "CITY", "OLD200");
+    add_msg(&f, 1, "org_a", "m2", "adt.admit", "CITY", "NEW100");
+    add_msg(&f, 2, "org_a", "m9", "adt.admit", "CITY", "OTHER9");
+    ingest(&f, 3, res);
+    release(res, 3);
+    cr_assert_eq(store_events_page(s, &ops, 0, NULL, NULL, 10, &page),
+                 HUB_OK);
+    free(page);
+    char *old_p = q1("SELECT hub_id FROM patient_identifiers "
+                     "WHERE value = 'OLD200'");
+    char *new_p = q1("SELECT hub_id FROM patient_identifiers "
+                     "WHERE value = 'NEW100'");
+    char *oth_p = q1("SELECT hub_id FROM patient_identifiers "
+                     "WHERE value = 'OTHER9'");
+    snprintf(merge, sizeof(merge),
+             "{\"type\":\"adt.merge\",\"patient\":{\"identifiers\":"
+             "[{\"value\":\"NEW100\",\"system\":\"CITY\"}],"
+             "\"merged_from\":[{\"value\":\"OLD200\",\"system\":\"CITY\"}]}}");
+    add_msg(&f, 0, "org_a", "m3", "adt.merge", "CITY", "NEW100");
+    f.ev[0].json = slice_from_cstr(merge);
+    ingest(&f, 1, res);
+    release(res, 1);
+
+    snprintf(q, sizeof(q), "SELECT count(*) FROM audit WHERE patient_hub_id "
+             "IN ('%s', '%s')", old_p, new_p);
+    long both = qlong(q);
+    snprintf(q, sizeof(q), "SELECT count(*) FROM audit WHERE patient_hub_id "
+             "= '%s'", old_p);
+    long old_rows = qlong(q);
+    cr_assert_gt(old_rows, 0);
+    cr_assert_gt(both, old_rows);
+    char pats[96];
+    snprintf(pats, sizeof(pats), "\"patients\" : [\"%s\"]", new_p);
+
+    const char *asks[][2] = { { new_p, NULL }, { old_p, NULL },
+                              { NULL, "OLD200" }, { NULL, "NEW100" },
+                              { NULL, "CITY|OLD200" } };
+    for (size_t i = 0; i < sizeof(asks) / sizeof(asks[0]); i++) {
+        cr_assert_eq(store_audit_list(s, asks[i][0], asks[i][1], 0, 100,
+                                      &list), HUB_OK, "ask %zu", i);
+        cr_assert_eq(rows_of(list, old_p) + rows_of(list, new_p), both,
+                     "ask %zu: both halves: %s", i, list);
+        cr_assert_eq(rows_of(list, oth_p), 0, "ask %zu: %s", i, list);
+        cr_assert_not_null(strstr(list, pats), "ask %zu: %s", i, list);
+        free(list);
+    }
+    /* the namespace written as the stored URN still works */
+    char *sys = q1("SELECT system FROM patient_identifiers WHERE value = "
+                   "'OTHER9'");
+    cr_assert_str_eq(sys, "urn:hub:org:org_a:ns:CITY");
+    free(sys);
+    cr_assert_eq(store_audit_list(s, NULL, "urn:hub:org:org_a:ns:CITY|OTHER9",
+                                  0, 100, &list), HUB_OK);
+    cr_assert_gt(rows_of(list, oth_p), 0, "%s", list);
+    cr_assert_eq(rows_of(list, old_p) + rows_of(list, new_p), 0, "%s", list);
+    free(list);
+    /* another sender's namespace of that name is not this one */
+    cr_assert_eq(store_audit_list(s, NULL, "TOWN|OTHER9", 0, 100, &list),
+                 HUB_OK);
+    cr_assert_not_null(strstr(list, "\"audit\" : []"), "%s", list);
+    cr_assert_not_null(strstr(list, "\"patients\" : []"), "%s", list);
+    free(list);
+    list = NULL;
+    cr_assert_eq(store_audit_list(s, "01NOSUCHPATIENT0000000000X", NULL, 0,
+                                  100, &list), HUB_ENOTFOUND);
+    cr_assert_null(list);
+    /* the whole trail, with neither, names no patients */
+    cr_assert_eq(store_audit_list(s, NULL, NULL, 0, 100, &list), HUB_OK);
+    cr_assert_null(strstr(list, "\"patients\" : ["), "%s", list);
+    free(list);
+    free(old_p);
+    free(new_p);
+    free(oth_p);
+}
+
 Test(store, new_ids_are_26_crockford_chars_and_time_ordered)
 {
     char a[STORE_ID_LEN + 1], b[STORE_ID_LEN + 1];

@@ -2089,6 +2089,52 @@ Test(dict, shipped_question_wordings_read_as_their_codes)
     cr_assert(!amb);
 }
 
+/* A table longer than DICT_MAX_ROWS is refused naming its member (F1840):
+ * the prescan refused it first, at "/", with its own words, so `hubctl
+ * dict check` named no table; one row more and 40,000 more alike. */
+Test(dict_load, a_table_too_long_is_named)
+{
+    size_t rows[] = { DICT_MAX_ROWS + 1, DICT_MAX_ROWS * 3 };
+    for (size_t k = 0; k < 2; k++) {
+        size_t n = rows[k], cap = 64 + 2 * n;
+        char *text = malloc(cap);
+        cr_assert_not_null(text);
+        size_t o = (size_t)snprintf(text, cap, "{\"statuses\":[");
+        for (size_t i = 0; i < n; i++) {
+            text[o++] = '0';
+            text[o++] = i + 1 < n ? ',' : ']';
+        }
+        text[o++] = '}';
+        text[o] = '\0';
+        struct dict *d = NULL;
+        struct dict_err e;
+        cr_assert_eq(load_with("task-status.json", text, &e, &d), HUB_ELIMIT,
+                     "%zu: %s %s", n, e.path, e.what ? e.what : "");
+        cr_assert_null(d);
+        cr_assert_str_eq(e.file, "task-status.json");
+        cr_assert_str_eq(e.path, "/statuses", "%zu", n);
+        cr_assert_str_eq(e.what, "array has more than 20000 rows");
+        free(text);
+    }
+    /* DICT_MAX_ROWS rows pass the count (and are then read row by row:
+     * a 0 is no status) */
+    size_t n = DICT_MAX_ROWS, cap = 64 + 2 * n;
+    char *text = malloc(cap);
+    cr_assert_not_null(text);
+    size_t o = (size_t)snprintf(text, cap, "{\"statuses\":[");
+    for (size_t i = 0; i < n; i++) {
+        text[o++] = '0';
+        text[o++] = i + 1 < n ? ',' : ']';
+    }
+    text[o++] = '}';
+    text[o] = '\0';
+    struct dict *d = NULL;
+    struct dict_err e;
+    cr_assert_eq(load_with("task-status.json", text, &e, &d), HUB_EINVALID);
+    cr_assert_str_eq(e.path, "/statuses/0", "%s", e.what);
+    free(text);
+}
+
 /* Every adapter's label set holds DICT_MAX_LABELS labels, restricted
  * counted: a dictionary naming more would make an event lose one and reach
  * a subscription not granted it (F781), so it is refused where the one

@@ -479,6 +479,34 @@ Test(ingest_docs, ccda_doctype_is_refused_with_its_place)
     cr_expect_str_eq(cJSON_GetObjectItem(e, "code")->valuestring,
                      "unsupported");
     cr_expect_str_eq(cJSON_GetObjectItem(e, "field")->valuestring, "/");
+    /* the byte libxml2 had read when it met the DOCTYPE: inside it, at
+     * bytes 21-52 (F1828: it was given only when not 0) */
+    const cJSON *off = cJSON_GetObjectItem(e, "offset");
+    cr_assert(cJSON_IsNumber(off), "%.*s", (int)J->msg.reply.len,
+              J->msg.reply.p);
+    cr_expect_geq(off->valueint, 21);
+    cr_expect_leq(off->valueint, 52);
+    cJSON_Delete(j);
+}
+
+/* A body that is no XML at all (a FHIR resource posted to /v1/ccda) is
+ * refused at its first byte, and told so: "offset" 0, a place, where a
+ * refusal at no place has none (F1828: 0 read as "none"). */
+Test(ingest_docs, ccda_refused_at_its_first_byte_is_told_offset_0)
+{
+    static const char doc[] = "{\"resourceType\":\"Patient\"}";
+
+    cr_assert_eq(ingest_prepare_ccda(J, D, "hosp", NULL, doc,
+                                     sizeof(doc) - 1), 400);
+    cr_expect(J->err.located);
+    cJSON *j = reply_json();
+    const cJSON *e = cJSON_GetObjectItem(j, "error");
+    cr_assert_not_null(e);
+    cr_expect_str_eq(cJSON_GetObjectItem(e, "code")->valuestring, "syntax");
+    const cJSON *off = cJSON_GetObjectItem(e, "offset");
+    cr_assert(cJSON_IsNumber(off), "no offset: %.*s", (int)J->msg.reply.len,
+              J->msg.reply.p);
+    cr_expect_eq(off->valueint, 0);
     cJSON_Delete(j);
 }
 
@@ -520,6 +548,7 @@ Test(ingest_docs, ccda_not_well_formed_is_told_the_byte_offset_of_its_fault)
     cr_assert_not_null(e);
     cr_expect_null(cJSON_GetObjectItem(e, "offset"), "%.*s",
                    (int)J->msg.reply.len, J->msg.reply.p);
+    cr_expect(!J->err.located);
     cJSON_Delete(j);
     free(p);
 }
