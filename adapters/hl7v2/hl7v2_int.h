@@ -132,10 +132,10 @@ struct hl7_msg {
     uint32_t first[16];         /* 1 + the index of the first segment of
                                    each indexed or noted ID, by
                                    hl7_id_slot; 0: none */
-    bool noted_again;           /* a second PD1, PV2 or ARV: the
-                                   normalizer reads each (adt_protect.c) */
     unsigned char high;         /* HL7_HIGH_*: the bytes the character
                                    set check of hl7_parse looks for */
+    bool noted_again;           /* a second PD1, PV2 or ARV: the
+                                   normalizer reads each (adt_protect.c) */
     const char *sent;           /* when p is the UTF-8 translation of a
                                    Latin or ISO 2022 text (hl7_parse): the
                                    bytes sent */
