@@ -932,14 +932,17 @@ ADT_FN void adt_write_encounter(struct ctx *c, const struct hl7_seg *pv1,
  * from index `arv` of the event's segments). A value that is neither Y
  * nor N, and an N whose effective date is after the message's day (or
  * cannot be read), are read as protected, with a warning; nothing quotes
- * a value. Out of line: half the messages have a PD1 or a PV2, few say
- * anything in these fields.
+ * a value. Every PD1 and PV2 of the event is read (one says protected:
+ * protected), not only the first: a message repeats them rarely, and the
+ * parser says so (hl7_msg.noted_again). Out of line: half the messages
+ * have a PD1 or a PV2, few say anything in these fields.
  */
 ADT_FN __attribute__((noinline)) bool adt_access_restricted(struct ctx *c);
 
 /* Whether access_restricted has anything to read (one of PD1, PV2 or ARV
- * is in the message): an ARV, or a PD1 with PD1-12 or a PV2 with PV2-22;
- * for an A40's group, any of the three in the message. Most PD1 and PV2
+ * is in the message): an ARV, or a PD1 with PD1-12 or a PV2 with PV2-22,
+ * or a second PD1, PV2 or ARV; for an A40's group, any of the three in
+ * the message. Most PD1 and PV2
  * end before those fields. Out of line: one_event then saves no more
  * registers for it. */
 ADT_FN __attribute__((noinline)) bool adt_may_restrict(const struct ctx *c);

@@ -135,56 +135,86 @@ static __attribute__((cold, noinline)) void arv_labels(struct ctx *c,
     }
 }
 
+/* Whether PD1 `s` protects: PD1-12 Y (or what is neither Y nor N), or N
+ * that takes effect after the message (PD1-13). `warned` holds the
+ * warnings given (bit 0 PD1-12, 1 and 2 PD1-13): each once a message. */
+static bool pd1_protects(struct ctx *c, const struct hl7_seg *s,
+                         char sent[ISO_MAX], size_t *slen, unsigned *warned)
+{
+    unsigned yn = yes_no(c, s, 12);
+    if ((yn & YN_OTHER) && !(*warned & 1u)) {
+        *warned |= 1u;
+        adt_warn(c, "PD1-12", "protection indicator is not Y or N; read as "
+                              "protected");
+    }
+    if (yn & (YN_YES | YN_OTHER))
+        return true;
+    if (!(yn & YN_NO))
+        return false;
+    /* PD1-13 (DT, v2.5 on): "the effective date for PD1-12" */
+    struct slice eff = val1(c, s, 13).s;
+    int after = eff.len ? after_message_day(c, eff, sent, slen) : 0;
+    if (after > 0 && !(*warned & 2u)) {
+        *warned |= 2u;
+        adt_warn(c, "PD1-13", "protection indicator N takes effect after "
+                              "the message; read as protected");
+    } else if (after < 0 && !(*warned & 4u)) {
+        *warned |= 4u;
+        adt_warn(c, "PD1-13", "effective date of the protection indicator "
+                              "cannot be compared with MSH-7; read as "
+                              "protected");
+    }
+    return after != 0;
+}
+
+/* Whether PV2 `s` protects: PV2-22 Y, or what is neither Y nor N (bit 3
+ * of `warned`: its warning given). */
+static bool pv2_protects(struct ctx *c, const struct hl7_seg *s,
+                         unsigned *warned)
+{
+    unsigned yn = yes_no(c, s, 22);
+    if ((yn & YN_OTHER) && !(*warned & 8u)) {
+        *warned |= 8u;
+        adt_warn(c, "PV2-22", "visit protection indicator is not Y or N; "
+                              "read as protected");
+    }
+    return (yn & (YN_YES | YN_OTHER)) != 0;
+}
+
 ADT_FN __attribute__((noinline)) bool adt_access_restricted(struct ctx *c)
 {
     const struct hl7_msg *m = c->m;
-    const struct hl7_seg *pd1 = NULL, *pv2 = NULL;
+    char sent[ISO_MAX];
+    size_t slen = 0;
+    unsigned warned = 0;
+    bool r = false;
     uint32_t arv = c->hi;           /* the first ARV of the event, or hi */
-    if (c->lo == 0 && c->hi == m->nseg) {
-        pd1 = hl7_first_seg(m, HL7_SLOT_PD1);
-        pv2 = hl7_first_seg(m, HL7_SLOT_PV2);
+    if (c->lo == 0 && c->hi == m->nseg && !m->noted_again) {
+        /* one PD1, PV2 and ARV at most: where the parser noted them */
+        const struct hl7_seg *pd1 = hl7_first_seg(m, HL7_SLOT_PD1),
+                             *pv2 = hl7_first_seg(m, HL7_SLOT_PV2);
         if (m->first[HL7_SLOT_ARV])
             arv = m->first[HL7_SLOT_ARV] - 1;
+        if (pd1 && pd1_protects(c, pd1, sent, &slen, &warned))
+            r = true;
+        if (pv2 && pv2_protects(c, pv2, &warned))
+            r = true;
     } else {
-        /* an A40's PID group: its own, the first of each */
-        for (uint32_t k = c->hi; k-- > c->lo;) {
+        /* an A40's PID group, or a message that repeats PD1 or PV2 (each
+         * is one a message, or a PID group: a sender that sends another,
+         * an empty one before the visit's own, is read at its most
+         * protective, as a repeated indicator is: the first alone
+         * dropped the visit's Y, F1920). Cold: both are rare. */
+        for (uint32_t k = c->lo; k < c->hi; k++) {
             const struct hl7_seg *s = &m->seg[k];
             if (memcmp(s->id, "PD1", 4) == 0)
-                pd1 = s;
+                r |= pd1_protects(c, s, sent, &slen, &warned);
             else if (memcmp(s->id, "PV2", 4) == 0)
-                pv2 = s;
-            else if (memcmp(s->id, "ARV", 4) == 0)
+                r |= pv2_protects(c, s, &warned);
+            else if (memcmp(s->id, "ARV", 4) == 0 && arv == c->hi)
                 arv = k;
         }
     }
-    char sent[ISO_MAX];
-    size_t slen = 0;
-    bool r = false;
-    unsigned yn = pd1 ? yes_no(c, pd1, 12) : 0;
-    if (yn & YN_OTHER)
-        adt_warn(c, "PD1-12", "protection indicator is not Y or N; read as "
-                              "protected");
-    if (yn & (YN_YES | YN_OTHER)) {
-        r = true;
-    } else if (yn & YN_NO) {
-        /* PD1-13 (DT, v2.5 on): "the effective date for PD1-12" */
-        struct slice eff = val1(c, pd1, 13).s;
-        int after = eff.len ? after_message_day(c, eff, sent, &slen) : 0;
-        if (after > 0)
-            adt_warn(c, "PD1-13", "protection indicator N takes effect after "
-                                  "the message; read as protected");
-        else if (after < 0)
-            adt_warn(c, "PD1-13", "effective date of the protection indicator "
-                                  "cannot be compared with MSH-7; read as "
-                                  "protected");
-        r = after != 0;
-    }
-    yn = pv2 ? yes_no(c, pv2, 22) : 0;
-    if (yn & YN_OTHER)
-        adt_warn(c, "PV2-22", "visit protection indicator is not Y or N; read "
-                              "as protected");
-    if (yn & (YN_YES | YN_OTHER))
-        r = true;
     for (uint32_t k = arv; k < c->hi; k++)
         if (memcmp(m->seg[k].id, "ARV", 4) == 0 &&
             arv_in_force(c, &m->seg[k], sent, &slen)) {
@@ -238,7 +268,7 @@ ADT_ALWAYS_INLINE bool has_field(const struct ctx *c, const struct hl7_seg *s,
 ADT_FN __attribute__((noinline)) bool adt_may_restrict(const struct ctx *c)
 {
     const struct hl7_msg *m = c->m;
-    if (c->lo != 0 || c->hi != m->nseg)
+    if (c->lo != 0 || c->hi != m->nseg || m->noted_again)
         return true;
     return m->first[HL7_SLOT_ARV] ||
            has_field(c, hl7_first_seg(m, HL7_SLOT_PD1), 12) ||

@@ -737,8 +737,12 @@ int HL7_PARSE(struct arena *a, const char *p, size_t len,
             /* a noted ID: where its first segment is, for the normalizer
              * (one compare a segment not indexed) */
             unsigned slot = hl7_id_slot(id);
-            if (seg_id_of[slot] == (id | SEG_NOTED) && m->first[slot] == 0)
-                m->first[slot] = m->nseg + 1;
+            if (seg_id_of[slot] == (id | SEG_NOTED)) {
+                if (m->first[slot] == 0)
+                    m->first[slot] = m->nseg + 1;
+                else
+                    m->noted_again = true;
+            }
             /* Not indexed: only its end is found, and whether it might
              * break a limit or hold a NUL. It cannot when it is shorter
              * than HL7_MAX_FIELDS bytes (a field takes a separator) and

@@ -134,6 +134,8 @@ struct hl7_msg {
                                    hl7_id_slot; 0: none */
     unsigned char high;         /* HL7_HIGH_*: the bytes the character
                                    set check of hl7_parse looks for */
+    bool noted_again;           /* a second PD1, PV2 or ARV: the
+                                   normalizer reads each (adt_protect.c) */
     const char *sent;           /* when p is the UTF-8 translation of a
                                    Latin or ISO 2022 text (hl7_parse): the
                                    bytes sent */

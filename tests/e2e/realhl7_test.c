@@ -125,3 +125,21 @@ Test(realhl7, round_125_samples_are_acked_and_stored_as_checked,
     };
     send_and_check(names, sizeof(names) / sizeof(names[0]));
 }
+
+/* Round 135 (SOURCES.md F1920-F1939): an IBM load generator's v2.3 A02
+ * (MSH-11 T, a Canadian address, a placeholder national number in PID-19,
+ * PV2 text with \T\ and \R\, LF ends), ProSolv's v2.6 A01 to IBM with
+ * every PV1 and PV2 field filled (EVN-1 A04, PV2-22 Y), CommonWell's PIX
+ * feed A01 and A40 (an OID as CX-4's namespace, a doctor's name in
+ * PV1-7's id, the visit number one field late). */
+Test(realhl7, round_135_samples_are_acked_and_stored_as_checked,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char *const names[] = {
+        "r135-lfh_whi_loadgen_a02_v23_training_pv2_escapes",
+        "r135-lfh_prosolv_sentara_a01_v26_evn_a04_every_pv1_field",
+        "r135-commonwell_pix_a01_v25_oid_namespace_doctor_as_text",
+        "r135-commonwell_pix_a40_v25_mrg_oid_namespace",
+    };
+    send_and_check(names, sizeof(names) / sizeof(names[0]));
+}

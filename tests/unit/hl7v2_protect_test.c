@@ -205,6 +205,32 @@ Test(hl7_protect, a_repeated_indicator_is_read_at_its_most_protective)
                      "restricted");
 }
 
+/* PD1 and PV2 are one a message (or an A40's PID group); a sender that
+ * sends another, as an empty PV2 before the visit's own, is read at its
+ * most protective too: the first one alone lost the visit's Y (F1920,
+ * ProSolv's A01 with a PV2 put before PID by hl7_variants). Each warning
+ * once. */
+Test(hl7_protect, every_pd1_and_pv2_of_a_message_is_read)
+{
+    cr_expect_str_eq(run(msg_of(MSH, "PV2|||^Rest\r",
+                                at("PV2", 22, "Y"))).labels, "restricted");
+    cr_expect_str_eq(run(msg_of(MSH, at("PV2", 22, "N"),
+                                at("PV2", 22, "Y"))).labels, "restricted");
+    cr_expect_str_eq(run(msg_of(MSH, at("PD1", 12, "N"),
+                                at("PD1", 12, "Y"))).labels, "restricted");
+    cr_expect_str_eq(run(msg_of(MSH, at("PD1", 12, "N"),
+                                at("PD1", 12, "N|20260116"))).labels,
+                     "restricted");
+    cr_expect_str_eq(run(msg_of(MSH, at("PV2", 22, "N"),
+                                at("PV2", 22, "N"))).labels, "");
+    cr_expect_str_eq(run(msg_of(MSH, "PV2|||^Rest\r", "PV2|||^Rest\r"))
+                         .labels, "");
+    cr_expect_str_eq(run(msg_of(MSH, at("PV2", 22, "X"),
+                                at("PV2", 22, "Z"))).warnings,
+                     "PV2-22:visit protection indicator is not Y or N; "
+                     "read as protected;");
+}
+
 /* PD1-13 (v2.5 on): "the effective date for PD1-12". An N that takes
  * effect after the message was sent says the patient is protected until
  * then; a Y that does is labelled too (the event is kept and read after

@@ -9,8 +9,9 @@
  *     hub takes all three, as senders' files have them);
  *   - with a Z segment after each segment (ch. 2.8.2: a site's own
  *     segments may come anywhere, and the hub passes over them), and with
- *     standard segments it does not read (NK1, PV2, OBX, AL1, ROL, GT1,
- *     IN1) between the others;
+ *     standard segments that say nothing it reads (NK1, a PV2 with no
+ *     PV2-22, OBX, AL1, ROL, GT1, IN1) between the others (a PV2 before
+ *     PID beside the visit's own: every PV2 is read, F1920);
  *   - with empty fields added at each segment's end (ch. 2.5.3: trailing
  *     delimiters may be sent or left out, to the same meaning);
  *   - with the vowels of 24 fields (the sending application and
