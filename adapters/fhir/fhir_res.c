@@ -18,6 +18,8 @@
 #include <string.h>
 
 #define ICD10CM "http://hl7.org/fhir/sid/icd-10-cm"
+/* The Gravity domain code for "not further specified" (domains.json) */
+#define SDOH_UNSPECIFIED "sdoh-category-unspecified"
 
 /* ---- small writers ------------------------------------------------------------ */
 
@@ -212,12 +214,18 @@ void fx_put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
  * (zcodes.json), else a SNOMED CT finding (snomed-domains.json): US Core's
  * SDOH problem example sends 445281000124101 alone, with the us-core
  * `sdoh` category and no Gravity one. The Z code goes first, as before
- * SNOMED CT was read, so a Condition coded in both keeps its domain. */
+ * SNOMED CT was read, so a Condition coded in both keeps its domain.
+ * The category `sdoh-category-unspecified` is the SDOHCC IG's "no
+ * domain of the value set fits" (Observation.category guidance), so a
+ * code the dictionary files under a domain names it: a Z59.86 so sent
+ * is financial insecurity. */
 static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
 {
     int rc = fx_domain_of(x, o, "category", dom);
-    if (rc || *dom)
+    if (rc || (*dom && strcmp(*dom, SDOH_UNSPECIFIED) != 0))
         return rc;
+    const char *cat = *dom;     /* NULL or the catch-all */
+    *dom = NULL;
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
     const cJSON *codings = cJSON_GetObjectItemCaseSensitive(code, "coding");
     for (int pass = 0; pass < 2; pass++)
@@ -236,6 +244,7 @@ static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
             if (*dom)
                 return HUB_OK;
         }
+    *dom = cat;
     return HUB_OK;
 }
 

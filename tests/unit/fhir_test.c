@@ -4122,6 +4122,54 @@ Test(fhir, a_snomed_only_condition_takes_its_domain_from_the_finding)
     }
 }
 
+/* F1940: the SDOHCC category `sdoh-category-unspecified` means no domain of
+ * the value set fits (SDOHCC IG 2.x, Observation.category guidance); a
+ * code the dictionary files under a domain is more precise. A demo care
+ * platform's transaction bundle (round 136's robert-chen sample) sends
+ * Z59.86 "Financial insecurity" so; its condition was filed under the
+ * catch-all, and a subscription to financial-insecurity missed it. */
+#define UNSPEC_CONDITION(codings)                                           \
+    "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"          \
+    "\"Patient/p1\"},\"category\":[{\"coding\":[{\"system\":"              \
+    "\"http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/"                 \
+    "SDOHCC-CodeSystemTemporaryCodes\",\"code\":"                          \
+    "\"sdoh-category-unspecified\"}]}],\"code\":{\"coding\":[" codings "]}}"
+#define ICD(c) "{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"" \
+    c "\"}"
+#define SCT(c) "{\"system\":\"http://snomed.info/sct\",\"code\":\"" c "\"}"
+Test(fhir, an_unspecified_sdoh_category_gives_way_to_the_codes_domain)
+{
+    static const struct {
+        const char *json, *domain;
+    } cases[] = {
+        { UNSPEC_CONDITION(ICD("Z59.86")), "financial-insecurity" },
+        { UNSPEC_CONDITION(SCT("733423003")), "food-insecurity" },
+        { UNSPEC_CONDITION(SCT("105531004") "," ICD("Z59.01")),
+          "homelessness" },
+        /* a code the dictionary does not file keeps the catch-all */
+        { UNSPEC_CONDITION(ICD("Z65.8")), "sdoh-category-unspecified" },
+        { UNSPEC_CONDITION(SCT("105531004")), "sdoh-category-unspecified" },
+        /* a named Gravity category still wins over the code */
+        { "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+          "\"Patient/p1\"},\"category\":[{\"coding\":[{\"system\":"
+          "\"http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/"
+          "SDOHCC-CodeSystemTemporaryCodes\",\"code\":\"food-insecurity\"}]}],"
+          "\"code\":{\"coding\":[" ICD("Z59.86") "]}}", "food-insecurity" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct canon_list out;
+        struct hub_err err;
+        arena_reset(&A);
+        cr_assert_eq(run(cases[i].json, &out, NULL, &err), HUB_OK,
+                     "case %zu: %s", i, err.what ? err.what : "");
+        cr_assert_eq(out.n, 1, "case %zu", i);
+        cr_assert_str_eq(field_of(&out, 0, "condition.domain"),
+                         cases[i].domain, "case %zu", i);
+    }
+}
+#undef ICD
+#undef SCT
+
 /* The SDOHCC IG's social isolation Observation Assessment puts its domain
  * in a category of http://example.org/CodeSystem/other-code-system ("a
  * category code that may not yet be included in the SDOHCC ValueSet SDOH
