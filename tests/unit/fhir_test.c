@@ -5149,6 +5149,73 @@ Test(fhir, a_functional_assessment_joins_no_loose_screening)
                      "entry[1].resource.category[1]");
 }
 
+/* F1941: loose screening Observations of one patient joined one screening
+ * whatever their dates, dated by the first: a demo care platform's
+ * transaction (round 136's robert-chen sample) sent its AHC items of
+ * 2026-01-08 and an AUDIT-C score of 2026-03-15, and the score was
+ * reported as screened in January. Items of the same day (effective[x],
+ * else issued, as sent) still join; another day is another screening. */
+#define LOOSE_HVS(id, when, q, a)                                           \
+    "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"" id "\","  \
+    "\"status\":\"final\",\"subject\":{\"reference\":\"Patient/p1\"},"     \
+    "\"category\":[" CAT(OBS_CATS, "survey") "]," when                      \
+    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\""   \
+    q "\"}]},\"valueCodeableConcept\":{\"coding\":[{\"system\":"           \
+    "\"http://loinc.org\",\"code\":\"" a "\"}]}}}"
+Test(fhir, loose_items_of_other_days_are_other_screenings)
+{
+    static const struct {
+        const char *json;
+        size_t n;               /* screening.completed events */
+        const char *first_at, *first_items;
+    } cases[] = {
+        /* two days: two screenings, each of its own date */
+        { "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+          LOOSE_HVS("a", "\"effectiveDateTime\":\"2026-01-08\",", "88122-7",
+                    "LA28397-0") ","
+          LOOSE_HVS("b", "\"effectiveDateTime\":\"2026-03-15\",", "88123-5",
+                    "LA28397-0") "]}",
+          2, "2026-01-08", "2" },
+        /* one day, other times: one screening (the HVS risk derived) */
+        { "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+          LOOSE_HVS("a", "\"effectiveDateTime\":\"2026-01-08T09:00:00Z\",",
+                    "88122-7", "LA28397-0") ","
+          LOOSE_HVS("b", "\"issued\":\"2026-01-08T09:20:00Z\",", "88123-5",
+                    "LA28397-0") "]}",
+          1, "2026-01-08T09:00:00Z", "3" },
+        /* neither dated: one screening, as before */
+        { "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+          LOOSE_HVS("a", "", "88122-7", "LA28397-0") ","
+          LOOSE_HVS("b", "", "88123-5", "LA28397-0") "]}",
+          1, "(absent)", "3" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct canon_list out;
+        struct hub_err err;
+        arena_reset(&A);
+        cr_assert_eq(run(cases[i].json, &out, NULL, &err), HUB_OK,
+                     "case %zu: %s", i, err.what ? err.what : "");
+        size_t n = 0, first = out.n;
+        for (size_t k = 0; k < out.n; k++)
+            if (strcmp(out.ev[k].type, "screening.completed") == 0 &&
+                n++ == 0)
+                first = k;
+        cr_assert_eq(n, cases[i].n, "case %zu: %zu screenings", i, n);
+        cr_assert_str_eq(field_of(&out, first, "occurred_at"),
+                         cases[i].first_at, "case %zu", i);
+        char path[40];
+        snprintf(path, sizeof(path), "screening.items.%s",
+                 cases[i].first_items);
+        cr_assert_str_eq(field_of(&out, first, path), "(absent)",
+                         "case %zu: items", i);
+        snprintf(path, sizeof(path), "screening.items.%d",
+                 atoi(cases[i].first_items) - 1);
+        cr_assert_str_neq(field_of(&out, first, path), "(absent)",
+                          "case %zu: items", i);
+    }
+}
+#undef LOOSE_HVS
+
 /* F1160: eCR's US Public Health Characteristics of Home Environment
  * (HL7/case-reporting) sends LOINC 75274-1 "Characteristics of residence"
  * valued 32911000 "Homeless" with no category at all. The code says it is
