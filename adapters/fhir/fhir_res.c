@@ -248,6 +248,35 @@ static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
     return HUB_OK;
 }
 
+const char *fx_reason_domain(struct fx *x, const cJSON *o)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reasonReference");
+    struct hub_err keep = *x->err;
+    size_t saved = x->nsteps;
+    const char *dom = NULL;
+    for (const cJSON *k = cJSON_IsArray(r) ? r->child : NULL; k && !dom;
+         k = k->next) {
+        const cJSON *ref = cJSON_GetObjectItemCaseSensitive(k, "reference");
+        if (!cJSON_IsString(ref))
+            continue;
+        const cJSON *c = fx_contained(o, ref->valuestring, NULL);
+        if (c == NULL) {
+            struct fx_entry *e = fx_resolve(x, ref->valuestring);
+            c = e && e->type && strcmp(e->type, "Condition") == 0 ? e->res
+                                                                 : NULL;
+        } else if (!cJSON_IsString(fx_get(c, "resourceType")) ||
+                   strcmp(fx_get(c, "resourceType")->valuestring,
+                          "Condition") != 0)
+            c = NULL;
+        /* the Condition's own pass reports what is wrong with it */
+        if (c && condition_domain(x, c, &dom))
+            dom = NULL;
+    }
+    *x->err = keep;
+    x->nsteps = saved;
+    return dom;
+}
+
 /* The domain snomed-domains.json gives the first SNOMED CT coding of
  * `o`.code it names, or NULL: a ServiceRequest for an SDOH intervention
  * (467771000124109 "Assistance with application for food pantry

@@ -2450,6 +2450,80 @@ Test(fhir, a_questionnaire_response_without_author_names_its_source)
     cr_assert_str_eq(field_of(&out, 0, "screening.performer"), "(absent)");
 }
 
+/* F1942: a referral whose categories and code name no domain (SNOMED CT
+ * 3457005 "Patient referral", as a demo care platform's transaction
+ * sends it: round 136's robert-chen sample) but whose reasonReference is
+ * a Condition of the message with one is for that need: its events name
+ * the Condition's domain, so a subscription to financial-insecurity gets
+ * the referral as it gets the Condition. */
+#define REASON_COND(id, code)                                               \
+    "{\"resourceType\":\"Condition\",\"id\":\"" id "\",\"subject\":"         \
+    "{\"reference\":\"urn:uuid:p\"},\"code\":{\"coding\":[{\"system\":"     \
+    "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"" code "\"}]}}"
+#define REASON_SR(extra, reason)                                            \
+    "{\"resourceType\":\"ServiceRequest\",\"id\":\"sr\",\"status\":"       \
+    "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":"          \
+    "\"urn:uuid:p\"}," extra "\"code\":{\"coding\":[{\"system\":"          \
+    "\"http://snomed.info/sct\",\"code\":\"3457005\"}]},"                  \
+    "\"reasonReference\":[{\"reference\":\"" reason "\"}]}"
+#define REASON_BUNDLE(cond, sr)                                             \
+    "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["    \
+    "{\"fullUrl\":\"urn:uuid:p\",\"resource\":{\"resourceType\":"          \
+    "\"Patient\",\"identifier\":[{\"system\":\"urn:x\",\"value\":\"1\"}]},"  \
+    "\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}},"                \
+    "{\"fullUrl\":\"urn:uuid:c\",\"resource\":" cond ",\"request\":"        \
+    "{\"method\":\"POST\",\"url\":\"Condition\"}},"                         \
+    "{\"fullUrl\":\"urn:uuid:s\",\"resource\":" sr ",\"request\":"          \
+    "{\"method\":\"POST\",\"url\":\"ServiceRequest\"}}]}"
+Test(fhir, a_referral_of_no_domain_takes_its_reason_conditions)
+{
+    static const struct {
+        const char *json, *domain;
+    } cases[] = {
+        { REASON_BUNDLE(REASON_COND("c1", "Z59.86"),
+                        REASON_SR("", "urn:uuid:c")),
+          "financial-insecurity" },
+        { REASON_BUNDLE(REASON_COND("c1", "Z59.86"),
+                        REASON_SR("", "Condition/c1")),
+          "financial-insecurity" },
+        /* a contained Condition */
+        { REASON_BUNDLE(REASON_COND("c1", "I10"),
+                        REASON_SR("\"contained\":[" REASON_COND("k", "Z59.41")
+                                  "],", "#k")),
+          "food-insecurity" },
+        /* the referral's own category still wins */
+        { REASON_BUNDLE(REASON_COND("c1", "Z59.86"),
+                        REASON_SR("\"category\":[{\"coding\":[{\"system\":"
+                                  "\"http://hl7.org/fhir/us/sdoh-clinicalcare/"
+                                  "CodeSystem/SDOHCC-CodeSystemTemporaryCodes\","
+                                  "\"code\":\"housing-instability\"}]}],",
+                                  "urn:uuid:c")),
+          "housing-instability" },
+        /* a reason of no domain, or not in the message: none */
+        { REASON_BUNDLE(REASON_COND("c1", "I10"),
+                        REASON_SR("", "urn:uuid:c")), "(absent)" },
+        { REASON_BUNDLE(REASON_COND("c1", "Z59.86"),
+                        REASON_SR("", "Condition/elsewhere")), "(absent)" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct canon_list out;
+        struct hub_err err;
+        arena_reset(&A);
+        cr_assert_eq(run(cases[i].json, &out, NULL, &err), HUB_OK,
+                     "case %zu: %s %s", i, err.field,
+                     err.what ? err.what : "");
+        size_t k = 0;
+        while (k < out.n && strcmp(out.ev[k].type, "referral.created") != 0)
+            k++;
+        cr_assert_lt(k, out.n, "case %zu: no referral", i);
+        cr_assert_str_eq(field_of(&out, k, "referral.domain"),
+                         cases[i].domain, "case %zu", i);
+    }
+}
+#undef REASON_COND
+#undef REASON_SR
+#undef REASON_BUNDLE
+
 /* Finding 10: a sub-referral names its parent request; a sub-task its
  * parent task. */
 Test(fhir, a_subreferral_carries_the_request_it_is_based_on)
