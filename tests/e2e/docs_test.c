@@ -743,6 +743,54 @@ Test(docs, fhir_round_126_samples_and_a_conditional_patient_reference,
                               "WHERE system = 'urn:oid:1.2.3.126'"), 1);
 }
 
+/* Round 136's samples over POST /v1/fhir: a care platform's transaction
+ * bundle of one person sent twice, by POST with urn:uuid references and
+ * by PUT with client UUIDs (its Connect360 projection). Each is 15 events;
+ * the MRN names one person; the Z59.86 Condition sent under
+ * sdoh-category-unspecified is stored as financial-insecurity (F1940), so
+ * is the CBO referral for it (F1942), and the AUDIT-C score of March is a
+ * screening of its own day, not one of January's (F1941). */
+Test(docs, fhir_round_136_samples_store_domains_and_screening_days,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char *const files[] = {
+        "real/fhir/r136-rhtp_Bundle-robert-chen.json",
+        "real/fhir/r136-rhtp_Bundle-robert-chen-connect360.json",
+    };
+    struct http_resp r;
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        cr_assert_eq(post_file("/v1/fhir", "application/fhir+json", files[i],
+                               &r), 202, "%s: %s", files[i], r.body);
+        cJSON *j = parse(&r);
+        cr_expect_eq(ids_of(j, "event_ids", NULL, 0), 15, "%s: %s", files[i],
+                     r.body);
+        cJSON_Delete(j);
+        http_resp_free(&r);
+    }
+    cr_expect_eq(events_total(), 30);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT body::jsonb->"
+                              "'patient'->>'hub_id') FROM events"), 1,
+                 "one person by the MRN");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type = "
+                              "'condition.recorded' AND body::jsonb->'condition'"
+                              "->>'domain' = 'financial-insecurity'"), 2);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
+                              "LIKE 'referral.%' AND body::jsonb->'referral'"
+                              "->>'domain' = 'financial-insecurity'"), 4);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type = "
+                              "'screening.completed' AND body::jsonb->>"
+                              "'occurred_at' = '2026-03-15' AND jsonb_array_"
+                              "length(body::jsonb->'screening'->'items') = 1"),
+                 2, "the AUDIT-C score alone, on its own day");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type = "
+                              "'screening.completed' AND body::jsonb->>"
+                              "'occurred_at' = '2026-01-08' AND jsonb_array_"
+                              "length(body::jsonb->'screening'->'items') = 4"),
+                 2);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'quarantined'"), 0);
+}
+
 Test(docs, fhir_patient_id_never_meets_an_mrn_of_the_same_value,
      .init = start, .fini = stop, .timeout = 60)
 {
