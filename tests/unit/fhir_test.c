@@ -5241,7 +5241,8 @@ Test(fhir, loose_items_of_other_days_are_other_screenings)
     static const struct {
         const char *json;
         size_t n;               /* screening.completed events */
-        const char *first_at, *first_items;
+        const char *first_at;
+        int first_items;        /* items of the first screening */
     } cases[] = {
         /* two days: two screenings, each of its own date */
         { "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
@@ -5249,19 +5250,19 @@ Test(fhir, loose_items_of_other_days_are_other_screenings)
                     "LA28397-0") ","
           LOOSE_HVS("b", "\"effectiveDateTime\":\"2026-03-15\",", "88123-5",
                     "LA28397-0") "]}",
-          2, "2026-01-08", "2" },
+          2, "2026-01-08", 2 },
         /* one day, other times: one screening (the HVS risk derived) */
         { "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
           LOOSE_HVS("a", "\"effectiveDateTime\":\"2026-01-08T09:00:00Z\",",
                     "88122-7", "LA28397-0") ","
           LOOSE_HVS("b", "\"issued\":\"2026-01-08T09:20:00Z\",", "88123-5",
                     "LA28397-0") "]}",
-          1, "2026-01-08T09:00:00Z", "3" },
+          1, "2026-01-08T09:00:00Z", 3 },
         /* neither dated: one screening, as before */
         { "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
           LOOSE_HVS("a", "", "88122-7", "LA28397-0") ","
           LOOSE_HVS("b", "", "88123-5", "LA28397-0") "]}",
-          1, "(absent)", "3" },
+          1, "(absent)", 3 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct canon_list out;
@@ -5278,12 +5279,12 @@ Test(fhir, loose_items_of_other_days_are_other_screenings)
         cr_assert_str_eq(field_of(&out, first, "occurred_at"),
                          cases[i].first_at, "case %zu", i);
         char path[40];
-        snprintf(path, sizeof(path), "screening.items.%s",
+        snprintf(path, sizeof(path), "screening.items.%d",
                  cases[i].first_items);
         cr_assert_str_eq(field_of(&out, first, path), "(absent)",
                          "case %zu: items", i);
         snprintf(path, sizeof(path), "screening.items.%d",
-                 atoi(cases[i].first_items) - 1);
+                 cases[i].first_items - 1);
         cr_assert_str_neq(field_of(&out, first, path), "(absent)",
                           "case %zu: items", i);
     }
