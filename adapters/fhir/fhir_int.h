@@ -466,6 +466,11 @@ void fx_put_orgs(struct fx *x, struct jw *w, const struct orgs *o);
 /* The SDOH domain of a resource's SNOMED CT code, and the labels its code
  * and its reasons imply. */
 const char *fx_code_snomed_domain(struct fx *x, const cJSON *o);
+/* The domain of the first Condition of this message (an entry or one
+ * contained in `o`) that `o`.reasonReference names and that has one, or
+ * NULL: the need a referral with no domain of its own is for (F1942).
+ * Leaves the error state as it was. */
+const char *fx_reason_domain(struct fx *x, const cJSON *o);
 void fx_code_labels(struct fx *x, const cJSON *o);
 void fx_reason_labels(struct fx *x, const cJSON *o);
 /* The text members of a FHIR Quantity the hub reads, in this order (a

@@ -4,7 +4,7 @@
  * Observation shapes handled: a panel (code = instrument, hasMember items),
  * an item with hasMember "answer Observations" of the same code (US Core's
  * multi-select form), components as items, and loose items (one screening
- * per patient per message, instrument left out). Also an SDOHCC Observation
+ * per patient and day per message, instrument left out). Also an SDOHCC Observation
  * Assessment (a finding, asserted or denied), what an Observation is to the
  * hub (a screening, a functional assessment, context) and when it was
  * taken.
@@ -615,6 +615,26 @@ static const char *subject_ref(const cJSON *o)
     return fx_ref_member(o, "subject");
 }
 
+/* The day an Observation was taken, as sent (the first ten characters of
+ * the member obs_when reads first), into day[11]; "" when it has none.
+ * Read raw, without checks: the entry's own pass checks its dates. */
+static void obs_day(const cJSON *o, char day[11])
+{
+    const cJSON *per = fx_get(o, "effectivePeriod");
+    const cJSON *v = fx_get(o, "effectiveDateTime");
+    if (!cJSON_IsString(v))
+        v = fx_get(o, "effectiveInstant");
+    if (!cJSON_IsString(v))
+        v = fx_get(per, "end");
+    if (!cJSON_IsString(v))
+        v = fx_get(o, "issued");
+    if (!cJSON_IsString(v))
+        v = fx_get(per, "start");
+    size_t n = cJSON_IsString(v) ? strnlen(v->valuestring, 10) : 0;
+    memcpy(day, n ? v->valuestring : "", n);
+    day[n] = '\0';
+}
+
 /* Both name the same encounter, or neither names one. */
 static bool same_encounter(const cJSON *a, const cJSON *b)
 {
@@ -671,13 +691,19 @@ int fx_screening_obs(struct fx *x, struct fx_entry *e)
         /* loose items: the other loose screening Observations of the same
          * patient in this message join this screening */
         const char *subj = subject_ref(e->res);
+        char day[11], oday[11];
+        obs_day(e->res, day);
         for (size_t i = e->index + 1; i < x->n_ents && subj; i++) {
             struct fx_entry *o = &x->ents[i];
             const char *os;
             if (o->consumed || o->failed || strcmp(o->type, "Observation") ||
                 !(os = subject_ref(o->res)) || strcmp(os, subj) ||
-                fx_get(o->res, "hasMember") ||
-                !obs_is_screening(x, o->res))
+                fx_get(o->res, "hasMember"))
+                continue;
+            /* of the same day only: an item taken weeks later is another
+             * screening, not one dated by the first (F1941) */
+            obs_day(o->res, oday);
+            if (strcmp(day, oday) != 0 || !obs_is_screening(x, o->res))
                 continue;
             struct fx_code oc;
             fx_at_entry(x, o);

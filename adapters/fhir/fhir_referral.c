@@ -129,6 +129,8 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
         return rc;
     if (dom == NULL)
         dom = fx_code_snomed_domain(x, sr);
+    if (dom == NULL)
+        dom = fx_reason_domain(x, sr);
     /* the service and its reasons go into the event: a referral for a
      * diagnosis or a treatment that the dictionary labels is labelled as
      * the Condition or the Procedure is (F189) */

@@ -18,6 +18,8 @@
 #include <string.h>
 
 #define ICD10CM "http://hl7.org/fhir/sid/icd-10-cm"
+/* The Gravity domain code for "not further specified" (domains.json) */
+#define SDOH_UNSPECIFIED "sdoh-category-unspecified"
 
 /* ---- small writers ------------------------------------------------------------ */
 
@@ -212,12 +214,18 @@ void fx_put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
  * (zcodes.json), else a SNOMED CT finding (snomed-domains.json): US Core's
  * SDOH problem example sends 445281000124101 alone, with the us-core
  * `sdoh` category and no Gravity one. The Z code goes first, as before
- * SNOMED CT was read, so a Condition coded in both keeps its domain. */
+ * SNOMED CT was read, so a Condition coded in both keeps its domain.
+ * The category `sdoh-category-unspecified` is the SDOHCC IG's "no
+ * domain of the value set fits" (Observation.category guidance), so a
+ * code the dictionary files under a domain names it: a Z59.86 so sent
+ * is financial insecurity. */
 static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
 {
     int rc = fx_domain_of(x, o, "category", dom);
-    if (rc || *dom)
+    if (rc || (*dom && strcmp(*dom, SDOH_UNSPECIFIED) != 0))
         return rc;
+    const char *cat = *dom;     /* NULL or the catch-all */
+    *dom = NULL;
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
     const cJSON *codings = cJSON_GetObjectItemCaseSensitive(code, "coding");
     for (int pass = 0; pass < 2; pass++)
@@ -236,7 +244,37 @@ static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
             if (*dom)
                 return HUB_OK;
         }
+    *dom = cat;
     return HUB_OK;
+}
+
+const char *fx_reason_domain(struct fx *x, const cJSON *o)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reasonReference");
+    struct hub_err keep = *x->err;
+    size_t saved = x->nsteps;
+    const char *dom = NULL;
+    for (const cJSON *k = cJSON_IsArray(r) ? r->child : NULL; k && !dom;
+         k = k->next) {
+        const cJSON *ref = cJSON_GetObjectItemCaseSensitive(k, "reference");
+        if (!cJSON_IsString(ref))
+            continue;
+        const cJSON *c = fx_contained(o, ref->valuestring, NULL);
+        if (c == NULL) {
+            struct fx_entry *e = fx_resolve(x, ref->valuestring);
+            c = e && e->type && strcmp(e->type, "Condition") == 0 ? e->res
+                                                                 : NULL;
+        } else if (!cJSON_IsString(fx_get(c, "resourceType")) ||
+                   strcmp(fx_get(c, "resourceType")->valuestring,
+                          "Condition") != 0)
+            c = NULL;
+        /* the Condition's own pass reports what is wrong with it */
+        if (c && condition_domain(x, c, &dom))
+            dom = NULL;
+    }
+    *x->err = keep;
+    x->nsteps = saved;
+    return dom;
 }
 
 /* The domain snomed-domains.json gives the first SNOMED CT coding of

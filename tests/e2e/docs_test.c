@@ -743,6 +743,64 @@ Test(docs, fhir_round_126_samples_and_a_conditional_patient_reference,
                               "WHERE system = 'urn:oid:1.2.3.126'"), 1);
 }
 
+/* Round 136's samples over POST /v1/fhir: a care platform's transaction
+ * bundle of one person sent twice, by POST with urn:uuid references and
+ * by PUT with client UUIDs (its Connect360 projection), and another
+ * person's. The MRN names each person once; the Z59.86 Condition sent under
+ * sdoh-category-unspecified is stored as financial-insecurity (F1940), so
+ * is the CBO referral for it (F1942), and the AUDIT-C score of March is a
+ * screening of its own day, not one of January's (F1941). */
+Test(docs, fhir_round_136_samples_store_domains_and_screening_days,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const struct {
+        const char *file;
+        int events;
+    } c[] = {
+        { "real/fhir/r136-rhtp_Bundle-robert-chen.json", 15 },
+        { "real/fhir/r136-rhtp_Bundle-robert-chen-connect360.json", 15 },
+        { "real/fhir/r136-rhtp_Bundle-dorothy-simmons.json", 19 },
+    };
+    struct http_resp r;
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        cr_assert_eq(post_file("/v1/fhir", "application/fhir+json", c[i].file,
+                               &r), 202, "%s: %s", c[i].file, r.body);
+        cJSON *j = parse(&r);
+        cr_expect_eq(ids_of(j, "event_ids", NULL, 0), c[i].events, "%s: %s",
+                     c[i].file, r.body);
+        cJSON_Delete(j);
+        http_resp_free(&r);
+    }
+    cr_expect_eq(events_total(), 49);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT body::jsonb->"
+                              "'patient'->>'hub_id') FROM events"), 2,
+                 "two people, each by the MRN");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
+                              "LIKE 'referral.%' AND body::jsonb->'referral'"
+                              "->>'domain' = 'transportation-insecurity'"), 2);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type = "
+                              "'condition.recorded' AND body::jsonb->'condition'"
+                              "->>'domain' = 'transportation-insecurity'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type = "
+                              "'condition.recorded' AND body::jsonb->'condition'"
+                              "->>'domain' = 'financial-insecurity'"), 2);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
+                              "LIKE 'referral.%' AND body::jsonb->'referral'"
+                              "->>'domain' = 'financial-insecurity'"), 4);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type = "
+                              "'screening.completed' AND body::jsonb->>"
+                              "'occurred_at' = '2026-03-15' AND jsonb_array_"
+                              "length(body::jsonb->'screening'->'items') = 1"),
+                 2, "the AUDIT-C score alone, on its own day");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type = "
+                              "'screening.completed' AND body::jsonb->>"
+                              "'occurred_at' = '2026-01-08' AND jsonb_array_"
+                              "length(body::jsonb->'screening'->'items') = 4"),
+                 3, "the four AHC items of each bundle");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                              "status = 'quarantined'"), 0);
+}
+
 Test(docs, fhir_patient_id_never_meets_an_mrn_of_the_same_value,
      .init = start, .fini = stop, .timeout = 60)
 {

@@ -2450,6 +2450,80 @@ Test(fhir, a_questionnaire_response_without_author_names_its_source)
     cr_assert_str_eq(field_of(&out, 0, "screening.performer"), "(absent)");
 }
 
+/* F1942: a referral whose categories and code name no domain (SNOMED CT
+ * 3457005 "Patient referral", as a demo care platform's transaction
+ * sends it: round 136's robert-chen sample) but whose reasonReference is
+ * a Condition of the message with one is for that need: its events name
+ * the Condition's domain, so a subscription to financial-insecurity gets
+ * the referral as it gets the Condition. */
+#define REASON_COND(id, code)                                               \
+    "{\"resourceType\":\"Condition\",\"id\":\"" id "\",\"subject\":"         \
+    "{\"reference\":\"urn:uuid:p\"},\"code\":{\"coding\":[{\"system\":"     \
+    "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"" code "\"}]}}"
+#define REASON_SR(extra, reason)                                            \
+    "{\"resourceType\":\"ServiceRequest\",\"id\":\"sr\",\"status\":"       \
+    "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":"          \
+    "\"urn:uuid:p\"}," extra "\"code\":{\"coding\":[{\"system\":"          \
+    "\"http://snomed.info/sct\",\"code\":\"3457005\"}]},"                  \
+    "\"reasonReference\":[{\"reference\":\"" reason "\"}]}"
+#define REASON_BUNDLE(cond, sr)                                             \
+    "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["    \
+    "{\"fullUrl\":\"urn:uuid:p\",\"resource\":{\"resourceType\":"          \
+    "\"Patient\",\"identifier\":[{\"system\":\"urn:x\",\"value\":\"1\"}]},"  \
+    "\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}},"                \
+    "{\"fullUrl\":\"urn:uuid:c\",\"resource\":" cond ",\"request\":"        \
+    "{\"method\":\"POST\",\"url\":\"Condition\"}},"                         \
+    "{\"fullUrl\":\"urn:uuid:s\",\"resource\":" sr ",\"request\":"          \
+    "{\"method\":\"POST\",\"url\":\"ServiceRequest\"}}]}"
+Test(fhir, a_referral_of_no_domain_takes_its_reason_conditions)
+{
+    static const struct {
+        const char *json, *domain;
+    } cases[] = {
+        { REASON_BUNDLE(REASON_COND("c1", "Z59.86"),
+                        REASON_SR("", "urn:uuid:c")),
+          "financial-insecurity" },
+        { REASON_BUNDLE(REASON_COND("c1", "Z59.86"),
+                        REASON_SR("", "Condition/c1")),
+          "financial-insecurity" },
+        /* a contained Condition */
+        { REASON_BUNDLE(REASON_COND("c1", "I10"),
+                        REASON_SR("\"contained\":[" REASON_COND("k", "Z59.41")
+                                  "],", "#k")),
+          "food-insecurity" },
+        /* the referral's own category still wins */
+        { REASON_BUNDLE(REASON_COND("c1", "Z59.86"),
+                        REASON_SR("\"category\":[{\"coding\":[{\"system\":"
+                                  "\"http://hl7.org/fhir/us/sdoh-clinicalcare/"
+                                  "CodeSystem/SDOHCC-CodeSystemTemporaryCodes\","
+                                  "\"code\":\"housing-instability\"}]}],",
+                                  "urn:uuid:c")),
+          "housing-instability" },
+        /* a reason of no domain, or not in the message: none */
+        { REASON_BUNDLE(REASON_COND("c1", "I10"),
+                        REASON_SR("", "urn:uuid:c")), "(absent)" },
+        { REASON_BUNDLE(REASON_COND("c1", "Z59.86"),
+                        REASON_SR("", "Condition/elsewhere")), "(absent)" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct canon_list out;
+        struct hub_err err;
+        arena_reset(&A);
+        cr_assert_eq(run(cases[i].json, &out, NULL, &err), HUB_OK,
+                     "case %zu: %s %s", i, err.field,
+                     err.what ? err.what : "");
+        size_t k = 0;
+        while (k < out.n && strcmp(out.ev[k].type, "referral.created") != 0)
+            k++;
+        cr_assert_lt(k, out.n, "case %zu: no referral", i);
+        cr_assert_str_eq(field_of(&out, k, "referral.domain"),
+                         cases[i].domain, "case %zu", i);
+    }
+}
+#undef REASON_COND
+#undef REASON_SR
+#undef REASON_BUNDLE
+
 /* Finding 10: a sub-referral names its parent request; a sub-task its
  * parent task. */
 Test(fhir, a_subreferral_carries_the_request_it_is_based_on)
@@ -4122,6 +4196,54 @@ Test(fhir, a_snomed_only_condition_takes_its_domain_from_the_finding)
     }
 }
 
+/* F1940: the SDOHCC category `sdoh-category-unspecified` means no domain of
+ * the value set fits (SDOHCC IG 2.x, Observation.category guidance); a
+ * code the dictionary files under a domain is more precise. A demo care
+ * platform's transaction bundle (round 136's robert-chen sample) sends
+ * Z59.86 "Financial insecurity" so; its condition was filed under the
+ * catch-all, and a subscription to financial-insecurity missed it. */
+#define UNSPEC_CONDITION(codings)                                           \
+    "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"          \
+    "\"Patient/p1\"},\"category\":[{\"coding\":[{\"system\":"              \
+    "\"http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/"                 \
+    "SDOHCC-CodeSystemTemporaryCodes\",\"code\":"                          \
+    "\"sdoh-category-unspecified\"}]}],\"code\":{\"coding\":[" codings "]}}"
+#define ICD(c) "{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"" \
+    c "\"}"
+#define SCT(c) "{\"system\":\"http://snomed.info/sct\",\"code\":\"" c "\"}"
+Test(fhir, an_unspecified_sdoh_category_gives_way_to_the_codes_domain)
+{
+    static const struct {
+        const char *json, *domain;
+    } cases[] = {
+        { UNSPEC_CONDITION(ICD("Z59.86")), "financial-insecurity" },
+        { UNSPEC_CONDITION(SCT("733423003")), "food-insecurity" },
+        { UNSPEC_CONDITION(SCT("105531004") "," ICD("Z59.01")),
+          "homelessness" },
+        /* a code the dictionary does not file keeps the catch-all */
+        { UNSPEC_CONDITION(ICD("Z65.8")), "sdoh-category-unspecified" },
+        { UNSPEC_CONDITION(SCT("105531004")), "sdoh-category-unspecified" },
+        /* a named Gravity category still wins over the code */
+        { "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"
+          "\"Patient/p1\"},\"category\":[{\"coding\":[{\"system\":"
+          "\"http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/"
+          "SDOHCC-CodeSystemTemporaryCodes\",\"code\":\"food-insecurity\"}]}],"
+          "\"code\":{\"coding\":[" ICD("Z59.86") "]}}", "food-insecurity" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct canon_list out;
+        struct hub_err err;
+        arena_reset(&A);
+        cr_assert_eq(run(cases[i].json, &out, NULL, &err), HUB_OK,
+                     "case %zu: %s", i, err.what ? err.what : "");
+        cr_assert_eq(out.n, 1, "case %zu", i);
+        cr_assert_str_eq(field_of(&out, 0, "condition.domain"),
+                         cases[i].domain, "case %zu", i);
+    }
+}
+#undef ICD
+#undef SCT
+
 /* The SDOHCC IG's social isolation Observation Assessment puts its domain
  * in a category of http://example.org/CodeSystem/other-code-system ("a
  * category code that may not yet be included in the SDOHCC ValueSet SDOH
@@ -5100,6 +5222,74 @@ Test(fhir, a_functional_assessment_joins_no_loose_screening)
     cr_assert_str_eq(res.entries[1].warnings[0].field,
                      "entry[1].resource.category[1]");
 }
+
+/* F1941: loose screening Observations of one patient joined one screening
+ * whatever their dates, dated by the first: a demo care platform's
+ * transaction (round 136's robert-chen sample) sent its AHC items of
+ * 2026-01-08 and an AUDIT-C score of 2026-03-15, and the score was
+ * reported as screened in January. Items of the same day (effective[x],
+ * else issued, as sent) still join; another day is another screening. */
+#define LOOSE_HVS(id, when, q, a)                                           \
+    "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"" id "\","  \
+    "\"status\":\"final\",\"subject\":{\"reference\":\"Patient/p1\"},"     \
+    "\"category\":[" CAT(OBS_CATS, "survey") "]," when                      \
+    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\""   \
+    q "\"}]},\"valueCodeableConcept\":{\"coding\":[{\"system\":"           \
+    "\"http://loinc.org\",\"code\":\"" a "\"}]}}}"
+Test(fhir, loose_items_of_other_days_are_other_screenings)
+{
+    static const struct {
+        const char *json;
+        size_t n;               /* screening.completed events */
+        const char *first_at;
+        int first_items;        /* items of the first screening */
+    } cases[] = {
+        /* two days: two screenings, each of its own date */
+        { "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+          LOOSE_HVS("a", "\"effectiveDateTime\":\"2026-01-08\",", "88122-7",
+                    "LA28397-0") ","
+          LOOSE_HVS("b", "\"effectiveDateTime\":\"2026-03-15\",", "88123-5",
+                    "LA28397-0") "]}",
+          2, "2026-01-08", 2 },
+        /* one day, other times: one screening (the HVS risk derived) */
+        { "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+          LOOSE_HVS("a", "\"effectiveDateTime\":\"2026-01-08T09:00:00Z\",",
+                    "88122-7", "LA28397-0") ","
+          LOOSE_HVS("b", "\"issued\":\"2026-01-08T09:20:00Z\",", "88123-5",
+                    "LA28397-0") "]}",
+          1, "2026-01-08T09:00:00Z", 3 },
+        /* neither dated: one screening, as before */
+        { "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+          LOOSE_HVS("a", "", "88122-7", "LA28397-0") ","
+          LOOSE_HVS("b", "", "88123-5", "LA28397-0") "]}",
+          1, "(absent)", 3 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct canon_list out;
+        struct hub_err err;
+        arena_reset(&A);
+        cr_assert_eq(run(cases[i].json, &out, NULL, &err), HUB_OK,
+                     "case %zu: %s", i, err.what ? err.what : "");
+        size_t n = 0, first = out.n;
+        for (size_t k = 0; k < out.n; k++)
+            if (strcmp(out.ev[k].type, "screening.completed") == 0 &&
+                n++ == 0)
+                first = k;
+        cr_assert_eq(n, cases[i].n, "case %zu: %zu screenings", i, n);
+        cr_assert_str_eq(field_of(&out, first, "occurred_at"),
+                         cases[i].first_at, "case %zu", i);
+        char path[40];
+        snprintf(path, sizeof(path), "screening.items.%d",
+                 cases[i].first_items);
+        cr_assert_str_eq(field_of(&out, first, path), "(absent)",
+                         "case %zu: items", i);
+        snprintf(path, sizeof(path), "screening.items.%d",
+                 cases[i].first_items - 1);
+        cr_assert_str_neq(field_of(&out, first, path), "(absent)",
+                          "case %zu: items", i);
+    }
+}
+#undef LOOSE_HVS
 
 /* F1160: eCR's US Public Health Characteristics of Home Environment
  * (HL7/case-reporting) sends LOINC 75274-1 "Characteristics of residence"
