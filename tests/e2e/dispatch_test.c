@@ -1727,6 +1727,47 @@ Test(dispatch, mutual_tls_to_the_partner_with_its_ca_and_a_client_cert)
     mtls_remove(&t);
 }
 
+/* An operator takes away a client certificate (compromised, say) while
+ * this node holds sixteen deliveries for that endpoint, slow to answer:
+ * only the transfers under way (and any a claim started before the NOTIFY
+ * was read) still present it; every later attempt goes without, and the
+ * partner, which demands one, refuses its handshake (no request). The
+ * claim reads the TLS files from the subscription, and a change of them
+ * hands back what is held (hub_subscriptions_notify, 018). */
+Test(dispatch, a_client_certificate_taken_away_reaches_what_waited_for_a_slot)
+{
+    struct mtls t;
+    char json[2048];
+    struct rx *r = mtls_start(&t);
+    pthread_mutex_lock(&r->mu);
+    r->mode = RX_SLOW;
+    pthread_mutex_unlock(&r->mu);
+
+    snprintf(json, sizeof(json),
+             "{\"url\":\"https://127.0.0.1:%d/mtls\",\"topics\":[\"*\"],"
+             "\"secrets\":[\"" SECRET "\"],\"ca_bundle\":\"%s\","
+             "\"client_cert\":\"%s.crt\",\"client_key\":\"%s.key\"}",
+             r->port, t.ca, t.client, t.client);
+    const char *sub = sub_doc(json);
+    held_at_a_slow_endpoint(r, 16);
+    patch(sub, "{\"client_cert\":null,\"client_key\":null}");
+    usleep(2500 * 1000);                /* the queue would have drained */
+    int n = rx_requests(r);
+    cr_assert_leq(n, 8, "%d of 16 presented the certificate taken away", n);
+    cr_assert_eq(count_status(sub, "delivered"), n);
+    /* the others were tried without it, and refused (until the breaker
+     * opened, after five) */
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_attempts a "
+             "JOIN deliveries d ON d.id = a.delivery_id WHERE "
+             "d.subscription_id = '%s' AND a.error IS NOT NULL", sub);
+    cr_assert_geq(qlong(sql), 5);
+    dispatch_stop(disp);
+    disp = NULL;
+    rx_stop(r);
+    mtls_remove(&t);
+}
+
 /* A pooled easy handle that carried a CA bundle and a client certificate
  * is reset before a transfer of a subscription that has neither: the
  * partner's CA and the certificate never go out on another subscription's
