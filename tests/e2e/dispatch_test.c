@@ -1750,7 +1750,13 @@ Test(dispatch, a_client_certificate_taken_away_reaches_what_waited_for_a_slot)
              r->port, t.ca, t.client, t.client);
     const char *sub = sub_doc(json);
     held_at_a_slow_endpoint(r, 16);
-    patch(sub, "{\"client_cert\":null,\"client_key\":null}");
+    /* the operator's change (org NULL): a partner may not name these */
+    const char *off = "{\"client_cert\":null,\"client_key\":null}";
+    char *out = NULL;
+    struct hub_err e = { 0 };
+    cr_assert_eq(subs_update(s, "operator", NULL, sub, off, strlen(off),
+                             &out, &e), HUB_OK);
+    free(out);
     usleep(2500 * 1000);                /* the queue would have drained */
     int n = rx_requests(r);
     cr_assert_leq(n, 8, "%d of 16 presented the certificate taken away", n);
