@@ -133,9 +133,11 @@ static void db_turn(struct dispatch *d)
 static void ensure_listen(struct dispatch *d);
 
 /* Each NOTIFY drained: hub_subscriptions names a subscription that changed
- * (paused, deleted, disabled, resumed, updated), whose jobs waiting in
- * endpoint queues are handed back (sub_changed); hub_deliveries (new work)
- * asks only for the claim that any NOTIFY makes. */
+ * in a way its held jobs carry (paused, deleted, disabled, resumed, its
+ * URL, secrets, TLS files or format; not its health, topics or filters),
+ * whose jobs waiting in endpoint queues are handed back (sub_changed);
+ * hub_deliveries (new work) asks only for the claim that any NOTIFY
+ * makes. */
 static void on_note(void *arg, const char *channel, const char *payload)
 {
     struct dispatch *d = arg;

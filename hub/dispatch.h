@@ -94,6 +94,10 @@ void dispatch_kick(struct dispatch *d);
 struct dispatch_stats {
     uint64_t attempts, delivered, retried, dead, gone, refused_ssrf;
     uint64_t claims, db_errors;
+    /* claimed jobs handed back unsent because their subscription changed
+     * in a way they carry (paused, deleted, disabled, a 410 here, its URL,
+     * secrets, TLS files or format: hub_subscriptions_notify) */
+    uint64_t released;
     int inflight;
     /* where the time went (ms, as of the last database reply or tick):
      * the claim and flush workers busy with a request; transfers running

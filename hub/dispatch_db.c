@@ -495,6 +495,7 @@ static void take_claimed(struct dispatch *d, struct store_rows *rows)
             /* read before the change: handed back, the next claim reads
              * the subscription again */
             result_add(d, j, 0, NULL, 0, "release", 0);
+            stat_add(d, &d->stats.released, 1);
             last_signer = NULL;         /* job_free may free it */
             job_free(j);
             continue;

@@ -399,8 +399,9 @@ void jobs_finished(struct dispatch *d);
 void jobs_pump(struct dispatch *d);
 void running_unlink(struct dispatch *d, struct job *j);
 bool ssrf_refuse(struct job *j, const char *ip);
-/* Subscription `sub` changed (paused, deleted, disabled, its URL or
- * secrets: any update of its row) or answered 410 here (`gone`: its rows
+/* Subscription `sub` changed in a way its held jobs carry (paused,
+ * deleted, disabled, its URL, secrets, TLS files or format: the changes
+ * hub_subscriptions_notify() names) or answered 410 here (`gone`: its rows
  * of every claim are handed back until sub_gone_recorded, as the flush
  * that disables it has not committed yet): the jobs of it waiting in
  * endpoint queues are handed back unsent ("release"). Returns how many. */

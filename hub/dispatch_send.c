@@ -705,7 +705,10 @@ int multi_on_timer(CURLM *multi, long timeout_ms, void *arg)
  * sent for as long as their lease allows) waits in the endpoint queues,
  * and a claim out at that moment brings more. Those are handed back
  * unsent: the release makes them claimable again, and the claim (and the
- * sweep, which holds them) reads the new status. */
+ * sweep, which holds them) reads the new status. So it is for a new URL
+ * (the release moves the row to it: 018), new secrets or TLS files, which
+ * the next claim reads. The trigger names only such changes, not a
+ * change of health, topics or filters (018). */
 
 static struct sub_change *change_at(struct dispatch *d, unsigned k)
 {
@@ -740,6 +743,8 @@ int sub_changed(struct dispatch *d, const char *sub, bool gone)
         }
         e->queue_tail = last;
     }
+    if (n > 0)
+        stat_add(d, &d->stats.released, (uint64_t)n);
     return n;
 }
 

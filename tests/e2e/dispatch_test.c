@@ -698,6 +698,188 @@ Test(dispatch, a_delete_stops_what_waited_for_a_slot)
     claimed_then_stopped(true);
 }
 
+/* --- what a node holds, at a change of its subscription -------------------- */
+
+#define SECRET_NEW "whsec_ZydMtiDCHE+7i5FOY+QUqBWrHLKDpDLT"
+
+/* n patients' events (one each) claimed at once at a slow endpoint (400
+ * ms, four at a time, so most of them wait in this node's endpoint queue);
+ * returns once the first request is in. */
+static void held_at_a_slow_endpoint(struct rx *r, int n)
+{
+    char key[8], pid[8];
+    r->delay_ms = 400;
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(pid, sizeof(pid), "p%d", i);
+        ingest(key, "adt.admit", pid);
+    }
+    start_dispatcher(5000, 1.0, false);
+    int64_t end = now_ms() + 10000;
+    while (rx_requests(r) < 1 && now_ms() < end)
+        usleep(2000);
+    cr_assert_geq(rx_requests(r), 1);
+}
+
+static void patch(const char *sub, const char *json)
+{
+    char *out = NULL;
+    struct hub_err e = { 0 };
+    cr_assert_eq(subs_update(s, "cbo", "cbo", sub, json, strlen(json), &out,
+                             &e), HUB_OK, "%s (%s)", e.what ? e.what : "-",
+                 e.field);
+    free(out);
+}
+
+/* How many of the deliveries whose webhook-ids r got have `url` in their
+ * row. */
+static long rows_naming(struct rx *r, const char *url_text)
+{
+    char sql[8192];
+    size_t o = (size_t)snprintf(sql, sizeof(sql), "SELECT count(*) FROM "
+                                "deliveries WHERE url = '%s' AND 'dlv_' || "
+                                "id = ANY (ARRAY[''", url_text);
+    pthread_mutex_lock(&r->mu);
+    for (int i = 0; i < r->n_ids && o < sizeof(sql) - 64; i++)
+        o += (size_t)snprintf(sql + o, sizeof(sql) - o, ",'%s'", r->ids[i]);
+    pthread_mutex_unlock(&r->mu);
+    snprintf(sql + o, sizeof(sql) - o, "])");
+    return qlong(sql);
+}
+
+/* The partner moves its URL (the old endpoint is wrong, or no longer its
+ * own) while this node holds sixteen of its deliveries ready for a slot.
+ * Only the transfers under way at the old URL (four, and any a claim
+ * started before the NOTIFY was read) go there; every later attempt goes
+ * to the new URL, and each delivery row names the URL it went to. Before,
+ * the held jobs were handed back and claimed again with the URL their rows
+ * had at routing: all sixteen went to the old endpoint (only a retry would
+ * have moved: 016). */
+Test(dispatch, a_url_change_moves_what_waited_for_a_slot)
+{
+    struct rx *old = rx_start(RX_SLOW, SECRET);
+    struct rx *moved = rx_start(RX_OK, SECRET);
+    const char *sub = sub_for(old->port, "[\"*\"]", "/old");
+    held_at_a_slow_endpoint(old, 16);
+
+    char json[256], u_old[128], u_new[128];
+    snprintf(u_old, sizeof(u_old), "http://127.0.0.1:%d/old", old->port);
+    snprintf(u_new, sizeof(u_new), "http://127.0.0.1:%d/new", moved->port);
+    snprintf(json, sizeof(json), "{\"url\":\"%s\"}", u_new);
+    patch(sub, json);
+    cr_assert_eq(wait_status(sub, "delivered", 16, 20000), 16);
+    int n_old = rx_requests(old), n_new = rx_requests(moved);
+    cr_assert_leq(n_old, 8, "%d of 16 went to the old URL after the move",
+                  n_old);
+    cr_assert_eq(n_old + n_new, 16, "each sent once: %d + %d", n_old, n_new);
+    cr_assert_eq(rx_distinct_ids(old, NULL) + rx_distinct_ids(moved, NULL),
+                 16);
+    cr_assert_eq(moved->bad_sigs, 0);
+    cr_assert_eq(rows_naming(old, u_old), n_old, "rows name the old URL");
+    cr_assert_eq(rows_naming(moved, u_new), n_new, "rows name the new URL");
+    attempt_details_are_exact(16);
+    rx_stop(old);
+    rx_stop(moved);
+}
+
+/* A rotation (the old secret replaced) reaches what this node held: only
+ * the transfers under way (and any a claim started before the NOTIFY was
+ * read) are signed with the old secret alone; every later attempt carries
+ * the new one. The receiver verifies with the new secret only. */
+Test(dispatch, a_secret_rotation_reaches_what_waited_for_a_slot)
+{
+    struct rx *r = rx_start(RX_SLOW, SECRET_NEW);
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    held_at_a_slow_endpoint(r, 16);
+    patch(sub, "{\"secrets\":[\"" SECRET_NEW "\"]}");
+    cr_assert_eq(wait_status(sub, "delivered", 16, 20000), 16);
+    cr_assert_eq(rx_requests(r), 16);
+    cr_assert_leq(r->bad_sigs, 8, "%d of 16 signed with the old secret alone",
+                  r->bad_sigs);
+    rx_stop(r);
+}
+
+/* Only a change that a held job carries hands it back. A change of health
+ * (as an outcome flush writes it) and a PATCH of topics or filters keep
+ * what this node holds (dispatch_stats' `released` stays 0); adding a
+ * secret (a rotation's first step: every delivery is signed with both)
+ * hands it back, and it is claimed again and sent once. Before, any
+ * update of the row handed back every held job of the subscription,
+ * which was claimed again at once (36 here). */
+Test(dispatch, a_change_no_held_job_carries_keeps_what_is_held)
+{
+    struct rx *r = rx_start(RX_SLOW, SECRET);
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    char sql[512];
+    held_at_a_slow_endpoint(r, 24);
+
+    snprintf(sql, sizeof(sql), "WITH u AS (UPDATE subscriptions SET health = "
+             "'failing', health_since = now(), health_token = 1 WHERE id = "
+             "'%s' RETURNING 1) SELECT count(*) FROM u", sub);
+    cr_assert_eq(qlong(sql), 1);
+    patch(sub, "{\"topics\":[\"adt.*\"]}");
+    patch(sub, "{\"filters\":{\"orgs\":[\"hosp\"]}}");
+    usleep(500 * 1000);
+    struct dispatch_stats st;
+    dispatch_stats(disp, &st);
+    cr_assert_eq(st.released, 0, "%llu held jobs handed back for a change "
+                 "none carries", (unsigned long long)st.released);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_state WHERE "
+             "subscription_id = '%s' AND status IN ('delivering', "
+             "'delivered')", sub);
+    cr_assert_eq(qlong(sql), 24, "all still leased, or delivered");
+    cr_assert_lt(rx_requests(r), 20, "still held when the secret is added");
+
+    patch(sub, "{\"secrets\":[\"" SECRET "\",\"" SECRET_NEW "\"]}");
+    usleep(300 * 1000);
+    dispatch_stats(disp, &st);
+    cr_assert_gt(st.released, 0, "a new secret hands back what is held");
+    cr_assert_eq(wait_status(sub, "delivered", 24, 20000), 24);
+    cr_assert_eq(rx_requests(r), 24, "each sent once");
+    cr_assert_eq(rx_distinct_ids(r, NULL), 24);
+    cr_assert_eq(r->bad_sigs, 0);
+    rx_stop(r);
+}
+
+/* A transfer already under way when its node reads a pause is not cut
+ * off (a request cut mid-way may have been processed by the receiver or
+ * not; the hub could not tell which): it finishes, its answer is
+ * recorded, and it is not sent again at the resume. At most per_endpoint
+ * of them a node (four here); nothing else is sent until the resume. */
+Test(dispatch, a_transfer_under_way_at_a_pause_finishes_and_is_not_sent_again)
+{
+    struct rx *r = rx_start(RX_SLOW, SECRET);
+    const char *sub = sub_for(r->port, "[\"*\"]", "/");
+    char key[8], pid[8], *out = NULL;
+    r->delay_ms = 1000;
+    for (int i = 0; i < 8; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(pid, sizeof(pid), "p%d", i);
+        ingest(key, "adt.admit", pid);
+    }
+    start_dispatcher(5000, 1.0, false);
+    int64_t end = now_ms() + 10000;
+    while (rx_requests(r) < 4 && now_ms() < end)
+        usleep(2000);
+    cr_assert_eq(rx_requests(r), 4, "four under way (per_endpoint)");
+    cr_assert_eq(subs_set_status(s, "cbo", "cbo", sub, "paused", &out),
+                 HUB_OK);
+    free(out);
+    out = NULL;
+    cr_assert_eq(wait_status(sub, "delivered", 4, 5000), 4,
+                 "the four under way are recorded as delivered");
+    usleep(1500 * 1000);
+    cr_assert_eq(rx_requests(r), 4, "nothing more while paused");
+    cr_assert_eq(count_status(sub, "delivered"), 4);
+    cr_assert_eq(subs_set_status(s, "cbo", "cbo", sub, "active", &out),
+                 HUB_OK);
+    free(out);
+    cr_assert_eq(wait_status(sub, "delivered", 8, 15000), 8);
+    cr_assert_eq(rx_requests(r), 8, "none sent twice");
+    cr_assert_eq(rx_distinct_ids(r, NULL), 8);
+    rx_stop(r);
+}
+
 /* The healthy receiver's deliveries all arrive well within the timeout the
  * hanging or dead receivers cost: they are not queued behind them. */
 static void check_isolation(struct rx *bad, int bad_port)
@@ -1539,6 +1721,53 @@ Test(dispatch, mutual_tls_to_the_partner_with_its_ca_and_a_client_cert)
     cr_assert_geq(qlong(sql), 1);
     cr_assert_eq(rx_requests(r), 1, "only the mutual-TLS request arrived");
     cr_assert_eq(r->bad_sigs, 0);
+    dispatch_stop(disp);
+    disp = NULL;
+    rx_stop(r);
+    mtls_remove(&t);
+}
+
+/* An operator takes away a client certificate (compromised, say) while
+ * this node holds sixteen deliveries for that endpoint, slow to answer:
+ * only the transfers under way (and any a claim started before the NOTIFY
+ * was read) still present it; every later attempt goes without, and the
+ * partner, which demands one, refuses its handshake (no request). The
+ * claim reads the TLS files from the subscription, and a change of them
+ * hands back what is held (hub_subscriptions_notify, 018). */
+Test(dispatch, a_client_certificate_taken_away_reaches_what_waited_for_a_slot)
+{
+    struct mtls t;
+    char json[2048];
+    struct rx *r = mtls_start(&t);
+    pthread_mutex_lock(&r->mu);
+    r->mode = RX_SLOW;
+    pthread_mutex_unlock(&r->mu);
+
+    snprintf(json, sizeof(json),
+             "{\"url\":\"https://127.0.0.1:%d/mtls\",\"topics\":[\"*\"],"
+             "\"secrets\":[\"" SECRET "\"],\"ca_bundle\":\"%s\","
+             "\"client_cert\":\"%s.crt\",\"client_key\":\"%s.key\"}",
+             r->port, t.ca, t.client, t.client);
+    const char *sub = sub_doc(json);
+    held_at_a_slow_endpoint(r, 16);
+    /* the operator's change (org NULL): a partner may not name these */
+    const char *off = "{\"client_cert\":null,\"client_key\":null}";
+    char *out = NULL;
+    struct hub_err e = { 0 };
+    cr_assert_eq(subs_update(s, "operator", NULL, sub, off, strlen(off),
+                             &out, &e), HUB_OK);
+    free(out);
+    usleep(2500 * 1000);                /* the queue would have drained */
+    int n = rx_requests(r);
+    cr_assert_leq(n, 8, "%d of 16 presented the certificate taken away", n);
+    cr_assert_eq(count_status(sub, "delivered"), n);
+    /* the others were tried without it, and refused (until the breaker
+     * opened, after five) */
+    char sql[512];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_attempts a "
+             "JOIN deliveries d ON d.id = a.delivery_id WHERE "
+             "d.subscription_id = '%s' AND a.error IS NOT NULL", sub);
+    cr_assert_geq(qlong(sql), 5);
     dispatch_stop(disp);
     disp = NULL;
     rx_stop(r);
