@@ -2227,12 +2227,8 @@ Test(fhir, a_response_with_one_known_question_or_answer_is_a_screening)
     cr_assert_eq(out.n, 1);
     cr_assert_not_null(strstr(out.ev[0].json.p, "\"psy\""), "%.*s",
                        (int)out.ev[0].json.len, out.ev[0].json.p);
-    /* local link ids answered with a code of the dictionary's lists */
-    cr_assert_eq(run(QR(LOCAL_ITEM("a", "LA28398-8")), &out, &res, &err),
-                 HUB_OK);
-    cr_assert_eq(out.n, 1);
-    /* ... or with a SNOMED CT finding of a domain (733423003 Food
-     * insecurity) */
+    /* local link ids answered with a SNOMED CT finding of a domain
+     * (733423003 Food insecurity) */
     cr_assert_eq(run(QR(LOCAL_ITEM("a", "733423003")), &out, &res, &err),
                  HUB_OK);
     cr_assert_eq(out.n, 1);
@@ -2244,6 +2240,45 @@ Test(fhir, a_response_with_one_known_question_or_answer_is_a_screening)
                      &out, &res, &err), HUB_OK);
     cr_assert_eq(out.n, 1);
     cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "88121-9");
+}
+
+/* F1801: a generic answer (Yes LA33-6, No LA32-8, "Often true", the
+ * derived "At risk") is in the dictionary's lists but names nothing
+ * without a question the dictionary knows: a form of the sender's own so
+ * answered (SHIN-NY's referral approval, its service-duplication form)
+ * is context. An answer that carries a domain of its own still reads. */
+Test(fhir, a_generic_answer_to_a_question_of_the_senders_own_is_context)
+{
+    static const char *const context[] = {
+        QR(LOCAL_ITEM("patient-assessment-approval-indicator", "LA33-6")),
+        QR(LOCAL_ITEM("a", "LA32-8") "," LOCAL_ITEM("b", "LA32-8") ","
+           LOCAL_ITEM("c", "LA32-8")),
+        /* a LOINC question no table has (69859-7) is the sender's too */
+        QR(QR_ITEM("69859-7", "LA32-8")),
+        QR(LOCAL_ITEM("a", "LA28398-8")),
+        QR(LOCAL_ITEM("a", "LA19952-3")),
+    };
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    for (size_t i = 0; i < sizeof(context) / sizeof(*context); i++) {
+        cr_assert_eq(run(context[i], &out, &res, &err), HUB_OK, "%zu", i);
+        cr_assert_eq(out.n, 0, "%zu: no screening", i);
+        cr_assert_not_null(res.entries[0].note.what, "%zu: says why", i);
+    }
+    /* an answer with a domain of its own (PRAPARE's "Food" LA30125-1) */
+    cr_assert_eq(run(QR(LOCAL_ITEM("a", "LA30125-1")), &out, &res, &err),
+                 HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_null(res.entries[0].note.what);
+    /* Yes to a question the dictionary knows (AHC 93030-5, transport)
+     * is read: a positive screening */
+    cr_assert_eq(run(QR(LOCAL_ITEM("a", "LA33-6") ","
+                        QR_ITEM("93030-5", "LA33-6")),
+                     &out, &res, &err), HUB_OK);
+    cr_assert_eq(out.n, 2, "completed and positive");
+    cr_assert_str_eq(field_of(&out, 1, "type"), "screening.positive");
+    cr_assert_null(res.entries[0].note.what);
 }
 
 Test(fhir, an_unread_response_in_a_bundle_says_why_beside_the_other_events)
