@@ -2319,6 +2319,59 @@ Test(fhir, an_unread_response_in_a_bundle_says_why_beside_the_other_events)
     "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["      \
     entries "]}"
 
+/* F1802: an Observation derivedFrom a response of the same message is
+ * folded into the response's screening only when the response gives one.
+ * A response the hub cannot read (local link ids) is context, and the
+ * Observation extracted from it, coded LOINC 44260-8 (PHQ-9 item 9) =
+ * LA6569-3, is read as if it stood alone: a screening, labelled psy by
+ * the dictionary. Derived from a response that is read, it is still
+ * folded into that response's event. */
+#define DERIVED_OBS(id, from)                                               \
+    "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"" id "\","    \
+    "\"status\":\"final\",\"category\":[{\"coding\":[{\"system\":"          \
+    "\"http://terminology.hl7.org/CodeSystem/observation-category\","     \
+    "\"code\":\"survey\"}]}],\"code\":{\"coding\":[{\"system\":"            \
+    "\"http://loinc.org\",\"code\":\"44260-8\"}]},\"subject\":{"            \
+    "\"reference\":\"Patient/p1\"},\"effectiveDateTime\":\"2024-02-01\","    \
+    "\"valueCodeableConcept\":{\"coding\":[{\"system\":\"http://loinc.org\"," \
+    "\"code\":\"LA6569-3\"}]},\"derivedFrom\":[{\"reference\":"             \
+    "\"QuestionnaireResponse/" from "\"}]}}"
+Test(fhir, an_observation_derived_from_an_unread_response_stands_alone)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    const char *unread =
+        COLLECTION("{\"resource\":" QR(LOCAL_ITEM("H1/T1/Q9", "Several-days"))
+                   "}," DERIVED_OBS("o9", "q9"));
+    cr_assert_eq(run(unread, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    cr_assert_eq(out.n, 1, "the Observation's screening");
+    cr_assert_str_eq(field_of(&out, 0, "type"), "screening.completed");
+    cr_assert_str_eq(field_of(&out, 0, "source.resource"), "Observation/o9");
+    cr_assert_not_null(strstr(out.ev[0].json.p, "\"psy\""), "%.*s",
+                       (int)out.ev[0].json.len, out.ev[0].json.p);
+    cr_assert_not_null(res.entries[0].note.what, "the response says why");
+    cr_assert_eq(res.entries[1].n_events, 1);
+    /* the Observation first: the same */
+    const char *before =
+        COLLECTION(DERIVED_OBS("o9", "q9") ",{\"resource\":"
+                   QR(LOCAL_ITEM("H1/T1/Q9", "Several-days")) "}");
+    cr_assert_eq(run(before, &out, &res, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "source.resource"), "Observation/o9");
+    /* derived from a response that is read: folded into its event */
+    const char *read =
+        COLLECTION("{\"resource\":" QR(QR_ITEM("44260-8", "LA6569-3")) "},"
+                   DERIVED_OBS("o9", "q9"));
+    cr_assert_eq(run(read, &out, &res, &err), HUB_OK);
+    cr_assert_eq(out.n, 1, "the response's screening only");
+    cr_assert_str_eq(field_of(&out, 0, "source.resource"),
+                     "QuestionnaireResponse/q9");
+    cr_assert_eq(res.entries[1].n_events, 0);
+}
+#undef DERIVED_OBS
+
 static struct dict *dict_with(const char *name, const char *text)
 {
     static const char *const files[] = { "domains.json", "instruments.json",
