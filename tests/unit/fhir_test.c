@@ -1268,6 +1268,8 @@ Test(fhir, a_conditional_patient_reference_names_the_patient_by_identifier)
         { "Patient?identifier=a|1%5C%2C2", "1,2", "a" },
         { "Patient?identifier=a\\\\|b|x\\\\$y\\\\\\\\", "x$y\\", "a|b" },
         { "Patient?identifier=a|%C3%A9", "\xc3\xa9", "a" },
+        /* a '|' in the value escaped, as R4 asks (F1829) */
+        { "Patient?identifier=a|1\\\\|2", "1|2", "a" },
     };
     static const struct {
         const char *ref, *what;
@@ -1291,6 +1293,23 @@ Test(fhir, a_conditional_patient_reference_names_the_patient_by_identifier)
          * "%FF" and "%FE" alike) */
         { "Patient?identifier=a|%FF", "conditional reference has a bad percent-encoding" },
         { "Patient?identifier=a|%C3", "conditional reference has a bad percent-encoding" },
+        /* F1829: R4 defines conditional references as relative; written
+         * as an absolute URL, one is refused saying so, not "reference is
+         * not to a Patient" */
+        { "https://ex.org/fhir/Patient?identifier=a|1",
+          "conditional reference is absolute: R4 defines only relative ones "
+          "(Patient?identifier=...)" },
+        { "http://ex.org/Patient?identifier=a%7C1",
+          "conditional reference is absolute: R4 defines only relative ones "
+          "(Patient?identifier=...)" },
+        /* ... and a second unescaped '|' makes no token (system|value):
+         * it was read as the value "1|2" */
+        { "Patient?identifier=a|1|2",
+          "conditional reference has a second '|' in its identifier" },
+        { "Patient?identifier=a|1%7C2",
+          "conditional reference has a second '|' in its identifier" },
+        { "Patient?identifier=|1|2",
+          "conditional reference has a second '|' in its identifier" },
     };
     char j[1024];
     struct canon_list out;
