@@ -228,10 +228,12 @@ const struct dict_item *dict_item_by_text(const struct dict *d,
  * "Feeling down, depressed, or hopeless?" reads as "feeling down
  * depressed or hopeless". */
 bool dict_text_eq(struct slice a, const char *b);
-/* Whether `code` is an answer of any instrument's item or a derived
- * item's positive or negative answer ("LA33-6"): the dictionary knows
- * the code, whatever the question it was sent to. */
-bool dict_answer_known(const struct dict *d, struct slice code);
+/* The domain an answer code carries of its own in any instrument (an
+ * answer's `domain` in instruments.json: PRAPARE's "Food" LA30125-1,
+ * AHC's "I do not have a steady place to live" LA31995-6), or NULL. A
+ * generic answer (Yes LA33-6, "Often true") names no domain: it means
+ * something only under its question (F1801). */
+const char *dict_answer_domain(const struct dict *d, struct slice code);
 /* A sum or derived rule by its own code ("95614-4", "88124-3"), any
  * instrument when `inst` is NULL. Lets adapters recognise a sender's total. */
 const struct dict_sum *dict_sum_find(const struct dict *d,

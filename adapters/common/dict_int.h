@@ -93,18 +93,19 @@ struct dict {
     size_t n_v2_0717;
     const char *labels[DICT_MAX_LABELS];    /* every label named, distinct */
     size_t n_labels;
-    const char **answers;           /* every instrument's answer codes and
-                                       derived answers, sorted by strcmp,
-                                       distinct: dict_answer_known */
-    size_t n_answers;
+    const struct dict_answer **dom_answers; /* the answers that carry a
+                                       domain of their own, sorted by
+                                       code, distinct: dict_answer_domain */
+    size_t n_dom_answers;
 };
 
 /* ---- small lookups used by both loading and queries ------------------------ */
 
-/* qsort/bsearch order of an array of C strings (d->answers) */
-static inline int dict_strp_cmp(const void *x, const void *y)
+/* qsort/bsearch order of an array of answers by code (d->dom_answers) */
+static inline int dict_answerp_cmp(const void *x, const void *y)
 {
-    return strcmp(*(const char *const *)x, *(const char *const *)y);
+    return strcmp((*(const struct dict_answer *const *)x)->code,
+                  (*(const struct dict_answer *const *)y)->code);
 }
 
 DICT_HELPER struct slice trim(struct slice s)

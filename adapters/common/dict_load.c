@@ -40,36 +40,29 @@ static void link_item_labels(struct dict *d)
         }
 }
 
-/* Every answer code of the instruments, once, sorted: whether a code is
- * the dictionary's at all is then a binary search (dict_answer_known),
- * not a scan of every item's list. */
+/* The answers that carry a domain of their own, once each, sorted by
+ * code: whether an answer names a domain whatever its question is then a
+ * binary search (dict_answer_domain). */
 static void index_answers(struct dict *d)
 {
     size_t n = 0;
-    for (size_t i = 0; i < d->n_inst; i++) {
+    for (size_t i = 0; i < d->n_inst; i++)
         for (size_t j = 0; j < d->inst[i].n_items; j++)
             n += d->inst[i].items[j].n_answers;
-        n += 2 * d->inst[i].n_derived;
-    }
-    const char **v = arena_alloc(&d->a, (n ? n : 1) * sizeof(*v));
+    const struct dict_answer **v = arena_alloc(&d->a, (n ? n : 1) * sizeof(*v));
     size_t k = 0;
-    for (size_t i = 0; i < d->n_inst; i++) {
-        const struct dict_instrument *in = &d->inst[i];
-        for (size_t j = 0; j < in->n_items; j++)
-            for (size_t a = 0; a < in->items[j].n_answers; a++)
-                v[k++] = in->items[j].answers[a].code;
-        for (size_t j = 0; j < in->n_derived; j++) {
-            v[k++] = in->derived[j].positive_answer;
-            v[k++] = in->derived[j].negative_answer;
-        }
-    }
-    qsort(v, k, sizeof(*v), dict_strp_cmp);
+    for (size_t i = 0; i < d->n_inst; i++)
+        for (size_t j = 0; j < d->inst[i].n_items; j++)
+            for (size_t a = 0; a < d->inst[i].items[j].n_answers; a++)
+                if (d->inst[i].items[j].answers[a].domain)
+                    v[k++] = &d->inst[i].items[j].answers[a];
+    qsort(v, k, sizeof(*v), dict_answerp_cmp);
     size_t m = 0;
     for (size_t i = 0; i < k; i++)
-        if (m == 0 || strcmp(v[m - 1], v[i]) != 0)
+        if (m == 0 || strcmp(v[m - 1]->code, v[i]->code) != 0)
             v[m++] = v[i];
-    d->answers = v;
-    d->n_answers = m;
+    d->dom_answers = v;
+    d->n_dom_answers = m;
 }
 
 /* ---- dict_load ----------------------------------------------------------------- */

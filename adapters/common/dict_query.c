@@ -173,17 +173,18 @@ static const struct sec_row *sct_find(const struct sec_row *rows, size_t n,
     return bsearch(&probe, rows, n, sizeof(*rows), sct_cmp);
 }
 
-bool dict_answer_known(const struct dict *d, struct slice code)
+const char *dict_answer_domain(const struct dict *d, struct slice code)
 {
     char key[DICT_MAX_STR + 1];
-    const char *k = key;
-    if (code.len == 0 || code.len > DICT_MAX_STR)
-        return false;           /* no code loaded is longer (dict_load) */
+    if (code.len == 0 || code.len > DICT_MAX_STR || d->n_dom_answers == 0)
+        return NULL;            /* no code loaded is longer (dict_load) */
     memcpy(key, code.p, code.len);
     key[code.len] = '\0';
-    return d->n_answers &&
-           bsearch(&k, d->answers, d->n_answers, sizeof(*d->answers),
-                   dict_strp_cmp) != NULL;
+    const struct dict_answer probe = { .code = key }, *pp = &probe;
+    const struct dict_answer *const *r =
+        bsearch(&pp, d->dom_answers, d->n_dom_answers,
+                sizeof(*d->dom_answers), dict_answerp_cmp);
+    return r ? (*r)->domain : NULL;
 }
 
 const char *dict_snomed_domain(const struct dict *d, struct slice code)

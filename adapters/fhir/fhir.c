@@ -1348,6 +1348,24 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
                 rc = erc;
                 goto out;
             }
+            e->told = out->n > first;
+        }
+        /* an Observation consumed as what a response says, when no such
+         * response gave an event, is read alone (F1802), before the
+         * Procedures below look for the event that told them */
+        for (i = 0; i < n; i++) {
+            struct fx_entry *e = &x.ents[i];
+            if (e->failed || !e->of_response ||
+                fx_said_by_a_told_response(&x, e))
+                continue;
+            size_t first = out->n;
+            e->consumed = e->of_response = false;
+            int erc = one_entry(&x, e);
+            if (!settle_entry(&x, res, i, erc, first)) {
+                rc = erc;
+                goto out;
+            }
+            e->told = out->n > first;
         }
         /* a Procedure folded into another entry's event is never left
          * without one: batch, refused with the referral or screening that

@@ -50,10 +50,12 @@
  *        a warning at that category tells the sender why (alone or in a
  *        Bundle, accepted as context is; F802).
  *        A completed QuestionnaireResponse of no instrument the hub knows
- *        (by `questionnaire` or inferred) none of whose questions or
- *        answers the dictionary knows can be neither read nor labelled:
- *        it is context, no event, and an informational issue at its entry
- *        tells the sender why (fhir_entry_result.note; F1722).
+ *        (by `questionnaire` or inferred) none of whose questions the
+ *        dictionary knows and none of whose answers names a domain (a
+ *        generic Yes/No does not: F1801) can be neither read nor
+ *        labelled: it is context, no event, and an informational issue at
+ *        its entry tells the sender why (fhir_entry_result.note; F1722);
+ *        the Observations derived from it are read as if alone (F1802).
  *   Condition          condition.recorded (domain from the SDOH category, else
  *                      the ICD-10-CM Z code); occurred_at its recordedDate,
  *                      else its condition-assertedDate extension (F280),

@@ -2,7 +2,8 @@
  * fhir_consume.c - before events: the Observations of a message that a
  * QuestionnaireResponse or a panel of the same message already says
  * (derivedFrom, the same answers again, hasMember) are marked consumed
- * and make no screening of their own (fhir_screen_int.h).
+ * and make no screening of their own (fhir_screen_int.h); those said
+ * only by a response that then gave no event are read alone (F1802).
  */
 #include "fhir/fhir_screen_int.h"
 
@@ -105,7 +106,8 @@ static bool items_answer(struct fx *x, const cJSON *parent, const char *q,
  * developer's NY HRSN transaction of round 59 sends the response and four
  * of its answers again as Observations) would otherwise give the same
  * answers twice, two screening.positive events for one screening (F370). */
-static bool repeats_a_response(struct fx *x, const struct fx_entry *e)
+static bool repeats_a_response(struct fx *x, const struct fx_entry *e,
+                               bool told)
 {
     const char *subj = fx_ref_member(e->res, "subject");
     const char *enc = fx_ref_member(e->res, "encounter");
@@ -116,7 +118,8 @@ static bool repeats_a_response(struct fx *x, const struct fx_entry *e)
     for (size_t i = 0; i < x->n_ents; i++) {
         const struct fx_entry *t = &x->ents[i];
         const char *ts, *te;
-        if (t->failed || strcmp(t->type, "QuestionnaireResponse") != 0 ||
+        if (t->failed || (told && !t->told) ||
+            strcmp(t->type, "QuestionnaireResponse") != 0 ||
             !(ts = fx_ref_member(t->res, "subject")) || strcmp(ts, subj) != 0 ||
             !(te = fx_ref_member(t->res, "encounter")) || strcmp(te, enc) != 0)
             continue;
@@ -126,22 +129,44 @@ static bool repeats_a_response(struct fx *x, const struct fx_entry *e)
     return false;
 }
 
+/* Whether the Observation is derivedFrom a QuestionnaireResponse of the
+ * message (with `told`, one that gave an event). */
+static bool derived_from_response(struct fx *x, const struct fx_entry *e,
+                                  bool told)
+{
+    const cJSON *df = fx_get(e->res, "derivedFrom");
+    for (const cJSON *r = cJSON_IsArray(df) ? df->child : NULL; r; r = r->next) {
+        const cJSON *ref = fx_get(r, "reference");
+        const struct fx_entry *t =
+            cJSON_IsString(ref) ? fx_resolve(x, ref->valuestring) : NULL;
+        if (t && !t->failed && (!told || t->told) &&
+            strcmp(t->type, "QuestionnaireResponse") == 0)
+            return true;
+    }
+    return false;
+}
+
+/* F1802: the response's event carries what the Observation says; when no
+ * response gave one (context: F1722, F1801; in progress: F1382; foreign
+ * answers: F1383), nothing does, and the Observation is read alone (a
+ * coded PHQ-9 item 9 extracted from a form of local link ids is a
+ * screening, labelled psy). */
+bool fx_said_by_a_told_response(struct fx *x, const struct fx_entry *e)
+{
+    return derived_from_response(x, e, true) ||
+           (x->bundle && repeats_a_response(x, e, true));
+}
+
 void fx_mark_consumed(struct fx *x)
 {
     for (size_t i = 0; i < x->n_ents; i++) {
         struct fx_entry *e = &x->ents[i];
         if (e->failed || strcmp(e->type, "Observation") != 0)
             continue;
-        const cJSON *df = fx_get(e->res, "derivedFrom");
-        for (const cJSON *r = cJSON_IsArray(df) ? df->child : NULL; r; r = r->next) {
-            const cJSON *ref = fx_get(r, "reference");
-            struct fx_entry *t =
-                cJSON_IsString(ref) ? fx_resolve(x, ref->valuestring) : NULL;
-            if (t && !t->failed && strcmp(t->type, "QuestionnaireResponse") == 0)
-                e->consumed = true;
-        }
-        if (!e->consumed && x->bundle && repeats_a_response(x, e))
-            e->consumed = true;
+        /* not yet consumed: an earlier panel's member stays its member */
+        if (!e->consumed && (derived_from_response(x, e, false) ||
+                             (x->bundle && repeats_a_response(x, e, false))))
+            e->consumed = e->of_response = true;
         const cJSON *hm = fx_get(e->res, "hasMember");
         for (const cJSON *r = cJSON_IsArray(hm) ? hm->child : NULL; r; r = r->next) {
             const cJSON *ref = fx_get(r, "reference");
@@ -151,8 +176,10 @@ void fx_mark_consumed(struct fx *x)
              * screening: a hasMember cycle then hits the depth limit
              * instead of every member consuming every other */
             if (t && t != e && strcmp(t->type, "Observation") == 0 &&
-                !fx_code_instrument(x, t->res))
+                !fx_code_instrument(x, t->res)) {
                 t->consumed = true;
+                t->of_response = false;     /* the panel's, whatever else */
+            }
         }
     }
     fx_mark_procedures(x);

@@ -40,6 +40,12 @@ struct fx_entry {
                                        the entry whose event told it */
     unsigned seen;              /* == fx.gen: visited by this screening */
     bool failed;                /* batch: refused */
+    bool of_response;           /* Observation consumed only as what a
+                                   QuestionnaireResponse of the message
+                                   says (derivedFrom, or its answers
+                                   again): read alone when no such
+                                   response gave an event (F1802) */
+    bool told;                  /* gave at least one event */
 };
 
 struct fx_warn {
@@ -284,6 +290,9 @@ size_t fx_entry_spans(const char *p, size_t len, struct slice *out, size_t n);
 /* Before events: mark Observations folded into a QuestionnaireResponse or
  * a panel of the same bundle (fhir_consume.c). */
 void fx_mark_consumed(struct fx *x);
+/* Whether a response of the message that gave an event says what the
+ * Observation `e` (of_response) says: false, and it is read alone. */
+bool fx_said_by_a_told_response(struct fx *x, const struct fx_entry *e);
 /* Before events: fold each Procedure that fulfils a referral of the same
  * message into that referral's event, else each that a screening names in
  * partOf into that screening's (see fx_procedure). */

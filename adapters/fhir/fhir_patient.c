@@ -632,6 +632,12 @@ static int conditional_patient(struct fx *x, const char *key,
             d[m++] = '\0';
             continue;
         }
+        /* a token is [system]|value: a second '|' the sender did not
+         * escape ("\|") makes none (it was read as part of the value,
+         * F1829) */
+        if (d[i] == '|')
+            return fx_fail(x, HUB_EINVALID, "conditional reference has a "
+                                            "second '|' in its identifier");
         d[m++] = d[i];
     }
     d[m] = '\0';
@@ -664,6 +670,24 @@ static int conditional_patient(struct fx *x, const char *key,
     return HUB_OK;
 }
 
+/* "https://ex.org/fhir/Patient?identifier=a|1": a conditional reference
+ * written as an absolute URL, which R4 does not define (http.html,
+ * "Conditional References": Type?search, relative). */
+static bool absolute_conditional(const char *ref)
+{
+    if (strncmp(ref, "http://", 7) != 0 && strncmp(ref, "https://", 8) != 0)
+        return false;
+    const char *q = strchr(ref, '?');
+    if (q == NULL)
+        return false;
+    const char *seg = q;
+    while (seg[-1] != '/')      /* stops at the scheme's "//" at worst */
+        seg--;
+    struct slice t;
+    const char *cq;
+    return fx_ref_conditional(seg, &t, &cq) && slice_eq(t, "Patient");
+}
+
 int fx_patient(struct fx *x, const cJSON *res, const char *key,
                struct slice *out)
 {
@@ -676,6 +700,15 @@ int fx_patient(struct fx *x, const cJSON *res, const char *key,
     if (cref && fx_ref_conditional(cref, &ctype, &cq) &&
         slice_eq(ctype, "Patient"))
         return conditional_patient(x, key, cq, out);
+    /* the refusal is right, its words were not ("reference is not to a
+     * Patient": F1829) */
+    if (cref && absolute_conditional(cref)) {
+        fx_key(x, key);
+        fx_key(x, "reference");
+        return fx_fail(x, HUB_EINVALID, "conditional reference is absolute: "
+                                        "R4 defines only relative ones "
+                                        "(Patient?identifier=...)");
+    }
     const char *ref;
     int rc = fx_ref(x, res, key, false, &ref);
     if (rc)

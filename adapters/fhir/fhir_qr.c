@@ -5,7 +5,8 @@
  * `questionnaire` or inferred from the questions; a response whose known
  * link ids are answered only with codes the dictionary does not list is
  * not a screening (F1383), nor is one of no known instrument none of
- * whose questions or answers the dictionary knows (F1722).
+ * whose questions the dictionary knows and none of whose answers names
+ * a domain (F1722, F1801).
  */
 #include "fhir/fhir_screen_int.h"
 
@@ -191,25 +192,28 @@ static bool foreign_answers(struct fx *x, const struct scr *s)
     return unlisted;
 }
 
-/* Whether the dictionary knows an answer code: one of an item's answers
- * or a derived item's at-risk/no-risk in any instrument, or a finding
- * with a domain (SNOMED CT, an ICD-10-CM Z code). */
-static bool answer_known(struct fx *x, const char *code)
+/* Whether an answer names a domain whatever its question: one that
+ * carries a domain of its own in an instrument, or a finding with a
+ * domain (SNOMED CT, an ICD-10-CM Z code). A generic answer (Yes LA33-6,
+ * No LA32-8, "Often true") is in the dictionary's lists but means
+ * something only under a question the dictionary knows (F1801). */
+static bool answer_names_domain(struct fx *x, const char *code)
 {
     struct slice c = slice_from_cstr(code);
-    return dict_answer_known(x->d, c) || dict_snomed_domain(x->d, c) ||
+    return dict_answer_domain(x->d, c) || dict_snomed_domain(x->d, c) ||
            dict_icd10_domain(x->d, c);
 }
 
-/* F1722: a response of no known instrument none of whose questions or
- * answers the dictionary knows (local link ids, code-less or local
- * answers: LHC-Forms' PHQ-9) cannot be read. Sent on as a screening of
- * raw items, it carried a PHQ-9's self-harm answer with no `psy` label to
- * every screening subscriber: the hub cannot label what it cannot read,
- * so it forwards none of it (the response is context). qr_items counted
- * the questions that are an item, a total or a derived item; a question
- * known only by the label its answer implies (PHQ-9 item 9, in
- * security-labels.json "loinc") is known too. */
+/* F1722: a response of no known instrument none of whose questions the
+ * dictionary knows and none of whose answers names a domain (local link
+ * ids, code-less or local answers: LHC-Forms' PHQ-9; a form of the
+ * sender's own answered Yes or No, F1801) cannot be read. Sent on as a
+ * screening of raw items, it carried a PHQ-9's self-harm answer with no
+ * `psy` label to every screening subscriber: the hub cannot label what
+ * it cannot read, so it forwards none of it (the response is context).
+ * qr_items counted the questions that are an item, a total or a derived
+ * item; a question known only by the label its answer implies (PHQ-9
+ * item 9, in security-labels.json "loinc") is known too. */
 static bool unread_response(struct fx *x, const struct scr *s)
 {
     if (s->n_known)
@@ -219,7 +223,7 @@ static bool unread_response(struct fx *x, const struct scr *s)
             return false;
     for (size_t i = 0; i < s->n; i++)
         for (size_t k = 0; k < s->r[i].n_answers; k++)
-            if (answer_known(x, s->r[i].answers[k]))
+            if (answer_names_domain(x, s->r[i].answers[k]))
                 return false;
     return true;
 }

@@ -1268,6 +1268,8 @@ Test(fhir, a_conditional_patient_reference_names_the_patient_by_identifier)
         { "Patient?identifier=a|1%5C%2C2", "1,2", "a" },
         { "Patient?identifier=a\\\\|b|x\\\\$y\\\\\\\\", "x$y\\", "a|b" },
         { "Patient?identifier=a|%C3%A9", "\xc3\xa9", "a" },
+        /* a '|' in the value escaped, as R4 asks (F1829) */
+        { "Patient?identifier=a|1\\\\|2", "1|2", "a" },
     };
     static const struct {
         const char *ref, *what;
@@ -1291,6 +1293,23 @@ Test(fhir, a_conditional_patient_reference_names_the_patient_by_identifier)
          * "%FF" and "%FE" alike) */
         { "Patient?identifier=a|%FF", "conditional reference has a bad percent-encoding" },
         { "Patient?identifier=a|%C3", "conditional reference has a bad percent-encoding" },
+        /* F1829: R4 defines conditional references as relative; written
+         * as an absolute URL, one is refused saying so, not "reference is
+         * not to a Patient" */
+        { "https://ex.org/fhir/Patient?identifier=a|1",
+          "conditional reference is absolute: R4 defines only relative ones "
+          "(Patient?identifier=...)" },
+        { "http://ex.org/Patient?identifier=a%7C1",
+          "conditional reference is absolute: R4 defines only relative ones "
+          "(Patient?identifier=...)" },
+        /* ... and a second unescaped '|' makes no token (system|value):
+         * it was read as the value "1|2" */
+        { "Patient?identifier=a|1|2",
+          "conditional reference has a second '|' in its identifier" },
+        { "Patient?identifier=a|1%7C2",
+          "conditional reference has a second '|' in its identifier" },
+        { "Patient?identifier=|1|2",
+          "conditional reference has a second '|' in its identifier" },
     };
     char j[1024];
     struct canon_list out;
@@ -2227,12 +2246,8 @@ Test(fhir, a_response_with_one_known_question_or_answer_is_a_screening)
     cr_assert_eq(out.n, 1);
     cr_assert_not_null(strstr(out.ev[0].json.p, "\"psy\""), "%.*s",
                        (int)out.ev[0].json.len, out.ev[0].json.p);
-    /* local link ids answered with a code of the dictionary's lists */
-    cr_assert_eq(run(QR(LOCAL_ITEM("a", "LA28398-8")), &out, &res, &err),
-                 HUB_OK);
-    cr_assert_eq(out.n, 1);
-    /* ... or with a SNOMED CT finding of a domain (733423003 Food
-     * insecurity) */
+    /* local link ids answered with a SNOMED CT finding of a domain
+     * (733423003 Food insecurity) */
     cr_assert_eq(run(QR(LOCAL_ITEM("a", "733423003")), &out, &res, &err),
                  HUB_OK);
     cr_assert_eq(out.n, 1);
@@ -2244,6 +2259,45 @@ Test(fhir, a_response_with_one_known_question_or_answer_is_a_screening)
                      &out, &res, &err), HUB_OK);
     cr_assert_eq(out.n, 1);
     cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "88121-9");
+}
+
+/* F1801: a generic answer (Yes LA33-6, No LA32-8, "Often true", the
+ * derived "At risk") is in the dictionary's lists but names nothing
+ * without a question the dictionary knows: a form of the sender's own so
+ * answered (SHIN-NY's referral approval, its service-duplication form)
+ * is context. An answer that carries a domain of its own still reads. */
+Test(fhir, a_generic_answer_to_a_question_of_the_senders_own_is_context)
+{
+    static const char *const context[] = {
+        QR(LOCAL_ITEM("patient-assessment-approval-indicator", "LA33-6")),
+        QR(LOCAL_ITEM("a", "LA32-8") "," LOCAL_ITEM("b", "LA32-8") ","
+           LOCAL_ITEM("c", "LA32-8")),
+        /* a LOINC question no table has (69859-7) is the sender's too */
+        QR(QR_ITEM("69859-7", "LA32-8")),
+        QR(LOCAL_ITEM("a", "LA28398-8")),
+        QR(LOCAL_ITEM("a", "LA19952-3")),
+    };
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    for (size_t i = 0; i < sizeof(context) / sizeof(*context); i++) {
+        cr_assert_eq(run(context[i], &out, &res, &err), HUB_OK, "%zu", i);
+        cr_assert_eq(out.n, 0, "%zu: no screening", i);
+        cr_assert_not_null(res.entries[0].note.what, "%zu: says why", i);
+    }
+    /* an answer with a domain of its own (PRAPARE's "Food" LA30125-1) */
+    cr_assert_eq(run(QR(LOCAL_ITEM("a", "LA30125-1")), &out, &res, &err),
+                 HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_null(res.entries[0].note.what);
+    /* Yes to a question the dictionary knows (AHC 93030-5, transport)
+     * is read: a positive screening */
+    cr_assert_eq(run(QR(LOCAL_ITEM("a", "LA33-6") ","
+                        QR_ITEM("93030-5", "LA33-6")),
+                     &out, &res, &err), HUB_OK);
+    cr_assert_eq(out.n, 2, "completed and positive");
+    cr_assert_str_eq(field_of(&out, 1, "type"), "screening.positive");
+    cr_assert_null(res.entries[0].note.what);
 }
 
 Test(fhir, an_unread_response_in_a_bundle_says_why_beside_the_other_events)
@@ -2283,6 +2337,59 @@ Test(fhir, an_unread_response_in_a_bundle_says_why_beside_the_other_events)
 #define COLLECTION(entries)                                                 \
     "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":["      \
     entries "]}"
+
+/* F1802: an Observation derivedFrom a response of the same message is
+ * folded into the response's screening only when the response gives one.
+ * A response the hub cannot read (local link ids) is context, and the
+ * Observation extracted from it, coded LOINC 44260-8 (PHQ-9 item 9) =
+ * LA6569-3, is read as if it stood alone: a screening, labelled psy by
+ * the dictionary. Derived from a response that is read, it is still
+ * folded into that response's event. */
+#define DERIVED_OBS(id, from)                                               \
+    "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"" id "\","    \
+    "\"status\":\"final\",\"category\":[{\"coding\":[{\"system\":"          \
+    "\"http://terminology.hl7.org/CodeSystem/observation-category\","     \
+    "\"code\":\"survey\"}]}],\"code\":{\"coding\":[{\"system\":"            \
+    "\"http://loinc.org\",\"code\":\"44260-8\"}]},\"subject\":{"            \
+    "\"reference\":\"Patient/p1\"},\"effectiveDateTime\":\"2024-02-01\","    \
+    "\"valueCodeableConcept\":{\"coding\":[{\"system\":\"http://loinc.org\"," \
+    "\"code\":\"LA6569-3\"}]},\"derivedFrom\":[{\"reference\":"             \
+    "\"QuestionnaireResponse/" from "\"}]}}"
+Test(fhir, an_observation_derived_from_an_unread_response_stands_alone)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    const char *unread =
+        COLLECTION("{\"resource\":" QR(LOCAL_ITEM("H1/T1/Q9", "Several-days"))
+                   "}," DERIVED_OBS("o9", "q9"));
+    cr_assert_eq(run(unread, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    cr_assert_eq(out.n, 1, "the Observation's screening");
+    cr_assert_str_eq(field_of(&out, 0, "type"), "screening.completed");
+    cr_assert_str_eq(field_of(&out, 0, "source.resource"), "Observation/o9");
+    cr_assert_not_null(strstr(out.ev[0].json.p, "\"psy\""), "%.*s",
+                       (int)out.ev[0].json.len, out.ev[0].json.p);
+    cr_assert_not_null(res.entries[0].note.what, "the response says why");
+    cr_assert_eq(res.entries[1].n_events, 1);
+    /* the Observation first: the same */
+    const char *before =
+        COLLECTION(DERIVED_OBS("o9", "q9") ",{\"resource\":"
+                   QR(LOCAL_ITEM("H1/T1/Q9", "Several-days")) "}");
+    cr_assert_eq(run(before, &out, &res, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(field_of(&out, 0, "source.resource"), "Observation/o9");
+    /* derived from a response that is read: folded into its event */
+    const char *read =
+        COLLECTION("{\"resource\":" QR(QR_ITEM("44260-8", "LA6569-3")) "},"
+                   DERIVED_OBS("o9", "q9"));
+    cr_assert_eq(run(read, &out, &res, &err), HUB_OK);
+    cr_assert_eq(out.n, 1, "the response's screening only");
+    cr_assert_str_eq(field_of(&out, 0, "source.resource"),
+                     "QuestionnaireResponse/q9");
+    cr_assert_eq(res.entries[1].n_events, 0);
+}
+#undef DERIVED_OBS
 
 static struct dict *dict_with(const char *name, const char *text)
 {
