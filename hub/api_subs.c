@@ -280,7 +280,8 @@ static void done(struct api_req *r, int rc, void *arg)
          * what names one (F1963) */
         snprintf(buf, sizeof(buf), "the identifier names %d patients: give "
                  "SYSTEM|VALUE, the system or the sender's namespace of the "
-                 "identifier the request names", j->persons);
+                 "identifier the request names (a namespace two senders use: "
+                 "urn:hub:org:ORG:ns:NAMESPACE)", j->persons);
         api_reply_error(r, 409, "conflict", buf, "identifier");
         job_free(j);
         return;

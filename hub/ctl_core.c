@@ -797,7 +797,8 @@ int ctl_audit_list(struct ctl *c, int argc, char **argv)
     if (rc == HUB_EUNSUPPORTED) {   /* one person's accounting (F1963) */
         fprintf(stderr, "hubctl: the identifier names %d patients: give "
                 "--identifier SYSTEM|VALUE, the system or the sender's "
-                "namespace of the identifier the request names\n", persons);
+                "namespace of the identifier the request names (a namespace "
+                "two senders use: urn:hub:org:ORG:ns:NAMESPACE)\n", persons);
         return 1;
     }
     if (rc == HUB_ENOTFOUND)      /* never an empty accounting of nobody */

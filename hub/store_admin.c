@@ -717,7 +717,7 @@ int store_audit_list(struct store *s, const char *patient_hub_id,
     if (rc == HUB_OK && strncmp(*json_out, "{\"ambiguous\"", 12) == 0) {
         const char *colon = strchr(*json_out, ':');
         if (persons_out && colon)
-            *persons_out = atoi(colon + 1);
+            *persons_out = (int)strtol(colon + 1, NULL, 10);
         free(*json_out);
         *json_out = NULL;
         return HUB_EUNSUPPORTED;
