@@ -63,6 +63,7 @@ struct job {
     size_t len;
     char sub[80], status[16], from[40], to[40], patient[64];
     char identifier[256];           /* audit: SYSTEM|VALUE or VALUE */
+    int persons;                    /* audit: how many the VALUE named */
     char sub_state[16];         /* after a replay; "" when not known */
     long long before, after;
     int limit, max, n;
@@ -147,7 +148,8 @@ static int work(struct store *s, void *arg)
     case OP_AUDIT:
         return store_audit_list(s, j->patient[0] ? j->patient : NULL,
                                 j->identifier[0] ? j->identifier : NULL,
-                                j->after, j->limit, &j->json);
+                                j->after, j->limit, &j->json,
+                                &j->persons);
     case OP_VERIFY: {
         if (j->anchor_seq > 0) {
             j->anchor_rc = store_audit_check_anchor(s, j->anchor_seq,
@@ -257,6 +259,30 @@ static void done(struct api_req *r, int rc, void *arg)
         else
             api_reply_error(r, 503, "busy", "the client closed the "
                             "connection: the walk stopped", NULL);
+        job_free(j);
+        return;
+    }
+    if ((j->op == OP_PAUSE || j->op == OP_RESUME) &&
+        rc == HUB_EUNSUPPORTED) {
+        /* as its test is refused: nothing to hold, nothing to send */
+        api_reply_error(r, 409, "conflict", j->op == OP_PAUSE
+                        ? "a pull subscription has nothing to hold: its "
+                          "events are in GET /v1/events as they are routed; "
+                          "DELETE the subscription to stop its routing"
+                        : "a pull subscription has nothing to resume: its "
+                          "events are in GET /v1/events as they are routed",
+                        NULL);
+        job_free(j);
+        return;
+    }
+    if (j->op == OP_AUDIT && rc == HUB_EUNSUPPORTED) {
+        /* a VALUE two senders gave two persons: their count alone, and
+         * what names one (F1963) */
+        snprintf(buf, sizeof(buf), "the identifier names %d patients: give "
+                 "SYSTEM|VALUE, the system or the sender's namespace of the "
+                 "identifier the request names (a namespace two senders use: "
+                 "urn:hub:org:ORG:ns:NAMESPACE)", j->persons);
+        api_reply_error(r, 409, "conflict", buf, "identifier");
         job_free(j);
         return;
     }

@@ -786,11 +786,20 @@ int ctl_audit_list(struct ctl *c, int argc, char **argv)
         return ctl_usage_error(c);
     if (ctl_store(c) == NULL)
         return 1;
+    int persons = 0;
     rc = store_audit_list(c->s, ctl_opt(&a, "patient"),
-                          ctl_opt(&a, "identifier"), after, (int)limit, &json);
+                          ctl_opt(&a, "identifier"), after, (int)limit, &json,
+                          &persons);
     if (rc == HUB_EINVALID) {
         fprintf(stderr, "hubctl: --identifier is SYSTEM|VALUE or VALUE\n");
         return ctl_usage_error(c);
+    }
+    if (rc == HUB_EUNSUPPORTED) {   /* one person's accounting (F1963) */
+        fprintf(stderr, "hubctl: the identifier names %d patients: give "
+                "--identifier SYSTEM|VALUE, the system or the sender's "
+                "namespace of the identifier the request names (a namespace "
+                "two senders use: urn:hub:org:ORG:ns:NAMESPACE)\n", persons);
+        return 1;
     }
     if (rc == HUB_ENOTFOUND)      /* never an empty accounting of nobody */
         return ctl_fail("no patient has that hub id", rc);

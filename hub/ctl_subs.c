@@ -304,7 +304,16 @@ static int set_status(struct ctl *c, int argc, char **argv, const char *st)
         return rc ? rc : ctl_usage_error(c);
     if (ctl_store(c) == NULL)
         return 1;
-    if ((rc = subs_set_status(c->s, ACTOR, NULL, a.pos[0], st, &out)) != HUB_OK)
+    rc = subs_set_status(c->s, ACTOR, NULL, a.pos[0], st, &out);
+    if (rc == HUB_EUNSUPPORTED) {   /* as its test is refused (F1965) */
+        fprintf(stderr, "hubctl: subscription %s is a pull subscription: it "
+                "has nothing to %s (its events are in the feed as they are "
+                "routed); 'hubctl sub delete %s' stops its routing\n",
+                a.pos[0], strcmp(st, "paused") == 0 ? "hold" : "resume",
+                a.pos[0]);
+        return 1;
+    }
+    if (rc != HUB_OK)
         return ctl_fail("cannot change the subscription", rc);
     printf("subscription %s %s\n", a.pos[0],
            strcmp(st, "paused") == 0 ? "paused" : "resumed");

@@ -366,10 +366,13 @@ int store_audit_check_anchor(struct store *s, int64_t seq, const char *hash,
  * "object_kind","object_id","patient","detail"}],"next":"<seq>",
  * "patients":[the hub ids of the persons named, survivors] or null with
  * neither}. limit capped at STORE_FEED_MAX. HUB_EINVALID for an
- * identifier with no value; HUB_ENOTFOUND for a hub id no patient has. */
+ * identifier with no value; HUB_ENOTFOUND for a hub id no patient has;
+ * HUB_EUNSUPPORTED for a VALUE with no SYSTEM that names more than one
+ * person, *json_out NULL and *persons_out (may be NULL) their count: one
+ * person's accounting never holds another's rows (F1963). */
 int store_audit_list(struct store *s, const char *patient_hub_id,
                      const char *identifier, int64_t after, int limit,
-                     char **json_out);
+                     char **json_out, int *persons_out);
 
 /* --- plain SQL, for hubctl commands, tests and small modules that need a
  * query without a dedicated function. Text parameters and results. --------

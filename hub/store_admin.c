@@ -645,7 +645,7 @@ int store_audit_check_anchor(struct store *s, int64_t seq, const char *hash,
 
 int store_audit_list(struct store *s, const char *patient_hub_id,
                      const char *identifier, int64_t after, int limit,
-                     char **json_out)
+                     char **json_out, int *persons_out)
 {
     char after_s[24], limit_s[16], system[512];
     const char *value = NULL, *sys = NULL;
@@ -668,6 +668,8 @@ int store_audit_list(struct store *s, const char *patient_hub_id,
         if (*value == '\0')
             return HUB_EINVALID;
     }
+    if (persons_out)
+        *persons_out = 0;
     snprintf(after_s, sizeof(after_s), "%lld", (long long)after);
     snprintf(limit_s, sizeof(limit_s), "%d", limit);
     const char *p[] = { patient_hub_id, after_s, limit_s, value, sys };
@@ -677,7 +679,10 @@ int store_audit_list(struct store *s, const char *patient_hub_id,
      * hub_id_system; F1961); each resolved to the person it is now (a
      * merged-away id to its survivor: F1960), with every patient merged
      * into that survivor. NULL when a hub id names no patient: an
-     * accounting of nobody read as one of no disclosures (F1962) */
+     * accounting of nobody read as one of no disclosures (F1962). A VALUE
+     * with no SYSTEM that names more than one person (two hospitals' MRN
+     * 1234) answers only their count, {"ambiguous": N}: the rows of the
+     * other person are no part of this one's accounting (F1963) */
     int rc = store_query_text(s,
         "WITH named AS ("
         "  SELECT $1::text AS id WHERE $1::text IS NOT NULL UNION "
@@ -690,7 +695,10 @@ int store_audit_list(struct store *s, const char *patient_hub_id,
         "  SELECT hub_id FROM patients WHERE merged_into IN "
         "  (SELECT id FROM persons)) "
         "SELECT CASE WHEN $1::text IS NOT NULL AND NOT EXISTS (SELECT 1 "
-        "FROM patients WHERE hub_id = $1) THEN NULL ELSE "
+        "FROM patients WHERE hub_id = $1) THEN NULL "
+        "WHEN $4::text IS NOT NULL AND $5::text IS NULL AND (SELECT count(*) "
+        "FROM persons) > 1 THEN json_build_object('ambiguous', (SELECT "
+        "count(*) FROM persons))::text ELSE "
         "json_build_object('audit', coalesce(json_agg(json_build_object("
         "'seq', a.seq, 'at', a.at, 'actor', a.actor, 'action', a.action, "
         "'object_kind', a.object_kind, 'object_id', a.object_id, "
@@ -706,6 +714,14 @@ int store_audit_list(struct store *s, const char *patient_hub_id,
         5, p, json_out);
     if (rc == HUB_OK && *json_out == NULL)
         return HUB_ENOTFOUND;
+    if (rc == HUB_OK && strncmp(*json_out, "{\"ambiguous\"", 12) == 0) {
+        const char *colon = strchr(*json_out, ':');
+        if (persons_out && colon)
+            *persons_out = (int)strtol(colon + 1, NULL, 10);
+        free(*json_out);
+        *json_out = NULL;
+        return HUB_EUNSUPPORTED;
+    }
     /* the rows may be an ingest's not yet flushed: durable before shown */
     if (rc == HUB_OK && (rc = store_durable(s)) != HUB_OK) {
         free(*json_out);

@@ -158,6 +158,22 @@ int subs_set_status(struct store *s, const char *actor, const char *org,
 
     if (strcmp(status, "paused") != 0 && strcmp(status, "active") != 0)
         return HUB_EINVALID;
+    if (!subs_id_ok(id))
+        return HUB_ENOTFOUND;
+    /* a pull subscription has no deliveries to hold: its events are in the
+     * feed as they are routed, paused or not, and a pause answered as done
+     * said otherwise (F1965); refused as its test is */
+    char *mode = NULL;
+    const char *p[] = { org, id };
+    int rc = one_text(s, "SELECT mode FROM subscriptions WHERE id = $2 AND "
+                      "deleted_at IS NULL AND ($1::text IS NULL OR "
+                      "org_id = $1)", 2, p, &mode);
+    if (rc != HUB_OK)
+        return rc;
+    bool pull = strcmp(mode, "pull") == 0;
+    free(mode);
+    if (pull)
+        return HUB_EUNSUPPORTED;
     snprintf(doc, sizeof(doc), "{\"status\":\"%s\"}", status);
     return subs_update(s, actor, org, id, doc, strlen(doc), out, &err);
 }

@@ -46,7 +46,9 @@ int subs_create(struct store *s, const char *actor, const char *org,
 int subs_update(struct store *s, const char *actor, const char *org,
                 const char *id, const char *json, size_t len, char **out,
                 struct hub_err *err) __attribute__((warn_unused_result));
-/* status: "paused" or "active" (resume); pause stops retries at once */
+/* status: "paused" or "active" (resume); pause stops retries at once.
+ * HUB_EUNSUPPORTED for a pull subscription: it has no deliveries to hold
+ * (its events are in the feed as routed; a delete stops its routing). */
 int subs_set_status(struct store *s, const char *actor, const char *org,
                     const char *id, const char *status, char **out)
     __attribute__((warn_unused_result));

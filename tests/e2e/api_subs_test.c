@@ -15,6 +15,7 @@
 
 #include "common/hub_err.h"
 #include "store.h"
+#include "../lib/canary.h"
 #include "../lib/hubproc.h"
 #include "../lib/webhook_rx.h"
 
@@ -721,6 +722,32 @@ Test(api_subs, hl7_admit_reaches_a_signed_webhook_and_is_accounted,
                       "tok-ops", NULL, &r), 404, "%s", r.body);
     cr_assert_not_null(strstr(r.body, "\"not_found\""), "%s", r.body);
     http_resp_free(&r);
+    /* the MRN alone names one person: the accounting, as before */
+    cr_assert_eq(call("GET", "/v1/audit?identifier=" CANARY_MRN "MRN-S1",
+                      "tok-ops", NULL, &r), 200, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "delivery.attempt"), "%s", r.body);
+    http_resp_free(&r);
+    /* another sender's MRN-S1 is another person: the MRN alone names two,
+     * and is refused with their count, nothing of either (F1963) */
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_exec(s,
+        "INSERT INTO patients (hub_id) VALUES ('01AAAAAAAAAAAAAAAAAAAAAAA2');"
+        "INSERT INTO patient_identifiers (system, value, hub_id, org_id) "
+        "VALUES ('urn:hub:org:cbo:ns:CITY', '" CANARY_MRN "MRN-S1', "
+        "'01AAAAAAAAAAAAAAAAAAAAAAA2', 'cbo')"), HUB_OK);
+    store_free(s);
+    cr_assert_eq(call("GET", "/v1/audit?identifier=" CANARY_MRN "MRN-S1",
+                      "tok-ops", NULL, &r), 409, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"code\":\"conflict\""), "%s",
+                       r.body);
+    cr_assert_not_null(strstr(r.body, "\"field\":\"identifier\""), "%s",
+                       r.body);
+    cr_assert_not_null(strstr(r.body, "names 2 patients"), "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "SYSTEM|VALUE"), "%s", r.body);
+    cr_assert_null(strstr(r.body, patient), "%s", r.body);
+    cr_assert_null(strstr(r.body, "01AAAA"), "%s", r.body);
+    cr_assert_null(strstr(r.body, "hosp"), "%s", r.body);
+    http_resp_free(&r);
     cr_assert_eq(call("GET", "/v1/audit/verify", "tok-ops", NULL, &r), 200);
     cr_assert_not_null(strstr(r.body, "\"ok\":true"), "%s", r.body);
     /* the head, as an anchor for later */
@@ -1080,6 +1107,24 @@ Test(api_subs, a_test_event_reaches_the_endpoint_signed,
     http_resp_free(&r);
     snprintf(path, sizeof(path), "/v1/subscriptions/%s/test", id);
     cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 409, "%s", r.body);
+    http_resp_free(&r);
+    /* nor anything to hold or resume: its events are in the feed as they
+     * are routed, so a pause answered 200 "paused" did nothing (F1965) */
+    const char *acts[] = { "pause", "resume" };
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "/v1/subscriptions/%s/%s", id, acts[i]);
+        cr_assert_eq(call("POST", path, "tok-cbo", "", &r), 409, "%s: %s",
+                     acts[i], r.body);
+        cr_assert_not_null(strstr(r.body, "\"code\":\"conflict\""), "%s",
+                           r.body);
+        cr_assert_not_null(strstr(r.body, "a pull subscription has nothing "
+                                  "to "), "%s", r.body);
+        http_resp_free(&r);
+    }
+    snprintf(path, sizeof(path), "/v1/subscriptions/%s", id);
+    cr_assert_eq(call("GET", path, "tok-cbo", NULL, &r), 200, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"status\": \"active\""), "%s",
+                       r.body);
     http_resp_free(&r);
     rx_stop(rx);
 }

@@ -309,6 +309,17 @@ Test(ctl_subs, sub_test_queues_one_test_delivery)
     snprintf(args, sizeof(args), "sub test %s", pull);
     cr_assert_eq(hubctl(out, sizeof(out), args), 1, "%s", out);
     cr_assert_not_null(strstr(out, "no endpoint to test"), "%s", out);
+    /* nor deliveries to hold: pause and resume refused alike (F1965) */
+    snprintf(args, sizeof(args), "sub pause %s", pull);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "has nothing to hold"), "%s", out);
+    cr_assert_not_null(strstr(out, "stops its routing"), "%s", out);
+    snprintf(args, sizeof(args), "sub resume %s", pull);
+    cr_assert_eq(hubctl(out, sizeof(out), args), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "has nothing to resume"), "%s", out);
+    snprintf(args, sizeof(args), "SELECT count(*) FROM subscriptions WHERE "
+             "id = '%s' AND status = 'active'", pull);
+    cr_expect_eq(qlong(args), 1);
     cr_assert_eq(hubctl(out, sizeof(out), "sub test sub_00000000000000000000"
                         "000000000000"), 1, "%s", out);
 }

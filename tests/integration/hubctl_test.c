@@ -329,6 +329,42 @@ Test(hubctl, audit_verify_exits_0_then_1_after_tampering)
     cr_assert_not_null(strstr(out, "no patient has that hub id"), "%s", out);
 }
 
+/* Two hospitals' MRN 1234 are two persons: --identifier 1234 alone is
+ * refused, exit 1, with their count and nothing of either (no hub id, no
+ * org id); SYSTEM|VALUE names one and is listed (F1963). */
+Test(hubctl, audit_list_of_a_value_naming_two_patients_is_refused)
+{
+    char out[1024];
+    struct store *s;
+
+    cr_assert_eq(hubctl(NULL, 0, "org add org_a --name A --kind hospital"),
+                 0);
+    cr_assert_eq(hubctl(NULL, 0, "org add org_b --name B --kind hospital"),
+                 0);
+    cr_assert_eq(store_connect(url, &s), HUB_OK);
+    cr_assert_eq(store_exec(s,
+        "INSERT INTO patients (hub_id) VALUES "
+        "('01AAAAAAAAAAAAAAAAAAAAAAA1'), ('01AAAAAAAAAAAAAAAAAAAAAAA2');"
+        "INSERT INTO patient_identifiers (system, value, hub_id, org_id) "
+        "VALUES ('urn:hub:org:org_a:ns:CITY', '1234', "
+        "'01AAAAAAAAAAAAAAAAAAAAAAA1', 'org_a'), "
+        "('urn:hub:org:org_b:ns:CITY', '1234', "
+        "'01AAAAAAAAAAAAAAAAAAAAAAA2', 'org_b')"), HUB_OK);
+    store_free(s);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "audit list --identifier 1234",
+                            "&1"), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "the identifier names 2 patients"), "%s",
+                       out);
+    cr_assert_not_null(strstr(out, "SYSTEM|VALUE"), "%s", out);
+    cr_assert_null(strstr(out, "01AAAA"), "%s", out);
+    cr_assert_null(strstr(out, "org_"), "%s", out);
+    cr_assert_eq(hubctl_run(out, sizeof(out), "audit list --json --identifier "
+                            "'urn:hub:org:org_a:ns:CITY|1234'", "&1"), 0,
+                 "%s", out);
+    cr_assert_not_null(strstr(out, "[\"01AAAAAAAAAAAAAAAAAAAAAAA1\"]"), "%s",
+                       out);
+}
+
 /* The head line of a verify's output ("head: SEQ:HASH") into buf. */
 static void head_of(const char *out, char *buf, size_t size)
 {

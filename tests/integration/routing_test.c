@@ -496,6 +496,57 @@ Test(routing, pull_subscription_makes_routed_events_visible_in_the_feed)
     free(page);
 }
 
+/* The feed's contract (F1964, kept): an organization's pull feed holds
+ * what was routed to it while its subscriptions lived, by any of them
+ * (pull or webhook). A delete stops routing from then on and cancels a
+ * webhook's open deliveries; it takes back nothing already routed: those
+ * events stay readable by GET /v1/events, the later ones are not there. */
+static char *event_of(const char *key)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT e.id FROM events e JOIN messages m "
+             "ON m.id = e.message_id WHERE m.idem_key = '%s'", key);
+    return q1(sql);
+}
+
+Test(routing, a_deleted_subscription_stops_routing_and_keeps_what_it_routed)
+{
+    struct principal cbo = { .org_id = "cbo", .scopes = SCOPE_SUBSCRIBE };
+    const char *pull = sub("cbo", "{\"mode\":\"pull\",\"topics\":"
+                           "[\"referral.*\"]}");
+    const char *web = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":"
+                          "[\"adt.*\"]}");
+    const char *keys[] = { "k1", "k2", "k3", "k4" };
+    char *page = NULL, sql[256];
+
+    ingest("hosp", "k1", "referral.created",
+           "{\"type\":\"referral.created\"," PAT("1") "}}");
+    ingest("hosp", "k2", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    cr_assert_eq(routed(web, "k2"), 1);
+    cr_assert_eq(subs_delete(s, "test", "cbo", pull), HUB_OK);
+    cr_assert_eq(subs_delete(s, "test", "cbo", web), HUB_OK);
+    snprintf(sql, sizeof(sql), "SELECT string_agg(status, ' ') FROM "
+             "delivery_state WHERE subscription_id = '%s'", web);
+    char *st = q1(sql);
+    cr_assert_str_eq(st, "cancelled", "the open delivery ends at the delete");
+    free(st);
+    ingest("hosp", "k3", "referral.created",
+           "{\"type\":\"referral.created\"," PAT("1") "}}");
+    ingest("hosp", "k4", "adt.admit", "{\"type\":\"adt.admit\"," PAT("1") "}}");
+    cr_assert_eq(routed(web, "k4"), 0);
+    cr_assert_eq(store_events_page(s, &cbo, 0, NULL, NULL, 100, &page),
+                 HUB_OK);
+    for (size_t i = 0; i < 4; i++) {
+        char *id = event_of(keys[i]);
+        cr_assert_not_null(id, "%s", keys[i]);
+        /* routed before the delete (k1, k2): in the feed; after: not */
+        cr_assert_eq(strstr(page, id) != NULL, i < 2, "%s: %s", keys[i],
+                     page);
+        free(id);
+    }
+    free(page);
+}
+
 Test(routing, paused_subscriptions_queue_and_disabled_or_deleted_do_not)
 {
     const char *p = sub("cbo", "{\"url\":\"http://a.example/\",\"topics\":[\"*\"],"

@@ -189,7 +189,8 @@ Test(store, feed_and_audit_reads_wait_for_durability_before_answering)
     free(flushed);
 
     from = storetest_wal_insert(s);
-    cr_assert_eq(store_audit_list(s, NULL, NULL, 0, 10, &page), HUB_OK);
+    cr_assert_eq(store_audit_list(s, NULL, NULL, 0, 10, &page, NULL),
+                 HUB_OK);
     flushed = storetest_wal_flushed(s);
     cr_assert(storetest_durable_between(s, from, flushed), "audit list");
     free(page);
@@ -820,7 +821,8 @@ Test(store, merge_moves_the_old_identifiers_to_the_surviving_patient)
 
     /* the survivor's accounting includes the merged patient's history */
     char *list = NULL;
-    cr_assert_eq(store_audit_list(s, new_p, NULL, 0, 100, &list), HUB_OK);
+    cr_assert_eq(store_audit_list(s, new_p, NULL, 0, 100, &list, NULL),
+                 HUB_OK);
     cr_assert_not_null(strstr(list, "patient.merged"), "%s", list);
     cr_assert_not_null(strstr(list, old_p), "%s", list);
     struct store_audit_check c;
@@ -1428,7 +1430,8 @@ Test(store, audit_list_for_a_patient_is_its_accounting_of_disclosures)
     cr_assert_eq(store_events_page(s, &ops, 0, NULL, NULL, 10, &page), HUB_OK);
     free(page);
     pid = q1("SELECT patient_hub_id FROM events ORDER BY seq LIMIT 1");
-    cr_assert_eq(store_audit_list(s, pid, NULL, 0, 100, &list), HUB_OK);
+    cr_assert_eq(store_audit_list(s, pid, NULL, 0, 100, &list, NULL),
+                 HUB_OK);
     cr_assert_not_null(strstr(list, "message.received"), "%s", list);
     cr_assert_not_null(strstr(list, "feed.read"), "%s", list);
     free(list);
@@ -1443,9 +1446,12 @@ Test(store, audit_list_for_a_patient_is_its_accounting_of_disclosures)
     char *by_hub = NULL, *by_value = NULL, *by_token = NULL, *none = NULL;
     char token[300], want[96];
     snprintf(token, sizeof(token), "%s|V0", sys);
-    cr_assert_eq(store_audit_list(s, pid, NULL, 0, 100, &by_hub), HUB_OK);
-    cr_assert_eq(store_audit_list(s, NULL, "V0", 0, 100, &by_value), HUB_OK);
-    cr_assert_eq(store_audit_list(s, NULL, token, 0, 100, &by_token), HUB_OK);
+    cr_assert_eq(store_audit_list(s, pid, NULL, 0, 100, &by_hub, NULL),
+                 HUB_OK);
+    cr_assert_eq(store_audit_list(s, NULL, "V0", 0, 100, &by_value, NULL),
+                 HUB_OK);
+    cr_assert_eq(store_audit_list(s, NULL, token, 0, 100, &by_token, NULL),
+                 HUB_OK);
     snprintf(want, sizeof(want), "\"patients\" : [\"%s\"]", pid);
     cr_assert_not_null(strstr(by_value, want), "%s", by_value);
     cr_assert_not_null(strstr(by_token, want), "%s", by_token);
@@ -1455,10 +1461,10 @@ Test(store, audit_list_for_a_patient_is_its_accounting_of_disclosures)
     cr_assert_eq(strncmp(by_value, by_hub, (size_t)(strstr(by_hub, "\"next\"")
                                                      - by_hub)), 0,
                  "%s\n%s", by_value, by_hub);
-    cr_assert_eq(store_audit_list(s, NULL, "other-system|V0", 0, 100, &none),
-                 HUB_OK);
+    cr_assert_eq(store_audit_list(s, NULL, "other-system|V0", 0, 100, &none,
+                                  NULL), HUB_OK);
     cr_assert_not_null(strstr(none, "\"audit\" : []"), "%s", none);
-    cr_assert_eq(store_audit_list(s, NULL, "MRN|", 0, 100, &list),
+    cr_assert_eq(store_audit_list(s, NULL, "MRN|", 0, 100, &list, NULL),
                  HUB_EINVALID);
     free(by_hub);
     free(by_value);
@@ -1531,7 +1537,7 @@ Test(store, audit_list_of_a_merged_patient_holds_both_halves_by_any_id)
                               { NULL, "CITY|OLD200" } };
     for (size_t i = 0; i < sizeof(asks) / sizeof(asks[0]); i++) {
         cr_assert_eq(store_audit_list(s, asks[i][0], asks[i][1], 0, 100,
-                                      &list), HUB_OK, "ask %zu", i);
+                                      &list, NULL), HUB_OK, "ask %zu", i);
         cr_assert_eq(rows_of(list, old_p) + rows_of(list, new_p), both,
                      "ask %zu: both halves: %s", i, list);
         cr_assert_eq(rows_of(list, oth_p), 0, "ask %zu: %s", i, list);
@@ -1544,27 +1550,67 @@ Test(store, audit_list_of_a_merged_patient_holds_both_halves_by_any_id)
     cr_assert_str_eq(sys, "urn:hub:org:org_a:ns:CITY");
     free(sys);
     cr_assert_eq(store_audit_list(s, NULL, "urn:hub:org:org_a:ns:CITY|OTHER9",
-                                  0, 100, &list), HUB_OK);
+                                  0, 100, &list, NULL), HUB_OK);
     cr_assert_gt(rows_of(list, oth_p), 0, "%s", list);
     cr_assert_eq(rows_of(list, old_p) + rows_of(list, new_p), 0, "%s", list);
     free(list);
     /* another sender's namespace of that name is not this one */
-    cr_assert_eq(store_audit_list(s, NULL, "TOWN|OTHER9", 0, 100, &list),
-                 HUB_OK);
+    cr_assert_eq(store_audit_list(s, NULL, "TOWN|OTHER9", 0, 100, &list,
+                                  NULL), HUB_OK);
     cr_assert_not_null(strstr(list, "\"audit\" : []"), "%s", list);
     cr_assert_not_null(strstr(list, "\"patients\" : []"), "%s", list);
     free(list);
     list = NULL;
     cr_assert_eq(store_audit_list(s, "01NOSUCHPATIENT0000000000X", NULL, 0,
-                                  100, &list), HUB_ENOTFOUND);
+                                  100, &list, NULL), HUB_ENOTFOUND);
     cr_assert_null(list);
     /* the whole trail, with neither, names no patients */
-    cr_assert_eq(store_audit_list(s, NULL, NULL, 0, 100, &list), HUB_OK);
+    cr_assert_eq(store_audit_list(s, NULL, NULL, 0, 100, &list, NULL),
+                 HUB_OK);
     cr_assert_null(strstr(list, "\"patients\" : ["), "%s", list);
     free(list);
     free(old_p);
     free(new_p);
     free(oth_p);
+}
+
+/* Two senders' MRN 1234 are two persons: a VALUE alone that names both is
+ * refused with their count, and nothing of either (F1963); SYSTEM|VALUE,
+ * or a VALUE one person holds, is answered as before. */
+Test(store, audit_list_of_a_value_naming_two_patients_is_refused)
+{
+    struct fixture f;
+    struct store_msg_result res[3];
+    char *list = NULL;
+    int persons = -1;
+
+    add_msg(&f, 0, "org_a", "t1", "adt.admit", "CITY", "1234");
+    add_msg(&f, 1, "org_b", "t2", "adt.admit", "CITY", "1234");
+    add_msg(&f, 2, "org_a", "t3", "adt.admit", "CITY", "5678");
+    ingest(&f, 3, res);
+    release(res, 3);
+    cr_assert_eq(qlong("SELECT count(DISTINCT hub_id) FROM "
+                       "patient_identifiers WHERE value = '1234'"), 2);
+    cr_assert_eq(store_audit_list(s, NULL, "1234", 0, 100, &list, &persons),
+                 HUB_EUNSUPPORTED);
+    cr_assert_null(list);
+    cr_assert_eq(persons, 2);
+    /* the namespace written as the stored URN names one of them */
+    char *a_p = q1("SELECT hub_id FROM patient_identifiers WHERE value = "
+                   "'1234' AND org_id = 'org_a'");
+    char want[96];
+    snprintf(want, sizeof(want), "\"patients\" : [\"%s\"]", a_p);
+    cr_assert_eq(store_audit_list(s, NULL, "urn:hub:org:org_a:ns:CITY|1234",
+                                  0, 100, &list, &persons), HUB_OK);
+    cr_assert_not_null(strstr(list, want), "%s", list);
+    cr_assert_gt(rows_of(list, a_p), 0, "%s", list);
+    free(list);
+    /* one person: as before */
+    cr_assert_eq(store_audit_list(s, NULL, "5678", 0, 100, &list, &persons),
+                 HUB_OK);
+    cr_assert_not_null(strstr(list, "\"audit\" : [{"), "%s", list);
+    free(list);
+    free(a_p);
 }
 
 Test(store, new_ids_are_26_crockford_chars_and_time_ordered)
