@@ -679,10 +679,13 @@ int store_audit_list(struct store *s, const char *patient_hub_id,
      * hub_id_system; F1961); each resolved to the person it is now (a
      * merged-away id to its survivor: F1960), with every patient merged
      * into that survivor. NULL when a hub id names no patient: an
-     * accounting of nobody read as one of no disclosures (F1962). A VALUE
-     * with no SYSTEM that names more than one person (two hospitals' MRN
-     * 1234) answers only their count, {"ambiguous": N}: the rows of the
-     * other person are no part of this one's accounting (F1963) */
+     * accounting of nobody read as one of no disclosures (F1962). An
+     * identifier that names more than one person (two hospitals' MRN 1234
+     * as a VALUE alone, or under the namespace name both wrote, CITY)
+     * answers only their count, {"ambiguous": N}: the rows of the other
+     * person are no part of this one's accounting (F1963, F2023). A
+     * stored system and its value name one patient (the key of
+     * patient_identifiers) */
     int rc = store_query_text(s,
         "WITH named AS ("
         "  SELECT $1::text AS id WHERE $1::text IS NOT NULL UNION "
@@ -696,7 +699,7 @@ int store_audit_list(struct store *s, const char *patient_hub_id,
         "  (SELECT id FROM persons)) "
         "SELECT CASE WHEN $1::text IS NOT NULL AND NOT EXISTS (SELECT 1 "
         "FROM patients WHERE hub_id = $1) THEN NULL "
-        "WHEN $4::text IS NOT NULL AND $5::text IS NULL AND (SELECT count(*) "
+        "WHEN $4::text IS NOT NULL AND (SELECT count(*) "
         "FROM persons) > 1 THEN json_build_object('ambiguous', (SELECT "
         "count(*) FROM persons))::text ELSE "
         "json_build_object('audit', coalesce(json_agg(json_build_object("

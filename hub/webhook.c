@@ -961,6 +961,11 @@ static int check_path(const cJSON *v, const char *field, struct hub_err *err)
     return HUB_OK;
 }
 
+#define PULL_NOT_PAUSED                                                     \
+    "a pull subscription has nothing to hold and is never paused: its "   \
+    "events are in GET /v1/events as they are routed; give status active, " \
+    "or DELETE it to stop its routing"
+
 int webhook_sub_validate(const char *json, size_t len,
                          struct webhook_sub_check *out, struct hub_err *err)
 {
@@ -1174,6 +1179,13 @@ int webhook_sub_validate(const char *json, size_t len,
             goto out;
         }
     }
+    /* a pull subscription has no deliveries to hold: a pause of one said
+     * it did something (F1965), by PATCH or at creation too (F2024) */
+    if (!partial && out->mode == WEBHOOK_MODE_PULL && st &&
+        strcmp(st->valuestring, "paused") == 0) {
+        rc = hub_err_set(err, HUB_EINVALID, "status", 0, PULL_NOT_PAUSED);
+        goto out;
+    }
     /* an update that leaves a webhook subscription (by its mode, or the
      * stored one) without a url or a secret: a switch from pull, which has
      * neither, named here; the table's CHECK refused it as "update leaves
@@ -1190,7 +1202,15 @@ int webhook_sub_validate(const char *json, size_t len,
             cJSON_GetObjectItemCaseSensitive(stored, "url"));
         bool stored_secret = cJSON_IsNumber(scount) && scount->valueint > 0;
         bool known = cJSON_IsString(smode);     /* hub_sub_json's */
+        const cJSON *sst = cJSON_GetObjectItemCaseSensitive(stored, "status");
+        bool paused = st ? strcmp(st->valuestring, "paused") == 0
+                         : cJSON_IsString(sst) &&
+                               strcmp(sst->valuestring, "paused") == 0;
         cJSON_Delete(stored);
+        if (known && !webhook && paused) {
+            rc = hub_err_set(err, HUB_EINVALID, "status", 0, PULL_NOT_PAUSED);
+            goto out;
+        }
         if (known && webhook && !out->has_url && (url || !stored_url)) {
             rc = hub_err_set(err, HUB_EINVALID, "url", 0,
                              "webhook subscription has no url: give url "

@@ -1595,6 +1595,12 @@ Test(store, audit_list_of_a_value_naming_two_patients_is_refused)
                  HUB_EUNSUPPORTED);
     cr_assert_null(list);
     cr_assert_eq(persons, 2);
+    /* so does the namespace both senders wrote, CITY (F2023) */
+    persons = -1;
+    cr_assert_eq(store_audit_list(s, NULL, "CITY|1234", 0, 100, &list,
+                                  &persons), HUB_EUNSUPPORTED);
+    cr_assert_null(list);
+    cr_assert_eq(persons, 2);
     /* the namespace written as the stored URN names one of them */
     char *a_p = q1("SELECT hub_id FROM patient_identifiers WHERE value = "
                    "'1234' AND org_id = 'org_a'");

@@ -777,6 +777,49 @@ Test(webhook_sub, pull_subscription_needs_no_url_and_update_may_be_partial)
                           NULL), HUB_OK);
 }
 
+/* A pull subscription has no deliveries to hold: a pause of one answered
+ * as done said otherwise (F1965), and the pause endpoint now refuses it;
+ * a creation with "status": "paused", a PATCH of its status, or a switch
+ * of a paused webhook subscription to pull still made one (F2024). */
+static int validate_update(const char *stored, const char *json,
+                           struct hub_err *e)
+{
+    struct webhook_sub_check c = { .partial = true, .current = stored };
+    int rc = webhook_sub_validate(json, strlen(json), &c, e);
+    free(c.json_out);
+    return rc;
+}
+
+Test(webhook_sub, a_pull_subscription_is_never_paused)
+{
+    static const char pull[] = "{\"id\":\"sub_1\",\"mode\":\"pull\","
+                               "\"topics\":[\"*\"],\"status\":\"active\"}";
+    static const char paused_hook[] =
+        "{\"id\":\"sub_2\",\"mode\":\"webhook\",\"url\":"
+        "\"https://a.example/\",\"secret_count\":1,\"topics\":[\"*\"],"
+        "\"status\":\"paused\"}";
+    struct hub_err e;
+
+    cr_assert_eq(validate("{\"mode\":\"pull\",\"topics\":[\"*\"],"
+                          "\"status\":\"paused\"}", false, &e, NULL),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.field, "status");
+    cr_assert_not_null(strstr(e.what, "never paused"), "%s", e.what);
+    cr_assert_eq(validate_update(pull, "{\"status\":\"paused\"}", &e),
+                 HUB_EINVALID);
+    cr_assert_str_eq(e.field, "status");
+    cr_assert_eq(validate_update(paused_hook, "{\"mode\":\"pull\","
+                                 "\"url\":null}", &e), HUB_EINVALID);
+    cr_assert_str_eq(e.field, "status");
+    /* what stays allowed */
+    cr_assert_eq(validate_update(paused_hook, "{\"mode\":\"pull\",\"url\":"
+                                 "null,\"status\":\"active\"}", &e), HUB_OK);
+    cr_assert_eq(validate_update(pull, "{\"status\":\"active\"}", &e),
+                 HUB_OK);
+    cr_assert_eq(validate("{\"mode\":\"pull\",\"topics\":[\"*\"],"
+                          "\"status\":\"active\"}", false, &e, NULL), HUB_OK);
+}
+
 /* A subscription body that is not JSON is refused with the byte offset of
  * the first byte of the token that cannot be taken (F1467; cJSON alone
  * said one byte late for a string or a member name, and the last byte for
