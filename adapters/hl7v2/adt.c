@@ -230,7 +230,22 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
 
     bool merge = memcmp(topic, "adt.merge", 9) == 0;
     c->merged = c->merged_kept = false;
+    c->message_id = &src->message_id;
     adt_write_patient(c, pid, merge ? mrg : NULL);
+    /* a merge into a patient no identifier of the message links (each
+     * one left out or unlinked, so known by MSH-10 alone) merges into no
+     * one the sender or a subscriber knows: the prior patient's record
+     * would move under this message's id, and the groups of one A40
+     * would all be that one patient. The sender is told, as for a merge
+     * with no prior identifier. A message whose PID-3 is empty is refused
+     * below, as any other. */
+    if (merge && c->by_message && (c->has_id[0] || c->has_id[1] ||
+                                   c->has_id[2] ||
+                                   val1(c, pid, 2).s.len ||
+                                   val1(c, pid, 4).s.len))
+        return hub_err_set(err, HUB_EINVALID, "PID-3", pid->off,
+                           "no patient identifier links: a merge needs "
+                           "the surviving patient's");
     /* a merge that names no prior identifier (MRG, MRG-1 and MRG-4 are
      * required in ADT_A39 and ADT_A30) cannot be applied by anyone: the
      * sender is told, as for a missing PID */
