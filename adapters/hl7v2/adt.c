@@ -50,7 +50,10 @@
  * without a field HL7 marks required among those read (PID-3 when PID-2
  * or PID-4 stands in, PID-5, PV1-2 of a PV1 sent): its events are the
  * same, the warning named by the field.
- * Identifiers out of effect or failing their check digit: adt_patient.c.
+ * Identifiers out of effect or failing their check digit: adt_patient.c;
+ * so is the identifier of a patient none of whose identifiers links
+ * (MSH-10, write_by_message), and a merge into such a patient is refused
+ * at PID-3 (one_event).
  * A protection indicator or an access restriction labels every event of
  * the message "restricted" (adt_protect.c).
  * hl7_to_events_warn gives the warnings to the ACK too (ERR segments of

@@ -6,7 +6,9 @@
  * expiration date before it, CX-7 effective date after it) is kept and
  * marked "inactive": the linker passes it by. So is a national number
  * that fails its check digit (common/natid.h: an NHS number under NHS,
- * NHSNBR, NHSNMBR or its OID, an NPI, an MBI...), with a warning.
+ * NHSNBR, NHSNMBR or its OID, an NPI, an MBI...), with a warning. A
+ * patient none of whose identifiers links is known by MSH-10 alone
+ * (write_by_message).
  */
 #include "common/idsys.h"
 #include "common/natid.h"
