@@ -235,6 +235,18 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
     c->merged = c->merged_kept = false;
     c->message_id = &src->message_id;
     adt_write_patient(c, pid, merge ? mrg : NULL);
+    /* a merge that names no prior identifier (MRG, MRG-1 and MRG-4 are
+     * required in ADT_A39 and ADT_A30) cannot be applied by anyone: the
+     * sender is told, as for a missing PID */
+    if (merge && !c->merged)
+        return hub_err_set(err, HUB_EINVALID, mrg ? "MRG-1" : "MRG",
+                           mrg ? mrg->off : pid->off,
+                           !mrg ? "required segment MRG is missing"
+                           : c->merged_kept
+                               ? "prior patient identifier is one the "
+                                 "patient keeps: nothing was merged"
+                               : "required field prior patient identifier "
+                                 "is missing");
     /* a merge into a patient no identifier of the message links (each
      * one left out or unlinked, so known by MSH-10 alone) merges into no
      * one the sender or a subscriber knows: the prior patient's record
@@ -249,18 +261,6 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
         return hub_err_set(err, HUB_EINVALID, "PID-3", pid->off,
                            "no patient identifier links: a merge needs "
                            "the surviving patient's");
-    /* a merge that names no prior identifier (MRG, MRG-1 and MRG-4 are
-     * required in ADT_A39 and ADT_A30) cannot be applied by anyone: the
-     * sender is told, as for a missing PID */
-    if (merge && !c->merged)
-        return hub_err_set(err, HUB_EINVALID, mrg ? "MRG-1" : "MRG",
-                           mrg ? mrg->off : pid->off,
-                           !mrg ? "required segment MRG is missing"
-                           : c->merged_kept
-                               ? "prior patient identifier is one the "
-                                 "patient keeps: nothing was merged"
-                               : "required field prior patient identifier "
-                                 "is missing");
     /* accepted as HL7 v2 receivers commonly do (the patient is news
      * enough), with an empty visit: said so, to the sender and on the
      * event */

@@ -1842,6 +1842,11 @@ Test(hl7_to_events, refuses_a_merge_into_a_patient_no_identifier_links)
                      "PID|1||||D^J\rMRG|OLD1^^^F^MR\r", &l, &err),
                  HUB_EINVALID);
     cr_expect_str_eq(err.field, "PID-3");
+    /* with no MRG at all, the MRG is what is missing, as before */
+    cr_assert_eq(run(MSH("ADT^A40^ADT_A39", "2.5")
+                     "PID|1||123456789^^^USSSA^SS||D^J\r", &l, &err),
+                 HUB_EINVALID);
+    cr_expect_str_eq(err.field, "MRG");
     /* one that links: taken */
     cr_assert_eq(run(MSH("ADT^A40^ADT_A39", "2.5")
                      "PID|1||123456789^^^USSSA^SS~NEW1^^^F^MR||D^J\r"
