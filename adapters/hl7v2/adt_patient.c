@@ -400,8 +400,10 @@ cx_out_of_effect(struct ctx *c, struct raw rep, unsigned f)
  * hub_id_system), apart from its identifiers with no authority; an
  * accepted message's MSH-10 is the sender's idempotency key, held by no
  * other message of it (one sent again with other bytes is quarantined),
- * so it links no two patients. n: the identifiers written before it (the
- * array is open when n > 0). Cold: nearly every patient has one.
+ * so it links no two patients while the message is kept (after its
+ * prune a restarted counter could: F1982). n: the identifiers written
+ * before it (the array is open when n > 0). Cold: nearly every patient
+ * has one.
  */
 static __attribute__((noinline, cold)) void write_by_message(struct ctx *c,
                                                              unsigned n)
