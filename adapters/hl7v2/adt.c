@@ -50,7 +50,10 @@
  * without a field HL7 marks required among those read (PID-3 when PID-2
  * or PID-4 stands in, PID-5, PV1-2 of a PV1 sent): its events are the
  * same, the warning named by the field.
- * Identifiers out of effect or failing their check digit: adt_patient.c.
+ * Identifiers out of effect or failing their check digit: adt_patient.c;
+ * so is the identifier of a patient none of whose identifiers links
+ * (MSH-10, write_by_message), and a merge into such a patient is refused
+ * at PID-3 (one_event).
  * A protection indicator or an access restriction labels every event of
  * the message "restricted" (adt_protect.c).
  * hl7_to_events_warn gives the warnings to the ACK too (ERR segments of
@@ -230,6 +233,7 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
 
     bool merge = memcmp(topic, "adt.merge", 9) == 0;
     c->merged = c->merged_kept = false;
+    c->message_id = &src->message_id;
     adt_write_patient(c, pid, merge ? mrg : NULL);
     /* a merge that names no prior identifier (MRG, MRG-1 and MRG-4 are
      * required in ADT_A39 and ADT_A30) cannot be applied by anyone: the
@@ -243,6 +247,20 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
                                  "patient keeps: nothing was merged"
                                : "required field prior patient identifier "
                                  "is missing");
+    /* a merge into a patient no identifier of the message links (each
+     * one left out or unlinked, so known by MSH-10 alone) merges into no
+     * one the sender or a subscriber knows: the prior patient's record
+     * would move under this message's id, and the groups of one A40
+     * would all be that one patient. The sender is told, as for a merge
+     * with no prior identifier. A message whose PID-3 is empty is refused
+     * below, as any other. */
+    if (merge && c->by_message && (c->has_id[0] || c->has_id[1] ||
+                                   c->has_id[2] ||
+                                   val1(c, pid, 2).s.len ||
+                                   val1(c, pid, 4).s.len))
+        return hub_err_set(err, HUB_EINVALID, "PID-3", pid->off,
+                           "no patient identifier links: a merge needs "
+                           "the surviving patient's");
     /* accepted as HL7 v2 receivers commonly do (the patient is news
      * enough), with an empty visit: said so, to the sender and on the
      * event */

@@ -118,6 +118,11 @@ struct ctx {
                                    id of the field was written, or (PID-3)
                                    CX.1 of its first repetition is not
                                    empty; the fourth pads to one store */
+    bool by_message;            /* no identifier sent links: the patient
+                                   is known by MSH-10 alone
+                                   (write_identifiers) */
+    const struct text *message_id; /* MSH-10, as the event's source has
+                                   it (one_event) */
     uintptr_t in;               /* m->p, and how many of its bytes start */
     uintptr_t in16_end;         /* where the bytes that start 16 readable
                                    ones end (see put_bytes), */

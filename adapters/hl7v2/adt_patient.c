@@ -6,7 +6,9 @@
  * expiration date before it, CX-7 effective date after it) is kept and
  * marked "inactive": the linker passes it by. So is a national number
  * that fails its check digit (common/natid.h: an NHS number under NHS,
- * NHSNBR, NHSNMBR or its OID, an NPI, an MBI...), with a warning.
+ * NHSNBR, NHSNMBR or its OID, an NPI, an MBI...), with a warning. A
+ * patient none of whose identifiers links is known by MSH-10 alone
+ * (write_by_message).
  */
 #include "common/idsys.h"
 #include "common/natid.h"
@@ -386,6 +388,37 @@ cx_out_of_effect(struct ctx *c, struct raw rep, unsigned f)
     return false;
 }
 
+/*
+ * The identifier of a patient whose every identifier was left out (an
+ * SSN the SSA never issues, a placeholder national number, marks alone)
+ * or is never linked on (out of effect, failing its check digit, an
+ * account's): MSH-10, under the system "MSH-10", so that the patient gets
+ * a hub id and every disclosure of the event is in its accounting (F1980).
+ * The patient is known by this message alone, as C-CDA's is by its
+ * document id (ccda_header.c): the name is no URI, so the hub scopes it
+ * to the sending organization ('urn:hub:org:<org>:ns:MSH-10',
+ * hub_id_system), apart from its identifiers with no authority; an
+ * accepted message's MSH-10 is the sender's idempotency key, held by no
+ * other message of it (one sent again with other bytes is quarantined),
+ * so it links no two patients while the message is kept (after its
+ * prune a restarted counter could: F1982). n: the identifiers written
+ * before it (the array is open when n > 0). Cold: nearly every patient
+ * has one.
+ */
+static __attribute__((noinline, cold)) void write_by_message(struct ctx *c,
+                                                             unsigned n)
+{
+    if (n == 0)
+        key_open(c, JW_KEY("identifiers"), '[');
+    /* not plain: put_bytes takes a plain value of 16 bytes or less from
+     * the input */
+    const struct text sys = { SLICE_LIT("MSH-10"), false };
+    write_cx(c, *c->message_id, sys, TEXT_NONE, false);
+    arr_end(c);
+    adt_warn(c, "PID-3", "no patient identifier links; the patient is "
+                         "known by this message alone (MSH-10)");
+}
+
 static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                               struct text ssn)
 {
@@ -398,7 +431,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
     struct slice seen[64];
     struct cx_out out[64];
     uint64_t lens = 0, vlens = 0;   /* vlens: the values written, by length */
-    unsigned nseen = 0, n = 0, nout = 0;
+    unsigned nseen = 0, n = 0, nout = 0, linked = 0;
     /* ssn: PID-19 (val1), the SSN (v2.2 to 2.6, still sent by US
      * systems): an identifier as the C-CDA and CSV adapters give it,
      * unless PID-3 has it already (type SS); a value that is no SSN is
@@ -530,6 +563,7 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                 key_open(c, JW_KEY("identifiers"), '[');
             }
             write_cx(c, v, sys, type, x.inactive);
+            linked += !x.inactive;
             /* an id in a later repetition, after an empty first one
              * ("~123^^^H^MR", `""~...`), identifies the patient too */
             c->has_id[f] = true;
@@ -563,8 +597,12 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
         memcpy(o, r, rlen);
         o += rlen;
         jw_commit(&c->w, start, o);
+        linked++;
     }
-    if (n)
+    c->by_message = linked == 0;
+    if (__builtin_expect(c->by_message, 0))
+        write_by_message(c, n);
+    else if (n)
         arr_end(c);
 }
 

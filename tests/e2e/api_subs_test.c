@@ -777,6 +777,87 @@ Test(api_subs, hl7_admit_reaches_a_signed_webhook_and_is_accounted,
     rx_stop(rx);
 }
 
+/* An admit whose only identifier is an SSN the SSA never issues (the
+ * classic example's 123456789^^^USSSA^SS) carried its name and birth date
+ * with no identifier, so no hub id: its receipt, routing and feed reads
+ * were audit rows of no patient, in no accounting of disclosures (F1967).
+ * The patient is known by the message's control id (MSH-10, scoped to the
+ * sender), gets a hub id, and the accounting by that id, or by the
+ * identifier as the message gave it, lists the receipt and the CBO's pull
+ * read (F1980). */
+Test(api_subs, an_admit_with_no_identifier_that_links_is_accounted,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct http_resp r;
+    cr_assert_eq(call("POST", "/v1/subscriptions", "tok-cbo",
+                      "{\"mode\":\"pull\",\"topics\":[\"adt.*\"]}", &r), 201,
+                 "%s", r.body);
+    http_resp_free(&r);
+
+    struct mllp_client c;
+    char ack[4096], code[3], ctrl[64];
+    static const char msg[] =
+        "MSH|^~\\&|TESTAPP|TESTFAC|HUB|HUB|20260115093000-0500||"
+        "ADT^A01^ADT_A01|R138-1|P|2.5.1\r"
+        "EVN|A01|20260115093000-0500\r"
+        "PID|1||123456789^^^USSSA^SS||Zzcanaryfam^Zzcanarygiv||19310217|F\r"
+        "PV1|1|I|WARD^101^A^TESTFAC\r";
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    mllp_close(&c);
+    ack_fields(ack, code, ctrl, sizeof(ctrl));
+    cr_assert_str_eq(code, "AA", "%s", ack);
+
+    /* the CBO reads it from its feed */
+    int64_t end = rx_now_ms() + 15000;
+    bool read = false;
+    while (!read && rx_now_ms() < end) {
+        cr_assert_eq(call("GET", "/v1/events?after=0", "tok-cbo", NULL, &r),
+                     200, "%s", r.body);
+        read = strstr(r.body, "\"R138-1\"") != NULL;
+        http_resp_free(&r);
+        if (!read)
+            usleep(50000);
+    }
+    cr_assert(read, "the admit is in the CBO's feed");
+
+    struct store *s;
+    char *p = NULL, patient[64];
+    cr_assert_eq(store_connect(hub.db_url, &s), HUB_OK);
+    cr_assert_eq(store_query_text(s, "SELECT patient_hub_id FROM events "
+                                     "WHERE type = 'adt.admit'", 0, NULL, &p),
+                 HUB_OK);
+    cr_assert_not_null(p, "the patient has a hub id");
+    snprintf(patient, sizeof(patient), "%s", p);
+    free(p);
+    p = NULL;
+    /* recorded under the sender's own namespace, so no other sender's
+     * control id can ever name this patient */
+    cr_assert_eq(store_query_text(s, "SELECT string_agg(system || '|' || "
+                                     "value, ';') FROM patient_identifiers",
+                                  0, NULL, &p), HUB_OK);
+    cr_assert_not_null(p);
+    cr_expect(strncmp(p, "urn:hub:org:", 12) == 0 &&
+                  strstr(p, ":ns:MSH-10|R138-1") != NULL &&
+                  strchr(p, ';') == NULL, "%s", p);
+    free(p);
+    store_free(s);
+
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/audit?patient=%s", patient);
+    cr_assert_eq(call("GET", path, "tok-ops", NULL, &r), 200, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "message.received"), "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "event.routed"), "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "feed.read"), "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(call("GET", "/v1/audit?identifier=MSH-10%7CR138-1", "tok-ops",
+                      NULL, &r), 200, "%s", r.body);
+    cr_expect_not_null(strstr(r.body, "feed.read"), "%s", r.body);
+    cr_expect_not_null(strstr(r.body, patient), "%s", r.body);
+    http_resp_free(&r);
+}
+
 /* Every 404 of these routes said "no such subscription or delivery, or
  * not in a state for this": a partner could not tell a mistyped id from a
  * replay of a delivery still waiting (F304). */

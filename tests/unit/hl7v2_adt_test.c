@@ -1734,12 +1734,124 @@ Test(hl7_to_events, writes_an_ssn_of_pid_3_type_ss_as_nine_digits)
                      "left out;");
     cJSON_Delete(j);
 
-    /* the only identifier: the patient is left unlinked, the message
-     * taken (PID-3 was sent, so it is not "missing") */
+    /* the only identifier: the message taken (PID-3 was sent, so it is
+     * not "missing"), the patient known by it alone (F1980) */
     j = event_of(MSH("ADT^A28", "2.5")
                  "PID|1||123456789^^^USSSA^SS||D^J\rPV1|1|N\r");
-    cr_expect_null(identifiers_of(j));
+    char got[256];
+    ids_joined(identifiers_of(j), got, sizeof(got));
+    cr_expect_str_eq(got, "CTRL1|MSH-10;");
     cJSON_Delete(j);
+}
+
+/* A patient whose every identifier is left out (an SSN the SSA never
+ * issues, a placeholder national number, marks alone) or never linked on
+ * (failing its check digit, out of effect, an account's) would have no
+ * hub id, and no disclosure of its name and birth date could be in anyone's
+ * accounting (F404, F1967). It is known by the message alone: MSH-10,
+ * under the system "MSH-10" (the sender's own name, which the hub scopes
+ * to the sending organization), with a warning, as C-CDA's patient is
+ * known by its document id. One identifier that links is enough to need
+ * none; an empty PID-3 is still refused (F1980). */
+Test(hl7_to_events, knows_a_patient_with_no_identifier_that_links_by_msh_10)
+{
+    static const struct {
+        const char *pid3, *ids;
+    } cases[] = {
+        { "123456789^^^USSSA^SS", "CTRL1|MSH-10;" },
+        { "0000000000^^^CANON^JHN", "CTRL1|MSH-10;" },
+        { "*****^^^H^MR", "CTRL1|MSH-10;" },
+        /* kept, marked inactive, and the message's id after it */
+        { "9434765918^^^NHS^NH", "9434765918|NHS;CTRL1|MSH-10;" },
+        { "A77^^^H^AN", "A77|H;CTRL1|MSH-10;" },
+        { "M1^^^H^MR^^^20200101", "M1|H;CTRL1|MSH-10;" },
+        /* one that links: no more */
+        { "123456789^^^USSSA^SS~M1^^^H^MR", "M1|H;" },
+        { "A77^^^H^AN~M1^^^H^MR", "A77|H;M1|H;" },
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        char msg[512], got[256];
+        snprintf(msg, sizeof(msg),
+                 MSH("ADT^A01", "2.5") "PID|1||%s||Doe^Jo||19800131|F\r"
+                 "PV1|1|I\r", cases[k].pid3);
+        cJSON *j = event_of(msg);
+        ids_joined(identifiers_of(j), got, sizeof(got));
+        cr_expect_str_eq(got, cases[k].ids, "%s", cases[k].pid3);
+        const cJSON *last = cJSON_GetArrayItem(
+            identifiers_of(j), cJSON_GetArraySize(identifiers_of(j)) - 1);
+        bool by_msg = strcmp(str_at(last, "system", NULL) ? str_at(last,
+                             "system", NULL) : "", "MSH-10") == 0;
+        /* never marked inactive, with no type: it links */
+        if (by_msg) {
+            cr_expect_null(cJSON_GetObjectItemCaseSensitive(last,
+                                                            "inactive"));
+            cr_expect_null(cJSON_GetObjectItemCaseSensitive(last, "type"));
+        }
+        cr_expect_eq(strstr(warnings_of(msg),
+                            "PID-3:no patient identifier links; the patient "
+                            "is known by this message alone (MSH-10);")
+                         != NULL,
+                     by_msg, "%s", cases[k].pid3);
+        cJSON_Delete(j);
+    }
+    /* PID-19's SSN links: no MSH-10 */
+    cJSON *j = event_of(MSH("ADT^A01", "2.3")
+                        "PID|1||123456789^^^USSSA^SS||D^J||||||||||||||"
+                        "123-54-8888\rPV1|1|I\r");
+    char got[256];
+    ids_joined(identifiers_of(j), got, sizeof(got));
+    cr_expect_str_eq(got, "123548888|http://hl7.org/fhir/sid/us-ssn;");
+    cJSON_Delete(j);
+    /* the control id as the event's source has it: trimmed, unescaped */
+    j = event_of("MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000||ADT^A01| A\\T\\1 "
+                 "|P|2.5\rPID|1||123456789^^^USSSA^SS||D^J\rPV1|1|I\r");
+    ids_joined(identifiers_of(j), got, sizeof(got));
+    cr_expect_str_eq(got, "A&1|MSH-10;");
+    cJSON_Delete(j);
+    /* an empty PID-3 is refused as before */
+    struct canon_list l;
+    struct hub_err err;
+    cr_assert_eq(run(MSH("ADT^A01", "2.5") "PID|1||||D^J\rPV1|1|I\r", &l,
+                     &err), HUB_EINVALID);
+    cr_expect_str_eq(err.field, "PID-3");
+}
+
+/* A merge whose surviving patient no identifier of its PID links: known
+ * by MSH-10 alone, it would take the prior patient's record under the
+ * message's id, and the groups of one A40 would all be that one patient,
+ * merging strangers. No one can apply it: refused at PID-3, as a merge
+ * that names no prior identifier is refused (F1981). */
+Test(hl7_to_events, refuses_a_merge_into_a_patient_no_identifier_links)
+{
+    struct canon_list l;
+    struct hub_err err;
+    cr_assert_eq(run(MSH("ADT^A40^ADT_A39", "2.5")
+                     "PID|1||123456789^^^USSSA^SS||D^J\r"
+                     "MRG|OLD1^^^F^MR\r", &l, &err), HUB_EINVALID);
+    cr_expect_str_eq(err.field, "PID-3");
+    cr_expect_eq(l.n, 0);
+    /* one group of two: the message is refused whole, as for any group */
+    cr_assert_eq(run(MSH("ADT^A40^ADT_A39", "2.5")
+                     "PID|1||NEW1^^^F^MR||D^J\rMRG|OLD1^^^F^MR\r"
+                     "PID|1||A77^^^F^AN||D^K\rMRG|OLD2^^^F^MR\r", &l, &err),
+                 HUB_EINVALID);
+    cr_expect_str_eq(err.field, "PID-3");
+    cr_expect_eq(l.n, 0);
+    /* an empty PID-3: refused there as before */
+    cr_assert_eq(run(MSH("ADT^A40^ADT_A39", "2.5")
+                     "PID|1||||D^J\rMRG|OLD1^^^F^MR\r", &l, &err),
+                 HUB_EINVALID);
+    cr_expect_str_eq(err.field, "PID-3");
+    /* with no MRG at all, the MRG is what is missing, as before */
+    cr_assert_eq(run(MSH("ADT^A40^ADT_A39", "2.5")
+                     "PID|1||123456789^^^USSSA^SS||D^J\r", &l, &err),
+                 HUB_EINVALID);
+    cr_expect_str_eq(err.field, "MRG");
+    /* one that links: taken */
+    cr_assert_eq(run(MSH("ADT^A40^ADT_A39", "2.5")
+                     "PID|1||123456789^^^USSSA^SS~NEW1^^^F^MR||D^J\r"
+                     "MRG|OLD1^^^F^MR\r", &l, &err), HUB_OK);
+    cr_expect_eq(l.n, 1);
 }
 
 /* An assigning authority whose universal id is the NPI's or the MBI's OID
@@ -1837,7 +1949,11 @@ Test(hl7_to_events, carries_nhs_numbers_as_each_sender_scopes_them)
                         "PID|1||9990001234^^^NHS^HN~9990001234^^^NHS^NH"
                         "~999 000 1234^^^NHSNBR^NHSNMBR||Doe^Jo\rPV1|1|I\r");
     const cJSON *ids = identifiers_of(j);
-    cr_assert_eq(cJSON_GetArraySize(ids), 3);
+    /* each fails its check digit (F744): the message's own id after them
+     * (F1980) */
+    cr_assert_eq(cJSON_GetArraySize(ids), 4);
+    cr_expect_str_eq(str_at(cJSON_GetArrayItem(ids, 3), "system", NULL),
+                     "MSH-10");
     static const char *want[3][3] = { { "9990001234", "NHS", "HN" },
                                       { "9990001234", "NHS", "NH" },
                                       { "999 000 1234", "NHSNBR",
