@@ -57,11 +57,11 @@ static int load_member(struct ld *l, const cJSON *root, const char *name,
     size_t i = 0;
     for (const cJSON *e = arr->child; e; e = e->next, i++) {
         size_t o2 = ld_idx(l, i);
+        if (l->d->n_proc == cap)        /* cap counted both arrays */
+            return ld_fail(l, HUB_ELIMIT, "more rows than the table holds");
         struct proc_row *r = &l->d->proc[l->d->n_proc];
         const char *code, *to, *disp;
         int to_shape;
-        if (l->d->n_proc == cap)
-            return ld_fail(l, HUB_ELIMIT, "more rows than the table holds");
         if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, row)) ||
             (rc = ld_str(l, e, "code", true, &code)) ||
             (rc = ld_str(l, e, "to", false, &to)) ||

@@ -351,9 +351,9 @@ static bool sr_is_order(const cJSON *sr)
                 continue;
             coded = true;
             bool known = false;
-            for (size_t i = 0; sys && i < 3 && !known; i++)
-                known = dict_is_snomed(slice_from_cstr(sys)) &&
-                        strcmp(code, orders[i]) == 0;
+            if (sys && dict_is_snomed(slice_from_cstr(sys)))
+                for (size_t i = 0; i < 3 && !known; i++)
+                    known = strcmp(code, orders[i]) == 0;
             if (!known)
                 return false;
             order = true;
