@@ -96,6 +96,7 @@ static void show(const struct dict *d, FILE *out)
         { DICT_T_SNOMED_DOMAINS, "SNOMED CT findings to domain" },
         { DICT_T_V2_0717, "HL7 v2 access restrictions (table 0717) to "
                           "sensitivity" },
+        { DICT_T_PROC_LABELS, "CPT and HCPCS Level II to sensitivity" },
     };
     for (size_t t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++) {
         fprintf(out, "\n## %s (%zu)\n", tabs[t].name,

@@ -412,6 +412,24 @@ const char *dict_snomed_sensitivity(const struct dict *d, struct slice code);
 
 /* ---- diagnoses in any code system (dict_codes.c) --------------------------- */
 
+/* Whether `system` names CPT (HCPCS Level I): its FHIR URI, its OID
+ * 2.16.840.1.113883.6.12 (bare or urn:oid:), HL7 v2 table 0396 C4, CPT,
+ * CPT4, CPT-4; or HCPCS Level II: THO's URI (http or https), its OID
+ * 2.16.840.1.113883.6.285 and HCPCS's 2.16.840.1.113883.6.14, v2's HCPCS
+ * and HPC. One test for both: senders put each kind of code under the
+ * other's system (F1947), and the code's shape tells them apart. */
+#define DICT_CPT_SYSTEM "http://www.ama-assn.org/go/cpt"
+bool dict_is_cpt_or_hcpcs(struct slice system);
+/* The shape of a 5-byte procedure code (CPT Category I "90791", II
+ * "0001F", III "0042T"; HCPCS Level II "H0001", its letter upper-cased
+ * into key[]), which codes of one shape compare by strcmp; -1 when `code`
+ * (trimmed) is none of them. */
+int dict_proc_shape(struct slice code, char key[6]);
+/* The sensitivity label a CPT or HCPCS Level II code implies (psychiatry
+ * 90785-90899 -> "psy"; alcohol and drug services H0001, H0005-H0016 ...
+ * -> "sud": security-labels.json "cpt" and "hcpcs"), or NULL. */
+const char *dict_proc_sensitivity(const struct dict *d, struct slice code);
+
 /* Whether `system` names ICD-9-CM: its FHIR URI, the OIDs of ICD-9-CM
  * diagnoses (C-CDA 2.16.840.1.113883.6.103), ICD-9-CM and ICD-9 (bare or
  * urn:oid:), or what HL7 v2 feeds write (I9, I9C, I9CM, I9CDX, ICD9,
@@ -430,7 +448,8 @@ const char *dict_icd9_sensitivity(struct slice code);
 bool dict_is_icd10(struct slice system);
 /* The sensitivity label of a diagnosis coded in `system`: ICD-9-CM as
  * above, ICD-10(-CM) (FHIR URI or OID) by dict_icd10_sensitivity, SNOMED
- * CT by dict_snomed_sensitivity; NULL for another or no system. `d` NULL:
+ * CT by dict_snomed_sensitivity, a procedure or service in CPT or HCPCS by
+ * dict_proc_sensitivity; NULL for another or no system. `d` NULL:
  * ICD-9-CM only. The one classifier of every adapter (HL7 v2 DG1, FHIR,
  * C-CDA): no adapter keeps a list of labelled codes of its own. */
 const char *dict_code_sensitivity(const struct dict *d, struct slice system,
@@ -457,7 +476,7 @@ struct dict_row {
 
 enum dict_table { DICT_T_ZCODES, DICT_T_LABELS, DICT_T_ICD10_LABELS,
                   DICT_T_SNOMED_LABELS, DICT_T_LOINC_LABELS,
-                  DICT_T_SNOMED_DOMAINS, DICT_T_V2_0717 };
+                  DICT_T_SNOMED_DOMAINS, DICT_T_V2_0717, DICT_T_PROC_LABELS };
 size_t dict_rows_count(const struct dict *d, enum dict_table t);
 /* Row i of table t; false past the end. */
 bool dict_rows_at(const struct dict *d, enum dict_table t, size_t i,

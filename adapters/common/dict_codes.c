@@ -4,13 +4,15 @@
  * C-CDA problem values and reasons): ICD-10 by the dictionary's rows
  * (F10-F19 -> "sud"), ICD-9-CM by its frozen chapter 5 codes (below:
  * "sud", and "psy" as the dictionary's ICD-10 psy blocks),
- * SNOMED CT by the dictionary's concept tables. The code lists live here
- * and in the dictionary, nowhere else.
+ * SNOMED CT by the dictionary's concept tables, a procedure or service in
+ * CPT or HCPCS Level II by its code ranges (F2001). The code lists live
+ * here and in the dictionary, nowhere else.
  */
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
-#include "common/dict.h"
+#include "common/dict_int.h"
 
 /* Whether s is one of names[0..n), case aside (no trimming: a system is
  * compared as sent). */
@@ -110,6 +112,75 @@ bool dict_is_icd10(struct slice system)
     return name_is(system, names, sizeof(names) / sizeof(names[0]));
 }
 
+bool dict_is_cpt_or_hcpcs(struct slice system)
+{
+    /* CPT: its FHIR URI, OID, and v2 table 0396 C4 (CPT-4) with what feeds
+     * write; HCPCS Level II: THO's URI (US Core names it https://), its
+     * OID, the older OID of HCPCS as a whole, v2's HCPCS and HPC */
+    static const char *const names[] = {
+        DICT_CPT_SYSTEM, "https://www.ama-assn.org/go/cpt",
+        "2.16.840.1.113883.6.12", "urn:oid:2.16.840.1.113883.6.12",
+        "C4", "CPT", "CPT4", "CPT-4",
+        "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+        "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+        "2.16.840.1.113883.6.285", "urn:oid:2.16.840.1.113883.6.285",
+        "2.16.840.1.113883.6.14", "urn:oid:2.16.840.1.113883.6.14",
+        "HCPCS", "HPC",
+    };
+    return name_is(system, names, sizeof(names) / sizeof(names[0]));
+}
+
+int dict_proc_shape(struct slice code, char key[6])
+{
+    code = trim(code);
+    if (code.len != 5)
+        return -1;
+    for (size_t i = 0; i < 5; i++)
+        key[i] = code.p[i];
+    key[5] = '\0';
+    for (size_t i = 1; i < 4; i++)
+        if (!isdigit((unsigned char)key[i]))
+            return -1;
+    unsigned char first = (unsigned char)key[0];
+    unsigned char last = (unsigned char)toupper((unsigned char)key[4]);
+    if (isdigit(first) && isdigit(last))
+        return 0;                       /* CPT Category I */
+    if (isdigit(first) && (last == 'F' || last == 'T')) {
+        key[4] = (char)last;
+        return last == 'F' ? 1 : 2;     /* CPT Category II, III */
+    }
+    /* HCPCS Level II: a letter A to V (CMS), four digits */
+    first = (unsigned char)toupper(first);
+    if (first >= 'A' && first <= 'V' && isdigit(last)) {
+        key[0] = (char)first;
+        return 3 + (first - 'A');
+    }
+    return -1;
+}
+
+const char *dict_proc_sensitivity(const struct dict *d, struct slice code)
+{
+    char key[6];
+    int shape = dict_proc_shape(code, key);
+    if (d == NULL || d->n_proc == 0 || shape < 0)
+        return NULL;
+    /* the last row at or before (shape, key): rows of a shape do not
+     * overlap, so only it may hold the code */
+    size_t lo = 0, hi = d->n_proc;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct proc_row *r = &d->proc[mid];
+        if (r->shape < shape || (r->shape == shape && strcmp(r->lo, key) <= 0))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return NULL;
+    const struct proc_row *r = &d->proc[lo - 1];
+    return r->shape == shape && strcmp(key, r->hi) <= 0 ? r->label : NULL;
+}
+
 const char *dict_code_sensitivity(const struct dict *d, struct slice system,
                                   struct slice code)
 {
@@ -128,5 +199,7 @@ const char *dict_code_sensitivity(const struct dict *d, struct slice system,
         return dict_icd10_sensitivity(d, code);
     if (dict_is_snomed(system))
         return dict_snomed_sensitivity(d, code);
+    if (dict_is_cpt_or_hcpcs(system))
+        return dict_proc_sensitivity(d, code);
     return NULL;
 }

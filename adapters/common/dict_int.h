@@ -64,6 +64,15 @@ struct sec_row {
     const struct dict_sens_rule *rule;  /* loinc: NULL, any answer */
 };
 
+/* security-labels.json "cpt" and "hcpcs": a code or a range of codes of
+ * one shape (dict_proc_shape), lo <= hi, no two rows of a shape
+ * overlapping; sorted by shape, then lo (F2001). */
+struct proc_row {
+    char lo[6], hi[6];
+    int shape;
+    const char *label;
+};
+
 struct dict {
     struct arena a;
     const char *ig_version;
@@ -91,6 +100,8 @@ struct dict {
     struct sec_row *v2_0717;        /* HL7 v2 table 0717 access restriction
                                        values, a code once per label */
     size_t n_v2_0717;
+    struct proc_row *proc;          /* CPT and HCPCS Level II codes */
+    size_t n_proc;
     const char *labels[DICT_MAX_LABELS];    /* every label named, distinct */
     size_t n_labels;
     const struct dict_answer **dom_answers; /* the answers that carry a

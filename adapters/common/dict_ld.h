@@ -18,6 +18,8 @@
  *                      and their rules, HL7 v2 table 0717
  *   dict_load_sct.c    SNOMED CT: security-labels-<x>.json concepts and
  *                      snomed-domains.json
+ *   dict_load_proc.c   security-labels.json "cpt" and "hcpcs": procedure
+ *                      codes and ranges
  *
  * The readers are file-local in each part (DICT_HELPER), as they were in
  * the one dict_load.c they came from, so that each part inlines them as
@@ -265,6 +267,8 @@ int dict_ld_icd_rows(struct ld *l, const cJSON *arr, size_t n,
 void dict_ld_icd_prefixes(const struct icd_row *rows, size_t n,
                           uint16_t pre[26]);
 int dict_ld_security(struct ld *l, const cJSON *root);
+/* security-labels.json "cpt" and "hcpcs" (both optional). */
+int dict_ld_proc(struct ld *l, const cJSON *root);
 /* A row's sensitivity label: a token, one of at most DICT_MAX_LABELS. */
 int dict_ld_label(struct ld *l, const char *label);
 int dict_ld_concepts(struct ld *l, const cJSON *root);

@@ -2,7 +2,7 @@
  * dict_load_sec.c - security-labels.json: the sensitivity labels (short
  * tokens, at most DICT_MAX_LABELS), the rows by system and code, the ICD-10
  * ones, the LOINC questions and what of their answers implies a label,
- * HL7 v2 table 0717. See dict_ld.h for the loader's parts.
+ * HL7 v2 table 0717; its CPT and HCPCS rows are dict_load_proc.c's. See dict_ld.h for the loader's parts.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -244,7 +244,7 @@ static int load_v2_0717(struct ld *l, const cJSON *root)
 int dict_ld_security(struct ld *l, const cJSON *root)
 {
     static const char *const top[] = { "labels", "icd10", "loinc", "v2-0717",
-                                       NULL };
+                                       "cpt", "hcpcs", NULL };
     static const char *const row[] = { "system", "code", "label", "display",
         NULL };
     int rc;
@@ -288,7 +288,7 @@ int dict_ld_security(struct ld *l, const cJSON *root)
     dict_ld_icd_prefixes(l->d->icd_sens, l->d->n_icd_sens,
                          l->d->icd_sens_pre);
     ld_pop(l, old);
-    if ((rc = load_loinc_labels(l, root)))
+    if ((rc = load_loinc_labels(l, root)) || (rc = load_v2_0717(l, root)))
         return rc;
-    return load_v2_0717(l, root);
+    return dict_ld_proc(l, root);
 }

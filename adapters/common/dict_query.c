@@ -294,6 +294,7 @@ size_t dict_rows_count(const struct dict *d, enum dict_table t)
     case DICT_T_LOINC_LABELS: return d->n_loinc;
     case DICT_T_SNOMED_DOMAINS: return d->n_sctdom;
     case DICT_T_V2_0717: return d->n_v2_0717;
+    case DICT_T_PROC_LABELS: return d->n_proc;
     }
     return 0;
 }
@@ -317,6 +318,12 @@ bool dict_rows_at(const struct dict *d, enum dict_table t, size_t i,
         out->lo = out->hi = s->code;
         out->value = s->label;
         out->conditional = s->rule != NULL;
+        return true;
+    }
+    if (t == DICT_T_PROC_LABELS) {
+        out->lo = d->proc[i].lo;
+        out->hi = d->proc[i].hi;
+        out->value = d->proc[i].label;
         return true;
     }
     r = t == DICT_T_ZCODES ? &d->zc[i] : &d->icd_sens[i];

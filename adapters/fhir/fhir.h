@@ -69,7 +69,11 @@
  *                      quantityQuantity as "occurrence_at",
  *                      "occurrence_period", "quantity" (a malformed one
  *                      is left out with a warning); identifier (BSeR's
- *                      PLAC and FILL numbers) as "identifiers"
+ *                      PLAC and FILL numbers) as "identifiers". One whose
+ *                      categories code only a laboratory, imaging or
+ *                      surgical order (SNOMED CT 108252007, 363679005,
+ *                      387713003) is no referral: context, no event, an
+ *                      informational issue at its entry says why (F2000)
  *   Task               referral.updated, when it is a referral task (focus is
  *                      a ServiceRequest, or code "fulfill"); its identifier,
  *                      its focus request's and the request's as focus or
@@ -118,8 +122,8 @@
  * meta.security labels (of the resource and of the Bundle) and sensitive
  * diagnoses and treatments (the code of a Condition, a Procedure, a
  * ServiceRequest or a CarePlan activity, a ServiceRequest's reasonCode:
- * what the event tells) become "sensitivity" labels through the
- * dictionary.
+ * what the event tells; ICD-10, ICD-9-CM, SNOMED CT, CPT and HCPCS Level
+ * II, F2001) become "sensitivity" labels through the dictionary.
  * A logical reference (identifier alone, FHIR R4 Reference.identifier) is
  * the patient by that identifier; beside a reference to a Patient not in
  * the message, it is kept with the fhir-id.

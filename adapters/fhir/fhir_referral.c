@@ -324,6 +324,46 @@ static int task_request_idents(struct fx *x, struct jw *w, const cJSON *task,
     return HUB_OK;
 }
 
+/* Whether ServiceRequest `sr` is a diagnostic or procedural order, not a
+ * referral (F2000): its categories code it as one of the kinds of FHIR
+ * R4's Service Request Category Codes that order a test or an operation
+ * (SNOMED CT 108252007 Laboratory procedure, 363679005 Imaging, 387713003
+ * Surgical procedure) and code nothing else. Any other coding (409063005
+ * Counselling, 409073007 Education, 3457005 Patient referral, US Core's
+ * 386053000 and 410606002, an SDOHCC category, a local code), a category
+ * of text alone, or none at all keeps it a referral, as every request was
+ * before: a referral dropped costs a person a service. */
+static bool sr_is_order(const cJSON *sr)
+{
+    static const char *const orders[] = { "108252007", "363679005",
+                                          "387713003" };
+    const cJSON *cats = fx_get(sr, "category");
+    bool order = false;
+    for (const cJSON *c = cJSON_IsArray(cats) ? cats->child : NULL; c;
+         c = c->next) {
+        const cJSON *cd = fx_get(c, "coding");
+        bool coded = false;
+        for (const cJSON *k = cJSON_IsArray(cd) ? cd->child : NULL; k;
+             k = k->next) {
+            const char *sys = cJSON_GetStringValue(fx_get(k, "system"));
+            const char *code = cJSON_GetStringValue(fx_get(k, "code"));
+            if (code == NULL)
+                continue;
+            coded = true;
+            bool known = false;
+            if (sys && dict_is_snomed(slice_from_cstr(sys)))
+                for (size_t i = 0; i < 3 && !known; i++)
+                    known = strcmp(code, orders[i]) == 0;
+            if (!known)
+                return false;
+            order = true;
+        }
+        if (!coded)
+            return false;
+    }
+    return order;
+}
+
 int fx_service_request(struct fx *x, struct fx_entry *e)
 {
     struct slice patient, body;
@@ -334,6 +374,13 @@ int fx_service_request(struct fx *x, struct fx_entry *e)
     if ((rc = fx_enum(x, e->res, "status", true, REQUEST_STATUS, &st)) ||
         (rc = fx_prologue(x, e, "subject", &patient)))
         return rc;
+    /* a lab, imaging or surgical order is context, as an unreadable
+     * response is (F1800): no referral subscriber is sent it */
+    if (sr_is_order(e->res)) {
+        fx_note_entry(x, e, "accepted with no event: a laboratory, imaging "
+                            "or surgical order is not a referral");
+        return HUB_OK;
+    }
     fx_begin_body(x, &w, e);
     jw_kv_cstr(&w, "service_request", fx_entry_name(x, e));
     struct ref_ids ids = { .n = 0, .open = false };

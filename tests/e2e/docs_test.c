@@ -756,7 +756,10 @@ Test(docs, fhir_round_126_samples_and_a_conditional_patient_reference,
  * person's. The MRN names each person once; the Z59.86 Condition sent under
  * sdoh-category-unspecified is stored as financial-insecurity (F1940), so
  * is the CBO referral for it (F1942), and the AUDIT-C score of March is a
- * screening of its own day, not one of January's (F1941). */
+ * screening of its own day, not one of January's (F1941). The lab order
+ * (108252007) is no referral: accepted with no event, the sender told why
+ * (F2000); the referral coded only CPT 90791 and its Task carry psy
+ * (F2001). */
 Test(docs, fhir_round_136_samples_store_domains_and_screening_days,
      .init = start, .fini = stop, .timeout = 60)
 {
@@ -764,8 +767,8 @@ Test(docs, fhir_round_136_samples_store_domains_and_screening_days,
         const char *file;
         int events;
     } c[] = {
-        { "real/fhir/r136-rhtp_Bundle-robert-chen.json", 15 },
-        { "real/fhir/r136-rhtp_Bundle-robert-chen-connect360.json", 15 },
+        { "real/fhir/r136-rhtp_Bundle-robert-chen.json", 14 },
+        { "real/fhir/r136-rhtp_Bundle-robert-chen-connect360.json", 14 },
         { "real/fhir/r136-rhtp_Bundle-dorothy-simmons.json", 19 },
     };
     struct http_resp r;
@@ -775,10 +778,21 @@ Test(docs, fhir_round_136_samples_store_domains_and_screening_days,
         cJSON *j = parse(&r);
         cr_expect_eq(ids_of(j, "event_ids", NULL, 0), c[i].events, "%s: %s",
                      c[i].file, r.body);
+        cr_expect((strstr(r.body, "order is not a referral") != NULL) ==
+                      (i < 2), "%s: %s", c[i].file, r.body);
         cJSON_Delete(j);
         http_resp_free(&r);
     }
-    cr_expect_eq(events_total(), 49);
+    cr_expect_eq(events_total(), 47);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
+                              "LIKE 'referral.%' AND body::jsonb->'referral'"
+                              "->'service'->>'code' = '9318-7'"), 0,
+                 "the lab order is no referral");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE type "
+                              "LIKE 'referral.%' AND body::jsonb->'referral'"
+                              "->'service'->>'code' = '90791' AND "
+                              "body::jsonb->'sensitivity' ? 'psy'"), 2,
+                 "the behavioral health referral and its Task are psy");
     cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT body::jsonb->"
                               "'patient'->>'hub_id') FROM events"), 2,
                  "two people, each by the MRN");

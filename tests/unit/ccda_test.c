@@ -4123,6 +4123,42 @@ Test(ccda_entries, a_referral_or_plan_of_a_sud_treatment_is_labelled_sud,
     }
 }
 
+/* F2001: a C-CDA referral or planned procedure coded in CPT (its OID
+ * 2.16.840.1.113883.6.12) or HCPCS (2.16.840.1.113883.6.285) is labelled
+ * by the dictionary's CPT and HCPCS rows, as FHIR's is: a psychiatric
+ * evaluation psy, methadone sud, transport nothing */
+Test(ccda_entries, a_referral_coded_in_cpt_or_hcpcs_is_labelled_by_its_code,
+     .init = setup, .fini = teardown)
+{
+    static const struct {
+        const char *mood, *code, *system, *label;
+    } c[] = {
+        { "RQO", "90791", "2.16.840.1.113883.6.12", "psy" },
+        { "INT", "90834", "2.16.840.1.113883.6.12", "psy" },
+        { "RQO", "H0020", "2.16.840.1.113883.6.285", "sud" },
+        { "RQO", "T2003", "2.16.840.1.113883.6.285", NULL },
+        { "RQO", "99213", "2.16.840.1.113883.6.12", NULL },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc),
+                 HEAD BODY_OPEN
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.2.10\"/>"
+                 "<code code=\"18776-5\"/>"
+                 "<entry><procedure moodCode=\"%s\" classCode=\"PROC\">"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.4.41\"/>"
+                 "<id root=\"1.2.7\" extension=\"R1\"/>"
+                 "<code code=\"%s\" codeSystem=\"%s\"/>"
+                 "<statusCode code=\"active\"/></procedure></entry>"
+                 BODY_CLOSE, c[i].mood, c[i].code, c[i].system);
+        struct run r = run_str(doc);
+        cr_assert_eq(r.rc, HUB_OK, "case %zu", i);
+        cr_assert_eq(r.out.n, 1, "case %zu", i);
+        const char *const want[] = { c[i].label };
+        cr_expect(labels_are(&r, 1, want, c[i].label ? 1 : 0), "case %zu", i);
+    }
+}
+
 /* F141: a screening dated outside the document's encounter was not taken
  * in it. The Companion Guide's Discharge Summary (a stay of 2021-06-18 to
  * 06-25) carries a Hunger Vital Sign of 2012 as its SDOH problem's

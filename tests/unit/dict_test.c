@@ -1155,6 +1155,58 @@ Test(dict_load, bad_files_are_refused_with_file_path_and_reason)
         { "security-labels.json",
           "{\"labels\":[],\"v2-0717\":{\"code\":\"HIV\"}}",
           HUB_EINVALID, "/v2-0717", "expected an array" },
+        /* F2001: the CPT and HCPCS rows, each error at its row's member */
+        { "security-labels.json",
+          "{\"labels\":[],\"cpt\":[{\"code\":\"9079\",\"label\":\"psy\"}]}",
+          HUB_EINVALID, "/cpt/0/code",
+          "not a CPT code (five digits, or four and F or T)" },
+        { "security-labels.json",
+          "{\"labels\":[],\"cpt\":[{\"code\":\"H0001\",\"label\":\"sud\"}]}",
+          HUB_EINVALID, "/cpt/0/code",
+          "not a CPT code (five digits, or four and F or T)" },
+        { "security-labels.json",
+          "{\"labels\":[],\"hcpcs\":[{\"code\":\"h0001\",\"label\":\"sud\"}]}",
+          HUB_EINVALID, "/hcpcs/0/code",
+          "not an HCPCS Level II code (a letter A to V and four digits)" },
+        { "security-labels.json",
+          "{\"labels\":[],\"hcpcs\":[{\"code\":\"W0001\",\"label\":\"sud\"}]}",
+          HUB_EINVALID, "/hcpcs/0/code",
+          "not an HCPCS Level II code (a letter A to V and four digits)" },
+        { "security-labels.json",
+          "{\"labels\":[],\"cpt\":[{\"code\":\"90899\",\"to\":\"90785\","
+          "\"label\":\"psy\"}]}",
+          HUB_EINVALID, "/cpt/0/to", "range ends before it starts" },
+        { "security-labels.json",
+          "{\"labels\":[],\"cpt\":[{\"code\":\"0001F\",\"to\":\"00099\","
+          "\"label\":\"psy\"}]}",
+          HUB_EINVALID, "/cpt/0/to",
+          "range ends in another kind of code than it starts" },
+        { "security-labels.json",
+          "{\"labels\":[],\"hcpcs\":[{\"code\":\"H0001\",\"to\":\"J0001\","
+          "\"label\":\"sud\"}]}",
+          HUB_EINVALID, "/hcpcs/0/to",
+          "range ends in another kind of code than it starts" },
+        { "security-labels.json",
+          "{\"labels\":[],\"cpt\":[{\"code\":\"90791\",\"label\":\"PSY\"}]}",
+          HUB_EINVALID, "/cpt/0/label", "label is not a short lowercase token" },
+        { "security-labels.json",
+          "{\"labels\":[],\"cpt\":[{\"code\":\"90791\",\"label\":\"psy\","
+          "\"descriptor\":\"x\"}]}",
+          HUB_EINVALID, "/cpt/0/descriptor", "unknown member" },
+        { "security-labels.json",
+          "{\"labels\":[],\"cpt\":[{\"to\":\"90791\",\"label\":\"psy\"}]}",
+          HUB_EINVALID, "/cpt/0/code", "required member is missing" },
+        { "security-labels.json",
+          "{\"labels\":[],\"hcpcs\":{\"code\":\"H0001\"}}",
+          HUB_EINVALID, "/hcpcs", "expected an array" },
+        { "security-labels.json",
+          "{\"labels\":[],\"hcpcs\":[{\"code\":\"H0005\",\"to\":\"H0016\","
+          "\"label\":\"sud\"},{\"code\":\"H0016\",\"label\":\"psy\"}]}",
+          HUB_EINVALID, "/hcpcs", "two rows hold one code" },
+        { "security-labels.json",
+          "{\"labels\":[],\"cpt\":[{\"code\":\"90791\",\"label\":\"psy\"},"
+          "{\"code\":\"90785\",\"to\":\"90899\",\"label\":\"psy\"}]}",
+          HUB_EINVALID, "/cpt", "two rows hold one code" },
         { "security-labels.json",
           "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
           HUB_ELIMIT, "/", "nesting is deeper than the limit" },
@@ -1366,6 +1418,44 @@ Test(ctl_dict, check_prints_a_summary_of_the_shipped_tables)
               "%s", buf);
     free(buf);
     free(ebuf);
+}
+
+/* F2001: `hubctl dict check` refuses a malformed CPT table with the
+ * file, the row and why, and the shipped one's rows are listed */
+Test(ctl_dict, check_refuses_a_cpt_row_that_is_no_cpt_code_with_its_path)
+{
+    char dir[] = "/tmp/hub-dict-cpt-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    static const char *const names[] = { "domains.json", "instruments.json",
+        "zcodes.json", "task-status.json", "snomed-domains.json" };
+    char src[600], dst[600], cmd[1400];
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        snprintf(src, sizeof(src), "%s/%s", dict_dir(), names[i]);
+        snprintf(dst, sizeof(dst), "%s/%s", dir, names[i]);
+        snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", src, dst);
+        cr_assert_eq(system(cmd), 0);
+    }
+    snprintf(dst, sizeof(dst), "%s/security-labels.json", dir);
+    FILE *f = fopen(dst, "w");
+    cr_assert_not_null(f);
+    fputs("{\"labels\":[],\"cpt\":[{\"code\":\"90785\",\"to\":\"90899\","
+          "\"label\":\"psy\"},{\"code\":\"9o791\",\"label\":\"psy\"}]}", f);
+    fclose(f);
+    char *buf = NULL, *ebuf = NULL;
+    size_t len = 0, elen = 0;
+    FILE *out = open_memstream(&buf, &len);
+    FILE *err = open_memstream(&ebuf, &elen);
+    char *argv[] = { "dict", "check", dir, NULL };
+    cr_assert_eq(ctl_dict(3, argv, out, err), 1);
+    fclose(out);
+    fclose(err);
+    cr_assert_not_null(strstr(ebuf, "security-labels.json"), "%s", ebuf);
+    cr_assert_not_null(strstr(ebuf, "/cpt/1/code"), "%s", ebuf);
+    cr_assert_not_null(strstr(ebuf, "not a CPT code"), "%s", ebuf);
+    free(buf);
+    free(ebuf);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
 }
 
 Test(ctl_dict, check_names_the_directory_it_cannot_read_and_fails)
@@ -1673,6 +1763,65 @@ Test(dict, snomed_psychiatric_disorders_imply_the_psy_label)
     cr_assert_str_eq(dict_code_sensitivity(D, SLICE_LIT("SCT"),
                                            SLICE_LIT("64905009")), "psy",
                      "Paranoid schizophrenia, as HL7 v2 names SNOMED CT");
+}
+
+/* F2001 (F1946 decided): CPT's psychiatry section 90785-90899 labels psy
+ * at both ends and not past them; HCPCS Level II's alcohol and drug
+ * services sud, its behavioral health services psy, and the services a
+ * CBO gives (supported housing, employment, transport) nothing; under
+ * CPT's and HCPCS's URIs, OIDs and v2 names alike, the code's shape
+ * choosing the table. */
+Test(dict, cpt_and_hcpcs_codes_label_psychiatry_and_alcohol_and_drug_services)
+{
+    static const struct { const char *code, *label; } cases[] = {
+        { "90785", "psy" }, { "90791", "psy" }, { "90837", "psy" },
+        { "90899", "psy" }, { "90784", NULL }, { "90900", NULL },
+        { "99213", NULL }, { "0001F", NULL }, { "9079", NULL },
+        { "907911", NULL }, { "", NULL },
+        { "H0001", "sud" }, { "H0002", "psy" }, { "H0003", "sud" },
+        { "H0004", "psy" }, { "H0005", "sud" }, { "H0016", "sud" },
+        { "H0017", "psy" }, { "H0020", "sud" }, { "H0031", "psy" },
+        { "H0033", NULL }, { "H0036", "psy" }, { "H0043", NULL },
+        { "H0046", "psy" }, { "H0047", "sud" }, { "H0050", "sud" },
+        { "H0051", NULL }, { "H2023", NULL }, { "H2035", "sud" },
+        { "H2037", NULL }, { "T2003", NULL }, { "G0136", NULL },
+        /* as a sender may write them */
+        { "h0020", "sud" }, { " 90791 ", "psy" },
+    };
+    static const char *const systems[] = {
+        "http://www.ama-assn.org/go/cpt", "urn:oid:2.16.840.1.113883.6.12",
+        "2.16.840.1.113883.6.12", "C4", "cpt",
+        "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+        "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
+        "urn:oid:2.16.840.1.113883.6.285", "2.16.840.1.113883.6.14", "HCPCS",
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *l = dict_proc_sensitivity(D, slice_from_cstr(cases[i].code));
+        if (cases[i].label)
+            cr_assert(l && strcmp(l, cases[i].label) == 0, "%s: %s",
+                      cases[i].code, l ? l : "(none)");
+        else
+            cr_assert_null(l, "%s: %s", cases[i].code, l);
+        for (size_t k = 0; k < sizeof(systems) / sizeof(systems[0]); k++) {
+            const char *c = dict_code_sensitivity(
+                D, slice_from_cstr(systems[k]), slice_from_cstr(cases[i].code));
+            cr_assert(c == l || (c && l && strcmp(c, l) == 0), "%s %s",
+                      systems[k], cases[i].code);
+        }
+    }
+    /* another system reads no CPT: 90791 is no SNOMED CT or ICD-10 code */
+    cr_assert_null(dict_code_sensitivity(D, SLICE_LIT("http://snomed.info/sct"),
+                                         SLICE_LIT("90791")));
+    cr_assert_null(dict_code_sensitivity(D, SLICE_LIT("http://loinc.org"),
+                                         SLICE_LIT("H0001")));
+    cr_assert(!dict_is_cpt_or_hcpcs(SLICE_LIT("http://www.ama-assn.org/go/cpt/")));
+    /* `hubctl dict show` lists the rows: one CPT range, 19 HCPCS rows */
+    cr_assert_eq(dict_rows_count(D, DICT_T_PROC_LABELS), 20);
+    struct dict_row r;
+    cr_assert(dict_rows_at(D, DICT_T_PROC_LABELS, 0, &r));
+    cr_assert_str_eq(r.lo, "90785");
+    cr_assert_str_eq(r.hi, "90899");
+    cr_assert_str_eq(r.value, "psy");
 }
 
 /* A table may merge several value sets (`source` an array of them) and

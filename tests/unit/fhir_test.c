@@ -601,6 +601,51 @@ static const struct sample SAMPLES[] = {
       "\"http://snomed.info/sct\",\"code\":\"24165007\"}]}}}]}",
       1, { "careplan.updated" },
       { { 0, "sensitivity", "[\"sud\"]" } } },
+    /* F2001: CPT's psychiatry section and HCPCS Level II's behavioral
+     * health and alcohol and drug services label the request or the
+     * procedure that codes them, under either system (F1947: senders put
+     * HCPCS codes under CPT's URI) or CPT's OID */
+    { "a referral coded only cpt 90791 is labelled psy",
+      "{\"resourceType\":\"ServiceRequest\",\"id\":\"sr4\",\"status\":"
+      "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://www.ama-assn.org/go/cpt\",\"code\":\"90791\"}]}}",
+      1, { "referral.created" },
+      { { 0, "sensitivity", "[\"psy\"]" } } },
+    { "a referral for psychotherapy by cpt's oid is labelled psy",
+      "{\"resourceType\":\"ServiceRequest\",\"id\":\"sr5\",\"status\":"
+      "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"urn:oid:2.16.840.1.113883.6.12\",\"code\":\"90899\"}]}}",
+      1, { "referral.created" },
+      { { 0, "sensitivity", "[\"psy\"]" } } },
+    { "a procedure of hcpcs h0020 methadone is labelled sud in its care plan "
+      "event",
+      "{\"resourceType\":\"Procedure\",\"id\":\"pr9\",\"status\":"
+      "\"completed\",\"subject\":{\"reference\":\"Patient/p1\"},"
+      "\"code\":{\"coding\":[{\"system\":"
+      "\"https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets\","
+      "\"code\":\"H0020\"}]}}",
+      1, { "careplan.updated" },
+      { { 0, "sensitivity", "[\"sud\"]" } } },
+    { "an hcpcs alcohol and drug assessment sent under cpt is labelled sud",
+      "{\"resourceType\":\"ServiceRequest\",\"id\":\"sr6\",\"status\":"
+      "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://www.ama-assn.org/go/cpt\",\"code\":\"H0001\"}]}}",
+      1, { "referral.created" },
+      { { 0, "sensitivity", "[\"sud\"]" } } },
+    { "a referral for transport or supported housing in hcpcs has no "
+      "sensitivity",
+      "{\"resourceType\":\"ServiceRequest\",\"id\":\"sr7\",\"status\":"
+      "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":"
+      "\"Patient/p1\"},\"code\":{\"coding\":[{\"system\":"
+      "\"http://www.ama-assn.org/go/cpt\",\"code\":\"T2003\"},"
+      "{\"system\":\"urn:oid:2.16.840.1.113883.6.285\",\"code\":"
+      "\"H0043\"},{\"system\":\"http://www.ama-assn.org/go/cpt\","
+      "\"code\":\"90900\"}]}}",
+      1, { "referral.created" },
+      { { 0, "sensitivity", "(absent)" } } },
     { "a referral to psychiatry with no reason has no sensitivity",
       "{\"resourceType\":\"ServiceRequest\",\"id\":\"sr3\",\"status\":"
       "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":"
@@ -1023,6 +1068,97 @@ Test(fhir, context_only_message_says_so_in_its_outcome)
                      &res, &err), HUB_OK);
     cr_assert_eq(fhir_result_outcome(&A, &res, &oo), HUB_OK);
     cr_assert_not_null(strstr(oo.p, "all entries accepted"), "%s", oo.p);
+}
+
+/* F2000 (F1944 decided): a ServiceRequest whose categories make it a
+ * laboratory, imaging or surgical order is no referral: no
+ * referral.created for every referral subscriber, but context with an
+ * informational issue that says why. A referral-like or SDOH category
+ * beside it, another code, a category of text alone or none at all keeps
+ * it a referral. */
+#define SR_CAT(id, cats)                                                    \
+    "{\"resourceType\":\"ServiceRequest\",\"id\":\"" id "\",\"status\":"   \
+    "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":"          \
+    "\"Patient/p1\"}" cats ",\"code\":{\"coding\":[{\"system\":"           \
+    "\"http://loinc.org\",\"code\":\"9318-7\"}]}}"
+#define SCT_CAT(code) "{\"coding\":[{\"system\":\"http://snomed.info/sct\"," \
+                      "\"code\":\"" code "\"}]}"
+Test(fhir, a_lab_imaging_or_surgical_order_is_context_not_a_referral)
+{
+    static const char *const orders[] = {
+        SR_CAT("o1", ",\"category\":[" SCT_CAT("108252007") "]"),
+        SR_CAT("o2", ",\"category\":[" SCT_CAT("363679005") "]"),
+        SR_CAT("o3", ",\"category\":[" SCT_CAT("387713003") ","
+                     SCT_CAT("108252007") "]"),
+        /* SNOMED CT by its OID, as a converted C-CDA order sends it */
+        SR_CAT("o4", ",\"category\":[{\"coding\":[{\"system\":"
+                     "\"urn:oid:2.16.840.1.113883.6.96\",\"code\":"
+                     "\"108252007\",\"display\":\"Laboratory procedure\"}]}]"),
+    };
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    struct slice oo;
+    for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
+        cr_assert_eq(run(orders[i], &out, &res, &err), HUB_OK, "%zu: %s %s",
+                     i, err.field, err.what ? err.what : "");
+        cr_assert_eq(out.n, 0, "%zu: no referral event", i);
+        cr_assert_eq(res.entries[0].status, HUB_OK, "%zu", i);
+        cr_assert_eq(res.entries[0].n_warnings, 0, "%zu: context", i);
+        cr_assert_not_null(res.entries[0].note.what, "%zu", i);
+        cr_assert_eq(fhir_result_outcome(&A, &res, &oo), HUB_OK);
+        cr_assert_not_null(strstr(oo.p, "\"severity\":\"information\""),
+                           "%s", oo.p);
+        cr_assert_not_null(strstr(oo.p, "order is not a referral"), "%s",
+                           oo.p);
+        cr_assert_not_null(strstr(oo.p, "[\"ServiceRequest\"]"), "%s", oo.p);
+    }
+    static const char *const referrals[] = {
+        SR_CAT("r1", ""),                                   /* none */
+        SR_CAT("r2", ",\"category\":[" SCT_CAT("3457005") "]"),
+        SR_CAT("r3", ",\"category\":[" SCT_CAT("409063005") "]"),
+        SR_CAT("r4", ",\"category\":[" SCT_CAT("409073007") "]"),
+        SR_CAT("r5", ",\"category\":[" SCT_CAT("108252007") ",{\"coding\":"
+                     "[{\"system\":\"http://hl7.org/fhir/us/sdoh-clinicalcare/"
+                     "CodeSystem/SDOHCC-CodeSystemTemporaryCodes\",\"code\":"
+                     "\"food-insecurity\"}]}]"),
+        SR_CAT("r6", ",\"category\":[{\"coding\":[{\"system\":"
+                     "\"http://snomed.info/sct\",\"code\":\"108252007\"},"
+                     "{\"system\":\"http://snomed.info/sct\",\"code\":"
+                     "\"410606002\"}]}]"),
+        SR_CAT("r7", ",\"category\":[" SCT_CAT("108252007")
+                     ",{\"text\":\"referral\"}]"),
+        /* the order's code under another system is no SNOMED CT order */
+        SR_CAT("r8", ",\"category\":[{\"coding\":[{\"system\":"
+                     "\"http://example.org/cat\",\"code\":\"108252007\"}]}]"),
+    };
+    for (size_t i = 0; i < sizeof(referrals) / sizeof(referrals[0]); i++) {
+        cr_assert_eq(run(referrals[i], &out, &res, &err), HUB_OK,
+                     "%zu: %s %s", i, err.field, err.what ? err.what : "");
+        cr_assert_eq(out.n, 1, "%zu: still a referral", i);
+        cr_assert_str_eq(out.ev[0].type, "referral.created", "%zu", i);
+        cr_assert_null(res.entries[0].note.what, "%zu", i);
+    }
+    /* in a transaction: the order alone is context, the referral beside
+     * it an event, and the note names the order's entry */
+    const char *b =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"resource\":" SR_CAT("o5", ",\"category\":[" SCT_CAT("108252007")
+                                "]") "},"
+        "{\"resource\":" SR_CAT("r9", ",\"category\":[" SCT_CAT("3457005")
+                                "]") "}]}";
+    cr_assert_eq(run(b, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what ? err.what : "");
+    cr_assert_eq(out.n, 1);
+    cr_assert_not_null(strstr(out.ev[0].json.p, "ServiceRequest/r9"));
+    cr_assert_str_eq(res.entries[0].note.field, "entry[0].resource");
+    cr_assert_null(res.entries[1].note.what);
+    /* a malformed order is refused as any request is: read first */
+    cr_assert_eq(run("{\"resourceType\":\"ServiceRequest\",\"id\":\"o6\","
+                     "\"status\":\"bogus\",\"intent\":\"order\",\"subject\":"
+                     "{\"reference\":\"Patient/p1\"},\"category\":["
+                     SCT_CAT("108252007") "]}", &out, &res, &err),
+                 HUB_EINVALID);
 }
 
 Test(fhir, bare_patient_id_gets_the_callers_scope_not_the_orgs_mrn_scope)
