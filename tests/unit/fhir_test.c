@@ -370,7 +370,8 @@ static const struct sample SAMPLES[] = {
       1, { NULL },
       { { 0, "screening.items.0.text", "true" },
         { 0, "screening.items.0.positive", "(absent)" },
-        { 0, "screening.domains", "[]" },
+        /* answered, if not in its list's terms: screened (F2040) */
+        { 0, "screening.domains", "[\"transportation-insecurity\"]" },
         { 0, "warnings.0.field", "Observation.valueBoolean" } } },
     { "a boolean answer to a question outside the dictionary is no warning",
       OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"93671-6\"}]},"
@@ -5508,4 +5509,33 @@ Test(fhir, an_hvs_with_one_unlisted_answer_is_still_a_screening)
     cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "88121-9");
     cr_assert_str_eq(field_of(&out, 0, "screening.items.0.domain"),
                      "food-insecurity");
+}
+
+/* F1943, decided (F2040): an item of a question the dictionary knows,
+ * answered only by free text (valueString) or by an answer its list does
+ * not have, counts its domain as screened; it is not positive. A declined
+ * item (dataAbsentReason asked-declined) still screens nothing. */
+#define TEXT_ITEM(link, val)                                                \
+    "{\"linkId\":\"" link "\",\"text\":\"x\",\"answer\":[{\"valueString\":" \
+    "\"" val "\"}]}"
+Test(fhir, an_item_answered_only_by_text_screens_its_domain)
+{
+    struct canon_list out;
+    struct hub_err err;
+    static const char body[] = FEEDBACK_QR(
+        "", TEXT_ITEM("/71802-3", "Stable - rents apartment") ","
+            FEEDBACK_ITEM("/88122-7", "LA99999-9") ","
+            FEEDBACK_ITEM("/93030-5", "LA32-8") ","
+            "{\"linkId\":\"/96779-4\",\"text\":\"x\"}");
+    cr_assert_eq(run(body, &out, NULL, &err), HUB_OK, "%s", err.what);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(out.ev[0].type, "screening.completed");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.domain"),
+                     "housing-instability");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"),
+                     "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "screening.domains"),
+                     "[\"transportation-insecurity\",\"housing-instability\","
+                     "\"food-insecurity\"]");
+    cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"), "[]");
 }
