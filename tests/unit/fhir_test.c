@@ -5539,3 +5539,60 @@ Test(fhir, an_item_answered_only_by_text_screens_its_domain)
                      "\"food-insecurity\"]");
     cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"), "[]");
 }
+
+/* F1904, decided (F2041): an absolute conditional reference on a Task's
+ * owner or requester, or a ServiceRequest's requester or performer, is
+ * one search the hub does not run, as the relative one is: refused in
+ * the patient's words (it was written as the referral's performer, URL,
+ * search and all), where the relative one is refused, as an error. */
+Test(fhir, an_absolute_conditional_org_reference_is_refused_as_the_relative_one)
+{
+    static const char *const absr[] = {
+        "https://x/fhir/Organization?identifier=http://x/org|1",
+        "http://x/Organization?identifier=a%7C1",
+    };
+    static const struct {
+        const char *pre, *post, *field;
+    } at[] = {
+        { "{\"resourceType\":\"Task\",\"status\":\"accepted\",\"intent\":"
+          "\"order\",\"focus\":{\"reference\":\"ServiceRequest/s\"},\"for\":"
+          "{\"reference\":\"Patient/p\"},\"owner\":{\"reference\":\"", "\"}}",
+          "Task.owner.reference" },
+        { "{\"resourceType\":\"Task\",\"status\":\"accepted\",\"intent\":"
+          "\"order\",\"focus\":{\"reference\":\"ServiceRequest/s\"},\"for\":"
+          "{\"reference\":\"Patient/p\"},\"requester\":{\"reference\":\"", "\"}}",
+          "Task.requester.reference" },
+        { "{\"resourceType\":\"ServiceRequest\",\"id\":\"s\",\"status\":"
+          "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":"
+          "\"Patient/p\"},\"requester\":{\"reference\":\"", "\"}}",
+          "ServiceRequest.requester.reference" },
+        { "{\"resourceType\":\"ServiceRequest\",\"id\":\"s\",\"status\":"
+          "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":"
+          "\"Patient/p\"},\"performer\":[{\"reference\":\"", "\"}]}",
+          "ServiceRequest.performer[0].reference" },
+    };
+    char j[1024];
+    struct canon_list out;
+    struct hub_err err;
+    for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+        /* the relative one, as today */
+        snprintf(j, sizeof(j), "%s%s%s", at[k].pre, "Organization?identifier=a|1",
+                 at[k].post);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_EINVALID, "%s", j);
+        cr_assert_str_eq(err.field, at[k].field);
+        for (size_t i = 0; i < sizeof(absr) / sizeof(absr[0]); i++) {
+            snprintf(j, sizeof(j), "%s%s%s", at[k].pre, absr[i], at[k].post);
+            cr_assert_eq(run(j, &out, NULL, &err), HUB_EINVALID, "%s", j);
+            cr_assert_str_eq(err.field, at[k].field, "%s", j);
+            cr_assert_str_eq(err.what,
+                             "conditional reference is absolute: R4 defines "
+                             "only relative ones (Type?identifier=...)");
+        }
+    }
+    /* an absolute URL with no search is still read, as its Type/id */
+    snprintf(j, sizeof(j), "%s%s%s", at[0].pre,
+             "https://x/fhir/Organization/o1", at[0].post);
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s", err.what);
+    cr_assert_str_eq(field_of(&out, 0, "referral.performer"),
+                     "Organization/o1");
+}
