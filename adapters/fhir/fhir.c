@@ -553,6 +553,20 @@ bool fx_ref_conditional(const char *ref, struct slice *type,
     return true;
 }
 
+bool fx_ref_abs_conditional(const char *ref, struct slice *type)
+{
+    if (strncmp(ref, "http://", 7) != 0 && strncmp(ref, "https://", 8) != 0)
+        return false;
+    const char *q = strchr(ref, '?');
+    if (q == NULL)
+        return false;
+    const char *seg = q;
+    while (seg[-1] != '/')      /* stops at the scheme's "//" at worst */
+        seg--;
+    const char *cq;
+    return fx_ref_conditional(seg, type, &cq);
+}
+
 /* A word at a time (multiply and fold), continued from `h`: URLs of one
  * bundle share long prefixes, so every byte counts, but bytewise FNV was a
  * few percent of the adapter. Not a defence against chosen collisions:
@@ -757,6 +771,15 @@ int fx_ref_node(struct fx *x, const cJSON *ref, const char **out)
         fx_key(x, "reference");
         return fx_fail(x, HUB_EINVALID,
                        "conditional reference (a search) is not resolved");
+    }
+    /* the same search written as a URL was carried as one, and became a
+     * referral's performer (F1904, F2041): refused where the relative
+     * one is, in the patient's words */
+    if (fx_ref_abs_conditional(r, &ct)) {
+        fx_key(x, "reference");
+        return fx_fail(x, HUB_EINVALID, "conditional reference is absolute: "
+                                        "R4 defines only relative ones "
+                                        "(Type?identifier=...)");
     }
     if (!ref_carried(r)) {
         fx_key(x, "reference");

@@ -245,6 +245,10 @@ bool fx_ref_type_id(const char *ref, struct slice *type, struct slice *id);
  * (what follows '?', not empty); false for anything else. */
 bool fx_ref_conditional(const char *ref, struct slice *type,
                         const char **query);
+/* "https://ex.org/fhir/Patient?identifier=a|1": a conditional reference
+ * written as an absolute URL, which R4 does not define (http.html,
+ * "Conditional References": Type?search, relative); its type. */
+bool fx_ref_abs_conditional(const char *ref, struct slice *type);
 
 /* ---- writing ---- */
 void fx_jw_code(struct jw *w, const char *key, const struct fx_code *c);

@@ -670,24 +670,6 @@ static int conditional_patient(struct fx *x, const char *key,
     return HUB_OK;
 }
 
-/* "https://ex.org/fhir/Patient?identifier=a|1": a conditional reference
- * written as an absolute URL, which R4 does not define (http.html,
- * "Conditional References": Type?search, relative). */
-static bool absolute_conditional(const char *ref)
-{
-    if (strncmp(ref, "http://", 7) != 0 && strncmp(ref, "https://", 8) != 0)
-        return false;
-    const char *q = strchr(ref, '?');
-    if (q == NULL)
-        return false;
-    const char *seg = q;
-    while (seg[-1] != '/')      /* stops at the scheme's "//" at worst */
-        seg--;
-    struct slice t;
-    const char *cq;
-    return fx_ref_conditional(seg, &t, &cq) && slice_eq(t, "Patient");
-}
-
 int fx_patient(struct fx *x, const cJSON *res, const char *key,
                struct slice *out)
 {
@@ -702,7 +684,8 @@ int fx_patient(struct fx *x, const cJSON *res, const char *key,
         return conditional_patient(x, key, cq, out);
     /* the refusal is right, its words were not ("reference is not to a
      * Patient": F1829) */
-    if (cref && absolute_conditional(cref)) {
+    if (cref && fx_ref_abs_conditional(cref, &ctype) &&
+        slice_eq(ctype, "Patient")) {
         fx_key(x, key);
         fx_key(x, "reference");
         return fx_fail(x, HUB_EINVALID, "conditional reference is absolute: "

@@ -370,7 +370,8 @@ static const struct sample SAMPLES[] = {
       1, { NULL },
       { { 0, "screening.items.0.text", "true" },
         { 0, "screening.items.0.positive", "(absent)" },
-        { 0, "screening.domains", "[]" },
+        /* answered, if not in its list's terms: screened (F2040) */
+        { 0, "screening.domains", "[\"transportation-insecurity\"]" },
         { 0, "warnings.0.field", "Observation.valueBoolean" } } },
     { "a boolean answer to a question outside the dictionary is no warning",
       OBS("\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"93671-6\"}]},"
@@ -5644,4 +5645,90 @@ Test(fhir, an_hvs_with_one_unlisted_answer_is_still_a_screening)
     cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "88121-9");
     cr_assert_str_eq(field_of(&out, 0, "screening.items.0.domain"),
                      "food-insecurity");
+}
+
+/* F1943, decided (F2040): an item of a question the dictionary knows,
+ * answered only by free text (valueString) or by an answer its list does
+ * not have, counts its domain as screened; it is not positive. A declined
+ * item (dataAbsentReason asked-declined) still screens nothing. */
+#define TEXT_ITEM(link, val)                                                \
+    "{\"linkId\":\"" link "\",\"text\":\"x\",\"answer\":[{\"valueString\":" \
+    "\"" val "\"}]}"
+Test(fhir, an_item_answered_only_by_text_screens_its_domain)
+{
+    struct canon_list out;
+    struct hub_err err;
+    static const char body[] = FEEDBACK_QR(
+        "", TEXT_ITEM("/71802-3", "Stable - rents apartment") ","
+            FEEDBACK_ITEM("/88122-7", "LA99999-9") ","
+            FEEDBACK_ITEM("/93030-5", "LA32-8") ","
+            "{\"linkId\":\"/96779-4\",\"text\":\"x\"}");
+    cr_assert_eq(run(body, &out, NULL, &err), HUB_OK, "%s", err.what);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(out.ev[0].type, "screening.completed");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.domain"),
+                     "housing-instability");
+    cr_assert_str_eq(field_of(&out, 0, "screening.items.0.positive"),
+                     "(absent)");
+    cr_assert_str_eq(field_of(&out, 0, "screening.domains"),
+                     "[\"transportation-insecurity\",\"housing-instability\","
+                     "\"food-insecurity\"]");
+    cr_assert_str_eq(field_of(&out, 0, "screening.positive_domains"), "[]");
+}
+
+/* F1904, decided (F2041): an absolute conditional reference on a Task's
+ * owner or requester, or a ServiceRequest's requester or performer, is
+ * one search the hub does not run, as the relative one is: refused in
+ * the patient's words (it was written as the referral's performer, URL,
+ * search and all), where the relative one is refused, as an error. */
+Test(fhir, an_absolute_conditional_org_reference_is_refused_as_the_relative_one)
+{
+    static const char *const absr[] = {
+        "https://x/fhir/Organization?identifier=http://x/org|1",
+        "http://x/Organization?identifier=a%7C1",
+    };
+    static const struct {
+        const char *pre, *post, *field;
+    } at[] = {
+        { "{\"resourceType\":\"Task\",\"status\":\"accepted\",\"intent\":"
+          "\"order\",\"focus\":{\"reference\":\"ServiceRequest/s\"},\"for\":"
+          "{\"reference\":\"Patient/p\"},\"owner\":{\"reference\":\"", "\"}}",
+          "Task.owner.reference" },
+        { "{\"resourceType\":\"Task\",\"status\":\"accepted\",\"intent\":"
+          "\"order\",\"focus\":{\"reference\":\"ServiceRequest/s\"},\"for\":"
+          "{\"reference\":\"Patient/p\"},\"requester\":{\"reference\":\"", "\"}}",
+          "Task.requester.reference" },
+        { "{\"resourceType\":\"ServiceRequest\",\"id\":\"s\",\"status\":"
+          "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":"
+          "\"Patient/p\"},\"requester\":{\"reference\":\"", "\"}}",
+          "ServiceRequest.requester.reference" },
+        { "{\"resourceType\":\"ServiceRequest\",\"id\":\"s\",\"status\":"
+          "\"active\",\"intent\":\"order\",\"subject\":{\"reference\":"
+          "\"Patient/p\"},\"performer\":[{\"reference\":\"", "\"}]}",
+          "ServiceRequest.performer[0].reference" },
+    };
+    char j[1024];
+    struct canon_list out;
+    struct hub_err err;
+    for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+        /* the relative one, as today */
+        snprintf(j, sizeof(j), "%s%s%s", at[k].pre, "Organization?identifier=a|1",
+                 at[k].post);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_EINVALID, "%s", j);
+        cr_assert_str_eq(err.field, at[k].field);
+        for (size_t i = 0; i < sizeof(absr) / sizeof(absr[0]); i++) {
+            snprintf(j, sizeof(j), "%s%s%s", at[k].pre, absr[i], at[k].post);
+            cr_assert_eq(run(j, &out, NULL, &err), HUB_EINVALID, "%s", j);
+            cr_assert_str_eq(err.field, at[k].field, "%s", j);
+            cr_assert_str_eq(err.what,
+                             "conditional reference is absolute: R4 defines "
+                             "only relative ones (Type?identifier=...)");
+        }
+    }
+    /* an absolute URL with no search is still read, as its Type/id */
+    snprintf(j, sizeof(j), "%s%s%s", at[0].pre,
+             "https://x/fhir/Organization/o1", at[0].post);
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s", err.what);
+    cr_assert_str_eq(field_of(&out, 0, "referral.performer"),
+                     "Organization/o1");
 }
