@@ -1366,6 +1366,7 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
             if (e->failed)
                 continue;
             size_t first = out->n;
+            e->read = !e->consumed;
             int erc = one_entry(&x, e);
             if (!settle_entry(&x, res, i, erc, first)) {
                 rc = erc;
@@ -1375,14 +1376,25 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
         }
         /* an Observation consumed as what a response says, when no such
          * response gave an event, is read alone (F1802), before the
-         * Procedures below look for the event that told them */
+         * Procedures below look for the event that told them. All are
+         * released first, so that the first of a day's loose items
+         * gathers the others, as when no response is there; one read
+         * above is gathered no more (F2061) */
         for (i = 0; i < n; i++) {
             struct fx_entry *e = &x.ents[i];
-            if (e->failed || !e->of_response ||
-                fx_said_by_a_told_response(&x, e))
+            if (!e->failed && e->of_response &&
+                !fx_said_by_a_told_response(&x, e))
+                e->consumed = false;
+        }
+        for (i = 0; i < n; i++) {
+            struct fx_entry *e = &x.ents[i];
+            /* consumed: said by a response that told it, or gathered by
+             * an earlier one of these */
+            if (e->failed || !e->of_response || e->consumed)
                 continue;
             size_t first = out->n;
-            e->consumed = e->of_response = false;
+            e->of_response = false;
+            e->read = true;
             int erc = one_entry(&x, e);
             if (!settle_entry(&x, res, i, erc, first)) {
                 rc = erc;

@@ -46,6 +46,9 @@ struct fx_entry {
                                    again): read alone when no such
                                    response gave an event (F1802) */
     bool told;                  /* gave at least one event */
+    bool read;                  /* read as an entry of its own (not
+                                   consumed then): a loose item read
+                                   later gathers it no more (F2061) */
 };
 
 struct fx_warn {

@@ -696,7 +696,8 @@ int fx_screening_obs(struct fx *x, struct fx_entry *e)
         for (size_t i = e->index + 1; i < x->n_ents && subj; i++) {
             struct fx_entry *o = &x->ents[i];
             const char *os;
-            if (o->consumed || o->failed || strcmp(o->type, "Observation") ||
+            if (o->consumed || o->read || o->failed ||
+                strcmp(o->type, "Observation") ||
                 !(os = subject_ref(o->res)) || strcmp(os, subj) ||
                 fx_get(o->res, "hasMember"))
                 continue;

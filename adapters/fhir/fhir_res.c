@@ -221,11 +221,22 @@ void fx_put_orgs(struct fx *x, struct jw *w, const struct orgs *o)
  * is financial insecurity. */
 static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
 {
-    int rc = fx_domain_of(x, o, "category", dom);
-    if (rc || (*dom && strcmp(*dom, SDOH_UNSPECIFIED) != 0))
-        return rc;
-    const char *cat = *dom;     /* NULL or the catch-all */
+    /* the first named category, wherever the catch-all stands among them
+     * (two slots hold it: the catch-all is kept once; F2062) */
+    const char *doms[2];
+    size_t n;
+    int rc = fx_domains_of(x, o, "category", doms, 2, &n);
     *dom = NULL;
+    if (rc)
+        return rc;
+    const char *cat = NULL;     /* NULL or the catch-all */
+    for (size_t k = 0; k < n; k++) {
+        if (strcmp(doms[k], SDOH_UNSPECIFIED) != 0) {
+            *dom = doms[k];
+            return HUB_OK;
+        }
+        cat = doms[k];
+    }
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
     const cJSON *codings = cJSON_GetObjectItemCaseSensitive(code, "coding");
     for (int pass = 0; pass < 2; pass++)

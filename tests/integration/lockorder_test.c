@@ -633,3 +633,63 @@ Test(lockorder, a_lost_outcome_flushed_twice_at_once_is_recorded_once)
                        "outcome = 'lost'"), 1);
     chain_verifies();
 }
+
+/* F2060: a held job handed back while a URL change is under way. The
+ * change read X as open and not leased, locked its deliveries row, and
+ * then found it claimed (the claim committed meanwhile): X was left where
+ * it was, for the node that held it to move at the change's NOTIFY. But
+ * the node handed X back before that NOTIFY (a stop, an earlier change):
+ * the release passed X's row by (SKIP LOCKED: the change held it), then
+ * waited for the change at X's queue row, and X went back to the queue
+ * with the old URL, which no one would move again: the next claim sent it
+ * to the URL the partner had moved away from. The release must read the
+ * subscription once that wait is over. */
+Test(lockorder, a_job_released_while_a_url_change_waits_follows_the_move)
+{
+    char sid[64], sql[512];
+
+    sub("http://a.example/", sid);
+    ingest("k1", "1");
+    long x = qlong("SELECT max(id) FROM deliveries");
+    PGconn *claimer = conn(), *update = conn(), *flush = conn();
+
+    /* the claim leases X, uncommitted: the change reads X as not leased,
+     * locks its deliveries row, and waits at its queue row */
+    ok(claimer, "BEGIN");
+    PGresult *r = PQexec(claimer, "SELECT token FROM hub_claim_deliveries("
+                                  "'node', 60000, 4, 4, '{}')");
+    cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s",
+                 PQerrorMessage(claimer));
+    cr_assert_eq(PQntuples(r), 1, "X is claimed");
+    long token = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    ok(update, "BEGIN");
+    snprintf(sql, sizeof(sql), "SELECT hub_sub_update('op', NULL, '%s', "
+             "'{\"url\":\"http://b.example/\"}')", sid);
+    cr_assert_eq(PQsendQuery(update, sql), 1);
+    wait_blocked(PQbackendPID(update));
+    ok(claimer, "COMMIT");
+    (void)collect(update, "url change");    /* X leased now: not moved */
+
+    /* the node hands X back before the change commits */
+    done_sql(sql, sizeof(sql), x, token, "release", 0);
+    cr_assert_eq(PQsendQuery(flush, sql), 1);
+    cr_assert(!finished_or_blocked(flush),
+              "the release waits for the change at X's queue row");
+    ok(update, "COMMIT");
+    cr_assert_eq(collect(flush, "release"), 1, "X handed back");
+
+    snprintf(sql, sizeof(sql), "SELECT d.url || ' ' || q.endpoint || ' ' "
+             "|| (q.lease_until IS NULL) FROM deliveries d JOIN "
+             "delivery_queue q ON q.delivery_id = d.id WHERE d.id = %ld", x);
+    char *v = NULL;
+    cr_assert_eq(store_query_text(s, sql, 0, NULL, &v), HUB_OK);
+    cr_assert_str_eq(v, "http://b.example/ http://b.example:80 true",
+                     "X, handed back unsent, goes where its subscription "
+                     "sends now");
+    free(v);
+    chain_verifies();
+    PQfinish(claimer);
+    PQfinish(update);
+    PQfinish(flush);
+}

@@ -2526,6 +2526,61 @@ Test(fhir, an_observation_derived_from_an_unread_response_stands_alone)
                      "QuestionnaireResponse/q9");
     cr_assert_eq(res.entries[1].n_events, 0);
 }
+
+/* F2061: an Observation read alone in the second pass (F1802) gathered the
+ * loose items after it as if none had been read yet: one the first pass
+ * had already told as a screening of its own (an HVS item of the same
+ * patient and day, not derived) was told a second time, in the derived
+ * item's event; and two items derived from the same unread response were
+ * two screenings, each read before the other was released, where read
+ * alone they are one. */
+#define HVS_ITEM(id)                                                        \
+    "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"" id "\","    \
+    "\"status\":\"final\",\"category\":[{\"coding\":[{\"code\":"            \
+    "\"survey\"}]}],\"subject\":{\"reference\":\"Patient/p1\"},"            \
+    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":"      \
+    "\"88122-7\"}]},\"effectiveDateTime\":\"2024-02-01\","                  \
+    "\"valueCodeableConcept\":{\"coding\":[{\"system\":\"http://loinc.org\"," \
+    "\"code\":\"LA28397-0\"}]}}}"
+static size_t events_naming(const struct canon_list *out, const char *what)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < out->n; i++)
+        if (strstr(out->ev[i].json.p, what))
+            n++;
+    return n;
+}
+
+Test(fhir, an_observation_read_alone_gathers_no_item_told_already)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    const char *j =
+        COLLECTION("{\"resource\":" QR(LOCAL_ITEM("H1/T1/Q9", "Several-days"))
+                   "}," DERIVED_OBS("o9", "q9") "," HVS_ITEM("h1"));
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    size_t with_hvs = events_naming(&out, "88122-7");
+    cr_assert_gt(with_hvs, 0, "the HVS item is told");
+    cr_assert_eq(with_hvs, events_naming(&out, "\"Observation/h1\""),
+                 "the HVS item is told in its own screening only, not "
+                 "again in the derived item's (%zu events name it)",
+                 with_hvs);
+    cr_assert_eq(res.entries[1].n_events + res.entries[2].n_events, out.n);
+    /* two items derived from the unread response, of one patient and day:
+     * one screening, as if the response were not there */
+    const char *two =
+        COLLECTION("{\"resource\":" QR(LOCAL_ITEM("H1/T1/Q9", "Several-days"))
+                   "}," DERIVED_OBS("o9", "q9") ","
+                   DERIVED_OBS("o10", "q9"));
+    cr_assert_eq(run(two, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    cr_assert_eq(res.entries[2].n_events, 0, "o10 is gathered into o9's");
+    cr_assert_eq(events_naming(&out, "\"Observation/o10\""), 0);
+    cr_assert_gt(res.entries[1].n_events, 0);
+}
+#undef HVS_ITEM
 #undef DERIVED_OBS
 
 static struct dict *dict_with(const char *name, const char *text)
@@ -4452,6 +4507,15 @@ Test(fhir, a_snomed_only_condition_takes_its_domain_from_the_finding)
     "\"http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/"                 \
     "SDOHCC-CodeSystemTemporaryCodes\",\"code\":"                          \
     "\"sdoh-category-unspecified\"}]}],\"code\":{\"coding\":[" codings "]}}"
+#define TWO_CATEGORIES(codings)                                             \
+    "{\"resourceType\":\"Condition\",\"subject\":{\"reference\":"          \
+    "\"Patient/p1\"},\"category\":[{\"coding\":[{\"system\":"              \
+    "\"http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/"                 \
+    "SDOHCC-CodeSystemTemporaryCodes\",\"code\":"                          \
+    "\"sdoh-category-unspecified\"}]},{\"coding\":[{\"system\":"           \
+    "\"http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/"                 \
+    "SDOHCC-CodeSystemTemporaryCodes\",\"code\":\"food-insecurity\"}]}],"  \
+    "\"code\":{\"coding\":[" codings "]}}"
 #define ICD(c) "{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"" \
     c "\"}"
 #define SCT(c) "{\"system\":\"http://snomed.info/sct\",\"code\":\"" c "\"}"
@@ -4473,6 +4537,11 @@ Test(fhir, an_unspecified_sdoh_category_gives_way_to_the_codes_domain)
           "\"http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/"
           "SDOHCC-CodeSystemTemporaryCodes\",\"code\":\"food-insecurity\"}]}],"
           "\"code\":{\"coding\":[" ICD("Z59.86") "]}}", "food-insecurity" },
+        /* F2062: so it does after the catch-all: the named one, wherever
+         * it stands (the catch-all first gave the code's domain, or kept
+         * the catch-all for a code the dictionary does not file) */
+        { TWO_CATEGORIES(ICD("Z59.86")), "food-insecurity" },
+        { TWO_CATEGORIES(ICD("Z65.8")), "food-insecurity" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct canon_list out;
@@ -4487,6 +4556,7 @@ Test(fhir, an_unspecified_sdoh_category_gives_way_to_the_codes_domain)
 }
 #undef ICD
 #undef SCT
+#undef TWO_CATEGORIES
 
 /* The SDOHCC IG's social isolation Observation Assessment puts its domain
  * in a category of http://example.org/CodeSystem/other-code-system ("a
