@@ -1176,6 +1176,22 @@ static bool settle_entry(struct fx *x, struct fhir_result *res, size_t i,
     return true;
 }
 
+/* Entry i read and settled (settle_entry), and whether it told an event.
+ * False, with *rc its refusal, when that refuses the whole Bundle. */
+static bool read_entry(struct fx *x, struct fhir_result *res, size_t i,
+                       int *rc)
+{
+    struct fx_entry *e = &x->ents[i];
+    size_t first = x->out->n;
+    int erc = one_entry(x, e);
+    if (!settle_entry(x, res, i, erc, first)) {
+        *rc = erc;
+        return false;
+    }
+    e->told = x->out->n > first;
+    return true;
+}
+
 int fhir_to_events(struct arena *a, const struct dict *d, const char *p,
                    size_t len, struct canon_list *out, struct fhir_result *res,
                    struct hub_err *err)
@@ -1365,14 +1381,9 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
             struct fx_entry *e = &x.ents[i];
             if (e->failed)
                 continue;
-            size_t first = out->n;
             e->read = !e->consumed;
-            int erc = one_entry(&x, e);
-            if (!settle_entry(&x, res, i, erc, first)) {
-                rc = erc;
+            if (!read_entry(&x, res, i, &rc))
                 goto out;
-            }
-            e->told = out->n > first;
         }
         /* an Observation consumed as what a response says, when no such
          * response gave an event, is read alone (F1802), before the
@@ -1392,15 +1403,10 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
              * an earlier one of these */
             if (e->failed || !e->of_response || e->consumed)
                 continue;
-            size_t first = out->n;
             e->of_response = false;
             e->read = true;
-            int erc = one_entry(&x, e);
-            if (!settle_entry(&x, res, i, erc, first)) {
-                rc = erc;
+            if (!read_entry(&x, res, i, &rc))
                 goto out;
-            }
-            e->told = out->n > first;
         }
         /* a Procedure folded into another entry's event is never left
          * without one: batch, refused with the referral or screening that
