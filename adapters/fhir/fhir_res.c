@@ -259,6 +259,25 @@ static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
     return HUB_OK;
 }
 
+/* The Condition a reasonReference entry k of `o` names, contained or in
+ * the message, or NULL */
+static const cJSON *reason_condition(struct fx *x, const cJSON *o,
+                                     const cJSON *k)
+{
+    const cJSON *ref = cJSON_GetObjectItemCaseSensitive(k, "reference");
+    if (!cJSON_IsString(ref))
+        return NULL;
+    const cJSON *c = fx_contained(o, ref->valuestring, NULL);
+    if (c == NULL) {
+        struct fx_entry *e = fx_resolve(x, ref->valuestring);
+        return e && e->type && strcmp(e->type, "Condition") == 0 ? e->res
+                                                                 : NULL;
+    }
+    const cJSON *t = fx_get(c, "resourceType");
+    return cJSON_IsString(t) && strcmp(t->valuestring, "Condition") == 0
+               ? c : NULL;
+}
+
 const char *fx_reason_domain(struct fx *x, const cJSON *o)
 {
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reasonReference");
@@ -267,18 +286,7 @@ const char *fx_reason_domain(struct fx *x, const cJSON *o)
     const char *dom = NULL;
     for (const cJSON *k = cJSON_IsArray(r) ? r->child : NULL; k && !dom;
          k = k->next) {
-        const cJSON *ref = cJSON_GetObjectItemCaseSensitive(k, "reference");
-        if (!cJSON_IsString(ref))
-            continue;
-        const cJSON *c = fx_contained(o, ref->valuestring, NULL);
-        if (c == NULL) {
-            struct fx_entry *e = fx_resolve(x, ref->valuestring);
-            c = e && e->type && strcmp(e->type, "Condition") == 0 ? e->res
-                                                                 : NULL;
-        } else if (!cJSON_IsString(fx_get(c, "resourceType")) ||
-                   strcmp(fx_get(c, "resourceType")->valuestring,
-                          "Condition") != 0)
-            c = NULL;
+        const cJSON *c = reason_condition(x, o, k);
         /* the Condition's own pass reports what is wrong with it */
         if (c && condition_domain(x, c, &dom))
             dom = NULL;
@@ -346,6 +354,19 @@ void fx_reason_labels(struct fx *x, const cJSON *o)
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reasonCode");
     for (const cJSON *k = cJSON_IsArray(r) ? r->child : NULL; k; k = k->next)
         cc_labels(x, k);
+    /* and those of each Condition a reasonReference names in the message:
+     * a referral for a depression the message codes F32.1 discloses it as
+     * the Condition's labelled event would (F2004) */
+    r = cJSON_GetObjectItemCaseSensitive(o, "reasonReference");
+    struct hub_err keep = *x->err;
+    size_t saved = x->nsteps;
+    for (const cJSON *k = cJSON_IsArray(r) ? r->child : NULL; k; k = k->next) {
+        const cJSON *c = reason_condition(x, o, k);
+        if (c)
+            cc_labels(x, cJSON_GetObjectItemCaseSensitive(c, "code"));
+    }
+    *x->err = keep;
+    x->nsteps = saved;
 }
 
 #define SDOHCC_ASSERTER_EXT "http://hl7.org/fhir/us/sdoh-clinicalcare/" \

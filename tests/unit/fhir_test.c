@@ -2819,6 +2819,39 @@ Test(fhir, a_referral_of_no_domain_takes_its_reason_conditions)
                          cases[i].domain, "case %zu", i);
     }
 }
+/* F2004 (round 139): a referral whose reasonReference names a Condition
+ * the dictionary labels (F32.1, a depressive episode: psy) went out
+ * unlabelled while the Condition's own event was labelled, so every
+ * referral subscriber was told the diagnosis. It carries the Condition's
+ * labels, as a reasonCode's (F189); a reason of no label adds none. */
+Test(fhir, a_referral_carries_the_labels_of_its_reason_conditions)
+{
+    static const struct {
+        const char *json, *sensitivity;
+    } cases[] = {
+        { REASON_BUNDLE(REASON_COND("c1", "F32.1"),
+                        REASON_SR("", "urn:uuid:c")), "[\"psy\"]" },
+        { REASON_BUNDLE(REASON_COND("c1", "I10"),
+                        REASON_SR("\"contained\":[" REASON_COND("k", "F10.20")
+                                  "],", "#k")), "[\"sud\"]" },
+        { REASON_BUNDLE(REASON_COND("c1", "Z59.86"),
+                        REASON_SR("", "urn:uuid:c")), "(absent)" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct canon_list out;
+        struct hub_err err;
+        arena_reset(&A);
+        cr_assert_eq(run(cases[i].json, &out, NULL, &err), HUB_OK,
+                     "case %zu: %s %s", i, err.field,
+                     err.what ? err.what : "");
+        size_t k = 0;
+        while (k < out.n && strcmp(out.ev[k].type, "referral.created") != 0)
+            k++;
+        cr_assert_lt(k, out.n, "case %zu: no referral", i);
+        cr_assert_str_eq(field_of(&out, k, "sensitivity"),
+                         cases[i].sensitivity, "case %zu", i);
+    }
+}
 #undef REASON_COND
 #undef REASON_SR
 #undef REASON_BUNDLE
