@@ -529,6 +529,15 @@ int fx_task(struct fx *x, struct fx_entry *e)
     } else if ((rc = fx_prologue(x, e, "for", &patient))) {
         return rc;
     }
+    /* the fulfilment of a lab, imaging or surgical order of this message
+     * is context as the order is (F2000, F2003); one whose request is not
+     * in the message cannot be told apart and stays a referral's update */
+    if (sr_focus && sr_is_order(fe->res)) {
+        fx_note_entry(x, e, "accepted with no event: the task's focus is a "
+                            "laboratory, imaging or surgical order, not a "
+                            "referral");
+        return HUB_OK;
+    }
     /* the Task and the request it fulfils are about one person; a Task
      * "for" someone else (a copy-paste slip in a sender's template) is
      * carried as sent, with a warning, since either may be the mistake */

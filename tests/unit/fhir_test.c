@@ -1162,6 +1162,46 @@ Test(fhir, a_lab_imaging_or_surgical_order_is_context_not_a_referral)
                  HUB_EINVALID);
 }
 
+/* F2003 (round 139): the fulfilment Task of such an order in the same
+ * message still gave referral.updated, its service read through the
+ * focus. It is context as its order is; a Task whose focus is a referral,
+ * or a request not in the message, is read as before. */
+#define TASK_OF(id, focus)                                                  \
+    "{\"resourceType\":\"Task\",\"id\":\"" id "\",\"status\":"      \
+    "\"in-progress\",\"intent\":\"order\",\"code\":{\"coding\":[{"      \
+    "\"code\":\"fulfill\"}]},\"focus\":{\"reference\":\"" focus "\"},"  \
+    "\"for\":{\"reference\":\"Patient/p1\"}}"
+Test(fhir, the_task_of_a_lab_order_is_context_as_its_order_is)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    const char *b =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"resource\":" SR_CAT("o7", ",\"category\":[" SCT_CAT("108252007")
+                                "]") "},"
+        "{\"resource\":" TASK_OF("t7", "ServiceRequest/o7") "},"
+        "{\"resource\":" SR_CAT("r10", ",\"category\":[" SCT_CAT("3457005")
+                                "]") "},"
+        "{\"resource\":" TASK_OF("t10", "ServiceRequest/r10") "}]}";
+    cr_assert_eq(run(b, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what ? err.what : "");
+    cr_assert_eq(out.n, 2, "the referral and its task only");
+    for (size_t i = 0; i < out.n; i++)
+        cr_assert_not_null(strstr(out.ev[i].json.p, "ServiceRequest/r10"),
+                           "%s", out.ev[i].json.p);
+    cr_assert_not_null(res.entries[1].note.what);
+    cr_assert_not_null(strstr(res.entries[1].note.what, "focus"), "%s",
+                       res.entries[1].note.what);
+    cr_assert_null(res.entries[3].note.what);
+    /* the order not in the message: an update, as before */
+    cr_assert_eq(run(TASK_OF("t8", "ServiceRequest/elsewhere"), &out, &res,
+                     &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(out.ev[0].type, "referral.updated");
+}
+#undef TASK_OF
+
 Test(fhir, bare_patient_id_gets_the_callers_scope_not_the_orgs_mrn_scope)
 {
     struct canon_list out = { 0 };
