@@ -105,9 +105,10 @@ const struct dict_domain *dict_domain_at(const struct dict *d, size_t i);
 
 /* ---- screening instruments ------------------------------------------------ */
 
-/* A code as the lookups compare it (dict_load_inst.c makes it when loading): its
- * length and its bytes as two words, the first and the last eight (four
- * when shorter), so that a scan compares a word where it walked bytes. */
+/* A code as the lookups compare it (dict_load_inst.c makes it when
+ * loading): its length and its bytes as two words, the first and the last
+ * eight (four when shorter), so that a scan compares a word where it
+ * walked bytes. */
 struct dict_key {
     uint64_t a, b;
     size_t len;

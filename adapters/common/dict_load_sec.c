@@ -2,7 +2,8 @@
  * dict_load_sec.c - security-labels.json: the sensitivity labels (short
  * tokens, at most DICT_MAX_LABELS), the rows by system and code, the ICD-10
  * ones, the LOINC questions and what of their answers implies a label,
- * HL7 v2 table 0717; its CPT and HCPCS rows are dict_load_proc.c's. See dict_ld.h for the loader's parts.
+ * HL7 v2 table 0717; its CPT and HCPCS rows are dict_load_proc.c's. See
+ * dict_ld.h for the loader's parts.
  */
 #include <ctype.h>
 #include <stdlib.h>

@@ -135,7 +135,8 @@ static bool derived_from_response(struct fx *x, const struct fx_entry *e,
                                   bool told)
 {
     const cJSON *df = fx_get(e->res, "derivedFrom");
-    for (const cJSON *r = cJSON_IsArray(df) ? df->child : NULL; r; r = r->next) {
+    for (const cJSON *r = cJSON_IsArray(df) ? df->child : NULL; r;
+         r = r->next) {
         const cJSON *ref = fx_get(r, "reference");
         const struct fx_entry *t =
             cJSON_IsString(ref) ? fx_resolve(x, ref->valuestring) : NULL;

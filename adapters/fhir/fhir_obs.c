@@ -4,10 +4,10 @@
  * Observation shapes handled: a panel (code = instrument, hasMember items),
  * an item with hasMember "answer Observations" of the same code (US Core's
  * multi-select form), components as items, and loose items (one screening
- * per patient and day per message, instrument left out). Also an SDOHCC Observation
- * Assessment (a finding, asserted or denied), what an Observation is to the
- * hub (a screening, a functional assessment, context) and when it was
- * taken.
+ * per patient and day per message, instrument left out). Also an SDOHCC
+ * Observation Assessment (a finding, asserted or denied), what an
+ * Observation is to the hub (a screening, a functional assessment,
+ * context) and when it was taken.
  */
 #include "fhir/fhir_screen_int.h"
 

@@ -181,7 +181,8 @@ static bool cx_written(const struct cx_out *out, unsigned n,
                        const struct cx_out *x)
 {
     for (unsigned k = 0; k < n; k++)
-        if ((!out[k].inactive || x->inactive) && slice_eq_slice(out[k].v, x->v) &&
+        if ((!out[k].inactive || x->inactive) &&
+            slice_eq_slice(out[k].v, x->v) &&
             slice_eq_slice(out[k].sys, x->sys) && slice_eq_slice(out[k].type, x->type))
             return true;
     return false;
