@@ -52,8 +52,8 @@
  * same, the warning named by the field.
  * Identifiers out of effect or failing their check digit: adt_patient.c;
  * so is the identifier of a patient none of whose identifiers links
- * (MSH-10, write_by_message), and a merge into such a patient is refused
- * at PID-3 (one_event).
+ * (MSH-10 and MSH-7, write_by_message), and a merge into such a patient
+ * is refused at PID-3 (one_event).
  * A protection indicator or an access restriction labels every event of
  * the message "restricted" (adt_protect.c).
  * hl7_to_events_warn gives the warnings to the ACK too (ERR segments of
@@ -248,8 +248,8 @@ static int one_event(struct ctx *c, const char *topic, const char *cancel_of,
                                : "required field prior patient identifier "
                                  "is missing");
     /* a merge into a patient no identifier of the message links (each
-     * one left out or unlinked, so known by MSH-10 alone) merges into no
-     * one the sender or a subscriber knows: the prior patient's record
+     * one left out or unlinked, so known by its message alone) merges into
+     * no one the sender or a subscriber knows: the prior patient's record
      * would move under this message's id, and the groups of one A40
      * would all be that one patient. The sender is told, as for a merge
      * with no prior identifier. A message whose PID-3 is empty is refused

@@ -7,8 +7,8 @@
  * marked "inactive": the linker passes it by. So is a national number
  * that fails its check digit (common/natid.h: an NHS number under NHS,
  * NHSNBR, NHSNMBR or its OID, an NPI, an MBI...), with a warning. A
- * patient none of whose identifiers links is known by MSH-10 alone
- * (write_by_message).
+ * patient none of whose identifiers links is known by its message alone,
+ * MSH-10 and MSH-7 (write_by_message).
  */
 #include "common/idsys.h"
 #include "common/natid.h"
@@ -390,21 +390,49 @@ cx_out_of_effect(struct ctx *c, struct raw rep, unsigned f)
 }
 
 /*
+ * The value the patient known by its message alone is known by: MSH-10,
+ * then "@" and MSH-7 (its first component, trimmed and unescaped: the
+ * time as sent) when MSH-7 holds one (F2140). MSH-10 alone is unique
+ * only while its message is kept; a sender whose control ids restart
+ * after the message was pruned sends a later time, so only the same
+ * message sent again (same MSH-10, same MSH-7) names the same patient.
+ * Control id first: it is what the sender's log and ACK (MSA-2) name.
+ * The time last, and "@" no character of a time (HL7's DTM, or the ISO
+ * forms read with a warning), so the value splits at its last "@" into
+ * the two it was made of, whatever the control id holds (an MSH-7 that
+ * holds one is no time: two such messages of one sender could meet). As
+ * sent, not as read: a reading of times a later version repairs would
+ * make a re-send of an old message another patient. With no MSH-7 (or
+ * HL7's null "") MSH-10 alone, as before.
+ */
+static struct text by_message_value(const struct ctx *c)
+{
+    struct text t = msh_text(c, msh_raw(c, 7, true)), id = *c->message_id;
+    if (t.s.len == 0 || (t.s.len == 2 && t.s.p[0] == '"' && t.s.p[1] == '"'))
+        return id;
+    char *p = arena_alloc(c->a, id.s.len + 1 + t.s.len);
+    memcpy(p, id.s.p, id.s.len);
+    p[id.s.len] = '@';
+    memcpy(p + id.s.len + 1, t.s.p, t.s.len);
+    return (struct text){ { p, id.s.len + 1 + t.s.len }, false }; /* checked */
+}
+
+/*
  * The identifier of a patient whose every identifier was left out (an
  * SSN the SSA never issues, a placeholder national number, marks alone)
  * or is never linked on (out of effect, failing its check digit, an
- * account's): MSH-10, under the system "MSH-10", so that the patient gets
- * a hub id and every disclosure of the event is in its accounting (F1980).
- * The patient is known by this message alone, as C-CDA's is by its
- * document id (ccda_header.c): the name is no URI, so the hub scopes it
- * to the sending organization ('urn:hub:org:<org>:ns:MSH-10',
- * hub_id_system), apart from its identifiers with no authority; an
- * accepted message's MSH-10 is the sender's idempotency key, held by no
- * other message of it (one sent again with other bytes is quarantined),
- * so it links no two patients while the message is kept (after its
- * prune a restarted counter could: F1982). n: the identifiers written
- * before it (the array is open when n > 0). Cold: nearly every patient
- * has one.
+ * account's): the message's (by_message_value), under the system
+ * "MSH-10", so that the patient gets a hub id and every disclosure of
+ * the event is in its accounting (F1980). The patient is known by this
+ * message alone, as C-CDA's is by its document id (ccda_header.c): the
+ * name is no URI, so the hub scopes it to the sending organization
+ * ('urn:hub:org:<org>:ns:MSH-10', hub_id_system), apart from its
+ * identifiers with no authority; an accepted message's MSH-10 is the
+ * sender's idempotency key, held by no other message of it while kept
+ * (one sent again with other bytes is quarantined), and MSH-7 tells a
+ * message under a control id used again after a prune (F1982, F2140).
+ * n: the identifiers written before it (the array is open when n > 0).
+ * Cold: nearly every patient has one.
  */
 static __attribute__((noinline, cold)) void write_by_message(struct ctx *c,
                                                              unsigned n)
@@ -414,7 +442,7 @@ static __attribute__((noinline, cold)) void write_by_message(struct ctx *c,
     /* not plain: put_bytes takes a plain value of 16 bytes or less from
      * the input */
     const struct text sys = { SLICE_LIT("MSH-10"), false };
-    write_cx(c, *c->message_id, sys, TEXT_NONE, false);
+    write_cx(c, by_message_value(c), sys, TEXT_NONE, false);
     arr_end(c);
     adt_warn(c, "PID-3", "no patient identifier links; the patient is "
                          "known by this message alone (MSH-10)");

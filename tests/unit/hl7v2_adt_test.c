@@ -1740,7 +1740,7 @@ Test(hl7_to_events, writes_an_ssn_of_pid_3_type_ss_as_nine_digits)
                  "PID|1||123456789^^^USSSA^SS||D^J\rPV1|1|N\r");
     char got[256];
     ids_joined(identifiers_of(j), got, sizeof(got));
-    cr_expect_str_eq(got, "CTRL1|MSH-10;");
+    cr_expect_str_eq(got, "CTRL1@20260115093000|MSH-10;");
     cJSON_Delete(j);
 }
 
@@ -1748,23 +1748,25 @@ Test(hl7_to_events, writes_an_ssn_of_pid_3_type_ss_as_nine_digits)
  * issues, a placeholder national number, marks alone) or never linked on
  * (failing its check digit, out of effect, an account's) would have no
  * hub id, and no disclosure of its name and birth date could be in anyone's
- * accounting (F404, F1967). It is known by the message alone: MSH-10,
- * under the system "MSH-10" (the sender's own name, which the hub scopes
- * to the sending organization), with a warning, as C-CDA's patient is
- * known by its document id. One identifier that links is enough to need
- * none; an empty PID-3 is still refused (F1980). */
+ * accounting (F404, F1967). It is known by the message alone: MSH-10 and
+ * MSH-7 (F2140, below), under the system "MSH-10" (the sender's own name,
+ * which the hub scopes to the sending organization), with a warning, as
+ * C-CDA's patient is known by its document id. One identifier that links
+ * is enough to need none; an empty PID-3 is still refused (F1980). */
 Test(hl7_to_events, knows_a_patient_with_no_identifier_that_links_by_msh_10)
 {
+    /* MSH-10, then MSH-7 as sent (F2140) */
+#define BY_MSG "CTRL1@20260115093000|MSH-10;"
     static const struct {
         const char *pid3, *ids;
     } cases[] = {
-        { "123456789^^^USSSA^SS", "CTRL1|MSH-10;" },
-        { "0000000000^^^CANON^JHN", "CTRL1|MSH-10;" },
-        { "*****^^^H^MR", "CTRL1|MSH-10;" },
+        { "123456789^^^USSSA^SS", BY_MSG },
+        { "0000000000^^^CANON^JHN", BY_MSG },
+        { "*****^^^H^MR", BY_MSG },
         /* kept, marked inactive, and the message's id after it */
-        { "9434765918^^^NHS^NH", "9434765918|NHS;CTRL1|MSH-10;" },
-        { "A77^^^H^AN", "A77|H;CTRL1|MSH-10;" },
-        { "M1^^^H^MR^^^20200101", "M1|H;CTRL1|MSH-10;" },
+        { "9434765918^^^NHS^NH", "9434765918|NHS;" BY_MSG },
+        { "A77^^^H^AN", "A77|H;" BY_MSG },
+        { "M1^^^H^MR^^^20200101", "M1|H;" BY_MSG },
         /* one that links: no more */
         { "123456789^^^USSSA^SS~M1^^^H^MR", "M1|H;" },
         { "A77^^^H^AN~M1^^^H^MR", "A77|H;M1|H;" },
@@ -1806,7 +1808,7 @@ Test(hl7_to_events, knows_a_patient_with_no_identifier_that_links_by_msh_10)
     j = event_of("MSH|^~\\&|APP|FAC|HUB|HUB|20260115093000||ADT^A01| A\\T\\1 "
                  "|P|2.5\rPID|1||123456789^^^USSSA^SS||D^J\rPV1|1|I\r");
     ids_joined(identifiers_of(j), got, sizeof(got));
-    cr_expect_str_eq(got, "A&1|MSH-10;");
+    cr_expect_str_eq(got, "A&1@20260115093000|MSH-10;");
     cJSON_Delete(j);
     /* an empty PID-3 is refused as before */
     struct canon_list l;
@@ -1814,12 +1816,67 @@ Test(hl7_to_events, knows_a_patient_with_no_identifier_that_links_by_msh_10)
     cr_assert_eq(run(MSH("ADT^A01", "2.5") "PID|1||||D^J\rPV1|1|I\r", &l,
                      &err), HUB_EINVALID);
     cr_expect_str_eq(err.field, "PID-3");
+#undef BY_MSG
+}
+
+/* The value of the identifier of a patient known by its message alone:
+ * MSH-10, then "@" and MSH-7 as sent (its first component, trimmed and
+ * unescaped), so that a control id the sender uses again after its
+ * message was pruned (a counter that restarted: a later MSH-7) names
+ * another patient, and only the same message sent again the same one;
+ * with no MSH-7 (empty, or HL7's null "") MSH-10 alone (F1982, F2140). */
+Test(hl7_to_events, knows_a_patient_by_msh_10_and_the_time_msh_7_says)
+{
+    static const struct {
+        const char *msh7, *ctrl, *value;
+    } cases[] = {
+        { "20260115093000", "CTRL1", "CTRL1@20260115093000" },
+        /* the counter restarted: a later time, another value */
+        { "20260301080000", "CTRL1", "CTRL1@20260301080000" },
+        /* as sent: an offset and its fraction kept, TS.2 (the degree of
+         * precision, v2.3) not, blanks trimmed, escapes resolved */
+        { "20260115093000.12-0500^S", "CTRL1",
+          "CTRL1@20260115093000.12-0500" },
+        { " 202601150930 ", "CTRL1", "CTRL1@202601150930" },
+        { "2026\\E\\01", "CTRL1", "CTRL1@2026\\01" },
+        /* an "@" of the control id stays: the time is after the last */
+        { "20260115093000", "A@B", "A@B@20260115093000" },
+        /* no time: MSH-10 alone, as before */
+        { "", "CTRL1", "CTRL1" },
+        { "\"\"", "CTRL1", "CTRL1" },
+        { "^S", "CTRL1", "CTRL1" },
+    };
+    char got[2][64] = { "", "" };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg),
+                 "MSH|^~\\&|APP|FAC|HUB|HUB|%s||ADT^A01|%s|P|2.5\r"
+                 "PID|1||123456789^^^USSSA^SS||Doe^Jo||19800131|F\r"
+                 "PV1|1|I\r", cases[k].msh7, cases[k].ctrl);
+        cJSON *j = event_of(msg);
+        const cJSON *ids = identifiers_of(j);
+        cr_assert_eq(cJSON_GetArraySize(ids), 1, "%s", cases[k].msh7);
+        const cJSON *id = cJSON_GetArrayItem(ids, 0);
+        cr_expect_str_eq(str_at(id, "value", NULL), cases[k].value, "%s",
+                         cases[k].msh7);
+        cr_expect_str_eq(str_at(id, "system", NULL), "MSH-10");
+        /* the same message sent again: the same identifier */
+        cJSON *again = event_of(msg);
+        cr_expect_str_eq(str_at(cJSON_GetArrayItem(identifiers_of(again), 0),
+                                "value", NULL), cases[k].value);
+        cJSON_Delete(again);
+        if (k < 2)
+            snprintf(got[k], sizeof(got[k]), "%s", str_at(id, "value", NULL));
+        cJSON_Delete(j);
+    }
+    /* one control id, two times: two identifiers */
+    cr_expect_str_neq(got[0], got[1]);
 }
 
 /* A merge whose surviving patient no identifier of its PID links: known
- * by MSH-10 alone, it would take the prior patient's record under the
- * message's id, and the groups of one A40 would all be that one patient,
- * merging strangers. No one can apply it: refused at PID-3, as a merge
+ * by its message alone, it would take the prior patient's record under
+ * the message's id, and the groups of one A40 would all be that one
+ * patient, merging strangers. No one can apply it: refused at PID-3, as a merge
  * that names no prior identifier is refused (F1981). */
 Test(hl7_to_events, refuses_a_merge_into_a_patient_no_identifier_links)
 {
