@@ -838,9 +838,12 @@ Test(api_subs, an_admit_with_no_identifier_that_links_is_accounted,
                                      "value, ';') FROM patient_identifiers",
                                   0, NULL, &p), HUB_OK);
     cr_assert_not_null(p);
-    cr_expect(strncmp(p, "urn:hub:org:", 12) == 0 &&
-                  strstr(p, ":ns:MSH-10|R138-1") != NULL &&
-                  strchr(p, ';') == NULL, "%s", p);
+    /* the value: MSH-10, "@" and MSH-7 as sent (F2140) */
+    static const char want[] = ":ns:MSH-10|R138-1@20260115093000-0500";
+    size_t pl = strlen(p), wl = sizeof(want) - 1;
+    cr_expect(strncmp(p, "urn:hub:org:", 12) == 0 && pl > wl &&
+                  strcmp(p + pl - wl, want) == 0 && strchr(p, ';') == NULL,
+              "%s", p);
     free(p);
     store_free(s);
 
@@ -851,8 +854,9 @@ Test(api_subs, an_admit_with_no_identifier_that_links_is_accounted,
     cr_expect_not_null(strstr(r.body, "event.routed"), "%s", r.body);
     cr_expect_not_null(strstr(r.body, "feed.read"), "%s", r.body);
     http_resp_free(&r);
-    cr_assert_eq(call("GET", "/v1/audit?identifier=MSH-10%7CR138-1", "tok-ops",
-                      NULL, &r), 200, "%s", r.body);
+    cr_assert_eq(call("GET", "/v1/audit?identifier=MSH-10%7CR138-1%40"
+                      "20260115093000-0500", "tok-ops", NULL, &r), 200,
+                 "%s", r.body);
     cr_expect_not_null(strstr(r.body, "feed.read"), "%s", r.body);
     cr_expect_not_null(strstr(r.body, patient), "%s", r.body);
     http_resp_free(&r);

@@ -139,3 +139,102 @@ Test(retention, hubd_prunes_on_its_timer_and_the_chain_still_verifies,
     pclose(p);
     cr_assert_eq(strtol(line, NULL, 10), 0);
 }
+
+/* Sends one A01 over MLLP whose only identifier (the textbook SSN, which
+ * the adapter leaves out) links no one, so that its patient is known by
+ * the message (F1980): control id ctrl, MSH-7 sent; AA. */
+static void admit_known_by_message(const char *ctrl, const char *sent)
+{
+    struct mllp_client c;
+    char msg[1024], ack[4096], code[3], got[64];
+
+    snprintf(msg, sizeof(msg),
+             "MSH|^~\\&|TESTAPP|TESTFAC|HUB|HUB|%s||ADT^A01^ADT_A01|%s|P|"
+             "2.5.1\r"
+             "EVN|A01|%s\r"
+             "PID|1||123456789^^^USSSA^SS||Zzcanaryfam^Zzcanarygiv||"
+             "19310217|F\r"
+             "PV1|1|I|WARD^101^A^TESTFAC\r", sent, ctrl, sent);
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    cr_assert_eq(mllp_send(&c, msg), 0);
+    cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+    mllp_close(&c);
+    ack_fields(ack, code, got, sizeof(got));
+    cr_assert_str_eq(code, "AA", "%s", ack);
+}
+
+/* Ages every row 100 days and waits for hubd's pruner to take the
+ * messages (quarantined ones too) and events: their control ids are free
+ * again, the patients and their identifiers are kept. */
+static void prune_all(void)
+{
+    cr_assert_geq(hub_sql_long(&hub, "SELECT test_age(100)"), 0);
+    cr_assert_eq(wait_for("SELECT count(*) FROM messages", 0, 15000), 0);
+    cr_assert_eq(wait_for("SELECT count(*) FROM events", 0, 15000), 0);
+}
+
+/* The hub id of the patient of the one adt.admit event there is. */
+static void admit_patient(char *out, size_t n)
+{
+    struct store *st;
+    char *p = NULL;
+    cr_assert_eq(store_connect(hub.db_url, &st), HUB_OK);
+    cr_assert_eq(store_query_text(st, "SELECT patient_hub_id FROM events "
+                                      "WHERE type = 'adt.admit'", 0, NULL,
+                                  &p), HUB_OK);
+    cr_assert_not_null(p, "the patient has a hub id");
+    snprintf(out, n, "%s", p);
+    free(p);
+    store_free(st);
+}
+
+/* A patient known by its message alone is known by MSH-10 and MSH-7
+ * (F2140). The control id is the sender's idempotency key only while its
+ * message is kept; the patient's identifiers are kept for good. A sender
+ * whose counter restarted sends a used control id at a later time: while
+ * the first message is kept, that admit is quarantined (a conflict) and
+ * is no one; after the prune, it is another person, another hub id (with
+ * MSH-10 alone it was the first patient: F1982). The same message sent
+ * again after its prune is the same patient. */
+Test(retention, a_control_id_used_again_after_its_prune_is_another_patient,
+     .init = start, .fini = stop, .timeout = 90)
+{
+    static const char persons[] = "SELECT count(DISTINCT hub_id) FROM "
+        "patient_identifiers WHERE system LIKE 'urn:hub:org:%:ns:MSH-10'";
+    char one[64], two[64], again[64];
+
+    admit_known_by_message("R145-1", "20260115093000-0500");
+    admit_patient(one, sizeof(one));
+    cr_assert_eq(hub_sql_long(&hub, persons), 1);
+
+    /* the counter restarts while the first message is kept: a conflict */
+    admit_known_by_message("R145-1", "20260301080000-0500");
+    cr_assert_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                                    "status = 'quarantined'"), 1);
+    cr_assert_eq(hub_sql_long(&hub, "SELECT count(*) FROM events"), 1);
+    cr_assert_eq(hub_sql_long(&hub, persons), 1);
+
+    /* after the prune: a new message, another patient */
+    prune_all();
+    admit_known_by_message("R145-1", "20260301080000-0500");
+    cr_assert_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                                    "status = 'accepted'"), 1);
+    admit_patient(two, sizeof(two));
+    cr_assert_str_neq(two, one, "the restarted control id named the first "
+                                "patient");
+    cr_assert_eq(hub_sql_long(&hub, persons), 2);
+
+    /* the same message again after its prune: the same patient */
+    prune_all();
+    admit_known_by_message("R145-1", "20260301080000-0500");
+    cr_assert_eq(hub_sql_long(&hub, "SELECT count(*) FROM messages WHERE "
+                                    "status = 'accepted'"), 1);
+    admit_patient(again, sizeof(again));
+    cr_assert_str_eq(again, two, "a re-send is the same patient");
+    cr_assert_eq(hub_sql_long(&hub, persons), 2);
+    /* each known by its control id and time as sent */
+    cr_assert_eq(hub_sql_long(&hub, "SELECT count(*) FROM "
+                                    "patient_identifiers WHERE value IN "
+                                    "('R145-1@20260115093000-0500', "
+                                    "'R145-1@20260301080000-0500')"), 2);
+}
