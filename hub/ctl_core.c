@@ -285,7 +285,8 @@ int ctl_org_authority(struct ctl *c, int argc, char **argv)
                               : "no organization has that id", rc);
     if (rc == HUB_EINVALID)
         return ctl_fail("a NAMESPACE is the sender's own name (not empty, "
-                        "no URI); a SYSTEM an absolute URI such as "
+                        "no URI, not MSH-10: the hub's, of a patient known "
+                        "by its message); a SYSTEM an absolute URI such as "
                         "urn:oid:2.16.840.1.113883.19.5", rc);
     if (rc != HUB_OK)
         return ctl_fail("cannot set the authority", rc);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/hub_err.h"
+#include "common/idsys.h"
 
 /* --- scopes ------------------------------------------------------------- */
 
@@ -322,6 +323,10 @@ int store_authority_set(struct store *s, const char *actor, const char *org,
 {
     const char *p[] = { actor, org, ns, system };
     *json_out = NULL;
+    /* the hub's own name for a patient known by its message: mapped, every
+     * such patient of the sender would be under that authority (F2141) */
+    if (system != NULL && ns != NULL && strcmp(ns, IDSYS_BY_MESSAGE) == 0)
+        return HUB_EINVALID;
     int rc = store_query_text(s, "SELECT hub_authority_set($1, $2, $3, $4)"
                               "::text", 4, p, json_out);
     const char *st = store_last_sqlstate(s);

@@ -15,6 +15,13 @@
 #include "common/slice.h"
 #include "common/ssn.h"
 
+/* The system of the one identifier of an HL7 v2 patient none of whose
+ * identifiers links: its message's (MSH-10, and MSH-7 in the value; the
+ * HL7 v2 adapter's write_by_message). The sender's own name, so scoped to
+ * it; no map of the operator's may make it a URI (store_authority_set):
+ * a message's id is no authority's (F2141). */
+#define IDSYS_BY_MESSAGE "MSH-10"
+
 /* Whether s starts with a URI scheme and its colon (RFC 3986 3.1: a letter,
  * then letters, digits, '+', '-', '.'), as hub_id_system()'s pattern
  * '^[A-Za-z][A-Za-z0-9+.-]*:' asks */

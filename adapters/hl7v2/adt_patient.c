@@ -441,7 +441,7 @@ static __attribute__((noinline, cold)) void write_by_message(struct ctx *c,
         key_open(c, JW_KEY("identifiers"), '[');
     /* not plain: put_bytes takes a plain value of 16 bytes or less from
      * the input */
-    const struct text sys = { SLICE_LIT("MSH-10"), false };
+    const struct text sys = { SLICE_LIT(IDSYS_BY_MESSAGE), false };
     write_cx(c, by_message_value(c), sys, TEXT_NONE, false);
     arr_end(c);
     adt_warn(c, "PID-3", "no patient identifier links; the patient is "

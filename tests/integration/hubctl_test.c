@@ -807,6 +807,13 @@ Test(hubctl, org_authority_sets_lists_and_clears_a_map)
     cr_assert_eq(hubctl_run(out, sizeof(out), "org authority nobody MRN "
                             "urn:oid:1.2.3", "&1"), 1, "%s", out);
     cr_assert_not_null(strstr(out, "no organization has that id"), "%s", out);
+    /* MSH-10 is the hub's name for a patient known by its message: no
+     * authority's (F2141) */
+    cr_assert_eq(hubctl_run(out, sizeof(out), "org authority gh MSH-10 "
+                            "urn:oid:1.2.3", "&1"), 1, "%s", out);
+    cr_assert_not_null(strstr(out, "not MSH-10"), "%s", out);
+    cr_assert_eq(hubctl(out, sizeof(out), "org authorities --json"), 0);
+    cr_assert_null(strstr(out, "MSH-10"), "%s", out);
     cr_assert_eq(hubctl(NULL, 0, "org authority gh MRN"), 2, "no SYSTEM");
     cr_assert_eq(hubctl(out, sizeof(out), "org authority gh MRN --clear"), 0);
     cr_assert_eq(hubctl(out, sizeof(out), "org authorities --json"), 0);
