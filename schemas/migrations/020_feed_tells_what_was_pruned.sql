@@ -327,17 +327,8 @@ DECLARE
     v_n bigint;
     v_ids text[];
     v_pids text[];
-    v_pruned bigint := hub_feed_pruned(p_org, p_admin, p_after);
+    v_pruned bigint;
 BEGIN
-    -- Events this organization could read after its cursor are gone (the
-    -- events retention): answered as such (22H11; store.c reads the mark,
-    -- api_events.c answers 410 with it, the cursor to resume from), never
-    -- as the next page, which would pass over them silently. Nothing is
-    -- disclosed: no page, no 'feed.read' row.
-    IF v_pruned IS NOT NULL THEN
-        RAISE EXCEPTION 'events after cursor % up to % were pruned',
-              p_after, v_pruned USING ERRCODE = '22H11';
-    END IF;
     SELECT coalesce(string_agg(p.body::text, ',' ORDER BY p.seq), ''),
            max(p.seq), count(*),
            array_agg(p.id ORDER BY p.seq),
@@ -353,6 +344,18 @@ BEGIN
                AND (p_since IS NULL OR e.occurred_at >= p_since)
              ORDER BY e.seq
              LIMIT p_limit) p;
+    -- Events this organization could read after its cursor are gone (the
+    -- events retention): answered as such (22H11; store_admin.c reads the
+    -- mark, api_events.c answers 410 with it, the cursor to resume from),
+    -- never as this page, which would pass over them silently. Nothing is
+    -- disclosed: no page, no 'feed.read' row. Read after the page, in a
+    -- later snapshot: a prune step that committed while the page was read
+    -- (its deletes and its marks commit together) is seen here.
+    v_pruned := hub_feed_pruned(p_org, p_admin, p_after);
+    IF v_pruned IS NOT NULL THEN
+        RAISE EXCEPTION 'events after cursor % up to % were pruned',
+              p_after, v_pruned USING ERRCODE = '22H11';
+    END IF;
     -- A cursor past every event the hub ever numbered was never one of
     -- its pages: the database was restored from a backup (its sequence
     -- went back) or the cursor is another hub's. Answered as such
