@@ -100,6 +100,11 @@ void api_reply_error(struct api_req *r, int status, const char *code,
 void api_reply_error_at(struct api_req *r, int status, const char *code,
                         const char *message, const char *field,
                         const struct hub_err *where);
+/* api_reply_error, and one more string member of "error", key: value
+ * (what the client acts on: the feed's "resume" cursor) */
+void api_reply_error_with(struct api_req *r, int status, const char *code,
+                          const char *message, const char *field,
+                          const char *key, const char *value);
 /* 503 with Retry-After, for back-pressure and an unreachable database */
 void api_reply_busy(struct api_req *r, const char *message);
 /* The warn line api_reply_busy writes (at most one a second, with a count),

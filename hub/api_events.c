@@ -7,7 +7,9 @@
  *   since  lower bound on occurred_at (ISO 8601; no offset: UTC)
  *   limit  1..1000, default 100
  * The store decides what the caller may see (what it sent, what was routed
- * to it; everything for admin) and audits the read.
+ * to it; everything for admin) and audits the read. A cursor below events
+ * of the caller's that the retention removed is answered 410 with the
+ * cursor to resume from (store_events_page).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 
 #include "api.h"
 #include "common/hub_err.h"
+#include "log.h"
 #include "webhook.h"
 
 #define EVENTS_MAX_LIMIT 1000
@@ -63,6 +66,19 @@ static void done(struct api_req *r, int rc, void *arg)
                  "the cursor is another hub's; read again from after=0 and "
                  "skip the event ids already taken", p->json);
         api_reply_error(r, 409, "cursor_ahead", msg, "after");
+    } else if (rc == HUB_ELIMIT && p->json) {
+        /* events after the cursor were pruned: told, never passed over
+         * silently (F2160); ids only in the log, and no 'feed.read' row:
+         * nothing was disclosed */
+        char msg[300];
+        snprintf(msg, sizeof(msg), "events after the cursor up to %s were "
+                 "removed by the hub's events retention: resume from "
+                 "after=%s (\"resume\"); events below it that are still "
+                 "kept are passed over too", p->json, p->json);
+        log_info("feed.pruned", "org=%s after=%lld resume=%s",
+                 p->who.org_id, (long long)p->after, p->json);
+        api_reply_error_with(r, 410, "cursor_pruned", msg, "after",
+                             "resume", p->json);
     }
     else
         api_reply_busy(r, "event feed unavailable, retry");

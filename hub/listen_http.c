@@ -368,15 +368,12 @@ void api_reply_json(struct api_req *r, int status, const char *json,
     api_reply(r, status, "application/json", json, len);
 }
 
-void api_reply_error(struct api_req *r, int status, const char *code,
-                     const char *message, const char *field)
-{
-    api_reply_error_at(r, status, code, message, field, NULL);
-}
-
-void api_reply_error_at(struct api_req *r, int status, const char *code,
+/* {"error": {code, message, field, offset, key: value}}, the last three
+ * when given */
+static void reply_error(struct api_req *r, int status, const char *code,
                         const char *message, const char *field,
-                        const struct hub_err *where)
+                        const struct hub_err *where, const char *key,
+                        const char *value)
 {
     struct arena a;
     struct jw w;
@@ -395,12 +392,34 @@ void api_reply_error_at(struct api_req *r, int status, const char *code,
         jw_key(&w, "offset");
         jw_int(&w, (int64_t)where->offset);
     }
+    if (key && value)
+        jw_kv_cstr(&w, key, value);
     jw_obj_end(&w);
     jw_obj_end(&w);
     if (jw_finish(&w, &out) != HUB_OK)
         out = SLICE_LIT("{\"error\":{\"code\":\"internal\"}}");
     api_reply_json(r, status, out.p, out.len);
     arena_release(&a);
+}
+
+void api_reply_error(struct api_req *r, int status, const char *code,
+                     const char *message, const char *field)
+{
+    reply_error(r, status, code, message, field, NULL, NULL, NULL);
+}
+
+void api_reply_error_at(struct api_req *r, int status, const char *code,
+                        const char *message, const char *field,
+                        const struct hub_err *where)
+{
+    reply_error(r, status, code, message, field, where, NULL, NULL);
+}
+
+void api_reply_error_with(struct api_req *r, int status, const char *code,
+                          const char *message, const char *field,
+                          const char *key, const char *value)
+{
+    reply_error(r, status, code, message, field, NULL, key, value);
 }
 
 void api_log_busy(struct api_req *r, const char *message)

@@ -1,11 +1,13 @@
 /*
  * prune.h - the retention: deletes what is older than its table's
- * retention, in bounded batches (hub_prune_step in 001_init.sql, one short
- * transaction each, never the chain lock), and records each run in the
- * audit chain ('retention.pruned', counts only). What goes, in this order:
- * finished deliveries, events no deliveries row names (with their routes),
- * raw messages and quarantine, the oldest audit rows (the retention anchor
- * moves with them, and the chain verifies from it).
+ * retention, in bounded batches (hub_prune_step in 001_init.sql and 020,
+ * one short transaction each, never the chain lock), and records each run
+ * in the audit chain ('retention.pruned', counts only). What goes, in this
+ * order: finished deliveries, events no deliveries row names (with their
+ * routes; each organization that could read one keeps the highest seq
+ * removed as its feed's mark: store_events_page), raw messages and
+ * quarantine, the oldest audit rows (the retention anchor moves with them,
+ * and the chain verifies from it).
  *
  * One run at a time across every hubd and hubctl: a run holds a session
  * advisory lock (pg_try_advisory_lock) and a second one returns at once.

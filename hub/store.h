@@ -213,8 +213,12 @@ int store_auth_cert(struct store *s, const char *fingerprint,
  * HUB_EINVALID for a bad topic or since. HUB_ENOTFOUND for a cursor past
  * every event the hub ever numbered (a database restored from a backup,
  * another hub's cursor): *json_out is then the feed's head, the highest
- * cursor there is, as decimal text. The read is audited: one 'feed.read'
- * row per patient disclosed (hub_feed_page in SQL).
+ * cursor there is, as decimal text. HUB_ELIMIT for a cursor below the
+ * highest event the events retention removed that `who` could read
+ * (feed_pruned, 020): *json_out is that seq, the cursor to resume from,
+ * as decimal text (events below it still kept are not served after the
+ * resume). The read is audited: one 'feed.read' row per patient disclosed
+ * (hub_feed_page in SQL); a refusal discloses nothing and writes none.
  */
 int store_events_page(struct store *s, const struct principal *who,
                       int64_t after, const char *topic, const char *since,

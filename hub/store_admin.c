@@ -233,6 +233,12 @@ int store_events_page(struct store *s, const struct principal *who,
                                 "last_value ELSE 0 END FROM events_seq", 0,
                                 NULL, json_out) == HUB_OK && *json_out
                    ? HUB_ENOTFOUND : HUB_EDB;
+    /* events after the cursor were pruned: the mark, read again (a later
+     * prune only raises it, and it stays above the cursor) */
+    if (r == NULL && strcmp(s->sqlstate, "22H11") == 0)
+        return store_query_text(s, "SELECT hub_feed_pruned($1, $2, $3)"
+                                "::text", 3, p, json_out) == HUB_OK &&
+                       *json_out ? HUB_ELIMIT : HUB_EDB;
     if (r == NULL)
         return rc;
     if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {

@@ -752,6 +752,27 @@ static void write_refs(struct doc *dc, struct jw *w, const char *key,
     jw_arr_end(w);
 }
 
+/* A setId that is a root alone of one or two arcs ("1", as NextTech's
+ * certification documents send it; "2.16", "2.25") names a registration
+ * arc, never a document set: as the plan's id it would make every plan the
+ * sender writes, of every patient, one plan (F2180). */
+static bool set_id_is_an_arc(const struct ccda_node *set)
+{
+    const char *root = ccda_attr(set, "root");
+    const char *ext = ccda_attr(set, "extension");
+    int dots = 0;
+
+    if (root == NULL || *root == '\0' || (ext && *ext))
+        return false;
+    for (const char *s = root; *s; s++) {
+        if (*s == '.')
+            dots++;
+        else if (*s < '0' || *s > '9')
+            return false;
+    }
+    return dots < 2;
+}
+
 int ccda_emit_careplan(struct doc *dc)
 {
     struct ev e;
@@ -771,8 +792,14 @@ int ccda_emit_careplan(struct doc *dc)
         ccda_entry_labels(dc, &e, dc->goals[i]);
     /* CDA R2: setId is common to all revisions of a document, and a
      * replacement (relatedDocument RPLC) is a new version of its parent:
-     * the plan is the set, each document one version of it. */
-    jw_kv_cstr(w, "id", dc->set_id ? dc->set_id : dc->message_id);
+     * the plan is the set, each document one version of it; a set that is
+     * an OID arc is none, and the document is the plan. */
+    const struct ccda_node *set = ccda_child(dc->root, "setId");
+    bool arc = dc->set_id && set_id_is_an_arc(set);
+    if (arc)
+        warn_add(&e, set, "@root", "setId is an OID arc, no document set; "
+                                   "the plan is identified by the document");
+    jw_kv_cstr(w, "id", dc->set_id && !arc ? dc->set_id : dc->message_id);
     jw_kv_cstr(w, "status", "active");
     jw_kv_cstr(w, "intent", "plan");
     if (dc->care_plan) {

@@ -7,6 +7,8 @@
  */
 #include "ccda/ccda_doc.h"
 
+#include <strings.h>
+
 #include "common/idsys.h"
 #include "common/natid.h"
 #include "common/postal.h"
@@ -404,7 +406,9 @@ static int read_patient(struct doc *dc)
     bool phones = false;
     CCDA_FOREACH(t, pr, "telecom") {
         const char *v = ccda_attr(t, "value");
-        if (v == NULL || strncmp(v, "tel:", 4) != 0 || v[4] == '\0')
+        /* a URI scheme is case-insensitive (RFC 3986 3.1): NextTech
+         * writes "TEL: (555) 723-1544" (F2182) */
+        if (v == NULL || strncasecmp(v, "tel:", 4) != 0 || v[4] == '\0')
             continue;
         jw_arr_lazy(&w, "phones", &phones);
         jw_obj_begin(&w);

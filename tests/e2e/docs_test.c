@@ -822,6 +822,52 @@ Test(docs, fhir_round_136_samples_store_domains_and_screening_days,
                               "status = 'quarantined'"), 0);
 }
 
+/* Round 147's sample over POST /v1/ccda: NextTech's certification
+ * Referral Note is accepted with its one careplan.updated, stored as its
+ * golden (tests/data/real/ccda) says: the plan identified by the document,
+ * not by its setId root "1" (F2180), with the warning naming the setId,
+ * and the patient's "TEL:" numbers kept (F2182). Sent again, it is the
+ * same answer and no new event. */
+Test(docs, ccda_round_147_sample_is_stored_as_checked,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char *const file =
+        "real/ccda/r147-ccda-samples_NextTech_Bates-RefNote";
+    char rel[256];
+    struct http_resp r, r2;
+
+    snprintf(rel, sizeof(rel), "%s.xml", file);
+    cr_assert_eq(post_file("/v1/ccda", "application/xml", rel, &r), 202,
+                 "%s", r.body);
+    cJSON *j = parse(&r);
+    cr_expect_eq(ids_of(j, "event_ids", NULL, 0), 1, "%s", r.body);
+    cJSON_Delete(j);
+    cr_assert_eq(post_file("/v1/ccda", "application/xml", rel, &r2), 202);
+    cr_expect_str_eq(r2.body, r.body);
+    http_resp_free(&r2);
+    http_resp_free(&r);
+
+    size_t len;
+    snprintf(rel, sizeof(rel), "%s.events.json", file);
+    char *golden = data_file(rel, &len);
+    cJSON *want = cJSON_Parse(golden);
+    cr_assert(cJSON_IsArray(want) && cJSON_GetArraySize(want) == 1, "%s", rel);
+    char *ev = cJSON_PrintUnformatted(cJSON_GetArrayItem(want, 0));
+    cr_assert_lt(strlen(ev), 8000);
+    char sql[8192];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM events WHERE "
+             "body::jsonb @> '%s'::jsonb", ev);
+    cr_expect(strchr(ev, '\'') == NULL, "the golden needs no SQL quoting");
+    cr_expect_eq(hub_sql_long(&hub, sql), 1, "stored as the golden: %s", ev);
+    free(ev);
+    cJSON_Delete(want);
+    free(golden);
+    cr_expect_eq(events_total(), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE "
+                              "body::jsonb->'careplan'->>'id' = 'urn:oid:1'"),
+                 0);
+}
+
 Test(docs, fhir_patient_id_never_meets_an_mrn_of_the_same_value,
      .init = start, .fini = stop, .timeout = 60)
 {

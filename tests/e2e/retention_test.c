@@ -140,6 +140,69 @@ Test(retention, hubd_prunes_on_its_timer_and_the_chain_still_verifies,
     cr_assert_eq(strtol(line, NULL, 10), 0);
 }
 
+/* Counts the lines of hubd's log that grep's pattern matches. */
+static long log_count(const char *pattern)
+{
+    char cmd[512], line[32] = "";
+
+    snprintf(cmd, sizeof(cmd), "grep -c '%s' '%s'", pattern,
+             hub_path(&hub, "hubd.log"));
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    cr_assert_not_null(fgets(line, sizeof(line), p));
+    pclose(p);
+    return strtol(line, NULL, 10);
+}
+
+/* F2160 (F1966): a reader whose cursor is before events hubd's pruner
+ * removed is answered 410 with the cursor to resume from, logged with ids
+ * only and not audited as a read; resumed there it is served. */
+Test(retention, a_feed_cursor_before_what_was_pruned_is_answered_410,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    struct mllp_client c;
+    char msg[2048], ack[1024], id[32], code[3], ctrl[64], path[96], want[64];
+    struct http_resp r;
+
+    cr_assert_eq(mllp_connect(&c, hub.mllp, &hub, NULL), 0);
+    for (int i = 0; i < 4; i++) {
+        snprintf(id, sizeof(id), "GONE%04d", i);
+        hl7_sample(msg, sizeof(msg), id, id);
+        cr_assert_eq(mllp_send(&c, msg), 0);
+        cr_assert_gt(mllp_read(&c, ack, sizeof(ack), 10000), 0);
+        ack_fields(ack, code, ctrl, sizeof(ctrl));
+        cr_assert_str_eq(code, "AA");
+    }
+    long mark = hub_sql_long(&hub, "SELECT max(seq) FROM events");
+    cr_assert_gt(hub_sql_long(&hub, "SELECT test_age(100)"), 4);
+    cr_assert_eq(wait_for("SELECT count(*) FROM events", 0, 15000), 0);
+    long reads = hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
+                              "action = 'feed.read'");
+
+    cr_assert_eq(http_call(&hub, true, "GET", "/v1/events?after=0",
+                           "tok-ops", NULL, NULL, 0, "application/json", &r),
+                 0);
+    cr_assert_eq(r.status, 410, "%s", r.body);
+    cr_assert_not_null(strstr(r.body, "\"code\":\"cursor_pruned\""), "%s",
+                       r.body);
+    snprintf(want, sizeof(want), "\"resume\":\"%ld\"", mark);
+    cr_assert_not_null(strstr(r.body, want), "%s", r.body);
+    http_resp_free(&r);
+    cr_assert_eq(hub_sql_long(&hub, "SELECT count(*) FROM audit WHERE "
+                              "action = 'feed.read'"), reads);
+    snprintf(want, sizeof(want), "feed.pruned org=ops after=0 resume=%ld",
+             mark);
+    cr_assert_eq(log_count(want), 1);
+
+    snprintf(path, sizeof(path), "/v1/events?after=%ld", mark);
+    cr_assert_eq(http_call(&hub, true, "GET", path, "tok-ops", NULL, NULL, 0,
+                           "application/json", &r), 0);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    snprintf(want, sizeof(want), "\"next\":\"%ld\"", mark);
+    cr_assert_not_null(strstr(r.body, want), "%s", r.body);
+    http_resp_free(&r);
+}
+
 /* Sends one A01 over MLLP whose only identifier (the textbook SSN, which
  * the adapter leaves out) links no one, so that its patient is known by
  * the message (F1980): control id ctrl, MSH-7 sent; AA. */

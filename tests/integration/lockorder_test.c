@@ -16,9 +16,11 @@
  * Also: a delivery routed while a URL changes follows the move; an ingest
  * routes to a subscription held FOR NO KEY UPDATE; an ingest that matched
  * its events before the chain lock routes by the subscriptions as they
- * are once it holds the lock; and the store re-runs a
- * statement cancelled with 40P01/40001 (bounded, never inside a caller's
- * transaction).
+ * are once it holds the lock; a job handed back follows a URL change that
+ * ran while the hand-back was under way or still open, and releases lock
+ * their subscriptions in id order with the health locks (F2060, F2063);
+ * and the store re-runs a statement cancelled with 40P01/40001 (bounded,
+ * never inside a caller's transaction).
  * libpq is used directly: the store's calls are synchronous, and this test
  * needs three statements in flight on three connections.
  */
@@ -82,13 +84,21 @@ static int claim(long *ids, long *tokens, int max)
     return storetest_claim(s, "node", 60000, max, max, ids, tokens);
 }
 
+/* One outcome as hub_deliveries_done's JSON form takes it. */
+static void outcome_json(char *buf, size_t size, long id, long token,
+                         const char *outcome, long delay_ms)
+{
+    snprintf(buf, size, "{\"id\":%ld,\"token\":%ld,\"attempt\":1,"
+             "\"code\":200,\"latency_ms\":1,\"outcome\":\"%s\","
+             "\"delay_ms\":%ld}", id, token, outcome, delay_ms);
+}
+
 static void done_sql(char *sql, size_t size, long id, long token,
                      const char *outcome, long delay_ms)
 {
-    snprintf(sql, size, "SELECT hub_deliveries_done('node', "
-             "'[{\"id\":%ld,\"token\":%ld,\"attempt\":1,\"code\":200,"
-             "\"latency_ms\":1,\"outcome\":\"%s\",\"delay_ms\":%ld}]')",
-             id, token, outcome, delay_ms);
+    char o[256];
+    outcome_json(o, sizeof(o), id, token, outcome, delay_ms);
+    snprintf(sql, size, "SELECT hub_deliveries_done('node', '[%s]')", o);
 }
 
 static void done(long id, long token, const char *outcome, long delay_ms)
@@ -675,7 +685,7 @@ Test(lockorder, a_job_released_while_a_url_change_waits_follows_the_move)
     done_sql(sql, sizeof(sql), x, token, "release", 0);
     cr_assert_eq(PQsendQuery(flush, sql), 1);
     cr_assert(!finished_or_blocked(flush),
-              "the release waits for the change at X's queue row");
+              "the release waits for the change");
     ok(update, "COMMIT");
     cr_assert_eq(collect(flush, "release"), 1, "X handed back");
 
@@ -692,4 +702,128 @@ Test(lockorder, a_job_released_while_a_url_change_waits_follows_the_move)
     PQfinish(claimer);
     PQfinish(update);
     PQfinish(flush);
+}
+
+/* F2063: a release still open while a URL change runs. The change read X
+ * as leased (the hand-back had not committed), in its first pass and in
+ * its late one, so it left X for the node that held it; the release had
+ * read the subscription before the change committed, so it did not move X
+ * either; the change's NOTIFY found X held by no node, and the next claim
+ * sent X to the URL the partner had moved away from. The release now
+ * holds the subscription's row until it commits: the change waits for it,
+ * and then reads X handed back. */
+Test(lockorder, a_job_released_before_a_url_change_follows_the_move)
+{
+    char sid[64], sql[512];
+    long ids[4], tok[4];
+
+    sub("http://a.example/", sid);
+    ingest("k1", "1");
+    cr_assert_eq(claim(ids, tok, 4), 1, "X is claimed");
+    PGconn *flush = conn(), *update = conn();
+
+    /* X handed back, uncommitted; then the change, in full if it can */
+    ok(flush, "BEGIN");
+    done_sql(sql, sizeof(sql), ids[0], tok[0], "release", 0);
+    ok(flush, sql);
+    snprintf(sql, sizeof(sql), "SELECT hub_sub_update('op', NULL, '%s', "
+             "'{\"url\":\"http://b.example/\"}')", sid);
+    cr_assert_eq(PQsendQuery(update, sql), 1);
+    bool ran_whole = finished_or_blocked(update);
+    ok(flush, "COMMIT");
+    (void)collect(update, "url change");
+
+    char *v = storetest_text(s, "SELECT url || ' ' || endpoint FROM "
+                                "hub_claim_deliveries('node', 60000, 4, 4, "
+                                "'{}')");
+    cr_assert(v && strcmp(v, "http://b.example/ http://b.example:80") == 0,
+              "X, handed back unsent, goes where its subscription sends "
+              "now: claimed for %s", v ? v : "(nothing claimed)");
+    free(v);
+    cr_assert(!ran_whole, "the change waits for the release's commit");
+    chain_verifies();
+    PQfinish(flush);
+    PQfinish(update);
+}
+
+/* The subscription that owns delivery `id`, into sid[64]. */
+static void sub_of(long id, char sid[64])
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql),
+             "SELECT subscription_id FROM deliveries WHERE id = %ld", id);
+    char *v = storetest_text(s, sql);
+    cr_assert_not_null(v);
+    snprintf(sid, 64, "%s", v);
+    free(v);
+}
+
+/* The lock order F2063 adds: a flush locks the subscriptions of the jobs it
+ * hands back in the statement that locks, by id, those whose health it may
+ * change (a dead letter here). Flush A hands back a job of S1 and dead
+ * letters one of S2; flush B the other way round. Taken in two statements,
+ * A would hold S2 (health) while it waits for S1 (release), and B, queued
+ * first at S1, would then wait for S2: a deadlock once S1 is free. */
+Test(lockorder, two_flushes_each_releasing_what_the_other_dead_letters_both_finish)
+{
+    char s1[64], s2[64], sid[64], sql[1024], o1[256], o2[256];
+    long ids[4], tok[4];
+    long rel1 = 0, dead1 = 0, rel2 = 0, dead2 = 0;
+    long t_rel1 = 0, t_dead1 = 0, t_rel2 = 0, t_dead2 = 0;
+
+    sub("http://a.example/", s1);
+    sub("http://b.example/", s2);
+    ingest("k1", "1");
+    ingest("k2", "2");
+    cr_assert_eq(claim(ids, tok, 4), 4, "two jobs of each subscription");
+    /* of each subscription, the first job is handed back, the other one
+     * dead lettered */
+    for (int i = 0; i < 4; i++) {
+        sub_of(ids[i], sid);
+        if (strcmp(sid, s1) == 0 && rel1 == 0) {
+            rel1 = ids[i];
+            t_rel1 = tok[i];
+        } else if (strcmp(sid, s1) == 0) {
+            dead1 = ids[i];
+            t_dead1 = tok[i];
+        } else if (rel2 == 0) {
+            rel2 = ids[i];
+            t_rel2 = tok[i];
+        } else {
+            dead2 = ids[i];
+            t_dead2 = tok[i];
+        }
+    }
+    cr_assert(rel1 && dead1 && rel2 && dead2);
+    PGconn *blocker = conn(), *a = conn(), *b = conn();
+
+    /* S1 held: B waits there first, then A */
+    ok(blocker, "BEGIN");
+    snprintf(sql, sizeof(sql),
+             "SELECT 1 FROM subscriptions WHERE id = '%s' FOR SHARE", s1);
+    ok(blocker, sql);
+    outcome_json(o1, sizeof(o1), dead1, t_dead1, "dead", 0);
+    outcome_json(o2, sizeof(o2), rel2, t_rel2, "release", 0);
+    snprintf(sql, sizeof(sql),
+             "SELECT hub_deliveries_done('node', '[%s,%s]')", o1, o2);
+    cr_assert_eq(PQsendQuery(b, sql), 1);
+    wait_blocked(PQbackendPID(b));
+    outcome_json(o1, sizeof(o1), rel1, t_rel1, "release", 0);
+    outcome_json(o2, sizeof(o2), dead2, t_dead2, "dead", 0);
+    snprintf(sql, sizeof(sql),
+             "SELECT hub_deliveries_done('node', '[%s,%s]')", o1, o2);
+    cr_assert_eq(PQsendQuery(a, sql), 1);
+    wait_blocked(PQbackendPID(a));
+
+    ok(blocker, "COMMIT");
+    cr_assert_eq(collect(b, "flush B"), 2);
+    cr_assert_eq(collect(a, "flush A"), 2);
+    cr_assert_eq(qlong("SELECT count(*) FROM delivery_queue WHERE "
+                       "lease_until IS NULL"), 2, "both jobs handed back");
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE "
+                       "status = 'dead'"), 2, "both dead letters written");
+    chain_verifies();
+    PQfinish(blocker);
+    PQfinish(a);
+    PQfinish(b);
 }

@@ -379,7 +379,9 @@ Test(retention, a_daily_run_reads_the_pages_that_expired)
 }
 
 /* A feed cursor or a deliveries page that points before the oldest row
- * kept: the feed goes on from what is kept, the page is empty. */
+ * kept: the feed says what was pruned after the cursor (410 at the API)
+ * and gives the cursor to resume from, which reads on from what is kept
+ * (F2160: it went on from there silently, F1966); the page is empty. */
 Test(retention, cursors_before_the_oldest_row_kept)
 {
     struct principal ops = { .org_id = "hosp", .scopes = SCOPE_ADMIN };
@@ -394,9 +396,20 @@ Test(retention, cursors_before_the_oldest_row_kept)
     config(&pc, 30, 1000);
     cr_assert_eq(prune_run(s, &pc, false, &r), HUB_OK);
     cr_assert_eq(r.rows[PRUNE_EVENTS], 300);
-    cr_assert_eq(store_events_page(s, &ops, 5, NULL, NULL, 10, &page),
-                 HUB_OK);
     cr_assert_eq(qlong("SELECT count(*) FROM events"), 3);
+    long reads = qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'feed.read'");
+    /* the last event pruned is the cursor to resume from */
+    cr_assert_eq(store_events_page(s, &ops, 5, NULL, NULL, 10, &page),
+                 HUB_ELIMIT);
+    cr_assert_eq(strtol(page, NULL, 10), oldest - 1, "%s", page);
+    free(page);
+    page = NULL;
+    /* a refusal discloses nothing: no 'feed.read' row */
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'feed.read'"), reads);
+    cr_assert_eq(store_events_page(s, &ops, oldest - 1, NULL, NULL, 10,
+                                   &page), HUB_OK);
     char want[64];
     snprintf(want, sizeof(want), "\"next\":\"%ld\"", oldest + 2);
     cr_assert_not_null(strstr(page, want), "%s", page);
@@ -405,6 +418,110 @@ Test(retention, cursors_before_the_oldest_row_kept)
                                  "NULL, 1, 10)");
     cr_assert_not_null(strstr(dl, "\"deliveries\": []"), "%s", dl);
     free(dl);
+}
+
+/* Reads org's feed after `after`: the store's code; in *n the page's count
+ * of events (every one here is a screening.positive), or for HUB_ELIMIT the
+ * cursor to resume from. */
+static int feed(const char *org, int64_t after, long *n)
+{
+    struct principal who = { .scopes = SCOPE_SUBSCRIBE };
+    char *page = NULL;
+
+    snprintf(who.org_id, sizeof(who.org_id), "%s", org);
+    int rc = store_events_page(s, &who, after, NULL, NULL, 1000, &page);
+    *n = -1;
+    if (rc == HUB_ELIMIT) {
+        *n = strtol(page, NULL, 10);
+    } else if (rc == HUB_OK) {
+        *n = 0;
+        for (const char *p = page; (p = strstr(p, "screening.positive"));
+             p++)
+            (*n)++;
+    }
+    free(page);
+    return rc;
+}
+
+/* F2160: the mark is each organization's, of the events it could read (it
+ * sent them, they were routed to it). A reader below it is told where to
+ * resume and is served from there; one at or above it reads as before; an
+ * organization that could read none of the pruned events is never told. */
+Test(retention, a_reader_is_told_what_of_its_feed_was_pruned)
+{
+    char pull[64];
+    struct prune_config pc;
+    struct prune_report r;
+    long n;
+
+    cr_assert_eq(store_org_add(s, "test", "clinic", "Clinic", "cbo",
+                               SCOPE_SUBSCRIBE), HUB_OK);
+    storetest_sub(s, "cbo", "{\"mode\":\"pull\",\"topics\":[\"*\"]}", pull);
+    fill("old", 10, "screening.positive");
+    age_all(100);
+    long mark = qlong("SELECT max(seq) FROM events");
+    fill("new", 3, "screening.positive");
+    config(&pc, 30, 1000);
+    cr_assert_eq(prune_run(s, &pc, false, &r), HUB_OK);
+    cr_assert_eq(r.rows[PRUNE_EVENTS], 10);
+
+    /* routed to it, and sent by the other */
+    cr_assert_eq(feed("cbo", 0, &n), HUB_ELIMIT);
+    cr_assert_eq(n, mark);
+    cr_assert_eq(feed("cbo", mark - 4, &n), HUB_ELIMIT);
+    cr_assert_eq(n, mark);
+    cr_assert_eq(feed("hosp", 0, &n), HUB_ELIMIT);
+    cr_assert_eq(n, mark);
+    /* resumed there: served, not refused again */
+    cr_assert_eq(feed("cbo", mark, &n), HUB_OK);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(feed("hosp", mark, &n), HUB_OK);
+    cr_assert_eq(n, 3);
+    /* above the mark: as before */
+    cr_assert_eq(feed("cbo", mark + 1, &n), HUB_OK);
+    cr_assert_eq(n, 2);
+    /* could read none of them: an empty feed, never a 410 */
+    cr_assert_eq(feed("clinic", 0, &n), HUB_OK);
+    cr_assert_eq(n, 0);
+    cr_assert_eq(qlong("SELECT count(*) FROM feed_pruned"), 2);
+    /* a dry run and a run that prunes nothing leave the marks as they are */
+    cr_assert_eq(prune_run(s, &pc, true, &r), HUB_OK);
+    cr_assert_eq(prune_run(s, &pc, false, &r), HUB_OK);
+    cr_assert_eq(qlong("SELECT min(seq) FROM feed_pruned"), mark);
+}
+
+/* F2160's rule for an event the retention kept below the mark (an open
+ * delivery of a paused subscription still names it): a reader sent to the
+ * mark passes over it with the rest of the gap, and is not refused again. */
+Test(retention, events_kept_below_the_mark_are_passed_over_by_the_resume)
+{
+    char hook[64], pull[64];
+    struct prune_config pc;
+    struct prune_report r;
+    long n;
+
+    storetest_sub(s, "cbo", "{\"url\":\"http://a.example/\","
+                  "\"topics\":[\"adt.*\"]}", hook);
+    storetest_sub(s, "cbo", "{\"mode\":\"pull\",\"topics\":[\"*\"]}", pull);
+    fill("olda", 5, "screening.positive");
+    fill("kept", 1, "adt.admit");
+    long kept = qlong("SELECT max(seq) FROM events");
+    fill("oldb", 5, "screening.positive");
+    long mark = qlong("SELECT max(seq) FROM events");
+    age_all(100);
+    fill("new", 2, "screening.positive");
+    config(&pc, 30, 1000);
+    cr_assert_eq(prune_run(s, &pc, false, &r), HUB_OK);
+    cr_assert_eq(r.rows[PRUNE_EVENTS], 10);
+    cr_assert_eq(qlong("SELECT min(seq) FROM events"), kept);
+
+    cr_assert_eq(feed("cbo", 0, &n), HUB_ELIMIT);
+    cr_assert_eq(n, mark);
+    /* a cursor between the kept event and the mark: refused too */
+    cr_assert_eq(feed("cbo", kept, &n), HUB_ELIMIT);
+    cr_assert_eq(n, mark);
+    cr_assert_eq(feed("cbo", mark, &n), HUB_OK);
+    cr_assert_eq(n, 2);
 }
 
 /* The chain after its oldest rows went: it verifies from the anchor, and

@@ -1721,6 +1721,88 @@ Test(ccda_entries, a_care_plan_is_identified_by_its_document_set,
     cJSON_Delete(ev);
 }
 
+/* F2182: a URI scheme is case-insensitive (RFC 3986 3.1). NextTech's
+ * certification Referral Note writes the patient's home and mobile numbers
+ * "TEL: (555) 723-1544": they were left out, as no tel: URI. A mailto: and
+ * an empty number still give none. */
+Test(ccda_header, a_tel_scheme_in_capitals_is_a_phone,
+     .init = setup, .fini = teardown)
+{
+    static const char doc[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+        "<id root=\"1.2.7\" extension=\"D8\"/>"
+        "<effectiveTime value=\"20130820\"/>"
+        "<recordTarget><patientRole><id root=\"2.16.840.1.113883.19.6\" "
+        "extension=\"P1\"/>"
+        "<telecom value=\"TEL: (555) 723-1544\" use=\"HP\"/>"
+        "<telecom nullFlavor=\"NI\" use=\"WP\"/>"
+        "<telecom value=\"Tel:+1-555-777-1234\" use=\"MC\"/>"
+        "<telecom value=\"mailto:p@example.org\"/>"
+        "<telecom value=\"TEL:\"/>"
+        "<patient/></patientRole></recordTarget>"
+        "<component><structuredBody/></component></ClinicalDocument>";
+    struct run r = run_str(doc);
+    cJSON *ev = first_event(&r, 1);
+    cJSON *ph = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "patient"),
+                                    "phones");
+    cr_assert_eq(cJSON_GetArraySize(ph), 2);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetArrayItem(ph, 0), "value")),
+                     "(555) 723-1544");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetArrayItem(ph, 1), "value")),
+                     "+1-555-777-1234");
+    cJSON_Delete(ev);
+}
+
+/* F2180: NextTech's certification Referral Note sends `<setId root="1"/>`,
+ * the ISO arc, in every document, so every plan of every patient it sent
+ * had the id urn:oid:1. A root alone of one or two arcs names no document
+ * set: the plan is the document's, said in a warning at the setId. A root
+ * alone of more arcs (an instance OID, HL7's example set) stays the set. */
+Test(ccda_entries, a_set_id_that_is_an_oid_arc_is_no_document_set,
+     .init = setup, .fini = teardown)
+{
+    static const char fmt[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+        "<id root=\"1.2.7\" extension=\"D9\"/>%s"
+        "<effectiveTime value=\"20130820\"/>"
+        "<recordTarget><patientRole><id root=\"2.16.840.1.113883.19.6\" "
+        "extension=\"P1\"/><patient/></patientRole></recordTarget>"
+        "<component><structuredBody/></component></ClinicalDocument>";
+    static const struct {
+        const char *set, *id;
+        bool warned;
+    } c[] = {
+        { "<setId root=\"1\"/>", "urn:hl7ii:1.2.7:D9", true },
+        { "<setId root=\"2.25\"/>", "urn:hl7ii:1.2.7:D9", true },
+        { "<setId root=\"1\" extension=\"S1\"/>", "urn:hl7ii:1:S1", false },
+        { "<setId root=\"1.2.8\"/>", "urn:oid:1.2.8", false },
+        { "<setId root=\"2.16.840.1.113883.19.5.99999.19\"/>",
+          "urn:oid:2.16.840.1.113883.19.5.99999.19", false },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[2048];
+        snprintf(doc, sizeof(doc), fmt, c[i].set);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                             cJSON_GetObjectItem(ev, "careplan"), "id")),
+                         c[i].id, "case %zu", i);
+        cJSON *warn = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"),
+                                         0);
+        if (c[i].warned)
+            cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                                 warn, "field")),
+                             "/ClinicalDocument/setId/@root", "case %zu", i);
+        else
+            cr_expect_null(warn, "case %zu", i);
+        cJSON_Delete(ev);
+    }
+}
+
 /* A Care Plan's period is its serviceEvent's. A bound that is no HL7 TS
  * (F107: the HL7 Task Force's empty CCD ends its serviceEvent at
  * 20150722230000-5000, an offset of fifty hours) is left out with a
