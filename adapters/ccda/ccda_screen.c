@@ -32,6 +32,7 @@ struct resp {
     bool decimal;               /* r.value is `dvalue` rounded (REAL, PQ) */
     double dvalue;
     const char *unit;           /* a PQ's unit (UCUM), "1" left out */
+    struct slice text;          /* an answer in words (ST, originalText) */
 };
 
 static int interp_of(const struct ccda_node *obs)
@@ -63,8 +64,19 @@ static bool parse_decimal(const char *s, double *v)
     return true;
 }
 
+/* The words of a value that is neither a code nor a number: an ST's
+ * text, else a CD's originalText ("Stable - rents apartment" where no
+ * answer of the list fits), as FHIR's valueString or CodeableConcept.text
+ * (F2121). A reference to the narrative is not followed. */
+static struct slice value_words(struct arena *a, const struct ccda_node *v)
+{
+    struct slice t = ccda_text(a, v);
+    return slice_empty(t) ? ccda_text(a, ccda_child(v, "originalText")) : t;
+}
+
 /* Read one answered question into *r. */
-static void read_response(const struct ccda_node *obs, struct resp *r)
+static void read_response(struct arena *a, const struct ccda_node *obs,
+                          struct resp *r)
 {
     memset(r, 0, sizeof(*r));
     r->obs = obs;
@@ -89,6 +101,11 @@ static void read_response(const struct ccda_node *obs, struct resp *r)
             r->r.has_value = true;
             r->r.value = (int64_t)llround(r->dvalue);
             r->decimal = (double)r->r.value != r->dvalue;
+        } else if (!r->r.has_text) {
+            /* answered in words: not a refusal, not scored, its domain
+             * screened (F2040, F2120) */
+            r->text = value_words(a, v);
+            r->r.has_text = !slice_empty(r->text);
         }
         if (r->r.has_value && !r->unit) {
             const char *u = ccda_attr(v, "unit");
@@ -96,7 +113,7 @@ static void read_response(const struct ccda_node *obs, struct resp *r)
                 r->unit = u;        /* as FHIR's valueQuantity code (F161) */
         }
     }
-    if (r->r.n_answers == 0 && !r->r.has_value)
+    if (r->r.n_answers == 0 && !r->r.has_value && !r->r.has_text)
         r->r.declined = true;
 }
 
@@ -134,7 +151,7 @@ static void collect_items(struct doc *dc, const struct ccda_node *scale,
             *truncated = true;
             return;
         }
-        read_response(o, &rs[*n]);
+        read_response(dc->a, o, &rs[*n]);
         (*n)++;
     }
 }
@@ -397,6 +414,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
                 jw_int(w, rs[i].r.value);
             jw_kv_cstr(w, "unit", rs[i].unit);
         }
+        jw_kv_str(w, "text", rs[i].text);
         const char *dom = ir->domain;
         enum dict_verdict v = ir->verdict;
         if (rs[i].derived) {
@@ -711,7 +729,7 @@ void ccda_note_loose(struct doc *dc, const struct ccda_node *obs)
 static void read_assessment(struct doc *dc, const struct loose *l,
                             struct resp *r)
 {
-    read_response(l->obs, r);
+    read_response(dc->a, l->obs, r);
     r->r.question = assessment_question(l->obs);
     if (r->r.n_answers == 0 && l->finding) {
         r->ans[r->r.n_answers++] = ccda_token(ccda_attr(l->finding, "code"));
@@ -743,7 +761,7 @@ int ccda_flush_loose(struct doc *dc)
             if (dc->loose[j].domain)
                 read_assessment(dc, &dc->loose[j], &rs[n++]);
             else
-                read_response(dc->loose[j].obs, &rs[n++]);
+                read_response(dc->a, dc->loose[j].obs, &rs[n++]);
             done[j] = true;
         }
         int rc = emit_screening(dc, dc->loose[i].inst, rs, n, NULL, false);

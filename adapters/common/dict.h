@@ -299,9 +299,13 @@ struct dict_scoring {
     size_t n_sums;
     struct dict_derived_result *derived;
     size_t n_derived;
-    const char **domains;                   /* every domain screened (item,
-                                               sum or derived), no repeats,
-                                               in order of first appearance */
+    const char **domains;                   /* every domain screened, no
+                                               repeats: items scored, sums
+                                               and derived rules in order of
+                                               first appearance, then those
+                                               of known items answered but
+                                               not scored (in words, an
+                                               unlisted code) */
     size_t n_domains;
     const char **positive_domains;          /* subset of domains */
     size_t n_positive_domains;
@@ -319,10 +323,13 @@ struct dict_scoring {
  * its sums and derived rules are reported (incomplete ones too); without,
  * those of which some part was answered. An item is POSITIVE when any
  * of its answers is positive, NEGATIVE when every answer is known and none
- * is positive, UNKNOWN otherwise. A numeric-only response to a question
- * that is a sum's code (the sender's own 95614-4) is used as that sum's
- * value when its parts are incomplete. Memory from `a`; the result borrows
- * `d`. Returns HUB_OK, or HUB_ELIMIT past DICT_MAX_RESPONSES.
+ * is positive, UNKNOWN otherwise. Every known item not declined screens
+ * its domain, UNKNOWN ones too (answered in words or by a code its list
+ * lacks); a declined one (refused, "I choose not to answer", unanswered)
+ * screens none. A numeric-only response to a question that is a sum's
+ * code (the sender's own 95614-4) is used as that sum's value when its
+ * parts are incomplete. Memory from `a`; the result borrows `d`. Returns
+ * HUB_OK, or HUB_ELIMIT past DICT_MAX_RESPONSES.
  */
 int dict_score(const struct dict *d, struct arena *a,
                const struct dict_instrument *inst,

@@ -206,6 +206,23 @@ static bool sens_implied(const struct dict_sens_rule *rule,
     return rule->has_above && r->has_value && r->value > rule->above;
 }
 
+/*
+ * A known question answered, if only in words or by an answer its list
+ * lacks, was asked and answered: its domain was screened, not found
+ * (F1943, F2040, F2120), for every adapter alike. Declined items (a
+ * refusal, "I choose not to answer", no answer) and questions outside the
+ * dictionary add none. After the scored domains, sums and rules, in the
+ * items' order: the order FHIR wrote when it added them itself.
+ */
+static void add_answered_domains(struct dict_scoring *out)
+{
+    for (size_t i = 0; i < out->n_items; i++) {
+        const struct dict_item_result *ir = &out->items[i];
+        if (ir->item && !ir->declined)
+            add_domain(out->domains, &out->n_domains, ir->domain);
+    }
+}
+
 int dict_score(const struct dict *d, struct arena *a,
                const struct dict_instrument *inst,
                const struct dict_response *r, size_t n,
@@ -282,9 +299,8 @@ int dict_score(const struct dict *d, struct arena *a,
         }
         if (it->sensitivity && sens_implied(it->sens_rule, &r[i]))
             add_label(out, it->sensitivity);
-        if (known == 0 && !r[i].has_value) {
-            continue;                   /* only unknown codes: UNKNOWN */
-        }
+        if (known == 0 && !r[i].has_value)
+            continue;   /* words or unknown codes: UNKNOWN, domain below */
         add_domain(out->domains, &out->n_domains, it->domain);
         if (pos_domain) {
             ir->verdict = DICT_POSITIVE;
@@ -388,5 +404,6 @@ int dict_score(const struct dict *d, struct arena *a,
             out->derived[out->n_derived++] = dr;
         }
     }
+    add_answered_domains(out);
     return HUB_OK;
 }

@@ -198,10 +198,6 @@ int fx_screening_finish(struct fx *x, struct fx_entry *e, struct scr *s,
             }
         if (!ir->item && r->cat_domain && !r->declined)
             add_cats(domains, &nd, cap, r);
-        /* a known question answered, if only in words or by an answer
-         * its list lacks: its domain was screened, not found (F2040) */
-        if (ir->item && !ir->declined)
-            strset_add(domains, &nd, cap, ir->domain);
         /* an assessment's finding, as the sender asserted it */
         bool asserted = !ir->item && r->cat_domain && r->asserted >= 0;
         if (asserted) {

@@ -556,6 +556,71 @@ Test(ccda_screening, a_scale_of_questions_the_dictionary_does_not_know_gives_no_
     cr_expect_eq(r.out.n, 0);
 }
 
+/* F1943 and F2040, for every adapter (F2120, F2121): a question the
+ * dictionary knows, answered in words (an ST value, or a CD of no code
+ * with its originalText) or by a code its list lacks, counts its domain
+ * as screened, not positive, as FHIR does; the words are the item's text,
+ * not a refusal. An "I choose not to answer", a nullFlavor value and a
+ * question outside the dictionary screen nothing. */
+#define SCALE_ITEM(q, value)                                                \
+    "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "    \
+    "moodCode=\"EVN\"><code code=\"" q "\" codeSystem=\""                     \
+    "2.16.840.1.113883.6.1\"/>" value "</observation></entryRelationship>"
+Test(ccda_screening, a_known_question_answered_in_words_or_an_unlisted_code_is_screened,
+     .init = setup, .fini = teardown)
+{
+    static const char *const words[] = {
+        "<value xsi:type=\"ST\"> Stable - rents apartment </value>",
+        "<value xsi:type=\"CD\"><originalText>Stable - rents apartment"
+        "</originalText></value>",
+    };
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        char doc[8192];
+        snprintf(doc, sizeof(doc),
+                 HEAD "<component><structuredBody><component><section>"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+                 "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+                 "<code code=\"96777-8\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+                 SCALE_ITEM("93030-5", "<value xsi:type=\"CD\" code=\"LA33-6\"/>")
+                 SCALE_ITEM("71802-3", "%s")
+                 SCALE_ITEM("96778-6", "<value xsi:type=\"CD\" code=\"LA99999-9\"/>")
+                 SCALE_ITEM("88122-7", "<value xsi:type=\"CD\" code=\"LA15775-2\"/>")
+                 SCALE_ITEM("96779-4", "<value xsi:type=\"CD\" nullFlavor=\"ASKU\"/>")
+                 SCALE_ITEM("12345-6", "<value xsi:type=\"CD\" code=\"LA33-6\"/>")
+                 "</observation></entry></section></component>"
+                 "</structuredBody></component></ClinicalDocument>",
+                 words[i]);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 2);
+        cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+        char *d = cJSON_PrintUnformatted(cJSON_GetObjectItem(sc, "domains"));
+        char *p = cJSON_PrintUnformatted(
+            cJSON_GetObjectItem(sc, "positive_domains"));
+        cr_expect_str_eq(d, "[\"transportation-insecurity\","
+                            "\"housing-instability\",\"inadequate-housing\"]",
+                         "%s", words[i]);
+        cr_expect_str_eq(p, "[\"transportation-insecurity\"]");
+        free(d);
+        free(p);
+        cJSON *items = cJSON_GetObjectItem(sc, "items");
+        cJSON *words_item = cJSON_GetArrayItem(items, 1);
+        cr_expect_str_eq(
+            cJSON_GetStringValue(cJSON_GetObjectItem(words_item, "text")),
+            "Stable - rents apartment");
+        cr_expect_null(cJSON_GetObjectItem(words_item, "declined"));
+        cr_expect_null(cJSON_GetObjectItem(words_item, "positive"));
+        cr_expect_null(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 2),
+                                           "positive"));
+        cr_expect(cJSON_IsTrue(
+            cJSON_GetObjectItem(cJSON_GetArrayItem(items, 3), "declined")));
+        cr_expect(cJSON_IsTrue(
+            cJSON_GetObjectItem(cJSON_GetArrayItem(items, 4), "declined")));
+        cJSON_Delete(ev);
+    }
+}
+
 /* F90, F91: Epic sends each AHC HRSN domain as an Assessment Scale
  * Observation of its own, in a Social History Observation (8689-2), whose
  * code is nullFlavor OTH (the form's name in originalText, Epic's code in

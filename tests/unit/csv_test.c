@@ -769,6 +769,33 @@ Test(csv, an_unknown_answer_code_is_reported_and_never_guessed)
     cr_assert_null(strstr(r.out.ev[0].json.p, "\"positive\":"));
 }
 
+/* F1943 and F2040, for every adapter (F2120): a question the dictionary
+ * knows, answered in words (no answer's display) or by a code its list
+ * lacks, counts its domain as screened, not positive, as FHIR does; an
+ * "I choose not to answer", an asked-declined row and a question outside
+ * the dictionary screen nothing. */
+Test(csv, a_known_question_answered_in_words_or_an_unlisted_code_is_screened)
+{
+    struct csvrun r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,71802-3,Stable - rents apartment,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,96778-6,LA99999-9,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,88122-7,LA15775-2,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,96779-4,,,asked-declined,,\r\n"
+        "S1,P1,96777-8,2026-01-02,12345-6,LA33-6,,,,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 2);
+    const char *j = r.out.ev[0].json.p;
+    cr_assert(strstr(j, "\"domains\":[\"transportation-insecurity\","
+                        "\"housing-instability\",\"inadequate-housing\"]"),
+              "%s", j);
+    cr_assert(strstr(j, "\"positive_domains\":[\"transportation-insecurity\"]"),
+              "%s", j);
+    cr_assert_not_null(
+        finding(&r.rep, 4, "answer code is not in the question's answer list"));
+}
+
 /* ---- SHIN-NY sets ----------------------------------------------------------- */
 
 Test(csv, shinny_set_key_does_not_depend_on_file_order)

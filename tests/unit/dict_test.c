@@ -275,6 +275,44 @@ Test(dict, unknown_answer_code_is_unknown_not_negative)
     cr_assert(s.items[0].unknown_answer);
 }
 
+/* F2120: the rule FHIR had alone (F2040) is the dictionary's, for every
+ * adapter: a known question answered in words or by a code its list lacks
+ * screens its domain, after the scored ones, and is not positive; a
+ * refusal, an "I choose not to answer" and a question outside the
+ * dictionary screen nothing. */
+Test(dict, an_item_answered_in_words_or_an_unlisted_code_screens_its_domain)
+{
+    struct slice unlisted = SLICE_LIT("LA99999-9"), yes = SLICE_LIT("LA33-6"),
+                 refused = SLICE_LIT("LA15775-2");
+    const struct dict_response r[] = {
+        { .question = SLICE_LIT("71802-3"), .has_text = true },   /* words */
+        { .question = SLICE_LIT("96778-6"), .answers = &unlisted,
+          .n_answers = 1 },
+        { .question = SLICE_LIT("93030-5"), .answers = &yes, .n_answers = 1 },
+        { .question = SLICE_LIT("88122-7"), .answers = &refused,
+          .n_answers = 1 },
+        { .question = SLICE_LIT("96779-4"), .declined = true },
+        { .question = SLICE_LIT("12345-6"), .answers = &yes, .n_answers = 1 },
+    };
+    struct dict_scoring s;
+    cr_assert_eq(dict_score(D, &A, dict_instrument_find(D, SLICE_LIT("96777-8")),
+                            r, 6, &s),
+                 HUB_OK);
+    static const char *const want[] = { "transportation-insecurity",
+                                        "housing-instability",
+                                        "inadequate-housing" };
+    cr_assert_eq(s.n_domains, 3);
+    for (size_t i = 0; i < 3; i++)
+        cr_assert_str_eq(s.domains[i], want[i]);
+    cr_assert_eq(s.n_positive_domains, 1);
+    for (size_t i = 0; i < 2; i++) {
+        cr_assert_eq(s.items[i].verdict, DICT_UNKNOWN, "item %zu", i);
+        cr_assert_not(s.items[i].declined, "item %zu", i);
+    }
+    cr_assert(s.items[3].declined);
+    cr_assert(s.items[4].declined);
+}
+
 Test(dict, unknown_question_has_no_item_and_no_domain)
 {
     struct resp r = { "12345-6", { "LA33-6" }, 0, false };
