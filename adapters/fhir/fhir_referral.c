@@ -501,6 +501,9 @@ int fx_task(struct fx *x, struct fx_entry *e)
     const char *st, *intent, *focus, *authored, *modified, *req;
     struct fx_code reason, biz;
     int rc;
+    /* a request of the batch refused in its turn gives the Task nothing,
+     * whether that turn comes before the Task's or after (F2065) */
+    fx_resolve_settled(x, fx_ref_of(o, "focus"));
     if ((rc = fx_str(x, o, "status", true, &st)) ||
         (rc = fx_enum(x, o, "intent", true, intents, &intent)) ||
         (rc = fx_ref(x, o, "focus", false, &focus)))
