@@ -273,7 +273,8 @@ static int ref_idents(struct fx *x, struct jw *w, const cJSON *o,
 }
 
 /* Whether Reference `ref` names a ServiceRequest: its type says so, or
- * its reference is one (of the message, or "ServiceRequest/id"). With
+ * its reference is one (of the message and not refused by it, whether
+ * before the Task or after: F2065; or "ServiceRequest/id"). With
  * neither, `untyped` decides. */
 static bool ref_is_request(struct fx *x, const cJSON *ref, bool untyped)
 {
@@ -283,7 +284,7 @@ static bool ref_is_request(struct fx *x, const cJSON *ref, bool untyped)
         return strcmp(type, "ServiceRequest") == 0;
     if (r == NULL)
         return untyped;
-    const struct fx_entry *re = fx_resolve(x, r);
+    const struct fx_entry *re = fx_resolve_settled(x, r);
     if (re)
         return strcmp(re->type, "ServiceRequest") == 0;
     return strncmp(fx_ref_name(x, r), "ServiceRequest/", 15) == 0;

@@ -2936,13 +2936,15 @@ static void outcome_of(const char *j, char *got, size_t cap)
     struct fhir_result res;
     struct hub_err err;
     cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s", err.field);
-    char items[8][160];
+    char items[8][256];
     size_t n = 0;
     for (size_t k = 0; k < out.n && n < 8; k++) {
         char dom[64];
         snprintf(dom, sizeof(dom), "%s", field_of(&out, k, "referral.domain"));
-        snprintf(items[n++], sizeof(items[0]), "%s %s %s", out.ev[k].type, dom,
-                 field_of(&out, k, "sensitivity"));
+        char lab[64];
+        snprintf(lab, sizeof(lab), "%s", field_of(&out, k, "sensitivity"));
+        snprintf(items[n++], sizeof(items[0]), "%s %s %s %s", out.ev[k].type,
+                 dom, lab, field_of(&out, k, "referral.identifiers"));
     }
     for (size_t k = 0; k < res.n_entries && n < 8; k++)
         if (res.entries[k].status != HUB_OK)
@@ -2967,18 +2969,19 @@ Test(fhir, a_referral_takes_nothing_from_a_condition_the_batch_refuses)
     } cases[] = {
         /* the domain (Z59.86), by Type/id: the referral has none */
         { { REASON_SR("", "Condition/c1"), BAD_COND("Z59.86") }, 2,
-          "referral.created (absent) (absent); refused Condition/c1; " },
+          "referral.created (absent) (absent) (absent); refused Condition/c1; " },
         /* by urn:uuid: refused as a reference to nothing is */
         { { REASON_SR("", "urn:uuid:c"), BAD_COND("Z59.86") }, 2,
           "refused Condition/c1; refused ServiceRequest/sr; " },
         /* the labels (F32.1 psy, F2004) */
         { { REASON_SR("", "Condition/c1"), BAD_COND("F32.1") }, 2,
-          "referral.created (absent) (absent); refused Condition/c1; " },
+          "referral.created (absent) (absent) (absent); refused Condition/c1; " },
         /* the Task, through its request's reasonReference */
         { { REASON_SR("", "Condition/c1"), BAD_COND("Z59.86"),
             FOCUS_TASK("ServiceRequest/sr") }, 3,
-          "referral.created (absent) (absent); "
-          "referral.updated (absent) (absent); refused Condition/c1; " },
+          "referral.created (absent) (absent) (absent); "
+          "referral.updated (absent) (absent) (absent); "
+          "refused Condition/c1; " },
         /* the Task of a request the batch refuses takes nothing from it */
         { { REASON_SR("\"category\":[{\"coding\":[{\"system\":"
                       "\"http://hl7.org/fhir/us/sdoh-clinicalcare/"
@@ -2986,8 +2989,20 @@ Test(fhir, a_referral_takes_nothing_from_a_condition_the_batch_refuses)
                       "\"code\":\"food-insecurity\"}]}],\"authoredOn\":\"x\",",
                       "Condition/c9"),
             REASON_COND("c2", "I10"), FOCUS_TASK("ServiceRequest/sr") }, 3,
-          "condition.recorded (absent) (absent); "
-          "referral.updated (absent) (absent); refused ServiceRequest/sr; " },
+          "condition.recorded (absent) (absent) (absent); "
+          "referral.updated (absent) (absent) (absent); "
+          "refused ServiceRequest/sr; " },
+        /* nor the number its basedOn gives a request the batch refuses */
+        { { REASON_SR("\"authoredOn\":\"x\",", "Condition/c9"),
+            REASON_COND("c2", "I10"),
+            "{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+            "\"requested\",\"intent\":\"order\",\"for\":{\"reference\":"
+            "\"urn:uuid:p\"},\"code\":{\"coding\":[{\"code\":\"fulfill\"}]},"
+            "\"basedOn\":[{\"reference\":\"urn:uuid:s\",\"identifier\":"
+            "{\"value\":\"R1\"}}]}" }, 3,
+          "condition.recorded (absent) (absent) (absent); "
+          "referral.updated (absent) (absent) (absent); "
+          "refused ServiceRequest/sr; " },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         for (size_t p = 0; p < 6; p++) {
