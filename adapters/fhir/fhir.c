@@ -1184,6 +1184,7 @@ static bool read_entry(struct fx *x, struct fhir_result *res, size_t i,
 {
     struct fx_entry *e = &x->ents[i];
     size_t first = x->out->n;
+    e->ahead = true;            /* its turn: never read ahead of itself */
     int erc = one_entry(x, e);
     if (!settle_entry(x, res, i, erc, first)) {
         *rc = erc;

@@ -50,8 +50,8 @@ struct fx_entry {
                                    consumed then): a loose item read
                                    later gathers it no more (F2061) */
     bool settled;               /* its outcome recorded (settle_entry) */
-    bool ahead;                 /* batch: read before its turn, accepted
-                                   (fx_resolve_settled) */
+    bool ahead;                 /* read, ahead of its turn or in it: not
+                                   to be read ahead (fx_resolve_settled) */
 };
 
 struct fx_warn {
