@@ -1172,6 +1172,7 @@ static bool settle_entry(struct fx *x, struct fhir_result *res, size_t i,
         if (res)
             res->n_failed++;
     }
+    x->ents[i].settled = true;
     result_entry(x, res, i, erc, first);
     return true;
 }
@@ -1183,6 +1184,7 @@ static bool read_entry(struct fx *x, struct fhir_result *res, size_t i,
 {
     struct fx_entry *e = &x->ents[i];
     size_t first = x->out->n;
+    e->ahead = true;            /* its turn: never read ahead of itself */
     int erc = one_entry(x, e);
     if (!settle_entry(x, res, i, erc, first)) {
         *rc = erc;
@@ -1190,6 +1192,42 @@ static bool read_entry(struct fx *x, struct fhir_result *res, size_t i,
     }
     e->told = x->out->n > first;
     return true;
+}
+
+/* Whether batch entry e, a Condition or a ServiceRequest whose turn has
+ * not come, is refused when read now: then it is settled now, as its
+ * turn would settle it, and resolves to nothing from here on; accepted,
+ * what it told is dropped, for its turn to tell. Those two are read
+ * ahead because reading them changes no other entry (a screening's
+ * reading marks the items it gathers), and a referral takes from them.
+ * The reader's own state (path, event being built, warnings, error) is
+ * kept. */
+static bool refused_ahead(struct fx *x, struct fx_entry *e)
+{
+    if (!x->batch || e->failed || e->settled || e->ahead ||
+        (strcmp(e->type, "Condition") != 0 &&
+         strcmp(e->type, "ServiceRequest") != 0))
+        return false;
+    struct fx keep = *x;
+    struct hub_err kerr = *x->err;
+    size_t first = x->out->n;
+    e->ahead = true;
+    int erc = one_entry(x, e);
+    if (erc != HUB_OK)
+        settle_entry(x, x->res, e->index, erc, first);
+    x->out->n = first;
+    *x = keep;
+    *x->err = kerr;
+    return erc != HUB_OK;
+}
+
+struct fx_entry *fx_resolve_settled(struct fx *x, const char *ref)
+{
+    struct fx_entry *e;
+    /* one refused, another entry of that name may be the one */
+    while ((e = fx_resolve(x, ref)) != NULL && refused_ahead(x, e))
+        ;
+    return e;
 }
 
 int fhir_to_events(struct arena *a, const struct dict *d, const char *p,
@@ -1210,7 +1248,8 @@ int fhir_to_events_scoped(struct arena *a, const struct dict *d,
         .max_values = FHIR_MAX_VALUES, .max_string = FHIR_MAX_STRING,
     };
     struct hub_err local;
-    struct fx x = { .a = a, .d = d, .err = err ? err : &local, .out = out };
+    struct fx x = { .a = a, .d = d, .err = err ? err : &local, .out = out,
+                    .res = res };
     size_t n0 = out->n;
     cJSON *root = NULL;
     struct arena tree;

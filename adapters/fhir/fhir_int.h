@@ -49,6 +49,9 @@ struct fx_entry {
     bool read;                  /* read as an entry of its own (not
                                    consumed then): a loose item read
                                    later gathers it no more (F2061) */
+    bool settled;               /* its outcome recorded (settle_entry) */
+    bool ahead;                 /* read, ahead of its turn or in it: not
+                                   to be read ahead (fx_resolve_settled) */
 };
 
 struct fx_warn {
@@ -77,6 +80,7 @@ struct fx {
     const struct dict *d;
     struct hub_err *err;
     struct canon_list *out;
+    struct fhir_result *res;    /* the entries' outcomes, or NULL */
     struct fx_step steps[FX_MAX_STEPS];   /* where the reading is */
     size_t nsteps;
     bool bundle;
@@ -234,6 +238,11 @@ int fx_ref_node(struct fx *x, const cJSON *ref, const char **out);
 const cJSON *fx_contained(const cJSON *res, const char *ref, size_t *idx);
 /* The bundle entry a reference points to, or NULL. */
 struct fx_entry *fx_resolve(struct fx *x, const char *ref);
+/* fx_resolve, where the entry found is a Condition or a ServiceRequest
+ * of a batch whose turn has not come: read first, and passed by (as its
+ * turn would leave it) when that refuses it, so that what a referral
+ * takes from it does not hang on the order of the entries (F2065). */
+struct fx_entry *fx_resolve_settled(struct fx *x, const char *ref);
 /* Index the entries for fx_resolve, once they are all read. */
 void fx_index_entries(struct fx *x);
 /* Canonical "Type/id" for an entry ("Observation/abc"), or the type. */

@@ -273,7 +273,8 @@ static int ref_idents(struct fx *x, struct jw *w, const cJSON *o,
 }
 
 /* Whether Reference `ref` names a ServiceRequest: its type says so, or
- * its reference is one (of the message, or "ServiceRequest/id"). With
+ * its reference is one (of the message and not refused by it, whether
+ * before the Task or after: F2065; or "ServiceRequest/id"). With
  * neither, `untyped` decides. */
 static bool ref_is_request(struct fx *x, const cJSON *ref, bool untyped)
 {
@@ -283,7 +284,7 @@ static bool ref_is_request(struct fx *x, const cJSON *ref, bool untyped)
         return strcmp(type, "ServiceRequest") == 0;
     if (r == NULL)
         return untyped;
-    const struct fx_entry *re = fx_resolve(x, r);
+    const struct fx_entry *re = fx_resolve_settled(x, r);
     if (re)
         return strcmp(re->type, "ServiceRequest") == 0;
     return strncmp(fx_ref_name(x, r), "ServiceRequest/", 15) == 0;
@@ -501,6 +502,9 @@ int fx_task(struct fx *x, struct fx_entry *e)
     const char *st, *intent, *focus, *authored, *modified, *req;
     struct fx_code reason, biz;
     int rc;
+    /* a request of the batch refused in its turn gives the Task nothing,
+     * whether that turn comes before the Task's or after (F2065) */
+    fx_resolve_settled(x, fx_ref_of(o, "focus"));
     if ((rc = fx_str(x, o, "status", true, &st)) ||
         (rc = fx_enum(x, o, "intent", true, intents, &intent)) ||
         (rc = fx_ref(x, o, "focus", false, &focus)))

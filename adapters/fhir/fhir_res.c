@@ -260,7 +260,8 @@ static int condition_domain(struct fx *x, const cJSON *o, const char **dom)
 }
 
 /* The Condition a reasonReference entry k of `o` names, contained or in
- * the message, or NULL */
+ * the message, or NULL: never one the response refuses, whether its turn
+ * came before the referral's or comes after (F2065) */
 static const cJSON *reason_condition(struct fx *x, const cJSON *o,
                                      const cJSON *k)
 {
@@ -269,7 +270,7 @@ static const cJSON *reason_condition(struct fx *x, const cJSON *o,
         return NULL;
     const cJSON *c = fx_contained(o, ref->valuestring, NULL);
     if (c == NULL) {
-        struct fx_entry *e = fx_resolve(x, ref->valuestring);
+        struct fx_entry *e = fx_resolve_settled(x, ref->valuestring);
         return e && e->type && strcmp(e->type, "Condition") == 0 ? e->res
                                                                  : NULL;
     }

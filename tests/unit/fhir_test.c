@@ -2892,6 +2892,147 @@ Test(fhir, a_referral_carries_the_labels_of_its_reason_conditions)
                          cases[i].sensitivity, "case %zu", i);
     }
 }
+/* F2065: in a batch, a Condition refused in its own turn (its
+ * recordedDate no date) resolved to nothing only once that turn had
+ * come: a referral before it took its domain and its labels, one after
+ * it did not, and a Task before its request took what the request said
+ * though the response refused the request. Entry order decided the
+ * routing. Every order of the entries now gives one outcome: the
+ * referral takes nothing from what the response refuses. */
+#define BAD_COND(code)                                                      \
+    "{\"resourceType\":\"Condition\",\"id\":\"c1\",\"recordedDate\":"        \
+    "\"yesterday\",\"subject\":{\"reference\":\"urn:uuid:p\"},\"code\":"    \
+    "{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\","       \
+    "\"code\":\"" code "\"}]}}"
+#define FOCUS_TASK(focus)                                                   \
+    "{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":\"requested\","    \
+    "\"intent\":\"order\",\"for\":{\"reference\":\"urn:uuid:p\"},"          \
+    "\"code\":{\"coding\":[{\"code\":\"fulfill\"}]},\"focus\":"             \
+    "{\"reference\":\"" focus "\"}}"
+
+/* Bundle `type` of the Patient urn:uuid:p and then ents[order[k]] */
+static void batch_of(char *j, size_t cap, const char *const *ents,
+                     const size_t *order, size_t n)
+{
+    static const char *const urls[] = { "urn:uuid:s", "urn:uuid:c",
+                                         "urn:uuid:t" };
+    size_t len = (size_t)snprintf(
+        j, cap, "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
+        "{\"fullUrl\":\"urn:uuid:p\",\"resource\":{\"resourceType\":"
+        "\"Patient\",\"identifier\":[{\"system\":\"urn:x\",\"value\":\"1\"}]}}");
+    for (size_t k = 0; k < n; k++)
+        len += (size_t)snprintf(j + len, cap - len,
+                                ",{\"fullUrl\":\"%s\",\"resource\":%s}",
+                                urls[order[k]], ents[order[k]]);
+    snprintf(j + len, cap - len, "]}");
+}
+
+/* What the response says of the batch: each event's type, domain,
+ * labels and identifiers, each refused entry's name and the place in it
+ * that refused it; sorted, so that every order of the entries may say
+ * the same */
+static void outcome_of(const char *j, char *got, size_t cap)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s", err.field);
+    char items[8][256];
+    size_t n = 0;
+    for (size_t k = 0; k < out.n && n < 8; k++) {
+        char dom[64];
+        snprintf(dom, sizeof(dom), "%s", field_of(&out, k, "referral.domain"));
+        char lab[64];
+        snprintf(lab, sizeof(lab), "%s", field_of(&out, k, "sensitivity"));
+        snprintf(items[n++], sizeof(items[0]), "%s %s %s %s", out.ev[k].type,
+                 dom, lab, field_of(&out, k, "referral.identifiers"));
+    }
+    size_t refused = 0;
+    for (size_t k = 0; k < res.n_entries && n < 8; k++)
+        if (res.entries[k].status != HUB_OK) {
+            const char *at = strchr(res.entries[k].err.field, ']');
+            snprintf(items[n++], sizeof(items[0]), "refused %s at %s",
+                     res.entries[k].resource, at ? at + 1 : "?");
+            refused++;
+        }
+    cr_expect_eq(res.n_failed, refused, "each refusal counted once");
+    qsort(items, n, sizeof(items[0]), (int (*)(const void *, const void *))strcmp);
+    size_t len = 0;
+    got[0] = '\0';
+    for (size_t k = 0; k < n; k++)
+        len += (size_t)snprintf(got + len, cap - len, "%s; ", items[k]);
+}
+
+Test(fhir, a_referral_takes_nothing_from_a_condition_the_batch_refuses)
+{
+    static const size_t perms[6][3] = { { 0, 1, 2 }, { 1, 0, 2 }, { 0, 2, 1 },
+                                        { 2, 0, 1 }, { 1, 2, 0 },
+                                        { 2, 1, 0 } };
+    static const struct {
+        const char *ents[3];
+        size_t n;
+        const char *want;
+    } cases[] = {
+        /* the domain (Z59.86), by Type/id: the referral has none */
+        { { REASON_SR("", "Condition/c1"), BAD_COND("Z59.86") }, 2,
+          "referral.created (absent) (absent) (absent); "
+          "refused Condition/c1 at .resource.recordedDate; " },
+        /* by urn:uuid: refused as a reference to nothing is */
+        { { REASON_SR("", "urn:uuid:c"), BAD_COND("Z59.86") }, 2,
+          "refused Condition/c1 at .resource.recordedDate; "
+          "refused ServiceRequest/sr at .resource.reasonReference[0]"
+          ".reference; " },
+        /* the labels (F32.1 psy, F2004) */
+        { { REASON_SR("", "Condition/c1"), BAD_COND("F32.1") }, 2,
+          "referral.created (absent) (absent) (absent); "
+          "refused Condition/c1 at .resource.recordedDate; " },
+        /* the Task, through its request's reasonReference */
+        { { REASON_SR("", "Condition/c1"), BAD_COND("Z59.86"),
+            FOCUS_TASK("ServiceRequest/sr") }, 3,
+          "referral.created (absent) (absent) (absent); "
+          "referral.updated (absent) (absent) (absent); "
+          "refused Condition/c1 at .resource.recordedDate; " },
+        /* the Task of a request the batch refuses takes nothing from it */
+        { { REASON_SR("\"category\":[{\"coding\":[{\"system\":"
+                      "\"http://hl7.org/fhir/us/sdoh-clinicalcare/"
+                      "CodeSystem/SDOHCC-CodeSystemTemporaryCodes\","
+                      "\"code\":\"food-insecurity\"}]}],\"authoredOn\":\"x\",",
+                      "Condition/c9"),
+            REASON_COND("c2", "I10"), FOCUS_TASK("ServiceRequest/sr") }, 3,
+          "condition.recorded (absent) (absent) (absent); "
+          "referral.updated (absent) (absent) (absent); "
+          "refused ServiceRequest/sr at .resource.authoredOn; " },
+        /* a request that names itself is never read ahead of itself:
+         * refused where its own turn refuses it, once */
+        { { REASON_SR("\"authoredOn\":\"x\",", "urn:uuid:s") }, 1,
+          "refused ServiceRequest/sr at .resource.authoredOn; " },
+        /* nor the number its basedOn gives a request the batch refuses */
+        { { REASON_SR("\"authoredOn\":\"x\",", "Condition/c9"),
+            REASON_COND("c2", "I10"),
+            "{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":"
+            "\"requested\",\"intent\":\"order\",\"for\":{\"reference\":"
+            "\"urn:uuid:p\"},\"code\":{\"coding\":[{\"code\":\"fulfill\"}]},"
+            "\"basedOn\":[{\"reference\":\"urn:uuid:s\",\"identifier\":"
+            "{\"value\":\"R1\"}}]}" }, 3,
+          "condition.recorded (absent) (absent) (absent); "
+          "referral.updated (absent) (absent) (absent); "
+          "refused ServiceRequest/sr at .resource.authoredOn; " },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        for (size_t p = 0; p < 6; p++) {
+            if ((cases[i].n == 2 && perms[p][2] != 2) ||
+                (cases[i].n == 1 && p != 0))
+                continue;       /* fewer entries: their orders */
+            char j[4096], got[1024];
+            arena_reset(&A);
+            batch_of(j, sizeof(j), cases[i].ents, perms[p], cases[i].n);
+            outcome_of(j, got, sizeof(got));
+            cr_expect_str_eq(got, cases[i].want, "case %zu, order %zu%zu%zu",
+                             i, perms[p][0], perms[p][1], perms[p][2]);
+        }
+}
+#undef BAD_COND
+#undef FOCUS_TASK
 #undef REASON_COND
 #undef REASON_SR
 #undef REASON_BUNDLE
