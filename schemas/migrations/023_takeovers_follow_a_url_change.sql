@@ -1,5 +1,5 @@
 -- 023_takeovers_follow_a_url_change.sql - a job whose node died follows a
--- URL change made while it was held (F2201).
+-- URL change made while it was held (F2201, F2220).
 --
 -- A URL change (hub_sub_update) moves the open deliveries that are not
 -- leased and leaves the leased ones to the node that holds them, which

@@ -20,7 +20,7 @@
  * ran while the hand-back was under way or still open, and releases lock
  * their subscriptions in id order with the health locks (F2060, F2063);
  * a job a dead node held across a URL change follows it when another
- * node's claim takes the expired lease over, without waiting (F2201);
+ * node's claim takes the expired lease over, without waiting (F2220);
  * and the store re-runs a statement cancelled with 40P01/40001 (bounded,
  * never inside a caller's transaction).
  * libpq is used directly: the store's calls are synchronous, and this test
@@ -852,10 +852,10 @@ static long held_by_a_dead_node_across_a_url_change(char sid[64])
     return ids[0];
 }
 
-/* F2201: a dead node never hands its jobs back, and the job that a URL
- * change left for it to hand back was taken over once its lease expired,
- * and sent to the URL the partner had moved away from. The claim that
- * takes over an expired lease moves the row first. */
+/* F2201, F2220: a dead node never hands its jobs back, and the job that a
+ * URL change left for it to hand back was taken over once its lease
+ * expired, and sent to the URL the partner had moved away from. The claim
+ * that takes over an expired lease moves the row first. */
 Test(lockorder, a_job_a_dead_node_held_across_a_url_change_follows_the_move)
 {
     char sid[64];
