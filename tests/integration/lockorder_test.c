@@ -19,6 +19,8 @@
  * are once it holds the lock; a job handed back follows a URL change that
  * ran while the hand-back was under way or still open, and releases lock
  * their subscriptions in id order with the health locks (F2060, F2063);
+ * a job a dead node held across a URL change follows it when another
+ * node's claim takes the expired lease over, without waiting (F2220);
  * and the store re-runs a statement cancelled with 40P01/40001 (bounded,
  * never inside a caller's transaction).
  * libpq is used directly: the store's calls are synchronous, and this test
@@ -826,4 +828,86 @@ Test(lockorder, two_flushes_each_releasing_what_the_other_dead_letters_both_fini
     PQfinish(blocker);
     PQfinish(a);
     PQfinish(b);
+}
+
+/* A node claims X with a 50 ms lease and dies (it never hands X back);
+ * the URL changes; the change leaves X, leased, for its node to hand back
+ * at the NOTIFY. Returns X's id and the subscription's in sid. */
+static long held_by_a_dead_node_across_a_url_change(char sid[64])
+{
+    char sql[256];
+    long ids[4], tok[4];
+
+    sub("http://a.example/", sid);
+    ingest("k1", "1");
+    cr_assert_eq(storetest_claim(s, "dead", 50, 4, 4, ids, tok), 1,
+                 "X is claimed by the node that dies");
+    snprintf(sql, sizeof(sql), "SELECT hub_sub_update('op', NULL, '%s', "
+             "'{\"url\":\"http://b.example/\"}')", sid);
+    cr_assert_eq(store_exec(s, sql), HUB_OK, "%s", sql);
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries WHERE "
+                       "url = 'http://a.example/'"), 1,
+                 "the change leaves X, leased, where it was");
+    usleep(100 * 1000);                 /* the lease expires */
+    return ids[0];
+}
+
+/* F2201, F2220: a dead node never hands its jobs back, and the job that a
+ * URL change left for it to hand back was taken over once its lease
+ * expired, and sent to the URL the partner had moved away from. The claim
+ * that takes over an expired lease moves the row first. */
+Test(lockorder, a_job_a_dead_node_held_across_a_url_change_follows_the_move)
+{
+    char sid[64];
+    long x = held_by_a_dead_node_across_a_url_change(sid);
+
+    char *v = storetest_text(s, "SELECT id || ' ' || url || ' ' || endpoint "
+                                "FROM hub_claim_deliveries('node', 60000, 4, "
+                                "4, '{}')");
+    char want[128];
+    snprintf(want, sizeof(want), "%ld http://b.example/ http://b.example:80",
+             x);
+    cr_assert(v && strcmp(v, want) == 0,
+              "X, taken over, goes where its subscription sends now: "
+              "claimed %s", v ? v : "(nothing)");
+    free(v);
+    cr_assert_eq(qlong("SELECT count(*) FROM deliveries d JOIN delivery_queue "
+                       "q ON q.delivery_id = d.id WHERE d.url = "
+                       "'http://b.example/' AND q.endpoint = "
+                       "'http://b.example:80' AND q.lease_owner = 'node'"),
+                 1, "its rows name the new URL");
+    chain_verifies();
+}
+
+/* The takeover's move never waits (a claim never does): when X's
+ * deliveries row is locked (here by a third session, as an outcome flush
+ * of the old holder or a cancel would lock it), X is left as it was, its
+ * lease expired, and a later claim takes it over and moves it. */
+Test(lockorder, a_takeover_whose_row_is_locked_leaves_the_job_for_a_later_claim)
+{
+    char sid[64], sql[256];
+    long x = held_by_a_dead_node_across_a_url_change(sid);
+    PGconn *blocker = conn();
+
+    ok(blocker, "BEGIN");
+    snprintf(sql, sizeof(sql), "SELECT 1 FROM deliveries WHERE id = %ld "
+             "FOR NO KEY UPDATE", x);
+    ok(blocker, sql);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_claim_deliveries('node', "
+                       "60000, 4, 4, '{}')"), 0,
+                 "X is not sent to the old URL, and the claim did not wait");
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM delivery_queue WHERE "
+             "delivery_id = %ld AND lease_until < clock_timestamp() "
+             "AND attempts = 1", x);
+    cr_assert_eq(qlong(sql), 1, "X left with its lease expired, uncounted");
+    ok(blocker, "COMMIT");
+
+    char *v = storetest_text(s, "SELECT url FROM hub_claim_deliveries("
+                                "'node', 60000, 4, 4, '{}')");
+    cr_assert(v && strcmp(v, "http://b.example/") == 0,
+              "the next claim takes X over and moves it: claimed %s",
+              v ? v : "(nothing)");
+    free(v);
+    chain_verifies();
+    PQfinish(blocker);
 }
