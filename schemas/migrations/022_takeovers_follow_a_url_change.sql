@@ -1,10 +1,10 @@
--- 023_takeovers_follow_a_url_change.sql - a job whose node died follows a
+-- 022_takeovers_follow_a_url_change.sql - a job whose node died follows a
 -- URL change made while it was held (F2201, F2220).
 --
 -- A URL change (hub_sub_update) moves the open deliveries that are not
 -- leased and leaves the leased ones to the node that holds them, which
 -- hands them back at the change's NOTIFY (018; the release moves them,
--- 019, 022). A node that died (a crash, a kill, a lost host) never reads
+-- 019, 021). A node that died (a crash, a kill, a lost host) never reads
 -- that NOTIFY: when its lease expired, another node's claim took the row
 -- over and sent it to the URL the row named, the one the operator had
 -- moved away from (a compromised endpoint, say): up to per_endpoint x 64
@@ -197,7 +197,7 @@ BEGIN
     -- moved away from meanwhile: the move (hub_sub_update) left it, leased,
     -- for that node to hand back at the move's NOTIFY, which a dead node
     -- never reads. Such rows follow the move here, as a release moves them
-    -- (022), before they are sent: deliveries row and queue row's endpoint.
+    -- (021), before they are sent: deliveries row and queue row's endpoint.
     -- The deliveries rows come after the queue rows locked above, out of
     -- "Lock order": SKIP LOCKED, so the claim never waits; one that
     -- another holds (an outcome flush of the old holder, a cancel) is left

@@ -1,4 +1,4 @@
--- 022_releases_wait_for_a_url_change.sql - a release and a URL change of
+-- 021_releases_wait_for_a_url_change.sql - a release and a URL change of
 -- its subscription take turns at the subscription's row (F2063).
 --
 -- 019 hands a released delivery back, then moves it to its subscription's
