@@ -33,6 +33,7 @@ struct resp {
     double dvalue;
     const char *unit;           /* a PQ's unit (UCUM), "1" left out */
     struct slice text;          /* an answer in words (ST, originalText) */
+    bool boolean;               /* text is a BL value: "true", "false" */
 };
 
 static int interp_of(const struct ccda_node *obs)
@@ -74,6 +75,17 @@ static struct slice value_words(struct arena *a, const struct ccda_node *v)
     return slice_empty(t) ? ccda_text(a, ccda_child(v, "originalText")) : t;
 }
 
+/* A BL value's "true" or "false" (HL7 v3 BL, xsi:type="BL"), else NULL. */
+static const char *value_bl(const struct ccda_node *v)
+{
+    const char *t = ccda_attr_ns(v, CCDA_NS_XSI, "type");
+    const char *colon = t ? strchr(t, ':') : NULL;
+    if (t == NULL || strcmp(colon ? colon + 1 : t, "BL") != 0)
+        return NULL;
+    struct slice b = ccda_token(ccda_attr(v, "value"));
+    return slice_eq(b, "true") ? "true" : slice_eq(b, "false") ? "false" : NULL;
+}
+
 /* Read one answered question into *r. */
 static void read_response(struct arena *a, const struct ccda_node *obs,
                           struct resp *r)
@@ -101,6 +113,12 @@ static void read_response(struct arena *a, const struct ccda_node *obs,
             r->r.has_value = true;
             r->r.value = (int64_t)llround(r->dvalue);
             r->decimal = (double)r->r.value != r->dvalue;
+        } else if (value_bl(v) && !r->r.has_text) {
+            /* a boolean: kept as its text, not scored (which "Yes" of a
+             * coded question it means is not guessed), as FHIR keeps a
+             * valueBoolean (F561, F2124); emit_screening warns */
+            r->text = slice_from_cstr(value_bl(v));
+            r->r.has_text = r->boolean = true;
         } else if (!r->r.has_text) {
             /* answered in words: not a refusal, not scored, its domain
              * screened (F2040, F2120) */
@@ -443,7 +461,9 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
             jw_key(w, "asserted");
             jw_bool(w, true);
         }
-        if (ir->declined && !rs[i].derived) {
+        /* HL7 v3 nullFlavors name no refusal: any unanswered item is
+         * declined, as FHIR's and CSV's with no reason sent (F2123) */
+        if (dict_item_refused(ir, SLICE_NULL) && !rs[i].derived) {
             jw_key(w, "declined");
             jw_bool(w, true);
         }
@@ -465,6 +485,10 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
         else if (ir->unknown_answer)
             warn_add(&e, rs[i].obs, "value",
                      "answer not in the dictionary's answer list");
+        else if (rs[i].boolean && it && it->n_answers > 0)
+            warn_add(&e, rs[i].obs, "value",   /* FHIR's words (F561) */
+                     "boolean answer to a question whose answers are codes "
+                     "is not scored");
     }
     jw_arr_end(w);
     if (n_doms) {

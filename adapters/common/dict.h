@@ -337,6 +337,18 @@ int dict_score(const struct dict *d, struct arena *a,
                struct dict_scoring *out)
     __attribute__((warn_unused_result));
 
+/*
+ * Whether a scored item is written `declined: true` (screening.schema.json),
+ * the same in every adapter (F2123): dict_score took it as declined (no
+ * answer at all, or an "I choose not to answer" code), and the reason the
+ * sender gave for no answer, if any, is the person's refusal,
+ * "asked-declined". "unknown", "not-asked" or "masked" say the answer is
+ * not known, not that the person said no (F23): the item is unanswered
+ * all the same, not a refusal. `reason`: the data-absent reason code as
+ * sent, empty when none (C-CDA's nullFlavors name no refusal: none).
+ */
+bool dict_item_refused(const struct dict_item_result *ir, struct slice reason);
+
 /* ---- ICD-10-CM to domain ----------------------------------------------------- */
 
 /*

@@ -407,3 +407,9 @@ int dict_score(const struct dict *d, struct arena *a,
     add_answered_domains(out);
     return HUB_OK;
 }
+
+bool dict_item_refused(const struct dict_item_result *ir, struct slice reason)
+{
+    return ir->declined &&
+           (slice_empty(reason) || slice_eq(reason, "asked-declined"));
+}

@@ -99,7 +99,9 @@ struct q {
     struct slice *answers;
     size_t n_answers;
     struct slice number;        /* first numeric answer as sent */
-    bool declined;              /* asked-declined */
+    struct slice text;          /* first answer in words (row_words) */
+    struct slice reason;        /* data-absent reason: asked-declined if
+                                   any row says so, else the first sent */
     const struct dict_sum *sum; /* the question is a sum's own code */
     int flag;                   /* enum flag: POS if any row says POS,
                                    else NEG if any says NEG */
@@ -280,6 +282,18 @@ static __attribute__((noinline)) void question_by_text(struct emit *e,
     r->question = slice_from_cstr(it->question);
 }
 
+/*
+ * A row answered in words: no answer code, and in the number's column
+ * (SHIN-NY's ANSWER_CODE_DESCRIPTION, the generic `value`) something that
+ * is no number ("Stable - rents apartment" where no answer of the list
+ * fits). An answer all the same, not a refusal, its domain screened and
+ * nothing scored, as FHIR's valueString and C-CDA's ST (F2122).
+ */
+static bool row_words(const struct csv_scr_row *r)
+{
+    return r->answer.len == 0 && r->number.len && !csv_is_number(r->number);
+}
+
 /* Gather the rows into distinct questions and score them. */
 static int score(struct emit *e, struct hub_err *err)
 {
@@ -327,12 +341,18 @@ static int score(struct emit *e, struct hub_err *err)
                     break;
             if (k == q->n_answers)
                 q->answers[q->n_answers++] = r->answer;
-        } else if (r->number.len && q->number.len == 0 &&
-                   csv_is_number(r->number)) {
+        } else if (row_words(r)) {
+            if (q->text.len == 0)
+                q->text = r->number;
+        } else if (r->number.len && q->number.len == 0) {
             q->number = r->number;
         }
+        /* a refusal in any case the sender wrote it, as dict_item_refused
+         * spells it */
         if (csv_ieq(r->absent, "asked-declined"))
-            q->declined = true;
+            q->reason = SLICE_LIT("asked-declined");
+        else if (q->reason.len == 0)
+            q->reason = r->absent;
         enum flag fl = sender_flag(r->flag);
         e->flags[i] = fl;
         if (fl == FLAG_NONE && r->flag.len)
@@ -352,7 +372,9 @@ static int score(struct emit *e, struct hub_err *err)
             resp[qi].has_value = true;
             resp[qi].value = v;
         }
-        resp[qi].declined = q->n_answers == 0 && !resp[qi].has_value;
+        resp[qi].has_text = q->text.len > 0;
+        resp[qi].declined = q->n_answers == 0 && !resp[qi].has_value &&
+                            !resp[qi].has_text;
     }
     int rc = dict_score(c->d, c->a, e->inst, resp, e->nq, &e->sc);
     if (rc)
@@ -403,7 +425,14 @@ static void compare(struct emit *e)
             add_warning(e, item_field(c->a, qi, ".answers"),
                         "single-choice question answered more than once");
         }
-        if (r->answer.len && r->absent.len)
+        if (row_words(r)) {
+            /* its words are the item's text; no value in the warning */
+            csv_row_warn(c, r->t, r->ri, r->col_number,
+                         "answer has no code: kept as its words, not scored");
+            add_warning(e, item_field(c->a, qi, ".text"),
+                        "answer has no code: kept as its words, not scored");
+        }
+        if ((r->answer.len || row_words(r)) && r->absent.len)
             csv_row_warn(c, r->t, r->ri, r->col_answer,
                          "row has both an answer and a data-absent reason; "
                          "the answer is used");
@@ -543,6 +572,7 @@ static int write_event(struct emit *e, struct hub_err *err)
             jw_key_chunk(&w, JW_KEY("value"));
             jw_raw(&w, q->number);
         }
+        jw_kv(&w, JW_KV("text"), q->text);
         const char *dom = ir->domain ? ir->domain
                           : q->sum   ? q->sum->domain
                                      : NULL;
@@ -552,7 +582,8 @@ static int write_event(struct emit *e, struct hub_err *err)
                                      : NULL;
         jw_kv(&w, JW_KV("label"), slice_from_cstr(label));
         write_verdict(&w, sr ? sr->verdict : ir->verdict);
-        if (q->declined && q->n_answers == 0)
+        /* the rule of every adapter (F23, F2123) */
+        if (dict_item_refused(ir, q->reason))
             jw_kv_bool(&w, JW_KEY("declined"), true);
         if (q->flag != FLAG_NONE)
             jw_kv_bool(&w, JW_KEY("sender_positive"), q->flag == FLAG_POS);

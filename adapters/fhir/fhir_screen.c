@@ -252,12 +252,9 @@ int fx_screening_finish(struct fx *x, struct fx_entry *e, struct scr *s,
             jw_key(&w, "asserted");
             jw_bool(&w, true);
         }
-        /* unanswered either way, but only asked-declined is a refusal:
-         * "unknown", "not-asked" or "masked" is not the person's "no" (as
-         * the CSV adapter reads DATA_ABSENT_REASON) */
-        bool refused = r->absent == NULL ||
-                       strcmp(r->absent, "asked-declined") == 0;
-        if (ir->declined && !r->pending && refused) {
+        /* unanswered either way, but only asked-declined is a refusal
+         * (F23), the rule of every adapter (F2123) */
+        if (dict_item_refused(ir, slice_from_cstr(r->absent)) && !r->pending) {
             jw_key(&w, "declined");
             jw_bool(&w, true);
         }

@@ -621,6 +621,55 @@ Test(ccda_screening, a_known_question_answered_in_words_or_an_unlisted_code_is_s
     }
 }
 
+/* F2124: a BL value to a question whose answers are codes is kept as
+ * its text ("true", "false"), not scored, not declined, with FHIR's
+ * warning for its valueBoolean (F561), and its domain screened (F2120);
+ * a BL to a question outside the dictionary has nothing to be scored
+ * against and gives no such warning. */
+Test(ccda_screening, a_boolean_answer_to_a_coded_question_is_kept_as_text_and_warned,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(
+        HEAD "<component><structuredBody><component><section>"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+        "<code code=\"96777-8\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        SCALE_ITEM("93030-5", "<value xsi:type=\"BL\" value=\"true\"/>")
+        SCALE_ITEM("71802-3", "<value xsi:type=\"BL\" value=\"false\"/>")
+        SCALE_ITEM("93671-6", "<value xsi:type=\"BL\" value=\"true\"/>")
+        "</observation></entry></section></component>"
+        "</structuredBody></component></ClinicalDocument>");
+    cJSON *ev = first_event(&r, 1);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *items = cJSON_GetObjectItem(sc, "items");
+    static const char *const want[] = { "true", "false", "true" };
+    for (int i = 0; i < 3; i++) {
+        cJSON *it = cJSON_GetArrayItem(items, i);
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(it, "text")),
+                         want[i], "item %d", i);
+        cr_expect_null(cJSON_GetObjectItem(it, "declined"), "item %d", i);
+        cr_expect_null(cJSON_GetObjectItem(it, "positive"), "item %d", i);
+    }
+    char *d = cJSON_PrintUnformatted(cJSON_GetObjectItem(sc, "domains"));
+    cr_expect_str_eq(d, "[\"transportation-insecurity\","
+                        "\"housing-instability\"]");
+    free(d);
+    cJSON *w = cJSON_GetObjectItem(ev, "warnings");
+    size_t said = 0;
+    for (cJSON *k = w ? w->child : NULL; k; k = k->next) {
+        const char *what = cJSON_GetStringValue(cJSON_GetObjectItem(k, "what"));
+        if (strcmp(what, "boolean answer to a question whose answers are "
+                         "codes is not scored") == 0) {
+            said++;
+            cr_expect(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(
+                          k, "field")), "/value") != NULL);
+        }
+    }
+    cr_expect_eq(said, 2, "the two coded questions, not 93671-6");
+    cJSON_Delete(ev);
+}
+
 /* F90, F91: Epic sends each AHC HRSN domain as an Assessment Scale
  * Observation of its own, in a Social History Observation (8689-2), whose
  * code is nullFlavor OTH (the form's name in originalText, Epic's code in

@@ -796,6 +796,32 @@ Test(csv, a_known_question_answered_in_words_or_an_unlisted_code_is_screened)
         finding(&r.rep, 4, "answer code is not in the question's answer list"));
 }
 
+/* F2123: `declined` is written by the rule of every adapter
+ * (dict_item_refused): an "I choose not to answer" code and a row with no
+ * answer and no reason are declined, as C-CDA and FHIR write them; so is
+ * asked-declined; another reason (asked-unknown) is unanswered, not a
+ * refusal (F23). */
+Test(csv, declined_is_written_as_fhir_and_ccda_write_it)
+{
+    struct csvrun r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,93030-5,LA33-6,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,88122-7,LA15775-2,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,96779-4,,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,96778-6,,,ASKED-DECLINED,,\r\n"
+        "S1,P1,96777-8,2026-01-02,71802-3,,,asked-unknown,,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cJSON *ev = cJSON_Parse(r.out.ev[0].json.p);
+    cJSON *items = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "screening"),
+                                       "items");
+    static const bool want[] = { false, true, true, true, false };
+    for (int i = 0; i < 5; i++)
+        cr_expect_eq(cJSON_IsTrue(cJSON_GetObjectItem(
+                         cJSON_GetArrayItem(items, i), "declined")),
+                     want[i], "item %d", i);
+    cJSON_Delete(ev);
+}
+
 /* ---- SHIN-NY sets ----------------------------------------------------------- */
 
 Test(csv, shinny_set_key_does_not_depend_on_file_order)
@@ -1180,6 +1206,57 @@ Test(csv, shinny_entered_in_error_screening_makes_no_event)
     /* E2 has no start of its own and none in ScreeningProf */
     cr_assert_not_null(finding(&r.rep, 3, "no screening or encounter start"));
     cr_assert_eq(r.out.n, 0);
+}
+
+/* F2122: a row with no ANSWER_CODE and words in ANSWER_CODE_DESCRIPTION
+ * is answered in words, as FHIR's valueString and C-CDA's ST: the item's
+ * text, not declined, not scored, its domain screened (F2120), with a
+ * warning that the answer has no code (its words not in the warning). A
+ * number there is still a calculated item's value. */
+Test(csv, shinny_an_answer_in_words_with_no_code_is_text_and_warned)
+{
+    struct csvrun r = shinny2(
+        "SDOH_ScreeningProf_X_1.csv",
+        "PATIENT_MR_ID_VALUE,ENCOUNTER_ID,SCREENING_STATUS_CODE\r\n"
+        "M1,E1,final\r\n",
+        "PATIENT_MR_ID_VALUE,FACILITY_ID,ENCOUNTER_ID,SCREENING_CODE,"
+        "QUESTION_CODE,ANSWER_CODE,ANSWER_CODE_DESCRIPTION,"
+        "SCREENING_START_DATETIME\r\n"
+        "M1,F1,E1,96777-8,93030-5,LA33-6,Yes,2026-01-02T10:00:00Z\r\n"
+        "M1,F1,E1,96777-8,71802-3,,Stable - rents apartment,"
+        "2026-01-02T10:00:00Z\r\n"
+        "M1,F1,E1,96777-8,95614-4,,4,2026-01-02T10:00:00Z\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 2);
+    cJSON *ev = cJSON_Parse(r.out.ev[0].json.p);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *it = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "items"), 1);
+    const char *text = cJSON_GetStringValue(cJSON_GetObjectItem(it, "text"));
+    cr_expect(text && strcmp(text, "Stable - rents apartment") == 0,
+              "the words are the item's text");
+    cr_expect_null(cJSON_GetObjectItem(it, "declined"));
+    cr_expect_null(cJSON_GetObjectItem(it, "positive"));
+    cr_expect_null(cJSON_GetObjectItem(it, "value"));
+    cJSON *total = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "items"), 2);
+    cr_expect_eq(cJSON_GetObjectItem(total, "value")->valueint, 4);
+    cr_expect_null(cJSON_GetObjectItem(total, "text"));
+    char *d = cJSON_PrintUnformatted(cJSON_GetObjectItem(sc, "domains"));
+    cr_expect_str_eq(d, "[\"transportation-insecurity\","
+                        "\"sdoh-category-unspecified\","
+                        "\"housing-instability\"]");
+    free(d);
+    char *w = cJSON_PrintUnformatted(cJSON_GetObjectItem(ev, "warnings"));
+    cr_assert_not_null(w, "the answer in words is warned");
+    cr_expect(strstr(w, "{\"field\":\"screening.items[1].text\",\"what\":"
+                        "\"answer has no code: kept as its words, not "
+                        "scored\"}") != NULL, "%s", w);
+    cr_expect_null(strstr(w, "Stable"), "no value in a warning");
+    free(w);
+    const struct csv_finding *f =
+        finding(&r.rep, 3, "answer has no code: kept as its words, not scored");
+    cr_assert_not_null(f);
+    cr_expect_str_eq(f->column, "ANSWER_CODE_DESCRIPTION");
+    cJSON_Delete(ev);
 }
 
 /* SCREENING_LANGUAGE_CODE is the screening's language (F65), as FHIR's
