@@ -29,6 +29,33 @@
 -- rare: a flush without one locks what it locked before. The rest of
 -- hub_deliveries_done() is 019's.
 
+-- The deliveries of p_id whose URL is no longer their subscription's,
+-- moved to it: the deliveries row (where the next attempt goes) and the
+-- queue row's endpoint. A statement of its own, so it reads a change that
+-- committed while its caller waited. Its callers (a release here, a
+-- takeover in 022) hold the queue rows already, out of "Lock order": SKIP
+-- LOCKED, so it never waits; a row another holds is left as it is, and
+-- the caller says what becomes of it.
+CREATE FUNCTION hub_deliveries_follow_url(p_id bigint[]) RETURNS void
+LANGUAGE sql AS $$
+    WITH mv AS (
+        SELECT d.id, s.url
+          FROM deliveries d
+          JOIN subscriptions s ON s.id = d.subscription_id
+         WHERE d.id = ANY (p_id)
+           AND s.url IS NOT NULL AND s.url <> d.url
+         ORDER BY d.id
+           FOR NO KEY UPDATE OF d SKIP LOCKED
+    ), u AS (
+        UPDATE deliveries d SET url = mv.url,
+               endpoint = hub_url_endpoint(mv.url), updated_at = now()
+          FROM mv WHERE d.id = mv.id
+        RETURNING d.id, d.endpoint
+    )
+    UPDATE delivery_queue q SET endpoint = u.endpoint
+      FROM u WHERE q.delivery_id = u.id;
+$$;
+
 CREATE OR REPLACE FUNCTION hub_deliveries_done(p_node text, p_id bigint[],
     p_token bigint[], p_attempt int[], p_code int[], p_error text[],
     p_latency int[], p_outcome text[], p_delay bigint[],
@@ -221,22 +248,7 @@ BEGIN
         -- LOCKED: these deliveries rows come after the ones locked above,
         -- out of id order, so this never waits for one
         IF v_rel > 0 THEN
-            WITH mv AS (
-                SELECT d.id, s.url
-                  FROM deliveries d
-                  JOIN subscriptions s ON s.id = d.subscription_id
-                 WHERE d.id = ANY (m_id)
-                   AND s.url IS NOT NULL AND s.url <> d.url
-                 ORDER BY d.id
-                   FOR NO KEY UPDATE OF d SKIP LOCKED
-            ), u AS (
-                UPDATE deliveries d SET url = mv.url,
-                       endpoint = hub_url_endpoint(mv.url), updated_at = now()
-                  FROM mv WHERE d.id = mv.id
-                RETURNING d.id, d.endpoint
-            )
-            UPDATE delivery_queue q SET endpoint = u.endpoint
-              FROM u WHERE q.delivery_id = u.id;
+            PERFORM hub_deliveries_follow_url(m_id);
         END IF;
     END IF;
 

@@ -206,22 +206,7 @@ BEGIN
     -- subscription is this node's to hear (its NOTIFY: the claim went
     -- before it), as for any claim.
     IF v_took THEN
-        WITH mv AS (
-            SELECT d.id, s.url
-              FROM deliveries d
-              JOIN subscriptions s ON s.id = d.subscription_id
-             WHERE d.id = ANY (v_ids)
-               AND s.url IS NOT NULL AND s.url <> d.url
-             ORDER BY d.id
-               FOR NO KEY UPDATE OF d SKIP LOCKED
-        ), u AS (
-            UPDATE deliveries d SET url = mv.url,
-                   endpoint = hub_url_endpoint(mv.url), updated_at = now()
-              FROM mv WHERE d.id = mv.id
-            RETURNING d.id, d.endpoint
-        )
-        UPDATE delivery_queue q SET endpoint = u.endpoint
-          FROM u WHERE q.delivery_id = u.id;
+        PERFORM hub_deliveries_follow_url(v_ids);
         -- those still at an old URL (their deliveries rows were locked):
         -- not ours after all, nobody's (not among the rows order_waits
         -- names), due to the next claim as a takeover again
