@@ -496,6 +496,7 @@ static bool body_idents(struct arena *a, struct slice j,
             }
             if (r < 0)
                 goto fail;
+            l->foreign |= idsys_hub_foreign(sys, org);
             if (val.p != NULL && val.len > 0 && !off) {
                 sys = id_system(a, org, sys);
                 idents_push(l, (struct ident){ k, k, sys, val });
@@ -634,6 +635,7 @@ static bool doc_idents(struct arena *a, const struct jcanon_doc *d,
             has_val |= is_val;
             has_off |= is_off;
         }
+        l->foreign |= idsys_hub_foreign(sys, org);
         if (val.p != NULL && val.len > 0 && !off) {
             sys = id_system(a, org, sys);
             idents_push(l, (struct ident){ k, k, sys, val });
@@ -762,11 +764,14 @@ static void body_from_nodes(struct arena *a, struct arena *scratch,
     uint32_t src, pat;
     bool scanned = doc_scan(d, &top, &src, &pat);
     size_t n0 = ids->n;
-    bool mine = ids->ok && scanned &&
-                doc_idents(a, d, pat, h->org, k, ids);
+    /* read even when the SQL reads the batch's, for ids->foreign */
+    bool mine = scanned && doc_idents(a, d, pat, h->org, k, ids) &&
+                ids->ok;
 
-    if (!mine)
+    if (!mine) {
         ids->ok = false;
+        ids->n = n0;
+    }
     if (scanned) {
         struct body_hub hh = *h;
         struct slice out;
@@ -793,11 +798,14 @@ void body_prepare_text(struct arena *a, struct arena *scratch,
     struct body_top top;
     bool scanned = at_exact && body_scan(e->body, &top);
     size_t n0 = ids->n;
-    bool mine = ids->ok && scanned &&
-                body_idents(a, e->body, &top, h->org, k, ids);
+    /* read even when the SQL reads the batch's, for ids->foreign */
+    bool mine = scanned && body_idents(a, e->body, &top, h->org, k, ids) &&
+                ids->ok;
 
-    if (!mine)
+    if (!mine) {
         ids->ok = false;
+        ids->n = n0;
+    }
     if (scanned) {
         struct body_hub hh = *h;
         struct slice out;

@@ -49,6 +49,10 @@ struct idents {
     struct ident *v;
     size_t n, cap;
     bool ok;                        /* false: some body was not read here */
+    /* some event names a system in the hub's space outside its own
+     * organization's scope (idsys_hub_foreign): another organization's
+     * identifiers, which the batch must not link to (F2241) */
+    bool foreign;
 };
 
 /* One event's body: in, the adapter's text (in `body`, the rest zero and
@@ -70,7 +74,9 @@ struct body_out {
  * once the body is in the arrays); its identifiers appended to *ids
  * (memory from `a`), or ids->ok cleared when the SQL must read the
  * batch's. An event without any identifier links to nobody: it gets no
- * patient.hub_id.
+ * patient.hub_id. The identifiers of every body read here are looked at,
+ * ids->ok or not: ids->foreign is set when one names another
+ * organization's scope.
  */
 void body_prepare(struct arena *a, struct arena *scratch, bool at_exact,
                   const struct body_hub *h, uint32_t k, struct idents *ids,

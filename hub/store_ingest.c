@@ -795,11 +795,13 @@ static bool batch_put_tokens(struct bin *p, const struct store_msg *m,
 }
 
 /* Fill the arrays of one batch; evtext[i]: message i's event ids as
- * hub_ingest_fast answers them (jsonb's text form), NULL if not written. */
-static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
+ * hub_ingest_fast answers them (jsonb's text form), NULL if not written.
+ * False when an event carries an identifier in another organization's
+ * scope (body.h, ids.foreign). */
+static bool build_batch(struct arena *a, const struct store_msg *m, size_t n,
                         struct bin *p, const char **evtext)
 {
-    struct batch b = { .a = a, .p = p, .ids = { NULL, 0, 0, true },
+    struct batch b = { .a = a, .p = p, .ids = { NULL, 0, 0, true, false },
                        .atb = true, .eoccb = true, .all_prep = true,
                        .all_canon = true, .all_pid_in = true };
 
@@ -818,7 +820,9 @@ static void build_batch(struct arena *a, const struct store_msg *m, size_t n,
         }
         evtext[i] = batch_put_events(&b, &m[i], i, org, at, at_exact);
     }
+    bool foreign = b.ids.foreign;
     batch_close(&b);
+    return !foreign;
 }
 
 /* named after the migration that made its parameters: behind a
@@ -1001,7 +1005,16 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
     memset(p, 0, sizeof(p));
     arena_init(&a, 64 * 1024);
     const char **evtext = arena_alloc(&a, n * sizeof(*evtext));
-    build_batch(&a, m, n, p, evtext);
+    /* an event naming another organization's scope (urn:hub:org:<X>:...)
+     * would be linked to that organization's patient: the adapters leave
+     * such a system out, so only a faulty one writes it. Refused, as a
+     * value the database refuses: the committer stores the batch's
+     * messages one by one and quarantines the one refused again (F2241) */
+    if (!build_batch(&a, m, n, p, evtext)) {
+        log_warn("store.foreign_scope", "batch=%zu", n);
+        rc = HUB_EINVALID;
+        goto out;
+    }
     bool once = batch_put_tokens(p, m, n);
 
     const char *vals[P_N];

@@ -89,6 +89,8 @@ struct doc {
     size_t n_doc_sens;
     const struct ccda_node *ssn_left_out;   /* the patient's unusable SSN */
     const struct ccda_node *sys_left_out;   /* a national system, no number */
+    const struct ccda_node *hub_left_out;   /* a root in the hub's own space
+                                               (idsys_is_hub, F2240) */
     const struct ccda_node *nat_unlinked;   /* a national number that fails
                                                its check (natid.h) */
     const char *nat_flaw;                   /* its warning, static */

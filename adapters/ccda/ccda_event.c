@@ -8,6 +8,7 @@
  */
 #include "ccda/ccda_doc.h"
 
+#include "common/idsys.h"
 #include "common/ssn.h"
 
 /* HL7 CDA R2 IG: Data Segmentation for Privacy (DS4P) */
@@ -178,6 +179,8 @@ void ccda_ev_init(struct doc *dc, struct ev *e)
         warn_add(e, dc->sys_left_out, "@root",
                  "id names a national identifier system and no number; "
                  "left out");
+    if (dc->hub_left_out)
+        warn_add(e, dc->hub_left_out, "@root", IDSYS_HUB_LEFT_OUT);
     if (dc->nat_unlinked)
         warn_add(e, dc->nat_unlinked, "@extension", dc->nat_flaw);
     if (dc->birth_left_out)

@@ -250,7 +250,8 @@ static const char *id_system(const char *root, char *buf, size_t cap,
  * root alone that is one of id_systems (an Agastha certification CCD sends
  * the patient as <id root="2.16.840.1.113883.4.1"/>): that OID names the
  * SSN system, never one person, and as an RFC 3986 id it would join every
- * patient sent so (dc->sys_left_out). */
+ * patient sent so (dc->sys_left_out). So is a root in the hub's own
+ * space with an extension (dc->hub_left_out). */
 static bool write_ident(struct doc *dc, struct jw *w,
                         const struct ccda_node *id)
 {
@@ -263,6 +264,12 @@ static bool write_ident(struct doc *dc, struct jw *w,
         char sys[300];
         const char *type;
         const char *system = id_system(root, sys, sizeof(sys), &type);
+        /* a root in the hub's own space names some organization's
+         * scope, another's as easily as the sender's (F2240) */
+        if (system && idsys_is_hub(slice_from_cstr(system))) {
+            dc->hub_left_out = id;
+            return false;
+        }
         char ssn[9];
         bool is_ssn = system && strcmp(system, SSN_SYSTEM) == 0;
         if (is_ssn && !ssn_usable(ext, strlen(ext), ssn)) {
@@ -342,7 +349,8 @@ static int read_patient(struct doc *dc)
     CCDA_FOREACH(id, pr, "id")
         if (write_ident(dc, &w, id))
             n_id++;
-    if (n_id == 0 && (dc->ssn_left_out || dc->sys_left_out)) {
+    if (n_id == 0 &&
+        (dc->ssn_left_out || dc->sys_left_out || dc->hub_left_out)) {
         /* the only id was an SSN no one holds, or a system with no
          * number: the patient is known by this document alone and links
          * to no one, a missed link rather than strangers joined. Its id,

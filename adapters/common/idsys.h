@@ -39,6 +39,42 @@ static inline bool idsys_is_uri(struct slice s)
     return false;
 }
 
+/* Whether s is a system in the hub's own space, the URN namespace "hub"
+ * ("urn:hub:...", scheme and NID in any case: RFC 8141 3.1 compares them
+ * so). The hub writes these (a sender's own name scoped by its
+ * organization, hub_id_system); one sent by a sender would name some
+ * organization's scope, another's as easily as its own, and link to its
+ * patients: the adapters leave it out (F2240). */
+#define IDSYS_HUB_LEFT_OUT "identifier system is in the hub's own space " \
+                           "(urn:hub:); left out"
+static inline bool idsys_is_hub(struct slice s)
+{
+    static const char pfx[] = "urn:hub:";
+    if (s.p == NULL || s.len < sizeof(pfx) - 1)
+        return false;
+    for (size_t i = 0; i < sizeof(pfx) - 1; i++) {
+        char c = s.p[i];
+        if (pfx[i] == ':' ? c != ':' : (c | 0x20) != pfx[i])
+            return false;
+    }
+    return true;
+}
+
+/* Whether s is in the hub's space but not in org's own scope
+ * ("urn:hub:org:<org>", alone or followed by ':'), as the hub writes that
+ * scope: the system of another organization's identifiers, which no
+ * event of org may carry (F2241) */
+static inline bool idsys_hub_foreign(struct slice s, const char *org)
+{
+    static const char own[] = "urn:hub:org:";
+    size_t ol = strlen(org), n = sizeof(own) - 1;
+    if (!idsys_is_hub(s))
+        return false;
+    return !(s.len >= n + ol && memcmp(s.p, own, n) == 0 &&
+             memcmp(s.p + n, org, ol) == 0 &&
+             (s.len == n + ol || s.p[n + ol] == ':'));
+}
+
 /* Whether s is an ISO OID as senders write one: arcs of digits with no
  * leading zero, the first 0, 1 or 2, at least three of them ("2.16.840";
  * a version or a ward "1.2" is none) */

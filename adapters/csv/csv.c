@@ -63,7 +63,10 @@ static bool require(struct csv_ctx *c, struct csv_table *t, size_t ri,
 /* A patient id in the us-ssn system must be an SSN the SSA issues
  * (common/ssn.h): a placeholder as the row's only identifier would link
  * every patient who carries it into one, so the row is refused; and so is
- * an id a spreadsheet rounded (csv_id_rounded). */
+ * an id a spreadsheet rounded (csv_id_rounded), and one whose system is
+ * in the hub's own space (idsys_is_hub). */
+#define CSV_SYSTEM_IS_HUB "identifier system is in the hub's own space " \
+                          "(urn:hub:); the row's only identifier is unusable"
 static __attribute__((noinline)) bool
 patient_id_check(struct csv_ctx *c, struct csv_table *t, size_t ri,
                  int col_id, int col_system)
@@ -72,6 +75,13 @@ patient_id_check(struct csv_ctx *c, struct csv_table *t, size_t ri,
     char d[9];
     if (csv_id_rounded(v[col_id])) {
         csv_row_error(c, t, ri, col_id, CSV_ID_ROUNDED);
+        return false;
+    }
+    /* a system in the hub's own space names some organization's scope,
+     * another's as easily as the sender's: the id is unusable, and it is
+     * the row's only one, as a patient_id left empty (F2240) */
+    if (idsys_is_hub(v[col_system])) {
+        csv_row_error(c, t, ri, col_system, CSV_SYSTEM_IS_HUB);
         return false;
     }
     /* the us-ssn system by its URI, OID or the SSA's address (idsys.h) */

@@ -222,6 +222,15 @@ static int identifier_out_of_effect(struct fx *x, const cJSON *c, bool *out)
  * warnings are at `wkey` under the current path. */
 static void ident_check(struct fx *x, struct fx_ident *id, const char *wkey)
 {
+    /* a system in the hub's own space names some organization's scope,
+     * another's as easily as the sender's: left out, as an unusable SSN
+     * is (F2240). The adapter's own "urn:hub:org:<org>:fhir" system is
+     * written from the hub's scope, never read here. */
+    if (id->system && idsys_is_hub(slice_from_cstr(id->system))) {
+        fx_warn(x, wkey ? "system" : NULL, IDSYS_HUB_LEFT_OUT);
+        id->value = NULL;
+        return;
+    }
     /* a national system named by its OID (urn:oid:2.16.840.1.113883.4.1,
      * as converters from C-CDA write it) or, for the SSN, by the SSA's
      * web address (SHIN-NY): the URI that HL7 v2 and C-CDA write for it;

@@ -163,6 +163,18 @@ ADT_ALWAYS_INLINE void write_cx(struct ctx *c, struct text v, struct text sys,
     jw_commit(&c->w, start, o);
 }
 
+/* Whether CX `sys` is in the hub's own space (idsys_is_hub): another
+ * organization's scope as easily as the sender's, so the CX is left out,
+ * with a warning at `field` (F2240) */
+static bool cx_system_is_hub(struct ctx *c, const char *field,
+                             struct text sys)
+{
+    if (sys.s.len < 8 || (sys.s.p[0] | 0x20) != 'u' || !idsys_is_hub(sys.s))
+        return false;
+    adt_warn(c, field, IDSYS_HUB_LEFT_OUT);
+    return true;
+}
+
 /* An identifier as write_cx writes it: two with the same bytes are one
  * member of "identifiers", whatever else their CX carried. */
 struct cx_out {
@@ -539,6 +551,8 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                     continue;
                 }
                 sys = cx_system(c, &pt);
+                if (cx_system_is_hub(c, cx_field[f], sys))
+                    continue;
                 /* a national number that fails its check digit was never
                  * issued: kept as sent, but never linked on (F744) */
                 const char *flaw = natid_flaw(sys.s, type.s, v.s);
@@ -565,6 +579,8 @@ static void write_identifiers(struct ctx *c, const struct hl7_seg *pid,
                 if (v.s.len > 9)
                     v = ssn_canon(c, v);
                 sys = ssa_system(cx_system(c, &pt));
+                if (cx_system_is_hub(c, cx_field[f], sys))
+                    continue;
             }
             if (nseen < 64) {
                 seen[nseen++] = whole;
@@ -1162,6 +1178,8 @@ ADT_FN void adt_write_patient(struct ctx *c, const struct hl7_seg *pid,
                     continue;
                 struct text sys = cx_system(c, &pt),
                             type = part(c, &pt, 5, 1);
+                if (cx_system_is_hub(c, mrg_field[f], sys))
+                    continue;
                 /* an id the patient keeps was not merged away: HL7 v2.5
                  * 3.3.40 and 3.3.48 send the superior identifiers "with
                  * the same value in both the PID and MRG segments" (an

@@ -970,6 +970,74 @@ Test(docs, a_ccda_id_root_that_is_no_oid_links_as_the_hl7_namespace_does,
                               "WHERE system LIKE 'urn:oid:%'"), 0);
 }
 
+/* F2240: a sender's identifier under the hub's own urn:hub: space is left
+ * out by the adapters. Through the real hubd and PostgreSQL: hosp's
+ * patient of MRN ...1234 (PID-3 `^^^MRN`, stored as
+ * urn:hub:org:hosp:ns:MRN); a second organization, clinic, sends an A04
+ * whose PID-3 names that scoped system outright, and a C-CDA whose id
+ * root is it: each is accepted, its patient known by its own message or
+ * document, and neither is hosp's patient (before, both were linked to
+ * it: the link that scoping two hospitals' "MRN" 1234 prevents). */
+Test(docs, another_organization_naming_hosps_scoped_system_is_not_hosps_patient,
+     .init = start, .fini = stop, .timeout = 60)
+{
+    static const char adt_fmt[] =
+        "MSH|^~\\&|EHR|HOSP|HUB|HUB|20260101120000||ADT^A04|%s|P|2.5.1\r"
+        "EVN|A04|20260101120000\r"
+        "PID|1||%s||" CANARY_FAMILY "^" CANARY_GIVEN "||" CANARY_DOB "|F\r"
+        "PV1|1|O\r";
+    static const char doc[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+        "<id root=\"1.2.7\" extension=\"D-SCOPE-1\"/>"
+        "<effectiveTime value=\"20260101\"/>"
+        "<recordTarget><patientRole><id root=\"urn:hub:org:hosp:ns:MRN\" "
+        "extension=\"" CANARY_MRN "1234\"/>"
+        "<patient/></patientRole></recordTarget>"
+        "<component><structuredBody/></component></ClinicalDocument>";
+    struct store *st;
+    char sha[65], msg[512];
+    struct http_resp r;
+
+    cr_assert_eq(store_connect(hub.db_url, &st), HUB_OK);
+    cr_assert_eq(store_org_add(st, "test", "clinic", "Test Clinic", "clinic",
+                               SCOPE_INGEST), HUB_OK);
+    store_sha256_hex("tok-clinic", 10, sha);
+    cr_assert_eq(store_token_add(st, "test", "clinic", sha, "clinic-t1",
+                                 SCOPE_INGEST, 0), HUB_OK);
+    store_free(st);
+
+    snprintf(msg, sizeof(msg), adt_fmt, "SCOPE-1", CANARY_MRN "1234^^^MRN");
+    cr_assert_eq(post("/v1/hl7v2", NULL, NULL, msg, strlen(msg), &r), 202,
+                 "%s", r.body);
+    http_resp_free(&r);
+    snprintf(msg, sizeof(msg), adt_fmt, "SCOPE-2",
+             CANARY_MRN "1234^^^urn:hub:org:hosp:ns:MRN^MR");
+    cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/hl7v2", "tok-clinic",
+                             NULL, msg, strlen(msg), &r), 0);
+    cr_assert_eq(r.status, 202, "%s", r.body);
+    http_resp_free(&r);
+    const char *hd[] = { "Content-Type: application/xml", NULL };
+    cr_assert_eq(http_call_h(&hub, true, "POST", "/v1/ccda", "tok-clinic",
+                             hd, doc, sizeof(doc) - 1, &r), 0);
+    cr_assert_eq(r.status, 202, "%s", r.body);
+    http_resp_free(&r);
+
+    cr_expect_eq(events_total(), 3);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(DISTINCT body::jsonb->"
+                              "'patient'->>'hub_id') FROM events"), 3,
+                 "clinic's two patients are not hosp's");
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM patient_identifiers "
+                              "WHERE system = 'urn:hub:org:hosp:ns:MRN'"), 1);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM patient_identifiers "
+                              "WHERE org_id = 'clinic' AND system LIKE "
+                              "'urn:hub:org:hosp%'"), 0);
+    cr_expect_eq(hub_sql_long(&hub, "SELECT count(*) FROM events WHERE "
+                              "org_id = 'clinic' AND body::text LIKE "
+                              "'%urn:hub:org:hosp%'"), 0,
+                 "no event of clinic carries hosp's scope");
+}
+
 /* F744: a national number whose check digit fails was never issued, so
  * records that share it share an error or a placeholder, not a person.
  * Through the real hubd and PostgreSQL: two patients of hosp (their own

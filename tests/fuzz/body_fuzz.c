@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct slice in = { (const char *)data + 1, size - 1 };
     struct body_out e1 = { in, { OCC_SQL, SLICE_NULL }, 0, 0, 0, 0 };
     struct body_out e2 = e1;
-    struct idents x = { NULL, 0, 0, ok }, y = { NULL, 0, 0, ok };
+    struct idents x = { NULL, 0, 0, ok, false }, y = { NULL, 0, 0, ok, false };
     struct arena a, s1, s2;
 
     arena_init(&a, 4096);
@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         x.ok != y.ok)
         abort();
     if (x.ok) {
-        if (x.n != y.n)
+        if (x.n != y.n || x.foreign != y.foreign)
             abort();
         for (size_t i = 0; i < x.n; i++)
             if (x.v[i].k != y.v[i].k || !same_slice(x.v[i].sys, y.v[i].sys) ||

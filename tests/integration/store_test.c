@@ -683,6 +683,44 @@ Test(store, a_namespace_names_an_authority_only_inside_its_sender)
     release(res, 2);
 }
 
+/* An event naming another organization's scope (urn:hub:org:<X>:..., in
+ * any case of "urn:hub:") would be linked to X's patient: the batch is
+ * refused whole, as a value the database refuses (the committer then
+ * stores its messages one by one and quarantines that one), nothing of it
+ * stored; the sender's own scope (the FHIR adapter's
+ * urn:hub:org:<org>:fhir) is taken (F2241). */
+Test(store, an_event_naming_another_organizations_scope_is_refused)
+{
+    struct fixture f;
+    struct store_msg_result res[2];
+
+    add_msg(&f, 0, "org_a", "h1", "adt.admit", "MRN", "1234");
+    ingest(&f, 1, res);
+    release(res, 1);
+    static const char *const other[] = { "urn:hub:org:org_a:ns:MRN",
+                                         "URN:HUB:org:org_a:ns:MRN",
+                                         "urn:hub:org:org_ab:ns:MRN" };
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        add_msg(&f, 0, "org_a", "h2", "adt.update", "MRN", "1234");
+        add_msg(&f, 1, "org_b", "h3", "adt.update", other[i], "1234");
+        cr_assert_eq(store_ingest_batch(s, f.m, 2, res), HUB_EINVALID,
+                     "%s", other[i]);
+        cr_assert_eq(qlong("SELECT count(*) FROM messages"), 1, "%s",
+                     other[i]);
+    }
+    /* alone, the other message of that batch is taken */
+    ingest(&f, 1, res);
+    release(res, 1);
+    add_msg(&f, 0, "org_b", "h4", "adt.update", "urn:hub:org:org_b:fhir",
+            "1234");
+    ingest(&f, 1, res);
+    release(res, 1);
+    cr_assert_eq(qlong("SELECT count(DISTINCT patient_hub_id) FROM events"),
+                 2, "org_b's own scope is another patient");
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers WHERE "
+                       "org_id = 'org_b'"), 1);
+}
+
 /* The operator says what a sender means by its own name (F113): hospital
  * A's namespace MRN is urn:oid:1.2.9. Identifiers A recorded under the
  * name before are found by the URI after; A's later messages link by the

@@ -81,6 +81,7 @@ static void same_idents(const struct idents *x, const struct idents *y)
     if (!x->ok)
         return;
     cr_assert_eq(x->n, y->n);
+    cr_assert_eq(x->foreign, y->foreign);
     for (size_t i = 0; i < x->n; i++) {
         const struct ident *a = &x->v[i], *b = &y->v[i];
         cr_assert(a->k == b->k && a->first == b->first &&
@@ -99,7 +100,7 @@ static void same_one_list(const char *p, size_t n, size_t hi, bool ok,
                           bool empty)
 {
     struct arena a, s1, s2;
-    struct idents x = { NULL, 0, 0, ok }, y = { NULL, 0, 0, ok };
+    struct idents x = { NULL, 0, 0, ok, false }, y = { NULL, 0, 0, ok, false };
     struct body_hub h = { hubs[hi].id, hubs[hi].org, hubs[hi].at, PID };
     struct body_out e1 = { { p, n }, { OCC_SQL, SLICE_NULL }, 0, 0, 0, 0 };
     struct body_out e2 = e1;
@@ -323,7 +324,7 @@ Test(body, identifiers_marked_inactive_are_not_read_for_linking)
         "false},{\"inactive\":true,\"value\":\"C\"}]}}";
     for (int way = 0; way < 2; way++) {
         struct arena a, sc;
-        struct idents l = { NULL, 0, 0, true };
+        struct idents l = { NULL, 0, 0, true, false };
         struct body_hub h = { hubs[0].id, hubs[0].org, hubs[0].at, PID };
         struct body_out e = { { body, sizeof(body) - 1 },
                               { OCC_SQL, SLICE_NULL }, 0, 0, 0, 0 };
@@ -341,6 +342,58 @@ Test(body, identifiers_marked_inactive_are_not_read_for_linking)
         free(l.v);
         arena_release(&sc);
         arena_release(&a);
+    }
+}
+
+/* A system in the hub's space outside the sending organization's scope
+ * (another organization's, in any case of "urn:hub:", one whose org id
+ * only starts with the sender's) marks the batch foreign, either way and
+ * whether or not the list is read here; the sender's own scope (the FHIR
+ * adapter's "urn:hub:org:<org>:fhir") and any other URI do not (F2241). */
+Test(body, a_system_in_another_organizations_scope_marks_the_batch)
+{
+    static const struct {
+        const char *sys;
+        bool foreign;
+    } cases[] = {
+        { "urn:hub:org:hosp:ns:MRN", true },
+        { "URN:Hub:org:hosp:ns:MRN", true },
+        { "urn:hub:org:org_ab:ns:MRN", true },
+        { "urn:hub:org", true },
+        { "urn:hub:offset", true },
+        { "urn:hub:org:org_a:fhir", false },
+        { "urn:hub:org:org_a", false },
+        { "urn:oid:1.2.3.4", false },
+        { "urn:hubx:org:hosp", false },
+        { "MRN", false },
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        char body[256];
+        int n = snprintf(body, sizeof(body),
+                         "{\"patient\":{\"identifiers\":[{\"value\":\"1\","
+                         "\"system\":\"M\"},{\"value\":\"1234\",\"system\":"
+                         "\"%s\",\"inactive\":true}]}}", cases[c].sys);
+        for (int way = 0; way < 4; way++) {
+            struct arena a, sc;
+            struct idents l = { NULL, 0, 0, way < 2, false };
+            struct body_hub h = { hubs[0].id, hubs[0].org, hubs[0].at, PID };
+            struct body_out e = { { body, (size_t)n },
+                                  { OCC_SQL, SLICE_NULL }, 0, 0, 0, 0 };
+            arena_init(&a, 4096);
+            arena_init(&sc, 4096);
+            if (way % 2 == 0)
+                body_prepare(&a, &sc, true, &h, 1, &l, &e);
+            else
+                body_prepare_text(&a, &sc, true, &h, 1, &l, &e);
+            cr_assert_eq(l.foreign, cases[c].foreign, "%s, way %d",
+                         cases[c].sys, way);
+            cr_assert_eq(l.ok, way < 2, "%s, way %d", cases[c].sys, way);
+            cr_assert_eq(l.n, way < 2 ? 1u : 0u, "%s, way %d", cases[c].sys,
+                         way);
+            free(l.v);
+            arena_release(&sc);
+            arena_release(&a);
+        }
     }
 }
 

@@ -2376,6 +2376,57 @@ Test(ccda_header, a_placeholder_ssn_alone_identifies_by_the_document,
     }
 }
 
+/* A patient id whose root is in the hub's own space (urn:hub:, any case)
+ * names some organization's scope, another's as easily as the sender's:
+ * left out with a warning at its @root; alone, the patient is known by
+ * the document, as for a placeholder SSN (F2240). */
+Test(ccda_header, an_id_rooted_in_the_hubs_own_space_is_left_out,
+     .init = setup, .fini = teardown)
+{
+    static const char fmt[] =
+        "<ClinicalDocument xmlns=\"urn:hl7-org:v3\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.1.15\"/>"
+        "<id root=\"1.2.7\" extension=\"D1\"/>"
+        "<effectiveTime value=\"20130820\"/>"
+        "<recordTarget><patientRole><id root=\"%s\" "
+        "extension=\"1234\"/>%s"
+        "<patient/></patientRole></recordTarget>"
+        "<component><structuredBody/></component></ClinicalDocument>";
+    static const struct {
+        const char *root, *more, *want_v, *want_sys;
+        bool warned;
+    } c[] = {
+        { "urn:hub:org:hosp:ns:MRN", "", "urn:hl7ii:1.2.7:D1", NULL, true },
+        { "URN:HUB:org:hosp:ns:MRN", "<id root=\"1.2.9\" extension=\"M1\"/>",
+          "M1", "urn:oid:1.2.9", true },
+        { "urn:hubx:a", "", "1234", "urn:hubx:a", false },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char doc[1024];
+        snprintf(doc, sizeof(doc), fmt, c[i].root, c[i].more);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *ids = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "patient"),
+                                         "identifiers");
+        cr_expect_eq(cJSON_GetArraySize(ids), 1, "case %zu", i);
+        cJSON *id = cJSON_GetArrayItem(ids, 0);
+        cr_expect_str_eq(cJSON_GetObjectItem(id, "value")->valuestring,
+                         c[i].want_v, "case %zu", i);
+        cJSON *sys = cJSON_GetObjectItem(id, "system");
+        if (c[i].want_sys)
+            cr_expect_str_eq(sys ? sys->valuestring : "", c[i].want_sys,
+                             "case %zu", i);
+        else
+            cr_expect_null(sys, "case %zu", i);
+        char *txt = cJSON_PrintUnformatted(ev);
+        cr_expect_eq(strstr(txt, "identifier system is in the hub's own "
+                                 "space (urn:hub:); left out") != NULL,
+                     c[i].warned, "case %zu: %s", i, txt);
+        free(txt);
+        cJSON_Delete(ev);
+    }
+}
+
 /* An id that is a national system's OID alone (F106: an Agastha
  * certification CCD sends the patient as <id root="2.16.840.1.113883.4.1"/>)
  * names the system, never one person: as an RFC 3986 id it would join every

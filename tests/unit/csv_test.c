@@ -1491,6 +1491,37 @@ Test(csv, an_ssn_is_written_as_nine_digits)
     cr_expect_eq(ssn_errors, 3);
 }
 
+/* A patient_id_system in the hub's own space (urn:hub:, any case) names
+ * some organization's scope, another's as easily as the sender's: the
+ * row's only identifier is unusable, so the row is refused at that
+ * column, as for an SSN the SSA never issues; a system that only starts
+ * alike is kept (F2240). */
+Test(csv, a_patient_id_system_in_the_hubs_own_space_refuses_the_row)
+{
+    struct csvrun r = RUN("screenings",
+        "screening_id,patient_id,patient_id_system,instrument,screened_at,"
+        "question,answer\r\n"
+        "S1,1234,urn:hub:org:hosp:ns:MRN,96777-8,2026-01-02,93030-5,LA33-6\r\n"
+        "S2,1234,URN:HUB:org:hosp:ns:MRN,96777-8,2026-01-02,93030-5,LA33-6\r\n"
+        "S3,1234,urn:hubx:a,96777-8,2026-01-02,93030-5,LA33-6\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    /* S3's: screening.completed and .positive */
+    cr_assert_eq(r.out.n, 2, "%zu", r.out.n);
+    for (size_t i = 0; i < r.out.n; i++)
+        cr_expect(strstr(r.out.ev[i].json.p,
+                         "\"system\":\"urn:hubx:a\"") != NULL,
+                  "%s", r.out.ev[i].json.p);
+    cr_expect_eq(r.rep.rows_rejected, 2);
+    size_t errors = 0;
+    for (size_t i = 0; i < r.rep.n; i++)
+        errors += r.rep.f[i].severity == CSV_SEV_ERROR &&
+                  strcmp(r.rep.f[i].what,
+                         "identifier system is in the hub's own space "
+                         "(urn:hub:); the row's only identifier is "
+                         "unusable") == 0;
+    cr_expect_eq(errors, 2);
+}
+
 /* F744 (common/natid.h): a patient id in a national system that fails the
  * scheme's check digit is kept, marked inactive (never linked on), with a
  * warning on the row; one that passes is linked as before. */

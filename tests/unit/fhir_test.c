@@ -3871,6 +3871,54 @@ Test(fhir, an_ssn_is_written_as_nine_digits)
     }
 }
 
+/* An Identifier.system in the hub's own space (urn:hub:, scheme and NID in
+ * any case) names some organization's scope, another's as easily as the
+ * sender's: left out with a warning at its system that names no value,
+ * as an unusable SSN is; so is a conditional reference's. A system that
+ * only starts alike is kept (F2240). */
+Test(fhir, an_identifier_in_the_hubs_own_space_is_left_out)
+{
+    static const struct {
+        const char *sys;
+        bool out;
+    } c[] = {
+        { "urn:hub:org:hosp:ns:MRN", true },
+        { "URN:HUB:org:hosp:ns:MRN", true },
+        { "urn:Hub:org:hosp:fhir", true },
+        { "urn:hubx:a", false },
+        { "urn:mrn", false },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        char j[1024];
+        struct canon_list out;
+        struct hub_err err;
+        snprintf(j, sizeof(j),
+                 QR_OF_PATIENT("\"identifier\":[{\"system\":\"%s\","
+                               "\"value\":\"1234\"},{\"system\":"
+                               "\"urn:other\",\"value\":\"M1\"}]"),
+                 c[i].sys);
+        cr_assert_eq(run(j, &out, NULL, &err), HUB_OK, "%s: %s", err.field,
+                     err.what);
+        if (!c[i].out) {
+            cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.value"),
+                             "1234", "case %zu", i);
+            cr_expect_str_eq(field_of(&out, 0, "warnings"), "(absent)",
+                             "case %zu", i);
+            continue;
+        }
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.value"),
+                         "M1", "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.1"),
+                         "(absent)", "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "warnings.0.field"),
+                         "QuestionnaireResponse.contained[0].identifier[0]"
+                         ".system", "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "warnings.0.what"),
+                         "identifier system is in the hub's own space "
+                         "(urn:hub:); left out", "case %zu", i);
+    }
+}
+
 /* The same national number in every format is one identifier: a FHIR
  * system that names the SSN, NPI or MBI by its OID (as converters from
  * C-CDA write urn:oid:2.16.840.1.113883.4.1), or the SSN by the SSA's web

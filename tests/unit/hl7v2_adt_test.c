@@ -1753,6 +1753,48 @@ Test(hl7_to_events, writes_an_ssn_of_pid_3_type_ss_as_nine_digits)
  * which the hub scopes to the sending organization), with a warning, as
  * C-CDA's patient is known by its document id. One identifier that links
  * is enough to need none; an empty PID-3 is still refused (F1980). */
+/* A CX whose assigning authority is in the hub's own space (urn:hub:,
+ * scheme and NID in any case; as HD-1 or as HD-2) names some
+ * organization's scope, another's as easily as the sender's: left out
+ * with a warning that names no value, in PID-3, an SSN's CX and MRG; a
+ * patient left with no identifier is known by its message (F2240). */
+Test(hl7_to_events, leaves_out_an_identifier_in_the_hubs_own_space)
+{
+    static const char warn[] = ":identifier system is in the hub's own "
+                               "space (urn:hub:); left out;";
+    static const struct {
+        const char *pid3, *ids;
+    } cases[] = {
+        { "1234^^^urn:hub:org:hosp:ns:MRN^MR",
+          "CTRL1@20260115093000|MSH-10;" },
+        { "1234^^^URN:Hub:org:hosp:ns:MRN^MR~M1^^^H^MR", "M1|H;" },
+        { "1234^^^&urn:hub:org:hosp:ns:MRN&URI^MR~M1^^^H^MR", "M1|H;" },
+        { "212345678^^^urn:hub:org:hosp:ns:SSA^SS~M1^^^H^MR", "M1|H;" },
+        /* not the hub's: kept */
+        { "1234^^^urn:hubx:a^MR", "1234|urn:hubx:a;" },
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        char msg[512], got[256];
+        snprintf(msg, sizeof(msg),
+                 MSH("ADT^A01", "2.5") "PID|1||%s||Doe^Jo||19800131|F\r"
+                 "PV1|1|I\r", cases[k].pid3);
+        cJSON *j = event_of(msg);
+        ids_joined(identifiers_of(j), got, sizeof(got));
+        cr_expect_str_eq(got, cases[k].ids, "%s", cases[k].pid3);
+        const char *w = warnings_of(msg);
+        cr_expect_eq(strstr(w, warn) != NULL, k < 4, "%s: %s",
+                     cases[k].pid3, w);
+        cr_expect_null(strstr(w, "1234"), "%s: %s", cases[k].pid3, w);
+        cJSON_Delete(j);
+    }
+    static const char a40[] = MSH("ADT^A40^ADT_A39", "2.5")
+        "PID|1||M1^^^H^MR\r"
+        "MRG|1234^^^urn:hub:org:hosp:ns:MRN^MR~OLD1^^^H^MR\r";
+    cr_expect_str_eq(merged_from_of(a40), "OLD1|H;");
+    cr_expect_not_null(strstr(warnings_of(a40), "MRG-1:identifier system is "
+                                                "in the hub's own space"));
+}
+
 Test(hl7_to_events, knows_a_patient_with_no_identifier_that_links_by_msh_10)
 {
     /* MSH-10, then MSH-7 as sent (F2140) */
