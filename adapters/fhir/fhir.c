@@ -1201,10 +1201,13 @@ static bool read_entry(struct fx *x, struct fhir_result *res, size_t i,
  * ahead because reading them changes no other entry (a screening's
  * reading marks the items it gathers), and a referral takes from them.
  * The reader's own state (path, event being built, warnings, error) is
- * kept. */
+ * kept. One level deep: what is read ahead resolves what it names as it
+ * stands (its own turn reads it again with its reasons read ahead); a
+ * chain of requests naming each other nested a read per entry, deep
+ * enough to overrun a reader thread's stack. */
 static bool refused_ahead(struct fx *x, struct fx_entry *e)
 {
-    if (!x->batch || e->failed || e->settled || e->ahead ||
+    if (!x->batch || x->ahead || e->failed || e->settled || e->ahead ||
         (strcmp(e->type, "Condition") != 0 &&
          strcmp(e->type, "ServiceRequest") != 0))
         return false;
@@ -1212,6 +1215,7 @@ static bool refused_ahead(struct fx *x, struct fx_entry *e)
     struct hub_err kerr = *x->err;
     size_t first = x->out->n;
     e->ahead = true;
+    x->ahead = true;            /* restored with the rest below */
     int erc = one_entry(x, e);
     if (erc != HUB_OK)
         settle_entry(x, x->res, e->index, erc, first);

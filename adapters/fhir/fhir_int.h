@@ -81,6 +81,8 @@ struct fx {
     struct hub_err *err;
     struct canon_list *out;
     struct fhir_result *res;    /* the entries' outcomes, or NULL */
+    bool ahead;                 /* reading an entry ahead of its turn
+                                   (fx_resolve_settled): none further */
     struct fx_step steps[FX_MAX_STEPS];   /* where the reading is */
     size_t nsteps;
     bool bundle;

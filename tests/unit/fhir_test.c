@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "common/jsonscan.h"
 #include "dict_files.h"
@@ -3030,6 +3031,49 @@ Test(fhir, a_referral_takes_nothing_from_a_condition_the_batch_refuses)
             cr_expect_str_eq(got, cases[i].want, "case %zu, order %zu%zu%zu",
                              i, perms[p][0], perms[p][1], perms[p][2]);
         }
+}
+
+/* Reading ahead is one level deep (F2065's read-ahead, reviewed): a
+ * request read ahead for what a referral takes reads no other ahead.
+ * A batch of requests, each naming the next as its reason, nested a
+ * read of every one inside the one before: about 8 KB of stack each,
+ * so a sender's 1,000 entries overran a reader thread's stack. Run with
+ * a stack far below that, so that the nesting crashes the test. */
+Test(fhir, a_chain_of_requests_naming_each_other_is_read_one_level_ahead)
+{
+    struct rlimit lim = { 1024 * 1024, 1024 * 1024 };
+    struct rlimit old;
+    cr_assert_eq(getrlimit(RLIMIT_STACK, &old), 0);
+    if (old.rlim_max != RLIM_INFINITY && old.rlim_max < lim.rlim_max)
+        lim.rlim_cur = lim.rlim_max = old.rlim_max;
+    cr_assert_eq(setrlimit(RLIMIT_STACK, &lim), 0);
+    enum { N = FHIR_MAX_ENTRIES - 1 };
+    size_t cap = (size_t)N * 400 + 512;
+    char *j = malloc(cap);
+    cr_assert_not_null(j);
+    size_t len = (size_t)snprintf(
+        j, cap, "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
+        "{\"fullUrl\":\"urn:uuid:p\",\"resource\":{\"resourceType\":"
+        "\"Patient\",\"identifier\":[{\"system\":\"urn:x\",\"value\":\"1\"}]}}");
+    for (int k = 0; k < N; k++)
+        len += (size_t)snprintf(
+            j + len, cap - len,
+            ",{\"fullUrl\":\"urn:uuid:s%d\",\"resource\":{\"resourceType\":"
+            "\"ServiceRequest\",\"id\":\"s%d\",\"status\":\"active\","
+            "\"intent\":\"order\",\"subject\":{\"reference\":\"urn:uuid:p\"},"
+            "\"code\":{\"coding\":[{\"system\":\"http://snomed.info/sct\","
+            "\"code\":\"3457005\"}]},\"reasonReference\":[{\"reference\":"
+            "\"ServiceRequest/s%d\"}]}}",
+            k, k, k + 1);
+    snprintf(j + len, cap - len, "]}");
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s", err.field);
+    cr_expect_eq(res.n_failed, 0);
+    cr_expect_eq(out.n, (size_t)N, "a referral a request");
+    free(j);
+    setrlimit(RLIMIT_STACK, &old);
 }
 #undef BAD_COND
 #undef FOCUS_TASK
