@@ -169,7 +169,7 @@ ADT_ALWAYS_INLINE void write_cx(struct ctx *c, struct text v, struct text sys,
 static bool cx_system_is_hub(struct ctx *c, const char *field,
                              struct text sys)
 {
-    if (sys.s.len < 8 || (sys.s.p[0] | 0x20) != 'u' || !idsys_is_hub(sys.s))
+    if (!idsys_is_hub(sys.s))
         return false;
     adt_warn(c, field, IDSYS_HUB_LEFT_OUT);
     return true;
