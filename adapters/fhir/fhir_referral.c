@@ -365,16 +365,33 @@ static bool sr_is_order(const cJSON *sr)
     return order;
 }
 
+/* Whether ServiceRequest `sr` asks that its service NOT be performed
+ * (F2320): R4 ServiceRequest.doNotPerform is a modifier element, "true
+ * indicates that the service/procedure should NOT be performed"; read as
+ * a referral, a "do not refer" is sent to every referral subscriber as
+ * one to act on. */
+static bool sr_do_not_perform(const cJSON *sr)
+{
+    return cJSON_IsTrue(fx_get(sr, "doNotPerform"));
+}
+
 int fx_service_request(struct fx *x, struct fx_entry *e)
 {
     struct slice patient, body;
     struct jw w;
     struct orgs orgs = { .n = 0 };
     const char *authored, *st;
-    int rc;
+    int dnp, rc;
     if ((rc = fx_enum(x, e->res, "status", true, REQUEST_STATUS, &st)) ||
+        (rc = fx_bool(x, e->res, "doNotPerform", &dnp)) ||
         (rc = fx_prologue(x, e, "subject", &patient)))
         return rc;
+    if (dnp == 1) {
+        fx_note_entry(x, e, "accepted with no event: a request not to "
+                            "perform a service (doNotPerform) is not a "
+                            "referral");
+        return HUB_OK;
+    }
     /* a lab, imaging or surgical order is context, as an unreadable
      * response is (F1800): no referral subscriber is sent it */
     if (sr_is_order(e->res)) {
@@ -539,6 +556,13 @@ int fx_task(struct fx *x, struct fx_entry *e)
     if (sr_focus && sr_is_order(fe->res)) {
         fx_note_entry(x, e, "accepted with no event: the task's focus is a "
                             "laboratory, imaging or surgical order, not a "
+                            "referral");
+        return HUB_OK;
+    }
+    /* and so is the Task of a request not to perform (F2320) */
+    if (sr_focus && sr_do_not_perform(fe->res)) {
+        fx_note_entry(x, e, "accepted with no event: the task's focus is a "
+                            "request not to perform a service, not a "
                             "referral");
         return HUB_OK;
     }

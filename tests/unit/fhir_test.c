@@ -1201,6 +1201,62 @@ Test(fhir, the_task_of_a_lab_order_is_context_as_its_order_is)
     cr_assert_eq(out.n, 1);
     cr_assert_str_eq(out.ev[0].type, "referral.updated");
 }
+
+/* F2320 (round 154): R4 ServiceRequest.doNotPerform is a modifier, "true
+ * indicates that the service/procedure should NOT be performed" (HRSA's
+ * UDS+ examples send it, false); a request not to perform was read as a
+ * referral to perform, sent to every referral subscriber. It is context
+ * with an informational issue, as an order is (F2000), and so is its
+ * Task in the same message; false reads as before, and a value that is
+ * no boolean is refused, as a modifier the hub cannot read must be. */
+#define SR_DNP(id, dnp)                                                     \
+    "{\"resourceType\":\"ServiceRequest\",\"id\":\"" id "\",\"status\":"   \
+    "\"active\",\"intent\":\"order\",\"doNotPerform\":" dnp ","          \
+    "\"subject\":{\"reference\":\"Patient/p1\"},\"code\":{\"coding\":[{" \
+    "\"system\":\"http://snomed.info/sct\",\"code\":\"467771000124109\"}]}}"
+Test(fhir, a_request_not_to_perform_is_no_referral)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    struct slice oo;
+    cr_assert_eq(run(SR_DNP("n1", "true"), &out, &res, &err), HUB_OK,
+                 "%s %s", err.field, err.what ? err.what : "");
+    cr_assert_eq(out.n, 0, "no referral to perform what is not to be");
+    cr_assert_eq(res.entries[0].n_warnings, 0);
+    cr_assert_not_null(res.entries[0].note.what);
+    cr_assert_eq(fhir_result_outcome(&A, &res, &oo), HUB_OK);
+    cr_assert_not_null(strstr(oo.p, "\"severity\":\"information\""), "%s",
+                       oo.p);
+    cr_assert_not_null(strstr(oo.p, "doNotPerform"), "%s", oo.p);
+    cr_assert_eq(run(SR_DNP("n2", "false"), &out, &res, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_assert_str_eq(out.ev[0].type, "referral.created");
+    cr_assert_null(res.entries[0].note.what);
+    cr_assert_eq(run(SR_DNP("n3", "\"true\""), &out, &res, &err),
+                 HUB_EINVALID);
+    cr_assert_str_eq(err.field, "ServiceRequest.doNotPerform");
+    /* its Task in the message is context too; a referral's Task beside
+     * it is read */
+    const char *b =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"resource\":" SR_DNP("n4", "true") "},"
+        "{\"resource\":" TASK_OF("t4", "ServiceRequest/n4") "},"
+        "{\"resource\":" SR_DNP("n5", "false") "},"
+        "{\"resource\":" TASK_OF("t5", "ServiceRequest/n5") "}]}";
+    cr_assert_eq(run(b, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what ? err.what : "");
+    cr_assert_eq(out.n, 2, "the referral and its task only");
+    for (size_t i = 0; i < out.n; i++)
+        cr_assert_not_null(strstr(out.ev[i].json.p, "ServiceRequest/n5"),
+                           "%s", out.ev[i].json.p);
+    cr_assert_not_null(res.entries[0].note.what);
+    cr_assert_not_null(res.entries[1].note.what);
+    cr_assert_not_null(strstr(res.entries[1].note.what, "not to perform"),
+                       "%s", res.entries[1].note.what);
+    cr_assert_null(res.entries[3].note.what);
+}
+#undef SR_DNP
 #undef TASK_OF
 
 Test(fhir, bare_patient_id_gets_the_callers_scope_not_the_orgs_mrn_scope)
