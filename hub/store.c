@@ -72,6 +72,15 @@ static void quiet_notice(void *arg, const PGresult *res)
     log_info("subscription.health", "%s", line);
 }
 
+/* The feed's answers to a reader's cursor (hub_feed_page: 22H10 past the
+ * head, 22H11 below what the retention removed), which store_feed reads
+ * and hubd answers 409 cursor_ahead and 410 cursor_pruned: the partner's
+ * condition, no fault of the store's (F2162) */
+static bool feed_answer(const char *st)
+{
+    return strcmp(st, "22H10") == 0 || strcmp(st, "22H11") == 0;
+}
+
 /*
  * Classify a failed result, log it as SQLSTATE + constraint, remember the
  * SQLSTATE. Data exceptions (22), constraint violations (23) and program
@@ -81,7 +90,8 @@ static void quiet_notice(void *arg, const PGresult *res)
  * the session's lock_timeout (55P03, store_connect_limited) outside an
  * explicit transaction, so that the link is as good as before, is
  * HUB_EBUSY; everything else HUB_EDB, retried. A 54 retried was retried
- * for ever, and held every sender's batch with it.
+ * for ever, and held every sender's batch with it. The feed's answers are
+ * logged at debug only.
  */
 int db_fail(struct store *s, const char *op, const PGresult *r)
 {
@@ -95,7 +105,10 @@ int db_fail(struct store *s, const char *op, const PGresult *r)
     s->sqlstate[strlen(st) < 5 ? strlen(st) : 5] = '\0';
     bool refused = (st[0] == '2' && (st[1] == '2' || st[1] == '3')) ||
                    (st[0] == '5' && st[1] == '4');
-    if (!refused || !s->quiet_refusals)
+    if (feed_answer(s->sqlstate))
+        log_debug("store.db_error", "op=%s sqlstate=%s constraint=%s", op,
+                  s->sqlstate, cons ? cons : "-");
+    else if (!refused || !s->quiet_refusals)
         log_warn("store.db_error", "op=%s sqlstate=%s constraint=%s", op,
                  s->sqlstate, cons ? cons : "-");
     if (refused)

@@ -721,6 +721,109 @@ Test(store, an_event_naming_another_organizations_scope_is_refused)
                        "org_id = 'org_b'"), 1);
 }
 
+/* What hubd does not read of an event is read by the database, which
+ * refuses another organization's scope as hubd does (F2242, 023's
+ * hub_id_system): (a) an identifier whose "system" key is repeated (jsonb
+ * keeps the last; body.c leaves the event to hub_ingest_fast), (b) a
+ * merge's patient.merged_from (the serial path's hub_merge_patient). The
+ * batch is refused as a value (22H12: the committer then stores its
+ * messages one by one and quarantines that one); nothing of it stored. The
+ * sender's own scope is taken either way. */
+Test(store, the_database_refuses_another_organizations_scope_hubd_passes)
+{
+    struct fixture f;
+    struct store_msg_result res[2];
+    static const char *const sys[] = { "urn:hub:org:org_a:ns:MRN",
+                                       "Urn:Hub:org:org_b:ns:MRN",
+                                       "urn:hub:org:org_ab" };
+    char json[512];
+
+    add_msg(&f, 0, "org_a", "s1", "adt.admit", "MRN", "1234");
+    ingest(&f, 1, res);
+    release(res, 1);
+    for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++) {
+        /* (a) */
+        snprintf(json, sizeof(json), "{\"type\":\"adt.update\","
+                 "\"patient\":{\"identifiers\":[{\"value\":\"1234\","
+                 "\"system\":\"MRN\",\"system\":\"%s\"}]}}", sys[i]);
+        add_msg(&f, 0, "org_b", "s2", "adt.update", "MRN", "1234");
+        f.ev[0].json = slice_from_cstr(json);
+        cr_assert_eq(store_ingest_batch(s, f.m, 1, res), HUB_EINVALID, "%s",
+                     sys[i]);
+        cr_assert_str_eq(store_last_sqlstate(s), "22H12", "%s", sys[i]);
+        /* (b) */
+        snprintf(json, sizeof(json), "{\"type\":\"adt.merge\","
+                 "\"patient\":{\"identifiers\":[{\"value\":\"9\","
+                 "\"system\":\"MRN\"}],\"merged_from\":[{\"value\":"
+                 "\"1234\",\"system\":\"%s\"}]}}", sys[i]);
+        add_msg(&f, 0, "org_b", "s3", "adt.merge", "MRN", "9");
+        f.ev[0].json = slice_from_cstr(json);
+        cr_assert_eq(store_ingest_batch(s, f.m, 1, res), HUB_EINVALID, "%s",
+                     sys[i]);
+        cr_assert_str_eq(store_last_sqlstate(s), "22H12", "%s", sys[i]);
+        cr_assert_eq(qlong("SELECT count(*) FROM messages"), 1, "%s", sys[i]);
+    }
+    cr_assert_eq(qlong("SELECT count(*) FROM patients WHERE merged_into IS "
+                       "NOT NULL"), 0);
+    /* the sender's own scope, both ways */
+    snprintf(json, sizeof(json), "{\"type\":\"adt.merge\",\"patient\":"
+             "{\"identifiers\":[{\"value\":\"9\",\"system\":\"MRN\","
+             "\"system\":\"urn:hub:org:org_b:fhir\"}],\"merged_from\":"
+             "[{\"value\":\"1234\",\"system\":\"urn:hub:org:org_b\"}]}}");
+    add_msg(&f, 0, "org_b", "s4", "adt.merge", "MRN", "9");
+    f.ev[0].json = slice_from_cstr(json);
+    ingest(&f, 1, res);
+    release(res, 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers WHERE "
+                       "org_id = 'org_b' AND system IN "
+                       "('urn:hub:org:org_b:fhir', 'urn:hub:org:org_b')"), 2);
+    cr_assert_eq(qlong("SELECT count(DISTINCT hub_id) FROM patient_identifiers "
+                       "WHERE value = '1234'"), 2, "org_a's patient apart");
+}
+
+/* F2282: a map of the hub's own name for a patient known by its message
+ * (MSH-10, IDSYS_BY_MESSAGE), made before round 145 refused one, stayed in
+ * effect. 023 clears it as `hubctl org authority ORG MSH-10` would
+ * (audited), keeps the sender's other maps, and the table refuses the name
+ * since. The database is put back where 022 left it: the constraint
+ * dropped, 023 not recorded; the map made then; migrated again. */
+Test(store, migration_023_clears_a_map_of_the_by_message_name)
+{
+    char *json = NULL;
+
+    cr_assert_eq(store_exec(s, "ALTER TABLE org_authorities DROP CONSTRAINT "
+                            "org_authorities_not_by_message; DELETE FROM "
+                            "schema_migrations WHERE version = '023'"),
+                 HUB_OK);
+    cr_assert_eq(store_authority_set(s, "test", "org_a", "MRN",
+                                     "urn:oid:1.2.9", &json), HUB_OK);
+    free(json);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_authority_set('test', "
+                       "'org_a', 'MSH-10', 'urn:oid:1.2.7')"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM patient_identifiers"), 0);
+    cr_assert_eq(qlong("SELECT count(*) WHERE hub_id_system('org_a', "
+                       "'MSH-10') = 'urn:oid:1.2.7'"), 1);
+
+    cr_assert_eq(store_migrate(s, testdb_migrations_dir()), HUB_OK);
+    cr_assert_eq(qlong("SELECT count(*) FROM org_authorities"), 1);
+    cr_assert_eq(qlong("SELECT count(*) WHERE "
+                       "hub_id_system('org_a', 'MSH-10') = "
+                       "'urn:hub:org:org_a:ns:MSH-10' AND "
+                       "hub_id_system('org_a', 'MRN') = 'urn:oid:1.2.9'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM audit WHERE action = "
+                       "'authority.cleared' AND actor = 'hubctl' AND "
+                       "object_id = 'org_a' AND detail::jsonb->>'namespace' = "
+                       "'MSH-10'"), 1);
+    cr_assert_eq(qlong("SELECT count(*) FROM hub_audit_verify() WHERE ok"), 1);
+    cr_assert_eq(store_exec(s, "SELECT hub_authority_set('test', 'org_b', "
+                            "'MSH-10', 'urn:oid:1.2.7')"), HUB_EINVALID);
+    cr_assert_str_eq(store_last_sqlstate(s), "23514");
+    cr_assert_eq(store_authority_set(s, "test", "org_b", "MSH-10",
+                                     "urn:oid:1.2.7", &json), HUB_EINVALID);
+    free(json);
+    cr_assert_eq(qlong("SELECT count(*) FROM org_authorities"), 1);
+}
+
 /* The operator says what a sender means by its own name (F113): hospital
  * A's namespace MRN is urn:oid:1.2.9. Identifiers A recorded under the
  * name before are found by the URI after; A's later messages link by the
