@@ -90,12 +90,23 @@ Test(csv_export, every_missing_required_column_is_named_at_once)
     static const char *const missing[] = { "screening_id", "patient_id",
                                            "instrument", "screened_at" };
     cr_assert_eq(r.rep.errors, 4);
-    cr_assert_eq(r.rep.n, 4);
     for (size_t i = 0; i < 4; i++) {
         cr_assert_eq(r.rep.f[i].row, 1);
         cr_assert_eq(r.rep.f[i].col, 0);
         cr_assert_str_eq(r.rep.f[i].column, missing[i]);
         cr_assert_str_eq(r.rep.f[i].what, "required column is missing");
+    }
+    /* and the columns not read, by number, in the same report (F2400):
+     * the missing ones are among them under the sender's names */
+    static const size_t unread[] = { 1, 2, 3, 5 };
+    cr_assert_eq(r.rep.warnings, 4);
+    cr_assert_eq(r.rep.n, 8);
+    for (size_t i = 0; i < 4; i++) {
+        cr_assert_eq(r.rep.f[4 + i].row, 1);
+        cr_assert_eq(r.rep.f[4 + i].col, unread[i]);
+        cr_assert_null(r.rep.f[4 + i].column);
+        cr_assert_str_eq(r.rep.f[4 + i].what,
+                         "column is not one the layout knows; ignored");
     }
 }
 
@@ -174,10 +185,16 @@ Test(csv_export, a_file_without_a_header_row_quotes_nothing_back)
     static const char *const layout[] = { "screening_id", "patient_id",
                                           "instrument", "screened_at",
                                           "question" };
-    cr_assert_eq(r.rep.n, 5);
+    cr_assert_eq(r.rep.n, 11);
     for (size_t i = 0; i < 5; i++) {
         cr_assert_str_eq(r.rep.f[i].column, layout[i]);
         cr_assert_str_eq(r.rep.f[i].what, "required column is missing");
+    }
+    for (size_t i = 5; i < 11; i++) {      /* by number, no value (F2400) */
+        cr_assert_eq(r.rep.f[i].col, i - 4);
+        cr_assert_null(r.rep.f[i].column);
+        cr_assert_str_eq(r.rep.f[i].what,
+                         "column is not one the layout knows; ignored");
     }
 }
 
