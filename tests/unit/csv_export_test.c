@@ -406,6 +406,42 @@ Test(csv_export, a_utf8_file_with_some_windows_1252_bytes_keeps_both)
     cr_assert_eq(rj->raw.len, strlen("S3,P\xe9,96777-8"));
 }
 
+/* Excel for Mac saves "CSV" and "CSV (Macintosh)" in Mac OS Roman, each
+ * line ended by a CR alone (a cell's own line break stays LF): read as
+ * Windows-1252, Jos\x8e had a Z-caron and Mu\x96oz an en dash in the
+ * events (F2402).
+ * Such a file is read as Mac OS Roman, and says so; its rejected row is
+ * still quarantined as the bytes sent. A Windows-1252 file with CRLF, or
+ * one whose first line ends in LF, is read as before. */
+Test(csv_export, an_excel_for_mac_csv_is_read_as_mac_os_roman)
+{
+    static const char lit[] =
+        "screening_id,patient_id,instrument,screened_at,question,"
+        "given_name,family_name,address_line\r"
+        "S1,P1,96777-8,2026-01-02,93030-5,Jos\x8e,Mu\x96oz,"
+        "\"Calle Pe\x96" "a 4\nApt N\xbc 2\"\r"
+        "S2,P\x87,96777-8\r";
+    struct csvrun r = RUN("screenings", lit);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 1);
+    cr_assert_not_null(finding(&r.rep, 0, "read as Mac OS Roman"));
+    cr_assert_null(finding(&r.rep, 0, "Windows-1252"));
+    HAS(ev(&r, 0), "\"given\":[\"Jos\xc3\xa9\"]");
+    HAS(ev(&r, 0), "\"family\":\"Mu\xc3\xb1oz\"");
+    HAS(ev(&r, 0), "\"lines\":[\"Calle Pe\xc3\xb1" "a 4\\nApt N\xc2\xba 2\"]");
+    cr_assert_eq(r.rep.n_rejected, 1);
+    const struct csv_rejected *rj = &r.rep.rejected[0];
+    cr_assert_eq(rj->offset, (size_t)(strstr(lit, "S2,") - lit));
+    cr_assert_eq(rj->raw.len, strlen("S2,P\x87,96777-8"));
+
+    struct csvrun w = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,question,"
+        "family_name\r\n"
+        "S1,P1,96777-8,2026-01-02,93030-5,Mu\xf1oz\r\n");
+    cr_assert_not_null(finding(&w.rep, 0, "not UTF-8: read as Windows-1252"));
+    HAS(ev(&w, 0), "\"family\":\"Mu\xc3\xb1oz\"");
+}
+
 /* ---- dates as spreadsheets write them ------------------------------------ */
 
 /* Each form a spreadsheet or database writes becomes one ISO 8601 value in
