@@ -697,7 +697,7 @@ int csv_to_events_at(struct arena *a, const struct dict *d, const char *kind,
                                "file is larger than the limit");
 
     /* Text that is not UTF-8 (csv_text.c: Windows-1252, UTF-8 mixed with
-     * it, UTF-16) is read from its UTF-8 translation (names keep their
+     * it, UTF-16, Mac OS Roman) is read from its UTF-8 translation (names keep their
      * accents instead of becoming U+FFFD), and the report says so. Its
      * rejected rows are given back as the bytes that were sent (below). */
     struct csv_file *tf = NULL;
@@ -710,6 +710,9 @@ int csv_to_events_at(struct arena *a, const struct dict *d, const char *kind,
                                 "UTF-8: read as such",
             [CSV_ENC_UTF16BE] = "file is UTF-16 (Excel's Unicode text), not "
                                 "UTF-8: read as such",
+            [CSV_ENC_MACROMAN] = "file is not UTF-8 and its lines end in CR "
+                                 "alone, as Excel for Mac saves CSV: read as "
+                                 "Mac OS Roman",
         };
         const char *u;
         size_t ulen;

@@ -20,6 +20,7 @@
  *                              and Mac since 2011); five digits only, as a
  *                              four-digit number is a year
  *   ...T10:00:00+0500          an offset without its colon
+ *   ...T10:00:00+05            an offset of hours alone (PostgreSQL)
  *
  * A date (birth date) takes a time only when it is midnight ("1/2/1985
  * 0:00", as Excel writes a date cell typed as date-time). Pure: no clock.
@@ -170,9 +171,19 @@ long csv_serial_days(struct slice v)
     return num(&r, 5);
 }
 
+/* Whether a date-time (its T at 10) ends in an offset of hours alone,
+ * +hh or -hh, as PostgreSQL writes a timestamptz ("...10:00:00+00"). */
+static bool hours_offset(const char *s, size_t len)
+{
+    return len >= 16 && s[10] == 'T' &&
+           (s[len - 3] == '+' || s[len - 3] == '-') &&
+           s[len - 2] >= '0' && s[len - 2] <= '9' && s[len - 1] >= '0' &&
+           s[len - 1] <= '9';
+}
+
 /*
  * Year first, ISO but for what spreadsheets and databases change: '/' for
- * '-', a space for T, an offset +hhmm. The rewriting must then be ISO
+ * '-', a space for T, an offset +hhmm or +hh. The rewriting must then be ISO
  * (csv_is_datetime checks the rest: fraction, Z, offset); for a date, a
  * time is dropped when it is midnight.
  */
@@ -191,6 +202,9 @@ static enum csv_dt_form year_first(struct slice v, bool date_only, char *out,
         out[len - 1] = out[len - 2];
         out[len - 2] = ':';
         len++;
+    } else if (len + 3 <= CSV_DATE_MAX && hours_offset(out, len)) {
+        memcpy(out + len, ":00", 3);    /* PostgreSQL's +00, -04 (F2401) */
+        len += 3;
     }
     struct slice w = { out, len };
     if (!csv_is_datetime(w))

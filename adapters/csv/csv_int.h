@@ -51,6 +51,8 @@ enum csv_enc {
     CSV_ENC_MIXED,          /* UTF-8 with bytes that are not */
     CSV_ENC_UTF16LE,
     CSV_ENC_UTF16BE,
+    CSV_ENC_MACROMAN,       /* no UTF-8, lines ending in CR alone: Mac OS
+                             * Roman, as Excel for Mac saves "CSV" */
 };
 
 /* What the bytes of a file are. */

@@ -322,7 +322,9 @@ static int map_header(struct csv_ctx *c, unsigned file,
         unknown[i] = !known && h.len;
     }
     /* each missing column is a finding, so that a header from another
-     * tool is put right in one go; the error names the first */
+     * tool is put right in one go; the error names the first. The columns
+     * not read are said in a refusal too: among them are the missing ones
+     * under the sender's names (member_id for patient_id, F2400) */
     size_t first = ncols;
     for (size_t k = 0; k < ncols; k++) {
         if (cols[k].required && t->hidx[k] < 0) {
@@ -332,16 +334,16 @@ static int map_header(struct csv_ctx *c, unsigned file,
                 first = k;
         }
     }
+    for (size_t i = 0; i < hn; i++)
+        if (unknown[i])
+            csv_finding(c, file, row->row, i + 1, NULL, CSV_SEV_WARNING,
+                        "column is not one the layout knows; ignored");
     if (first < ncols) {
         char field[128];
         snprintf(field, sizeof(field), "%u:%s", file, cols[first].name);
         return hub_err_set(err, HUB_EINVALID, field, 0,
                            "required column is missing");
     }
-    for (size_t i = 0; i < hn; i++)
-        if (unknown[i])
-            csv_finding(c, file, row->row, i + 1, NULL, CSV_SEV_WARNING,
-                        "column is not one the layout knows; ignored");
     return HUB_OK;
 }
 

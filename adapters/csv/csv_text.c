@@ -12,6 +12,10 @@
  *                 mark, TAB-delimited), or big-endian; without a byte
  *                 order mark when the header's ASCII shows it (every
  *                 other byte NUL). Unpaired surrogates become U+FFFD.
+ *   Mac OS Roman  Excel for Mac, "CSV" and "CSV (Macintosh)": no UTF-8,
+ *                 and the header's line ends in CR alone, which no
+ *                 Windows tool writes (F2402: its 0x8e is e-acute, not
+ *                 Windows-1252's Z-caron).
  *
  * Places stay the sender's: an offset into the translation is turned back
  * into one into the bytes sent, and a rejected row is given back as the
@@ -22,6 +26,36 @@
 
 #include "common/utf8.h"
 #include "csv/csv_int.h"
+
+/* Mac OS Roman's 0x80 to 0xff (0xdb the euro, as since Mac OS 8.5). */
+static const uint16_t mac_roman[128] = {
+    0x00c4, 0x00c5, 0x00c7, 0x00c9, 0x00d1, 0x00d6, 0x00dc, 0x00e1,
+    0x00e0, 0x00e2, 0x00e4, 0x00e3, 0x00e5, 0x00e7, 0x00e9, 0x00e8,
+    0x00ea, 0x00eb, 0x00ed, 0x00ec, 0x00ee, 0x00ef, 0x00f1, 0x00f3,
+    0x00f2, 0x00f4, 0x00f6, 0x00f5, 0x00fa, 0x00f9, 0x00fb, 0x00fc,
+    0x2020, 0x00b0, 0x00a2, 0x00a3, 0x00a7, 0x2022, 0x00b6, 0x00df,
+    0x00ae, 0x00a9, 0x2122, 0x00b4, 0x00a8, 0x2260, 0x00c6, 0x00d8,
+    0x221e, 0x00b1, 0x2264, 0x2265, 0x00a5, 0x00b5, 0x2202, 0x2211,
+    0x220f, 0x03c0, 0x222b, 0x00aa, 0x00ba, 0x03a9, 0x00e6, 0x00f8,
+    0x00bf, 0x00a1, 0x00ac, 0x221a, 0x0192, 0x2248, 0x2206, 0x00ab,
+    0x00bb, 0x2026, 0x00a0, 0x00c0, 0x00c3, 0x00d5, 0x0152, 0x0153,
+    0x2013, 0x2014, 0x201c, 0x201d, 0x2018, 0x2019, 0x00f7, 0x25ca,
+    0x00ff, 0x0178, 0x2044, 0x20ac, 0x2039, 0x203a, 0xfb01, 0xfb02,
+    0x2021, 0x00b7, 0x201a, 0x201e, 0x2030, 0x00c2, 0x00ca, 0x00c1,
+    0x00cb, 0x00c8, 0x00cd, 0x00ce, 0x00cf, 0x00cc, 0x00d3, 0x00d4,
+    0xf8ff, 0x00d2, 0x00da, 0x00db, 0x00d9, 0x0131, 0x02c6, 0x02dc,
+    0x00af, 0x02d8, 0x02d9, 0x02da, 0x00b8, 0x02dd, 0x02db, 0x02c7,
+};
+
+/* Whether the first line of s[0..n) ends in a CR alone: the line end a
+ * Mac "CSV" has throughout (a cell's own line break, LF, may not be). */
+static bool first_line_ends_in_cr(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\r' || s[i] == '\n')
+            return s[i] == '\r' && (i + 1 == n || s[i + 1] != '\n');
+    return false;
+}
 
 /* A byte of 0x80 or more in s[0..n): most files are ASCII, so eight bytes
  * a test (the byte count of the loop it replaced was a tenth of the
@@ -73,7 +107,7 @@ enum csv_enc csv_encoding(const char *p, size_t len)
     for (; i < len; i++)
         if (s[i] >= 0x80 && utf8_seq_len(s + i, len - i) > 1)
             return CSV_ENC_MIXED;
-    return CSV_ENC_CP1252;
+    return first_line_ends_in_cr(s, len) ? CSV_ENC_MACROMAN : CSV_ENC_CP1252;
 }
 
 /* The UTF-16 code unit at s[i], i + 1 < n. */
@@ -137,6 +171,14 @@ static char *mixed_to_utf8(char *o, const unsigned char *s, size_t n)
     return o;
 }
 
+static char *mac_roman_to_utf8(char *o, const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        o = s[i] < 0x80 ? (*o = (char)s[i], o + 1)
+                        : utf8_put(o, mac_roman[s[i] - 0x80]);
+    return o;
+}
+
 bool csv_to_utf8(struct arena *a, enum csv_enc e, const char *p, size_t len,
                  const char **out, size_t *out_len)
 {
@@ -152,6 +194,10 @@ bool csv_to_utf8(struct arena *a, enum csv_enc e, const char *p, size_t len,
         /* a unit of two bytes becomes at most three, a pair of four four */
         u = arena_alloc(a, len / 2 * 3 + 4);
         o = utf16_to_utf8(u, s, len, e == CSV_ENC_UTF16BE);
+        break;
+    case CSV_ENC_MACROMAN:
+        u = arena_alloc(a, 3 * len + 1);
+        o = mac_roman_to_utf8(u, s, len);
         break;
     case CSV_ENC_CP1252:
     case CSV_ENC_MIXED:
@@ -189,6 +235,8 @@ static size_t sent_width(enum csv_enc e, const unsigned char *s, size_t n,
     }
     if (s[i] < 0x80)
         return 1;
+    if (e == CSV_ENC_MACROMAN)
+        return mac_roman[s[i] - 0x80] < 0x800 ? 2 : 3;
     /* inside a valid UTF-8 sequence (its lead byte up to three back) */
     for (size_t k = 0; k <= 3 && k <= i; k++)
         if (utf8_seq_len(s + i - k, n - i + k) > k)

@@ -132,8 +132,8 @@ bool csv_date_fix(struct csv_ctx *c, struct csv_table *t, size_t ri, int col,
 {
     static const char *const warn[] = {
         [CSV_DT_OTHER] = "dates in this column not in ISO form (a space "
-                         "for T, '/', +hhmm) read as ISO 8601 (first such "
-                         "row)",
+                         "for T, '/', +hhmm, +hh) read as ISO 8601 "
+                         "(first such row)",
         [CSV_DT_US] = "M/D/YYYY dates in this column read as "
                       "month/day/year (first such row)",
         [CSV_DT_US_YY] = "M/D/YY dates in this column read as "

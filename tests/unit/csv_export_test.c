@@ -90,12 +90,23 @@ Test(csv_export, every_missing_required_column_is_named_at_once)
     static const char *const missing[] = { "screening_id", "patient_id",
                                            "instrument", "screened_at" };
     cr_assert_eq(r.rep.errors, 4);
-    cr_assert_eq(r.rep.n, 4);
     for (size_t i = 0; i < 4; i++) {
         cr_assert_eq(r.rep.f[i].row, 1);
         cr_assert_eq(r.rep.f[i].col, 0);
         cr_assert_str_eq(r.rep.f[i].column, missing[i]);
         cr_assert_str_eq(r.rep.f[i].what, "required column is missing");
+    }
+    /* and the columns not read, by number, in the same report (F2400):
+     * the missing ones are among them under the sender's names */
+    static const size_t unread[] = { 1, 2, 3, 5 };
+    cr_assert_eq(r.rep.warnings, 4);
+    cr_assert_eq(r.rep.n, 8);
+    for (size_t i = 0; i < 4; i++) {
+        cr_assert_eq(r.rep.f[4 + i].row, 1);
+        cr_assert_eq(r.rep.f[4 + i].col, unread[i]);
+        cr_assert_null(r.rep.f[4 + i].column);
+        cr_assert_str_eq(r.rep.f[4 + i].what,
+                         "column is not one the layout knows; ignored");
     }
 }
 
@@ -174,10 +185,16 @@ Test(csv_export, a_file_without_a_header_row_quotes_nothing_back)
     static const char *const layout[] = { "screening_id", "patient_id",
                                           "instrument", "screened_at",
                                           "question" };
-    cr_assert_eq(r.rep.n, 5);
+    cr_assert_eq(r.rep.n, 11);
     for (size_t i = 0; i < 5; i++) {
         cr_assert_str_eq(r.rep.f[i].column, layout[i]);
         cr_assert_str_eq(r.rep.f[i].what, "required column is missing");
+    }
+    for (size_t i = 5; i < 11; i++) {      /* by number, no value (F2400) */
+        cr_assert_eq(r.rep.f[i].col, i - 4);
+        cr_assert_null(r.rep.f[i].column);
+        cr_assert_str_eq(r.rep.f[i].what,
+                         "column is not one the layout knows; ignored");
     }
 }
 
@@ -389,6 +406,42 @@ Test(csv_export, a_utf8_file_with_some_windows_1252_bytes_keeps_both)
     cr_assert_eq(rj->raw.len, strlen("S3,P\xe9,96777-8"));
 }
 
+/* Excel for Mac saves "CSV" and "CSV (Macintosh)" in Mac OS Roman, each
+ * line ended by a CR alone (a cell's own line break stays LF): read as
+ * Windows-1252, Jos\x8e had a Z-caron and Mu\x96oz an en dash in the
+ * events (F2402).
+ * Such a file is read as Mac OS Roman, and says so; its rejected row is
+ * still quarantined as the bytes sent. A Windows-1252 file with CRLF, or
+ * one whose first line ends in LF, is read as before. */
+Test(csv_export, an_excel_for_mac_csv_is_read_as_mac_os_roman)
+{
+    static const char lit[] =
+        "screening_id,patient_id,instrument,screened_at,question,"
+        "given_name,family_name,address_line\r"
+        "S1,P1,96777-8,2026-01-02,93030-5,Jos\x8e,Mu\x96oz,"
+        "\"Calle Pe\x96" "a 4\nApt N\xbc 2\"\r"
+        "S2,P\x87,96777-8\r";
+    struct csvrun r = RUN("screenings", lit);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.rep.rows_used, 1);
+    cr_assert_not_null(finding(&r.rep, 0, "read as Mac OS Roman"));
+    cr_assert_null(finding(&r.rep, 0, "Windows-1252"));
+    HAS(ev(&r, 0), "\"given\":[\"Jos\xc3\xa9\"]");
+    HAS(ev(&r, 0), "\"family\":\"Mu\xc3\xb1oz\"");
+    HAS(ev(&r, 0), "\"lines\":[\"Calle Pe\xc3\xb1" "a 4\\nApt N\xc2\xba 2\"]");
+    cr_assert_eq(r.rep.n_rejected, 1);
+    const struct csv_rejected *rj = &r.rep.rejected[0];
+    cr_assert_eq(rj->offset, (size_t)(strstr(lit, "S2,") - lit));
+    cr_assert_eq(rj->raw.len, strlen("S2,P\x87,96777-8"));
+
+    struct csvrun w = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,question,"
+        "family_name\r\n"
+        "S1,P1,96777-8,2026-01-02,93030-5,Mu\xf1oz\r\n");
+    cr_assert_not_null(finding(&w.rep, 0, "not UTF-8: read as Windows-1252"));
+    HAS(ev(&w, 0), "\"family\":\"Mu\xc3\xb1oz\"");
+}
+
 /* ---- dates as spreadsheets write them ------------------------------------ */
 
 /* Each form a spreadsheet or database writes becomes one ISO 8601 value in
@@ -409,6 +462,9 @@ Test(csv_export, spreadsheet_dates_reach_the_event_as_iso_8601)
         { "2024-02-19 10:00:00.123-05:00", "2024-02-19T10:00:00.123-05:00" },
         { "2024/02/19", "2024-02-19" },
         { "2024-02-19T10:00:00+0530", "2024-02-19T10:00:00+05:30" },
+        /* PostgreSQL's timestamptz as psql's \copy writes it (F2401) */
+        { "2024-02-19 10:00:00+00", "2024-02-19T10:00:00+00:00" },
+        { "2024-02-19 10:00:00.25-05", "2024-02-19T10:00:00.25-05:00" },
     };
     for (size_t i = 0; i < sizeof(dt) / sizeof(dt[0]); i++) {
         char in[512];

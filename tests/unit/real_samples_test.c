@@ -18,8 +18,12 @@
  * A refusal must also leave no events, and its place must look like a place
  * (no blanks, no quotes: a value from the message can never hide in it).
  * CSV samples are upload sets: each directory of tests/data/real/csv/ is one
- * SHIN-NY upload (all its *.csv, sorted by name, kind "shinny"), beside
- * <dir>.events.json and <dir>.report.json (csv_report_json), or <dir>.err.json.
+ * upload (all its *.csv, sorted by name), of kind "shinny" unless the
+ * directory holds a file `kind` naming another ("screenings",
+ * "referral-status"), beside <dir>.events.json and <dir>.report.json
+ * (csv_report_json), or <dir>.err.json, with <dir>.report.json too when the
+ * report of the refusal is checked (every missing column named, nothing of
+ * the file quoted back).
  *
  * How the expected files were checked: each was first written from the
  * adapter's own output, then read field by field against the sample by hand
@@ -36,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ccda/ccda.h"
 #include "common/dict.h"
@@ -455,7 +460,50 @@ Test(real_samples, every_ccda_section_sample_gives_its_checked_outcome_in_a_docu
     run_dir("ccda-sections", F_CCDA_SECTION, 3);
 }
 
-/* One SHIN-NY upload set: every *.csv of `set`, sorted by name. */
+/* The kind a set is sent as: its `kind` file's first word, else "shinny". */
+static const char *csv_set_kind(struct arena *a, const char *dir,
+                                const char *set)
+{
+    char path[1024];
+    size_t len;
+    snprintf(path, sizeof(path), "%s/%s/kind", dir, set);
+    char *k = testfile_read(path, &len);
+    if (k == NULL)
+        return "shinny";
+    while (len > 0 && (k[len - 1] == '\n' || k[len - 1] == '\r'))
+        len--;
+    const char *kind = arena_strndup(a, k, len);
+    free(k);
+    return kind;
+}
+
+/* The report of a set's upload against <set>.report.json; 0 when the same. */
+static int check_csv_report(struct arena *a, const char *dir, const char *set,
+                            const struct csv_report *rep)
+{
+    char path[1024];
+    size_t len;
+    struct slice rj;
+    cr_assert_eq(csv_report_json(a, rep, &rj), HUB_OK);
+    snprintf(path, sizeof(path), "%s/%s.report.json", dir, set);
+    char *want = testfile_read(path, &len);
+    cr_assert_not_null(want, "cannot read %s", path);
+    cJSON *w = cJSON_Parse(want);
+    cr_assert_not_null(w, "%s is not JSON", path);
+    cJSON *got = cJSON_ParseWithLength(rj.p, rj.len);
+    int fail = !cJSON_Compare(w, got, 1);
+    if (fail) {
+        char *g = cJSON_Print(got);
+        cr_log_error("%s: report differs from %s; got:\n%s", set, path, g);
+        free(g);
+    }
+    cJSON_Delete(w);
+    cJSON_Delete(got);
+    free(want);
+    return fail;
+}
+
+/* One upload set: every *.csv of `set`, sorted by name. */
 static int check_csv_set(const char *dir, const char *set)
 {
     char path[1024];
@@ -494,7 +542,8 @@ static int check_csv_set(const char *dir, const char *set)
     struct csv_report rep;
     struct hub_err err = { 0 };
     memset(&rep, 0, sizeof(rep));
-    int rc = csv_to_events(&a, D, "shinny", f, n, &out, &rep, &err);
+    int rc = csv_to_events(&a, D, csv_set_kind(&a, dir, set), f, n, &out,
+                           &rep, &err);
 
     snprintf(path, sizeof(path), "%s/%s.err.json", dir, set);
     char *want = testfile_read(path, &len);
@@ -506,6 +555,9 @@ static int check_csv_set(const char *dir, const char *set)
             fail = 1;
         }
         free(want);
+        snprintf(path, sizeof(path), "%s/%s.report.json", dir, set);
+        if (access(path, R_OK) == 0)
+            fail |= check_csv_report(&a, dir, set, &rep);
     } else if (rc != HUB_OK) {
         cr_log_error("%s: refused (%s at %s: %s)", set, hub_strerror(rc),
                      err.field, err.what ? err.what : "");
@@ -518,29 +570,21 @@ static int check_csv_set(const char *dir, const char *set)
                                           out.ev[k].json.p,
                                           out.ev[k].json.len));
         }
-        struct slice rj;
-        cr_assert_eq(csv_report_json(&a, &rep, &rj), HUB_OK);
-        cJSON *grep = cJSON_ParseWithLength(rj.p, rj.len);
-        static const char *const ext[2] = { "events", "report" };
-        cJSON *const gots[2] = { got, grep };
-        for (int k = 0; k < 2; k++) {
-            snprintf(path, sizeof(path), "%s/%s.%s.json", dir, set, ext[k]);
-            want = testfile_read(path, &len);
-            cr_assert_not_null(want, "cannot read %s", path);
-            cJSON *w = cJSON_Parse(want);
-            cr_assert_not_null(w, "%s is not JSON", path);
-            if (!cJSON_Compare(w, gots[k], 1)) {
-                char *g = cJSON_Print(gots[k]);
-                cr_log_error("%s: %s differ from %s; got:\n%s", set, ext[k],
-                             path, g);
-                free(g);
-                fail = 1;
-            }
-            cJSON_Delete(w);
-            free(want);
+        snprintf(path, sizeof(path), "%s/%s.events.json", dir, set);
+        want = testfile_read(path, &len);
+        cr_assert_not_null(want, "cannot read %s", path);
+        cJSON *w = cJSON_Parse(want);
+        cr_assert_not_null(w, "%s is not JSON", path);
+        if (!cJSON_Compare(w, got, 1)) {
+            char *g = cJSON_Print(got);
+            cr_log_error("%s: events differ from %s; got:\n%s", set, path, g);
+            free(g);
+            fail = 1;
         }
+        cJSON_Delete(w);
         cJSON_Delete(got);
-        cJSON_Delete(grep);
+        free(want);
+        fail |= check_csv_report(&a, dir, set, &rep);
     }
     for (size_t i = 0; i < n; i++)
         free((char *)f[i].p);
