@@ -88,6 +88,10 @@
  *     verdict (interpretationCode POS/NEG, a derived item such as 88124-3)
  *     is kept as
  *     sender_positive_domains, and a disagreement becomes a warning.
+ *     An item with no value but nullFlavors is unanswered, "declined" as
+ *     FHIR's dataAbsentReason says (F2281): ASKU (asked-declined), NI or
+ *     no value at all (no reason) are a refusal; NASK, UNK, MSK, NA and
+ *     any other flavor say the answer is not known, not refused.
  *     Its "performer" is the entry's own author (else performer): its id,
  *     else its organization's; the panel's, else the first item's; never
  *     the header's author. Its "encounter" is componentOf's, unless the

@@ -670,6 +670,74 @@ Test(ccda_screening, a_boolean_answer_to_a_coded_question_is_kept_as_text_and_wa
     cJSON_Delete(ev);
 }
 
+/* F2281: an item whose values are all nullFlavors is unanswered, and its
+ * flavor says why, read as FHIR reads the same dataAbsentReason
+ * (dict_item_refused): no value, NI and ASKU are a refusal (declined);
+ * NASK (not-asked), UNK (unknown), MSK (masked), NA (not-applicable) and
+ * any other flavor (ASKU's relatives, OTH) are not. An ASKU beside
+ * another flavor is still the refusal. Either way the item screens
+ * nothing and is not scored. */
+Test(ccda_screening, a_null_value_is_declined_only_when_its_flavor_says_so,
+     .init = setup, .fini = teardown)
+{
+    static const struct {
+        const char *values;
+        bool declined;
+    } cases[] = {
+        { "", true },
+        { "<value xsi:type=\"CD\" nullFlavor=\"NI\"/>", true },
+        { "<value xsi:type=\"CD\" nullFlavor=\"ASKU\"/>", true },
+        { "<value xsi:type=\"CD\" nullFlavor=\" ASKU \"/>", true },
+        { "<value xsi:type=\"CD\" nullFlavor=\"NASK\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"UNK\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"MSK\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"NA\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"NAV\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"TRC\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"QS\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"NP\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"UNC\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"OTH\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"XYZ\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"NI\"/>"
+          "<value xsi:type=\"CD\" nullFlavor=\"UNK\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"UNK\"/>"
+          "<value xsi:type=\"CD\" nullFlavor=\"ASKU\"/>", true },
+        { "<value xsi:type=\"CD\" nullFlavor=\"ASKU\"/>"
+          "<value xsi:type=\"CD\" nullFlavor=\"NASK\"/>", true },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc),
+                 HEAD "<component><structuredBody><component><section>"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+                 "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+                 "<code code=\"96777-8\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+                 SCALE_ITEM("93030-5", "<value xsi:type=\"CD\" code=\"LA32-8\"/>")
+                 SCALE_ITEM("71802-3", "%s")
+                 "</observation></entry></section></component>"
+                 "</structuredBody></component></ClinicalDocument>",
+                 cases[i].values);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+        cJSON *it = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "items"), 1);
+        cr_expect_str_eq(
+            cJSON_GetStringValue(cJSON_GetObjectItem(it, "question")),
+            "71802-3");
+        cr_expect_eq(cJSON_IsTrue(cJSON_GetObjectItem(it, "declined")),
+                     cases[i].declined, "case %zu: %s", i, cases[i].values);
+        cr_expect_null(cJSON_GetObjectItem(it, "answer"), "case %zu", i);
+        cr_expect_null(cJSON_GetObjectItem(it, "positive"), "case %zu", i);
+        char *d = cJSON_PrintUnformatted(cJSON_GetObjectItem(sc, "domains"));
+        cr_expect_str_eq(d, "[\"transportation-insecurity\"]", "case %zu", i);
+        free(d);
+        cJSON_Delete(ev);
+    }
+}
+
 /* F90, F91: Epic sends each AHC HRSN domain as an Assessment Scale
  * Observation of its own, in a Social History Observation (8689-2), whose
  * code is nullFlavor OTH (the form's name in originalText, Epic's code in
