@@ -132,7 +132,11 @@
  *     CCDA_MAX_DESCRIPTION is left out with a warning, F1826).
  *     A planned entry with negationInd="true" ("No Planned Tests") is not
  *     planned: neither a referral nor an activity (F822), a Patient
- *     Referral Act so denied no referral either (F884).
+ *     Referral Act so denied no referral either (F884). An activity that
+ *     says nothing (a code that is only a nullFlavor, no product code, id,
+ *     words of its own or in the narrative its reference names, time or
+ *     SDOH reason: NextTech's "No Information Entered") is left out, with
+ *     a warning at its place on the plan's event, if there is one (F2181).
  *   Patient Referral Act (4.140, class PCPR) in a planned mood, in any
  *     section (a Referral Note's Reason for Referral, 42349-1, or a plan):
  *     the referral itself -> referral.created.
