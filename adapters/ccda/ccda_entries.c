@@ -650,26 +650,30 @@ static const struct ccda_node *activity_code(const struct ccda_node *n)
     return NULL;
 }
 
+/* The node after `c` in document order within `top`, else NULL; each
+ * step counted in dc->ref_steps, NULL past MAX_REF_STEPS. */
+static const struct ccda_node *narrative_next(struct doc *dc,
+                                              const struct ccda_node *c,
+                                              const struct ccda_node *top)
+{
+    if (++dc->ref_steps >= MAX_REF_STEPS)
+        return NULL;
+    if (c->children)
+        return c->children;
+    while (c != top && c->next == NULL)
+        c = c->parent;
+    return c == top ? NULL : c->next;
+}
+
 /* Whether a narrative element has words: a text node of more than
- * blanks anywhere under it. Counts its nodes in dc->ref_steps. */
+ * blanks anywhere under it. */
 static bool narrative_has_words(struct doc *dc, const struct ccda_node *top)
 {
-    const struct ccda_node *c = top;
-
-    while (c && dc->ref_steps++ < MAX_REF_STEPS) {
-        if (c->type == CCDA_TEXT) {
+    for (const struct ccda_node *c = top; c; c = narrative_next(dc, c, top))
+        if (c->type == CCDA_TEXT)
             for (size_t i = 0; i < c->len; i++)
                 if (!strchr(" \t\r\n", c->content[i]))
                     return true;
-        }
-        if (c->children) {
-            c = c->children;
-            continue;
-        }
-        while (c != top && c->next == NULL)
-            c = c->parent;
-        c = c == top ? NULL : c->next;
-    }
     return false;
 }
 
@@ -686,19 +690,10 @@ static const struct ccda_node *narrative_of(struct doc *dc,
     while (sec && !ccda_is(sec, "section"))
         sec = sec->parent;
     const struct ccda_node *top = ccda_child(sec, "text");
-    const struct ccda_node *c = top;
-    while (c && dc->ref_steps++ < MAX_REF_STEPS) {
-        if (c->type == CCDA_ELEMENT && c != top &&
+    for (const struct ccda_node *c = top; c; c = narrative_next(dc, c, top))
+        if (c != top && c->type == CCDA_ELEMENT &&
             ccda_attr_eq(c, "ID", ref + 1))
             return c;
-        if (c->children) {
-            c = c->children;
-            continue;
-        }
-        while (c != top && c->next == NULL)
-            c = c->parent;
-        c = c == top ? NULL : c->next;
-    }
     return NULL;
 }
 

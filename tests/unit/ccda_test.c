@@ -4105,6 +4105,31 @@ Test(ccda_entries, a_planned_entry_that_says_nothing_is_no_activity,
     cJSON_Delete(ev);
 }
 
+/* F2341: references are looked up in a bounded read of the narrative
+ * (MAX_REF_STEPS nodes a document): past it a reference counts as words
+ * and the entry is kept, so placeholders pointing into a huge narrative
+ * cost no more than that. Here the empty cell comes after 70,000 nodes. */
+Test(ccda_entries, a_reference_past_the_narrative_budget_keeps_the_entry,
+     .init = setup, .fini = teardown)
+{
+    size_t cap = 1u << 20, n = 0;
+    char *doc = malloc(cap);
+    cr_assert_not_null(doc);
+    n += (size_t)snprintf(doc + n, cap - n, "%s",
+                          HEAD BODY_OPEN PLAN_SEC "<text>");
+    for (int i = 0; i < 70000; i++)
+        n += (size_t)snprintf(doc + n, cap - n, "<br/>");
+    n += (size_t)snprintf(doc + n, cap - n, "%s",
+                          "<content ID=\"far\"/></text>"
+                          SILENT_INSTRUCTION("<text><reference value=\"#far\"/>"
+                                             "</text>") BODY_CLOSE);
+    struct run r = run_str(doc);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 1, "%zu events: the entry past the budget is kept",
+                 r.out.n);
+    free(doc);
+}
+
 /* F1741's words are one activity's of the plan's one event: 120
  * uncoded planned acts of 2.75 KB of narrative each made that event
  * larger than CCDA_MAX_EVENT, and the whole document was refused, where
