@@ -34,6 +34,7 @@ struct resp {
     const char *unit;           /* a PQ's unit (UCUM), "1" left out */
     struct slice text;          /* an answer in words (ST, originalText) */
     bool boolean;               /* text is a BL value: "true", "false" */
+    const char *why_none;       /* why unanswered: a data-absent reason */
 };
 
 static int interp_of(const struct ccda_node *obs)
@@ -86,6 +87,29 @@ static const char *value_bl(const struct ccda_node *v)
     return slice_eq(b, "true") ? "true" : slice_eq(b, "false") ? "false" : NULL;
 }
 
+/* The FHIR data-absent reason a value's nullFlavor gives (F2281), for
+ * dict_item_refused as FHIR's dataAbsentReason is passed: ASKU is the
+ * refusal (v3 has no "declined"; C-CDA and US Core write ASKU for "declined
+ * to answer"); NI says no more than no value (NULL: declined, as with no
+ * reason sent, F2123); NASK, UNK, MSK and NA as the C-CDA on FHIR
+ * ConceptMap CF-NullFlavorDataAbsentReason maps them; any other (NAV, QS,
+ * TRC, NP, UNC, OTH...) the answer is not known: "unknown". */
+static const char *null_reason(const char *flavor)
+{
+    static const struct { const char *flavor, *reason; } map[] = {
+        { "ASKU", "asked-declined" }, { "NASK", "not-asked" },
+        { "UNK", "unknown" },         { "MSK", "masked" },
+        { "NA", "not-applicable" },
+    };
+    struct slice f = ccda_token(flavor);
+    if (slice_eq(f, "NI"))
+        return NULL;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (slice_eq(f, map[i].flavor))
+            return map[i].reason;
+    return "unknown";
+}
+
 /* Read one answered question into *r. */
 static void read_response(struct arena *a, const struct ccda_node *obs,
                           struct resp *r)
@@ -96,12 +120,16 @@ static void read_response(struct arena *a, const struct ccda_node *obs,
     r->r.answers = r->ans;
     r->sender = interp_of(obs);
     CCDA_FOREACH(v, obs, "value") {
-        /* ASKU asked but unknown (declined), NASK not asked, UNK...: no
-         * answer; the item is unanswered when no other value answers it
-         * (Epic writes a nullFlavor OTH value, the code in a translation,
-         * beside a coded one: F93) */
-        if (ccda_attr(v, "nullFlavor"))
+        /* a nullFlavor is no answer but says why (null_reason); the item
+         * is unanswered when no other value answers it (Epic writes a
+         * nullFlavor OTH value, the code in a translation, beside a coded
+         * one: F93). An ASKU anywhere is the refusal; else the first. */
+        if (ccda_attr(v, "nullFlavor")) {
+            const char *why = null_reason(ccda_attr(v, "nullFlavor"));
+            if (why && (!r->why_none || strcmp(why, "asked-declined") == 0))
+                r->why_none = why;
             continue;
+        }
         if (value_coded(v)) {
             if (r->r.n_answers < MAX_ANSWERS)
                 r->ans[r->r.n_answers++] = ccda_token(ccda_attr(v, "code"));
@@ -461,9 +489,10 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
             jw_key(w, "asserted");
             jw_bool(w, true);
         }
-        /* HL7 v3 nullFlavors name no refusal: any unanswered item is
-         * declined, as FHIR's and CSV's with no reason sent (F2123) */
-        if (dict_item_refused(ir, SLICE_NULL) && !rs[i].derived) {
+        /* unanswered either way, a refusal as FHIR's dataAbsentReason
+         * says (F2123): no value, NI or ASKU is one (F2281) */
+        if (dict_item_refused(ir, slice_from_cstr(rs[i].why_none)) &&
+            !rs[i].derived) {
             jw_key(w, "declined");
             jw_bool(w, true);
         }

@@ -345,7 +345,8 @@ int dict_score(const struct dict *d, struct arena *a,
  * "asked-declined". "unknown", "not-asked" or "masked" say the answer is
  * not known, not that the person said no (F23): the item is unanswered
  * all the same, not a refusal. `reason`: the data-absent reason code as
- * sent, empty when none (C-CDA's nullFlavors name no refusal: none).
+ * sent, empty when none (C-CDA passes the reason its nullFlavor maps to,
+ * ASKU as "asked-declined", NI as none: F2281).
  */
 bool dict_item_refused(const struct dict_item_result *ir, struct slice reason);
 
