@@ -4713,6 +4713,12 @@ Test(fhir, an_answer_sent_as_its_text_is_read_as_that_answers_code)
              "%s", "\"valueCodeableConcept\":{\"text\":\"no\"}}");
     cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
     cr_expect_str_eq(field_of(&out, 0, "screening.items.0.answer"), "LA32-8");
+    /* trimmed, as C-CDA's and CSV's words are (F2263) */
+    snprintf(v, sizeof(j) - (size_t)(v - j),
+             "%s", "\"valueString\":\" yes \"}");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.0.answer"), "LA33-6");
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.0.text"), " yes ");
     /* "Y" is no answer's display: kept as text, never guessed */
     snprintf(v, sizeof(j) - (size_t)(v - j),
              "%s", "\"valueString\":\"Y\"}");
