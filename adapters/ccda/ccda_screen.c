@@ -35,6 +35,8 @@ struct resp {
     struct slice text;          /* an answer in words (ST, originalText) */
     bool boolean;               /* text is a BL value: "true", "false" */
     const char *why_none;       /* why unanswered: a data-absent reason */
+    bool words_read;            /* ans[0]: the code whose display `text`
+                                   is (F2263) */
 };
 
 static int interp_of(const struct ccda_node *obs)
@@ -313,6 +315,23 @@ static bool question_finding(struct doc *dc, const struct dict_instrument *inst,
     return true;
 }
 
+/* An item answered in words that are one answer's display ("Never
+ * true" for 88122-7): that answer's code, the words kept as its text, as
+ * FHIR reads a valueString and CSV a description (F2263);
+ * emit_screening warns. A boolean's "true" is no answer's words (F561). */
+static void words_by_display(struct doc *dc, const struct dict_instrument *inst,
+                             struct resp *rs)
+{
+    if (rs->r.n_answers || !rs->r.has_text || rs->boolean)
+        return;
+    const struct dict_answer *hit =
+        dict_answer_by_display(dc->d, inst, rs->r.question, rs->text);
+    if (hit) {
+        rs->ans[rs->r.n_answers++] = slice_from_cstr(hit->code);
+        rs->words_read = true;
+    }
+}
+
 /* One screening event from `n` responses. */
 static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
                           struct resp *rs, size_t n,
@@ -332,6 +351,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
 
     for (size_t i = 0; i < n; i++) {
         rs[i].r.answers = rs[i].ans;
+        words_by_display(dc, inst, &rs[i]);
         rs[i].derived = dict_derived_find(dc->d, inst, rs[i].r.question);
         if (question_finding(dc, inst, &rs[i]))
             rs[i].derived = NULL;   /* the finding, not a derived answer */
@@ -518,6 +538,10 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
             warn_add(&e, rs[i].obs, "value",   /* FHIR's words (F561) */
                      "boolean answer to a question whose answers are codes "
                      "is not scored");
+        else if (rs[i].words_read)
+            warn_add(&e, rs[i].obs, "value",   /* FHIR's words (F2263) */
+                     "answer given as its text read as the LOINC code of the "
+                     "question's answer with that display");
     }
     jw_arr_end(w);
     if (n_doms) {

@@ -621,6 +621,71 @@ Test(ccda_screening, a_known_question_answered_in_words_or_an_unlisted_code_is_s
     }
 }
 
+/* F2263: words (an ST, or a CD's originalText) that are, trimmed and
+ * whatever their case, the display of one answer of the question's list
+ * are read as that answer's code, as FHIR reads a valueString: scored,
+ * the words kept as the item's text, warned at the value without the
+ * words; words that are no answer's display stay text (F2121). */
+Test(ccda_screening, words_that_are_one_answers_display_are_read_as_its_code,
+     .init = setup, .fini = teardown)
+{
+    static const char *const words[] = {
+        "<value xsi:type=\"ST\"> often TRUE </value>",
+        "<value xsi:type=\"CD\"><originalText>often TRUE"
+        "</originalText></value>",
+    };
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        char doc[8192];
+        snprintf(doc, sizeof(doc),
+                 HEAD "<component><structuredBody><component><section>"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+                 "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+                 "<code code=\"96777-8\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+                 SCALE_ITEM("88122-7", "%s")
+                 SCALE_ITEM("71802-3", "<value xsi:type=\"ST\">Stable - rents "
+                                       "apartment</value>")
+                 "</observation></entry></section></component>"
+                 "</structuredBody></component></ClinicalDocument>",
+                 words[i]);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 2);
+        cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+        cJSON *items = cJSON_GetObjectItem(sc, "items");
+        cJSON *it = cJSON_GetArrayItem(items, 0);
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(it, "answer")),
+                         "LA28397-0", "%s", words[i]);
+        const char *text = cJSON_GetStringValue(cJSON_GetObjectItem(it, "text"));
+        cr_expect(text && strstr(text, "often TRUE"), "the words stay");
+        cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(it, "positive")));
+        cr_expect_null(cJSON_GetObjectItem(it, "declined"));
+        cJSON *st = cJSON_GetArrayItem(items, 1);
+        cr_expect_null(cJSON_GetObjectItem(st, "answer"), "no display: text");
+        cr_expect_null(cJSON_GetObjectItem(st, "positive"));
+        char *p = cJSON_PrintUnformatted(
+            cJSON_GetObjectItem(sc, "positive_domains"));
+        cr_expect_str_eq(p, "[\"food-insecurity\"]");
+        free(p);
+        cJSON *w = cJSON_GetObjectItem(ev, "warnings");
+        size_t said = 0;
+        for (cJSON *k = w ? w->child : NULL; k; k = k->next) {
+            const char *what =
+                cJSON_GetStringValue(cJSON_GetObjectItem(k, "what"));
+            const char *field =
+                cJSON_GetStringValue(cJSON_GetObjectItem(k, "field"));
+            cr_expect_null(strstr(what, "often"), "no words in a warning");
+            if (strcmp(what, "answer given as its text read as the LOINC code "
+                             "of the question's answer with that display") == 0) {
+                said++;
+                cr_expect(strstr(field, "/value") != NULL, "%s", field);
+            }
+        }
+        cr_expect_eq(said, 1, "%s", words[i]);
+        cJSON_Delete(ev);
+    }
+}
+
 /* F2124: a BL value to a question whose answers are codes is kept as
  * its text ("true", "false"), not scored, not declined, with FHIR's
  * warning for its valueBoolean (F561), and its domain screened (F2120);
