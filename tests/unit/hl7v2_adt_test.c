@@ -3388,6 +3388,12 @@ Test(hl7_to_events, a_national_number_that_fails_its_check_is_kept_not_linked)
                                  "not linked" },
         { "2278322867^^^NHSNMBR", "NHS number fails its modulus 11 check; "
                                   "not linked" },
+        /* the scheme named by CX-5 alone, as Google's MLLP adapter test
+         * sends it (F2300) */
+        { "2269030304^^^^NHSNMBR", "NHS number fails its modulus 11 check; "
+                                   "not linked" },
+        { "9999999999^^^^nhsnmbr", "national number is a placeholder; not "
+                                   "linked" },
         { "9434765918^^^&2.16.840.1.113883.2.1.4.1&ISO",
           "NHS number fails its modulus 11 check; not linked" },
         { "9999999999^^^NHS^HN", "national number is a placeholder; not "
@@ -3399,7 +3405,7 @@ Test(hl7_to_events, a_national_number_that_fails_its_check_is_kept_not_linked)
     for (size_t k = 0; k < sizeof(c) / sizeof(*c); k++) {
         char msg[1024], want[160];
         snprintf(msg, sizeof(msg), MSH("ADT^A28", "2.5")
-                 "PID|1||M1^^^H^MR~%s||D^J\rPV1|1|N\r", c[k].cx);
+                 "PID|1||M1^^^H^MR~%.63s||D^J\rPV1|1|N\r", c[k].cx);
         cJSON *j = event_of(msg);
         const cJSON *ids = identifiers_of(j);
         cr_assert_eq(cJSON_GetArraySize(ids), 2, "%s", c[k].cx);
@@ -3414,6 +3420,7 @@ Test(hl7_to_events, a_national_number_that_fails_its_check_is_kept_not_linked)
     static const char *const linked[] = {
         "9434765919^^^NHS^NH", "7000000001^^^H^MR", "1234567893^^^CMS^NPI",
         "1EG4TE5MK73^^^&2.16.840.1.113883.4.927&ISO^MC",
+        "2269030303^^^^NHSNMBR",
     };
     for (size_t k = 0; k < sizeof(linked) / sizeof(*linked); k++) {
         char msg[1024];
