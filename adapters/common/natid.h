@@ -269,10 +269,11 @@ static inline bool natid_check(enum natid id, struct slice v)
 
 /* Whether the digits of v (six or more; anything else passed by) are one
  * digit throughout or counted up from 1 ("111-11-1111", SAP IS-H's German
- * test message; "9999999999", "123456789"): what senders put where the
- * number is not known, which some schemes' checks pass (9999999999 is a
- * valid NHS number by modulus 11). Linked on, it would join every patient
- * who carries it (F110, F116). */
+ * test message; "9999999999", "123456789"), on past 0 as a keyboard's
+ * row goes ("12345678901", eleven digits for a Turkish TC Kimlik, F2301):
+ * what senders put where the number is not known, which some schemes'
+ * checks pass (9999999999 is a valid NHS number by modulus 11). Linked
+ * on, it would join every patient who carries it (F110, F116). */
 static inline bool natid_placeholder(struct slice v)
 {
     static const char run[] = "1234567890";
@@ -286,7 +287,7 @@ static inline bool natid_placeholder(struct slice v)
         if (n == 0)
             first = ch;
         same = same && ch == first;
-        counted = counted && n < sizeof(run) - 1 && ch == run[n];
+        counted = counted && ch == run[n % (sizeof(run) - 1)];
         n++;
     }
     return n >= 6 && (same || counted);

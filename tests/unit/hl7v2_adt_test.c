@@ -3165,6 +3165,9 @@ Test(hl7_to_events, leaves_a_placeholder_national_number_out)
     static const char *const placeholders[] = {
         "111-11-1111", "000000", "9999999999", "123456789", "1234567",
         "12 34 56 78 90",
+        /* counted on past 0: a Turkish middleware's sample fills PID-19
+         * with eleven digits, a TC Kimlik's length (F2301) */
+        "12345678901", "123456789012",
     };
     for (size_t k = 0; k < sizeof(placeholders) / sizeof(*placeholders);
          k++) {
@@ -3183,7 +3186,8 @@ Test(hl7_to_events, leaves_a_placeholder_national_number_out)
     }
     /* numbers that only look alike are kept */
     static const char *const numbers[] = { "11-111-11112", "1234568",
-                                           "0123456789", "784-1990-1234567-1" };
+                                           "0123456789", "784-1990-1234567-1",
+                                           "12345678902" };
     for (size_t k = 0; k < sizeof(numbers) / sizeof(*numbers); k++) {
         char msg[512];
         snprintf(msg, sizeof(msg),
