@@ -319,13 +319,12 @@ static bool question_finding(struct doc *dc, const struct dict_instrument *inst,
  * true" for 88122-7): that answer's code, the words kept as its text, as
  * FHIR reads a valueString and CSV a description (F2263);
  * emit_screening warns. A boolean's "true" is no answer's words (F561). */
-static void words_by_display(struct doc *dc, const struct dict_instrument *inst,
-                             struct resp *rs)
+static void words_by_display(struct doc *dc, struct resp *rs)
 {
     if (rs->r.n_answers || !rs->r.has_text || rs->boolean)
         return;
     const struct dict_answer *hit =
-        dict_answer_by_display(dc->d, inst, rs->r.question, rs->text);
+        dict_answer_by_display(dc->d, rs->r.question, rs->text);
     if (hit) {
         rs->ans[rs->r.n_answers++] = slice_from_cstr(hit->code);
         rs->words_read = true;
@@ -351,7 +350,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
 
     for (size_t i = 0; i < n; i++) {
         rs[i].r.answers = rs[i].ans;
-        words_by_display(dc, inst, &rs[i]);
+        words_by_display(dc, &rs[i]);
         rs[i].derived = dict_derived_find(dc->d, inst, rs[i].r.question);
         if (question_finding(dc, inst, &rs[i]))
             rs[i].derived = NULL;   /* the finding, not a derived answer */

@@ -355,14 +355,16 @@ bool dict_item_refused(const struct dict_item_result *ir, struct slice reason);
  * C-CDA's ST or originalText, CSV's answer words) read as a code, the same
  * in every adapter (F2263): the one answer of the question's list whose
  * display the words are, after trimming ASCII white space and without
- * regard to ASCII case. The question's item is `inst`'s, else the first
- * instrument's that has it (dict_item_find with NULL). NULL when no
- * display is the words, or two are: nothing is guessed ("Y" is no
+ * regard to ASCII case, in the lists of every instrument that asks the
+ * question, whatever instrument the screening turns out to be: FHIR reads
+ * an answer before it knows the instrument, so the rule cannot hang on it
+ * (F2481). NULL when no display is the words, or two answers of different
+ * codes are (PRAPARE's "Yes" and AHC's): nothing is guessed ("Y" is no
  * display), and the words stay text (answered in words, F2120).
  */
-const struct dict_answer *dict_answer_by_display(
-    const struct dict *d, const struct dict_instrument *inst,
-    struct slice question, struct slice words);
+const struct dict_answer *dict_answer_by_display(const struct dict *d,
+                                                 struct slice question,
+                                                 struct slice words);
 
 /* ---- ICD-10-CM to domain ----------------------------------------------------- */
 

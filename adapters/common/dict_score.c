@@ -435,25 +435,27 @@ static bool ascii_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-const struct dict_answer *dict_answer_by_display(
-    const struct dict *d, const struct dict_instrument *inst,
-    struct slice question, struct slice words)
+const struct dict_answer *dict_answer_by_display(const struct dict *d,
+                                                 struct slice question,
+                                                 struct slice words)
 {
-    const struct dict_item *it = inst ? dict_item_find(d, inst, question)
-                                      : NULL;
-    if (it == NULL)
-        it = dict_item_find(d, NULL, question);
+    question = trim(question);
     while (words.len && ascii_space(words.p[0]))
         words.p++, words.len--;
     while (words.len && ascii_space(words.p[words.len - 1]))
         words.len--;
     const struct dict_answer *hit = NULL;
-    for (size_t k = 0; it && words.len && k < it->n_answers; k++) {
-        const struct dict_answer *an = &it->answers[k];
-        if (an->display && ascii_ieq(words, an->display)) {
-            if (hit)
-                return NULL;    /* two answers so displayed: none */
-            hit = an;
+    /* every instrument's list of the question, not the screening's: FHIR
+     * reads an answer before it knows the instrument (F2481) */
+    for (size_t i = 0; words.len && i < d->n_inst; i++) {
+        const struct dict_item *it = item_in(&d->inst[i], question);
+        for (size_t k = 0; it && k < it->n_answers; k++) {
+            const struct dict_answer *an = &it->answers[k];
+            if (an->display && ascii_ieq(words, an->display)) {
+                if (hit && strcmp(hit->code, an->code) != 0)
+                    return NULL;    /* two answers so displayed: none */
+                hit = an;
+            }
         }
     }
     return hit;

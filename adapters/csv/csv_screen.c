@@ -226,7 +226,7 @@ static inline bool la_code(struct slice v)
 static struct slice answer_by_text(struct emit *e, struct csv_scr_row *r)
 {
     const struct dict_answer *hit = dict_answer_by_display(
-        e->c->d, e->inst, r->question, r->answer);
+        e->c->d, r->question, r->answer);
     if (hit == NULL)
         return r->answer;
     if (!r->t->text_answer_warned) {
@@ -291,7 +291,7 @@ static bool row_words(const struct csv_scr_row *r)
 static void words_by_display(struct emit *e, struct csv_scr_row *r)
 {
     const struct dict_answer *hit = dict_answer_by_display(
-        e->c->d, e->inst, r->question, r->number);
+        e->c->d, r->question, r->number);
     if (hit) {
         r->answer = slice_from_cstr(hit->code);
         r->words_read = true;

@@ -113,7 +113,7 @@ static int multi_codings(struct fx *x, const cJSON *cc, struct rsp *r,
 static int text_answer(struct fx *x, struct rsp *r, const char *key)
 {
     const struct dict_answer *hit = dict_answer_by_display(
-        x->d, NULL, slice_from_cstr(r->question), slice_from_cstr(r->text));
+        x->d, slice_from_cstr(r->question), slice_from_cstr(r->text));
     if (hit == NULL)
         return HUB_OK;
     fx_warn(x, key, "answer given as its text read as the LOINC code of the "

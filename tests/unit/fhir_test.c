@@ -4856,6 +4856,36 @@ Test(fhir, an_answer_sent_as_its_text_is_read_as_that_answers_code)
                      "(absent)");
 }
 
+/* Words that are an answer's display in the instrument the screening
+ * turns out to be (PRAPARE's 71802-3, not AHC's, the first to list it) are
+ * read as that answer, as C-CDA and CSV read them: FHIR reads the answer
+ * before it knows the instrument, so the look-up spans every instrument's
+ * list (F2481, r162's review of F2263). */
+Test(fhir, words_of_the_screenings_own_instrument_are_read_as_its_answer)
+{
+    struct canon_list out;
+    struct hub_err err;
+    const char *qr =
+        "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q1\","
+        "\"status\":\"completed\",\"subject\":{\"reference\":\"Patient/p1\"},"
+        "\"authored\":\"2024-01-01T00:00:00Z\",\"item\":[{\"linkId\":\"a\","
+        "\"code\":[{\"system\":\"http://loinc.org\",\"code\":\"71802-3\"}],"
+        "\"answer\":[{\"valueString\":\"I do not have housing (staying "
+        "with others, in a hotel, in a shelter, living outside on the street, "
+        "on a beach, in a car, or in a park)\"}]},{\"linkId\":\"b\","
+        "\"code\":[{\"system\":\"http://loinc.org\",\"code\":\"93033-9\"}],"
+        "\"answer\":[{\"valueCoding\":{\"system\":\"http://loinc.org\","
+        "\"code\":\"LA32-8\"}}]}]}";
+    cr_assert_eq(run(qr, &out, NULL, &err), HUB_OK, "%s %s", err.field,
+                 err.what);
+    cr_assert_str_eq(field_of(&out, 0, "screening.instrument"), "93025-5");
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.0.answer"),
+                     "LA30190-5");
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.0.positive"), "true");
+    cr_expect_str_eq(field_of(&out, 0, "screening.positive_domains.0"),
+                     "homelessness");
+}
+
 Test(fhir, a_delete_or_read_entry_is_refused_at_its_method)
 {
     struct canon_list out;
