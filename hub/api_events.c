@@ -65,6 +65,10 @@ static void done(struct api_req *r, int rc, void *arg)
                  "(%s): the hub's database was restored from a backup, or "
                  "the cursor is another hub's; read again from after=0 and "
                  "skip the event ids already taken", p->json);
+        /* an operator must see it (a restore, or a partner pointed at
+         * the wrong hub), though not as the store's fault: F2484 */
+        log_info("feed.cursor_ahead", "org=%s after=%lld head=%s",
+                 p->who.org_id, (long long)p->after, p->json);
         api_reply_error(r, 409, "cursor_ahead", msg, "after");
     } else if (rc == HUB_ELIMIT && p->json) {
         /* events after the cursor were pruned: told, never passed over

@@ -443,7 +443,8 @@ Test(api_subs, unknown_query_parameters_are_named_in_the_error_field,
  * backup, or another hub's cursor) was answered as an empty page: the
  * partner waited there and, once the sequence caught up, missed every
  * event numbered below its cursor. It is 409 naming `after` and the feed's
- * head, with no store.db_error at warn (F2162); the head itself is an
+ * head, with no store.db_error at warn (F2162) but feed.cursor_ahead at
+ * info (F2484); the head itself is an
  * empty page as before. */
 Test(api_subs, a_cursor_past_the_feed_is_refused_naming_the_head,
      .init = start, .fini = stop, .timeout = 60)
@@ -458,8 +459,11 @@ Test(api_subs, a_cursor_past_the_feed_is_refused_naming_the_head,
     cr_assert_not_null(strstr(r.body, "past the end of the feed (0)"), "%s",
                        r.body);
     http_resp_free(&r);
-    /* the partner's condition, no fault of the hub's (F2162) */
+    /* the partner's condition, no fault of the hub's (F2162), but said
+     * at info by ids, for the operator (F2484) */
     cr_assert_eq(hub_log_count(&hub, "warn store.db_error op=feed"), 0);
+    cr_assert_eq(hub_log_count(&hub, "info feed.cursor_ahead org="), 1);
+    cr_assert_eq(hub_log_count(&hub, "after=5000000 head=0"), 1);
     long head = hub_sql_long(&hub, "SELECT CASE WHEN is_called THEN "
                                    "last_value ELSE 0 END FROM events_seq");
     snprintf(path, sizeof(path), "/v1/events?after=%ld", head);
