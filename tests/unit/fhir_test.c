@@ -2863,7 +2863,7 @@ Test(fhir, a_questionnaire_response_without_author_names_its_source)
     "\"http://snomed.info/sct\",\"code\":\"3457005\"}]},"                  \
     "\"reasonReference\":[{\"reference\":\"" reason "\"}]}"
 #define REASON_BUNDLE(cond, sr)                                             \
-    "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["    \
+    "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["          \
     "{\"fullUrl\":\"urn:uuid:p\",\"resource\":{\"resourceType\":"          \
     "\"Patient\",\"identifier\":[{\"system\":\"urn:x\",\"value\":\"1\"}]},"  \
     "\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}},"                \
@@ -3160,6 +3160,72 @@ Test(fhir, a_name_of_an_entry_the_batch_refuses_is_accepted_in_every_order)
 }
 #undef NAMING_TASK
 #undef NAMING_PROC
+
+/* F2323: "Patient/urn:uuid:X" (Tech by Design's SHIN-NY bundles) is no R4
+ * reference (an id holds no ':'); the hub took it for a patient whose id
+ * is "urn:uuid:X", so a message's screening and its referral went to two
+ * patients. It names the bundle's entry of that Type under fullUrl
+ * urn:uuid:X (or, as in that bundle, of that Type and id X), with a
+ * warning at the field; with no such entry it is refused as malformed. */
+#define SLIP_BUNDLE(url, subject)                                           \
+    "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["          \
+    "{\"fullUrl\":\"" url "\",\"resource\":{\"resourceType\":\"Patient\","  \
+    "\"id\":\"p\",\"identifier\":[{\"system\":\"urn:x\",\"value\":\"1\"}]}}," \
+    "{\"fullUrl\":\"urn:uuid:c\",\"resource\":{\"resourceType\":"           \
+    "\"Condition\",\"id\":\"c\",\"subject\":{\"reference\":\"" subject "\"}," \
+    "\"code\":{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\"," \
+    "\"code\":\"I10\"}]}}}]}"
+Test(fhir, a_type_before_a_urn_names_the_bundles_entry_of_that_urn)
+{
+    static const char *const named[] = {
+        SLIP_BUNDLE("urn:uuid:p", "Patient/urn:uuid:p"),
+        SLIP_BUNDLE("p", "Patient/urn:uuid:p"),
+    };
+    for (size_t i = 0; i < 2; i++) {
+        struct canon_list out;
+        struct fhir_result res;
+        struct hub_err err;
+        arena_reset(&A);
+        cr_assert_eq(run(named[i], &out, &res, &err), HUB_OK, "case %zu: %s",
+                     i, err.field);
+        cr_assert_eq(out.n, 1, "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.value"), "1",
+                         "case %zu: the bundle's patient", i);
+        const char *w = field_of(&out, 0, "warnings");
+        cr_expect(strstr(w, "entry[1].resource.subject.reference") &&
+                      strstr(w, "Type/urn:uuid:") && !strstr(w, "uuid:p"),
+                  "case %zu: warned at the field, no value: %s", i, w);
+    }
+    static const char *const refused[] = {
+        SLIP_BUNDLE("urn:uuid:p", "Patient/urn:uuid:z"),
+        SLIP_BUNDLE("urn:uuid:p", "Group/urn:uuid:p"),
+        "{\"resourceType\":\"Condition\",\"id\":\"c\",\"subject\":"
+        "{\"reference\":\"Patient/urn:uuid:p\"},\"code\":{\"text\":\"x\"}}",
+    };
+    static const char *const at[] = {
+        "entry[1].resource.subject.reference",
+        "entry[1].resource.subject.reference",
+        "Condition.subject.reference",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        struct canon_list out;
+        struct fhir_result res;
+        struct hub_err err;
+        arena_reset(&A);
+        int rc = run(refused[i], &out, &res, &err);
+        const struct hub_err *e = i < 2 ? &res.entries[1].err : &err;
+        if (i < 2) {
+            cr_assert_eq(rc, HUB_OK, "case %zu", i);
+            cr_assert_eq(res.entries[1].status, HUB_EINVALID, "case %zu", i);
+        } else {
+            cr_assert_eq(rc, HUB_EINVALID, "case %zu", i);
+        }
+        cr_expect_str_eq(e->field, at[i], "case %zu", i);
+        cr_expect_str_eq(e->what, "reference is not Type/id or a URL",
+                         "case %zu", i);
+    }
+}
+#undef SLIP_BUNDLE
 
 /* Reading ahead is one level deep (F2065's read-ahead, reviewed): a
  * request read ahead for what a referral takes reads no other ahead.
