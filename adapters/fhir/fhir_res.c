@@ -537,9 +537,9 @@ int fx_condition(struct fx *x, struct fx_entry *e)
     jw_kv_cstr(&w, "onset", onset ? onset : ostart);
     jw_kv_cstr(&w, "abatement", abate ? abate : astart);
     if ((rc = cJSON_GetObjectItemCaseSensitive(o, "asserter")
-                  ? fx_put_ref(x, &w, o, "asserter", "asserter", NULL)
+                  ? fx_put_name(x, &w, o, "asserter", "asserter", NULL)
                   : asserter_ext(x, &w, o)) ||
-        (rc = fx_put_ref(x, &w, o, "recorder", "recorder", NULL)))
+        (rc = fx_put_name(x, &w, o, "recorder", "recorder", NULL)))
         return rc;
     /* evidence[].detail[] references, flattened */
     const cJSON *ev;
@@ -761,7 +761,7 @@ int fx_goal(struct fx *x, struct fx_entry *e)
     if ((rc = fx_put_cc_array(x, &w, o, "category", "categories")) ||
         (rc = fx_put_date(x, &w, o, "startDate", "start", &start)) ||
         (rc = fx_put_date(x, &w, o, "statusDate", "status_date", &sdate)) ||
-        (rc = fx_put_ref(x, &w, o, "expressedBy", "expressed_by", NULL)) ||
+        (rc = fx_put_name(x, &w, o, "expressedBy", "expressed_by", NULL)) ||
         (rc = fx_put_names(x, &w, o, "addresses", "addresses")))
         return rc;
     const cJSON *tg;
@@ -825,11 +825,11 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
         return rc;
     fx_put_period(&w, "period", pstart, pend);
     if ((rc = fx_put_date(x, &w, o, "created", "created", &created)) ||
-        (rc = fx_put_ref(x, &w, o, "author", "author", &author)) ||
-        (rc = fx_put_refs(x, &w, o, "contributor", NULL, "contributors")) ||
-        (rc = fx_put_refs(x, &w, o, "careTeam", NULL, "care_team")) ||
+        (rc = fx_put_name(x, &w, o, "author", "author", &author)) ||
+        (rc = fx_put_names(x, &w, o, "contributor", "contributors")) ||
+        (rc = fx_put_names(x, &w, o, "careTeam", "care_team")) ||
         (rc = fx_put_names(x, &w, o, "addresses", "addresses")) ||
-        (rc = fx_put_refs(x, &w, o, "goal", NULL, "goals")))
+        (rc = fx_put_names(x, &w, o, "goal", "goals")))
         return rc;
     const cJSON *acts;
     size_t na;
@@ -846,7 +846,7 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
             if (!cJSON_IsObject(a))
                 return fx_fail(x, HUB_EINVALID, "expected an activity object");
             jw_obj_begin(&w);
-            if ((rc = fx_put_ref(x, &w, a, "reference", "reference", NULL)) ||
+            if ((rc = fx_put_name(x, &w, a, "reference", "reference", NULL)) ||
                 (rc = fx_obj(x, a, "detail", false, &det)))
                 return rc;
             if (det) {
@@ -1138,8 +1138,8 @@ int fx_consent(struct fx *x, struct fx_entry *e)
     jw_arr_end_if(&w, open);
     if ((rc = fx_put_cc(x, &w, o, "policyRule", "policy_rule", NULL, NULL)) ||
         (rc = fx_put_date(x, &w, o, "dateTime", "date_time", &when)) ||
-        (rc = fx_put_refs(x, &w, o, "organization", NULL, "organization")) ||
-        (rc = fx_put_ref(x, &w, o, "sourceReference", "source", NULL)))
+        (rc = fx_put_names(x, &w, o, "organization", "organization")) ||
+        (rc = fx_put_name(x, &w, o, "sourceReference", "source", NULL)))
         return rc;
     const cJSON *prov;
     if ((rc = fx_obj(x, o, "provision", false, &prov)))

@@ -3104,30 +3104,13 @@ Test(fhir, a_referral_takes_nothing_from_a_condition_the_batch_refuses)
     "\"completed\",\"subject\":{\"reference\":\"urn:uuid:p\"},"             \
     "\"code\":{\"coding\":[{\"system\":\"http://snomed.info/sct\","         \
     "\"code\":\"3457005\"}]}," extra "}"
-Test(fhir, a_name_of_an_entry_the_batch_refuses_is_accepted_in_every_order)
+/* Each of naming[0..n), in a batch with a Condition the batch refuses
+ * that it names by urn:uuid:c, in both orders: only the Condition is
+ * refused, the outcome is the same, and the event carries its name. */
+static void expect_named_in_every_order(const char *const *naming, size_t n)
 {
-    static const char *const naming[] = {
-        GOAL_X "\"id\":\"g\",\"subject\":{\"reference\":\"urn:uuid:p\"},"
-        "\"addresses\":[{\"reference\":\"urn:uuid:c\"}]}",
-        "{\"resourceType\":\"CarePlan\",\"id\":\"cp\",\"status\":\"active\","
-        "\"intent\":\"plan\",\"subject\":{\"reference\":\"urn:uuid:p\"},"
-        "\"addresses\":[{\"reference\":\"urn:uuid:c\"}]}",
-        "{\"resourceType\":\"Condition\",\"id\":\"c2\",\"subject\":"
-        "{\"reference\":\"urn:uuid:p\"},\"code\":{\"coding\":[{\"system\":"
-        "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"I10\"}]},"
-        "\"evidence\":[{\"detail\":[{\"reference\":\"urn:uuid:c\"}]}]}",
-        NAMING_PROC("\"reasonReference\":[{\"reference\":\"urn:uuid:c\"}]"),
-        NAMING_PROC("\"basedOn\":[{\"reference\":\"urn:uuid:c\"}]"),
-        NAMING_TASK("\"output\":[{\"type\":{\"text\":\"x\"},"
-                    "\"valueReference\":{\"reference\":\"urn:uuid:c\"}}]"),
-        NAMING_TASK("\"partOf\":[{\"reference\":\"urn:uuid:c\"}]"),
-        REASON_SR("\"basedOn\":[{\"reference\":\"urn:uuid:c\"}],",
-                  "Condition/c9"),
-        REASON_SR("\"supportingInfo\":[{\"reference\":\"urn:uuid:c\"}],",
-                  "Condition/c9"),
-    };
     static const size_t orders[2][2] = { { 0, 1 }, { 1, 0 } };
-    for (size_t i = 0; i < sizeof(naming) / sizeof(naming[0]); i++) {
+    for (size_t i = 0; i < n; i++) {
         const char *ents[2] = { naming[i], BAD_COND("I10") };
         char first[1024] = "";
         for (size_t o = 0; o < 2; o++) {
@@ -3158,6 +3141,75 @@ Test(fhir, a_name_of_an_entry_the_batch_refuses_is_accepted_in_every_order)
         }
     }
 }
+Test(fhir, a_name_of_an_entry_the_batch_refuses_is_accepted_in_every_order)
+{
+    static const char *const naming[] = {
+        GOAL_X "\"id\":\"g\",\"subject\":{\"reference\":\"urn:uuid:p\"},"
+        "\"addresses\":[{\"reference\":\"urn:uuid:c\"}]}",
+        "{\"resourceType\":\"CarePlan\",\"id\":\"cp\",\"status\":\"active\","
+        "\"intent\":\"plan\",\"subject\":{\"reference\":\"urn:uuid:p\"},"
+        "\"addresses\":[{\"reference\":\"urn:uuid:c\"}]}",
+        "{\"resourceType\":\"Condition\",\"id\":\"c2\",\"subject\":"
+        "{\"reference\":\"urn:uuid:p\"},\"code\":{\"coding\":[{\"system\":"
+        "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"I10\"}]},"
+        "\"evidence\":[{\"detail\":[{\"reference\":\"urn:uuid:c\"}]}]}",
+        NAMING_PROC("\"reasonReference\":[{\"reference\":\"urn:uuid:c\"}]"),
+        NAMING_PROC("\"basedOn\":[{\"reference\":\"urn:uuid:c\"}]"),
+        NAMING_TASK("\"output\":[{\"type\":{\"text\":\"x\"},"
+                    "\"valueReference\":{\"reference\":\"urn:uuid:c\"}}]"),
+        NAMING_TASK("\"partOf\":[{\"reference\":\"urn:uuid:c\"}]"),
+        REASON_SR("\"basedOn\":[{\"reference\":\"urn:uuid:c\"}],",
+                  "Condition/c9"),
+        REASON_SR("\"supportingInfo\":[{\"reference\":\"urn:uuid:c\"}],",
+                  "Condition/c9"),
+    };
+    expect_named_in_every_order(naming, sizeof(naming) / sizeof(naming[0]));
+}
+
+/* F2382: the lead widened F2381 to every reference that carries only a
+ * name: each was refused when the Condition it names came first and was
+ * refused, accepted when it came after. A requester's and an owner's
+ * organizations are read from Organization and PractitionerRole entries,
+ * which the batch refuses before any entry is read, so they stay the
+ * same in every order. */
+#define NAMING_CP(extra)                                                    \
+    "{\"resourceType\":\"CarePlan\",\"id\":\"cp\",\"status\":\"active\","  \
+    "\"intent\":\"plan\",\"subject\":{\"reference\":\"urn:uuid:p\"},"      \
+    extra "}"
+#define NAMING_COND(extra)                                                  \
+    "{\"resourceType\":\"Condition\",\"id\":\"c2\",\"subject\":"         \
+    "{\"reference\":\"urn:uuid:p\"},\"code\":{\"coding\":[{\"system\":"   \
+    "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"I10\"}]}," extra "}"
+#define NAMING_CONSENT(extra)                                               \
+    "{\"resourceType\":\"Consent\",\"id\":\"k\",\"status\":\"active\","    \
+    "\"scope\":{\"coding\":[{\"code\":\"patient-privacy\"}]},\"category\":" \
+    "[{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"59284-0\"}]}]," \
+    "\"patient\":{\"reference\":\"urn:uuid:p\"}," extra "}"
+#define C_REF "{\"reference\":\"urn:uuid:c\"}"
+Test(fhir, every_name_only_reference_is_accepted_in_every_order)
+{
+    static const char *const naming[] = {
+        NAMING_CP("\"goal\":[" C_REF "]"),
+        NAMING_CP("\"contributor\":[" C_REF "]"),
+        NAMING_CP("\"careTeam\":[" C_REF "]"),
+        NAMING_CP("\"author\":" C_REF),
+        NAMING_CP("\"activity\":[{\"reference\":" C_REF "}]"),
+        NAMING_COND("\"asserter\":" C_REF),
+        NAMING_COND("\"recorder\":" C_REF),
+        GOAL_X "\"id\":\"g\",\"subject\":{\"reference\":\"urn:uuid:p\"},"
+        "\"expressedBy\":" C_REF "}",
+        NAMING_CONSENT("\"organization\":[" C_REF "]"),
+        NAMING_CONSENT("\"sourceReference\":" C_REF),
+        REASON_SR("\"requester\":" C_REF ",", "Condition/c9"),
+        NAMING_TASK("\"requester\":" C_REF),
+        NAMING_TASK("\"owner\":" C_REF),
+    };
+    expect_named_in_every_order(naming, sizeof(naming) / sizeof(naming[0]));
+}
+#undef C_REF
+#undef NAMING_CONSENT
+#undef NAMING_COND
+#undef NAMING_CP
 #undef NAMING_TASK
 #undef NAMING_PROC
 
