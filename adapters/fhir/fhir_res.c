@@ -789,6 +789,32 @@ int fx_goal(struct fx *x, struct fx_entry *e)
 
 /* ---- CarePlan ----------------------------------------------------------------------- */
 
+/* Whether activity detail `det` (the path at its activity) says the
+ * activity is NOT to be done: R4 CarePlan.activity.detail.doNotPerform is
+ * a modifier, "the described activity is one that must NOT be engaged
+ * in". Such an activity is no activity of the plan, as C-CDA's negated
+ * planned entry is none (F822, F2322): left out, with a warning at the
+ * field; a value that is not a boolean is refused there (as
+ * ServiceRequest.doNotPerform, F2320). */
+static int activity_not_done(struct fx *x, const cJSON *det, bool *not_done)
+{
+    int dnp = -1, rc = HUB_OK;
+    *not_done = false;
+    if (det == NULL)
+        return HUB_OK;
+    size_t old = fx_key(x, "detail");
+    if ((rc = fx_bool(x, det, "doNotPerform", &dnp)))
+        return rc;
+    if (dnp == 1) {
+        *not_done = true;
+        fx_warn(x, "doNotPerform", "activity not to be performed "
+                                   "(doNotPerform) is no activity of the "
+                                   "plan; left out");
+    }
+    fx_pop(x, old);
+    return HUB_OK;
+}
+
 int fx_careplan(struct fx *x, struct fx_entry *e)
 {
     static const char *const intents[] = { "proposal", "plan", "order",
@@ -837,18 +863,26 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
         return rc;
     if (na) {
         size_t old = fx_key(x, "activity");
-        jw_key(&w, "activities");
-        jw_arr_begin(&w);
+        bool open = false;
         size_t i = 0;
         for (const cJSON *a = acts->child; a; a = a->next, i++) {
             size_t o2 = fx_idx(x, i);
             const cJSON *det;
+            const char *ref;
+            bool not_done;
             if (!cJSON_IsObject(a))
                 return fx_fail(x, HUB_EINVALID, "expected an activity object");
-            jw_obj_begin(&w);
-            if ((rc = fx_put_name(x, &w, a, "reference", "reference", NULL)) ||
-                (rc = fx_obj(x, a, "detail", false, &det)))
+            if ((rc = fx_name_ref(x, a, "reference", &ref)) ||
+                (rc = fx_obj(x, a, "detail", false, &det)) ||
+                (rc = activity_not_done(x, det, &not_done)))
                 return rc;
+            if (not_done) {
+                fx_pop(x, o2);
+                continue;
+            }
+            jw_arr_lazy(&w, "activities", &open);
+            jw_obj_begin(&w);
+            jw_kv_cstr(&w, "reference", fx_name_of(x, ref));
             if (det) {
                 size_t o3 = fx_key(x, "detail");
                 const char *dst, *ddesc, *ddom;
@@ -867,7 +901,7 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
             jw_obj_end(&w);
             fx_pop(x, o2);
         }
-        jw_arr_end(&w);
+        jw_arr_end_if(&w, open);
         fx_pop(x, old);
     }
     fx_orgs_add(&orgs, "author", author, o);

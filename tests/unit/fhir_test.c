@@ -1256,6 +1256,40 @@ Test(fhir, a_request_not_to_perform_is_no_referral)
                        "%s", res.entries[1].note.what);
     cr_assert_null(res.entries[3].note.what);
 }
+
+/* F2322: CarePlan.activity.detail.doNotPerform is a modifier ("must NOT
+ * be engaged in"); it was not read, so "do not do X" went out as an
+ * activity X of the plan. As C-CDA's negated planned entry (F822), such
+ * an activity is none: left out, warned at the field; the plan and its
+ * other activities go out. Not a boolean: refused there. */
+#define CP_DNP(dnp)                                                         \
+    "{\"resourceType\":\"CarePlan\",\"id\":\"cp\",\"status\":\"active\","  \
+    "\"intent\":\"plan\",\"subject\":{\"reference\":\"Patient/p1\"},"       \
+    "\"activity\":[{\"detail\":{\"status\":\"scheduled\",\"code\":"         \
+    "{\"text\":\"not this\"},\"doNotPerform\":" dnp "}},"                   \
+    "{\"detail\":{\"status\":\"scheduled\",\"code\":{\"text\":\"this\"}}}]}"
+Test(fhir, an_activity_not_to_be_performed_is_no_activity_of_the_plan)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    cr_assert_eq(run(CP_DNP("true"), &out, &res, &err), HUB_OK, "%s",
+                 err.field);
+    cr_assert_eq(out.n, 1);
+    cr_expect_str_eq(field_of(&out, 0, "careplan.activities"),
+                     "[{\"code\":{\"text\":\"this\"},\"status\":\"scheduled\"}]");
+    const char *w = field_of(&out, 0, "warnings");
+    cr_expect(strstr(w, "activity[0].detail.doNotPerform") &&
+                  strstr(w, "(doNotPerform)"), "%s", w);
+    cr_assert_eq(run(CP_DNP("false"), &out, &res, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_expect(strstr(field_of(&out, 0, "careplan.activities"), "not this"),
+              "false: the activity is read");
+    cr_assert_eq(run(CP_DNP("\"true\""), &out, &res, &err), HUB_EINVALID);
+    cr_expect_str_eq(err.field, "CarePlan.activity[0].detail.doNotPerform");
+    cr_expect_str_eq(err.what, "expected true or false");
+}
+#undef CP_DNP
 #undef SR_DNP
 #undef TASK_OF
 
