@@ -651,6 +651,41 @@ static struct fx_entry *entry_by_url(struct fx *x, const char *ref,
     return NULL;
 }
 
+/* "Type/id" into the arena */
+static const char *type_id(struct arena *a, struct slice t, struct slice id)
+{
+    char *s = arena_alloc(a, t.len + id.len + 2);
+    memcpy(s, t.p, t.len);
+    s[t.len] = '/';
+    memcpy(s + t.len + 1, id.p, id.len);
+    s[t.len + 1 + id.len] = '\0';
+    return s;
+}
+
+/* The first entry of type `t` and id `id`: a refused one too when
+ * `refused_too`, else passed by. */
+static struct fx_entry *entry_by_tid(struct fx *x, struct slice t,
+                                     struct slice id, bool refused_too)
+{
+    if (x->by_tid) {
+        size_t k = hash_tid(t, id) & x->slot_mask;
+        for (; x->by_tid[k]; k = (k + 1) & x->slot_mask) {
+            struct fx_entry *e = &x->ents[x->by_tid[k] - 1];
+            if ((refused_too || !e->failed) && slice_eq(t, e->type) &&
+                slice_eq(id, e->id))
+                return e;
+        }
+        return NULL;
+    }
+    for (size_t i = 0; i < x->n_ents; i++) {
+        struct fx_entry *e = &x->ents[i];
+        if (e->type && e->id && (refused_too || !e->failed) &&
+            slice_eq(t, e->type) && slice_eq(id, e->id))
+            return e;
+    }
+    return NULL;
+}
+
 struct fx_entry *fx_resolve(struct fx *x, const char *ref)
 {
     if (ref == NULL)
@@ -664,22 +699,7 @@ struct fx_entry *fx_resolve(struct fx *x, const char *ref)
     struct slice t, id;
     if (!fx_ref_type_id(ref, &t, &id))
         return NULL;
-    if (x->by_tid) {
-        size_t k = hash_tid(t, id) & x->slot_mask;
-        for (; x->by_tid[k]; k = (k + 1) & x->slot_mask) {
-            struct fx_entry *e = &x->ents[x->by_tid[k] - 1];
-            if (!e->failed && slice_eq(t, e->type) && slice_eq(id, e->id))
-                return e;
-        }
-        return NULL;
-    }
-    for (size_t i = 0; i < x->n_ents; i++) {
-        struct fx_entry *e = &x->ents[i];
-        if (e->type && e->id && !e->failed && slice_eq(t, e->type) &&
-            slice_eq(id, e->id))
-            return e;
-    }
-    return NULL;
+    return entry_by_tid(x, t, id, false);
 }
 
 const cJSON *fx_contained(const cJSON *res, const char *ref, size_t *idx)
@@ -759,6 +779,33 @@ static struct fx_entry *named_entry(struct fx *x, const char *ref)
     return e;
 }
 
+/* "Type/urn:uuid:X" is no R4 reference (an id holds no ':'): Tech by
+ * Design's SHIN-NY bundles write it for the bundle's entry (F2323). When
+ * the bundle has an entry of that Type under fullUrl "urn:uuid:X", the
+ * reference is that urn (r's own tail); else, when it has one of that
+ * Type and id X (the same bundle's Patient has fullUrl and id X), it is
+ * "Type/X". NULL when r is no such slip or the bundle has no such entry:
+ * then r is refused as the malformed reference it is. */
+static const char *urn_slip(struct fx *x, const char *r, bool *slip)
+{
+    size_t n = 0;
+    while (isalpha((unsigned char)r[n]))
+        n++;
+    *slip = n > 0 && isupper((unsigned char)r[0]) && r[n] == '/' &&
+            strncmp(r + n + 1, "urn:uuid:", 9) == 0;
+    if (!*slip)
+        return NULL;
+    struct slice t = { r, n };
+    const char *urn = r + n + 1;
+    const struct fx_entry *e = entry_by_url(x, urn, true);
+    if (e && slice_eq(t, e->type))
+        return urn;
+    struct slice id = slice_from_cstr(urn + 9);
+    if (id.len && entry_by_tid(x, t, id, true))
+        return type_id(x->a, t, id);
+    return NULL;
+}
+
 /* fx_ref_node; `name_only`: the reference carries only a name (F2103),
  * and a urn need only name an entry of the batch (named_entry). */
 static int ref_node(struct fx *x, const cJSON *ref, bool name_only,
@@ -776,6 +823,17 @@ static int ref_node(struct fx *x, const cJSON *ref, bool name_only,
             fx_key(x, "reference");
             return fx_fail(x, HUB_EINVALID, "reference contains white space");
         }
+    bool slip;
+    const char *named = urn_slip(x, r, &slip);
+    if (slip && named == NULL) {
+        fx_key(x, "reference");
+        return fx_fail(x, HUB_EINVALID, "reference is not Type/id or a URL");
+    }
+    if (slip) {
+        fx_warn(x, "reference", "reference written Type/urn:uuid: read as "
+                                "the bundle's entry it names");
+        *out = r = named;
+    }
     if (strncmp(r, "urn:uuid:", 9) == 0 || strncmp(r, "urn:oid:", 8) == 0) {
         if ((name_only ? named_entry(x, r) : fx_resolve(x, r)) == NULL) {
             fx_key(x, "reference");
@@ -854,17 +912,6 @@ int fx_name_ref(struct fx *x, const cJSON *o, const char *key,
                 const char **out)
 {
     return ref_member(x, o, key, false, true, out);
-}
-
-/* "Type/id" into the arena */
-static const char *type_id(struct arena *a, struct slice t, struct slice id)
-{
-    char *s = arena_alloc(a, t.len + id.len + 2);
-    memcpy(s, t.p, t.len);
-    s[t.len] = '/';
-    memcpy(s + t.len + 1, id.p, id.len);
-    s[t.len + 1 + id.len] = '\0';
-    return s;
 }
 
 const char *fx_entry_name(struct fx *x, const struct fx_entry *e)

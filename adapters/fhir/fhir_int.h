@@ -393,6 +393,22 @@ FX_HELPER int fx_put_ref(struct fx *x, struct jw *w, const cJSON *o,
     return HUB_OK;
 }
 
+/* fx_put_ref of a reference that carries only a name (F2103, F2382):
+ * in a batch, a urn names its entry whatever became of it. */
+FX_HELPER int fx_put_name(struct fx *x, struct jw *w, const cJSON *o,
+                          const char *key, const char *out_key,
+                          const char **got)
+{
+    const char *r;
+    int rc = fx_name_ref(x, o, key, &r);
+    if (rc)
+        return rc;
+    jw_kv_cstr(w, out_key, fx_name_of(x, r));
+    if (got)
+        *got = r;
+    return HUB_OK;
+}
+
 /* An array of References as an array of "Type/id" strings; `names`:
  * references that carry only a name (fx_name_node). */
 FX_HELPER int fx_put_ref_list(struct fx *x, struct jw *w, const cJSON *o,

@@ -158,7 +158,7 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
     if ((rc = fx_cc(x, sr, "code", NULL, &svc)))
         return rc;
     fx_jw_code(w, "service", &svc);
-    if ((rc = fx_put_ref(x, w, sr, "requester", "requester", &req)))
+    if ((rc = fx_put_name(x, w, sr, "requester", "requester", &req)))
         return rc;
     fx_orgs_add(orgs, "requester", req, sr);
     /* performer is 0..* in R4: the first is the one the referral is to */
@@ -609,29 +609,27 @@ int fx_task(struct fx *x, struct fx_entry *e)
         fx_path_restore(x, &sp);
     }
     if (!fe || !cJSON_GetObjectItemCaseSensitive(fe->res, "requester")) {
-        if ((rc = fx_put_ref(x, &w, o, "requester", "requester", &req)))
+        if ((rc = fx_put_name(x, &w, o, "requester", "requester", &req)))
             return rc;
         fx_orgs_add(&orgs, "requester", req, o);
     } else {
         /* the request names who asked for the service; the Task names who
          * asked for it to be fulfilled (a coordination platform, an SCN):
          * kept apart when it is someone else */
-        if ((rc = fx_ref(x, o, "requester", false, &req)))
+        if ((rc = fx_name_ref(x, o, "requester", &req)))
             return rc;
-        const char *tr = fx_ref_name(x, req);
-        const char *sr_req = fx_ref_name(x, fx_ref_of(fe->res, "requester"));
+        const char *tr = fx_name_of(x, req);
+        const char *sr_req = fx_name_of(x, fx_ref_of(fe->res, "requester"));
         if (tr && !(sr_req && strcmp(tr, sr_req) == 0)) {
             jw_kv_cstr(&w, "task_requester", tr);
             fx_orgs_add(&orgs, "task_requester", req, o);
         }
     }
-    if ((rc = fx_put_ref(x, &w, o, "owner", "owner", NULL)))
-        return rc;
     const char *owner;
-    if ((rc = fx_ref(x, o, "owner", false, &owner)))
+    if ((rc = fx_put_name(x, &w, o, "owner", "owner", &owner)))
         return rc;
     if (owner && !(fe && cJSON_GetObjectItemCaseSensitive(fe->res, "performer"))) {
-        jw_kv_cstr(&w, "performer", fx_ref_name(x, owner));
+        jw_kv_cstr(&w, "performer", fx_name_of(x, owner));
         fx_orgs_add(&orgs, "performer", owner, o);
     }
     fx_orgs_add(&orgs, "owner", owner, o);

@@ -537,9 +537,9 @@ int fx_condition(struct fx *x, struct fx_entry *e)
     jw_kv_cstr(&w, "onset", onset ? onset : ostart);
     jw_kv_cstr(&w, "abatement", abate ? abate : astart);
     if ((rc = cJSON_GetObjectItemCaseSensitive(o, "asserter")
-                  ? fx_put_ref(x, &w, o, "asserter", "asserter", NULL)
+                  ? fx_put_name(x, &w, o, "asserter", "asserter", NULL)
                   : asserter_ext(x, &w, o)) ||
-        (rc = fx_put_ref(x, &w, o, "recorder", "recorder", NULL)))
+        (rc = fx_put_name(x, &w, o, "recorder", "recorder", NULL)))
         return rc;
     /* evidence[].detail[] references, flattened */
     const cJSON *ev;
@@ -761,7 +761,7 @@ int fx_goal(struct fx *x, struct fx_entry *e)
     if ((rc = fx_put_cc_array(x, &w, o, "category", "categories")) ||
         (rc = fx_put_date(x, &w, o, "startDate", "start", &start)) ||
         (rc = fx_put_date(x, &w, o, "statusDate", "status_date", &sdate)) ||
-        (rc = fx_put_ref(x, &w, o, "expressedBy", "expressed_by", NULL)) ||
+        (rc = fx_put_name(x, &w, o, "expressedBy", "expressed_by", NULL)) ||
         (rc = fx_put_names(x, &w, o, "addresses", "addresses")))
         return rc;
     const cJSON *tg;
@@ -788,6 +788,32 @@ int fx_goal(struct fx *x, struct fx_entry *e)
 }
 
 /* ---- CarePlan ----------------------------------------------------------------------- */
+
+/* Whether activity detail `det` (the path at its activity) says the
+ * activity is NOT to be done: R4 CarePlan.activity.detail.doNotPerform is
+ * a modifier, "the described activity is one that must NOT be engaged
+ * in". Such an activity is no activity of the plan, as C-CDA's negated
+ * planned entry is none (F822, F2322): left out, with a warning at the
+ * field; a value that is not a boolean is refused there (as
+ * ServiceRequest.doNotPerform, F2320). */
+static int activity_not_done(struct fx *x, const cJSON *det, bool *not_done)
+{
+    int dnp = -1, rc = HUB_OK;
+    *not_done = false;
+    if (det == NULL)
+        return HUB_OK;
+    size_t old = fx_key(x, "detail");
+    if ((rc = fx_bool(x, det, "doNotPerform", &dnp)))
+        return rc;
+    if (dnp == 1) {
+        *not_done = true;
+        fx_warn(x, "doNotPerform", "activity not to be performed "
+                                   "(doNotPerform) is no activity of the "
+                                   "plan; left out");
+    }
+    fx_pop(x, old);
+    return HUB_OK;
+}
 
 int fx_careplan(struct fx *x, struct fx_entry *e)
 {
@@ -825,11 +851,11 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
         return rc;
     fx_put_period(&w, "period", pstart, pend);
     if ((rc = fx_put_date(x, &w, o, "created", "created", &created)) ||
-        (rc = fx_put_ref(x, &w, o, "author", "author", &author)) ||
-        (rc = fx_put_refs(x, &w, o, "contributor", NULL, "contributors")) ||
-        (rc = fx_put_refs(x, &w, o, "careTeam", NULL, "care_team")) ||
+        (rc = fx_put_name(x, &w, o, "author", "author", &author)) ||
+        (rc = fx_put_names(x, &w, o, "contributor", "contributors")) ||
+        (rc = fx_put_names(x, &w, o, "careTeam", "care_team")) ||
         (rc = fx_put_names(x, &w, o, "addresses", "addresses")) ||
-        (rc = fx_put_refs(x, &w, o, "goal", NULL, "goals")))
+        (rc = fx_put_names(x, &w, o, "goal", "goals")))
         return rc;
     const cJSON *acts;
     size_t na;
@@ -837,18 +863,26 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
         return rc;
     if (na) {
         size_t old = fx_key(x, "activity");
-        jw_key(&w, "activities");
-        jw_arr_begin(&w);
+        bool open = false;
         size_t i = 0;
         for (const cJSON *a = acts->child; a; a = a->next, i++) {
             size_t o2 = fx_idx(x, i);
             const cJSON *det;
+            const char *ref;
+            bool not_done;
             if (!cJSON_IsObject(a))
                 return fx_fail(x, HUB_EINVALID, "expected an activity object");
-            jw_obj_begin(&w);
-            if ((rc = fx_put_ref(x, &w, a, "reference", "reference", NULL)) ||
-                (rc = fx_obj(x, a, "detail", false, &det)))
+            if ((rc = fx_name_ref(x, a, "reference", &ref)) ||
+                (rc = fx_obj(x, a, "detail", false, &det)) ||
+                (rc = activity_not_done(x, det, &not_done)))
                 return rc;
+            if (not_done) {
+                fx_pop(x, o2);
+                continue;
+            }
+            jw_arr_lazy(&w, "activities", &open);
+            jw_obj_begin(&w);
+            jw_kv_cstr(&w, "reference", fx_name_of(x, ref));
             if (det) {
                 size_t o3 = fx_key(x, "detail");
                 const char *dst, *ddesc, *ddom;
@@ -867,7 +901,7 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
             jw_obj_end(&w);
             fx_pop(x, o2);
         }
-        jw_arr_end(&w);
+        jw_arr_end_if(&w, open);
         fx_pop(x, old);
     }
     fx_orgs_add(&orgs, "author", author, o);
@@ -1138,8 +1172,8 @@ int fx_consent(struct fx *x, struct fx_entry *e)
     jw_arr_end_if(&w, open);
     if ((rc = fx_put_cc(x, &w, o, "policyRule", "policy_rule", NULL, NULL)) ||
         (rc = fx_put_date(x, &w, o, "dateTime", "date_time", &when)) ||
-        (rc = fx_put_refs(x, &w, o, "organization", NULL, "organization")) ||
-        (rc = fx_put_ref(x, &w, o, "sourceReference", "source", NULL)))
+        (rc = fx_put_names(x, &w, o, "organization", "organization")) ||
+        (rc = fx_put_name(x, &w, o, "sourceReference", "source", NULL)))
         return rc;
     const cJSON *prov;
     if ((rc = fx_obj(x, o, "provision", false, &prov)))

@@ -1256,6 +1256,40 @@ Test(fhir, a_request_not_to_perform_is_no_referral)
                        "%s", res.entries[1].note.what);
     cr_assert_null(res.entries[3].note.what);
 }
+
+/* F2322: CarePlan.activity.detail.doNotPerform is a modifier ("must NOT
+ * be engaged in"); it was not read, so "do not do X" went out as an
+ * activity X of the plan. As C-CDA's negated planned entry (F822), such
+ * an activity is none: left out, warned at the field; the plan and its
+ * other activities go out. Not a boolean: refused there. */
+#define CP_DNP(dnp)                                                         \
+    "{\"resourceType\":\"CarePlan\",\"id\":\"cp\",\"status\":\"active\","  \
+    "\"intent\":\"plan\",\"subject\":{\"reference\":\"Patient/p1\"},"       \
+    "\"activity\":[{\"detail\":{\"status\":\"scheduled\",\"code\":"         \
+    "{\"text\":\"not this\"},\"doNotPerform\":" dnp "}},"                   \
+    "{\"detail\":{\"status\":\"scheduled\",\"code\":{\"text\":\"this\"}}}]}"
+Test(fhir, an_activity_not_to_be_performed_is_no_activity_of_the_plan)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    cr_assert_eq(run(CP_DNP("true"), &out, &res, &err), HUB_OK, "%s",
+                 err.field);
+    cr_assert_eq(out.n, 1);
+    cr_expect_str_eq(field_of(&out, 0, "careplan.activities"),
+                     "[{\"code\":{\"text\":\"this\"},\"status\":\"scheduled\"}]");
+    const char *w = field_of(&out, 0, "warnings");
+    cr_expect(strstr(w, "activity[0].detail.doNotPerform") &&
+                  strstr(w, "(doNotPerform)"), "%s", w);
+    cr_assert_eq(run(CP_DNP("false"), &out, &res, &err), HUB_OK);
+    cr_assert_eq(out.n, 1);
+    cr_expect(strstr(field_of(&out, 0, "careplan.activities"), "not this"),
+              "false: the activity is read");
+    cr_assert_eq(run(CP_DNP("\"true\""), &out, &res, &err), HUB_EINVALID);
+    cr_expect_str_eq(err.field, "CarePlan.activity[0].detail.doNotPerform");
+    cr_expect_str_eq(err.what, "expected true or false");
+}
+#undef CP_DNP
 #undef SR_DNP
 #undef TASK_OF
 
@@ -2863,7 +2897,7 @@ Test(fhir, a_questionnaire_response_without_author_names_its_source)
     "\"http://snomed.info/sct\",\"code\":\"3457005\"}]},"                  \
     "\"reasonReference\":[{\"reference\":\"" reason "\"}]}"
 #define REASON_BUNDLE(cond, sr)                                             \
-    "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["    \
+    "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["          \
     "{\"fullUrl\":\"urn:uuid:p\",\"resource\":{\"resourceType\":"          \
     "\"Patient\",\"identifier\":[{\"system\":\"urn:x\",\"value\":\"1\"}]},"  \
     "\"request\":{\"method\":\"POST\",\"url\":\"Patient\"}},"                \
@@ -3104,30 +3138,13 @@ Test(fhir, a_referral_takes_nothing_from_a_condition_the_batch_refuses)
     "\"completed\",\"subject\":{\"reference\":\"urn:uuid:p\"},"             \
     "\"code\":{\"coding\":[{\"system\":\"http://snomed.info/sct\","         \
     "\"code\":\"3457005\"}]}," extra "}"
-Test(fhir, a_name_of_an_entry_the_batch_refuses_is_accepted_in_every_order)
+/* Each of naming[0..n), in a batch with a Condition the batch refuses
+ * that it names by urn:uuid:c, in both orders: only the Condition is
+ * refused, the outcome is the same, and the event carries its name. */
+static void expect_named_in_every_order(const char *const *naming, size_t n)
 {
-    static const char *const naming[] = {
-        GOAL_X "\"id\":\"g\",\"subject\":{\"reference\":\"urn:uuid:p\"},"
-        "\"addresses\":[{\"reference\":\"urn:uuid:c\"}]}",
-        "{\"resourceType\":\"CarePlan\",\"id\":\"cp\",\"status\":\"active\","
-        "\"intent\":\"plan\",\"subject\":{\"reference\":\"urn:uuid:p\"},"
-        "\"addresses\":[{\"reference\":\"urn:uuid:c\"}]}",
-        "{\"resourceType\":\"Condition\",\"id\":\"c2\",\"subject\":"
-        "{\"reference\":\"urn:uuid:p\"},\"code\":{\"coding\":[{\"system\":"
-        "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"I10\"}]},"
-        "\"evidence\":[{\"detail\":[{\"reference\":\"urn:uuid:c\"}]}]}",
-        NAMING_PROC("\"reasonReference\":[{\"reference\":\"urn:uuid:c\"}]"),
-        NAMING_PROC("\"basedOn\":[{\"reference\":\"urn:uuid:c\"}]"),
-        NAMING_TASK("\"output\":[{\"type\":{\"text\":\"x\"},"
-                    "\"valueReference\":{\"reference\":\"urn:uuid:c\"}}]"),
-        NAMING_TASK("\"partOf\":[{\"reference\":\"urn:uuid:c\"}]"),
-        REASON_SR("\"basedOn\":[{\"reference\":\"urn:uuid:c\"}],",
-                  "Condition/c9"),
-        REASON_SR("\"supportingInfo\":[{\"reference\":\"urn:uuid:c\"}],",
-                  "Condition/c9"),
-    };
     static const size_t orders[2][2] = { { 0, 1 }, { 1, 0 } };
-    for (size_t i = 0; i < sizeof(naming) / sizeof(naming[0]); i++) {
+    for (size_t i = 0; i < n; i++) {
         const char *ents[2] = { naming[i], BAD_COND("I10") };
         char first[1024] = "";
         for (size_t o = 0; o < 2; o++) {
@@ -3158,8 +3175,143 @@ Test(fhir, a_name_of_an_entry_the_batch_refuses_is_accepted_in_every_order)
         }
     }
 }
+Test(fhir, a_name_of_an_entry_the_batch_refuses_is_accepted_in_every_order)
+{
+    static const char *const naming[] = {
+        GOAL_X "\"id\":\"g\",\"subject\":{\"reference\":\"urn:uuid:p\"},"
+        "\"addresses\":[{\"reference\":\"urn:uuid:c\"}]}",
+        "{\"resourceType\":\"CarePlan\",\"id\":\"cp\",\"status\":\"active\","
+        "\"intent\":\"plan\",\"subject\":{\"reference\":\"urn:uuid:p\"},"
+        "\"addresses\":[{\"reference\":\"urn:uuid:c\"}]}",
+        "{\"resourceType\":\"Condition\",\"id\":\"c2\",\"subject\":"
+        "{\"reference\":\"urn:uuid:p\"},\"code\":{\"coding\":[{\"system\":"
+        "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"I10\"}]},"
+        "\"evidence\":[{\"detail\":[{\"reference\":\"urn:uuid:c\"}]}]}",
+        NAMING_PROC("\"reasonReference\":[{\"reference\":\"urn:uuid:c\"}]"),
+        NAMING_PROC("\"basedOn\":[{\"reference\":\"urn:uuid:c\"}]"),
+        NAMING_TASK("\"output\":[{\"type\":{\"text\":\"x\"},"
+                    "\"valueReference\":{\"reference\":\"urn:uuid:c\"}}]"),
+        NAMING_TASK("\"partOf\":[{\"reference\":\"urn:uuid:c\"}]"),
+        REASON_SR("\"basedOn\":[{\"reference\":\"urn:uuid:c\"}],",
+                  "Condition/c9"),
+        REASON_SR("\"supportingInfo\":[{\"reference\":\"urn:uuid:c\"}],",
+                  "Condition/c9"),
+    };
+    expect_named_in_every_order(naming, sizeof(naming) / sizeof(naming[0]));
+}
+
+/* F2382: the lead widened F2381 to every reference that carries only a
+ * name: each was refused when the Condition it names came first and was
+ * refused, accepted when it came after. A requester's and an owner's
+ * organizations are read from Organization and PractitionerRole entries,
+ * which the batch refuses before any entry is read, so they stay the
+ * same in every order. */
+#define NAMING_CP(extra)                                                    \
+    "{\"resourceType\":\"CarePlan\",\"id\":\"cp\",\"status\":\"active\","  \
+    "\"intent\":\"plan\",\"subject\":{\"reference\":\"urn:uuid:p\"},"      \
+    extra "}"
+#define NAMING_COND(extra)                                                  \
+    "{\"resourceType\":\"Condition\",\"id\":\"c2\",\"subject\":"         \
+    "{\"reference\":\"urn:uuid:p\"},\"code\":{\"coding\":[{\"system\":"   \
+    "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"I10\"}]}," extra "}"
+#define NAMING_CONSENT(extra)                                               \
+    "{\"resourceType\":\"Consent\",\"id\":\"k\",\"status\":\"active\","    \
+    "\"scope\":{\"coding\":[{\"code\":\"patient-privacy\"}]},\"category\":" \
+    "[{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"59284-0\"}]}]," \
+    "\"patient\":{\"reference\":\"urn:uuid:p\"}," extra "}"
+#define C_REF "{\"reference\":\"urn:uuid:c\"}"
+Test(fhir, every_name_only_reference_is_accepted_in_every_order)
+{
+    static const char *const naming[] = {
+        NAMING_CP("\"goal\":[" C_REF "]"),
+        NAMING_CP("\"contributor\":[" C_REF "]"),
+        NAMING_CP("\"careTeam\":[" C_REF "]"),
+        NAMING_CP("\"author\":" C_REF),
+        NAMING_CP("\"activity\":[{\"reference\":" C_REF "}]"),
+        NAMING_COND("\"asserter\":" C_REF),
+        NAMING_COND("\"recorder\":" C_REF),
+        GOAL_X "\"id\":\"g\",\"subject\":{\"reference\":\"urn:uuid:p\"},"
+        "\"expressedBy\":" C_REF "}",
+        NAMING_CONSENT("\"organization\":[" C_REF "]"),
+        NAMING_CONSENT("\"sourceReference\":" C_REF),
+        REASON_SR("\"requester\":" C_REF ",", "Condition/c9"),
+        NAMING_TASK("\"requester\":" C_REF),
+        NAMING_TASK("\"owner\":" C_REF),
+    };
+    expect_named_in_every_order(naming, sizeof(naming) / sizeof(naming[0]));
+}
+#undef C_REF
+#undef NAMING_CONSENT
+#undef NAMING_COND
+#undef NAMING_CP
 #undef NAMING_TASK
 #undef NAMING_PROC
+
+/* F2323: "Patient/urn:uuid:X" (Tech by Design's SHIN-NY bundles) is no R4
+ * reference (an id holds no ':'); the hub took it for a patient whose id
+ * is "urn:uuid:X", so a message's screening and its referral went to two
+ * patients. It names the bundle's entry of that Type under fullUrl
+ * urn:uuid:X (or, as in that bundle, of that Type and id X), with a
+ * warning at the field; with no such entry it is refused as malformed. */
+#define SLIP_BUNDLE(url, subject)                                           \
+    "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["          \
+    "{\"fullUrl\":\"" url "\",\"resource\":{\"resourceType\":\"Patient\","  \
+    "\"id\":\"p\",\"identifier\":[{\"system\":\"urn:x\",\"value\":\"1\"}]}}," \
+    "{\"fullUrl\":\"urn:uuid:c\",\"resource\":{\"resourceType\":"           \
+    "\"Condition\",\"id\":\"c\",\"subject\":{\"reference\":\"" subject "\"}," \
+    "\"code\":{\"coding\":[{\"system\":\"http://hl7.org/fhir/sid/icd-10-cm\"," \
+    "\"code\":\"I10\"}]}}}]}"
+Test(fhir, a_type_before_a_urn_names_the_bundles_entry_of_that_urn)
+{
+    static const char *const named[] = {
+        SLIP_BUNDLE("urn:uuid:p", "Patient/urn:uuid:p"),
+        SLIP_BUNDLE("p", "Patient/urn:uuid:p"),
+    };
+    for (size_t i = 0; i < 2; i++) {
+        struct canon_list out;
+        struct fhir_result res;
+        struct hub_err err;
+        arena_reset(&A);
+        cr_assert_eq(run(named[i], &out, &res, &err), HUB_OK, "case %zu: %s",
+                     i, err.field);
+        cr_assert_eq(out.n, 1, "case %zu", i);
+        cr_expect_str_eq(field_of(&out, 0, "patient.identifiers.0.value"), "1",
+                         "case %zu: the bundle's patient", i);
+        const char *w = field_of(&out, 0, "warnings");
+        cr_expect(strstr(w, "entry[1].resource.subject.reference") &&
+                      strstr(w, "Type/urn:uuid:") && !strstr(w, "uuid:p"),
+                  "case %zu: warned at the field, no value: %s", i, w);
+    }
+    static const char *const refused[] = {
+        SLIP_BUNDLE("urn:uuid:p", "Patient/urn:uuid:z"),
+        SLIP_BUNDLE("urn:uuid:p", "Group/urn:uuid:p"),
+        "{\"resourceType\":\"Condition\",\"id\":\"c\",\"subject\":"
+        "{\"reference\":\"Patient/urn:uuid:p\"},\"code\":{\"text\":\"x\"}}",
+    };
+    static const char *const at[] = {
+        "entry[1].resource.subject.reference",
+        "entry[1].resource.subject.reference",
+        "Condition.subject.reference",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        struct canon_list out;
+        struct fhir_result res;
+        struct hub_err err;
+        arena_reset(&A);
+        int rc = run(refused[i], &out, &res, &err);
+        const struct hub_err *e = i < 2 ? &res.entries[1].err : &err;
+        if (i < 2) {
+            cr_assert_eq(rc, HUB_OK, "case %zu", i);
+            cr_assert_eq(res.entries[1].status, HUB_EINVALID, "case %zu", i);
+        } else {
+            cr_assert_eq(rc, HUB_EINVALID, "case %zu", i);
+        }
+        cr_expect_str_eq(e->field, at[i], "case %zu", i);
+        cr_expect_str_eq(e->what, "reference is not Type/id or a URL",
+                         "case %zu", i);
+    }
+}
+#undef SLIP_BUNDLE
 
 /* Reading ahead is one level deep (F2065's read-ahead, reviewed): a
  * request read ahead for what a referral takes reads no other ahead.
