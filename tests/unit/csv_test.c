@@ -1439,6 +1439,41 @@ Test(csv, referral_tool_words_map_by_the_dictionary_aliases)
     cr_assert_null(strstr(f->what, "Closed"));
 }
 
+/* A social care network's closed-loop export (F2403): `closed_met` (the
+ * referral closed, the need met) is completed, carried as sent; `open`
+ * (requested, accepted or in progress) and `closed_unmet` (failed,
+ * cancelled or rejected) could each be several statuses and refuse their
+ * row at the status column, the word not quoted. */
+Test(csv, a_closed_loop_closed_met_is_completed_open_and_unmet_refused)
+{
+    struct csvrun r = RUN("referral-status",
+        "referral_id,status,updated_at,patient_id\n"
+        "R1,closed_met,2026-03-03T09:00:00Z,P1\n"
+        "R2,open,2026-03-04T09:00:00Z,P2\n"
+        "R3,closed_unmet,2026-03-05T09:00:00Z,P3\n"
+        "R4,Closed Met,2026-03-06T09:00:00Z,P4\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 2, "%zu", r.out.n);
+    cr_assert(strstr(r.out.ev[0].json.p,
+                     "\"status\":\"completed\",\"terminal\":true,"
+                     "\"business_status\":\"closed_met\""),
+              "%s", r.out.ev[0].json.p);
+    cr_assert(strstr(r.out.ev[1].json.p,
+                     "\"status\":\"completed\",\"terminal\":true,"
+                     "\"business_status\":\"Closed Met\""),
+              "%s", r.out.ev[1].json.p);
+    for (size_t row = 3; row <= 4; row++) {
+        const struct csv_finding *f =
+            finding(&r.rep, row, "not a FHIR Task status nor an alias");
+        cr_assert_not_null(f, "row %zu", row);
+        cr_assert_eq(f->col, 2);
+        cr_assert_str_eq(f->column, "status");
+        cr_assert_null(strstr(f->what, "open"));
+        cr_assert_null(strstr(f->what, "unmet"));
+    }
+    cr_assert_eq(r.rep.rows_rejected, 2);
+}
+
 Test(csv, lower_case_loinc_answer_codes_are_matched_as_the_spec_does)
 {
     struct csvrun r = RUN("screenings",
