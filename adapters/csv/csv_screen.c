@@ -118,7 +118,8 @@ struct emit {
     const struct dict_instrument *inst;
     struct q *qs;
     size_t nq;
-    size_t *row_q;              /* row -> question index */
+    size_t *row_q;              /* row -> question index, NO_Q when its
+                                   question was left out */
     enum flag *flags;           /* row -> sender_flag() of its flag */
     struct dict_scoring sc;
     struct warn *warns;
@@ -294,6 +295,36 @@ static bool row_words(const struct csv_scr_row *r)
     return r->answer.len == 0 && r->number.len && !csv_is_number(r->number);
 }
 
+#define NO_Q SIZE_MAX
+
+/*
+ * A total or derived item the dictionary computes, sent with nothing in
+ * it (the Summer'24 95614-4 row whose total is in a column not read), is
+ * left out as if not sent (F2404), as FHIR and C-CDA leave it: the hub's
+ * own total stands, and no one declined it. One the sender flagged is
+ * kept. Its rows point at no question.
+ */
+static void drop_empty_computed(struct emit *e, struct dict_response *resp)
+{
+    size_t *to = arena_alloc(e->c->a, (e->nq ? e->nq : 1) * sizeof(*to));
+    size_t kept = 0;
+    for (size_t qi = 0; qi < e->nq; qi++) {
+        if (e->qs[qi].flag == FLAG_NONE && e->qs[qi].number.len == 0 &&
+            dict_item_computed_empty(e->c->d, e->inst, &resp[qi])) {
+            to[qi] = NO_Q;
+            continue;
+        }
+        e->qs[kept] = e->qs[qi];
+        resp[kept] = resp[qi];
+        to[qi] = kept++;
+    }
+    if (kept == e->nq)
+        return;
+    for (size_t i = 0; i < e->s->n; i++)
+        e->row_q[i] = to[e->row_q[i]];
+    e->nq = kept;
+}
+
 /* Gather the rows into distinct questions and score them. */
 static int score(struct emit *e, struct hub_err *err)
 {
@@ -376,6 +407,7 @@ static int score(struct emit *e, struct hub_err *err)
         resp[qi].declined = q->n_answers == 0 && !resp[qi].has_value &&
                             !resp[qi].has_text;
     }
+    drop_empty_computed(e, resp);
     int rc = dict_score(c->d, c->a, e->inst, resp, e->nq, &e->sc);
     if (rc)
         return hub_err_set(err, rc, "screening", 0,
@@ -393,6 +425,8 @@ static void compare(struct emit *e)
     for (size_t i = 0; i < s->n; i++) {
         struct csv_scr_row *r = &s->rows[i];
         size_t qi = e->row_q[i];
+        if (qi == NO_Q)
+            continue;
         const struct q *q = &e->qs[qi];
         const struct dict_item_result *ir = &e->sc.items[qi];
         const struct dict_sum_result *sr = q->sum ? sum_result(e, q->sum)

@@ -822,6 +822,48 @@ Test(csv, declined_is_written_as_fhir_and_ccda_write_it)
     cJSON_Delete(ev);
 }
 
+/* A total the dictionary computes (HITS 95614-4) sent with nothing in it,
+ * as the Summer'24 row whose total is in a column not read: no one
+ * declined it (F2404). It is left out, as FHIR and C-CDA leave it, and the
+ * hub's own total stands; a question sent empty stays declined (F2123),
+ * and a warning on a later item still names that item. */
+Test(csv, an_empty_computed_item_is_left_out_an_empty_question_declined)
+{
+    struct csvrun r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,95618-5,LA6270-8,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,95617-7,LA6270-8,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,95614-4,,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,95616-9,LA6270-8,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,95615-1,LA6270-8,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,93030-5,,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,71802-3,LA9999-9,,,,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cJSON *ev = cJSON_Parse(r.out.ev[0].json.p);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *items = cJSON_GetObjectItem(sc, "items");
+    cr_assert_eq(cJSON_GetArraySize(items), 6, "%s", r.out.ev[0].json.p);
+    static const char *const want[] = { "95618-5", "95617-7", "95616-9",
+                                        "95615-1", "93030-5", "71802-3" };
+    for (int i = 0; i < 6; i++) {
+        cJSON *it = cJSON_GetArrayItem(items, i);
+        cr_expect_str_eq(cJSON_GetObjectItem(it, "question")->valuestring,
+                         want[i]);
+        cr_expect_eq(cJSON_IsTrue(cJSON_GetObjectItem(it, "declined")),
+                     i == 4, "item %d", i);
+    }
+    cJSON *s0 = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "scores"), 0);
+    cr_assert_not_null(s0);
+    cr_expect_str_eq(cJSON_GetObjectItem(s0, "code")->valuestring, "95614-4");
+    cr_expect_eq(cJSON_GetObjectItem(s0, "value")->valueint, 4);
+    cr_expect_null(cJSON_GetObjectItem(s0, "from_sender"));
+    /* the unknown answer's warning names the item as written: the sixth */
+    char *w = cJSON_PrintUnformatted(cJSON_GetObjectItem(ev, "warnings"));
+    cr_expect(strstr(w, "screening.items[5].answer"), "%s", w);
+    free(w);
+    cJSON_Delete(ev);
+}
+
 /* ---- SHIN-NY sets ----------------------------------------------------------- */
 
 Test(csv, shinny_set_key_does_not_depend_on_file_order)
