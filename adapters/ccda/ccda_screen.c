@@ -309,7 +309,8 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
         if (question_finding(dc, inst, &rs[i]))
             rs[i].derived = NULL;   /* the finding, not a derived answer */
         /* a total or derived item sent empty is left out, as FHIR and
-         * CSV leave it (F2404): the hub's own stands, no one declined it */
+         * CSV leave it (F2404): the hub's own stands, no one declined it;
+         * one the sender interpreted is kept */
         if (!rs[i].sender && !rs[i].assessed &&
             dict_item_computed_empty(dc->d, inst, &rs[i].r))
             continue;
@@ -474,8 +475,10 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
             jw_bool(w, true);
         }
         /* HL7 v3 nullFlavors name no refusal: any unanswered item is
-         * declined, as FHIR's and CSV's with no reason sent (F2123) */
-        if (dict_item_refused(ir, SLICE_NULL) && !rs[i].derived) {
+         * declined, as FHIR's and CSV's with no reason sent (F2123); a
+         * total the sender interpreted, kept, is not (F2404) */
+        if (dict_item_refused(ir, SLICE_NULL) && !rs[i].derived &&
+            !dict_item_computed_empty(dc->d, inst, &rs[i].r)) {
             jw_key(w, "declined");
             jw_bool(w, true);
         }

@@ -355,9 +355,9 @@ bool dict_item_refused(const struct dict_item_result *ir, struct slice reason);
  * sent with nothing in it: no answer, number or words (F2404). No person
  * refused a total: every adapter leaves such an item out of the event, as
  * if not sent, and the hub's own total or derivation stands; it is never
- * written declined. What else the sender said of it (an interpretation)
- * is the adapter's to keep: such an item is not empty. `inst` as given to
- * dict_score.
+ * written declined. What else the sender said of it (an interpretation, a
+ * flag) is the adapter's to keep: such an item stays, not declined either.
+ * `inst` as given to dict_score.
  */
 bool dict_item_computed_empty(const struct dict *d,
                               const struct dict_instrument *inst,

@@ -105,6 +105,8 @@ struct q {
     const struct dict_sum *sum; /* the question is a sum's own code */
     int flag;                   /* enum flag: POS if any row says POS,
                                    else NEG if any says NEG */
+    bool computed;              /* a total or derived item with no answer:
+                                   never declined (F2404) */
 };
 
 struct warn {
@@ -299,18 +301,20 @@ static bool row_words(const struct csv_scr_row *r)
 
 /*
  * A total or derived item the dictionary computes, sent with nothing in
- * it (the Summer'24 95614-4 row whose total is in a column not read), is
- * left out as if not sent (F2404), as FHIR and C-CDA leave it: the hub's
- * own total stands, and no one declined it. One the sender flagged is
- * kept. Its rows point at no question.
+ * it, is left out as if not sent (F2404), as FHIR and C-CDA leave it: the
+ * hub's own total stands, and no one declined it. Its rows point at no
+ * question. One with only the sender's flag (the Summer'24 95614-4 row
+ * whose total is in a column not read, flagged No) or a number that is
+ * no integer is kept for what the sender said, and is not declined.
  */
 static void drop_empty_computed(struct emit *e, struct dict_response *resp)
 {
     size_t *to = arena_alloc(e->c->a, (e->nq ? e->nq : 1) * sizeof(*to));
     size_t kept = 0;
     for (size_t qi = 0; qi < e->nq; qi++) {
-        if (e->qs[qi].flag == FLAG_NONE && e->qs[qi].number.len == 0 &&
-            dict_item_computed_empty(e->c->d, e->inst, &resp[qi])) {
+        struct q *q = &e->qs[qi];
+        q->computed = dict_item_computed_empty(e->c->d, e->inst, &resp[qi]);
+        if (q->computed && q->flag == FLAG_NONE && q->number.len == 0) {
             to[qi] = NO_Q;
             continue;
         }
@@ -616,8 +620,8 @@ static int write_event(struct emit *e, struct hub_err *err)
                                      : NULL;
         jw_kv(&w, JW_KV("label"), slice_from_cstr(label));
         write_verdict(&w, sr ? sr->verdict : ir->verdict);
-        /* the rule of every adapter (F23, F2123) */
-        if (dict_item_refused(ir, q->reason))
+        /* the rule of every adapter (F23, F2123, F2404) */
+        if (dict_item_refused(ir, q->reason) && !q->computed)
             jw_kv_bool(&w, JW_KEY("declined"), true);
         if (q->flag != FLAG_NONE)
             jw_kv_bool(&w, JW_KEY("sender_positive"), q->flag == FLAG_POS);

@@ -350,6 +350,26 @@ Test(ccda_screening, an_empty_total_is_left_out_not_declined,
     cr_expect_eq(cJSON_GetObjectItem(s0, "value")->valueint, 10);
     cr_expect_null(cJSON_GetObjectItem(s0, "from_sender"));
     cJSON_Delete(ev);
+
+    /* the sender's interpretation of it, and no total: kept for what the
+     * sender said, and no refusal either */
+    struct run r2 = run_str(hrsn_doc(
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"95615-1\"/><value xsi:type=\"CD\" "
+        "code=\"LA6270-8\"/></observation></entryRelationship>"
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"95614-4\"/>"
+        "<interpretationCode code=\"N\"/></observation>"
+        "</entryRelationship>"));
+    ev = first_event(&r2, 1);
+    items = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "screening"), "items");
+    cr_assert_eq(cJSON_GetArraySize(items), 5);
+    it = cJSON_GetArrayItem(items, 4);
+    cr_expect_str_eq(cJSON_GetObjectItem(it, "question")->valuestring,
+                     "95614-4");
+    cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(it, "sender_positive")));
+    cr_expect_null(cJSON_GetObjectItem(it, "declined"));
+    cJSON_Delete(ev);
 }
 
 /* An AHC screening that also answers PHQ-9 item 9 (thoughts of self-harm)

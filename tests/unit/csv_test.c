@@ -829,7 +829,8 @@ Test(csv, declined_is_written_as_fhir_and_ccda_write_it)
  * and a warning on a later item still names that item. */
 Test(csv, an_empty_computed_item_is_left_out_an_empty_question_declined)
 {
-    struct csvrun r = RUN("screenings",
+    struct csvrun r;
+    r = RUN("screenings",
         SCR_HEADER
         "S1,P1,96777-8,2026-01-02,95618-5,LA6270-8,,,,\r\n"
         "S1,P1,96777-8,2026-01-02,95617-7,LA6270-8,,,,\r\n"
@@ -861,6 +862,23 @@ Test(csv, an_empty_computed_item_is_left_out_an_empty_question_declined)
     char *w = cJSON_PrintUnformatted(cJSON_GetObjectItem(ev, "warnings"));
     cr_expect(strstr(w, "screening.items[5].answer"), "%s", w);
     free(w);
+    cJSON_Delete(ev);
+
+    /* the Summer'24 row: no total, but the sender's No. Kept for what the
+     * sender said, and no refusal either */
+    r = RUN("screenings",
+        SCR_HEADER
+        "S2,P1,96777-8,2026-01-02,95618-5,LA6270-8,,,,\r\n"
+        "S2,P1,96777-8,2026-01-02,95614-4,,,,No,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    ev = cJSON_Parse(r.out.ev[0].json.p);
+    items = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "screening"), "items");
+    cJSON *total = cJSON_GetArrayItem(items, 1);
+    cr_assert_not_null(total, "%s", r.out.ev[0].json.p);
+    cr_expect_str_eq(cJSON_GetObjectItem(total, "question")->valuestring,
+                     "95614-4");
+    cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(total, "sender_positive")));
+    cr_expect_null(cJSON_GetObjectItem(total, "declined"));
     cJSON_Delete(ev);
 }
 

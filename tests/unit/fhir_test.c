@@ -5922,6 +5922,14 @@ Test(fhir, a_functional_assessment_joins_no_loose_screening)
     "\"survey\"}]}],\"subject\":{\"reference\":\"Patient/p1\"},"           \
     "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\""    \
     q "\"}]},\"effectiveDateTime\":\"2024-02-23\"}}"
+#define LOOSE_INTERP(id, q, i)                                              \
+    "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"" id "\","  \
+    "\"status\":\"final\",\"category\":[{\"coding\":[{\"code\":"            \
+    "\"survey\"}]}],\"subject\":{\"reference\":\"Patient/p1\"},"           \
+    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\""    \
+    q "\"}]},\"effectiveDateTime\":\"2024-02-23\",\"interpretation\":"      \
+    "[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"     \
+    "v3-ObservationInterpretation\",\"code\":\"" i "\"}]}]}}"
 Test(fhir, an_empty_computed_item_is_left_out_an_empty_question_declined)
 {
     struct canon_list out;
@@ -5946,6 +5954,17 @@ Test(fhir, an_empty_computed_item_is_left_out_an_empty_question_declined)
     cr_expect_str_eq(field_of(&out, 0, "screening.items.3"), "(absent)");
     cr_expect_str_eq(field_of(&out, 0, "screening.positive_domains"),
                      "[\"food-insecurity\"]");
+    /* the sender's interpretation of it, and no answer: kept for what the
+     * sender said, and no refusal either */
+    cr_assert_eq(run(COLLECTION(LOOSE("a", "", "88122-7", "LA28397-0") ","
+                                LOOSE_INTERP("c", "88124-3", "POS")),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.1.question"),
+                     "88124-3");
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.1.sender_positive"),
+                     "true");
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.1.declined"),
+                     "(absent)");
 }
 
 Test(fhir, loose_items_of_other_days_are_other_screenings)
