@@ -88,6 +88,10 @@
  *     verdict (interpretationCode POS/NEG, a derived item such as 88124-3)
  *     is kept as
  *     sender_positive_domains, and a disagreement becomes a warning.
+ *     An item with no value but nullFlavors is unanswered, "declined" as
+ *     FHIR's dataAbsentReason says (F2281): ASKU (asked-declined), NI or
+ *     no value at all (no reason) are a refusal; NASK, UNK, MSK, NA and
+ *     any other flavor say the answer is not known, not refused.
  *     Its "performer" is the entry's own author (else performer): its id,
  *     else its organization's; the panel's, else the first item's; never
  *     the header's author. Its "encounter" is componentOf's, unless the
@@ -128,7 +132,11 @@
  *     CCDA_MAX_DESCRIPTION is left out with a warning, F1826).
  *     A planned entry with negationInd="true" ("No Planned Tests") is not
  *     planned: neither a referral nor an activity (F822), a Patient
- *     Referral Act so denied no referral either (F884).
+ *     Referral Act so denied no referral either (F884). An activity that
+ *     says nothing (a code that is only a nullFlavor, no product code, id,
+ *     words of its own or in the narrative its reference names, time or
+ *     SDOH reason: NextTech's "No Information Entered") is left out, with
+ *     a warning at its place on the plan's event, if there is one (F2181).
  *   Patient Referral Act (4.140, class PCPR) in a planned mood, in any
  *     section (a Referral Note's Reason for Referral, 42349-1, or a plan):
  *     the referral itself -> referral.created.

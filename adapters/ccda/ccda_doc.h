@@ -27,6 +27,8 @@
 #define MAX_KNOWN 64            /* concerns indexed for Entry References */
 #define MAX_OUTCOMES 64         /* outcome observations indexed by goal */
 #define MAX_SKIPPED 8           /* non-LOINC components warned of, a scale */
+#define MAX_SILENT 8            /* planned entries that say nothing, warned */
+#define MAX_REF_STEPS 65536     /* narrative nodes read for references, a doc */
 
 /* template ids more than one part reads (C-CDA R2.1); each part has its own */
 #define T_SOCIAL_OBS "2.16.840.1.113883.10.20.22.4.38"
@@ -114,6 +116,10 @@ struct doc {
     /* the components of the scale being read that are no items (F91) */
     const struct ccda_node *skipped[MAX_SKIPPED];
     size_t n_skipped;
+    /* planned entries that say nothing, left out of the plan (F2181) */
+    const struct ccda_node *silent[MAX_SILENT];
+    size_t n_silent;
+    size_t ref_steps;               /* narrative nodes read so far */
 };
 
 /* ---- small tests every part makes --------------------------------------- */

@@ -34,6 +34,9 @@ struct resp {
     const char *unit;           /* a PQ's unit (UCUM), "1" left out */
     struct slice text;          /* an answer in words (ST, originalText) */
     bool boolean;               /* text is a BL value: "true", "false" */
+    const char *why_none;       /* why unanswered: a data-absent reason */
+    bool words_read;            /* ans[0]: the code whose display `text`
+                                   is (F2263) */
 };
 
 static int interp_of(const struct ccda_node *obs)
@@ -86,6 +89,29 @@ static const char *value_bl(const struct ccda_node *v)
     return slice_eq(b, "true") ? "true" : slice_eq(b, "false") ? "false" : NULL;
 }
 
+/* The FHIR data-absent reason a value's nullFlavor gives (F2281), for
+ * dict_item_refused as FHIR's dataAbsentReason is passed: ASKU is the
+ * refusal (v3 has no "declined"; C-CDA and US Core write ASKU for "declined
+ * to answer"); NI says no more than no value (NULL: declined, as with no
+ * reason sent, F2123); NASK, UNK, MSK and NA as the C-CDA on FHIR
+ * ConceptMap CF-NullFlavorDataAbsentReason maps them; any other (NAV, QS,
+ * TRC, NP, UNC, OTH...) the answer is not known: "unknown". */
+static const char *null_reason(const char *flavor)
+{
+    static const struct { const char *flavor, *reason; } map[] = {
+        { "ASKU", "asked-declined" }, { "NASK", "not-asked" },
+        { "UNK", "unknown" },         { "MSK", "masked" },
+        { "NA", "not-applicable" },
+    };
+    struct slice f = ccda_token(flavor);
+    if (slice_eq(f, "NI"))
+        return NULL;
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (slice_eq(f, map[i].flavor))
+            return map[i].reason;
+    return "unknown";
+}
+
 /* Read one answered question into *r. */
 static void read_response(struct arena *a, const struct ccda_node *obs,
                           struct resp *r)
@@ -96,12 +122,16 @@ static void read_response(struct arena *a, const struct ccda_node *obs,
     r->r.answers = r->ans;
     r->sender = interp_of(obs);
     CCDA_FOREACH(v, obs, "value") {
-        /* ASKU asked but unknown (declined), NASK not asked, UNK...: no
-         * answer; the item is unanswered when no other value answers it
-         * (Epic writes a nullFlavor OTH value, the code in a translation,
-         * beside a coded one: F93) */
-        if (ccda_attr(v, "nullFlavor"))
+        /* a nullFlavor is no answer but says why (null_reason); the item
+         * is unanswered when no other value answers it (Epic writes a
+         * nullFlavor OTH value, the code in a translation, beside a coded
+         * one: F93). An ASKU anywhere is the refusal; else the first. */
+        if (ccda_attr(v, "nullFlavor")) {
+            const char *why = null_reason(ccda_attr(v, "nullFlavor"));
+            if (why && (!r->why_none || strcmp(why, "asked-declined") == 0))
+                r->why_none = why;
             continue;
+        }
         if (value_coded(v)) {
             if (r->r.n_answers < MAX_ANSWERS)
                 r->ans[r->r.n_answers++] = ccda_token(ccda_attr(v, "code"));
@@ -285,6 +315,23 @@ static bool question_finding(struct doc *dc, const struct dict_instrument *inst,
     return true;
 }
 
+/* An item answered in words that are one answer's display ("Never
+ * true" for 88122-7): that answer's code, the words kept as its text, as
+ * FHIR reads a valueString and CSV a description (F2263);
+ * emit_screening warns. A boolean's "true" is no answer's words (F561). */
+static void words_by_display(struct doc *dc, const struct dict_instrument *inst,
+                             struct resp *rs)
+{
+    if (rs->r.n_answers || !rs->r.has_text || rs->boolean)
+        return;
+    const struct dict_answer *hit =
+        dict_answer_by_display(dc->d, inst, rs->r.question, rs->text);
+    if (hit) {
+        rs->ans[rs->r.n_answers++] = slice_from_cstr(hit->code);
+        rs->words_read = true;
+    }
+}
+
 /* One screening event from `n` responses. */
 static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
                           struct resp *rs, size_t n,
@@ -305,6 +352,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         rs[i].r.answers = rs[i].ans;
+        words_by_display(dc, inst, &rs[i]);
         rs[i].derived = dict_derived_find(dc->d, inst, rs[i].r.question);
         if (question_finding(dc, inst, &rs[i]))
             rs[i].derived = NULL;   /* the finding, not a derived answer */
@@ -474,10 +522,11 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
             jw_key(w, "asserted");
             jw_bool(w, true);
         }
-        /* HL7 v3 nullFlavors name no refusal: any unanswered item is
-         * declined, as FHIR's and CSV's with no reason sent (F2123); a
-         * total the sender interpreted, kept, is not (F2404) */
-        if (dict_item_refused(ir, SLICE_NULL) && !rs[i].derived &&
+        /* unanswered either way, a refusal as FHIR's dataAbsentReason
+         * says (F2123): no value, NI or ASKU is one (F2281); a total the
+         * sender interpreted, kept, is not (F2404) */
+        if (dict_item_refused(ir, slice_from_cstr(rs[i].why_none)) &&
+            !rs[i].derived &&
             !dict_item_computed_empty(dc->d, inst, &rs[i].r)) {
             jw_key(w, "declined");
             jw_bool(w, true);
@@ -504,6 +553,10 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
             warn_add(&e, rs[i].obs, "value",   /* FHIR's words (F561) */
                      "boolean answer to a question whose answers are codes "
                      "is not scored");
+        else if (rs[i].words_read)
+            warn_add(&e, rs[i].obs, "value",   /* FHIR's words (F2263) */
+                     "answer given as its text read as the LOINC code of the "
+                     "question's answer with that display");
     }
     jw_arr_end(w);
     if (n_doms) {

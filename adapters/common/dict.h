@@ -345,7 +345,8 @@ int dict_score(const struct dict *d, struct arena *a,
  * "asked-declined". "unknown", "not-asked" or "masked" say the answer is
  * not known, not that the person said no (F23): the item is unanswered
  * all the same, not a refusal. `reason`: the data-absent reason code as
- * sent, empty when none (C-CDA's nullFlavors name no refusal: none).
+ * sent, empty when none (C-CDA passes the reason its nullFlavor maps to,
+ * ASKU as "asked-declined", NI as none: F2281).
  */
 bool dict_item_refused(const struct dict_item_result *ir, struct slice reason);
 
@@ -362,6 +363,20 @@ bool dict_item_refused(const struct dict_item_result *ir, struct slice reason);
 bool dict_item_computed_empty(const struct dict *d,
                               const struct dict_instrument *inst,
                               const struct dict_response *r);
+
+/*
+ * An answer given in words (FHIR's valueString or CodeableConcept.text,
+ * C-CDA's ST or originalText, CSV's answer words) read as a code, the same
+ * in every adapter (F2263): the one answer of the question's list whose
+ * display the words are, after trimming ASCII white space and without
+ * regard to ASCII case. The question's item is `inst`'s, else the first
+ * instrument's that has it (dict_item_find with NULL). NULL when no
+ * display is the words, or two are: nothing is guessed ("Y" is no
+ * display), and the words stay text (answered in words, F2120).
+ */
+const struct dict_answer *dict_answer_by_display(
+    const struct dict *d, const struct dict_instrument *inst,
+    struct slice question, struct slice words);
 
 /* ---- ICD-10-CM to domain ----------------------------------------------------- */
 

@@ -423,3 +423,48 @@ bool dict_item_computed_empty(const struct dict *d,
     struct slice q = trim(r->question);
     return dict_sum_find(d, inst, q) || dict_derived_find(d, inst, q);
 }
+
+static unsigned char ascii_lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
+/* `a` equals `b` but for ASCII case. */
+static bool ascii_ieq(struct slice a, const char *b)
+{
+    size_t i;
+    for (i = 0; i < a.len; i++)
+        if (b[i] == '\0' || ascii_lower((unsigned char)a.p[i]) !=
+                                ascii_lower((unsigned char)b[i]))
+            return false;
+    return b[i] == '\0';
+}
+
+static bool ascii_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+const struct dict_answer *dict_answer_by_display(
+    const struct dict *d, const struct dict_instrument *inst,
+    struct slice question, struct slice words)
+{
+    const struct dict_item *it = inst ? dict_item_find(d, inst, question)
+                                      : NULL;
+    if (it == NULL)
+        it = dict_item_find(d, NULL, question);
+    while (words.len && ascii_space(words.p[0]))
+        words.p++, words.len--;
+    while (words.len && ascii_space(words.p[words.len - 1]))
+        words.len--;
+    const struct dict_answer *hit = NULL;
+    for (size_t k = 0; it && words.len && k < it->n_answers; k++) {
+        const struct dict_answer *an = &it->answers[k];
+        if (an->display && ascii_ieq(words, an->display)) {
+            if (hit)
+                return NULL;    /* two answers so displayed: none */
+            hit = an;
+        }
+    }
+    return hit;
+}

@@ -19,7 +19,9 @@
  *                nine digits, 11 - (sum mod 11), 11 -> 0, 10: no number.
  *                https://fhir.nhs.uk/Id/nhs-number, 2.16.840.1.113883.2.1.4.1;
  *                HL7 v2 authority NHS (NHS England's ITK v2.4 ADT), and
- *                NHSNBR, NHSNMBR as Cerner UK feeds name it.
+ *                NHSNBR, NHSNMBR as Cerner UK feeds name it; NHSNMBR as
+ *                the CX-5 type too, the authority left empty (Google's
+ *                MLLP adapter test, F2300).
  *   BC PHN       BC Ministry of Health, conformance standards vol. 4B
  *                (client registry): ten digits, the first 9, weights
  *                2 4 8 5 10 9 7 3 over digits 2-9, 11 - (sum mod 11)
@@ -137,6 +139,8 @@ static inline enum natid natid_scheme(struct slice system, struct slice type)
         return NATID_US_NPI;
     if (type.len == 5 && natid_ieq(type, "NNNLD"))
         return NATID_NL_BSN;
+    if (type.len == 7 && natid_ieq(type, "NHSNMBR"))
+        return NATID_NHS;
     return NATID_NONE;
 }
 
@@ -265,10 +269,11 @@ static inline bool natid_check(enum natid id, struct slice v)
 
 /* Whether the digits of v (six or more; anything else passed by) are one
  * digit throughout or counted up from 1 ("111-11-1111", SAP IS-H's German
- * test message; "9999999999", "123456789"): what senders put where the
- * number is not known, which some schemes' checks pass (9999999999 is a
- * valid NHS number by modulus 11). Linked on, it would join every patient
- * who carries it (F110, F116). */
+ * test message; "9999999999", "123456789"), on past 0 as a keyboard's
+ * row goes ("12345678901", eleven digits for a Turkish TC Kimlik, F2301):
+ * what senders put where the number is not known, which some schemes'
+ * checks pass (9999999999 is a valid NHS number by modulus 11). Linked
+ * on, it would join every patient who carries it (F110, F116). */
 static inline bool natid_placeholder(struct slice v)
 {
     static const char run[] = "1234567890";
@@ -282,7 +287,7 @@ static inline bool natid_placeholder(struct slice v)
         if (n == 0)
             first = ch;
         same = same && ch == first;
-        counted = counted && n < sizeof(run) - 1 && ch == run[n];
+        counted = counted && ch == run[n % (sizeof(run) - 1)];
         n++;
     }
     return n >= 6 && (same || counted);
@@ -294,7 +299,7 @@ static inline bool natid_placeholder(struct slice v)
 static inline bool natid_may_name(struct slice system, struct slice type)
 {
     /* the shortest OID or URI known is 21 bytes, the HL7 v2 names 3-7
-     * and NLMINBIZA; the types NPI and NNNLD */
+     * and NLMINBIZA; the types NPI, NNNLD and NHSNMBR */
     if (system.len >= 21) {
         char c = system.p[0];
         if (c == '2' || c == 'h' || c == 'u')
@@ -304,7 +309,8 @@ static inline bool natid_may_name(struct slice system, struct slice type)
                 (system.len == 9 && (system.p[1] | 0x20) == 'l'))) {
         return true;                /* NHS..., NLMINBIZA */
     }
-    return (type.len == 3 || type.len == 5) && (type.p[0] | 0x20) == 'n';
+    /* a length of 3, 5 or 7 (and 9, passed by natid_scheme) in one test */
+    return ((type.len - 3) & ~(size_t)6) == 0 && (type.p[0] | 0x20) == 'n';
 }
 
 /* natid_flaw past natid_may_name: out of line, as few identifiers reach it */

@@ -278,6 +278,8 @@ struct csv_scr_row {
     int col_flag;
     int col_number;
     bool q_ambiguous;       /* its question's wording reads as two items */
+    bool words_read;        /* answer: the code whose display `number`'s
+                               words are (F2263) */
     struct slice question;
     struct slice answer;    /* answer code */
     struct slice number;    /* a numeric answer (SHIN-NY: the description

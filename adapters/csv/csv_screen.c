@@ -221,27 +221,17 @@ static inline bool la_code(struct slice v)
 /*
  * An answer given as its text ("Yes", "Already shut off", as
  * case-management exports write it) where a LOINC answer code belongs:
- * the code of the question's one answer whose display is that text,
- * without regard to ASCII case, with a warning once per file (at its
- * first row). Anything else is left as sent, to be reported as an unknown
+ * the code of the question's one answer whose display is that text
+ * (dict_answer_by_display), with a warning once per file (at its first
+ * row). Anything else is left as sent, to be reported as an unknown
  * answer: nothing is guessed ("Y" is no display).
  */
 static struct slice answer_by_text(struct emit *e, struct csv_scr_row *r)
 {
-    struct slice v = r->answer;
-    const struct dict_item *it = dict_item_find(e->c->d, e->inst,
-                                                r->question);
-    const struct dict_answer *hit = NULL;
-    for (size_t k = 0; it && k < it->n_answers; k++) {
-        const struct dict_answer *an = &it->answers[k];
-        if (an->display && csv_ieq(v, an->display)) {
-            if (hit)
-                return v;           /* two answers read so: none */
-            hit = an;
-        }
-    }
+    const struct dict_answer *hit = dict_answer_by_display(
+        e->c->d, e->inst, r->question, r->answer);
     if (hit == NULL)
-        return v;
+        return r->answer;
     if (!r->t->text_answer_warned) {
         r->t->text_answer_warned = true;
         csv_row_warn(e->c, r->t, r->ri, r->col_answer,
@@ -329,6 +319,20 @@ static void drop_empty_computed(struct emit *e, struct dict_response *resp)
     e->nq = kept;
 }
 
+/* A row answered in words that are one answer's display (SHIN-NY
+ * `71802-3,,I have a steady place to live`): that answer's code, its words
+ * kept as the item's text, as FHIR reads a valueString and C-CDA an ST
+ * (F2263); compare() warns. */
+static void words_by_display(struct emit *e, struct csv_scr_row *r)
+{
+    const struct dict_answer *hit = dict_answer_by_display(
+        e->c->d, e->inst, r->question, r->number);
+    if (hit) {
+        r->answer = slice_from_cstr(hit->code);
+        r->words_read = true;
+    }
+}
+
 /* Gather the rows into distinct questions and score them. */
 static int score(struct emit *e, struct hub_err *err)
 {
@@ -369,6 +373,10 @@ static int score(struct emit *e, struct hub_err *err)
         /* not "LA" and a digit (a code: nearly every row) */
         if (r->answer.len && !la_code(r->answer))
             r->answer = answer_by_text(e, r);
+        else if (row_words(r))
+            words_by_display(e, r);
+        if (r->words_read && q->text.len == 0)
+            q->text = r->number;
         if (r->answer.len) {
             size_t k;
             for (k = 0; k < q->n_answers; k++)
@@ -418,6 +426,11 @@ static int score(struct emit *e, struct hub_err *err)
                            "screening has more items than the limit");
     return HUB_OK;
 }
+
+/* FHIR's words for an answer read from its display (F2263) */
+#define WORDS_READ                                                            \
+    "answer given as its text read as the LOINC code of the question's "    \
+    "answer with that display"
 
 /* Unknown codes and the sender's flags, row by row. */
 static void compare(struct emit *e)
@@ -469,6 +482,10 @@ static void compare(struct emit *e)
                          "answer has no code: kept as its words, not scored");
             add_warning(e, item_field(c->a, qi, ".text"),
                         "answer has no code: kept as its words, not scored");
+        }
+        if (r->words_read) {
+            csv_row_warn(c, r->t, r->ri, r->col_number, WORDS_READ);
+            add_warning(e, item_field(c->a, qi, ".answer"), WORDS_READ);
         }
         if ((r->answer.len || row_words(r)) && r->absent.len)
             csv_row_warn(c, r->t, r->ri, r->col_answer,

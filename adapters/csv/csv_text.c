@@ -48,12 +48,18 @@ static const uint16_t mac_roman[128] = {
 };
 
 /* Whether the first line of s[0..n) ends in a CR alone: the line end a
- * Mac "CSV" has throughout (a cell's own line break, LF, may not be). */
+ * Mac "CSV" has throughout (a cell's own line break, LF, may not be).
+ * CRs before an LF are Windows's: Python's csv.writer on Windows, its
+ * file opened without newline='', writes CR CR LF, in Windows-1252
+ * (F2480). */
 static bool first_line_ends_in_cr(const unsigned char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (s[i] == '\r' || s[i] == '\n')
-            return s[i] == '\r' && (i + 1 == n || s[i + 1] != '\n');
+        if (s[i] == '\r' || s[i] == '\n') {
+            while (i < n && s[i] == '\r')
+                i++;
+            return i == n || s[i] != '\n';
+        }
     return false;
 }
 

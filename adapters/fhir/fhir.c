@@ -628,24 +628,37 @@ void fx_index_entries(struct fx *x)
     }
 }
 
+/* The first entry (with a type) whose fullUrl is `ref`: a refused one
+ * too when `refused_too`, else passed by. */
+static struct fx_entry *entry_by_url(struct fx *x, const char *ref,
+                                     bool refused_too)
+{
+    if (x->by_url) {
+        size_t k = hash_add(HASH_START, ref, strlen(ref)) & x->slot_mask;
+        for (; x->by_url[k]; k = (k + 1) & x->slot_mask) {
+            struct fx_entry *e = &x->ents[x->by_url[k] - 1];
+            if ((refused_too || !e->failed) && strcmp(e->full_url, ref) == 0)
+                return e;
+        }
+        return NULL;
+    }
+    for (size_t i = 0; i < x->n_ents; i++) {
+        struct fx_entry *e = &x->ents[i];
+        if (e->full_url && e->type && (refused_too || !e->failed) &&
+            strcmp(e->full_url, ref) == 0)
+            return e;
+    }
+    return NULL;
+}
+
 struct fx_entry *fx_resolve(struct fx *x, const char *ref)
 {
     if (ref == NULL)
         return NULL;
     /* a refused batch entry (maybe without even a type) resolves to nothing */
-    if (x->by_url) {
-        size_t k = hash_add(HASH_START, ref, strlen(ref)) & x->slot_mask;
-        for (; x->by_url[k]; k = (k + 1) & x->slot_mask) {
-            struct fx_entry *e = &x->ents[x->by_url[k] - 1];
-            if (!e->failed && strcmp(e->full_url, ref) == 0)
-                return e;
-        }
-    } else {
-        for (size_t i = 0; i < x->n_ents; i++)
-            if (x->ents[i].full_url && x->ents[i].type && !x->ents[i].failed &&
-                strcmp(x->ents[i].full_url, ref) == 0)
-                return &x->ents[i];
-    }
+    struct fx_entry *u = entry_by_url(x, ref, false);
+    if (u)
+        return u;
     if (strncmp(ref, "urn:", 4) == 0)
         return NULL;
     struct slice t, id;
@@ -734,7 +747,22 @@ static bool ref_carried(const char *r)
     return abs_url(r);
 }
 
-int fx_ref_node(struct fx *x, const cJSON *ref, const char **out)
+/* The entry a reference names: fx_resolve's, else, for a urn of a batch,
+ * the entry of that fullUrl the batch refused. A reference that carries
+ * only a name (F2103) names it whatever became of it, so that whether
+ * the naming entry is accepted does not hang on which came first. */
+static struct fx_entry *named_entry(struct fx *x, const char *ref)
+{
+    struct fx_entry *e = fx_resolve(x, ref);
+    if (e == NULL && ref && x->batch && strncmp(ref, "urn:", 4) == 0)
+        e = entry_by_url(x, ref, true);
+    return e;
+}
+
+/* fx_ref_node; `name_only`: the reference carries only a name (F2103),
+ * and a urn need only name an entry of the batch (named_entry). */
+static int ref_node(struct fx *x, const cJSON *ref, bool name_only,
+                    const char **out)
 {
     int rc;
     *out = NULL;
@@ -749,7 +777,7 @@ int fx_ref_node(struct fx *x, const cJSON *ref, const char **out)
             return fx_fail(x, HUB_EINVALID, "reference contains white space");
         }
     if (strncmp(r, "urn:uuid:", 9) == 0 || strncmp(r, "urn:oid:", 8) == 0) {
-        if (fx_resolve(x, r) == NULL) {
+        if ((name_only ? named_entry(x, r) : fx_resolve(x, r)) == NULL) {
             fx_key(x, "reference");
             /* a lone resource has no bundle to look in (Synthea's entries
              * posted one by one keep their urn:uuid subject, F1381) */
@@ -788,8 +816,18 @@ int fx_ref_node(struct fx *x, const cJSON *ref, const char **out)
     return HUB_OK;
 }
 
-int fx_ref(struct fx *x, const cJSON *o, const char *key, bool required,
-           const char **out)
+int fx_ref_node(struct fx *x, const cJSON *ref, const char **out)
+{
+    return ref_node(x, ref, false, out);
+}
+
+int fx_name_node(struct fx *x, const cJSON *ref, const char **out)
+{
+    return ref_node(x, ref, true, out);
+}
+
+static int ref_member(struct fx *x, const cJSON *o, const char *key,
+                      bool required, bool name_only, const char **out)
 {
     const cJSON *v;
     int rc = fx_obj(x, o, key, required, &v);
@@ -797,13 +835,25 @@ int fx_ref(struct fx *x, const cJSON *o, const char *key, bool required,
     if (rc || v == NULL)
         return rc;
     size_t old = fx_key(x, key);
-    rc = fx_ref_node(x, v, out);
+    rc = ref_node(x, v, name_only, out);
     if (rc)
         return rc;
     if (required && *out == NULL)
         return fx_fail(x, HUB_EINVALID, "reference is missing");
     fx_pop(x, old);
     return HUB_OK;
+}
+
+int fx_ref(struct fx *x, const cJSON *o, const char *key, bool required,
+           const char **out)
+{
+    return ref_member(x, o, key, required, false, out);
+}
+
+int fx_name_ref(struct fx *x, const cJSON *o, const char *key,
+                const char **out)
+{
+    return ref_member(x, o, key, false, true, out);
 }
 
 /* "Type/id" into the arena */
@@ -826,17 +876,28 @@ const char *fx_entry_name(struct fx *x, const struct fx_entry *e)
     return type_id(x->a, slice_from_cstr(e->type), slice_from_cstr(e->id));
 }
 
-const char *fx_ref_name(struct fx *x, const char *ref)
+/* fx_ref_name, or fx_name_of when `refused_too` */
+static const char *ref_name(struct fx *x, const char *ref, bool refused_too)
 {
     if (ref == NULL)
         return NULL;
-    struct fx_entry *e = fx_resolve(x, ref);
+    struct fx_entry *e = refused_too ? named_entry(x, ref) : fx_resolve(x, ref);
     if (e && e->id)
         return fx_entry_name(x, e);
     struct slice t, id;
     if (strncmp(ref, "urn:", 4) != 0 && fx_ref_type_id(ref, &t, &id))
         return type_id(x->a, t, id);
     return ref;
+}
+
+const char *fx_ref_name(struct fx *x, const char *ref)
+{
+    return ref_name(x, ref, false);
+}
+
+const char *fx_name_of(struct fx *x, const char *ref)
+{
+    return ref_name(x, ref, true);
 }
 
 /* ---- writing helpers ------------------------------------------------------------ */

@@ -7,7 +7,6 @@
  */
 #include "fhir/fhir_screen_int.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <string.h>
 
@@ -103,35 +102,18 @@ static int multi_codings(struct fx *x, const cJSON *cc, struct rsp *r,
     return HUB_OK;
 }
 
-static bool ascii_ieq(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++)
-        if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
-            return false;
-    return *a == *b;
-}
-
 /*
  * An answer sent as its text (valueString "Yes", a CodeableConcept with
  * text alone: EHR flowsheet rows are exported so) for a dictionary question:
- * the code of the question's one answer whose display is that text,
- * without regard to ASCII case, with a warning at `key`; the text stays
- * on the item. Anything else ("Y", two answers so displayed) is left as
- * text: nothing is guessed. As the CSV adapter reads its answer column.
+ * the code of the question's one answer whose display is that text
+ * (dict_answer_by_display, as C-CDA's and CSV's words are read: F2263),
+ * with a warning at `key`; the text stays on the item. Anything else
+ * ("Y", two answers so displayed) is left as text: nothing is guessed.
  */
 static int text_answer(struct fx *x, struct rsp *r, const char *key)
 {
-    const struct dict_item *it =
-        dict_item_find(x->d, NULL, slice_from_cstr(r->question));
-    const struct dict_answer *hit = NULL;
-    for (size_t k = 0; it && k < it->n_answers; k++) {
-        const struct dict_answer *an = &it->answers[k];
-        if (an->display && ascii_ieq(r->text, an->display)) {
-            if (hit)
-                return HUB_OK;
-            hit = an;
-        }
-    }
+    const struct dict_answer *hit = dict_answer_by_display(
+        x->d, NULL, slice_from_cstr(r->question), slice_from_cstr(r->text));
     if (hit == NULL)
         return HUB_OK;
     fx_warn(x, key, "answer given as its text read as the LOINC code of the "

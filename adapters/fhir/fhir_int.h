@@ -234,6 +234,14 @@ int fx_domains_of(struct fx *x, const cJSON *o, const char *key,
 int fx_ref(struct fx *x, const cJSON *o, const char *key, bool required,
            const char **out);
 int fx_ref_node(struct fx *x, const cJSON *ref, const char **out);
+/* fx_ref_node and fx_ref (not required) for a reference that carries
+ * only a name (a Goal's `addresses`, a Condition's `evidence`, a
+ * request's `basedOn`): in a batch, a urn:uuid naming an entry resolves
+ * whatever becomes of that entry, refused before or after (F2103); the
+ * naming entry is judged on its own content. */
+int fx_name_node(struct fx *x, const cJSON *ref, const char **out);
+int fx_name_ref(struct fx *x, const cJSON *o, const char *key,
+                const char **out);
 /* A local reference "#id": the resource of `res`'s contained array with
  * that id (and its index there in *idx), or NULL. FHIR R4 contained
  * resources have no identity outside their container. */
@@ -251,6 +259,9 @@ void fx_index_entries(struct fx *x);
 const char *fx_entry_name(struct fx *x, const struct fx_entry *e);
 /* "Type/id" for a reference, resolved through the bundle when possible. */
 const char *fx_ref_name(struct fx *x, const char *ref);
+/* fx_ref_name of a reference that carries only a name (fx_name_node):
+ * a urn names its batch entry by Type/id whatever became of it (F2103). */
+const char *fx_name_of(struct fx *x, const char *ref);
 /* "Type/id" at the end of `ref` (absolute or relative, _history stripped):
  * false when it ends in no such pair. */
 bool fx_ref_type_id(const char *ref, struct slice *type, struct slice *id);
@@ -382,10 +393,11 @@ FX_HELPER int fx_put_ref(struct fx *x, struct jw *w, const cJSON *o,
     return HUB_OK;
 }
 
-/* An array of References as an array of "Type/id" strings. */
-FX_HELPER int fx_put_refs(struct fx *x, struct jw *w, const cJSON *o,
-                          const char *key, const char *sub,
-                          const char *out_key)
+/* An array of References as an array of "Type/id" strings; `names`:
+ * references that carry only a name (fx_name_node). */
+FX_HELPER int fx_put_ref_list(struct fx *x, struct jw *w, const cJSON *o,
+                              const char *key, const char *sub,
+                              const char *out_key, bool names)
 {
     const cJSON *arr;
     size_t n;
@@ -399,20 +411,35 @@ FX_HELPER int fx_put_refs(struct fx *x, struct jw *w, const cJSON *o,
         size_t o2 = fx_idx(x, i);
         const char *r = NULL;
         if (sub)
-            rc = fx_ref(x, c, sub, false, &r);
+            rc = names ? fx_name_ref(x, c, sub, &r)
+                       : fx_ref(x, c, sub, false, &r);
         else
-            rc = fx_ref_node(x, c, &r);
+            rc = names ? fx_name_node(x, c, &r) : fx_ref_node(x, c, &r);
         if (rc)
             return rc;
         if (r) {
             jw_arr_lazy(w, out_key, &open);
-            jw_cstr(w, fx_ref_name(x, r));
+            jw_cstr(w, names ? fx_name_of(x, r) : fx_ref_name(x, r));
         }
         fx_pop(x, o2);
     }
     jw_arr_end_if(w, open);
     fx_pop(x, old);
     return HUB_OK;
+}
+
+FX_HELPER int fx_put_refs(struct fx *x, struct jw *w, const cJSON *o,
+                          const char *key, const char *sub,
+                          const char *out_key)
+{
+    return fx_put_ref_list(x, w, o, key, sub, out_key, false);
+}
+
+/* fx_put_refs of references that carry only a name (F2103). */
+FX_HELPER int fx_put_names(struct fx *x, struct jw *w, const cJSON *o,
+                           const char *key, const char *out_key)
+{
+    return fx_put_ref_list(x, w, o, key, NULL, out_key, true);
 }
 
 FX_HELPER int fx_put_date(struct fx *x, struct jw *w, const cJSON *o,

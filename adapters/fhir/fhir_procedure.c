@@ -63,7 +63,7 @@ static int put_procedure(struct fx *x, struct jw *w, struct fx_entry *pe,
         fx_orgs_add(orgs, "performer", actor, o);
         fx_orgs_add(orgs, "performer", behalf, o);
     }
-    if ((rc = fx_put_refs(x, w, o, "basedOn", NULL, "based_on")))
+    if ((rc = fx_put_names(x, w, o, "basedOn", "based_on")))
         return rc;
     if (domain)
         *domain = dom;
@@ -268,7 +268,7 @@ int fx_procedure(struct fx *x, struct fx_entry *e)
         jw_cstr(&w, dom);
         jw_arr_end(&w);
     }
-    if ((rc = fx_put_refs(x, &w, o, "reasonReference", NULL, "addresses")))
+    if ((rc = fx_put_names(x, &w, o, "reasonReference", "addresses")))
         return rc;
     /* extension pertainsToGoal: the SDOHCC Goal this addresses */
     const cJSON *ext = cJSON_GetObjectItemCaseSensitive(o, "extension");

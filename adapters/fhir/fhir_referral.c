@@ -179,12 +179,12 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
         fx_pop(x, old);
     }
     /* basedOn: the request this one fulfils (a sub-referral's parent) */
-    if ((rc = fx_put_refs(x, w, sr, "basedOn", NULL, "based_on")) ||
+    if ((rc = fx_put_names(x, w, sr, "basedOn", "based_on")) ||
         (rc = fx_put_cc_array(x, w, sr, "reasonCode", "reason")) ||
         (rc = fx_put_refs(x, w, sr, "reasonReference", NULL, "reason_references")) ||
         (authored &&
-         ((rc = fx_put_refs(x, w, sr, "supportingInfo", NULL,
-                            "supporting_info")) ||
+         ((rc = fx_put_names(x, w, sr, "supportingInfo",
+                             "supporting_info")) ||
           (rc = fx_put_date(x, w, sr, "authoredOn", "authored_at", authored)))))
         return rc;
     put_occurrence(x, w, sr);
@@ -439,13 +439,13 @@ static int refs_once(struct fx *x, struct jw *w, const cJSON *o,
         if (sub) {
             if (!cJSON_IsObject(c))
                 return fx_fail(x, HUB_EINVALID, "expected an object");
-            rc = fx_ref(x, c, sub, false, &r);
+            rc = fx_name_ref(x, c, sub, &r);
         } else {
-            rc = fx_ref_node(x, c, &r);
+            rc = fx_name_node(x, c, &r);    /* names only (F2103) */
         }
         if (rc)
             return rc;
-        const char *name = r ? fx_ref_name(x, r) : NULL;
+        const char *name = r ? fx_name_of(x, r) : NULL;
         bool dup = false;
         for (size_t k = 0; name && k < *nseen && !dup; k++)
             dup = strcmp(seen[k], name) == 0;
@@ -664,7 +664,7 @@ int fx_task(struct fx *x, struct fx_entry *e)
         return rc;
     jw_arr_end_if(&w, ids.open);
     /* partOf: the Task this one is a sub-task of */
-    if ((rc = fx_put_refs(x, &w, o, "partOf", NULL, "part_of")) ||
+    if ((rc = fx_put_names(x, &w, o, "partOf", "part_of")) ||
         (rc = supporting_refs(x, &w,
                               fe && strcmp(fe->type, "ServiceRequest") == 0
                                   ? fe : NULL, e)))
@@ -686,11 +686,11 @@ int fx_task(struct fx *x, struct fx_entry *e)
         if (!cJSON_IsObject(c))
             return fx_fail(x, HUB_EINVALID, "expected an output object");
         if (cJSON_GetObjectItemCaseSensitive(c, "valueReference") &&
-            (rc = fx_ref(x, c, "valueReference", false, &r)))
+            (rc = fx_name_ref(x, c, "valueReference", &r)))
             return rc;
         if (r) {
             jw_arr_lazy(&w, "outputs", &open);
-            jw_cstr(&w, fx_ref_name(x, r));
+            jw_cstr(&w, fx_name_of(x, r));
         }
         fx_pop(x, old);
     }

@@ -562,11 +562,11 @@ int fx_condition(struct fx *x, struct fx_entry *e)
             size_t o2 = fx_key(x, "detail");
             fx_idx(x, j);
             const char *r;
-            if ((rc = fx_ref_node(x, d, &r)))
+            if ((rc = fx_name_node(x, d, &r)))
                 return rc;
             if (r) {
                 jw_arr_lazy(&w, "evidence", &open);
-                jw_cstr(&w, fx_ref_name(x, r));
+                jw_cstr(&w, fx_name_of(x, r));
             }
             fx_pop(x, o2);
         }
@@ -762,7 +762,7 @@ int fx_goal(struct fx *x, struct fx_entry *e)
         (rc = fx_put_date(x, &w, o, "startDate", "start", &start)) ||
         (rc = fx_put_date(x, &w, o, "statusDate", "status_date", &sdate)) ||
         (rc = fx_put_ref(x, &w, o, "expressedBy", "expressed_by", NULL)) ||
-        (rc = fx_put_refs(x, &w, o, "addresses", NULL, "addresses")))
+        (rc = fx_put_names(x, &w, o, "addresses", "addresses")))
         return rc;
     const cJSON *tg;
     size_t nt;
@@ -828,7 +828,7 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
         (rc = fx_put_ref(x, &w, o, "author", "author", &author)) ||
         (rc = fx_put_refs(x, &w, o, "contributor", NULL, "contributors")) ||
         (rc = fx_put_refs(x, &w, o, "careTeam", NULL, "care_team")) ||
-        (rc = fx_put_refs(x, &w, o, "addresses", NULL, "addresses")) ||
+        (rc = fx_put_names(x, &w, o, "addresses", "addresses")) ||
         (rc = fx_put_refs(x, &w, o, "goal", NULL, "goals")))
         return rc;
     const cJSON *acts;

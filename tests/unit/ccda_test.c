@@ -671,6 +671,71 @@ Test(ccda_screening, a_known_question_answered_in_words_or_an_unlisted_code_is_s
     }
 }
 
+/* F2263: words (an ST, or a CD's originalText) that are, trimmed and
+ * whatever their case, the display of one answer of the question's list
+ * are read as that answer's code, as FHIR reads a valueString: scored,
+ * the words kept as the item's text, warned at the value without the
+ * words; words that are no answer's display stay text (F2121). */
+Test(ccda_screening, words_that_are_one_answers_display_are_read_as_its_code,
+     .init = setup, .fini = teardown)
+{
+    static const char *const words[] = {
+        "<value xsi:type=\"ST\"> often TRUE </value>",
+        "<value xsi:type=\"CD\"><originalText>often TRUE"
+        "</originalText></value>",
+    };
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        char doc[8192];
+        snprintf(doc, sizeof(doc),
+                 HEAD "<component><structuredBody><component><section>"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+                 "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+                 "<code code=\"96777-8\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+                 SCALE_ITEM("88122-7", "%s")
+                 SCALE_ITEM("71802-3", "<value xsi:type=\"ST\">Stable - rents "
+                                       "apartment</value>")
+                 "</observation></entry></section></component>"
+                 "</structuredBody></component></ClinicalDocument>",
+                 words[i]);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 2);
+        cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+        cJSON *items = cJSON_GetObjectItem(sc, "items");
+        cJSON *it = cJSON_GetArrayItem(items, 0);
+        cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(it, "answer")),
+                         "LA28397-0", "%s", words[i]);
+        const char *text = cJSON_GetStringValue(cJSON_GetObjectItem(it, "text"));
+        cr_expect(text && strstr(text, "often TRUE"), "the words stay");
+        cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(it, "positive")));
+        cr_expect_null(cJSON_GetObjectItem(it, "declined"));
+        cJSON *st = cJSON_GetArrayItem(items, 1);
+        cr_expect_null(cJSON_GetObjectItem(st, "answer"), "no display: text");
+        cr_expect_null(cJSON_GetObjectItem(st, "positive"));
+        char *p = cJSON_PrintUnformatted(
+            cJSON_GetObjectItem(sc, "positive_domains"));
+        cr_expect_str_eq(p, "[\"food-insecurity\"]");
+        free(p);
+        cJSON *w = cJSON_GetObjectItem(ev, "warnings");
+        size_t said = 0;
+        for (cJSON *k = w ? w->child : NULL; k; k = k->next) {
+            const char *what =
+                cJSON_GetStringValue(cJSON_GetObjectItem(k, "what"));
+            const char *field =
+                cJSON_GetStringValue(cJSON_GetObjectItem(k, "field"));
+            cr_expect_null(strstr(what, "often"), "no words in a warning");
+            if (strcmp(what, "answer given as its text read as the LOINC code "
+                             "of the question's answer with that display") == 0) {
+                said++;
+                cr_expect(strstr(field, "/value") != NULL, "%s", field);
+            }
+        }
+        cr_expect_eq(said, 1, "%s", words[i]);
+        cJSON_Delete(ev);
+    }
+}
+
 /* F2124: a BL value to a question whose answers are codes is kept as
  * its text ("true", "false"), not scored, not declined, with FHIR's
  * warning for its valueBoolean (F561), and its domain screened (F2120);
@@ -718,6 +783,74 @@ Test(ccda_screening, a_boolean_answer_to_a_coded_question_is_kept_as_text_and_wa
     }
     cr_expect_eq(said, 2, "the two coded questions, not 93671-6");
     cJSON_Delete(ev);
+}
+
+/* F2281: an item whose values are all nullFlavors is unanswered, and its
+ * flavor says why, read as FHIR reads the same dataAbsentReason
+ * (dict_item_refused): no value, NI and ASKU are a refusal (declined);
+ * NASK (not-asked), UNK (unknown), MSK (masked), NA (not-applicable) and
+ * any other flavor (ASKU's relatives, OTH) are not. An ASKU beside
+ * another flavor is still the refusal. Either way the item screens
+ * nothing and is not scored. */
+Test(ccda_screening, a_null_value_is_declined_only_when_its_flavor_says_so,
+     .init = setup, .fini = teardown)
+{
+    static const struct {
+        const char *values;
+        bool declined;
+    } cases[] = {
+        { "", true },
+        { "<value xsi:type=\"CD\" nullFlavor=\"NI\"/>", true },
+        { "<value xsi:type=\"CD\" nullFlavor=\"ASKU\"/>", true },
+        { "<value xsi:type=\"CD\" nullFlavor=\" ASKU \"/>", true },
+        { "<value xsi:type=\"CD\" nullFlavor=\"NASK\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"UNK\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"MSK\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"NA\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"NAV\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"TRC\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"QS\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"NP\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"UNC\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"OTH\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"XYZ\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"NI\"/>"
+          "<value xsi:type=\"CD\" nullFlavor=\"UNK\"/>", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"UNK\"/>"
+          "<value xsi:type=\"CD\" nullFlavor=\"ASKU\"/>", true },
+        { "<value xsi:type=\"CD\" nullFlavor=\"ASKU\"/>"
+          "<value xsi:type=\"CD\" nullFlavor=\"NASK\"/>", true },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc),
+                 HEAD "<component><structuredBody><component><section>"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+                 "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+                 "<code code=\"96777-8\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+                 SCALE_ITEM("93030-5", "<value xsi:type=\"CD\" code=\"LA32-8\"/>")
+                 SCALE_ITEM("71802-3", "%s")
+                 "</observation></entry></section></component>"
+                 "</structuredBody></component></ClinicalDocument>",
+                 cases[i].values);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, 1);
+        cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+        cJSON *it = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "items"), 1);
+        cr_expect_str_eq(
+            cJSON_GetStringValue(cJSON_GetObjectItem(it, "question")),
+            "71802-3");
+        cr_expect_eq(cJSON_IsTrue(cJSON_GetObjectItem(it, "declined")),
+                     cases[i].declined, "case %zu: %s", i, cases[i].values);
+        cr_expect_null(cJSON_GetObjectItem(it, "answer"), "case %zu", i);
+        cr_expect_null(cJSON_GetObjectItem(it, "positive"), "case %zu", i);
+        char *d = cJSON_PrintUnformatted(cJSON_GetObjectItem(sc, "domains"));
+        cr_expect_str_eq(d, "[\"transportation-insecurity\"]", "case %zu", i);
+        free(d);
+        cJSON_Delete(ev);
+    }
 }
 
 /* F90, F91: Epic sends each AHC HRSN domain as an Assessment Scale
@@ -3972,6 +4105,144 @@ Test(ccda_entries, a_planned_entry_that_nothing_codes_is_described_in_its_words,
         }
     }
     cJSON_Delete(ev);
+}
+
+/* F2181: a planned entry that says nothing is no activity. NextTech
+ * writes its empty Plan of Treatment row ("No Information Entered", in the
+ * narrative only) as an Instruction whose code is nullFlavor NI, with no
+ * id, text or time: it was an activity {"status": "completed"}. Alone it
+ * gives no careplan.updated; beside a real activity it is left out with a
+ * warning at its place. Any of a code (attribute, translation or words),
+ * a product code, an id, words of its own or in the narrative it names,
+ * a time, or the SDOH domain of a reason keeps an entry. */
+#define SILENT_INSTRUCTION(inner)                                            \
+    "<entry><act classCode=\"ACT\" moodCode=\"INT\">"                        \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.4.20\" "                  \
+    "extension=\"2014-06-09\"/><code xsi:type=\"CE\" nullFlavor=\"NI\"/>"    \
+    "<statusCode code=\"completed\"/>" inner "</act></entry>"
+#define PLAN_NARRATIVE                                                       \
+    "<text><table><tbody><tr ID=\"row1\"><td>Instruction</td>"               \
+    "<td>Walk <b>daily</b></td></tr><tr ID=\"row2\"><td/><td> </td></tr>"    \
+    "</tbody></table></text>"
+Test(ccda_entries, a_planned_entry_that_says_nothing_is_no_activity,
+     .init = setup, .fini = teardown)
+{
+    /* the placeholder alone: no plan at all */
+    struct run r = run_str(HEAD BODY_OPEN PLAN_SEC PLAN_NARRATIVE
+                           SILENT_INSTRUCTION("") BODY_CLOSE);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 0, "%zu events from a plan that says nothing",
+                 r.out.n);
+    /* the same in each of the seven kinds, and unresolved references */
+    static const char *const silent[] = {
+        "<entry><encounter moodCode=\"INT\"><code nullFlavor=\"UNK\"/>"
+        "</encounter></entry>",
+        "<entry><observation classCode=\"OBS\" moodCode=\"RQO\">"
+        "<code nullFlavor=\"NI\"/><statusCode code=\"active\"/>"
+        "</observation></entry>",
+        "<entry><procedure moodCode=\"INT\"><code nullFlavor=\"NI\"/>"
+        "<text><reference value=\"#row2\"/></text></procedure></entry>",
+        "<entry><substanceAdministration moodCode=\"INT\"><id nullFlavor=\"NI\"/>"
+        "<effectiveTime nullFlavor=\"UNK\"/><consumable><manufacturedProduct>"
+        "<manufacturedMaterial><code nullFlavor=\"NI\"/></manufacturedMaterial>"
+        "</manufacturedProduct></consumable></substanceAdministration></entry>",
+        "<entry><supply moodCode=\"INT\"><product><manufacturedProduct>"
+        "<manufacturedMaterial><code nullFlavor=\"NA\"/></manufacturedMaterial>"
+        "</manufacturedProduct></product></supply></entry>",
+        SILENT_INSTRUCTION("<text><reference value=\"#nowhere\"/></text>"),
+        SILENT_INSTRUCTION("<text>  </text>"),
+    };
+    char doc[8192];
+    for (size_t i = 0; i < sizeof(silent) / sizeof(silent[0]); i++) {
+        snprintf(doc, sizeof(doc), "%s%s%s",
+                 HEAD BODY_OPEN PLAN_SEC PLAN_NARRATIVE, silent[i], BODY_CLOSE);
+        arena_reset(&A);
+        r = run_str(doc);
+        cr_assert_eq(r.rc, HUB_OK);
+        cr_expect_eq(r.out.n, 0, "case %zu: %zu events", i, r.out.n);
+    }
+    /* each of these says something: one activity */
+    static const char *const said[] = {
+        SILENT_INSTRUCTION("<id root=\"1.2.9\" extension=\"I1\"/>"),
+        SILENT_INSTRUCTION("<text>Walk daily</text>"),
+        SILENT_INSTRUCTION("<text><reference value=\"#row1\"/></text>"),
+        SILENT_INSTRUCTION("<effectiveTime value=\"20260101\"/>"),
+        SILENT_INSTRUCTION("<effectiveTime><high value=\"20260101\"/>"
+                           "</effectiveTime>"),
+        SILENT_INSTRUCTION("<entryRelationship typeCode=\"RSON\"><observation "
+                           "classCode=\"OBS\" moodCode=\"EVN\"><value "
+                           "xsi:type=\"CD\" code=\"Z59.41\" codeSystem="
+                           "\"2.16.840.1.113883.6.90\"/></observation>"
+                           "</entryRelationship>"),
+        "<entry><act classCode=\"ACT\" moodCode=\"INT\"><code nullFlavor=\"OTH\">"
+        "<translation code=\"409073007\" codeSystem=\"2.16.840.1.113883.6.96\"/>"
+        "</code></act></entry>",
+        "<entry><act classCode=\"ACT\" moodCode=\"INT\"><code nullFlavor=\"OTH\">"
+        "<originalText><reference value=\"#row1\"/></originalText></code>"
+        "</act></entry>",
+        "<entry><substanceAdministration moodCode=\"INT\"><consumable>"
+        "<manufacturedProduct><manufacturedMaterial><code code=\"1049221\" "
+        "codeSystem=\"2.16.840.1.113883.6.88\"/></manufacturedMaterial>"
+        "</manufacturedProduct></consumable></substanceAdministration></entry>",
+    };
+    for (size_t i = 0; i < sizeof(said) / sizeof(said[0]); i++) {
+        snprintf(doc, sizeof(doc), "%s%s%s",
+                 HEAD BODY_OPEN PLAN_SEC PLAN_NARRATIVE, said[i], BODY_CLOSE);
+        arena_reset(&A);
+        r = run_str(doc);
+        cr_assert_eq(r.rc, HUB_OK, "case %zu", i);
+        cr_assert_eq(r.out.n, 1, "case %zu: %zu events", i, r.out.n);
+        cJSON *ev = first_event(&r, 1);
+        const cJSON *acts = cJSON_GetObjectItem(
+            cJSON_GetObjectItem(ev, "careplan"), "activities");
+        cr_expect_eq(cJSON_GetArraySize(acts), 1, "case %zu", i);
+        cr_expect_null(cJSON_GetObjectItem(ev, "warnings"), "case %zu", i);
+        cJSON_Delete(ev);
+    }
+    /* beside a real activity: left out, its place warned of, no words */
+    arena_reset(&A);
+    r = run_str(HEAD BODY_OPEN PLAN_SEC PLAN_NARRATIVE SILENT_INSTRUCTION("")
+                PLANNED_MED_TEXT BODY_CLOSE);
+    cJSON *ev = first_event(&r, 1);
+    const cJSON *acts = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(ev, "careplan"), "activities");
+    cr_assert_eq(cJSON_GetArraySize(acts), 1);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(
+                         cJSON_GetArrayItem(acts, 0), "description")),
+                     "Heparin 0.25 ml Prefilled Syringe");
+    const cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"), 0);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w, "field")),
+                     "/ClinicalDocument/component/structuredBody/component/"
+                     "section/entry[1]/act");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w, "what")),
+                     "planned entry says nothing (no code, id, text or time): "
+                     "not an activity");
+    cJSON_Delete(ev);
+}
+
+/* F2341: references are looked up in a bounded read of the narrative
+ * (MAX_REF_STEPS nodes a document): past it a reference counts as words
+ * and the entry is kept, so placeholders pointing into a huge narrative
+ * cost no more than that. Here the empty cell comes after 70,000 nodes. */
+Test(ccda_entries, a_reference_past_the_narrative_budget_keeps_the_entry,
+     .init = setup, .fini = teardown)
+{
+    size_t cap = 1u << 20, n = 0;
+    char *doc = malloc(cap);
+    cr_assert_not_null(doc);
+    n += (size_t)snprintf(doc + n, cap - n, "%s",
+                          HEAD BODY_OPEN PLAN_SEC "<text>");
+    for (int i = 0; i < 70000; i++)
+        n += (size_t)snprintf(doc + n, cap - n, "<br/>");
+    n += (size_t)snprintf(doc + n, cap - n, "%s",
+                          "<content ID=\"far\"/></text>"
+                          SILENT_INSTRUCTION("<text><reference value=\"#far\"/>"
+                                             "</text>") BODY_CLOSE);
+    struct run r = run_str(doc);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 1, "%zu events: the entry past the budget is kept",
+                 r.out.n);
+    free(doc);
 }
 
 /* F1741's words are one activity's of the plan's one event: 120

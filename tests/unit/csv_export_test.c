@@ -440,6 +440,16 @@ Test(csv_export, an_excel_for_mac_csv_is_read_as_mac_os_roman)
         "S1,P1,96777-8,2026-01-02,93030-5,Mu\xf1oz\r\n");
     cr_assert_not_null(finding(&w.rep, 0, "not UTF-8: read as Windows-1252"));
     HAS(ev(&w, 0), "\"family\":\"Mu\xc3\xb1oz\"");
+
+    /* Python's csv.writer on Windows: CR CR LF, Windows-1252 (F2480) */
+    struct csvrun p = RUN("screenings",
+        "screening_id,patient_id,instrument,screened_at,question,"
+        "given_name,family_name\r\r\n"
+        "S1,P1,96777-8,2026-01-02,93030-5,Jos\xe9,Mu\xf1oz\r\r\n");
+    cr_assert_null(finding(&p.rep, 0, "read as Mac OS Roman"));
+    cr_assert_not_null(finding(&p.rep, 0, "not UTF-8: read as Windows-1252"));
+    HAS(ev(&p, 0), "\"given\":[\"Jos\xc3\xa9\"]");
+    HAS(ev(&p, 0), "\"family\":\"Mu\xc3\xb1oz\"");
 }
 
 /* ---- dates as spreadsheets write them ------------------------------------ */

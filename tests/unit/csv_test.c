@@ -1319,6 +1319,53 @@ Test(csv, shinny_an_answer_in_words_with_no_code_is_text_and_warned)
     cJSON_Delete(ev);
 }
 
+/* F2263: words in ANSWER_CODE_DESCRIPTION with no code that are, trimmed
+ * and whatever their case, one answer's display are read as that answer's
+ * code, as FHIR reads a valueString: scored, the words kept as the item's
+ * text, the row and the event warned without the words. */
+Test(csv, shinny_words_that_are_one_answers_display_are_read_as_its_code)
+{
+    struct csvrun r = shinny2(
+        "SDOH_ScreeningProf_X_1.csv",
+        "PATIENT_MR_ID_VALUE,ENCOUNTER_ID,SCREENING_STATUS_CODE\r\n"
+        "M1,E1,final\r\n",
+        "PATIENT_MR_ID_VALUE,FACILITY_ID,ENCOUNTER_ID,SCREENING_CODE,"
+        "QUESTION_CODE,ANSWER_CODE,ANSWER_CODE_DESCRIPTION,"
+        "SCREENING_START_DATETIME\r\n"
+        "M1,F1,E1,96777-8,93030-5,LA32-8,No,2026-01-02T10:00:00Z\r\n"
+        "M1,F1,E1,96777-8,88122-7,,\" often TRUE \","
+        "2026-01-02T10:00:00Z\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 2, "completed and positive");
+    cJSON *ev = cJSON_Parse(r.out.ev[0].json.p);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *it = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "items"), 1);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(it, "answer")),
+                     "LA28397-0");
+    const char *text = cJSON_GetStringValue(cJSON_GetObjectItem(it, "text"));
+    cr_expect(text && strstr(text, "often TRUE"), "the words stay");
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(it, "positive")));
+    char *p = cJSON_PrintUnformatted(cJSON_GetObjectItem(sc,
+                                                         "positive_domains"));
+    cr_expect_str_eq(p, "[\"food-insecurity\"]");
+    free(p);
+    char *w = cJSON_PrintUnformatted(cJSON_GetObjectItem(ev, "warnings"));
+    cr_assert_not_null(w, "the answer read from its words is warned");
+    cr_expect(strstr(w, "{\"field\":\"screening.items[1].answer\",\"what\":"
+                        "\"answer given as its text read as the LOINC code "
+                        "of the question's answer with that display\"}") !=
+                  NULL, "%s", w);
+    cr_expect_null(strstr(w, "often"), "no value in a warning");
+    cr_expect_null(strstr(w, "kept as its words"), "%s", w);
+    free(w);
+    const struct csv_finding *f =
+        finding(&r.rep, 3, "answer given as its text read as the LOINC code "
+                           "of the question's answer with that display");
+    cr_assert_not_null(f);
+    cr_expect_str_eq(f->column, "ANSWER_CODE_DESCRIPTION");
+    cJSON_Delete(ev);
+}
+
 /* SCREENING_LANGUAGE_CODE is the screening's language (F65), as FHIR's
  * observation-language extension (F60): a BCP-47 tag as sent, trimmed;
  * an empty cell gives none; a value that is no tag is left out with a

@@ -3089,6 +3089,78 @@ Test(fhir, a_referral_takes_nothing_from_a_condition_the_batch_refuses)
         }
 }
 
+/* F2103: an entry that names by urn:uuid, in a reference that carries
+ * only a name, an entry the batch refuses is accepted in every order of
+ * the two, carrying the refused entry's name: it was refused ("reference
+ * is not resolved inside the bundle") when the refused entry came first
+ * and accepted when it came after. Nothing is read ahead for it. */
+#define NAMING_TASK(extra)                                                  \
+    "{\"resourceType\":\"Task\",\"id\":\"t\",\"status\":\"requested\","    \
+    "\"intent\":\"order\",\"for\":{\"reference\":\"urn:uuid:p\"},"          \
+    "\"code\":{\"coding\":[{\"code\":\"fulfill\"}]},\"focus\":"             \
+    "{\"reference\":\"ServiceRequest/elsewhere\"}," extra "}"
+#define NAMING_PROC(extra)                                                  \
+    "{\"resourceType\":\"Procedure\",\"id\":\"pr\",\"status\":"            \
+    "\"completed\",\"subject\":{\"reference\":\"urn:uuid:p\"},"             \
+    "\"code\":{\"coding\":[{\"system\":\"http://snomed.info/sct\","         \
+    "\"code\":\"3457005\"}]}," extra "}"
+Test(fhir, a_name_of_an_entry_the_batch_refuses_is_accepted_in_every_order)
+{
+    static const char *const naming[] = {
+        GOAL_X "\"id\":\"g\",\"subject\":{\"reference\":\"urn:uuid:p\"},"
+        "\"addresses\":[{\"reference\":\"urn:uuid:c\"}]}",
+        "{\"resourceType\":\"CarePlan\",\"id\":\"cp\",\"status\":\"active\","
+        "\"intent\":\"plan\",\"subject\":{\"reference\":\"urn:uuid:p\"},"
+        "\"addresses\":[{\"reference\":\"urn:uuid:c\"}]}",
+        "{\"resourceType\":\"Condition\",\"id\":\"c2\",\"subject\":"
+        "{\"reference\":\"urn:uuid:p\"},\"code\":{\"coding\":[{\"system\":"
+        "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"I10\"}]},"
+        "\"evidence\":[{\"detail\":[{\"reference\":\"urn:uuid:c\"}]}]}",
+        NAMING_PROC("\"reasonReference\":[{\"reference\":\"urn:uuid:c\"}]"),
+        NAMING_PROC("\"basedOn\":[{\"reference\":\"urn:uuid:c\"}]"),
+        NAMING_TASK("\"output\":[{\"type\":{\"text\":\"x\"},"
+                    "\"valueReference\":{\"reference\":\"urn:uuid:c\"}}]"),
+        NAMING_TASK("\"partOf\":[{\"reference\":\"urn:uuid:c\"}]"),
+        REASON_SR("\"basedOn\":[{\"reference\":\"urn:uuid:c\"}],",
+                  "Condition/c9"),
+        REASON_SR("\"supportingInfo\":[{\"reference\":\"urn:uuid:c\"}],",
+                  "Condition/c9"),
+    };
+    static const size_t orders[2][2] = { { 0, 1 }, { 1, 0 } };
+    for (size_t i = 0; i < sizeof(naming) / sizeof(naming[0]); i++) {
+        const char *ents[2] = { naming[i], BAD_COND("I10") };
+        char first[1024] = "";
+        for (size_t o = 0; o < 2; o++) {
+            char j[4096], got[1024];
+            arena_reset(&A);
+            batch_of(j, sizeof(j), ents, orders[o], 2);
+            outcome_of(j, got, sizeof(got));
+            const char *ref = strstr(got, "refused ");
+            cr_expect(ref && strncmp(ref, "refused Condition/c1 ", 21) == 0 &&
+                          strstr(ref + 1, "refused ") == NULL,
+                      "case %zu order %zu: only the Condition is refused: %s",
+                      i, o, got);
+            if (o == 0)
+                snprintf(first, sizeof(first), "%s", got);
+            else
+                cr_expect_str_eq(got, first, "case %zu: the same either way",
+                                 i);
+            struct canon_list out;
+            struct fhir_result res;
+            struct hub_err err;
+            arena_reset(&A);
+            cr_assert_eq(run(j, &out, &res, &err), HUB_OK);
+            cr_expect_eq(res.n_failed, 1, "case %zu order %zu", i, o);
+            bool named = false;
+            for (size_t k = 0; k < out.n; k++)
+                named |= strstr(out.ev[k].json.p, "\"Condition/c1\"") != NULL;
+            cr_expect(named, "case %zu order %zu: it carries the name", i, o);
+        }
+    }
+}
+#undef NAMING_TASK
+#undef NAMING_PROC
+
 /* Reading ahead is one level deep (F2065's read-ahead, reviewed): a
  * request read ahead for what a referral takes reads no other ahead.
  * A batch of requests, each naming the next as its reason, nested a
@@ -4769,6 +4841,12 @@ Test(fhir, an_answer_sent_as_its_text_is_read_as_that_answers_code)
              "%s", "\"valueCodeableConcept\":{\"text\":\"no\"}}");
     cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
     cr_expect_str_eq(field_of(&out, 0, "screening.items.0.answer"), "LA32-8");
+    /* trimmed, as C-CDA's and CSV's words are (F2263) */
+    snprintf(v, sizeof(j) - (size_t)(v - j),
+             "%s", "\"valueString\":\" yes \"}");
+    cr_assert_eq(run(j, &out, NULL, &err), HUB_OK);
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.0.answer"), "LA33-6");
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.0.text"), " yes ");
     /* "Y" is no answer's display: kept as text, never guessed */
     snprintf(v, sizeof(j) - (size_t)(v - j),
              "%s", "\"valueString\":\"Y\"}");

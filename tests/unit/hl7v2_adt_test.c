@@ -3165,6 +3165,9 @@ Test(hl7_to_events, leaves_a_placeholder_national_number_out)
     static const char *const placeholders[] = {
         "111-11-1111", "000000", "9999999999", "123456789", "1234567",
         "12 34 56 78 90",
+        /* counted on past 0: a Turkish middleware's sample fills PID-19
+         * with eleven digits, a TC Kimlik's length (F2301) */
+        "12345678901", "123456789012",
     };
     for (size_t k = 0; k < sizeof(placeholders) / sizeof(*placeholders);
          k++) {
@@ -3183,7 +3186,8 @@ Test(hl7_to_events, leaves_a_placeholder_national_number_out)
     }
     /* numbers that only look alike are kept */
     static const char *const numbers[] = { "11-111-11112", "1234568",
-                                           "0123456789", "784-1990-1234567-1" };
+                                           "0123456789", "784-1990-1234567-1",
+                                           "12345678902" };
     for (size_t k = 0; k < sizeof(numbers) / sizeof(*numbers); k++) {
         char msg[512];
         snprintf(msg, sizeof(msg),
@@ -3388,6 +3392,12 @@ Test(hl7_to_events, a_national_number_that_fails_its_check_is_kept_not_linked)
                                  "not linked" },
         { "2278322867^^^NHSNMBR", "NHS number fails its modulus 11 check; "
                                   "not linked" },
+        /* the scheme named by CX-5 alone, as Google's MLLP adapter test
+         * sends it (F2300) */
+        { "2269030304^^^^NHSNMBR", "NHS number fails its modulus 11 check; "
+                                   "not linked" },
+        { "9999999999^^^^nhsnmbr", "national number is a placeholder; not "
+                                   "linked" },
         { "9434765918^^^&2.16.840.1.113883.2.1.4.1&ISO",
           "NHS number fails its modulus 11 check; not linked" },
         { "9999999999^^^NHS^HN", "national number is a placeholder; not "
@@ -3399,7 +3409,7 @@ Test(hl7_to_events, a_national_number_that_fails_its_check_is_kept_not_linked)
     for (size_t k = 0; k < sizeof(c) / sizeof(*c); k++) {
         char msg[1024], want[160];
         snprintf(msg, sizeof(msg), MSH("ADT^A28", "2.5")
-                 "PID|1||M1^^^H^MR~%s||D^J\rPV1|1|N\r", c[k].cx);
+                 "PID|1||M1^^^H^MR~%.63s||D^J\rPV1|1|N\r", c[k].cx);
         cJSON *j = event_of(msg);
         const cJSON *ids = identifiers_of(j);
         cr_assert_eq(cJSON_GetArraySize(ids), 2, "%s", c[k].cx);
@@ -3414,6 +3424,7 @@ Test(hl7_to_events, a_national_number_that_fails_its_check_is_kept_not_linked)
     static const char *const linked[] = {
         "9434765919^^^NHS^NH", "7000000001^^^H^MR", "1234567893^^^CMS^NPI",
         "1EG4TE5MK73^^^&2.16.840.1.113883.4.927&ISO^MC",
+        "2269030303^^^^NHSNMBR",
     };
     for (size_t k = 0; k < sizeof(linked) / sizeof(*linked); k++) {
         char msg[1024];

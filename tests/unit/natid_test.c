@@ -114,7 +114,7 @@ Test(natid, the_bsn_passes_the_eleven_check)
 Test(natid, a_scheme_is_named_by_its_system_its_authority_or_the_npi_type)
 {
     static const struct {
-        char sys[80], type[8];
+        char sys[80], type[12];
         enum natid id;
     } c[] = {
         { "https://fhir.nhs.uk/Id/nhs-number", "", NATID_NHS },
@@ -124,6 +124,8 @@ Test(natid, a_scheme_is_named_by_its_system_its_authority_or_the_npi_type)
         { "nhs", "", NATID_NHS },
         { "NHSNBR", "NHSNMBR", NATID_NHS },
         { "NHSNMBR", "", NATID_NHS },
+        { "", "NHSNMBR", NATID_NHS },       /* CX-5 alone (F2300) */
+        { "H", "nhsnmbr", NATID_NHS },
         { "https://fhir.infoway-inforoute.ca/NamingSystem/"
           "ca-bc-patient-healthcare-id", "JHN", NATID_BC_PHN },
         { "urn:oid:2.16.840.1.113883.3.4424.1.1.616", "", NATID_PESEL },
@@ -149,6 +151,8 @@ Test(natid, a_scheme_is_named_by_its_system_its_authority_or_the_npi_type)
         { "", "MC", NATID_NONE },
         { "NLMINBIZ", "", NATID_NONE },
         { "", "NNBEL", NATID_NONE },
+        { "", "NHSNBR", NATID_NONE },        /* an authority's name, no type */
+        { "", "NHSNMBRX", NATID_NONE },
         { "2.16.840.1.113883.2.4.6.30", "", NATID_NONE },
     };
     for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++)
