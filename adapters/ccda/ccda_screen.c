@@ -348,14 +348,27 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
     size_t n_pos = 0, n_neg = 0;
     int rc;
 
+    size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         rs[i].r.answers = rs[i].ans;
         words_by_display(dc, &rs[i]);
         rs[i].derived = dict_derived_find(dc->d, inst, rs[i].r.question);
         if (question_finding(dc, inst, &rs[i]))
             rs[i].derived = NULL;   /* the finding, not a derived answer */
-        r[i] = rs[i].r;
+        /* a total or derived item sent empty is left out, as FHIR and
+         * CSV leave it (F2404): the hub's own stands, no one declined it;
+         * one the sender interpreted is kept */
+        if (!rs[i].sender && !rs[i].assessed &&
+            dict_item_computed_empty(dc->d, inst, &rs[i].r))
+            continue;
+        if (kept != i) {
+            rs[kept] = rs[i];
+            rs[kept].r.answers = rs[kept].ans;
+        }
+        r[kept] = rs[kept].r;
+        kept++;
     }
+    n = kept;
     rc = dict_score(dc->d, dc->a, inst, r, n, &sc);
     if (rc != HUB_OK)
         return ccda_err_at(dc->err, dc->a, rc, where, NULL,
@@ -509,9 +522,11 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
             jw_bool(w, true);
         }
         /* unanswered either way, a refusal as FHIR's dataAbsentReason
-         * says (F2123): no value, NI or ASKU is one (F2281) */
+         * says (F2123): no value, NI or ASKU is one (F2281); a total the
+         * sender interpreted, kept, is not (F2404) */
         if (dict_item_refused(ir, slice_from_cstr(rs[i].why_none)) &&
-            !rs[i].derived) {
+            !rs[i].derived &&
+            !dict_item_computed_empty(dc->d, inst, &rs[i].r)) {
             jw_key(w, "declined");
             jw_bool(w, true);
         }

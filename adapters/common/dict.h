@@ -351,6 +351,20 @@ int dict_score(const struct dict *d, struct arena *a,
 bool dict_item_refused(const struct dict_item_result *ir, struct slice reason);
 
 /*
+ * Whether a response is an item the dictionary computes itself (a sum's
+ * total, AHC 95614-4; a derived rule's answer, Hunger Vital Sign 88124-3)
+ * sent with nothing in it: no answer, number or words (F2404). No person
+ * refused a total: every adapter leaves such an item out of the event, as
+ * if not sent, and the hub's own total or derivation stands; it is never
+ * written declined. What else the sender said of it (an interpretation, a
+ * flag) is the adapter's to keep: such an item stays, not declined either.
+ * `inst` as given to dict_score.
+ */
+bool dict_item_computed_empty(const struct dict *d,
+                              const struct dict_instrument *inst,
+                              const struct dict_response *r);
+
+/*
  * An answer given in words (FHIR's valueString or CodeableConcept.text,
  * C-CDA's ST or originalText, CSV's answer words) read as a code, the same
  * in every adapter (F2263): the one answer of the question's list whose

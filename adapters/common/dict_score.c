@@ -414,6 +414,16 @@ bool dict_item_refused(const struct dict_item_result *ir, struct slice reason)
            (slice_empty(reason) || slice_eq(reason, "asked-declined"));
 }
 
+bool dict_item_computed_empty(const struct dict *d,
+                              const struct dict_instrument *inst,
+                              const struct dict_response *r)
+{
+    if (r->n_answers || r->has_value || r->has_text)
+        return false;
+    struct slice q = trim(r->question);
+    return dict_sum_find(d, inst, q) || dict_derived_find(d, inst, q);
+}
+
 static unsigned char ascii_lower(unsigned char c)
 {
     return c >= 'A' && c <= 'Z' ? (unsigned char)(c + ('a' - 'A')) : c;

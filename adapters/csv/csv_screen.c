@@ -105,6 +105,8 @@ struct q {
     const struct dict_sum *sum; /* the question is a sum's own code */
     int flag;                   /* enum flag: POS if any row says POS,
                                    else NEG if any says NEG */
+    bool computed;              /* a total or derived item with no answer:
+                                   never declined (F2404) */
 };
 
 struct warn {
@@ -118,7 +120,8 @@ struct emit {
     const struct dict_instrument *inst;
     struct q *qs;
     size_t nq;
-    size_t *row_q;              /* row -> question index */
+    size_t *row_q;              /* row -> question index, NO_Q when its
+                                   question was left out */
     enum flag *flags;           /* row -> sender_flag() of its flag */
     struct dict_scoring sc;
     struct warn *warns;
@@ -284,6 +287,38 @@ static bool row_words(const struct csv_scr_row *r)
     return r->answer.len == 0 && r->number.len && !csv_is_number(r->number);
 }
 
+#define NO_Q SIZE_MAX
+
+/*
+ * A total or derived item the dictionary computes, sent with nothing in
+ * it, is left out as if not sent (F2404), as FHIR and C-CDA leave it: the
+ * hub's own total stands, and no one declined it. Its rows point at no
+ * question. One with only the sender's flag (the Summer'24 95614-4 row
+ * whose total is in a column not read, flagged No) or a number that is
+ * no integer is kept for what the sender said, and is not declined.
+ */
+static void drop_empty_computed(struct emit *e, struct dict_response *resp)
+{
+    size_t *to = arena_alloc(e->c->a, (e->nq ? e->nq : 1) * sizeof(*to));
+    size_t kept = 0;
+    for (size_t qi = 0; qi < e->nq; qi++) {
+        struct q *q = &e->qs[qi];
+        q->computed = dict_item_computed_empty(e->c->d, e->inst, &resp[qi]);
+        if (q->computed && q->flag == FLAG_NONE && q->number.len == 0) {
+            to[qi] = NO_Q;
+            continue;
+        }
+        e->qs[kept] = e->qs[qi];
+        resp[kept] = resp[qi];
+        to[qi] = kept++;
+    }
+    if (kept == e->nq)
+        return;
+    for (size_t i = 0; i < e->s->n; i++)
+        e->row_q[i] = to[e->row_q[i]];
+    e->nq = kept;
+}
+
 /* A row answered in words that are one answer's display (SHIN-NY
  * `71802-3,,I have a steady place to live`): that answer's code, its words
  * kept as the item's text, as FHIR reads a valueString and C-CDA an ST
@@ -384,6 +419,7 @@ static int score(struct emit *e, struct hub_err *err)
         resp[qi].declined = q->n_answers == 0 && !resp[qi].has_value &&
                             !resp[qi].has_text;
     }
+    drop_empty_computed(e, resp);
     int rc = dict_score(c->d, c->a, e->inst, resp, e->nq, &e->sc);
     if (rc)
         return hub_err_set(err, rc, "screening", 0,
@@ -406,6 +442,8 @@ static void compare(struct emit *e)
     for (size_t i = 0; i < s->n; i++) {
         struct csv_scr_row *r = &s->rows[i];
         size_t qi = e->row_q[i];
+        if (qi == NO_Q)
+            continue;
         const struct q *q = &e->qs[qi];
         const struct dict_item_result *ir = &e->sc.items[qi];
         const struct dict_sum_result *sr = q->sum ? sum_result(e, q->sum)
@@ -599,8 +637,8 @@ static int write_event(struct emit *e, struct hub_err *err)
                                      : NULL;
         jw_kv(&w, JW_KV("label"), slice_from_cstr(label));
         write_verdict(&w, sr ? sr->verdict : ir->verdict);
-        /* the rule of every adapter (F23, F2123) */
-        if (dict_item_refused(ir, q->reason))
+        /* the rule of every adapter (F23, F2123, F2404) */
+        if (dict_item_refused(ir, q->reason) && !q->computed)
             jw_kv_bool(&w, JW_KEY("declined"), true);
         if (q->flag != FLAG_NONE)
             jw_kv_bool(&w, JW_KEY("sender_positive"), q->flag == FLAG_POS);

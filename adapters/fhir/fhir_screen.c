@@ -112,6 +112,26 @@ static const char *screening_language(struct fx *x, const cJSON *o)
     return NULL;
 }
 
+/* A total or derived item the dictionary computes, sent empty, is left
+ * out as if not sent (F2404): the hub's own total or derived item stands,
+ * and nothing says the person declined it. One whose answers are in
+ * members not sent, or that the sender interpreted or asserted, is kept,
+ * and not declined. */
+static void drop_empty_computed(struct fx *x, const struct dict_instrument *in,
+                                struct scr *s, struct dict_response *resp)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct rsp *r = &s->r[i];
+        if (!r->pending && r->sender_pos < 0 && r->asserted < 0 &&
+            dict_item_computed_empty(x->d, in, &resp[i]))
+            continue;
+        s->r[n] = s->r[i];
+        resp[n++] = resp[i];
+    }
+    s->n = n;
+}
+
 int fx_screening_finish(struct fx *x, struct fx_entry *e, struct scr *s,
                         const struct dict_instrument *in, const char *status,
                         const char *occurred, const char *pstart,
@@ -131,6 +151,7 @@ int fx_screening_finish(struct fx *x, struct fx_entry *e, struct scr *s,
             .has_text = s->r[i].text != NULL || s->r[i].uncarried,
             .declined = s->r[i].declined };
     }
+    drop_empty_computed(x, in, s, resp);
     struct dict_scoring sc;
     int rc = dict_score(x->d, x->a, in, resp, s->n, &sc);
     if (rc)
@@ -253,8 +274,10 @@ int fx_screening_finish(struct fx *x, struct fx_entry *e, struct scr *s,
             jw_bool(&w, true);
         }
         /* unanswered either way, but only asked-declined is a refusal
-         * (F23), the rule of every adapter (F2123) */
-        if (dict_item_refused(ir, slice_from_cstr(r->absent)) && !r->pending) {
+         * (F23), the rule of every adapter (F2123); a total no one
+         * answers (F2404) */
+        if (dict_item_refused(ir, slice_from_cstr(r->absent)) && !r->pending &&
+            !dict_item_computed_empty(x->d, in, &resp[i])) {
             jw_key(&w, "declined");
             jw_bool(&w, true);
         }

@@ -322,6 +322,56 @@ Test(ccda_screening, safety_sum_with_a_declined_item_has_no_score,
     cJSON_Delete(ev);
 }
 
+/* A total the dictionary computes (HITS 95614-4) sent with nothing in it
+ * is no refusal (F2404): left out, as FHIR and CSV leave it, the hub's
+ * own total stands. */
+Test(ccda_screening, an_empty_total_is_left_out_not_declined,
+     .init = setup, .fini = teardown)
+{
+    struct run r = run_str(hrsn_doc(
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"95615-1\"/><value xsi:type=\"CD\" "
+        "code=\"LA6270-8\"/></observation></entryRelationship>"
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"95614-4\"/></observation>"
+        "</entryRelationship>"));
+    cJSON *ev = first_event(&r, 1);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *items = cJSON_GetObjectItem(sc, "items");
+    cr_expect_eq(cJSON_GetArraySize(items), 4);
+    cJSON *it;
+    cJSON_ArrayForEach(it, items) {
+        cr_expect_str_neq(cJSON_GetObjectItem(it, "question")->valuestring,
+                          "95614-4");
+        cr_expect_null(cJSON_GetObjectItem(it, "declined"));
+    }
+    cJSON *s0 = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "scores"), 0);
+    cr_assert(s0);
+    cr_expect_eq(cJSON_GetObjectItem(s0, "value")->valueint, 10);
+    cr_expect_null(cJSON_GetObjectItem(s0, "from_sender"));
+    cJSON_Delete(ev);
+
+    /* the sender's interpretation of it, and no total: kept for what the
+     * sender said, and no refusal either */
+    struct run r2 = run_str(hrsn_doc(
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"95615-1\"/><value xsi:type=\"CD\" "
+        "code=\"LA6270-8\"/></observation></entryRelationship>"
+        "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "
+        "moodCode=\"EVN\"><code code=\"95614-4\"/>"
+        "<interpretationCode code=\"N\"/></observation>"
+        "</entryRelationship>"));
+    ev = first_event(&r2, 1);
+    items = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "screening"), "items");
+    cr_assert_eq(cJSON_GetArraySize(items), 5);
+    it = cJSON_GetArrayItem(items, 4);
+    cr_expect_str_eq(cJSON_GetObjectItem(it, "question")->valuestring,
+                     "95614-4");
+    cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(it, "sender_positive")));
+    cr_expect_null(cJSON_GetObjectItem(it, "declined"));
+    cJSON_Delete(ev);
+}
+
 /* An AHC screening that also answers PHQ-9 item 9 (thoughts of self-harm)
  * is labelled "psy"; without that answer it is not. (Its HITS answers,
  * hurt Rarely and threatened Fairly often, label it "sdv" either way:

@@ -822,6 +822,66 @@ Test(csv, declined_is_written_as_fhir_and_ccda_write_it)
     cJSON_Delete(ev);
 }
 
+/* A total the dictionary computes (HITS 95614-4) sent with nothing in it,
+ * as the Summer'24 row whose total is in a column not read: no one
+ * declined it (F2404). It is left out, as FHIR and C-CDA leave it, and the
+ * hub's own total stands; a question sent empty stays declined (F2123),
+ * and a warning on a later item still names that item. */
+Test(csv, an_empty_computed_item_is_left_out_an_empty_question_declined)
+{
+    struct csvrun r;
+    r = RUN("screenings",
+        SCR_HEADER
+        "S1,P1,96777-8,2026-01-02,95618-5,LA6270-8,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,95617-7,LA6270-8,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,95614-4,,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,95616-9,LA6270-8,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,95615-1,LA6270-8,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,93030-5,,,,,\r\n"
+        "S1,P1,96777-8,2026-01-02,71802-3,LA9999-9,,,,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cJSON *ev = cJSON_Parse(r.out.ev[0].json.p);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *items = cJSON_GetObjectItem(sc, "items");
+    cr_assert_eq(cJSON_GetArraySize(items), 6, "%s", r.out.ev[0].json.p);
+    static const char *const want[] = { "95618-5", "95617-7", "95616-9",
+                                        "95615-1", "93030-5", "71802-3" };
+    for (int i = 0; i < 6; i++) {
+        cJSON *it = cJSON_GetArrayItem(items, i);
+        cr_expect_str_eq(cJSON_GetObjectItem(it, "question")->valuestring,
+                         want[i]);
+        cr_expect_eq(cJSON_IsTrue(cJSON_GetObjectItem(it, "declined")),
+                     i == 4, "item %d", i);
+    }
+    cJSON *s0 = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "scores"), 0);
+    cr_assert_not_null(s0);
+    cr_expect_str_eq(cJSON_GetObjectItem(s0, "code")->valuestring, "95614-4");
+    cr_expect_eq(cJSON_GetObjectItem(s0, "value")->valueint, 4);
+    cr_expect_null(cJSON_GetObjectItem(s0, "from_sender"));
+    /* the unknown answer's warning names the item as written: the sixth */
+    char *w = cJSON_PrintUnformatted(cJSON_GetObjectItem(ev, "warnings"));
+    cr_expect(strstr(w, "screening.items[5].answer"), "%s", w);
+    free(w);
+    cJSON_Delete(ev);
+
+    /* the Summer'24 row: no total, but the sender's No. Kept for what the
+     * sender said, and no refusal either */
+    r = RUN("screenings",
+        SCR_HEADER
+        "S2,P1,96777-8,2026-01-02,95618-5,LA6270-8,,,,\r\n"
+        "S2,P1,96777-8,2026-01-02,95614-4,,,,No,\r\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    ev = cJSON_Parse(r.out.ev[0].json.p);
+    items = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "screening"), "items");
+    cJSON *total = cJSON_GetArrayItem(items, 1);
+    cr_assert_not_null(total, "%s", r.out.ev[0].json.p);
+    cr_expect_str_eq(cJSON_GetObjectItem(total, "question")->valuestring,
+                     "95614-4");
+    cr_expect(cJSON_IsFalse(cJSON_GetObjectItem(total, "sender_positive")));
+    cr_expect_null(cJSON_GetObjectItem(total, "declined"));
+    cJSON_Delete(ev);
+}
+
 /* ---- SHIN-NY sets ----------------------------------------------------------- */
 
 Test(csv, shinny_set_key_does_not_depend_on_file_order)
@@ -1484,6 +1544,41 @@ Test(csv, referral_tool_words_map_by_the_dictionary_aliases)
         finding(&r.rep, 6, "not a FHIR Task status nor an alias");
     cr_assert_not_null(f);
     cr_assert_null(strstr(f->what, "Closed"));
+}
+
+/* A social care network's closed-loop export (F2403): `closed_met` (the
+ * referral closed, the need met) is completed, carried as sent; `open`
+ * (requested, accepted or in progress) and `closed_unmet` (failed,
+ * cancelled or rejected) could each be several statuses and refuse their
+ * row at the status column, the word not quoted. */
+Test(csv, a_closed_loop_closed_met_is_completed_open_and_unmet_refused)
+{
+    struct csvrun r = RUN("referral-status",
+        "referral_id,status,updated_at,patient_id\n"
+        "R1,closed_met,2026-03-03T09:00:00Z,P1\n"
+        "R2,open,2026-03-04T09:00:00Z,P2\n"
+        "R3,closed_unmet,2026-03-05T09:00:00Z,P3\n"
+        "R4,Closed Met,2026-03-06T09:00:00Z,P4\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_assert_eq(r.out.n, 2, "%zu", r.out.n);
+    cr_assert(strstr(r.out.ev[0].json.p,
+                     "\"status\":\"completed\",\"terminal\":true,"
+                     "\"business_status\":\"closed_met\""),
+              "%s", r.out.ev[0].json.p);
+    cr_assert(strstr(r.out.ev[1].json.p,
+                     "\"status\":\"completed\",\"terminal\":true,"
+                     "\"business_status\":\"Closed Met\""),
+              "%s", r.out.ev[1].json.p);
+    for (size_t row = 3; row <= 4; row++) {
+        const struct csv_finding *f =
+            finding(&r.rep, row, "not a FHIR Task status nor an alias");
+        cr_assert_not_null(f, "row %zu", row);
+        cr_assert_eq(f->col, 2);
+        cr_assert_str_eq(f->column, "status");
+        cr_assert_null(strstr(f->what, "open"));
+        cr_assert_null(strstr(f->what, "unmet"));
+    }
+    cr_assert_eq(r.rep.rows_rejected, 2);
 }
 
 Test(csv, lower_case_loinc_answer_codes_are_matched_as_the_spec_does)

@@ -743,6 +743,10 @@ Test(dict, task_statuses_know_terminal_states)
                      "requested");
     cr_assert_str_eq(dict_task_status_alias(D, SLICE_LIT("canceled"))->code,
                      "cancelled");
+    cr_assert_str_eq(dict_task_status_alias(D, SLICE_LIT("closed-met"))->code,
+                     "completed");
+    cr_assert_null(dict_task_status_alias(D, SLICE_LIT("closed-unmet")));
+    cr_assert_null(dict_task_status_alias(D, SLICE_LIT("open")));
     cr_assert_null(dict_task_status_alias(D, SLICE_LIT("rejected")));
     cr_assert_null(dict_task_status_alias(D, SLICE_LIT("Declined")));
     cr_assert_null(dict_task_status_find(D, SLICE_LIT("declined")));

@@ -6172,6 +6172,61 @@ Test(fhir, a_functional_assessment_joins_no_loose_screening)
     "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\""   \
     q "\"}]},\"valueCodeableConcept\":{\"coding\":[{\"system\":"           \
     "\"http://loinc.org\",\"code\":\"" a "\"}]}}}"
+/* A derived item the dictionary computes (HVS 88124-3) sent with nothing
+ * in it is no refusal (F2404): left out as if not sent, the hub's own
+ * risk written in its place; a question sent empty stays declined
+ * (F2123). */
+#define LOOSE_EMPTY(id, q)                                                  \
+    "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"" id "\","  \
+    "\"status\":\"final\",\"category\":[{\"coding\":[{\"code\":"            \
+    "\"survey\"}]}],\"subject\":{\"reference\":\"Patient/p1\"},"           \
+    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\""    \
+    q "\"}]},\"effectiveDateTime\":\"2024-02-23\"}}"
+#define LOOSE_INTERP(id, q, i)                                              \
+    "{\"resource\":{\"resourceType\":\"Observation\",\"id\":\"" id "\","  \
+    "\"status\":\"final\",\"category\":[{\"coding\":[{\"code\":"            \
+    "\"survey\"}]}],\"subject\":{\"reference\":\"Patient/p1\"},"           \
+    "\"code\":{\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\""    \
+    q "\"}]},\"effectiveDateTime\":\"2024-02-23\",\"interpretation\":"      \
+    "[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"     \
+    "v3-ObservationInterpretation\",\"code\":\"" i "\"}]}]}}"
+Test(fhir, an_empty_computed_item_is_left_out_an_empty_question_declined)
+{
+    struct canon_list out;
+    struct hub_err err;
+    cr_assert_eq(run(COLLECTION(LOOSE("a", "", "88122-7", "LA28397-0") ","
+                                LOOSE_EMPTY("b", "88123-5") ","
+                                LOOSE_EMPTY("c", "88124-3")),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_assert_eq(out.n, 2, "completed and positive");
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.0.question"),
+                     "88122-7");
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.1.question"),
+                     "88123-5");
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.1.declined"), "true");
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.2.question"),
+                     "88124-3");
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.2.answer"),
+                     "LA19952-3");
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.2.derived"), "true");
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.2.declined"),
+                     "(absent)");
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.3"), "(absent)");
+    cr_expect_str_eq(field_of(&out, 0, "screening.positive_domains"),
+                     "[\"food-insecurity\"]");
+    /* the sender's interpretation of it, and no answer: kept for what the
+     * sender said, and no refusal either */
+    cr_assert_eq(run(COLLECTION(LOOSE("a", "", "88122-7", "LA28397-0") ","
+                                LOOSE_INTERP("c", "88124-3", "POS")),
+                     &out, NULL, &err), HUB_OK, "%s", err.field);
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.1.question"),
+                     "88124-3");
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.1.sender_positive"),
+                     "true");
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.1.declined"),
+                     "(absent)");
+}
+
 Test(fhir, loose_items_of_other_days_are_other_screenings)
 {
     static const struct {
