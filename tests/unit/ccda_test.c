@@ -4267,6 +4267,57 @@ Test(ccda_entries, a_planned_entry_that_says_nothing_is_no_activity,
     cJSON_Delete(ev);
 }
 
+/* F2343: a planned act, procedure or encounter in request mood that says
+ * nothing (F2181's rule) is no referral: alone it gives no event; beside
+ * an activity it is left out with the warning at its place. One that says
+ * something is the referral it was. */
+#define SILENT_REQUEST(kind, inner)                                          \
+    "<entry><" kind " moodCode=\"RQO\"><code nullFlavor=\"NI\"/>"            \
+    "<statusCode code=\"active\"/>" inner "</" kind "></entry>"
+Test(ccda_entries, a_request_that_says_nothing_is_no_referral,
+     .init = setup, .fini = teardown)
+{
+    static const char *const silent[] = {
+        SILENT_REQUEST("act", ""),
+        SILENT_REQUEST("procedure", "<text><reference value=\"#row2\"/></text>"),
+        SILENT_REQUEST("encounter", "<id nullFlavor=\"NI\"/>"),
+    };
+    char doc[8192];
+    for (size_t i = 0; i < sizeof(silent) / sizeof(silent[0]); i++) {
+        snprintf(doc, sizeof(doc), "%s%s%s",
+                 HEAD BODY_OPEN PLAN_SEC PLAN_NARRATIVE, silent[i], BODY_CLOSE);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cr_assert_eq(r.rc, HUB_OK);
+        cr_expect_eq(r.out.n, 0, "case %zu: %zu events", i, r.out.n);
+    }
+    /* saying one thing, it is a referral */
+    arena_reset(&A);
+    struct run r = run_str(HEAD BODY_OPEN PLAN_SEC PLAN_NARRATIVE
+                           SILENT_REQUEST("act", "<text><reference value="
+                                                 "\"#row1\"/></text>")
+                           BODY_CLOSE);
+    cJSON *ev = first_event(&r, 1);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type")),
+                     "referral.created");
+    cJSON_Delete(ev);
+    /* beside an activity: left out, its place warned of, no words */
+    arena_reset(&A);
+    r = run_str(HEAD BODY_OPEN PLAN_SEC PLAN_NARRATIVE
+                SILENT_REQUEST("procedure", "") PLANNED_MED_TEXT BODY_CLOSE);
+    ev = first_event(&r, 1);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type")),
+                     "careplan.updated");
+    const cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"), 0);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w, "field")),
+                     "/ClinicalDocument/component/structuredBody/component/"
+                     "section/entry[1]/procedure");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w, "what")),
+                     "planned entry says nothing (no code, id, text or time): "
+                     "not a referral");
+    cJSON_Delete(ev);
+}
+
 /* F2341: references are looked up in a bounded read of the narrative
  * (MAX_REF_STEPS nodes a document): past it a reference counts as words
  * and the entry is kept, so placeholders pointing into a huge narrative
