@@ -91,7 +91,11 @@
  *     An item with no value but nullFlavors is unanswered, "declined" as
  *     FHIR's dataAbsentReason says (F2281): ASKU (asked-declined), NI or
  *     no value at all (no reason) are a refusal; NASK, UNK, MSK, NA and
- *     any other flavor say the answer is not known, not refused.
+ *     any other flavor say the answer is not known, not refused. A
+ *     nullFlavor OTH value ("outside the code system") answers an item no
+ *     other value answers: its translation's code (LOINC first), else the
+ *     literal words of its originalText (F2342; a reference into the
+ *     narrative is not followed).
  *     Its "performer" is the entry's own author (else performer): its id,
  *     else its organization's; the panel's, else the first item's; never
  *     the header's author. Its "encounter" is componentOf's, unless the
@@ -136,7 +140,10 @@
  *     says nothing (a code that is only a nullFlavor, no product code, id,
  *     words of its own or in the narrative its reference names, time or
  *     SDOH reason: NextTech's "No Information Entered") is left out, with
- *     a warning at its place on the plan's event, if there is one (F2181).
+ *     a warning at its place on the plan's event, if there is one (F2181);
+ *     a request (RQO) that says nothing so is no referral either, left
+ *     out and warned of the same way (F2343; a Patient Referral Act is a
+ *     referral by its template).
  *   Patient Referral Act (4.140, class PCPR) in a planned mood, in any
  *     section (a Referral Note's Reason for Referral, 42349-1, or a plan):
  *     the referral itself -> referral.created.

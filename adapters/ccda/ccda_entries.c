@@ -743,8 +743,26 @@ static bool planned_says_something(struct doc *dc, const struct ccda_node *n)
     return false;
 }
 
+/* A planned entry that requests a service: a procedure, act or encounter
+ * in request mood (RQO) is a referral. */
+static bool requests_service(const struct ccda_node *n)
+{
+    return mood_is(n, "RQO") && (ccda_is(n, "procedure") ||
+                                 ccda_is(n, "act") || ccda_is(n, "encounter"));
+}
+
+/* A planned entry that says nothing, left out: warned of where the plan
+ * is written, by its place alone (never its content). */
+static int leave_silent(struct doc *dc, const struct ccda_node *n)
+{
+    if (dc->n_silent < MAX_SILENT)
+        dc->silent[dc->n_silent++] = n;
+    return HUB_OK;
+}
+
 /* A planned or intervention entry: a referral when it requests a service
- * (RQO procedure/act/encounter), else an activity of the plan. */
+ * (RQO procedure/act/encounter), else an activity of the plan; either is
+ * left out when it says nothing (F2181, F2343). */
 int ccda_do_planned(struct doc *dc, const struct ccda_node *n, int depth)
 {
     /* negationInd="true" on a planned entry says it is not planned (the
@@ -775,20 +793,21 @@ int ccda_do_planned(struct doc *dc, const struct ccda_node *n, int depth)
             push_node(dc->a, &dc->acts, &dc->n_acts, n, MAX_ACTIVITIES);
         return HUB_OK;
     }
-    if (mood_is(n, "RQO") && (ccda_is(n, "procedure") || ccda_is(n, "act") ||
-                              ccda_is(n, "encounter")))
+    if (requests_service(n)) {
+        /* a Patient Referral Act is a referral by its template, as where
+         * do_entry reads it (F2461) */
+        if (!ccda_has_template(n, T_PATIENT_REFERRAL) &&
+            !planned_says_something(dc, n))
+            return leave_silent(dc, n);
         return ccda_do_referral(dc, n);
+    }
     if (ccda_is(n, "act") && ccda_has_template(n, T_PATIENT_REFERRAL) &&
         !mood_is(n, "EVN"))
         return ccda_do_referral(dc, n);  /* see do_entry */
     if (ccda_is(n, "observation") && mood_is(n, "EVN"))
         return HUB_OK;          /* a finding, not a plan item */
-    if (!planned_says_something(dc, n)) {
-        /* warned of where the plan is written, by place alone */
-        if (dc->n_silent < MAX_SILENT)
-            dc->silent[dc->n_silent++] = n;
-        return HUB_OK;
-    }
+    if (!planned_says_something(dc, n))
+        return leave_silent(dc, n);
     push_node(dc->a, &dc->acts, &dc->n_acts, n, MAX_ACTIVITIES);
     return HUB_OK;
 }
@@ -900,8 +919,11 @@ int ccda_emit_careplan(struct doc *dc)
                                    "the plan is identified by the document");
     for (size_t i = 0; i < dc->n_silent; i++)
         warn_add(&e, dc->silent[i], NULL,
-                 "planned entry says nothing (no code, id, text or time): "
-                 "not an activity");
+                 requests_service(dc->silent[i])
+                     ? "planned entry says nothing (no code, id, text or "
+                       "time): not a referral"
+                     : "planned entry says nothing (no code, id, text or "
+                       "time): not an activity");
     jw_kv_cstr(w, "id", dc->set_id && !arc ? dc->set_id : dc->message_id);
     jw_kv_cstr(w, "status", "active");
     jw_kv_cstr(w, "intent", "plan");

@@ -112,6 +112,55 @@ static const char *null_reason(const char *flavor)
     return "unknown";
 }
 
+/* The first value of `obs` of nullFlavor OTH: HL7 v3's "the value is
+ * outside the code system", given in a translation or in words. */
+static const struct ccda_node *oth_value(const struct ccda_node *obs)
+{
+    CCDA_FOREACH(v, obs, "value")
+        if (slice_eq(ccda_token(ccda_attr(v, "nullFlavor")), "OTH"))
+            return v;
+    return NULL;
+}
+
+/* The code an OTH value carries in a translation: a LOINC one before any
+ * other (as FHIR's coding of LOINC before the rest), else the first with a
+ * code; NULL when none has one. */
+static const char *oth_code(const struct ccda_node *v)
+{
+    const char *first = NULL;
+    if (v == NULL || !value_cd_type(v))
+        return NULL;
+    CCDA_FOREACH(t, v, "translation") {
+        const char *c = ccda_attr(t, "code");
+        if (slice_empty(ccda_token(c)))
+            continue;
+        if (ccda_attr_eq(t, "codeSystem", OID_LOINC))
+            return c;
+        if (first == NULL)
+            first = c;
+    }
+    return first;
+}
+
+/* An item no other value answers, read from its OTH value (F2342): the
+ * translation's code is its answer, else the literal words of its
+ * originalText are (F2121; words_by_display may make them a code). A
+ * reference into the narrative is not followed: Epic's OTH values point
+ * at "Not on file" cells, which are no answer. */
+static void read_oth(struct arena *a, const struct ccda_node *v,
+                     struct resp *r)
+{
+    const char *code = oth_code(v);
+    if (code) {
+        r->ans[r->r.n_answers++] = ccda_token(code);
+    } else {
+        r->text = value_words(a, v);
+        r->r.has_text = !slice_empty(r->text);
+    }
+    if (r->r.n_answers || r->r.has_text)
+        r->why_none = NULL;
+}
+
 /* Read one answered question into *r. */
 static void read_response(struct arena *a, const struct ccda_node *obs,
                           struct resp *r)
@@ -125,7 +174,8 @@ static void read_response(struct arena *a, const struct ccda_node *obs,
         /* a nullFlavor is no answer but says why (null_reason); the item
          * is unanswered when no other value answers it (Epic writes a
          * nullFlavor OTH value, the code in a translation, beside a coded
-         * one: F93). An ASKU anywhere is the refusal; else the first. */
+         * one: F93; read_oth below). An ASKU anywhere is the refusal; else
+         * the first. */
         if (ccda_attr(v, "nullFlavor")) {
             const char *why = null_reason(ccda_attr(v, "nullFlavor"));
             if (why && (!r->why_none || strcmp(why, "asked-declined") == 0))
@@ -161,6 +211,11 @@ static void read_response(struct arena *a, const struct ccda_node *obs,
                 r->unit = u;        /* as FHIR's valueQuantity code (F161) */
         }
     }
+    /* OTH says the value is elsewhere: read only when no value answers
+     * (Epic's OTH beside a LOINC value says the same again: F93) */
+    if (r->r.n_answers == 0 && !r->r.has_value && !r->r.has_text &&
+        oth_value(obs))
+        read_oth(a, oth_value(obs), r);
     if (r->r.n_answers == 0 && !r->r.has_value && !r->r.has_text)
         r->r.declined = true;
 }
@@ -790,6 +845,8 @@ void ccda_note_loose(struct doc *dc, const struct ccda_node *obs)
     CCDA_FOREACH(v, obs, "value")
         if (slice_empty(ans) && value_coded(v))
             ans = slice_from_cstr(ccda_attr(v, "code"));
+    if (slice_empty(ans))       /* the answer read_oth would read */
+        ans = ccda_token(oth_code(oth_value(obs)));
     for (size_t i = 0; i < dict_instrument_count(dc->d) && !inst; i++) {
         const struct dict_instrument *in = dict_instrument_at(dc->d, i);
         const struct dict_item *it = dict_item_find(dc->d, in, q);

@@ -853,6 +853,103 @@ Test(ccda_screening, a_null_value_is_declined_only_when_its_flavor_says_so,
     }
 }
 
+/* F2342: a value of nullFlavor OTH (v3: the value is outside the code
+ * system) that no other value of the item beside it answers is read as
+ * FHIR reads the same CodeableConcept: its translation's code (a LOINC one
+ * first) is the answer; else the literal words of its originalText are the
+ * item's text (F2121), read as an answer's code when they are its display
+ * (F2263). An originalText that only references the narrative (Epic's "Not
+ * on file") stays no answer, unknown and not declined (F2281); an OTH
+ * beside a coded value leaves that value the answer (F93). */
+Test(ccda_screening, an_oth_value_is_read_through_its_translation_or_its_words,
+     .init = setup, .fini = teardown)
+{
+    static const struct {
+        const char *values, *answer, *text;
+        bool positive;
+    } cases[] = {
+        { "<value xsi:type=\"CD\" nullFlavor=\"OTH\"><originalText> Lives "
+          "with a friend </originalText></value>", NULL, "Lives with a friend",
+          false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"OTH\"><originalText>i have a "
+          "STEADY place to live</originalText></value>", "LA31993-1",
+          "i have a STEADY place to live", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"OTH\"><originalText>Worried"
+          "</originalText><translation code=\"X-9\" codeSystem=\"1.2.3\"/>"
+          "<translation code=\"LA31994-9\" codeSystem=\"2.16.840.1.113883."
+          "6.1\"/></value>", "LA31994-9", NULL, true },
+        { "<value xsi:type=\"CD\" nullFlavor=\"OTH\"><translation code=\"X-9"
+          "\" codeSystem=\"1.2.3\"/></value>", "X-9", NULL, false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"UNK\"/><value xsi:type=\"CD\" "
+          "nullFlavor=\"OTH\"><originalText>Lives with a friend"
+          "</originalText></value>", NULL, "Lives with a friend", false },
+        { "<value xsi:type=\"CD\" nullFlavor=\"OTH\"><translation code=\"X-9"
+          "\" codeSystem=\"1.2.3\"/></value><value xsi:type=\"CD\" code=\""
+          "LA31993-1\"/>", "LA31993-1", NULL, false },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char doc[4096];
+        snprintf(doc, sizeof(doc),
+                 HEAD "<component><structuredBody><component><section>"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+                 "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+                 "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+                 "<code code=\"96777-8\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+                 SCALE_ITEM("93030-5", "<value xsi:type=\"CD\" code=\"LA32-8\"/>")
+                 SCALE_ITEM("71802-3", "%s")
+                 "</observation></entry></section></component>"
+                 "</structuredBody></component></ClinicalDocument>",
+                 cases[i].values);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cJSON *ev = first_event(&r, cases[i].positive ? 2 : 1);
+        cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+        cJSON *it = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "items"), 1);
+        const char *ans =
+            cJSON_GetStringValue(cJSON_GetObjectItem(it, "answer"));
+        const char *text = cJSON_GetStringValue(cJSON_GetObjectItem(it, "text"));
+        cr_expect_str_eq(ans ? ans : "(none)",
+                         cases[i].answer ? cases[i].answer : "(none)",
+                         "case %zu", i);
+        cr_expect_str_eq(text ? text : "(none)",
+                         cases[i].text ? cases[i].text : "(none)",
+                         "case %zu", i);
+        cr_expect_null(cJSON_GetObjectItem(it, "declined"), "case %zu", i);
+        cr_expect_eq(cJSON_IsTrue(cJSON_GetObjectItem(it, "positive")),
+                     cases[i].positive, "case %zu", i);
+        char *d = cJSON_PrintUnformatted(cJSON_GetObjectItem(sc, "domains"));
+        cr_expect_str_eq(d, "[\"transportation-insecurity\","
+                            "\"housing-instability\"]", "case %zu", i);
+        free(d);
+        cJSON_Delete(ev);
+    }
+    /* a reference into the narrative, and nothing else: no answer */
+    arena_reset(&A);
+    struct run r = run_str(
+        HEAD "<component><structuredBody><component><section>"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"
+        "<text><content ID=\"a1\">Not on file</content></text>"
+        "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"
+        "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"
+        "<code code=\"96777-8\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
+        SCALE_ITEM("93030-5", "<value xsi:type=\"CD\" code=\"LA32-8\"/>")
+        SCALE_ITEM("71802-3", "<value xsi:type=\"CD\" nullFlavor=\"OTH\">"
+                              "<originalText> <reference value=\"#a1\"/> "
+                              "</originalText></value>")
+        "</observation></entry></section></component>"
+        "</structuredBody></component></ClinicalDocument>");
+    cJSON *ev = first_event(&r, 1);
+    cJSON *sc = cJSON_GetObjectItem(ev, "screening");
+    cJSON *it = cJSON_GetArrayItem(cJSON_GetObjectItem(sc, "items"), 1);
+    cr_expect_null(cJSON_GetObjectItem(it, "answer"));
+    cr_expect_null(cJSON_GetObjectItem(it, "text"));
+    cr_expect_null(cJSON_GetObjectItem(it, "declined"));
+    char *d = cJSON_PrintUnformatted(cJSON_GetObjectItem(sc, "domains"));
+    cr_expect_str_eq(d, "[\"transportation-insecurity\"]");
+    free(d);
+    cJSON_Delete(ev);
+}
+
 /* F90, F91: Epic sends each AHC HRSN domain as an Assessment Scale
  * Observation of its own, in a Social History Observation (8689-2), whose
  * code is nullFlavor OTH (the form's name in originalText, Epic's code in
@@ -4217,6 +4314,57 @@ Test(ccda_entries, a_planned_entry_that_says_nothing_is_no_activity,
     cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w, "what")),
                      "planned entry says nothing (no code, id, text or time): "
                      "not an activity");
+    cJSON_Delete(ev);
+}
+
+/* F2343: a planned act, procedure or encounter in request mood that says
+ * nothing (F2181's rule) is no referral: alone it gives no event; beside
+ * an activity it is left out with the warning at its place. One that says
+ * something is the referral it was. */
+#define SILENT_REQUEST(kind, inner)                                          \
+    "<entry><" kind " moodCode=\"RQO\"><code nullFlavor=\"NI\"/>"            \
+    "<statusCode code=\"active\"/>" inner "</" kind "></entry>"
+Test(ccda_entries, a_request_that_says_nothing_is_no_referral,
+     .init = setup, .fini = teardown)
+{
+    static const char *const silent[] = {
+        SILENT_REQUEST("act", ""),
+        SILENT_REQUEST("procedure", "<text><reference value=\"#row2\"/></text>"),
+        SILENT_REQUEST("encounter", "<id nullFlavor=\"NI\"/>"),
+    };
+    char doc[8192];
+    for (size_t i = 0; i < sizeof(silent) / sizeof(silent[0]); i++) {
+        snprintf(doc, sizeof(doc), "%s%s%s",
+                 HEAD BODY_OPEN PLAN_SEC PLAN_NARRATIVE, silent[i], BODY_CLOSE);
+        arena_reset(&A);
+        struct run r = run_str(doc);
+        cr_assert_eq(r.rc, HUB_OK);
+        cr_expect_eq(r.out.n, 0, "case %zu: %zu events", i, r.out.n);
+    }
+    /* saying one thing, it is a referral */
+    arena_reset(&A);
+    struct run r = run_str(HEAD BODY_OPEN PLAN_SEC PLAN_NARRATIVE
+                           SILENT_REQUEST("act", "<text><reference value="
+                                                 "\"#row1\"/></text>")
+                           BODY_CLOSE);
+    cJSON *ev = first_event(&r, 1);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type")),
+                     "referral.created");
+    cJSON_Delete(ev);
+    /* beside an activity: left out, its place warned of, no words */
+    arena_reset(&A);
+    r = run_str(HEAD BODY_OPEN PLAN_SEC PLAN_NARRATIVE
+                SILENT_REQUEST("procedure", "") PLANNED_MED_TEXT BODY_CLOSE);
+    ev = first_event(&r, 1);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(ev, "type")),
+                     "careplan.updated");
+    const cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(ev, "warnings"), 0);
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w, "field")),
+                     "/ClinicalDocument/component/structuredBody/component/"
+                     "section/entry[1]/procedure");
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w, "what")),
+                     "planned entry says nothing (no code, id, text or time): "
+                     "not a referral");
     cJSON_Delete(ev);
 }
 
