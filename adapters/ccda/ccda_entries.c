@@ -632,15 +632,11 @@ int ccda_do_referral(struct doc *dc, const struct ccda_node *n)
     return ccda_ev_end(dc, &e, n);
 }
 
-/* What an activity is: its code; a planned medication or immunization
- * (substanceAdministration, 4.42 / 4.120) and a planned supply (4.43) have
- * none of their own, their product's is the drug or vaccine (RxNorm, CVX). */
-static const struct ccda_node *activity_code(const struct ccda_node *n)
+/* The product's code of a planned medication or immunization
+ * (substanceAdministration, 4.42 / 4.120) or a planned supply (4.43): the
+ * drug or vaccine (RxNorm, CVX). */
+static const struct ccda_node *product_code(const struct ccda_node *n)
 {
-    const struct ccda_node *c = ccda_child(n, "code");
-
-    if (c)
-        return c;
     if (ccda_is(n, "substanceAdministration"))
         return ccda_path(n, "consumable/manufacturedProduct/"
                             "manufacturedMaterial/code");
@@ -648,6 +644,20 @@ static const struct ccda_node *activity_code(const struct ccda_node *n)
         return ccda_path(n, "product/manufacturedProduct/"
                             "manufacturedMaterial/code");
     return NULL;
+}
+
+/* What an activity is: its code, else its product's. An own code that is
+ * a nullFlavor alone (no code, no translation) gives way to a product's:
+ * the drug is what is planned (F2482). */
+static const struct ccda_node *activity_code(const struct ccda_node *n)
+{
+    const struct ccda_node *c = ccda_child(n, "code");
+    const struct ccda_node *p = product_code(n);
+
+    if (c == NULL || (p && slice_empty(ccda_token(ccda_attr(c, "code"))) &&
+                      ccda_child(c, "translation") == NULL))
+        return p ? p : c;
+    return c;
 }
 
 /* The node after `c` in document order within `top`, else NULL; each
@@ -690,9 +700,9 @@ static const struct ccda_node *narrative_of(struct doc *dc,
     while (sec && !ccda_is(sec, "section"))
         sec = sec->parent;
     const struct ccda_node *top = ccda_child(sec, "text");
+    /* the section's <text> itself may carry the ID (F2483) */
     for (const struct ccda_node *c = top; c; c = narrative_next(dc, c, top))
-        if (c != top && c->type == CCDA_ELEMENT &&
-            ccda_attr_eq(c, "ID", ref + 1))
+        if (c->type == CCDA_ELEMENT && ccda_attr_eq(c, "ID", ref + 1))
             return c;
     return NULL;
 }
@@ -732,7 +742,7 @@ static bool planned_says_something(struct doc *dc, const struct ccda_node *n)
     const struct ccda_node *et = ccda_child(n, "effectiveTime");
 
     if (code_says(dc, ccda_child(n, "code")) ||
-        code_says(dc, activity_code(n)) ||
+        code_says(dc, product_code(n)) ||
         has_words(dc, ccda_child(n, "text")) ||
         ts_of(et) || ccda_attr(ccda_child(et, "high"), "value") ||
         entry_domain(dc, n, &reason))

@@ -4281,6 +4281,13 @@ Test(ccda_entries, a_planned_entry_that_says_nothing_is_no_activity,
         "<manufacturedProduct><manufacturedMaterial><code code=\"1049221\" "
         "codeSystem=\"2.16.840.1.113883.6.88\"/></manufacturedMaterial>"
         "</manufacturedProduct></consumable></substanceAdministration></entry>",
+        /* an own code of a nullFlavor alone beside a coded product: the
+         * product says what is planned, and is the activity's code (F2482) */
+        "<entry><substanceAdministration moodCode=\"INT\"><code "
+        "nullFlavor=\"NA\"/><consumable><manufacturedProduct>"
+        "<manufacturedMaterial><code code=\"1049221\" "
+        "codeSystem=\"2.16.840.1.113883.6.88\"/></manufacturedMaterial>"
+        "</manufacturedProduct></consumable></substanceAdministration></entry>",
     };
     for (size_t i = 0; i < sizeof(said) / sizeof(said[0]); i++) {
         snprintf(doc, sizeof(doc), "%s%s%s",
@@ -4294,8 +4301,22 @@ Test(ccda_entries, a_planned_entry_that_says_nothing_is_no_activity,
             cJSON_GetObjectItem(ev, "careplan"), "activities");
         cr_expect_eq(cJSON_GetArraySize(acts), 1, "case %zu", i);
         cr_expect_null(cJSON_GetObjectItem(ev, "warnings"), "case %zu", i);
+        if (strstr(said[i], "1049221")) {
+            char *txt = cJSON_PrintUnformatted(acts);
+            cr_expect_not_null(strstr(txt, "\"1049221\""), "case %zu", i);
+            free(txt);
+        }
         cJSON_Delete(ev);
     }
+    /* a reference to the section's <text> itself, by its ID (F2483) */
+    arena_reset(&A);
+    r = run_str(HEAD BODY_OPEN PLAN_SEC
+                "<text ID=\"plan\">Walk daily for 30 minutes</text>"
+                SILENT_INSTRUCTION("<text><reference value=\"#plan\"/></text>")
+                BODY_CLOSE);
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 1, "%zu events from the section's own words",
+                 r.out.n);
     /* beside a real activity: left out, its place warned of, no words */
     arena_reset(&A);
     r = run_str(HEAD BODY_OPEN PLAN_SEC PLAN_NARRATIVE SILENT_INSTRUCTION("")
