@@ -608,9 +608,7 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
                      "boolean answer to a question whose answers are codes "
                      "is not scored");
         else if (rs[i].words_read)
-            warn_add(&e, rs[i].obs, "value",   /* FHIR's words (F2263) */
-                     "answer given as its text read as the LOINC code of the "
-                     "question's answer with that display");
+            warn_add(&e, rs[i].obs, "value", DICT_WORDS_READ_AS_CODE);
     }
     jw_arr_end(w);
     if (n_doms) {

@@ -379,6 +379,10 @@ bool dict_item_computed_empty(const struct dict *d,
 const struct dict_answer *dict_answer_by_display(const struct dict *d,
                                                  struct slice question,
                                                  struct slice words);
+/* What every adapter warns where it read words so. */
+#define DICT_WORDS_READ_AS_CODE                                               \
+    "answer given as its text read as the LOINC code of the question's "     \
+    "answer with that display"
 
 /* ---- ICD-10-CM to domain ----------------------------------------------------- */
 

@@ -427,11 +427,6 @@ static int score(struct emit *e, struct hub_err *err)
     return HUB_OK;
 }
 
-/* FHIR's words for an answer read from its display (F2263) */
-#define WORDS_READ                                                            \
-    "answer given as its text read as the LOINC code of the question's "    \
-    "answer with that display"
-
 /* Unknown codes and the sender's flags, row by row. */
 static void compare(struct emit *e)
 {
@@ -484,8 +479,10 @@ static void compare(struct emit *e)
                         "answer has no code: kept as its words, not scored");
         }
         if (r->words_read) {
-            csv_row_warn(c, r->t, r->ri, r->col_number, WORDS_READ);
-            add_warning(e, item_field(c->a, qi, ".answer"), WORDS_READ);
+            csv_row_warn(c, r->t, r->ri, r->col_number,
+                         DICT_WORDS_READ_AS_CODE);
+            add_warning(e, item_field(c->a, qi, ".answer"),
+                        DICT_WORDS_READ_AS_CODE);
         }
         if ((r->answer.len || row_words(r)) && r->absent.len)
             csv_row_warn(c, r->t, r->ri, r->col_answer,

@@ -116,8 +116,7 @@ static int text_answer(struct fx *x, struct rsp *r, const char *key)
         x->d, slice_from_cstr(r->question), slice_from_cstr(r->text));
     if (hit == NULL)
         return HUB_OK;
-    fx_warn(x, key, "answer given as its text read as the LOINC code of the "
-                    "question's answer with that display");
+    fx_warn(x, key, DICT_WORDS_READ_AS_CODE);
     return rsp_answer(x, r, hit->code);
 }
 
