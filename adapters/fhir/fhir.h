@@ -70,10 +70,11 @@
  *                      "occurrence_period", "quantity" (a malformed one
  *                      is left out with a warning); identifier (BSeR's
  *                      PLAC and FILL numbers) as "identifiers". One whose
- *                      categories code only a laboratory, imaging or
- *                      surgical order (SNOMED CT 108252007, 363679005,
- *                      387713003) is no referral: context, no event, an
- *                      informational issue at its entry says why (F2000)
+ *                      categories code only a laboratory, imaging,
+ *                      diagnostic or surgical order (SNOMED CT 108252007,
+ *                      363679005, 103693007, 387713003) is no referral:
+ *                      context, no event, an informational issue at its
+ *                      entry says why (F2000, F2321)
  *   Task               referral.updated, when it is a referral task (focus is
  *                      a ServiceRequest, or code "fulfill"); its identifier,
  *                      its focus request's and the request's as focus or

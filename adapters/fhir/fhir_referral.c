@@ -329,15 +329,18 @@ static int task_request_idents(struct fx *x, struct jw *w, const cJSON *task,
  * referral (F2000): its categories code it as one of the kinds of FHIR
  * R4's Service Request Category Codes that order a test or an operation
  * (SNOMED CT 108252007 Laboratory procedure, 363679005 Imaging, 387713003
- * Surgical procedure) and code nothing else. Any other coding (409063005
- * Counselling, 409073007 Education, 3457005 Patient referral, US Core's
- * 386053000 and 410606002, an SDOHCC category, a local code), a category
- * of text alone, or none at all keeps it a referral, as every request was
- * before: a referral dropped costs a person a service. */
+ * Surgical procedure) or SNOMED CT's 103693007 Diagnostic procedure
+ * (FHIR's Procedure Category Codes; the Health Care Surveys IG's chest CT
+ * order sends it, F2321), and code nothing else. Any other coding
+ * (409063005 Counselling, 409073007 Education, 3457005 Patient referral,
+ * US Core's 386053000 and 410606002, an SDOHCC category, a local code), a
+ * category of text alone, or none at all keeps it a referral, as every
+ * request was before: a referral dropped costs a person a service. */
 static bool sr_is_order(const cJSON *sr)
 {
     static const char *const orders[] = { "108252007", "363679005",
-                                          "387713003" };
+                                          "387713003", "103693007" };
+    const size_t n_orders = sizeof(orders) / sizeof(orders[0]);
     const cJSON *cats = fx_get(sr, "category");
     bool order = false;
     for (const cJSON *c = cJSON_IsArray(cats) ? cats->child : NULL; c;
@@ -353,7 +356,7 @@ static bool sr_is_order(const cJSON *sr)
             coded = true;
             bool known = false;
             if (sys && dict_is_snomed(slice_from_cstr(sys)))
-                for (size_t i = 0; i < 3 && !known; i++)
+                for (size_t i = 0; i < n_orders && !known; i++)
                     known = strcmp(code, orders[i]) == 0;
             if (!known)
                 return false;
@@ -392,11 +395,12 @@ int fx_service_request(struct fx *x, struct fx_entry *e)
                             "referral");
         return HUB_OK;
     }
-    /* a lab, imaging or surgical order is context, as an unreadable
-     * response is (F1800): no referral subscriber is sent it */
+    /* a lab, imaging, diagnostic or surgical order is context, as an
+     * unreadable response is (F1800): no referral subscriber is sent it */
     if (sr_is_order(e->res)) {
-        fx_note_entry(x, e, "accepted with no event: a laboratory, imaging "
-                            "or surgical order is not a referral");
+        fx_note_entry(x, e, "accepted with no event: a laboratory, imaging, "
+                            "diagnostic or surgical order is not a "
+                            "referral");
         return HUB_OK;
     }
     fx_begin_body(x, &w, e);
@@ -550,13 +554,14 @@ int fx_task(struct fx *x, struct fx_entry *e)
     } else if ((rc = fx_prologue(x, e, "for", &patient))) {
         return rc;
     }
-    /* the fulfilment of a lab, imaging or surgical order of this message
-     * is context as the order is (F2000, F2003); one whose request is not
-     * in the message cannot be told apart and stays a referral's update */
+    /* the fulfilment of a lab, imaging, diagnostic or surgical order of
+     * this message is context as the order is (F2000, F2003); one whose
+     * request is not in the message cannot be told apart and stays a
+     * referral's update */
     if (sr_focus && sr_is_order(fe->res)) {
         fx_note_entry(x, e, "accepted with no event: the task's focus is a "
-                            "laboratory, imaging or surgical order, not a "
-                            "referral");
+                            "laboratory, imaging, diagnostic or surgical "
+                            "order, not a referral");
         return HUB_OK;
     }
     /* and so is the Task of a request not to perform (F2320) */

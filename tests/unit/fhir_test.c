@@ -1202,6 +1202,54 @@ Test(fhir, the_task_of_a_lab_order_is_context_as_its_order_is)
     cr_assert_str_eq(out.ev[0].type, "referral.updated");
 }
 
+/* F2321 (decided, round 167): a request categorised only as SNOMED CT
+ * 103693007 "Diagnostic procedure" (FHIR's Procedure Category Codes; the
+ * Health Care Surveys IG's chest CT order) is an order as F2000's three
+ * are: context with the informational issue, and its Task in the same
+ * message too. Beside a referral category, with no category, or as US
+ * Core's 386053000 "Evaluation procedure", it stays a referral. */
+Test(fhir, a_diagnostic_procedure_order_is_context_not_a_referral)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    struct slice oo;
+    /* the HCS sample's shape: display and a text of its own */
+    const char *ct = SR_CAT("d1", ",\"category\":[{\"coding\":[{\"system\":"
+                                  "\"http://snomed.info/sct\",\"code\":"
+                                  "\"103693007\",\"display\":\"Diagnostic "
+                                  "procedure (procedure)\"}],\"text\":"
+                                  "\"Diagnostics Procedure\"}]");
+    cr_assert_eq(run(ct, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what ? err.what : "");
+    cr_assert_eq(out.n, 0, "no referral event");
+    cr_assert_not_null(res.entries[0].note.what);
+    cr_assert_eq(fhir_result_outcome(&A, &res, &oo), HUB_OK);
+    cr_assert_not_null(strstr(oo.p, "imaging, diagnostic or surgical order "
+                                     "is not a referral"), "%s", oo.p);
+    static const char *const referrals[] = {
+        SR_CAT("d2", ",\"category\":[" SCT_CAT("103693007") ","
+                     SCT_CAT("3457005") "]"),
+        SR_CAT("d3", ",\"category\":[" SCT_CAT("386053000") "]"),
+        SR_CAT("d4", ""),
+    };
+    for (size_t i = 0; i < sizeof(referrals) / sizeof(referrals[0]); i++) {
+        cr_assert_eq(run(referrals[i], &out, &res, &err), HUB_OK,
+                     "%zu: %s %s", i, err.field, err.what ? err.what : "");
+        cr_assert_eq(out.n, 1, "%zu: still a referral", i);
+        cr_assert_str_eq(out.ev[0].type, "referral.created", "%zu", i);
+    }
+    const char *b =
+        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+        "{\"resource\":" SR_CAT("d5", ",\"category\":[" SCT_CAT("103693007")
+                                "]") "},"
+        "{\"resource\":" TASK_OF("t11", "ServiceRequest/d5") "}]}";
+    cr_assert_eq(run(b, &out, &res, &err), HUB_OK, "%s %s", err.field,
+                 err.what ? err.what : "");
+    cr_assert_eq(out.n, 0, "the order and its task are context");
+    cr_assert_not_null(res.entries[1].note.what);
+}
+
 /* F2320 (round 154): R4 ServiceRequest.doNotPerform is a modifier, "true
  * indicates that the service/procedure should NOT be performed" (HRSA's
  * UDS+ examples send it, false); a request not to perform was read as a
