@@ -628,23 +628,34 @@ void fx_index_entries(struct fx *x)
     }
 }
 
-/* The first entry (with a type) whose fullUrl is `ref`: a refused one
- * too when `refused_too`, else passed by. */
+/* Which refused batch entries a look-up finds: none (fx_resolve); those
+ * refused in their own reading too, not those refused before any entry
+ * was read (fx_resolve_read, F2104); or any (a reference that carries
+ * only a name, F2103). */
+enum found { FOUND_LIVE, FOUND_READ, FOUND_ANY };
+
+static bool found(const struct fx_entry *e, enum found f)
+{
+    return !e->failed || f == FOUND_ANY || (f == FOUND_READ && e->settled);
+}
+
+/* The first entry (with a type) whose fullUrl is `ref` that `f` finds;
+ * the others are passed by. */
 static struct fx_entry *entry_by_url(struct fx *x, const char *ref,
-                                     bool refused_too)
+                                     enum found f)
 {
     if (x->by_url) {
         size_t k = hash_add(HASH_START, ref, strlen(ref)) & x->slot_mask;
         for (; x->by_url[k]; k = (k + 1) & x->slot_mask) {
             struct fx_entry *e = &x->ents[x->by_url[k] - 1];
-            if ((refused_too || !e->failed) && strcmp(e->full_url, ref) == 0)
+            if (found(e, f) && strcmp(e->full_url, ref) == 0)
                 return e;
         }
         return NULL;
     }
     for (size_t i = 0; i < x->n_ents; i++) {
         struct fx_entry *e = &x->ents[i];
-        if (e->full_url && e->type && (refused_too || !e->failed) &&
+        if (e->full_url && e->type && found(e, f) &&
             strcmp(e->full_url, ref) == 0)
             return e;
     }
@@ -662,36 +673,34 @@ static const char *type_id(struct arena *a, struct slice t, struct slice id)
     return s;
 }
 
-/* The first entry of type `t` and id `id`: a refused one too when
- * `refused_too`, else passed by. */
+/* The first entry of type `t` and id `id` that `f` finds; the others
+ * are passed by. */
 static struct fx_entry *entry_by_tid(struct fx *x, struct slice t,
-                                     struct slice id, bool refused_too)
+                                     struct slice id, enum found f)
 {
     if (x->by_tid) {
         size_t k = hash_tid(t, id) & x->slot_mask;
         for (; x->by_tid[k]; k = (k + 1) & x->slot_mask) {
             struct fx_entry *e = &x->ents[x->by_tid[k] - 1];
-            if ((refused_too || !e->failed) && slice_eq(t, e->type) &&
-                slice_eq(id, e->id))
+            if (found(e, f) && slice_eq(t, e->type) && slice_eq(id, e->id))
                 return e;
         }
         return NULL;
     }
     for (size_t i = 0; i < x->n_ents; i++) {
         struct fx_entry *e = &x->ents[i];
-        if (e->type && e->id && (refused_too || !e->failed) &&
-            slice_eq(t, e->type) && slice_eq(id, e->id))
+        if (e->type && e->id && found(e, f) && slice_eq(t, e->type) &&
+            slice_eq(id, e->id))
             return e;
     }
     return NULL;
 }
 
-struct fx_entry *fx_resolve(struct fx *x, const char *ref)
+static struct fx_entry *resolve(struct fx *x, const char *ref, enum found f)
 {
     if (ref == NULL)
         return NULL;
-    /* a refused batch entry (maybe without even a type) resolves to nothing */
-    struct fx_entry *u = entry_by_url(x, ref, false);
+    struct fx_entry *u = entry_by_url(x, ref, f);
     if (u)
         return u;
     if (strncmp(ref, "urn:", 4) == 0)
@@ -699,7 +708,18 @@ struct fx_entry *fx_resolve(struct fx *x, const char *ref)
     struct slice t, id;
     if (!fx_ref_type_id(ref, &t, &id))
         return NULL;
-    return entry_by_tid(x, t, id, false);
+    return entry_by_tid(x, t, id, f);
+}
+
+struct fx_entry *fx_resolve(struct fx *x, const char *ref)
+{
+    /* a refused batch entry (maybe without even a type) resolves to nothing */
+    return resolve(x, ref, FOUND_LIVE);
+}
+
+struct fx_entry *fx_resolve_read(struct fx *x, const char *ref)
+{
+    return resolve(x, ref, FOUND_READ);
 }
 
 const cJSON *fx_contained(const cJSON *res, const char *ref, size_t *idx)
@@ -775,7 +795,7 @@ static struct fx_entry *named_entry(struct fx *x, const char *ref)
 {
     struct fx_entry *e = fx_resolve(x, ref);
     if (e == NULL && ref && x->batch && strncmp(ref, "urn:", 4) == 0)
-        e = entry_by_url(x, ref, true);
+        e = entry_by_url(x, ref, FOUND_ANY);
     return e;
 }
 
@@ -797,18 +817,19 @@ static const char *urn_slip(struct fx *x, const char *r, bool *slip)
         return NULL;
     struct slice t = { r, n };
     const char *urn = r + n + 1;
-    const struct fx_entry *e = entry_by_url(x, urn, true);
+    const struct fx_entry *e = entry_by_url(x, urn, FOUND_ANY);
     if (e && slice_eq(t, e->type))
         return urn;
     struct slice id = slice_from_cstr(urn + 9);
-    if (id.len && entry_by_tid(x, t, id, true))
+    if (id.len && entry_by_tid(x, t, id, FOUND_ANY))
         return type_id(x->a, t, id);
     return NULL;
 }
 
-/* fx_ref_node; `name_only`: the reference carries only a name (F2103),
- * and a urn need only name an entry of the batch (named_entry). */
-static int ref_node(struct fx *x, const cJSON *ref, bool name_only,
+/* fx_ref_node; a urn must name an entry that `f` finds: FOUND_ANY, the
+ * reference carries only a name (F2103), and need only name an entry of
+ * the batch (named_entry); FOUND_READ, a panel's member (F2104). */
+static int ref_node(struct fx *x, const cJSON *ref, enum found f,
                     const char **out)
 {
     int rc;
@@ -835,7 +856,8 @@ static int ref_node(struct fx *x, const cJSON *ref, bool name_only,
         *out = r = named;
     }
     if (strncmp(r, "urn:uuid:", 9) == 0 || strncmp(r, "urn:oid:", 8) == 0) {
-        if ((name_only ? named_entry(x, r) : fx_resolve(x, r)) == NULL) {
+        if ((f == FOUND_ANY ? named_entry(x, r) : resolve(x, r, f)) ==
+            NULL) {
             fx_key(x, "reference");
             /* a lone resource has no bundle to look in (Synthea's entries
              * posted one by one keep their urn:uuid subject, F1381) */
@@ -876,12 +898,17 @@ static int ref_node(struct fx *x, const cJSON *ref, bool name_only,
 
 int fx_ref_node(struct fx *x, const cJSON *ref, const char **out)
 {
-    return ref_node(x, ref, false, out);
+    return ref_node(x, ref, FOUND_LIVE, out);
 }
 
 int fx_name_node(struct fx *x, const cJSON *ref, const char **out)
 {
-    return ref_node(x, ref, true, out);
+    return ref_node(x, ref, FOUND_ANY, out);
+}
+
+int fx_member_node(struct fx *x, const cJSON *ref, const char **out)
+{
+    return ref_node(x, ref, FOUND_READ, out);
 }
 
 static int ref_member(struct fx *x, const cJSON *o, const char *key,
@@ -893,7 +920,7 @@ static int ref_member(struct fx *x, const cJSON *o, const char *key,
     if (rc || v == NULL)
         return rc;
     size_t old = fx_key(x, key);
-    rc = ref_node(x, v, name_only, out);
+    rc = ref_node(x, v, name_only ? FOUND_ANY : FOUND_LIVE, out);
     if (rc)
         return rc;
     if (required && *out == NULL)

@@ -240,6 +240,10 @@ int fx_ref_node(struct fx *x, const cJSON *ref, const char **out);
  * whatever becomes of that entry, refused before or after (F2103); the
  * naming entry is judged on its own content. */
 int fx_name_node(struct fx *x, const cJSON *ref, const char **out);
+/* fx_ref_node for a panel's hasMember, whose entry's content the panel
+ * reads as its own: in a batch, a urn naming an entry refused in its own
+ * reading resolves too (fx_resolve_read, F2104). */
+int fx_member_node(struct fx *x, const cJSON *ref, const char **out);
 int fx_name_ref(struct fx *x, const cJSON *o, const char *key,
                 const char **out);
 /* A local reference "#id": the resource of `res`'s contained array with
@@ -248,6 +252,12 @@ int fx_name_ref(struct fx *x, const cJSON *o, const char *key,
 const cJSON *fx_contained(const cJSON *res, const char *ref, size_t *idx);
 /* The bundle entry a reference points to, or NULL. */
 struct fx_entry *fx_resolve(struct fx *x, const char *ref);
+/* fx_resolve that finds too a batch entry refused in its own reading
+ * (not one refused before any entry is read: no resource, a modifier the
+ * hub does not know): what reads the named entry's content as its own (a
+ * panel its member's answers) then reads the same whether that entry's
+ * turn came first or not (F2104). */
+struct fx_entry *fx_resolve_read(struct fx *x, const char *ref);
 /* fx_resolve, where the entry found is a Condition or a ServiceRequest
  * of a batch whose turn has not come: read first, and passed by (as its
  * turn would leave it) when that refuses it, so that what a referral

@@ -82,10 +82,13 @@ static int obs_members(struct fx *x, const cJSON *o, const char *code,
     for (const cJSON *m = arr ? arr->child : NULL; m; m = m->next, i++) {
         size_t o2 = fx_idx(x, i);
         const char *ref;
-        if ((rc = fx_ref_node(x, m, &ref)))
+        if ((rc = fx_member_node(x, m, &ref)))
             return rc;
-        struct fx_entry *me = fx_resolve(x, ref);
-        if (me == NULL || me->failed) {
+        /* a member the batch refuses in its own turn is read whether
+         * that turn came first or not (F2104): a panel of another
+         * instrument gives its answers to this one in either order */
+        struct fx_entry *me = fx_resolve_read(x, ref);
+        if (me == NULL) {
             if (s->unresolved++ == 0)
                 s->unresolved_field = fx_here(x);
             fx_pop(x, o2);

@@ -3171,6 +3171,110 @@ Test(fhir, a_referral_takes_nothing_from_a_condition_the_batch_refuses)
         }
 }
 
+/* F2104 (decided, round 167): an AHC panel whose hasMember names an HVS
+ * panel (an instrument of its own, read in its own turn) that the batch
+ * refuses gathered the HVS answers when it came first, and, after the
+ * refusal, warned "members not in this message" and gave
+ * screening.completed alone (by urn:uuid it was refused: "not resolved
+ * inside the bundle"): the HVS items, the refused panel's members, then
+ * gave nothing at all. Every order of the three now gives what the panel
+ * first gave; the HVS panel is refused at its own date. */
+#define SURVEY_OBS(id, code, extra)                                         \
+    "{\"resourceType\":\"Observation\",\"id\":\"" id "\",\"status\":"      \
+    "\"final\",\"category\":[{\"coding\":[{\"system\":\"http://terminology" \
+    ".hl7.org/CodeSystem/observation-category\",\"code\":\"survey\"}]}],"  \
+    "\"subject\":{\"reference\":\"Patient/p1\"},\"code\":{\"coding\":[{"   \
+    "\"system\":\"http://loinc.org\",\"code\":\"" code "\"}]}," extra "}"
+#define AHC_OF(member)                                                      \
+    SURVEY_OBS("ahc", "96777-8", "\"effectiveDateTime\":\"2026-01-08\","   \
+               "\"hasMember\":[{\"reference\":\"" member "\"}]")
+
+/* The batch of ents[order[k]], each under its urn:uuid, as the sender is
+ * told it: each event's type, source, first question, positive domains
+ * and warnings, each refusal's entry and place; sorted, so that every
+ * order of the entries may say the same. */
+static void panel_outcome(const char *const *ents, const size_t *order,
+                          char *got, size_t cap)
+{
+    static const char *const urls[3] = { "urn:uuid:ahc", "urn:uuid:hvs",
+                                         "urn:uuid:i1" };
+    char j[4096];
+    size_t len = (size_t)snprintf(j, sizeof(j), "{\"resourceType\":\"Bundle\","
+                                                "\"type\":\"batch\",\"entry\":[");
+    for (size_t k = 0; k < 3; k++)
+        len += (size_t)snprintf(j + len, sizeof(j) - len,
+                                "%s{\"fullUrl\":\"%s\",\"resource\":%s}",
+                                k ? "," : "", urls[order[k]], ents[order[k]]);
+    snprintf(j + len, sizeof(j) - len, "]}");
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    arena_reset(&A);
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s", err.field);
+    char items[6][256];
+    size_t n = 0;
+    for (size_t k = 0; k < out.n && n < 5; k++) {
+        char type[32], src[32], q[16], dom[64], warn[64];
+        snprintf(type, sizeof(type), "%s", out.ev[k].type);
+        snprintf(src, sizeof(src), "%s", field_of(&out, k, "source.resource"));
+        snprintf(q, sizeof(q), "%s",
+                 field_of(&out, k, "screening.items.0.question"));
+        snprintf(dom, sizeof(dom), "%s",
+                 field_of(&out, k, "screening.positive_domains"));
+        snprintf(warn, sizeof(warn), "%s", field_of(&out, k, "warnings"));
+        snprintf(items[n++], sizeof(items[0]), "%s %s %s %s %s", type, src, q,
+                 dom, warn);
+    }
+    size_t refused = 0;
+    for (size_t k = 0; k < res.n_entries && n < 6; k++)
+        if (res.entries[k].status != HUB_OK) {
+            const char *at = strchr(res.entries[k].err.field, ']');
+            snprintf(items[n++], sizeof(items[0]), "refused %s at %s",
+                     res.entries[k].resource, at ? at + 1 : "?");
+            refused++;
+        }
+    cr_expect_eq(res.n_failed, refused, "each refusal counted once");
+    qsort(items, n, sizeof(items[0]),
+          (int (*)(const void *, const void *))strcmp);
+    len = 0;
+    got[0] = '\0';
+    for (size_t k = 0; k < n; k++)
+        len += (size_t)snprintf(got + len, cap - len, "%s; ", items[k]);
+}
+
+Test(fhir, a_panel_gathers_a_member_panel_the_batch_refuses_in_any_order)
+{
+    static const size_t perms[6][3] = { { 0, 1, 2 }, { 1, 0, 2 }, { 0, 2, 1 },
+                                        { 2, 0, 1 }, { 1, 2, 0 },
+                                        { 2, 1, 0 } };
+    /* the member named by Type/id, and by urn:uuid */
+    static const char *const ahcs[2] = { AHC_OF("Observation/hvs"),
+                                         AHC_OF("urn:uuid:hvs") };
+    const char *ents[3] = {
+        NULL,
+        SURVEY_OBS("hvs", "88121-9", "\"effectiveDateTime\":\"yesterday\","
+                   "\"hasMember\":[{\"reference\":\"Observation/i1\"}]"),
+        SURVEY_OBS("i1", "88122-7", "\"effectiveDateTime\":\"2026-01-08\","
+                   "\"valueCodeableConcept\":{\"coding\":[{\"system\":"
+                   "\"http://loinc.org\",\"code\":\"LA28397-0\"}]}"),
+    };
+    const char *want =
+        "refused Observation/hvs at .resource.effectiveDateTime; "
+        "screening.completed Observation/ahc 88122-7 [\"food-insecurity\"] "
+        "(absent); "
+        "screening.positive Observation/ahc 88122-7 [\"food-insecurity\"] "
+        "(absent); ";
+    for (size_t v = 0; v < 2; v++) {
+        ents[0] = ahcs[v];
+        for (size_t p = 0; p < 6; p++) {
+            char got[1024];
+            panel_outcome(ents, perms[p], got, sizeof(got));
+            cr_expect_str_eq(got, want, "member %zu, order %zu%zu%zu: %s", v,
+                             perms[p][0], perms[p][1], perms[p][2], got);
+        }
+    }
+}
+
 /* F2103: an entry that names by urn:uuid, in a reference that carries
  * only a name, an entry the batch refuses is accepted in every order of
  * the two, carrying the refused entry's name: it was refused ("reference
