@@ -93,6 +93,10 @@ static const struct {
       "29762-2" },              /* Caregiver Characteristics */
     { "2.16.840.1.113883.10.20.22.4.109", "2.16.840.1.113883.10.20.22.2.17",
       "29762-2" },              /* Characteristics of Home Environment */
+    { "2.16.840.1.113883.10.20.22.4.503", "2.16.840.1.113883.10.20.22.2.17",
+      "29762-2" },              /* Basic Occupation Observation */
+    { "2.16.840.1.113883.10.20.22.4.504", "2.16.840.1.113883.10.20.22.2.17",
+      "29762-2" },              /* Basic Industry Observation */
     { "2.16.840.1.113883.10.20.22.4.4", "2.16.840.1.113883.10.20.22.2.5.1",
       "11450-4" },              /* Problem Observation */
     { "2.16.840.1.113883.10.20.22.4.132", "2.16.840.1.113883.10.20.22.2.58",
@@ -119,9 +123,11 @@ static const struct {
  * alone (a document is required); in a document their entries are read
  * as any sender's. A bare entry (<entry>, or its statement alone) goes in
  * an <entry> of the section entry_section names for its first templateId
- * (round 127). Returns a malloc'd document. */
-static char *in_document(const char *dir, const char *frag, size_t flen,
-                         size_t *len)
+ * (round 127). A fragment's own XML declaration is left out: it may only
+ * open a document (round 164). `name` is the fragment's, for messages.
+ * Returns a malloc'd document. */
+static char *in_document(const char *dir, const char *name,
+                         const char *frag, size_t flen, size_t *len)
 {
     static const char mark[] = "<!--SECTIONS-->";
     char path[1024], open[256];
@@ -133,6 +139,15 @@ static char *in_document(const char *dir, const char *frag, size_t flen,
     char *at = strstr(h, mark);
     cr_assert_not_null(at, "%s has no %s", path, mark);
     const char *q = frag, *end = frag + flen;
+    while (q < end && strchr(" \t\r\n", *q))
+        q++;
+    if (end - q >= 5 && strncmp(q, "<?xml", 5) == 0) {
+        /* the fragment is taken from after its XML declaration */
+        const char *c = strstr(q, "?>");
+        q = c ? c + 2 : end;
+        flen -= (size_t)(q - frag);
+        frag = q;
+    }
     for (;;) {                  /* the first element, past comments */
         while (q < end && strchr(" \t\r\n", *q))
             q++;
@@ -156,7 +171,7 @@ static char *in_document(const char *dir, const char *frag, size_t flen,
                 t[17 + el] == '"')
                 break;
         }
-        cr_assert(t && k < n, "%s: an entry of no known section", path);
+        cr_assert(t && k < n, "%s: an entry of no known section", name);
         snprintf(open, sizeof(open),
                  "<component><section><templateId root=\"%s\"/>"
                  "<code code=\"%s\" codeSystem=\"2.16.840.1.113883.6.1\"/>"
@@ -325,7 +340,7 @@ static int check_one(const char *dir, const char *name, size_t base,
     char *p = testfile_read(path, &len);
     cr_assert_not_null(p, "cannot read %s", path);
     if (f == F_CCDA_SECTION) {
-        char *doc = in_document(dir, p, len, &len);
+        char *doc = in_document(dir, name, p, len, &len);
         free(p);
         p = doc;
         f = F_CCDA;
