@@ -1402,6 +1402,7 @@ static size_t charset_run(iconv_t cd, const struct charset *cs,
  * unescaped are (from_latin): a Latin-1 feed's "M\XFC\ller" is "Müller",
  * not "M" U+FFFD "ller". Hex bytes that make UTF-8 stay UTF-8, as a message
  * in UTF-8 does whatever MSH-18 says; in a set that is not single-byte
+ * (UTF-8, the ISO 2022 sets SS-MIX2 names in MSH-18's second repetition)
  * they are left to become U+FFFD. Returns the text, *n its length.
  */
 static char *hex_in_declared_set(struct arena *a, const struct hl7_msg *m,
@@ -1410,7 +1411,8 @@ static char *hex_in_declared_set(struct arena *a, const struct hl7_msg *m,
     const unsigned char *s = (const unsigned char *)o;
     bool l9;
     const uint16_t *sb;
-    if (utf8_valid_prefix(s, *n) == *n || !declared_sbcs(m, &l9, &sb))
+    if (utf8_valid_prefix(s, *n) == *n || names_iso2022_jp(m) ||
+        !declared_sbcs(m, &l9, &sb))
         return o;
     char *u = arena_alloc(a, 3 * *n);   /* a byte becomes at most three */
     char *w = u;

@@ -436,6 +436,10 @@ Test(hl7_parse, reads_hex_data_in_the_declared_set)
                  "UNICODE UTF-8\rPID|1||42||M\\XFC\\ller^J\\XC3B6\\rg\r");
     assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "M\xfcller");
     assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 2, 0), "J\xc3\xb6rg");
+    /* SS-MIX2's "~ISO IR87": the default set empty, the second ISO 2022 */
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|6|P|2.5||||||"
+                 "~ISO IR87\rPID|1||42||M\\XFC\\ller\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "M\xfcller");
 }
 
 /* hl7_to_events refuses m (parsed from msg) for its empty PID-3, naming
