@@ -1076,18 +1076,41 @@ static int latin_alias(struct slice cs)
 }
 
 /*
- * A message whose bytes are not valid UTF-8, as UTF-8 in `a` (else NULL).
- * MSH-18 (table 0211) "8859/15": ISO 8859-15. "8859/1", "ASCII" (7-bit:
- * not what was sent) or none: Windows-1252, as the WHATWG Encoding
- * Standard reads Latin-1; US feeds often leave MSH-18 empty and send
- * Windows text. The IANA names of those sets are read as the codes
- * (latin_alias). The other single-byte sets of table 0211 ("8859/2" to
- * "8859/9") and the Windows pages named for them ("CP1250", "CP1251")
- * are read by their tables (sbcs.h; *out_sb says which). A message that
- * is valid UTF-8 stays as it is whatever MSH-18 says (senders declare
- * 8859/1 and send UTF-8: reading that as Latin-1 would garble it);
- * another declared set is not guessed at, and m->high says so
- * (HL7_HIGH_UNREAD: its letters past ASCII become U+FFFD).
+ * The single-byte set MSH-18 (table 0211) declares, as a message whose
+ * bytes are not UTF-8 is read in it: "8859/15" ISO 8859-15 (*l9);
+ * "8859/1", "ASCII" (7-bit: not what was sent) or none Windows-1252, as
+ * the WHATWG Encoding Standard reads Latin-1 (US feeds often leave MSH-18
+ * empty and send Windows text); the IANA names of those sets as the codes
+ * (latin_alias); the other single-byte sets of table 0211 ("8859/2" to
+ * "8859/9") and the Windows pages named for them ("CP1250", "CP1251") by
+ * their tables (sbcs.h; *sb). False for any other set (UTF-8, the
+ * multi-byte sets), whose bytes are not guessed at.
+ */
+static bool declared_sbcs(const struct hl7_msg *m, bool *l9,
+                          const uint16_t **sb)
+{
+    struct slice cs = slice_trim(msh(m, 18, 0));
+    int alias;
+    *l9 = false;
+    *sb = NULL;
+    if (slice_eq(cs, "8859/15"))
+        *l9 = true;
+    else if (cs.len == 0 || slice_eq(cs, "8859/1") || slice_eq(cs, "ASCII"))
+        ;
+    else if ((alias = latin_alias(cs)) != 0)
+        *l9 = alias == 2;
+    else if ((*sb = sbcs_by_name(cs.p, cs.len)) == NULL)
+        return false;
+    return true;
+}
+
+/*
+ * A message whose bytes are not valid UTF-8, as UTF-8 in `a` (else NULL),
+ * read in the set MSH-18 declares (declared_sbcs; *out_l9 and *out_sb say
+ * which). A message that is valid UTF-8 stays as it is whatever MSH-18
+ * says (senders declare 8859/1 and send UTF-8: reading that as Latin-1
+ * would garble it); another declared set is not guessed at, and m->high
+ * says so (HL7_HIGH_UNREAD: its letters past ASCII become U+FFFD).
  */
 static const char *from_latin(struct arena *a, struct hl7_msg *m,
                               const char *p, size_t len, size_t *out_len,
@@ -1099,31 +1122,22 @@ static const char *from_latin(struct arena *a, struct hl7_msg *m,
         utf8_valid_prefix((const unsigned char *)p, len) == len ||
         names_iso2022_jp(m))
         return NULL;
-    struct slice cs = slice_trim(msh(m, 18, 0));
     bool l9;
-    int alias;
-    if (slice_eq(cs, "8859/15"))
-        l9 = true;
-    else if (cs.len == 0 || slice_eq(cs, "8859/1") || slice_eq(cs, "ASCII"))
-        l9 = false;
-    else if ((alias = latin_alias(cs)) != 0)
-        l9 = alias == 2;
-    else if ((*out_sb = sbcs_by_name(cs.p, cs.len)) != NULL) {
-        /* every byte becomes at most three, as below */
-        char *u = arena_alloc(a, 3 * len);
-        char *o = sbcs_to_utf8(*out_sb, u, (const unsigned char *)p, len);
-        *out_len = (size_t)(o - u);
-        return u;
-    } else {
+    const uint16_t *sb;
+    if (!declared_sbcs(m, &l9, &sb)) {
         m->high |= HL7_HIGH_UNREAD;     /* adt.c warns */
         return NULL;
     }
-    *out_l9 = l9;
     /* every byte of p becomes at most three (U+20AC, the euro sign, and
      * the other cp1252 code points above U+07FF) */
     char *u = arena_alloc(a, 3 * len);
-    char *o = latin_to_utf8(u, (const unsigned char *)p, len, l9);
+    char *o = sb ? sbcs_to_utf8(sb, u, (const unsigned char *)p, len)
+                 : latin_to_utf8(u, (const unsigned char *)p, len, l9);
     *out_len = (size_t)(o - u);
+    if (sb)
+        *out_sb = sb;
+    else
+        *out_l9 = l9;
     return u;
 }
 
@@ -1382,6 +1396,43 @@ static size_t charset_run(iconv_t cd, const struct charset *cs,
     return (size_t)(out - o);
 }
 
+/*
+ * o[0..*n), a value whose \Xhh\ bytes (hl7_unescape) are not all UTF-8,
+ * with those bytes read in the set MSH-18 declares, as the same bytes sent
+ * unescaped are (from_latin): a Latin-1 feed's "M\XFC\ller" is "Müller",
+ * not "M" U+FFFD "ller". Hex bytes that make UTF-8 stay UTF-8, as a message
+ * in UTF-8 does whatever MSH-18 says; in a set that is not single-byte
+ * (UTF-8, the ISO 2022 sets SS-MIX2 names in MSH-18's second repetition)
+ * they are left to become U+FFFD. Returns the text, *n its length.
+ */
+static char *hex_in_declared_set(struct arena *a, const struct hl7_msg *m,
+                                 char *o, size_t *n)
+{
+    const unsigned char *s = (const unsigned char *)o;
+    bool l9;
+    const uint16_t *sb;
+    if (utf8_valid_prefix(s, *n) == *n || names_iso2022_jp(m) ||
+        !declared_sbcs(m, &l9, &sb))
+        return o;
+    char *u = arena_alloc(a, 3 * *n);   /* a byte becomes at most three */
+    char *w = u;
+    for (size_t i = 0; i < *n;) {
+        size_t len = s[i] < 0x80 ? 1 : utf8_seq_len(s + i, *n - i);
+        if (len) {
+            memcpy(w, s + i, len);
+            w += len;
+            i += len;
+            continue;
+        }
+        w = utf8_put(w, sb ? sb[s[i] - 0x80]
+                           : l9 ? latin9_code_point(s[i])
+                                : cp1252_code_point(s[i]));
+        i++;
+    }
+    *n = (size_t)(w - u);
+    return u;
+}
+
 struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
                           struct slice v)
 {
@@ -1400,6 +1451,7 @@ struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
     const struct charset *run = NULL;   /* the set of the run at o[r..n) */
     size_t r = 0;
     bool grown = false;
+    bool hex_high = false;          /* a \Xhh\ byte from 0x80 up */
     iconv_t cd = (iconv_t)-1;
     for (;;) {
         if (run && (i == v.len || ((unsigned char)s[i] == m->ec &&
@@ -1459,6 +1511,7 @@ struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
                             hex_digit((unsigned char)q[k + 1]);
                     if (b != 0)     /* NUL cannot reach jsonb */
                         o[n++] = (char)b;
+                    hex_high |= b >= 0x80;
                 }
                 sep = -3;
             }
@@ -1498,6 +1551,8 @@ struct slice hl7_unescape(struct arena *a, const struct hl7_msg *m,
     }
     if (cd != (iconv_t)-1)
         iconv_close(cd);
+    if (hex_high)
+        o = hex_in_declared_set(a, m, o, &n);
     return slice_trim((struct slice){ o, n });
 }
 

@@ -400,6 +400,48 @@ Test(hl7_parse, reads_latin_text_as_utf8_unless_it_is_utf8)
     assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "Pe\xf1" "a");
 }
 
+/* \Xhh\ is hexadecimal data (HL7 v2 chapter 2): its bytes are text in the
+ * set MSH-18 declares, as the same bytes sent unescaped are. A feed that
+ * escapes what is past ASCII sends "M\XFC\ller" under 8859/1 for Müller:
+ * read as UTF-8 it was "M" U+FFFD "ller" in every event, where no
+ * subscriber could match the name again (F2500). Bytes that make UTF-8
+ * stay UTF-8, split over two escapes too, as a UTF-8 message does
+ * whatever MSH-18 says; under UTF-8 or a set the hub does not read, a
+ * byte that is no UTF-8 is still left to become U+FFFD. */
+Test(hl7_parse, reads_hex_data_in_the_declared_set)
+{
+    struct hl7_msg *m = parse_ok(
+        "MSH|^~\\&|A|B|C|D|2026||ADT^A08|1|P|2.4||||||8859/1\r"
+        "PID|1||42||M\\XFC\\ller^J\\XC3\\\\XB6\\rg^\\X93\\Bo\\X94\\\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "M\xc3\xbcller");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 2, 0), "J\xc3\xb6rg");
+    /* Windows-1252 as for raw bytes: curly quotes in 0x80-0x9F */
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 3, 0),
+                 "\xe2\x80\x9c" "Bo\xe2\x80\x9d");
+    /* no MSH-18, and a message whose other bytes are Latin already */
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|2|P|2.4\r"
+                 "PID|1||42||K\xf6hler^J\\XF6\\rg\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "K\xc3\xb6hler");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 2, 0), "J\xc3\xb6rg");
+    /* 8859/15 and 8859/2 by their tables */
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|3|P|2.5||||||8859/15\r"
+                 "PID|1||42||C\\XBD\\ur\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "C\xc5\x93ur");
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|4|P|2.5||||||8859/2\r"
+                 "PID|1||42||\\XA3F3\\d\\XBC\\\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0),
+                 "\xc5\x81\xc3\xb3" "d\xc5\xba");
+    /* UTF-8 declared: a byte that is no UTF-8 is not guessed at */
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|5|P|2.5||||||"
+                 "UNICODE UTF-8\rPID|1||42||M\\XFC\\ller^J\\XC3B6\\rg\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "M\xfcller");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 2, 0), "J\xc3\xb6rg");
+    /* SS-MIX2's "~ISO IR87": the default set empty, the second ISO 2022 */
+    m = parse_ok("MSH|^~\\&|A|B|C|D|2026||ADT^A08|6|P|2.5||||||"
+                 "~ISO IR87\rPID|1||42||M\\XFC\\ller\r");
+    assert_slice(hl7_get(&A, m, "PID", 0, 5, 0, 1, 0), "M\xfcller");
+}
+
 /* hl7_to_events refuses m (parsed from msg) for its empty PID-3, naming
  * the PID segment by its offset in the bytes sent; *err is the refusal. */
 static void assert_pid3_refused(struct hl7_msg *m, const char *msg,
