@@ -815,6 +815,56 @@ static int activity_not_done(struct fx *x, const cJSON *det, bool *not_done)
     return HUB_OK;
 }
 
+/* One CarePlan.activity into "activities" (the path at the activity).
+ * Read whole before a byte is written: an activity of which the hub reads
+ * nothing (a reference with a display alone, a detail of kind or schedule
+ * only, progress notes, outcomes) is left out with a warning, as C-CDA's
+ * planned entry that says nothing is (F2341), never written {} (the
+ * schema's minProperties: F2540). */
+static int put_activity(struct fx *x, struct jw *w, const cJSON *a,
+                        bool *open)
+{
+    const cJSON *det;
+    const char *ref, *dst = NULL, *ddesc = NULL, *ddom = NULL;
+    struct fx_code dcode = { 0 };
+    bool not_done;
+    int rc;
+    if (!cJSON_IsObject(a))
+        return fx_fail(x, HUB_EINVALID, "expected an activity object");
+    if ((rc = fx_name_ref(x, a, "reference", &ref)) ||
+        (rc = fx_obj(x, a, "detail", false, &det)) ||
+        (rc = activity_not_done(x, det, &not_done)))
+        return rc;
+    if (not_done)
+        return HUB_OK;
+    if (det) {
+        size_t old = fx_key(x, "detail");
+        if ((rc = fx_cc(x, det, "code", NULL, &dcode)) ||
+            (rc = fx_str(x, det, "status", false, &dst)) ||
+            (rc = fx_str(x, det, "description", false, &ddesc)) ||
+            (rc = fx_domain_of(x, det, "reasonCode", &ddom)))
+            return rc;
+        /* a planned SUD treatment is told in the event (F189) */
+        fx_code_labels(x, det);
+        fx_pop(x, old);
+    }
+    if (!ref && fx_code_empty(&dcode) && !dst && !ddesc && !ddom) {
+        fx_warn(x, NULL, "activity says nothing the hub reads (no "
+                         "reference, code, status or description): not "
+                         "an activity");
+        return HUB_OK;
+    }
+    jw_arr_lazy(w, "activities", open);
+    jw_obj_begin(w);
+    jw_kv_cstr(w, "reference", fx_name_of(x, ref));
+    fx_jw_code(w, "code", &dcode);
+    jw_kv_cstr(w, "status", dst);
+    jw_kv_cstr(w, "description", ddesc);
+    jw_kv_cstr(w, "domain", ddom);
+    jw_obj_end(w);
+    return HUB_OK;
+}
+
 int fx_careplan(struct fx *x, struct fx_entry *e)
 {
     static const char *const intents[] = { "proposal", "plan", "order",
@@ -867,38 +917,8 @@ int fx_careplan(struct fx *x, struct fx_entry *e)
         size_t i = 0;
         for (const cJSON *a = acts->child; a; a = a->next, i++) {
             size_t o2 = fx_idx(x, i);
-            const cJSON *det;
-            const char *ref;
-            bool not_done;
-            if (!cJSON_IsObject(a))
-                return fx_fail(x, HUB_EINVALID, "expected an activity object");
-            if ((rc = fx_name_ref(x, a, "reference", &ref)) ||
-                (rc = fx_obj(x, a, "detail", false, &det)) ||
-                (rc = activity_not_done(x, det, &not_done)))
+            if ((rc = put_activity(x, &w, a, &open)))
                 return rc;
-            if (not_done) {
-                fx_pop(x, o2);
-                continue;
-            }
-            jw_arr_lazy(&w, "activities", &open);
-            jw_obj_begin(&w);
-            jw_kv_cstr(&w, "reference", fx_name_of(x, ref));
-            if (det) {
-                size_t o3 = fx_key(x, "detail");
-                const char *dst, *ddesc, *ddom;
-                if ((rc = fx_put_cc(x, &w, det, "code", "code", NULL, NULL)) ||
-                    (rc = fx_str(x, det, "status", false, &dst)) ||
-                    (rc = fx_str(x, det, "description", false, &ddesc)) ||
-                    (rc = fx_domain_of(x, det, "reasonCode", &ddom)))
-                    return rc;
-                /* a planned SUD treatment is told in the event (F189) */
-                fx_code_labels(x, det);
-                jw_kv_cstr(&w, "status", dst);
-                jw_kv_cstr(&w, "description", ddesc);
-                jw_kv_cstr(&w, "domain", ddom);
-                fx_pop(x, o3);
-            }
-            jw_obj_end(&w);
             fx_pop(x, o2);
         }
         jw_arr_end_if(&w, open);

@@ -1341,6 +1341,65 @@ Test(fhir, an_activity_not_to_be_performed_is_no_activity_of_the_plan)
 #undef SR_DNP
 #undef TASK_OF
 
+/* F2540: an activity of which the hub reads nothing (Chile's MINSAL plan
+ * names its prescription by a reference with a display alone) was written
+ * {}, which the careplan schema refuses (minProperties 1). As C-CDA's
+ * planned entry that says nothing (F2341): left out, warned at the
+ * activity; the plan and its other activities go out. */
+#define CP_ACTS(acts)                                                       \
+    "{\"resourceType\":\"CarePlan\",\"id\":\"cp\",\"status\":\"active\","  \
+    "\"intent\":\"plan\",\"subject\":{\"reference\":\"Patient/p1\"},"       \
+    "\"activity\":[" acts "]}"
+Test(fhir, an_activity_that_says_nothing_is_no_activity_of_the_plan)
+{
+    static const char *const silent[] = {
+        "{\"reference\":{\"display\":\"http://link-a-mi-receta.cl/ID\"}}",
+        "{}",
+        "{\"detail\":{\"doNotPerform\":false,\"kind\":\"Appointment\"}}",
+        "{\"progress\":[{\"text\":\"called twice\"}],"
+        "\"outcomeReference\":[{\"reference\":\"Observation/o1\"}]}",
+    };
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    char json[512];
+    for (size_t i = 0; i < sizeof(silent) / sizeof(silent[0]); i++) {
+        snprintf(json, sizeof(json), CP_ACTS("%s,%s"), silent[i],
+                 "{\"reference\":{\"reference\":\"Appointment/a1\"}}");
+        cr_assert_eq(run(json, &out, &res, &err), HUB_OK, "%s", err.field);
+        cr_assert_eq(out.n, 1);
+        cr_expect_str_eq(field_of(&out, 0, "careplan.activities"),
+                         "[{\"reference\":\"Appointment/a1\"}]", "case %zu",
+                         i);
+        const char *w = field_of(&out, 0, "warnings");
+        cr_expect(strstr(w, "CarePlan.activity[0]") &&
+                      strstr(w, "activity says nothing") &&
+                      !strstr(w, "receta") && !strstr(w, "called"),
+                  "case %zu: %s", i, w);
+        snprintf(json, sizeof(json), CP_ACTS("%s"), silent[i]);
+        cr_assert_eq(run(json, &out, &res, &err), HUB_OK);
+        cr_assert_eq(out.n, 1, "the plan itself still goes out");
+        cr_expect_str_eq(field_of(&out, 0, "careplan.activities"),
+                         "(absent)", "case %zu alone", i);
+    }
+    /* one thing read is enough: a status, a code's words, a reason's
+     * domain each keep the activity */
+    cr_assert_eq(run(CP_ACTS("{\"detail\":{\"status\":\"scheduled\"}},"
+                             "{\"detail\":{\"code\":{\"text\":\"walk\"}}},"
+                             "{\"detail\":{\"reasonCode\":[{\"coding\":[{"
+                             "\"system\":\"http://hl7.org/fhir/us/"
+                             "sdoh-clinicalcare/CodeSystem/"
+                             "SDOHCC-CodeSystemTemporaryCodes\",\"code\":"
+                             "\"food-insecurity\"}]}]}}"),
+                     &out, &res, &err),
+                 HUB_OK, "%s", err.field);
+    cr_expect_str_eq(field_of(&out, 0, "careplan.activities"),
+                     "[{\"status\":\"scheduled\"},{\"code\":{\"text\":"
+                     "\"walk\"}},{\"domain\":\"food-insecurity\"}]");
+    cr_expect_str_eq(field_of(&out, 0, "warnings"), "(absent)");
+}
+#undef CP_ACTS
+
 Test(fhir, bare_patient_id_gets_the_callers_scope_not_the_orgs_mrn_scope)
 {
     struct canon_list out = { 0 };
