@@ -1132,7 +1132,14 @@ ADT_FN void adt_write_patient(struct ctx *c, const struct hl7_seg *pid,
     struct text died = pv[3];
     struct slice dead = pv[4].s;
     bool said_dead = upper_eq(dead, "Y") || upper_eq(dead, "TRUE");
-    if (!said_dead && died.s.len) {
+    /* an explicit "not deceased" outweighs a death date (F2501): of two
+     * fields that contradict each other, the one that closes a care
+     * team's work is the one not believed */
+    bool said_alive = upper_eq(dead, "N") || upper_eq(dead, "FALSE");
+    if (said_alive && died.s.len)
+        adt_warn(c, "PID-29", "death date beside PID-30 \"N\" (not "
+                              "deceased); not read as a death");
+    else if (!said_dead && died.s.len) {
         /* PID-29 says a death only when it reads as a time: a sender
          * whose fields run one late puts PID-30's "N" or PID-28's
          * nationality there, and a living patient sent as dead would

@@ -2770,7 +2770,6 @@ Test(hl7_to_events, a_death_date_that_is_no_time_says_no_death)
         const char *pid29, *pid30, *at, *warns;
     } yes[] = {
         { "20250101", "", "2025-01-01", "" },
-        { "20250101", "N", "2025-01-01", "" },
         { "2025-01-01", "", "2025-01-01",
           "PID-29:timestamp in ISO 8601 form, not an HL7 DTM: read as the "
           "time it spells;" },
@@ -2797,6 +2796,31 @@ Test(hl7_to_events, a_death_date_that_is_no_time_says_no_death)
         cJSON_Delete(j);
         cr_assert_str_eq(warnings_of(msg), yes[k].warns, "%s|%s",
                          yes[k].pid29, yes[k].pid30);
+    }
+}
+
+/* tests/data/real/SOURCES.md F2501: PID-30 "N" (table 0136, not deceased)
+ * beside a PID-29 that reads as a time contradicts it (a death recorded in
+ * error and reversed by PID-30 alone): the patient is not sent as dead, as
+ * F1140 decided for a PID-29 that is no time, with a warning at PID-29. */
+Test(hl7_to_events, a_death_date_beside_not_deceased_says_no_death)
+{
+    static const char *const n[] = { "N", "n", "FALSE" };
+    for (size_t k = 0; k < sizeof(n) / sizeof(n[0]); k++) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), MSH("ADT^A08", "2.5")
+                 "PID|1||M1^^^F^MR||D^J||19800202|M||||||||"
+                 "|||||||||||||20250101|%s\rPV1|1|I\r", n[k]);
+        cJSON *j = event_of(msg);
+        const cJSON *pt = cJSON_GetObjectItemCaseSensitive(j, "patient");
+        cr_assert_null(cJSON_GetObjectItemCaseSensitive(pt, "deceased"),
+                       "%s", n[k]);
+        cr_assert_null(cJSON_GetObjectItemCaseSensitive(pt, "deceased_at"),
+                       "%s", n[k]);
+        cJSON_Delete(j);
+        cr_assert_str_eq(warnings_of(msg), "PID-29:death date beside PID-30 "
+                         "\"N\" (not deceased); not read as a death;", "%s",
+                         n[k]);
     }
 }
 
