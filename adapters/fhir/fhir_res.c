@@ -848,10 +848,12 @@ static int put_activity(struct fx *x, struct jw *w, const cJSON *a,
         fx_code_labels(x, det);
         fx_pop(x, old);
     }
-    if (!ref && fx_code_empty(&dcode) && !dst && !ddesc && !ddom) {
+    /* a status alone says nothing (F2542): R4 requires detail.status,
+     * and C-CDA's planned entry of a statusCode alone is none (F2341) */
+    if (!ref && fx_code_empty(&dcode) && !ddesc && !ddom) {
         fx_warn(x, NULL, "activity says nothing the hub reads (no "
-                         "reference, code, status or description): not "
-                         "an activity");
+                         "reference, code or description): not an "
+                         "activity");
         return HUB_OK;
     }
     jw_arr_lazy(w, "activities", open);

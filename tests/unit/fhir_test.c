@@ -1358,6 +1358,9 @@ Test(fhir, an_activity_that_says_nothing_is_no_activity_of_the_plan)
         "{\"detail\":{\"doNotPerform\":false,\"kind\":\"Appointment\"}}",
         "{\"progress\":[{\"text\":\"called twice\"}],"
         "\"outcomeReference\":[{\"reference\":\"Observation/o1\"}]}",
+        /* F2542: R4 requires detail.status, so a status alone says no
+         * more than the detail's presence */
+        "{\"detail\":{\"status\":\"scheduled\",\"kind\":\"Task\"}}",
     };
     struct canon_list out;
     struct fhir_result res;
@@ -1382,9 +1385,10 @@ Test(fhir, an_activity_that_says_nothing_is_no_activity_of_the_plan)
         cr_expect_str_eq(field_of(&out, 0, "careplan.activities"),
                          "(absent)", "case %zu alone", i);
     }
-    /* one thing read is enough: a status, a code's words, a reason's
-     * domain each keep the activity */
-    cr_assert_eq(run(CP_ACTS("{\"detail\":{\"status\":\"scheduled\"}},"
+    /* one thing read is enough: a code's words, a reason's domain each
+     * keep the activity, and a status beside them */
+    cr_assert_eq(run(CP_ACTS("{\"detail\":{\"status\":\"scheduled\","
+                             "\"description\":\"call back\"}},"
                              "{\"detail\":{\"code\":{\"text\":\"walk\"}}},"
                              "{\"detail\":{\"reasonCode\":[{\"coding\":[{"
                              "\"system\":\"http://hl7.org/fhir/us/"
@@ -1394,7 +1398,8 @@ Test(fhir, an_activity_that_says_nothing_is_no_activity_of_the_plan)
                      &out, &res, &err),
                  HUB_OK, "%s", err.field);
     cr_expect_str_eq(field_of(&out, 0, "careplan.activities"),
-                     "[{\"status\":\"scheduled\"},{\"code\":{\"text\":"
+                     "[{\"status\":\"scheduled\",\"description\":"
+                     "\"call back\"},{\"code\":{\"text\":"
                      "\"walk\"}},{\"domain\":\"food-insecurity\"}]");
     cr_expect_str_eq(field_of(&out, 0, "warnings"), "(absent)");
 }
