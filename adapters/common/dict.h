@@ -365,6 +365,19 @@ bool dict_item_computed_empty(const struct dict *d,
                               const struct dict_response *r);
 
 /*
+ * The hub's derived items the sender did not send (Hunger Vital Sign
+ * 88124-3 from 88122-7 and 88123-5), written into the open items array
+ * `w` after the items sent, the same in every adapter (F2424): each rule
+ * of `sc` with an answer and no response of its code among `r` (the `n`
+ * scored) becomes {"question", "answer", "domain", "positive", "derived":
+ * true}. A derived item the sender did send is its own item, compared by
+ * the adapter.
+ */
+struct jw;
+void dict_write_derived_items(struct jw *w, const struct dict_scoring *sc,
+                              const struct dict_response *r, size_t n);
+
+/*
  * An answer given in words (FHIR's valueString or CodeableConcept.text,
  * C-CDA's ST or originalText, CSV's answer words) read as a code, the same
  * in every adapter (F2263): the one answer of the question's list whose
