@@ -96,10 +96,36 @@ struct dict_domain {
      * a sender asserts in it (an SDOHCC Observation Assessment) says which
      * status, not whether there is a need, so it is not scored. */
     bool status;
+    const char *const *aliases; /* words flat files write for it ("food"),
+                                   lowercase, never a code (F2423) */
+    size_t n_aliases;
+};
+
+/* A word flat files write for more than one domain, or for none
+ * ("housing", "safety"): never read as a domain; `why` is the refusal
+ * that names the codes it could mean, made when the table is loaded. */
+struct dict_domain_word {
+    const char *word;
+    const char *const *could_be;    /* domain codes, none when the word has
+                                       no Gravity category of its own */
+    size_t n_could_be;
+    const char *why;
 };
 
 const struct dict_domain *dict_domain_find(const struct dict *d,
                                            struct slice code);
+/* The domain a word names by domains.json's aliases, or NULL; `word`
+ * lowercase with '-' for ' ' and '_', as the CSV reader folds it. Only
+ * the CSV referral-status layout reads them: FHIR and C-CDA take a domain
+ * from a code only. */
+const struct dict_domain *dict_domain_alias(const struct dict *d,
+                                            struct slice word);
+/* The word as one domains.json calls ambiguous, folded likewise, or NULL. */
+const struct dict_domain_word *dict_domain_ambiguous(const struct dict *d,
+                                                     struct slice word);
+/* The i-th ambiguous word, or NULL past the last. */
+const struct dict_domain_word *dict_domain_ambiguous_at(const struct dict *d,
+                                                        size_t i);
 size_t dict_domain_count(const struct dict *d);
 const struct dict_domain *dict_domain_at(const struct dict *d, size_t i);
 
