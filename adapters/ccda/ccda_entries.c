@@ -285,6 +285,127 @@ int ccda_do_concern(struct doc *dc, const struct ccda_node *act, bool concern)
     return HUB_OK;
 }
 
+/* The product's code of a planned medication or immunization
+ * (substanceAdministration, 4.42 / 4.120) or a planned supply (4.43): the
+ * drug or vaccine (RxNorm, CVX). */
+static const struct ccda_node *product_code(const struct ccda_node *n)
+{
+    if (ccda_is(n, "substanceAdministration"))
+        return ccda_path(n, "consumable/manufacturedProduct/"
+                            "manufacturedMaterial/code");
+    if (ccda_is(n, "supply"))
+        return ccda_path(n, "product/manufacturedProduct/"
+                            "manufacturedMaterial/code");
+    return NULL;
+}
+
+/* What an activity is: its code, else its product's. An own code that is
+ * a nullFlavor alone (no code, no translation) gives way to a product's:
+ * the drug is what is planned (F2482). */
+static const struct ccda_node *activity_code(const struct ccda_node *n)
+{
+    const struct ccda_node *c = ccda_child(n, "code");
+    const struct ccda_node *p = product_code(n);
+
+    if (c == NULL || (p && slice_empty(ccda_token(ccda_attr(c, "code"))) &&
+                      ccda_child(c, "translation") == NULL))
+        return p ? p : c;
+    return c;
+}
+
+/* The node after `c` in document order within `top`, else NULL; each
+ * step counted in dc->ref_steps, NULL past MAX_REF_STEPS. */
+static const struct ccda_node *narrative_next(struct doc *dc,
+                                              const struct ccda_node *c,
+                                              const struct ccda_node *top)
+{
+    if (++dc->ref_steps >= MAX_REF_STEPS)
+        return NULL;
+    if (c->children)
+        return c->children;
+    while (c != top && c->next == NULL)
+        c = c->parent;
+    return c == top ? NULL : c->next;
+}
+
+/* Whether a narrative element has words: a text node of more than
+ * blanks anywhere under it. */
+static bool narrative_has_words(struct doc *dc, const struct ccda_node *top)
+{
+    for (const struct ccda_node *c = top; c; c = narrative_next(dc, c, top))
+        if (c->type == CCDA_TEXT)
+            for (size_t i = 0; i < c->len; i++)
+                if (!strchr(" \t\r\n", c->content[i]))
+                    return true;
+    return false;
+}
+
+/* The element of the section's narrative (its <text>) whose ID a
+ * <reference value="#ID"/> under `n` names, else NULL. */
+static const struct ccda_node *narrative_of(struct doc *dc,
+                                            const struct ccda_node *n)
+{
+    const char *ref = ccda_attr(ccda_child(n, "reference"), "value");
+    const struct ccda_node *sec = n;
+
+    if (ref == NULL || *ref != '#' || ref[1] == '\0')
+        return NULL;
+    while (sec && !ccda_is(sec, "section"))
+        sec = sec->parent;
+    const struct ccda_node *top = ccda_child(sec, "text");
+    /* the section's <text> itself may carry the ID (F2483) */
+    for (const struct ccda_node *c = top; c; c = narrative_next(dc, c, top))
+        if (c->type == CCDA_ELEMENT && ccda_attr_eq(c, "ID", ref + 1))
+            return c;
+    return NULL;
+}
+
+/* Words in `t` (a <text> or <originalText>): its own, or the narrative
+ * its reference names. Past the document's budget of narrative read, a
+ * reference is taken to have words (the entry kept, as before F2181). */
+static bool has_words(struct doc *dc, const struct ccda_node *t)
+{
+    if (t == NULL)
+        return false;
+    if (!slice_empty(ccda_text(dc->a, t)))
+        return true;
+    if (ccda_child(t, "reference") == NULL)
+        return false;
+    const struct ccda_node *x = narrative_of(dc, t);
+    bool words = x && narrative_has_words(dc, x);
+    return words || dc->ref_steps >= MAX_REF_STEPS;
+}
+
+/* A code says what it codes by a code, a translation or words. */
+static bool code_says(struct doc *dc, const struct ccda_node *c)
+{
+    return c && (!slice_empty(ccda_token(ccda_attr(c, "code"))) ||
+                 ccda_child(c, "translation") ||
+                 has_words(dc, ccda_child(c, "originalText")));
+}
+
+/* F2181: a planned entry says something by its code (or its product's,
+ * for a medication, immunization or supply), an id, words of its own, a
+ * time or the SDOH domain of its reason. One with none of these is no
+ * activity: NextTech writes "No Information Entered" as an Instruction
+ * whose code is nullFlavor NI and nothing else. */
+static bool planned_says_something(struct doc *dc, const struct ccda_node *n)
+{
+    const struct ccda_node *reason;
+    const struct ccda_node *et = ccda_child(n, "effectiveTime");
+
+    if (code_says(dc, ccda_child(n, "code")) ||
+        code_says(dc, product_code(n)) ||
+        has_words(dc, ccda_child(n, "text")) ||
+        ts_of(et) || ccda_attr(ccda_child(et, "high"), "value") ||
+        entry_domain(dc, n, &reason))
+        return true;
+    CCDA_FOREACH(id, n, "id")
+        if (ccda_ii_string(dc->a, id))
+            return true;
+    return false;
+}
+
 static const char *goal_status(const char *s)
 {
     if (s == NULL || strcmp(s, "active") == 0 || strcmp(s, "new") == 0)
@@ -630,127 +751,6 @@ int ccda_do_referral(struct doc *dc, const struct ccda_node *n)
         sens_add(&e, reason_label(dc, reason));
     }
     return ccda_ev_end(dc, &e, n);
-}
-
-/* The product's code of a planned medication or immunization
- * (substanceAdministration, 4.42 / 4.120) or a planned supply (4.43): the
- * drug or vaccine (RxNorm, CVX). */
-static const struct ccda_node *product_code(const struct ccda_node *n)
-{
-    if (ccda_is(n, "substanceAdministration"))
-        return ccda_path(n, "consumable/manufacturedProduct/"
-                            "manufacturedMaterial/code");
-    if (ccda_is(n, "supply"))
-        return ccda_path(n, "product/manufacturedProduct/"
-                            "manufacturedMaterial/code");
-    return NULL;
-}
-
-/* What an activity is: its code, else its product's. An own code that is
- * a nullFlavor alone (no code, no translation) gives way to a product's:
- * the drug is what is planned (F2482). */
-static const struct ccda_node *activity_code(const struct ccda_node *n)
-{
-    const struct ccda_node *c = ccda_child(n, "code");
-    const struct ccda_node *p = product_code(n);
-
-    if (c == NULL || (p && slice_empty(ccda_token(ccda_attr(c, "code"))) &&
-                      ccda_child(c, "translation") == NULL))
-        return p ? p : c;
-    return c;
-}
-
-/* The node after `c` in document order within `top`, else NULL; each
- * step counted in dc->ref_steps, NULL past MAX_REF_STEPS. */
-static const struct ccda_node *narrative_next(struct doc *dc,
-                                              const struct ccda_node *c,
-                                              const struct ccda_node *top)
-{
-    if (++dc->ref_steps >= MAX_REF_STEPS)
-        return NULL;
-    if (c->children)
-        return c->children;
-    while (c != top && c->next == NULL)
-        c = c->parent;
-    return c == top ? NULL : c->next;
-}
-
-/* Whether a narrative element has words: a text node of more than
- * blanks anywhere under it. */
-static bool narrative_has_words(struct doc *dc, const struct ccda_node *top)
-{
-    for (const struct ccda_node *c = top; c; c = narrative_next(dc, c, top))
-        if (c->type == CCDA_TEXT)
-            for (size_t i = 0; i < c->len; i++)
-                if (!strchr(" \t\r\n", c->content[i]))
-                    return true;
-    return false;
-}
-
-/* The element of the section's narrative (its <text>) whose ID a
- * <reference value="#ID"/> under `n` names, else NULL. */
-static const struct ccda_node *narrative_of(struct doc *dc,
-                                            const struct ccda_node *n)
-{
-    const char *ref = ccda_attr(ccda_child(n, "reference"), "value");
-    const struct ccda_node *sec = n;
-
-    if (ref == NULL || *ref != '#' || ref[1] == '\0')
-        return NULL;
-    while (sec && !ccda_is(sec, "section"))
-        sec = sec->parent;
-    const struct ccda_node *top = ccda_child(sec, "text");
-    /* the section's <text> itself may carry the ID (F2483) */
-    for (const struct ccda_node *c = top; c; c = narrative_next(dc, c, top))
-        if (c->type == CCDA_ELEMENT && ccda_attr_eq(c, "ID", ref + 1))
-            return c;
-    return NULL;
-}
-
-/* Words in `t` (a <text> or <originalText>): its own, or the narrative
- * its reference names. Past the document's budget of narrative read, a
- * reference is taken to have words (the entry kept, as before F2181). */
-static bool has_words(struct doc *dc, const struct ccda_node *t)
-{
-    if (t == NULL)
-        return false;
-    if (!slice_empty(ccda_text(dc->a, t)))
-        return true;
-    if (ccda_child(t, "reference") == NULL)
-        return false;
-    const struct ccda_node *x = narrative_of(dc, t);
-    bool words = x && narrative_has_words(dc, x);
-    return words || dc->ref_steps >= MAX_REF_STEPS;
-}
-
-/* A code says what it codes by a code, a translation or words. */
-static bool code_says(struct doc *dc, const struct ccda_node *c)
-{
-    return c && (!slice_empty(ccda_token(ccda_attr(c, "code"))) ||
-                 ccda_child(c, "translation") ||
-                 has_words(dc, ccda_child(c, "originalText")));
-}
-
-/* F2181: a planned entry says something by its code (or its product's,
- * for a medication, immunization or supply), an id, words of its own, a
- * time or the SDOH domain of its reason. One with none of these is no
- * activity: NextTech writes "No Information Entered" as an Instruction
- * whose code is nullFlavor NI and nothing else. */
-static bool planned_says_something(struct doc *dc, const struct ccda_node *n)
-{
-    const struct ccda_node *reason;
-    const struct ccda_node *et = ccda_child(n, "effectiveTime");
-
-    if (code_says(dc, ccda_child(n, "code")) ||
-        code_says(dc, product_code(n)) ||
-        has_words(dc, ccda_child(n, "text")) ||
-        ts_of(et) || ccda_attr(ccda_child(et, "high"), "value") ||
-        entry_domain(dc, n, &reason))
-        return true;
-    CCDA_FOREACH(id, n, "id")
-        if (ccda_ii_string(dc->a, id))
-            return true;
-    return false;
 }
 
 /* A planned entry that requests a service: a procedure, act or encounter
