@@ -6695,3 +6695,39 @@ Test(fhir, an_absolute_conditional_org_reference_is_refused_as_the_relative_one)
     cr_assert_str_eq(field_of(&out, 0, "referral.performer"),
                      "Organization/o1");
 }
+
+/* F2521: a FHIR Goal that says nothing (lifecycleStatus and a subject, no
+ * description text or coding, no target, no id) is no goal.updated, as the
+ * C-CDA goal of nullFlavors alone is none: Goal.description is 1..1, so the
+ * resource is refused at it (in a batch, that entry alone). C-CDA's goal
+ * is conformant with its nullFlavors, so there it is left out with a
+ * warning instead. This pins the agreement; nothing changed here. */
+Test(fhir, a_goal_that_says_nothing_is_no_goal)
+{
+    static const char *const silent[] = {
+        "{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+        "\"subject\":{\"reference\":\"Patient/p\"}}",
+        "{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+        "\"description\":{},\"subject\":{\"reference\":\"Patient/p\"}}",
+        "{\"resourceType\":\"Goal\",\"lifecycleStatus\":\"active\","
+        "\"description\":{\"coding\":[{\"system\":\"http://loinc.org\"}]},"
+        "\"subject\":{\"reference\":\"Patient/p\"}}",
+    };
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    for (size_t i = 0; i < sizeof(silent) / sizeof(silent[0]); i++) {
+        cr_expect_eq(run(silent[i], &out, NULL, &err), HUB_EINVALID,
+                     "case %zu", i);
+        cr_expect_str_eq(err.field, "Goal.description", "case %zu", i);
+        cr_expect_eq(out.n, 0, "case %zu", i);
+    }
+    char j[1024];
+    snprintf(j, sizeof(j),
+             "{\"resourceType\":\"Bundle\",\"type\":\"batch\",\"entry\":["
+             "{\"resource\":%s},{\"resource\":" GOAL_X
+             "\"subject\":{\"reference\":\"Patient/p\"}}}]}", silent[0]);
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK, "%s", err.field);
+    cr_expect_eq(res.n_failed, 1);
+    cr_expect_eq(out.n, 1, "the goal that says something");
+}
