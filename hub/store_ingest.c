@@ -1041,7 +1041,8 @@ int store_ingest_batch(struct store *s, const struct store_msg *m, size_t n,
     PGresult *r = NULL;
     int rc;
 
-    s->refusal = NULL;
+    if (s != NULL)                  /* the checks up to the link need none */
+        s->refusal = NULL;
     if (n == 0)
         return HUB_OK;
     if (n > STORE_BATCH_MAX)
