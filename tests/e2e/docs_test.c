@@ -1084,9 +1084,10 @@ Test(docs, a_message_naming_another_organizations_scope_is_told_why,
     cr_expect(strstr(ack, why) != NULL, "%s", ack);
 
     /* over HTTPS, beside a message that is taken */
-    hl7_sample(msg, sizeof(msg), "F2242-OK", "OK-1");
-    hl7_sample(one, sizeof(one), "F2242-2", "F2242-2");
-    strcat(msg, one);
+    hl7_sample(one, sizeof(one), "F2242-OK", "OK-1");
+    size_t at = strlen(one);
+    memcpy(msg, one, at);
+    hl7_sample(msg + at, sizeof(msg) - at, "F2242-2", "F2242-2");
     cr_assert_eq(post("/v1/hl7v2", NULL, NULL, msg, strlen(msg), &r), 400,
                  "%s", r.body);
     cJSON *j = cJSON_Parse(r.body);
