@@ -176,8 +176,12 @@ void fx_mark_consumed(struct fx *x)
             /* a panel of a known instrument always makes its own
              * screening: a hasMember cycle then hits the depth limit
              * instead of every member consuming every other */
+            /* nor is a member of another patient, which refuses the
+             * panel and is read on its own (F2582) */
             if (t && t != e && strcmp(t->type, "Observation") == 0 &&
-                !fx_code_instrument(x, t->res)) {
+                !fx_code_instrument(x, t->res) &&
+                fx_same_patient(x, fx_get(e->res, "subject"),
+                                fx_get(t->res, "subject"))) {
                 t->consumed = true;
                 t->of_response = false;     /* the panel's, whatever else */
             }

@@ -246,6 +246,12 @@ int fx_name_node(struct fx *x, const cJSON *ref, const char **out);
 int fx_member_node(struct fx *x, const cJSON *ref, const char **out);
 int fx_name_ref(struct fx *x, const cJSON *o, const char *key,
                 const char **out);
+/* Whether two patient References (a panel's subject and its member's)
+ * name one person: the same entry of the bundle, whatever form each
+ * reference takes; outside it, the same reference, or with none the
+ * same identifier (system and value). One that names no one (absent, no
+ * reference and no identifier value) takes the other's (F2582). */
+bool fx_same_patient(struct fx *x, const cJSON *a, const cJSON *b);
 /* A local reference "#id": the resource of `res`'s contained array with
  * that id (and its index there in *idx), or NULL. FHIR R4 contained
  * resources have no identity outside their container. */
