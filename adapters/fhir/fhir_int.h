@@ -52,6 +52,9 @@ struct fx_entry {
     bool settled;               /* its outcome recorded (settle_entry) */
     bool ahead;                 /* read, ahead of its turn or in it: not
                                    to be read ahead (fx_resolve_settled) */
+    const cJSON *panel_subject; /* Observation with no subject: that of
+                                   a panel naming it, which it takes
+                                   (fx_mark_consumed, F2582) */
 };
 
 struct fx_warn {

@@ -3348,6 +3348,29 @@ Test(fhir, a_panel_member_of_another_patient_refuses_the_panel_in_any_order)
             }
         }
     }
+    /* a grouping Observation with no subject between the panel and an
+     * item of p2 takes the panel's patient: the panel is refused at the
+     * grouping's member (hasMember[0] of the grouping's entry), and the
+     * item is read on its own */
+    const char *group[3] = {
+        AHC_OF("Observation/hvs"),
+        "{\"resourceType\":\"Observation\",\"id\":\"hvs\",\"status\":"
+        "\"final\",\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+        "\"code\":\"x-group\"}]},\"hasMember\":[{\"reference\":"
+        "\"urn:uuid:i1\"}]}",
+        FOOD_ITEM("i1", "\"subject\":{\"reference\":\"Patient/p2\"},"),
+    };
+    for (size_t p = 0; p < 6; p++) {
+        char got[1024];
+        panel_outcome(group, perms[p], got, sizeof(got));
+        cr_expect_str_eq(got, "refused Observation/ahc at .resource."
+                         "hasMember[0]; screening.completed Observation/i1 "
+                         "88122-7 [\"food-insecurity\"] (absent); "
+                         "screening.positive Observation/i1 88122-7 "
+                         "[\"food-insecurity\"] (absent); ",
+                         "grouping, order %zu%zu%zu", perms[p][0],
+                         perms[p][1], perms[p][2]);
+    }
     /* the refusal's words name no one */
     struct canon_list out;
     struct fhir_result res;
