@@ -3171,6 +3171,67 @@ Test(fhir, a_referral_takes_nothing_from_a_condition_the_batch_refuses)
         }
 }
 
+/* F2621 (round 169, F2582's way): a referral took the domain and the
+ * labels of the Condition its reasonReference names whoever its patient:
+ * a request of p1 whose reason is p2's F32.1 and Z59.41 was p1's
+ * food-insecurity referral labelled psy. The request is now refused at
+ * that reason, in every order; the Condition gives p2 its own event, and
+ * a Task of the request takes nothing from it (F2065). The same patient
+ * by another form is no slip. */
+#define OTHER_COND(id, subj)                                                \
+    "{\"resourceType\":\"Condition\",\"id\":\"" id "\",\"subject\":"         \
+    "{\"reference\":\"" subj "\"},\"code\":{\"coding\":[{\"system\":"       \
+    "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"F32.1\"},{\"system\":" \
+    "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"Z59.41\"}]}}"
+Test(fhir, a_referral_whose_reason_is_another_patients_condition_is_refused)
+{
+    static const size_t perms[6][3] = { { 0, 1, 2 }, { 1, 0, 2 }, { 0, 2, 1 },
+                                        { 2, 0, 1 }, { 1, 2, 0 },
+                                        { 2, 1, 0 } };
+    static const struct {
+        const char *ents[3];
+        const char *want;
+    } cases[] = {
+        { { REASON_SR("", "Condition/c2"), OTHER_COND("c2", "Patient/p2"),
+            FOCUS_TASK("urn:uuid:s") },
+          /* a Task naming a refused request by urn is refused (F2065) */
+          "condition.recorded (absent) [\"psy\"] (absent); "
+          "refused ServiceRequest/sr at .resource.reasonReference[0]; "
+          "refused Task/t at .resource.focus.reference; " },
+        { { REASON_SR("", "urn:uuid:c"), OTHER_COND("c2", "Patient/p2"),
+            FOCUS_TASK("ServiceRequest/sr") },
+          "condition.recorded (absent) [\"psy\"] (absent); "
+          "referral.updated (absent) (absent) (absent); "
+          "refused ServiceRequest/sr at .resource.reasonReference[0]; " },
+        /* the request's patient by urn, the Condition's by Type/urn */
+        { { REASON_SR("", "Condition/c2"),
+            OTHER_COND("c2", "Patient/urn:uuid:p"),
+            FOCUS_TASK("urn:uuid:s") },
+          "condition.recorded (absent) [\"psy\"] (absent); "
+          "referral.created food-insecurity [\"psy\"] (absent); "
+          "referral.updated food-insecurity [\"psy\"] (absent); " },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        for (size_t p = 0; p < 6; p++) {
+            char j[4096], got[1024];
+            arena_reset(&A);
+            batch_of(j, sizeof(j), cases[i].ents, perms[p], 3);
+            outcome_of(j, got, sizeof(got));
+            cr_expect_str_eq(got, cases[i].want, "case %zu, order %zu%zu%zu: %s",
+                             i, perms[p][0], perms[p][1], perms[p][2], got);
+        }
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    char j[4096];
+    static const size_t first[3] = { 0, 1, 2 };
+    batch_of(j, sizeof(j), cases[0].ents, first, 3);
+    arena_reset(&A);
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK);
+    cr_expect_str_eq(res.entries[1].err.what,
+                     "reason names another patient than the request");
+}
+
 /* F2104 (decided, round 167): an AHC panel whose hasMember names an HVS
  * panel (an instrument of its own, read in its own turn) that the batch
  * refuses gathered the HVS answers when it came first, and, after the
