@@ -11,7 +11,10 @@
  *   QuestionnaireResponse, Observation  screening.completed, and also
  *        screening.positive (same body) when the dictionary finds a positive
  *        domain. A panel Observation takes its hasMember items from the same
- *        message; loose item Observations of one patient in one message
+ *        message, each of the panel's patient (the same entry, reference or
+ *        identifier; none: the panel's): a member of another patient
+ *        refuses the panel at that member and is read on its own (F2582);
+ *        loose item Observations of one patient in one message
  *        form one screening (named by their questions when they are of
  *        one encounter, as a response without a known questionnaire is:
  *        schemas/dict/README.md); an Observation derived from a

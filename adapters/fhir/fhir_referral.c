@@ -125,7 +125,8 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
     const char *dom, *st;
     struct fx_code svc;
     int rc;
-    if ((rc = fx_domain_of(x, sr, "category", &dom)))
+    if ((rc = fx_reasons_of_its_patient(x, sr)) ||
+        (rc = fx_domain_of(x, sr, "category", &dom)))
         return rc;
     if (dom == NULL)
         dom = fx_code_snomed_domain(x, sr);

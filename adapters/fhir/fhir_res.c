@@ -279,6 +279,24 @@ static const cJSON *reason_condition(struct fx *x, const cJSON *o,
                ? c : NULL;
 }
 
+int fx_reasons_of_its_patient(struct fx *x, const cJSON *o)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reasonReference");
+    size_t i = 0;
+    for (const cJSON *k = cJSON_IsArray(r) ? r->child : NULL; k;
+         k = k->next, i++) {
+        const cJSON *c = reason_condition(x, o, k);
+        if (c && !fx_same_patient(x, fx_get(o, "subject"),
+                                  fx_get(c, "subject"))) {
+            fx_key(x, "reasonReference");
+            fx_idx(x, i);
+            return fx_fail(x, HUB_EINVALID, "reason names another patient "
+                                            "than the request");
+        }
+    }
+    return HUB_OK;
+}
+
 const char *fx_reason_domain(struct fx *x, const cJSON *o)
 {
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "reasonReference");

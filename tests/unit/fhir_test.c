@@ -3235,6 +3235,67 @@ Test(fhir, a_referral_takes_nothing_from_a_condition_the_batch_refuses)
         }
 }
 
+/* F2621 (round 169, F2582's way): a referral took the domain and the
+ * labels of the Condition its reasonReference names whoever its patient:
+ * a request of p1 whose reason is p2's F32.1 and Z59.41 was p1's
+ * food-insecurity referral labelled psy. The request is now refused at
+ * that reason, in every order; the Condition gives p2 its own event, and
+ * a Task of the request takes nothing from it (F2065). The same patient
+ * by another form is no slip. */
+#define OTHER_COND(id, subj)                                                \
+    "{\"resourceType\":\"Condition\",\"id\":\"" id "\",\"subject\":"         \
+    "{\"reference\":\"" subj "\"},\"code\":{\"coding\":[{\"system\":"       \
+    "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"F32.1\"},{\"system\":" \
+    "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"Z59.41\"}]}}"
+Test(fhir, a_referral_whose_reason_is_another_patients_condition_is_refused)
+{
+    static const size_t perms[6][3] = { { 0, 1, 2 }, { 1, 0, 2 }, { 0, 2, 1 },
+                                        { 2, 0, 1 }, { 1, 2, 0 },
+                                        { 2, 1, 0 } };
+    static const struct {
+        const char *ents[3];
+        const char *want;
+    } cases[] = {
+        { { REASON_SR("", "Condition/c2"), OTHER_COND("c2", "Patient/p2"),
+            FOCUS_TASK("urn:uuid:s") },
+          /* a Task naming a refused request by urn is refused (F2065) */
+          "condition.recorded (absent) [\"psy\"] (absent); "
+          "refused ServiceRequest/sr at .resource.reasonReference[0]; "
+          "refused Task/t at .resource.focus.reference; " },
+        { { REASON_SR("", "urn:uuid:c"), OTHER_COND("c2", "Patient/p2"),
+            FOCUS_TASK("ServiceRequest/sr") },
+          "condition.recorded (absent) [\"psy\"] (absent); "
+          "referral.updated (absent) (absent) (absent); "
+          "refused ServiceRequest/sr at .resource.reasonReference[0]; " },
+        /* the request's patient by urn, the Condition's by Type/urn */
+        { { REASON_SR("", "Condition/c2"),
+            OTHER_COND("c2", "Patient/urn:uuid:p"),
+            FOCUS_TASK("urn:uuid:s") },
+          "condition.recorded (absent) [\"psy\"] (absent); "
+          "referral.created food-insecurity [\"psy\"] (absent); "
+          "referral.updated food-insecurity [\"psy\"] (absent); " },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        for (size_t p = 0; p < 6; p++) {
+            char j[4096], got[1024];
+            arena_reset(&A);
+            batch_of(j, sizeof(j), cases[i].ents, perms[p], 3);
+            outcome_of(j, got, sizeof(got));
+            cr_expect_str_eq(got, cases[i].want, "case %zu, order %zu%zu%zu: %s",
+                             i, perms[p][0], perms[p][1], perms[p][2], got);
+        }
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    char j[4096];
+    static const size_t first[3] = { 0, 1, 2 };
+    batch_of(j, sizeof(j), cases[0].ents, first, 3);
+    arena_reset(&A);
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK);
+    cr_expect_str_eq(res.entries[1].err.what,
+                     "reason names another patient than the request");
+}
+
 /* F2104 (decided, round 167): an AHC panel whose hasMember names an HVS
  * panel (an instrument of its own, read in its own turn) that the batch
  * refuses gathered the HVS answers when it came first, and, after the
@@ -3243,12 +3304,14 @@ Test(fhir, a_referral_takes_nothing_from_a_condition_the_batch_refuses)
  * inside the bundle"): the HVS items, the refused panel's members, then
  * gave nothing at all. Every order of the three now gives what the panel
  * first gave; the HVS panel is refused at its own date. */
-#define SURVEY_OBS(id, code, extra)                                         \
+#define SUBJ_OBS(id, code, subject, extra)                                  \
     "{\"resourceType\":\"Observation\",\"id\":\"" id "\",\"status\":"      \
     "\"final\",\"category\":[{\"coding\":[{\"system\":\"http://terminology" \
     ".hl7.org/CodeSystem/observation-category\",\"code\":\"survey\"}]}],"  \
-    "\"subject\":{\"reference\":\"Patient/p1\"},\"code\":{\"coding\":[{"   \
+    subject "\"code\":{\"coding\":[{"                                      \
     "\"system\":\"http://loinc.org\",\"code\":\"" code "\"}]}," extra "}"
+#define SURVEY_OBS(id, code, extra)                                         \
+    SUBJ_OBS(id, code, "\"subject\":{\"reference\":\"Patient/p1\"},", extra)
 #define AHC_OF(member)                                                      \
     SURVEY_OBS("ahc", "96777-8", "\"effectiveDateTime\":\"2026-01-08\","   \
                "\"hasMember\":[{\"reference\":\"" member "\"}]")
@@ -3337,6 +3400,185 @@ Test(fhir, a_panel_gathers_a_member_panel_the_batch_refuses_in_any_order)
                              perms[p][0], perms[p][1], perms[p][2], got);
         }
     }
+}
+
+/* F2582 (decided, round 169): an AHC panel of Patient/p1 gathered,
+ * through hasMember, an HVS panel of Patient/p2 and scored p1's
+ * screening with p2's answer. The panel is now refused at the member's
+ * place, and the member is read on its own, as if no panel named it: the
+ * HVS panel gives p2 its screening, an item its own (a batch gathers no
+ * loose items); an item of p1 stays the refused panel's, as any member
+ * of a refused panel does. Every order of the three, the member named by
+ * Type/id and by urn:uuid. */
+#define P2_OBS(id, code, extra)                                             \
+    SUBJ_OBS(id, code, "\"subject\":{\"reference\":\"Patient/p2\"},", extra)
+#define AHC_OF2(member)                                                     \
+    SURVEY_OBS("ahc", "96777-8", "\"effectiveDateTime\":\"2026-01-08\","   \
+               "\"hasMember\":[{\"reference\":\"Observation/elsewhere\"},"  \
+               "{\"reference\":\"" member "\"}]")
+#define FOOD_ITEM(id, subj)                                                 \
+    SUBJ_OBS(id, "88122-7", subj, "\"effectiveDateTime\":\"2026-01-08\","  \
+             "\"valueCodeableConcept\":{\"coding\":[{\"system\":"          \
+             "\"http://loinc.org\",\"code\":\"LA28397-0\"}]}")
+Test(fhir, a_panel_member_of_another_patient_refuses_the_panel_in_any_order)
+{
+    static const size_t perms[6][3] = { { 0, 1, 2 }, { 1, 0, 2 }, { 0, 2, 1 },
+                                        { 2, 0, 1 }, { 1, 2, 0 },
+                                        { 2, 1, 0 } };
+    static const char *const ahcs[2][2] = {
+        { AHC_OF2("Observation/hvs"), AHC_OF2("urn:uuid:hvs") },
+        { AHC_OF2("Observation/i1"), AHC_OF2("urn:uuid:i1") },
+    };
+    /* the finding: p2's HVS panel (and its item) under p1's AHC panel */
+    const char *panel[3] = {
+        NULL,
+        P2_OBS("hvs", "88121-9", "\"effectiveDateTime\":\"2026-01-08\","
+               "\"hasMember\":[{\"reference\":\"Observation/i1\"}]"),
+        FOOD_ITEM("i1", "\"subject\":{\"reference\":\"Patient/p2\"},"),
+    };
+    /* an item of p2 beside one of p1, both named by the AHC panel's
+     * members (the p1 item by its first, "hvs" by its id) */
+    const char *items[3] = {
+        NULL,
+        FOOD_ITEM("hvs", "\"subject\":{\"reference\":\"Patient/p1\"},"),
+        FOOD_ITEM("i1", "\"subject\":{\"reference\":\"Patient/p2\"},"),
+    };
+    const char *const want[2] = {
+        "refused Observation/ahc at .resource.hasMember[1]; "
+        "screening.completed Observation/hvs 88122-7 [\"food-insecurity\"] "
+        "(absent); "
+        "screening.positive Observation/hvs 88122-7 [\"food-insecurity\"] "
+        "(absent); ",
+        "refused Observation/ahc at .resource.hasMember[1]; "
+        "screening.completed Observation/i1 88122-7 [\"food-insecurity\"] "
+        "(absent); "
+        "screening.positive Observation/i1 88122-7 [\"food-insecurity\"] "
+        "(absent); ",
+    };
+    for (size_t c = 0; c < 2; c++) {
+        const char **ents = c == 0 ? panel : items;
+        for (size_t v = 0; v < 2; v++) {
+            ents[0] = ahcs[c][v];
+            if (c == 1)         /* the p1 item is the first member */
+                ents[0] = v == 0 ? AHC_OF("Observation/hvs\"},{\"reference"
+                                          "\":\"Observation/i1")
+                                 : AHC_OF("urn:uuid:hvs\"},{\"reference"
+                                          "\":\"urn:uuid:i1");
+            for (size_t p = 0; p < 6; p++) {
+                char got[1024];
+                panel_outcome(ents, perms[p], got, sizeof(got));
+                cr_expect_str_eq(got, want[c], "case %zu member %zu, order "
+                                 "%zu%zu%zu: %s", c, v, perms[p][0],
+                                 perms[p][1], perms[p][2], got);
+            }
+        }
+    }
+    /* a grouping Observation with no subject between the panel and an
+     * item of p2 takes the panel's patient: the panel is refused at the
+     * grouping's member (hasMember[0] of the grouping's entry), and the
+     * item is read on its own */
+    const char *group[3] = {
+        AHC_OF("Observation/hvs"),
+        "{\"resourceType\":\"Observation\",\"id\":\"hvs\",\"status\":"
+        "\"final\",\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+        "\"code\":\"x-group\"}]},\"hasMember\":[{\"reference\":"
+        "\"urn:uuid:i1\"}]}",
+        FOOD_ITEM("i1", "\"subject\":{\"reference\":\"Patient/p2\"},"),
+    };
+    for (size_t p = 0; p < 6; p++) {
+        char got[1024];
+        panel_outcome(group, perms[p], got, sizeof(got));
+        cr_expect_str_eq(got, "refused Observation/ahc at .resource."
+                         "hasMember[0]; screening.completed Observation/i1 "
+                         "88122-7 [\"food-insecurity\"] (absent); "
+                         "screening.positive Observation/i1 88122-7 "
+                         "[\"food-insecurity\"] (absent); ",
+                         "grouping, order %zu%zu%zu", perms[p][0],
+                         perms[p][1], perms[p][2]);
+    }
+    /* the refusal's words name no one */
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    char j[4096];
+    snprintf(j, sizeof(j), "{\"resourceType\":\"Bundle\",\"type\":\"batch\","
+             "\"entry\":[{\"fullUrl\":\"urn:uuid:ahc\",\"resource\":%s},"
+             "{\"fullUrl\":\"urn:uuid:hvs\",\"resource\":%s},"
+             "{\"fullUrl\":\"urn:uuid:i1\",\"resource\":%s}]}",
+             AHC_OF2("Observation/hvs"), panel[1], panel[2]);
+    arena_reset(&A);
+    cr_assert_eq(run(j, &out, &res, &err), HUB_OK);
+    cr_expect_str_eq(res.entries[0].err.field, "entry[0].resource.hasMember[1]");
+    cr_expect_str_eq(res.entries[0].err.what,
+                     "member names another patient than the panel");
+}
+
+/* F2582: "the same patient" is the same entry of the bundle, whatever
+ * form each reference takes; outside it, the same reference, or the same
+ * identifier (system and value); a member with no subject takes the
+ * panel's. A transaction of a Patient (urn:uuid:pt, id pt, not always
+ * sent), the AHC panel and its one member item: "" when the panel
+ * gathers the item, else where it is refused. */
+static const char *member_subject_outcome(bool with_patient,
+                                          const char *panel_subj,
+                                          const char *item_subj)
+{
+    static char got[256];
+    char ahc[2048], item[2048], j[8192];
+    snprintf(ahc, sizeof(ahc), SUBJ_OBS("ahc", "96777-8", "%s",
+             "\"effectiveDateTime\":\"2026-01-08\",\"hasMember\":[{"
+             "\"reference\":\"urn:uuid:i1\"}]"), panel_subj);
+    snprintf(item, sizeof(item), FOOD_ITEM("i1", "%s"), item_subj);
+    snprintf(j, sizeof(j), "{\"resourceType\":\"Bundle\",\"type\":"
+             "\"transaction\",\"entry\":[%s{\"fullUrl\":\"urn:uuid:ahc\","
+             "\"resource\":%s},{\"fullUrl\":\"urn:uuid:i1\",\"resource\":%s}]}",
+             with_patient ? "{\"fullUrl\":\"urn:uuid:pt\",\"resource\":{"
+                            "\"resourceType\":\"Patient\",\"id\":\"pt\","
+                            "\"identifier\":[{\"system\":\"urn:x\","
+                            "\"value\":\"1\"}]}}," : "", ahc, item);
+    struct canon_list out;
+    struct hub_err err;
+    arena_reset(&A);
+    if (run(j, &out, NULL, &err) != HUB_OK) {
+        snprintf(got, sizeof(got), "%s: %s", err.field, err.what);
+        return got;
+    }
+    cr_expect_str_eq(field_of(&out, 0, "screening.items.0.question"),
+                     "88122-7", "the member gathered");
+    return "";
+}
+
+Test(fhir, a_panel_member_is_held_to_the_panels_patient_by_any_form)
+{
+    static const char urn[] = "\"subject\":{\"reference\":\"urn:uuid:pt\"},",
+        tid[] = "\"subject\":{\"reference\":\"Patient/pt\"},",
+        slip[] = "\"subject\":{\"reference\":\"Patient/urn:uuid:pt\"},",
+        other[] = "\"subject\":{\"reference\":\"Patient/p2\"},",
+        ident[] = "\"subject\":{\"identifier\":{\"system\":\"urn:x\","
+                  "\"value\":\"1\"}},",
+        ident2[] = "\"subject\":{\"identifier\":{\"system\":\"urn:y\","
+                   "\"value\":\"1\"}},",
+        none[] = "";
+    static const char refused[] = "entry[1].resource.hasMember[0]: member "
+                                  "names another patient than the panel",
+        refused0[] = "entry[0].resource.hasMember[0]: member names another "
+                     "patient than the panel";
+    /* one entry of the bundle, whatever the form */
+    cr_expect_str_eq(member_subject_outcome(true, urn, tid), "");
+    cr_expect_str_eq(member_subject_outcome(true, tid, urn), "");
+    cr_expect_str_eq(member_subject_outcome(true, urn, slip), "");
+    cr_expect_str_eq(member_subject_outcome(true, urn, none), "");
+    cr_expect_str_eq(member_subject_outcome(true, urn, other), refused);
+    cr_expect_str_eq(member_subject_outcome(true, tid, other), refused);
+    /* the Patient's identifier is not its entry's reference */
+    cr_expect_str_eq(member_subject_outcome(true, urn, ident), refused);
+    /* outside the bundle: the same reference, or identifier */
+    cr_expect_str_eq(member_subject_outcome(false, tid, tid), "");
+    cr_expect_str_eq(member_subject_outcome(false, tid, other), refused0);
+    cr_expect_str_eq(member_subject_outcome(false, ident, ident), "");
+    cr_expect_str_eq(member_subject_outcome(false, ident, ident2), refused0);
+    cr_expect_str_eq(member_subject_outcome(false, ident, tid), refused0);
+    cr_expect_str_eq(member_subject_outcome(false, ident, none), "");
 }
 
 /* F2103: an entry that names by urn:uuid, in a reference that carries
