@@ -47,7 +47,10 @@ static void show(const struct dict *d, FILE *out)
     for (size_t i = 0; i < dict_domain_count(d); i++) {
         const struct dict_domain *dm = dict_domain_at(d, i);
         fprintf(out, "%-34s %s\n", dm->code, dm->display);
+        print_aliases(out, "  also", dm->aliases, dm->n_aliases);
     }
+    for (size_t i = 0; dict_domain_ambiguous_at(d, i); i++)
+        fprintf(out, "ambiguous: %s\n", dict_domain_ambiguous_at(d, i)->why);
     fprintf(out, "\n## instruments (%zu)\n", dict_instrument_count(d));
     for (size_t i = 0; i < dict_instrument_count(d); i++) {
         const struct dict_instrument *in = dict_instrument_at(d, i);

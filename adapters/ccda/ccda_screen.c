@@ -610,6 +610,9 @@ static int emit_screening(struct doc *dc, const struct dict_instrument *inst,
         else if (rs[i].words_read)
             warn_add(&e, rs[i].obs, "value", DICT_WORDS_READ_AS_CODE);
     }
+    /* the hub's derived items the sender did not send, as FHIR and CSV
+     * write them (F2424) */
+    dict_write_derived_items(w, &sc, r, n);
     jw_arr_end(w);
     if (n_doms) {
         jw_key(w, "domains");

@@ -96,10 +96,36 @@ struct dict_domain {
      * a sender asserts in it (an SDOHCC Observation Assessment) says which
      * status, not whether there is a need, so it is not scored. */
     bool status;
+    const char *const *aliases; /* words flat files write for it ("food"),
+                                   lowercase, never a code (F2423) */
+    size_t n_aliases;
+};
+
+/* A word flat files write for more than one domain, or for none
+ * ("housing", "safety"): never read as a domain; `why` is the refusal
+ * that names the codes it could mean, made when the table is loaded. */
+struct dict_domain_word {
+    const char *word;
+    const char *const *could_be;    /* domain codes, none when the word has
+                                       no Gravity category of its own */
+    size_t n_could_be;
+    const char *why;
 };
 
 const struct dict_domain *dict_domain_find(const struct dict *d,
                                            struct slice code);
+/* The domain a word names by domains.json's aliases, or NULL; `word`
+ * lowercase with '-' for ' ' and '_', as the CSV reader folds it. Only
+ * the CSV referral-status layout reads them: FHIR and C-CDA take a domain
+ * from a code only. */
+const struct dict_domain *dict_domain_alias(const struct dict *d,
+                                            struct slice word);
+/* The word as one domains.json calls ambiguous, folded likewise, or NULL. */
+const struct dict_domain_word *dict_domain_ambiguous(const struct dict *d,
+                                                     struct slice word);
+/* The i-th ambiguous word, or NULL past the last. */
+const struct dict_domain_word *dict_domain_ambiguous_at(const struct dict *d,
+                                                        size_t i);
 size_t dict_domain_count(const struct dict *d);
 const struct dict_domain *dict_domain_at(const struct dict *d, size_t i);
 
@@ -363,6 +389,19 @@ bool dict_item_refused(const struct dict_item_result *ir, struct slice reason);
 bool dict_item_computed_empty(const struct dict *d,
                               const struct dict_instrument *inst,
                               const struct dict_response *r);
+
+/*
+ * The hub's derived items the sender did not send (Hunger Vital Sign
+ * 88124-3 from 88122-7 and 88123-5), written into the open items array
+ * `w` after the items sent, the same in every adapter (F2424): each rule
+ * of `sc` with an answer and no response of its code among `r` (the `n`
+ * scored) becomes {"question", "answer", "domain", "positive", "derived":
+ * true}. A derived item the sender did send is its own item, compared by
+ * the adapter.
+ */
+struct jw;
+void dict_write_derived_items(struct jw *w, const struct dict_scoring *sc,
+                              const struct dict_response *r, size_t n);
 
 /*
  * An answer given in words (FHIR's valueString or CodeableConcept.text,

@@ -78,6 +78,8 @@ struct dict {
     const char *ig_version;
     struct dict_domain *domains;
     size_t n_domains;
+    struct dict_domain_word *dwords;    /* domains.json "ambiguous" */
+    size_t n_dwords;
     struct dict_instrument *inst;
     size_t n_inst;
     struct icd_row *zc;

@@ -5,16 +5,132 @@
  * dict_ld.h for the loader's parts.
  */
 #include <ctype.h>
+#include <stdio.h>
 
 #include "common/dict_ld.h"
 
+/* An alias or word of a flat file as the tables write it: lowercase (the
+ * readers fold what they are sent before they look). */
+static bool lowercase(const char *s)
+{
+    if (*s == '\0')
+        return false;
+    for (; *s; s++)
+        if (isupper((unsigned char)*s))
+            return false;
+    return true;
+}
+
 /* ---- domains.json ------------------------------------------------------------ */
+
+/* Whether `w` is taken: a domain code, an alias, or an ambiguous word. */
+static bool domain_word_taken(const struct dict *d, const char *w)
+{
+    struct slice s = slice_from_cstr(w);
+    return dict_domain_find(d, s) || dict_domain_alias(d, s) ||
+           dict_domain_ambiguous(d, s);
+}
+
+/* A domain's aliases (F2423): lowercase words no other row takes. */
+static int domain_aliases(struct ld *l, const cJSON *e, struct dict_domain *dm)
+{
+    int rc;
+    if (cJSON_GetObjectItemCaseSensitive(e, "aliases") == NULL)
+        return HUB_OK;
+    if ((rc = ld_strs(l, e, "aliases", &dm->aliases, &dm->n_aliases)))
+        return rc;
+    for (size_t k = 0; k < dm->n_aliases; k++) {
+        const char *a = dm->aliases[k];
+        const char *why = !lowercase(a) ? "alias is not lowercase"
+                          : domain_word_taken(l->d, a) ||
+                                    strcmp(a, dm->code) == 0
+                              ? "duplicate domain code"
+                              : NULL;
+        for (size_t j = 0; !why && j < k; j++)
+            if (strcmp(dm->aliases[j], a) == 0)
+                why = "duplicate domain code";
+        if (why) {
+            ld_key(l, "aliases");
+            ld_idx(l, k);
+            return ld_fail(l, HUB_EINVALID, why);
+        }
+    }
+    return HUB_OK;
+}
+
+/* The refusal of an ambiguous word, naming the codes it could mean. */
+static const char *ambiguous_why(struct ld *l, const struct dict_domain_word *w)
+{
+    static const char head[] = "domain is an ambiguous word (";
+    size_t n = sizeof(head) + strlen(w->word) + 160;
+    for (size_t k = 0; k < w->n_could_be; k++)
+        n += strlen(w->could_be[k]) + 4;
+    char *p = arena_alloc(&l->d->a, n);
+    size_t o = (size_t)snprintf(p, n, "%s%s)", head, w->word);
+    if (w->n_could_be == 0)
+        o += (size_t)snprintf(p + o, n - o,
+                              " with no Gravity SDOH category of its own");
+    else
+        o += (size_t)snprintf(p + o, n - o, ": it could be ");
+    for (size_t k = 0; k < w->n_could_be; k++)
+        o += (size_t)snprintf(p + o, n - o, "%s%s",
+                              k == 0                     ? ""
+                              : k + 1 == w->n_could_be ? " or "
+                                                         : ", ",
+                              w->could_be[k]);
+    snprintf(p + o, n - o, "; send the Gravity code meant");
+    return p;
+}
+
+/* "ambiguous": words flat files write for several domains or for none. */
+static int domain_words(struct ld *l, const cJSON *root)
+{
+    static const char *const row[] = { "word", "could_be", NULL };
+    const cJSON *arr;
+    size_t n;
+    int rc;
+    if ((rc = ld_arr(l, root, "ambiguous", false, &arr, &n)) || arr == NULL)
+        return rc;
+    size_t old = ld_key(l, "ambiguous");
+    l->d->dwords = arena_zalloc(&l->d->a, (n ? n : 1) * sizeof(*l->d->dwords));
+    size_t i = 0;
+    for (const cJSON *e = arr->child; e; e = e->next, i++) {
+        size_t o2 = ld_idx(l, i);
+        struct dict_domain_word *w = &l->d->dwords[i];
+        if ((rc = ld_obj(l, e)) || (rc = ld_keys(l, e, row)) ||
+            (rc = ld_str(l, e, "word", true, &w->word)))
+            return rc;
+        if (!lowercase(w->word) || domain_word_taken(l->d, w->word)) {
+            ld_key(l, "word");
+            return ld_fail(l, HUB_EINVALID,
+                           lowercase(w->word) ? "duplicate domain code"
+                                              : "word is not lowercase");
+        }
+        if (cJSON_GetObjectItemCaseSensitive(e, "could_be") &&
+            (rc = ld_strs(l, e, "could_be", &w->could_be, &w->n_could_be)))
+            return rc;
+        for (size_t k = 0; k < w->n_could_be; k++)
+            if (dict_domain_find(l->d, slice_from_cstr(w->could_be[k])) ==
+                NULL) {
+                ld_key(l, "could_be");
+                ld_idx(l, k);
+                return ld_fail(l, HUB_EINVALID, "domain is not in domains.json");
+            }
+        w->why = ambiguous_why(l, w);
+        l->d->n_dwords = i + 1;
+        ld_pop(l, o2);
+    }
+    ld_pop(l, old);
+    return HUB_OK;
+}
 
 int dict_ld_domains(struct ld *l, const cJSON *root)
 {
-    static const char *const top[] = { "ig", "system", "domains", NULL };
+    static const char *const top[] = { "ig", "system", "domains", "ambiguous",
+                                       NULL };
     static const char *const ig[] = { "name", "version", "source", NULL };
-    static const char *const row[] = { "code", "display", "status", NULL };
+    static const char *const row[] = { "code", "display", "status", "aliases",
+                                       NULL };
     int rc;
     const char *s;
 
@@ -50,15 +166,17 @@ int dict_ld_domains(struct ld *l, const cJSON *root)
             (rc = ld_str(l, e, "display", true, &dm->display)) ||
             (rc = ld_bool(l, e, "status", &dm->status)))
             return rc;
-        if (dict_domain_find(l->d, slice_from_cstr(dm->code))) {
+        if (domain_word_taken(l->d, dm->code)) {
             ld_key(l, "code");
             return ld_fail(l, HUB_EINVALID, "duplicate domain code");
         }
+        if ((rc = domain_aliases(l, e, dm)))
+            return rc;
         l->d->n_domains = i + 1;
         ld_pop(l, o2);
     }
     ld_pop(l, old);
-    return HUB_OK;
+    return domain_words(l, root);
 }
 
 /* ---- task-status.json ---------------------------------------------------------- */
@@ -100,11 +218,8 @@ int dict_ld_task_status(struct ld *l, const cJSON *root)
             return rc;
         for (size_t k = 0; k < t->n_aliases; k++) {
             struct slice a = slice_from_cstr(t->aliases[k]);
-            bool lower = a.len > 0;
-            for (size_t j = 0; j < a.len; j++)
-                if (isupper((unsigned char)a.p[j]))
-                    lower = false;
-            const char *why = !lower ? "alias is not lowercase"
+            const char *why = !lowercase(t->aliases[k])
+                                  ? "alias is not lowercase"
                               : dict_task_status_find(l->d, a) ||
                                         dict_task_status_alias(l->d, a) ||
                                         strcmp(t->aliases[k], t->code) == 0

@@ -25,6 +25,33 @@ const struct dict_domain *dict_domain_find(const struct dict *d,
     return NULL;
 }
 
+const struct dict_domain *dict_domain_alias(const struct dict *d,
+                                            struct slice word)
+{
+    word = trim(word);
+    for (size_t i = 0; i < d->n_domains; i++)
+        for (size_t k = 0; k < d->domains[i].n_aliases; k++)
+            if (eq(d->domains[i].aliases[k], word))
+                return &d->domains[i];
+    return NULL;
+}
+
+const struct dict_domain_word *dict_domain_ambiguous(const struct dict *d,
+                                                     struct slice word)
+{
+    word = trim(word);
+    for (size_t i = 0; i < d->n_dwords; i++)
+        if (eq(d->dwords[i].word, word))
+            return &d->dwords[i];
+    return NULL;
+}
+
+const struct dict_domain_word *dict_domain_ambiguous_at(const struct dict *d,
+                                                        size_t i)
+{
+    return i < d->n_dwords ? &d->dwords[i] : NULL;
+}
+
 const char *dict_ig_version(const struct dict *d)
 {
     return d->ig_version;

@@ -10,6 +10,7 @@
 
 #include "common/dict_int.h"
 #include "common/hub_err.h"
+#include "common/jw.h"
 #include "common/strset.h"
 
 /* ---- instrument queries ------------------------------------------------------------ */
@@ -422,6 +423,28 @@ bool dict_item_computed_empty(const struct dict *d,
         return false;
     struct slice q = trim(r->question);
     return dict_sum_find(d, inst, q) || dict_derived_find(d, inst, q);
+}
+
+void dict_write_derived_items(struct jw *w, const struct dict_scoring *sc,
+                              const struct dict_response *r, size_t n)
+{
+    for (size_t i = 0; i < sc->n_derived; i++) {
+        const struct dict_derived_result *dr = &sc->derived[i];
+        bool sent = false;
+        for (size_t k = 0; k < n && !sent; k++)
+            sent = eq(dr->rule->code, trim(r[k].question));
+        if (dr->answer == NULL || sent)
+            continue;
+        jw_obj_begin(w);
+        jw_kv_cstr(w, "question", dr->rule->code);
+        jw_kv_cstr(w, "answer", dr->answer);
+        jw_kv_cstr(w, "domain", dr->rule->domain);
+        jw_key(w, "positive");
+        jw_bool(w, dr->verdict == DICT_POSITIVE);
+        jw_key(w, "derived");
+        jw_bool(w, true);
+        jw_obj_end(w);
+    }
 }
 
 static unsigned char ascii_lower(unsigned char c)

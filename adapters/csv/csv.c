@@ -426,11 +426,17 @@ static const struct dict_task_status *task_status(const struct dict *d,
 }
 
 /* The Gravity domain as exports write it ("Food-Insecurity", "FOOD
- * INSECURITY", "food_insecurity") to its code; the dictionary decides. */
-static const struct dict_domain *referral_domain(const struct dict *d,
-                                                 struct slice v)
+ * INSECURITY", "food_insecurity") to its code, or a word domains.json
+ * reads as one ("Food", "utilities": F2423) with *alias set; a word it
+ * calls ambiguous ("housing") sets *ambiguous. The dictionary decides. */
+static const struct dict_domain *referral_domain(
+    const struct dict *d, struct slice v, bool *alias,
+    const struct dict_domain_word **ambiguous)
 {
     char tmp[64];
+    *alias = false;
+    *ambiguous = NULL;
+    v = slice_trim(v);
     const struct dict_domain *dom = dict_domain_find(d, v);
     if (dom || v.len == 0 || v.len >= sizeof(tmp))
         return dom;
@@ -440,7 +446,14 @@ static const struct dict_domain *referral_domain(const struct dict *d,
                  : ch == ' ' || ch == '_' ? '-'
                                           : ch;
     }
-    return dict_domain_find(d, (struct slice){ tmp, v.len });
+    struct slice n = { tmp, v.len };
+    if ((dom = dict_domain_find(d, n)) != NULL)
+        return dom;
+    if ((dom = dict_domain_alias(d, n)) != NULL)
+        *alias = true;
+    else
+        *ambiguous = dict_domain_ambiguous(d, n);
+    return dom;
 }
 
 static int referral_row(struct csv_ctx *c, struct csv_table *t, size_t ri,
@@ -449,7 +462,7 @@ static int referral_row(struct csv_ctx *c, struct csv_table *t, size_t ri,
     const struct slice *v = t->rows[ri].v;
     const struct dict_task_status *st = NULL;
     const struct dict_domain *dom = NULL;
-    bool alias = false;
+    bool alias = false, dom_alias = false;
     bool ok = require(c, t, ri, R_REFERRAL_ID) &
               require(c, t, ri, R_STATUS) &
               require(c, t, ri, R_UPDATED_AT) &
@@ -467,15 +480,21 @@ static int referral_row(struct csv_ctx *c, struct csv_table *t, size_t ri,
     if (!csv_date_col(c, t, ri, R_UPDATED_AT, false, DT_BAD))
         ok = false;
     if (v[R_DOMAIN].len) {
-        dom = referral_domain(c->d, v[R_DOMAIN]);
+        const struct dict_domain_word *amb;
+        dom = referral_domain(c->d, v[R_DOMAIN], &dom_alias, &amb);
         if (dom == NULL) {
             csv_row_error(c, t, ri, R_DOMAIN,
-                          "domain is not a Gravity SDOH category code");
+                          amb ? amb->why
+                              : "domain is not a Gravity SDOH category code");
             ok = false;
         }
     }
     if (!ok)
         return HUB_OK;
+    if (dom_alias)
+        csv_row_warn(c, t, ri, R_DOMAIN,
+                     "domain is a word read as the Gravity SDOH category "
+                     "code it names (domains.json aliases)");
 
     struct csv_patient p;
     memset(&p, 0, sizeof(p));

@@ -123,6 +123,7 @@ struct emit {
     size_t *row_q;              /* row -> question index, NO_Q when its
                                    question was left out */
     enum flag *flags;           /* row -> sender_flag() of its flag */
+    struct dict_response *resp;     /* per question, as scored */
     struct dict_scoring sc;
     struct warn *warns;
     size_t n_warns, cap_warns;
@@ -420,6 +421,7 @@ static int score(struct emit *e, struct hub_err *err)
                             !resp[qi].has_text;
     }
     drop_empty_computed(e, resp);
+    e->resp = resp;
     int rc = dict_score(c->d, c->a, e->inst, resp, e->nq, &e->sc);
     if (rc)
         return hub_err_set(err, rc, "screening", 0,
@@ -641,6 +643,9 @@ static int write_event(struct emit *e, struct hub_err *err)
             jw_kv_bool(&w, JW_KEY("sender_positive"), q->flag == FLAG_POS);
         jw_obj_end(&w);
     }
+    /* the hub's derived items the sender did not send, as FHIR and C-CDA
+     * write them (F2424) */
+    dict_write_derived_items(&w, &e->sc, e->resp, e->nq);
     jw_arr_end(&w);
     if (e->sc.n_domains) {
         jw_key_chunk(&w, JW_KEY("domains"));

@@ -301,32 +301,23 @@ int fx_screening_finish(struct fx *x, struct fx_entry *e, struct scr *s,
         }
         jw_obj_end(&w);
     }
-    /* derived items the sender did not send; compare those it did */
+    /* derived items the sender sent, compared; those it did not, the
+     * hub's, as every adapter writes them */
     for (size_t i = 0; i < sc.n_derived; i++) {
         const struct dict_derived_result *dr = &sc.derived[i];
-        if (dr->answer == NULL)
+        const struct rsp *sent = dr->answer ? find_q(s, dr->rule->code)
+                                            : NULL;
+        if (sent == NULL)
             continue;
-        const struct rsp *sent = find_q(s, dr->rule->code);
-        if (sent) {
-            bool same = (sent->n_answers == 1 &&
-                         strcmp(sent->answers[0], dr->answer) == 0) ||
-                        (sent->q_finding && dr->verdict == DICT_POSITIVE);
-            if (!same && !sent->declined && x->n_warns < FX_MAX_WARN)
-                x->warns[x->n_warns++] = (struct fx_warn){
-                    sent->field,
-                    "sender's derived answer disagrees with the dictionary" };
-            continue;
-        }
-        jw_obj_begin(&w);
-        jw_kv_cstr(&w, "question", dr->rule->code);
-        jw_kv_cstr(&w, "answer", dr->answer);
-        jw_kv_cstr(&w, "domain", dr->rule->domain);
-        jw_key(&w, "positive");
-        jw_bool(&w, dr->verdict == DICT_POSITIVE);
-        jw_key(&w, "derived");
-        jw_bool(&w, true);
-        jw_obj_end(&w);
+        bool same = (sent->n_answers == 1 &&
+                     strcmp(sent->answers[0], dr->answer) == 0) ||
+                    (sent->q_finding && dr->verdict == DICT_POSITIVE);
+        if (!same && !sent->declined && x->n_warns < FX_MAX_WARN)
+            x->warns[x->n_warns++] = (struct fx_warn){
+                sent->field,
+                "sender's derived answer disagrees with the dictionary" };
     }
+    dict_write_derived_items(&w, &sc, resp, s->n);
     jw_arr_end(&w);
     dom_array(&w, "domains", domains, nd, true);
     dom_array(&w, "positive_domains", positive, np, true);

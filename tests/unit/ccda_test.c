@@ -3805,14 +3805,22 @@ Test(ccda_entries, a_denied_sdoh_concern_is_no_condition_nor_addressed,
 Test(ccda_screening, a_denied_answer_or_reason_is_none,
      .init = setup, .fini = teardown)
 {
-    /* 88122-7 "often true" denied by its relationship, 88123-5 "never" */
+    /* 88122-7 "often true" denied by its relationship, 88123-5 "never":
+     * one item sent, and the hub's 88124-3 "no risk" from it (F2424) */
     struct run r = run_str(HVS_PANEL(
         "", HVS_ITEM("negationInd=\"true\"", "", "88122-7", "LA28397-0")
             HVS_ITEM("", "", "88123-5", "LA28398-8")));
     cJSON *ev = first_event(&r, 1);
     cr_expect_str_eq(r.out.ev[0].type, "screening.completed");
-    cJSON *it = only_item(ev);
+    cJSON *items = cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "screening"),
+                                       "items");
+    cr_assert_eq(cJSON_GetArraySize(items), 2);
+    cJSON *it = cJSON_GetArrayItem(items, 0);
     cr_expect_str_eq(str_of(it, "question"), "88123-5");
+    it = cJSON_GetArrayItem(items, 1);
+    cr_expect_str_eq(str_of(it, "question"), "88124-3");
+    cr_expect_str_eq(str_of(it, "answer"), "LA19983-8");
+    cr_expect(cJSON_IsTrue(cJSON_GetObjectItem(it, "derived")));
     expect_one_domain(cJSON_GetObjectItem(ev, "screening"),
                       "positive_domains", NULL);
     cJSON_Delete(ev);

@@ -1581,6 +1581,70 @@ Test(csv, a_closed_loop_closed_met_is_completed_open_and_unmet_refused)
     cr_assert_eq(r.rep.rows_rejected, 2);
 }
 
+/* A social care network's referrals with `need_domain` renamed `domain`
+ * (F2423): its words `food`, `transportation`, `utilities` (and `utility`,
+ * in any case, with blanks round them) each name one Gravity category and
+ * are read as its code, warned at the domain column; `housing` could be
+ * three categories and `safety` none of its own: each refuses its row at
+ * that column, and the refusal names the codes the word could mean. */
+Test(csv, a_referral_domain_word_is_read_as_its_code_an_ambiguous_one_refused)
+{
+    struct csvrun r = RUN("referral-status",
+        "referral_id,screening_id,patient_id,cbo_id,domain,referral_date,"
+        "status,updated_at\n"
+        "R1,S1,P1,C1,food,2026-03-01,closed_met,2026-03-03T09:00:00Z\n"
+        "R2,S2,P2,C1,Transportation,2026-03-01,closed_met,"
+        "2026-03-03T09:00:00Z\n"
+        "R3,S3,P3,C1, UTILITIES ,2026-03-01,closed_met,2026-03-03T09:00:00Z\n"
+        "R4,S4,P4,C1,Utility,2026-03-01,closed_met,2026-03-03T09:00:00Z\n"
+        "R5,S5,P5,C1,housing,2026-03-01,closed_met,2026-03-03T09:00:00Z\n"
+        "R6,S6,P6,C1,Safety,2026-03-01,closed_met,2026-03-03T09:00:00Z\n");
+    cr_assert_eq(r.rc, HUB_OK);
+    cr_expect_eq(r.out.n, 4, "%zu", r.out.n);
+    static const char *const want[] = { "food-insecurity",
+        "transportation-insecurity", "utility-insecurity",
+        "utility-insecurity" };
+    for (size_t i = 0; i < 4; i++) {
+        /* each row on its own: its event, by its referral id */
+        char id[32], dom[64];
+        const char *ev = NULL;
+        snprintf(id, sizeof(id), "\"referral\":{\"id\":\"R%zu\"", i + 1);
+        snprintf(dom, sizeof(dom), "\"domain\":\"%s\"", want[i]);
+        for (size_t k = 0; k < r.out.n && ev == NULL; k++)
+            if (strstr(r.out.ev[k].json.p, id))
+                ev = r.out.ev[k].json.p;
+        cr_expect(ev && strstr(ev, dom), "row %zu: %s", i + 2,
+                  ev ? ev : "no event");
+        const struct csv_finding *f =
+            finding(&r.rep, i + 2, "read as the Gravity SDOH category code");
+        cr_expect_not_null(f, "row %zu", i + 2);
+        if (f == NULL)
+            continue;
+        cr_expect_eq(f->severity, CSV_SEV_WARNING);
+        cr_expect_str_eq(f->column, "domain");
+        cr_expect_eq(f->col, 5);
+    }
+    const struct csv_finding *f = finding(&r.rep, 6, "ambiguous word");
+    cr_expect_not_null(f, "housing");
+    if (f) {
+        cr_expect_eq(f->severity, CSV_SEV_ERROR);
+        cr_expect_str_eq(f->column, "domain");
+        cr_expect_str_eq(f->what,
+                         "domain is an ambiguous word (housing): it could be "
+                         "housing-instability, homelessness or "
+                         "inadequate-housing; send the Gravity code meant");
+    }
+    f = finding(&r.rep, 7, "ambiguous word");
+    cr_expect_not_null(f, "safety");
+    if (f == NULL)
+        return;
+    cr_expect_str_eq(f->column, "domain");
+    cr_expect_str_eq(f->what,
+                     "domain is an ambiguous word (safety) with no Gravity "
+                     "SDOH category of its own; send the Gravity code meant");
+    cr_expect_eq(r.rep.rows_rejected, 2);
+}
+
 Test(csv, lower_case_loinc_answer_codes_are_matched_as_the_spec_does)
 {
     struct csvrun r = RUN("screenings",

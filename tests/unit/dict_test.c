@@ -754,6 +754,34 @@ Test(dict, task_statuses_know_terminal_states)
     cr_assert_eq(dict_task_status_count(D), 12);
 }
 
+/* The words flat files write for a domain (F2423): aliases, never codes;
+ * an ambiguous word names the codes it could mean, or none. */
+Test(dict, domain_words_are_aliases_or_ambiguous_never_codes)
+{
+    cr_assert_str_eq(dict_domain_alias(D, SLICE_LIT("food"))->code,
+                     "food-insecurity");
+    cr_assert_str_eq(dict_domain_alias(D, SLICE_LIT("transportation"))->code,
+                     "transportation-insecurity");
+    cr_assert_str_eq(dict_domain_alias(D, SLICE_LIT("utilities"))->code,
+                     "utility-insecurity");
+    cr_assert_str_eq(dict_domain_alias(D, SLICE_LIT("utility"))->code,
+                     "utility-insecurity");
+    cr_assert_null(dict_domain_find(D, SLICE_LIT("food")));
+    cr_assert_null(dict_domain_alias(D, SLICE_LIT("food-insecurity")));
+    cr_assert_null(dict_domain_alias(D, SLICE_LIT("housing")));
+    cr_assert_null(dict_domain_alias(D, SLICE_LIT("safety")));
+    const struct dict_domain_word *w =
+        dict_domain_ambiguous(D, SLICE_LIT("housing"));
+    cr_assert_not_null(w);
+    cr_assert_eq(w->n_could_be, 3);
+    cr_assert_str_eq(w->could_be[1], "homelessness");
+    w = dict_domain_ambiguous(D, SLICE_LIT("safety"));
+    cr_assert_not_null(w);
+    cr_assert_eq(w->n_could_be, 0);
+    cr_assert(strstr(w->why, "no Gravity SDOH category of its own"));
+    cr_assert_null(dict_domain_ambiguous(D, SLICE_LIT("food")));
+}
+
 Test(dict, security_labels_map_to_hub_sensitivity)
 {
     struct slice ac =
@@ -1094,6 +1122,22 @@ Test(dict_load, bad_files_are_refused_with_file_path_and_reason)
           "{\"ig\":{\"version\":\"t\"},\"domains\":[{\"code\":\"a\",\"display\":\"A\"},"
           "{\"code\":\"a\",\"display\":\"B\"}]}",
           HUB_EINVALID, "/domains/1/code", "duplicate domain code" },
+        { "domains.json",
+          "{\"ig\":{\"version\":\"t\"},\"domains\":[{\"code\":\"a\",\"display\":\"A\","
+          "\"aliases\":[\"x\"]},{\"code\":\"x\",\"display\":\"B\"}]}",
+          HUB_EINVALID, "/domains/1/code", "duplicate domain code" },
+        { "domains.json",
+          "{\"ig\":{\"version\":\"t\"},\"domains\":[{\"code\":\"a\",\"display\":\"A\","
+          "\"aliases\":[\"x\",\"Y\"]}]}",
+          HUB_EINVALID, "/domains/0/aliases/1", "alias is not lowercase" },
+        { "domains.json",
+          "{\"ig\":{\"version\":\"t\"},\"domains\":[{\"code\":\"a\",\"display\":\"A\","
+          "\"aliases\":[\"x\"]}],\"ambiguous\":[{\"word\":\"x\"}]}",
+          HUB_EINVALID, "/ambiguous/0/word", "duplicate domain code" },
+        { "domains.json",
+          "{\"ig\":{\"version\":\"t\"},\"domains\":[{\"code\":\"a\",\"display\":\"A\"}],"
+          "\"ambiguous\":[{\"word\":\"w\",\"could_be\":[\"a\",\"b\"]}]}",
+          HUB_EINVALID, "/ambiguous/0/could_be/1", "domain is not in domains.json" },
         { "instruments.json",
           "{\"instruments\":[{\"code\":\"P\",\"system\":\"s\",\"name\":\"n\","
           "\"items\":[{\"question\":\"Q\",\"domain\":\"nope\",\"answers\":[]}]}]}",

@@ -1,0 +1,175 @@
+/*
+ * same_answers_test.c - the same screening answers sent as FHIR, C-CDA and
+ * the hub's CSV layout give the same items, verdicts, domains and positive
+ * domains (round 151's rule, F2260-F2263), the hub's derived items among
+ * them (F2424: C-CDA and CSV wrote none that the sender had not sent).
+ */
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ccda/ccda.h"
+#include "common/dict.h"
+#include "fhir/fhir.h"
+#include "../lib/csvrun.h"
+#include "../lib/testdict.h"
+
+static struct dict *D;
+static struct arena A;
+
+static void setup(void)
+{
+    D = testdict_load();
+    arena_init(&A, 64 * 1024);
+}
+
+static void teardown(void)
+{
+    dict_free(D);
+    arena_release(&A);
+}
+
+TestSuite(same_answers, .init = setup, .fini = teardown);
+
+/* Members `key` of the first event's screening, as compact JSON. */
+static char *screening_member(const struct canon_list *l, const char *key)
+{
+    cr_assert_gt(l->n, 0, "no event");
+    cJSON *e = cJSON_ParseWithLength(l->ev[0].json.p, l->ev[0].json.len);
+    cr_assert_not_null(e);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(e, "screening"), key);
+    char *s = m ? cJSON_PrintUnformatted(m) : strdup("(absent)");
+    cJSON_Delete(e);
+    return s;
+}
+
+static struct canon_list fhir_run(const char *json)
+{
+    struct canon_list out;
+    struct fhir_result res;
+    struct hub_err err;
+    memset(&out, 0, sizeof(out));
+    int rc = fhir_to_events(&A, D, json, strlen(json), &out, &res, &err);
+    cr_assert_eq(rc, HUB_OK, "fhir: %s %s", err.field, err.what);
+    return out;
+}
+
+static struct canon_list ccda_run(const char *xml)
+{
+    struct canon_list out;
+    struct slice mid;
+    struct hub_err err;
+    memset(&out, 0, sizeof(out));
+    int rc = ccda_to_events(&A, D, xml, strlen(xml), &out, &mid, &err);
+    cr_assert_eq(rc, HUB_OK, "ccda: %s %s", err.field, err.what);
+    return out;
+}
+
+static struct canon_list csv_run(const char *csv)
+{
+    struct csvrun r = csvrun(&A, D, "screenings", "screenings.csv", csv,
+                             strlen(csv));
+    cr_assert_eq(r.rc, HUB_OK, "csv: %s %s", r.err.field, r.err.what);
+    return r.out;
+}
+
+/* The Hunger Vital Sign's two questions, answered a1 and a2, as a FHIR
+ * QuestionnaireResponse, a C-CDA panel and CSV rows: no 88124-3 sent. */
+#define QR_ITEM(q, a)                                                        \
+    "{\"linkId\":\"/" q "\",\"answer\":[{\"valueCoding\":{\"system\":"       \
+    "\"http://loinc.org\",\"code\":\"" a "\"}}]}"
+#define HVS_FHIR(a1, a2)                                                     \
+    "{\"resourceType\":\"QuestionnaireResponse\",\"id\":\"q1\","             \
+    "\"questionnaire\":\"http://loinc.org/q/88121-9\","                      \
+    "\"status\":\"completed\",\"subject\":{\"reference\":\"Patient/p1\"},"   \
+    "\"authored\":\"2026-01-15T09:30:00Z\",\"item\":["                       \
+    QR_ITEM("88122-7", a1) "," QR_ITEM("88123-5", a2) "]}"
+
+#define CCDA_ITEM(q, a)                                                      \
+    "<entryRelationship typeCode=\"COMP\"><observation classCode=\"OBS\" "   \
+    "moodCode=\"EVN\"><code code=\"" q "\" "                                 \
+    "codeSystem=\"2.16.840.1.113883.6.1\"/><value xsi:type=\"CD\" code=\""   \
+    a "\" codeSystem=\"2.16.840.1.113883.6.1\"/></observation>"             \
+    "</entryRelationship>"
+#define HVS_CCDA(a1, a2)                                                     \
+    "<ClinicalDocument xmlns=\"urn:hl7-org:v3\" "                            \
+    "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">"               \
+    "<id root=\"2.16.840.1.113883.19.5\" extension=\"D1\"/>"                 \
+    "<effectiveTime value=\"20260115\"/>"                                    \
+    "<recordTarget><patientRole><id root=\"2.16.840.1.113883.19.6\" "        \
+    "extension=\"P1\"/></patientRole></recordTarget>"                        \
+    "<component><structuredBody><component><section>"                        \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.2.17\"/>"                 \
+    "<entry><observation classCode=\"OBS\" moodCode=\"EVN\">"                \
+    "<templateId root=\"2.16.840.1.113883.10.20.22.4.69\"/>"                 \
+    "<code code=\"88121-9\" codeSystem=\"2.16.840.1.113883.6.1\"/>"          \
+    "<effectiveTime value=\"20260115093000+0000\"/>"                         \
+    CCDA_ITEM("88122-7", a1) CCDA_ITEM("88123-5", a2)                        \
+    "</observation></entry></section></component>"                          \
+    "</structuredBody></component></ClinicalDocument>"
+
+#define HVS_CSV(a1, a2)                                                      \
+    "screening_id,patient_id,instrument,screened_at,question,answer\r\n"     \
+    "S1,P1,88121-9,2026-01-15,88122-7," a1 "\r\n"                            \
+    "S1,P1,88121-9,2026-01-15,88123-5," a2 "\r\n"
+
+/* What the three say of one screening, member by member. */
+static void expect_same(struct canon_list *f, struct canon_list *c,
+                        struct canon_list *v, const char *items,
+                        const char *positive)
+{
+    static const char *const keys[] = { "instrument", "items", "domains",
+                                        "positive_domains", "scores" };
+    for (size_t k = 0; k < sizeof(keys) / sizeof(*keys); k++) {
+        char *fs = screening_member(f, keys[k]);
+        char *cs = screening_member(c, keys[k]);
+        char *vs = screening_member(v, keys[k]);
+        cr_expect_str_eq(cs, fs, "C-CDA %s differs from FHIR's", keys[k]);
+        cr_expect_str_eq(vs, fs, "CSV %s differs from FHIR's", keys[k]);
+        if (strcmp(keys[k], "items") == 0)
+            cr_expect_str_eq(fs, items);
+        if (strcmp(keys[k], "positive_domains") == 0)
+            cr_expect_str_eq(fs, positive);
+        free(fs);
+        free(cs);
+        free(vs);
+    }
+    cr_expect_eq(c->n, f->n, "C-CDA events");
+    cr_expect_eq(v->n, f->n, "CSV events");
+}
+
+#define HVS_ITEM(q, a, pos)                                                  \
+    "{\"question\":\"" q "\",\"answer\":\"" a "\",\"domain\":"               \
+    "\"food-insecurity\",\"positive\":" pos "}"
+
+/* Often true, Never true: at risk, the hub's 88124-3 LA19952-3 in all
+ * three; Never true twice: no risk, LA19983-8. */
+Test(same_answers, a_hunger_vital_sign_of_two_items_gets_the_derived_item)
+{
+    struct canon_list f = fhir_run(HVS_FHIR("LA28397-0", "LA28398-8"));
+    struct canon_list c = ccda_run(HVS_CCDA("LA28397-0", "LA28398-8"));
+    struct canon_list v = csv_run(HVS_CSV("LA28397-0", "LA28398-8"));
+    expect_same(&f, &c, &v,
+                "[" HVS_ITEM("88122-7", "LA28397-0", "true") ","
+                HVS_ITEM("88123-5", "LA28398-8", "false") ","
+                "{\"question\":\"88124-3\",\"answer\":\"LA19952-3\","
+                "\"domain\":\"food-insecurity\",\"positive\":true,"
+                "\"derived\":true}]",
+                "[\"food-insecurity\"]");
+    cr_expect_eq(f.n, 2, "completed and positive");
+
+    f = fhir_run(HVS_FHIR("LA28398-8", "LA28398-8"));
+    c = ccda_run(HVS_CCDA("LA28398-8", "LA28398-8"));
+    v = csv_run(HVS_CSV("LA28398-8", "LA28398-8"));
+    expect_same(&f, &c, &v,
+                "[" HVS_ITEM("88122-7", "LA28398-8", "false") ","
+                HVS_ITEM("88123-5", "LA28398-8", "false") ","
+                "{\"question\":\"88124-3\",\"answer\":\"LA19983-8\","
+                "\"domain\":\"food-insecurity\",\"positive\":false,"
+                "\"derived\":true}]",
+                "[]");
+    cr_expect_eq(f.n, 1, "completed only");
+}
