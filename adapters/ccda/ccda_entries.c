@@ -23,6 +23,7 @@
 #define T_PRIORITY_PREF "2.16.840.1.113883.10.20.22.4.143"
 #define T_PLANNED_INTERVENTION "2.16.840.1.113883.10.20.22.4.146"
 #define T_PLANNED_COVERAGE "2.16.840.1.113883.10.20.22.4.129"
+#define T_PROBLEM_STATUS "2.16.840.1.113883.10.20.22.4.6"
 
 /* Write "key": ISO time of `ts`, or a warning when malformed. */
 static void kv_time(struct ev *e, const char *key, const char *ts,
@@ -117,12 +118,39 @@ static const char *entry_domain(struct doc *dc, const struct ccda_node *n,
     return dom;
 }
 
+/* What a Problem Status Observation (4.6, C-CDA R1.1's, deprecated in
+ * R2.1 but still sent: OpenEMR writes one in every problem) says of its
+ * problem when it is not active: SNOMED CT 413322009 "Resolved" or
+ * 73425007 "Inactive" (its value set, HITSP Problem Status), the FHIR
+ * clinical statuses of the same names (C-CDA on FHIR maps them so). A
+ * finding the sender marks resolved was read active (F2660). */
+static const char *problem_status(const struct ccda_node *obs)
+{
+    CCDA_FOREACH(er, obs, "entryRelationship") {
+        const struct ccda_node *s = held_obs(er);
+        if (s == NULL || !ccda_has_template(s, T_PROBLEM_STATUS))
+            continue;
+        const struct ccda_node *v = ccda_child(s, "value");
+        const char *code = ccda_attr(v, "code");
+        const char *sys = ccda_attr(v, "codeSystem");
+        if (code == NULL || sys == NULL ||
+            strcmp(sys, OID_SNOMED) != 0)
+            continue;
+        if (strcmp(code, "413322009") == 0)
+            return "resolved";
+        if (strcmp(code, "73425007") == 0)
+            return "inactive";
+    }
+    return NULL;
+}
+
 static const char *clinical_status(const struct ccda_node *obs)
 {
     const struct ccda_node *high = ccda_path(obs, "effectiveTime/high");
     if (high && ccda_attr(high, "value"))
         return "resolved";
-    return "active";
+    const char *st = problem_status(obs);
+    return st ? st : "active";
 }
 
 /* The labels a problem value implies, by its code and its translations

@@ -5313,6 +5313,48 @@ static const char *cond_field(cJSON *ev, const char *a, const char *b)
     return cJSON_GetStringValue(b ? cJSON_GetObjectItem(o, b) : o);
 }
 
+/* F2660: OpenEMR's CCD gives each problem a Problem Status Observation
+ * (4.6) and no effectiveTime high; its Synthea patient's "Stress",
+ * "Limited social contact" and "Victim of intimate partner abuse" are
+ * there "Resolved" (413322009). The condition was read active; the
+ * status says resolved (or inactive, 73425007); "Active" (55561003), a
+ * status of another code system, or none leave it active. */
+#define PROBLEM_STATUS(code, sys)                                            \
+    "<entryRelationship typeCode=\"REFR\"><observation classCode=\"OBS\" " \
+    "moodCode=\"EVN\"><templateId root=\"2.16.840.1.113883.10.20.22.4.6\"/>" \
+    "<code code=\"33999-4\" codeSystem=\"2.16.840.1.113883.6.1\"/>"        \
+    "<statusCode code=\"completed\"/><value xsi:type=\"CD\" code=\"" code  \
+    "\" codeSystem=\"" sys "\"/></observation></entryRelationship>"
+#define STRESS_VALUE                                                         \
+    "<value xsi:type=\"CD\" code=\"73595000\" "                             \
+    "codeSystem=\"2.16.840.1.113883.6.96\"/>"
+Test(ccda_entries, a_problem_status_of_resolved_is_the_clinical_status,
+     .init = setup, .fini = teardown)
+{
+    static const struct {
+        const char *doc, *want;
+    } c[] = {
+        { PROBLEM_DOC(STRESS_VALUE PROBLEM_STATUS(
+              "413322009", "2.16.840.1.113883.6.96")), "resolved" },
+        { PROBLEM_DOC(STRESS_VALUE PROBLEM_STATUS(
+              "73425007", "2.16.840.1.113883.6.96")), "inactive" },
+        { PROBLEM_DOC(STRESS_VALUE PROBLEM_STATUS(
+              "55561003", "2.16.840.1.113883.6.96")), "active" },
+        { PROBLEM_DOC(STRESS_VALUE PROBLEM_STATUS(
+              "413322009", "2.16.840.1.113883.6.1")), "active" },
+        { PROBLEM_DOC(STRESS_VALUE), "active" },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        arena_reset(&A);
+        struct run r = run_str(c[i].doc);
+        cJSON *ev = first_event(&r, 1);
+        cr_expect_str_eq(r.out.ev[0].type, "condition.recorded");
+        cr_expect_str_eq(cond_field(ev, "clinical_status", NULL), c[i].want,
+                         "case %zu", i);
+        cJSON_Delete(ev);
+    }
+}
+
 Test(ccda_entries, a_social_history_code_that_is_a_finding_is_the_condition,
      .init = setup, .fini = teardown)
 {
