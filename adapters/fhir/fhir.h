@@ -77,7 +77,10 @@
  *                      diagnostic or surgical order (SNOMED CT 108252007,
  *                      363679005, 103693007, 387713003) is no referral:
  *                      context, no event, an informational issue at its
- *                      entry says why (F2000, F2321)
+ *                      entry says why (F2000, F2321). A reason
+ *                      Condition of another patient gives it nothing
+ *                      (no domain, no label; a warning at that
+ *                      reasonReference: F2621)
  *   Task               referral.updated, when it is a referral task (focus is
  *                      a ServiceRequest, or code "fulfill"); its identifier,
  *                      its focus request's and the request's as focus or

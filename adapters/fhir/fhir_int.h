@@ -560,11 +560,12 @@ const char *fx_code_snomed_domain(struct fx *x, const cJSON *o);
  * NULL: the need a referral with no domain of its own is for (F1942).
  * Leaves the error state as it was. */
 const char *fx_reason_domain(struct fx *x, const cJSON *o);
-/* Fails at `o`.reasonReference[i] when the Condition it names (one
- * fx_reason_domain and fx_reason_labels would read) is of another
- * patient than `o`'s subject (fx_same_patient): one person's diagnosis
- * never routes or labels another's referral (F2621). */
-int fx_reasons_of_its_patient(struct fx *x, const cJSON *o);
+/* Warns at `o`.reasonReference[i] when the Condition it names is of
+ * another patient than `o`'s subject (fx_same_patient): fx_reason_domain
+ * and fx_reason_labels take nothing from such a one, so one person's
+ * diagnosis never routes or labels another's referral, and the referral
+ * is kept (F2621: a referral dropped costs a person a service). */
+void fx_warn_reasons_of_others(struct fx *x, const cJSON *o);
 void fx_code_labels(struct fx *x, const cJSON *o);
 void fx_reason_labels(struct fx *x, const cJSON *o);
 /* The text members of a FHIR Quantity the hub reads, in this order (a

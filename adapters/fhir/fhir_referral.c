@@ -125,8 +125,10 @@ static int referral_from_sr(struct fx *x, struct jw *w, const cJSON *sr,
     const char *dom, *st;
     struct fx_code svc;
     int rc;
-    if ((rc = fx_reasons_of_its_patient(x, sr)) ||
-        (rc = fx_domain_of(x, sr, "category", &dom)))
+    /* said once, by the request's own reading, not by a Task's */
+    if (authored)
+        fx_warn_reasons_of_others(x, sr);
+    if ((rc = fx_domain_of(x, sr, "category", &dom)))
         return rc;
     if (dom == NULL)
         dom = fx_code_snomed_domain(x, sr);

@@ -3238,16 +3238,17 @@ Test(fhir, a_referral_takes_nothing_from_a_condition_the_batch_refuses)
 /* F2621 (round 169, F2582's way): a referral took the domain and the
  * labels of the Condition its reasonReference names whoever its patient:
  * a request of p1 whose reason is p2's F32.1 and Z59.41 was p1's
- * food-insecurity referral labelled psy. The request is now refused at
- * that reason, in every order; the Condition gives p2 its own event, and
- * a Task of the request takes nothing from it (F2065). The same patient
- * by another form is no slip. */
+ * food-insecurity referral labelled psy. The referral now takes nothing
+ * from that reason (no domain, no label), in every order, with a warning
+ * at it; it is kept (the lead's ruling: a referral dropped costs a person
+ * a service), and so is its Task's update. The Condition gives p2 its own
+ * event. The same patient by another form is no slip. */
 #define OTHER_COND(id, subj)                                                \
     "{\"resourceType\":\"Condition\",\"id\":\"" id "\",\"subject\":"         \
     "{\"reference\":\"" subj "\"},\"code\":{\"coding\":[{\"system\":"       \
     "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"F32.1\"},{\"system\":" \
     "\"http://hl7.org/fhir/sid/icd-10-cm\",\"code\":\"Z59.41\"}]}}"
-Test(fhir, a_referral_whose_reason_is_another_patients_condition_is_refused)
+Test(fhir, a_referral_takes_nothing_from_another_patients_condition)
 {
     static const size_t perms[6][3] = { { 0, 1, 2 }, { 1, 0, 2 }, { 0, 2, 1 },
                                         { 2, 0, 1 }, { 1, 2, 0 },
@@ -3258,15 +3259,14 @@ Test(fhir, a_referral_whose_reason_is_another_patients_condition_is_refused)
     } cases[] = {
         { { REASON_SR("", "Condition/c2"), OTHER_COND("c2", "Patient/p2"),
             FOCUS_TASK("urn:uuid:s") },
-          /* a Task naming a refused request by urn is refused (F2065) */
           "condition.recorded (absent) [\"psy\"] (absent); "
-          "refused ServiceRequest/sr at .resource.reasonReference[0]; "
-          "refused Task/t at .resource.focus.reference; " },
+          "referral.created (absent) (absent) (absent); "
+          "referral.updated (absent) (absent) (absent); " },
         { { REASON_SR("", "urn:uuid:c"), OTHER_COND("c2", "Patient/p2"),
             FOCUS_TASK("ServiceRequest/sr") },
           "condition.recorded (absent) [\"psy\"] (absent); "
-          "referral.updated (absent) (absent) (absent); "
-          "refused ServiceRequest/sr at .resource.reasonReference[0]; " },
+          "referral.created (absent) (absent) (absent); "
+          "referral.updated (absent) (absent) (absent); " },
         /* the request's patient by urn, the Condition's by Type/urn */
         { { REASON_SR("", "Condition/c2"),
             OTHER_COND("c2", "Patient/urn:uuid:p"),
@@ -3292,8 +3292,18 @@ Test(fhir, a_referral_whose_reason_is_another_patients_condition_is_refused)
     batch_of(j, sizeof(j), cases[0].ents, first, 3);
     arena_reset(&A);
     cr_assert_eq(run(j, &out, &res, &err), HUB_OK);
-    cr_expect_str_eq(res.entries[1].err.what,
-                     "reason names another patient than the request");
+    cr_assert_eq(out.n, 3);
+    cr_assert_str_eq(field_of(&out, 0, "type"), "referral.created");
+    const char *w = field_of(&out, 0, "warnings");
+    cr_expect(strstr(w, "reasonReference[0]") &&
+                  strstr(w, "reason names another patient than the "
+                            "request: nothing taken from it") &&
+                  !strstr(w, "p2") && !strstr(w, "F32"),
+              "%s", w);
+    cr_assert_str_eq(field_of(&out, 2, "type"), "referral.updated");
+    w = field_of(&out, 2, "warnings");
+    cr_expect(strstr(w, "another patient") == NULL,
+              "said once, by the request: %s", w);
 }
 
 /* F2104 (decided, round 167): an AHC panel whose hasMember names an HVS
