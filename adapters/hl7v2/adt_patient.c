@@ -1136,21 +1136,23 @@ ADT_FN void adt_write_patient(struct ctx *c, const struct hl7_seg *pid,
      * fields that contradict each other, the one that closes a care
      * team's work is the one not believed */
     bool said_alive = upper_eq(dead, "N") || upper_eq(dead, "FALSE");
-    if (said_alive && died.s.len)
-        adt_warn(c, "PID-29", "death date beside PID-30 \"N\" (not "
-                              "deceased); not read as a death");
-    else if (!said_dead && died.s.len) {
+    if (!said_dead && died.s.len) {
         /* PID-29 says a death only when it reads as a time: a sender
          * whose fields run one late puts PID-30's "N" or PID-28's
          * nationality there, and a living patient sent as dead would
          * close a care team's work */
         char iso[ISO_MAX];
         size_t ilen;
-        said_dead = iso_time(iso, died.s, 0, &ilen) == 0 ||
-                    adt_iso_time_repair(c, iso, died.s, NULL, 0, &ilen) == 0;
-        if (!said_dead)
+        bool is_time = iso_time(iso, died.s, 0, &ilen) == 0 ||
+                       adt_iso_time_repair(c, iso, died.s, NULL, 0,
+                                           &ilen) == 0;
+        if (!is_time)
             adt_warn(c, "PID-29", "death date is not an HL7 DTM; not read as "
                                   "a death");
+        else if (said_alive)
+            adt_warn(c, "PID-29", "death date beside PID-30 \"N\" (not "
+                                  "deceased); not read as a death");
+        said_dead = is_time && !said_alive;
     }
     if (said_dead) {
         jw_key_chunk(&c->w, JW_KEY("deceased"));

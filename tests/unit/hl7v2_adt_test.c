@@ -2822,6 +2822,13 @@ Test(hl7_to_events, a_death_date_beside_not_deceased_says_no_death)
                          "\"N\" (not deceased); not read as a death;", "%s",
                          n[k]);
     }
+    /* fields one late (PID-29 "N", PID-30 "N"): no death date to speak of
+     * (round 173, F2705) */
+    cr_assert_str_eq(warnings_of(MSH("ADT^A08", "2.5")
+                                 "PID|1||M1^^^F^MR||D^J||19800202|M||||||||"
+                                 "|||||||||||||N|N\rPV1|1|I\r"),
+                     "PID-29:death date is not an HL7 DTM; not read as a "
+                     "death;");
 }
 
 /* tests/data/real/SOURCES.md F154: a discharge dated before the admission
