@@ -231,6 +231,14 @@ Test(same_answers, a_sent_derived_item_is_the_senders_and_compared)
                 HVS_ITEM("88124-3", "LA19983-8", "false") "]",
                 "[\"food-insecurity\"]");
     expect_derived_warnings(&f, &c, &v, 1);
+    /* and CSV's report says so at the 88124-3 row's answer */
+    static const char up[] = HVS3_CSV("LA28397-0", "LA28398-8", "LA19983-8");
+    struct csvrun cr = csvrun(&A, D, "screenings", "screenings.csv", up,
+                              strlen(up));
+    const struct csv_finding *fd = csvrun_finding(&cr.rep, 4,
+                                                  DICT_DERIVED_DISAGREES);
+    cr_assert_not_null(fd, "CSV report");
+    cr_expect_str_eq(fd->column, "answer");
 
     /* disagreeing: at risk sent, Never true twice */
     f = fhir_run(HVS3_FHIR("LA28398-8", "LA28398-8", "LA19952-3"));
